@@ -1,0 +1,141 @@
+/* capread.c - reading pcap and pcapng through libpcap, with byte offsets in errors.
+ *
+ * libpcap does the parsing; umpa keeps the FILE so that an error can name the
+ * byte offset of the record that could not be read, and keeps going only as
+ * far as the file is sound: what was read before an error stays valid.
+ */
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "umpa_capfile.h"
+
+struct umpa_capr {
+	pcap_t *pc;
+	FILE *fp;
+	char *path;
+	long last_good;   /* file offset after the last packet read */
+	uint64_t count;   /* packets read */
+	int linktype;
+	int nsec;
+};
+
+/* Is this message about a truncated file? */
+static int is_trunc_msg(const char *m)
+{
+	return strstr(m, "truncated") || strstr(m, "only got") || strstr(m, "EOF");
+}
+
+struct umpa_capr *umpa_capr_open(const char *path, struct umpa_err *e)
+{
+	char eb[PCAP_ERRBUF_SIZE] = "";
+	struct umpa_capr *r = calloc(1, sizeof(*r));
+
+	if (!r) {
+		umpa_err_set(e, UMPA_ENOMEM, "%s: out of memory", path);
+		return NULL;
+	}
+	r->path = strdup(path);
+	if (!r->path)
+		goto oom;
+	if (strcmp(path, "-") == 0) {
+		r->fp = stdin;
+	} else {
+		r->fp = fopen(path, "rb");
+		if (!r->fp) {
+			umpa_err_set(e, errno == ENOENT ? UMPA_ENOENT : errno == EACCES ? UMPA_EPERM : UMPA_EIO,
+				     "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+	}
+	r->pc = pcap_fopen_offline_with_tstamp_precision(r->fp, PCAP_TSTAMP_PRECISION_NANO, eb);
+	if (!r->pc) {
+		long off = 0; /* the file header is what failed */
+		int code = is_trunc_msg(eb) ? UMPA_ETRUNC : UMPA_EFORMAT;
+		umpa_err_set(e, code, "%s: offset %ld: not a readable capture file: %s", path, off > 0 ? 0L : 0L, eb);
+		if (r->fp != stdin)
+			fclose(r->fp);
+		r->fp = NULL;
+		goto fail;
+	}
+	r->linktype = pcap_datalink(r->pc);
+	r->nsec = 1; /* opened with nanosecond precision: libpcap scales microsecond files */
+	r->last_good = ftell(r->fp);
+	return r;
+oom:
+	umpa_err_set(e, UMPA_ENOMEM, "%s: out of memory", path);
+fail:
+	free(r->path);
+	free(r);
+	return NULL;
+}
+
+int umpa_capr_linktype(const struct umpa_capr *r)
+{
+	/* pcap_datalink gives DLT_ values; the ones that differ from LINKTYPE_ are mapped back */
+	switch (r->linktype) {
+	case 12: /* DLT_RAW (most systems) */
+	case 14: /* DLT_RAW (BSD/OS) */
+		return 101;
+	default:
+		return r->linktype;
+	}
+}
+
+int umpa_capr_nsec(const struct umpa_capr *r)
+{
+	return r->nsec;
+}
+
+int umpa_capr_filter(struct umpa_capr *r, const char *bpf, struct umpa_err *e)
+{
+	struct bpf_program prog;
+
+	if (pcap_compile(r->pc, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) < 0)
+		return umpa_err_set(e, UMPA_EINVAL, "filter '%s': %s", bpf, pcap_geterr(r->pc));
+	if (pcap_setfilter(r->pc, &prog) < 0) {
+		umpa_err_set(e, UMPA_EINVAL, "filter '%s': %s", bpf, pcap_geterr(r->pc));
+		pcap_freecode(&prog);
+		return -UMPA_EINVAL;
+	}
+	pcap_freecode(&prog);
+	return 0;
+}
+
+int umpa_capr_next(struct umpa_capr *r, struct umpa_pkt *p, struct umpa_err *e)
+{
+	struct pcap_pkthdr *h;
+	const u_char *d;
+	int rc = pcap_next_ex(r->pc, &h, &d);
+
+	if (rc == 1) {
+		umpa_pkt_attach(p, d, h->caplen, h->len, umpa_capr_linktype(r));
+		p->ts_sec = h->ts.tv_sec;
+		p->ts_nsec = (uint32_t)h->ts.tv_usec; /* nanoseconds: opened with nano precision */
+		p->comment = NULL;
+		r->count++;
+		r->last_good = ftell(r->fp);
+		return 1;
+	}
+	if (rc == PCAP_ERROR_BREAK)
+		return 0;
+	{
+		const char *m = pcap_geterr(r->pc);
+		int code = is_trunc_msg(m) ? UMPA_ETRUNC : UMPA_EFORMAT;
+		return umpa_err_set(e, code, "%s: offset %ld (after packet %llu): %s", r->path, r->last_good,
+				    (unsigned long long)r->count, m);
+	}
+}
+
+struct umpa_capr *umpa_capr_close(struct umpa_capr *r)
+{
+	if (!r)
+		return NULL;
+	if (r->pc)
+		pcap_close(r->pc); /* closes r->fp too */
+	free(r->path);
+	free(r);
+	return NULL;
+}

@@ -1,0 +1,428 @@
+/* field.c - field descriptors: lookup, reading, writing, parsing and formatting values. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "umpa_packet.h"
+
+/* Is @name one of the comma-separated names in @list? */
+static int in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	while (list && *list) {
+		const char *end = strchr(list, ',');
+		size_t k = end ? (size_t)(end - list) : strlen(list);
+		if (k == n && strncmp(list, name, n) == 0)
+			return 1;
+		list = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+int umpa_proto_is_named(const struct umpa_proto *proto, const char *name)
+{
+	return strcmp(proto->name, name) == 0 || in_list(proto->aliases, name);
+}
+
+const struct umpa_field *umpa_proto_field(const struct umpa_proto *proto, const char *name)
+{
+	for (unsigned i = 0; i < proto->nfields; i++) {
+		const struct umpa_field *f = &proto->fields[i];
+		if (strcmp(f->name, name) == 0 || (f->ws && strcmp(f->ws, name) == 0))
+			return f;
+	}
+	for (unsigned i = 0; i < proto->nfields; i++)
+		if (in_list(proto->fields[i].aliases, name))
+			return &proto->fields[i];
+	return NULL;
+}
+
+const char *umpa_vname_find(const struct umpa_vname *t, uint64_t v)
+{
+	for (; t && t->name; t++)
+		if (t->v == v)
+			return t->name;
+	return NULL;
+}
+
+/* Compare names case-insensitively with '-' and '_' alike. */
+static int name_eq(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++) {
+		char x = (char)tolower((unsigned char)*a), y = (char)tolower((unsigned char)*b);
+		if (x == '_')
+			x = '-';
+		if (y == '_')
+			y = '-';
+		if (x != y)
+			return 0;
+	}
+	return *a == *b;
+}
+
+int umpa_vname_value(const struct umpa_vname *t, const char *name, uint64_t *v)
+{
+	for (; t && t->name; t++)
+		if (name_eq(t->name, name)) {
+			*v = t->v;
+			return 0;
+		}
+	return -1;
+}
+
+void umpa_proto_list_fields(const struct umpa_proto *proto, struct umpa_sbuf *b)
+{
+	for (unsigned i = 0; i < proto->nfields; i++) {
+		if (i)
+			umpa_sbuf_puts(b, ", ");
+		umpa_sbuf_puts(b, proto->fields[i].name);
+	}
+}
+
+/* The window of layer li as a cursor, limited to the header for header fields. */
+static int field_in_layer(const struct umpa_pkt *p, unsigned li, const struct umpa_field *f)
+{
+	const struct umpa_layer *l = &p->l[li];
+	return li < p->nlayers && (uint64_t)f->bitoff + f->bits <= 8ull * l->len;
+}
+
+int umpa_field_get_u64(const struct umpa_pkt *p, unsigned li, const struct umpa_field *f, uint64_t *v)
+{
+	struct umpa_cur c;
+
+	if (li >= p->nlayers || f->type >= UMPA_FT_MAC || f->bits == 0 || f->bits > 64)
+		return -1;
+	umpa_layer_cur(p, li, &c);
+	if (f->flags & UMPA_F_LE) {
+		uint64_t acc = 0;
+		const uint8_t *b;
+		unsigned n = f->bits / 8;
+		if (umpa_cur_ptr_at(&c, f->bitoff / 8, n, &b) < 0)
+			return -1;
+		for (unsigned i = n; i-- > 0;)
+			acc = acc << 8 | b[i];
+		*v = acc;
+		return 0;
+	}
+	return umpa_cur_bits_at(&c, f->bitoff, f->bits, v);
+}
+
+int umpa_field_get_bytes(const struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const uint8_t **b,
+			 uint32_t *n)
+{
+	struct umpa_cur c;
+
+	if (li >= p->nlayers || f->type < UMPA_FT_MAC || f->type == UMPA_FT_VAR || (f->bitoff & 7))
+		return -1;
+	umpa_layer_cur(p, li, &c);
+	if (umpa_cur_ptr_at(&c, f->bitoff / 8, f->bits / 8, b) < 0)
+		return -1;
+	*n = f->bits / 8;
+	return 0;
+}
+
+/* Write bits without marking; bounds are checked by the caller. */
+static void put_bits(uint8_t *d, unsigned bitoff, unsigned bits, uint64_t v, int le)
+{
+	if (le) {
+		for (unsigned i = 0; i < bits / 8; i++)
+			d[bitoff / 8 + i] = (uint8_t)(v >> (8 * i));
+		return;
+	}
+	for (unsigned i = 0; i < bits; i++) {
+		unsigned bit = bitoff + bits - 1 - i; /* least significant bit last on the wire */
+		uint8_t mask = (uint8_t)(0x80 >> (bit & 7));
+		if ((v >> i) & 1)
+			d[bit / 8] |= mask;
+		else
+			d[bit / 8] &= (uint8_t)~mask;
+	}
+}
+
+static void write_u64(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, uint64_t v)
+{
+	uint8_t *d = p->data + p->l[li].off;
+
+	if (!(f->flags & UMPA_F_LE) && (f->bitoff & 7) == 0 && (f->bits & 7) == 0) {
+		for (unsigned i = f->bits / 8; i-- > 0; v >>= 8)
+			d[f->bitoff / 8 + i] = (uint8_t)v;
+		return;
+	}
+	put_bits(d, f->bitoff, f->bits, v, f->flags & UMPA_F_LE);
+}
+
+int umpa_field_auto_u64(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, uint64_t v)
+{
+	if (li >= p->nlayers || p->ro || f->type >= UMPA_FT_MAC || !field_in_layer(p, li, f))
+		return -1;
+	if (umpa_field_is_set(p, li, f))
+		return 0;
+	if (f->bits < 64)
+		v &= (1ull << f->bits) - 1;
+	write_u64(p, li, f, v);
+	return 0;
+}
+
+void umpa_field_unset(struct umpa_pkt *p, unsigned li, const struct umpa_field *f)
+{
+	if (li < p->nlayers)
+		p->l[li].set &= ~(1ull << umpa_field_index(p->l[li].proto, f));
+}
+
+static void mark(struct umpa_pkt *p, unsigned li, const struct umpa_field *f)
+{
+	p->l[li].set |= 1ull << umpa_field_index(p->l[li].proto, f);
+}
+
+int umpa_field_set_u64(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, uint64_t v, struct umpa_err *e)
+{
+	if (li >= p->nlayers)
+		return umpa_err_set(e, UMPA_EINVAL, "no layer %u", li);
+	if (p->ro)
+		return umpa_err_set(e, UMPA_EINVAL, "packet is read-only");
+	if (f->type >= UMPA_FT_MAC)
+		return umpa_err_set(e, UMPA_EINVAL, "%s is not a number field", f->ws);
+	if (f->bits < 64 && v >> f->bits)
+		return umpa_err_set(e, UMPA_ERANGE, "%s: %llu does not fit in %u bits (max %llu)", f->ws,
+				    (unsigned long long)v, f->bits, (unsigned long long)((1ull << f->bits) - 1));
+	if (!field_in_layer(p, li, f))
+		return umpa_err_set(e, UMPA_ERANGE, "%s lies beyond the %s header", f->ws, p->l[li].proto->name);
+	write_u64(p, li, f, v);
+	mark(p, li, f);
+	return 0;
+}
+
+int umpa_field_set_bytes(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const uint8_t *b,
+			 uint32_t n, struct umpa_err *e)
+{
+	if (li >= p->nlayers)
+		return umpa_err_set(e, UMPA_EINVAL, "no layer %u", li);
+	if (p->ro)
+		return umpa_err_set(e, UMPA_EINVAL, "packet is read-only");
+	if (f->type < UMPA_FT_MAC || f->type == UMPA_FT_VAR)
+		return umpa_err_set(e, UMPA_EINVAL, "%s is not a byte field", f->ws);
+	if (n != f->bits / 8u)
+		return umpa_err_set(e, UMPA_EINVAL, "%s takes %u bytes, not %u", f->ws, f->bits / 8u, n);
+	if (!field_in_layer(p, li, f) || (f->bitoff & 7))
+		return umpa_err_set(e, UMPA_ERANGE, "%s lies beyond the %s header", f->ws, p->l[li].proto->name);
+	memcpy(p->data + p->l[li].off + f->bitoff / 8, b, n);
+	mark(p, li, f);
+	return 0;
+}
+
+/* Parse an unsigned number: decimal, 0x hex, 0b binary. */
+static int parse_num(const char *s, uint64_t *v)
+{
+	char *end;
+	int base = 10;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (!*s || *s == '-')
+		return -1;
+	if (s[0] == '0' && (s[1] == 'b' || s[1] == 'B')) {
+		s += 2;
+		base = 2;
+	} else if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+	}
+	*v = strtoull(s, &end, base);
+	while (isspace((unsigned char)*end))
+		end++;
+	return *end ? -1 : 0;
+}
+
+/* Flags from letters ("SA"), names joined by | or + ("syn|ack"), or a number. */
+static int parse_flags(const struct umpa_field *f, const char *s, uint64_t *v)
+{
+	uint64_t acc = 0;
+	char tok[64];
+
+	if (parse_num(s, v) == 0)
+		return 0;
+	if (f->names && (strchr(s, '|') || strchr(s, '+') || umpa_vname_value(f->names, s, v) == 0)) {
+		const char *q = s;
+		while (*q) {
+			size_t k = strcspn(q, "|+");
+			uint64_t m;
+			if (k == 0 || k >= sizeof(tok))
+				return -1;
+			memcpy(tok, q, k);
+			tok[k] = 0;
+			if (umpa_vname_value(f->names, tok, &m) < 0)
+				return -1;
+			acc |= m;
+			q += k;
+			if (*q)
+				q++;
+		}
+		*v = acc;
+		return 0;
+	}
+	if (!f->letters)
+		return -1;
+	for (const char *q = s; *q; q++) {
+		const char *at = strchr(f->letters, toupper((unsigned char)*q));
+		if (!at || *q == 0)
+			return -1;
+		acc |= 1ull << (at - f->letters);
+	}
+	*v = acc;
+	return 0;
+}
+
+/* Hex bytes "de:ad:be:ef", "de-ad", "deadbeef" or "0xdeadbeef". */
+static int parse_hexbytes(const char *s, uint8_t *out, uint32_t max, uint32_t *n)
+{
+	uint32_t k = 0;
+	int hi = -1;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2;
+	for (; *s; s++) {
+		int d;
+		if (*s == ':' || *s == '-' || *s == ' ' || *s == '.') {
+			if (hi >= 0)
+				return -1;
+			continue;
+		}
+		if (!isxdigit((unsigned char)*s))
+			return -1;
+		d = isdigit((unsigned char)*s) ? *s - '0' : (tolower((unsigned char)*s) - 'a' + 10);
+		if (hi < 0) {
+			hi = d;
+		} else {
+			if (k >= max)
+				return -1;
+			out[k++] = (uint8_t)(hi << 4 | d);
+			hi = -1;
+		}
+	}
+	if (hi >= 0)
+		return -1;
+	*n = k;
+	return 0;
+}
+
+int umpa_field_set_str(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *s,
+		       struct umpa_err *e)
+{
+	uint64_t v;
+	uint8_t b[64];
+	uint32_t n;
+
+	if (li >= p->nlayers)
+		return umpa_err_set(e, UMPA_EINVAL, "no layer %u", li);
+	switch (f->type) {
+	case UMPA_FT_UINT:
+		if (parse_num(s, &v) < 0)
+			return umpa_err_set(e, UMPA_EINVAL, "%s: '%s' is not a number", f->ws, s);
+		return umpa_field_set_u64(p, li, f, v, e);
+	case UMPA_FT_ENUM:
+		if (parse_num(s, &v) < 0 && umpa_vname_value(f->names, s, &v) < 0) {
+			struct umpa_sbuf sb = {0};
+			for (const struct umpa_vname *t = f->names; t && t->name; t++) {
+				if (sb.len)
+					umpa_sbuf_puts(&sb, ", ");
+				umpa_sbuf_puts(&sb, t->name);
+			}
+			umpa_err_set(e, UMPA_EINVAL, "%s: unknown value '%s' (known: %s)", f->ws, s,
+				     sb.s ? sb.s : "numbers only");
+			umpa_sbuf_free(&sb);
+			return -UMPA_EINVAL;
+		}
+		return umpa_field_set_u64(p, li, f, v, e);
+	case UMPA_FT_FLAGS:
+		if (parse_flags(f, s, &v) < 0)
+			return umpa_err_set(e, UMPA_EINVAL, "%s: bad flags '%s' (letters %s, or names joined by |)",
+					    f->ws, s, f->letters ? f->letters : "none");
+		return umpa_field_set_u64(p, li, f, v, e);
+	case UMPA_FT_BOOL:
+		if (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcmp(s, "1"))
+			v = 1;
+		else if (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcmp(s, "0"))
+			v = 0;
+		else if (parse_num(s, &v) < 0)
+			return umpa_err_set(e, UMPA_EINVAL, "%s: '%s' is not true/false", f->ws, s);
+		return umpa_field_set_u64(p, li, f, v, e);
+	case UMPA_FT_MAC:
+		if (parse_hexbytes(s, b, sizeof(b), &n) < 0 || n != 6)
+			return umpa_err_set(e, UMPA_EINVAL, "%s: '%s' is not a MAC address", f->ws, s);
+		return umpa_field_set_bytes(p, li, f, b, 6, e);
+	case UMPA_FT_IPV4:
+		if (inet_pton(AF_INET, s, b) != 1)
+			return umpa_err_set(e, UMPA_EINVAL, "%s: '%s' is not an IPv4 address", f->ws, s);
+		return umpa_field_set_bytes(p, li, f, b, 4, e);
+	case UMPA_FT_IPV6:
+		if (inet_pton(AF_INET6, s, b) != 1)
+			return umpa_err_set(e, UMPA_EINVAL, "%s: '%s' is not an IPv6 address", f->ws, s);
+		return umpa_field_set_bytes(p, li, f, b, 16, e);
+	case UMPA_FT_BYTES:
+		if (parse_hexbytes(s, b, sizeof(b), &n) < 0)
+			return umpa_err_set(e, UMPA_EINVAL, "%s: '%s' is not hex bytes", f->ws, s);
+		return umpa_field_set_bytes(p, li, f, b, n, e);
+	case UMPA_FT_VAR: {
+		int rc;
+		const struct umpa_proto *pr = p->l[li].proto;
+		if (!pr->set_var)
+			return umpa_err_set(e, UMPA_ENOSYS, "%s cannot be set", f->ws);
+		if (p->ro)
+			return umpa_err_set(e, UMPA_EINVAL, "packet is read-only");
+		if ((rc = pr->set_var(p, li, f, s, e)) < 0)
+			return rc;
+		mark(p, li, f);
+		return 0;
+	}
+	}
+	return umpa_err_set(e, UMPA_EINVAL, "%s: unknown field type", f->ws);
+}
+
+int umpa_field_format(const struct umpa_pkt *p, unsigned li, const struct umpa_field *f, struct umpa_sbuf *b)
+{
+	uint64_t v;
+	const uint8_t *bytes;
+	uint32_t n;
+
+	switch (f->type) {
+	case UMPA_FT_UINT:
+	case UMPA_FT_ENUM:
+	case UMPA_FT_FLAGS:
+		if (umpa_field_get_u64(p, li, f, &v) < 0)
+			return -1;
+		if (f->flags & UMPA_F_HEX || f->type == UMPA_FT_FLAGS)
+			umpa_sbuf_put_hex(b, v, (f->bits + 3) / 4);
+		else
+			umpa_sbuf_put_u64(b, v);
+		return 0;
+	case UMPA_FT_BOOL:
+		if (umpa_field_get_u64(p, li, f, &v) < 0)
+			return -1;
+		umpa_sbuf_puts(b, v ? "true" : "false");
+		return 0;
+	case UMPA_FT_MAC:
+		if (umpa_field_get_bytes(p, li, f, &bytes, &n) < 0)
+			return -1;
+		umpa_sbuf_put_mac(b, bytes);
+		return 0;
+	case UMPA_FT_IPV4:
+		if (umpa_field_get_bytes(p, li, f, &bytes, &n) < 0)
+			return -1;
+		umpa_sbuf_put_ipv4(b, bytes);
+		return 0;
+	case UMPA_FT_IPV6:
+		if (umpa_field_get_bytes(p, li, f, &bytes, &n) < 0)
+			return -1;
+		umpa_sbuf_put_ipv6(b, bytes);
+		return 0;
+	case UMPA_FT_BYTES:
+		if (umpa_field_get_bytes(p, li, f, &bytes, &n) < 0)
+			return -1;
+		umpa_sbuf_put_hexbytes(b, bytes, n, ':');
+		return 0;
+	default:
+		return -1;
+	}
+}

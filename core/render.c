@@ -1,0 +1,390 @@
+/* render.c - one-line summaries, field trees and JSON from the layer index.
+ *
+ * The renderers know no protocol: they walk each layer's field table, then
+ * let the protocol's `details` hook add options and records through the same
+ * emitter, and its `summary` hook write its part of the one-line form.
+ * Output is appended to a caller-owned buffer; nothing is allocated per
+ * packet once the buffers have grown.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "umpa_render.h"
+
+/* ---- emitter helpers (used by details hooks) ---- */
+
+void umpa_emit_str(struct umpa_emit *em, const char *key, const char *val)
+{
+	em->field(em, key, val, UMPA_V_STR, NULL);
+}
+
+void umpa_emit_u64(struct umpa_emit *em, const char *key, uint64_t v, const char *vname)
+{
+	umpa_sbuf_reset(&em->tmp);
+	umpa_sbuf_put_u64(&em->tmp, v);
+	em->field(em, key, em->tmp.s ? em->tmp.s : "", UMPA_V_NUM, vname);
+}
+
+void umpa_emit_hex(struct umpa_emit *em, const char *key, uint64_t v, unsigned digits)
+{
+	umpa_sbuf_reset(&em->tmp);
+	umpa_sbuf_put_hex(&em->tmp, v, digits);
+	em->field(em, key, em->tmp.s ? em->tmp.s : "", UMPA_V_STR, NULL);
+}
+
+void umpa_emit_bool(struct umpa_emit *em, const char *key, int v)
+{
+	em->field(em, key, v ? "true" : "false", UMPA_V_BOOL, NULL);
+}
+
+void umpa_emit_bytes(struct umpa_emit *em, const char *key, const uint8_t *b, size_t n)
+{
+	umpa_sbuf_reset(&em->tmp);
+	umpa_sbuf_put_hexbytes(&em->tmp, b, n, ':');
+	em->field(em, key, em->tmp.s ? em->tmp.s : "", UMPA_V_STR, NULL);
+}
+
+void umpa_emit_ipv4(struct umpa_emit *em, const char *key, const uint8_t a[4])
+{
+	umpa_sbuf_reset(&em->tmp);
+	umpa_sbuf_put_ipv4(&em->tmp, a);
+	em->field(em, key, em->tmp.s, UMPA_V_STR, NULL);
+}
+
+void umpa_emit_ipv6(struct umpa_emit *em, const char *key, const uint8_t a[16])
+{
+	umpa_sbuf_reset(&em->tmp);
+	umpa_sbuf_put_ipv6(&em->tmp, a);
+	em->field(em, key, em->tmp.s, UMPA_V_STR, NULL);
+}
+
+void umpa_emit_mac(struct umpa_emit *em, const char *key, const uint8_t a[6])
+{
+	umpa_sbuf_reset(&em->tmp);
+	umpa_sbuf_put_mac(&em->tmp, a);
+	em->field(em, key, em->tmp.s, UMPA_V_STR, NULL);
+}
+
+void umpa_emit_open(struct umpa_emit *em, const char *key, const char *label)
+{
+	em->open(em, key, label);
+}
+
+void umpa_emit_close(struct umpa_emit *em)
+{
+	em->close(em);
+}
+
+/* Names of the set bits of a FLAGS value, joined by ", " into em->tmp after the number. */
+static void flag_names(struct umpa_sbuf *b, const struct umpa_field *f, uint64_t v)
+{
+	int first = 1;
+
+	for (const struct umpa_vname *t = f->names; t && t->name; t++)
+		if (t->v && (v & t->v) == t->v) {
+			umpa_sbuf_puts(b, first ? "" : ", ");
+			umpa_sbuf_puts(b, t->name);
+			first = 0;
+		}
+}
+
+void umpa_emit_field(struct umpa_emit *em, const struct umpa_pkt *p, unsigned li, const struct umpa_field *f)
+{
+	uint64_t v;
+	const char *key = f->ws ? f->ws : f->name;
+
+	if (f->type == UMPA_FT_VAR || (f->flags & UMPA_F_HIDDEN))
+		return;
+	if ((uint64_t)f->bitoff + f->bits > 8ull * p->l[li].hlen)
+		return; /* not part of this header as present */
+	switch (f->type) {
+	case UMPA_FT_UINT:
+	case UMPA_FT_ENUM:
+		if (umpa_field_get_u64(p, li, f, &v) < 0)
+			return;
+		if (f->flags & UMPA_F_HEX) {
+			umpa_emit_hex(em, key, v, (f->bits + 3) / 4);
+			return;
+		}
+		umpa_emit_u64(em, key, v, f->type == UMPA_FT_ENUM ? umpa_vname_find(f->names, v) : NULL);
+		return;
+	case UMPA_FT_FLAGS: {
+		struct umpa_sbuf names = {0};
+		if (umpa_field_get_u64(p, li, f, &v) < 0)
+			return;
+		umpa_sbuf_reset(&em->tmp);
+		umpa_sbuf_put_hex(&em->tmp, v, (f->bits + 3) / 4);
+		flag_names(&names, f, v);
+		em->field(em, key, em->tmp.s, UMPA_V_STR, names.len ? names.s : NULL);
+		umpa_sbuf_free(&names);
+		return;
+	}
+	case UMPA_FT_BOOL:
+		if (umpa_field_get_u64(p, li, f, &v) < 0)
+			return;
+		umpa_emit_bool(em, key, (int)v);
+		return;
+	default:
+		umpa_sbuf_reset(&em->tmp);
+		if (umpa_field_format(p, li, f, &em->tmp) < 0)
+			return;
+		em->field(em, key, em->tmp.s ? em->tmp.s : "", UMPA_V_STR, NULL);
+		return;
+	}
+}
+
+/* ---- time ---- */
+
+void umpa_render_time(const struct umpa_pkt *p, int nsec, struct umpa_sbuf *b)
+{
+	int64_t s = p->ts_sec % 86400;
+	char t[24];
+	uint32_t frac = nsec ? p->ts_nsec : p->ts_nsec / 1000;
+	int digits = nsec ? 9 : 6;
+
+	if (s < 0)
+		s += 86400;
+	t[0] = (char)('0' + s / 36000);
+	t[1] = (char)('0' + s / 3600 % 10);
+	t[2] = ':';
+	t[3] = (char)('0' + s % 3600 / 600);
+	t[4] = (char)('0' + s % 600 / 60);
+	t[5] = ':';
+	t[6] = (char)('0' + s % 60 / 10);
+	t[7] = (char)('0' + s % 10);
+	t[8] = '.';
+	for (int i = digits; i > 0; i--) {
+		t[8 + i] = (char)('0' + frac % 10);
+		frac /= 10;
+	}
+	umpa_sbuf_put(b, t, (size_t)(9 + digits));
+}
+
+static void put_marks(const struct umpa_layer *l, struct umpa_sbuf *b)
+{
+	if (l->flags & UMPA_L_TRUNCATED) {
+		umpa_sbuf_puts(b, " [truncated ");
+		umpa_sbuf_puts(b, l->proto->name);
+		if (l->why) {
+			umpa_sbuf_puts(b, ": ");
+			umpa_sbuf_puts(b, l->why);
+		}
+		umpa_sbuf_putc(b, ']');
+	}
+	if (l->flags & UMPA_L_INVALID) {
+		umpa_sbuf_puts(b, " [invalid ");
+		umpa_sbuf_puts(b, l->proto->name);
+		if (l->why) {
+			umpa_sbuf_puts(b, ": ");
+			umpa_sbuf_puts(b, l->why);
+		}
+		umpa_sbuf_putc(b, ']');
+	}
+	if (l->flags & UMPA_L_BADSUM) {
+		umpa_sbuf_puts(b, " [bad ");
+		umpa_sbuf_puts(b, l->proto->name);
+		umpa_sbuf_puts(b, " checksum]");
+	}
+}
+
+void umpa_render_line(const struct umpa_pkt *p, const struct umpa_render_opts *o, struct umpa_sbuf *b)
+{
+	size_t start;
+
+	umpa_render_time(p, o && o->ts_nsec, b);
+	umpa_sbuf_putc(b, ' ');
+	start = b->len;
+	for (unsigned i = 0; i < p->nlayers; i++) {
+		const struct umpa_layer *l = &p->l[i];
+		if (l->proto->summary)
+			l->proto->summary(p, i, b);
+	}
+	if (b->len == start) { /* nobody said anything: name the layers */
+		for (unsigned i = 0; i < p->nlayers; i++) {
+			if (i)
+				umpa_sbuf_putc(b, '/');
+			umpa_sbuf_puts(b, p->l[i].proto->name);
+		}
+		if (p->nlayers == 0)
+			umpa_sbuf_puts(b, "empty");
+		umpa_sbuf_puts(b, ", length ");
+		umpa_sbuf_put_u64(b, p->wirelen);
+	}
+	for (unsigned i = 0; i < p->nlayers; i++)
+		if (p->l[i].flags & (UMPA_L_TRUNCATED | UMPA_L_INVALID | UMPA_L_BADSUM))
+			put_marks(&p->l[i], b);
+	umpa_sbuf_putc(b, '\n');
+}
+
+/* ---- tree ---- */
+
+static void tree_indent(struct umpa_emit *em)
+{
+	for (int i = 0; i < em->depth; i++)
+		umpa_sbuf_puts(em->out, "    ");
+}
+
+static void tree_open(struct umpa_emit *em, const char *key, const char *label)
+{
+	tree_indent(em);
+	umpa_sbuf_puts(em->out, label ? label : key);
+	umpa_sbuf_putc(em->out, '\n');
+	em->depth++;
+}
+
+static void tree_close(struct umpa_emit *em)
+{
+	if (em->depth > 1)
+		em->depth--;
+}
+
+static void tree_field(struct umpa_emit *em, const char *key, const char *val, int kind, const char *vname)
+{
+	tree_indent(em);
+	umpa_sbuf_puts(em->out, key);
+	umpa_sbuf_puts(em->out, ": ");
+	umpa_sbuf_puts(em->out, val);
+	if (vname) {
+		umpa_sbuf_puts(em->out, " (");
+		umpa_sbuf_puts(em->out, vname);
+		umpa_sbuf_putc(em->out, ')');
+	}
+	umpa_sbuf_putc(em->out, '\n');
+}
+
+void umpa_render_tree(const struct umpa_pkt *p, const struct umpa_render_opts *o, struct umpa_sbuf *b)
+{
+	struct umpa_emit em = {.open = tree_open, .close = tree_close, .field = tree_field, .out = b};
+
+	umpa_sbuf_puts(b, "Frame ");
+	umpa_sbuf_put_u64(b, o ? o->number : 0);
+	umpa_sbuf_puts(b, ": ");
+	umpa_sbuf_put_u64(b, p->wirelen);
+	umpa_sbuf_puts(b, " bytes on wire, ");
+	umpa_sbuf_put_u64(b, p->len);
+	umpa_sbuf_puts(b, " captured, ");
+	umpa_render_time(p, o && o->ts_nsec, b);
+	umpa_sbuf_putc(b, '\n');
+	for (unsigned i = 0; i < p->nlayers; i++) {
+		const struct umpa_layer *l = &p->l[i];
+		umpa_sbuf_puts(b, l->proto->title ? l->proto->title : l->proto->name);
+		umpa_sbuf_puts(b, " (");
+		umpa_sbuf_puts(b, l->proto->name);
+		umpa_sbuf_puts(b, "), ");
+		umpa_sbuf_put_u64(b, l->hlen);
+		umpa_sbuf_puts(b, l->hlen == 1 ? " byte" : " bytes");
+		if (l->flags & UMPA_L_QUOTED)
+			umpa_sbuf_puts(b, " [quoted]");
+		put_marks(l, b);
+		umpa_sbuf_putc(b, '\n');
+		em.depth = 1;
+		for (unsigned k = 0; k < l->proto->nfields; k++)
+			umpa_emit_field(&em, p, i, &l->proto->fields[k]);
+		if (l->proto->details)
+			l->proto->details(p, i, &em);
+	}
+	umpa_sbuf_free(&em.tmp);
+}
+
+/* ---- JSON ---- */
+
+static void json_sep(struct umpa_emit *em)
+{
+	if (!em->first)
+		umpa_sbuf_putc(em->out, ',');
+	em->first = 0;
+}
+
+static void json_open(struct umpa_emit *em, const char *key, const char *label)
+{
+	const char *k = label ? label : key;
+
+	json_sep(em);
+	umpa_sbuf_put_json_str(em->out, k, strlen(k));
+	umpa_sbuf_puts(em->out, ":{");
+	em->first = 1;
+	em->depth++;
+}
+
+static void json_close(struct umpa_emit *em)
+{
+	if (em->depth > 1) {
+		umpa_sbuf_putc(em->out, '}');
+		em->depth--;
+		em->first = 0;
+	}
+}
+
+static void json_field(struct umpa_emit *em, const char *key, const char *val, int kind, const char *vname)
+{
+	json_sep(em);
+	umpa_sbuf_put_json_str(em->out, key, strlen(key));
+	umpa_sbuf_putc(em->out, ':');
+	if (kind == UMPA_V_NUM || kind == UMPA_V_BOOL)
+		umpa_sbuf_puts(em->out, val);
+	else
+		umpa_sbuf_put_json_str(em->out, val, strlen(val));
+	if (vname) { /* the value's name as a sibling key: "icmp.type_name" */
+		umpa_sbuf_putc(em->out, ',');
+		umpa_sbuf_putc(em->out, '"');
+		umpa_sbuf_puts(em->out, key);
+		umpa_sbuf_puts(em->out, "_name\":");
+		umpa_sbuf_put_json_str(em->out, vname, strlen(vname));
+	}
+}
+
+static void json_flag(struct umpa_sbuf *b, const char *name, const char *why)
+{
+	umpa_sbuf_puts(b, ",\"_");
+	umpa_sbuf_puts(b, name);
+	umpa_sbuf_puts(b, "\":");
+	umpa_sbuf_put_json_str(b, why ? why : name, strlen(why ? why : name));
+}
+
+void umpa_render_json(const struct umpa_pkt *p, const struct umpa_render_opts *o, struct umpa_sbuf *b)
+{
+	struct umpa_emit em = {.open = json_open, .close = json_close, .field = json_field, .out = b};
+	char ts[40];
+	int n;
+
+	umpa_sbuf_puts(b, "{\"frame.number\":");
+	umpa_sbuf_put_u64(b, o ? o->number : 0);
+	n = snprintf(ts, sizeof(ts), "%lld.%09u", (long long)p->ts_sec, p->ts_nsec);
+	umpa_sbuf_puts(b, ",\"frame.time_epoch\":\"");
+	umpa_sbuf_put(b, ts, (size_t)n);
+	umpa_sbuf_puts(b, "\",\"frame.len\":");
+	umpa_sbuf_put_u64(b, p->wirelen);
+	umpa_sbuf_puts(b, ",\"frame.cap_len\":");
+	umpa_sbuf_put_u64(b, p->len);
+	umpa_sbuf_puts(b, ",\"layers\":[");
+	for (unsigned i = 0; i < p->nlayers; i++) {
+		const struct umpa_layer *l = &p->l[i];
+		if (i)
+			umpa_sbuf_putc(b, ',');
+		umpa_sbuf_puts(b, "{\"_layer\":\"");
+		umpa_sbuf_puts(b, l->proto->name);
+		umpa_sbuf_puts(b, "\",\"_offset\":");
+		umpa_sbuf_put_u64(b, l->off);
+		umpa_sbuf_puts(b, ",\"_hlen\":");
+		umpa_sbuf_put_u64(b, l->hlen);
+		if (l->flags & UMPA_L_TRUNCATED)
+			json_flag(b, "truncated", l->why);
+		if (l->flags & UMPA_L_INVALID)
+			json_flag(b, "invalid", l->why);
+		if (l->flags & UMPA_L_BADSUM)
+			json_flag(b, "bad_checksum", "checksum does not verify");
+		if (l->flags & UMPA_L_QUOTED)
+			umpa_sbuf_puts(b, ",\"_quoted\":true");
+		em.first = 0;
+		em.depth = 1;
+		for (unsigned k = 0; k < l->proto->nfields; k++)
+			umpa_emit_field(&em, p, i, &l->proto->fields[k]);
+		if (l->proto->details)
+			l->proto->details(p, i, &em);
+		while (em.depth > 1)
+			json_close(&em);
+		umpa_sbuf_putc(b, '}');
+	}
+	umpa_sbuf_puts(b, "]}\n");
+	umpa_sbuf_free(&em.tmp);
+}

@@ -1,0 +1,190 @@
+/* sbuf.c - the growable text buffer used by the renderers. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "umpa_sbuf.h"
+
+int umpa_sbuf_grow(struct umpa_sbuf *b, size_t n)
+{
+	size_t want = b->len + n + 1, cap = b->cap ? b->cap : 256;
+	char *s;
+
+	if (want <= b->cap)
+		return 0;
+	while (cap < want)
+		cap *= 2;
+	s = realloc(b->s, cap);
+	if (!s) {
+		b->oom = 1;
+		return -1;
+	}
+	b->s = s;
+	b->cap = cap;
+	return 0;
+}
+
+void umpa_sbuf_free(struct umpa_sbuf *b)
+{
+	free(b->s);
+	b->s = NULL;
+	b->len = b->cap = 0;
+}
+
+void umpa_sbuf_printf(struct umpa_sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (umpa_sbuf_grow(b, 64) < 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= b->cap - b->len) {
+		if (umpa_sbuf_grow(b, (size_t)n) < 0)
+			return;
+		va_start(ap, fmt);
+		vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+	}
+	b->len += (size_t)n;
+}
+
+void umpa_sbuf_put_u64(struct umpa_sbuf *b, uint64_t v)
+{
+	char tmp[24];
+	int i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	umpa_sbuf_put(b, tmp + i, sizeof(tmp) - (size_t)i);
+}
+
+static const char hexdig[] = "0123456789abcdef";
+
+void umpa_sbuf_put_hex(struct umpa_sbuf *b, uint64_t v, unsigned digits)
+{
+	char tmp[20];
+	int i = sizeof(tmp);
+	unsigned n = 0;
+
+	do {
+		tmp[--i] = hexdig[v & 15];
+		v >>= 4;
+		n++;
+	} while ((v || n < digits) && i > 2);
+	tmp[--i] = 'x';
+	tmp[--i] = '0';
+	umpa_sbuf_put(b, tmp + i, sizeof(tmp) - (size_t)i);
+}
+
+void umpa_sbuf_put_ipv4(struct umpa_sbuf *b, const uint8_t a[4])
+{
+	char tmp[16];
+	int n = 0;
+
+	for (int k = 0; k < 4; k++) {
+		unsigned v = a[k];
+		if (v >= 100)
+			tmp[n++] = (char)('0' + v / 100);
+		if (v >= 10)
+			tmp[n++] = (char)('0' + v / 10 % 10);
+		tmp[n++] = (char)('0' + v % 10);
+		if (k < 3)
+			tmp[n++] = '.';
+	}
+	umpa_sbuf_put(b, tmp, (size_t)n);
+}
+
+void umpa_sbuf_put_ipv6(struct umpa_sbuf *b, const uint8_t a[16])
+{
+	uint16_t w[8];
+	int best = -1, bestlen = 0;
+	char tmp[48];
+	int n = 0;
+
+	for (int i = 0; i < 8; i++)
+		w[i] = (uint16_t)(a[2 * i] << 8 | a[2 * i + 1]);
+	for (int i = 0; i < 8;) { /* longest run of zero words (>= 2), first wins */
+		int j = i;
+		while (j < 8 && w[j] == 0)
+			j++;
+		if (j - i > bestlen && j - i >= 2) {
+			best = i;
+			bestlen = j - i;
+		}
+		i = j > i ? j : i + 1;
+	}
+	if (best == 0 && (bestlen == 6 || (bestlen == 5 && w[5] == 0xffff))) { /* ::a.b.c.d, ::ffff:a.b.c.d */
+		n = snprintf(tmp, sizeof(tmp), bestlen == 6 ? "::%u.%u.%u.%u" : "::ffff:%u.%u.%u.%u", a[12], a[13],
+			     a[14], a[15]);
+		umpa_sbuf_put(b, tmp, (size_t)n);
+		return;
+	}
+	for (int i = 0; i < 8; i++) {
+		if (i == best) {
+			tmp[n++] = ':';
+			if (i == 0)
+				tmp[n++] = ':';
+			i += bestlen - 1;
+			continue;
+		}
+		int started = 0;
+		for (int s = 12; s >= 0; s -= 4) {
+			unsigned d = (w[i] >> s) & 15;
+			if (d || started || s == 0) {
+				tmp[n++] = hexdig[d];
+				started = 1;
+			}
+		}
+		if (i < 7)
+			tmp[n++] = ':';
+	}
+	umpa_sbuf_put(b, tmp, (size_t)n);
+}
+
+void umpa_sbuf_put_mac(struct umpa_sbuf *b, const uint8_t a[6])
+{
+	umpa_sbuf_put_hexbytes(b, a, 6, ':');
+}
+
+void umpa_sbuf_put_hexbytes(struct umpa_sbuf *b, const uint8_t *p, size_t n, char sep)
+{
+	if (n == 0)
+		return;
+	if (umpa_sbuf_grow(b, n * 3) < 0)
+		return;
+	char *o = b->s + b->len;
+	for (size_t i = 0; i < n; i++) {
+		if (i && sep)
+			*o++ = sep;
+		*o++ = hexdig[p[i] >> 4];
+		*o++ = hexdig[p[i] & 15];
+	}
+	*o = 0;
+	b->len = (size_t)(o - b->s);
+}
+
+void umpa_sbuf_put_json_str(struct umpa_sbuf *b, const char *s, size_t n)
+{
+	umpa_sbuf_putc(b, '"');
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '"' || ch == '\\') {
+			umpa_sbuf_putc(b, '\\');
+			umpa_sbuf_putc(b, (char)ch);
+		} else if (ch < 0x20 || ch >= 0x7f) {
+			char esc[8];
+			snprintf(esc, sizeof(esc), "\\u%04x", ch);
+			umpa_sbuf_put(b, esc, 6);
+		} else {
+			umpa_sbuf_putc(b, (char)ch);
+		}
+	}
+	umpa_sbuf_putc(b, '"');
+}

@@ -1,0 +1,164 @@
+/* umpa_proto.h - protocol descriptions: field tables and hooks.
+ *
+ * Each protocol is one `const struct umpa_proto` in its own file under
+ * protocols/.  The field table drives building (defaults, parsing values from
+ * text), dissecting (reading values), printing, JSON and the Lua constructors.
+ * Hooks cover what a table cannot: variable header lengths, automatic fields,
+ * option lists, demultiplexing and one-line summaries.
+ *
+ * Nothing in core/ knows a protocol by name: it only walks these tables.
+ */
+#ifndef UMPA_PROTO_H
+#define UMPA_PROTO_H
+
+#include <stdint.h>
+
+#include "umpa_error.h"
+#include "umpa_sbuf.h"
+
+struct umpa_pkt;
+struct umpa_emit;
+
+/** How a field's bits are interpreted. */
+enum umpa_ftype {
+	UMPA_FT_UINT,  /**< unsigned integer, 1..64 bits */
+	UMPA_FT_ENUM,  /**< unsigned integer with value names (names[]) */
+	UMPA_FT_FLAGS, /**< bit set; names[] maps masks to names, letters[] to chars */
+	UMPA_FT_BOOL,  /**< one bit shown as true/false */
+	UMPA_FT_MAC,   /**< 48-bit Ethernet address */
+	UMPA_FT_IPV4,  /**< 32-bit IPv4 address */
+	UMPA_FT_IPV6,  /**< 128-bit IPv6 address */
+	UMPA_FT_BYTES, /**< fixed-length byte string (bits = 8 * length) */
+	UMPA_FT_VAR,   /**< variable part (options, records): set via proto->set_var, shown via proto->details */
+};
+
+/** Field flags. */
+enum umpa_fflag {
+	UMPA_F_AUTO = 1 << 0,   /**< finish() computes it unless the user set it */
+	UMPA_F_HEX = 1 << 1,    /**< show in hex (checksums, ids) */
+	UMPA_F_LE = 1 << 2,     /**< little-endian (byte-aligned fields only) */
+	UMPA_F_HIDDEN = 1 << 3, /**< not shown in trees/JSON (e.g. an alias view) */
+	UMPA_F_SIGNED = 1 << 4, /**< show as signed two's complement */
+};
+
+/** A value name: for ENUM the value, for FLAGS the mask. Tables end with {0, NULL}. */
+struct umpa_vname {
+	uint64_t v;
+	const char *name;
+};
+
+/** A field descriptor: bits at an offset inside its layer. */
+struct umpa_field {
+	const char *name;    /**< short name used in expressions: "ttl" */
+	const char *ws;      /**< Wireshark display-filter name: "ip.ttl" */
+	const char *aliases; /**< comma-separated extra names ("id,ident"), or NULL */
+	uint16_t bitoff;     /**< offset in bits from the start of the layer */
+	uint16_t bits;       /**< width in bits (BYTES: 8 * length; VAR: 0) */
+	uint8_t type;        /**< enum umpa_ftype */
+	uint8_t flags;       /**< enum umpa_fflag */
+	uint64_t def;        /**< default for integer types */
+	const void *defp;    /**< default bytes for MAC/IPV4/IPV6/BYTES, or NULL for zeros */
+	const struct umpa_vname *names; /**< ENUM value names / FLAGS bit names, or NULL */
+	const char *letters; /**< FLAGS: one letter per bit, least significant first ("FSRPAUECN"), or NULL */
+	const char *help;    /**< one-line description */
+};
+
+/** Demultiplexing keys a protocol can be bound to (see protocols/umpa_protos.h). */
+enum umpa_bind_kind {
+	UMPA_BIND_DLT = 1,   /**< pcap link type (LINKTYPE_ value) */
+	UMPA_BIND_ETHERTYPE, /**< Ethernet type / SLL protocol */
+	UMPA_BIND_IPPROTO,   /**< IPv4 protocol / IPv6 next header */
+	UMPA_BIND_UDPPORT,   /**< well-known UDP port */
+	UMPA_BIND_TCPPORT,   /**< well-known TCP port */
+	UMPA_BIND_AF,        /**< BSD loopback address family */
+};
+
+/** Protocol flags. */
+enum umpa_pflag {
+	UMPA_PF_PORTS = 1 << 0, /**< fields[0] and fields[1] are source and destination ports */
+	UMPA_PF_RAW = 1 << 1,   /**< the raw payload protocol */
+};
+
+/** A protocol description. */
+struct umpa_proto {
+	const char *name;     /**< Wireshark protocol name and Lua constructor: "ip" */
+	const char *aliases;  /**< comma-separated ("ipv4,ip4"), or NULL */
+	const char *title;    /**< "Internet Protocol Version 4" */
+	const struct umpa_field *fields;
+	unsigned nfields;     /**< at most 64 */
+	uint16_t hdr_len;     /**< fixed header length in bytes: the size of a freshly built layer */
+	uint16_t pflags;      /**< enum umpa_pflag */
+
+	/**
+	 * Dissect layer @p li of @p p.  Core has set l->off, l->len (the window:
+	 * what the outer layer says this layer spans, clipped to the captured
+	 * bytes) and l->hlen = hdr_len, and checked that hdr_len bytes are
+	 * there.  The hook sets l->hlen to the real header length, shrinks l->len
+	 * to what the header says the PDU spans (never grows it), sets
+	 * UMPA_L_TRUNCATED / UMPA_L_INVALID with l->why when the bytes are
+	 * short or lie, and returns the protocol of the payload (NULL: raw
+	 * data).  It reads bytes only through umpa_cur.  May be NULL.
+	 */
+	const struct umpa_proto *(*dissect)(struct umpa_pkt *p, unsigned li);
+
+	/**
+	 * Fill the automatic fields of layer @p li that the user did not set
+	 * (lengths, checksums, next-protocol numbers, header lengths).  Called
+	 * from the innermost layer outwards.  May be NULL.
+	 */
+	int (*finish)(struct umpa_pkt *p, unsigned li, struct umpa_err *e);
+
+	/**
+	 * Set a VAR field (options, records) from its text spec: parse, write
+	 * the bytes with umpa_pkt_splice (which moves what follows), update
+	 * l->hlen.  May be NULL when the protocol has no VAR field.
+	 */
+	int (*set_var)(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *spec,
+		       struct umpa_err *e);
+
+	/** Emit what the table cannot show (options, records) through @p em. May be NULL. */
+	void (*details)(const struct umpa_pkt *p, unsigned li, struct umpa_emit *em);
+
+	/**
+	 * Append this layer's part of the one-line summary (like tcpdump -nn).
+	 * May append nothing (Ethernet).  May be NULL.
+	 */
+	void (*summary)(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out);
+
+	/**
+	 * Hash of what a request and its answers share (ids, ports, addresses
+	 * ordered so both directions agree), for matching.  May be NULL.
+	 */
+	uint32_t (*hashret)(const struct umpa_pkt *p, unsigned li);
+
+	/**
+	 * Does layer @p rli of @p resp answer layer @p qli of @p req?  Returns
+	 * 1 or 0; on 0 may write a reason ("tcp.ack off by 1") into @p why.
+	 * May be NULL.
+	 */
+	int (*answers)(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli,
+		       char *why, size_t whylen);
+};
+
+/** Find a field of @p proto by short name, Wireshark name or alias. NULL if none. */
+const struct umpa_field *umpa_proto_field(const struct umpa_proto *proto, const char *name);
+
+/** Index of @p f in its protocol's table (for set masks). */
+static inline unsigned umpa_field_index(const struct umpa_proto *proto, const struct umpa_field *f)
+{
+	return (unsigned)(f - proto->fields);
+}
+
+/** True when @p name is @p proto's name or one of its aliases. */
+int umpa_proto_is_named(const struct umpa_proto *proto, const char *name);
+
+/** Look up a value name in a {0, NULL}-terminated table; NULL if none. */
+const char *umpa_vname_find(const struct umpa_vname *t, uint64_t v);
+
+/** Look up a value by name (case-insensitive, '-' and '_' alike). Returns 0 or -1. */
+int umpa_vname_value(const struct umpa_vname *t, const char *name, uint64_t *v);
+
+/** Append the comma-separated valid field names of @p proto to @p b (for error messages). */
+void umpa_proto_list_fields(const struct umpa_proto *proto, struct umpa_sbuf *b);
+
+#endif

@@ -1,0 +1,7 @@
+/* tcp.c - STUB: to be replaced by the real protocol. */
+#include "umpa_protos.h"
+
+const struct umpa_proto umpa_proto_tcp = {
+	.name = "tcp",
+	.title = "tcp (stub)",
+};

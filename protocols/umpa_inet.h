@@ -1,0 +1,32 @@
+/* umpa_inet.h - helpers shared by the protocols above IP (pseudo-header sums). */
+#ifndef UMPA_INET_H
+#define UMPA_INET_H
+
+#include <stdint.h>
+
+#include "umpa_packet.h"
+
+/**
+ * The index of the nearest IPv4 or IPv6 layer before @p li, or -1.
+ * Extension headers are skipped over.
+ */
+int umpa_inet_l3(const struct umpa_pkt *p, unsigned li);
+
+/**
+ * Running ones'-complement sum of the IPv4/IPv6 pseudo-header for an
+ * upper-layer PDU of @p len bytes with protocol @p proto, using the
+ * addresses of the nearest IP layer before @p li.  Returns 0, or -1 when
+ * there is no IP layer (or its address bytes are not present).
+ */
+int umpa_inet_pseudo_sum(const struct umpa_pkt *p, unsigned li, uint8_t proto, uint32_t len, uint32_t *sum);
+
+/**
+ * The Internet checksum of layer @p li's whole window with the checksum
+ * field at byte @p csum_off treated as zero, plus the pseudo-header for
+ * @p proto when @p pseudo is true.  Sets *ok = 0 when the pseudo-header is
+ * needed but unavailable.
+ */
+uint16_t umpa_inet_csum(const struct umpa_pkt *p, unsigned li, uint32_t csum_off, int pseudo, uint8_t proto,
+			int *ok);
+
+#endif

@@ -1,0 +1,80 @@
+/* umpa_protos.h - the protocol registry and the dissector driver.
+ *
+ * Adding a protocol is adding one file in protocols/ and one line in
+ * registry.c (and, when it is demultiplexed, its bindings there).
+ */
+#ifndef UMPA_PROTOS_H
+#define UMPA_PROTOS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "umpa_packet.h"
+#include "umpa_proto.h"
+
+/* LINKTYPE_ values (pcap file link types). */
+#define UMPA_LINKTYPE_NULL 0
+#define UMPA_LINKTYPE_ETHERNET 1
+#define UMPA_LINKTYPE_RAW 101
+#define UMPA_LINKTYPE_LOOP 108
+#define UMPA_LINKTYPE_LINUX_SLL 113
+#define UMPA_LINKTYPE_IPV4 228
+#define UMPA_LINKTYPE_IPV6 229
+#define UMPA_LINKTYPE_LINUX_SLL2 276
+
+extern const struct umpa_proto umpa_proto_raw;    /* "data": payload bytes */
+extern const struct umpa_proto umpa_proto_eth;    /* Ethernet II */
+extern const struct umpa_proto umpa_proto_vlan;   /* 802.1Q */
+extern const struct umpa_proto umpa_proto_sll;    /* Linux cooked v1 */
+extern const struct umpa_proto umpa_proto_sll2;   /* Linux cooked v2 */
+extern const struct umpa_proto umpa_proto_null;   /* BSD loopback */
+extern const struct umpa_proto umpa_proto_arp;
+extern const struct umpa_proto umpa_proto_ip;
+extern const struct umpa_proto umpa_proto_ipv6;
+extern const struct umpa_proto umpa_proto_ipv6_hop;   /* hop-by-hop options */
+extern const struct umpa_proto umpa_proto_ipv6_route; /* routing header */
+extern const struct umpa_proto umpa_proto_ipv6_frag;  /* fragment header */
+extern const struct umpa_proto umpa_proto_ipv6_dst;   /* destination options */
+extern const struct umpa_proto umpa_proto_icmp;
+extern const struct umpa_proto umpa_proto_icmpv6;
+extern const struct umpa_proto umpa_proto_udp;
+extern const struct umpa_proto umpa_proto_tcp;
+extern const struct umpa_proto umpa_proto_dns;
+
+/** All registered protocols; *n receives the count. */
+const struct umpa_proto *const *umpa_protos(size_t *n);
+
+/** Find a protocol by name or alias; NULL if none. */
+const struct umpa_proto *umpa_proto_find(const char *name);
+
+/** The protocol bound to (@p kind, @p val), or NULL. */
+const struct umpa_proto *umpa_proto_bound(enum umpa_bind_kind kind, uint32_t val);
+
+/** The value @p proto is bound to under @p kind. Returns 0, or -1 if unbound. */
+int umpa_proto_bind_value(enum umpa_bind_kind kind, const struct umpa_proto *proto, uint32_t *val);
+
+/**
+ * The protocol of the first layer for @p linktype; NULL when umpa does not
+ * know the link type (the whole frame is then raw data).
+ */
+const struct umpa_proto *umpa_proto_for_linktype(int linktype);
+
+/** The link type a packet whose first layer is @p proto is written with (-1 if none). */
+int umpa_linktype_for_proto(const struct umpa_proto *proto);
+
+/**
+ * Dissect @p p from its linktype: fill the layer index.  Never fails:
+ * unknown or damaged parts become raw layers flagged as such.  Every layer's
+ * `set` mask is all ones (a captured field counts as set; unset it to have
+ * finish recompute it).  Returns the number of layers.
+ */
+unsigned umpa_dissect(struct umpa_pkt *p);
+
+/**
+ * Dissect @p p starting with @p proto at byte @p off, window @p len, from
+ * layer index @p li on (used for packets quoted inside ICMP errors).
+ */
+unsigned umpa_dissect_from(struct umpa_pkt *p, unsigned li, const struct umpa_proto *proto, uint32_t off,
+			   uint32_t len);
+
+#endif
