@@ -1,0 +1,72 @@
+/* umpa_lua.h - the Lua binding: packet expressions and templates.
+ *
+ * One sandboxed Lua 5.4 state per umpa_lua.  Constructors are generated from
+ * the protocol tables (every protocol name and alias: ether{}, ip{}, tcp{} ...),
+ * so a CLI packet expression and a template read alike:
+ *
+ *     ether{}/ip{dst="10.0.0.2", ttl=7}/tcp{dport={22,80,443}, flags="S"}/"GET /"
+ *
+ * `/` stacks layers; a string is a raw payload; a list or range(a,b[,step]) in
+ * a field expands into one packet per combination.  Built packets are Lua
+ * objects: p.ip.ttl reads and writes fields in place, #p is the length,
+ * p:bytes() the wire bytes, p:show() the summary line.  The sandbox has no
+ * io, os, require, load of files or debug: scripts reach only what the host
+ * gives them.
+ */
+#ifndef UMPA_LUA_H
+#define UMPA_LUA_H
+
+#include "umpa_error.h"
+#include "umpa_packet.h"
+
+struct lua_State;
+
+/** A sandboxed Lua state with umpa's constructors. */
+struct umpa_lua;
+
+/** Create a state. Returns NULL with @p e set on failure. */
+struct umpa_lua *umpa_lua_open(struct umpa_err *e);
+
+/** Destroy a state. Returns NULL. */
+struct umpa_lua *umpa_lua_close(struct umpa_lua *L);
+
+/** The underlying lua_State, for hosts that add functions (templates). */
+struct lua_State *umpa_lua_state(struct umpa_lua *L);
+
+/**
+ * Called once per built packet.  The packet is finished and owned by the
+ * binding: copy what you keep.  Return 0 to go on, negative to stop (the
+ * error then propagates).
+ */
+typedef int (*umpa_lua_pkt_cb)(void *arg, struct umpa_pkt *p, struct umpa_err *e);
+
+/**
+ * Evaluate the packet expression @p expr (named @p where in messages, e.g.
+ * "expression 1"), expand lists and ranges, build and finish each packet and
+ * hand it to @p cb.  Returns the number of packets, or a negative error whose
+ * message names the position ("expression 1:1: ip: unknown field 'tll'
+ * (fields: version, hdr_len, ...)").  Expansion is capped at @p max packets
+ * (0: 1,000,000) so a typo cannot exhaust memory.
+ */
+long umpa_lua_build(struct umpa_lua *L, const char *expr, const char *where, unsigned long max, umpa_lua_pkt_cb cb,
+		    void *arg, struct umpa_err *e);
+
+/**
+ * Like umpa_lua_build, but @p chunk is a whole Lua chunk (a file's text) whose
+ * return value is what is built: a layer stack, a packet, a string, or an
+ * array of those (nested arrays flatten).  @p name names the chunk in errors
+ * ("templates/example.lua:3: ...").
+ */
+long umpa_lua_build_chunk(struct umpa_lua *L, const char *chunk, size_t len, const char *name, unsigned long max,
+			  umpa_lua_pkt_cb cb, void *arg, struct umpa_err *e);
+
+/**
+ * Run a Lua file or string chunk in the sandbox (for templates).  Errors name
+ * the file and line.
+ */
+int umpa_lua_run(struct umpa_lua *L, const char *chunk, size_t len, const char *name, struct umpa_err *e);
+
+/** Push a copy of @p p as a Lua packet object onto the state's stack (for hosts). */
+int umpa_lua_push_pkt(struct umpa_lua *L, const struct umpa_pkt *p, struct umpa_err *e);
+
+#endif

@@ -1,1 +1,284 @@
-/* placeholder */
+/* cmd_build.c - `umpa build`: packet expressions into a capture file. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "umpa_capfile.h"
+#include "umpa_lua.h"
+#include "umpa_protos.h"
+#include "umpa_tool.h"
+
+static const char build_usage[] =
+	"usage: umpa build EXPR... -w FILE [--pcapng] [-c N] [--time T] [--interval S] [--comment TEXT]\n"
+	"       umpa build -f SCRIPT.lua -w FILE ...      (the script returns what to build)\n"
+	"       umpa build --example -w FILE ...          (one packet of every protocol)\n"
+	"\n"
+	"Each EXPR is a packet expression in Lua, e.g.\n"
+	"  'ether{}/ip{dst=\"10.0.0.2\", ttl=7}/tcp{dport={22,80,443}, flags=\"S\"}/\"GET /\"'\n"
+	"Lists and range(a,b) in a field expand into one packet per combination.\n"
+	"Automatic fields (lengths, checksums, protocol numbers) are computed unless set.\n"
+	"  -w FILE        output capture file ('-' for standard output)\n"
+	"  --pcapng       write pcapng (nanosecond timestamps, comments) instead of pcap\n"
+	"  -c N           write the whole set of packets N times (default 1)\n"
+	"  --time T       timestamp of the first packet, seconds since the epoch (default: now)\n"
+	"  --interval S   seconds between packets (default 0.000001)\n"
+	"  --comment TEXT pcapng comment on every packet\n"
+	"  --max N        refuse expressions that expand to more than N packets (default 1000000)\n"
+	"Exit status: 0 ok, 1 expression or I/O error, 2 usage.\n";
+
+struct build_ctx {
+	const char *out;
+	enum umpa_capfmt fmt;
+	struct umpa_capw *w;
+	int linktype;
+	int64_t ts_sec;
+	uint32_t ts_nsec;
+	uint64_t step_ns;
+	const char *comment;
+	unsigned long n;
+	/* packets of one round, kept when -c N > 1 so rounds do not re-run Lua */
+	struct umpa_pkt *keep;
+	size_t nkeep, capkeep;
+	int keeping;
+};
+
+static void advance(struct build_ctx *b)
+{
+	uint64_t ns = b->ts_nsec + b->step_ns;
+
+	b->ts_sec += (int64_t)(ns / 1000000000u);
+	b->ts_nsec = (uint32_t)(ns % 1000000000u);
+}
+
+static int write_pkt(struct build_ctx *b, struct umpa_pkt *p, struct umpa_err *e)
+{
+	int lt;
+
+	if (p->nlayers == 0)
+		return umpa_err_set(e, UMPA_EINVAL, "packet %lu is empty", b->n + 1);
+	lt = umpa_linktype_for_proto(p->l[0].proto);
+	if (lt < 0)
+		lt = UMPA_LINKTYPE_ETHERNET;
+	if (!b->w) {
+		b->linktype = lt;
+		b->w = umpa_capw_open(b->out, b->fmt, lt, e);
+		if (!b->w)
+			return -e->code;
+	} else if (lt != b->linktype) {
+		return umpa_err_set(e, UMPA_EINVAL,
+				    "packet %lu starts with %s, but the file's first packet set link type %d: "
+				    "one link type per file",
+				    b->n + 1, p->l[0].proto->name, b->linktype);
+	}
+	p->ts_sec = b->ts_sec;
+	p->ts_nsec = b->ts_nsec;
+	p->comment = b->comment;
+	advance(b);
+	b->n++;
+	return umpa_capw_write(b->w, p, e);
+}
+
+static int on_packet(void *arg, struct umpa_pkt *p, struct umpa_err *e)
+{
+	struct build_ctx *b = arg;
+
+	if (b->keeping) {
+		if (b->nkeep == b->capkeep) {
+			size_t cap = b->capkeep ? b->capkeep * 2 : 64;
+			struct umpa_pkt *k;
+			if (cap > 65536) {
+				b->keeping = 0; /* too many to keep: later rounds rebuild */
+				goto write;
+			}
+			k = realloc(b->keep, cap * sizeof(*k));
+			if (!k)
+				return umpa_err_set(e, UMPA_ENOMEM, "out of memory");
+			b->keep = k;
+			b->capkeep = cap;
+		}
+		umpa_pkt_init(&b->keep[b->nkeep]);
+		if (umpa_pkt_dup(&b->keep[b->nkeep], p, e) < 0)
+			return -e->code;
+		b->nkeep++;
+	}
+write:
+	return write_pkt(b, p, e);
+}
+
+static char *read_file(const char *path, size_t *len, struct umpa_err *e)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
+
+	if (!f) {
+		umpa_err_set(e, UMPA_EIO, "%s: cannot open: %m", path);
+		return NULL;
+	}
+	for (;;) {
+		if (n + 4096 > cap) {
+			char *nb;
+			cap = cap ? cap * 2 : 8192;
+			if (cap > (16u << 20) || !(nb = realloc(buf, cap))) {
+				umpa_err_set(e, UMPA_ERANGE, "%s: too large or out of memory", path);
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = nb;
+		}
+		size_t k = fread(buf + n, 1, cap - n - 1, f);
+		n += k;
+		if (k == 0)
+			break;
+	}
+	if (ferror(f)) {
+		umpa_err_set(e, UMPA_EIO, "%s: read error", path);
+		free(buf);
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	buf[n] = 0;
+	*len = n;
+	return buf;
+}
+
+int cmd_build(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"pcapng", no_argument, NULL, 'n'},   {"time", required_argument, NULL, 't'},
+		{"interval", required_argument, NULL, 'i'}, {"comment", required_argument, NULL, 'm'},
+		{"example", no_argument, NULL, 'x'},  {"max", required_argument, NULL, 'M'},
+		{"help", no_argument, NULL, 'h'},     {NULL, 0, NULL, 0},
+	};
+	struct build_ctx b = {.fmt = UMPA_CAP_PCAP, .step_ns = 1000};
+	unsigned long rounds = 1, max = 1000000;
+	const char *script = NULL;
+	int example = 0, c, rc = UMPA_EXIT_OK, have_time = 0;
+	double t0 = 0;
+	struct umpa_err e = {0};
+	struct umpa_lua *L;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "w:c:f:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'w':
+			b.out = optarg;
+			break;
+		case 'c':
+			rounds = tool_ulong("-c", optarg);
+			break;
+		case 'f':
+			script = optarg;
+			break;
+		case 'n':
+			b.fmt = UMPA_CAP_PCAPNG;
+			break;
+		case 't':
+			t0 = tool_seconds("--time", optarg);
+			have_time = 1;
+			break;
+		case 'i':
+			b.step_ns = (uint64_t)(tool_seconds("--interval", optarg) * 1e9 + 0.5);
+			break;
+		case 'm':
+			b.comment = optarg;
+			break;
+		case 'x':
+			example = 1;
+			break;
+		case 'M':
+			max = tool_ulong("--max", optarg);
+			break;
+		case 'h':
+			fputs(build_usage, stdout);
+			return UMPA_EXIT_OK;
+		default:
+			tool_err("build: unknown or incomplete option '%s' (try 'umpa build --help')", argv[optind - 1]);
+			return UMPA_EXIT_USAGE;
+		}
+	}
+	if (!b.out) {
+		tool_err("build: where to? give -w FILE (try 'umpa build --help')");
+		return UMPA_EXIT_USAGE;
+	}
+	if (optind == argc && !script && !example) {
+		tool_err("build: nothing to build: give EXPR, -f SCRIPT or --example");
+		return UMPA_EXIT_USAGE;
+	}
+	if (rounds == 0)
+		rounds = 1;
+	if (have_time) {
+		b.ts_sec = (int64_t)t0;
+		b.ts_nsec = (uint32_t)((t0 - (double)b.ts_sec) * 1e9 + 0.5);
+		if (b.ts_nsec >= 1000000000u)
+			b.ts_nsec = 999999999u;
+	} else {
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		b.ts_sec = now.tv_sec;
+		b.ts_nsec = (uint32_t)now.tv_nsec;
+	}
+	L = umpa_lua_open(&e);
+	if (!L) {
+		tool_err("%s", e.msg);
+		return UMPA_EXIT_ERROR;
+	}
+	b.keeping = rounds > 1;
+	for (unsigned long round = 0; round < rounds && rc == UMPA_EXIT_OK; round++) {
+		if (round > 0 && b.keeping) {
+			for (size_t i = 0; i < b.nkeep; i++)
+				if (write_pkt(&b, &b.keep[i], &e) < 0) {
+					rc = UMPA_EXIT_ERROR;
+					break;
+				}
+			continue;
+		}
+		if (round == 1)
+			b.keeping = 0;
+		if (example &&
+		    umpa_lua_build_chunk(L, umpa_example_lua, strlen(umpa_example_lua), "example.lua", max, on_packet,
+					 &b, &e) < 0) {
+			rc = UMPA_EXIT_ERROR;
+			break;
+		}
+		if (script) {
+			size_t len;
+			char *text = read_file(script, &len, &e);
+			long got = text ? umpa_lua_build_chunk(L, text, len, script, max, on_packet, &b, &e) : -1;
+			free(text);
+			if (got < 0) {
+				rc = UMPA_EXIT_ERROR;
+				break;
+			}
+		}
+		for (int i = optind; i < argc; i++) {
+			char where[32];
+			snprintf(where, sizeof(where), "expression %d", i - optind + 1);
+			if (umpa_lua_build(L, argv[i], where, max, on_packet, &b, &e) < 0) {
+				rc = UMPA_EXIT_ERROR;
+				break;
+			}
+		}
+	}
+	if (rc == UMPA_EXIT_OK && !b.w) {
+		tool_err("build: the expressions produced no packets");
+		rc = UMPA_EXIT_ERROR;
+	} else if (rc != UMPA_EXIT_OK) {
+		tool_err("%s", e.msg);
+	}
+	if (b.w && umpa_capw_close(b.w, &e) < 0 && rc == UMPA_EXIT_OK) {
+		tool_err("%s", e.msg);
+		rc = UMPA_EXIT_ERROR;
+	}
+	for (size_t i = 0; i < b.nkeep; i++)
+		umpa_pkt_release(&b.keep[i]);
+	free(b.keep);
+	umpa_lua_close(L);
+	if (rc == UMPA_EXIT_OK && strcmp(b.out, "-") != 0)
+		fprintf(stderr, "umpa: wrote %lu packets to %s\n", b.n, b.out);
+	return rc;
+}

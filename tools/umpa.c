@@ -1,1 +1,89 @@
-/* placeholder */
+/* umpa.c - the umpa program: dispatch to one subcommand per file. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "umpa_tool.h"
+
+static const char usage[] =
+	"usage: umpa COMMAND [OPTIONS] ...\n"
+	"\n"
+	"Commands:\n"
+	"  build EXPR... -w FILE   build packets from expressions into a capture file\n"
+	"  show FILE               dissect a capture file (one line, -v tree, --json)\n"
+	"\n"
+	"Packet expressions are Lua: ether{}/ip{dst=\"10.0.0.2\", ttl=7}/tcp{dport={22,80}}/\"data\"\n"
+	"'umpa COMMAND --help' describes a command.  Options: --help, --version.\n"
+	"\n"
+	"Exit status: 0 success, 1 the work failed (bad input data, I/O, expression error),\n"
+	"2 bad command line.\n";
+
+void tool_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("umpa: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+unsigned long tool_ulong(const char *opt, const char *val)
+{
+	char *end;
+	unsigned long v;
+
+	if (!val || !*val || *val == '-')
+		goto bad;
+	v = strtoul(val, &end, 0);
+	if (*end)
+		goto bad;
+	return v;
+bad:
+	tool_err("%s: '%s' is not a non-negative integer", opt, val ? val : "");
+	exit(UMPA_EXIT_USAGE);
+}
+
+double tool_seconds(const char *opt, const char *val)
+{
+	char *end;
+	double v;
+
+	if (!val || !*val)
+		goto bad;
+	v = strtod(val, &end);
+	if (*end || v < 0 || v != v)
+		goto bad;
+	return v;
+bad:
+	tool_err("%s: '%s' is not a number of seconds", opt, val ? val : "");
+	exit(UMPA_EXIT_USAGE);
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (!cmd) {
+		fputs(usage, stderr);
+		return UMPA_EXIT_USAGE;
+	}
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		fputs(usage, stdout);
+		return UMPA_EXIT_OK;
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+		printf("umpa %s\n", PACKAGE_VERSION);
+		return UMPA_EXIT_OK;
+	}
+	if (!strcmp(cmd, "build"))
+		return cmd_build(argc - 1, argv + 1);
+	if (!strcmp(cmd, "show"))
+		return cmd_show(argc - 1, argv + 1);
+	tool_err("unknown command '%s' (try 'umpa --help')", cmd);
+	return UMPA_EXIT_USAGE;
+}

@@ -1,0 +1,25 @@
+/* umpa_tool.h - shared bits of the umpa program's subcommands. */
+#ifndef UMPA_TOOL_H
+#define UMPA_TOOL_H
+
+/* Exit codes (documented in umpa(1) and --help). */
+#define UMPA_EXIT_OK 0      /* success */
+#define UMPA_EXIT_ERROR 1   /* the work failed: bad input data, I/O, expression error */
+#define UMPA_EXIT_USAGE 2   /* bad command line */
+
+/** Print "umpa: MESSAGE" on stderr. */
+void tool_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/** Parse a non-negative integer option value; exits with a usage error naming @p opt if it is not one. */
+unsigned long tool_ulong(const char *opt, const char *val);
+
+/** Parse a non-negative decimal number of seconds ("0.5"); exits with a usage error if bad. */
+double tool_seconds(const char *opt, const char *val);
+
+/** The built-in example (templates/example.lua), embedded at build time. */
+extern const char umpa_example_lua[];
+
+int cmd_build(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+
+#endif

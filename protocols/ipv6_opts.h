@@ -1,0 +1,53 @@
+/* ipv6_opts.h - internal: pieces shared by the IPv6 protocol files (RFC 8200).
+ *
+ * Not installed.  ipv6.c defines the next-header names; ipv6_hop.c defines
+ * the code shared by the two TLV-option headers (hop-by-hop and destination
+ * options, RFC 8200 s4.2-4.3, 4.6) and by every extension header (automatic
+ * next header).  Names end with an underscore: they are library-internal.
+ *
+ * The option headers' field tables must start with nxt, len, options (VAR),
+ * in that order: the shared hooks find them by index.
+ */
+#ifndef UMPA_IPV6_OPTS_H
+#define UMPA_IPV6_OPTS_H
+
+#include "umpa_protos.h"
+#include "umpa_render.h"
+
+/** IPv6 Next Header / IPv4 protocol names, {0, NULL}-terminated (ipv6.c). */
+extern const struct umpa_vname umpa_ipv6_nxt_names_[];
+
+/** True when @p pr is one of the IPv6 extension headers umpa dissects. */
+static inline int umpa_ipv6_is_ext_(const struct umpa_proto *pr)
+{
+	return pr == &umpa_proto_ipv6_hop || pr == &umpa_proto_ipv6_route || pr == &umpa_proto_ipv6_frag ||
+	       pr == &umpa_proto_ipv6_dst;
+}
+
+/**
+ * The index of the first layer after @p li that is not an IPv6 extension
+ * header, or -1 when there is none.
+ */
+int umpa_ipv6_upper_(const struct umpa_pkt *p, unsigned li);
+
+/**
+ * The Next Header value for what follows layer @p li: the IPPROTO binding
+ * of layer li+1, or 59 (No Next Header) when nothing or nothing bound
+ * follows.  Used by the finish hooks of IPv6 and every extension header.
+ */
+uint32_t umpa_ipv6_auto_nxt_(const struct umpa_pkt *p, unsigned li);
+
+/** Hop-by-hop / destination options: the dissect hook (fields nxt, len, options). */
+const struct umpa_proto *umpa_ipv6_opts_dissect_(struct umpa_pkt *p, unsigned li);
+
+/** Hop-by-hop / destination options: the finish hook (nxt, len, default padding). */
+int umpa_ipv6_opts_finish_(struct umpa_pkt *p, unsigned li, struct umpa_err *e);
+
+/** Hop-by-hop / destination options: set the "options" VAR field from its spec. */
+int umpa_ipv6_opts_set_var_(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *spec,
+			    struct umpa_err *e);
+
+/** Hop-by-hop / destination options: emit the options (ipv6.opt.*). */
+void umpa_ipv6_opts_details_(const struct umpa_pkt *p, unsigned li, struct umpa_emit *em);
+
+#endif
