@@ -1,7 +1,1905 @@
-/* dns.c - STUB: to be replaced by the real protocol. */
+/* dns.c - Domain Name System messages (RFC 1035; AAAA RFC 3596; EDNS0 OPT RFC 6891).
+ *
+ * The whole DNS message is the layer's header: the fixed 12-byte header is
+ * described by the field table (Wireshark names dns.id, dns.flags.*,
+ * dns.count.*; Scapy aliases id, qr, opcode, aa, tc, rd, ra, z, ad, cd, rcode,
+ * qdcount, ancount, nscount, arcount) and the four sections follow it inside
+ * the same header, so l->hlen is the message length.
+ *
+ * Building: the sections are VAR fields set from text, always laid out in
+ * wire order qd, an, ns, ar whatever order they are set in; setting a section
+ * again replaces it.  The counts are automatic (what was built; a count the
+ * user set, even a lying one, is kept).  Names are written uncompressed.
+ * Spec syntax (items separated by ','; '\' escapes the next character, and
+ * "\ddd" is a decimal byte inside names and TXT text):
+ *
+ *   qd (alias qname):  name[:type[:class]]          "example.com:A,example.org:AAAA"
+ *                      type/class by name (A, MX, TYPE99; IN, CH, CLASS9) or number;
+ *                      defaults A and IN.
+ *   an, ns, ar:        name:type:ttl:rdata          class IN
+ *                      name:type:class:ttl:rdata    class by NAME only (IN, CH, HS,
+ *                                                   NONE, ANY, CLASSnnn): a bare number
+ *                                                   in third place is always the TTL.
+ *                      rdata is always the LAST part and takes the rest of the item,
+ *                      ':' included (so AAAA text needs no escaping):
+ *                        A 192.0.2.1 | AAAA 2001:db8::1 | NS/CNAME/PTR/DNAME a name |
+ *                        MX pref/name ("10/mail.example.com"; ':' works too) |
+ *                        SRV prio/weight/port/target | SOA mname/rname/serial/refresh/
+ *                        retry/expire/minimum | TXT/SPF text (split into 255-byte
+ *                        strings) or "s1" "s2" | HINFO cpu/os | any other type: hex.
+ *                        "0x<hex>" gives raw rdata for any type (e.g. a lying A).
+ *                      EDNS0: name:OPT[:udpsize[:opt...]] (udpsize default 4096);
+ *                        opt: do, version=N, ext_rcode=N, z=N (the 16 flag bits),
+ *                        nsid[=hex], cookie=hex, padding=N (N zero bytes),
+ *                        ecs=addr/prefix (escape the ':' of an IPv6 address as "\:"),
+ *                        N=hex (option code N).   ".:OPT:1232:do:cookie=0102030405060708"
+ *   Scapy builds a default question www.example.com; umpa builds none: dns{} is a
+ *   bare header with rd=1.  dns{qd="example.com"} is a query for A/IN.
+ *
+ * Dissecting reads only through umpa_cur and allocates nothing: counts are
+ * never trusted for sizes.  Names are decompressed with loop protection (a
+ * pointer must point strictly before where the name, or the previous jump,
+ * started; at most 64 jumps, 255 bytes, 127 labels): violations flag the
+ * layer INVALID ("dns name loop", "dns name too long", "dns bad label type").
+ * Sections running past the message are TRUNCATED when the capture cut them,
+ * INVALID (counts lie) otherwise.
+ *
+ * DNS over TCP (RFC 1035 4.2.2): when the layer below is TCP (or a previous
+ * DNS-over-TCP message), the first two bytes are the message length
+ * (dns.length).  The dissector moves the layer past them (l->off += 2), so the
+ * table's offsets stay right, bounds the message by the prefix and dissects a
+ * following message in the same segment as another dns layer.  Built DNS
+ * layers never carry the prefix (build DNS over UDP; for TCP, put the two
+ * bytes in the TCP payload yourself), and editing a dissected TCP message does
+ * not update its prefix.
+ *
+ * l->aux: 0, or the entry counts built by set_var (8 bits per section, qd in
+ * the low byte), so the section boundaries stay known when a count lies.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
 #include "umpa_protos.h"
+#include "umpa_render.h"
+
+#define DNS_HDR 12
+#define DNS_NAME_MAX 255   /* wire bytes of a name, RFC 1035 2.3.4 */
+#define DNS_LABELS_MAX 127 /* labels in a name */
+#define DNS_JUMPS_MAX 64   /* compression pointers followed in one name */
+#define DNS_TEXT_MAX 1152  /* a name as text: 253 bytes escaped as \ddd, plus dots */
+#define DNS_SECT_MAX 255   /* entries per section set_var keeps track of (aux) */
+
+/* Name reading errors. */
+enum { DNS_ESHORT = -1, DNS_ELOOP = -2, DNS_ELONG = -3, DNS_ELABEL = -4, DNS_ERDATA = -5 };
+
+enum {
+	T_A = 1, T_NS = 2, T_MD = 3, T_MF = 4, T_CNAME = 5, T_SOA = 6, T_MB = 7, T_MG = 8, T_MR = 9,
+	T_NULL = 10, T_PTR = 12, T_HINFO = 13, T_MX = 15, T_TXT = 16, T_AAAA = 28, T_SRV = 33,
+	T_DNAME = 39, T_OPT = 41, T_SPF = 99,
+};
+
+/* Field indexes (the order of dns_fields). */
+enum {
+	F_ID, F_FLAGS, F_QR, F_OPCODE, F_AA, F_TC, F_RD, F_RA, F_Z, F_AD, F_CD, F_RCODE,
+	F_QDCOUNT, F_ANCOUNT, F_NSCOUNT, F_ARCOUNT, F_QD, F_AN, F_NS, F_AR, F_COUNT
+};
+
+static const struct umpa_vname dns_opcodes[] = {
+	{0, "QUERY"}, {1, "IQUERY"}, {2, "STATUS"}, {4, "NOTIFY"}, {5, "UPDATE"}, {6, "DSO"}, {0, NULL},
+};
+
+static const struct umpa_vname dns_rcodes[] = {
+	{0, "NoError"}, {1, "FormErr"}, {2, "ServFail"}, {3, "NXDomain"}, {4, "NotImp"}, {5, "Refused"},
+	{6, "YXDomain"}, {7, "YXRRSet"}, {8, "NXRRSet"}, {9, "NotAuth"}, {10, "NotZone"}, {11, "DSOTYPENI"},
+	{0, NULL},
+};
+
+static const struct umpa_vname dns_flag_names[] = {
+	{0x8000, "qr"}, {0x0400, "aa"}, {0x0200, "tc"}, {0x0100, "rd"}, {0x0080, "ra"},
+	{0x0040, "z"},	{0x0020, "ad"}, {0x0010, "cd"}, {0, NULL},
+};
+
+static const struct umpa_vname dns_types[] = {
+	{1, "A"},	    {2, "NS"},		{3, "MD"},	    {4, "MF"},		{5, "CNAME"},
+	{6, "SOA"},	    {7, "MB"},		{8, "MG"},	    {9, "MR"},		{10, "NULL"},
+	{11, "WKS"},	    {12, "PTR"},	{13, "HINFO"},	    {14, "MINFO"},	{15, "MX"},
+	{16, "TXT"},	    {17, "RP"},		{18, "AFSDB"},	    {19, "X25"},	{20, "ISDN"},
+	{21, "RT"},	    {22, "NSAP"},	{23, "NSAP_PTR"},   {24, "SIG"},	{25, "KEY"},
+	{26, "PX"},	    {27, "GPOS"},	{28, "AAAA"},	    {29, "LOC"},	{30, "NXT"},
+	{31, "EID"},	    {32, "NIMLOC"},	{33, "SRV"},	    {34, "ATMA"},	{35, "NAPTR"},
+	{36, "KX"},	    {37, "CERT"},	{38, "A6"},	    {39, "DNAME"},	{40, "SINK"},
+	{41, "OPT"},	    {42, "APL"},	{43, "DS"},	    {44, "SSHFP"},	{45, "IPSECKEY"},
+	{46, "RRSIG"},	    {47, "NSEC"},	{48, "DNSKEY"},	    {49, "DHCID"},	{50, "NSEC3"},
+	{51, "NSEC3PARAM"}, {52, "TLSA"},	{53, "SMIMEA"},	    {55, "HIP"},	{59, "CDS"},
+	{60, "CDNSKEY"},    {61, "OPENPGPKEY"}, {62, "CSYNC"},	    {63, "ZONEMD"},	{64, "SVCB"},
+	{65, "HTTPS"},	    {99, "SPF"},	{100, "UINFO"},	    {101, "UID"},	{102, "GID"},
+	{103, "UNSPEC"},    {104, "UNSPECA"},	{249, "TKEY"},	    {250, "TSIG"},	{251, "IXFR"},
+	{252, "AXFR"},	    {253, "MAILB"},	{254, "MAILA"},	    {255, "ANY"},	{256, "URI"},
+	{257, "CAA"},	    {32768, "TA"},	{32769, "DLV"},	    {0, NULL},
+};
+
+/* Classes: the first name of a value is the one shown (Wireshark's). */
+static const struct umpa_vname dns_classes[] = {
+	{1, "IN"}, {2, "CS"}, {3, "CH"}, {3, "CHAOS"}, {4, "HS"}, {254, "NONE"}, {255, "ANY"}, {0, NULL},
+};
+
+static const struct umpa_vname dns_opt_codes[] = {
+	{3, "NSID"}, {8, "CSUBNET"}, {10, "COOKIE"}, {11, "EDNS_TCP_KEEPALIVE"}, {12, "PADDING"},
+	{15, "EXTENDED_DNS_ERROR"}, {0, NULL},
+};
+
+/* ------------------------------------------------------------------------ */
+/* Reading messages                                                          */
+
+/* Append one byte of a label or string to txt[*tl] escaped as in master files. */
+static void txt_put(char *txt, size_t txtsz, size_t *tl, uint8_t ch, int in_name)
+{
+	if (*tl + 5 > txtsz)
+		return;
+	if (ch < 0x20 || ch > 0x7e) {
+		txt[(*tl)++] = '\\';
+		txt[(*tl)++] = (char)('0' + ch / 100);
+		txt[(*tl)++] = (char)('0' + ch / 10 % 10);
+		txt[(*tl)++] = (char)('0' + ch % 10);
+	} else {
+		if ((in_name && ch == '.') || ch == '\\')
+			txt[(*tl)++] = '\\';
+		txt[(*tl)++] = (char)ch;
+	}
+	txt[*tl] = 0;
+}
+
+/*
+ * Read the name at @off of the message cursor @c, following compression
+ * pointers.  *end receives the offset just after the name's inline part.  When
+ * @txt is not NULL the name is written there as text, labels joined by '.',
+ * without a trailing dot ("" for the root).  *nlab (optional) receives the
+ * label count and *wire (optional) the uncompressed length.  Returns 0 or a
+ * DNS_E* code.  Terminates on any input: every pointer must point strictly
+ * before the place the name (or the previous jump) started.
+ */
+static int dns_name(struct umpa_cur *c, size_t off, size_t *end, char *txt, size_t txtsz, unsigned *nlab,
+		    unsigned *wire)
+{
+	size_t pos = off, lim = off, tl = 0;
+	unsigned jumps = 0, labels = 0, wl = 1;
+	int jumped = 0;
+
+	if (txt && txtsz)
+		txt[0] = 0;
+	for (;;) {
+		uint8_t b, b2;
+		const uint8_t *lp;
+
+		if (umpa_cur_u8_at(c, pos, &b) < 0)
+			return DNS_ESHORT;
+		if ((b & 0xc0) == 0xc0) {
+			size_t t;
+			if (umpa_cur_u8_at(c, pos + 1, &b2) < 0)
+				return DNS_ESHORT;
+			if (!jumped) {
+				*end = pos + 2;
+				jumped = 1;
+			}
+			t = (size_t)(b & 0x3f) << 8 | b2;
+			if (t >= lim || ++jumps > DNS_JUMPS_MAX)
+				return DNS_ELOOP;
+			lim = pos = t;
+			continue;
+		}
+		if (b & 0xc0)
+			return DNS_ELABEL; /* 0x40 extended / 0x80 reserved label types */
+		if (b == 0) {
+			if (!jumped)
+				*end = pos + 1;
+			break;
+		}
+		labels++;
+		wl += 1u + b;
+		if (labels > DNS_LABELS_MAX || wl > DNS_NAME_MAX)
+			return DNS_ELONG;
+		if (umpa_cur_ptr_at(c, pos + 1, b, &lp) < 0)
+			return DNS_ESHORT;
+		if (txt) {
+			if (tl && tl + 2 < txtsz) {
+				txt[tl++] = '.';
+				txt[tl] = 0;
+			}
+			for (unsigned i = 0; i < b; i++)
+				txt_put(txt, txtsz, &tl, lp[i], 1);
+		}
+		pos += 1u + b;
+	}
+	if (nlab)
+		*nlab = labels;
+	if (wire)
+		*wire = wl;
+	return 0;
+}
+
+/* One question or resource record, as found by dns_next. */
+struct dns_rr {
+	unsigned sect;	/* 0 qd, 1 an, 2 ns, 3 ar */
+	size_t off;	/* where the entry (its owner name) starts */
+	uint16_t type, klass, rdlen;
+	uint32_t ttl;
+	size_t rdata;	/* offset of the rdata (questions: of the end) */
+	size_t end;	/* offset after the entry */
+};
+
+/* A walk over the entries of a message. */
+struct dns_it {
+	struct umpa_cur *c;
+	size_t pos;
+	unsigned sect;
+	uint32_t left[4];
+};
+
+static void dns_it_init(struct dns_it *it, struct umpa_cur *c, const uint32_t counts[4])
+{
+	it->c = c;
+	it->pos = DNS_HDR;
+	it->sect = 0;
+	memcpy(it->left, counts, sizeof(it->left));
+}
+
+/* The next entry: 1 when *rr was filled, 0 at the end of the counts, or a DNS_E* code. */
+static int dns_next(struct dns_it *it, struct dns_rr *rr)
+{
+	size_t e;
+	int r;
+
+	while (it->sect < 4 && it->left[it->sect] == 0)
+		it->sect++;
+	if (it->sect >= 4)
+		return 0;
+	memset(rr, 0, sizeof(*rr));
+	rr->sect = it->sect;
+	rr->off = it->pos;
+	if ((r = dns_name(it->c, it->pos, &e, NULL, 0, NULL, NULL)) < 0)
+		return r;
+	if (umpa_cur_be16_at(it->c, e, &rr->type) < 0 || umpa_cur_be16_at(it->c, e + 2, &rr->klass) < 0)
+		return DNS_ESHORT;
+	if (it->sect == 0) {
+		rr->rdata = rr->end = e + 4;
+	} else {
+		if (umpa_cur_be32_at(it->c, e + 4, &rr->ttl) < 0 || umpa_cur_be16_at(it->c, e + 8, &rr->rdlen) < 0)
+			return DNS_ESHORT;
+		rr->rdata = e + 10;
+		if (!umpa_cur_has(it->c, rr->rdata, rr->rdlen))
+			return DNS_ESHORT;
+		rr->end = rr->rdata + rr->rdlen;
+	}
+	it->pos = rr->end;
+	it->left[it->sect]--;
+	return 1;
+}
+
+/* The header's four counts. */
+static void dns_hdr_counts(struct umpa_cur *c, uint32_t cnt[4])
+{
+	for (unsigned s = 0; s < 4; s++) {
+		uint16_t v = 0;
+		umpa_cur_be16_at(c, 4 + 2 * s, &v);
+		cnt[s] = v;
+	}
+}
+
+/* A cursor over layer li's message (its header). */
+static void dns_msg_cur(const struct umpa_pkt *p, unsigned li, struct umpa_cur *c)
+{
+	const struct umpa_layer *l = &p->l[li];
+	uint32_t n = l->hlen <= l->len ? l->hlen : l->len;
+
+	umpa_cur_init(c, p->data + l->off, n);
+}
+
+/* Does layer li (dissected) carry a 2-byte TCP length prefix just before it? */
+static int dns_prefixed(const struct umpa_pkt *p, unsigned li)
+{
+	const struct umpa_layer *l, *pl;
+
+	for (;;) {
+		if (li == 0)
+			return 0;
+		l = &p->l[li];
+		pl = &p->l[li - 1];
+		if (l->off != pl->off + pl->hlen + 2)
+			return 0;
+		if (pl->proto == &umpa_proto_tcp)
+			return 1;
+		if (pl->proto != &umpa_proto_dns)
+			return 0;
+		li--; /* another message of the same segment: prefixed if that one was */
+	}
+}
+
+/*
+ * Byte ranges of the sections of layer li's message: section s spans
+ * [b[s], b[s+1]) (offsets in the layer).  The entry counts come from l->aux
+ * (what set_var built) or, when it is 0, from the header.  An entry that
+ * does not parse ends the walk: its section keeps the rest of the message and
+ * the later ones are empty at its end.  cnt[] receives the entries found.
+ */
+static void dns_sections(const struct umpa_pkt *p, unsigned li, size_t b[5], uint32_t cnt[4])
+{
+	struct umpa_cur c;
+	struct dns_it it;
+	struct dns_rr rr;
+	uint32_t want[4];
+	uint32_t aux = p->l[li].aux;
+	unsigned s;
+	int r;
+
+	dns_msg_cur(p, li, &c);
+	if (aux)
+		for (s = 0; s < 4; s++)
+			want[s] = aux >> (8 * s) & 0xff;
+	else
+		dns_hdr_counts(&c, want);
+	memset(cnt, 0, 4 * sizeof(cnt[0]));
+	for (s = 0; s < 5; s++)
+		b[s] = c.len < DNS_HDR ? c.len : DNS_HDR;
+	if (c.len < DNS_HDR)
+		return;
+	dns_it_init(&it, &c, want);
+	while ((r = dns_next(&it, &rr)) > 0) {
+		cnt[rr.sect]++;
+		for (s = rr.sect + 1; s < 5; s++)
+			b[s] = rr.end;
+	}
+	if (r < 0) {
+		for (s = it.sect + 1; s < 5; s++)
+			b[s] = c.len;
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Dissecting                                                                */
+
+static void dns_flag_invalid(struct umpa_pkt *p, unsigned li, const char *why)
+{
+	struct umpa_layer *l = &p->l[li];
+
+	if (l->flags & (UMPA_L_TRUNCATED | UMPA_L_INVALID))
+		return;
+	l->flags |= UMPA_L_INVALID;
+	l->why = why;
+}
+
+/* Flag layer li for a reading error @r. */
+static void dns_flag_err(struct umpa_pkt *p, unsigned li, int r)
+{
+	switch (r) {
+	case DNS_ESHORT:
+		if (!(p->l[li].flags & (UMPA_L_TRUNCATED | UMPA_L_INVALID)))
+			umpa_layer_short(p, li, "dns records run past the message");
+		break;
+	case DNS_ELOOP:
+		dns_flag_invalid(p, li, "dns name loop");
+		break;
+	case DNS_ELONG:
+		dns_flag_invalid(p, li, "dns name too long");
+		break;
+	case DNS_ELABEL:
+		dns_flag_invalid(p, li, "dns bad label type");
+		break;
+	default:
+		dns_flag_invalid(p, li, "dns rdata does not match its length");
+		break;
+	}
+}
+
+/* A name inside rdata [rdata, rdend): must be valid and end inside the rdata. */
+static int dns_rdata_name(struct umpa_cur *c, size_t at, size_t rdend, size_t *next)
+{
+	size_t e;
+	int r;
+
+	if (at >= rdend)
+		return DNS_ERDATA;
+	if ((r = dns_name(c, at, &e, NULL, 0, NULL, NULL)) < 0)
+		return r;
+	if (e > rdend)
+		return DNS_ERDATA;
+	if (next)
+		*next = e;
+	return 0;
+}
+
+/* Check what the rdata of known types holds. Returns 0 or a DNS_E* code. */
+static int dns_check_rdata(struct umpa_cur *c, const struct dns_rr *rr)
+{
+	size_t end = rr->rdata + rr->rdlen, n;
+	int r;
+
+	if (rr->sect == 0 || rr->rdlen == 0)
+		return 0; /* empty rdata: dynamic update deletions (RFC 2136) */
+	switch (rr->type) {
+	case T_A:
+		return rr->klass == 1 && rr->rdlen != 4 ? DNS_ERDATA : 0;
+	case T_AAAA:
+		return rr->rdlen != 16 ? DNS_ERDATA : 0;
+	case T_NS: case T_CNAME: case T_PTR: case T_DNAME: case T_MD: case T_MF: case T_MB: case T_MG:
+	case T_MR:
+		if ((r = dns_rdata_name(c, rr->rdata, end, &n)) < 0)
+			return r;
+		return n == end ? 0 : DNS_ERDATA;
+	case T_MX:
+		if ((r = dns_rdata_name(c, rr->rdata + 2, end, &n)) < 0)
+			return r;
+		return n == end ? 0 : DNS_ERDATA;
+	case T_SRV:
+		if ((r = dns_rdata_name(c, rr->rdata + 6, end, &n)) < 0)
+			return r;
+		return n == end ? 0 : DNS_ERDATA;
+	case T_SOA:
+		if ((r = dns_rdata_name(c, rr->rdata, end, &n)) < 0 || (r = dns_rdata_name(c, n, end, &n)) < 0)
+			return r;
+		return n + 20 == end ? 0 : DNS_ERDATA;
+	case T_TXT: case T_SPF:
+		for (n = rr->rdata; n < end;) {
+			uint8_t sl = 0;
+			umpa_cur_u8_at(c, n, &sl);
+			n += 1u + sl;
+		}
+		return n == end ? 0 : DNS_ERDATA;
+	case T_OPT:
+		for (n = rr->rdata; n < end;) {
+			uint16_t ol = 0;
+			if (n + 4 > end)
+				return DNS_ERDATA;
+			umpa_cur_be16_at(c, n + 2, &ol);
+			n += 4u + ol;
+		}
+		return n == end ? 0 : DNS_ERDATA;
+	}
+	return 0;
+}
+
+static const struct umpa_proto *dns_dissect(struct umpa_pkt *p, unsigned li)
+{
+	struct umpa_layer *l = &p->l[li];
+	struct umpa_cur c;
+	struct dns_it it;
+	struct dns_rr rr;
+	uint32_t cnt[4];
+	int tcp = 0, r;
+
+	if (li > 0 && (p->l[li - 1].proto == &umpa_proto_tcp ||
+		       (p->l[li - 1].proto == &umpa_proto_dns && dns_prefixed(p, li - 1)))) {
+		uint16_t mlen = 0;
+		umpa_layer_cur(p, li, &c);
+		umpa_cur_be16_at(&c, 0, &mlen); /* the driver checked hdr_len bytes are there */
+		tcp = 1;
+		l->off += 2;
+		l->len -= 2;
+		if (mlen < DNS_HDR) {
+			l->hlen = mlen < l->len ? mlen : l->len;
+			dns_flag_invalid(p, li, "dns tcp length shorter than a dns header");
+			return NULL;
+		}
+		if (mlen <= l->len) {
+			l->hlen = mlen;
+		} else {
+			l->hlen = l->len;
+			if (l->off + l->len >= p->len && p->len < p->wirelen) {
+				umpa_layer_short(p, li, "dns message not captured");
+			} else {
+				l->flags |= UMPA_L_TRUNCATED;
+				l->why = "dns message continues in the next tcp segment";
+			}
+		}
+		if (l->hlen < DNS_HDR) {
+			return NULL;
+		}
+	} else {
+		l->hlen = l->len;
+	}
+	dns_msg_cur(p, li, &c);
+	dns_hdr_counts(&c, cnt);
+	dns_it_init(&it, &c, cnt);
+	while ((r = dns_next(&it, &rr)) > 0) {
+		int e;
+		/* validate the owner name fully (dns_next did), then the rdata */
+		if ((e = dns_check_rdata(&c, &rr)) < 0) {
+			dns_flag_err(p, li, e);
+			break;
+		}
+	}
+	if (r < 0)
+		dns_flag_err(p, li, r);
+	if (tcp && l->len - l->hlen >= 2 && !(l->flags & (UMPA_L_TRUNCATED | UMPA_L_INVALID)))
+		return &umpa_proto_dns; /* another message in the same segment */
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Building                                                                  */
+
+/* A writer that only counts when p is NULL (the measuring pass). */
+struct dns_w {
+	uint8_t *p;
+	size_t n, cap;
+};
+
+static void w_put(struct dns_w *w, const void *b, size_t n)
+{
+	if (w->p && n <= w->cap - w->n && n)
+		memcpy(w->p + w->n, b, n);
+	w->n += n;
+}
+
+static void w_u8(struct dns_w *w, unsigned v)
+{
+	uint8_t b = (uint8_t)v;
+	w_put(w, &b, 1);
+}
+
+static void w_be16(struct dns_w *w, unsigned v)
+{
+	uint8_t b[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+	w_put(w, b, 2);
+}
+
+static void w_be32(struct dns_w *w, uint32_t v)
+{
+	uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+	w_put(w, b, 4);
+}
+
+/* Overwrite a 16-bit value written earlier at @at. */
+static void w_patch16(struct dns_w *w, size_t at, unsigned v)
+{
+	if (w->p && at + 2 <= w->cap) {
+		w->p[at] = (uint8_t)(v >> 8);
+		w->p[at + 1] = (uint8_t)v;
+	}
+}
+
+/* Split [s, end) at the first unescaped character of @seps: the part is [*ps, *ps + *pl).
+ * Returns where the rest starts (after the separator), or NULL when there was none. */
+static const char *dns_part(const char *s, const char *end, const char *seps, const char **ps, size_t *pl)
+{
+	const char *q = s;
+
+	while (q < end) {
+		if (*q == '\\' && q + 1 < end) {
+			q += 2;
+			continue;
+		}
+		if (strchr(seps, *q))
+			break;
+		q++;
+	}
+	*ps = s;
+	*pl = (size_t)(q - s);
+	return q < end ? q + 1 : NULL;
+}
+
+/* Trim blanks around [*s, *s + *n). */
+static void dns_trim(const char **s, size_t *n)
+{
+	while (*n && isspace((unsigned char)**s)) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n && isspace((unsigned char)(*s)[*n - 1]))
+		(*n)--;
+}
+
+/* Copy a part into buf with escapes removed. Returns 0, or -1 if it does not fit. */
+static int dns_copy(const char *s, size_t n, char *buf, size_t bsz)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\\' && i + 1 < n)
+			i++;
+		if (k + 1 >= bsz)
+			return -1;
+		buf[k++] = s[i];
+	}
+	buf[k] = 0;
+	return 0;
+}
+
+/* An unsigned number (decimal or 0x hex) of at most @max. Returns 0 or -1. */
+static int dns_num(const char *s, size_t n, uint64_t max, uint64_t *v)
+{
+	char buf[32];
+	char *end;
+
+	dns_trim(&s, &n);
+	if (n == 0 || dns_copy(s, n, buf, sizeof(buf)) < 0 || !isdigit((unsigned char)buf[0]))
+		return -1;
+	*v = strtoull(buf, &end, buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X') ? 16 : 10);
+	return *end || *v > max ? -1 : 0;
+}
+
+/* One escaped character of [s, end) at *i: "\ddd" or "\x" or a plain byte. */
+static uint8_t dns_unescape(const char *s, size_t n, size_t *i)
+{
+	uint8_t ch = (uint8_t)s[*i];
+
+	if (ch == '\\' && *i + 1 < n) {
+		if (*i + 3 < n && isdigit((unsigned char)s[*i + 1]) && isdigit((unsigned char)s[*i + 2]) &&
+		    isdigit((unsigned char)s[*i + 3])) {
+			unsigned v = (unsigned)(s[*i + 1] - '0') * 100 + (unsigned)(s[*i + 2] - '0') * 10 +
+				     (unsigned)(s[*i + 3] - '0');
+			*i += 4;
+			return (uint8_t)v;
+		}
+		ch = (uint8_t)s[*i + 1];
+		*i += 2;
+		return ch;
+	}
+	(*i)++;
+	return ch;
+}
+
+/* Write a name from text ("example.com", "example.com.", "." for the root) uncompressed. */
+static int enc_name(struct dns_w *w, const char *s, size_t n, struct umpa_err *e)
+{
+	uint8_t lab[64];
+	size_t ll = 0, i = 0, wire = 1;
+
+	dns_trim(&s, &n);
+	if (n == 1 && s[0] == '.')
+		n = 0;
+	while (i < n) {
+		if (s[i] == '.') {
+			if (ll == 0)
+				return umpa_err_set(e, UMPA_EINVAL, "dns name '%.*s': empty label", (int)n, s);
+			w_u8(w, (unsigned)ll);
+			w_put(w, lab, ll);
+			wire += 1 + ll;
+			ll = 0;
+			i++;
+			continue;
+		}
+		if (ll == 63)
+			return umpa_err_set(e, UMPA_EINVAL, "dns name '%.*s': label longer than 63 bytes", (int)n,
+					    s);
+		lab[ll++] = dns_unescape(s, n, &i);
+	}
+	if (ll) {
+		w_u8(w, (unsigned)ll);
+		w_put(w, lab, ll);
+		wire += 1 + ll;
+	}
+	w_u8(w, 0);
+	if (wire > DNS_NAME_MAX)
+		return umpa_err_set(e, UMPA_EINVAL, "dns name '%.*s' longer than 255 bytes", (int)n, s);
+	return 0;
+}
+
+/* A type by name (A, NSAP-PTR), TYPEnnn or number. */
+static int dns_parse_type(const char *s, size_t n, uint16_t *t, struct umpa_err *e)
+{
+	char buf[32];
+	uint64_t v;
+
+	dns_trim(&s, &n);
+	if (dns_num(s, n, 0xffff, &v) == 0 ||
+	    (n > 4 && !strncasecmp(s, "TYPE", 4) && dns_num(s + 4, n - 4, 0xffff, &v) == 0) ||
+	    (dns_copy(s, n, buf, sizeof(buf)) == 0 && umpa_vname_value(dns_types, buf, &v) == 0)) {
+		*t = (uint16_t)v;
+		return 0;
+	}
+	return umpa_err_set(e, UMPA_EINVAL, "dns: unknown type '%.*s' (A, AAAA, MX, TYPE99 or a number)", (int)n,
+			    s);
+}
+
+/* A class by name or CLASSnnn (and by number when @numeric). Returns 0 or -1 (no message). */
+static int dns_parse_class(const char *s, size_t n, int numeric, uint16_t *k)
+{
+	char buf[32];
+	uint64_t v;
+
+	dns_trim(&s, &n);
+	if ((numeric && dns_num(s, n, 0xffff, &v) == 0) ||
+	    (n > 5 && !strncasecmp(s, "CLASS", 5) && dns_num(s + 5, n - 5, 0xffff, &v) == 0) ||
+	    (dns_copy(s, n, buf, sizeof(buf)) == 0 && umpa_vname_value(dns_classes, buf, &v) == 0)) {
+		*k = (uint16_t)v;
+		return 0;
+	}
+	return -1;
+}
+
+/* Hex bytes with optional ':', ' ', '.', '-' separators (and a leading 0x). */
+static int enc_hex(struct dns_w *w, const char *s, size_t n, struct umpa_err *e)
+{
+	int hi = -1;
+
+	dns_trim(&s, &n);
+	if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		s += 2;
+		n -= 2;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int d;
+		if (s[i] == ':' || s[i] == ' ' || s[i] == '.' || s[i] == '-' || s[i] == '\\')
+			continue;
+		if (!isxdigit((unsigned char)s[i]))
+			return umpa_err_set(e, UMPA_EINVAL, "dns: '%.*s' is not hex bytes", (int)n, s);
+		d = isdigit((unsigned char)s[i]) ? s[i] - '0' : tolower((unsigned char)s[i]) - 'a' + 10;
+		if (hi < 0) {
+			hi = d;
+		} else {
+			w_u8(w, (unsigned)(hi << 4 | d));
+			hi = -1;
+		}
+	}
+	if (hi >= 0)
+		return umpa_err_set(e, UMPA_EINVAL, "dns: odd number of hex digits in '%.*s'", (int)n, s);
+	return 0;
+}
+
+/* A <character-string> (at most 255 bytes) from escaped text. */
+static int enc_cstr(struct dns_w *w, const char *s, size_t n, struct umpa_err *e)
+{
+	uint8_t buf[255];
+	size_t k = 0, i = 0;
+
+	while (i < n) {
+		if (k == sizeof(buf))
+			return umpa_err_set(e, UMPA_EINVAL, "dns: string longer than 255 bytes");
+		buf[k++] = dns_unescape(s, n, &i);
+	}
+	w_u8(w, (unsigned)k);
+	w_put(w, buf, k);
+	return 0;
+}
+
+/* TXT rdata: "s1" "s2" ... or plain text cut into 255-byte strings. */
+static int enc_txt(struct dns_w *w, const char *s, size_t n, struct umpa_err *e)
+{
+	uint8_t buf[255];
+	size_t i = 0, k = 0;
+	int rc;
+
+	if (n && s[0] == '"') {
+		while (i < n) {
+			size_t st;
+			while (i < n && isspace((unsigned char)s[i]))
+				i++;
+			if (i == n)
+				break;
+			if (s[i] != '"')
+				return umpa_err_set(e, UMPA_EINVAL, "dns TXT: expected '\"' in '%.*s'", (int)n, s);
+			st = ++i;
+			while (i < n && s[i] != '"')
+				i += s[i] == '\\' && i + 1 < n ? 2 : 1;
+			if (i == n)
+				return umpa_err_set(e, UMPA_EINVAL, "dns TXT: unterminated string in '%.*s'", (int)n, s);
+			if ((rc = enc_cstr(w, s + st, i - st, e)) < 0)
+				return rc;
+			i++;
+		}
+		return 0;
+	}
+	do { /* at least one string, possibly empty */
+		k = 0;
+		while (i < n && k < sizeof(buf))
+			buf[k++] = dns_unescape(s, n, &i);
+		w_u8(w, (unsigned)k);
+		w_put(w, buf, k);
+	} while (i < n);
+	return 0;
+}
+
+/* Split rdata into up to @max parts at '/' or ':'; returns how many. */
+static unsigned dns_fields_of(const char *s, size_t n, const char **ps, size_t *pl, unsigned max)
+{
+	const char *end = s + n, *q = s;
+	unsigned k = 0;
+
+	while (q && k < max) {
+		q = dns_part(q, end, k + 1 < max ? "/:" : "", &ps[k], &pl[k]);
+		k++;
+	}
+	return k;
+}
+
+/* EDNS0 option list and OPT pseudo-RR: name:OPT[:udpsize[:opt...]]. */
+static int enc_opt(struct dns_w *w, const char *name, size_t nlen, const char *rest, const char *end,
+		   struct umpa_err *e)
+{
+	uint64_t udp = 4096, v;
+	uint32_t ttl = 0;
+	size_t at;
+	const char *ps;
+	size_t pl;
+	int rc;
+
+	if ((rc = enc_name(w, name, nlen, e)) < 0)
+		return rc;
+	if (rest) {
+		rest = dns_part(rest, end, ":", &ps, &pl);
+		dns_trim(&ps, &pl);
+		if (pl && dns_num(ps, pl, 0xffff, &udp) < 0)
+			return umpa_err_set(e, UMPA_EINVAL, "dns OPT: bad UDP payload size '%.*s'", (int)pl, ps);
+	}
+	w_be16(w, T_OPT);
+	w_be16(w, (unsigned)udp);
+	/* the TTL carries ext_rcode, version and the DO/Z flags; patched below */
+	at = w->n;
+	w_be32(w, 0);
+	w_be16(w, 0);
+	while (rest) {
+		const char *val = NULL;
+		size_t vl = 0, kl;
+		char *eq;
+		rest = dns_part(rest, end, ":", &ps, &pl);
+		dns_trim(&ps, &pl);
+		if (pl == 0)
+			continue;
+		eq = memchr(ps, '=', pl);
+		kl = eq ? (size_t)(eq - ps) : pl;
+		if (eq) {
+			val = eq + 1;
+			vl = pl - kl - 1;
+		}
+		if (kl == 2 && !strncasecmp(ps, "do", 2)) {
+			ttl |= 0x8000;
+		} else if (kl == 7 && !strncasecmp(ps, "version", 7) && eq && dns_num(val, vl, 255, &v) == 0) {
+			ttl = (ttl & 0xff00ffffu) | (uint32_t)v << 16;
+		} else if (((kl == 9 && !strncasecmp(ps, "ext_rcode", 9)) || (kl == 5 && !strncasecmp(ps, "rcode", 5))) &&
+			   eq && dns_num(val, vl, 255, &v) == 0) {
+			ttl = (ttl & 0x00ffffffu) | (uint32_t)v << 24;
+		} else if (kl == 1 && (ps[0] == 'z' || ps[0] == 'Z') && eq && dns_num(val, vl, 0xffff, &v) == 0) {
+			ttl = (ttl & 0xffff0000u) | (uint32_t)v;
+		} else if (kl == 4 && !strncasecmp(ps, "nsid", 4)) {
+			size_t ol;
+			w_be16(w, 3);
+			ol = w->n;
+			w_be16(w, 0);
+			if (eq && (rc = enc_hex(w, val, vl, e)) < 0)
+				return rc;
+			w_patch16(w, ol, (unsigned)(w->n - ol - 2));
+		} else if (kl == 6 && !strncasecmp(ps, "cookie", 6) && eq) {
+			size_t ol;
+			w_be16(w, 10);
+			ol = w->n;
+			w_be16(w, 0);
+			if ((rc = enc_hex(w, val, vl, e)) < 0)
+				return rc;
+			w_patch16(w, ol, (unsigned)(w->n - ol - 2));
+		} else if (kl == 7 && !strncasecmp(ps, "padding", 7) && eq && dns_num(val, vl, 0xffff, &v) == 0) {
+			w_be16(w, 12);
+			w_be16(w, (unsigned)v);
+			for (uint64_t i = 0; i < v; i++)
+				w_u8(w, 0);
+		} else if (kl == 3 && !strncasecmp(ps, "ecs", 3) && eq) {
+			uint8_t a[16];
+			char ab[64];
+			const char *slash = memchr(val, '/', vl);
+			uint64_t plen = 0, scope = 0;
+			int fam;
+			size_t al = slash ? (size_t)(slash - val) : vl;
+			if (dns_copy(val, al, ab, sizeof(ab)) < 0)
+				return umpa_err_set(e, UMPA_EINVAL, "dns OPT: bad ecs '%.*s'", (int)vl, val);
+			fam = inet_pton(AF_INET, ab, a) == 1 ? 1 : inet_pton(AF_INET6, ab, a) == 1 ? 2 : 0;
+			if (!fam)
+				return umpa_err_set(e, UMPA_EINVAL, "dns OPT: bad ecs address '%s'", ab);
+			plen = fam == 1 ? 32 : 128;
+			if (slash) {
+				const char *s2 = slash + 1, *sl2;
+				size_t l2 = vl - al - 1;
+				sl2 = memchr(s2, '/', l2);
+				if (sl2 && dns_num(sl2 + 1, l2 - (size_t)(sl2 + 1 - s2), 255, &scope) < 0)
+					return umpa_err_set(e, UMPA_EINVAL, "dns OPT: bad ecs scope");
+				if (dns_num(s2, sl2 ? (size_t)(sl2 - s2) : l2, fam == 1 ? 32 : 128, &plen) < 0)
+					return umpa_err_set(e, UMPA_EINVAL, "dns OPT: bad ecs prefix length");
+			}
+			w_be16(w, 8);
+			w_be16(w, (unsigned)(4 + (plen + 7) / 8));
+			w_be16(w, (unsigned)fam);
+			w_u8(w, (unsigned)plen);
+			w_u8(w, (unsigned)scope);
+			w_put(w, a, (size_t)(plen + 7) / 8);
+		} else if (eq && dns_num(ps, kl, 0xffff, &v) == 0) {
+			size_t ol;
+			w_be16(w, (unsigned)v);
+			ol = w->n;
+			w_be16(w, 0);
+			if ((rc = enc_hex(w, val, vl, e)) < 0)
+				return rc;
+			w_patch16(w, ol, (unsigned)(w->n - ol - 2));
+		} else {
+			return umpa_err_set(e, UMPA_EINVAL,
+					    "dns OPT: bad option '%.*s' (do, version=N, ext_rcode=N, z=N, nsid, "
+					    "cookie=hex, padding=N, ecs=addr/len, N=hex)",
+					    (int)pl, ps);
+		}
+	}
+	if (w->n - at - 6 > 0xffff)
+		return umpa_err_set(e, UMPA_ERANGE, "dns OPT: options longer than 65535 bytes");
+	if (w->p && at + 6 <= w->cap) {
+		w->p[at] = (uint8_t)(ttl >> 24);
+		w->p[at + 1] = (uint8_t)(ttl >> 16);
+		w->p[at + 2] = (uint8_t)(ttl >> 8);
+		w->p[at + 3] = (uint8_t)ttl;
+	}
+	w_patch16(w, at + 4, (unsigned)(w->n - at - 6));
+	return 0;
+}
+
+/* rdata of @type from text. */
+static int enc_rdata(struct dns_w *w, uint16_t type, const char *s, size_t n, struct umpa_err *e)
+{
+	const char *ps[7];
+	size_t pl[7];
+	uint64_t v;
+	char buf[64];
+	uint8_t a[16];
+	unsigned k;
+	int rc;
+
+	dns_trim(&s, &n);
+	if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && type != T_TXT && type != T_SPF)
+		return enc_hex(w, s, n, e);
+	switch (type) {
+	case T_A:
+		if (n == 0)
+			return 0;
+		if (dns_copy(s, n, buf, sizeof(buf)) < 0 || inet_pton(AF_INET, buf, a) != 1)
+			return umpa_err_set(e, UMPA_EINVAL, "dns A: '%.*s' is not an IPv4 address", (int)n, s);
+		w_put(w, a, 4);
+		return 0;
+	case T_AAAA:
+		if (n == 0)
+			return 0;
+		if (dns_copy(s, n, buf, sizeof(buf)) < 0 || inet_pton(AF_INET6, buf, a) != 1)
+			return umpa_err_set(e, UMPA_EINVAL, "dns AAAA: '%.*s' is not an IPv6 address", (int)n, s);
+		w_put(w, a, 16);
+		return 0;
+	case T_NS: case T_CNAME: case T_PTR: case T_DNAME: case T_MD: case T_MF: case T_MB: case T_MG:
+	case T_MR:
+		return n ? enc_name(w, s, n, e) : 0;
+	case T_MX:
+		if (n == 0)
+			return 0;
+		k = dns_fields_of(s, n, ps, pl, 2);
+		if (k != 2 || dns_num(ps[0], pl[0], 0xffff, &v) < 0)
+			return umpa_err_set(e, UMPA_EINVAL, "dns MX: want preference/name, not '%.*s'", (int)n, s);
+		w_be16(w, (unsigned)v);
+		return enc_name(w, ps[1], pl[1], e);
+	case T_SRV:
+		if (n == 0)
+			return 0;
+		k = dns_fields_of(s, n, ps, pl, 4);
+		if (k != 4)
+			return umpa_err_set(e, UMPA_EINVAL, "dns SRV: want priority/weight/port/target, not '%.*s'",
+					    (int)n, s);
+		for (unsigned i = 0; i < 3; i++) {
+			if (dns_num(ps[i], pl[i], 0xffff, &v) < 0)
+				return umpa_err_set(e, UMPA_EINVAL, "dns SRV: bad number '%.*s'", (int)pl[i], ps[i]);
+			w_be16(w, (unsigned)v);
+		}
+		return enc_name(w, ps[3], pl[3], e);
+	case T_SOA:
+		if (n == 0)
+			return 0;
+		k = dns_fields_of(s, n, ps, pl, 7);
+		if (k < 2)
+			return umpa_err_set(e, UMPA_EINVAL,
+					    "dns SOA: want mname/rname/serial/refresh/retry/expire/minimum");
+		if ((rc = enc_name(w, ps[0], pl[0], e)) < 0 || (rc = enc_name(w, ps[1], pl[1], e)) < 0)
+			return rc;
+		for (unsigned i = 2; i < 7; i++) {
+			v = 0;
+			if (i < k && dns_num(ps[i], pl[i], 0xffffffffu, &v) < 0)
+				return umpa_err_set(e, UMPA_EINVAL, "dns SOA: bad number '%.*s'", (int)pl[i], ps[i]);
+			w_be32(w, (uint32_t)v);
+		}
+		return 0;
+	case T_TXT: case T_SPF:
+		return enc_txt(w, s, n, e);
+	case T_HINFO:
+		if (n == 0)
+			return 0;
+		k = dns_fields_of(s, n, ps, pl, 2);
+		if ((rc = enc_cstr(w, ps[0], pl[0], e)) < 0)
+			return rc;
+		return enc_cstr(w, k > 1 ? ps[1] : "", k > 1 ? pl[1] : 0, e);
+	}
+	return enc_hex(w, s, n, e);
+}
+
+/* One section entry from its text [s, s+n): a question (sect 0) or a record. */
+static int enc_item(struct dns_w *w, unsigned sect, const char *s, size_t n, struct umpa_err *e)
+{
+	const char *end = s + n, *rest, *name, *tp, *p3, *p4;
+	size_t nl, tl = 0, l3 = 0, l4 = 0, rdl;
+	uint16_t type = T_A, klass = 1;
+	uint64_t ttl = 0;
+	int rc;
+
+	rest = dns_part(s, end, ":", &name, &nl);
+	if (rest)
+		rest = dns_part(rest, end, ":", &tp, &tl);
+	if (tl && (rc = dns_parse_type(tp, tl, &type, e)) < 0)
+		return rc;
+	if (sect == 0) {
+		if (rest) {
+			rest = dns_part(rest, end, ":", &p3, &l3);
+			if (rest)
+				return umpa_err_set(e, UMPA_EINVAL, "dns question '%.*s': want name[:type[:class]]",
+						    (int)n, s);
+			if (dns_parse_class(p3, l3, 1, &klass) < 0)
+				return umpa_err_set(e, UMPA_EINVAL, "dns: unknown class '%.*s'", (int)l3, p3);
+		}
+		if ((rc = enc_name(w, name, nl, e)) < 0)
+			return rc;
+		w_be16(w, type);
+		w_be16(w, klass);
+		return 0;
+	}
+	if (tl == 0)
+		return umpa_err_set(e, UMPA_EINVAL, "dns record '%.*s': want name:type:ttl:rdata", (int)n, s);
+	if (type == T_OPT)
+		return enc_opt(w, name, nl, rest, end, e);
+	if (rest) {
+		const char *after = dns_part(rest, end, ":", &p3, &l3);
+		if (dns_parse_class(p3, l3, 0, &klass) == 0) {
+			rest = after;
+			if (rest)
+				rest = dns_part(rest, end, ":", &p4, &l4);
+			if (l4 && dns_num(p4, l4, 0xffffffffu, &ttl) < 0)
+				return umpa_err_set(e, UMPA_EINVAL, "dns record '%.*s': bad ttl '%.*s'", (int)n, s,
+						    (int)l4, p4);
+		} else {
+			rest = after;
+			if (l3 && dns_num(p3, l3, 0xffffffffu, &ttl) < 0)
+				return umpa_err_set(e, UMPA_EINVAL,
+						    "dns record '%.*s': '%.*s' is neither a class nor a ttl", (int)n, s,
+						    (int)l3, p3);
+		}
+	}
+	if ((rc = enc_name(w, name, nl, e)) < 0)
+		return rc;
+	w_be16(w, type);
+	w_be16(w, klass);
+	w_be32(w, (uint32_t)ttl);
+	rdl = w->n;
+	w_be16(w, 0);
+	if (rest && (rc = enc_rdata(w, type, rest, (size_t)(end - rest), e)) < 0)
+		return rc;
+	if (w->n - rdl - 2 > 0xffff)
+		return umpa_err_set(e, UMPA_ERANGE, "dns record '%.*s': rdata longer than 65535 bytes", (int)n, s);
+	w_patch16(w, rdl, (unsigned)(w->n - rdl - 2));
+	return 0;
+}
+
+/* Encode every item of @spec into @w; *count receives how many. */
+static int enc_section(struct dns_w *w, unsigned sect, const char *spec, uint32_t *count, struct umpa_err *e)
+{
+	const char *s = spec, *end = spec + strlen(spec), *it;
+	size_t il;
+	int rc;
+
+	*count = 0;
+	while (s) {
+		s = dns_part(s, end, ",", &it, &il);
+		dns_trim(&it, &il);
+		if (il == 0)
+			continue;
+		if ((rc = enc_item(w, sect, it, il, e)) < 0)
+			return rc;
+		++*count;
+	}
+	return 0;
+}
+
+static int dns_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *spec,
+		       struct umpa_err *e)
+{
+	const struct umpa_field *fields = p->l[li].proto->fields;
+	unsigned sect = (unsigned)(f - fields) - F_QD;
+	struct dns_w w = {0};
+	size_t b[5];
+	uint32_t cnt[4], n;
+	int rc;
+
+	if (sect > 3)
+		return umpa_err_set(e, UMPA_EINVAL, "dns: %s is not a section", f->name);
+	if (p->l[li].hlen < DNS_HDR)
+		return umpa_err_set(e, UMPA_EINVAL, "dns: header cut short");
+	dns_sections(p, li, b, cnt);
+	if ((rc = enc_section(&w, sect, spec, &n, e)) < 0) /* measure (and check) first */
+		return rc;
+	cnt[sect] = n;
+	for (unsigned s = 0; s < 4; s++)
+		if (cnt[s] > DNS_SECT_MAX)
+			return umpa_err_set(e, UMPA_ERANGE, "dns: at most %d entries per section", DNS_SECT_MAX);
+	if (p->l[li].hlen - (b[sect + 1] - b[sect]) + w.n > 0xffff)
+		return umpa_err_set(e, UMPA_ERANGE, "dns message longer than 65535 bytes");
+	if ((rc = umpa_pkt_splice(p, li, (uint32_t)b[sect], (uint32_t)(b[sect + 1] - b[sect]), NULL, (uint32_t)w.n,
+				  e)) < 0)
+		return rc;
+	w.p = p->data + p->l[li].off + b[sect];
+	w.cap = w.n;
+	w.n = 0;
+	if ((rc = enc_section(&w, sect, spec, &n, e)) < 0)
+		return rc;
+	p->l[li].aux = cnt[0] | cnt[1] << 8 | cnt[2] << 16 | cnt[3] << 24;
+	for (unsigned s = 0; s < 4; s++)
+		umpa_field_auto_u64(p, li, &fields[F_QDCOUNT + s], cnt[s]);
+	return 0;
+}
+
+static int dns_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
+{
+	const struct umpa_field *fields = p->l[li].proto->fields;
+	size_t b[5];
+	uint32_t cnt[4];
+
+	(void)e;
+	if (p->l[li].hlen < DNS_HDR)
+		return 0;
+	dns_sections(p, li, b, cnt);
+	for (unsigned s = 0; s < 4; s++)
+		umpa_field_auto_u64(p, li, &fields[F_QDCOUNT + s], cnt[s]);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Showing                                                                   */
+
+static const char *const dns_sect_names[4] = {"Queries", "Answers", "Authoritative nameservers",
+					      "Additional records"};
+
+/* A bounded text builder over a caller's buffer. */
+struct dns_txt {
+	char *s;
+	size_t n, cap;
+};
+
+static void tx_puts(struct dns_txt *t, const char *s)
+{
+	size_t k = strlen(s);
+
+	if (k > t->cap - 1 - t->n)
+		k = t->cap - 1 - t->n;
+	memcpy(t->s + t->n, s, k);
+	t->n += k;
+	t->s[t->n] = 0;
+}
+
+static void tx_u64(struct dns_txt *t, uint64_t v)
+{
+	char b[24];
+	int i = sizeof(b) - 1;
+
+	b[i] = 0;
+	do {
+		b[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	tx_puts(t, b + i);
+}
+
+static const char *dns_type_name(uint16_t t)
+{
+	return umpa_vname_find(dns_types, t);
+}
+
+static void tx_type(struct dns_txt *t, uint16_t type)
+{
+	const char *n = dns_type_name(type);
+
+	if (n) {
+		tx_puts(t, n);
+	} else {
+		tx_puts(t, "TYPE");
+		tx_u64(t, type);
+	}
+}
+
+static void tx_class(struct dns_txt *t, uint16_t k)
+{
+	const char *n = umpa_vname_find(dns_classes, k);
+
+	if (n) {
+		tx_puts(t, n);
+	} else {
+		tx_puts(t, "CLASS");
+		tx_u64(t, k);
+	}
+}
+
+/* Emit the name at @off under @key; returns 0 or a DNS_E* code. */
+static int emit_name(struct umpa_emit *em, struct umpa_cur *c, size_t off, const char *key, char *txt,
+		     unsigned *nlab, unsigned *wire)
+{
+	size_t e;
+	int r = dns_name(c, off, &e, txt, DNS_TEXT_MAX, nlab, wire);
+
+	if (r < 0)
+		return r;
+	umpa_emit_str(em, key, txt[0] ? txt : "<Root>");
+	return 0;
+}
+
+/* Emit the <character-string>s of [off, end) under @klen / @key. */
+static void emit_strings(struct umpa_emit *em, struct umpa_cur *c, size_t off, size_t end, const char *klen,
+			 const char *key)
+{
+	char txt[4 * 255 + 8];
+
+	while (off < end) {
+		uint8_t sl;
+		const uint8_t *sp;
+		size_t tl = 0;
+		if (umpa_cur_u8_at(c, off, &sl) < 0 || off + 1 + sl > end || umpa_cur_ptr_at(c, off + 1, sl, &sp) < 0)
+			return;
+		txt[0] = 0;
+		for (unsigned i = 0; i < sl; i++)
+			txt_put(txt, sizeof(txt), &tl, sp[i], 0);
+		umpa_emit_u64(em, klen, sl, NULL);
+		umpa_emit_str(em, key, txt);
+		off += 1u + sl;
+	}
+}
+
+/* EDNS0 options of an OPT record's rdata. */
+static void emit_opts(struct umpa_emit *em, struct umpa_cur *c, size_t off, size_t end)
+{
+	while (off + 4 <= end) {
+		uint16_t code, ol;
+		const uint8_t *d;
+		const char *cn;
+		char label[64];
+		struct dns_txt lt = {label, 0, sizeof(label)};
+		if (umpa_cur_be16_at(c, off, &code) < 0 || umpa_cur_be16_at(c, off + 2, &ol) < 0 ||
+		    off + 4 + ol > end || umpa_cur_ptr_at(c, off + 4, ol, &d) < 0)
+			return;
+		cn = umpa_vname_find(dns_opt_codes, code);
+		label[0] = 0;
+		tx_puts(&lt, "Option: ");
+		if (cn) {
+			tx_puts(&lt, cn);
+		} else {
+			tx_puts(&lt, "Unknown (");
+			tx_u64(&lt, code);
+			tx_puts(&lt, ")");
+		}
+		umpa_emit_open(em, "dns.opt", label);
+		umpa_emit_u64(em, "dns.opt.code", code, cn);
+		umpa_emit_u64(em, "dns.opt.len", ol, NULL);
+		if (code == 10 && ol >= 8) {
+			umpa_emit_bytes(em, "dns.opt.cookie.client", d, 8);
+			if (ol > 8)
+				umpa_emit_bytes(em, "dns.opt.cookie.server", d + 8, ol - 8u);
+		} else if (code == 12) {
+			umpa_emit_bytes(em, "dns.opt.padding", d, ol);
+		} else if (code == 8 && ol >= 4) {
+			uint16_t fam = (uint16_t)(d[0] << 8 | d[1]);
+			uint8_t a[16] = {0};
+			size_t al = ol - 4u;
+			umpa_emit_u64(em, "dns.opt.client.family", fam, NULL);
+			umpa_emit_u64(em, "dns.opt.client.netmask", d[2], NULL);
+			umpa_emit_u64(em, "dns.opt.client.scope", d[3], NULL);
+			if (fam == 1 && al <= 4) {
+				memcpy(a, d + 4, al);
+				umpa_emit_ipv4(em, "dns.opt.client.addr4", a);
+			} else if (fam == 2 && al <= 16) {
+				memcpy(a, d + 4, al);
+				umpa_emit_ipv6(em, "dns.opt.client.addr6", a);
+			} else {
+				umpa_emit_bytes(em, "dns.opt.client.addr", d + 4, al);
+			}
+		} else if (ol) {
+			umpa_emit_bytes(em, "dns.opt.data", d, ol);
+		}
+		umpa_emit_close(em);
+		off += 4u + ol;
+	}
+}
+
+/* The rdata fields of one record; @lab gets a short tail for the group label. */
+static void emit_rdata(struct umpa_emit *em, struct umpa_cur *c, const struct dns_rr *rr, char *txt)
+{
+	size_t end = rr->rdata + rr->rdlen, n;
+	const uint8_t *d;
+	uint16_t v16;
+	uint32_t v32;
+	static const char *const soa_keys[5] = {"dns.soa.serial_number", "dns.soa.refresh_interval",
+						"dns.soa.retry_interval", "dns.soa.expire_limit",
+						"dns.soa.minimum_ttl"};
+
+	if (rr->rdlen == 0 || umpa_cur_ptr_at(c, rr->rdata, rr->rdlen, &d) < 0)
+		return;
+	switch (rr->type) {
+	case T_A:
+		if (rr->rdlen == 4) {
+			umpa_emit_ipv4(em, "dns.a", d);
+			return;
+		}
+		break;
+	case T_AAAA:
+		if (rr->rdlen == 16) {
+			umpa_emit_ipv6(em, "dns.aaaa", d);
+			return;
+		}
+		break;
+	case T_NS:
+		emit_name(em, c, rr->rdata, "dns.ns", txt, NULL, NULL);
+		return;
+	case T_CNAME:
+		emit_name(em, c, rr->rdata, "dns.cname", txt, NULL, NULL);
+		return;
+	case T_PTR:
+		emit_name(em, c, rr->rdata, "dns.ptr.domain_name", txt, NULL, NULL);
+		return;
+	case T_DNAME:
+		emit_name(em, c, rr->rdata, "dns.dname", txt, NULL, NULL);
+		return;
+	case T_MD:
+		emit_name(em, c, rr->rdata, "dns.md", txt, NULL, NULL);
+		return;
+	case T_MF:
+		emit_name(em, c, rr->rdata, "dns.mf", txt, NULL, NULL);
+		return;
+	case T_MB:
+		emit_name(em, c, rr->rdata, "dns.mb", txt, NULL, NULL);
+		return;
+	case T_MG:
+		emit_name(em, c, rr->rdata, "dns.mg", txt, NULL, NULL);
+		return;
+	case T_MR:
+		emit_name(em, c, rr->rdata, "dns.mr", txt, NULL, NULL);
+		return;
+	case T_MX:
+		if (rr->rdlen >= 3 && umpa_cur_be16_at(c, rr->rdata, &v16) == 0) {
+			umpa_emit_u64(em, "dns.mx.preference", v16, NULL);
+			emit_name(em, c, rr->rdata + 2, "dns.mx.mail_exchange", txt, NULL, NULL);
+			return;
+		}
+		break;
+	case T_SRV:
+		if (rr->rdlen >= 7) {
+			umpa_cur_be16_at(c, rr->rdata, &v16);
+			umpa_emit_u64(em, "dns.srv.priority", v16, NULL);
+			umpa_cur_be16_at(c, rr->rdata + 2, &v16);
+			umpa_emit_u64(em, "dns.srv.weight", v16, NULL);
+			umpa_cur_be16_at(c, rr->rdata + 4, &v16);
+			umpa_emit_u64(em, "dns.srv.port", v16, NULL);
+			emit_name(em, c, rr->rdata + 6, "dns.srv.target", txt, NULL, NULL);
+			return;
+		}
+		break;
+	case T_SOA:
+		if (emit_name(em, c, rr->rdata, "dns.soa.mname", txt, NULL, NULL) < 0 ||
+		    dns_name(c, rr->rdata, &n, txt, DNS_TEXT_MAX, NULL, NULL) < 0 ||
+		    emit_name(em, c, n, "dns.soa.rname", txt, NULL, NULL) < 0 ||
+		    dns_name(c, n, &n, txt, DNS_TEXT_MAX, NULL, NULL) < 0)
+			return;
+		for (unsigned i = 0; i < 5 && n + 4 <= end; i++, n += 4) {
+			umpa_cur_be32_at(c, n, &v32);
+			umpa_emit_u64(em, soa_keys[i], v32, NULL);
+		}
+		return;
+	case T_TXT:
+		emit_strings(em, c, rr->rdata, end, "dns.txt.length", "dns.txt");
+		return;
+	case T_SPF:
+		emit_strings(em, c, rr->rdata, end, "dns.spf.length", "dns.spf");
+		return;
+	case T_HINFO:
+		{
+			uint8_t cl = d[0];
+			emit_strings(em, c, rr->rdata, rr->rdata + 1 + cl <= end ? rr->rdata + 1 + cl : end,
+				     "dns.hinfo.cpu_length", "dns.hinfo.cpu");
+			if (rr->rdata + 1 + cl < end)
+				emit_strings(em, c, rr->rdata + 1 + cl, end, "dns.hinfo.os_length", "dns.hinfo.os");
+		}
+		return;
+	case T_NULL:
+		umpa_emit_bytes(em, "dns.null", d, rr->rdlen);
+		return;
+	}
+	umpa_emit_bytes(em, "dns.data", d, rr->rdlen);
+}
+
+static void dns_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit *em)
+{
+	struct umpa_cur c;
+	struct dns_it it;
+	struct dns_rr rr;
+	uint32_t cnt[4];
+	unsigned open_sect = 4;
+	char name[DNS_TEXT_MAX], txt[DNS_TEXT_MAX], label[DNS_TEXT_MAX + 96];
+
+	if (dns_prefixed(p, li)) {
+		struct umpa_cur all;
+		uint16_t tl;
+		umpa_cur_init(&all, p->data, p->len);
+		if (umpa_cur_be16_at(&all, p->l[li].off - 2, &tl) == 0)
+			umpa_emit_u64(em, "dns.length", tl, NULL);
+	}
+	dns_msg_cur(p, li, &c);
+	if (c.len < DNS_HDR)
+		return;
+	dns_hdr_counts(&c, cnt);
+	dns_it_init(&it, &c, cnt);
+	while (dns_next(&it, &rr) > 0) {
+		struct dns_txt lt = {label, 0, sizeof(label)};
+		unsigned nlab = 0, wire = 0;
+		size_t e;
+		const uint8_t *d;
+
+		if (dns_name(&c, rr.off, &e, name, sizeof(name), &nlab, &wire) < 0)
+			break;
+		if (rr.sect != open_sect) {
+			if (open_sect < 4)
+				umpa_emit_close(em);
+			umpa_emit_open(em, dns_sect_names[rr.sect], dns_sect_names[rr.sect]);
+			open_sect = rr.sect;
+		}
+		label[0] = 0;
+		tx_puts(&lt, name[0] ? name : "<Root>");
+		tx_puts(&lt, ": type ");
+		tx_type(&lt, rr.type);
+		if (rr.type != T_OPT || rr.sect == 0) {
+			tx_puts(&lt, ", class ");
+			tx_class(&lt, rr.klass);
+		}
+		if (rr.sect > 0 && rr.type == T_A && rr.rdlen == 4 && umpa_cur_ptr_at(&c, rr.rdata, 4, &d) == 0) {
+			char a[INET_ADDRSTRLEN];
+			inet_ntop(AF_INET, d, a, sizeof(a));
+			tx_puts(&lt, ", addr ");
+			tx_puts(&lt, a);
+		} else if (rr.sect > 0 && rr.type == T_AAAA && rr.rdlen == 16 &&
+			   umpa_cur_ptr_at(&c, rr.rdata, 16, &d) == 0) {
+			char a[INET6_ADDRSTRLEN];
+			inet_ntop(AF_INET6, d, a, sizeof(a));
+			tx_puts(&lt, ", addr ");
+			tx_puts(&lt, a);
+		} else if (rr.sect > 0 && (rr.type == T_CNAME || rr.type == T_NS || rr.type == T_PTR) &&
+			   dns_name(&c, rr.rdata, &e, txt, sizeof(txt), NULL, NULL) == 0) {
+			tx_puts(&lt, rr.type == T_CNAME ? ", cname " : rr.type == T_NS ? ", ns " : " ");
+			tx_puts(&lt, txt[0] ? txt : "<Root>");
+		}
+		if (rr.sect == 0) {
+			umpa_emit_open(em, "dns.qry", label);
+			umpa_emit_str(em, "dns.qry.name", name[0] ? name : "<Root>");
+			umpa_emit_u64(em, "dns.qry.name.len", name[0] ? strlen(name) : 6, NULL);
+			umpa_emit_u64(em, "dns.count.labels", nlab, NULL);
+			umpa_emit_u64(em, "dns.qry.type", rr.type, dns_type_name(rr.type));
+			umpa_emit_u64(em, "dns.qry.class", rr.klass, umpa_vname_find(dns_classes, rr.klass));
+			umpa_emit_close(em);
+			continue;
+		}
+		umpa_emit_open(em, "dns.resp", label);
+		umpa_emit_str(em, "dns.resp.name", name[0] ? name : "<Root>");
+		umpa_emit_u64(em, "dns.resp.type", rr.type, dns_type_name(rr.type));
+		if (rr.type == T_OPT) {
+			umpa_emit_u64(em, "dns.rr.udp_payload_size", rr.klass, NULL);
+			umpa_emit_hex(em, "dns.resp.ext_rcode", rr.ttl >> 24, 2);
+			umpa_emit_u64(em, "dns.resp.edns0_version", rr.ttl >> 16 & 0xff, NULL);
+			umpa_emit_hex(em, "dns.resp.z", rr.ttl & 0xffff, 4);
+			umpa_emit_bool(em, "dns.resp.z.do", (rr.ttl & 0x8000) != 0);
+			umpa_emit_u64(em, "dns.resp.len", rr.rdlen, NULL);
+			emit_opts(em, &c, rr.rdata, rr.rdata + rr.rdlen);
+		} else {
+			umpa_emit_u64(em, "dns.resp.class", rr.klass, umpa_vname_find(dns_classes, rr.klass));
+			umpa_emit_u64(em, "dns.resp.ttl", rr.ttl, NULL);
+			umpa_emit_u64(em, "dns.resp.len", rr.rdlen, NULL);
+			emit_rdata(em, &c, &rr, txt);
+		}
+		umpa_emit_close(em);
+	}
+	if (open_sect < 4)
+		umpa_emit_close(em);
+}
+
+/* ---- the tcpdump -nn summary (print-domain.c) ---- */
+
+static const char *const td_ops[16] = {"",	   " inv_q",	" stat",      " op3",	   " notify",	" update",
+				       " op6",	   " op7",	" op8",	      " updateA",  " updateD",	" updateDA",
+				       " updateM", " updateMA", " zoneInit", " zoneRef"};
+
+static const char *const td_rcodes[24] = {
+	"",	   " FormErr", " ServFail", " NXDomain", " NotImp", " Refused", " YXDomain", " YXRRSet",
+	" NXRRSet", " NotAuth", " NotZone", " Resp11",	 " Resp12", " Resp13",	" Resp14",   " NoChange",
+	" BadVers", "Resp17",	" Resp18",   " Resp19",	 " Resp20", "Resp21",	" Resp22",   " BadCookie"};
+
+/* Types tcpdump 4.99 names; others print as Type%u. */
+static int td_knows_type(uint16_t t)
+{
+	return (t >= 1 && t <= 48) || (t >= 99 && t <= 104) || (t >= 249 && t <= 256);
+}
+
+static void td_type(struct umpa_sbuf *out, uint16_t t)
+{
+	const char *n = td_knows_type(t) ? dns_type_name(t) : NULL;
+
+	if (n) {
+		umpa_sbuf_puts(out, n);
+	} else {
+		umpa_sbuf_puts(out, "Type");
+		umpa_sbuf_put_u64(out, t);
+	}
+}
+
+static void td_class(struct umpa_sbuf *out, uint16_t k)
+{
+	umpa_sbuf_putc(out, ' ');
+	switch (k) {
+	case 3:
+		umpa_sbuf_puts(out, "CHAOS");
+		return;
+	case 4:
+		umpa_sbuf_puts(out, "HS");
+		return;
+	case 255:
+		umpa_sbuf_puts(out, "ANY");
+		return;
+	}
+	umpa_sbuf_puts(out, "(Class ");
+	umpa_sbuf_put_u64(out, k);
+	umpa_sbuf_putc(out, ')');
+}
+
+/* A name as tcpdump prints it: every label followed by '.'. Returns 0 or -1. */
+static int td_name(struct umpa_sbuf *out, struct umpa_cur *c, size_t off)
+{
+	char txt[DNS_TEXT_MAX];
+	size_t e;
+
+	if (dns_name(c, off, &e, txt, sizeof(txt), NULL, NULL) < 0)
+		return -1;
+	umpa_sbuf_puts(out, txt);
+	umpa_sbuf_putc(out, '.');
+	return 0;
+}
+
+/* One answer as ns_rprint prints it without -v. Returns 0 or -1 (truncated). */
+static int td_rr(struct umpa_sbuf *out, struct umpa_cur *c, const struct dns_rr *rr)
+{
+	size_t end = rr->rdata + rr->rdlen;
+	const uint8_t *d;
+	uint16_t v;
+
+	if (rr->klass != 1 && rr->type != T_OPT)
+		td_class(out, rr->klass);
+	umpa_sbuf_putc(out, ' ');
+	td_type(out, rr->type);
+	switch (rr->type) {
+	case T_A:
+		if (umpa_cur_ptr_at(c, rr->rdata, 4, &d) < 0)
+			return -1;
+		umpa_sbuf_putc(out, ' ');
+		umpa_sbuf_put_ipv4(out, d);
+		break;
+	case T_AAAA:
+		if (umpa_cur_ptr_at(c, rr->rdata, 16, &d) < 0)
+			return -1;
+		umpa_sbuf_putc(out, ' ');
+		umpa_sbuf_put_ipv6(out, d);
+		break;
+	case T_NS: case T_CNAME: case T_PTR: case T_DNAME:
+		umpa_sbuf_putc(out, ' ');
+		return td_name(out, c, rr->rdata);
+	case T_MX:
+		umpa_sbuf_putc(out, ' ');
+		if (umpa_cur_be16_at(c, rr->rdata, &v) < 0 || td_name(out, c, rr->rdata + 2) < 0)
+			return -1;
+		umpa_sbuf_putc(out, ' ');
+		umpa_sbuf_put_u64(out, v);
+		break;
+	case T_TXT:
+		for (size_t n = rr->rdata; n < end;) {
+			uint8_t sl;
+			const uint8_t *sp;
+			char txt[4 * 255 + 8];
+			size_t tl = 0;
+			if (umpa_cur_u8_at(c, n, &sl) < 0 || umpa_cur_ptr_at(c, n + 1, sl, &sp) < 0)
+				return -1;
+			txt[0] = 0;
+			for (unsigned i = 0; i < sl; i++)
+				txt_put(txt, sizeof(txt), &tl, sp[i], 0);
+			umpa_sbuf_puts(out, " \"");
+			umpa_sbuf_puts(out, txt);
+			umpa_sbuf_putc(out, '"');
+			n += 1u + sl;
+		}
+		break;
+	case T_SRV: {
+		uint16_t pr, wt, port;
+		umpa_sbuf_putc(out, ' ');
+		if (umpa_cur_be16_at(c, rr->rdata, &pr) < 0 || umpa_cur_be16_at(c, rr->rdata + 2, &wt) < 0 ||
+		    umpa_cur_be16_at(c, rr->rdata + 4, &port) < 0 || td_name(out, c, rr->rdata + 6) < 0)
+			return -1;
+		umpa_sbuf_putc(out, ':');
+		umpa_sbuf_put_u64(out, port);
+		umpa_sbuf_putc(out, ' ');
+		umpa_sbuf_put_u64(out, pr);
+		umpa_sbuf_putc(out, ' ');
+		umpa_sbuf_put_u64(out, wt);
+		break;
+	}
+	case T_OPT:
+		umpa_sbuf_puts(out, " UDPsize=");
+		umpa_sbuf_put_u64(out, rr->klass);
+		if (rr->ttl & 0x8000)
+			umpa_sbuf_puts(out, " DO");
+		break;
+	}
+	return 0;
+}
+
+static void dns_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out)
+{
+	struct umpa_cur c;
+	struct dns_it it;
+	struct dns_rr rr;
+	uint32_t cnt[4];
+	uint16_t id, fl;
+	unsigned rcode, opcode;
+	int r;
+
+	if (out->len && out->s[out->len - 1] != ' ')
+		umpa_sbuf_putc(out, ' ');
+	dns_msg_cur(p, li, &c);
+	if (umpa_cur_be16_at(&c, 0, &id) < 0 || umpa_cur_be16_at(&c, 2, &fl) < 0 || c.len < DNS_HDR) {
+		umpa_sbuf_puts(out, "domain [length ");
+		umpa_sbuf_put_u64(out, c.len);
+		umpa_sbuf_puts(out, " < 12]");
+		return;
+	}
+	dns_hdr_counts(&c, cnt);
+	opcode = fl >> 11 & 0xf;
+	rcode = fl & 0xf;
+	umpa_sbuf_put_u64(out, id);
+	umpa_sbuf_puts(out, td_ops[opcode]);
+	if (fl & 0x8000) {
+		/* the extended rcode lives in an OPT record of the additional section */
+		dns_it_init(&it, &c, cnt);
+		while (dns_next(&it, &rr) > 0)
+			if (rr.sect == 3 && rr.type == T_OPT) {
+				rcode |= (rr.ttl >> 24) << 4;
+				break;
+			}
+		if (rcode < 24) {
+			umpa_sbuf_puts(out, td_rcodes[rcode]);
+		} else {
+			umpa_sbuf_puts(out, " Resp");
+			umpa_sbuf_put_u64(out, rcode & 0xfff);
+		}
+		umpa_sbuf_puts(out, fl & 0x0400 ? "*" : "");
+		umpa_sbuf_puts(out, fl & 0x0080 ? "" : "-");
+		umpa_sbuf_puts(out, fl & 0x0200 ? "|" : "");
+		umpa_sbuf_puts(out, fl & 0x0020 ? "$" : "");
+		if (cnt[0] != 1) {
+			umpa_sbuf_puts(out, " [");
+			umpa_sbuf_put_u64(out, cnt[0]);
+			umpa_sbuf_puts(out, "q]");
+		}
+		umpa_sbuf_putc(out, ' ');
+		umpa_sbuf_put_u64(out, cnt[1]);
+		umpa_sbuf_putc(out, '/');
+		umpa_sbuf_put_u64(out, cnt[2]);
+		umpa_sbuf_putc(out, '/');
+		umpa_sbuf_put_u64(out, cnt[3]);
+		dns_it_init(&it, &c, cnt);
+		it.left[2] = it.left[3] = 0;
+		while ((r = dns_next(&it, &rr)) > 0) {
+			if (rr.sect != 1)
+				continue;
+			if (it.left[1] + 1 < cnt[1])
+				umpa_sbuf_putc(out, ',');
+			if (td_rr(out, &c, &rr) < 0) {
+				r = -1;
+				break;
+			}
+		}
+	} else {
+		uint16_t b2 = fl;
+		umpa_sbuf_puts(out, fl & 0x0100 ? "+" : "");
+		umpa_sbuf_puts(out, fl & 0x0010 ? "%" : "");
+		if (b2 & 0x6cf) {
+			umpa_sbuf_puts(out, " [b2&3=");
+			umpa_sbuf_put_hex(out, b2, 1);
+			umpa_sbuf_putc(out, ']');
+		}
+		if (opcode == 1) {
+			if (cnt[0]) {
+				umpa_sbuf_puts(out, " [");
+				umpa_sbuf_put_u64(out, cnt[0]);
+				umpa_sbuf_puts(out, "q]");
+			}
+			if (cnt[1] != 1) {
+				umpa_sbuf_puts(out, " [");
+				umpa_sbuf_put_u64(out, cnt[1]);
+				umpa_sbuf_puts(out, "a]");
+			}
+		} else {
+			if (cnt[1]) {
+				umpa_sbuf_puts(out, " [");
+				umpa_sbuf_put_u64(out, cnt[1]);
+				umpa_sbuf_puts(out, "a]");
+			}
+			if (cnt[0] != 1) {
+				umpa_sbuf_puts(out, " [");
+				umpa_sbuf_put_u64(out, cnt[0]);
+				umpa_sbuf_puts(out, "q]");
+			}
+		}
+		if (cnt[2]) {
+			umpa_sbuf_puts(out, " [");
+			umpa_sbuf_put_u64(out, cnt[2]);
+			umpa_sbuf_puts(out, "n]");
+		}
+		if (cnt[3]) {
+			umpa_sbuf_puts(out, " [");
+			umpa_sbuf_put_u64(out, cnt[3]);
+			umpa_sbuf_puts(out, "au]");
+		}
+		dns_it_init(&it, &c, cnt);
+		it.left[1] = it.left[2] = it.left[3] = 0;
+		while ((r = dns_next(&it, &rr)) > 0) {
+			if (rr.off != DNS_HDR)
+				umpa_sbuf_putc(out, ',');
+			umpa_sbuf_putc(out, ' ');
+			td_type(out, rr.type);
+			if (rr.klass != 1)
+				td_class(out, rr.klass);
+			umpa_sbuf_puts(out, "? ");
+			if (td_name(out, &c, rr.off) < 0) {
+				r = -1;
+				break;
+			}
+		}
+	}
+	if (r < 0) {
+		umpa_sbuf_puts(out, " [|domain]");
+		return;
+	}
+	umpa_sbuf_puts(out, " (");
+	umpa_sbuf_put_u64(out, c.len);
+	umpa_sbuf_putc(out, ')');
+}
+
+/* ------------------------------------------------------------------------ */
+/* Matching                                                                  */
+
+static int dns_hdr(const struct umpa_pkt *p, unsigned li, uint16_t *id, uint16_t *fl)
+{
+	struct umpa_cur c;
+
+	dns_msg_cur(p, li, &c);
+	return umpa_cur_be16_at(&c, 0, id) < 0 || umpa_cur_be16_at(&c, 2, fl) < 0 ? -1 : 0;
+}
+
+static uint32_t dns_hashret(const struct umpa_pkt *p, unsigned li)
+{
+	uint16_t id = 0, fl;
+
+	dns_hdr(p, li, &id, &fl);
+	return 0x9e3779b1u * ((uint32_t)id + 0x35u);
+}
+
+/* The first question as text, type and class; -1 when there is none. */
+static int dns_first_q(const struct umpa_pkt *p, unsigned li, char *txt, uint16_t *type, uint16_t *klass)
+{
+	struct umpa_cur c;
+	struct dns_it it;
+	struct dns_rr rr;
+	uint32_t cnt[4];
+	size_t e;
+
+	dns_msg_cur(p, li, &c);
+	if (c.len < DNS_HDR)
+		return -1;
+	dns_hdr_counts(&c, cnt);
+	cnt[1] = cnt[2] = cnt[3] = 0;
+	dns_it_init(&it, &c, cnt);
+	if (dns_next(&it, &rr) <= 0 || dns_name(&c, rr.off, &e, txt, DNS_TEXT_MAX, NULL, NULL) < 0)
+		return -1;
+	*type = rr.type;
+	*klass = rr.klass;
+	return 0;
+}
+
+static void dns_why(char *why, size_t whylen, const char *s)
+{
+	if (why && whylen) {
+		strncpy(why, s, whylen - 1);
+		why[whylen - 1] = 0;
+	}
+}
+
+static int dns_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli,
+		       char *why, size_t whylen)
+{
+	uint16_t rid, rfl, qid, qfl, rt, rk, qt, qk;
+	char rn[DNS_TEXT_MAX], qn[DNS_TEXT_MAX];
+	int rq, qq;
+
+	if (dns_hdr(resp, rli, &rid, &rfl) < 0 || dns_hdr(req, qli, &qid, &qfl) < 0) {
+		dns_why(why, whylen, "dns header missing");
+		return 0;
+	}
+	if (!(rfl & 0x8000) || (qfl & 0x8000)) {
+		dns_why(why, whylen, "dns.flags.response: not a response to a query");
+		return 0;
+	}
+	if (rid != qid) {
+		dns_why(why, whylen, "dns.id differs");
+		return 0;
+	}
+	rq = dns_first_q(resp, rli, rn, &rt, &rk);
+	qq = dns_first_q(req, qli, qn, &qt, &qk);
+	if (rq == 0 && qq == 0 && (rt != qt || rk != qk || strcasecmp(rn, qn) != 0)) {
+		dns_why(why, whylen, "dns question differs");
+		return 0;
+	}
+	return 1;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static const struct umpa_field dns_fields[F_COUNT] = {
+	[F_ID] = {"id", "dns.id", NULL, 0, 16, UMPA_FT_UINT, UMPA_F_HEX, 0, NULL, NULL, NULL, "Transaction ID"},
+	[F_FLAGS] = {"flags", "dns.flags", NULL, 16, 16, UMPA_FT_FLAGS, UMPA_F_HEX, 0x0100, NULL, dns_flag_names,
+		     NULL, "Flags (the whole 16-bit word; names qr|aa|tc|rd|ra|z|ad|cd)"},
+	[F_QR] = {"flags.response", "dns.flags.response", "qr", 16, 1, UMPA_FT_BOOL, 0, 0, NULL, NULL, NULL,
+		  "Response (QR): 0 query, 1 response"},
+	[F_OPCODE] = {"flags.opcode", "dns.flags.opcode", "opcode", 17, 4, UMPA_FT_ENUM, 0, 0, NULL, dns_opcodes,
+		      NULL, "Opcode"},
+	[F_AA] = {"flags.authoritative", "dns.flags.authoritative", "aa", 21, 1, UMPA_FT_BOOL, 0, 0, NULL, NULL,
+		  NULL, "Authoritative answer"},
+	[F_TC] = {"flags.truncated", "dns.flags.truncated", "tc", 22, 1, UMPA_FT_BOOL, 0, 0, NULL, NULL, NULL,
+		  "Truncated"},
+	[F_RD] = {"flags.recdesired", "dns.flags.recdesired", "rd", 23, 1, UMPA_FT_BOOL, 0, 1, NULL, NULL, NULL,
+		  "Recursion desired"},
+	[F_RA] = {"flags.recavail", "dns.flags.recavail", "ra", 24, 1, UMPA_FT_BOOL, 0, 0, NULL, NULL, NULL,
+		  "Recursion available"},
+	[F_Z] = {"flags.z", "dns.flags.z", "z", 25, 1, UMPA_FT_BOOL, 0, 0, NULL, NULL, NULL, "Z (reserved)"},
+	[F_AD] = {"flags.authenticated", "dns.flags.authenticated", "ad", 26, 1, UMPA_FT_BOOL, 0, 0, NULL, NULL,
+		  NULL, "Answer authenticated (AD)"},
+	[F_CD] = {"flags.checkdisable", "dns.flags.checkdisable", "cd", 27, 1, UMPA_FT_BOOL, 0, 0, NULL, NULL,
+		  NULL, "Checking disabled (CD)"},
+	[F_RCODE] = {"flags.rcode", "dns.flags.rcode", "rcode", 28, 4, UMPA_FT_ENUM, 0, 0, NULL, dns_rcodes, NULL,
+		     "Reply code"},
+	[F_QDCOUNT] = {"count.queries", "dns.count.queries", "qdcount", 32, 16, UMPA_FT_UINT, UMPA_F_AUTO, 0, NULL,
+		       NULL, NULL, "Questions (auto: entries built in qd)"},
+	[F_ANCOUNT] = {"count.answers", "dns.count.answers", "ancount", 48, 16, UMPA_FT_UINT, UMPA_F_AUTO, 0,
+		       NULL, NULL, NULL, "Answer RRs (auto)"},
+	[F_NSCOUNT] = {"count.auth_rr", "dns.count.auth_rr", "nscount", 64, 16, UMPA_FT_UINT, UMPA_F_AUTO, 0,
+		       NULL, NULL, NULL, "Authority RRs (auto)"},
+	[F_ARCOUNT] = {"count.add_rr", "dns.count.add_rr", "arcount", 80, 16, UMPA_FT_UINT, UMPA_F_AUTO, 0, NULL,
+		       NULL, NULL, "Additional RRs (auto)"},
+	[F_QD] = {"qd", "dns.qry", "qname,question,questions", 96, 0, UMPA_FT_VAR, 0, 0, NULL, NULL, NULL,
+		  "Questions: name[:type[:class]],... e.g. \"example.com:A,example.org:AAAA\""},
+	[F_AN] = {"an", "dns.answers", "answers", 96, 0, UMPA_FT_VAR, 0, 0, NULL, NULL, NULL,
+		  "Answers: name:type[:class]:ttl:rdata,... (rdata last: \"a.com:AAAA:60:2001:db8::1\", "
+		  "MX \"10/mx.a.com\", OPT \".:OPT:1232:do\")"},
+	[F_NS] = {"ns", "dns.authority", "authority", 96, 0, UMPA_FT_VAR, 0, 0, NULL, NULL, NULL,
+		  "Authority records, same syntax as an"},
+	[F_AR] = {"ar", "dns.additional", "additional", 96, 0, UMPA_FT_VAR, 0, 0, NULL, NULL, NULL,
+		  "Additional records, same syntax as an (EDNS0: \".:OPT:4096[:do][:cookie=hex]...\")"},
+};
 
 const struct umpa_proto umpa_proto_dns = {
 	.name = "dns",
-	.title = "dns (stub)",
+	.aliases = "domain",
+	.title = "Domain Name System",
+	.fields = dns_fields,
+	.nfields = F_COUNT,
+	.hdr_len = DNS_HDR,
+	.dissect = dns_dissect,
+	.finish = dns_finish,
+	.set_var = dns_set_var,
+	.details = dns_details,
+	.summary = dns_summary,
+	.hashret = dns_hashret,
+	.answers = dns_answers,
 };

@@ -1,7 +1,40 @@
-/* ipv6_dst.c - STUB: to be replaced by the real protocol. */
-#include "umpa_protos.h"
+/* ipv6_dst.c - IPv6 Destination Options header (RFC 8200 s4.6; TLV options s4.2).
+ *
+ * The same layout as the hop-by-hop header: next header, length in 8-octet
+ * units not counting the first 8, TLV options.  Everything but the field
+ * names is shared with ipv6_hop.c (see there for the options spec: pad1,
+ * padn=N, ra=V, jumbo=N, N=hex; padded to 8 bytes).
+ */
+#include "ipv6_opts.h"
+
+static const struct umpa_field dst_fields[] = {
+	{.name = "nxt", .ws = "ipv6.dstopts.nxt", .aliases = "nh", .bitoff = 0, .bits = 8, .type = UMPA_FT_ENUM,
+	 .flags = UMPA_F_AUTO, .def = 59, .names = umpa_ipv6_nxt_names_,
+	 .help = "next header (automatic from the next layer; 59 = none)"},
+	{.name = "len", .ws = "ipv6.dstopts.len", .bitoff = 8, .bits = 8, .type = UMPA_FT_UINT,
+	 .flags = UMPA_F_AUTO, .help = "header length in 8-octet units, not counting the first 8 (automatic)"},
+	{.name = "options", .ws = "ipv6.opt", .aliases = "opt,opts", .bitoff = 16, .bits = 0, .type = UMPA_FT_VAR,
+	 .help = "options: pad1, padn=N, ra=V, jumbo=N, N=hex; padded to 8 bytes"},
+};
+
+/* tcpdump -nn: "DSTOPT " */
+static void dst_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out)
+{
+	(void)p;
+	(void)li;
+	umpa_sbuf_puts(out, "DSTOPT ");
+}
 
 const struct umpa_proto umpa_proto_ipv6_dst = {
 	.name = "ipv6_dst",
-	.title = "ipv6.dstopts (stub)",
+	.aliases = "ipv6.dstopts,dstopts,IPv6ExtHdrDestOpt",
+	.title = "Destination Options for IPv6",
+	.fields = dst_fields,
+	.nfields = sizeof(dst_fields) / sizeof(dst_fields[0]),
+	.hdr_len = 8,
+	.dissect = umpa_ipv6_opts_dissect_,
+	.finish = umpa_ipv6_opts_finish_,
+	.set_var = umpa_ipv6_opts_set_var_,
+	.details = umpa_ipv6_opts_details_,
+	.summary = dst_summary,
 };

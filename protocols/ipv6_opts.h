@@ -1,9 +1,10 @@
 /* ipv6_opts.h - internal: pieces shared by the IPv6 protocol files (RFC 8200).
  *
- * Not installed.  ipv6.c defines the next-header names; ipv6_hop.c defines
- * the code shared by the two TLV-option headers (hop-by-hop and destination
- * options, RFC 8200 s4.2-4.3, 4.6) and by every extension header (automatic
- * next header).  Names end with an underscore: they are library-internal.
+ * Not installed.  ipv6.c defines the next-header names and the helpers every
+ * extension header uses (the upper layer, the automatic next header);
+ * ipv6_hop.c defines the code shared by the two TLV-option headers
+ * (hop-by-hop and destination options, RFC 8200 s4.2, 4.3, 4.6).  Names end
+ * with an underscore: they are library-internal.
  *
  * The option headers' field tables must start with nxt, len, options (VAR),
  * in that order: the shared hooks find them by index.
@@ -36,6 +37,20 @@ int umpa_ipv6_upper_(const struct umpa_pkt *p, unsigned li);
  * follows.  Used by the finish hooks of IPv6 and every extension header.
  */
 uint32_t umpa_ipv6_auto_nxt_(const struct umpa_pkt *p, unsigned li);
+
+/** Parse an unsigned number (decimal or 0x hex) no larger than @p max. Returns 0 or -1. */
+int umpa_ipv6_spec_num_(const char *s, uint64_t max, uint64_t *v);
+
+/** Parse hex bytes ("0a0b", "0a:0b", "0x0a0b") into @p out (at most @p max). Returns 0 or -1. */
+int umpa_ipv6_spec_hex_(const char *s, uint8_t *out, size_t max, size_t *n);
+
+/**
+ * Cut the next ','-separated item of a spec into @p item (NUL-terminated,
+ * spaces trimmed) and split it at the first '=': *val points after it, or is
+ * NULL.  Returns where the following item starts, or NULL when the item does
+ * not fit in @p itemsz bytes.
+ */
+const char *umpa_ipv6_spec_item_(const char *s, char *item, size_t itemsz, char **val);
 
 /** Hop-by-hop / destination options: the dissect hook (fields nxt, len, options). */
 const struct umpa_proto *umpa_ipv6_opts_dissect_(struct umpa_pkt *p, unsigned li);

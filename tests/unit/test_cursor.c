@@ -1,0 +1,138 @@
+/* test_cursor.c - the bounds-checked cursor and the text buffer. */
+#include "unit.h"
+
+static void test_bounds(void **state)
+{
+	static const uint8_t b[] = {0x12, 0x34, 0x56, 0x78, 0x9a};
+	struct umpa_cur c;
+	uint8_t u8;
+	uint16_t u16;
+	uint32_t u32;
+	const uint8_t *ptr;
+
+	(void)state;
+	umpa_cur_init(&c, b, sizeof(b));
+	assert_int_equal(umpa_cur_be16_at(&c, 0, &u16), 0);
+	assert_int_equal(u16, 0x1234);
+	assert_int_equal(umpa_cur_be32_at(&c, 1, &u32), 0);
+	assert_int_equal(u32, 0x3456789a);
+	assert_int_equal(umpa_cur_le16_at(&c, 3, &u16), 0);
+	assert_int_equal(u16, 0x9a78);
+	assert_int_equal(c.err, 0);
+	assert_int_equal(umpa_cur_be32_at(&c, 2, &u32), -1); /* one byte short */
+	assert_int_equal(c.err, 1);
+	assert_int_equal(umpa_cur_u8_at(&c, 5, &u8), -1);
+	assert_int_equal(umpa_cur_u8_at(&c, SIZE_MAX, &u8), -1); /* no overflow */
+	assert_int_equal(umpa_cur_ptr_at(&c, 1, SIZE_MAX, &ptr), -1);
+	assert_int_equal(umpa_cur_ptr_at(&c, 5, 0, &ptr), 0); /* empty read at the end is fine */
+}
+
+static void test_sequential(void **state)
+{
+	static const uint8_t b[] = {1, 0, 2, 0, 0, 0, 3};
+	struct umpa_cur c, sub;
+	uint8_t u8;
+	uint16_t u16;
+	uint32_t u32;
+
+	(void)state;
+	umpa_cur_init(&c, b, sizeof(b));
+	assert_int_equal(umpa_cur_u8(&c, &u8), 0);
+	assert_int_equal(umpa_cur_be16(&c, &u16), 0);
+	assert_int_equal(u16, 2);
+	assert_int_equal(umpa_cur_be32(&c, &u32), 0);
+	assert_int_equal(u32, 3);
+	assert_int_equal(umpa_cur_left(&c), 0);
+	assert_int_equal(umpa_cur_u8(&c, &u8), -1);
+	assert_int_equal(c.pos, 7); /* a failed read does not move */
+	assert_int_equal(umpa_cur_skip(&c, 1), -1);
+	assert_int_equal(umpa_cur_sub(&c, 1, 2, &sub), 0);
+	assert_int_equal(umpa_cur_be16_at(&sub, 0, &u16), 0);
+	assert_int_equal(u16, 2);
+	assert_int_equal(umpa_cur_u8_at(&sub, 2, &u8), -1); /* the sub-window is bounded */
+	assert_int_equal(umpa_cur_sub(&c, 6, 2, &sub), -1);
+}
+
+static void test_bits(void **state)
+{
+	static const uint8_t b[] = {0x45, 0x00, 0xab, 0xcd, 0xff, 0xff, 0xff, 0xff, 0xff, 0x80};
+	struct umpa_cur c;
+	uint64_t v;
+
+	(void)state;
+	umpa_cur_init(&c, b, sizeof(b));
+	assert_int_equal(umpa_cur_bits_at(&c, 0, 4, &v), 0);
+	assert_int_equal(v, 4);
+	assert_int_equal(umpa_cur_bits_at(&c, 4, 4, &v), 0);
+	assert_int_equal(v, 5);
+	assert_int_equal(umpa_cur_bits_at(&c, 16, 16, &v), 0);
+	assert_int_equal(v, 0xabcd);
+	assert_int_equal(umpa_cur_bits_at(&c, 20, 8, &v), 0);
+	assert_int_equal(v, 0xbc);
+	assert_int_equal(umpa_cur_bits_at(&c, 17, 3, &v), 0);
+	assert_int_equal(v, 0x2); /* 0xab = 1010 1011: bits 1..3 = 010 */
+	assert_int_equal(umpa_cur_bits_at(&c, 12, 64, &v), 0); /* spans nine bytes */
+	assert_int_equal(v, 0x0abcdffffffffff8ull);
+	assert_int_equal(umpa_cur_bits_at(&c, 73, 8, &v), -1); /* past the end */
+	assert_int_equal(umpa_cur_bits_at(&c, 0, 0, &v), -1);
+	assert_int_equal(umpa_cur_bits_at(&c, 0, 65, &v), -1);
+}
+
+static void test_sbuf(void **state)
+{
+	struct umpa_sbuf b = {0};
+	static const uint8_t v6a[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+	static const uint8_t v6b[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 2};
+	static const uint8_t v6c[16] = {0};
+	static const uint8_t v6d[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1};
+	static const uint8_t v6e[16] = {0x20, 0x01, 0xd, 0xb8, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1};
+	static const uint8_t v4[4] = {192, 168, 0, 255};
+	static const uint8_t mac[6] = {0, 0x1b, 0x21, 0xaa, 0xbb, 0xcc};
+
+	(void)state;
+	umpa_sbuf_put_ipv6(&b, v6a);
+	assert_string_equal(b.s, "2001:db8::1");
+	umpa_sbuf_reset(&b);
+	umpa_sbuf_put_ipv6(&b, v6b);
+	assert_string_equal(b.s, "fe80::1:0:0:2"); /* RFC 5952: the longest run is compressed */
+	umpa_sbuf_reset(&b);
+	umpa_sbuf_put_ipv6(&b, v6c);
+	assert_string_equal(b.s, "::");
+	umpa_sbuf_reset(&b);
+	umpa_sbuf_put_ipv6(&b, v6d);
+	assert_string_equal(b.s, "::ffff:10.0.0.1");
+	umpa_sbuf_reset(&b);
+	umpa_sbuf_put_ipv6(&b, v6e);
+	assert_string_equal(b.s, "2001:db8:1:0:1::1");
+	umpa_sbuf_reset(&b);
+	umpa_sbuf_put_ipv4(&b, v4);
+	umpa_sbuf_putc(&b, ' ');
+	umpa_sbuf_put_mac(&b, mac);
+	umpa_sbuf_putc(&b, ' ');
+	umpa_sbuf_put_u64(&b, 18446744073709551615ull);
+	umpa_sbuf_putc(&b, ' ');
+	umpa_sbuf_put_hex(&b, 0x1c46, 4);
+	umpa_sbuf_putc(&b, ' ');
+	umpa_sbuf_put_hex(&b, 2, 3);
+	assert_string_equal(b.s, "192.168.0.255 00:1b:21:aa:bb:cc 18446744073709551615 0x1c46 0x002");
+	umpa_sbuf_reset(&b);
+	umpa_sbuf_put_json_str(&b, "a\"b\\\n\x01\xff", 7);
+	assert_string_equal(b.s, "\"a\\\"b\\\\\\u000a\\u0001\\u00ff\"");
+	umpa_sbuf_reset(&b);
+	for (int i = 0; i < 10000; i++)
+		umpa_sbuf_printf(&b, "%d,", i);
+	assert_int_equal(b.len, strlen(b.s));
+	assert_false(b.oom);
+	umpa_sbuf_free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_sequential),
+		cmocka_unit_test(test_bits),
+		cmocka_unit_test(test_sbuf),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
