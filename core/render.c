@@ -108,17 +108,15 @@ void umpa_emit_field(struct umpa_emit *em, const struct umpa_pkt *p, unsigned li
 		}
 		umpa_emit_u64(em, key, v, f->type == UMPA_FT_ENUM ? umpa_vname_find(f->names, v) : NULL);
 		return;
-	case UMPA_FT_FLAGS: {
-		struct umpa_sbuf names = {0};
+	case UMPA_FT_FLAGS:
 		if (umpa_field_get_u64(p, li, f, &v) < 0)
 			return;
 		umpa_sbuf_reset(&em->tmp);
+		umpa_sbuf_reset(&em->tmp2);
 		umpa_sbuf_put_hex(&em->tmp, v, (f->bits + 3) / 4);
-		flag_names(&names, f, v);
-		em->field(em, key, em->tmp.s, UMPA_V_STR, names.len ? names.s : NULL);
-		umpa_sbuf_free(&names);
+		flag_names(&em->tmp2, f, v);
+		em->field(em, key, em->tmp.s, UMPA_V_STR, em->tmp2.len ? em->tmp2.s : NULL);
 		return;
-	}
 	case UMPA_FT_BOOL:
 		if (umpa_field_get_u64(p, li, f, &v) < 0)
 			return;
@@ -252,9 +250,32 @@ static void tree_field(struct umpa_emit *em, const char *key, const char *val, i
 	umpa_sbuf_putc(em->out, '\n');
 }
 
+/* Borrow the caller's scratch buffers, if any. */
+static void scratch_take(struct umpa_emit *em, const struct umpa_render_opts *o)
+{
+	if (o && o->scratch) {
+		em->tmp = o->scratch[0];
+		em->tmp2 = o->scratch[1];
+	}
+}
+
+/* Give the scratch buffers back (they may have grown), or free them. */
+static void scratch_give(struct umpa_emit *em, const struct umpa_render_opts *o)
+{
+	if (o && o->scratch) {
+		o->scratch[0] = em->tmp;
+		o->scratch[1] = em->tmp2;
+	} else {
+		umpa_sbuf_free(&em->tmp);
+		umpa_sbuf_free(&em->tmp2);
+	}
+}
+
 void umpa_render_tree(const struct umpa_pkt *p, const struct umpa_render_opts *o, struct umpa_sbuf *b)
 {
 	struct umpa_emit em = {.open = tree_open, .close = tree_close, .field = tree_field, .out = b};
+
+	scratch_take(&em, o);
 
 	umpa_sbuf_puts(b, "Frame ");
 	umpa_sbuf_put_u64(b, o ? o->number : 0);
@@ -283,7 +304,7 @@ void umpa_render_tree(const struct umpa_pkt *p, const struct umpa_render_opts *o
 		if (l->proto->details)
 			l->proto->details(p, i, &em);
 	}
-	umpa_sbuf_free(&em.tmp);
+	scratch_give(&em, o);
 }
 
 /* ---- JSON ---- */
@@ -347,6 +368,7 @@ void umpa_render_json(const struct umpa_pkt *p, const struct umpa_render_opts *o
 	char ts[40];
 	int n;
 
+	scratch_take(&em, o);
 	umpa_sbuf_puts(b, "{\"frame.number\":");
 	umpa_sbuf_put_u64(b, o ? o->number : 0);
 	n = snprintf(ts, sizeof(ts), "%lld.%09u", (long long)p->ts_sec, p->ts_nsec);
@@ -386,5 +408,5 @@ void umpa_render_json(const struct umpa_pkt *p, const struct umpa_render_opts *o
 		umpa_sbuf_putc(b, '}');
 	}
 	umpa_sbuf_puts(b, "]}\n");
-	umpa_sbuf_free(&em.tmp);
+	scratch_give(&em, o);
 }

@@ -33,6 +33,7 @@ struct umpa_emit {
 	int depth;             /**< renderer-private */
 	int first;             /**< renderer-private */
 	struct umpa_sbuf tmp;  /**< scratch for the helpers */
+	struct umpa_sbuf tmp2; /**< second scratch (flag names) */
 };
 
 /** Emit a string field. */
@@ -62,6 +63,10 @@ void umpa_emit_field(struct umpa_emit *em, const struct umpa_pkt *p, unsigned li
 struct umpa_render_opts {
 	uint64_t number;    /**< frame number (1-based) */
 	int ts_nsec;        /**< print nanoseconds rather than microseconds */
+	/** Optional: two scratch buffers the tree and JSON renderers reuse, so that
+	 * rendering many packets allocates nothing once they have grown.  The
+	 * caller frees them with umpa_sbuf_free. */
+	struct umpa_sbuf *scratch;
 };
 
 /**

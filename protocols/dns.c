@@ -1307,8 +1307,8 @@ static void emit_rdata(struct umpa_emit *em, struct umpa_cur *c, const struct dn
 {
 	size_t end = rr->rdata + rr->rdlen, n;
 	const uint8_t *d;
-	uint16_t v16;
-	uint32_t v32;
+	uint16_t v16 = 0;
+	uint32_t v32 = 0;
 	static const char *const soa_keys[5] = {"dns.soa.serial_number", "dns.soa.refresh_interval",
 						"dns.soa.retry_interval", "dns.soa.expire_limit",
 						"dns.soa.minimum_ttl"};
@@ -1625,6 +1625,21 @@ static int td_rr(struct umpa_sbuf *out, struct umpa_cur *c, const struct dns_rr 
 		umpa_sbuf_put_u64(out, wt);
 		break;
 	}
+	case 256: /* URI, RFC 7553 */
+		if (rr->rdlen < 4 || umpa_cur_ptr_at(c, rr->rdata, rr->rdlen, &d) < 0)
+			return -1;
+		umpa_sbuf_putc(out, ' ');
+		umpa_sbuf_put_u64(out, (unsigned)(d[0] << 8 | d[1]));
+		umpa_sbuf_putc(out, ' ');
+		umpa_sbuf_put_u64(out, (unsigned)(d[2] << 8 | d[3]));
+		umpa_sbuf_putc(out, ' ');
+		for (size_t i = 4; i < rr->rdlen; i++) {
+			char t[8];
+			size_t tl = 0;
+			txt_put(t, sizeof(t), &tl, d[i], 0);
+			umpa_sbuf_puts(out, t);
+		}
+		break;
 	case T_OPT:
 		umpa_sbuf_puts(out, " UDPsize=");
 		umpa_sbuf_put_u64(out, rr->klass);
@@ -1681,6 +1696,16 @@ static void dns_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf 
 			umpa_sbuf_puts(out, " [");
 			umpa_sbuf_put_u64(out, cnt[0]);
 			umpa_sbuf_puts(out, "q]");
+		}
+		/* tcpdump separates the (unprinted) questions with commas */
+		dns_it_init(&it, &c, cnt);
+		it.left[1] = it.left[2] = it.left[3] = 0;
+		while ((r = dns_next(&it, &rr)) > 0)
+			if (rr.off != DNS_HDR)
+				umpa_sbuf_putc(out, ',');
+		if (r < 0) {
+			umpa_sbuf_puts(out, " [|domain]");
+			return;
 		}
 		umpa_sbuf_putc(out, ' ');
 		umpa_sbuf_put_u64(out, cnt[1]);

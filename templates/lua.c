@@ -1,1 +1,1927 @@
-/* placeholder */
+/* lua.c - the Lua 5.4 binding: sandboxed packet expressions and templates.
+ *
+ * The language (what a CLI expression and a template see)
+ * --------------------------------------------------------
+ * Constructors: one global per protocol name and alias that is a Lua
+ * identifier (ether, eth, ip, ipv6, udp, tcp, ...; names with dots are
+ * skipped; a name never replaces an existing global).  `ip{dst="10.0.0.2",
+ * ttl=7}` returns a layer spec; field keys are short names, Wireshark names
+ * or aliases (["ip.ttl"]=7 works too).  An unknown key fails at once:
+ * "ip: unknown field 'tll' (fields: version, hdr_len, ...)".
+ *
+ * Values:
+ *   - an integer (a float with an integer value is accepted, 1.5 is not);
+ *     negative only for signed or 64-bit fields (two's complement); for an
+ *     address field an integer is its big-endian value (dst=0x0a000001);
+ *   - a string: parsed by the field (names "echo-request", flag letters
+ *     "SA", addresses, hex bytes, a VAR field's spec "mss=1460,nop");
+ *   - a boolean: true is 1, false 0;
+ *   - a list {a, b, ...}: one packet per element (elements may be ranges;
+ *     nested lists flatten);
+ *   - range(a, b[, step]): a..b inclusive (like Scapy's (a, b) tuples);
+ *     step defaults to 1 (or -1 when b < a); an empty range builds nothing;
+ *   - for a VAR field (options, records) a list of strings is ONE value, its
+ *     items joined by ',' (options={"mss=1460", "nop"} = "mss=1460,nop");
+ *     to try several VAR values use alt{...}: options=alt{"mss=1460",
+ *     {"mss=536", "nop"}} builds two packets.  alt{...} works for every
+ *     field and means the same as a list there;
+ *   - nil: the field is absent (keeps its default or automatic value).
+ *
+ * Fields are set in table order, so a sub-field (ip.flags.df) set together
+ * with the field that contains it (ip.flags) wins.
+ *
+ * Specs read and write their fields before building (spec.ttl = 5; reading
+ * gives what was set, nil for defaults).  `/` stacks specs into a stack
+ * (copies: changing a spec later does not change a stack made from it); a
+ * string on either side is a raw payload layer.  stack[i] is its i-th layer
+ * spec (live: stack[2].dport = 22 changes the stack), stack.ip the first ip
+ * layer, #stack the layer count.
+ *
+ * Expansion: the cartesian product of every list and range, as Scapy
+ * iterates: the outermost layer varies slowest and, inside one layer, the
+ * field later in the protocol's table varies slowest.  The total is capped
+ * (the caller's max; 1,000,000 by default): "expression expands to more than
+ * N packets" fails before anything is built.
+ *
+ * Packets: packets(v) builds v (a spec, stack, packet, string or a nested
+ * array of those) into an array of packet objects.  p.ip is the first ip
+ * layer (nil when absent), p[2] the second layer, p[-1] the last; p.ip.ttl
+ * reads (integers for numbers, booleans for BOOL fields, text for
+ * addresses and bytes, nil for VAR fields and absent bytes) and
+ * p.ip.ttl = 5 writes in place.  A written packet is finished again before
+ * its bytes are used (#p, p:bytes(), p:show(), p:json(), p:tree(), building
+ * it, tostring): automatic fields the user never set are recomputed, fields
+ * the user set are kept.  p.ip.chksum = nil forgets that the field was set
+ * (an automatic field is then recomputed, any other goes back to its
+ * default).  p:copy() duplicates a packet.
+ *
+ * Sandbox: base (without dofile, loadfile, print, warn; load accepts only
+ * text chunks), string (without string.dump), table, math and utf8.  No io,
+ * os, package, require, debug or coroutine.  Memory is capped (256 MiB by
+ * default: an allocation past it fails with "out of memory") and so are VM
+ * instructions per call from the host (1e9 by default, a few seconds of
+ * Lua: "instruction limit reached"), so a script can neither exhaust the
+ * machine nor hang; the instruction counter restarts at each umpa_lua_*
+ * entry point and umpa_lua_set_limits().  Nothing prints and nothing exits.
+ *
+ * Speed: building compiles a stack once (layers pushed with their constant
+ * fields into a base packet, every varying value parsed in advance), then
+ * each packet is a copy of the base, a few field writes and finish, in one
+ * reused umpa_pkt: no Lua and no allocation per packet.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "umpa_lua.h"
+#include "umpa_protos.h"
+#include "umpa_render.h"
+
+/** Default memory cap of a state, in bytes. */
+#define LUA_MEM_DEFAULT ((size_t)256 << 20)
+/** Default VM instruction budget per call from the host. */
+#define LUA_INSTR_DEFAULT 1000000000ull
+/** The count hook runs every this many instructions. */
+#define HOOK_EVERY 1000
+/** Default expansion cap. */
+#define MAX_DEFAULT 1000000ul
+/** Deepest nesting of arrays of things to build, and of lists in values. */
+#define MAX_DEPTH 32
+
+#define MT_SPEC "umpa.spec"
+#define MT_STACK "umpa.stack"
+#define MT_RANGE "umpa.range"
+#define MT_ALT "umpa.alt"
+#define MT_PKT "umpa.packet"
+#define MT_LAYER "umpa.layer"
+#define MT_PLAN "umpa.plan"
+
+struct umpa_lua {
+	lua_State *L;
+	size_t mem;                /* bytes Lua holds */
+	size_t mem_cap;            /* most bytes Lua may hold */
+	unsigned long long instr_cap; /* VM instructions per host call */
+	unsigned long long hooks;  /* count-hook calls since the budget restarted */
+	int code;                  /* umpa_errcode hint for the error being raised, or 0 */
+	struct umpa_pkt scratch;   /* for validating and pre-parsing values */
+	struct umpa_sbuf sb;       /* for rendering */
+};
+
+/* A layer spec: a protocol; its uservalue 1 is the field table (index+1 -> value). */
+struct lspec {
+	const struct umpa_proto *proto;
+};
+
+/* A stack: its uservalue 1 is the array of layer specs and payload strings. */
+struct lstack {
+	int unused;
+};
+
+/* range(a, b, step): n values a, a+step, ... */
+struct lrange {
+	int64_t a, b, step;
+	uint64_t n;
+};
+
+/* A built packet. */
+struct lpkt {
+	struct umpa_pkt p;
+	int dirty; /* a field was written: finish again before use */
+};
+
+/* A view of one layer of a packet; uservalue 1 is the packet. */
+struct llayer {
+	unsigned li;
+};
+
+/* ---- compiled stacks ---- */
+
+enum { CV_U64, CV_BYTES, CV_STR };
+
+/* One pre-parsed value. */
+struct cval {
+	uint8_t kind;
+	uint32_t n;     /* CV_BYTES: length */
+	uint64_t u;     /* CV_U64: value; CV_BYTES: offset in plan->bytes */
+	const char *s;  /* CV_STR: the VAR spec (a Lua string kept alive by the spec) */
+};
+
+/* One varying field. */
+struct pvar {
+	unsigned li;
+	const struct umpa_field *f;
+	int is_range;
+	int64_t start, step; /* is_range */
+	size_t first;        /* !is_range: first value in plan->vals */
+	uint64_t n;          /* how many values */
+	uint64_t cur;        /* odometer digit */
+};
+
+/* What one build call reuses for every stack it builds (a userdata, so a Lua
+ * error anywhere leaks nothing). */
+struct plan {
+	struct umpa_pkt base; /* layers pushed, constant fields set */
+	struct umpa_pkt pkt;  /* the packet handed to the callback, reused */
+	struct pvar *vars;
+	size_t nvars, capvars;
+	struct cval *vals;
+	size_t nvals, capvals;
+	uint8_t *bytes;
+	size_t nbytes, capbytes;
+};
+
+/* One build: where the packets go. */
+struct bctx {
+	struct umpa_lua *U;
+	unsigned long max;
+	unsigned long count;
+	umpa_lua_pkt_cb cb;
+	void *arg;
+	struct umpa_err *e;
+	int cb_rc;          /* the callback's error, if it stopped the build */
+	const char *prefix; /* "expression 1: " for errors of the build phase */
+	struct plan *plan;
+};
+
+static struct umpa_lua *get_U(lua_State *L)
+{
+	void *ud;
+
+	lua_getallocf(L, &ud);
+	return ud;
+}
+
+/* ---- memory and instruction limits ---- */
+
+static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	struct umpa_lua *U = ud;
+	void *n;
+
+	if (!ptr)
+		osize = 0; /* then osize only tells the kind of object */
+	if (nsize == 0) {
+		free(ptr);
+		U->mem -= osize;
+		return NULL;
+	}
+	if (nsize > osize && nsize - osize > U->mem_cap - U->mem)
+		return NULL; /* Lua collects garbage, retries, then raises "not enough memory" */
+	n = realloc(ptr, nsize);
+	if (n)
+		U->mem = U->mem - osize + nsize;
+	return n;
+}
+
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+	struct umpa_lua *U = get_U(L);
+
+	(void)ar;
+	if (++U->hooks < U->instr_cap / HOOK_EVERY)
+		return;
+	U->code = UMPA_ERANGE;
+	luaL_where(L, 0);
+	lua_pushfstring(L, "instruction limit reached (%I Lua instructions): endless loop?",
+			(lua_Integer)U->instr_cap);
+	lua_concat(L, 2);
+	lua_error(L);
+}
+
+/* Restart the instruction budget (each call from the host gets a full one). */
+static void budget_restart(struct umpa_lua *U)
+{
+	U->hooks = 0;
+	U->code = 0;
+}
+
+/* ---- small helpers ---- */
+
+/* The field's display name ("ip.ttl") into @buf. */
+static const char *fname(const struct umpa_proto *pr, const struct umpa_field *f, char *buf, size_t n)
+{
+	if (f->ws)
+		return f->ws;
+	snprintf(buf, n, "%s.%s", pr->name, f->name);
+	return buf;
+}
+
+/* Make sure @e's message names the field. */
+static void err_name_field(const struct umpa_proto *pr, const struct umpa_field *f, struct umpa_err *e)
+{
+	char buf[128];
+	const char *nm = fname(pr, f, buf, sizeof(buf));
+	size_t k = strlen(nm);
+
+	if (strncmp(e->msg, nm, k) != 0 || (e->msg[k] != ':' && e->msg[k] != ' '))
+		umpa_err_prefix(e, "%s: ", nm);
+}
+
+static int is_int_type(const struct umpa_field *f)
+{
+	return f->type < UMPA_FT_MAC;
+}
+
+/* Byte fields that an integer can fill (big-endian): addresses up to 64 bits. */
+static int int_fills_bytes(const struct umpa_field *f)
+{
+	return f->type >= UMPA_FT_MAC && f->type <= UMPA_FT_BYTES && f->bits && f->bits <= 64 && !(f->bits & 7);
+}
+
+/* Raise "unknown field" listing the valid ones.  @pos: add the Lua position. */
+static int err_unknown_field(lua_State *L, const struct umpa_proto *pr, const char *key)
+{
+	struct umpa_lua *U = get_U(L);
+
+	umpa_sbuf_reset(&U->sb);
+	umpa_proto_list_fields(pr, &U->sb);
+	U->code = UMPA_ENOENT;
+	return luaL_error(L, "%s: unknown field '%s' (fields: %s)", pr->name, key, U->sb.s ? U->sb.s : "none");
+}
+
+/* Resolve a field key (a string) of @pr or raise. */
+static const struct umpa_field *check_field(lua_State *L, const struct umpa_proto *pr, int kidx)
+{
+	const struct umpa_field *f;
+	const char *k;
+
+	if (lua_type(L, kidx) != LUA_TSTRING)
+		return luaL_error(L, "%s: field names are strings, not %s", pr->name, luaL_typename(L, kidx)),
+		       (const struct umpa_field *)NULL;
+	k = lua_tostring(L, kidx);
+	f = umpa_proto_field(pr, k);
+	if (!f)
+		err_unknown_field(L, pr, k);
+	return f;
+}
+
+/* Convert an integer for field @f: two's complement for signed and 64-bit fields. */
+static int int_for_field(const struct umpa_proto *pr, const struct umpa_field *f, lua_Integer i, uint64_t *v,
+			 struct umpa_err *e)
+{
+	char buf[128];
+
+	if (i < 0) {
+		if (!(f->flags & UMPA_F_SIGNED) && f->bits < 64)
+			return umpa_err_set(e, UMPA_ERANGE, "%s: %lld is negative", fname(pr, f, buf, sizeof(buf)),
+					    (long long)i);
+		*v = (uint64_t)i;
+		if (f->bits < 64) {
+			if (i < -((int64_t)1 << (f->bits - 1)))
+				return umpa_err_set(e, UMPA_ERANGE, "%s: %lld does not fit in %u signed bits",
+						    fname(pr, f, buf, sizeof(buf)), (long long)i, f->bits);
+			*v &= ((uint64_t)1 << f->bits) - 1;
+		}
+		return 0;
+	}
+	*v = (uint64_t)i;
+	return 0;
+}
+
+/* Write integer @v into field @f (a number field, or a byte field it fills). */
+static int set_int(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, uint64_t v, struct umpa_err *e)
+{
+	uint8_t b[8];
+	unsigned n;
+
+	if (is_int_type(f))
+		return umpa_field_set_u64(p, li, f, v, e);
+	n = f->bits / 8;
+	if (n < 8 && v >> (8 * n)) {
+		char buf[128];
+		return umpa_err_set(e, UMPA_ERANGE, "%s: %" PRIu64 " does not fit in %u bytes",
+				    fname(p->l[li].proto, f, buf, sizeof(buf)), v, n);
+	}
+	for (unsigned i = n; i-- > 0; v >>= 8)
+		b[i] = (uint8_t)v;
+	return umpa_field_set_bytes(p, li, f, b, n, e);
+}
+
+/*
+ * Set field @f of layer @li from the scalar Lua value at @idx (integer,
+ * boolean or string).  Returns 0 or a negative error naming the field.
+ */
+static int set_from_lua(lua_State *L, int idx, struct umpa_pkt *p, unsigned li, const struct umpa_field *f,
+			struct umpa_err *e)
+{
+	const struct umpa_proto *pr = p->l[li].proto;
+	char buf[128];
+	int rc, ok;
+
+	switch (lua_type(L, idx)) {
+	case LUA_TBOOLEAN:
+		if (!is_int_type(f))
+			return umpa_err_set(e, UMPA_EINVAL, "%s: a boolean needs a number field",
+					    fname(pr, f, buf, sizeof(buf)));
+		rc = umpa_field_set_u64(p, li, f, (uint64_t)lua_toboolean(L, idx), e);
+		break;
+	case LUA_TNUMBER: {
+		lua_Integer i = lua_tointegerx(L, idx, &ok);
+		uint64_t v = 0;
+		if (!ok)
+			return umpa_err_set(e, UMPA_EINVAL, "%s: %.17g is not an integer", fname(pr, f, buf, sizeof(buf)),
+					    (double)lua_tonumber(L, idx));
+		if (!is_int_type(f) && !int_fills_bytes(f))
+			return umpa_err_set(e, UMPA_EINVAL, "%s: needs text, not a number", fname(pr, f, buf, sizeof(buf)));
+		if ((rc = int_for_field(pr, f, i, &v, e)) < 0)
+			return rc;
+		rc = set_int(p, li, f, v, e);
+		break;
+	}
+	case LUA_TSTRING: {
+		size_t n;
+		const char *s = lua_tolstring(L, idx, &n);
+		if (strlen(s) != n)
+			return umpa_err_set(e, UMPA_EINVAL, "%s: the text holds a NUL byte", fname(pr, f, buf, sizeof(buf)));
+		rc = umpa_field_set_str(p, li, f, s, e);
+		break;
+	}
+	default:
+		return umpa_err_set(e, UMPA_EINVAL, "%s: cannot be set from a %s", fname(pr, f, buf, sizeof(buf)),
+				    luaL_typename(L, idx));
+	}
+	if (rc < 0)
+		err_name_field(pr, f, e);
+	return rc;
+}
+
+/* Start the scratch packet over with one layer of @pr. */
+static void scratch_layer(lua_State *L, struct umpa_lua *U, const struct umpa_proto *pr)
+{
+	struct umpa_err e = {0};
+
+	umpa_pkt_clear(&U->scratch);
+	if (umpa_pkt_push(&U->scratch, pr, &e) < 0)
+		luaL_error(L, "%s: %s", pr->name, e.msg);
+}
+
+/* ---- ranges and alternatives ---- */
+
+static int64_t check_i64(lua_State *L, int arg)
+{
+	int ok;
+	lua_Integer i = lua_tointegerx(L, arg, &ok);
+
+	if (!ok || lua_type(L, arg) != LUA_TNUMBER)
+		luaL_argerror(L, arg, "integer expected");
+	return (int64_t)i;
+}
+
+/* range(a, b[, step]): a..b inclusive. */
+static int l_range(lua_State *L)
+{
+	int64_t a = check_i64(L, 1), b = check_i64(L, 2);
+	int64_t step = lua_isnoneornil(L, 3) ? (b < a ? -1 : 1) : check_i64(L, 3);
+	struct lrange *r;
+
+	if (step == 0)
+		return luaL_error(L, "range: the step is 0");
+	r = lua_newuserdatauv(L, sizeof(*r), 0);
+	r->a = a;
+	r->b = b;
+	r->step = step;
+	if (step > 0 && a <= b)
+		r->n = ((uint64_t)b - (uint64_t)a) / (uint64_t)step + 1;
+	else if (step < 0 && a >= b)
+		r->n = ((uint64_t)a - (uint64_t)b) / (0 - (uint64_t)step) + 1;
+	else
+		r->n = 0;
+	luaL_setmetatable(L, MT_RANGE);
+	return 1;
+}
+
+static int range_len(lua_State *L)
+{
+	struct lrange *r = luaL_checkudata(L, 1, MT_RANGE);
+
+	lua_pushinteger(L, (lua_Integer)r->n);
+	return 1;
+}
+
+static int range_index(lua_State *L)
+{
+	struct lrange *r = luaL_checkudata(L, 1, MT_RANGE);
+	int ok;
+	lua_Integer i = lua_tointegerx(L, 2, &ok);
+
+	if (!ok || i < 1 || (uint64_t)i > r->n)
+		return 0;
+	lua_pushinteger(L, (lua_Integer)((uint64_t)r->a + (uint64_t)(i - 1) * (uint64_t)r->step));
+	return 1;
+}
+
+static int range_tostring(lua_State *L)
+{
+	struct lrange *r = luaL_checkudata(L, 1, MT_RANGE);
+
+	lua_pushfstring(L, "range(%I, %I, %I)", (lua_Integer)r->a, (lua_Integer)r->b, (lua_Integer)r->step);
+	return 1;
+}
+
+/* alt{a, b, ...} or alt(a, b, ...): explicit alternatives (for VAR fields). */
+static int l_alt(lua_State *L)
+{
+	int n = lua_gettop(L);
+
+	lua_newtable(L);
+	if (n == 1 && lua_type(L, 1) == LUA_TTABLE && !luaL_testudata(L, 1, MT_ALT)) {
+		lua_Integer k = (lua_Integer)lua_rawlen(L, 1);
+		for (lua_Integer i = 1; i <= k; i++) {
+			lua_rawgeti(L, 1, i);
+			lua_rawseti(L, -2, i);
+		}
+	} else {
+		for (int i = 1; i <= n; i++) {
+			lua_pushvalue(L, i);
+			lua_rawseti(L, -2, i);
+		}
+	}
+	luaL_setmetatable(L, MT_ALT);
+	return 1;
+}
+
+static int is_alt(lua_State *L, int idx)
+{
+	int r;
+
+	if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx))
+		return 0;
+	luaL_getmetatable(L, MT_ALT);
+	r = lua_rawequal(L, -1, -2);
+	lua_pop(L, 2);
+	return r;
+}
+
+/* ---- values of spec fields ---- */
+
+/* Join the strings of the plain table at @idx with ',' (a VAR field's items); pushes the result. */
+static void join_var_items(lua_State *L, int idx, const struct umpa_proto *pr, const struct umpa_field *f)
+{
+	luaL_Buffer b;
+	lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+	char buf[128];
+
+	idx = lua_absindex(L, idx);
+	luaL_buffinit(L, &b);
+	for (lua_Integer i = 1; i <= n; i++) {
+		if (i > 1)
+			luaL_addchar(&b, ',');
+		lua_rawgeti(L, idx, i);
+		if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
+			luaL_error(L, "%s: item %I is a %s; a VAR field takes strings (alt{...} for alternatives)",
+				   fname(pr, f, buf, sizeof(buf)), i, luaL_typename(L, -1));
+		luaL_addvalue(&b);
+	}
+	luaL_pushresult(&b);
+}
+
+/* Check a scalar value by setting it on a scratch layer; raise on error. */
+static void validate_scalar(lua_State *L, int idx, const struct umpa_proto *pr, const struct umpa_field *f)
+{
+	struct umpa_lua *U = get_U(L);
+	struct umpa_err e = {0};
+
+	scratch_layer(L, U, pr);
+	if (set_from_lua(L, idx, &U->scratch, 0, f, &e) < 0)
+		luaL_error(L, "%s", e.msg);
+}
+
+static void validate_range(lua_State *L, const struct lrange *r, const struct umpa_proto *pr,
+			   const struct umpa_field *f)
+{
+	char buf[128];
+
+	if (!is_int_type(f) && !int_fills_bytes(f))
+		luaL_error(L, "%s: a range needs a number field", fname(pr, f, buf, sizeof(buf)));
+	if (r->n == 0)
+		return;
+	lua_pushinteger(L, (lua_Integer)r->a);
+	validate_scalar(L, -1, pr, f);
+	lua_pushinteger(L, (lua_Integer)((uint64_t)r->a + (r->n - 1) * (uint64_t)r->step));
+	validate_scalar(L, -1, pr, f);
+	lua_pop(L, 2);
+}
+
+/* Append the alternatives of the list at @idx, flattened, to the table at @out. */
+static void flatten_list(lua_State *L, int idx, int out, const struct umpa_proto *pr, const struct umpa_field *f,
+			 int depth)
+{
+	lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+	char buf[128];
+
+	if (depth > MAX_DEPTH)
+		luaL_error(L, "%s: lists nested too deep", fname(pr, f, buf, sizeof(buf)));
+	idx = lua_absindex(L, idx);
+	for (lua_Integer i = 1; i <= n; i++) {
+		struct lrange *r;
+		lua_rawgeti(L, idx, i);
+		if ((r = luaL_testudata(L, -1, MT_RANGE))) {
+			validate_range(L, r, pr, f);
+		} else if (lua_type(L, -1) == LUA_TTABLE) {
+			if (f->type == UMPA_FT_VAR && !is_alt(L, -1)) {
+				join_var_items(L, -1, pr, f); /* one value: its items */
+				lua_replace(L, -2);
+				validate_scalar(L, -1, pr, f);
+			} else {
+				flatten_list(L, -1, out, pr, f, depth + 1);
+				lua_pop(L, 1);
+				continue;
+			}
+		} else {
+			validate_scalar(L, -1, pr, f);
+		}
+		lua_rawseti(L, out, (lua_Integer)lua_rawlen(L, out) + 1);
+	}
+}
+
+/*
+ * Normalise the value at @idx for field @f and push it: a scalar (checked), a
+ * range, or a fresh plain table of alternatives (flattened, each checked).
+ * A plain table for a VAR field becomes one joined string.
+ */
+static void push_field_value(lua_State *L, int idx, const struct umpa_proto *pr, const struct umpa_field *f)
+{
+	struct lrange *r;
+	char buf[128];
+
+	idx = lua_absindex(L, idx);
+	switch (lua_type(L, idx)) {
+	case LUA_TNUMBER:
+	case LUA_TSTRING:
+	case LUA_TBOOLEAN:
+		validate_scalar(L, idx, pr, f);
+		lua_pushvalue(L, idx);
+		return;
+	case LUA_TTABLE:
+		if (f->type == UMPA_FT_VAR && !is_alt(L, idx)) {
+			join_var_items(L, idx, pr, f);
+			validate_scalar(L, -1, pr, f);
+			return;
+		}
+		lua_newtable(L);
+		flatten_list(L, idx, lua_gettop(L), pr, f, 0);
+		return;
+	case LUA_TUSERDATA:
+		if ((r = luaL_testudata(L, idx, MT_RANGE))) {
+			validate_range(L, r, pr, f);
+			lua_pushvalue(L, idx);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	luaL_error(L, "%s: cannot be set from a %s", fname(pr, f, buf, sizeof(buf)), luaL_typename(L, idx));
+}
+
+/* How many alternatives the normalised value at @idx holds (saturating). */
+static uint64_t value_count(lua_State *L, int idx)
+{
+	struct lrange *r;
+	uint64_t n = 0;
+
+	if ((r = luaL_testudata(L, idx, MT_RANGE)))
+		return r->n;
+	if (lua_type(L, idx) != LUA_TTABLE)
+		return 1;
+	idx = lua_absindex(L, idx);
+	for (lua_Integer i = 1, k = (lua_Integer)lua_rawlen(L, idx); i <= k; i++) {
+		uint64_t c;
+		lua_rawgeti(L, idx, i);
+		c = (r = luaL_testudata(L, -1, MT_RANGE)) ? r->n : 1;
+		lua_pop(L, 1);
+		n = n + c < n ? UINT64_MAX : n + c;
+	}
+	return n;
+}
+
+static int varies(lua_State *L, int idx)
+{
+	return lua_type(L, idx) == LUA_TTABLE || luaL_testudata(L, idx, MT_RANGE) != NULL;
+}
+
+/* ---- layer specs ---- */
+
+/* Push a new spec of @pr with an empty field table. */
+static struct lspec *new_spec(lua_State *L, const struct umpa_proto *pr)
+{
+	struct lspec *s = lua_newuserdatauv(L, sizeof(*s), 1);
+
+	s->proto = pr;
+	lua_newtable(L);
+	lua_setiuservalue(L, -2, 1);
+	luaL_setmetatable(L, MT_SPEC);
+	return s;
+}
+
+/* The constructor: ip{...}; upvalue 1 is the protocol. */
+static int l_construct(lua_State *L)
+{
+	const struct umpa_proto *pr = lua_touserdata(L, lua_upvalueindex(1));
+	int ft;
+
+	if (!lua_isnoneornil(L, 1) && lua_type(L, 1) != LUA_TTABLE)
+		return luaL_error(L, "%s: takes a table of fields: %s{field=value, ...}", pr->name, pr->name);
+	new_spec(L, pr);
+	lua_getiuservalue(L, -1, 1);
+	ft = lua_gettop(L);
+	if (lua_type(L, 1) == LUA_TTABLE) {
+		lua_pushnil(L);
+		while (lua_next(L, 1)) {
+			const struct umpa_field *f = check_field(L, pr, -2);
+			push_field_value(L, -1, pr, f);
+			lua_rawseti(L, ft, (lua_Integer)umpa_field_index(pr, f) + 1);
+			lua_pop(L, 1);
+		}
+	}
+	lua_pop(L, 1);
+	return 1;
+}
+
+static int spec_index(lua_State *L)
+{
+	struct lspec *s = luaL_checkudata(L, 1, MT_SPEC);
+	const struct umpa_field *f;
+
+	if (lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "_name") == 0) {
+		lua_pushstring(L, s->proto->name);
+		return 1;
+	}
+	f = check_field(L, s->proto, 2);
+	lua_getiuservalue(L, 1, 1);
+	lua_rawgeti(L, -1, (lua_Integer)umpa_field_index(s->proto, f) + 1);
+	if (lua_type(L, -1) == LUA_TTABLE) { /* a copy, as alternatives */
+		lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+		lua_createtable(L, (int)(n < 1 << 20 ? n : 0), 0);
+		for (lua_Integer i = 1; i <= n; i++) {
+			lua_rawgeti(L, -2, i);
+			lua_rawseti(L, -2, i);
+		}
+		luaL_setmetatable(L, MT_ALT);
+	}
+	return 1;
+}
+
+static int spec_newindex(lua_State *L)
+{
+	struct lspec *s = luaL_checkudata(L, 1, MT_SPEC);
+	const struct umpa_field *f = check_field(L, s->proto, 2);
+
+	lua_getiuservalue(L, 1, 1);
+	if (lua_isnil(L, 3))
+		lua_pushnil(L);
+	else
+		push_field_value(L, 3, s->proto, f);
+	lua_rawseti(L, -2, (lua_Integer)umpa_field_index(s->proto, f) + 1);
+	return 0;
+}
+
+/* Append "proto{f=v, ...}" for the spec at @idx to the buffer. */
+static void spec_describe(lua_State *L, int idx, luaL_Buffer *b)
+{
+	struct lspec *s = lua_touserdata(L, idx);
+	int first = 1;
+
+	lua_getiuservalue(L, idx, 1);
+	luaL_addstring(b, s->proto->name);
+	luaL_addchar(b, '{');
+	for (unsigned i = 0; i < s->proto->nfields; i++) {
+		if (lua_rawgeti(L, -1, (lua_Integer)i + 1) == LUA_TNIL) {
+			lua_pop(L, 1);
+			continue;
+		}
+		if (!first)
+			luaL_addstring(b, ", ");
+		first = 0;
+		luaL_addstring(b, s->proto->fields[i].name);
+		luaL_addchar(b, '=');
+		if (lua_type(L, -1) == LUA_TSTRING) {
+			luaL_addchar(b, '"');
+			luaL_addvalue(b);
+			luaL_addchar(b, '"');
+		} else if (lua_type(L, -1) == LUA_TTABLE) {
+			lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+			luaL_addchar(b, '{');
+			for (lua_Integer k = 1; k <= n; k++) {
+				if (k > 1)
+					luaL_addchar(b, ',');
+				if (k > 8) {
+					luaL_addstring(b, "...");
+					break;
+				}
+				lua_rawgeti(L, -1, k);
+				luaL_tolstring(L, -1, NULL);
+				lua_remove(L, -2);
+				luaL_addvalue(b);
+			}
+			luaL_addchar(b, '}');
+			lua_pop(L, 1);
+		} else {
+			luaL_tolstring(L, -1, NULL);
+			lua_remove(L, -2);
+			luaL_addvalue(b);
+		}
+	}
+	luaL_addchar(b, '}');
+	lua_pop(L, 1);
+}
+
+static int spec_tostring(lua_State *L)
+{
+	luaL_Buffer b;
+
+	luaL_checkudata(L, 1, MT_SPEC);
+	luaL_buffinit(L, &b);
+	spec_describe(L, 1, &b);
+	luaL_pushresult(&b);
+	return 1;
+}
+
+/* Push a copy of the spec at @idx (its own field table; values are immutable). */
+static void copy_spec(lua_State *L, int idx)
+{
+	struct lspec *s = lua_touserdata(L, idx);
+	int src;
+
+	idx = lua_absindex(L, idx);
+	new_spec(L, s->proto);
+	lua_getiuservalue(L, idx, 1);
+	src = lua_gettop(L);
+	lua_getiuservalue(L, -2, 1);
+	lua_pushnil(L);
+	while (lua_next(L, src)) {
+		lua_pushvalue(L, -2);
+		lua_insert(L, -2);
+		lua_rawset(L, -4);
+	}
+	lua_pop(L, 2);
+}
+
+/* ---- stacks ---- */
+
+/* Append the layers of operand @idx to the array at @out (copying specs). */
+static void stack_append(lua_State *L, int idx, int out)
+{
+	lua_Integer n = (lua_Integer)lua_rawlen(L, out);
+
+	if (lua_type(L, idx) == LUA_TSTRING) {
+		lua_pushvalue(L, idx);
+		lua_rawseti(L, out, ++n);
+	} else if (luaL_testudata(L, idx, MT_SPEC)) {
+		copy_spec(L, idx);
+		lua_rawseti(L, out, ++n);
+	} else if (luaL_testudata(L, idx, MT_STACK)) {
+		lua_Integer k;
+		lua_getiuservalue(L, idx, 1);
+		k = (lua_Integer)lua_rawlen(L, -1);
+		for (lua_Integer i = 1; i <= k; i++) {
+			if (lua_rawgeti(L, -1, i) == LUA_TSTRING)
+				lua_rawseti(L, out, ++n);
+			else {
+				copy_spec(L, -1);
+				lua_rawseti(L, out, ++n);
+				lua_pop(L, 1);
+			}
+		}
+		lua_pop(L, 1);
+	} else if (luaL_testudata(L, idx, MT_PKT)) {
+		luaL_error(L, "cannot stack a built packet: stack layer specs (ip{...}/udp{...}) or strings");
+	} else {
+		luaL_error(L, "cannot stack a %s: use layer specs (ip{...}) and strings", luaL_typename(L, idx));
+	}
+	if (n > UMPA_MAX_LAYERS)
+		luaL_error(L, "too many layers (at most %d)", UMPA_MAX_LAYERS);
+}
+
+/* a / b: a new stack with a's layers then b's. */
+static int l_div(lua_State *L)
+{
+	lua_newuserdatauv(L, sizeof(struct lstack), 1);
+	lua_newtable(L);
+	stack_append(L, 1, lua_gettop(L));
+	stack_append(L, 2, lua_gettop(L));
+	lua_setiuservalue(L, -2, 1);
+	luaL_setmetatable(L, MT_STACK);
+	return 1;
+}
+
+static int stack_index(lua_State *L)
+{
+	lua_Integer n;
+
+	luaL_checkudata(L, 1, MT_STACK);
+	lua_getiuservalue(L, 1, 1);
+	n = (lua_Integer)lua_rawlen(L, -1);
+	if (lua_type(L, 2) == LUA_TNUMBER) {
+		int ok;
+		lua_Integer i = lua_tointegerx(L, 2, &ok);
+		if (!ok)
+			return 0;
+		if (i < 0)
+			i += n + 1;
+		if (i < 1 || i > n)
+			return 0;
+		lua_rawgeti(L, -1, i);
+		return 1;
+	}
+	if (lua_type(L, 2) == LUA_TSTRING) {
+		const char *k = lua_tostring(L, 2);
+		if (!umpa_proto_find(k))
+			return luaL_error(L, "no protocol '%s'", k);
+		for (lua_Integer i = 1; i <= n; i++) {
+			struct lspec *s;
+			lua_rawgeti(L, -1, i);
+			s = luaL_testudata(L, -1, MT_SPEC);
+			if (s && umpa_proto_is_named(s->proto, k))
+				return 1;
+			lua_pop(L, 1);
+		}
+	}
+	return 0;
+}
+
+static int stack_len(lua_State *L)
+{
+	luaL_checkudata(L, 1, MT_STACK);
+	lua_getiuservalue(L, 1, 1);
+	lua_pushinteger(L, (lua_Integer)lua_rawlen(L, -1));
+	return 1;
+}
+
+static int stack_tostring(lua_State *L)
+{
+	luaL_Buffer b;
+	lua_Integer n;
+
+	luaL_checkudata(L, 1, MT_STACK);
+	lua_getiuservalue(L, 1, 1);
+	n = (lua_Integer)lua_rawlen(L, -1);
+	luaL_buffinit(L, &b);
+	for (lua_Integer i = 1; i <= n; i++) {
+		if (i > 1)
+			luaL_addchar(&b, '/');
+		if (lua_rawgeti(L, 2, i) == LUA_TSTRING) {
+			lua_pushfstring(L, "%q", lua_tostring(L, -1)); /* never binary-safe, only for show */
+			lua_remove(L, -2);
+			luaL_addvalue(&b);
+		} else {
+			spec_describe(L, lua_gettop(L), &b);
+			lua_pop(L, 1);
+		}
+	}
+	luaL_pushresult(&b);
+	return 1;
+}
+
+/* ---- packets ---- */
+
+/* Push a new packet object holding a copy of @src. */
+static struct lpkt *push_pkt_copy(lua_State *L, const struct umpa_pkt *src)
+{
+	struct lpkt *lp = lua_newuserdatauv(L, sizeof(*lp), 0);
+	struct umpa_err e = {0};
+
+	umpa_pkt_init(&lp->p);
+	lp->dirty = 0;
+	luaL_setmetatable(L, MT_PKT); /* __gc frees what dup allocates */
+	if (umpa_pkt_dup(&lp->p, src, &e) < 0)
+		luaL_error(L, "%s", e.msg);
+	return lp;
+}
+
+/* Finish a written packet again before its bytes are used. */
+static struct umpa_pkt *pkt_ready(lua_State *L, struct lpkt *lp)
+{
+	struct umpa_err e = {0};
+
+	if (lp->dirty) {
+		if (umpa_pkt_finish(&lp->p, &e) < 0)
+			luaL_error(L, "%s", e.msg);
+		lp->dirty = 0;
+	}
+	return &lp->p;
+}
+
+static int pkt_gc(lua_State *L)
+{
+	struct lpkt *lp = luaL_checkudata(L, 1, MT_PKT);
+
+	umpa_pkt_release(&lp->p);
+	return 0;
+}
+
+static int pkt_len(lua_State *L)
+{
+	struct lpkt *lp = luaL_checkudata(L, 1, MT_PKT);
+
+	lua_pushinteger(L, pkt_ready(L, lp)->len);
+	return 1;
+}
+
+static int pkt_bytes(lua_State *L)
+{
+	struct lpkt *lp = luaL_checkudata(L, 1, MT_PKT);
+	struct umpa_pkt *p = pkt_ready(L, lp);
+
+	lua_pushlstring(L, (const char *)p->data, p->len);
+	return 1;
+}
+
+/* Render with @fn into the state's buffer; push it without its final newline. */
+static int pkt_render(lua_State *L, void (*fn)(const struct umpa_pkt *, const struct umpa_render_opts *,
+					       struct umpa_sbuf *))
+{
+	struct lpkt *lp = luaL_checkudata(L, 1, MT_PKT);
+	struct umpa_lua *U = get_U(L);
+	struct umpa_render_opts o = {.number = 1};
+	struct umpa_pkt *p = pkt_ready(L, lp);
+	size_t n;
+
+	umpa_sbuf_reset(&U->sb);
+	fn(p, &o, &U->sb);
+	if (U->sb.oom)
+		return luaL_error(L, "out of memory rendering a packet");
+	n = U->sb.len;
+	if (n && U->sb.s[n - 1] == '\n')
+		n--;
+	lua_pushlstring(L, U->sb.s ? U->sb.s : "", n);
+	return 1;
+}
+
+static int pkt_show(lua_State *L)
+{
+	return pkt_render(L, umpa_render_line);
+}
+
+static int pkt_json(lua_State *L)
+{
+	return pkt_render(L, umpa_render_json);
+}
+
+static int pkt_tree(lua_State *L)
+{
+	return pkt_render(L, umpa_render_tree);
+}
+
+static int pkt_copy(lua_State *L)
+{
+	struct lpkt *lp = luaL_checkudata(L, 1, MT_PKT);
+
+	push_pkt_copy(L, pkt_ready(L, lp));
+	return 1;
+}
+
+/* Push a view of layer @li of the packet at index 1. */
+static void push_layer(lua_State *L, unsigned li)
+{
+	struct llayer *ll = lua_newuserdatauv(L, sizeof(*ll), 1);
+
+	ll->li = li;
+	lua_pushvalue(L, 1);
+	lua_setiuservalue(L, -2, 1);
+	luaL_setmetatable(L, MT_LAYER);
+}
+
+static int pkt_index(lua_State *L)
+{
+	struct lpkt *lp = luaL_checkudata(L, 1, MT_PKT);
+	const struct umpa_proto *pr;
+	const char *k;
+	int li;
+
+	if (lua_type(L, 2) == LUA_TNUMBER) {
+		int ok;
+		lua_Integer i = lua_tointegerx(L, 2, &ok);
+		if (!ok)
+			return 0;
+		if (i < 0)
+			i += (lua_Integer)lp->p.nlayers + 1;
+		if (i < 1 || i > (lua_Integer)lp->p.nlayers)
+			return 0;
+		push_layer(L, (unsigned)(i - 1));
+		return 1;
+	}
+	if (lua_type(L, 2) != LUA_TSTRING)
+		return 0;
+	lua_pushvalue(L, 2);
+	if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) /* a method */
+		return 1;
+	k = lua_tostring(L, 2);
+	if (!(pr = umpa_proto_find(k)))
+		return luaL_error(L, "a packet has no method or protocol '%s'", k);
+	if ((li = umpa_pkt_find(&lp->p, pr, 0)) < 0)
+		return 0;
+	push_layer(L, (unsigned)li);
+	return 1;
+}
+
+static int pkt_newindex(lua_State *L)
+{
+	return luaL_error(L, "set fields through a layer: p.ip.ttl = 64");
+}
+
+static int pkt_tostring(lua_State *L)
+{
+	return pkt_show(L);
+}
+
+/* The packet and layer index of the layer view at 1 (the packet is pushed at index 4). */
+static struct lpkt *layer_pkt(lua_State *L, unsigned *li)
+{
+	struct llayer *ll = luaL_checkudata(L, 1, MT_LAYER);
+	struct lpkt *lp;
+
+	lua_settop(L, 3);
+	lua_getiuservalue(L, 1, 1); /* the packet, at 4: kept alive while we work */
+	lp = lua_touserdata(L, 4);
+	*li = ll->li;
+	return lp;
+}
+
+static int layer_index(lua_State *L)
+{
+	unsigned li;
+	struct lpkt *lp = layer_pkt(L, &li);
+	const struct umpa_proto *pr = lp->p.l[li].proto;
+	const struct umpa_field *f;
+	const struct umpa_pkt *p;
+	uint64_t v;
+
+	if (lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "_name") == 0) {
+		lua_pushstring(L, pr->name);
+		return 1;
+	}
+	f = check_field(L, pr, 2);
+	p = pkt_ready(L, lp);
+	switch (f->type) {
+	case UMPA_FT_UINT:
+	case UMPA_FT_ENUM:
+	case UMPA_FT_FLAGS:
+		if (umpa_field_get_u64(p, li, f, &v) < 0)
+			return 0;
+		if ((f->flags & UMPA_F_SIGNED) && f->bits < 64 && (v >> (f->bits - 1)) & 1)
+			v |= ~(((uint64_t)1 << f->bits) - 1);
+		lua_pushinteger(L, (lua_Integer)v);
+		return 1;
+	case UMPA_FT_BOOL:
+		if (umpa_field_get_u64(p, li, f, &v) < 0)
+			return 0;
+		lua_pushboolean(L, v != 0);
+		return 1;
+	case UMPA_FT_VAR:
+		return 0;
+	default: {
+		struct umpa_lua *U = get_U(L);
+		umpa_sbuf_reset(&U->sb);
+		if (umpa_field_format(p, li, f, &U->sb) < 0)
+			return 0;
+		lua_pushlstring(L, U->sb.s ? U->sb.s : "", U->sb.len);
+		return 1;
+	}
+	}
+}
+
+/* Forget that @f was set: automatic fields are recomputed by finish, others
+ * go back to their default. */
+static int layer_unset(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, struct umpa_err *e)
+{
+	static const uint8_t zeros[64];
+	int rc = 0;
+
+	if (!(f->flags & UMPA_F_AUTO)) {
+		if (is_int_type(f)) {
+			umpa_field_unset(p, li, f);
+			umpa_field_auto_u64(p, li, f, f->def);
+		} else if (f->type == UMPA_FT_VAR) {
+			rc = umpa_field_set_str(p, li, f, "", e);
+		} else if (f->bits / 8 <= sizeof(zeros)) {
+			rc = umpa_field_set_bytes(p, li, f, f->defp ? f->defp : zeros, f->bits / 8, e);
+		}
+	}
+	umpa_field_unset(p, li, f);
+	return rc;
+}
+
+static int layer_newindex(lua_State *L)
+{
+	unsigned li;
+	struct lpkt *lp = layer_pkt(L, &li);
+	const struct umpa_proto *pr = lp->p.l[li].proto;
+	const struct umpa_field *f = check_field(L, pr, 2);
+	struct umpa_err e = {0};
+	int rc;
+
+	if (lua_isnil(L, 3)) {
+		rc = layer_unset(&lp->p, li, f, &e);
+	} else {
+		if (lua_type(L, 3) == LUA_TTABLE && f->type == UMPA_FT_VAR && !is_alt(L, 3)) {
+			join_var_items(L, 3, pr, f);
+			lua_replace(L, 3);
+		}
+		rc = set_from_lua(L, 3, &lp->p, li, f, &e);
+	}
+	lp->dirty = 1;
+	if (rc < 0) {
+		err_name_field(pr, f, &e);
+		return luaL_error(L, "%s", e.msg);
+	}
+	return 0;
+}
+
+static int layer_tostring(lua_State *L)
+{
+	unsigned li;
+	struct lpkt *lp = layer_pkt(L, &li);
+
+	lua_pushfstring(L, "%s layer %d", lp->p.l[li].proto->name, (int)li + 1);
+	return 1;
+}
+
+/* ---- building ---- */
+
+static int plan_gc(lua_State *L)
+{
+	struct plan *P = luaL_checkudata(L, 1, MT_PLAN);
+
+	umpa_pkt_release(&P->base);
+	umpa_pkt_release(&P->pkt);
+	free(P->vars);
+	free(P->vals);
+	free(P->bytes);
+	P->vars = NULL;
+	P->vals = NULL;
+	P->bytes = NULL;
+	P->capvars = P->capvals = P->capbytes = 0;
+	return 0;
+}
+
+/* Grow an array to hold one more element; raise on failure. */
+static void *grow(lua_State *L, void *arr, size_t *cap, size_t n, size_t more, size_t elem)
+{
+	void *a;
+	size_t c;
+
+	if (n + more <= *cap)
+		return arr;
+	c = *cap ? *cap : 16;
+	while (c < n + more)
+		c *= 2;
+	if (!(a = realloc(arr, c * elem))) {
+		get_U(L)->code = UMPA_ENOMEM;
+		luaL_error(L, "out of memory compiling a packet expression");
+	}
+	*cap = c;
+	return a;
+}
+
+/* Raise a build-phase error: "<prefix><msg>". */
+static int build_error(lua_State *L, struct bctx *c, const struct umpa_err *e)
+{
+	if (e->code)
+		c->U->code = e->code;
+	return luaL_error(L, "%s%s", c->prefix, e->msg);
+}
+
+/* Pre-parse every alternative of the varying value at the top for field @f of layer @li. */
+static void compile_var(lua_State *L, struct bctx *c, unsigned li, const struct umpa_field *f)
+{
+	struct plan *P = c->plan;
+	struct umpa_lua *U = c->U;
+	const struct umpa_proto *pr = P->base.l[li].proto;
+	struct lrange *r;
+	struct pvar *v;
+	struct umpa_err e = {0};
+	int t = lua_gettop(L);
+
+	P->vars = grow(L, P->vars, &P->capvars, P->nvars, 1, sizeof(*P->vars));
+	v = &P->vars[P->nvars];
+	*v = (struct pvar){.li = li, .f = f, .first = P->nvals};
+	if ((r = luaL_testudata(L, t, MT_RANGE))) {
+		v->is_range = 1;
+		v->start = r->a;
+		v->step = r->step;
+		v->n = r->n;
+		P->nvars++;
+		return;
+	}
+	v->n = value_count(L, t);
+	P->vals = grow(L, P->vals, &P->capvals, P->nvals, v->n, sizeof(*P->vals));
+	if (f->type != UMPA_FT_VAR)
+		scratch_layer(L, U, pr);
+	for (lua_Integer i = 1, k = (lua_Integer)lua_rawlen(L, t); i <= k; i++) {
+		uint64_t nel = 1;
+		lua_rawgeti(L, t, i);
+		if ((r = luaL_testudata(L, -1, MT_RANGE)))
+			nel = r->n;
+		for (uint64_t j = 0; j < nel; j++) {
+			struct cval *cv = &P->vals[P->nvals];
+			if (r) {
+				lua_pushinteger(L, (lua_Integer)((uint64_t)r->a + j * (uint64_t)r->step));
+			} else {
+				lua_pushvalue(L, -1);
+			}
+			if (f->type == UMPA_FT_VAR) {
+				/* checked on a fresh layer; applied per packet from the text */
+				scratch_layer(L, U, pr);
+				if (set_from_lua(L, -1, &U->scratch, 0, f, &e) < 0)
+					build_error(L, c, &e);
+				cv->kind = CV_STR;
+				cv->s = lua_tostring(L, -2); /* the element itself, kept alive by the spec */
+			} else if (set_from_lua(L, -1, &U->scratch, 0, f, &e) < 0) {
+				build_error(L, c, &e);
+			} else if (is_int_type(f)) {
+				cv->kind = CV_U64;
+				umpa_field_get_u64(&U->scratch, 0, f, &cv->u);
+			} else {
+				const uint8_t *b;
+				uint32_t n;
+				if (umpa_field_get_bytes(&U->scratch, 0, f, &b, &n) < 0)
+					luaL_error(L, "%s%s.%s: cannot read back", c->prefix, pr->name, f->name);
+				P->bytes = grow(L, P->bytes, &P->capbytes, P->nbytes, n, 1);
+				memcpy(P->bytes + P->nbytes, b, n);
+				cv->kind = CV_BYTES;
+				cv->u = P->nbytes;
+				cv->n = n;
+				P->nbytes += n;
+			}
+			lua_pop(L, 1);
+			P->nvals++;
+		}
+		lua_pop(L, 1);
+	}
+	P->nvars++;
+}
+
+/* Apply varying field @v's current value to the packet. */
+static int apply_var(struct plan *P, const struct pvar *v, struct umpa_err *e)
+{
+	const struct cval *cv;
+
+	if (v->is_range) {
+		uint64_t x = (uint64_t)v->start + v->cur * (uint64_t)v->step;
+		if (v->f->bits < 64 && is_int_type(v->f))
+			x &= ((uint64_t)1 << v->f->bits) - 1; /* negative ends of signed fields */
+		return set_int(&P->pkt, v->li, v->f, x, e);
+	}
+	cv = &P->vals[v->first + v->cur];
+	switch (cv->kind) {
+	case CV_U64:
+		return umpa_field_set_u64(&P->pkt, v->li, v->f, cv->u, e);
+	case CV_BYTES:
+		return umpa_field_set_bytes(&P->pkt, v->li, v->f, P->bytes + cv->u, cv->n, e);
+	default:
+		return umpa_field_set_str(&P->pkt, v->li, v->f, cv->s, e);
+	}
+}
+
+/* Hand one finished packet to the callback. */
+static void emit(lua_State *L, struct bctx *c, struct umpa_pkt *p)
+{
+	int rc = c->cb(c->arg, p, c->e);
+
+	c->count++;
+	if (rc < 0) {
+		c->cb_rc = rc;
+		if (c->e && c->e->code)
+			c->U->code = c->e->code;
+		luaL_error(L, "%s%s", c->prefix, c->e && c->e->msg[0] ? c->e->msg : "stopped");
+	}
+}
+
+/* Build every packet of the layer list at @items (specs and strings). */
+static void build_layers(lua_State *L, struct bctx *c, int items)
+{
+	struct plan *P = c->plan;
+	struct umpa_pkt *base = &P->base;
+	lua_Integer n = (lua_Integer)lua_rawlen(L, items);
+	struct umpa_err e = {0};
+	uint64_t total = 1;
+
+	P->nvars = P->nvals = P->nbytes = 0;
+	umpa_pkt_clear(base);
+	for (lua_Integer i = 1; i <= n; i++) {
+		int rc;
+		if (lua_rawgeti(L, items, i) == LUA_TSTRING) {
+			size_t k;
+			const char *s = lua_tolstring(L, -1, &k);
+			if (k > UMPA_MAX_PKT) {
+				e.code = UMPA_ERANGE;
+				snprintf(e.msg, sizeof(e.msg), "a %zu-byte payload is larger than %u bytes", k, UMPA_MAX_PKT);
+				build_error(L, c, &e);
+			}
+			rc = umpa_pkt_push_bytes(base, &umpa_proto_raw, s, (uint32_t)k, &e);
+		} else {
+			struct lspec *s = lua_touserdata(L, -1);
+			rc = umpa_pkt_push(base, s->proto, &e);
+		}
+		if (rc < 0)
+			build_error(L, c, &e);
+		lua_pop(L, 1);
+	}
+	/* constant fields into the base, in table order; varying ones compiled,
+	 * the outer layer's (and, inside a layer, the later field's) slowest */
+	for (lua_Integer i = 1; i <= n; i++) {
+		unsigned li = (unsigned)(i - 1);
+		const struct umpa_proto *pr;
+		int ft;
+		if (lua_rawgeti(L, items, i) == LUA_TSTRING) {
+			lua_pop(L, 1);
+			continue;
+		}
+		pr = ((struct lspec *)lua_touserdata(L, -1))->proto;
+		lua_getiuservalue(L, -1, 1);
+		ft = lua_gettop(L);
+		for (unsigned fi = 0; fi < pr->nfields; fi++) {
+			const struct umpa_field *f = &pr->fields[fi];
+			if (lua_rawgeti(L, ft, (lua_Integer)fi + 1) != LUA_TNIL && !varies(L, -1) &&
+			    set_from_lua(L, -1, base, li, f, &e) < 0)
+				build_error(L, c, &e);
+			lua_pop(L, 1);
+		}
+		for (unsigned fi = pr->nfields; fi-- > 0;) {
+			if (lua_rawgeti(L, ft, (lua_Integer)fi + 1) != LUA_TNIL && varies(L, -1)) {
+				compile_var(L, c, li, &pr->fields[fi]);
+				total *= P->vars[P->nvars - 1].n;
+			}
+			lua_pop(L, 1);
+		}
+		lua_pop(L, 2);
+	}
+	if (base->nlayers)
+		base->linktype = umpa_linktype_for_proto(base->l[0].proto);
+	for (size_t k = 0; k < P->nvars; k++)
+		P->vars[k].cur = 0;
+
+	/* the loop: copy the base, set the varying fields, finish, hand over */
+	for (uint64_t k = 0; k < total; k++) {
+		size_t vi;
+		if (umpa_pkt_dup(&P->pkt, base, &e) < 0)
+			build_error(L, c, &e);
+		for (vi = 0; vi < P->nvars; vi++)
+			if (apply_var(P, &P->vars[vi], &e) < 0) {
+				err_name_field(P->pkt.l[P->vars[vi].li].proto, P->vars[vi].f, &e);
+				build_error(L, c, &e);
+			}
+		if (umpa_pkt_finish(&P->pkt, &e) < 0)
+			build_error(L, c, &e);
+		emit(L, c, &P->pkt);
+		for (vi = P->nvars; vi-- > 0;) { /* the odometer: the last digit turns fastest */
+			if (++P->vars[vi].cur < P->vars[vi].n)
+				break;
+			P->vars[vi].cur = 0;
+		}
+	}
+}
+
+/* Multiply saturating at UINT64_MAX. */
+static uint64_t mul_sat(uint64_t a, uint64_t b)
+{
+	if (a && b > UINT64_MAX / a)
+		return UINT64_MAX;
+	return a * b;
+}
+
+/* How many packets the value at @idx builds (saturating); raises on what cannot be built. */
+static uint64_t count_value(lua_State *L, struct bctx *c, int idx, int depth)
+{
+	uint64_t total = 0;
+
+	idx = lua_absindex(L, idx);
+	if (depth > MAX_DEPTH)
+		luaL_error(L, "%sarrays nested too deep", c->prefix);
+	switch (lua_type(L, idx)) {
+	case LUA_TSTRING:
+		return 1;
+	case LUA_TTABLE:
+		for (lua_Integer i = 1, n = (lua_Integer)lua_rawlen(L, idx); i <= n; i++) {
+			uint64_t k;
+			lua_rawgeti(L, idx, i);
+			k = count_value(L, c, -1, depth + 1);
+			lua_pop(L, 1);
+			total = total + k < total ? UINT64_MAX : total + k;
+		}
+		return total;
+	case LUA_TUSERDATA:
+		if (luaL_testudata(L, idx, MT_PKT))
+			return 1;
+		if (luaL_testudata(L, idx, MT_SPEC) || luaL_testudata(L, idx, MT_STACK)) {
+			int one = luaL_testudata(L, idx, MT_SPEC) != NULL;
+			lua_Integer n;
+			total = 1;
+			if (one) {
+				lua_createtable(L, 1, 0);
+				lua_pushvalue(L, idx);
+				lua_rawseti(L, -2, 1);
+			} else {
+				lua_getiuservalue(L, idx, 1);
+			}
+			n = (lua_Integer)lua_rawlen(L, -1);
+			for (lua_Integer i = 1; i <= n; i++) {
+				struct lspec *s;
+				if (lua_rawgeti(L, -1, i) == LUA_TUSERDATA && (s = lua_touserdata(L, -1))) {
+					lua_getiuservalue(L, -1, 1);
+					for (unsigned fi = 0; fi < s->proto->nfields; fi++) {
+						lua_rawgeti(L, -1, (lua_Integer)fi + 1);
+						if (varies(L, -1))
+							total = mul_sat(total, value_count(L, -1));
+						lua_pop(L, 1);
+					}
+					lua_pop(L, 1);
+				}
+				lua_pop(L, 1);
+			}
+			lua_pop(L, 1);
+			return total;
+		}
+		break;
+	default:
+		break;
+	}
+	return luaL_error(L, "%scannot build a %s: want layers (ip{}/udp{}), a string, a packet or an array of them",
+			  c->prefix, luaL_typename(L, idx)),
+	       (uint64_t)0;
+}
+
+/* Build the value at @idx (counted and checked beforehand). */
+static void build_value(lua_State *L, struct bctx *c, int idx, int depth)
+{
+	idx = lua_absindex(L, idx);
+	switch (lua_type(L, idx)) {
+	case LUA_TSTRING:
+		lua_createtable(L, 1, 0);
+		lua_pushvalue(L, idx);
+		lua_rawseti(L, -2, 1);
+		build_layers(L, c, lua_gettop(L));
+		lua_pop(L, 1);
+		return;
+	case LUA_TTABLE:
+		for (lua_Integer i = 1, n = (lua_Integer)lua_rawlen(L, idx); i <= n; i++) {
+			lua_rawgeti(L, idx, i);
+			build_value(L, c, -1, depth + 1);
+			lua_pop(L, 1);
+		}
+		return;
+	default:
+		break;
+	}
+	if (luaL_testudata(L, idx, MT_PKT)) {
+		emit(L, c, pkt_ready(L, lua_touserdata(L, idx)));
+	} else if (luaL_testudata(L, idx, MT_SPEC)) {
+		lua_createtable(L, 1, 0);
+		lua_pushvalue(L, idx);
+		lua_rawseti(L, -2, 1);
+		build_layers(L, c, lua_gettop(L));
+		lua_pop(L, 1);
+	} else {
+		lua_getiuservalue(L, idx, 1);
+		build_layers(L, c, lua_gettop(L));
+		lua_pop(L, 1);
+	}
+}
+
+/* Count, check the cap, then build the values at [first, last].  Needs
+ * c->prefix, c->max, c->cb set. */
+static void build_values(lua_State *L, struct bctx *c, int first, int last)
+{
+	struct plan *P;
+	uint64_t total = 0;
+
+	for (int i = first; i <= last; i++) {
+		uint64_t k;
+		if (lua_isnil(L, i))
+			luaL_error(L, "%snothing to build (the value is nil)", c->prefix);
+		k = count_value(L, c, i, 0);
+		total = total + k < total ? UINT64_MAX : total + k;
+	}
+	if (total > c->max) {
+		c->U->code = UMPA_ERANGE;
+		luaL_error(L, "%sexpression expands to more than %lu packets", c->prefix, c->max);
+	}
+	P = lua_newuserdatauv(L, sizeof(*P), 0);
+	memset(P, 0, sizeof(*P));
+	umpa_pkt_init(&P->base);
+	umpa_pkt_init(&P->pkt);
+	luaL_setmetatable(L, MT_PLAN);
+	c->plan = P;
+	for (int i = first; i <= last; i++)
+		build_value(L, c, i, 0);
+	lua_pop(L, 1);
+}
+
+/* Collects packets into the Lua array at the top of the stack. */
+struct collect {
+	lua_State *L;
+	int t;
+	lua_Integer n;
+};
+
+static int collect_cb(void *arg, struct umpa_pkt *p, struct umpa_err *e)
+{
+	struct collect *k = arg;
+
+	(void)e;
+	push_pkt_copy(k->L, p);
+	lua_rawseti(k->L, k->t, ++k->n);
+	return 0;
+}
+
+long umpa_lua_build_value(struct lua_State *L, int idx, unsigned long max, umpa_lua_pkt_cb cb, void *arg)
+{
+	struct umpa_err e = {0};
+	struct bctx c = {.U = get_U(L), .max = max ? max : MAX_DEFAULT, .cb = cb, .arg = arg, .e = &e};
+	int top;
+
+	idx = lua_absindex(L, idx);
+	luaL_where(L, 1);
+	top = lua_gettop(L);
+	c.prefix = lua_tostring(L, -1);
+	build_values(L, &c, idx, idx);
+	lua_settop(L, top - 1);
+	return (long)c.count;
+}
+
+/* packets(v, ...): an array of packet objects built from the arguments. */
+static int l_packets(lua_State *L)
+{
+	struct collect k = {.L = L};
+	int n = lua_gettop(L);
+
+	if (n == 0)
+		return luaL_error(L, "packets: nothing to build");
+	lua_newtable(L);
+	k.t = lua_gettop(L);
+	lua_createtable(L, n, 0); /* the arguments as one array */
+	for (int i = 1; i <= n; i++) {
+		lua_pushvalue(L, i);
+		lua_rawseti(L, -2, i);
+	}
+	umpa_lua_build_value(L, -1, 0, collect_cb, &k);
+	lua_pop(L, 1);
+	return 1;
+}
+
+/* ---- the state ---- */
+
+static int safe_load(lua_State *L)
+{
+	lua_settop(L, 4);
+	lua_pushstring(L, "t"); /* text only: precompiled chunks can crash the VM */
+	lua_replace(L, 3);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, 4, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+static int is_identifier(const char *s)
+{
+	static const char *const reserved[] = {"and", "break", "do", "else", "elseif", "end", "false", "for",
+					       "function", "goto", "if", "in", "local", "nil", "not", "or",
+					       "repeat", "return", "then", "true", "until", "while"};
+
+	if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+		return 0;
+	for (const char *q = s; *q; q++)
+		if (!(*q == '_' || (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9')))
+			return 0;
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (strcmp(s, reserved[i]) == 0)
+			return 0;
+	return 1;
+}
+
+/* Define global @name as @pr's constructor unless the name is taken or not an identifier. */
+static void def_constructor(lua_State *L, const struct umpa_proto *pr, const char *name, size_t n)
+{
+	char buf[64];
+
+	if (n == 0 || n >= sizeof(buf))
+		return;
+	memcpy(buf, name, n);
+	buf[n] = 0;
+	if (!is_identifier(buf))
+		return;
+	if (lua_getglobal(L, buf) != LUA_TNIL) {
+		lua_pop(L, 1);
+		return;
+	}
+	lua_pop(L, 1);
+	lua_pushlightuserdata(L, (void *)(uintptr_t)pr);
+	lua_pushcclosure(L, l_construct, 1);
+	lua_setglobal(L, buf);
+}
+
+/* Create a protected metatable @name with @fns. */
+static void new_mt(lua_State *L, const char *name, const luaL_Reg *fns)
+{
+	luaL_newmetatable(L, name);
+	luaL_setfuncs(L, fns, 0);
+	lua_pushstring(L, name);
+	lua_setfield(L, -2, "__metatable");
+}
+
+static int open_state(lua_State *L)
+{
+	static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},      {LUA_STRLIBNAME, luaopen_string},
+					{LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
+					{LUA_UTF8LIBNAME, luaopen_utf8}, {NULL, NULL}};
+	static const char *const drop[] = {"dofile", "loadfile", "print", "warn", "require"};
+	static const luaL_Reg spec_mt[] = {{"__index", spec_index},   {"__newindex", spec_newindex},
+					   {"__div", l_div},	      {"__tostring", spec_tostring},
+					   {NULL, NULL}};
+	static const luaL_Reg stack_mt[] = {{"__index", stack_index}, {"__len", stack_len},
+					    {"__div", l_div},	      {"__tostring", stack_tostring},
+					    {NULL, NULL}};
+	static const luaL_Reg range_mt[] = {{"__len", range_len},
+					    {"__index", range_index},
+					    {"__tostring", range_tostring},
+					    {NULL, NULL}};
+	static const luaL_Reg pkt_mt[] = {{"__len", pkt_len},	       {"__gc", pkt_gc},
+					  {"__newindex", pkt_newindex}, {"__tostring", pkt_tostring},
+					  {NULL, NULL}};
+	static const luaL_Reg pkt_methods[] = {{"bytes", pkt_bytes}, {"show", pkt_show}, {"json", pkt_json},
+					       {"tree", pkt_tree},   {"copy", pkt_copy}, {NULL, NULL}};
+	static const luaL_Reg layer_mt[] = {{"__index", layer_index},
+					    {"__newindex", layer_newindex},
+					    {"__tostring", layer_tostring},
+					    {NULL, NULL}};
+	static const luaL_Reg plan_mt[] = {{"__gc", plan_gc}, {NULL, NULL}};
+	const struct umpa_proto *const *protos;
+	size_t np;
+
+	for (const luaL_Reg *l = libs; l->name; l++) {
+		luaL_requiref(L, l->name, l->func, 1);
+		lua_pop(L, 1);
+	}
+	for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++) {
+		lua_pushnil(L);
+		lua_setglobal(L, drop[i]);
+	}
+	lua_getglobal(L, "load");
+	lua_pushcclosure(L, safe_load, 1);
+	lua_setglobal(L, "load");
+	lua_getglobal(L, LUA_STRLIBNAME);
+	lua_pushnil(L);
+	lua_setfield(L, -2, "dump");
+	lua_pop(L, 1);
+
+	new_mt(L, MT_SPEC, spec_mt);
+	new_mt(L, MT_STACK, stack_mt);
+	new_mt(L, MT_RANGE, range_mt);
+	new_mt(L, MT_LAYER, layer_mt);
+	new_mt(L, MT_PLAN, plan_mt);
+	new_mt(L, MT_ALT, (const luaL_Reg[]){{NULL, NULL}});
+	new_mt(L, MT_PKT, pkt_mt);
+	luaL_newlib(L, pkt_methods);
+	lua_pushcclosure(L, pkt_index, 1);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 7);
+
+	lua_register(L, "range", l_range);
+	lua_register(L, "alt", l_alt);
+	lua_register(L, "packets", l_packets);
+
+	protos = umpa_protos(&np);
+	for (size_t i = 0; i < np; i++) {
+		const struct umpa_proto *pr = protos[i];
+		const char *a = pr->aliases;
+		def_constructor(L, pr, pr->name, strlen(pr->name));
+		while (a && *a) {
+			const char *end = strchr(a, ',');
+			size_t n = end ? (size_t)(end - a) : strlen(a);
+			def_constructor(L, pr, a, n);
+			a = end ? end + 1 : NULL;
+		}
+	}
+	return 0;
+}
+
+/* Turn the error at the top of the stack (status @st) into @e. */
+static int take_error(struct umpa_lua *U, int st, const char *name, struct umpa_err *e)
+{
+	lua_State *L = U->L;
+	int code = U->code ? U->code : UMPA_EINVAL;
+	const char *msg = lua_tostring(L, -1);
+
+	if (st == LUA_ERRMEM) {
+		umpa_err_set(e, UMPA_ENOMEM, "%s: out of memory (Lua may use %zu MiB)", name, U->mem_cap >> 20);
+	} else if (msg) {
+		umpa_err_set(e, code, "%s", msg);
+	} else {
+		umpa_err_set(e, code, "%s: error object is a %s value", name, luaL_typename(L, -1));
+	}
+	lua_pop(L, 1);
+	U->code = 0;
+	return -(e ? e->code : code);
+}
+
+struct umpa_lua *umpa_lua_open(struct umpa_err *e)
+{
+	struct umpa_lua *U = calloc(1, sizeof(*U));
+	int st;
+
+	if (!U) {
+		umpa_err_set(e, UMPA_ENOMEM, "out of memory for a Lua state");
+		return NULL;
+	}
+	U->mem_cap = LUA_MEM_DEFAULT;
+	U->instr_cap = LUA_INSTR_DEFAULT;
+	umpa_pkt_init(&U->scratch);
+	if (!(U->L = lua_newstate(l_alloc, U))) {
+		free(U);
+		umpa_err_set(e, UMPA_ENOMEM, "out of memory for a Lua state");
+		return NULL;
+	}
+	lua_pushcfunction(U->L, open_state);
+	if ((st = lua_pcall(U->L, 0, 0, 0)) != LUA_OK) {
+		take_error(U, st, "lua", e);
+		return umpa_lua_close(U);
+	}
+	lua_sethook(U->L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
+	return U;
+}
+
+struct umpa_lua *umpa_lua_close(struct umpa_lua *U)
+{
+	if (!U)
+		return NULL;
+	if (U->L)
+		lua_close(U->L);
+	umpa_pkt_release(&U->scratch);
+	umpa_sbuf_free(&U->sb);
+	free(U);
+	return NULL;
+}
+
+struct lua_State *umpa_lua_state(struct umpa_lua *U)
+{
+	return U->L;
+}
+
+void umpa_lua_set_limits(struct umpa_lua *U, size_t mem, unsigned long long instructions)
+{
+	if (mem)
+		U->mem_cap = mem;
+	if (instructions)
+		U->instr_cap = instructions;
+	budget_restart(U);
+}
+
+/* What the protected entry points get. */
+struct entry {
+	struct bctx c;
+	const char *chunk;
+	size_t len;
+	const char *name;
+	int build; /* build what the chunk returns */
+	int expr;  /* the chunk is an expression: prefix "return " */
+};
+
+static int entry_run(lua_State *L)
+{
+	struct entry *en = lua_touserdata(L, 1);
+	int base, st;
+
+	lua_settop(L, 0);
+	lua_pushfstring(L, "=%s", en->name);
+	if (en->expr) {
+		lua_pushliteral(L, "return ");
+		lua_pushlstring(L, en->chunk, en->len);
+		lua_concat(L, 2);
+	} else {
+		lua_pushlstring(L, en->chunk, en->len);
+	}
+	{
+		size_t n;
+		const char *s = lua_tolstring(L, 2, &n);
+		st = luaL_loadbufferx(L, s, n, lua_tostring(L, 1), "t");
+	}
+	if (st != LUA_OK)
+		return lua_error(L);
+	lua_pushfstring(L, "%s: ", en->name); /* 4: the prefix of build errors */
+	lua_insert(L, 3);
+	base = lua_gettop(L);
+	lua_call(L, 0, en->build ? LUA_MULTRET : 0);
+	if (!en->build)
+		return 0;
+	en->c.prefix = lua_tostring(L, 3);
+	if (lua_gettop(L) < base)
+		luaL_error(L, "%s: nothing to build (the chunk returned no value)", en->name);
+	build_values(L, &en->c, base, lua_gettop(L));
+	return 0;
+}
+
+/* Run @en in protected mode; returns the packet count or a negative error. */
+static long entry(struct umpa_lua *U, struct entry *en, struct umpa_err *e)
+{
+	lua_State *L = U->L;
+	int top = lua_gettop(L), st;
+
+	budget_restart(U);
+	lua_pushcfunction(L, entry_run);
+	lua_pushlightuserdata(L, en);
+	st = lua_pcall(L, 1, 0, 0);
+	if (st != LUA_OK) {
+		long rc;
+		if (en->c.cb_rc < 0) {
+			lua_settop(L, top);
+			U->code = 0;
+			return en->c.cb_rc;
+		}
+		rc = take_error(U, st, en->name, e);
+		lua_settop(L, top);
+		return rc;
+	}
+	lua_settop(L, top);
+	return (long)en->c.count;
+}
+
+long umpa_lua_build(struct umpa_lua *L, const char *expr, const char *where, unsigned long max, umpa_lua_pkt_cb cb,
+		    void *arg, struct umpa_err *e)
+{
+	struct entry en = {.chunk = expr, .len = strlen(expr), .name = where ? where : "expression", .build = 1,
+			   .expr = 1};
+
+	en.c = (struct bctx){.U = L, .max = max ? max : MAX_DEFAULT, .cb = cb, .arg = arg, .e = e};
+	return entry(L, &en, e);
+}
+
+long umpa_lua_build_chunk(struct umpa_lua *L, const char *chunk, size_t len, const char *name, unsigned long max,
+			  umpa_lua_pkt_cb cb, void *arg, struct umpa_err *e)
+{
+	struct entry en = {.chunk = chunk, .len = len, .name = name ? name : "chunk", .build = 1};
+
+	en.c = (struct bctx){.U = L, .max = max ? max : MAX_DEFAULT, .cb = cb, .arg = arg, .e = e};
+	return entry(L, &en, e);
+}
+
+int umpa_lua_run(struct umpa_lua *L, const char *chunk, size_t len, const char *name, struct umpa_err *e)
+{
+	struct entry en = {.chunk = chunk, .len = len, .name = name ? name : "chunk"};
+	long rc;
+
+	en.c = (struct bctx){.U = L, .e = e};
+	rc = entry(L, &en, e);
+	return rc < 0 ? (int)rc : 0;
+}
+
+static int push_pkt_run(lua_State *L)
+{
+	push_pkt_copy(L, lua_touserdata(L, 1));
+	return 1;
+}
+
+int umpa_lua_push_pkt(struct umpa_lua *L, const struct umpa_pkt *p, struct umpa_err *e)
+{
+	int st;
+
+	lua_pushcfunction(L->L, push_pkt_run);
+	lua_pushlightuserdata(L->L, (void *)(uintptr_t)p);
+	if ((st = lua_pcall(L->L, 1, 1, 0)) != LUA_OK)
+		return take_error(L, st, "packet", e);
+	return 0;
+}

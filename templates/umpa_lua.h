@@ -11,7 +11,10 @@
  * objects: p.ip.ttl reads and writes fields in place, #p is the length,
  * p:bytes() the wire bytes, p:show() the summary line.  The sandbox has no
  * io, os, require, load of files or debug: scripts reach only what the host
- * gives them.
+ * gives them.  Memory (256 MiB) and VM instructions per call from the host
+ * (1e9) are capped so a script can neither exhaust the machine nor hang.
+ * templates/lua.c documents the whole language (values, alt{}, expansion
+ * order, packet objects).
  */
 #ifndef UMPA_LUA_H
 #define UMPA_LUA_H
@@ -27,11 +30,20 @@ struct umpa_lua;
 /** Create a state. Returns NULL with @p e set on failure. */
 struct umpa_lua *umpa_lua_open(struct umpa_err *e);
 
-/** Destroy a state. Returns NULL. */
+/** Destroy a state (NULL is fine). Returns NULL. */
 struct umpa_lua *umpa_lua_close(struct umpa_lua *L);
 
 /** The underlying lua_State, for hosts that add functions (templates). */
 struct lua_State *umpa_lua_state(struct umpa_lua *L);
+
+/**
+ * Set the sandbox limits: at most @p mem bytes of Lua memory and
+ * @p instructions VM instructions per call from the host (0 keeps a limit
+ * as it is).  Also restarts the instruction budget: every umpa_lua_* entry
+ * point does, and a host that calls into the state itself (lua_pcall on a
+ * template's callback) calls umpa_lua_set_limits(L, 0, 0) before each call.
+ */
+void umpa_lua_set_limits(struct umpa_lua *L, size_t mem, unsigned long long instructions);
 
 /**
  * Called once per built packet.  The packet is finished and owned by the
@@ -66,7 +78,19 @@ long umpa_lua_build_chunk(struct umpa_lua *L, const char *chunk, size_t len, con
  */
 int umpa_lua_run(struct umpa_lua *L, const char *chunk, size_t len, const char *name, struct umpa_err *e);
 
-/** Push a copy of @p p as a Lua packet object onto the state's stack (for hosts). */
+/**
+ * Push a copy of @p p as a Lua packet object onto the state's stack (for
+ * hosts).  Returns 0 or a negative error (nothing pushed then).
+ */
 int umpa_lua_push_pkt(struct umpa_lua *L, const struct umpa_pkt *p, struct umpa_err *e);
+
+/**
+ * For a host's C function running inside the state (send(), pcap()): build
+ * the value at stack index @p idx (a layer stack or spec, a packet, a string
+ * or a nested array of those) and hand each packet to @p cb, as
+ * umpa_lua_build does.  Errors, the callback's included, are raised as Lua
+ * errors naming the caller's position.  Returns the number of packets.
+ */
+long umpa_lua_build_value(struct lua_State *L, int idx, unsigned long max, umpa_lua_pkt_cb cb, void *arg);
 
 #endif

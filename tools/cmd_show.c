@@ -39,7 +39,8 @@ int cmd_show(int argc, char **argv)
 	struct umpa_capr *r;
 	struct umpa_pkt p;
 	struct umpa_sbuf out = {0};
-	struct umpa_render_opts ro = {0};
+	struct umpa_sbuf scratch[2] = {{0}, {0}};
+	struct umpa_render_opts ro = {.scratch = scratch};
 	uint64_t n = 0, ntrunc = 0, ninval = 0;
 
 	opterr = 0;
@@ -135,6 +136,8 @@ int cmd_show(int argc, char **argv)
 		fprintf(stderr, "%llu packets, %llu truncated layers, %llu invalid layers\n", (unsigned long long)n,
 			(unsigned long long)ntrunc, (unsigned long long)ninval);
 	umpa_sbuf_free(&out);
+	umpa_sbuf_free(&scratch[0]);
+	umpa_sbuf_free(&scratch[1]);
 	umpa_pkt_release(&p);
 	umpa_capr_close(r);
 	return rc;

@@ -1,0 +1,254 @@
+-- cases.lua: the oracle's packets (tests/oracle/oracle.py).  Every case is
+-- built by `umpa build -f cases.lua`, then dissected by umpa, tshark and
+-- Scapy, which must agree field by field.
+--
+--   case{"description", PACKET, layers="eth/ip/udp", ...}
+--
+-- PACKET is one packet expression (no lists: one packet per case, or say
+-- count=N).  Metadata, read by oracle.py from this text:
+--   layers    the layers `umpa show` must find in the built bytes
+--   malformed comma-separated patterns; the case lies on purpose and each
+--             pattern must match one of tshark's complaints (expert key or
+--             message), which are then allowed
+--   uflags    umpa's marks the dissection must give, "layer:mark,..." with
+--             mark bad_checksum / invalid / truncated (default: none)
+--   expect    "ws.name=value,..." values `umpa show` must read back
+--   skip      Wireshark names not to compare in this case (say why in a comment)
+-- Keep `case{` at the start of a line: oracle.py finds cases by it.
+
+local pkts = {}
+local function case(t)
+  pkts[#pkts + 1] = t[2]
+end
+
+local A, B = "10.0.0.1", "10.0.0.2"
+local A6, B6 = "2001:db8::1", "2001:db8::2"
+local MA, MB = "02:00:00:00:00:01", "02:00:00:00:00:02"
+
+---------------------------------------------------------------- Ethernet, 802.1Q
+case{"eth ipv4 udp payload", ether{src=MA, dst=MB}/ip{src=A, dst=B}/udp{sport=40000, dport=40001}/"hello",
+  layers="eth/ip/udp/raw"}
+case{"eth broadcast default", ether{}/ip{}/udp{sport=40000, dport=40002}/"x", layers="eth/ip/udp/raw"}
+case{"eth unknown type raw", ether{src=MA, dst=MB, type=0x88b5}/"\x01\x02\x03\x04 experimental",
+  layers="eth/raw"}
+case{"vlan pcp dei", ether{src=MA}/vlan{id=42, priority=5, dei=1}/ip{src=A, dst=B}/icmp{}, layers="eth/vlan/ip/icmp"}
+case{"vlan id 0 priority tag", ether{}/vlan{id=0, priority=7}/ip{src=A, dst=B}/udp{sport=40000, dport=40003}/"p",
+  layers="eth/vlan/ip/udp/raw"}
+case{"vlan id 4095", ether{}/vlan{id=4095}/arp{psrc=A, pdst=B}, layers="eth/vlan/arp"}
+case{"qinq", ether{}/vlan{id=100, priority=1}/vlan{id=200, priority=2}/ip{src=A, dst=B}/udp{sport=40000, dport=40004}/"q",
+  layers="eth/vlan/vlan/ip/udp/raw"}
+case{"vlan ipv6", ether{}/vlan{id=7}/ipv6{src=A6, dst=B6}/icmpv6{}, layers="eth/vlan/ipv6/icmpv6"}
+
+---------------------------------------------------------------- ARP
+case{"arp who-has", ether{src=MA}/arp{op=1, hwsrc=MA, psrc=A, pdst=B}, layers="eth/arp"}
+case{"arp is-at", ether{src=MB, dst=MA}/arp{op=2, hwsrc=MB, psrc=B, hwdst=MA, pdst=A}, layers="eth/arp"}
+case{"arp gratuitous", ether{src=MA}/arp{op=1, hwsrc=MA, psrc=A, pdst=A}, layers="eth/arp"}
+case{"arp op 3", ether{src=MA}/arp{op=3, hwsrc=MA, hwdst=MB}, layers="eth/arp"}
+
+---------------------------------------------------------------- IPv4
+case{"ip defaults icmp", ether{}/ip{}/icmp{}, layers="eth/ip/icmp"}
+case{"ip ttl 0", ether{}/ip{src=A, dst=B, ttl=0}/udp{sport=40000, dport=40005}/"t0", layers="eth/ip/udp/raw"}
+case{"ip ttl 255 id 0xffff", ether{}/ip{src=A, dst=B, ttl=255, id=0xffff}/icmp{}, layers="eth/ip/icmp"}
+case{"ip id 0", ether{}/ip{src=A, dst=B, id=0}/icmp{}, layers="eth/ip/icmp"}
+case{"ip tos EF", ether{}/ip{src=A, dst=B, tos=0xb8}/udp{sport=40000, dport=40006}/"ef", layers="eth/ip/udp/raw"}
+case{"ip tos ecn CE", ether{}/ip{src=A, dst=B, tos=0x03}/udp{sport=40000, dport=40007}/"ce", layers="eth/ip/udp/raw"}
+case{"ip df", ether{}/ip{src=A, dst=B, ["flags.df"]=1}/tcp{sport=40000, dport=80}, layers="eth/ip/tcp",
+  expect="ip.flags.df=1,ip.flags.mf=0"}
+case{"ip evil bit", ether{}/ip{src=A, dst=B, ["flags.rb"]=1}/icmp{}, layers="eth/ip/icmp", expect="ip.flags.rb=1"}
+case{"ip mf first fragment", ether{}/ip{src=A, dst=B, ["flags.mf"]=1, id=77}/udp{sport=40000, dport=40008}/"first half",
+  layers="eth/ip/udp/raw", expect="ip.flags.mf=1"}
+case{"ip frag offset", ether{}/ip{src=A, dst=B, frag=185, id=77, proto=17}/"second half of a datagram",
+  layers="eth/ip/raw", expect="ip.frag_offset=185"}
+case{"ip df+mf+offset", ether{}/ip{src=A, dst=B, ["flags.df"]=1, ["flags.mf"]=1, frag=8191, proto=6}/"end",
+  layers="eth/ip/raw"}
+case{"ip unknown proto", ether{}/ip{src=A, dst=B, proto=253}/"\xde\xad\xbe\xef", layers="eth/ip/raw"}
+case{"ip in ip", ether{}/ip{src=A, dst=B}/ip{src="192.168.1.1", dst="192.168.1.2"}/udp{sport=40000, dport=40009}/"ipip",
+  layers="eth/ip/ip/udp/raw"}
+case{"ipv6 in ip", ether{}/ip{src=A, dst=B}/ipv6{src=A6, dst=B6}/udp{sport=40000, dport=40010}/"6in4",
+  layers="eth/ip/ipv6/udp/raw"}
+case{"ip options nop eol", ether{}/ip{src=A, dst=B, options="nop,nop,nop,eol"}/icmp{}, layers="eth/ip/icmp"}
+case{"ip option record route", ether{}/ip{src=A, dst=B, options="rr=192.0.2.1:0.0.0.0:0.0.0.0"}/icmp{},
+  layers="eth/ip/icmp"}
+case{"ip option router alert", ether{}/ip{src=A, dst="224.0.0.22", ttl=1, options="ra"}/"\x22\x00\xf9\x02\x00\x00\x00\x00",
+  layers="eth/ip/raw"}
+case{"ip option timestamp", ether{}/ip{src=A, dst=B, options="ts=1:2"}/icmp{}, layers="eth/ip/icmp"}
+case{"ip option lsrr", ether{}/ip{src=A, dst=B, options="lsrr=192.0.2.1:192.0.2.2"}/udp{sport=40000, dport=40011}/"sr",
+  layers="eth/ip/udp/raw"}
+case{"ip bad checksum", ether{}/ip{src=A, dst=B, chksum=0x1234}/icmp{}, layers="eth/ip/icmp",
+  malformed="ip.checksum_bad", uflags="ip:bad_checksum", expect="ip.checksum=0x1234"}
+case{"ip total length too long", ether{}/ip{src=A, dst=B, len=200}/udp{sport=40000, dport=40012}/"short",
+  layers="eth/ip/udp/raw", malformed="ip.len", uflags="ip:invalid", expect="ip.len=200"}
+case{"ip total length too short", ether{}/ip{src=A, dst=B, len=28}/udp{sport=40000, dport=40013}/"cut by ip.len",
+  layers="eth/ip/udp", malformed="udp.length", uflags="udp:invalid", expect="ip.len=28"}
+case{"ip ihl too small", ether{}/ip{src=A, dst=B, ihl=4}/udp{sport=40000, dport=40014}/"ihl",
+  layers="eth/ip", malformed="ip.hdr_len", uflags="ip:invalid", expect="ip.hdr_len=4"}
+
+---------------------------------------------------------------- ICMPv4
+case{"icmp echo request", ether{}/ip{src=A, dst=B}/icmp{type="echo-request", id=0x1234, seq=1}/"abcdefgh",
+  layers="eth/ip/icmp/raw"}
+case{"icmp echo reply", ether{}/ip{src=B, dst=A}/icmp{type="echo-reply", id=0x1234, seq=1}/"abcdefgh",
+  layers="eth/ip/icmp/raw"}
+case{"icmp echo max id seq", ether{}/ip{src=A, dst=B}/icmp{type=8, id=65535, seq=65535}, layers="eth/ip/icmp"}
+case{"icmp port unreachable quoting udp",
+  ether{}/ip{src=B, dst=A}/icmp{type="dest-unreach", code=3}/ip{src=A, dst=B}/udp{sport=40000, dport=33434}/"probe",
+  layers="eth/ip/icmp/ip/udp/raw"}
+case{"icmp unreachable quoting 8 bytes",
+  ether{}/ip{src=B, dst=A}/icmp{type=3, code=1}/ip{src=A, dst=B, len=1500, proto=17}/"\x9c\x40\x82\x9b\x05\xc8\x00\x00",
+  layers="eth/ip/icmp/ip/udp"}
+case{"icmp frag needed mtu",
+  ether{}/ip{src=B, dst=A}/icmp{type=3, code=4, mtu=1400}/ip{src=A, dst=B, ["flags.df"]=1}/tcp{sport=40000, dport=80, flags="A"},
+  layers="eth/ip/icmp/ip/tcp"}
+case{"icmp time exceeded quoting echo",
+  ether{}/ip{src=B, dst=A}/icmp{type="time-exceeded", code=0}/ip{src=A, dst="192.0.2.9", ttl=1}/icmp{id=9, seq=3},
+  layers="eth/ip/icmp/ip/icmp"}
+case{"icmp redirect",
+  ether{}/ip{src=B, dst=A}/icmp{type="redirect", code=1, gw="10.0.0.254"}/ip{src=A, dst="192.0.2.9"}/udp{sport=40000, dport=53},
+  layers="eth/ip/icmp/ip/udp"}
+case{"icmp bad checksum", ether{}/ip{src=A, dst=B}/icmp{chksum=0xdead}/"bad", layers="eth/ip/icmp/raw",
+  malformed="icmp.checksum_bad", uflags="icmp:bad_checksum"}
+
+---------------------------------------------------------------- IPv6 and extension headers
+case{"ipv6 defaults", ether{}/ipv6{}/icmpv6{}, layers="eth/ipv6/icmpv6"}
+case{"ipv6 tclass flow hlim", ether{}/ipv6{src=A6, dst=B6, tclass=0xb9, flow=0xabcde, hlim=1}/udp{sport=40000, dport=40015}/"tc",
+  layers="eth/ipv6/udp/raw"}
+case{"ipv6 hlim 255 link local", ether{}/ipv6{src="fe80::1", dst="fe80::2", hlim=255}/icmpv6{}, layers="eth/ipv6/icmpv6"}
+case{"ipv6 hop-by-hop router alert", ether{}/ipv6{src="fe80::1", dst="ff02::16", hlim=1}/ipv6_hop{options="ra=0"}/icmpv6{},
+  layers="eth/ipv6/ipv6_hop/icmpv6"}
+case{"ipv6 hop-by-hop default padn", ether{}/ipv6{src=A6, dst=B6}/ipv6_hop{}/udp{sport=40000, dport=40016}/"hbh",
+  layers="eth/ipv6/ipv6_hop/udp/raw"}
+case{"ipv6 dst opts padn", ether{}/ipv6{src=A6, dst=B6}/ipv6_dst{options="padn=4"}/tcp{sport=40000, dport=80},
+  layers="eth/ipv6/ipv6_dst/tcp"}
+case{"ipv6 routing type 0", ether{}/ipv6{src=A6, dst=B6}/ipv6_route{addrs="2001:db8::10,2001:db8::11"}/udp{sport=40000, dport=40017}/"rt0",
+  layers="eth/ipv6/ipv6_route/udp/raw"}
+case{"ipv6 routing srh", ether{}/ipv6{src=A6, dst=B6}/ipv6_route{type=4, addrs="2001:db8::20,2001:db8::21,2001:db8::22"}/icmpv6{},
+  layers="eth/ipv6/ipv6_route/icmpv6"}
+case{"ipv6 fragment first", ether{}/ipv6{src=A6, dst=B6}/ipv6_frag{more=1, ident=0x12345678}/udp{sport=40000, dport=40018}/"f1",
+  layers="eth/ipv6/ipv6_frag/udp/raw"}
+case{"ipv6 fragment later", ether{}/ipv6{src=A6, dst=B6}/ipv6_frag{offset=100, ident=0x12345678, nxt=17}/"later fragment",
+  layers="eth/ipv6/ipv6_frag/raw"}
+case{"ipv6 extension chain",
+  ether{}/ipv6{src=A6, dst=B6}/ipv6_hop{}/ipv6_dst{}/ipv6_route{addrs="2001:db8::30"}/ipv6_frag{ident=7}/ipv6_dst{options="padn=2"}/icmpv6{},
+  layers="eth/ipv6/ipv6_hop/ipv6_dst/ipv6_route/ipv6_frag/ipv6_dst/icmpv6"}
+case{"ipv6 no next header", ether{}/ipv6{src=A6, dst=B6, nxt=59}, layers="eth/ipv6"}
+case{"ipv6 payload length too long", ether{}/ipv6{src=A6, dst=B6, plen=100}/udp{sport=40000, dport=40019}/"lie",
+  layers="eth/ipv6/udp/raw", malformed="ipv6.plen", uflags="ipv6:invalid", expect="ipv6.plen=100"}
+
+---------------------------------------------------------------- ICMPv6
+case{"icmpv6 echo request", ether{}/ipv6{src=A6, dst=B6}/icmpv6{type="echo-request", id=0x4242, seq=7}/"ping6",
+  layers="eth/ipv6/icmpv6/raw"}
+case{"icmpv6 echo reply", ether{}/ipv6{src=B6, dst=A6}/icmpv6{type="echo-reply", id=0x4242, seq=7}/"ping6",
+  layers="eth/ipv6/icmpv6/raw"}
+case{"icmpv6 port unreachable",
+  ether{}/ipv6{src=B6, dst=A6}/icmpv6{type=1, code=4}/ipv6{src=A6, dst=B6}/udp{sport=40000, dport=33434}/"probe",
+  layers="eth/ipv6/icmpv6/ipv6/udp/raw"}
+case{"icmpv6 packet too big",
+  ether{}/ipv6{src=B6, dst=A6}/icmpv6{type=2, mtu=1280}/ipv6{src=A6, dst=B6}/tcp{sport=40000, dport=443, flags="PA"}/"data",
+  layers="eth/ipv6/icmpv6/ipv6/tcp/raw"}
+case{"icmpv6 time exceeded",
+  ether{}/ipv6{src=B6, dst=A6}/icmpv6{type=3, code=0}/ipv6{src=A6, dst="2001:db8::99", hlim=1}/icmpv6{type=128, id=1, seq=1},
+  layers="eth/ipv6/icmpv6/ipv6/icmpv6"}
+case{"icmpv6 parameter problem",
+  ether{}/ipv6{src=B6, dst=A6}/icmpv6{type=4, code=1, pointer=40}/ipv6{src=A6, dst=B6, nxt=150},
+  layers="eth/ipv6/icmpv6/ipv6"}
+case{"icmpv6 router solicitation", ether{src=MA, dst="33:33:00:00:00:02"}/ipv6{src="fe80::1", dst="ff02::2", hlim=255}/icmpv6{type=133, options="src_lladdr=02:00:00:00:00:01"},
+  layers="eth/ipv6/icmpv6"}
+case{"icmpv6 router advertisement",
+  ether{src=MB, dst="33:33:00:00:00:01"}/ipv6{src="fe80::2", dst="ff02::1", hlim=255}/icmpv6{type=134, cur_hop_limit=64, ["flag.m"]=1, ["flag.o"]=1, router_lifetime=1800, reachable_time=30000, retrans_timer=1000, options="src_lladdr=02:00:00:00:00:02,mtu=1500,prefix=2001:db8::/64:2592000:604800:LA"},
+  layers="eth/ipv6/icmpv6"}
+case{"icmpv6 neighbor solicitation",
+  ether{src=MA, dst="33:33:ff:00:00:02"}/ipv6{src="fe80::1", dst="ff02::1:ff00:2", hlim=255}/icmpv6{type=135, target_address="fe80::2", options="src_lladdr=02:00:00:00:00:01"},
+  layers="eth/ipv6/icmpv6"}
+case{"icmpv6 neighbor advertisement",
+  ether{src=MB, dst=MA}/ipv6{src="fe80::2", dst="fe80::1", hlim=255}/icmpv6{type=136, ["flag.r"]=1, ["flag.s"]=1, ["flag.o"]=1, target_address="fe80::2", options="tgt_lladdr=02:00:00:00:00:02"},
+  layers="eth/ipv6/icmpv6"}
+case{"icmpv6 bad checksum", ether{}/ipv6{src=A6, dst=B6}/icmpv6{checksum=0xbad0}, layers="eth/ipv6/icmpv6",
+  malformed="icmpv6.checksum_bad", uflags="icmpv6:bad_checksum"}
+
+---------------------------------------------------------------- UDP
+case{"udp ports max", ether{}/ip{src=A, dst=B}/udp{sport=65535, dport=1}/"u", layers="eth/ip/udp/raw"}
+case{"udp no checksum", ether{}/ip{src=A, dst=B}/udp{sport=40000, dport=40020, chksum=0}/"no sum",
+  layers="eth/ip/udp/raw", expect="udp.checksum=0"}
+case{"udp empty", ether{}/ip{src=A, dst=B}/udp{sport=40000, dport=40021}, layers="eth/ip/udp"}
+case{"udp over ipv6", ether{}/ipv6{src=A6, dst=B6}/udp{sport=40000, dport=40022}/"v6", layers="eth/ipv6/udp/raw"}
+case{"udp bad checksum", ether{}/ip{src=A, dst=B}/udp{sport=40000, dport=40023, chksum=0xbeef}/"bad",
+  layers="eth/ip/udp/raw", malformed="udp.checksum_bad", uflags="udp:bad_checksum"}
+case{"udp length too long", ether{}/ip{src=A, dst=B}/udp{sport=40000, dport=40024, len=100}/"lie",
+  layers="eth/ip/udp/raw", malformed="udp.length", uflags="udp:invalid", expect="udp.length=100"}
+case{"udp length below 8", ether{}/ip{src=A, dst=B}/udp{sport=40000, dport=40025, len=4}/"lie",
+  layers="eth/ip/udp", malformed="udp.length", uflags="udp:invalid", expect="udp.length=4"}
+
+---------------------------------------------------------------- TCP
+case{"tcp syn options", ether{}/ip{src=A, dst=B}/tcp{sport=40000, dport=80, seq=1000, flags="S", options="mss=1460,sackok,ts=100:0,nop,wscale=7"},
+  layers="eth/ip/tcp"}
+case{"tcp syn-ack options", ether{}/ip{src=B, dst=A}/tcp{sport=80, dport=40000, seq=5000, ack=1001, flags="SA", options="mss=1400,nop,wscale=0,sackok,ts=200:100"},
+  layers="eth/ip/tcp"}
+case{"tcp ack", ether{}/ip{src=A, dst=B}/tcp{sport=40000, dport=80, seq=1001, ack=5001, flags="A", window=65535},
+  layers="eth/ip/tcp"}
+case{"tcp push data", ether{}/ip{src=A, dst=B}/tcp{sport=40000, dport=8080, seq=1001, ack=5001, flags="PA"}/"GET / HTTP/1.0\r\n\r\n",
+  layers="eth/ip/tcp/raw", skip="http"}
+case{"tcp fin ack", ether{}/ip{src=A, dst=B}/tcp{sport=40000, dport=80, seq=2000, ack=6000, flags="FA"}, layers="eth/ip/tcp"}
+case{"tcp rst", ether{}/ip{src=B, dst=A}/tcp{sport=80, dport=40000, seq=6000, flags="R", window=0}, layers="eth/ip/tcp"}
+case{"tcp rst ack", ether{}/ip{src=B, dst=A}/tcp{sport=80, dport=40001, seq=0, ack=1001, flags="RA", window=0},
+  layers="eth/ip/tcp"}
+case{"tcp urgent", ether{}/ip{src=A, dst=B}/tcp{sport=40000, dport=9, seq=10, ack=20, flags="PAU", urgptr=3}/"!!!x",
+  layers="eth/ip/tcp/raw"}
+case{"tcp ecn syn", ether{}/ip{src=A, dst=B}/tcp{sport=40000, dport=80, flags="SEC"}, layers="eth/ip/tcp"}
+case{"tcp ae flag", ether{}/ip{src=A, dst=B}/tcp{sport=40000, dport=80, seq=7, ack=8, flags="AN"}, layers="eth/ip/tcp"}
+case{"tcp no flags", ether{}/ip{src=A, dst=B}/tcp{sport=40000, dport=80, flags=0}, layers="eth/ip/tcp"}
+case{"tcp reserved bits", ether{}/ip{src=A, dst=B}/tcp{sport=40000, dport=80, seq=1, ack=1, flags="A", reserved=5},
+  layers="eth/ip/tcp", expect="tcp.flags.res=5"}
+case{"tcp seq ack max", ether{}/ip{src=A, dst=B}/tcp{sport=40000, dport=80, seq=4294967295, ack=4294967295, flags="A"},
+  layers="eth/ip/tcp"}
+case{"tcp sack blocks", ether{}/ip{src=A, dst=B}/tcp{sport=40000, dport=80, seq=100, ack=1000, flags="A", options="nop,nop,sack=2000-3000:4000-5000"},
+  layers="eth/ip/tcp"}
+case{"tcp options eol and unknown", ether{}/ip{src=A, dst=B}/tcp{sport=40000, dport=80, flags="S", options="mss=536,252=0102,eol"},
+  layers="eth/ip/tcp"}
+case{"tcp timestamps only", ether{}/ip{src=A, dst=B}/tcp{sport=40000, dport=80, seq=1, ack=1, flags="A", options="nop,nop,ts=4294967295:1"},
+  layers="eth/ip/tcp"}
+case{"tcp over ipv6", ether{}/ipv6{src=A6, dst=B6}/tcp{sport=40000, dport=22, flags="S", options="mss=1440,sackok,ts=1:0,nop,wscale=9"},
+  layers="eth/ipv6/tcp"}
+case{"tcp bad checksum", ether{}/ip{src=A, dst=B}/tcp{sport=40000, dport=80, chksum=0x0001}, layers="eth/ip/tcp",
+  malformed="tcp.checksum_bad", uflags="tcp:bad_checksum", expect="tcp.checksum=1"}
+case{"tcp data offset too big", ether{}/ip{src=A, dst=B}/tcp{sport=40000, dport=80, dataofs=15}, layers="eth/ip/tcp",
+  malformed="tcp.hdr_len", uflags="tcp:invalid", expect="tcp.hdr_len=15"}
+case{"tcp data offset below 5", ether{}/ip{src=A, dst=B}/tcp{sport=40000, dport=80, dataofs=2}/"xx", layers="eth/ip/tcp",
+  malformed="tcp.hdr_len", uflags="tcp:invalid", expect="tcp.hdr_len=2"}
+
+---------------------------------------------------------------- DNS
+case{"dns query A", ether{}/ip{src=A, dst=B}/udp{sport=40000, dport=53}/dns{id=0x1234, rd=1, qd="example.com:A"},
+  layers="eth/ip/udp/dns"}
+case{"dns query AAAA MX TXT", ether{}/ip{src=A, dst=B}/udp{sport=40001, dport=53}/dns{id=2, qd="example.com:AAAA,example.com:MX,example.com:TXT"},
+  layers="eth/ip/udp/dns"}
+case{"dns response A", ether{}/ip{src=B, dst=A}/udp{sport=53, dport=40000}/dns{id=0x1234, qr=1, rd=1, ra=1, qd="example.com:A", an="example.com:A:300:192.0.2.1,example.com:A:300:192.0.2.2"},
+  layers="eth/ip/udp/dns"}
+case{"dns response AAAA", ether{}/ip{src=B, dst=A}/udp{sport=53, dport=40001}/dns{id=3, qr=1, aa=1, qd="example.com:AAAA", an="example.com:AAAA:86400:2001:db8::53"},
+  layers="eth/ip/udp/dns"}
+case{"dns response CNAME chain", ether{}/ip{src=B, dst=A}/udp{sport=53, dport=40002}/dns{id=4, qr=1, qd="www.example.com:A", an="www.example.com:CNAME:60:example.com,example.com:A:60:192.0.2.7"},
+  layers="eth/ip/udp/dns"}
+case{"dns response MX", ether{}/ip{src=B, dst=A}/udp{sport=53, dport=40003}/dns{id=5, qr=1, qd="example.com:MX", an="example.com:MX:3600:10/mail.example.com,example.com:MX:3600:20/mx2.example.com"},
+  layers="eth/ip/udp/dns"}
+case{"dns response TXT", ether{}/ip{src=B, dst=A}/udp{sport=53, dport=40004}/dns{id=6, qr=1, qd="example.com:TXT", an="example.com:TXT:300:v=spf1 -all"},
+  layers="eth/ip/udp/dns"}
+case{"dns nxdomain with SOA", ether{}/ip{src=B, dst=A}/udp{sport=53, dport=40005}/dns{id=7, qr=1, rcode=3, qd="nope.example.com:A", ns="example.com:SOA:900:ns1.example.com/hostmaster.example.com/2024010101/7200/3600/1209600/300"},
+  layers="eth/ip/udp/dns"}
+case{"dns NS and glue", ether{}/ip{src=B, dst=A}/udp{sport=53, dport=40006}/dns{id=8, qr=1, qd="example.com:NS", an="example.com:NS:172800:ns1.example.com", ar="ns1.example.com:A:172800:192.0.2.53"},
+  layers="eth/ip/udp/dns"}
+case{"dns PTR", ether{}/ip{src=B, dst=A}/udp{sport=53, dport=40007}/dns{id=9, qr=1, qd="1.2.0.192.in-addr.arpa:PTR", an="1.2.0.192.in-addr.arpa:PTR:3600:host.example.com"},
+  layers="eth/ip/udp/dns"}
+case{"dns edns0", ether{}/ip{src=A, dst=B}/udp{sport=40008, dport=53}/dns{id=10, rd=1, qd="example.com:A", ar=".:OPT:1232:do"},
+  layers="eth/ip/udp/dns"}
+case{"dns over ipv6", ether{}/ipv6{src=A6, dst=B6}/udp{sport=40009, dport=53}/dns{id=11, qd="example.org:AAAA"},
+  layers="eth/ipv6/udp/dns"}
+-- A response with compression pointers, written as bytes (umpa writes names uncompressed):
+-- id 0x0c0c, qr rd ra, 1 question example.com A, answers: c00c CNAME -> www.<ptr 0x0c>, then A for it.
+case{"dns compressed response",
+  ether{}/ip{src=B, dst=A}/udp{sport=53, dport=40010}/("\x0c\x0c\x81\x80\x00\x01\x00\x02\x00\x00\x00\x00" ..
+    "\x07example\x03com\x00\x00\x01\x00\x01" ..
+    "\xc0\x0c\x00\x05\x00\x01\x00\x00\x0e\x10\x00\x06\x03www\xc0\x0c" ..
+    "\xc0\x29\x00\x01\x00\x01\x00\x00\x0e\x10\x00\x04\xc0\x00\x02\x0a"),
+  layers="eth/ip/udp/dns"}
+case{"dns over tcp", ether{}/ip{src=B, dst=A}/tcp{sport=53, dport=40011, seq=1, ack=1, flags="PA"}/("\x00\x1d" ..
+    "\x00\x0d\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x03com\x00\x00\x01\x00\x01"),
+  layers="eth/ip/tcp/dns"}
+case{"dns lying qdcount", ether{}/ip{src=A, dst=B}/udp{sport=40012, dport=53}/dns{id=12, qdcount=3, qd="example.com:A"},
+  layers="eth/ip/udp/dns", malformed="Malformed", uflags="dns:invalid", expect="dns.count.queries=3"}

@@ -1,0 +1,907 @@
+#!/usr/bin/python3
+"""oracle.py - check umpa's packets against two independent dissectors.
+
+Builds every case of cases.lua into one pcap with `umpa build -f`, then
+dissects that file three ways and compares, per packet and per field:
+
+  1. umpa vs tshark: every field `umpa show --json` emits (Wireshark names) must
+     have the value tshark shows under the same name, in the same layer, in the
+     same order of occurrence.  Representations are normalised (hex strings and
+     decimal strings to integers, booleans to 0/1); unit differences are
+     converted explicitly per field (UMPA_TO_WS below), never guessed.  A field
+     name umpa uses that tshark does not know at all is reported too.
+  2. umpa vs Scapy: for the fields in SCAPY_MAP (Wireshark name -> Scapy
+     layer attribute) the values must agree with Scapy's rdpcap dissection.
+  3. tshark finds nothing wrong: no malformed packet and no expert info of
+     severity warning or error, unless the case says it is malformed on
+     purpose (`malformed="pattern,..."`: each pattern must then match at least
+     one of tshark's complaints, so the lie is proven to be on the wire, and
+     only complaints matching a pattern are allowed).  umpa's own marks
+     (_bad_checksum, _invalid, _truncated) must be exactly the case's
+     `uflags`, and a checksum tshark verifies as bad must be one umpa marks
+     bad, and the other way round.
+  4. Round trip: the layers umpa shows for the file are the case's `layers`,
+     and fields the expression set with plain literals (`ip{ttl=7}`) or the
+     case lists in `expect` read back with those values.
+
+cases.lua is a Lua chunk for `umpa build -f`; each case is one line group
+
+    case{"description", ether{}/ip{ttl=0}/udp{}, layers="eth/ip/udp",
+         malformed="...", uflags="ip:bad_checksum", expect="ip.ttl=0",
+         skip="field,...", count=1}
+
+and the chunk returns the packets.  This script reads the metadata from the
+text (a small Lua tokenizer, below), so the Lua side stays plain.
+
+Usage: oracle.py [--umpa PATH] [--cases FILE] [--keep DIR] [-v] [--only N,...]
+Exit status: 0 all cases agree, 1 some case failed, 77 a tool is missing
+(tshark, Scapy), 99 the harness itself failed (umpa build or show broke).
+"""
+
+import argparse
+import ipaddress
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+HARD = 99
+
+# ---------------------------------------------------------------------------
+# JSON with duplicate keys: tshark's -T json repeats keys (two "vlan" layers,
+# one "tcp.option_kind" per option); keep every pair, in order.
+
+
+class Obj(list):
+    """A JSON object as an ordered list of (key, value) pairs."""
+
+
+def loads(text):
+    return json.loads(text, object_pairs_hook=Obj)
+
+
+def oget(obj, key, default=None):
+    for k, v in obj:
+        if k == key:
+            return v
+    return default
+
+
+# ---------------------------------------------------------------------------
+# Value normalisation: every value becomes an int or a string.
+
+HEX_RE = re.compile(r"^0x[0-9a-fA-F]+$")
+DEC_RE = re.compile(r"^-?[0-9]+$")
+BYTES_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2})*$")
+
+
+def norm(v):
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float):
+        return int(v) if v == int(v) else v
+    if v is None:
+        return None
+    if isinstance(v, (bytes, bytearray)):
+        return ":".join("%02x" % b for b in v)
+    s = str(v)
+    if HEX_RE.match(s):
+        return int(s, 16)
+    if DEC_RE.match(s):
+        return int(s)
+    if s in ("true", "True"):
+        return 1
+    if s in ("false", "False"):
+        return 0
+    if BYTES_RE.match(s):
+        return s.lower()
+    return s
+
+
+# umpa's value (normalised) -> the unit tshark shows.  Explicit, per field;
+# each entry says why.
+UMPA_TO_WS = {
+    # tcp.c: tcp.hdr_len is the data offset in 32-bit words (Scapy dataofs);
+    # tshark shows bytes.
+    "tcp.hdr_len": lambda v: v * 4,
+    # ip.c: ip.hdr_len is the IHL in 32-bit words (Scapy ihl); tshark: bytes.
+    "ip.hdr_len": lambda v: v * 4,
+}
+
+# Fields umpa emits that tshark names the same but shows differently or only
+# in some contexts: (key) -> reason.  Compared against nothing.
+WS_NOT_COMPARED = {
+}
+
+# ---------------------------------------------------------------------------
+# Layer names: umpa protocol name -> tshark protocol.  Extension headers of
+# IPv6 are layers in umpa but subtrees of the "ipv6" protocol in tshark: their
+# fields are looked up in the enclosing ipv6 layer.
+
+UMPA_TO_WS_LAYER = {
+    "eth": "eth", "ether": "eth", "vlan": "vlan", "arp": "arp", "ip": "ip", "ipv6": "ipv6",
+    "icmp": "icmp", "icmpv6": "icmpv6", "udp": "udp", "tcp": "tcp", "dns": "dns",
+    "raw": "data", "data": "data",
+}
+IPV6_EXT = ("ipv6_hop", "ipv6_route", "ipv6_frag", "ipv6_dst")
+
+# Protocols tshark may nest inside another's tree (ICMP quotations, echo data).
+WS_PROTOS = {"eth", "vlan", "arp", "ip", "ipv6", "icmp", "icmpv6", "udp", "tcp", "dns", "data", "mdns", "llmnr"}
+
+SEV_CHAT, SEV_NOTE, SEV_WARN, SEV_ERROR = 0x00200000, 0x00400000, 0x00600000, 0x00800000
+SEV_NAME = {SEV_CHAT: "chat", SEV_NOTE: "note", SEV_WARN: "warning", SEV_ERROR: "error"}
+
+CHECKSUMMED = ("ip", "icmp", "icmpv6", "udp", "tcp")
+
+
+class WsLayer:
+    def __init__(self, name):
+        self.name = name
+        self.fields = {}   # key -> [values in order]
+        self.order = []    # keys in order (first occurrence)
+        self.cursor = {}   # key -> next occurrence to compare (shared by umpa layers)
+
+    def add(self, k, v):
+        if k not in self.fields:
+            self.fields[k] = []
+            self.order.append(k)
+        self.fields[k].append(v)
+
+
+class WsPacket:
+    def __init__(self):
+        self.layers = []
+        self.experts = []   # (layer, key, message, severity)
+        self.malformed = False
+
+
+def ws_walk(pkt, layer, obj, ctx_key):
+    """Flatten a tshark tree into layer, splitting nested protocols off."""
+    for k, v in obj:
+        if isinstance(v, Obj):
+            if k == "_ws.expert":
+                key = next((kk for kk, vv in v if not kk.startswith("_ws.expert.")), "")
+                sev = int(oget(v, "_ws.expert.severity", "0") or 0)
+                pkt.experts.append((layer.name, key, oget(v, "_ws.expert.message", ""), sev))
+                continue
+            if k == "_ws.malformed":
+                pkt.malformed = True
+                ws_walk(pkt, layer, v, k)
+                continue
+            if k in WS_PROTOS:
+                sub = WsLayer(k)
+                pkt.layers.append(sub)
+                ws_walk(pkt, sub, v, k)
+                continue
+            ws_walk(pkt, layer, v, k)
+        elif isinstance(v, list):
+            for item in v:
+                if isinstance(item, Obj):
+                    ws_walk(pkt, layer, item, k)
+                else:
+                    layer.add(k, item)
+        else:
+            if k == "_ws.malformed":
+                pkt.malformed = True
+            layer.add(k, v)
+
+
+def ws_packets(doc):
+    out = []
+    for frame in doc:
+        layers = oget(oget(frame, "_source"), "layers")
+        pkt = WsPacket()
+        for k, v in layers:
+            if k == "frame":
+                continue
+            if k == "_ws.malformed":
+                pkt.malformed = True
+                if isinstance(v, Obj):
+                    ws_walk(pkt, WsLayer("_ws.malformed"), v, k)
+                continue
+            lay = WsLayer(k)
+            pkt.layers.append(lay)
+            if isinstance(v, Obj):
+                ws_walk(pkt, lay, v, k)
+            else:
+                lay.add(k, v)
+        out.append(pkt)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# umpa's JSON
+
+
+class ULayer:
+    def __init__(self, obj):
+        self.name = oget(obj, "_layer")
+        self.marks = set()
+        self.quoted = bool(oget(obj, "_quoted", False))
+        self.items = []  # (key, value) flattened, in order
+        for m in ("truncated", "invalid", "bad_checksum"):
+            if oget(obj, "_" + m) is not None:
+                self.marks.add(m)
+        self.why = {m: oget(obj, "_" + m) for m in self.marks}
+        self._flatten(obj)
+
+    def _flatten(self, obj):
+        keys = [k for k, _ in obj]
+        for k, v in obj:
+            if k.startswith("_"):
+                continue
+            if isinstance(v, Obj):
+                self._flatten(v)
+                continue
+            if isinstance(v, list):
+                for x in v:
+                    self.items.append((k, x))
+                continue
+            if k.endswith("_name") and k[:-5] in keys:
+                continue  # the value's name, beside the value
+            self.items.append((k, v))
+
+    def get(self, key):
+        return [v for k, v in self.items if k == key]
+
+
+def umpa_packets(text):
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        obj = loads(line)
+        out.append([ULayer(l) for l in oget(obj, "layers", [])])
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Scapy: Wireshark name -> Scapy attribute, per layer class (isinstance, so
+# IPerror/UDPerror/TCPerror/ICMPerror are covered by their parents).  Values
+# are converted to tshark's units.
+
+
+def bit(attr, mask):
+    return lambda l: 1 if int(getattr(l, attr)) & mask else 0
+
+
+def attr(name, conv=None):
+    def get(l):
+        v = getattr(l, name)
+        return conv(v) if conv else v
+    return get
+
+
+def dname(v):
+    if isinstance(v, bytes):
+        v = v.decode("latin-1")
+    if v.endswith(".") and v != ".":
+        v = v[:-1]
+    return v if v != "." else "<Root>"
+
+
+def scapy_table(S):
+    """The mapping table: [(class, ws name, getter)]."""
+    T = []
+
+    def add(cls, pairs):
+        for ws, get in pairs:
+            T.append((cls, ws, get if callable(get) else attr(get)))
+
+    add(S.Ether, [("eth.dst", "dst"), ("eth.src", "src"), ("eth.type", "type")])
+    add(S.Dot1Q, [("vlan.priority", "prio"), ("vlan.dei", "dei"), ("vlan.id", "vlan"),
+                  ("vlan.etype", "type")])
+    add(S.ARP, [("arp.hw.type", "hwtype"), ("arp.proto.type", "ptype"), ("arp.hw.size", "hwlen"),
+                ("arp.proto.size", "plen"), ("arp.opcode", "op"), ("arp.src.hw_mac", "hwsrc"),
+                ("arp.src.proto_ipv4", "psrc"), ("arp.dst.hw_mac", "hwdst"), ("arp.dst.proto_ipv4", "pdst")])
+    add(S.IP, [("ip.version", "version"), ("ip.hdr_len", attr("ihl", lambda v: v * 4)),
+               ("ip.dsfield", "tos"), ("ip.dsfield.dscp", attr("tos", lambda v: v >> 2)),
+               ("ip.dsfield.ecn", attr("tos", lambda v: v & 3)), ("ip.len", "len"), ("ip.id", "id"),
+               ("ip.flags", attr("flags", int)), ("ip.flags.rb", bit("flags", 4)),
+               ("ip.flags.df", bit("flags", 2)), ("ip.flags.mf", bit("flags", 1)),
+               ("ip.frag_offset", "frag"), ("ip.ttl", "ttl"), ("ip.proto", "proto"),
+               ("ip.checksum", "chksum"), ("ip.src", "src"), ("ip.dst", "dst")])
+    add(S.ICMP, [("icmp.type", "type"), ("icmp.code", "code"), ("icmp.checksum", "chksum")])
+    add(S.UDP, [("udp.srcport", "sport"), ("udp.dstport", "dport"), ("udp.length", "len"),
+                ("udp.checksum", "chksum")])
+    add(S.TCP, [("tcp.srcport", "sport"), ("tcp.dstport", "dport"), ("tcp.seq", "seq"), ("tcp.ack", "ack"),
+                ("tcp.hdr_len", attr("dataofs", lambda v: v * 4)), ("tcp.flags", attr("flags", int)),
+                ("tcp.flags.res", attr("reserved", int)),
+                ("tcp.flags.ae", bit("flags", 0x100)), ("tcp.flags.cwr", bit("flags", 0x80)),
+                ("tcp.flags.ece", bit("flags", 0x40)), ("tcp.flags.urg", bit("flags", 0x20)),
+                ("tcp.flags.ack", bit("flags", 0x10)), ("tcp.flags.push", bit("flags", 0x08)),
+                ("tcp.flags.reset", bit("flags", 0x04)), ("tcp.flags.syn", bit("flags", 0x02)),
+                ("tcp.flags.fin", bit("flags", 0x01)), ("tcp.window_size_value", "window"),
+                ("tcp.checksum", "chksum"), ("tcp.urgent_pointer", "urgptr")])
+    add(S.IPv6, [("ipv6.version", "version"), ("ipv6.tclass", "tc"), ("ipv6.flow", "fl"),
+                 ("ipv6.plen", "plen"), ("ipv6.nxt", "nh"), ("ipv6.hlim", "hlim"),
+                 ("ipv6.src", "src"), ("ipv6.dst", "dst")])
+    add(S.IPv6ExtHdrHopByHop, [("ipv6.hopopts.nxt", "nh"), ("ipv6.hopopts.len", "len")])
+    add(S.IPv6ExtHdrDestOpt, [("ipv6.dstopts.nxt", "nh"), ("ipv6.dstopts.len", "len")])
+    add(S.IPv6ExtHdrRouting, [("ipv6.routing.nxt", "nh"), ("ipv6.routing.len", "len"),
+                              ("ipv6.routing.type", "type"), ("ipv6.routing.segleft", "segleft")])
+    add(S.IPv6ExtHdrFragment, [("ipv6.fraghdr.nxt", "nh"), ("ipv6.fraghdr.offset", "offset"),
+                               ("ipv6.fraghdr.more", "m"), ("ipv6.fraghdr.ident", "id")])
+    icmp6 = tuple(getattr(S, n) for n in (
+        "ICMPv6EchoRequest", "ICMPv6EchoReply", "ICMPv6DestUnreach", "ICMPv6PacketTooBig",
+        "ICMPv6TimeExceeded", "ICMPv6ParamProblem", "ICMPv6ND_RS", "ICMPv6ND_RA", "ICMPv6ND_NS",
+        "ICMPv6ND_NA", "ICMPv6ND_Redirect", "ICMPv6Unknown"))
+    add(icmp6, [("icmpv6.type", "type"), ("icmpv6.code", "code"), ("icmpv6.checksum", "cksum")])
+    add((S.ICMPv6EchoRequest, S.ICMPv6EchoReply), [("icmpv6.echo.identifier", "id"),
+                                                    ("icmpv6.echo.sequence_number", "seq")])
+    add(S.ICMPv6PacketTooBig, [("icmpv6.mtu", "mtu")])
+    add(S.ICMPv6ParamProblem, [("icmpv6.pointer", "ptr")])
+    add(S.ICMPv6ND_NS, [("icmpv6.nd.ns.target_address", "tgt")])
+    add(S.ICMPv6ND_NA, [("icmpv6.nd.na.flag.r", "R"), ("icmpv6.nd.na.flag.s", "S"),
+                        ("icmpv6.nd.na.flag.o", "O"), ("icmpv6.nd.na.target_address", "tgt")])
+    add(S.ICMPv6ND_RA, [("icmpv6.nd.ra.cur_hop_limit", "chlim"), ("icmpv6.nd.ra.flag.m", "M"),
+                        ("icmpv6.nd.ra.flag.o", "O"), ("icmpv6.nd.ra.router_lifetime", "routerlifetime"),
+                        ("icmpv6.nd.ra.reachable_time", "reachabletime"),
+                        ("icmpv6.nd.ra.retrans_timer", "retranstimer")])
+    ndopt = tuple(getattr(S, n) for n in ("ICMPv6NDOptSrcLLAddr", "ICMPv6NDOptDstLLAddr", "ICMPv6NDOptMTU",
+                                          "ICMPv6NDOptPrefixInfo"))
+    add(ndopt, [("icmpv6.opt.type", "type"), ("icmpv6.opt.length", "len")])
+    add((S.ICMPv6NDOptSrcLLAddr, S.ICMPv6NDOptDstLLAddr), [("icmpv6.opt.linkaddr", "lladdr")])
+    add(S.ICMPv6NDOptMTU, [("icmpv6.opt.mtu", "mtu")])
+    add(S.ICMPv6NDOptPrefixInfo, [("icmpv6.opt.prefix.length", "prefixlen"),
+                                  ("icmpv6.opt.prefix.flag.l", "L"), ("icmpv6.opt.prefix.flag.a", "A"),
+                                  ("icmpv6.opt.prefix.valid_lifetime", "validlifetime"),
+                                  ("icmpv6.opt.prefix.preferred_lifetime", "preferredlifetime"),
+                                  ("icmpv6.opt.prefix", "prefix")])
+    add(S.DNS, [("dns.id", "id"), ("dns.flags.response", "qr"), ("dns.flags.opcode", "opcode"),
+                ("dns.flags.authoritative", "aa"), ("dns.flags.truncated", "tc"),
+                ("dns.flags.recdesired", "rd"), ("dns.flags.recavail", "ra"), ("dns.flags.z", "z"),
+                ("dns.flags.authenticated", "ad"), ("dns.flags.checkdisable", "cd"),
+                ("dns.flags.rcode", "rcode"), ("dns.count.queries", "qdcount"),
+                ("dns.count.answers", "ancount"), ("dns.count.auth_rr", "nscount"),
+                ("dns.count.add_rr", "arcount")])
+    return T
+
+
+def scapy_icmp_extra(S, l):
+    """ICMPv4 fields that exist only for some types (Scapy ConditionalFields)."""
+    out = []
+    t = l.type
+    if t in (0, 8, 13, 14, 15, 16, 17, 18):
+        out += [("icmp.ident", l.id), ("icmp.seq", l.seq)]
+    if t == 5:
+        out.append(("icmp.redir_gw", l.gw))
+    if t == 3 and l.code == 4:
+        out.append(("icmp.mtu", l.nexthopmtu))
+    return out
+
+
+TCP_OPT_KIND = {"EOL": 0, "NOP": 1, "MSS": 2, "WScale": 3, "SAckOK": 4, "SAck": 5, "Timestamp": 8}
+
+
+def scapy_tcp_opts(S, l):
+    out = []
+    for name, val in l.options:
+        if name == "MSS":
+            out.append(("tcp.options.mss_val", val))
+        elif name == "WScale":
+            out.append(("tcp.options.wscale.shift", val))
+        elif name == "Timestamp":
+            out += [("tcp.options.timestamp.tsval", val[0]), ("tcp.options.timestamp.tsecr", val[1])]
+        elif name == "SAck":
+            for i in range(0, len(val) - 1, 2):
+                out += [("tcp.options.sack_le", val[i]), ("tcp.options.sack_re", val[i + 1])]
+    return out
+
+
+DNS_RDATA_KEY = {1: "dns.a", 28: "dns.aaaa", 5: "dns.cname", 2: "dns.ns", 12: "dns.ptr.domain_name"}
+
+
+def scapy_dns_records(S, l):
+    out = []
+
+    def chain(x):
+        if x is None:
+            return []
+        if isinstance(x, list):
+            return x
+        res = []
+        while x is not None and not isinstance(x, (S.NoPayload, S.Padding, S.Raw)):
+            res.append(x)
+            x = x.payload
+        return res
+
+    for q in chain(l.qd):
+        out += [("dns.qry.name", dname(q.qname)), ("dns.qry.type", q.qtype), ("dns.qry.class", q.qclass)]
+    for sect in (l.an, l.ns, l.ar):
+        for r in chain(sect):
+            if getattr(r, "type", None) == 41:
+                continue  # OPT pseudo-records: Wireshark names differ (dns.rr.udp_payload_size ...)
+            out += [("dns.resp.name", dname(r.rrname)), ("dns.resp.type", r.type)]
+            if hasattr(r, "rclass"):
+                out += [("dns.resp.class", r.rclass), ("dns.resp.ttl", r.ttl), ("dns.resp.len", r.rdlen)]
+            if r.type in DNS_RDATA_KEY and isinstance(r, S.DNSRR):
+                v = r.rdata
+                out.append((DNS_RDATA_KEY[r.type], dname(v) if r.type in (2, 5, 12) else v))
+            elif r.type == 15 and hasattr(r, "exchange"):
+                out += [("dns.mx.preference", r.preference), ("dns.mx.mail_exchange", dname(r.exchange))]
+            elif r.type == 16 and isinstance(r, S.DNSRR):
+                for t in (r.rdata if isinstance(r.rdata, list) else [r.rdata]):
+                    out.append(("dns.txt", t.decode("latin-1") if isinstance(t, bytes) else t))
+    return out
+
+
+def scapy_packets(path):
+    import scapy.all as S
+    from scapy.utils import rdpcap
+
+    S.conf.verb = 0
+    table = scapy_table(S)
+    res = []
+    for p in rdpcap(path):
+        vals = {}
+        l = p
+        while l is not None and not isinstance(l, S.NoPayload):
+            pairs = []
+            for cls, ws, get in table:
+                if isinstance(l, cls):
+                    try:
+                        v = get(l)
+                    except (AttributeError, TypeError):
+                        continue
+                    if v is None:
+                        continue
+                    pairs.append((ws, v))
+            if isinstance(l, S.ICMP):
+                pairs += scapy_icmp_extra(S, l)
+            if isinstance(l, S.TCP):
+                pairs += scapy_tcp_opts(S, l)
+            if isinstance(l, S.DNS):
+                pairs += scapy_dns_records(S, l)
+            for k, v in pairs:
+                if v is not None:
+                    vals.setdefault(k, []).append(norm(v))
+            l = l.payload
+        res.append(vals)
+    return res
+
+
+# ---------------------------------------------------------------------------
+# cases.lua metadata: a tiny Lua tokenizer, enough to split `case{...}` tables.
+
+META_KEYS = ("layers", "malformed", "uflags", "expect", "skip", "count")
+
+
+def lua_strip_comments(text):
+    out, i, n = [], 0, len(text)
+    while i < n:
+        c = text[i]
+        if c in "\"'":
+            j = i + 1
+            while j < n and text[j] != c:
+                j += 2 if text[j] == "\\" else 1
+            out.append(text[i:j + 1])
+            i = j + 1
+        elif text.startswith("--[[", i):
+            j = text.find("]]", i)
+            i = n if j < 0 else j + 2
+        elif text.startswith("--", i):
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def lua_split(body, sep=","):
+    """Split @body at top-level @sep (outside strings and brackets)."""
+    parts, depth, cur, i, n = [], 0, [], 0, len(body)
+    while i < n:
+        c = body[i]
+        if c in "\"'":
+            j = i + 1
+            while j < n and body[j] != c:
+                j += 2 if body[j] == "\\" else 1
+            cur.append(body[i:j + 1])
+            i = j + 1
+            continue
+        if c in "{([":
+            depth += 1
+        elif c in "})]":
+            depth -= 1
+        if c == sep and depth == 0:
+            parts.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(c)
+        i += 1
+    if "".join(cur).strip():
+        parts.append("".join(cur).strip())
+    return parts
+
+
+def lua_unquote(s):
+    s = s.strip()
+    if len(s) >= 2 and s[0] == s[-1] and s[0] in "\"'":
+        body = s[1:-1]
+        return re.sub(r"\\(x[0-9a-fA-F]{2}|[0-9]{1,3}|.)", lambda m: (
+            chr(int(m.group(1)[1:], 16)) if m.group(1)[0] == "x" else
+            chr(int(m.group(1))) if m.group(1).isdigit() else
+            {"n": "\n", "t": "\t", "r": "\r", "0": "\0"}.get(m.group(1), m.group(1))), body)
+    return None
+
+
+def lua_value(s):
+    """A plain literal's value (int or str), or None for anything else."""
+    s = s.strip()
+    q = lua_unquote(s)
+    if q is not None:
+        return q
+    if re.match(r"^0[xX][0-9a-fA-F]+$", s):
+        return int(s, 16)
+    if re.match(r"^[0-9]+$", s):
+        return int(s)
+    if s in ("true", "false"):
+        return 1 if s == "true" else 0
+    return None
+
+
+def parse_expr_layers(expr):
+    """[(constructor, {field: literal})] of a stack expression, or None if not plain."""
+    out = []
+    for item in lua_split(expr, "/"):
+        m = re.match(r"^([A-Za-z_][A-Za-z_0-9]*)\s*(\{.*\})$", item, re.S)
+        if m:
+            fields = {}
+            for f in lua_split(m.group(2)[1:-1]):
+                fm = re.match(r'^(?:([A-Za-z_][A-Za-z_0-9]*)|\[\s*"([^"]*)"\s*\])\s*=\s*(.*)$', f, re.S)
+                if not fm:
+                    return None
+                val = lua_value(fm.group(3))
+                if val is not None:
+                    fields[fm.group(1) or fm.group(2)] = val
+            out.append((m.group(1), fields))
+        elif lua_unquote(item) is not None:
+            out.append(("raw", {}))
+        else:
+            return None
+    return out
+
+
+class Case:
+    def __init__(self, num, desc, expr, meta):
+        self.num = num
+        self.desc = desc
+        self.expr = expr
+        self.meta = meta
+        self.layers = meta.get("layers")
+        self.malformed = [m.strip() for m in meta.get("malformed", "").split(",") if m.strip()]
+        self.uflags = set(m.strip() for m in meta.get("uflags", "").split(",") if m.strip())
+        self.skip = set(m.strip() for m in meta.get("skip", "").split(",") if m.strip())
+        self.expect = []
+        for item in lua_split(meta.get("expect", "")):
+            if "=" in item:
+                k, v = item.split("=", 1)
+                self.expect.append((k.strip(), v.strip()))
+        self.count = int(meta.get("count", 1))
+        self.stack = parse_expr_layers(expr) if expr else None
+
+
+def parse_cases(path):
+    text = lua_strip_comments(open(path, encoding="utf-8").read())
+    cases = []
+    for m in re.finditer(r"(?m)^\s*case\s*\{", text):
+        # find the matching close brace
+        i, depth, n = m.end() - 1, 0, len(text)
+        j = i
+        while j < n:
+            c = text[j]
+            if c in "\"'":
+                k = j + 1
+                while k < n and text[k] != c:
+                    k += 2 if text[k] == "\\" else 1
+                j = k + 1
+                continue
+            if c == "{":
+                depth += 1
+            elif c == "}":
+                depth -= 1
+                if depth == 0:
+                    break
+            j += 1
+        body = text[i + 1:j]
+        pos, meta = [], {}
+        for part in lua_split(body):
+            mm = re.match(r"^([A-Za-z_]+)\s*=\s*(.*)$", part, re.S)
+            if mm and mm.group(1) in META_KEYS:
+                v = lua_value(mm.group(2))
+                meta[mm.group(1)] = "" if v is None else str(v)
+            else:
+                pos.append(part)
+        desc = lua_unquote(pos[0]) if pos else None
+        expr = pos[1] if len(pos) > 1 else None
+        cases.append(Case(len(cases) + 1, desc or "?", expr, meta))
+    return cases
+
+
+# ---------------------------------------------------------------------------
+# Comparing
+
+
+def show(v):
+    if isinstance(v, int):
+        return str(v)
+    return repr(v) if v is not None else "(absent)"
+
+
+def align(ulayers, wpkt, errs):
+    """Pair each umpa layer with a tshark layer (or None)."""
+    pairs, j, last_v6 = [], 0, None
+    used = set()
+    for ul in ulayers:
+        if ul.name in IPV6_EXT:
+            pairs.append((ul, last_v6))
+            continue
+        want = UMPA_TO_WS_LAYER.get(ul.name, ul.name)
+        k = j
+        while k < len(wpkt.layers) and wpkt.layers[k].name != want:
+            k += 1
+        if k == len(wpkt.layers):
+            errs.append("layer %s: tshark has no %s layer here (tshark: %s)" % (
+                ul.name, want, "/".join(l.name for l in wpkt.layers)))
+            pairs.append((ul, None))
+            continue
+        for s in range(j, k):
+            if s not in used:
+                errs.append("layer %s: tshark has it, umpa does not (umpa: %s)" % (
+                    wpkt.layers[s].name, "/".join(l.name for l in ulayers)))
+                used.add(s)
+        used.add(k)
+        pairs.append((ul, wpkt.layers[k]))
+        if want == "ipv6":
+            last_v6 = wpkt.layers[k]
+        j = k + 1
+    for s in range(j, len(wpkt.layers)):
+        if s not in used:
+            errs.append("layer %s: tshark has it, umpa does not (umpa: %s)" % (
+                wpkt.layers[s].name, "/".join(l.name for l in ulayers)))
+    return pairs
+
+
+def compare_tshark(case, ulayers, wpkt, wsnames, errs):
+    for ul, wl in align(ulayers, wpkt, errs):
+        if wl is None:
+            continue
+        for k, v in ul.items:
+            if k in case.skip or k in WS_NOT_COMPARED:
+                continue
+            uv = norm(v)
+            if k in UMPA_TO_WS and isinstance(uv, int):
+                uv = UMPA_TO_WS[k](uv)
+            idx = wl.cursor.get(k, 0)
+            wl.cursor[k] = idx + 1
+            wvals = wl.fields.get(k)
+            if wvals is None:
+                if k not in wsnames:
+                    errs.append("%s: not a Wireshark field name (umpa %s)" % (k, show(uv)))
+                else:
+                    errs.append("%s: umpa %s, tshark (absent in %s)" % (k, show(uv), wl.name))
+                continue
+            if idx >= len(wvals):
+                errs.append("%s[%d]: umpa %s, tshark has only %d" % (k, idx, show(uv), len(wvals)))
+                continue
+            tv = norm(wvals[idx])
+            if uv != tv:
+                errs.append("%s: umpa %s, tshark %s" % (k, show(uv), show(tv)))
+        # checksum verdicts must agree
+        if ul.name in CHECKSUMMED and not ul.quoted:
+            st = wl.fields.get(ul.name + ".checksum.status")
+            if st:
+                ws_bad = str(st[0]) == "0"
+                if ws_bad != ("bad_checksum" in ul.marks):
+                    errs.append("%s checksum: umpa says %s, tshark says %s" % (
+                        ul.name, "bad" if "bad_checksum" in ul.marks else "good", "bad" if ws_bad else "good"))
+
+
+def compare_experts(case, wpkt, errs):
+    hits = {p: 0 for p in case.malformed}
+    for layer, key, msg, sev in wpkt.experts:
+        what = "%s %s" % (key, msg)
+        matched = [p for p in case.malformed if p in what]
+        for p in matched:
+            hits[p] += 1
+        if sev >= SEV_WARN and not matched:
+            errs.append("tshark %s in %s: %s (%s)" % (SEV_NAME.get(sev, sev), layer, msg, key))
+    if wpkt.malformed and not any(p in "_ws.malformed Malformed" for p in case.malformed):
+        if not any("Malformed" in m for _, _, m, s in wpkt.experts):
+            errs.append("tshark: malformed packet")
+    for p, n in hits.items():
+        if n == 0:
+            errs.append("intended malformation '%s' not seen by tshark (its complaints: %s)" % (
+                p, "; ".join("%s %s" % (k, m) for _, k, m, _ in wpkt.experts) or "none"))
+
+
+def compare_scapy(case, ulayers, svals, errs):
+    uvals = {}
+    for ul in ulayers:
+        for k, v in ul.items:
+            uv = norm(v)
+            if k in UMPA_TO_WS and isinstance(uv, int):
+                uv = UMPA_TO_WS[k](uv)
+            uvals.setdefault(k, []).append(uv)
+    for k, sl in svals.items():
+        if k in case.skip:
+            continue
+        ul = uvals.get(k)
+        if ul is None:
+            errs.append("%s: scapy %s, umpa (absent)" % (k, show(sl[0])))
+            continue
+        for i, sv in enumerate(sl):
+            if i >= len(ul):
+                errs.append("%s[%d]: scapy %s, umpa (absent)" % (k, i, show(sv)))
+                break
+            if ul[i] != sv:
+                errs.append("%s: umpa %s, scapy %s" % (k, show(ul[i]), show(sv)))
+
+
+def compare_roundtrip(case, ulayers, errs):
+    got = "/".join(l.name for l in ulayers)
+    if case.layers is not None and got != case.layers:
+        errs.append("layers: umpa show %s, case built %s" % (got, case.layers))
+    marks = set("%s:%s" % (l.name, m) for l in ulayers for m in l.marks)
+    if marks != case.uflags:
+        why = "; ".join("%s:%s=%s" % (l.name, m, l.why[m]) for l in ulayers for m in l.marks)
+        errs.append("umpa marks: %s, case expects %s%s" % (
+            ",".join(sorted(marks)) or "none", ",".join(sorted(case.uflags)) or "none",
+            " (%s)" % why if why else ""))
+    # fields the expression set with literals
+    if case.stack and case.layers is not None and got == case.layers and len(case.stack) == len(ulayers):
+        for (ctor, fields), ul in zip(case.stack, ulayers):
+            keys = [k for k, _ in ul.items]
+            for f, want in fields.items():
+                cand = [k for k in keys if k.endswith("." + f) and k.count(".") == f.count(".") + 1]
+                if not cand or (isinstance(want, str) and not re.match(
+                        r"^([0-9.]+|[0-9a-fA-F:]+)$", want)):
+                    continue  # an alias, or a value given by name
+                got_v = norm(ul.get(cand[0])[0])
+                want_n = norm(want)
+                if isinstance(want_n, str) and ":" in want_n and "." not in want_n:
+                    try:  # an IPv6 address: compare canonical forms
+                        want_n = str(ipaddress.ip_address(want_n))
+                    except ValueError:
+                        pass
+                if got_v != want_n:
+                    errs.append("roundtrip %s: built %s, umpa show %s" % (cand[0], show(want_n), show(got_v)))
+    for k, v in case.expect:
+        vals = [x for l in ulayers for kk, x in l.items if kk == k]
+        want = norm(lua_unquote(v) if lua_unquote(v) is not None else v)
+        if not vals:
+            errs.append("expect %s: umpa show has no such field" % k)
+        elif norm(vals[0]) != want:
+            errs.append("expect %s: wanted %s, umpa show %s" % (k, show(want), show(norm(vals[0]))))
+
+
+# ---------------------------------------------------------------------------
+
+
+TSHARK_PREFS = [
+    "tcp.relative_sequence_numbers:FALSE", "tcp.analyze_sequence_numbers:FALSE",
+    "tcp.calculate_timestamps:FALSE", "tcp.desegment_tcp_streams:FALSE",
+    "tcp.no_subdissector_on_error:FALSE", "udp.calculate_timestamps:FALSE",
+    "ip.check_checksum:TRUE", "tcp.check_checksum:TRUE", "udp.check_checksum:TRUE",
+    "ip.defragment:FALSE", "ipv6.defragment:FALSE", "ip.tso_support:FALSE",
+    "dns.desegment_dns_messages:FALSE",
+]
+
+
+def main():
+    ap = argparse.ArgumentParser(description="umpa vs tshark vs Scapy")
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap.add_argument("--umpa", default=os.environ.get("UMPA", "umpa"))
+    ap.add_argument("--cases", default=os.path.join(here, "cases.lua"))
+    ap.add_argument("--tshark", default=shutil.which("tshark") or "tshark")
+    ap.add_argument("--keep", help="keep the pcap and the JSON outputs in this directory")
+    ap.add_argument("--only", help="comma-separated case numbers to report")
+    ap.add_argument("--pcapng", action="store_true", help="have umpa write pcapng rather than pcap")
+    ap.add_argument("-v", "--verbose", action="store_true", help="every difference on its own line")
+    a = ap.parse_args()
+
+    t0 = time.time()
+    if not shutil.which(a.tshark):
+        print("SKIP: no tshark")
+        return SKIP
+    try:
+        import scapy.all  # noqa: F401
+    except ImportError:
+        print("SKIP: no scapy in %s" % sys.executable)
+        return SKIP
+
+    cases = parse_cases(a.cases)
+    if not cases:
+        print("FAIL: no cases in %s" % a.cases)
+        return HARD
+    work = a.keep or tempfile.mkdtemp(prefix="umpa-oracle-")
+    os.makedirs(work, exist_ok=True)
+    pcap = os.path.join(work, "oracle.pcap")
+    try:
+        r = subprocess.run([a.umpa, "build", "-f", a.cases, "-w", pcap, "--time", "1700000000",
+                            "--interval", "0.001"] + (["--pcapng"] if a.pcapng else []), capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            print("FAIL: umpa build -f %s: exit %d\n%s" % (a.cases, r.returncode, r.stderr.strip()))
+            return HARD
+        # three dissections at once
+        fields = subprocess.Popen([a.tshark, "-G", "fields"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  text=True)
+        targs = [a.tshark, "-n", "-r", pcap, "-T", "json"]
+        for p in TSHARK_PREFS:
+            targs += ["-o", p]
+        ts = subprocess.Popen(targs, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        us = subprocess.Popen([a.umpa, "show", "--json", pcap], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+        svals = scapy_packets(pcap)
+        uout, uerr = us.communicate(timeout=60)
+        tout, terr = ts.communicate(timeout=60)
+        fout, _ = fields.communicate(timeout=60)
+        if us.returncode != 0:
+            print("FAIL: umpa show --json: exit %d\n%s" % (us.returncode, uerr.strip()))
+            return HARD
+        if ts.returncode != 0:
+            print("FAIL: tshark: exit %d\n%s" % (ts.returncode, terr.strip()))
+            return HARD
+        wsnames = set()
+        for line in fout.splitlines():
+            parts = line.split("\t")
+            if len(parts) >= 3 and parts[0] in ("F", "P"):
+                wsnames.add(parts[2])
+        if a.keep:
+            open(os.path.join(work, "umpa.json"), "w").write(uout)
+            open(os.path.join(work, "tshark.json"), "w").write(tout)
+        upk = umpa_packets(uout)
+        wpk = ws_packets(loads(tout))
+    finally:
+        if not a.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+    total = sum(c.count for c in cases)
+    if not (len(upk) == len(wpk) == len(svals) == total):
+        print("FAIL: packet counts: cases %d, umpa show %d, tshark %d, scapy %d" % (
+            total, len(upk), len(wpk), len(svals)))
+        return 1
+
+    only = set(int(x) for x in a.only.split(",")) if a.only else None
+    nfail = nok = 0
+    i = 0
+    for c in cases:
+        for rep in range(c.count):
+            errs = []
+            compare_roundtrip(c, upk[i], errs)
+            compare_tshark(c, upk[i], wpk[i], wsnames, errs)
+            compare_experts(c, wpk[i], errs)
+            compare_scapy(c, upk[i], svals[i], errs)
+            i += 1
+            if only and c.num not in only:
+                continue
+            tag = "case %d%s (%s)" % (c.num, "" if c.count == 1 else ".%d" % (rep + 1), c.desc)
+            if errs:
+                nfail += 1
+                if a.verbose:
+                    print("FAIL %s" % tag)
+                    for e in errs:
+                        print("     %s" % e)
+                else:
+                    shown = errs[:6]
+                    more = " (+%d more)" % (len(errs) - 6) if len(errs) > 6 else ""
+                    print("FAIL %s: %s%s" % (tag, "; ".join(shown), more))
+            else:
+                nok += 1
+                print("ok   %s" % tag)
+    print("oracle: %d packets, %d ok, %d failed (%.1f s)" % (nok + nfail, nok, nfail, time.time() - t0))
+    return 1 if nfail else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
