@@ -111,7 +111,9 @@ struct umpa_capw *umpa_capw_open(const char *path, enum umpa_capfmt fmt, int lin
 		}
 	}
 	if (fmt == UMPA_CAP_PCAP) {
-		w->dead = pcap_open_dead_with_tstamp_precision(linktype, UMPA_MAX_PKT, PCAP_TSTAMP_PRECISION_NANO);
+		/* libpcap wants a DLT_ value; LINKTYPE_RAW (101) is DLT_RAW (12 on most systems) */
+		w->dead = pcap_open_dead_with_tstamp_precision(linktype == 101 ? DLT_RAW : linktype, UMPA_MAX_PKT,
+							       PCAP_TSTAMP_PRECISION_NANO);
 		if (w->dead)
 			w->dump = pcap_dump_fopen(w->dead, w->fp);
 		if (!w->dump) {

@@ -172,6 +172,23 @@ void umpa_field_unset(struct umpa_pkt *p, unsigned li, const struct umpa_field *
 		p->l[li].set &= ~(1ull << umpa_field_index(p->l[li].proto, f));
 }
 
+/* A field past the end of layer li's window (a type-dependent body: ICMPv6
+ * ns/na/ra, ICMP timestamps) makes room: the header grows with zeros up to
+ * the field's end, moving what follows.  Returns 0, or -1 with e set. */
+static int grow_for(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, struct umpa_err *e)
+{
+	const struct umpa_layer *l = &p->l[li];
+	uint64_t need = ((uint64_t)f->bitoff + f->bits + 7) / 8;
+
+	if (field_in_layer(p, li, f))
+		return 0;
+	if (need <= l->hlen || umpa_pkt_splice(p, li, l->hlen, 0, NULL, (uint32_t)(need - l->hlen), e) < 0) {
+		umpa_err_set(e, UMPA_ERANGE, "%s lies beyond the %s header", f->ws, l->proto->name);
+		return -1;
+	}
+	return 0;
+}
+
 static void mark(struct umpa_pkt *p, unsigned li, const struct umpa_field *f)
 {
 	p->l[li].set |= 1ull << umpa_field_index(p->l[li].proto, f);
@@ -188,8 +205,8 @@ int umpa_field_set_u64(struct umpa_pkt *p, unsigned li, const struct umpa_field 
 	if (f->bits < 64 && v >> f->bits)
 		return umpa_err_set(e, UMPA_ERANGE, "%s: %llu does not fit in %u bits (max %llu)", f->ws,
 				    (unsigned long long)v, f->bits, (unsigned long long)((1ull << f->bits) - 1));
-	if (!field_in_layer(p, li, f))
-		return umpa_err_set(e, UMPA_ERANGE, "%s lies beyond the %s header", f->ws, p->l[li].proto->name);
+	if (grow_for(p, li, f, e) < 0)
+		return -UMPA_ERANGE;
 	write_u64(p, li, f, v);
 	mark(p, li, f);
 	return 0;
@@ -206,7 +223,7 @@ int umpa_field_set_bytes(struct umpa_pkt *p, unsigned li, const struct umpa_fiel
 		return umpa_err_set(e, UMPA_EINVAL, "%s is not a byte field", f->ws);
 	if (n != f->bits / 8u)
 		return umpa_err_set(e, UMPA_EINVAL, "%s takes %u bytes, not %u", f->ws, f->bits / 8u, n);
-	if (!field_in_layer(p, li, f) || (f->bitoff & 7))
+	if ((f->bitoff & 7) || grow_for(p, li, f, e) < 0)
 		return umpa_err_set(e, UMPA_ERANGE, "%s lies beyond the %s header", f->ws, p->l[li].proto->name);
 	memcpy(p->data + p->l[li].off + f->bitoff / 8, b, n);
 	mark(p, li, f);

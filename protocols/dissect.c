@@ -28,13 +28,15 @@ static unsigned dissect_loop(struct umpa_pkt *p, unsigned li, const struct umpa_
 		p->nlayers = ++li;
 		if (len < proto->hdr_len) {
 			l->hlen = len;
-			umpa_layer_short(p, li - 1, "header cut short");
+			/* an ICMP error quotes a datagram's first bytes: a cut header is normal there */
+			if (!(l->flags & UMPA_L_QUOTED))
+				umpa_layer_short(p, li - 1, "header cut short");
 			break;
 		}
 		if (proto->dissect)
 			next = proto->dissect(p, li - 1);
 		if (l->hlen > l->len) { /* the hook found the header longer than its window */
-			if (!(l->flags & (UMPA_L_TRUNCATED | UMPA_L_INVALID)))
+			if (!(l->flags & (UMPA_L_TRUNCATED | UMPA_L_INVALID | UMPA_L_QUOTED)))
 				umpa_layer_short(p, li - 1, "header longer than the bytes present");
 			l->hlen = l->len;
 			break;

@@ -134,18 +134,36 @@ static const struct umpa_vname dns_opt_codes[] = {
 /* ------------------------------------------------------------------------ */
 /* Reading messages                                                          */
 
-/* Append one byte of a label or string to txt[*tl] escaped as in master files. */
-static void txt_put(char *txt, size_t txtsz, size_t *tl, uint8_t ch, int in_name)
+/* Text styles for names and strings. */
+enum { TXT_STR = 0, TXT_NAME = 1, TXT_TCPDUMP = 2 };
+
+/*
+ * Append one byte of a label or string to txt[*tl]: escaped as in master
+ * files (TXT_STR, TXT_NAME: "\ddd", "\." in labels), or as tcpdump's
+ * fn_print_char does it ("M-" for 8-bit, "^" for control characters).
+ */
+static void txt_put(char *txt, size_t txtsz, size_t *tl, uint8_t ch, int style)
 {
 	if (*tl + 5 > txtsz)
 		return;
-	if (ch < 0x20 || ch > 0x7e) {
+	if (style == TXT_TCPDUMP) {
+		if (ch & 0x80) {
+			ch &= 0x7f;
+			txt[(*tl)++] = 'M';
+			txt[(*tl)++] = '-';
+		}
+		if (ch < 0x20 || ch == 0x7f) {
+			ch ^= 0x40;
+			txt[(*tl)++] = '^';
+		}
+		txt[(*tl)++] = (char)ch;
+	} else if (ch < 0x20 || ch > 0x7e) {
 		txt[(*tl)++] = '\\';
 		txt[(*tl)++] = (char)('0' + ch / 100);
 		txt[(*tl)++] = (char)('0' + ch / 10 % 10);
 		txt[(*tl)++] = (char)('0' + ch % 10);
 	} else {
-		if ((in_name && ch == '.') || ch == '\\')
+		if ((style == TXT_NAME && ch == '.') || ch == '\\')
 			txt[(*tl)++] = '\\';
 		txt[(*tl)++] = (char)ch;
 	}
@@ -157,12 +175,13 @@ static void txt_put(char *txt, size_t txtsz, size_t *tl, uint8_t ch, int in_name
  * pointers.  *end receives the offset just after the name's inline part.  When
  * @txt is not NULL the name is written there as text, labels joined by '.',
  * without a trailing dot ("" for the root).  *nlab (optional) receives the
- * label count and *wire (optional) the uncompressed length.  Returns 0 or a
+ * label count and *wire (optional) the uncompressed length; @style is a
+ * TXT_* text style.  Returns 0 or a
  * DNS_E* code.  Terminates on any input: every pointer must point strictly
  * before the place the name (or the previous jump) started.
  */
 static int dns_name(struct umpa_cur *c, size_t off, size_t *end, char *txt, size_t txtsz, unsigned *nlab,
-		    unsigned *wire)
+		    unsigned *wire, int style)
 {
 	size_t pos = off, lim = off, tl = 0;
 	unsigned jumps = 0, labels = 0, wl = 1;
@@ -209,7 +228,7 @@ static int dns_name(struct umpa_cur *c, size_t off, size_t *end, char *txt, size
 				txt[tl] = 0;
 			}
 			for (unsigned i = 0; i < b; i++)
-				txt_put(txt, txtsz, &tl, lp[i], 1);
+				txt_put(txt, txtsz, &tl, lp[i], style);
 		}
 		pos += 1u + b;
 	}
@@ -259,7 +278,7 @@ static int dns_next(struct dns_it *it, struct dns_rr *rr)
 	memset(rr, 0, sizeof(*rr));
 	rr->sect = it->sect;
 	rr->off = it->pos;
-	if ((r = dns_name(it->c, it->pos, &e, NULL, 0, NULL, NULL)) < 0)
+	if ((r = dns_name(it->c, it->pos, &e, NULL, 0, NULL, NULL, TXT_NAME)) < 0)
 		return r;
 	if (umpa_cur_be16_at(it->c, e, &rr->type) < 0 || umpa_cur_be16_at(it->c, e + 2, &rr->klass) < 0)
 		return DNS_ESHORT;
@@ -401,8 +420,8 @@ static int dns_rdata_name(struct umpa_cur *c, size_t at, size_t rdend, size_t *n
 
 	if (at >= rdend)
 		return DNS_ERDATA;
-	if ((r = dns_name(c, at, &e, NULL, 0, NULL, NULL)) < 0)
-		return r;
+	if ((r = dns_name(c, at, &e, NULL, 0, NULL, NULL, TXT_NAME)) < 0)
+		return r == DNS_ESHORT ? DNS_ERDATA : r; /* the rdata is all there: the name overran it */
 	if (e > rdend)
 		return DNS_ERDATA;
 	if (next)
@@ -1096,6 +1115,95 @@ static int enc_section(struct dns_w *w, unsigned sect, const char *spec, uint32_
 	return 0;
 }
 
+/*
+ * After a section was replaced, compression pointers in the later sections
+ * that pointed past the old section must follow the bytes that moved.  @m is
+ * the message (@len bytes, ours to write), the later entries start at @from;
+ * pointers at or beyond @old_end move by @delta.  Pointers into the replaced
+ * bytes themselves cannot be saved and are left as they are.
+ */
+static void dns_fix_pointers(uint8_t *m, size_t len, size_t from, const uint32_t cnt[4], unsigned sect,
+			     size_t old_end, int64_t delta)
+{
+	struct umpa_cur c;
+	size_t pos = from;
+
+	umpa_cur_init(&c, m, len);
+	for (unsigned s = sect + 1; s < 4; s++) {
+		for (uint32_t i = 0; i < cnt[s]; i++) {
+			size_t names[3], nn = 0, at, rd;
+			uint16_t type, rdlen;
+			names[nn++] = pos;
+			/* skip the owner name to find the fixed part */
+			for (at = pos;;) {
+				uint8_t b;
+				if (umpa_cur_u8_at(&c, at, &b) < 0)
+					return;
+				if ((b & 0xc0) == 0xc0) {
+					at += 2;
+					break;
+				}
+				if (b & 0xc0)
+					return;
+				at += 1u + b;
+				if (b == 0)
+					break;
+			}
+			if (umpa_cur_be16_at(&c, at, &type) < 0 || umpa_cur_be16_at(&c, at + 8, &rdlen) < 0)
+				return;
+			rd = at + 10;
+			switch (type) {
+			case T_NS: case T_CNAME: case T_PTR: case T_DNAME: case T_MD: case T_MF: case T_MB:
+			case T_MG: case T_MR: case T_SOA:
+				names[nn++] = rd;
+				break;
+			case T_MX:
+				names[nn++] = rd + 2;
+				break;
+			case T_SRV:
+				names[nn++] = rd + 6;
+				break;
+			}
+			if (type == T_SOA) { /* rname follows mname */
+				size_t q = rd;
+				for (;;) {
+					uint8_t b;
+					if (q >= rd + rdlen || umpa_cur_u8_at(&c, q, &b) < 0)
+						break;
+					if ((b & 0xc0) == 0xc0 || b == 0) {
+						names[nn++] = q + ((b & 0xc0) ? 2 : 1);
+						break;
+					}
+					q += 1u + b;
+				}
+			}
+			for (size_t k = 0; k < nn; k++) {
+				size_t q = names[k];
+				while (q < rd + rdlen || k == 0) {
+					uint8_t b, b2;
+					size_t t;
+					if (umpa_cur_u8_at(&c, q, &b) < 0 || b == 0 || ((b & 0xc0) && (b & 0xc0) != 0xc0))
+						break;
+					if ((b & 0xc0) != 0xc0) {
+						q += 1u + b;
+						continue;
+					}
+					if (umpa_cur_u8_at(&c, q + 1, &b2) < 0)
+						break;
+					t = (size_t)(b & 0x3f) << 8 | b2;
+					if (t >= old_end && (int64_t)t + delta >= 0 && (int64_t)t + delta <= 0x3fff) {
+						t = (size_t)((int64_t)t + delta);
+						m[q] = (uint8_t)(0xc0 | t >> 8);
+						m[q + 1] = (uint8_t)t;
+					}
+					break;
+				}
+			}
+			pos = rd + rdlen;
+		}
+	}
+}
+
 static int dns_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *spec,
 		       struct umpa_err *e)
 {
@@ -1127,6 +1235,8 @@ static int dns_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field 
 	w.n = 0;
 	if ((rc = enc_section(&w, sect, spec, &n, e)) < 0)
 		return rc;
+	dns_fix_pointers(p->data + p->l[li].off, p->l[li].hlen, b[sect] + w.n, cnt, sect, b[sect + 1],
+			 (int64_t)w.n - (int64_t)(b[sect + 1] - b[sect]));
 	p->l[li].aux = cnt[0] | cnt[1] << 8 | cnt[2] << 16 | cnt[3] << 24;
 	for (unsigned s = 0; s < 4; s++)
 		umpa_field_auto_u64(p, li, &fields[F_QDCOUNT + s], cnt[s]);
@@ -1218,7 +1328,7 @@ static int emit_name(struct umpa_emit *em, struct umpa_cur *c, size_t off, const
 		     unsigned *nlab, unsigned *wire)
 {
 	size_t e;
-	int r = dns_name(c, off, &e, txt, DNS_TEXT_MAX, nlab, wire);
+	int r = dns_name(c, off, &e, txt, DNS_TEXT_MAX, nlab, wire, TXT_NAME);
 
 	if (r < 0)
 		return r;
@@ -1240,7 +1350,7 @@ static void emit_strings(struct umpa_emit *em, struct umpa_cur *c, size_t off, s
 			return;
 		txt[0] = 0;
 		for (unsigned i = 0; i < sl; i++)
-			txt_put(txt, sizeof(txt), &tl, sp[i], 0);
+			txt_put(txt, sizeof(txt), &tl, sp[i], TXT_STR);
 		umpa_emit_u64(em, klen, sl, NULL);
 		umpa_emit_str(em, key, txt);
 		off += 1u + sl;
@@ -1376,9 +1486,9 @@ static void emit_rdata(struct umpa_emit *em, struct umpa_cur *c, const struct dn
 		break;
 	case T_SOA:
 		if (emit_name(em, c, rr->rdata, "dns.soa.mname", txt, NULL, NULL) < 0 ||
-		    dns_name(c, rr->rdata, &n, txt, DNS_TEXT_MAX, NULL, NULL) < 0 ||
+		    dns_name(c, rr->rdata, &n, txt, DNS_TEXT_MAX, NULL, NULL, TXT_NAME) < 0 ||
 		    emit_name(em, c, n, "dns.soa.rname", txt, NULL, NULL) < 0 ||
-		    dns_name(c, n, &n, txt, DNS_TEXT_MAX, NULL, NULL) < 0)
+		    dns_name(c, n, &n, txt, DNS_TEXT_MAX, NULL, NULL, TXT_NAME) < 0)
 			return;
 		for (unsigned i = 0; i < 5 && n + 4 <= end; i++, n += 4) {
 			umpa_cur_be32_at(c, n, &v32);
@@ -1434,7 +1544,7 @@ static void dns_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit 
 		size_t e;
 		const uint8_t *d;
 
-		if (dns_name(&c, rr.off, &e, name, sizeof(name), &nlab, &wire) < 0)
+		if (dns_name(&c, rr.off, &e, name, sizeof(name), &nlab, &wire, TXT_NAME) < 0)
 			break;
 		if (rr.sect != open_sect) {
 			if (open_sect < 4)
@@ -1462,7 +1572,7 @@ static void dns_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit 
 			tx_puts(&lt, ", addr ");
 			tx_puts(&lt, a);
 		} else if (rr.sect > 0 && (rr.type == T_CNAME || rr.type == T_NS || rr.type == T_PTR) &&
-			   dns_name(&c, rr.rdata, &e, txt, sizeof(txt), NULL, NULL) == 0) {
+			   dns_name(&c, rr.rdata, &e, txt, sizeof(txt), NULL, NULL, TXT_NAME) == 0) {
 			tx_puts(&lt, rr.type == T_CNAME ? ", cname " : rr.type == T_NS ? ", ns " : " ");
 			tx_puts(&lt, txt[0] ? txt : "<Root>");
 		}
@@ -1553,7 +1663,7 @@ static int td_name(struct umpa_sbuf *out, struct umpa_cur *c, size_t off)
 	char txt[DNS_TEXT_MAX];
 	size_t e;
 
-	if (dns_name(c, off, &e, txt, sizeof(txt), NULL, NULL) < 0)
+	if (dns_name(c, off, &e, txt, sizeof(txt), NULL, NULL, TXT_TCPDUMP) < 0)
 		return -1;
 	umpa_sbuf_puts(out, txt);
 	umpa_sbuf_putc(out, '.');
@@ -1604,7 +1714,7 @@ static int td_rr(struct umpa_sbuf *out, struct umpa_cur *c, const struct dns_rr 
 				return -1;
 			txt[0] = 0;
 			for (unsigned i = 0; i < sl; i++)
-				txt_put(txt, sizeof(txt), &tl, sp[i], 0);
+				txt_put(txt, sizeof(txt), &tl, sp[i], TXT_TCPDUMP);
 			umpa_sbuf_puts(out, " \"");
 			umpa_sbuf_puts(out, txt);
 			umpa_sbuf_putc(out, '"');
@@ -1636,7 +1746,7 @@ static int td_rr(struct umpa_sbuf *out, struct umpa_cur *c, const struct dns_rr 
 		for (size_t i = 4; i < rr->rdlen; i++) {
 			char t[8];
 			size_t tl = 0;
-			txt_put(t, sizeof(t), &tl, d[i], 0);
+			txt_put(t, sizeof(t), &tl, d[i], TXT_TCPDUMP);
 			umpa_sbuf_puts(out, t);
 		}
 		break;
@@ -1770,8 +1880,6 @@ static void dns_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf 
 		dns_it_init(&it, &c, cnt);
 		it.left[1] = it.left[2] = it.left[3] = 0;
 		while ((r = dns_next(&it, &rr)) > 0) {
-			if (rr.off != DNS_HDR)
-				umpa_sbuf_putc(out, ',');
 			umpa_sbuf_putc(out, ' ');
 			td_type(out, rr.type);
 			if (rr.klass != 1)
@@ -1826,7 +1934,7 @@ static int dns_first_q(const struct umpa_pkt *p, unsigned li, char *txt, uint16_
 	dns_hdr_counts(&c, cnt);
 	cnt[1] = cnt[2] = cnt[3] = 0;
 	dns_it_init(&it, &c, cnt);
-	if (dns_next(&it, &rr) <= 0 || dns_name(&c, rr.off, &e, txt, DNS_TEXT_MAX, NULL, NULL) < 0)
+	if (dns_next(&it, &rr) <= 0 || dns_name(&c, rr.off, &e, txt, DNS_TEXT_MAX, NULL, NULL, TXT_NAME) < 0)
 		return -1;
 	*type = rr.type;
 	*klass = rr.klass;

@@ -14,9 +14,10 @@
  * overlap), so `icmpv6{type=ns, tgt=fe80::1}` and p.icmpv6.tgt work; the
  * `details` hook shows only those of the message's type.
  *
- * Header length: the fixed part of the type's body (8 bytes for echo and
- * errors, 24 for ns...) plus, for neighbour discovery, the options: they are
- * the rest of the message.  A fresh layer is Scapy's ICMPv6EchoRequest() (8
+ * Header length: 8 bytes for echo (the data follows as a raw layer) and for
+ * errors (the quoted packet follows); for every other type the whole
+ * message (neighbour discovery options, MLDv2 records, unknown bodies are
+ * part of it).  A fresh layer is Scapy's ICMPv6EchoRequest() (8
  * bytes).  finish grows a fresh layer (options not set) to the body its type
  * needs, with Scapy's defaults (na: R and O set; ra: Prf high, router
  * lifetime 1800), and computes the checksum over the IPv6 pseudo-header
@@ -48,8 +49,8 @@
  *
  * Summary (tcpdump -nn): "ICMP6, echo request, id 1, seq 2, length 64",
  * "ICMP6, neighbor solicitation, who has fe80::1, length 32", ...  An error
- * names what it quotes and ends with ": " before the quoted packet's own
- * summary.
+ * names what it quotes; the quoted packet's own summary follows after "; "
+ * (printed by the quoted IPv6 layer, as ip.c does for IPv4).
  *
  * Matching (Scapy): an echo reply answers the request with the same id and
  * sequence number; an NA answers the NS for its target; an RA answers an RS;
@@ -359,7 +360,11 @@ static const struct umpa_proto *icmpv6_dissect(struct umpa_pkt *p, unsigned li)
 		return NULL;
 	}
 	l->hlen = body;
-	if (is_nd(type)) {
+	if (type == T_ECHO_REQ || type == T_ECHO_REP || is_error(type)) {
+		/* data or the quoted packet follow as layers of their own */
+	} else if (!is_nd(type)) {
+		l->hlen = l->len; /* MLD records, unknown bodies: all part of the message */
+	} else {
 		uint32_t off = body;
 		while (off < l->len) {
 			uint8_t n;
@@ -414,11 +419,19 @@ static int grow_body(struct umpa_pkt *p, unsigned li, unsigned t, struct umpa_er
 	if ((rc = umpa_pkt_splice(p, li, old, 0, NULL, body - old, e)) < 0)
 		return rc;
 	h = p->data + p->l[li].off;
-	if (t == T_NA && old <= 4)
+	/* bytes 4-7 exist in every message: Scapy's values only when the user
+	 * wrote nothing there (no body field overlapping them is set) */
+	if (old != ICMP6_HLEN || h[4] | h[5] | h[6] | h[7])
+		return 0;
+	for (unsigned i = F_ID; i < F_OPTIONS; i++) {
+		const struct umpa_field *f = &icmpv6_fields[i];
+		if (f->bitoff < 64 && umpa_field_is_set(p, li, f))
+			return 0;
+	}
+	if (t == T_NA) {
 		h[4] = 0xa0; /* R and O */
-	if (t == T_RA && old <= 5)
+	} else if (t == T_RA) {
 		h[5] = 0x08; /* Prf high */
-	if (t == T_RA && old <= 6) {
 		h[6] = 1800 >> 8; /* router lifetime 1800 s */
 		h[7] = 1800 & 0xff;
 	}
@@ -686,6 +699,41 @@ static void icmpv6_details(const struct umpa_pkt *p, unsigned li, struct umpa_em
 		if (umpa_cur_be16_at(&c, 4, &v16) == 0)
 			umpa_emit_u64(em, "icmpv6.mld.maximum_response_delay", v16, NULL);
 		emit_ipv6_at(em, &c, 8, "icmpv6.mld.multicast_address");
+		if (type == T_MLD_QUERY && umpa_cur_u8_at(&c, 24, &v8) == 0) { /* MLDv2 (RFC 9777) */
+			umpa_emit_hex(em, "icmpv6.mld.flag", v8, 2);
+			umpa_emit_bool(em, "icmpv6.mld.flag.s", v8 >> 3 & 1);
+			umpa_emit_u64(em, "icmpv6.mld.flag.qrv", v8 & 7, NULL);
+			if (umpa_cur_u8_at(&c, 25, &v8) == 0)
+				umpa_emit_u64(em, "icmpv6.mld.qqi", v8, NULL);
+			if (umpa_cur_be16_at(&c, 26, &v16) == 0) {
+				umpa_emit_u64(em, "icmpv6.mld.nb_sources", v16, NULL);
+				for (uint32_t i = 0; i < v16 && umpa_cur_ptr_at(&c, 28 + 16 * i, 16, &a) == 0; i++)
+					umpa_emit_ipv6(em, "icmpv6.mld.source_address", a);
+			}
+		}
+		break;
+	case T_MLD2_REPORT:
+		if (umpa_cur_be16_at(&c, 6, &v16) == 0) {
+			uint32_t off = 8;
+			umpa_emit_u64(em, "icmpv6.mldr.nb_mcast_records", v16, NULL);
+			for (uint32_t r = 0; r < v16; r++) {
+				uint8_t rtype, aux;
+				uint16_t ns;
+				if (umpa_cur_u8_at(&c, off, &rtype) < 0 || umpa_cur_u8_at(&c, off + 1, &aux) < 0 ||
+				    umpa_cur_be16_at(&c, off + 2, &ns) < 0 || umpa_cur_ptr_at(&c, off + 4, 16, &a) < 0)
+					break;
+				umpa_emit_open(em, "icmpv6.mldr.mar", "Multicast Address Record");
+				umpa_emit_u64(em, "icmpv6.mldr.mar.record_type", rtype, NULL);
+				umpa_emit_u64(em, "icmpv6.mldr.mar.aux_data_len", aux, NULL);
+				umpa_emit_u64(em, "icmpv6.mldr.mar.nb_sources", ns, NULL);
+				umpa_emit_ipv6(em, "icmpv6.mldr.mar.multicast_address", a);
+				off += 20;
+				for (uint32_t i = 0; i < ns && umpa_cur_ptr_at(&c, off, 16, &a) == 0; i++, off += 16)
+					umpa_emit_ipv6(em, "icmpv6.mldr.mar.source_address", a);
+				umpa_emit_close(em);
+				off += 4u * aux;
+			}
+		}
 		break;
 	case T_RA:
 		if (umpa_cur_u8_at(&c, 4, &v8) == 0)
@@ -726,21 +774,24 @@ static void icmpv6_details(const struct umpa_pkt *p, unsigned li, struct umpa_em
 		emit_ipv6_at(em, &c, 24, "icmpv6.rd.na.destination_address");
 		break;
 	default:
+		if (c.len > 4 && umpa_cur_ptr_at(&c, 4, c.len - 4, &a) == 0)
+			umpa_emit_bytes(em, "icmpv6.data", a, c.len - 4);
 		break;
 	}
 	if (is_nd(type)) {
 		uint32_t off = body_len(type);
-		while (off + 2 <= c.len) {
-			uint32_t n = (uint32_t)c.p[off + 1] * 8;
+		uint8_t n8;
+		while (umpa_cur_u8_at(&c, off + 1, &n8) == 0) {
+			uint32_t n = (uint32_t)n8 * 8;
 			if (n == 0) {
 				umpa_emit_str(em, "icmpv6.invalid_option_length", "option with length 0");
 				break;
 			}
-			if (n > c.len - off) {
+			if (umpa_cur_ptr_at(&c, off, n, &a) < 0) {
 				umpa_emit_str(em, "icmpv6.invalid_option_length", "option runs past the message");
 				break;
 			}
-			emit_opt(em, c.p + off, n);
+			emit_opt(em, a, n);
 			off += n;
 		}
 	}
@@ -939,8 +990,6 @@ static void icmpv6_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sb
 	}
 	umpa_sbuf_puts(out, ", length ");
 	umpa_sbuf_put_u64(out, l->len);
-	if (li + 1 < p->nlayers && l->flags & UMPA_L_QUOTES)
-		umpa_sbuf_puts(out, ": "); /* the quoted packet's summary follows */
 }
 
 /* ---- matching ---- */

@@ -1,4 +1,9 @@
-/* inet.c - pseudo-header sums shared by UDP, TCP and ICMPv6 (RFC 768, 793, 8200 s8.1). */
+/* inet.c - pseudo-header sums shared by UDP, TCP and ICMPv6 (RFC 768, 793, 8200 s8.1).
+ *
+ * The pseudo-header's destination is the final one: the last address of an
+ * IPv4 loose/strict source route still in progress, or of an IPv6 routing
+ * header with segments left (segment list[0] for an SRH).
+ */
 #include "umpa_inet.h"
 
 #include "umpa_protos.h"
@@ -17,6 +22,88 @@ int umpa_inet_l3(const struct umpa_pkt *p, unsigned li)
 	return -1;
 }
 
+/* The final destination an IPv4 loose or strict source route option (131,
+ * 137) names while the route is not complete (pointer within the option):
+ * its last address.  NULL when there is none.  @c is the IPv4 layer, @hl its
+ * header length (the layer's, not the IHL: building fills the IHL after the
+ * transport checksum). */
+static const uint8_t *ipv4_final_dst(struct umpa_cur *c, uint32_t hl)
+{
+	const uint8_t *o;
+	uint32_t i = 20;
+
+	while (i < hl) {
+		uint8_t t, len;
+		if (umpa_cur_ptr_at(c, i, 1, &o) < 0)
+			return NULL;
+		t = o[0];
+		if (t == 0)
+			return NULL;
+		if (t == 1) {
+			i++;
+			continue;
+		}
+		if (umpa_cur_ptr_at(c, i, 2, &o) < 0 || o[1] < 2 || i + o[1] > hl)
+			return NULL;
+		len = o[1];
+		if ((t == 131 || t == 137) && len >= 7) {
+			if (umpa_cur_ptr_at(c, i, len, &o) < 0)
+				return NULL;
+			if (o[2] > len) /* route complete: the header holds the final destination */
+				return NULL;
+			return o + 3 + ((len - 3u) / 4u - 1u) * 4u;
+		}
+		i += len;
+	}
+	return NULL;
+}
+
+/* The final destination a routing header (layer @p ri) names when segments
+ * are left: the last address of types 0 and 2, segment list[0] of an SRH
+ * (type 4).  NULL when none (no segments left, other types, short header). */
+static const uint8_t *ipv6_final_dst(const struct umpa_pkt *p, unsigned ri)
+{
+	struct umpa_cur c;
+	const uint8_t *h, *a;
+	unsigned n;
+
+	umpa_layer_cur(p, ri, &c);
+	if (umpa_cur_ptr_at(&c, 0, 8, &h) < 0 || h[3] == 0)
+		return NULL;
+	n = h[1] / 2u; /* 16-byte addresses after the first 8 bytes */
+	if (n == 0)
+		return NULL;
+	if (h[2] == 0 || h[2] == 2)
+		return umpa_cur_ptr_at(&c, 8 + 16 * (n - 1), 16, &a) < 0 ? NULL : a;
+	if (h[2] == 4)
+		return umpa_cur_ptr_at(&c, 8, 16, &a) < 0 ? NULL : a;
+	return NULL;
+}
+
+int umpa_inet_fragment(const struct umpa_pkt *p, unsigned li)
+{
+	for (int i = (int)li - 1; i >= 0; i--) {
+		const struct umpa_proto *pr = p->l[i].proto;
+		struct umpa_cur c;
+		uint8_t b;
+
+		umpa_layer_cur(p, (unsigned)i, &c);
+		if (pr == &umpa_proto_ip) /* MF: 0x20 of byte 6 */
+			return umpa_cur_u8_at(&c, 6, &b) == 0 && (b & 0x20);
+		if (pr == &umpa_proto_ipv6_frag) { /* M: 0x01 of byte 3 */
+			if (umpa_cur_u8_at(&c, 3, &b) == 0 && (b & 0x01))
+				return 1;
+			continue;
+		}
+		if (pr == &umpa_proto_ipv6)
+			return 0;
+		if (pr == &umpa_proto_ipv6_hop || pr == &umpa_proto_ipv6_route || pr == &umpa_proto_ipv6_dst)
+			continue;
+		return 0;
+	}
+	return 0;
+}
+
 int umpa_inet_pseudo_sum(const struct umpa_pkt *p, unsigned li, uint8_t proto, uint32_t len, uint32_t *sum)
 {
 	int l3 = umpa_inet_l3(p, li);
@@ -29,18 +116,30 @@ int umpa_inet_pseudo_sum(const struct umpa_pkt *p, unsigned li, uint8_t proto, u
 		return -1;
 	umpa_layer_cur(p, (unsigned)l3, &c);
 	if (p->l[l3].proto == &umpa_proto_ip) {
+		const uint8_t *fin;
 		if (umpa_cur_ptr_at(&c, 12, 8, &a) < 0)
 			return -1;
-		s = umpa_csum_add(0, a, 8);
+		/* with a source route the pseudo-header holds the final
+		 * destination, as Scapy's in4_chksum and Wireshark compute it */
+		fin = ipv4_final_dst(&c, p->l[l3].hlen);
+		s = umpa_csum_add(0, a, 4);
+		s = umpa_csum_add(s, fin ? fin : a + 4, 4);
 		tail[0] = 0;
 		tail[1] = proto;
 		tail[2] = (uint8_t)(len >> 8);
 		tail[3] = (uint8_t)len;
 		s = umpa_csum_add(s, tail, 4);
 	} else {
+		const uint8_t *fin = NULL;
 		if (umpa_cur_ptr_at(&c, 8, 32, &a) < 0)
 			return -1;
-		s = umpa_csum_add(0, a, 32);
+		/* RFC 8200 s8.1: with a Routing header the pseudo-header holds the
+		 * final destination (what Scapy's in6_chksum and Wireshark use). */
+		for (unsigned i = (unsigned)l3 + 1; i < li && !fin; i++)
+			if (p->l[i].proto == &umpa_proto_ipv6_route)
+				fin = ipv6_final_dst(p, i);
+		s = umpa_csum_add(0, a, 16);
+		s = umpa_csum_add(s, fin ? fin : a + 16, 16);
 		tail[0] = (uint8_t)(len >> 24);
 		tail[1] = (uint8_t)(len >> 16);
 		tail[2] = (uint8_t)(len >> 8);

@@ -23,7 +23,10 @@
  *
  * Summary (tcpdump -nn): "IP6 src > dst: ", or "IP6 src.sport > dst.dport: "
  * when the first layer after the extension headers has ports.  The extension
- * headers and the upper layer print their own parts after it.
+ * headers and the upper layer print their own parts after it.  When what
+ * follows is a protocol umpa does not know, the last header prints
+ * "ip-proto-N, length L" (as ip.c; or "no next header" for 59).  A packet
+ * quoted in an ICMPv6 error starts with "; ".
  *
  * Matching (Scapy's IPv6.hashret/answers): a reply goes to the request's
  * source (or, for a multicast request, to the same group); the upper layers
@@ -105,6 +108,23 @@ uint32_t umpa_ipv6_auto_nxt_(const struct umpa_pkt *p, unsigned li)
 	return NXT_NONE;
 }
 
+void umpa_ipv6_tail_(const struct umpa_pkt *p, unsigned li, unsigned nxt, struct umpa_sbuf *out)
+{
+	const struct umpa_layer *l = &p->l[li];
+
+	if (l->flags & UMPA_L_TRUNCATED || umpa_proto_bound(UMPA_BIND_IPPROTO, nxt) ||
+	    (li + 1 < p->nlayers && !(p->l[li + 1].proto->pflags & UMPA_PF_RAW)))
+		return; /* a protocol umpa knows (cut short, or shown by its layer) */
+	if (nxt == NXT_NONE) {
+		umpa_sbuf_puts(out, "no next header");
+		return;
+	}
+	umpa_sbuf_puts(out, "ip-proto-");
+	umpa_sbuf_put_u64(out, nxt);
+	umpa_sbuf_puts(out, ", length "); /* tcpdump: "ip-proto-N LEN"; this is ip.c's form */
+	umpa_sbuf_put_u64(out, l->len > l->hlen ? l->len - l->hlen : 0);
+}
+
 /* ---- hooks ---- */
 
 static const struct umpa_proto *ipv6_dissect(struct umpa_pkt *p, unsigned li)
@@ -166,7 +186,7 @@ static void ipv6_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf
 {
 	struct umpa_cur c;
 	const uint8_t *a;
-	uint8_t vers;
+	uint8_t vers, nxt = NXT_NONE;
 	uint64_t sport, dport;
 	int ports;
 
@@ -182,6 +202,9 @@ static void ipv6_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf
 		return;
 	}
 	ports = upper_ports(p, umpa_ipv6_upper_(p, li), &sport, &dport) == 0;
+	umpa_cur_u8_at(&c, 6, &nxt);
+	if (li > 0 && p->l[li - 1].flags & UMPA_L_QUOTES)
+		umpa_sbuf_puts(out, "; "); /* the packet an ICMPv6 error quotes */
 	umpa_sbuf_puts(out, "IP6 ");
 	umpa_sbuf_put_ipv6(out, a);
 	if (ports) {
@@ -195,6 +218,7 @@ static void ipv6_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf
 		umpa_sbuf_put_u64(out, dport);
 	}
 	umpa_sbuf_puts(out, ": ");
+	umpa_ipv6_tail_(p, li, nxt, out);
 }
 
 /* ICMPv6 type of layer @ui when it is ICMPv6; -1 otherwise. */

@@ -17,14 +17,6 @@ static const struct umpa_field dst_fields[] = {
 	 .help = "options: pad1, padn=N, ra=V, jumbo=N, N=hex; padded to 8 bytes"},
 };
 
-/* tcpdump -nn: "DSTOPT " */
-static void dst_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out)
-{
-	(void)p;
-	(void)li;
-	umpa_sbuf_puts(out, "DSTOPT ");
-}
-
 const struct umpa_proto umpa_proto_ipv6_dst = {
 	.name = "ipv6_dst",
 	.aliases = "ipv6.dstopts,dstopts,IPv6ExtHdrDestOpt",
@@ -36,5 +28,5 @@ const struct umpa_proto umpa_proto_ipv6_dst = {
 	.finish = umpa_ipv6_opts_finish_,
 	.set_var = umpa_ipv6_opts_set_var_,
 	.details = umpa_ipv6_opts_details_,
-	.summary = dst_summary,
+	.summary = umpa_ipv6_opts_summary_, /* "DSTOPT " */
 };

@@ -61,6 +61,7 @@ static void frag_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf
 	const struct umpa_layer *l = &p->l[li];
 	struct umpa_cur c;
 	uint16_t offm;
+	uint8_t nxt;
 
 	umpa_layer_cur(p, li, &c);
 	if (umpa_cur_be16_at(&c, 2, &offm) < 0) {
@@ -72,6 +73,8 @@ static void frag_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf
 	umpa_sbuf_putc(out, '|');
 	umpa_sbuf_put_u64(out, l->len > l->hlen ? l->len - l->hlen : 0);
 	umpa_sbuf_puts(out, ") ");
+	if ((offm >> 3) == 0 && umpa_cur_u8_at(&c, 0, &nxt) == 0)
+		umpa_ipv6_tail_(p, li, nxt, out); /* a later fragment's data is just data */
 }
 
 const struct umpa_proto umpa_proto_ipv6_frag = {

@@ -1,4 +1,4 @@
-/* ipv6_hop.c - IPv6 Hop-by-Hop Options header (RFC 8200 s4.3; TLV options s4.2; Router Alert RFC 2711; Jumbo Payload RFC 2675).
+/* ipv6_hop.c - IPv6 Hop-by-Hop Options header (RFC 8200 s4.2-4.3; Router Alert RFC 2711; Jumbo RFC 2675).
  *
  * Header: next header, length (in 8-octet units, not counting the first 8
  * octets), then type-length-value options up to the end of the header.
@@ -23,8 +23,9 @@
  * one PadN of 4 bytes.
  *
  * Dissecting: the length bounds the header; a header longer than the window
- * is short; an option running past the header flags the layer INVALID and
- * the walk stops there.  When the IPv6 payload length is 0 the Jumbo Payload
+ * is short; a hop-by-hop header anywhere but right after IPv6 is invalid
+ * (RFC 8200 s4.3); an option running past the header flags the layer
+ * INVALID and the walk stops there.  When the IPv6 payload length is 0 the Jumbo Payload
  * option gives the length of what follows the IPv6 header: the window
  * shrinks to it (a missing option is invalid).
  */
@@ -191,6 +192,10 @@ const struct umpa_proto *umpa_ipv6_opts_dissect_(struct umpa_pkt *p, unsigned li
 		return NULL;
 	hlen = 8u * (len + 1u);
 	l->hlen = hlen;
+	if (l->proto == &umpa_proto_ipv6_hop && (li == 0 || p->l[li - 1].proto != &umpa_proto_ipv6)) {
+		l->flags |= UMPA_L_INVALID; /* RFC 8200 s4.3; dissected all the same */
+		l->why = "hop-by-hop header not right after the IPv6 header";
+	}
 	if (hlen > l->len) {
 		umpa_layer_short(p, li, "options header longer than the bytes present");
 		return NULL;
@@ -303,8 +308,6 @@ int umpa_ipv6_opts_set_var_(struct umpa_pkt *p, unsigned li, const struct umpa_f
 		s = next;
 		if (!item[0] && !val)
 			continue;
-		if (n > OPTS_MAX)
-			break;
 		if (!strcmp(item, "pad1")) {
 			if (val)
 				return umpa_err_set(e, UMPA_EINVAL, "options: pad1 takes no value");
@@ -347,17 +350,15 @@ int umpa_ipv6_opts_set_var_(struct umpa_pkt *p, unsigned li, const struct umpa_f
 				if (val && *val)
 					return umpa_err_set(e, UMPA_EINVAL, "options: type 0 (pad1) takes no data");
 				b[n++] = OPT_PAD1;
-				continue;
+			} else {
+				dn = 0;
+				if (val && umpa_ipv6_spec_hex_(val, b + n + 2, room - 2 < 255 ? room - 2 : 255, &dn) < 0)
+					return umpa_err_set(e, UMPA_EINVAL,
+							    "options: %s=%s: want hex data (at most 255 bytes)", item, val);
+				b[n++] = (uint8_t)v;
+				b[n++] = (uint8_t)dn;
+				n += dn;
 			}
-			if (room < 2)
-				goto toolong;
-			dn = 0;
-			if (val && umpa_ipv6_spec_hex_(val, b + n + 2, room - 2 < 255 ? room - 2 : 255, &dn) < 0)
-				return umpa_err_set(e, UMPA_EINVAL, "options: %s=%s: want hex data (at most 255 bytes)",
-						    item, val);
-			b[n++] = (uint8_t)v;
-			b[n++] = (uint8_t)dn;
-			n += dn;
 		} else {
 			return umpa_err_set(e, UMPA_EINVAL,
 					    "options: unknown item '%s' (pad1, padn=N, ra=V, jumbo=N, N=hex)", item);
@@ -403,7 +404,7 @@ static const char *opt_name(uint8_t t)
 	case 0xc9:
 		return "Home Address";
 	default:
-		return NULL;
+		return (t & 0x1f) == 0x1e ? "Experimental" : NULL; /* RFC 4727 */
 	}
 }
 
@@ -426,13 +427,13 @@ void umpa_ipv6_opts_details_(const struct umpa_pkt *p, unsigned li, struct umpa_
 			snprintf(label, sizeof(label), "IPv6 Option (Unknown 0x%02x)", o.type);
 		umpa_emit_open(em, "ipv6.opt", label);
 		umpa_emit_u64(em, "ipv6.opt.type", o.type, nm);
-		umpa_emit_u64(em, "ipv6.opt.type.action", o.type >> 6, NULL);
-		umpa_emit_bool(em, "ipv6.opt.type.change", (o.type >> 5) & 1);
-		if (o.type == OPT_PAD1) {
+		if (o.type == OPT_PAD1) { /* Wireshark: no action/change bits for Pad1 */
 			umpa_emit_str(em, "ipv6.opt.pad1", "");
 			umpa_emit_close(em);
 			continue;
 		}
+		umpa_emit_u64(em, "ipv6.opt.type.action", o.type >> 6, NULL);
+		umpa_emit_bool(em, "ipv6.opt.type.change", (o.type >> 5) & 1);
 		umpa_emit_u64(em, "ipv6.opt.length", o.dlen, NULL);
 		if (o.type == OPT_PADN)
 			umpa_emit_bytes(em, "ipv6.opt.padn", o.d, o.dlen);
@@ -443,7 +444,8 @@ void umpa_ipv6_opts_details_(const struct umpa_pkt *p, unsigned li, struct umpa_
 		else if (o.dlen && (o.type == OPT_RA || o.type == OPT_JUMBO))
 			umpa_emit_str(em, "ipv6.opt.invalid_len", "Invalid IPv6 option length");
 		else if (o.dlen)
-			umpa_emit_bytes(em, "ipv6.opt.unknown", o.d, o.dlen);
+			umpa_emit_bytes(em, (o.type & 0x1f) == 0x1e ? "ipv6.opt.experimental" : "ipv6.opt.unknown", o.d,
+					o.dlen);
 		umpa_emit_close(em);
 	}
 	if (r == OPT_BAD)
@@ -462,11 +464,15 @@ static const struct umpa_field hop_fields[] = {
 	 .help = "options: pad1, padn=N, ra=V, jumbo=N (jumbo alone: automatic), N=hex; padded to 8 bytes"},
 };
 
-static void hop_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out)
+void umpa_ipv6_opts_summary_(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out)
 {
-	(void)p;
-	(void)li;
-	umpa_sbuf_puts(out, "HBH ");
+	struct umpa_cur c;
+	uint8_t nxt;
+
+	umpa_sbuf_puts(out, p->l[li].proto == &umpa_proto_ipv6_hop ? "HBH " : "DSTOPT ");
+	umpa_layer_cur(p, li, &c);
+	if (umpa_cur_u8_at(&c, 0, &nxt) == 0)
+		umpa_ipv6_tail_(p, li, nxt, out);
 }
 
 const struct umpa_proto umpa_proto_ipv6_hop = {
@@ -480,5 +486,5 @@ const struct umpa_proto umpa_proto_ipv6_hop = {
 	.finish = umpa_ipv6_opts_finish_,
 	.set_var = umpa_ipv6_opts_set_var_,
 	.details = umpa_ipv6_opts_details_,
-	.summary = hop_summary,
+	.summary = umpa_ipv6_opts_summary_,
 };

@@ -38,6 +38,13 @@ int umpa_ipv6_upper_(const struct umpa_pkt *p, unsigned li);
  */
 uint32_t umpa_ipv6_auto_nxt_(const struct umpa_pkt *p, unsigned li);
 
+/**
+ * Finish the summary of layer @p li (IPv6 or an extension header) whose next
+ * header is @p nxt when no known protocol follows: "no next header" (59) or
+ * "ip-proto-N, length L".  Prints nothing otherwise.
+ */
+void umpa_ipv6_tail_(const struct umpa_pkt *p, unsigned li, unsigned nxt, struct umpa_sbuf *out);
+
 /** Parse an unsigned number (decimal or 0x hex) no larger than @p max. Returns 0 or -1. */
 int umpa_ipv6_spec_num_(const char *s, uint64_t max, uint64_t *v);
 
@@ -61,6 +68,9 @@ int umpa_ipv6_opts_finish_(struct umpa_pkt *p, unsigned li, struct umpa_err *e);
 /** Hop-by-hop / destination options: set the "options" VAR field from its spec. */
 int umpa_ipv6_opts_set_var_(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *spec,
 			    struct umpa_err *e);
+
+/** Hop-by-hop / destination options: the summary ("HBH " / "DSTOPT ", as tcpdump -nn). */
+void umpa_ipv6_opts_summary_(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out);
 
 /** Hop-by-hop / destination options: emit the options (ipv6.opt.*). */
 void umpa_ipv6_opts_details_(const struct umpa_pkt *p, unsigned li, struct umpa_emit *em);

@@ -1,4 +1,4 @@
-/* ipv6_route.c - IPv6 Routing header (RFC 8200 s4.4; type 0 RFC 2460 (deprecated, RFC 5095); type 2 RFC 6275; type 4 SRH RFC 8754).
+/* ipv6_route.c - IPv6 Routing header (RFC 8200 s4.4; type 0 RFC 5095, type 2 RFC 6275, SRH RFC 8754).
  *
  * Header: next header, length (8-octet units, not counting the first 8),
  * routing type, segments left, then type-specific data:
@@ -155,7 +155,13 @@ static int rt_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field *
 			return umpa_err_set(e, UMPA_EINVAL, "addrs: '%s' is not an IPv6 address", item);
 		n += 16;
 	}
-	return umpa_pkt_splice(p, li, 8, l->hlen - 8, b, (uint32_t)n, e);
+	int rc = umpa_pkt_splice(p, li, 8, l->hlen - 8, b, (uint32_t)n, e);
+
+	if (rc < 0)
+		return rc;
+	/* fill len and segments left now: finish runs innermost first, and the
+	 * UDP/TCP/ICMPv6 checksum below needs the final destination (inet.c) */
+	return rt_finish(p, li, e);
 }
 
 static void rt_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit *em)
@@ -236,6 +242,7 @@ static void rt_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *
 		umpa_sbuf_put_ipv6(out, a);
 	}
 	umpa_sbuf_puts(out, ") ");
+	umpa_ipv6_tail_(p, li, r.nxt, out);
 }
 
 const struct umpa_proto umpa_proto_ipv6_route = {

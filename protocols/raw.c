@@ -1,7 +1,178 @@
-/* raw.c - STUB: to be replaced by the real protocol. */
+/* raw.c - payload bytes no protocol claims (Wireshark's "data"; no RFC).
+ *
+ * A raw layer is all header: its one field, data.data ("load"), is the whole
+ * window, so l->hlen == l->len.  Dissecting claims everything left; building
+ * starts empty (umpa_pkt_push_bytes fills it) and `load` replaces the bytes.
+ *
+ * load spec (not an item list like other VAR fields: the bytes are one value):
+ *   0x<hex> or hex:<hex>  bytes in hex; ':', '-', '.' and spaces between
+ *                         byte pairs are ignored ("0xdeadbeef", "hex:de:ad")
+ *   text:<anything>       the bytes after "text:" as they are
+ *   <anything else>       the text itself, byte for byte ("GET / HTTP/1.0")
+ *
+ * Summary: nothing (the layer before it has said what it is: "UDP, length
+ * 12") unless the packet is only raw bytes: "raw, length N".
+ *
+ * Matching (Scapy's Raw): payload bytes never prevent an answer.
+ */
+#include <ctype.h>
+#include <string.h>
+
 #include "umpa_protos.h"
+#include "umpa_render.h"
+
+static const struct umpa_field raw_fields[] = {
+	{.name = "load", .ws = "data.data", .aliases = "data,payload", .type = UMPA_FT_VAR,
+	 .help = "payload bytes: 0x<hex> or hex:<hex> (\"0xdead:beef\"), text:<text>, or plain text"},
+};
+
+static const struct umpa_proto *raw_dissect(struct umpa_pkt *p, unsigned li)
+{
+	struct umpa_layer *l = &p->l[li];
+
+	l->hlen = l->len;
+	return NULL;
+}
+
+static int hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch = tolower(ch);
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
+static int is_sep(char ch)
+{
+	return ch == ':' || ch == '-' || ch == '.' || ch == ' ';
+}
+
+/* Count the bytes of a hex spec; -1 when it is not hex. */
+static long hex_count(const char *s)
+{
+	long n = 0;
+	int half = 0;
+
+	for (; *s; s++) {
+		if (is_sep(*s)) {
+			if (half)
+				return -1;
+			continue;
+		}
+		if (hexval((unsigned char)*s) < 0)
+			return -1;
+		if (half)
+			n++;
+		half = !half;
+	}
+	return half ? -1 : n;
+}
+
+/* Replace the whole layer with the spec's bytes.  Hex is decoded straight
+ * into the packet (after a splice of zeros), so nothing is allocated. */
+static int raw_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *spec,
+		       struct umpa_err *e)
+{
+	struct umpa_layer *l = &p->l[li];
+	const char *hex = NULL;
+	size_t n;
+	int rc;
+
+	(void)f;
+	if (spec[0] == '0' && (spec[1] == 'x' || spec[1] == 'X'))
+		hex = spec + 2;
+	else if (strncmp(spec, "hex:", 4) == 0)
+		hex = spec + 4;
+	else if (strncmp(spec, "text:", 5) == 0)
+		spec += 5;
+
+	if (hex) {
+		long k = hex_count(hex);
+		uint8_t *d;
+		int hi = -1;
+
+		if (k < 0)
+			return umpa_err_set(e, UMPA_EINVAL,
+					    "data.data: '%.40s' is not hex bytes (use text:... for text)", spec);
+		if ((unsigned long)k > UMPA_MAX_PKT)
+			return umpa_err_set(e, UMPA_ERANGE, "data.data: %ld bytes is too long", k);
+		if ((rc = umpa_pkt_splice(p, li, 0, l->hlen, NULL, (uint32_t)k, e)) < 0)
+			return rc;
+		d = p->data + p->l[li].off;
+		for (; *hex; hex++) {
+			int v;
+			if (is_sep(*hex))
+				continue;
+			v = hexval((unsigned char)*hex);
+			if (hi < 0) {
+				hi = v;
+			} else {
+				*d++ = (uint8_t)(hi << 4 | v);
+				hi = -1;
+			}
+		}
+		return 0;
+	}
+	n = strlen(spec);
+	if (n > UMPA_MAX_PKT)
+		return umpa_err_set(e, UMPA_ERANGE, "data.data: %zu bytes is too long", n);
+	return umpa_pkt_splice(p, li, 0, l->hlen, spec, (uint32_t)n, e);
+}
+
+static void raw_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit *em)
+{
+	const struct umpa_layer *l = &p->l[li];
+	struct umpa_cur c;
+	const uint8_t *b;
+
+	umpa_layer_cur(p, li, &c);
+	if (umpa_cur_ptr_at(&c, 0, l->hlen, &b) < 0)
+		return;
+	umpa_emit_bytes(em, "data.data", b, l->hlen);
+	umpa_emit_u64(em, "data.len", l->hlen, NULL);
+}
+
+static void raw_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out)
+{
+	if (p->nlayers != 1 || li != 0)
+		return;
+	umpa_sbuf_puts(out, "raw, length ");
+	umpa_sbuf_put_u64(out, p->wirelen);
+}
+
+static uint32_t raw_hashret(const struct umpa_pkt *p, unsigned li)
+{
+	(void)p;
+	(void)li;
+	return 0;
+}
+
+static int raw_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli,
+		       char *why, size_t whylen)
+{
+	(void)resp;
+	(void)rli;
+	(void)req;
+	(void)qli;
+	(void)why;
+	(void)whylen;
+	return 1;
+}
 
 const struct umpa_proto umpa_proto_raw = {
 	.name = "raw",
-	.title = "data (stub)",
+	.aliases = "data,payload",
+	.title = "Data",
+	.fields = raw_fields,
+	.nfields = sizeof(raw_fields) / sizeof(raw_fields[0]),
+	.hdr_len = 0,
+	.pflags = UMPA_PF_RAW,
+	.dissect = raw_dissect,
+	.set_var = raw_set_var,
+	.details = raw_details,
+	.summary = raw_summary,
+	.hashret = raw_hashret,
+	.answers = raw_answers,
 };

@@ -1,7 +1,229 @@
-/* sll.c - STUB: to be replaced by the real protocol. */
+/* sll.c - Linux "cooked" capture header v1, LINKTYPE_LINUX_SLL 113 (https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html).
+ *
+ * Header (16 bytes, network order): packet type, ARPHRD_ link-layer address
+ * type, address length, 8 bytes of address (the first halen used, the rest
+ * unused), protocol (an Ethernet type, or a Linux ETH_P_ value <= 1536).
+ *
+ * The address is shown as Wireshark does, by its length: 6 bytes
+ * sll.src.eth, 4 bytes sll.src.ipv4, otherwise sll.src.other; then the
+ * unused rest as sll.unused; then the protocol as sll.etype (sll.ltype when
+ * it is <= 1536, sll.gretype for ARPHRD_IPGRE).  The table's address and
+ * protocol fields are therefore hidden (they can still be read and set:
+ * "src" is the address as a MAC, "src.other" all 8 bytes), and the details
+ * hook emits them in Wireshark's order.
+ *
+ * Building: Scapy's CookedLinux defaults (packet type 0 "host", hatype 512
+ * PPP, no address, protocol 0x0800).  sll.etype is automatic from the next
+ * layer; setting "src" makes hatype (1, Ethernet) and halen (6) automatic
+ * too unless they are set.
+ *
+ * Dissecting: demultiplexes on the protocol as an Ethernet type; a Linux
+ * ETH_P_ value (<= 1536) or a netlink capture leaves the payload raw.
+ *
+ * Summary: nothing when a known protocol follows (tcpdump -nn without -e);
+ * otherwise tcpdump's "Out 00:11:22:33:44:55 ethertype Unknown (0x88b5),
+ * length 20".
+ */
 #include "umpa_protos.h"
+#include "umpa_render.h"
+
+enum {
+	SLL_HLEN = 16,
+	SLL_HALEN_OFF = 4,
+	SLL_ADDR_OFF = 6,
+	SLL_ADDR_LEN = 8,
+	SLL_PROTO_OFF = 14,
+	SLL_MAX_LTYPE = 1536,
+	ARPHRD_ETHER = 1,
+	ARPHRD_IPGRE = 778,
+	ARPHRD_NETLINK = 824,
+};
+
+static const struct umpa_vname sll_pkttype_names[] = {
+	{0, "host"},
+	{1, "broadcast"},
+	{2, "multicast"},
+	{3, "otherhost"},
+	{4, "outgoing"},
+	{5, "loopback"},
+	{6, "fastroute"},
+	{0, "unicast"},
+	{4, "sent-by-us"},
+	{0, NULL},
+};
+
+static const struct umpa_vname sll_hatype_names[] = {
+	{1, "Ethernet"},
+	{6, "IEEE802"},
+	{24, "IEEE1394"},
+	{32, "Infiniband"},
+	{512, "PPP"},
+	{768, "IPIP"},
+	{769, "IP6IP6"},
+	{772, "Loopback"},
+	{776, "SIT"},
+	{778, "IPGRE"},
+	{801, "IEEE802.11"},
+	{803, "IEEE802.11-radiotap"},
+	{823, "IP6GRE"},
+	{824, "Netlink"},
+	{65534, "none"},
+	{0, NULL},
+};
+
+static const struct umpa_field sll_fields[] = {
+	{.name = "pkttype", .ws = "sll.pkttype", .bitoff = 0, .bits = 16, .type = UMPA_FT_ENUM,
+	 .names = sll_pkttype_names,
+	 .help = "packet type: host (to us), broadcast, multicast, otherhost, outgoing (sent by us)"},
+	{.name = "hatype", .ws = "sll.hatype", .aliases = "lladdrtype", .bitoff = 16, .bits = 16,
+	 .type = UMPA_FT_ENUM, .flags = UMPA_F_AUTO, .def = 512, .names = sll_hatype_names,
+	 .help = "ARPHRD_ link-layer address type (default 512 PPP; 1 Ethernet when src is set)"},
+	{.name = "halen", .ws = "sll.halen", .aliases = "lladdrlen", .bitoff = 32, .bits = 16, .type = UMPA_FT_UINT,
+	 .flags = UMPA_F_AUTO, .help = "link-layer address length (default 0; 6 when src is set)"},
+	{.name = "src.eth", .ws = "sll.src.eth", .aliases = "src", .bitoff = 48, .bits = 48, .type = UMPA_FT_MAC,
+	 .flags = UMPA_F_HIDDEN, .help = "source MAC address (the first 6 address bytes)"},
+	{.name = "src.other", .ws = "sll.src.other", .aliases = "addr", .bitoff = 48, .bits = 64,
+	 .type = UMPA_FT_BYTES, .flags = UMPA_F_HIDDEN, .help = "the whole 8-byte address field"},
+	{.name = "etype", .ws = "sll.etype", .aliases = "proto,protocol,type", .bitoff = 112, .bits = 16,
+	 .type = UMPA_FT_ENUM, .flags = UMPA_F_AUTO | UMPA_F_HEX | UMPA_F_HIDDEN, .def = 0x0800,
+	 .names = umpa_ethertype_names, .help = "Ethernet type of the payload (automatic from the next layer)"},
+};
+
+enum { F_PKTTYPE, F_HATYPE, F_HALEN, F_SRC, F_ADDR, F_ETYPE };
+
+static const struct umpa_proto *sll_dissect(struct umpa_pkt *p, unsigned li)
+{
+	struct umpa_cur c;
+	uint16_t hatype, proto;
+
+	umpa_layer_cur(p, li, &c);
+	if (umpa_cur_be16_at(&c, 2, &hatype) < 0 || umpa_cur_be16_at(&c, SLL_PROTO_OFF, &proto) < 0)
+		return NULL; /* core checked hdr_len bytes; cannot happen */
+	p->l[li].hlen = SLL_HLEN;
+	if (hatype == ARPHRD_NETLINK || proto <= SLL_MAX_LTYPE)
+		return NULL;
+	return umpa_proto_bound(UMPA_BIND_ETHERTYPE, proto);
+}
+
+static int sll_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
+{
+	uint32_t v;
+
+	(void)e;
+	if (li + 1 < p->nlayers && umpa_proto_bind_value(UMPA_BIND_ETHERTYPE, p->l[li + 1].proto, &v) == 0)
+		umpa_field_auto_u64(p, li, &sll_fields[F_ETYPE], v);
+	if (umpa_field_is_set(p, li, &sll_fields[F_SRC])) {
+		umpa_field_auto_u64(p, li, &sll_fields[F_HATYPE], ARPHRD_ETHER);
+		umpa_field_auto_u64(p, li, &sll_fields[F_HALEN], 6);
+	}
+	return 0;
+}
+
+/* Wireshark's view of the 8 address bytes: the used part by its length, then
+ * the unused rest (sll2.c does the same). */
+static void sll_emit_addr(struct umpa_emit *em, const uint8_t *a, unsigned halen)
+{
+	unsigned n = halen > SLL_ADDR_LEN ? SLL_ADDR_LEN : halen;
+
+	if (n == 6)
+		umpa_emit_mac(em, "sll.src.eth", a);
+	else if (n == 4)
+		umpa_emit_ipv4(em, "sll.src.ipv4", a);
+	else if (n > 0)
+		umpa_emit_bytes(em, "sll.src.other", a, n);
+	if (n < SLL_ADDR_LEN)
+		umpa_emit_bytes(em, "sll.unused", a + n, SLL_ADDR_LEN - n);
+}
+
+static void sll_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit *em)
+{
+	struct umpa_cur c;
+	const uint8_t *a;
+	uint16_t hatype, halen, proto;
+
+	umpa_layer_cur(p, li, &c);
+	if (umpa_cur_be16_at(&c, 2, &hatype) < 0 || umpa_cur_be16_at(&c, SLL_HALEN_OFF, &halen) < 0 ||
+	    umpa_cur_ptr_at(&c, SLL_ADDR_OFF, SLL_ADDR_LEN, &a) < 0 ||
+	    umpa_cur_be16_at(&c, SLL_PROTO_OFF, &proto) < 0)
+		return;
+	sll_emit_addr(em, a, halen);
+	if (proto <= SLL_MAX_LTYPE)
+		umpa_emit_hex(em, "sll.ltype", proto, 4);
+	else if (hatype == ARPHRD_IPGRE)
+		umpa_emit_hex(em, "sll.gretype", proto, 4);
+	else
+		umpa_emit_hex(em, "sll.etype", proto, 4);
+}
+
+/* tcpdump's sll_print(): direction, address when it is 6 bytes, protocol. */
+static void sll_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out)
+{
+	static const char *const dir[] = {"In", "B", "M", "P", "Out"};
+	struct umpa_cur c;
+	const uint8_t *a;
+	uint16_t pkttype, halen, proto;
+	const char *name;
+
+	if (li + 1 < p->nlayers && !(p->l[li + 1].proto->pflags & UMPA_PF_RAW))
+		return;
+	umpa_layer_cur(p, li, &c);
+	if (umpa_cur_be16_at(&c, 0, &pkttype) < 0 || umpa_cur_be16_at(&c, SLL_HALEN_OFF, &halen) < 0 ||
+	    umpa_cur_ptr_at(&c, SLL_ADDR_OFF, SLL_ADDR_LEN, &a) < 0 ||
+	    umpa_cur_be16_at(&c, SLL_PROTO_OFF, &proto) < 0)
+		return;
+	umpa_sbuf_puts(out, pkttype < 5 ? dir[pkttype] : "?");
+	umpa_sbuf_putc(out, ' ');
+	if (halen == 6) {
+		umpa_sbuf_put_mac(out, a);
+		umpa_sbuf_putc(out, ' ');
+	}
+	if (proto == 1) {
+		umpa_sbuf_puts(out, "802.3");
+	} else if (proto == 4) {
+		umpa_sbuf_puts(out, "802.2");
+	} else {
+		name = proto > SLL_MAX_LTYPE ? umpa_vname_find(umpa_ethertype_names, proto) : NULL;
+		umpa_sbuf_puts(out, "ethertype ");
+		umpa_sbuf_puts(out, name ? name : "Unknown");
+		umpa_sbuf_puts(out, " (");
+		umpa_sbuf_put_hex(out, proto, 4);
+		umpa_sbuf_putc(out, ')');
+	}
+	umpa_sbuf_puts(out, ", length ");
+	umpa_sbuf_put_u64(out, li == 0 ? p->wirelen : p->l[li].len);
+}
+
+/* A capture header carries nothing a reply shares with its request. */
+static uint32_t sll_hashret(const struct umpa_pkt *p, unsigned li)
+{
+	(void)p;
+	(void)li;
+	return 0;
+}
+
+static int sll_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli,
+		       char *why, size_t whylen)
+{
+	(void)resp;
+	(void)rli;
+	(void)req;
+	(void)qli;
+	(void)why;
+	(void)whylen;
+	return 1;
+}
 
 const struct umpa_proto umpa_proto_sll = {
 	.name = "sll",
-	.title = "sll (stub)",
+	.aliases = "cooked,linux_sll",
+	.title = "Linux cooked capture v1",
+	.fields = sll_fields,
+	.nfields = sizeof(sll_fields) / sizeof(sll_fields[0]),
+	.hdr_len = SLL_HLEN,
+	.dissect = sll_dissect,
+	.finish = sll_finish,
+	.details = sll_details,
+	.summary = sll_summary,
+	.hashret = sll_hashret,
+	.answers = sll_answers,
 };

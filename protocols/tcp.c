@@ -321,7 +321,9 @@ static const struct umpa_proto *tcp_dissect(struct umpa_pkt *p, unsigned li)
 	if (hlen > l->len)
 		return NULL;
 
-	if (!(l->flags & (UMPA_L_TRUNCATED | UMPA_L_QUOTED)) && !(l->off + l->len == p->len && p->wirelen > p->len))
+	/* verify only a segment that is all there (not cut, quoted or fragmented) */
+	if (!(l->flags & (UMPA_L_TRUNCATED | UMPA_L_QUOTED)) && !(l->off + l->len == p->len && p->wirelen > p->len) &&
+	    !umpa_inet_fragment(p, li))
 		tcp_verify(p, li);
 
 	pay = l->len - hlen;
@@ -645,7 +647,7 @@ static void topt_details(const struct topt *o, struct umpa_emit *em)
 	else if (dsc)
 		snprintf(label, sizeof(label), "TCP Option - %s", dsc->title);
 	else
-		snprintf(label, sizeof(label), "TCP Option - Unknown (kind %u)", o->kind);
+		snprintf(label, sizeof(label), "TCP Option - Unknown");
 	umpa_emit_open(em, dsc ? dsc->key : "tcp.options.unknown", label);
 	umpa_emit_u64(em, "tcp.option_kind", o->kind, dsc ? dsc->kname : "Unknown");
 	if (o->len > 1)
@@ -681,6 +683,23 @@ static void topt_details(const struct topt *o, struct umpa_emit *em)
 	case OPT_NOP:
 	case OPT_SACKOK:
 		break;
+	case 28: /* user timeout (RFC 5482): granularity bit, 15-bit value */
+		if (o->dlen == 2) {
+			umpa_emit_bool(em, "tcp.options.user_to_granularity", o->d[0] >> 7);
+			umpa_emit_u64(em, "tcp.options.user_to_val", be16(o->d) & 0x7fffu, NULL);
+		} else if (o->dlen) {
+			umpa_emit_bytes(em, "tcp.options.unknown.payload", o->d, o->dlen);
+		}
+		break;
+	case 253:
+	case 254: /* experiments (RFC 6994): a 16-bit experiment identifier, then data */
+		if (o->dlen >= 2)
+			umpa_emit_hex(em, "tcp.options.experimental.exid", be16(o->d), 4);
+		if (o->dlen > 2)
+			umpa_emit_bytes(em, "tcp.options.experimental.data", o->d + 2, o->dlen - 2);
+		else if (o->dlen == 1)
+			umpa_emit_bytes(em, "tcp.options.experimental.data", o->d, o->dlen);
+		break;
 	default:
 		if (o->dlen)
 			umpa_emit_bytes(em, dsc && dsc->dkey ? dsc->dkey : "tcp.options.unknown.payload", o->d,
@@ -701,8 +720,12 @@ static void tcp_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit 
 	if (topt_begin(p, li, &it) < 0)
 		return;
 	if (it.present > TCP_HLEN) {
+		const uint8_t *ob;
+		/* as tshark -T json: the bytes as "tcp.options", then one group per option */
+		if (umpa_cur_ptr_at(&it.c, TCP_HLEN, it.present - TCP_HLEN, &ob) == 0)
+			umpa_emit_bytes(em, "tcp.options", ob, it.present - TCP_HLEN);
 		snprintf(label, sizeof(label), "Options: (%u bytes)", it.declared - TCP_HLEN);
-		umpa_emit_open(em, "tcp.options", label);
+		umpa_emit_open(em, "tcp.options_tree", label);
 		while ((r = topt_next(&it, &o)) == TOPT_OK)
 			topt_details(&o, em);
 		/* EOL padding: Wireshark shows each zero as one more EOL */
@@ -784,7 +807,8 @@ static void topt_summary(const struct topt *o, struct umpa_sbuf *out)
 
 /* tcpdump -nn -S: "Flags [S.], seq 1, ack 2, win 8192, options [mss 1460], length 0".
  * Sequence numbers are absolute (a single packet has nothing to be relative
- * to).  When a protocol other than raw data follows, ": " and its text. */
+ * to).  A protocol that follows (DNS) appends its own text, separator
+ * included, as tcpdump prints "length 58 17177+ A? ...". */
 static void tcp_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out)
 {
 	static const char fl[] = "FSRP.UEWe";
@@ -847,8 +871,6 @@ static void tcp_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf 
 	}
 	umpa_sbuf_puts(out, ", length ");
 	umpa_sbuf_put_u64(out, pay);
-	if (li + 1 < p->nlayers && !(p->l[li + 1].proto->pflags & UMPA_PF_RAW))
-		umpa_sbuf_puts(out, ": ");
 }
 
 /* ---- matching ---- */

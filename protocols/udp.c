@@ -13,7 +13,7 @@
  * Dissecting: udp.length bounds the payload (the window shrinks to it); a
  * length below 8 is invalid; a length beyond the window is a short layer
  * (truncated capture or lying length) unless the datagram is quoted inside
- * an ICMP error.  The checksum is verified when the whole datagram is there
+ * an ICMP error or starts a fragmented IP packet.  The checksum is verified when the whole datagram is there
  * and the result recorded as UMPA_L_BADSUM (informational).
  *
  * Matching: hashret is the xor of the ports (the same in both directions);
@@ -70,6 +70,7 @@ static const struct umpa_proto *udp_dissect(struct umpa_pkt *p, unsigned li)
 	struct umpa_cur c;
 	uint16_t sport, dport, ulen, csum;
 	const struct umpa_proto *next;
+	int frag = umpa_inet_fragment(p, li);
 
 	umpa_layer_cur(p, li, &c);
 	if (umpa_cur_be16_at(&c, 0, &sport) < 0 || umpa_cur_be16_at(&c, 2, &dport) < 0 ||
@@ -84,14 +85,15 @@ static const struct umpa_proto *udp_dissect(struct umpa_pkt *p, unsigned li)
 		l->why = "udp length < 8";
 		return NULL;
 	} else if (ulen > l->len) {
-		if (!(l->flags & UMPA_L_QUOTED))
+		/* normal inside an ICMP quotation and in a first fragment */
+		if (!frag && !(l->flags & UMPA_L_QUOTED))
 			umpa_layer_short(p, li, "udp length exceeds the bytes present");
 	} else {
 		l->len = ulen;
 	}
 
-	/* verify only a datagram that is all there (not cut, not quoted) */
-	if (!(l->flags & (UMPA_L_TRUNCATED | UMPA_L_INVALID | UMPA_L_QUOTED)) &&
+	/* verify only a datagram that is all there (not cut, quoted or fragmented) */
+	if (!frag && !(l->flags & (UMPA_L_TRUNCATED | UMPA_L_INVALID | UMPA_L_QUOTED)) &&
 	    !(l->off + l->len == p->len && p->wirelen > p->len))
 		udp_verify(p, li, csum);
 

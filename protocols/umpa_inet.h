@@ -29,4 +29,12 @@ int umpa_inet_pseudo_sum(const struct umpa_pkt *p, unsigned li, uint8_t proto, u
 uint16_t umpa_inet_csum(const struct umpa_pkt *p, unsigned li, uint32_t csum_off, int pseudo, uint8_t proto,
 			int *ok);
 
+/**
+ * True when layer @p li is the start of a fragmented upper-layer PDU: the
+ * nearest IPv4 layer before it has MF set, or an IPv6 fragment header on the
+ * way down has M set.  Its length fields then run past the window and its
+ * checksum cannot be verified.  (Later fragments carry raw data.)
+ */
+int umpa_inet_fragment(const struct umpa_pkt *p, unsigned li);
+
 #endif

@@ -41,6 +41,13 @@ extern const struct umpa_proto umpa_proto_udp;
 extern const struct umpa_proto umpa_proto_tcp;
 extern const struct umpa_proto umpa_proto_dns;
 
+/**
+ * Ethernet type names shared by eth.type, vlan.etype, sll.etype and
+ * arp.proto.type (defined in eth.c): tcpdump's names first (what summaries
+ * print), then extra spellings accepted when parsing ("ip", "vlan").
+ */
+extern const struct umpa_vname umpa_ethertype_names[];
+
 /** All registered protocols; *n receives the count. */
 const struct umpa_proto *const *umpa_protos(size_t *n);
 

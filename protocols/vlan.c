@@ -1,7 +1,139 @@
-/* vlan.c - STUB: to be replaced by the real protocol. */
+/* vlan.c - IEEE 802.1Q VLAN tag (IEEE 802.1Q-2018 clause 9.6; stacked tags: 802.1ad).
+ *
+ * Header (4 bytes after the Ethernet type 0x8100 / 0x88a8 / 0x9100):
+ * priority (PCP, 3 bits), drop eligible indicator (DEI, 1 bit), VLAN id
+ * (12 bits), then the Ethernet type of what follows.
+ *
+ * Building: vlan.id defaults to 1 and vlan.etype to 0 (Scapy's Dot1Q
+ * defaults); vlan.etype is automatic: finish() writes the Ethernet type the
+ * registry binds to the next layer.  The 0x8100 before the tag is the outer
+ * layer's business (eth.type and an outer vlan.etype come from the same
+ * registry binding), so Q-in-Q is simply vlan{}/vlan{}.
+ *
+ * Dissecting: an etype of 1500 or less is an 802.3 length: the payload is
+ * raw (LLC) and the window shrinks to it when shorter, nothing is flagged.
+ * An outer 802.1ad tag (0x88a8) is dissected with these same fields
+ * (Wireshark names those ieee8021ad.*).
+ *
+ * Names: Scapy's Dot1Q calls the DEI bit "id" and the VLAN id "vlan"; here
+ * "id" is the VLAN id (Wireshark's vlan.id) and "vlan" an alias of it.
+ *
+ * Summary: nothing (tcpdump -nn without -e prints nothing for a tag; the
+ * Ethernet layer prints the innermost type when nothing else speaks).
+ *
+ * Matching (Scapy): a tag answers a tag of the same VLAN id and etype.
+ */
+#include <stdio.h>
+
 #include "umpa_protos.h"
+
+enum { VLAN_HLEN = 4, VLAN_ETYPE_OFF = 2, VLAN_MAX_LEN = 1500 };
+
+static const struct umpa_vname vlan_pcp_names[] = {
+	{0, "best-effort"},
+	{1, "background"},
+	{2, "excellent-effort"},
+	{3, "critical-applications"},
+	{4, "video"},
+	{5, "voice"},
+	{6, "internetwork-control"},
+	{7, "network-control"},
+	{0, NULL},
+};
+
+static const struct umpa_field vlan_fields[] = {
+	{.name = "priority", .ws = "vlan.priority", .aliases = "prio,pcp", .bitoff = 0, .bits = 3,
+	 .type = UMPA_FT_ENUM, .names = vlan_pcp_names, .help = "priority code point, 0..7 (802.1p)"},
+	{.name = "dei", .ws = "vlan.dei", .aliases = "cfi", .bitoff = 3, .bits = 1, .type = UMPA_FT_UINT,
+	 .help = "drop eligible indicator (formerly CFI)"},
+	{.name = "id", .ws = "vlan.id", .aliases = "vlan,vid", .bitoff = 4, .bits = 12, .type = UMPA_FT_UINT,
+	 .def = 1, .help = "VLAN identifier, 0..4095 (default 1)"},
+	{.name = "etype", .ws = "vlan.etype", .aliases = "type,len", .bitoff = 16, .bits = 16, .type = UMPA_FT_ENUM,
+	 .flags = UMPA_F_AUTO | UMPA_F_HEX, .names = umpa_ethertype_names,
+	 .help = "Ethernet type of the payload, or an 802.3 length <= 1500 (automatic from the next layer)"},
+};
+
+enum { F_PRIO, F_DEI, F_ID, F_ETYPE };
+
+static const struct umpa_proto *vlan_dissect(struct umpa_pkt *p, unsigned li)
+{
+	struct umpa_layer *l = &p->l[li];
+	struct umpa_cur c;
+	uint16_t etype;
+
+	umpa_layer_cur(p, li, &c);
+	if (umpa_cur_be16_at(&c, VLAN_ETYPE_OFF, &etype) < 0)
+		return NULL; /* core checked hdr_len bytes; cannot happen */
+	l->hlen = VLAN_HLEN;
+	if (etype <= VLAN_MAX_LEN) {
+		if ((uint32_t)VLAN_HLEN + etype < l->len)
+			l->len = (uint32_t)VLAN_HLEN + etype;
+		return NULL;
+	}
+	return umpa_proto_bound(UMPA_BIND_ETHERTYPE, etype);
+}
+
+static int vlan_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
+{
+	uint32_t v;
+
+	(void)e;
+	if (li + 1 < p->nlayers && umpa_proto_bind_value(UMPA_BIND_ETHERTYPE, p->l[li + 1].proto, &v) == 0)
+		umpa_field_auto_u64(p, li, &vlan_fields[F_ETYPE], v);
+	return 0;
+}
+
+static int vlan_read(const struct umpa_pkt *p, unsigned li, uint16_t *tci, uint16_t *etype)
+{
+	struct umpa_cur c;
+
+	umpa_layer_cur(p, li, &c);
+	if (umpa_cur_be16_at(&c, 0, tci) < 0 || umpa_cur_be16_at(&c, VLAN_ETYPE_OFF, etype) < 0)
+		return -1;
+	return 0;
+}
+
+static uint32_t vlan_hashret(const struct umpa_pkt *p, unsigned li)
+{
+	uint16_t tci, etype;
+
+	if (vlan_read(p, li, &tci, &etype) < 0)
+		return 0;
+	return (uint32_t)(tci & 0x0fff) << 16 | etype;
+}
+
+static int vlan_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli,
+			char *why, size_t whylen)
+{
+	uint16_t rt, re, qt, qe;
+
+	if (vlan_read(resp, rli, &rt, &re) < 0 || vlan_read(req, qli, &qt, &qe) < 0) {
+		if (why && whylen)
+			snprintf(why, whylen, "vlan tag missing");
+		return 0;
+	}
+	if ((rt & 0x0fff) != (qt & 0x0fff)) {
+		if (why && whylen)
+			snprintf(why, whylen, "vlan.id %u is not %u", rt & 0x0fff, qt & 0x0fff);
+		return 0;
+	}
+	if (re != qe) {
+		if (why && whylen)
+			snprintf(why, whylen, "vlan.etype 0x%04x is not 0x%04x", re, qe);
+		return 0;
+	}
+	return 1;
+}
 
 const struct umpa_proto umpa_proto_vlan = {
 	.name = "vlan",
-	.title = "vlan (stub)",
+	.aliases = "dot1q,802.1q",
+	.title = "802.1Q Virtual LAN",
+	.fields = vlan_fields,
+	.nfields = sizeof(vlan_fields) / sizeof(vlan_fields[0]),
+	.hdr_len = VLAN_HLEN,
+	.dissect = vlan_dissect,
+	.finish = vlan_finish,
+	.hashret = vlan_hashret,
+	.answers = vlan_answers,
 };

@@ -28,7 +28,8 @@
  *   - nil: the field is absent (keeps its default or automatic value).
  *
  * Fields are set in table order, so a sub-field (ip.flags.df) set together
- * with the field that contains it (ip.flags) wins.
+ * with the field that contains it (ip.flags) wins; fields that vary are set
+ * after the fixed ones.
  *
  * Specs read and write their fields before building (spec.ttl = 5; reading
  * gives what was set, nil for defaults).  `/` stacks specs into a stack
@@ -58,16 +59,23 @@
  * Sandbox: base (without dofile, loadfile, print, warn; load accepts only
  * text chunks), string (without string.dump), table, math and utf8.  No io,
  * os, package, require, debug or coroutine.  Memory is capped (256 MiB by
- * default: an allocation past it fails with "out of memory") and so are VM
- * instructions per call from the host (1e9 by default, a few seconds of
- * Lua: "instruction limit reached"), so a script can neither exhaust the
- * machine nor hang; the instruction counter restarts at each umpa_lua_*
- * entry point and umpa_lua_set_limits().  Nothing prints and nothing exits.
+ * default: an allocation past it fails with "out of memory"; a packet
+ * object holds about 1.7 KB of it, so about 150,000 live packet objects
+ * fit) and so are VM instructions per call from the host (1e9 by default,
+ * about 10 s of pure Lua on a slow machine: "instruction limit reached"),
+ * so a script can neither exhaust the machine nor hang.  The instruction
+ * counter restarts at each umpa_lua_* entry point and umpa_lua_set_limits();
+ * once it runs out every instruction fails, so pcall cannot swallow the
+ * error.  The count hook makes tight arithmetic loops about twice as slow;
+ * code that mostly calls constructors and reads fields does not notice.
+ * Nothing prints and nothing exits.
  *
  * Speed: building compiles a stack once (layers pushed with their constant
  * fields into a base packet, every varying value parsed in advance), then
  * each packet is a copy of the base, a few field writes and finish, in one
- * reused umpa_pkt: no Lua and no allocation per packet.
+ * reused umpa_pkt: no Lua and no allocation per packet.  An array holding
+ * the same stack many times compiles it once; umpa_lua_build keeps the last
+ * 256 expressions compiled.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -102,19 +110,28 @@
 
 struct umpa_lua {
 	lua_State *L;
-	size_t mem;                /* bytes Lua holds */
-	size_t mem_cap;            /* most bytes Lua may hold */
-	unsigned long long instr_cap; /* VM instructions per host call */
-	unsigned long long hooks;  /* count-hook calls since the budget restarted */
-	int code;                  /* umpa_errcode hint for the error being raised, or 0 */
-	struct umpa_pkt scratch;   /* for validating and pre-parsing values */
-	struct umpa_sbuf sb;       /* for rendering */
+	size_t mem;                          /* bytes Lua holds */
+	size_t mem_cap;                      /* most bytes Lua may hold */
+	unsigned long long instr_cap;        /* VM instructions per host call */
+	unsigned long long hooks;            /* count-hook calls since the budget restarted */
+	int code;                            /* umpa_errcode hint for the error being raised, or 0 */
+	int depth;                           /* entry points running (they nest through callbacks) */
+	int plan_busy;                       /* the shared plan is in use by a build */
+	int nchunks;                         /* expressions in the cache */
+	struct umpa_pkt scratch;             /* for validating and pre-parsing values */
+	const struct umpa_proto *scratch_pr; /* scratch holds one reusable layer of this */
+	struct umpa_sbuf sb;                 /* for rendering */
 };
 
 /* A layer spec: a protocol; its uservalue 1 is the field table (index+1 -> value). */
 struct lspec {
 	const struct umpa_proto *proto;
+	uint64_t set;    /* bit i: field i has a value */
+	uint64_t varies; /* bit i: that value is a list or a range */
 };
+
+/* Record in the masks what was stored for field @fi (the value at @idx). */
+static void spec_mark(lua_State *L, struct lspec *s, unsigned fi, int idx);
 
 /* A stack: its uservalue 1 is the array of layer specs and payload strings. */
 struct lstack {
@@ -145,9 +162,9 @@ enum { CV_U64, CV_BYTES, CV_STR };
 /* One pre-parsed value. */
 struct cval {
 	uint8_t kind;
-	uint32_t n;     /* CV_BYTES: length */
-	uint64_t u;     /* CV_U64: value; CV_BYTES: offset in plan->bytes */
-	const char *s;  /* CV_STR: the VAR spec (a Lua string kept alive by the spec) */
+	uint32_t n;    /* CV_BYTES: length */
+	uint64_t u;    /* CV_U64: value; CV_BYTES: offset in plan->bytes */
+	const char *s; /* CV_STR: the VAR spec (a Lua string kept alive by the spec) */
 };
 
 /* One varying field. */
@@ -172,6 +189,8 @@ struct plan {
 	size_t nvals, capvals;
 	uint8_t *bytes;
 	size_t nbytes, capbytes;
+	const void *key; /* the object compiled last (its layers are in base), or NULL */
+	uint64_t total;  /* how many packets it builds */
 };
 
 /* One build: where the packets go. */
@@ -185,7 +204,22 @@ struct bctx {
 	int cb_rc;          /* the callback's error, if it stopped the build */
 	const char *prefix; /* "expression 1: " for errors of the build phase */
 	struct plan *plan;
+	const void *count_key; /* the spec or stack counted last, and its count */
+	uint64_t count_val;
 };
+
+/* Registry keys (their addresses): the protocol-name table, and per protocol
+ * (keyed by the proto pointer) its field-name table. */
+static const char protos_key;
+/* Registry key of the table metatable -> enum utype. */
+static const char types_key;
+/* Registry keys of the shared build plan and of the compiled-expression cache. */
+static const char plan_key, chunks_key;
+/** Expressions whose compiled chunk is kept (then the cache starts over). */
+#define CHUNK_CACHE 256
+
+/* What one of our objects is (by its metatable). */
+enum utype { T_NONE, T_SPEC, T_STACK, T_RANGE, T_ALT, T_PKT, T_LAYER, T_PLAN };
 
 static struct umpa_lua *get_U(lua_State *L)
 {
@@ -193,6 +227,31 @@ static struct umpa_lua *get_U(lua_State *L)
 
 	lua_getallocf(L, &ud);
 	return ud;
+}
+
+/* The type of our object at @idx, or T_NONE: one lookup of its metatable. */
+static enum utype utype(lua_State *L, int idx)
+{
+	lua_Integer t;
+
+	if (!lua_getmetatable(L, idx))
+		return T_NONE;
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &types_key);
+	lua_insert(L, -2);
+	lua_rawget(L, -2);
+	t = lua_tointeger(L, -1);
+	lua_pop(L, 2);
+	return (enum utype)t;
+}
+
+/* The userdata at @idx when it is of type @t, else NULL. */
+static void *uget(lua_State *L, int idx, enum utype t)
+{
+	int ty = lua_type(L, idx);
+
+	if (ty != LUA_TUSERDATA)
+		return NULL;
+	return utype(L, idx) == t ? lua_touserdata(L, idx) : NULL;
 }
 
 /* ---- memory and instruction limits ---- */
@@ -224,10 +283,12 @@ static void count_hook(lua_State *L, lua_Debug *ar)
 	(void)ar;
 	if (++U->hooks < U->instr_cap / HOOK_EVERY)
 		return;
+	/* from now on every instruction fails, so a pcall that catches the
+	 * error fails again at its caller's next instruction */
+	lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
 	U->code = UMPA_ERANGE;
 	luaL_where(L, 0);
-	lua_pushfstring(L, "instruction limit reached (%I Lua instructions): endless loop?",
-			(lua_Integer)U->instr_cap);
+	lua_pushfstring(L, "instruction limit reached (%I Lua instructions): endless loop?", (lua_Integer)U->instr_cap);
 	lua_concat(L, 2);
 	lua_error(L);
 }
@@ -237,6 +298,7 @@ static void budget_restart(struct umpa_lua *U)
 {
 	U->hooks = 0;
 	U->code = 0;
+	lua_sethook(U->L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
 }
 
 /* ---- small helpers ---- */
@@ -272,7 +334,7 @@ static int int_fills_bytes(const struct umpa_field *f)
 	return f->type >= UMPA_FT_MAC && f->type <= UMPA_FT_BYTES && f->bits && f->bits <= 64 && !(f->bits & 7);
 }
 
-/* Raise "unknown field" listing the valid ones.  @pos: add the Lua position. */
+/* Raise "proto: unknown field 'k' (fields: ...)" at the caller's position. */
 static int err_unknown_field(lua_State *L, const struct umpa_proto *pr, const char *key)
 {
 	struct umpa_lua *U = get_U(L);
@@ -292,11 +354,62 @@ static const struct umpa_field *check_field(lua_State *L, const struct umpa_prot
 	if (lua_type(L, kidx) != LUA_TSTRING)
 		return luaL_error(L, "%s: field names are strings, not %s", pr->name, luaL_typename(L, kidx)),
 		       (const struct umpa_field *)NULL;
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, pr) == LUA_TTABLE) { /* name -> index, built at open */
+		lua_pushvalue(L, kidx);
+		if (lua_rawget(L, -2) == LUA_TNUMBER) {
+			f = &pr->fields[lua_tointeger(L, -1)];
+			lua_pop(L, 2);
+			return f;
+		}
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
 	k = lua_tostring(L, kidx);
 	f = umpa_proto_field(pr, k);
 	if (!f)
 		err_unknown_field(L, pr, k);
 	return f;
+}
+
+/* The protocol named by the string at @kidx (name or alias), or NULL. */
+static const struct umpa_proto *find_proto(lua_State *L, int kidx)
+{
+	const struct umpa_proto *pr;
+
+	kidx = lua_absindex(L, kidx);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &protos_key);
+	lua_pushvalue(L, kidx);
+	lua_rawget(L, -2);
+	pr = lua_touserdata(L, -1);
+	lua_pop(L, 2);
+	return pr ? pr : umpa_proto_find(lua_tostring(L, kidx));
+}
+
+/* Index the names of @pr's fields (short, Wireshark, aliases; the first
+ * field of a name wins, names before aliases, as umpa_proto_field). */
+static void index_fields(lua_State *L, const struct umpa_proto *pr)
+{
+	lua_createtable(L, 0, (int)pr->nfields * 3);
+	for (unsigned i = pr->nfields; i-- > 0;) {
+		const char *a = pr->fields[i].aliases;
+		while (a && *a) {
+			const char *end = strchr(a, ',');
+			size_t n = end ? (size_t)(end - a) : strlen(a);
+			lua_pushlstring(L, a, n);
+			lua_pushinteger(L, (lua_Integer)i);
+			lua_rawset(L, -3);
+			a = end ? end + 1 : NULL;
+		}
+	}
+	for (unsigned i = pr->nfields; i-- > 0;) {
+		lua_pushinteger(L, (lua_Integer)i);
+		lua_setfield(L, -2, pr->fields[i].name);
+		if (pr->fields[i].ws) {
+			lua_pushinteger(L, (lua_Integer)i);
+			lua_setfield(L, -2, pr->fields[i].ws);
+		}
+	}
+	lua_rawsetp(L, LUA_REGISTRYINDEX, pr);
 }
 
 /* Convert an integer for field @f: two's complement for signed and 64-bit fields. */
@@ -363,10 +476,11 @@ static int set_from_lua(lua_State *L, int idx, struct umpa_pkt *p, unsigned li, 
 		lua_Integer i = lua_tointegerx(L, idx, &ok);
 		uint64_t v = 0;
 		if (!ok)
-			return umpa_err_set(e, UMPA_EINVAL, "%s: %.17g is not an integer", fname(pr, f, buf, sizeof(buf)),
-					    (double)lua_tonumber(L, idx));
+			return umpa_err_set(e, UMPA_EINVAL, "%s: %.14g is not an integer",
+					    fname(pr, f, buf, sizeof(buf)), (double)lua_tonumber(L, idx));
 		if (!is_int_type(f) && !int_fills_bytes(f))
-			return umpa_err_set(e, UMPA_EINVAL, "%s: needs text, not a number", fname(pr, f, buf, sizeof(buf)));
+			return umpa_err_set(e, UMPA_EINVAL, "%s: needs text, not a number",
+					    fname(pr, f, buf, sizeof(buf)));
 		if ((rc = int_for_field(pr, f, i, &v, e)) < 0)
 			return rc;
 		rc = set_int(p, li, f, v, e);
@@ -376,7 +490,8 @@ static int set_from_lua(lua_State *L, int idx, struct umpa_pkt *p, unsigned li, 
 		size_t n;
 		const char *s = lua_tolstring(L, idx, &n);
 		if (strlen(s) != n)
-			return umpa_err_set(e, UMPA_EINVAL, "%s: the text holds a NUL byte", fname(pr, f, buf, sizeof(buf)));
+			return umpa_err_set(e, UMPA_EINVAL, "%s: the text holds a NUL byte",
+					    fname(pr, f, buf, sizeof(buf)));
 		rc = umpa_field_set_str(p, li, f, s, e);
 		break;
 	}
@@ -389,14 +504,21 @@ static int set_from_lua(lua_State *L, int idx, struct umpa_pkt *p, unsigned li, 
 	return rc;
 }
 
-/* Start the scratch packet over with one layer of @pr. */
-static void scratch_layer(lua_State *L, struct umpa_lua *U, const struct umpa_proto *pr)
+/* Give the scratch packet one layer of @pr for setting @f: a fresh one for a
+ * VAR field (it changes the layer's size), else the last one when it is of
+ * @pr (setting a field does not depend on the others). */
+static void scratch_layer(lua_State *L, struct umpa_lua *U, const struct umpa_proto *pr, const struct umpa_field *f)
 {
 	struct umpa_err e = {0};
 
+	if (U->scratch_pr == pr && f->type != UMPA_FT_VAR)
+		return;
+	U->scratch_pr = NULL;
 	umpa_pkt_clear(&U->scratch);
 	if (umpa_pkt_push(&U->scratch, pr, &e) < 0)
 		luaL_error(L, "%s: %s", pr->name, e.msg);
+	if (f->type != UMPA_FT_VAR)
+		U->scratch_pr = pr;
 }
 
 /* ---- ranges and alternatives ---- */
@@ -468,7 +590,7 @@ static int l_alt(lua_State *L)
 	int n = lua_gettop(L);
 
 	lua_newtable(L);
-	if (n == 1 && lua_type(L, 1) == LUA_TTABLE && !luaL_testudata(L, 1, MT_ALT)) {
+	if (n == 1 && lua_type(L, 1) == LUA_TTABLE && utype(L, 1) != T_ALT) {
 		lua_Integer k = (lua_Integer)lua_rawlen(L, 1);
 		for (lua_Integer i = 1; i <= k; i++) {
 			lua_rawgeti(L, 1, i);
@@ -486,14 +608,7 @@ static int l_alt(lua_State *L)
 
 static int is_alt(lua_State *L, int idx)
 {
-	int r;
-
-	if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx))
-		return 0;
-	luaL_getmetatable(L, MT_ALT);
-	r = lua_rawequal(L, -1, -2);
-	lua_pop(L, 2);
-	return r;
+	return lua_type(L, idx) == LUA_TTABLE && utype(L, idx) == T_ALT;
 }
 
 /* ---- values of spec fields ---- */
@@ -525,7 +640,12 @@ static void validate_scalar(lua_State *L, int idx, const struct umpa_proto *pr, 
 	struct umpa_lua *U = get_U(L);
 	struct umpa_err e = {0};
 
-	scratch_layer(L, U, pr);
+	/* A VAR field's spec may depend on other fields of its layer (ICMPv6
+	 * options follow the type), so it is checked when the packet is built,
+	 * on the real layer, with the other fields set in table order. */
+	if (f->type == UMPA_FT_VAR)
+		return;
+	scratch_layer(L, U, pr, f);
 	if (set_from_lua(L, idx, &U->scratch, 0, f, &e) < 0)
 		luaL_error(L, "%s", e.msg);
 }
@@ -559,7 +679,7 @@ static void flatten_list(lua_State *L, int idx, int out, const struct umpa_proto
 	for (lua_Integer i = 1; i <= n; i++) {
 		struct lrange *r;
 		lua_rawgeti(L, idx, i);
-		if ((r = luaL_testudata(L, -1, MT_RANGE))) {
+		if ((r = uget(L, -1, T_RANGE))) {
 			validate_range(L, r, pr, f);
 		} else if (lua_type(L, -1) == LUA_TTABLE) {
 			if (f->type == UMPA_FT_VAR && !is_alt(L, -1)) {
@@ -606,7 +726,7 @@ static void push_field_value(lua_State *L, int idx, const struct umpa_proto *pr,
 		flatten_list(L, idx, lua_gettop(L), pr, f, 0);
 		return;
 	case LUA_TUSERDATA:
-		if ((r = luaL_testudata(L, idx, MT_RANGE))) {
+		if ((r = uget(L, idx, T_RANGE))) {
 			validate_range(L, r, pr, f);
 			lua_pushvalue(L, idx);
 			return;
@@ -624,7 +744,7 @@ static uint64_t value_count(lua_State *L, int idx)
 	struct lrange *r;
 	uint64_t n = 0;
 
-	if ((r = luaL_testudata(L, idx, MT_RANGE)))
+	if ((r = uget(L, idx, T_RANGE)))
 		return r->n;
 	if (lua_type(L, idx) != LUA_TTABLE)
 		return 1;
@@ -632,7 +752,7 @@ static uint64_t value_count(lua_State *L, int idx)
 	for (lua_Integer i = 1, k = (lua_Integer)lua_rawlen(L, idx); i <= k; i++) {
 		uint64_t c;
 		lua_rawgeti(L, idx, i);
-		c = (r = luaL_testudata(L, -1, MT_RANGE)) ? r->n : 1;
+		c = (r = uget(L, -1, T_RANGE)) ? r->n : 1;
 		lua_pop(L, 1);
 		n = n + c < n ? UINT64_MAX : n + c;
 	}
@@ -641,10 +761,25 @@ static uint64_t value_count(lua_State *L, int idx)
 
 static int varies(lua_State *L, int idx)
 {
-	return lua_type(L, idx) == LUA_TTABLE || luaL_testudata(L, idx, MT_RANGE) != NULL;
+	int t = lua_type(L, idx);
+
+	return t == LUA_TTABLE || (t == LUA_TUSERDATA && utype(L, idx) == T_RANGE);
 }
 
 /* ---- layer specs ---- */
+
+static void spec_mark(lua_State *L, struct lspec *s, unsigned fi, int idx)
+{
+	uint64_t bit = (uint64_t)1 << fi;
+
+	s->set &= ~bit;
+	s->varies &= ~bit;
+	if (lua_isnil(L, idx))
+		return;
+	s->set |= bit;
+	if (varies(L, idx))
+		s->varies |= bit;
+}
 
 /* Push a new spec of @pr with an empty field table. */
 static struct lspec *new_spec(lua_State *L, const struct umpa_proto *pr)
@@ -652,6 +787,7 @@ static struct lspec *new_spec(lua_State *L, const struct umpa_proto *pr)
 	struct lspec *s = lua_newuserdatauv(L, sizeof(*s), 1);
 
 	s->proto = pr;
+	s->set = s->varies = 0;
 	lua_newtable(L);
 	lua_setiuservalue(L, -2, 1);
 	luaL_setmetatable(L, MT_SPEC);
@@ -662,11 +798,12 @@ static struct lspec *new_spec(lua_State *L, const struct umpa_proto *pr)
 static int l_construct(lua_State *L)
 {
 	const struct umpa_proto *pr = lua_touserdata(L, lua_upvalueindex(1));
+	struct lspec *s;
 	int ft;
 
 	if (!lua_isnoneornil(L, 1) && lua_type(L, 1) != LUA_TTABLE)
 		return luaL_error(L, "%s: takes a table of fields: %s{field=value, ...}", pr->name, pr->name);
-	new_spec(L, pr);
+	s = new_spec(L, pr);
 	lua_getiuservalue(L, -1, 1);
 	ft = lua_gettop(L);
 	if (lua_type(L, 1) == LUA_TTABLE) {
@@ -674,6 +811,7 @@ static int l_construct(lua_State *L)
 		while (lua_next(L, 1)) {
 			const struct umpa_field *f = check_field(L, pr, -2);
 			push_field_value(L, -1, pr, f);
+			spec_mark(L, s, umpa_field_index(pr, f), -1);
 			lua_rawseti(L, ft, (lua_Integer)umpa_field_index(pr, f) + 1);
 			lua_pop(L, 1);
 		}
@@ -682,9 +820,11 @@ static int l_construct(lua_State *L)
 	return 1;
 }
 
+/* Metamethods get their own object first: lua_touserdata is enough (the
+ * metatables are protected by __metatable). */
 static int spec_index(lua_State *L)
 {
-	struct lspec *s = luaL_checkudata(L, 1, MT_SPEC);
+	struct lspec *s = lua_touserdata(L, 1);
 	const struct umpa_field *f;
 
 	if (lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "_name") == 0) {
@@ -708,7 +848,7 @@ static int spec_index(lua_State *L)
 
 static int spec_newindex(lua_State *L)
 {
-	struct lspec *s = luaL_checkudata(L, 1, MT_SPEC);
+	struct lspec *s = lua_touserdata(L, 1);
 	const struct umpa_field *f = check_field(L, s->proto, 2);
 
 	lua_getiuservalue(L, 1, 1);
@@ -716,6 +856,7 @@ static int spec_newindex(lua_State *L)
 		lua_pushnil(L);
 	else
 		push_field_value(L, 3, s->proto, f);
+	spec_mark(L, s, umpa_field_index(s->proto, f), -1);
 	lua_rawseti(L, -2, (lua_Integer)umpa_field_index(s->proto, f) + 1);
 	return 0;
 }
@@ -784,11 +925,13 @@ static int spec_tostring(lua_State *L)
 /* Push a copy of the spec at @idx (its own field table; values are immutable). */
 static void copy_spec(lua_State *L, int idx)
 {
-	struct lspec *s = lua_touserdata(L, idx);
+	struct lspec *s = lua_touserdata(L, idx), *d;
 	int src;
 
 	idx = lua_absindex(L, idx);
-	new_spec(L, s->proto);
+	d = new_spec(L, s->proto);
+	d->set = s->set;
+	d->varies = s->varies;
 	lua_getiuservalue(L, idx, 1);
 	src = lua_gettop(L);
 	lua_getiuservalue(L, -2, 1);
@@ -811,10 +954,10 @@ static void stack_append(lua_State *L, int idx, int out)
 	if (lua_type(L, idx) == LUA_TSTRING) {
 		lua_pushvalue(L, idx);
 		lua_rawseti(L, out, ++n);
-	} else if (luaL_testudata(L, idx, MT_SPEC)) {
+	} else if (uget(L, idx, T_SPEC)) {
 		copy_spec(L, idx);
 		lua_rawseti(L, out, ++n);
-	} else if (luaL_testudata(L, idx, MT_STACK)) {
+	} else if (uget(L, idx, T_STACK)) {
 		lua_Integer k;
 		lua_getiuservalue(L, idx, 1);
 		k = (lua_Integer)lua_rawlen(L, -1);
@@ -828,7 +971,7 @@ static void stack_append(lua_State *L, int idx, int out)
 			}
 		}
 		lua_pop(L, 1);
-	} else if (luaL_testudata(L, idx, MT_PKT)) {
+	} else if (uget(L, idx, T_PKT)) {
 		luaL_error(L, "cannot stack a built packet: stack layer specs (ip{...}/udp{...}) or strings");
 	} else {
 		luaL_error(L, "cannot stack a %s: use layer specs (ip{...}) and strings", luaL_typename(L, idx));
@@ -870,12 +1013,12 @@ static int stack_index(lua_State *L)
 	}
 	if (lua_type(L, 2) == LUA_TSTRING) {
 		const char *k = lua_tostring(L, 2);
-		if (!umpa_proto_find(k))
+		if (!find_proto(L, 2))
 			return luaL_error(L, "no protocol '%s'", k);
 		for (lua_Integer i = 1; i <= n; i++) {
 			struct lspec *s;
 			lua_rawgeti(L, -1, i);
-			s = luaL_testudata(L, -1, MT_SPEC);
+			s = uget(L, -1, T_SPEC);
 			if (s && umpa_proto_is_named(s->proto, k))
 				return 1;
 			lua_pop(L, 1);
@@ -905,9 +1048,9 @@ static int stack_tostring(lua_State *L)
 		if (i > 1)
 			luaL_addchar(&b, '/');
 		if (lua_rawgeti(L, 2, i) == LUA_TSTRING) {
-			lua_pushfstring(L, "%q", lua_tostring(L, -1)); /* never binary-safe, only for show */
-			lua_remove(L, -2);
+			luaL_addchar(&b, '"');
 			luaL_addvalue(&b);
+			luaL_addchar(&b, '"');
 		} else {
 			spec_describe(L, lua_gettop(L), &b);
 			lua_pop(L, 1);
@@ -922,7 +1065,7 @@ static int stack_tostring(lua_State *L)
 /* Push a new packet object holding a copy of @src. */
 static struct lpkt *push_pkt_copy(lua_State *L, const struct umpa_pkt *src)
 {
-	struct lpkt *lp = lua_newuserdatauv(L, sizeof(*lp), 0);
+	struct lpkt *lp = lua_newuserdatauv(L, sizeof(*lp), 1); /* uservalue: its layer views */
 	struct umpa_err e = {0};
 
 	umpa_pkt_init(&lp->p);
@@ -930,6 +1073,7 @@ static struct lpkt *push_pkt_copy(lua_State *L, const struct umpa_pkt *src)
 	luaL_setmetatable(L, MT_PKT); /* __gc frees what dup allocates */
 	if (umpa_pkt_dup(&lp->p, src, &e) < 0)
 		luaL_error(L, "%s", e.msg);
+	lp->p.comment = NULL; /* borrowed from whoever made @src: it would dangle */
 	return lp;
 }
 
@@ -948,7 +1092,7 @@ static struct umpa_pkt *pkt_ready(lua_State *L, struct lpkt *lp)
 
 static int pkt_gc(lua_State *L)
 {
-	struct lpkt *lp = luaL_checkudata(L, 1, MT_PKT);
+	struct lpkt *lp = lua_touserdata(L, 1);
 
 	umpa_pkt_release(&lp->p);
 	return 0;
@@ -956,7 +1100,7 @@ static int pkt_gc(lua_State *L)
 
 static int pkt_len(lua_State *L)
 {
-	struct lpkt *lp = luaL_checkudata(L, 1, MT_PKT);
+	struct lpkt *lp = lua_touserdata(L, 1);
 
 	lua_pushinteger(L, pkt_ready(L, lp)->len);
 	return 1;
@@ -972,8 +1116,8 @@ static int pkt_bytes(lua_State *L)
 }
 
 /* Render with @fn into the state's buffer; push it without its final newline. */
-static int pkt_render(lua_State *L, void (*fn)(const struct umpa_pkt *, const struct umpa_render_opts *,
-					       struct umpa_sbuf *))
+static int pkt_render(lua_State *L,
+		      void (*fn)(const struct umpa_pkt *, const struct umpa_render_opts *, struct umpa_sbuf *))
 {
 	struct lpkt *lp = luaL_checkudata(L, 1, MT_PKT);
 	struct umpa_lua *U = get_U(L);
@@ -982,6 +1126,7 @@ static int pkt_render(lua_State *L, void (*fn)(const struct umpa_pkt *, const st
 	size_t n;
 
 	umpa_sbuf_reset(&U->sb);
+	U->sb.oom = 0;
 	fn(p, &o, &U->sb);
 	if (U->sb.oom)
 		return luaL_error(L, "out of memory rendering a packet");
@@ -1015,20 +1160,36 @@ static int pkt_copy(lua_State *L)
 	return 1;
 }
 
-/* Push a view of layer @li of the packet at index 1. */
+/* Push the view of layer @li of the packet at index 1 (made once, then
+ * kept in the packet's uservalue). */
 static void push_layer(lua_State *L, unsigned li)
 {
-	struct llayer *ll = lua_newuserdatauv(L, sizeof(*ll), 1);
+	struct llayer *ll;
 
+	if (lua_getiuservalue(L, 1, 1) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_createtable(L, (int)li + 1, 0);
+		lua_pushvalue(L, -1);
+		lua_setiuservalue(L, 1, 1);
+	}
+	if (lua_rawgeti(L, -1, (lua_Integer)li + 1) == LUA_TUSERDATA) {
+		lua_remove(L, -2);
+		return;
+	}
+	lua_pop(L, 1);
+	ll = lua_newuserdatauv(L, sizeof(*ll), 1);
 	ll->li = li;
 	lua_pushvalue(L, 1);
 	lua_setiuservalue(L, -2, 1);
 	luaL_setmetatable(L, MT_LAYER);
+	lua_pushvalue(L, -1);
+	lua_rawseti(L, -3, (lua_Integer)li + 1);
+	lua_remove(L, -2);
 }
 
 static int pkt_index(lua_State *L)
 {
-	struct lpkt *lp = luaL_checkudata(L, 1, MT_PKT);
+	struct lpkt *lp = lua_touserdata(L, 1);
 	const struct umpa_proto *pr;
 	const char *k;
 	int li;
@@ -1051,7 +1212,7 @@ static int pkt_index(lua_State *L)
 	if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) /* a method */
 		return 1;
 	k = lua_tostring(L, 2);
-	if (!(pr = umpa_proto_find(k)))
+	if (!(pr = find_proto(L, 2)))
 		return luaL_error(L, "a packet has no method or protocol '%s'", k);
 	if ((li = umpa_pkt_find(&lp->p, pr, 0)) < 0)
 		return 0;
@@ -1072,7 +1233,7 @@ static int pkt_tostring(lua_State *L)
 /* The packet and layer index of the layer view at 1 (the packet is pushed at index 4). */
 static struct lpkt *layer_pkt(lua_State *L, unsigned *li)
 {
-	struct llayer *ll = luaL_checkudata(L, 1, MT_LAYER);
+	struct llayer *ll = lua_touserdata(L, 1);
 	struct lpkt *lp;
 
 	lua_settop(L, 3);
@@ -1240,7 +1401,7 @@ static void compile_var(lua_State *L, struct bctx *c, unsigned li, const struct 
 	P->vars = grow(L, P->vars, &P->capvars, P->nvars, 1, sizeof(*P->vars));
 	v = &P->vars[P->nvars];
 	*v = (struct pvar){.li = li, .f = f, .first = P->nvals};
-	if ((r = luaL_testudata(L, t, MT_RANGE))) {
+	if ((r = uget(L, t, T_RANGE))) {
 		v->is_range = 1;
 		v->start = r->a;
 		v->step = r->step;
@@ -1250,12 +1411,10 @@ static void compile_var(lua_State *L, struct bctx *c, unsigned li, const struct 
 	}
 	v->n = value_count(L, t);
 	P->vals = grow(L, P->vals, &P->capvals, P->nvals, v->n, sizeof(*P->vals));
-	if (f->type != UMPA_FT_VAR)
-		scratch_layer(L, U, pr);
 	for (lua_Integer i = 1, k = (lua_Integer)lua_rawlen(L, t); i <= k; i++) {
 		uint64_t nel = 1;
 		lua_rawgeti(L, t, i);
-		if ((r = luaL_testudata(L, -1, MT_RANGE)))
+		if ((r = uget(L, -1, T_RANGE)))
 			nel = r->n;
 		for (uint64_t j = 0; j < nel; j++) {
 			struct cval *cv = &P->vals[P->nvals];
@@ -1265,13 +1424,10 @@ static void compile_var(lua_State *L, struct bctx *c, unsigned li, const struct 
 				lua_pushvalue(L, -1);
 			}
 			if (f->type == UMPA_FT_VAR) {
-				/* checked on a fresh layer; applied per packet from the text */
-				scratch_layer(L, U, pr);
-				if (set_from_lua(L, -1, &U->scratch, 0, f, &e) < 0)
-					build_error(L, c, &e);
+				/* applied (and so checked) per packet from the text, on the real layer */
 				cv->kind = CV_STR;
 				cv->s = lua_tostring(L, -2); /* the element itself, kept alive by the spec */
-			} else if (set_from_lua(L, -1, &U->scratch, 0, f, &e) < 0) {
+			} else if (scratch_layer(L, U, pr, f), set_from_lua(L, -1, &U->scratch, 0, f, &e) < 0) {
 				build_error(L, c, &e);
 			} else if (is_int_type(f)) {
 				cv->kind = CV_U64;
@@ -1332,8 +1488,8 @@ static void emit(lua_State *L, struct bctx *c, struct umpa_pkt *p)
 	}
 }
 
-/* Build every packet of the layer list at @items (specs and strings). */
-static void build_layers(lua_State *L, struct bctx *c, int items)
+/* Compile the layer list at @items (specs and strings) into the plan. */
+static void compile_layers(lua_State *L, struct bctx *c, int items)
 {
 	struct plan *P = c->plan;
 	struct umpa_pkt *base = &P->base;
@@ -1341,6 +1497,7 @@ static void build_layers(lua_State *L, struct bctx *c, int items)
 	struct umpa_err e = {0};
 	uint64_t total = 1;
 
+	P->key = NULL;
 	P->nvars = P->nvals = P->nbytes = 0;
 	umpa_pkt_clear(base);
 	for (lua_Integer i = 1; i <= n; i++) {
@@ -1350,7 +1507,8 @@ static void build_layers(lua_State *L, struct bctx *c, int items)
 			const char *s = lua_tolstring(L, -1, &k);
 			if (k > UMPA_MAX_PKT) {
 				e.code = UMPA_ERANGE;
-				snprintf(e.msg, sizeof(e.msg), "a %zu-byte payload is larger than %u bytes", k, UMPA_MAX_PKT);
+				snprintf(e.msg, sizeof(e.msg), "a %zu-byte payload is larger than %u bytes", k,
+					 UMPA_MAX_PKT);
 				build_error(L, c, &e);
 			}
 			rc = umpa_pkt_push_bytes(base, &umpa_proto_raw, s, (uint32_t)k, &e);
@@ -1367,37 +1525,69 @@ static void build_layers(lua_State *L, struct bctx *c, int items)
 	for (lua_Integer i = 1; i <= n; i++) {
 		unsigned li = (unsigned)(i - 1);
 		const struct umpa_proto *pr;
+		struct lspec *s;
+		uint64_t fixed;
 		int ft;
 		if (lua_rawgeti(L, items, i) == LUA_TSTRING) {
 			lua_pop(L, 1);
 			continue;
 		}
-		pr = ((struct lspec *)lua_touserdata(L, -1))->proto;
+		s = lua_touserdata(L, -1);
+		pr = s->proto;
+		fixed = s->set & ~s->varies;
 		lua_getiuservalue(L, -1, 1);
 		ft = lua_gettop(L);
-		for (unsigned fi = 0; fi < pr->nfields; fi++) {
-			const struct umpa_field *f = &pr->fields[fi];
-			if (lua_rawgeti(L, ft, (lua_Integer)fi + 1) != LUA_TNIL && !varies(L, -1) &&
-			    set_from_lua(L, -1, base, li, f, &e) < 0)
+		for (unsigned fi = 0; fixed && fi < pr->nfields; fi++) {
+			if (!((fixed >> fi) & 1))
+				continue;
+			lua_rawgeti(L, ft, (lua_Integer)fi + 1);
+			if (set_from_lua(L, -1, base, li, &pr->fields[fi], &e) < 0)
 				build_error(L, c, &e);
 			lua_pop(L, 1);
 		}
-		for (unsigned fi = pr->nfields; fi-- > 0;) {
-			if (lua_rawgeti(L, ft, (lua_Integer)fi + 1) != LUA_TNIL && varies(L, -1)) {
-				compile_var(L, c, li, &pr->fields[fi]);
-				total *= P->vars[P->nvars - 1].n;
-			}
+		for (unsigned fi = pr->nfields; s->varies && fi-- > 0;) {
+			if (!((s->varies >> fi) & 1))
+				continue;
+			lua_rawgeti(L, ft, (lua_Integer)fi + 1);
+			compile_var(L, c, li, &pr->fields[fi]);
+			total *= P->vars[P->nvars - 1].n;
 			lua_pop(L, 1);
 		}
 		lua_pop(L, 2);
 	}
 	if (base->nlayers)
 		base->linktype = umpa_linktype_for_proto(base->l[0].proto);
+	P->total = total;
+}
+
+static void run_plan(lua_State *L, struct bctx *c);
+
+/*
+ * Build every packet of the layer list at @items.  @key identifies the
+ * object the list comes from: when it is the one compiled last (an array
+ * holding the same stack many times), the plan is reused as it is.
+ */
+static void build_layers(lua_State *L, struct bctx *c, int items, const void *key)
+{
+	if (!key || key != c->plan->key) {
+		compile_layers(L, c, items);
+		c->plan->key = key;
+	}
+	run_plan(L, c);
+}
+
+/* Build every packet of the compiled plan. */
+static void run_plan(lua_State *L, struct bctx *c)
+{
+	struct plan *P = c->plan;
+	struct umpa_pkt *base = &P->base;
+	struct umpa_err e = {0};
+
 	for (size_t k = 0; k < P->nvars; k++)
 		P->vars[k].cur = 0;
 
 	/* the loop: copy the base, set the varying fields, finish, hand over */
-	for (uint64_t k = 0; k < total; k++) {
+	for (uint64_t k = 0; k < P->total; k++) {
 		size_t vi;
 		if (umpa_pkt_dup(&P->pkt, base, &e) < 0)
 			build_error(L, c, &e);
@@ -1415,6 +1605,18 @@ static void build_layers(lua_State *L, struct bctx *c, int items)
 			P->vars[vi].cur = 0;
 		}
 	}
+}
+
+/* Push a new, empty plan. */
+static struct plan *new_plan(lua_State *L)
+{
+	struct plan *P = lua_newuserdatauv(L, sizeof(*P), 0);
+
+	memset(P, 0, sizeof(*P));
+	umpa_pkt_init(&P->base);
+	umpa_pkt_init(&P->pkt);
+	luaL_setmetatable(L, MT_PLAN);
+	return P;
 }
 
 /* Multiply saturating at UINT64_MAX. */
@@ -1446,10 +1648,14 @@ static uint64_t count_value(lua_State *L, struct bctx *c, int idx, int depth)
 		}
 		return total;
 	case LUA_TUSERDATA:
-		if (luaL_testudata(L, idx, MT_PKT))
+		if (lua_touserdata(L, idx) == c->count_key)
+			return c->count_val; /* the same stack again (an array of it) */
+		switch (utype(L, idx)) {
+		case T_PKT:
 			return 1;
-		if (luaL_testudata(L, idx, MT_SPEC) || luaL_testudata(L, idx, MT_STACK)) {
-			int one = luaL_testudata(L, idx, MT_SPEC) != NULL;
+		case T_SPEC:
+		case T_STACK: {
+			int one = utype(L, idx) == T_SPEC;
 			lua_Integer n;
 			total = 1;
 			if (one) {
@@ -1462,12 +1668,14 @@ static uint64_t count_value(lua_State *L, struct bctx *c, int idx, int depth)
 			n = (lua_Integer)lua_rawlen(L, -1);
 			for (lua_Integer i = 1; i <= n; i++) {
 				struct lspec *s;
-				if (lua_rawgeti(L, -1, i) == LUA_TUSERDATA && (s = lua_touserdata(L, -1))) {
+				if (lua_rawgeti(L, -1, i) == LUA_TUSERDATA && (s = lua_touserdata(L, -1)) &&
+				    s->varies) {
 					lua_getiuservalue(L, -1, 1);
 					for (unsigned fi = 0; fi < s->proto->nfields; fi++) {
+						if (!((s->varies >> fi) & 1))
+							continue;
 						lua_rawgeti(L, -1, (lua_Integer)fi + 1);
-						if (varies(L, -1))
-							total = mul_sat(total, value_count(L, -1));
+						total = mul_sat(total, value_count(L, -1));
 						lua_pop(L, 1);
 					}
 					lua_pop(L, 1);
@@ -1475,7 +1683,12 @@ static uint64_t count_value(lua_State *L, struct bctx *c, int idx, int depth)
 				lua_pop(L, 1);
 			}
 			lua_pop(L, 1);
+			c->count_key = lua_touserdata(L, idx);
+			c->count_val = total;
 			return total;
+		}
+		default:
+			break;
 		}
 		break;
 	default:
@@ -1495,7 +1708,7 @@ static void build_value(lua_State *L, struct bctx *c, int idx, int depth)
 		lua_createtable(L, 1, 0);
 		lua_pushvalue(L, idx);
 		lua_rawseti(L, -2, 1);
-		build_layers(L, c, lua_gettop(L));
+		build_layers(L, c, lua_gettop(L), lua_topointer(L, idx));
 		lua_pop(L, 1);
 		return;
 	case LUA_TTABLE:
@@ -1508,17 +1721,19 @@ static void build_value(lua_State *L, struct bctx *c, int idx, int depth)
 	default:
 		break;
 	}
-	if (luaL_testudata(L, idx, MT_PKT)) {
+	if (lua_touserdata(L, idx) && lua_touserdata(L, idx) == c->plan->key) { /* compiled just before */
+		run_plan(L, c);
+	} else if (utype(L, idx) == T_PKT) {
 		emit(L, c, pkt_ready(L, lua_touserdata(L, idx)));
-	} else if (luaL_testudata(L, idx, MT_SPEC)) {
+	} else if (utype(L, idx) == T_SPEC) {
 		lua_createtable(L, 1, 0);
 		lua_pushvalue(L, idx);
 		lua_rawseti(L, -2, 1);
-		build_layers(L, c, lua_gettop(L));
+		build_layers(L, c, lua_gettop(L), lua_touserdata(L, idx));
 		lua_pop(L, 1);
 	} else {
 		lua_getiuservalue(L, idx, 1);
-		build_layers(L, c, lua_gettop(L));
+		build_layers(L, c, lua_gettop(L), lua_touserdata(L, idx));
 		lua_pop(L, 1);
 	}
 }
@@ -1529,6 +1744,7 @@ static void build_values(lua_State *L, struct bctx *c, int first, int last)
 {
 	struct plan *P;
 	uint64_t total = 0;
+	int shared;
 
 	for (int i = first; i <= last; i++) {
 		uint64_t k;
@@ -1539,16 +1755,21 @@ static void build_values(lua_State *L, struct bctx *c, int first, int last)
 	}
 	if (total > c->max) {
 		c->U->code = UMPA_ERANGE;
-		luaL_error(L, "%sexpression expands to more than %lu packets", c->prefix, c->max);
+		luaL_error(L, "%sexpression expands to more than %I packets", c->prefix, (lua_Integer)c->max);
 	}
-	P = lua_newuserdatauv(L, sizeof(*P), 0);
-	memset(P, 0, sizeof(*P));
-	umpa_pkt_init(&P->base);
-	umpa_pkt_init(&P->pkt);
-	luaL_setmetatable(L, MT_PLAN);
+	if ((shared = !c->U->plan_busy)) { /* the state's plan, when no other build uses it */
+		lua_rawgetp(L, LUA_REGISTRYINDEX, &plan_key);
+		P = lua_touserdata(L, -1);
+		c->U->plan_busy = 1;
+	} else {
+		P = new_plan(L);
+	}
+	P->key = NULL; /* objects of earlier builds may be gone */
 	c->plan = P;
 	for (int i = first; i <= last; i++)
 		build_value(L, c, i, 0);
+	if (shared)
+		c->U->plan_busy = 0; /* (after an error it stays busy until the outermost entry returns) */
 	lua_pop(L, 1);
 }
 
@@ -1619,9 +1840,9 @@ static int safe_load(lua_State *L)
 
 static int is_identifier(const char *s)
 {
-	static const char *const reserved[] = {"and", "break", "do", "else", "elseif", "end", "false", "for",
-					       "function", "goto", "if", "in", "local", "nil", "not", "or",
-					       "repeat", "return", "then", "true", "until", "while"};
+	static const char *const reserved[] = {"and",      "break",  "do",   "else", "elseif", "end",  "false", "for",
+					       "function", "goto",   "if",   "in",   "local",  "nil",  "not",   "or",
+					       "repeat",   "return", "then", "true", "until",  "while"};
 
 	if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
 		return 0;
@@ -1655,6 +1876,20 @@ static void def_constructor(lua_State *L, const struct umpa_proto *pr, const cha
 	lua_setglobal(L, buf);
 }
 
+/* Make @name (@n bytes) a name of @pr, in the table at the top and as a
+ * constructor, unless an earlier protocol has it (umpa_proto_find's order). */
+static void name_proto(lua_State *L, const struct umpa_proto *pr, const char *name, size_t n)
+{
+	lua_pushlstring(L, name, n);
+	if (lua_rawget(L, -2) == LUA_TNIL) {
+		lua_pushlstring(L, name, n);
+		lua_pushlightuserdata(L, (void *)(uintptr_t)pr);
+		lua_rawset(L, -4);
+	}
+	lua_pop(L, 1);
+	def_constructor(L, pr, name, n);
+}
+
 /* Create a protected metatable @name with @fns. */
 static void new_mt(lua_State *L, const char *name, const luaL_Reg *fns)
 {
@@ -1666,29 +1901,31 @@ static void new_mt(lua_State *L, const char *name, const luaL_Reg *fns)
 
 static int open_state(lua_State *L)
 {
-	static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},      {LUA_STRLIBNAME, luaopen_string},
+	static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},       {LUA_STRLIBNAME, luaopen_string},
 					{LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
 					{LUA_UTF8LIBNAME, luaopen_utf8}, {NULL, NULL}};
 	static const char *const drop[] = {"dofile", "loadfile", "print", "warn", "require"};
-	static const luaL_Reg spec_mt[] = {{"__index", spec_index},   {"__newindex", spec_newindex},
-					   {"__div", l_div},	      {"__tostring", spec_tostring},
+	static const luaL_Reg spec_mt[] = {{"__index", spec_index},
+					   {"__newindex", spec_newindex},
+					   {"__div", l_div},
+					   {"__tostring", spec_tostring},
 					   {NULL, NULL}};
-	static const luaL_Reg stack_mt[] = {{"__index", stack_index}, {"__len", stack_len},
-					    {"__div", l_div},	      {"__tostring", stack_tostring},
+	static const luaL_Reg stack_mt[] = {{"__index", stack_index},
+					    {"__len", stack_len},
+					    {"__div", l_div},
+					    {"__tostring", stack_tostring},
 					    {NULL, NULL}};
-	static const luaL_Reg range_mt[] = {{"__len", range_len},
-					    {"__index", range_index},
-					    {"__tostring", range_tostring},
-					    {NULL, NULL}};
-	static const luaL_Reg pkt_mt[] = {{"__len", pkt_len},	       {"__gc", pkt_gc},
-					  {"__newindex", pkt_newindex}, {"__tostring", pkt_tostring},
+	static const luaL_Reg range_mt[] = {
+	    {"__len", range_len}, {"__index", range_index}, {"__tostring", range_tostring}, {NULL, NULL}};
+	static const luaL_Reg pkt_mt[] = {{"__len", pkt_len},
+					  {"__gc", pkt_gc},
+					  {"__newindex", pkt_newindex},
+					  {"__tostring", pkt_tostring},
 					  {NULL, NULL}};
 	static const luaL_Reg pkt_methods[] = {{"bytes", pkt_bytes}, {"show", pkt_show}, {"json", pkt_json},
 					       {"tree", pkt_tree},   {"copy", pkt_copy}, {NULL, NULL}};
-	static const luaL_Reg layer_mt[] = {{"__index", layer_index},
-					    {"__newindex", layer_newindex},
-					    {"__tostring", layer_tostring},
-					    {NULL, NULL}};
+	static const luaL_Reg layer_mt[] = {
+	    {"__index", layer_index}, {"__newindex", layer_newindex}, {"__tostring", layer_tostring}, {NULL, NULL}};
 	static const luaL_Reg plan_mt[] = {{"__gc", plan_gc}, {NULL, NULL}};
 	const struct umpa_proto *const *protos;
 	size_t np;
@@ -1719,24 +1956,41 @@ static int open_state(lua_State *L)
 	luaL_newlib(L, pkt_methods);
 	lua_pushcclosure(L, pkt_index, 1);
 	lua_setfield(L, -2, "__index");
+	lua_createtable(L, 0, 8); /* metatable -> type; the 7 metatables are below it, in this order */
+	{
+		static const enum utype types[] = {T_SPEC, T_STACK, T_RANGE, T_LAYER, T_PLAN, T_ALT, T_PKT};
+		for (int i = 0; i < 7; i++) {
+			lua_pushvalue(L, -8 + i);
+			lua_pushinteger(L, types[i]);
+			lua_rawset(L, -3);
+		}
+	}
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &types_key);
 	lua_pop(L, 7);
+	new_plan(L);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &plan_key);
+	lua_newtable(L);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &chunks_key);
 
 	lua_register(L, "range", l_range);
 	lua_register(L, "alt", l_alt);
 	lua_register(L, "packets", l_packets);
 
 	protos = umpa_protos(&np);
+	lua_newtable(L); /* every name and alias -> protocol */
 	for (size_t i = 0; i < np; i++) {
 		const struct umpa_proto *pr = protos[i];
 		const char *a = pr->aliases;
-		def_constructor(L, pr, pr->name, strlen(pr->name));
+		index_fields(L, pr);
+		name_proto(L, pr, pr->name, strlen(pr->name));
 		while (a && *a) {
 			const char *end = strchr(a, ',');
 			size_t n = end ? (size_t)(end - a) : strlen(a);
-			def_constructor(L, pr, a, n);
+			name_proto(L, pr, a, n);
 			a = end ? end + 1 : NULL;
 		}
 	}
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &protos_key);
 	return 0;
 }
 
@@ -1781,7 +2035,7 @@ struct umpa_lua *umpa_lua_open(struct umpa_err *e)
 		take_error(U, st, "lua", e);
 		return umpa_lua_close(U);
 	}
-	lua_sethook(U->L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
+	budget_restart(U);
 	return U;
 }
 
@@ -1835,13 +2089,50 @@ static int entry_run(lua_State *L)
 	} else {
 		lua_pushlstring(L, en->chunk, en->len);
 	}
-	{
+	if (en->expr) { /* expressions are often built again: keep them compiled */
+		struct umpa_lua *U = get_U(L);
+		lua_rawgetp(L, LUA_REGISTRYINDEX, &chunks_key);
+		lua_pushvalue(L, 1);
+		lua_pushliteral(L, "\n");
+		lua_pushvalue(L, 2);
+		lua_concat(L, 3);
+		lua_pushvalue(L, -1);
+		if (lua_rawget(L, -3) == LUA_TFUNCTION) {
+			lua_replace(L, 3);
+			lua_settop(L, 3);
+		} else {
+			size_t n;
+			const char *s = lua_tolstring(L, 2, &n);
+			lua_pop(L, 1);
+			if ((st = luaL_loadbufferx(L, s, n, lua_tostring(L, 1), "t")) != LUA_OK) {
+				/* not an expression: maybe statements ("local s = ip{} return s/udp{}");
+				 * when they do not compile either, the expression's error is the one */
+				if (st != LUA_ERRSYNTAX)
+					return lua_error(L);
+				if (luaL_loadbufferx(L, en->chunk, en->len, lua_tostring(L, 1), "t") != LUA_OK) {
+					lua_pop(L, 1);
+					return lua_error(L);
+				}
+				lua_remove(L, -2);
+			}
+			if (++U->nchunks > CHUNK_CACHE) { /* start over */
+				lua_newtable(L);
+				lua_rawsetp(L, LUA_REGISTRYINDEX, &chunks_key);
+				U->nchunks = 0;
+			} else {
+				lua_pushvalue(L, -2);
+				lua_pushvalue(L, -2);
+				lua_rawset(L, -5);
+			}
+			lua_replace(L, 3);
+			lua_settop(L, 3);
+		}
+	} else {
 		size_t n;
 		const char *s = lua_tolstring(L, 2, &n);
-		st = luaL_loadbufferx(L, s, n, lua_tostring(L, 1), "t");
+		if ((st = luaL_loadbufferx(L, s, n, lua_tostring(L, 1), "t")) != LUA_OK)
+			return lua_error(L);
 	}
-	if (st != LUA_OK)
-		return lua_error(L);
 	lua_pushfstring(L, "%s: ", en->name); /* 4: the prefix of build errors */
 	lua_insert(L, 3);
 	base = lua_gettop(L);
@@ -1864,7 +2155,10 @@ static long entry(struct umpa_lua *U, struct entry *en, struct umpa_err *e)
 	budget_restart(U);
 	lua_pushcfunction(L, entry_run);
 	lua_pushlightuserdata(L, en);
+	U->depth++;
 	st = lua_pcall(L, 1, 0, 0);
+	if (--U->depth == 0)
+		U->plan_busy = 0;
 	if (st != LUA_OK) {
 		long rc;
 		if (en->c.cb_rc < 0) {
@@ -1883,8 +2177,8 @@ static long entry(struct umpa_lua *U, struct entry *en, struct umpa_err *e)
 long umpa_lua_build(struct umpa_lua *L, const char *expr, const char *where, unsigned long max, umpa_lua_pkt_cb cb,
 		    void *arg, struct umpa_err *e)
 {
-	struct entry en = {.chunk = expr, .len = strlen(expr), .name = where ? where : "expression", .build = 1,
-			   .expr = 1};
+	struct entry en = {
+	    .chunk = expr, .len = strlen(expr), .name = where ? where : "expression", .build = 1, .expr = 1};
 
 	en.c = (struct bctx){.U = L, .max = max ? max : MAX_DEFAULT, .cb = cb, .arg = arg, .e = e};
 	return entry(L, &en, e);

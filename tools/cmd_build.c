@@ -1,4 +1,5 @@
 /* cmd_build.c - `umpa build`: packet expressions into a capture file. */
+#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +108,35 @@ write:
 	return write_pkt(b, p, e);
 }
 
+/*
+ * Read a plain decimal "S[.F]" timestamp exactly (a double keeps only about
+ * 0.2 us at today's epoch, and pcapng timestamps are nanoseconds).  Returns 0,
+ * or -1 when @p s is not plain decimal (the caller keeps its double).
+ */
+static int exact_time(const char *s, int64_t *sec, uint32_t *nsec)
+{
+	int64_t v = 0;
+	uint32_t ns = 0, scale = 100000000;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	for (; isdigit((unsigned char)*s); s++) {
+		if (v > (INT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	if (*s == '.')
+		for (s++; isdigit((unsigned char)*s); s++) {
+			ns += (uint32_t)(*s - '0') * scale; /* digits past the 9th are dropped */
+			scale /= 10;
+		}
+	if (*s)
+		return -1;
+	*sec = v;
+	*nsec = ns;
+	return 0;
+}
+
 static char *read_file(const char *path, size_t *len, struct umpa_err *e)
 {
 	FILE *f = fopen(path, "rb");
@@ -156,7 +186,7 @@ int cmd_build(int argc, char **argv)
 	};
 	struct build_ctx b = {.fmt = UMPA_CAP_PCAP, .step_ns = 1000};
 	unsigned long rounds = 1, max = 1000000;
-	const char *script = NULL;
+	const char *script = NULL, *time_text = NULL;
 	int example = 0, c, rc = UMPA_EXIT_OK, have_time = 0;
 	double t0 = 0;
 	struct umpa_err e = {0};
@@ -179,6 +209,7 @@ int cmd_build(int argc, char **argv)
 			break;
 		case 't':
 			t0 = tool_seconds("--time", optarg);
+			time_text = optarg;
 			have_time = 1;
 			break;
 		case 'i':
@@ -216,6 +247,7 @@ int cmd_build(int argc, char **argv)
 		b.ts_nsec = (uint32_t)((t0 - (double)b.ts_sec) * 1e9 + 0.5);
 		if (b.ts_nsec >= 1000000000u)
 			b.ts_nsec = 999999999u;
+		(void)exact_time(time_text, &b.ts_sec, &b.ts_nsec);
 	} else {
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);
