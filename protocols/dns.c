@@ -48,13 +48,21 @@
  * DNS-over-TCP message), the first two bytes are the message length
  * (dns.length).  The dissector moves the layer past them (l->off += 2), so the
  * table's offsets stay right, bounds the message by the prefix and dissects a
- * following message in the same segment as another dns layer.  Built DNS
- * layers never carry the prefix (build DNS over UDP; for TCP, put the two
- * bytes in the TCP payload yourself), and editing a dissected TCP message does
- * not update its prefix.
+ * following message in the same segment as another dns layer.  Whether a
+ * layer was prefixed is seen from the layout (it starts 2 bytes after the
+ * header below it), so l->aux stays free.  Built DNS layers never carry the
+ * prefix: build DNS over UDP, or for TCP push a 2-byte raw layer holding the
+ * length between tcp and dns.  Editing a dissected TCP message does not update
+ * its prefix.
+ *
+ * Editing a captured (compressed) message replaces one section; compression
+ * pointers of the later sections that pointed past it are moved along, those
+ * that pointed into the replaced bytes cannot be saved.
  *
  * l->aux: 0, or the entry counts built by set_var (8 bits per section, qd in
- * the low byte), so the section boundaries stay known when a count lies.
+ * the low byte, so at most 255 entries per section), so the section
+ * boundaries stay known when a count field lies.  When 0, the boundaries come
+ * from the header's counts (captured messages, fresh layers).
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -76,59 +84,94 @@
 enum { DNS_ESHORT = -1, DNS_ELOOP = -2, DNS_ELONG = -3, DNS_ELABEL = -4, DNS_ERDATA = -5 };
 
 enum {
-	T_A = 1, T_NS = 2, T_MD = 3, T_MF = 4, T_CNAME = 5, T_SOA = 6, T_MB = 7, T_MG = 8, T_MR = 9,
-	T_NULL = 10, T_PTR = 12, T_HINFO = 13, T_MX = 15, T_TXT = 16, T_AAAA = 28, T_SRV = 33,
-	T_DNAME = 39, T_OPT = 41, T_SPF = 99,
+	T_A = 1,
+	T_NS = 2,
+	T_MD = 3,
+	T_MF = 4,
+	T_CNAME = 5,
+	T_SOA = 6,
+	T_MB = 7,
+	T_MG = 8,
+	T_MR = 9,
+	T_NULL = 10,
+	T_PTR = 12,
+	T_HINFO = 13,
+	T_MX = 15,
+	T_TXT = 16,
+	T_AAAA = 28,
+	T_SRV = 33,
+	T_DNAME = 39,
+	T_OPT = 41,
+	T_SPF = 99,
 };
 
 /* Field indexes (the order of dns_fields). */
 enum {
-	F_ID, F_FLAGS, F_QR, F_OPCODE, F_AA, F_TC, F_RD, F_RA, F_Z, F_AD, F_CD, F_RCODE,
-	F_QDCOUNT, F_ANCOUNT, F_NSCOUNT, F_ARCOUNT, F_QD, F_AN, F_NS, F_AR, F_COUNT
+	F_ID,
+	F_FLAGS,
+	F_QR,
+	F_OPCODE,
+	F_AA,
+	F_TC,
+	F_RD,
+	F_RA,
+	F_Z,
+	F_AD,
+	F_CD,
+	F_RCODE,
+	F_QDCOUNT,
+	F_ANCOUNT,
+	F_NSCOUNT,
+	F_ARCOUNT,
+	F_QD,
+	F_AN,
+	F_NS,
+	F_AR,
+	F_COUNT
 };
 
 static const struct umpa_vname dns_opcodes[] = {
-	{0, "QUERY"}, {1, "IQUERY"}, {2, "STATUS"}, {4, "NOTIFY"}, {5, "UPDATE"}, {6, "DSO"}, {0, NULL},
+    {0, "QUERY"}, {1, "IQUERY"}, {2, "STATUS"}, {4, "NOTIFY"}, {5, "UPDATE"}, {6, "DSO"}, {0, NULL},
 };
 
 static const struct umpa_vname dns_rcodes[] = {
-	{0, "NoError"}, {1, "FormErr"}, {2, "ServFail"}, {3, "NXDomain"}, {4, "NotImp"}, {5, "Refused"},
-	{6, "YXDomain"}, {7, "YXRRSet"}, {8, "NXRRSet"}, {9, "NotAuth"}, {10, "NotZone"}, {11, "DSOTYPENI"},
-	{0, NULL},
+    {0, "NoError"},  {1, "FormErr"},    {2, "ServFail"}, {3, "NXDomain"}, {4, "NotImp"},
+    {5, "Refused"},  {6, "YXDomain"},   {7, "YXRRSet"},  {8, "NXRRSet"},  {9, "NotAuth"},
+    {10, "NotZone"}, {11, "DSOTYPENI"}, {0, NULL},
 };
 
 static const struct umpa_vname dns_flag_names[] = {
-	{0x8000, "qr"}, {0x0400, "aa"}, {0x0200, "tc"}, {0x0100, "rd"}, {0x0080, "ra"},
-	{0x0040, "z"},	{0x0020, "ad"}, {0x0010, "cd"}, {0, NULL},
+    {0x8000, "qr"}, {0x0400, "aa"}, {0x0200, "tc"}, {0x0100, "rd"}, {0x0080, "ra"},
+    {0x0040, "z"},  {0x0020, "ad"}, {0x0010, "cd"}, {0, NULL},
 };
 
 static const struct umpa_vname dns_types[] = {
-	{1, "A"},	    {2, "NS"},		{3, "MD"},	    {4, "MF"},		{5, "CNAME"},
-	{6, "SOA"},	    {7, "MB"},		{8, "MG"},	    {9, "MR"},		{10, "NULL"},
-	{11, "WKS"},	    {12, "PTR"},	{13, "HINFO"},	    {14, "MINFO"},	{15, "MX"},
-	{16, "TXT"},	    {17, "RP"},		{18, "AFSDB"},	    {19, "X25"},	{20, "ISDN"},
-	{21, "RT"},	    {22, "NSAP"},	{23, "NSAP_PTR"},   {24, "SIG"},	{25, "KEY"},
-	{26, "PX"},	    {27, "GPOS"},	{28, "AAAA"},	    {29, "LOC"},	{30, "NXT"},
-	{31, "EID"},	    {32, "NIMLOC"},	{33, "SRV"},	    {34, "ATMA"},	{35, "NAPTR"},
-	{36, "KX"},	    {37, "CERT"},	{38, "A6"},	    {39, "DNAME"},	{40, "SINK"},
-	{41, "OPT"},	    {42, "APL"},	{43, "DS"},	    {44, "SSHFP"},	{45, "IPSECKEY"},
-	{46, "RRSIG"},	    {47, "NSEC"},	{48, "DNSKEY"},	    {49, "DHCID"},	{50, "NSEC3"},
-	{51, "NSEC3PARAM"}, {52, "TLSA"},	{53, "SMIMEA"},	    {55, "HIP"},	{59, "CDS"},
-	{60, "CDNSKEY"},    {61, "OPENPGPKEY"}, {62, "CSYNC"},	    {63, "ZONEMD"},	{64, "SVCB"},
-	{65, "HTTPS"},	    {99, "SPF"},	{100, "UINFO"},	    {101, "UID"},	{102, "GID"},
-	{103, "UNSPEC"},    {104, "UNSPECA"},	{249, "TKEY"},	    {250, "TSIG"},	{251, "IXFR"},
-	{252, "AXFR"},	    {253, "MAILB"},	{254, "MAILA"},	    {255, "ANY"},	{256, "URI"},
-	{257, "CAA"},	    {32768, "TA"},	{32769, "DLV"},	    {0, NULL},
+    {1, "A"},         {2, "NS"},       {3, "MD"},          {4, "MF"},     {5, "CNAME"},     {6, "SOA"},
+    {7, "MB"},        {8, "MG"},       {9, "MR"},          {10, "NULL"},  {11, "WKS"},      {12, "PTR"},
+    {13, "HINFO"},    {14, "MINFO"},   {15, "MX"},         {16, "TXT"},   {17, "RP"},       {18, "AFSDB"},
+    {19, "X25"},      {20, "ISDN"},    {21, "RT"},         {22, "NSAP"},  {23, "NSAP_PTR"}, {24, "SIG"},
+    {25, "KEY"},      {26, "PX"},      {27, "GPOS"},       {28, "AAAA"},  {29, "LOC"},      {30, "NXT"},
+    {31, "EID"},      {32, "NIMLOC"},  {33, "SRV"},        {34, "ATMA"},  {35, "NAPTR"},    {36, "KX"},
+    {37, "CERT"},     {38, "A6"},      {39, "DNAME"},      {40, "SINK"},  {41, "OPT"},      {42, "APL"},
+    {43, "DS"},       {44, "SSHFP"},   {45, "IPSECKEY"},   {46, "RRSIG"}, {47, "NSEC"},     {48, "DNSKEY"},
+    {49, "DHCID"},    {50, "NSEC3"},   {51, "NSEC3PARAM"}, {52, "TLSA"},  {53, "SMIMEA"},   {55, "HIP"},
+    {59, "CDS"},      {60, "CDNSKEY"}, {61, "OPENPGPKEY"}, {62, "CSYNC"}, {63, "ZONEMD"},   {64, "SVCB"},
+    {65, "HTTPS"},    {99, "SPF"},     {100, "UINFO"},     {101, "UID"},  {102, "GID"},     {103, "UNSPEC"},
+    {104, "UNSPECA"}, {249, "TKEY"},   {250, "TSIG"},      {251, "IXFR"}, {252, "AXFR"},    {253, "MAILB"},
+    {254, "MAILA"},   {255, "ANY"},    {256, "URI"},       {257, "CAA"},  {32768, "TA"},    {32769, "DLV"},
+    {0, NULL},
 };
 
 /* Classes: the first name of a value is the one shown (Wireshark's). */
 static const struct umpa_vname dns_classes[] = {
-	{1, "IN"}, {2, "CS"}, {3, "CH"}, {3, "CHAOS"}, {4, "HS"}, {254, "NONE"}, {255, "ANY"}, {0, NULL},
+    {1, "IN"}, {2, "CS"}, {3, "CH"}, {3, "CHAOS"}, {4, "HS"}, {254, "NONE"}, {255, "ANY"}, {0, NULL},
 };
 
 static const struct umpa_vname dns_opt_codes[] = {
-	{3, "NSID"}, {8, "CSUBNET"}, {10, "COOKIE"}, {11, "EDNS_TCP_KEEPALIVE"}, {12, "PADDING"},
-	{15, "EXTENDED_DNS_ERROR"}, {0, NULL},
+    {3, "NSID"},     {8, "CSUBNET"},
+    {10, "COOKIE"},  {11, "EDNS_TCP_KEEPALIVE"},
+    {12, "PADDING"}, {15, "EXTENDED_DNS_ERROR"},
+    {0, NULL},
 };
 
 /* ------------------------------------------------------------------------ */
@@ -241,12 +284,12 @@ static int dns_name(struct umpa_cur *c, size_t off, size_t *end, char *txt, size
 
 /* One question or resource record, as found by dns_next. */
 struct dns_rr {
-	unsigned sect;	/* 0 qd, 1 an, 2 ns, 3 ar */
-	size_t off;	/* where the entry (its owner name) starts */
+	unsigned sect; /* 0 qd, 1 an, 2 ns, 3 ar */
+	size_t off;    /* where the entry (its owner name) starts */
 	uint16_t type, klass, rdlen;
 	uint32_t ttl;
-	size_t rdata;	/* offset of the rdata (questions: of the end) */
-	size_t end;	/* offset after the entry */
+	size_t rdata; /* offset of the rdata (questions: of the end) */
+	size_t end;   /* offset after the entry */
 };
 
 /* A walk over the entries of a message. */
@@ -442,7 +485,14 @@ static int dns_check_rdata(struct umpa_cur *c, const struct dns_rr *rr)
 		return rr->klass == 1 && rr->rdlen != 4 ? DNS_ERDATA : 0;
 	case T_AAAA:
 		return rr->rdlen != 16 ? DNS_ERDATA : 0;
-	case T_NS: case T_CNAME: case T_PTR: case T_DNAME: case T_MD: case T_MF: case T_MB: case T_MG:
+	case T_NS:
+	case T_CNAME:
+	case T_PTR:
+	case T_DNAME:
+	case T_MD:
+	case T_MF:
+	case T_MB:
+	case T_MG:
 	case T_MR:
 		if ((r = dns_rdata_name(c, rr->rdata, end, &n)) < 0)
 			return r;
@@ -459,7 +509,8 @@ static int dns_check_rdata(struct umpa_cur *c, const struct dns_rr *rr)
 		if ((r = dns_rdata_name(c, rr->rdata, end, &n)) < 0 || (r = dns_rdata_name(c, n, end, &n)) < 0)
 			return r;
 		return n + 20 == end ? 0 : DNS_ERDATA;
-	case T_TXT: case T_SPF:
+	case T_TXT:
+	case T_SPF:
 		for (n = rr->rdata; n < end;) {
 			uint8_t sl = 0;
 			umpa_cur_u8_at(c, n, &sl);
@@ -512,9 +563,8 @@ static const struct umpa_proto *dns_dissect(struct umpa_pkt *p, unsigned li)
 				l->why = "dns message continues in the next tcp segment";
 			}
 		}
-		if (l->hlen < DNS_HDR) {
+		if (l->hlen < DNS_HDR)
 			return NULL;
-		}
 	} else {
 		l->hlen = l->len;
 	}
@@ -681,8 +731,7 @@ static int enc_name(struct dns_w *w, const char *s, size_t n, struct umpa_err *e
 			continue;
 		}
 		if (ll == 63)
-			return umpa_err_set(e, UMPA_EINVAL, "dns name '%.*s': label longer than 63 bytes", (int)n,
-					    s);
+			return umpa_err_set(e, UMPA_EINVAL, "dns name '%.*s': label longer than 63 bytes", (int)n, s);
 		lab[ll++] = dns_unescape(s, n, &i);
 	}
 	if (ll) {
@@ -709,8 +758,7 @@ static int dns_parse_type(const char *s, size_t n, uint16_t *t, struct umpa_err 
 		*t = (uint16_t)v;
 		return 0;
 	}
-	return umpa_err_set(e, UMPA_EINVAL, "dns: unknown type '%.*s' (A, AAAA, MX, TYPE99 or a number)", (int)n,
-			    s);
+	return umpa_err_set(e, UMPA_EINVAL, "dns: unknown type '%.*s' (A, AAAA, MX, TYPE99 or a number)", (int)n, s);
 }
 
 /* A class by name or CLASSnnn (and by number when @numeric). Returns 0 or -1 (no message). */
@@ -794,7 +842,8 @@ static int enc_txt(struct dns_w *w, const char *s, size_t n, struct umpa_err *e)
 			while (i < n && s[i] != '"')
 				i += s[i] == '\\' && i + 1 < n ? 2 : 1;
 			if (i == n)
-				return umpa_err_set(e, UMPA_EINVAL, "dns TXT: unterminated string in '%.*s'", (int)n, s);
+				return umpa_err_set(e, UMPA_EINVAL, "dns TXT: unterminated string in '%.*s'", (int)n,
+						    s);
 			if ((rc = enc_cstr(w, s + st, i - st, e)) < 0)
 				return rc;
 			i++;
@@ -867,7 +916,8 @@ static int enc_opt(struct dns_w *w, const char *name, size_t nlen, const char *r
 			ttl |= 0x8000;
 		} else if (kl == 7 && !strncasecmp(ps, "version", 7) && eq && dns_num(val, vl, 255, &v) == 0) {
 			ttl = (ttl & 0xff00ffffu) | (uint32_t)v << 16;
-		} else if (((kl == 9 && !strncasecmp(ps, "ext_rcode", 9)) || (kl == 5 && !strncasecmp(ps, "rcode", 5))) &&
+		} else if (((kl == 9 && !strncasecmp(ps, "ext_rcode", 9)) ||
+			    (kl == 5 && !strncasecmp(ps, "rcode", 5))) &&
 			   eq && dns_num(val, vl, 255, &v) == 0) {
 			ttl = (ttl & 0x00ffffffu) | (uint32_t)v << 24;
 		} else if (kl == 1 && (ps[0] == 'z' || ps[0] == 'Z') && eq && dns_num(val, vl, 0xffff, &v) == 0) {
@@ -977,7 +1027,14 @@ static int enc_rdata(struct dns_w *w, uint16_t type, const char *s, size_t n, st
 			return umpa_err_set(e, UMPA_EINVAL, "dns AAAA: '%.*s' is not an IPv6 address", (int)n, s);
 		w_put(w, a, 16);
 		return 0;
-	case T_NS: case T_CNAME: case T_PTR: case T_DNAME: case T_MD: case T_MF: case T_MB: case T_MG:
+	case T_NS:
+	case T_CNAME:
+	case T_PTR:
+	case T_DNAME:
+	case T_MD:
+	case T_MF:
+	case T_MB:
+	case T_MG:
 	case T_MR:
 		return n ? enc_name(w, s, n, e) : 0;
 	case T_MX:
@@ -1017,7 +1074,8 @@ static int enc_rdata(struct dns_w *w, uint16_t type, const char *s, size_t n, st
 			w_be32(w, (uint32_t)v);
 		}
 		return 0;
-	case T_TXT: case T_SPF:
+	case T_TXT:
+	case T_SPF:
 		return enc_txt(w, s, n, e);
 	case T_HINFO:
 		if (n == 0)
@@ -1122,8 +1180,8 @@ static int enc_section(struct dns_w *w, unsigned sect, const char *spec, uint32_
  * pointers at or beyond @old_end move by @delta.  Pointers into the replaced
  * bytes themselves cannot be saved and are left as they are.
  */
-static void dns_fix_pointers(uint8_t *m, size_t len, size_t from, const uint32_t cnt[4], unsigned sect,
-			     size_t old_end, int64_t delta)
+static void dns_fix_pointers(uint8_t *m, size_t len, size_t from, const uint32_t cnt[4], unsigned sect, size_t old_end,
+			     int64_t delta)
 {
 	struct umpa_cur c;
 	size_t pos = from;
@@ -1153,8 +1211,16 @@ static void dns_fix_pointers(uint8_t *m, size_t len, size_t from, const uint32_t
 				return;
 			rd = at + 10;
 			switch (type) {
-			case T_NS: case T_CNAME: case T_PTR: case T_DNAME: case T_MD: case T_MF: case T_MB:
-			case T_MG: case T_MR: case T_SOA:
+			case T_NS:
+			case T_CNAME:
+			case T_PTR:
+			case T_DNAME:
+			case T_MD:
+			case T_MF:
+			case T_MB:
+			case T_MG:
+			case T_MR:
+			case T_SOA:
 				names[nn++] = rd;
 				break;
 			case T_MX:
@@ -1182,7 +1248,8 @@ static void dns_fix_pointers(uint8_t *m, size_t len, size_t from, const uint32_t
 				while (q < rd + rdlen || k == 0) {
 					uint8_t b, b2;
 					size_t t;
-					if (umpa_cur_u8_at(&c, q, &b) < 0 || b == 0 || ((b & 0xc0) && (b & 0xc0) != 0xc0))
+					if (umpa_cur_u8_at(&c, q, &b) < 0 || b == 0 ||
+					    ((b & 0xc0) && (b & 0xc0) != 0xc0))
 						break;
 					if ((b & 0xc0) != 0xc0) {
 						q += 1u + b;
@@ -1261,8 +1328,7 @@ static int dns_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 /* ------------------------------------------------------------------------ */
 /* Showing                                                                   */
 
-static const char *const dns_sect_names[4] = {"Queries", "Answers", "Authoritative nameservers",
-					      "Additional records"};
+static const char *const dns_sect_names[4] = {"Queries", "Answers", "Authoritative nameservers", "Additional records"};
 
 /* A bounded text builder over a caller's buffer. */
 struct dns_txt {
@@ -1324,8 +1390,8 @@ static void tx_class(struct dns_txt *t, uint16_t k)
 }
 
 /* Emit the name at @off under @key; returns 0 or a DNS_E* code. */
-static int emit_name(struct umpa_emit *em, struct umpa_cur *c, size_t off, const char *key, char *txt,
-		     unsigned *nlab, unsigned *wire)
+static int emit_name(struct umpa_emit *em, struct umpa_cur *c, size_t off, const char *key, char *txt, unsigned *nlab,
+		     unsigned *wire)
 {
 	size_t e;
 	int r = dns_name(c, off, &e, txt, DNS_TEXT_MAX, nlab, wire, TXT_NAME);
@@ -1501,14 +1567,13 @@ static void emit_rdata(struct umpa_emit *em, struct umpa_cur *c, const struct dn
 	case T_SPF:
 		emit_strings(em, c, rr->rdata, end, "dns.spf.length", "dns.spf");
 		return;
-	case T_HINFO:
-		{
-			uint8_t cl = d[0];
-			emit_strings(em, c, rr->rdata, rr->rdata + 1 + cl <= end ? rr->rdata + 1 + cl : end,
-				     "dns.hinfo.cpu_length", "dns.hinfo.cpu");
-			if (rr->rdata + 1 + cl < end)
-				emit_strings(em, c, rr->rdata + 1 + cl, end, "dns.hinfo.os_length", "dns.hinfo.os");
-		}
+	case T_HINFO: {
+		uint8_t cl = d[0];
+		emit_strings(em, c, rr->rdata, rr->rdata + 1 + cl <= end ? rr->rdata + 1 + cl : end,
+			     "dns.hinfo.cpu_length", "dns.hinfo.cpu");
+		if (rr->rdata + 1 + cl < end)
+			emit_strings(em, c, rr->rdata + 1 + cl, end, "dns.hinfo.os_length", "dns.hinfo.os");
+	}
 		return;
 	case T_NULL:
 		umpa_emit_bytes(em, "dns.null", d, rr->rdlen);
@@ -1611,14 +1676,14 @@ static void dns_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit 
 
 /* ---- the tcpdump -nn summary (print-domain.c) ---- */
 
-static const char *const td_ops[16] = {"",	   " inv_q",	" stat",      " op3",	   " notify",	" update",
-				       " op6",	   " op7",	" op8",	      " updateA",  " updateD",	" updateDA",
+static const char *const td_ops[16] = {"",         " inv_q",    " stat",     " op3",     " notify",  " update",
+				       " op6",     " op7",      " op8",      " updateA", " updateD", " updateDA",
 				       " updateM", " updateMA", " zoneInit", " zoneRef"};
 
-static const char *const td_rcodes[24] = {
-	"",	   " FormErr", " ServFail", " NXDomain", " NotImp", " Refused", " YXDomain", " YXRRSet",
-	" NXRRSet", " NotAuth", " NotZone", " Resp11",	 " Resp12", " Resp13",	" Resp14",   " NoChange",
-	" BadVers", "Resp17",	" Resp18",   " Resp19",	 " Resp20", "Resp21",	" Resp22",   " BadCookie"};
+static const char *const td_rcodes[24] = {"",          " FormErr", " ServFail", " NXDomain", " NotImp",  " Refused",
+					  " YXDomain", " YXRRSet", " NXRRSet",  " NotAuth",  " NotZone", " Resp11",
+					  " Resp12",   " Resp13",  " Resp14",   " NoChange", " BadVers", "Resp17",
+					  " Resp18",   " Resp19",  " Resp20",   "Resp21",    " Resp22",  " BadCookie"};
 
 /* Types tcpdump 4.99 names; others print as Type%u. */
 static int td_knows_type(uint16_t t)
@@ -1694,7 +1759,10 @@ static int td_rr(struct umpa_sbuf *out, struct umpa_cur *c, const struct dns_rr 
 		umpa_sbuf_putc(out, ' ');
 		umpa_sbuf_put_ipv6(out, d);
 		break;
-	case T_NS: case T_CNAME: case T_PTR: case T_DNAME:
+	case T_NS:
+	case T_CNAME:
+	case T_PTR:
+	case T_DNAME:
 		umpa_sbuf_putc(out, ' ');
 		return td_name(out, c, rr->rdata);
 	case T_MX:
@@ -1949,8 +2017,8 @@ static void dns_why(char *why, size_t whylen, const char *s)
 	}
 }
 
-static int dns_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli,
-		       char *why, size_t whylen)
+static int dns_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli, char *why,
+		       size_t whylen)
 {
 	uint16_t rid, rfl, qid, qfl, rt, rk, qt, qk;
 	char rn[DNS_TEXT_MAX], qn[DNS_TEXT_MAX];
@@ -1980,59 +2048,58 @@ static int dns_answers(const struct umpa_pkt *resp, unsigned rli, const struct u
 /* ------------------------------------------------------------------------ */
 
 static const struct umpa_field dns_fields[F_COUNT] = {
-	[F_ID] = {"id", "dns.id", NULL, 0, 16, UMPA_FT_UINT, UMPA_F_HEX, 0, NULL, NULL, NULL, "Transaction ID"},
-	[F_FLAGS] = {"flags", "dns.flags", NULL, 16, 16, UMPA_FT_FLAGS, UMPA_F_HEX, 0x0100, NULL, dns_flag_names,
-		     NULL, "Flags (the whole 16-bit word; names qr|aa|tc|rd|ra|z|ad|cd)"},
-	[F_QR] = {"flags.response", "dns.flags.response", "qr", 16, 1, UMPA_FT_BOOL, 0, 0, NULL, NULL, NULL,
-		  "Response (QR): 0 query, 1 response"},
-	[F_OPCODE] = {"flags.opcode", "dns.flags.opcode", "opcode", 17, 4, UMPA_FT_ENUM, 0, 0, NULL, dns_opcodes,
-		      NULL, "Opcode"},
-	[F_AA] = {"flags.authoritative", "dns.flags.authoritative", "aa", 21, 1, UMPA_FT_BOOL, 0, 0, NULL, NULL,
-		  NULL, "Authoritative answer"},
-	[F_TC] = {"flags.truncated", "dns.flags.truncated", "tc", 22, 1, UMPA_FT_BOOL, 0, 0, NULL, NULL, NULL,
-		  "Truncated"},
-	[F_RD] = {"flags.recdesired", "dns.flags.recdesired", "rd", 23, 1, UMPA_FT_BOOL, 0, 1, NULL, NULL, NULL,
-		  "Recursion desired"},
-	[F_RA] = {"flags.recavail", "dns.flags.recavail", "ra", 24, 1, UMPA_FT_BOOL, 0, 0, NULL, NULL, NULL,
-		  "Recursion available"},
-	[F_Z] = {"flags.z", "dns.flags.z", "z", 25, 1, UMPA_FT_BOOL, 0, 0, NULL, NULL, NULL, "Z (reserved)"},
-	[F_AD] = {"flags.authenticated", "dns.flags.authenticated", "ad", 26, 1, UMPA_FT_BOOL, 0, 0, NULL, NULL,
-		  NULL, "Answer authenticated (AD)"},
-	[F_CD] = {"flags.checkdisable", "dns.flags.checkdisable", "cd", 27, 1, UMPA_FT_BOOL, 0, 0, NULL, NULL,
-		  NULL, "Checking disabled (CD)"},
-	[F_RCODE] = {"flags.rcode", "dns.flags.rcode", "rcode", 28, 4, UMPA_FT_ENUM, 0, 0, NULL, dns_rcodes, NULL,
-		     "Reply code"},
-	[F_QDCOUNT] = {"count.queries", "dns.count.queries", "qdcount", 32, 16, UMPA_FT_UINT, UMPA_F_AUTO, 0, NULL,
-		       NULL, NULL, "Questions (auto: entries built in qd)"},
-	[F_ANCOUNT] = {"count.answers", "dns.count.answers", "ancount", 48, 16, UMPA_FT_UINT, UMPA_F_AUTO, 0,
-		       NULL, NULL, NULL, "Answer RRs (auto)"},
-	[F_NSCOUNT] = {"count.auth_rr", "dns.count.auth_rr", "nscount", 64, 16, UMPA_FT_UINT, UMPA_F_AUTO, 0,
-		       NULL, NULL, NULL, "Authority RRs (auto)"},
-	[F_ARCOUNT] = {"count.add_rr", "dns.count.add_rr", "arcount", 80, 16, UMPA_FT_UINT, UMPA_F_AUTO, 0, NULL,
-		       NULL, NULL, "Additional RRs (auto)"},
-	[F_QD] = {"qd", "dns.qry", "qname,question,questions", 96, 0, UMPA_FT_VAR, 0, 0, NULL, NULL, NULL,
-		  "Questions: name[:type[:class]],... e.g. \"example.com:A,example.org:AAAA\""},
-	[F_AN] = {"an", "dns.answers", "answers", 96, 0, UMPA_FT_VAR, 0, 0, NULL, NULL, NULL,
-		  "Answers: name:type[:class]:ttl:rdata,... (rdata last: \"a.com:AAAA:60:2001:db8::1\", "
-		  "MX \"10/mx.a.com\", OPT \".:OPT:1232:do\")"},
-	[F_NS] = {"ns", "dns.authority", "authority", 96, 0, UMPA_FT_VAR, 0, 0, NULL, NULL, NULL,
-		  "Authority records, same syntax as an"},
-	[F_AR] = {"ar", "dns.additional", "additional", 96, 0, UMPA_FT_VAR, 0, 0, NULL, NULL, NULL,
-		  "Additional records, same syntax as an (EDNS0: \".:OPT:4096[:do][:cookie=hex]...\")"},
+    [F_ID] = {"id", "dns.id", NULL, 0, 16, UMPA_FT_UINT, UMPA_F_HEX, 0, NULL, NULL, NULL, "Transaction ID"},
+    [F_FLAGS] = {"flags", "dns.flags", NULL, 16, 16, UMPA_FT_FLAGS, UMPA_F_HEX, 0x0100, NULL, dns_flag_names, NULL,
+		 "Flags (the whole 16-bit word; names qr|aa|tc|rd|ra|z|ad|cd)"},
+    [F_QR] = {"flags.response", "dns.flags.response", "qr", 16, 1, UMPA_FT_BOOL, 0, 0, NULL, NULL, NULL,
+	      "Response (QR): 0 query, 1 response"},
+    [F_OPCODE] = {"flags.opcode", "dns.flags.opcode", "opcode", 17, 4, UMPA_FT_ENUM, 0, 0, NULL, dns_opcodes, NULL,
+		  "Opcode"},
+    [F_AA] = {"flags.authoritative", "dns.flags.authoritative", "aa", 21, 1, UMPA_FT_BOOL, 0, 0, NULL, NULL, NULL,
+	      "Authoritative answer"},
+    [F_TC] = {"flags.truncated", "dns.flags.truncated", "tc", 22, 1, UMPA_FT_BOOL, 0, 0, NULL, NULL, NULL, "Truncated"},
+    [F_RD] = {"flags.recdesired", "dns.flags.recdesired", "rd", 23, 1, UMPA_FT_BOOL, 0, 1, NULL, NULL, NULL,
+	      "Recursion desired"},
+    [F_RA] = {"flags.recavail", "dns.flags.recavail", "ra", 24, 1, UMPA_FT_BOOL, 0, 0, NULL, NULL, NULL,
+	      "Recursion available"},
+    [F_Z] = {"flags.z", "dns.flags.z", "z", 25, 1, UMPA_FT_BOOL, 0, 0, NULL, NULL, NULL, "Z (reserved)"},
+    [F_AD] = {"flags.authenticated", "dns.flags.authenticated", "ad", 26, 1, UMPA_FT_BOOL, 0, 0, NULL, NULL, NULL,
+	      "Answer authenticated (AD)"},
+    [F_CD] = {"flags.checkdisable", "dns.flags.checkdisable", "cd", 27, 1, UMPA_FT_BOOL, 0, 0, NULL, NULL, NULL,
+	      "Checking disabled (CD)"},
+    [F_RCODE] = {"flags.rcode", "dns.flags.rcode", "rcode", 28, 4, UMPA_FT_ENUM, 0, 0, NULL, dns_rcodes, NULL,
+		 "Reply code"},
+    [F_QDCOUNT] = {"count.queries", "dns.count.queries", "qdcount", 32, 16, UMPA_FT_UINT, UMPA_F_AUTO, 0, NULL, NULL,
+		   NULL, "Questions (auto: entries built in qd)"},
+    [F_ANCOUNT] = {"count.answers", "dns.count.answers", "ancount", 48, 16, UMPA_FT_UINT, UMPA_F_AUTO, 0, NULL, NULL,
+		   NULL, "Answer RRs (auto)"},
+    [F_NSCOUNT] = {"count.auth_rr", "dns.count.auth_rr", "nscount", 64, 16, UMPA_FT_UINT, UMPA_F_AUTO, 0, NULL, NULL,
+		   NULL, "Authority RRs (auto)"},
+    [F_ARCOUNT] = {"count.add_rr", "dns.count.add_rr", "arcount", 80, 16, UMPA_FT_UINT, UMPA_F_AUTO, 0, NULL, NULL,
+		   NULL, "Additional RRs (auto)"},
+    [F_QD] = {"qd", "dns.qry", "qname,question,questions", 96, 0, UMPA_FT_VAR, 0, 0, NULL, NULL, NULL,
+	      "Questions: name[:type[:class]],... e.g. \"example.com:A,example.org:AAAA\""},
+    [F_AN] = {"an", "dns.answers", "answers", 96, 0, UMPA_FT_VAR, 0, 0, NULL, NULL, NULL,
+	      "Answers: name:type[:class]:ttl:rdata,... (rdata last: \"a.com:AAAA:60:2001:db8::1\", "
+	      "MX \"10/mx.a.com\", OPT \".:OPT:1232:do\")"},
+    [F_NS] = {"ns", "dns.authority", "authority", 96, 0, UMPA_FT_VAR, 0, 0, NULL, NULL, NULL,
+	      "Authority records, same syntax as an"},
+    [F_AR] = {"ar", "dns.additional", "additional", 96, 0, UMPA_FT_VAR, 0, 0, NULL, NULL, NULL,
+	      "Additional records, same syntax as an (EDNS0: \".:OPT:4096[:do][:cookie=hex]...\")"},
 };
 
 const struct umpa_proto umpa_proto_dns = {
-	.name = "dns",
-	.aliases = "domain",
-	.title = "Domain Name System",
-	.fields = dns_fields,
-	.nfields = F_COUNT,
-	.hdr_len = DNS_HDR,
-	.dissect = dns_dissect,
-	.finish = dns_finish,
-	.set_var = dns_set_var,
-	.details = dns_details,
-	.summary = dns_summary,
-	.hashret = dns_hashret,
-	.answers = dns_answers,
+    .name = "dns",
+    .aliases = "domain",
+    .title = "Domain Name System",
+    .fields = dns_fields,
+    .nfields = F_COUNT,
+    .hdr_len = DNS_HDR,
+    .dissect = dns_dissect,
+    .finish = dns_finish,
+    .set_var = dns_set_var,
+    .details = dns_details,
+    .summary = dns_summary,
+    .hashret = dns_hashret,
+    .answers = dns_answers,
 };

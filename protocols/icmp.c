@@ -226,8 +226,9 @@ static const struct umpa_proto *icmp_dissect(struct umpa_pkt *p, unsigned li)
 /*
  * Timestamp and address-mask messages have a longer fixed part (20 and 12
  * bytes, as Scapy builds them).  When such a message is the last layer and
- * shorter, finish adds the missing zero bytes; with a payload pushed after it
- * the user is in charge of the layout (a short one stays short).
+ * shorter, finish adds the missing zero bytes.  With a payload pushed after
+ * it, or a checksum set by hand (as every field of a captured packet is), the
+ * user is in charge of the layout and a short message stays short.
  */
 static int icmp_fixed_part(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 {
@@ -235,7 +236,8 @@ static int icmp_fixed_part(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 	uint8_t type, code;
 	uint32_t want;
 
-	if (li + 1 != p->nlayers || icmp_type_code(p, li, &type, &code) < 0)
+	if (li + 1 != p->nlayers || umpa_field_is_set(p, li, &icmp_fields[F_CHECKSUM]) ||
+	    icmp_type_code(p, li, &type, &code) < 0)
 		return 0;
 	if (type == T_TSTAMP || type == T_TSTAMP_REPLY)
 		want = 20;

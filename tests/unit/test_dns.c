@@ -3,33 +3,34 @@
 
 /* dns_udp.pcap frame 2 (tcpdump tests): a response with compression pointers, NS, A, AAAA, OPT. */
 static const char resp_hex[] =
-	"593485000001000200020005037777770774637064756d70036f72670000010001c00c000100010000003c0004c08b2e42"
-	"c00c000100010000003c0004c6c75868c0100002000100015180001203736e7308636f6f7065726978036e657400c010"
-	"00020001000151800012036e69630973616e64656c6d616e02636100c06b000100010000012c0004d157f912c06b001c00"
-	"010000012c00102607f0b0000f000000000000babef00dc04d0001000100001c200004616b850fc04d001c000100001c20"
-	"001026003c0300000000f03c91fffe96e8ef0000291000000000000000";
+    "593485000001000200020005037777770774637064756d70036f72670000010001c00c000100010000003c0004c08b2e42"
+    "c00c000100010000003c0004c6c75868c0100002000100015180001203736e7308636f6f7065726978036e657400c010"
+    "00020001000151800012036e69630973616e64656c6d616e02636100c06b000100010000012c0004d157f912c06b001c00"
+    "010000012c00102607f0b0000f000000000000babef00dc04d0001000100001c200004616b850fc04d001c000100001c20"
+    "001026003c0300000000f03c91fffe96e8ef0000291000000000000000";
 /* dns_udp.pcap frame 1: the query, EDNS0 with a client cookie. */
 static const char query_hex[] =
-	"593401200001000000000001037777770774637064756d70036f72670000010001000029100000000000000c000a000842f5"
-	"d00996f90b13";
+    "593401200001000000000001037777770774637064756d70036f72670000010001000029100000000000000c000a000842f5"
+    "d00996f90b13";
 /* The same response as a whole Ethernet frame. */
 static const char frame_hex[] =
-	"0011223344550011223344660800450000fc002d00008011ada6d157f912c0a8010b0035abbe00e8c454" "593485000001"
-	"000200020005037777770774637064756d70036f72670000010001c00c000100010000003c0004c08b2e42c00c00010001"
-	"0000003c0004c6c75868c0100002000100015180001203736e7308636f6f7065726978036e657400c01000020001000151"
-	"800012036e69630973616e64656c6d616e02636100c06b000100010000012c0004d157f912c06b001c00010000012c0010"
-	"2607f0b0000f000000000000babef00dc04d0001000100001c200004616b850fc04d001c000100001c20001026003c0300"
-	"000000f03c91fffe96e8ef0000291000000000000000";
+    "0011223344550011223344660800450000fc002d00008011ada6d157f912c0a8010b0035abbe00e8c454"
+    "593485000001"
+    "000200020005037777770774637064756d70036f72670000010001c00c000100010000003c0004c08b2e42c00c00010001"
+    "0000003c0004c6c75868c0100002000100015180001203736e7308636f6f7065726978036e657400c01000020001000151"
+    "800012036e69630973616e64656c6d616e02636100c06b000100010000012c0004d157f912c06b001c00010000012c0010"
+    "2607f0b0000f000000000000babef00dc04d0001000100001c200004616b850fc04d001c000100001c20001026003c0300"
+    "000000f03c91fffe96e8ef0000291000000000000000";
 /* dns_tcp.pcap frames 4 and 6: TCP payloads with the 2-byte length prefix. */
 static const char tcp_query_hex[] =
-	"0038431901200001000000000001037777770774637064756d70036f72670000010001000029100000000000000c000a0008"
-	"8f06be7d691442f0";
+    "0038431901200001000000000001037777770774637064756d70036f72670000010001000029100000000000000c000a0008"
+    "8f06be7d691442f0";
 static const char tcp_resp_hex[] =
-	"00e0431985000001000200020005037777770774637064756d70036f72670000010001c00c000100010000003c0004c08b2e"
-	"42c00c000100010000003c0004c6c75868c01000020001000151800012036e69630973616e64656c6d616e02636100c010"
-	"0002000100015180001203736e7308636f6f7065726978036e657400c04d000100010000012c0004d157f912c04d001c00"
-	"010000012c00102607f0b0000f000000000000babef00dc06b0001000100001c200004616b850fc06b001c000100001c20"
-	"001026003c0300000000f03c91fffe96e8ef0000291000000000000000";
+    "00e0431985000001000200020005037777770774637064756d70036f72670000010001c00c000100010000003c0004c08b2e"
+    "42c00c000100010000003c0004c6c75868c01000020001000151800012036e69630973616e64656c6d616e02636100c010"
+    "0002000100015180001203736e7308636f6f7065726978036e657400c04d000100010000012c0004d157f912c04d001c00"
+    "010000012c00102607f0b0000f000000000000babef00dc06b0001000100001c200004616b850fc06b001c000100001c20"
+    "001026003c0300000000f03c91fffe96e8ef0000291000000000000000";
 
 /* Scapy 2.5 references (/usr/bin/python3 -c "from scapy.all import *; print(bytes(...).hex())"). */
 /* DNS(rd=1,qd=DNSQR(qname='example.com')) */
@@ -37,14 +38,13 @@ static const char scapy_query[] = "000001000001000000000000076578616d706c6503636
 /* DNS(id=0x1234,qr=1,aa=1,rd=1,ra=1,qd=DNSQR(qname='example.com'),an=A 300 / AAAA 60 / CNAME 7200 /
  * DNSRRMX(type='MX',ttl=3600,preference=10,exchange='mail.example.com') / TXT 5 'hello world') */
 static const char scapy_resp[] =
-	"123485800001000500000000076578616d706c6503636f6d0000010001076578616d706c6503636f6d00000100010000012c"
-	"00045db8d822076578616d706c6503636f6d00001c00010000003c001020010db8000000000000000000000001037777770765"
-	"78616d706c6503636f6d000005000100001c20000d076578616d706c6503636f6d00076578616d706c6503636f6d00000f00"
-	"0100000e100014000a046d61696c076578616d706c6503636f6d00076578616d706c6503636f6d00001000010000000500"
-	"0c0b68656c6c6f20776f726c64";
+    "123485800001000500000000076578616d706c6503636f6d0000010001076578616d706c6503636f6d00000100010000012c"
+    "00045db8d822076578616d706c6503636f6d00001c00010000003c001020010db8000000000000000000000001037777770765"
+    "78616d706c6503636f6d000005000100001c20000d076578616d706c6503636f6d00076578616d706c6503636f6d00000f00"
+    "0100000e100014000a046d61696c076578616d706c6503636f6d00076578616d706c6503636f6d00001000010000000500"
+    "0c0b68656c6c6f20776f726c64";
 /* DNS(id=0xbeef,qd=DNSQR(qname='example.com'),ar=DNSRROPT(rclass=1232,z=0x8000)) */
-static const char scapy_edns[] =
-	"beef01000001000000000001076578616d706c6503636f6d000001000100002904d0000080000000";
+static const char scapy_edns[] = "beef01000001000000000001076578616d706c6503636f6d000001000100002904d0000080000000";
 
 /* ---- helpers ---- */
 
@@ -253,7 +253,7 @@ static void test_section_order_and_replace(void **state)
 	unit_set(&b, lb, "an", "x.example:AAAA:9:::1,y.example:TXT:9:zz");
 	unit_set(&b, lb, "qd", "q.example,r.example");
 	unit_set(&b, lb, "an", "q.example:A:1:192.0.2.1"); /* replaces */
-	unit_set(&b, lb, "qd", "q.example");		   /* replaces, shorter */
+	unit_set(&b, lb, "qd", "q.example");               /* replaces, shorter */
 	unit_finish(&b);
 	assert_int_equal(a.len, b.len);
 	assert_memory_equal(a.data, b.data, a.len);
@@ -268,7 +268,8 @@ static void test_section_order_and_replace(void **state)
 	unit_set(&b, lb, "ar", "");
 	unit_set(&b, lb, "an", "");
 	unit_finish(&b);
-	unit_assert_bytes(&b, "000001000001000000000000" "0171076578616d706c6500 0001 0001");
+	unit_assert_bytes(&b, "000001000001000000000000"
+			      "0171076578616d706c6500 0001 0001");
 	umpa_pkt_release(&a);
 	umpa_pkt_release(&b);
 }
@@ -767,23 +768,23 @@ static void test_edit_dissected(void **state)
 static void test_field_names(void **state)
 {
 	static const char *const names[][2] = {
-		{"id", "dns.id"},
-		{"qr", "dns.flags.response"},
-		{"opcode", "dns.flags.opcode"},
-		{"aa", "dns.flags.authoritative"},
-		{"tc", "dns.flags.truncated"},
-		{"rd", "dns.flags.recdesired"},
-		{"ra", "dns.flags.recavail"},
-		{"z", "dns.flags.z"},
-		{"ad", "dns.flags.authenticated"},
-		{"cd", "dns.flags.checkdisable"},
-		{"rcode", "dns.flags.rcode"},
-		{"qdcount", "dns.count.queries"},
-		{"ancount", "dns.count.answers"},
-		{"nscount", "dns.count.auth_rr"},
-		{"arcount", "dns.count.add_rr"},
-		{"qname", "dns.qry"},
-		{"flags.rcode", "dns.flags.rcode"},
+	    {"id", "dns.id"},
+	    {"qr", "dns.flags.response"},
+	    {"opcode", "dns.flags.opcode"},
+	    {"aa", "dns.flags.authoritative"},
+	    {"tc", "dns.flags.truncated"},
+	    {"rd", "dns.flags.recdesired"},
+	    {"ra", "dns.flags.recavail"},
+	    {"z", "dns.flags.z"},
+	    {"ad", "dns.flags.authenticated"},
+	    {"cd", "dns.flags.checkdisable"},
+	    {"rcode", "dns.flags.rcode"},
+	    {"qdcount", "dns.count.queries"},
+	    {"ancount", "dns.count.answers"},
+	    {"nscount", "dns.count.auth_rr"},
+	    {"arcount", "dns.count.add_rr"},
+	    {"qname", "dns.qry"},
+	    {"flags.rcode", "dns.flags.rcode"},
 	};
 	struct umpa_pkt p;
 	unsigned li;
@@ -862,23 +863,23 @@ static void test_hashret_answers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_build_defaults),
-		cmocka_unit_test(test_build_query_vs_scapy),
-		cmocka_unit_test(test_build_response_vs_scapy),
-		cmocka_unit_test(test_build_edns_vs_scapy),
-		cmocka_unit_test(test_section_order_and_replace),
-		cmocka_unit_test(test_auto_counts_and_lies),
-		cmocka_unit_test(test_spec_errors),
-		cmocka_unit_test(test_roundtrip_details),
-		cmocka_unit_test(test_dissect_real_response),
-		cmocka_unit_test(test_full_frame),
-		cmocka_unit_test(test_truncate_every_byte),
-		cmocka_unit_test(test_tcp_prefix),
-		cmocka_unit_test(test_name_pointers),
-		cmocka_unit_test(test_counts_lie),
-		cmocka_unit_test(test_edit_dissected),
-		cmocka_unit_test(test_field_names),
-		cmocka_unit_test(test_hashret_answers),
+	    cmocka_unit_test(test_build_defaults),
+	    cmocka_unit_test(test_build_query_vs_scapy),
+	    cmocka_unit_test(test_build_response_vs_scapy),
+	    cmocka_unit_test(test_build_edns_vs_scapy),
+	    cmocka_unit_test(test_section_order_and_replace),
+	    cmocka_unit_test(test_auto_counts_and_lies),
+	    cmocka_unit_test(test_spec_errors),
+	    cmocka_unit_test(test_roundtrip_details),
+	    cmocka_unit_test(test_dissect_real_response),
+	    cmocka_unit_test(test_full_frame),
+	    cmocka_unit_test(test_truncate_every_byte),
+	    cmocka_unit_test(test_tcp_prefix),
+	    cmocka_unit_test(test_name_pointers),
+	    cmocka_unit_test(test_counts_lie),
+	    cmocka_unit_test(test_edit_dissected),
+	    cmocka_unit_test(test_field_names),
+	    cmocka_unit_test(test_hashret_answers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1044,6 +1044,13 @@ static void test_icmp_types(void **state)
 	assert_int_equal(p.len, 40);
 	assert_memory_equal(p.data + 20, "\x0d\x00\xf2\xff", 4);
 	umpa_pkt_release(&p);
+	/* a captured short one is left as it is by finish */
+	dis_hex(&d, "4500001c0001000040017cde7f0000017f000001 0d00f2ff00000000");
+	assert_int_equal(d.nlayers, 2);
+	assert_int_equal(d.l[1].hlen, 8);
+	unit_finish(&d);
+	assert_int_equal(d.len, 28);
+	umpa_pkt_release(&d);
 	/* address mask request: 12 bytes */
 	build_icmp(&p, "10.0.0.1", "10.0.0.2");
 	unit_set(&p, 1, "type", "address-mask-request");
