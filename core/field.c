@@ -132,7 +132,22 @@ static void put_bits(uint8_t *d, unsigned bitoff, unsigned bits, uint64_t v, int
 			d[bitoff / 8 + i] = (uint8_t)(v >> (8 * i));
 		return;
 	}
-	for (unsigned i = 0; i < bits; i++) {
+	{
+		/* read-modify-write the (at most 8) bytes the field spans as one big-endian word */
+		unsigned first = bitoff / 8, n = (bitoff + bits - 1) / 8 - first + 1;
+		if (n <= 8) {
+			uint64_t w = 0, mask;
+			unsigned shift = 8 * n - (bitoff & 7) - bits;
+			for (unsigned i = 0; i < n; i++)
+				w = w << 8 | d[first + i];
+			mask = (bits >= 64 ? ~0ull : ((1ull << bits) - 1)) << shift;
+			w = (w & ~mask) | ((v << shift) & mask);
+			for (unsigned i = n; i-- > 0; w >>= 8)
+				d[first + i] = (uint8_t)w;
+			return;
+		}
+	}
+	for (unsigned i = 0; i < bits; i++) { /* a field spanning nine bytes: bit by bit */
 		unsigned bit = bitoff + bits - 1 - i; /* least significant bit last on the wire */
 		uint8_t mask = (uint8_t)(0x80 >> (bit & 7));
 		if ((v >> i) & 1)
