@@ -16,8 +16,8 @@ struct umpa_capr {
 	pcap_t *pc;
 	FILE *fp;
 	char *path;
-	long last_good;   /* file offset after the last packet read */
-	uint64_t count;   /* packets read */
+	long last_good; /* file offset after the last packet read */
+	uint64_t count; /* packets read */
 	int linktype;
 	int nsec;
 };
@@ -45,7 +45,10 @@ struct umpa_capr *umpa_capr_open(const char *path, struct umpa_err *e)
 	} else {
 		r->fp = fopen(path, "rb");
 		if (!r->fp) {
-			umpa_err_set(e, errno == ENOENT ? UMPA_ENOENT : errno == EACCES ? UMPA_EPERM : UMPA_EIO,
+			umpa_err_set(e,
+				     errno == ENOENT   ? UMPA_ENOENT
+				     : errno == EACCES ? UMPA_EPERM
+						       : UMPA_EIO,
 				     "%s: %s", path, strerror(errno));
 			goto fail;
 		}

@@ -18,7 +18,7 @@ struct umpa_capw {
 	enum umpa_capfmt fmt;
 	FILE *fp;
 	char *path;
-	pcap_t *dead;       /* pcap: libpcap's dumper */
+	pcap_t *dead; /* pcap: libpcap's dumper */
 	pcap_dumper_t *dump;
 	int linktype;
 	int failed;
@@ -80,8 +80,7 @@ static int write_idb(struct umpa_capw *w)
 	uint8_t tsresol = 9;
 	uint32_t len = 20 + optlen(1) + 4;
 
-	if (put32(w, 1) || put32(w, len) || put16(w, (uint16_t)w->linktype) || put16(w, 0) ||
-	    put32(w, UMPA_MAX_PKT))
+	if (put32(w, 1) || put32(w, len) || put16(w, (uint16_t)w->linktype) || put16(w, 0) || put32(w, UMPA_MAX_PKT))
 		return -1;
 	if (put_opt(w, 9 /* if_tsresol */, &tsresol, 1) || put32(w, 0) || put32(w, len))
 		return -1;
@@ -117,7 +116,8 @@ struct umpa_capw *umpa_capw_open(const char *path, enum umpa_capfmt fmt, int lin
 		if (w->dead)
 			w->dump = pcap_dump_fopen(w->dead, w->fp);
 		if (!w->dump) {
-			umpa_err_set(e, UMPA_EIO, "%s: %s", path, w->dead ? pcap_geterr(w->dead) : "pcap_open_dead failed");
+			umpa_err_set(e, UMPA_EIO, "%s: %s", path,
+				     w->dead ? pcap_geterr(w->dead) : "pcap_open_dead failed");
 			if (w->dead)
 				pcap_close(w->dead);
 			if (w->fp != stdout)

@@ -147,7 +147,7 @@ static void put_bits(uint8_t *d, unsigned bitoff, unsigned bits, uint64_t v, int
 			return;
 		}
 	}
-	for (unsigned i = 0; i < bits; i++) { /* a field spanning nine bytes: bit by bit */
+	for (unsigned i = 0; i < bits; i++) {         /* a field spanning nine bytes: bit by bit */
 		unsigned bit = bitoff + bits - 1 - i; /* least significant bit last on the wire */
 		uint8_t mask = (uint8_t)(0x80 >> (bit & 7));
 		if ((v >> i) & 1)
@@ -227,8 +227,8 @@ int umpa_field_set_u64(struct umpa_pkt *p, unsigned li, const struct umpa_field 
 	return 0;
 }
 
-int umpa_field_set_bytes(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const uint8_t *b,
-			 uint32_t n, struct umpa_err *e)
+int umpa_field_set_bytes(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const uint8_t *b, uint32_t n,
+			 struct umpa_err *e)
 {
 	if (li >= p->nlayers)
 		return umpa_err_set(e, UMPA_EINVAL, "no layer %u", li);
@@ -339,8 +339,7 @@ static int parse_hexbytes(const char *s, uint8_t *out, uint32_t max, uint32_t *n
 	return 0;
 }
 
-int umpa_field_set_str(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *s,
-		       struct umpa_err *e)
+int umpa_field_set_str(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *s, struct umpa_err *e)
 {
 	uint64_t v;
 	uint8_t b[64];

@@ -71,8 +71,8 @@ static inline int umpa_cur_be32_at(struct umpa_cur *c, size_t off, uint32_t *v)
 		c->err = 1;
 		return -1;
 	}
-	*v = ((uint32_t)c->p[off] << 24) | ((uint32_t)c->p[off + 1] << 16) |
-	     ((uint32_t)c->p[off + 2] << 8) | c->p[off + 3];
+	*v = ((uint32_t)c->p[off] << 24) | ((uint32_t)c->p[off + 1] << 16) | ((uint32_t)c->p[off + 2] << 8) |
+	     c->p[off + 3];
 	return 0;
 }
 

@@ -31,26 +31,26 @@ enum umpa_lflag {
 /** One layer: a protocol over a window of the packet's bytes. */
 struct umpa_layer {
 	const struct umpa_proto *proto;
-	uint32_t off;     /**< first byte of the layer in the packet */
-	uint32_t len;     /**< bytes of the window: header and what it carries */
-	uint32_t hlen;    /**< header bytes (options included) */
-	uint16_t flags;   /**< enum umpa_lflag */
-	const char *why;  /**< static text explaining TRUNCATED/INVALID, or NULL */
-	uint64_t set;     /**< bit i: field i was set by the user (finish keeps it) */
-	uint32_t aux;     /**< protocol-private */
+	uint32_t off;    /**< first byte of the layer in the packet */
+	uint32_t len;    /**< bytes of the window: header and what it carries */
+	uint32_t hlen;   /**< header bytes (options included) */
+	uint16_t flags;  /**< enum umpa_lflag */
+	const char *why; /**< static text explaining TRUNCATED/INVALID, or NULL */
+	uint64_t set;    /**< bit i: field i was set by the user (finish keeps it) */
+	uint32_t aux;    /**< protocol-private */
 };
 
 /** A packet. */
 struct umpa_pkt {
-	uint8_t *data;     /**< the bytes (captured or built) */
-	uint32_t len;      /**< bytes present (captured length) */
-	uint32_t cap;      /**< bytes allocated when owned */
-	uint32_t wirelen;  /**< original length on the wire (>= len) */
-	uint8_t owned;     /**< data is ours (malloc'd, growable) */
-	uint8_t ro;        /**< data is borrowed read-only: writes fail */
-	int linktype;      /**< LINKTYPE_ of the first layer */
-	int64_t ts_sec;    /**< timestamp, seconds since the epoch */
-	uint32_t ts_nsec;  /**< nanoseconds */
+	uint8_t *data;       /**< the bytes (captured or built) */
+	uint32_t len;        /**< bytes present (captured length) */
+	uint32_t cap;        /**< bytes allocated when owned */
+	uint32_t wirelen;    /**< original length on the wire (>= len) */
+	uint8_t owned;       /**< data is ours (malloc'd, growable) */
+	uint8_t ro;          /**< data is borrowed read-only: writes fail */
+	int linktype;        /**< LINKTYPE_ of the first layer */
+	int64_t ts_sec;      /**< timestamp, seconds since the epoch */
+	uint32_t ts_nsec;    /**< nanoseconds */
 	const char *comment; /**< pcapng packet comment (borrowed), or NULL */
 	unsigned nlayers;
 	struct umpa_layer l[UMPA_MAX_LAYERS];
@@ -69,8 +69,7 @@ void umpa_pkt_clear(struct umpa_pkt *p);
  * Borrow @p caplen bytes (read-only) as the packet's data; layers are
  * cleared.  Nothing is copied.
  */
-void umpa_pkt_attach(struct umpa_pkt *p, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
-		     int linktype);
+void umpa_pkt_attach(struct umpa_pkt *p, const uint8_t *data, uint32_t caplen, uint32_t wirelen, int linktype);
 
 /** Copy @p n bytes into an owned buffer (so the packet may be edited). */
 int umpa_pkt_copy_from(struct umpa_pkt *p, const uint8_t *data, uint32_t n, struct umpa_err *e);
@@ -126,12 +125,11 @@ int umpa_field_get_bytes(const struct umpa_pkt *p, unsigned li, const struct ump
 			 uint32_t *n);
 
 /** Write an integer field and mark it set. Values wider than the field fail with UMPA_ERANGE. */
-int umpa_field_set_u64(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, uint64_t v,
-		       struct umpa_err *e);
+int umpa_field_set_u64(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, uint64_t v, struct umpa_err *e);
 
 /** Write a byte-typed field (exact length) and mark it set. */
-int umpa_field_set_bytes(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const uint8_t *b,
-			 uint32_t n, struct umpa_err *e);
+int umpa_field_set_bytes(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const uint8_t *b, uint32_t n,
+			 struct umpa_err *e);
 
 /**
  * Set a field from text: numbers (decimal, 0x hex), value names
@@ -139,8 +137,7 @@ int umpa_field_set_bytes(struct umpa_pkt *p, unsigned li, const struct umpa_fiel
  * IPv6, hex bytes ("de:ad:be:ef" or "deadbeef"), or a VAR field's spec.
  * Marks the field set.
  */
-int umpa_field_set_str(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *s,
-		       struct umpa_err *e);
+int umpa_field_set_str(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *s, struct umpa_err *e);
 
 /** Write an automatic field's computed value unless the user set it. Never marks it set. */
 int umpa_field_auto_u64(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, uint64_t v);

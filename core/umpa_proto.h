@@ -49,15 +49,15 @@ struct umpa_vname {
 
 /** A field descriptor: bits at an offset inside its layer. */
 struct umpa_field {
-	const char *name;    /**< short name used in expressions: "ttl" */
-	const char *ws;      /**< Wireshark display-filter name: "ip.ttl" */
-	const char *aliases; /**< comma-separated extra names ("id,ident"), or NULL */
-	uint16_t bitoff;     /**< offset in bits from the start of the layer */
-	uint16_t bits;       /**< width in bits (BYTES: 8 * length; VAR: 0) */
-	uint8_t type;        /**< enum umpa_ftype */
-	uint8_t flags;       /**< enum umpa_fflag */
-	uint64_t def;        /**< default for integer types */
-	const void *defp;    /**< default bytes for MAC/IPV4/IPV6/BYTES, or NULL for zeros */
+	const char *name;               /**< short name used in expressions: "ttl" */
+	const char *ws;                 /**< Wireshark display-filter name: "ip.ttl" */
+	const char *aliases;            /**< comma-separated extra names ("id,ident"), or NULL */
+	uint16_t bitoff;                /**< offset in bits from the start of the layer */
+	uint16_t bits;                  /**< width in bits (BYTES: 8 * length; VAR: 0) */
+	uint8_t type;                   /**< enum umpa_ftype */
+	uint8_t flags;                  /**< enum umpa_fflag */
+	uint64_t def;                   /**< default for integer types */
+	const void *defp;               /**< default bytes for MAC/IPV4/IPV6/BYTES, or NULL for zeros */
 	const struct umpa_vname *names; /**< ENUM value names / FLAGS bit names, or NULL */
 	const char *letters; /**< FLAGS: one letter per bit, least significant first ("FSRPAUECN"), or NULL */
 	const char *help;    /**< one-line description */
@@ -81,13 +81,13 @@ enum umpa_pflag {
 
 /** A protocol description. */
 struct umpa_proto {
-	const char *name;     /**< Wireshark protocol name and Lua constructor: "ip" */
-	const char *aliases;  /**< comma-separated ("ipv4,ip4"), or NULL */
-	const char *title;    /**< "Internet Protocol Version 4" */
+	const char *name;    /**< Wireshark protocol name and Lua constructor: "ip" */
+	const char *aliases; /**< comma-separated ("ipv4,ip4"), or NULL */
+	const char *title;   /**< "Internet Protocol Version 4" */
 	const struct umpa_field *fields;
-	unsigned nfields;     /**< at most 64 */
-	uint16_t hdr_len;     /**< fixed header length in bytes: the size of a freshly built layer */
-	uint16_t pflags;      /**< enum umpa_pflag */
+	unsigned nfields; /**< at most 64 */
+	uint16_t hdr_len; /**< fixed header length in bytes: the size of a freshly built layer */
+	uint16_t pflags;  /**< enum umpa_pflag */
 
 	/**
 	 * Dissect layer @p li of @p p.  Core has set l->off, l->len (the window:
@@ -136,8 +136,8 @@ struct umpa_proto {
 	 * 1 or 0; on 0 may write a reason ("tcp.ack off by 1") into @p why.
 	 * May be NULL.
 	 */
-	int (*answers)(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli,
-		       char *why, size_t whylen);
+	int (*answers)(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli, char *why,
+		       size_t whylen);
 };
 
 /** Find a field of @p proto by short name, Wireshark name or alias. NULL if none. */

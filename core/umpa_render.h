@@ -13,8 +13,8 @@
 
 /** Value kinds for emitted fields (JSON quotes strings, not numbers). */
 enum umpa_vkind {
-	UMPA_V_STR = 0, /**< text */
-	UMPA_V_NUM = 1, /**< a JSON number */
+	UMPA_V_STR = 0,  /**< text */
+	UMPA_V_NUM = 1,  /**< a JSON number */
 	UMPA_V_BOOL = 2, /**< true / false */
 };
 
@@ -61,8 +61,8 @@ void umpa_emit_field(struct umpa_emit *em, const struct umpa_pkt *p, unsigned li
 
 /** Options for the renderers. */
 struct umpa_render_opts {
-	uint64_t number;    /**< frame number (1-based) */
-	int ts_nsec;        /**< print nanoseconds rather than microseconds */
+	uint64_t number; /**< frame number (1-based) */
+	int ts_nsec;     /**< print nanoseconds rather than microseconds */
 	/** Optional: two scratch buffers the tree and JSON renderers reuse, so that
 	 * rendering many packets allocates nothing once they have grown.  The
 	 * caller frees them with umpa_sbuf_free. */

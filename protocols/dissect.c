@@ -56,8 +56,7 @@ static unsigned dissect_loop(struct umpa_pkt *p, unsigned li, const struct umpa_
 	return p->nlayers;
 }
 
-unsigned umpa_dissect_from(struct umpa_pkt *p, unsigned li, const struct umpa_proto *proto, uint32_t off,
-			   uint32_t len)
+unsigned umpa_dissect_from(struct umpa_pkt *p, unsigned li, const struct umpa_proto *proto, uint32_t off, uint32_t len)
 {
 	if (off > p->len)
 		off = p->len;

@@ -152,8 +152,7 @@ int umpa_inet_pseudo_sum(const struct umpa_pkt *p, unsigned li, uint8_t proto, u
 	return 0;
 }
 
-uint16_t umpa_inet_csum(const struct umpa_pkt *p, unsigned li, uint32_t csum_off, int pseudo, uint8_t proto,
-			int *ok)
+uint16_t umpa_inet_csum(const struct umpa_pkt *p, unsigned li, uint32_t csum_off, int pseudo, uint8_t proto, int *ok)
 {
 	const struct umpa_layer *l = &p->l[li];
 	const uint8_t *d = p->data + l->off;

@@ -74,7 +74,10 @@ static const struct umpa_vname ecn_names[] = {
 };
 
 static const struct umpa_vname flag_names[] = {
-    {4, "rb"}, {2, "df"}, {1, "mf"}, {0, NULL},
+    {4, "rb"},
+    {2, "df"},
+    {1, "mf"},
+    {0, NULL},
 };
 
 /* /etc/protocols names (as Scapy shows them), then a few aliases. */

@@ -47,44 +47,119 @@
 enum { IP6_HLEN = 40, NXT_NONE = 59, NXT_HOP = 0, ICMP6_ERRMAX = 127 };
 
 const struct umpa_vname umpa_ipv6_nxt_names_[] = {
-	{0, "hopopts"},	  {1, "icmp"},	      {2, "igmp"},     {4, "ipv4"},	 {6, "tcp"},
-	{17, "udp"},	  {41, "ipv6"},	      {43, "routing"}, {44, "fragment"}, {47, "gre"},
-	{50, "esp"},	  {51, "ah"},	      {58, "icmpv6"},  {59, "none"},	 {60, "dstopts"},
-	{89, "ospf"},	  {103, "pim"},	      {112, "vrrp"},   {115, "l2tp"},	 {132, "sctp"},
-	{135, "mobility"}, {136, "udplite"},  {139, "hip"},    {140, "shim6"},	 {143, "ethernet"},
-	/* more spellings accepted when parsing (the first name of a value is shown) */
-	{0, "hop"},	  {4, "ip"},	      {43, "route"},   {44, "frag"},	 {58, "ipv6-icmp"},
-	{59, "nonxt"},	  {60, "dst"},	      {0, NULL},
+    {0, "hopopts"},
+    {1, "icmp"},
+    {2, "igmp"},
+    {4, "ipv4"},
+    {6, "tcp"},
+    {17, "udp"},
+    {41, "ipv6"},
+    {43, "routing"},
+    {44, "fragment"},
+    {47, "gre"},
+    {50, "esp"},
+    {51, "ah"},
+    {58, "icmpv6"},
+    {59, "none"},
+    {60, "dstopts"},
+    {89, "ospf"},
+    {103, "pim"},
+    {112, "vrrp"},
+    {115, "l2tp"},
+    {132, "sctp"},
+    {135, "mobility"},
+    {136, "udplite"},
+    {139, "hip"},
+    {140, "shim6"},
+    {143, "ethernet"},
+    /* more spellings accepted when parsing (the first name of a value is shown) */
+    {0, "hop"},
+    {4, "ip"},
+    {43, "route"},
+    {44, "frag"},
+    {58, "ipv6-icmp"},
+    {59, "nonxt"},
+    {60, "dst"},
+    {0, NULL},
 };
 
 static const struct umpa_vname ecn_names[] = {
-	{0, "Not-ECT"}, {1, "ECT(1)"}, {2, "ECT(0)"}, {3, "CE"}, {0, NULL},
+    {0, "Not-ECT"}, {1, "ECT(1)"}, {2, "ECT(0)"}, {3, "CE"}, {0, NULL},
 };
 
 static const uint8_t ip6_loopback[16] = {[15] = 1};
 
 static const struct umpa_field ipv6_fields[] = {
-	{.name = "version", .ws = "ipv6.version", .bitoff = 0, .bits = 4, .type = UMPA_FT_UINT, .def = 6,
-	 .help = "IP version (6)"},
-	{.name = "tclass", .ws = "ipv6.tclass", .aliases = "tc", .bitoff = 4, .bits = 8, .type = UMPA_FT_UINT,
-	 .flags = UMPA_F_HEX, .help = "traffic class (DSCP << 2 | ECN)"},
-	{.name = "tclass.dscp", .ws = "ipv6.tclass.dscp", .aliases = "dscp", .bitoff = 4, .bits = 6,
-	 .type = UMPA_FT_UINT, .help = "differentiated services codepoint (upper 6 bits of tclass)"},
-	{.name = "tclass.ecn", .ws = "ipv6.tclass.ecn", .aliases = "ecn", .bitoff = 10, .bits = 2,
-	 .type = UMPA_FT_ENUM, .names = ecn_names, .help = "explicit congestion notification (lower 2 bits of tclass)"},
-	{.name = "flow", .ws = "ipv6.flow", .aliases = "fl", .bitoff = 12, .bits = 20, .type = UMPA_FT_UINT,
-	 .flags = UMPA_F_HEX, .help = "flow label"},
-	{.name = "plen", .ws = "ipv6.plen", .bitoff = 32, .bits = 16, .type = UMPA_FT_UINT, .flags = UMPA_F_AUTO,
-	 .help = "payload length: bytes after this header (automatic; 0 for a jumbogram)"},
-	{.name = "nxt", .ws = "ipv6.nxt", .aliases = "nh", .bitoff = 48, .bits = 8, .type = UMPA_FT_ENUM,
-	 .flags = UMPA_F_AUTO, .def = NXT_NONE, .names = umpa_ipv6_nxt_names_,
-	 .help = "next header (automatic from the next layer; 59 = none)"},
-	{.name = "hlim", .ws = "ipv6.hlim", .bitoff = 56, .bits = 8, .type = UMPA_FT_UINT, .def = 64,
-	 .help = "hop limit"},
-	{.name = "src", .ws = "ipv6.src", .bitoff = 64, .bits = 128, .type = UMPA_FT_IPV6, .defp = ip6_loopback,
-	 .help = "source address"},
-	{.name = "dst", .ws = "ipv6.dst", .bitoff = 192, .bits = 128, .type = UMPA_FT_IPV6, .defp = ip6_loopback,
-	 .help = "destination address"},
+    {.name = "version",
+     .ws = "ipv6.version",
+     .bitoff = 0,
+     .bits = 4,
+     .type = UMPA_FT_UINT,
+     .def = 6,
+     .help = "IP version (6)"},
+    {.name = "tclass",
+     .ws = "ipv6.tclass",
+     .aliases = "tc",
+     .bitoff = 4,
+     .bits = 8,
+     .type = UMPA_FT_UINT,
+     .flags = UMPA_F_HEX,
+     .help = "traffic class (DSCP << 2 | ECN)"},
+    {.name = "tclass.dscp",
+     .ws = "ipv6.tclass.dscp",
+     .aliases = "dscp",
+     .bitoff = 4,
+     .bits = 6,
+     .type = UMPA_FT_UINT,
+     .help = "differentiated services codepoint (upper 6 bits of tclass)"},
+    {.name = "tclass.ecn",
+     .ws = "ipv6.tclass.ecn",
+     .aliases = "ecn",
+     .bitoff = 10,
+     .bits = 2,
+     .type = UMPA_FT_ENUM,
+     .names = ecn_names,
+     .help = "explicit congestion notification (lower 2 bits of tclass)"},
+    {.name = "flow",
+     .ws = "ipv6.flow",
+     .aliases = "fl",
+     .bitoff = 12,
+     .bits = 20,
+     .type = UMPA_FT_UINT,
+     .flags = UMPA_F_HEX,
+     .help = "flow label"},
+    {.name = "plen",
+     .ws = "ipv6.plen",
+     .bitoff = 32,
+     .bits = 16,
+     .type = UMPA_FT_UINT,
+     .flags = UMPA_F_AUTO,
+     .help = "payload length: bytes after this header (automatic; 0 for a jumbogram)"},
+    {.name = "nxt",
+     .ws = "ipv6.nxt",
+     .aliases = "nh",
+     .bitoff = 48,
+     .bits = 8,
+     .type = UMPA_FT_ENUM,
+     .flags = UMPA_F_AUTO,
+     .def = NXT_NONE,
+     .names = umpa_ipv6_nxt_names_,
+     .help = "next header (automatic from the next layer; 59 = none)"},
+    {.name = "hlim", .ws = "ipv6.hlim", .bitoff = 56, .bits = 8, .type = UMPA_FT_UINT, .def = 64, .help = "hop limit"},
+    {.name = "src",
+     .ws = "ipv6.src",
+     .bitoff = 64,
+     .bits = 128,
+     .type = UMPA_FT_IPV6,
+     .defp = ip6_loopback,
+     .help = "source address"},
+    {.name = "dst",
+     .ws = "ipv6.dst",
+     .bitoff = 192,
+     .bits = 128,
+     .type = UMPA_FT_IPV6,
+     .defp = ip6_loopback,
+     .help = "destination address"},
 };
 
 enum { F_VERSION, F_TCLASS, F_DSCP, F_ECN, F_FLOW, F_PLEN, F_NXT, F_HLIM, F_SRC, F_DST };
@@ -135,8 +210,7 @@ static const struct umpa_proto *ipv6_dissect(struct umpa_pkt *p, unsigned li)
 	uint16_t plen;
 
 	umpa_layer_cur(p, li, &c);
-	if (umpa_cur_u8_at(&c, 0, &vers) < 0 || umpa_cur_be16_at(&c, 4, &plen) < 0 ||
-	    umpa_cur_u8_at(&c, 6, &nxt) < 0)
+	if (umpa_cur_u8_at(&c, 0, &vers) < 0 || umpa_cur_be16_at(&c, 4, &plen) < 0 || umpa_cur_u8_at(&c, 6, &nxt) < 0)
 		return NULL; /* core checked the 40 bytes; cannot happen */
 	l->hlen = IP6_HLEN;
 	if (vers >> 4 != 6) {
@@ -268,7 +342,8 @@ static uint32_t ipv6_hashret(const struct umpa_pkt *p, unsigned li)
 	t = icmpv6_type(p, ui);
 	if (!is_multicast(a + 16) && !(t >= 133 && t <= 137)) {
 		for (int i = 0; i < 16; i += 4) {
-			uint32_t s = (uint32_t)a[i] << 24 | (uint32_t)a[i + 1] << 16 | (uint32_t)a[i + 2] << 8 | a[i + 3];
+			uint32_t s =
+			    (uint32_t)a[i] << 24 | (uint32_t)a[i + 1] << 16 | (uint32_t)a[i + 2] << 8 | a[i + 3];
 			uint32_t d = (uint32_t)a[16 + i] << 24 | (uint32_t)a[17 + i] << 16 | (uint32_t)a[18 + i] << 8 |
 				     a[19 + i];
 			h ^= s ^ d;
@@ -289,8 +364,8 @@ static void why_set(char *why, size_t whylen, const char *s)
 /* Does the packet quoted at layer @qi of @resp (an ICMPv6 error) start like
  * the request at layer @qli of @req: same addresses, same upper protocol,
  * the same first bytes (up to 8) of the upper-layer header? */
-static int quote_matches(const struct umpa_pkt *resp, unsigned qi, const struct umpa_pkt *req, unsigned qli,
-			 char *why, size_t whylen)
+static int quote_matches(const struct umpa_pkt *resp, unsigned qi, const struct umpa_pkt *req, unsigned qli, char *why,
+			 size_t whylen)
 {
 	struct umpa_cur rc, qc;
 	const uint8_t *ra, *qa;
@@ -325,8 +400,8 @@ static int quote_matches(const struct umpa_pkt *resp, unsigned qi, const struct 
 	return 1;
 }
 
-static int ipv6_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli,
-			char *why, size_t whylen)
+static int ipv6_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli, char *why,
+			size_t whylen)
 {
 	static const uint8_t all_nodes[16] = {0xff, 0x02, [15] = 1};
 	static const uint8_t all_routers[16] = {0xff, 0x02, [15] = 2};
@@ -371,15 +446,15 @@ static int ipv6_answers(const struct umpa_pkt *resp, unsigned rli, const struct 
 }
 
 const struct umpa_proto umpa_proto_ipv6 = {
-	.name = "ipv6",
-	.aliases = "ip6,IPv6",
-	.title = "Internet Protocol Version 6",
-	.fields = ipv6_fields,
-	.nfields = sizeof(ipv6_fields) / sizeof(ipv6_fields[0]),
-	.hdr_len = IP6_HLEN,
-	.dissect = ipv6_dissect,
-	.finish = ipv6_finish,
-	.summary = ipv6_summary,
-	.hashret = ipv6_hashret,
-	.answers = ipv6_answers,
+    .name = "ipv6",
+    .aliases = "ip6,IPv6",
+    .title = "Internet Protocol Version 6",
+    .fields = ipv6_fields,
+    .nfields = sizeof(ipv6_fields) / sizeof(ipv6_fields[0]),
+    .hdr_len = IP6_HLEN,
+    .dissect = ipv6_dissect,
+    .finish = ipv6_finish,
+    .summary = ipv6_summary,
+    .hashret = ipv6_hashret,
+    .answers = ipv6_answers,
 };

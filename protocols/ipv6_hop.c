@@ -127,7 +127,7 @@ struct opt_it {
 };
 
 struct opt {
-	uint32_t off;     /* offset of the type byte in the header */
+	uint32_t off; /* offset of the type byte in the header */
 	uint8_t type;
 	uint8_t dlen;     /* data length (0 for Pad1) */
 	const uint8_t *d; /* data */
@@ -245,7 +245,8 @@ int umpa_ipv6_opts_finish_(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 	(void)e;
 	umpa_field_auto_u64(p, li, &f[0], umpa_ipv6_auto_nxt_(p, li));
 	umpa_field_auto_u64(p, li, &f[1], l->hlen >= 8 ? (l->hlen + 7) / 8 - 1 : 0);
-	if (!umpa_field_is_set(p, li, &f[2]) && l->hlen == 8 && l->len >= 8 && !(h[2] | h[3] | h[4] | h[5] | h[6] | h[7])) {
+	if (!umpa_field_is_set(p, li, &f[2]) && l->hlen == 8 && l->len >= 8 &&
+	    !(h[2] | h[3] | h[4] | h[5] | h[6] | h[7])) {
 		h[2] = OPT_PADN; /* Scapy's default: PadN of 4 */
 		h[3] = 4;
 	}
@@ -352,9 +353,11 @@ int umpa_ipv6_opts_set_var_(struct umpa_pkt *p, unsigned li, const struct umpa_f
 				b[n++] = OPT_PAD1;
 			} else {
 				dn = 0;
-				if (val && umpa_ipv6_spec_hex_(val, b + n + 2, room - 2 < 255 ? room - 2 : 255, &dn) < 0)
+				if (val &&
+				    umpa_ipv6_spec_hex_(val, b + n + 2, room - 2 < 255 ? room - 2 : 255, &dn) < 0)
 					return umpa_err_set(e, UMPA_EINVAL,
-							    "options: %s=%s: want hex data (at most 255 bytes)", item, val);
+							    "options: %s=%s: want hex data (at most 255 bytes)", item,
+							    val);
 				b[n++] = (uint8_t)v;
 				b[n++] = (uint8_t)dn;
 				n += dn;
@@ -416,8 +419,8 @@ void umpa_ipv6_opts_details_(const struct umpa_pkt *p, unsigned li, struct umpa_
 	char label[80];
 	int r;
 
-	umpa_emit_u64(em, l->proto == &umpa_proto_ipv6_hop ? "ipv6.hopopts.len_oct" : "ipv6.dstopts.len_oct",
-		      l->hlen, NULL);
+	umpa_emit_u64(em, l->proto == &umpa_proto_ipv6_hop ? "ipv6.hopopts.len_oct" : "ipv6.dstopts.len_oct", l->hlen,
+		      NULL);
 	opt_begin(p, li, &it);
 	while ((r = opt_next(&it, &o)) == OPT_OK) {
 		const char *nm = opt_name(o.type);
@@ -455,13 +458,30 @@ void umpa_ipv6_opts_details_(const struct umpa_pkt *p, unsigned li, struct umpa_
 /* ---- the hop-by-hop header itself ---- */
 
 static const struct umpa_field hop_fields[] = {
-	{.name = "nxt", .ws = "ipv6.hopopts.nxt", .aliases = "nh", .bitoff = 0, .bits = 8, .type = UMPA_FT_ENUM,
-	 .flags = UMPA_F_AUTO, .def = NXT_NONE, .names = umpa_ipv6_nxt_names_,
-	 .help = "next header (automatic from the next layer; 59 = none)"},
-	{.name = "len", .ws = "ipv6.hopopts.len", .bitoff = 8, .bits = 8, .type = UMPA_FT_UINT,
-	 .flags = UMPA_F_AUTO, .help = "header length in 8-octet units, not counting the first 8 (automatic)"},
-	{.name = "options", .ws = "ipv6.opt", .aliases = "opt,opts", .bitoff = 16, .bits = 0, .type = UMPA_FT_VAR,
-	 .help = "options: pad1, padn=N, ra=V, jumbo=N (jumbo alone: automatic), N=hex; padded to 8 bytes"},
+    {.name = "nxt",
+     .ws = "ipv6.hopopts.nxt",
+     .aliases = "nh",
+     .bitoff = 0,
+     .bits = 8,
+     .type = UMPA_FT_ENUM,
+     .flags = UMPA_F_AUTO,
+     .def = NXT_NONE,
+     .names = umpa_ipv6_nxt_names_,
+     .help = "next header (automatic from the next layer; 59 = none)"},
+    {.name = "len",
+     .ws = "ipv6.hopopts.len",
+     .bitoff = 8,
+     .bits = 8,
+     .type = UMPA_FT_UINT,
+     .flags = UMPA_F_AUTO,
+     .help = "header length in 8-octet units, not counting the first 8 (automatic)"},
+    {.name = "options",
+     .ws = "ipv6.opt",
+     .aliases = "opt,opts",
+     .bitoff = 16,
+     .bits = 0,
+     .type = UMPA_FT_VAR,
+     .help = "options: pad1, padn=N, ra=V, jumbo=N (jumbo alone: automatic), N=hex; padded to 8 bytes"},
 };
 
 void umpa_ipv6_opts_summary_(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out)
@@ -476,15 +496,15 @@ void umpa_ipv6_opts_summary_(const struct umpa_pkt *p, unsigned li, struct umpa_
 }
 
 const struct umpa_proto umpa_proto_ipv6_hop = {
-	.name = "ipv6_hop",
-	.aliases = "ipv6.hopopts,hopopts,hbh,IPv6ExtHdrHopByHop",
-	.title = "IPv6 Hop-by-Hop Option",
-	.fields = hop_fields,
-	.nfields = sizeof(hop_fields) / sizeof(hop_fields[0]),
-	.hdr_len = 8,
-	.dissect = umpa_ipv6_opts_dissect_,
-	.finish = umpa_ipv6_opts_finish_,
-	.set_var = umpa_ipv6_opts_set_var_,
-	.details = umpa_ipv6_opts_details_,
-	.summary = umpa_ipv6_opts_summary_,
+    .name = "ipv6_hop",
+    .aliases = "ipv6.hopopts,hopopts,hbh,IPv6ExtHdrHopByHop",
+    .title = "IPv6 Hop-by-Hop Option",
+    .fields = hop_fields,
+    .nfields = sizeof(hop_fields) / sizeof(hop_fields[0]),
+    .hdr_len = 8,
+    .dissect = umpa_ipv6_opts_dissect_,
+    .finish = umpa_ipv6_opts_finish_,
+    .set_var = umpa_ipv6_opts_set_var_,
+    .details = umpa_ipv6_opts_details_,
+    .summary = umpa_ipv6_opts_summary_,
 };

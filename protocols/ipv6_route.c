@@ -32,31 +32,80 @@
 enum { RT_SRC = 0, RT_MIPV6 = 2, RT_RPL = 3, RT_SRH = 4, RT_MAXLEN = 2048, RT_MAXADDR = (RT_MAXLEN - 8) / 16 };
 
 static const struct umpa_vname rt_type_names[] = {
-	{0, "source-route"}, {1, "nimrod"},   {2, "type2"}, {3, "rpl"}, {4, "srh"}, {5, "crh16"}, {6, "crh32"},
-	{0, "rt0"},	     {2, "mipv6"},    {4, "segment-routing"},	 {0, NULL},
+    {0, "source-route"}, {1, "nimrod"}, {2, "type2"},           {3, "rpl"}, {4, "srh"}, {5, "crh16"}, {6, "crh32"},
+    {0, "rt0"},          {2, "mipv6"},  {4, "segment-routing"}, {0, NULL},
 };
 
 static const struct umpa_field rt_fields[] = {
-	{.name = "nxt", .ws = "ipv6.routing.nxt", .aliases = "nh", .bitoff = 0, .bits = 8, .type = UMPA_FT_ENUM,
-	 .flags = UMPA_F_AUTO, .def = 59, .names = umpa_ipv6_nxt_names_,
-	 .help = "next header (automatic from the next layer; 59 = none)"},
-	{.name = "len", .ws = "ipv6.routing.len", .bitoff = 8, .bits = 8, .type = UMPA_FT_UINT,
-	 .flags = UMPA_F_AUTO, .help = "header length in 8-octet units, not counting the first 8 (automatic)"},
-	{.name = "type", .ws = "ipv6.routing.type", .bitoff = 16, .bits = 8, .type = UMPA_FT_ENUM,
-	 .names = rt_type_names, .help = "routing type (0 source route, 2 mobile IPv6, 3 RPL, 4 SRH)"},
-	{.name = "segleft", .ws = "ipv6.routing.segleft", .bitoff = 24, .bits = 8, .type = UMPA_FT_UINT,
-	 .flags = UMPA_F_AUTO, .help = "segments left (automatic for types 0, 2 and 4)"},
-	{.name = "src.reserved", .ws = "ipv6.routing.src.reserved", .aliases = "reserved", .bitoff = 32, .bits = 32,
-	 .type = UMPA_FT_BYTES, .flags = UMPA_F_HIDDEN, .help = "reserved (types 0 and 2)"},
-	{.name = "srh.last_entry", .ws = "ipv6.routing.srh.last_entry", .aliases = "lastentry,last_entry",
-	 .bitoff = 32, .bits = 8, .type = UMPA_FT_UINT, .flags = UMPA_F_AUTO | UMPA_F_HIDDEN,
-	 .help = "SRH: index of the last segment (automatic)"},
-	{.name = "srh.flags", .ws = "ipv6.routing.srh.flags", .bitoff = 40, .bits = 8, .type = UMPA_FT_UINT,
-	 .flags = UMPA_F_HEX | UMPA_F_HIDDEN, .help = "SRH: flags"},
-	{.name = "srh.tag", .ws = "ipv6.routing.srh.tag", .aliases = "tag", .bitoff = 48, .bits = 16,
-	 .type = UMPA_FT_UINT, .flags = UMPA_F_HEX | UMPA_F_HIDDEN, .help = "SRH: tag"},
-	{.name = "addrs", .ws = "ipv6.routing.src.addr", .aliases = "addresses,segments", .bitoff = 64, .bits = 0,
-	 .type = UMPA_FT_VAR, .help = "addresses (SRH: segment list) from offset 8: IPv6 addresses separated by ','"},
+    {.name = "nxt",
+     .ws = "ipv6.routing.nxt",
+     .aliases = "nh",
+     .bitoff = 0,
+     .bits = 8,
+     .type = UMPA_FT_ENUM,
+     .flags = UMPA_F_AUTO,
+     .def = 59,
+     .names = umpa_ipv6_nxt_names_,
+     .help = "next header (automatic from the next layer; 59 = none)"},
+    {.name = "len",
+     .ws = "ipv6.routing.len",
+     .bitoff = 8,
+     .bits = 8,
+     .type = UMPA_FT_UINT,
+     .flags = UMPA_F_AUTO,
+     .help = "header length in 8-octet units, not counting the first 8 (automatic)"},
+    {.name = "type",
+     .ws = "ipv6.routing.type",
+     .bitoff = 16,
+     .bits = 8,
+     .type = UMPA_FT_ENUM,
+     .names = rt_type_names,
+     .help = "routing type (0 source route, 2 mobile IPv6, 3 RPL, 4 SRH)"},
+    {.name = "segleft",
+     .ws = "ipv6.routing.segleft",
+     .bitoff = 24,
+     .bits = 8,
+     .type = UMPA_FT_UINT,
+     .flags = UMPA_F_AUTO,
+     .help = "segments left (automatic for types 0, 2 and 4)"},
+    {.name = "src.reserved",
+     .ws = "ipv6.routing.src.reserved",
+     .aliases = "reserved",
+     .bitoff = 32,
+     .bits = 32,
+     .type = UMPA_FT_BYTES,
+     .flags = UMPA_F_HIDDEN,
+     .help = "reserved (types 0 and 2)"},
+    {.name = "srh.last_entry",
+     .ws = "ipv6.routing.srh.last_entry",
+     .aliases = "lastentry,last_entry",
+     .bitoff = 32,
+     .bits = 8,
+     .type = UMPA_FT_UINT,
+     .flags = UMPA_F_AUTO | UMPA_F_HIDDEN,
+     .help = "SRH: index of the last segment (automatic)"},
+    {.name = "srh.flags",
+     .ws = "ipv6.routing.srh.flags",
+     .bitoff = 40,
+     .bits = 8,
+     .type = UMPA_FT_UINT,
+     .flags = UMPA_F_HEX | UMPA_F_HIDDEN,
+     .help = "SRH: flags"},
+    {.name = "srh.tag",
+     .ws = "ipv6.routing.srh.tag",
+     .aliases = "tag",
+     .bitoff = 48,
+     .bits = 16,
+     .type = UMPA_FT_UINT,
+     .flags = UMPA_F_HEX | UMPA_F_HIDDEN,
+     .help = "SRH: tag"},
+    {.name = "addrs",
+     .ws = "ipv6.routing.src.addr",
+     .aliases = "addresses,segments",
+     .bitoff = 64,
+     .bits = 0,
+     .type = UMPA_FT_VAR,
+     .help = "addresses (SRH: segment list) from offset 8: IPv6 addresses separated by ','"},
 };
 
 enum { F_NXT, F_LEN, F_TYPE, F_SEGLEFT, F_RESERVED, F_LAST, F_FLAGS, F_TAG, F_ADDRS };
@@ -129,8 +178,7 @@ static int rt_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 	return 0;
 }
 
-static int rt_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *spec,
-		      struct umpa_err *e)
+static int rt_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *spec, struct umpa_err *e)
 {
 	struct umpa_layer *l = &p->l[li];
 	uint8_t b[RT_MAXADDR * 16];
@@ -179,11 +227,11 @@ static void rt_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit *
 	case RT_SRC:
 	case RT_MIPV6:
 		if (umpa_cur_ptr_at(&r.c, 4, 4, &a) == 0)
-			umpa_emit_bytes(em, r.type == RT_SRC ? "ipv6.routing.src.reserved" : "ipv6.routing.mipv6.reserved",
-					a, 4);
+			umpa_emit_bytes(
+			    em, r.type == RT_SRC ? "ipv6.routing.src.reserved" : "ipv6.routing.mipv6.reserved", a, 4);
 		for (uint32_t off = 8; umpa_cur_ptr_at(&r.c, off, 16, &a) == 0; off += 16)
-			umpa_emit_ipv6(em, r.type == RT_SRC ? "ipv6.routing.src.addr" : "ipv6.routing.mipv6.home_address",
-				       a);
+			umpa_emit_ipv6(
+			    em, r.type == RT_SRC ? "ipv6.routing.src.addr" : "ipv6.routing.mipv6.home_address", a);
 		break;
 	case RT_SRH:
 		if (umpa_cur_u8_at(&r.c, 4, &v8) < 0)
@@ -246,15 +294,15 @@ static void rt_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *
 }
 
 const struct umpa_proto umpa_proto_ipv6_route = {
-	.name = "ipv6_route",
-	.aliases = "ipv6.routing,routing,rt6,IPv6ExtHdrRouting",
-	.title = "Routing Header for IPv6",
-	.fields = rt_fields,
-	.nfields = sizeof(rt_fields) / sizeof(rt_fields[0]),
-	.hdr_len = 8,
-	.dissect = rt_dissect,
-	.finish = rt_finish,
-	.set_var = rt_set_var,
-	.details = rt_details,
-	.summary = rt_summary,
+    .name = "ipv6_route",
+    .aliases = "ipv6.routing,routing,rt6,IPv6ExtHdrRouting",
+    .title = "Routing Header for IPv6",
+    .fields = rt_fields,
+    .nfields = sizeof(rt_fields) / sizeof(rt_fields[0]),
+    .hdr_len = 8,
+    .dissect = rt_dissect,
+    .finish = rt_finish,
+    .set_var = rt_set_var,
+    .details = rt_details,
+    .summary = rt_summary,
 };

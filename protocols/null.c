@@ -1,4 +1,5 @@
-/* null.c - BSD loopback encapsulation, LINKTYPE_NULL 0 and LINKTYPE_LOOP 108 (https://www.tcpdump.org/linktypes/LINKTYPE_NULL.html).
+/* null.c - BSD loopback encapsulation, LINKTYPE_NULL 0 and LINKTYPE_LOOP 108
+ * (https://www.tcpdump.org/linktypes/LINKTYPE_NULL.html).
  *
  * Header: a 4-byte address family (AF_INET 2; AF_INET6 is 24, 28 or 30
  * depending on the BSD, 10 on Linux).  LINKTYPE_NULL stores it in the byte
@@ -27,24 +28,21 @@
 enum { NULL_HLEN = 4, NULL_AF_MAX = 256 };
 
 static const struct umpa_vname null_af_names[] = {
-	{2, "IPv4"},
-	{6, "NS"},
-	{7, "ISO"},
-	{16, "Appletalk"},
-	{23, "IPX"},
-	{24, "IPv6"},
-	{28, "IPv6"},
-	{30, "IPv6"},
-	{10, "IPv6"},
-	{2, "inet"},
-	{24, "inet6"},
-	{0, NULL},
+    {2, "IPv4"},  {6, "NS"},    {7, "ISO"},   {16, "Appletalk"}, {23, "IPX"},   {24, "IPv6"},
+    {28, "IPv6"}, {30, "IPv6"}, {10, "IPv6"}, {2, "inet"},       {24, "inet6"}, {0, NULL},
 };
 
 static const struct umpa_field null_fields[] = {
-	{.name = "family", .ws = "null.family", .aliases = "type,af", .bitoff = 0, .bits = 32, .type = UMPA_FT_ENUM,
-	 .flags = UMPA_F_AUTO | UMPA_F_LE | UMPA_F_HIDDEN, .def = 2, .names = null_af_names,
-	 .help = "address family, little-endian (automatic: 2 IPv4, 24 IPv6)"},
+    {.name = "family",
+     .ws = "null.family",
+     .aliases = "type,af",
+     .bitoff = 0,
+     .bits = 32,
+     .type = UMPA_FT_ENUM,
+     .flags = UMPA_F_AUTO | UMPA_F_LE | UMPA_F_HIDDEN,
+     .def = 2,
+     .names = null_af_names,
+     .help = "address family, little-endian (automatic: 2 IPv4, 24 IPv6)"},
 };
 
 enum { F_FAMILY };
@@ -127,8 +125,8 @@ static uint32_t null_hashret(const struct umpa_pkt *p, unsigned li)
 	return 0;
 }
 
-static int null_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli,
-			char *why, size_t whylen)
+static int null_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli, char *why,
+			size_t whylen)
 {
 	(void)resp;
 	(void)rli;
@@ -140,16 +138,16 @@ static int null_answers(const struct umpa_pkt *resp, unsigned rli, const struct 
 }
 
 const struct umpa_proto umpa_proto_null = {
-	.name = "null",
-	.aliases = "loopback,loop",
-	.title = "Null/Loopback",
-	.fields = null_fields,
-	.nfields = sizeof(null_fields) / sizeof(null_fields[0]),
-	.hdr_len = NULL_HLEN,
-	.dissect = null_dissect,
-	.finish = null_finish,
-	.details = null_details,
-	.summary = null_summary,
-	.hashret = null_hashret,
-	.answers = null_answers,
+    .name = "null",
+    .aliases = "loopback,loop",
+    .title = "Null/Loopback",
+    .fields = null_fields,
+    .nfields = sizeof(null_fields) / sizeof(null_fields[0]),
+    .hdr_len = NULL_HLEN,
+    .dissect = null_dissect,
+    .finish = null_finish,
+    .details = null_details,
+    .summary = null_summary,
+    .hashret = null_hashret,
+    .answers = null_answers,
 };

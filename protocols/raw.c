@@ -22,8 +22,11 @@
 #include "umpa_render.h"
 
 static const struct umpa_field raw_fields[] = {
-	{.name = "load", .ws = "data.data", .aliases = "data,payload", .type = UMPA_FT_VAR,
-	 .help = "payload bytes: 0x<hex> or hex:<hex> (\"0xdead:beef\"), text:<text>, or plain text"},
+    {.name = "load",
+     .ws = "data.data",
+     .aliases = "data,payload",
+     .type = UMPA_FT_VAR,
+     .help = "payload bytes: 0x<hex> or hex:<hex> (\"0xdead:beef\"), text:<text>, or plain text"},
 };
 
 static const struct umpa_proto *raw_dissect(struct umpa_pkt *p, unsigned li)
@@ -149,8 +152,8 @@ static uint32_t raw_hashret(const struct umpa_pkt *p, unsigned li)
 	return 0;
 }
 
-static int raw_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli,
-		       char *why, size_t whylen)
+static int raw_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli, char *why,
+		       size_t whylen)
 {
 	(void)resp;
 	(void)rli;
@@ -162,17 +165,17 @@ static int raw_answers(const struct umpa_pkt *resp, unsigned rli, const struct u
 }
 
 const struct umpa_proto umpa_proto_raw = {
-	.name = "raw",
-	.aliases = "data,payload",
-	.title = "Data",
-	.fields = raw_fields,
-	.nfields = sizeof(raw_fields) / sizeof(raw_fields[0]),
-	.hdr_len = 0,
-	.pflags = UMPA_PF_RAW,
-	.dissect = raw_dissect,
-	.set_var = raw_set_var,
-	.details = raw_details,
-	.summary = raw_summary,
-	.hashret = raw_hashret,
-	.answers = raw_answers,
+    .name = "raw",
+    .aliases = "data,payload",
+    .title = "Data",
+    .fields = raw_fields,
+    .nfields = sizeof(raw_fields) / sizeof(raw_fields[0]),
+    .hdr_len = 0,
+    .pflags = UMPA_PF_RAW,
+    .dissect = raw_dissect,
+    .set_var = raw_set_var,
+    .details = raw_details,
+    .summary = raw_summary,
+    .hashret = raw_hashret,
+    .answers = raw_answers,
 };

@@ -8,11 +8,10 @@
 #include "umpa_protos.h"
 
 static const struct umpa_proto *const protos[] = {
-	&umpa_proto_eth,	&umpa_proto_vlan,      &umpa_proto_sll,	      &umpa_proto_sll2,
-	&umpa_proto_null,	&umpa_proto_arp,       &umpa_proto_ip,	      &umpa_proto_ipv6,
-	&umpa_proto_ipv6_hop,	&umpa_proto_ipv6_route, &umpa_proto_ipv6_frag, &umpa_proto_ipv6_dst,
-	&umpa_proto_icmp,	&umpa_proto_icmpv6,    &umpa_proto_udp,	      &umpa_proto_tcp,
-	&umpa_proto_dns,	&umpa_proto_raw,
+    &umpa_proto_eth,       &umpa_proto_vlan,     &umpa_proto_sll,  &umpa_proto_sll2,     &umpa_proto_null,
+    &umpa_proto_arp,       &umpa_proto_ip,       &umpa_proto_ipv6, &umpa_proto_ipv6_hop, &umpa_proto_ipv6_route,
+    &umpa_proto_ipv6_frag, &umpa_proto_ipv6_dst, &umpa_proto_icmp, &umpa_proto_icmpv6,   &umpa_proto_udp,
+    &umpa_proto_tcp,       &umpa_proto_dns,      &umpa_proto_raw,
 };
 
 /** One demultiplexing binding: (kind, value) -> protocol.  The first binding of
@@ -24,37 +23,37 @@ struct bind {
 };
 
 static const struct bind binds[] = {
-	{UMPA_BIND_DLT, UMPA_LINKTYPE_ETHERNET, &umpa_proto_eth},
-	{UMPA_BIND_DLT, UMPA_LINKTYPE_IPV4, &umpa_proto_ip},
-	{UMPA_BIND_DLT, UMPA_LINKTYPE_IPV6, &umpa_proto_ipv6},
-	{UMPA_BIND_DLT, UMPA_LINKTYPE_LINUX_SLL, &umpa_proto_sll},
-	{UMPA_BIND_DLT, UMPA_LINKTYPE_LINUX_SLL2, &umpa_proto_sll2},
-	{UMPA_BIND_DLT, UMPA_LINKTYPE_NULL, &umpa_proto_null},
-	{UMPA_BIND_DLT, UMPA_LINKTYPE_LOOP, &umpa_proto_null},
-	{UMPA_BIND_ETHERTYPE, 0x0800, &umpa_proto_ip},
-	{UMPA_BIND_ETHERTYPE, 0x86dd, &umpa_proto_ipv6},
-	{UMPA_BIND_ETHERTYPE, 0x0806, &umpa_proto_arp},
-	{UMPA_BIND_ETHERTYPE, 0x8100, &umpa_proto_vlan},
-	{UMPA_BIND_ETHERTYPE, 0x88a8, &umpa_proto_vlan},
-	{UMPA_BIND_ETHERTYPE, 0x9100, &umpa_proto_vlan},
-	{UMPA_BIND_AF, 2, &umpa_proto_ip},     /* AF_INET everywhere */
-	{UMPA_BIND_AF, 24, &umpa_proto_ipv6},  /* NetBSD, OpenBSD */
-	{UMPA_BIND_AF, 28, &umpa_proto_ipv6},  /* FreeBSD */
-	{UMPA_BIND_AF, 30, &umpa_proto_ipv6},  /* macOS */
-	{UMPA_BIND_AF, 10, &umpa_proto_ipv6},  /* Linux */
-	{UMPA_BIND_IPPROTO, 1, &umpa_proto_icmp},
-	{UMPA_BIND_IPPROTO, 6, &umpa_proto_tcp},
-	{UMPA_BIND_IPPROTO, 17, &umpa_proto_udp},
-	{UMPA_BIND_IPPROTO, 58, &umpa_proto_icmpv6},
-	{UMPA_BIND_IPPROTO, 4, &umpa_proto_ip},   /* IP in IP */
-	{UMPA_BIND_IPPROTO, 41, &umpa_proto_ipv6}, /* IPv6 in IP */
-	{UMPA_BIND_IPPROTO, 0, &umpa_proto_ipv6_hop},
-	{UMPA_BIND_IPPROTO, 43, &umpa_proto_ipv6_route},
-	{UMPA_BIND_IPPROTO, 44, &umpa_proto_ipv6_frag},
-	{UMPA_BIND_IPPROTO, 60, &umpa_proto_ipv6_dst},
-	{UMPA_BIND_UDPPORT, 53, &umpa_proto_dns},
-	{UMPA_BIND_UDPPORT, 5353, &umpa_proto_dns},
-	{UMPA_BIND_TCPPORT, 53, &umpa_proto_dns},
+    {UMPA_BIND_DLT, UMPA_LINKTYPE_ETHERNET, &umpa_proto_eth},
+    {UMPA_BIND_DLT, UMPA_LINKTYPE_IPV4, &umpa_proto_ip},
+    {UMPA_BIND_DLT, UMPA_LINKTYPE_IPV6, &umpa_proto_ipv6},
+    {UMPA_BIND_DLT, UMPA_LINKTYPE_LINUX_SLL, &umpa_proto_sll},
+    {UMPA_BIND_DLT, UMPA_LINKTYPE_LINUX_SLL2, &umpa_proto_sll2},
+    {UMPA_BIND_DLT, UMPA_LINKTYPE_NULL, &umpa_proto_null},
+    {UMPA_BIND_DLT, UMPA_LINKTYPE_LOOP, &umpa_proto_null},
+    {UMPA_BIND_ETHERTYPE, 0x0800, &umpa_proto_ip},
+    {UMPA_BIND_ETHERTYPE, 0x86dd, &umpa_proto_ipv6},
+    {UMPA_BIND_ETHERTYPE, 0x0806, &umpa_proto_arp},
+    {UMPA_BIND_ETHERTYPE, 0x8100, &umpa_proto_vlan},
+    {UMPA_BIND_ETHERTYPE, 0x88a8, &umpa_proto_vlan},
+    {UMPA_BIND_ETHERTYPE, 0x9100, &umpa_proto_vlan},
+    {UMPA_BIND_AF, 2, &umpa_proto_ip},    /* AF_INET everywhere */
+    {UMPA_BIND_AF, 24, &umpa_proto_ipv6}, /* NetBSD, OpenBSD */
+    {UMPA_BIND_AF, 28, &umpa_proto_ipv6}, /* FreeBSD */
+    {UMPA_BIND_AF, 30, &umpa_proto_ipv6}, /* macOS */
+    {UMPA_BIND_AF, 10, &umpa_proto_ipv6}, /* Linux */
+    {UMPA_BIND_IPPROTO, 1, &umpa_proto_icmp},
+    {UMPA_BIND_IPPROTO, 6, &umpa_proto_tcp},
+    {UMPA_BIND_IPPROTO, 17, &umpa_proto_udp},
+    {UMPA_BIND_IPPROTO, 58, &umpa_proto_icmpv6},
+    {UMPA_BIND_IPPROTO, 4, &umpa_proto_ip},    /* IP in IP */
+    {UMPA_BIND_IPPROTO, 41, &umpa_proto_ipv6}, /* IPv6 in IP */
+    {UMPA_BIND_IPPROTO, 0, &umpa_proto_ipv6_hop},
+    {UMPA_BIND_IPPROTO, 43, &umpa_proto_ipv6_route},
+    {UMPA_BIND_IPPROTO, 44, &umpa_proto_ipv6_frag},
+    {UMPA_BIND_IPPROTO, 60, &umpa_proto_ipv6_dst},
+    {UMPA_BIND_UDPPORT, 53, &umpa_proto_dns},
+    {UMPA_BIND_UDPPORT, 5353, &umpa_proto_dns},
+    {UMPA_BIND_TCPPORT, 53, &umpa_proto_dns},
 };
 
 const struct umpa_proto *const *umpa_protos(size_t *n)

@@ -1,4 +1,5 @@
-/* sll.c - Linux "cooked" capture header v1, LINKTYPE_LINUX_SLL 113 (https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html).
+/* sll.c - Linux "cooked" capture header v1, LINKTYPE_LINUX_SLL 113
+ * (https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html).
  *
  * Header (16 bytes, network order): packet type, ARPHRD_ link-layer address
  * type, address length, 8 bytes of address (the first halen used, the rest
@@ -40,53 +41,69 @@ enum {
 };
 
 static const struct umpa_vname sll_pkttype_names[] = {
-	{0, "host"},
-	{1, "broadcast"},
-	{2, "multicast"},
-	{3, "otherhost"},
-	{4, "outgoing"},
-	{5, "loopback"},
-	{6, "fastroute"},
-	{0, "unicast"},
-	{4, "sent-by-us"},
-	{0, NULL},
+    {0, "host"},     {1, "broadcast"}, {2, "multicast"}, {3, "otherhost"},  {4, "outgoing"},
+    {5, "loopback"}, {6, "fastroute"}, {0, "unicast"},   {4, "sent-by-us"}, {0, NULL},
 };
 
 static const struct umpa_vname sll_hatype_names[] = {
-	{1, "Ethernet"},
-	{6, "IEEE802"},
-	{24, "IEEE1394"},
-	{32, "Infiniband"},
-	{512, "PPP"},
-	{768, "IPIP"},
-	{769, "IP6IP6"},
-	{772, "Loopback"},
-	{776, "SIT"},
-	{778, "IPGRE"},
-	{801, "IEEE802.11"},
-	{803, "IEEE802.11-radiotap"},
-	{823, "IP6GRE"},
-	{824, "Netlink"},
-	{65534, "none"},
-	{0, NULL},
+    {1, "Ethernet"}, {6, "IEEE802"},   {24, "IEEE1394"},    {32, "Infiniband"},
+    {512, "PPP"},    {768, "IPIP"},    {769, "IP6IP6"},     {772, "Loopback"},
+    {776, "SIT"},    {778, "IPGRE"},   {801, "IEEE802.11"}, {803, "IEEE802.11-radiotap"},
+    {823, "IP6GRE"}, {824, "Netlink"}, {65534, "none"},     {0, NULL},
 };
 
 static const struct umpa_field sll_fields[] = {
-	{.name = "pkttype", .ws = "sll.pkttype", .bitoff = 0, .bits = 16, .type = UMPA_FT_ENUM,
-	 .names = sll_pkttype_names,
-	 .help = "packet type: host (to us), broadcast, multicast, otherhost, outgoing (sent by us)"},
-	{.name = "hatype", .ws = "sll.hatype", .aliases = "lladdrtype", .bitoff = 16, .bits = 16,
-	 .type = UMPA_FT_ENUM, .flags = UMPA_F_AUTO, .def = 512, .names = sll_hatype_names,
-	 .help = "ARPHRD_ link-layer address type (default 512 PPP; 1 Ethernet when src is set)"},
-	{.name = "halen", .ws = "sll.halen", .aliases = "lladdrlen", .bitoff = 32, .bits = 16, .type = UMPA_FT_UINT,
-	 .flags = UMPA_F_AUTO, .help = "link-layer address length (default 0; 6 when src is set)"},
-	{.name = "src.eth", .ws = "sll.src.eth", .aliases = "src", .bitoff = 48, .bits = 48, .type = UMPA_FT_MAC,
-	 .flags = UMPA_F_HIDDEN, .help = "source MAC address (the first 6 address bytes)"},
-	{.name = "src.other", .ws = "sll.src.other", .aliases = "addr", .bitoff = 48, .bits = 64,
-	 .type = UMPA_FT_BYTES, .flags = UMPA_F_HIDDEN, .help = "the whole 8-byte address field"},
-	{.name = "etype", .ws = "sll.etype", .aliases = "proto,protocol,type", .bitoff = 112, .bits = 16,
-	 .type = UMPA_FT_ENUM, .flags = UMPA_F_AUTO | UMPA_F_HEX | UMPA_F_HIDDEN, .def = 0x0800,
-	 .names = umpa_ethertype_names, .help = "Ethernet type of the payload (automatic from the next layer)"},
+    {.name = "pkttype",
+     .ws = "sll.pkttype",
+     .bitoff = 0,
+     .bits = 16,
+     .type = UMPA_FT_ENUM,
+     .names = sll_pkttype_names,
+     .help = "packet type: host (to us), broadcast, multicast, otherhost, outgoing (sent by us)"},
+    {.name = "hatype",
+     .ws = "sll.hatype",
+     .aliases = "lladdrtype",
+     .bitoff = 16,
+     .bits = 16,
+     .type = UMPA_FT_ENUM,
+     .flags = UMPA_F_AUTO,
+     .def = 512,
+     .names = sll_hatype_names,
+     .help = "ARPHRD_ link-layer address type (default 512 PPP; 1 Ethernet when src is set)"},
+    {.name = "halen",
+     .ws = "sll.halen",
+     .aliases = "lladdrlen",
+     .bitoff = 32,
+     .bits = 16,
+     .type = UMPA_FT_UINT,
+     .flags = UMPA_F_AUTO,
+     .help = "link-layer address length (default 0; 6 when src is set)"},
+    {.name = "src.eth",
+     .ws = "sll.src.eth",
+     .aliases = "src",
+     .bitoff = 48,
+     .bits = 48,
+     .type = UMPA_FT_MAC,
+     .flags = UMPA_F_HIDDEN,
+     .help = "source MAC address (the first 6 address bytes)"},
+    {.name = "src.other",
+     .ws = "sll.src.other",
+     .aliases = "addr",
+     .bitoff = 48,
+     .bits = 64,
+     .type = UMPA_FT_BYTES,
+     .flags = UMPA_F_HIDDEN,
+     .help = "the whole 8-byte address field"},
+    {.name = "etype",
+     .ws = "sll.etype",
+     .aliases = "proto,protocol,type",
+     .bitoff = 112,
+     .bits = 16,
+     .type = UMPA_FT_ENUM,
+     .flags = UMPA_F_AUTO | UMPA_F_HEX | UMPA_F_HIDDEN,
+     .def = 0x0800,
+     .names = umpa_ethertype_names,
+     .help = "Ethernet type of the payload (automatic from the next layer)"},
 };
 
 enum { F_PKTTYPE, F_HATYPE, F_HALEN, F_SRC, F_ADDR, F_ETYPE };
@@ -143,8 +160,7 @@ static void sll_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit 
 
 	umpa_layer_cur(p, li, &c);
 	if (umpa_cur_be16_at(&c, 2, &hatype) < 0 || umpa_cur_be16_at(&c, SLL_HALEN_OFF, &halen) < 0 ||
-	    umpa_cur_ptr_at(&c, SLL_ADDR_OFF, SLL_ADDR_LEN, &a) < 0 ||
-	    umpa_cur_be16_at(&c, SLL_PROTO_OFF, &proto) < 0)
+	    umpa_cur_ptr_at(&c, SLL_ADDR_OFF, SLL_ADDR_LEN, &a) < 0 || umpa_cur_be16_at(&c, SLL_PROTO_OFF, &proto) < 0)
 		return;
 	sll_emit_addr(em, a, halen);
 	if (proto <= SLL_MAX_LTYPE)
@@ -168,8 +184,7 @@ static void sll_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf 
 		return;
 	umpa_layer_cur(p, li, &c);
 	if (umpa_cur_be16_at(&c, 0, &pkttype) < 0 || umpa_cur_be16_at(&c, SLL_HALEN_OFF, &halen) < 0 ||
-	    umpa_cur_ptr_at(&c, SLL_ADDR_OFF, SLL_ADDR_LEN, &a) < 0 ||
-	    umpa_cur_be16_at(&c, SLL_PROTO_OFF, &proto) < 0)
+	    umpa_cur_ptr_at(&c, SLL_ADDR_OFF, SLL_ADDR_LEN, &a) < 0 || umpa_cur_be16_at(&c, SLL_PROTO_OFF, &proto) < 0)
 		return;
 	umpa_sbuf_puts(out, pkttype < 5 ? dir[pkttype] : "?");
 	umpa_sbuf_putc(out, ' ');
@@ -201,8 +216,8 @@ static uint32_t sll_hashret(const struct umpa_pkt *p, unsigned li)
 	return 0;
 }
 
-static int sll_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli,
-		       char *why, size_t whylen)
+static int sll_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli, char *why,
+		       size_t whylen)
 {
 	(void)resp;
 	(void)rli;
@@ -214,16 +229,16 @@ static int sll_answers(const struct umpa_pkt *resp, unsigned rli, const struct u
 }
 
 const struct umpa_proto umpa_proto_sll = {
-	.name = "sll",
-	.aliases = "cooked,linux_sll",
-	.title = "Linux cooked capture v1",
-	.fields = sll_fields,
-	.nfields = sizeof(sll_fields) / sizeof(sll_fields[0]),
-	.hdr_len = SLL_HLEN,
-	.dissect = sll_dissect,
-	.finish = sll_finish,
-	.details = sll_details,
-	.summary = sll_summary,
-	.hashret = sll_hashret,
-	.answers = sll_answers,
+    .name = "sll",
+    .aliases = "cooked,linux_sll",
+    .title = "Linux cooked capture v1",
+    .fields = sll_fields,
+    .nfields = sizeof(sll_fields) / sizeof(sll_fields[0]),
+    .hdr_len = SLL_HLEN,
+    .dissect = sll_dissect,
+    .finish = sll_finish,
+    .details = sll_details,
+    .summary = sll_summary,
+    .hashret = sll_hashret,
+    .answers = sll_answers,
 };

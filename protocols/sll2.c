@@ -1,4 +1,5 @@
-/* sll2.c - Linux "cooked" capture header v2, LINKTYPE_LINUX_SLL2 276 (https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL2.html).
+/* sll2.c - Linux "cooked" capture header v2, LINKTYPE_LINUX_SLL2 276
+ * (https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL2.html).
  *
  * Header (20 bytes, network order): protocol (Ethernet type), reserved
  * (must be zero), interface index, ARPHRD_ address type, packet type (1
@@ -37,57 +38,82 @@ enum {
 };
 
 static const struct umpa_vname sll2_pkttype_names[] = {
-	{0, "host"},
-	{1, "broadcast"},
-	{2, "multicast"},
-	{3, "otherhost"},
-	{4, "outgoing"},
-	{5, "loopback"},
-	{6, "fastroute"},
-	{0, "unicast"},
-	{4, "sent-by-us"},
-	{0, NULL},
+    {0, "host"},     {1, "broadcast"}, {2, "multicast"}, {3, "otherhost"},  {4, "outgoing"},
+    {5, "loopback"}, {6, "fastroute"}, {0, "unicast"},   {4, "sent-by-us"}, {0, NULL},
 };
 
 static const struct umpa_vname sll2_hatype_names[] = {
-	{1, "Ethernet"},
-	{6, "IEEE802"},
-	{24, "IEEE1394"},
-	{32, "Infiniband"},
-	{512, "PPP"},
-	{768, "IPIP"},
-	{769, "IP6IP6"},
-	{772, "Loopback"},
-	{776, "SIT"},
-	{778, "IPGRE"},
-	{801, "IEEE802.11"},
-	{803, "IEEE802.11-radiotap"},
-	{823, "IP6GRE"},
-	{824, "Netlink"},
-	{65534, "none"},
-	{0, NULL},
+    {1, "Ethernet"}, {6, "IEEE802"},   {24, "IEEE1394"},    {32, "Infiniband"},
+    {512, "PPP"},    {768, "IPIP"},    {769, "IP6IP6"},     {772, "Loopback"},
+    {776, "SIT"},    {778, "IPGRE"},   {801, "IEEE802.11"}, {803, "IEEE802.11-radiotap"},
+    {823, "IP6GRE"}, {824, "Netlink"}, {65534, "none"},     {0, NULL},
 };
 
 static const struct umpa_field sll2_fields[] = {
-	{.name = "etype", .ws = "sll.etype", .aliases = "proto,protocol,type", .bitoff = 0, .bits = 16,
-	 .type = UMPA_FT_ENUM, .flags = UMPA_F_AUTO | UMPA_F_HEX, .def = 0x0800, .names = umpa_ethertype_names,
-	 .help = "Ethernet type of the payload (automatic from the next layer)"},
-	{.name = "reserved", .ws = "sll.reserved", .bitoff = 16, .bits = 16, .type = UMPA_FT_UINT,
-	 .flags = UMPA_F_HIDDEN | UMPA_F_HEX, .help = "reserved, must be zero (Wireshark does not show it)"},
-	{.name = "ifindex", .ws = "sll.ifindex", .bitoff = 32, .bits = 32, .type = UMPA_FT_UINT,
-	 .help = "index of the capturing interface"},
-	{.name = "hatype", .ws = "sll.hatype", .aliases = "lladdrtype", .bitoff = 64, .bits = 16,
-	 .type = UMPA_FT_ENUM, .flags = UMPA_F_AUTO, .def = 512, .names = sll2_hatype_names,
-	 .help = "ARPHRD_ link-layer address type (default 512 PPP; 1 Ethernet when src is set)"},
-	{.name = "pkttype", .ws = "sll.pkttype", .bitoff = 80, .bits = 8, .type = UMPA_FT_ENUM,
-	 .names = sll2_pkttype_names,
-	 .help = "packet type: host (to us), broadcast, multicast, otherhost, outgoing (sent by us)"},
-	{.name = "halen", .ws = "sll.halen", .aliases = "lladdrlen", .bitoff = 88, .bits = 8, .type = UMPA_FT_UINT,
-	 .flags = UMPA_F_AUTO, .help = "link-layer address length (default 0; 6 when src is set)"},
-	{.name = "src.eth", .ws = "sll.src.eth", .aliases = "src", .bitoff = 96, .bits = 48, .type = UMPA_FT_MAC,
-	 .flags = UMPA_F_HIDDEN, .help = "source MAC address (the first 6 address bytes)"},
-	{.name = "src.other", .ws = "sll.src.other", .aliases = "addr", .bitoff = 96, .bits = 64,
-	 .type = UMPA_FT_BYTES, .flags = UMPA_F_HIDDEN, .help = "the whole 8-byte address field"},
+    {.name = "etype",
+     .ws = "sll.etype",
+     .aliases = "proto,protocol,type",
+     .bitoff = 0,
+     .bits = 16,
+     .type = UMPA_FT_ENUM,
+     .flags = UMPA_F_AUTO | UMPA_F_HEX,
+     .def = 0x0800,
+     .names = umpa_ethertype_names,
+     .help = "Ethernet type of the payload (automatic from the next layer)"},
+    {.name = "reserved",
+     .ws = "sll.reserved",
+     .bitoff = 16,
+     .bits = 16,
+     .type = UMPA_FT_UINT,
+     .flags = UMPA_F_HIDDEN | UMPA_F_HEX,
+     .help = "reserved, must be zero (Wireshark does not show it)"},
+    {.name = "ifindex",
+     .ws = "sll.ifindex",
+     .bitoff = 32,
+     .bits = 32,
+     .type = UMPA_FT_UINT,
+     .help = "index of the capturing interface"},
+    {.name = "hatype",
+     .ws = "sll.hatype",
+     .aliases = "lladdrtype",
+     .bitoff = 64,
+     .bits = 16,
+     .type = UMPA_FT_ENUM,
+     .flags = UMPA_F_AUTO,
+     .def = 512,
+     .names = sll2_hatype_names,
+     .help = "ARPHRD_ link-layer address type (default 512 PPP; 1 Ethernet when src is set)"},
+    {.name = "pkttype",
+     .ws = "sll.pkttype",
+     .bitoff = 80,
+     .bits = 8,
+     .type = UMPA_FT_ENUM,
+     .names = sll2_pkttype_names,
+     .help = "packet type: host (to us), broadcast, multicast, otherhost, outgoing (sent by us)"},
+    {.name = "halen",
+     .ws = "sll.halen",
+     .aliases = "lladdrlen",
+     .bitoff = 88,
+     .bits = 8,
+     .type = UMPA_FT_UINT,
+     .flags = UMPA_F_AUTO,
+     .help = "link-layer address length (default 0; 6 when src is set)"},
+    {.name = "src.eth",
+     .ws = "sll.src.eth",
+     .aliases = "src",
+     .bitoff = 96,
+     .bits = 48,
+     .type = UMPA_FT_MAC,
+     .flags = UMPA_F_HIDDEN,
+     .help = "source MAC address (the first 6 address bytes)"},
+    {.name = "src.other",
+     .ws = "sll.src.other",
+     .aliases = "addr",
+     .bitoff = 96,
+     .bits = 64,
+     .type = UMPA_FT_BYTES,
+     .flags = UMPA_F_HIDDEN,
+     .help = "the whole 8-byte address field"},
 };
 
 enum { F_ETYPE, F_RESERVED, F_IFINDEX, F_HATYPE, F_PKTTYPE, F_HALEN, F_SRC, F_ADDR };
@@ -128,8 +154,7 @@ static void sll2_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit
 	unsigned n;
 
 	umpa_layer_cur(p, li, &c);
-	if (umpa_cur_u8_at(&c, SLL2_HALEN_OFF, &halen) < 0 ||
-	    umpa_cur_ptr_at(&c, SLL2_ADDR_OFF, SLL2_ADDR_LEN, &a) < 0)
+	if (umpa_cur_u8_at(&c, SLL2_HALEN_OFF, &halen) < 0 || umpa_cur_ptr_at(&c, SLL2_ADDR_OFF, SLL2_ADDR_LEN, &a) < 0)
 		return;
 	n = halen > SLL2_ADDR_LEN ? SLL2_ADDR_LEN : halen;
 	if (n == 6)
@@ -185,8 +210,8 @@ static uint32_t sll2_hashret(const struct umpa_pkt *p, unsigned li)
 	return 0;
 }
 
-static int sll2_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli,
-			char *why, size_t whylen)
+static int sll2_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli, char *why,
+			size_t whylen)
 {
 	(void)resp;
 	(void)rli;
@@ -198,16 +223,16 @@ static int sll2_answers(const struct umpa_pkt *resp, unsigned rli, const struct 
 }
 
 const struct umpa_proto umpa_proto_sll2 = {
-	.name = "sll2",
-	.aliases = "cooked2,linux_sll2",
-	.title = "Linux cooked capture v2",
-	.fields = sll2_fields,
-	.nfields = sizeof(sll2_fields) / sizeof(sll2_fields[0]),
-	.hdr_len = SLL2_HLEN,
-	.dissect = sll2_dissect,
-	.finish = sll2_finish,
-	.details = sll2_details,
-	.summary = sll2_summary,
-	.hashret = sll2_hashret,
-	.answers = sll2_answers,
+    .name = "sll2",
+    .aliases = "cooked2,linux_sll2",
+    .title = "Linux cooked capture v2",
+    .fields = sll2_fields,
+    .nfields = sizeof(sll2_fields) / sizeof(sll2_fields[0]),
+    .hdr_len = SLL2_HLEN,
+    .dissect = sll2_dissect,
+    .finish = sll2_finish,
+    .details = sll2_details,
+    .summary = sll2_summary,
+    .hashret = sll2_hashret,
+    .answers = sll2_answers,
 };

@@ -73,54 +73,139 @@ enum {
 };
 
 static const struct umpa_vname tcp_flag_names[] = {
-	{TH_FIN, "fin"}, {TH_SYN, "syn"}, {TH_RST, "reset"}, {TH_PUSH, "push"}, {TH_ACK, "ack"},
-	{TH_URG, "urg"}, {TH_ECE, "ece"}, {TH_CWR, "cwr"},   {TH_AE, "ae"},     {0, NULL},
+    {TH_FIN, "fin"}, {TH_SYN, "syn"}, {TH_RST, "reset"}, {TH_PUSH, "push"}, {TH_ACK, "ack"},
+    {TH_URG, "urg"}, {TH_ECE, "ece"}, {TH_CWR, "cwr"},   {TH_AE, "ae"},     {0, NULL},
 };
 
 static const struct umpa_field tcp_fields[] = {
-	{.name = "srcport", .ws = "tcp.srcport", .aliases = "sport", .bitoff = 0, .bits = 16,
-	 .type = UMPA_FT_UINT, .def = 20, .help = "source port"},
-	{.name = "dstport", .ws = "tcp.dstport", .aliases = "dport", .bitoff = 16, .bits = 16,
-	 .type = UMPA_FT_UINT, .def = 80, .help = "destination port"},
-	{.name = "seq", .ws = "tcp.seq", .bitoff = 32, .bits = 32, .type = UMPA_FT_UINT,
-	 .help = "sequence number (raw; tshark: -o tcp.relative_sequence_numbers:FALSE or tcp.seq_raw)"},
-	{.name = "ack", .ws = "tcp.ack", .bitoff = 64, .bits = 32, .type = UMPA_FT_UINT,
-	 .help = "acknowledgement number (raw; tshark: tcp.ack_raw)"},
-	{.name = "hdr_len", .ws = "tcp.hdr_len", .aliases = "dataofs", .bitoff = 96, .bits = 4,
-	 .type = UMPA_FT_UINT, .flags = UMPA_F_AUTO, .def = 5,
-	 .help = "data offset in 32-bit words (automatic; tshark shows 4x this, in bytes)"},
-	{.name = "flags", .ws = "tcp.flags", .bitoff = 100, .bits = 12, .type = UMPA_FT_FLAGS,
-	 .flags = UMPA_F_HEX, .def = TH_SYN, .names = tcp_flag_names, .letters = "FSRPAUECN",
-	 .help = "flags: letters FSRPAUECN (N = AE) or names fin|syn|reset|push|ack|urg|ece|cwr|ae"},
-	{.name = "flags.res", .ws = "tcp.flags.res", .aliases = "reserved", .bitoff = 100, .bits = 3,
-	 .type = UMPA_FT_UINT, .help = "reserved bits"},
-	{.name = "flags.ae", .ws = "tcp.flags.ae", .bitoff = 103, .bits = 1, .type = UMPA_FT_BOOL,
-	 .help = "Accurate ECN (formerly NS)"},
-	{.name = "flags.cwr", .ws = "tcp.flags.cwr", .bitoff = 104, .bits = 1, .type = UMPA_FT_BOOL,
-	 .help = "congestion window reduced"},
-	{.name = "flags.ece", .ws = "tcp.flags.ece", .bitoff = 105, .bits = 1, .type = UMPA_FT_BOOL,
-	 .help = "ECN-echo"},
-	{.name = "flags.urg", .ws = "tcp.flags.urg", .bitoff = 106, .bits = 1, .type = UMPA_FT_BOOL,
-	 .help = "urgent pointer is significant"},
-	{.name = "flags.ack", .ws = "tcp.flags.ack", .bitoff = 107, .bits = 1, .type = UMPA_FT_BOOL,
-	 .help = "acknowledgement number is significant"},
-	{.name = "flags.push", .ws = "tcp.flags.push", .bitoff = 108, .bits = 1, .type = UMPA_FT_BOOL,
-	 .help = "push"},
-	{.name = "flags.reset", .ws = "tcp.flags.reset", .bitoff = 109, .bits = 1, .type = UMPA_FT_BOOL,
-	 .help = "reset the connection"},
-	{.name = "flags.syn", .ws = "tcp.flags.syn", .bitoff = 110, .bits = 1, .type = UMPA_FT_BOOL,
-	 .def = 1, .help = "synchronise sequence numbers"},
-	{.name = "flags.fin", .ws = "tcp.flags.fin", .bitoff = 111, .bits = 1, .type = UMPA_FT_BOOL,
-	 .help = "no more data from sender"},
-	{.name = "window_size_value", .ws = "tcp.window_size_value", .aliases = "window,win", .bitoff = 112,
-	 .bits = 16, .type = UMPA_FT_UINT, .def = 8192, .help = "window (unscaled, as on the wire)"},
-	{.name = "checksum", .ws = "tcp.checksum", .aliases = "chksum", .bitoff = 128, .bits = 16,
-	 .type = UMPA_FT_UINT, .flags = UMPA_F_AUTO | UMPA_F_HEX,
-	 .help = "checksum over the IP pseudo-header and the segment (automatic)"},
-	{.name = "urgent_pointer", .ws = "tcp.urgent_pointer", .aliases = "urgptr", .bitoff = 144, .bits = 16,
-	 .type = UMPA_FT_UINT, .help = "urgent pointer"},
-	{.name = "options", .ws = "tcp.options", .bitoff = 160, .bits = 0, .type = UMPA_FT_VAR,
-	 .help = "options: mss=N,wscale=N,sackok,sack=L-R:L-R,ts=VAL:ECR,nop,eol,KIND=hex (padded to 4 bytes)"},
+    {.name = "srcport",
+     .ws = "tcp.srcport",
+     .aliases = "sport",
+     .bitoff = 0,
+     .bits = 16,
+     .type = UMPA_FT_UINT,
+     .def = 20,
+     .help = "source port"},
+    {.name = "dstport",
+     .ws = "tcp.dstport",
+     .aliases = "dport",
+     .bitoff = 16,
+     .bits = 16,
+     .type = UMPA_FT_UINT,
+     .def = 80,
+     .help = "destination port"},
+    {.name = "seq",
+     .ws = "tcp.seq",
+     .bitoff = 32,
+     .bits = 32,
+     .type = UMPA_FT_UINT,
+     .help = "sequence number (raw; tshark: -o tcp.relative_sequence_numbers:FALSE or tcp.seq_raw)"},
+    {.name = "ack",
+     .ws = "tcp.ack",
+     .bitoff = 64,
+     .bits = 32,
+     .type = UMPA_FT_UINT,
+     .help = "acknowledgement number (raw; tshark: tcp.ack_raw)"},
+    {.name = "hdr_len",
+     .ws = "tcp.hdr_len",
+     .aliases = "dataofs",
+     .bitoff = 96,
+     .bits = 4,
+     .type = UMPA_FT_UINT,
+     .flags = UMPA_F_AUTO,
+     .def = 5,
+     .help = "data offset in 32-bit words (automatic; tshark shows 4x this, in bytes)"},
+    {.name = "flags",
+     .ws = "tcp.flags",
+     .bitoff = 100,
+     .bits = 12,
+     .type = UMPA_FT_FLAGS,
+     .flags = UMPA_F_HEX,
+     .def = TH_SYN,
+     .names = tcp_flag_names,
+     .letters = "FSRPAUECN",
+     .help = "flags: letters FSRPAUECN (N = AE) or names fin|syn|reset|push|ack|urg|ece|cwr|ae"},
+    {.name = "flags.res",
+     .ws = "tcp.flags.res",
+     .aliases = "reserved",
+     .bitoff = 100,
+     .bits = 3,
+     .type = UMPA_FT_UINT,
+     .help = "reserved bits"},
+    {.name = "flags.ae",
+     .ws = "tcp.flags.ae",
+     .bitoff = 103,
+     .bits = 1,
+     .type = UMPA_FT_BOOL,
+     .help = "Accurate ECN (formerly NS)"},
+    {.name = "flags.cwr",
+     .ws = "tcp.flags.cwr",
+     .bitoff = 104,
+     .bits = 1,
+     .type = UMPA_FT_BOOL,
+     .help = "congestion window reduced"},
+    {.name = "flags.ece", .ws = "tcp.flags.ece", .bitoff = 105, .bits = 1, .type = UMPA_FT_BOOL, .help = "ECN-echo"},
+    {.name = "flags.urg",
+     .ws = "tcp.flags.urg",
+     .bitoff = 106,
+     .bits = 1,
+     .type = UMPA_FT_BOOL,
+     .help = "urgent pointer is significant"},
+    {.name = "flags.ack",
+     .ws = "tcp.flags.ack",
+     .bitoff = 107,
+     .bits = 1,
+     .type = UMPA_FT_BOOL,
+     .help = "acknowledgement number is significant"},
+    {.name = "flags.push", .ws = "tcp.flags.push", .bitoff = 108, .bits = 1, .type = UMPA_FT_BOOL, .help = "push"},
+    {.name = "flags.reset",
+     .ws = "tcp.flags.reset",
+     .bitoff = 109,
+     .bits = 1,
+     .type = UMPA_FT_BOOL,
+     .help = "reset the connection"},
+    {.name = "flags.syn",
+     .ws = "tcp.flags.syn",
+     .bitoff = 110,
+     .bits = 1,
+     .type = UMPA_FT_BOOL,
+     .def = 1,
+     .help = "synchronise sequence numbers"},
+    {.name = "flags.fin",
+     .ws = "tcp.flags.fin",
+     .bitoff = 111,
+     .bits = 1,
+     .type = UMPA_FT_BOOL,
+     .help = "no more data from sender"},
+    {.name = "window_size_value",
+     .ws = "tcp.window_size_value",
+     .aliases = "window,win",
+     .bitoff = 112,
+     .bits = 16,
+     .type = UMPA_FT_UINT,
+     .def = 8192,
+     .help = "window (unscaled, as on the wire)"},
+    {.name = "checksum",
+     .ws = "tcp.checksum",
+     .aliases = "chksum",
+     .bitoff = 128,
+     .bits = 16,
+     .type = UMPA_FT_UINT,
+     .flags = UMPA_F_AUTO | UMPA_F_HEX,
+     .help = "checksum over the IP pseudo-header and the segment (automatic)"},
+    {.name = "urgent_pointer",
+     .ws = "tcp.urgent_pointer",
+     .aliases = "urgptr",
+     .bitoff = 144,
+     .bits = 16,
+     .type = UMPA_FT_UINT,
+     .help = "urgent pointer"},
+    {.name = "options",
+     .ws = "tcp.options",
+     .bitoff = 160,
+     .bits = 0,
+     .type = UMPA_FT_VAR,
+     .help = "options: mss=N,wscale=N,sackok,sack=L-R:L-R,ts=VAL:ECR,nop,eol,KIND=hex (padded to 4 bytes)"},
 };
 
 enum {
@@ -153,10 +238,10 @@ _Static_assert(sizeof(tcp_fields) / sizeof(tcp_fields[0]) == F_COUNT, "field enu
 
 /** What walking the options found. */
 enum topt_res {
-	TOPT_OK = 1,    /* *o holds an option */
-	TOPT_END = 0,   /* no more options (end of header, or EOL) */
-	TOPT_BAD = -1,  /* an option lies: length < 2 or past the data offset */
-	TOPT_CUT = -2,  /* the bytes of the next option were not captured */
+	TOPT_OK = 1,   /* *o holds an option */
+	TOPT_END = 0,  /* no more options (end of header, or EOL) */
+	TOPT_BAD = -1, /* an option lies: length < 2 or past the data offset */
+	TOPT_CUT = -2, /* the bytes of the next option were not captured */
 };
 
 /** One option. */
@@ -547,8 +632,8 @@ static int opt_encode(struct span item, uint8_t *buf, size_t *n, struct umpa_err
 	*n += k;
 	return 0;
 bad:
-	return umpa_err_set(e, UMPA_EINVAL, "tcp options: bad item '%.*s' (expected " OPT_SYNTAX ")",
-			    (int)item.n, item.s);
+	return umpa_err_set(e, UMPA_EINVAL, "tcp options: bad item '%.*s' (expected " OPT_SYNTAX ")", (int)item.n,
+			    item.s);
 }
 
 static int tcp_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *spec,
@@ -598,27 +683,27 @@ struct topt_desc {
 };
 
 static const struct topt_desc topt_descs[] = {
-	{0, "tcp.options.eol", "End of Option List (EOL)", "End of Option List", NULL, "eol"},
-	{1, "tcp.options.nop", "No-Operation (NOP)", "No-Operation", NULL, "nop"},
-	{2, "tcp.options.mss", "Maximum segment size", "Maximum Segment Size", NULL, "mss"},
-	{3, "tcp.options.wscale", "Window scale", "Window Scale", NULL, "wscale"},
-	{4, "tcp.options.sack_perm", "SACK permitted", "SACK Permitted", NULL, "sackOK"},
-	{5, "tcp.options.sack", "SACK", "SACK", NULL, "sack"},
-	{6, "tcp.options.echo", "Echo", "Echo", NULL, "echo"},
-	{7, "tcp.options.echoreply", "Echo reply", "Echo Reply", NULL, "echoreply"},
-	{8, "tcp.options.timestamp", "Timestamps", "Time Stamp Option", NULL, "TS"},
-	{11, "tcp.options.cc", "CC", "CC", NULL, "cc"},
-	{12, "tcp.options.ccnew", "CC.NEW", "CC.NEW", NULL, "ccnew"},
-	{13, "tcp.options.ccecho", "CC.ECHO", "CC.ECHO", NULL, "ccecho"},
-	{19, "tcp.options.md5", "TCP MD5 signature", "MD5 Signature Option", "tcp.options.md5.digest", "md5"},
-	{27, "tcp.options.qs", "Quick-Start", "Quick-Start Response", NULL, "qs"},
-	{28, "tcp.options.user_to", "User Timeout", "User Timeout", NULL, "uto"},
-	{29, "tcp.options.ao", "TCP AO", "TCP Authentication Option", NULL, "tcp-ao"},
-	{34, "tcp.options.tfo", "TCP Fast Open", "TCP Fast Open Cookie", "tcp.options.tfo.cookie", "tfo"},
-	{253, "tcp.options.experimental", "Experimental", "RFC3692-style Experiment 1",
-	 "tcp.options.experimental.data", "exp"},
-	{254, "tcp.options.experimental", "Experimental", "RFC3692-style Experiment 2",
-	 "tcp.options.experimental.data", "exp"},
+    {0, "tcp.options.eol", "End of Option List (EOL)", "End of Option List", NULL, "eol"},
+    {1, "tcp.options.nop", "No-Operation (NOP)", "No-Operation", NULL, "nop"},
+    {2, "tcp.options.mss", "Maximum segment size", "Maximum Segment Size", NULL, "mss"},
+    {3, "tcp.options.wscale", "Window scale", "Window Scale", NULL, "wscale"},
+    {4, "tcp.options.sack_perm", "SACK permitted", "SACK Permitted", NULL, "sackOK"},
+    {5, "tcp.options.sack", "SACK", "SACK", NULL, "sack"},
+    {6, "tcp.options.echo", "Echo", "Echo", NULL, "echo"},
+    {7, "tcp.options.echoreply", "Echo reply", "Echo Reply", NULL, "echoreply"},
+    {8, "tcp.options.timestamp", "Timestamps", "Time Stamp Option", NULL, "TS"},
+    {11, "tcp.options.cc", "CC", "CC", NULL, "cc"},
+    {12, "tcp.options.ccnew", "CC.NEW", "CC.NEW", NULL, "ccnew"},
+    {13, "tcp.options.ccecho", "CC.ECHO", "CC.ECHO", NULL, "ccecho"},
+    {19, "tcp.options.md5", "TCP MD5 signature", "MD5 Signature Option", "tcp.options.md5.digest", "md5"},
+    {27, "tcp.options.qs", "Quick-Start", "Quick-Start Response", NULL, "qs"},
+    {28, "tcp.options.user_to", "User Timeout", "User Timeout", NULL, "uto"},
+    {29, "tcp.options.ao", "TCP AO", "TCP Authentication Option", NULL, "tcp-ao"},
+    {34, "tcp.options.tfo", "TCP Fast Open", "TCP Fast Open Cookie", "tcp.options.tfo.cookie", "tfo"},
+    {253, "tcp.options.experimental", "Experimental", "RFC3692-style Experiment 1", "tcp.options.experimental.data",
+     "exp"},
+    {254, "tcp.options.experimental", "Experimental", "RFC3692-style Experiment 2", "tcp.options.experimental.data",
+     "exp"},
 };
 
 static const struct topt_desc *topt_desc(uint8_t kind)
@@ -665,8 +750,7 @@ static void topt_details(const struct topt *o, struct umpa_emit *em)
 		break;
 	case OPT_WSCALE:
 		umpa_emit_u64(em, "tcp.options.wscale.shift", o->d[0], NULL);
-		umpa_emit_u64(em, "tcp.options.wscale.multiplier", o->d[0] <= 14 ? 1u << o->d[0] : 1u << 14,
-			      NULL);
+		umpa_emit_u64(em, "tcp.options.wscale.multiplier", o->d[0] <= 14 ? 1u << o->d[0] : 1u << 14, NULL);
 		break;
 	case OPT_SACK:
 		for (uint32_t i = 0; i + 8 <= o->dlen; i += 8) {
@@ -908,16 +992,16 @@ static int tcp_read(const struct umpa_pkt *p, unsigned li, struct tcp_hdr *h)
 	return 0;
 }
 
-#define WHY(...)                                          \
-	do {                                              \
-		if (why && whylen)                        \
-			snprintf(why, whylen, __VA_ARGS__); \
-		return 0;                                 \
+#define WHY(...)                                                                                                       \
+	do {                                                                                                           \
+		if (why && whylen)                                                                                     \
+			snprintf(why, whylen, __VA_ARGS__);                                                            \
+		return 0;                                                                                              \
 	} while (0)
 
 /* Scapy's TCP.answers, with sequence arithmetic modulo 2^32 and a reason on failure. */
-static int tcp_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli,
-		       char *why, size_t whylen)
+static int tcp_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli, char *why,
+		       size_t whylen)
 {
 	struct tcp_hdr r, q;
 	uint32_t want;
@@ -949,17 +1033,17 @@ static int tcp_answers(const struct umpa_pkt *resp, unsigned rli, const struct u
 }
 
 const struct umpa_proto umpa_proto_tcp = {
-	.name = "tcp",
-	.title = "Transmission Control Protocol",
-	.fields = tcp_fields,
-	.nfields = F_COUNT,
-	.hdr_len = TCP_HLEN,
-	.pflags = UMPA_PF_PORTS,
-	.dissect = tcp_dissect,
-	.finish = tcp_finish,
-	.set_var = tcp_set_var,
-	.details = tcp_details,
-	.summary = tcp_summary,
-	.hashret = tcp_hashret,
-	.answers = tcp_answers,
+    .name = "tcp",
+    .title = "Transmission Control Protocol",
+    .fields = tcp_fields,
+    .nfields = F_COUNT,
+    .hdr_len = TCP_HLEN,
+    .pflags = UMPA_PF_PORTS,
+    .dissect = tcp_dissect,
+    .finish = tcp_finish,
+    .set_var = tcp_set_var,
+    .details = tcp_details,
+    .summary = tcp_summary,
+    .hashret = tcp_hashret,
+    .answers = tcp_answers,
 };

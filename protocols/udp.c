@@ -27,16 +27,40 @@
 enum { UDP_HLEN = 8, UDP_CSUM_OFF = 6, UDP_PROTO = 17 };
 
 static const struct umpa_field udp_fields[] = {
-	{.name = "srcport", .ws = "udp.srcport", .aliases = "sport", .bitoff = 0, .bits = 16,
-	 .type = UMPA_FT_UINT, .def = 53, .help = "source port"},
-	{.name = "dstport", .ws = "udp.dstport", .aliases = "dport", .bitoff = 16, .bits = 16,
-	 .type = UMPA_FT_UINT, .def = 53, .help = "destination port"},
-	{.name = "length", .ws = "udp.length", .aliases = "len", .bitoff = 32, .bits = 16,
-	 .type = UMPA_FT_UINT, .flags = UMPA_F_AUTO, .def = UDP_HLEN,
-	 .help = "header and data length in bytes (automatic)"},
-	{.name = "checksum", .ws = "udp.checksum", .aliases = "chksum", .bitoff = 48, .bits = 16,
-	 .type = UMPA_FT_UINT, .flags = UMPA_F_AUTO | UMPA_F_HEX, .def = 0,
-	 .help = "checksum over the IP pseudo-header and the datagram (automatic; 0 = none over IPv4)"},
+    {.name = "srcport",
+     .ws = "udp.srcport",
+     .aliases = "sport",
+     .bitoff = 0,
+     .bits = 16,
+     .type = UMPA_FT_UINT,
+     .def = 53,
+     .help = "source port"},
+    {.name = "dstport",
+     .ws = "udp.dstport",
+     .aliases = "dport",
+     .bitoff = 16,
+     .bits = 16,
+     .type = UMPA_FT_UINT,
+     .def = 53,
+     .help = "destination port"},
+    {.name = "length",
+     .ws = "udp.length",
+     .aliases = "len",
+     .bitoff = 32,
+     .bits = 16,
+     .type = UMPA_FT_UINT,
+     .flags = UMPA_F_AUTO,
+     .def = UDP_HLEN,
+     .help = "header and data length in bytes (automatic)"},
+    {.name = "checksum",
+     .ws = "udp.checksum",
+     .aliases = "chksum",
+     .bitoff = 48,
+     .bits = 16,
+     .type = UMPA_FT_UINT,
+     .flags = UMPA_F_AUTO | UMPA_F_HEX,
+     .def = 0,
+     .help = "checksum over the IP pseudo-header and the datagram (automatic; 0 = none over IPv4)"},
 };
 
 enum { F_SPORT, F_DPORT, F_LEN, F_CSUM };
@@ -159,8 +183,8 @@ static uint32_t udp_hashret(const struct umpa_pkt *p, unsigned li)
 /* A reply comes from the port the request went to, to the port it came from.
  * (Scapy checks only the destination port; we check both so that hashret,
  * the xor of both, stays equal for every pair answers() accepts.) */
-static int udp_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli,
-		       char *why, size_t whylen)
+static int udp_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli, char *why,
+		       size_t whylen)
 {
 	struct umpa_cur rc, qc;
 	uint16_t rs, rd, qs, qd;
@@ -182,15 +206,15 @@ static int udp_answers(const struct umpa_pkt *resp, unsigned rli, const struct u
 }
 
 const struct umpa_proto umpa_proto_udp = {
-	.name = "udp",
-	.title = "User Datagram Protocol",
-	.fields = udp_fields,
-	.nfields = sizeof(udp_fields) / sizeof(udp_fields[0]),
-	.hdr_len = UDP_HLEN,
-	.pflags = UMPA_PF_PORTS,
-	.dissect = udp_dissect,
-	.finish = udp_finish,
-	.summary = udp_summary,
-	.hashret = udp_hashret,
-	.answers = udp_answers,
+    .name = "udp",
+    .title = "User Datagram Protocol",
+    .fields = udp_fields,
+    .nfields = sizeof(udp_fields) / sizeof(udp_fields[0]),
+    .hdr_len = UDP_HLEN,
+    .pflags = UMPA_PF_PORTS,
+    .dissect = udp_dissect,
+    .finish = udp_finish,
+    .summary = udp_summary,
+    .hashret = udp_hashret,
+    .answers = udp_answers,
 };

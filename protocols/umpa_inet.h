@@ -26,8 +26,7 @@ int umpa_inet_pseudo_sum(const struct umpa_pkt *p, unsigned li, uint8_t proto, u
  * @p proto when @p pseudo is true.  Sets *ok = 0 when the pseudo-header is
  * needed but unavailable.
  */
-uint16_t umpa_inet_csum(const struct umpa_pkt *p, unsigned li, uint32_t csum_off, int pseudo, uint8_t proto,
-			int *ok);
+uint16_t umpa_inet_csum(const struct umpa_pkt *p, unsigned li, uint32_t csum_off, int pseudo, uint8_t proto, int *ok);
 
 /**
  * True when layer @p li is the start of a fragmented upper-layer PDU: the

@@ -22,12 +22,12 @@
 #define UMPA_LINKTYPE_IPV6 229
 #define UMPA_LINKTYPE_LINUX_SLL2 276
 
-extern const struct umpa_proto umpa_proto_raw;    /* "data": payload bytes */
-extern const struct umpa_proto umpa_proto_eth;    /* Ethernet II */
-extern const struct umpa_proto umpa_proto_vlan;   /* 802.1Q */
-extern const struct umpa_proto umpa_proto_sll;    /* Linux cooked v1 */
-extern const struct umpa_proto umpa_proto_sll2;   /* Linux cooked v2 */
-extern const struct umpa_proto umpa_proto_null;   /* BSD loopback */
+extern const struct umpa_proto umpa_proto_raw;  /* "data": payload bytes */
+extern const struct umpa_proto umpa_proto_eth;  /* Ethernet II */
+extern const struct umpa_proto umpa_proto_vlan; /* 802.1Q */
+extern const struct umpa_proto umpa_proto_sll;  /* Linux cooked v1 */
+extern const struct umpa_proto umpa_proto_sll2; /* Linux cooked v2 */
+extern const struct umpa_proto umpa_proto_null; /* BSD loopback */
 extern const struct umpa_proto umpa_proto_arp;
 extern const struct umpa_proto umpa_proto_ip;
 extern const struct umpa_proto umpa_proto_ipv6;
@@ -81,7 +81,6 @@ unsigned umpa_dissect(struct umpa_pkt *p);
  * Dissect @p p starting with @p proto at byte @p off, window @p len, from
  * layer index @p li on (used for packets quoted inside ICMP errors).
  */
-unsigned umpa_dissect_from(struct umpa_pkt *p, unsigned li, const struct umpa_proto *proto, uint32_t off,
-			   uint32_t len);
+unsigned umpa_dissect_from(struct umpa_pkt *p, unsigned li, const struct umpa_proto *proto, uint32_t off, uint32_t len);
 
 #endif

@@ -30,27 +30,44 @@
 enum { VLAN_HLEN = 4, VLAN_ETYPE_OFF = 2, VLAN_MAX_LEN = 1500 };
 
 static const struct umpa_vname vlan_pcp_names[] = {
-	{0, "best-effort"},
-	{1, "background"},
-	{2, "excellent-effort"},
-	{3, "critical-applications"},
-	{4, "video"},
-	{5, "voice"},
-	{6, "internetwork-control"},
-	{7, "network-control"},
-	{0, NULL},
+    {0, "best-effort"},           {1, "background"},      {2, "excellent-effort"},
+    {3, "critical-applications"}, {4, "video"},           {5, "voice"},
+    {6, "internetwork-control"},  {7, "network-control"}, {0, NULL},
 };
 
 static const struct umpa_field vlan_fields[] = {
-	{.name = "priority", .ws = "vlan.priority", .aliases = "prio,pcp", .bitoff = 0, .bits = 3,
-	 .type = UMPA_FT_ENUM, .names = vlan_pcp_names, .help = "priority code point, 0..7 (802.1p)"},
-	{.name = "dei", .ws = "vlan.dei", .aliases = "cfi", .bitoff = 3, .bits = 1, .type = UMPA_FT_UINT,
-	 .help = "drop eligible indicator (formerly CFI)"},
-	{.name = "id", .ws = "vlan.id", .aliases = "vlan,vid", .bitoff = 4, .bits = 12, .type = UMPA_FT_UINT,
-	 .def = 1, .help = "VLAN identifier, 0..4095 (default 1)"},
-	{.name = "etype", .ws = "vlan.etype", .aliases = "type,len", .bitoff = 16, .bits = 16, .type = UMPA_FT_ENUM,
-	 .flags = UMPA_F_AUTO | UMPA_F_HEX, .names = umpa_ethertype_names,
-	 .help = "Ethernet type of the payload, or an 802.3 length <= 1500 (automatic from the next layer)"},
+    {.name = "priority",
+     .ws = "vlan.priority",
+     .aliases = "prio,pcp",
+     .bitoff = 0,
+     .bits = 3,
+     .type = UMPA_FT_ENUM,
+     .names = vlan_pcp_names,
+     .help = "priority code point, 0..7 (802.1p)"},
+    {.name = "dei",
+     .ws = "vlan.dei",
+     .aliases = "cfi",
+     .bitoff = 3,
+     .bits = 1,
+     .type = UMPA_FT_UINT,
+     .help = "drop eligible indicator (formerly CFI)"},
+    {.name = "id",
+     .ws = "vlan.id",
+     .aliases = "vlan,vid",
+     .bitoff = 4,
+     .bits = 12,
+     .type = UMPA_FT_UINT,
+     .def = 1,
+     .help = "VLAN identifier, 0..4095 (default 1)"},
+    {.name = "etype",
+     .ws = "vlan.etype",
+     .aliases = "type,len",
+     .bitoff = 16,
+     .bits = 16,
+     .type = UMPA_FT_ENUM,
+     .flags = UMPA_F_AUTO | UMPA_F_HEX,
+     .names = umpa_ethertype_names,
+     .help = "Ethernet type of the payload, or an 802.3 length <= 1500 (automatic from the next layer)"},
 };
 
 enum { F_PRIO, F_DEI, F_ID, F_ETYPE };
@@ -102,8 +119,8 @@ static uint32_t vlan_hashret(const struct umpa_pkt *p, unsigned li)
 	return (uint32_t)(tci & 0x0fff) << 16 | etype;
 }
 
-static int vlan_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli,
-			char *why, size_t whylen)
+static int vlan_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli, char *why,
+			size_t whylen)
 {
 	uint16_t rt, re, qt, qe;
 
@@ -126,14 +143,14 @@ static int vlan_answers(const struct umpa_pkt *resp, unsigned rli, const struct 
 }
 
 const struct umpa_proto umpa_proto_vlan = {
-	.name = "vlan",
-	.aliases = "dot1q,802.1q",
-	.title = "802.1Q Virtual LAN",
-	.fields = vlan_fields,
-	.nfields = sizeof(vlan_fields) / sizeof(vlan_fields[0]),
-	.hdr_len = VLAN_HLEN,
-	.dissect = vlan_dissect,
-	.finish = vlan_finish,
-	.hashret = vlan_hashret,
-	.answers = vlan_answers,
+    .name = "vlan",
+    .aliases = "dot1q,802.1q",
+    .title = "802.1Q Virtual LAN",
+    .fields = vlan_fields,
+    .nfields = sizeof(vlan_fields) / sizeof(vlan_fields[0]),
+    .hdr_len = VLAN_HLEN,
+    .dissect = vlan_dissect,
+    .finish = vlan_finish,
+    .hashret = vlan_hashret,
+    .answers = vlan_answers,
 };

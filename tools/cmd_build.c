@@ -12,22 +12,22 @@
 #include "umpa_tool.h"
 
 static const char build_usage[] =
-	"usage: umpa build EXPR... -w FILE [--pcapng] [-c N] [--time T] [--interval S] [--comment TEXT]\n"
-	"       umpa build -f SCRIPT.lua -w FILE ...      (the script returns what to build)\n"
-	"       umpa build --example -w FILE ...          (one packet of every protocol)\n"
-	"\n"
-	"Each EXPR is a packet expression in Lua, e.g.\n"
-	"  'ether{}/ip{dst=\"10.0.0.2\", ttl=7}/tcp{dport={22,80,443}, flags=\"S\"}/\"GET /\"'\n"
-	"Lists and range(a,b) in a field expand into one packet per combination.\n"
-	"Automatic fields (lengths, checksums, protocol numbers) are computed unless set.\n"
-	"  -w FILE        output capture file ('-' for standard output)\n"
-	"  --pcapng       write pcapng (nanosecond timestamps, comments) instead of pcap\n"
-	"  -c N           write the whole set of packets N times (default 1)\n"
-	"  --time T       timestamp of the first packet, seconds since the epoch (default: now)\n"
-	"  --interval S   seconds between packets (default 0.000001)\n"
-	"  --comment TEXT pcapng comment on every packet\n"
-	"  --max N        refuse expressions that expand to more than N packets (default 1000000)\n"
-	"Exit status: 0 ok, 1 expression or I/O error, 2 usage.\n";
+    "usage: umpa build EXPR... -w FILE [--pcapng] [-c N] [--time T] [--interval S] [--comment TEXT]\n"
+    "       umpa build -f SCRIPT.lua -w FILE ...      (the script returns what to build)\n"
+    "       umpa build --example -w FILE ...          (one packet of every protocol)\n"
+    "\n"
+    "Each EXPR is a packet expression in Lua, e.g.\n"
+    "  'ether{}/ip{dst=\"10.0.0.2\", ttl=7}/tcp{dport={22,80,443}, flags=\"S\"}/\"GET /\"'\n"
+    "Lists and range(a,b) in a field expand into one packet per combination.\n"
+    "Automatic fields (lengths, checksums, protocol numbers) are computed unless set.\n"
+    "  -w FILE        output capture file ('-' for standard output)\n"
+    "  --pcapng       write pcapng (nanosecond timestamps, comments) instead of pcap\n"
+    "  -c N           write the whole set of packets N times (default 1)\n"
+    "  --time T       timestamp of the first packet, seconds since the epoch (default: now)\n"
+    "  --interval S   seconds between packets (default 0.000001)\n"
+    "  --comment TEXT pcapng comment on every packet\n"
+    "  --max N        refuse expressions that expand to more than N packets (default 1000000)\n"
+    "Exit status: 0 ok, 1 expression or I/O error, 2 usage.\n";
 
 struct build_ctx {
 	const char *out;
@@ -179,10 +179,10 @@ static char *read_file(const char *path, size_t *len, struct umpa_err *e)
 int cmd_build(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"pcapng", no_argument, NULL, 'n'},   {"time", required_argument, NULL, 't'},
-		{"interval", required_argument, NULL, 'i'}, {"comment", required_argument, NULL, 'm'},
-		{"example", no_argument, NULL, 'x'},  {"max", required_argument, NULL, 'M'},
-		{"help", no_argument, NULL, 'h'},     {NULL, 0, NULL, 0},
+	    {"pcapng", no_argument, NULL, 'n'},         {"time", required_argument, NULL, 't'},
+	    {"interval", required_argument, NULL, 'i'}, {"comment", required_argument, NULL, 'm'},
+	    {"example", no_argument, NULL, 'x'},        {"max", required_argument, NULL, 'M'},
+	    {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
 	};
 	struct build_ctx b = {.fmt = UMPA_CAP_PCAP, .step_ns = 1000};
 	unsigned long rounds = 1, max = 1000000;
@@ -228,7 +228,8 @@ int cmd_build(int argc, char **argv)
 			fputs(build_usage, stdout);
 			return UMPA_EXIT_OK;
 		default:
-			tool_err("build: unknown or incomplete option '%s' (try 'umpa build --help')", argv[optind - 1]);
+			tool_err("build: unknown or incomplete option '%s' (try 'umpa build --help')",
+				 argv[optind - 1]);
 			return UMPA_EXIT_USAGE;
 		}
 	}
@@ -271,9 +272,8 @@ int cmd_build(int argc, char **argv)
 		}
 		if (round == 1)
 			b.keeping = 0;
-		if (example &&
-		    umpa_lua_build_chunk(L, umpa_example_lua, strlen(umpa_example_lua), "example.lua", max, on_packet,
-					 &b, &e) < 0) {
+		if (example && umpa_lua_build_chunk(L, umpa_example_lua, strlen(umpa_example_lua), "example.lua", max,
+						    on_packet, &b, &e) < 0) {
 			rc = UMPA_EXIT_ERROR;
 			break;
 		}

@@ -9,28 +9,29 @@
 #include "umpa_render.h"
 #include "umpa_tool.h"
 
-static const char show_usage[] =
-	"usage: umpa show FILE [-v | --json] [-c N] [-f BPF] [--nsec] [--stats]\n"
-	"\n"
-	"Dissect every packet of FILE (pcap or pcapng; '-' reads standard input).\n"
-	"  (default)    one line per packet, like tcpdump -nn (UTC time of day)\n"
-	"  -v           a field tree per packet, fields named as in Wireshark\n"
-	"  --json       one JSON object per line, keyed by Wireshark field names\n"
-	"  -c N         stop after N packets\n"
-	"  -f BPF       only packets matching the BPF filter expression\n"
-	"  --nsec       nanosecond timestamps in the one-line and tree forms\n"
-	"  --stats      at the end, print packet, truncated and invalid counts on stderr\n"
-	"Truncated (not captured) and invalid (a field that lies) layers are marked.\n"
-	"A broken file ends with a one-line error naming the byte offset; the packets\n"
-	"before it are shown.  Exit status: 0 ok, 1 unreadable or broken file, 2 usage.\n";
+static const char show_usage[] = "usage: umpa show FILE [-v | --json] [-c N] [-f BPF] [--nsec] [--stats]\n"
+				 "\n"
+				 "Dissect every packet of FILE (pcap or pcapng; '-' reads standard input).\n"
+				 "  (default)    one line per packet, like tcpdump -nn (UTC time of day)\n"
+				 "  -v           a field tree per packet, fields named as in Wireshark\n"
+				 "  --json       one JSON object per line, keyed by Wireshark field names\n"
+				 "  -c N         stop after N packets\n"
+				 "  -f BPF       only packets matching the BPF filter expression\n"
+				 "  --nsec       nanosecond timestamps in the one-line and tree forms\n"
+				 "  --stats      at the end, print packet, truncated and invalid counts on stderr\n"
+				 "Truncated (not captured) and invalid (a field that lies) layers are marked.\n"
+				 "A broken file ends with a one-line error naming the byte offset; the packets\n"
+				 "before it are shown.  Exit status: 0 ok, 1 unreadable or broken file, 2 usage.\n";
 
 int cmd_show(int argc, char **argv)
 {
 	enum { MODE_LINE, MODE_TREE, MODE_JSON } mode = MODE_LINE;
 	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'}, {"nsec", no_argument, NULL, 'n'},
-		{"stats", no_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, 'j'},
+	    {"nsec", no_argument, NULL, 'n'},
+	    {"stats", no_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	unsigned long limit = 0;
 	const char *bpf = NULL;

@@ -8,17 +8,17 @@
 #include "umpa_tool.h"
 
 static const char usage[] =
-	"usage: umpa COMMAND [OPTIONS] ...\n"
-	"\n"
-	"Commands:\n"
-	"  build EXPR... -w FILE   build packets from expressions into a capture file\n"
-	"  show FILE               dissect a capture file (one line, -v tree, --json)\n"
-	"\n"
-	"Packet expressions are Lua: ether{}/ip{dst=\"10.0.0.2\", ttl=7}/tcp{dport={22,80}}/\"data\"\n"
-	"'umpa COMMAND --help' describes a command.  Options: --help, --version.\n"
-	"\n"
-	"Exit status: 0 success, 1 the work failed (bad input data, I/O, expression error),\n"
-	"2 bad command line.\n";
+    "usage: umpa COMMAND [OPTIONS] ...\n"
+    "\n"
+    "Commands:\n"
+    "  build EXPR... -w FILE   build packets from expressions into a capture file\n"
+    "  show FILE               dissect a capture file (one line, -v tree, --json)\n"
+    "\n"
+    "Packet expressions are Lua: ether{}/ip{dst=\"10.0.0.2\", ttl=7}/tcp{dport={22,80}}/\"data\"\n"
+    "'umpa COMMAND --help' describes a command.  Options: --help, --version.\n"
+    "\n"
+    "Exit status: 0 success, 1 the work failed (bad input data, I/O, expression error),\n"
+    "2 bad command line.\n";
 
 void tool_err(const char *fmt, ...)
 {

@@ -3,9 +3,9 @@
 #define UMPA_TOOL_H
 
 /* Exit codes (documented in umpa(1) and --help). */
-#define UMPA_EXIT_OK 0      /* success */
-#define UMPA_EXIT_ERROR 1   /* the work failed: bad input data, I/O, expression error */
-#define UMPA_EXIT_USAGE 2   /* bad command line */
+#define UMPA_EXIT_OK 0    /* success */
+#define UMPA_EXIT_ERROR 1 /* the work failed: bad input data, I/O, expression error */
+#define UMPA_EXIT_USAGE 2 /* bad command line */
 
 /** Print "umpa: MESSAGE" on stderr. */
 void tool_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

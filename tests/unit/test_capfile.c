@@ -94,8 +94,8 @@ static void test_pcapng(void **state)
 		return;
 	/* an independent reader sees the comment and the nanosecond time */
 	path(f, sizeof(f), "a.pcapng");
-	snprintf(cmd, sizeof(cmd), "tshark -r %s -T fields -e frame.comment -e frame.time_epoch 2>/dev/null | sed -n 2p",
-		 f);
+	snprintf(cmd, sizeof(cmd),
+		 "tshark -r %s -T fields -e frame.comment -e frame.time_epoch 2>/dev/null | sed -n 2p", f);
 	fp = popen(cmd, "r");
 	assert_non_null(fp);
 	assert_non_null(fgets(line, sizeof(line), fp));
@@ -200,10 +200,10 @@ static void test_filter(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pcap),
-		cmocka_unit_test(test_pcapng),
-		cmocka_unit_test(test_broken),
-		cmocka_unit_test(test_filter),
+	    cmocka_unit_test(test_pcap),
+	    cmocka_unit_test(test_pcapng),
+	    cmocka_unit_test(test_broken),
+	    cmocka_unit_test(test_filter),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

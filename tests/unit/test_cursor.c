@@ -70,7 +70,7 @@ static void test_bits(void **state)
 	assert_int_equal(umpa_cur_bits_at(&c, 20, 8, &v), 0);
 	assert_int_equal(v, 0xbc);
 	assert_int_equal(umpa_cur_bits_at(&c, 17, 3, &v), 0);
-	assert_int_equal(v, 0x2); /* 0xab = 1010 1011: bits 1..3 = 010 */
+	assert_int_equal(v, 0x2);                              /* 0xab = 1010 1011: bits 1..3 = 010 */
 	assert_int_equal(umpa_cur_bits_at(&c, 12, 64, &v), 0); /* spans nine bytes */
 	assert_int_equal(v, 0x0abcdffffffffff8ull);
 	assert_int_equal(umpa_cur_bits_at(&c, 73, 8, &v), -1); /* past the end */
@@ -129,10 +129,10 @@ static void test_sbuf(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bounds),
-		cmocka_unit_test(test_sequential),
-		cmocka_unit_test(test_bits),
-		cmocka_unit_test(test_sbuf),
+	    cmocka_unit_test(test_bounds),
+	    cmocka_unit_test(test_sequential),
+	    cmocka_unit_test(test_bits),
+	    cmocka_unit_test(test_sbuf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -93,24 +93,35 @@ static void assert_clean(const struct umpa_pkt *p)
 
 /* ---- frames ---- */
 
-/* Scapy: IPv6(src='2001:db8::1',dst='2001:db8::2')/IPv6ExtHdrHopByHop()/IPv6ExtHdrFragment(id=0x1234)/ICMPv6EchoRequest(id=1,seq=2) */
-static const char *chain_hex = "600000000018004020010db800000000000000000000000120010db80000000000000000000000022c00010400000000"
-			       "3a000000000012348000244500010002";
+/* Scapy:
+ * IPv6(src='2001:db8::1',dst='2001:db8::2')/IPv6ExtHdrHopByHop()/IPv6ExtHdrFragment(id=0x1234)/ICMPv6EchoRequest(id=1,seq=2)
+ */
+static const char *chain_hex =
+    "600000000018004020010db800000000000000000000000120010db80000000000000000000000022c00010400000000"
+    "3a000000000012348000244500010002";
 
-/* Scapy: IPv6(src='fe80::1',dst='ff02::1:ff00:2')/ICMPv6ND_NS(tgt='fe80::2')/ICMPv6NDOptSrcLLAddr(lladdr='00:11:22:33:44:55') */
+/* Scapy:
+ * IPv6(src='fe80::1',dst='ff02::1:ff00:2')/ICMPv6ND_NS(tgt='fe80::2')/ICMPv6NDOptSrcLLAddr(lladdr='00:11:22:33:44:55')
+ */
 static const char *ns_hex = "6000000000203afffe800000000000000000000000000001ff0200000000000000000001ff000002"
 			    "870015ff00000000fe8000000000000000000000000000020101001122334455";
 
-/* Scapy: IPv6(src='fe80::1',dst='fe80::2')/ICMPv6ND_NA(tgt='fe80::1')/ICMPv6NDOptDstLLAddr(lladdr='00:11:22:33:44:55') */
+/* Scapy: IPv6(src='fe80::1',dst='fe80::2')/ICMPv6ND_NA(tgt='fe80::1')/ICMPv6NDOptDstLLAddr(lladdr='00:11:22:33:44:55')
+ */
 static const char *na_hex = "6000000000203afffe800000000000000000000000000001fe800000000000000000000000000002"
 			    "88007383a0000000fe8000000000000000000000000000010201001122334455";
 
-/* Scapy: IPv6(src='fe80::1',dst='ff02::1')/ICMPv6ND_RA()/ICMPv6NDOptPrefixInfo(prefix='2001:db8::',prefixlen=64)/ICMPv6NDOptMTU(mtu=1500) */
-static const char *ra_hex = "6000000000383afffe800000000000000000000000000001ff020000000000000000000000000001"
-			    "8600f89c000807080000000000000000030440c0ffffffffffffffff0000000020010db8000000000000000000000000"
-			    "05010000000005dc";
+/* Scapy:
+ * IPv6(src='fe80::1',dst='ff02::1')/ICMPv6ND_RA()/ICMPv6NDOptPrefixInfo(prefix='2001:db8::',prefixlen=64)/ICMPv6NDOptMTU(mtu=1500)
+ */
+static const char *ra_hex =
+    "6000000000383afffe800000000000000000000000000001ff020000000000000000000000000001"
+    "8600f89c000807080000000000000000030440c0ffffffffffffffff0000000020010db8000000000000000000000000"
+    "05010000000005dc";
 
-/* Scapy: IPv6(src='2001:db8::2',dst='2001:db8::1')/ICMPv6DestUnreach(code=4)/IPv6(src='2001:db8::1',dst='2001:db8::2')/UDP(sport=1234,dport=33434)/b'abcd' */
+/* Scapy:
+ * IPv6(src='2001:db8::2',dst='2001:db8::1')/ICMPv6DestUnreach(code=4)/IPv6(src='2001:db8::1',dst='2001:db8::2')/UDP(sport=1234,dport=33434)/b'abcd'
+ */
 static const char *unreach_hex = "60000000003c3a4020010db800000000000000000000000220010db8000000000000000000000001"
 				 "010431e100000000"
 				 "60000000000c114020010db800000000000000000000000120010db8000000000000000000000002"
@@ -126,27 +137,27 @@ static const char *real_ns_hex = "6000000000203aff000000000000000000000000000000
 
 /* tcpdump-tests/icmpv6.pcap frame 1 (Ethernet stripped): RA with prefix, RDNSS, DNSSL, MTU, SLLA... */
 static const char *real_ra_hex =
-	"6000000000b03afffe80000000000000b29928fffec8d66cff020000000000000000000000000001"
-	"860024014020000f0000000000000000030448c000278d0000093a8000000000222233334444555566000000000000001905000000000005"
-	"abcd000000000000000000000000efef123456780000000000000000000000011f07000000000005076578616d706c6503636f6d00076578"
-	"616d706c65036f72670004646f6d3104646f6d3203746c64000000000000000005010000000000640101b09928c8d66c0701000000001388"
-	"08010000c351000f";
+    "6000000000b03afffe80000000000000b29928fffec8d66cff020000000000000000000000000001"
+    "860024014020000f0000000000000000030448c000278d0000093a8000000000222233334444555566000000000000001905000000000005"
+    "abcd000000000000000000000000efef123456780000000000000000000000011f07000000000005076578616d706c6503636f6d00076578"
+    "616d706c65036f72670004646f6d3104646f6d3203746c64000000000000000005010000000000640101b09928c8d66c0701000000001388"
+    "08010000c351000f";
 
 /* tcpdump-tests/icmpv6.pcap frame 2: hop-by-hop (router alert) then an MLDv2 report */
 static const char *real_mld_hex = "6000000000240001fe80000000000000021517fffecce546ff020000000000000000000000000016"
 				  "3a000502000001008f001fc50000000104000000ff0200000000000000000db811223344";
 
 /* tcpdump-tests/ipv6-routing-header.pcap frame 1: routing type 0, one address, echo request */
-static const char *real_rt0_hex = "6000000000202b04220000000000024402123ffffeae22f7220000000000024000020000000000043a02000100000000"
-				  "220000000000021000020000000000048000d3ab00000000";
+static const char *real_rt0_hex =
+    "6000000000202b04220000000000024402123ffffeae22f7220000000000024000020000000000043a02000100000000"
+    "220000000000021000020000000000048000d3ab00000000";
 
 /* tcpdump-tests/ipv6-srh-ext-header.pcap frame 1: SRH with two segments, then IPv6 in IPv6 with an echo request */
-static const char *real_srh_hex =
-	"600889ad00902b40000a000b000c00120000000000000001000a000b000c00020000000000f10000"
-	"2904040101000000000a000b000c000300000000000000d6000a000b000c00020000000000f10000"
-	"600889ad00403a40000a000b000c0012000000000000000100b20000000000000000000000000002"
-	"8000635e06ee000103c5475a000000000a5e000000000000101112131415161718191a1b1c1d1e1f"
-	"202122232425262728292a2b2c2d2e2f3031323334353637";
+static const char *real_srh_hex = "600889ad00902b40000a000b000c00120000000000000001000a000b000c00020000000000f10000"
+				  "2904040101000000000a000b000c000300000000000000d6000a000b000c00020000000000f10000"
+				  "600889ad00403a40000a000b000c0012000000000000000100b20000000000000000000000000002"
+				  "8000635e06ee000103c5475a000000000a5e000000000000101112131415161718191a1b1c1d1e1f"
+				  "202122232425262728292a2b2c2d2e2f3031323334353637";
 
 /* tcpdump-tests/LINKTYPE_IPV6.pcap frame 1: raw IPv6, UDP to port 53 */
 static const char *real_udp_hex = "600000000025114020010db8000000000000000000000001262000fe000000000000000000000009"
@@ -396,8 +407,9 @@ static void test_build_error_quote(void **state)
 	assert_true(q.l[2].flags & UMPA_L_QUOTED);
 	assert_ptr_equal(q.l[2].proto, &umpa_proto_ipv6);
 	assert_ptr_equal(q.l[3].proto, &umpa_proto_udp);
-	assert_line(&q, "IP6 2001:db8::2 > 2001:db8::1: ICMP6, destination unreachable, unreachable port, "
-			"2001:db8::2 udp port 33434, length 60; IP6 2001:db8::1.1234 > 2001:db8::2.33434: UDP, length 4");
+	assert_line(&q,
+		    "IP6 2001:db8::2 > 2001:db8::1: ICMP6, destination unreachable, unreachable port, "
+		    "2001:db8::2 udp port 33434, length 60; IP6 2001:db8::1.1234 > 2001:db8::2.33434: UDP, length 4");
 	umpa_pkt_release(&q);
 	umpa_pkt_release(&p);
 }
@@ -410,7 +422,8 @@ static void test_hop_options(void **state)
 	struct umpa_err e = {0};
 
 	(void)state;
-	/* Scapy: IPv6(src='2001:db8::1',dst='2001:db8::2')/IPv6ExtHdrHopByHop(options=[RouterAlert()])/ICMPv6EchoRequest() */
+	/* Scapy:
+	 * IPv6(src='2001:db8::1',dst='2001:db8::2')/IPv6ExtHdrHopByHop(options=[RouterAlert()])/ICMPv6EchoRequest() */
 	umpa_pkt_init(&p);
 	unit_push(&p, &umpa_proto_ipv6);
 	hop = unit_push(&p, &umpa_proto_ipv6_hop);
@@ -433,8 +446,9 @@ static void test_hop_options(void **state)
 	/* 2 + pad1 + (pad1 to 2n) + ra(4) + 1e(5) + padn(4) = 17 -> padded to 24 */
 	assert_int_equal(p.l[hop].hlen, 24);
 	assert_int_equal(unit_get(&p, &umpa_proto_ipv6_hop, "len"), 2);
-	assert_memory_equal(p.data + 40, "\x3b\x02\x00\x00\x05\x02\x00\x05\x1e\x03\xaa\xbb\xcc\x01\x02\x00\x00"
-					 "\x01\x05\x00\x00\x00\x00\x00",
+	assert_memory_equal(p.data + 40,
+			    "\x3b\x02\x00\x00\x05\x02\x00\x05\x1e\x03\xaa\xbb\xcc\x01\x02\x00\x00"
+			    "\x01\x05\x00\x00\x00\x00\x00",
 			    24);
 	redissect(&q, &p);
 	assert_clean(&q);
@@ -460,9 +474,9 @@ static void test_hop_options(void **state)
 		for (int i = 0; i < 3000; i++)
 			memcpy(spec + 2 * i, "0,", 2);
 		assert_true(umpa_field_set_str(&p, hop, fld(&umpa_proto_ipv6_hop, "options"), spec, &e) < 0);
-		assert_true(umpa_field_set_str(&p, hop, fld(&umpa_proto_ipv6_hop, "options"),
-					       "padn=255,padn=255,padn=255,padn=255,padn=255,padn=255,padn=255,padn=255",
-					       &e) < 0);
+		assert_true(umpa_field_set_str(
+				&p, hop, fld(&umpa_proto_ipv6_hop, "options"),
+				"padn=255,padn=255,padn=255,padn=255,padn=255,padn=255,padn=255,padn=255", &e) < 0);
 	}
 	/* empty: only padding */
 	unit_set(&p, hop, "options", "");
@@ -728,7 +742,8 @@ static void test_real_ns_nonce(void **state)
 	assert_contains(js, "\"icmpv6.opt.type\":14");
 	assert_contains(js, "\"icmpv6.nonce\":\"60:69:60:4c:0a:aa\"");
 	free(js);
-	assert_line(&p, "IP6 :: > ff02::1:ffe1:f: ICMP6, neighbor solicitation, who has fe80::546f:f7ff:fee1:f, length 32");
+	assert_line(&p,
+		    "IP6 :: > ff02::1:ffe1:f: ICMP6, neighbor solicitation, who has fe80::546f:f7ff:fee1:f, length 32");
 	umpa_pkt_release(&p);
 }
 
@@ -1021,33 +1036,33 @@ static void test_field_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_default_ipv6),
-		cmocka_unit_test(test_default_ipv6_icmpv6),
-		cmocka_unit_test(test_default_ext_headers),
-		cmocka_unit_test(test_build_chain),
-		cmocka_unit_test(test_build_udp_dstopts_routing),
-		cmocka_unit_test(test_build_ns_slla),
-		cmocka_unit_test(test_build_na_ra),
-		cmocka_unit_test(test_build_error_quote),
-		cmocka_unit_test(test_hop_options),
-		cmocka_unit_test(test_jumbo),
-		cmocka_unit_test(test_routing),
-		cmocka_unit_test(test_fragment),
-		cmocka_unit_test(test_auto_and_overrides),
-		cmocka_unit_test(test_truncated_vs_invalid),
-		cmocka_unit_test(test_nd_option_len0),
-		cmocka_unit_test(test_real_ns_nonce),
-		cmocka_unit_test(test_real_ra),
-		cmocka_unit_test(test_real_mld_hbh),
-		cmocka_unit_test(test_real_routing),
-		cmocka_unit_test(test_real_udp_ports),
-		cmocka_unit_test(test_summary_tail),
-		cmocka_unit_test(test_truncate_all),
-		cmocka_unit_test(test_truncate_flags),
-		cmocka_unit_test(test_answers_echo),
-		cmocka_unit_test(test_answers_nd),
-		cmocka_unit_test(test_answers_error),
-		cmocka_unit_test(test_field_names),
+	    cmocka_unit_test(test_default_ipv6),
+	    cmocka_unit_test(test_default_ipv6_icmpv6),
+	    cmocka_unit_test(test_default_ext_headers),
+	    cmocka_unit_test(test_build_chain),
+	    cmocka_unit_test(test_build_udp_dstopts_routing),
+	    cmocka_unit_test(test_build_ns_slla),
+	    cmocka_unit_test(test_build_na_ra),
+	    cmocka_unit_test(test_build_error_quote),
+	    cmocka_unit_test(test_hop_options),
+	    cmocka_unit_test(test_jumbo),
+	    cmocka_unit_test(test_routing),
+	    cmocka_unit_test(test_fragment),
+	    cmocka_unit_test(test_auto_and_overrides),
+	    cmocka_unit_test(test_truncated_vs_invalid),
+	    cmocka_unit_test(test_nd_option_len0),
+	    cmocka_unit_test(test_real_ns_nonce),
+	    cmocka_unit_test(test_real_ra),
+	    cmocka_unit_test(test_real_mld_hbh),
+	    cmocka_unit_test(test_real_routing),
+	    cmocka_unit_test(test_real_udp_ports),
+	    cmocka_unit_test(test_summary_tail),
+	    cmocka_unit_test(test_truncate_all),
+	    cmocka_unit_test(test_truncate_flags),
+	    cmocka_unit_test(test_answers_echo),
+	    cmocka_unit_test(test_answers_nd),
+	    cmocka_unit_test(test_answers_error),
+	    cmocka_unit_test(test_field_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -284,8 +284,8 @@ static void test_eth_auto_type(void **state)
 		const struct umpa_proto *next;
 		uint64_t type;
 	} cases[] = {
-		{&umpa_proto_ip, 0x0800}, {&umpa_proto_ipv6, 0x86dd}, {&umpa_proto_arp, 0x0806},
-		{&umpa_proto_vlan, 0x8100}, {&umpa_proto_raw, 0x9000},
+	    {&umpa_proto_ip, 0x0800},   {&umpa_proto_ipv6, 0x86dd}, {&umpa_proto_arp, 0x0806},
+	    {&umpa_proto_vlan, 0x8100}, {&umpa_proto_raw, 0x9000},
 	};
 
 	(void)state;
@@ -438,12 +438,12 @@ static void test_arp_other_ops(void **state)
 		const char *op;
 		const char *line;
 	} cases[] = {
-		{"3", "ARP, Reverse Request who-is 66:77:88:99:aa:bb tell 00:11:22:33:44:55, length 28"},
-		{"4", "ARP, Reverse Reply 66:77:88:99:aa:bb at 10.0.0.2, length 28"},
-		{"8", "ARP, Inverse Request who-is 66:77:88:99:aa:bb tell 00:11:22:33:44:55, length 28"},
-		{"9", "ARP, Inverse Reply 00:11:22:33:44:55 at 10.0.0.1, length 28"},
-		{"77", "ARP, Unknown (77), length 28"},
-		{"who-has", "ARP, Request who-has 10.0.0.2 (66:77:88:99:aa:bb) tell 10.0.0.1, length 28"},
+	    {"3", "ARP, Reverse Request who-is 66:77:88:99:aa:bb tell 00:11:22:33:44:55, length 28"},
+	    {"4", "ARP, Reverse Reply 66:77:88:99:aa:bb at 10.0.0.2, length 28"},
+	    {"8", "ARP, Inverse Request who-is 66:77:88:99:aa:bb tell 00:11:22:33:44:55, length 28"},
+	    {"9", "ARP, Inverse Reply 00:11:22:33:44:55 at 10.0.0.1, length 28"},
+	    {"77", "ARP, Unknown (77), length 28"},
+	    {"who-has", "ARP, Request who-has 10.0.0.2 (66:77:88:99:aa:bb) tell 10.0.0.1, length 28"},
 	};
 
 	(void)state;
@@ -565,7 +565,7 @@ static void test_arp_odd_sizes(void **state)
 		assert_int_equal(p.l[2].flags, 0);
 		assert_json_has(&p, "\"arp.src.hw\":\"30:30:30:30:30:30:30:30:30:30:30:30:30:30\"");
 		assert_line(&p, "ARP, Request who-has 48.48.48.48 (30:30:30:30:30:30:30:30:30:30:30:30:30:30) tell "
-				    "48.48.48.48, length 262126");
+				"48.48.48.48, length 262126");
 		umpa_pkt_release(&p);
 	}
 }
@@ -705,9 +705,8 @@ static void test_vlan_qinq(void **state)
 	umpa_pkt_release(&p);
 
 	/* a VLAN carrying an unknown type: Ethernet prints the innermost type */
-	assert_int_equal(dissect_hex(&p, UMPA_LINKTYPE_ETHERNET,
-				     "001122334455 66778899aabb 8100 6064 8100 0007 88b5 78797a77"),
-			 4);
+	assert_int_equal(
+	    dissect_hex(&p, UMPA_LINKTYPE_ETHERNET, "001122334455 66778899aabb 8100 6064 8100 0007 88b5 78797a77"), 4);
 	assert_line(&p, "66:77:88:99:aa:bb > 00:11:22:33:44:55, ethertype Unknown (0x88b5), length 26");
 	umpa_pkt_release(&p);
 }
@@ -947,10 +946,10 @@ static void test_truncation(void **state)
 			const char *hex;
 			unsigned cut, layer;
 		} cuts[] = {
-			{UMPA_LINKTYPE_ETHERNET, ARP_REQ, 13, 0},  {UMPA_LINKTYPE_ETHERNET, ARP_REQ, 41, 1},
-			{UMPA_LINKTYPE_ETHERNET, QINQ_REQ, 17, 1}, {UMPA_LINKTYPE_ETHERNET, QINQ_REQ, 21, 2},
-			{UMPA_LINKTYPE_ETHERNET, QINQ_REQ, 30, 3}, {UMPA_LINKTYPE_LINUX_SLL, SLL_ETH, 15, 0},
-			{UMPA_LINKTYPE_LINUX_SLL2, SLL2_UNK, 19, 0}, {UMPA_LINKTYPE_NULL, NULL_LE, 3, 0},
+		    {UMPA_LINKTYPE_ETHERNET, ARP_REQ, 13, 0},    {UMPA_LINKTYPE_ETHERNET, ARP_REQ, 41, 1},
+		    {UMPA_LINKTYPE_ETHERNET, QINQ_REQ, 17, 1},   {UMPA_LINKTYPE_ETHERNET, QINQ_REQ, 21, 2},
+		    {UMPA_LINKTYPE_ETHERNET, QINQ_REQ, 30, 3},   {UMPA_LINKTYPE_LINUX_SLL, SLL_ETH, 15, 0},
+		    {UMPA_LINKTYPE_LINUX_SLL2, SLL2_UNK, 19, 0}, {UMPA_LINKTYPE_NULL, NULL_LE, 3, 0},
 		};
 		for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
 			uint8_t b[2048];
@@ -1095,8 +1094,9 @@ static void test_tshark(void **state)
 	unit_finish(&pk[2]);
 	write_pcap(path, UMPA_LINKTYPE_ETHERNET, pk, 3);
 	tshark_clean(path);
-	tshark_fields(path, "-e eth.type -e eth.len -e vlan.id -e vlan.priority -e arp.opcode -e arp.src.hw_mac "
-			    "-e arp.src.proto_ipv4 -e arp.dst.proto_ipv4",
+	tshark_fields(path,
+		      "-e eth.type -e eth.len -e vlan.id -e vlan.priority -e arp.opcode -e arp.src.hw_mac "
+		      "-e arp.src.proto_ipv4 -e arp.dst.proto_ipv4",
 		      "0x0806||||1|00:11:22:33:44:55|10.0.0.1|10.0.0.2\n"
 		      "0x8100||200,2001|0,5|2|aa:bb:cc:dd:ee:ff|10.0.0.2|10.0.0.1\n"
 		      "|38||||||\n");
@@ -1120,8 +1120,9 @@ static void test_tshark(void **state)
 	unit_finish(&pk[1]);
 	write_pcap(path, UMPA_LINKTYPE_LINUX_SLL, pk, 2);
 	tshark_clean(path);
-	tshark_fields(path, "-e sll.pkttype -e sll.hatype -e sll.halen -e sll.src.eth -e sll.etype -e arp.opcode -e udp.dstport",
-		      "1|1|6|00:11:22:33:44:55|0x0806|1|\n4|512|0||0x0800||5678\n");
+	tshark_fields(
+	    path, "-e sll.pkttype -e sll.hatype -e sll.halen -e sll.src.eth -e sll.etype -e arp.opcode -e udp.dstport",
+	    "1|1|6|00:11:22:33:44:55|0x0806|1|\n4|512|0||0x0800||5678\n");
 	for (int i = 0; i < 2; i++)
 		umpa_pkt_release(&pk[i]);
 
@@ -1137,7 +1138,8 @@ static void test_tshark(void **state)
 	unit_finish(&pk[0]);
 	write_pcap(path, UMPA_LINKTYPE_LINUX_SLL2, pk, 1);
 	tshark_clean(path);
-	tshark_fields(path, "-e sll.etype -e sll.ifindex -e sll.hatype -e sll.halen -e sll.src.eth -e arp.dst.proto_ipv4",
+	tshark_fields(path,
+		      "-e sll.etype -e sll.ifindex -e sll.hatype -e sll.halen -e sll.src.eth -e arp.dst.proto_ipv4",
 		      "0x0806|3|1|6|00:11:22:33:44:55|10.0.0.2\n");
 	umpa_pkt_release(&pk[0]);
 
@@ -1157,27 +1159,27 @@ static void test_tshark(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_raw_build),
-		cmocka_unit_test(test_raw_after_header),
-		cmocka_unit_test(test_raw_dissect),
-		cmocka_unit_test(test_eth_build_default),
-		cmocka_unit_test(test_eth_auto_type),
-		cmocka_unit_test(test_eth_overrides),
-		cmocka_unit_test(test_eth_8023),
-		cmocka_unit_test(test_arp_build_default),
-		cmocka_unit_test(test_arp_build_reply),
-		cmocka_unit_test(test_arp_other_ops),
-		cmocka_unit_test(test_arp_dissect_real),
-		cmocka_unit_test(test_arp_odd_sizes),
-		cmocka_unit_test(test_arp_lying_size),
-		cmocka_unit_test(test_vlan_build),
-		cmocka_unit_test(test_vlan_qinq),
-		cmocka_unit_test(test_sll_dissect),
-		cmocka_unit_test(test_sll_build),
-		cmocka_unit_test(test_sll2),
-		cmocka_unit_test(test_null),
-		cmocka_unit_test(test_truncation),
-		cmocka_unit_test(test_tshark),
+	    cmocka_unit_test(test_raw_build),
+	    cmocka_unit_test(test_raw_after_header),
+	    cmocka_unit_test(test_raw_dissect),
+	    cmocka_unit_test(test_eth_build_default),
+	    cmocka_unit_test(test_eth_auto_type),
+	    cmocka_unit_test(test_eth_overrides),
+	    cmocka_unit_test(test_eth_8023),
+	    cmocka_unit_test(test_arp_build_default),
+	    cmocka_unit_test(test_arp_build_reply),
+	    cmocka_unit_test(test_arp_other_ops),
+	    cmocka_unit_test(test_arp_dissect_real),
+	    cmocka_unit_test(test_arp_odd_sizes),
+	    cmocka_unit_test(test_arp_lying_size),
+	    cmocka_unit_test(test_vlan_build),
+	    cmocka_unit_test(test_vlan_qinq),
+	    cmocka_unit_test(test_sll_dissect),
+	    cmocka_unit_test(test_sll_build),
+	    cmocka_unit_test(test_sll2),
+	    cmocka_unit_test(test_null),
+	    cmocka_unit_test(test_truncation),
+	    cmocka_unit_test(test_tshark),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,37 +6,51 @@ static const struct umpa_vname tflags[] = {{1, "fin"}, {2, "syn"}, {16, "ack"}, 
 static const uint8_t defmac[6] = {2, 0, 0, 0, 0, 1};
 
 static int t_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e);
-static int t_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *spec,
-		     struct umpa_err *e);
+static int t_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *spec, struct umpa_err *e);
 
 /* A made-up protocol: 4-bit version, 4-bit hlen (words), 8-bit kind, 16-bit length,
  * 16-bit checksum, 8-bit flags, 8-bit pad, a MAC, an IPv4, an IPv6, 2 bytes, options. */
 static const struct umpa_field tfields[] = {
-	{.name = "version", .ws = "t.version", .bitoff = 0, .bits = 4, .type = UMPA_FT_UINT, .def = 3},
-	{.name = "hlen", .ws = "t.hlen", .bitoff = 4, .bits = 4, .type = UMPA_FT_UINT, .flags = UMPA_F_AUTO},
-	{.name = "kind", .ws = "t.kind", .aliases = "k,type", .bitoff = 8, .bits = 8, .type = UMPA_FT_ENUM,
-	 .def = 1, .names = kinds},
-	{.name = "len", .ws = "t.len", .bitoff = 16, .bits = 16, .type = UMPA_FT_UINT, .flags = UMPA_F_AUTO},
-	{.name = "checksum", .ws = "t.checksum", .bitoff = 32, .bits = 16, .type = UMPA_FT_UINT,
-	 .flags = UMPA_F_AUTO | UMPA_F_HEX},
-	{.name = "flags", .ws = "t.flags", .bitoff = 48, .bits = 8, .type = UMPA_FT_FLAGS, .names = tflags,
-	 .letters = "FS??A"},
-	{.name = "mac", .ws = "t.mac", .bitoff = 64, .bits = 48, .type = UMPA_FT_MAC, .defp = defmac},
-	{.name = "v4", .ws = "t.v4", .bitoff = 112, .bits = 32, .type = UMPA_FT_IPV4},
-	{.name = "v6", .ws = "t.v6", .bitoff = 144, .bits = 128, .type = UMPA_FT_IPV6},
-	{.name = "two", .ws = "t.two", .bitoff = 272, .bits = 16, .type = UMPA_FT_BYTES},
-	{.name = "options", .ws = "t.options", .type = UMPA_FT_VAR},
+    {.name = "version", .ws = "t.version", .bitoff = 0, .bits = 4, .type = UMPA_FT_UINT, .def = 3},
+    {.name = "hlen", .ws = "t.hlen", .bitoff = 4, .bits = 4, .type = UMPA_FT_UINT, .flags = UMPA_F_AUTO},
+    {.name = "kind",
+     .ws = "t.kind",
+     .aliases = "k,type",
+     .bitoff = 8,
+     .bits = 8,
+     .type = UMPA_FT_ENUM,
+     .def = 1,
+     .names = kinds},
+    {.name = "len", .ws = "t.len", .bitoff = 16, .bits = 16, .type = UMPA_FT_UINT, .flags = UMPA_F_AUTO},
+    {.name = "checksum",
+     .ws = "t.checksum",
+     .bitoff = 32,
+     .bits = 16,
+     .type = UMPA_FT_UINT,
+     .flags = UMPA_F_AUTO | UMPA_F_HEX},
+    {.name = "flags",
+     .ws = "t.flags",
+     .bitoff = 48,
+     .bits = 8,
+     .type = UMPA_FT_FLAGS,
+     .names = tflags,
+     .letters = "FS??A"},
+    {.name = "mac", .ws = "t.mac", .bitoff = 64, .bits = 48, .type = UMPA_FT_MAC, .defp = defmac},
+    {.name = "v4", .ws = "t.v4", .bitoff = 112, .bits = 32, .type = UMPA_FT_IPV4},
+    {.name = "v6", .ws = "t.v6", .bitoff = 144, .bits = 128, .type = UMPA_FT_IPV6},
+    {.name = "two", .ws = "t.two", .bitoff = 272, .bits = 16, .type = UMPA_FT_BYTES},
+    {.name = "options", .ws = "t.options", .type = UMPA_FT_VAR},
 };
 
 static const struct umpa_proto tproto = {
-	.name = "t",
-	.aliases = "test",
-	.title = "Test protocol",
-	.fields = tfields,
-	.nfields = sizeof(tfields) / sizeof(tfields[0]),
-	.hdr_len = 36,
-	.finish = t_finish,
-	.set_var = t_set_var,
+    .name = "t",
+    .aliases = "test",
+    .title = "Test protocol",
+    .fields = tfields,
+    .nfields = sizeof(tfields) / sizeof(tfields[0]),
+    .hdr_len = 36,
+    .finish = t_finish,
+    .set_var = t_set_var,
 };
 
 static int t_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
@@ -55,8 +69,7 @@ static int t_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 }
 
 /* options: a count of 4-byte words filled with 0xaa */
-static int t_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *spec,
-		     struct umpa_err *e)
+static int t_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *spec, struct umpa_err *e)
 {
 	uint8_t buf[64];
 	int words = atoi(spec);
@@ -247,15 +260,18 @@ static void test_checksum(void **state)
 	(void)state;
 	assert_int_equal(umpa_csum_fold(umpa_csum_add(0, d, sizeof(d))), 0x220d);
 	assert_int_equal(umpa_csum_fold(umpa_csum_add(umpa_csum_add(0, d, 4), d + 4, 4)), 0x220d);
-	assert_int_equal(umpa_csum_fold(umpa_csum_add(0, odd, 3)), (uint16_t)~(0x0102 + 0x0300));
+	assert_int_equal(umpa_csum_fold(umpa_csum_add(0, odd, 3)), (uint16_t) ~(0x0102 + 0x0300));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults_and_types), cmocka_unit_test(test_finish_and_overrides),
-		cmocka_unit_test(test_splice),		    cmocka_unit_test(test_readonly_and_dup),
-		cmocka_unit_test(test_short_layers),	    cmocka_unit_test(test_checksum),
+	    cmocka_unit_test(test_defaults_and_types),
+	    cmocka_unit_test(test_finish_and_overrides),
+	    cmocka_unit_test(test_splice),
+	    cmocka_unit_test(test_readonly_and_dup),
+	    cmocka_unit_test(test_short_layers),
+	    cmocka_unit_test(test_checksum),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -156,34 +156,34 @@ static void build6(struct umpa_pkt *p, const struct umpa_proto *l4)
 #define SCAPY_UDP4_ZERO "4500001e000100004011af23c0a801010a00000204d2162e000affff192f"
 /* IP(src,dst)/TCP(sport=40000,dport=443,seq=0x01020304,ack=0x0a0b0c0d,flags='SA',window=65535,
  *   options=[('MSS',1460),('SAckOK',b''),('Timestamp',(100,0)),('NOP',None),('WScale',7)])/b'data' */
-#define SCAPY_TCP4                                                                                         \
-	"45000040000100004006af0cc0a801010a0000029c4001bb010203040a0b0c0da012ffffeb000000020405b40402080a" \
+#define SCAPY_TCP4                                                                                                     \
+	"45000040000100004006af0cc0a801010a0000029c4001bb010203040a0b0c0da012ffffeb000000020405b40402080a"             \
 	"00000064000000000103030764617461"
 /* IPv6(src='2001:db8::1',dst='2001:db8::2')/UDP(sport=1234,dport=5678)/b'hello' */
-#define SCAPY_UDP6                                                                                       \
-	"60000000000d114020010db800000000000000000000000120010db800000000000000000000000204d2162e000d458d" \
+#define SCAPY_UDP6                                                                                                     \
+	"60000000000d114020010db800000000000000000000000120010db800000000000000000000000204d2162e000d458d"             \
 	"68656c6c6f"
 /* IPv6(src,dst)/TCP(sport=40000,dport=443,flags='PA',seq=7,ack=9)/b'data!' */
-#define SCAPY_TCP6                                                                                       \
-	"600000000019064020010db800000000000000000000000120010db80000000000000000000000029c4001bb00000007" \
+#define SCAPY_TCP6                                                                                                     \
+	"600000000019064020010db800000000000000000000000120010db80000000000000000000000029c4001bb00000007"             \
 	"00000009501820009c8400006461746121"
 
 /* dns_tcp.pcap frame 1: SYN with mss, sackOK, TS, nop, wscale */
-#define DNS_TCP_SYN                                                                                      \
-	"00112233446600112233445508004500003c9b28400040061376c0a8010bd157f91283f3003523fec80c00000000a002" \
+#define DNS_TCP_SYN                                                                                                    \
+	"00112233446600112233445508004500003c9b28400040061376c0a8010bd157f91283f3003523fec80c00000000a002"             \
 	"faf00c410000020405b40402080a79e2ca9a0000000001030307"
 /* frame 2: SYN+ACK with mss only, 2 bytes of Ethernet padding */
-#define DNS_TCP_SYNACK                                                                                   \
-	"00112233445500112233446608004500002c002e00008006ae80d157f912c0a8010b003583f379d2491323fec80d6012" \
+#define DNS_TCP_SYNACK                                                                                                 \
+	"00112233445500112233446608004500002c002e00008006ae80d157f912c0a8010b003583f379d2491323fec80d6012"             \
 	"faf0dded0000020405b40000"
 /* frame 4: a DNS query over TCP (2-byte length prefix + 56 bytes) */
-#define DNS_TCP_QUERY                                                                                    \
-	"0011223344660011223344550800450000629b2a40004006134ec0a8010bd157f91283f3003523fec80d79d249145018" \
-	"faf0779600000038431901200001000000000001037777770774637064756d70036f72670000010001000029100000" \
+#define DNS_TCP_QUERY                                                                                                  \
+	"0011223344660011223344550800450000629b2a40004006134ec0a8010bd157f91283f3003523fec80d79d249145018"             \
+	"faf0779600000038431901200001000000000001037777770774637064756d70036f72670000010001000029100000"               \
 	"000000000c000a00088f06be7d691442f0"
 /* syslog_udp.pcap frame 1 */
-#define SYSLOG_UDP                                                                                       \
-	"14cf929138f0b09928c8d64608004500004f78d140004011ad710a0000140a000048b9cd0202003b14a83c353e536570" \
+#define SYSLOG_UDP                                                                                                     \
+	"14cf929138f0b09928c8d64608004500004f78d140004011ad710a0000140a000048b9cd0202003b14a83c353e536570"             \
 	"2031322031393a31363a3132207468726f756768206c6f676765723a2074657374206d65737361676520323100"
 
 /* ---- building ---- */
@@ -418,7 +418,10 @@ static void test_real_dns_over_tcp(void **state)
 		build4(&b, &umpa_proto_tcp);
 		unit_set(&b, 1, "dport", "53");
 		unit_set(&b, 1, "flags", "PA");
-		push_payload(&b, "\x00\x0b" "0123456789a", 13);
+		push_payload(&b,
+			     "\x00\x0b"
+			     "0123456789a",
+			     13);
 		unit_finish(&b);
 		redissect(&p, &b);
 		assert_int_equal(p.nlayers, 3);
@@ -429,9 +432,9 @@ static void test_real_dns_over_tcp(void **state)
 }
 
 /* dns_udp.pcap frame 1: UDP prints nothing when DNS follows, as tcpdump */
-#define DNS_UDP_QUERY                                                                                    \
-	"00112233446600112233445508004500005459cd0000401194aec0a8010bd157f912abbe003500407824593401200001" \
-	"000000000001037777770774637064756d70036f72670000010001000029100000000000000c000a000842f5d00996f9" \
+#define DNS_UDP_QUERY                                                                                                  \
+	"00112233446600112233445508004500005459cd0000401194aec0a8010bd157f912abbe003500407824593401200001"             \
+	"000000000001037777770774637064756d70036f72670000010001000029100000000000000c000a000842f5d00996f9"             \
 	"0b13"
 
 static void test_real_dns_over_udp(void **state)
@@ -719,8 +722,7 @@ static void test_tcp_invalid_offset(void **state)
 	umpa_pkt_release(&p);
 
 	/* the same, but the capture was cut: TRUNCATED */
-	n = unit_hex("450000400001000040067ccd7f0000017f000001 001400500000000000000000f0022000917c0000", b,
-		     sizeof(b));
+	n = unit_hex("450000400001000040067ccd7f0000017f000001 001400500000000000000000f0022000917c0000", b, sizeof(b));
 	umpa_pkt_init(&p);
 	assert_int_equal(umpa_pkt_copy_from(&p, b, (uint32_t)n, NULL), 0);
 	p.wirelen = 20 + 60 - 16;
@@ -809,8 +811,8 @@ static void test_options_roundtrip(void **state)
 		/* errors first: 4+1+3+2+10+18 = 38 bytes, plus 4 more is over 40 */
 		struct umpa_err e = {0};
 		const struct umpa_field *f = fld(&umpa_proto_tcp, "options");
-		assert_true(umpa_field_set_str(&p, 1, f, "mss=1460,nop,wscale=7,sackok,ts=1:2,sack=1-2:3-4,34=0102",
-					       &e) < 0);
+		assert_true(
+		    umpa_field_set_str(&p, 1, f, "mss=1460,nop,wscale=7,sackok,ts=1:2,sack=1-2:3-4,34=0102", &e) < 0);
 		assert_contains(e.msg, "40");
 		assert_true(umpa_field_set_str(&p, 1, f, "mss=70000", &e) < 0);
 		assert_true(umpa_field_set_str(&p, 1, f, "bogus", &e) < 0);
@@ -1125,30 +1127,18 @@ static void test_tshark_clean(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_field_names),
-		cmocka_unit_test(test_udp_default),
-		cmocka_unit_test(test_tcp_default),
-		cmocka_unit_test(test_udp4_checksum),
-		cmocka_unit_test(test_udp4_zero_checksum),
-		cmocka_unit_test(test_tcp4_options_checksum),
-		cmocka_unit_test(test_real_tcp_syn),
-		cmocka_unit_test(test_real_tcp_synack_padding),
-		cmocka_unit_test(test_real_dns_over_tcp),
-		cmocka_unit_test(test_real_dns_over_udp),
-		cmocka_unit_test(test_real_udp_syslog),
-		cmocka_unit_test(test_auto_fields),
-		cmocka_unit_test(test_overrides_kept),
-		cmocka_unit_test(test_truncate_all),
-		cmocka_unit_test(test_udp_invalid_length),
-		cmocka_unit_test(test_first_fragment),
-		cmocka_unit_test(test_tcp_invalid_offset),
-		cmocka_unit_test(test_malformed_options),
-		cmocka_unit_test(test_options_roundtrip),
-		cmocka_unit_test(test_tcp_answers),
-		cmocka_unit_test(test_udp_answers),
-		cmocka_unit_test(test_udp6_checksum),
-		cmocka_unit_test(test_tcp6_checksum),
-		cmocka_unit_test(test_tshark_clean),
+	    cmocka_unit_test(test_field_names),        cmocka_unit_test(test_udp_default),
+	    cmocka_unit_test(test_tcp_default),        cmocka_unit_test(test_udp4_checksum),
+	    cmocka_unit_test(test_udp4_zero_checksum), cmocka_unit_test(test_tcp4_options_checksum),
+	    cmocka_unit_test(test_real_tcp_syn),       cmocka_unit_test(test_real_tcp_synack_padding),
+	    cmocka_unit_test(test_real_dns_over_tcp),  cmocka_unit_test(test_real_dns_over_udp),
+	    cmocka_unit_test(test_real_udp_syslog),    cmocka_unit_test(test_auto_fields),
+	    cmocka_unit_test(test_overrides_kept),     cmocka_unit_test(test_truncate_all),
+	    cmocka_unit_test(test_udp_invalid_length), cmocka_unit_test(test_first_fragment),
+	    cmocka_unit_test(test_tcp_invalid_offset), cmocka_unit_test(test_malformed_options),
+	    cmocka_unit_test(test_options_roundtrip),  cmocka_unit_test(test_tcp_answers),
+	    cmocka_unit_test(test_udp_answers),        cmocka_unit_test(test_udp6_checksum),
+	    cmocka_unit_test(test_tcp6_checksum),      cmocka_unit_test(test_tshark_clean),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
