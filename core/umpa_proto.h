@@ -127,14 +127,15 @@ struct umpa_proto {
 
 	/**
 	 * Hash of what a request and its answers share (ids, ports, addresses
-	 * ordered so both directions agree), for matching.  May be NULL.
+	 * ordered so both directions agree), for matching.  May be NULL (capture
+	 * headers, raw data): callers then count the layer's hash as 0.
 	 */
 	uint32_t (*hashret)(const struct umpa_pkt *p, unsigned li);
 
 	/**
 	 * Does layer @p rli of @p resp answer layer @p qli of @p req?  Returns
 	 * 1 or 0; on 0 may write a reason ("tcp.ack off by 1") into @p why.
-	 * May be NULL.
+	 * May be NULL: the layer then never prevents an answer (callers check).
 	 */
 	int (*answers)(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli, char *why,
 		       size_t whylen);

@@ -1478,11 +1478,26 @@ static void emit_opts(struct umpa_emit *em, struct umpa_cur *c, size_t off, size
 	}
 }
 
+/* Record types whose rdata is one domain name, and the Wireshark field that shows it. */
+static const struct umpa_vname name_rdata_keys[] = {
+    {T_NS, "dns.ns"},
+    {T_CNAME, "dns.cname"},
+    {T_PTR, "dns.ptr.domain_name"},
+    {T_DNAME, "dns.dname"},
+    {T_MD, "dns.md"},
+    {T_MF, "dns.mf"},
+    {T_MB, "dns.mb"},
+    {T_MG, "dns.mg"},
+    {T_MR, "dns.mr"},
+    {0, NULL},
+};
+
 /* The rdata fields of one record; @lab gets a short tail for the group label. */
 static void emit_rdata(struct umpa_emit *em, struct umpa_cur *c, const struct dns_rr *rr, char *txt)
 {
 	size_t end = rr->rdata + rr->rdlen, n;
 	const uint8_t *d;
+	const char *key;
 	uint16_t v16 = 0;
 	uint32_t v32 = 0;
 	static const char *const soa_keys[5] = {"dns.soa.serial_number", "dns.soa.refresh_interval",
@@ -1491,6 +1506,10 @@ static void emit_rdata(struct umpa_emit *em, struct umpa_cur *c, const struct dn
 
 	if (rr->rdlen == 0 || umpa_cur_ptr_at(c, rr->rdata, rr->rdlen, &d) < 0)
 		return;
+	if ((key = umpa_vname_find(name_rdata_keys, rr->type)) != NULL) {
+		emit_name(em, c, rr->rdata, key, txt, NULL, NULL);
+		return;
+	}
 	switch (rr->type) {
 	case T_A:
 		if (rr->rdlen == 4) {
@@ -1504,33 +1523,6 @@ static void emit_rdata(struct umpa_emit *em, struct umpa_cur *c, const struct dn
 			return;
 		}
 		break;
-	case T_NS:
-		emit_name(em, c, rr->rdata, "dns.ns", txt, NULL, NULL);
-		return;
-	case T_CNAME:
-		emit_name(em, c, rr->rdata, "dns.cname", txt, NULL, NULL);
-		return;
-	case T_PTR:
-		emit_name(em, c, rr->rdata, "dns.ptr.domain_name", txt, NULL, NULL);
-		return;
-	case T_DNAME:
-		emit_name(em, c, rr->rdata, "dns.dname", txt, NULL, NULL);
-		return;
-	case T_MD:
-		emit_name(em, c, rr->rdata, "dns.md", txt, NULL, NULL);
-		return;
-	case T_MF:
-		emit_name(em, c, rr->rdata, "dns.mf", txt, NULL, NULL);
-		return;
-	case T_MB:
-		emit_name(em, c, rr->rdata, "dns.mb", txt, NULL, NULL);
-		return;
-	case T_MG:
-		emit_name(em, c, rr->rdata, "dns.mg", txt, NULL, NULL);
-		return;
-	case T_MR:
-		emit_name(em, c, rr->rdata, "dns.mr", txt, NULL, NULL);
-		return;
 	case T_MX:
 		if (rr->rdlen >= 3 && umpa_cur_be16_at(c, rr->rdata, &v16) == 0) {
 			umpa_emit_u64(em, "dns.mx.preference", v16, NULL);

@@ -23,6 +23,7 @@
  */
 #include <stdio.h>
 
+#include "proto_common.h"
 #include "umpa_protos.h"
 
 enum { ETH_HLEN = 14, ETH_TYPE_OFF = 12, ETH_MAX_LEN = 1500 };
@@ -127,12 +128,10 @@ static int eth_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
  * (VLAN tags are looked through, as tcpdump does). */
 static void eth_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out)
 {
-	const struct umpa_layer *l = &p->l[li];
 	struct umpa_cur c;
 	const uint8_t *dst, *src;
 	uint16_t type;
 	unsigned n = li + 1;
-	const char *name;
 
 	umpa_layer_cur(p, li, &c);
 	if (umpa_cur_ptr_at(&c, 0, 6, &dst) < 0 || umpa_cur_ptr_at(&c, 6, 6, &src) < 0 ||
@@ -153,15 +152,10 @@ static void eth_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf 
 	if (type <= ETH_MAX_LEN) {
 		umpa_sbuf_puts(out, ", 802.3");
 	} else {
-		name = umpa_vname_find(umpa_ethertype_names, type);
-		umpa_sbuf_puts(out, ", ethertype ");
-		umpa_sbuf_puts(out, name ? name : "Unknown");
-		umpa_sbuf_puts(out, " (");
-		umpa_sbuf_put_hex(out, type, 4);
-		umpa_sbuf_putc(out, ')');
+		umpa_sbuf_puts(out, ", ");
+		umpa_put_ethertype_(out, type);
 	}
-	umpa_sbuf_puts(out, ", length ");
-	umpa_sbuf_put_u64(out, li == 0 ? p->wirelen : l->len);
+	umpa_put_link_length_(p, li, out);
 }
 
 static uint32_t eth_hashret(const struct umpa_pkt *p, unsigned li)

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "proto_common.h"
 #include "umpa_inet.h"
 #include "umpa_protos.h"
 #include "umpa_render.h"
@@ -137,16 +138,6 @@ static const struct umpa_field icmp_fields[F_COUNT] = {
 /* clang-format on */
 
 /* ---------------------------------------------------------------- helpers */
-
-static uint32_t icmp_mix32(uint32_t h)
-{
-	h ^= h >> 16;
-	h *= 0x85ebca6bU;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35U;
-	h ^= h >> 16;
-	return h;
-}
 
 static int is_error(uint8_t t)
 {
@@ -614,15 +605,8 @@ static uint32_t icmp_hashret(const struct umpa_pkt *p, unsigned li)
 	}
 	umpa_layer_cur(p, li, &c);
 	if (!has_id_seq(type) || umpa_cur_be16_at(&c, 4, &id) < 0 || umpa_cur_be16_at(&c, 6, &seq) < 0)
-		return icmp_mix32(0x49434d50U); /* "ICMP" */
-	return icmp_mix32(((uint32_t)id << 16 | seq) ^ 0x49434d50U);
-}
-
-static int icmp_why(char *why, size_t whylen, const char *msg)
-{
-	if (why && whylen)
-		snprintf(why, whylen, "%s", msg);
-	return 0;
+		return umpa_mix32_(0x49434d50U); /* "ICMP" */
+	return umpa_mix32_(((uint32_t)id << 16 | seq) ^ 0x49434d50U);
 }
 
 /* The IPv4 layer the request's layer @p qli belongs to (itself or the nearest before). */
@@ -646,18 +630,18 @@ static int error_answers(const struct umpa_pkt *resp, unsigned rli, const struct
 	uint8_t qproto, rproto;
 
 	if (q < 0)
-		return icmp_why(why, whylen, "the ICMP error quotes no IP header");
+		return umpa_why_(why, whylen, "the ICMP error quotes no IP header");
 	if (r < 0)
-		return icmp_why(why, whylen, "request has no IPv4 layer");
+		return umpa_why_(why, whylen, "request has no IPv4 layer");
 	umpa_layer_cur(resp, (unsigned)q, &qc);
 	umpa_layer_cur(req, (unsigned)r, &rc);
 	if (umpa_cur_ptr_at(&qc, 12, 8, &a) < 0 || umpa_cur_ptr_at(&rc, 12, 8, &b) < 0 ||
 	    umpa_cur_u8_at(&qc, 9, &qproto) < 0 || umpa_cur_u8_at(&rc, 9, &rproto) < 0)
-		return icmp_why(why, whylen, "ip header cut short");
+		return umpa_why_(why, whylen, "ip header cut short");
 	if (memcmp(a, b, 8) != 0)
-		return icmp_why(why, whylen, "quoted ip.src/ip.dst differ from the request's");
+		return umpa_why_(why, whylen, "quoted ip.src/ip.dst differ from the request's");
 	if (qproto != rproto)
-		return icmp_why(why, whylen, "quoted ip.proto differs from the request's");
+		return umpa_why_(why, whylen, "quoted ip.proto differs from the request's");
 
 	/* the quoted transport header: ports for TCP/UDP, identifier/sequence for ICMP */
 	if ((unsigned)q + 1 < resp->nlayers && (unsigned)r + 1 < req->nlayers &&
@@ -675,9 +659,9 @@ static int error_answers(const struct umpa_pkt *resp, unsigned rli, const struct
 			umpa_layer_cur(req, (unsigned)r + 1, &rc);
 			if (umpa_cur_ptr_at(&qc, off, n, &a) == 0 && umpa_cur_ptr_at(&rc, off, n, &b) == 0 &&
 			    memcmp(a, b, n) != 0)
-				return icmp_why(why, whylen,
-						tp == &umpa_proto_icmp ? "quoted icmp id/seq differ from the request's"
-								       : "quoted ports differ from the request's");
+				return umpa_why_(why, whylen,
+						 tp == &umpa_proto_icmp ? "quoted icmp id/seq differ from the request's"
+									: "quoted ports differ from the request's");
 		}
 	}
 	return 1;
@@ -698,25 +682,25 @@ static int icmp_answers(const struct umpa_pkt *resp, unsigned rli, const struct 
 	int match = 0;
 
 	if (icmp_type_code(resp, rli, &rt, &rcode) < 0)
-		return icmp_why(why, whylen, "icmp header cut short");
+		return umpa_why_(why, whylen, "icmp header cut short");
 	if (is_error(rt))
 		return error_answers(resp, rli, req, qli, why, whylen);
 	if (req->l[qli].proto != &umpa_proto_icmp)
-		return icmp_why(why, whylen, "request is not ICMP");
+		return umpa_why_(why, whylen, "request is not ICMP");
 	if (icmp_type_code(req, qli, &qt, &qcode) < 0)
-		return icmp_why(why, whylen, "request icmp header cut short");
+		return umpa_why_(why, whylen, "request icmp header cut short");
 	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
 		match |= pairs[i][0] == qt && pairs[i][1] == rt;
 	if (!match)
-		return icmp_why(why, whylen, "icmp.type is not the reply to the request's type");
+		return umpa_why_(why, whylen, "icmp.type is not the reply to the request's type");
 	umpa_layer_cur(resp, rli, &rc);
 	umpa_layer_cur(req, qli, &qc);
 	if (umpa_cur_be32_at(&rc, 4, &rid) < 0 || umpa_cur_be32_at(&qc, 4, &qid) < 0)
-		return icmp_why(why, whylen, "icmp id/seq cut short");
+		return umpa_why_(why, whylen, "icmp id/seq cut short");
 	if ((rid >> 16) != (qid >> 16))
-		return icmp_why(why, whylen, "icmp.ident differs");
+		return umpa_why_(why, whylen, "icmp.ident differs");
 	if ((rid & 0xffff) != (qid & 0xffff))
-		return icmp_why(why, whylen, "icmp.seq differs");
+		return umpa_why_(why, whylen, "icmp.seq differs");
 	return 1;
 }
 

@@ -63,6 +63,7 @@
 #include <string.h>
 
 #include "ipv6_opts.h"
+#include "proto_common.h"
 #include "umpa_inet.h"
 #include "umpa_protos.h"
 #include "umpa_render.h"
@@ -1194,13 +1195,6 @@ static uint32_t icmpv6_hashret(const struct umpa_pkt *p, unsigned li)
 	}
 }
 
-static int fail(char *why, size_t whylen, const char *s)
-{
-	if (why && whylen)
-		snprintf(why, whylen, "%s", s);
-	return 0;
-}
-
 static int icmpv6_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli,
 			  char *why, size_t whylen)
 {
@@ -1212,7 +1206,7 @@ static int icmpv6_answers(const struct umpa_pkt *resp, unsigned rli, const struc
 	umpa_layer_cur(resp, rli, &rc);
 	umpa_layer_cur(req, qli, &qc);
 	if (umpa_cur_u8_at(&rc, 0, &rt) < 0)
-		return fail(why, whylen, "icmpv6 header missing");
+		return umpa_why_(why, whylen, "icmpv6 header missing");
 	if (is_error(rt)) {
 		/* the quoted copy of the request's layer must start like it */
 		const struct umpa_proto *want = req->l[qli].proto;
@@ -1224,34 +1218,34 @@ static int icmpv6_answers(const struct umpa_pkt *resp, unsigned rli, const struc
 			if (n > 8)
 				n = 8;
 			if (n == 0 || memcmp(resp->data + resp->l[i].off, req->data + req->l[qli].off, n) != 0)
-				return fail(why, whylen, "icmpv6 error quotes another packet");
+				return umpa_why_(why, whylen, "icmpv6 error quotes another packet");
 			return 1;
 		}
-		return fail(why, whylen, "icmpv6 error does not quote that protocol");
+		return umpa_why_(why, whylen, "icmpv6 error does not quote that protocol");
 	}
 	if (req->l[qli].proto != &umpa_proto_icmpv6 || umpa_cur_u8_at(&qc, 0, &qt) < 0)
-		return fail(why, whylen, "request is not icmpv6");
+		return umpa_why_(why, whylen, "request is not icmpv6");
 	switch (rt) {
 	case T_ECHO_REP:
 		if (qt != T_ECHO_REQ)
-			return fail(why, whylen, "icmpv6 echo reply to a non-echo request");
+			return umpa_why_(why, whylen, "icmpv6 echo reply to a non-echo request");
 		if (umpa_cur_be32_at(&rc, 4, &rv) < 0 || umpa_cur_be32_at(&qc, 4, &qv) < 0 || rv != qv)
-			return fail(why, whylen, "icmpv6 echo id/seq differ");
+			return umpa_why_(why, whylen, "icmpv6 echo id/seq differ");
 		return 1;
 	case T_NA:
 		if (qt != T_NS)
-			return fail(why, whylen, "icmpv6 na to a non-ns request");
+			return umpa_why_(why, whylen, "icmpv6 na to a non-ns request");
 		if (umpa_cur_ptr_at(&rc, 8, 16, &ra) < 0 || umpa_cur_ptr_at(&qc, 8, 16, &qa) < 0 ||
 		    memcmp(ra, qa, 16) != 0)
-			return fail(why, whylen, "icmpv6 na for another target");
+			return umpa_why_(why, whylen, "icmpv6 na for another target");
 		return 1;
 	case T_RA:
-		return qt == T_RS ? 1 : fail(why, whylen, "icmpv6 ra to a non-rs request");
+		return qt == T_RS ? 1 : umpa_why_(why, whylen, "icmpv6 ra to a non-rs request");
 	case T_MLD_REPORT:
 	case T_MLD2_REPORT:
-		return qt == T_MLD_QUERY ? 1 : fail(why, whylen, "icmpv6 mld report to a non-query");
+		return qt == T_MLD_QUERY ? 1 : umpa_why_(why, whylen, "icmpv6 mld report to a non-query");
 	default:
-		return fail(why, whylen, "icmpv6 type is not a reply");
+		return umpa_why_(why, whylen, "icmpv6 type is not a reply");
 	}
 }
 

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto_common.h"
 #include "umpa_protos.h"
 #include "umpa_render.h"
 
@@ -143,17 +144,6 @@ static const struct umpa_field ip_fields[F_COUNT] = {
 #define IPOPT_RA 148
 
 /* ---------------------------------------------------------------- helpers */
-
-/* A 32-bit finaliser (MurmurHash3's fmix32): spreads every input bit. */
-static uint32_t ip_mix32(uint32_t h)
-{
-	h ^= h >> 16;
-	h *= 0x85ebca6bU;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35U;
-	h ^= h >> 16;
-	return h;
-}
 
 static int is_icmp_error_type(uint8_t t)
 {
@@ -771,14 +761,7 @@ static uint32_t ip_hashret(const struct umpa_pkt *p, unsigned li)
 		li = (unsigned)q;
 	if (ip_addrs(p, li, &src, &dst, &proto) < 0)
 		return 0;
-	return ip_mix32((src ^ dst) + 0x9e3779b9U * (uint32_t)(proto + 1));
-}
-
-static int ip_why(char *why, size_t whylen, const char *msg)
-{
-	if (why && whylen)
-		snprintf(why, whylen, "%s", msg);
-	return 0;
+	return umpa_mix32_((src ^ dst) + 0x9e3779b9U * (uint32_t)(proto + 1));
 }
 
 /*
@@ -795,23 +778,23 @@ static int ip_answers(const struct umpa_pkt *resp, unsigned rli, const struct um
 	int q;
 
 	if (req->l[qli].proto != &umpa_proto_ip)
-		return ip_why(why, whylen, "request is not IPv4");
+		return umpa_why_(why, whylen, "request is not IPv4");
 	if (ip_addrs(resp, rli, &rs, &rd, &rp) < 0 || ip_addrs(req, qli, &qs, &qd, &qp) < 0)
-		return ip_why(why, whylen, "ip header cut short");
+		return umpa_why_(why, whylen, "ip header cut short");
 	if (rd != qs)
-		return ip_why(why, whylen, "ip.dst is not the request's ip.src");
+		return umpa_why_(why, whylen, "ip.dst is not the request's ip.src");
 	q = ip_quoted_by_next(resp, rli);
 	if (q >= 0) {
 		if (ip_addrs(resp, (unsigned)q, &rs, &rd, &rp) < 0)
-			return ip_why(why, whylen, "quoted ip header cut short");
+			return umpa_why_(why, whylen, "quoted ip header cut short");
 		if (rs != qs || rd != qd || rp != qp)
-			return ip_why(why, whylen, "the ICMP error quotes another packet");
+			return umpa_why_(why, whylen, "the ICMP error quotes another packet");
 		return 1;
 	}
 	if (rs != qd && (qd >> 28) != 0xe && qd != 0xffffffffU)
-		return ip_why(why, whylen, "ip.src is not the request's ip.dst");
+		return umpa_why_(why, whylen, "ip.src is not the request's ip.dst");
 	if (rp != qp)
-		return ip_why(why, whylen, "ip.proto differs");
+		return umpa_why_(why, whylen, "ip.proto differs");
 	return 1;
 }
 

@@ -41,6 +41,7 @@
 #include <string.h>
 
 #include "ipv6_opts.h"
+#include "proto_common.h"
 #include "umpa_inet.h"
 #include "umpa_protos.h"
 
@@ -135,16 +136,7 @@ static const struct umpa_field ipv6_fields[] = {
      .type = UMPA_FT_UINT,
      .flags = UMPA_F_AUTO,
      .help = "payload length: bytes after this header (automatic; 0 for a jumbogram)"},
-    {.name = "nxt",
-     .ws = "ipv6.nxt",
-     .aliases = "nh",
-     .bitoff = 48,
-     .bits = 8,
-     .type = UMPA_FT_ENUM,
-     .flags = UMPA_F_AUTO,
-     .def = NXT_NONE,
-     .names = umpa_ipv6_nxt_names_,
-     .help = "next header (automatic from the next layer; 59 = none)"},
+    UMPA_IPV6_NXT_FIELD_("ipv6.nxt", 48),
     {.name = "hlim", .ws = "ipv6.hlim", .bitoff = 56, .bits = 8, .type = UMPA_FT_UINT, .def = 64, .help = "hop limit"},
     {.name = "src",
      .ws = "ipv6.src",
@@ -350,15 +342,9 @@ static uint32_t ipv6_hashret(const struct umpa_pkt *p, unsigned li)
 		}
 	}
 	h = h * 31u + nxt;
-	if (ui >= 0 && p->l[ui].proto->hashret)
-		h = h * 0x9e3779b1u ^ p->l[ui].proto->hashret(p, (unsigned)ui);
+	if (ui >= 0) /* an upper layer without a hashret hook (raw data) hashes as 0 */
+		h = h * 0x9e3779b1u ^ (p->l[ui].proto->hashret ? p->l[ui].proto->hashret(p, (unsigned)ui) : 0);
 	return h;
-}
-
-static void why_set(char *why, size_t whylen, const char *s)
-{
-	if (why && whylen)
-		snprintf(why, whylen, "%s", s);
 }
 
 /* Does the packet quoted at layer @qi of @resp (an ICMPv6 error) start like
@@ -374,29 +360,21 @@ static int quote_matches(const struct umpa_pkt *resp, unsigned qi, const struct 
 
 	umpa_layer_cur(resp, qi, &rc);
 	umpa_layer_cur(req, qli, &qc);
-	if (umpa_cur_ptr_at(&rc, 8, 32, &ra) < 0 || umpa_cur_ptr_at(&qc, 8, 32, &qa) < 0) {
-		why_set(why, whylen, "ipv6 quoted header missing");
-		return 0;
-	}
-	if (memcmp(ra, qa, 32) != 0) {
-		why_set(why, whylen, "ipv6 error quotes other addresses");
-		return 0;
-	}
+	if (umpa_cur_ptr_at(&rc, 8, 32, &ra) < 0 || umpa_cur_ptr_at(&qc, 8, 32, &qa) < 0)
+		return umpa_why_(why, whylen, "ipv6 quoted header missing");
+	if (memcmp(ra, qa, 32) != 0)
+		return umpa_why_(why, whylen, "ipv6 error quotes other addresses");
 	ru = umpa_ipv6_upper_(resp, qi);
 	qu = umpa_ipv6_upper_(req, qli);
 	if (ru < 0 || qu < 0)
 		return 1; /* nothing more quoted (or sent) to compare */
-	if (resp->l[ru].proto != req->l[qu].proto) {
-		why_set(why, whylen, "ipv6 error quotes another upper protocol");
-		return 0;
-	}
+	if (resp->l[ru].proto != req->l[qu].proto)
+		return umpa_why_(why, whylen, "ipv6 error quotes another upper protocol");
 	n = resp->l[ru].len < req->l[qu].len ? resp->l[ru].len : req->l[qu].len;
 	if (n > 8)
 		n = 8;
-	if (memcmp(resp->data + resp->l[ru].off, req->data + req->l[qu].off, n) != 0) {
-		why_set(why, whylen, "ipv6 error quotes another upper-layer header");
-		return 0;
-	}
+	if (memcmp(resp->data + resp->l[ru].off, req->data + req->l[qu].off, n) != 0)
+		return umpa_why_(why, whylen, "ipv6 error quotes another upper-layer header");
 	return 1;
 }
 
@@ -411,20 +389,15 @@ static int ipv6_answers(const struct umpa_pkt *resp, unsigned rli, const struct 
 
 	umpa_layer_cur(resp, rli, &rc);
 	umpa_layer_cur(req, qli, &qc);
-	if (umpa_cur_ptr_at(&rc, 8, 32, &ra) < 0 || umpa_cur_ptr_at(&qc, 8, 32, &qa) < 0) {
-		why_set(why, whylen, "ipv6 header missing");
-		return 0;
-	}
+	if (umpa_cur_ptr_at(&rc, 8, 32, &ra) < 0 || umpa_cur_ptr_at(&qc, 8, 32, &qa) < 0)
+		return umpa_why_(why, whylen, "ipv6 header missing");
 	/* ra: reply src, ra+16: reply dst; qa: request src, qa+16: request dst */
 	if (is_multicast(qa + 16) && is_multicast(ra + 16)) {
 		if (memcmp(ra + 16, qa + 16, 16) != 0 &&
-		    !(memcmp(ra + 16, all_nodes, 16) == 0 && memcmp(qa + 16, all_routers, 16) == 0)) {
-			why_set(why, whylen, "ipv6 reply to another multicast group");
-			return 0;
-		}
+		    !(memcmp(ra + 16, all_nodes, 16) == 0 && memcmp(qa + 16, all_routers, 16) == 0))
+			return umpa_why_(why, whylen, "ipv6 reply to another multicast group");
 	} else if (memcmp(ra + 16, qa, 16) != 0) {
-		why_set(why, whylen, "ipv6 reply not sent to the request's source");
-		return 0;
+		return umpa_why_(why, whylen, "ipv6 reply not sent to the request's source");
 	}
 	ru = umpa_ipv6_upper_(resp, rli);
 	qu = umpa_ipv6_upper_(req, qli);
@@ -433,13 +406,10 @@ static int ipv6_answers(const struct umpa_pkt *resp, unsigned rli, const struct 
 	if (ru < 0 || qu < 0) {
 		if (ru < 0 && qu < 0)
 			return 1;
-		why_set(why, whylen, "ipv6 upper layer missing");
-		return 0;
+		return umpa_why_(why, whylen, "ipv6 upper layer missing");
 	}
-	if (resp->l[ru].proto != req->l[qu].proto) {
-		why_set(why, whylen, "ipv6 upper protocols differ");
-		return 0;
-	}
+	if (resp->l[ru].proto != req->l[qu].proto)
+		return umpa_why_(why, whylen, "ipv6 upper protocols differ");
 	if (resp->l[ru].proto->answers)
 		return resp->l[ru].proto->answers(resp, (unsigned)ru, req, (unsigned)qu, why, whylen);
 	return 1;

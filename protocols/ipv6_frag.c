@@ -19,16 +19,7 @@
 #include "ipv6_opts.h"
 
 static const struct umpa_field frag_fields[] = {
-    {.name = "nxt",
-     .ws = "ipv6.fraghdr.nxt",
-     .aliases = "nh",
-     .bitoff = 0,
-     .bits = 8,
-     .type = UMPA_FT_ENUM,
-     .flags = UMPA_F_AUTO,
-     .def = 59,
-     .names = umpa_ipv6_nxt_names_,
-     .help = "next header (automatic from the next layer; 59 = none)"},
+    UMPA_IPV6_NXT_FIELD_("ipv6.fraghdr.nxt", 0),
     {.name = "reserved_octet",
      .ws = "ipv6.fraghdr.reserved_octet",
      .aliases = "res1",

@@ -18,6 +18,29 @@
 /** IPv6 Next Header / IPv4 protocol names, {0, NULL}-terminated (ipv6.c). */
 extern const struct umpa_vname umpa_ipv6_nxt_names_[];
 
+/**
+ * The Next Header field of IPv6 or of an extension header, as a field-table
+ * entry: Wireshark name @p ws_, at bit @p bitoff_ of the header; automatic
+ * from the next layer, 59 (No Next Header) by default.
+ */
+#define UMPA_IPV6_NXT_FIELD_(ws_, bitoff_)                                                                             \
+	{                                                                                                              \
+		.name = "nxt", .ws = ws_, .aliases = "nh", .bitoff = bitoff_, .bits = 8, .type = UMPA_FT_ENUM,         \
+		.flags = UMPA_F_AUTO, .def = 59, .names = umpa_ipv6_nxt_names_,                                        \
+		.help = "next header (automatic from the next layer; 59 = none)"                                       \
+	}
+
+/**
+ * The Hdr Ext Len field of an extension header (the second byte: the length
+ * in 8-octet units, not counting the first 8), as a field-table entry with
+ * Wireshark name @p ws_; automatic.
+ */
+#define UMPA_IPV6_EXT_LEN_FIELD_(ws_)                                                                                  \
+	{                                                                                                              \
+		.name = "len", .ws = ws_, .bitoff = 8, .bits = 8, .type = UMPA_FT_UINT, .flags = UMPA_F_AUTO,          \
+		.help = "header length in 8-octet units, not counting the first 8 (automatic)"                         \
+	}
+
 /** True when @p pr is one of the IPv6 extension headers umpa dissects. */
 static inline int umpa_ipv6_is_ext_(const struct umpa_proto *pr)
 {

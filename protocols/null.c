@@ -22,6 +22,7 @@
  * Summary: nothing when a known protocol follows; otherwise tcpdump's
  * "AF Unknown (99), length 6".
  */
+#include "proto_common.h"
 #include "umpa_protos.h"
 #include "umpa_render.h"
 
@@ -113,28 +114,8 @@ static void null_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf
 	umpa_sbuf_puts(out, name ? name : "Unknown");
 	umpa_sbuf_puts(out, " (");
 	umpa_sbuf_put_u64(out, af);
-	umpa_sbuf_puts(out, "), length ");
-	umpa_sbuf_put_u64(out, li == 0 ? p->wirelen : p->l[li].len);
-}
-
-/* A capture header carries nothing a reply shares with its request. */
-static uint32_t null_hashret(const struct umpa_pkt *p, unsigned li)
-{
-	(void)p;
-	(void)li;
-	return 0;
-}
-
-static int null_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli, char *why,
-			size_t whylen)
-{
-	(void)resp;
-	(void)rli;
-	(void)req;
-	(void)qli;
-	(void)why;
-	(void)whylen;
-	return 1;
+	umpa_sbuf_putc(out, ')');
+	umpa_put_link_length_(p, li, out);
 }
 
 const struct umpa_proto umpa_proto_null = {
@@ -148,6 +129,5 @@ const struct umpa_proto umpa_proto_null = {
     .finish = null_finish,
     .details = null_details,
     .summary = null_summary,
-    .hashret = null_hashret,
-    .answers = null_answers,
+    /* no hashret/answers: a capture header carries nothing a reply shares with its request */
 };

@@ -145,25 +145,6 @@ static void raw_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf 
 	umpa_sbuf_put_u64(out, p->wirelen);
 }
 
-static uint32_t raw_hashret(const struct umpa_pkt *p, unsigned li)
-{
-	(void)p;
-	(void)li;
-	return 0;
-}
-
-static int raw_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli, char *why,
-		       size_t whylen)
-{
-	(void)resp;
-	(void)rli;
-	(void)req;
-	(void)qli;
-	(void)why;
-	(void)whylen;
-	return 1;
-}
-
 const struct umpa_proto umpa_proto_raw = {
     .name = "raw",
     .aliases = "data,payload",
@@ -176,6 +157,5 @@ const struct umpa_proto umpa_proto_raw = {
     .set_var = raw_set_var,
     .details = raw_details,
     .summary = raw_summary,
-    .hashret = raw_hashret,
-    .answers = raw_answers,
+    /* no hashret/answers: payload bytes never prevent an answer */
 };

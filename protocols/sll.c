@@ -25,6 +25,7 @@
  * otherwise tcpdump's "Out 00:11:22:33:44:55 ethertype Unknown (0x88b5),
  * length 20".
  */
+#include "proto_common.h"
 #include "umpa_protos.h"
 #include "umpa_render.h"
 
@@ -40,12 +41,13 @@ enum {
 	ARPHRD_NETLINK = 824,
 };
 
-static const struct umpa_vname sll_pkttype_names[] = {
+/* Value names shared with sll2.c (proto_common.h). */
+const struct umpa_vname umpa_sll_pkttype_names_[] = {
     {0, "host"},     {1, "broadcast"}, {2, "multicast"}, {3, "otherhost"},  {4, "outgoing"},
     {5, "loopback"}, {6, "fastroute"}, {0, "unicast"},   {4, "sent-by-us"}, {0, NULL},
 };
 
-static const struct umpa_vname sll_hatype_names[] = {
+const struct umpa_vname umpa_sll_hatype_names_[] = {
     {1, "Ethernet"}, {6, "IEEE802"},   {24, "IEEE1394"},    {32, "Infiniband"},
     {512, "PPP"},    {768, "IPIP"},    {769, "IP6IP6"},     {772, "Loopback"},
     {776, "SIT"},    {778, "IPGRE"},   {801, "IEEE802.11"}, {803, "IEEE802.11-radiotap"},
@@ -58,7 +60,7 @@ static const struct umpa_field sll_fields[] = {
      .bitoff = 0,
      .bits = 16,
      .type = UMPA_FT_ENUM,
-     .names = sll_pkttype_names,
+     .names = umpa_sll_pkttype_names_,
      .help = "packet type: host (to us), broadcast, multicast, otherhost, outgoing (sent by us)"},
     {.name = "hatype",
      .ws = "sll.hatype",
@@ -68,7 +70,7 @@ static const struct umpa_field sll_fields[] = {
      .type = UMPA_FT_ENUM,
      .flags = UMPA_F_AUTO,
      .def = 512,
-     .names = sll_hatype_names,
+     .names = umpa_sll_hatype_names_,
      .help = "ARPHRD_ link-layer address type (default 512 PPP; 1 Ethernet when src is set)"},
     {.name = "halen",
      .ws = "sll.halen",
@@ -136,22 +138,6 @@ static int sll_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 	return 0;
 }
 
-/* Wireshark's view of the 8 address bytes: the used part by its length, then
- * the unused rest (sll2.c does the same). */
-static void sll_emit_addr(struct umpa_emit *em, const uint8_t *a, unsigned halen)
-{
-	unsigned n = halen > SLL_ADDR_LEN ? SLL_ADDR_LEN : halen;
-
-	if (n == 6)
-		umpa_emit_mac(em, "sll.src.eth", a);
-	else if (n == 4)
-		umpa_emit_ipv4(em, "sll.src.ipv4", a);
-	else if (n > 0)
-		umpa_emit_bytes(em, "sll.src.other", a, n);
-	if (n < SLL_ADDR_LEN)
-		umpa_emit_bytes(em, "sll.unused", a + n, SLL_ADDR_LEN - n);
-}
-
 static void sll_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit *em)
 {
 	struct umpa_cur c;
@@ -162,7 +148,7 @@ static void sll_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit 
 	if (umpa_cur_be16_at(&c, 2, &hatype) < 0 || umpa_cur_be16_at(&c, SLL_HALEN_OFF, &halen) < 0 ||
 	    umpa_cur_ptr_at(&c, SLL_ADDR_OFF, SLL_ADDR_LEN, &a) < 0 || umpa_cur_be16_at(&c, SLL_PROTO_OFF, &proto) < 0)
 		return;
-	sll_emit_addr(em, a, halen);
+	umpa_sll_emit_addr_(em, a, halen);
 	if (proto <= SLL_MAX_LTYPE)
 		umpa_emit_hex(em, "sll.ltype", proto, 4);
 	else if (hatype == ARPHRD_IPGRE)
@@ -174,11 +160,9 @@ static void sll_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit 
 /* tcpdump's sll_print(): direction, address when it is 6 bytes, protocol. */
 static void sll_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out)
 {
-	static const char *const dir[] = {"In", "B", "M", "P", "Out"};
 	struct umpa_cur c;
 	const uint8_t *a;
 	uint16_t pkttype, halen, proto;
-	const char *name;
 
 	if (li + 1 < p->nlayers && !(p->l[li + 1].proto->pflags & UMPA_PF_RAW))
 		return;
@@ -186,46 +170,18 @@ static void sll_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf 
 	if (umpa_cur_be16_at(&c, 0, &pkttype) < 0 || umpa_cur_be16_at(&c, SLL_HALEN_OFF, &halen) < 0 ||
 	    umpa_cur_ptr_at(&c, SLL_ADDR_OFF, SLL_ADDR_LEN, &a) < 0 || umpa_cur_be16_at(&c, SLL_PROTO_OFF, &proto) < 0)
 		return;
-	umpa_sbuf_puts(out, pkttype < 5 ? dir[pkttype] : "?");
-	umpa_sbuf_putc(out, ' ');
+	umpa_sll_put_dir_(out, pkttype);
 	if (halen == 6) {
 		umpa_sbuf_put_mac(out, a);
 		umpa_sbuf_putc(out, ' ');
 	}
-	if (proto == 1) {
+	if (proto == 1)
 		umpa_sbuf_puts(out, "802.3");
-	} else if (proto == 4) {
+	else if (proto == 4)
 		umpa_sbuf_puts(out, "802.2");
-	} else {
-		name = proto > SLL_MAX_LTYPE ? umpa_vname_find(umpa_ethertype_names, proto) : NULL;
-		umpa_sbuf_puts(out, "ethertype ");
-		umpa_sbuf_puts(out, name ? name : "Unknown");
-		umpa_sbuf_puts(out, " (");
-		umpa_sbuf_put_hex(out, proto, 4);
-		umpa_sbuf_putc(out, ')');
-	}
-	umpa_sbuf_puts(out, ", length ");
-	umpa_sbuf_put_u64(out, li == 0 ? p->wirelen : p->l[li].len);
-}
-
-/* A capture header carries nothing a reply shares with its request. */
-static uint32_t sll_hashret(const struct umpa_pkt *p, unsigned li)
-{
-	(void)p;
-	(void)li;
-	return 0;
-}
-
-static int sll_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli, char *why,
-		       size_t whylen)
-{
-	(void)resp;
-	(void)rli;
-	(void)req;
-	(void)qli;
-	(void)why;
-	(void)whylen;
-	return 1;
+	else
+		umpa_put_ethertype_(out, proto); /* unnamed when <= SLL_MAX_LTYPE */
+	umpa_put_link_length_(p, li, out);
 }
 
 const struct umpa_proto umpa_proto_sll = {
@@ -239,6 +195,5 @@ const struct umpa_proto umpa_proto_sll = {
     .finish = sll_finish,
     .details = sll_details,
     .summary = sll_summary,
-    .hashret = sll_hashret,
-    .answers = sll_answers,
+    /* no hashret/answers: a capture header carries nothing a reply shares with its request */
 };

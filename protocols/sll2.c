@@ -22,6 +22,7 @@
  * and type follow, as tcpdump's sll2_print(): "ifindex 3 Out
  * 00:11:22:33:44:55 ethertype Unknown (0x88b5), length 24".
  */
+#include "proto_common.h"
 #include "umpa_protos.h"
 #include "umpa_render.h"
 
@@ -35,18 +36,6 @@ enum {
 	SLL2_MAX_LTYPE = 1536,
 	ARPHRD_ETHER = 1,
 	ARPHRD_NETLINK = 824,
-};
-
-static const struct umpa_vname sll2_pkttype_names[] = {
-    {0, "host"},     {1, "broadcast"}, {2, "multicast"}, {3, "otherhost"},  {4, "outgoing"},
-    {5, "loopback"}, {6, "fastroute"}, {0, "unicast"},   {4, "sent-by-us"}, {0, NULL},
-};
-
-static const struct umpa_vname sll2_hatype_names[] = {
-    {1, "Ethernet"}, {6, "IEEE802"},   {24, "IEEE1394"},    {32, "Infiniband"},
-    {512, "PPP"},    {768, "IPIP"},    {769, "IP6IP6"},     {772, "Loopback"},
-    {776, "SIT"},    {778, "IPGRE"},   {801, "IEEE802.11"}, {803, "IEEE802.11-radiotap"},
-    {823, "IP6GRE"}, {824, "Netlink"}, {65534, "none"},     {0, NULL},
 };
 
 static const struct umpa_field sll2_fields[] = {
@@ -81,14 +70,14 @@ static const struct umpa_field sll2_fields[] = {
      .type = UMPA_FT_ENUM,
      .flags = UMPA_F_AUTO,
      .def = 512,
-     .names = sll2_hatype_names,
+     .names = umpa_sll_hatype_names_,
      .help = "ARPHRD_ link-layer address type (default 512 PPP; 1 Ethernet when src is set)"},
     {.name = "pkttype",
      .ws = "sll.pkttype",
      .bitoff = 80,
      .bits = 8,
      .type = UMPA_FT_ENUM,
-     .names = sll2_pkttype_names,
+     .names = umpa_sll_pkttype_names_,
      .help = "packet type: host (to us), broadcast, multicast, otherhost, outgoing (sent by us)"},
     {.name = "halen",
      .ws = "sll.halen",
@@ -151,31 +140,20 @@ static void sll2_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit
 	struct umpa_cur c;
 	const uint8_t *a;
 	uint8_t halen;
-	unsigned n;
 
 	umpa_layer_cur(p, li, &c);
 	if (umpa_cur_u8_at(&c, SLL2_HALEN_OFF, &halen) < 0 || umpa_cur_ptr_at(&c, SLL2_ADDR_OFF, SLL2_ADDR_LEN, &a) < 0)
 		return;
-	n = halen > SLL2_ADDR_LEN ? SLL2_ADDR_LEN : halen;
-	if (n == 6)
-		umpa_emit_mac(em, "sll.src.eth", a);
-	else if (n == 4)
-		umpa_emit_ipv4(em, "sll.src.ipv4", a);
-	else if (n > 0)
-		umpa_emit_bytes(em, "sll.src.other", a, n);
-	if (n < SLL2_ADDR_LEN)
-		umpa_emit_bytes(em, "sll.unused", a + n, SLL2_ADDR_LEN - n);
+	umpa_sll_emit_addr_(em, a, halen);
 }
 
 static void sll2_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out)
 {
-	static const char *const dir[] = {"In", "B", "M", "P", "Out"};
 	struct umpa_cur c;
 	const uint8_t *a;
 	uint16_t proto;
 	uint32_t ifindex;
 	uint8_t pkttype, halen;
-	const char *name;
 
 	umpa_layer_cur(p, li, &c);
 	if (umpa_cur_be16_at(&c, 0, &proto) < 0 || umpa_cur_be32_at(&c, SLL2_IFINDEX_OFF, &ifindex) < 0 ||
@@ -185,41 +163,15 @@ static void sll2_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf
 	umpa_sbuf_puts(out, "ifindex ");
 	umpa_sbuf_put_u64(out, ifindex);
 	umpa_sbuf_putc(out, ' ');
-	umpa_sbuf_puts(out, pkttype < 5 ? dir[pkttype] : "?");
-	umpa_sbuf_putc(out, ' ');
+	umpa_sll_put_dir_(out, pkttype);
 	if (li + 1 < p->nlayers && !(p->l[li + 1].proto->pflags & UMPA_PF_RAW))
 		return; /* the next protocol speaks for itself */
 	if (halen == 6) {
 		umpa_sbuf_put_mac(out, a);
 		umpa_sbuf_putc(out, ' ');
 	}
-	name = proto > SLL2_MAX_LTYPE ? umpa_vname_find(umpa_ethertype_names, proto) : NULL;
-	umpa_sbuf_puts(out, "ethertype ");
-	umpa_sbuf_puts(out, name ? name : "Unknown");
-	umpa_sbuf_puts(out, " (");
-	umpa_sbuf_put_hex(out, proto, 4);
-	umpa_sbuf_puts(out, "), length ");
-	umpa_sbuf_put_u64(out, li == 0 ? p->wirelen : p->l[li].len);
-}
-
-/* A capture header carries nothing a reply shares with its request. */
-static uint32_t sll2_hashret(const struct umpa_pkt *p, unsigned li)
-{
-	(void)p;
-	(void)li;
-	return 0;
-}
-
-static int sll2_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli, char *why,
-			size_t whylen)
-{
-	(void)resp;
-	(void)rli;
-	(void)req;
-	(void)qli;
-	(void)why;
-	(void)whylen;
-	return 1;
+	umpa_put_ethertype_(out, proto); /* unnamed when <= SLL2_MAX_LTYPE */
+	umpa_put_link_length_(p, li, out);
 }
 
 const struct umpa_proto umpa_proto_sll2 = {
@@ -233,6 +185,5 @@ const struct umpa_proto umpa_proto_sll2 = {
     .finish = sll2_finish,
     .details = sll2_details,
     .summary = sll2_summary,
-    .hashret = sll2_hashret,
-    .answers = sll2_answers,
+    /* no hashret/answers: a capture header carries nothing a reply shares with its request */
 };

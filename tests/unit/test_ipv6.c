@@ -8,78 +8,10 @@
 
 /* ---- helpers ---- */
 
-static const struct umpa_field *fld(const struct umpa_proto *pr, const char *name)
-{
-	const struct umpa_field *f = umpa_proto_field(pr, name);
-
-	if (!f)
-		fail_msg("no field %s in %s", name, pr->name);
-	return f;
-}
-
-/* The JSON rendering of @p (caller frees). */
-static char *json_of(const struct umpa_pkt *p)
-{
-	struct umpa_sbuf b = {0};
-	struct umpa_render_opts o = {.number = 1};
-
-	umpa_render_json(p, &o, &b);
-	assert_non_null(b.s);
-	return b.s;
-}
-
-/* The one-line summary of @p without the time stamp (caller frees). */
-static char *line_of(const struct umpa_pkt *p)
-{
-	struct umpa_sbuf b = {0};
-	struct umpa_render_opts o = {.number = 1};
-	char *s;
-
-	umpa_render_line(p, &o, &b);
-	assert_non_null(b.s);
-	s = strchr(b.s, ' ');
-	assert_non_null(s);
-	memmove(b.s, s + 1, strlen(s + 1) + 1);
-	if (b.s[0] && b.s[strlen(b.s) - 1] == '\n')
-		b.s[strlen(b.s) - 1] = 0;
-	return b.s;
-}
-
-static void assert_contains(const char *hay, const char *needle)
-{
-	if (!strstr(hay, needle))
-		fail_msg("'%s' not found in:\n%s", needle, hay);
-}
-
-static void assert_line(const struct umpa_pkt *p, const char *want)
-{
-	char *s = line_of(p);
-
-	if (strcmp(s, want) != 0)
-		fail_msg("summary\n got: '%s'\nwant: '%s'", s, want);
-	free(s);
-}
-
-static unsigned dissect_hex(struct umpa_pkt *p, int linktype, const char *hex)
-{
-	uint8_t b[4096];
-	size_t n = unit_hex(hex, b, sizeof(b));
-
-	return unit_dissect(p, linktype, b, n);
-}
-
 /* Dissect the bytes of @src again into @dst (as a capture would). */
 static void redissect(struct umpa_pkt *dst, const struct umpa_pkt *src)
 {
 	unit_dissect(dst, UMPA_LINKTYPE_IPV6, src->data, src->len);
-}
-
-static void truncate_hex(int linktype, const char *hex)
-{
-	uint8_t b[4096];
-	size_t n = unit_hex(hex, b, sizeof(b));
-
-	unit_truncate_all(linktype, b, n);
 }
 
 /* Every layer's flags must be free of TRUNCATED/INVALID/BADSUM. */
@@ -256,7 +188,8 @@ static void test_build_chain(void **state)
 	assert_int_equal(unit_get(&q, &umpa_proto_ipv6_frag, "ipv6.fraghdr.ident"), 0x1234);
 	assert_int_equal(unit_get(&q, &umpa_proto_icmpv6, "icmpv6.echo.identifier"), 1);
 	assert_int_equal(unit_get(&q, &umpa_proto_icmpv6, "icmpv6.echo.sequence_number"), 2);
-	assert_line(&q, "IP6 2001:db8::1 > 2001:db8::2: HBH frag (0|8) ICMP6, echo request, id 1, seq 2, length 8");
+	unit_assert_line(&q,
+			 "IP6 2001:db8::1 > 2001:db8::2: HBH frag (0|8) ICMP6, echo request, id 1, seq 2, length 8");
 	umpa_pkt_release(&q);
 	umpa_pkt_release(&p);
 }
@@ -321,15 +254,15 @@ static void test_build_ns_slla(void **state)
 	assert_int_equal(q.nlayers, 2);
 	assert_clean(&q);
 	assert_int_equal(q.l[1].hlen, 32);
-	js = json_of(&q);
-	assert_contains(js, "\"icmpv6.nd.ns.target_address\":\"fe80::2\"");
-	assert_contains(js, "\"icmpv6.opt.type\":1");
-	assert_contains(js, "\"icmpv6.opt.length\":1");
-	assert_contains(js, "\"icmpv6.opt.linkaddr\":\"00:11:22:33:44:55\"");
-	assert_contains(js, "\"icmpv6.opt.src_linkaddr\":\"00:11:22:33:44:55\"");
-	assert_contains(js, "\"icmpv6.checksum\":\"0x15ff\"");
+	js = unit_json(&q);
+	unit_assert_contains(js, "\"icmpv6.nd.ns.target_address\":\"fe80::2\"");
+	unit_assert_contains(js, "\"icmpv6.opt.type\":1");
+	unit_assert_contains(js, "\"icmpv6.opt.length\":1");
+	unit_assert_contains(js, "\"icmpv6.opt.linkaddr\":\"00:11:22:33:44:55\"");
+	unit_assert_contains(js, "\"icmpv6.opt.src_linkaddr\":\"00:11:22:33:44:55\"");
+	unit_assert_contains(js, "\"icmpv6.checksum\":\"0x15ff\"");
 	free(js);
-	assert_line(&q, "IP6 fe80::1 > ff02::1:ff00:2: ICMP6, neighbor solicitation, who has fe80::2, length 32");
+	unit_assert_line(&q, "IP6 fe80::1 > ff02::1:ff00:2: ICMP6, neighbor solicitation, who has fe80::2, length 32");
 	umpa_pkt_release(&q);
 	umpa_pkt_release(&p);
 }
@@ -407,9 +340,9 @@ static void test_build_error_quote(void **state)
 	assert_true(q.l[2].flags & UMPA_L_QUOTED);
 	assert_ptr_equal(q.l[2].proto, &umpa_proto_ipv6);
 	assert_ptr_equal(q.l[3].proto, &umpa_proto_udp);
-	assert_line(&q,
-		    "IP6 2001:db8::2 > 2001:db8::1: ICMP6, destination unreachable, unreachable port, "
-		    "2001:db8::2 udp port 33434, length 60; IP6 2001:db8::1.1234 > 2001:db8::2.33434: UDP, length 4");
+	unit_assert_line(
+	    &q, "IP6 2001:db8::2 > 2001:db8::1: ICMP6, destination unreachable, unreachable port, "
+		"2001:db8::2 udp port 33434, length 60; IP6 2001:db8::1.1234 > 2001:db8::2.33434: UDP, length 4");
 	umpa_pkt_release(&q);
 	umpa_pkt_release(&p);
 }
@@ -452,11 +385,11 @@ static void test_hop_options(void **state)
 			    24);
 	redissect(&q, &p);
 	assert_clean(&q);
-	js = json_of(&q);
-	assert_contains(js, "\"ipv6.opt.router_alert\":5");
-	assert_contains(js, "\"ipv6.opt.experimental\":\"aa:bb:cc\"");
-	assert_contains(js, "\"ipv6.opt.padn\":\"00:00\"");
-	assert_contains(js, "\"ipv6.hopopts.len_oct\":24");
+	js = unit_json(&q);
+	unit_assert_contains(js, "\"ipv6.opt.router_alert\":5");
+	unit_assert_contains(js, "\"ipv6.opt.experimental\":\"aa:bb:cc\"");
+	unit_assert_contains(js, "\"ipv6.opt.padn\":\"00:00\"");
+	unit_assert_contains(js, "\"ipv6.hopopts.len_oct\":24");
 	free(js);
 	umpa_pkt_release(&q);
 	umpa_pkt_release(&p);
@@ -465,17 +398,17 @@ static void test_hop_options(void **state)
 	umpa_pkt_init(&p);
 	unit_push(&p, &umpa_proto_ipv6);
 	hop = unit_push(&p, &umpa_proto_ipv6_hop);
-	assert_true(umpa_field_set_str(&p, hop, fld(&umpa_proto_ipv6_hop, "options"), "bogus", &e) < 0);
-	assert_true(umpa_field_set_str(&p, hop, fld(&umpa_proto_ipv6_hop, "options"), "ra=70000", &e) < 0);
-	assert_true(umpa_field_set_str(&p, hop, fld(&umpa_proto_ipv6_hop, "options"), "5=xyz", &e) < 0);
+	assert_true(umpa_field_set_str(&p, hop, unit_field(&umpa_proto_ipv6_hop, "options"), "bogus", &e) < 0);
+	assert_true(umpa_field_set_str(&p, hop, unit_field(&umpa_proto_ipv6_hop, "options"), "ra=70000", &e) < 0);
+	assert_true(umpa_field_set_str(&p, hop, unit_field(&umpa_proto_ipv6_hop, "options"), "5=xyz", &e) < 0);
 	{
 		/* too long: refused, nothing written past the buffer */
 		static char spec[3000 * 2 + 1];
 		for (int i = 0; i < 3000; i++)
 			memcpy(spec + 2 * i, "0,", 2);
-		assert_true(umpa_field_set_str(&p, hop, fld(&umpa_proto_ipv6_hop, "options"), spec, &e) < 0);
+		assert_true(umpa_field_set_str(&p, hop, unit_field(&umpa_proto_ipv6_hop, "options"), spec, &e) < 0);
 		assert_true(umpa_field_set_str(
-				&p, hop, fld(&umpa_proto_ipv6_hop, "options"),
+				&p, hop, unit_field(&umpa_proto_ipv6_hop, "options"),
 				"padn=255,padn=255,padn=255,padn=255,padn=255,padn=255,padn=255,padn=255", &e) < 0);
 	}
 	/* empty: only padding */
@@ -545,12 +478,12 @@ static void test_routing(void **state)
 	assert_int_equal(unit_get(&p, &umpa_proto_ipv6_route, "nxt"), 58);
 	redissect(&q, &p);
 	assert_clean(&q);
-	js = json_of(&q);
-	assert_contains(js, "\"ipv6.routing.srh.addr\":\"2001:db8::c\"");
-	assert_contains(js, "\"ipv6.routing.srh.tag\":\"0x0007\"");
+	js = unit_json(&q);
+	unit_assert_contains(js, "\"ipv6.routing.srh.addr\":\"2001:db8::c\"");
+	unit_assert_contains(js, "\"ipv6.routing.srh.tag\":\"0x0007\"");
 	free(js);
-	assert_line(&q, "IP6 ::1 > ::1: RT6 (len=6, type=4, segleft=2, last-entry=2, tag=7, [0]2001:db8::a, "
-			"[1]2001:db8::b, [2]2001:db8::c) ICMP6, echo request, id 0, seq 0, length 8");
+	unit_assert_line(&q, "IP6 ::1 > ::1: RT6 (len=6, type=4, segleft=2, last-entry=2, tag=7, [0]2001:db8::a, "
+			     "[1]2001:db8::b, [2]2001:db8::c) ICMP6, echo request, id 0, seq 0, length 8");
 	umpa_pkt_release(&q);
 	umpa_pkt_release(&p);
 
@@ -592,7 +525,7 @@ static void test_fragment(void **state)
 	assert_true(unit_get(&q, &umpa_proto_ipv6_frag, "more"));
 	assert_int_equal(unit_get(&q, &umpa_proto_ipv6_frag, "offset"), 100);
 	{
-		char *s = line_of(&q);
+		char *s = unit_line(&q);
 		assert_true(strncmp(s, "IP6 ::1 > ::1: frag (800|8) ", 28) == 0);
 		free(s);
 	}
@@ -633,9 +566,9 @@ static void test_auto_and_overrides(void **state)
 	umpa_pkt_release(&q);
 
 	/* unset: recomputed */
-	umpa_field_unset(&p, ip, fld(&umpa_proto_ipv6, "plen"));
-	umpa_field_unset(&p, ip, fld(&umpa_proto_ipv6, "nxt"));
-	umpa_field_unset(&p, icmp, fld(&umpa_proto_icmpv6, "checksum"));
+	umpa_field_unset(&p, ip, unit_field(&umpa_proto_ipv6, "plen"));
+	umpa_field_unset(&p, ip, unit_field(&umpa_proto_ipv6, "nxt"));
+	umpa_field_unset(&p, icmp, unit_field(&umpa_proto_icmpv6, "checksum"));
 	unit_finish(&p);
 	assert_int_equal(unit_get(&p, &umpa_proto_ipv6, "plen"), 18);
 	assert_int_equal(unit_get(&p, &umpa_proto_ipv6, "nxt"), 58);
@@ -661,7 +594,7 @@ static void test_truncated_vs_invalid(void **state)
 	assert_true(p.l[0].flags & UMPA_L_TRUNCATED);
 	umpa_pkt_release(&p);
 	/* same bytes, nothing cut: the payload length lies */
-	dissect_hex(&p, UMPA_LINKTYPE_IPV6, udp_hex);
+	unit_dissect_hex(&p, UMPA_LINKTYPE_IPV6, udp_hex);
 	assert_clean(&p);
 	p.data[5] = 0x20;
 	umpa_dissect(&p);
@@ -669,7 +602,7 @@ static void test_truncated_vs_invalid(void **state)
 	assert_false(p.l[0].flags & UMPA_L_TRUNCATED);
 	umpa_pkt_release(&p);
 	/* bad version */
-	dissect_hex(&p, UMPA_LINKTYPE_IPV6, udp_hex);
+	unit_dissect_hex(&p, UMPA_LINKTYPE_IPV6, udp_hex);
 	p.data[0] = 0x40;
 	umpa_dissect(&p);
 	assert_true(p.l[0].flags & UMPA_L_INVALID);
@@ -696,9 +629,9 @@ static void test_nd_option_len0(void **state)
 		redissect(&q, &p);
 		assert_true(q.l[1].flags & UMPA_L_INVALID);
 		assert_false(q.l[1].flags & UMPA_L_BADSUM);
-		js = json_of(&q);
-		assert_contains(js, "\"icmpv6.opt.src_linkaddr\":\"00:11:22:33:44:55\"");
-		assert_contains(js, "\"icmpv6.invalid_option_length\"");
+		js = unit_json(&q);
+		unit_assert_contains(js, "\"icmpv6.opt.src_linkaddr\":\"00:11:22:33:44:55\"");
+		unit_assert_contains(js, "\"icmpv6.invalid_option_length\"");
 		free(js);
 		umpa_pkt_release(&q);
 	}
@@ -718,7 +651,7 @@ static void test_nd_option_len0(void **state)
 		umpa_pkt_init(&r);
 		unit_push(&r, &umpa_proto_ipv6);
 		icmp = unit_push(&r, &umpa_proto_icmpv6);
-		assert_true(umpa_field_set_str(&r, icmp, fld(&umpa_proto_icmpv6, "options"), "mtu=1", &e) < 0);
+		assert_true(umpa_field_set_str(&r, icmp, unit_field(&umpa_proto_icmpv6, "options"), "mtu=1", &e) < 0);
 		umpa_pkt_release(&r);
 	}
 	umpa_pkt_release(&p);
@@ -732,18 +665,18 @@ static void test_real_ns_nonce(void **state)
 	char *js;
 
 	(void)state;
-	assert_int_equal(dissect_hex(&p, UMPA_LINKTYPE_IPV6, real_ns_hex), 2);
+	assert_int_equal(unit_dissect_hex(&p, UMPA_LINKTYPE_IPV6, real_ns_hex), 2);
 	assert_clean(&p);
 	assert_int_equal(unit_get(&p, &umpa_proto_icmpv6, "type"), 135);
 	assert_int_equal(unit_get(&p, &umpa_proto_icmpv6, "checksum"), 0x566e);
 	assert_int_equal(p.l[1].hlen, 32);
-	js = json_of(&p);
-	assert_contains(js, "\"icmpv6.nd.ns.target_address\":\"fe80::546f:f7ff:fee1:f\"");
-	assert_contains(js, "\"icmpv6.opt.type\":14");
-	assert_contains(js, "\"icmpv6.nonce\":\"60:69:60:4c:0a:aa\"");
+	js = unit_json(&p);
+	unit_assert_contains(js, "\"icmpv6.nd.ns.target_address\":\"fe80::546f:f7ff:fee1:f\"");
+	unit_assert_contains(js, "\"icmpv6.opt.type\":14");
+	unit_assert_contains(js, "\"icmpv6.nonce\":\"60:69:60:4c:0a:aa\"");
 	free(js);
-	assert_line(&p,
-		    "IP6 :: > ff02::1:ffe1:f: ICMP6, neighbor solicitation, who has fe80::546f:f7ff:fee1:f, length 32");
+	unit_assert_line(
+	    &p, "IP6 :: > ff02::1:ffe1:f: ICMP6, neighbor solicitation, who has fe80::546f:f7ff:fee1:f, length 32");
 	umpa_pkt_release(&p);
 }
 
@@ -753,20 +686,20 @@ static void test_real_ra(void **state)
 	char *js;
 
 	(void)state;
-	assert_int_equal(dissect_hex(&p, UMPA_LINKTYPE_IPV6, real_ra_hex), 2);
+	assert_int_equal(unit_dissect_hex(&p, UMPA_LINKTYPE_IPV6, real_ra_hex), 2);
 	assert_clean(&p);
 	assert_int_equal(unit_get(&p, &umpa_proto_icmpv6, "chlim"), 64);
 	assert_int_equal(unit_get(&p, &umpa_proto_icmpv6, "icmpv6.nd.ra.flag"), 0x20);
 	assert_int_equal(unit_get(&p, &umpa_proto_icmpv6, "routerlifetime"), 15);
-	js = json_of(&p);
+	js = unit_json(&p);
 	/* tshark: opt types 3,25,31,5,1,7,8; prefix 2222:3333:4444:5555:6600::; mtu 100; slla b0:99:28:c8:d6:6c */
-	assert_contains(js, "\"icmpv6.opt.prefix\":\"2222:3333:4444:5555:6600::\"");
-	assert_contains(js, "\"icmpv6.opt.mtu\":100");
-	assert_contains(js, "\"icmpv6.opt.src_linkaddr\":\"b0:99:28:c8:d6:6c\"");
-	assert_contains(js, "\"icmpv6.opt.type\":31");
-	assert_contains(js, "\"icmpv6.opt.type\":8");
+	unit_assert_contains(js, "\"icmpv6.opt.prefix\":\"2222:3333:4444:5555:6600::\"");
+	unit_assert_contains(js, "\"icmpv6.opt.mtu\":100");
+	unit_assert_contains(js, "\"icmpv6.opt.src_linkaddr\":\"b0:99:28:c8:d6:6c\"");
+	unit_assert_contains(js, "\"icmpv6.opt.type\":31");
+	unit_assert_contains(js, "\"icmpv6.opt.type\":8");
 	free(js);
-	assert_line(&p, "IP6 fe80::b299:28ff:fec8:d66c > ff02::1: ICMP6, router advertisement, length 176");
+	unit_assert_line(&p, "IP6 fe80::b299:28ff:fec8:d66c > ff02::1: ICMP6, router advertisement, length 176");
 	umpa_pkt_release(&p);
 }
 
@@ -776,16 +709,16 @@ static void test_real_mld_hbh(void **state)
 	char *js;
 
 	(void)state;
-	assert_int_equal(dissect_hex(&p, UMPA_LINKTYPE_IPV6, real_mld_hex), 3);
+	assert_int_equal(unit_dissect_hex(&p, UMPA_LINKTYPE_IPV6, real_mld_hex), 3);
 	assert_clean(&p);
 	assert_ptr_equal(p.l[1].proto, &umpa_proto_ipv6_hop);
 	assert_int_equal(unit_get(&p, &umpa_proto_ipv6_hop, "nxt"), 58);
-	js = json_of(&p);
-	assert_contains(js, "\"ipv6.opt.router_alert\":0");
-	assert_contains(js, "\"ipv6.opt.type\":5");
+	js = unit_json(&p);
+	unit_assert_contains(js, "\"ipv6.opt.router_alert\":0");
+	unit_assert_contains(js, "\"ipv6.opt.type\":5");
 	free(js);
-	assert_line(&p, "IP6 fe80::215:17ff:fecc:e546 > ff02::16: HBH ICMP6, multicast listener report v2, "
-			"1 group record(s), length 28");
+	unit_assert_line(&p, "IP6 fe80::215:17ff:fecc:e546 > ff02::16: HBH ICMP6, multicast listener report v2, "
+			     "1 group record(s), length 28");
 	umpa_pkt_release(&p);
 }
 
@@ -795,52 +728,47 @@ static void test_real_routing(void **state)
 	char *js;
 
 	(void)state;
-	assert_int_equal(dissect_hex(&p, UMPA_LINKTYPE_IPV6, real_rt0_hex), 3);
+	assert_int_equal(unit_dissect_hex(&p, UMPA_LINKTYPE_IPV6, real_rt0_hex), 3);
 	assert_clean(&p);
 	assert_int_equal(unit_get(&p, &umpa_proto_ipv6_route, "type"), 0);
 	assert_int_equal(unit_get(&p, &umpa_proto_ipv6_route, "segleft"), 1);
-	js = json_of(&p);
-	assert_contains(js, "\"ipv6.routing.src.addr\":\"2200::210:2:0:0:4\"");
-	free(js);
-	assert_line(&p, "IP6 2200::244:212:3fff:feae:22f7 > 2200::240:2:0:0:4: RT6 (len=2, type=0 [Deprecated], "
-			"segleft=1, [0]2200::210:2:0:0:4) ICMP6, echo request, id 0, seq 0, length 8");
+	unit_assert_json_has(&p, "\"ipv6.routing.src.addr\":\"2200::210:2:0:0:4\"");
+	unit_assert_line(&p, "IP6 2200::244:212:3fff:feae:22f7 > 2200::240:2:0:0:4: RT6 (len=2, type=0 [Deprecated], "
+			     "segleft=1, [0]2200::210:2:0:0:4) ICMP6, echo request, id 0, seq 0, length 8");
 	umpa_pkt_release(&p);
 
 	/* SRH, then IPv6 in IPv6 */
-	assert_int_equal(dissect_hex(&p, UMPA_LINKTYPE_IPV6, real_srh_hex), 5);
+	assert_int_equal(unit_dissect_hex(&p, UMPA_LINKTYPE_IPV6, real_srh_hex), 5);
 	assert_ptr_equal(p.l[1].proto, &umpa_proto_ipv6_route);
 	assert_ptr_equal(p.l[2].proto, &umpa_proto_ipv6);
 	assert_ptr_equal(p.l[3].proto, &umpa_proto_icmpv6);
 	assert_int_equal(unit_get(&p, &umpa_proto_ipv6_route, "lastentry"), 1);
 	assert_int_equal(unit_get(&p, &umpa_proto_icmpv6, "id"), 0x06ee);
 	assert_int_equal(unit_get(&p, &umpa_proto_icmpv6, "seq"), 1);
-	js = json_of(&p);
-	assert_contains(js, "\"ipv6.routing.srh.addr\":\"a:b:c:3::d6\"");
-	assert_contains(js, "\"ipv6.routing.srh.addr\":\"a:b:c:2::f1:0\"");
+	js = unit_json(&p);
+	unit_assert_contains(js, "\"ipv6.routing.srh.addr\":\"a:b:c:3::d6\"");
+	unit_assert_contains(js, "\"ipv6.routing.srh.addr\":\"a:b:c:2::f1:0\"");
 	free(js);
-	assert_line(&p, "IP6 a:b:c:12::1 > a:b:c:2::f1:0: RT6 (len=4, type=4, segleft=1, last-entry=1, tag=0, "
-			"[0]a:b:c:3::d6, [1]a:b:c:2::f1:0) IP6 a:b:c:12::1 > b2::2: ICMP6, echo request, id 1774, "
-			"seq 1, length 64");
+	unit_assert_line(&p, "IP6 a:b:c:12::1 > a:b:c:2::f1:0: RT6 (len=4, type=4, segleft=1, last-entry=1, tag=0, "
+			     "[0]a:b:c:3::d6, [1]a:b:c:2::f1:0) IP6 a:b:c:12::1 > b2::2: ICMP6, echo request, id 1774, "
+			     "seq 1, length 64");
 	umpa_pkt_release(&p);
 }
 
 static void test_real_udp_ports(void **state)
 {
 	struct umpa_pkt p;
-	char *s;
 
 	(void)state;
-	dissect_hex(&p, UMPA_LINKTYPE_IPV6, real_udp_hex);
+	unit_dissect_hex(&p, UMPA_LINKTYPE_IPV6, real_udp_hex);
 	assert_true(p.nlayers >= 2);
 	assert_int_equal(unit_get(&p, &umpa_proto_ipv6, "plen"), 37);
 	assert_int_equal(unit_get(&p, &umpa_proto_ipv6, "nxt"), 17);
 	assert_int_equal(unit_get(&p, &umpa_proto_ipv6, "hlim"), 64);
-	s = line_of(&p);
-	assert_contains(s, "IP6 2001:db8::1.12345 > 2620:fe::9.53: ");
-	free(s);
+	unit_assert_line_has(&p, "IP6 2001:db8::1.12345 > 2620:fe::9.53: ");
 	/* LINKTYPE_RAW picks IPv6 by the version nibble */
 	umpa_pkt_release(&p);
-	dissect_hex(&p, UMPA_LINKTYPE_RAW, real_udp_hex);
+	unit_dissect_hex(&p, UMPA_LINKTYPE_RAW, real_udp_hex);
 	assert_ptr_equal(p.l[0].proto, &umpa_proto_ipv6);
 	umpa_pkt_release(&p);
 }
@@ -855,7 +783,7 @@ static void test_summary_tail(void **state)
 	umpa_pkt_init(&p);
 	unit_push(&p, &umpa_proto_ipv6);
 	unit_finish(&p);
-	assert_line(&p, "IP6 ::1 > ::1: no next header");
+	unit_assert_line(&p, "IP6 ::1 > ::1: no next header");
 	umpa_pkt_release(&p);
 	/* a protocol umpa does not know (ESP), after a hop-by-hop header */
 	umpa_pkt_init(&p);
@@ -868,7 +796,7 @@ static void test_summary_tail(void **state)
 		struct umpa_pkt q;
 		redissect(&q, &p);
 		assert_int_equal(q.nlayers, 3);
-		assert_line(&q, "IP6 ::1 > ::1: HBH ip-proto-50, length 16");
+		unit_assert_line(&q, "IP6 ::1 > ::1: HBH ip-proto-50, length 16");
 		umpa_pkt_release(&q);
 	}
 	/* a second hop-by-hop header is invalid (RFC 8200 s4.3) */
@@ -888,15 +816,15 @@ static void test_summary_tail(void **state)
 static void test_truncate_all(void **state)
 {
 	(void)state;
-	truncate_hex(UMPA_LINKTYPE_IPV6, chain_hex);
-	truncate_hex(UMPA_LINKTYPE_IPV6, ns_hex);
-	truncate_hex(UMPA_LINKTYPE_IPV6, ra_hex);
-	truncate_hex(UMPA_LINKTYPE_IPV6, unreach_hex);
-	truncate_hex(UMPA_LINKTYPE_IPV6, real_ra_hex);
-	truncate_hex(UMPA_LINKTYPE_IPV6, real_mld_hex);
-	truncate_hex(UMPA_LINKTYPE_IPV6, real_rt0_hex);
-	truncate_hex(UMPA_LINKTYPE_IPV6, real_srh_hex);
-	truncate_hex(UMPA_LINKTYPE_IPV6, real_ns_hex);
+	unit_truncate_hex(UMPA_LINKTYPE_IPV6, chain_hex);
+	unit_truncate_hex(UMPA_LINKTYPE_IPV6, ns_hex);
+	unit_truncate_hex(UMPA_LINKTYPE_IPV6, ra_hex);
+	unit_truncate_hex(UMPA_LINKTYPE_IPV6, unreach_hex);
+	unit_truncate_hex(UMPA_LINKTYPE_IPV6, real_ra_hex);
+	unit_truncate_hex(UMPA_LINKTYPE_IPV6, real_mld_hex);
+	unit_truncate_hex(UMPA_LINKTYPE_IPV6, real_rt0_hex);
+	unit_truncate_hex(UMPA_LINKTYPE_IPV6, real_srh_hex);
+	unit_truncate_hex(UMPA_LINKTYPE_IPV6, real_ns_hex);
 }
 
 static void test_truncate_flags(void **state)
@@ -929,16 +857,10 @@ static void test_truncate_flags(void **state)
 static void build_echo(struct umpa_pkt *p, const char *src, const char *dst, const char *type, const char *id,
 		       const char *seq)
 {
-	unsigned ip, icmp;
-
-	umpa_pkt_init(p);
-	ip = unit_push(p, &umpa_proto_ipv6);
-	icmp = unit_push(p, &umpa_proto_icmpv6);
-	unit_set(p, ip, "src", src);
-	unit_set(p, ip, "dst", dst);
-	unit_set(p, icmp, "type", type);
-	unit_set(p, icmp, "id", id);
-	unit_set(p, icmp, "seq", seq);
+	unit_build_ip(p, &umpa_proto_ipv6, src, dst, &umpa_proto_icmpv6);
+	unit_set(p, 1, "type", type);
+	unit_set(p, 1, "id", id);
+	unit_set(p, 1, "seq", seq);
 	unit_finish(p);
 }
 
@@ -971,7 +893,7 @@ static void test_answers_nd(void **state)
 	struct umpa_pkt ns, na, na2;
 
 	(void)state;
-	dissect_hex(&ns, UMPA_LINKTYPE_IPV6, ns_hex); /* fe80::1 asks ff02::1:ff00:2 for fe80::2 */
+	unit_dissect_hex(&ns, UMPA_LINKTYPE_IPV6, ns_hex); /* fe80::1 asks ff02::1:ff00:2 for fe80::2 */
 	umpa_pkt_init(&na);
 	unit_push(&na, &umpa_proto_ipv6);
 	unit_push(&na, &umpa_proto_icmpv6);
@@ -1002,13 +924,13 @@ static void test_answers_error(void **state)
 	struct umpa_pkt req, err, other;
 
 	(void)state;
-	dissect_hex(&req, UMPA_LINKTYPE_IPV6, udp_hex);
-	dissect_hex(&err, UMPA_LINKTYPE_IPV6, unreach_hex);
+	unit_dissect_hex(&req, UMPA_LINKTYPE_IPV6, udp_hex);
+	unit_dissect_hex(&err, UMPA_LINKTYPE_IPV6, unreach_hex);
 	assert_int_equal(umpa_proto_ipv6.hashret(&req, 0), umpa_proto_ipv6.hashret(&err, 0));
 	assert_int_equal(umpa_proto_ipv6.answers(&err, 0, &req, 0, NULL, 0), 1);
 	assert_int_equal(umpa_proto_icmpv6.answers(&err, 1, &req, 1, NULL, 0), 1);
 	/* a request to another port is not what was quoted */
-	dissect_hex(&other, UMPA_LINKTYPE_IPV6, udp_hex);
+	unit_dissect_hex(&other, UMPA_LINKTYPE_IPV6, udp_hex);
 	other.data[43] = 54;
 	assert_int_equal(umpa_proto_ipv6.answers(&err, 0, &other, 0, NULL, 0), 0);
 	umpa_pkt_release(&other);
@@ -1020,14 +942,16 @@ static void test_field_names(void **state)
 {
 	(void)state;
 	/* Wireshark names, short names and Scapy aliases */
-	assert_ptr_equal(fld(&umpa_proto_ipv6, "tc"), fld(&umpa_proto_ipv6, "ipv6.tclass"));
-	assert_ptr_equal(fld(&umpa_proto_ipv6, "fl"), fld(&umpa_proto_ipv6, "flow"));
-	assert_ptr_equal(fld(&umpa_proto_ipv6, "nh"), fld(&umpa_proto_ipv6, "ipv6.nxt"));
-	assert_ptr_equal(fld(&umpa_proto_ipv6, "hlim"), fld(&umpa_proto_ipv6, "ipv6.hlim"));
-	assert_ptr_equal(fld(&umpa_proto_ipv6_frag, "id"), fld(&umpa_proto_ipv6_frag, "ipv6.fraghdr.ident"));
-	assert_ptr_equal(fld(&umpa_proto_icmpv6, "tgt"), fld(&umpa_proto_icmpv6, "icmpv6.nd.ns.target_address"));
-	assert_ptr_equal(fld(&umpa_proto_icmpv6, "chksum"), fld(&umpa_proto_icmpv6, "icmpv6.checksum"));
-	assert_ptr_equal(fld(&umpa_proto_ipv6_hop, "options"), fld(&umpa_proto_ipv6_hop, "ipv6.opt"));
+	assert_ptr_equal(unit_field(&umpa_proto_ipv6, "tc"), unit_field(&umpa_proto_ipv6, "ipv6.tclass"));
+	assert_ptr_equal(unit_field(&umpa_proto_ipv6, "fl"), unit_field(&umpa_proto_ipv6, "flow"));
+	assert_ptr_equal(unit_field(&umpa_proto_ipv6, "nh"), unit_field(&umpa_proto_ipv6, "ipv6.nxt"));
+	assert_ptr_equal(unit_field(&umpa_proto_ipv6, "hlim"), unit_field(&umpa_proto_ipv6, "ipv6.hlim"));
+	assert_ptr_equal(unit_field(&umpa_proto_ipv6_frag, "id"),
+			 unit_field(&umpa_proto_ipv6_frag, "ipv6.fraghdr.ident"));
+	assert_ptr_equal(unit_field(&umpa_proto_icmpv6, "tgt"),
+			 unit_field(&umpa_proto_icmpv6, "icmpv6.nd.ns.target_address"));
+	assert_ptr_equal(unit_field(&umpa_proto_icmpv6, "chksum"), unit_field(&umpa_proto_icmpv6, "icmpv6.checksum"));
+	assert_ptr_equal(unit_field(&umpa_proto_ipv6_hop, "options"), unit_field(&umpa_proto_ipv6_hop, "ipv6.opt"));
 	assert_true(umpa_proto_ipv6.nfields <= 64 && umpa_proto_icmpv6.nfields <= 64);
 	assert_ptr_equal(umpa_proto_find("ipv6.hopopts"), &umpa_proto_ipv6_hop);
 	assert_ptr_equal(umpa_proto_find("icmp6"), &umpa_proto_icmpv6);

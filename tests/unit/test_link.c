@@ -46,119 +46,12 @@ static const char LLC_STP[] = "4242030000000000000000000000000000000000000000000
 
 /* ---- helpers ---- */
 
-static const struct umpa_field *fld(const struct umpa_proto *pr, const char *name)
-{
-	const struct umpa_field *f = umpa_proto_field(pr, name);
-
-	if (!f)
-		fail_msg("no field %s in %s", name, pr->name);
-	return f;
-}
-
-static uint64_t get(const struct umpa_pkt *p, unsigned li, const char *name)
-{
-	uint64_t v = 0;
-
-	assert_int_equal(umpa_field_get_u64(p, li, fld(p->l[li].proto, name), &v), 0);
-	return v;
-}
-
-/* A field's value as text (caller frees). */
-static char *fmt(const struct umpa_pkt *p, unsigned li, const char *name)
-{
-	struct umpa_sbuf b = {0};
-
-	assert_int_equal(umpa_field_format(p, li, fld(p->l[li].proto, name), &b), 0);
-	return b.s;
-}
-
 static void assert_fmt(const struct umpa_pkt *p, unsigned li, const char *name, const char *want)
 {
-	char *s = fmt(p, li, name);
+	char *s = unit_format(p, li, name);
 
 	assert_string_equal(s, want);
 	free(s);
-}
-
-static char *json_of(const struct umpa_pkt *p)
-{
-	struct umpa_sbuf b = {0};
-	struct umpa_render_opts o = {.number = 1};
-
-	umpa_render_json(p, &o, &b);
-	assert_non_null(b.s);
-	return b.s;
-}
-
-static char *tree_of(const struct umpa_pkt *p)
-{
-	struct umpa_sbuf b = {0};
-	struct umpa_render_opts o = {.number = 1};
-
-	umpa_render_tree(p, &o, &b);
-	assert_non_null(b.s);
-	return b.s;
-}
-
-/* The one-line summary without the time stamp and newline (caller frees). */
-static char *line_of(const struct umpa_pkt *p)
-{
-	struct umpa_sbuf b = {0};
-	struct umpa_render_opts o = {.number = 1};
-	char *s;
-
-	umpa_render_line(p, &o, &b);
-	assert_non_null(b.s);
-	s = strchr(b.s, ' ');
-	assert_non_null(s);
-	memmove(b.s, s + 1, strlen(s + 1) + 1);
-	if (b.s[0] && b.s[strlen(b.s) - 1] == '\n')
-		b.s[strlen(b.s) - 1] = 0;
-	return b.s;
-}
-
-static void assert_contains(const char *hay, const char *needle)
-{
-	if (!strstr(hay, needle))
-		fail_msg("'%s' not found in:\n%s", needle, hay);
-}
-
-static void assert_lacks(const char *hay, const char *needle)
-{
-	if (strstr(hay, needle))
-		fail_msg("'%s' unexpectedly found in:\n%s", needle, hay);
-}
-
-static void assert_line(const struct umpa_pkt *p, const char *want)
-{
-	char *s = line_of(p);
-
-	assert_string_equal(s, want);
-	free(s);
-}
-
-static void assert_json_has(const struct umpa_pkt *p, const char *needle)
-{
-	char *s = json_of(p);
-
-	assert_contains(s, needle);
-	free(s);
-}
-
-static void assert_json_lacks(const struct umpa_pkt *p, const char *needle)
-{
-	char *s = json_of(p);
-
-	assert_lacks(s, needle);
-	free(s);
-}
-
-static unsigned dissect_hex(struct umpa_pkt *p, int linktype, const char *hex)
-{
-	uint8_t b[2048];
-	size_t n = unit_hex(hex, b, sizeof(b));
-
-	return unit_dissect(p, linktype, b, n);
 }
 
 static unsigned push_hex(struct umpa_pkt *p, const char *hex)
@@ -177,16 +70,8 @@ static void set_fails(struct umpa_pkt *p, unsigned li, const char *name, const c
 {
 	struct umpa_err e = {0};
 
-	assert_true(umpa_field_set_str(p, li, fld(p->l[li].proto, name), val, &e) < 0);
+	assert_true(umpa_field_set_str(p, li, unit_field(p->l[li].proto, name), val, &e) < 0);
 	assert_true(e.msg[0] != 0);
-}
-
-static void truncate_hex(int linktype, const char *hex)
-{
-	uint8_t b[2048];
-	size_t n = unit_hex(hex, b, sizeof(b));
-
-	unit_truncate_all(linktype, b, n);
 }
 
 /* ---- raw ---- */
@@ -242,19 +127,19 @@ static void test_raw_dissect(void **state)
 
 	(void)state;
 	/* an unknown link type: the whole frame is data */
-	assert_int_equal(dissect_hex(&p, 147, "00010203"), 1);
+	assert_int_equal(unit_dissect_hex(&p, 147, "00010203"), 1);
 	assert_ptr_equal(p.l[0].proto, &umpa_proto_raw);
 	assert_int_equal(p.l[0].hlen, 4);
 	assert_int_equal(p.l[0].len, 4);
-	assert_line(&p, "raw, length 4");
-	assert_json_has(&p, "\"data.data\":\"00:01:02:03\"");
-	assert_json_has(&p, "\"data.len\":4");
+	unit_assert_line(&p, "raw, length 4");
+	unit_assert_json_has(&p, "\"data.data\":\"00:01:02:03\"");
+	unit_assert_json_has(&p, "\"data.len\":4");
 	umpa_pkt_release(&p);
 
 	/* after a header, data prints nothing of its own */
-	assert_int_equal(dissect_hex(&p, UMPA_LINKTYPE_ETHERNET, "ffffffffffff00112233445588b56162"), 2);
+	assert_int_equal(unit_dissect_hex(&p, UMPA_LINKTYPE_ETHERNET, "ffffffffffff00112233445588b56162"), 2);
 	assert_ptr_equal(p.l[1].proto, &umpa_proto_raw);
-	assert_line(&p, "00:11:22:33:44:55 > ff:ff:ff:ff:ff:ff, ethertype Unknown (0x88b5), length 16");
+	unit_assert_line(&p, "00:11:22:33:44:55 > ff:ff:ff:ff:ff:ff, ethertype Unknown (0x88b5), length 16");
 	umpa_pkt_release(&p);
 }
 
@@ -270,9 +155,9 @@ static void test_eth_build_default(void **state)
 	unit_finish(&p);
 	/* Scapy: bytes(Ether(src="00:00:00:00:00:00")) */
 	unit_assert_bytes(&p, "ffffffffffff 000000000000 9000");
-	assert_line(&p, "00:00:00:00:00:00 > ff:ff:ff:ff:ff:ff, ethertype Loopback (0x9000), length 14");
-	assert_json_has(&p, "\"eth.dst\":\"ff:ff:ff:ff:ff:ff\"");
-	assert_json_has(&p, "\"eth.type\":\"0x9000\"");
+	unit_assert_line(&p, "00:00:00:00:00:00 > ff:ff:ff:ff:ff:ff, ethertype Loopback (0x9000), length 14");
+	unit_assert_json_has(&p, "\"eth.dst\":\"ff:ff:ff:ff:ff:ff\"");
+	unit_assert_json_has(&p, "\"eth.type\":\"0x9000\"");
 	assert_non_null(umpa_proto_find("ether"));
 	assert_ptr_equal(umpa_proto_find("ethernet"), &umpa_proto_eth);
 	umpa_pkt_release(&p);
@@ -295,7 +180,7 @@ static void test_eth_auto_type(void **state)
 		unit_push(&p, &umpa_proto_eth);
 		unit_push(&p, cases[i].next);
 		unit_finish(&p);
-		assert_int_equal(get(&p, 0, "type"), cases[i].type);
+		assert_int_equal(unit_get_at(&p, 0, "type"), cases[i].type);
 		umpa_pkt_release(&p);
 	}
 }
@@ -312,21 +197,21 @@ static void test_eth_overrides(void **state)
 	unit_set(&p, 0, "src", "00:11:22:33:44:55");
 	unit_set(&p, 0, "eth.dst", "66-77-88-99-aa-bb");
 	unit_finish(&p);
-	assert_int_equal(get(&p, 0, "type"), 0x1234); /* a lie survives finish */
+	assert_int_equal(unit_get_at(&p, 0, "type"), 0x1234); /* a lie survives finish */
 	assert_fmt(&p, 0, "src", "00:11:22:33:44:55");
 	assert_fmt(&p, 0, "dst", "66:77:88:99:aa:bb");
 	/* names work both ways */
 	unit_set(&p, 0, "type", "ipv6");
-	assert_int_equal(get(&p, 0, "type"), 0x86dd);
+	assert_int_equal(unit_get_at(&p, 0, "type"), 0x86dd);
 	unit_set(&p, 0, "type", "vlan");
-	assert_int_equal(get(&p, 0, "type"), 0x8100);
+	assert_int_equal(unit_get_at(&p, 0, "type"), 0x8100);
 	set_fails(&p, 0, "type", "0x10000");
 	set_fails(&p, 0, "type", "nosuchtype");
 	set_fails(&p, 0, "src", "00:11:22");
 	/* unset: finish computes it again */
-	umpa_field_unset(&p, 0, fld(&umpa_proto_eth, "type"));
+	umpa_field_unset(&p, 0, unit_field(&umpa_proto_eth, "type"));
 	unit_finish(&p);
-	assert_int_equal(get(&p, 0, "type"), 0x0806);
+	assert_int_equal(unit_get_at(&p, 0, "type"), 0x0806);
 	umpa_pkt_release(&p);
 }
 
@@ -347,17 +232,17 @@ static void test_eth_8023(void **state)
 	assert_ptr_equal(p.l[1].proto, &umpa_proto_raw);
 	assert_int_equal(p.l[1].len, 38);
 	assert_int_equal(p.l[0].flags | p.l[1].flags, 0);
-	assert_line(&p, "00:11:22:33:44:55 > 01:80:c2:00:00:00, 802.3, length 60");
+	unit_assert_line(&p, "00:11:22:33:44:55 > 01:80:c2:00:00:00, 802.3, length 60");
 	umpa_pkt_release(&p);
 
 	/* a length beyond the bytes: still nothing flagged, the payload is what is there */
-	assert_int_equal(dissect_hex(&p, UMPA_LINKTYPE_ETHERNET, "0180c2000000 001122334455 05dc 424203"), 2);
+	assert_int_equal(unit_dissect_hex(&p, UMPA_LINKTYPE_ETHERNET, "0180c2000000 001122334455 05dc 424203"), 2);
 	assert_int_equal(p.l[0].flags | p.l[1].flags, 0);
 	assert_int_equal(p.l[1].len, 3);
 	umpa_pkt_release(&p);
 
 	/* only the header */
-	assert_int_equal(dissect_hex(&p, UMPA_LINKTYPE_ETHERNET, "0180c2000000 001122334455 0000"), 1);
+	assert_int_equal(unit_dissect_hex(&p, UMPA_LINKTYPE_ETHERNET, "0180c2000000 001122334455 0000"), 1);
 	assert_int_equal(p.l[0].flags, 0);
 	umpa_pkt_release(&p);
 }
@@ -376,7 +261,7 @@ static void test_arp_build_default(void **state)
 	/* Scapy: bytes(Ether(src=0)/ARP(hwsrc=0, psrc="0.0.0.0")) */
 	unit_assert_bytes(&p, "ffffffffffff 000000000000 0806"
 			      "0001 0800 06 04 0001 000000000000 00000000 000000000000 00000000");
-	assert_line(&p, "ARP, Request who-has 0.0.0.0 tell 0.0.0.0, length 28");
+	unit_assert_line(&p, "ARP, Request who-has 0.0.0.0 tell 0.0.0.0, length 28");
 	umpa_pkt_release(&p);
 }
 
@@ -394,7 +279,7 @@ static void test_arp_build_reply(void **state)
 	unit_set(&q, a, "pdst", "10.0.0.2");
 	unit_set(&q, a, "hwsrc", "00:11:22:33:44:55");
 	unit_finish(&q);
-	assert_line(&q, "ARP, Request who-has 10.0.0.2 tell 10.0.0.1, length 28");
+	unit_assert_line(&q, "ARP, Request who-has 10.0.0.2 tell 10.0.0.1, length 28");
 
 	umpa_pkt_init(&r);
 	unit_push(&r, &umpa_proto_eth);
@@ -407,8 +292,8 @@ static void test_arp_build_reply(void **state)
 	unit_finish(&r);
 	unit_assert_bytes(&r, "ffffffffffff 000000000000 0806"
 			      "0001 0800 0604 0002 aabbccddeeff 0a000002 001122334455 0a000001");
-	assert_line(&r, "ARP, Reply 10.0.0.2 is-at aa:bb:cc:dd:ee:ff, length 28");
-	assert_int_equal(get(&r, a, "opcode"), 2);
+	unit_assert_line(&r, "ARP, Reply 10.0.0.2 is-at aa:bb:cc:dd:ee:ff, length 28");
+	assert_int_equal(unit_get_at(&r, a, "opcode"), 2);
 	assert_fmt(&r, a, "opcode", "2");
 
 	/* matching: the reply answers the request, not the other way round */
@@ -422,12 +307,12 @@ static void test_arp_build_reply(void **state)
 	unit_set(&r, a, "psrc", "10.0.0.3");
 	why[0] = 0;
 	assert_int_equal(umpa_proto_arp.answers(&r, 1, &q, 1, why, sizeof(why)), 0);
-	assert_contains(why, "address");
+	unit_assert_contains(why, "address");
 	/* gratuitous-looking names: opcode by any of its names */
 	unit_set(&r, a, "op", "who-has");
-	assert_int_equal(get(&r, a, "op"), 1);
+	assert_int_equal(unit_get_at(&r, a, "op"), 1);
 	unit_set(&r, a, "op", "reply");
-	assert_int_equal(get(&r, a, "op"), 2);
+	assert_int_equal(unit_get_at(&r, a, "op"), 2);
 	umpa_pkt_release(&q);
 	umpa_pkt_release(&r);
 }
@@ -457,7 +342,7 @@ static void test_arp_other_ops(void **state)
 		unit_set(&p, 0, "pdst", "10.0.0.2");
 		unit_set(&p, 0, "op", cases[i].op);
 		unit_finish(&p);
-		assert_line(&p, cases[i].line);
+		unit_assert_line(&p, cases[i].line);
 		umpa_pkt_release(&p);
 	}
 }
@@ -468,7 +353,7 @@ static void test_arp_dissect_real(void **state)
 	char *t;
 
 	(void)state;
-	assert_int_equal(dissect_hex(&p, UMPA_LINKTYPE_ETHERNET, ARP_REQ), 2);
+	assert_int_equal(unit_dissect_hex(&p, UMPA_LINKTYPE_ETHERNET, ARP_REQ), 2);
 	assert_ptr_equal(p.l[0].proto, &umpa_proto_eth);
 	assert_ptr_equal(p.l[1].proto, &umpa_proto_arp);
 	assert_int_equal(p.l[1].hlen, 28);
@@ -487,17 +372,17 @@ static void test_arp_dissect_real(void **state)
 	assert_int_equal(unit_get(&p, &umpa_proto_eth, "type"), 0x0806);
 	assert_fmt(&p, 0, "src", "00:1f:29:da:2d:79");
 	/* tcpdump -nn */
-	assert_line(&p, "ARP, Request who-has 192.168.1.1 (00:55:00:00:00:00) tell 192.168.1.104, length 46");
+	unit_assert_line(&p, "ARP, Request who-has 192.168.1.1 (00:55:00:00:00:00) tell 192.168.1.104, length 46");
 	/* tshark -T json keys and values */
-	assert_json_has(&p, "\"arp.opcode\":1,\"arp.opcode_name\":\"request\"");
-	assert_json_has(&p, "\"arp.src.hw_mac\":\"00:1f:29:da:2d:79\"");
-	assert_json_has(&p, "\"arp.src.proto_ipv4\":\"192.168.1.104\"");
-	assert_json_has(&p, "\"arp.dst.hw_mac\":\"00:55:00:00:00:00\"");
-	assert_json_has(&p, "\"arp.dst.proto_ipv4\":\"192.168.1.1\"");
-	assert_json_has(&p, "\"arp.proto.type\":\"0x0800\"");
-	t = tree_of(&p);
-	assert_contains(t, "arp.hw.size: 6");
-	assert_contains(t, "arp.src.proto_ipv4: 192.168.1.104");
+	unit_assert_json_has(&p, "\"arp.opcode\":1,\"arp.opcode_name\":\"request\"");
+	unit_assert_json_has(&p, "\"arp.src.hw_mac\":\"00:1f:29:da:2d:79\"");
+	unit_assert_json_has(&p, "\"arp.src.proto_ipv4\":\"192.168.1.104\"");
+	unit_assert_json_has(&p, "\"arp.dst.hw_mac\":\"00:55:00:00:00:00\"");
+	unit_assert_json_has(&p, "\"arp.dst.proto_ipv4\":\"192.168.1.1\"");
+	unit_assert_json_has(&p, "\"arp.proto.type\":\"0x0800\"");
+	t = unit_tree(&p);
+	unit_assert_contains(t, "arp.hw.size: 6");
+	unit_assert_contains(t, "arp.src.proto_ipv4: 192.168.1.104");
 	free(t);
 	umpa_pkt_release(&p);
 }
@@ -509,44 +394,44 @@ static void test_arp_odd_sizes(void **state)
 
 	(void)state;
 	/* hs 8, ps 4: 8 + 2*12 = 32 bytes, addresses shown as bytes at the right offsets */
-	assert_int_equal(dissect_hex(&p, UMPA_LINKTYPE_ETHERNET,
-				     "ffffffffffff001122334455 0806 0001 0800 08 04 0001"
-				     "0102030405060708 0a000001 1112131415161718 0a000002 0000"),
+	assert_int_equal(unit_dissect_hex(&p, UMPA_LINKTYPE_ETHERNET,
+					  "ffffffffffff001122334455 0806 0001 0800 08 04 0001"
+					  "0102030405060708 0a000001 1112131415161718 0a000002 0000"),
 			 2);
 	assert_int_equal(p.l[1].hlen, 32);
 	assert_int_equal(p.l[1].flags, 0);
-	assert_json_has(&p, "\"arp.src.hw\":\"01:02:03:04:05:06:07:08\"");
-	assert_json_has(&p, "\"arp.src.proto_ipv4\":\"10.0.0.1\"");
-	assert_json_has(&p, "\"arp.dst.hw\":\"11:12:13:14:15:16:17:18\"");
-	assert_json_has(&p, "\"arp.dst.proto_ipv4\":\"10.0.0.2\"");
-	assert_json_lacks(&p, "hw_mac");
-	assert_line(&p, "ARP, Request who-has 10.0.0.2 (11:12:13:14:15:16:17:18) tell 10.0.0.1, length 34");
+	unit_assert_json_has(&p, "\"arp.src.hw\":\"01:02:03:04:05:06:07:08\"");
+	unit_assert_json_has(&p, "\"arp.src.proto_ipv4\":\"10.0.0.1\"");
+	unit_assert_json_has(&p, "\"arp.dst.hw\":\"11:12:13:14:15:16:17:18\"");
+	unit_assert_json_has(&p, "\"arp.dst.proto_ipv4\":\"10.0.0.2\"");
+	unit_assert_json_lacks(&p, "hw_mac");
+	unit_assert_line(&p, "ARP, Request who-has 10.0.0.2 (11:12:13:14:15:16:17:18) tell 10.0.0.1, length 34");
 	umpa_pkt_release(&p);
 
 	/* IPv6 over ARP: protocol addresses as bytes, tcpdump prints only the sizes */
-	assert_int_equal(dissect_hex(&p, UMPA_LINKTYPE_ETHERNET,
-				     "ffffffffffff001122334455 0806 0001 86dd 06 10 0001 001122334455"
-				     "20010db8000000000000000000000001 000000000000"
-				     "20010db8000000000000000000000002"),
+	assert_int_equal(unit_dissect_hex(&p, UMPA_LINKTYPE_ETHERNET,
+					  "ffffffffffff001122334455 0806 0001 86dd 06 10 0001 001122334455"
+					  "20010db8000000000000000000000001 000000000000"
+					  "20010db8000000000000000000000002"),
 			 2);
 	assert_int_equal(p.l[1].hlen, 8 + 2 * (6 + 16));
-	assert_json_has(&p, "\"arp.src.hw_mac\":\"00:11:22:33:44:55\"");
-	assert_json_has(&p, "\"arp.src.proto\":\"20:01:0d:b8:00:00:00:00:00:00:00:00:00:00:00:01\"");
-	assert_json_lacks(&p, "proto_ipv4");
-	assert_line(&p, "ARP, Ethernet (len 6), IPv6 (len 16), length 52");
+	unit_assert_json_has(&p, "\"arp.src.hw_mac\":\"00:11:22:33:44:55\"");
+	unit_assert_json_has(&p, "\"arp.src.proto\":\"20:01:0d:b8:00:00:00:00:00:00:00:00:00:00:00:01\"");
+	unit_assert_json_lacks(&p, "proto_ipv4");
+	unit_assert_line(&p, "ARP, Ethernet (len 6), IPv6 (len 16), length 52");
 	umpa_pkt_release(&p);
 
 	/* sizes 0/0: just the 8 fixed bytes, no address fields at all */
-	assert_int_equal(dissect_hex(&p, UMPA_LINKTYPE_ETHERNET,
-				     "ffffffffffff001122334455 0806 0001 0800 00 00 0001"
-				     "00000000000000000000000000000000000000000000"),
+	assert_int_equal(unit_dissect_hex(&p, UMPA_LINKTYPE_ETHERNET,
+					  "ffffffffffff001122334455 0806 0001 0800 00 00 0001"
+					  "00000000000000000000000000000000000000000000"),
 			 2);
 	assert_int_equal(p.l[1].hlen, 8);
 	assert_int_equal(p.l[1].flags, 0);
-	t = tree_of(&p);
-	assert_contains(t, "arp.opcode: 1");
-	assert_lacks(t, "arp.src");
-	assert_lacks(t, "arp.dst");
+	t = unit_tree(&p);
+	unit_assert_contains(t, "arp.opcode: 1");
+	unit_assert_lacks(t, "arp.src");
+	unit_assert_lacks(t, "arp.dst");
 	free(t);
 	umpa_pkt_release(&p);
 
@@ -563,9 +448,10 @@ static void test_arp_odd_sizes(void **state)
 		assert_ptr_equal(p.l[2].proto, &umpa_proto_arp);
 		assert_int_equal(p.l[2].hlen, 8 + 2 * (14 + 4));
 		assert_int_equal(p.l[2].flags, 0);
-		assert_json_has(&p, "\"arp.src.hw\":\"30:30:30:30:30:30:30:30:30:30:30:30:30:30\"");
-		assert_line(&p, "ARP, Request who-has 48.48.48.48 (30:30:30:30:30:30:30:30:30:30:30:30:30:30) tell "
-				"48.48.48.48, length 262126");
+		unit_assert_json_has(&p, "\"arp.src.hw\":\"30:30:30:30:30:30:30:30:30:30:30:30:30:30\"");
+		unit_assert_line(&p,
+				 "ARP, Request who-has 48.48.48.48 (30:30:30:30:30:30:30:30:30:30:30:30:30:30) tell "
+				 "48.48.48.48, length 262126");
 		umpa_pkt_release(&p);
 	}
 }
@@ -582,7 +468,7 @@ static void test_arp_lying_size(void **state)
 	unit_push(&p, &umpa_proto_arp);
 	unit_set(&p, 1, "hw.size", "200");
 	unit_finish(&p);
-	assert_int_equal(get(&p, 1, "hwlen"), 200);
+	assert_int_equal(unit_get_at(&p, 1, "hwlen"), 200);
 	assert_int_equal(unit_dissect(&d, UMPA_LINKTYPE_ETHERNET, p.data, p.len), 2);
 	assert_true(d.l[1].flags & UMPA_L_INVALID);
 	assert_false(d.l[1].flags & UMPA_L_TRUNCATED);
@@ -621,10 +507,10 @@ static void test_vlan_build(void **state)
 	unit_set(&p, v, "dei", "1");
 	unit_set(&p, v, "vlan", "100");
 	unit_finish(&p);
-	assert_int_equal(get(&p, v, "prio"), 5);
-	assert_int_equal(get(&p, v, "cfi"), 1);
-	assert_int_equal(get(&p, v, "id"), 100);
-	assert_int_equal(get(&p, v, "etype"), 0x0806);
+	assert_int_equal(unit_get_at(&p, v, "prio"), 5);
+	assert_int_equal(unit_get_at(&p, v, "cfi"), 1);
+	assert_int_equal(unit_get_at(&p, v, "id"), 100);
+	assert_int_equal(unit_get_at(&p, v, "etype"), 0x0806);
 	unit_assert_bytes(&p, "ffffffffffff 000000000000 8100 b064 0806"
 			      "0001 0800 0604 0001 000000000000 00000000 000000000000 00000000");
 	set_fails(&p, v, "id", "4096");
@@ -632,8 +518,8 @@ static void test_vlan_build(void **state)
 	/* a lying etype survives */
 	unit_set(&p, v, "type", "0x88b5");
 	unit_finish(&p);
-	assert_int_equal(get(&p, v, "etype"), 0x88b5);
-	assert_int_equal(get(&p, 0, "type"), 0x8100);
+	assert_int_equal(unit_get_at(&p, v, "etype"), 0x88b5);
+	assert_int_equal(unit_get_at(&p, 0, "type"), 0x8100);
 	assert_ptr_equal(umpa_proto_find("dot1q"), &umpa_proto_vlan);
 	assert_ptr_equal(umpa_proto_find("802.1q"), &umpa_proto_vlan);
 	umpa_pkt_release(&p);
@@ -666,30 +552,30 @@ static void test_vlan_qinq(void **state)
 	unit_finish(&p);
 	unit_assert_bytes(&p, "ffffffffffff 000000000000 8100 00c8 8100 07d1 0806"
 			      "0001 0800 0604 0001 000000000000 ac154f61 000000000000 ac154f64");
-	assert_line(&p, "ARP, Request who-has 172.21.79.100 tell 172.21.79.97, length 28");
+	unit_assert_line(&p, "ARP, Request who-has 172.21.79.100 tell 172.21.79.97, length 28");
 	umpa_pkt_release(&p);
 
 	/* real: 802.1ad_QinQ.pcap, S-tag 0x88a8 id 200, C-tag id 2001 */
-	assert_int_equal(dissect_hex(&p, UMPA_LINKTYPE_ETHERNET, QINQ_REQ), 4);
+	assert_int_equal(unit_dissect_hex(&p, UMPA_LINKTYPE_ETHERNET, QINQ_REQ), 4);
 	assert_ptr_equal(p.l[1].proto, &umpa_proto_vlan);
 	assert_ptr_equal(p.l[2].proto, &umpa_proto_vlan);
 	assert_ptr_equal(p.l[3].proto, &umpa_proto_arp);
-	assert_int_equal(get(&p, 0, "type"), 0x88a8);
-	assert_int_equal(get(&p, 1, "id"), 200);
-	assert_int_equal(get(&p, 1, "etype"), 0x8100);
-	assert_int_equal(get(&p, 2, "id"), 2001);
-	assert_int_equal(get(&p, 2, "priority"), 0);
-	assert_int_equal(get(&p, 2, "dei"), 0);
-	assert_int_equal(get(&p, 2, "etype"), 0x0806);
+	assert_int_equal(unit_get_at(&p, 0, "type"), 0x88a8);
+	assert_int_equal(unit_get_at(&p, 1, "id"), 200);
+	assert_int_equal(unit_get_at(&p, 1, "etype"), 0x8100);
+	assert_int_equal(unit_get_at(&p, 2, "id"), 2001);
+	assert_int_equal(unit_get_at(&p, 2, "priority"), 0);
+	assert_int_equal(unit_get_at(&p, 2, "dei"), 0);
+	assert_int_equal(unit_get_at(&p, 2, "etype"), 0x0806);
 	assert_int_equal(p.l[3].off, 22);
-	assert_line(&p, "ARP, Request who-has 172.21.79.100 tell 172.21.79.97, length 42");
-	assert_json_has(&p, "\"vlan.id\":2001");
-	assert_json_has(&p, "\"vlan.etype\":\"0x0806\"");
+	unit_assert_line(&p, "ARP, Request who-has 172.21.79.100 tell 172.21.79.97, length 42");
+	unit_assert_json_has(&p, "\"vlan.id\":2001");
+	unit_assert_json_has(&p, "\"vlan.etype\":\"0x0806\"");
 	{
 		struct umpa_pkt r;
 		char why[128];
-		assert_int_equal(dissect_hex(&r, UMPA_LINKTYPE_ETHERNET, QINQ_REP), 4);
-		assert_line(&r, "ARP, Reply 172.21.79.100 is-at 00:80:ea:81:88:63, length 42");
+		assert_int_equal(unit_dissect_hex(&r, UMPA_LINKTYPE_ETHERNET, QINQ_REP), 4);
+		unit_assert_line(&r, "ARP, Reply 172.21.79.100 is-at 00:80:ea:81:88:63, length 42");
 		for (unsigned i = 0; i < 4; i++) {
 			const struct umpa_proto *pr = p.l[i].proto;
 			assert_int_equal(pr->hashret(&r, i), pr->hashret(&p, i));
@@ -699,15 +585,16 @@ static void test_vlan_qinq(void **state)
 		/* another VLAN does not answer */
 		unit_set(&r, 2, "id", "2002");
 		assert_int_equal(umpa_proto_vlan.answers(&r, 2, &p, 2, why, sizeof(why)), 0);
-		assert_contains(why, "vlan.id");
+		unit_assert_contains(why, "vlan.id");
 		umpa_pkt_release(&r);
 	}
 	umpa_pkt_release(&p);
 
 	/* a VLAN carrying an unknown type: Ethernet prints the innermost type */
 	assert_int_equal(
-	    dissect_hex(&p, UMPA_LINKTYPE_ETHERNET, "001122334455 66778899aabb 8100 6064 8100 0007 88b5 78797a77"), 4);
-	assert_line(&p, "66:77:88:99:aa:bb > 00:11:22:33:44:55, ethertype Unknown (0x88b5), length 26");
+	    unit_dissect_hex(&p, UMPA_LINKTYPE_ETHERNET, "001122334455 66778899aabb 8100 6064 8100 0007 88b5 78797a77"),
+	    4);
+	unit_assert_line(&p, "66:77:88:99:aa:bb > 00:11:22:33:44:55, ethertype Unknown (0x88b5), length 26");
 	umpa_pkt_release(&p);
 }
 
@@ -716,47 +603,46 @@ static void test_vlan_qinq(void **state)
 static void test_sll_dissect(void **state)
 {
 	struct umpa_pkt p;
-	char *t;
 
 	(void)state;
-	assert_true(dissect_hex(&p, UMPA_LINKTYPE_LINUX_SLL, SLL_ETH) >= 2);
+	assert_true(unit_dissect_hex(&p, UMPA_LINKTYPE_LINUX_SLL, SLL_ETH) >= 2);
 	assert_ptr_equal(p.l[0].proto, &umpa_proto_sll);
 	assert_ptr_equal(p.l[1].proto, &umpa_proto_ip);
 	assert_int_equal(p.l[0].hlen, 16);
 	assert_int_equal(p.l[1].off, 16);
 	assert_int_equal(p.l[0].flags, 0);
 	/* tshark: sll.pkttype 0, sll.hatype 1, sll.halen 6, sll.src.eth, sll.unused 00:00, sll.etype 0x0800 */
-	assert_int_equal(get(&p, 0, "pkttype"), 0);
-	assert_int_equal(get(&p, 0, "hatype"), 1);
-	assert_int_equal(get(&p, 0, "halen"), 6);
-	assert_int_equal(get(&p, 0, "etype"), 0x0800);
+	assert_int_equal(unit_get_at(&p, 0, "pkttype"), 0);
+	assert_int_equal(unit_get_at(&p, 0, "hatype"), 1);
+	assert_int_equal(unit_get_at(&p, 0, "halen"), 6);
+	assert_int_equal(unit_get_at(&p, 0, "etype"), 0x0800);
 	assert_fmt(&p, 0, "src", "32:32:87:aa:04:02");
-	assert_json_has(&p, "\"sll.pkttype\":0,\"sll.pkttype_name\":\"host\"");
-	assert_json_has(&p, "\"sll.hatype\":1");
-	assert_json_has(&p, "\"sll.halen\":6");
-	assert_json_has(&p, "\"sll.src.eth\":\"32:32:87:aa:04:02\",\"sll.unused\":\"00:00\",\"sll.etype\":\"0x0800\"");
-	t = tree_of(&p);
-	assert_contains(t, "Linux cooked capture v1 (sll), 16 bytes");
-	free(t);
+	unit_assert_json_has(&p, "\"sll.pkttype\":0,\"sll.pkttype_name\":\"host\"");
+	unit_assert_json_has(&p, "\"sll.hatype\":1");
+	unit_assert_json_has(&p, "\"sll.halen\":6");
+	unit_assert_json_has(&p,
+			     "\"sll.src.eth\":\"32:32:87:aa:04:02\",\"sll.unused\":\"00:00\",\"sll.etype\":\"0x0800\"");
+	unit_assert_tree_has(&p, "Linux cooked capture v1 (sll), 16 bytes");
 	umpa_pkt_release(&p);
 
 	/* tcp-handshake-nano.pcap: outgoing, PPP, no address: all 8 bytes unused */
-	assert_true(dissect_hex(&p, UMPA_LINKTYPE_LINUX_SLL, SLL_PPP) >= 2);
+	assert_true(unit_dissect_hex(&p, UMPA_LINKTYPE_LINUX_SLL, SLL_PPP) >= 2);
 	assert_ptr_equal(p.l[1].proto, &umpa_proto_ip);
-	assert_int_equal(get(&p, 0, "pkttype"), 4);
-	assert_int_equal(get(&p, 0, "hatype"), 512);
-	assert_json_has(&p, "\"sll.unused\":\"00:00:00:00:00:00:00:00\"");
-	assert_json_lacks(&p, "sll.src");
+	assert_int_equal(unit_get_at(&p, 0, "pkttype"), 4);
+	assert_int_equal(unit_get_at(&p, 0, "hatype"), 512);
+	unit_assert_json_has(&p, "\"sll.unused\":\"00:00:00:00:00:00:00:00\"");
+	unit_assert_json_lacks(&p, "sll.src");
 	umpa_pkt_release(&p);
 
 	/* other address lengths and protocols, as tshark shows them */
-	assert_int_equal(dissect_hex(&p, UMPA_LINKTYPE_LINUX_SLL, "0000 030a 0004 0102030400000000 0800"), 1);
-	assert_json_has(&p, "\"sll.src.ipv4\":\"1.2.3.4\",\"sll.unused\":\"00:00:00:00\",\"sll.gretype\":\"0x0800\"");
+	assert_int_equal(unit_dissect_hex(&p, UMPA_LINKTYPE_LINUX_SLL, "0000 030a 0004 0102030400000000 0800"), 1);
+	unit_assert_json_has(&p,
+			     "\"sll.src.ipv4\":\"1.2.3.4\",\"sll.unused\":\"00:00:00:00\",\"sll.gretype\":\"0x0800\"");
 	umpa_pkt_release(&p);
-	assert_int_equal(dissect_hex(&p, UMPA_LINKTYPE_LINUX_SLL, "0000 0001 000a 0102030405060708 0004 4242"), 2);
+	assert_int_equal(unit_dissect_hex(&p, UMPA_LINKTYPE_LINUX_SLL, "0000 0001 000a 0102030405060708 0004 4242"), 2);
 	assert_ptr_equal(p.l[1].proto, &umpa_proto_raw); /* ETH_P_802_2: LLC, raw */
-	assert_json_has(&p, "\"sll.src.other\":\"01:02:03:04:05:06:07:08\",\"sll.ltype\":\"0x0004\"");
-	assert_line(&p, "In 802.2, length 18");
+	unit_assert_json_has(&p, "\"sll.src.other\":\"01:02:03:04:05:06:07:08\",\"sll.ltype\":\"0x0004\"");
+	unit_assert_line(&p, "In 802.2, length 18");
 	umpa_pkt_release(&p);
 }
 
@@ -793,11 +679,11 @@ static void test_sll_build(void **state)
 	unit_set(&p, 0, "pkttype", "sent-by-us");
 	unit_set(&p, 0, "proto", "0x88b5");
 	unit_finish(&p);
-	assert_int_equal(get(&p, 0, "hatype"), 772);
-	assert_int_equal(get(&p, 0, "halen"), 6);
-	assert_int_equal(get(&p, 0, "etype"), 0x88b5);
+	assert_int_equal(unit_get_at(&p, 0, "hatype"), 772);
+	assert_int_equal(unit_get_at(&p, 0, "halen"), 6);
+	assert_int_equal(unit_get_at(&p, 0, "etype"), 0x88b5);
 	assert_int_equal(p.l[li].off, 16);
-	assert_line(&p, "Out 00:11:22:33:44:55 ethertype Unknown (0x88b5), length 20");
+	unit_assert_line(&p, "Out 00:11:22:33:44:55 ethertype Unknown (0x88b5), length 20");
 	unit_set(&p, 0, "addr", "0102030405060708");
 	assert_fmt(&p, 0, "src.other", "01:02:03:04:05:06:07:08");
 	umpa_pkt_release(&p);
@@ -808,7 +694,6 @@ static void test_sll_build(void **state)
 static void test_sll2(void **state)
 {
 	struct umpa_pkt p;
-	char *t;
 
 	(void)state;
 	umpa_pkt_init(&p);
@@ -818,23 +703,21 @@ static void test_sll2(void **state)
 	unit_assert_bytes(&p, "0800 0000 00000000 0200 00 00 0000000000000000");
 	umpa_pkt_release(&p);
 
-	assert_int_equal(dissect_hex(&p, UMPA_LINKTYPE_LINUX_SLL2, SLL2_UNK), 2);
+	assert_int_equal(unit_dissect_hex(&p, UMPA_LINKTYPE_LINUX_SLL2, SLL2_UNK), 2);
 	assert_ptr_equal(p.l[0].proto, &umpa_proto_sll2);
 	assert_int_equal(p.l[0].hlen, 20);
 	assert_ptr_equal(p.l[1].proto, &umpa_proto_raw);
-	assert_int_equal(get(&p, 0, "etype"), 0x88b5);
-	assert_int_equal(get(&p, 0, "ifindex"), 3);
-	assert_int_equal(get(&p, 0, "hatype"), 1);
-	assert_int_equal(get(&p, 0, "pkttype"), 4);
-	assert_int_equal(get(&p, 0, "halen"), 6);
-	assert_int_equal(get(&p, 0, "reserved"), 0);
-	assert_json_has(&p, "\"sll.etype\":\"0x88b5\",\"sll.ifindex\":3,\"sll.hatype\":1");
-	assert_json_has(&p, "\"sll.src.eth\":\"00:11:22:33:44:55\",\"sll.unused\":\"00:00\"");
-	assert_json_lacks(&p, "sll.reserved");
-	assert_line(&p, "ifindex 3 Out 00:11:22:33:44:55 ethertype Unknown (0x88b5), length 24");
-	t = tree_of(&p);
-	assert_contains(t, "Linux cooked capture v2 (sll2), 20 bytes");
-	free(t);
+	assert_int_equal(unit_get_at(&p, 0, "etype"), 0x88b5);
+	assert_int_equal(unit_get_at(&p, 0, "ifindex"), 3);
+	assert_int_equal(unit_get_at(&p, 0, "hatype"), 1);
+	assert_int_equal(unit_get_at(&p, 0, "pkttype"), 4);
+	assert_int_equal(unit_get_at(&p, 0, "halen"), 6);
+	assert_int_equal(unit_get_at(&p, 0, "reserved"), 0);
+	unit_assert_json_has(&p, "\"sll.etype\":\"0x88b5\",\"sll.ifindex\":3,\"sll.hatype\":1");
+	unit_assert_json_has(&p, "\"sll.src.eth\":\"00:11:22:33:44:55\",\"sll.unused\":\"00:00\"");
+	unit_assert_json_lacks(&p, "sll.reserved");
+	unit_assert_line(&p, "ifindex 3 Out 00:11:22:33:44:55 ethertype Unknown (0x88b5), length 24");
+	unit_assert_tree_has(&p, "Linux cooked capture v2 (sll2), 20 bytes");
 	umpa_pkt_release(&p);
 
 	umpa_pkt_init(&p);
@@ -846,7 +729,7 @@ static void test_sll2(void **state)
 	unit_finish(&p);
 	unit_assert_bytes(&p, "0806 ffff 00000007 0001 00 06 0011223344550000"
 			      "0001 0800 0604 0001 000000000000 00000000 000000000000 00000000");
-	assert_line(&p, "ifindex 7 In ARP, Request who-has 0.0.0.0 tell 0.0.0.0, length 28");
+	unit_assert_line(&p, "ifindex 7 In ARP, Request who-has 0.0.0.0 tell 0.0.0.0, length 28");
 	umpa_pkt_release(&p);
 }
 
@@ -859,30 +742,30 @@ static void test_null(void **state)
 
 	(void)state;
 	/* dns-badcookie.pcap: little-endian AF_INET */
-	assert_true(dissect_hex(&p, UMPA_LINKTYPE_NULL, NULL_LE) >= 2);
+	assert_true(unit_dissect_hex(&p, UMPA_LINKTYPE_NULL, NULL_LE) >= 2);
 	assert_ptr_equal(p.l[0].proto, &umpa_proto_null);
 	assert_ptr_equal(p.l[1].proto, &umpa_proto_ip);
 	assert_int_equal(p.l[0].hlen, 4);
-	assert_int_equal(get(&p, 0, "family"), 2);
-	assert_json_has(&p, "\"null.family\":2,\"null.family_name\":\"IPv4\"");
+	assert_int_equal(unit_get_at(&p, 0, "family"), 2);
+	unit_assert_json_has(&p, "\"null.family\":2,\"null.family_name\":\"IPv4\"");
 	umpa_pkt_release(&p);
 
 	/* the same family big-endian: LINKTYPE_LOOP, and LINKTYPE_NULL from a big-endian host */
-	assert_true(dissect_hex(&p, UMPA_LINKTYPE_LOOP, "00000002 4500") >= 2);
+	assert_true(unit_dissect_hex(&p, UMPA_LINKTYPE_LOOP, "00000002 4500") >= 2);
 	assert_ptr_equal(p.l[1].proto, &umpa_proto_ip);
-	assert_json_has(&p, "\"null.family\":2,");
+	unit_assert_json_has(&p, "\"null.family\":2,");
 	umpa_pkt_release(&p);
-	assert_true(dissect_hex(&p, UMPA_LINKTYPE_NULL, "0000001c 6000") >= 2);
+	assert_true(unit_dissect_hex(&p, UMPA_LINKTYPE_NULL, "0000001c 6000") >= 2);
 	assert_ptr_equal(p.l[1].proto, &umpa_proto_ipv6);
-	assert_json_has(&p, "\"null.family\":28,\"null.family_name\":\"IPv6\"");
+	unit_assert_json_has(&p, "\"null.family\":28,\"null.family_name\":\"IPv6\"");
 	umpa_pkt_release(&p);
 	/* finish rewrites a family the user unset in the order it was found */
 	{
 		char hex[256];
 		snprintf(hex, sizeof(hex), "00000063 %s", IP_UDP);
-		assert_true(dissect_hex(&p, UMPA_LINKTYPE_NULL, hex) >= 2);
+		assert_true(unit_dissect_hex(&p, UMPA_LINKTYPE_NULL, hex) >= 2);
 		assert_ptr_equal(p.l[1].proto, &umpa_proto_raw);
-		umpa_field_unset(&p, 0, fld(&umpa_proto_null, "family"));
+		umpa_field_unset(&p, 0, unit_field(&umpa_proto_null, "family"));
 		p.l[1].proto = &umpa_proto_ip; /* as if the family had been right */
 		unit_finish(&p);
 		assert_int_equal(memcmp(p.data, "\x00\x00\x00\x02", 4), 0);
@@ -890,12 +773,12 @@ static void test_null(void **state)
 	}
 
 	/* an unknown family: data, and tcpdump's text */
-	assert_int_equal(dissect_hex(&p, UMPA_LINKTYPE_NULL, "63000000 7a7a"), 2);
+	assert_int_equal(unit_dissect_hex(&p, UMPA_LINKTYPE_NULL, "63000000 7a7a"), 2);
 	assert_ptr_equal(p.l[1].proto, &umpa_proto_raw);
-	assert_line(&p, "AF Unknown (99), length 6");
+	unit_assert_line(&p, "AF Unknown (99), length 6");
 	umpa_pkt_release(&p);
-	assert_int_equal(dissect_hex(&p, UMPA_LINKTYPE_LOOP, "00000063 7a7a"), 2);
-	assert_line(&p, "AF Unknown (99), length 6");
+	assert_int_equal(unit_dissect_hex(&p, UMPA_LINKTYPE_LOOP, "00000063 7a7a"), 2);
+	unit_assert_line(&p, "AF Unknown (99), length 6");
 	umpa_pkt_release(&p);
 
 	/* building: little-endian, family from the next layer */
@@ -917,7 +800,7 @@ static void test_null(void **state)
 	unit_finish(&p);
 	unit_assert_bytes(&p, "18000000 7a7a");
 	unit_set(&p, li, "af", "99");
-	assert_line(&p, "AF Unknown (99), length 6");
+	unit_assert_line(&p, "AF Unknown (99), length 6");
 	assert_ptr_equal(umpa_proto_find("loopback"), &umpa_proto_null);
 	umpa_pkt_release(&p);
 }
@@ -929,15 +812,15 @@ static void test_truncation(void **state)
 	struct umpa_pkt p;
 
 	(void)state;
-	truncate_hex(UMPA_LINKTYPE_ETHERNET, ARP_REQ);
-	truncate_hex(UMPA_LINKTYPE_ETHERNET, QINQ_REQ);
-	truncate_hex(UMPA_LINKTYPE_ETHERNET, ARP_LONG);
-	truncate_hex(UMPA_LINKTYPE_LINUX_SLL, SLL_ETH);
-	truncate_hex(UMPA_LINKTYPE_LINUX_SLL, SLL_PPP);
-	truncate_hex(UMPA_LINKTYPE_LINUX_SLL2, SLL2_UNK);
-	truncate_hex(UMPA_LINKTYPE_NULL, NULL_LE);
-	truncate_hex(UMPA_LINKTYPE_LOOP, "00000063 7a7a");
-	truncate_hex(147, "00010203");
+	unit_truncate_hex(UMPA_LINKTYPE_ETHERNET, ARP_REQ);
+	unit_truncate_hex(UMPA_LINKTYPE_ETHERNET, QINQ_REQ);
+	unit_truncate_hex(UMPA_LINKTYPE_ETHERNET, ARP_LONG);
+	unit_truncate_hex(UMPA_LINKTYPE_LINUX_SLL, SLL_ETH);
+	unit_truncate_hex(UMPA_LINKTYPE_LINUX_SLL, SLL_PPP);
+	unit_truncate_hex(UMPA_LINKTYPE_LINUX_SLL2, SLL2_UNK);
+	unit_truncate_hex(UMPA_LINKTYPE_NULL, NULL_LE);
+	unit_truncate_hex(UMPA_LINKTYPE_LOOP, "00000063 7a7a");
+	unit_truncate_hex(147, "00010203");
 
 	/* each header cut: the layer is flagged truncated (the capture cut it), never invalid */
 	{
@@ -970,40 +853,6 @@ static void test_truncation(void **state)
 
 /* ---- tshark ---- */
 
-static int have_tshark(void)
-{
-	return system("command -v tshark >/dev/null 2>&1") == 0;
-}
-
-static void put_le32(FILE *f, uint32_t v)
-{
-	uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-
-	assert_int_equal(fwrite(b, 1, 4, f), 4);
-}
-
-/* Write the packets to a classic pcap file of @linktype. */
-static void write_pcap(const char *path, int linktype, struct umpa_pkt *pk, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-
-	assert_non_null(f);
-	put_le32(f, 0xa1b2c3d4);
-	put_le32(f, 0x00040002); /* version 2.4 */
-	put_le32(f, 0);
-	put_le32(f, 0);
-	put_le32(f, 262144);
-	put_le32(f, (uint32_t)linktype);
-	for (size_t i = 0; i < n; i++) {
-		put_le32(f, 1700000000u + (uint32_t)i);
-		put_le32(f, 0);
-		put_le32(f, pk[i].len);
-		put_le32(f, pk[i].len);
-		assert_int_equal(fwrite(pk[i].data, 1, pk[i].len, f), pk[i].len);
-	}
-	assert_int_equal(fclose(f), 0);
-}
-
 /* Run a command, return its whole output (caller frees). */
 static char *run(const char *cmd)
 {
@@ -1029,10 +878,10 @@ static void tshark_clean(const char *path)
 
 	snprintf(cmd, sizeof(cmd), "tshark -n -r %s -V 2>&1", path);
 	out = run(cmd);
-	assert_lacks(out, "Malformed");
-	assert_lacks(out, "[Expert Info (Warning");
-	assert_lacks(out, "[Expert Info (Error");
-	assert_lacks(out, "Bad checksum");
+	unit_assert_lacks(out, "Malformed");
+	unit_assert_lacks(out, "[Expert Info (Warning");
+	unit_assert_lacks(out, "[Expert Info (Error");
+	unit_assert_lacks(out, "Bad checksum");
 	free(out);
 }
 
@@ -1055,7 +904,7 @@ static void test_tshark(void **state)
 	int fd;
 
 	(void)state;
-	if (!have_tshark())
+	if (!unit_have_tshark())
 		skip();
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
@@ -1092,7 +941,7 @@ static void test_tshark(void **state)
 	unit_set(&pk[2], 0, "src", "00:11:22:33:44:55");
 	unit_set(&pk[2], 0, "len", "38");
 	unit_finish(&pk[2]);
-	write_pcap(path, UMPA_LINKTYPE_ETHERNET, pk, 3);
+	unit_write_pcap(path, UMPA_LINKTYPE_ETHERNET, pk, 3);
 	tshark_clean(path);
 	tshark_fields(path,
 		      "-e eth.type -e eth.len -e vlan.id -e vlan.priority -e arp.opcode -e arp.src.hw_mac "
@@ -1118,7 +967,7 @@ static void test_tshark(void **state)
 	push_hex(&pk[1], IP_UDP);
 	unit_set(&pk[1], 0, "pkttype", "outgoing");
 	unit_finish(&pk[1]);
-	write_pcap(path, UMPA_LINKTYPE_LINUX_SLL, pk, 2);
+	unit_write_pcap(path, UMPA_LINKTYPE_LINUX_SLL, pk, 2);
 	tshark_clean(path);
 	tshark_fields(
 	    path, "-e sll.pkttype -e sll.hatype -e sll.halen -e sll.src.eth -e sll.etype -e arp.opcode -e udp.dstport",
@@ -1136,7 +985,7 @@ static void test_tshark(void **state)
 	unit_set(&pk[0], a, "pdst", "10.0.0.2");
 	unit_set(&pk[0], a, "hwsrc", "00:11:22:33:44:55");
 	unit_finish(&pk[0]);
-	write_pcap(path, UMPA_LINKTYPE_LINUX_SLL2, pk, 1);
+	unit_write_pcap(path, UMPA_LINKTYPE_LINUX_SLL2, pk, 1);
 	tshark_clean(path);
 	tshark_fields(path,
 		      "-e sll.etype -e sll.ifindex -e sll.hatype -e sll.halen -e sll.src.eth -e arp.dst.proto_ipv4",
@@ -1148,7 +997,7 @@ static void test_tshark(void **state)
 	unit_push(&pk[0], &umpa_proto_null);
 	push_hex(&pk[0], IP_UDP);
 	unit_finish(&pk[0]);
-	write_pcap(path, UMPA_LINKTYPE_NULL, pk, 1);
+	unit_write_pcap(path, UMPA_LINKTYPE_NULL, pk, 1);
 	tshark_clean(path);
 	tshark_fields(path, "-e null.family -e ip.dst -e udp.dstport", "2|10.0.0.2|5678\n");
 	umpa_pkt_release(&pk[0]);

@@ -13,92 +13,6 @@
 
 /* ---- helpers ---- */
 
-static const struct umpa_field *fld(const struct umpa_proto *pr, const char *name)
-{
-	const struct umpa_field *f = umpa_proto_field(pr, name);
-
-	if (!f)
-		fail_msg("no field %s in %s", name, pr->name);
-	return f;
-}
-
-/* Value of field @name of layer @li. */
-static uint64_t get(const struct umpa_pkt *p, unsigned li, const char *name)
-{
-	uint64_t v = 0;
-
-	assert_int_equal(umpa_field_get_u64(p, li, fld(p->l[li].proto, name), &v), 0);
-	return v;
-}
-
-static char *json_of(const struct umpa_pkt *p)
-{
-	struct umpa_sbuf b = {0};
-	struct umpa_render_opts o = {.number = 1};
-
-	umpa_render_json(p, &o, &b);
-	assert_non_null(b.s);
-	return b.s;
-}
-
-static char *tree_of(const struct umpa_pkt *p)
-{
-	struct umpa_sbuf b = {0};
-	struct umpa_render_opts o = {.number = 1};
-
-	umpa_render_tree(p, &o, &b);
-	assert_non_null(b.s);
-	return b.s;
-}
-
-/* The one-line summary without the time stamp (caller frees). */
-static char *line_of(const struct umpa_pkt *p)
-{
-	struct umpa_sbuf b = {0};
-	struct umpa_render_opts o = {.number = 1};
-	char *s;
-
-	umpa_render_line(p, &o, &b);
-	assert_non_null(b.s);
-	s = strchr(b.s, ' ');
-	assert_non_null(s);
-	memmove(b.s, s + 1, strlen(s + 1) + 1);
-	if (b.s[0] && b.s[strlen(b.s) - 1] == '\n')
-		b.s[strlen(b.s) - 1] = 0;
-	return b.s;
-}
-
-static void assert_contains(const char *hay, const char *needle)
-{
-	if (!strstr(hay, needle))
-		fail_msg("'%s' not found in:\n%s", needle, hay);
-}
-
-static void assert_line(const struct umpa_pkt *p, const char *want)
-{
-	char *s = line_of(p);
-
-	if (strcmp(s, want) != 0)
-		fail_msg("summary\n got: '%s'\nwant: '%s'", s, want);
-	free(s);
-}
-
-static void assert_json_has(const struct umpa_pkt *p, const char *needle)
-{
-	char *s = json_of(p);
-
-	assert_contains(s, needle);
-	free(s);
-}
-
-static unsigned dissect_hex(struct umpa_pkt *p, int linktype, const char *hex)
-{
-	uint8_t b[4096];
-	size_t n = unit_hex(hex, b, sizeof(b));
-
-	return unit_dissect(p, linktype, b, n);
-}
-
 /* Dissect @src's bytes again into @dst, as a raw-IP capture would. */
 static void redissect(struct umpa_pkt *dst, const struct umpa_pkt *src)
 {
@@ -115,31 +29,15 @@ static unsigned find(const struct umpa_pkt *p, const struct umpa_proto *pr)
 	return (unsigned)li;
 }
 
-static void push_payload(struct umpa_pkt *p, const char *s, size_t n)
-{
-	struct umpa_err e = {0};
-
-	if (umpa_pkt_push_bytes(p, &umpa_proto_raw, s, (uint32_t)n, &e) < 0)
-		fail_msg("payload: %s", e.msg);
-}
-
 /* ip{src,dst}/l4{} */
 static void build4(struct umpa_pkt *p, const struct umpa_proto *l4)
 {
-	umpa_pkt_init(p);
-	unit_push(p, &umpa_proto_ip);
-	unit_set(p, 0, "src", "192.168.1.1");
-	unit_set(p, 0, "dst", "10.0.0.2");
-	unit_push(p, l4);
+	unit_build_ip(p, &umpa_proto_ip, "192.168.1.1", "10.0.0.2", l4);
 }
 
 static void build6(struct umpa_pkt *p, const struct umpa_proto *l4)
 {
-	umpa_pkt_init(p);
-	unit_push(p, &umpa_proto_ipv6);
-	unit_set(p, 0, "src", "2001:db8::1");
-	unit_set(p, 0, "dst", "2001:db8::2");
-	unit_push(p, l4);
+	unit_build_ip(p, &umpa_proto_ipv6, "2001:db8::1", "2001:db8::2", l4);
 }
 
 /* ---- frames ---- */
@@ -198,10 +96,10 @@ static void test_udp_default(void **state)
 	unit_push(&p, &umpa_proto_udp);
 	unit_finish(&p);
 	unit_assert_bytes(&p, SCAPY_IP_UDP);
-	assert_int_equal(get(&p, 1, "sport"), 53);
-	assert_int_equal(get(&p, 1, "dport"), 53);
-	assert_int_equal(get(&p, 1, "len"), 8);
-	assert_int_equal(get(&p, 1, "udp.checksum"), 0x0172);
+	assert_int_equal(unit_get_at(&p, 1, "sport"), 53);
+	assert_int_equal(unit_get_at(&p, 1, "dport"), 53);
+	assert_int_equal(unit_get_at(&p, 1, "len"), 8);
+	assert_int_equal(unit_get_at(&p, 1, "udp.checksum"), 0x0172);
 	umpa_pkt_release(&p);
 }
 
@@ -215,15 +113,15 @@ static void test_tcp_default(void **state)
 	unit_push(&p, &umpa_proto_tcp);
 	unit_finish(&p);
 	unit_assert_bytes(&p, SCAPY_IP_TCP);
-	assert_int_equal(get(&p, 1, "sport"), 20);
-	assert_int_equal(get(&p, 1, "dport"), 80);
-	assert_int_equal(get(&p, 1, "flags"), 0x002);
-	assert_int_equal(get(&p, 1, "flags.syn"), 1);
-	assert_int_equal(get(&p, 1, "flags.ack"), 0);
-	assert_int_equal(get(&p, 1, "window"), 8192);
-	assert_int_equal(get(&p, 1, "dataofs"), 5);
-	assert_int_equal(get(&p, 1, "chksum"), 0x917c);
-	assert_line(&p, "IP 127.0.0.1.20 > 127.0.0.1.80: Flags [S], seq 0, win 8192, length 0");
+	assert_int_equal(unit_get_at(&p, 1, "sport"), 20);
+	assert_int_equal(unit_get_at(&p, 1, "dport"), 80);
+	assert_int_equal(unit_get_at(&p, 1, "flags"), 0x002);
+	assert_int_equal(unit_get_at(&p, 1, "flags.syn"), 1);
+	assert_int_equal(unit_get_at(&p, 1, "flags.ack"), 0);
+	assert_int_equal(unit_get_at(&p, 1, "window"), 8192);
+	assert_int_equal(unit_get_at(&p, 1, "dataofs"), 5);
+	assert_int_equal(unit_get_at(&p, 1, "chksum"), 0x917c);
+	unit_assert_line(&p, "IP 127.0.0.1.20 > 127.0.0.1.80: Flags [S], seq 0, win 8192, length 0");
 	umpa_pkt_release(&p);
 }
 
@@ -231,20 +129,20 @@ static void test_field_names(void **state)
 {
 	(void)state;
 	/* short names, Wireshark names and Scapy aliases all find the field */
-	assert_ptr_equal(fld(&umpa_proto_tcp, "sport"), fld(&umpa_proto_tcp, "tcp.srcport"));
-	assert_ptr_equal(fld(&umpa_proto_tcp, "dport"), fld(&umpa_proto_tcp, "dstport"));
-	assert_ptr_equal(fld(&umpa_proto_tcp, "dataofs"), fld(&umpa_proto_tcp, "tcp.hdr_len"));
-	assert_ptr_equal(fld(&umpa_proto_tcp, "window"), fld(&umpa_proto_tcp, "tcp.window_size_value"));
-	assert_ptr_equal(fld(&umpa_proto_tcp, "urgptr"), fld(&umpa_proto_tcp, "urgent_pointer"));
-	assert_ptr_equal(fld(&umpa_proto_tcp, "chksum"), fld(&umpa_proto_tcp, "tcp.checksum"));
-	assert_ptr_equal(fld(&umpa_proto_tcp, "seq"), fld(&umpa_proto_tcp, "tcp.seq"));
-	assert_ptr_equal(fld(&umpa_proto_tcp, "flags.syn"), fld(&umpa_proto_tcp, "tcp.flags.syn"));
-	assert_ptr_equal(fld(&umpa_proto_udp, "len"), fld(&umpa_proto_udp, "udp.length"));
-	assert_ptr_equal(fld(&umpa_proto_udp, "chksum"), fld(&umpa_proto_udp, "checksum"));
-	assert_ptr_equal(fld(&umpa_proto_udp, "sport"), &umpa_proto_udp.fields[0]);
-	assert_ptr_equal(fld(&umpa_proto_udp, "dport"), &umpa_proto_udp.fields[1]);
-	assert_ptr_equal(fld(&umpa_proto_tcp, "sport"), &umpa_proto_tcp.fields[0]);
-	assert_ptr_equal(fld(&umpa_proto_tcp, "dport"), &umpa_proto_tcp.fields[1]);
+	assert_ptr_equal(unit_field(&umpa_proto_tcp, "sport"), unit_field(&umpa_proto_tcp, "tcp.srcport"));
+	assert_ptr_equal(unit_field(&umpa_proto_tcp, "dport"), unit_field(&umpa_proto_tcp, "dstport"));
+	assert_ptr_equal(unit_field(&umpa_proto_tcp, "dataofs"), unit_field(&umpa_proto_tcp, "tcp.hdr_len"));
+	assert_ptr_equal(unit_field(&umpa_proto_tcp, "window"), unit_field(&umpa_proto_tcp, "tcp.window_size_value"));
+	assert_ptr_equal(unit_field(&umpa_proto_tcp, "urgptr"), unit_field(&umpa_proto_tcp, "urgent_pointer"));
+	assert_ptr_equal(unit_field(&umpa_proto_tcp, "chksum"), unit_field(&umpa_proto_tcp, "tcp.checksum"));
+	assert_ptr_equal(unit_field(&umpa_proto_tcp, "seq"), unit_field(&umpa_proto_tcp, "tcp.seq"));
+	assert_ptr_equal(unit_field(&umpa_proto_tcp, "flags.syn"), unit_field(&umpa_proto_tcp, "tcp.flags.syn"));
+	assert_ptr_equal(unit_field(&umpa_proto_udp, "len"), unit_field(&umpa_proto_udp, "udp.length"));
+	assert_ptr_equal(unit_field(&umpa_proto_udp, "chksum"), unit_field(&umpa_proto_udp, "checksum"));
+	assert_ptr_equal(unit_field(&umpa_proto_udp, "sport"), &umpa_proto_udp.fields[0]);
+	assert_ptr_equal(unit_field(&umpa_proto_udp, "dport"), &umpa_proto_udp.fields[1]);
+	assert_ptr_equal(unit_field(&umpa_proto_tcp, "sport"), &umpa_proto_tcp.fields[0]);
+	assert_ptr_equal(unit_field(&umpa_proto_tcp, "dport"), &umpa_proto_tcp.fields[1]);
 	assert_true(umpa_proto_tcp.pflags & UMPA_PF_PORTS);
 	assert_true(umpa_proto_udp.pflags & UMPA_PF_PORTS);
 }
@@ -257,11 +155,11 @@ static void test_udp4_checksum(void **state)
 	build4(&p, &umpa_proto_udp);
 	unit_set(&p, 1, "sport", "1234");
 	unit_set(&p, 1, "dport", "5678");
-	push_payload(&p, "hello", 5);
+	unit_push_payload(&p, "hello", 5);
 	unit_finish(&p);
 	unit_assert_bytes(&p, SCAPY_UDP4);
-	assert_int_equal(get(&p, 0, "proto"), 17);
-	assert_int_equal(get(&p, 1, "length"), 13);
+	assert_int_equal(unit_get_at(&p, 0, "proto"), 17);
+	assert_int_equal(unit_get_at(&p, 1, "length"), 13);
 
 	redissect(&d, &p);
 	assert_int_equal(d.nlayers, 3);
@@ -270,7 +168,7 @@ static void test_udp4_checksum(void **state)
 	assert_int_equal(d.l[1].len, 13);
 	assert_int_equal(d.l[1].hlen, 8);
 	assert_ptr_equal(d.l[2].proto, &umpa_proto_raw);
-	assert_line(&d, "IP 192.168.1.1.1234 > 10.0.0.2.5678: UDP, length 5");
+	unit_assert_line(&d, "IP 192.168.1.1.1234 > 10.0.0.2.5678: UDP, length 5");
 	umpa_pkt_release(&d);
 	umpa_pkt_release(&p);
 }
@@ -283,7 +181,7 @@ static void test_udp4_zero_checksum(void **state)
 	build4(&p, &umpa_proto_udp);
 	unit_set(&p, 1, "sport", "1234");
 	unit_set(&p, 1, "dport", "5678");
-	push_payload(&p, "\x19\x2f", 2);
+	unit_push_payload(&p, "\x19\x2f", 2);
 	unit_finish(&p);
 	unit_assert_bytes(&p, SCAPY_UDP4_ZERO);
 	redissect(&d, &p);
@@ -306,23 +204,23 @@ static void test_tcp4_options_checksum(void **state)
 	unit_set(&p, 1, "flags", "SA");
 	unit_set(&p, 1, "window", "65535");
 	unit_set(&p, 1, "options", "mss=1460,sackok,ts=100:0,nop,wscale=7");
-	push_payload(&p, "data", 4);
+	unit_push_payload(&p, "data", 4);
 	unit_finish(&p);
 	unit_assert_bytes(&p, SCAPY_TCP4);
-	assert_int_equal(get(&p, 1, "hdr_len"), 10);
+	assert_int_equal(unit_get_at(&p, 1, "hdr_len"), 10);
 	assert_int_equal(p.l[1].hlen, 40);
-	assert_int_equal(get(&p, 0, "proto"), 6);
+	assert_int_equal(unit_get_at(&p, 0, "proto"), 6);
 
 	redissect(&d, &p);
 	t = find(&d, &umpa_proto_tcp);
 	assert_int_equal(d.l[t].flags, 0);
 	assert_int_equal(d.l[t].hlen, 40);
-	assert_int_equal(get(&d, t, "seq"), 0x01020304);
-	assert_int_equal(get(&d, t, "ack"), 0x0a0b0c0d);
-	assert_int_equal(get(&d, t, "flags.syn"), 1);
-	assert_int_equal(get(&d, t, "flags.ack"), 1);
-	assert_line(&d, "IP 192.168.1.1.40000 > 10.0.0.2.443: Flags [S.], seq 16909060:16909064, ack 168496141, "
-			"win 65535, options [mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7], length 4");
+	assert_int_equal(unit_get_at(&d, t, "seq"), 0x01020304);
+	assert_int_equal(unit_get_at(&d, t, "ack"), 0x0a0b0c0d);
+	assert_int_equal(unit_get_at(&d, t, "flags.syn"), 1);
+	assert_int_equal(unit_get_at(&d, t, "flags.ack"), 1);
+	unit_assert_line(&d, "IP 192.168.1.1.40000 > 10.0.0.2.443: Flags [S.], seq 16909060:16909064, ack 168496141, "
+			     "win 65535, options [mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7], length 4");
 	umpa_pkt_release(&d);
 	umpa_pkt_release(&p);
 }
@@ -336,38 +234,38 @@ static void test_real_tcp_syn(void **state)
 	char *s;
 
 	(void)state;
-	dissect_hex(&p, UMPA_LINKTYPE_ETHERNET, DNS_TCP_SYN);
+	unit_dissect_hex(&p, UMPA_LINKTYPE_ETHERNET, DNS_TCP_SYN);
 	t = find(&p, &umpa_proto_tcp);
 	assert_int_equal(p.nlayers, t + 1);
 	assert_int_equal(p.l[t].flags, 0); /* checksum verifies */
 	assert_int_equal(p.l[t].hlen, 40);
-	assert_int_equal(get(&p, t, "srcport"), 33779);
-	assert_int_equal(get(&p, t, "dstport"), 53);
-	assert_int_equal(get(&p, t, "seq"), 603899916);
-	assert_int_equal(get(&p, t, "ack"), 0);
-	assert_int_equal(get(&p, t, "hdr_len") * 4, 40); /* tshark: tcp.hdr_len 40 */
-	assert_int_equal(get(&p, t, "flags"), 0x002);
-	assert_int_equal(get(&p, t, "window_size_value"), 64240);
-	assert_int_equal(get(&p, t, "checksum"), 0x0c41);
-	assert_int_equal(get(&p, t, "urgent_pointer"), 0);
-	assert_line(&p, "IP 192.168.1.11.33779 > 209.87.249.18.53: Flags [S], seq 603899916, win 64240, "
-			"options [mss 1460,sackOK,TS val 2044906138 ecr 0,nop,wscale 7], length 0");
-	s = json_of(&p);
-	assert_contains(s, "\"tcp.options\":\"02:04:05:b4:04:02:08:0a:79:e2:ca:9a:00:00:00:00:01:03:03:07\"");
-	assert_contains(s, "\"tcp.options.mss_val\":1460");
-	assert_contains(s, "\"tcp.options.wscale.shift\":7");
-	assert_contains(s, "\"tcp.options.wscale.multiplier\":128");
-	assert_contains(s, "\"tcp.options.timestamp.tsval\":2044906138");
-	assert_contains(s, "\"tcp.options.timestamp.tsecr\":0");
-	assert_contains(s, "\"tcp.option_kind\":4");
-	assert_contains(s, "\"tcp.len\":0");
-	assert_contains(s, "\"tcp.flags.syn\":true");
+	assert_int_equal(unit_get_at(&p, t, "srcport"), 33779);
+	assert_int_equal(unit_get_at(&p, t, "dstport"), 53);
+	assert_int_equal(unit_get_at(&p, t, "seq"), 603899916);
+	assert_int_equal(unit_get_at(&p, t, "ack"), 0);
+	assert_int_equal(unit_get_at(&p, t, "hdr_len") * 4, 40); /* tshark: tcp.hdr_len 40 */
+	assert_int_equal(unit_get_at(&p, t, "flags"), 0x002);
+	assert_int_equal(unit_get_at(&p, t, "window_size_value"), 64240);
+	assert_int_equal(unit_get_at(&p, t, "checksum"), 0x0c41);
+	assert_int_equal(unit_get_at(&p, t, "urgent_pointer"), 0);
+	unit_assert_line(&p, "IP 192.168.1.11.33779 > 209.87.249.18.53: Flags [S], seq 603899916, win 64240, "
+			     "options [mss 1460,sackOK,TS val 2044906138 ecr 0,nop,wscale 7], length 0");
+	s = unit_json(&p);
+	unit_assert_contains(s, "\"tcp.options\":\"02:04:05:b4:04:02:08:0a:79:e2:ca:9a:00:00:00:00:01:03:03:07\"");
+	unit_assert_contains(s, "\"tcp.options.mss_val\":1460");
+	unit_assert_contains(s, "\"tcp.options.wscale.shift\":7");
+	unit_assert_contains(s, "\"tcp.options.wscale.multiplier\":128");
+	unit_assert_contains(s, "\"tcp.options.timestamp.tsval\":2044906138");
+	unit_assert_contains(s, "\"tcp.options.timestamp.tsecr\":0");
+	unit_assert_contains(s, "\"tcp.option_kind\":4");
+	unit_assert_contains(s, "\"tcp.len\":0");
+	unit_assert_contains(s, "\"tcp.flags.syn\":true");
 	free(s);
-	s = tree_of(&p);
-	assert_contains(s, "TCP Option - Maximum segment size: 1460 bytes");
-	assert_contains(s, "TCP Option - Window scale: 7 (multiply by 128)");
-	assert_contains(s, "TCP Option - Timestamps: TSval 2044906138, TSecr 0");
-	assert_contains(s, "tcp.option_kind: 2 (Maximum Segment Size)");
+	s = unit_tree(&p);
+	unit_assert_contains(s, "TCP Option - Maximum segment size: 1460 bytes");
+	unit_assert_contains(s, "TCP Option - Window scale: 7 (multiply by 128)");
+	unit_assert_contains(s, "TCP Option - Timestamps: TSval 2044906138, TSecr 0");
+	unit_assert_contains(s, "tcp.option_kind: 2 (Maximum Segment Size)");
 	free(s);
 	umpa_pkt_release(&p);
 }
@@ -378,16 +276,16 @@ static void test_real_tcp_synack_padding(void **state)
 	unsigned t;
 
 	(void)state;
-	dissect_hex(&p, UMPA_LINKTYPE_ETHERNET, DNS_TCP_SYNACK);
+	unit_dissect_hex(&p, UMPA_LINKTYPE_ETHERNET, DNS_TCP_SYNACK);
 	t = find(&p, &umpa_proto_tcp);
 	assert_int_equal(p.l[t].flags, 0);
 	assert_int_equal(p.l[t].len, 24); /* IP total length bounds it: no Ethernet padding */
 	assert_int_equal(p.l[t].hlen, 24);
-	assert_int_equal(get(&p, t, "flags"), 0x012);
-	assert_int_equal(get(&p, t, "ack"), 603899917);
-	assert_int_equal(get(&p, t, "checksum"), 0xdded);
-	assert_line(&p, "IP 209.87.249.18.53 > 192.168.1.11.33779: Flags [S.], seq 2043824403, ack 603899917, "
-			"win 64240, options [mss 1460], length 0");
+	assert_int_equal(unit_get_at(&p, t, "flags"), 0x012);
+	assert_int_equal(unit_get_at(&p, t, "ack"), 603899917);
+	assert_int_equal(unit_get_at(&p, t, "checksum"), 0xdded);
+	unit_assert_line(&p, "IP 209.87.249.18.53 > 192.168.1.11.33779: Flags [S.], seq 2043824403, ack 603899917, "
+			     "win 64240, options [mss 1460], length 0");
 	umpa_pkt_release(&p);
 }
 
@@ -397,19 +295,19 @@ static void test_real_dns_over_tcp(void **state)
 	unsigned t;
 
 	(void)state;
-	dissect_hex(&p, UMPA_LINKTYPE_ETHERNET, DNS_TCP_QUERY);
+	unit_dissect_hex(&p, UMPA_LINKTYPE_ETHERNET, DNS_TCP_QUERY);
 	t = find(&p, &umpa_proto_tcp);
 	assert_int_equal(p.l[t].flags, 0);
-	assert_int_equal(get(&p, t, "flags"), 0x018);
-	assert_int_equal(get(&p, t, "seq"), 603899917);
-	assert_int_equal(get(&p, t, "ack"), 2043824404);
-	assert_int_equal(get(&p, t, "checksum"), 0x7796);
+	assert_int_equal(unit_get_at(&p, t, "flags"), 0x018);
+	assert_int_equal(unit_get_at(&p, t, "seq"), 603899917);
+	assert_int_equal(unit_get_at(&p, t, "ack"), 2043824404);
+	assert_int_equal(unit_get_at(&p, t, "checksum"), 0x7796);
 	assert_true(p.nlayers > t + 1);
 	assert_ptr_equal(p.l[t + 1].proto, &umpa_proto_dns); /* port 53, >= 14 bytes */
 	/* tcpdump -nn -S prints exactly this; the DNS layer appends its part */
-	assert_line(&p, "IP 192.168.1.11.33779 > 209.87.249.18.53: Flags [P.], seq 603899917:603899975, "
-			"ack 2043824404, win 64240, length 58 17177+ [1au] A? www.tcpdump.org. (56)");
-	assert_json_has(&p, "\"tcp.len\":58");
+	unit_assert_line(&p, "IP 192.168.1.11.33779 > 209.87.249.18.53: Flags [P.], seq 603899917:603899975, "
+			     "ack 2043824404, win 64240, length 58 17177+ [1au] A? www.tcpdump.org. (56)");
+	unit_assert_json_has(&p, "\"tcp.len\":58");
 	umpa_pkt_release(&p);
 
 	/* fewer than 14 bytes to port 53 cannot be a prefixed DNS message: raw */
@@ -418,10 +316,10 @@ static void test_real_dns_over_tcp(void **state)
 		build4(&b, &umpa_proto_tcp);
 		unit_set(&b, 1, "dport", "53");
 		unit_set(&b, 1, "flags", "PA");
-		push_payload(&b,
-			     "\x00\x0b"
-			     "0123456789a",
-			     13);
+		unit_push_payload(&b,
+				  "\x00\x0b"
+				  "0123456789a",
+				  13);
 		unit_finish(&b);
 		redissect(&p, &b);
 		assert_int_equal(p.nlayers, 3);
@@ -443,13 +341,13 @@ static void test_real_dns_over_udp(void **state)
 	unsigned u;
 
 	(void)state;
-	dissect_hex(&p, UMPA_LINKTYPE_ETHERNET, DNS_UDP_QUERY);
+	unit_dissect_hex(&p, UMPA_LINKTYPE_ETHERNET, DNS_UDP_QUERY);
 	u = find(&p, &umpa_proto_udp);
 	assert_int_equal(p.l[u].flags, 0);
-	assert_int_equal(get(&p, u, "length"), 64);
-	assert_int_equal(get(&p, u, "checksum"), 0x7824);
+	assert_int_equal(unit_get_at(&p, u, "length"), 64);
+	assert_int_equal(unit_get_at(&p, u, "checksum"), 0x7824);
 	assert_ptr_equal(p.l[u + 1].proto, &umpa_proto_dns);
-	assert_line(&p, "IP 192.168.1.11.43966 > 209.87.249.18.53: 22836+ [1au] A? www.tcpdump.org. (56)");
+	unit_assert_line(&p, "IP 192.168.1.11.43966 > 209.87.249.18.53: 22836+ [1au] A? www.tcpdump.org. (56)");
 	umpa_pkt_release(&p);
 }
 
@@ -459,20 +357,20 @@ static void test_real_udp_syslog(void **state)
 	unsigned u;
 
 	(void)state;
-	dissect_hex(&p, UMPA_LINKTYPE_ETHERNET, SYSLOG_UDP);
+	unit_dissect_hex(&p, UMPA_LINKTYPE_ETHERNET, SYSLOG_UDP);
 	u = find(&p, &umpa_proto_udp);
 	/* sent with checksum offload: tshark -o udp.check_checksum:TRUE says
 	 * "0x14a8 incorrect, should be 0x8d5a" */
 	assert_int_equal(p.l[u].flags, UMPA_L_BADSUM);
-	assert_int_equal(get(&p, u, "srcport"), 47565);
-	assert_int_equal(get(&p, u, "dstport"), 514);
-	assert_int_equal(get(&p, u, "length"), 59);
-	assert_int_equal(get(&p, u, "checksum"), 0x14a8);
+	assert_int_equal(unit_get_at(&p, u, "srcport"), 47565);
+	assert_int_equal(unit_get_at(&p, u, "dstport"), 514);
+	assert_int_equal(unit_get_at(&p, u, "length"), 59);
+	assert_int_equal(unit_get_at(&p, u, "checksum"), 0x14a8);
 	assert_int_equal(p.l[u].len, 59);
 	assert_ptr_equal(p.l[u + 1].proto, &umpa_proto_raw);
 	assert_int_equal(p.l[u + 1].len, 51);
-	assert_line(&p, "IP 10.0.0.20.47565 > 10.0.0.72.514: UDP, length 51 [bad udp checksum]");
-	assert_json_has(&p, "\"udp.checksum\":\"0x14a8\"");
+	unit_assert_line(&p, "IP 10.0.0.20.47565 > 10.0.0.72.514: UDP, length 51 [bad udp checksum]");
+	unit_assert_json_has(&p, "\"udp.checksum\":\"0x14a8\"");
 	/* with the right checksum it verifies */
 	p.data[14 + 20 + 6] = 0x8d;
 	p.data[14 + 20 + 7] = 0x5a;
@@ -490,23 +388,23 @@ static void test_auto_fields(void **state)
 	(void)state;
 	build4(&p, &umpa_proto_tcp);
 	unit_set(&p, 1, "options", "mss=536");
-	assert_int_equal(get(&p, 1, "dataofs"), 6); /* set_var keeps the data offset in step */
-	push_payload(&p, "0123456789", 10);
+	assert_int_equal(unit_get_at(&p, 1, "dataofs"), 6); /* set_var keeps the data offset in step */
+	unit_push_payload(&p, "0123456789", 10);
 	unit_finish(&p);
-	assert_int_equal(get(&p, 0, "len"), 20 + 24 + 10);
-	assert_int_equal(get(&p, 0, "proto"), 6);
-	assert_int_equal(get(&p, 1, "dataofs"), 6);
+	assert_int_equal(unit_get_at(&p, 0, "len"), 20 + 24 + 10);
+	assert_int_equal(unit_get_at(&p, 0, "proto"), 6);
+	assert_int_equal(unit_get_at(&p, 1, "dataofs"), 6);
 	/* removing the options shrinks the header again */
 	unit_set(&p, 1, "options", "");
 	unit_finish(&p);
-	assert_int_equal(get(&p, 1, "dataofs"), 5);
-	assert_int_equal(get(&p, 0, "len"), 20 + 20 + 10);
+	assert_int_equal(unit_get_at(&p, 1, "dataofs"), 5);
+	assert_int_equal(unit_get_at(&p, 0, "len"), 20 + 20 + 10);
 	umpa_pkt_release(&p);
 
 	/* no IP below: checksum left alone (0) as Scapy does; length still computed */
 	umpa_pkt_init(&p);
 	unit_push(&p, &umpa_proto_udp);
-	push_payload(&p, "abc", 3);
+	unit_push_payload(&p, "abc", 3);
 	unit_finish(&p);
 	unit_assert_bytes(&p, "0035003500 0b0000 616263");
 	umpa_pkt_release(&p);
@@ -523,7 +421,7 @@ static void test_overrides_kept(void **state)
 	unit_set(&p, 1, "sport", "1234");
 	unit_set(&p, 1, "dport", "5678");
 	unit_set(&p, 1, "len", "100");
-	push_payload(&p, "hello", 5);
+	unit_push_payload(&p, "hello", 5);
 	unit_finish(&p);
 	unit_assert_bytes(&p, SCAPY_UDP4_LIE);
 	/* ... and is flagged INVALID (the capture is whole) when read back */
@@ -537,7 +435,7 @@ static void test_overrides_kept(void **state)
 	build4(&p, &umpa_proto_udp);
 	unit_set(&p, 1, "chksum", "0x1234");
 	unit_finish(&p);
-	assert_int_equal(get(&p, 1, "chksum"), 0x1234);
+	assert_int_equal(unit_get_at(&p, 1, "chksum"), 0x1234);
 	redissect(&d, &p);
 	assert_true(d.l[1].flags & UMPA_L_BADSUM);
 	assert_false(d.l[1].flags & (UMPA_L_INVALID | UMPA_L_TRUNCATED));
@@ -548,15 +446,15 @@ static void test_overrides_kept(void **state)
 	build4(&p, &umpa_proto_tcp);
 	unit_set(&p, 1, "checksum", "0");
 	unit_set(&p, 1, "dataofs", "6");
-	push_payload(&p, "\x02\x04\x05\xb4", 4);
+	unit_push_payload(&p, "\x02\x04\x05\xb4", 4);
 	unit_finish(&p);
-	assert_int_equal(get(&p, 1, "checksum"), 0);
-	assert_int_equal(get(&p, 1, "dataofs"), 6);
+	assert_int_equal(unit_get_at(&p, 1, "checksum"), 0);
+	assert_int_equal(unit_get_at(&p, 1, "dataofs"), 6);
 	redissect(&d, &p);
 	t = find(&d, &umpa_proto_tcp);
 	assert_true(d.l[t].flags & UMPA_L_BADSUM);
 	assert_int_equal(d.l[t].hlen, 24); /* the payload became an MSS option */
-	assert_json_has(&d, "\"tcp.options.mss_val\":1460");
+	unit_assert_json_has(&d, "\"tcp.options.mss_val\":1460");
 	umpa_pkt_release(&d);
 	umpa_pkt_release(&p);
 
@@ -567,10 +465,10 @@ static void test_overrides_kept(void **state)
 	t = find(&d, &umpa_proto_tcp);
 	unit_set(&d, t, "window", "1");
 	unit_finish(&d);
-	assert_int_equal(get(&d, t, "checksum"), get(&p, 1, "checksum")); /* stale, kept */
-	umpa_field_unset(&d, t, fld(&umpa_proto_tcp, "checksum"));
+	assert_int_equal(unit_get_at(&d, t, "checksum"), unit_get_at(&p, 1, "checksum")); /* stale, kept */
+	umpa_field_unset(&d, t, unit_field(&umpa_proto_tcp, "checksum"));
 	unit_finish(&d);
-	assert_int_not_equal(get(&d, t, "checksum"), get(&p, 1, "checksum"));
+	assert_int_not_equal(unit_get_at(&d, t, "checksum"), unit_get_at(&p, 1, "checksum"));
 	{
 		struct umpa_pkt d2;
 		redissect(&d2, &d);
@@ -613,7 +511,7 @@ static void test_truncate_all(void **state)
 		assert_true(p.l[1].flags & UMPA_L_TRUNCATED);
 		assert_false(p.l[1].flags & UMPA_L_INVALID);
 		{
-			char *s = line_of(&p);
+			char *s = unit_line(&p);
 			free(s);
 		}
 		umpa_pkt_release(&p);
@@ -639,11 +537,11 @@ static void test_udp_invalid_length(void **state)
 
 	(void)state;
 	/* udp.length 4 < 8 */
-	dissect_hex(&p, UMPA_LINKTYPE_RAW, "4500001c0001000040117cce7f0000017f000001 0035 0035 0004 0000");
+	unit_dissect_hex(&p, UMPA_LINKTYPE_RAW, "4500001c0001000040117cce7f0000017f000001 0035 0035 0004 0000");
 	assert_ptr_equal(p.l[1].proto, &umpa_proto_udp);
 	assert_true(p.l[1].flags & UMPA_L_INVALID);
 	assert_string_equal(p.l[1].why, "udp length < 8");
-	assert_line(&p, "IP 127.0.0.1.53 > 127.0.0.1.53: UDP, bad length 4 [invalid udp: udp length < 8]");
+	unit_assert_line(&p, "IP 127.0.0.1.53 > 127.0.0.1.53: UDP, bad length 4 [invalid udp: udp length < 8]");
 	umpa_pkt_release(&p);
 
 	/* udp.length 200 beyond the IP payload, whole capture: INVALID */
@@ -676,7 +574,7 @@ static void test_first_fragment(void **state)
 	unit_set(&p, 0, "flags.mf", "1");
 	unit_set(&p, 1, "len", "1000");
 	unit_set(&p, 1, "chksum", "0x1234");
-	push_payload(&p, "01234567", 8);
+	unit_push_payload(&p, "01234567", 8);
 	unit_finish(&p);
 	redissect(&d, &p);
 	assert_ptr_equal(d.l[1].proto, &umpa_proto_udp);
@@ -688,7 +586,7 @@ static void test_first_fragment(void **state)
 	build4(&p, &umpa_proto_tcp);
 	unit_set(&p, 0, "flags.mf", "1");
 	unit_set(&p, 1, "chksum", "0x1234");
-	push_payload(&p, "01234567", 8);
+	unit_push_payload(&p, "01234567", 8);
 	unit_finish(&p);
 	redissect(&d, &p);
 	assert_ptr_equal(d.l[1].proto, &umpa_proto_tcp);
@@ -705,8 +603,8 @@ static void test_tcp_invalid_offset(void **state)
 
 	(void)state;
 	/* data offset 4 */
-	dissect_hex(&p, UMPA_LINKTYPE_RAW,
-		    "450000280001000040067ccd7f0000017f000001 00140050000000000000000040022000917c0000");
+	unit_dissect_hex(&p, UMPA_LINKTYPE_RAW,
+			 "450000280001000040067ccd7f0000017f000001 00140050000000000000000040022000917c0000");
 	assert_ptr_equal(p.l[1].proto, &umpa_proto_tcp);
 	assert_true(p.l[1].flags & UMPA_L_INVALID);
 	assert_string_equal(p.l[1].why, "tcp data offset < 5");
@@ -714,8 +612,8 @@ static void test_tcp_invalid_offset(void **state)
 	umpa_pkt_release(&p);
 
 	/* data offset 15 but only 20 bytes, whole capture: INVALID */
-	dissect_hex(&p, UMPA_LINKTYPE_RAW,
-		    "450000280001000040067ccd7f0000017f000001 001400500000000000000000f0022000917c0000");
+	unit_dissect_hex(&p, UMPA_LINKTYPE_RAW,
+			 "450000280001000040067ccd7f0000017f000001 001400500000000000000000f0022000917c0000");
 	assert_true(p.l[1].flags & UMPA_L_INVALID);
 	assert_false(p.l[1].flags & UMPA_L_TRUNCATED);
 	assert_true(p.l[1].hlen <= p.l[1].len);
@@ -737,62 +635,53 @@ static void test_tcp_invalid_offset(void **state)
 static void test_malformed_options(void **state)
 {
 	struct umpa_pkt p;
-	char *s;
 
 	(void)state;
 	/* option kind 2 with length 1 (< 2) */
-	dissect_hex(&p, UMPA_LINKTYPE_RAW,
-		    "4500002c0001000040067cc97f0000017f000001 00140050000000000000000060022000917c0000"
-		    "02010000");
+	unit_dissect_hex(&p, UMPA_LINKTYPE_RAW,
+			 "4500002c0001000040067cc97f0000017f000001 00140050000000000000000060022000917c0000"
+			 "02010000");
 	assert_true(p.l[1].flags & UMPA_L_INVALID);
 	assert_string_equal(p.l[1].why, "tcp option overruns header");
 	assert_int_equal(p.l[1].hlen, 24);
-	s = line_of(&p);
-	assert_contains(s, "options [[bad opt]]");
-	free(s);
-	s = json_of(&p);
-	assert_contains(s, "tcp.option.len.invalid");
-	free(s);
+	unit_assert_line_has(&p, "options [[bad opt]]");
+	unit_assert_json_has(&p, "tcp.option.len.invalid");
 	umpa_pkt_release(&p);
 
 	/* a timestamp (length 10) in a 4-byte option area, payload after it */
-	dissect_hex(&p, UMPA_LINKTYPE_RAW,
-		    "450000300001000040067cc57f0000017f000001 00140050000000000000000060022000917c0000"
-		    "010108 0a 41424344");
+	unit_dissect_hex(&p, UMPA_LINKTYPE_RAW,
+			 "450000300001000040067cc57f0000017f000001 00140050000000000000000060022000917c0000"
+			 "010108 0a 41424344");
 	assert_true(p.l[1].flags & UMPA_L_INVALID);
 	assert_string_equal(p.l[1].why, "tcp option overruns header");
 	assert_int_equal(p.l[1].hlen, 24);
 	assert_int_equal(p.nlayers, 3); /* the data offset is sound: the payload is kept */
 	assert_ptr_equal(p.l[2].proto, &umpa_proto_raw);
 	assert_int_equal(p.l[2].len, 4);
-	s = line_of(&p);
-	assert_contains(s, "options [nop,nop,[bad opt]], length 4");
-	free(s);
+	unit_assert_line_has(&p, "options [nop,nop,[bad opt]], length 4");
 	umpa_pkt_release(&p);
 
 	/* the length byte itself missing from the header: kind 3 is the last byte */
-	dissect_hex(&p, UMPA_LINKTYPE_RAW,
-		    "4500002c0001000040067cc97f0000017f000001 00140050000000000000000060022000917c0000"
-		    "01010103");
+	unit_dissect_hex(&p, UMPA_LINKTYPE_RAW,
+			 "4500002c0001000040067cc97f0000017f000001 00140050000000000000000060022000917c0000"
+			 "01010103");
 	assert_true(p.l[1].flags & UMPA_L_INVALID);
 	assert_string_equal(p.l[1].why, "tcp option overruns header");
 	umpa_pkt_release(&p);
 
 	/* an MSS option of length 3: wrong for its kind */
-	dissect_hex(&p, UMPA_LINKTYPE_RAW,
-		    "4500002c0001000040067cc97f0000017f000001 00140050000000000000000060022000917c0000"
-		    "02030500");
+	unit_dissect_hex(&p, UMPA_LINKTYPE_RAW,
+			 "4500002c0001000040067cc97f0000017f000001 00140050000000000000000060022000917c0000"
+			 "02030500");
 	assert_true(p.l[1].flags & UMPA_L_INVALID);
 	assert_string_equal(p.l[1].why, "tcp option length wrong for its kind");
-	s = line_of(&p);
-	assert_contains(s, "options [mss [bad opt],eol]");
-	free(s);
+	unit_assert_line_has(&p, "options [mss [bad opt],eol]");
 	umpa_pkt_release(&p);
 
 	/* padding after EOL is not parsed as options */
-	dissect_hex(&p, UMPA_LINKTYPE_RAW,
-		    "4500002c0001000040067cc97f0000017f000001 00140050000000000000000060022000917c0000"
-		    "0001ffff");
+	unit_dissect_hex(&p, UMPA_LINKTYPE_RAW,
+			 "4500002c0001000040067cc97f0000017f000001 00140050000000000000000060022000917c0000"
+			 "0001ffff");
 	assert_int_equal(p.l[1].flags & UMPA_L_INVALID, 0);
 	umpa_pkt_release(&p);
 }
@@ -810,13 +699,13 @@ static void test_options_roundtrip(void **state)
 	{
 		/* errors first: 4+1+3+2+10+18 = 38 bytes, plus 4 more is over 40 */
 		struct umpa_err e = {0};
-		const struct umpa_field *f = fld(&umpa_proto_tcp, "options");
+		const struct umpa_field *f = unit_field(&umpa_proto_tcp, "options");
 		assert_true(
 		    umpa_field_set_str(&p, 1, f, "mss=1460,nop,wscale=7,sackok,ts=1:2,sack=1-2:3-4,34=0102", &e) < 0);
-		assert_contains(e.msg, "40");
+		unit_assert_contains(e.msg, "40");
 		assert_true(umpa_field_set_str(&p, 1, f, "mss=70000", &e) < 0);
 		assert_true(umpa_field_set_str(&p, 1, f, "bogus", &e) < 0);
-		assert_contains(e.msg, "mss=N");
+		unit_assert_contains(e.msg, "mss=N");
 		assert_true(umpa_field_set_str(&p, 1, f, "sack=1-2:3-4:5-6:7-8:9-10", &e) < 0);
 		assert_true(umpa_field_set_str(&p, 1, f, "sack=12", &e) < 0);
 		assert_true(umpa_field_set_str(&p, 1, f, "34=abc", &e) < 0);
@@ -833,17 +722,17 @@ static void test_options_roundtrip(void **state)
 	redissect(&d, &p);
 	t = find(&d, &umpa_proto_tcp);
 	assert_int_equal(d.l[t].flags, 0);
-	s = json_of(&d);
-	assert_contains(s, "\"tcp.options.mss_val\":1460");
-	assert_contains(s, "\"tcp.options.wscale.shift\":7");
-	assert_contains(s, "\"tcp.options.timestamp.tsval\":100");
-	assert_contains(s, "\"tcp.options.timestamp.tsecr\":16");
-	assert_contains(s, "\"tcp.options.sack_le\":100,\"tcp.options.sack_re\":200,"
-			   "\"tcp.options.sack_le\":300,\"tcp.options.sack_re\":400");
-	assert_contains(s, "\"tcp.options.sack.count\":2");
+	s = unit_json(&d);
+	unit_assert_contains(s, "\"tcp.options.mss_val\":1460");
+	unit_assert_contains(s, "\"tcp.options.wscale.shift\":7");
+	unit_assert_contains(s, "\"tcp.options.timestamp.tsval\":100");
+	unit_assert_contains(s, "\"tcp.options.timestamp.tsecr\":16");
+	unit_assert_contains(s, "\"tcp.options.sack_le\":100,\"tcp.options.sack_re\":200,"
+				"\"tcp.options.sack_le\":300,\"tcp.options.sack_re\":400");
+	unit_assert_contains(s, "\"tcp.options.sack.count\":2");
 	free(s);
-	assert_line(&d, "IP 192.168.1.1.20 > 10.0.0.2.80: Flags [S], seq 0, win 8192, options [mss 1460,nop,"
-			"wscale 7,sackOK,TS val 100 ecr 16,sack 2 {100:200}{300:400},eol], length 0");
+	unit_assert_line(&d, "IP 192.168.1.1.20 > 10.0.0.2.80: Flags [S], seq 0, win 8192, options [mss 1460,nop,"
+			     "wscale 7,sackOK,TS val 100 ecr 16,sack 2 {100:200}{300:400},eol], length 0");
 	umpa_pkt_release(&d);
 
 	/* unknown kinds and raw bytes; Scapy pads with zeros too */
@@ -854,17 +743,17 @@ static void test_options_roundtrip(void **state)
 	redissect(&d, &p);
 	t = find(&d, &umpa_proto_tcp);
 	assert_int_equal(d.l[t].flags, 0);
-	assert_json_has(&d, "\"tcp.options.tfo.cookie\":\"01:02\"");
-	assert_json_has(&d, "\"tcp.option_kind\":99,\"tcp.option_kind_name\":\"Unknown\"");
-	assert_line(&d, "IP 192.168.1.1.20 > 10.0.0.2.80: Flags [S], seq 0, win 8192, "
-			"options [tfo 0x0102,unknown-99,nop,eol], length 0");
+	unit_assert_json_has(&d, "\"tcp.options.tfo.cookie\":\"01:02\"");
+	unit_assert_json_has(&d, "\"tcp.option_kind\":99,\"tcp.option_kind_name\":\"Unknown\"");
+	unit_assert_line(&d, "IP 192.168.1.1.20 > 10.0.0.2.80: Flags [S], seq 0, win 8192, "
+			     "options [tfo 0x0102,unknown-99,nop,eol], length 0");
 	umpa_pkt_release(&d);
 
 	/* exactly 40 bytes, no padding needed */
 	unit_set(&p, 1, "options", "ts=1:2,ts=3:4,ts=5:6,ts=7:8");
 	unit_finish(&p);
 	assert_int_equal(p.l[1].hlen, 60);
-	assert_int_equal(get(&p, 1, "dataofs"), 15);
+	assert_int_equal(unit_get_at(&p, 1, "dataofs"), 15);
 	umpa_pkt_release(&p);
 }
 
@@ -880,7 +769,7 @@ static void mk_tcp(struct umpa_pkt *p, const char *sport, const char *dport, con
 	unit_set(p, 1, "seq", seq);
 	unit_set(p, 1, "ack", ack);
 	if (payload)
-		push_payload(p, payload, strlen(payload));
+		unit_push_payload(p, payload, strlen(payload));
 	unit_finish(p);
 }
 
@@ -914,7 +803,7 @@ static void test_tcp_answers(void **state)
 
 	mk_tcp(&r, "81", "40000", "SA", "5000", "1001", NULL);
 	assert_int_equal(tcp_ans(&r, &q, why, sizeof(why)), 0);
-	assert_contains(why, "ports");
+	unit_assert_contains(why, "ports");
 	umpa_pkt_release(&r);
 	umpa_pkt_release(&q);
 
@@ -967,7 +856,7 @@ static void test_udp_answers(void **state)
 	assert_int_equal(umpa_proto_udp.answers(&r, 1, &q, 1, why, sizeof(why)), 1);
 	unit_set(&r, 1, "sport", "54");
 	assert_int_equal(umpa_proto_udp.answers(&r, 1, &q, 1, why, sizeof(why)), 0);
-	assert_contains(why, "ports");
+	unit_assert_contains(why, "ports");
 	umpa_pkt_release(&r);
 	umpa_pkt_release(&q);
 }
@@ -982,7 +871,7 @@ static void test_udp6_checksum(void **state)
 	build6(&p, &umpa_proto_udp);
 	unit_set(&p, 1, "sport", "1234");
 	unit_set(&p, 1, "dport", "5678");
-	push_payload(&p, "hello", 5);
+	unit_push_payload(&p, "hello", 5);
 	unit_finish(&p);
 	unit_assert_bytes(&p, SCAPY_UDP6);
 	redissect(&d, &p);
@@ -1001,7 +890,6 @@ static void test_udp6_checksum(void **state)
 static void test_tcp6_checksum(void **state)
 {
 	struct umpa_pkt p, d;
-	char *s;
 
 	(void)state;
 	build6(&p, &umpa_proto_tcp);
@@ -1010,44 +898,28 @@ static void test_tcp6_checksum(void **state)
 	unit_set(&p, 1, "flags", "PA");
 	unit_set(&p, 1, "seq", "7");
 	unit_set(&p, 1, "ack", "9");
-	push_payload(&p, "data!", 5);
+	unit_push_payload(&p, "data!", 5);
 	unit_finish(&p);
 	unit_assert_bytes(&p, SCAPY_TCP6);
 	redissect(&d, &p);
 	assert_ptr_equal(d.l[1].proto, &umpa_proto_tcp);
 	assert_int_equal(d.l[1].flags, 0);
-	s = line_of(&d);
-	assert_contains(s, "Flags [P.], seq 7:12, ack 9, win 8192, length 5");
-	free(s);
+	unit_assert_line_has(&d, "Flags [P.], seq 7:12, ack 9, win 8192, length 5");
 	umpa_pkt_release(&d);
 	umpa_pkt_release(&p);
 }
 
 /* ---- tshark reads what we build ---- */
 
-static void put_le32(FILE *f, uint32_t v)
-{
-	uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-	fwrite(b, 1, 4, f);
-}
-
-static void put_le16(FILE *f, uint16_t v)
-{
-	uint8_t b[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
-	fwrite(b, 1, 2, f);
-}
-
 static void test_tshark_clean(void **state)
 {
 	struct umpa_pkt pk[8];
 	unsigned n = 0;
 	char path[] = "/tmp/umpa-transport-XXXXXX";
-	char cmd[512], line[1024];
-	int fd, bad = 0, frames = 0;
-	FILE *f;
+	int fd;
 
 	(void)state;
-	if (system("tshark -v >/dev/null 2>&1") != 0)
+	if (!unit_have_tshark())
 		skip();
 	build4(&pk[n], &umpa_proto_tcp);
 	unit_finish(&pk[n++]);
@@ -1059,69 +931,40 @@ static void test_tshark_clean(void **state)
 	build4(&pk[n], &umpa_proto_tcp);
 	unit_set(&pk[n], 1, "flags", "PA");
 	unit_set(&pk[n], 1, "options", "nop,nop,ts=5:6,sack=1-2");
-	push_payload(&pk[n], "hello, world", 12);
+	unit_push_payload(&pk[n], "hello, world", 12);
 	unit_finish(&pk[n++]);
 	build4(&pk[n], &umpa_proto_udp);
 	unit_set(&pk[n], 1, "sport", "1234");
 	unit_set(&pk[n], 1, "dport", "5678");
-	push_payload(&pk[n], "hello", 5);
+	unit_push_payload(&pk[n], "hello", 5);
 	unit_finish(&pk[n++]);
 	build4(&pk[n], &umpa_proto_udp);
 	unit_set(&pk[n], 1, "sport", "1234");
 	unit_set(&pk[n], 1, "dport", "5678");
-	push_payload(&pk[n], "\x19\x2f", 2); /* checksum 0xffff */
+	unit_push_payload(&pk[n], "\x19\x2f", 2); /* checksum 0xffff */
 	unit_finish(&pk[n++]);
 	build6(&pk[n], &umpa_proto_udp);
 	unit_set(&pk[n], 1, "sport", "1234");
 	unit_set(&pk[n], 1, "dport", "5678");
-	push_payload(&pk[n], "hello", 5);
+	unit_push_payload(&pk[n], "hello", 5);
 	unit_finish(&pk[n++]);
 	build6(&pk[n], &umpa_proto_tcp);
 	unit_set(&pk[n], 1, "flags", "A");
 	unit_set(&pk[n], 1, "options", "ts=1:2");
-	push_payload(&pk[n], "data!", 5);
+	unit_push_payload(&pk[n], "data!", 5);
 	unit_finish(&pk[n++]);
 
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
-	f = fdopen(fd, "wb");
-	assert_non_null(f);
-	put_le32(f, 0xa1b2c3d4);
-	put_le16(f, 2);
-	put_le16(f, 4);
-	put_le32(f, 0);
-	put_le32(f, 0);
-	put_le32(f, 65535);
-	put_le32(f, UMPA_LINKTYPE_RAW);
-	for (unsigned i = 0; i < n; i++) {
-		put_le32(f, i);
-		put_le32(f, 0);
-		put_le32(f, pk[i].len);
-		put_le32(f, pk[i].len);
-		fwrite(pk[i].data, 1, pk[i].len, f);
+	close(fd);
+	unit_write_pcap(path, UMPA_LINKTYPE_RAW, pk, n);
+	for (unsigned i = 0; i < n; i++)
 		umpa_pkt_release(&pk[i]);
-	}
-	fclose(f);
-
-	snprintf(cmd, sizeof(cmd),
-		 "tshark -r %s -V -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE "
-		 "-o tcp.analyze_sequence_numbers:FALSE -o tcp.relative_sequence_numbers:FALSE 2>&1",
-		 path);
-	f = popen(cmd, "r");
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "Frame ", 6))
-			frames++;
-		if (strstr(line, "Malformed") || strstr(line, "Bad checksum") || strstr(line, "[incorrect") ||
-		    strstr(line, "Expert Info (Warning") || strstr(line, "Expert Info (Error")) {
-			fprintf(stderr, "tshark: %s", line);
-			bad++;
-		}
-	}
-	pclose(f);
+	unit_tshark_check(path,
+			  "-o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE "
+			  "-o tcp.analyze_sequence_numbers:FALSE -o tcp.relative_sequence_numbers:FALSE",
+			  (int)n, NULL);
 	unlink(path);
-	assert_int_equal(frames, (int)n);
-	assert_int_equal(bad, 0);
 }
 
 int main(void)

@@ -117,6 +117,164 @@ static inline void unit_assert_bytes(const struct umpa_pkt *p, const char *hex)
 	}
 }
 
+/** Field @p name (short name, Wireshark name or alias) of @p pr; fails the test if there is none. */
+static inline const struct umpa_field *unit_field(const struct umpa_proto *pr, const char *name)
+{
+	const struct umpa_field *f = umpa_proto_field(pr, name);
+
+	if (!f)
+		fail_msg("no field %s in %s", name, pr->name);
+	return f;
+}
+
+/** Value of integer field @p name of layer @p li; fails the test if absent. */
+static inline uint64_t unit_get_at(const struct umpa_pkt *p, unsigned li, const char *name)
+{
+	uint64_t v = 0;
+
+	assert_true(li < p->nlayers);
+	assert_int_equal(umpa_field_get_u64(p, li, unit_field(p->l[li].proto, name), &v), 0);
+	return v;
+}
+
+/** Field @p name of layer @p li as text (caller frees); fails the test on error. */
+static inline char *unit_format(const struct umpa_pkt *p, unsigned li, const char *name)
+{
+	struct umpa_sbuf b = {0};
+
+	assert_int_equal(umpa_field_format(p, li, unit_field(p->l[li].proto, name), &b), 0);
+	assert_non_null(b.s);
+	return b.s;
+}
+
+/** The JSON rendering of @p p (caller frees). */
+static inline char *unit_json(const struct umpa_pkt *p)
+{
+	struct umpa_sbuf b = {0};
+	struct umpa_render_opts o = {.number = 1};
+
+	umpa_render_json(p, &o, &b);
+	assert_non_null(b.s);
+	return b.s;
+}
+
+/** The tree (-v) rendering of @p p (caller frees). */
+static inline char *unit_tree(const struct umpa_pkt *p)
+{
+	struct umpa_sbuf b = {0};
+	struct umpa_render_opts o = {.number = 1};
+
+	umpa_render_tree(p, &o, &b);
+	assert_non_null(b.s);
+	return b.s;
+}
+
+/** The one-line summary of @p p without the time stamp and the newline (caller frees). */
+static inline char *unit_line(const struct umpa_pkt *p)
+{
+	struct umpa_sbuf b = {0};
+	struct umpa_render_opts o = {.number = 1};
+	char *s;
+
+	umpa_render_line(p, &o, &b);
+	assert_non_null(b.s);
+	s = strchr(b.s, ' ');
+	assert_non_null(s);
+	memmove(b.s, s + 1, strlen(s + 1) + 1);
+	if (b.s[0] && b.s[strlen(b.s) - 1] == '\n')
+		b.s[strlen(b.s) - 1] = 0;
+	return b.s;
+}
+
+/** Fail unless @p needle occurs in @p hay. */
+static inline void unit_assert_contains(const char *hay, const char *needle)
+{
+	if (!strstr(hay, needle))
+		fail_msg("'%s' not found in:\n%s", needle, hay);
+}
+
+/** Fail if @p needle occurs in @p hay. */
+static inline void unit_assert_lacks(const char *hay, const char *needle)
+{
+	if (strstr(hay, needle))
+		fail_msg("'%s' unexpectedly found in:\n%s", needle, hay);
+}
+
+/** The one-line summary of @p p (without time stamp and newline) must be exactly @p want. */
+static inline void unit_assert_line(const struct umpa_pkt *p, const char *want)
+{
+	char *s = unit_line(p);
+
+	if (strcmp(s, want) != 0)
+		fail_msg("summary\n got: '%s'\nwant: '%s'", s, want);
+	free(s);
+}
+
+/** The one-line summary of @p p must contain @p needle. */
+static inline void unit_assert_line_has(const struct umpa_pkt *p, const char *needle)
+{
+	char *s = unit_line(p);
+
+	unit_assert_contains(s, needle);
+	free(s);
+}
+
+/** The tree rendering of @p p must contain @p needle. */
+static inline void unit_assert_tree_has(const struct umpa_pkt *p, const char *needle)
+{
+	char *s = unit_tree(p);
+
+	unit_assert_contains(s, needle);
+	free(s);
+}
+
+/** The JSON rendering of @p p must contain @p needle. */
+static inline void unit_assert_json_has(const struct umpa_pkt *p, const char *needle)
+{
+	char *s = unit_json(p);
+
+	unit_assert_contains(s, needle);
+	free(s);
+}
+
+/** The JSON rendering of @p p must not contain @p needle. */
+static inline void unit_assert_json_lacks(const struct umpa_pkt *p, const char *needle)
+{
+	char *s = unit_json(p);
+
+	unit_assert_lacks(s, needle);
+	free(s);
+}
+
+/** Dissect hex text (as unit_hex reads it) as a capture of @p linktype; returns the layer count. */
+static inline unsigned unit_dissect_hex(struct umpa_pkt *p, int linktype, const char *hex)
+{
+	uint8_t b[4096];
+	size_t n = unit_hex(hex, b, sizeof(b));
+
+	return unit_dissect(p, linktype, b, n);
+}
+
+/** Append a raw payload layer holding @p n bytes of @p b; fails the test on error. */
+static inline void unit_push_payload(struct umpa_pkt *p, const void *b, size_t n)
+{
+	struct umpa_err e = {0};
+
+	if (umpa_pkt_push_bytes(p, &umpa_proto_raw, b, (uint32_t)n, &e) < 0)
+		fail_msg("payload: %s", e.msg);
+}
+
+/** Start @p p as @p l3{src,dst}/@p l4{} (an IP layer and what it carries), not yet finished. */
+static inline void unit_build_ip(struct umpa_pkt *p, const struct umpa_proto *l3, const char *src, const char *dst,
+				 const struct umpa_proto *l4)
+{
+	umpa_pkt_init(p);
+	unit_push(p, l3);
+	unit_push(p, l4);
+	unit_set(p, 0, "src", src);
+	unit_set(p, 0, "dst", dst);
+}
+
 /** Dissect every prefix of @p b (truncation at every byte): no layer may extend past the bytes. */
 static inline void unit_truncate_all(int linktype, const uint8_t *b, size_t n)
 {
@@ -147,6 +305,89 @@ static inline void unit_truncate_all(int linktype, const uint8_t *b, size_t n)
 		umpa_pkt_release(&p);
 	}
 	umpa_sbuf_free(&sb);
+}
+
+/** unit_truncate_all() on the bytes of hex text. */
+static inline void unit_truncate_hex(int linktype, const char *hex)
+{
+	uint8_t b[4096];
+	size_t n = unit_hex(hex, b, sizeof(b));
+
+	unit_truncate_all(linktype, b, n);
+}
+
+/* ---- tshark ---- */
+
+/** True when tshark can be run (tests that need it skip otherwise). */
+static inline int unit_have_tshark(void)
+{
+	return system("tshark -v >/dev/null 2>&1") == 0;
+}
+
+/** Write @p v to @p f little-endian; fails the test on error. */
+static inline void unit_put_le32(FILE *f, uint32_t v)
+{
+	uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+
+	assert_int_equal(fwrite(b, 1, 4, f), 4);
+}
+
+/**
+ * Write the @p n packets to a classic pcap file (little-endian, version
+ * 2.4, snap length 65535) of @p linktype at @p path; packet i is stamped
+ * i seconds.
+ */
+static inline void unit_write_pcap(const char *path, int linktype, const struct umpa_pkt *pk, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	unit_put_le32(f, 0xa1b2c3d4);
+	unit_put_le32(f, 0x00040002); /* version 2.4 */
+	unit_put_le32(f, 0);
+	unit_put_le32(f, 0);
+	unit_put_le32(f, 65535);
+	unit_put_le32(f, (uint32_t)linktype);
+	for (size_t i = 0; i < n; i++) {
+		unit_put_le32(f, (uint32_t)i);
+		unit_put_le32(f, 0);
+		unit_put_le32(f, pk[i].len);
+		unit_put_le32(f, pk[i].len);
+		assert_int_equal(fwrite(pk[i].data, 1, pk[i].len, f), pk[i].len);
+	}
+	assert_int_equal(fclose(f), 0);
+}
+
+/**
+ * Run "tshark -r @p path -V @p opts" and check what it prints: @p frames
+ * frames, and no line that says Malformed, Bad checksum, [incorrect ...] or
+ * Expert Info (Warning/Error) (such lines are printed to stderr).  Returns
+ * how many lines contain @p needle (0 when it is NULL).
+ */
+static inline int unit_tshark_check(const char *path, const char *opts, int frames, const char *needle)
+{
+	char cmd[512], line[1024];
+	int bad = 0, seen = 0, hits = 0;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "tshark -r %s -V %s 2>&1", path, opts);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "Frame ", 6))
+			seen++;
+		if (needle && strstr(line, needle))
+			hits++;
+		if (strstr(line, "Malformed") || strstr(line, "Bad checksum") || strstr(line, "[incorrect") ||
+		    strstr(line, "Expert Info (Warning") || strstr(line, "Expert Info (Error")) {
+			fprintf(stderr, "tshark, frame %d: %s", seen, line);
+			bad++;
+		}
+	}
+	pclose(f);
+	assert_int_equal(seen, frames);
+	assert_int_equal(bad, 0);
+	return hits;
 }
 
 #endif

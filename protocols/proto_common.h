@@ -1,0 +1,106 @@
+/* proto_common.h - internal: small pieces shared by several protocol files.
+ *
+ * Not installed.  Everything here is static inline, and names end with an
+ * underscore: they are library-internal.
+ *   - matching: the reason a layer does not answer, a 32-bit hash finaliser;
+ *   - link-layer summaries (eth, sll, sll2, null): tcpdump's "ethertype NAME
+ *     (0x....)" and ", length N" pieces;
+ *   - the Linux cooked capture headers v1 and v2 (sll.c, sll2.c): the value
+ *     names, the address as Wireshark shows it, the direction tcpdump prints.
+ */
+#ifndef UMPA_PROTO_COMMON_H
+#define UMPA_PROTO_COMMON_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "umpa_protos.h"
+#include "umpa_render.h"
+#include "umpa_sbuf.h"
+
+/* ---- matching ---- */
+
+/** Write @p msg into @p why (when there is room) as the reason for not answering; returns 0 (no answer). */
+static inline int umpa_why_(char *why, size_t whylen, const char *msg)
+{
+	if (why && whylen)
+		snprintf(why, whylen, "%s", msg);
+	return 0;
+}
+
+/** A 32-bit finaliser (MurmurHash3's fmix32): spreads every input bit. */
+static inline uint32_t umpa_mix32_(uint32_t h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6bU;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35U;
+	h ^= h >> 16;
+	return h;
+}
+
+/* ---- link-layer summaries ---- */
+
+/**
+ * tcpdump's "ethertype NAME (0x....)" for @p type; NAME is "Unknown" when
+ * the Ethernet type table has none (values up to 1536 are 802.3 lengths or
+ * Linux ETH_P_ numbers, never named).
+ */
+static inline void umpa_put_ethertype_(struct umpa_sbuf *out, uint16_t type)
+{
+	const char *name = type > 1536 ? umpa_vname_find(umpa_ethertype_names, type) : NULL;
+
+	umpa_sbuf_puts(out, "ethertype ");
+	umpa_sbuf_puts(out, name ? name : "Unknown");
+	umpa_sbuf_puts(out, " (");
+	umpa_sbuf_put_hex(out, type, 4);
+	umpa_sbuf_putc(out, ')');
+}
+
+/**
+ * ", length N" closing a link layer's summary: the packet's length on the
+ * wire when layer @p li is the outermost, else the layer's length.
+ */
+static inline void umpa_put_link_length_(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out)
+{
+	umpa_sbuf_puts(out, ", length ");
+	umpa_sbuf_put_u64(out, li == 0 ? p->wirelen : p->l[li].len);
+}
+
+/* ---- Linux cooked captures v1 and v2 ---- */
+
+/** sll.pkttype value names, {0, NULL}-terminated (sll.c). */
+extern const struct umpa_vname umpa_sll_pkttype_names_[];
+
+/** sll.hatype (ARPHRD_) value names, {0, NULL}-terminated (sll.c). */
+extern const struct umpa_vname umpa_sll_hatype_names_[];
+
+/**
+ * Wireshark's view of the 8 address bytes at @p a: the used part (@p halen
+ * bytes, at most 8) by its length as sll.src.eth, sll.src.ipv4 or
+ * sll.src.other, then the unused rest as sll.unused.
+ */
+static inline void umpa_sll_emit_addr_(struct umpa_emit *em, const uint8_t *a, unsigned halen)
+{
+	unsigned n = halen > 8 ? 8 : halen;
+
+	if (n == 6)
+		umpa_emit_mac(em, "sll.src.eth", a);
+	else if (n == 4)
+		umpa_emit_ipv4(em, "sll.src.ipv4", a);
+	else if (n > 0)
+		umpa_emit_bytes(em, "sll.src.other", a, n);
+	if (n < 8)
+		umpa_emit_bytes(em, "sll.unused", a + n, 8 - n);
+}
+
+/** tcpdump's direction for packet type @p pkttype ("In", "B", "M", "P", "Out"; "?" otherwise) and a space. */
+static inline void umpa_sll_put_dir_(struct umpa_sbuf *out, unsigned pkttype)
+{
+	static const char *const dir[] = {"In", "B", "M", "P", "Out"};
+
+	umpa_sbuf_puts(out, pkttype < 5 ? dir[pkttype] : "?");
+	umpa_sbuf_putc(out, ' ');
+}
+
+#endif
