@@ -41,7 +41,7 @@ struct umpa_capr *umpa_capr_close(struct umpa_capr *r);
 
 /** Capture-file formats umpa writes. */
 enum umpa_capfmt {
-	UMPA_CAP_PCAP = 0,   /**< classic pcap, microsecond timestamps (via libpcap) */
+	UMPA_CAP_PCAP = 0,   /**< classic pcap with the nanosecond magic (via libpcap) */
 	UMPA_CAP_PCAPNG = 1, /**< pcapng, nanosecond timestamps, comments, secrets */
 };
 

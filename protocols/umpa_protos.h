@@ -22,7 +22,7 @@
 #define UMPA_LINKTYPE_IPV6 229
 #define UMPA_LINKTYPE_LINUX_SLL2 276
 
-extern const struct umpa_proto umpa_proto_raw;  /* "data": payload bytes */
+extern const struct umpa_proto umpa_proto_raw;  /* "raw" (aliases data, payload): payload bytes */
 extern const struct umpa_proto umpa_proto_eth;  /* Ethernet II */
 extern const struct umpa_proto umpa_proto_vlan; /* 802.1Q */
 extern const struct umpa_proto umpa_proto_sll;  /* Linux cooked v1 */

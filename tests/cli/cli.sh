@@ -6,7 +6,8 @@
 # counts them; exit 1 when any failed.  Needs python3 (to craft capture files and
 # read JSON); tshark, when present, checks pcapng output (else those checks are
 # skipped, which fails under CI=true).
-# Environment: UMPA (the umpa binary; default $top_builddir/umpa), top_builddir.
+# Environment: UMPA (the umpa binary; default $top_builddir/umpa), top_builddir,
+# top_srcdir and UMPA_CORPUS (a real capture to cut; default $top_srcdir/../shared/corpus/tcpdump-tests).
 set -uo pipefail
 
 top_builddir=${top_builddir:-.}
@@ -228,6 +229,34 @@ expect "show: record caplen 1000000 -> exit 1, file and offset named, 2 packets 
 	"err:$T/bigcap.pcap" "err:offset $DAMAGE" out:2
 run_in "$T/cut-data.pcap" show -
 expect "show -: a cut stream -> exit 1, one line, 2 packets shown" 1 oneline "err:offset $DAMAGE" out:2
+# a real capture from the corpus (when there is one), cut 10 bytes into its third record's data
+CORPUS=${UMPA_CORPUS:-${top_srcdir:-.}/../shared/corpus/tcpdump-tests}
+if [ -d "$CORPUS" ] && real=$(python3 - "$CORPUS" "$T/real-cut.pcap" <<'PYEOF'
+import os, struct, sys
+for name in sorted(os.listdir(sys.argv[1])):
+    data = open(os.path.join(sys.argv[1], name), "rb").read()
+    if len(data) < 24 or data[:4] not in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4"):
+        continue
+    end = "<" if data[:4] == b"\xd4\xc3\xb2\xa1" else ">"
+    off, starts = 24, []
+    while off + 16 <= len(data) and len(starts) < 3:
+        caplen = struct.unpack(end + "I", data[off + 8:off + 12])[0]
+        if caplen < 20 or off + 16 + caplen > len(data):
+            break
+        starts.append(off)
+        off += 16 + caplen
+    if len(starts) == 3:
+        open(sys.argv[2], "wb").write(data[:starts[2] + 16 + 10])
+        print(name, starts[2])
+        break
+PYEOF
+) && [ -n "$real" ]; then
+	run show "$T/real-cut.pcap"
+	expect "show: ${real% *} cut in its third record -> exit 1, offset ${real#* }, 2 packets shown" 1 oneline \
+		"err:$T/real-cut.pcap" "err:offset ${real#* }" out:2
+else
+	skipped "show: a real capture cut mid-record" "no corpus at $CORPUS"
+fi
 run show -f "udp port 9999" "$T/good.pcap"
 expect "show -f BPF: matching packets" 0 out:3 quiet
 run show -f 'tcp' "$T/good.pcap"

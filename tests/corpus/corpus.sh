@@ -69,6 +69,8 @@ export UMPA MODES TMO WORK PY
 # FILE \t LINE-OUTPUT \t JSON-OUTPUT (either may be "-").  Prints OUTFAIL lines.
 cat >"$WORK/check.py" <<'PYEOF'
 import json, os, sys
+def no_constant(name):  # NaN and Infinity are not JSON, whatever Python accepts
+    raise ValueError(f"{name} is not JSON")
 for entry in open(sys.argv[1], encoding="utf-8", errors="surrogateescape"):
     name, line_out, json_out = entry.rstrip("\n").split("\t")
     why, n_json, n_line = [], None, None
@@ -80,7 +82,7 @@ for entry in open(sys.argv[1], encoding="utf-8", errors="surrogateescape"):
                 if why:
                     continue
                 try:
-                    if not isinstance(json.loads(line), dict):
+                    if not isinstance(json.loads(line, parse_constant=no_constant), dict):
                         raise ValueError("not a JSON object")
                 except ValueError as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
                     why.append(f"json: line {no} does not parse: {e}: {line[:160]!r}")

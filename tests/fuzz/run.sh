@@ -2,12 +2,15 @@
 # run.sh - build umpa's libFuzzer targets under ASan+UBSan and run each for a while.
 #
 #   tests/fuzz/run.sh                 build, seed, fuzz every target
-#   tests/fuzz/run.sh TARGET FILE...  build, then run TARGET (dissect|capfile) once on each FILE
+#   tests/fuzz/run.sh TARGET FILE...  build, then run TARGET (dissect|capfile|fields) once on each FILE
 #                                     (reproduce a crash; no fuzzing)
 #
 # Targets (tests/fuzz/fuzz_*.c): fuzz_dissect (byte 0 picks a link type, the rest
-# is a frame: dissect, render, match hooks, finish) and fuzz_capfile (the input
-# is a capture file: read, dissect and render every packet).
+# is a frame: dissect, render and check the output, match hooks, finish),
+# fuzz_capfile (the input is a capture file: read, dissect and render every
+# packet) and fuzz_fields (build a packet from field texts and option specs,
+# finish it, dissect its bytes again; seeded with the specs documented in the
+# protocol files, and a dictionary of their words).
 #
 # They are compiled with `clang -fsanitize=fuzzer,address,undefined` straight
 # from core/*.c and protocols/*.c (not the Lua templates), so no configure is
@@ -18,13 +21,15 @@
 # corpus is kept between runs under ${UMPA_FUZZ_DIR}, so later runs go deeper.
 #
 # Environment:
-#   UMPA_FUZZ_SECONDS  seconds per target (default 60; the targets run in parallel)
+#   UMPA_FUZZ_SECONDS  seconds per target (default 60; the targets run in parallel,
+#                      so the run takes about that long on 2+ cores)
 #   UMPA_FUZZ_DIR      work directory (default ${TMPDIR:-/tmp}/umpa-fuzz-$UID)
 #   UMPA_CORPUS        capture files to seed from (default ../shared/corpus/tcpdump-tests)
 #   CLANG              compiler (default clang)
 # Exit status: 0 no crash, 1 a crash, leak, timeout or build failure (the
 # crashing input's path is printed), 77 no clang with libFuzzer here.
 set -uo pipefail
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
@@ -32,7 +37,7 @@ SECS=${UMPA_FUZZ_SECONDS:-60}
 CORPUS=${UMPA_CORPUS:-$(cd "$SRC/.." && pwd)/shared/corpus/tcpdump-tests}
 WORK=${UMPA_FUZZ_DIR:-${TMPDIR:-/tmp}/umpa-fuzz-$(id -u)}
 CLANG=${CLANG:-clang}
-TARGETS=(dissect capfile)
+TARGETS=(dissect capfile fields)
 
 command -v "$CLANG" >/dev/null 2>&1 || { echo "fuzz: $CLANG not found: skipped" >&2; exit 77; }
 PCAP_CFLAGS=$(pkg-config --cflags libpcap 2>/dev/null)
@@ -98,7 +103,19 @@ fi
 seed_d=$WORK/seed-dissect
 seed_c=$WORK/seed-capfile
 rm -rf "$seed_d" "$seed_c"
-mkdir -p "$seed_d" "$seed_c" "$WORK/corpus-dissect" "$WORK/corpus-capfile"
+seed_f=$WORK/seed-fields
+rm -rf "$seed_f"
+mkdir -p "$seed_d" "$seed_c" "$seed_f" "$WORK/corpus-dissect" "$WORK/corpus-capfile" "$WORK/corpus-fields"
+# fuzz_fields writes its own seeds (it knows the registry's indexes): every field of
+# every protocol in its usual stack set from typical texts and the documented option
+# specs; plus a dictionary of the specs' words
+nfields=$(UMPA_FUZZ_FIELDS_SEEDS=$seed_f "$WORK/fuzz_fields" 2>>"$BUILD_LOG") || {
+	echo "fuzz: FAILED: fuzz_fields could not write its seeds" >&2
+	exit 1
+}
+printf '"%s"\n' mss sackok ts nop wscale eol sack rr lsrr ssrr ra raw padn pad1 jumbo slla tlla prefix mtu \
+	A AAAA MX CNAME OPT IN 'do' cookie nsid ecs padding version ext_rcode '=' ':' ',' '/' '.' '\\' 0x ff:ff '::' \
+	echo-request '|' >"$WORK/fields.dict"
 if [ -d "$CORPUS" ]; then
 	# a tiny libpcap program (libpcap reads pcap and pcapng and maps DLT values)
 	cat >"$WORK/seeds.c" <<'EOF'
@@ -175,7 +192,7 @@ EOF
 	nframes=$(find "$CORPUS" -maxdepth 1 -type f -print0 | xargs -0 "$WORK/seeds" "$seed_d" "$seed_c" |
 		awk '{s += $1} END {print s + 0}')
 	nfiles=$(find "$CORPUS" -maxdepth 1 -type f | wc -l)
-	echo "fuzz: seeds: $nframes frames, $nfiles capture files (+ their first 64 bytes) from $CORPUS"
+	echo "fuzz: seeds: $nframes frames, $nfiles capture files (+ their first 64 bytes) from $CORPUS, $nfields field texts"
 else
 	echo "fuzz: no corpus at $CORPUS: fuzzing from libFuzzer's own corpus only"
 	printf '\001' >"$seed_d/empty-eth"
@@ -183,10 +200,11 @@ else
 fi
 
 # ---- fuzz: the targets in parallel, one core each ----
-run_target() { # NAME MAXLEN: fuzz, leave the exit status in $WORK/fuzz_NAME.rc
+run_target() { # NAME MAXLEN [OPTION...]: fuzz, leave the exit status in $WORK/fuzz_NAME.rc
 	local t=$1 max=$2
+	shift 2
 	"$WORK/fuzz_$t" "$WORK/corpus-$t" "$WORK/seed-$t" -max_total_time="$SECS" -rss_limit_mb=2048 -timeout=10 \
-		-max_len="$max" -print_final_stats=1 -artifact_prefix="$WORK/crashes/$t-" >"$WORK/fuzz_$t.log" 2>&1
+		-max_len="$max" -print_final_stats=1 -artifact_prefix="$WORK/crashes/$t-" "$@" >"$WORK/fuzz_$t.log" 2>&1
 	echo $? >"$WORK/fuzz_$t.rc"
 }
 t0=$SECONDS
@@ -194,10 +212,12 @@ rm -f "$WORK"/fuzz_*.rc
 if [ "$(nproc)" -ge 2 ]; then
 	run_target dissect 8192 &
 	run_target capfile 32768 &
+	run_target fields 1024 -dict="$WORK/fields.dict" &
 	wait
 else
 	run_target dissect 8192
 	run_target capfile 32768
+	run_target fields 1024 -dict="$WORK/fields.dict"
 fi
 rc=0
 for t in "${TARGETS[@]}"; do
