@@ -248,6 +248,9 @@ uint32_t umpa_csum_add(uint32_t sum, const uint8_t *d, uint32_t n)
 	uint64_t s = sum;
 	uint32_t i = 0;
 
+	/* 32-bit big-endian words: 2^16 = 1 (mod 0xffff), so they sum like pairs of 16-bit words */
+	for (; i + 4 <= n; i += 4)
+		s += (uint32_t)d[i] << 24 | (uint32_t)d[i + 1] << 16 | (uint32_t)d[i + 2] << 8 | d[i + 3];
 	for (; i + 1 < n; i += 2)
 		s += (uint32_t)(d[i] << 8 | d[i + 1]);
 	if (i < n)

@@ -14,7 +14,7 @@ static const struct umpa_proto *const protos[] = {
     &umpa_proto_tcp,       &umpa_proto_dns,      &umpa_proto_raw,
 };
 
-/** One demultiplexing binding: (kind, value) -> protocol.  The first binding of
+/** One demultiplexing binding: (kind, value) -> protocol.  Keep binds[] grouped by kind.  The first binding of
  * a protocol under a kind is the value finish() writes for it. */
 struct bind {
 	uint8_t kind;
@@ -72,8 +72,13 @@ const struct umpa_proto *umpa_proto_find(const char *name)
 
 const struct umpa_proto *umpa_proto_bound(enum umpa_bind_kind kind, uint32_t val)
 {
-	for (size_t i = 0; i < sizeof(binds) / sizeof(binds[0]); i++)
-		if (binds[i].kind == kind && binds[i].val == val)
+	/* binds[] is grouped by kind: skip to the group, stop at its end */
+	size_t i = 0, n = sizeof(binds) / sizeof(binds[0]);
+
+	while (i < n && binds[i].kind != kind)
+		i++;
+	for (; i < n && binds[i].kind == kind; i++)
+		if (binds[i].val == val)
 			return binds[i].proto;
 	return NULL;
 }

@@ -2,7 +2,12 @@
 -- K (set by bench.sh through the expression `K = ...` prepended) scales it: 20 packets per unit.
 local k = K or 50000
 local r = range(1, k)
+local who_has = ether{}/arp{op="who-has", psrc="10.0.0.1", pdst="10.0.0.2"}
+local is_at = ether{}/arp{op="is-at", psrc="10.0.0.2", pdst="10.0.0.1", hwsrc="02:00:00:00:00:02"}
+local arps = {}
+for i = 1, k do arps[#arps + 1] = who_has; arps[#arps + 1] = is_at end
 return {
+  arps,
   ether{}/ip{src="10.0.0.1", dst="10.0.0.2"}/udp{sport=r, dport=9999}/"udp payload 0123456789",
   ether{}/ip{src="10.0.0.1", dst="10.0.0.2"}/udp{sport=r, dport=9999}/"more udp payload",
   ether{}/ip{src="10.0.0.1", dst="10.0.0.53"}/udp{sport=r, dport=53}/dns{rd=1, qd="www.example.com:A"},
@@ -17,10 +22,8 @@ return {
   ether{}/ip{src="10.0.0.1", dst="10.0.0.2"}/tcp{sport=r, dport=80, flags="FA", seq=33, ack=513},
   ether{}/ip{src="10.0.0.1", dst="10.0.0.2"}/icmp{type="echo-request", id=1, seq=r}/"abcdefghijklmnop",
   ether{}/ip{src="10.0.0.2", dst="10.0.0.1"}/icmp{type="echo-reply", id=1, seq=r}/"abcdefghijklmnop",
-  ether{}/arp{op="who-has", psrc="10.0.0.1", pdst="10.0.0.2"},
-  ether{}/arp{op="is-at", psrc="10.0.0.2", pdst="10.0.0.1", hwsrc="02:00:00:00:00:02"},
   ether{}/ipv6{src="2001:db8::1", dst="2001:db8::2"}/udp{sport=r, dport=9999}/"v6 payload",
   ether{}/ipv6{src="2001:db8::1", dst="2001:db8::2"}/tcp{sport=r, dport=443, flags="S"},
-  ether{}/ipv6{src="2001:db8::1", dst="2001:db8::2"}/icmpv6{type="echo-request"}/"ping6",
+  ether{}/ipv6{src="2001:db8::1", dst="2001:db8::2"}/icmpv6{type="echo-request", seq=r}/"ping6",
   ether{}/vlan{id=100}/ip{src="10.0.0.1", dst="10.0.0.2"}/udp{sport=r, dport=9999}/"tagged",
 }
