@@ -1,0 +1,128 @@
+/* umpa_tcpstream.h - a userland TCP endpoint pair that turns byte streams into packets.
+ *
+ * Two endpoints (a client and a server) share one virtual clock.  Every
+ * segment either side sends is built as Ethernet/IPv4 or IPv6/TCP/payload,
+ * finished, stamped and handed to the emit callback; nothing touches a
+ * socket.  The stream does the three-way handshake with options (MSS, SACK
+ * permitted, timestamps, window scale), segments each send at the peer's
+ * MSS (less the 12 bytes of the timestamp option when timestamps are on),
+ * in flights that grow as slow start does (10 segments, doubling, never
+ * filling the peer's window), and has the receiver acknowledge at least
+ * every second segment, as a real stack with delayed ACKs would.  Teardown
+ * is FIN / FIN+ACK / ACK; a reset is one RST+ACK.
+ *
+ * Hostile segmentation (seg_max, seg_random) cuts the stream into tiny or
+ * odd-sized segments; the stream stays valid TCP.  Reordering, duplicates
+ * and loss with retransmission are not implemented yet.
+ *
+ * Time: the capture point sits between the endpoints; a packet crossing to
+ * the other side and its answer are rtt/2 apart.  TCP timestamp values tick
+ * once per millisecond from a random base per side.  All randomness (ISNs,
+ * IP ids, the ephemeral port, timestamp bases) comes from a splitmix64
+ * generator seeded by the options: the same seed gives the same bytes.
+ *
+ * After an operation fails (a callback error, no memory) the endpoints may
+ * disagree on sequence numbers: free the stream.
+ */
+#ifndef UMPA_TCPSTREAM_H
+#define UMPA_TCPSTREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "umpa_error.h"
+#include "umpa_packet.h"
+
+/** Which endpoint acts. */
+enum umpa_tcps_side {
+	UMPA_TCPS_CLIENT = 0, /**< the side that connects */
+	UMPA_TCPS_SERVER = 1, /**< the side that listens */
+};
+
+/** How the stream is set up.  Fill with umpa_tcps_opts_init(), then change what you need. */
+struct umpa_tcps_opts {
+	int ipv6;            /**< 0: IPv4, 1: IPv6 */
+	uint8_t addr[2][16]; /**< [side] address (first 4 bytes for IPv4); all zero: 10.0.0.1/.2 or fd00::1/::2 */
+	uint16_t port[2];    /**< [side] port; 0: client ephemeral (32768-60999, from the RNG), server 443 */
+	uint8_t mac[2][6];   /**< [side] Ethernet address; defaults 02:00:00:00:00:01 and :02 */
+	uint16_t mss[2];     /**< [side] MSS announced in the SYN; 0: 1460 (IPv4) or 1440 (IPv6), a 1500-byte MTU */
+	int wscale;          /**< window scale shift both sides announce (0-14), -1 for no option (default 7) */
+	int sackok;          /**< announce SACK permitted (default 1) */
+	int timestamps;      /**< use the timestamp option (default 1) */
+	uint32_t rwnd;       /**< receive window in bytes (default 131072 with scaling, 65535 without) */
+	uint64_t seed;       /**< RNG seed */
+	uint32_t rtt_us;     /**< round-trip time (default 20000) */
+	uint32_t per_flight_delay_us; /**< extra time before each send/close/reset (application think time) */
+	uint32_t seg_max;  /**< hostile segmentation: no segment carries more than this (0: the MSS; 1: byte by byte) */
+	int seg_random;    /**< hostile segmentation: segment sizes drawn from the RNG, 1 to the limit */
+	int64_t start_sec; /**< time of the first packet (default 1700000000) */
+	int64_t start_nsec; /**< nanoseconds part */
+};
+
+/**
+ * Receives each finished packet.  @p p (and @p comment, also in p->comment)
+ * are valid during the call only.  Return 0, or a negative error (with
+ * @p e set) to stop the operation in progress.
+ */
+typedef int (*umpa_tcps_emit_cb)(void *arg, const struct umpa_pkt *p, const char *comment, struct umpa_err *e);
+
+/** A stream: two endpoints and their clock (opaque). */
+struct umpa_tcps;
+
+/** Fill @p o with the defaults documented in struct umpa_tcps_opts (seed 0). */
+void umpa_tcps_opts_init(struct umpa_tcps_opts *o);
+
+/**
+ * Create a stream from @p o (NULL: defaults) that emits through @p cb with
+ * @p arg.  No packet is sent yet.  Returns NULL with @p e set on bad options
+ * (wscale above 14, an MSS below 64, rwnd 0 or too large for the scale) or no memory.
+ */
+struct umpa_tcps *umpa_tcps_new(const struct umpa_tcps_opts *o, umpa_tcps_emit_cb cb, void *arg, struct umpa_err *e);
+
+/**
+ * Three-way handshake: client SYN, server SYN+ACK, client ACK, with the
+ * configured options.  Returns 0 or a negative error (UMPA_EINVAL if
+ * already connected or closed).
+ */
+int umpa_tcps_connect(struct umpa_tcps *t, struct umpa_err *e);
+
+/**
+ * Send @p n bytes of @p data from @p side: segments at the peer's MSS (or
+ * as seg_max/seg_random say), in slow-start flights that stay below the
+ * peer's window, each flight acknowledged by the peer rtt/2 later (an ACK
+ * per two segments, and one for an odd last segment); PSH on the last
+ * segment.
+ * @p comment (may be NULL) goes on the first segment.  Returns 0 or a
+ * negative error (UMPA_EINVAL when not connected or @p side has closed).
+ */
+int umpa_tcps_send(struct umpa_tcps *t, enum umpa_tcps_side side, const void *data, size_t n, const char *comment,
+		   struct umpa_err *e);
+
+/**
+ * Orderly close started by @p side: its FIN+ACK, the peer's FIN+ACK, the
+ * final ACK.  The stream is closed afterwards.  Returns 0 or a negative error.
+ */
+int umpa_tcps_close(struct umpa_tcps *t, enum umpa_tcps_side side, struct umpa_err *e);
+
+/**
+ * Abort from @p side: one RST+ACK at its next sequence number.  The stream
+ * is closed afterwards.  Returns 0 or a negative error.
+ */
+int umpa_tcps_reset(struct umpa_tcps *t, enum umpa_tcps_side side, struct umpa_err *e);
+
+/** Initial sequence number of @p side. */
+uint32_t umpa_tcps_isn(const struct umpa_tcps *t, enum umpa_tcps_side side);
+
+/** Next sequence number @p side will send. */
+uint32_t umpa_tcps_snd_nxt(const struct umpa_tcps *t, enum umpa_tcps_side side);
+
+/** Port of @p side (after automatic choice). */
+uint16_t umpa_tcps_port(const struct umpa_tcps *t, enum umpa_tcps_side side);
+
+/** Current virtual time (of the next packet before any delay), in nanoseconds since the epoch. */
+int64_t umpa_tcps_now_ns(const struct umpa_tcps *t);
+
+/** Free @p t (no packet is sent). NULL is allowed. */
+void umpa_tcps_free(struct umpa_tcps *t);
+
+#endif
