@@ -115,11 +115,8 @@ static const struct umpa_proto *eth_dissect(struct umpa_pkt *p, unsigned li)
 
 static int eth_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 {
-	uint32_t v;
-
 	(void)e;
-	if (li + 1 < p->nlayers && umpa_proto_bind_value(UMPA_BIND_ETHERTYPE, p->l[li + 1].proto, &v) == 0)
-		umpa_field_auto_u64(p, li, &eth_fields[F_TYPE], v);
+	umpa_auto_next_(p, li, &eth_fields[F_TYPE], UMPA_BIND_ETHERTYPE);
 	return 0;
 }
 

@@ -273,10 +273,7 @@ static int ip_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 	const struct umpa_field *f = ip_fields;
 	struct umpa_cur c;
 	const uint8_t *d;
-	uint32_t v;
-
-	if (li + 1 < p->nlayers && umpa_proto_bind_value(UMPA_BIND_IPPROTO, p->l[li + 1].proto, &v) == 0)
-		umpa_field_auto_u64(p, li, &f[F_PROTO], v);
+	umpa_auto_next_(p, li, &f[F_PROTO], UMPA_BIND_IPPROTO);
 	if (!umpa_field_is_set(p, li, &f[F_HDR_LEN])) {
 		if (l->hlen / 4 > 15 || l->hlen % 4)
 			return umpa_err_set(e, UMPA_ERANGE, "ip: header of %u bytes cannot be said in ip.hdr_len",

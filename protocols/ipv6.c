@@ -170,7 +170,7 @@ uint32_t umpa_ipv6_auto_nxt_(const struct umpa_pkt *p, unsigned li)
 {
 	uint32_t v;
 
-	if (li + 1 < p->nlayers && umpa_proto_bind_value(UMPA_BIND_IPPROTO, p->l[li + 1].proto, &v) == 0)
+	if (umpa_next_bind_(p, li, UMPA_BIND_IPPROTO, &v) == 0)
 		return v;
 	return NXT_NONE;
 }

@@ -86,7 +86,7 @@ static int null_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 	uint32_t v;
 
 	(void)e;
-	if (li + 1 < p->nlayers && umpa_proto_bind_value(UMPA_BIND_AF, p->l[li + 1].proto, &v) == 0)
+	if (umpa_next_bind_(p, li, UMPA_BIND_AF, &v) == 0)
 		umpa_field_auto_u64(p, li, &null_fields[F_FAMILY], p->l[li].aux ? bswap32(v) : v);
 	return 0;
 }

@@ -103,4 +103,23 @@ static inline void umpa_sll_put_dir_(struct umpa_sbuf *out, unsigned pkttype)
 	umpa_sbuf_putc(out, ' ');
 }
 
+/* The number the registry binds the protocol of the layer after @li to under
+ * @kind (the next-protocol value a header carries).  Returns 0, or -1 when
+ * @li is the last layer or that protocol is not bound under @kind. */
+static inline int umpa_next_bind_(const struct umpa_pkt *p, unsigned li, enum umpa_bind_kind kind, uint32_t *v)
+{
+	return li + 1 < p->nlayers ? umpa_proto_bind_value(kind, p->l[li + 1].proto, v) : -1;
+}
+
+/* finish(): fill next-protocol field @f of layer @li from the layer after it,
+ * unless the user set it or nothing bound follows. */
+static inline void umpa_auto_next_(struct umpa_pkt *p, unsigned li, const struct umpa_field *f,
+				   enum umpa_bind_kind kind)
+{
+	uint32_t v;
+
+	if (umpa_next_bind_(p, li, kind, &v) == 0)
+		umpa_field_auto_u64(p, li, f, v);
+}
+
 #endif

@@ -123,11 +123,8 @@ static const struct umpa_proto *sll2_dissect(struct umpa_pkt *p, unsigned li)
 
 static int sll2_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 {
-	uint32_t v;
-
 	(void)e;
-	if (li + 1 < p->nlayers && umpa_proto_bind_value(UMPA_BIND_ETHERTYPE, p->l[li + 1].proto, &v) == 0)
-		umpa_field_auto_u64(p, li, &sll2_fields[F_ETYPE], v);
+	umpa_auto_next_(p, li, &sll2_fields[F_ETYPE], UMPA_BIND_ETHERTYPE);
 	if (umpa_field_is_set(p, li, &sll2_fields[F_SRC])) {
 		umpa_field_auto_u64(p, li, &sll2_fields[F_HATYPE], ARPHRD_ETHER);
 		umpa_field_auto_u64(p, li, &sll2_fields[F_HALEN], 6);

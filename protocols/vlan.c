@@ -25,6 +25,7 @@
  */
 #include <stdio.h>
 
+#include "proto_common.h"
 #include "umpa_protos.h"
 
 enum { VLAN_HLEN = 4, VLAN_ETYPE_OFF = 2, VLAN_MAX_LEN = 1500 };
@@ -92,11 +93,8 @@ static const struct umpa_proto *vlan_dissect(struct umpa_pkt *p, unsigned li)
 
 static int vlan_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 {
-	uint32_t v;
-
 	(void)e;
-	if (li + 1 < p->nlayers && umpa_proto_bind_value(UMPA_BIND_ETHERTYPE, p->l[li + 1].proto, &v) == 0)
-		umpa_field_auto_u64(p, li, &vlan_fields[F_ETYPE], v);
+	umpa_auto_next_(p, li, &vlan_fields[F_ETYPE], UMPA_BIND_ETHERTYPE);
 	return 0;
 }
 

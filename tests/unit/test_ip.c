@@ -49,6 +49,18 @@ static void build_icmp(struct umpa_pkt *p, const char *src, const char *dst)
 	unit_build_ip(p, &umpa_proto_ip, src, dst, &umpa_proto_icmp);
 }
 
+/* ip{}/icmp{} with one IP field set, finished, its bytes dissected again into @d. */
+static void icmp_with(struct umpa_pkt *d, const char *field, const char *value)
+{
+	struct umpa_pkt p;
+
+	build_icmp(&p, "10.0.0.1", "10.0.0.2");
+	unit_set(&p, 0, field, value);
+	unit_finish(&p);
+	redissect(d, &p);
+	umpa_pkt_release(&p);
+}
+
 /* Layer flags that say something is wrong. */
 static unsigned bad_flags(const struct umpa_pkt *p)
 {
@@ -460,39 +472,24 @@ static void test_invalid_lengths(void **state)
 	umpa_pkt_release(&p);
 
 	/* total length below the header length */
-	build_icmp(&p, "10.0.0.1", "10.0.0.2");
-	unit_set(&p, 0, "len", "19");
-	unit_finish(&p);
-	redissect(&d, &p);
+	icmp_with(&d, "len", "19");
 	assert_int_equal(d.nlayers, 1);
 	assert_true(d.l[0].flags & UMPA_L_INVALID);
 	umpa_pkt_release(&d);
-	umpa_pkt_release(&p);
 
 	/* total length 0: a TSO capture, the window is kept */
-	build_icmp(&p, "10.0.0.1", "10.0.0.2");
-	unit_set(&p, 0, "len", "0");
-	unit_finish(&p);
-	redissect(&d, &p);
+	icmp_with(&d, "len", "0");
 	assert_int_equal(d.nlayers, 2);
 	assert_false(d.l[0].flags & UMPA_L_INVALID);
 	umpa_pkt_release(&d);
-	umpa_pkt_release(&p);
 
 	/* not version 4 */
-	build_icmp(&p, "10.0.0.1", "10.0.0.2");
-	unit_set(&p, 0, "version", "5");
-	unit_finish(&p);
-	redissect(&d, &p);
+	icmp_with(&d, "version", "5");
 	assert_true(d.l[0].flags & UMPA_L_INVALID);
 	umpa_pkt_release(&d);
-	umpa_pkt_release(&p);
 
 	/* an option overrunning the header: INVALID, the rest still dissected */
-	build_icmp(&p, "10.0.0.1", "10.0.0.2");
-	unit_set(&p, 0, "options", "raw=07 09 04 00 00 00 00 00");
-	unit_finish(&p);
-	redissect(&d, &p);
+	icmp_with(&d, "options", "raw=07 09 04 00 00 00 00 00");
 	assert_true(d.l[0].flags & UMPA_L_INVALID);
 	assert_false(d.l[0].flags & UMPA_L_TRUNCATED);
 	assert_int_equal(d.l[0].hlen, 28);
@@ -504,23 +501,14 @@ static void test_invalid_lengths(void **state)
 		free(s);
 	}
 	umpa_pkt_release(&d);
-	umpa_pkt_release(&p);
 
 	/* option length below 2, and a length byte missing at the end */
-	build_icmp(&p, "10.0.0.1", "10.0.0.2");
-	unit_set(&p, 0, "options", "raw=01 01 44 01");
-	unit_finish(&p);
-	redissect(&d, &p);
+	icmp_with(&d, "options", "raw=01 01 44 01");
 	assert_true(d.l[0].flags & UMPA_L_INVALID);
 	umpa_pkt_release(&d);
-	umpa_pkt_release(&p);
-	build_icmp(&p, "10.0.0.1", "10.0.0.2");
-	unit_set(&p, 0, "options", "raw=01 01 01 83");
-	unit_finish(&p);
-	redissect(&d, &p);
+	icmp_with(&d, "options", "raw=01 01 01 83");
 	assert_true(d.l[0].flags & UMPA_L_INVALID);
 	umpa_pkt_release(&d);
-	umpa_pkt_release(&p);
 }
 
 static void test_fragments(void **state)
