@@ -1,0 +1,91 @@
+# lib.sh - shared helpers for the network-namespace tests (source it from bash).
+#
+# Every test builds its own pair of namespaces joined by a veth pair and runs
+# umpa inside one of them; the Linux kernel in the other is the peer.  Nothing
+# is sent outside these namespaces.  Names carry the test name and the PID, so
+# tests may run in parallel; an EXIT trap removes everything.
+#
+#   . "$top_srcdir/tests/netns/lib.sh"
+#   netns_require_root            # exit 77 (skip) with a reason when not root
+#   netns_pair mytest             # sets NS_A NS_B IF_A IF_B MAC_A MAC_B
+#                                 # A: 10.77.0.1/24 fd00:77::1/64   B: 10.77.0.2/24 fd00:77::2/64
+#   in_a umpa sr ...              # run a command in namespace A (in_b: in B)
+#   check "what" cmd...           # one check: prints ok/FAIL, counts
+#   finish                        # prints "N passed, N failed"; exit status
+
+NS_PASS=0
+NS_FAIL=0
+NS_CREATED=()
+
+netns_require_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "SKIP: needs root (network namespaces, raw sockets)"
+		exit 77
+	fi
+	if ! command -v ip >/dev/null; then
+		echo "SKIP: iproute2's ip is missing"
+		exit 77
+	fi
+}
+
+netns_cleanup() {
+	local ns
+	for ns in "${NS_CREATED[@]}"; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	NS_CREATED=()
+}
+
+# netns_pair TAG: two namespaces and a veth pair between them, addresses up,
+# IPv6 duplicate address detection off (addresses usable at once).
+netns_pair() {
+	local tag=$1
+	NS_A="umpa-$tag-$$-a"
+	NS_B="umpa-$tag-$$-b"
+	IF_A=veth-a
+	IF_B=veth-b
+	ip netns add "$NS_A" || return 1
+	NS_CREATED+=("$NS_A")
+	ip netns add "$NS_B" || return 1
+	NS_CREATED+=("$NS_B")
+	trap netns_cleanup EXIT
+	ip -n "$NS_A" link add "$IF_A" type veth peer name "$IF_B" netns "$NS_B" || return 1
+	local ns
+	for ns in "$NS_A" "$NS_B"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+		ip -n "$ns" link set lo up
+	done
+	ip -n "$NS_A" addr add 10.77.0.1/24 dev "$IF_A"
+	ip -n "$NS_B" addr add 10.77.0.2/24 dev "$IF_B"
+	ip -n "$NS_A" addr add fd00:77::1/64 dev "$IF_A" nodad
+	ip -n "$NS_B" addr add fd00:77::2/64 dev "$IF_B" nodad
+	ip -n "$NS_A" link set "$IF_A" up
+	ip -n "$NS_B" link set "$IF_B" up
+	MAC_A=$(ip -n "$NS_A" -br link show "$IF_A" | awk '{print $3}')
+	MAC_B=$(ip -n "$NS_B" -br link show "$IF_B" | awk '{print $3}')
+	IP_A=10.77.0.1
+	IP_B=10.77.0.2
+	IP6_A=fd00:77::1
+	IP6_B=fd00:77::2
+}
+
+in_a() { ip netns exec "$NS_A" "$@"; }
+in_b() { ip netns exec "$NS_B" "$@"; }
+
+check() {
+	local what=$1
+	shift
+	if "$@"; then
+		NS_PASS=$((NS_PASS + 1))
+		echo "ok: $what"
+	else
+		NS_FAIL=$((NS_FAIL + 1))
+		echo "FAIL: $what"
+	fi
+}
+
+finish() {
+	echo "$NS_PASS passed, $NS_FAIL failed"
+	[ "$NS_FAIL" -eq 0 ]
+}
