@@ -1,0 +1,249 @@
+/* umpa_tls.h - the TLS pump: whole TLS conversations as packets, with no socket.
+ *
+ * An OpenSSL 3 client and server live in one process, joined by memory BIOs.
+ * The pump runs both state machines; whenever one side has output pending
+ * (one flight: every record it wrote before it wanted to read), the bytes go
+ * to a TCP stream (umpa_tcpstream.h) as ONE umpa_tcps_send from that side,
+ * so segmentation, ACKs and timing are those of a real stack, and then into
+ * the peer's read BIO.  Handshake, application data both ways, KeyUpdate,
+ * renegotiation, alerts and close_notify become packets, followed by a TCP
+ * FIN exchange (or a RST when asked, or when the handshake fails).
+ *
+ * Objects:
+ * - struct umpa_tls (a "pump"): the two SSL_CTXs, the certificates (from PEM
+ *   files or generated: a self-signed CA and a leaf signed by it, SAN = SNI),
+ *   the session kept for resumption and the collected key log.  Building it
+ *   costs the key generation; reuse it for many conversations.
+ * - struct umpa_tls_conv: one conversation (one TCP stream, two SSL objects),
+ *   advanced one flight at a time by umpa_tls_conv_step(), so a caller can
+ *   interleave several.  umpa_tls_run() is the one-call form.
+ *
+ * Resumption: the first conversation of a pump stores the client's session
+ * (the last one OpenSSL handed out: for TLS 1.3 the last NewSessionTicket);
+ * a conversation created with `resume` set offers it.  The modes:
+ * - UMPA_TLS_RESUME_ID: session-id resumption (TLS <= 1.2; tickets are
+ *   turned off with SSL_OP_NO_TICKET, the server's session cache resumes);
+ * - UMPA_TLS_RESUME_TICKET: RFC 5077 session tickets (TLS <= 1.2), or the
+ *   NewSessionTicket PSK for TLS 1.3;
+ * - UMPA_TLS_RESUME_PSK: TLS 1.3 resumption PSK from the previous session
+ *   (SSL_SESSION reuse, stateful: the server keeps the session, tickets are
+ *   ids - SSL_OP_NO_TICKET on a TLS 1.3 server), the mode that 0-RTT needs.
+ * Early data (0-RTT) is sent by the client on the resumed conversation with
+ * SSL_write_early_data; the server's max_early_data is set to allow it.
+ *
+ * Randomness: the TCP side (ISNs, ports, IP ids, timestamps) is seeded by
+ * tcp.seed and reproducible; the TLS bytes (randoms, keys, signatures) come
+ * from OpenSSL's own DRBG and differ on every run.
+ *
+ * Comments: the first packet of each flight carries a comment naming the TLS
+ * messages in it, in order, as the pump saw OpenSSL write them
+ * (SSL_set_msg_callback): "ClientHello", "ServerHello, ChangeCipherSpec,
+ * EncryptedExtensions, Certificate, CertificateVerify, Finished",
+ * "Application Data", "Alert close_notify" ...  (TLS 1.3 handshake messages
+ * are encrypted on the wire; the comment still names them.)
+ *
+ * Errors: options that cannot work (an unknown version name, a cipher list
+ * matching nothing, an unreadable PEM file, min above max) fail in
+ * umpa_tls_new() with UMPA_EINVAL and a message that starts with the option
+ * name in CLI spelling ("--ciphers: no cipher matches 'FOO'").  A handshake
+ * that fails is NOT an error of the API: its packets (the alert, then the
+ * TCP teardown) are emitted and the report says why (handshake_ok = 0).
+ */
+#ifndef UMPA_TLS_H
+#define UMPA_TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "umpa_error.h"
+#include "umpa_tcpstream.h"
+
+/** Resumption modes (see the file comment). */
+enum umpa_tls_resume {
+	UMPA_TLS_RESUME_NONE = 0,
+	UMPA_TLS_RESUME_ID = 1,
+	UMPA_TLS_RESUME_TICKET = 2,
+	UMPA_TLS_RESUME_PSK = 3,
+};
+
+/** How a conversation ends after its application data. */
+enum umpa_tls_close {
+	UMPA_TLS_CLOSE_NOTIFY = 0, /**< close_notify both ways (client first), then TCP FIN from the client */
+	UMPA_TLS_CLOSE_FIN = 1,    /**< no close_notify: TCP FIN from the client */
+	UMPA_TLS_CLOSE_ABORT = 2,  /**< no close_notify: TCP RST from the client */
+};
+
+/**
+ * Settings of one side.  Strings are borrowed for the life of the pump
+ * built from them (umpa_tls_new copies nothing it does not need after).
+ * NULL / 0 means "OpenSSL's default" unless said otherwise.
+ */
+struct umpa_tls_side {
+	const char *min_version;  /**< "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3" (also "1.0".."1.3") */
+	const char *max_version;  /**< same names */
+	const char *ciphers;      /**< TLS <= 1.2 cipher list (SSL_CTX_set_cipher_list syntax) */
+	const char *ciphersuites; /**< TLS 1.3 suites ("TLS_AES_128_GCM_SHA256:...") */
+	const char *groups;       /**< groups / curves list ("X25519:P-256") */
+	const char *sigalgs;      /**< signature algorithms list ("ECDSA+SHA256:rsa_pss_rsae_sha256") */
+	const char *cert_file;    /**< PEM certificate (chain: leaf first); NULL: generated */
+	const char *key_file;     /**< PEM private key; NULL: the cert_file holds it too */
+	const char *ca_file;      /**< PEM CA(s) this side trusts to verify the peer; NULL: the generated CA */
+	const char
+	    *key_type;      /**< generated key: "rsa" (2048), "rsa:N", "ec:P-256", "ec:P-384", "ed25519"; NULL: "rsa" */
+	int security_level; /**< SSL_CTX_set_security_level; -1: OpenSSL's default (umpa_tls_opts_init sets -1) */
+	const char *alpn;   /**< comma-separated ALPN list: the client offers it, the server picks its first
+			       entry the client offered (no overlap: no ALPN, the handshake continues) */
+	const void *data;   /**< application data this side sends after the handshake (borrowed) */
+	size_t data_len;    /**< its length */
+	size_t max_record;  /**< largest plaintext per record this side sends (512..16384; 0: 16384) */
+	int key_updates;    /**< TLS 1.3: KeyUpdate messages this side sends (each after a share of its data) */
+	int renegotiations; /**< TLS <= 1.2: renegotiations this side starts (the server sends HelloRequest) */
+};
+
+/** What to run.  Fill with umpa_tls_opts_init(), then change what you need. */
+struct umpa_tls_opts {
+	struct umpa_tls_side side[2]; /**< [UMPA_TCPS_CLIENT], [UMPA_TCPS_SERVER] */
+	const char *sni;              /**< server name the client sends; also the generated leaf's CN and SAN.
+					 NULL: no SNI sent, the generated leaf is "umpa.test" */
+	int client_cert;              /**< 1: the server requests a certificate and verifies it; the client sends
+					 side[CLIENT]'s (PEM or generated) */
+	int verify;                   /**< 1 (default): the client verifies the server chain and a failure
+					 aborts the handshake (alert); 0: verified and reported, never fatal */
+	enum umpa_tls_resume resume;  /**< umpa_tls_run: a second conversation resuming the first */
+	const void *early_data;       /**< 0-RTT bytes the client sends on a resumed TLS 1.3 conversation */
+	size_t early_len;             /**< their length (0: no early data) */
+	enum umpa_tls_close close;    /**< the ending */
+	struct umpa_tcps_opts tcp;    /**< the TCP stream (addresses, ports, MSS, segmentation, seed, ...) */
+	const char *label;            /**< prefixed to every comment as "[label] " (NULL: none) */
+};
+
+/** One certificate of a chain, as the report shows it. */
+struct umpa_tls_cert {
+	char subject[256];   /**< one-line RFC 2253 form */
+	char issuer[256];    /**< same */
+	char not_before[32]; /**< "YYYY-MM-DD HH:MM:SS UTC" */
+	char not_after[32];  /**< same */
+	char key_type[32];   /**< "RSA", "EC P-256", "ED25519", ... */
+	int key_bits;        /**< EVP_PKEY_get_bits */
+};
+
+/** Largest chain the report keeps per peer. */
+#define UMPA_TLS_MAX_CHAIN 4
+
+/** The outcome of one conversation.  Strings are "" when not applicable. */
+struct umpa_tls_report {
+	int handshake_ok;  /**< 1: both sides completed the (first) handshake */
+	char error[512];   /**< why it failed: "client: " or "server: " and OpenSSL's error queue */
+	char alert[64];    /**< fatal alert sent, "sent by server: handshake_failure"; "" none */
+	char version[16];  /**< "TLSv1.3" */
+	char cipher[64];   /**< IANA-like OpenSSL name, "TLS_AES_256_GCM_SHA384" / "ECDHE-RSA-AES128-GCM-SHA256" */
+	char group[32];    /**< key exchange group ("X25519", "secp256r1", "ffdhe2048") */
+	char sigalg[32];   /**< server's signature algorithm as the client saw it ("rsa_pss_rsae_sha256") */
+	char alpn[64];     /**< selected protocol */
+	char sni[256];     /**< server name the server received */
+	int resumed;       /**< 1: the session was resumed (SSL_session_reused on the client) */
+	int early_data;    /**< -1: none offered, 0: rejected, 1: accepted */
+	int verify_result; /**< X509_V_OK (0) or the X509_V_ERR_ of the client's verification */
+	char verify_reason[128];  /**< X509_verify_cert_error_string */
+	int client_verify_result; /**< same for the server verifying the client (client_cert), else 0 */
+	struct umpa_tls_cert server_chain[UMPA_TLS_MAX_CHAIN]; /**< as the client received it, leaf first */
+	size_t n_server_chain;
+	struct umpa_tls_cert client_chain[UMPA_TLS_MAX_CHAIN]; /**< as the server received it */
+	size_t n_client_chain;
+	uint64_t app_bytes[2]; /**< application bytes [side] sent that the peer read (early data included) */
+	uint64_t tls_bytes[2]; /**< TLS bytes [side] put on the wire */
+	uint64_t packets;      /**< packets emitted (TCP included) */
+	int key_updates;       /**< KeyUpdate messages sent, both sides */
+	int renegotiations;    /**< renegotiations completed */
+	uint16_t port[2];      /**< TCP ports [side] */
+};
+
+/** A pump: contexts, certificates, saved session, key log (opaque). */
+struct umpa_tls;
+
+/** A conversation in progress (opaque). */
+struct umpa_tls_conv;
+
+/** Fill @p o with defaults: OpenSSL defaults per side, security_level -1, verify 1, TCP defaults. */
+void umpa_tls_opts_init(struct umpa_tls_opts *o);
+
+/**
+ * Build a pump from @p o: check the options, generate keys and certificates
+ * or load the PEM files, configure both SSL_CTXs.  @p o and the strings it
+ * points to must outlive the pump (they are borrowed).  Returns NULL with @p e
+ * set (UMPA_EINVAL, message starting with the CLI option name) on bad options,
+ * UMPA_EIO on unreadable files, UMPA_ENOMEM.
+ */
+struct umpa_tls *umpa_tls_new(const struct umpa_tls_opts *o, struct umpa_err *e);
+
+/** Free @p t and everything it owns.  NULL allowed.  Returns NULL. */
+struct umpa_tls *umpa_tls_free(struct umpa_tls *t);
+
+/**
+ * Start a conversation on pump @p t.  @p tcp (NULL: the pump's o->tcp) sets
+ * up its TCP stream: give each conversation its own seed or client port.
+ * With @p resume set, the client offers the session saved by an earlier
+ * conversation of this pump (UMPA_EINVAL if there is none) and, if the pump
+ * has early data, sends it as 0-RTT.  Packets go to @p emit with @p arg.
+ * Nothing is emitted before the first step.  Returns NULL with @p e set.
+ * The conversation must be freed before the pump.
+ */
+struct umpa_tls_conv *umpa_tls_conv_new(struct umpa_tls *t, const struct umpa_tcps_opts *tcp, int resume,
+					umpa_tcps_emit_cb emit, void *arg, struct umpa_err *e);
+
+/**
+ * Advance @p c by one flight (or one TCP event: handshake, close).  Returns
+ * 1 while there is more to do, 0 when the conversation is over (its report
+ * is final), or a negative error from the emit callback or from memory.
+ * A failed TLS handshake is not an error: it ends the conversation (0).
+ */
+int umpa_tls_conv_step(struct umpa_tls_conv *c, struct umpa_err *e);
+
+/** Virtual time (ns since the epoch) at which @p c's next packet would be stamped. */
+int64_t umpa_tls_conv_now_ns(const struct umpa_tls_conv *c);
+
+/** The report of @p c (final once umpa_tls_conv_step returned 0). Valid until the conversation is freed. */
+const struct umpa_tls_report *umpa_tls_conv_report(const struct umpa_tls_conv *c);
+
+/**
+ * SSLKEYLOGFILE lines of @p c's secrets so far (each ends with "\n"),
+ * NUL-terminated; @p len (may be NULL) receives the length.  Valid until the
+ * next step or free.
+ */
+const char *umpa_tls_conv_keylog(const struct umpa_tls_conv *c, size_t *len);
+
+/** Free @p c. NULL allowed. Returns NULL. */
+struct umpa_tls_conv *umpa_tls_conv_free(struct umpa_tls_conv *c);
+
+/**
+ * All SSLKEYLOGFILE lines of every conversation of @p t so far, in order
+ * (NUL-terminated; @p len may be NULL).  Valid until the next conversation
+ * step or umpa_tls_free.  The caller writes the file (mode 0600) and/or a
+ * pcapng Decryption Secrets Block (UMPA_SECRETS_TLS_KEYLOG) before the
+ * packets that need it.
+ */
+const char *umpa_tls_keylog(const struct umpa_tls *t, size_t *len);
+
+/**
+ * One-call form: a conversation with the pump's own options and, when
+ * o->resume is set, a second one (client port + 1, seed + 1, starting a
+ * second after the first ended) resuming the first.  Fills up to @p nrep
+ * reports.  Returns the number of conversations run (1 or 2), or a
+ * negative error.  A failed handshake is reported, not returned.
+ */
+int umpa_tls_run(struct umpa_tls *t, umpa_tcps_emit_cb emit, void *arg, struct umpa_tls_report *rep, size_t nrep,
+		 struct umpa_err *e);
+
+/**
+ * Write @p r as human-readable text (like openssl s_client's summary) into
+ * @p buf (NUL-terminated, truncated to @p n).  Returns the length it needed.
+ */
+size_t umpa_tls_report_text(const struct umpa_tls_report *r, char *buf, size_t n);
+
+/**
+ * Write @p r as one JSON object (no newline) into @p buf, as
+ * umpa_tls_report_text does.  Returns the length it needed.
+ */
+size_t umpa_tls_report_json(const struct umpa_tls_report *r, char *buf, size_t n);
+
+#endif
