@@ -44,6 +44,7 @@ struct umpa_tcps {
 	uint32_t cwnd[2]; /* segments per flight, per sender */
 	struct tcps_end end[2];
 	struct umpa_pkt pkt;
+	struct umpa_tcps_stats st;
 	uint32_t *acks; /* ACK numbers the receiver sends after the current flight */
 	size_t nacks, acap;
 	const struct umpa_field *f_eth_src, *f_eth_dst;
@@ -113,6 +114,10 @@ struct umpa_tcps *umpa_tcps_new(const struct umpa_tcps_opts *o, umpa_tcps_emit_c
 	}
 	if ((o->mss[0] && o->mss[0] < 64) || (o->mss[1] && o->mss[1] < 64)) {
 		umpa_err_set(e, UMPA_EINVAL, "tcp stream: MSS %u/%u below 64", o->mss[0], o->mss[1]);
+		return NULL;
+	}
+	if (!(o->reorder >= 0 && o->reorder <= 1) || !(o->dup >= 0 && o->dup <= 1) || !(o->loss >= 0 && o->loss <= 1)) {
+		umpa_err_set(e, UMPA_EINVAL, "tcp stream: reorder, dup and loss are probabilities (0 to 1)");
 		return NULL;
 	}
 	t = calloc(1, sizeof(*t));
@@ -437,10 +442,15 @@ int umpa_tcps_close(struct umpa_tcps *t, enum umpa_tcps_side side, struct umpa_e
 	if (t->state != ST_OPEN)
 		return umpa_err_set(e, UMPA_EINVAL, "tcp stream: not connected");
 	tick(t, t->o.per_flight_delay_us);
-	if ((rc = emit(t, s, TH_FIN | TH_ACK, NULL, 0, NULL, e)) < 0)
-		return rc;
-	t->end[s].fin_sent = 1;
-	half_rtt(t);
+	/* the first FIN (unless a half-close sent it), the other, the final ACK */
+	if (t->end[!s].fin_sent)
+		s = !s;
+	if (!t->end[s].fin_sent) {
+		if ((rc = emit(t, s, TH_FIN | TH_ACK, NULL, 0, NULL, e)) < 0)
+			return rc;
+		t->end[s].fin_sent = 1;
+		half_rtt(t);
+	}
 	if ((rc = emit(t, !s, TH_FIN | TH_ACK, NULL, 0, NULL, e)) < 0)
 		return rc;
 	t->end[!s].fin_sent = 1;
@@ -449,6 +459,39 @@ int umpa_tcps_close(struct umpa_tcps *t, enum umpa_tcps_side side, struct umpa_e
 		return rc;
 	t->state = ST_CLOSED;
 	return 0;
+}
+
+int umpa_tcps_shutdown(struct umpa_tcps *t, enum umpa_tcps_side side, struct umpa_err *e)
+{
+	int s = side & 1, rc;
+
+	if (t->state != ST_OPEN || t->end[s].fin_sent)
+		return umpa_err_set(e, UMPA_EINVAL, "tcp stream: %s cannot shut down (not connected or closed)",
+				    s ? "server" : "client");
+	if (t->end[!s].fin_sent)
+		return umpa_tcps_close(t, side, e);
+	tick(t, t->o.per_flight_delay_us);
+	if ((rc = emit(t, s, TH_FIN | TH_ACK, NULL, 0, NULL, e)) < 0)
+		return rc;
+	t->end[s].fin_sent = 1;
+	half_rtt(t);
+	if ((rc = emit(t, !s, TH_ACK, NULL, 0, NULL, e)) < 0)
+		return rc;
+	/* the next packet follows the ACK back */
+	half_rtt(t);
+	return 0;
+}
+
+int umpa_tcps_send_labelled(struct umpa_tcps *t, enum umpa_tcps_side side, const void *data, size_t n,
+			    const struct umpa_tcps_label *labels, size_t nlabels, struct umpa_err *e)
+{
+	(void)t, (void)side, (void)data, (void)n, (void)labels, (void)nlabels;
+	return umpa_err_set(e, UMPA_ENOSYS, "tcp stream: labelled send not implemented yet");
+}
+
+void umpa_tcps_stats(const struct umpa_tcps *t, struct umpa_tcps_stats *st)
+{
+	*st = t->st;
 }
 
 int umpa_tcps_reset(struct umpa_tcps *t, enum umpa_tcps_side side, struct umpa_err *e)

@@ -12,8 +12,31 @@
  * is FIN / FIN+ACK / ACK; a reset is one RST+ACK.
  *
  * Hostile segmentation (seg_max, seg_random) cuts the stream into tiny or
- * odd-sized segments; the stream stays valid TCP.  Reordering, duplicates
- * and loss with retransmission are not implemented yet.
+ * odd-sized segments; the stream stays valid TCP.
+ *
+ * Hostile network (reorder, dup, loss, overlap), all seeded, applied to the
+ * first transmission of data segments only (retransmissions always arrive):
+ * - reorder: a segment and its successor in the flight swap places before
+ *   the capture point; tshark flags the later one tcp.analysis.out_of_order.
+ * - dup: a copy of the segment follows it before the capture point; the
+ *   receiver answers it at once with a duplicate ACK carrying a D-SACK
+ *   block (RFC 2883); tshark flags the copy tcp.analysis.retransmission.
+ * - loss: the segment is lost AFTER the capture point, so the capture holds
+ *   every byte: the original once, then its retransmission (tshark:
+ *   tcp.analysis.retransmission, and fast_retransmission when it follows
+ *   the third duplicate ACK within 20 ms), never "previous segment not
+ *   captured" or "ACKed unseen segment".  The receiver sends an immediate
+ *   duplicate ACK (with SACK blocks when SACK is permitted) for every
+ *   segment after the hole; the sender retransmits the holes rtt/2 after
+ *   the ACKs when it saw 3 duplicate ACKs (fast retransmit), otherwise
+ *   after a retransmission timeout (rtt + 200 ms, Linux's minimum RTO);
+ *   then the cumulative ACK jumps and the congestion window halves.
+ * - overlap: retransmissions are cut afresh: they cover the hole plus part
+ *   of the following (already received) data, or the hole in several
+ *   pieces; overlapping bytes are the same bytes (consistent data).
+ * The receiver puts SACK blocks (kind 5, most recent first, RFC 2018) in
+ * every ACK while it holds out-of-order data and SACK was permitted.
+ * umpa_tcps_stats() reports what the stream did.
  *
  * Time: the capture point sits between the endpoints; a packet crossing to
  * the other side and its answer are rtt/2 apart.  TCP timestamp values tick
@@ -57,6 +80,30 @@ struct umpa_tcps_opts {
 	int seg_random;    /**< hostile segmentation: segment sizes drawn from the RNG, 1 to the limit */
 	int64_t start_sec; /**< time of the first packet (default 1700000000) */
 	int64_t start_nsec; /**< nanoseconds part */
+	double reorder;     /**< probability (0-1) a data segment is delivered after its successor (default 0) */
+	double dup;         /**< probability (0-1) a data segment is duplicated (default 0) */
+	double
+	    loss; /**< probability (0-1) a data segment is lost after the capture point and retransmitted (default 0) */
+	int overlap; /**< retransmissions cover other byte ranges than the lost segments (default 0) */
+};
+
+/** What a stream did so far (umpa_tcps_stats()); counts of packets as they appear in the capture. */
+struct umpa_tcps_stats {
+	uint64_t data_segments;    /**< data segments sent the first time (originals, without copies) */
+	uint64_t reordered;        /**< segments delivered after their successor (tshark: out_of_order) */
+	uint64_t duplicated;       /**< extra copies of segments (tshark: retransmission) */
+	uint64_t lost;             /**< segments lost after the capture point */
+	uint64_t retransmitted;    /**< retransmitted segments (tshark: retransmission) */
+	uint64_t fast_retransmits; /**< recoveries started by 3 duplicate ACKs */
+	uint64_t timeouts;         /**< recoveries started by a retransmission timeout */
+	uint64_t dup_acks;         /**< pure ACKs repeating the previous ACK number (tshark: duplicate_ack) */
+	uint64_t sack_acks;        /**< ACKs carrying SACK blocks (D-SACK included) */
+};
+
+/** A label on a byte of the data given to umpa_tcps_send_labelled(). */
+struct umpa_tcps_label {
+	size_t offset;    /**< byte offset in the data */
+	const char *text; /**< the comment (copied into the segment comment when it is emitted) */
 };
 
 /**
@@ -75,7 +122,8 @@ void umpa_tcps_opts_init(struct umpa_tcps_opts *o);
 /**
  * Create a stream from @p o (NULL: defaults) that emits through @p cb with
  * @p arg.  No packet is sent yet.  Returns NULL with @p e set on bad options
- * (wscale above 14, an MSS below 64, rwnd 0 or too large for the scale) or no memory.
+ * (wscale above 14, an MSS below 64, rwnd 0 or too large for the scale, a
+ * probability outside 0-1) or no memory.
  */
 struct umpa_tcps *umpa_tcps_new(const struct umpa_tcps_opts *o, umpa_tcps_emit_cb cb, void *arg, struct umpa_err *e);
 
@@ -99,8 +147,32 @@ int umpa_tcps_send(struct umpa_tcps *t, enum umpa_tcps_side side, const void *da
 		   struct umpa_err *e);
 
 /**
+ * Like umpa_tcps_send(), with comments on byte offsets: the first
+ * transmission of a segment carries, as its comment, the texts of the
+ * labels whose offset falls inside it, joined by "; ".  Copies and
+ * retransmissions carry no comment.  @p labels (may be NULL when
+ * @p nlabels is 0) must be sorted by offset, each below @p n; the texts
+ * must stay valid during the call.  Returns 0 or a negative error
+ * (UMPA_EINVAL for unsorted or out-of-range labels, or as umpa_tcps_send()).
+ */
+int umpa_tcps_send_labelled(struct umpa_tcps *t, enum umpa_tcps_side side, const void *data, size_t n,
+			    const struct umpa_tcps_label *labels, size_t nlabels, struct umpa_err *e);
+
+/**
+ * Half-close from @p side: its FIN+ACK, the peer's ACK rtt/2 later.
+ * @p side may not send afterwards; the peer still may, and @p side
+ * acknowledges what it sends.  When the peer has already shut down, this
+ * completes the close (FIN+ACK, final ACK) and the stream is closed.
+ * Returns 0 or a negative error (UMPA_EINVAL when not connected or @p side
+ * already sent its FIN).
+ */
+int umpa_tcps_shutdown(struct umpa_tcps *t, enum umpa_tcps_side side, struct umpa_err *e);
+
+/**
  * Orderly close started by @p side: its FIN+ACK, the peer's FIN+ACK, the
- * final ACK.  The stream is closed afterwards.  Returns 0 or a negative error.
+ * final ACK.  After a half-close (umpa_tcps_shutdown()) only the missing
+ * FIN+ACK and the final ACK are sent.  The stream is closed afterwards.
+ * Returns 0 or a negative error.
  */
 int umpa_tcps_close(struct umpa_tcps *t, enum umpa_tcps_side side, struct umpa_err *e);
 
@@ -121,6 +193,9 @@ uint16_t umpa_tcps_port(const struct umpa_tcps *t, enum umpa_tcps_side side);
 
 /** Current virtual time (of the next packet before any delay), in nanoseconds since the epoch. */
 int64_t umpa_tcps_now_ns(const struct umpa_tcps *t);
+
+/** Copy what @p t did so far into @p st. */
+void umpa_tcps_stats(const struct umpa_tcps *t, struct umpa_tcps_stats *st);
 
 /** Free @p t (no packet is sent). NULL is allowed. */
 void umpa_tcps_free(struct umpa_tcps *t);
