@@ -74,8 +74,8 @@ enum umpa_tls_close {
 };
 
 /**
- * Settings of one side.  Strings are borrowed for the life of the pump
- * built from them (umpa_tls_new copies nothing it does not need after).
+ * Settings of one side.  umpa_tls_new() copies what it keeps (strings and
+ * data buffers): the caller's memory is free again when it returns.
  * NULL / 0 means "OpenSSL's default" unless said otherwise.
  */
 struct umpa_tls_side {
@@ -93,7 +93,7 @@ struct umpa_tls_side {
 	int security_level; /**< SSL_CTX_set_security_level; -1: OpenSSL's default (umpa_tls_opts_init sets -1) */
 	const char *alpn;   /**< comma-separated ALPN list: the client offers it, the server picks its first
 			       entry the client offered (no overlap: no ALPN, the handshake continues) */
-	const void *data;   /**< application data this side sends after the handshake (borrowed) */
+	const void *data;   /**< application data this side sends after the handshake */
 	size_t data_len;    /**< its length */
 	size_t max_record;  /**< largest plaintext per record this side sends (512..16384; 0: 16384) */
 	int key_updates;    /**< TLS 1.3: KeyUpdate messages this side sends (each after a share of its data) */
@@ -132,18 +132,19 @@ struct umpa_tls_cert {
 
 /** The outcome of one conversation.  Strings are "" when not applicable. */
 struct umpa_tls_report {
-	int handshake_ok;  /**< 1: both sides completed the (first) handshake */
-	char error[512];   /**< why it failed: "client: " or "server: " and OpenSSL's error queue */
-	char alert[64];    /**< fatal alert sent, "sent by server: handshake_failure"; "" none */
-	char version[16];  /**< "TLSv1.3" */
-	char cipher[64];   /**< IANA-like OpenSSL name, "TLS_AES_256_GCM_SHA384" / "ECDHE-RSA-AES128-GCM-SHA256" */
-	char group[32];    /**< key exchange group ("X25519", "secp256r1", "ffdhe2048") */
-	char sigalg[32];   /**< server's signature algorithm as the client saw it ("rsa_pss_rsae_sha256") */
-	char alpn[64];     /**< selected protocol */
-	char sni[256];     /**< server name the server received */
-	int resumed;       /**< 1: the session was resumed (SSL_session_reused on the client) */
-	int early_data;    /**< -1: none offered, 0: rejected, 1: accepted */
-	int verify_result; /**< X509_V_OK (0) or the X509_V_ERR_ of the client's verification */
+	int handshake_ok;         /**< 1: both sides completed the (first) handshake */
+	char error[512];          /**< why it failed: "client: " or "server: " and OpenSSL's error queue */
+	char alert[64];           /**< fatal alert sent, "sent by server: handshake_failure"; "" none */
+	char version[16];         /**< "TLSv1.3" */
+	char cipher[64];          /**< OpenSSL's name, "TLS_AES_256_GCM_SHA384" / "ECDHE-RSA-AES128-GCM-SHA256" */
+	char cipher_iana[80];     /**< RFC name, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" */
+	char group[32];           /**< key exchange group ("X25519", "secp256r1", "ffdhe2048") */
+	char sigalg[32];          /**< server's signature algorithm as the client saw it ("rsa_pss_rsae_sha256") */
+	char alpn[64];            /**< selected protocol */
+	char sni[256];            /**< server name the server received */
+	int resumed;              /**< 1: the session was resumed (SSL_session_reused on the client) */
+	int early_data;           /**< -1: none offered, 0: rejected, 1: accepted */
+	int verify_result;        /**< X509_V_OK (0) or the X509_V_ERR_ of the client's verification */
 	char verify_reason[128];  /**< X509_verify_cert_error_string */
 	int client_verify_result; /**< same for the server verifying the client (client_cert), else 0 */
 	struct umpa_tls_cert server_chain[UMPA_TLS_MAX_CHAIN]; /**< as the client received it, leaf first */
@@ -169,8 +170,8 @@ void umpa_tls_opts_init(struct umpa_tls_opts *o);
 
 /**
  * Build a pump from @p o: check the options, generate keys and certificates
- * or load the PEM files, configure both SSL_CTXs.  @p o and the strings it
- * points to must outlive the pump (they are borrowed).  Returns NULL with @p e
+ * or load the PEM files, configure both SSL_CTXs.  @p o is copied (strings
+ * and data buffers included): it may be freed afterwards.  Returns NULL with @p e
  * set (UMPA_EINVAL, message starting with the CLI option name) on bad options,
  * UMPA_EIO on unreadable files, UMPA_ENOMEM.
  */
