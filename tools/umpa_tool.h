@@ -22,4 +22,15 @@ extern const char umpa_example_lua[];
 int cmd_build(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 
+struct umpa_tls_opts;
+/**
+ * `umpa tls --sweep` (tools/tls_sweep.c): one conversation per TLS version x
+ * cipher suite the linked OpenSSL can negotiate (narrowed by the versions and
+ * cipher lists in @p base), at security level 0, into @p out (pcapng with a
+ * secrets block per conversation when @p pcapng), keys also to @p keylog
+ * (NULL: none); prints one line per combination and a summary, or JSON when
+ * @p json.  @p base gives the TCP and other settings.  Returns an exit code.
+ */
+int tls_sweep(const struct umpa_tls_opts *base, const char *out, int pcapng, const char *keylog, int json);
+
 #endif

@@ -1,0 +1,661 @@
+/* tls_sweep.c - `umpa tls --sweep`: every protocol version x cipher suite the
+ * linked OpenSSL can negotiate, one conversation each, into one capture.
+ *
+ * Enumeration (what the linked OpenSSL offers, found by asking it):
+ * - TLS 1.0, 1.1, 1.2: a client SSL_CTX pinned to the version, at security
+ *   level 0, with the cipher list "ALL:COMPLEMENTOFALL" (or --ciphers);
+ *   SSL_get1_supported_ciphers() then lists exactly what that client would
+ *   offer for the version (suites the version cannot carry, PSK and SRP
+ *   suites without their callbacks, and algorithms the providers lack are
+ *   left out by OpenSSL itself).
+ * - TLS 1.3: each RFC 8446 suite name is tried with SSL_CTX_set_ciphersuites
+ *   (or the --ciphersuites list is used); the ones OpenSSL accepts are swept.
+ * - Versions: TLS 1.0 to 1.3, narrowed by --version/--min-version/--max-version
+ *   when given (a version OpenSSL refuses at level 0 yields no suite).
+ *
+ * Security level 0 for the whole sweep: OpenSSL 3 refuses TLS 1.0/1.1
+ * (their MD5+SHA1 signatures) and weak suites (NULL encryption, 3DES,
+ * anonymous) at its default level 1 or above.  The summary says so.
+ *
+ * Each suite gets the server key its authentication needs: RSA-2048 for
+ * RSA-signed, anonymous and TLS 1.3 suites, ECDSA P-256 for ECDSA suites,
+ * DSA-2048 for DSS suites; keys and self-signed certificates (CN and SAN =
+ * the SNI, or umpa.test) are made once per sweep in a private temporary
+ * folder, so the hundreds of conversations cost no key generation.  A
+ * --cert/--key given by the user is used for every suite instead.  The
+ * client does not fail on verification (verify = 0): the result is reported.
+ *
+ * Each conversation is labelled: the client sends "TLSv1.2 ECDHE-RSA-
+ * AES128-GCM-SHA256", the server answers the same text followed by " ok",
+ * and every packet comment starts with "[TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256]".
+ * A handshake that fails is still written (its alert and teardown) and listed
+ * with OpenSSL's reason.  Conversations follow each other in time (one
+ * millisecond apart), client ports counting up from 40000 unless --client
+ * gives one (then from it), TCP seed + i per conversation.
+ *
+ * Packets of a conversation are held until it ends, so in pcapng the
+ * Decryption Secrets Block carrying its keys comes before them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/dsa.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "umpa_capfile.h"
+#include "umpa_tls.h"
+#include "umpa_tool.h"
+
+/* ---- enumeration ---- */
+
+/** A version the sweep can try. */
+struct sweep_ver_ {
+	const char *name; /* OpenSSL's name, as SSL_get_version prints it */
+	int ver;
+};
+
+static const struct sweep_ver_ sweep_vers_[] = {
+    {"TLSv1", TLS1_VERSION},
+    {"TLSv1.1", TLS1_1_VERSION},
+    {"TLSv1.2", TLS1_2_VERSION},
+    {"TLSv1.3", TLS1_3_VERSION},
+};
+
+/* RFC 8446 appendix B.4, in its order. */
+static const char *const sweep_tls13_[] = {
+    "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",   "TLS_CHACHA20_POLY1305_SHA256",
+    "TLS_AES_128_CCM_SHA256", "TLS_AES_128_CCM_8_SHA256",
+};
+
+/** Server keys by the authentication a suite needs. */
+enum sweep_key_ {
+	SWEEP_RSA_ = 0,
+	SWEEP_ECDSA_ = 1,
+	SWEEP_DSA_ = 2,
+	SWEEP_NKEYS_ = 3,
+};
+
+static const char *const sweep_key_names_[SWEEP_NKEYS_] = {"rsa:2048", "ec:P-256", "dsa:2048"};
+
+/** One combination to run. */
+struct sweep_combo_ {
+	int vi;         /* index in sweep_vers_ */
+	char suite[64]; /* OpenSSL's name of the suite */
+	enum sweep_key_ key;
+};
+
+/** A growable list of combinations. */
+struct sweep_list_ {
+	struct sweep_combo_ *v;
+	size_t n, cap;
+};
+
+static int list_add_(struct sweep_list_ *l, int vi, const char *suite, enum sweep_key_ key)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct sweep_combo_ *v = realloc(l->v, cap * sizeof *v);
+		if (!v)
+			return -1;
+		l->v = v;
+		l->cap = cap;
+	}
+	struct sweep_combo_ *c = &l->v[l->n++];
+	c->vi = vi;
+	snprintf(c->suite, sizeof c->suite, "%s", suite);
+	c->key = key;
+	return 0;
+}
+
+/* Version index of @p name ("TLSv1.2", "1.2", "TLSv1.0", "1.0", "1"), or -1. */
+static int ver_index_(const char *name)
+{
+	static const char *const alias[][3] = {
+	    {"TLSv1", "TLSv1.0", "1.0"},
+	    {"TLSv1.1", "1.1", NULL},
+	    {"TLSv1.2", "1.2", NULL},
+	    {"TLSv1.3", "1.3", NULL},
+	};
+	for (int i = 0; i < 4; i++)
+		for (int j = 0; j < 3; j++)
+			if (alias[i][j] && strcmp(name, alias[i][j]) == 0)
+				return i;
+	return -1;
+}
+
+static enum sweep_key_ key_for_(const SSL_CIPHER *c)
+{
+	switch (SSL_CIPHER_get_auth_nid(c)) {
+	case NID_auth_ecdsa:
+		return SWEEP_ECDSA_;
+	case NID_auth_dss:
+		return SWEEP_DSA_;
+	default: /* RSA, anonymous (the key is not used), TLS 1.3 (any) */
+		return SWEEP_RSA_;
+	}
+}
+
+/* The suites of TLS <= 1.2 version @p vi that a client with @p cipherlist would offer. */
+static int enum_tls12_(struct sweep_list_ *l, int vi, const char *cipherlist)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL *s = NULL;
+	STACK_OF(SSL_CIPHER) *sk = NULL;
+	int rc = -1;
+
+	if (!ctx)
+		goto out;
+	SSL_CTX_set_security_level(ctx, 0);
+	if (!SSL_CTX_set_min_proto_version(ctx, sweep_vers_[vi].ver) ||
+	    !SSL_CTX_set_max_proto_version(ctx, sweep_vers_[vi].ver))
+		goto out;
+	if (!SSL_CTX_set_cipher_list(ctx, cipherlist)) {
+		rc = -2;
+		goto out;
+	}
+	s = SSL_new(ctx);
+	if (!s)
+		goto out;
+	sk = SSL_get1_supported_ciphers(s);
+	rc = 0;
+	for (int i = 0; sk && i < sk_SSL_CIPHER_num(sk); i++) {
+		const SSL_CIPHER *c = sk_SSL_CIPHER_value(sk, i);
+		if (SSL_CIPHER_get_kx_nid(c) == NID_kx_any) /* a TLS 1.3 suite */
+			continue;
+		if (list_add_(l, vi, SSL_CIPHER_get_name(c), key_for_(c)) < 0) {
+			rc = -1;
+			break;
+		}
+	}
+out:
+	sk_SSL_CIPHER_free(sk);
+	SSL_free(s);
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+	return rc;
+}
+
+/* The TLS 1.3 suites OpenSSL accepts, from @p list (NULL: every RFC 8446 name). */
+static int enum_tls13_(struct sweep_list_ *l, int vi, const char *list)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	char *copy = list ? strdup(list) : NULL;
+	int rc = 0;
+
+	if (!ctx || (list && !copy)) {
+		rc = -1;
+		goto out;
+	}
+	if (copy) {
+		char *save = NULL;
+		for (char *t = strtok_r(copy, ":", &save); t; t = strtok_r(NULL, ":", &save))
+			if (SSL_CTX_set_ciphersuites(ctx, t) && list_add_(l, vi, t, SWEEP_RSA_) < 0) {
+				rc = -1;
+				break;
+			}
+	} else {
+		for (size_t i = 0; i < sizeof sweep_tls13_ / sizeof *sweep_tls13_; i++)
+			if (SSL_CTX_set_ciphersuites(ctx, sweep_tls13_[i]) &&
+			    list_add_(l, vi, sweep_tls13_[i], SWEEP_RSA_) < 0) {
+				rc = -1;
+				break;
+			}
+	}
+out:
+	free(copy);
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+	return rc;
+}
+
+/* ---- keys ---- */
+
+static EVP_PKEY *gen_key_(enum sweep_key_ k)
+{
+	EVP_PKEY *pkey = NULL, *params = NULL;
+	EVP_PKEY_CTX *pc = NULL, *kc = NULL;
+
+	switch (k) {
+	case SWEEP_RSA_:
+		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	case SWEEP_ECDSA_:
+		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	case SWEEP_DSA_:
+		pc = EVP_PKEY_CTX_new_from_name(NULL, "DSA", NULL);
+		if (!pc || EVP_PKEY_paramgen_init(pc) <= 0 || EVP_PKEY_CTX_set_dsa_paramgen_bits(pc, 2048) <= 0 ||
+		    EVP_PKEY_paramgen(pc, &params) <= 0)
+			break;
+		kc = EVP_PKEY_CTX_new_from_pkey(NULL, params, NULL);
+		if (!kc || EVP_PKEY_keygen_init(kc) <= 0 || EVP_PKEY_keygen(kc, &pkey) <= 0)
+			pkey = NULL;
+		break;
+	default:
+		break;
+	}
+	EVP_PKEY_CTX_free(kc);
+	EVP_PKEY_CTX_free(pc);
+	EVP_PKEY_free(params);
+	return pkey;
+}
+
+/* Write a key of kind @p k and a self-signed certificate for @p cn into @p dir. */
+static int make_cert_(const char *dir, enum sweep_key_ k, const char *cn, char *crt_path, char *key_path, size_t n)
+{
+	EVP_PKEY *pkey = gen_key_(k);
+	X509 *x = X509_new();
+	X509_EXTENSION *ext = NULL;
+	FILE *f = NULL;
+	int rc = -1, fd;
+	char san[300];
+
+	if (!pkey || !x)
+		goto out;
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1 + (long)k);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 365L * 86400);
+	X509_NAME *name = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, name);
+	X509_set_pubkey(x, pkey);
+	snprintf(san, sizeof san, "DNS:%s", cn);
+	ext = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, san);
+	if (!ext || !X509_add_ext(x, ext, -1))
+		goto out;
+	if (!X509_sign(x, pkey, EVP_sha256()))
+		goto out;
+	snprintf(crt_path, n, "%s/%s.crt", dir, k == SWEEP_RSA_ ? "rsa" : k == SWEEP_ECDSA_ ? "ecdsa" : "dsa");
+	snprintf(key_path, n, "%s/%s.key", dir, k == SWEEP_RSA_ ? "rsa" : k == SWEEP_ECDSA_ ? "ecdsa" : "dsa");
+	f = fopen(crt_path, "w");
+	if (!f || !PEM_write_X509(f, x) || fclose(f) != 0) {
+		f = NULL;
+		goto out;
+	}
+	fd = open(key_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f || !PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL) || fclose(f) != 0) {
+		f = NULL;
+		goto out;
+	}
+	f = NULL;
+	rc = 0;
+out:
+	if (f)
+		fclose(f);
+	X509_EXTENSION_free(ext);
+	X509_free(x);
+	EVP_PKEY_free(pkey);
+	ERR_clear_error();
+	return rc;
+}
+
+/* ---- capture: a conversation's packets are held until its keys are known ---- */
+
+struct held_pkt_ {
+	uint8_t *data;
+	uint32_t len, cap;
+	int linktype;
+	int64_t sec;
+	uint32_t nsec;
+	char *comment;
+};
+
+struct sweep_out_ {
+	struct umpa_capw *w;
+	int pcapng;
+	struct held_pkt_ *v;
+	size_t n, cap;
+	uint64_t packets;
+};
+
+static int hold_(void *arg, const struct umpa_pkt *p, const char *comment, struct umpa_err *e)
+{
+	struct sweep_out_ *o = arg;
+
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 64;
+		struct held_pkt_ *v = realloc(o->v, cap * sizeof *v);
+		if (!v)
+			return umpa_err_set(e, UMPA_ENOMEM, "no memory for packets");
+		memset(v + o->cap, 0, (cap - o->cap) * sizeof *v);
+		o->v = v;
+		o->cap = cap;
+	}
+	struct held_pkt_ *h = &o->v[o->n];
+	if (h->cap < p->len) {
+		uint8_t *d = realloc(h->data, p->len);
+		if (!d)
+			return umpa_err_set(e, UMPA_ENOMEM, "no memory for packets");
+		h->data = d;
+		h->cap = p->len;
+	}
+	memcpy(h->data, p->data, p->len);
+	h->len = p->len;
+	h->linktype = p->linktype;
+	h->sec = p->ts_sec;
+	h->nsec = p->ts_nsec;
+	free(h->comment);
+	h->comment = NULL;
+	if (comment && !(h->comment = strdup(comment)))
+		return umpa_err_set(e, UMPA_ENOMEM, "no memory for packets");
+	o->n++;
+	return 0;
+}
+
+/* Write the held packets, after a secrets block with @p keylog in pcapng. */
+static int flush_(struct sweep_out_ *o, const char *keylog, size_t klen, struct umpa_err *e)
+{
+	struct umpa_pkt p;
+	int rc;
+
+	if (o->pcapng && klen > 0) {
+		rc = umpa_capw_secrets(o->w, UMPA_SECRETS_TLS_KEYLOG, keylog, (uint32_t)klen, e);
+		if (rc < 0)
+			return rc;
+	}
+	for (size_t i = 0; i < o->n; i++) {
+		struct held_pkt_ *h = &o->v[i];
+		umpa_pkt_init(&p);
+		umpa_pkt_attach(&p, h->data, h->len, h->len, h->linktype);
+		p.ts_sec = h->sec;
+		p.ts_nsec = h->nsec;
+		p.comment = h->comment;
+		rc = umpa_capw_write(o->w, &p, e);
+		if (rc < 0)
+			return rc;
+	}
+	o->packets += o->n;
+	o->n = 0;
+	return 0;
+}
+
+static void out_free_(struct sweep_out_ *o)
+{
+	for (size_t i = 0; i < o->cap; i++) {
+		free(o->v[i].data);
+		free(o->v[i].comment);
+	}
+	free(o->v);
+}
+
+/* ---- the sweep ---- */
+
+/* Print @p s as a JSON string. */
+static void json_str_(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+/* One line of reason for a failed conversation. */
+static const char *reason_(const struct umpa_tls_report *r)
+{
+	if (r->error[0])
+		return r->error;
+	if (r->alert[0])
+		return r->alert;
+	return "handshake did not complete";
+}
+
+int tls_sweep(const struct umpa_tls_opts *base, const char *out, int pcapng, const char *keylog_path, int json)
+{
+	struct sweep_list_ l = {0};
+	struct sweep_out_ o = {0};
+	struct umpa_err e = {0};
+	char dir[] = "/tmp/umpa-sweep.XXXXXX";
+	char crt[SWEEP_NKEYS_][4096], key[SWEEP_NKEYS_][4096];
+	int have_key[SWEEP_NKEYS_] = {0};
+	int dir_made = 0, ret = UMPA_EXIT_ERROR, keylog_fd = -1;
+	size_t nok = 0, nfail = 0;
+	char *rep = NULL;
+	size_t rep_cap = 0;
+	const struct umpa_tls_side *bc = &base->side[UMPA_TCPS_CLIENT];
+	const struct umpa_tls_side *bs = &base->side[UMPA_TCPS_SERVER];
+	const char *cn = base->sni ? base->sni : "umpa.test";
+	const char *min = bc->min_version ? bc->min_version : bs->min_version;
+	const char *max = bc->max_version ? bc->max_version : bs->max_version;
+	const char *ciphers = bc->ciphers ? bc->ciphers : bs->ciphers;
+	const char *suites = bc->ciphersuites ? bc->ciphersuites : bs->ciphersuites;
+	int vmin = min ? ver_index_(min) : 0, vmax = max ? ver_index_(max) : 3;
+
+	if (vmin < 0 || vmax < 0) {
+		tool_err("--version: unknown TLS version '%s' (TLSv1, TLSv1.1, TLSv1.2, TLSv1.3)",
+			 vmin < 0 ? min : max);
+		return UMPA_EXIT_USAGE;
+	}
+	if (vmin > vmax) {
+		tool_err("--version: minimum %s is above maximum %s", min, max);
+		return UMPA_EXIT_USAGE;
+	}
+	for (int vi = vmin; vi <= vmax; vi++) {
+		int rc = sweep_vers_[vi].ver == TLS1_3_VERSION
+			     ? enum_tls13_(&l, vi, suites)
+			     : enum_tls12_(&l, vi, ciphers ? ciphers : "ALL:COMPLEMENTOFALL");
+		if (rc == -2) {
+			tool_err("--ciphers: no cipher matches '%s'", ciphers);
+			ret = UMPA_EXIT_USAGE;
+			goto done;
+		}
+		if (rc < 0) {
+			tool_err("sweep: cannot enumerate %s suites", sweep_vers_[vi].name);
+			goto done;
+		}
+	}
+	if (l.n == 0) {
+		tool_err("sweep: no cipher suite to try (check --version, --ciphers, --ciphersuites)");
+		ret = UMPA_EXIT_USAGE;
+		goto done;
+	}
+
+	/* keys: the user's, or one of each kind the suites need */
+	if (!bs->cert_file) {
+		if (!mkdtemp(dir)) {
+			tool_err("sweep: cannot create a temporary folder: %s", strerror(errno));
+			goto done;
+		}
+		dir_made = 1;
+		for (size_t i = 0; i < l.n; i++) {
+			enum sweep_key_ k = l.v[i].key;
+			if (have_key[k])
+				continue;
+			if (make_cert_(dir, k, cn, crt[k], key[k], sizeof crt[k]) < 0) {
+				tool_err("sweep: cannot make a %s key and certificate", sweep_key_names_[k]);
+				goto done;
+			}
+			have_key[k] = 1;
+		}
+	}
+
+	o.pcapng = pcapng;
+	o.w = umpa_capw_open(out, pcapng ? UMPA_CAP_PCAPNG : UMPA_CAP_PCAP, 1 /* LINKTYPE_ETHERNET */, &e);
+	if (!o.w) {
+		tool_err("%s", e.msg);
+		goto done;
+	}
+	if (keylog_path) {
+		keylog_fd = open(keylog_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (keylog_fd < 0) {
+			tool_err("--keylog: %s: %s", keylog_path, strerror(errno));
+			goto done;
+		}
+	}
+	if (json)
+		printf("{\"security_level\": 0, \"conversations\": [");
+
+	int64_t t_ns = (int64_t)base->tcp.start_sec * 1000000000 + base->tcp.start_nsec;
+	uint16_t port0 = base->tcp.port[UMPA_TCPS_CLIENT] ? base->tcp.port[UMPA_TCPS_CLIENT] : 40000;
+	for (size_t i = 0; i < l.n; i++) {
+		const struct sweep_combo_ *c = &l.v[i];
+		const char *vname = sweep_vers_[c->vi].name;
+		char label[96], sdata[100];
+		struct umpa_tls_opts opts = *base;
+		struct umpa_tls *t = NULL;
+		struct umpa_tls_conv *cv = NULL;
+		int rc;
+
+		snprintf(label, sizeof label, "%s %s", vname, c->suite);
+		snprintf(sdata, sizeof sdata, "%s ok", label);
+		opts.label = label;
+		opts.verify = 0;
+		opts.resume = UMPA_TLS_RESUME_NONE;
+		opts.early_data = NULL;
+		opts.early_len = 0;
+		for (int s = 0; s < 2; s++) {
+			struct umpa_tls_side *sd = &opts.side[s];
+			sd->min_version = sd->max_version = vname;
+			sd->security_level = 0;
+			if (sweep_vers_[c->vi].ver == TLS1_3_VERSION) {
+				sd->ciphersuites = c->suite;
+			} else {
+				sd->ciphers = c->suite;
+			}
+			if (!bs->cert_file && !(s == UMPA_TCPS_CLIENT && base->client_cert)) {
+				sd->cert_file = crt[c->key];
+				sd->key_file = key[c->key];
+				sd->ca_file = crt[c->key];
+			}
+		}
+		opts.side[UMPA_TCPS_CLIENT].data = label;
+		opts.side[UMPA_TCPS_CLIENT].data_len = strlen(label);
+		opts.side[UMPA_TCPS_SERVER].data = sdata;
+		opts.side[UMPA_TCPS_SERVER].data_len = strlen(sdata);
+		opts.tcp.start_sec = t_ns / 1000000000;
+		opts.tcp.start_nsec = t_ns % 1000000000;
+		opts.tcp.port[UMPA_TCPS_CLIENT] = (uint16_t)(port0 + i);
+		opts.tcp.seed = base->tcp.seed + i;
+
+		t = umpa_tls_new(&opts, &e);
+		if (!t) {
+			/* a combination OpenSSL refuses before any packet: listed, nothing written */
+			nfail++;
+			if (json) {
+				printf("%s{\"version\": ", i ? ", " : "");
+				json_str_(stdout, vname);
+				printf(", \"cipher\": ");
+				json_str_(stdout, c->suite);
+				printf(", \"key\": \"%s\", \"ok\": false, \"error\": ", sweep_key_names_[c->key]);
+				json_str_(stdout, e.msg);
+				printf("}");
+			} else {
+				printf("FAIL %-8s %-40s %s\n", vname, c->suite, e.msg);
+			}
+			continue;
+		}
+		cv = umpa_tls_conv_new(t, &opts.tcp, 0, hold_, &o, &e);
+		if (!cv) {
+			tool_err("sweep: %s: %s", label, e.msg);
+			umpa_tls_free(t);
+			goto close;
+		}
+		while ((rc = umpa_tls_conv_step(cv, &e)) > 0)
+			;
+		if (rc < 0) {
+			tool_err("sweep: %s: %s", label, e.msg);
+			umpa_tls_conv_free(cv);
+			umpa_tls_free(t);
+			goto close;
+		}
+		size_t klen = 0;
+		const char *kl = umpa_tls_conv_keylog(cv, &klen);
+		if (flush_(&o, kl, klen, &e) < 0) {
+			tool_err("%s", e.msg);
+			umpa_tls_conv_free(cv);
+			umpa_tls_free(t);
+			goto close;
+		}
+		if (keylog_fd >= 0 && klen > 0 && write(keylog_fd, kl, klen) != (ssize_t)klen) {
+			tool_err("--keylog: %s: %s", keylog_path, strerror(errno));
+			umpa_tls_conv_free(cv);
+			umpa_tls_free(t);
+			goto close;
+		}
+		const struct umpa_tls_report *r = umpa_tls_conv_report(cv);
+		int ok = r->handshake_ok && r->app_bytes[0] == strlen(label) && r->app_bytes[1] == strlen(sdata);
+		if (ok)
+			nok++;
+		else
+			nfail++;
+		if (json) {
+			size_t need = umpa_tls_report_json(r, rep, rep_cap);
+			if (need >= rep_cap) {
+				char *nr = realloc(rep, need + 1);
+				if (!nr) {
+					tool_err("sweep: no memory");
+					umpa_tls_conv_free(cv);
+					umpa_tls_free(t);
+					goto close;
+				}
+				rep = nr;
+				rep_cap = need + 1;
+				umpa_tls_report_json(r, rep, rep_cap);
+			}
+			printf("%s{\"version\": ", i ? ", " : "");
+			json_str_(stdout, vname);
+			printf(", \"cipher\": ");
+			json_str_(stdout, c->suite);
+			printf(", \"key\": \"%s\", \"ok\": %s", bs->cert_file ? "user" : sweep_key_names_[c->key],
+			       ok ? "true" : "false");
+			if (!ok) {
+				printf(", \"error\": ");
+				json_str_(stdout, reason_(r));
+			}
+			printf(", \"report\": %s}", rep);
+		} else if (ok) {
+			printf("ok   %-8s %-40s %s%s%s\n", vname, c->suite,
+			       bs->cert_file ? "user key" : sweep_key_names_[c->key], r->group[0] ? " " : "", r->group);
+		} else {
+			printf("FAIL %-8s %-40s %s\n", vname, c->suite, reason_(r));
+		}
+		t_ns = umpa_tls_conv_now_ns(cv) + 1000000;
+		umpa_tls_conv_free(cv);
+		umpa_tls_free(t);
+	}
+	ret = UMPA_EXIT_OK;
+close:
+	if (json) {
+		printf("], \"ok\": %zu, \"failed\": %zu}\n", nok, nfail);
+	} else {
+		printf("sweep: %zu ok, %zu failed, %zu conversations, %llu packets in %s (security level 0: OpenSSL 3 "
+		       "needs it for TLS 1.0/1.1 and weak suites)\n",
+		       nok, nfail, l.n, (unsigned long long)o.packets, out);
+	}
+	if (umpa_capw_close(o.w, &e) < 0 && ret == UMPA_EXIT_OK) {
+		tool_err("%s", e.msg);
+		ret = UMPA_EXIT_ERROR;
+	}
+	if (keylog_fd >= 0 && close(keylog_fd) != 0 && ret == UMPA_EXIT_OK) {
+		tool_err("--keylog: %s: %s", keylog_path, strerror(errno));
+		ret = UMPA_EXIT_ERROR;
+	}
+done:
+	if (dir_made) {
+		for (int k = 0; k < SWEEP_NKEYS_; k++)
+			if (have_key[k]) {
+				unlink(crt[k]);
+				unlink(key[k]);
+			}
+		rmdir(dir);
+	}
+	free(rep);
+	out_free_(&o);
+	free(l.v);
+	return ret;
+}
