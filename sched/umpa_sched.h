@@ -329,7 +329,10 @@ int umpa_source_done(const struct umpa_source *s);
 /** Fill @p st with @p s's rate accuracy so far. */
 void umpa_source_stats(const struct umpa_source *s, struct umpa_rate_stats *st);
 
-/** Stop @p s if running and free it.  NULL is accepted.  Returns NULL. */
+/**
+ * Stop @p s if running and free it.  Not from inside @p s's own source or
+ * sink callback (use umpa_source_stop there).  NULL is accepted.  Returns NULL.
+ */
 struct umpa_source *umpa_source_close(struct umpa_source *s);
 
 #endif
