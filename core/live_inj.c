@@ -1,0 +1,424 @@
+/* live_inj.c - injection: libnet for single packets, a PACKET_TX_RING for bulk.
+ *
+ * Layer 2 sends frames exactly as built through libnet's link interface
+ * (LIBNET_LINK_ADV, libnet_adv_write_link).  Layer 3 sends from the IPv4 or
+ * IPv6 header on through libnet's raw sockets (LIBNET_RAW4_ADV /
+ * LIBNET_RAW6_ADV, opened when the first packet of that family comes), and
+ * the kernel routes and resolves the next hop.  libnet is the portable path.
+ *
+ * Bulk sending at layer 2 on Linux uses an AF_PACKET socket with a
+ * memory-mapped TPACKET_V2 TX ring: frames are copied into ring slots and one
+ * send() hands them all to the kernel, which walks the ring (no system call
+ * per frame).  If the ring cannot be set up (not Linux, old kernel, a frame
+ * larger than a slot) the batch goes through libnet one frame at a time.
+ *
+ * The packet socket is opened with protocol 0 so it never receives (a socket
+ * bound to ETH_P_ALL would queue a copy of every frame on the link); libnet's
+ * own link socket is bound to ETH_P_ALL, so a drop-everything BPF filter is
+ * attached to it for the same reason.
+ */
+#include <errno.h>
+#include <libnet.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifdef __linux__
+#include <linux/filter.h>
+#include <linux/if_packet.h>
+#include <sys/mman.h>
+#define LIVE_HAVE_RING_ 1
+#endif
+
+#include "umpa_live.h"
+
+enum { LT_ETHERNET_ = 1, LT_RAW_ = 101, LT_IPV4_ = 228, LT_IPV6_ = 229 };
+
+struct umpa_inj {
+	int layer;
+	char ifname[UMPA_IFNAME_MAX];
+	libnet_t *ln;  /* layer 2 */
+	libnet_t *ln4; /* layer 3, IPv4, opened on first use */
+	libnet_t *ln6; /* layer 3, IPv6, opened on first use */
+	struct umpa_inj_stats st;
+	/* TX ring (layer 2, Linux) */
+	int rfd;
+	uint8_t *ring;
+	size_t ring_len;
+	unsigned frame_size, frame_nr, head;
+	int ring_tried;
+};
+
+#ifdef LIVE_HAVE_RING_
+/* Attach "drop every packet" to a packet socket that only sends. */
+static void live_drop_rx_(int fd)
+{
+	struct sock_filter drop = BPF_STMT(BPF_RET | BPF_K, 0);
+	struct sock_fprog prog = {.len = 1, .filter = &drop};
+	(void)setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
+}
+#endif
+
+/* libnet's messages end with a newline or "." sometimes: trim it. */
+static const char *live_trim_(char *s)
+{
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
+		s[--n] = '\0';
+	return s;
+}
+
+static int live_libnet_err_(const char *ifname, const char *what, char *errbuf, struct umpa_err *e)
+{
+	live_trim_(errbuf);
+	if (strstr(errbuf, "ermission") || strstr(errbuf, "UID") || strstr(errbuf, "not permitted"))
+		return umpa_err_set(e, UMPA_EPERM, "%s: permission denied (%s needs root or CAP_NET_RAW): %s",
+				    ifname ? ifname : "raw socket", what, errbuf);
+	return umpa_err_set(e, UMPA_EIO, "%s: cannot open %s: %s", ifname ? ifname : "raw socket", what, errbuf);
+}
+
+struct umpa_inj *umpa_inj_open(const char *ifname, int layer, struct umpa_err *e)
+{
+	char errbuf[LIBNET_ERRBUF_SIZE] = "";
+	struct umpa_inj *j;
+
+	if (layer != 2 && layer != 3) {
+		umpa_err_set(e, UMPA_EINVAL, "injection layer must be 2 or 3, not %d", layer);
+		return NULL;
+	}
+	if (ifname && strlen(ifname) >= UMPA_IFNAME_MAX) {
+		umpa_err_set(e, UMPA_ENOENT, "no interface '%.64s...' (name too long)", ifname);
+		return NULL;
+	}
+	if (layer == 2 && (!ifname || !*ifname)) {
+		umpa_err_set(e, UMPA_EINVAL, "sending frames needs an interface");
+		return NULL;
+	}
+	if (ifname && *ifname && if_nametoindex(ifname) == 0) {
+		umpa_err_set(e, UMPA_ENOENT, "no interface '%s'", ifname);
+		return NULL;
+	}
+	j = calloc(1, sizeof *j);
+	if (!j) {
+		umpa_err_set(e, UMPA_ENOMEM, "out of memory");
+		return NULL;
+	}
+	j->layer = layer;
+	j->rfd = -1;
+	if (ifname)
+		snprintf(j->ifname, sizeof j->ifname, "%s", ifname);
+	if (layer == 2) {
+		j->ln = libnet_init(LIBNET_LINK_ADV, j->ifname, errbuf);
+		if (!j->ln) {
+			live_libnet_err_(j->ifname, "link-layer injection", errbuf, e);
+			return umpa_inj_close(j);
+		}
+#ifdef LIVE_HAVE_RING_
+		live_drop_rx_(libnet_getfd(j->ln));
+#endif
+	} else {
+		/* Open IPv4 now so permission errors show at open time; IPv6 when first needed. */
+		j->ln4 = libnet_init(LIBNET_RAW4_ADV, j->ifname[0] ? j->ifname : NULL, errbuf);
+		if (!j->ln4) {
+			live_libnet_err_(j->ifname[0] ? j->ifname : NULL, "raw IPv4 injection", errbuf, e);
+			return umpa_inj_close(j);
+		}
+	}
+	return j;
+}
+
+/* Offset of the network header of @p p for layer-3 sending, or -1. */
+static long live_l3_offset_(const struct umpa_pkt *p)
+{
+	struct umpa_cur c;
+
+	if (p->nlayers == 0) {
+		uint16_t et;
+		size_t off = 14;
+		if (p->linktype == LT_RAW_ || p->linktype == LT_IPV4_ || p->linktype == LT_IPV6_)
+			return 0;
+		if (p->linktype != LT_ETHERNET_)
+			return -1;
+		umpa_cur_init(&c, p->data, p->len);
+		if (umpa_cur_be16_at(&c, 12, &et) < 0)
+			return -1;
+		while (et == 0x8100 || et == 0x88a8) { /* 802.1Q / 802.1ad tags */
+			if (umpa_cur_be16_at(&c, off + 2, &et) < 0)
+				return -1;
+			off += 4;
+		}
+		return (et == 0x0800 || et == 0x86dd) ? (long)off : -1;
+	}
+	/* The first layer that is an IPv4 or IPv6 header: its version nibble and
+	 * fixed header size say so, as they say it to the kernel's raw socket. */
+	for (unsigned i = 0; i < p->nlayers; i++) {
+		const struct umpa_layer *l = &p->l[i];
+		uint8_t v;
+		umpa_layer_cur(p, i, &c);
+		if (!l->proto || umpa_cur_u8_at(&c, 0, &v) < 0)
+			continue;
+		if ((v >> 4 == 4 && l->proto->hdr_len == 20) || (v >> 4 == 6 && l->proto->hdr_len == 40))
+			return (long)l->off;
+	}
+	return -1;
+}
+
+static int live_send_l3_(struct umpa_inj *j, const struct umpa_pkt *p, struct umpa_err *e)
+{
+	char errbuf[LIBNET_ERRBUF_SIZE] = "";
+	long off = live_l3_offset_(p);
+	const uint8_t *d;
+	uint32_t n;
+	int r;
+
+	if (off < 0 || (uint32_t)off >= p->len)
+		return umpa_err_set(e, UMPA_EINVAL, "layer-3 sending: the packet has no IPv4 or IPv6 header");
+	d = p->data + off;
+	n = p->len - (uint32_t)off;
+	if (d[0] >> 4 == 4) {
+		if (n < 20)
+			return umpa_err_set(e, UMPA_EINVAL, "layer-3 sending: IPv4 header cut short");
+		r = libnet_write_raw_ipv4(j->ln4, d, n);
+	} else {
+		if (n < 40)
+			return umpa_err_set(e, UMPA_EINVAL, "layer-3 sending: IPv6 header cut short");
+		if (!j->ln6) {
+			j->ln6 = libnet_init(LIBNET_RAW6_ADV, j->ifname[0] ? j->ifname : NULL, errbuf);
+			if (!j->ln6)
+				return live_libnet_err_(j->ifname[0] ? j->ifname : NULL, "raw IPv6 injection", errbuf,
+							e);
+		}
+		r = libnet_write_raw_ipv6(j->ln6, d, n);
+	}
+	if (r < 0 || (uint32_t)r != n) {
+		libnet_t *l = d[0] >> 4 == 4 ? j->ln4 : j->ln6;
+		snprintf(errbuf, sizeof errbuf, "%s", libnet_geterror(l));
+		return umpa_err_set(e, UMPA_EIO, "%s: send failed: %s", j->ifname[0] ? j->ifname : "raw socket",
+				    live_trim_(errbuf));
+	}
+	return 0;
+}
+
+int umpa_inj_send(struct umpa_inj *j, const struct umpa_pkt *p, struct umpa_err *e)
+{
+	int r;
+
+	if (j->layer == 3)
+		r = live_send_l3_(j, p, e);
+	else if (p->linktype != LT_ETHERNET_)
+		r = umpa_err_set(e, UMPA_EINVAL, "%s: frames sent at layer 2 must be Ethernet (link type %d)",
+				 j->ifname, p->linktype);
+	else if (p->len < 14)
+		r = umpa_err_set(e, UMPA_EINVAL, "%s: frame of %u bytes is shorter than an Ethernet header", j->ifname,
+				 p->len);
+	else {
+		int w = libnet_adv_write_link(j->ln, p->data, p->len);
+		r = 0;
+		if (w < 0 || (uint32_t)w != p->len) {
+			char msg[LIBNET_ERRBUF_SIZE];
+			snprintf(msg, sizeof msg, "%s", libnet_geterror(j->ln));
+			r = umpa_err_set(e, UMPA_EIO, "%s: send failed: %s", j->ifname, live_trim_(msg));
+		}
+	}
+	if (r < 0) {
+		j->st.errors++;
+		return r;
+	}
+	j->st.sent++;
+	j->st.bytes += p->len;
+	return 0;
+}
+
+#ifdef LIVE_HAVE_RING_
+/* Set up the TPACKET_V2 TX ring; returns 0 or -1 (then batches use libnet). */
+static int live_ring_setup_(struct umpa_inj *j)
+{
+	struct sockaddr_ll sll;
+	struct tpacket_req req;
+	int ver = TPACKET_V2;
+	unsigned mtu_frame = 2048;
+	struct umpa_iface it;
+
+	j->ring_tried = 1;
+	if (umpa_iface_get(j->ifname, &it, NULL) == 0 && it.mtu) {
+		while (mtu_frame < it.mtu + 14 + 4 + TPACKET2_HDRLEN + 64 && mtu_frame < (1u << 17))
+			mtu_frame <<= 1;
+	}
+	j->rfd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (j->rfd < 0)
+		return -1;
+	if (setsockopt(j->rfd, SOL_PACKET, PACKET_VERSION, &ver, sizeof ver) < 0)
+		goto fail;
+	memset(&req, 0, sizeof req);
+	req.tp_frame_size = mtu_frame;
+	req.tp_block_size = mtu_frame > 65536 ? mtu_frame : 65536;
+	req.tp_block_nr = 64;
+	req.tp_frame_nr = req.tp_block_size / req.tp_frame_size * req.tp_block_nr;
+	if (setsockopt(j->rfd, SOL_PACKET, PACKET_TX_RING, &req, sizeof req) < 0)
+		goto fail;
+	j->ring_len = (size_t)req.tp_block_size * req.tp_block_nr;
+	j->ring = mmap(NULL, j->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED, j->rfd, 0);
+	if (j->ring == MAP_FAILED) {
+		j->ring = NULL;
+		goto fail;
+	}
+	memset(&sll, 0, sizeof sll);
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = 0; /* send only: never receive */
+	sll.sll_ifindex = (int)if_nametoindex(j->ifname);
+	if (bind(j->rfd, (struct sockaddr *)&sll, sizeof sll) < 0)
+		goto fail;
+	j->frame_size = req.tp_frame_size;
+	j->frame_nr = req.tp_frame_nr;
+	j->head = 0;
+	return 0;
+fail:
+	if (j->ring)
+		munmap(j->ring, j->ring_len);
+	j->ring = NULL;
+	close(j->rfd);
+	j->rfd = -1;
+	return -1;
+}
+
+static struct tpacket2_hdr *live_frame_(struct umpa_inj *j, unsigned i)
+{
+	return (struct tpacket2_hdr *)(void *)(j->ring + (size_t)i * j->frame_size);
+}
+
+static int live_status_(struct tpacket2_hdr *h)
+{
+	return (int)__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
+}
+
+/* Hand the filled slots [from, from+n) to the kernel and collect their outcome. */
+static int live_ring_flush_(struct umpa_inj *j, unsigned from, unsigned n, unsigned *ok, struct umpa_err *e)
+{
+	int rc = 0;
+
+	for (int tries = 0; tries < 64; tries++) {
+		unsigned pending = 0;
+		ssize_t r = send(j->rfd, NULL, 0, 0); /* blocks until the kernel has walked the ring */
+		if (r < 0 && errno != EINTR && errno != EAGAIN && errno != ENOBUFS && errno != EINVAL)
+			rc = umpa_err_set(e, UMPA_EIO, "%s: send failed: %s", j->ifname, strerror(errno));
+		for (unsigned k = 0; k < n; k++) {
+			struct tpacket2_hdr *h = live_frame_(j, (from + k) % j->frame_nr);
+			int s = live_status_(h);
+			if (s == TP_STATUS_WRONG_FORMAT) {
+				rc = umpa_err_set(e, UMPA_EINVAL, "%s: the kernel refused a frame of %u bytes",
+						  j->ifname, h->tp_len);
+				j->st.errors++;
+				__atomic_store_n(&h->tp_status, TP_STATUS_AVAILABLE, __ATOMIC_RELEASE);
+			} else if (s & (TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING))
+				pending++;
+		}
+		if (!pending || rc < 0)
+			break;
+	}
+	for (unsigned k = 0; k < n; k++) {
+		struct tpacket2_hdr *h = live_frame_(j, (from + k) % j->frame_nr);
+		int s = live_status_(h);
+		if (s == TP_STATUS_AVAILABLE && h->tp_len) {
+			(*ok)++;
+			j->st.sent++;
+			j->st.bytes += h->tp_len;
+			h->tp_len = 0;
+		} else if (s != TP_STATUS_AVAILABLE) {
+			/* the kernel gave up on it: count it lost and take the slot back */
+			j->st.errors++;
+			h->tp_len = 0;
+			__atomic_store_n(&h->tp_status, TP_STATUS_AVAILABLE, __ATOMIC_RELEASE);
+		}
+	}
+	return rc;
+}
+
+static int live_ring_batch_(struct umpa_inj *j, struct umpa_pkt *const *pkts, unsigned n, struct umpa_err *e)
+{
+	const size_t data_off = TPACKET2_HDRLEN - sizeof(struct sockaddr_ll);
+	unsigned i = 0, ok = 0;
+	int rc = 0;
+
+	while (i < n && rc == 0) {
+		unsigned from = j->head, filled = 0;
+		while (i < n && filled < j->frame_nr) {
+			const struct umpa_pkt *p = pkts[i];
+			struct tpacket2_hdr *h = live_frame_(j, j->head);
+			if (p->linktype != LT_ETHERNET_ || p->len < 14 || p->len > j->frame_size - data_off) {
+				/* not for the ring: send what is queued, then this one through libnet */
+				break;
+			}
+			memcpy((uint8_t *)h + data_off, p->data, p->len);
+			h->tp_len = p->len;
+			__atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
+			j->head = (j->head + 1) % j->frame_nr;
+			filled++;
+			i++;
+		}
+		if (filled)
+			rc = live_ring_flush_(j, from, filled, &ok, e);
+		if (rc == 0 && i < n && filled < j->frame_nr) {
+			rc = umpa_inj_send(j, pkts[i], e);
+			if (rc == 0)
+				ok++;
+			i++;
+		}
+	}
+	if (ok == 0 && rc < 0)
+		return rc;
+	return (int)ok;
+}
+#endif
+
+int umpa_inj_send_batch(struct umpa_inj *j, struct umpa_pkt *const *pkts, unsigned n, struct umpa_err *e)
+{
+	unsigned ok = 0;
+
+	if (n > (unsigned)INT32_MAX)
+		n = INT32_MAX;
+#ifdef LIVE_HAVE_RING_
+	if (j->layer == 2 && !j->ring_tried)
+		live_ring_setup_(j);
+	if (j->layer == 2 && j->ring)
+		return live_ring_batch_(j, pkts, n, e);
+#endif
+	for (unsigned i = 0; i < n; i++) {
+		int r = umpa_inj_send(j, pkts[i], e);
+		if (r < 0)
+			return ok ? (int)ok : r;
+		ok++;
+	}
+	return (int)ok;
+}
+
+void umpa_inj_stats(const struct umpa_inj *j, struct umpa_inj_stats *st)
+{
+	*st = j->st;
+}
+
+const char *umpa_inj_backend(const struct umpa_inj *j)
+{
+	return j->ring ? "tx-ring" : "libnet";
+}
+
+struct umpa_inj *umpa_inj_close(struct umpa_inj *j)
+{
+	if (!j)
+		return NULL;
+	if (j->ln)
+		libnet_destroy(j->ln);
+	if (j->ln4)
+		libnet_destroy(j->ln4);
+	if (j->ln6)
+		libnet_destroy(j->ln6);
+#ifdef LIVE_HAVE_RING_
+	if (j->ring)
+		munmap(j->ring, j->ring_len);
+	if (j->rfd >= 0)
+		close(j->rfd);
+#endif
+	free(j);
+	return NULL;
+}
