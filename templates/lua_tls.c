@@ -1,0 +1,540 @@
+/* lua_tls.c - tls{...}: the TLS pump from templates (see umpa_lua_tls.h).
+ *
+ * Options (table keys; the long options of `umpa tls` with '_' for '-'):
+ *   version ("1.0".."1.3", "TLSv1.2"; pins min and max), min_version,
+ *   max_version, ciphers, ciphersuites, groups, sigalgs, key_type ("rsa",
+ *   "rsa:N", "ec:P-256", "ec:P-384", "ed25519"), security_level, sni, alpn,
+ *   client_cert (boolean), verify (boolean, default true), resume ("id",
+ *   "ticket", "psk": a second conversation resumes the first), early_data
+ *   (string), key_update (count, the client sends them), renegotiate (count,
+ *   the client starts them), max_record, mss, segment ("random", or a
+ *   number: largest segment), reorder, dup, loss (probabilities 0-1),
+ *   overlap (boolean), seed, ipv6 (boolean), client and server ("ADDR",
+ *   "ADDR:PORT", "[V6]:PORT", ":PORT"), send_client and send_server (the
+ *   data itself: a template reads no file, so "@file" is sent as written),
+ *   close ("notify", "fin", "reset"), label, time (seconds since the epoch
+ *   of the first packet; fractions allowed), rtt (seconds).
+ * Settings of one side (versions, ciphers, groups, sigalgs, key_type,
+ * security_level) apply to both sides.  cert, key and ca name files, which
+ * the sandbox does not open: they fail with a message saying so.
+ *
+ * Errors: an unknown key, a value of the wrong type, and what the pump
+ * refuses (its messages name the option in CLI spelling, rewritten here to
+ * the table key) raise Lua errors naming the script line.  A handshake that
+ * fails is not an error: its packets are returned and report.ok is false.
+ *
+ * Safety: the pump and the conversation are held by a userdata whose __gc
+ * frees them, so a Lua error cannot leak them; packets reach Lua through a
+ * protected call, so no error unwinds through OpenSSL's frames.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "umpa_lua_tls.h"
+#include "umpa_tls.h"
+
+#define MT_TLSRUN "umpa.tlsrun"
+#define MT_TLSKEYS "umpa.tlskeys"
+
+/* Registry key of the state's key collector (a full userdata). */
+static const char keys_key_;
+
+/* The collector: a struct umpa_lua_tls_keys and its buffer's capacity. */
+struct keys_ud_ {
+	struct umpa_lua_tls_keys pub;
+	char *buf;
+	size_t cap;
+};
+
+static int keys_gc_(lua_State *L)
+{
+	struct keys_ud_ *k = luaL_checkudata(L, 1, MT_TLSKEYS);
+
+	free(k->buf);
+	k->buf = NULL;
+	k->pub.text = NULL;
+	k->pub.len = k->cap = 0;
+	return 0;
+}
+
+static struct keys_ud_ *keys_get_(lua_State *L)
+{
+	struct keys_ud_ *k;
+
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &keys_key_);
+	k = lua_touserdata(L, -1);
+	lua_pop(L, 1);
+	return k;
+}
+
+const struct umpa_lua_tls_keys *umpa_lua_tls_keys(struct umpa_lua *U)
+{
+	struct keys_ud_ *k = keys_get_(umpa_lua_state(U));
+
+	return k ? &k->pub : NULL;
+}
+
+/* Append @p n bytes to the collector; -1 when out of memory. */
+static int keys_add_(struct keys_ud_ *k, const char *s, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (k->pub.len + n > k->cap) {
+		size_t cap = k->cap ? k->cap : 1024;
+		while (cap < k->pub.len + n)
+			cap *= 2;
+		char *b = realloc(k->buf, cap);
+		if (!b)
+			return -1;
+		k->buf = b;
+		k->cap = cap;
+		k->pub.text = b;
+	}
+	memcpy(k->buf + k->pub.len, s, n);
+	k->pub.len += n;
+	return 0;
+}
+
+/* ---- one run: the pump and its reports, owned by a userdata ---- */
+
+struct tlsrun_ {
+	struct umpa_tls *t;
+	struct umpa_tls_report rep[2];
+	int nrep;
+	/* while the pump runs: where packets go */
+	lua_State *L;
+	int tbl;            /* absolute index of the result table */
+	lua_Integer n;      /* packets stored */
+	struct umpa_lua *U; /* for umpa_lua_push_pkt */
+};
+
+static int tlsrun_gc_(lua_State *L)
+{
+	struct tlsrun_ *r = luaL_checkudata(L, 1, MT_TLSRUN);
+
+	r->t = umpa_tls_free(r->t);
+	return 0;
+}
+
+/* Protected: push packet (light userdata 2) as an object into table 1 at index 3. */
+static int store_run_(lua_State *L)
+{
+	struct umpa_err e = {0};
+	void *ud;
+
+	lua_getallocf(L, &ud); /* templates/lua.c makes the state with its struct umpa_lua as allocator data */
+	if (umpa_lua_push_pkt(ud, lua_touserdata(L, 2), &e) < 0)
+		return luaL_error(L, "%s", e.msg);
+	lua_rawseti(L, 1, lua_tointeger(L, 3));
+	return 0;
+}
+
+/* The pump's emit callback: the packet into the result table, no error escaping as a longjmp. */
+static int emit_(void *arg, const struct umpa_pkt *p, const char *comment, struct umpa_err *e)
+{
+	struct tlsrun_ *r = arg;
+	lua_State *L = r->L;
+	int st;
+
+	(void)comment;
+	if (!lua_checkstack(L, 4))
+		return umpa_err_set(e, UMPA_ENOMEM, "tls: Lua stack full");
+	lua_pushcfunction(L, store_run_);
+	lua_pushvalue(L, r->tbl);
+	lua_pushlightuserdata(L, (void *)(uintptr_t)p);
+	lua_pushinteger(L, r->n + 1);
+	st = lua_pcall(L, 3, 0, 0);
+	if (st != LUA_OK) {
+		umpa_err_set(e, st == LUA_ERRMEM ? UMPA_ENOMEM : UMPA_EINVAL, "tls: %s",
+			     lua_isstring(L, -1) ? lua_tostring(L, -1) : "cannot store a packet");
+		lua_pop(L, 1);
+		return -e->code;
+	}
+	r->n++;
+	return 0;
+}
+
+/* ---- options ---- */
+
+static const char *const tls_keys_[] = {
+    "version", "min_version", "max_version",    "ciphers",    "ciphersuites", "groups",
+    "sigalgs", "key_type",    "security_level", "sni",        "alpn",         "client_cert",
+    "verify",  "resume",      "early_data",     "key_update", "renegotiate",  "max_record",
+    "mss",     "segment",     "reorder",        "dup",        "loss",         "overlap",
+    "seed",    "ipv6",        "client",         "server",     "send_client",  "send_server",
+    "close",   "label",       "time",           "rtt",        "cert",         "key",
+    "ca",      NULL,
+};
+
+static int unknown_key_(lua_State *L, const char *k)
+{
+	luaL_Buffer b;
+
+	luaL_buffinit(L, &b);
+	for (int i = 0; tls_keys_[i]; i++) {
+		if (i)
+			luaL_addstring(&b, ", ");
+		luaL_addstring(&b, tls_keys_[i]);
+	}
+	luaL_pushresult(&b);
+	return luaL_error(L, "tls: unknown option '%s' (options: %s)", k, lua_tostring(L, -1));
+}
+
+static const char *opt_str_(lua_State *L, const char *k, size_t *len)
+{
+	if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
+		luaL_error(L, "tls: %s: want a string, got a %s", k, luaL_typename(L, -1));
+	if (lua_type(L, -1) == LUA_TNUMBER) {
+		lua_tolstring(L, -1, NULL); /* converts the stack copy: store it back so the table anchors it */
+		lua_pushvalue(L, -2);
+		lua_pushvalue(L, -2);
+		lua_rawset(L, 1);
+	}
+	return lua_tolstring(L, -1, len);
+}
+
+static lua_Integer opt_int_(lua_State *L, const char *k, lua_Integer lo, lua_Integer hi)
+{
+	int ok;
+	lua_Integer v = lua_tointegerx(L, -1, &ok);
+
+	if (!ok || v < lo || v > hi)
+		luaL_error(L, "tls: %s: want an integer from %I to %I", k, lo, hi);
+	return v;
+}
+
+static double opt_num_(lua_State *L, const char *k, double lo, double hi)
+{
+	int ok;
+	double v = (double)lua_tonumberx(L, -1, &ok);
+
+	if (!ok || !(v >= lo && v <= hi))
+		luaL_error(L, "tls: %s: want a number from %g to %g", k, lo, hi);
+	return v;
+}
+
+static int opt_bool_(lua_State *L, const char *k)
+{
+	if (lua_type(L, -1) != LUA_TBOOLEAN)
+		luaL_error(L, "tls: %s: want true or false, got a %s", k, luaL_typename(L, -1));
+	return lua_toboolean(L, -1);
+}
+
+/* "ADDR", "ADDR:PORT", "[V6]:PORT", ":PORT" into the TCP options of @p side. */
+static void opt_endpoint_(lua_State *L, const char *k, const char *s, struct umpa_tcps_opts *t, int side)
+{
+	char host[64];
+	const char *port = NULL;
+	size_t hl;
+
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+		if (!end || (end[1] && end[1] != ':'))
+			luaL_error(L, "tls: %s: want ADDR, ADDR:PORT or [IPV6]:PORT, got '%s'", k, s);
+		hl = (size_t)(end - s - 1);
+		if (hl >= sizeof host)
+			luaL_error(L, "tls: %s: address too long", k);
+		memcpy(host, s + 1, hl);
+		port = end[1] ? end + 2 : NULL;
+	} else {
+		const char *c = strchr(s, ':');
+		if (c && strchr(c + 1, ':')) /* a bare IPv6 address */
+			c = NULL;
+		hl = c ? (size_t)(c - s) : strlen(s);
+		if (hl >= sizeof host)
+			luaL_error(L, "tls: %s: address too long", k);
+		memcpy(host, s, hl);
+		port = c ? c + 1 : NULL;
+	}
+	host[hl] = '\0';
+	if (hl > 0) {
+		uint8_t a[16];
+		if (inet_pton(AF_INET, host, a) == 1) {
+			memset(t->addr[side], 0, 16);
+			memcpy(t->addr[side], a, 4);
+		} else if (inet_pton(AF_INET6, host, a) == 1) {
+			memcpy(t->addr[side], a, 16);
+			t->ipv6 = 1;
+		} else {
+			luaL_error(L, "tls: %s: '%s' is not an IPv4 or IPv6 address", k, host);
+		}
+	}
+	if (port) {
+		char *end;
+		unsigned long p = strtoul(port, &end, 10);
+		if (!*port || *end || p == 0 || p > 65535)
+			luaL_error(L, "tls: %s: bad port '%s'", k, port);
+		t->port[side] = (uint16_t)p;
+	}
+}
+
+/* Read the option table at index 1 into @p o (strings stay in the table, which outlives the run). */
+static void read_opts_(lua_State *L, struct umpa_tls_opts *o)
+{
+	struct umpa_tls_side *sd = o->side;
+
+	lua_pushnil(L);
+	while (lua_next(L, 1)) {
+		const char *k;
+		size_t len;
+
+		if (lua_type(L, -2) != LUA_TSTRING)
+			luaL_error(L, "tls: option names are strings (got a %s key)", luaL_typename(L, -2));
+		k = lua_tostring(L, -2);
+		if (strcmp(k, "version") == 0) {
+			sd[0].min_version = sd[0].max_version = sd[1].min_version = sd[1].max_version =
+			    opt_str_(L, k, NULL);
+		} else if (strcmp(k, "min_version") == 0) {
+			sd[0].min_version = sd[1].min_version = opt_str_(L, k, NULL);
+		} else if (strcmp(k, "max_version") == 0) {
+			sd[0].max_version = sd[1].max_version = opt_str_(L, k, NULL);
+		} else if (strcmp(k, "ciphers") == 0) {
+			sd[0].ciphers = sd[1].ciphers = opt_str_(L, k, NULL);
+		} else if (strcmp(k, "ciphersuites") == 0) {
+			sd[0].ciphersuites = sd[1].ciphersuites = opt_str_(L, k, NULL);
+		} else if (strcmp(k, "groups") == 0) {
+			sd[0].groups = sd[1].groups = opt_str_(L, k, NULL);
+		} else if (strcmp(k, "sigalgs") == 0) {
+			sd[0].sigalgs = sd[1].sigalgs = opt_str_(L, k, NULL);
+		} else if (strcmp(k, "key_type") == 0) {
+			sd[0].key_type = sd[1].key_type = opt_str_(L, k, NULL);
+		} else if (strcmp(k, "security_level") == 0) {
+			sd[0].security_level = sd[1].security_level = (int)opt_int_(L, k, 0, 5);
+		} else if (strcmp(k, "sni") == 0) {
+			o->sni = opt_str_(L, k, NULL);
+		} else if (strcmp(k, "alpn") == 0) {
+			sd[0].alpn = sd[1].alpn = opt_str_(L, k, NULL);
+		} else if (strcmp(k, "client_cert") == 0) {
+			o->client_cert = opt_bool_(L, k);
+		} else if (strcmp(k, "verify") == 0) {
+			o->verify = opt_bool_(L, k);
+		} else if (strcmp(k, "resume") == 0) {
+			const char *v = opt_str_(L, k, NULL);
+			if (strcmp(v, "none") == 0)
+				o->resume = UMPA_TLS_RESUME_NONE;
+			else if (strcmp(v, "id") == 0)
+				o->resume = UMPA_TLS_RESUME_ID;
+			else if (strcmp(v, "ticket") == 0)
+				o->resume = UMPA_TLS_RESUME_TICKET;
+			else if (strcmp(v, "psk") == 0)
+				o->resume = UMPA_TLS_RESUME_PSK;
+			else
+				luaL_error(L, "tls: resume: want \"id\", \"ticket\", \"psk\" or \"none\", got '%s'", v);
+		} else if (strcmp(k, "early_data") == 0) {
+			o->early_data = opt_str_(L, k, &len);
+			o->early_len = len;
+		} else if (strcmp(k, "key_update") == 0) {
+			sd[UMPA_TCPS_CLIENT].key_updates = (int)opt_int_(L, k, 0, 1000);
+		} else if (strcmp(k, "renegotiate") == 0) {
+			sd[UMPA_TCPS_CLIENT].renegotiations = (int)opt_int_(L, k, 0, 100);
+		} else if (strcmp(k, "max_record") == 0) {
+			sd[0].max_record = sd[1].max_record = (size_t)opt_int_(L, k, 512, 16384);
+		} else if (strcmp(k, "mss") == 0) {
+			o->tcp.mss[0] = o->tcp.mss[1] = (uint16_t)opt_int_(L, k, 64, 65535);
+		} else if (strcmp(k, "segment") == 0) {
+			if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "random") == 0)
+				o->tcp.seg_random = 1;
+			else
+				o->tcp.seg_max = (uint32_t)opt_int_(L, k, 1, 65535);
+		} else if (strcmp(k, "reorder") == 0) {
+			o->tcp.reorder = opt_num_(L, k, 0, 1);
+		} else if (strcmp(k, "dup") == 0) {
+			o->tcp.dup = opt_num_(L, k, 0, 1);
+		} else if (strcmp(k, "loss") == 0) {
+			o->tcp.loss = opt_num_(L, k, 0, 1);
+		} else if (strcmp(k, "overlap") == 0) {
+			o->tcp.overlap = opt_bool_(L, k);
+		} else if (strcmp(k, "seed") == 0) {
+			o->tcp.seed = (uint64_t)opt_int_(L, k, 0, LUA_MAXINTEGER);
+		} else if (strcmp(k, "ipv6") == 0) {
+			o->tcp.ipv6 = opt_bool_(L, k);
+		} else if (strcmp(k, "client") == 0) {
+			opt_endpoint_(L, k, opt_str_(L, k, NULL), &o->tcp, UMPA_TCPS_CLIENT);
+		} else if (strcmp(k, "server") == 0) {
+			opt_endpoint_(L, k, opt_str_(L, k, NULL), &o->tcp, UMPA_TCPS_SERVER);
+		} else if (strcmp(k, "send_client") == 0) {
+			sd[UMPA_TCPS_CLIENT].data = opt_str_(L, k, &len);
+			sd[UMPA_TCPS_CLIENT].data_len = len;
+		} else if (strcmp(k, "send_server") == 0) {
+			sd[UMPA_TCPS_SERVER].data = opt_str_(L, k, &len);
+			sd[UMPA_TCPS_SERVER].data_len = len;
+		} else if (strcmp(k, "close") == 0) {
+			const char *v = opt_str_(L, k, NULL);
+			if (strcmp(v, "notify") == 0)
+				o->close = UMPA_TLS_CLOSE_NOTIFY;
+			else if (strcmp(v, "fin") == 0)
+				o->close = UMPA_TLS_CLOSE_FIN;
+			else if (strcmp(v, "reset") == 0)
+				o->close = UMPA_TLS_CLOSE_ABORT;
+			else
+				luaL_error(L, "tls: close: want \"notify\", \"fin\" or \"reset\", got '%s'", v);
+		} else if (strcmp(k, "label") == 0) {
+			o->label = opt_str_(L, k, NULL);
+		} else if (strcmp(k, "time") == 0) {
+			double t = opt_num_(L, k, 0, 1e12);
+			o->tcp.start_sec = (int64_t)t;
+			o->tcp.start_nsec = (int64_t)((t - (double)o->tcp.start_sec) * 1e9 + 0.5);
+			if (o->tcp.start_nsec >= 1000000000) {
+				o->tcp.start_sec++;
+				o->tcp.start_nsec -= 1000000000;
+			}
+		} else if (strcmp(k, "rtt") == 0) {
+			o->tcp.rtt_us = (uint32_t)(opt_num_(L, k, 0, 60) * 1e6 + 0.5);
+		} else if (strcmp(k, "cert") == 0 || strcmp(k, "key") == 0 || strcmp(k, "ca") == 0) {
+			luaL_error(L, "tls: %s: a template opens no file (sandbox); use key_type, or umpa tls --%s", k,
+				   k);
+		} else {
+			unknown_key_(L, k);
+		}
+		lua_pop(L, 1);
+	}
+}
+
+/* ---- results ---- */
+
+#define SETS_(L, name, s) (lua_pushstring(L, s), lua_setfield(L, -2, name))
+#define SETI_(L, name, v) (lua_pushinteger(L, (lua_Integer)(v)), lua_setfield(L, -2, name))
+#define SETB_(L, name, v) (lua_pushboolean(L, v), lua_setfield(L, -2, name))
+
+static void push_chain_(lua_State *L, const struct umpa_tls_cert *c, size_t n)
+{
+	lua_createtable(L, (int)n, 0);
+	for (size_t i = 0; i < n && i < UMPA_TLS_MAX_CHAIN; i++) {
+		lua_createtable(L, 0, 6);
+		SETS_(L, "subject", c[i].subject);
+		SETS_(L, "issuer", c[i].issuer);
+		SETS_(L, "not_before", c[i].not_before);
+		SETS_(L, "not_after", c[i].not_after);
+		SETS_(L, "key_type", c[i].key_type);
+		SETI_(L, "key_bits", c[i].key_bits);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+}
+
+static void push_report_(lua_State *L, const struct umpa_tls_report *r)
+{
+	lua_createtable(L, 0, 24);
+	SETB_(L, "ok", r->handshake_ok);
+	SETS_(L, "error", r->error);
+	SETS_(L, "alert", r->alert);
+	SETS_(L, "version", r->version);
+	SETS_(L, "cipher", r->cipher);
+	SETS_(L, "cipher_iana", r->cipher_iana);
+	SETS_(L, "group", r->group);
+	SETS_(L, "sigalg", r->sigalg);
+	SETS_(L, "alpn", r->alpn);
+	SETS_(L, "sni", r->sni);
+	SETB_(L, "resumed", r->resumed);
+	SETI_(L, "early_data", r->early_data);
+	SETI_(L, "verify_result", r->verify_result);
+	SETS_(L, "verify_reason", r->verify_reason);
+	SETI_(L, "client_verify_result", r->client_verify_result);
+	SETI_(L, "client_bytes", r->app_bytes[UMPA_TCPS_CLIENT]);
+	SETI_(L, "server_bytes", r->app_bytes[UMPA_TCPS_SERVER]);
+	SETI_(L, "packets", r->packets);
+	SETI_(L, "key_updates", r->key_updates);
+	SETI_(L, "renegotiations", r->renegotiations);
+	SETI_(L, "client_port", r->port[UMPA_TCPS_CLIENT]);
+	SETI_(L, "server_port", r->port[UMPA_TCPS_SERVER]);
+	push_chain_(L, r->server_chain, r->n_server_chain);
+	lua_setfield(L, -2, "server_chain");
+	push_chain_(L, r->client_chain, r->n_client_chain);
+	lua_setfield(L, -2, "client_chain");
+}
+
+/* The pump names options in CLI spelling ("--ciphers: ..."); a template knows table keys ("ciphers: ..."). */
+static void to_table_key_(char *msg)
+{
+	if (msg[0] != '-' || msg[1] != '-')
+		return;
+	size_t n = strlen(msg);
+	memmove(msg, msg + 2, n - 1);
+	for (char *p = msg; *p && *p != ':' && *p != ' '; p++)
+		if (*p == '-')
+			*p = '_';
+}
+
+/* tls{...}: see the file comment. */
+static int l_tls_(lua_State *L)
+{
+	struct umpa_tls_opts o;
+	struct umpa_err e = {0};
+	struct tlsrun_ *r;
+	void *ud;
+	int rc;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 1);
+	umpa_tls_opts_init(&o);
+	read_opts_(L, &o);
+
+	r = lua_newuserdatauv(L, sizeof *r, 0); /* index 2: owns the pump */
+	memset(r, 0, sizeof *r);
+	luaL_setmetatable(L, MT_TLSRUN);
+	lua_newtable(L); /* index 3: the result */
+	lua_getallocf(L, &ud);
+	r->U = ud;
+	r->L = L;
+	r->tbl = 3;
+
+	r->t = umpa_tls_new(&o, &e);
+	if (!r->t) {
+		to_table_key_(e.msg);
+		return luaL_error(L, "tls: %s", e.msg);
+	}
+	rc = umpa_tls_run(r->t, emit_, r, r->rep, 2, &e);
+	if (rc < 0) {
+		r->t = umpa_tls_free(r->t);
+		return luaL_error(L, "%s", e.msg);
+	}
+	r->nrep = rc;
+
+	size_t klen = 0;
+	const char *kl = umpa_tls_keylog(r->t, &klen);
+	struct keys_ud_ *k = keys_get_(L);
+	if (k && keys_add_(k, kl, klen) < 0) {
+		r->t = umpa_tls_free(r->t);
+		return luaL_error(L, "tls: no memory for the key log");
+	}
+	lua_pushlstring(L, kl ? kl : "", kl ? klen : 0);
+	lua_setfield(L, 3, "keylog");
+	r->t = umpa_tls_free(r->t);
+
+	lua_createtable(L, r->nrep, 0);
+	for (int i = 0; i < r->nrep; i++) {
+		push_report_(L, &r->rep[i]);
+		lua_rawseti(L, -2, i + 1);
+	}
+	lua_setfield(L, 3, "reports");
+	if (r->nrep > 0) {
+		push_report_(L, &r->rep[0]);
+		lua_setfield(L, 3, "report");
+	}
+	lua_pushvalue(L, 3);
+	return 1;
+}
+
+void umpa_lua_tls_open_(struct lua_State *L)
+{
+	struct keys_ud_ *k;
+
+	luaL_newmetatable(L, MT_TLSRUN);
+	lua_pushcfunction(L, tlsrun_gc_);
+	lua_setfield(L, -2, "__gc");
+	lua_pushliteral(L, MT_TLSRUN);
+	lua_setfield(L, -2, "__metatable");
+	lua_pop(L, 1);
+	luaL_newmetatable(L, MT_TLSKEYS);
+	lua_pushcfunction(L, keys_gc_);
+	lua_setfield(L, -2, "__gc");
+	lua_pop(L, 1);
+	k = lua_newuserdatauv(L, sizeof *k, 0);
+	memset(k, 0, sizeof *k);
+	luaL_setmetatable(L, MT_TLSKEYS);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &keys_key_);
+	lua_register(L, "tls", l_tls_);
+}
