@@ -1,26 +1,1273 @@
-/* tls.c - the TLS pump (see umpa_tls.h).  Work in progress: stubs. */
+/* tls.c - the TLS pump: an OpenSSL client and server joined by memory BIOs,
+ * each flight handed to a userland TCP stream (see umpa_tls.h).
+ *
+ * A conversation is a small scheduler over two SSL objects.  At each step the
+ * side that has unread input processes it (handshake, early data, records);
+ * if that produced output, the output is one flight: one umpa_tcps_send from
+ * that side, and the same bytes go into the peer's read BIO.  When neither
+ * side has input left, the next scripted action runs (client data, server
+ * data, renegotiations, close_notify), and when none is left, TCP closes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "umpa_tls.h"
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "tls_internal.h"
+
+#define C_ UMPA_TCPS_CLIENT
+#define S_ UMPA_TCPS_SERVER
+
+/* A growable text buffer. */
+struct tbuf_ {
+	char *p;
+	size_t len, cap;
+};
+
+static int tbuf_add_(struct tbuf_ *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 1024;
+		char *np;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		np = realloc(b->p, cap);
+		if (!np)
+			return -1;
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = 0;
+	return 0;
+}
+
+struct umpa_tls {
+	struct umpa_tls_opts o; /* copy; its strings and buffers point into own[] */
+	void *own[40];
+	unsigned nown;
+	SSL_CTX *ctx[2];
+	unsigned char *alpn[2]; /* wire format (length-prefixed) */
+	unsigned alpn_len[2];
+	SSL_SESSION *sess; /* the client's last resumable session */
+	struct tbuf_ keylog;
+	int oom;
+};
+
+enum phase_ { P_CONNECT_, P_START_, P_RUN_, P_CLOSE_, P_DONE_ };
+enum act_ { A_DATA_C_, A_DATA_S_, A_RENEG_C_, A_RENEG_S_, A_CLOSE_C_, A_CLOSE_S_, A_END_ };
+
+struct umpa_tls_conv {
+	struct umpa_tls *t;
+	SSL *ssl[2];
+	BIO *rb[2], *wb[2]; /* owned by ssl[] */
+	struct umpa_tcps *tcp;
+	umpa_tcps_emit_cb emit;
+	void *arg;
+	struct umpa_tls_report rep;
+	enum phase_ phase;
+	enum act_ act;
+	int hs_done[2];
+	int dead[2]; /* this side hit a fatal error */
+	int failed;  /* 1 + the side that failed first, 0 if none */
+	int got_close[2];
+	int early_w;    /* client starts with SSL_write_early_data */
+	int early_r;    /* server reads with SSL_read_early_data */
+	int renegs[2];  /* renegotiations started */
+	int finished_c; /* Finished messages the client wrote */
+	char lbl[2][480];
+	size_t lbl_len[2];
+	int lbl_app[2]; /* last label was Application Data */
+	char comment[560];
+	struct tbuf_ keylog;
+	unsigned char buf[16384];
+};
+
+/* ---- options ---- */
+
+static const char *own_str_(struct umpa_tls *t, const char *s)
+{
+	char *d;
+
+	if (!s || t->nown >= sizeof(t->own) / sizeof(t->own[0]))
+		return s && t->nown >= sizeof(t->own) / sizeof(t->own[0]) ? NULL : s;
+	d = strdup(s);
+	if (d)
+		t->own[t->nown++] = d;
+	else
+		t->oom = 1;
+	return d;
+}
+
+static const void *own_mem_(struct umpa_tls *t, const void *p, size_t n)
+{
+	void *d;
+
+	if (!p || !n)
+		return NULL;
+	d = malloc(n);
+	if (!d || t->nown >= sizeof(t->own) / sizeof(t->own[0])) {
+		free(d);
+		t->oom = 1;
+		return NULL;
+	}
+	memcpy(d, p, n);
+	t->own[t->nown++] = d;
+	return d;
+}
 
 void umpa_tls_opts_init(struct umpa_tls_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->side[0].security_level = -1;
-	o->side[1].security_level = -1;
-	o->verify = 1;
+	o->side[C_].security_level = -1;
+	o->side[S_].security_level = -1;
 	umpa_tcps_opts_init(&o->tcp);
+}
+
+/* "TLSv1.2", "1.2", "tls1.2" ... -> TLS1_2_VERSION; 0 for NULL; -1 unknown. */
+static int version_parse_(const char *s)
+{
+	static const struct {
+		const char *name;
+		int v;
+	} tab[] = {
+	    {"1", TLS1_VERSION},     {"1.0", TLS1_VERSION}, {"1.1", TLS1_1_VERSION}, {"1.2", TLS1_2_VERSION},
+	    {"1.3", TLS1_3_VERSION}, {"3", SSL3_VERSION},   {"3.0", SSL3_VERSION},   {NULL, 0},
+	};
+	const char *p = s;
+
+	if (!s || !*s)
+		return 0;
+	if (!strncasecmp(p, "TLSv", 4))
+		p += 4;
+	else if (!strncasecmp(p, "TLS", 3))
+		p += 3;
+	else if (!strncasecmp(p, "SSLv", 4)) {
+		p += 4;
+		if (strcmp(p, "3") && strcmp(p, "3.0"))
+			return -1;
+	}
+	for (int i = 0; tab[i].name; i++)
+		if (!strcmp(p, tab[i].name))
+			return tab[i].v;
+	return -1;
+}
+
+static const char *version_name_(int v)
+{
+	switch (v) {
+	case SSL3_VERSION:
+		return "SSLv3";
+	case TLS1_VERSION:
+		return "TLSv1";
+	case TLS1_1_VERSION:
+		return "TLSv1.1";
+	case TLS1_2_VERSION:
+		return "TLSv1.2";
+	case TLS1_3_VERSION:
+		return "TLSv1.3";
+	default:
+		return "any";
+	}
+}
+
+/* OpenSSL's error queue as "reason; reason" into @p out. */
+static void ssl_errors_(char *out, size_t n)
+{
+	unsigned long code;
+	size_t len = strlen(out);
+
+	while ((code = ERR_get_error()) != 0) {
+		char one[256];
+		ERR_error_string_n(code, one, sizeof(one));
+		if (len + 3 < n)
+			len += (size_t)snprintf(out + len, n - len, "%s%s", len ? "; " : "", one);
+	}
+}
+
+/* Set "OPT: MSG[: OpenSSL's reasons]" in @p e, free @p t (may be NULL), return NULL. */
+static struct umpa_tls *fail_new_(struct umpa_tls *t, struct umpa_err *e, int code, const char *opt, const char *msg)
+{
+	char why[300] = "";
+
+	ssl_errors_(why, sizeof(why));
+	umpa_err_set(e, code, "%s: %s%s%s", opt, msg, why[0] ? ": " : "", why);
+	umpa_tls_free(t);
+	return NULL;
+}
+
+/* Comma list -> ALPN wire format.  Returns 0 or -1 (bad entry). */
+static int alpn_wire_(const char *list, unsigned char **out, unsigned *outlen)
+{
+	size_t n = strlen(list), w = 0;
+	unsigned char *b = malloc(n + 1);
+	const char *p = list;
+
+	if (!b)
+		return -1;
+	while (1) {
+		const char *q = strchr(p, ',');
+		size_t l = q ? (size_t)(q - p) : strlen(p);
+		if (l == 0 || l > 255) {
+			free(b);
+			return -1;
+		}
+		b[w++] = (unsigned char)l;
+		memcpy(b + w, p, l);
+		w += l;
+		if (!q)
+			break;
+		p = q + 1;
+	}
+	*out = b;
+	*outlen = (unsigned)w;
+	return 0;
+}
+
+static int alpn_select_cb_(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+			   unsigned int inlen, void *arg)
+{
+	struct umpa_tls *t = arg;
+	unsigned char *sel = NULL;
+
+	(void)ssl;
+	if (SSL_select_next_proto(&sel, outlen, t->alpn[S_], t->alpn_len[S_], in, inlen) != OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK;
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+/* Report-only verification: remember the error, carry on. */
+static int verify_accept_cb_(int ok, X509_STORE_CTX *ctx)
+{
+	(void)ok;
+	(void)ctx;
+	return 1;
+}
+
+static void msg_cb_(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl, void *arg);
+static void keylog_cb_(const SSL *ssl, const char *line);
+
+/* Trust @p x (and allow it to be a non-root anchor) in @p ctx's store. */
+static int trust_cert_(SSL_CTX *ctx, X509 *x)
+{
+	X509_STORE *st = SSL_CTX_get_cert_store(ctx);
+
+	if (!X509_STORE_add_cert(st, x))
+		return 0;
+	return X509_STORE_set_flags(st, X509_V_FLAG_PARTIAL_CHAIN);
+}
+
+/* The last certificate of @p ctx's own chain (its anchor when loaded from PEM). */
+static X509 *chain_last_(SSL_CTX *ctx)
+{
+	STACK_OF(X509) *sk = NULL;
+
+	if (SSL_CTX_get0_chain_certs(ctx, &sk) && sk && sk_X509_num(sk) > 0)
+		return sk_X509_value(sk, sk_X509_num(sk) - 1);
+	return SSL_CTX_get0_certificate(ctx);
+}
+
+static int use_pem_(struct umpa_tls *t, int s, const char *copt, const char *kopt, struct umpa_err *e)
+{
+	const struct umpa_tls_side *sd = &t->o.side[s];
+	const char *kf = sd->key_file ? sd->key_file : sd->cert_file;
+	char why[300] = "";
+
+	ERR_clear_error();
+	if (SSL_CTX_use_certificate_chain_file(t->ctx[s], sd->cert_file) != 1) {
+		ssl_errors_(why, sizeof(why));
+		return umpa_err_set(e, UMPA_EIO, "%s: cannot read certificate '%s': %s", copt, sd->cert_file, why);
+	}
+	if (SSL_CTX_use_PrivateKey_file(t->ctx[s], kf, SSL_FILETYPE_PEM) != 1) {
+		ssl_errors_(why, sizeof(why));
+		return umpa_err_set(e, UMPA_EIO, "%s: cannot read private key '%s': %s", kopt, kf, why);
+	}
+	if (SSL_CTX_check_private_key(t->ctx[s]) != 1) {
+		ssl_errors_(why, sizeof(why));
+		return umpa_err_set(e, UMPA_EINVAL, "%s: the key in '%s' does not match the certificate: %s", kopt, kf,
+				    why);
+	}
+	return 0;
+}
+
+/* Set up ctx[s] from side[s]: versions, lists, limits. */
+static int ctx_side_(struct umpa_tls *t, int s, int vmin, int vmax, struct umpa_err *e)
+{
+	const struct umpa_tls_side *sd = &t->o.side[s];
+	SSL_CTX *ctx = t->ctx[s];
+	char why[300] = "";
+
+	ERR_clear_error();
+	if (sd->security_level >= 0)
+		SSL_CTX_set_security_level(ctx, sd->security_level > 5 ? 5 : sd->security_level);
+	if (vmin && !SSL_CTX_set_min_proto_version(ctx, vmin))
+		return umpa_err_set(e, UMPA_EINVAL, "--version: %s is not supported by this OpenSSL",
+				    version_name_(vmin));
+	if (vmax && !SSL_CTX_set_max_proto_version(ctx, vmax))
+		return umpa_err_set(e, UMPA_EINVAL, "--version: %s is not supported by this OpenSSL",
+				    version_name_(vmax));
+	if (sd->ciphers && SSL_CTX_set_cipher_list(ctx, sd->ciphers) != 1) {
+		ERR_clear_error();
+		return umpa_err_set(e, UMPA_EINVAL, "--ciphers: no cipher matches '%s'", sd->ciphers);
+	}
+	if (sd->ciphersuites && SSL_CTX_set_ciphersuites(ctx, sd->ciphersuites) != 1) {
+		ERR_clear_error();
+		return umpa_err_set(e, UMPA_EINVAL, "--ciphersuites: not a TLS 1.3 cipher suite list: '%s'",
+				    sd->ciphersuites);
+	}
+	if (sd->groups && SSL_CTX_set1_groups_list(ctx, sd->groups) != 1) {
+		ERR_clear_error();
+		return umpa_err_set(e, UMPA_EINVAL, "--groups: unknown group in '%s'", sd->groups);
+	}
+	if (sd->sigalgs && SSL_CTX_set1_sigalgs_list(ctx, sd->sigalgs) != 1) {
+		ERR_clear_error();
+		return umpa_err_set(e, UMPA_EINVAL, "--sigalgs: unknown signature algorithm in '%s'", sd->sigalgs);
+	}
+	if (sd->max_record) {
+		if (sd->max_record < 512 || sd->max_record > 16384)
+			return umpa_err_set(e, UMPA_EINVAL, "--max-record: %zu is not 512..16384", sd->max_record);
+		SSL_CTX_set_max_send_fragment(ctx, (long)sd->max_record);
+		if (s == C_) {
+			int code = sd->max_record == 512    ? TLSEXT_max_fragment_length_512
+				   : sd->max_record == 1024 ? TLSEXT_max_fragment_length_1024
+				   : sd->max_record == 2048 ? TLSEXT_max_fragment_length_2048
+				   : sd->max_record == 4096 ? TLSEXT_max_fragment_length_4096
+							    : 0;
+			if (code)
+				SSL_CTX_set_tlsext_max_fragment_length(ctx, code);
+		}
+	}
+	if (sd->alpn) {
+		if (alpn_wire_(sd->alpn, &t->alpn[s], &t->alpn_len[s]) < 0)
+			return umpa_err_set(e, UMPA_EINVAL, "--alpn: bad protocol list '%s' (names of 1..255 bytes)",
+					    sd->alpn);
+		if (s == C_ && SSL_CTX_set_alpn_protos(ctx, t->alpn[s], t->alpn_len[s]) != 0)
+			return umpa_err_set(e, UMPA_ENOMEM, "--alpn: cannot set '%s'", sd->alpn);
+		if (s == S_)
+			SSL_CTX_set_alpn_select_cb(ctx, alpn_select_cb_, t);
+	}
+	if (sd->ca_file && SSL_CTX_load_verify_locations(ctx, sd->ca_file, NULL) != 1) {
+		ssl_errors_(why, sizeof(why));
+		return umpa_err_set(e, UMPA_EIO, "--ca: cannot read '%s': %s", sd->ca_file, why);
+	}
+	SSL_CTX_set_msg_callback(ctx, msg_cb_);
+	return 0;
+}
+
+static int has_13_(int vmin, int vmax)
+{
+	(void)vmin;
+	return vmax == 0 || vmax >= TLS1_3_VERSION;
 }
 
 struct umpa_tls *umpa_tls_new(const struct umpa_tls_opts *o, struct umpa_err *e)
 {
-	(void)o;
-	umpa_err_set(e, UMPA_ENOSYS, "tls: not implemented yet");
-	return NULL;
+	struct umpa_tls *t = calloc(1, sizeof(*t));
+	int vmin[2], vmax[2], lo, hi;
+	EVP_PKEY *cakey = NULL, *key = NULL;
+	X509 *ca = NULL, *x = NULL;
+	int need_ca;
+
+	if (!t) {
+		umpa_err_set(e, UMPA_ENOMEM, "tls: out of memory");
+		return NULL;
+	}
+	t->o = *o;
+	for (int s = 0; s < 2; s++) {
+		struct umpa_tls_side *sd = &t->o.side[s];
+		const char **strs[] = {&sd->min_version, &sd->max_version, &sd->ciphers,   &sd->ciphersuites,
+				       &sd->groups,      &sd->sigalgs,     &sd->cert_file, &sd->key_file,
+				       &sd->ca_file,     &sd->key_type,    &sd->alpn};
+		for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+			*strs[i] = own_str_(t, *strs[i]);
+		sd->data = own_mem_(t, sd->data, sd->data_len);
+		if (!sd->data)
+			sd->data_len = 0;
+	}
+	t->o.sni = own_str_(t, t->o.sni);
+	t->o.label = own_str_(t, t->o.label);
+	t->o.early_data = own_mem_(t, t->o.early_data, t->o.early_len);
+	if (!t->o.early_data)
+		t->o.early_len = 0;
+	if (t->oom) {
+		umpa_err_set(e, UMPA_ENOMEM, "tls: out of memory");
+		return umpa_tls_free(t);
+	}
+
+	/* Versions: each side's range, then what they share. */
+	for (int s = 0; s < 2; s++) {
+		const struct umpa_tls_side *sd = &t->o.side[s];
+		vmin[s] = version_parse_(sd->min_version);
+		vmax[s] = version_parse_(sd->max_version);
+		if (vmin[s] < 0 || vmax[s] < 0) {
+			umpa_err_set(e, UMPA_EINVAL,
+				     "--version: unknown version '%s' (TLSv1, TLSv1.1, TLSv1.2, TLSv1.3)",
+				     vmin[s] < 0 ? sd->min_version : sd->max_version);
+			return umpa_tls_free(t);
+		}
+		if (vmin[s] && vmax[s] && vmin[s] > vmax[s]) {
+			umpa_err_set(e, UMPA_EINVAL, "--version: minimum %s is above maximum %s",
+				     version_name_(vmin[s]), version_name_(vmax[s]));
+			return umpa_tls_free(t);
+		}
+	}
+	lo = vmin[C_] > vmin[S_] ? vmin[C_] : vmin[S_];
+	hi = !vmax[C_] ? vmax[S_] : !vmax[S_] ? vmax[C_] : vmax[C_] < vmax[S_] ? vmax[C_] : vmax[S_];
+	if (lo && hi && lo > hi) {
+		umpa_err_set(e, UMPA_EINVAL, "--version: the client (%s..%s) and the server (%s..%s) share no version",
+			     version_name_(vmin[C_]), version_name_(vmax[C_]), version_name_(vmin[S_]),
+			     version_name_(vmax[S_]));
+		return umpa_tls_free(t);
+	}
+	/* Features bound to a version: cap an open range, refuse a closed one. */
+	if (t->o.resume == UMPA_TLS_RESUME_ID || t->o.side[C_].renegotiations || t->o.side[S_].renegotiations) {
+		const char *what = t->o.resume == UMPA_TLS_RESUME_ID ? "--resume id" : "--renegotiate";
+		if (lo >= TLS1_3_VERSION) {
+			umpa_err_set(e, UMPA_EINVAL, "%s: needs TLS 1.2 or older, the versions allow only TLSv1.3",
+				     what);
+			return umpa_tls_free(t);
+		}
+		if (!hi || hi > TLS1_2_VERSION) {
+			if (vmax[C_] >= TLS1_3_VERSION || vmax[S_] >= TLS1_3_VERSION) {
+				umpa_err_set(e, UMPA_EINVAL,
+					     "%s: needs TLS 1.2 or older (the maximum asked is TLSv1.3)", what);
+				return umpa_tls_free(t);
+			}
+			vmax[C_] = hi = TLS1_2_VERSION;
+		}
+	}
+	if ((t->o.resume == UMPA_TLS_RESUME_PSK || t->o.early_len || t->o.side[C_].key_updates ||
+	     t->o.side[S_].key_updates) &&
+	    !has_13_(lo, hi)) {
+		umpa_err_set(e, UMPA_EINVAL, "%s: needs TLS 1.3, the versions allow at most %s",
+			     t->o.resume == UMPA_TLS_RESUME_PSK ? "--resume psk"
+			     : t->o.early_len                   ? "--early-data"
+								: "--key-update",
+			     version_name_(hi));
+		return umpa_tls_free(t);
+	}
+	if (t->o.early_len && t->o.resume == UMPA_TLS_RESUME_NONE)
+		t->o.resume = UMPA_TLS_RESUME_TICKET;
+
+	ERR_clear_error();
+	t->ctx[C_] = SSL_CTX_new(TLS_client_method());
+	t->ctx[S_] = SSL_CTX_new(TLS_server_method());
+	if (!t->ctx[C_] || !t->ctx[S_])
+		return fail_new_(t, e, UMPA_ENOMEM, "tls", "cannot create SSL contexts");
+	for (int s = 0; s < 2; s++)
+		if (ctx_side_(t, s, vmin[s], vmax[s], e) < 0)
+			return umpa_tls_free(t);
+
+	/* Certificates: generated ones share one CA whose key type is the server's. */
+	need_ca = !t->o.side[S_].cert_file || (t->o.client_cert && !t->o.side[C_].cert_file);
+	if (need_ca) {
+		const char *kt = !t->o.side[S_].cert_file ? t->o.side[S_].key_type : t->o.side[C_].key_type;
+		cakey = umpa_tls_keygen_(kt, e);
+		if (!cakey || !(ca = umpa_tls_cert_make_(cakey, "umpa test CA", UMPA_TLS_CERT_CA_, NULL, NULL, e)))
+			goto fail;
+	}
+	if (t->o.side[S_].cert_file) {
+		if (use_pem_(t, S_, "--cert", "--key", e) < 0)
+			goto fail;
+	} else {
+		const char *cn = t->o.sni && *t->o.sni ? t->o.sni : "umpa.test";
+		if (!(key = umpa_tls_keygen_(t->o.side[S_].key_type, e)) ||
+		    !(x = umpa_tls_cert_make_(key, cn, UMPA_TLS_CERT_SERVER_, ca, cakey, e)))
+			goto fail;
+		if (SSL_CTX_use_certificate(t->ctx[S_], x) != 1 || SSL_CTX_use_PrivateKey(t->ctx[S_], key) != 1) {
+			fail_new_(NULL, e, UMPA_EINVAL, "--key-type", "the server cannot use the generated key");
+			goto fail;
+		}
+		X509_free(x);
+		EVP_PKEY_free(key);
+		x = NULL;
+		key = NULL;
+	}
+	if (t->o.client_cert) {
+		if (t->o.side[C_].cert_file) {
+			if (use_pem_(t, C_, "--client-cert", "--client-key", e) < 0)
+				goto fail;
+		} else {
+			if (!(key = umpa_tls_keygen_(t->o.side[C_].key_type, e)) ||
+			    !(x = umpa_tls_cert_make_(key, "umpa client", UMPA_TLS_CERT_CLIENT_, ca, cakey, e)))
+				goto fail;
+			if (SSL_CTX_use_certificate(t->ctx[C_], x) != 1 ||
+			    SSL_CTX_use_PrivateKey(t->ctx[C_], key) != 1) {
+				fail_new_(NULL, e, UMPA_EINVAL, "--client-key-type",
+					  "the client cannot use the generated key");
+				goto fail;
+			}
+			X509_free(x);
+			EVP_PKEY_free(key);
+			x = NULL;
+			key = NULL;
+		}
+		SSL_CTX_set_verify(t->ctx[S_], SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+				   t->o.verify ? NULL : verify_accept_cb_);
+		if (!t->o.side[S_].ca_file &&
+		    !trust_cert_(t->ctx[S_], t->o.side[C_].cert_file ? chain_last_(t->ctx[C_]) : ca)) {
+			umpa_err_set(e, UMPA_ENOMEM, "tls: cannot set up the server's trust store");
+			goto fail;
+		}
+	}
+	SSL_CTX_set_verify(t->ctx[C_], SSL_VERIFY_PEER, t->o.verify ? NULL : verify_accept_cb_);
+	if (!t->o.side[C_].ca_file &&
+	    !trust_cert_(t->ctx[C_], t->o.side[S_].cert_file ? chain_last_(t->ctx[S_]) : ca)) {
+		umpa_err_set(e, UMPA_ENOMEM, "tls: cannot set up the client's trust store");
+		goto fail;
+	}
+	X509_free(ca);
+	EVP_PKEY_free(cakey);
+	ca = NULL;
+	cakey = NULL;
+
+	/* Sessions and resumption. */
+	SSL_CTX_set_session_id_context(t->ctx[S_], (const unsigned char *)"umpa", 4);
+	SSL_CTX_set_keylog_callback(t->ctx[C_], keylog_cb_);
+	if (t->o.resume == UMPA_TLS_RESUME_ID || t->o.resume == UMPA_TLS_RESUME_PSK) {
+		SSL_CTX_set_options(t->ctx[S_], SSL_OP_NO_TICKET);
+		SSL_CTX_set_options(t->ctx[C_], SSL_OP_NO_TICKET);
+	}
+	if (t->o.early_len) {
+		uint32_t m = t->o.early_len > 16384 ? (uint32_t)t->o.early_len : 16384;
+		SSL_CTX_set_max_early_data(t->ctx[S_], m);
+		SSL_CTX_set_recv_max_early_data(t->ctx[S_], m);
+	}
+	if (t->o.side[C_].renegotiations)
+		SSL_CTX_set_options(t->ctx[S_], SSL_OP_ALLOW_CLIENT_RENEGOTIATION);
+	return t;
+fail:
+	X509_free(x);
+	EVP_PKEY_free(key);
+	X509_free(ca);
+	EVP_PKEY_free(cakey);
+	ERR_clear_error();
+	return umpa_tls_free(t);
 }
 
 struct umpa_tls *umpa_tls_free(struct umpa_tls *t)
 {
-	(void)t;
+	if (!t)
+		return NULL;
+	SSL_CTX_free(t->ctx[C_]);
+	SSL_CTX_free(t->ctx[S_]);
+	SSL_SESSION_free(t->sess);
+	free(t->alpn[C_]);
+	free(t->alpn[S_]);
+	for (unsigned i = 0; i < t->nown; i++)
+		free(t->own[i]);
+	free(t->keylog.p);
+	free(t);
 	return NULL;
+}
+
+const char *umpa_tls_keylog(const struct umpa_tls *t, size_t *len)
+{
+	if (len)
+		*len = t->keylog.len;
+	return t->keylog.p ? t->keylog.p : "";
+}
+
+/* ---- callbacks ---- */
+
+static void keylog_cb_(const SSL *ssl, const char *line)
+{
+	struct umpa_tls_conv *c = SSL_get_app_data(ssl);
+	size_t n = strlen(line);
+
+	if (!c)
+		return;
+	if (tbuf_add_(&c->keylog, line, n) < 0 || tbuf_add_(&c->keylog, "\n", 1) < 0 ||
+	    tbuf_add_(&c->t->keylog, line, n) < 0 || tbuf_add_(&c->t->keylog, "\n", 1) < 0)
+		c->t->oom = 1;
+}
+
+static const char *hs_name_(unsigned t)
+{
+	switch (t) {
+	case 0:
+		return "HelloRequest";
+	case 1:
+		return "ClientHello";
+	case 2:
+		return "ServerHello";
+	case 4:
+		return "NewSessionTicket";
+	case 5:
+		return "EndOfEarlyData";
+	case 8:
+		return "EncryptedExtensions";
+	case 11:
+		return "Certificate";
+	case 12:
+		return "ServerKeyExchange";
+	case 13:
+		return "CertificateRequest";
+	case 14:
+		return "ServerHelloDone";
+	case 15:
+		return "CertificateVerify";
+	case 16:
+		return "ClientKeyExchange";
+	case 20:
+		return "Finished";
+	case 22:
+		return "CertificateStatus";
+	case 24:
+		return "KeyUpdate";
+	default:
+		return NULL;
+	}
+}
+
+/** RFC 8446 name of alert @p d. */
+static const char *alert_name_(unsigned d)
+{
+	static const struct {
+		unsigned d;
+		const char *n;
+	} tab[] = {
+	    {0, "close_notify"},
+	    {10, "unexpected_message"},
+	    {20, "bad_record_mac"},
+	    {22, "record_overflow"},
+	    {40, "handshake_failure"},
+	    {42, "bad_certificate"},
+	    {43, "unsupported_certificate"},
+	    {44, "certificate_revoked"},
+	    {45, "certificate_expired"},
+	    {46, "certificate_unknown"},
+	    {47, "illegal_parameter"},
+	    {48, "unknown_ca"},
+	    {49, "access_denied"},
+	    {50, "decode_error"},
+	    {51, "decrypt_error"},
+	    {70, "protocol_version"},
+	    {71, "insufficient_security"},
+	    {80, "internal_error"},
+	    {86, "inappropriate_fallback"},
+	    {90, "user_canceled"},
+	    {100, "no_renegotiation"},
+	    {109, "missing_extension"},
+	    {110, "unsupported_extension"},
+	    {112, "unrecognized_name"},
+	    {113, "bad_certificate_status_response"},
+	    {115, "unknown_psk_identity"},
+	    {116, "certificate_required"},
+	    {120, "no_application_protocol"},
+	};
+
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		if (tab[i].d == d)
+			return tab[i].n;
+	return "unknown_alert";
+}
+
+/* Append message name @p name to side @p s's flight label. */
+static void label_add_(struct umpa_tls_conv *c, int s, const char *name, int app)
+{
+	size_t l = strlen(name), have = c->lbl_len[s];
+
+	if (app && c->lbl_app[s])
+		return; /* "Application Data" once per run of records */
+	c->lbl_app[s] = app;
+	if (have + l + 6 >= sizeof(c->lbl[s])) {
+		if (have + 4 < sizeof(c->lbl[s]) && (have < 3 || strcmp(c->lbl[s] + have - 3, "...")))
+			c->lbl_len[s] += (size_t)snprintf(c->lbl[s] + have, sizeof(c->lbl[s]) - have, "...");
+		return;
+	}
+	c->lbl_len[s] += (size_t)snprintf(c->lbl[s] + have, sizeof(c->lbl[s]) - have, "%s%s", have ? ", " : "", name);
+}
+
+static void msg_cb_(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl, void *arg)
+{
+	struct umpa_tls_conv *c = SSL_get_app_data(ssl);
+	const unsigned char *b = buf;
+	int s;
+
+	(void)version;
+	(void)arg;
+	if (!c)
+		return;
+	s = SSL_is_server(ssl) ? S_ : C_;
+	if (content_type == SSL3_RT_ALERT && len >= 2) {
+		const char *an = alert_name_(b[1]);
+		if (write_p) {
+			char n[64];
+			snprintf(n, sizeof(n), "Alert %s", an);
+			label_add_(c, s, n, 0);
+		}
+		if (b[0] == SSL3_AL_FATAL && !c->rep.alert[0])
+			snprintf(c->rep.alert, sizeof(c->rep.alert), "%s %s: %s", write_p ? "sent by" : "received by",
+				 s == S_ ? "server" : "client", an);
+		return;
+	}
+	if (!write_p)
+		return;
+	if (content_type == SSL3_RT_CHANGE_CIPHER_SPEC) {
+		label_add_(c, s, "ChangeCipherSpec", 0);
+	} else if (content_type == SSL3_RT_HANDSHAKE && len >= 1) {
+		const char *n = hs_name_(b[0]);
+		char other[32];
+		if (!n) {
+			snprintf(other, sizeof(other), "Handshake(%u)", b[0]);
+			n = other;
+		}
+		if (b[0] == 24)
+			c->rep.key_updates++;
+		if (b[0] == 20 && s == C_)
+			c->finished_c++;
+		label_add_(c, s, n, 0);
+	}
+}
+
+/* ---- conversations ---- */
+
+static int conv_emit_(void *arg, const struct umpa_pkt *p, const char *comment, struct umpa_err *e)
+{
+	struct umpa_tls_conv *c = arg;
+
+	c->rep.packets++;
+	return c->emit(c->arg, p, comment, e);
+}
+
+struct umpa_tls_conv *umpa_tls_conv_new(struct umpa_tls *t, const struct umpa_tcps_opts *tcp, int resume,
+					umpa_tcps_emit_cb emit, void *arg, struct umpa_err *e)
+{
+	struct umpa_tls_conv *c;
+
+	if (resume && !t->sess) {
+		umpa_err_set(e, UMPA_EINVAL, "--resume: no session to resume (the first handshake failed?)");
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		umpa_err_set(e, UMPA_ENOMEM, "tls: out of memory");
+		return NULL;
+	}
+	c->t = t;
+	c->emit = emit;
+	c->arg = arg;
+	c->rep.early_data = -1;
+	c->tcp = umpa_tcps_new(tcp ? tcp : &t->o.tcp, conv_emit_, c, e);
+	if (!c->tcp)
+		return umpa_tls_conv_free(c);
+	for (int s = 0; s < 2; s++) {
+		c->ssl[s] = SSL_new(t->ctx[s]);
+		c->rb[s] = BIO_new(BIO_s_mem());
+		c->wb[s] = BIO_new(BIO_s_mem());
+		if (!c->ssl[s] || !c->rb[s] || !c->wb[s]) {
+			BIO_free(c->rb[s]);
+			BIO_free(c->wb[s]);
+			c->rb[s] = c->wb[s] = NULL;
+			umpa_err_set(e, UMPA_ENOMEM, "tls: out of memory");
+			return umpa_tls_conv_free(c);
+		}
+		BIO_set_mem_eof_return(c->rb[s], -1);
+		SSL_set_bio(c->ssl[s], c->rb[s], c->wb[s]);
+		SSL_set_app_data(c->ssl[s], c);
+	}
+	SSL_set_connect_state(c->ssl[C_]);
+	SSL_set_accept_state(c->ssl[S_]);
+	if (t->o.sni && *t->o.sni) {
+		SSL_set_tlsext_host_name(c->ssl[C_], t->o.sni);
+		SSL_set1_host(c->ssl[C_], t->o.sni);
+	}
+	if (resume) {
+		SSL_set_session(c->ssl[C_], t->sess);
+		if (t->o.early_len && SSL_SESSION_get_max_early_data(t->sess) > 0)
+			c->early_w = c->early_r = 1;
+	}
+	return c;
+}
+
+struct umpa_tls_conv *umpa_tls_conv_free(struct umpa_tls_conv *c)
+{
+	if (!c)
+		return NULL;
+	SSL_free(c->ssl[C_]);
+	SSL_free(c->ssl[S_]);
+	umpa_tcps_free(c->tcp);
+	free(c->keylog.p);
+	free(c);
+	return NULL;
+}
+
+const struct umpa_tls_report *umpa_tls_conv_report(const struct umpa_tls_conv *c)
+{
+	return &c->rep;
+}
+
+const char *umpa_tls_conv_keylog(const struct umpa_tls_conv *c, size_t *len)
+{
+	if (len)
+		*len = c->keylog.len;
+	return c->keylog.p ? c->keylog.p : "";
+}
+
+int64_t umpa_tls_conv_now_ns(const struct umpa_tls_conv *c)
+{
+	return umpa_tcps_now_ns(c->tcp);
+}
+
+/* Side @p s hit a fatal error in an SSL call that returned @p r. */
+static void side_fail_(struct umpa_tls_conv *c, int s, int r)
+{
+	char why[400] = "";
+	int err = SSL_get_error(c->ssl[s], r);
+
+	c->dead[s] = 1;
+	ssl_errors_(why, sizeof(why));
+	if (!why[0])
+		snprintf(why, sizeof(why), "SSL error %d", err);
+	if (!c->failed) {
+		c->failed = s + 1;
+		snprintf(c->rep.error, sizeof(c->rep.error), "%s: %s", s == S_ ? "server" : "client", why);
+	}
+}
+
+/* Side @p s processes its input: early data, handshake, records. */
+static void process_(struct umpa_tls_conv *c, int s)
+{
+	SSL *ssl = c->ssl[s];
+	int r;
+
+	if (c->dead[s])
+		return;
+	ERR_clear_error();
+	while (s == S_ && c->early_r) {
+		size_t n = 0;
+		r = SSL_read_early_data(ssl, c->buf, sizeof(c->buf), &n);
+		if (r == SSL_READ_EARLY_DATA_SUCCESS) {
+			c->rep.app_bytes[C_] += n;
+			continue;
+		}
+		if (r == SSL_READ_EARLY_DATA_FINISH) {
+			c->early_r = 0;
+			break;
+		}
+		if (SSL_get_error(ssl, 0) == SSL_ERROR_WANT_READ)
+			return;
+		side_fail_(c, s, 0);
+		return;
+	}
+	if (!c->hs_done[s]) {
+		r = SSL_do_handshake(ssl);
+		if (r != 1) {
+			int err = SSL_get_error(ssl, r);
+			if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE)
+				side_fail_(c, s, r);
+			return;
+		}
+		c->hs_done[s] = 1;
+	}
+	for (;;) {
+		r = SSL_read(ssl, c->buf, sizeof(c->buf));
+		if (r > 0) {
+			c->rep.app_bytes[!s] += (uint64_t)r;
+			continue;
+		}
+		switch (SSL_get_error(ssl, r)) {
+		case SSL_ERROR_WANT_READ:
+		case SSL_ERROR_WANT_WRITE:
+			return;
+		case SSL_ERROR_ZERO_RETURN:
+			c->got_close[s] = 1;
+			return;
+		default:
+			side_fail_(c, s, r);
+			return;
+		}
+	}
+}
+
+/* Send side @p s's pending output as one flight.  Returns 1 if there was one, 0 if not, or an error. */
+static int flush_(struct umpa_tls_conv *c, int s, struct umpa_err *e)
+{
+	char *p = NULL;
+	long n = BIO_get_mem_data(c->wb[s], &p);
+	const char *cm = NULL;
+	int r;
+
+	if (n <= 0)
+		return 0;
+	if (c->lbl_len[s]) {
+		if (c->t->o.label)
+			snprintf(c->comment, sizeof(c->comment), "[%s] %s", c->t->o.label, c->lbl[s]);
+		else
+			snprintf(c->comment, sizeof(c->comment), "%s", c->lbl[s]);
+		cm = c->comment;
+	}
+	r = umpa_tcps_send(c->tcp, (enum umpa_tcps_side)s, p, (size_t)n, cm, e);
+	if (r < 0)
+		return r;
+	c->rep.tls_bytes[s] += (uint64_t)n;
+	if (!c->dead[!s] && BIO_write(c->rb[!s], p, (int)n) != n)
+		return umpa_err_set(e, UMPA_ENOMEM, "tls: out of memory");
+	(void)BIO_reset(c->wb[s]);
+	c->lbl_len[s] = 0;
+	c->lbl[s][0] = 0;
+	c->lbl_app[s] = 0;
+	return 1;
+}
+
+/* Side @p s writes its application data, with its KeyUpdates spread over it. */
+static void write_data_(struct umpa_tls_conv *c, int s)
+{
+	const struct umpa_tls_side *sd = &c->t->o.side[s];
+	SSL *ssl = c->ssl[s];
+	int k = SSL_version(ssl) >= TLS1_3_VERSION ? sd->key_updates : 0;
+	size_t off = 0;
+
+	ERR_clear_error();
+	for (int i = 0; i <= k; i++) {
+		size_t end = sd->data_len * (size_t)(i + 1) / (size_t)(k + 1);
+		while (off < end) {
+			size_t part = end - off > (1u << 30) ? 1u << 30 : end - off;
+			int r = SSL_write(ssl, (const char *)sd->data + off, (int)part);
+			if (r <= 0) {
+				side_fail_(c, s, r);
+				return;
+			}
+			label_add_(c, s, "Application Data", 1);
+			off += (size_t)r;
+		}
+		if (i < k) {
+			if (SSL_key_update(ssl, SSL_KEY_UPDATE_NOT_REQUESTED) != 1 || SSL_do_handshake(ssl) != 1) {
+				side_fail_(c, s, -1);
+				return;
+			}
+		}
+	}
+}
+
+/* Side @p s starts a renegotiation. */
+static void renegotiate_(struct umpa_tls_conv *c, int s)
+{
+	SSL *ssl = c->ssl[s];
+	int r;
+
+	ERR_clear_error();
+	if (SSL_version(ssl) >= TLS1_3_VERSION || SSL_renegotiate(ssl) != 1) {
+		ERR_clear_error();
+		return; /* not possible at this version: reported as 0 renegotiations */
+	}
+	r = SSL_do_handshake(ssl);
+	if (r != 1) {
+		int err = SSL_get_error(ssl, r);
+		if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE)
+			side_fail_(c, s, r);
+	}
+}
+
+/* Run the next scripted action.  Returns the acting side, or -1 when none is left. */
+static int next_action_(struct umpa_tls_conv *c)
+{
+	const struct umpa_tls_opts *o = &c->t->o;
+
+	while (c->act < A_END_) {
+		switch (c->act) {
+		case A_DATA_C_:
+		case A_DATA_S_: {
+			int s = c->act == A_DATA_C_ ? C_ : S_;
+			c->act++;
+			if (!o->side[s].data_len && !o->side[s].key_updates)
+				continue;
+			write_data_(c, s);
+			return s;
+		}
+		case A_RENEG_C_:
+		case A_RENEG_S_: {
+			int s = c->act == A_RENEG_C_ ? C_ : S_;
+			if (c->renegs[s] >= o->side[s].renegotiations) {
+				c->act++;
+				continue;
+			}
+			c->renegs[s]++;
+			renegotiate_(c, s);
+			return s;
+		}
+		case A_CLOSE_C_:
+			if (o->close != UMPA_TLS_CLOSE_NOTIFY) {
+				c->act = A_END_;
+				return -1;
+			}
+			c->act++;
+			ERR_clear_error();
+			if (SSL_shutdown(c->ssl[C_]) < 0)
+				side_fail_(c, C_, -1);
+			return C_;
+		case A_CLOSE_S_:
+			c->act++;
+			if (!c->got_close[S_])
+				continue;
+			ERR_clear_error();
+			if (SSL_shutdown(c->ssl[S_]) < 0)
+				side_fail_(c, S_, -1);
+			return S_;
+		case A_END_:
+			break;
+		}
+	}
+	return -1;
+}
+
+/* Fill the report from the finished SSL objects. */
+static void report_fill_(struct umpa_tls_conv *c)
+{
+	struct umpa_tls_report *r = &c->rep;
+	SSL *cl = c->ssl[C_], *sv = c->ssl[S_];
+	const SSL_CIPHER *ci = SSL_get_current_cipher(cl);
+	const unsigned char *alpn = NULL;
+	unsigned alen = 0;
+	const char *sni;
+	STACK_OF(X509) * sk;
+	int nid = 0, hnid = 0;
+	EVP_PKEY *tmp = NULL;
+
+	r->handshake_ok = c->hs_done[C_] && c->hs_done[S_] && !(c->failed && !SSL_is_init_finished(cl));
+	if (c->failed && (!SSL_is_init_finished(cl) || !SSL_is_init_finished(sv)))
+		r->handshake_ok = 0;
+	r->port[C_] = umpa_tcps_port(c->tcp, UMPA_TCPS_CLIENT);
+	r->port[S_] = umpa_tcps_port(c->tcp, UMPA_TCPS_SERVER);
+	if (c->hs_done[C_] || SSL_is_init_finished(cl) || ci) {
+		snprintf(r->version, sizeof(r->version), "%s", SSL_get_version(cl));
+	}
+	if (ci) {
+		const char *std = SSL_CIPHER_standard_name(ci);
+		snprintf(r->cipher, sizeof(r->cipher), "%s", SSL_CIPHER_get_name(ci));
+		snprintf(r->cipher_iana, sizeof(r->cipher_iana), "%s", std ? std : "");
+	}
+	nid = SSL_get_negotiated_group(cl);
+	if (nid > 0) {
+		const char *g = SSL_group_to_name(cl, nid);
+		snprintf(r->group, sizeof(r->group), "%s", g ? g : OBJ_nid2sn(nid));
+	} else if (SSL_get_peer_tmp_key(cl, &tmp) && tmp) {
+		char g[64] = "";
+		size_t gl = 0;
+		if (EVP_PKEY_get_group_name(tmp, g, sizeof(g), &gl) && g[0])
+			snprintf(r->group, sizeof(r->group), "%.31s", g);
+		else
+			snprintf(r->group, sizeof(r->group), "%s %d", EVP_PKEY_get0_type_name(tmp),
+				 EVP_PKEY_get_bits(tmp));
+		EVP_PKEY_free(tmp);
+	}
+	if (SSL_get_peer_signature_type_nid(cl, &nid) && nid) {
+		const char *h = "";
+		if (SSL_get_peer_signature_nid(cl, &hnid))
+			h = hnid == NID_sha1       ? "sha1"
+			    : hnid == NID_sha224   ? "sha224"
+			    : hnid == NID_sha256   ? "sha256"
+			    : hnid == NID_sha384   ? "sha384"
+			    : hnid == NID_sha512   ? "sha512"
+			    : hnid == NID_md5_sha1 ? "md5_sha1"
+			    : hnid == NID_undef    ? ""
+						   : OBJ_nid2sn(hnid);
+		if (nid == NID_rsaEncryption)
+			snprintf(r->sigalg, sizeof(r->sigalg), "rsa_pkcs1_%s", h);
+		else if (nid == NID_rsassaPss) {
+			X509 *peer = SSL_get0_peer_certificate(cl);
+			int pss = peer && EVP_PKEY_get_base_id(X509_get0_pubkey(peer)) == EVP_PKEY_RSA_PSS;
+			snprintf(r->sigalg, sizeof(r->sigalg), "rsa_pss_%s_%s", pss ? "pss" : "rsae", h);
+		} else if (nid == NID_X9_62_id_ecPublicKey) {
+			const char *cv = !strcmp(h, "sha256")   ? "secp256r1_"
+					 : !strcmp(h, "sha384") ? "secp384r1_"
+					 : !strcmp(h, "sha512") ? "secp521r1_"
+								: "";
+			if (SSL_version(cl) < TLS1_3_VERSION)
+				cv = "";
+			snprintf(r->sigalg, sizeof(r->sigalg), "ecdsa_%s%s", cv, h);
+		} else if (nid == NID_ED25519)
+			snprintf(r->sigalg, sizeof(r->sigalg), "ed25519");
+		else if (nid == NID_ED448)
+			snprintf(r->sigalg, sizeof(r->sigalg), "ed448");
+		else
+			snprintf(r->sigalg, sizeof(r->sigalg), "%s+%s", OBJ_nid2sn(nid), h);
+	}
+	SSL_get0_alpn_selected(cl, &alpn, &alen);
+	if (alen)
+		snprintf(r->alpn, sizeof(r->alpn), "%.*s", (int)alen, alpn);
+	sni = SSL_get_servername(sv, TLSEXT_NAMETYPE_host_name);
+	if (sni)
+		snprintf(r->sni, sizeof(r->sni), "%s", sni);
+	r->resumed = SSL_session_reused(cl);
+	if (c->t->o.early_len && SSL_get0_session(cl) && c->early_w) {
+		int st = SSL_get_early_data_status(cl);
+		r->early_data = st == SSL_EARLY_DATA_ACCEPTED ? 1 : 0;
+	}
+	if (SSL_get0_peer_certificate(cl)) {
+		r->verify_result = (int)SSL_get_verify_result(cl);
+		snprintf(r->verify_reason, sizeof(r->verify_reason), "%s",
+			 X509_verify_cert_error_string(r->verify_result));
+	} else if (c->failed) {
+		r->verify_result = (int)SSL_get_verify_result(cl);
+		if (r->verify_result != X509_V_OK)
+			snprintf(r->verify_reason, sizeof(r->verify_reason), "%s",
+				 X509_verify_cert_error_string(r->verify_result));
+	}
+	if (SSL_get0_peer_certificate(sv))
+		r->client_verify_result = (int)SSL_get_verify_result(sv);
+	/* Chains: the verified one (leaf to anchor) when there is one, else as received. */
+	sk = r->verify_result == X509_V_OK ? SSL_get0_verified_chain(cl) : NULL;
+	if (!sk)
+		sk = SSL_get_peer_cert_chain(cl);
+	for (int i = 0; sk && i < sk_X509_num(sk) && r->n_server_chain < UMPA_TLS_MAX_CHAIN; i++)
+		umpa_tls_cert_info_(sk_X509_value(sk, i), &r->server_chain[r->n_server_chain++]);
+	if (!r->n_server_chain && SSL_get0_peer_certificate(cl))
+		umpa_tls_cert_info_(SSL_get0_peer_certificate(cl), &r->server_chain[r->n_server_chain++]);
+	sk = r->client_verify_result == X509_V_OK ? SSL_get0_verified_chain(sv) : NULL;
+	if (sk) {
+		for (int i = 0; i < sk_X509_num(sk) && r->n_client_chain < UMPA_TLS_MAX_CHAIN; i++)
+			umpa_tls_cert_info_(sk_X509_value(sk, i), &r->client_chain[r->n_client_chain++]);
+	} else if (SSL_get0_peer_certificate(sv)) {
+		umpa_tls_cert_info_(SSL_get0_peer_certificate(sv), &r->client_chain[r->n_client_chain++]);
+		sk = SSL_get_peer_cert_chain(sv); /* server side: without the leaf */
+		for (int i = 0; sk && i < sk_X509_num(sk) && r->n_client_chain < UMPA_TLS_MAX_CHAIN; i++)
+			umpa_tls_cert_info_(sk_X509_value(sk, i), &r->client_chain[r->n_client_chain++]);
+	}
+	r->renegotiations = c->finished_c > 1 ? c->finished_c - 1 : 0;
+}
+
+int umpa_tls_conv_step(struct umpa_tls_conv *c, struct umpa_err *e)
+{
+	int r;
+
+	if (c->t->oom)
+		return umpa_err_set(e, UMPA_ENOMEM, "tls: out of memory");
+	switch (c->phase) {
+	case P_CONNECT_:
+		r = umpa_tcps_connect(c->tcp, e);
+		if (r < 0)
+			return r;
+		c->phase = P_START_;
+		return 1;
+	case P_START_:
+		c->phase = P_RUN_;
+		ERR_clear_error();
+		if (c->early_w) {
+			const struct umpa_tls_opts *o = &c->t->o;
+			size_t w = 0;
+			r = SSL_write_early_data(c->ssl[C_], o->early_data, o->early_len, &w);
+			if (r == 1)
+				label_add_(c, C_, "Application Data (early)", 0);
+			else
+				side_fail_(c, C_, r);
+		} else {
+			process_(c, C_);
+		}
+		r = flush_(c, C_, e);
+		if (r < 0)
+			return r;
+		if (r)
+			return 1;
+		/* fall through: nothing to send (the client failed at once) */
+		c->phase = P_CLOSE_;
+		return 1;
+	case P_RUN_:
+		for (int guard = 0; guard < 1000; guard++) {
+			int busy = 0, s;
+			for (s = 0; s < 2; s++) {
+				if (c->dead[s] || BIO_ctrl_pending(c->rb[s]) == 0)
+					continue;
+				busy = 1;
+				process_(c, s);
+				r = flush_(c, s, e);
+				if (r)
+					return r < 0 ? r : 1;
+				if (!c->dead[s] && BIO_ctrl_pending(c->rb[s]) > 0) {
+					/* input left that OpenSSL will not take: stop here */
+					if (!c->failed) {
+						c->failed = s + 1;
+						snprintf(c->rep.error, sizeof(c->rep.error),
+							 "%s: stalled with unread input",
+							 s == S_ ? "server" : "client");
+					}
+					c->dead[s] = 1;
+				}
+			}
+			if (busy)
+				continue;
+			if (c->failed)
+				break;
+			if (!c->hs_done[C_] || !c->hs_done[S_]) {
+				c->failed = 1;
+				snprintf(c->rep.error, sizeof(c->rep.error), "handshake stalled");
+				break;
+			}
+			s = next_action_(c);
+			if (s < 0)
+				break;
+			r = flush_(c, s, e);
+			if (r)
+				return r < 0 ? r : 1;
+		}
+		c->phase = P_CLOSE_;
+		return 1;
+	case P_CLOSE_:
+		report_fill_(c);
+		if (c->failed)
+			r = umpa_tcps_close(c->tcp, (enum umpa_tcps_side)(c->failed - 1), e);
+		else if (c->t->o.close == UMPA_TLS_CLOSE_ABORT)
+			r = umpa_tcps_reset(c->tcp, UMPA_TCPS_CLIENT, e);
+		else
+			r = umpa_tcps_close(c->tcp, UMPA_TCPS_CLIENT, e);
+		c->phase = P_DONE_;
+		if (r < 0)
+			return r;
+		if (c->rep.handshake_ok) {
+			SSL_SESSION *ss = SSL_get1_session(c->ssl[C_]);
+			if (ss && SSL_SESSION_is_resumable(ss)) {
+				SSL_SESSION_free(c->t->sess);
+				c->t->sess = ss;
+			} else {
+				SSL_SESSION_free(ss);
+			}
+		}
+		return 0;
+	case P_DONE_:
+		return 0;
+	}
+	return 0;
+}
+
+int umpa_tls_run(struct umpa_tls *t, umpa_tcps_emit_cb emit, void *arg, struct umpa_tls_report *rep, size_t nrep,
+		 struct umpa_err *e)
+{
+	struct umpa_tcps_opts tcp = t->o.tcp;
+	int n = t->o.resume != UMPA_TLS_RESUME_NONE ? 2 : 1, done = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct umpa_tls_conv *c;
+		int r;
+		if (i == 1 && !t->sess)
+			break; /* nothing to resume: the first handshake failed */
+		c = umpa_tls_conv_new(t, &tcp, i == 1, emit, arg, e);
+		if (!c)
+			return -e->code;
+		while ((r = umpa_tls_conv_step(c, e)) > 0)
+			;
+		if (r < 0) {
+			umpa_tls_conv_free(c);
+			return r;
+		}
+		if ((size_t)i < nrep)
+			rep[i] = *umpa_tls_conv_report(c);
+		/* The next conversation: another client port, a second later. */
+		{
+			int64_t ns = umpa_tls_conv_now_ns(c) + 1000000000LL;
+			tcp.start_sec = ns / 1000000000LL;
+			tcp.start_nsec = ns % 1000000000LL;
+			tcp.seed++;
+			if (tcp.port[C_])
+				tcp.port[C_] = (uint16_t)(tcp.port[C_] + 1);
+		}
+		umpa_tls_conv_free(c);
+		done++;
+	}
+	return done;
 }

@@ -87,7 +87,9 @@ struct umpa_tls_side {
 	const char *sigalgs;      /**< signature algorithms list ("ECDSA+SHA256:rsa_pss_rsae_sha256") */
 	const char *cert_file;    /**< PEM certificate (chain: leaf first); NULL: generated */
 	const char *key_file;     /**< PEM private key; NULL: the cert_file holds it too */
-	const char *ca_file;      /**< PEM CA(s) this side trusts to verify the peer; NULL: the generated CA */
+	const char *ca_file;      /**< PEM CA(s) this side trusts to verify the peer; NULL: the generated CA,
+				   or when the peer's certificate is a PEM file, the last certificate
+				   of that file (trusted as a partial chain) */
 	const char
 	    *key_type;      /**< generated key: "rsa" (2048), "rsa:N", "ec:P-256", "ec:P-384", "ed25519"; NULL: "rsa" */
 	int security_level; /**< SSL_CTX_set_security_level; -1: OpenSSL's default (umpa_tls_opts_init sets -1) */
@@ -107,14 +109,15 @@ struct umpa_tls_opts {
 					 NULL: no SNI sent, the generated leaf is "umpa.test" */
 	int client_cert;              /**< 1: the server requests a certificate and verifies it; the client sends
 					 side[CLIENT]'s (PEM or generated) */
-	int verify;                   /**< 1 (default): the client verifies the server chain and a failure
-					 aborts the handshake (alert); 0: verified and reported, never fatal */
-	enum umpa_tls_resume resume;  /**< umpa_tls_run: a second conversation resuming the first */
-	const void *early_data;       /**< 0-RTT bytes the client sends on a resumed TLS 1.3 conversation */
-	size_t early_len;             /**< their length (0: no early data) */
-	enum umpa_tls_close close;    /**< the ending */
-	struct umpa_tcps_opts tcp;    /**< the TCP stream (addresses, ports, MSS, segmentation, seed, ...) */
-	const char *label;            /**< prefixed to every comment as "[label] " (NULL: none) */
+	int verify; /**< the client always verifies the server chain (and the name, when sni is set) and
+		       reports the result; 0 (default, as openssl s_client): a failure is not fatal;
+		       1: a failure aborts the handshake with an alert */
+	enum umpa_tls_resume resume; /**< umpa_tls_run: a second conversation resuming the first */
+	const void *early_data;      /**< 0-RTT bytes the client sends on a resumed TLS 1.3 conversation */
+	size_t early_len;            /**< their length (0: no early data) */
+	enum umpa_tls_close close;   /**< the ending */
+	struct umpa_tcps_opts tcp;   /**< the TCP stream (addresses, ports, MSS, segmentation, seed, ...) */
+	const char *label;           /**< prefixed to every comment as "[label] " (NULL: none) */
 };
 
 /** One certificate of a chain, as the report shows it. */
@@ -165,7 +168,7 @@ struct umpa_tls;
 /** A conversation in progress (opaque). */
 struct umpa_tls_conv;
 
-/** Fill @p o with defaults: OpenSSL defaults per side, security_level -1, verify 1, TCP defaults. */
+/** Fill @p o with defaults: OpenSSL defaults per side, security_level -1, verify 0, TCP defaults. */
 void umpa_tls_opts_init(struct umpa_tls_opts *o);
 
 /**
