@@ -921,6 +921,12 @@ int64_t umpa_expect_add(struct umpa_expect *ex, const struct umpa_pkt *request, 
 
 /* ---- rules ---- */
 
+/* The DLT_ value libpcap's compiler wants for a LINKTYPE_ value (they differ for raw IP only). */
+static int dlt_of_(int linktype)
+{
+	return linktype == UMPA_LINKTYPE_RAW ? DLT_RAW : linktype;
+}
+
 static int rule_bpf_(struct rule_ *r, const struct umpa_pkt *p)
 {
 	struct pcap_pkthdr h;
@@ -933,7 +939,7 @@ static int rule_bpf_(struct rule_ *r, const struct umpa_pkt *p)
 			pcap_freecode(&r->prog);
 		r->compiled = 0;
 		r->lt = p->linktype;
-		pd = pcap_open_dead(p->linktype, 262144);
+		pd = pcap_open_dead(dlt_of_(p->linktype), 262144);
 		r->bad = !pd || pcap_compile(pd, &r->prog, r->bpf, 1, PCAP_NETMASK_UNKNOWN) < 0;
 		r->compiled = !r->bad;
 		if (pd)
