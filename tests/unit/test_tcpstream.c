@@ -163,7 +163,8 @@ static void check_conversation(const struct umpa_tcps_opts *o, const struct coll
 		l3i = umpa_pkt_find(&p, l3, 0);
 		l4i = umpa_pkt_find(&p, &umpa_proto_tcp, 0);
 		assert_true(l3i == 1 && l4i == 2);
-		for (unsigned k = 0; k < p.nlayers; k++)
+		/* Ethernet, IP, TCP are sound (the payload is not TLS although the port is 443) */
+		for (unsigned k = 0; k < 3; k++)
 			assert_int_equal(p.l[k].flags & (UMPA_L_INVALID | UMPA_L_TRUNCATED | UMPA_L_BADSUM), 0);
 		dir = unit_get_at(&p, 2, "srcport") == cport ? 0 : 1;
 		assert_int_equal(unit_get_at(&p, 2, "srcport"), dir ? 443 : cport);
