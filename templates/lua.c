@@ -86,6 +86,7 @@
 #include <lualib.h>
 
 #include "umpa_lua.h"
+#include "umpa_lua_tls.h"
 #include "umpa_protos.h"
 #include "umpa_render.h"
 
@@ -1975,6 +1976,7 @@ static int open_state(lua_State *L)
 	lua_register(L, "range", l_range);
 	lua_register(L, "alt", l_alt);
 	lua_register(L, "packets", l_packets);
+	umpa_lua_tls_open_(L); /* tls{...}: templates/lua_tls.c */
 
 	protos = umpa_protos(&np);
 	lua_newtable(L); /* every name and alias -> protocol */

@@ -233,11 +233,15 @@ static void opt_endpoint_(lua_State *L, const char *k, const char *s, struct ump
 
 	if (s[0] == '[') {
 		const char *end = strchr(s, ']');
-		if (!end || (end[1] && end[1] != ':'))
+		if (!end || (end[1] && end[1] != ':')) {
 			luaL_error(L, "tls: %s: want ADDR, ADDR:PORT or [IPV6]:PORT, got '%s'", k, s);
+			return;
+		}
 		hl = (size_t)(end - s - 1);
-		if (hl >= sizeof host)
+		if (hl >= sizeof host) {
 			luaL_error(L, "tls: %s: address too long", k);
+			return;
+		}
 		memcpy(host, s + 1, hl);
 		port = end[1] ? end + 2 : NULL;
 	} else {
@@ -245,8 +249,10 @@ static void opt_endpoint_(lua_State *L, const char *k, const char *s, struct ump
 		if (c && strchr(c + 1, ':')) /* a bare IPv6 address */
 			c = NULL;
 		hl = c ? (size_t)(c - s) : strlen(s);
-		if (hl >= sizeof host)
+		if (hl >= sizeof host) {
 			luaL_error(L, "tls: %s: address too long", k);
+			return;
+		}
 		memcpy(host, s, hl);
 		port = c ? c + 1 : NULL;
 	}

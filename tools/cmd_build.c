@@ -8,6 +8,7 @@
 
 #include "umpa_capfile.h"
 #include "umpa_lua.h"
+#include "umpa_lua_tls.h"
 #include "umpa_protos.h"
 #include "umpa_tool.h"
 
@@ -43,6 +44,9 @@ struct build_ctx {
 	struct umpa_pkt *keep;
 	size_t nkeep, capkeep;
 	int keeping;
+	/* keys of tls{} conversations: each new part goes into a secrets block before the next packet */
+	const struct umpa_lua_tls_keys *keys;
+	size_t keys_done;
 };
 
 static void advance(struct build_ctx *b)
@@ -72,6 +76,15 @@ static int write_pkt(struct build_ctx *b, struct umpa_pkt *p, struct umpa_err *e
 				    "packet %lu starts with %s, but the file's first packet set link type %d: "
 				    "one link type per file",
 				    b->n + 1, p->l[0].proto->name, b->linktype);
+	}
+	if (b->keys && b->keys->len > b->keys_done) {
+		if (b->fmt == UMPA_CAP_PCAPNG &&
+		    umpa_capw_secrets(b->w, UMPA_SECRETS_TLS_KEYLOG, b->keys->text + b->keys_done,
+				      (uint32_t)(b->keys->len - b->keys_done), e) < 0)
+			return -e->code;
+		if (b->fmt != UMPA_CAP_PCAPNG && b->keys_done == 0)
+			tool_err("build: the TLS keys of tls{} are not in a pcap file (use --pcapng)");
+		b->keys_done = b->keys->len;
 	}
 	p->ts_sec = b->ts_sec;
 	p->ts_nsec = b->ts_nsec;
@@ -260,6 +273,7 @@ int cmd_build(int argc, char **argv)
 		tool_err("%s", e.msg);
 		return UMPA_EXIT_ERROR;
 	}
+	b.keys = umpa_lua_tls_keys(L);
 	b.keeping = rounds > 1;
 	for (unsigned long round = 0; round < rounds && rc == UMPA_EXIT_OK; round++) {
 		if (round > 0 && b.keeping) {
