@@ -25,7 +25,7 @@ static const char show_usage[] = "usage: umpa show FILE [-v | --json] [-c N] [-f
 
 int cmd_show(int argc, char **argv)
 {
-	enum { MODE_LINE, MODE_TREE, MODE_JSON } mode = MODE_LINE;
+	enum tool_fmt mode = TOOL_FMT_LINE;
 	static const struct option opts[] = {
 	    {"json", no_argument, NULL, 'j'},
 	    {"nsec", no_argument, NULL, 'n'},
@@ -48,10 +48,10 @@ int cmd_show(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+vc:f:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
-			mode = MODE_TREE;
+			mode = TOOL_FMT_TREE;
 			break;
 		case 'j':
-			mode = MODE_JSON;
+			mode = TOOL_FMT_JSON;
 			break;
 		case 'c':
 			limit = tool_ulong("-c", optarg);
@@ -109,13 +109,7 @@ int cmd_show(int argc, char **argv)
 			ninval += (p.l[i].flags & UMPA_L_INVALID) != 0;
 		}
 		ro.number = n;
-		if (mode == MODE_LINE)
-			umpa_render_line(&p, &ro, &out);
-		else if (mode == MODE_TREE) {
-			umpa_render_tree(&p, &ro, &out);
-			umpa_sbuf_putc(&out, '\n');
-		} else
-			umpa_render_json(&p, &ro, &out);
+		tool_render(mode, &p, &ro, &out);
 		if (out.len >= 1 << 16) {
 			fwrite(out.s, 1, out.len, stdout);
 			umpa_sbuf_reset(&out);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "umpa_render.h"
 #include "umpa_tool.h"
 
 static const char usage[] =
@@ -13,6 +14,8 @@ static const char usage[] =
     "Commands:\n"
     "  build EXPR... -w FILE   build packets from expressions into a capture file\n"
     "  show FILE               dissect a capture file (one line, -v tree, --json)\n"
+    "  ifaces [--json]         list interfaces: index, flags, MTU, MAC, addresses\n"
+    "  sniff -i IFACE          capture live packets: print them, -w write them to a file\n"
     "\n"
     "Packet expressions are Lua: ether{}/ip{dst=\"10.0.0.2\", ttl=7}/tcp{dport={22,80}}/\"data\"\n"
     "'umpa COMMAND --help' describes a command.  Options: --help, --version.\n"
@@ -64,6 +67,18 @@ bad:
 	exit(UMPA_EXIT_USAGE);
 }
 
+void tool_render(enum tool_fmt fmt, const struct umpa_pkt *p, const struct umpa_render_opts *ro,
+		 struct umpa_sbuf *out)
+{
+	if (fmt == TOOL_FMT_LINE)
+		umpa_render_line(p, ro, out);
+	else if (fmt == TOOL_FMT_TREE) {
+		umpa_render_tree(p, ro, out);
+		umpa_sbuf_putc(out, '\n');
+	} else
+		umpa_render_json(p, ro, out);
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -84,6 +99,10 @@ int main(int argc, char **argv)
 		return cmd_build(argc - 1, argv + 1);
 	if (!strcmp(cmd, "show"))
 		return cmd_show(argc - 1, argv + 1);
+	if (!strcmp(cmd, "ifaces"))
+		return cmd_ifaces(argc - 1, argv + 1);
+	if (!strcmp(cmd, "sniff"))
+		return cmd_sniff(argc - 1, argv + 1);
 	tool_err("unknown command '%s' (try 'umpa --help')", cmd);
 	return UMPA_EXIT_USAGE;
 }

@@ -19,8 +19,21 @@ double tool_seconds(const char *opt, const char *val);
 /** The built-in example (templates/example.lua), embedded at build time. */
 extern const char umpa_example_lua[];
 
+struct umpa_pkt;
+struct umpa_render_opts;
+struct umpa_sbuf;
+
+/** How a subcommand prints packets: one line, a field tree (-v), JSON (--json). */
+enum tool_fmt { TOOL_FMT_LINE = 0, TOOL_FMT_TREE = 1, TOOL_FMT_JSON = 2 };
+
+/** Append dissected packet @p p to @p out in format @p fmt (a tree is followed by a blank line). */
+void tool_render(enum tool_fmt fmt, const struct umpa_pkt *p, const struct umpa_render_opts *ro,
+		 struct umpa_sbuf *out);
+
 int cmd_build(int argc, char **argv);
 int cmd_show(int argc, char **argv);
+int cmd_ifaces(int argc, char **argv);
+int cmd_sniff(int argc, char **argv);
 
 struct umpa_tls_opts;
 /**

@@ -1,0 +1,340 @@
+/* cmd_sniff.c - `umpa sniff`: capture live packets, print them like `umpa show`, write them to a file.
+ *
+ * One capture handle (core/umpa_live.h) whose selectable descriptor is an fd
+ * source of the scheduler's live loop (sched/umpa_sched.h): pcap_dispatch
+ * runs in its callback, as in honeyd.  SIGINT and SIGTERM break the loop;
+ * then whatever the kernel already holds is drained (within -c), the file is
+ * flushed and closed, and the counts go to stderr, so an interrupted capture
+ * still leaves a complete, valid file.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "umpa_capfile.h"
+#include "umpa_live.h"
+#include "umpa_protos.h"
+#include "umpa_render.h"
+#include "umpa_sched.h"
+#include "umpa_tool.h"
+
+static const char sniff_usage[] =
+    "usage: umpa sniff -i IFACE [-f BPF] [-c N] [-w FILE [--pcapng]] [-v | --json] [OPTIONS]\n"
+    "\n"
+    "Capture packets on IFACE and print one line per packet (like 'umpa show'),\n"
+    "and/or write them to a capture file.\n"
+    "  -i IFACE            the interface ('umpa ifaces' lists them)\n"
+    "  -f BPF              only packets matching this BPF filter expression\n"
+    "  -c N                stop after N packets\n"
+    "  -w FILE             write the packets to FILE (pcap, nanosecond timestamps;\n"
+    "                      '-' is standard output); nothing is printed unless --print\n"
+    "  --pcapng            write pcapng instead of pcap\n"
+    "  --print             print packets even with -w\n"
+    "  -v                  a field tree per packet;  --json  one JSON object per line\n"
+    "  --nsec              nanosecond timestamps in the one-line and tree forms\n"
+    "  --promisc           promiscuous mode\n"
+    "  --snaplen N         bytes kept per packet (default 262144)\n"
+    "  --buffer-size KIB   kernel capture buffer in KiB (default: libpcap's, 2048)\n"
+    "  --direction D       in, out or inout (default): which frames to capture\n"
+    "  --timeout S         stop after S seconds\n"
+    "  -Z USER             become USER once the capture and the file are open\n"
+    "At the end and on SIGINT/SIGTERM: packets captured, received by the filter,\n"
+    "dropped by the kernel and by the interface, on standard error.\n"
+    "Exit status: 0 ok, 1 capture failed (unknown interface, no permission, bad\n"
+    "filter, I/O error), 2 usage.\n";
+
+struct sniff_ {
+	struct umpa_loop *loop;
+	struct umpa_cap *cap;
+	struct umpa_capw *w;
+	enum tool_fmt fmt;
+	int print;
+	unsigned long limit; /* 0: none */
+	uint64_t n;
+	int failed;
+	struct umpa_err err;
+	struct umpa_sbuf out;
+	struct umpa_sbuf scratch[2];
+	struct umpa_render_opts ro;
+};
+
+/* One captured packet: write it, print it. */
+static void sniff_pkt_(struct umpa_pkt *p, void *arg)
+{
+	struct sniff_ *s = arg;
+
+	if (s->failed)
+		return;
+	s->n++;
+	if (s->w && umpa_capw_write(s->w, p, &s->err) < 0) {
+		s->failed = 1;
+		umpa_cap_breakloop(s->cap);
+		return;
+	}
+	if (s->print) {
+		umpa_dissect(p);
+		s->ro.number = s->n;
+		tool_render(s->fmt, p, &s->ro, &s->out);
+	}
+	if (s->limit && s->n >= s->limit)
+		umpa_cap_breakloop(s->cap);
+}
+
+/* Deliver what is buffered now (at most what -c still allows); flush printed lines. */
+static int sniff_dispatch_(struct sniff_ *s)
+{
+	int max = 0, r;
+
+	if (s->limit) {
+		if (s->n >= s->limit)
+			return 0;
+		max = s->limit - s->n > 1000000 ? 1000000 : (int)(s->limit - s->n);
+	}
+	r = umpa_cap_dispatch(s->cap, max, sniff_pkt_, s, &s->err);
+	if (r < 0)
+		s->failed = 1;
+	if (s->out.len) {
+		fwrite(s->out.s, 1, s->out.len, stdout);
+		fflush(stdout);
+		umpa_sbuf_reset(&s->out);
+	}
+	return r;
+}
+
+static void sniff_readable_(struct umpa_loop *loop, int fd, unsigned what, void *arg)
+{
+	struct sniff_ *s = arg;
+
+	sniff_dispatch_(s);
+	if (s->failed || (s->limit && s->n >= s->limit))
+		umpa_loop_break(loop);
+}
+
+static void sniff_timeout_(struct umpa_loop *loop, void *arg)
+{
+	umpa_loop_break(loop);
+}
+
+static int sniff_direction_(const char *v, enum umpa_cap_dir *d)
+{
+	if (!strcmp(v, "in"))
+		*d = UMPA_DIR_IN;
+	else if (!strcmp(v, "out"))
+		*d = UMPA_DIR_OUT;
+	else if (!strcmp(v, "inout"))
+		*d = UMPA_DIR_INOUT;
+	else
+		return -1;
+	return 0;
+}
+
+int cmd_sniff(int argc, char **argv)
+{
+	enum {
+		OPT_JSON = 256,
+		OPT_PCAPNG,
+		OPT_PRINT,
+		OPT_NSEC,
+		OPT_PROMISC,
+		OPT_SNAPLEN,
+		OPT_BUFSIZE,
+		OPT_DIRECTION,
+		OPT_TIMEOUT,
+		OPT_SELFTEST,
+	};
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"pcapng", no_argument, NULL, OPT_PCAPNG},
+	    {"print", no_argument, NULL, OPT_PRINT},
+	    {"nsec", no_argument, NULL, OPT_NSEC},
+	    {"promisc", no_argument, NULL, OPT_PROMISC},
+	    {"snaplen", required_argument, NULL, OPT_SNAPLEN},
+	    {"buffer-size", required_argument, NULL, OPT_BUFSIZE},
+	    {"direction", required_argument, NULL, OPT_DIRECTION},
+	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"selftest-setuid", no_argument, NULL, OPT_SELFTEST}, /* hidden: proves -Z in tests */
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct sniff_ s;
+	struct umpa_cap_opts co;
+	struct umpa_cap_stats st;
+	struct umpa_fdsrc *src = NULL;
+	const char *ifname = NULL, *wpath = NULL, *user = NULL;
+	enum umpa_capfmt wfmt = UMPA_CAP_PCAP;
+	double timeout = 0;
+	int c, force_print = 0, selftest = 0, rc = UMPA_EXIT_OK, sig;
+
+	memset(&s, 0, sizeof s);
+	s.fmt = TOOL_FMT_LINE;
+	s.ro.scratch = s.scratch;
+	umpa_cap_opts_init(&co);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+i:f:c:w:vZ:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			ifname = optarg;
+			break;
+		case 'f':
+			co.filter = optarg;
+			break;
+		case 'c':
+			s.limit = tool_ulong("-c", optarg);
+			break;
+		case 'w':
+			wpath = optarg;
+			break;
+		case 'v':
+			s.fmt = TOOL_FMT_TREE;
+			break;
+		case 'Z':
+			user = optarg;
+			break;
+		case OPT_JSON:
+			s.fmt = TOOL_FMT_JSON;
+			break;
+		case OPT_PCAPNG:
+			wfmt = UMPA_CAP_PCAPNG;
+			break;
+		case OPT_PRINT:
+			force_print = 1;
+			break;
+		case OPT_NSEC:
+			s.ro.ts_nsec = 1;
+			break;
+		case OPT_PROMISC:
+			co.promisc = 1;
+			break;
+		case OPT_SNAPLEN: {
+			unsigned long v = tool_ulong("--snaplen", optarg);
+			if (v < 14 || v > UMPA_MAX_PKT) {
+				tool_err("sniff: --snaplen must be between 14 and %d", UMPA_MAX_PKT);
+				return UMPA_EXIT_USAGE;
+			}
+			co.snaplen = (int)v;
+			break;
+		}
+		case OPT_BUFSIZE: {
+			unsigned long v = tool_ulong("--buffer-size", optarg);
+			if (v == 0 || v > (1ul << 21)) {
+				tool_err("sniff: --buffer-size must be between 1 and 2097152 KiB");
+				return UMPA_EXIT_USAGE;
+			}
+			co.bufsize = (int)(v * 1024);
+			break;
+		}
+		case OPT_DIRECTION:
+			if (sniff_direction_(optarg, &co.dir) < 0) {
+				tool_err("sniff: --direction must be in, out or inout, not '%s'", optarg);
+				return UMPA_EXIT_USAGE;
+			}
+			break;
+		case OPT_TIMEOUT:
+			timeout = tool_seconds("--timeout", optarg);
+			break;
+		case OPT_SELFTEST:
+			selftest = 1;
+			break;
+		case 'h':
+			fputs(sniff_usage, stdout);
+			return UMPA_EXIT_OK;
+		default:
+			tool_err("sniff: unknown or incomplete option '%s' (try 'umpa sniff --help')",
+				 argv[optind - 1]);
+			return UMPA_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		tool_err("sniff: unexpected argument '%s' (a filter goes after -f)", argv[optind]);
+		return UMPA_EXIT_USAGE;
+	}
+	if (!ifname) {
+		tool_err("sniff: which interface? (-i IFACE; 'umpa ifaces' lists them)");
+		return UMPA_EXIT_USAGE;
+	}
+	s.print = !wpath || force_print;
+	if (wpath && !strcmp(wpath, "-") && s.print) {
+		tool_err("sniff: -w - writes the capture to standard output: --print cannot share it");
+		return UMPA_EXIT_USAGE;
+	}
+
+	s.cap = umpa_cap_open(ifname, &co, &s.err);
+	if (!s.cap) {
+		tool_err("sniff: %s", s.err.msg);
+		return UMPA_EXIT_ERROR;
+	}
+	if (wpath) {
+		s.w = umpa_capw_open(wpath, wfmt, umpa_cap_linktype(s.cap), &s.err);
+		if (!s.w) {
+			tool_err("sniff: %s", s.err.msg);
+			umpa_cap_close(s.cap);
+			return UMPA_EXIT_ERROR;
+		}
+	}
+	s.loop = umpa_loop_new(UMPA_CLOCK_LIVE, &s.err);
+	if (!s.loop || umpa_loop_break_on_signal(s.loop, SIGINT, &s.err) < 0 ||
+	    umpa_loop_break_on_signal(s.loop, SIGTERM, &s.err) < 0 ||
+	    !(src = umpa_loop_add_fd(s.loop, umpa_cap_fd(s.cap), UMPA_FD_READ, sniff_readable_, &s, &s.err)) ||
+	    (timeout > 0 && !umpa_after(s.loop, (int64_t)(timeout * 1e9), sniff_timeout_, NULL, &s.err))) {
+		tool_err("sniff: %s", s.err.msg);
+		rc = UMPA_EXIT_ERROR;
+		goto out;
+	}
+	if (user) {
+		if (umpa_drop_privileges(user, &s.err) < 0) {
+			tool_err("sniff: -Z: %s", s.err.msg);
+			rc = UMPA_EXIT_ERROR;
+			goto out;
+		}
+		if (selftest) {
+			/* the proof that -Z holds: root cannot be regained */
+			int r = setuid(0);
+			fprintf(stderr, "selftest: uid=%u euid=%u setuid(0)=%d%s%s\n", (unsigned)getuid(),
+				(unsigned)geteuid(), r, r < 0 ? " " : "", r < 0 ? strerror(errno) : "");
+		}
+	}
+	fprintf(stderr, "umpa: sniffing on %s, link type %d, %s timestamps\n", ifname, umpa_cap_linktype(s.cap),
+		umpa_cap_nsec(s.cap) ? "nanosecond" : "microsecond");
+	if (umpa_loop_run(s.loop, &s.err) < 0) {
+		tool_err("sniff: %s", s.err.msg);
+		rc = UMPA_EXIT_ERROR;
+	}
+	/* Stopped by a signal or the timeout: take what the kernel already holds (bounded). */
+	for (int i = 0; i < 64 && !s.failed && (!s.limit || s.n < s.limit); i++)
+		if (sniff_dispatch_(&s) <= 0)
+			break;
+	if (s.failed) {
+		tool_err("sniff: %s", s.err.msg);
+		rc = UMPA_EXIT_ERROR;
+	}
+out:
+	sig = s.loop ? umpa_loop_signalled(s.loop) : 0;
+	if (s.w && umpa_capw_close(s.w, &s.err) < 0) {
+		tool_err("sniff: %s", s.err.msg);
+		rc = UMPA_EXIT_ERROR;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout) || s.out.oom) {
+		tool_err("sniff: cannot write output");
+		rc = UMPA_EXIT_ERROR;
+	}
+	if (umpa_cap_stats(s.cap, &st, &s.err) == 0)
+		fprintf(stderr,
+			"%s%llu packets captured, %llu received by filter, %llu dropped by kernel, %llu dropped by "
+			"interface\n",
+			sig == SIGINT    ? "interrupted: "
+			: sig == SIGTERM ? "terminated: "
+					 : "",
+			(unsigned long long)s.n, (unsigned long long)st.received, (unsigned long long)st.dropped,
+			(unsigned long long)st.ifdropped);
+	umpa_loop_remove_fd(src);
+	umpa_loop_free(s.loop);
+	umpa_cap_close(s.cap);
+	umpa_sbuf_free(&s.out);
+	umpa_sbuf_free(&s.scratch[0]);
+	umpa_sbuf_free(&s.scratch[1]);
+	return rc;
+}
