@@ -1,0 +1,450 @@
+/* cmd_sr.c - `umpa sr`: send requests, match their answers (Scapy's sr, nping). */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "umpa_expect.h"
+#include "umpa_live.h"
+#include "umpa_lua.h"
+#include "umpa_protos.h"
+#include "umpa_render.h"
+#include "umpa_resolve.h"
+#include "umpa_sched.h"
+#include "umpa_tool.h"
+
+static const char sr_usage[] =
+    "usage: umpa sr EXPR... -i IFACE [--timeout S] [--retry N] [--rate PPS] [--json] [-v] [-Z USER]\n"
+    "\n"
+    "Send every packet the expressions expand to and match the answers: each\n"
+    "request is printed with its answer (or \"no answer\") and the round-trip time,\n"
+    "then a summary.  Lists and ranges expand:\n"
+    "  umpa sr -i eth0 'ether{}/ip{dst=\"10.0.0.2\"}/tcp{dport=range(1,1024), flags=\"S\"}'   (port scan)\n"
+    "  umpa sr -i eth0 'ether{}/ip{dst=\"10.9.9.9\", ttl=range(1,20)}/icmp{}'              (traceroute)\n"
+    "An ICMP error quoting a request answers it.  Ethernet source and destination\n"
+    "and the IP source are filled in when not set: the interface's MAC and address,\n"
+    "the next hop's MAC from the kernel's neighbour table or ARP / neighbour\n"
+    "discovery (through the gateway the routing table names for off-link hosts).\n"
+    "  -i IFACE       interface to send on and capture from (required)\n"
+    "  --timeout S    seconds to wait for each answer after a transmission (default 2)\n"
+    "  --retry N      send an unanswered request up to N more times (default 0)\n"
+    "  --rate PPS     requests per second (default: as fast as the link takes them)\n"
+    "  --l3           send from the IP layer on through the kernel (it routes and resolves)\n"
+    "  -f BPF         only consider captured packets that pass this filter\n"
+    "  --json         one JSON object per exchange {\"request\", \"answer\", \"rtt_us\"}, then a summary\n"
+    "  -q             print only the summary\n"
+    "  -v             also say why a captured packet did not answer a request it hashed to\n"
+    "  -Z USER        drop privileges to USER once the capture and injector are open\n"
+    "  --max N        refuse expressions that expand to more than N packets (default 1000000)\n"
+    "Exit status: 0 ok (also when requests went unanswered), 1 the work failed, 2 usage.\n";
+
+struct sr {
+	struct umpa_pkt *pkts;
+	size_t n, cap;
+	size_t next;    /* next request the source hands out */
+	size_t sink_at; /* next request the sink sends (untaken frames are offered again, in order) */
+	struct umpa_cap *cap_h;
+	struct umpa_inj *inj;
+	struct umpa_loop *loop;
+	struct umpa_expect *ex;
+	struct umpa_source *src;
+	struct umpa_expect_opts xo;
+	int json, quiet, verbose, l3;
+	struct umpa_sbuf out, a, b;
+	struct umpa_sbuf scratch[2];
+	struct umpa_err err;
+	int failed;
+};
+
+static int keep_pkt(void *arg, struct umpa_pkt *p, struct umpa_err *e)
+{
+	struct sr *s = arg;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		struct umpa_pkt *k = realloc(s->pkts, cap * sizeof(*k));
+		if (!k)
+			return umpa_err_set(e, UMPA_ENOMEM, "out of memory");
+		s->pkts = k;
+		s->cap = cap;
+	}
+	umpa_pkt_init(&s->pkts[s->n]);
+	if (umpa_pkt_dup(&s->pkts[s->n], p, e) < 0)
+		return -e->code;
+	s->n++;
+	return 0;
+}
+
+/* The one-line summary of @p p without its time stamp and newline. */
+static void summary(const struct umpa_pkt *p, struct umpa_sbuf *b)
+{
+	size_t sp;
+
+	umpa_sbuf_reset(b);
+	umpa_render_line(p, NULL, b);
+	if (b->len && b->s[b->len - 1] == '\n')
+		b->s[--b->len] = 0;
+	sp = strcspn(b->s, " ");
+	if (b->s[sp] == ' ')
+		memmove(b->s, b->s + sp + 1, b->len - sp); /* the NUL moves too */
+	b->len = strlen(b->s);
+}
+
+static void json_pkt(struct sr *s, const struct umpa_pkt *p, struct umpa_sbuf *b)
+{
+	struct umpa_render_opts ro = {.scratch = s->scratch};
+
+	umpa_sbuf_reset(b);
+	umpa_render_json(p, &ro, b);
+	while (b->len && b->s[b->len - 1] == '\n')
+		b->s[--b->len] = 0;
+}
+
+static void on_settled(void *arg, const struct umpa_exchange *x)
+{
+	struct sr *s = arg;
+
+	if (s->quiet)
+		return;
+	umpa_sbuf_reset(&s->out);
+	if (s->json) {
+		json_pkt(s, x->request, &s->a);
+		umpa_sbuf_puts(&s->out, "{\"request\":");
+		umpa_sbuf_puts(&s->out, s->a.s);
+		umpa_sbuf_puts(&s->out, ",\"answer\":");
+		if (x->answer) {
+			json_pkt(s, x->answer, &s->b);
+			umpa_sbuf_puts(&s->out, s->b.s);
+			umpa_sbuf_printf(&s->out, ",\"rtt_us\":%.3f", (double)x->rtt_ns / 1000.0);
+		} else {
+			umpa_sbuf_puts(&s->out, "null,\"rtt_us\":null");
+		}
+		umpa_sbuf_printf(&s->out, ",\"tries\":%u}\n", x->tries);
+	} else {
+		summary(x->request, &s->a);
+		umpa_sbuf_printf(&s->out, "#%llu %s\n", (unsigned long long)x->id, s->a.s);
+		if (x->answer) {
+			summary(x->answer, &s->b);
+			umpa_sbuf_printf(&s->out, "   -> %s  rtt %.3f ms\n", s->b.s, (double)x->rtt_ns / 1e6);
+		} else {
+			umpa_sbuf_printf(&s->out, "   -> no answer (%u %s)\n", x->tries,
+					 x->tries == 1 ? "try" : "tries");
+		}
+	}
+	fwrite(s->out.s, 1, s->out.len, stdout);
+}
+
+static void on_mismatch(void *arg, const struct umpa_pkt *p, const struct umpa_pkt *req, const char *why)
+{
+	struct sr *s = arg;
+
+	summary(p, &s->b);
+	summary(req, &s->a);
+	fprintf(stderr, "umpa: sr: %s: not an answer to %s: %s\n", s->b.s, s->a.s, why);
+}
+
+static int send_one(void *arg, const struct umpa_pkt *p, struct umpa_err *e)
+{
+	return umpa_inj_send(((struct sr *)arg)->inj, p, e);
+}
+
+static void on_captured(struct umpa_pkt *p, void *arg)
+{
+	umpa_expect_input(((struct sr *)arg)->ex, p);
+}
+
+static void drain(struct sr *s)
+{
+	struct umpa_err e = {0};
+
+	if (umpa_cap_dispatch(s->cap_h, -1, on_captured, s, &e) < 0 && !s->failed) {
+		s->failed = 1;
+		s->err = e;
+		umpa_loop_fail(s->loop, &e);
+	}
+}
+
+static void on_readable(struct umpa_loop *loop, int fd, unsigned what, void *arg)
+{
+	(void)loop;
+	(void)fd;
+	(void)what;
+	drain(arg);
+}
+
+/* Paced source: hand out the prepared requests in order. */
+static int next_frame(void *arg, struct umpa_frame *f, struct umpa_err *e)
+{
+	struct sr *s = arg;
+	const struct umpa_pkt *p;
+
+	(void)e;
+	if (s->next >= s->n)
+		return 0;
+	p = &s->pkts[s->next++];
+	f->data = p->data;
+	f->len = p->len;
+	return 1;
+}
+
+/* Sink: send a batch, then register each request (the clock starts after it left). */
+static int send_frames(void *arg, const struct umpa_frame *f, unsigned n, struct umpa_err *e)
+{
+	struct sr *s = arg;
+	struct umpa_pkt *batch[UMPA_BATCH_MAX];
+	int sent;
+
+	for (unsigned i = 0; i < n; i++) {
+		batch[i] = &s->pkts[s->sink_at + i];
+		if (s->sink_at + i >= s->n || f[i].data != batch[i]->data)
+			return umpa_err_set(e, UMPA_EINVAL, "sr: frames out of order");
+	}
+	sent = umpa_inj_send_batch(s->inj, batch, n, e);
+	if (sent < 0)
+		return sent;
+	for (int i = 0; i < sent; i++)
+		if (umpa_expect_add(s->ex, batch[i], &s->xo, e) < 0)
+			return -e->code;
+	s->sink_at += (size_t)sent;
+	/* answers may already wait: read them between batches so the buffer never fills */
+	drain(s);
+	return sent;
+}
+
+static int all_done(void *arg)
+{
+	struct sr *s = arg;
+
+	return (!s->src || umpa_source_done(s->src)) && umpa_expect_pending(s->ex) == 0;
+}
+
+static void print_summary(struct sr *s, const struct umpa_cap_stats *cs)
+{
+	struct umpa_expect_stats st;
+	double avg;
+
+	umpa_expect_stats(s->ex, &st);
+	avg = st.answered ? (double)st.rtt_sum_ns / (double)st.answered : 0;
+	if (s->json) {
+		printf("{\"sent\":%llu,\"answered\":%llu,\"lost\":%llu,\"unmatched\":%llu,\"rtt_min_us\":%.3f,"
+		       "\"rtt_avg_us\":%.3f,\"rtt_max_us\":%.3f,\"tx\":%llu,\"mismatched\":%llu,\"capture_dropped\":%"
+		       "llu}\n",
+		       (unsigned long long)st.sent, (unsigned long long)st.answered, (unsigned long long)st.lost,
+		       (unsigned long long)st.unmatched, (double)st.rtt_min_ns / 1000.0, avg / 1000.0,
+		       (double)st.rtt_max_ns / 1000.0, (unsigned long long)st.tx, (unsigned long long)st.mismatched,
+		       (unsigned long long)(cs ? cs->dropped : 0));
+	} else {
+		printf("Sent %llu, answered %llu, lost %llu (%.1f%%), unmatched %llu", (unsigned long long)st.sent,
+		       (unsigned long long)st.answered, (unsigned long long)st.lost,
+		       st.sent ? 100.0 * (double)st.lost / (double)st.sent : 0.0, (unsigned long long)st.unmatched);
+		if (st.tx != st.sent)
+			printf(", %llu transmissions", (unsigned long long)st.tx);
+		if (cs && cs->dropped)
+			printf(", %llu dropped by the capture", (unsigned long long)cs->dropped);
+		if (st.answered)
+			printf("\nRTT min/avg/max: %.3f/%.3f/%.3f ms", (double)st.rtt_min_ns / 1e6, avg / 1e6,
+			       (double)st.rtt_max_ns / 1e6);
+		printf("\n");
+	}
+}
+
+int cmd_sr(int argc, char **argv)
+{
+	enum { O_TIMEOUT = 256, O_RETRY, O_RATE, O_JSON, O_L3, O_MAX, O_HELP };
+	static const struct option lopts[] = {
+	    {"timeout", required_argument, NULL, O_TIMEOUT},
+	    {"retry", required_argument, NULL, O_RETRY},
+	    {"rate", required_argument, NULL, O_RATE},
+	    {"json", no_argument, NULL, O_JSON},
+	    {"l3", no_argument, NULL, O_L3},
+	    {"max", required_argument, NULL, O_MAX},
+	    {"help", no_argument, NULL, O_HELP},
+	    {NULL, 0, NULL, 0},
+	};
+	struct sr s;
+	const char *ifname = NULL, *bpf = NULL, *user = NULL;
+	double timeout = 2, rate = 0;
+	unsigned long retries = 0, max = 1000000;
+	struct umpa_lua *L = NULL;
+	struct umpa_resolver *res = NULL;
+	struct umpa_cap_opts co;
+	struct umpa_cap_stats cs;
+	struct umpa_fdsrc *fds = NULL;
+	struct umpa_rate rt = {0};
+	struct umpa_err e = {0};
+	int c, rc = UMPA_EXIT_ERROR, have_cs = 0;
+
+	memset(&s, 0, sizeof(s));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "i:f:qvZ:h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			ifname = optarg;
+			break;
+		case 'f':
+			bpf = optarg;
+			break;
+		case 'q':
+			s.quiet = 1;
+			break;
+		case 'v':
+			s.verbose = 1;
+			break;
+		case 'Z':
+			user = optarg;
+			break;
+		case O_TIMEOUT:
+			timeout = tool_seconds("--timeout", optarg);
+			break;
+		case O_RETRY:
+			retries = tool_ulong("--retry", optarg);
+			break;
+		case O_RATE:
+			rate = tool_seconds("--rate", optarg);
+			break;
+		case O_JSON:
+			s.json = 1;
+			break;
+		case O_L3:
+			s.l3 = 1;
+			break;
+		case O_MAX:
+			max = tool_ulong("--max", optarg);
+			break;
+		case 'h':
+		case O_HELP:
+			fputs(sr_usage, stdout);
+			return UMPA_EXIT_OK;
+		default:
+			fputs(sr_usage, stderr);
+			return UMPA_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		tool_err("sr: no packet expression");
+		fputs(sr_usage, stderr);
+		return UMPA_EXIT_USAGE;
+	}
+	if (!ifname) {
+		tool_err("sr: which interface? (-i IFACE)");
+		return UMPA_EXIT_USAGE;
+	}
+	if (timeout <= 0 || retries > 100) {
+		tool_err("sr: --timeout must be > 0 and --retry at most 100");
+		return UMPA_EXIT_USAGE;
+	}
+
+	/* the requests */
+	if (!(L = umpa_lua_open(&e)))
+		goto fail;
+	for (int i = optind; i < argc; i++) {
+		char where[32];
+		snprintf(where, sizeof(where), "expression %d", i - optind + 1);
+		if (umpa_lua_build(L, argv[i], where, max, keep_pkt, &s, &e) < 0)
+			goto fail;
+	}
+	L = umpa_lua_close(L);
+	if (s.n == 0) {
+		tool_err("sr: the expressions build no packet");
+		goto out;
+	}
+
+	/* capture first: it is armed before the first request leaves */
+	umpa_cap_opts_init(&co);
+	co.bufsize = 32 << 20;
+	co.snaplen = 65535;
+	co.dir = UMPA_DIR_IN;
+	if (!(s.cap_h = umpa_cap_open(ifname, &co, &e)))
+		goto fail;
+	if (!(s.inj = umpa_inj_open(ifname, s.l3 ? 3 : 2, &e)))
+		goto fail;
+	if (!(s.loop = umpa_loop_new(UMPA_CLOCK_LIVE, &e)))
+		goto fail;
+	if (!(s.ex = umpa_expect_new(s.loop, send_one, &s, &e)))
+		goto fail;
+	if (!(fds = umpa_loop_add_fd(s.loop, umpa_cap_fd(s.cap_h), UMPA_FD_READ, on_readable, &s, &e)))
+		goto fail;
+	if (umpa_loop_break_on_signal(s.loop, SIGINT, &e) < 0 || umpa_loop_break_on_signal(s.loop, SIGTERM, &e) < 0)
+		goto fail;
+
+	/* addresses the user left out: interface MAC and address, next hop's MAC */
+	if (!(res = umpa_resolver_new(ifname, s.loop, s.ex, &e)))
+		goto fail;
+	for (size_t i = 0; i < s.n; i++) {
+		struct umpa_pkt *p = &s.pkts[i];
+		if (s.l3) {
+			int l3 = -1;
+			for (unsigned li = 0; li < p->nlayers && l3 < 0; li++)
+				if (p->l[li].proto == &umpa_proto_ip || p->l[li].proto == &umpa_proto_ipv6)
+					l3 = (int)li;
+			if (l3 < 0) {
+				tool_err("sr: --l3: packet %zu has no IPv4 or IPv6 layer", i + 1);
+				goto out;
+			}
+		}
+		if (umpa_resolve_dst(res, p, &e) < 0)
+			goto fail;
+		umpa_dissect(p); /* index the final bytes as a capture would */
+	}
+	res = umpa_resolver_free(res);
+	{
+		struct umpa_expect_stats st0;
+		umpa_expect_stats(s.ex, &st0);
+		if (st0.sent) { /* resolution went on the wire: count only the user's exchanges */
+			umpa_expect_free(s.ex);
+			if (!(s.ex = umpa_expect_new(s.loop, send_one, &s, &e)))
+				goto fail;
+		}
+	}
+	if (bpf && umpa_cap_setfilter(s.cap_h, bpf, &e) < 0)
+		goto fail;
+	if (user && umpa_drop_privileges(user, &e) < 0)
+		goto fail;
+	drain(&s); /* what arrived during resolution is not an answer to anything yet */
+
+	if (s.verbose)
+		umpa_expect_on_mismatch(s.ex, on_mismatch, &s);
+	s.xo.timeout_ns = (int64_t)(timeout * 1e9 + 0.5);
+	s.xo.retries = (unsigned)retries;
+	s.xo.on_reply = on_settled;
+	s.xo.reply_arg = &s;
+	s.xo.on_timeout = on_settled;
+	s.xo.timeout_arg = &s;
+	s.xo.sent_by_caller = 1;
+	rt.pps = rate;
+	rt.batch = rate > 0 && rate < 1000 ? 1 : 0;
+	if (!(s.src = umpa_loop_source(s.loop, next_frame, &s, rate > 0 ? &rt : NULL, send_frames, &s, &e)))
+		goto fail;
+	if (umpa_loop_run_until(s.loop, all_done, &s, UMPA_NEVER, &e) < 0)
+		goto fail;
+	drain(&s);
+	have_cs = umpa_cap_stats(s.cap_h, &cs, NULL) == 0;
+	if (umpa_loop_signalled(s.loop))
+		fprintf(stderr, "umpa: sr: interrupted\n");
+	print_summary(&s, have_cs ? &cs : NULL);
+	rc = UMPA_EXIT_OK;
+	goto out;
+fail:
+	tool_err("sr: %s", e.msg);
+	rc = UMPA_EXIT_ERROR;
+out:
+	fflush(stdout);
+	umpa_lua_close(L);
+	umpa_resolver_free(res);
+	umpa_loop_remove_fd(fds);
+	umpa_source_close(s.src);
+	umpa_expect_free(s.ex);
+	umpa_loop_free(s.loop);
+	umpa_inj_close(s.inj);
+	umpa_cap_close(s.cap_h);
+	for (size_t i = 0; i < s.n; i++)
+		umpa_pkt_release(&s.pkts[i]);
+	free(s.pkts);
+	umpa_sbuf_free(&s.out);
+	umpa_sbuf_free(&s.a);
+	umpa_sbuf_free(&s.b);
+	umpa_sbuf_free(&s.scratch[0]);
+	umpa_sbuf_free(&s.scratch[1]);
+	return rc;
+}
