@@ -1262,7 +1262,8 @@ int umpa_tls_run(struct umpa_tls *t, umpa_tcps_emit_cb emit, void *arg, struct u
 			int64_t ns = umpa_tls_conv_now_ns(c) + 1000000000LL;
 			tcp.start_sec = ns / 1000000000LL;
 			tcp.start_nsec = ns % 1000000000LL;
-			tcp.seed++;
+			tcp.seed = tcp.seed * 6364136223846793005ULL +
+				   1442695040888963407ULL; /* not seed + 1: a caller's next seed */
 			if (tcp.port[C_])
 				tcp.port[C_] = (uint16_t)(tcp.port[C_] + 1);
 		}

@@ -230,7 +230,8 @@ const char *umpa_tls_keylog(const struct umpa_tls *t, size_t *len);
 
 /**
  * One-call form: a conversation with the pump's own options and, when
- * o->resume is set, a second one (client port + 1, seed + 1, starting a
+ * o->resume is set, a second one (client port + 1 or, with an automatic port,
+ * another seed derived from tcp.seed; starting a
  * second after the first ended) resuming the first.  Fills up to @p nrep
  * reports.  Returns the number of conversations run (1 or 2), or a
  * negative error.  A failed handshake is reported, not returned.
