@@ -28,6 +28,7 @@
  * protected call, so no error unwinds through OpenSSL's frames.
  */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -212,8 +213,11 @@ static double opt_num_(lua_State *L, const char *k, double lo, double hi)
 	int ok;
 	double v = (double)lua_tonumberx(L, -1, &ok);
 
-	if (!ok || !(v >= lo && v <= hi))
-		luaL_error(L, "tls: %s: want a number from %g to %g", k, lo, hi);
+	if (!ok || !(v >= lo && v <= hi)) {
+		char range[64]; /* luaL_error knows no %g */
+		snprintf(range, sizeof range, "from %g to %g", lo, hi);
+		luaL_error(L, "tls: %s: want a number %s", k, range);
+	}
 	return v;
 }
 

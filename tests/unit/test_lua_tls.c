@@ -1,0 +1,217 @@
+/* test_lua_tls.c - tls{...} in Lua: packets, report, key log, resumption, errors. */
+#include "unit.h"
+
+#include "umpa_lua.h"
+#include "umpa_lua_tls.h"
+
+/* What a build saw. */
+struct seen {
+	unsigned long n;
+	unsigned long syn;     /* SYN without ACK */
+	unsigned long tcp;     /* packets with a TCP layer */
+	unsigned long ipv6;    /* packets with an IPv6 layer */
+	unsigned long payload; /* TCP payload bytes (TLS records) */
+	unsigned long other;   /* packets without TCP (a template's own) */
+	uint64_t first_sport;  /* source port of the first TCP packet */
+};
+
+static int see(void *arg, struct umpa_pkt *p, struct umpa_err *e)
+{
+	struct seen *s = arg;
+	const struct umpa_proto *tcp = umpa_proto_find("tcp"), *ip6 = umpa_proto_find("ipv6");
+	int li = umpa_pkt_find(p, tcp, 0);
+
+	(void)e;
+	s->n++;
+	if (umpa_pkt_find(p, ip6, 0) >= 0)
+		s->ipv6++;
+	if (li < 0) {
+		s->other++;
+		return 0;
+	}
+	s->tcp++;
+	uint64_t flags = unit_get_at(p, (unsigned)li, "flags");
+	if ((flags & 0x12) == 0x02)
+		s->syn++;
+	if (s->tcp == 1)
+		s->first_sport = unit_get_at(p, (unsigned)li, "sport");
+	s->payload += p->l[li].len - p->l[li].hlen;
+	return 0;
+}
+
+static struct umpa_lua *open_state(void)
+{
+	struct umpa_err e = {0};
+	struct umpa_lua *L = umpa_lua_open(&e);
+
+	if (!L)
+		fail_msg("umpa_lua_open: %s", e.msg);
+	return L;
+}
+
+/* Build @p chunk, which must succeed; returns the packet count. */
+static long build_ok(struct umpa_lua *L, const char *chunk, struct seen *s)
+{
+	struct umpa_err e = {0};
+	long n = umpa_lua_build_chunk(L, chunk, strlen(chunk), "t.lua", 0, see, s, &e);
+
+	if (n < 0)
+		fail_msg("build failed: %s\n%s", e.msg, chunk);
+	return n;
+}
+
+/* Build @p chunk, which must fail with a message containing @p want (and not @p not_want, if given). */
+static void build_fails(const char *chunk, const char *want, const char *not_want)
+{
+	struct umpa_lua *L = open_state();
+	struct umpa_err e = {0};
+	struct seen s = {0};
+
+	assert_true(umpa_lua_build_chunk(L, chunk, strlen(chunk), "t.lua", 0, see, &s, &e) < 0);
+	unit_assert_contains(e.msg, want);
+	unit_assert_contains(e.msg, "t.lua:1:"); /* the script's line */
+	if (not_want)
+		unit_assert_lacks(e.msg, not_want);
+	assert_int_equal(s.n, 0);
+	umpa_lua_close(L);
+}
+
+/* A TLS 1.3 conversation: report fields as asked, packets = report.packets, keys collected. */
+static void test_basic(void **state)
+{
+	struct umpa_lua *L = open_state();
+	struct seen s = {0};
+	const struct umpa_lua_tls_keys *k = umpa_lua_tls_keys(L);
+	const char *chunk =
+	    "local c = tls{version='1.3', sni='a.test', key_type='ec:P-256', alpn='h2,http/1.1', send_client='GET /', "
+	    "              send_server='200 OK', seed=7, client='10.1.2.3:40001', server='10.1.2.4:8443'}\n"
+	    "local r = c.report\n"
+	    "assert(r.ok, r.error)\n"
+	    "assert(r.version == 'TLSv1.3', r.version)\n"
+	    "assert(r.sni == 'a.test', r.sni)\n"
+	    "assert(r.alpn == 'h2', r.alpn)\n"
+	    "assert(r.client_bytes == 5 and r.server_bytes == 6, r.client_bytes .. ' ' .. r.server_bytes)\n"
+	    "assert(r.client_port == 40001 and r.server_port == 8443)\n"
+	    "assert(#c == r.packets, #c .. ' vs ' .. r.packets)\n"
+	    "assert(#c.reports == 1 and not r.resumed)\n"
+	    "assert(#r.server_chain >= 1 and r.server_chain[1].subject:find('a.test', 1, true))\n"
+	    "assert(c.keylog:find('CLIENT_HANDSHAKE_TRAFFIC_SECRET', 1, true))\n"
+	    "assert(c[1].tcp.dport == 8443 and c[1].ip.src == '10.1.2.3')\n"
+	    "return { ether{}/ip{}/udp{}/'mine', c }\n";
+
+	(void)state;
+	assert_non_null(k);
+	assert_int_equal(k->len, 0);
+	long n = build_ok(L, chunk, &s);
+	assert_true(n > 10);
+	assert_int_equal(s.other, 1);
+	assert_int_equal(s.syn, 1);
+	assert_int_equal(s.first_sport, 40001);
+	assert_true(s.payload > 1000); /* handshake with a certificate chain */
+	/* the collector holds this conversation's keys: 5 TLS 1.3 secrets */
+	assert_true(k->len > 0);
+	char *text = strndup(k->text, k->len);
+	unit_assert_contains(text, "SERVER_TRAFFIC_SECRET_0");
+	unit_assert_contains(text, "EXPORTER_SECRET");
+	free(text);
+	size_t before = k->len;
+	/* a second call adds to it; the struct stays where it was */
+	build_ok(L, "return tls{version='1.2', send_client='x', key_type='ec:P-256'}", &s);
+	assert_ptr_equal(k, umpa_lua_tls_keys(L));
+	assert_true(k->len > before);
+	text = strndup(k->text + before, k->len - before);
+	unit_assert_contains(text, "CLIENT_RANDOM");
+	free(text);
+	umpa_lua_close(L);
+}
+
+/* Resumption: two conversations, the second resumed, for each mode where it applies. */
+static void test_resume(void **state)
+{
+	static const char *const cases[] = {
+	    "tls{version='1.2', resume='id', send_client='a', key_type='ec:P-256'}",
+	    "tls{version='1.2', resume='ticket', send_client='a', key_type='ec:P-256'}",
+	    "tls{version='1.3', resume='ticket', send_client='a', key_type='ec:P-256'}",
+	    "tls{version='1.3', resume='psk', send_client='a', key_type='ec:P-256'}",
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		struct umpa_lua *L = open_state();
+		struct seen s = {0};
+		char chunk[512];
+		snprintf(chunk, sizeof chunk,
+			 "local c = %s\n"
+			 "assert(#c.reports == 2, 'reports: ' .. #c.reports)\n"
+			 "assert(c.reports[1].ok and c.reports[2].ok)\n"
+			 "assert(not c.reports[1].resumed, 'first resumed')\n"
+			 "assert(c.reports[2].resumed, 'second not resumed')\n"
+			 "assert(c.reports[1].client_port ~= c.reports[2].client_port)\n"
+			 "return c\n",
+			 cases[i]);
+		build_ok(L, chunk, &s);
+		assert_int_equal(s.syn, 2);
+		umpa_lua_close(L);
+	}
+}
+
+/* A handshake that fails is written and reported, not raised. */
+static void test_failed_handshake(void **state)
+{
+	struct umpa_lua *L = open_state();
+	struct seen s = {0};
+	const char *chunk = "local c = tls{version='1.2', ciphers='ECDHE-RSA-AES128-GCM-SHA256', key_type='ec:P-256', "
+			    "send_client='never'}\n"
+			    "assert(not c.report.ok, 'handshake should fail')\n"
+			    "assert(c.report.error ~= '' or c.report.alert ~= '')\n"
+			    "assert(c.report.client_bytes == 0)\n"
+			    "return c\n";
+
+	(void)state;
+	long n = build_ok(L, chunk, &s);
+	assert_true(n >= 5); /* SYN, SYN-ACK, ACK, ClientHello, alert, teardown */
+	assert_int_equal(s.syn, 1);
+	umpa_lua_close(L);
+}
+
+/* IPv6 endpoints and options of the TCP stream. */
+static void test_tcp_options(void **state)
+{
+	struct umpa_lua *L = open_state();
+	struct seen s = {0};
+
+	(void)state;
+	build_ok(L,
+		 "return tls{client='[fd00::5]:1234', server='[fd00::6]:443', send_client='hi', segment=1, "
+		 "key_type='ec:P-256'}",
+		 &s);
+	assert_int_equal(s.ipv6, s.n);
+	assert_int_equal(s.first_sport, 1234);
+	/* one byte per segment: at least as many packets as TLS bytes */
+	assert_true(s.tcp > s.payload);
+	umpa_lua_close(L);
+}
+
+static void test_errors(void **state)
+{
+	(void)state;
+	build_fails("return tls{verison='1.3'}", "tls: unknown option 'verison' (options: version,", NULL);
+	build_fails("return tls{version={}}", "tls: version: want a string", NULL);
+	build_fails("return tls{ciphers='NOPE', version='1.2'}", "ciphers: no cipher matches", "--ciphers");
+	build_fails("return tls{version='1.7'}", "version", NULL);
+	build_fails("return tls{cert='/etc/passwd'}", "sandbox", NULL);
+	build_fails("return tls{resume='maybe'}", "tls: resume: want", NULL);
+	build_fails("return tls{client='10.0.0.300:1'}", "tls: client: '10.0.0.300' is not an IPv4", NULL);
+	build_fails("return tls{server='10.0.0.1:99999'}", "tls: server: bad port", NULL);
+	build_fails("return tls{ipv6='yes'}", "tls: ipv6: want true or false", NULL);
+	build_fails("return tls{loss=2}", "tls: loss: want a number from 0 to 1", NULL);
+	build_fails("return tls('1.3')", "bad argument #1 to 'tls'", NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_basic),       cmocka_unit_test(test_resume), cmocka_unit_test(test_failed_handshake),
+	    cmocka_unit_test(test_tcp_options), cmocka_unit_test(test_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
