@@ -439,9 +439,9 @@ static int run_live_(struct umpa_loop *l, int64_t deadline, struct umpa_err *e)
 		now = mono_ns_();
 		if (now >= deadline)
 			break;
-		wait = -1;
+		wait = -1; /* no timer: wait for fds only */
 		if (l->nheap)
-			wait = l->heap[0]->due - now;
+			wait = l->heap[0]->due > now ? l->heap[0]->due - now : 0;
 		if (deadline != UMPA_NEVER && (wait < 0 || deadline - now < wait))
 			wait = deadline - now;
 		if (wait > 0) {

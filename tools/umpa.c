@@ -14,6 +14,7 @@ static const char usage[] =
     "Commands:\n"
     "  build EXPR... -w FILE   build packets from expressions into a capture file\n"
     "  show FILE               dissect a capture file (one line, -v tree, --json)\n"
+    "  send EXPR... -i IFACE   send packets on an interface (-c N, --rate PPS, --l3)\n"
     "  sr EXPR... -i IFACE     send requests, match their answers (--timeout S, --retry N, --json)\n"
     "  ifaces [--json]         list interfaces: index, flags, MTU, MAC, addresses\n"
     "  sniff -i IFACE          capture live packets: print them, -w write them to a file\n"
@@ -100,6 +101,8 @@ int main(int argc, char **argv)
 		return cmd_build(argc - 1, argv + 1);
 	if (!strcmp(cmd, "show"))
 		return cmd_show(argc - 1, argv + 1);
+	if (!strcmp(cmd, "send"))
+		return cmd_send(argc - 1, argv + 1);
 	if (!strcmp(cmd, "sr"))
 		return cmd_sr(argc - 1, argv + 1);
 	if (!strcmp(cmd, "ifaces"))

@@ -32,6 +32,7 @@ void tool_render(enum tool_fmt fmt, const struct umpa_pkt *p, const struct umpa_
 
 int cmd_build(int argc, char **argv);
 int cmd_show(int argc, char **argv);
+int cmd_send(int argc, char **argv);
 int cmd_sr(int argc, char **argv);
 int cmd_ifaces(int argc, char **argv);
 int cmd_sniff(int argc, char **argv);

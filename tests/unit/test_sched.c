@@ -510,6 +510,32 @@ static void raise_usr1(struct umpa_loop *l, void *arg)
 	raise(SIGUSR1);
 }
 
+/* A chain of zero-delay timers while an idle fd is watched: each new timer is
+ * due at once, so the loop must not wait on the fd (it used to block). */
+struct chain {
+	int left;
+	struct umpa_fdsrc *idle;
+};
+
+static void chain_step(struct umpa_loop *l, void *arg)
+{
+	struct chain *c = arg;
+
+	if (--c->left > 0)
+		assert_non_null(umpa_after(l, 0, chain_step, c, NULL));
+	else
+		c->idle = umpa_loop_remove_fd(c->idle);
+}
+
+static void idle_fd(struct umpa_loop *l, int fd, unsigned what, void *arg)
+{
+	(void)l;
+	(void)fd;
+	(void)what;
+	(void)arg;
+	fail_msg("the idle fd became readable");
+}
+
 static void live_fd_and_signal(void **state)
 {
 	struct umpa_err e;
@@ -526,6 +552,20 @@ static void live_fd_and_signal(void **state)
 	assert_int_equal(p.reads, 1);
 	assert_string_equal(p.got, "ping");
 	assert_null(p.src);
+
+	/* zero-delay timers armed from callbacks run while an fd is idle */
+	int idle[2];
+	struct chain ch = {.left = 1000};
+	assert_int_equal(pipe(idle), 0);
+	ch.idle = umpa_loop_add_fd(l, idle[0], UMPA_FD_READ, idle_fd, NULL, &e);
+	assert_non_null(ch.idle);
+	assert_non_null(umpa_after(l, 0, chain_step, &ch, &e));
+	int64_t c0 = umpa_loop_now_ns(l);
+	assert_int_equal(umpa_loop_run(l, &e), 0);
+	assert_int_equal(ch.left, 0);
+	assert_true(umpa_loop_now_ns(l) - c0 < 2 * UMPA_NS_PER_SEC);
+	close(idle[0]);
+	close(idle[1]);
 
 	/* a signal breaks a loop that would otherwise run forever */
 	uint64_t n = 0;

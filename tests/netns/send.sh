@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# send.sh - `umpa send` against a real Linux peer: two namespaces, a veth pair.
+#
+# umpa runs in A; the kernel in B is the peer.  Arrival is proven by B's own
+# counters (nstat: IcmpInEchos, UdpNoPorts - the kernel counts a UDP datagram
+# only when its checksum is right) and by tcpdump in B; B's answers by
+# tcpdump in A.  Needs root (skips with 77 otherwise).
+set -u
+: "${top_srcdir:=.}"
+: "${UMPA:=./umpa}"
+. "$top_srcdir/tests/netns/lib.sh"
+netns_require_root
+for t in tcpdump nstat ping timeout; do
+	command -v $t >/dev/null || {
+		echo "SKIP: $t is missing"
+		exit 77
+	}
+done
+netns_pair send || {
+	echo "FAIL: cannot create the namespaces"
+	exit 1
+}
+TMP=$(mktemp -d /tmp/umpa-send-XXXXXX)
+trap 'netns_cleanup; rm -rf "$TMP"' EXIT
+
+# ctr NS NAME: absolute value of a kernel SNMP counter in namespace NS
+ctr() { ip netns exec "$1" nstat -asz "$2" | awk -v k="$2" '$1 == k { print $2 }'; }
+
+# cap NS IF FILE COUNT FILTER: tcpdump in the background until COUNT packets or 10 s
+cap() {
+	local ns=$1 ifc=$2 file=$3 count=$4 filter=$5
+	ip netns exec "$ns" timeout 10 tcpdump -i "$ifc" -nn -U -c "$count" -w "$file" "$filter" 2>"$file.log" &
+	CAP_PID=$!
+	for _ in $(seq 100); do
+		grep -q listening "$file.log" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# run ARGS...: umpa send in A; sets OUT, ERR, RC
+run() {
+	in_a timeout 20 "$UMPA" send "$@" >"$TMP/out" 2>"$TMP/err"
+	RC=$?
+	OUT=$(cat "$TMP/out")
+	ERR=$(cat "$TMP/err")
+	echo "  \$ umpa send $*  -> exit $RC"
+	[ -n "$OUT" ] && sed 's/^/    /' "$TMP/out"
+	[ -n "$ERR" ] && sed 's/^/    /' "$TMP/err"
+	return 0
+}
+
+one_line_error() { [ "$RC" -eq "$1" ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q "$2" "$TMP/err"; }
+
+ECHO='icmp{type="echo-request", id=0x1234, seq=%d}/"umpa send test"'
+echo_expr() { printf "$ECHO" "$1"; }
+
+# ---- bad input first (the neighbour table is still empty) ----
+run -i nosuch0 "ether{}/ip{dst=\"$IP_B\"}/$(echo_expr 1)"
+check "unknown interface: one line, exit 1" one_line_error 1 "no interface 'nosuch0'"
+run -i "$IF_A" "ether{}/ip{dst=\"$IP_B\"}/$(echo_expr 1)"
+check "no neighbour entry for the destination: one line, exit 1" one_line_error 1 "no neighbour entry for $IP_B"
+run --l3 'ip{dst="192.0.2.1"}/icmp{}'
+check "--l3 to a destination with no route: 'network unreachable', exit 1" one_line_error 1 "network unreachable"
+run "ether{}/ip{dst=\"$IP_B\"}/icmp{}"
+check "no interface given at layer 2: usage error, exit 2" one_line_error 2 "give -i"
+run -i "$IF_A" "ip{dst=\"$IP_B\"}/icmp{}"
+check "layer 2 with a packet that is not Ethernet: exit 1" one_line_error 1 "not ether"
+
+# the kernel learns B's MAC
+in_a ping -c 1 -W 2 "$IP_B" >/dev/null
+in_a ping -6 -c 1 -W 2 "$IP6_B" >/dev/null
+
+# ---- layer 2: ether dst from the neighbour table, ether src and ip src from the interface ----
+in0=$(ctr "$NS_B" IcmpInEchos)
+rep0=$(ctr "$NS_B" IcmpOutEchoReps)
+cap "$NS_B" "$IF_B" "$TMP/b.pcap" 1 'icmp[icmptype] = 8 and icmp[4:2] = 0x1234'
+cap "$NS_A" "$IF_A" "$TMP/a.pcap" 1 'icmp[icmptype] = 0 and icmp[4:2] = 0x1234 and icmp[6:2] = 1'
+run -i "$IF_A" "ether{}/ip{dst=\"$IP_B\"}/$(echo_expr 1)"
+sent_ok() { [ "$RC" -eq 0 ] && echo "$OUT" | grep -q "^sent $1 packets\?,"; }
+check "layer 2 send: exit 0, 'sent 1 packet'" sent_ok 1
+wait
+in1=$(ctr "$NS_B" IcmpInEchos)
+rep1=$(ctr "$NS_B" IcmpOutEchoReps)
+check "B's kernel received the echo request (IcmpInEchos +1: $in0 -> $in1)" [ $((in1 - in0)) -eq 1 ]
+check "B's kernel replied (IcmpOutEchoReps +1)" [ $((rep1 - rep0)) -eq 1 ]
+line=$(tcpdump -r "$TMP/b.pcap" -nn -e 2>/dev/null | head -1)
+echo "    B saw: $line"
+check "the frame B saw: ether src = A's MAC, ether dst = B's MAC (neighbour table)" \
+	bash -c "[[ '$line' == *'$MAC_A > $MAC_B'* ]]"
+check "the frame B saw: ip src = A's address (from the interface)" bash -c "[[ '$line' == *'$IP_A > $IP_B'* ]]"
+line=$(tcpdump -r "$TMP/a.pcap" -nn 2>/dev/null | head -1)
+echo "    A got back: $line"
+check "A received B's echo reply (id 0x1234 seq 1)" bash -c "[[ '$line' == *'echo reply, id 4660, seq 1'* ]]"
+
+# ---- layer 3: the kernel routes ----
+in0=$(ctr "$NS_B" IcmpInEchos)
+cap "$NS_A" "$IF_A" "$TMP/a3.pcap" 1 'icmp[icmptype] = 0 and icmp[4:2] = 0x1234 and icmp[6:2] = 2'
+run --l3 "ip{dst=\"$IP_B\"}/$(echo_expr 2)"
+check "--l3 send: exit 0" [ "$RC" -eq 0 ]
+wait
+in1=$(ctr "$NS_B" IcmpInEchos)
+check "--l3: B received it (IcmpInEchos +1)" [ $((in1 - in0)) -eq 1 ]
+check "--l3: B's reply came back to A" [ "$(tcpdump -r "$TMP/a3.pcap" -nn 2>/dev/null | grep -c 'seq 2')" -eq 1 ]
+
+# ---- IPv6, both layers ----
+in0=$(ctr "$NS_B" Icmp6InEchos)
+run -i "$IF_A" "ether{}/ipv6{dst=\"$IP6_B\"}/icmpv6{type=\"echo-request\", id=7, seq=1}/\"v6\""
+run --l3 "ipv6{dst=\"$IP6_B\"}/icmpv6{type=\"echo-request\", id=7, seq=2}/\"v6\""
+sleep 0.2
+in1=$(ctr "$NS_B" Icmp6InEchos)
+check "IPv6 at layer 2 (ether dst from the neighbour table) and at --l3: Icmp6InEchos +2" [ $((in1 - in0)) -eq 2 ]
+
+# ---- -c 100 --rate 1000: exactly 100 in about 0.1 s ----
+in0=$(ctr "$NS_B" IcmpInEchos)
+run -i "$IF_A" -c 100 --rate 1000 "ether{}/ip{dst=\"$IP_B\"}/$(echo_expr 3)"
+sleep 0.3
+in1=$(ctr "$NS_B" IcmpInEchos)
+check "-c 100 --rate 1000: B received exactly 100 ($((in1 - in0)))" [ $((in1 - in0)) -eq 100 ]
+secs=$(echo "$OUT" | sed -n 's/^sent 100 packets, [0-9]* bytes in \([0-9.]*\) s.*/\1/p')
+check "-c 100 --rate 1000 took about 0.1 s (${secs:-?} s; 99 gaps of 1 ms)" \
+	awk -v s="${secs:-0}" 'BEGIN { exit !(s >= 0.098 && s < 0.25) }'
+check "--rate prints the rate accuracy (requested vs achieved, gap jitter)" \
+	bash -c "echo '$OUT' | grep -q 'rate: requested 1000 pps, achieved' && echo '$OUT' | grep -q 'jitter (stddev)'"
+
+# ---- --inc: one field changing per packet, checksums right ----
+no0=$(ctr "$NS_B" UdpNoPorts)
+cs0=$(ctr "$NS_B" UdpInCsumErrors)
+cap "$NS_B" "$IF_B" "$TMP/inc.pcap" 50 'udp and dst port 9'
+run -i "$IF_A" -c 50 --inc udp.sport "ether{}/ip{dst=\"$IP_B\"}/udp{sport=1000, dport=9}/\"payload\""
+wait
+no1=$(ctr "$NS_B" UdpNoPorts)
+cs1=$(ctr "$NS_B" UdpInCsumErrors)
+check "--inc udp.sport -c 50: B's kernel accepted 50 datagrams with good checksums (UdpNoPorts +$((no1 - no0)), csum errors +$((cs1 - cs0)))" \
+	[ $((no1 - no0)) -eq 50 -a $((cs1 - cs0)) -eq 0 ]
+ports=$(tcpdump -r "$TMP/inc.pcap" -nn 2>/dev/null | sed -n 's/.*\.\([0-9]*\) > .*/\1/p' | sort -n | uniq | tr '\n' ' ')
+check "--inc: source ports 1000..1049, each once" [ "$ports" = "$(seq -s ' ' 1000 1049) " ]
+
+# ---- a range expands; the fast (batch) path sends the whole set ----
+no0=$(ctr "$NS_B" UdpNoPorts)
+run -i "$IF_A" --fast -c 2 "ether{}/ip{dst=\"$IP_B\"}/udp{sport=range(2000,2499), dport=9}"
+sleep 0.3
+no1=$(ctr "$NS_B" UdpNoPorts)
+check "range of 500 ports x -c 2 unpaced: 1000 delivered ($((no1 - no0)))" [ $((no1 - no0)) -eq 1000 ]
+
+finish

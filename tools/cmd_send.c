@@ -1,0 +1,787 @@
+/* cmd_send.c - `umpa send`: packet expressions onto an interface, paced or as fast as the kernel takes them.
+ *
+ * Packets are built once, before the first one leaves: the expressions
+ * expand (lists, ranges) into a set whose bytes go into one arena, and the
+ * sender walks the arena -c times, handing the kernel pointers into it (no
+ * copy, no allocation per packet).  With --inc FIELD a field changes on
+ * every copy instead: the set is kept as packets, and each frame is the
+ * packet with the field patched and re-finished into the loop's frame
+ * buffer (again no allocation per packet).
+ *
+ * Pacing is the scheduler's (sched/umpa_sched.h): a packet source on the
+ * live clock with the requested rate and jitter; unpaced sends go in
+ * batches through the injector's fast path (umpa_inj_send_batch: the
+ * PACKET_TX_RING at layer 2).
+ *
+ * Fill-ins at layer 2, for fields the user did not set: ether src is the
+ * interface's MAC, ip/ipv6 src the interface's address, ether dst the
+ * next hop's MAC from the kernel's neighbour table (multicast and broadcast
+ * destinations map to their group MACs).  At layer 3 (--l3) the kernel
+ * routes; ip/ipv6 src, when unset, is the address the kernel's route would
+ * use (a connected UDP socket's name), and a destination with no route is
+ * refused before anything is sent.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "umpa_live.h"
+#include "umpa_lua.h"
+#include "umpa_protos.h"
+#include "umpa_sched.h"
+#include "umpa_tool.h"
+
+static const char send_usage[] =
+    "usage: umpa send EXPR... -i IFACE [-c N] [--interval S | --rate PPS | --bps BPS | --fast]\n"
+    "                 [--jitter F] [--seed N] [--l3] [--inc PROTO.FIELD[:STEP]] [--stats] [-Z USER]\n"
+    "       umpa send -f SCRIPT.lua -i IFACE ...   (the script returns what to send)\n"
+    "\n"
+    "Builds the packets of each EXPR (as 'umpa build' does: lists and range() expand)\n"
+    "and sends them on IFACE, the whole set -c times.\n"
+    "  -i IFACE        interface to send on (optional with --l3: the route decides)\n"
+    "  -c N            send the set N times (default 1; 0: until interrupted)\n"
+    "  --interval S    seconds between packets\n"
+    "  --rate PPS      packets per second\n"
+    "  --bps BPS       bits per second (frame bytes; with --rate, the slower limit wins)\n"
+    "  --fast          no pacing, in batches through the kernel's TX ring (the default\n"
+    "                  when no rate is given)\n"
+    "  --jitter F      vary each gap by up to +-F of itself (0..1), mean rate kept\n"
+    "  --seed N        seed of the jitter (default 1)\n"
+    "  --l3            send from the IP header on through raw sockets: the kernel routes\n"
+    "                  and resolves the link layer\n"
+    "  --inc P.F[:S]   add S (default 1) to field P.F on every copy of a packet, e.g.\n"
+    "                  --inc udp.sport or --inc ip.id:2 (checksums follow)\n"
+    "  --stats         print the rate accuracy (always printed with a rate)\n"
+    "  -Z USER         drop privileges to USER once the interface is open\n"
+    "  -f SCRIPT       a Lua script whose return value is what to send\n"
+    "  --max N         refuse sets of more than N packets (default 1000000)\n"
+    "At layer 2, fields left unset are filled in: ether src (the interface's MAC),\n"
+    "ip/ipv6 src (its address), ether dst (the kernel's neighbour table).\n"
+    "Ends with a summary: packets, bytes, elapsed time, achieved rate.\n"
+    "Exit status: 0 ok, 1 the work failed (unknown interface, no route, no neighbour,\n"
+    "send error), 2 usage.\n";
+
+/* Largest set kept as packets for --inc (each packet carries its layer index). */
+#define SEND_INC_MAX 4096
+
+struct send_inc {
+	const struct umpa_proto *proto;
+	const struct umpa_field *field;
+	uint64_t step;
+	uint64_t mask;
+};
+
+struct send_ctx {
+	/* options */
+	const char *ifname;
+	int l3;
+	unsigned long rounds; /* 0: forever */
+	struct send_inc inc;
+	int have_inc;
+	/* the interface */
+	struct umpa_iface ifc;
+	int have_ifc;
+	/* the set: bytes in one arena */
+	uint8_t *arena;
+	size_t alen, acap;
+	uint32_t (*idx)[2]; /* offset, length */
+	size_t n, ncap;
+	/* the set as packets, for --inc */
+	struct umpa_pkt *tpl;
+	uint64_t *tpl_base;
+	unsigned *tpl_li;
+	/* building */
+	struct umpa_pkt scratch;
+	int have_cache;
+	int cache_family;
+	uint8_t cache_addr[16], cache_mac[6];
+	/* sending */
+	uint64_t next, total;
+	struct umpa_inj *inj;
+	int linktype;
+	struct umpa_pkt bp[UMPA_BATCH_MAX];
+	struct umpa_pkt *bpp[UMPA_BATCH_MAX];
+};
+
+/* ---- fill-ins ---- */
+
+static int is_zero(const uint8_t *b, size_t n)
+{
+	while (n--)
+		if (*b++)
+			return 0;
+	return 1;
+}
+
+/* An address of @p family on the interface for destination @p dst (IPv6: link-local for link-local). */
+static const uint8_t *iface_addr(const struct send_ctx *s, int family, const uint8_t *dst)
+{
+	const uint8_t *any = NULL;
+	int want_ll = family == AF_INET6 && dst[0] == 0xfe && (dst[1] & 0xc0) == 0x80;
+
+	for (size_t i = 0; i < s->ifc.naddrs; i++) {
+		const struct umpa_iface_addr *a = &s->ifc.addrs[i];
+		int ll = a->family == AF_INET6 && a->addr[0] == 0xfe && (a->addr[1] & 0xc0) == 0x80;
+		if (a->family != family)
+			continue;
+		if (family == AF_INET || ll == want_ll)
+			return a->addr;
+		if (!any)
+			any = a->addr;
+	}
+	return any;
+}
+
+/* Is @p dst on one of the interface's subnets? */
+static int on_link(const struct send_ctx *s, int family, const uint8_t *dst)
+{
+	size_t alen = family == AF_INET ? 4 : 16;
+
+	for (size_t i = 0; i < s->ifc.naddrs; i++) {
+		const struct umpa_iface_addr *a = &s->ifc.addrs[i];
+		unsigned bits = a->prefix, k;
+		if (a->family != family)
+			continue;
+		for (k = 0; k < alen && bits >= 8; k++, bits -= 8)
+			if (a->addr[k] != dst[k])
+				break;
+		if (k == alen || (bits < 8 && (bits == 0 || ((a->addr[k] ^ dst[k]) >> (8 - bits)) == 0)))
+			return 1;
+	}
+	return 0;
+}
+
+/* Group MACs: IPv4 multicast 01:00:5e + low 23 bits, broadcast ff..., IPv6 multicast 33:33 + low 32 bits. */
+static int group_mac(const struct send_ctx *s, int family, const uint8_t *dst, uint8_t mac[6])
+{
+	if (family == AF_INET) {
+		if ((dst[0] & 0xf0) == 0xe0) {
+			uint8_t m[6] = {0x01, 0x00, 0x5e, (uint8_t)(dst[1] & 0x7f), dst[2], dst[3]};
+			memcpy(mac, m, 6);
+			return 1;
+		}
+		int bcast = dst[0] == 255 && dst[1] == 255 && dst[2] == 255 && dst[3] == 255;
+		for (size_t i = 0; i < s->ifc.naddrs && !bcast; i++) {
+			const struct umpa_iface_addr *a = &s->ifc.addrs[i];
+			uint32_t ad, d, host;
+			if (a->family != AF_INET || a->prefix >= 31)
+				continue;
+			memcpy(&ad, a->addr, 4);
+			memcpy(&d, dst, 4);
+			host = a->prefix ? htonl(~0u >> a->prefix) : ~0u;
+			bcast = (ad & ~host) == (d & ~host) && (d & host) == host;
+		}
+		if (bcast) {
+			memset(mac, 0xff, 6);
+			return 1;
+		}
+		return 0;
+	}
+	if (dst[0] == 0xff) {
+		uint8_t m[6] = {0x33, 0x33, dst[12], dst[13], dst[14], dst[15]};
+		memcpy(mac, m, 6);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The MAC of @p dst's next hop on the interface.  Today: the kernel's
+ * neighbour table (umpa_neigh_lookup).  HOOK(expect): when the table has no
+ * entry, active resolution (ARP who-has / IPv6 neighbour solicitation through
+ * the expect engine's resolver in sched/umpa_expect.h, cached) goes here,
+ * before the error.
+ */
+static int resolve_mac(struct send_ctx *s, int family, const uint8_t *dst, uint8_t mac[6], struct umpa_err *e)
+{
+	size_t alen = family == AF_INET ? 4 : 16;
+	char text[INET6_ADDRSTRLEN];
+	int r;
+
+	if (s->have_cache && s->cache_family == family && !memcmp(s->cache_addr, dst, alen)) {
+		memcpy(mac, s->cache_mac, 6);
+		return 0;
+	}
+	if (group_mac(s, family, dst, mac))
+		return 0;
+	inet_ntop(family, dst, text, sizeof(text));
+	r = umpa_neigh_lookup(s->ifname, family, dst, mac, e);
+	if (r == -UMPA_ENOENT) {
+		if (!on_link(s, family, dst))
+			return umpa_err_set(
+			    e, UMPA_ENOENT,
+			    "%s is not on %s's subnets: set ether dst to the gateway's MAC, or use --l3", text,
+			    s->ifname);
+		return umpa_err_set(e, UMPA_ENOENT,
+				    "no neighbour entry for %s on %s: set ether dst, ping it first, or use --l3", text,
+				    s->ifname);
+	}
+	if (r < 0)
+		return r;
+	s->have_cache = 1;
+	s->cache_family = family;
+	memcpy(s->cache_addr, dst, alen);
+	memcpy(s->cache_mac, mac, 6);
+	return 0;
+}
+
+/* The source address the kernel would use towards @p dst (a connected UDP socket); refuses unreachable ones. */
+static int route_src(int family, const uint8_t *dst, uint8_t *src, struct umpa_err *e)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char text[INET6_ADDRSTRLEN];
+	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0), r;
+
+	if (fd < 0)
+		return umpa_err_set(e, UMPA_EIO, "socket: %s", strerror(errno));
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(9);
+		memcpy(&sin->sin_addr, dst, 4);
+		sl = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(9);
+		memcpy(&sin6->sin6_addr, dst, 16);
+		sl = sizeof(*sin6);
+	}
+	r = connect(fd, (struct sockaddr *)&ss, sl);
+	if (r < 0) {
+		int err = errno;
+		close(fd);
+		inet_ntop(family, dst, text, sizeof(text));
+		return umpa_err_set(e, UMPA_EIO, "%s: %s", text,
+				    err == ENETUNREACH ? "network unreachable (no route)" : strerror(err));
+	}
+	sl = sizeof(ss);
+	r = getsockname(fd, (struct sockaddr *)&ss, &sl);
+	close(fd);
+	if (r < 0)
+		return umpa_err_set(e, UMPA_EIO, "getsockname: %s", strerror(errno));
+	if (family == AF_INET)
+		memcpy(src, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+	else
+		memcpy(src, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+	return 0;
+}
+
+/* Fill what the user left unset in @p p (see the file comment) and finish it again. */
+static int fill_in(struct send_ctx *s, struct umpa_pkt *p, unsigned long no, struct umpa_err *e)
+{
+	int li4 = umpa_pkt_find(p, &umpa_proto_ip, 0), li6 = umpa_pkt_find(p, &umpa_proto_ipv6, 0);
+	int li = li4;
+	int family = AF_INET;
+	size_t alen = 4;
+	const struct umpa_field *fsrc, *fdst;
+	const uint8_t *dst = NULL, *src = NULL;
+	uint32_t n;
+	uint8_t buf[16];
+
+	if (li < 0 || (li6 >= 0 && li6 < li)) {
+		li = li6;
+		family = AF_INET6;
+		alen = 16;
+	}
+	if (s->l3 && li < 0)
+		return umpa_err_set(e, UMPA_EINVAL, "packet %lu has no ip or ipv6 layer to send at layer 3", no);
+	if (!s->l3 && (p->nlayers == 0 || p->l[0].proto != &umpa_proto_eth))
+		return umpa_err_set(e, UMPA_EINVAL,
+				    "packet %lu starts with %s, not ether: put ether{}/ in front, or use --l3", no,
+				    p->nlayers ? p->l[0].proto->name : "nothing");
+	if (li >= 0) {
+		const struct umpa_proto *pr = p->l[li].proto;
+		fsrc = umpa_proto_field(pr, "src");
+		fdst = umpa_proto_field(pr, "dst");
+		if (umpa_field_get_bytes(p, (unsigned)li, fdst, &dst, &n) < 0 || n != alen)
+			return umpa_err_set(e, UMPA_EINVAL, "packet %lu: %s header cut short", no, pr->name);
+		if (!umpa_field_is_set(p, (unsigned)li, fsrc)) {
+			if (s->l3) {
+				if (route_src(family, dst, buf, e) < 0)
+					return -e->code;
+				src = buf;
+			} else {
+				src = iface_addr(s, family, dst);
+			}
+			if (src && umpa_field_set_bytes(p, (unsigned)li, fsrc, src, (uint32_t)alen, e) < 0)
+				return -e->code;
+		} else if (s->l3 && route_src(family, dst, buf, e) < 0) {
+			return -e->code; /* no route: say so before sending */
+		}
+	}
+	if (!s->l3) {
+		const struct umpa_field *esrc = umpa_proto_field(&umpa_proto_eth, "src");
+		const struct umpa_field *edst = umpa_proto_field(&umpa_proto_eth, "dst");
+		if (!umpa_field_is_set(p, 0, esrc) && s->ifc.has_mac &&
+		    umpa_field_set_bytes(p, 0, esrc, s->ifc.mac, 6, e) < 0)
+			return -e->code;
+		if (!umpa_field_is_set(p, 0, edst) && li >= 0) {
+			uint8_t mac[6];
+			if (umpa_field_get_bytes(p, (unsigned)li, umpa_proto_field(p->l[li].proto, "dst"), &dst, &n) <
+			    0)
+				return umpa_err_set(e, UMPA_EINVAL, "packet %lu: no destination address", no);
+			if (is_zero(dst, alen))
+				return umpa_err_set(e, UMPA_EINVAL, "packet %lu: destination address is unset", no);
+			if (resolve_mac(s, family, dst, mac, e) < 0)
+				return -e->code;
+			if (umpa_field_set_bytes(p, 0, edst, mac, 6, e) < 0)
+				return -e->code;
+		}
+	}
+	return umpa_pkt_finish(p, e);
+}
+
+/* The bytes of @p p that go to the injector: the frame, or from the IP header on (--l3). */
+static void wire_bytes(const struct send_ctx *s, const struct umpa_pkt *p, const uint8_t **b, uint32_t *n)
+{
+	uint32_t off = 0;
+
+	if (s->l3) {
+		int li4 = umpa_pkt_find(p, &umpa_proto_ip, 0), li6 = umpa_pkt_find(p, &umpa_proto_ipv6, 0);
+		int li = li4 < 0 || (li6 >= 0 && li6 < li4) ? li6 : li4;
+		off = p->l[li].off;
+	}
+	*b = p->data + off;
+	*n = p->len - off;
+}
+
+static int grow(void **ptr, size_t *cap, size_t need, size_t elem, struct umpa_err *e)
+{
+	if (need > *cap) {
+		size_t nc = *cap ? *cap : 64;
+		void *np;
+		while (nc < need)
+			nc *= 2;
+		np = realloc(*ptr, nc * elem);
+		if (!np)
+			return umpa_err_set(e, UMPA_ENOMEM, "out of memory keeping the packets to send");
+		*ptr = np;
+		*cap = nc;
+	}
+	return 0;
+}
+
+static int on_packet(void *arg, struct umpa_pkt *built, struct umpa_err *e)
+{
+	struct send_ctx *s = arg;
+	struct umpa_pkt *p = &s->scratch;
+	const uint8_t *b;
+	uint32_t n;
+
+	if (umpa_pkt_dup(p, built, e) < 0 || fill_in(s, p, (unsigned long)s->n + 1, e) < 0)
+		return -e->code;
+	wire_bytes(s, p, &b, &n);
+	if (s->have_inc) {
+		int li = umpa_pkt_find(p, s->inc.proto, 0);
+		uint64_t v;
+		if (li < 0)
+			return umpa_err_set(e, UMPA_EINVAL, "--inc: packet %zu has no %s layer", s->n + 1,
+					    s->inc.proto->name);
+		if (s->n >= SEND_INC_MAX)
+			return umpa_err_set(e, UMPA_ERANGE, "--inc: more than %d packets in the set", SEND_INC_MAX);
+		if (umpa_field_get_u64(p, (unsigned)li, s->inc.field, &v) < 0)
+			return umpa_err_set(e, UMPA_EINVAL, "--inc: packet %zu: %s.%s is cut short", s->n + 1,
+					    s->inc.proto->name, s->inc.field->name);
+		if (s->n == 0) {
+			s->tpl = calloc(SEND_INC_MAX, sizeof(*s->tpl));
+			s->tpl_base = calloc(SEND_INC_MAX, sizeof(*s->tpl_base));
+			s->tpl_li = calloc(SEND_INC_MAX, sizeof(*s->tpl_li));
+			if (!s->tpl || !s->tpl_base || !s->tpl_li)
+				return umpa_err_set(e, UMPA_ENOMEM, "out of memory");
+		}
+		umpa_pkt_init(&s->tpl[s->n]);
+		if (umpa_pkt_dup(&s->tpl[s->n], p, e) < 0)
+			return -e->code;
+		s->tpl_base[s->n] = v;
+		s->tpl_li[s->n] = (unsigned)li;
+		if (n > UMPA_FRAME_CAP)
+			return umpa_err_set(e, UMPA_ERANGE, "--inc: packet %zu is larger than %d bytes", s->n + 1,
+					    UMPA_FRAME_CAP);
+	} else {
+		if (grow((void **)&s->arena, &s->acap, s->alen + n, 1, e) < 0)
+			return -e->code;
+		memcpy(s->arena + s->alen, b, n);
+	}
+	if (grow((void **)&s->idx, &s->ncap, s->n + 1, sizeof(*s->idx), e) < 0)
+		return -e->code;
+	s->idx[s->n][0] = (uint32_t)s->alen;
+	s->idx[s->n][1] = n;
+	if (!s->have_inc)
+		s->alen += n;
+	s->n++;
+	return 0;
+}
+
+/* ---- source and sink ---- */
+
+static int send_src(void *arg, struct umpa_frame *f, struct umpa_err *e)
+{
+	struct send_ctx *s = arg;
+	uint64_t k, i;
+
+	if (s->total && s->next >= s->total)
+		return 0;
+	k = s->next / s->n;
+	i = s->next % s->n;
+	s->next++;
+	if (!s->have_inc) {
+		f->data = s->arena + s->idx[i][0];
+		f->len = s->idx[i][1];
+		return 1;
+	}
+	{
+		struct umpa_pkt *p = &s->tpl[i];
+		const uint8_t *b;
+		uint32_t n;
+		uint64_t v = (s->tpl_base[i] + k * s->inc.step) & s->inc.mask;
+		if (umpa_field_set_u64(p, s->tpl_li[i], s->inc.field, v, e) < 0 || umpa_pkt_finish(p, e) < 0)
+			return -e->code;
+		wire_bytes(s, p, &b, &n);
+		memcpy(f->buf, b, n);
+		f->len = n;
+	}
+	return 1;
+}
+
+static int send_sink(void *arg, const struct umpa_frame *f, unsigned n, struct umpa_err *e)
+{
+	struct send_ctx *s = arg;
+	int r;
+
+	for (unsigned i = 0; i < n; i++)
+		umpa_pkt_attach(&s->bp[i], f[i].data, f[i].len, f[i].len, s->linktype);
+	if (n == 1)
+		return umpa_inj_send(s->inj, &s->bp[0], e) < 0 ? -e->code : 1;
+	r = umpa_inj_send_batch(s->inj, s->bpp, n, e);
+	if (r < 0)
+		return r;
+	if ((unsigned)r < n)
+		return e->code ? -e->code
+			       : umpa_err_set(e, UMPA_EIO, "%s: the kernel took %d of %u frames", s->ifname, r, n);
+	return r;
+}
+
+/* ---- options ---- */
+
+static int parse_inc(const char *spec, struct send_inc *inc)
+{
+	char name[64];
+	const char *dot = strchr(spec, '.'), *colon = strchr(spec, ':');
+	size_t pl;
+	char *end;
+
+	if (!dot || dot == spec || (colon && colon < dot) || (size_t)(dot - spec) >= sizeof(name))
+		goto bad;
+	pl = (size_t)(dot - spec);
+	memcpy(name, spec, pl);
+	name[pl] = 0;
+	inc->proto = umpa_proto_find(name);
+	if (!inc->proto) {
+		tool_err("send: --inc: unknown protocol '%s'", name);
+		return -1;
+	}
+	pl = colon ? (size_t)(colon - dot - 1) : strlen(dot + 1);
+	if (pl == 0 || pl >= sizeof(name))
+		goto bad;
+	memcpy(name, dot + 1, pl);
+	name[pl] = 0;
+	inc->field = umpa_proto_field(inc->proto, name);
+	if (!inc->field) {
+		tool_err("send: --inc: %s has no field '%s'", inc->proto->name, name);
+		return -1;
+	}
+	if (inc->field->type == UMPA_FT_MAC || inc->field->type == UMPA_FT_IPV4 || inc->field->type == UMPA_FT_IPV6 ||
+	    inc->field->type == UMPA_FT_BYTES || inc->field->type == UMPA_FT_VAR || inc->field->bits > 64 ||
+	    inc->field->bits == 0) {
+		tool_err("send: --inc: %s.%s is not an integer field", inc->proto->name, name);
+		return -1;
+	}
+	inc->mask = inc->field->bits == 64 ? ~0ull : (1ull << inc->field->bits) - 1;
+	inc->step = 1;
+	if (colon) {
+		errno = 0;
+		inc->step = strtoull(colon + 1, &end, 0);
+		if (!colon[1] || *end || errno)
+			goto bad;
+	}
+	return 0;
+bad:
+	tool_err("send: --inc: '%s' is not PROTO.FIELD[:STEP] (e.g. udp.sport or ip.id:2)", spec);
+	return -1;
+}
+
+static double parse_number(const char *opt, const char *val)
+{
+	char *end;
+	double v = val && *val ? strtod(val, &end) : -1;
+
+	if (!val || !*val || *end || !(v >= 0) || v > 1e12) {
+		tool_err("send: %s: '%s' is not a non-negative number", opt, val ? val : "");
+		exit(UMPA_EXIT_USAGE);
+	}
+	return v;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) < 0 || n > (16L << 20) || fseek(f, 0, SEEK_SET) < 0 ||
+	    !(buf = malloc((size_t)n + 1))) {
+		fclose(f);
+		return NULL;
+	}
+	*len = fread(buf, 1, (size_t)n, f);
+	buf[*len] = 0;
+	fclose(f);
+	return buf;
+}
+
+/*
+ * The summary: what went out over the wall time of the run (from the first
+ * packet's build to the last batch's return), then with @p rate_report the
+ * scheduler's accuracy figures (first to last send).
+ */
+static void print_summary(const struct send_ctx *s, const struct umpa_rate_stats *st, int64_t wall_ns, int rate_report,
+			  int sig)
+{
+	double secs = (double)wall_ns / 1e9;
+
+	printf("sent %llu packet%s, %llu bytes in %.6f s on %s (%s): %.0f pps%s\n", (unsigned long long)st->packets,
+	       st->packets == 1 ? "" : "s", (unsigned long long)st->bytes, secs,
+	       s->ifname ? s->ifname : "the routed interface", umpa_inj_backend(s->inj),
+	       secs > 0 ? (double)st->packets / secs : 0.0, sig ? ", interrupted" : "");
+	if (!rate_report)
+		return;
+	if (st->req_pps > 0 || st->req_bps > 0) {
+		printf("rate: requested");
+		if (st->req_pps > 0)
+			printf(" %.6g pps", st->req_pps);
+		if (st->req_bps > 0)
+			printf(" %.6g bps", st->req_bps);
+		printf(", achieved %.6g pps %.6g bps", st->pps, st->bps);
+		if (st->req_pps > 0)
+			printf(" (%.1f%%)", 100.0 * st->pps / st->req_pps);
+		else
+			printf(" (%.1f%%)", 100.0 * st->bps / st->req_bps);
+		printf("\n");
+	} else {
+		printf("rate: unpaced, achieved %.6g pps %.6g bps (first to last send)\n", st->pps, st->bps);
+	}
+	printf("gaps: mean %.3f us, jitter (stddev) %.3f us, max late %.3f us\n", st->gap_mean_ns / 1e3,
+	       st->gap_stddev_ns / 1e3, (double)st->max_late_ns / 1e3);
+}
+
+int cmd_send(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"interval", required_argument, NULL, 'I'},
+	    {"rate", required_argument, NULL, 'r'},
+	    {"bps", required_argument, NULL, 'b'},
+	    {"fast", no_argument, NULL, 'F'},
+	    {"jitter", required_argument, NULL, 'j'},
+	    {"seed", required_argument, NULL, 's'},
+	    {"l3", no_argument, NULL, '3'},
+	    {"inc", required_argument, NULL, 'n'},
+	    {"stats", no_argument, NULL, 'S'},
+	    {"max", required_argument, NULL, 'M'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct send_ctx s = {.rounds = 1};
+	struct umpa_rate rate = {.seed = 1};
+	const char *user = NULL, *script = NULL;
+	unsigned long max = 1000000;
+	int c, r, fast = 0, stats = 0, rc = UMPA_EXIT_ERROR, paced_opts = 0;
+	int64_t t0, wall;
+	struct umpa_err e = {0};
+	struct umpa_lua *L = NULL;
+	struct umpa_loop *loop = NULL;
+	struct umpa_source *src = NULL;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "i:c:f:Z:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			s.ifname = optarg;
+			break;
+		case 'c':
+			s.rounds = tool_ulong("-c", optarg);
+			break;
+		case 'f':
+			script = optarg;
+			break;
+		case 'Z':
+			user = optarg;
+			break;
+		case 'I': {
+			double iv = tool_seconds("--interval", optarg);
+			rate.pps = iv > 0 ? 1.0 / iv : 0;
+			paced_opts++;
+			break;
+		}
+		case 'r':
+			rate.pps = parse_number("--rate", optarg);
+			paced_opts++;
+			break;
+		case 'b':
+			rate.bps = parse_number("--bps", optarg);
+			break;
+		case 'F':
+			fast = 1;
+			break;
+		case 'j':
+			rate.jitter = parse_number("--jitter", optarg);
+			if (rate.jitter > 1) {
+				tool_err("send: --jitter: %s is not between 0 and 1", optarg);
+				return UMPA_EXIT_USAGE;
+			}
+			break;
+		case 's':
+			rate.seed = tool_ulong("--seed", optarg);
+			break;
+		case '3':
+			s.l3 = 1;
+			break;
+		case 'n':
+			if (parse_inc(optarg, &s.inc) < 0)
+				return UMPA_EXIT_USAGE;
+			s.have_inc = 1;
+			break;
+		case 'S':
+			stats = 1;
+			break;
+		case 'M':
+			max = tool_ulong("--max", optarg);
+			break;
+		case 'h':
+			fputs(send_usage, stdout);
+			return UMPA_EXIT_OK;
+		default:
+			tool_err("send: unknown or incomplete option '%s' (try 'umpa send --help')", argv[optind - 1]);
+			return UMPA_EXIT_USAGE;
+		}
+	}
+	if (paced_opts > 1) {
+		tool_err("send: give one of --interval and --rate");
+		return UMPA_EXIT_USAGE;
+	}
+	if (fast && (rate.pps > 0 || rate.bps > 0)) {
+		tool_err("send: --fast means no pacing: drop --rate, --interval or --bps");
+		return UMPA_EXIT_USAGE;
+	}
+	if (!s.ifname && !s.l3) {
+		tool_err("send: on which interface? give -i IFACE (try 'umpa send --help')");
+		return UMPA_EXIT_USAGE;
+	}
+	if (optind == argc && !script) {
+		tool_err("send: nothing to send: give EXPR or -f SCRIPT");
+		return UMPA_EXIT_USAGE;
+	}
+
+	/* the interface and the injector first, then privileges go */
+	if (s.ifname) {
+		if (umpa_iface_get(s.ifname, &s.ifc, &e) < 0)
+			goto fail;
+		s.have_ifc = 1;
+	}
+	s.inj = umpa_inj_open(s.ifname, s.l3 ? 3 : 2, &e);
+	if (!s.inj)
+		goto fail;
+	if (!s.l3 && umpa_inj_send_batch(s.inj, NULL, 0, &e) < 0) /* sets the TX ring up while we may */
+		goto fail;
+	if (user && umpa_drop_privileges(user, &e) < 0)
+		goto fail;
+
+	/* build the set */
+	umpa_pkt_init(&s.scratch);
+	L = umpa_lua_open(&e);
+	if (!L)
+		goto fail;
+	if (script) {
+		size_t len = 0;
+		char *text = slurp(script, &len);
+		long got;
+		if (!text) {
+			umpa_err_set(&e, UMPA_EIO, "%s: cannot read: %s", script, strerror(errno));
+			goto fail;
+		}
+		got = umpa_lua_build_chunk(L, text, len, script, max, on_packet, &s, &e);
+		free(text);
+		if (got < 0)
+			goto fail;
+	}
+	for (int i = optind; i < argc; i++) {
+		char where[32];
+		snprintf(where, sizeof(where), "expression %d", i - optind + 1);
+		if (umpa_lua_build(L, argv[i], where, max, on_packet, &s, &e) < 0)
+			goto fail;
+	}
+	L = umpa_lua_close(L);
+	if (s.n == 0) {
+		umpa_err_set(&e, UMPA_EINVAL, "the expressions produced no packets");
+		goto fail;
+	}
+
+	/* send */
+	s.total = s.rounds ? (uint64_t)s.n * s.rounds : 0;
+	s.linktype = s.l3 ? UMPA_LINKTYPE_RAW : UMPA_LINKTYPE_ETHERNET;
+	for (unsigned i = 0; i < UMPA_BATCH_MAX; i++) {
+		umpa_pkt_init(&s.bp[i]);
+		s.bpp[i] = &s.bp[i];
+	}
+	loop = umpa_loop_new(UMPA_CLOCK_LIVE, &e);
+	if (!loop || umpa_loop_break_on_signal(loop, SIGINT, &e) < 0 ||
+	    umpa_loop_break_on_signal(loop, SIGTERM, &e) < 0)
+		goto fail;
+	src = umpa_loop_source(loop, send_src, &s, &rate, send_sink, &s, &e);
+	if (!src)
+		goto fail;
+	t0 = umpa_loop_now_ns(loop);
+	r = umpa_loop_run(loop, &e);
+	wall = umpa_loop_now_ns(loop) - t0;
+	if (r < 0) {
+		struct umpa_rate_stats st;
+		umpa_source_stats(src, &st);
+		tool_err("send: %s (after %llu packets)", e.msg, (unsigned long long)st.packets);
+		rc = UMPA_EXIT_ERROR;
+	} else {
+		struct umpa_rate_stats st;
+		umpa_source_stats(src, &st);
+		print_summary(&s, &st, wall, stats || rate.pps > 0 || rate.bps > 0, umpa_loop_signalled(loop));
+		rc = UMPA_EXIT_OK;
+	}
+	goto out;
+fail:
+	tool_err("send: %s", e.msg);
+	rc = UMPA_EXIT_ERROR;
+out:
+	umpa_loop_free(loop);
+	umpa_lua_close(L);
+	umpa_inj_close(s.inj);
+	umpa_pkt_release(&s.scratch);
+	if (s.tpl) {
+		for (size_t i = 0; i < s.n && i < SEND_INC_MAX; i++)
+			umpa_pkt_release(&s.tpl[i]);
+	}
+	free(s.tpl);
+	free(s.tpl_base);
+	free(s.tpl_li);
+	free(s.arena);
+	free(s.idx);
+	return rc;
+}
