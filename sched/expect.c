@@ -1025,12 +1025,34 @@ int umpa_on_remove(struct umpa_expect *ex, int id)
 
 /* ---- input ---- */
 
+/*
+ * For an answer that quotes an IPv4 request: does the quoted header carry the
+ * request's ip.id?  Routers quote the header as it came (only the TTL and the
+ * checksum differ), so when several requests differ only in their TTL (a
+ * traceroute) the identification tells them apart.  1 yes, 0 no, -1 cannot tell.
+ */
+static int quoted_id_matches_(const struct umpa_pkt *resp, int qi, const struct umpa_pkt *req)
+{
+	unsigned r = first_net_(req);
+	struct umpa_cur a, b;
+	uint16_t ra, rb;
+
+	if (qi < 0 || (unsigned)qi + 1 >= resp->nlayers || resp->l[qi + 1].proto != &umpa_proto_ip ||
+	    r >= req->nlayers || req->l[r].proto != &umpa_proto_ip)
+		return -1;
+	umpa_layer_cur(resp, (unsigned)qi + 1, &a);
+	umpa_layer_cur(req, r, &b);
+	if (umpa_cur_be16_at(&a, 4, &ra) < 0 || umpa_cur_be16_at(&b, 4, &rb) < 0)
+		return -1;
+	return ra == rb;
+}
+
 int umpa_expect_input(struct umpa_expect *ex, struct umpa_pkt *p)
 {
 	char why[160];
 	const struct umpa_pkt *cand = NULL;
-	struct xent_ *x;
-	int err, hit = 0;
+	struct xent_ *x, *fallback = NULL;
+	int err, qi, best_rank = 0;
 	uint32_t h;
 
 	if (p->nlayers == 0)
@@ -1041,7 +1063,8 @@ int umpa_expect_input(struct umpa_expect *ex, struct umpa_pkt *p)
 		if (r->used && rule_bpf_(r, p) && umpa_pred_match(r->pred, p))
 			r->cb(r->arg, p);
 	}
-	err = quotes_at_(p) >= 0;
+	qi = quotes_at_(p);
+	err = qi >= 0;
 	h = umpa_match_hash(p, err);
 	why[0] = 0;
 	x = err ? ex->tl4[h & (ex->nbuckets - 1)] : ex->tfull[h & (ex->nbuckets - 1)];
@@ -1055,16 +1078,23 @@ int umpa_expect_input(struct umpa_expect *ex, struct umpa_pkt *p)
 		}
 		w[0] = 0;
 		if (umpa_match_answers(p, &x->req, w, sizeof(w))) {
-			settle_(ex, x, p, umpa_loop_now_ns(ex->loop));
-			hit = 1;
-			break;
+			/* Several requests may accept it (they differ only where the answer
+			 * does not show, e.g. the TTL): an error quoting the request's exact
+			 * ip.id ranks first, then the oldest request. */
+			int rank = !err || quoted_id_matches_(p, qi, &x->req) != 0 ? 2 : 1;
+			if (!fallback || rank > best_rank || (rank == best_rank && x->id < fallback->id)) {
+				fallback = x;
+				best_rank = rank;
+			}
+			continue;
 		}
 		if (!cand) {
 			cand = &x->req;
 			snprintf(why, sizeof(why), "%s", w[0] ? w : "no answers hook accepted it");
 		}
 	}
-	if (hit) {
+	if (fallback) {
+		settle_(ex, fallback, p, umpa_loop_now_ns(ex->loop));
 		arm_(ex);
 		return 1;
 	}

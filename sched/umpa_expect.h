@@ -186,7 +186,9 @@ int64_t umpa_expect_add(struct umpa_expect *ex, const struct umpa_pkt *request, 
 /**
  * A received packet (dissected; dissected here when it has no layers).  Rules
  * run first, then the packet is matched against the exchanges in flight; the
- * first it answers settles (its callback runs before this returns).  @p p is
+ * oldest it answers settles (an ICMP error quoting a request's exact ip.id
+ * first: requests that differ only in their TTL are told apart); its callback
+ * runs before this returns.  @p p is
  * only read and not kept.  Returns 1 when it answered an exchange, else 0.
  */
 int umpa_expect_input(struct umpa_expect *ex, struct umpa_pkt *p);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "umpa_expect.h"
 #include "umpa_live.h"
@@ -212,6 +213,24 @@ static int send_frames(void *arg, const struct umpa_frame *f, unsigned n, struct
 	return sent;
 }
 
+/*
+ * Give each IPv4 request whose ip.id the user left alone its own id (then
+ * finish again for the checksum), as traceroute and nping do: an ICMP error
+ * quotes the header, so requests that differ only in their TTL are told
+ * apart by it.
+ */
+static int number_ip_id(struct umpa_pkt *p, uint16_t id, struct umpa_err *e)
+{
+	int li = umpa_pkt_find(p, &umpa_proto_ip, 0);
+	const struct umpa_field *f = umpa_proto_field(&umpa_proto_ip, "id");
+
+	if (li < 0 || !f || umpa_field_is_set(p, (unsigned)li, f))
+		return 0;
+	if (umpa_field_set_u64(p, (unsigned)li, f, id, e) < 0)
+		return -e->code;
+	return umpa_pkt_finish(p, e);
+}
+
 static int all_done(void *arg)
 {
 	struct sr *s = arg;
@@ -274,6 +293,7 @@ int cmd_sr(int argc, char **argv)
 	struct umpa_rate rt = {0};
 	struct umpa_err e = {0};
 	int c, rc = UMPA_EXIT_ERROR, have_cs = 0;
+	unsigned id_base = ((unsigned)getpid() * 2654435761u) >> 16;
 
 	memset(&s, 0, sizeof(s));
 	optind = 1;
@@ -384,6 +404,8 @@ int cmd_sr(int argc, char **argv)
 			}
 		}
 		if (umpa_resolve_dst(res, p, &e) < 0)
+			goto fail;
+		if (number_ip_id(p, (uint16_t)(id_base + i), &e) < 0)
 			goto fail;
 		umpa_dissect(p); /* index the final bytes as a capture would */
 	}
