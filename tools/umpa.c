@@ -16,6 +16,7 @@ static const char usage[] =
     "  show FILE               dissect a capture file (one line, -v tree, --json)\n"
     "  send EXPR... -i IFACE   send packets on an interface (-c N, --rate PPS, --l3)\n"
     "  sr EXPR... -i IFACE     send requests, match their answers (--timeout S, --retry N, --json)\n"
+    "  tls -w FILE             TLS conversations (OpenSSL client and server, no network) into a capture\n"
     "  ifaces [--json]         list interfaces: index, flags, MTU, MAC, addresses\n"
     "  sniff -i IFACE          capture live packets: print them, -w write them to a file\n"
     "\n"
@@ -105,6 +106,8 @@ int main(int argc, char **argv)
 		return cmd_send(argc - 1, argv + 1);
 	if (!strcmp(cmd, "sr"))
 		return cmd_sr(argc - 1, argv + 1);
+	if (!strcmp(cmd, "tls"))
+		return cmd_tls(argc - 1, argv + 1);
 	if (!strcmp(cmd, "ifaces"))
 		return cmd_ifaces(argc - 1, argv + 1);
 	if (!strcmp(cmd, "sniff"))

@@ -34,6 +34,7 @@ int cmd_build(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_send(int argc, char **argv);
 int cmd_sr(int argc, char **argv);
+int cmd_tls(int argc, char **argv);
 int cmd_ifaces(int argc, char **argv);
 int cmd_sniff(int argc, char **argv);
 
