@@ -415,11 +415,19 @@ static const struct umpa_proto *tcp_dissect(struct umpa_pkt *p, unsigned li)
 	next = umpa_proto_bound(UMPA_BIND_TCPPORT, dport);
 	if (!next)
 		next = umpa_proto_bound(UMPA_BIND_TCPPORT, sport);
+	if (!next && pay >= 5) { /* TLS on another port: a plausible record header (tls.c) */
+		struct umpa_cur pc;
+		umpa_cur_init(&pc, p->data + l->off + hlen, pay);
+		if (umpa_tls_looks_like(&pc))
+			next = &umpa_proto_tls;
+	}
 	/* DNS over TCP (RFC 1035 s4.2.2) carries a 2-byte length before the DNS
 	 * header: hand it over only when both can be there (the DNS dissector
 	 * handles the prefix), otherwise show raw bytes. */
 	if (next == &umpa_proto_dns && pay < 14)
 		next = NULL;
+	if (next == &umpa_proto_tls && pay < 5)
+		next = NULL; /* less than a record header: a piece of a stream (tcp_reasm.c follows it) */
 	if (!next && pay > 0 && (l->flags & UMPA_L_INVALID))
 		next = &umpa_proto_raw; /* the data offset is sound: keep the payload */
 	return next;

@@ -40,6 +40,7 @@ extern const struct umpa_proto umpa_proto_icmpv6;
 extern const struct umpa_proto umpa_proto_udp;
 extern const struct umpa_proto umpa_proto_tcp;
 extern const struct umpa_proto umpa_proto_dns;
+extern const struct umpa_proto umpa_proto_tls; /* one TLS record (protocols/tls.c) */
 
 /**
  * Ethernet type names shared by eth.type, vlan.etype, sll.etype and
@@ -47,6 +48,13 @@ extern const struct umpa_proto umpa_proto_dns;
  * print), then extra spellings accepted when parsing ("ip", "vlan").
  */
 extern const struct umpa_vname umpa_ethertype_names[];
+
+/**
+ * True when the bytes under @p c start like a TLS record header (content type
+ * 20-24, version 3.x, a length from 1 to 2^14+2048): the heuristic TCP uses
+ * for TLS on ports not bound to it (protocols/tls.c).
+ */
+int umpa_tls_looks_like(struct umpa_cur *c);
 
 /** All registered protocols; *n receives the count. */
 const struct umpa_proto *const *umpa_protos(size_t *n);

@@ -6,6 +6,7 @@
 
 #include "umpa_capfile.h"
 #include "umpa_protos.h"
+#include "umpa_reasm.h"
 #include "umpa_render.h"
 #include "umpa_tool.h"
 
@@ -19,6 +20,8 @@ static const char show_usage[] = "usage: umpa show FILE [-v | --json] [-c N] [-f
 				 "  -f BPF       only packets matching the BPF filter expression\n"
 				 "  --nsec       nanosecond timestamps in the one-line and tree forms\n"
 				 "  --stats      at the end, print packet, truncated and invalid counts on stderr\n"
+				 "  --no-reassembly  show each TCP segment alone (TLS records split across\n"
+				 "               segments are otherwise shown reassembled, in the last frame)\n"
 				 "Truncated (not captured) and invalid (a field that lies) layers are marked.\n"
 				 "A broken file ends with a one-line error naming the byte offset; the packets\n"
 				 "before it are shown.  Exit status: 0 ok, 1 unreadable or broken file, 2 usage.\n";
@@ -30,12 +33,14 @@ int cmd_show(int argc, char **argv)
 	    {"json", no_argument, NULL, 'j'},
 	    {"nsec", no_argument, NULL, 'n'},
 	    {"stats", no_argument, NULL, 's'},
+	    {"no-reassembly", no_argument, NULL, 'R'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	unsigned long limit = 0;
 	const char *bpf = NULL;
-	int nsec = 0, stats = 0, c, rc = UMPA_EXIT_OK;
+	int nsec = 0, stats = 0, noreasm = 0, c, rc = UMPA_EXIT_OK;
+	struct umpa_reasm *reasm = NULL;
 	struct umpa_err e = {0};
 	struct umpa_capr *r;
 	struct umpa_pkt p;
@@ -65,6 +70,9 @@ int cmd_show(int argc, char **argv)
 		case 's':
 			stats = 1;
 			break;
+		case 'R':
+			noreasm = 1;
+			break;
 		case 'h':
 			fputs(show_usage, stdout);
 			return UMPA_EXIT_OK;
@@ -90,6 +98,11 @@ int cmd_show(int argc, char **argv)
 		return UMPA_EXIT_USAGE;
 	}
 	ro.ts_nsec = nsec;
+	if (!noreasm && !(reasm = umpa_reasm_open(NULL, &e))) {
+		tool_err("show: %s", e.msg);
+		umpa_capr_close(r);
+		return UMPA_EXIT_ERROR;
+	}
 	umpa_pkt_init(&p);
 	for (;;) {
 		int got;
@@ -104,12 +117,12 @@ int cmd_show(int argc, char **argv)
 		}
 		n++;
 		umpa_dissect(&p);
-		for (unsigned i = 0; i < p.nlayers; i++) {
+		ro.number = n;
+		umpa_reasm_show(reasm, &p, n, (enum umpa_reasm_fmt)mode, &ro, &out);
+		for (unsigned i = 0; i < p.nlayers; i++) { /* after reassembly dropped the layers it replaced */
 			ntrunc += (p.l[i].flags & UMPA_L_TRUNCATED) != 0;
 			ninval += (p.l[i].flags & UMPA_L_INVALID) != 0;
 		}
-		ro.number = n;
-		tool_render(mode, &p, &ro, &out);
 		if (out.len >= 1 << 16) {
 			fwrite(out.s, 1, out.len, stdout);
 			umpa_sbuf_reset(&out);
@@ -127,9 +140,20 @@ int cmd_show(int argc, char **argv)
 	}
 	if (rc == UMPA_EXIT_ERROR && e.msg[0])
 		tool_err("%s", e.msg);
-	if (stats)
+	if (stats) {
+		struct umpa_reasm_stats rs;
 		fprintf(stderr, "%llu packets, %llu truncated layers, %llu invalid layers\n", (unsigned long long)n,
 			(unsigned long long)ntrunc, (unsigned long long)ninval);
+		umpa_reasm_get_stats(reasm, &rs);
+		if (rs.flows)
+			fprintf(stderr,
+				"reassembly: %llu flows (%llu evicted), %llu records reassembled, %llu segments held "
+				"out of order, %llu duplicates, %llu bytes dropped\n",
+				(unsigned long long)rs.flows, (unsigned long long)rs.evicted,
+				(unsigned long long)rs.reassembled, (unsigned long long)rs.held,
+				(unsigned long long)rs.duplicates, (unsigned long long)rs.dropped);
+	}
+	umpa_reasm_close(reasm);
 	umpa_sbuf_free(&out);
 	umpa_sbuf_free(&scratch[0]);
 	umpa_sbuf_free(&scratch[1]);

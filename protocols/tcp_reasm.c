@@ -1,0 +1,804 @@
+/* tcp_reasm.c - TCP stream reassembly for records split across segments (RFC 9293 sequence numbers; TLS
+ * records, RFC 8446 5.1).
+ *
+ * Per flow (addresses, ports, direction) a byte buffer starts at the
+ * sequence number `nxt - len`: the bytes of records not yet complete.  A
+ * segment at `nxt` is appended; one ahead of it is copied into the flow's
+ * hold pool (at most max_held segments, max_flow_bytes bytes) and appended
+ * when the gap before it fills; one wholly before `nxt` is a duplicate; one
+ * that overlaps `nxt` contributes its new bytes only.  Complete records are
+ * the longest prefix of the buffer made of whole TLS records (5-byte header
+ * plus length); they are dissected as a packet of tls layers over the buffer
+ * itself (no copy) and consumed at the next feed.
+ *
+ * When a segment's data starts a fresh record and nothing is carried or
+ * drained, the frame's own dissection already shows the records it
+ * completes, so it is left alone (the common case costs one lookup and the
+ * copy of a trailing partial record, if any).  Otherwise the frame's layers
+ * after TCP go (the bytes they would misread are continuations), and the
+ * records it completed come from the buffer.
+ *
+ * A header that is not a TLS record (a gap we never saw, or not TLS at
+ * all) ends the flow's synchronisation: the rest is shown as an ignored
+ * record and the flow resynchronises at the next segment that starts with a
+ * plausible record header.  SYN and RST forget a flow; FIN forgets it after
+ * its data.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "umpa_protos.h"
+#include "umpa_reasm.h"
+
+enum {
+	DEF_FLOWS = 64,
+	DEF_FLOW_BYTES = 1 << 20,
+	DEF_HELD = 64,
+	MAX_CONTRIB = 256, /* frames remembered per flow for "[reassembled from frames ...]" */
+	TLS_HDR = 5,
+};
+
+/* What a feed did to the frame (shown by umpa_reasm_show). */
+enum note {
+	NOTE_NONE,
+	NOTE_SEGMENT,   /* carries only part of a record */
+	NOTE_DUPLICATE, /* every byte seen before */
+	NOTE_HELD,      /* ahead of the stream: held */
+};
+
+/** Which frame brought the bytes up to `end` (an offset in the flow buffer). */
+struct contrib {
+	uint64_t frame;
+	uint32_t end;
+};
+
+/** An out-of-order segment waiting in the hold pool. */
+struct held {
+	uint32_t seq;
+	uint32_t len;
+	uint32_t off; /* in the pool */
+	uint64_t frame;
+};
+
+/** One direction of one TCP connection. */
+struct flow {
+	int used;
+	int synced;       /* nxt is at a record boundary plus len */
+	int tls13;        /* the connection negotiated TLS 1.3 */
+	uint8_t af;       /* 4 or 6 */
+	uint8_t addr[32]; /* source then destination (4 or 16 bytes each) */
+	uint16_t sport, dport;
+	uint32_t nxt;  /* next expected sequence number */
+	uint64_t last; /* last frame seen (LRU) */
+	uint8_t *buf;  /* carried bytes: [0, len) end at nxt */
+	size_t len, cap;
+	uint8_t *pool; /* held segments' bytes */
+	size_t plen, pcap;
+	struct held *hold; /* max_held entries */
+	unsigned nheld;
+	struct contrib ents[MAX_CONTRIB];
+	unsigned nents;
+	int ents_lost; /* more frames contributed than ents could name */
+};
+
+struct umpa_reasm {
+	struct umpa_reasm_opts o;
+	struct flow *flows;
+	struct umpa_reasm_stats st;
+	/* the result of the last feed */
+	struct umpa_pkt rp; /* the completed records (borrowing the flow buffer) */
+	int have_rp;
+	struct flow *rp_flow; /* whose buffer rp borrows: consume rp_len at the next feed */
+	size_t rp_len;
+	enum note note;
+	uint64_t frames[MAX_CONTRIB]; /* frames of rp's bytes, sorted */
+	unsigned nframes;
+	int frames_lost;
+	struct umpa_sbuf txt; /* scratch for rendering */
+};
+
+struct umpa_reasm *umpa_reasm_open(const struct umpa_reasm_opts *o, struct umpa_err *e)
+{
+	struct umpa_reasm *r = calloc(1, sizeof(*r));
+
+	if (!r) {
+		umpa_err_set(e, UMPA_ENOMEM, "reassembly: out of memory");
+		return NULL;
+	}
+	if (o)
+		r->o = *o;
+	if (!r->o.max_flows)
+		r->o.max_flows = DEF_FLOWS;
+	if (!r->o.max_flow_bytes)
+		r->o.max_flow_bytes = DEF_FLOW_BYTES;
+	if (!r->o.max_held)
+		r->o.max_held = DEF_HELD;
+	if (r->o.max_flow_bytes > UINT32_MAX / 2)
+		r->o.max_flow_bytes = UINT32_MAX / 2;
+	r->flows = calloc(r->o.max_flows, sizeof(*r->flows));
+	if (!r->flows) {
+		free(r);
+		umpa_err_set(e, UMPA_ENOMEM, "reassembly: out of memory");
+		return NULL;
+	}
+	umpa_pkt_init(&r->rp);
+	return r;
+}
+
+static void flow_free(struct flow *f)
+{
+	free(f->buf);
+	free(f->pool);
+	free(f->hold);
+	memset(f, 0, sizeof(*f));
+}
+
+struct umpa_reasm *umpa_reasm_close(struct umpa_reasm *r)
+{
+	if (!r)
+		return NULL;
+	for (unsigned i = 0; i < r->o.max_flows; i++)
+		flow_free(&r->flows[i]);
+	free(r->flows);
+	umpa_sbuf_free(&r->txt);
+	free(r);
+	return NULL;
+}
+
+void umpa_reasm_get_stats(const struct umpa_reasm *r, struct umpa_reasm_stats *st)
+{
+	if (r)
+		*st = r->st;
+	else
+		memset(st, 0, sizeof(*st));
+}
+
+/* Forget a flow's data but keep its memory for reuse. */
+static void flow_reset(struct umpa_reasm *r, struct flow *f)
+{
+	r->st.dropped += f->plen;
+	f->used = 0;
+	f->synced = 0;
+	f->tls13 = 0;
+	f->len = 0;
+	f->plen = 0;
+	f->nheld = 0;
+	f->nents = 0;
+	f->ents_lost = 0;
+}
+
+/* Grow *b (capacity *cap) to hold n bytes, at most max.  Returns 0 or -1. */
+static int grow(uint8_t **b, size_t *cap, size_t n, size_t max)
+{
+	size_t c = *cap ? *cap : 4096;
+	uint8_t *nb;
+
+	if (n <= *cap)
+		return 0;
+	if (n > max)
+		return -1;
+	while (c < n)
+		c *= 2;
+	if (c > max)
+		c = max;
+	nb = realloc(*b, c);
+	if (!nb)
+		return -1;
+	*b = nb;
+	*cap = c;
+	return 0;
+}
+
+/* ---- the frame's TCP segment ---- */
+
+/** What feed needs of a frame's TCP segment. */
+struct seg {
+	unsigned t; /* the tcp layer */
+	uint8_t af;
+	uint8_t addr[32];
+	uint16_t sport, dport;
+	uint32_t seq;
+	uint8_t flags; /* low 8 TCP flag bits */
+	const uint8_t *data;
+	uint32_t len;
+};
+
+static int seg_of(const struct umpa_pkt *p, struct seg *s)
+{
+	int t = -1, ipl = -1;
+	struct umpa_cur c;
+	const uint8_t *a;
+	const struct umpa_layer *l;
+
+	for (unsigned i = 0; i < p->nlayers; i++) {
+		if (p->l[i].flags & UMPA_L_QUOTED)
+			break;
+		if (p->l[i].proto == &umpa_proto_ip || p->l[i].proto == &umpa_proto_ipv6)
+			ipl = (int)i;
+		if (p->l[i].proto == &umpa_proto_tcp) {
+			t = (int)i;
+			break;
+		}
+	}
+	if (t < 0 || ipl < 0)
+		return -1;
+	l = &p->l[t];
+	if (l->flags & (UMPA_L_TRUNCATED | UMPA_L_INVALID) || l->hlen > l->len)
+		return -1;
+	/* a segment the capture cut cannot be followed */
+	if (l->off + l->len >= p->len && p->len < p->wirelen)
+		return -1;
+	s->t = (unsigned)t;
+	umpa_layer_cur(p, (unsigned)ipl, &c);
+	memset(s->addr, 0, sizeof(s->addr));
+	if (p->l[ipl].proto == &umpa_proto_ip) {
+		if (umpa_cur_ptr_at(&c, 12, 8, &a) < 0)
+			return -1;
+		s->af = 4;
+		memcpy(s->addr, a, 8);
+	} else {
+		if (umpa_cur_ptr_at(&c, 8, 32, &a) < 0)
+			return -1;
+		s->af = 6;
+		memcpy(s->addr, a, 32);
+	}
+	umpa_layer_cur(p, (unsigned)t, &c);
+	if (umpa_cur_be16_at(&c, 0, &s->sport) < 0 || umpa_cur_be16_at(&c, 2, &s->dport) < 0 ||
+	    umpa_cur_be32_at(&c, 4, &s->seq) < 0 || umpa_cur_u8_at(&c, 13, &s->flags) < 0)
+		return -1;
+	s->len = l->len - l->hlen;
+	s->data = NULL;
+	if (s->len && umpa_cur_ptr_at(&c, l->hlen, s->len, &s->data) < 0)
+		return -1;
+	return 0;
+}
+
+enum { TH_FIN = 0x01, TH_SYN = 0x02, TH_RST = 0x04 };
+
+static struct flow *flow_find(struct umpa_reasm *r, const struct seg *s)
+{
+	for (unsigned i = 0; i < r->o.max_flows; i++) {
+		struct flow *f = &r->flows[i];
+		if (f->used && f->sport == s->sport && f->dport == s->dport && f->af == s->af &&
+		    memcmp(f->addr, s->addr, sizeof(f->addr)) == 0)
+			return f;
+	}
+	return NULL;
+}
+
+/* A free slot, or the least recently used flow (evicted and counted). */
+static struct flow *flow_new(struct umpa_reasm *r, const struct seg *s, uint64_t frame)
+{
+	struct flow *f = NULL;
+
+	for (unsigned i = 0; i < r->o.max_flows && !f; i++)
+		if (!r->flows[i].used)
+			f = &r->flows[i];
+	if (!f) {
+		f = &r->flows[0];
+		for (unsigned i = 1; i < r->o.max_flows; i++)
+			if (r->flows[i].last < f->last)
+				f = &r->flows[i];
+		r->st.evicted++;
+		r->st.dropped += f->len;
+		flow_reset(r, f);
+	}
+	if (!f->hold) {
+		f->hold = calloc(r->o.max_held, sizeof(*f->hold));
+		if (!f->hold)
+			return NULL;
+	}
+	f->used = 1;
+	f->synced = 1;
+	f->tls13 = 0;
+	f->af = s->af;
+	memcpy(f->addr, s->addr, sizeof(f->addr));
+	f->sport = s->sport;
+	f->dport = s->dport;
+	f->nxt = s->seq;
+	f->last = frame;
+	f->len = 0;
+	f->plen = 0;
+	f->nheld = 0;
+	f->nents = 0;
+	f->ents_lost = 0;
+	r->st.flows++;
+	return f;
+}
+
+/* Remember that @p frame brought the buffer up to its current length. */
+static void contrib_add(struct flow *f, uint64_t frame)
+{
+	if (f->nents > 0 && f->ents[f->nents - 1].frame == frame) {
+		f->ents[f->nents - 1].end = (uint32_t)f->len;
+		return;
+	}
+	if (f->nents == MAX_CONTRIB) {
+		f->ents_lost = 1; /* fold into the last entry: the list is then incomplete */
+		f->ents[f->nents - 1].end = (uint32_t)f->len;
+		return;
+	}
+	f->ents[f->nents].frame = frame;
+	f->ents[f->nents].end = (uint32_t)f->len;
+	f->nents++;
+}
+
+/* Append n bytes to the flow's buffer.  Returns 0, or -1 when over the limit (the flow's data is dropped). */
+static int flow_append(struct umpa_reasm *r, struct flow *f, const uint8_t *d, uint32_t n, uint64_t frame)
+{
+	if (grow(&f->buf, &f->cap, f->len + n, r->o.max_flow_bytes) < 0) {
+		r->st.dropped += f->len + n;
+		f->len = 0;
+		f->nents = 0;
+		f->synced = 0;
+		f->nxt += n;
+		return -1;
+	}
+	memcpy(f->buf + f->len, d, n);
+	f->len += n;
+	f->nxt += n;
+	contrib_add(f, frame);
+	return 0;
+}
+
+/* Hold an out-of-order segment.  Returns 1 held, 0 already held (a duplicate), -1 no room (dropped). */
+static int flow_hold(struct umpa_reasm *r, struct flow *f, const struct seg *s, uint64_t frame)
+{
+	for (unsigned i = 0; i < f->nheld; i++)
+		if (f->hold[i].seq == s->seq && f->hold[i].len >= s->len)
+			return 0;
+	if (f->nheld == r->o.max_held || (uint32_t)(s->seq - f->nxt) > r->o.max_flow_bytes ||
+	    grow(&f->pool, &f->pcap, f->plen + s->len, r->o.max_flow_bytes) < 0) {
+		r->st.dropped += s->len;
+		return -1;
+	}
+	memcpy(f->pool + f->plen, s->data, s->len);
+	f->hold[f->nheld].seq = s->seq;
+	f->hold[f->nheld].len = s->len;
+	f->hold[f->nheld].off = (uint32_t)f->plen;
+	f->hold[f->nheld].frame = frame;
+	f->nheld++;
+	f->plen += s->len;
+	return 1;
+}
+
+/* Remove held segment i, compacting the pool. */
+static void held_remove(struct flow *f, unsigned i)
+{
+	struct held h = f->hold[i];
+
+	memmove(f->pool + h.off, f->pool + h.off + h.len, f->plen - h.off - h.len);
+	f->plen -= h.len;
+	for (unsigned k = 0; k < f->nheld; k++)
+		if (f->hold[k].off > h.off)
+			f->hold[k].off -= h.len;
+	f->hold[i] = f->hold[--f->nheld];
+}
+
+/* Append every held segment that now touches nxt.  Returns how many bytes came from the pool. */
+static size_t flow_drain(struct umpa_reasm *r, struct flow *f)
+{
+	size_t got = 0;
+	int progress = 1;
+
+	while (progress && f->nheld > 0) {
+		progress = 0;
+		for (unsigned i = 0; i < f->nheld; i++) {
+			struct held *h = &f->hold[i];
+			int32_t d = (int32_t)(h->seq - f->nxt);
+			if (d > 0)
+				continue;
+			if ((uint32_t)-d < h->len) {
+				uint32_t skip = (uint32_t)-d;
+				if (flow_append(r, f, f->pool + h->off + skip, h->len - skip, h->frame) == 0)
+					got += h->len - skip;
+				r->st.held++;
+			} else {
+				r->st.duplicates++;
+			}
+			held_remove(f, i);
+			progress = 1;
+			break;
+		}
+	}
+	return got;
+}
+
+/* The length of the longest prefix of [b, b+n) made of whole records; *bad set when a header is not TLS. */
+static size_t complete_records(const uint8_t *b, size_t n, int *bad)
+{
+	size_t k = 0;
+
+	*bad = 0;
+	while (n - k >= TLS_HDR) {
+		struct umpa_cur c;
+		uint16_t len = 0;
+		umpa_cur_init(&c, b + k, n - k);
+		if (!umpa_tls_looks_like(&c)) {
+			*bad = 1;
+			return k;
+		}
+		umpa_cur_be16_at(&c, 3, &len);
+		if (TLS_HDR + (size_t)len > n - k)
+			break;
+		k += TLS_HDR + (size_t)len;
+	}
+	return k;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Collect the frames of bytes [0, k) of f's buffer into r->frames (sorted, unique). */
+static void frames_of(struct umpa_reasm *r, struct flow *f, size_t k)
+{
+	uint32_t start = 0;
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < f->nents && start < k; i++) {
+		r->frames[n++] = f->ents[i].frame;
+		start = f->ents[i].end;
+	}
+	qsort(r->frames, n, sizeof(r->frames[0]), cmp_u64);
+	r->nframes = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (r->nframes == 0 || r->frames[r->nframes - 1] != r->frames[i])
+			r->frames[r->nframes++] = r->frames[i];
+	r->frames_lost = f->ents_lost;
+}
+
+/* Drop the first k bytes of the flow buffer (records shown at the previous feed). */
+static void flow_consume(struct flow *f, size_t k)
+{
+	unsigned j = 0;
+
+	if (k == 0)
+		return;
+	if (k > f->len)
+		k = f->len;
+	memmove(f->buf, f->buf + k, f->len - k);
+	f->len -= k;
+	for (unsigned i = 0; i < f->nents; i++) {
+		if (f->ents[i].end <= k)
+			continue;
+		f->ents[j] = f->ents[i];
+		f->ents[j].end -= (uint32_t)k;
+		j++;
+	}
+	f->nents = j;
+	if (j == 0)
+		f->ents_lost = 0;
+}
+
+/* Cut @p p's layers after the tcp layer t (their bytes are not what they claim). */
+static void cut_after(struct umpa_pkt *p, unsigned t)
+{
+	if (p->nlayers > t + 1)
+		p->nlayers = t + 1;
+}
+
+/* The other direction of f's connection, or NULL. */
+static struct flow *flow_reverse(struct umpa_reasm *r, const struct flow *f)
+{
+	unsigned al = f->af == 4 ? 4 : 16;
+
+	for (unsigned i = 0; i < r->o.max_flows; i++) {
+		struct flow *g = &r->flows[i];
+		if (g->used && g->af == f->af && g->sport == f->dport && g->dport == f->sport &&
+		    memcmp(g->addr, f->addr + al, al) == 0 && memcmp(g->addr + al, f->addr, al) == 0)
+			return g;
+	}
+	return NULL;
+}
+
+/* Carry the connection's TLS version onto the tls layers of @p p from layer @p from on: mark them when the
+ * connection is TLS 1.3, and learn it from a ServerHello. */
+static void tls13_marks(struct umpa_reasm *r, struct flow *f, struct umpa_pkt *p, unsigned from)
+{
+	for (unsigned i = from; i < p->nlayers; i++) {
+		if (p->l[i].proto != &umpa_proto_tls)
+			continue;
+		if (f->tls13)
+			umpa_tls_mark_tls13_(p, i);
+		else if (umpa_tls_selects_tls13_(p, i)) {
+			struct flow *g = flow_reverse(r, f);
+			f->tls13 = 1;
+			if (g)
+				g->tls13 = 1;
+		}
+	}
+}
+
+const struct umpa_pkt *umpa_reasm_feed(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame)
+{
+	struct seg s;
+	struct flow *f;
+	int32_t d;
+	size_t before, k;
+	int own, bad;
+
+	if (!r)
+		return NULL;
+	if (r->rp_flow) { /* what the previous feed showed is done with */
+		flow_consume(r->rp_flow, r->rp_len);
+		r->rp_flow = NULL;
+		r->rp_len = 0;
+	}
+	r->have_rp = 0;
+	r->note = NOTE_NONE;
+	r->nframes = 0;
+	if (seg_of(p, &s) < 0)
+		return NULL;
+	f = flow_find(r, &s);
+	if (s.flags & (TH_SYN | TH_RST)) {
+		if (f)
+			flow_reset(r, f);
+		f = NULL;
+		if (s.flags & TH_RST)
+			return NULL;
+		s.seq++; /* data on a SYN starts after it */
+		/* on a port bound to TLS, follow the connection from its start, so that data arriving out of
+		 * order before the first record is held rather than misread */
+		if (umpa_proto_bound(UMPA_BIND_TCPPORT, s.dport) == &umpa_proto_tls ||
+		    umpa_proto_bound(UMPA_BIND_TCPPORT, s.sport) == &umpa_proto_tls)
+			f = flow_new(r, &s, frame);
+		if (s.len == 0)
+			return NULL;
+	}
+	if (s.len == 0) {
+		if (f && (s.flags & TH_FIN) && f->nheld == 0)
+			flow_reset(r, f);
+		return NULL;
+	}
+	if (!f) {
+		/* follow a flow from data that dissected as a TLS record */
+		if (!(s.t + 1 < p->nlayers && p->l[s.t + 1].proto == &umpa_proto_tls && p->l[s.t + 1].hlen >= TLS_HDR))
+			return NULL;
+		{
+			struct umpa_cur c;
+			umpa_cur_init(&c, s.data, s.len);
+			if (!umpa_tls_looks_like(&c))
+				return NULL;
+		}
+		f = flow_new(r, &s, frame);
+		if (!f)
+			return NULL;
+	}
+	if (!f->tls13) {
+		struct flow *g = flow_reverse(r, f);
+		f->tls13 = g && g->tls13;
+	}
+	f->last = frame;
+	d = (int32_t)(s.seq - f->nxt);
+	if (d > 0) {
+		int h = flow_hold(r, f, &s, frame);
+		r->note = h == 0 ? NOTE_DUPLICATE : NOTE_HELD;
+		if (h == 0)
+			r->st.duplicates++;
+		cut_after(p, s.t);
+		return NULL;
+	}
+	if (d < 0 && (uint32_t)-d >= s.len) {
+		r->st.duplicates++;
+		r->note = NOTE_DUPLICATE;
+		cut_after(p, s.t);
+		return NULL;
+	}
+	if (!f->synced) {
+		/* resynchronise only where a segment starts with a record header */
+		struct umpa_cur c;
+		umpa_cur_init(&c, s.data, s.len);
+		if (d != 0 || f->len != 0 || !umpa_tls_looks_like(&c)) {
+			f->nxt = s.seq + s.len;
+			return NULL; /* the frame's own dissection is all there is */
+		}
+		f->synced = 1;
+	}
+	before = f->len;
+	own = before == 0 && d == 0;
+	if (flow_append(r, f, s.data + (uint32_t)-d, s.len - (uint32_t)-d, frame) < 0) {
+		cut_after(p, s.t);
+		return NULL;
+	}
+	if (flow_drain(r, f) > 0)
+		own = 0;
+	k = complete_records(f->buf, f->len, &bad);
+	if (bad) {
+		k = f->len; /* show the rest as what it is (an ignored record) and resynchronise later */
+		f->synced = 0;
+	}
+	if (own) {
+		/* the frame's own layers show these records; keep only the trailing partial record */
+		if (bad) {
+			flow_consume(f, f->len);
+			f->synced = 0;
+		} else {
+			flow_consume(f, k);
+			if (f->len > 0 && f->len < TLS_HDR) {
+				/* a piece too short for the frame to show as a record */
+				cut_after(p, s.t);
+				r->note = NOTE_SEGMENT;
+			}
+		}
+		tls13_marks(r, f, p, s.t + 1);
+		if ((s.flags & TH_FIN) && f->nheld == 0)
+			flow_reset(r, f);
+		return NULL;
+	}
+	cut_after(p, s.t);
+	if (k == 0) {
+		r->note = NOTE_SEGMENT;
+		return NULL;
+	}
+	frames_of(r, f, k);
+	if (r->nframes > 1 || r->frames[0] != frame)
+		r->st.reassembled++;
+	umpa_pkt_attach(&r->rp, f->buf, (uint32_t)k, (uint32_t)k, -1);
+	r->rp.ts_sec = p->ts_sec;
+	r->rp.ts_nsec = p->ts_nsec;
+	umpa_dissect_from(&r->rp, 0, &umpa_proto_tls, 0, (uint32_t)k);
+	tls13_marks(r, f, &r->rp, 0);
+	r->have_rp = 1;
+	r->rp_flow = f;
+	r->rp_len = k;
+	if (k < f->len)
+		r->note = NOTE_SEGMENT; /* the segment also starts the next record */
+	if ((s.flags & TH_FIN) && f->nheld == 0) {
+		/* shown now, forgotten at the next feed: keep the buffer until then */
+		f->synced = 0;
+	}
+	return &r->rp;
+}
+
+/* ---- rendering ---- */
+
+static void put_frames(const struct umpa_reasm *r, struct umpa_sbuf *out, int json)
+{
+	for (unsigned i = 0; i < r->nframes; i++) {
+		unsigned j = i;
+		if (i)
+			umpa_sbuf_putc(out, ',');
+		umpa_sbuf_put_u64(out, r->frames[i]);
+		if (json)
+			continue;
+		while (j + 1 < r->nframes && r->frames[j + 1] == r->frames[j] + 1)
+			j++;
+		if (j >= i + 2) {
+			umpa_sbuf_putc(out, '-');
+			umpa_sbuf_put_u64(out, r->frames[j]);
+			i = j;
+		}
+	}
+	if (r->frames_lost && !json)
+		umpa_sbuf_puts(out, ",...");
+}
+
+static const char *note_text(enum note n)
+{
+	switch (n) {
+	case NOTE_SEGMENT:
+		return "TLS segment of a reassembled PDU";
+	case NOTE_DUPLICATE:
+		return "TCP duplicate, ignored";
+	case NOTE_HELD:
+		return "TCP out of order, held for reassembly";
+	default:
+		return "";
+	}
+}
+
+/* Remove a trailing newline (and with it the one-line or JSON terminator). */
+static void chop(struct umpa_sbuf *b, const char *suffix)
+{
+	size_t n = strlen(suffix);
+
+	if (b->len >= n && memcmp(b->s + b->len - n, suffix, n) == 0) {
+		b->len -= n;
+		b->s[b->len] = 0;
+	}
+}
+
+/* The marks the line renderer puts after a summary, for the reassembled layers. */
+static void put_marks(const struct umpa_layer *l, struct umpa_sbuf *b)
+{
+	if (l->flags & UMPA_L_TRUNCATED) {
+		umpa_sbuf_puts(b, " [truncated ");
+		umpa_sbuf_puts(b, l->proto->name);
+		umpa_sbuf_puts(b, l->why ? ": " : "");
+		umpa_sbuf_puts(b, l->why ? l->why : "");
+		umpa_sbuf_putc(b, ']');
+	}
+	if (l->flags & UMPA_L_INVALID) {
+		umpa_sbuf_puts(b, " [invalid ");
+		umpa_sbuf_puts(b, l->proto->name);
+		umpa_sbuf_puts(b, l->why ? ": " : "");
+		umpa_sbuf_puts(b, l->why ? l->why : "");
+		umpa_sbuf_putc(b, ']');
+	}
+}
+
+void umpa_reasm_show(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame, enum umpa_reasm_fmt fmt,
+		     const struct umpa_render_opts *ro, struct umpa_sbuf *out)
+{
+	const struct umpa_pkt *rp = umpa_reasm_feed(r, p, frame);
+	enum note note = r ? r->note : NOTE_NONE;
+
+	switch (fmt) {
+	case UMPA_REASM_LINE:
+		umpa_render_line(p, ro, out);
+		if (!rp && note == NOTE_NONE)
+			return;
+		chop(out, "\n");
+		if (rp) {
+			for (unsigned i = 0; i < rp->nlayers; i++)
+				if (rp->l[i].proto->summary)
+					rp->l[i].proto->summary(rp, i, out);
+			for (unsigned i = 0; i < rp->nlayers; i++)
+				put_marks(&rp->l[i], out);
+			umpa_sbuf_puts(out, " [reassembled from frames ");
+			put_frames(r, out, 0);
+			umpa_sbuf_putc(out, ']');
+		}
+		if (note != NOTE_NONE) {
+			umpa_sbuf_puts(out, " [");
+			umpa_sbuf_puts(out, note_text(note));
+			umpa_sbuf_putc(out, ']');
+		}
+		umpa_sbuf_putc(out, '\n');
+		return;
+	case UMPA_REASM_TREE:
+		umpa_render_tree(p, ro, out);
+		if (note != NOTE_NONE) {
+			umpa_sbuf_putc(out, '[');
+			umpa_sbuf_puts(out, note_text(note));
+			umpa_sbuf_puts(out, "]\n");
+		}
+		if (rp) {
+			const char *nl;
+			umpa_sbuf_puts(out, "[Reassembled TCP segments (");
+			umpa_sbuf_put_u64(out, rp->len);
+			umpa_sbuf_puts(out, " bytes): reassembled from frames ");
+			put_frames(r, out, 0);
+			umpa_sbuf_puts(out, "]\n");
+			umpa_sbuf_reset(&r->txt);
+			umpa_render_tree(rp, ro, &r->txt);
+			nl = r->txt.s ? strchr(r->txt.s, '\n') : NULL; /* drop the "Frame N: ..." line */
+			if (nl)
+				umpa_sbuf_puts(out, nl + 1);
+		}
+		umpa_sbuf_putc(out, '\n');
+		return;
+	case UMPA_REASM_JSON:
+		umpa_render_json(p, ro, out);
+		if (!rp && note == NOTE_NONE)
+			return;
+		chop(out, "]}\n");
+		if (rp) {
+			const char *ls;
+			umpa_sbuf_reset(&r->txt);
+			umpa_render_json(rp, ro, &r->txt);
+			chop(&r->txt, "]}\n");
+			ls = r->txt.s ? strstr(r->txt.s, "\"layers\":[{") : NULL;
+			if (ls) {
+				ls += strlen("\"layers\":[{");
+				umpa_sbuf_puts(out, p->nlayers ? ",{" : "{");
+				umpa_sbuf_puts(out, "\"_reassembled_from\":[");
+				put_frames(r, out, 1);
+				umpa_sbuf_puts(out, "],\"_reassembled_length\":");
+				umpa_sbuf_put_u64(out, rp->len);
+				umpa_sbuf_putc(out, ',');
+				umpa_sbuf_puts(out, ls);
+			}
+		}
+		umpa_sbuf_puts(out, "]");
+		if (note != NOTE_NONE) {
+			umpa_sbuf_puts(out, ",\"_reassembly\":");
+			umpa_sbuf_put_json_str(out, note_text(note), strlen(note_text(note)));
+		}
+		umpa_sbuf_puts(out, "}\n");
+		return;
+	}
+}

@@ -1,0 +1,640 @@
+/* test_tls_dissect.c - the TLS dissector and TCP reassembly, checked against tshark on conversations that
+ * OpenSSL makes in this process (client and server over memory BIOs, carried by the userland TCP stream). */
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <unistd.h>
+
+#include "umpa_reasm.h"
+#include "umpa_tcpstream.h"
+#include "unit.h"
+
+/* ---- a TLS conversation as packets ---- */
+
+struct coll {
+	struct umpa_pkt *pk;
+	size_t n, cap;
+};
+
+static int collect(void *arg, const struct umpa_pkt *p, const char *comment, struct umpa_err *e)
+{
+	struct coll *c = arg;
+
+	(void)comment;
+	(void)e;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 64;
+		c->pk = realloc(c->pk, c->cap * sizeof(*c->pk));
+		assert_non_null(c->pk);
+	}
+	umpa_pkt_init(&c->pk[c->n]);
+	assert_int_equal(umpa_pkt_dup(&c->pk[c->n], p, NULL), 0);
+	c->n++;
+	return 0;
+}
+
+static void coll_free(struct coll *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		umpa_pkt_release(&c->pk[i]);
+	free(c->pk);
+	memset(c, 0, sizeof(*c));
+}
+
+/** What conversation() makes. */
+struct conv_opts {
+	int version;         /* TLS1_2_VERSION or TLS1_3_VERSION */
+	const char *ciphers; /* TLS 1.2 cipher list, or NULL */
+	uint32_t seg_max;    /* TCP segment size limit (1: byte by byte), 0: the MSS */
+	double reorder, dup; /* hostile TCP */
+	uint64_t seed;
+	size_t appdata; /* bytes the server sends back */
+	int alert;      /* the client ends with close_notify */
+};
+
+static EVP_PKEY *ca_key, *leaf_key;
+static X509 *ca_cert, *leaf_cert;
+
+/* A certificate for @p key named O=umpa tests, CN=@p cn, signed by @p ikey (issuer @p icert, or itself). */
+static X509 *make_cert(EVP_PKEY *key, const char *cn, long serial, X509 *icert, EVP_PKEY *ikey)
+{
+	X509 *x = X509_new();
+	X509_NAME *n;
+
+	assert_non_null(x);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_set_pubkey(x, key);
+	n = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC, (const unsigned char *)"umpa tests", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, icert ? X509_get_subject_name(icert) : n);
+	assert_true(X509_sign(x, ikey ? ikey : key, EVP_sha256()) > 0);
+	return x;
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	ca_key = EVP_EC_gen("P-256");
+	leaf_key = EVP_EC_gen("P-256");
+	if (!ca_key || !leaf_key)
+		return -1;
+	ca_cert = make_cert(ca_key, "umpa test CA", 1, NULL, NULL);
+	leaf_cert = make_cert(leaf_key, "server.umpa.test", 2, ca_cert, ca_key);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	X509_free(ca_cert);
+	X509_free(leaf_cert);
+	EVP_PKEY_free(ca_key);
+	EVP_PKEY_free(leaf_key);
+	return 0;
+}
+
+static int alpn_select(SSL *s, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+		       unsigned int inlen, void *arg)
+{
+	(void)s;
+	(void)arg;
+	if (inlen < 1 || in[0] + 1u > inlen)
+		return SSL_TLSEXT_ERR_NOACK;
+	*out = in + 1;
+	*outlen = in[0];
+	return SSL_TLSEXT_ERR_OK;
+}
+
+/* Move what @p from wrote into @p to's read BIO and onto the TCP stream as @p side's data. */
+static void pump(SSL *from, SSL *to, struct umpa_tcps *t, enum umpa_tcps_side side)
+{
+	static uint8_t buf[1 << 17];
+	BIO *w = SSL_get_wbio(from);
+	size_t n = 0;
+	int k;
+	struct umpa_err e = {0};
+
+	while (n < sizeof(buf) && (k = BIO_read(w, buf + n, (int)(sizeof(buf) - n))) > 0)
+		n += (size_t)k;
+	if (n == 0)
+		return;
+	assert_int_equal(BIO_write(SSL_get_rbio(to), buf, (int)n), (int)n);
+	if (umpa_tcps_send(t, side, buf, n, NULL, &e) < 0)
+		fail_msg("tcps send: %s", e.msg);
+}
+
+/* A whole conversation: handshake (SNI server.umpa.test, ALPN h2/http1.1, a certificate chain of two), a
+ * request, @p o->appdata bytes back, close_notify, FIN. */
+static void conversation(const struct conv_opts *o, struct coll *c, const char *path)
+{
+	struct umpa_tcps_opts to;
+	struct umpa_tcps *t;
+	struct umpa_err e = {0};
+	SSL_CTX *sc = SSL_CTX_new(TLS_server_method()), *cc = SSL_CTX_new(TLS_client_method());
+	SSL *sv, *cl;
+	static const unsigned char alpn[] = "\x02h2\x08http/1.1";
+	static uint8_t data[1 << 16];
+	char rd[4096];
+
+	memset(c, 0, sizeof(*c));
+	umpa_tcps_opts_init(&to);
+	to.seed = o->seed;
+	to.seg_max = o->seg_max;
+	to.reorder = o->reorder;
+	to.dup = o->dup;
+	t = umpa_tcps_new(&to, collect, c, &e);
+	if (!t)
+		fail_msg("tcps: %s", e.msg);
+	assert_int_equal(umpa_tcps_connect(t, &e), 0);
+
+	assert_non_null(sc);
+	assert_non_null(cc);
+	SSL_CTX_set_min_proto_version(sc, o->version);
+	SSL_CTX_set_max_proto_version(sc, o->version);
+	SSL_CTX_set_min_proto_version(cc, o->version);
+	SSL_CTX_set_max_proto_version(cc, o->version);
+	if (o->ciphers) {
+		assert_int_equal(SSL_CTX_set_cipher_list(sc, o->ciphers), 1);
+		assert_int_equal(SSL_CTX_set_cipher_list(cc, o->ciphers), 1);
+	}
+	assert_int_equal(SSL_CTX_use_certificate(sc, leaf_cert), 1);
+	assert_int_equal(SSL_CTX_use_PrivateKey(sc, leaf_key), 1);
+	X509_up_ref(ca_cert);
+	assert_int_equal(SSL_CTX_add_extra_chain_cert(sc, ca_cert), 1);
+	SSL_CTX_set_alpn_select_cb(sc, alpn_select, NULL);
+	sv = SSL_new(sc);
+	cl = SSL_new(cc);
+	SSL_set_bio(sv, BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
+	SSL_set_bio(cl, BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
+	SSL_set_accept_state(sv);
+	SSL_set_connect_state(cl);
+	SSL_set_tlsext_host_name(cl, "server.umpa.test");
+	assert_int_equal(SSL_set_alpn_protos(cl, alpn, sizeof(alpn) - 1), 0);
+	for (int i = 0; i < 10 && !(SSL_is_init_finished(cl) && SSL_is_init_finished(sv)); i++) {
+		SSL_do_handshake(cl);
+		pump(cl, sv, t, UMPA_TCPS_CLIENT);
+		SSL_do_handshake(sv);
+		pump(sv, cl, t, UMPA_TCPS_SERVER);
+	}
+	assert_true(SSL_is_init_finished(cl) && SSL_is_init_finished(sv));
+	assert_int_equal(SSL_write(cl, "GET / HTTP/1.1\r\nHost: server.umpa.test\r\n\r\n", 42), 42);
+	pump(cl, sv, t, UMPA_TCPS_CLIENT);
+	assert_int_equal(SSL_read(sv, rd, sizeof(rd)), 42);
+	for (size_t i = 0; i < o->appdata && i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 13);
+	if (o->appdata)
+		assert_int_equal(SSL_write(sv, data, (int)o->appdata), (int)o->appdata);
+	pump(sv, cl, t, UMPA_TCPS_SERVER);
+	while (SSL_read(cl, rd, sizeof(rd)) > 0)
+		;
+	if (o->alert) {
+		SSL_shutdown(cl);
+		pump(cl, sv, t, UMPA_TCPS_CLIENT);
+	}
+	assert_int_equal(umpa_tcps_close(t, UMPA_TCPS_CLIENT, &e), 0);
+	umpa_tcps_free(t);
+	SSL_free(sv);
+	SSL_free(cl);
+	SSL_CTX_free(sc);
+	SSL_CTX_free(cc);
+	if (path)
+		unit_write_pcap(path, UMPA_LINKTYPE_ETHERNET, c->pk, c->n);
+}
+
+/* ---- what umpa shows: (key, value) per frame, through an emitter that records ---- */
+
+struct kv {
+	char *key, *val;
+	uint64_t frame;
+};
+
+struct rec {
+	struct umpa_emit em; /* first: the callbacks get it back */
+	struct kv *v;
+	size_t n, cap;
+	uint64_t frame;
+};
+
+static void rec_field(struct umpa_emit *em, const char *key, const char *val, int kind, const char *vname)
+{
+	struct rec *r = (struct rec *)em;
+
+	(void)kind;
+	(void)vname;
+	if (r->n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 256;
+		r->v = realloc(r->v, r->cap * sizeof(*r->v));
+		assert_non_null(r->v);
+	}
+	r->v[r->n].key = strdup(key);
+	r->v[r->n].val = strdup(val);
+	r->v[r->n].frame = r->frame;
+	r->n++;
+}
+
+static void rec_open(struct umpa_emit *em, const char *key, const char *label)
+{
+	(void)em;
+	(void)key;
+	(void)label;
+}
+
+static void rec_close(struct umpa_emit *em)
+{
+	(void)em;
+}
+
+static void rec_init(struct rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->em.open = rec_open;
+	r->em.close = rec_close;
+	r->em.field = rec_field;
+}
+
+static void rec_free(struct rec *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->v[i].key);
+		free(r->v[i].val);
+	}
+	free(r->v);
+	umpa_sbuf_free(&r->em.tmp);
+	umpa_sbuf_free(&r->em.tmp2);
+}
+
+/* Record every field of the tls layers of @p p. */
+static void rec_tls(struct rec *r, const struct umpa_pkt *p)
+{
+	for (unsigned i = 0; i < p->nlayers; i++) {
+		const struct umpa_layer *l = &p->l[i];
+		if (l->proto != &umpa_proto_tls)
+			continue;
+		for (unsigned k = 0; k < l->proto->nfields; k++)
+			umpa_emit_field(&r->em, p, i, &l->proto->fields[k]);
+		l->proto->details(p, i, &r->em);
+	}
+}
+
+/** Dissect every packet of @p c with reassembly and record the TLS fields shown; returns the count of
+ * records (tls layers) and counts flagged layers into *flagged. */
+static unsigned show_all(struct coll *c, struct rec *r, unsigned *flagged)
+{
+	struct umpa_reasm *ra = umpa_reasm_open(NULL, NULL);
+	unsigned nrec = 0;
+
+	assert_non_null(ra);
+	*flagged = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		struct umpa_pkt p;
+		const struct umpa_pkt *rp;
+		unit_dissect(&p, UMPA_LINKTYPE_ETHERNET, c->pk[i].data, c->pk[i].len);
+		rp = umpa_reasm_feed(ra, &p, i + 1);
+		r->frame = i + 1;
+		rec_tls(r, &p);
+		if (rp)
+			rec_tls(r, rp);
+		for (unsigned k = 0; k < p.nlayers; k++) {
+			nrec += p.l[k].proto == &umpa_proto_tls;
+			*flagged += (p.l[k].flags & (UMPA_L_TRUNCATED | UMPA_L_INVALID)) != 0;
+		}
+		for (unsigned k = 0; rp && k < rp->nlayers; k++) {
+			nrec += rp->l[k].proto == &umpa_proto_tls;
+			*flagged += (rp->l[k].flags & (UMPA_L_TRUNCATED | UMPA_L_INVALID)) != 0;
+		}
+		umpa_pkt_release(&p);
+	}
+	umpa_reasm_close(ra);
+	return nrec;
+}
+
+/* ---- tshark's view ---- */
+
+/* A value as text both sides agree on: numbers in decimal, bytes without separators. */
+static void norm(const char *v, char *out, size_t n)
+{
+	char *end;
+	unsigned long long x;
+	size_t k = 0;
+
+	if (v[0] == '0' && (v[1] == 'x' || v[1] == 'X') && v[2]) {
+		x = strtoull(v, &end, 16);
+		if (!*end) {
+			snprintf(out, n, "%llu", x);
+			return;
+		}
+	}
+	if (v[0] >= '0' && v[0] <= '9') {
+		x = strtoull(v, &end, 10);
+		if (!*end) {
+			snprintf(out, n, "%llu", x);
+			return;
+		}
+	}
+	/* colon-separated hex bytes lose their colons */
+	for (size_t i = 0; v[i] && k + 1 < n; i++)
+		if (!(v[i] == ':' && i % 3 == 2))
+			out[k++] = v[i];
+	out[k] = 0;
+	if (!strcmp(out, "True"))
+		snprintf(out, n, "1");
+	if (!strcmp(out, "False"))
+		snprintf(out, n, "0");
+}
+
+/* Keys umpa emits that tshark shows under another form (checked elsewhere or by presence only). */
+static int key_skipped(const char *k)
+{
+	return !strncmp(k, "x509af.", 7) || !strcmp(k, "tls.handshake") || !strcmp(k, "tls.alert_message") ||
+	       !strcmp(k, "tls.change_cipher_spec") || !strcmp(k, "tls.ignored_unknown_record");
+}
+
+/**
+ * Compare every field umpa recorded in @p r with tshark's values for the same frames of @p path: same
+ * values in the same order, per frame and key.  Returns how many values were compared.
+ */
+static size_t compare_tshark(const char *path, struct rec *r)
+{
+	static char cmd[16384], line[1 << 20];
+	char *keys[256];
+	size_t nkeys = 0, cmp = 0, len;
+	FILE *f;
+
+	for (size_t i = 0; i < r->n; i++) {
+		size_t k;
+		if (key_skipped(r->v[i].key))
+			continue;
+		for (k = 0; k < nkeys && strcmp(keys[k], r->v[i].key); k++)
+			;
+		if (k == nkeys) {
+			assert_true(nkeys < 256);
+			keys[nkeys++] = r->v[i].key;
+		}
+	}
+	len = (size_t)snprintf(cmd, sizeof(cmd),
+			       "tshark -r %s -o tcp.reassemble_out_of_order:TRUE -T fields -E occurrence=a "
+			       "-E aggregator='|' -E separator='/t' -e frame.number",
+			       path);
+	for (size_t k = 0; k < nkeys; k++)
+		len += (size_t)snprintf(cmd + len, sizeof(cmd) - len, " -e %s", keys[k]);
+	assert_true(len < sizeof(cmd) - 16);
+	snprintf(cmd + len, sizeof(cmd) - len, " 2>/dev/null");
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		char *cols[257], *save = NULL, *s = line;
+		unsigned long frame;
+		size_t nc = 0;
+		line[strcspn(line, "\n")] = 0;
+		/* split on tabs, keeping empty columns */
+		cols[nc++] = s;
+		for (char *q = s; *q; q++)
+			if (*q == '\t') {
+				*q = 0;
+				assert_true(nc < 257);
+				cols[nc++] = q + 1;
+			}
+		(void)save;
+		assert_int_equal(nc, nkeys + 1);
+		frame = strtoul(cols[0], NULL, 10);
+		for (size_t k = 0; k < nkeys; k++) {
+			/* umpa's values of this key in this frame, in order, against tshark's list */
+			char *tv = cols[k + 1], *tsave = NULL, *tok;
+			size_t ui = 0;
+			tok = *tv ? strtok_r(tv, "|", &tsave) : NULL;
+			for (size_t i = 0; i < r->n; i++) {
+				char a[1 << 15], b[1 << 15];
+				if (r->v[i].frame != frame || strcmp(r->v[i].key, keys[k]))
+					continue;
+				if (!tok)
+					fail_msg("frame %lu: %s = %s in umpa, tshark has no more (%zu before)", frame,
+						 keys[k], r->v[i].val, ui);
+				norm(r->v[i].val, a, sizeof(a));
+				norm(tok, b, sizeof(b));
+				if (strcmp(a, b))
+					fail_msg("frame %lu: %s[%zu]: umpa '%.200s', tshark '%.200s'", frame, keys[k],
+						 ui, a, b);
+				ui++;
+				cmp++;
+				tok = strtok_r(NULL, "|", &tsave);
+			}
+			if (tok)
+				fail_msg("frame %lu: %s: tshark has more values than umpa (%zu, next '%s')", frame,
+					 keys[k], ui, tok);
+		}
+	}
+	assert_int_equal(pclose(f), 0);
+	return cmp;
+}
+
+/* tshark's record sequence: per frame "ct:hstype,ct,..." as -T fields gives them, all frames joined. */
+static void tshark_records(const char *path, char *out, size_t n)
+{
+	char cmd[512], line[8192];
+	FILE *f;
+	size_t k = 0;
+
+	snprintf(cmd, sizeof(cmd),
+		 "tshark -r %s -o tcp.reassemble_out_of_order:TRUE -T fields -E occurrence=a -E aggregator=, "
+		 "-e tls.record.content_type -e tls.handshake.type 2>/dev/null",
+		 path);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	out[0] = 0;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		if (line[0] == '\t' && !line[1])
+			continue;
+		k += (size_t)snprintf(out + k, n - k, "%s;", line);
+		assert_true(k < n);
+	}
+	assert_int_equal(pclose(f), 0);
+}
+
+/* umpa's record sequence in the same form, from what the recorder saw. */
+static void umpa_records(const struct rec *r, char *out, size_t n)
+{
+	size_t k = 0;
+	uint64_t frame = 0;
+	int any = 0;
+	char ct[2048], hs[2048];
+
+	ct[0] = hs[0] = 0;
+	out[0] = 0;
+	for (size_t i = 0; i <= r->n; i++) {
+		if (i == r->n || r->v[i].frame != frame) {
+			if (any) {
+				k += (size_t)snprintf(out + k, n - k, "%s\t%s;", ct, hs);
+				assert_true(k < n);
+			}
+			if (i == r->n)
+				break;
+			frame = r->v[i].frame;
+			ct[0] = hs[0] = 0;
+			any = 0;
+		}
+		if (!strcmp(r->v[i].key, "tls.record.content_type")) {
+			snprintf(ct + strlen(ct), sizeof(ct) - strlen(ct), "%s%s", ct[0] ? "," : "", r->v[i].val);
+			any = 1;
+		} else if (!strcmp(r->v[i].key, "tls.handshake.type")) {
+			snprintf(hs + strlen(hs), sizeof(hs) - strlen(hs), "%s%s", hs[0] ? "," : "", r->v[i].val);
+		}
+	}
+}
+
+/* ---- tests ---- */
+
+static char tmpdir[64];
+
+static int setup_dir(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/umpa-tls-XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown_dir(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	if (getenv("UMPA_KEEP")) { /* keep the captures to look at */
+		fprintf(stderr, "captures kept in %s\n", tmpdir);
+		return 0;
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Every field umpa shows for a whole conversation equals tshark's, frame by frame. */
+static void check_conversation(const struct conv_opts *o, const char *name, int want_reasm)
+{
+	struct coll c;
+	struct rec r;
+	char path[128];
+	unsigned flagged, nrec;
+	size_t cmp;
+	int subj = 0, iss = 0;
+
+	if (!unit_have_tshark())
+		skip();
+	snprintf(path, sizeof(path), "%s/%s.pcap", tmpdir, name);
+	conversation(o, &c, path);
+	rec_init(&r);
+	nrec = show_all(&c, &r, &flagged);
+	assert_int_equal(flagged, 0);
+	assert_true(nrec >= 5);
+	cmp = compare_tshark(path, &r);
+	print_message("%s: %zu packets, %u records, %zu values equal to tshark's\n", name, c.n, nrec, cmp);
+	assert_true(cmp > 40);
+	for (size_t i = 0; i < r.n; i++) {
+		if (!strcmp(r.v[i].key, "x509af.subject"))
+			subj +=
+			    strstr(r.v[i].val, "CN=server.umpa.test") != NULL || strstr(r.v[i].val, "CN=umpa test CA");
+		if (!strcmp(r.v[i].key, "x509af.issuer"))
+			iss += strstr(r.v[i].val, "CN=umpa test CA") != NULL;
+	}
+	if (o->version == TLS1_2_VERSION) { /* the certificates are in clear */
+		assert_int_equal(subj, 2);
+		assert_int_equal(iss, 2);
+	}
+	(void)want_reasm;
+	rec_free(&r);
+	coll_free(&c);
+}
+
+static void test_tls13_fields(void **state)
+{
+	struct conv_opts o = {.version = TLS1_3_VERSION, .seed = 1, .appdata = 3000, .alert = 1};
+
+	(void)state;
+	check_conversation(&o, "tls13", 0);
+}
+
+static void test_tls12_fields(void **state)
+{
+	struct conv_opts o = {.version = TLS1_2_VERSION,
+			      .ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305",
+			      .seed = 2,
+			      .appdata = 20000,
+			      .alert = 1};
+
+	(void)state;
+	check_conversation(&o, "tls12", 0);
+}
+
+/* Records split across segments, out of order, duplicated: umpa shows the same records in the same frames
+ * as tshark (with out-of-order reassembly on). */
+static void check_records(const struct conv_opts *o, const char *name)
+{
+	static char u[1 << 16], t[1 << 16];
+	struct coll c;
+	struct rec r;
+	char path[128];
+	unsigned flagged, nrec;
+
+	if (!unit_have_tshark())
+		skip();
+	snprintf(path, sizeof(path), "%s/%s.pcap", tmpdir, name);
+	conversation(o, &c, path);
+	rec_init(&r);
+	nrec = show_all(&c, &r, &flagged);
+	assert_int_equal(flagged, 0);
+	umpa_records(&r, u, sizeof(u));
+	tshark_records(path, t, sizeof(t));
+	print_message("%s: %zu packets, %u records\n", name, c.n, nrec);
+	if (strcmp(u, t))
+		fail_msg("records per frame differ\numpa:   %s\ntshark: %s", u, t);
+	assert_true(nrec >= 8);
+	rec_free(&r);
+	coll_free(&c);
+}
+
+static void test_reasm_bytewise(void **state)
+{
+	struct conv_opts o = {.version = TLS1_2_VERSION,
+			      .ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256",
+			      .seg_max = 1,
+			      .seed = 3,
+			      .appdata = 100,
+			      .alert = 1};
+
+	(void)state;
+	check_records(&o, "bytewise");
+}
+
+static void test_reasm_hostile(void **state)
+{
+	struct conv_opts o = {.version = TLS1_3_VERSION,
+			      .seg_max = 5,
+			      .reorder = 0.3,
+			      .dup = 0.3,
+			      .seed = 4,
+			      .appdata = 3000,
+			      .alert = 1};
+
+	(void)state;
+	check_records(&o, "hostile");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_tls13_fields),
+	    cmocka_unit_test(test_tls12_fields),
+	    cmocka_unit_test(test_reasm_bytewise),
+	    cmocka_unit_test(test_reasm_hostile),
+	};
+	int rc;
+
+	if (group_setup(NULL) < 0 || setup_dir(NULL) < 0)
+		return 1;
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	teardown_dir(NULL);
+	group_teardown(NULL);
+	return rc;
+}
