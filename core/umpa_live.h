@@ -105,8 +105,13 @@ struct umpa_cap_opts {
 	const char *filter;    /**< BPF expression or NULL (borrowed during open only) */
 	enum umpa_cap_dir dir; /**< direction (UMPA_DIR_INOUT) */
 	int nsec;              /**< ask for nanosecond timestamps (1); falls back to micro */
-	int immediate;         /**< deliver each packet at once, no batching delay (1) */
-	int timeout_ms;        /**< buffer timeout when not immediate (100) */
+	/** deliver each packet at once, no batching delay (1).  On Linux libpcap then
+	 * uses TPACKET_V2, whose fixed slots are sized for the largest packet (64 KiB
+	 * when the device has offloads): a 2 MiB buffer holds only 32 packets.  For
+	 * bulk capture turn it off (TPACKET_V3 packs packets into blocks, handed over
+	 * every timeout_ms) or raise bufsize. */
+	int immediate;
+	int timeout_ms; /**< buffer timeout when not immediate (100) */
 };
 
 /** Fill @p o with the defaults. */
