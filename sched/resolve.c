@@ -642,3 +642,19 @@ addr:
 done:
 	return changed ? umpa_pkt_finish(p, e) : 0;
 }
+
+int umpa_resolve_nexthop(const char *ifname, int family, const uint8_t *dst, uint8_t mac[6], struct umpa_err *e)
+{
+	struct umpa_route rt;
+	struct umpa_resolver *r;
+	int rc;
+
+	if ((rc = umpa_route_get(family, dst, &rt, e)) < 0)
+		return rc;
+	if (!(r = umpa_resolver_new(ifname, NULL, NULL, e)))
+		return -e->code;
+	umpa_resolver_set_patience(r, UMPA_NS_PER_SEC / 2, 2);
+	rc = umpa_resolve(r, family, rt.has_gateway ? rt.gateway : dst, mac, e);
+	umpa_resolver_free(r);
+	return rc;
+}

@@ -85,4 +85,14 @@ int umpa_resolve(struct umpa_resolver *r, int family, const uint8_t *addr, uint8
  */
 int umpa_resolve_dst(struct umpa_resolver *r, struct umpa_pkt *p, struct umpa_err *e);
 
+/**
+ * One-shot, for tools without an engine of their own (`umpa send`): the MAC
+ * of the next hop towards @p dst on @p ifname — the route's gateway when
+ * the destination is off-link, else @p dst — by a temporary resolver (which
+ * opens its own loop, capture and injector only if the kernel's neighbour
+ * table does not know it).  Returns 0, -UMPA_ENOENT when nothing answered
+ * or there is no route, or another negative error.
+ */
+int umpa_resolve_nexthop(const char *ifname, int family, const uint8_t *dst, uint8_t mac[6], struct umpa_err *e);
+
 #endif

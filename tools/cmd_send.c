@@ -35,6 +35,7 @@
 #include "umpa_live.h"
 #include "umpa_lua.h"
 #include "umpa_protos.h"
+#include "umpa_resolve.h"
 #include "umpa_sched.h"
 #include "umpa_tool.h"
 
@@ -104,6 +105,7 @@ struct send_ctx {
 	uint8_t cache_addr[16], cache_mac[6];
 	/* sending */
 	uint64_t next, total;
+	uint64_t round, pos; /* next = round * n + pos */
 	struct umpa_inj *inj;
 	int linktype;
 	struct umpa_pkt bp[UMPA_BATCH_MAX];
@@ -213,6 +215,8 @@ static int resolve_mac(struct send_ctx *s, int family, const uint8_t *dst, uint8
 		return 0;
 	inet_ntop(family, dst, text, sizeof(text));
 	r = umpa_neigh_lookup(s->ifname, family, dst, mac, e);
+	if (r == -UMPA_ENOENT) /* ARP / neighbour solicitation to the next hop (the route's gateway when off-link) */
+		r = umpa_resolve_nexthop(s->ifname, family, dst, mac, e);
 	if (r == -UMPA_ENOENT) {
 		if (!on_link(s, family, dst))
 			return umpa_err_set(
@@ -431,9 +435,13 @@ static int send_src(void *arg, struct umpa_frame *f, struct umpa_err *e)
 
 	if (s->total && s->next >= s->total)
 		return 0;
-	k = s->next / s->n;
-	i = s->next % s->n;
+	k = s->round; /* next / n and next % n, kept without a division per packet */
+	i = s->pos;
 	s->next++;
+	if (++s->pos == s->n) {
+		s->pos = 0;
+		s->round++;
+	}
 	if (!s->have_inc) {
 		f->data = s->arena + s->idx[i][0];
 		f->len = s->idx[i][1];

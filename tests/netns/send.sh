@@ -58,8 +58,8 @@ echo_expr() { printf "$ECHO" "$1"; }
 # ---- bad input first (the neighbour table is still empty) ----
 run -i nosuch0 "ether{}/ip{dst=\"$IP_B\"}/$(echo_expr 1)"
 check "unknown interface: one line, exit 1" one_line_error 1 "no interface 'nosuch0'"
-run -i "$IF_A" "ether{}/ip{dst=\"$IP_B\"}/$(echo_expr 1)"
-check "no neighbour entry for the destination: one line, exit 1" one_line_error 1 "no neighbour entry for $IP_B"
+run -i "$IF_A" "ether{}/ip{dst=\"10.77.0.99\"}/$(echo_expr 1)"
+check "no neighbour answers ARP for the destination: one line, exit 1" one_line_error 1 "no neighbour entry for 10.77.0.99"
 run --l3 'ip{dst="192.0.2.1"}/icmp{}'
 check "--l3 to a destination with no route: 'network unreachable', exit 1" one_line_error 1 "network unreachable"
 run "ether{}/ip{dst=\"$IP_B\"}/icmp{}"

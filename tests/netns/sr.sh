@@ -103,6 +103,14 @@ sr --json --timeout 1 'ether{}/ip{dst="10.77.0.2"}/udp{sport=40002, dport=range(
 check "UDP to closed ports: each answered by the port unreachable quoting it" jcheck "$TMP/udp.json" \
 	"S['answered'] == 3 and all(L(x['answer'], 'icmp')['icmp.type'] == 3 and L(x['answer'], 'icmp')['icmp.code'] == 3 and Q(x['answer'], 'udp')['udp.dstport'] == L(x['request'], 'udp')['udp.dstport'] for x in X)"
 
+# ---- resolution: with the kernel's neighbour table empty, umpa asks the wire itself ----
+in_a ip neigh flush dev "$IF_A"
+sr --json --timeout 1 'ether{}/ip{dst="10.77.0.2"}/icmp{id=4343}' "ether{}/ipv6{dst=\"$IP6_B\"}/icmpv6{type=128, id=4343}" >"$TMP/res.json"
+check "ARP and neighbour solicitation by umpa itself: ether dst = B's MAC, both answered" jcheck "$TMP/res.json" \
+	"S['answered'] == 2 and all(x['request']['layers'][0]['eth.dst'] == '$MAC_B' for x in X)"
+check "... and the kernel's neighbour table still has no entry for B (it was not asked)" \
+	test -z "$(in_a ip neigh show 10.77.0.2 dev "$IF_A"; in_a ip -6 neigh show "$IP6_B" dev "$IF_A")"
+
 # ---- 10,000 in flight ----
 start=$(date +%s.%N)
 sr --json -f icmp --timeout 3 'ether{}/ip{dst="10.77.0.2"}/icmp{id=range(1,5), seq=range(1,2000)}' >"$TMP/many.json"
@@ -115,7 +123,6 @@ check "10,000: every answer is its own request's (id, seq), no pair twice" jchec
 
 # ---- traceroute through B to C ----
 sr --json --timeout 1 'ether{}/ip{dst="10.78.0.2", ttl={1,2}}/icmp{id=77, seq=1}' >"$TMP/trace.json"
-
 check "traceroute: ttl 1 -> time exceeded from the router quoting it, ttl 2 -> echo reply from C" jcheck "$TMP/trace.json" \
 	"S['answered'] == 2 and sorted((L(x['request'], 'ip')['ip.ttl'], L(x['answer'], 'ip')['ip.src'], L(x['answer'], 'icmp')['icmp.type']) for x in X) == [(1, '10.77.0.2', 11), (2, '10.78.0.2', 0)]"
 
