@@ -19,9 +19,11 @@
  * Which records are plaintext: a record parser sees one packet and no
  * session state, so a handshake record counts as plaintext when its messages
  * have known types and tile the record exactly (the last one may run past
- * the record end: a message fragmented over several records, marked as
- * such); anything else is an "Encrypted Handshake Message", as Wireshark
- * says when it cannot decrypt.  An alert record of other than 2 bytes is an
+ * the end of a record of at least 512 bytes, up to 256 KiB: a message
+ * fragmented over several records, marked as such); anything else is an
+ * "Encrypted Handshake Message", as Wireshark says when it cannot decrypt.
+ * (Wireshark knows from the session; a lone encrypted record that happens
+ * to parse is misread with a chance of about 2^-24.)  An alert record of other than 2 bytes is an
  * "Encrypted Alert".
  *
  * Dissecting reads through umpa_cur only and allocates nothing, except for
@@ -1149,7 +1151,9 @@ static void hs_scan(struct umpa_cur *c, struct hs_scan *s)
 			return;
 		s->nmsgs++;
 		if (len > c->len - pos - 4) {
-			if (len > (1u << 24) - 1)
+			/* a message continued in the next record fills a record of some size (512 bytes is
+			 * the smallest record_size_limit); random bytes of an encrypted Finished are short */
+			if (c->len < 512 || len > (1u << 18))
 				return;
 			s->frag = 1;
 			s->plain = 1;

@@ -621,6 +621,159 @@ static void test_reasm_hostile(void **state)
 	check_records(&o, "hostile");
 }
 
+/* The TCP payload of the first packet of @p c whose payload starts with a handshake record holding message
+ * @p hstype; *off receives its offset in the packet.  NULL if none. */
+static const struct umpa_pkt *find_hs(const struct coll *c, uint8_t hstype, uint32_t *off)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		struct umpa_pkt p;
+		int t;
+		unit_dissect(&p, UMPA_LINKTYPE_ETHERNET, c->pk[i].data, c->pk[i].len);
+		t = umpa_pkt_find(&p, &umpa_proto_tls, 0);
+		if (t >= 0 && p.l[t].len >= 6 && p.data[p.l[t].off] == 22 && p.data[p.l[t].off + 5] == hstype) {
+			*off = p.l[t].off;
+			umpa_pkt_release(&p);
+			return &c->pk[i];
+		}
+		umpa_pkt_release(&p);
+	}
+	return NULL;
+}
+
+/* Cut every TLS-carrying packet of a conversation at every byte: no layer reaches past the bytes, a record
+ * cut by the capture is truncated and never invalid, rendering reads nothing it should not (ASan). */
+static void test_truncate_every_byte(void **state)
+{
+	struct conv_opts o = {.version = TLS1_2_VERSION,
+			      .ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256",
+			      .seed = 5,
+			      .appdata = 600,
+			      .alert = 1};
+	struct coll c;
+	struct umpa_sbuf sb = {0};
+	struct umpa_render_opts ro = {.number = 1};
+	unsigned cuts = 0, truncated = 0;
+
+	(void)state;
+	conversation(&o, &c, NULL);
+	for (size_t i = 0; i < c.n; i++) {
+		struct umpa_pkt whole;
+		int t;
+		unit_dissect(&whole, UMPA_LINKTYPE_ETHERNET, c.pk[i].data, c.pk[i].len);
+		t = umpa_pkt_find(&whole, &umpa_proto_tls, 0);
+		umpa_pkt_release(&whole);
+		if (t < 0)
+			continue;
+		for (uint32_t k = 0; k < c.pk[i].len; k++) {
+			struct umpa_pkt p;
+			umpa_pkt_init(&p);
+			assert_int_equal(umpa_pkt_copy_from(&p, c.pk[i].data, k, NULL), 0);
+			p.wirelen = c.pk[i].len;
+			p.linktype = UMPA_LINKTYPE_ETHERNET;
+			umpa_dissect(&p);
+			for (unsigned li = 0; li < p.nlayers; li++) {
+				const struct umpa_layer *l = &p.l[li];
+				assert_true(l->off + l->len <= p.len);
+				assert_true(l->hlen <= l->len);
+				if (l->proto != &umpa_proto_tls)
+					continue;
+				if (l->flags & UMPA_L_INVALID)
+					fail_msg("packet %zu cut at %u: tls layer %u invalid (%s)", i + 1, k, li, l->why);
+				if (li + 1 == p.nlayers && l->off + l->len == p.len && l->hlen == l->len &&
+				    !(l->flags & UMPA_L_TRUNCATED)) {
+					/* the last record: whole only if the cut falls after its end */
+					uint16_t rl = (uint16_t)(p.data[l->off + 3] << 8 | p.data[l->off + 4]);
+					if (l->len >= 5 && 5u + rl > l->len)
+						fail_msg("packet %zu cut at %u: cut record not truncated", i + 1, k);
+				}
+				truncated += (l->flags & UMPA_L_TRUNCATED) != 0;
+			}
+			umpa_sbuf_reset(&sb);
+			umpa_render_line(&p, &ro, &sb);
+			umpa_render_tree(&p, &ro, &sb);
+			umpa_render_json(&p, &ro, &sb);
+			umpa_pkt_release(&p);
+			cuts++;
+		}
+	}
+	print_message("%u cuts, %u truncated tls layers\n", cuts, truncated);
+	assert_true(cuts > 1000);
+	assert_true(truncated > 500);
+	umpa_sbuf_free(&sb);
+	coll_free(&c);
+}
+
+/* Dissect @p n bytes as TLS records alone (no TCP below, as a reassembled PDU is). */
+static void dissect_records(struct umpa_pkt *p, const uint8_t *b, size_t n)
+{
+	umpa_pkt_init(p);
+	assert_int_equal(umpa_pkt_copy_from(p, b, (uint32_t)n, NULL), 0);
+	p->linktype = -1;
+	umpa_dissect_from(p, 0, &umpa_proto_tls, 0, (uint32_t)n);
+}
+
+/* Lengths that lie are flagged invalid, with the reason; the record is not read past its end. */
+static void test_invalid_lengths(void **state)
+{
+	struct conv_opts o = {.version = TLS1_2_VERSION, .ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256", .seed = 6};
+	struct coll c;
+	const struct umpa_pkt *ch;
+	uint32_t off, rlen;
+	uint8_t b[2048];
+	struct umpa_pkt p;
+	size_t n, sid, cs;
+
+	(void)state;
+	conversation(&o, &c, NULL);
+	ch = find_hs(&c, 1, &off);
+	assert_non_null(ch);
+	n = ch->len - off;
+	assert_true(n < sizeof(b));
+	memcpy(b, ch->data + off, n);
+	rlen = (uint32_t)(b[3] << 8 | b[4]);
+	assert_int_equal(rlen + 5, n);
+
+	/* the record as it is: valid, one ClientHello */
+	dissect_records(&p, b, n);
+	assert_int_equal(p.nlayers, 1);
+	assert_int_equal(p.l[0].flags & (UMPA_L_INVALID | UMPA_L_TRUNCATED), 0);
+	unit_assert_line_has(&p, "Client Hello");
+	umpa_pkt_release(&p);
+
+	/* record length beyond the bytes, with nothing below that could carry the rest */
+	b[3] = (uint8_t)((rlen + 1) >> 8);
+	b[4] = (uint8_t)(rlen + 1);
+	dissect_records(&p, b, n);
+	assert_true(p.l[0].flags & UMPA_L_INVALID);
+	assert_string_equal(p.l[0].why, "tls record length beyond the data");
+	assert_true(p.l[0].hlen <= p.l[0].len);
+	umpa_pkt_release(&p);
+
+	/* record length above 2^14 + 2048 */
+	b[3] = 0x48;
+	b[4] = 0x01;
+	dissect_records(&p, b, n);
+	assert_true(p.l[0].flags & UMPA_L_INVALID);
+	umpa_pkt_release(&p);
+	b[3] = (uint8_t)(rlen >> 8);
+	b[4] = (uint8_t)rlen;
+
+	/* the cipher suites length overruns the message */
+	sid = 5 + 4 + 2 + 32;
+	cs = sid + 1 + b[sid];
+	b[cs] = 0x7f;
+	dissect_records(&p, b, n);
+	assert_true(p.l[0].flags & UMPA_L_INVALID);
+	assert_string_equal(p.l[0].why, "tls vector length overruns its container");
+	unit_assert_line_has(&p, "[invalid tls: tls vector length overruns its container]");
+	{
+		char *js = unit_json(&p); /* rendering a lying record reads nothing past it (ASan) */
+		free(js);
+	}
+	umpa_pkt_release(&p);
+	coll_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -628,6 +781,8 @@ int main(void)
 	    cmocka_unit_test(test_tls12_fields),
 	    cmocka_unit_test(test_reasm_bytewise),
 	    cmocka_unit_test(test_reasm_hostile),
+	    cmocka_unit_test(test_truncate_every_byte),
+	    cmocka_unit_test(test_invalid_lengths),
 	};
 	int rc;
 
