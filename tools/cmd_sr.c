@@ -34,6 +34,8 @@ static const char sr_usage[] =
     "  --l3           send from the IP layer on through the kernel (it routes and resolves)\n"
     "  -f BPF         only consider captured packets that pass this filter\n"
     "  --json         one JSON object per exchange {\"request\", \"answer\", \"rtt_us\"}, then a summary\n"
+    "                 {\"sent\", \"answered\", \"lost\", \"unmatched\", \"rtt_min_us\", \"rtt_avg_us\",\n"
+    "                 \"rtt_max_us\", ..., \"answer_span_us\": first request to last answer}\n"
     "  -q             print only the summary\n"
     "  -v             also say why a captured packet did not answer a request it hashed to\n"
     "  -Z USER        drop privileges to USER once the capture and injector are open\n"
@@ -56,6 +58,7 @@ struct sr {
 	struct umpa_sbuf scratch[2];
 	struct umpa_err err;
 	int failed;
+	int64_t t_first, t_last; /* loop time of the first transmission and of the last answer (0: none) */
 };
 
 static int keep_pkt(void *arg, struct umpa_pkt *p, struct umpa_err *e)
@@ -106,6 +109,8 @@ static void on_settled(void *arg, const struct umpa_exchange *x)
 {
 	struct sr *s = arg;
 
+	if (x->answer)
+		s->t_last = umpa_loop_now_ns(s->loop);
 	if (s->quiet)
 		return;
 	umpa_sbuf_reset(&s->out);
@@ -201,6 +206,8 @@ static int send_frames(void *arg, const struct umpa_frame *f, unsigned n, struct
 		if (s->sink_at + i >= s->n || f[i].data != batch[i]->data)
 			return umpa_err_set(e, UMPA_EINVAL, "sr: frames out of order");
 	}
+	if (!s->t_first)
+		s->t_first = umpa_loop_now_ns(s->loop);
 	sent = umpa_inj_send_batch(s->inj, batch, n, e);
 	if (sent < 0)
 		return sent;
@@ -241,29 +248,31 @@ static int all_done(void *arg)
 static void print_summary(struct sr *s, const struct umpa_cap_stats *cs)
 {
 	struct umpa_expect_stats st;
-	double avg;
+	double avg, span;
+	unsigned long long dropped = cs ? (unsigned long long)cs->dropped : 0;
 
 	umpa_expect_stats(s->ex, &st);
 	avg = st.answered ? (double)st.rtt_sum_ns / (double)st.answered : 0;
+	span = s->t_first && s->t_last > s->t_first ? (double)(s->t_last - s->t_first) / 1e9 : 0;
 	if (s->json) {
-		printf("{\"sent\":%llu,\"answered\":%llu,\"lost\":%llu,\"unmatched\":%llu,\"rtt_min_us\":%.3f,"
-		       "\"rtt_avg_us\":%.3f,\"rtt_max_us\":%.3f,\"tx\":%llu,\"mismatched\":%llu,\"capture_dropped\":%"
-		       "llu}\n",
+		printf("{\"sent\":%llu,\"answered\":%llu,\"lost\":%llu,\"unmatched\":%llu,",
 		       (unsigned long long)st.sent, (unsigned long long)st.answered, (unsigned long long)st.lost,
-		       (unsigned long long)st.unmatched, (double)st.rtt_min_ns / 1000.0, avg / 1000.0,
-		       (double)st.rtt_max_ns / 1000.0, (unsigned long long)st.tx, (unsigned long long)st.mismatched,
-		       (unsigned long long)(cs ? cs->dropped : 0));
+		       (unsigned long long)st.unmatched);
+		printf("\"rtt_min_us\":%.3f,\"rtt_avg_us\":%.3f,\"rtt_max_us\":%.3f,", (double)st.rtt_min_ns / 1000.0,
+		       avg / 1000.0, (double)st.rtt_max_ns / 1000.0);
+		printf("\"tx\":%llu,\"mismatched\":%llu,\"capture_dropped\":%llu,\"answer_span_us\":%.3f}\n",
+		       (unsigned long long)st.tx, (unsigned long long)st.mismatched, dropped, span * 1e6);
 	} else {
 		printf("Sent %llu, answered %llu, lost %llu (%.1f%%), unmatched %llu", (unsigned long long)st.sent,
 		       (unsigned long long)st.answered, (unsigned long long)st.lost,
 		       st.sent ? 100.0 * (double)st.lost / (double)st.sent : 0.0, (unsigned long long)st.unmatched);
 		if (st.tx != st.sent)
 			printf(", %llu transmissions", (unsigned long long)st.tx);
-		if (cs && cs->dropped)
-			printf(", %llu dropped by the capture", (unsigned long long)cs->dropped);
+		if (dropped)
+			printf(", %llu dropped by the capture", dropped);
 		if (st.answered)
-			printf("\nRTT min/avg/max: %.3f/%.3f/%.3f ms", (double)st.rtt_min_ns / 1e6, avg / 1e6,
-			       (double)st.rtt_max_ns / 1e6);
+			printf("\nRTT min/avg/max: %.3f/%.3f/%.3f ms; first request to last answer: %.6f s",
+			       (double)st.rtt_min_ns / 1e6, avg / 1e6, (double)st.rtt_max_ns / 1e6, span);
 		printf("\n");
 	}
 }
