@@ -1175,8 +1175,9 @@ static void content(struct walk *w, uint8_t ct, struct umpa_cur *c, uint32_t aux
 		struct hs_scan s;
 		hs_scan(c, &s);
 		if (!s.plain) {
-			if (w->em)
-				umpa_emit_str(w->em, "tls.handshake", "Encrypted Handshake Message");
+			/* a label (Wireshark's tls.handshake item has no value here) */
+			w_open(w, "tls.handshake", "Encrypted Handshake Message");
+			w_close(w);
 			return;
 		}
 		while (umpa_cur_left(c) >= 4) {
@@ -1208,8 +1209,8 @@ static void content(struct walk *w, uint8_t ct, struct umpa_cur *c, uint32_t aux
 	}
 	case CT_ALERT:
 		if (c->len != 2) {
-			if (w->em)
-				umpa_emit_str(w->em, "tls.alert_message", "Encrypted Alert");
+			w_open(w, "tls.alert_message", "Encrypted Alert");
+			w_close(w);
 			return;
 		}
 		if (w->em) {
@@ -1328,7 +1329,8 @@ static void tls_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit 
 	uint16_t ver, len;
 
 	if (l->aux & TLS_A_IGNORED) {
-		umpa_emit_str(em, "tls.ignored_unknown_record", "Ignored Unknown Record");
+		umpa_emit_open(em, "tls.ignored_unknown_record", "Ignored Unknown Record");
+		umpa_emit_close(em);
 		return;
 	}
 	if (l->aux & TLS_A_PARTIAL)

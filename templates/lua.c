@@ -352,6 +352,7 @@ static const struct umpa_field *check_field(lua_State *L, const struct umpa_prot
 	const struct umpa_field *f;
 	const char *k;
 
+	kidx = lua_absindex(L, kidx); /* a relative index would move with the pushes below */
 	if (lua_type(L, kidx) != LUA_TSTRING)
 		return luaL_error(L, "%s: field names are strings, not %s", pr->name, luaL_typename(L, kidx)),
 		       (const struct umpa_field *)NULL;

@@ -439,4 +439,32 @@ case{"dns lying ancount", ether{}/ip{src=B, dst=A}/udp{sport=53, dport=40023}/dn
   -- Scapy reads a second (garbage) answer past the message's end
   skip="dns.resp.name,dns.resp.type,dns.resp.class,dns.resp.ttl,dns.resp.len,dns.a"}
 
+---------------------------------------------------------------- TLS (records over TCP 443 or found by the heuristic)
+-- The record constructor is ssl{} (alias of the tls protocol): tls{...} in Lua is the TLS pump's conversation call.
+-- Hello bodies are real ones OpenSSL 3.0 wrote (test_tls_dissect.c's conversations): ClientHello with SNI
+-- server.umpa.test, ALPN h2/http1.1, supported_versions, key_share x25519; TLS 1.3 and TLS 1.2 ServerHellos.
+local CH13 = "03036911197da4b0d4e47dbe2cf62d761ace6f8fac4e3877f11862a930404f5c42a520b5388f7e6681564a02a60aea80bb85217900d3e0c70371b85aa5d185c25a6fad000813021303130100ff010000b20000001500130000107365727665722e756d70612e74657374000b000403000102000a00160014001d0017001e0019001801000101010201030104002300000010000e000c02683208687474702f312e310016000000170000000d001e001c040305030603080708080809080a080b080408050806040105010601002b0003020304002d00020101003300260024001d0020b48971d6193c0f83b96a9479c0bb32bfc8274880ba67bc0d6ef417b5ac9d891e"
+local SH13 = "0303a4ae9d0665f04f6184a4ea1621d2b4665c2e528cdf9317bbb53fddc76d1ef9cd20b5388f7e6681564a02a60aea80bb85217900d3e0c70371b85aa5d185c25a6fad130200002e002b0002030400330024001d0020a3803da38c6aaa88f3242a217f578e857b74bee8d14a4a7ae7603ebb19df1a2c"
+local SH12 = "030352b440d0e0b32f79eecded25296e526464290893e208c2d83e2a349c03a43cbe00c02b00001eff01000100000b0004030001020023000000100005000302683200170000"
+case{"tls client hello", ether{}/ip{src=A, dst=B}/tcp{sport=40000, dport=443, flags="PA"}/ssl{version=0x0301, handshake="client_hello=" .. CH13},
+  layers="eth/ip/tcp/tls"}
+case{"tls 1.3 server hello", ether{}/ip{src=B, dst=A}/tcp{sport=443, dport=40000, flags="PA"}/ssl{handshake="server_hello=" .. SH13},
+  layers="eth/ip/tcp/tls"}
+case{"tls 1.2 server hello and done", ether{}/ip{src=B, dst=A}/tcp{sport=443, dport=40001, flags="PA"}/ssl{handshake="server_hello=" .. SH12 .. ",server_hello_done"},
+  layers="eth/ip/tcp/tls"}
+case{"tls records in one segment", ether{}/ip{src=B, dst=A}/tcp{sport=443, dport=40002, flags="PA"}/ssl{handshake="server_hello_done"}/ssl{content_type="change_cipher_spec", data="01"}/ssl{content_type="application_data", data="0011223344556677"},
+  layers="eth/ip/tcp/tls/tls/tls"}
+case{"tls alert", ether{}/ip{src=A, dst=B}/tcp{sport=40003, dport=443, flags="PA"}/ssl{alert="fatal:handshake_failure"},
+  layers="eth/ip/tcp/tls"}
+case{"tls close notify warning", ether{}/ip{src=A, dst=B}/tcp{sport=40004, dport=993, flags="PA"}/ssl{alert="warning:close_notify"},
+  layers="eth/ip/tcp/tls"}
+case{"tls encrypted alert", ether{}/ip{src=A, dst=B}/tcp{sport=40005, dport=443, flags="PA"}/ssl{content_type="alert", data="0102030405060708090a0b0c0d0e0f101112"},
+  layers="eth/ip/tcp/tls"}
+case{"tls application data on another port (heuristic)", ether{}/ip{src=A, dst=B}/tcp{sport=40006, dport=40443, flags="PA"}/ssl{content_type="application_data", data="a1a2a3a4a5a6a7a8a9"},
+  layers="eth/ip/tcp/tls"}
+case{"tls raw payload record", ether{}/ip{src=A, dst=B}/tcp{sport=40007, dport=443, flags="PA"}/ssl{}/"\x0e\x00\x00\x00",
+  layers="eth/ip/tcp/tls", expect="tls.record.length=4,tls.handshake.type=14"}
+case{"tls over ipv6", ether{}/ipv6{src=A6, dst=B6}/tcp{sport=40008, dport=443, flags="PA"}/ssl{handshake="client_hello=" .. CH13},
+  layers="eth/ipv6/tcp/tls"}
+
 return pkts

@@ -708,6 +708,10 @@ def align(ulayers, wpkt, errs, malformed=False):
         if ul.name in IPV6_EXT:
             pairs.append((ul, last_v6))
             continue
+        if ul.name == "tls" and pairs and pairs[-1][0].name == "tls":
+            # umpa: one layer per TLS record; tshark: one "tls" layer holding every record
+            pairs.append((ul, pairs[-1][1]))
+            continue
         want = UMPA_TO_WS_LAYER.get(ul.name, ul.name)
         k = j
         while k < len(wpkt.layers) and wpkt.layers[k].name != want and (
