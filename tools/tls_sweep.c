@@ -435,6 +435,7 @@ int tls_sweep(const struct umpa_tls_opts *base, const char *out, int pcapng, con
 	const char *ciphers = bc->ciphers ? bc->ciphers : bs->ciphers;
 	const char *suites = bc->ciphersuites ? bc->ciphersuites : bs->ciphersuites;
 	int vmin = min ? ver_index_(min) : 0, vmax = max ? ver_index_(max) : 3;
+	FILE *rf = strcmp(out, "-") == 0 ? stderr : stdout; /* the report, away from a capture on stdout */
 
 	if (vmin < 0 || vmax < 0) {
 		tool_err("--version: unknown TLS version '%s' (TLSv1, TLSv1.1, TLSv1.2, TLSv1.3)",
@@ -498,7 +499,7 @@ int tls_sweep(const struct umpa_tls_opts *base, const char *out, int pcapng, con
 		}
 	}
 	if (json)
-		printf("{\"security_level\": 0, \"conversations\": [");
+		fprintf(rf, "{\"security_level\": 0, \"conversations\": [");
 
 	int64_t t_ns = (int64_t)base->tcp.start_sec * 1000000000 + base->tcp.start_nsec;
 	uint16_t port0 = base->tcp.port[UMPA_TCPS_CLIENT] ? base->tcp.port[UMPA_TCPS_CLIENT] : 40000;
@@ -547,15 +548,15 @@ int tls_sweep(const struct umpa_tls_opts *base, const char *out, int pcapng, con
 			/* a combination OpenSSL refuses before any packet: listed, nothing written */
 			nfail++;
 			if (json) {
-				printf("%s{\"version\": ", i ? ", " : "");
-				json_str_(stdout, vname);
-				printf(", \"cipher\": ");
-				json_str_(stdout, c->suite);
-				printf(", \"key\": \"%s\", \"ok\": false, \"error\": ", sweep_key_names_[c->key]);
-				json_str_(stdout, e.msg);
-				printf("}");
+				fprintf(rf, "%s{\"version\": ", i ? ", " : "");
+				json_str_(rf, vname);
+				fprintf(rf, ", \"cipher\": ");
+				json_str_(rf, c->suite);
+				fprintf(rf, ", \"key\": \"%s\", \"ok\": false, \"error\": ", sweep_key_names_[c->key]);
+				json_str_(rf, e.msg);
+				fprintf(rf, "}");
 			} else {
-				printf("FAIL %-8s %-40s %s\n", vname, c->suite, e.msg);
+				fprintf(rf, "FAIL %-8s %-40s %s\n", vname, c->suite, e.msg);
 			}
 			continue;
 		}
@@ -607,22 +608,23 @@ int tls_sweep(const struct umpa_tls_opts *base, const char *out, int pcapng, con
 				rep_cap = need + 1;
 				umpa_tls_report_json(r, rep, rep_cap);
 			}
-			printf("%s{\"version\": ", i ? ", " : "");
-			json_str_(stdout, vname);
-			printf(", \"cipher\": ");
-			json_str_(stdout, c->suite);
-			printf(", \"key\": \"%s\", \"ok\": %s", bs->cert_file ? "user" : sweep_key_names_[c->key],
-			       ok ? "true" : "false");
+			fprintf(rf, "%s{\"version\": ", i ? ", " : "");
+			json_str_(rf, vname);
+			fprintf(rf, ", \"cipher\": ");
+			json_str_(rf, c->suite);
+			fprintf(rf, ", \"key\": \"%s\", \"ok\": %s", bs->cert_file ? "user" : sweep_key_names_[c->key],
+				ok ? "true" : "false");
 			if (!ok) {
-				printf(", \"error\": ");
-				json_str_(stdout, reason_(r));
+				fprintf(rf, ", \"error\": ");
+				json_str_(rf, reason_(r));
 			}
-			printf(", \"report\": %s}", rep);
+			fprintf(rf, ", \"report\": %s}", rep);
 		} else if (ok) {
-			printf("ok   %-8s %-40s %s%s%s\n", vname, c->suite,
-			       bs->cert_file ? "user key" : sweep_key_names_[c->key], r->group[0] ? " " : "", r->group);
+			fprintf(rf, "ok   %-8s %-40s %s%s%s\n", vname, c->suite,
+				bs->cert_file ? "user key" : sweep_key_names_[c->key], r->group[0] ? " " : "",
+				r->group);
 		} else {
-			printf("FAIL %-8s %-40s %s\n", vname, c->suite, reason_(r));
+			fprintf(rf, "FAIL %-8s %-40s %s\n", vname, c->suite, reason_(r));
 		}
 		t_ns = umpa_tls_conv_now_ns(cv) + 1000000;
 		umpa_tls_conv_free(cv);
@@ -631,11 +633,12 @@ int tls_sweep(const struct umpa_tls_opts *base, const char *out, int pcapng, con
 	ret = UMPA_EXIT_OK;
 close:
 	if (json) {
-		printf("], \"ok\": %zu, \"failed\": %zu}\n", nok, nfail);
+		fprintf(rf, "], \"ok\": %zu, \"failed\": %zu}\n", nok, nfail);
 	} else {
-		printf("sweep: %zu ok, %zu failed, %zu conversations, %llu packets in %s (security level 0: OpenSSL 3 "
-		       "needs it for TLS 1.0/1.1 and weak suites)\n",
-		       nok, nfail, l.n, (unsigned long long)o.packets, out);
+		fprintf(rf,
+			"sweep: %zu ok, %zu failed, %zu conversations, %llu packets in %s (security level 0: OpenSSL 3 "
+			"needs it for TLS 1.0/1.1 and weak suites)\n",
+			nok, nfail, l.n, (unsigned long long)o.packets, out);
 	}
 	if (umpa_capw_close(o.w, &e) < 0 && ret == UMPA_EXIT_OK) {
 		tool_err("%s", e.msg);
