@@ -540,6 +540,48 @@ static void test_icmp_error_quoting(void **state)
 	peer_free(&pe);
 }
 
+static uint64_t settled_ttl[4];
+static unsigned nsettled;
+
+static void on_settled_ttl(void *arg, const struct umpa_exchange *x)
+{
+	(void)arg;
+	assert_non_null(x->answer);
+	settled_ttl[nsettled++ & 3] = unit_get(x->request, &umpa_proto_ip, "ttl");
+}
+
+/* Requests that differ only in TTL (a traceroute with one id/seq): the error goes to the one whose ip.id it quotes. */
+static void test_error_picks_quoted_ip_id(void **state)
+{
+	struct peer pe;
+	struct umpa_pkt q2, q1, err, rep;
+	struct umpa_expect_opts o = {.timeout_ns = 1000 * MS, .on_reply = on_settled_ttl, .sent_by_caller = 1};
+
+	(void)state;
+	peer_init(&pe, P_SILENT, 0);
+	nsettled = 0;
+	/* the TTL 2 request is the older one: "oldest first" alone would give it the error */
+	build1("ether{}/ip{src=\"10.9.0.1\", dst=\"10.9.1.2\", ttl=2, id=0x1002}/icmp{id=5, seq=1}", &q2);
+	build1("ether{}/ip{src=\"10.9.0.1\", dst=\"10.9.1.2\", ttl=1, id=0x1001}/icmp{id=5, seq=1}", &q1);
+	assert_true(umpa_expect_add(pe.ex, &q2, &o, NULL) > 0);
+	assert_true(umpa_expect_add(pe.ex, &q1, &o, NULL) > 0);
+	redissect(&q1);
+	icmp_error(&q1, &err, "10.9.0.254", 11, 0);
+	assert_int_equal(umpa_expect_input(pe.ex, &err), 1);
+	assert_int_equal(nsettled, 1);
+	assert_int_equal(settled_ttl[0], 1);
+	redissect(&q2);
+	echo_reply(&q2, &rep);
+	assert_int_equal(umpa_expect_input(pe.ex, &rep), 1);
+	assert_int_equal(settled_ttl[1], 2);
+	assert_int_equal(umpa_expect_pending(pe.ex), 0);
+	umpa_pkt_release(&q1);
+	umpa_pkt_release(&q2);
+	umpa_pkt_release(&err);
+	umpa_pkt_release(&rep);
+	peer_free(&pe);
+}
+
 /* An error quoting a datagram to another port must not answer. */
 static void test_error_quotes_other(void **state)
 {
@@ -862,11 +904,17 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_echo_matching),      cmocka_unit_test(test_retries),
-	    cmocka_unit_test(test_timeout_order),      cmocka_unit_test(test_icmp_error_quoting),
-	    cmocka_unit_test(test_error_quotes_other), cmocka_unit_test(test_why_not_matched),
-	    cmocka_unit_test(test_ten_thousand),       cmocka_unit_test(test_own_and_l3),
-	    cmocka_unit_test(test_arp_nd_v6),          cmocka_unit_test(test_rules),
+	    cmocka_unit_test(test_echo_matching),
+	    cmocka_unit_test(test_retries),
+	    cmocka_unit_test(test_timeout_order),
+	    cmocka_unit_test(test_icmp_error_quoting),
+	    cmocka_unit_test(test_error_quotes_other),
+	    cmocka_unit_test(test_error_picks_quoted_ip_id),
+	    cmocka_unit_test(test_why_not_matched),
+	    cmocka_unit_test(test_ten_thousand),
+	    cmocka_unit_test(test_own_and_l3),
+	    cmocka_unit_test(test_arp_nd_v6),
+	    cmocka_unit_test(test_rules),
 	    cmocka_unit_test(test_predicates),
 	};
 
