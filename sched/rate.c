@@ -108,27 +108,39 @@ static int rearm_(struct umpa_source *s, int64_t at)
 	return 0;
 }
 
-/* Account @p n frames taken at loop time @p t. */
+/*
+ * Account @p n frames taken at loop time @p t.  Frames of one batch share
+ * the send instant, so after the first one their gaps are zeros: those are
+ * merged into the running mean and M2 in one step (Chan et al.'s pairwise
+ * update), which keeps the cost per batch, not per frame, on the fast path.
+ */
 static void account_(struct umpa_source *s, unsigned n, int64_t t)
 {
-	for (unsigned i = 0; i < n; i++) {
-		const struct umpa_frame *f = &s->fr[i];
-		int64_t late = s->paced ? t - f->due_ns : 0;
-		if (late > s->max_late)
-			s->max_late = late;
-		if (s->packets == 0) {
-			s->first_ns = t;
-		} else {
-			double gap = (double)(t - s->last_ns), d = gap - s->gap_mean;
-			uint64_t k = s->packets; /* gaps so far, this one included */
-			s->gap_mean += d / (double)k;
-			s->gap_m2 += d * (gap - s->gap_mean);
-		}
-		s->last_ns = t;
-		s->packets++;
-		s->bytes += f->len;
-		s->last_len = f->len;
+	unsigned i = 0;
+
+	if (n == 0)
+		return;
+	for (; i < n; i++) {
+		s->bytes += s->fr[i].len;
+		if (s->paced && t - s->fr[i].due_ns > s->max_late)
+			s->max_late = t - s->fr[i].due_ns;
 	}
+	s->last_len = s->fr[n - 1].len;
+	if (s->packets == 0) {
+		s->first_ns = t;
+	} else {
+		double gap = (double)(t - s->last_ns), d = gap - s->gap_mean;
+		s->gap_mean += d / (double)s->packets; /* gaps so far, this one included */
+		s->gap_m2 += d * (gap - s->gap_mean);
+	}
+	s->packets++;
+	if (n > 1) { /* n - 1 zero gaps */
+		double na = (double)(s->packets - 1), m = (double)(n - 1), tot = na + m, d = -s->gap_mean;
+		s->gap_mean += d * m / tot;
+		s->gap_m2 += d * d * na * m / tot;
+		s->packets += n - 1;
+	}
+	s->last_ns = t;
 }
 
 /* Hand the pending frames to the sink; returns 1 if all were taken, 0 if

@@ -60,7 +60,8 @@ static const char send_usage[] =
     "  --inc P.F[:S]   add S (default 1) to field P.F on every copy of a packet, e.g.\n"
     "                  --inc udp.sport or --inc ip.id:2 (checksums follow)\n"
     "  --stats         print the rate accuracy (always printed with a rate)\n"
-    "  -Z USER         drop privileges to USER once the interface is open\n"
+    "  -Z USER         drop privileges to USER once the interface is open and the\n"
+    "                  packets are built, before the first one is sent\n"
     "  -f SCRIPT       a Lua script whose return value is what to send\n"
     "  --max N         refuse sets of more than N packets (default 1000000)\n"
     "At layer 2, fields left unset are filled in: ether src (the interface's MAC),\n"
@@ -71,6 +72,31 @@ static const char send_usage[] =
 
 /* Largest set kept as packets for --inc (each packet carries its layer index). */
 #define SEND_INC_MAX 4096
+/* Most checksum words one --inc field may feed (IPv4 header, UDP/TCP, an ICMP quotation...). */
+#define SEND_CS_MAX 8
+
+/*
+ * One packet of an --inc set: a working copy that always holds the last
+ * frame sent, and how to move it to the next value of the field.  Re-running
+ * finish for every frame is correct but costs as much as the kernel's send;
+ * when the only other bytes the field changes are Internet checksums (found
+ * at start-up by finishing a copy at other values and comparing), the frame
+ * is updated incrementally instead (RFC 1624: HC' = ~(~HC + ~m + m') over
+ * the field's 16-bit words).  The incremental result is checked against a
+ * full finish for a set of sample values before it is trusted, and a result
+ * of 0x0000 or 0xffff (the two spellings of zero, whose choice is the
+ * protocol's: UDP sends 0xffff) goes through finish.
+ */
+struct send_tpl {
+	struct umpa_pkt p;
+	uint64_t base;   /* the field's value as built */
+	unsigned li;     /* its layer */
+	uint32_t off;    /* first byte sent (the IP header with --l3) */
+	uint32_t wb, we; /* the field's 16-bit words: bytes [wb, we) */
+	unsigned ncs;
+	uint32_t cs[SEND_CS_MAX]; /* offsets of the checksum words that follow the field */
+	int incr;                 /* 1: update incrementally */
+};
 
 struct send_inc {
 	const struct umpa_proto *proto;
@@ -95,9 +121,7 @@ struct send_ctx {
 	uint32_t (*idx)[2]; /* offset, length */
 	size_t n, ncap;
 	/* the set as packets, for --inc */
-	struct umpa_pkt *tpl;
-	uint64_t *tpl_base;
-	unsigned *tpl_li;
+	struct send_tpl *tpl;
 	/* building */
 	struct umpa_pkt scratch;
 	int have_cache;
@@ -221,11 +245,12 @@ static int resolve_mac(struct send_ctx *s, int family, const uint8_t *dst, uint8
 		if (!on_link(s, family, dst))
 			return umpa_err_set(
 			    e, UMPA_ENOENT,
-			    "%s is not on %s's subnets: set ether dst to the gateway's MAC, or use --l3", text,
-			    s->ifname);
+			    "%s is not on %s's subnets and no gateway answered for it: set ether dst, or use --l3",
+			    text, s->ifname);
 		return umpa_err_set(e, UMPA_ENOENT,
-				    "no neighbour entry for %s on %s: set ether dst, ping it first, or use --l3", text,
-				    s->ifname);
+				    "no neighbour entry for %s on %s and no answer to ARP / neighbour solicitation: "
+				    "set ether dst, or use --l3",
+				    text, s->ifname);
 	}
 	if (r < 0)
 		return r;
@@ -375,6 +400,106 @@ static int grow(void **ptr, size_t *cap, size_t need, size_t elem, struct umpa_e
 	return 0;
 }
 
+/* Move @p t's frame to field value @p v: incrementally when verified, else by finish. */
+static int inc_apply(const struct send_ctx *s, struct send_tpl *t, uint64_t v, struct umpa_err *e)
+{
+	uint8_t old[16];
+	uint32_t n = t->we - t->wb, delta = 0;
+
+	memcpy(old, t->p.data + t->wb, n);
+	if (umpa_field_set_u64(&t->p, t->li, s->inc.field, v, e) < 0)
+		return -e->code;
+	if (!t->incr)
+		return umpa_pkt_finish(&t->p, e);
+	for (uint32_t i = 0; i < n; i += 2) {
+		const uint8_t *w = t->p.data + t->wb + i;
+		delta += (uint16_t) ~(old[i] << 8 | old[i + 1]);
+		delta += (uint32_t)(w[0] << 8 | w[1]);
+	}
+	for (unsigned c = 0; c < t->ncs; c++) {
+		uint8_t *q = t->p.data + t->cs[c];
+		uint32_t sum = (uint16_t) ~(q[0] << 8 | q[1]) + delta;
+		uint16_t hc;
+		while (sum >> 16)
+			sum = (sum & 0xffff) + (sum >> 16);
+		hc = (uint16_t)~sum;
+		if (hc == 0 || hc == 0xffff)
+			return umpa_pkt_finish(&t->p, e); /* zero has two spellings: the protocol picks */
+		q[0] = (uint8_t)(hc >> 8);
+		q[1] = (uint8_t)hc;
+	}
+	return 0;
+}
+
+/* Find the checksum words @p t's field feeds and check the incremental update against finish. */
+static int inc_prepare(const struct send_ctx *s, struct send_tpl *t, struct umpa_err *e)
+{
+	static const uint64_t samples[] = {
+	    1,     2,     3,       7,          255,        256,      257,         4095,           32768,
+	    65535, 65536, 0x12345, 0x7fffffff, 0xdeadbeef, 1u << 31, 0xffffffffu, 0x123456789ull, ~0ull};
+	const struct umpa_field *f = s->inc.field;
+	uint32_t fb = t->p.l[t->li].off + f->bitoff / 8u;
+	uint32_t fe = t->p.l[t->li].off + (f->bitoff + f->bits + 7u) / 8u;
+	struct umpa_pkt q, w;
+	int ok = 1;
+
+	t->incr = 0;
+	t->ncs = 0;
+	t->wb = fb & ~1u;
+	t->we = (fe + 1) & ~1u;
+	if (t->we > t->p.len || t->we - t->wb > 16)
+		return 0;
+	umpa_pkt_init(&q);
+	umpa_pkt_init(&w);
+	/* which bytes besides the field change when the field does */
+	for (size_t k = 0; k < sizeof(samples) / sizeof(samples[0]) && ok; k++) {
+		uint64_t v = (t->base + samples[k]) & s->inc.mask;
+		if (umpa_pkt_dup(&q, &t->p, e) < 0 || umpa_field_set_u64(&q, t->li, f, v, e) < 0 ||
+		    umpa_pkt_finish(&q, e) < 0)
+			goto fail;
+		if (q.len != t->p.len) {
+			ok = 0;
+			break;
+		}
+		for (uint32_t i = 0; i < q.len && ok; i++) {
+			uint32_t wo = i & ~1u;
+			unsigned c;
+			if ((i >= t->wb && i < t->we) || q.data[i] == t->p.data[i])
+				continue;
+			for (c = 0; c < t->ncs && t->cs[c] != wo; c++)
+				;
+			if (c == t->ncs) {
+				if (t->ncs == SEND_CS_MAX || wo + 2 > q.len)
+					ok = 0;
+				else
+					t->cs[t->ncs++] = wo;
+			}
+		}
+	}
+	/* the incremental update must give what finish gives, from the built value to each sample */
+	t->incr = ok && t->ncs > 0;
+	for (size_t k = 0; k < sizeof(samples) / sizeof(samples[0]) && t->incr; k++) {
+		uint64_t v = (t->base + samples[k]) & s->inc.mask;
+		struct send_tpl save = *t;
+		if (umpa_pkt_dup(&q, &t->p, e) < 0 || umpa_field_set_u64(&q, t->li, f, v, e) < 0 ||
+		    umpa_pkt_finish(&q, e) < 0 || umpa_pkt_dup(&w, &t->p, e) < 0)
+			goto fail;
+		save.p = w; /* a shallow copy pointing at w's bytes */
+		if (inc_apply(s, &save, v, e) < 0)
+			goto fail;
+		w = save.p;
+		if (memcmp(w.data, q.data, q.len) != 0)
+			t->incr = 0;
+	}
+	umpa_pkt_release(&q);
+	umpa_pkt_release(&w);
+	return 0;
+fail:
+	umpa_pkt_release(&q);
+	umpa_pkt_release(&w);
+	return -e->code;
+}
+
 static int on_packet(void *arg, struct umpa_pkt *built, struct umpa_err *e)
 {
 	struct send_ctx *s = arg;
@@ -398,16 +523,18 @@ static int on_packet(void *arg, struct umpa_pkt *built, struct umpa_err *e)
 					    s->inc.proto->name, s->inc.field->name);
 		if (s->n == 0) {
 			s->tpl = calloc(SEND_INC_MAX, sizeof(*s->tpl));
-			s->tpl_base = calloc(SEND_INC_MAX, sizeof(*s->tpl_base));
-			s->tpl_li = calloc(SEND_INC_MAX, sizeof(*s->tpl_li));
-			if (!s->tpl || !s->tpl_base || !s->tpl_li)
+			if (!s->tpl)
 				return umpa_err_set(e, UMPA_ENOMEM, "out of memory");
+			for (size_t i = 0; i < SEND_INC_MAX; i++)
+				umpa_pkt_init(&s->tpl[i].p);
 		}
-		umpa_pkt_init(&s->tpl[s->n]);
-		if (umpa_pkt_dup(&s->tpl[s->n], p, e) < 0)
+		if (umpa_pkt_dup(&s->tpl[s->n].p, p, e) < 0)
 			return -e->code;
-		s->tpl_base[s->n] = v;
-		s->tpl_li[s->n] = (unsigned)li;
+		s->tpl[s->n].base = v;
+		s->tpl[s->n].li = (unsigned)li;
+		s->tpl[s->n].off = (uint32_t)(b - p->data);
+		if (inc_prepare(s, &s->tpl[s->n], e) < 0)
+			return -e->code;
 		if (n > UMPA_FRAME_CAP)
 			return umpa_err_set(e, UMPA_ERANGE, "--inc: packet %zu is larger than %d bytes", s->n + 1,
 					    UMPA_FRAME_CAP);
@@ -448,14 +575,11 @@ static int send_src(void *arg, struct umpa_frame *f, struct umpa_err *e)
 		return 1;
 	}
 	{
-		struct umpa_pkt *p = &s->tpl[i];
-		const uint8_t *b;
-		uint32_t n;
-		uint64_t v = (s->tpl_base[i] + k * s->inc.step) & s->inc.mask;
-		if (umpa_field_set_u64(p, s->tpl_li[i], s->inc.field, v, e) < 0 || umpa_pkt_finish(p, e) < 0)
+		struct send_tpl *t = &s->tpl[i];
+		uint32_t n = t->p.len - t->off;
+		if (inc_apply(s, t, (t->base + k * s->inc.step) & s->inc.mask, e) < 0)
 			return -e->code;
-		wire_bytes(s, p, &b, &n);
-		memcpy(f->buf, b, n);
+		memcpy(f->buf, t->p.data + t->off, n);
 		f->len = n;
 	}
 	return 1;
@@ -592,6 +716,14 @@ static void print_summary(const struct send_ctx *s, const struct umpa_rate_stats
 	}
 	printf("gaps: mean %.3f us, jitter (stddev) %.3f us, max late %.3f us\n", st->gap_mean_ns / 1e3,
 	       st->gap_stddev_ns / 1e3, (double)st->max_late_ns / 1e3);
+	if (s->have_inc) {
+		size_t incr = 0;
+		for (size_t i = 0; i < s->n; i++)
+			incr += s->tpl[i].incr != 0;
+		printf("inc: %s.%s +%llu per copy; %zu of %zu packets updated incrementally (RFC 1624, checked against "
+		       "finish), the rest re-finished\n",
+		       s->inc.proto->name, s->inc.field->name, (unsigned long long)s->inc.step, incr, s->n);
+	}
 }
 
 int cmd_send(int argc, char **argv)
@@ -701,7 +833,7 @@ int cmd_send(int argc, char **argv)
 		return UMPA_EXIT_USAGE;
 	}
 
-	/* the interface and the injector first, then privileges go */
+	/* the interface and the injector first */
 	if (s.ifname) {
 		if (umpa_iface_get(s.ifname, &s.ifc, &e) < 0)
 			goto fail;
@@ -712,10 +844,7 @@ int cmd_send(int argc, char **argv)
 		goto fail;
 	if (!s.l3 && umpa_inj_send_batch(s.inj, NULL, 0, &e) < 0) /* sets the TX ring up while we may */
 		goto fail;
-	if (user && umpa_drop_privileges(user, &e) < 0)
-		goto fail;
-
-	/* build the set */
+	/* build the set (resolving next hops may need to ARP: privileges go after) */
 	umpa_pkt_init(&s.scratch);
 	L = umpa_lua_open(&e);
 	if (!L)
@@ -740,6 +869,8 @@ int cmd_send(int argc, char **argv)
 			goto fail;
 	}
 	L = umpa_lua_close(L);
+	if (user && umpa_drop_privileges(user, &e) < 0)
+		goto fail;
 	if (s.n == 0) {
 		umpa_err_set(&e, UMPA_EINVAL, "the expressions produced no packets");
 		goto fail;
@@ -783,12 +914,10 @@ out:
 	umpa_inj_close(s.inj);
 	umpa_pkt_release(&s.scratch);
 	if (s.tpl) {
-		for (size_t i = 0; i < s.n && i < SEND_INC_MAX; i++)
-			umpa_pkt_release(&s.tpl[i]);
+		for (size_t i = 0; i < SEND_INC_MAX; i++)
+			umpa_pkt_release(&s.tpl[i].p);
 	}
 	free(s.tpl);
-	free(s.tpl_base);
-	free(s.tpl_li);
 	free(s.arena);
 	free(s.idx);
 	return rc;

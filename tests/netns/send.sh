@@ -136,6 +136,26 @@ check "--inc udp.sport -c 50: B's kernel accepted 50 datagrams with good checksu
 ports=$(tcpdump -r "$TMP/inc.pcap" -nn 2>/dev/null | sed -n 's/.*\.\([0-9]*\) > .*/\1/p' | sort -n | uniq | tr '\n' ' ')
 check "--inc: source ports 1000..1049, each once" [ "$ports" = "$(seq -s ' ' 1000 1049) " ]
 
+# ---- --inc through every value of a 16-bit field: the incremental checksum update
+# (RFC 1624) must give what finish gives, including the wrap and UDP's 0xffff ----
+no0=$(ctr "$NS_B" UdpNoPorts)
+cs0=$(ctr "$NS_B" UdpInCsumErrors)
+run -i "$IF_A" -c 70000 --rate 100000 --stats --inc udp.sport "ether{}/ip{dst=\"$IP_B\"}/udp{sport=1000, dport=9}/\"payload\""
+sleep 0.3
+no1=$(ctr "$NS_B" UdpNoPorts)
+cs1=$(ctr "$NS_B" UdpInCsumErrors)
+check "--inc over all 65536 source ports (70000 packets): incremental path used" \
+	bash -c "echo '$OUT' | grep -q '1 of 1 packets updated incrementally'"
+check "--inc over all 65536 source ports: B accepted all 70000 (UdpNoPorts +$((no1 - no0)), csum errors +$((cs1 - cs0)))" \
+	[ $((no1 - no0)) -eq 70000 -a $((cs1 - cs0)) -eq 0 ]
+
+# ---- -Z: privileges dropped before the first packet, the open handles still send ----
+in0=$(ctr "$NS_B" IcmpInEchos)
+run -i "$IF_A" -Z nobody -c 3 "ether{}/ip{dst=\"$IP_B\"}/$(echo_expr 4)"
+sleep 0.2
+in1=$(ctr "$NS_B" IcmpInEchos)
+check "-Z nobody: exit 0 and B received 3 echo requests" [ "$RC" -eq 0 -a $((in1 - in0)) -eq 3 ]
+
 # ---- a range expands; the fast (batch) path sends the whole set ----
 no0=$(ctr "$NS_B" UdpNoPorts)
 run -i "$IF_A" --fast -c 2 "ether{}/ip{dst=\"$IP_B\"}/udp{sport=range(2000,2499), dport=9}"

@@ -394,12 +394,33 @@ static void source_batches(void **state)
 	memset(&r, 0, sizeof(r));
 	r.loop = l;
 	r.take = 10;
-	assert_non_null(umpa_loop_source(l, gen_src, &g2, &rate, rec_sink, &r, &e));
+	struct umpa_source *s2 = umpa_loop_source(l, gen_src, &g2, &rate, rec_sink, &r, &e);
+	assert_non_null(s2);
 	assert_int_equal(umpa_loop_run(l, &e), 0);
 	assert_int_equal(r.n, 100);
 	assert_int_equal(r.maxn, 16);
 	for (uint32_t i = 0; i < 100; i++)
 		assert_int_equal(r.seq[i], i);
+	/* the stats, batch-merged, agree with the gaps computed from what the sink saw */
+	{
+		struct umpa_rate_stats st;
+		double mean = 0, m2 = 0;
+		umpa_source_stats(s2, &st);
+		for (uint32_t i = 1; i < r.n; i++)
+			mean += (double)(r.at[i] - r.at[i - 1]);
+		mean /= (double)(r.n - 1);
+		for (uint32_t i = 1; i < r.n; i++) {
+			double d = (double)(r.at[i] - r.at[i - 1]) - mean;
+			m2 += d * d;
+		}
+		print_message("partial sink: %u calls, gap mean %.1f ns stddev %.1f ns\n", r.calls, st.gap_mean_ns,
+			      st.gap_stddev_ns);
+		assert_true(mean > 0);
+		assert_int_equal(st.packets, 100);
+		assert_true(fabs(st.gap_mean_ns - mean) < 1e-6 * mean);
+		assert_true(fabs(st.gap_stddev_ns - sqrt(m2 / (double)(r.n - 1))) < 1e-6 * mean);
+		assert_int_equal(st.elapsed_ns, r.at[99] - r.at[0]);
+	}
 
 	/* bad rates */
 	struct umpa_rate bad = {.jitter = 1.5};
