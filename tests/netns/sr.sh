@@ -131,6 +131,12 @@ sr --l3 --json --timeout 1 'ip{dst="10.78.0.2"}/icmp{id=78, seq=range(1,2)}' >"$
 check "--l3: echo to C through the kernel's routing, both answered" jcheck "$TMP/l3.json" \
 	"S['answered'] == 2 and all(L(x['answer'], 'ip')['ip.src'] == '10.78.0.2' for x in X)"
 
+# ---- -Z: privileges dropped once the capture and injector are open ----
+if id nobody >/dev/null 2>&1; then
+	sr -Z nobody --json --timeout 1 'ether{}/ip{dst="10.77.0.2"}/icmp{id=79, seq=range(1,3)}' >"$TMP/z.json"
+	check "-Z nobody: still sends and matches (3 answered)" jcheck "$TMP/z.json" "S['answered'] == 3"
+fi
+
 # ---- bad input: one line, non-zero exit ----
 bad() { # what expected-text args...
 	local what=$1 want=$2
