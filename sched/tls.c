@@ -284,6 +284,11 @@ static int use_pem_(struct umpa_tls *t, int s, const char *copt, const char *kop
 		return umpa_err_set(e, UMPA_EIO, "%s: cannot read certificate '%s': %s", copt, sd->cert_file, why);
 	}
 	if (SSL_CTX_use_PrivateKey_file(t->ctx[s], kf, SSL_FILETYPE_PEM) != 1) {
+		if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+			ERR_clear_error();
+			return umpa_err_set(e, UMPA_EINVAL, "%s: the key in '%s' does not match the certificate '%s'",
+					    kopt, kf, sd->cert_file);
+		}
 		ssl_errors_(why, sizeof(why));
 		return umpa_err_set(e, UMPA_EIO, "%s: cannot read private key '%s': %s", kopt, kf, why);
 	}
