@@ -50,6 +50,7 @@ struct ivl_ {
 struct ackrec_ {
 	size_t ack;
 	uint32_t nsack;
+	int dsack; /* the first block is a D-SACK */
 	size_t sack[MAX_SACK][2];
 };
 
@@ -64,6 +65,7 @@ struct tcps_end {
 	int fin_sent;
 	int have_ack;      /* sent a segment with ACK */
 	uint32_t last_ack; /* its acknowledgement number */
+	uint32_t last_win; /* and its window in bytes */
 };
 
 struct umpa_tcps {
@@ -319,6 +321,7 @@ static int emit_seg(struct umpa_tcps *t, int s, unsigned flags, uint32_t seq, ui
 	uint32_t alen = t->o.ipv6 ? 16 : 4;
 	uint32_t tv = tsval(t, s);
 	char opts[256];
+	uint32_t win;
 	int li3, li4, rc;
 
 	umpa_pkt_release(p);
@@ -379,14 +382,19 @@ static int emit_seg(struct umpa_tcps *t, int s, unsigned flags, uint32_t seq, ui
 	p->ts_sec = t->now / 1000000000;
 	p->ts_nsec = (uint32_t)(t->now % 1000000000);
 	p->comment = comment;
-	/* what tshark calls a duplicate ACK: a pure ACK repeating the previous acknowledgement number */
+	/* what tshark calls a duplicate ACK: a pure ACK repeating the previous acknowledgement number and
+	 * window; with another window (the first ACK after the unscaled one of a SYN) a window update */
+	win = win_field(t, flags & TH_SYN);
+	if (!(flags & TH_SYN) && t->wscale_on)
+		win <<= t->o.wscale;
 	if (flags == TH_ACK && !n && me->have_ack && ack == me->last_ack)
-		t->st.dup_acks++;
+		(*(win == me->last_win ? &t->st.dup_acks : &t->st.window_updates))++;
 	if (nsack)
 		t->st.sack_acks++;
 	if (flags & TH_ACK) {
 		me->have_ack = 1;
 		me->last_ack = ack;
+		me->last_win = win;
 	}
 	rc = t->cb(t->arg, p, comment, e);
 	p->comment = NULL;
@@ -486,9 +494,11 @@ static int add_ack_(struct umpa_tcps *t, size_t dl, size_t dr, struct umpa_err *
 	a = &t->acks[t->nacks++];
 	a->ack = t->r_nxt;
 	a->nsack = 0;
+	a->dsack = 0;
 	t->r_pending = 0;
 	if (!t->o.sackok)
 		return 0;
+	a->dsack = dr > dl;
 	if (dr > dl) {
 		a->sack[0][0] = dl;
 		a->sack[0][1] = dr;
@@ -497,9 +507,6 @@ static int add_ack_(struct umpa_tcps *t, size_t dl, size_t dr, struct umpa_err *
 	/* then the out-of-order blocks, most recently extended first (RFC 2018) */
 	while (a->nsack < max) {
 		const struct ivl_ *best = NULL;
-		uint64_t below = a->nsack > (dr > dl) ? t->acks[t->nacks - 1].sack[a->nsack - 1][1] : UINT64_MAX;
-
-		(void)below;
 		for (size_t i = 0; i < t->nooo; i++) {
 			const struct ivl_ *v = &t->ooo[i];
 			int used = 0;
@@ -673,6 +680,7 @@ static int round_(struct umpa_tcps *t, int s, uint32_t base, const uint8_t *d, s
 			return rc;
 		if (t->ts_on)
 			me->ts_recent = tsval(t, !s);
+		t->st.dsack_acks += a->dsack != 0;
 	}
 	return 0;
 }

@@ -98,6 +98,10 @@ struct umpa_tcps_stats {
 	uint64_t timeouts;         /**< recoveries started by a retransmission timeout */
 	uint64_t dup_acks;         /**< pure ACKs repeating the previous ACK number (tshark: duplicate_ack) */
 	uint64_t sack_acks;        /**< ACKs carrying SACK blocks (D-SACK included) */
+	uint64_t dsack_acks;       /**< ACKs reporting duplicate data with a D-SACK block (tshark: expert
+				    * warning "D-SACK Sequence") */
+	uint64_t window_updates;   /**< pure ACKs repeating the previous ACK number with another window: the
+				    * first after the unscaled window of a SYN (tshark: window_update) */
 };
 
 /** A label on a byte of the data given to umpa_tcps_send_labelled(). */

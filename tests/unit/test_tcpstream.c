@@ -51,6 +51,8 @@ static void fill_data(void)
 		s2c[i] = (uint8_t)(255 - i);
 }
 
+static struct umpa_tcps_stats last_stats; /* of the last conversation() */
+
 /* Handshake, 5000 bytes client->server, 300 bytes back, close by the client; into @p c (and @p path if not NULL). */
 static void conversation(const struct umpa_tcps_opts *o, struct coll *c, const char *path)
 {
@@ -71,6 +73,7 @@ static void conversation(const struct umpa_tcps_opts *o, struct coll *c, const c
 	    umpa_tcps_send(t, UMPA_TCPS_SERVER, s2c, sizeof(s2c), "response", &e) < 0 ||
 	    umpa_tcps_close(t, UMPA_TCPS_CLIENT, &e) < 0)
 		fail_msg("conversation: %s", e.msg);
+	umpa_tcps_stats(t, &last_stats);
 	umpa_tcps_free(t);
 	if (path) {
 		assert_int_equal(umpa_capw_close(c->w, &e), 0);
@@ -278,30 +281,14 @@ static void check_conversation(const struct umpa_tcps_opts *o, const struct coll
 /* Frames of a clean stream match none of these: analysis flags, malformed, expert warnings and errors. */
 #define TSHARK_BAD "tcp.analysis.flags || _ws.malformed || _ws.expert.severity >= warning"
 
-/* Read tshark's "follow,tcp,raw" hex for both directions. */
-static void tshark_follow(const char *path, uint8_t *out0, size_t *n0, uint8_t *out1, size_t *n1)
+/* tshark is there (asked once). */
+static int have_tshark(void)
 {
-	char cmd[512], line[8192];
-	FILE *f;
-	int body = 0;
+	static int have = -1;
 
-	*n0 = *n1 = 0;
-	snprintf(cmd, sizeof(cmd), "tshark -r %s -q -z follow,tcp,raw,0 2>/dev/null", path);
-	f = popen(cmd, "r");
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "Node 1:", 7)) {
-			body = 1;
-			continue;
-		}
-		if (!body || line[0] == '=')
-			continue;
-		if (line[0] == '\t')
-			*n1 += unit_hex(line, out1 + *n1, 8192 - *n1);
-		else
-			*n0 += unit_hex(line, out0 + *n0, 8192 - *n0);
-	}
-	assert_int_equal(pclose(f), 0);
+	if (have < 0)
+		have = unit_have_tshark();
+	return have;
 }
 
 /* Lines tshark prints for packets matching @p filter. */
@@ -322,28 +309,7 @@ static int tshark_count(const char *path, const char *filter)
 	return n;
 }
 
-static void tshark_check(const char *path, size_t frames)
-{
-	static uint8_t a[8192], b[8192];
-	size_t na, nb;
-
-	if (!unit_have_tshark()) {
-		fprintf(stderr, "tshark not found: skipping the tshark checks\n");
-		return;
-	}
-	tshark_follow(path, a, &na, b, &nb);
-	assert_int_equal(na, sizeof(c2s));
-	assert_memory_equal(a, c2s, sizeof(c2s));
-	assert_int_equal(nb, sizeof(s2c));
-	assert_memory_equal(b, s2c, sizeof(s2c));
-	/* a clean stream: no analysis flag (retransmission, out-of-order, lost segment, dup ACK,
-	 * window full, ACKed unseen...), nothing malformed, no expert warning or error (the FINs
-	 * carry notes: 'This frame initiates the connection closing') */
-	assert_int_equal(tshark_count(path, TSHARK_BAD), 0);
-	/* and the filter does work: every frame is a TCP frame in stream 0, with the SYN seen */
-	assert_int_equal(tshark_count(path, "tcp.stream == 0"), (int)frames);
-	assert_int_equal(tshark_count(path, "tcp.flags.syn == 1 && tcp.flags.ack == 0"), 1);
-}
+static void tshark_check(const char *path, size_t frames);
 
 static void run_full(struct umpa_tcps_opts *o, const char *tag)
 {
@@ -442,7 +408,7 @@ static void test_tshark_catches_damage(void **state)
 	char path[128];
 
 	(void)state;
-	if (!unit_have_tshark()) {
+	if (!have_tshark()) {
 		skip();
 	}
 	umpa_tcps_opts_init(&o);
@@ -638,6 +604,683 @@ static void test_reset_and_errors(void **state)
 	umpa_tcps_free(NULL);
 }
 
+/* ---- hostile modes ---- */
+
+/* What tshark's TCP analysis says about a capture (frames with each flag). */
+struct tsa {
+	int frames, ooo, retx, fast, spur, dupack, sack, lostseg, acklost, malformed, wupd, ka, kaack, dsack;
+	int stream0, syn; /* frames in TCP stream 0; SYNs without ACK */
+	int other;        /* analysis flags other than all the above */
+	int warn;         /* expert warnings or errors on frames that are not out-of-order, after a gap or a D-SACK */
+};
+
+/* What tshark reassembled of one stream ("follow,tcp,raw"): [0] client to server, [1] back. */
+struct flw {
+	uint8_t d[2][8192];
+	size_t n[2];
+};
+
+/*
+ * One tshark pass over @p path (the TLS dissector off: the payload is not
+ * TLS) holding TCP streams 0 to @p ns - 1: the analysis of every frame into
+ * a[tcp.stream], and "follow,tcp,raw" of each stream into fo[stream].
+ */
+static void tshark_analysis(const char *path, size_t ns, struct tsa *a, struct flw *fo)
+{
+	static const char *const fields[] = {"tcp.analysis.out_of_order",
+					     "tcp.analysis.retransmission",
+					     "tcp.analysis.fast_retransmission",
+					     "tcp.analysis.spurious_retransmission",
+					     "tcp.analysis.duplicate_ack",
+					     "tcp.options.sack.count",
+					     "tcp.analysis.lost_segment",
+					     "tcp.analysis.ack_lost_segment",
+					     "_ws.malformed",
+					     "tcp.analysis.window_update",
+					     "tcp.analysis.keep_alive",
+					     "tcp.analysis.keep_alive_ack",
+					     "tcp.analysis.flags",
+					     "_ws.expert.severity",
+					     "tcp.options.sack.dsack",
+					     "tcp.stream",
+					     "tcp.flags"};
+	enum { NF = sizeof(fields) / sizeof(fields[0]) };
+	char cmd[4096], line[8192];
+	size_t k, st = 0, blocks = 0;
+	int stage = 0; /* 0: frames, 1: follow header, 2: follow data */
+	FILE *f;
+
+	memset(a, 0, ns * sizeof(*a));
+	memset(fo, 0, ns * sizeof(*fo));
+	k = (size_t)snprintf(cmd, sizeof(cmd), "tshark -r %s --disable-protocol tls -T fields -E separator=/t", path);
+	for (int i = 0; i < NF; i++)
+		k += (size_t)snprintf(cmd + k, sizeof(cmd) - k, " -e %s", fields[i]);
+	for (size_t i = 0; i < ns; i++)
+		k += (size_t)snprintf(cmd + k, sizeof(cmd) - k, " -z follow,tcp,raw,%zu", i);
+	snprintf(cmd + k, sizeof(cmd) - k, " 2>/dev/null");
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		const char *v[NF] = {0};
+		char *p = line;
+		int has[NF] = {0}, known = 0;
+		long sev = 0;
+		struct tsa *t;
+
+		if (line[0] == '=') {
+			stage = stage == 0 || stage == 2 ? 1 : stage;
+			continue;
+		}
+		if (stage == 1 && !strncmp(line, "Filter: tcp.stream eq ", 22)) {
+			st = (size_t)strtoul(line + 22, NULL, 10);
+			assert_true(st < ns);
+			continue;
+		}
+		if (stage == 1 && !strncmp(line, "Node 1:", 7)) {
+			stage = 2;
+			blocks++;
+			continue;
+		}
+		if (stage == 2) {
+			int dir = line[0] == '\t';
+			fo[st].n[dir] += unit_hex(line, fo[st].d[dir] + fo[st].n[dir], 8192 - fo[st].n[dir]);
+			continue;
+		}
+		if (stage || line[0] == '\n') /* a blank line before the follow blocks */
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		for (int i = 0; i < NF; i++) {
+			char *tab = strchr(p, '\t');
+			v[i] = p;
+			has[i] = *p && *p != '\t';
+			if (!tab)
+				break;
+			*tab = 0;
+			p = tab + 1;
+		}
+		assert_true(has[15]);
+		k = (size_t)strtoul(v[15], NULL, 10);
+		assert_true(k < ns);
+		t = &a[k];
+		t->frames++;
+		t->ooo += has[0];
+		t->retx += has[1];
+		t->fast += has[2];
+		t->spur += has[3];
+		t->dupack += has[4];
+		t->sack += has[5];
+		t->lostseg += has[6];
+		t->acklost += has[7];
+		t->malformed += has[8];
+		t->wupd += has[9];
+		t->ka += has[10];
+		t->kaack += has[11];
+		t->dsack += has[14];
+		t->stream0 += has[15] && !strcmp(v[15], "0");
+		t->syn += has[16] && strtol(v[16], NULL, 16) == 0x002;
+		for (int i = 0; i < 12; i++)
+			if (i != 5 && has[i])
+				known = 1;
+		if (has[12] && !known) {
+			fprintf(stderr, "tshark: stream %zu frame %d has an unexpected analysis flag\n", k, t->frames);
+			t->other++;
+		}
+		if (has[13])
+			for (const char *q = v[13]; *q; q++)
+				if (q == v[13] || q[-1] == ',')
+					sev = strtol(q, NULL, 10) > sev ? strtol(q, NULL, 10) : sev;
+		if (sev >= 0x600000 && !has[0] && !has[6] && !has[14]) {
+			fprintf(stderr, "tshark: stream %zu frame %d has an expert warning\n", k, t->frames);
+			t->warn++;
+		}
+	}
+	assert_int_equal(pclose(f), 0);
+	assert_int_equal(blocks, ns);
+}
+
+/* A clean conversation in @p path of @p frames frames: the data, and nothing tshark would flag. */
+static void tshark_check(const char *path, size_t frames)
+{
+	static struct flw fo;
+	struct tsa t;
+
+	if (!have_tshark()) {
+		fprintf(stderr, "tshark not found: skipping the tshark checks\n");
+		return;
+	}
+	tshark_analysis(path, 1, &t, &fo);
+	assert_int_equal(fo.n[0], sizeof(c2s));
+	assert_memory_equal(fo.d[0], c2s, sizeof(c2s));
+	assert_int_equal(fo.n[1], sizeof(s2c));
+	assert_memory_equal(fo.d[1], s2c, sizeof(s2c));
+	/* a clean stream: no analysis flag (retransmission, out-of-order, lost segment, dup ACK,
+	 * window full, ACKed unseen...), nothing malformed, no expert warning or error (the FINs
+	 * carry notes: 'This frame initiates the connection closing') */
+	assert_int_equal(t.ooo + t.retx + t.fast + t.spur + t.dupack + t.lostseg + t.acklost + t.wupd + t.ka + t.kaack,
+			 0);
+	assert_int_equal(t.sack + t.dsack + t.malformed + t.other + t.warn, 0);
+	/* and the parsing does work: every frame is a TCP frame in stream 0, with the SYN seen */
+	assert_int_equal(t.frames, (int)frames);
+	assert_int_equal(t.stream0, (int)frames);
+	assert_int_equal(t.syn, 1);
+}
+
+/* Data segment ranges of one direction, to find retransmissions cut differently. */
+struct ranges {
+	uint32_t (*r)[2];
+	size_t n, cap;
+};
+
+/*
+ * Our own look at a hostile conversation: sound Ethernet/IP/TCP, times
+ * never going back, TSval never going back per direction, overlapping
+ * segments agree on their bytes, and each direction holds all its data.
+ * Returns the number of data segments that overlap data already seen
+ * without repeating an earlier segment's range (overlapping retransmissions).
+ */
+static size_t check_hostile(const struct umpa_tcps_opts *o, const struct coll *c)
+{
+	const uint8_t *want[2] = {c2s, s2c};
+	static uint8_t rcvd[2][5000], have[2][5000];
+	size_t need[2] = {sizeof(c2s), sizeof(s2c)}, odd = 0;
+	uint32_t isn[2] = {0}, lastts[2] = {0};
+	struct ranges rg[2] = {{0}};
+	int64_t lastt = 0;
+
+	memset(have, 0, sizeof(have));
+	for (size_t i = 0; i < c->n; i++) {
+		struct umpa_pkt p;
+		uint32_t seq, flags, plen, dir, off;
+		int64_t tns = c->pk[i].ts_sec * 1000000000 + c->pk[i].ts_nsec;
+		const uint8_t *tso, *pl;
+		uint8_t olen;
+		int seen = 0, same = 0;
+
+		assert_true(tns >= lastt);
+		lastt = tns;
+		unit_dissect(&p, UMPA_LINKTYPE_ETHERNET, c->pk[i].data, c->pk[i].len);
+		assert_true(umpa_pkt_find(&p, &umpa_proto_tcp, 0) == 2);
+		for (unsigned k = 0; k < 3; k++)
+			assert_int_equal(p.l[k].flags & (UMPA_L_INVALID | UMPA_L_TRUNCATED | UMPA_L_BADSUM), 0);
+		dir = unit_get_at(&p, 2, "dstport") == 443 ? 0 : 1;
+		seq = (uint32_t)unit_get_at(&p, 2, "seq");
+		flags = (uint32_t)unit_get_at(&p, 2, "flags");
+		plen = p.l[2].len - p.l[2].hlen;
+		pl = p.data + p.l[2].off + p.l[2].hlen;
+		if (flags & 0x002)
+			isn[dir] = seq;
+		tso = tcp_opt(&p, 2, 8, &olen);
+		assert_int_equal(tso != NULL, o->timestamps != 0);
+		if (tso) {
+			if (lastts[dir])
+				assert_true(be32(tso) - lastts[dir] < 0x80000000u);
+			lastts[dir] = be32(tso);
+		}
+		/* SACK blocks only when SACK was permitted */
+		if (!o->sackok)
+			assert_null(tcp_opt(&p, 2, 5, &olen));
+		if (plen) {
+			off = seq - isn[dir] - 1;
+			assert_true(off + plen <= need[dir]);
+			for (uint32_t k = 0; k < plen; k++) {
+				if (have[dir][off + k]) {
+					assert_int_equal(rcvd[dir][off + k], pl[k]);
+					seen = 1;
+				}
+				rcvd[dir][off + k] = pl[k];
+				have[dir][off + k] = 1;
+			}
+			for (size_t k = 0; seen && !same && k < rg[dir].n; k++)
+				if (rg[dir].r[k][0] == off && rg[dir].r[k][1] == plen)
+					same = 1;
+			if (seen && !same)
+				odd++;
+			if (rg[dir].n == rg[dir].cap) {
+				rg[dir].cap = rg[dir].cap ? rg[dir].cap * 2 : 256;
+				rg[dir].r = realloc(rg[dir].r, rg[dir].cap * sizeof(*rg[dir].r));
+				assert_non_null(rg[dir].r);
+			}
+			rg[dir].r[rg[dir].n][0] = off;
+			rg[dir].r[rg[dir].n++][1] = plen;
+		}
+		umpa_pkt_release(&p);
+	}
+	for (int d = 0; d < 2; d++) {
+		for (size_t k = 0; k < need[d]; k++)
+			assert_true(have[d][k]);
+		assert_memory_equal(rcvd[d], want[d], need[d]);
+		free(rg[d].r);
+	}
+	return odd;
+}
+
+/* One hostile conversation of a batch: its options, then what the stream did. */
+struct hcase {
+	struct umpa_tcps_opts o;
+	const char *tag;
+	struct umpa_tcps_stats st;
+	size_t odd; /* overlapping retransmissions cut differently (check_hostile) */
+};
+
+/*
+ * Conversations with the hostile options of @p cs[0..n-1], one after the
+ * other into one capture (own client port and start time each): our own
+ * checks, then tshark's reassembly (exactly the data) and analysis of each
+ * stream, whose counts must agree with what the stream says it did.
+ */
+static void run_hostile(struct hcase *cs, size_t n)
+{
+	struct flw *fo = calloc(n, sizeof(*fo));
+	struct tsa *ta = calloc(n, sizeof(*ta));
+	size_t *frames = calloc(n, sizeof(*frames));
+	struct umpa_capw *w;
+	struct umpa_err e = {0};
+	char path[128];
+
+	assert_true(fo && ta && frames);
+	snprintf(path, sizeof(path), "/tmp/umpa-tcps-%d-%s.pcap", (int)getpid(), cs[0].tag);
+	w = umpa_capw_open(path, UMPA_CAP_PCAP, UMPA_LINKTYPE_ETHERNET, &e);
+	assert_non_null(w);
+	for (size_t i = 0; i < n; i++) {
+		struct umpa_tcps_stats *st = &cs[i].st;
+		struct coll c;
+
+		cs[i].o.port[0] = (uint16_t)(40000 + i);
+		cs[i].o.start_sec = 1700000000 + 1000 * (int64_t)i;
+		conversation(&cs[i].o, &c, NULL);
+		*st = last_stats;
+		cs[i].odd = check_hostile(&cs[i].o, &c);
+		for (size_t k = 0; k < c.n; k++)
+			assert_int_equal(umpa_capw_write(w, &c.pk[k], &e), 0);
+		frames[i] = c.n;
+		fprintf(
+		    stderr,
+		    "%s: %zu packets, %llu data segments, reordered %llu, copies %llu, lost %llu, retransmitted %llu "
+		    "(fast %llu, timeout %llu), dup ACKs %llu, SACK ACKs %llu (D-SACK %llu), window updates %llu, odd "
+		    "ranges %zu\n",
+		    cs[i].tag, c.n, (unsigned long long)st->data_segments, (unsigned long long)st->reordered,
+		    (unsigned long long)st->duplicated, (unsigned long long)st->lost,
+		    (unsigned long long)st->retransmitted, (unsigned long long)st->fast_retransmits,
+		    (unsigned long long)st->timeouts, (unsigned long long)st->dup_acks,
+		    (unsigned long long)st->sack_acks, (unsigned long long)st->dsack_acks,
+		    (unsigned long long)st->window_updates, cs[i].odd);
+		/* every lost segment is retransmitted (perhaps in other pieces), and only then */
+		assert_true(st->retransmitted >= (st->lost ? 1u : 0u));
+		assert_int_equal(st->lost ? st->fast_retransmits + st->timeouts > 0 : st->retransmitted == 0, 1);
+		coll_free(&c);
+	}
+	assert_int_equal(umpa_capw_close(w, &e), 0);
+	if (!have_tshark()) {
+		fprintf(stderr, "tshark not found: skipping the tshark checks\n");
+		n = 0;
+	} else {
+		tshark_analysis(path, n, ta, fo);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct umpa_tcps_stats *st = &cs[i].st;
+		const struct tsa *t = &ta[i];
+
+		fprintf(
+		    stderr,
+		    "%s: tshark: %d frames, out-of-order %d, retransmission %d (fast %d), keep-alive %d, dup ACK %d, "
+		    "keep-alive ACK %d, SACK %d (D-SACK %d), previous segment not captured %d, window update %d\n",
+		    cs[i].tag, t->frames, t->ooo, t->retx, t->fast, t->ka, t->dupack, t->kaack, t->sack, t->dsack,
+		    t->lostseg, t->wupd);
+		assert_int_equal(fo[i].n[0], sizeof(c2s));
+		assert_memory_equal(fo[i].d[0], c2s, sizeof(c2s));
+		assert_int_equal(fo[i].n[1], sizeof(s2c));
+		assert_memory_equal(fo[i].d[1], s2c, sizeof(s2c));
+		assert_int_equal(t->frames, (int)frames[i]);
+		assert_int_equal(t->syn, 1);
+		/* each swap: the early segment follows a gap, the late one is out of order */
+		assert_int_equal(t->ooo, (int)st->reordered);
+		assert_int_equal(t->lostseg, (int)st->reordered);
+		/* copies and retransmissions; a 1-byte one right below the highest sequence number looks like
+		 * a keep-alive to tshark, and the ACK answering it like a keep-alive ACK */
+		assert_int_equal(t->retx + t->ka, (int)(st->retransmitted + st->duplicated));
+		assert_int_equal(t->dupack + t->kaack, (int)st->dup_acks);
+		assert_true(t->fast <= (int)st->fast_retransmits);
+		if (!t->ka)
+			assert_int_equal(t->fast, (int)st->fast_retransmits);
+		assert_int_equal(t->sack, (int)st->sack_acks);
+		assert_int_equal(t->dsack, (int)st->dsack_acks);
+		assert_int_equal(t->wupd, (int)st->window_updates);
+		/* never: spurious retransmissions, ACKs of unseen data, malformed frames, other flags or warnings */
+		assert_int_equal(t->spur, 0);
+		assert_int_equal(t->acklost, 0);
+		assert_int_equal(t->malformed, 0);
+		assert_int_equal(t->other, 0);
+		assert_int_equal(t->warn, 0);
+	}
+	if (!getenv("KEEP"))
+		unlink(path);
+	free(fo);
+	free(ta);
+	free(frames);
+}
+
+/* A case from the defaults with @p seed. */
+static struct hcase hcase(const char *tag, uint64_t seed)
+{
+	struct hcase h;
+
+	memset(&h, 0, sizeof(h));
+	umpa_tcps_opts_init(&h.o);
+	h.o.seed = seed;
+	h.tag = tag;
+	return h;
+}
+
+/* Loss after the capture point: dup ACKs with SACK, fast retransmit or RTO, the cumulative ACK jumps. */
+static void test_loss(void **state)
+{
+	struct hcase c[3] = {hcase("loss", 21), hcase("loss-nosack", 22), hcase("loss-v6", 23)};
+
+	(void)state;
+	/* fixed-size segments: the retransmissions repeat the lost ranges exactly */
+	c[0].o.seg_max = 200;
+	c[0].o.loss = 0.15;
+	/* without SACK: no SACK block anywhere, recovery still complete */
+	c[1].o = c[0].o;
+	c[1].o.seed = 22;
+	c[1].o.sackok = 0;
+	/* IPv6, full-size segments, no timestamps */
+	c[2].o.ipv6 = 1;
+	c[2].o.timestamps = 0;
+	c[2].o.loss = 0.3;
+	run_hostile(c, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_true(c[i].st.lost > 0);
+		assert_int_equal(c[i].odd, 0);
+		assert_int_equal(c[i].st.retransmitted, c[i].st.lost);
+		assert_int_equal(c[i].st.reordered + c[i].st.duplicated + c[i].st.dsack_acks, 0);
+	}
+	assert_true(c[0].st.sack_acks > 0 && c[0].st.dup_acks >= 3);
+	assert_int_equal(c[1].st.sack_acks, 0);
+	/* both ways of recovering happened */
+	assert_true(c[0].st.fast_retransmits + c[1].st.fast_retransmits + c[2].st.fast_retransmits > 0);
+	assert_true(c[0].st.timeouts + c[1].st.timeouts + c[2].st.timeouts > 0);
+}
+
+/* Duplicates: tshark sees retransmissions; the receiver answers each copy at once with a D-SACK.
+ * Reordering: out-of-order segments, immediate ACKs with SACK blocks, no retransmission. */
+static void test_dup_reorder(void **state)
+{
+	struct hcase c[3] = {hcase("dup", 31), hcase("reorder", 41), hcase("reorder-v6", 42)};
+
+	(void)state;
+	c[0].o.seg_max = 150;
+	c[0].o.dup = 0.2;
+	c[1].o.seg_max = 100;
+	c[1].o.reorder = 0.25;
+	c[2].o = c[1].o;
+	c[2].o.seed = 42;
+	c[2].o.ipv6 = 1;
+	c[2].o.sackok = 0;
+	run_hostile(c, 3);
+	assert_true(c[0].st.duplicated > 0 && c[0].st.dup_acks > 0);
+	assert_int_equal(c[0].st.sack_acks, c[0].st.duplicated); /* one D-SACK per copy, nothing else out of order */
+	assert_int_equal(c[0].st.dsack_acks, c[0].st.duplicated);
+	assert_int_equal(c[0].st.lost + c[0].st.reordered + c[0].st.retransmitted, 0);
+	for (int i = 1; i < 3; i++) {
+		assert_true(c[i].st.reordered > 0);
+		assert_int_equal(c[i].st.lost + c[i].st.duplicated + c[i].st.retransmitted, 0);
+	}
+	assert_int_equal(c[1].st.sack_acks, c[1].st.reordered); /* one ACK with SACK per swap */
+	assert_int_equal(c[2].st.sack_acks, 0);
+}
+
+/* Overlapping retransmissions: other ranges than the lost segments, the same bytes. */
+static void test_overlap(void **state)
+{
+	struct hcase c[2] = {hcase("overlap", 51), hcase("overlap-v6", 52)};
+
+	(void)state;
+	c[0].o.seg_max = 300;
+	c[0].o.loss = 0.2;
+	c[0].o.overlap = 1;
+	c[1].o = c[0].o;
+	c[1].o.seed = 52;
+	c[1].o.ipv6 = 1;
+	c[1].o.seg_random = 1;
+	c[1].o.seg_max = 0;
+	run_hostile(c, 2);
+	for (int i = 0; i < 2; i++)
+		assert_true(c[i].st.lost > 0 && c[i].odd > 0);
+}
+
+/* Everything at once, with byte-by-byte and random segmentation, IPv4 and IPv6, with and without options. */
+static void test_hostile_combined(void **state)
+{
+	struct hcase c[4] = {hcase("all-random", 61), hcase("all-random-v6", 62), hcase("all-bytes", 63),
+			     hcase("all-bytes-v6", 64)};
+
+	(void)state;
+	c[0].o.loss = c[0].o.dup = c[0].o.reorder = 0.1;
+	c[0].o.overlap = 1;
+	c[0].o.seg_random = 1;
+	c[0].o.seg_max = 300;
+	c[1].o = c[0].o;
+	c[1].o.seed = 62;
+	c[1].o.ipv6 = 1;
+	c[1].o.timestamps = 0;
+	c[1].o.seg_max = 40;
+	c[2].o.loss = c[2].o.dup = c[2].o.reorder = 0.05;
+	c[2].o.seg_max = 1;
+	c[3].o = c[2].o;
+	c[3].o.seed = 64;
+	c[3].o.ipv6 = 1;
+	c[3].o.sackok = 0;
+	c[3].o.wscale = -1;
+	c[3].o.overlap = 1;
+	run_hostile(c, 4);
+	for (int i = 0; i < 4; i++)
+		assert_true(c[i].st.lost && c[i].st.duplicated && c[i].st.reordered);
+}
+
+/* Same seed, same bytes in the hostile modes too; another seed, another capture. */
+static void test_hostile_determinism(void **state)
+{
+	struct umpa_tcps_opts o;
+	struct coll a, b, d;
+	int differ = 0;
+
+	(void)state;
+	umpa_tcps_opts_init(&o);
+	o.seed = 71;
+	o.loss = 0.1;
+	o.dup = 0.1;
+	o.reorder = 0.1;
+	o.overlap = 1;
+	o.seg_random = 1;
+	o.seg_max = 300;
+	conversation(&o, &a, NULL);
+	conversation(&o, &b, NULL);
+	assert_int_equal(a.n, b.n);
+	for (size_t i = 0; i < a.n; i++) {
+		assert_int_equal(a.pk[i].len, b.pk[i].len);
+		assert_memory_equal(a.pk[i].data, b.pk[i].data, a.pk[i].len);
+		assert_true(a.pk[i].ts_sec == b.pk[i].ts_sec && a.pk[i].ts_nsec == b.pk[i].ts_nsec);
+	}
+	o.seed = 72;
+	conversation(&o, &d, NULL);
+	for (size_t i = 3; i < a.n && i < d.n; i++)
+		if (a.pk[i].len != d.pk[i].len)
+			differ = 1;
+	assert_true(differ || a.n != d.n);
+	coll_free(&a);
+	coll_free(&b);
+	coll_free(&d);
+}
+
+/* Half-close: the client's FIN, then the server still sends, then the server closes. */
+static void test_half_close(void **state)
+{
+	struct umpa_tcps_opts o;
+	struct coll c = {0};
+	struct umpa_tcps *t;
+	struct umpa_err e = {0};
+	char path[128];
+	uint32_t cfin, snxt;
+	size_t first;
+
+	(void)state;
+	fill_data();
+	snprintf(path, sizeof(path), "/tmp/umpa-tcps-%d-half.pcap", (int)getpid());
+	c.w = umpa_capw_open(path, UMPA_CAP_PCAP, UMPA_LINKTYPE_ETHERNET, &e);
+	assert_non_null(c.w);
+	umpa_tcps_opts_init(&o);
+	o.seed = 81;
+	t = umpa_tcps_new(&o, collect, &c, &e);
+	assert_non_null(t);
+	assert_int_equal(umpa_tcps_shutdown(t, UMPA_TCPS_CLIENT, &e), -UMPA_EINVAL); /* not connected */
+	assert_int_equal(umpa_tcps_connect(t, &e), 0);
+	assert_int_equal(umpa_tcps_send(t, UMPA_TCPS_CLIENT, c2s, sizeof(c2s), "request", &e), 0);
+	cfin = umpa_tcps_snd_nxt(t, UMPA_TCPS_CLIENT);
+	first = c.n;
+	assert_int_equal(umpa_tcps_shutdown(t, UMPA_TCPS_CLIENT, &e), 0);
+	assert_int_equal(c.n, first + 2);
+	assert_int_equal(umpa_tcps_snd_nxt(t, UMPA_TCPS_CLIENT), cfin + 1);
+	/* the client may not send or shut down again; the server still sends */
+	assert_int_equal(umpa_tcps_send(t, UMPA_TCPS_CLIENT, "x", 1, NULL, &e), -UMPA_EINVAL);
+	assert_int_equal(umpa_tcps_shutdown(t, UMPA_TCPS_CLIENT, &e), -UMPA_EINVAL);
+	assert_int_equal(umpa_tcps_send(t, UMPA_TCPS_SERVER, s2c, sizeof(s2c), "response", &e), 0);
+	snxt = umpa_tcps_snd_nxt(t, UMPA_TCPS_SERVER);
+	assert_int_equal(umpa_tcps_close(t, UMPA_TCPS_SERVER, &e), 0);
+	assert_int_equal(umpa_tcps_send(t, UMPA_TCPS_SERVER, "x", 1, NULL, &e), -UMPA_EINVAL);
+	umpa_tcps_free(t);
+	assert_int_equal(umpa_capw_close(c.w, &e), 0);
+	c.w = NULL;
+	/* FIN+ACK from the client, the server's ACK of it, the server's data acknowledging the FIN, the
+	 * client's ACK, the server's FIN+ACK, the client's last ACK */
+	{
+		static const struct {
+			int dir;
+			uint32_t flags;
+		} want[] = {{0, 0x011}, {1, 0x010}, {1, 0x018}, {0, 0x010}, {1, 0x011}, {0, 0x010}};
+		assert_int_equal(c.n, first + 6);
+		for (size_t i = 0; i < 6; i++) {
+			struct umpa_pkt p;
+
+			unit_dissect(&p, UMPA_LINKTYPE_ETHERNET, c.pk[first + i].data, c.pk[first + i].len);
+			assert_int_equal(unit_get_at(&p, 2, "dstport") == 443 ? 0 : 1, want[i].dir);
+			assert_int_equal(unit_get_at(&p, 2, "flags"), want[i].flags);
+			if (want[i].dir == 1)
+				assert_int_equal(unit_get_at(&p, 2, "ack"), cfin + 1);
+			if (i == 4)
+				assert_int_equal(unit_get_at(&p, 2, "seq"), snxt);
+			if (i == 5)
+				assert_int_equal(unit_get_at(&p, 2, "ack"), snxt + 1);
+			umpa_pkt_release(&p);
+		}
+	}
+	tshark_check(path, c.n);
+	if (!getenv("KEEP"))
+		unlink(path);
+	coll_free(&c);
+}
+
+/* Labels: each segment's comment names the labels that start inside it, also byte by byte and when lossy. */
+static void test_labels(void **state)
+{
+	static const struct umpa_tcps_label lab[] = {
+	    {0, "ClientHello"}, {100, "Certificate"}, {1447, "KeyExchange"}, {1448, "Finished"}, {4999, "Last"}};
+	/* 5000 bytes: segments at 0, 1448, 2896, 4344 */
+	static const char *const want[] = {"ClientHello; Certificate; KeyExchange", "Finished", NULL, "Last"};
+	struct umpa_tcps_opts o;
+	struct coll c = {0};
+	struct umpa_tcps *t;
+	struct umpa_err e = {0};
+	size_t seen = 0;
+
+	(void)state;
+	fill_data();
+	for (int mode = 0; mode < 3; mode++) {
+		umpa_tcps_opts_init(&o);
+		o.seed = 91;
+		if (mode == 1)
+			o.seg_max = 1;
+		if (mode == 2)
+			o.loss = o.dup = o.reorder = 0.3, o.overlap = 1;
+		memset(&c, 0, sizeof(c));
+		t = umpa_tcps_new(&o, collect, &c, &e);
+		assert_non_null(t);
+		assert_int_equal(umpa_tcps_connect(t, &e), 0);
+		assert_int_equal(umpa_tcps_send_labelled(t, UMPA_TCPS_CLIENT, c2s, sizeof(c2s), lab, 5, &e), 0);
+		seen = 0;
+		for (size_t i = 3; i < c.n; i++) {
+			struct umpa_pkt p;
+			uint32_t off, plen;
+
+			unit_dissect(&p, UMPA_LINKTYPE_ETHERNET, c.pk[i].data, c.pk[i].len);
+			plen = p.l[2].len - p.l[2].hlen;
+			off = (uint32_t)unit_get_at(&p, 2, "seq") - umpa_tcps_isn(t, UMPA_TCPS_CLIENT) - 1;
+			umpa_pkt_release(&p);
+			if (!plen) {
+				assert_null(c.pk[i].comment);
+				continue;
+			}
+			if (mode == 0) {
+				/* 1448-byte segments */
+				assert_int_equal(off % 1448, 0);
+				if (want[off / 1448])
+					assert_string_equal(c.pk[i].comment, want[off / 1448]);
+				else
+					assert_null(c.pk[i].comment);
+			} else if (c.pk[i].comment) {
+				/* a labelled segment holds its labels' offsets, and a label is used once */
+				for (const char *q = c.pk[i].comment; *q;) {
+					size_t k;
+					for (k = 0; k < 5; k++)
+						if (!strncmp(q, lab[k].text, strlen(lab[k].text)))
+							break;
+					assert_true(k < 5);
+					assert_true(lab[k].offset >= off && lab[k].offset < off + plen);
+					assert_int_equal(seen & (1u << k), 0);
+					seen |= 1u << k;
+					q += strlen(lab[k].text);
+					if (*q)
+						q += 2;
+				}
+			}
+		}
+		if (mode)
+			assert_int_equal(seen, 0x1f);
+		/* labels must be sorted and inside the data */
+		{
+			const struct umpa_tcps_label bad1[] = {{5, "b"}, {4, "a"}}, bad2[] = {{3, "x"}};
+			assert_int_equal(umpa_tcps_send_labelled(t, UMPA_TCPS_CLIENT, "abcdef", 6, bad1, 2, &e),
+					 -UMPA_EINVAL);
+			assert_int_equal(umpa_tcps_send_labelled(t, UMPA_TCPS_CLIENT, "abc", 3, bad2, 1, &e),
+					 -UMPA_EINVAL);
+			assert_int_equal(umpa_tcps_send_labelled(t, UMPA_TCPS_CLIENT, "abc", 3, NULL, 1, &e),
+					 -UMPA_EINVAL);
+		}
+		umpa_tcps_free(t);
+		coll_free(&c);
+	}
+}
+
+/* Bad hostile options. */
+static void test_hostile_options(void **state)
+{
+	struct umpa_tcps_opts o;
+	struct umpa_err e = {0};
+
+	(void)state;
+	umpa_tcps_opts_init(&o);
+	assert_true(o.loss == 0 && o.dup == 0 && o.reorder == 0 && o.overlap == 0);
+	o.loss = 1.5;
+	assert_null(umpa_tcps_new(&o, collect, NULL, &e));
+	assert_int_equal(e.code, UMPA_EINVAL);
+	o.loss = 0;
+	o.dup = -0.1;
+	assert_null(umpa_tcps_new(&o, collect, NULL, &e));
+	o.dup = 0;
+	o.reorder = 0.0 / 0.0;
+	assert_null(umpa_tcps_new(&o, collect, NULL, &e));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -650,7 +1293,17 @@ int main(void)
 	    cmocka_unit_test(test_reset_and_errors),
 	    cmocka_unit_test(test_tshark_catches_damage),
 	    cmocka_unit_test(test_hostile_segmentation),
+	    cmocka_unit_test(test_hostile_options),
+	    cmocka_unit_test(test_loss),
+	    cmocka_unit_test(test_dup_reorder),
+	    cmocka_unit_test(test_overlap),
+	    cmocka_unit_test(test_hostile_combined),
+	    cmocka_unit_test(test_hostile_determinism),
+	    cmocka_unit_test(test_half_close),
+	    cmocka_unit_test(test_labels),
 	};
 
+	if (getenv("TEST")) /* e.g. TEST=test_loss: one test only */
+		cmocka_set_test_filter(getenv("TEST"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
