@@ -61,6 +61,10 @@ static void live_drop_rx_(int fd)
 }
 #endif
 
+#ifdef LIVE_HAVE_RING_
+static int live_ring_setup_(struct umpa_inj *j);
+#endif
+
 /* libnet's messages end with a newline or "." sometimes: trim it. */
 static const char *live_trim_(char *s)
 {
@@ -117,6 +121,8 @@ struct umpa_inj *umpa_inj_open(const char *ifname, int layer, struct umpa_err *e
 		}
 #ifdef LIVE_HAVE_RING_
 		live_drop_rx_(libnet_getfd(j->ln));
+		/* now, while privileged: -Z may drop CAP_NET_RAW right after open */
+		live_ring_setup_(j);
 #endif
 	} else {
 		/* Open IPv4 now so permission errors show at open time; IPv6 when first needed. */

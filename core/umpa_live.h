@@ -198,7 +198,9 @@ struct umpa_inj_stats {
  * Open an injector on @p ifname.
  *
  * @p layer 2: frames go out as built (libnet LIBNET_LINK_ADV, and for
- *   umpa_inj_send_batch an AF_PACKET socket with a PACKET_TX_RING).
+ *   umpa_inj_send_batch an AF_PACKET socket with a 4 MiB PACKET_TX_RING, set
+ *   up here so that privileges can be dropped right after open; without
+ *   it, batches go through libnet).
  * @p layer 3: packets go out from their first ip/ipv6 layer on through raw
  *   sockets (libnet LIBNET_RAW4_ADV / LIBNET_RAW6_ADV, opened on first use);
  *   the kernel routes them and resolves the link layer.  @p ifname may be
