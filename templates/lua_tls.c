@@ -4,9 +4,12 @@
  *   version ("1.0".."1.3", "TLSv1.2"; pins min and max), min_version,
  *   max_version, ciphers, ciphersuites, groups, sigalgs, key_type ("rsa",
  *   "rsa:N", "ec:P-256", "ec:P-384", "ed25519"), security_level, sni, alpn,
- *   client_cert (boolean), verify (boolean, default true), resume ("id",
- *   "ticket", "psk": a second conversation resumes the first), early_data
- *   (string), key_update (count, the client sends them), renegotiate (count,
+ *   client_cert (boolean), verify (boolean; default false: the chain is
+ *   verified and reported; true: a failure aborts the handshake), count
+ *   (conversations, one after the other; default 1, or 2 with resume),
+ *   resume ("id", "ticket", "psk": every conversation after the first
+ *   resumes the one before), early_data (string; implies resume="ticket"),
+ *   key_update (count, the client sends them), renegotiate (count,
  *   the client starts them), max_record, mss, segment ("random", or a
  *   number: largest segment), reorder, dup, loss (probabilities 0-1),
  *   overlap (boolean), seed, ipv6 (boolean), client and server ("ADDR",
@@ -14,8 +17,13 @@
  *   data itself: a template reads no file, so "@file" is sent as written),
  *   close ("notify", "fin", "reset"), label, time (seconds since the epoch
  *   of the first packet; fractions allowed), rtt (seconds).
- * Settings of one side (versions, ciphers, groups, sigalgs, key_type,
- * security_level) apply to both sides.  cert, key and ca name files, which
+ * Settings of one side (versions, ciphers, groups, sigalgs, security_level)
+ * apply to both sides; client_X / server_X (version,
+ * ciphers, ciphersuites, groups, sigalgs; client_key_type, server_alpn,
+ * server_key_update, server_renegotiate) to one side, as --client-X and
+ * --server-X do (key_type is the server's, as --key-type).  umpa tls's
+ * --interleave has no counterpart: a template that wants conversations at the
+ * same time merges their packets itself.  cert, key and ca name files, which
  * the sandbox does not open: they fail with a message saying so.
  *
  * Errors: an unknown key, a value of the wrong type, and what the pump
@@ -104,8 +112,8 @@ static int keys_add_(struct keys_ud_ *k, const char *s, size_t n)
 
 struct tlsrun_ {
 	struct umpa_tls *t;
-	struct umpa_tls_report rep[2];
-	int nrep;
+	struct umpa_tls_conv *c;
+	struct umpa_tls_report rep; /* the last conversation's, copied before it is freed */
 	/* while the pump runs: where packets go */
 	lua_State *L;
 	int tbl;            /* absolute index of the result table */
@@ -117,6 +125,7 @@ static int tlsrun_gc_(lua_State *L)
 {
 	struct tlsrun_ *r = luaL_checkudata(L, 1, MT_TLSRUN);
 
+	r->c = umpa_tls_conv_free(r->c);
 	r->t = umpa_tls_free(r->t);
 	return 0;
 }
@@ -162,13 +171,59 @@ static int emit_(void *arg, const struct umpa_pkt *p, const char *comment, struc
 /* ---- options ---- */
 
 static const char *const tls_keys_[] = {
-    "version", "min_version", "max_version",    "ciphers",    "ciphersuites", "groups",
-    "sigalgs", "key_type",    "security_level", "sni",        "alpn",         "client_cert",
-    "verify",  "resume",      "early_data",     "key_update", "renegotiate",  "max_record",
-    "mss",     "segment",     "reorder",        "dup",        "loss",         "overlap",
-    "seed",    "ipv6",        "client",         "server",     "send_client",  "send_server",
-    "close",   "label",       "time",           "rtt",        "cert",         "key",
-    "ca",      NULL,
+    "version",
+    "min_version",
+    "max_version",
+    "ciphers",
+    "ciphersuites",
+    "groups",
+    "sigalgs",
+    "key_type",
+    "security_level",
+    "sni",
+    "alpn",
+    "client_cert",
+    "verify",
+    "resume",
+    "early_data",
+    "key_update",
+    "renegotiate",
+    "max_record",
+    "mss",
+    "segment",
+    "reorder",
+    "dup",
+    "loss",
+    "overlap",
+    "seed",
+    "ipv6",
+    "client",
+    "server",
+    "send_client",
+    "send_server",
+    "close",
+    "label",
+    "time",
+    "rtt",
+    "cert",
+    "key",
+    "ca",
+    "count",
+    "client_version",
+    "server_version",
+    "client_ciphers",
+    "server_ciphers",
+    "client_ciphersuites",
+    "server_ciphersuites",
+    "client_groups",
+    "server_groups",
+    "client_sigalgs",
+    "server_sigalgs",
+    "client_key_type",
+    "server_alpn",
+    "server_key_update",
+    "server_renegotiate",
+    NULL,
 };
 
 static int unknown_key_(lua_State *L, const char *k)
@@ -283,124 +338,156 @@ static void opt_endpoint_(lua_State *L, const char *k, const char *s, struct ump
 }
 
 /* Read the option table at index 1 into @p o (strings stay in the table, which outlives the run). */
-static void read_opts_(lua_State *L, struct umpa_tls_opts *o)
+static void read_opts_(lua_State *L, struct umpa_tls_opts *o, int *count)
 {
 	struct umpa_tls_side *sd = o->side;
 
-	lua_pushnil(L);
-	while (lua_next(L, 1)) {
-		const char *k;
-		size_t len;
+	/* two passes: keys for both sides first, then client_X / server_X, which win whatever the table order */
+	for (int pass = 0; pass < 2; pass++) {
+		lua_pushnil(L);
+		while (lua_next(L, 1)) {
+			const char *k;
+			size_t len;
 
-		if (lua_type(L, -2) != LUA_TSTRING)
-			luaL_error(L, "tls: option names are strings (got a %s key)", luaL_typename(L, -2));
-		k = lua_tostring(L, -2);
-		if (strcmp(k, "version") == 0) {
-			sd[0].min_version = sd[0].max_version = sd[1].min_version = sd[1].max_version =
-			    opt_str_(L, k, NULL);
-		} else if (strcmp(k, "min_version") == 0) {
-			sd[0].min_version = sd[1].min_version = opt_str_(L, k, NULL);
-		} else if (strcmp(k, "max_version") == 0) {
-			sd[0].max_version = sd[1].max_version = opt_str_(L, k, NULL);
-		} else if (strcmp(k, "ciphers") == 0) {
-			sd[0].ciphers = sd[1].ciphers = opt_str_(L, k, NULL);
-		} else if (strcmp(k, "ciphersuites") == 0) {
-			sd[0].ciphersuites = sd[1].ciphersuites = opt_str_(L, k, NULL);
-		} else if (strcmp(k, "groups") == 0) {
-			sd[0].groups = sd[1].groups = opt_str_(L, k, NULL);
-		} else if (strcmp(k, "sigalgs") == 0) {
-			sd[0].sigalgs = sd[1].sigalgs = opt_str_(L, k, NULL);
-		} else if (strcmp(k, "key_type") == 0) {
-			sd[0].key_type = sd[1].key_type = opt_str_(L, k, NULL);
-		} else if (strcmp(k, "security_level") == 0) {
-			sd[0].security_level = sd[1].security_level = (int)opt_int_(L, k, 0, 5);
-		} else if (strcmp(k, "sni") == 0) {
-			o->sni = opt_str_(L, k, NULL);
-		} else if (strcmp(k, "alpn") == 0) {
-			sd[0].alpn = sd[1].alpn = opt_str_(L, k, NULL);
-		} else if (strcmp(k, "client_cert") == 0) {
-			o->client_cert = opt_bool_(L, k);
-		} else if (strcmp(k, "verify") == 0) {
-			o->verify = opt_bool_(L, k);
-		} else if (strcmp(k, "resume") == 0) {
-			const char *v = opt_str_(L, k, NULL);
-			if (strcmp(v, "none") == 0)
-				o->resume = UMPA_TLS_RESUME_NONE;
-			else if (strcmp(v, "id") == 0)
-				o->resume = UMPA_TLS_RESUME_ID;
-			else if (strcmp(v, "ticket") == 0)
-				o->resume = UMPA_TLS_RESUME_TICKET;
-			else if (strcmp(v, "psk") == 0)
-				o->resume = UMPA_TLS_RESUME_PSK;
-			else
-				luaL_error(L, "tls: resume: want \"id\", \"ticket\", \"psk\" or \"none\", got '%s'", v);
-		} else if (strcmp(k, "early_data") == 0) {
-			o->early_data = opt_str_(L, k, &len);
-			o->early_len = len;
-		} else if (strcmp(k, "key_update") == 0) {
-			sd[UMPA_TCPS_CLIENT].key_updates = (int)opt_int_(L, k, 0, 1000);
-		} else if (strcmp(k, "renegotiate") == 0) {
-			sd[UMPA_TCPS_CLIENT].renegotiations = (int)opt_int_(L, k, 0, 100);
-		} else if (strcmp(k, "max_record") == 0) {
-			sd[0].max_record = sd[1].max_record = (size_t)opt_int_(L, k, 512, 16384);
-		} else if (strcmp(k, "mss") == 0) {
-			o->tcp.mss[0] = o->tcp.mss[1] = (uint16_t)opt_int_(L, k, 64, 65535);
-		} else if (strcmp(k, "segment") == 0) {
-			if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "random") == 0)
-				o->tcp.seg_random = 1;
-			else
-				o->tcp.seg_max = (uint32_t)opt_int_(L, k, 1, 65535);
-		} else if (strcmp(k, "reorder") == 0) {
-			o->tcp.reorder = opt_num_(L, k, 0, 1);
-		} else if (strcmp(k, "dup") == 0) {
-			o->tcp.dup = opt_num_(L, k, 0, 1);
-		} else if (strcmp(k, "loss") == 0) {
-			o->tcp.loss = opt_num_(L, k, 0, 1);
-		} else if (strcmp(k, "overlap") == 0) {
-			o->tcp.overlap = opt_bool_(L, k);
-		} else if (strcmp(k, "seed") == 0) {
-			o->tcp.seed = (uint64_t)opt_int_(L, k, 0, LUA_MAXINTEGER);
-		} else if (strcmp(k, "ipv6") == 0) {
-			o->tcp.ipv6 = opt_bool_(L, k);
-		} else if (strcmp(k, "client") == 0) {
-			opt_endpoint_(L, k, opt_str_(L, k, NULL), &o->tcp, UMPA_TCPS_CLIENT);
-		} else if (strcmp(k, "server") == 0) {
-			opt_endpoint_(L, k, opt_str_(L, k, NULL), &o->tcp, UMPA_TCPS_SERVER);
-		} else if (strcmp(k, "send_client") == 0) {
-			sd[UMPA_TCPS_CLIENT].data = opt_str_(L, k, &len);
-			sd[UMPA_TCPS_CLIENT].data_len = len;
-		} else if (strcmp(k, "send_server") == 0) {
-			sd[UMPA_TCPS_SERVER].data = opt_str_(L, k, &len);
-			sd[UMPA_TCPS_SERVER].data_len = len;
-		} else if (strcmp(k, "close") == 0) {
-			const char *v = opt_str_(L, k, NULL);
-			if (strcmp(v, "notify") == 0)
-				o->close = UMPA_TLS_CLOSE_NOTIFY;
-			else if (strcmp(v, "fin") == 0)
-				o->close = UMPA_TLS_CLOSE_FIN;
-			else if (strcmp(v, "reset") == 0)
-				o->close = UMPA_TLS_CLOSE_ABORT;
-			else
-				luaL_error(L, "tls: close: want \"notify\", \"fin\" or \"reset\", got '%s'", v);
-		} else if (strcmp(k, "label") == 0) {
-			o->label = opt_str_(L, k, NULL);
-		} else if (strcmp(k, "time") == 0) {
-			double t = opt_num_(L, k, 0, 1e12);
-			o->tcp.start_sec = (int64_t)t;
-			o->tcp.start_nsec = (int64_t)((t - (double)o->tcp.start_sec) * 1e9 + 0.5);
-			if (o->tcp.start_nsec >= 1000000000) {
-				o->tcp.start_sec++;
-				o->tcp.start_nsec -= 1000000000;
+			if (lua_type(L, -2) != LUA_TSTRING)
+				luaL_error(L, "tls: option names are strings (got a %s key)", luaL_typename(L, -2));
+			k = lua_tostring(L, -2);
+			if ((strncmp(k, "client_", 7) == 0 || strncmp(k, "server_", 7) == 0) != pass) {
+				lua_pop(L, 1);
+				continue;
 			}
-		} else if (strcmp(k, "rtt") == 0) {
-			o->tcp.rtt_us = (uint32_t)(opt_num_(L, k, 0, 60) * 1e6 + 0.5);
-		} else if (strcmp(k, "cert") == 0 || strcmp(k, "key") == 0 || strcmp(k, "ca") == 0) {
-			luaL_error(L, "tls: %s: a template opens no file (sandbox); use key_type, or umpa tls --%s", k,
-				   k);
-		} else {
-			unknown_key_(L, k);
+			if (strcmp(k, "version") == 0) {
+				sd[0].min_version = sd[0].max_version = sd[1].min_version = sd[1].max_version =
+				    opt_str_(L, k, NULL);
+			} else if (strcmp(k, "client_version") == 0 || strcmp(k, "server_version") == 0) {
+				int sd_i = k[0] == 'c' ? UMPA_TCPS_CLIENT : UMPA_TCPS_SERVER;
+				sd[sd_i].min_version = sd[sd_i].max_version = opt_str_(L, k, NULL);
+			} else if (strcmp(k, "client_ciphers") == 0 || strcmp(k, "server_ciphers") == 0) {
+				sd[k[0] == 'c' ? UMPA_TCPS_CLIENT : UMPA_TCPS_SERVER].ciphers = opt_str_(L, k, NULL);
+			} else if (strcmp(k, "client_ciphersuites") == 0 || strcmp(k, "server_ciphersuites") == 0) {
+				sd[k[0] == 'c' ? UMPA_TCPS_CLIENT : UMPA_TCPS_SERVER].ciphersuites =
+				    opt_str_(L, k, NULL);
+			} else if (strcmp(k, "client_groups") == 0 || strcmp(k, "server_groups") == 0) {
+				sd[k[0] == 'c' ? UMPA_TCPS_CLIENT : UMPA_TCPS_SERVER].groups = opt_str_(L, k, NULL);
+			} else if (strcmp(k, "client_sigalgs") == 0 || strcmp(k, "server_sigalgs") == 0) {
+				sd[k[0] == 'c' ? UMPA_TCPS_CLIENT : UMPA_TCPS_SERVER].sigalgs = opt_str_(L, k, NULL);
+			} else if (strcmp(k, "client_key_type") == 0) {
+				sd[UMPA_TCPS_CLIENT].key_type = opt_str_(L, k, NULL);
+			} else if (strcmp(k, "server_alpn") == 0) {
+				sd[UMPA_TCPS_SERVER].alpn = opt_str_(L, k, NULL);
+			} else if (strcmp(k, "server_key_update") == 0) {
+				sd[UMPA_TCPS_SERVER].key_updates = (int)opt_int_(L, k, 0, 1000);
+			} else if (strcmp(k, "server_renegotiate") == 0) {
+				sd[UMPA_TCPS_SERVER].renegotiations = (int)opt_int_(L, k, 0, 100);
+			} else if (strcmp(k, "count") == 0) {
+				*count = (int)opt_int_(L, k, 1, 10000);
+			} else if (strcmp(k, "min_version") == 0) {
+				sd[0].min_version = sd[1].min_version = opt_str_(L, k, NULL);
+			} else if (strcmp(k, "max_version") == 0) {
+				sd[0].max_version = sd[1].max_version = opt_str_(L, k, NULL);
+			} else if (strcmp(k, "ciphers") == 0) {
+				sd[0].ciphers = sd[1].ciphers = opt_str_(L, k, NULL);
+			} else if (strcmp(k, "ciphersuites") == 0) {
+				sd[0].ciphersuites = sd[1].ciphersuites = opt_str_(L, k, NULL);
+			} else if (strcmp(k, "groups") == 0) {
+				sd[0].groups = sd[1].groups = opt_str_(L, k, NULL);
+			} else if (strcmp(k, "sigalgs") == 0) {
+				sd[0].sigalgs = sd[1].sigalgs = opt_str_(L, k, NULL);
+			} else if (strcmp(k, "key_type") == 0) {
+				sd[UMPA_TCPS_SERVER].key_type = opt_str_(L, k, NULL);
+			} else if (strcmp(k, "security_level") == 0) {
+				sd[0].security_level = sd[1].security_level = (int)opt_int_(L, k, 0, 5);
+			} else if (strcmp(k, "sni") == 0) {
+				o->sni = opt_str_(L, k, NULL);
+			} else if (strcmp(k, "alpn") == 0) {
+				sd[0].alpn = sd[1].alpn = opt_str_(L, k, NULL);
+			} else if (strcmp(k, "client_cert") == 0) {
+				o->client_cert = opt_bool_(L, k);
+			} else if (strcmp(k, "verify") == 0) {
+				o->verify = opt_bool_(L, k);
+			} else if (strcmp(k, "resume") == 0) {
+				const char *v = opt_str_(L, k, NULL);
+				if (strcmp(v, "none") == 0)
+					o->resume = UMPA_TLS_RESUME_NONE;
+				else if (strcmp(v, "id") == 0)
+					o->resume = UMPA_TLS_RESUME_ID;
+				else if (strcmp(v, "ticket") == 0)
+					o->resume = UMPA_TLS_RESUME_TICKET;
+				else if (strcmp(v, "psk") == 0)
+					o->resume = UMPA_TLS_RESUME_PSK;
+				else
+					luaL_error(
+					    L, "tls: resume: want \"id\", \"ticket\", \"psk\" or \"none\", got '%s'",
+					    v);
+			} else if (strcmp(k, "early_data") == 0) {
+				o->early_data = opt_str_(L, k, &len);
+				o->early_len = len;
+			} else if (strcmp(k, "key_update") == 0) {
+				sd[UMPA_TCPS_CLIENT].key_updates = (int)opt_int_(L, k, 0, 1000);
+			} else if (strcmp(k, "renegotiate") == 0) {
+				sd[UMPA_TCPS_CLIENT].renegotiations = (int)opt_int_(L, k, 0, 100);
+			} else if (strcmp(k, "max_record") == 0) {
+				sd[0].max_record = sd[1].max_record = (size_t)opt_int_(L, k, 512, 16384);
+			} else if (strcmp(k, "mss") == 0) {
+				o->tcp.mss[0] = o->tcp.mss[1] = (uint16_t)opt_int_(L, k, 64, 65535);
+			} else if (strcmp(k, "segment") == 0) {
+				if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "random") == 0)
+					o->tcp.seg_random = 1;
+				else
+					o->tcp.seg_max = (uint32_t)opt_int_(L, k, 1, 65535);
+			} else if (strcmp(k, "reorder") == 0) {
+				o->tcp.reorder = opt_num_(L, k, 0, 1);
+			} else if (strcmp(k, "dup") == 0) {
+				o->tcp.dup = opt_num_(L, k, 0, 1);
+			} else if (strcmp(k, "loss") == 0) {
+				o->tcp.loss = opt_num_(L, k, 0, 1);
+			} else if (strcmp(k, "overlap") == 0) {
+				o->tcp.overlap = opt_bool_(L, k);
+			} else if (strcmp(k, "seed") == 0) {
+				o->tcp.seed = (uint64_t)opt_int_(L, k, 0, LUA_MAXINTEGER);
+			} else if (strcmp(k, "ipv6") == 0) {
+				o->tcp.ipv6 = opt_bool_(L, k);
+			} else if (strcmp(k, "client") == 0) {
+				opt_endpoint_(L, k, opt_str_(L, k, NULL), &o->tcp, UMPA_TCPS_CLIENT);
+			} else if (strcmp(k, "server") == 0) {
+				opt_endpoint_(L, k, opt_str_(L, k, NULL), &o->tcp, UMPA_TCPS_SERVER);
+			} else if (strcmp(k, "send_client") == 0) {
+				sd[UMPA_TCPS_CLIENT].data = opt_str_(L, k, &len);
+				sd[UMPA_TCPS_CLIENT].data_len = len;
+			} else if (strcmp(k, "send_server") == 0) {
+				sd[UMPA_TCPS_SERVER].data = opt_str_(L, k, &len);
+				sd[UMPA_TCPS_SERVER].data_len = len;
+			} else if (strcmp(k, "close") == 0) {
+				const char *v = opt_str_(L, k, NULL);
+				if (strcmp(v, "notify") == 0)
+					o->close = UMPA_TLS_CLOSE_NOTIFY;
+				else if (strcmp(v, "fin") == 0)
+					o->close = UMPA_TLS_CLOSE_FIN;
+				else if (strcmp(v, "reset") == 0)
+					o->close = UMPA_TLS_CLOSE_ABORT;
+				else
+					luaL_error(L, "tls: close: want \"notify\", \"fin\" or \"reset\", got '%s'", v);
+			} else if (strcmp(k, "label") == 0) {
+				o->label = opt_str_(L, k, NULL);
+			} else if (strcmp(k, "time") == 0) {
+				double t = opt_num_(L, k, 0, 1e12);
+				o->tcp.start_sec = (int64_t)t;
+				o->tcp.start_nsec = (int64_t)((t - (double)o->tcp.start_sec) * 1e9 + 0.5);
+				if (o->tcp.start_nsec >= 1000000000) {
+					o->tcp.start_sec++;
+					o->tcp.start_nsec -= 1000000000;
+				}
+			} else if (strcmp(k, "rtt") == 0) {
+				o->tcp.rtt_us = (uint32_t)(opt_num_(L, k, 0, 60) * 1e6 + 0.5);
+			} else if (strcmp(k, "cert") == 0 || strcmp(k, "key") == 0 || strcmp(k, "ca") == 0) {
+				luaL_error(
+				    L, "tls: %s: a template opens no file (sandbox); use key_type, or umpa tls --%s", k,
+				    k);
+			} else {
+				unknown_key_(L, k);
+			}
+			lua_pop(L, 1);
 		}
-		lua_pop(L, 1);
 	}
 }
 
@@ -474,56 +561,79 @@ static int l_tls_(lua_State *L)
 	struct umpa_tls_opts o;
 	struct umpa_err e = {0};
 	struct tlsrun_ *r;
+	struct keys_ud_ *k;
 	void *ud;
-	int rc;
+	int count = 0, resume;
+	size_t kstart;
 
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_settop(L, 1);
 	umpa_tls_opts_init(&o);
-	read_opts_(L, &o);
+	read_opts_(L, &o, &count);
+	if (o.early_len && o.resume == UMPA_TLS_RESUME_NONE)
+		o.resume = UMPA_TLS_RESUME_TICKET; /* as umpa tls: 0-RTT needs a session to resume */
+	resume = o.resume != UMPA_TLS_RESUME_NONE;
+	if (!count)
+		count = resume ? 2 : 1;
 
-	r = lua_newuserdatauv(L, sizeof *r, 0); /* index 2: owns the pump */
+	r = lua_newuserdatauv(L, sizeof *r, 0); /* index 2: owns the pump and the conversation */
 	memset(r, 0, sizeof *r);
 	luaL_setmetatable(L, MT_TLSRUN);
-	lua_newtable(L); /* index 3: the result */
+	lua_newtable(L);              /* index 3: the result */
+	lua_createtable(L, count, 0); /* index 4: the reports */
 	lua_getallocf(L, &ud);
 	r->U = ud;
 	r->L = L;
 	r->tbl = 3;
+	k = keys_get_(L);
+	kstart = k ? k->pub.len : 0;
 
 	r->t = umpa_tls_new(&o, &e);
 	if (!r->t) {
 		to_table_key_(e.msg);
 		return luaL_error(L, "tls: %s", e.msg);
 	}
-	rc = umpa_tls_run(r->t, emit_, r, r->rep, 2, &e);
-	if (rc < 0) {
-		r->t = umpa_tls_free(r->t);
-		return luaL_error(L, "%s", e.msg);
-	}
-	r->nrep = rc;
+	/* as umpa tls -n: one after the other, 1 ms apart, TCP seed + i, client port + i when given */
+	int64_t next_ns = o.tcp.start_sec * 1000000000LL + o.tcp.start_nsec;
+	for (int i = 0; i < count; i++) {
+		struct umpa_tcps_opts tcp = o.tcp;
+		size_t klen = 0;
+		const char *kl;
+		int rc;
 
-	size_t klen = 0;
-	const char *kl = umpa_tls_keylog(r->t, &klen);
-	struct keys_ud_ *k = keys_get_(L);
-	if (k && keys_add_(k, kl, klen) < 0) {
-		r->t = umpa_tls_free(r->t);
-		return luaL_error(L, "tls: no memory for the key log");
+		tcp.seed = o.tcp.seed + (uint64_t)i;
+		if (o.tcp.port[UMPA_TCPS_CLIENT])
+			tcp.port[UMPA_TCPS_CLIENT] =
+			    (uint16_t)(1024 +
+				       ((unsigned)o.tcp.port[UMPA_TCPS_CLIENT] - 1024 + (unsigned)i) % (65536 - 1024));
+		tcp.start_sec = next_ns / 1000000000LL;
+		tcp.start_nsec = next_ns % 1000000000LL;
+		r->c = umpa_tls_conv_new(r->t, &tcp, resume && i > 0, emit_, r, &e);
+		if (!r->c)
+			return luaL_error(L, "tls: conversation %d: %s", i + 1, e.msg);
+		while ((rc = umpa_tls_conv_step(r->c, &e)) > 0)
+			;
+		if (rc < 0)
+			return luaL_error(L, "tls: conversation %d: %s", i + 1, e.msg);
+		next_ns = umpa_tls_conv_now_ns(r->c) + 1000000;
+		kl = umpa_tls_conv_keylog(r->c, &klen);
+		if (k && keys_add_(k, kl, klen) < 0)
+			return luaL_error(L, "tls: no memory for the key log");
+		r->rep = *umpa_tls_conv_report(r->c);
+		r->c = umpa_tls_conv_free(r->c);
+		push_report_(L, &r->rep);
+		lua_rawseti(L, 4, i + 1);
 	}
-	lua_pushlstring(L, kl ? kl : "", kl ? klen : 0);
-	lua_setfield(L, 3, "keylog");
 	r->t = umpa_tls_free(r->t);
-
-	lua_createtable(L, r->nrep, 0);
-	for (int i = 0; i < r->nrep; i++) {
-		push_report_(L, &r->rep[i]);
-		lua_rawseti(L, -2, i + 1);
-	}
+	lua_pushvalue(L, 4);
 	lua_setfield(L, 3, "reports");
-	if (r->nrep > 0) {
-		push_report_(L, &r->rep[0]);
-		lua_setfield(L, 3, "report");
-	}
+	lua_rawgeti(L, 4, 1);
+	lua_setfield(L, 3, "report");
+	if (k && k->pub.len > kstart)
+		lua_pushlstring(L, k->pub.text + kstart, k->pub.len - kstart);
+	else
+		lua_pushliteral(L, "");
+	lua_setfield(L, 3, "keylog");
 	lua_pushvalue(L, 3);
 	return 1;
 }

@@ -8,9 +8,10 @@
 #   UMPA=path/to/umpa  N (conversations per run, default 300)  REPS (best of, default 2)
 #
 # Fairness: Python and the bare loop make their key and certificate before
-# their clock starts and time only the conversations; umpa generates its key
-# at start-up, so its rate is (N - 1) / (t(N) - t(1)): the difference of a run
-# of N and a run of 1 conversation removes start-up and key generation.
+# their clock starts and time only the conversations; umpa gets a key and
+# certificate made beforehand by openssl req (--cert/--key), and its rate is
+# (N - 1) / (t(N) - t(1)): the difference of a run of N and a run of 1
+# conversation removes start-up and file loading.
 # One core (taskset -c 0): conversations per CPU-second of the process
 # (Python's time.process_time, the bare loop's CLOCK_PROCESS_CPUTIME_ID,
 # umpa's user+system time from /usr/bin/time), which other work on a shared
@@ -29,6 +30,11 @@ trap 'rm -rf "$T"' EXIT
 
 cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -o "$T/tls_bare" tests/bench/tls_bare.c $(pkg-config --cflags --libs openssl)
 head -c 1024 /dev/zero | tr '\0' 'x' >"$T/1k"
+# umpa's server key and certificate, made once like the others' (its own generation is slow and uneven)
+openssl req -x509 -nodes -days 30 -subj /CN=bench.test -newkey rsa:2048 \
+	-keyout "$T/rsa:2048.key" -out "$T/rsa:2048.crt" 2>/dev/null
+openssl req -x509 -nodes -days 30 -subj /CN=bench.test -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+	-keyout "$T/ec:P-256.key" -out "$T/ec:P-256.crt" 2>/dev/null
 
 have_umpa=1
 if ! "$UMPA" tls --help >/dev/null 2>&1; then
@@ -42,7 +48,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 
 # umpa_run CPUSET N VERSION KEY OUT: one umpa tls run of N conversations; its CPU seconds into $T/cpu.OUT
 umpa_run() {
-	/usr/bin/time -f '%U %S' -o "$5.cpu" taskset -c "$1" "$UMPA" tls -n "$2" --version "$3" --key-type "$4" \
+	/usr/bin/time -f '%U %S' -o "$5.cpu" taskset -c "$1" "$UMPA" tls -n "$2" --version "$3" \
+		--cert "$T/$4.crt" --key "$T/$4.key" \
 		--send-client @"$T/1k" --send-server @"$T/1k" -w "$5" >/dev/null
 }
 cpu_of() { awk '{ printf "%.3f", $1 + $2 }' "$1.cpu"; }

@@ -154,6 +154,35 @@ static void test_resume(void **state)
 	}
 }
 
+/* count: conversations one after the other, each resuming the one before; per-side options. */
+static void test_count_and_sides(void **state)
+{
+	struct umpa_lua *L = open_state();
+	struct seen s = {0};
+	const char *chunk =
+	    "local c = tls{version='1.3', resume='psk', count=3, key_type='ec:P-256', client='10.0.0.1:5000', "
+	    "              send_client='q', alpn='h2,http/1.1', server_alpn='http/1.1'}\n"
+	    "assert(#c.reports == 3, #c.reports)\n"
+	    "for i, r in ipairs(c.reports) do\n"
+	    "  assert(r.ok, r.error)\n"
+	    "  assert(r.resumed == (i > 1), 'conversation ' .. i)\n"
+	    "  assert(r.client_port == 4999 + i, r.client_port)\n"
+	    "  assert(r.alpn == 'http/1.1', r.alpn)\n"
+	    "end\n"
+	    "assert(c.report == c.reports[1])\n"
+	    "local d = tls{version='1.2', client_ciphers='AES128-SHA', server_ciphers='AES256-SHA', "
+	    "key_type='ec:P-256'}\n"
+	    "assert(not d.report.ok, 'disjoint cipher lists should fail')\n"
+	    "local ok, err = pcall(tls, {client_version='1.2', server_version='1.3', key_type='ec:P-256'})\n"
+	    "assert(not ok and err:find('share no version', 1, true), tostring(err))\n"
+	    "return c\n";
+
+	(void)state;
+	build_ok(L, chunk, &s);
+	assert_int_equal(s.syn, 3);
+	umpa_lua_close(L);
+}
+
 /* A handshake that fails is written and reported, not raised. */
 static void test_failed_handshake(void **state)
 {
@@ -205,13 +234,15 @@ static void test_errors(void **state)
 	build_fails("return tls{ipv6='yes'}", "tls: ipv6: want true or false", NULL);
 	build_fails("return tls{loss=2}", "tls: loss: want a number from 0 to 1", NULL);
 	build_fails("return tls('1.3')", "bad argument #1 to 'tls'", NULL);
+	build_fails("return tls{count=0}", "tls: count: want an integer from 1", NULL);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_basic),       cmocka_unit_test(test_resume), cmocka_unit_test(test_failed_handshake),
-	    cmocka_unit_test(test_tcp_options), cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_basic),           cmocka_unit_test(test_resume),
+	    cmocka_unit_test(test_count_and_sides), cmocka_unit_test(test_failed_handshake),
+	    cmocka_unit_test(test_tcp_options),     cmocka_unit_test(test_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
