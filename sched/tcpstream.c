@@ -824,7 +824,10 @@ int umpa_tcps_send_labelled(struct umpa_tcps *t, enum umpa_tcps_side side, const
 			return rc;
 		t->end[s].snd_nxt = base + (uint32_t)sent;
 		/* recovery: fast retransmit after 3 duplicate ACKs, else a retransmission timeout */
-		while (t->r_nxt < sent) {
+		for (int tries = 0; t->r_nxt < sent; tries++) {
+			/* retransmissions are never lost: one round repairs everything */
+			if (tries == 8)
+				return umpa_err_set(e, UMPA_EIO, "tcp stream: recovery does not converge");
 			lossy = 1;
 			if (t->dups >= 3 && t->nacks && t->acks[t->nacks - 1].ack == t->r_nxt) {
 				t->st.fast_retransmits++;

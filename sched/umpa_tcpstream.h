@@ -15,28 +15,40 @@
  * odd-sized segments; the stream stays valid TCP.
  *
  * Hostile network (reorder, dup, loss, overlap), all seeded, applied to the
- * first transmission of data segments only (retransmissions always arrive):
- * - reorder: a segment and its successor in the flight swap places before
- *   the capture point; tshark flags the later one tcp.analysis.out_of_order.
- * - dup: a copy of the segment follows it before the capture point; the
- *   receiver answers it at once with a duplicate ACK carrying a D-SACK
- *   block (RFC 2883); tshark flags the copy tcp.analysis.retransmission.
- * - loss: the segment is lost AFTER the capture point, so the capture holds
- *   every byte: the original once, then its retransmission (tshark:
- *   tcp.analysis.retransmission, and fast_retransmission when it follows
- *   the third duplicate ACK within 20 ms), never "previous segment not
- *   captured" or "ACKed unseen segment".  The receiver sends an immediate
- *   duplicate ACK (with SACK blocks when SACK is permitted) for every
- *   segment after the hole; the sender retransmits the holes rtt/2 after
- *   the ACKs when it saw 3 duplicate ACKs (fast retransmit), otherwise
- *   after a retransmission timeout (rtt + 200 ms, Linux's minimum RTO);
- *   then the cumulative ACK jumps and the congestion window halves.
- * - overlap: retransmissions are cut afresh: they cover the hole plus part
- *   of the following (already received) data, or the hole in several
- *   pieces; overlapping bytes are the same bytes (consistent data).
- * The receiver puts SACK blocks (kind 5, most recent first, RFC 2018) in
- * every ACK while it holds out-of-order data and SACK was permitted.
- * umpa_tcps_stats() reports what the stream did.
+ * first transmission of data segments only (retransmissions always arrive).
+ * The capture point sits between the endpoints: reordering and copies
+ * happen before it (so the capture shows them), loss after it (so the
+ * capture holds every byte and tshark still reassembles the whole stream).
+ * What tshark 4.0's TCP analysis then says, frame by frame:
+ * - reorder: a segment and its successor in the flight swap places; the
+ *   early one is "previous segment not captured" (tcp.analysis.lost_segment:
+ *   tshark cannot know yet), the late one tcp.analysis.out_of_order.  The
+ *   receiver ACKs the early one at once with a SACK block.
+ * - dup: a copy right behind the segment; tshark: tcp.analysis.retransmission.
+ *   The receiver answers the copy at once with a D-SACK block (RFC 2883;
+ *   tshark adds the expert warning "D-SACK Sequence"), a duplicate ACK when
+ *   the ACK number did not move.
+ * - loss: the original appears once, then its retransmission
+ *   (tcp.analysis.retransmission, also fast_retransmission when it follows
+ *   >= 2 duplicate ACKs within 20 ms); never "previous segment not captured"
+ *   or "ACKed unseen segment".  The receiver sends an immediate duplicate
+ *   ACK (with SACK blocks when SACK is permitted) for every segment after
+ *   the hole; the sender retransmits all holes rtt/2 (+50 us) after the ACKs
+ *   when it saw 3 duplicate ACKs (fast retransmit), otherwise after a
+ *   retransmission timeout (rtt + 200 ms after the flight, Linux's minimum
+ *   RTO); then the cumulative ACK jumps and the congestion window halves.
+ * - overlap: retransmissions are cut afresh (random sizes up to the
+ *   segment limit) and the last piece of a hole runs on into the SACKed
+ *   data after it; overlapping bytes are the same bytes.
+ * A 1-byte copy or retransmission of the highest byte seen looks like a
+ *   keep-alive to tshark (tcp.analysis.keep_alive, its ACK keep_alive_ack)
+ *   instead of a retransmission and duplicate ACK: byte-by-byte segments.
+ * The receiver puts SACK blocks (kind 5, D-SACK first, then most recently
+ * changed first, RFC 2018; 3 with timestamps, else 4) in every ACK while it
+ * holds out-of-order data and SACK was permitted.  The first pure ACK that
+ * repeats the SYN's acknowledgement number shows another window than the
+ * SYN's unscaled one: tshark calls it a window update.
+ * umpa_tcps_stats() counts all of these as they appear in the capture.
  *
  * Time: the capture point sits between the endpoints; a packet crossing to
  * the other side and its answer are rtt/2 apart.  TCP timestamp values tick
