@@ -862,6 +862,43 @@ struct hcase {
 	size_t odd; /* overlapping retransmissions cut differently (check_hostile) */
 };
 
+/* tshark's view @p t / @p fo of one hostile conversation of @p frames frames agrees with the stream's counters @p st.
+ */
+static void check_tsa(const char *tag, const struct umpa_tcps_stats *st, const struct tsa *t, const struct flw *fo,
+		      size_t frames)
+{
+	fprintf(stderr,
+		"%s: tshark: %d frames, out-of-order %d, retransmission %d (fast %d), keep-alive %d, dup ACK %d, "
+		"keep-alive ACK %d, SACK %d (D-SACK %d), previous segment not captured %d, window update %d\n",
+		tag, t->frames, t->ooo, t->retx, t->fast, t->ka, t->dupack, t->kaack, t->sack, t->dsack, t->lostseg,
+		t->wupd);
+	assert_int_equal(fo->n[0], sizeof(c2s));
+	assert_memory_equal(fo->d[0], c2s, sizeof(c2s));
+	assert_int_equal(fo->n[1], sizeof(s2c));
+	assert_memory_equal(fo->d[1], s2c, sizeof(s2c));
+	assert_int_equal(t->frames, (int)frames);
+	assert_int_equal(t->syn, 1);
+	/* each swap: the early segment follows a gap, the late one is out of order */
+	assert_int_equal(t->ooo, (int)st->reordered);
+	assert_int_equal(t->lostseg, (int)st->reordered);
+	/* copies and retransmissions; a 1-byte one right below the highest sequence number looks like
+	 * a keep-alive to tshark, and the ACK answering it like a keep-alive ACK */
+	assert_int_equal(t->retx + t->ka, (int)(st->retransmitted + st->duplicated));
+	assert_int_equal(t->dupack + t->kaack, (int)st->dup_acks);
+	assert_true(t->fast <= (int)st->fast_retransmits);
+	if (!t->ka)
+		assert_int_equal(t->fast, (int)st->fast_retransmits);
+	assert_int_equal(t->sack, (int)st->sack_acks);
+	assert_int_equal(t->dsack, (int)st->dsack_acks);
+	assert_int_equal(t->wupd, (int)st->window_updates);
+	/* never: spurious retransmissions, ACKs of unseen data, malformed frames, other flags or warnings */
+	assert_int_equal(t->spur, 0);
+	assert_int_equal(t->acklost, 0);
+	assert_int_equal(t->malformed, 0);
+	assert_int_equal(t->other, 0);
+	assert_int_equal(t->warn, 0);
+}
+
 /*
  * Conversations with the hostile options of @p cs[0..n-1], one after the
  * other into one capture (own client port and start time each): our own
@@ -916,42 +953,8 @@ static void run_hostile(struct hcase *cs, size_t n)
 	} else {
 		tshark_analysis(path, n, ta, fo);
 	}
-	for (size_t i = 0; i < n; i++) {
-		const struct umpa_tcps_stats *st = &cs[i].st;
-		const struct tsa *t = &ta[i];
-
-		fprintf(
-		    stderr,
-		    "%s: tshark: %d frames, out-of-order %d, retransmission %d (fast %d), keep-alive %d, dup ACK %d, "
-		    "keep-alive ACK %d, SACK %d (D-SACK %d), previous segment not captured %d, window update %d\n",
-		    cs[i].tag, t->frames, t->ooo, t->retx, t->fast, t->ka, t->dupack, t->kaack, t->sack, t->dsack,
-		    t->lostseg, t->wupd);
-		assert_int_equal(fo[i].n[0], sizeof(c2s));
-		assert_memory_equal(fo[i].d[0], c2s, sizeof(c2s));
-		assert_int_equal(fo[i].n[1], sizeof(s2c));
-		assert_memory_equal(fo[i].d[1], s2c, sizeof(s2c));
-		assert_int_equal(t->frames, (int)frames[i]);
-		assert_int_equal(t->syn, 1);
-		/* each swap: the early segment follows a gap, the late one is out of order */
-		assert_int_equal(t->ooo, (int)st->reordered);
-		assert_int_equal(t->lostseg, (int)st->reordered);
-		/* copies and retransmissions; a 1-byte one right below the highest sequence number looks like
-		 * a keep-alive to tshark, and the ACK answering it like a keep-alive ACK */
-		assert_int_equal(t->retx + t->ka, (int)(st->retransmitted + st->duplicated));
-		assert_int_equal(t->dupack + t->kaack, (int)st->dup_acks);
-		assert_true(t->fast <= (int)st->fast_retransmits);
-		if (!t->ka)
-			assert_int_equal(t->fast, (int)st->fast_retransmits);
-		assert_int_equal(t->sack, (int)st->sack_acks);
-		assert_int_equal(t->dsack, (int)st->dsack_acks);
-		assert_int_equal(t->wupd, (int)st->window_updates);
-		/* never: spurious retransmissions, ACKs of unseen data, malformed frames, other flags or warnings */
-		assert_int_equal(t->spur, 0);
-		assert_int_equal(t->acklost, 0);
-		assert_int_equal(t->malformed, 0);
-		assert_int_equal(t->other, 0);
-		assert_int_equal(t->warn, 0);
-	}
+	for (size_t i = 0; i < n; i++)
+		check_tsa(cs[i].tag, &cs[i].st, &ta[i], &fo[i], frames[i]);
 	if (!getenv("KEEP"))
 		unlink(path);
 	free(fo);
@@ -1180,6 +1183,64 @@ static void test_half_close(void **state)
 	coll_free(&c);
 }
 
+/* The server shuts down first, the client still sends (through a lossy, reordering network) and closes;
+ * a shutdown after the peer's is a close. */
+static void test_half_close_hostile(void **state)
+{
+	struct umpa_tcps_opts o;
+	struct coll c = {0};
+	struct umpa_tcps *t;
+	struct umpa_err e = {0};
+	struct umpa_tcps_stats st;
+	static struct flw fo;
+	struct tsa ta;
+	char path[128];
+	size_t n0;
+
+	(void)state;
+	fill_data();
+	snprintf(path, sizeof(path), "/tmp/umpa-tcps-%d-half2.pcap", (int)getpid());
+	c.w = umpa_capw_open(path, UMPA_CAP_PCAP, UMPA_LINKTYPE_ETHERNET, &e);
+	assert_non_null(c.w);
+	umpa_tcps_opts_init(&o);
+	o.seed = 85;
+	o.seg_max = 100;
+	o.loss = o.reorder = o.dup = 0.1;
+	o.overlap = 1;
+	t = umpa_tcps_new(&o, collect, &c, &e);
+	assert_non_null(t);
+	assert_int_equal(umpa_tcps_connect(t, &e), 0);
+	assert_int_equal(umpa_tcps_send(t, UMPA_TCPS_SERVER, s2c, sizeof(s2c), NULL, &e), 0);
+	assert_int_equal(umpa_tcps_shutdown(t, UMPA_TCPS_SERVER, &e), 0);
+	assert_int_equal(umpa_tcps_send(t, UMPA_TCPS_CLIENT, c2s, sizeof(c2s), NULL, &e), 0);
+	n0 = c.n;
+	/* the server has sent its FIN: this shutdown completes the close */
+	assert_int_equal(umpa_tcps_shutdown(t, UMPA_TCPS_CLIENT, &e), 0);
+	assert_int_equal(c.n, n0 + 2);
+	assert_int_equal(umpa_tcps_close(t, UMPA_TCPS_CLIENT, &e), -UMPA_EINVAL);
+	assert_int_equal(umpa_tcps_send(t, UMPA_TCPS_CLIENT, "x", 1, NULL, &e), -UMPA_EINVAL);
+	umpa_tcps_stats(t, &st);
+	umpa_tcps_free(t);
+	assert_int_equal(umpa_capw_close(c.w, &e), 0);
+	c.w = NULL;
+	assert_true(st.lost && st.reordered && st.duplicated);
+	for (size_t i = n0; i < c.n; i++) {
+		struct umpa_pkt p;
+
+		unit_dissect(&p, UMPA_LINKTYPE_ETHERNET, c.pk[i].data, c.pk[i].len);
+		assert_int_equal(unit_get_at(&p, 2, "dstport") == 443 ? 0 : 1, i == n0 ? 0 : 1);
+		assert_int_equal(unit_get_at(&p, 2, "flags"), i == n0 ? 0x011 : 0x010);
+		umpa_pkt_release(&p);
+	}
+	if (have_tshark()) {
+		tshark_analysis(path, 1, &ta, &fo);
+		check_tsa("half-close-hostile", &st, &ta, &fo, c.n);
+	}
+	if (!getenv("KEEP"))
+		unlink(path);
+	coll_free(&c);
+}
+
 /* Labels: each segment's comment names the labels that start inside it, also byte by byte and when lossy. */
 static void test_labels(void **state)
 {
@@ -1300,6 +1361,7 @@ int main(void)
 	    cmocka_unit_test(test_hostile_combined),
 	    cmocka_unit_test(test_hostile_determinism),
 	    cmocka_unit_test(test_half_close),
+	    cmocka_unit_test(test_half_close_hostile),
 	    cmocka_unit_test(test_labels),
 	};
 
