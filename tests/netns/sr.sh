@@ -93,6 +93,7 @@ check "ICMPv6 echo: 3 replies with matching id and seq" jcheck "$TMP/echo6.json"
 
 # ---- TCP: a listening port and a closed one ----
 in_b timeout 40 socat TCP-LISTEN:8080,fork,reuseaddr /dev/null &
+SOCAT=$!
 for _ in $(seq 50); do in_b ss -ltn | grep -q ':8080 ' && break; sleep 0.1; done
 sr --json --timeout 1 'ether{}/ip{dst="10.77.0.2"}/tcp{sport=40001, dport={8080,8081}, flags="S", seq=1000}' >"$TMP/tcp.json"
 check "TCP SYN: SYN/ACK from the open port (ack = seq + 1), RST/ACK from the closed one" jcheck "$TMP/tcp.json" \
@@ -102,6 +103,10 @@ check "TCP SYN: SYN/ACK from the open port (ack = seq + 1), RST/ACK from the clo
 sr --json --timeout 1 'ether{}/ip{dst="10.77.0.2"}/udp{sport=40002, dport=range(33434,33436)}/"probe"' >"$TMP/udp.json"
 check "UDP to closed ports: each answered by the port unreachable quoting it" jcheck "$TMP/udp.json" \
 	"S['answered'] == 3 and all(L(x['answer'], 'icmp')['icmp.type'] == 3 and L(x['answer'], 'icmp')['icmp.code'] == 3 and Q(x['answer'], 'udp')['udp.dstport'] == L(x['request'], 'udp')['udp.dstport'] for x in X)"
+
+sr --json --timeout 1 "ether{}/ipv6{dst=\"$IP6_B\"}/udp{sport=40003, dport=range(33434,33435)}/\"probe\"" >"$TMP/udp6.json"
+check "UDP over IPv6 to closed ports: each answered by the ICMPv6 port unreachable quoting it" jcheck "$TMP/udp6.json" \
+	"S['answered'] == 2 and all(L(x['answer'], 'icmpv6')['icmpv6.type'] == 1 and L(x['answer'], 'icmpv6')['icmpv6.code'] == 4 and Q(x['answer'], 'udp')['udp.dstport'] == L(x['request'], 'udp')['udp.dstport'] for x in X)"
 
 # ---- resolution: with the kernel's neighbour table empty, umpa asks the wire itself ----
 in_a ip neigh flush dev "$IF_A"
@@ -156,4 +161,6 @@ check "unreachable destination: one line, exit 1" bad route "no route to 10.99.0
 check "on-link host that does not exist: one line, exit 1" bad arp "10.77.0.99: no answer to ARP who-has" -i "$IF_A" 'ether{}/ip{dst="10.77.0.99"}/icmp{}'
 check "bad expression: one line, exit 1" bad expr "expression 1" -i "$IF_A" 'ether{}/ip{tll=3}/icmp{}'
 
+kill "$SOCAT" 2>/dev/null
+wait "$SOCAT" 2>/dev/null
 finish
