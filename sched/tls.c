@@ -46,6 +46,9 @@ static int tbuf_add_(struct tbuf_ *b, const char *s, size_t n)
 	return 0;
 }
 
+/* Labels (comments) per flight: one per TLS record, as many as a flight of 1 MB of data needs. */
+#define UMPA_TLS_MAX_LABELS_ 80
+
 struct umpa_tls {
 	struct umpa_tls_opts o; /* copy; its strings and buffers point into own[] */
 	void *own[40];
@@ -56,6 +59,13 @@ struct umpa_tls {
 	SSL_SESSION *sess; /* the client's last resumable session */
 	struct tbuf_ keylog;
 	int oom;
+	/* Labels of the flight being written: filled and used within one conversation step. */
+	struct {
+		size_t off;
+		char text[160];
+	} lab[2][UMPA_TLS_MAX_LABELS_];
+	unsigned nlab[2];
+	struct umpa_tcps_label tl[UMPA_TLS_MAX_LABELS_];
 };
 
 enum phase_ { P_CONNECT_, P_START_, P_RUN_, P_CLOSE_, P_DONE_ };
@@ -75,14 +85,13 @@ struct umpa_tls_conv {
 	int dead[2]; /* this side hit a fatal error */
 	int failed;  /* 1 + the side that failed first, 0 if none */
 	int got_close[2];
-	int early_w;    /* client starts with SSL_write_early_data */
-	int early_r;    /* server reads with SSL_read_early_data */
-	int renegs[2];  /* renegotiations started */
-	int finished_c; /* Finished messages the client wrote */
-	char lbl[2][480];
-	size_t lbl_len[2];
-	int lbl_app[2]; /* last label was Application Data */
-	char comment[560];
+	int early_w;             /* client starts with SSL_write_early_data */
+	int early_r;             /* server reads with SSL_read_early_data */
+	int renegs[2];           /* renegotiations started */
+	int finished_c;          /* Finished messages the client wrote */
+	long msg_start[2];       /* offset of the first record of the message being written, -1: none */
+	size_t wr_off[2];        /* bytes of the records built since the last flight */
+	const char *app_name[2]; /* while application data is written: its label */
 	struct tbuf_ keylog;
 	unsigned char buf[16384];
 };
@@ -673,20 +682,33 @@ static const char *alert_name_(unsigned d)
 	return "unknown_alert";
 }
 
-/* Append message name @p name to side @p s's flight label. */
-static void label_add_(struct umpa_tls_conv *c, int s, const char *name, int app)
+/*
+ * Label the record of side @p s's flight at output offset @p off with @p name.
+ * The labels become the comments of the segments holding those offsets
+ * (umpa_tcps_send_labelled).
+ */
+static void label_at_(struct umpa_tls_conv *c, int s, size_t off, const char *name)
 {
-	size_t l = strlen(name), have = c->lbl_len[s];
+	struct umpa_tls *t = c->t;
+	unsigned i = t->nlab[s];
 
-	if (app && c->lbl_app[s])
-		return; /* "Application Data" once per run of records */
-	c->lbl_app[s] = app;
-	if (have + l + 6 >= sizeof(c->lbl[s])) {
-		if (have + 4 < sizeof(c->lbl[s]) && (have < 3 || strcmp(c->lbl[s] + have - 3, "...")))
-			c->lbl_len[s] += (size_t)snprintf(c->lbl[s] + have, sizeof(c->lbl[s]) - have, "...");
+	if (i >= UMPA_TLS_MAX_LABELS_)
 		return;
-	}
-	c->lbl_len[s] += (size_t)snprintf(c->lbl[s] + have, sizeof(c->lbl[s]) - have, "%s%s", have ? ", " : "", name);
+	t->lab[s][i].off = off;
+	if (t->o.label)
+		snprintf(t->lab[s][i].text, sizeof(t->lab[s][i].text), "[%.100s] %s", t->o.label, name);
+	else
+		snprintf(t->lab[s][i].text, sizeof(t->lab[s][i].text), "%s", name);
+	t->nlab[s]++;
+}
+
+/* Label message @p name just written by side @p s: it starts at its first record. */
+static void label_msg_(struct umpa_tls_conv *c, int s, const char *name)
+{
+	size_t off = c->msg_start[s] >= 0 ? (size_t)c->msg_start[s] : c->wr_off[s];
+
+	c->msg_start[s] = -1;
+	label_at_(c, s, off, name);
 }
 
 static void msg_cb_(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl, void *arg)
@@ -700,12 +722,27 @@ static void msg_cb_(int write_p, int version, int content_type, const void *buf,
 	if (!c)
 		return;
 	s = SSL_is_server(ssl) ? S_ : C_;
+	if (content_type == SSL3_RT_HEADER && write_p && len >= 5) {
+		/*
+		 * Called as each record is built, before the message callback of
+		 * the message it carries.  Handshake records wait in OpenSSL's
+		 * buffering BIO, so the flight offset is counted here, from the
+		 * record lengths, rather than asked of our BIO.
+		 */
+		size_t off = c->wr_off[s];
+		c->wr_off[s] += 5 + ((size_t)b[3] << 8 | b[4]);
+		if (c->app_name[s] && b[0] == SSL3_RT_APPLICATION_DATA)
+			label_at_(c, s, off, c->app_name[s]);
+		else if (c->msg_start[s] < 0)
+			c->msg_start[s] = (long)off;
+		return;
+	}
 	if (content_type == SSL3_RT_ALERT && len >= 2) {
 		const char *an = alert_name_(b[1]);
 		if (write_p) {
 			char n[64];
 			snprintf(n, sizeof(n), "Alert %s", an);
-			label_add_(c, s, n, 0);
+			label_msg_(c, s, n);
 		}
 		if (b[0] == SSL3_AL_FATAL && !c->rep.alert[0])
 			snprintf(c->rep.alert, sizeof(c->rep.alert), "%s %s: %s", write_p ? "sent by" : "received by",
@@ -715,7 +752,7 @@ static void msg_cb_(int write_p, int version, int content_type, const void *buf,
 	if (!write_p)
 		return;
 	if (content_type == SSL3_RT_CHANGE_CIPHER_SPEC) {
-		label_add_(c, s, "ChangeCipherSpec", 0);
+		label_msg_(c, s, "ChangeCipherSpec");
 	} else if (content_type == SSL3_RT_HANDSHAKE && len >= 1) {
 		const char *n = hs_name_(b[0]);
 		char other[32];
@@ -727,7 +764,7 @@ static void msg_cb_(int write_p, int version, int content_type, const void *buf,
 			c->rep.key_updates++;
 		if (b[0] == 20 && s == C_)
 			c->finished_c++;
-		label_add_(c, s, n, 0);
+		label_msg_(c, s, n);
 	}
 }
 
@@ -896,28 +933,33 @@ static int flush_(struct umpa_tls_conv *c, int s, struct umpa_err *e)
 {
 	char *p = NULL;
 	long n = BIO_get_mem_data(c->wb[s], &p);
-	const char *cm = NULL;
 	int r;
 
 	if (n <= 0)
 		return 0;
-	if (c->lbl_len[s]) {
-		if (c->t->o.label)
-			snprintf(c->comment, sizeof(c->comment), "[%s] %s", c->t->o.label, c->lbl[s]);
-		else
-			snprintf(c->comment, sizeof(c->comment), "%s", c->lbl[s]);
-		cm = c->comment;
+	{
+		struct umpa_tls *t = c->t;
+		unsigned nl = 0;
+		for (unsigned i = 0; i < t->nlab[s]; i++) {
+			size_t off = t->lab[s][i].off;
+			if (off >= (size_t)n || (nl && off < t->tl[nl - 1].offset))
+				continue; /* cannot happen with OpenSSL 3's callback order; never pass a bad label */
+			t->tl[nl].offset = off;
+			t->tl[nl].text = t->lab[s][i].text;
+			nl++;
+		}
+		if (c->wr_off[s] != (size_t)n)
+			nl = 0; /* the count disagrees with what was written: no label rather than a wrong one */
+		r = umpa_tcps_send_labelled(c->tcp, (enum umpa_tcps_side)s, p, (size_t)n, nl ? t->tl : NULL, nl, e);
+		t->nlab[s] = 0;
+		c->wr_off[s] = 0;
 	}
-	r = umpa_tcps_send(c->tcp, (enum umpa_tcps_side)s, p, (size_t)n, cm, e);
 	if (r < 0)
 		return r;
 	c->rep.tls_bytes[s] += (uint64_t)n;
 	if (!c->dead[!s] && BIO_write(c->rb[!s], p, (int)n) != n)
 		return umpa_err_set(e, UMPA_ENOMEM, "tls: out of memory");
 	(void)BIO_reset(c->wb[s]);
-	c->lbl_len[s] = 0;
-	c->lbl[s][0] = 0;
-	c->lbl_app[s] = 0;
 	return 1;
 }
 
@@ -934,12 +976,14 @@ static void write_data_(struct umpa_tls_conv *c, int s)
 		size_t end = sd->data_len * (size_t)(i + 1) / (size_t)(k + 1);
 		while (off < end) {
 			size_t part = end - off > (1u << 30) ? 1u << 30 : end - off;
-			int r = SSL_write(ssl, (const char *)sd->data + off, (int)part);
+			int r;
+			c->app_name[s] = "Application Data";
+			r = SSL_write(ssl, (const char *)sd->data + off, (int)part);
+			c->app_name[s] = NULL;
 			if (r <= 0) {
 				side_fail_(c, s, r);
 				return;
 			}
-			label_add_(c, s, "Application Data", 1);
 			off += (size_t)r;
 		}
 		if (i < k) {
@@ -1144,6 +1188,9 @@ int umpa_tls_conv_step(struct umpa_tls_conv *c, struct umpa_err *e)
 
 	if (c->t->oom)
 		return umpa_err_set(e, UMPA_ENOMEM, "tls: out of memory");
+	c->t->nlab[C_] = c->t->nlab[S_] = 0;
+	c->msg_start[C_] = c->msg_start[S_] = -1;
+	c->wr_off[C_] = c->wr_off[S_] = 0;
 	switch (c->phase) {
 	case P_CONNECT_:
 		r = umpa_tcps_connect(c->tcp, e);
@@ -1157,10 +1204,10 @@ int umpa_tls_conv_step(struct umpa_tls_conv *c, struct umpa_err *e)
 		if (c->early_w) {
 			const struct umpa_tls_opts *o = &c->t->o;
 			size_t w = 0;
+			c->app_name[C_] = "Application Data (early)";
 			r = SSL_write_early_data(c->ssl[C_], o->early_data, o->early_len, &w);
-			if (r == 1)
-				label_add_(c, C_, "Application Data (early)", 0);
-			else
+			c->app_name[C_] = NULL;
+			if (r != 1)
 				side_fail_(c, C_, r);
 		} else {
 			process_(c, C_);

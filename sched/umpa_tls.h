@@ -35,12 +35,15 @@
  * tcp.seed and reproducible; the TLS bytes (randoms, keys, signatures) come
  * from OpenSSL's own DRBG and differ on every run.
  *
- * Comments: the first packet of each flight carries a comment naming the TLS
- * messages in it, in order, as the pump saw OpenSSL write them
- * (SSL_set_msg_callback): "ClientHello", "ServerHello, ChangeCipherSpec,
- * EncryptedExtensions, Certificate, CertificateVerify, Finished",
- * "Application Data", "Alert close_notify" ...  (TLS 1.3 handshake messages
- * are encrypted on the wire; the comment still names them.)
+ * Comments: every packet in which a TLS record starts carries a comment
+ * naming the message(s) of the records starting in it, joined by "; ", as
+ * the pump saw OpenSSL write them (SSL_set_msg_callback; offsets counted
+ * from the record headers, so they are exact whatever the segmentation):
+ * "ClientHello", "ServerHello; ChangeCipherSpec; EncryptedExtensions;
+ * Certificate; CertificateVerify; Finished", "Application Data" (one label
+ * per record), "Alert close_notify".  Segments that only continue a record
+ * carry none; TLS 1.3 handshake messages are encrypted on the wire, the
+ * comment still names them.  With a label, each name is "[label] NAME".
  *
  * Errors: options that cannot work (an unknown version name, a cipher list
  * matching nothing, an unreadable PEM file, min above max) fail in

@@ -94,12 +94,12 @@ editcap --discard-all-secrets "$T/one.pcapng" "$T/bare.pcapng" >/dev/null 2>&1
 got=$(plain "$T/bare.pcapng" 0 -o "tls.keylog_file:$T/keys.log")
 [ "$got" = "$want" ]
 check "the key log file decrypts the same capture without its secrets block" $? "got '$got'"
-"${TS[@]}" -r "$T/one.pcapng" -T fields -E 'separator=;' -e frame.comment -e tcp.analysis.flags -e _ws.malformed \
+"${TS[@]}" -r "$T/one.pcapng" -T fields -e frame.comment -e tcp.analysis.flags -e _ws.malformed \
 	-e _ws.expert.severity 2>/dev/null >"$T/one.txt"
-comments=$(cut -d';' -f1 "$T/one.txt" | grep -v '^$' | tr '\n' '|')
-[ "$comments" = "ClientHello|ServerHello, ChangeCipherSpec, EncryptedExtensions, Certificate, CertificateVerify, Finished|ChangeCipherSpec, Finished|NewSessionTicket, NewSessionTicket|Application Data|Application Data|Alert close_notify|Alert close_notify|" ]
-check "packet comments name the TLS messages of each flight" $? "$comments"
-bad=$(awk -F';' '$2 != "" || $3 != "" || $4 ~ /6291456|8388608/' "$T/one.txt" | wc -l)
+comments=$(cut -f1 "$T/one.txt" | grep -v '^$' | tr '\n' '|')
+[ "$comments" = "ClientHello|ServerHello; ChangeCipherSpec; EncryptedExtensions; Certificate; CertificateVerify; Finished|ChangeCipherSpec; Finished|NewSessionTicket; NewSessionTicket|Application Data|Application Data|Alert close_notify|Alert close_notify|" ]
+check "packet comments name the TLS messages that start in each packet" $? "$comments"
+bad=$(awk -F'\t' '$2 != "" || $3 != "" || $4 ~ /6291456|8388608/' "$T/one.txt" | wc -l)
 [ "$bad" = 0 ]
 check "tshark: no TCP analysis flag, nothing malformed" $? "$bad packets flagged"
 run tls --version 1.3 --key-type ec:P-256 --seed 7 -w "$T/same.pcapng" -q
@@ -157,10 +157,10 @@ run tls --key-type ec:P-256 --early-data 'GET /0rtt\r\n' --send-client after -w 
 check "--early-data: the resumed conversation's 0-RTT data is accepted and decrypts before the rest" $? \
 	"$(grep -i early "$T/out")"
 run tls --key-type ec:P-256 --label 'case 7' --key-update 2 --server-key-update 1 -w "$T/ku.pcapng"
-"${TS[@]}" -r "$T/ku.pcapng" -T fields -E 'separator=;' -e frame.comment -e tls.handshake.type 2>/dev/null >"$T/ku.txt"
-c=$(cut -d';' -f1 "$T/ku.txt" | grep -c '^\[case 7\] ')
-nc=$(cut -d';' -f1 "$T/ku.txt" | grep -v '^$' | grep -vc '^\[case 7\] ')
-k=$(cut -d';' -f2 "$T/ku.txt" | tr ',' '\n' | grep -c '^24$')
+"${TS[@]}" -r "$T/ku.pcapng" -T fields -e frame.comment -e tls.handshake.type 2>/dev/null >"$T/ku.txt"
+c=$(cut -f1 "$T/ku.txt" | grep -c '^\[case 7\] ')
+nc=$(cut -f1 "$T/ku.txt" | grep -v '^$' | grep -vc '^\[case 7\] ')
+k=$(cut -f2 "$T/ku.txt" | tr ',' '\n' | grep -c '^24$')
 [ $RC = 0 ] && [ "$c" = 8 ] && [ "$nc" = 0 ] && grep -q '^Key updates: 3$' "$T/out" && [ "$k" = 3 ]
 check "--label on every comment; --key-update: 3 KeyUpdates tshark decrypts" $? "labelled $c, not $nc, KeyUpdates $k"
 

@@ -256,19 +256,21 @@ static void test_versions_and_keys(void **state)
 		assert_string_equal(next_comment(&k), "ClientHello");
 		cm = next_comment(&k);
 		if (!strcmp(m[i].ver, "TLSv1.3")) {
-			assert_string_equal(cm, "ServerHello, ChangeCipherSpec, EncryptedExtensions, Certificate, "
-						"CertificateVerify, Finished");
-			assert_string_equal(next_comment(&k), "ChangeCipherSpec, Finished");
-			assert_string_equal(next_comment(&k), "NewSessionTicket, NewSessionTicket");
+			assert_string_equal(cm, "ServerHello; ChangeCipherSpec; EncryptedExtensions; Certificate; "
+						"CertificateVerify; Finished");
+			assert_string_equal(next_comment(&k), "ChangeCipherSpec; Finished");
+			assert_string_equal(next_comment(&k), "NewSessionTicket; NewSessionTicket");
 		} else if (!strcmp(m[i].key, "rsa:1024")) {
-			assert_string_equal(cm, "ServerHello, Certificate, ServerHelloDone");
-			assert_string_equal(next_comment(&k), "ClientKeyExchange, ChangeCipherSpec, Finished");
-			assert_string_equal(next_comment(&k), "NewSessionTicket, ChangeCipherSpec, Finished");
+			assert_string_equal(cm, "ServerHello; Certificate; ServerHelloDone");
+			assert_string_equal(next_comment(&k), "ClientKeyExchange; ChangeCipherSpec; Finished");
+			assert_string_equal(next_comment(&k), "NewSessionTicket; ChangeCipherSpec; Finished");
 		} else {
-			assert_string_equal(cm, "ServerHello, Certificate, ServerKeyExchange, ServerHelloDone");
-			assert_string_equal(next_comment(&k), "ClientKeyExchange, ChangeCipherSpec, Finished");
-			assert_string_equal(next_comment(&k), "NewSessionTicket, ChangeCipherSpec, Finished");
+			assert_string_equal(cm, "ServerHello; Certificate; ServerKeyExchange; ServerHelloDone");
+			assert_string_equal(next_comment(&k), "ClientKeyExchange; ChangeCipherSpec; Finished");
+			assert_string_equal(next_comment(&k), "NewSessionTicket; ChangeCipherSpec; Finished");
 		}
+		/* one record from the client, two (16384 + the rest) from the server, each labelled where it starts */
+		assert_string_equal(next_comment(&k), "Application Data");
 		assert_string_equal(next_comment(&k), "Application Data");
 		assert_string_equal(next_comment(&k), "Application Data");
 		assert_string_equal(next_comment(&k), "Alert close_notify");
@@ -707,11 +709,12 @@ static void check_messages(const char *path)
 	FILE *f;
 	int bad = 0;
 
-	snprintf(cmd, sizeof(cmd),
-		 "tshark -r %s -T fields -E 'separator=;' -e tcp.stream -e tls.handshake.type -e tls.alert_message.desc "
-		 "-e tls.record.length -e tls.record.opaque_type -e _ws.malformed -e _ws.expert.severity "
-		 "-e tcp.analysis.flags 2>/dev/null",
-		 path);
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "tshark -r %s -T fields -E 'separator=;' -e tcp.stream -e tls.handshake.type -e tls.alert_message.desc "
+	    "-e tls.record.length -e tls.record.opaque_type -e _ws.malformed -e _ws.expert.severity "
+	    "-e tcp.analysis.flags 2>/dev/null",
+	    path);
 	f = popen(cmd, "r");
 	assert_non_null(f);
 	for (int i = 0; i < MAX_STREAMS; i++)
@@ -778,6 +781,98 @@ static void check_messages(const char *path)
 			bad++;
 		}
 	}
+	assert_int_equal(bad, 0);
+}
+
+/*
+ * Every segment's comment names exactly the TLS records that start in it:
+ * walk each direction's TCP payload as TLS records (5-byte headers) and
+ * count the record starts per segment against the "; "-joined labels.
+ */
+static void test_labels_match_records(void **state)
+{
+	struct dir {
+		uint16_t sport, dport;
+		uint8_t *data;
+		size_t len, cap;
+		size_t seg_pos[4096], seg_len[4096];
+		const char *seg_cm[4096];
+		size_t nseg;
+	} *d = calloc(2 * MAX_STREAMS, sizeof(*d));
+	size_t nd = 0, labelled = 0, bad = 0;
+
+	(void)state;
+	assert_non_null(d);
+	for (size_t i = 0; i < g.n; i++) {
+		const uint8_t *b = g.pk[i].data;
+		size_t ip = 14, tcp, end, doff;
+		uint16_t sport, dport;
+		struct dir *x = NULL;
+		if (b[12] == 0x08 && b[13] == 0x00) {
+			tcp = ip + (size_t)(b[ip] & 15) * 4;
+			end = ip + ((size_t)b[ip + 2] << 8 | b[ip + 3]);
+		} else {
+			assert_true(b[12] == 0x86 && b[13] == 0xdd && b[ip + 6] == 6);
+			tcp = ip + 40;
+			end = ip + 40 + ((size_t)b[ip + 4] << 8 | b[ip + 5]);
+		}
+		sport = (uint16_t)(b[tcp] << 8 | b[tcp + 1]);
+		dport = (uint16_t)(b[tcp + 2] << 8 | b[tcp + 3]);
+		doff = (size_t)(b[tcp + 12] >> 4) * 4;
+		if (b[tcp + 13] & 0x02) { /* SYN: a new stream in this direction */
+			assert_true(nd < 2 * MAX_STREAMS);
+			x = &d[nd++];
+			x->sport = sport;
+			x->dport = dport;
+			continue;
+		}
+		for (size_t k = nd; k-- > 0;)
+			if (d[k].sport == sport && d[k].dport == dport) {
+				x = &d[k];
+				break;
+			}
+		assert_non_null(x);
+		if (end <= tcp + doff)
+			continue;
+		assert_true(x->nseg < 4096);
+		if (x->len + (end - tcp - doff) > x->cap) {
+			x->cap = (x->len + (end - tcp - doff)) * 2;
+			x->data = realloc(x->data, x->cap);
+			assert_non_null(x->data);
+		}
+		memcpy(x->data + x->len, b + tcp + doff, end - tcp - doff);
+		x->seg_pos[x->nseg] = x->len;
+		x->seg_len[x->nseg] = end - tcp - doff;
+		x->seg_cm[x->nseg++] = g.pk[i].comment;
+		x->len += end - tcp - doff;
+	}
+	for (size_t k = 0; k < nd; k++) {
+		struct dir *x = &d[k];
+		size_t rec = 0;
+		for (size_t j = 0; j < x->nseg; j++) {
+			int starts = 0, labels = 0;
+			while (rec < x->seg_pos[j] + x->seg_len[j] && rec + 5 <= x->len) {
+				starts++;
+				rec += 5 + ((size_t)x->data[rec + 3] << 8 | x->data[rec + 4]);
+			}
+			if (x->seg_cm[j]) {
+				labels = 1;
+				for (const char *q = x->seg_cm[j]; (q = strstr(q, "; ")) != NULL; q += 2)
+					labels++;
+				labelled++;
+			}
+			if (starts != labels) {
+				fprintf(stderr, "port %u->%u segment %zu: %d records start, comment '%s'\n", x->sport,
+					x->dport, j, starts, x->seg_cm[j] ? x->seg_cm[j] : "");
+				bad++;
+			}
+		}
+		assert_int_equal(rec, x->len); /* the records tile the stream */
+		free(x->data);
+	}
+	free(d);
+	fprintf(stderr, "%zu directions, %zu labelled segments\n", nd, labelled);
+	assert_true(labelled > 300);
 	assert_int_equal(bad, 0);
 }
 
@@ -853,17 +948,12 @@ static int teardown_all(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_versions_and_keys),
-	    cmocka_unit_test(test_resumption),
-	    cmocka_unit_test(test_early_data),
-	    cmocka_unit_test(test_key_update_renegotiation),
-	    cmocka_unit_test(test_client_cert),
-	    cmocka_unit_test(test_failed_handshake),
-	    cmocka_unit_test(test_verification),
-	    cmocka_unit_test(test_records_and_segments),
-	    cmocka_unit_test(test_bad_options),
-	    cmocka_unit_test(test_step_interleaved),
-	    cmocka_unit_test(test_tshark_decrypts_everything),
+	    cmocka_unit_test(test_versions_and_keys),    cmocka_unit_test(test_resumption),
+	    cmocka_unit_test(test_early_data),           cmocka_unit_test(test_key_update_renegotiation),
+	    cmocka_unit_test(test_client_cert),          cmocka_unit_test(test_failed_handshake),
+	    cmocka_unit_test(test_verification),         cmocka_unit_test(test_records_and_segments),
+	    cmocka_unit_test(test_bad_options),          cmocka_unit_test(test_step_interleaved),
+	    cmocka_unit_test(test_labels_match_records), cmocka_unit_test(test_tshark_decrypts_everything),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, teardown_all);
