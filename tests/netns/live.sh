@@ -211,8 +211,11 @@ chk "-c 2 stops after 2 packets while ping goes on (exit 0, 2 JSON lines)" \
 wait_pid $PP 5 >/dev/null
 
 # ---------------------------------------------------------------- SIGINT / SIGTERM mid-capture
+# SIGINT: pcap; SIGTERM: pcapng with --snaplen 60 (ICMP frames of 98 bytes kept as 60)
 for sig in INT TERM; do
-	ip netns exec "$NS_A" "$UMPA" sniff -i "$IF_A" -w "$T/sig.pcap" >"$T/sig.out" 2>"$T/sig.err" &
+	extra=()
+	[ $sig = TERM ] && extra=(--pcapng --snaplen 60)
+	ip netns exec "$NS_A" "$UMPA" sniff -i "$IF_A" -w "$T/sig.cap" "${extra[@]}" >"$T/sig.out" 2>"$T/sig.err" &
 	P1=$!
 	wait_for "$T/sig.err" "sniffing on"
 	in_a ping -e $ID -c 5 -i 0.05 -W 1 "$IP_B" >/dev/null 2>&1
@@ -220,13 +223,28 @@ for sig in INT TERM; do
 	wait_pid $P1 5
 	RC=$?
 	n=$(sed -nE 's/^(interrupted|terminated): ([0-9]+) packets captured.*/\2/p' "$T/sig.err")
-	tshark -r "$T/sig.pcap" -T fields -e frame.number -e icmp.ident >"$T/sig.tsv" 2>"$T/tshark.err"
+	tshark -r "$T/sig.cap" -T fields -e frame.number -e icmp.ident -e frame.cap_len -e frame.len >"$T/sig.tsv" 2>"$T/tshark.err"
 	nf=$(wc -l <"$T/sig.tsv")
 	ne=$(awk -F'\t' -v id=$ID '$2 == id' "$T/sig.tsv" | wc -l)
 	chk "SIG$sig mid-capture: exit 0, counts printed, valid file with every counted packet ($n counted, $nf in the file, $ne ICMP)" \
 		bash -c '[ $0 -eq 0 ] && [ -n "$1" ] && [ "$1" = "$2" ] && [ "$3" -ge 10 ] && ! grep -qv "^Running as user" "$4"' \
 		$RC "$n" "$nf" "$ne" "$T/tshark.err" || show "$T/sig.err" "$T/tshark.err"
+	if [ $sig = TERM ]; then
+		chk "--pcapng writes pcapng (0a0d0d0a); --snaplen 60 keeps 60 of the 98 bytes of each ICMP frame" \
+			bash -c '[ "$(od -An -tx1 -N4 "$0" | tr -d " ")" = 0a0d0d0a ] &&
+				[ "$(awk -F"\t" -v id=$2 "\$2 == id && \$3 == 60 && \$4 == 98" "$1" | wc -l)" -eq "$3" ]' \
+			"$T/sig.cap" "$T/sig.tsv" $ID "$ne" || show "$T/sig.tsv"
+	fi
 done
+
+# ---------------------------------------------------------------- --timeout with no traffic
+start=$(date +%s%N)
+in_a "$UMPA" sniff -i "$IF_A" -f "udp port 9" --timeout 0.5 >"$T/to.out" 2>"$T/to.err"
+RC=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+chk "--timeout 0.5 with nothing to capture: exit 0 after ${ms} ms, 0 packets captured" \
+	bash -c '[ $0 -eq 0 ] && [ $1 -ge 500 ] && [ $1 -lt 5000 ] && grep -q "^0 packets captured" "$2" && [ ! -s "$3" ]' \
+	$RC $ms "$T/to.err" "$T/to.out" || show "$T/to.err"
 
 # ---------------------------------------------------------------- -Z drops privileges for good
 in_a "$UMPA" sniff -i "$IF_A" -f icmp -c 2 -Z nobody --selftest-setuid >"$T/z.txt" 2>"$T/z.err" &
