@@ -92,6 +92,7 @@ struct umpa_tls_conv {
 	long msg_start[2];       /* offset of the first record of the message being written, -1: none */
 	size_t wr_off[2];        /* bytes of the records built since the last flight */
 	const char *app_name[2]; /* while application data is written: its label */
+	int in_run;              /* made by umpa_tls_run: its keys also go to the pump's log */
 	struct tbuf_ keylog;
 	unsigned char buf[16384];
 };
@@ -597,7 +598,7 @@ static void keylog_cb_(const SSL *ssl, const char *line)
 	if (!c)
 		return;
 	if (tbuf_add_(&c->keylog, line, n) < 0 || tbuf_add_(&c->keylog, "\n", 1) < 0 ||
-	    tbuf_add_(&c->t->keylog, line, n) < 0 || tbuf_add_(&c->t->keylog, "\n", 1) < 0)
+	    (c->in_run && (tbuf_add_(&c->t->keylog, line, n) < 0 || tbuf_add_(&c->t->keylog, "\n", 1) < 0)))
 		c->t->oom = 1;
 }
 
@@ -1301,6 +1302,7 @@ int umpa_tls_run(struct umpa_tls *t, umpa_tcps_emit_cb emit, void *arg, struct u
 		c = umpa_tls_conv_new(t, &tcp, i == 1, emit, arg, e);
 		if (!c)
 			return -e->code;
+		c->in_run = 1;
 		while ((r = umpa_tls_conv_step(c, e)) > 0)
 			;
 		if (r < 0) {

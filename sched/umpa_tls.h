@@ -223,11 +223,13 @@ const char *umpa_tls_conv_keylog(const struct umpa_tls_conv *c, size_t *len);
 struct umpa_tls_conv *umpa_tls_conv_free(struct umpa_tls_conv *c);
 
 /**
- * All SSLKEYLOGFILE lines of every conversation of @p t so far, in order
- * (NUL-terminated; @p len may be NULL).  Valid until the next conversation
- * step or umpa_tls_free.  The caller writes the file (mode 0600) and/or a
- * pcapng Decryption Secrets Block (UMPA_SECRETS_TLS_KEYLOG) before the
- * packets that need it.
+ * SSLKEYLOGFILE lines of every conversation umpa_tls_run() ran on @p t so
+ * far, in order (NUL-terminated; @p len may be NULL).  Conversations made
+ * with umpa_tls_conv_new() keep theirs in umpa_tls_conv_keylog() only, so a
+ * long run does not accumulate keys.  Valid until the next umpa_tls_run or
+ * umpa_tls_free.  The caller writes the file (mode 0600) and/or a pcapng
+ * Decryption Secrets Block (UMPA_SECRETS_TLS_KEYLOG) before the packets
+ * that need it.
  */
 const char *umpa_tls_keylog(const struct umpa_tls *t, size_t *len);
 
