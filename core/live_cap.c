@@ -91,12 +91,6 @@ struct umpa_cap *umpa_cap_open(const char *ifname, const struct umpa_cap_opts *o
 	snprintf(c->ifname, sizeof c->ifname, "%s", ifname);
 	umpa_pkt_init(&c->pkt);
 	c->fd = -1;
-	/* libpcap on Linux accepts any name at pcap_create and fails at activation with a
-	 * generic message for some; ask the kernel first so the error says what is wrong. */
-	if (strcmp(ifname, "any") != 0 && if_nametoindex(ifname) == 0 && errno == ENODEV) {
-		umpa_err_set(e, UMPA_ENOENT, "no interface '%s'", ifname);
-		return umpa_cap_close(c);
-	}
 	c->pc = pcap_create(ifname, errbuf);
 	if (!c->pc) {
 		umpa_err_set(e, UMPA_EIO, "%s: cannot capture: %s", ifname, errbuf);
@@ -113,6 +107,11 @@ struct umpa_cap *umpa_cap_open(const char *ifname, const struct umpa_cap_opts *o
 		(void)pcap_set_tstamp_precision(c->pc, PCAP_TSTAMP_PRECISION_NANO); /* micro if unsupported */
 	st = pcap_activate(c->pc);
 	if (st < 0) {
+		/* libpcap's message for an unknown name is not always NO_SUCH_DEVICE; when the
+		 * kernel does not know the name either, say so.  (Pseudo-devices such as "any"
+		 * or "nflog" have no kernel index but activate fine, so this is not asked first.) */
+		if (st != PCAP_ERROR_PERM_DENIED && if_nametoindex(ifname) == 0 && errno == ENODEV)
+			st = PCAP_ERROR_NO_SUCH_DEVICE;
 		live_activate_err_(c, st, e);
 		return umpa_cap_close(c);
 	}
@@ -197,9 +196,13 @@ int umpa_cap_dispatch(struct umpa_cap *c, int max, umpa_cap_cb cb, void *arg, st
 
 	c->cb = cb;
 	c->arg = arg;
+	errno = 0;
 	r = pcap_dispatch(c->pc, max > 0 ? max : -1, live_cap_handler_, (u_char *)c);
 	c->cb = NULL;
 	if (r == PCAP_ERROR_BREAK)
+		return (int)(c->delivered - before);
+	/* some libpcap backends (nflog) report a non-blocking read with nothing to read as an error */
+	if (r == PCAP_ERROR && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return (int)(c->delivered - before);
 	if (r < 0)
 		return umpa_err_set(e, UMPA_EIO, "%s: capture failed: %s", c->ifname, pcap_geterr(c->pc));
