@@ -216,6 +216,8 @@ struct umpa_resolver {
 	int last_family;
 	uint8_t last_dst[16];
 	struct umpa_route last_rt;
+	void (*found_cb)(void *, int, const uint8_t *, const uint8_t *, const char *);
+	void *found_arg;
 };
 
 /* the state of one wire request */
@@ -272,6 +274,21 @@ void umpa_resolver_set_patience(struct umpa_resolver *r, int64_t timeout_ns, uns
 {
 	r->timeout_ns = timeout_ns > 0 ? timeout_ns : UMPA_NS_PER_SEC;
 	r->retries = retries;
+}
+
+void umpa_resolver_on_found(struct umpa_resolver *r,
+			    void (*cb)(void *arg, int family, const uint8_t *addr, const uint8_t mac[6],
+				       const char *how),
+			    void *arg)
+{
+	r->found_cb = cb;
+	r->found_arg = arg;
+}
+
+static void found_(struct umpa_resolver *r, int family, const uint8_t *addr, const uint8_t mac[6], const char *how)
+{
+	if (r->found_cb)
+		r->found_cb(r->found_arg, family, addr, mac, how);
 }
 
 const struct umpa_iface *umpa_resolver_iface(const struct umpa_resolver *r)
@@ -497,10 +514,13 @@ int umpa_resolve(struct umpa_resolver *r, int family, const uint8_t *addr, uint8
 
 	if (family != AF_INET && family != AF_INET6)
 		return umpa_err_set(e, UMPA_EINVAL, "resolve: family must be AF_INET or AF_INET6");
-	if (cache_find_(r, family, addr, mac))
+	if (cache_find_(r, family, addr, mac)) {
+		found_(r, family, addr, mac, "cache");
 		return 0;
+	}
 	if (umpa_neigh_lookup(r->ifc.name, family, addr, mac, NULL) == 0) {
 		cache_put_(r, family, addr, mac);
+		found_(r, family, addr, mac, "kernel neighbour table");
 		return 0;
 	}
 	if ((rc = open_own_(r, e)) < 0)
@@ -527,6 +547,7 @@ int umpa_resolve(struct umpa_resolver *r, int family, const uint8_t *addr, uint8
 	}
 	memcpy(mac, a.mac, 6);
 	cache_put_(r, family, addr, mac);
+	found_(r, family, addr, mac, family == AF_INET ? "ARP who-has" : "neighbour solicitation");
 	rc = 0;
 out:
 	umpa_pkt_release(&p);

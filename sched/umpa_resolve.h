@@ -60,6 +60,16 @@ struct umpa_resolver *umpa_resolver_free(struct umpa_resolver *r);
 /** Per-request patience on the wire: @p timeout_ns per try, @p retries extra tries (defaults 1 s, 2). */
 void umpa_resolver_set_patience(struct umpa_resolver *r, int64_t timeout_ns, unsigned retries);
 
+/**
+ * Tell @p cb(@p arg, family, addr, mac, how) each time a MAC is found, @p how
+ * naming where from: "cache", "kernel neighbour table", "ARP who-has",
+ * "neighbour solicitation" (for a tool's verbose mode).  NULL turns it off.
+ */
+void umpa_resolver_on_found(struct umpa_resolver *r,
+			    void (*cb)(void *arg, int family, const uint8_t *addr, const uint8_t mac[6],
+				       const char *how),
+			    void *arg);
+
 /** The interface the resolver works on (name, MAC, addresses). */
 const struct umpa_iface *umpa_resolver_iface(const struct umpa_resolver *r);
 

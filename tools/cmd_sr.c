@@ -1,4 +1,5 @@
 /* cmd_sr.c - `umpa sr`: send requests, match their answers (Scapy's sr, nping). */
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,7 +38,8 @@ static const char sr_usage[] =
     "                 {\"sent\", \"answered\", \"lost\", \"unmatched\", \"rtt_min_us\", \"rtt_avg_us\",\n"
     "                 \"rtt_max_us\", ..., \"answer_span_us\": first request to last answer}\n"
     "  -q             print only the summary\n"
-    "  -v             also say why a captured packet did not answer a request it hashed to\n"
+    "  -v             also say where each next hop's MAC came from, and why a captured packet\n"
+    "                 did not answer a request it hashed to\n"
     "  -Z USER        drop privileges to USER once the capture and injector are open\n"
     "  --max N        refuse expressions that expand to more than N packets (default 1000000)\n"
     "Exit status: 0 ok (also when requests went unanswered), 1 the work failed, 2 usage.\n";
@@ -148,6 +150,18 @@ static void on_mismatch(void *arg, const struct umpa_pkt *p, const struct umpa_p
 	summary(p, &s->b);
 	summary(req, &s->a);
 	fprintf(stderr, "umpa: sr: %s: not an answer to %s: %s\n", s->b.s, s->a.s, why);
+}
+
+/* -v: where each next hop's MAC came from (new ones only: the cache is quiet) */
+static void on_found(void *arg, int family, const uint8_t *addr, const uint8_t mac[6], const char *how)
+{
+	char txt[64];
+
+	(void)arg;
+	if (!strcmp(how, "cache") || !inet_ntop(family, addr, txt, sizeof(txt)))
+		return;
+	fprintf(stderr, "umpa: sr: %s is at %02x:%02x:%02x:%02x:%02x:%02x (%s)\n", txt, mac[0], mac[1], mac[2], mac[3],
+		mac[4], mac[5], how);
 }
 
 static int send_one(void *arg, const struct umpa_pkt *p, struct umpa_err *e)
@@ -400,6 +414,8 @@ int cmd_sr(int argc, char **argv)
 	/* addresses the user left out: interface MAC and address, next hop's MAC */
 	if (!(res = umpa_resolver_new(ifname, s.loop, s.ex, &e)))
 		goto fail;
+	if (s.verbose)
+		umpa_resolver_on_found(res, on_found, &s);
 	for (size_t i = 0; i < s.n; i++) {
 		struct umpa_pkt *p = &s.pkts[i];
 		if (s.l3) {
