@@ -220,9 +220,10 @@ struct umpa_inj *umpa_inj_open(const char *ifname, int layer, struct umpa_err *e
 int umpa_inj_send(struct umpa_inj *j, const struct umpa_pkt *p, struct umpa_err *e);
 
 /**
- * Send @p n packets as fast as the kernel takes them.  Layer 2 on Linux
- * uses the TX ring (one system call for many frames); elsewhere and at
- * layer 3 it sends one by one.  Returns how many went out (may be fewer
+ * Send @p n packets as fast as the kernel takes them, in order.  On Linux
+ * layer 2 uses the TX ring (one system call for up to 2048 frames) and layer 3
+ * sendmmsg on the raw sockets (up to 64 packets of one IP version per call);
+ * elsewhere, and for a frame larger than a ring slot, one by one.  Returns how many went out (may be fewer
  * than @p n when the kernel refuses one: @p e says why), or a negative error
  * when none did.
  */
@@ -231,7 +232,7 @@ int umpa_inj_send_batch(struct umpa_inj *j, struct umpa_pkt *const *pkts, unsign
 /** Copy the counters into @p st. */
 void umpa_inj_stats(const struct umpa_inj *j, struct umpa_inj_stats *st);
 
-/** The path in use for batches: "tx-ring", "libnet" (static text). */
+/** The path in use for batches: "tx-ring", "sendmmsg" or "libnet" (static text). */
 const char *umpa_inj_backend(const struct umpa_inj *j);
 
 /** Close the injector (flushes the TX ring). NULL is fine. Returns NULL. */

@@ -336,7 +336,7 @@ static void test_inject_l3(void **state)
 	struct pkts *k = calloc(1, sizeof *k);
 	struct got *g = calloc(1, sizeof *g);
 	struct umpa_err e = {0};
-	struct umpa_cap *c = cap_on("u1", "udp port 7777", UMPA_DIR_INOUT);
+	struct umpa_cap *c = cap_on_("u1", "udp port 7777", UMPA_DIR_INOUT, 0);
 	struct umpa_inj *j = umpa_inj_open("u0", 3, &e);
 	struct umpa_inj_stats st;
 
@@ -367,11 +367,50 @@ static void test_inject_l3(void **state)
 	umpa_inj_stats(j, &st);
 	assert_int_equal(st.sent, 3);
 
-	/* no IP header: refused */
+	/* in bulk (sendmmsg): 150 packets, IPv4 and IPv6 runs interleaved, in order */
+	release(k);
+	got_free(g);
+	{
+		struct umpa_pkt *v[150];
+		build(k, "ip{src=\"10.78.0.1\", dst=\"10.78.0.2\", id=range(1,50)}/udp{sport=1234, dport=7777}/\"v4\"");
+		build(
+		    k,
+		    "ipv6{src=\"fd00:78::1\", dst=\"fd00:78::2\", fl=range(1,50)}/udp{sport=1234, dport=7777}/\"v6\"");
+		build(k,
+		      "ether{}/ip{src=\"10.78.0.1\", dst=\"10.78.0.2\", id=range(51,100)}/udp{sport=1234, dport=7777}");
+		assert_int_equal(k->n, 150);
+		for (unsigned i = 0; i < 150; i++)
+			v[i] = &k->p[i];
+		assert_int_equal(umpa_inj_send_batch(j, v, 150, &e), 150);
+		assert_string_equal(umpa_inj_backend(j), "sendmmsg");
+		drain(c, g, 150, 3000);
+		assert_int_equal(g->n, 150);
+		for (unsigned i = 0; i < 150; i++) {
+			uint32_t l3 = i >= 100 ? 14 : 0;
+			assert_int_equal(g->p[i].len - 14, k->p[i].len - l3);
+			assert_memory_equal(g->p[i].data + 14, k->p[i].data + l3, k->p[i].len - l3);
+		}
+		umpa_inj_stats(j, &st);
+		assert_int_equal(st.sent, 3 + 150);
+		assert_int_equal(st.errors, 0);
+	}
+
+	/* no IP header: refused; in a batch, counted and skipped, the others go */
 	release(k);
 	build(k, "ether{}/arp{}");
 	assert_int_equal(umpa_inj_send(j, &k->p[0], &e), -UMPA_EINVAL);
 	assert_non_null(strstr(e.msg, "no IPv4 or IPv6 header"));
+	build(k, "ip{src=\"10.78.0.1\", dst=\"10.78.0.2\"}/udp{sport=1234, dport=7777}/\"after arp\"");
+	{
+		struct umpa_pkt *v[3] = {&k->p[1], &k->p[0], &k->p[1]};
+		umpa_inj_stats(j, &st);
+		uint64_t err0 = st.errors;
+		e.msg[0] = '\0';
+		assert_int_equal(umpa_inj_send_batch(j, v, 3, &e), 2);
+		assert_non_null(strstr(e.msg, "no IPv4 or IPv6 header"));
+		umpa_inj_stats(j, &st);
+		assert_int_equal(st.errors, err0 + 1);
+	}
 
 	got_free(g);
 	release(k);
