@@ -88,6 +88,14 @@ sr --json --timeout 1 'ether{}/ip{dst="10.77.0.2"}/icmp{id=4242, seq=range(1,5)}
 check "ICMP echo: 5 replies, each with its request's id and seq" jcheck "$TMP/echo.json" \
 	"S['sent'] == 5 and S['answered'] == 5 and S['lost'] == 0 and all(L(x['answer'], 'icmp')['icmp.type'] == 0 and L(x['answer'], 'icmp')['icmp.ident'] == L(x['request'], 'icmp')['icmp.ident'] and L(x['answer'], 'icmp')['icmp.seq'] == L(x['request'], 'icmp')['icmp.seq'] for x in X) and S['rtt_min_us'] > 0"
 
+# a request the kernel drops (bad checksum): no answer after 1 + 2 tries; pacing with --rate
+sr --json --timeout 0.2 --retry 2 'ether{}/ip{dst="10.77.0.2"}/icmp{id=4244, checksum=0xdead}' >"$TMP/lost.json"
+check "--retry 2: an unanswered request is sent 3 times, then reported lost (answer null)" jcheck "$TMP/lost.json" \
+	"S['sent'] == 1 and S['lost'] == 1 and S['tx'] == 3 and X[0]['answer'] is None and X[0]['tries'] == 3"
+sr --json --timeout 1 --rate 200 'ether{}/ip{dst="10.77.0.2"}/icmp{id=4245, seq=range(1,20)}' >"$TMP/rate.json"
+check "--rate 200: 20 requests all answered, spread over >= 19 gaps of 5 ms" jcheck "$TMP/rate.json" \
+	"S['answered'] == 20 and S['answer_span_us'] >= 94000"
+
 # ---- IPv6: neighbour solicitation to the solicited-node address, echo ----
 sr --json --timeout 1 "ether{}/ipv6{dst=\"ff02::1:ff00:2\", hlim=255}/icmpv6{type=135, tgt=\"$IP6_B\", options=\"slla=$MAC_A\"}" >"$TMP/ns.json"
 check "IPv6 NS answered by an NA for the target, carrying B's MAC" jcheck "$TMP/ns.json" \
