@@ -81,7 +81,9 @@ size_t umpa_tls_report_text(const struct umpa_tls_report *r, char *buf, size_t n
 	out_init_(&o, buf, n);
 	put_(&o, "Conversation: client port %u -> server port %u, %llu packets\n", r->port[0], r->port[1],
 	     (unsigned long long)r->packets);
-	if (r->handshake_ok)
+	if (r->handshake_ok && r->error[0])
+		put_(&o, "Handshake: ok, then an error: %s\n", r->error);
+	else if (r->handshake_ok)
 		put_(&o, "Handshake: ok\n");
 	else
 		put_(&o, "Handshake: FAILED: %s\n", r->error[0] ? r->error : "unknown reason");
