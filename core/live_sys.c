@@ -100,7 +100,7 @@ int umpa_neigh_lookup(const char *ifname, int family, const uint8_t *addr, uint8
 	size_t alen = family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
 	unsigned ifindex = 0;
 	uint32_t seq = (uint32_t)time(NULL);
-	uint8_t buf[16384];
+	uint8_t buf[32768]; /* the kernel sizes dump messages to what the reader takes */
 	int fd, found = 0, done = 0, rc = 0;
 
 	if (!alen)

@@ -536,6 +536,17 @@ static void test_neigh(void **state)
 	assert_int_equal(umpa_neigh_lookup("u1", AF_INET, a4, mac, &e), -UMPA_ENOENT);
 	assert_int_equal(umpa_neigh_lookup("nope0", AF_INET, a4, mac, &e), -UMPA_ENOENT);
 	assert_string_equal(e.msg, "no interface 'nope0'");
+	/* a table of 250+ entries comes in several netlink messages: the last one is found */
+	assert_int_equal(
+	    sh("for i in $(seq 1 250); do printf 'neigh add 10.78.1.%d lladdr 02:00:00:00:01:%02x dev u0 nud "
+	       "permanent\\n' $i $i; done | ip -batch -"),
+	    0);
+	{
+		static const uint8_t a250[4] = {10, 78, 1, 250}, m250[6] = {2, 0, 0, 0, 1, 250};
+		memset(mac, 0, 6);
+		assert_int_equal(umpa_neigh_lookup("u0", AF_INET, a250, mac, &e), 0);
+		assert_memory_equal(mac, m250, 6);
+	}
 	/* a failed entry (incomplete: nobody answered) is not usable */
 	assert_int_equal(sh("ip neigh replace 10.78.0.9 dev u0 nud incomplete 2>/dev/null || "
 			    "ip neigh replace 10.78.0.9 dev u0 nud failed"),
