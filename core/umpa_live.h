@@ -109,7 +109,8 @@ struct umpa_cap_opts {
 	 * uses TPACKET_V2, whose fixed slots are sized for the largest packet (64 KiB
 	 * when the device has offloads): a 2 MiB buffer holds only 32 packets.  For
 	 * bulk capture turn it off (TPACKET_V3 packs packets into blocks, handed over
-	 * every timeout_ms) or raise bufsize. */
+	 * every timeout_ms), raise bufsize, or lower snaplen (a slot is sized for the
+	 * smaller of snaplen and the largest packet). */
 	int immediate;
 	int timeout_ms; /**< buffer timeout when not immediate (100) */
 };
@@ -133,7 +134,7 @@ struct umpa_cap_stats {
  * snap length, buffer size, promiscuous mode, immediate mode, nanosecond
  * timestamps where the platform has them, pcap_activate, non-blocking,
  * direction, then the BPF filter.  Errors name what failed: "no interface
- * 'foo'", "eth0: permission denied (capture needs CAP_NET_RAW)", "bad filter
+ * 'foo'", "eth0: permission denied (capturing needs root or CAP_NET_RAW)", "bad filter
  * 'xyz': <libpcap's text>".  Returns the handle or NULL with @p e set.
  */
 struct umpa_cap *umpa_cap_open(const char *ifname, const struct umpa_cap_opts *o, struct umpa_err *e);
