@@ -174,6 +174,12 @@ static void on_captured(struct umpa_pkt *p, void *arg)
 	umpa_expect_input(((struct sr *)arg)->ex, p);
 }
 
+static void ignore_pkt(struct umpa_pkt *p, void *arg)
+{
+	(void)p;
+	(void)arg;
+}
+
 static void drain(struct sr *s)
 {
 	struct umpa_err e = {0};
@@ -448,7 +454,9 @@ int cmd_sr(int argc, char **argv)
 		goto fail;
 	if (user && umpa_drop_privileges(user, &e) < 0)
 		goto fail;
-	drain(&s); /* what arrived during resolution is not an answer to anything yet */
+	/* what arrived during resolution is no answer to anything: read and drop it */
+	if (umpa_cap_dispatch(s.cap_h, -1, ignore_pkt, NULL, &e) < 0)
+		goto fail;
 
 	if (s.verbose)
 		umpa_expect_on_mismatch(s.ex, on_mismatch, &s);
