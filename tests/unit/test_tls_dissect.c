@@ -127,8 +127,8 @@ static void pump(SSL *from, SSL *to, struct umpa_tcps *t, enum umpa_tcps_side si
 		fail_msg("tcps send: %s", e.msg);
 }
 
-/* A whole conversation: handshake (SNI server.umpa.test, ALPN h2/http1.1, a certificate chain of two), a
- * request, @p o->appdata bytes back, close_notify, FIN. */
+/* Append to @p c (zeroed or holding earlier conversations) a whole conversation: handshake (SNI server.umpa.test, ALPN
+ * h2/http1.1, a certificate chain of two), a request, @p o->appdata bytes back, close_notify, FIN. */
 static void conversation(const struct conv_opts *o, struct coll *c, const char *path)
 {
 	struct umpa_tcps_opts to;
@@ -140,7 +140,6 @@ static void conversation(const struct conv_opts *o, struct coll *c, const char *
 	static uint8_t data[1 << 16];
 	char rd[4096];
 
-	memset(c, 0, sizeof(*c));
 	umpa_tcps_opts_init(&to);
 	to.seed = o->seed;
 	to.seg_max = o->seg_max;
@@ -281,8 +280,8 @@ static void rec_tls(struct rec *r, const struct umpa_pkt *p)
 }
 
 /** Dissect every packet of @p c with reassembly and record the TLS fields shown; returns the count of
- * records (tls layers) and counts flagged layers into *flagged. */
-static unsigned show_all(struct coll *c, struct rec *r, unsigned *flagged)
+ * records (tls layers), counts flagged layers into *flagged and copies the reassembly counters to *st. */
+static unsigned show_all(struct coll *c, struct rec *r, unsigned *flagged, struct umpa_reasm_stats *st)
 {
 	struct umpa_reasm *ra = umpa_reasm_open(NULL, NULL);
 	unsigned nrec = 0;
@@ -308,6 +307,7 @@ static unsigned show_all(struct coll *c, struct rec *r, unsigned *flagged)
 		}
 		umpa_pkt_release(&p);
 	}
+	umpa_reasm_get_stats(ra, st);
 	umpa_reasm_close(ra);
 	return nrec;
 }
@@ -510,115 +510,112 @@ static int teardown_dir(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-/* Every field umpa shows for a whole conversation equals tshark's, frame by frame. */
-static void check_conversation(const struct conv_opts *o, const char *name, int want_reasm)
+/* One capture holds four conversations (one tshark run per check, tshark starts slowly): TLS 1.3 with 3000
+ * bytes back; TLS 1.2 (ECDHE-ECDSA, certificates in clear) with 20000 bytes back; TLS 1.2 cut byte by byte;
+ * TLS 1.3 in 5-byte segments, 30% reordered and 30% duplicated. */
+/* tshark starts slowly: ask once. */
+static int have_tshark(void)
 {
-	struct coll c;
-	struct rec r;
-	char path[128];
-	unsigned flagged, nrec;
-	size_t cmp;
+	static int have = -1;
+
+	if (have < 0)
+		have = unit_have_tshark();
+	return have;
+}
+
+static struct coll all;
+static struct rec all_rec;
+static unsigned all_nrec, all_flagged;
+static struct umpa_reasm_stats all_stats;
+static char all_path[128];
+static int all_built;
+
+static void build_all(void)
+{
+	const struct conv_opts convs[] = {
+	    {.version = TLS1_3_VERSION, .seed = 1, .appdata = 3000, .alert = 1},
+	    {.version = TLS1_2_VERSION,
+	     .ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305",
+	     .seed = 2,
+	     .appdata = 20000,
+	     .alert = 1},
+	    {.version = TLS1_2_VERSION,
+	     .ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256",
+	     .seg_max = 1,
+	     .seed = 3,
+	     .appdata = 100,
+	     .alert = 1},
+	    {.version = TLS1_3_VERSION,
+	     .seg_max = 5,
+	     .reorder = 0.3,
+	     .dup = 0.3,
+	     .seed = 4,
+	     .appdata = 3000,
+	     .alert = 1},
+	};
+
+	if (all_built)
+		return;
+	memset(&all, 0, sizeof(all));
+	for (size_t i = 0; i < sizeof(convs) / sizeof(convs[0]); i++)
+		conversation(&convs[i], &all, NULL);
+	snprintf(all_path, sizeof(all_path), "%s/all.pcap", tmpdir);
+	unit_write_pcap(all_path, UMPA_LINKTYPE_ETHERNET, all.pk, all.n);
+	rec_init(&all_rec);
+	all_nrec = show_all(&all, &all_rec, &all_flagged, &all_stats);
+	all_built = 1;
+}
+
+/* Every field umpa shows for the conversations equals tshark's, frame by frame, reassembled records included;
+ * the certificates' subjects and issuers are OpenSSL's. */
+static void test_fields_vs_tshark(void **state)
+{
 	int subj = 0, iss = 0;
-
-	if (!unit_have_tshark())
-		skip();
-	snprintf(path, sizeof(path), "%s/%s.pcap", tmpdir, name);
-	conversation(o, &c, path);
-	rec_init(&r);
-	nrec = show_all(&c, &r, &flagged);
-	assert_int_equal(flagged, 0);
-	assert_true(nrec >= 5);
-	cmp = compare_tshark(path, &r);
-	print_message("%s: %zu packets, %u records, %zu values equal to tshark's\n", name, c.n, nrec, cmp);
-	assert_true(cmp > 40);
-	for (size_t i = 0; i < r.n; i++) {
-		if (!strcmp(r.v[i].key, "x509af.subject"))
-			subj +=
-			    strstr(r.v[i].val, "CN=server.umpa.test") != NULL || strstr(r.v[i].val, "CN=umpa test CA");
-		if (!strcmp(r.v[i].key, "x509af.issuer"))
-			iss += strstr(r.v[i].val, "CN=umpa test CA") != NULL;
-	}
-	if (o->version == TLS1_2_VERSION) { /* the certificates are in clear */
-		assert_int_equal(subj, 2);
-		assert_int_equal(iss, 2);
-	}
-	(void)want_reasm;
-	rec_free(&r);
-	coll_free(&c);
-}
-
-static void test_tls13_fields(void **state)
-{
-	struct conv_opts o = {.version = TLS1_3_VERSION, .seed = 1, .appdata = 3000, .alert = 1};
+	size_t cmp;
 
 	(void)state;
-	check_conversation(&o, "tls13", 0);
+	if (!have_tshark())
+		skip();
+	build_all();
+	assert_int_equal(all_flagged, 0);
+	cmp = compare_tshark(all_path, &all_rec);
+	print_message("%zu packets, %u records, %zu values equal to tshark's\n", all.n, all_nrec, cmp);
+	assert_true(all_nrec > 50);
+	assert_true(cmp > 500);
+	for (size_t i = 0; i < all_rec.n; i++) {
+		if (!strcmp(all_rec.v[i].key, "x509af.subject"))
+			subj += strstr(all_rec.v[i].val, "CN=server.umpa.test") != NULL ||
+				strstr(all_rec.v[i].val, "CN=umpa test CA") != NULL;
+		if (!strcmp(all_rec.v[i].key, "x509af.issuer"))
+			iss += strstr(all_rec.v[i].val, "CN=umpa test CA") != NULL;
+	}
+	/* two TLS 1.2 conversations, whose Certificate messages are in clear: leaf and CA each */
+	assert_int_equal(subj, 4);
+	assert_int_equal(iss, 4);
 }
 
-static void test_tls12_fields(void **state)
+/* Records split across segments byte by byte, out of order, duplicated: umpa shows the same records in the
+ * same frames as tshark (with its out-of-order reassembly on). */
+static void test_records_vs_tshark(void **state)
 {
-	struct conv_opts o = {.version = TLS1_2_VERSION,
-			      .ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305",
-			      .seed = 2,
-			      .appdata = 20000,
-			      .alert = 1};
+	static char u[1 << 17], t[1 << 17];
 
 	(void)state;
-	check_conversation(&o, "tls12", 0);
-}
-
-/* Records split across segments, out of order, duplicated: umpa shows the same records in the same frames
- * as tshark (with out-of-order reassembly on). */
-static void check_records(const struct conv_opts *o, const char *name)
-{
-	static char u[1 << 16], t[1 << 16];
-	struct coll c;
-	struct rec r;
-	char path[128];
-	unsigned flagged, nrec;
-
-	if (!unit_have_tshark())
+	if (!have_tshark())
 		skip();
-	snprintf(path, sizeof(path), "%s/%s.pcap", tmpdir, name);
-	conversation(o, &c, path);
-	rec_init(&r);
-	nrec = show_all(&c, &r, &flagged);
-	assert_int_equal(flagged, 0);
-	umpa_records(&r, u, sizeof(u));
-	tshark_records(path, t, sizeof(t));
-	print_message("%s: %zu packets, %u records\n", name, c.n, nrec);
+	build_all();
+	umpa_records(&all_rec, u, sizeof(u));
+	tshark_records(all_path, t, sizeof(t));
 	if (strcmp(u, t))
 		fail_msg("records per frame differ\numpa:   %s\ntshark: %s", u, t);
-	assert_true(nrec >= 8);
-	rec_free(&r);
-	coll_free(&c);
-}
-
-static void test_reasm_bytewise(void **state)
-{
-	struct conv_opts o = {.version = TLS1_2_VERSION,
-			      .ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256",
-			      .seg_max = 1,
-			      .seed = 3,
-			      .appdata = 100,
-			      .alert = 1};
-
-	(void)state;
-	check_records(&o, "bytewise");
-}
-
-static void test_reasm_hostile(void **state)
-{
-	struct conv_opts o = {.version = TLS1_3_VERSION,
-			      .seg_max = 5,
-			      .reorder = 0.3,
-			      .dup = 0.3,
-			      .seed = 4,
-			      .appdata = 3000,
-			      .alert = 1};
-
-	(void)state;
-	check_records(&o, "hostile");
+	print_message("reassembly: %llu flows, %llu records reassembled, %llu segments held, %llu duplicates\n",
+		      (unsigned long long)all_stats.flows, (unsigned long long)all_stats.reassembled,
+		      (unsigned long long)all_stats.held, (unsigned long long)all_stats.duplicates);
+	assert_true(all_stats.reassembled >= 20);
+	assert_true(all_stats.held > 0);
+	assert_true(all_stats.duplicates > 0);
+	assert_int_equal(all_stats.evicted, 0);
+	assert_int_equal(all_stats.dropped, 0);
 }
 
 /* The TCP payload of the first packet of @p c whose payload starts with a handshake record holding message
@@ -655,6 +652,7 @@ static void test_truncate_every_byte(void **state)
 	unsigned cuts = 0, truncated = 0;
 
 	(void)state;
+	memset(&c, 0, sizeof(c));
 	conversation(&o, &c, NULL);
 	for (size_t i = 0; i < c.n; i++) {
 		struct umpa_pkt whole;
@@ -678,7 +676,8 @@ static void test_truncate_every_byte(void **state)
 				if (l->proto != &umpa_proto_tls)
 					continue;
 				if (l->flags & UMPA_L_INVALID)
-					fail_msg("packet %zu cut at %u: tls layer %u invalid (%s)", i + 1, k, li, l->why);
+					fail_msg("packet %zu cut at %u: tls layer %u invalid (%s)", i + 1, k, li,
+						 l->why);
 				if (li + 1 == p.nlayers && l->off + l->len == p.len && l->hlen == l->len &&
 				    !(l->flags & UMPA_L_TRUNCATED)) {
 					/* the last record: whole only if the cut falls after its end */
@@ -724,6 +723,7 @@ static void test_invalid_lengths(void **state)
 	size_t n, sid, cs;
 
 	(void)state;
+	memset(&c, 0, sizeof(c));
 	conversation(&o, &c, NULL);
 	ch = find_hs(&c, 1, &off);
 	assert_non_null(ch);
@@ -777,10 +777,8 @@ static void test_invalid_lengths(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_tls13_fields),
-	    cmocka_unit_test(test_tls12_fields),
-	    cmocka_unit_test(test_reasm_bytewise),
-	    cmocka_unit_test(test_reasm_hostile),
+	    cmocka_unit_test(test_fields_vs_tshark),
+	    cmocka_unit_test(test_records_vs_tshark),
 	    cmocka_unit_test(test_truncate_every_byte),
 	    cmocka_unit_test(test_invalid_lengths),
 	};
@@ -791,5 +789,9 @@ int main(void)
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	teardown_dir(NULL);
 	group_teardown(NULL);
+	if (all_built) {
+		rec_free(&all_rec);
+		coll_free(&all);
+	}
 	return rc;
 }
