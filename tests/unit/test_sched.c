@@ -217,8 +217,8 @@ static void fail_stops(void **state)
 struct gen {
 	uint32_t count, made;
 	uint32_t len;
-	int own;               /* point data at our own bytes instead of buf */
-	uint8_t mine[256][64]; /* own bytes must stay valid for a whole batch */
+	int own;                          /* point data at our own bytes instead of buf */
+	uint8_t mine[UMPA_BATCH_MAX][64]; /* own bytes must stay valid for a whole batch */
 };
 
 static int gen_src(void *arg, struct umpa_frame *f, struct umpa_err *e)
@@ -229,7 +229,7 @@ static int gen_src(void *arg, struct umpa_frame *f, struct umpa_err *e)
 	if (g->made == g->count)
 		return 0;
 	if (g->own) {
-		uint8_t *m = g->mine[g->made % 256];
+		uint8_t *m = g->mine[g->made % UMPA_BATCH_MAX];
 		memset(m, (int)g->made, sizeof(g->mine[0]));
 		f->data = m;
 		f->len = sizeof(g->mine[0]);
@@ -371,18 +371,18 @@ static void source_batches(void **state)
 
 	/* no rate: everything at time 0, in full batches */
 	struct umpa_loop *l = umpa_loop_new(UMPA_CLOCK_VIRTUAL, &e);
-	struct gen g = {.count = 200, .own = 1};
+	struct gen g = {.count = 3 * UMPA_BATCH_MAX + 8, .own = 1};
 	memset(&r, 0, sizeof(r));
 	r.loop = l;
 	struct umpa_source *s = umpa_loop_source(l, gen_src, &g, NULL, rec_sink, &r, &e);
 	assert_non_null(s);
 	assert_int_equal(umpa_loop_run(l, &e), 0);
-	assert_int_equal(r.n, 200);
+	assert_int_equal(r.n, 3 * UMPA_BATCH_MAX + 8);
 	assert_int_equal(r.calls, 4);
-	unsigned want[] = {64, 64, 64, 8};
+	unsigned want[] = {UMPA_BATCH_MAX, UMPA_BATCH_MAX, UMPA_BATCH_MAX, 8};
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(r.sizes[i], want[i]);
-	for (uint32_t i = 0; i < 200; i++) /* own bytes: memset with the index */
+	for (uint32_t i = 0; i < r.n; i++) /* own bytes: memset with the index */
 		assert_int_equal(r.seq[i] & 0xff, i & 0xff);
 	assert_int_equal(umpa_loop_now_ns(l), 0);
 	umpa_loop_free(l);
