@@ -1052,6 +1052,8 @@ int umpa_expect_input(struct umpa_expect *ex, struct umpa_pkt *p)
 	char why[160];
 	const struct umpa_pkt *cand = NULL;
 	struct xent_ *x, *fallback = NULL;
+	struct umpa_cur pc; /* the received bytes */
+	const uint8_t *pb;
 	int err, qi, best_rank = 0;
 	uint32_t h;
 
@@ -1063,6 +1065,7 @@ int umpa_expect_input(struct umpa_expect *ex, struct umpa_pkt *p)
 		if (r->used && rule_bpf_(r, p) && umpa_pred_match(r->pred, p))
 			r->cb(r->arg, p);
 	}
+	umpa_cur_init(&pc, p->data, p->len);
 	qi = quotes_at_(p);
 	err = qi >= 0;
 	h = umpa_match_hash(p, err);
@@ -1072,7 +1075,8 @@ int umpa_expect_input(struct umpa_expect *ex, struct umpa_pkt *p)
 		char w[160];
 		if ((err ? x->hl4 : x->hfull) != h)
 			continue;
-		if (p->len == x->req.len && memcmp(p->data, x->req.data, p->len) == 0) {
+		if (p->len == x->req.len && umpa_cur_ptr_at(&pc, 0, p->len, &pb) == 0 &&
+		    memcmp(pb, x->req.data, p->len) == 0) {
 			ex->st.own++;
 			return 0; /* our own request, heard back */
 		}
