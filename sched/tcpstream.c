@@ -590,20 +590,24 @@ static int deliver_(struct umpa_tcps *t, size_t a, size_t b, struct umpa_err *e)
 	return 0;
 }
 
-/* The comment of segment @p g: the texts of its labels, joined by "; " (NULL: none). */
-static const char *seg_comment_(struct umpa_tcps *t, const struct seg_ *g, const struct umpa_tcps_label *labels,
-				struct umpa_err *e)
+/* Set *@p out to the comment of segment @p g: its labels' texts joined by "; " (NULL: none).  Returns 0 or an error. */
+static int seg_comment_(struct umpa_tcps *t, const struct seg_ *g, const struct umpa_tcps_label *labels,
+			const char **out, struct umpa_err *e)
 {
 	size_t len = 0, k = 0;
+	int rc;
 
+	*out = NULL;
 	if (g->kind != SEG_ORIG || !g->nlab)
-		return NULL;
-	if (g->nlab == 1)
-		return labels[g->lab0].text;
+		return 0;
+	if (g->nlab == 1) {
+		*out = labels[g->lab0].text;
+		return 0;
+	}
 	for (size_t i = 0; i < g->nlab; i++)
 		len += strlen(labels[g->lab0 + i].text ? labels[g->lab0 + i].text : "") + 2;
-	if (grow_(&t->cbuf, &t->ccap, len + 1, 1, e) < 0)
-		return NULL;
+	if ((rc = grow_(&t->cbuf, &t->ccap, len + 1, 1, e)) < 0)
+		return rc;
 	for (size_t i = 0; i < g->nlab; i++) {
 		const char *x = labels[g->lab0 + i].text ? labels[g->lab0 + i].text : "";
 		size_t xl = strlen(x);
@@ -616,7 +620,8 @@ static const char *seg_comment_(struct umpa_tcps *t, const struct seg_ *g, const
 		k += xl;
 	}
 	t->cbuf[k] = 0;
-	return t->cbuf;
+	*out = t->cbuf;
+	return 0;
 }
 
 /*
@@ -634,12 +639,11 @@ static int round_(struct umpa_tcps *t, int s, uint32_t base, const uint8_t *d, s
 	t->r_pending = 0;
 	for (size_t i = 0; i < t->nsegs; i++) {
 		const struct seg_ *g = &t->segs[i];
-		const char *comment = seg_comment_(t, g, labels, e);
+		const char *comment;
 		unsigned fl = TH_ACK | (g->off + g->len == n ? TH_PSH : 0u);
 
-		if (g->kind == SEG_ORIG && g->nlab && !comment)
-			return -UMPA_ENOMEM;
-		if ((rc = emit_seg(t, s, fl, base + (uint32_t)g->off, me->rcv_nxt, d + g->off, g->len, comment, NULL, 0,
+		if ((rc = seg_comment_(t, g, labels, &comment, e)) < 0 ||
+		    (rc = emit_seg(t, s, fl, base + (uint32_t)g->off, me->rcv_nxt, d + g->off, g->len, comment, NULL, 0,
 				   e)) < 0)
 			return rc;
 		if (g->kind == SEG_ORIG)

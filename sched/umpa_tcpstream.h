@@ -92,11 +92,11 @@ struct umpa_tcps_opts {
 	int seg_random;    /**< hostile segmentation: segment sizes drawn from the RNG, 1 to the limit */
 	int64_t start_sec; /**< time of the first packet (default 1700000000) */
 	int64_t start_nsec; /**< nanoseconds part */
-	double reorder;     /**< probability (0-1) a data segment is delivered after its successor (default 0) */
-	double dup;         /**< probability (0-1) a data segment is duplicated (default 0) */
-	double
-	    loss; /**< probability (0-1) a data segment is lost after the capture point and retransmitted (default 0) */
-	int overlap; /**< retransmissions cover other byte ranges than the lost segments (default 0) */
+	/* hostile network (see above) */
+	double reorder; /**< probability (0-1) a data segment arrives after its successor (default 0) */
+	double dup;     /**< probability (0-1) a data segment is duplicated (default 0) */
+	double loss;    /**< probability (0-1) a data segment is lost after the capture point (default 0) */
+	int overlap;    /**< retransmissions cover other ranges than the lost segments (with loss; default 0) */
 };
 
 /** What a stream did so far (umpa_tcps_stats()); counts of packets as they appear in the capture. */

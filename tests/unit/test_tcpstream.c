@@ -1317,6 +1317,22 @@ static void test_labels(void **state)
 			assert_int_equal(umpa_tcps_send_labelled(t, UMPA_TCPS_CLIENT, "abc", 3, NULL, 1, &e),
 					 -UMPA_EINVAL);
 		}
+		{
+			/* a label without text is no comment, and no error */
+			const struct umpa_tcps_label nul[] = {{0, NULL}}, two[] = {{0, NULL}, {1, "b"}};
+			size_t before = c.n;
+
+			assert_int_equal(umpa_tcps_send_labelled(t, UMPA_TCPS_CLIENT, "abc", 3, nul, 1, &e), 0);
+			assert_null(c.pk[before].comment);
+			before = c.n;
+			assert_int_equal(umpa_tcps_send_labelled(t, UMPA_TCPS_CLIENT, "abc", 3, two, 2, &e), 0);
+			if (mode == 1) { /* one byte per segment */
+				assert_null(c.pk[before].comment);
+				assert_string_equal(c.pk[before + 1].comment, "b");
+			} else {
+				assert_string_equal(c.pk[before].comment, "; b");
+			}
+		}
 		umpa_tcps_free(t);
 		coll_free(&c);
 	}
