@@ -28,8 +28,10 @@
 #   loss show tcp.analysis.retransmission and never a segment not captured,
 #   and the stream still decrypts (tcp.reassemble_out_of_order on);
 #   a resumed second conversation has a ClientHello and no Certificate.
-# Control: the stripped capture without the key log decrypts nothing, so (b)
-# cannot pass without the secrets block.
+# Control: the stripped captures without the key log decrypt nothing, so (b)
+# cannot pass without the secrets blocks.  The cases' captures are checked
+# together (concatenated: a pcapng holds several sections), each case on its
+# own client ports, so tshark starts three times rather than three times per case.
 #
 # Prints "ok: ..." / "FAILED: ..." per check and "N passed, N failed" at the end.
 # Environment: UMPA (default $top_builddir/umpa).  Skips (77) without tshark.
@@ -63,14 +65,17 @@ check() { # NAME CONDITION-TEXT WHAT-WAS-SEEN: CONDITION is evaluated by the cal
 TS=(timeout -k 5 60 tshark -n -o tcp.reassemble_out_of_order:TRUE -o tcp.desegment_tcp_streams:TRUE
 	--disable-protocol http)
 
-# fields FILE OUT [tshark options]: one line per packet: src, data (hex), handshake types, expert messages, severities
+# fields FILE OUT [tshark options]: one line per packet: src|src6|data (hex)|handshake types|expert
+# messages|severities|malformed|sport|dport
 fields() {
 	local f=$1 out=$2
 	shift 2
 	"${TS[@]}" -r "$f" "$@" -T fields -E separator='|' -e ip.src -e ipv6.src -e data.data \
 		-e tls.handshake.type -e _ws.expert.message -e _ws.expert.severity -e _ws.malformed \
-		>"$out" 2>"$out.err"
+		-e tcp.srcport -e tcp.dstport >"$out" 2>"$out.err"
 }
+# of_case FIELDS PORT: the lines of the case whose client ports are PORT..PORT+15
+of_case() { awk -F'|' -v p="$2" '($8 >= p && $8 < p + 16) || ($9 >= p && $9 < p + 16)' "$1"; }
 # decrypted FIELDS SRC: the hex of the data SRC sent, in frame order
 decrypted() { awk -F'|' -v s="$2" '($1 == s || $2 == s) && $3 != "" { gsub(",", "", $3); printf "%s", $3 }' "$1"; }
 # count_hs FIELDS TYPE: handshake messages of TYPE
@@ -87,18 +92,25 @@ MSG_DUPACK="Duplicate ACK"
 MSG_LOST="Previous segment(s) not captured"
 MSG_UNSEEN="ACKed segment that wasn't captured"
 
-# case NAME VERSION SUITE KEY RESUME SEG CLIENT-BYTES SERVER-BYTES [extra umpa tls options]
+# run_case NAME VERSION SUITE KEY RESUME SEG CLIENT-BYTES SERVER-BYTES [extra umpa tls options]
+# writes the case's capture; check_cases judges them all from three tshark passes (tshark's
+# start-up is most of the cost of a small capture): the captures are concatenated (a pcapng
+# may hold several sections, each with its secrets blocks), each case on its own client ports.
 ncase=0
+CASES=()
 run_case() {
 	local name=$1 ver=$2 suite=$3 key=$4 resume=$5 seg=$6 csize=$7 ssize=$8
 	shift 8
-	local d="$T/$name" nconv=1 rc
+	local d="$T/$name" nconv=1 rc port
 	mkdir -p "$d"
 	ncase=$((ncase + 1))
+	port=$((20000 + 16 * ncase))
 	head -c "$csize" /dev/urandom >"$d/c.bin"
 	head -c "$ssize" /dev/urandom >"$d/s.bin"
+	local cli=10.0.0.1 srv=10.0.0.2 client="10.0.0.1:$port"
+	case " $* " in *" --ipv6 "*) cli=fd00::1 srv=fd00::2 client="[fd00::1]:$port" ;; esac
 	local args=(tls --version "$ver" --key-type "$key" --send-client @"$d/c.bin" --send-server @"$d/s.bin"
-		--seed "$ncase" --keylog "$d/keys.log" -w "$d/f.pcapng")
+		--seed "$ncase" --client "$client" --keylog "$d/keys.log" -w "$d/f.pcapng")
 	case $suite in
 	TLS_*) args+=(--ciphersuites "$suite") ;;
 	*) args+=(--ciphers "$suite") ;;
@@ -119,66 +131,75 @@ run_case() {
 		return
 	fi
 	# what was sent, as tshark prints it: the data of every conversation, in order
-	local want_c want_s
-	want_c=$(for ((i = 0; i < nconv; i++)); do xxd -p "$d/c.bin"; done | tr -d '\n')
-	want_s=$(for ((i = 0; i < nconv; i++)); do xxd -p "$d/s.bin"; done | tr -d '\n')
-	local cli=10.0.0.1 srv=10.0.0.2
-	case " $* " in *" --ipv6 "*) cli=fd00::1 srv=fd00::2 ;; esac
-
-	# (b) the pcapng's own secrets block
-	fields "$d/f.pcapng" "$d/b.txt"
-	local got_c got_s
-	got_c=$(decrypted "$d/b.txt" $cli)
-	got_s=$(decrypted "$d/b.txt" $srv)
-	[ "$got_c" = "$want_c" ] && [ "$got_s" = "$want_s" ]
-	check "$tag: decrypted from the pcapng secrets block, both directions byte for byte" $? \
-		"client sent ${#want_c} hex digits, tshark gave ${#got_c}; server ${#want_s} vs ${#got_s} $(head -c 200 "$d/b.txt.err")"
-	# (a) the key log on a capture without secrets
+	for ((i = 0; i < nconv; i++)); do xxd -p "$d/c.bin"; done | tr -d '\n' >"$d/want_c"
+	for ((i = 0; i < nconv; i++)); do xxd -p "$d/s.bin"; done | tr -d '\n' >"$d/want_s"
 	editcap --discard-all-secrets "$d/f.pcapng" "$d/nosecrets.pcapng" >/dev/null 2>&1
-	fields "$d/nosecrets.pcapng" "$d/a.txt" -o "tls.keylog_file:$d/keys.log"
-	got_c=$(decrypted "$d/a.txt" $cli)
-	got_s=$(decrypted "$d/a.txt" $srv)
-	[ "$got_c" = "$want_c" ] && [ "$got_s" = "$want_s" ]
-	check "$tag: decrypted with -o tls.keylog_file (no secrets block), both directions byte for byte" $? \
-		"client ${#want_c} vs ${#got_c}, server ${#want_s} vs ${#got_s}"
-	if [ $ncase = 1 ]; then # control, once: without secrets nor key log nothing decrypts
-		fields "$d/nosecrets.pcapng" "$d/none.txt"
-		[ -z "$(decrypted "$d/none.txt" $cli)$(decrypted "$d/none.txt" $srv)" ]
-		check "$tag: control: no secrets block and no key log decrypt nothing" $? "data was decrypted anyway"
-	fi
-	local n
-	n=$(errors "$d/b.txt")
-	check "$tag: no malformed packet, no expert error" "$([ "$n" = 0 ] && echo 0 || echo 1)" \
-		"$n packets: $(awk -F'|' '$7 != "" || $6 ~ /8388608/ { print $5 }' "$d/b.txt" | sort | uniq -c | head -n 3 | tr '\n' ';')"
-	local ooo retr dupack lost unseen
-	ooo=$(count_expert "$d/b.txt" "$MSG_OOO")
-	retr=$(count_expert "$d/b.txt" "$MSG_RETR")
-	dupack=$(count_expert "$d/b.txt" "$MSG_DUPACK")
-	lost=$(count_expert "$d/b.txt" "$MSG_LOST")
-	unseen=$(count_expert "$d/b.txt" "$MSG_UNSEEN")
-	local seen="out-of-order $ooo, retransmission $retr, dup ACK $dupack, not captured $lost, unseen ACKed $unseen"
-	case $seg in
-	normal | 1 | random)
-		[ "$ooo$retr$dupack$lost$unseen" = 00000 ]
-		check "$tag: no TCP analysis flag that was not asked for" $? "$seen" ;;
-	reorder)
-		# the late segment leaves a gap first: tshark says "not captured" there, once per swap
-		[ "$ooo" -gt 0 ] && [ "$lost" -le "$ooo" ] && [ "$retr$unseen" = 00 ]
-		check "$tag: reorder: tshark sees out-of-order segments (a gap per swap), no retransmission" $? "$seen" ;;
-	dup)
-		[ "$retr" -gt 0 ] && [ "$ooo$lost$unseen" = 000 ]
-		check "$tag: dup: tshark sees the copies as retransmissions, nothing lost or out of order" $? "$seen" ;;
-	loss)
-		[ "$retr" -gt 0 ] && [ "$lost$unseen" = 00 ]
-		check "$tag: loss: tshark sees retransmissions, never a segment not captured" $? "$seen" ;;
-	esac
-	if [ $nconv = 2 ]; then
-		local ch cert
-		ch=$(count_hs "$d/b.txt" 1)
-		cert=$(count_hs "$d/b.txt" 11)
-		[ "$ch" = 2 ] && [ "$cert" = 1 ]
-		check "$tag: resumed: two ClientHellos, one Certificate" $? "ClientHello $ch, Certificate $cert"
-	fi
+	CASES+=("$name|$tag|$port|$nconv|$seg|$cli|$srv")
+}
+
+check_cases() {
+	local c name tag port nconv seg cli srv d
+	for c in "${CASES[@]}"; do cat "$T/${c%%|*}/f.pcapng"; done >"$T/all.pcapng"
+	for c in "${CASES[@]}"; do cat "$T/${c%%|*}/nosecrets.pcapng"; done >"$T/all-nosecrets.pcapng"
+	for c in "${CASES[@]}"; do cat "$T/${c%%|*}/keys.log"; done >"$T/all.keys"
+	fields "$T/all.pcapng" "$T/b.txt"                                            # (b) secrets blocks
+	fields "$T/all-nosecrets.pcapng" "$T/a.txt" -o "tls.keylog_file:$T/all.keys" # (a) key log
+	fields "$T/all-nosecrets.pcapng" "$T/none.txt"                               # control
+	[ -s "$T/b.txt" ] && [ -z "$(awk -F'|' '$3 != ""' "$T/none.txt")" ]
+	check "control: without secrets block or key log no case decrypts" $? \
+		"$(head -c 200 "$T/b.txt.err") $(awk -F'|' '$3 != ""' "$T/none.txt" | wc -l) packets decrypted anyway"
+	for c in "${CASES[@]}"; do
+		IFS='|' read -r name tag port nconv seg cli srv <<<"$c"
+		d="$T/$name"
+		of_case "$T/b.txt" "$port" >"$d/b.txt"
+		of_case "$T/a.txt" "$port" >"$d/a.txt"
+		local want_c want_s got_c got_s
+		want_c=$(cat "$d/want_c")
+		want_s=$(cat "$d/want_s")
+		got_c=$(decrypted "$d/b.txt" "$cli")
+		got_s=$(decrypted "$d/b.txt" "$srv")
+		[ -n "$want_c" ] && [ "$got_c" = "$want_c" ] && [ "$got_s" = "$want_s" ]
+		check "$tag: decrypted from the pcapng secrets block, both directions byte for byte" $? \
+			"client sent ${#want_c} hex digits, tshark gave ${#got_c}; server ${#want_s} vs ${#got_s}"
+		got_c=$(decrypted "$d/a.txt" "$cli")
+		got_s=$(decrypted "$d/a.txt" "$srv")
+		[ "$got_c" = "$want_c" ] && [ "$got_s" = "$want_s" ]
+		check "$tag: decrypted with -o tls.keylog_file (no secrets block), both directions byte for byte" $? \
+			"client ${#want_c} vs ${#got_c}, server ${#want_s} vs ${#got_s}"
+		local n
+		n=$(errors "$d/b.txt")
+		check "$tag: no malformed packet, no expert error" "$([ "$n" = 0 ] && echo 0 || echo 1)" \
+			"$n packets: $(awk -F'|' '$7 != "" || $6 ~ /8388608/ { print $5 }' "$d/b.txt" | sort | uniq -c | head -n 3 | tr '\n' ';')"
+		local ooo retr dupack lost unseen
+		ooo=$(count_expert "$d/b.txt" "$MSG_OOO")
+		retr=$(count_expert "$d/b.txt" "$MSG_RETR")
+		dupack=$(count_expert "$d/b.txt" "$MSG_DUPACK")
+		lost=$(count_expert "$d/b.txt" "$MSG_LOST")
+		unseen=$(count_expert "$d/b.txt" "$MSG_UNSEEN")
+		local seen="out-of-order $ooo, retransmission $retr, dup ACK $dupack, not captured $lost, unseen ACKed $unseen"
+		case $seg in
+		normal | 1 | random)
+			[ "$ooo$retr$dupack$lost$unseen" = 00000 ]
+			check "$tag: no TCP analysis flag that was not asked for" $? "$seen" ;;
+		reorder)
+			# the late segment leaves a gap first: tshark says "not captured" there, once per swap
+			[ "$ooo" -gt 0 ] && [ "$lost" -le "$ooo" ] && [ "$retr$unseen" = 00 ]
+			check "$tag: reorder: tshark sees out-of-order segments (a gap per swap), no retransmission" $? "$seen" ;;
+		dup)
+			[ "$retr" -gt 0 ] && [ "$ooo$lost$unseen" = 000 ]
+			check "$tag: dup: tshark sees the copies as retransmissions, nothing lost or out of order" $? "$seen" ;;
+		loss)
+			[ "$retr" -gt 0 ] && [ "$lost$unseen" = 00 ]
+			check "$tag: loss: tshark sees retransmissions, never a segment not captured" $? "$seen" ;;
+		esac
+		if [ "$nconv" = 2 ]; then
+			local ch cert
+			ch=$(count_hs "$d/b.txt" 1)
+			cert=$(count_hs "$d/b.txt" 11)
+			[ "$ch" = 2 ] && [ "$cert" = 1 ]
+			check "$tag: resumed: two ClientHellos, one Certificate" $? "ClientHello $ch, Certificate $cert"
+		fi
+	done
 }
 
 echo "== cases ($(openssl version 2>/dev/null), $(tshark -v 2>/dev/null | head -n 1))"
@@ -200,7 +221,9 @@ run_case t11a    1.1 ECDHE-RSA-AES128-SHA            rsa       id      normal  2
 run_case t11b    1.1 ECDHE-ECDSA-AES256-SHA          ec:P-256  none    loss    15000 15000
 run_case t10a    1.0 AES256-SHA                      rsa       ticket  random  3000 3000
 run_case t10b    1.0 ECDHE-ECDSA-AES128-SHA          ec:P-384  none    dup     7000 7000
-echo "   ($ncase cases, $(($(date +%s) - START)) s)"
+echo "   ($ncase captures made, $(($(date +%s) - START)) s)"
+check_cases
+echo "   ($ncase cases checked, $(($(date +%s) - START)) s)"
 
 echo "== sweep"
 if timeout -k 5 90 "$UMPA" tls --sweep -w "$T/sweep.pcapng" --keylog "$T/sweep.keys" >"$T/sweep.out" 2>"$T/sweep.err"; then
