@@ -33,6 +33,14 @@
  * millisecond apart), client ports counting up from 40000 unless --client
  * gives one (then from it), TCP seed + i per conversation.
  *
+ * The other options of umpa tls (TCP, SNI, ALPN, groups, sigalgs, data
+ * sizes aside) apply to every conversation; -n, --resume and --early-data do
+ * not (one full handshake per combination).
+ *
+ * DHE and anonymous DH suites need the server to have DH parameters; where
+ * the pump gives it none, OpenSSL reports "no shared cipher" for them and
+ * the sweep lists them as failed with that reason.
+ *
  * Packets of a conversation are held until it ends, so in pcapng the
  * Decryption Secrets Block carrying its keys comes before them.
  */
