@@ -105,7 +105,7 @@ EOF
 "$UMPA" build -w "$T/udp.pcap" -c "$K" \
 	"ether{src=\"$MAC_A\", dst=\"$DMAC\"}/ip{src=\"$IP_A\", dst=\"$IP_B\"}/udp{sport=range(1,50000), dport=9}/\"$PAY\"" 2>/dev/null
 
-echo "-- umpa send --inc: the field patched and the frame re-finished (checksums) for every packet"
+echo "-- umpa send --inc: the field patched in one kept frame, its checksums updated (RFC 1624), for every packet"
 best umpa_inc "$UMPA_BIN" send -i "$IF_A" --fast -c "$N" --inc udp.sport \
 	"ether{dst=\"$DMAC\"}/ip{src=\"$IP_A\", dst=\"$IP_B\"}/udp{sport=1, dport=9}/\"$PAY\""
 U=$BEST_RX U_OWN=$BEST_OWN U_CPU=$BEST_CPU
