@@ -726,7 +726,7 @@ static void test_own_and_l3(void **state)
 	peer_free(&pe);
 }
 
-/* ARP who-has / is-at, IPv6 NS / NA, ICMPv6 echo. */
+/* ARP who-has / is-at, IPv6 NS / NA, ICMPv6 echo, a DNS query and its response. */
 static void test_arp_nd_v6(void **state)
 {
 	static const char *const pairs[][2] = {
@@ -736,16 +736,22 @@ static void test_arp_nd_v6(void **state)
 	     "ether{}/ipv6{src=\"fd00:9::2\", dst=\"fd00:9::1\", hlim=255}/icmpv6{type=136, tgt=\"fd00:9::2\"}"},
 	    {"ether{}/ipv6{src=\"fd00:9::1\", dst=\"fd00:9::2\"}/icmpv6{type=128, id=5, seq=6}",
 	     "ether{}/ipv6{src=\"fd00:9::2\", dst=\"fd00:9::1\"}/icmpv6{type=129, id=5, seq=6}"},
+	    {"ether{}/ip{src=\"10.9.0.1\", dst=\"10.9.0.53\"}/udp{sport=5353, dport=53}/dns{id=7, qd=\"example.com\"}",
+	     "ether{}/ip{src=\"10.9.0.53\", dst=\"10.9.0.1\"}/udp{sport=53, dport=5353}/dns{id=7, qr=1, "
+	     "qd=\"example.com\", "
+	     "an=\"example.com:A:60:192.0.2.1\"}"},
 	};
 	/* near misses: the wrong target, the wrong sequence */
 	static const char *const wrong[] = {
 	    "ether{}/arp{op=2, psrc=\"10.9.0.3\", pdst=\"10.9.0.1\"}",
 	    "ether{}/ipv6{src=\"fd00:9::2\", dst=\"fd00:9::1\", hlim=255}/icmpv6{type=136, tgt=\"fd00:9::3\"}",
 	    "ether{}/ipv6{src=\"fd00:9::2\", dst=\"fd00:9::1\"}/icmpv6{type=129, id=5, seq=7}",
+	    "ether{}/ip{src=\"10.9.0.53\", dst=\"10.9.0.1\"}/udp{sport=53, dport=5353}/dns{id=8, qr=1, "
+	    "qd=\"example.com\"}",
 	};
 
 	(void)state;
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
 		struct umpa_pkt q, r, w;
 		char why[160] = "";
 		build1(pairs[i][0], &q);
