@@ -11,7 +11,8 @@
 #                ECDHE-RSA/ECDSA with AES-GCM, ChaCha20-Poly1305, AES-CBC-SHA384,
 #                static RSA (AES128-SHA256); TLS 1.0/1.1: ECDHE and RSA with AES-CBC-SHA
 #   keys         rsa (2048), ec:P-256, ec:P-384, ed25519
-#   resumption   none, id (TLS <= 1.2), ticket, psk (TLS 1.3)
+#   resumption   none, id (TLS <= 1.2), ticket, psk (TLS 1.3), and 0-RTT early
+#                data with KeyUpdates both ways (TLS 1.3)
 #   segmentation normal (MSS), 1 (byte by byte), random, reorder, dup, loss
 # For each case, with random application data (sizes differ per case, up to
 # 40 KB so records span segments and records):
@@ -131,7 +132,14 @@ run_case() {
 		return
 	fi
 	# what was sent, as tshark prints it: the data of every conversation, in order
-	for ((i = 0; i < nconv; i++)); do xxd -p "$d/c.bin"; done | tr -d '\n' >"$d/want_c"
+	# (with --early-data, conversation 2 resumes and sends its 0-RTT data first)
+	local early="" a
+	for a in "$@"; do [ "${prev:-}" = --early-data ] && early=$a; local prev=$a; done
+	[ -n "$early" ] && nconv=2
+	for ((i = 0; i < nconv; i++)); do
+		[ $i = 1 ] && [ -n "$early" ] && printf '%s' "$early" | xxd -p
+		xxd -p "$d/c.bin"
+	done | tr -d '\n' >"$d/want_c"
 	for ((i = 0; i < nconv; i++)); do xxd -p "$d/s.bin"; done | tr -d '\n' >"$d/want_s"
 	editcap --discard-all-secrets "$d/f.pcapng" "$d/nosecrets.pcapng" >/dev/null 2>&1
 	CASES+=("$name|$tag|$port|$nconv|$seg|$cli|$srv")
@@ -211,6 +219,8 @@ run_case t13d    1.3 TLS_AES_128_CCM_SHA256          ec:P-384  none    reorder 2
 run_case t13e    1.3 TLS_AES_128_CCM_8_SHA256        rsa       ticket  dup     8000 20000
 run_case t13f    1.3 TLS_AES_256_GCM_SHA384          ed25519   none    loss    20000 30000
 run_case t13g    1.3 TLS_AES_128_GCM_SHA256          ec:P-256  psk     normal  1000 1000 --ipv6
+run_case t13h    1.3 TLS_AES_256_GCM_SHA384          ec:P-256  none    normal  3000 5000 \
+	--early-data EARLYDATA --key-update 2 --server-key-update 1
 run_case t12a    1.2 ECDHE-RSA-AES128-GCM-SHA256     rsa       id      normal  4000 17000
 run_case t12b    1.2 ECDHE-ECDSA-AES256-GCM-SHA384   ec:P-256  ticket  random  6000 6000
 run_case t12c    1.2 ECDHE-ECDSA-CHACHA20-POLY1305   ec:P-384  none    1       100  250
