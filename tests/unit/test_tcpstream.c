@@ -309,27 +309,55 @@ static int tshark_count(const char *path, const char *filter)
 	return n;
 }
 
-static void tshark_check(const char *path, size_t frames);
+static void tshark_check(const char *path, size_t n, const size_t *frames);
 
-static void run_full(struct umpa_tcps_opts *o, const char *tag)
+/*
+ * Clean conversations from options @p os[0..n-1], one after the other into
+ * one capture (from the second on with their own client port and start
+ * time): each checked by check_conversation(), then all by one tshark pass.
+ */
+static void run_full_n(const struct umpa_tcps_opts *os, size_t n, const char *tag)
 {
-	struct coll c;
+	size_t frames[4];
+	struct umpa_capw *w;
+	struct umpa_err e = {0};
 	char path[128];
-	struct umpa_tcps *t;
-	uint16_t cport;
 
+	assert_true(n <= 4);
 	snprintf(path, sizeof(path), "/tmp/umpa-tcps-%d-%s.pcap", (int)getpid(), tag);
-	conversation(o, &c, path);
-	t = umpa_tcps_new(o, collect, NULL, NULL);
-	assert_non_null(t);
-	cport = umpa_tcps_port(t, UMPA_TCPS_CLIENT);
-	umpa_tcps_free(t);
-	assert_true(o->port[0] ? cport == o->port[0] : cport >= 32768 && cport < 61000);
-	check_conversation(o, &c, cport);
-	tshark_check(path, c.n);
+	w = umpa_capw_open(path, UMPA_CAP_PCAP, UMPA_LINKTYPE_ETHERNET, &e);
+	assert_non_null(w);
+	for (size_t i = 0; i < n; i++) {
+		struct umpa_tcps_opts o = os[i];
+		struct umpa_tcps *t;
+		struct coll c;
+		uint16_t cport;
+
+		if (i) {
+			o.port[0] = (uint16_t)(40000 + i);
+			o.start_sec += 1000 * (int64_t)i;
+		}
+		conversation(&o, &c, NULL);
+		t = umpa_tcps_new(&o, collect, NULL, NULL);
+		assert_non_null(t);
+		cport = umpa_tcps_port(t, UMPA_TCPS_CLIENT);
+		umpa_tcps_free(t);
+		assert_true(o.port[0] ? cport == o.port[0] : cport >= 32768 && cport < 61000);
+		check_conversation(&o, &c, cport);
+		for (size_t k = 0; k < c.n; k++)
+			assert_int_equal(umpa_capw_write(w, &c.pk[k], &e), 0);
+		frames[i] = c.n;
+		coll_free(&c);
+	}
+	assert_int_equal(umpa_capw_close(w, &e), 0);
+	tshark_check(path, n, frames);
 	if (!getenv("KEEP"))
 		unlink(path);
-	coll_free(&c);
+}
+
+static void run_full(const struct umpa_tcps_opts *o, const char *tag)
+{
+	run_full_n(o, 1, tag);
 }
 
 static void test_ipv4(void **state)
@@ -436,31 +464,30 @@ static void test_tshark_catches_damage(void **state)
 /* Hostile segmentation: byte by byte (IPv4), then random sizes (IPv6); still a clean stream. */
 static void test_hostile_segmentation(void **state)
 {
-	struct umpa_tcps_opts o;
+	struct umpa_tcps_opts o[3];
 	struct coll c;
 	size_t segs = 0;
 
 	(void)state;
-	umpa_tcps_opts_init(&o);
-	o.seed = 11;
-	o.seg_max = 1;
-	run_full(&o, "bytes");
-	conversation(&o, &c, NULL);
+	umpa_tcps_opts_init(&o[0]);
+	o[0].seed = 11;
+	o[0].seg_max = 1;
+	conversation(&o[0], &c, NULL);
 	for (size_t i = 0; i < c.n; i++)
 		if (c.pk[i].len == 14 + 20 + 32 + 1)
 			segs++;
 	assert_int_equal(segs, sizeof(c2s) + sizeof(s2c));
 	coll_free(&c);
 
-	umpa_tcps_opts_init(&o);
-	o.ipv6 = 1;
-	o.seed = 12;
-	o.seg_random = 1;
-	run_full(&o, "random");
-	o.seg_max = 100;
-	o.rwnd = 1000;
-	o.wscale = 0;
-	run_full(&o, "random100");
+	umpa_tcps_opts_init(&o[1]);
+	o[1].ipv6 = 1;
+	o[1].seed = 12;
+	o[1].seg_random = 1;
+	o[2] = o[1];
+	o[2].seg_max = 100;
+	o[2].rwnd = 1000;
+	o[2].wscale = 0;
+	run_full_n(o, 3, "hostile-seg");
 }
 
 /* Same seed, same bytes and times; another seed, other ISNs and port. */
@@ -609,9 +636,9 @@ static void test_reset_and_errors(void **state)
 /* What tshark's TCP analysis says about a capture (frames with each flag). */
 struct tsa {
 	int frames, ooo, retx, fast, spur, dupack, sack, lostseg, acklost, malformed, wupd, ka, kaack, dsack;
-	int stream0, syn; /* frames in TCP stream 0; SYNs without ACK */
-	int other;        /* analysis flags other than all the above */
-	int warn;         /* expert warnings or errors on frames that are not out-of-order, after a gap or a D-SACK */
+	int syn;   /* SYNs without ACK */
+	int other; /* analysis flags other than all the above */
+	int warn;  /* expert warnings or errors on frames that are not out-of-order, after a gap or a D-SACK */
 };
 
 /* What tshark reassembled of one stream ("follow,tcp,raw"): [0] client to server, [1] back. */
@@ -716,7 +743,6 @@ static void tshark_analysis(const char *path, size_t ns, struct tsa *a, struct f
 		t->ka += has[10];
 		t->kaack += has[11];
 		t->dsack += has[14];
-		t->stream0 += has[15] && !strcmp(v[15], "0");
 		t->syn += has[16] && strtol(v[16], NULL, 16) == 0x002;
 		for (int i = 0; i < 12; i++)
 			if (i != 5 && has[i])
@@ -738,31 +764,40 @@ static void tshark_analysis(const char *path, size_t ns, struct tsa *a, struct f
 	assert_int_equal(blocks, ns);
 }
 
-/* A clean conversation in @p path of @p frames frames: the data, and nothing tshark would flag. */
-static void tshark_check(const char *path, size_t frames)
+/* Clean conversations in @p path, TCP streams 0 to @p n - 1 of frames[i] frames: the data, and nothing tshark would
+ * flag. */
+static void tshark_check(const char *path, size_t n, const size_t *frames)
 {
-	static struct flw fo;
-	struct tsa t;
+	struct flw *fo = calloc(n, sizeof(*fo));
+	struct tsa *ta = calloc(n, sizeof(*ta));
 
+	assert_true(fo && ta);
 	if (!have_tshark()) {
 		fprintf(stderr, "tshark not found: skipping the tshark checks\n");
-		return;
+		n = 0;
+	} else {
+		tshark_analysis(path, n, ta, fo);
 	}
-	tshark_analysis(path, 1, &t, &fo);
-	assert_int_equal(fo.n[0], sizeof(c2s));
-	assert_memory_equal(fo.d[0], c2s, sizeof(c2s));
-	assert_int_equal(fo.n[1], sizeof(s2c));
-	assert_memory_equal(fo.d[1], s2c, sizeof(s2c));
-	/* a clean stream: no analysis flag (retransmission, out-of-order, lost segment, dup ACK,
-	 * window full, ACKed unseen...), nothing malformed, no expert warning or error (the FINs
-	 * carry notes: 'This frame initiates the connection closing') */
-	assert_int_equal(t.ooo + t.retx + t.fast + t.spur + t.dupack + t.lostseg + t.acklost + t.wupd + t.ka + t.kaack,
-			 0);
-	assert_int_equal(t.sack + t.dsack + t.malformed + t.other + t.warn, 0);
-	/* and the parsing does work: every frame is a TCP frame in stream 0, with the SYN seen */
-	assert_int_equal(t.frames, (int)frames);
-	assert_int_equal(t.stream0, (int)frames);
-	assert_int_equal(t.syn, 1);
+	for (size_t i = 0; i < n; i++) {
+		const struct tsa *t = &ta[i];
+
+		assert_int_equal(fo[i].n[0], sizeof(c2s));
+		assert_memory_equal(fo[i].d[0], c2s, sizeof(c2s));
+		assert_int_equal(fo[i].n[1], sizeof(s2c));
+		assert_memory_equal(fo[i].d[1], s2c, sizeof(s2c));
+		/* a clean stream: no analysis flag (retransmission, out-of-order, lost segment, dup ACK,
+		 * window full, ACKed unseen...), nothing malformed, no expert warning or error (the FINs
+		 * carry notes: 'This frame initiates the connection closing') */
+		assert_int_equal(t->ooo + t->retx + t->fast + t->spur + t->dupack + t->lostseg + t->acklost + t->wupd +
+				     t->ka + t->kaack,
+				 0);
+		assert_int_equal(t->sack + t->dsack + t->malformed + t->other + t->warn, 0);
+		/* and the parsing does work: every frame is in its TCP stream, with the SYN seen */
+		assert_int_equal(t->frames, (int)frames[i]);
+		assert_int_equal(t->syn, 1);
+	}
+	free(fo);
+	free(ta);
 }
 
 /* Data segment ranges of one direction, to find retransmissions cut differently. */
@@ -1177,7 +1212,7 @@ static void test_half_close(void **state)
 			umpa_pkt_release(&p);
 		}
 	}
-	tshark_check(path, c.n);
+	tshark_check(path, 1, &c.n);
 	if (!getenv("KEEP"))
 		unlink(path);
 	coll_free(&c);
