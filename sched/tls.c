@@ -555,6 +555,8 @@ struct umpa_tls *umpa_tls_new(const struct umpa_tls_opts *o, struct umpa_err *e)
 	}
 	if (t->o.side[C_].renegotiations)
 		SSL_CTX_set_options(t->ctx[S_], SSL_OP_ALLOW_CLIENT_RENEGOTIATION);
+	/* DHE suites: OpenSSL's built-in RFC 7919 groups sized to the certificate's strength */
+	SSL_CTX_set_dh_auto(t->ctx[S_], 1);
 	return t;
 fail:
 	X509_free(x);

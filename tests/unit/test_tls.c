@@ -199,6 +199,8 @@ static void test_versions_and_keys(void **state)
 	    {"TLSv1.2", "ec:P-384", "ECDHE-ECDSA-AES128-SHA256", NULL, "ECDHE-ECDSA-AES128-SHA256", "EC P-384",
 	     "ecdsa_sha256", 384, 1}, /* TLS 1.2 does not bind the curve: sha256 comes first */
 	    {"TLSv1.2", "rsa:1024", "AES128-SHA", NULL, "AES128-SHA", "RSA", "", 1024, 0},
+	    {"TLSv1.2", "rsa", "DHE-RSA-AES128-GCM-SHA256", NULL, "DHE-RSA-AES128-GCM-SHA256", "RSA",
+	     "rsa_pss_rsae_sha256", 2048, 0},
 	};
 
 	(void)state;
@@ -262,6 +264,12 @@ static void test_versions_and_keys(void **state)
 			assert_string_equal(next_comment(&k), "NewSessionTicket; NewSessionTicket");
 		} else if (!strcmp(m[i].key, "rsa:1024")) {
 			assert_string_equal(cm, "ServerHello; Certificate; ServerHelloDone");
+			assert_string_equal(next_comment(&k), "ClientKeyExchange; ChangeCipherSpec; Finished");
+			assert_string_equal(next_comment(&k), "NewSessionTicket; ChangeCipherSpec; Finished");
+		} else if (!strncmp(m[i].want_cipher, "DHE-", 4)) {
+			/* 256 bytes of DH parameters and key: ServerHelloDone starts in the next segment */
+			assert_string_equal(cm, "ServerHello; Certificate; ServerKeyExchange");
+			assert_string_equal(next_comment(&k), "ServerHelloDone");
 			assert_string_equal(next_comment(&k), "ClientKeyExchange; ChangeCipherSpec; Finished");
 			assert_string_equal(next_comment(&k), "NewSessionTicket; ChangeCipherSpec; Finished");
 		} else {
