@@ -156,6 +156,10 @@ static int flush_(struct umpa_source *s, int64_t t)
 		fail_(s, &e);
 		return -1;
 	}
+	if (s->done) { /* the sink stopped the source: what it took still counts */
+		account_(s, (unsigned)r <= s->batch ? (unsigned)r : s->batch, t);
+		return -1;
+	}
 	if ((unsigned)r > s->npend)
 		r = (int)s->npend;
 	account_(s, (unsigned)r, t);
@@ -194,6 +198,8 @@ static int fill_(struct umpa_source *s, int64_t now)
 			fail_(s, &e);
 			return -1;
 		}
+		if (s->done) /* the source stopped itself */
+			return -1;
 		if (r == 0) {
 			s->src_ended = 1;
 			break;

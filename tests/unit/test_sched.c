@@ -463,6 +463,47 @@ static void source_error(void **state)
 	umpa_loop_free(l); /* closes the source */
 }
 
+/* A sink that stops its own source once it has taken 150 frames (mid-batch). */
+struct stopper {
+	struct umpa_source *src;
+	unsigned taken;
+};
+
+static int stop_sink(void *arg, const struct umpa_frame *f, unsigned n, struct umpa_err *e)
+{
+	struct stopper *st = arg;
+	unsigned k = n;
+
+	(void)f;
+	(void)e;
+	if (st->taken + k >= 150) {
+		k = 150 - st->taken;
+		umpa_source_stop(st->src);
+	}
+	st->taken += k;
+	return (int)k;
+}
+
+static void source_stop_inside(void **state)
+{
+	struct umpa_err e;
+	struct umpa_loop *l = umpa_loop_new(UMPA_CLOCK_VIRTUAL, &e);
+	struct gen g = {.count = 1000, .len = 60};
+	struct stopper st = {0};
+	struct umpa_rate_stats rs;
+
+	(void)state;
+	st.src = umpa_loop_source(l, gen_src, &g, NULL, stop_sink, &st, &e);
+	assert_non_null(st.src);
+	assert_int_equal(umpa_loop_run(l, &e), 0); /* the stopped source no longer keeps the loop */
+	assert_true(umpa_source_done(st.src));
+	umpa_source_stats(st.src, &rs);
+	assert_int_equal(st.taken, 150);
+	assert_int_equal(rs.packets, 150);
+	assert_true(g.made < 1000);
+	umpa_loop_free(l);
+}
+
 /* ---- live clock ---- */
 
 static void live_timers(void **state)
@@ -639,12 +680,13 @@ static void live_rate(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(virtual_order),      cmocka_unit_test(every_and_cancel),
-	    cmocka_unit_test(virtual_week),       cmocka_unit_test(virtual_advance),
-	    cmocka_unit_test(fail_stops),         cmocka_unit_test(source_virtual_exact),
-	    cmocka_unit_test(source_jitter),      cmocka_unit_test(source_batches),
-	    cmocka_unit_test(source_error),       cmocka_unit_test(live_timers),
-	    cmocka_unit_test(live_fd_and_signal), cmocka_unit_test(live_rate),
+	    cmocka_unit_test(virtual_order), cmocka_unit_test(every_and_cancel),
+	    cmocka_unit_test(virtual_week),  cmocka_unit_test(virtual_advance),
+	    cmocka_unit_test(fail_stops),    cmocka_unit_test(source_virtual_exact),
+	    cmocka_unit_test(source_jitter), cmocka_unit_test(source_batches),
+	    cmocka_unit_test(source_error),  cmocka_unit_test(source_stop_inside),
+	    cmocka_unit_test(live_timers),   cmocka_unit_test(live_fd_and_signal),
+	    cmocka_unit_test(live_rate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
