@@ -956,7 +956,11 @@ static int rule_bpf_(struct rule_ *r, const struct umpa_pkt *p)
 int umpa_on(struct umpa_expect *ex, const char *bpf, const char *fields, umpa_rule_cb cb, void *arg, struct umpa_err *e)
 {
 	struct rule_ r = {0}, *rs;
+	struct umpa_err own = {0};
 	int slot = -1;
+
+	if (!e)
+		e = &own;
 
 	if (!cb)
 		return umpa_err_set(e, UMPA_EINVAL, "on: a callback is needed");

@@ -321,7 +321,10 @@ static void own_readable_(struct umpa_loop *loop, int fd, unsigned what, void *a
 static int open_own_(struct umpa_resolver *r, struct umpa_err *e)
 {
 	struct umpa_cap_opts co;
+	struct umpa_err own = {0};
 
+	if (!e)
+		e = &own; /* the caller does not want the text; the code still comes from it */
 	if (r->ex)
 		return 0;
 	r->own = 1;
@@ -534,8 +537,13 @@ int umpa_resolve(struct umpa_resolver *r, int family, const uint8_t *addr, uint8
 	o.reply_arg = &a;
 	o.on_timeout = ask_timeout_;
 	o.timeout_arg = &a;
-	if ((rc = (int)umpa_expect_add(r->ex, &p, &o, e)) < 0)
-		goto out;
+	{
+		int64_t id = umpa_expect_add(r->ex, &p, &o, e);
+		if (id < 0) {
+			rc = (int)id;
+			goto out;
+		}
+	}
 	rc = umpa_loop_run_until(r->loop, ask_done_, &a, UMPA_NEVER, e);
 	if (rc < 0)
 		goto out;
@@ -668,8 +676,11 @@ int umpa_resolve_nexthop(const char *ifname, int family, const uint8_t *dst, uin
 {
 	struct umpa_route rt;
 	struct umpa_resolver *r;
+	struct umpa_err own = {0};
 	int rc;
 
+	if (!e)
+		e = &own;
 	if ((rc = umpa_route_get(family, dst, &rt, e)) < 0)
 		return rc;
 	if (!(r = umpa_resolver_new(ifname, NULL, NULL, e)))

@@ -167,7 +167,7 @@ struct umpa_expect *umpa_expect_new(struct umpa_loop *loop, umpa_send_fn send, v
 
 /**
  * Free @p ex: pending exchanges are dropped without callbacks, rules freed.
- * NULL is fine.  Returns NULL.
+ * Not from inside one of its own callbacks.  NULL is fine.  Returns NULL.
  */
 struct umpa_expect *umpa_expect_free(struct umpa_expect *ex);
 
