@@ -374,12 +374,6 @@ static int ctx_side_(struct umpa_tls *t, int s, int vmin, int vmax, struct umpa_
 	return 0;
 }
 
-static int has_13_(int vmin, int vmax)
-{
-	(void)vmin;
-	return vmax == 0 || vmax >= TLS1_3_VERSION;
-}
-
 struct umpa_tls *umpa_tls_new(const struct umpa_tls_opts *o, struct umpa_err *e)
 {
 	struct umpa_tls *t = calloc(1, sizeof(*t));
@@ -458,7 +452,7 @@ struct umpa_tls *umpa_tls_new(const struct umpa_tls_opts *o, struct umpa_err *e)
 	}
 	if ((t->o.resume == UMPA_TLS_RESUME_PSK || t->o.early_len || t->o.side[C_].key_updates ||
 	     t->o.side[S_].key_updates) &&
-	    !has_13_(lo, hi)) {
+	    hi && hi < TLS1_3_VERSION) {
 		umpa_err_set(e, UMPA_EINVAL, "%s: needs TLS 1.3, the versions allow at most %s",
 			     t->o.resume == UMPA_TLS_RESUME_PSK ? "--resume psk"
 			     : t->o.early_len                   ? "--early-data"
@@ -1082,9 +1076,9 @@ static void report_fill_(struct umpa_tls_conv *c)
 	int nid = 0, hnid = 0;
 	EVP_PKEY *tmp = NULL;
 
-	r->handshake_ok = c->hs_done[C_] && c->hs_done[S_] && !(c->failed && !SSL_is_init_finished(cl));
-	if (c->failed && (!SSL_is_init_finished(cl) || !SSL_is_init_finished(sv)))
-		r->handshake_ok = 0;
+	/* both sides finished, and no failure caught either of them in a handshake */
+	r->handshake_ok = c->hs_done[C_] && c->hs_done[S_] &&
+			  !(c->failed && (!SSL_is_init_finished(cl) || !SSL_is_init_finished(sv)));
 	r->port[C_] = umpa_tcps_port(c->tcp, UMPA_TCPS_CLIENT);
 	r->port[S_] = umpa_tcps_port(c->tcp, UMPA_TCPS_SERVER);
 	if (c->hs_done[C_] || SSL_is_init_finished(cl) || ci) {
