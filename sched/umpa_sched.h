@@ -325,7 +325,11 @@ struct umpa_source *umpa_loop_source(struct umpa_loop *loop, umpa_source_cb src_
 /** The live clock spins instead of sleeping for the last this many ns before a due time. */
 #define UMPA_SPIN_NS 50000
 
-/** Stop @p s now (no more frames; frames not yet taken are dropped).  Stats stay readable. */
+/**
+ * Stop @p s now (no more frames; frames not yet taken are dropped).  Safe
+ * from inside @p s's own source or sink callback (a sink that stops it still
+ * has the frames it returned as taken counted).  Stats stay readable.
+ */
 void umpa_source_stop(struct umpa_source *s);
 
 /** True when @p s has ended (source said so, stopped, or failed). */
