@@ -156,6 +156,18 @@ sleep 0.2
 in1=$(ctr "$NS_B" IcmpInEchos)
 check "-Z nobody: exit 0 and B received 3 echo requests" [ "$RC" -eq 0 -a $((in1 - in0)) -eq 3 ]
 
+# ---- -f: a Lua script returns what to send ----
+cat >"$TMP/pkts.lua" <<EOF
+local t = {}
+for i = 1, 3 do t[#t + 1] = ether{}/ip{dst="$IP_B"}/icmp{type="echo-request", id=0x4242, seq=i}/"from a script" end
+return t
+EOF
+in0=$(ctr "$NS_B" IcmpInEchos)
+run -i "$IF_A" -f "$TMP/pkts.lua"
+sleep 0.2
+in1=$(ctr "$NS_B" IcmpInEchos)
+check "-f script returning 3 packets: exit 0, B received 3" [ "$RC" -eq 0 -a $((in1 - in0)) -eq 3 ]
+
 # ---- a range expands; the fast (batch) path sends the whole set ----
 no0=$(ctr "$NS_B" UdpNoPorts)
 run -i "$IF_A" --fast -c 2 "ether{}/ip{dst=\"$IP_B\"}/udp{sport=range(2000,2499), dport=9}"
