@@ -635,6 +635,39 @@ static void test_step_interleaved(void **state)
 	g.next_sec = 1800000100;
 }
 
+/* The report's text and JSON: complete with room, truncated but terminated without, JSON strings escaped. */
+static void test_report_format(void **state)
+{
+	struct umpa_tls_report r;
+	char big[16384], small[16];
+	size_t n;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.handshake_ok = 0;
+	r.early_data = -1;
+	snprintf(r.error, sizeof(r.error), "server: \"quoted\" \\ back\nslash");
+	snprintf(r.version, sizeof(r.version), "TLSv1.2");
+	r.n_server_chain = 1;
+	snprintf(r.server_chain[0].subject, sizeof(r.server_chain[0].subject), "CN=a\"b");
+	r.app_bytes[0] = 7;
+	n = umpa_tls_report_json(&r, big, sizeof(big));
+	assert_int_equal(n, strlen(big));
+	assert_non_null(strstr(big, "\"error\":\"server: \\\"quoted\\\" \\\\ back\\u000aslash\""));
+	assert_non_null(strstr(big, "\"subject\":\"CN=a\\\"b\""));
+	assert_non_null(strstr(big, "\"handshake_ok\":false"));
+	assert_non_null(strstr(big, "\"early_data\":\"none\""));
+	assert_non_null(strstr(big, "\"app_bytes\":{\"client\":7,\"server\":0}"));
+	assert_int_equal(umpa_tls_report_json(&r, small, sizeof(small)), n);
+	assert_int_equal(strlen(small), sizeof(small) - 1);
+	n = umpa_tls_report_text(&r, big, sizeof(big));
+	assert_int_equal(n, strlen(big));
+	assert_non_null(strstr(big, "Handshake: FAILED: server: "));
+	assert_non_null(strstr(big, "Protocol: TLSv1.2\n"));
+	assert_int_equal(umpa_tls_report_text(&r, small, sizeof(small)), n);
+	assert_int_equal(strlen(small), sizeof(small) - 1);
+}
+
 /* ---- the tshark check of everything above ---- */
 
 /* tshark's decryption of every stream: follow,tls,raw of all streams in one run. */
@@ -957,12 +990,19 @@ static int teardown_all(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_versions_and_keys),    cmocka_unit_test(test_resumption),
-	    cmocka_unit_test(test_early_data),           cmocka_unit_test(test_key_update_renegotiation),
-	    cmocka_unit_test(test_client_cert),          cmocka_unit_test(test_failed_handshake),
-	    cmocka_unit_test(test_verification),         cmocka_unit_test(test_records_and_segments),
-	    cmocka_unit_test(test_bad_options),          cmocka_unit_test(test_step_interleaved),
-	    cmocka_unit_test(test_labels_match_records), cmocka_unit_test(test_tshark_decrypts_everything),
+	    cmocka_unit_test(test_versions_and_keys),
+	    cmocka_unit_test(test_resumption),
+	    cmocka_unit_test(test_early_data),
+	    cmocka_unit_test(test_key_update_renegotiation),
+	    cmocka_unit_test(test_client_cert),
+	    cmocka_unit_test(test_failed_handshake),
+	    cmocka_unit_test(test_verification),
+	    cmocka_unit_test(test_records_and_segments),
+	    cmocka_unit_test(test_bad_options),
+	    cmocka_unit_test(test_step_interleaved),
+	    cmocka_unit_test(test_report_format),
+	    cmocka_unit_test(test_labels_match_records),
+	    cmocka_unit_test(test_tshark_decrypts_everything),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, teardown_all);
