@@ -12,7 +12,10 @@
  * Several conversations (-n N): sequential, one after the other, or with
  * --interleave all at once, their packets merged in time order.  With
  * --resume, conversation 1 is a full handshake and every later one resumes
- * the session of the one before (-n defaults to 2 then).  Conversation i uses
+ * the session of the one before (-n defaults to 2 then; with --interleave
+ * they all resume the first, and a ticket offered with 0-RTT is single use:
+ * OpenSSL's anti-replay sends the later ones to a full handshake, which the
+ * report shows).  Conversation i uses
  * TCP seed SEED+i and client port PORT+i (PORT from --client, or derived
  * from the seed), so every conversation is its own TCP stream.
  *
@@ -516,7 +519,10 @@ static void report_(struct rep_ *r, int i, const struct umpa_tls_report *t)
 	if (!r->json && r->count > 1 && !r->verbose) {
 		fprintf(r->f, "conversation %d: %s %s %s %s%s%s%s\n", i + 1, t->handshake_ok ? "ok" : "FAILED",
 			t->version[0] ? t->version : "-", t->cipher[0] ? t->cipher : "-", t->group[0] ? t->group : "-",
-			t->resumed ? " resumed" : "", t->early_data == 1 ? " early-data" : "",
+			t->resumed ? " resumed" : "",
+			t->early_data == 1   ? " early-data"
+			: t->early_data == 0 ? " early-data-rejected"
+					     : "",
 			t->handshake_ok ? "" : "");
 		if (!t->handshake_ok)
 			fprintf(r->f, "  %s%s%s\n", t->error, t->alert[0] ? "; alert " : "", t->alert);
