@@ -517,13 +517,12 @@ static void report_(struct rep_ *r, int i, const struct umpa_tls_report *t)
 	if (r->quiet)
 		return;
 	if (!r->json && r->count > 1 && !r->verbose) {
-		fprintf(r->f, "conversation %d: %s %s %s %s%s%s%s\n", i + 1, t->handshake_ok ? "ok" : "FAILED",
+		fprintf(r->f, "conversation %d: %s %s %s %s%s%s\n", i + 1, t->handshake_ok ? "ok" : "FAILED",
 			t->version[0] ? t->version : "-", t->cipher[0] ? t->cipher : "-", t->group[0] ? t->group : "-",
 			t->resumed ? " resumed" : "",
 			t->early_data == 1   ? " early-data"
 			: t->early_data == 0 ? " early-data-rejected"
-					     : "",
-			t->handshake_ok ? "" : "");
+					     : "");
 		if (!t->handshake_ok)
 			fprintf(r->f, "  %s%s%s\n", t->error, t->alert[0] ? "; alert " : "", t->alert);
 		return;
