@@ -42,6 +42,8 @@ TARGETS=(dissect capfile fields)
 command -v "$CLANG" >/dev/null 2>&1 || { echo "fuzz: $CLANG not found: skipped" >&2; exit 77; }
 PCAP_CFLAGS=$(pkg-config --cflags libpcap 2>/dev/null)
 PCAP_LIBS=$(pkg-config --libs libpcap 2>/dev/null || echo -lpcap)
+# the library's other dependencies: OpenSSL (protocols/tls.c reads certificates), libnet (core/live_inj.c)
+PCAP_LIBS="$PCAP_LIBS $(pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto) $(libnet-config --libs 2>/dev/null || echo -lnet)"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Wno-unused-parameter $SAN
 	-I$SRC/core -I$SRC/protocols $PCAP_CFLAGS"
