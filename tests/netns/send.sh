@@ -123,6 +123,11 @@ check "-c 100 --rate 1000 took about 0.1 s (${secs:-?} s; 99 gaps of 1 ms)" \
 check "--rate prints the rate accuracy (requested vs achieved, gap jitter)" \
 	bash -c "echo '$OUT' | grep -q 'rate: requested 1000 pps, achieved' && echo '$OUT' | grep -q 'jitter (stddev)'"
 
+# ---- --bps: 60-byte frames (480 bits) at 96 kbit/s are 200 per second ----
+run -i "$IF_A" -c 20 --bps 96000 "ether{}/ip{dst=\"$IP_B\"}/udp{sport=7, dport=9}/\"$(printf '%018d' 0)\""
+bps=$(echo "$OUT" | sed -n 's/^rate: requested 96000 bps, achieved [0-9.e+]* pps \([0-9.e+]*\) bps.*/\1/p')
+check "--bps 96000: achieved ${bps:-?} bps, within 20%" awk -v b="${bps:-0}" 'BEGIN { exit !(b > 76800 && b < 115200) }'
+
 # ---- --inc: one field changing per packet, checksums right ----
 no0=$(ctr "$NS_B" UdpNoPorts)
 cs0=$(ctr "$NS_B" UdpInCsumErrors)
