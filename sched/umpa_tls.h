@@ -3,11 +3,12 @@
  * An OpenSSL 3 client and server live in one process, joined by memory BIOs.
  * The pump runs both state machines; whenever one side has output pending
  * (one flight: every record it wrote before it wanted to read), the bytes go
- * to a TCP stream (umpa_tcpstream.h) as ONE umpa_tcps_send from that side,
+ * to a TCP stream (umpa_tcpstream.h) as ONE labelled send from that side,
  * so segmentation, ACKs and timing are those of a real stack, and then into
  * the peer's read BIO.  Handshake, application data both ways, KeyUpdate,
  * renegotiation, alerts and close_notify become packets, followed by a TCP
- * FIN exchange (or a RST when asked, or when the handshake fails).
+ * FIN exchange (or a RST when asked).  A failed handshake ends with the
+ * failing side's alert and a FIN exchange it starts.
  *
  * Objects:
  * - struct umpa_tls (a "pump"): the two SSL_CTXs, the certificates (from PEM
@@ -27,9 +28,13 @@
  *   NewSessionTicket PSK for TLS 1.3;
  * - UMPA_TLS_RESUME_PSK: TLS 1.3 resumption PSK from the previous session
  *   (SSL_SESSION reuse, stateful: the server keeps the session, tickets are
- *   ids - SSL_OP_NO_TICKET on a TLS 1.3 server), the mode that 0-RTT needs.
- * Early data (0-RTT) is sent by the client on the resumed conversation with
- * SSL_write_early_data; the server's max_early_data is set to allow it.
+ *   ids - SSL_OP_NO_TICKET on a TLS 1.3 server).
+ * The pump always sets the server's DH parameters automatically
+ * (SSL_CTX_set_dh_auto), so DHE suites negotiate.
+ * Early data (0-RTT, ticket or psk) is sent by the client on the resumed
+ * conversation with SSL_write_early_data; the server's max_early_data is set
+ * to allow it.  OpenSSL's anti-replay makes such a ticket single-use: a
+ * second conversation offering the same one gets a full handshake.
  *
  * Randomness: the TCP side (ISNs, ports, IP ids, timestamps) is seeded by
  * tcp.seed and reproducible; the TLS bytes (randoms, keys, signatures) come
@@ -138,19 +143,19 @@ struct umpa_tls_cert {
 
 /** The outcome of one conversation.  Strings are "" when not applicable. */
 struct umpa_tls_report {
-	int handshake_ok;         /**< 1: both sides completed the (first) handshake */
-	char error[512];          /**< why it failed: "client: " or "server: " and OpenSSL's error queue */
-	char alert[64];           /**< fatal alert sent, "sent by server: handshake_failure"; "" none */
-	char version[16];         /**< "TLSv1.3" */
-	char cipher[64];          /**< OpenSSL's name, "TLS_AES_256_GCM_SHA384" / "ECDHE-RSA-AES128-GCM-SHA256" */
-	char cipher_iana[80];     /**< RFC name, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" */
-	char group[32];           /**< key exchange group ("X25519", "secp256r1", "ffdhe2048") */
-	char sigalg[32];          /**< server's signature algorithm as the client saw it ("rsa_pss_rsae_sha256") */
-	char alpn[64];            /**< selected protocol */
-	char sni[256];            /**< server name the server received */
-	int resumed;              /**< 1: the session was resumed (SSL_session_reused on the client) */
-	int early_data;           /**< -1: none offered, 0: rejected, 1: accepted */
-	int verify_result;        /**< X509_V_OK (0) or the X509_V_ERR_ of the client's verification */
+	int handshake_ok;     /**< 1: both sides completed the (first) handshake */
+	char error[512];      /**< why it failed: "client: " or "server: " and OpenSSL's error queue */
+	char alert[64];       /**< fatal alert sent, "sent by server: handshake_failure"; "" none */
+	char version[16];     /**< "TLSv1.3" */
+	char cipher[64];      /**< OpenSSL's name, "TLS_AES_256_GCM_SHA384" / "ECDHE-RSA-AES128-GCM-SHA256" */
+	char cipher_iana[80]; /**< RFC name, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" */
+	char group[32];    /**< key exchange group: "x25519", "secp256r1", "ffdhe2048"; DHE in TLS 1.2: "modp_2048" */
+	char sigalg[32];   /**< server's signature algorithm as the client saw it ("rsa_pss_rsae_sha256") */
+	char alpn[64];     /**< selected protocol */
+	char sni[256];     /**< server name the server received */
+	int resumed;       /**< 1: the session was resumed (SSL_session_reused on the client) */
+	int early_data;    /**< -1: none offered, 0: rejected, 1: accepted */
+	int verify_result; /**< X509_V_OK (0) or the X509_V_ERR_ of the client's verification */
 	char verify_reason[128];  /**< X509_verify_cert_error_string */
 	int client_verify_result; /**< same for the server verifying the client (client_cert), else 0 */
 	struct umpa_tls_cert server_chain[UMPA_TLS_MAX_CHAIN]; /**< as the client received it, leaf first */
