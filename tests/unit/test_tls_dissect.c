@@ -717,7 +717,7 @@ static void test_invalid_lengths(void **state)
 	struct conv_opts o = {.version = TLS1_2_VERSION, .ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256", .seed = 6};
 	struct coll c;
 	const struct umpa_pkt *ch;
-	uint32_t off, rlen;
+	uint32_t off = 0, rlen;
 	uint8_t b[2048];
 	struct umpa_pkt p;
 	size_t n, sid, cs;
@@ -774,13 +774,69 @@ static void test_invalid_lengths(void **state)
 	coll_free(&c);
 }
 
+/* Feed every packet of @p c through a reassembler with limits @p o, rendering all three forms; returns its
+ * counters.  Nothing may be marked invalid (what does not fit is dropped, not misread). */
+static void feed_limited(struct coll *c, const struct umpa_reasm_opts *o, struct umpa_reasm_stats *st)
+{
+	struct umpa_reasm *ra = umpa_reasm_open(o, NULL);
+	struct umpa_sbuf sb = {0};
+	struct umpa_render_opts ro = {.number = 1};
+
+	assert_non_null(ra);
+	for (size_t i = 0; i < c->n; i++) {
+		struct umpa_pkt p;
+		unit_dissect(&p, UMPA_LINKTYPE_ETHERNET, c->pk[i].data, c->pk[i].len);
+		umpa_sbuf_reset(&sb);
+		umpa_reasm_show(ra, &p, i + 1, (enum umpa_reasm_fmt)(i % 3), &ro, &sb);
+		assert_false(sb.oom);
+		for (unsigned k = 0; k < p.nlayers; k++)
+			assert_int_equal(p.l[k].flags & UMPA_L_INVALID, 0);
+		umpa_pkt_release(&p);
+	}
+	umpa_reasm_get_stats(ra, st);
+	assert_null(umpa_reasm_close(ra));
+	umpa_sbuf_free(&sb);
+}
+
+/* The limits hold: one flow for two directions evicts, a tiny buffer drops records (counted, never
+ * misread as invalid), one held segment suffices for swapped neighbours. */
+static void test_reasm_limits(void **state)
+{
+	struct conv_opts o = {.version = TLS1_2_VERSION,
+			      .ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256",
+			      .seg_max = 50,
+			      .reorder = 0.3,
+			      .seed = 7,
+			      .appdata = 2000,
+			      .alert = 1};
+	struct umpa_reasm_opts one_flow = {.max_flows = 1}, small = {.max_flow_bytes = 64}, one_held = {.max_held = 1};
+	struct umpa_reasm_stats st;
+	struct coll c;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	conversation(&o, &c, NULL);
+	feed_limited(&c, &one_flow, &st);
+	assert_true(st.evicted > 0);
+	feed_limited(&c, &small, &st);
+	assert_int_equal(st.evicted, 0);
+	assert_true(st.dropped > 0);
+	/* the stream reorders by swapping neighbours: one held segment at a time is enough */
+	feed_limited(&c, &one_held, &st);
+	assert_int_equal(st.dropped, 0);
+	assert_true(st.held > 0);
+	feed_limited(&c, NULL, &st);
+	assert_int_equal(st.dropped, 0);
+	assert_true(st.held > 0 && st.reassembled > 0);
+	coll_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_fields_vs_tshark),
-	    cmocka_unit_test(test_records_vs_tshark),
-	    cmocka_unit_test(test_truncate_every_byte),
-	    cmocka_unit_test(test_invalid_lengths),
+	    cmocka_unit_test(test_fields_vs_tshark),    cmocka_unit_test(test_records_vs_tshark),
+	    cmocka_unit_test(test_truncate_every_byte), cmocka_unit_test(test_invalid_lengths),
+	    cmocka_unit_test(test_reasm_limits),
 	};
 	int rc;
 
