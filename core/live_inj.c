@@ -3,14 +3,16 @@
  * Layer 2 sends frames exactly as built through libnet's link interface
  * (LIBNET_LINK_ADV, libnet_adv_write_link).  Layer 3 sends from the IPv4 or
  * IPv6 header on through libnet's raw sockets (LIBNET_RAW4_ADV /
- * LIBNET_RAW6_ADV, opened when the first packet of that family comes), and
+ * LIBNET_RAW6_ADV, both opened by umpa_inj_open so privileges can go), and
  * the kernel routes and resolves the next hop.  libnet is the portable path.
  *
  * Bulk sending at layer 2 on Linux uses an AF_PACKET socket with a
  * memory-mapped TPACKET_V2 TX ring: frames are copied into ring slots and one
- * send() hands them all to the kernel, which walks the ring (no system call
- * per frame).  If the ring cannot be set up (not Linux, old kernel, a frame
- * larger than a slot) the batch goes through libnet one frame at a time.
+ * send(MSG_DONTWAIT) per batch hands them all to the kernel, which walks the
+ * ring (no system call per frame) without us waiting for them to leave; the
+ * slots are taken back (and counted) as the device frees them, and we wait
+ * only when the ring is full, at umpa_inj_flush and at close.  If the ring cannot be set up (not Linux, old kernel, a
+ * frame larger than a slot) the batch goes through libnet one frame at a time.
  *
  * The packet socket is opened with protocol 0 so it never receives (a socket
  * bound to ETH_P_ALL would queue a copy of every frame on the link); libnet's
@@ -28,6 +30,7 @@
 #ifdef __linux__
 #include <linux/filter.h>
 #include <linux/if_packet.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #define LIVE_HAVE_RING_ 1
@@ -41,15 +44,19 @@ struct umpa_inj {
 	int layer;
 	char ifname[UMPA_IFNAME_MAX];
 	libnet_t *ln;  /* layer 2 */
-	libnet_t *ln4; /* layer 3, IPv4, opened on first use */
-	libnet_t *ln6; /* layer 3, IPv6, opened on first use */
+	libnet_t *ln4; /* layer 3, IPv4 */
+	libnet_t *ln6; /* layer 3, IPv6 (NULL if it could not open: retried) */
 	struct umpa_inj_stats st;
 	/* TX ring (layer 2, Linux) */
 	int rfd;
 	uint8_t *ring;
 	size_t ring_len;
-	unsigned frame_size, frame_nr, head;
-	int ring_tried;
+	unsigned frame_size, frame_nr;
+	unsigned head;     /* next slot to fill */
+	unsigned tail;     /* oldest slot not yet taken back */
+	unsigned inflight; /* slots queued or in flight, from tail on */
+	unsigned mtu;      /* the link's MTU (0: unknown) */
+	int ring_tried, ring_broken;
 };
 
 #ifdef LIVE_HAVE_RING_
@@ -59,6 +66,21 @@ static void live_drop_rx_(int fd)
 	struct sock_filter drop = BPF_STMT(BPF_RET | BPF_K, 0);
 	struct sock_fprog prog = {.len = 1, .filter = &drop};
 	(void)setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
+}
+
+/*
+ * A packet socket that only sends: PACKET_IGNORE_OUTGOING (Linux 4.20) keeps
+ * the kernel from cloning every frame sent on the link back to it (without
+ * it each of our frames costs an skb clone and a filter run on the way out).
+ */
+static void live_ignore_outgoing_(int fd)
+{
+#ifdef PACKET_IGNORE_OUTGOING
+	int one = 1;
+	(void)setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);
+#else
+	(void)fd;
+#endif
 }
 #endif
 
@@ -122,16 +144,20 @@ struct umpa_inj *umpa_inj_open(const char *ifname, int layer, struct umpa_err *e
 		}
 #ifdef LIVE_HAVE_RING_
 		live_drop_rx_(libnet_getfd(j->ln));
+		live_ignore_outgoing_(libnet_getfd(j->ln));
 		/* now, while privileged: -Z may drop CAP_NET_RAW right after open */
 		live_ring_setup_(j);
 #endif
 	} else {
-		/* Open IPv4 now so permission errors show at open time; IPv6 when first needed. */
+		/* Both raw sockets now, while privileged: -Z may drop CAP_NET_RAW
+		 * right after open.  IPv4 must open; IPv6 may not (a kernel without
+		 * IPv6): then the first IPv6 packet tries again and says why. */
 		j->ln4 = libnet_init(LIBNET_RAW4_ADV, j->ifname[0] ? j->ifname : NULL, errbuf);
 		if (!j->ln4) {
 			live_libnet_err_(j->ifname[0] ? j->ifname : NULL, "raw IPv4 injection", errbuf, e);
 			return umpa_inj_close(j);
 		}
+		j->ln6 = libnet_init(LIBNET_RAW6_ADV, j->ifname[0] ? j->ifname : NULL, errbuf);
 	}
 	return j;
 }
@@ -250,6 +276,7 @@ static int live_ring_setup_(struct umpa_inj *j)
 
 	j->ring_tried = 1;
 	if (umpa_iface_get(j->ifname, &it, NULL) == 0 && it.mtu) {
+		j->mtu = it.mtu;
 		while (mtu_frame < it.mtu + 14 + 4 + TPACKET2_HDRLEN + 64 && mtu_frame < (1u << 17))
 			mtu_frame <<= 1;
 	}
@@ -258,6 +285,7 @@ static int live_ring_setup_(struct umpa_inj *j)
 		return -1;
 	if (setsockopt(j->rfd, SOL_PACKET, PACKET_VERSION, &ver, sizeof ver) < 0)
 		goto fail;
+	live_ignore_outgoing_(j->rfd);
 	memset(&req, 0, sizeof req);
 	req.tp_frame_size = mtu_frame;
 	req.tp_block_size = mtu_frame > 65536 ? mtu_frame : 65536;
@@ -279,7 +307,7 @@ static int live_ring_setup_(struct umpa_inj *j)
 		goto fail;
 	j->frame_size = req.tp_frame_size;
 	j->frame_nr = req.tp_frame_nr;
-	j->head = 0;
+	j->head = j->tail = j->inflight = 0;
 	return 0;
 fail:
 	if (j->ring)
@@ -300,81 +328,161 @@ static int live_status_(struct tpacket2_hdr *h)
 	return (int)__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
 }
 
-/* Hand the filled slots [from, from+n) to the kernel and collect their outcome. */
-static int live_ring_flush_(struct umpa_inj *j, unsigned from, unsigned n, unsigned *ok, struct umpa_err *e)
+/*
+ * Take back the slots the kernel is done with, oldest first: a slot back to
+ * AVAILABLE with a length went out (counted sent), one marked WRONG_FORMAT
+ * was refused (counted an error, @p e says why, and the ring is given up:
+ * the kernel stops at a refused slot for good).  Stops at the first slot
+ * still queued or in flight.  Returns 0 or -UMPA_EINVAL after a refusal.
+ */
+static int live_ring_reap_(struct umpa_inj *j, struct umpa_err *e)
 {
 	int rc = 0;
 
-	for (int tries = 0; tries < 64; tries++) {
-		unsigned pending = 0;
-		ssize_t r = send(j->rfd, NULL, 0, 0); /* blocks until the kernel has walked the ring */
-		if (r < 0 && errno != EINTR && errno != EAGAIN && errno != ENOBUFS && errno != EINVAL)
-			rc = umpa_err_set(e, UMPA_EIO, "%s: send failed: %s", j->ifname, strerror(errno));
-		for (unsigned k = 0; k < n; k++) {
-			struct tpacket2_hdr *h = live_frame_(j, (from + k) % j->frame_nr);
-			int s = live_status_(h);
-			if (s == TP_STATUS_WRONG_FORMAT) {
-				rc = umpa_err_set(e, UMPA_EINVAL, "%s: the kernel refused a frame of %u bytes",
-						  j->ifname, h->tp_len);
-				j->st.errors++;
-				__atomic_store_n(&h->tp_status, TP_STATUS_AVAILABLE, __ATOMIC_RELEASE);
-			} else if (s & (TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING))
-				pending++;
-		}
-		if (!pending || rc < 0)
-			break;
-	}
-	for (unsigned k = 0; k < n; k++) {
-		struct tpacket2_hdr *h = live_frame_(j, (from + k) % j->frame_nr);
+	while (j->inflight) {
+		struct tpacket2_hdr *h = live_frame_(j, j->tail);
 		int s = live_status_(h);
-		if (s == TP_STATUS_AVAILABLE && h->tp_len) {
-			(*ok)++;
+		if (s == TP_STATUS_AVAILABLE) {
 			j->st.sent++;
 			j->st.bytes += h->tp_len;
-			h->tp_len = 0;
-		} else if (s != TP_STATUS_AVAILABLE) {
-			/* the kernel gave up on it: count it lost and take the slot back */
+		} else if (s == TP_STATUS_WRONG_FORMAT) {
+			rc = umpa_err_set(e, UMPA_EINVAL, "%s: the kernel refused a frame of %u bytes", j->ifname,
+					  h->tp_len);
 			j->st.errors++;
-			h->tp_len = 0;
-			__atomic_store_n(&h->tp_status, TP_STATUS_AVAILABLE, __ATOMIC_RELEASE);
-		}
+			j->ring_broken = 1;
+		} else
+			break;
+		h->tp_len = 0;
+		j->tail = (j->tail + 1) % j->frame_nr;
+		j->inflight--;
 	}
 	return rc;
 }
 
+/*
+ * Ask the kernel to walk the queued slots.  With @p wait 0 the call does not
+ * wait for the frames to leave (MSG_DONTWAIT: slots come back as the device
+ * frees them, collected by live_ring_reap_); with 1 it returns once every
+ * queued frame has left.  Returns 0 or a negative error.
+ */
+static int live_ring_kick_(struct umpa_inj *j, int wait, struct umpa_err *e)
+{
+	for (int tries = 0; tries < 4; tries++) {
+		ssize_t r = send(j->rfd, NULL, 0, wait ? 0 : MSG_DONTWAIT);
+		if (r >= 0 || errno == EAGAIN || errno == ENOBUFS || errno == EWOULDBLOCK)
+			return 0;
+		if (errno != EINTR)
+			break;
+	}
+	if (errno == EINVAL || errno == EMSGSIZE)
+		return 0; /* a refused slot: live_ring_reap_ finds and counts it */
+	return umpa_err_set(e, UMPA_EIO, "%s: send failed: %s", j->ifname, strerror(errno));
+}
+
+/*
+ * Give the ring up after the kernel refused a frame: every slot still queued
+ * behind it is counted an error, and batches go through libnet from now on.
+ */
+static void live_ring_drop_(struct umpa_inj *j)
+{
+	j->st.errors += j->inflight;
+	j->inflight = 0;
+	munmap(j->ring, j->ring_len);
+	j->ring = NULL;
+	close(j->rfd);
+	j->rfd = -1;
+}
+
+/* Wait until every queued frame has left and count them.  Returns 0 or a negative error. */
+static int live_ring_drain_(struct umpa_inj *j, struct umpa_err *e)
+{
+	int rc = 0;
+
+	for (int tries = 0; j->inflight && tries < 1000 && rc == 0; tries++) {
+		if (tries < 10)
+			rc = live_ring_kick_(j, 1, e);
+		else
+			usleep(1000); /* slots the device still holds: bounded at about a second */
+		if (rc == 0)
+			rc = live_ring_reap_(j, e);
+	}
+	if (rc == 0 && j->inflight)
+		rc = umpa_err_set(e, UMPA_EIO, "%s: %u frames never left the TX ring", j->ifname, j->inflight);
+	if (rc < 0 || j->ring_broken)
+		live_ring_drop_(j);
+	return rc;
+}
+
+/* The most bytes the kernel takes in one frame on this link (it refuses longer ones). */
+static int live_ring_fits_(const struct umpa_inj *j, const struct umpa_pkt *p)
+{
+	const size_t data_off = TPACKET2_HDRLEN - sizeof(struct sockaddr_ll);
+	uint32_t max = j->mtu + 14;
+
+	if (p->len >= 16 && p->data[12] == 0x81 && p->data[13] == 0x00)
+		max += 4; /* one 802.1Q tag beyond the MTU */
+	return p->linktype == LT_ETHERNET_ && p->len >= 14 && p->len <= j->frame_size - data_off &&
+	       (!j->mtu || p->len <= max);
+}
+
+/*
+ * Queue @p pkts into the ring and have the kernel walk it without waiting
+ * for the frames to leave; wait for free slots only when the ring is full.
+ * A frame the ring cannot take goes through libnet (after what is queued).
+ */
 static int live_ring_batch_(struct umpa_inj *j, struct umpa_pkt *const *pkts, unsigned n, struct umpa_err *e)
 {
 	const size_t data_off = TPACKET2_HDRLEN - sizeof(struct sockaddr_ll);
-	unsigned i = 0, ok = 0;
+	unsigned i = 0, ok = 0, queued = 0;
 	int rc = 0;
 
-	while (i < n && rc == 0) {
-		unsigned from = j->head, filled = 0;
-		while (i < n && filled < j->frame_nr) {
-			const struct umpa_pkt *p = pkts[i];
-			struct tpacket2_hdr *h = live_frame_(j, j->head);
-			if (p->linktype != LT_ETHERNET_ || p->len < 14 || p->len > j->frame_size - data_off) {
-				/* not for the ring: send what is queued, then this one through libnet */
+	while (i < n && rc == 0 && j->ring) {
+		const struct umpa_pkt *p = pkts[i];
+		struct tpacket2_hdr *h;
+		if (!live_ring_fits_(j, p)) {
+			/* not for the ring: start what is queued, then this one through libnet */
+			if (queued && (rc = live_ring_kick_(j, 0, e)) < 0)
 				break;
-			}
-			memcpy((uint8_t *)h + data_off, p->data, p->len);
-			h->tp_len = p->len;
-			__atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
-			j->head = (j->head + 1) % j->frame_nr;
-			filled++;
-			i++;
-		}
-		if (filled)
-			rc = live_ring_flush_(j, from, filled, &ok, e);
-		if (rc == 0 && i < n && filled < j->frame_nr) {
-			rc = umpa_inj_send(j, pkts[i], e);
-			if (rc == 0)
+			queued = 0;
+			if (umpa_inj_send(j, p, e) == 0)
 				ok++;
+			else
+				rc = -e->code;
 			i++;
+			continue;
 		}
+		if (j->inflight == j->frame_nr) {
+			/* full: collect what is done; if nothing is, wait for the kernel */
+			if ((rc = live_ring_reap_(j, e)) < 0)
+				break;
+			if (j->inflight == j->frame_nr) {
+				if ((rc = live_ring_kick_(j, 1, e)) < 0 || (rc = live_ring_reap_(j, e)) < 0)
+					break;
+				queued = 0;
+				if (j->inflight == j->frame_nr) {
+					sched_yield();
+					continue;
+				}
+			}
+		}
+		h = live_frame_(j, j->head);
+		memcpy((uint8_t *)h + data_off, p->data, p->len);
+		h->tp_len = p->len;
+		__atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
+		j->head = (j->head + 1) % j->frame_nr;
+		j->inflight++;
+		queued++;
+		ok++;
+		i++;
 	}
-	if (ok == 0 && rc < 0)
-		return rc;
+	if (rc == 0 && queued)
+		rc = live_ring_kick_(j, 0, e);
+	if (rc == 0)
+		rc = live_ring_reap_(j, e);
+	if (j->ring && (rc < 0 || j->ring_broken))
+		live_ring_drop_(j);
+	if (rc < 0)
+		return rc; /* a refused frame (counted in errors) or a failed send */
 	return (int)ok;
 }
 #endif
@@ -506,6 +614,17 @@ int umpa_inj_send_batch(struct umpa_inj *j, struct umpa_pkt *const *pkts, unsign
 	return (int)ok;
 }
 
+int umpa_inj_flush(struct umpa_inj *j, struct umpa_err *e)
+{
+#ifdef LIVE_HAVE_RING_
+	if (j->ring)
+		return live_ring_drain_(j, e);
+#endif
+	(void)j;
+	(void)e;
+	return 0;
+}
+
 void umpa_inj_stats(const struct umpa_inj *j, struct umpa_inj_stats *st)
 {
 	*st = j->st;
@@ -526,6 +645,12 @@ struct umpa_inj *umpa_inj_close(struct umpa_inj *j)
 {
 	if (!j)
 		return NULL;
+#ifdef LIVE_HAVE_RING_
+	if (j->ring) {
+		struct umpa_err e = {0};
+		(void)live_ring_drain_(j, &e); /* the frames queued go out before the socket closes */
+	}
+#endif
 	if (j->ln)
 		libnet_destroy(j->ln);
 	if (j->ln4)

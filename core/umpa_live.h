@@ -203,7 +203,9 @@ struct umpa_inj_stats {
  *   up here so that privileges can be dropped right after open; without
  *   it, batches go through libnet).
  * @p layer 3: packets go out from their first ip/ipv6 layer on through raw
- *   sockets (libnet LIBNET_RAW4_ADV / LIBNET_RAW6_ADV, opened on first use);
+ *   sockets (libnet LIBNET_RAW4_ADV / LIBNET_RAW6_ADV, both opened here so
+ *   privileges can be dropped right after; IPv6 is retried at the first
+ *   IPv6 packet if it could not be opened);
  *   the kernel routes them and resolves the link layer.  @p ifname may be
  *   NULL at layer 3 (any interface the route picks).
  *
@@ -226,11 +228,23 @@ int umpa_inj_send(struct umpa_inj *j, const struct umpa_pkt *p, struct umpa_err 
  * sendmmsg on the raw sockets (up to 64 packets of one IP version per call);
  * elsewhere, and for a frame larger than a ring slot, one by one.  Returns how many went out (may be fewer
  * than @p n when the kernel refuses one: @p e says why), or a negative error
- * when none did.
+ * when none did.  The TX ring path returns once the kernel has the frames:
+ * they are counted in umpa_inj_stats as they leave (umpa_inj_flush waits);
+ * it returns a negative error when the kernel refused a frame of this or an
+ * earlier batch (counted in errors; batches then go through libnet).
  */
 int umpa_inj_send_batch(struct umpa_inj *j, struct umpa_pkt *const *pkts, unsigned n, struct umpa_err *e);
 
-/** Copy the counters into @p st. */
+/**
+ * Wait until every frame queued in the TX ring has left (layer 2 batches
+ * return as soon as the kernel has the frames, before they leave) and count
+ * them: after it the counters are exact.  No-op for the other paths.
+ * Returns 0, or a negative error (@p e set) when the kernel refused a
+ * frame (counted in errors) or the frames did not leave within a second.
+ */
+int umpa_inj_flush(struct umpa_inj *j, struct umpa_err *e);
+
+/** Copy the counters into @p st (exact for the TX ring after umpa_inj_flush). */
 void umpa_inj_stats(const struct umpa_inj *j, struct umpa_inj_stats *st);
 
 /** The path in use for batches: "tx-ring", "sendmmsg" or "libnet" (static text). */

@@ -748,7 +748,7 @@ int cmd_send(int argc, char **argv)
 	unsigned long max = 1000000;
 	int c, r, fast = 0, stats = 0, rc = UMPA_EXIT_ERROR, paced_opts = 0;
 	int64_t t0, wall;
-	struct umpa_err e = {0};
+	struct umpa_err e = {0}, e2 = {0};
 	struct umpa_lua *L = NULL;
 	struct umpa_loop *loop = NULL;
 	struct umpa_source *src = NULL;
@@ -898,6 +898,9 @@ int cmd_send(int argc, char **argv)
 		goto fail;
 	t0 = umpa_loop_now_ns(loop);
 	r = umpa_loop_run(loop, &e);
+	/* the TX ring's last frames leave (and are counted) before the clock stops */
+	if (umpa_inj_flush(s.inj, r < 0 ? &e2 : &e) < 0 && r >= 0)
+		r = -e.code;
 	wall = umpa_loop_now_ns(loop) - t0;
 	if (r < 0) {
 		struct umpa_rate_stats st;

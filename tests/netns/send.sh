@@ -160,6 +160,13 @@ run -i "$IF_A" -Z nobody -c 3 "ether{}/ip{dst=\"$IP_B\"}/$(echo_expr 4)"
 sleep 0.2
 in1=$(ctr "$NS_B" IcmpInEchos)
 check "-Z nobody: exit 0 and B received 3 echo requests" [ "$RC" -eq 0 -a $((in1 - in0)) -eq 3 ]
+# --l3 -Z with IPv6: the raw IPv6 socket must be open before the privileges go
+in0=$(ctr "$NS_B" Icmp6InEchos)
+run --l3 -Z nobody -c 1 "ipv6{dst=\"$IP6_B\"}/icmpv6{type=\"echo-request\", id=8, seq=range(1,2)}/\"v6\""
+sleep 0.2
+in1=$(ctr "$NS_B" Icmp6InEchos)
+check "--l3 -Z nobody, IPv6 (raw socket opened before -Z): exit 0 and Icmp6InEchos +2" \
+	[ "$RC" -eq 0 -a $((in1 - in0)) -eq 2 ]
 
 # ---- -f: a Lua script returns what to send ----
 cat >"$TMP/pkts.lua" <<EOF
