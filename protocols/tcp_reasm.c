@@ -605,6 +605,8 @@ const struct umpa_pkt *umpa_reasm_feed(struct umpa_reasm *r, struct umpa_pkt *p,
 	}
 	if (flow_drain(r, f) > 0)
 		own = 0;
+	if (p->nlayers >= UMPA_MAX_LAYERS)
+		own = 0; /* the frame ran out of layers: show its records from the buffer, all of them */
 	k = complete_records(f->buf, f->len, &bad);
 	if (bad) {
 		k = f->len; /* show the rest as what it is (an ignored record) and resynchronise later */
@@ -720,6 +722,36 @@ static void put_marks(const struct umpa_layer *l, struct umpa_sbuf *b)
 	}
 }
 
+/* A packet holds at most UMPA_MAX_LAYERS layers: dissect the records after those r->rp holds into it, up to
+ * that many.  Returns 0 when none are left. */
+static int rp_next_chunk(struct umpa_reasm *r)
+{
+	const struct umpa_layer *last;
+	uint32_t end;
+
+	if (!r || !r->have_rp || r->rp.nlayers == 0)
+		return 0;
+	last = &r->rp.l[r->rp.nlayers - 1];
+	end = last->off + last->hlen;
+	if (last->hlen == 0 || end >= r->rp_len)
+		return 0;
+	umpa_dissect_from(&r->rp, 0, &umpa_proto_tls, end, (uint32_t)(r->rp_len - end));
+	tls13_marks(r, r->rp_flow, &r->rp, 0);
+	return r->rp.nlayers > 0;
+}
+
+/* The "layers" array's content of one JSON rendering of rp in r->txt, or NULL. */
+static const char *json_layers(struct umpa_reasm *r, const struct umpa_pkt *rp, const struct umpa_render_opts *ro)
+{
+	const char *ls;
+
+	umpa_sbuf_reset(&r->txt);
+	umpa_render_json(rp, ro, &r->txt);
+	chop(&r->txt, "]}\n");
+	ls = r->txt.s ? strstr(r->txt.s, "\"layers\":[{") : NULL;
+	return ls ? ls + strlen("\"layers\":[{") : NULL;
+}
+
 void umpa_reasm_show(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame, enum umpa_reasm_fmt fmt,
 		     const struct umpa_render_opts *ro, struct umpa_sbuf *out)
 {
@@ -733,11 +765,13 @@ void umpa_reasm_show(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame, e
 			return;
 		chop(out, "\n");
 		if (rp) {
-			for (unsigned i = 0; i < rp->nlayers; i++)
-				if (rp->l[i].proto->summary)
-					rp->l[i].proto->summary(rp, i, out);
-			for (unsigned i = 0; i < rp->nlayers; i++)
-				put_marks(&rp->l[i], out);
+			do {
+				for (unsigned i = 0; i < rp->nlayers; i++)
+					if (rp->l[i].proto->summary)
+						rp->l[i].proto->summary(rp, i, out);
+				for (unsigned i = 0; i < rp->nlayers; i++)
+					put_marks(&rp->l[i], out);
+			} while (rp_next_chunk(r));
 			umpa_sbuf_puts(out, " [reassembled from frames ");
 			put_frames(r, out, 0);
 			umpa_sbuf_putc(out, ']');
@@ -763,11 +797,13 @@ void umpa_reasm_show(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame, e
 			umpa_sbuf_puts(out, " bytes): reassembled from frames ");
 			put_frames(r, out, 0);
 			umpa_sbuf_puts(out, "]\n");
-			umpa_sbuf_reset(&r->txt);
-			umpa_render_tree(rp, ro, &r->txt);
-			nl = r->txt.s ? strchr(r->txt.s, '\n') : NULL; /* drop the "Frame N: ..." line */
-			if (nl)
-				umpa_sbuf_puts(out, nl + 1);
+			do {
+				umpa_sbuf_reset(&r->txt);
+				umpa_render_tree(rp, ro, &r->txt);
+				nl = r->txt.s ? strchr(r->txt.s, '\n') : NULL; /* drop the "Frame N: ..." line */
+				if (nl)
+					umpa_sbuf_puts(out, nl + 1);
+			} while (rp_next_chunk(r));
 		}
 		umpa_sbuf_putc(out, '\n');
 		return;
@@ -777,13 +813,8 @@ void umpa_reasm_show(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame, e
 			return;
 		chop(out, "]}\n");
 		if (rp) {
-			const char *ls;
-			umpa_sbuf_reset(&r->txt);
-			umpa_render_json(rp, ro, &r->txt);
-			chop(&r->txt, "]}\n");
-			ls = r->txt.s ? strstr(r->txt.s, "\"layers\":[{") : NULL;
+			const char *ls = json_layers(r, rp, ro);
 			if (ls) {
-				ls += strlen("\"layers\":[{");
 				umpa_sbuf_puts(out, p->nlayers ? ",{" : "{");
 				umpa_sbuf_puts(out, "\"_reassembled_from\":[");
 				put_frames(r, out, 1);
@@ -792,6 +823,11 @@ void umpa_reasm_show(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame, e
 				umpa_sbuf_putc(out, ',');
 				umpa_sbuf_puts(out, ls);
 			}
+			while (rp_next_chunk(r))
+				if ((ls = json_layers(r, rp, ro))) {
+					umpa_sbuf_puts(out, ",{");
+					umpa_sbuf_puts(out, ls);
+				}
 		}
 		umpa_sbuf_puts(out, "]");
 		if (note != NOTE_NONE) {

@@ -831,12 +831,73 @@ static void test_reasm_limits(void **state)
 	coll_free(&c);
 }
 
+/* Count the occurrences of @p needle in @p hay. */
+static unsigned count_of(const char *hay, const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *q = hay; (q = strstr(q, needle)) != NULL; q += strlen(needle))
+		n++;
+	return n;
+}
+
+/* 40 records completed by one segment (more than a packet's 32 layers): every form shows all of them. */
+static void test_reasm_many_records(void **state)
+{
+	static const uint8_t rec[6] = {0x17, 0x03, 0x03, 0x00, 0x01, 0x00};
+	uint8_t pay[3 + 39 * sizeof(rec)];
+	struct umpa_pkt pk[3];
+	const char *flags[3] = {"S", "PA", "PA"}, *seqs[3] = {"1000", "1001", "1004"};
+
+	(void)state;
+	memcpy(pay, rec + 3, 3);
+	for (int i = 0; i < 39; i++)
+		memcpy(pay + 3 + 6 * i, rec, sizeof(rec));
+	for (int i = 0; i < 3; i++) {
+		unit_build_ip(&pk[i], &umpa_proto_ip, "10.0.0.1", "10.0.0.2", &umpa_proto_tcp);
+		unit_set(&pk[i], 1, "dport", "443");
+		unit_set(&pk[i], 1, "sport", "40000");
+		unit_set(&pk[i], 1, "flags", flags[i]);
+		unit_set(&pk[i], 1, "seq", seqs[i]);
+		if (i == 1)
+			unit_push_payload(&pk[i], rec, 3);
+		if (i == 2)
+			unit_push_payload(&pk[i], pay, sizeof(pay));
+		unit_finish(&pk[i]);
+	}
+	for (int fmt = 0; fmt < 3; fmt++) {
+		struct umpa_reasm *ra = umpa_reasm_open(NULL, NULL);
+		struct umpa_sbuf sb = {0};
+		struct umpa_render_opts ro = {.number = 1};
+		for (int i = 0; i < 3; i++) {
+			struct umpa_pkt p;
+			unit_dissect(&p, UMPA_LINKTYPE_RAW, pk[i].data, pk[i].len);
+			umpa_reasm_show(ra, &p, (uint64_t)i + 1, (enum umpa_reasm_fmt)fmt, &ro, &sb);
+			umpa_pkt_release(&p);
+		}
+		assert_non_null(sb.s);
+		if (fmt == UMPA_REASM_LINE) {
+			assert_int_equal(count_of(sb.s, "Application Data"), 40);
+			unit_assert_contains(sb.s, "[reassembled from frames 2,3]");
+		} else if (fmt == UMPA_REASM_TREE) {
+			assert_int_equal(count_of(sb.s, "Transport Layer Security (tls)"), 40);
+		} else {
+			assert_int_equal(count_of(sb.s, "\"_layer\":\"tls\""), 40);
+			unit_assert_contains(sb.s, "\"_reassembled_from\":[2,3]");
+		}
+		umpa_sbuf_free(&sb);
+		umpa_reasm_close(ra);
+	}
+	for (int i = 0; i < 3; i++)
+		umpa_pkt_release(&pk[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_fields_vs_tshark),    cmocka_unit_test(test_records_vs_tshark),
 	    cmocka_unit_test(test_truncate_every_byte), cmocka_unit_test(test_invalid_lengths),
-	    cmocka_unit_test(test_reasm_limits),
+	    cmocka_unit_test(test_reasm_limits),        cmocka_unit_test(test_reasm_many_records),
 	};
 	int rc;
 
