@@ -33,6 +33,8 @@
 #endif
 
 #include "sched_internal.h"
+#include "umpa_capfile.h"
+#include "umpa_packet.h"
 #include "umpa_sched.h"
 
 enum timer_state_ {
@@ -517,6 +519,33 @@ int umpa_loop_set_now(struct umpa_loop *l, int64_t ts_ns, struct umpa_err *e)
 		return umpa_err_set(e, UMPA_EINVAL, "loop: set_now with timers pending");
 	l->vnow = ts_ns;
 	return 0;
+}
+
+int64_t umpa_loop_replay(struct umpa_loop *l, struct umpa_capr *r, umpa_replay_cb cb, void *arg, struct umpa_err *e)
+{
+	struct umpa_pkt p;
+	int64_t n = 0;
+	int rc;
+
+	if (l->clock != UMPA_CLOCK_VIRTUAL)
+		return umpa_err_set(e, UMPA_ENOSYS, "loop: replay needs the virtual clock");
+	if (!cb)
+		return umpa_err_set(e, UMPA_EINVAL, "loop: replay without a callback");
+	umpa_pkt_init(&p);
+	while ((rc = umpa_capr_next(r, &p, e)) > 0) {
+		int64_t ts = p.ts_sec * 1000000000 + (int64_t)p.ts_nsec;
+		if (n == 0 && l->nheap == 0 && !l->running && ts > l->vnow)
+			l->vnow = ts; /* nothing pending: start at the first packet, not at 1970 */
+		if ((rc = umpa_loop_advance_to(l, ts, e)) < 0)
+			break;
+		if ((rc = cb(arg, &p, e)) < 0)
+			break;
+		n++;
+		if (rc > 0) /* the callback asked to stop here */
+			break;
+	}
+	umpa_pkt_release(&p);
+	return rc < 0 ? rc : n;
 }
 
 /* ---- timers ---- */

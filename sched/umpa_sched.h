@@ -118,6 +118,33 @@ int umpa_loop_run_until(struct umpa_loop *loop, int (*done)(void *arg), void *ar
  */
 int umpa_loop_advance_to(struct umpa_loop *loop, int64_t ts_ns, struct umpa_err *e);
 
+struct umpa_capr;
+struct umpa_pkt;
+
+/**
+ * A packet of a replayed capture file: @p p (borrowed bytes and no layers
+ * yet, valid until the callback returns; dissect it in place if need be).
+ * The loop's time is the packet's timestamp.  Return 0 to go on, 1 to stop
+ * after this packet, or a negative error (with @p e set) to stop.
+ */
+typedef int (*umpa_replay_cb)(void *arg, struct umpa_pkt *p, struct umpa_err *e);
+
+/**
+ * Virtual clock only: drive the clock from a capture file.  For each packet
+ * of @p r in file order: advance the clock to the packet's timestamp
+ * (umpa_loop_advance_to: every timer due at or before it runs first, in
+ * order; a packet older than the clock is handed over at the current time),
+ * then hand the packet to @p cb.  A loop with nothing pending jumps straight
+ * to the first packet's timestamp.  Nothing waits: a week of capture runs as
+ * fast as the packets can be read.  After the last packet the clock stays at
+ * its timestamp; timers due later have not run (umpa_loop_advance_to or
+ * umpa_expect_wait settle them).  @p r stays the caller's (not closed).
+ * Returns the number of packets handed to @p cb, or a negative error: the
+ * file's (a bad record), a timer callback's umpa_loop_fail, the callback's,
+ * UMPA_ENOSYS on a live loop.
+ */
+int64_t umpa_loop_replay(struct umpa_loop *loop, struct umpa_capr *r, umpa_replay_cb cb, void *arg, struct umpa_err *e);
+
 /**
  * Virtual clock only: set the time of a loop with no pending timers or
  * sources (to start at a capture file's first timestamp without running a

@@ -8,6 +8,10 @@
  */
 #include "unit.h"
 
+#include <time.h>
+#include <unistd.h>
+
+#include "umpa_capfile.h"
 #include "umpa_expect.h"
 #include "umpa_lua.h"
 #include "umpa_sched.h"
@@ -890,6 +894,277 @@ static void test_predicates(void **state)
 	umpa_pkt_release(&p);
 }
 
+/* ---- replaying a capture file on the virtual clock ---- */
+
+#define T0_ (1700000000LL * 1000000000LL) /* the capture's first timestamp */
+
+static void stamp(struct umpa_pkt *p, int64_t ns)
+{
+	p->ts_sec = ns / 1000000000;
+	p->ts_nsec = (uint32_t)(ns % 1000000000);
+}
+
+/* Write @p n packets with timestamps @p ts (ns) to a new pcap file; returns its path (static buffer). */
+static const char *write_cap(struct umpa_pkt *const *p, const int64_t *ts, size_t n)
+{
+	static char path[64];
+	struct umpa_err e = {0};
+	struct umpa_capw *w;
+	int fd;
+
+	snprintf(path, sizeof path, "/tmp/umpa-replay-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	w = umpa_capw_open(path, UMPA_CAP_PCAP, 1, &e);
+	if (!w)
+		fail_msg("capw: %s", e.msg);
+	for (size_t i = 0; i < n; i++) {
+		stamp(p[i], ts[i]);
+		if (umpa_capw_write(w, p[i], &e) < 0)
+			fail_msg("capw: %s", e.msg);
+	}
+	assert_int_equal(umpa_capw_close(w, &e), 0);
+	return path;
+}
+
+struct replay {
+	struct umpa_loop *loop;
+	struct umpa_expect *ex;
+	struct umpa_expect_opts o;
+	int64_t rtt[200];     /* by echo sequence: -2 unsettled, -1 timed out */
+	int64_t settled[200]; /* the virtual time it settled at */
+	unsigned requests, answers, ticks;
+};
+
+static int replay_no_send(void *arg, const struct umpa_pkt *p, struct umpa_err *e)
+{
+	(void)arg;
+	(void)p;
+	return umpa_err_set(e, UMPA_EIO, "replay: nothing may be sent");
+}
+
+static void replay_settled(void *arg, const struct umpa_exchange *x)
+{
+	struct replay *r = arg;
+	uint64_t seq = icmp_seq_of(x->request);
+
+	assert_true(seq < 200);
+	assert_int_equal(r->rtt[seq], -2); /* settles once */
+	r->rtt[seq] = x->answer ? x->rtt_ns : -1;
+	r->settled[seq] = umpa_loop_now_ns(r->loop);
+	if (x->answer)
+		assert_int_equal(icmp_seq_of(x->answer), seq);
+}
+
+/* The capture's echo requests are ours (already sent); everything else is received. */
+static int replay_pkt(void *arg, struct umpa_pkt *p, struct umpa_err *e)
+{
+	struct replay *r = arg;
+	int li;
+	uint64_t type = 0;
+
+	umpa_dissect(p);
+	li = umpa_pkt_find(p, &umpa_proto_icmp, 0);
+	assert_true(li >= 0);
+	assert_int_equal(umpa_field_get_u64(p, (unsigned)li, unit_field(&umpa_proto_icmp, "type"), &type), 0);
+	if (type == 8) {
+		r->requests++;
+		return umpa_expect_add(r->ex, p, &r->o, e) < 0 ? -e->code : 0;
+	}
+	r->answers++;
+	(void)umpa_expect_input(r->ex, p);
+	return 0;
+}
+
+static void replay_tick(struct umpa_loop *loop, void *arg)
+{
+	(void)loop;
+	((struct replay *)arg)->ticks++;
+}
+
+static void replay_init(struct replay *r)
+{
+	struct umpa_err e = {0};
+
+	memset(r, 0, sizeof *r);
+	for (unsigned i = 0; i < 200; i++)
+		r->rtt[i] = -2;
+	r->loop = umpa_loop_new(UMPA_CLOCK_VIRTUAL, &e);
+	assert_non_null(r->loop);
+	r->ex = umpa_expect_new(r->loop, replay_no_send, r, &e);
+	assert_non_null(r->ex);
+	r->o.timeout_ns = 1000 * MS;
+	r->o.sent_by_caller = 1;
+	r->o.on_reply = replay_settled;
+	r->o.reply_arg = r;
+	r->o.on_timeout = replay_settled;
+	r->o.timeout_arg = r;
+}
+
+#define ECHO_ "ether{src=\"02:00:00:00:00:01\", dst=\"02:00:00:00:00:02\"}/ip{src=\"10.9.0.1\", dst=\"10.9.0.2\"}"
+
+/*
+ * Four echo requests and three replies from a capture file: one answered
+ * after 1.5 ms, one never, one 2.5 s later (beyond the 1 s timeout), one
+ * after 250 ms.  The outcomes and RTTs come from the timestamps alone.
+ */
+static void test_replay_capture(void **state)
+{
+	struct pvec q;
+	struct umpa_pkt a[4];
+	struct umpa_pkt *v[7];
+	int64_t ts[7];
+	struct replay r;
+	struct umpa_expect_stats st;
+	struct umpa_err e = {0};
+	struct umpa_capr *cr;
+	const char *path;
+
+	(void)state;
+	build_all(ECHO_ "/icmp{type=\"echo-request\", id=0x77, seq=range(1,4)}/\"replay\"", &q);
+	assert_int_equal(q.n, 4);
+	for (unsigned i = 0; i < 4; i++)
+		echo_reply(&q.p[i], &a[i]);
+	/* in timestamp order: q1 a1 q2 q3 q4 a4 a3 */
+	v[0] = &q.p[0], ts[0] = T0_;
+	v[1] = &a[0], ts[1] = T0_ + 1500000;
+	v[2] = &q.p[1], ts[2] = T0_ + 10 * MS;
+	v[3] = &q.p[2], ts[3] = T0_ + 20 * MS;
+	v[4] = &q.p[3], ts[4] = T0_ + 30 * MS;
+	v[5] = &a[3], ts[5] = T0_ + 280 * MS;
+	v[6] = &a[2], ts[6] = T0_ + 2520 * MS;
+	path = write_cap(v, ts, 7);
+
+	replay_init(&r);
+	cr = umpa_capr_open(path, &e);
+	assert_non_null(cr);
+	assert_int_equal(umpa_loop_replay(r.loop, cr, replay_pkt, &r, &e), 7);
+	assert_int_equal(umpa_loop_now_ns(r.loop), ts[6]); /* the clock is the last packet's time */
+	umpa_capr_close(cr);
+	unlink(path);
+	assert_int_equal(umpa_expect_pending(r.ex), 0);
+	assert_int_equal(r.requests, 4);
+	assert_int_equal(r.answers, 3);
+	/* answered: RTT = reply timestamp - request timestamp, to the nanosecond */
+	assert_int_equal(r.rtt[1], ts[1] - ts[0]);
+	assert_int_equal(r.rtt[1], 1500000);
+	assert_int_equal(r.rtt[4], ts[5] - ts[4]);
+	assert_int_equal(r.settled[4], ts[5]);
+	/* timed out exactly one timeout after the request, on the virtual clock */
+	assert_int_equal(r.rtt[2], -1);
+	assert_int_equal(r.settled[2], ts[2] + 1000 * MS);
+	assert_int_equal(r.rtt[3], -1);
+	assert_int_equal(r.settled[3], ts[3] + 1000 * MS);
+	umpa_expect_stats(r.ex, &st);
+	assert_int_equal(st.sent, 4);
+	assert_int_equal(st.answered, 2);
+	assert_int_equal(st.lost, 2);
+	assert_int_equal(st.unmatched, 1); /* the late reply answers nothing any more */
+	assert_int_equal(st.send_errors, 0);
+	assert_int_equal(st.rtt_min_ns, 1500000);
+	assert_int_equal(st.rtt_max_ns, 250 * MS);
+
+	/* a longer timeout on the same file: the late reply counts (RTT 2.5 s) */
+	umpa_expect_free(r.ex);
+	umpa_loop_free(r.loop);
+	replay_init(&r);
+	r.o.timeout_ns = 3000 * MS;
+	path = write_cap(v, ts, 7);
+	cr = umpa_capr_open(path, &e);
+	assert_non_null(cr);
+	assert_int_equal(umpa_loop_replay(r.loop, cr, replay_pkt, &r, &e), 7);
+	umpa_capr_close(cr);
+	unlink(path);
+	assert_int_equal(r.rtt[3], 2500 * MS);
+	assert_int_equal(r.rtt[2], -2); /* still waiting at the end of the file */
+	assert_int_equal(umpa_expect_wait(r.ex, UMPA_NEVER, &e), 1);
+	assert_int_equal(r.rtt[2], -1);
+	assert_int_equal(r.settled[2], ts[2] + 3000 * MS);
+
+	umpa_expect_free(r.ex);
+	umpa_loop_free(r.loop);
+	for (unsigned i = 0; i < 4; i++)
+		umpa_pkt_release(&a[i]);
+	pvec_free(&q);
+}
+
+/*
+ * A week of capture: a request every hour (168), each answered 10 ms later
+ * except every tenth, and a timer ticking every second of virtual time the
+ * whole week.  It replays in well under a second of CPU.
+ */
+static void test_replay_week(void **state)
+{
+	enum { NQ = 168 };
+	struct pvec q;
+	struct umpa_pkt a[NQ];
+	struct umpa_pkt *v[2 * NQ];
+	int64_t ts[2 * NQ];
+	size_t n = 0;
+	unsigned missing = 0;
+	struct replay r;
+	struct umpa_expect_stats st;
+	struct umpa_err e = {0};
+	struct umpa_capr *cr;
+	const char *path;
+	struct timespec c0, c1;
+	double cpu;
+
+	(void)state;
+	build_all(ECHO_ "/icmp{type=\"echo-request\", id=0x78, seq=range(0,167)}", &q);
+	assert_int_equal(q.n, NQ);
+	for (unsigned i = 0; i < NQ; i++) {
+		v[n] = &q.p[i];
+		ts[n++] = T0_ + (int64_t)i * 3600 * 1000 * MS;
+		umpa_pkt_init(&a[i]);
+		if (i % 10 == 0) {
+			missing++;
+			continue;
+		}
+		echo_reply(&q.p[i], &a[i]);
+		v[n] = &a[i];
+		ts[n++] = T0_ + (int64_t)i * 3600 * 1000 * MS + 10 * MS;
+	}
+	path = write_cap(v, ts, n);
+
+	replay_init(&r);
+	assert_int_equal(umpa_loop_set_now(r.loop, T0_, &e), 0);
+	assert_non_null(umpa_every(r.loop, 1000 * MS, replay_tick, &r, &e));
+	cr = umpa_capr_open(path, &e);
+	assert_non_null(cr);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+	assert_int_equal(umpa_loop_replay(r.loop, cr, replay_pkt, &r, &e), (int64_t)n);
+	assert_int_equal(umpa_expect_wait(r.ex, UMPA_NEVER, &e), 1);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+	umpa_capr_close(cr);
+	unlink(path);
+	cpu = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
+	print_message("      a week of capture (%zu packets, %u one-second ticks) replayed in %.3f s of CPU\n", n,
+		      r.ticks, cpu);
+	assert_true(cpu < 1.0);
+	/* one tick per second of virtual time, up to the last packet's timestamp */
+	assert_int_equal(umpa_loop_now_ns(r.loop), ts[n - 1]);
+	assert_int_equal(r.ticks, (ts[n - 1] - T0_) / (1000 * MS));
+	assert_true(r.ticks >= 167u * 3600u);
+	umpa_expect_stats(r.ex, &st);
+	assert_int_equal(st.sent, NQ);
+	assert_int_equal(st.answered, NQ - missing);
+	assert_int_equal(st.lost, missing);
+	assert_int_equal(st.rtt_min_ns, 10 * MS);
+	assert_int_equal(st.rtt_max_ns, 10 * MS);
+	for (unsigned i = 0; i < NQ; i++) {
+		assert_int_equal(r.rtt[i], i % 10 == 0 ? -1 : 10 * MS);
+		assert_int_equal(r.settled[i], ts[0] + (int64_t)i * 3600 * 1000 * MS + (i % 10 == 0 ? 1000 : 10) * MS);
+	}
+
+	umpa_expect_free(r.ex);
+	umpa_loop_free(r.loop);
+	for (unsigned i = 0; i < NQ; i++)
+		umpa_pkt_release(&a[i]);
+	pvec_free(&q);
+}
+
 static int setup(void **state)
 {
 	struct umpa_err e = {0};
@@ -921,6 +1196,8 @@ int main(void)
 	    cmocka_unit_test(test_arp_nd_v6),
 	    cmocka_unit_test(test_rules),
 	    cmocka_unit_test(test_predicates),
+	    cmocka_unit_test(test_replay_capture),
+	    cmocka_unit_test(test_replay_week),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
