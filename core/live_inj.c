@@ -367,10 +367,20 @@ static int live_ring_reap_(struct umpa_inj *j, struct umpa_err *e)
  */
 static int live_ring_kick_(struct umpa_inj *j, int wait, struct umpa_err *e)
 {
-	for (int tries = 0; tries < 4; tries++) {
+	for (int tries = 0; tries < 8; tries++) {
 		ssize_t r = send(j->rfd, NULL, 0, wait ? 0 : MSG_DONTWAIT);
-		if (r >= 0 || errno == EAGAIN || errno == ENOBUFS || errno == EWOULDBLOCK)
-			return 0;
+		if (r >= 0 || errno == EAGAIN || errno == ENOBUFS || errno == EWOULDBLOCK) {
+			/* The kernel stops walking when the socket's send buffer is
+			 * full (frames still in flight on a slow device): then the
+			 * last frame queued is still a request, and we wait for it,
+			 * so that every frame of a batch has gone to the device
+			 * when the batch returns. */
+			unsigned last = (j->head + j->frame_nr - 1) % j->frame_nr;
+			if (wait || !j->inflight || live_status_(live_frame_(j, last)) != TP_STATUS_SEND_REQUEST)
+				return 0;
+			wait = 1;
+			continue;
+		}
 		if (errno != EINTR)
 			break;
 	}
