@@ -360,8 +360,9 @@ static int key_skipped(const char *k)
 static size_t compare_tshark(const char *path, struct rec *r)
 {
 	static char cmd[16384], line[1 << 20];
+	static char a[1 << 15], b[1 << 15];
 	char *keys[256];
-	size_t nkeys = 0, cmp = 0, len;
+	size_t nkeys = 0, cmp = 0, len, lo = 0, hi;
 	FILE *f;
 
 	for (size_t i = 0; i < r->n; i++) {
@@ -401,14 +402,18 @@ static size_t compare_tshark(const char *path, struct rec *r)
 		(void)save;
 		assert_int_equal(nc, nkeys + 1);
 		frame = strtoul(cols[0], NULL, 10);
+		/* r->v is in frame order, and so are tshark's lines: [lo, hi) are this frame's values */
+		while (lo < r->n && r->v[lo].frame < frame)
+			lo++;
+		for (hi = lo; hi < r->n && r->v[hi].frame == frame;)
+			hi++;
 		for (size_t k = 0; k < nkeys; k++) {
 			/* umpa's values of this key in this frame, in order, against tshark's list */
 			char *tv = cols[k + 1], *tsave = NULL, *tok;
 			size_t ui = 0;
 			tok = *tv ? strtok_r(tv, "|", &tsave) : NULL;
-			for (size_t i = 0; i < r->n; i++) {
-				char a[1 << 15], b[1 << 15];
-				if (r->v[i].frame != frame || strcmp(r->v[i].key, keys[k]))
+			for (size_t i = lo; i < hi; i++) {
+				if (strcmp(r->v[i].key, keys[k]))
 					continue;
 				if (!tok)
 					fail_msg("frame %lu: %s = %s in umpa, tshark has no more (%zu before)", frame,
