@@ -30,7 +30,6 @@
 #ifdef __linux__
 #include <linux/filter.h>
 #include <linux/if_packet.h>
-#include <sched.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #define LIVE_HAVE_RING_ 1
@@ -443,7 +442,7 @@ static int live_ring_fits_(const struct umpa_inj *j, const struct umpa_pkt *p)
 static int live_ring_batch_(struct umpa_inj *j, struct umpa_pkt *const *pkts, unsigned n, struct umpa_err *e)
 {
 	const size_t data_off = TPACKET2_HDRLEN - sizeof(struct sockaddr_ll);
-	unsigned i = 0, ok = 0, queued = 0;
+	unsigned i = 0, ok = 0, queued = 0, full_waits = 0;
 	int rc = 0;
 
 	while (i < n && rc == 0 && j->ring) {
@@ -470,7 +469,12 @@ static int live_ring_batch_(struct umpa_inj *j, struct umpa_pkt *const *pkts, un
 					break;
 				queued = 0;
 				if (j->inflight == j->frame_nr) {
-					sched_yield();
+					/* the device still holds every slot: bounded at about a second */
+					if (++full_waits > 1000) {
+						rc = umpa_err_set(e, UMPA_EIO, "%s: the TX ring stays full", j->ifname);
+						break;
+					}
+					usleep(1000);
 					continue;
 				}
 			}

@@ -306,6 +306,34 @@ static void test_inject_batch_ring(void **state)
 	assert_int_equal(cs.dropped, 0);
 	assert_int_equal(cs.delivered, N);
 
+	/* 5000 frames in one batch: the ring (2048 slots) fills and is waited on
+	 * twice; every frame is counted once it has left, none lost */
+	{
+		enum { M = 5000 };
+		struct umpa_pkt **mv = calloc(M, sizeof *mv);
+		struct umpa_cap_stats cs0;
+		uint64_t sent0 = st.sent;
+		assert_non_null(mv);
+		for (unsigned i = 0; i < M; i++)
+			mv[i] = &k->p[i % N];
+		assert_int_equal(umpa_cap_stats(c, &cs0, &e), 0);
+		got_free(g);
+		assert_int_equal(umpa_inj_send_batch(j, mv, M, &e), M);
+		assert_int_equal(umpa_inj_flush(j, &e), 0);
+		umpa_inj_stats(j, &st);
+		assert_int_equal(st.sent - sent0, M);
+		assert_int_equal(st.errors, 0);
+		drain(c, g, M, 3000);
+		assert_int_equal(umpa_cap_stats(c, &cs, &e), 0);
+		print_message("      5000-frame batch: sent %llu, capture saw %u (delivered +%llu, dropped +%llu)\n",
+			      (unsigned long long)(st.sent - sent0), g->n,
+			      (unsigned long long)(cs.delivered - cs0.delivered),
+			      (unsigned long long)(cs.dropped - cs0.dropped));
+		assert_int_equal(cs.delivered - cs0.delivered + cs.dropped - cs0.dropped, M);
+		got_free(g);
+		free(mv);
+	}
+
 	/* a frame longer than a ring slot still goes out (through libnet) */
 	{
 		struct pkts *big = calloc(1, sizeof *big);
