@@ -85,14 +85,16 @@ struct umpa_tls_conv {
 	int dead[2]; /* this side hit a fatal error */
 	int failed;  /* 1 + the side that failed first, 0 if none */
 	int got_close[2];
-	int early_w;             /* client starts with SSL_write_early_data */
-	int early_r;             /* server reads with SSL_read_early_data */
-	int renegs[2];           /* renegotiations started */
-	int finished_c;          /* Finished messages the client wrote */
-	long msg_start[2];       /* offset of the first record of the message being written, -1: none */
-	size_t wr_off[2];        /* bytes of the records built since the last flight */
-	const char *app_name[2]; /* while application data is written: its label */
-	int in_run;              /* made by umpa_tls_run: its keys also go to the pump's log */
+	int early_w;                  /* client starts with SSL_write_early_data */
+	int early_r;                  /* server reads with SSL_read_early_data */
+	int renegs[2];                /* renegotiations started */
+	int finished_c;               /* Finished messages the client wrote */
+	long msg_start[2];            /* offset of the first record of the message being written, -1: none */
+	size_t wr_off[2];             /* bytes of the records built since the last flight */
+	const char *app_name[2];      /* while application data is written: its label */
+	int in_run;                   /* made by umpa_tls_run: its keys also go to the pump's log */
+	int psk_used;                 /* the server's PSK callback handed out the external PSK */
+	const SSL_CIPHER *psk_cipher; /* TLS 1.3: the suite of the client's external PSK session */
 	struct tbuf_ keylog;
 	unsigned char buf[16384];
 };
@@ -261,6 +263,11 @@ static int verify_accept_cb_(int ok, X509_STORE_CTX *ctx)
 
 static void msg_cb_(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl, void *arg);
 static void keylog_cb_(const SSL *ssl, const char *line);
+static unsigned int psk_client_cb_(SSL *ssl, const char *hint, char *id, unsigned int max_id, unsigned char *psk,
+				   unsigned int max_psk);
+static unsigned int psk_server_cb_(SSL *ssl, const char *id, unsigned char *psk, unsigned int max_psk);
+static int psk_use_session_cb_(SSL *ssl, const EVP_MD *md, const unsigned char **id, size_t *idlen, SSL_SESSION **sess);
+static int psk_find_session_cb_(SSL *ssl, const unsigned char *id, size_t idlen, SSL_SESSION **sess);
 
 /* Trust @p x (and allow it to be a non-root anchor) in @p ctx's store. */
 static int trust_cert_(SSL_CTX *ctx, X509 *x)
@@ -400,11 +407,23 @@ struct umpa_tls *umpa_tls_new(const struct umpa_tls_opts *o, struct umpa_err *e)
 	}
 	t->o.sni = own_str_(t, t->o.sni);
 	t->o.label = own_str_(t, t->o.label);
+	t->o.psk_identity = own_str_(t, t->o.psk_identity ? t->o.psk_identity : "umpa");
+	t->o.psk = own_mem_(t, t->o.psk, t->o.psk_len);
+	if (!t->o.psk)
+		t->o.psk_len = 0;
 	t->o.early_data = own_mem_(t, t->o.early_data, t->o.early_len);
 	if (!t->o.early_data)
 		t->o.early_len = 0;
 	if (t->oom) {
 		umpa_err_set(e, UMPA_ENOMEM, "tls: out of memory");
+		return umpa_tls_free(t);
+	}
+	if (t->o.psk && (t->o.psk_len > 64 || strlen(t->o.psk_identity) > 128)) {
+		umpa_err_set(e, UMPA_EINVAL, "--psk: the key is 1 to 64 bytes, the identity at most 128 characters");
+		return umpa_tls_free(t);
+	}
+	if (t->o.psk && (t->o.resume != UMPA_TLS_RESUME_NONE || t->o.early_len)) {
+		umpa_err_set(e, UMPA_EINVAL, "--psk: cannot be combined with --resume or --early-data");
 		return umpa_tls_free(t);
 	}
 
@@ -551,6 +570,12 @@ struct umpa_tls *umpa_tls_new(const struct umpa_tls_opts *o, struct umpa_err *e)
 		SSL_CTX_set_options(t->ctx[S_], SSL_OP_ALLOW_CLIENT_RENEGOTIATION);
 	/* DHE suites: OpenSSL's built-in RFC 7919 groups sized to the certificate's strength */
 	SSL_CTX_set_dh_auto(t->ctx[S_], 1);
+	if (t->o.psk) {
+		SSL_CTX_set_psk_client_callback(t->ctx[C_], psk_client_cb_);
+		SSL_CTX_set_psk_server_callback(t->ctx[S_], psk_server_cb_);
+		SSL_CTX_set_psk_use_session_callback(t->ctx[C_], psk_use_session_cb_);
+		SSL_CTX_set_psk_find_session_callback(t->ctx[S_], psk_find_session_cb_);
+	}
 	return t;
 fail:
 	X509_free(x);
@@ -585,6 +610,93 @@ const char *umpa_tls_keylog(const struct umpa_tls *t, size_t *len)
 }
 
 /* ---- callbacks ---- */
+
+/* TLS <= 1.2 PSK suites, client: the identity and the key. */
+static unsigned int psk_client_cb_(SSL *ssl, const char *hint, char *id, unsigned int max_id, unsigned char *psk,
+				   unsigned int max_psk)
+{
+	struct umpa_tls_conv *c = SSL_get_app_data(ssl);
+	size_t il;
+
+	(void)hint;
+	if (!c || !c->t->o.psk)
+		return 0;
+	il = strlen(c->t->o.psk_identity);
+	if (il >= max_id || c->t->o.psk_len > max_psk)
+		return 0;
+	memcpy(id, c->t->o.psk_identity, il + 1);
+	memcpy(psk, c->t->o.psk, c->t->o.psk_len);
+	return (unsigned int)c->t->o.psk_len;
+}
+
+/* TLS <= 1.2 PSK suites, server: the key of a known identity. */
+static unsigned int psk_server_cb_(SSL *ssl, const char *id, unsigned char *psk, unsigned int max_psk)
+{
+	struct umpa_tls_conv *c = SSL_get_app_data(ssl);
+
+	if (!c || !c->t->o.psk || !id || strcmp(id, c->t->o.psk_identity) != 0 || c->t->o.psk_len > max_psk)
+		return 0;
+	memcpy(psk, c->t->o.psk, c->t->o.psk_len);
+	c->psk_used = 1;
+	return (unsigned int)c->t->o.psk_len;
+}
+
+/* A TLS 1.3 external PSK session: the key, suite @p ci, TLS 1.3. NULL on failure. */
+static SSL_SESSION *psk_session_(const struct umpa_tls *t, const SSL_CIPHER *ci)
+{
+	SSL_SESSION *s = SSL_SESSION_new();
+
+	if (!s || !SSL_SESSION_set1_master_key(s, t->o.psk, t->o.psk_len) || !SSL_SESSION_set_cipher(s, ci) ||
+	    !SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION)) {
+		SSL_SESSION_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* TLS 1.3, client: offer the PSK with the first TLS 1.3 suite of the list (whose hash is @p md, if set). */
+static int psk_use_session_cb_(SSL *ssl, const EVP_MD *md, const unsigned char **id, size_t *idlen, SSL_SESSION **sess)
+{
+	struct umpa_tls_conv *c = SSL_get_app_data(ssl);
+	STACK_OF(SSL_CIPHER) *sk = SSL_get_ciphers(ssl);
+	const SSL_CIPHER *ci = NULL;
+
+	*sess = NULL;
+	if (!c || !c->t->o.psk)
+		return 1;
+	for (int i = 0; sk && i < sk_SSL_CIPHER_num(sk) && !ci; i++) {
+		const SSL_CIPHER *x = sk_SSL_CIPHER_value(sk, i);
+		const EVP_MD *h = SSL_CIPHER_get_handshake_digest(x);
+		if (SSL_CIPHER_get_kx_nid(x) == NID_kx_any && (!md || (h && EVP_MD_is_a(md, EVP_MD_get0_name(h)))))
+			ci = x;
+	}
+	if (!ci)
+		return 1; /* no suite for it: no PSK offered */
+	if (!(*sess = psk_session_(c->t, ci)))
+		return 0;
+	c->psk_cipher = ci;
+	*id = (const unsigned char *)c->t->o.psk_identity;
+	*idlen = strlen(c->t->o.psk_identity);
+	return 1;
+}
+
+/* TLS 1.3, server: the PSK session of a known identity, with the client's suite. */
+static int psk_find_session_cb_(SSL *ssl, const unsigned char *id, size_t idlen, SSL_SESSION **sess)
+{
+	struct umpa_tls_conv *c = SSL_get_app_data(ssl);
+	const SSL_CIPHER *ci;
+
+	*sess = NULL;
+	if (!c || !c->t->o.psk || idlen != strlen(c->t->o.psk_identity) || memcmp(id, c->t->o.psk_identity, idlen) != 0)
+		return 1; /* unknown identity: a full handshake */
+	ci = c->psk_cipher ? c->psk_cipher : SSL_get_pending_cipher(ssl);
+	if (!ci)
+		return 1;
+	if (!(*sess = psk_session_(c->t, ci)))
+		return 0;
+	c->psk_used = 1;
+	return 1;
+}
 
 static void keylog_cb_(const SSL *ssl, const char *line)
 {
@@ -1142,6 +1254,16 @@ static void report_fill_(struct umpa_tls_conv *c)
 	if (sni)
 		snprintf(r->sni, sizeof(r->sni), "%s", sni);
 	r->resumed = SSL_session_reused(cl);
+	if (c->psk_used && r->handshake_ok) {
+		int v = SSL_version(cl);
+		int kx = ci ? SSL_CIPHER_get_kx_nid(ci) : 0;
+		if ((v >= TLS1_3_VERSION && r->resumed) ||
+		    (v < TLS1_3_VERSION &&
+		     (kx == NID_kx_psk || kx == NID_kx_dhe_psk || kx == NID_kx_ecdhe_psk || kx == NID_kx_rsa_psk))) {
+			snprintf(r->psk, sizeof(r->psk), "external");
+			r->resumed = 0;
+		}
+	}
 	if (c->t->o.early_len && SSL_get0_session(cl) && c->early_w) {
 		int st = SSL_get_early_data_status(cl);
 		r->early_data = st == SSL_EARLY_DATA_ACCEPTED ? 1 : 0;

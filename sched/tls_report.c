@@ -108,6 +108,8 @@ size_t umpa_tls_report_text(const struct umpa_tls_report *r, char *buf, size_t n
 	put_(&o, "Server name (SNI): %s\n", r->sni[0] ? r->sni : "(none)");
 	put_(&o, "ALPN protocol: %s\n", r->alpn[0] ? r->alpn : "(none)");
 	put_(&o, "Resumed: %s\n", r->resumed ? "yes" : "no");
+	if (r->psk[0])
+		put_(&o, "PSK: %s\n", r->psk);
 	if (r->early_data >= 0)
 		put_(&o, "Early data: %s\n", r->early_data ? "accepted" : "rejected");
 	if (r->key_updates)
@@ -169,6 +171,7 @@ size_t umpa_tls_report_json(const struct umpa_tls_report *r, char *buf, size_t n
 		put_(&o, ",\"%s\":", strs[i].k);
 		put_json_str_(&o, strs[i].v);
 	}
+	put_(&o, ",\"psk\":\"%s\"", r->psk[0] ? r->psk : "none");
 	put_(&o, ",\"resumed\":%s,\"early_data\":\"%s\"", r->resumed ? "true" : "false",
 	     early[r->early_data < 0 ? 0
 		   : r->early_data   ? 2

@@ -36,6 +36,14 @@
  * to allow it.  OpenSSL's anti-replay makes such a ticket single-use: a
  * second conversation offering the same one gets a full handshake.
  *
+ * External PSK (opts.psk): the client's and the server's PSK callbacks hand
+ * out the key (SSL_CTX_set_psk_client_callback / set_psk_server_callback
+ * for TLS <= 1.2, set_psk_use_session_callback / set_psk_find_session_callback
+ * for TLS 1.3: an SSL_SESSION with the key, the suite and TLS 1.3, used in
+ * psk_dhe_ke mode).  TLS 1.2 PSK conversations log CLIENT_RANDOM lines, TLS
+ * 1.3 ones the traffic secrets, as any other.  The report's psk says whether
+ * the handshake used it.
+ *
  * Randomness: the TCP side (ISNs, ports, IP ids, timestamps) is seeded by
  * tcp.seed and reproducible; the TLS bytes (randoms, keys, signatures) come
  * from OpenSSL's own DRBG and differ on every run.
@@ -126,6 +134,12 @@ struct umpa_tls_opts {
 	enum umpa_tls_close close;   /**< the ending */
 	struct umpa_tcps_opts tcp;   /**< the TCP stream (addresses, ports, MSS, segmentation, seed, ...) */
 	const char *label;           /**< prefixed to every comment as "[label] " (NULL: none) */
+	const void *psk;             /**< external pre-shared key both sides know (1..64 bytes); NULL: none.
+					TLS <= 1.2: the PSK suites of the cipher lists (PSK, DHE-PSK, ECDHE-PSK,
+					RSA-PSK) can negotiate; TLS 1.3: the client offers it (psk_dhe_ke) with the
+					first TLS 1.3 suite of its list; cannot be combined with resume */
+	size_t psk_len;              /**< its length */
+	const char *psk_identity;    /**< the PSK's identity (NULL: "umpa") */
 };
 
 /** One certificate of a chain, as the report shows it. */
@@ -153,7 +167,9 @@ struct umpa_tls_report {
 	char sigalg[32];   /**< server's signature algorithm as the client saw it ("rsa_pss_rsae_sha256") */
 	char alpn[64];     /**< selected protocol */
 	char sni[256];     /**< server name the server received */
-	int resumed;       /**< 1: the session was resumed (SSL_session_reused on the client) */
+	int resumed;       /**< 1: the session was resumed (SSL_session_reused on the client); 0 when the
+			      handshake used the external PSK (OpenSSL counts a TLS 1.3 one as reused) */
+	char psk[16];      /**< "external": the handshake used the external PSK (opts.psk); "" otherwise */
 	int early_data;    /**< -1: none offered, 0: rejected, 1: accepted */
 	int verify_result; /**< X509_V_OK (0) or the X509_V_ERR_ of the client's verification */
 	char verify_reason[128];  /**< X509_verify_cert_error_string */
