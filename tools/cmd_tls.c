@@ -79,6 +79,9 @@ static const char tls_usage[] =
     "                         (id: session id, TLS <= 1.2; ticket: RFC 5077 or TLS 1.3 ticket;\n"
     "                         psk: TLS 1.3 stateful PSK)\n"
     "  --early-data DATA|@F   0-RTT data on resumed TLS 1.3 conversations (implies --resume ticket)\n"
+    "  --psk HEX[:IDENTITY]   external pre-shared key (1-64 bytes; identity default umpa): TLS <= 1.2\n"
+    "                         PSK suites (--ciphers PSK, DHE-PSK, ECDHE-PSK, RSA-PSK) and TLS 1.3\n"
+    "                         external PSK with (EC)DHE; the report says psk external when used\n"
     "  --key-update N         TLS 1.3 KeyUpdates the client sends; --server-key-update N\n"
     "  --renegotiate N        TLS <= 1.2 renegotiations the client starts; --server-renegotiate N\n"
     "  --max-record N         largest record plaintext, 512-16384 (512/1024/2048/4096: the client\n"
@@ -143,6 +146,7 @@ enum {
 	O_RENEG,
 	O_SRENEG,
 	O_MAXREC,
+	O_PSK,
 	O_SENDC,
 	O_SENDS,
 	O_CLOSE,
@@ -209,6 +213,7 @@ static const struct option tls_longopts[] = {
     {"renegotiate", required_argument, NULL, O_RENEG},
     {"server-renegotiate", required_argument, NULL, O_SRENEG},
     {"max-record", required_argument, NULL, O_MAXREC},
+    {"psk", required_argument, NULL, O_PSK},
     {"send-client", required_argument, NULL, O_SENDC},
     {"send-server", required_argument, NULL, O_SENDS},
     {"close", required_argument, NULL, O_CLOSE},
@@ -510,6 +515,44 @@ struct rep_ {
 	size_t cap;
 };
 
+/* --psk HEX[:IDENTITY] into @p key (64 bytes) and @p o. Returns 0, or -1 after a message. */
+static int psk_arg_(const char *arg, unsigned char *key, struct umpa_tls_opts *o)
+{
+	const char *colon = strchr(arg, ':');
+	size_t hl = colon ? (size_t)(colon - arg) : strlen(arg), n = 0;
+
+	if (hl == 0 || hl % 2 || hl / 2 > 64) {
+		tool_err("--psk: want 2 to 128 hex digits (1 to 64 bytes)[:IDENTITY], got '%s'", arg);
+		return -1;
+	}
+	for (size_t i = 0; i < hl; i += 2) {
+		unsigned v = 0;
+		for (size_t j = 0; j < 2; j++) {
+			char ch = arg[i + j];
+			int d = ch >= '0' && ch <= '9'   ? ch - '0'
+				: ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+				: ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+							 : -1;
+			if (d < 0) {
+				tool_err("--psk: '%c' is not a hex digit", ch);
+				return -1;
+			}
+			v = v * 16 + (unsigned)d;
+		}
+		key[n++] = (unsigned char)v;
+	}
+	o->psk = key;
+	o->psk_len = n;
+	if (colon) {
+		if (!colon[1]) {
+			tool_err("--psk: empty identity after ':'");
+			return -1;
+		}
+		o->psk_identity = colon + 1;
+	}
+	return 0;
+}
+
 static void report_(struct rep_ *r, int i, const struct umpa_tls_report *t)
 {
 	size_t need;
@@ -519,7 +562,9 @@ static void report_(struct rep_ *r, int i, const struct umpa_tls_report *t)
 	if (!r->json && r->count > 1 && !r->verbose) {
 		fprintf(r->f, "conversation %d: %s %s %s %s%s%s\n", i + 1, t->handshake_ok ? "ok" : "FAILED",
 			t->version[0] ? t->version : "-", t->cipher[0] ? t->cipher : "-", t->group[0] ? t->group : "-",
-			t->resumed ? " resumed" : "",
+			t->resumed  ? " resumed"
+			: t->psk[0] ? " psk"
+				    : "",
 			t->early_data == 1   ? " early-data"
 			: t->early_data == 0 ? " early-data-rejected"
 					     : "");
@@ -693,6 +738,7 @@ static int run_(struct umpa_tls *t, const struct umpa_tls_opts *o, int count, in
 int cmd_tls(int argc, char **argv)
 {
 	struct umpa_tls_opts o;
+	unsigned char pskkey[64];
 	struct umpa_tls_side *cs, *ss;
 	struct bufs_ bufs = {0};
 	struct umpa_err e = {0};
@@ -872,6 +918,10 @@ int cmd_tls(int argc, char **argv)
 				tool_err("--resume: '%s' is not id, ticket, psk or none", optarg);
 				return UMPA_EXIT_USAGE;
 			}
+			break;
+		case O_PSK:
+			if (psk_arg_(optarg, pskkey, &o) < 0)
+				return UMPA_EXIT_USAGE;
 			break;
 		case O_EARLY:
 			if (data_arg_("--early-data", optarg, &bufs, &o.early_data, &o.early_len) < 0)
