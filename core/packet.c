@@ -149,6 +149,32 @@ int umpa_pkt_push(struct umpa_pkt *p, const struct umpa_proto *proto, struct ump
 	return (int)li;
 }
 
+int umpa_pkt_prepend(struct umpa_pkt *p, const struct umpa_proto *proto, struct umpa_err *e)
+{
+	uint32_t n = proto->hdr_len;
+	int rc;
+
+	if (p->nlayers >= UMPA_MAX_LAYERS)
+		return umpa_err_set(e, UMPA_ERANGE, "too many layers (at most %d)", UMPA_MAX_LAYERS);
+	if (p->ro || (!p->owned && p->len))
+		return umpa_err_set(e, UMPA_EINVAL, "packet is not writable");
+	if (p->len + n > UMPA_MAX_PKT)
+		return umpa_err_set(e, UMPA_ERANGE, "packet would exceed %u bytes", UMPA_MAX_PKT);
+	if ((rc = reserve(p, p->len + n, e)) < 0)
+		return rc;
+	memmove(p->data + n, p->data, p->len);
+	memset(p->data, 0, n);
+	memmove(&p->l[1], &p->l[0], p->nlayers * sizeof p->l[0]);
+	for (unsigned i = 1; i <= p->nlayers; i++)
+		p->l[i].off += n;
+	p->len += n;
+	p->wirelen += n;
+	p->l[0] = (struct umpa_layer){.proto = proto, .off = 0, .len = p->len, .hlen = n};
+	p->nlayers++;
+	write_defaults(p, 0);
+	return 0;
+}
+
 int umpa_pkt_push_bytes(struct umpa_pkt *p, const struct umpa_proto *raw_proto, const void *bytes, uint32_t n,
 			struct umpa_err *e)
 {

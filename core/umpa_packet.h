@@ -78,6 +78,16 @@ int umpa_pkt_copy_from(struct umpa_pkt *p, const uint8_t *data, uint32_t n, stru
 int umpa_pkt_dup(struct umpa_pkt *dst, const struct umpa_pkt *src, struct umpa_err *e);
 
 /**
+ * Insert a layer of @p proto with its default header in front of every other
+ * layer (an Ethernet header before an IP packet, say).  The bytes, fields
+ * and set masks of the existing layers are kept; their offsets move.  The
+ * new layer's automatic fields are filled by the next umpa_pkt_finish().
+ * @p p must be owned (built or copied).  The caller sets p->linktype (core
+ * knows no protocol by name).  Returns 0 or a negative error.
+ */
+int umpa_pkt_prepend(struct umpa_pkt *p, const struct umpa_proto *proto, struct umpa_err *e);
+
+/**
  * Append a layer of @p proto with its default header (hdr_len bytes, field
  * defaults).  Every earlier layer's window grows to cover it.  Returns the
  * new layer's index, or a negative error.

@@ -129,3 +129,25 @@ int umpa_linktype_for_proto(const struct umpa_proto *proto)
 		return (int)v;
 	return -1;
 }
+
+int umpa_pkt_fit_link(struct umpa_pkt *p, int linktype, struct umpa_err *e)
+{
+	const struct umpa_proto *first = p->nlayers ? p->l[0].proto : NULL;
+	int rc;
+
+	if (!first)
+		return umpa_err_set(e, UMPA_EINVAL, "empty packet");
+	if (umpa_linktype_for_proto(first) == linktype)
+		return 0;
+	if (linktype == UMPA_LINKTYPE_ETHERNET &&
+	    (first == &umpa_proto_ip || first == &umpa_proto_ipv6 || first == &umpa_proto_arp)) {
+		if ((rc = umpa_pkt_prepend(p, &umpa_proto_eth, e)) < 0)
+			return rc;
+		p->linktype = UMPA_LINKTYPE_ETHERNET;
+		if ((rc = umpa_pkt_finish(p, e)) < 0)
+			return rc;
+		return 1;
+	}
+	return umpa_err_set(e, UMPA_EINVAL, "a packet starting with %s cannot be sent on a device of link type %d",
+			    first->name, linktype);
+}

@@ -78,6 +78,18 @@ const struct umpa_proto *umpa_proto_for_linktype(int linktype);
 int umpa_linktype_for_proto(const struct umpa_proto *proto);
 
 /**
+ * Make @p p (built, owned, finished) fit a device of @p linktype: a packet
+ * that starts at IPv4, IPv6 or ARP gets an Ethernet header in front when the
+ * device is Ethernet (addresses left to the caller's resolution: they are
+ * unset), and is re-finished (the Ethernet type is filled; what the user set
+ * in the other layers stays as set).  A packet that already starts with the
+ * device's link layer is left alone.  Returns 1 when a header was added, 0
+ * when none was needed, or -UMPA_EINVAL (with @p e naming both layers) when
+ * the packet cannot go on such a device.
+ */
+int umpa_pkt_fit_link(struct umpa_pkt *p, int linktype, struct umpa_err *e);
+
+/**
  * Dissect @p p from its linktype: fill the layer index.  Never fails:
  * unknown or damaged parts become raw layers flagged as such.  Every layer's
  * `set` mask is all ones (a captured field counts as set; unset it to have

@@ -308,8 +308,7 @@ static int route_src(int family, const uint8_t *dst, uint8_t *src, struct umpa_e
 /* Fill what the user left unset in @p p (see the file comment) and finish it again. */
 static int fill_in(struct send_ctx *s, struct umpa_pkt *p, unsigned long no, struct umpa_err *e)
 {
-	int li4 = umpa_pkt_find(p, &umpa_proto_ip, 0), li6 = umpa_pkt_find(p, &umpa_proto_ipv6, 0);
-	int li = li4;
+	int li4, li6, li;
 	int family = AF_INET;
 	size_t alen = 4;
 	const struct umpa_field *fsrc, *fdst;
@@ -317,6 +316,15 @@ static int fill_in(struct send_ctx *s, struct umpa_pkt *p, unsigned long no, str
 	uint32_t n;
 	uint8_t buf[16];
 
+	/* an IP or ARP packet gets its Ethernet header here (addresses filled below), as in umpa sr */
+	if (!s->l3 && p->nlayers && p->l[0].proto != &umpa_proto_eth && umpa_pkt_fit_link(p, UMPA_LINKTYPE_ETHERNET, e) < 0) {
+		char why[sizeof e->msg];
+		snprintf(why, sizeof why, "%s", e->msg);
+		return umpa_err_set(e, UMPA_EINVAL, "packet %lu: %s: put ether{}/ in front, or use --l3", no, why);
+	}
+	li4 = umpa_pkt_find(p, &umpa_proto_ip, 0);
+	li6 = umpa_pkt_find(p, &umpa_proto_ipv6, 0);
+	li = li4;
 	if (li < 0 || (li6 >= 0 && li6 < li)) {
 		li = li6;
 		family = AF_INET6;

@@ -404,6 +404,12 @@ int cmd_sr(int argc, char **argv)
 	co.bufsize = 32 << 20;
 	co.snaplen = 65535;
 	co.dir = UMPA_DIR_IN;
+	/* not immediate: libpcap then uses TPACKET_V3, which packs answers densely into
+	 * blocks (immediate mode's TPACKET_V2 gives each one a 64 KiB slot, 512 in 32 MiB,
+	 * and a burst of answers overflows it).  Blocks are handed over every millisecond;
+	 * RTTs come from the kernel's time stamps, so the delay does not show in them. */
+	co.immediate = 0;
+	co.timeout_ms = 1;
 	if (!(s.cap_h = umpa_cap_open(ifname, &co, &e)))
 		goto fail;
 	if (!(s.inj = umpa_inj_open(ifname, s.l3 ? 3 : 2, &e)))
@@ -433,6 +439,11 @@ int cmd_sr(int argc, char **argv)
 				tool_err("sr: --l3: packet %zu has no IPv4 or IPv6 layer", i + 1);
 				goto out;
 			}
+		}
+		/* an IP or ARP packet on an Ethernet device gets its Ethernet header here, as Scapy's sr() does */
+		if (!s.l3 && umpa_pkt_fit_link(p, umpa_cap_linktype(s.cap_h), &e) < 0) {
+			tool_err("sr: packet %zu: %s", i + 1, e.msg);
+			goto out;
 		}
 		if (umpa_resolve_dst(res, p, &e) < 0)
 			goto fail;

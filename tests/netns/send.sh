@@ -64,8 +64,8 @@ run --l3 'ip{dst="192.0.2.1"}/icmp{}'
 check "--l3 to a destination with no route: 'network unreachable', exit 1" one_line_error 1 "network unreachable"
 run "ether{}/ip{dst=\"$IP_B\"}/icmp{}"
 check "no interface given at layer 2: usage error, exit 2" one_line_error 2 "give -i"
-run -i "$IF_A" "ip{dst=\"$IP_B\"}/icmp{}"
-check "layer 2 with a packet that is not Ethernet: exit 1" one_line_error 1 "not ether"
+run -i "$IF_A" 'udp{dport=9}/"x"'
+check "layer 2 with a packet no link header fits (starts with udp): exit 1" one_line_error 1 "put ether{}/ in front"
 
 # the kernel learns B's MAC
 in_a ping -c 1 -W 2 "$IP_B" >/dev/null
@@ -153,6 +153,13 @@ check "--inc over all 65536 source ports (70000 packets): incremental path used"
 	bash -c "echo '$OUT' | grep -q '1 of 1 packets updated incrementally'"
 check "--inc over all 65536 source ports: B accepted all 70000 (UdpNoPorts +$((no1 - no0)), csum errors +$((cs1 - cs0)))" \
 	[ $((no1 - no0)) -eq 70000 -a $((cs1 - cs0)) -eq 0 ]
+
+# ---- an IP packet on an Ethernet device: umpa adds the Ethernet header (as Scapy's sendp(IP()) would need by hand) ----
+in0=$(ctr "$NS_B" IcmpInEchos)
+run -i "$IF_A" -c 2 "ip{dst=\"$IP_B\"}/$(echo_expr 9)"
+sleep 0.2
+in1=$(ctr "$NS_B" IcmpInEchos)
+check "ip{}/icmp{} at layer 2 (Ethernet header added, addresses filled): exit 0 and B received 2" [ "$RC" -eq 0 -a $((in1 - in0)) -eq 2 ]
 
 # ---- -Z: privileges dropped before the first packet, the open handles still send ----
 in0=$(ctr "$NS_B" IcmpInEchos)

@@ -113,6 +113,11 @@ sr --json --timeout 1 'ether{}/ip{dst="10.77.0.2"}/tcp{sport=40001, dport={8080,
 check "TCP SYN: SYN/ACK from the open port (ack = seq + 1), RST/ACK from the closed one" jcheck "$TMP/tcp.json" \
 	"S['answered'] == 2 and sorted((L(x['request'], 'tcp')['tcp.dstport'], L(x['answer'], 'tcp')['tcp.flags']) for x in X) == [(8080, '0x012'), (8081, '0x014')] and all(L(x['answer'], 'tcp')['tcp.ack'] == 1001 for x in X)"
 
+# a port scan written as Scapy's sr() takes it: no ether{} (umpa adds the header), ports 1-1024 plus 8080
+sr --json --timeout 1 'ip{dst="10.77.0.2"}/tcp{sport=40004, dport={range(1,1024), 8080}, flags="S"}' >"$TMP/scan.json"
+check "port scan from ip{}/tcp{} (Ethernet added): 1,025 SYNs, all answered, SYN/ACK only from 8080, none lost" jcheck "$TMP/scan.json" \
+	"S['sent'] == 1025 and S['answered'] == 1025 and S['lost'] == 0 and [L(x['request'], 'tcp')['tcp.dstport'] for x in X if L(x['answer'], 'tcp')['tcp.flags'] == '0x012'] == [8080] and all(x['request']['layers'][0]['_layer'] == 'eth' for x in X)"
+
 # ---- UDP to closed ports: port unreachable quoting the datagram ----
 sr --json --timeout 1 'ether{}/ip{dst="10.77.0.2"}/udp{sport=40002, dport=range(33434,33436)}/"probe"' >"$TMP/udp.json"
 check "UDP to closed ports: each answered by the port unreachable quoting it" jcheck "$TMP/udp.json" \

@@ -185,6 +185,55 @@ static void test_eth_auto_type(void **state)
 	}
 }
 
+/* An IP packet made to fit an Ethernet device: the header goes in front, the
+ * IP bytes and what the user set (a lying checksum) stay, the type is filled. */
+static void test_fit_link(void **state)
+{
+	struct umpa_pkt p, q;
+	struct umpa_err e;
+	uint8_t before[64];
+	uint32_t n;
+
+	(void)state;
+	umpa_pkt_init(&p);
+	unit_push(&p, &umpa_proto_ip);
+	unit_push(&p, &umpa_proto_icmp);
+	unit_set(&p, 0, "dst", "10.0.0.2");
+	unit_set(&p, 0, "checksum", "0xdead");
+	unit_finish(&p);
+	p.linktype = UMPA_LINKTYPE_RAW;
+	n = p.len;
+	memcpy(before, p.data, n);
+	assert_int_equal(umpa_pkt_fit_link(&p, UMPA_LINKTYPE_RAW, &e), 0); /* already fits */
+	assert_int_equal(umpa_pkt_fit_link(&p, UMPA_LINKTYPE_ETHERNET, &e), 1);
+	assert_int_equal(p.nlayers, 3);
+	assert_ptr_equal(p.l[0].proto, &umpa_proto_eth);
+	assert_ptr_equal(p.l[1].proto, &umpa_proto_ip);
+	assert_int_equal(p.l[1].off, 14);
+	assert_int_equal(p.len, n + 14);
+	assert_int_equal(p.linktype, UMPA_LINKTYPE_ETHERNET);
+	assert_memory_equal(p.data + 14, before, n);
+	assert_int_equal(unit_get_at(&p, 0, "type"), 0x0800);
+	assert_int_equal(unit_get_at(&p, 1, "checksum"), 0xdead);
+	assert_false(umpa_field_is_set(&p, 0, unit_field(&umpa_proto_eth, "dst"))); /* left to resolution */
+	assert_true(umpa_field_is_set(&p, 1, unit_field(&umpa_proto_ip, "checksum")));
+	/* what a capture would index */
+	umpa_pkt_init(&q);
+	assert_int_equal(unit_dissect(&q, UMPA_LINKTYPE_ETHERNET, p.data, p.len), 3);
+	assert_ptr_equal(q.l[2].proto, &umpa_proto_icmp);
+	umpa_pkt_release(&q);
+	assert_int_equal(umpa_pkt_fit_link(&p, UMPA_LINKTYPE_ETHERNET, &e), 0);
+	umpa_pkt_release(&p);
+
+	/* nothing fits a packet that starts at UDP */
+	umpa_pkt_init(&p);
+	unit_push(&p, &umpa_proto_udp);
+	unit_finish(&p);
+	assert_true(umpa_pkt_fit_link(&p, UMPA_LINKTYPE_ETHERNET, &e) < 0);
+	unit_assert_contains(e.msg, "starting with udp");
+	umpa_pkt_release(&p);
+}
+
 static void test_eth_overrides(void **state)
 {
 	struct umpa_pkt p;
@@ -1013,6 +1062,7 @@ int main(void)
 	    cmocka_unit_test(test_raw_dissect),
 	    cmocka_unit_test(test_eth_build_default),
 	    cmocka_unit_test(test_eth_auto_type),
+	    cmocka_unit_test(test_fit_link),
 	    cmocka_unit_test(test_eth_overrides),
 	    cmocka_unit_test(test_eth_8023),
 	    cmocka_unit_test(test_arp_build_default),
