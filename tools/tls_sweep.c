@@ -3,11 +3,19 @@
  *
  * Enumeration (what the linked OpenSSL offers, found by asking it):
  * - TLS 1.0, 1.1, 1.2: a client SSL_CTX pinned to the version, at security
- *   level 0, with the cipher list "ALL:COMPLEMENTOFALL" (or --ciphers);
- *   SSL_get1_supported_ciphers() then lists exactly what that client would
- *   offer for the version (suites the version cannot carry, PSK and SRP
- *   suites without their callbacks, and algorithms the providers lack are
- *   left out by OpenSSL itself).
+ *   level 0, with the cipher list "ALL:COMPLEMENTOFALL" (or --ciphers) and a
+ *   PSK client callback; every suite of that list (SSL_get_ciphers) whose
+ *   minimum version is at most the swept one is listed in the report:
+ *   the ones SSL_get1_supported_ciphers() says the client would offer are
+ *   tried, the others are "not tried" with the reason: SRP suites (SRP is
+ *   deprecated in OpenSSL 3: the pump does not use its deprecated API), or
+ *   "OpenSSL does not offer it" (e.g. an algorithm a provider lacks).  So
+ *   ok + failed + not tried for a version is the number of suites
+ *   `openssl ciphers -v 'ALL:COMPLEMENTOFALL:@SECLEVEL=0'` lists for it.
+ * - PSK suites (PSK, DHE-PSK, ECDHE-PSK, RSA-PSK) run with an external PSK:
+ *   --psk's, or 32 random bytes made for the sweep (identity "umpa").  The
+ *   key log carries their master secrets as for any suite, so they decrypt.
+ *   Other suites run without a PSK (TLS 1.3 ones with certificates).
  * - TLS 1.3: each RFC 8446 suite name is tried with SSL_CTX_set_ciphersuites
  *   (or the --ciphersuites list is used); the ones OpenSSL accepts are swept.
  * - Versions: TLS 1.0 to 1.3, narrowed by --version/--min-version/--max-version
@@ -37,9 +45,8 @@
  * sizes aside) apply to every conversation; -n, --resume and --early-data do
  * not (one full handshake per combination).
  *
- * DHE and anonymous DH suites need the server to have DH parameters; where
- * the pump gives it none, OpenSSL reports "no shared cipher" for them and
- * the sweep lists them as failed with that reason.
+ * DHE and anonymous DH suites negotiate: the pump sets the server's DH
+ * parameters automatically (SSL_CTX_set_dh_auto).
  *
  * Packets of a conversation are held until it ends, so in pcapng the
  * Decryption Secrets Block carrying its keys comes before them.
@@ -55,6 +62,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -99,6 +107,8 @@ struct sweep_combo_ {
 	int vi;         /* index in sweep_vers_ */
 	char suite[64]; /* OpenSSL's name of the suite */
 	enum sweep_key_ key;
+	int psk;               /* a PSK suite: runs with the sweep's external PSK */
+	const char *not_tried; /* not run: why (a static string); NULL: run */
 };
 
 /** A growable list of combinations. */
@@ -107,7 +117,8 @@ struct sweep_list_ {
 	size_t n, cap;
 };
 
-static int list_add_(struct sweep_list_ *l, int vi, const char *suite, enum sweep_key_ key)
+static int list_add_(struct sweep_list_ *l, int vi, const char *suite, enum sweep_key_ key, int psk,
+		     const char *not_tried)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
@@ -121,6 +132,8 @@ static int list_add_(struct sweep_list_ *l, int vi, const char *suite, enum swee
 	c->vi = vi;
 	snprintf(c->suite, sizeof c->suite, "%s", suite);
 	c->key = key;
+	c->psk = psk;
+	c->not_tried = not_tried;
 	return 0;
 }
 
@@ -152,17 +165,67 @@ static enum sweep_key_ key_for_(const SSL_CIPHER *c)
 	}
 }
 
-/* The suites of TLS <= 1.2 version @p vi that a client with @p cipherlist would offer. */
+/* Enumeration only: lets OpenSSL count the PSK suites as offered. */
+static unsigned int enum_psk_cb_(SSL *ssl, const char *hint, char *id, unsigned int max_id, unsigned char *psk,
+				 unsigned int max_psk)
+{
+	(void)ssl;
+	(void)hint;
+	(void)id;
+	(void)max_id;
+	(void)psk;
+	(void)max_psk;
+	return 0;
+}
+
+/* Protocol version number of a suite's minimum version name ("SSLv3", "TLSv1", "TLSv1.2"); 0 unknown. */
+static int min_version_(const SSL_CIPHER *c)
+{
+	const char *v = SSL_CIPHER_get_version(c);
+
+	if (!v)
+		return 0;
+	if (!strcmp(v, "SSLv3"))
+		return SSL3_VERSION;
+	if (!strcmp(v, "TLSv1") || !strcmp(v, "TLSv1.0"))
+		return TLS1_VERSION;
+	if (!strcmp(v, "TLSv1.1"))
+		return TLS1_1_VERSION;
+	if (!strcmp(v, "TLSv1.2"))
+		return TLS1_2_VERSION;
+	if (!strcmp(v, "TLSv1.3"))
+		return TLS1_3_VERSION;
+	return 0;
+}
+
+static int is_psk_(const SSL_CIPHER *c)
+{
+	int kx = SSL_CIPHER_get_kx_nid(c);
+	return kx == NID_kx_psk || kx == NID_kx_dhe_psk || kx == NID_kx_ecdhe_psk || kx == NID_kx_rsa_psk;
+}
+
+/* Is @p c in @p sk? */
+static int has_cipher_(STACK_OF(SSL_CIPHER) * sk, const SSL_CIPHER *c)
+{
+	for (int i = 0; sk && i < sk_SSL_CIPHER_num(sk); i++)
+		if (SSL_CIPHER_get_id(sk_SSL_CIPHER_value(sk, i)) == SSL_CIPHER_get_id(c))
+			return 1;
+	return 0;
+}
+
+/* The suites of @p cipherlist usable in TLS <= 1.2 version @p vi: the ones a client would offer to try, the
+ * others listed as not tried. */
 static int enum_tls12_(struct sweep_list_ *l, int vi, const char *cipherlist)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	SSL *s = NULL;
-	STACK_OF(SSL_CIPHER) *sk = NULL;
+	STACK_OF(SSL_CIPHER) *sk = NULL, *all;
 	int rc = -1;
 
 	if (!ctx)
 		goto out;
 	SSL_CTX_set_security_level(ctx, 0);
+	SSL_CTX_set_psk_client_callback(ctx, enum_psk_cb_);
 	if (!SSL_CTX_set_min_proto_version(ctx, sweep_vers_[vi].ver) ||
 	    !SSL_CTX_set_max_proto_version(ctx, sweep_vers_[vi].ver))
 		goto out;
@@ -174,12 +237,19 @@ static int enum_tls12_(struct sweep_list_ *l, int vi, const char *cipherlist)
 	if (!s)
 		goto out;
 	sk = SSL_get1_supported_ciphers(s);
+	all = SSL_get_ciphers(s);
 	rc = 0;
-	for (int i = 0; sk && i < sk_SSL_CIPHER_num(sk); i++) {
-		const SSL_CIPHER *c = sk_SSL_CIPHER_value(sk, i);
+	for (int i = 0; all && i < sk_SSL_CIPHER_num(all); i++) {
+		const SSL_CIPHER *c = sk_SSL_CIPHER_value(all, i);
+		const char *why = NULL;
 		if (SSL_CIPHER_get_kx_nid(c) == NID_kx_any) /* a TLS 1.3 suite */
 			continue;
-		if (list_add_(l, vi, SSL_CIPHER_get_name(c), key_for_(c)) < 0) {
+		if (min_version_(c) > sweep_vers_[vi].ver)
+			continue; /* newer than the version swept */
+		if (!has_cipher_(sk, c))
+			why = SSL_CIPHER_get_kx_nid(c) == NID_kx_srp ? "SRP is deprecated in OpenSSL 3"
+								     : "OpenSSL does not offer it for this version";
+		if (list_add_(l, vi, SSL_CIPHER_get_name(c), key_for_(c), is_psk_(c), why) < 0) {
 			rc = -1;
 			break;
 		}
@@ -206,14 +276,14 @@ static int enum_tls13_(struct sweep_list_ *l, int vi, const char *list)
 	if (copy) {
 		char *save = NULL;
 		for (char *t = strtok_r(copy, ":", &save); t; t = strtok_r(NULL, ":", &save))
-			if (SSL_CTX_set_ciphersuites(ctx, t) && list_add_(l, vi, t, SWEEP_RSA_) < 0) {
+			if (SSL_CTX_set_ciphersuites(ctx, t) && list_add_(l, vi, t, SWEEP_RSA_, 0, NULL) < 0) {
 				rc = -1;
 				break;
 			}
 	} else {
 		for (size_t i = 0; i < sizeof sweep_tls13_ / sizeof *sweep_tls13_; i++)
 			if (SSL_CTX_set_ciphersuites(ctx, sweep_tls13_[i]) &&
-			    list_add_(l, vi, sweep_tls13_[i], SWEEP_RSA_) < 0) {
+			    list_add_(l, vi, sweep_tls13_[i], SWEEP_RSA_, 0, NULL) < 0) {
 				rc = -1;
 				break;
 			}
@@ -432,7 +502,8 @@ int tls_sweep(const struct umpa_tls_opts *base, const char *out, int pcapng, con
 	char crt[SWEEP_NKEYS_][4096], key[SWEEP_NKEYS_][4096];
 	int have_key[SWEEP_NKEYS_] = {0};
 	int dir_made = 0, ret = UMPA_EXIT_ERROR, keylog_fd = -1;
-	size_t nok = 0, nfail = 0;
+	size_t nok = 0, nfail = 0, nskip = 0;
+	unsigned char pskkey[32];
 	char *rep = NULL;
 	size_t rep_cap = 0;
 	const struct umpa_tls_side *bc = &base->side[UMPA_TCPS_CLIENT];
@@ -483,7 +554,7 @@ int tls_sweep(const struct umpa_tls_opts *base, const char *out, int pcapng, con
 		dir_made = 1;
 		for (size_t i = 0; i < l.n; i++) {
 			enum sweep_key_ k = l.v[i].key;
-			if (have_key[k])
+			if (have_key[k] || l.v[i].not_tried)
 				continue;
 			if (make_cert_(dir, k, cn, crt[k], key[k], sizeof crt[k]) < 0) {
 				tool_err("sweep: cannot make a %s key and certificate", sweep_key_names_[k]);
@@ -491,6 +562,11 @@ int tls_sweep(const struct umpa_tls_opts *base, const char *out, int pcapng, con
 			}
 			have_key[k] = 1;
 		}
+	}
+
+	if (!base->psk && RAND_bytes(pskkey, sizeof pskkey) != 1) {
+		tool_err("sweep: cannot make a PSK: no randomness");
+		goto done;
 	}
 
 	o.pcapng = pcapng;
@@ -520,6 +596,21 @@ int tls_sweep(const struct umpa_tls_opts *base, const char *out, int pcapng, con
 		struct umpa_tls_conv *cv = NULL;
 		int rc;
 
+		if (c->not_tried) {
+			nskip++;
+			if (json) {
+				fprintf(rf, "%s{\"version\": ", i ? ", " : "");
+				json_str_(rf, vname);
+				fprintf(rf, ", \"cipher\": ");
+				json_str_(rf, c->suite);
+				fprintf(rf, ", \"ok\": false, \"tried\": false, \"reason\": ");
+				json_str_(rf, c->not_tried);
+				fprintf(rf, "}");
+			} else {
+				fprintf(rf, "skip %-8s %-40s not tried: %s\n", vname, c->suite, c->not_tried);
+			}
+			continue;
+		}
 		snprintf(label, sizeof label, "%s %s", vname, c->suite);
 		snprintf(sdata, sizeof sdata, "%s ok", label);
 		opts.label = label;
@@ -527,6 +618,12 @@ int tls_sweep(const struct umpa_tls_opts *base, const char *out, int pcapng, con
 		opts.resume = UMPA_TLS_RESUME_NONE;
 		opts.early_data = NULL;
 		opts.early_len = 0;
+		opts.psk = NULL;
+		opts.psk_len = 0;
+		if (c->psk) {
+			opts.psk = base->psk ? base->psk : pskkey;
+			opts.psk_len = base->psk ? base->psk_len : sizeof pskkey;
+		}
 		for (int s = 0; s < 2; s++) {
 			struct umpa_tls_side *sd = &opts.side[s];
 			sd->min_version = sd->max_version = vname;
@@ -641,12 +738,13 @@ int tls_sweep(const struct umpa_tls_opts *base, const char *out, int pcapng, con
 	ret = UMPA_EXIT_OK;
 close:
 	if (json) {
-		fprintf(rf, "], \"ok\": %zu, \"failed\": %zu}\n", nok, nfail);
+		fprintf(rf, "], \"ok\": %zu, \"failed\": %zu, \"not_tried\": %zu}\n", nok, nfail, nskip);
 	} else {
-		fprintf(rf,
-			"sweep: %zu ok, %zu failed, %zu conversations, %llu packets in %s (security level 0: OpenSSL 3 "
-			"needs it for TLS 1.0/1.1 and weak suites)\n",
-			nok, nfail, l.n, (unsigned long long)o.packets, out);
+		fprintf(
+		    rf,
+		    "sweep: %zu ok, %zu failed, %zu not tried, %zu conversations, %llu packets in %s (security level "
+		    "0: OpenSSL 3 needs it for TLS 1.0/1.1 and weak suites)\n",
+		    nok, nfail, nskip, l.n - nskip, (unsigned long long)o.packets, out);
 	}
 	if (umpa_capw_close(o.w, &e) < 0 && ret == UMPA_EXIT_OK) {
 		tool_err("%s", e.msg);
