@@ -258,6 +258,26 @@ if timeout -k 5 90 "$UMPA" tls --sweep -w "$T/sweep.pcapng" --keylog "$T/sweep.k
 		"$(grep '^FAIL ' "$T/sweep.out" | grep -v -e 'error:' -e 'alert' | head -n 2)"
 	n=$(errors "$T/sweep.txt")
 	check "sweep: no malformed packet, no expert error" "$([ "$n" = 0 ] && echo 0 || echo 1)" "$n packets"
+	# every suite OpenSSL lists for a version is in the report: ok, failed or not tried
+	# (oracle: the openssl command, TLS <= 1.2 suites whose minimum version is at most the swept one;
+	# TLS 1.3: the RFC 8446 suites `openssl ciphers -ciphersuites` accepts)
+	all13=TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256
+	openssl ciphers -v -ciphersuites "$all13" 'ALL:COMPLEMENTOFALL:@SECLEVEL=0' >"$T/ossl.txt" 2>&1
+	cnt=""
+	for v in TLSv1:SSLv3,TLSv1 TLSv1.1:SSLv3,TLSv1,TLSv1.1 TLSv1.2:SSLv3,TLSv1,TLSv1.1,TLSv1.2 TLSv1.3:TLSv1.3; do
+		want=$(awk -v m="${v#*:}" 'BEGIN { n = split(m, a, ","); for (i = 1; i <= n; i++) ok[a[i]] = 1 }
+			ok[$2] { c++ } END { print c + 0 }' "$T/ossl.txt")
+		got=$(awk -v v="${v%%:*}" '($1 == "ok" || $1 == "FAIL" || $1 == "skip") && $2 == v { c++ } END { print c + 0 }' \
+			"$T/sweep.out")
+		cnt="$cnt ${v%%:*} $got/$want"
+		[ "$got" = "$want" ] || cnt="$cnt(MISMATCH)"
+	done
+	nskip=$(grep -c '^skip ' "$T/sweep.out")
+	npsk=$(grep '^ok ' "$T/sweep.out" | grep -c -- 'PSK-')
+	! grep -q MISMATCH <<<"$cnt" && [ "$(grep -c '^skip .*SRP-.*not tried: SRP is deprecated' "$T/sweep.out")" = "$nskip" ] &&
+		[ "$npsk" -ge 60 ] && grep -q "^sweep: $nok ok, $nfail failed, $nskip not tried, " <<<"$summary"
+	check "sweep: ok + failed + not tried == openssl ciphers per version:$cnt; $npsk PSK ok, $nskip SRP not tried" $? \
+		"summary '$summary'"
 	timeout -k 5 90 "$UMPA" tls --sweep --json --version 1.3 -w "$T/sweep13.pcap" >"$T/sweep.json" 2>&1
 	/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"] == len([c for c in d["conversations"] if c["ok"]]) >= 3, d["ok"]; assert all(c["version"] == "TLSv1.3" for c in d["conversations"])' "$T/sweep.json" 2>"$T/json.err"
 	check "sweep --json --version 1.3: valid JSON, only TLS 1.3, counts agree" $? "$(head -c 300 "$T/json.err")"
