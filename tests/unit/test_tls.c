@@ -334,6 +334,94 @@ static void test_resumption(void **state)
 	}
 }
 
+/*
+ * External PSK: TLS 1.2 PSK suites of every key exchange (plain, DHE, ECDHE,
+ * RSA) and TLS 1.3 with two suites of different hashes; the report says
+ * "external", no certificate unless the suite is RSA-PSK; the streams join
+ * the shared capture, so test_tshark_decrypts_everything decrypts them.
+ */
+static void test_external_psk(void **state)
+{
+	static const unsigned char key[] = {0x0f, 0x1e, 0x2d, 0x3c, 0x4b, 0x5a, 0x69, 0x78, 0x87, 0x96, 0xa5,
+					    0xb4, 0xc3, 0xd2, 0xe1, 0xf0, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab,
+					    0xcd, 0xef, 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10};
+	static const struct {
+		const char *ver, *ciphers, *suites, *want;
+		int certs; /* Certificate messages: RSA-PSK authenticates the server with its certificate */
+	} m[] = {
+	    {"TLSv1.2", "PSK-AES128-GCM-SHA256", NULL, "PSK-AES128-GCM-SHA256", 0},
+	    {"TLSv1.2", "DHE-PSK-AES256-GCM-SHA384", NULL, "DHE-PSK-AES256-GCM-SHA384", 0},
+	    {"TLSv1.2", "ECDHE-PSK-CHACHA20-POLY1305", NULL, "ECDHE-PSK-CHACHA20-POLY1305", 0},
+	    {"TLSv1.2", "RSA-PSK-AES128-GCM-SHA256", NULL, "RSA-PSK-AES128-GCM-SHA256", 1},
+	    {"TLSv1.3", NULL, "TLS_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256", 0},
+	    {"TLSv1.3", NULL, "TLS_AES_256_GCM_SHA384", "TLS_AES_256_GCM_SHA384", 0},
+	};
+	struct umpa_err e = {0};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		struct umpa_tls_opts o;
+		struct umpa_tls_report r[1];
+		struct stream_want *w[1];
+
+		opts_default(&o, 1100 + i);
+		o.side[C].min_version = o.side[C].max_version = m[i].ver;
+		o.side[C].ciphers = o.side[S].ciphers = m[i].ciphers;
+		o.side[C].ciphersuites = o.side[S].ciphersuites = m[i].suites;
+		if (m[i].certs)
+			o.side[S].key_type = "rsa";
+		o.psk = key;
+		o.psk_len = sizeof(key);
+		o.psk_identity = i % 2 ? "client-7" : NULL;
+		assert_int_equal(run(&o, r, 1, w), 1);
+		assert_int_equal(r[0].handshake_ok, 1);
+		assert_string_equal(r[0].version, m[i].ver);
+		assert_string_equal(r[0].cipher, m[i].want);
+		assert_string_equal(r[0].psk, "external");
+		assert_int_equal(r[0].resumed, 0);
+		assert_int_equal(r[0].n_server_chain > 0, m[i].certs); /* leaf and CA for RSA-PSK */
+		assert_int_equal(r[0].app_bytes[C], sizeof(req));
+		assert_int_equal(r[0].app_bytes[S], sizeof(resp));
+		if (!strcmp(m[i].ver, "TLSv1.3") || strstr(m[i].want, "DHE-PSK"))
+			assert_true(r[0].group[0] != 0); /* (EC)DHE with the PSK */
+		w[0]->hs_count[11] = m[i].certs;
+		w[0]->hs_count[1] = 1;
+	}
+	/* control: the same TLS 1.3 run without a PSK is a certificate handshake */
+	{
+		struct umpa_tls_opts o;
+		struct umpa_tls_report r[1];
+		struct stream_want *w[1];
+
+		opts_default(&o, 1199);
+		o.side[C].min_version = "TLSv1.3";
+		assert_int_equal(run(&o, r, 1, w), 1);
+		assert_int_equal(r[0].handshake_ok, 1);
+		assert_string_equal(r[0].psk, "");
+		assert_true(r[0].n_server_chain >= 1);
+		w[0]->hs_count[11] = 1;
+	}
+	/* bad options */
+	{
+		struct umpa_tls_opts o;
+		unsigned char big[65] = {0};
+
+		umpa_tls_opts_init(&o);
+		o.psk = big;
+		o.psk_len = sizeof(big);
+		assert_null(umpa_tls_new(&o, &e));
+		assert_int_equal(e.code, UMPA_EINVAL);
+		assert_non_null(strstr(e.msg, "--psk"));
+		umpa_tls_opts_init(&o);
+		o.psk = key;
+		o.psk_len = sizeof(key);
+		o.resume = UMPA_TLS_RESUME_TICKET;
+		assert_null(umpa_tls_new(&o, &e));
+		assert_int_equal(e.code, UMPA_EINVAL);
+		assert_non_null(strstr(e.msg, "--psk"));
+	}
+}
+
 /* 0-RTT: the resumed conversation carries early data the server accepts. */
 static void test_early_data(void **state)
 {
@@ -983,6 +1071,7 @@ int main(void)
 	    cmocka_unit_test(test_versions_and_keys),
 	    cmocka_unit_test(test_resumption),
 	    cmocka_unit_test(test_early_data),
+	    cmocka_unit_test(test_external_psk),
 	    cmocka_unit_test(test_key_update_renegotiation),
 	    cmocka_unit_test(test_client_cert),
 	    cmocka_unit_test(test_failed_handshake),
