@@ -1064,10 +1064,11 @@ static int stack_tostring(lua_State *L)
 
 /* ---- packets ---- */
 
-/* Push a new packet object holding a copy of @src. */
+/* Push a new packet object holding a copy of @src, its timestamp and its comment. */
 static struct lpkt *push_pkt_copy(lua_State *L, const struct umpa_pkt *src)
 {
-	struct lpkt *lp = lua_newuserdatauv(L, sizeof(*lp), 1); /* uservalue: its layer views */
+	/* uservalues: 1 its layer views, 2 its comment (a Lua string: the packet owns it, p.comment points in it) */
+	struct lpkt *lp = lua_newuserdatauv(L, sizeof(*lp), 2);
 	struct umpa_err e = {0};
 
 	umpa_pkt_init(&lp->p);
@@ -1075,7 +1076,12 @@ static struct lpkt *push_pkt_copy(lua_State *L, const struct umpa_pkt *src)
 	luaL_setmetatable(L, MT_PKT); /* __gc frees what dup allocates */
 	if (umpa_pkt_dup(&lp->p, src, &e) < 0)
 		luaL_error(L, "%s", e.msg);
-	lp->p.comment = NULL; /* borrowed from whoever made @src: it would dangle */
+	lp->p.comment = NULL; /* borrowed from whoever made @src: it would dangle; the copy owns its own */
+	if (src->comment) {
+		lua_pushstring(L, src->comment);
+		lp->p.comment = lua_tostring(L, -1);
+		lua_setiuservalue(L, -2, 2);
+	}
 	return lp;
 }
 

@@ -4,11 +4,15 @@
  *   version ("1.0".."1.3", "TLSv1.2"; pins min and max), min_version,
  *   max_version, ciphers, ciphersuites, groups, sigalgs, key_type ("rsa",
  *   "rsa:N", "ec:P-256", "ec:P-384", "ed25519"), security_level, sni, alpn,
- *   client_cert (boolean), verify (boolean; default false: the chain is
- *   verified and reported; true: a failure aborts the handshake), count
+ *   client_cert (boolean), verify (boolean; default false, as the pump's
+ *   opts.verify = 0 and umpa tls without --verify: the client verifies the
+ *   chain and reports the result, a failure does not stop the handshake;
+ *   true: a failure aborts the handshake with an alert), count
  *   (conversations, one after the other; default 1, or 2 with resume),
  *   resume ("id", "ticket", "psk": every conversation after the first
  *   resumes the one before), early_data (string; implies resume="ticket"),
+ *   psk ("HEX" or "HEX:IDENTITY", as --psk: an external pre-shared key for
+ *   TLS <= 1.2 PSK suites and TLS 1.3; report.psk is "external" when used),
  *   key_update (count, the client sends them), renegotiate (count,
  *   the client starts them), max_record, mss, segment ("random", or a
  *   number: largest segment), reorder, dup, loss (probabilities 0-1),
@@ -186,6 +190,7 @@ static const char *const tls_keys_[] = {
     "verify",
     "resume",
     "early_data",
+    "psk",
     "key_update",
     "renegotiate",
     "max_record",
@@ -338,7 +343,35 @@ static void opt_endpoint_(lua_State *L, const char *k, const char *s, struct ump
 }
 
 /* Read the option table at index 1 into @p o (strings stay in the table, which outlives the run). */
-static void read_opts_(lua_State *L, struct umpa_tls_opts *o, int *count)
+/* psk = "HEX[:IDENTITY]" into @p key (64 bytes) and @p o; the identity points into the (anchored) string. */
+static void psk_opt_(lua_State *L, const char *v, unsigned char *key, struct umpa_tls_opts *o)
+{
+	const char *colon = strchr(v, ':');
+	size_t hl = colon ? (size_t)(colon - v) : strlen(v), n = 0;
+
+	if (hl == 0 || hl % 2 || hl / 2 > 64 || (colon && !colon[1]))
+		luaL_error(L, "tls: psk: want 2 to 128 hex digits (1 to 64 bytes), then optionally :IDENTITY, got '%s'",
+			   v);
+	for (size_t i = 0; i < hl; i += 2) {
+		unsigned x = 0;
+		for (size_t j = 0; j < 2; j++) {
+			char ch = v[i + j];
+			int d = ch >= '0' && ch <= '9'   ? ch - '0'
+				: ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+				: ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+							 : -1;
+			if (d < 0)
+				luaL_error(L, "tls: psk: '%c' is not a hex digit", ch);
+			x = x * 16 + (unsigned)d;
+		}
+		key[n++] = (unsigned char)x;
+	}
+	o->psk = key;
+	o->psk_len = n;
+	o->psk_identity = colon ? colon + 1 : NULL;
+}
+
+static void read_opts_(lua_State *L, struct umpa_tls_opts *o, int *count, unsigned char *pskkey)
 {
 	struct umpa_tls_side *sd = o->side;
 
@@ -419,6 +452,8 @@ static void read_opts_(lua_State *L, struct umpa_tls_opts *o, int *count)
 					luaL_error(
 					    L, "tls: resume: want \"id\", \"ticket\", \"psk\" or \"none\", got '%s'",
 					    v);
+			} else if (strcmp(k, "psk") == 0) {
+				psk_opt_(L, opt_str_(L, k, NULL), pskkey, o);
 			} else if (strcmp(k, "early_data") == 0) {
 				o->early_data = opt_str_(L, k, &len);
 				o->early_len = len;
@@ -526,6 +561,7 @@ static void push_report_(lua_State *L, const struct umpa_tls_report *r)
 	SETS_(L, "alpn", r->alpn);
 	SETS_(L, "sni", r->sni);
 	SETB_(L, "resumed", r->resumed);
+	SETS_(L, "psk", r->psk);
 	SETI_(L, "early_data", r->early_data);
 	SETI_(L, "verify_result", r->verify_result);
 	SETS_(L, "verify_reason", r->verify_reason);
@@ -565,11 +601,12 @@ static int l_tls_(lua_State *L)
 	void *ud;
 	int count = 0, resume;
 	size_t kstart;
+	unsigned char pskkey[64];
 
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_settop(L, 1);
 	umpa_tls_opts_init(&o);
-	read_opts_(L, &o, &count);
+	read_opts_(L, &o, &count, pskkey);
 	if (o.early_len && o.resume == UMPA_TLS_RESUME_NONE)
 		o.resume = UMPA_TLS_RESUME_TICKET; /* as umpa tls: 0-RTT needs a session to resume */
 	resume = o.resume != UMPA_TLS_RESUME_NONE;

@@ -24,9 +24,11 @@ static const char build_usage[] =
     "  -w FILE        output capture file ('-' for standard output)\n"
     "  --pcapng       write pcapng (nanosecond timestamps, comments) instead of pcap\n"
     "  -c N           write the whole set of packets N times (default 1)\n"
-    "  --time T       timestamp of the first packet, seconds since the epoch (default: now)\n"
+    "  --time T       timestamp of the first packet, seconds since the epoch (default: now);\n"
+    "                 given, it restamps every packet, tls{} ones included (which keep their own\n"
+    "                 timestamps otherwise, later packets following them)\n"
     "  --interval S   seconds between packets (default 0.000001)\n"
-    "  --comment TEXT pcapng comment on every packet\n"
+    "  --comment TEXT pcapng comment on every packet (replacing tls{} packets' own comments)\n"
     "  --max N        refuse expressions that expand to more than N packets (default 1000000)\n"
     "Exit status: 0 ok, 1 expression or I/O error, 2 usage.\n";
 
@@ -39,6 +41,7 @@ struct build_ctx {
 	uint32_t ts_nsec;
 	uint64_t step_ns;
 	const char *comment;
+	int restamp; /* --time given: every packet gets the builder's timestamps */
 	unsigned long n;
 	/* packets of one round, kept when -c N > 1 so rounds do not re-run Lua */
 	struct umpa_pkt *keep;
@@ -86,11 +89,25 @@ static int write_pkt(struct build_ctx *b, struct umpa_pkt *p, struct umpa_err *e
 			tool_err("build: the TLS keys of tls{} are not in a pcap file (use --pcapng)");
 		b->keys_done = b->keys->len;
 	}
-	p->ts_sec = b->ts_sec;
-	p->ts_nsec = b->ts_nsec;
-	p->comment = b->comment;
+	/* a packet with its own timestamp (tls{}, one read from a capture) keeps it unless --time was given;
+	 * the next packet without one follows it by --interval; --comment replaces its own comment */
+	if (b->restamp || (p->ts_sec == 0 && p->ts_nsec == 0)) {
+		p->ts_sec = b->ts_sec;
+		p->ts_nsec = b->ts_nsec;
+	} else {
+		b->ts_sec = p->ts_sec;
+		b->ts_nsec = p->ts_nsec;
+	}
 	advance(b);
 	b->n++;
+	if (b->comment) {
+		const char *own = p->comment; /* kept packets own theirs: put back after the write */
+		int rc;
+		p->comment = b->comment;
+		rc = umpa_capw_write(b->w, p, e);
+		p->comment = own;
+		return rc;
+	}
 	return umpa_capw_write(b->w, p, e);
 }
 
@@ -115,6 +132,8 @@ static int on_packet(void *arg, struct umpa_pkt *p, struct umpa_err *e)
 		umpa_pkt_init(&b->keep[b->nkeep]);
 		if (umpa_pkt_dup(&b->keep[b->nkeep], p, e) < 0)
 			return -e->code;
+		if (p->comment && !(b->keep[b->nkeep].comment = strdup(p->comment))) /* Lua owns p's */
+			return umpa_err_set(e, UMPA_ENOMEM, "out of memory");
 		b->nkeep++;
 	}
 write:
@@ -224,6 +243,7 @@ int cmd_build(int argc, char **argv)
 			t0 = tool_seconds("--time", optarg);
 			time_text = optarg;
 			have_time = 1;
+			b.restamp = 1;
 			break;
 		case 'i':
 			b.step_ns = (uint64_t)(tool_seconds("--interval", optarg) * 1e9 + 0.5);
@@ -320,8 +340,10 @@ int cmd_build(int argc, char **argv)
 		tool_err("%s", e.msg);
 		rc = UMPA_EXIT_ERROR;
 	}
-	for (size_t i = 0; i < b.nkeep; i++)
+	for (size_t i = 0; i < b.nkeep; i++) {
+		free((char *)b.keep[i].comment);
 		umpa_pkt_release(&b.keep[i]);
+	}
 	free(b.keep);
 	umpa_lua_close(L);
 	if (rc == UMPA_EXIT_OK && strcmp(b.out, "-") != 0)
