@@ -3,6 +3,7 @@
 
 #include "umpa_lua.h"
 #include "umpa_lua_tls.h"
+#include "umpa_tls.h"
 
 /* What a build saw. */
 struct seen {
@@ -220,6 +221,138 @@ static void test_tcp_options(void **state)
 	umpa_lua_close(L);
 }
 
+/* Packets as a build callback sees them: comment and timestamp. */
+struct stamped {
+	unsigned long n;
+	char *comment[256];
+	int64_t ns[256];
+};
+
+static int see_stamped(void *arg, struct umpa_pkt *p, struct umpa_err *e)
+{
+	struct stamped *s = arg;
+
+	(void)e;
+	assert_true(s->n < 256);
+	s->comment[s->n] = p->comment ? strdup(p->comment) : NULL;
+	s->ns[s->n] = p->ts_sec * 1000000000LL + p->ts_nsec;
+	s->n++;
+	return 0;
+}
+
+static int pump_stamped(void *arg, const struct umpa_pkt *p, const char *comment, struct umpa_err *e)
+{
+	struct umpa_pkt q = *p;
+
+	q.comment = comment;
+	return see_stamped(arg, &q, e);
+}
+
+static void stamped_free(struct stamped *s)
+{
+	for (unsigned long i = 0; i < s->n; i++)
+		free(s->comment[i]);
+}
+
+/*
+ * tls{} packets keep the pump's per-packet comments and timestamps through
+ * the Lua objects (and their copies, after a garbage collection), and a
+ * template's own packets have neither.  Oracle: the same conversation run
+ * through the pump's C API (same options and TCP seed: same packets, comments
+ * and times).
+ */
+static void test_comments_and_times(void **state)
+{
+	struct umpa_lua *L = open_state();
+	struct stamped lua = {0}, pump = {0};
+	struct umpa_err e = {0};
+	struct umpa_tls_opts o;
+	struct umpa_tls *t;
+	struct umpa_tls_report rep;
+	const char *chunk =
+	    "local c = tls{version='1.3', key_type='ec:P-256', send_client='GET /', send_server='200 OK',\n"
+	    "              seed=11, time='1600000000.25', label='L'}\n"
+	    "local cp = c[4]:copy()\n"
+	    "local n = #c\n"
+	    "c = {table.unpack(c)}\n"
+	    "collectgarbage(); collectgarbage()\n"
+	    "return { c, cp, ether{}/ip{}/udp{}/'mine' }\n";
+	long n;
+
+	(void)state;
+	n = umpa_lua_build_chunk(L, chunk, strlen(chunk), "t.lua", 0, see_stamped, &lua, &e);
+	if (n < 0)
+		fail_msg("build failed: %s", e.msg);
+	umpa_tls_opts_init(&o);
+	for (int s = 0; s < 2; s++) {
+		o.side[s].min_version = o.side[s].max_version = "TLSv1.3";
+	}
+	o.side[UMPA_TCPS_SERVER].key_type = "ec:P-256";
+	o.side[UMPA_TCPS_CLIENT].data = "GET /";
+	o.side[UMPA_TCPS_CLIENT].data_len = 5;
+	o.side[UMPA_TCPS_SERVER].data = "200 OK";
+	o.side[UMPA_TCPS_SERVER].data_len = 6;
+	o.tcp.seed = 11;
+	o.tcp.start_sec = 1600000000;
+	o.tcp.start_nsec = 250000000;
+	o.label = "L";
+	t = umpa_tls_new(&o, &e);
+	assert_non_null(t);
+	assert_int_equal(umpa_tls_run(t, pump_stamped, &pump, &rep, 1, &e), 1);
+	umpa_tls_free(t);
+
+	assert_true(pump.n > 10);
+	assert_int_equal(lua.n, pump.n + 2); /* + the copy + the template's own packet */
+	int ncomments = 0;
+	for (unsigned long i = 0; i < pump.n; i++) {
+		if (pump.comment[i]) {
+			ncomments++;
+			assert_non_null(lua.comment[i]);
+			assert_string_equal(lua.comment[i], pump.comment[i]);
+		} else {
+			assert_null(lua.comment[i]);
+		}
+		assert_int_equal(lua.ns[i], pump.ns[i]);
+	}
+	assert_true(ncomments >= 5);
+	assert_int_equal(lua.ns[0], 1600000000250000000LL);
+	assert_string_equal(lua.comment[3], "[L] ClientHello");
+	/* the copy of packet 4 keeps its comment and time */
+	assert_non_null(lua.comment[pump.n]);
+	assert_string_equal(lua.comment[pump.n], "[L] ClientHello");
+	assert_int_equal(lua.ns[pump.n], pump.ns[3]);
+	/* a template's own packet: no comment, no timestamp (the host stamps it) */
+	assert_null(lua.comment[pump.n + 1]);
+	assert_int_equal(lua.ns[pump.n + 1], 0);
+	stamped_free(&lua);
+	stamped_free(&pump);
+	umpa_lua_close(L);
+}
+
+/* psk= : the external PSK from templates, TLS 1.2 and 1.3; report.psk says it was used. */
+static void test_psk(void **state)
+{
+	struct umpa_lua *L = open_state();
+	struct seen s = {0};
+
+	(void)state;
+	build_ok(L,
+		 "local a = tls{version='1.2', ciphers='ECDHE-PSK-AES128-CBC-SHA256', "
+		 "psk='00112233445566778899aabbccddeeff:bob'}\n"
+		 "assert(a.report.ok, a.report.error)\n"
+		 "assert(a.report.psk == 'external', a.report.psk)\n"
+		 "assert(a.report.cipher == 'ECDHE-PSK-AES128-CBC-SHA256', a.report.cipher)\n"
+		 "assert(#a.report.server_chain == 0)\n"
+		 "local b = tls{version='1.3', key_type='ec:P-256', psk='0123456789abcdef0123456789abcdef'}\n"
+		 "assert(b.report.ok and b.report.psk == 'external' and not b.report.resumed, b.report.error)\n"
+		 "local c = tls{version='1.3', key_type='ec:P-256'}\n"
+		 "assert(c.report.ok and c.report.psk == '')\n"
+		 "return { a, b, c }\n",
+		 &s);
+	assert_int_equal(s.syn, 3);
+	umpa_lua_close(L);
+}
+
 static void test_errors(void **state)
 {
 	(void)state;
@@ -235,14 +368,22 @@ static void test_errors(void **state)
 	build_fails("return tls{loss=2}", "tls: loss: want a number from 0 to 1", NULL);
 	build_fails("return tls('1.3')", "bad argument #1 to 'tls'", NULL);
 	build_fails("return tls{count=0}", "tls: count: want an integer from 1", NULL);
+	build_fails("return tls{psk='abc'}", "tls: psk: want 2 to 128 hex digits", NULL);
+	build_fails("return tls{psk='zz'}", "tls: psk: 'z' is not a hex digit", NULL);
+	build_fails("return tls{psk='0011', resume='ticket'}", "psk: cannot be combined", "--psk");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_basic),           cmocka_unit_test(test_resume),
-	    cmocka_unit_test(test_count_and_sides), cmocka_unit_test(test_failed_handshake),
-	    cmocka_unit_test(test_tcp_options),     cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_basic),
+	    cmocka_unit_test(test_resume),
+	    cmocka_unit_test(test_count_and_sides),
+	    cmocka_unit_test(test_failed_handshake),
+	    cmocka_unit_test(test_tcp_options),
+	    cmocka_unit_test(test_comments_and_times),
+	    cmocka_unit_test(test_psk),
+	    cmocka_unit_test(test_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
