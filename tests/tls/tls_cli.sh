@@ -164,6 +164,81 @@ k=$(cut -f2 "$T/ku.txt" | tr ',' '\n' | grep -c '^24$')
 [ $RC = 0 ] && [ "$c" = 8 ] && [ "$nc" = 0 ] && grep -q '^Key updates: 3$' "$T/out" && [ "$k" = 3 ]
 check "--label on every comment; --key-update: 3 KeyUpdates tshark decrypts" $? "labelled $c, not $nc, KeyUpdates $k"
 
+echo "== [$(($(date +%s) - START)) s] external PSK"
+K=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+run tls --version 1.2 --ciphers PSK-AES256-GCM-SHA384 --psk "$K:alice" --send-client ping --send-server pong \
+	--keylog "$T/kpsk12" -w "$T/psk12.pcapng"
+[ $RC = 0 ] && grep -q '^PSK: external$' "$T/out" && grep -q '^No server certificate$' "$T/out" &&
+	grep -q '^Cipher suite: TLS_PSK_WITH_AES_256_GCM_SHA384$' "$T/out"
+check "--psk, TLS 1.2 PSK suite: ok, report says PSK external, no certificate" $? ""
+id=$("${TS[@]}" -r "$T/psk12.pcapng" -T fields -e tls.handshake.identity 2>/dev/null | grep -v '^$' | head -n 1)
+[ "$(plain "$T/psk12.pcapng" 0)" = "$(hex ping) $(hex pong)" ] && [ "$id" = "$(hex alice)" ]
+check "TLS 1.2 PSK: tshark decrypts from the secrets block; the ClientKeyExchange names identity alice" $? \
+	"identity '$id'"
+editcap --discard-all-secrets "$T/psk12.pcapng" "$T/psk12b.pcapng" >/dev/null 2>&1
+[ "$(plain "$T/psk12b.pcapng" 0 -o "tls.keylog_file:$T/kpsk12")" = "$(hex ping) $(hex pong)" ] &&
+	[ "$(plain "$T/psk12b.pcapng" 0)" = "- -" ]
+check "TLS 1.2 PSK: the key log decrypts it without the secrets block (nothing does without either)" $? ""
+run tls --version 1.3 --psk "$K" --send-client ping --send-server pong --json -w "$T/psk13.pcapng"
+[ $RC = 0 ] && $PY -c 'import json,sys
+r = json.load(open(sys.argv[1]))["conversations"][0]
+assert r["psk"] == "external" and not r["resumed"] and r["handshake_ok"] and r["server_chain"] == [] and r["group"], r' \
+	"$T/out" 2>"$T/err"
+check "--psk, TLS 1.3: JSON report psk external, not resumed, no certificate, (EC)DHE group" $? ""
+id=$("${TS[@]}" -r "$T/psk13.pcapng" -T fields -e tls.handshake.extensions.psk.identity.identity 2>/dev/null |
+	grep -v '^$' | head -n 1)
+[ "$(plain "$T/psk13.pcapng" 0)" = "$(hex ping) $(hex pong)" ] && [ "$id" = "$(hex umpa)" ]
+check "TLS 1.3 PSK: tshark decrypts from the secrets block; pre_shared_key names identity umpa" $? "identity '$id'"
+run tls --version 1.3 --send-client ping -w "$T/nopsk.pcapng" --json
+$PY -c 'import json,sys
+r = json.load(open(sys.argv[1]))["conversations"][0]
+assert r["psk"] == "none" and r["server_chain"], r' "$T/out" 2>"$T/err"
+check "control: without --psk, psk none and a certificate" $? ""
+for bad in "xyz" "abc" "00:" "$K$K$K"; do
+	rm -f "$T/bad.pcap"
+	run tls --psk "$bad" -w "$T/bad.pcap"
+	[ $RC = 2 ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -q '^umpa: --psk: ' "$T/err" && [ ! -e "$T/bad.pcap" ] || break
+done
+check "bad --psk (not hex, odd length, empty identity, 96 bytes): exit 2, one line naming --psk" $? "--psk '$bad'"
+
+echo "== [$(($(date +%s) - START)) s] umpa build: tls{} packets keep their comments and timestamps"
+cat >"$T/b.lua" <<'LUA'
+return { ether{}/ip{dst="10.9.9.9"}/udp{sport=7777, dport=7777}/"before",
+         tls{version="1.3", key_type="ec:P-256", send_client="hi", send_server="yo", time="1600000000.25", seed=3},
+         ether{}/ip{dst="10.9.9.9"}/udp{sport=7777, dport=7777}/"after" }
+LUA
+# tc FILE: "epoch<TAB>comment" per packet
+tc() { "${TS[@]}" -r "$1" -T fields -e frame.time_epoch -e frame.comment 2>/dev/null; }
+run build --pcapng -f "$T/b.lua" -w "$T/b1.pcapng"
+tc "$T/b1.pcapng" >"$T/b1.txt"
+n=$(wc -l <"$T/b1.txt")
+second=$(sed -n 2p "$T/b1.txt")
+last_tls=$(sed -n "$((n - 1))p" "$T/b1.txt" | cut -f1)
+after=$(sed -n "${n}p" "$T/b1.txt" | cut -f1)
+want_after=$($PY -c 'import sys; from decimal import Decimal as D; print(D(sys.argv[1]) + D("0.000001"))' "$last_tls")
+[ $RC = 0 ] && [ "$second" = "$(printf '1600000000.250000000\t')" ] && grep -q "	ClientHello$" "$T/b1.txt" &&
+	[ "$(cut -f2 "$T/b1.txt" | grep -c .)" -ge 6 ] && [ "$after" = "$want_after" ] &&
+	cut -f1 "$T/b1.txt" | sed -n '2,$p' | sort -c -g
+check "no --time: tls{} packets keep their times (from 1600000000.25) and comments; the next packet follows by --interval" \
+	$? "second '$second', last tls $last_tls, after $after (want $want_after)"
+# the same conversation from umpa tls: the same TCP times
+run tls --version 1.3 --key-type ec:P-256 --send-client hi --send-server yo --time 1600000000.25 --seed 3 \
+	-w "$T/b0.pcapng" -q
+[ "$(tc "$T/b0.pcapng" | cut -f1)" = "$(sed -n "2,$((n - 1))p" "$T/b1.txt" | cut -f1)" ]
+check "tls{} packet times in umpa build equal umpa tls's for the same options" $? ""
+run build --pcapng -f "$T/b.lua" -w "$T/b2.pcapng" --time 1000 --interval 0.5
+tc "$T/b2.pcapng" >"$T/b2.txt"
+want=$($PY -c 'import sys
+print("\n".join("%d.%09d" % (1000 + i // 2, 500000000 * (i % 2)) for i in range(int(sys.argv[1]))))' "$n")
+[ $RC = 0 ] && [ "$(cut -f1 "$T/b2.txt")" = "$want" ] && grep -q "	ClientHello$" "$T/b2.txt"
+check "--time given: every packet restamped from it at --interval; tls{} comments kept" $? \
+	"$(head -n 3 "$T/b2.txt" | tr '\n\t' '| ')"
+run build --pcapng -f "$T/b.lua" -w "$T/b3.pcapng" --comment X -c 2
+tc "$T/b3.pcapng" >"$T/b3.txt"
+[ $RC = 0 ] && [ "$(wc -l <"$T/b3.txt")" = $((2 * n)) ] && [ "$(cut -f2 "$T/b3.txt" | sort -u)" = X ]
+check "--comment replaces every packet's comment, tls{} ones too (-c 2: both rounds)" $? \
+	"$(cut -f2 "$T/b3.txt" | sort -u | head -n 3 | tr '\n' '|')"
+
 echo "== [$(($(date +%s) - START)) s] a failing handshake"
 run tls --key-type ec:P-256 --version 1.2 --client-ciphers AES128-SHA --server-ciphers ECDHE-ECDSA-AES128-GCM-SHA256 -w "$T/fail.pcapng"
 "${TS[@]}" -r "$T/fail.pcapng" -T fields -e tls.alert_message.desc -e tcp.flags.fin 2>/dev/null >"$T/fail.txt"
