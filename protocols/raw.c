@@ -18,6 +18,7 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "proto_common.h"
 #include "umpa_protos.h"
 #include "umpa_render.h"
 
@@ -37,16 +38,6 @@ static const struct umpa_proto *raw_dissect(struct umpa_pkt *p, unsigned li)
 	return NULL;
 }
 
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch = tolower(ch);
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
 static int is_sep(char ch)
 {
 	return ch == ':' || ch == '-' || ch == '.' || ch == ' ';
@@ -64,7 +55,7 @@ static long hex_count(const char *s)
 				return -1;
 			continue;
 		}
-		if (hexval((unsigned char)*s) < 0)
+		if (umpa_hexval_((unsigned char)*s) < 0)
 			return -1;
 		if (half)
 			n++;
@@ -108,7 +99,7 @@ static int raw_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field 
 			int v;
 			if (is_sep(*hex))
 				continue;
-			v = hexval((unsigned char)*hex);
+			v = umpa_hexval_((unsigned char)*hex);
 			if (hi < 0) {
 				hi = v;
 			} else {

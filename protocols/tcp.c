@@ -47,6 +47,7 @@
 #include <strings.h>
 
 #include "umpa_inet.h"
+#include "proto_common.h"
 #include "umpa_protos.h"
 #include "umpa_render.h"
 
@@ -478,17 +479,6 @@ static int span_is(struct span a, const char *w)
 	return a.n == n && strncasecmp(a.s, w, n) == 0;
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* Parse a decimal or 0x-hex number no larger than max.  Returns 0 or -1. */
 static int span_num(struct span a, uint64_t max, uint64_t *out)
 {
@@ -504,7 +494,7 @@ static int span_num(struct span a, uint64_t max, uint64_t *out)
 	if (i >= a.n)
 		return -1;
 	for (; i < a.n; i++) {
-		int d = hexval(a.s[i]);
+		int d = umpa_hexval_(a.s[i]);
 		if (d < 0 || d >= base)
 			return -1;
 		if (v > (max - (uint64_t)d) / (uint64_t)base)
@@ -621,7 +611,7 @@ static int opt_encode(struct span item, uint8_t *buf, size_t *n, struct umpa_err
 			if ((val.n - i) % 2)
 				goto bad;
 			for (; i < val.n; i += 2) {
-				int hi = hexval(val.s[i]), lo = hexval(val.s[i + 1]);
+				int hi = umpa_hexval_(val.s[i]), lo = umpa_hexval_(val.s[i + 1]);
 				if (hi < 0 || lo < 0)
 					goto bad;
 				if (k >= TCP_MAXOPT)

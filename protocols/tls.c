@@ -65,6 +65,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "proto_common.h"
 #include "umpa_protos.h"
 #include "umpa_reasm.h"
 #include "umpa_render.h"
@@ -1453,17 +1454,6 @@ static int tls_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 	return 0;
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* Append the hex text [s, s+n) (optional 0x, ':' and spaces ignored) to buf; returns 0 or -1. */
 static int put_hex(struct umpa_sbuf *buf, const char *s, size_t n)
 {
@@ -1472,7 +1462,7 @@ static int put_hex(struct umpa_sbuf *buf, const char *s, size_t n)
 	if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
 		s += 2, n -= 2;
 	for (size_t i = 0; i < n; i++) {
-		int v = hexval(s[i]);
+		int v = umpa_hexval_(s[i]);
 		if (s[i] == ':' || s[i] == ' ')
 			continue;
 		if (v < 0)
@@ -1677,4 +1667,9 @@ void umpa_tls_mark_tls13_(struct umpa_pkt *p, unsigned li)
 {
 	if (p->l[li].proto == &umpa_proto_tls)
 		p->l[li].aux |= TLS_A_TLS13;
+}
+
+const char *umpa_tls_alert_name(unsigned desc)
+{
+	return umpa_vname_find(alert_spec, desc);
 }

@@ -42,6 +42,9 @@ extern const struct umpa_proto umpa_proto_tcp;
 extern const struct umpa_proto umpa_proto_dns;
 extern const struct umpa_proto umpa_proto_tls; /* one TLS record (protocols/tls.c) */
 
+/** RFC 8446's identifier of TLS alert description @p desc ("close_notify", "handshake_failure"), or NULL. */
+const char *umpa_tls_alert_name(unsigned desc);
+
 /**
  * Ethernet type names shared by eth.type, vlan.etype, sll.etype and
  * arp.proto.type (defined in eth.c): tcpdump's names first (what summaries

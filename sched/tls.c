@@ -17,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "tls_internal.h"
+#include "umpa_protos.h"
 
 #define C_ UMPA_TCPS_CLIENT
 #define S_ UMPA_TCPS_SERVER
@@ -748,48 +749,6 @@ static const char *hs_name_(unsigned t)
 	}
 }
 
-/** RFC 8446 name of alert @p d. */
-static const char *alert_name_(unsigned d)
-{
-	static const struct {
-		unsigned d;
-		const char *n;
-	} tab[] = {
-	    {0, "close_notify"},
-	    {10, "unexpected_message"},
-	    {20, "bad_record_mac"},
-	    {22, "record_overflow"},
-	    {40, "handshake_failure"},
-	    {42, "bad_certificate"},
-	    {43, "unsupported_certificate"},
-	    {44, "certificate_revoked"},
-	    {45, "certificate_expired"},
-	    {46, "certificate_unknown"},
-	    {47, "illegal_parameter"},
-	    {48, "unknown_ca"},
-	    {49, "access_denied"},
-	    {50, "decode_error"},
-	    {51, "decrypt_error"},
-	    {70, "protocol_version"},
-	    {71, "insufficient_security"},
-	    {80, "internal_error"},
-	    {86, "inappropriate_fallback"},
-	    {90, "user_canceled"},
-	    {100, "no_renegotiation"},
-	    {109, "missing_extension"},
-	    {110, "unsupported_extension"},
-	    {112, "unrecognized_name"},
-	    {113, "bad_certificate_status_response"},
-	    {115, "unknown_psk_identity"},
-	    {116, "certificate_required"},
-	    {120, "no_application_protocol"},
-	};
-
-	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
-		if (tab[i].d == d)
-			return tab[i].n;
-	return "unknown_alert";
-}
 
 /*
  * Label the record of side @p s's flight at output offset @p off with @p name.
@@ -847,7 +806,7 @@ static void msg_cb_(int write_p, int version, int content_type, const void *buf,
 		return;
 	}
 	if (content_type == SSL3_RT_ALERT && len >= 2) {
-		const char *an = alert_name_(b[1]);
+		const char *an = umpa_tls_alert_name(b[1]);
 		if (write_p) {
 			char n[64];
 			snprintf(n, sizeof(n), "Alert %s", an);
