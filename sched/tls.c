@@ -749,7 +749,6 @@ static const char *hs_name_(unsigned t)
 	}
 }
 
-
 /*
  * Label the record of side @p s's flight at output offset @p off with @p name.
  * The labels become the comments of the segments holding those offsets
