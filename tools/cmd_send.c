@@ -317,7 +317,8 @@ static int fill_in(struct send_ctx *s, struct umpa_pkt *p, unsigned long no, str
 	uint8_t buf[16];
 
 	/* an IP or ARP packet gets its Ethernet header here (addresses filled below), as in umpa sr */
-	if (!s->l3 && p->nlayers && p->l[0].proto != &umpa_proto_eth && umpa_pkt_fit_link(p, UMPA_LINKTYPE_ETHERNET, e) < 0) {
+	if (!s->l3 && p->nlayers && p->l[0].proto != &umpa_proto_eth &&
+	    umpa_pkt_fit_link(p, UMPA_LINKTYPE_ETHERNET, e) < 0) {
 		char why[sizeof e->msg];
 		snprintf(why, sizeof why, "%s", e->msg);
 		return umpa_err_set(e, UMPA_EINVAL, "packet %lu: %s: put ether{}/ in front, or use --l3", no, why);

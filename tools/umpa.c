@@ -70,8 +70,7 @@ bad:
 	exit(UMPA_EXIT_USAGE);
 }
 
-void tool_render(enum tool_fmt fmt, const struct umpa_pkt *p, const struct umpa_render_opts *ro,
-		 struct umpa_sbuf *out)
+void tool_render(enum tool_fmt fmt, const struct umpa_pkt *p, const struct umpa_render_opts *ro, struct umpa_sbuf *out)
 {
 	if (fmt == TOOL_FMT_LINE)
 		umpa_render_line(p, ro, out);

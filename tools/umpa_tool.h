@@ -27,8 +27,7 @@ struct umpa_sbuf;
 enum tool_fmt { TOOL_FMT_LINE = 0, TOOL_FMT_TREE = 1, TOOL_FMT_JSON = 2 };
 
 /** Append dissected packet @p p to @p out in format @p fmt (a tree is followed by a blank line). */
-void tool_render(enum tool_fmt fmt, const struct umpa_pkt *p, const struct umpa_render_opts *ro,
-		 struct umpa_sbuf *out);
+void tool_render(enum tool_fmt fmt, const struct umpa_pkt *p, const struct umpa_render_opts *ro, struct umpa_sbuf *out);
 
 int cmd_build(int argc, char **argv);
 int cmd_show(int argc, char **argv);
