@@ -68,6 +68,29 @@ static void live_drop_rx_(int fd)
 }
 
 /*
+ * Take libnet's link socket (opened for ETH_P_ALL) out of the taps.  Every
+ * socket bound to ETH_P_ALL makes the kernel walk the taps for each frame
+ * any socket sends on the link (dev_queue_xmit_nit: skipped only when there
+ * is no tap at all), and gets a copy of each frame received.  Binding to
+ * protocol 0 would keep ETH_P_ALL (0 means "unchanged" to bind), so the
+ * socket is bound to this link and to IEEE 802's local experimental
+ * EtherType 1 (0x88B5), which nothing on a normal link carries; the
+ * drop-everything filter also attached discards any such frame anyway.
+ * libnet sends with an explicit sockaddr_ll, which the binding does not
+ * change.
+ */
+static void live_untap_(int fd, const char *ifname)
+{
+	struct sockaddr_ll sll;
+
+	memset(&sll, 0, sizeof sll);
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(0x88B5);
+	sll.sll_ifindex = (int)if_nametoindex(ifname);
+	(void)bind(fd, (struct sockaddr *)&sll, sizeof sll);
+}
+
+/*
  * A packet socket that only sends: PACKET_IGNORE_OUTGOING (Linux 4.20) keeps
  * the kernel from cloning every frame sent on the link back to it (without
  * it each of our frames costs an skb clone and a filter run on the way out).
@@ -142,7 +165,8 @@ struct umpa_inj *umpa_inj_open(const char *ifname, int layer, struct umpa_err *e
 			return umpa_inj_close(j);
 		}
 #ifdef LIVE_HAVE_RING_
-		live_drop_rx_(libnet_getfd(j->ln));
+		live_drop_rx_(libnet_getfd(j->ln)); /* first: nothing queued meanwhile */
+		live_untap_(libnet_getfd(j->ln), j->ifname);
 		live_ignore_outgoing_(libnet_getfd(j->ln));
 		/* now, while privileged: -Z may drop CAP_NET_RAW right after open */
 		live_ring_setup_(j);
