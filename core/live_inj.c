@@ -15,9 +15,11 @@
  * frame larger than a slot) the batch goes through libnet one frame at a time.
  *
  * The packet socket is opened with protocol 0 so it never receives (a socket
- * bound to ETH_P_ALL would queue a copy of every frame on the link); libnet's
- * own link socket is bound to ETH_P_ALL, so a drop-everything BPF filter is
- * attached to it for the same reason.
+ * bound to ETH_P_ALL would queue a copy of every frame on the link); libnet
+ * opens its own link socket for ETH_P_ALL, so it gets a drop-everything BPF
+ * filter and is re-bound off ETH_P_ALL (live_untap_): no socket of ours is
+ * then a tap, and with no sniffer on the link the kernel skips the taps for
+ * every frame sent.  PACKET_QDISC_BYPASS is opt-in (umpa_inj_qdisc_bypass).
  */
 #include <errno.h>
 #include <libnet.h>
@@ -56,6 +58,7 @@ struct umpa_inj {
 	unsigned inflight; /* slots queued or in flight, from tail on */
 	unsigned mtu;      /* the link's MTU (0: unknown) */
 	int ring_tried, ring_broken;
+	int bypass; /* PACKET_QDISC_BYPASS is on for the ring */
 };
 
 #ifdef LIVE_HAVE_RING_
@@ -668,10 +671,27 @@ void umpa_inj_stats(const struct umpa_inj *j, struct umpa_inj_stats *st)
 	*st = j->st;
 }
 
+int umpa_inj_qdisc_bypass(struct umpa_inj *j, int on, struct umpa_err *e)
+{
+#if defined(LIVE_HAVE_RING_) && defined(PACKET_QDISC_BYPASS)
+	int v = on ? 1 : 0;
+	if (!j->ring)
+		return umpa_err_set(e, UMPA_ENOSYS, "%s: no TX ring: the qdisc bypass applies to the TX ring only",
+				    j->ifname[0] ? j->ifname : "layer 3");
+	if (setsockopt(j->rfd, SOL_PACKET, PACKET_QDISC_BYPASS, &v, sizeof v) < 0)
+		return umpa_err_set(e, UMPA_ENOSYS, "%s: PACKET_QDISC_BYPASS: %s", j->ifname, strerror(errno));
+	j->bypass = v;
+	return 0;
+#else
+	(void)on;
+	return umpa_err_set(e, UMPA_ENOSYS, "%s: no PACKET_QDISC_BYPASS here", j->ifname[0] ? j->ifname : "layer 3");
+#endif
+}
+
 const char *umpa_inj_backend(const struct umpa_inj *j)
 {
 	if (j->ring)
-		return "tx-ring";
+		return j->bypass ? "tx-ring, qdisc bypassed" : "tx-ring";
 #ifdef LIVE_HAVE_RING_
 	if (j->layer == 3)
 		return "sendmmsg";

@@ -247,7 +247,20 @@ int umpa_inj_flush(struct umpa_inj *j, struct umpa_err *e);
 /** Copy the counters into @p st (exact for the TX ring after umpa_inj_flush). */
 void umpa_inj_stats(const struct umpa_inj *j, struct umpa_inj_stats *st);
 
-/** The path in use for batches: "tx-ring", "sendmmsg" or "libnet" (static text). */
+/**
+ * Opt in (@p on 1) or out (0) of PACKET_QDISC_BYPASS (Linux 3.14) on the TX
+ * ring: its frames go straight to the driver, as trafgen sends by default.
+ * Caveat: frames sent so are not seen by packet sockets on this host
+ * (tcpdump, umpa sniff, tshark on the same interface) and skip the link's
+ * queueing discipline (tc shaping, filters, the driver's backpressure through
+ * the qdisc).  Only the TX ring is concerned: single packets and frames
+ * larger than a slot still go through libnet and the qdisc.
+ * Returns 0, -UMPA_ENOSYS when there is no TX ring (layer 3, not Linux, the
+ * ring could not be set up) or the kernel lacks the option.
+ */
+int umpa_inj_qdisc_bypass(struct umpa_inj *j, int on, struct umpa_err *e);
+
+/** The path in use for batches: "tx-ring", "tx-ring, qdisc bypassed", "sendmmsg" or "libnet" (static text). */
 const char *umpa_inj_backend(const struct umpa_inj *j);
 
 /** Close the injector (flushes the TX ring). NULL is fine. Returns NULL. */

@@ -41,7 +41,8 @@
 
 static const char send_usage[] =
     "usage: umpa send EXPR... -i IFACE [-c N] [--interval S | --rate PPS | --bps BPS | --fast]\n"
-    "                 [--jitter F] [--seed N] [--l3] [--inc PROTO.FIELD[:STEP]] [--stats] [-Z USER]\n"
+    "                 [--jitter F] [--seed N] [--l3] [--inc PROTO.FIELD[:STEP]] [--qdisc-bypass]\n"
+    "                 [--stats] [-Z USER]\n"
     "       umpa send -f SCRIPT.lua -i IFACE ...   (the script returns what to send)\n"
     "\n"
     "Builds the packets of each EXPR (as 'umpa build' does: lists and range() expand)\n"
@@ -59,6 +60,10 @@ static const char send_usage[] =
     "                  and resolves the link layer\n"
     "  --inc P.F[:S]   add S (default 1) to field P.F on every copy of a packet, e.g.\n"
     "                  --inc udp.sport or --inc ip.id:2 (checksums follow)\n"
+    "  --qdisc-bypass  TX ring frames go straight to the driver (PACKET_QDISC_BYPASS,\n"
+    "                  as trafgen does by default): a little faster, but sniffers on\n"
+    "                  this host (tcpdump, umpa sniff) do not see them and tc (shaping,\n"
+    "                  filters, the qdisc's queue) is skipped; layer 2 only\n"
     "  --stats         print the rate accuracy (always printed with a rate)\n"
     "  -Z USER         drop privileges to USER once the interface is open and the\n"
     "                  packets are built, before the first one is sent\n"
@@ -757,6 +762,7 @@ int cmd_send(int argc, char **argv)
 	    {"inc", required_argument, NULL, 'n'},
 	    {"stats", no_argument, NULL, 'S'},
 	    {"max", required_argument, NULL, 'M'},
+	    {"qdisc-bypass", no_argument, NULL, 'Q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -764,7 +770,7 @@ int cmd_send(int argc, char **argv)
 	struct umpa_rate rate = {.seed = 1};
 	const char *user = NULL, *script = NULL;
 	unsigned long max = 1000000;
-	int c, r, fast = 0, stats = 0, rc = UMPA_EXIT_ERROR, paced_opts = 0;
+	int c, r, fast = 0, stats = 0, rc = UMPA_EXIT_ERROR, paced_opts = 0, bypass = 0;
 	int64_t t0, wall;
 	struct umpa_err e = {0}, e2 = {0};
 	struct umpa_lua *L = NULL;
@@ -826,6 +832,9 @@ int cmd_send(int argc, char **argv)
 		case 'M':
 			max = tool_ulong("--max", optarg);
 			break;
+		case 'Q':
+			bypass = 1;
+			break;
 		case 'h':
 			fputs(send_usage, stdout);
 			return UMPA_EXIT_OK;
@@ -840,6 +849,10 @@ int cmd_send(int argc, char **argv)
 	}
 	if (fast && (rate.pps > 0 || rate.bps > 0)) {
 		tool_err("send: --fast means no pacing: drop --rate, --interval or --bps");
+		return UMPA_EXIT_USAGE;
+	}
+	if (bypass && s.l3) {
+		tool_err("send: --qdisc-bypass is for frames (layer 2): drop --l3 or --qdisc-bypass");
 		return UMPA_EXIT_USAGE;
 	}
 	if (!s.ifname && !s.l3) {
@@ -861,6 +874,8 @@ int cmd_send(int argc, char **argv)
 	if (!s.inj)
 		goto fail;
 	if (!s.l3 && umpa_inj_send_batch(s.inj, NULL, 0, &e) < 0) /* sets the TX ring up while we may */
+		goto fail;
+	if (bypass && umpa_inj_qdisc_bypass(s.inj, 1, &e) < 0)
 		goto fail;
 	/* build the set (resolving next hops may need to ARP: privileges go after) */
 	umpa_pkt_init(&s.scratch);
