@@ -291,6 +291,8 @@ int umpa_inj_send(struct umpa_inj *j, const struct umpa_pkt *p, struct umpa_err 
 }
 
 #ifdef LIVE_HAVE_RING_
+enum { LIVE_RING_SLOTS_ = 512, LIVE_RING_MAX_ = 4 << 20 };
+
 /* Set up the TPACKET_V2 TX ring; returns 0 or -1 (then batches use libnet). */
 static int live_ring_setup_(struct umpa_inj *j)
 {
@@ -315,7 +317,13 @@ static int live_ring_setup_(struct umpa_inj *j)
 	memset(&req, 0, sizeof req);
 	req.tp_frame_size = mtu_frame;
 	req.tp_block_size = mtu_frame > 65536 ? mtu_frame : 65536;
-	req.tp_block_nr = 64;
+	/* LIVE_RING_SLOTS_ slots (two batches of the scheduler's 256 in flight),
+	 * at most LIVE_RING_MAX_ bytes: a ring larger than the caches costs a
+	 * little more per frame (measured: 64 blocks about 1% slower than 16 on
+	 * 60-byte frames) and more pages to fault in */
+	req.tp_block_nr = (LIVE_RING_SLOTS_ + req.tp_block_size / mtu_frame - 1) / (req.tp_block_size / mtu_frame);
+	if ((size_t)req.tp_block_nr * req.tp_block_size > LIVE_RING_MAX_)
+		req.tp_block_nr = LIVE_RING_MAX_ / req.tp_block_size;
 	req.tp_frame_nr = req.tp_block_size / req.tp_frame_size * req.tp_block_nr;
 	if (setsockopt(j->rfd, SOL_PACKET, PACKET_TX_RING, &req, sizeof req) < 0)
 		goto fail;

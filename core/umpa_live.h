@@ -199,7 +199,8 @@ struct umpa_inj_stats {
  * Open an injector on @p ifname.
  *
  * @p layer 2: frames go out as built (libnet LIBNET_LINK_ADV, and for
- *   umpa_inj_send_batch an AF_PACKET socket with a 4 MiB PACKET_TX_RING, set
+ *   umpa_inj_send_batch an AF_PACKET socket with a PACKET_TX_RING of 512
+ *   slots sized to the link's MTU (1 MiB at MTU 1500, at most 4 MiB), set
  *   up here so that privileges can be dropped right after open; without
  *   it, batches go through libnet).
  * @p layer 3: packets go out from their first ip/ipv6 layer on through raw
@@ -224,7 +225,7 @@ int umpa_inj_send(struct umpa_inj *j, const struct umpa_pkt *p, struct umpa_err 
 
 /**
  * Send @p n packets as fast as the kernel takes them, in order.  On Linux
- * layer 2 uses the TX ring (one system call for up to 2048 frames) and layer 3
+ * layer 2 uses the TX ring (one system call for up to 512 frames) and layer 3
  * sendmmsg on the raw sockets (up to 64 packets of one IP version per call);
  * elsewhere, and for a frame larger than a ring slot, one by one.  Returns how many went out (may be fewer
  * than @p n when the kernel refuses one: @p e says why), or a negative error
