@@ -809,8 +809,8 @@ static void test_options_roundtrip(void **state)
 		    "ra=65536",
 		    "ra=-1",
 		    "0x=1",
-		    "255="
-		    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff0011223344",
+		    ("255="
+		     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff0011223344"), /* one item, too long */
 		    "rr=0",
 		    "ssrr=255.255.255.255",
 		    "ts=4294967296",
