@@ -67,6 +67,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "umpa_sbuf.h"
 #include "umpa_capfile.h"
 #include "umpa_tls.h"
 #include "umpa_tool.h"
@@ -467,20 +468,14 @@ static void out_free_(struct sweep_out_ *o)
 
 /* ---- the sweep ---- */
 
-/* Print @p s as a JSON string. */
+/* Print @p s as a JSON string (the escaping of every other JSON umpa prints). */
 static void json_str_(FILE *f, const char *s)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
+	struct umpa_sbuf b = {0};
+
+	umpa_sbuf_put_json_str(&b, s, strlen(s));
+	fwrite(b.s, 1, b.len, f);
+	umpa_sbuf_free(&b);
 }
 
 /* One line of reason for a failed conversation. */
