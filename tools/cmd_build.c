@@ -169,45 +169,6 @@ static int exact_time(const char *s, int64_t *sec, uint32_t *nsec)
 	return 0;
 }
 
-static char *read_file(const char *path, size_t *len, struct umpa_err *e)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0, n = 0;
-
-	if (!f) {
-		umpa_err_set(e, UMPA_EIO, "%s: cannot open: %m", path);
-		return NULL;
-	}
-	for (;;) {
-		if (n + 4096 > cap) {
-			char *nb;
-			cap = cap ? cap * 2 : 8192;
-			if (cap > (16u << 20) || !(nb = realloc(buf, cap))) {
-				umpa_err_set(e, UMPA_ERANGE, "%s: too large or out of memory", path);
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = nb;
-		}
-		size_t k = fread(buf + n, 1, cap - n - 1, f);
-		n += k;
-		if (k == 0)
-			break;
-	}
-	if (ferror(f)) {
-		umpa_err_set(e, UMPA_EIO, "%s: read error", path);
-		free(buf);
-		fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	buf[n] = 0;
-	*len = n;
-	return buf;
-}
-
 int cmd_build(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -311,23 +272,9 @@ int cmd_build(int argc, char **argv)
 			rc = UMPA_EXIT_ERROR;
 			break;
 		}
-		if (script) {
-			size_t len;
-			char *text = read_file(script, &len, &e);
-			long got = text ? umpa_lua_build_chunk(L, text, len, script, max, on_packet, &b, &e) : -1;
-			free(text);
-			if (got < 0) {
-				rc = UMPA_EXIT_ERROR;
-				break;
-			}
-		}
-		for (int i = optind; i < argc; i++) {
-			char where[32];
-			snprintf(where, sizeof(where), "expression %d", i - optind + 1);
-			if (umpa_lua_build(L, argv[i], where, max, on_packet, &b, &e) < 0) {
-				rc = UMPA_EXIT_ERROR;
-				break;
-			}
+		if (tool_build_exprs(L, script, argv + optind, argc - optind, max, on_packet, &b, &e) < 0) {
+			rc = UMPA_EXIT_ERROR;
+			break;
 		}
 	}
 	if (rc == UMPA_EXIT_OK && !b.w) {

@@ -687,25 +687,6 @@ static double parse_number(const char *opt, const char *val)
 	return v;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) < 0 || n > (16L << 20) || fseek(f, 0, SEEK_SET) < 0 ||
-	    !(buf = malloc((size_t)n + 1))) {
-		fclose(f);
-		return NULL;
-	}
-	*len = fread(buf, 1, (size_t)n, f);
-	buf[*len] = 0;
-	fclose(f);
-	return buf;
-}
-
 /*
  * The summary: what went out over the wall time of the run (from the first
  * packet's build to the last batch's return), then with @p rate_report the
@@ -882,25 +863,8 @@ int cmd_send(int argc, char **argv)
 	L = umpa_lua_open(&e);
 	if (!L)
 		goto fail;
-	if (script) {
-		size_t len = 0;
-		char *text = slurp(script, &len);
-		long got;
-		if (!text) {
-			umpa_err_set(&e, UMPA_EIO, "%s: cannot read: %s", script, strerror(errno));
-			goto fail;
-		}
-		got = umpa_lua_build_chunk(L, text, len, script, max, on_packet, &s, &e);
-		free(text);
-		if (got < 0)
-			goto fail;
-	}
-	for (int i = optind; i < argc; i++) {
-		char where[32];
-		snprintf(where, sizeof(where), "expression %d", i - optind + 1);
-		if (umpa_lua_build(L, argv[i], where, max, on_packet, &s, &e) < 0)
-			goto fail;
-	}
+	if (tool_build_exprs(L, script, argv + optind, argc - optind, max, on_packet, &s, &e) < 0)
+		goto fail;
 	L = umpa_lua_close(L);
 	if (user && umpa_drop_privileges(user, &e) < 0)
 		goto fail;

@@ -387,12 +387,8 @@ int cmd_sr(int argc, char **argv)
 	/* the requests */
 	if (!(L = umpa_lua_open(&e)))
 		goto fail;
-	for (int i = optind; i < argc; i++) {
-		char where[32];
-		snprintf(where, sizeof(where), "expression %d", i - optind + 1);
-		if (umpa_lua_build(L, argv[i], where, max, keep_pkt, &s, &e) < 0)
-			goto fail;
-	}
+	if (tool_build_exprs(L, NULL, argv + optind, argc - optind, max, keep_pkt, &s, &e) < 0)
+		goto fail;
 	L = umpa_lua_close(L);
 	if (s.n == 0) {
 		tool_err("sr: the expressions build no packet");

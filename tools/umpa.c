@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "umpa_lua.h"
 #include "umpa_render.h"
 #include "umpa_tool.h"
 
@@ -79,6 +80,65 @@ void tool_render(enum tool_fmt fmt, const struct umpa_pkt *p, const struct umpa_
 		umpa_sbuf_putc(out, '\n');
 	} else
 		umpa_render_json(p, ro, out);
+}
+
+char *tool_read_file(const char *path, size_t *len, struct umpa_err *e)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
+
+	if (!f) {
+		umpa_err_set(e, UMPA_EIO, "%s: cannot open: %m", path);
+		return NULL;
+	}
+	for (;;) {
+		if (n + 4096 > cap) {
+			char *nb;
+			cap = cap ? cap * 2 : 8192;
+			if (cap > (16u << 20) || !(nb = realloc(buf, cap))) {
+				umpa_err_set(e, UMPA_ERANGE, "%s: too large or out of memory", path);
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = nb;
+		}
+		size_t k = fread(buf + n, 1, cap - n - 1, f);
+		n += k;
+		if (k == 0)
+			break;
+	}
+	if (ferror(f)) {
+		umpa_err_set(e, UMPA_EIO, "%s: read error", path);
+		free(buf);
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	buf[n] = 0;
+	*len = n;
+	return buf;
+}
+
+int tool_build_exprs(struct umpa_lua *L, const char *script, char **exprs, int nexprs, unsigned long max,
+		     umpa_lua_pkt_cb cb, void *arg, struct umpa_err *e)
+{
+	if (script) {
+		size_t len;
+		char *text = tool_read_file(script, &len, e);
+		long got = text ? umpa_lua_build_chunk(L, text, len, script, max, cb, arg, e) : -1;
+		free(text);
+		if (got < 0)
+			return -1;
+	}
+	for (int i = 0; i < nexprs; i++) {
+		char where[32];
+		snprintf(where, sizeof(where), "expression %d", i + 1);
+		if (umpa_lua_build(L, exprs[i], where, max, cb, arg, e) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)

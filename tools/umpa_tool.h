@@ -2,6 +2,10 @@
 #ifndef UMPA_TOOL_H
 #define UMPA_TOOL_H
 
+#include <stddef.h>
+
+#include "umpa_lua.h"
+
 /* Exit codes (documented in umpa(1) and --help). */
 #define UMPA_EXIT_OK 0    /* success */
 #define UMPA_EXIT_ERROR 1 /* the work failed: bad input data, I/O, expression error */
@@ -15,6 +19,21 @@ unsigned long tool_ulong(const char *opt, const char *val);
 
 /** Parse a non-negative decimal number of seconds ("0.5"); exits with a usage error if bad. */
 double tool_seconds(const char *opt, const char *val);
+
+/**
+ * Read the whole file @p path (at most 16 MiB) into a NUL-terminated buffer
+ * the caller frees; its length in @p len.  NULL with @p e set on failure.
+ */
+char *tool_read_file(const char *path, size_t *len, struct umpa_err *e);
+
+/**
+ * Build packets with @p L: the Lua file @p script first (NULL: none), then
+ * each of the @p nexprs expressions (named "expression N" in errors), each
+ * at most @p max packets, handing every packet to @p cb with @p arg.
+ * Returns 0, or -1 with @p e set.
+ */
+int tool_build_exprs(struct umpa_lua *L, const char *script, char **exprs, int nexprs, unsigned long max,
+		     umpa_lua_pkt_cb cb, void *arg, struct umpa_err *e);
 
 /** The built-in example (templates/example.lua), embedded at build time. */
 extern const char umpa_example_lua[];
