@@ -1,0 +1,3 @@
+-- expect: :[0-9]+: stack overflow$
+local function f(n) return 1 + f(n + 1) end
+return f(1)
