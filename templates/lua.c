@@ -420,8 +420,7 @@ static void check_limits(lua_State *L, struct umpa_lua *U, int clocks, int level
 	char what[96];
 
 	if (U->hooks * HOOK_EVERY + U->charged >= U->instr_cap) {
-		snprintf(what, sizeof(what), "instruction limit reached (%llu Lua instructions)%s", U->instr_cap,
-			 fn ? "" : ": endless loop?");
+		snprintf(what, sizeof(what), "instruction limit reached (%llu Lua instructions)", U->instr_cap);
 		trip(L, U, what, level, fn);
 	}
 	if (clocks && time_passed(U, what, sizeof(what)))
@@ -652,7 +651,7 @@ static int safe_move(lua_State *L)
 		luaL_argcheck(L, f > 0 || e < LUA_MAXINTEGER + f, 3, "too many elements to move");
 		n = e - f + 1;
 		luaL_argcheck(L, t <= LUA_MAXINTEGER - n + 1, 4, "destination wrap around");
-		if (t > e || t > f || (tt != 1 && !lua_compare(L, 1, tt, LUA_OPEQ))) {
+		if (t > e || t <= f || (tt != 1 && !lua_compare(L, 1, tt, LUA_OPEQ))) {
 			for (i = 0; i < n; i++) {
 				if ((i & 4095) == 4095)
 					umpa_lua_charge_(L, 4096, "table.move");

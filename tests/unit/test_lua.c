@@ -349,6 +349,155 @@ static void test_instruction_cap(void **state)
 	umpa_lua_close(L);
 }
 
+/* Run @chunk, expect it to fail within @max_s seconds with a message containing @want. */
+static void run_fails(struct umpa_lua *L, const char *chunk, const char *want, double max_s, int code)
+{
+	struct umpa_err e = {0};
+	struct timespec a, b;
+	double took;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	rc = umpa_lua_run(L, chunk, strlen(chunk), "t.lua", &e);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	took = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	if (rc != -code || !strstr(e.msg, want) || took > max_s)
+		fail_msg("chunk: %s\nrc %d (want %d) after %.2f s (at most %.2f)\nmsg:  %s\nwant: %s", chunk, rc, -code,
+			 took, max_s, e.msg, want);
+}
+
+/* CPU and wall-clock limits hold where the count hook alone did not: in
+ * xpcall handlers, __close, metamethods, pattern matching, table.move and
+ * single long instructions; finalizers are refused. */
+static void test_time_limits(void **state)
+{
+	struct umpa_lua *L = open_state();
+	struct umpa_err e = {0};
+	struct umpa_lua_deadline d = {.cpu = 0.3, .wall = 5};
+	static const struct {
+		const char *chunk, *want;
+	} hang[] = {
+	    {"while true do end", "t.lua:1: time limit exceeded (0.3 s CPU)"},
+	    /* the handler of an error raised by the hook ran with hooks off */
+	    {"while true do xpcall(function() while true do end end, function(e) while true do end end) end",
+	     "t.lua:1: time limit exceeded (0.3 s CPU)"},
+	    {"xpcall(error, function(e) while true do end end)", "t.lua:1: time limit exceeded (0.3 s CPU)"},
+	    {"while true do pcall(function() while true do end end) end", "t.lua:1: time limit exceeded (0.3 s CPU)"},
+	    {"do local x <close> = setmetatable({}, {__close = function() while true do end end}) end",
+	     "t.lua:1: time limit exceeded (0.3 s CPU)"},
+	    {"local t = setmetatable({}, {__index = function() while true do end end}) return t.x",
+	     "t.lua:1: time limit exceeded (0.3 s CPU)"},
+	    {"string.find(string.rep('a', 5000), string.rep('.-', 30) .. 'X')",
+	     "t.lua:1: time limit exceeded (0.3 s CPU) in string.find"},
+	    {"string.find(string.rep('a', 3000), string.rep('a*', 40) .. 'b')",
+	     "t.lua:1: time limit exceeded (0.3 s CPU) in string.find"},
+	    {"string.match(string.rep('(', 300000), '%b()x')",
+	     "t.lua:1: time limit exceeded (0.3 s CPU) in string.match"},
+	    {"for m in string.gmatch(string.rep('a', 5000), string.rep('a*', 25) .. 'b') do end",
+	     "t.lua:1: time limit exceeded (0.3 s CPU) in string.gmatch"},
+	    {"string.gsub(string.rep('a', 5000), string.rep('.-', 30) .. 'X', '')",
+	     "t.lua:1: time limit exceeded (0.3 s CPU) in string.gsub"},
+	    {"table.move({}, 1, math.maxinteger - 1, 2)", "t.lua:1: time limit exceeded (0.3 s CPU) in table.move"},
+	    /* four instructions per turn, each copying 32 MB: only the timer's tick makes the hook look */
+	    {"local big = string.rep('x', 32 << 20) while true do local y = big .. 'y' end",
+	     "t.lua:1: time limit exceeded (0.3 s CPU)"},
+	};
+
+	(void)state;
+	assert_int_equal(umpa_lua_set_deadline(L, &d, &e), 0);
+	for (size_t i = 0; i < sizeof(hang) / sizeof(hang[0]); i++)
+		run_fails(L, hang[i].chunk, hang[i].want, 3.0, UMPA_ERANGE);
+	/* finalizers are refused; __gc added later is never called */
+	run_fails(L, "setmetatable({}, {__gc = function() while true do end end})",
+		  "t.lua:1: setmetatable: __gc is not allowed", 1.0, UMPA_EINVAL);
+	run_ok(L, "local mt = {} local t = setmetatable({}, mt) mt.__gc = function() while true do end end\n"
+		  "t = nil collectgarbage() collectgarbage()");
+	/* the limit cannot be caught: no code runs after it, the first message stands */
+	run_fails(L, "local ok, err = pcall(function() while true do end end) error('caught: ' .. tostring(err))",
+		  "t.lua:1: time limit exceeded (0.3 s CPU)", 3.0, UMPA_ERANGE);
+	/* the wall clock */
+	d = (struct umpa_lua_deadline){.wall = 0.3};
+	assert_int_equal(umpa_lua_set_deadline(L, &d, &e), 0);
+	run_fails(L, "while true do end", "t.lua:1: time limit exceeded (0.3 s wall clock)", 3.0, UMPA_ERANGE);
+	/* a new call gets a new budget; ordinary work is untouched */
+	run_ok(L, "local n = 0 for i = 1, 100000 do n = n + i end assert(n == 5000050000)");
+	d.wall = -1;
+	assert_int_equal(umpa_lua_set_deadline(L, &d, &e), -UMPA_EINVAL);
+	d.wall = 0.0 / 0.0;
+	assert_int_equal(umpa_lua_set_deadline(L, &d, &e), -UMPA_EINVAL);
+	umpa_lua_close(L);
+}
+
+/* umpa_lua_pcall: a fresh budget per callback, a budget over the state's life. */
+static void test_pcall_budget(void **state)
+{
+	struct umpa_lua *L = open_state();
+	lua_State *S = umpa_lua_state(L);
+	struct umpa_err e = {0};
+	struct umpa_lua_deadline d = {.cpu = 0.2, .total = 0.6};
+	int calls = 0, rc = 0;
+
+	(void)state;
+	assert_int_equal(umpa_lua_set_deadline(L, &d, &e), 0);
+	run_ok(L, "function spin(s) local n = 0 for i = 1, s do n = n + 1 end return n end\n"
+		  "function forever() while true do end end");
+	/* each callback gets its own 0.2 s */
+	lua_getglobal(S, "forever");
+	assert_int_equal(umpa_lua_pcall(L, 0, 0, "forever", &e), -UMPA_ERANGE);
+	assert_non_null(strstr(e.msg, "time limit exceeded (0.2 s CPU)"));
+	/* until the state's 0.6 s are spent */
+	while (calls < 20 && (rc = (lua_getglobal(S, "forever"), umpa_lua_pcall(L, 0, 0, "forever", &e))) < 0 &&
+	       !strstr(e.msg, "in total"))
+		calls++;
+	assert_int_equal(rc, -UMPA_ERANGE);
+	assert_non_null(strstr(e.msg, "time limit exceeded (0.6 s CPU in total)"));
+	assert_true(calls >= 1 && calls <= 3);
+	/* results come back */
+	lua_getglobal(S, "spin");
+	lua_pushinteger(S, 10);
+	d.total = 0;
+	assert_int_equal(umpa_lua_set_deadline(L, &d, &e), 0);
+	assert_int_equal(umpa_lua_pcall(L, 1, 1, "spin", &e), 0);
+	assert_int_equal(lua_tointeger(S, -1), 10);
+	lua_pop(S, 1);
+	umpa_lua_close(L);
+}
+
+/* The bounded matcher matches as Lua's does. */
+static void test_patterns(void **state)
+{
+	struct umpa_lua *L = open_state();
+
+	(void)state;
+	run_ok(L, "assert(string.find('hello world', 'o w') == 5)\n"
+		  "assert(select(2, string.find('hello world', 'o w')) == 7)\n"
+		  "assert(string.find('a.b', '.', 1, true) == 2)\n"
+		  "assert(string.find('abc', '', 10) == nil and string.find('abc', '', 4) == 4)\n"
+		  "assert(string.match('key = value', '(%w+)%s*=%s*(%w+)') == 'key')\n"
+		  "assert(select(2, string.match('key = value', '(%w+)%s*=%s*(%w+)')) == 'value')\n"
+		  "assert(string.match('THE (quick) fox', '%((%a+)%)') == 'quick')\n"
+		  "assert(string.match('  x', '()x') == 3)\n"
+		  "assert(string.match('f(a(b)c)d', '%b()') == '(a(b)c)')\n"
+		  "assert(string.match('THE quick', '%f[%a]%a+', 4) == 'quick')\n"
+		  "assert(string.match('abab', '(ab)%1') == 'ab')\n"
+		  "local t = {} for k, v in string.gmatch('a=1, b=2', '(%w+)=(%w+)') do t[#t + 1] = k .. v end\n"
+		  "assert(table.concat(t, ',') == 'a1,b2')\n"
+		  "assert(string.gsub('hello world', 'o', '0') == 'hell0 w0rld')\n"
+		  "assert(select(2, string.gsub('hello world', 'o', '0', 1)) == 1)\n"
+		  "assert(string.gsub('abc', '%w', '%0%0') == 'aabbcc')\n"
+		  "assert(string.gsub('$name', '%$(%w+)', {name = 'x'}) == 'x')\n"
+		  "assert(string.gsub('abc', '.', function(c) return c:upper() end) == 'ABC')\n"
+		  "assert(('x'):rep(3):gsub('x', 'y') == 'yyy')\n"
+		  "assert(not pcall(string.find, 'a', '[a'))\n"
+		  "assert(select(2, pcall(string.match, 'a', string.rep('(', 40))):find('too many captures'))\n"
+		  "local a = {1, 2, 3, 4, 5} table.move(a, 1, 3, 3) assert(table.concat(a, ',') == '1,2,1,2,3')\n"
+		  "local b = table.move({1, 2, 3}, 1, 3, 1, {}) assert(#b == 3 and b[3] == 3)\n"
+		  "local ok, r = xpcall(function() error('x', 0) end, function(m) return 'h:' .. m end)\n"
+		  "assert(not ok and r == 'h:x')\n"
+		  "assert(select('#', xpcall(function(...) return ... end, print or error, 1, 2, 3)) == 4)\n");
+	umpa_lua_close(L);
+}
+
 static void test_memory_cap(void **state)
 {
 	struct umpa_lua *L = open_state();
@@ -603,6 +752,9 @@ int main(void)
 	    cmocka_unit_test(test_callback_stops),
 	    cmocka_unit_test(test_sandbox),
 	    cmocka_unit_test(test_instruction_cap),
+	    cmocka_unit_test(test_time_limits),
+	    cmocka_unit_test(test_pcall_budget),
+	    cmocka_unit_test(test_patterns),
 	    cmocka_unit_test(test_memory_cap),
 	    cmocka_unit_test(test_specs),
 	    cmocka_unit_test(test_packets),
