@@ -61,14 +61,17 @@
  * os, package, require, debug or coroutine.  Memory is capped (256 MiB by
  * default: an allocation past it fails with "out of memory"; a packet
  * object holds about 1.7 KB of it, so about 150,000 live packet objects
- * fit) and so are VM instructions per call from the host (1e9 by default,
- * about 10 s of pure Lua on a slow machine: "instruction limit reached"),
- * so a script can neither exhaust the machine nor hang.  The instruction
- * counter restarts at each umpa_lua_* entry point and umpa_lua_set_limits();
- * once it runs out every instruction fails, so pcall cannot swallow the
- * error.  The count hook makes tight arithmetic loops about twice as slow;
- * code that mostly calls constructors and reads fields does not notice.
- * Nothing prints and nothing exits.
+ * fit) and so are, per call from the host, VM instructions (1e9 by default:
+ * "instruction limit reached"), CPU time (5 s) and wall-clock time (10 s:
+ * "time limit exceeded (5 s CPU)"), so a script can neither exhaust the
+ * machine nor hang.  "Time" below says how the limits reach finalizers
+ * (refused), xpcall handlers, __close, metamethods and C functions (the
+ * pattern matcher of lua_strpat.c, table.move).  The budget restarts at
+ * each umpa_lua_* entry point, umpa_lua_pcall and umpa_lua_set_limits();
+ * once it runs out every instruction fails and pcall re-raises, so the
+ * error cannot be swallowed.  The count hook makes tight arithmetic loops
+ * about twice as slow; code that mostly calls constructors and reads
+ * fields does not notice.  Nothing prints and nothing exits.
  *
  * Speed: building compiles a stack once (layers pushed with their constant
  * fields into a base packet, every varying value parsed in advance), then
