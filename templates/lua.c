@@ -81,6 +81,7 @@
  * 256 expressions compiled.
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,9 +135,14 @@ struct umpa_lua {
 	unsigned long long charged;          /* instructions charged by C functions (umpa_lua_charge_) */
 	struct umpa_lua_deadline time;       /* time limits */
 	double cpu_used;                     /* CPU seconds of finished calls from the host */
-	struct timespec cpu0, wall0;         /* when the running call from the host started */
-	timer_t timer;                       /* ticks while a call runs (see "Time") */
-	pid_t timer_tid;                     /* the thread it signals, 0: no timer */
+	struct timespec wall0;               /* when the running call from the host started */
+	struct timespec cpu0;                /* the thread's CPU clock then (estimated, see time_passed) */
+	int cpu0_known;                      /* cpu0 was taken */
+	timer_t timer;                       /* ticks while calls run (see "Time") */
+	pthread_t timer_thread;              /* the thread it signals */
+	int have_timer;                      /* 1: made; -1: cannot be had */
+	volatile sig_atomic_t armed;         /* the timer is ticking */
+	volatile sig_atomic_t running;       /* a call from the host runs */
 	volatile sig_atomic_t tick;          /* the timer ticked since the hook last looked */
 	int tripped;                         /* a limit was hit: every instruction re-raises it */
 	int code;                            /* umpa_errcode hint for the error being raised, or 0 */
@@ -309,9 +315,13 @@ static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
  * why each piece is needed:
  *
  *   - the count hook runs every HOOK_EVERY instructions, counts them, and
- *     reads the clocks every POLL_EVERY calls;
+ *     reads the clocks every POLL_EVERY calls (CLOCK_MONOTONIC, from the
+ *     vDSO; the thread's CPU clock is a system call and is read only when
+ *     a CPU limit may be near: cpu_spent);
  *   - a POSIX timer (CLOCK_MONOTONIC, every TICK_NS, signalled to the
- *     thread running the script, only while a call runs) sets U->tick and
+ *     thread running the script, while calls run; it stops itself at the
+ *     first tick that finds no call running, so a busy template does not
+ *     pay two system calls per callback) sets U->tick and
  *     re-arms the hook to fire at the very next instruction (lua_sethook is
  *     safe in a signal handler: Lua's own lua.c does this for ^C).  Without
  *     it, 1000 instructions that each take 50 ms (concatenating 100 MB
@@ -362,26 +372,57 @@ static double ts_diff(const struct timespec *a, const struct timespec *b)
 	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
 }
 
+/* Seconds of CPU the running call has used, given @wall seconds since it
+ * started.  Reading the thread's CPU clock is a system call (2-10 us in a
+ * VM), too dear for every call of a busy template, so the clock is first
+ * read when the call has run for a tick; the CPU time before that counts as
+ * the wall time it took (an upper bound).  Later it is read only when @wall
+ * says a CPU limit could have been passed (CPU time never exceeds it). */
+static double cpu_spent(struct umpa_lua *U, double wall, int need)
+{
+	struct timespec now;
+
+	if (!U->cpu0_known) {
+		if (wall < TICK_NS / 1e9 || clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) < 0)
+			return wall;
+		U->cpu0 = now;
+		U->cpu0.tv_sec -= (time_t)wall;
+		U->cpu0.tv_nsec -= (long)((wall - (double)(time_t)wall) * 1e9);
+		if (U->cpu0.tv_nsec < 0) {
+			U->cpu0.tv_nsec += 1000000000L;
+			U->cpu0.tv_sec--;
+		}
+		U->cpu0_known = 1;
+		return wall;
+	}
+	if (!need || clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) < 0)
+		return wall;
+	return ts_diff(&U->cpu0, &now);
+}
+
 /* Write into @buf which time limit the running call has passed; 0 when none. */
 static int time_passed(struct umpa_lua *U, char *buf, size_t n)
 {
 	struct timespec now;
-	double cpu;
+	double wall, cpu;
 
-	if (U->time.wall > 0 && clock_gettime(CLOCK_MONOTONIC, &now) == 0 && ts_diff(&U->wall0, &now) >= U->time.wall) {
+	if (clock_gettime(CLOCK_MONOTONIC, &now) < 0)
+		return 0;
+	wall = ts_diff(&U->wall0, &now);
+	if (U->time.wall > 0 && wall >= U->time.wall) {
 		snprintf(buf, n, "time limit exceeded (%g s wall clock)", U->time.wall);
 		return 1;
 	}
-	if ((U->time.cpu > 0 || U->time.total > 0) && clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) == 0) {
-		cpu = ts_diff(&U->cpu0, &now);
-		if (U->time.cpu > 0 && cpu >= U->time.cpu) {
-			snprintf(buf, n, "time limit exceeded (%g s CPU)", U->time.cpu);
-			return 1;
-		}
-		if (U->time.total > 0 && U->cpu_used + cpu >= U->time.total) {
-			snprintf(buf, n, "time limit exceeded (%g s CPU in total)", U->time.total);
-			return 1;
-		}
+	cpu = cpu_spent(U, wall,
+			(U->time.cpu > 0 && wall >= U->time.cpu) ||
+			    (U->time.total > 0 && U->cpu_used + wall >= U->time.total));
+	if (U->time.cpu > 0 && cpu >= U->time.cpu) {
+		snprintf(buf, n, "time limit exceeded (%g s CPU)", U->time.cpu);
+		return 1;
+	}
+	if (U->time.total > 0 && U->cpu_used + cpu >= U->time.total) {
+		snprintf(buf, n, "time limit exceeded (%g s CPU in total)", U->time.total);
+		return 1;
 	}
 	return 0;
 }
@@ -462,15 +503,22 @@ void umpa_lua_charge_(lua_State *L, unsigned long steps, const char *fn)
 	check_limits(L, U, tick, 1, fn);
 }
 
-/* The timer's signal: look at the clocks at the next instruction. */
+/* The timer's signal: look at the clocks at the next instruction; stop
+ * ticking once no call runs (timer_settime is async-signal-safe). */
 static void on_tick(int sig, siginfo_t *si, void *uctx)
 {
+	static const struct itimerspec off;
 	struct umpa_lua *U;
 
 	(void)sig;
 	(void)uctx;
 	if (!si || si->si_code != SI_TIMER || !(U = si->si_value.sival_ptr))
 		return;
+	if (!U->running) {
+		U->armed = 0;
+		timer_settime(U->timer, 0, &off, NULL);
+		return;
+	}
 	U->tick = 1;
 	lua_sethook(U->L, count_hook, LUA_MASKCOUNT, 1);
 }
@@ -493,36 +541,42 @@ static int tick_handler(void)
 	return sigaction(TICK_SIGNAL, &sa, NULL);
 }
 
-/* Start (@on) or stop the ticks.  The timer signals the thread that runs the
- * call; it is made again when another thread runs the state. */
-static void timer_arm(struct umpa_lua *U, int on)
+/* Make the timer, signalling the calling thread.  A state is meant to run on
+ * one thread: the timer is made for the first that runs a call, and calls
+ * from another thread get no ticks (the hook's polling remains). */
+static int timer_make(struct umpa_lua *U)
 {
-	struct itimerspec its;
+	struct sigevent sev;
 
-	memset(&its, 0, sizeof(its));
-	if (on) {
-		pid_t tid = gettid();
-		if (U->timer_tid != tid) {
-			struct sigevent sev;
-			if (U->timer_tid)
-				timer_delete(U->timer);
-			U->timer_tid = 0;
-			if (tick_handler() < 0)
-				return;
-			memset(&sev, 0, sizeof(sev));
-			sev.sigev_notify = SIGEV_THREAD_ID;
-			sev.sigev_signo = TICK_SIGNAL;
-			sev.sigev_value.sival_ptr = U;
-			sev.sigev_notify_thread_id = tid;
-			if (timer_create(CLOCK_MONOTONIC, &sev, &U->timer) < 0)
-				return;
-			U->timer_tid = tid;
-		}
-		its.it_value.tv_nsec = its.it_interval.tv_nsec = TICK_NS;
-	} else if (!U->timer_tid) {
+	if (tick_handler() < 0)
+		return -1;
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = TICK_SIGNAL;
+	sev.sigev_value.sival_ptr = U;
+	sev.sigev_notify_thread_id = gettid();
+	if (timer_create(CLOCK_MONOTONIC, &sev, &U->timer) < 0)
+		return -1;
+	U->timer_thread = pthread_self();
+	return 1;
+}
+
+/* A call from the host starts: the timer ticks from now on.  Costs nothing
+ * when it still ticks from the last call (it stops itself at the first tick
+ * that finds no call running). */
+static void ticks_start(struct umpa_lua *U)
+{
+	static const struct itimerspec on = {{0, TICK_NS}, {0, TICK_NS}};
+
+	U->running = 1; /* before looking at armed: on_tick may run between the two */
+	if (U->armed)
 		return;
-	}
-	timer_settime(U->timer, 0, &its, NULL);
+	if (!U->have_timer)
+		U->have_timer = timer_make(U);
+	if (U->have_timer < 0 || !pthread_equal(U->timer_thread, pthread_self()))
+		return;
+	U->armed = 1;
+	timer_settime(U->timer, 0, &on, NULL);
 }
 
 /* Delete the timer, and a tick of it still pending (the thread blocks the
@@ -532,16 +586,18 @@ static void timer_free(struct umpa_lua *U)
 	sigset_t pend, one;
 	struct timespec zero = {0, 0};
 
-	if (!U->timer_tid)
+	U->running = 0;
+	if (U->have_timer <= 0)
 		return;
 	timer_delete(U->timer);
-	if (U->timer_tid == gettid() && sigpending(&pend) == 0 && sigismember(&pend, TICK_SIGNAL) == 1) {
+	if (pthread_equal(U->timer_thread, pthread_self()) && sigpending(&pend) == 0 &&
+	    sigismember(&pend, TICK_SIGNAL) == 1) {
 		sigemptyset(&one);
 		sigaddset(&one, TICK_SIGNAL);
 		while (sigtimedwait(&one, NULL, &zero) == TICK_SIGNAL)
 			;
 	}
-	U->timer_tid = 0;
+	U->have_timer = 0;
 }
 
 /* Restart the budget (each call from the host gets a full one). */
@@ -552,19 +608,19 @@ static void budget_restart(struct umpa_lua *U)
 	U->code = 0;
 	U->tripped = 0;
 	U->tick = 0;
+	U->cpu0_known = 0;
 	clock_gettime(CLOCK_MONOTONIC, &U->wall0);
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &U->cpu0);
 	lua_sethook(U->L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
 }
 
-/* A call from the host ends: stop the ticks, count its CPU time. */
+/* A call from the host ends: count its CPU time. */
 static void budget_end(struct umpa_lua *U)
 {
 	struct timespec now;
 
-	timer_arm(U, 0);
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) == 0)
-		U->cpu_used += ts_diff(&U->cpu0, &now);
+	U->running = 0;
+	if (U->time.total > 0 && clock_gettime(CLOCK_MONOTONIC, &now) == 0)
+		U->cpu_used += cpu_spent(U, ts_diff(&U->wall0, &now), 1);
 }
 
 /* ---- what the sandbox changes in the standard library (see "Time") ---- */
@@ -2474,7 +2530,7 @@ void umpa_lua_set_limits(struct umpa_lua *U, size_t mem, unsigned long long inst
 	if (instructions)
 		U->instr_cap = instructions;
 	budget_restart(U);
-	timer_arm(U, 1);
+	ticks_start(U);
 }
 
 int umpa_lua_set_deadline(struct umpa_lua *U, const struct umpa_lua_deadline *d, struct umpa_err *e)
@@ -2496,7 +2552,7 @@ int umpa_lua_pcall(struct umpa_lua *U, int nargs, int nresults, const char *name
 
 	if (U->depth == 0) {
 		budget_restart(U);
-		timer_arm(U, 1);
+		ticks_start(U);
 	}
 	U->depth++;
 	st = lua_pcall(U->L, nargs, nresults, 0);
@@ -2598,7 +2654,7 @@ static long entry(struct umpa_lua *U, struct entry *en, struct umpa_err *e)
 
 	if (U->depth == 0) { /* a nested call (from a host callback) spends its caller's budget */
 		budget_restart(U);
-		timer_arm(U, 1);
+		ticks_start(U);
 	}
 	lua_pushcfunction(L, entry_run);
 	lua_pushlightuserdata(L, en);
