@@ -503,6 +503,23 @@ void umpa_lua_charge_(lua_State *L, unsigned long steps, const char *fn)
 	check_limits(L, U, tick, 1, fn);
 }
 
+int umpa_lua_budget_spent_(lua_State *L, unsigned long steps)
+{
+	struct umpa_lua *U = get_U(L);
+	char what[96];
+
+	U->charged += steps;
+	if (U->tripped || U->hooks * HOOK_EVERY + U->charged >= U->instr_cap)
+		return 1;
+	if (!U->tick)
+		return 0;
+	if (!time_passed(U, what, sizeof(what))) {
+		U->tick = 0;
+		return 0;
+	}
+	return 1; /* tick stays set: the caller's umpa_lua_charge_ raises it */
+}
+
 /* The timer's signal: look at the clocks at the next instruction; stop
  * ticking once no call runs (timer_settime is async-signal-safe). */
 static void on_tick(int sig, siginfo_t *si, void *uctx)

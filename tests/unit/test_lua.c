@@ -2,9 +2,11 @@
 #include "unit.h"
 
 #include <dlfcn.h>
+#include <lauxlib.h>
 #include <lua.h>
 #include <time.h>
 
+#include "lua_internal.h"
 #include "umpa_lua.h"
 
 /* What a build collects: every packet's bytes, concatenated as hex lines. */
@@ -463,6 +465,38 @@ static void test_pcall_budget(void **state)
 	umpa_lua_close(L);
 }
 
+/* C code charging its work: spend(n) charges n without raising, raise() raises. */
+static int l_spend(lua_State *S)
+{
+	lua_pushboolean(S, umpa_lua_budget_spent_(S, (unsigned long)luaL_checkinteger(S, 1)));
+	return 1;
+}
+
+static int l_raise(lua_State *S)
+{
+	umpa_lua_charge_(S, 0, "raise");
+	return 0;
+}
+
+static void test_charge(void **state)
+{
+	struct umpa_lua *L = open_state();
+	struct umpa_err e = {0};
+	const char *chunk = "assert(spend(1000) == false)\n"
+			    "assert(spend(2000000) == true)\n"
+			    "raise()\n"
+			    "error('not reached')\n";
+
+	(void)state;
+	lua_register(umpa_lua_state(L), "spend", l_spend);
+	lua_register(umpa_lua_state(L), "raise", l_raise);
+	umpa_lua_set_limits(L, 0, 1000000);
+	assert_int_equal(umpa_lua_run(L, chunk, strlen(chunk), "c.lua", &e), -UMPA_ERANGE);
+	assert_string_equal(e.msg, "c.lua:3: instruction limit reached (1000000 Lua instructions) in raise");
+	run_ok(L, "assert(spend(1000) == false)");
+	umpa_lua_close(L);
+}
+
 /* The bounded matcher matches as Lua's does. */
 static void test_patterns(void **state)
 {
@@ -755,6 +789,7 @@ int main(void)
 	    cmocka_unit_test(test_time_limits),
 	    cmocka_unit_test(test_pcall_budget),
 	    cmocka_unit_test(test_patterns),
+	    cmocka_unit_test(test_charge),
 	    cmocka_unit_test(test_memory_cap),
 	    cmocka_unit_test(test_specs),
 	    cmocka_unit_test(test_packets),
