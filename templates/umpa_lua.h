@@ -42,8 +42,10 @@ struct lua_State *umpa_lua_state(struct umpa_lua *L);
 /**
  * Set the sandbox limits: at most @p mem bytes of Lua memory and
  * @p instructions VM instructions per call from the host (0 keeps a limit
- * as it is).  Also restarts the instruction budget: every umpa_lua_* entry
- * point does, and a host that calls into the state itself (lua_pcall on a
+ * as it is).  Also restarts the budget of instructions and time (see
+ * umpa_lua_set_deadline): every umpa_lua_* entry point does when no other
+ * call from the host is running (a call nested in a host callback spends
+ * its caller's budget), and a host that calls into the state itself (lua_pcall on a
  * template's callback) calls umpa_lua_set_limits(L, 0, 0) before each call
  * (better: umpa_lua_pcall, which also stops the time-limit timer after the
  * call and counts the call's CPU time).
