@@ -11,7 +11,8 @@
 #     regular expression on the script's first line, `-- expect: REGEX`,
 #   - left no AddressSanitizer / LeakSanitizer / UBSan report.
 # A script without an `-- expect:` first line fails.  Prints ok/FAILED per
-# script and a count; exit 1 when any failed.
+# script (one line each, stderr's lines joined by '|' on a failure) and a
+# count; exit 1 when any failed.
 #
 # Environment: UMPA (the umpa binary; default $top_builddir/umpa), top_srcdir,
 # top_builddir, UMPA_HOSTILE_JOBS, UMPA_HOSTILE_SECONDS, UMPA_HOSTILE_ONLY
@@ -60,8 +61,7 @@ if [ "${1:-}" = --one ]; then
 		why="stderr does not match /$re/"
 	fi
 	if [ -n "$why" ]; then
-		echo "FAILED: $name: $why"
-		echo "    stderr: $(head -c 600 "$w/err" | tr '\n' '|')"
+		echo "FAILED: $name: $why; stderr: $(head -c 600 "$w/err" | tr '\n' '|')"
 	else
 		echo "ok: $name (${ms} ms): $line"
 	fi
