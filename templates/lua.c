@@ -2598,7 +2598,9 @@ static int entry_run(lua_State *L)
 	int base, st;
 
 	lua_settop(L, 0);
-	lua_pushfstring(L, "=%s", en->name);
+	/* "@name": a name longer than Lua's 60 characters for positions keeps its end
+	 * (".../hostile/a-long-name.lua:3:"); "=name" would cut the file name off */
+	lua_pushfstring(L, "@%s", en->name);
 	if (en->expr) {
 		lua_pushliteral(L, "return ");
 		lua_pushlstring(L, en->chunk, en->len);
