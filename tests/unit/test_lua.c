@@ -453,7 +453,7 @@ static void test_pcall_budget(void **state)
 		calls++;
 	assert_int_equal(rc, -UMPA_ERANGE);
 	assert_non_null(strstr(e.msg, "time limit exceeded (0.6 s CPU in total)"));
-	assert_true(calls >= 1 && calls <= 3);
+	assert_true(calls <= 3); /* 0 when the first tick came late on a loaded machine (counted as CPU) */
 	/* results come back */
 	lua_getglobal(S, "spin");
 	lua_pushinteger(S, 10);
