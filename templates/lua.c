@@ -113,6 +113,8 @@
 #define TICK_NS 10000000L
 /** The count hook also reads the clocks every this many of its calls (when no tick came). */
 #define POLL_EVERY 64
+/** Largest chunk load() compiles (bytes of source). */
+#define LOAD_MAX (4 << 20)
 /** Default expansion cap. */
 #define MAX_DEFAULT 1000000ul
 /** Deepest nesting of arrays of things to build, and of lists in values. */
@@ -2297,8 +2299,63 @@ static int l_packets(lua_State *L)
 
 /* ---- the state ---- */
 
+/* What load returns when it cannot: nil and @msg (NULL: the chunk is too large). */
+static int load_fail(lua_State *L, const char *msg)
+{
+	lua_pushnil(L);
+	if (msg)
+		lua_pushstring(L, msg);
+	else
+		lua_pushfstring(L, "chunk larger than the sandbox compiles (%d MiB)", LOAD_MAX >> 20);
+	return 2;
+}
+
+/* load(chunk [, name [, mode [, env]]]) for the sandbox: text only, at most
+ * LOAD_MAX bytes (compiling runs in C where no hook reaches: 60 MB take
+ * seconds).  A reader function is called here, under the hook, and its
+ * pieces joined, so both forms meet the same limit. */
 static int safe_load(lua_State *L)
 {
+	size_t len = 0;
+
+	lua_settop(L, 4);
+	if (lua_type(L, 1) == LUA_TFUNCTION) {
+		luaL_Buffer b;
+		luaL_buffinit(L, &b); /* at index 5 or above: the reader stays at 1 */
+		for (;;) {
+			size_t n;
+			int st;
+			lua_pushvalue(L, 1);
+			st = lua_pcall(L, 0, 1, 0);
+			if (get_U(L)->tripped)
+				return rethrow(L);
+			if (st != LUA_OK)
+				return load_fail(L, lua_tostring(L, -1));
+			if (lua_isnil(L, -1)) {
+				lua_pop(L, 1);
+				break;
+			}
+			if (lua_type(L, -1) != LUA_TSTRING)
+				return load_fail(L, "reader function must return a string");
+			lua_tolstring(L, -1, &n);
+			if (n == 0) {
+				lua_pop(L, 1);
+				break;
+			}
+			if (n > LOAD_MAX - len)
+				return load_fail(L, NULL);
+			len += n;
+			luaL_addvalue(&b);
+		}
+		luaL_pushresult(&b);
+		lua_replace(L, 1);
+		if (lua_isnil(L, 2)) {
+			lua_pushliteral(L, "=(load)");
+			lua_replace(L, 2);
+		}
+	} else if (lua_type(L, 1) == LUA_TSTRING && lua_rawlen(L, 1) > LOAD_MAX) {
+		return load_fail(L, NULL);
+	}
 	lua_settop(L, 4);
 	lua_pushstring(L, "t"); /* text only: precompiled chunks can crash the VM */
 	lua_replace(L, 3);

@@ -497,6 +497,29 @@ static void test_charge(void **state)
 	umpa_lua_close(L);
 }
 
+/* load: text only, at most 4 MiB of source, readers called under the hook. */
+static void test_load(void **state)
+{
+	struct umpa_lua *L = open_state();
+
+	(void)state;
+	run_ok(L, "local f = assert(load(\"return 1 + 1\")) assert(f() == 2)\n"
+		  "local parts, i = {\"return \", \"2\", \" * 21\"}, 0\n"
+		  "local g = assert(load(function() i = i + 1 return parts[i] end)) assert(g() == 42)\n"
+		  "local ok, err = load(function() return 5 end) assert(not ok and err == \"reader function must "
+		  "return a string\", err)\n"
+		  "assert(select(2, load(function() error(\"rd\", 0) end)) == \"rd\")\n"
+		  "assert(select(2, load(\"x =\")):find(\"^%[string \\\"x =\\\"%]:1:\"))\n"
+		  "local j = 0\n"
+		  "assert(select(2, load(function() j = j + 1 return ({\"x =\"})[j] end)):find(\"^%(load%):1:\"))\n"
+		  "local e = select(2, load(string.rep(\" \", 5 * 1024 * 1024)))\n"
+		  "assert(e:find(\"chunk larger than the sandbox compiles %(4 MiB%)\"), e)\n"
+		  "local big, k = string.rep(\" \", 1024 * 1024), 0\n"
+		  "local e2 = select(2, load(function() k = k + 1 return k <= 5 and big or nil end))\n"
+		  "assert(e2 and e2:find(\"4 MiB\"), e2)\n");
+	umpa_lua_close(L);
+}
+
 /* The bounded matcher matches as Lua's does. */
 static void test_patterns(void **state)
 {
@@ -790,6 +813,7 @@ int main(void)
 	    cmocka_unit_test(test_pcall_budget),
 	    cmocka_unit_test(test_patterns),
 	    cmocka_unit_test(test_charge),
+	    cmocka_unit_test(test_load),
 	    cmocka_unit_test(test_memory_cap),
 	    cmocka_unit_test(test_specs),
 	    cmocka_unit_test(test_packets),
