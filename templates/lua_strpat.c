@@ -15,7 +15,8 @@
  *     "time limit exceeded (5 s CPU) in string.find" instead of running
  *     for hours inside C where no hook can reach it;
  *   - a plain search uses memmem (linear) instead of lmemfind (n*m);
- *   - luaL_pushfail is lua_pushnil (what it is in 5.4).
+ *   - luaL_pushfail is lua_pushnil (what it is in 5.4), and Lua's internal
+ *     l_unlikely is left out.
  *
  * Matching results are unchanged: the same matcher, the same errors
  * ("pattern too complex" at 200 nested calls, "malformed pattern ...").
@@ -144,14 +145,14 @@ static int capture_to_close (MatchState *ms) {
 static const char *classend (MatchState *ms, const char *p) {
   switch (*p++) {
     case L_ESC: {
-      if ((p == ms->p_end))
+      if (p == ms->p_end)
         luaL_error(ms->L, "malformed pattern (ends with '%%')");
       return p+1;
     }
     case '[': {
       if (*p == '^') p++;
       do {  /* look for a ']' */
-        if ((p == ms->p_end))
+        if (p == ms->p_end)
           luaL_error(ms->L, "malformed pattern (missing ']')");
         if (*(p++) == L_ESC && p < ms->p_end)
           p++;  /* skip escapes (e.g. '%]') */
@@ -435,7 +436,7 @@ static size_t get_onecapture (MatchState *ms, int i, const char *s,
   else {
     ptrdiff_t capl = ms->capture[i].len;
     *cap = ms->capture[i].init;
-    if ((capl == CAP_UNFINISHED))
+    if (capl == CAP_UNFINISHED)
       luaL_error(ms->L, "unfinished capture");
     else if (capl == CAP_POSITION)
       lua_pushinteger(ms->L, (ms->capture[i].init - ms->src_init) + 1);
