@@ -32,12 +32,23 @@ static const char *addr_text_(int family, const uint8_t *a, char *buf, size_t n)
 
 #define CACHE_MAX_ 256
 
+/* Most wire requests in flight at once (umpa_resolve_prefetch waits when they are all out). */
+#define ASK_MAX_ 64
+
 /* One answer: a MAC, or (ok 0) the wire's silence, which is not asked again. */
 struct cache_ent_ {
 	int family;
 	int ok;
 	uint8_t addr[16];
 	uint8_t mac[6];
+};
+
+/* One wire request in flight (ARP who-has or neighbour solicitation). */
+struct ask_ {
+	struct umpa_resolver *r;
+	int used;
+	int family;
+	uint8_t addr[16];
 };
 
 struct umpa_resolver {
@@ -61,12 +72,9 @@ struct umpa_resolver {
 	struct umpa_route last_rt;
 	void (*found_cb)(void *, int, const uint8_t *, const uint8_t *, const char *);
 	void *found_arg;
-};
-
-/* the state of one wire request */
-struct ask_ {
-	int done, ok;
-	uint8_t mac[6];
+	/* wire requests in flight: every public call waits until none is */
+	struct ask_ asks[ASK_MAX_];
+	unsigned inflight;
 };
 
 struct umpa_resolver *umpa_resolver_new(const char *ifname, struct umpa_loop *loop, struct umpa_expect *ex,
@@ -209,9 +217,15 @@ static int cache_find_(struct umpa_resolver *r, int family, const uint8_t *addr,
 /* Remember @p addr's MAC, or (@p mac NULL) that nothing answered for it. */
 static void cache_put_(struct umpa_resolver *r, int family, const uint8_t *addr, const uint8_t *mac)
 {
-	struct cache_ent_ *c;
+	struct cache_ent_ *c = NULL;
+	size_t alen = family == AF_INET ? 4 : 16;
 
-	if (r->ncache < CACHE_MAX_)
+	for (unsigned i = 0; i < r->ncache && !c; i++)
+		if (r->cache[i].family == family && memcmp(r->cache[i].addr, addr, alen) == 0)
+			c = &r->cache[i];
+	if (c)
+		;
+	else if (r->ncache < CACHE_MAX_)
 		c = &r->cache[r->ncache++];
 	else
 		c = &r->cache[r->next++ % CACHE_MAX_];
@@ -347,23 +361,52 @@ static int answer_mac_(const struct umpa_pkt *a, uint8_t mac[6])
 	return -1;
 }
 
+/* An answer came: cache the MAC it carries. */
 static void ask_reply_(void *arg, const struct umpa_exchange *x)
 {
 	struct ask_ *a = arg;
+	struct umpa_resolver *r = a->r;
+	uint8_t mac[6];
 
-	a->done = 1;
-	a->ok = answer_mac_(x->answer, a->mac) == 0;
+	if (answer_mac_(x->answer, mac) == 0) {
+		cache_put_(r, a->family, a->addr, mac);
+		found_(r, a->family, a->addr, mac, a->family == AF_INET ? "ARP who-has" : "neighbour solicitation");
+	} else {
+		cache_put_(r, a->family, a->addr, NULL);
+	}
+	a->used = 0;
+	r->inflight--;
 }
 
+/* Every try timed out: cache the silence (the host is not asked again). */
 static void ask_timeout_(void *arg, const struct umpa_exchange *x)
 {
+	struct ask_ *a = arg;
+
 	(void)x;
-	((struct ask_ *)arg)->done = 1;
+	cache_put_(a->r, a->family, a->addr, NULL);
+	a->used = 0;
+	a->r->inflight--;
 }
 
-static int ask_done_(void *arg)
+static int asks_done_(void *arg)
 {
-	return ((struct ask_ *)arg)->done;
+	return ((struct umpa_resolver *)arg)->inflight == 0;
+}
+
+/* Run the loop until every wire request settled. */
+static int asks_wait_(struct umpa_resolver *r, struct umpa_err *e)
+{
+	int rc;
+
+	if (r->inflight == 0)
+		return 0;
+	rc = umpa_loop_run_until(r->loop, asks_done_, r, UMPA_NEVER, e);
+	if (rc < 0)
+		return rc;
+	if (r->inflight)
+		return umpa_err_set(e, UMPA_EIO, "resolve: interrupted while asking the wire");
+	return 0;
 }
 
 /* The reason nothing answered for @p addr. */
@@ -377,42 +420,58 @@ static int silent_(struct umpa_resolver *r, int family, const uint8_t *addr, str
 			    r->ifc.name);
 }
 
-int umpa_resolve(struct umpa_resolver *r, int family, const uint8_t *addr, uint8_t mac[6], struct umpa_err *e)
+/*
+ * Look @p addr up without waiting: the cache (1 with @p mac, or 2: known
+ * silent), the kernel's table (1), else put an ARP who-has / neighbour
+ * solicitation in flight (0: asked, wait then look again).  Waits first
+ * when ASK_MAX_ requests are already out.  Returns a negative error when
+ * the resolver failed.
+ */
+static int lookup_or_ask_(struct umpa_resolver *r, int family, const uint8_t *addr, uint8_t mac[6],
+			  struct umpa_err *e)
 {
-	struct ask_ a = {0};
 	struct umpa_expect_opts o = {0};
 	struct umpa_pkt p;
+	struct ask_ *a = NULL;
+	size_t alen = family == AF_INET ? 4 : 16;
 	int rc;
 
-	if (family != AF_INET && family != AF_INET6)
-		return umpa_err_set(e, UMPA_EINVAL, "resolve: family must be AF_INET or AF_INET6");
-	if (!r->has_ifc)
-		return umpa_err_set(e, UMPA_EINVAL, "resolve: a MAC needs an interface (-i)");
-	switch (cache_find_(r, family, addr, mac)) {
-	case 1:
+	if ((rc = cache_find_(r, family, addr, mac)) != 0) {
+		if (rc < 0)
+			return 2;
 		found_(r, family, addr, mac, "cache");
-		return 0;
-	case -1:
-		return silent_(r, family, addr, e);
-	default:
-		break;
+		return 1;
 	}
+	for (unsigned i = 0; i < ASK_MAX_; i++)
+		if (r->asks[i].used && r->asks[i].family == family && memcmp(r->asks[i].addr, addr, alen) == 0)
+			return 0; /* already asked */
 	if (umpa_neigh_lookup(r->ifc.name, family, addr, mac, NULL) == 0) {
 		cache_put_(r, family, addr, mac);
 		found_(r, family, addr, mac, "kernel neighbour table");
-		return 0;
+		return 1;
 	}
 	if ((rc = open_own_(r, e)) < 0)
 		return rc;
+	if (r->inflight == ASK_MAX_ && (rc = asks_wait_(r, e)) < 0)
+		return rc;
+	for (unsigned i = 0; i < ASK_MAX_ && !a; i++)
+		if (!r->asks[i].used)
+			a = &r->asks[i];
+	if (!a)
+		return umpa_err_set(e, UMPA_EIO, "resolve: no free request slot");
 	umpa_pkt_init(&p);
 	if ((rc = build_ask_(r, family, addr, &p, e)) < 0)
 		goto out;
+	a->r = r;
+	a->family = family;
+	memset(a->addr, 0, sizeof(a->addr));
+	memcpy(a->addr, addr, alen);
 	o.timeout_ns = r->timeout_ns;
 	o.retries = r->retries;
 	o.on_reply = ask_reply_;
-	o.reply_arg = &a;
+	o.reply_arg = a;
 	o.on_timeout = ask_timeout_;
-	o.timeout_arg = &a;
+	o.timeout_arg = a;
 	{
 		int64_t id = umpa_expect_add(r->ex, &p, &o, e);
 		if (id < 0) {
@@ -420,21 +479,31 @@ int umpa_resolve(struct umpa_resolver *r, int family, const uint8_t *addr, uint8
 			goto out;
 		}
 	}
-	rc = umpa_loop_run_until(r->loop, ask_done_, &a, UMPA_NEVER, e);
-	if (rc < 0)
-		goto out;
-	if (!a.ok) {
-		cache_put_(r, family, addr, NULL);
-		rc = silent_(r, family, addr, e);
-		goto out;
-	}
-	memcpy(mac, a.mac, 6);
-	cache_put_(r, family, addr, mac);
-	found_(r, family, addr, mac, family == AF_INET ? "ARP who-has" : "neighbour solicitation");
+	a->used = 1;
+	r->inflight++;
 	rc = 0;
 out:
 	umpa_pkt_release(&p);
 	return rc;
+}
+
+int umpa_resolve(struct umpa_resolver *r, int family, const uint8_t *addr, uint8_t mac[6], struct umpa_err *e)
+{
+	int rc;
+
+	if (family != AF_INET && family != AF_INET6)
+		return umpa_err_set(e, UMPA_EINVAL, "resolve: family must be AF_INET or AF_INET6");
+	if (!r->has_ifc)
+		return umpa_err_set(e, UMPA_EINVAL, "resolve: a MAC needs an interface (-i)");
+	rc = lookup_or_ask_(r, family, addr, mac, e);
+	if (rc < 0)
+		return rc;
+	if (rc == 0) { /* asked: wait for the answer, then it is in the cache either way */
+		if ((rc = asks_wait_(r, e)) < 0)
+			return rc;
+		rc = cache_find_(r, family, addr, mac) > 0 ? 1 : 2;
+	}
+	return rc == 1 ? 0 : silent_(r, family, addr, e);
 }
 
 /* ------------------------------------------------------------------ */
@@ -528,110 +597,164 @@ static const uint8_t *source_(struct umpa_resolver *r, int family, const uint8_t
 	return NULL;
 }
 
+/* What one packet needs, worked out without touching it. */
+struct plan_ {
+	int eth;    /* a frame whose link layer is ours to fill */
+	int l3;     /* its IPv4 / IPv6 / ARP layer, -1 none */
+	int arp;    /* that layer is ARP (or there is none): the frame is broadcast */
+	int family; /* of the IP layer */
+	uint8_t d[16];
+	uint32_t n;
+	int need_src, need_mac, group, onlink_here;
+	struct umpa_route rt;
+	uint8_t mac[6];    /* the group MAC when group */
+	const uint8_t *hop; /* the next hop to resolve when need_mac && !group (into rt or d) */
+};
+
+/*
+ * Work out what @p p needs (see umpa_resolve_dst).  Returns 1 when there is
+ * nothing for the resolver (another link layer, empty), 0 with @p pl set,
+ * or a negative error (-UMPA_ENOENT: this packet cannot be addressed).
+ */
+static int plan_(struct umpa_resolver *r, const struct umpa_pkt *p, struct plan_ *pl, struct umpa_err *e)
+{
+	const uint8_t *dst;
+	unsigned li;
+	char txt[64];
+	int rc;
+
+	memset(pl, 0, sizeof(*pl));
+	pl->l3 = -1;
+	if (p->nlayers == 0)
+		return 1;
+	if (r->layer3 || p->l[0].proto == &umpa_proto_ip || p->l[0].proto == &umpa_proto_ipv6) {
+		for (li = 0; li < p->nlayers && pl->l3 < 0; li++)
+			if (p->l[li].proto == &umpa_proto_ip || p->l[li].proto == &umpa_proto_ipv6)
+				pl->l3 = (int)li;
+		if (pl->l3 < 0)
+			return umpa_err_set(e, UMPA_EINVAL, "no IPv4 or IPv6 layer to send at layer 3");
+	} else {
+		if (p->l[0].proto != &umpa_proto_eth)
+			return 1;
+		if (!r->has_ifc)
+			return umpa_err_set(e, UMPA_EINVAL, "resolve: an Ethernet frame needs an interface (-i)");
+		pl->eth = 1;
+		for (li = 1; li < p->nlayers && pl->l3 < 0; li++)
+			if (p->l[li].proto == &umpa_proto_ip || p->l[li].proto == &umpa_proto_ipv6 ||
+			    p->l[li].proto == &umpa_proto_arp)
+				pl->l3 = (int)li;
+		if (pl->l3 < 0 || p->l[pl->l3].proto == &umpa_proto_arp) {
+			pl->arp = 1;
+			return 0;
+		}
+	}
+	li = (unsigned)pl->l3;
+	pl->family = p->l[li].proto == &umpa_proto_ip ? AF_INET : AF_INET6;
+	if (umpa_field_get_bytes(p, li, umpa_proto_field(p->l[li].proto, "dst"), &dst, &pl->n) < 0 ||
+	    pl->n != (pl->family == AF_INET ? 4u : 16u))
+		return umpa_err_set(e, UMPA_EINVAL, "packet has no %s destination", p->l[li].proto->name);
+	memcpy(pl->d, dst, pl->n);
+	pl->need_src = !field_is_set_(p, li, "src");
+	pl->need_mac = pl->eth && !field_is_set_(p, 0, "dst");
+	if (pl->need_mac && all_zero_(pl->d, pl->n))
+		return umpa_err_set(e, UMPA_ENOENT, "the destination address is unset (%s)",
+				    addr_text_(pl->family, pl->d, txt, sizeof(txt)));
+	if (pl->need_mac)
+		pl->group = group_mac_(r, pl->family, pl->d, pl->mac);
+	/* the routing table only when something needs it; at layer 3 the kernel will */
+	if (!pl->eth || pl->need_src || (pl->need_mac && !pl->group)) {
+		if ((rc = route_(r, pl->family, pl->d, pl->n, &pl->rt, e)) < 0)
+			return rc;
+		/* the route leaves by another interface: the user chose this one, the destination is on it */
+		pl->onlink_here = pl->eth && pl->rt.oif != r->ifc.index;
+	}
+	if (pl->need_mac && !pl->group)
+		pl->hop = pl->rt.has_gateway && !pl->onlink_here ? pl->rt.gateway : pl->d;
+	return 0;
+}
+
+int umpa_resolve_prefetch(struct umpa_resolver *r, const struct umpa_pkt *pkts, size_t n, struct umpa_err *e)
+{
+	struct plan_ pl;
+	struct umpa_err skip;
+	uint8_t mac[6];
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		umpa_err_clear(&skip);
+		rc = plan_(r, &pkts[i], &pl, &skip);
+		if (rc == -UMPA_ENOENT)
+			continue; /* umpa_resolve_dst will say why */
+		if (rc < 0)
+			return umpa_err_set(e, skip.code, "%s", skip.msg);
+		if (rc == 0 && pl.hop && (rc = lookup_or_ask_(r, pl.family, pl.hop, mac, e)) < 0)
+			return rc;
+	}
+	return asks_wait_(r, e);
+}
+
 int umpa_resolve_dst(struct umpa_resolver *r, struct umpa_pkt *p, struct umpa_err *e)
 {
 	static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-	int l3 = -1, family, rc, changed = 0, eth = 1, need_src, need_mac, group = 0, onlink_here = 0;
-	unsigned li;
-	const uint8_t *dst, *src;
-	uint32_t n;
-	struct umpa_route rt;
+	struct plan_ pl;
 	struct umpa_iface scratch;
-	uint8_t d[16], mac[6];
+	const uint8_t *src;
+	uint8_t mac[6];
 	char txt[64];
+	unsigned li;
+	int rc, changed = 0;
 
-	memset(&rt, 0, sizeof(rt));
-	if (p->nlayers == 0)
-		return 0;
-	if (r->layer3 || p->l[0].proto == &umpa_proto_ip || p->l[0].proto == &umpa_proto_ipv6) {
-		eth = 0; /* sent from the IP header on: the kernel does the link layer */
-		for (li = 0; li < p->nlayers && l3 < 0; li++)
-			if (p->l[li].proto == &umpa_proto_ip || p->l[li].proto == &umpa_proto_ipv6)
-				l3 = (int)li;
-		if (l3 < 0)
-			return umpa_err_set(e, UMPA_EINVAL, "no IPv4 or IPv6 layer to send at layer 3");
-		goto addr;
-	}
-	if (p->l[0].proto != &umpa_proto_eth)
-		return 0;
-	if (!r->has_ifc)
-		return umpa_err_set(e, UMPA_EINVAL, "resolve: an Ethernet frame needs an interface (-i)");
-	if (!field_is_set_(p, 0, "src") && r->ifc.has_mac) {
+	if ((rc = plan_(r, p, &pl, e)) != 0)
+		return rc > 0 ? 0 : rc;
+	if (pl.eth && !field_is_set_(p, 0, "src") && r->ifc.has_mac) {
 		if ((rc = set_bytes_(p, 0, "src", r->ifc.mac, 6, e)) < 0)
 			return rc;
 		changed = 1;
 	}
-	for (li = 1; li < p->nlayers; li++)
-		if (p->l[li].proto == &umpa_proto_ip || p->l[li].proto == &umpa_proto_ipv6 ||
-		    p->l[li].proto == &umpa_proto_arp) {
-			l3 = (int)li;
-			break;
+	if (pl.arp) {
+		if (pl.l3 >= 0) { /* the sender: this interface */
+			const uint8_t *a4 = iface_addr_(&r->ifc, AF_INET, NULL);
+			li = (unsigned)pl.l3;
+			if (!field_is_set_(p, li, "hwsrc") && r->ifc.has_mac) {
+				if ((rc = set_bytes_(p, li, "hwsrc", r->ifc.mac, 6, e)) < 0)
+					return rc;
+				changed = 1;
+			}
+			if (!field_is_set_(p, li, "psrc") && a4) {
+				if ((rc = set_bytes_(p, li, "psrc", a4, 4, e)) < 0)
+					return rc;
+				changed = 1;
+			}
 		}
-	if (l3 >= 0 && p->l[l3].proto == &umpa_proto_arp) { /* the sender: this interface */
-		const uint8_t *a4 = iface_addr_(&r->ifc, AF_INET, NULL);
-		if (!field_is_set_(p, (unsigned)l3, "hwsrc") && r->ifc.has_mac) {
-			if ((rc = set_bytes_(p, (unsigned)l3, "hwsrc", r->ifc.mac, 6, e)) < 0)
-				return rc;
-			changed = 1;
-		}
-		if (!field_is_set_(p, (unsigned)l3, "psrc") && a4) {
-			if ((rc = set_bytes_(p, (unsigned)l3, "psrc", a4, 4, e)) < 0)
-				return rc;
-			changed = 1;
-		}
-	}
-	if (l3 < 0 || p->l[l3].proto == &umpa_proto_arp) {
 		if (!field_is_set_(p, 0, "dst")) {
 			if ((rc = set_bytes_(p, 0, "dst", bcast, 6, e)) < 0)
 				return rc;
 			changed = 1;
 		}
-		goto done;
+		return changed ? umpa_pkt_finish(p, e) : 0;
 	}
-addr:
-	li = (unsigned)l3;
-	family = p->l[li].proto == &umpa_proto_ip ? AF_INET : AF_INET6;
-	if (umpa_field_get_bytes(p, li, umpa_proto_field(p->l[li].proto, "dst"), &dst, &n) < 0 ||
-	    n != (family == AF_INET ? 4u : 16u))
-		return umpa_err_set(e, UMPA_EINVAL, "packet has no %s destination", p->l[li].proto->name);
-	memcpy(d, dst, n);
-	need_src = !field_is_set_(p, li, "src");
-	need_mac = eth && !field_is_set_(p, 0, "dst");
-	if (need_mac && all_zero_(d, n))
-		return umpa_err_set(e, UMPA_ENOENT, "the destination address is unset (%s)",
-				    addr_text_(family, d, txt, sizeof(txt)));
-	if (need_mac)
-		group = group_mac_(r, family, d, mac);
-	/* the routing table only when something needs it: at layer 3 the kernel will */
-	if (!eth || need_src || (need_mac && !group)) {
-		if ((rc = route_(r, family, d, n, &rt, e)) < 0)
-			return rc;
-		/* the route leaves by another interface: the user chose this one, the destination is on it */
-		onlink_here = eth && rt.oif != r->ifc.index;
-	}
-	if (need_src) {
-		src = source_(r, family, d, &rt, onlink_here, &scratch);
+	li = (unsigned)pl.l3;
+	if (pl.need_src) {
+		src = source_(r, pl.family, pl.d, &pl.rt, pl.onlink_here, &scratch);
 		if (!src)
 			return umpa_err_set(e, UMPA_ENOENT, "%s has no %s address to send from",
-					    r->has_ifc ? r->ifc.name : rt.ifname[0] ? rt.ifname : "the interface",
-					    family == AF_INET ? "IPv4" : "IPv6");
-		if ((rc = set_bytes_(p, li, "src", src, n, e)) < 0)
+					    r->has_ifc ? r->ifc.name : pl.rt.ifname[0] ? pl.rt.ifname : "the interface",
+					    pl.family == AF_INET ? "IPv4" : "IPv6");
+		if ((rc = set_bytes_(p, li, "src", src, pl.n, e)) < 0)
 			return rc;
 		changed = 1;
 	}
-	if (need_mac) {
-		if (!group) {
-			int via = rt.has_gateway && !onlink_here;
-			rc = umpa_resolve(r, family, via ? rt.gateway : d, mac, e);
-			if (rc < 0 && via)
-				umpa_err_prefix(e, "gateway for %s: ", addr_text_(family, d, txt, sizeof(txt)));
-			if (rc < 0)
-				return rc;
+	if (pl.need_mac) {
+		if (pl.group) {
+			memcpy(mac, pl.mac, 6);
+		} else if ((rc = umpa_resolve(r, pl.family, pl.hop, mac, e)) < 0) {
+			if (pl.hop != pl.d)
+				umpa_err_prefix(e, "gateway for %s: ", addr_text_(pl.family, pl.d, txt, sizeof(txt)));
+			return rc;
 		}
 		if ((rc = set_bytes_(p, 0, "dst", mac, 6, e)) < 0)
 			return rc;
 		changed = 1;
 	}
-done:
 	return changed ? umpa_pkt_finish(p, e) : 0;
 }

@@ -106,4 +106,15 @@ int umpa_resolve(struct umpa_resolver *r, int family, const uint8_t *addr, uint8
  */
 int umpa_resolve_dst(struct umpa_resolver *r, struct umpa_pkt *p, struct umpa_err *e);
 
+/**
+ * Ask ahead for a whole set: the next hop of every packet of @p pkts[0..n)
+ * that the cache and the kernel's table do not know is asked on the wire at
+ * once (up to 64 requests in flight), and the loop runs until all settled.
+ * umpa_resolve_dst on each packet afterwards finds its answer in the cache,
+ * so N silent hosts cost one timeout, not N.  Packets that cannot be
+ * addressed are skipped here (umpa_resolve_dst says why).  The packets are
+ * not changed.  Returns 0 or a negative error (the resolver failed).
+ */
+int umpa_resolve_prefetch(struct umpa_resolver *r, const struct umpa_pkt *pkts, size_t n, struct umpa_err *e);
+
 #endif

@@ -499,7 +499,7 @@ int cmd_sr(int argc, char **argv)
 	if (s.verbose)
 		umpa_resolver_on_found(res, on_found, &s);
 	umpa_resolver_set_layer3(res, s.l3);
-	for (size_t i = 0, n = s.n; i < n; i++) {
+	for (size_t i = 0; i < s.n; i++) {
 		struct umpa_pkt *p = &s.pkts[i];
 		if (s.l3) {
 			int l3 = -1;
@@ -516,6 +516,12 @@ int cmd_sr(int argc, char **argv)
 			tool_err("sr: packet %zu: %s", i + 1, e.msg);
 			goto out;
 		}
+	}
+	/* every next hop nobody knows is asked at once: silent hosts cost one timeout together */
+	if (umpa_resolve_prefetch(res, s.pkts, s.n, &e) < 0)
+		goto fail;
+	for (size_t i = 0, n = s.n; i < n; i++) {
+		struct umpa_pkt *p = &s.pkts[i];
 		if (umpa_resolve_dst(res, p, &e) < 0) {
 			if (e.code != UMPA_ENOENT)
 				goto fail;
