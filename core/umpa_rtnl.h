@@ -42,13 +42,13 @@ struct umpa_route {
 
 /** A neighbour table entry. */
 struct umpa_neigh {
-	int family;          /**< AF_INET or AF_INET6 */
-	unsigned ifindex;    /**< interface index */
-	uint16_t state;      /**< NUD_ bits (REACHABLE, STALE, PERMANENT, FAILED ...) */
-	uint8_t flags;       /**< NTF_ bits (ROUTER, PROXY ...) */
-	uint8_t addr[16];    /**< the neighbour's address (4 or 16 bytes) */
-	size_t lladdr_len;   /**< bytes in lladdr, 0 when the kernel has none (INCOMPLETE, FAILED) */
-	uint8_t lladdr[32];  /**< its link-layer address */
+	int family;         /**< AF_INET or AF_INET6 */
+	unsigned ifindex;   /**< interface index */
+	uint16_t state;     /**< NUD_ bits (REACHABLE, STALE, PERMANENT, FAILED ...) */
+	uint8_t flags;      /**< NTF_ bits (ROUTER, PROXY ...) */
+	uint8_t addr[16];   /**< the neighbour's address (4 or 16 bytes) */
+	size_t lladdr_len;  /**< bytes in lladdr, 0 when the kernel has none (INCOMPLETE, FAILED) */
+	uint8_t lladdr[32]; /**< its link-layer address */
 };
 
 /** A link (network interface) as the kernel describes it. */
@@ -66,14 +66,14 @@ struct umpa_link {
 
 /** An interface address. */
 struct umpa_ifaddr {
-	int family;       /**< AF_INET or AF_INET6 */
-	unsigned ifindex; /**< interface index */
-	unsigned prefix;  /**< prefix length in bits */
-	unsigned scope;   /**< RT_SCOPE_ value (host, link, universe) */
-	unsigned flags;   /**< IFA_F_ bits (IFA_FLAGS when present) */
-	uint8_t addr[16]; /**< the local address (IFA_LOCAL, else IFA_ADDRESS) */
-	int has_peer;     /**< 1 when IFA_ADDRESS differs from IFA_LOCAL (point-to-point) */
-	uint8_t peer[16]; /**< that peer address */
+	int family;                  /**< AF_INET or AF_INET6 */
+	unsigned ifindex;            /**< interface index */
+	unsigned prefix;             /**< prefix length in bits */
+	unsigned scope;              /**< RT_SCOPE_ value (host, link, universe) */
+	unsigned flags;              /**< IFA_F_ bits (IFA_FLAGS when present) */
+	uint8_t addr[16];            /**< the local address (IFA_LOCAL, else IFA_ADDRESS) */
+	int has_peer;                /**< 1 when IFA_ADDRESS differs from IFA_LOCAL (point-to-point) */
+	uint8_t peer[16];            /**< that peer address */
 	char label[UMPA_IFNAME_MAX]; /**< IFA_LABEL (IPv4), "" when absent */
 };
 

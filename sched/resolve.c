@@ -237,23 +237,43 @@ static void cache_put_(struct umpa_resolver *r, int family, const uint8_t *addr,
 		memcpy(c->mac, mac, 6);
 }
 
-/* The interface's address of @p family to speak from (for IPv6: one in @p near's /64 if any, else global, else
- * link-local). */
+/* Does @p a's prefix hold @p d? */
+static int in_prefix_(const struct umpa_iface_addr *a, const uint8_t *d)
+{
+	size_t alen = a->family == AF_INET ? 4 : 16;
+	unsigned bits = a->prefix, k;
+
+	for (k = 0; k < alen && bits >= 8; k++, bits -= 8)
+		if (a->addr[k] != d[k])
+			return 0;
+	return k == alen || bits == 0 || ((a->addr[k] ^ d[k]) >> (8 - bits)) == 0;
+}
+
+/*
+ * The interface's address of @p family to speak from towards @p near (NULL:
+ * anyone), scored as RFC 6724 would: one whose prefix holds @p near first;
+ * for IPv6 a link-local one towards link-scope destinations (fe80::/10,
+ * ff02::/16), else a global one before a link-local one; the first listed
+ * on a tie.
+ */
 static const uint8_t *iface_addr_(const struct umpa_iface *ifc, int family, const uint8_t *near)
 {
 	const uint8_t *best = NULL;
 	int score = -1;
+	int link_scope = family == AF_INET6 && near &&
+			 ((near[0] == 0xfe && (near[1] & 0xc0) == 0x80) || (near[0] == 0xff && (near[1] & 0x0f) == 2));
 
 	for (size_t i = 0; i < ifc->naddrs; i++) {
 		const struct umpa_iface_addr *a = &ifc->addrs[i];
-		int s;
+		int ll = family == AF_INET6 && a->addr[0] == 0xfe && (a->addr[1] & 0xc0) == 0x80, s;
 		if (a->family != family)
 			continue;
-		if (family == AF_INET)
-			return a->addr;
-		s = near && memcmp(a->addr, near, 8) == 0                 ? 3
-		    : (a->addr[0] == 0xfe && (a->addr[1] & 0xc0) == 0x80) ? 1
-									  : 2;
+		if (near && a->prefix && in_prefix_(a, near))
+			s = 4;
+		else if (family == AF_INET)
+			s = 1;
+		else
+			s = ll == link_scope ? 3 : ll ? 1 : 2;
 		if (s > score) {
 			score = s;
 			best = a->addr;
@@ -427,8 +447,7 @@ static int silent_(struct umpa_resolver *r, int family, const uint8_t *addr, str
  * when ASK_MAX_ requests are already out.  Returns a negative error when
  * the resolver failed.
  */
-static int lookup_or_ask_(struct umpa_resolver *r, int family, const uint8_t *addr, uint8_t mac[6],
-			  struct umpa_err *e)
+static int lookup_or_ask_(struct umpa_resolver *r, int family, const uint8_t *addr, uint8_t mac[6], struct umpa_err *e)
 {
 	struct umpa_expect_opts o = {0};
 	struct umpa_pkt p;
@@ -605,9 +624,11 @@ struct plan_ {
 	int family; /* of the IP layer */
 	uint8_t d[16];
 	uint32_t n;
-	int need_src, need_mac, group, onlink_here;
+	int need_src, need_mac;
+	int group;       /* a multicast / broadcast destination on a frame: mac is its group MAC */
+	int onlink_here; /* the source is the interface's address, not the route's */
 	struct umpa_route rt;
-	uint8_t mac[6];    /* the group MAC when group */
+	uint8_t mac[6];     /* the group MAC when group */
 	const uint8_t *hop; /* the next hop to resolve when need_mac && !group (into rt or d) */
 };
 
@@ -659,15 +680,20 @@ static int plan_(struct umpa_resolver *r, const struct umpa_pkt *p, struct plan_
 	if (pl->need_mac && all_zero_(pl->d, pl->n))
 		return umpa_err_set(e, UMPA_ENOENT, "the destination address is unset (%s)",
 				    addr_text_(pl->family, pl->d, txt, sizeof(txt)));
-	if (pl->need_mac)
+	if (pl->eth)
 		pl->group = group_mac_(r, pl->family, pl->d, pl->mac);
-	/* the routing table only when something needs it; at layer 3 the kernel will */
-	if (!pl->eth || pl->need_src || (pl->need_mac && !pl->group)) {
+	/*
+	 * The routing table only when something needs it; at layer 3 the kernel
+	 * will.  A multicast or broadcast frame stays on the interface chosen:
+	 * its source is that interface's address, routed or not.
+	 */
+	if (!pl->eth || (!pl->group && (pl->need_src || pl->need_mac))) {
 		if ((rc = route_(r, pl->family, pl->d, pl->n, &pl->rt, e)) < 0)
 			return rc;
 		/* the route leaves by another interface: the user chose this one, the destination is on it */
 		pl->onlink_here = pl->eth && pl->rt.oif != r->ifc.index;
-	}
+	} else if (pl->group)
+		pl->onlink_here = 1;
 	if (pl->need_mac && !pl->group)
 		pl->hop = pl->rt.has_gateway && !pl->onlink_here ? pl->rt.gateway : pl->d;
 	return 0;
@@ -738,7 +764,9 @@ int umpa_resolve_dst(struct umpa_resolver *r, struct umpa_pkt *p, struct umpa_er
 		src = source_(r, pl.family, pl.d, &pl.rt, pl.onlink_here, &scratch);
 		if (!src)
 			return umpa_err_set(e, UMPA_ENOENT, "%s has no %s address to send from",
-					    r->has_ifc ? r->ifc.name : pl.rt.ifname[0] ? pl.rt.ifname : "the interface",
+					    r->has_ifc        ? r->ifc.name
+					    : pl.rt.ifname[0] ? pl.rt.ifname
+							      : "the interface",
 					    pl.family == AF_INET ? "IPv4" : "IPv6");
 		if ((rc = set_bytes_(p, li, "src", src, pl.n, e)) < 0)
 			return rc;
