@@ -326,8 +326,8 @@ static const char *rtnl_noroute_(int err, unsigned type)
 		return "prohibited";
 	if (type == RTN_BLACKHOLE)
 		return "blackhole route";
-	if (err == EINVAL)
-		return "invalid destination";
+	if (err == EINVAL) /* what the kernel answers for a blackhole route */
+		return "blackhole route or invalid destination";
 	return "no route";
 }
 
