@@ -225,6 +225,39 @@ static size_t rtnl_alen_(int family)
 	return family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
 }
 
+/* A dump's user callback, by the type of what it gets. */
+struct rtnl_walk_ {
+	union {
+		umpa_rtnl_route_cb route;
+		umpa_rtnl_neigh_cb neigh;
+		umpa_rtnl_link_cb link;
+		umpa_rtnl_addr_cb addr;
+	} cb;
+	void *arg;
+};
+
+/*
+ * Dump table @p type (RTM_GETROUTE ...) for @p family: the request is the
+ * nlmsghdr and a zeroed family header of @p hdrlen bytes whose first byte is
+ * the family (rtmsg, ndmsg, ifinfomsg and ifaddrmsg all start so).
+ */
+static int rtnl_dump_(uint16_t type, int family, size_t hdrlen, rtnl_msg_fn_ fn, struct rtnl_walk_ *w,
+		      struct umpa_err *e)
+{
+	struct {
+		struct nlmsghdr nh;
+		uint8_t body[NLMSG_ALIGN(sizeof(struct ifinfomsg))]; /* the largest of the four */
+	} req;
+
+	memset(&req, 0, sizeof req);
+	req.nh.nlmsg_len = NLMSG_LENGTH(hdrlen);
+	req.nh.nlmsg_type = type;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.nh.nlmsg_seq = rtnl_seq_();
+	req.body[0] = (uint8_t)family;
+	return rtnl_talk_(&req, req.nh.nlmsg_len, req.nh.nlmsg_seq, 0, fn, w, NULL, e);
+}
+
 /* ---- routes ---- */
 
 /* One RTM_NEWROUTE body into @p r.  Returns 0, or -1 when it is not a route of an IP family. */
@@ -262,37 +295,22 @@ static int rtnl_route_parse_(struct umpa_cur *m, struct umpa_route *r)
 	return 0;
 }
 
-struct rtnl_route_walk_ {
-	umpa_rtnl_route_cb cb;
-	void *arg;
-};
-
 static int rtnl_route_msg_(void *arg, uint16_t type, struct umpa_cur *body, struct umpa_err *e)
 {
-	struct rtnl_route_walk_ *w = arg;
+	struct rtnl_walk_ *w = arg;
 	struct umpa_route r;
 
 	(void)e;
 	if (type != RTM_NEWROUTE || rtnl_route_parse_(body, &r) < 0)
 		return 0;
-	return w->cb(w->arg, &r);
+	return w->cb.route(w->arg, &r);
 }
 
 int umpa_rtnl_routes(int family, umpa_rtnl_route_cb cb, void *arg, struct umpa_err *e)
 {
-	struct {
-		struct nlmsghdr nh;
-		struct rtmsg rt;
-	} req;
-	struct rtnl_route_walk_ w = {cb, arg};
+	struct rtnl_walk_ w = {.cb.route = cb, .arg = arg};
 
-	memset(&req, 0, sizeof req);
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
-	req.nh.nlmsg_type = RTM_GETROUTE;
-	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req.nh.nlmsg_seq = rtnl_seq_();
-	req.rt.rtm_family = (uint8_t)family;
-	return rtnl_talk_(&req, req.nh.nlmsg_len, req.nh.nlmsg_seq, 0, rtnl_route_msg_, &w, NULL, e);
+	return rtnl_dump_(RTM_GETROUTE, family, sizeof(struct rtmsg), rtnl_route_msg_, &w, e);
 }
 
 struct rtnl_route_ask_ {
@@ -377,14 +395,9 @@ int umpa_route_get(int family, const uint8_t *dst, struct umpa_route *out, struc
 
 /* ---- neighbours ---- */
 
-struct rtnl_neigh_walk_ {
-	umpa_rtnl_neigh_cb cb;
-	void *arg;
-};
-
 static int rtnl_neigh_msg_(void *arg, uint16_t type, struct umpa_cur *m, struct umpa_err *e)
 {
-	struct rtnl_neigh_walk_ *w = arg;
+	struct rtnl_walk_ *w = arg;
 	struct umpa_cur tb[NDA_MAX + 1];
 	struct umpa_neigh n;
 	uint8_t fam;
@@ -407,36 +420,21 @@ static int rtnl_neigh_msg_(void *arg, uint16_t type, struct umpa_cur *m, struct 
 	if (!rtnl_copy_(&tb[NDA_DST], n.addr, alen))
 		return 0;
 	n.lladdr_len = rtnl_copy_var_(&tb[NDA_LLADDR], n.lladdr, sizeof n.lladdr);
-	return w->cb(w->arg, &n);
+	return w->cb.neigh(w->arg, &n);
 }
 
 int umpa_rtnl_neighs(int family, umpa_rtnl_neigh_cb cb, void *arg, struct umpa_err *e)
 {
-	struct {
-		struct nlmsghdr nh;
-		struct ndmsg nd;
-	} req;
-	struct rtnl_neigh_walk_ w = {cb, arg};
+	struct rtnl_walk_ w = {.cb.neigh = cb, .arg = arg};
 
-	memset(&req, 0, sizeof req);
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ndmsg));
-	req.nh.nlmsg_type = RTM_GETNEIGH;
-	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req.nh.nlmsg_seq = rtnl_seq_();
-	req.nd.ndm_family = (uint8_t)family;
-	return rtnl_talk_(&req, req.nh.nlmsg_len, req.nh.nlmsg_seq, 0, rtnl_neigh_msg_, &w, NULL, e);
+	return rtnl_dump_(RTM_GETNEIGH, family, sizeof(struct ndmsg), rtnl_neigh_msg_, &w, e);
 }
 
 /* ---- links ---- */
 
-struct rtnl_link_walk_ {
-	umpa_rtnl_link_cb cb;
-	void *arg;
-};
-
 static int rtnl_link_msg_(void *arg, uint16_t type, struct umpa_cur *m, struct umpa_err *e)
 {
-	struct rtnl_link_walk_ *w = arg;
+	struct rtnl_walk_ *w = arg;
 	struct umpa_cur tb[IFLA_MAX + 1];
 	struct umpa_link l;
 	uint16_t hw;
@@ -456,36 +454,21 @@ static int rtnl_link_msg_(void *arg, uint16_t type, struct umpa_cur *m, struct u
 	l.mtu = rtnl_u32_(&tb[IFLA_MTU], 0);
 	l.addr_len = rtnl_copy_var_(&tb[IFLA_ADDRESS], l.addr, sizeof l.addr);
 	l.brd_len = rtnl_copy_var_(&tb[IFLA_BROADCAST], l.brd, sizeof l.brd);
-	return w->cb(w->arg, &l);
+	return w->cb.link(w->arg, &l);
 }
 
 int umpa_rtnl_links(umpa_rtnl_link_cb cb, void *arg, struct umpa_err *e)
 {
-	struct {
-		struct nlmsghdr nh;
-		struct ifinfomsg ifi;
-	} req;
-	struct rtnl_link_walk_ w = {cb, arg};
+	struct rtnl_walk_ w = {.cb.link = cb, .arg = arg};
 
-	memset(&req, 0, sizeof req);
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
-	req.nh.nlmsg_type = RTM_GETLINK;
-	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req.nh.nlmsg_seq = rtnl_seq_();
-	req.ifi.ifi_family = AF_UNSPEC;
-	return rtnl_talk_(&req, req.nh.nlmsg_len, req.nh.nlmsg_seq, 0, rtnl_link_msg_, &w, NULL, e);
+	return rtnl_dump_(RTM_GETLINK, AF_UNSPEC, sizeof(struct ifinfomsg), rtnl_link_msg_, &w, e);
 }
 
 /* ---- addresses ---- */
 
-struct rtnl_addr_walk_ {
-	umpa_rtnl_addr_cb cb;
-	void *arg;
-};
-
 static int rtnl_addr_msg_(void *arg, uint16_t type, struct umpa_cur *m, struct umpa_err *e)
 {
-	struct rtnl_addr_walk_ *w = arg;
+	struct rtnl_walk_ *w = arg;
 	struct umpa_cur tb[IFA_MAX + 1];
 	struct umpa_ifaddr a;
 	uint8_t fam, plen, flags, scope;
@@ -522,24 +505,14 @@ static int rtnl_addr_msg_(void *arg, uint16_t type, struct umpa_cur *m, struct u
 		memcpy(a.peer, address, alen);
 	}
 	rtnl_copy_str_(&tb[IFA_LABEL], a.label, sizeof a.label);
-	return w->cb(w->arg, &a);
+	return w->cb.addr(w->arg, &a);
 }
 
 int umpa_rtnl_addrs(int family, umpa_rtnl_addr_cb cb, void *arg, struct umpa_err *e)
 {
-	struct {
-		struct nlmsghdr nh;
-		struct ifaddrmsg ifa;
-	} req;
-	struct rtnl_addr_walk_ w = {cb, arg};
+	struct rtnl_walk_ w = {.cb.addr = cb, .arg = arg};
 
-	memset(&req, 0, sizeof req);
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
-	req.nh.nlmsg_type = RTM_GETADDR;
-	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req.nh.nlmsg_seq = rtnl_seq_();
-	req.ifa.ifa_family = (uint8_t)family;
-	return rtnl_talk_(&req, req.nh.nlmsg_len, req.nh.nlmsg_seq, 0, rtnl_addr_msg_, &w, NULL, e);
+	return rtnl_dump_(RTM_GETADDR, family, sizeof(struct ifaddrmsg), rtnl_addr_msg_, &w, e);
 }
 
 /* ---- the neighbour lookup of umpa_live.h, on top of the dump ---- */

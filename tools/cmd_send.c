@@ -109,15 +109,6 @@ struct send_tpl {
 	int incr;                 /* 1: update incrementally */
 };
 
-/* Most distinct reasons for unsent packets told one by one. */
-#define SEND_MISS_MAX 16
-
-/* Packets that could not be addressed, for one reason. */
-struct send_miss {
-	char why[sizeof(((struct umpa_err *)0)->msg)];
-	unsigned long first, count;
-};
-
 struct send_inc {
 	const struct umpa_proto *proto;
 	const struct umpa_field *field;
@@ -134,9 +125,7 @@ struct send_ctx {
 	int have_inc;
 	/* addresses: the resolver (sched/umpa_resolve.h), and the packets it could not address */
 	struct umpa_resolver *res;
-	struct send_miss miss[SEND_MISS_MAX];
-	size_t nmiss;
-	unsigned long nmissed, miss_other;
+	struct tool_unsent unsent;
 	/* the set: bytes in one arena */
 	uint8_t *arena;
 	size_t alen, acap;
@@ -187,41 +176,6 @@ static int fill_in(struct send_ctx *s, struct umpa_pkt *p, unsigned long no, str
 	if (umpa_resolve_dst(s->res, p, e) < 0)
 		return -e->code;
 	return umpa_pkt_finish(p, e);
-}
-
-/* Count packet @p no as not sent for reason @p why (one line per distinct reason at the end). */
-static void note_miss(struct send_ctx *s, unsigned long no, const char *why)
-{
-	size_t i;
-
-	s->nmissed++;
-	for (i = 0; i < s->nmiss; i++)
-		if (!strcmp(s->miss[i].why, why)) {
-			s->miss[i].count++;
-			return;
-		}
-	if (s->nmiss == SEND_MISS_MAX) {
-		s->miss_other++;
-		return;
-	}
-	snprintf(s->miss[s->nmiss].why, sizeof s->miss[s->nmiss].why, "%s", why);
-	s->miss[s->nmiss].first = no;
-	s->miss[s->nmiss].count = 1;
-	s->nmiss++;
-}
-
-/* The packets not sent: which, how many, why. */
-static void print_misses(const struct send_ctx *s)
-{
-	for (size_t i = 0; i < s->nmiss; i++) {
-		if (s->miss[i].count == 1)
-			tool_err("send: packet %lu not sent: %s", s->miss[i].first, s->miss[i].why);
-		else
-			tool_err("send: %lu packets not sent (packet %lu the first): %s", s->miss[i].count,
-				 s->miss[i].first, s->miss[i].why);
-	}
-	if (s->miss_other)
-		tool_err("send: %lu more packets not sent, for other reasons", s->miss_other);
 }
 
 /* The bytes of @p p that go to the injector: the frame, or from the IP header on (--l3). */
@@ -359,7 +313,7 @@ static int on_packet(void *arg, struct umpa_pkt *built, struct umpa_err *e)
 	if (fill_in(s, p, s->built, e) < 0) {
 		if (e->code != UMPA_ENOENT)
 			return -e->code;
-		note_miss(s, s->built, e->msg); /* this one cannot go; the others still do */
+		tool_unsent_note(&s->unsent, s->built, e->msg); /* this one cannot go; the others still do */
 		umpa_err_clear(e);
 		return 0;
 	}
@@ -704,10 +658,10 @@ int cmd_send(int argc, char **argv)
 		goto fail;
 	L = umpa_lua_close(L);
 	s.res = umpa_resolver_free(s.res); /* with its own capture and injector, if it opened them */
-	print_misses(&s);
+	tool_unsent_report(&s.unsent, "send", "packet");
 	if (user && umpa_drop_privileges(user, &e) < 0)
 		goto fail;
-	if (s.n == 0 && s.nmissed) {
+	if (s.n == 0 && s.unsent.total) {
 		rc = UMPA_EXIT_ERROR; /* every packet was refused, and each reason is told */
 		goto out;
 	}
@@ -752,10 +706,10 @@ int cmd_send(int argc, char **argv)
 		struct umpa_rate_stats st;
 		umpa_source_stats(src, &st);
 		print_summary(&s, &st, wall, stats || rate.pps > 0 || rate.bps > 0, umpa_loop_signalled(loop));
-		if (s.nmissed)
+		if (s.unsent.total)
 			printf("not sent: %lu of the %lu packets of the set (no address for them: reasons on stderr)\n",
-			       s.nmissed, s.built);
-		rc = s.nmissed ? UMPA_EXIT_ERROR : UMPA_EXIT_OK;
+			       s.unsent.total, s.built);
+		rc = s.unsent.total ? UMPA_EXIT_ERROR : UMPA_EXIT_OK;
 	}
 	goto out;
 fail:

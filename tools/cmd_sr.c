@@ -48,15 +48,6 @@ static const char sr_usage[] =
     "Exit status: 0 ok (also when requests went unanswered), 1 the work failed or a\n"
     "request could not be sent, 2 usage.\n";
 
-/* Most distinct reasons for unsent requests told one by one on stderr. */
-#define SR_WHY_MAX 16
-
-/* Requests that could not be addressed, for one reason. */
-struct sr_why {
-	char why[sizeof(((struct umpa_err *)0)->msg)];
-	unsigned long first, count;
-};
-
 struct sr {
 	struct umpa_pkt *pkts;
 	size_t n, cap;
@@ -74,9 +65,7 @@ struct sr {
 	struct umpa_err err;
 	int failed;
 	/* requests that could not be addressed: never sent, reported with their reason */
-	struct sr_why whys[SR_WHY_MAX];
-	size_t nwhy;
-	unsigned long unsent, unsent_other;
+	struct tool_unsent unsent;
 	int64_t t_first, t_last; /* loop time of the first transmission and of the last answer (0: none) */
 };
 
@@ -167,21 +156,7 @@ static void on_settled(void *arg, const struct umpa_exchange *x)
  */
 static void on_unsent(struct sr *s, const struct umpa_pkt *p, size_t no, const char *why)
 {
-	size_t i;
-
-	s->unsent++;
-	for (i = 0; i < s->nwhy && strcmp(s->whys[i].why, why) != 0; i++)
-		;
-	if (i < s->nwhy) {
-		s->whys[i].count++;
-	} else if (s->nwhy < SR_WHY_MAX) {
-		snprintf(s->whys[i].why, sizeof s->whys[i].why, "%s", why);
-		s->whys[i].first = no;
-		s->whys[i].count = 1;
-		s->nwhy++;
-	} else {
-		s->unsent_other++;
-	}
+	tool_unsent_note(&s->unsent, no, why);
 	if (s->quiet)
 		return;
 	umpa_sbuf_reset(&s->out);
@@ -197,20 +172,6 @@ static void on_unsent(struct sr *s, const struct umpa_pkt *p, size_t no, const c
 		umpa_sbuf_printf(&s->out, "#- %s\n   -> no answer: not sent, %s\n", s->a.s, why);
 	}
 	fwrite(s->out.s, 1, s->out.len, stdout);
-}
-
-/* One line per distinct reason a request was not sent. */
-static void print_unsent(const struct sr *s)
-{
-	for (size_t i = 0; i < s->nwhy; i++) {
-		if (s->whys[i].count == 1)
-			tool_err("sr: request %lu not sent: %s", s->whys[i].first, s->whys[i].why);
-		else
-			tool_err("sr: %lu requests not sent (request %lu the first): %s", s->whys[i].count,
-				 s->whys[i].first, s->whys[i].why);
-	}
-	if (s->unsent_other)
-		tool_err("sr: %lu more requests not sent, for other reasons", s->unsent_other);
 }
 
 static void on_mismatch(void *arg, const struct umpa_pkt *p, const struct umpa_pkt *req, const char *why)
@@ -352,7 +313,7 @@ static void print_summary(struct sr *s, const struct umpa_cap_stats *cs)
 		       avg / 1000.0, (double)st.rtt_max_ns / 1000.0);
 		printf("\"tx\":%llu,\"mismatched\":%llu,\"capture_dropped\":%llu,\"answer_span_us\":%.3f,",
 		       (unsigned long long)st.tx, (unsigned long long)st.mismatched, dropped, span * 1e6);
-		printf("\"not_sent\":%lu}\n", s->unsent);
+		printf("\"not_sent\":%lu}\n", s->unsent.total);
 	} else {
 		printf("Sent %llu, answered %llu, lost %llu (%.1f%%), unmatched %llu", (unsigned long long)st.sent,
 		       (unsigned long long)st.answered, (unsigned long long)st.lost,
@@ -361,8 +322,8 @@ static void print_summary(struct sr *s, const struct umpa_cap_stats *cs)
 			printf(", %llu transmissions", (unsigned long long)st.tx);
 		if (dropped)
 			printf(", %llu dropped by the capture", dropped);
-		if (s->unsent)
-			printf(", %lu not sent (no address)", s->unsent);
+		if (s->unsent.total)
+			printf(", %lu not sent (no address)", s->unsent.total);
 		if (st.answered)
 			printf("\nRTT min/avg/max: %.3f/%.3f/%.3f ms; first request to last answer: %.6f s",
 			       (double)st.rtt_min_ns / 1e6, avg / 1e6, (double)st.rtt_max_ns / 1e6, span);
@@ -541,7 +502,7 @@ int cmd_sr(int argc, char **argv)
 	}
 	s.n = kept;
 	res = umpa_resolver_free(res);
-	print_unsent(&s);
+	tool_unsent_report(&s.unsent, "sr", "request");
 	{
 		struct umpa_expect_stats st0;
 		umpa_expect_stats(s.ex, &st0);
@@ -579,7 +540,7 @@ int cmd_sr(int argc, char **argv)
 	if (umpa_loop_signalled(s.loop))
 		fprintf(stderr, "umpa: sr: interrupted\n");
 	print_summary(&s, have_cs ? &cs : NULL);
-	rc = s.unsent ? UMPA_EXIT_ERROR : UMPA_EXIT_OK;
+	rc = s.unsent.total ? UMPA_EXIT_ERROR : UMPA_EXIT_OK;
 	goto out;
 fail:
 	tool_err("sr: %s", e.msg);
