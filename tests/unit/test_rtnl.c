@@ -1,4 +1,5 @@
-/* test_rtnl.c - the rtnetlink module (core/umpa_rtnl.h) against iproute2, in a private network namespace.
+/* test_rtnl.c - the kernel's tables (core/umpa_rtnl.h) against iproute2, and the address policy on top of them
+ * (sched/umpa_resolve.h), in a private network namespace.
  *
  * The test process unshares its network namespace and builds a small world
  * with ip(8): a veth pair with MACs, MTUs and addresses (one with a peer),
@@ -9,7 +10,12 @@
  * the same lines made from `ip -j` (iproute2's JSON, turned into lines by a
  * small Python script): the kernel's own tool is the oracle.  umpa_route_get
  * is compared with `ip -j route get` and its refusals are checked by
- * reason.  Needs root (CAP_SYS_ADMIN for unshare); exits 77 (skip) otherwise.
+ * reason.  The resolver then fills packets in that world: next hops through
+ * gateways from the neighbour table, group MACs with no route, a frame whose
+ * addresses are all set left alone, per-packet refusals with their reason,
+ * a layer-3 resolver with no interface, and a silent host asked once (the
+ * second ask answers from the cache of failures at once).  Needs root (CAP_SYS_ADMIN for unshare); exits 77 (skip)
+ * otherwise.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,11 +23,14 @@
 #include <net/if_arp.h>
 #include <sched.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 
+#include "umpa_lua.h"
+#include "umpa_resolve.h"
 #include "umpa_rtnl.h"
 #include "unit.h"
 
@@ -365,6 +374,131 @@ static void test_neighs(void **state)
 	assert_memory_equal(mac, m300, 6);
 }
 
+/* ---- the address policy ---- */
+
+static int keep_one(void *arg, struct umpa_pkt *p, struct umpa_err *e)
+{
+	return umpa_pkt_dup(arg, p, e);
+}
+
+/* Build @p expr into @p p (one packet), fill it with @p r; the resolver's result. */
+static int fill(struct umpa_resolver *r, const char *expr, struct umpa_pkt *p, struct umpa_err *e)
+{
+	struct umpa_lua *L = umpa_lua_open(e);
+
+	assert_non_null(L);
+	umpa_pkt_release(p);
+	if (umpa_lua_build(L, expr, "test", 1, keep_one, p, e) != 1)
+		fail_msg("%s: %s", expr, e->msg);
+	umpa_lua_close(L);
+	return umpa_resolve_dst(r, p, e);
+}
+
+/* Field @p name of the first layer @p proto as text. */
+static const char *field(const struct umpa_pkt *p, const char *proto, const char *name)
+{
+	static struct umpa_sbuf b;
+	const struct umpa_proto *pr = umpa_proto_find(proto);
+	int li = pr ? umpa_pkt_find(p, pr, 0) : -1;
+
+	assert_true(li >= 0);
+	umpa_sbuf_reset(&b);
+	assert_int_equal(umpa_field_format(p, (unsigned)li, umpa_proto_field(pr, name), &b), 0);
+	return b.s;
+}
+
+static void test_resolve(void **state)
+{
+	struct umpa_err e = {0};
+	struct umpa_pkt p;
+	struct umpa_resolver *r, *r3;
+	struct timespec t0, t1;
+	double ms;
+	int rc;
+
+	(void)state;
+	umpa_pkt_init(&p);
+	r = umpa_resolver_new("u0", NULL, NULL, &e);
+	assert_non_null(r);
+	/* off-link: the gateway's MAC (a permanent neighbour), the route's source, the interface's MAC */
+	assert_int_equal(fill(r, "ether{}/ip{dst='10.78.5.9'}/udp{dport=9}", &p, &e), 0);
+	assert_string_equal(field(&p, "eth", "dst"), "02:00:00:00:00:02");
+	assert_string_equal(field(&p, "eth", "src"), "02:00:00:00:00:10");
+	assert_string_equal(field(&p, "ip", "src"), "10.78.0.1");
+	assert_int_equal(fill(r, "ether{}/ip{dst='10.78.6.9'}/udp{dport=9}", &p, &e), 0); /* another gateway */
+	assert_string_equal(field(&p, "eth", "dst"), "02:00:00:00:00:03");
+	assert_int_equal(fill(r, "ether{}/ipv6{dst='fd00:99::5'}/udp{dport=9}", &p, &e), 0);
+	assert_string_equal(field(&p, "eth", "dst"), "02:00:00:00:00:04");
+	assert_string_equal(field(&p, "ipv6", "src"), "fd00:78::1");
+	/* group MACs, no route asked (there is no route to 224.1.2.3 here) */
+	assert_int_equal(fill(r, "ether{}/ip{dst='224.1.2.3'}/udp{dport=9}", &p, &e), 0);
+	assert_string_equal(field(&p, "eth", "dst"), "01:00:5e:01:02:03");
+	assert_string_equal(field(&p, "ip", "src"), "10.78.0.1");
+	assert_int_equal(fill(r, "ether{}/ip{dst='10.78.0.255'}/udp{dport=9}", &p, &e), 0);
+	assert_string_equal(field(&p, "eth", "dst"), "ff:ff:ff:ff:ff:ff");
+	assert_int_equal(fill(r, "ether{}/ipv6{dst='ff02::1:ff00:2'}/udp{dport=9}", &p, &e), 0);
+	assert_string_equal(field(&p, "eth", "dst"), "33:33:ff:00:00:02");
+	assert_true(strncmp(field(&p, "ipv6", "src"), "fe80::", 6) == 0); /* link scope: link-local source */
+	/* ARP: broadcast, the sender is this interface */
+	assert_int_equal(fill(r, "ether{}/arp{pdst='10.78.0.2'}", &p, &e), 0);
+	assert_string_equal(field(&p, "eth", "dst"), "ff:ff:ff:ff:ff:ff");
+	assert_string_equal(field(&p, "arp", "hwsrc"), "02:00:00:00:00:10");
+	assert_string_equal(field(&p, "arp", "psrc"), "10.78.0.1");
+	/* every address set: sent as set, routed or not */
+	assert_int_equal(
+	    fill(r, "ether{src='02:00:00:00:00:77', dst='02:00:00:00:00:99'}/ip{src='1.2.3.4', dst='192.0.2.1'}/udp{}",
+		 &p, &e),
+	    0);
+	assert_string_equal(field(&p, "eth", "dst"), "02:00:00:00:00:99");
+	assert_string_equal(field(&p, "ip", "src"), "1.2.3.4");
+	/* per-packet refusals, with the reason */
+	assert_int_equal(fill(r, "ether{}/ip{dst='192.0.2.1'}/udp{}", &p, &e), -UMPA_ENOENT);
+	assert_string_equal(e.msg, "no route to 192.0.2.1 (network unreachable)");
+	assert_int_equal(fill(r, "ether{}/ip{dst='10.99.2.7'}/udp{}", &p, &e), -UMPA_ENOENT);
+	assert_string_equal(e.msg, "no route to 10.99.2.7 (prohibited)");
+	assert_int_equal(fill(r, "ether{}/ip{dst='0.0.0.0'}/udp{}", &p, &e), -UMPA_ENOENT);
+	assert_string_equal(e.msg, "the destination address is unset (0.0.0.0)");
+	/* a silent on-link host (nobody owns 10.78.0.50): asked on the wire, then known silent */
+	umpa_resolver_set_patience(r, 50 * 1000 * 1000, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(fill(r, "ether{}/ip{dst='10.78.0.50'}/udp{}", &p, &e), -UMPA_ENOENT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_string_equal(e.msg,
+			    "10.78.0.50: no answer to ARP who-has (2 tries; no neighbour entry for 10.78.0.50 on u0)");
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	assert_true(ms >= 90); /* two tries of 50 ms */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = fill(r, "ether{}/ip{dst='10.78.0.50'}/tcp{}", &p, &e);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(rc, -UMPA_ENOENT);
+	assert_true(strstr(e.msg, "10.78.0.50: no answer to ARP who-has") != NULL);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	assert_true(ms < 40); /* from the cache of failures, not the wire */
+	/* through a silent gateway: the reason names the destination and the gateway */
+	assert_int_equal(system("ip route add 10.78.7.0/24 via 10.78.0.51"), 0);
+	assert_int_equal(fill(r, "ether{}/ip{dst='10.78.7.1'}/udp{}", &p, &e), -UMPA_ENOENT);
+	assert_string_equal(e.msg, "gateway for 10.78.7.1: 10.78.0.51: no answer to ARP who-has (2 tries; no neighbour "
+				   "entry for 10.78.0.51 on u0)");
+	umpa_resolver_free(r);
+
+	/* layer 3, no interface: the route's source, nothing else; no route is a refusal */
+	r3 = umpa_resolver_new(NULL, NULL, NULL, &e);
+	assert_non_null(r3);
+	assert_int_equal(fill(r3, "ip{dst='10.78.6.9'}/udp{dport=9}", &p, &e), 0);
+	assert_string_equal(field(&p, "ip", "src"), "10.78.0.1");
+	assert_int_equal(fill(r3, "ipv6{dst='fd00:99::5'}/udp{dport=9}", &p, &e), 0);
+	assert_string_equal(field(&p, "ipv6", "src"), "fd00:78::1");
+	assert_int_equal(fill(r3, "ip{dst='192.0.2.1'}/udp{}", &p, &e), -UMPA_ENOENT);
+	assert_int_equal(fill(r3, "ether{}/ip{dst='10.78.6.9'}/udp{}", &p, &e), 0); /* layer 3: the IP source only */
+	assert_string_equal(field(&p, "ip", "src"), "10.78.0.1");
+	assert_string_equal(field(&p, "eth", "dst"), "ff:ff:ff:ff:ff:ff"); /* ether{}'s defaults, untouched */
+	assert_string_equal(field(&p, "eth", "src"), "00:00:00:00:00:00");
+	umpa_resolver_free(r3);
+	assert_null(umpa_resolver_new("nope0", NULL, NULL, &e));
+	assert_string_equal(e.msg, "no interface 'nope0'");
+	umpa_pkt_release(&p);
+}
+
 static int setup_world(void)
 {
 	int fd;
@@ -401,7 +535,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_links),     cmocka_unit_test(test_addrs),  cmocka_unit_test(test_routes),
-	    cmocka_unit_test(test_route_get), cmocka_unit_test(test_neighs),
+	    cmocka_unit_test(test_route_get), cmocka_unit_test(test_neighs), cmocka_unit_test(test_resolve),
 	};
 	int rc;
 
