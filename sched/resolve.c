@@ -5,6 +5,13 @@
  * advertisement with the target link-layer address option).  The wire
  * requests go through the expect engine, so they are matched exactly as any
  * other exchange (arp.c and icmpv6.c answers hooks).
+ *
+ * The cache keeps answers and silences alike (a host that did not answer is
+ * not asked again by this resolver), 256 of them, replaced round-robin.  Up
+ * to 64 wire requests may be in flight (umpa_resolve_prefetch); every public
+ * function returns only once none is, so no exchange of ours outlives a call
+ * in the caller's engine.  A packet's needs are worked out once (plan_) and
+ * serve both the prefetch and the fill.
  */
 #include <arpa/inet.h>
 #include <errno.h>

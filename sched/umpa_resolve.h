@@ -113,7 +113,10 @@ int umpa_resolve_dst(struct umpa_resolver *r, struct umpa_pkt *p, struct umpa_er
  * umpa_resolve_dst on each packet afterwards finds its answer in the cache,
  * so N silent hosts cost one timeout, not N.  Packets that cannot be
  * addressed are skipped here (umpa_resolve_dst says why).  The packets are
- * not changed.  Returns 0 or a negative error (the resolver failed).
+ * not changed.  The cache keeps the last 256 answers: give at most that many
+ * next hops at a time (sr prefetches 128 packets at a time), or the first
+ * answers are asked again one by one.  Returns 0 or a negative error (the
+ * resolver failed).
  */
 int umpa_resolve_prefetch(struct umpa_resolver *r, const struct umpa_pkt *pkts, size_t n, struct umpa_err *e);
 

@@ -48,6 +48,9 @@ static const char sr_usage[] =
     "Exit status: 0 ok (also when requests went unanswered), 1 the work failed or a\n"
     "request could not be sent, 2 usage.\n";
 
+/* Requests whose next hops are asked for together (umpa_resolve_prefetch). */
+#define SR_RESOLVE_WINDOW 128
+
 struct sr {
 	struct umpa_pkt *pkts;
 	size_t n, cap;
@@ -478,11 +481,13 @@ int cmd_sr(int argc, char **argv)
 			goto out;
 		}
 	}
-	/* every next hop nobody knows is asked at once: silent hosts cost one timeout together */
-	if (umpa_resolve_prefetch(res, s.pkts, s.n, &e) < 0)
-		goto fail;
 	for (size_t i = 0, n = s.n; i < n; i++) {
 		struct umpa_pkt *p = &s.pkts[i];
+		/* the next hops nobody knows, a window at a time, are asked at once: silent hosts cost
+		 * one timeout together (the window is smaller than the resolver's cache of answers) */
+		if (i % SR_RESOLVE_WINDOW == 0 &&
+		    umpa_resolve_prefetch(res, p, n - i < SR_RESOLVE_WINDOW ? n - i : SR_RESOLVE_WINDOW, &e) < 0)
+			goto fail;
 		if (umpa_resolve_dst(res, p, &e) < 0) {
 			if (e.code != UMPA_ENOENT)
 				goto fail;
