@@ -81,6 +81,9 @@ static const char send_usage[] =
     "Exit status: 0 ok, 1 the work failed (unknown interface, a packet with no route\n"
     "or no neighbour, send error), 2 usage.\n";
 
+/* Packets addressed together (umpa_resolve_prefetch; the resolver's cache holds 256 answers). */
+#define SEND_RESOLVE_WINDOW 128
+
 /* Largest set kept as packets for --inc (each packet carries its layer index). */
 #define SEND_INC_MAX 4096
 /* Most checksum words one --inc field may feed (IPv4 header, UDP/TCP, an ICMP quotation...). */
@@ -134,8 +137,10 @@ struct send_ctx {
 	/* the set as packets, for --inc */
 	struct send_tpl *tpl;
 	size_t tcap; /* slots of tpl allocated (and initialised): grown as packets come */
-	/* building */
-	struct umpa_pkt scratch;
+	/* building: packets wait in a window to be addressed together */
+	struct umpa_pkt *win;                      /* SEND_RESOLVE_WINDOW of them */
+	unsigned long win_no[SEND_RESOLVE_WINDOW]; /* their numbers in the set */
+	size_t nwin;
 	unsigned long built; /* packets the expressions gave, sent or not */
 	/* sending */
 	uint64_t next, total;
@@ -149,16 +154,14 @@ struct send_ctx {
 /* ---- fill-ins ---- */
 
 /*
- * Fill what the user left unset in @p p through the resolver (sched/
- * umpa_resolve.h, the policy umpa sr uses too) and finish it again.
- * Returns 0, -UMPA_ENOENT when this packet cannot be addressed (reported,
- * the others still go), or another negative error (the run stops).
+ * Make @p p (packet @p no of the set) sendable as the options say: an IP or
+ * ARP packet gets its Ethernet header at layer 2 (as in umpa sr), and a
+ * packet that cannot go at the chosen layer is a fatal error.
  */
-static int fill_in(struct send_ctx *s, struct umpa_pkt *p, unsigned long no, struct umpa_err *e)
+static int fit(struct send_ctx *s, struct umpa_pkt *p, unsigned long no, struct umpa_err *e)
 {
 	int li4, li6;
 
-	/* an IP or ARP packet gets its Ethernet header here (addresses filled below), as in umpa sr */
 	if (!s->l3 && p->nlayers && p->l[0].proto != &umpa_proto_eth &&
 	    umpa_pkt_fit_link(p, UMPA_LINKTYPE_ETHERNET, e) < 0) {
 		char why[sizeof e->msg];
@@ -173,9 +176,7 @@ static int fill_in(struct send_ctx *s, struct umpa_pkt *p, unsigned long no, str
 		return umpa_err_set(e, UMPA_EINVAL,
 				    "packet %lu starts with %s, not ether: put ether{}/ in front, or use --l3", no,
 				    p->nlayers ? p->l[0].proto->name : "nothing");
-	if (umpa_resolve_dst(s->res, p, e) < 0)
-		return -e->code;
-	return umpa_pkt_finish(p, e);
+	return 0;
 }
 
 /* The bytes of @p p that go to the injector: the frame, or from the IP header on (--l3). */
@@ -300,23 +301,12 @@ fail:
 	return -e->code;
 }
 
-static int on_packet(void *arg, struct umpa_pkt *built, struct umpa_err *e)
+/* Keep addressed packet @p p in the set: its bytes in the arena, or (--inc) the packet itself. */
+static int keep(struct send_ctx *s, struct umpa_pkt *p, struct umpa_err *e)
 {
-	struct send_ctx *s = arg;
-	struct umpa_pkt *p = &s->scratch;
 	const uint8_t *b;
 	uint32_t n;
 
-	s->built++;
-	if (umpa_pkt_dup(p, built, e) < 0)
-		return -e->code;
-	if (fill_in(s, p, s->built, e) < 0) {
-		if (e->code != UMPA_ENOENT)
-			return -e->code;
-		tool_unsent_note(&s->unsent, s->built, e->msg); /* this one cannot go; the others still do */
-		umpa_err_clear(e);
-		return 0;
-	}
 	wire_bytes(s, p, &b, &n);
 	if (s->have_inc) {
 		int li = umpa_pkt_find(p, s->inc.proto, 0);
@@ -361,6 +351,47 @@ static int on_packet(void *arg, struct umpa_pkt *built, struct umpa_err *e)
 		s->alen += n;
 	s->n++;
 	return 0;
+}
+
+/*
+ * Address the packets of the window through the resolver and keep those it
+ * could address.  Their unknown next hops are asked for together first
+ * (umpa_resolve_prefetch), so silent hosts cost one timeout, not one each; a
+ * packet that cannot be addressed is counted with its reason and skipped.
+ */
+static int flush_window(struct send_ctx *s, struct umpa_err *e)
+{
+	size_t n = s->nwin;
+
+	s->nwin = 0;
+	if (n && umpa_resolve_prefetch(s->res, s->win, n, e) < 0)
+		return -e->code;
+	for (size_t i = 0; i < n; i++) {
+		struct umpa_pkt *p = &s->win[i];
+		if (umpa_resolve_dst(s->res, p, e) < 0 || umpa_pkt_finish(p, e) < 0) {
+			if (e->code != UMPA_ENOENT)
+				return -e->code;
+			tool_unsent_note(&s->unsent, s->win_no[i], e->msg); /* this one cannot go; the others do */
+			umpa_err_clear(e);
+			continue;
+		}
+		if (keep(s, p, e) < 0)
+			return -e->code;
+	}
+	return 0;
+}
+
+/* Each packet the expressions build: fitted at once, addressed a window at a time. */
+static int on_packet(void *arg, struct umpa_pkt *built, struct umpa_err *e)
+{
+	struct send_ctx *s = arg;
+	struct umpa_pkt *p = &s->win[s->nwin];
+
+	s->built++;
+	if (umpa_pkt_dup(p, built, e) < 0 || fit(s, p, s->built, e) < 0)
+		return -e->code;
+	s->win_no[s->nwin++] = s->built;
+	return s->nwin == SEND_RESOLVE_WINDOW ? flush_window(s, e) : 0;
 }
 
 /* ---- source and sink ---- */
@@ -650,11 +681,18 @@ int cmd_send(int argc, char **argv)
 	if (bypass && umpa_inj_qdisc_bypass(s.inj, 1, &e) < 0)
 		goto fail;
 	/* build the set (resolving next hops may need to ARP: privileges go after) */
-	umpa_pkt_init(&s.scratch);
+	s.win = calloc(SEND_RESOLVE_WINDOW, sizeof(*s.win));
+	if (!s.win) {
+		umpa_err_set(&e, UMPA_ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < SEND_RESOLVE_WINDOW; i++)
+		umpa_pkt_init(&s.win[i]);
 	L = umpa_lua_open(&e);
 	if (!L)
 		goto fail;
-	if (tool_build_exprs(L, script, argv + optind, argc - optind, max, on_packet, &s, &e) < 0)
+	if (tool_build_exprs(L, script, argv + optind, argc - optind, max, on_packet, &s, &e) < 0 ||
+	    flush_window(&s, &e) < 0)
 		goto fail;
 	L = umpa_lua_close(L);
 	s.res = umpa_resolver_free(s.res); /* with its own capture and injector, if it opened them */
@@ -720,7 +758,9 @@ out:
 	umpa_lua_close(L);
 	umpa_resolver_free(s.res);
 	umpa_inj_close(s.inj);
-	umpa_pkt_release(&s.scratch);
+	for (size_t i = 0; s.win && i < SEND_RESOLVE_WINDOW; i++)
+		umpa_pkt_release(&s.win[i]);
+	free(s.win);
 	free(s.bp); /* attached (borrowed) bytes only: nothing to release */
 	free(s.bpp);
 	if (s.tpl) {

@@ -196,6 +196,16 @@ check "a set with one silent host: the 2 others sent (IcmpInEchos +$((in1 - in0)
 	[ "$RC" -eq 1 -a $((in1 - in0)) -eq 2 ] && echo "$OUT" | grep -q '^sent 2 packets,'
 check "... stderr names the packet and the reason, in one line" one_line_error 1 "packet 2 not sent: 10.77.0.99: no answer to ARP who-has"
 check "... the summary counts it" bash -c "echo '$OUT' | grep -q '^not sent: 1 of the 3 packets of the set'"
+in0=$(ctr "$NS_B" IcmpInEchos)
+t0=$(date +%s.%N)
+run -i "$IF_A" "ether{}/ip{dst={\"10.77.0.98\", \"$IP_B\", \"10.77.0.97\"}}/$(echo_expr 6)"
+t1=$(date +%s.%N)
+sleep 0.2
+in1=$(ctr "$NS_B" IcmpInEchos)
+check "two silent hosts: B got the third packet, each silent one named on stderr, exit 1" \
+	bash -c "[ $RC -eq 1 ] && [ $((in1 - in0)) -eq 1 ] && [ \$(wc -l <'$TMP/err') -eq 2 ] && grep -q 'packet 1 not sent: 10.77.0.98: no answer' '$TMP/err' && grep -q 'packet 3 not sent: 10.77.0.97: no answer' '$TMP/err'"
+check "... asked at once: $(echo "$t1 - $t0" | bc) s, under 5.5 s (one after the other: 6 s or more)" \
+	awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 5.5) }'
 
 # ---- send and sr fill the same addresses for the same expression: the frames B captures are equal ----
 # (ip.id set: sr numbers the ids it is left; B does not forward, so 10.79.0.5 answers nothing)
