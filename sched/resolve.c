@@ -14,14 +14,10 @@
  * serve both the prefetch and the fill.
  */
 #include <arpa/inet.h>
-#include <errno.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "umpa_protos.h"
 #include "umpa_resolve.h"

@@ -24,16 +24,12 @@
  * sent and is reported on stderr (which packet, how many, why); the others
  * go, and the exit status is 1.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "umpa_live.h"
 #include "umpa_lua.h"
