@@ -80,6 +80,7 @@
  * the same stack many times compiles it once; umpa_lua_build keeps the last
  * 256 expressions compiled.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -534,8 +535,10 @@ static void on_tick(int sig, siginfo_t *si, void *uctx)
 	if (!si || si->si_code != SI_TIMER || !(U = si->si_value.sival_ptr))
 		return;
 	if (!U->running) {
+		int saved = errno; /* the interrupted code's */
 		U->armed = 0;
 		timer_settime(U->timer, 0, &off, NULL);
+		errno = saved;
 		return;
 	}
 	U->tick = 1;
