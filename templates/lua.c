@@ -57,7 +57,9 @@
  * default).  p:copy() duplicates a packet.
  *
  * Sandbox: base (without dofile, loadfile, print, warn; load accepts only
- * text chunks), string (without string.dump), table, math and utf8.  No io,
+ * text chunks of at most 4 MiB; setmetatable refuses __gc; pcall and xpcall
+ * do not catch a limit), string (without string.dump; its pattern functions
+ * bounded), table, math and utf8.  No io,
  * os, package, require, debug or coroutine.  Memory is capped (256 MiB by
  * default: an allocation past it fails with "out of memory"; a packet
  * object holds about 1.7 KB of it, so about 150,000 live packet objects
