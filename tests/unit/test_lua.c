@@ -4,6 +4,8 @@
 #include <dlfcn.h>
 #include <lauxlib.h>
 #include <lua.h>
+#include <pthread.h>
+#include <signal.h>
 #include <time.h>
 
 #include "lua_internal.h"
@@ -430,6 +432,30 @@ static void test_time_limits(void **state)
 	umpa_lua_close(L);
 }
 
+/* A thread that blocks the timer's signal: the hook's polling still stops a
+ * loop, and closing the state takes the pending tick away (else it would
+ * reach a freed state once the signal is unblocked). */
+static void test_time_signal_blocked(void **state)
+{
+	struct umpa_lua *L = open_state();
+	struct umpa_err e = {0};
+	struct umpa_lua_deadline d = {.cpu = 0.3, .wall = 5};
+	sigset_t set, old, pend;
+
+	(void)state;
+	sigemptyset(&set);
+	sigaddset(&set, SIGRTMIN + 4);
+	assert_int_equal(pthread_sigmask(SIG_BLOCK, &set, &old), 0);
+	assert_int_equal(umpa_lua_set_deadline(L, &d, &e), 0);
+	run_fails(L, "while true do end", "t.lua:1: time limit exceeded (0.3 s CPU)", 8.0, UMPA_ERANGE);
+	assert_int_equal(sigpending(&pend), 0);
+	assert_int_equal(sigismember(&pend, SIGRTMIN + 4), 1); /* the ticks waited */
+	umpa_lua_close(L);
+	assert_int_equal(sigpending(&pend), 0);
+	assert_int_equal(sigismember(&pend, SIGRTMIN + 4), 0);
+	assert_int_equal(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+}
+
 /* umpa_lua_pcall: a fresh budget per callback, a budget over the state's life. */
 static void test_pcall_budget(void **state)
 {
@@ -810,6 +836,7 @@ int main(void)
 	    cmocka_unit_test(test_sandbox),
 	    cmocka_unit_test(test_instruction_cap),
 	    cmocka_unit_test(test_time_limits),
+	    cmocka_unit_test(test_time_signal_blocked),
 	    cmocka_unit_test(test_pcall_budget),
 	    cmocka_unit_test(test_patterns),
 	    cmocka_unit_test(test_charge),
