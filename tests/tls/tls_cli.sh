@@ -197,7 +197,7 @@ check "control: without --psk, psk none and a certificate" $? ""
 for bad in "xyz" "abc" "00:" "$K$K$K"; do
 	rm -f "$T/bad.pcap"
 	run tls --psk "$bad" -w "$T/bad.pcap"
-	[ $RC = 2 ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -q '^umpa: --psk: ' "$T/err" && [ ! -e "$T/bad.pcap" ] || break
+	[ $RC = 2 ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -q '^umpa tls: --psk: ' "$T/err" && [ ! -e "$T/bad.pcap" ] || break
 done
 check "bad --psk (not hex, odd length, empty identity, 96 bytes): exit 2, one line naming --psk" $? "--psk '$bad'"
 
@@ -250,7 +250,7 @@ fins=$(cut -f2 "$T/fail.txt" | grep -c -e '^1$' -e '^True$')
 check "no shared cipher: exit 1, reason and alert reported, the alert and the FINs written" $? \
 	"alerts $alerts, FINs $fins"
 run tls --ca "$T/req" -w "$T/v.pcapng" 2>/dev/null
-[ $RC = 2 ] && grep -q '^umpa: --ca: ' "$T/err"
+[ $RC = 2 ] && grep -q '^umpa tls: --ca: ' "$T/err"
 check "--ca with a file that holds no certificate: exit 2 naming --ca" $? ""
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc -keyout "$T/o.key" -out "$T/o.pem" \
 	-subj /CN=other -days 2 >/dev/null 2>&1
@@ -272,7 +272,7 @@ bad() {
 	shift 2
 	rm -f "$T/bad.pcap"
 	run tls "$@" -w "$T/bad.pcap"
-	[ $RC = 2 ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -q "^umpa: .*$opt" "$T/err" && [ ! -e "$T/bad.pcap" ]
+	[ $RC = 2 ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -q "^umpa tls: .*$opt" "$T/err" && [ ! -e "$T/bad.pcap" ]
 	check "bad input: $name" $? "$(cat "$T/err")"
 }
 bad "unknown cipher" "--ciphers: no cipher matches 'FOO'" --ciphers FOO
@@ -293,7 +293,7 @@ bad "bad endpoint" "--client: '10.0.0.1:99999'" --client 10.0.0.1:99999
 bad "bad segment" "--segment" --segment zero
 bad "bad probability" "--loss: '2'" --loss 2
 bad "unreadable data file" "--send-client: $T/none" --send-client @"$T/none"
-bad "record size" "--max-record: 100" --max-record 100
+bad "record size" "--max-record: '100' is not 512..16384" --max-record 100
 run tls --version 1.3
 [ $RC = 2 ] && grep -q -- '-w FILE' "$T/err"
 check "no -w: usage error" $? ""

@@ -357,20 +357,20 @@ static void test_errors(void **state)
 {
 	(void)state;
 	build_fails("return tls{verison='1.3'}", "tls: unknown option 'verison' (options: version,", NULL);
-	build_fails("return tls{version={}}", "tls: version: want a string", NULL);
-	build_fails("return tls{ciphers='NOPE', version='1.2'}", "ciphers: no cipher matches", "--ciphers");
-	build_fails("return tls{version='1.7'}", "version", NULL);
+	build_fails("return tls{version={}}", "tls{version=...}: want a string, got a table", NULL);
+	build_fails("return tls{ciphers='NOPE', version='1.2'}", "tls{ciphers=...}: no cipher matches 'NOPE'", "--ciphers");
+	build_fails("return tls{version='1.7'}", "tls{version=...}: unknown version '1.7'", NULL);
 	build_fails("return tls{cert='/etc/passwd'}", "sandbox", NULL);
-	build_fails("return tls{resume='maybe'}", "tls: resume: want", NULL);
-	build_fails("return tls{client='10.0.0.300:1'}", "tls: client: '10.0.0.300' is not an IPv4", NULL);
-	build_fails("return tls{server='10.0.0.1:99999'}", "tls: server: bad port", NULL);
-	build_fails("return tls{ipv6='yes'}", "tls: ipv6: want true or false", NULL);
-	build_fails("return tls{loss=2}", "tls: loss: want a number from 0 to 1", NULL);
+	build_fails("return tls{resume='maybe'}", "tls{resume=...}: 'maybe' is not one of id, ticket, psk, none", NULL);
+	build_fails("return tls{client='10.0.0.300:1'}", "tls{client=...}: '10.0.0.300:1' is not ADDR", NULL);
+	build_fails("return tls{server='10.0.0.1:99999'}", "tls{server=...}: '10.0.0.1:99999' is not ADDR, ADDR:PORT, [IPV6]:PORT or :PORT (port 1..65535)", NULL);
+	build_fails("return tls{ipv6='yes'}", "tls{ipv6=...}: want true or false", NULL);
+	build_fails("return tls{loss=2}", "tls{loss=...}: '2' is not 0..1", NULL);
 	build_fails("return tls('1.3')", "bad argument #1 to 'tls'", NULL);
-	build_fails("return tls{count=0}", "tls: count: want an integer from 1", NULL);
-	build_fails("return tls{psk='abc'}", "tls: psk: want 2 to 128 hex digits", NULL);
-	build_fails("return tls{psk='zz'}", "tls: psk: 'z' is not a hex digit", NULL);
-	build_fails("return tls{psk='0011', resume='ticket'}", "psk: cannot be combined", "--psk");
+	build_fails("return tls{count=0}", "tls{count=...}: '0' is not 1..10000000", NULL);
+	build_fails("return tls{psk='abc'}", "tls{psk=...}: want 2 to 128 hex digits", NULL);
+	build_fails("return tls{psk='zz'}", "tls{psk=...}: 'z' is not a hex digit", NULL);
+	build_fails("return tls{psk='0011', resume='ticket'}", "tls{psk=...}: cannot be combined", "--psk");
 }
 
 int main(void)
