@@ -271,6 +271,47 @@ static struct umpa_tls_conf *read_opts_(lua_State *L)
 	return c;
 }
 
+struct read_cb_ {
+	void (*cb)(const struct umpa_tls_conf *c, void *arg);
+	void *arg;
+};
+
+/* Protected: read the table at 1 (light userdata 2: struct read_cb_) and hand the conf over. */
+static int read_only_(lua_State *L)
+{
+	struct read_cb_ *r = lua_touserdata(L, 2);
+	struct umpa_tls_conf *c;
+
+	lua_remove(L, 2);
+	luaL_checktype(L, 1, LUA_TTABLE);
+	c = read_opts_(L);
+	if (r->cb)
+		r->cb(c, r->arg);
+	return 0;
+}
+
+int umpa_lua_tls_read_(struct umpa_lua *U, const char *chunk, void (*cb)(const struct umpa_tls_conf *c, void *arg),
+		       void *arg, struct umpa_err *e)
+{
+	lua_State *L = umpa_lua_state(U);
+	struct read_cb_ r = {cb, arg};
+	int top = lua_gettop(L), st;
+
+	st = luaL_loadbuffer(L, chunk, strlen(chunk), "=t.lua");
+	if (st == LUA_OK)
+		st = lua_pcall(L, 0, 1, 0);
+	if (st == LUA_OK) {
+		lua_pushcfunction(L, read_only_);
+		lua_insert(L, -2);
+		lua_pushlightuserdata(L, &r);
+		st = lua_pcall(L, 2, 0, 0);
+	}
+	if (st != LUA_OK)
+		umpa_err_set(e, UMPA_EINVAL, "%s", lua_isstring(L, -1) ? lua_tostring(L, -1) : "error");
+	lua_settop(L, top);
+	return st == LUA_OK ? 0 : -1;
+}
+
 /* ---- results ---- */
 
 #define SETS_(L, name, s) (lua_pushstring(L, s), lua_setfield(L, -2, name))
