@@ -294,6 +294,37 @@ bad "bad segment" "--segment" --segment zero
 bad "bad probability" "--loss: '2'" --loss 2
 bad "unreadable data file" "--send-client: $T/none" --send-client @"$T/none"
 bad "record size" "--max-record: '100' is not 512..16384" --max-record 100
+# numbers: the range of the option table, the same as tls{} (tests/unit/test_tls_opts checks Lua)
+bad "key update count" "--key-update: '1001' is not 0..1000" --key-update 1001
+bad "server key update count" "--server-key-update: '5000' is not 0..1000" --server-key-update 5000
+bad "renegotiations" "--renegotiate: '101' is not 0..100" --renegotiate 101 --version 1.2
+bad "RSA size" "--key-type: RSA size '16384' is not 512..8192 bits" --key-type rsa:16384
+bad "client RSA size" "--client-key-type: RSA size '100' is not 512..8192 bits" --client-cert --client-key-type rsa:100
+bad "time a capture cannot hold" "--time: '1e12' is not 0..4000000000" --time 1e12
+bad "time inf" "--time: 'inf' is not 0..4000000000" --time inf
+bad "time nan" "--time: 'nan' is not 0..4000000000" --time nan
+bad "negative time" "--time: '-1' is not 0..4000000000" --time -1
+bad "no conversations" "--count: '0' is not 1..10000000" -n 0
+bad "too many conversations" "--count: '10000001' is not 1..10000000" --count 10000001
+bad "record size too big" "--max-record: '16385' is not 512..16384" --max-record 16385
+bad "rtt" "--rtt: '61' is not 0..60" --rtt 61
+bad "seed" "--seed: '18446744073709551616' is not 0..18446744073709551615" --seed 18446744073709551616
+bad "mss" "--mss: '63' is not 64..65535" --mss 63
+bad "security level" "--security-level: '6' is not 0..5" --security-level 6
+bad "loss of every segment" "--loss: '1' is not 0..1 (the upper bound excluded)" --loss 1
+# curve and key type names users type
+for kt in p256:P-256 prime256v1:P-256 secp384r1:P-384 P-384:P-384 p521:P-521 ec:p384:P-384 EC:SECP521R1:P-521; do
+	run tls --key-type "${kt%:*}" --version 1.3 -w "$T/kt.pcap"
+	grep -q "a:PKEY: EC ${kt##*:}, " "$T/out" || break
+done
+check "--key-type curve aliases (p256, prime256v1, secp384r1, P-384, p521, ec:p384, EC:SECP521R1)" $? "${kt%:*}: $(grep PKEY "$T/out" | head -n 1)"
+run tls --key-type rsa:3072 --version 1.2 -w "$T/kt.pcap"
+[ $RC = 0 ] && grep -q "a:PKEY: RSA, 3072 (bit)" "$T/out"
+check "--key-type rsa:3072: a 3072-bit RSA server key" $? "$(grep PKEY "$T/out" | head -n 1)"
+run tls --help
+n=$(grep -c -- '^ *\(-., \)\?--[a-z]' "$T/out")
+[ $RC = 0 ] && [ "$n" -ge 55 ] && grep -q -- '--server-key-update N' "$T/out" && grep -q -- '--key-update N .*0..1000' "$T/out"
+check "--help lists the table's options with their ranges ($n lines)" $? ""
 run tls --version 1.3
 [ $RC = 2 ] && grep -q -- '-w FILE' "$T/err"
 check "no -w: usage error" $? ""
