@@ -19,6 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "tls_internal.h"
+#include "umpa_num.h"
 #include "umpa_tls_opts.h"
 
 /* A parsed key type. */
@@ -56,16 +57,12 @@ static int keyspec_parse_(const char *s, int dsa_ok, struct keyspec_ *k, struct 
 		if (k->kind == K_DSA_)
 			lo = 1024, hi = 3072;
 		if (t[3] == ':') {
-			char *end;
-			int digits = t[4] >= '0' && t[4] <= '9';
-			bits = digits ? strtoul(t + 4, &end, 10) : 0;
-			if (!digits || *end)
-				return umpa_err_set(e, UMPA_EINVAL,
-						    "key_type: '%s': the %s size is a number of bits (%lu..%lu)", t,
-						    k->kind == K_DSA_ ? "DSA" : "RSA", lo, hi);
-			if (bits < lo || bits > hi)
-				return umpa_err_set(e, UMPA_ERANGE, "key_type: %s size '%s' is not %lu..%lu bits",
-						    k->kind == K_DSA_ ? "DSA" : "RSA", t + 4, lo, hi);
+			struct umpa_num_spec spec = {k->kind == K_DSA_ ? "bits of a DSA key" : "bits of an RSA key",
+						     (double)lo, (double)hi, UMPA_NUM_INT};
+			uint64_t b;
+			if (umpa_num_u64(&spec, "key_type", t + 4, &b, e) < 0)
+				return -e->code;
+			bits = (unsigned long)b;
 		}
 		k->bits = (unsigned)bits;
 		return 0;

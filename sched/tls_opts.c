@@ -101,58 +101,45 @@ static void put_uint_(struct umpa_tls_conf *c, size_t at, unsigned width, uint64
 	}
 }
 
-/* ---- numbers: the one parser ---- */
+/* ---- numbers: core's checked parser with the entry's range ---- */
+
+int umpa_tls_opt_num_spec(const struct umpa_tls_optdef *d, struct umpa_num_spec *out)
+{
+	if (d->type == UMPA_TLS_OT_NUM) {
+		*out = (struct umpa_num_spec){d->unit ? d->unit : "a number", d->dlo, d->dhi, 0};
+		return 1;
+	}
+	if (d->type == UMPA_TLS_OT_INT || (d->type == UMPA_TLS_OT_CUSTOM && d->ihi)) {
+		*out = (struct umpa_num_spec){d->unit ? d->unit : "a whole number", (double)d->ilo, (double)d->ihi,
+					      UMPA_NUM_INT};
+		return 1;
+	}
+	return 0;
+}
 
 /*
- * Parse @p v as a number of option @p d: an integer (decimal, or 0x hex) in
- * [ilo, ihi] into *@p u when @p integer, else a finite real in [dlo, dhi]
- * (dhi excluded with UMPA_TLS_OPT_HI_OPEN) into *@p x.  Every number of the
- * table goes through here: swapping in core/'s checked parser is this one
- * function.  Returns 0 or -code with "KEY: 'V' is not LO..HI".
+ * Parse @p v as a number of option @p d (core/umpa_num.h, the entry's range
+ * as the spec): a whole number into *@p u when @p integer, else a real into
+ * *@p x (an excluded upper bound refused here).  Every number of the table
+ * goes through here.  Returns 0 or -code with "KEY: 'V' is out of range
+ * (UNIT: LO to HI)".
  */
 static int num_parse_(const struct umpa_tls_optdef *d, const char *v, int integer, uint64_t *u, double *x,
 		      struct umpa_err *e)
 {
-	char range[96];
-	char *end = NULL;
-	int ok = v && *v && *v != ' ' && *v != '\t';
+	struct umpa_num_spec spec;
 
+	umpa_tls_opt_num_spec(d, &spec);
 	if (integer)
-		snprintf(range, sizeof(range), "%lld..%llu", (long long)d->ilo, (unsigned long long)d->ihi);
-	else
-		snprintf(range, sizeof(range), "%.10g..%.10g%s", d->dlo, d->dhi,
-			 d->flags & UMPA_TLS_OPT_HI_OPEN ? " (the upper bound excluded)" : "");
-	errno = 0;
-	if (ok && integer) {
-		unsigned long long n = 0;
-		ok = *v != '-' && *v != '+';
-		if (ok) {
-			n = (v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) ? strtoull(v + 2, &end, 16)
-									  : strtoull(v, &end, 10);
-			ok = !*end && end != v && !(v[0] == '0' && (v[1] | 32) == 'x' && end == v + 2);
-		}
-		if (ok && (errno == ERANGE || n > d->ihi || (d->ilo > 0 && n < (uint64_t)d->ilo)))
-			return umpa_err_set(e, UMPA_ERANGE, "%s: '%s' is not %s", d->key, v, range);
-		if (ok) {
-			*u = n;
-			return 0;
-		}
-		if (v && v[0] == '-' && v[1] >= '0' && v[1] <= '9')
-			return umpa_err_set(e, UMPA_ERANGE, "%s: '%s' is not %s", d->key, v, range);
-		return umpa_err_set(e, UMPA_EINVAL, "%s: '%s' is not an integer (%s)", d->key, v ? v : "", range);
+		return umpa_num_u64(&spec, d->key, v, u, e) < 0 ? -e->code : 0;
+	if (umpa_num_real(&spec, d->key, v, x, e) < 0)
+		return -e->code;
+	if ((d->flags & UMPA_TLS_OPT_HI_OPEN) && *x >= d->dhi) {
+		char range[160];
+		return umpa_err_set(e, UMPA_ERANGE, "%s: '%.40s' is out of range (%s, %.15g excluded)", d->key, v,
+				    umpa_num_range_text(&spec, range, sizeof(range)), d->dhi);
 	}
-	if (ok) {
-		double n = strtod(v, &end);
-		ok = !*end && end != v;
-		if (ok &&
-		    (!isfinite(n) || n < d->dlo || n > d->dhi || (n == d->dhi && (d->flags & UMPA_TLS_OPT_HI_OPEN))))
-			return umpa_err_set(e, UMPA_ERANGE, "%s: '%s' is not %s", d->key, v, range);
-		if (ok) {
-			*x = n;
-			return 0;
-		}
-	}
-	return umpa_err_set(e, UMPA_EINVAL, "%s: '%s' is not a number (%s)", d->key, v ? v : "", range);
+	return 0;
 }
 
 /* ---- custom parsers ---- */
@@ -305,16 +292,6 @@ static void st_rtt_(struct umpa_tls_conf *c, double v)
 	c->o.tcp.rtt_us = (uint32_t)(v * 1e6 + 0.5);
 }
 
-static void st_time_(struct umpa_tls_conf *c, double v)
-{
-	c->o.tcp.start_sec = (int64_t)v;
-	c->o.tcp.start_nsec = (int64_t)((v - (double)c->o.tcp.start_sec) * 1e9 + 0.5);
-	if (c->o.tcp.start_nsec >= 1000000000) {
-		c->o.tcp.start_sec++;
-		c->o.tcp.start_nsec -= 1000000000;
-	}
-}
-
 static const struct umpa_tls_optname resume_names_[] = {
     {"id", UMPA_TLS_RESUME_ID},
     {"ticket", UMPA_TLS_RESUME_TICKET},
@@ -405,6 +382,7 @@ const struct umpa_tls_optdef umpa_tls_optdefs[] = {
      .width = W_(o.side[0].security_level),
      .ilo = 0,
      .ihi = 5,
+     .unit = "OpenSSL security level",
      .arg = "N",
      .help = "OpenSSL security level 0-5 (TLS 1.0/1.1 need 0)"},
     /* certificates */
@@ -534,6 +512,7 @@ const struct umpa_tls_optdef umpa_tls_optdefs[] = {
      .width = W_(o.side[0].key_updates),
      .ilo = 0,
      .ihi = 1000,
+     .unit = "KeyUpdates",
      .arg = "N",
      .help = "TLS 1.3 KeyUpdates the client sends (0..1000)"},
     {.key = "server_key_update",
@@ -545,6 +524,7 @@ const struct umpa_tls_optdef umpa_tls_optdefs[] = {
      .width = W_(o.side[1].key_updates),
      .ilo = 0,
      .ihi = 1000,
+     .unit = "KeyUpdates",
      .arg = "N",
      .help = "TLS 1.3 KeyUpdates the server sends (0..1000)"},
     {.key = "renegotiate",
@@ -556,6 +536,7 @@ const struct umpa_tls_optdef umpa_tls_optdefs[] = {
      .width = W_(o.side[0].renegotiations),
      .ilo = 0,
      .ihi = 100,
+     .unit = "renegotiations",
      .arg = "N",
      .help = "TLS <= 1.2 renegotiations the client starts (0..100)"},
     {.key = "server_renegotiate",
@@ -567,6 +548,7 @@ const struct umpa_tls_optdef umpa_tls_optdefs[] = {
      .width = W_(o.side[1].renegotiations),
      .ilo = 0,
      .ihi = 100,
+     .unit = "renegotiations",
      .arg = "N",
      .help = "TLS <= 1.2 renegotiations the server starts (HelloRequest; 0..100)"},
     {.key = "max_record",
@@ -578,6 +560,7 @@ const struct umpa_tls_optdef umpa_tls_optdefs[] = {
      .width = W_(o.side[0].max_record),
      .ilo = 512,
      .ihi = 16384,
+     .unit = "bytes per record",
      .arg = "N",
      .help = "largest record plaintext, 512..16384 (512/1024/2048/4096: the client asks for "
 	     "max_fragment_length)"},
@@ -627,6 +610,7 @@ const struct umpa_tls_optdef umpa_tls_optdefs[] = {
      .width = W_(count),
      .ilo = 1,
      .ihi = UMPA_TLS_MAX_COUNT,
+     .unit = "conversations",
      .arg = "N",
      .help = "conversations, 1..10000000 (default 1, or 2 with resume)"},
     /* TCP */
@@ -664,6 +648,7 @@ const struct umpa_tls_optdef umpa_tls_optdefs[] = {
      .width = W_(o.tcp.mss[0]),
      .ilo = 64,
      .ihi = 65535,
+     .unit = "bytes",
      .arg = "N",
      .help = "MSS both ends announce, 64..65535"},
     {.key = "segment",
@@ -674,6 +659,7 @@ const struct umpa_tls_optdef umpa_tls_optdefs[] = {
      AT2_(CO_(tcp.seg_max), CO_(tcp.seg_random)),
      .ilo = 1,
      .ihi = 65535,
+     .unit = "bytes per segment",
      .parse = p_segment_,
      .arg = "random|N",
      .help = "hostile segmentation: random sizes, or at most N bytes (1..65535) per segment"},
@@ -685,6 +671,7 @@ const struct umpa_tls_optdef umpa_tls_optdefs[] = {
      AT1_(CO_(tcp.reorder)),
      .dlo = 0,
      .dhi = 1,
+     .unit = "a probability",
      .arg = "P",
      .help = "probability (0..1) a data segment arrives after its successor"},
     {.key = "dup",
@@ -695,6 +682,7 @@ const struct umpa_tls_optdef umpa_tls_optdefs[] = {
      AT1_(CO_(tcp.dup)),
      .dlo = 0,
      .dhi = 1,
+     .unit = "a probability",
      .arg = "P",
      .help = "probability (0..1) a data segment is duplicated"},
     {.key = "loss",
@@ -705,6 +693,7 @@ const struct umpa_tls_optdef umpa_tls_optdefs[] = {
      AT1_(CO_(tcp.loss)),
      .dlo = 0,
      .dhi = 1,
+     .unit = "a probability",
      .arg = "P",
      .help = "probability (0..1, 1 excluded) a data segment is lost and retransmitted"},
     {.key = "overlap",
@@ -723,6 +712,7 @@ const struct umpa_tls_optdef umpa_tls_optdefs[] = {
      .width = W_(o.tcp.seed),
      .ilo = 0,
      .ihi = UINT64_MAX,
+     .unit = "a whole number",
      .arg = "N",
      .help = "TCP randomness (ISNs, ports, IP ids), 0..2^64-1; TLS bytes differ on every run"},
     {.key = "rtt",
@@ -733,18 +723,19 @@ const struct umpa_tls_optdef umpa_tls_optdefs[] = {
      AT1_(CO_(tcp.rtt_us)),
      .dlo = 0,
      .dhi = 60,
+     .unit = "seconds",
      .store = st_rtt_,
      .arg = "S",
      .help = "round-trip time in seconds, 0..60 (default 0.02)"},
     {.key = "time",
      .cli = "time",
      .type = UMPA_TLS_OT_NUM,
-     .flags = P_,
+     .flags = P_ | UMPA_TLS_OPT_TIME,
      .group = UMPA_TLS_OG_TCP,
      AT2_(CO_(tcp.start_sec), CO_(tcp.start_nsec)),
      .dlo = 0,
      .dhi = UMPA_TLS_MAX_TIME,
-     .store = st_time_,
+     .unit = "seconds since 1970",
      .arg = "T",
      .help = "time of the first packet, seconds since the epoch, 0..4000000000 (fractions allowed)"},
     {.key = NULL},
@@ -916,6 +907,18 @@ int umpa_tls_opt_set(const struct umpa_tls_optdef *d, struct umpa_tls_conf *c, c
 			put_uint_(c, d->at[i], d->width, u);
 		break;
 	case UMPA_TLS_OT_NUM:
+		if (d->flags & UMPA_TLS_OPT_TIME) { /* exact: no binary rounding of "1600000000.123456789" */
+			struct umpa_num_spec spec;
+			int64_t sec, nsec64;
+			uint32_t nsec;
+			umpa_tls_opt_num_spec(d, &spec);
+			if (umpa_num_time(&spec, d->key, v, &sec, &nsec, e) < 0)
+				return -e->code;
+			nsec64 = nsec;
+			memcpy((char *)c + d->at[0], &sec, sizeof(sec));
+			memcpy((char *)c + d->at[1], &nsec64, sizeof(nsec64));
+			break;
+		}
 		if ((rc = num_parse_(d, v, 0, NULL, &x, e)) < 0)
 			return rc;
 		if (d->store)

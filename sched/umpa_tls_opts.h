@@ -13,9 +13,10 @@
  *
  * Values arrive as text (the command line, or a Lua string or number the
  * binding formats exactly) and go through umpa_tls_opt_set(), so a value
- * means the same whichever front end gave it.  Every number goes through one
- * parser (num_parse_ in tls_opts.c) and is checked against the entry's range;
- * a value out of range fails with "KEY: 'V' is not LO..HI".
+ * means the same whichever front end gave it.  Every number goes through
+ * core's checked parser (umpa_num.h) with the entry's range as its spec
+ * (umpa_tls_opt_num_spec); a value out of range, inf, nan or a negative one
+ * fails with "KEY: 'V' is out of range (UNIT: LO to HI)".
  *
  * Errors name the table key: "ciphers: no cipher matches 'FOO'".  Errors of
  * umpa_tls_new() use the same keys, so one function
@@ -35,6 +36,7 @@
 #include <stdint.h>
 
 #include "umpa_error.h"
+#include "umpa_num.h"
 #include "umpa_tls.h"
 
 /** Most conversations one run may ask for (count / -n). */
@@ -82,6 +84,7 @@ enum umpa_tls_oflag {
 	UMPA_TLS_OPT_SIDED = 1 << 4,   /**< a client_/server_ form of a both-sides option: applied after those */
 	UMPA_TLS_OPT_OPTARG = 1 << 5,  /**< a BOOL that may carry a value on the command line (--client-cert[=FILE]) */
 	UMPA_TLS_OPT_HI_OPEN = 1 << 6, /**< NUM: the upper bound is excluded */
+	UMPA_TLS_OPT_TIME = 1 << 7,    /**< NUM: seconds parsed exactly into int64 seconds at[0], nanoseconds at[1] */
 };
 
 /** Flags of umpa_tls_opt_set(). */
@@ -128,6 +131,7 @@ struct umpa_tls_optdef {
 	int64_t ilo;                /**< INT range */
 	uint64_t ihi;
 	double dlo, dhi;                                  /**< NUM range */
+	const char *unit;                                 /**< INT, NUM: what the number counts, for range messages */
 	const struct umpa_tls_optname *names;             /**< ENUM names ({NULL, 0} ends) */
 	umpa_tls_optparse_fn parse;                       /**< CUSTOM parser */
 	void (*store)(struct umpa_tls_conf *c, double v); /**< NUM: converts and stores (NULL: a double at at[]) */
@@ -140,6 +144,13 @@ extern const struct umpa_tls_optdef umpa_tls_optdefs[];
 
 /** Number of entries of umpa_tls_optdefs (without the end). */
 size_t umpa_tls_optdefs_count(void);
+
+/**
+ * The range of numeric option @p d (INT, NUM, and CUSTOM ones that take a
+ * number, such as segment) as a spec of core/umpa_num.h into @p out.
+ * Returns 1, or 0 when @p d takes no number.
+ */
+int umpa_tls_opt_num_spec(const struct umpa_tls_optdef *d, struct umpa_num_spec *out);
 
 /** The entry whose key is @p key (NULL: none). */
 const struct umpa_tls_optdef *umpa_tls_opt_find(const char *key);
@@ -192,8 +203,9 @@ const struct umpa_tls_optdef *umpa_tls_opt_from_msg(const char *msg, const struc
  * secp384r1, p521 P-521 secp521r1 (any case) - "ec" (P-256), "ed25519",
  * "ed448"; with @p dsa_ok also "dsa" / "dsa:BITS" (2048, 1024..3072).  Writes
  * the canonical form ("rsa:3072", "ec:P-384", "ed25519") into @p canon
- * (@p n bytes; may be NULL).  Returns 0 or -UMPA_EINVAL with @p e set
- * ("key_type: ...").
+ * (@p n bytes; may be NULL).  Returns 0 or -code with @p e set
+ * ("key_type: ..."; a size out of range: UMPA_ERANGE, "key_type: '16384' is
+ * out of range (bits of an RSA key: 512 to 8192)").
  */
 int umpa_tls_keytype_parse(const char *s, int dsa_ok, char *canon, size_t n, struct umpa_err *e);
 

@@ -293,25 +293,25 @@ bad "bad endpoint" "--client: '10.0.0.1:99999'" --client 10.0.0.1:99999
 bad "bad segment" "--segment" --segment zero
 bad "bad probability" "--loss: '2'" --loss 2
 bad "unreadable data file" "--send-client: $T/none" --send-client @"$T/none"
-bad "record size" "--max-record: '100' is not 512..16384" --max-record 100
+bad "record size" "--max-record: '100' is out of range (bytes per record: 512 to 16384)" --max-record 100
 # numbers: the range of the option table, the same as tls{} (tests/unit/test_tls_opts checks Lua)
-bad "key update count" "--key-update: '1001' is not 0..1000" --key-update 1001
-bad "server key update count" "--server-key-update: '5000' is not 0..1000" --server-key-update 5000
-bad "renegotiations" "--renegotiate: '101' is not 0..100" --renegotiate 101 --version 1.2
-bad "RSA size" "--key-type: RSA size '16384' is not 512..8192 bits" --key-type rsa:16384
-bad "client RSA size" "--client-key-type: RSA size '100' is not 512..8192 bits" --client-cert --client-key-type rsa:100
-bad "time a capture cannot hold" "--time: '1e12' is not 0..4000000000" --time 1e12
-bad "time inf" "--time: 'inf' is not 0..4000000000" --time inf
-bad "time nan" "--time: 'nan' is not 0..4000000000" --time nan
-bad "negative time" "--time: '-1' is not 0..4000000000" --time -1
-bad "no conversations" "--count: '0' is not 1..10000000" -n 0
-bad "too many conversations" "--count: '10000001' is not 1..10000000" --count 10000001
-bad "record size too big" "--max-record: '16385' is not 512..16384" --max-record 16385
-bad "rtt" "--rtt: '61' is not 0..60" --rtt 61
-bad "seed" "--seed: '18446744073709551616' is not 0..18446744073709551615" --seed 18446744073709551616
-bad "mss" "--mss: '63' is not 64..65535" --mss 63
-bad "security level" "--security-level: '6' is not 0..5" --security-level 6
-bad "loss of every segment" "--loss: '1' is not 0..1 (the upper bound excluded)" --loss 1
+bad "key update count" "--key-update: '1001' is out of range (KeyUpdates: 0 to 1000)" --key-update 1001
+bad "server key update count" "--server-key-update: '5000' is out of range (KeyUpdates: 0 to 1000)" --server-key-update 5000
+bad "renegotiations" "--renegotiate: '101' is out of range (renegotiations: 0 to 100)" --renegotiate 101 --version 1.2
+bad "RSA size" "--key-type: '16384' is out of range (bits of an RSA key: 512 to 8192)" --key-type rsa:16384
+bad "client RSA size" "--client-key-type: '100' is out of range (bits of an RSA key: 512 to 8192)" --client-cert --client-key-type rsa:100
+bad "time a capture cannot hold" "--time: '1e12' is out of range (seconds since 1970: 0 to 4000000000)" --time 1e12
+bad "time inf" "--time: 'inf' is not a number (seconds since 1970: 0 to 4000000000)" --time inf
+bad "time nan" "--time: 'nan' is not a number (seconds since 1970: 0 to 4000000000)" --time nan
+bad "negative time" "--time: '-1' is out of range (seconds since 1970: 0 to 4000000000)" --time -1
+bad "no conversations" "--count: '0' is out of range (conversations: 1 to 10000000)" -n 0
+bad "too many conversations" "--count: '10000001' is out of range (conversations: 1 to 10000000)" --count 10000001
+bad "record size too big" "--max-record: '16385' is out of range (bytes per record: 512 to 16384)" --max-record 16385
+bad "rtt" "--rtt: '61' is out of range (seconds: 0 to 60)" --rtt 61
+bad "seed" "--seed: '18446744073709551616' is out of range (a whole number: 0 to 18446744073709551615)" --seed 18446744073709551616
+bad "mss" "--mss: '63' is out of range (bytes: 64 to 65535)" --mss 63
+bad "security level" "--security-level: '6' is out of range (OpenSSL security level: 0 to 5)" --security-level 6
+bad "loss of every segment" "--loss: '1' is out of range (a probability: 0 to 1, 1 excluded)" --loss 1
 # curve and key type names users type
 for kt in p256:P-256 prime256v1:P-256 secp384r1:P-384 P-384:P-384 p521:P-521 ec:p384:P-384 EC:SECP521R1:P-521; do
 	run tls --key-type "${kt%:*}" --version 1.3 -w "$T/kt.pcap"

@@ -365,9 +365,9 @@ static void test_errors(void **state)
 	build_fails("return tls{client='10.0.0.300:1'}", "tls{client=...}: '10.0.0.300:1' is not ADDR", NULL);
 	build_fails("return tls{server='10.0.0.1:99999'}", "tls{server=...}: '10.0.0.1:99999' is not ADDR, ADDR:PORT, [IPV6]:PORT or :PORT (port 1..65535)", NULL);
 	build_fails("return tls{ipv6='yes'}", "tls{ipv6=...}: want true or false", NULL);
-	build_fails("return tls{loss=2}", "tls{loss=...}: '2' is not 0..1", NULL);
+	build_fails("return tls{loss=2}", "tls{loss=...}: '2' is out of range (a probability: 0 to 1)", NULL);
 	build_fails("return tls('1.3')", "bad argument #1 to 'tls'", NULL);
-	build_fails("return tls{count=0}", "tls{count=...}: '0' is not 1..10000000", NULL);
+	build_fails("return tls{count=0}", "tls{count=...}: '0' is out of range (conversations: 1 to 10000000)", NULL);
 	build_fails("return tls{psk='abc'}", "tls{psk=...}: want 2 to 128 hex digits", NULL);
 	build_fails("return tls{psk='zz'}", "tls{psk=...}: 'z' is not a hex digit", NULL);
 	build_fails("return tls{psk='0011', resume='ticket'}", "tls{psk=...}: cannot be combined", "--psk");

@@ -280,11 +280,14 @@ static void test_ranges(void **state)
 	(void)state;
 	assert_non_null(L);
 	for (const struct umpa_tls_optdef *d = umpa_tls_optdefs; d->key; d++) {
-		char range[64], vals[4][48], lua[4][48];
+		char range[160], vals[4][48], lua[4][48];
+		struct umpa_num_spec spec;
 		int nv = 0;
 
-		if (d->type == UMPA_TLS_OT_INT || (d->type == UMPA_TLS_OT_CUSTOM && d->ihi)) {
-			snprintf(range, sizeof(range), "%lld..%llu", (long long)d->ilo, (unsigned long long)d->ihi);
+		if (!umpa_tls_opt_num_spec(d, &spec))
+			continue;
+		umpa_num_range_text(&spec, range, sizeof(range));
+		if (d->type == UMPA_TLS_OT_INT || d->type == UMPA_TLS_OT_CUSTOM) {
 			if (d->ihi < UINT64_MAX) {
 				snprintf(vals[nv], sizeof(vals[nv]), "%llu", (unsigned long long)d->ihi + 1);
 				snprintf(lua[nv], sizeof(lua[nv]), "%llu", (unsigned long long)d->ihi + 1);
@@ -298,8 +301,7 @@ static void test_ranges(void **state)
 			snprintf(vals[nv], sizeof(vals[nv]), "-1");
 			snprintf(lua[nv], sizeof(lua[nv]), "-1");
 			nv++;
-		} else if (d->type == UMPA_TLS_OT_NUM) {
-			snprintf(range, sizeof(range), "%.10g..%.10g", d->dlo, d->dhi);
+		} else {
 			snprintf(vals[nv], sizeof(vals[nv]), "%.10g", d->dhi * 2 + 1);
 			snprintf(lua[nv], sizeof(lua[nv]), "%.10g", d->dhi * 2 + 1);
 			nv++;
@@ -312,18 +314,17 @@ static void test_ranges(void **state)
 			snprintf(vals[nv], sizeof(vals[nv]), "-1");
 			snprintf(lua[nv], sizeof(lua[nv]), "-1");
 			nv++;
-		} else {
-			continue;
 		}
 		for (int i = 0; i < nv; i++) {
 			struct umpa_tls_conf c;
 			char chunk[320], want[160];
 			umpa_tls_conf_init(&c, &e);
 			assert_true(umpa_tls_opt_set(d, &c, vals[i], strlen(vals[i]), UMPA_TLS_SET_BORROW, &e) < 0);
-			snprintf(want, sizeof(want), "%s: '%s' is not %s", d->key, vals[i], range);
-			if (strncmp(e.msg, want, strlen(want)))
-				fail_msg("%s=%s: got '%s', want '%s'", d->key, vals[i], e.msg, want);
-			assert_int_equal(e.code, UMPA_ERANGE);
+			snprintf(want, sizeof(want), "%s: '%s' is ", d->key, vals[i]);
+			if (strncmp(e.msg, want, strlen(want)) || !strstr(e.msg, range))
+				fail_msg("%s=%s: got '%s', want '%s... (%s'", d->key, vals[i], e.msg, want, range);
+			assert_int_equal(e.code,
+					 strcmp(vals[i], "inf") && strcmp(vals[i], "nan") ? UMPA_ERANGE : UMPA_EINVAL);
 			umpa_tls_conf_free(&c);
 			snprintf(chunk, sizeof(chunk), "return {%s=%s}", d->key, lua[i]);
 			assert_int_equal(umpa_lua_tls_read_(L, chunk, NULL, NULL, &e), -1);
@@ -342,10 +343,16 @@ static void test_ranges(void **state)
 		assert_int_equal(c.o.side[0].key_updates, 1000);
 		assert_int_equal(umpa_tls_opt_set(umpa_tls_opt_find("time"), &c, "4000000000", 10, 0, &e), 0);
 		assert_int_equal(c.o.tcp.start_sec, 4000000000LL);
+		/* times are exact: no binary rounding of the nanoseconds */
+		assert_int_equal(umpa_tls_opt_set(umpa_tls_opt_find("time"), &c, "1600000000.123456789", 20, 0, &e), 0);
+		assert_int_equal(c.o.tcp.start_sec, 1600000000LL);
+		assert_int_equal(c.o.tcp.start_nsec, 123456789);
 		assert_int_equal(umpa_tls_opt_set(umpa_tls_opt_find("seed"), &c, "0x10", 4, 0, &e), 0);
 		assert_int_equal(c.o.tcp.seed, 16);
 		assert_true(umpa_tls_opt_set(umpa_tls_opt_find("seed"), &c, "010x", 4, 0, &e) < 0);
 		assert_true(umpa_tls_opt_set(umpa_tls_opt_find("loss"), &c, "0.999", 5, 0, &e) == 0);
+		assert_true(umpa_tls_opt_set(umpa_tls_opt_find("loss"), &c, "1", 1, 0, &e) < 0);
+		assert_string_equal(e.msg, "loss: '1' is out of range (a probability: 0 to 1, 1 excluded)");
 		umpa_tls_conf_free(&c);
 	}
 	/* a template's own cap on conversations per call */
@@ -394,9 +401,9 @@ static void test_key_type_aliases(void **state)
 	static const struct {
 		const char *name, *msg;
 	} bad[] = {
-	    {"rsa:16384", "key_type: RSA size '16384' is not 512..8192 bits"},
-	    {"rsa:256", "key_type: RSA size '256' is not 512..8192 bits"},
-	    {"rsa:big", "key_type: 'rsa:big': the RSA size is a number of bits (512..8192)"},
+	    {"rsa:16384", "key_type: '16384' is out of range (bits of an RSA key: 512 to 8192)"},
+	    {"rsa:256", "key_type: '256' is out of range (bits of an RSA key: 512 to 8192)"},
+	    {"rsa:big", "key_type: 'big' is not a number (bits of an RSA key: 512 to 8192)"},
 	    {"ec:P-999", "key_type: unknown curve 'P-999'"},
 	    {"p999", "key_type: unknown key type 'p999'"},
 	    {"dsa", "key_type: unknown key type 'dsa'"},
