@@ -129,6 +129,44 @@ static void test_table_complete(void **state)
 	assert_null(umpa_tls_opt_find("verison"));
 }
 
+/* A front end selects its keys by flags: what a live client (tls --connect) would take, what a sandbox
+ * refuses, what only the pump (both ends in one process) means. */
+static void test_selection_flags(void **state)
+{
+	static const char *const pump[] = {"segment", "reorder", "dup",   "loss",  "overlap", "seed",
+					   "rtt",     "time",    "count", "label", "mss",     "ipv6"};
+	static const char *const files[] = {"cert", "key", "ca", "client_cert", "client_key", "client_ca"};
+	static const char *const client[] = {
+	    "version", "min_version", "client_version", "ciphers",    "ciphersuites", "groups", "sigalgs", "sni",
+	    "alpn",    "psk",         "resume",         "early_data", "key_update",   "verify", "ca"};
+	static const char *const not_client[] = {"server_version", "server_ciphers", "key_type", "cert",
+						 "send_server",    "server_alpn",    "segment",  "time"};
+	char sel[2048] = "";
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(pump) / sizeof(pump[0]); i++)
+		assert_true(umpa_tls_opt_find(pump[i])->flags & UMPA_TLS_OPT_PUMP);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		assert_true(umpa_tls_opt_find(files[i])->flags & UMPA_TLS_OPT_FILE);
+	/* the keys a live client takes: client-side, not pump-only */
+	for (const struct umpa_tls_optdef *d = umpa_tls_optdefs; d->key; d++)
+		if ((d->flags & UMPA_TLS_OPT_CLIENT) && !(d->flags & UMPA_TLS_OPT_PUMP)) {
+			strcat(sel, " ");
+			strcat(sel, d->key);
+			strcat(sel, " ");
+		}
+	for (size_t i = 0; i < sizeof(client) / sizeof(client[0]); i++) {
+		char k[64];
+		snprintf(k, sizeof(k), " %s ", client[i]);
+		unit_assert_contains(sel, k);
+	}
+	for (size_t i = 0; i < sizeof(not_client) / sizeof(not_client[0]); i++) {
+		char k[64];
+		snprintf(k, sizeof(k), " %s ", not_client[i]);
+		unit_assert_lacks(sel, k);
+	}
+}
+
 static int streq(const char *a, const char *b)
 {
 	return a == b || (a && b && !strcmp(a, b));
@@ -518,9 +556,13 @@ static void test_blame_and_order(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_table_complete),          cmocka_unit_test(test_cli_and_lua_agree),
-	    cmocka_unit_test(test_bad_values_name_the_key), cmocka_unit_test(test_ranges),
-	    cmocka_unit_test(test_key_type_aliases),        cmocka_unit_test(test_blame_and_order),
+	    cmocka_unit_test(test_table_complete),
+	    cmocka_unit_test(test_selection_flags),
+	    cmocka_unit_test(test_cli_and_lua_agree),
+	    cmocka_unit_test(test_bad_values_name_the_key),
+	    cmocka_unit_test(test_ranges),
+	    cmocka_unit_test(test_key_type_aliases),
+	    cmocka_unit_test(test_blame_and_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
