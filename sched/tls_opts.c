@@ -197,7 +197,7 @@ static int p_psk_(const struct umpa_tls_optdef *d, struct umpa_tls_conf *c, cons
 static int p_endpoint_(const struct umpa_tls_optdef *d, struct umpa_tls_conf *c, const char *v, size_t len,
 		       unsigned flags, struct umpa_err *e)
 {
-	int s = (int)d->at[0];
+	int s = d->at[0] == CO_(tcp.addr[1]) ? 1 : 0; /* the side whose address at[0] is */
 	char host[64] = "";
 	const char *port = NULL;
 
@@ -435,7 +435,7 @@ const struct umpa_tls_optdef umpa_tls_optdefs[] = {
      .flags = CS_ | F_ | UMPA_TLS_OPT_OPTARG,
      .group = UMPA_TLS_OG_CERT,
      AT1_(CO_(client_cert)),
-     .len_at = CS_(cert_file),
+     .aux_at = CS_(cert_file),
      .arg = "[=FILE]",
      .help = "mutual authentication: the server asks, the client sends a generated certificate (or FILE)"},
     {.key = "client_key",
@@ -490,7 +490,7 @@ const struct umpa_tls_optdef umpa_tls_optdefs[] = {
      .flags = C_,
      .group = UMPA_TLS_OG_HANDSHAKE,
      AT1_(CO_(early_data)),
-     .len_at = CO_(early_len),
+     .aux_at = CO_(early_len),
      .arg = "DATA",
      .help = "0-RTT data on resumed TLS 1.3 conversations (implies resume ticket)"},
     {.key = "psk",
@@ -570,7 +570,7 @@ const struct umpa_tls_optdef umpa_tls_optdefs[] = {
      .flags = C_,
      .group = UMPA_TLS_OG_HANDSHAKE,
      AT1_(CS_(data)),
-     .len_at = CS_(data_len),
+     .aux_at = CS_(data_len),
      .arg = "DATA",
      .help = "application data from the client (default: a small HTTP GET)"},
     {.key = "send_server",
@@ -579,7 +579,7 @@ const struct umpa_tls_optdef umpa_tls_optdefs[] = {
      .flags = S_,
      .group = UMPA_TLS_OG_HANDSHAKE,
      AT1_(SS_(data)),
-     .len_at = SS_(data_len),
+     .aux_at = SS_(data_len),
      .arg = "DATA",
      .help = "application data from the server (default: a small HTTP response)"},
     {.key = "close",
@@ -619,7 +619,7 @@ const struct umpa_tls_optdef umpa_tls_optdefs[] = {
      .type = UMPA_TLS_OT_CUSTOM,
      .flags = P_ | C_,
      .group = UMPA_TLS_OG_TCP,
-     AT1_(0),
+     AT2_(CO_(tcp.addr[0]), CO_(tcp.port[0])),
      .parse = p_endpoint_,
      .arg = "ADDR[:PORT]",
      .help = "client address and port ([V6]:PORT; default 10.0.0.1, port from the seed)"},
@@ -628,7 +628,7 @@ const struct umpa_tls_optdef umpa_tls_optdefs[] = {
      .type = UMPA_TLS_OT_CUSTOM,
      .flags = P_ | S_,
      .group = UMPA_TLS_OG_TCP,
-     AT1_(1),
+     AT2_(CO_(tcp.addr[1]), CO_(tcp.port[1])),
      .parse = p_endpoint_,
      .arg = "ADDR[:PORT]",
      .help = "server address and port (default 10.0.0.2:443)"},
@@ -797,7 +797,7 @@ int umpa_tls_opt_set_bool(const struct umpa_tls_optdef *d, struct umpa_tls_conf 
 	for (unsigned i = 0; i < d->nat; i++)
 		put_uint_(c, d->at[i], sizeof(int), on ? 1 : 0);
 	if (!on && (d->flags & UMPA_TLS_OPT_OPTARG))
-		put_ptr_(c, d->len_at, NULL);
+		put_ptr_(c, d->aux_at, NULL);
 	mark_given_(d, c);
 	return 0;
 }
@@ -883,7 +883,7 @@ int umpa_tls_opt_set(const struct umpa_tls_optdef *d, struct umpa_tls_conf *c, c
 			return umpa_err_set(e, UMPA_ENOMEM, "%s: out of memory", d->key);
 		}
 		put_ptr_(c, d->at[0], p);
-		memcpy((char *)c + d->len_at, &n, sizeof(n));
+		memcpy((char *)c + d->aux_at, &n, sizeof(n));
 		break;
 	}
 	case UMPA_TLS_OT_BOOL:
@@ -892,7 +892,7 @@ int umpa_tls_opt_set(const struct umpa_tls_optdef *d, struct umpa_tls_conf *c, c
 			if (!k)
 				return umpa_err_set(e, UMPA_ENOMEM, "%s: out of memory", d->key);
 			rc = umpa_tls_opt_set_bool(d, c, 1, e);
-			put_ptr_(c, d->len_at, k);
+			put_ptr_(c, d->aux_at, k);
 			return rc;
 		}
 		if (!strcasecmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on"))
@@ -975,10 +975,6 @@ int umpa_tls_conf_finish(struct umpa_tls_conf *c, struct umpa_err *e)
 /* Do @p a and @p b write a field in common? */
 static int overlap_(const struct umpa_tls_optdef *a, const struct umpa_tls_optdef *b)
 {
-	if (a->type == UMPA_TLS_OT_CUSTOM && a->parse == p_endpoint_)
-		return 0; /* at[] holds a side number there */
-	if (b->type == UMPA_TLS_OT_CUSTOM && b->parse == p_endpoint_)
-		return 0;
 	for (unsigned i = 0; i < a->nat; i++)
 		for (unsigned j = 0; j < b->nat; j++)
 			if (a->at[i] == b->at[j])

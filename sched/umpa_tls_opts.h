@@ -126,7 +126,7 @@ struct umpa_tls_optdef {
 	size_t at[4];               /**< offsets in struct umpa_tls_conf where the value lands */
 	unsigned char nat;          /**< how many of at[] are used */
 	unsigned char width;        /**< INT: bytes of each field (1, 2, 4, 8), ENUM: sizeof(int) */
-	size_t len_at;              /**< DATA: offset of the size_t length (for at[0]); OPTARG BOOL: where the
+	size_t aux_at;              /**< DATA: offset of the size_t length (for at[0]); OPTARG BOOL: where the
 				       value's text lands (const char *) */
 	int64_t ilo;                /**< INT range */
 	uint64_t ihi;

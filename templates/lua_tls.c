@@ -24,7 +24,6 @@
  * frees them, so a Lua error cannot leak them; packets reach Lua through a
  * protected call, so no error unwinds through OpenSSL's frames.
  */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

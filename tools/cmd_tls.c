@@ -24,7 +24,6 @@
  * including values OpenSSL refuses before anything runs (unknown cipher,
  * versions that cannot meet, unreadable certificate or key).
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -555,12 +554,11 @@ int cmd_tls(int argc, char **argv)
 			given[ngiven++].arg = optarg;
 			continue;
 		}
-		if (c != 'h' && c != 'w' && c != 'q' && c != 'v' && c < 256) {
-			const struct umpa_tls_optdef *d = NULL;
-			for (const struct umpa_tls_optdef *x = umpa_tls_optdefs; x->key && c != '?'; x++)
-				if (x->cli_short == c)
-					d = x;
-			if (d) {
+		if (c > 0 && c < 256 && !strchr("hwqv?:", c)) { /* a short option of the table (-n) */
+			const struct umpa_tls_optdef *d = umpa_tls_optdefs;
+			while (d->key && d->cli_short != c)
+				d++;
+			if (d->key) {
 				given[ngiven].d = d;
 				given[ngiven++].arg = optarg;
 				continue;
