@@ -19,10 +19,20 @@
  * TCP seed SEED+i and client port PORT+i (PORT from --client, or derived
  * from the seed), so every conversation is its own TCP stream.
  *
+ * Options: the TLS ones come from the library's option table
+ * (sched/umpa_tls_opts.h): their long options (and -n), their --help lines
+ * and their parsing are generated from it, as tls{} in Lua reads its keys
+ * from it; this file adds only the output options (-w, --pcapng, --keylog,
+ * --interleave, --json, -q, -v, --sweep) and DATA's "@FILE".  Options for
+ * both sides apply before the --client-X / --server-X forms, whatever the
+ * order.  An error about an option prints as "umpa tls: --OPTION: why",
+ * naming the option the user typed (umpa_tls_opt_from_msg).
+ *
  * Exit status: 0 when every handshake succeeded, 1 when one failed (it is
  * still written and reported) or on an I/O error, 2 for a bad command line,
- * including values OpenSSL refuses before anything runs (unknown cipher,
- * versions that cannot meet, unreadable certificate or key).
+ * including values out of their range and values OpenSSL refuses before
+ * anything runs (unknown cipher, versions that cannot meet, unreadable
+ * certificate or key).
  */
 #include <errno.h>
 #include <fcntl.h>
