@@ -192,7 +192,7 @@ static int opt_error_(lua_State *L, const struct umpa_tls_conf *c, const struct 
 
 	if (d)
 		return luaL_error(L, "tls{%s=...}: %s", d->key, rest);
-	return luaL_error(L, "tls: %s", e->msg);
+	return luaL_error(L, "tls: %s", strncmp(e->msg, "tls: ", 5) ? e->msg : e->msg + 5);
 }
 
 /* The value at the top of the stack into option @p d of @p c. */

@@ -187,7 +187,7 @@ static void opt_err_(const struct umpa_tls_conf *c, const struct umpa_err *e)
 	if (d && d->cli)
 		fprintf(stderr, "umpa tls: --%s: %s\n", d->cli, rest);
 	else
-		fprintf(stderr, "umpa tls: %s\n", e->msg);
+		fprintf(stderr, "umpa tls: %s\n", strncmp(e->msg, "tls: ", 5) ? e->msg : e->msg + 5);
 }
 
 /* Files read for DATA options (@F), freed at the end. */
