@@ -658,6 +658,7 @@ static int safe_pcall(lua_State *L)
 	st = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
 	if (get_U(L)->tripped)
 		return rethrow(L);
+	luaL_checkstack(L, 1, "too many results");
 	lua_pushboolean(L, st == LUA_OK);
 	lua_insert(L, 1);
 	return lua_gettop(L);
@@ -676,6 +677,7 @@ static int safe_xpcall(lua_State *L)
 	if (get_U(L)->tripped)
 		return rethrow(L);
 	if (st == LUA_OK) {
+		luaL_checkstack(L, 1, "too many results");
 		lua_pushboolean(L, 1);
 		lua_replace(L, 2);
 		return lua_gettop(L) - 1;
