@@ -37,7 +37,4 @@ struct umpa_lua_tls_keys {
  */
 const struct umpa_lua_tls_keys *umpa_lua_tls_keys(struct umpa_lua *L);
 
-/** Internal: define tls{} in a new state (called from templates/lua.c). */
-void umpa_lua_tls_open_(struct lua_State *L);
-
 #endif
