@@ -28,13 +28,9 @@ for t in make nm pkg-config python3 "$CC"; do
 	command -v "$t" >/dev/null 2>&1 || { echo "install: $t missing: skipped"; exit 77; }
 done
 
-base=${TMPDIR:-/tmp}
-[ -n "${UMPA_KEEP:-}" ] && [ "$UMPA_KEEP" != 0 ] && [ -d "$UMPA_KEEP" ] && base=$UMPA_KEEP
-T=$(mktemp -d "$base/umpa-install.XXXXXX") || exit 1
-cleanup() {
-	if [ -n "${UMPA_KEEP:-}" ] && [ "$UMPA_KEEP" != 0 ]; then echo "kept $T"; else rm -rf "$T"; fi
-}
-trap cleanup EXIT
+. "$(dirname "$0")/../tmpdir.sh"
+T=$(umpa_tmpdir install) || exit 1
+trap 'umpa_tmpdir_done "$T"' EXIT
 PASS=0
 FAIL=0
 ok() { PASS=$((PASS + 1)); echo "ok: $1"; }
