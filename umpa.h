@@ -15,11 +15,13 @@
 #ifndef UMPA_H
 #define UMPA_H
 
-/* core: errors, the cursor, text buffers, packets and fields, rendering, capture files, live I/O */
+/* core: errors, checked numbers, the cursor, text buffers, packets and fields, rendering, capture files,
+ * live I/O */
 #include "umpa_capfile.h"
 #include "umpa_cursor.h"
 #include "umpa_error.h"
 #include "umpa_live.h"
+#include "umpa_num.h"
 #include "umpa_packet.h"
 #include "umpa_proto.h"
 #include "umpa_render.h"
