@@ -94,7 +94,10 @@ else
 	failed "every exported name is declared in an installed header" $undeclared
 fi
 
-# 4. a program against the installed tree, with pkg-config alone
+# 4. a program against the installed tree, with pkg-config alone (a library built with
+# --enable-sanitizers needs its program built with them too: the ASan runtime comes first)
+san=
+if ldd "$lib" 2>/dev/null | grep -q libasan; then san="-fsanitize=address,undefined"; fi
 # umpa.pc names the real prefix; the staged copy names the DESTDIR tree (its dependencies'
 # own .pc files stay as they are, which PKG_CONFIG_SYSROOT_DIR would not leave them).
 mkdir -p "$T/pc"
@@ -102,7 +105,7 @@ sed -E "s#^(prefix|exec_prefix|libdir|includedir)=/#\\1=$T/root/#" "$pc" >"$T/pc
 export PKG_CONFIG_PATH=$T/pc
 if ! flags=$(pkg-config --cflags --libs umpa 2>"$T/pkg.err"); then
 	failed "pkg-config --cflags --libs umpa" "$(cat "$T/pkg.err")"
-elif ! "$CC" -std=c11 -Wall -Wextra -Werror -o "$T/hello" "$top_srcdir/tests/install/hello.c" $flags >"$T/cc.log" 2>&1; then
+elif ! "$CC" -std=c11 -Wall -Wextra -Werror $san -o "$T/hello" "$top_srcdir/tests/install/hello.c" $flags >"$T/cc.log" 2>&1; then
 	failed "cc hello.c \$(pkg-config --cflags --libs umpa)" "flags: $flags" "$(head -n 20 "$T/cc.log")"
 else
 	ok "hello.c builds with #include <umpa/umpa.h> and pkg-config ($flags)"
