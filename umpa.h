@@ -16,7 +16,7 @@
 #define UMPA_H
 
 /* core: errors, checked numbers, the cursor, text buffers, packets and fields, rendering, capture files,
- * live I/O */
+ * live I/O, the kernel's tables (rtnetlink) */
 #include "umpa_capfile.h"
 #include "umpa_cursor.h"
 #include "umpa_error.h"
@@ -25,6 +25,7 @@
 #include "umpa_packet.h"
 #include "umpa_proto.h"
 #include "umpa_render.h"
+#include "umpa_rtnl.h"
 #include "umpa_sbuf.h"
 
 /* protocols: the registry and dissector driver, pseudo-header sums, TCP reassembly */
