@@ -33,12 +33,13 @@
 #include "umpa_protos.h"
 #include "umpa_reasm.h"
 
-/* sched: the loop and clocks, action-reaction, next hops, TCP streams, the TLS pump */
+/* sched: the loop and clocks, action-reaction, next hops, TCP streams, the TLS pump and its option table */
 #include "umpa_expect.h"
 #include "umpa_resolve.h"
 #include "umpa_sched.h"
 #include "umpa_tcpstream.h"
 #include "umpa_tls.h"
+#include "umpa_tls_opts.h"
 
 /* templates: the Lua binding and tls{} */
 #include "umpa_lua.h"
