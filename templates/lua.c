@@ -96,6 +96,7 @@
 #include <lua.h>
 #include <lualib.h>
 
+#include "lua_internal.h"
 #include "umpa_lua.h"
 #include "lua_internal.h"
 #include "umpa_lua_tls.h"

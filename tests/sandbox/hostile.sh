@@ -14,7 +14,8 @@
 # script (one line each, stderr's lines joined by '|' on a failure) and a
 # count; exit 1 when any failed.
 #
-# Environment: UMPA (the umpa binary; default $top_builddir/umpa), top_srcdir,
+# Environment: UMPA (the umpa binary; default $top_builddir/umpa), UMPA_KEEP
+# (tests/tmpdir.sh: keep each script's output and stderr), top_srcdir,
 # top_builddir, UMPA_HOSTILE_JOBS, UMPA_HOSTILE_SECONDS, UMPA_HOSTILE_ONLY
 # (a regex: run only the scripts whose name matches).
 set -uo pipefail
@@ -65,7 +66,7 @@ if [ "${1:-}" = --one ]; then
 	else
 		echo "ok: $name (${ms} ms): $line"
 	fi
-	rm -rf "$w"
+	[ -n "${UMPA_KEEP:-}" ] && [ "$UMPA_KEEP" != 0 ] || rm -rf "$w" # (tests/tmpdir.sh's UMPA_KEEP)
 	exit 0
 fi
 
@@ -73,8 +74,9 @@ if [ ! -x "$UMPA" ]; then
 	echo "hostile: FAILED: no umpa binary at $UMPA"
 	exit 1
 fi
-T=$(mktemp -d "${TMPDIR:-/tmp}/umpa-hostile.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/../tmpdir.sh"
+T=$(umpa_tmpdir hostile) || exit 1
+trap 'umpa_tmpdir_done "$T"' EXIT
 JOBS=${UMPA_HOSTILE_JOBS:-$(nproc 2>/dev/null || echo 2)}
 export UMPA UMPA_HOSTILE_SECONDS=$LIMIT top_srcdir
 
