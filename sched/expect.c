@@ -1087,6 +1087,31 @@ static int is_own_(const struct umpa_pkt *p, struct umpa_cur *pc, const struct u
 	return umpa_cur_ptr_at(pc, po, p->len - po, pb) == 0 && memcmp(*pb, req->data + ro, p->len - po) == 0;
 }
 
+int umpa_expect_heard(struct umpa_expect *ex, struct umpa_pkt *p)
+{
+	struct umpa_cur pc;
+	const uint8_t *pb;
+	struct xent_ *x;
+	int err;
+	uint32_t h;
+
+	if (p->nlayers == 0)
+		umpa_dissect(p);
+	umpa_cur_init(&pc, p->data, p->len);
+	err = quotes_at_(p) >= 0;
+	h = umpa_match_hash(p, err);
+	x = err ? ex->tl4[h & (ex->nbuckets - 1)] : ex->tfull[h & (ex->nbuckets - 1)];
+	for (; x; x = err ? x->nl4 : x->nfull) {
+		if ((err ? x->hl4 : x->hfull) != h || !is_own_(p, &pc, &x->req, &pb))
+			continue;
+		ex->st.own++;
+		if (!x->tx_ts_ns)
+			x->tx_ts_ns = p->ts_sec * UMPA_NS_PER_SEC + p->ts_nsec;
+		return 1;
+	}
+	return 0;
+}
+
 int umpa_expect_input(struct umpa_expect *ex, struct umpa_pkt *p)
 {
 	char why[160];

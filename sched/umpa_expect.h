@@ -192,6 +192,16 @@ int64_t umpa_expect_add(struct umpa_expect *ex, const struct umpa_pkt *request, 
 			struct umpa_err *e);
 
 /**
+ * A packet @p p seen leaving (a capture of both directions): when it is one
+ * of the pending requests, note its capture time stamp as the request's
+ * transmit time (see above) and return 1; otherwise return 0.  Never an
+ * answer, and not counted as received or unmatched (the kernel's own
+ * packets, such as the RST it sends to an unexpected SYN/ACK, are no one's
+ * business here).
+ */
+int umpa_expect_heard(struct umpa_expect *ex, struct umpa_pkt *p);
+
+/**
  * A received packet (dissected; dissected here when it has no layers).  Rules
  * run first, then the packet is matched against the exchanges in flight; the
  * oldest it answers settles (an ICMP error quoting a request's exact ip.id

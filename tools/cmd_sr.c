@@ -99,6 +99,8 @@ struct sr {
 	size_t waiting;     /* settled, not printed */
 	/* progress */
 	int progress_tty, progress_shown;
+	uint8_t mac[6]; /* the interface's, to tell what leaves from what arrives */
+	int has_mac;
 	size_t settled;
 };
 
@@ -271,9 +273,39 @@ static int send_one(void *arg, const struct umpa_pkt *p, struct umpa_err *e)
 	return umpa_inj_send(((struct sr *)arg)->inj, p, e);
 }
 
+/*
+ * Did @p p leave this host?  The capture sees both directions (a request
+ * heard leaving carries its transmit time stamp): on Ethernet a frame from
+ * the interface's own MAC, on "any" (Linux cooked headers) pkttype outgoing.
+ */
+static int outgoing(const struct sr *s, struct umpa_pkt *p)
+{
+	const struct umpa_field *f;
+	const uint8_t *b;
+	uint32_t n;
+	uint64_t v;
+
+	if (p->nlayers == 0)
+		umpa_dissect(p);
+	if (!p->nlayers)
+		return 0;
+	if (p->l[0].proto == &umpa_proto_eth)
+		return s->has_mac && (f = umpa_proto_field(&umpa_proto_eth, "src")) &&
+		       umpa_field_get_bytes(p, 0, f, &b, &n) == 0 && n == 6 && memcmp(b, s->mac, 6) == 0;
+	if (p->l[0].proto == &umpa_proto_sll || p->l[0].proto == &umpa_proto_sll2)
+		return (f = umpa_proto_field(p->l[0].proto, "pkttype")) && umpa_field_get_u64(p, 0, f, &v) == 0 &&
+		       v == 4; /* PACKET_OUTGOING */
+	return 0;
+}
+
 static void on_captured(struct umpa_pkt *p, void *arg)
 {
-	umpa_expect_input(((struct sr *)arg)->ex, p);
+	struct sr *s = arg;
+
+	if (outgoing(s, p))
+		umpa_expect_heard(s->ex, p);
+	else
+		umpa_expect_input(s->ex, p);
 }
 
 static void ignore_pkt(struct umpa_pkt *p, void *arg)
@@ -565,6 +597,13 @@ int cmd_sr(int argc, char **argv)
 		goto fail;
 	if (!(s.inj = umpa_inj_open(ifname, s.l3 ? 3 : 2, &e)))
 		goto fail;
+	if (ifname) {
+		struct umpa_iface ifc;
+		if (umpa_iface_get(ifname, &ifc, &e) < 0)
+			goto fail;
+		memcpy(s.mac, ifc.mac, 6);
+		s.has_mac = ifc.has_mac;
+	}
 	if (!(s.loop = umpa_loop_new(UMPA_CLOCK_LIVE, &e)))
 		goto fail;
 	if (!(s.ex = umpa_expect_new(s.loop, send_one, &s, &e)))
@@ -575,7 +614,8 @@ int cmd_sr(int argc, char **argv)
 		goto fail;
 
 	/* addresses the user left out: interface MAC and address, next hop's MAC */
-	if (!(res = umpa_resolver_new(ifname, s.loop, s.ex, &e)))
+	/* (--l3 without -i: nothing to resolve on a wire, the kernel does it) */
+	if (!(res = umpa_resolver_new(ifname, ifname ? s.loop : NULL, ifname ? s.ex : NULL, &e)))
 		goto fail;
 	if (s.verbose)
 		umpa_resolver_on_found(res, on_found, &s);
