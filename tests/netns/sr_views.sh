@@ -137,6 +137,14 @@ sr --ordered --timeout 1 "$EXPR" >"$TMP/ordered.txt" 2>/dev/null
 check "--ordered (text): #1 .. #11 in order" \
 	bash -c "[ \"\$(grep -o '^#[0-9]*' '$TMP/ordered.txt' | tr '\n' ' ')\" = '#1 #2 #3 #4 #5 #6 #7 #8 #9 #10 #11 ' ]"
 
+# ---- progress: every second on stderr with --progress (stderr is no terminal here) ----
+sr --progress --timeout 2 "$EXPR" >/dev/null 2>"$TMP/progress.err"
+sed 's/^/   /' "$TMP/progress.err"
+check "--progress on a 2 s run: a line on stderr saying how far it is" \
+	grep -qE '^umpa: sr: 11 of 11 sent, 10 settled: 10 answered, 0 lost, 0 not sent$' "$TMP/progress.err"
+sr --timeout 2 "$EXPR" >/dev/null 2>"$TMP/noprogress.err"
+check "... and none without --progress when stderr is not a terminal" test ! -s "$TMP/noprogress.err"
+
 # ---- RTTs: the kernel's time stamps, the same ones tcpdump records; text and JSON alike ----
 in_a timeout 20 tcpdump -i "$IF_A" -n -U --time-stamp-precision=nano -w "$TMP/rtt.pcap" icmp 2>/dev/null &
 TCPDUMP=$!
