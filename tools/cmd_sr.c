@@ -580,12 +580,24 @@ int cmd_sr(int argc, char **argv)
 	if (s.ordered)
 		memset(s.slot_len, 0xff, s.n * sizeof(*s.slot_len)); /* UINT32_MAX: not settled */
 
+	if (ifname) {
+		static const uint8_t zero[6];
+		struct umpa_iface ifc;
+		if (umpa_iface_get(ifname, &ifc, &e) < 0)
+			goto fail;
+		memcpy(s.mac, ifc.mac, 6);
+		/* loopback: every frame comes from the all-zero MAC, both ways */
+		s.has_mac = ifc.has_mac && !(ifc.flags & UMPA_IF_LOOPBACK) && memcmp(ifc.mac, zero, 6) != 0;
+	}
+
 	/* capture first: it is armed before the first request leaves */
 	umpa_cap_opts_init(&co);
 	co.bufsize = 32 << 20;
 	co.snaplen = 65535;
 	/* both directions: a request heard leaving gives its kernel transmit time stamp (the RTT's start) */
 	co.dir = UMPA_DIR_INOUT;
+	if (ifname && !s.has_mac)
+		co.dir = UMPA_DIR_IN; /* what leaves cannot be told from what arrives: RTTs on umpa's clock */
 	/* not immediate: libpcap then uses TPACKET_V3, which packs answers densely into
 	 * blocks (immediate mode's TPACKET_V2 gives each one a 64 KiB slot, 512 in 32 MiB,
 	 * and a burst of answers overflows it).  Blocks are handed over every millisecond;
@@ -597,13 +609,6 @@ int cmd_sr(int argc, char **argv)
 		goto fail;
 	if (!(s.inj = umpa_inj_open(ifname, s.l3 ? 3 : 2, &e)))
 		goto fail;
-	if (ifname) {
-		struct umpa_iface ifc;
-		if (umpa_iface_get(ifname, &ifc, &e) < 0)
-			goto fail;
-		memcpy(s.mac, ifc.mac, 6);
-		s.has_mac = ifc.has_mac;
-	}
 	if (!(s.loop = umpa_loop_new(UMPA_CLOCK_LIVE, &e)))
 		goto fail;
 	if (!(s.ex = umpa_expect_new(s.loop, send_one, &s, &e)))
