@@ -89,6 +89,10 @@ check "... .0 and .5-.7 unanswered with the reason 'no answer to ARP who-has'" j
 	"all(x['error'] == L(x['request'], 'ip')['ip.dst'] + ': no answer to ARP who-has (3 tries, 1 s apart)' or x['error'].startswith(L(x['request'], 'ip')['ip.dst'] + ': no answer to ARP who-has') for x in X if L(x['request'], 'ip')['ip.dst'] in ('10.77.0.0', '10.77.0.5', '10.77.0.6', '10.77.0.7'))"
 check "... exit 1 (requests could not be sent)" test "$rc" -eq 1
 
+sr --json --timeout 1 'ipv6{dst="fd00:77::/126"}/icmpv6{type=128, id=4510, seq=1}' >"$TMP/sweep6.json" 2>/dev/null
+check "dst=\"fd00:77::/126\": 4 requests, fd00:77::2 answered, ::0 and ::3 unanswered (no neighbour advertisement)" jcheck "$TMP/sweep6.json" \
+	"sorted(L(x['request'], 'ipv6')['ipv6.dst'] for x in X) == ['fd00:77::', 'fd00:77::1', 'fd00:77::2', 'fd00:77::3'] and [L(x['answer'], 'ipv6')['ipv6.src'] for x in X if x['answer']] == ['fd00:77::2'] and all('neighbour' in x['error'] for x in X if L(x['request'], 'ipv6')['ipv6.dst'] in ('fd00:77::', 'fd00:77::3'))"
+
 # ---- traceroute view through B to C ----
 sr --timeout 1 'ip{dst="10.78.0.2", ttl=range(1,3)}/icmp{id=4501, seq=1}' >"$TMP/trace.txt" 2>/dev/null
 sed -n '/^Traceroute/,/^Sent/p' "$TMP/trace.txt" | sed 's/^/   /'
