@@ -1091,7 +1091,7 @@ int umpa_expect_heard(struct umpa_expect *ex, struct umpa_pkt *p)
 {
 	struct umpa_cur pc;
 	const uint8_t *pb;
-	struct xent_ *x;
+	struct xent_ *x, *own = NULL;
 	int err;
 	uint32_t h;
 
@@ -1104,12 +1104,16 @@ int umpa_expect_heard(struct umpa_expect *ex, struct umpa_pkt *p)
 	for (; x; x = err ? x->nl4 : x->nfull) {
 		if ((err ? x->hl4 : x->hfull) != h || !is_own_(p, &pc, &x->req, &pb))
 			continue;
-		ex->st.own++;
-		if (!x->tx_ts_ns)
-			x->tx_ts_ns = p->ts_sec * UMPA_NS_PER_SEC + p->ts_nsec;
-		return 1;
+		/* identical requests: the oldest not heard yet (they leave in order) */
+		if (!own || (own->tx_ts_ns && !x->tx_ts_ns) || (!own->tx_ts_ns == !x->tx_ts_ns && x->id < own->id))
+			own = x;
 	}
-	return 0;
+	if (!own)
+		return 0;
+	ex->st.own++;
+	if (!own->tx_ts_ns)
+		own->tx_ts_ns = p->ts_sec * UMPA_NS_PER_SEC + p->ts_nsec;
+	return 1;
 }
 
 int umpa_expect_input(struct umpa_expect *ex, struct umpa_pkt *p)

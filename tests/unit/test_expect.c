@@ -796,6 +796,28 @@ static void test_kernel_timestamps(void **state)
 	assert_int_equal(s.last_rtt, 3 * MS);
 	assert_int_equal(s.last_kernel, 0);
 	assert_int_equal(s.last_sent_ts, 5 * MS);
+
+	/* two identical requests: heard in the order they left, each keeps its own stamp */
+	umpa_pkt_release(&q);
+	umpa_pkt_release(&r);
+	umpa_pkt_release(&own);
+	build1("ip{src=\"10.9.0.1\", dst=\"10.9.0.2\"}/icmp{id=7, seq=7}", &q);
+	assert_true(umpa_expect_add(pe.ex, &q, &o, NULL) > 0);
+	assert_true(umpa_expect_add(pe.ex, &q, &o, NULL) > 0);
+	build1("ether{}/ip{src=\"10.9.0.1\", dst=\"10.9.0.2\"}/icmp{id=7, seq=7}", &own);
+	redissect(&own);
+	set_ts(&own, t0 + 10000);
+	assert_int_equal(umpa_expect_heard(pe.ex, &own), 1);
+	set_ts(&own, t0 + 20000);
+	assert_int_equal(umpa_expect_heard(pe.ex, &own), 1);
+	build1("ether{}/ip{src=\"10.9.0.2\", dst=\"10.9.0.1\"}/icmp{type=\"echo-reply\", id=7, seq=7}", &r);
+	redissect(&r);
+	set_ts(&r, t0 + 30000);
+	assert_int_equal(umpa_expect_input(pe.ex, &r), 1); /* the oldest request takes the first answer */
+	assert_int_equal(s.last_rtt, 20000);
+	assert_int_equal(umpa_expect_input(pe.ex, &r), 1);
+	assert_int_equal(s.last_rtt, 10000);
+	assert_int_equal(s.last_kernel, 1);
 	umpa_pkt_release(&q);
 	umpa_pkt_release(&r);
 	umpa_pkt_release(&own);
