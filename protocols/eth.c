@@ -194,6 +194,7 @@ const struct umpa_proto umpa_proto_eth = {
     .title = "Ethernet II",
     .fields = eth_fields,
     .nfields = sizeof(eth_fields) / sizeof(eth_fields[0]),
+    .pflags = UMPA_PF_LINK,
     .hdr_len = ETH_HLEN,
     .dissect = eth_dissect,
     .finish = eth_finish,

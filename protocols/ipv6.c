@@ -421,6 +421,7 @@ const struct umpa_proto umpa_proto_ipv6 = {
     .title = "Internet Protocol Version 6",
     .fields = ipv6_fields,
     .nfields = sizeof(ipv6_fields) / sizeof(ipv6_fields[0]),
+    .pflags = UMPA_PF_NET,
     .hdr_len = IP6_HLEN,
     .dissect = ipv6_dissect,
     .finish = ipv6_finish,

@@ -25,6 +25,7 @@ const struct umpa_proto umpa_proto_ipv6_dst = {
     .title = "Destination Options for IPv6",
     .fields = dst_fields,
     .nfields = sizeof(dst_fields) / sizeof(dst_fields[0]),
+    .pflags = UMPA_PF_NETEXT,
     .hdr_len = 8,
     .dissect = umpa_ipv6_opts_dissect_,
     .finish = umpa_ipv6_opts_finish_,

@@ -107,6 +107,7 @@ const struct umpa_proto umpa_proto_ipv6_frag = {
     .title = "Fragment Header for IPv6",
     .fields = frag_fields,
     .nfields = sizeof(frag_fields) / sizeof(frag_fields[0]),
+    .pflags = UMPA_PF_NETEXT,
     .hdr_len = 8,
     .dissect = frag_dissect,
     .finish = frag_finish,

@@ -486,6 +486,7 @@ const struct umpa_proto umpa_proto_ipv6_hop = {
     .title = "IPv6 Hop-by-Hop Option",
     .fields = hop_fields,
     .nfields = sizeof(hop_fields) / sizeof(hop_fields[0]),
+    .pflags = UMPA_PF_NETEXT,
     .hdr_len = 8,
     .dissect = umpa_ipv6_opts_dissect_,
     .finish = umpa_ipv6_opts_finish_,

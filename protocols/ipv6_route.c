@@ -284,6 +284,7 @@ const struct umpa_proto umpa_proto_ipv6_route = {
     .title = "Routing Header for IPv6",
     .fields = rt_fields,
     .nfields = sizeof(rt_fields) / sizeof(rt_fields[0]),
+    .pflags = UMPA_PF_NETEXT,
     .hdr_len = 8,
     .dissect = rt_dissect,
     .finish = rt_finish,

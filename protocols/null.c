@@ -124,6 +124,7 @@ const struct umpa_proto umpa_proto_null = {
     .title = "Null/Loopback",
     .fields = null_fields,
     .nfields = sizeof(null_fields) / sizeof(null_fields[0]),
+    .pflags = UMPA_PF_LINK,
     .hdr_len = NULL_HLEN,
     .dissect = null_dissect,
     .finish = null_finish,

@@ -187,6 +187,7 @@ const struct umpa_proto umpa_proto_sll = {
     .title = "Linux cooked capture v1",
     .fields = sll_fields,
     .nfields = sizeof(sll_fields) / sizeof(sll_fields[0]),
+    .pflags = UMPA_PF_LINK,
     .hdr_len = SLL_HLEN,
     .dissect = sll_dissect,
     .finish = sll_finish,

@@ -177,6 +177,7 @@ const struct umpa_proto umpa_proto_sll2 = {
     .title = "Linux cooked capture v2",
     .fields = sll2_fields,
     .nfields = sizeof(sll2_fields) / sizeof(sll2_fields[0]),
+    .pflags = UMPA_PF_LINK,
     .hdr_len = SLL2_HLEN,
     .dissect = sll2_dissect,
     .finish = sll2_finish,

@@ -146,6 +146,7 @@ const struct umpa_proto umpa_proto_vlan = {
     .title = "802.1Q Virtual LAN",
     .fields = vlan_fields,
     .nfields = sizeof(vlan_fields) / sizeof(vlan_fields[0]),
+    .pflags = UMPA_PF_LINK | UMPA_PF_TAG,
     .hdr_len = VLAN_HLEN,
     .dissect = vlan_dissect,
     .finish = vlan_finish,
