@@ -2039,7 +2039,7 @@ static int dns_answers(const struct umpa_pkt *resp, unsigned rli, const struct u
 
 /* ------------------------------------------------------------------------ */
 
-static const struct umpa_field dns_fields[F_COUNT] = {
+static const struct umpa_field dns_fields[] = {
     [F_ID] = {"id", "dns.id", NULL, 0, 16, UMPA_FT_UINT, UMPA_F_HEX, 0, NULL, NULL, NULL, "Transaction ID"},
     [F_FLAGS] = {"flags", "dns.flags", NULL, 16, 16, UMPA_FT_FLAGS, UMPA_F_HEX, 0x0100, NULL, dns_flag_names, NULL,
 		 "Flags (the whole 16-bit word; names qr|aa|tc|rd|ra|z|ad|cd)"},
@@ -2079,6 +2079,7 @@ static const struct umpa_field dns_fields[F_COUNT] = {
     [F_AR] = {"ar", "dns.additional", "additional", 96, 0, UMPA_FT_VAR, 0, 0, NULL, NULL, NULL,
 	      "Additional records, same syntax as an (EDNS0: \".:OPT:4096[:do][:cookie=hex]...\")"},
 };
+UMPA_FIELDS_CHECK(dns_fields, F_COUNT);
 
 const struct umpa_proto umpa_proto_dns = {
     .name = "dns",

@@ -91,7 +91,7 @@ static const struct umpa_vname proto_names[] = {
 };
 
 /* clang-format off */
-static const struct umpa_field ip_fields[F_COUNT] = {
+static const struct umpa_field ip_fields[] = {
 	[F_VERSION] = {.name = "version", .ws = "ip.version", .bitoff = 0, .bits = 4, .type = UMPA_FT_UINT, .def = 4,
 		.help = "IP version (4)"},
 	[F_HDR_LEN] = {.name = "hdr_len", .ws = "ip.hdr_len", .aliases = "ihl", .bitoff = 4, .bits = 4,
@@ -132,6 +132,7 @@ static const struct umpa_field ip_fields[F_COUNT] = {
 	[F_OPTIONS] = {.name = "options", .ws = "ip.options", .aliases = "opts", .bitoff = 160, .type = UMPA_FT_VAR,
 		.help = "options: eol,nop,rr=A:B|N,lsrr=A:..,ssrr=A:..,ts=T:..|A:T:..,ra[=V],N=hex,raw=hex"},
 };
+UMPA_FIELDS_CHECK(ip_fields, F_COUNT);
 /* clang-format on */
 
 /* Option types. */

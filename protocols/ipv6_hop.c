@@ -457,17 +457,21 @@ void umpa_ipv6_opts_details_(const struct umpa_pkt *p, unsigned li, struct umpa_
 
 /* ---- the hop-by-hop header itself ---- */
 
+/* Field indexes: the order of hop_fields. */
+enum { F_NXT, F_LEN, F_OPTIONS, F_COUNT };
+
 static const struct umpa_field hop_fields[] = {
-    UMPA_IPV6_NXT_FIELD_("ipv6.hopopts.nxt", 0),
-    UMPA_IPV6_EXT_LEN_FIELD_("ipv6.hopopts.len"),
-    {.name = "options",
-     .ws = "ipv6.opt",
-     .aliases = "opt,opts",
-     .bitoff = 16,
-     .bits = 0,
-     .type = UMPA_FT_VAR,
-     .help = "options: pad1, padn=N, ra=V, jumbo=N (jumbo alone: automatic), N=hex; padded to 8 bytes"},
+    [F_NXT] = UMPA_IPV6_NXT_FIELD_("ipv6.hopopts.nxt", 0),
+    [F_LEN] = UMPA_IPV6_EXT_LEN_FIELD_("ipv6.hopopts.len"),
+    [F_OPTIONS] = {.name = "options",
+		   .ws = "ipv6.opt",
+		   .aliases = "opt,opts",
+		   .bitoff = 16,
+		   .bits = 0,
+		   .type = UMPA_FT_VAR,
+		   .help = "options: pad1, padn=N, ra=V, jumbo=N (jumbo alone: automatic), N=hex; padded to 8 bytes"},
 };
+UMPA_FIELDS_CHECK(hop_fields, F_COUNT);
 
 void umpa_ipv6_opts_summary_(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out)
 {
@@ -485,7 +489,7 @@ const struct umpa_proto umpa_proto_ipv6_hop = {
     .aliases = "ipv6.hopopts,hopopts,hbh,IPv6ExtHdrHopByHop",
     .title = "IPv6 Hop-by-Hop Option",
     .fields = hop_fields,
-    .nfields = sizeof(hop_fields) / sizeof(hop_fields[0]),
+    .nfields = F_COUNT,
     .pflags = UMPA_PF_NETEXT,
     .hdr_len = 8,
     .dissect = umpa_ipv6_opts_dissect_,

@@ -22,13 +22,17 @@
 #include "umpa_protos.h"
 #include "umpa_render.h"
 
+/* Field indexes: the order of raw_fields. */
+enum { F_LOAD, F_COUNT };
+
 static const struct umpa_field raw_fields[] = {
-    {.name = "load",
-     .ws = "data.data",
-     .aliases = "data,payload",
-     .type = UMPA_FT_VAR,
-     .help = "payload bytes: 0x<hex> or hex:<hex> (\"0xdead:beef\"), text:<text>, or plain text"},
+    [F_LOAD] = {.name = "load",
+		.ws = "data.data",
+		.aliases = "data,payload",
+		.type = UMPA_FT_VAR,
+		.help = "payload bytes: 0x<hex> or hex:<hex> (\"0xdead:beef\"), text:<text>, or plain text"},
 };
+UMPA_FIELDS_CHECK(raw_fields, F_COUNT);
 
 static const struct umpa_proto *raw_dissect(struct umpa_pkt *p, unsigned li)
 {
@@ -141,7 +145,7 @@ const struct umpa_proto umpa_proto_raw = {
     .aliases = "data,payload",
     .title = "Data",
     .fields = raw_fields,
-    .nfields = sizeof(raw_fields) / sizeof(raw_fields[0]),
+    .nfields = F_COUNT,
     .hdr_len = 0,
     .pflags = UMPA_PF_RAW,
     .dissect = raw_dissect,
