@@ -287,12 +287,12 @@ static void put_addr(struct umpa_sbuf *out, struct umpa_cur *c, uint32_t off, un
 
 static int nonzero(struct umpa_cur *c, uint32_t off, unsigned n)
 {
-	const uint8_t *a;
+	uint8_t b;
 
-	if (umpa_cur_ptr_at(c, off, n, &a) < 0)
+	if (!umpa_cur_has(c, off, n))
 		return 0;
 	for (unsigned i = 0; i < n; i++)
-		if (a[i])
+		if (umpa_cur_u8_at(c, off + i, &b) == 0 && b)
 			return 1;
 	return 0;
 }

@@ -213,6 +213,18 @@ static void txt_put(char *txt, size_t txtsz, size_t *tl, uint8_t ch, int style)
 	txt[*tl] = 0;
 }
 
+/* Append @p n wire bytes at @p off of @p c to @p txt as txt_put does.  Returns 0 or -1 (short). */
+static int txt_put_cur(char *txt, size_t txtsz, size_t *tl, struct umpa_cur *c, size_t off, size_t n, int style)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint8_t ch;
+		if (umpa_cur_u8_at(c, off + i, &ch) < 0)
+			return -1;
+		txt_put(txt, txtsz, tl, ch, style);
+	}
+	return 0;
+}
+
 /*
  * Read the name at @off of the message cursor @c, following compression
  * pointers.  *end receives the offset just after the name's inline part.  When
@@ -234,7 +246,6 @@ static int dns_name(struct umpa_cur *c, size_t off, size_t *end, char *txt, size
 		txt[0] = 0;
 	for (;;) {
 		uint8_t b, b2;
-		const uint8_t *lp;
 
 		if (umpa_cur_u8_at(c, pos, &b) < 0)
 			return DNS_ESHORT;
@@ -263,15 +274,14 @@ static int dns_name(struct umpa_cur *c, size_t off, size_t *end, char *txt, size
 		wl += 1u + b;
 		if (labels > DNS_LABELS_MAX || wl > DNS_NAME_MAX)
 			return DNS_ELONG;
-		if (umpa_cur_ptr_at(c, pos + 1, b, &lp) < 0)
+		if (!umpa_cur_has(c, pos + 1, b))
 			return DNS_ESHORT;
 		if (txt) {
 			if (tl && tl + 2 < txtsz) {
 				txt[tl++] = '.';
 				txt[tl] = 0;
 			}
-			for (unsigned i = 0; i < b; i++)
-				txt_put(txt, txtsz, &tl, lp[i], style);
+			txt_put_cur(txt, txtsz, &tl, c, pos + 1, b, style);
 		}
 		pos += 1u + b;
 	}
@@ -1410,13 +1420,11 @@ static void emit_strings(struct umpa_emit *em, struct umpa_cur *c, size_t off, s
 
 	while (off < end) {
 		uint8_t sl;
-		const uint8_t *sp;
 		size_t tl = 0;
-		if (umpa_cur_u8_at(c, off, &sl) < 0 || off + 1 + sl > end || umpa_cur_ptr_at(c, off + 1, sl, &sp) < 0)
-			return;
 		txt[0] = 0;
-		for (unsigned i = 0; i < sl; i++)
-			txt_put(txt, sizeof(txt), &tl, sp[i], TXT_STR);
+		if (umpa_cur_u8_at(c, off, &sl) < 0 || off + 1 + sl > end ||
+		    txt_put_cur(txt, sizeof(txt), &tl, c, off + 1, sl, TXT_STR) < 0)
+			return;
 		umpa_emit_u64(em, klen, sl, NULL);
 		umpa_emit_str(em, key, txt);
 		off += 1u + sl;
@@ -1455,17 +1463,18 @@ static void emit_opts(struct umpa_emit *em, struct umpa_cur *c, size_t off, size
 		} else if (code == 12) {
 			umpa_emit_bytes(em, "dns.opt.padding", d, ol);
 		} else if (code == 8 && ol >= 4) {
-			uint16_t fam = (uint16_t)(d[0] << 8 | d[1]);
-			uint8_t a[16] = {0};
+			uint16_t fam = 0;
+			uint8_t mask = 0, scope = 0, a[16] = {0};
 			size_t al = ol - 4u;
+			umpa_cur_be16_at(c, off + 4, &fam);
+			umpa_cur_u8_at(c, off + 6, &mask);
+			umpa_cur_u8_at(c, off + 7, &scope);
 			umpa_emit_u64(em, "dns.opt.client.family", fam, NULL);
-			umpa_emit_u64(em, "dns.opt.client.netmask", d[2], NULL);
-			umpa_emit_u64(em, "dns.opt.client.scope", d[3], NULL);
-			if (fam == 1 && al <= 4) {
-				memcpy(a, d + 4, al);
+			umpa_emit_u64(em, "dns.opt.client.netmask", mask, NULL);
+			umpa_emit_u64(em, "dns.opt.client.scope", scope, NULL);
+			if (fam == 1 && al <= 4 && umpa_cur_copy_at(c, off + 8, al, a) == 0) {
 				umpa_emit_ipv4(em, "dns.opt.client.addr4", a);
-			} else if (fam == 2 && al <= 16) {
-				memcpy(a, d + 4, al);
+			} else if (fam == 2 && al <= 16 && umpa_cur_copy_at(c, off + 8, al, a) == 0) {
 				umpa_emit_ipv6(em, "dns.opt.client.addr6", a);
 			} else {
 				umpa_emit_bytes(em, "dns.opt.client.addr", d + 4, al);
@@ -1560,7 +1569,8 @@ static void emit_rdata(struct umpa_emit *em, struct umpa_cur *c, const struct dn
 		emit_strings(em, c, rr->rdata, end, "dns.spf.length", "dns.spf");
 		return;
 	case T_HINFO: {
-		uint8_t cl = d[0];
+		uint8_t cl = 0;
+		umpa_cur_u8_at(c, rr->rdata, &cl);
 		emit_strings(em, c, rr->rdata, rr->rdata + 1 + cl <= end ? rr->rdata + 1 + cl : end,
 			     "dns.hinfo.cpu_length", "dns.hinfo.cpu");
 		if (rr->rdata + 1 + cl < end)
@@ -1767,14 +1777,12 @@ static int td_rr(struct umpa_sbuf *out, struct umpa_cur *c, const struct dns_rr 
 	case T_TXT:
 		for (size_t n = rr->rdata; n < end;) {
 			uint8_t sl;
-			const uint8_t *sp;
 			char txt[4 * 255 + 8];
 			size_t tl = 0;
-			if (umpa_cur_u8_at(c, n, &sl) < 0 || umpa_cur_ptr_at(c, n + 1, sl, &sp) < 0)
-				return -1;
 			txt[0] = 0;
-			for (unsigned i = 0; i < sl; i++)
-				txt_put(txt, sizeof(txt), &tl, sp[i], TXT_TCPDUMP);
+			if (umpa_cur_u8_at(c, n, &sl) < 0 ||
+			    txt_put_cur(txt, sizeof(txt), &tl, c, n + 1, sl, TXT_TCPDUMP) < 0)
+				return -1;
 			umpa_sbuf_puts(out, " \"");
 			umpa_sbuf_puts(out, txt);
 			umpa_sbuf_putc(out, '"');
@@ -1795,21 +1803,25 @@ static int td_rr(struct umpa_sbuf *out, struct umpa_cur *c, const struct dns_rr 
 		umpa_sbuf_put_u64(out, wt);
 		break;
 	}
-	case 256: /* URI, RFC 7553 */
-		if (rr->rdlen < 4 || umpa_cur_ptr_at(c, rr->rdata, rr->rdlen, &d) < 0)
+	case 256: { /* URI, RFC 7553 */
+		uint16_t prio, weight;
+		if (rr->rdlen < 4 || !umpa_cur_has(c, rr->rdata, rr->rdlen) ||
+		    umpa_cur_be16_at(c, rr->rdata, &prio) < 0 || umpa_cur_be16_at(c, rr->rdata + 2, &weight) < 0)
 			return -1;
 		umpa_sbuf_putc(out, ' ');
-		umpa_sbuf_put_u64(out, (unsigned)(d[0] << 8 | d[1]));
+		umpa_sbuf_put_u64(out, prio);
 		umpa_sbuf_putc(out, ' ');
-		umpa_sbuf_put_u64(out, (unsigned)(d[2] << 8 | d[3]));
+		umpa_sbuf_put_u64(out, weight);
 		umpa_sbuf_putc(out, ' ');
 		for (size_t i = 4; i < rr->rdlen; i++) {
 			char t[8];
 			size_t tl = 0;
-			txt_put(t, sizeof(t), &tl, d[i], TXT_TCPDUMP);
+			t[0] = 0;
+			txt_put_cur(t, sizeof(t), &tl, c, rr->rdata + i, 1, TXT_TCPDUMP);
 			umpa_sbuf_puts(out, t);
 		}
 		break;
+	}
 	case T_OPT:
 		umpa_sbuf_puts(out, " UDPsize=");
 		umpa_sbuf_put_u64(out, rr->klass);

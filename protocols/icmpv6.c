@@ -488,11 +488,6 @@ static uint32_t body_len(unsigned t)
 	}
 }
 
-static uint32_t be32(const uint8_t *d)
-{
-	return (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
-}
-
 /* ---- dissecting ---- */
 
 static void icmpv6_verify(struct umpa_pkt *p, unsigned li)
@@ -758,28 +753,37 @@ static int icmpv6_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_fie
 
 /* ---- showing ---- */
 
-static void emit_opt(struct umpa_emit *em, const uint8_t *o, uint32_t n)
+/* One option: @p o spans it (type, length, data). */
+static void emit_opt(struct umpa_emit *em, struct umpa_cur *o)
 {
-	const char *nm = umpa_vname_find(opt_names, o[0]);
+	uint8_t type = 0, len8 = 0, mac[6];
+	const char *nm;
 	char label[96];
-	const uint8_t *d = o + 2;
-	uint32_t dn = n - 2;
+	const uint8_t *d = NULL;
+	uint32_t dn = (uint32_t)o->len - 2;
 
-	if ((o[0] == OPT_SLLA || o[0] == OPT_TLLA) && dn >= 6)
-		snprintf(label, sizeof(label), "ICMPv6 Option (%s : %02x:%02x:%02x:%02x:%02x:%02x)", nm, d[0], d[1],
-			 d[2], d[3], d[4], d[5]);
+	umpa_cur_u8_at(o, 0, &type);
+	umpa_cur_u8_at(o, 1, &len8);
+	umpa_cur_ptr_at(o, 2, dn, &d);
+	nm = umpa_vname_find(opt_names, type);
+	if ((type == OPT_SLLA || type == OPT_TLLA) && umpa_cur_copy_at(o, 2, 6, mac) == 0)
+		snprintf(label, sizeof(label), "ICMPv6 Option (%s : %02x:%02x:%02x:%02x:%02x:%02x)", nm, mac[0], mac[1],
+			 mac[2], mac[3], mac[4], mac[5]);
 	else if (nm)
 		snprintf(label, sizeof(label), "ICMPv6 Option (%s)", nm);
 	else
-		snprintf(label, sizeof(label), "ICMPv6 Option (Unknown %u)", o[0]);
+		snprintf(label, sizeof(label), "ICMPv6 Option (Unknown %u)", type);
 	umpa_emit_open(em, "icmpv6.opt", label);
-	umpa_emit_u64(em, "icmpv6.opt.type", o[0], nm);
-	umpa_emit_u64(em, "icmpv6.opt.length", o[1], NULL);
-	switch (o[0]) {
+	umpa_emit_u64(em, "icmpv6.opt.type", type, nm);
+	umpa_emit_u64(em, "icmpv6.opt.length", len8, NULL);
+	switch (type) {
 	case OPT_SLLA:
 	case OPT_TLLA: {
-		const char *k2 = o[0] == OPT_SLLA ? "icmpv6.opt.src_linkaddr" : "icmpv6.opt.target_linkaddr";
-		uint32_t an = dn >= 6 && (dn < 8 || d[6] == 0) ? 6 : dn; /* Ethernet: 6 bytes, then padding */
+		const char *k2 = type == OPT_SLLA ? "icmpv6.opt.src_linkaddr" : "icmpv6.opt.target_linkaddr";
+		uint8_t pad = 0;
+		uint32_t an = dn >= 6 && (dn < 8 || (umpa_cur_u8_at(o, 8, &pad) == 0 && pad == 0))
+				  ? 6
+				  : dn; /* Ethernet: 6 bytes, then padding */
 		if (an == 6) {
 			umpa_emit_mac(em, "icmpv6.opt.linkaddr", d);
 			umpa_emit_mac(em, k2, d);
@@ -789,23 +793,29 @@ static void emit_opt(struct umpa_emit *em, const uint8_t *o, uint32_t n)
 		}
 		break;
 	}
-	case OPT_PREFIX:
-		if (dn < 30)
+	case OPT_PREFIX: {
+		uint8_t plen, flag;
+		uint32_t valid, pref;
+		if (dn < 30 || umpa_cur_u8_at(o, 2, &plen) < 0 || umpa_cur_u8_at(o, 3, &flag) < 0 ||
+		    umpa_cur_be32_at(o, 4, &valid) < 0 || umpa_cur_be32_at(o, 8, &pref) < 0)
 			goto raw;
-		umpa_emit_u64(em, "icmpv6.opt.prefix.length", d[0], NULL);
-		umpa_emit_hex(em, "icmpv6.opt.prefix.flag", d[1], 2);
-		umpa_emit_bool(em, "icmpv6.opt.prefix.flag.l", d[1] >> 7 & 1);
-		umpa_emit_bool(em, "icmpv6.opt.prefix.flag.a", d[1] >> 6 & 1);
-		umpa_emit_bool(em, "icmpv6.opt.prefix.flag.r", d[1] >> 5 & 1);
-		umpa_emit_u64(em, "icmpv6.opt.prefix.valid_lifetime", be32(d + 2), NULL);
-		umpa_emit_u64(em, "icmpv6.opt.prefix.preferred_lifetime", be32(d + 6), NULL);
+		umpa_emit_u64(em, "icmpv6.opt.prefix.length", plen, NULL);
+		umpa_emit_hex(em, "icmpv6.opt.prefix.flag", flag, 2);
+		umpa_emit_bool(em, "icmpv6.opt.prefix.flag.l", flag >> 7 & 1);
+		umpa_emit_bool(em, "icmpv6.opt.prefix.flag.a", flag >> 6 & 1);
+		umpa_emit_bool(em, "icmpv6.opt.prefix.flag.r", flag >> 5 & 1);
+		umpa_emit_u64(em, "icmpv6.opt.prefix.valid_lifetime", valid, NULL);
+		umpa_emit_u64(em, "icmpv6.opt.prefix.preferred_lifetime", pref, NULL);
 		umpa_emit_ipv6(em, "icmpv6.opt.prefix", d + 14);
 		break;
-	case OPT_MTU:
-		if (dn < 6)
+	}
+	case OPT_MTU: {
+		uint32_t mtu;
+		if (dn < 6 || umpa_cur_be32_at(o, 4, &mtu) < 0)
 			goto raw;
-		umpa_emit_u64(em, "icmpv6.opt.mtu", be32(d + 2), NULL);
+		umpa_emit_u64(em, "icmpv6.opt.mtu", mtu, NULL);
 		break;
+	}
 	case OPT_NONCE:
 		umpa_emit_bytes(em, "icmpv6.nonce", d, dn);
 		break;
@@ -957,11 +967,12 @@ static void icmpv6_details(const struct umpa_pkt *p, unsigned li, struct umpa_em
 				umpa_emit_str(em, "icmpv6.invalid_option_length", "option with length 0");
 				break;
 			}
-			if (umpa_cur_ptr_at(&c, off, n, &a) < 0) {
+			struct umpa_cur oc;
+			if (umpa_cur_sub(&c, off, n, &oc) < 0) {
 				umpa_emit_str(em, "icmpv6.invalid_option_length", "option runs past the message");
 				break;
 			}
-			emit_opt(em, a, n);
+			emit_opt(em, &oc);
 			off += n;
 		}
 	}
@@ -1169,7 +1180,6 @@ static uint32_t icmpv6_hashret(const struct umpa_pkt *p, unsigned li)
 	struct umpa_cur c;
 	uint8_t type;
 	uint32_t v;
-	const uint8_t *a;
 
 	umpa_layer_cur(p, li, &c);
 	if (umpa_cur_u8_at(&c, 0, &type) < 0)
@@ -1179,10 +1189,13 @@ static uint32_t icmpv6_hashret(const struct umpa_pkt *p, unsigned li)
 	case T_ECHO_REP:
 		return umpa_cur_be32_at(&c, 4, &v) == 0 ? v : 0;
 	case T_NS:
-	case T_NA:
-		if (umpa_cur_ptr_at(&c, 8, 16, &a) < 0)
+	case T_NA: {
+		uint32_t w[4];
+		if (umpa_cur_be32_at(&c, 8, &w[0]) < 0 || umpa_cur_be32_at(&c, 12, &w[1]) < 0 ||
+		    umpa_cur_be32_at(&c, 16, &w[2]) < 0 || umpa_cur_be32_at(&c, 20, &w[3]) < 0)
 			return T_NS;
-		return be32(a) ^ be32(a + 4) ^ be32(a + 8) ^ be32(a + 12);
+		return w[0] ^ w[1] ^ w[2] ^ w[3];
+	}
 	case T_RS:
 	case T_RA:
 		return T_RS;

@@ -319,15 +319,17 @@ static int quoted_ipv6(const struct umpa_pkt *p, int ui)
 	return ui + 1;
 }
 
-static int is_multicast(const uint8_t *a)
+/* Is the address at @p off of @p c a multicast one (ff00::/8)? */
+static int is_multicast(struct umpa_cur *c, size_t off)
 {
-	return a[0] == 0xff;
+	uint8_t b;
+
+	return umpa_cur_u8_at(c, off, &b) == 0 && b == 0xff;
 }
 
 static uint32_t ipv6_hashret(const struct umpa_pkt *p, unsigned li)
 {
 	struct umpa_cur c;
-	const uint8_t *a;
 	uint8_t nxt;
 	uint32_t h = 0;
 	int ui = umpa_ipv6_upper_(p, li), q, t;
@@ -335,17 +337,16 @@ static uint32_t ipv6_hashret(const struct umpa_pkt *p, unsigned li)
 	if ((q = quoted_ipv6(p, ui)) >= 0)
 		return ipv6_hashret(p, (unsigned)q); /* an error hashes as what it quotes */
 	umpa_layer_cur(p, li, &c);
-	if (umpa_cur_ptr_at(&c, 8, 32, &a) < 0)
+	if (!umpa_cur_has(&c, 8, 32))
 		return 0;
 	/* the protocol of the upper layer, through the extension headers */
 	nxt = ui >= 0 ? (uint8_t)umpa_ipv6_auto_nxt_(p, (unsigned)ui - 1) : NXT_NONE;
 	t = icmpv6_type(p, ui);
-	if (!is_multicast(a + 16) && !(t >= 133 && t <= 137)) {
-		for (int i = 0; i < 16; i += 4) {
-			uint32_t s =
-			    (uint32_t)a[i] << 24 | (uint32_t)a[i + 1] << 16 | (uint32_t)a[i + 2] << 8 | a[i + 3];
-			uint32_t d = (uint32_t)a[16 + i] << 24 | (uint32_t)a[17 + i] << 16 | (uint32_t)a[18 + i] << 8 |
-				     a[19 + i];
+	if (!is_multicast(&c, 24) && !(t >= 133 && t <= 137)) {
+		for (unsigned i = 0; i < 16; i += 4) {
+			uint32_t s = 0, d = 0;
+			umpa_cur_be32_at(&c, 8 + i, &s);
+			umpa_cur_be32_at(&c, 24 + i, &d);
 			h ^= s ^ d;
 		}
 	}
@@ -400,7 +401,7 @@ static int ipv6_answers(const struct umpa_pkt *resp, unsigned rli, const struct 
 	if (umpa_cur_ptr_at(&rc, 8, 32, &ra) < 0 || umpa_cur_ptr_at(&qc, 8, 32, &qa) < 0)
 		return umpa_why_(why, whylen, "ipv6 header missing");
 	/* ra: reply src, ra+16: reply dst; qa: request src, qa+16: request dst */
-	if (is_multicast(qa + 16) && is_multicast(ra + 16)) {
+	if (is_multicast(&qc, 24) && is_multicast(&rc, 24)) {
 		if (memcmp(ra + 16, qa + 16, 16) != 0 &&
 		    !(memcmp(ra + 16, all_nodes, 16) == 0 && memcmp(qa + 16, all_routers, 16) == 0))
 			return umpa_why_(why, whylen, "ipv6 reply to another multicast group");

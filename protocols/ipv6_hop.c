@@ -129,8 +129,9 @@ struct opt_it {
 struct opt {
 	uint32_t off; /* offset of the type byte in the header */
 	uint8_t type;
-	uint8_t dlen;     /* data length (0 for Pad1) */
-	const uint8_t *d; /* data */
+	uint8_t dlen;       /* data length (0 for Pad1) */
+	const uint8_t *d;   /* data */
+	struct umpa_cur dc; /* a cursor over d: every read of the data goes through it */
 };
 
 enum { OPT_END = 0, OPT_OK = 1, OPT_BAD = -1 };
@@ -158,20 +159,17 @@ static int opt_next(struct opt_it *it, struct opt *o)
 	o->type = t;
 	o->d = NULL;
 	o->dlen = 0;
+	umpa_cur_init(&o->dc, NULL, 0);
 	if (t == OPT_PAD1) {
 		it->pos += 1;
 		return OPT_OK;
 	}
-	if (umpa_cur_u8_at(&it->c, it->pos + 1, &n) < 0 || umpa_cur_ptr_at(&it->c, it->pos + 2, n, &o->d) < 0)
+	if (umpa_cur_u8_at(&it->c, it->pos + 1, &n) < 0 || umpa_cur_ptr_at(&it->c, it->pos + 2, n, &o->d) < 0 ||
+	    umpa_cur_sub(&it->c, it->pos + 2, n, &o->dc) < 0)
 		return OPT_BAD;
 	o->dlen = n;
 	it->pos += 2u + n;
 	return OPT_OK;
-}
-
-static uint32_t be32(const uint8_t *d)
-{
-	return (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
 }
 
 /* ---- hooks shared with ipv6_dst.c ---- */
@@ -204,7 +202,7 @@ const struct umpa_proto *umpa_ipv6_opts_dissect_(struct umpa_pkt *p, unsigned li
 	while ((r = opt_next(&it, &o)) == OPT_OK) {
 		if (o.type == OPT_JUMBO && o.dlen == 4 && !jumbo_seen) {
 			jumbo_seen = 1;
-			jumbo = be32(o.d);
+			umpa_cur_be32_at(&o.dc, 0, &jumbo);
 		}
 	}
 	if (r == OPT_BAD && !(l->flags & UMPA_L_INVALID)) {
@@ -416,6 +414,8 @@ void umpa_ipv6_opts_details_(const struct umpa_pkt *p, unsigned li, struct umpa_
 	const struct umpa_layer *l = &p->l[li];
 	struct opt_it it;
 	struct opt o;
+	uint16_t v16;
+	uint32_t v32;
 	char label[80];
 	int r;
 
@@ -440,10 +440,10 @@ void umpa_ipv6_opts_details_(const struct umpa_pkt *p, unsigned li, struct umpa_
 		umpa_emit_u64(em, "ipv6.opt.length", o.dlen, NULL);
 		if (o.type == OPT_PADN)
 			umpa_emit_bytes(em, "ipv6.opt.padn", o.d, o.dlen);
-		else if (o.type == OPT_RA && o.dlen == 2)
-			umpa_emit_u64(em, "ipv6.opt.router_alert", (uint32_t)o.d[0] << 8 | o.d[1], NULL);
-		else if (o.type == OPT_JUMBO && o.dlen == 4)
-			umpa_emit_u64(em, "ipv6.opt.jumbo", be32(o.d), NULL);
+		else if (o.type == OPT_RA && umpa_cur_be16_at(&o.dc, 0, &v16) == 0 && o.dlen == 2)
+			umpa_emit_u64(em, "ipv6.opt.router_alert", v16, NULL);
+		else if (o.type == OPT_JUMBO && umpa_cur_be32_at(&o.dc, 0, &v32) == 0 && o.dlen == 4)
+			umpa_emit_u64(em, "ipv6.opt.jumbo", v32, NULL);
 		else if (o.dlen && (o.type == OPT_RA || o.type == OPT_JUMBO))
 			umpa_emit_str(em, "ipv6.opt.invalid_len", "Invalid IPv6 option length");
 		else if (o.dlen)

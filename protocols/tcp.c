@@ -257,6 +257,10 @@ struct topt {
 	uint8_t len;      /* wire length (1 for EOL and NOP) */
 	const uint8_t *d; /* data after kind and length */
 	uint32_t dlen;
+	struct umpa_cur dc; /* a cursor over d: every read of the data goes through it */
+	uint8_t b0;         /* the data's first byte, 16 and 32 bits, and 32 bits at 4, read */
+	uint16_t w0;        /* through dc by topt_next (0 where the data is shorter) */
+	uint32_t v0, v4;
 };
 
 /** An option walker over [20, present) of the layer, with the header claiming [20, declared). */
@@ -299,11 +303,10 @@ static int topt_next(struct topt_it *it, struct topt *o)
 		return TOPT_END;
 	if (umpa_cur_u8_at(&it->c, it->pos, &kind) < 0)
 		return TOPT_CUT;
+	memset(o, 0, sizeof *o);
 	o->kind = kind;
 	if (kind == OPT_EOL || kind == OPT_NOP) {
 		o->len = 1;
-		o->d = NULL;
-		o->dlen = 0;
 		it->pos++;
 		if (kind == OPT_EOL)
 			it->eol = 1; /* what follows is padding */
@@ -317,12 +320,27 @@ static int topt_next(struct topt_it *it, struct topt *o)
 		return TOPT_BAD;
 	if (it->pos + len > it->present)
 		return it->pos + len > it->declared ? TOPT_BAD : TOPT_CUT;
-	if (umpa_cur_ptr_at(&it->c, it->pos + 2, len - 2u, &o->d) < 0)
+	if (umpa_cur_ptr_at(&it->c, it->pos + 2, len - 2u, &o->d) < 0 ||
+	    umpa_cur_sub(&it->c, it->pos + 2, len - 2u, &o->dc) < 0)
 		return TOPT_CUT;
 	o->len = len;
 	o->dlen = len - 2u;
+	umpa_cur_u8_at(&o->dc, 0, &o->b0);
+	umpa_cur_be16_at(&o->dc, 0, &o->w0);
+	umpa_cur_be32_at(&o->dc, 0, &o->v0);
+	umpa_cur_be32_at(&o->dc, 4, &o->v4);
 	it->pos += len;
 	return TOPT_OK;
+}
+
+/* The 32-bit sequence number at @p off of a SACK option's data (0 when short). */
+static uint32_t sack_edge(const struct topt *o, uint32_t off)
+{
+	struct umpa_cur c = o->dc;
+	uint32_t v = 0;
+
+	umpa_cur_be32_at(&c, off, &v);
+	return v;
 }
 
 /* True when a known option has a length its kind does not allow. */
@@ -342,16 +360,6 @@ static int topt_badlen(const struct topt *o)
 	default:
 		return 0;
 	}
-}
-
-static uint32_t be32(const uint8_t *d)
-{
-	return ((uint32_t)d[0] << 24) | ((uint32_t)d[1] << 16) | ((uint32_t)d[2] << 8) | d[3];
-}
-
-static uint16_t be16(const uint8_t *d)
-{
-	return (uint16_t)((d[0] << 8) | d[1]);
 }
 
 /* ---- dissect ---- */
@@ -726,13 +734,12 @@ static void topt_details(const struct topt *o, struct umpa_emit *em)
 	int bad = topt_badlen(o);
 
 	if (!bad && o->kind == OPT_MSS)
-		snprintf(label, sizeof(label), "TCP Option - Maximum segment size: %u bytes", be16(o->d));
+		snprintf(label, sizeof(label), "TCP Option - Maximum segment size: %u bytes", o->w0);
 	else if (!bad && o->kind == OPT_WSCALE)
-		snprintf(label, sizeof(label), "TCP Option - Window scale: %u (multiply by %u)", o->d[0],
-			 o->d[0] <= 14 ? 1u << o->d[0] : 1u << 14);
+		snprintf(label, sizeof(label), "TCP Option - Window scale: %u (multiply by %u)", o->b0,
+			 o->b0 <= 14 ? 1u << o->b0 : 1u << 14);
 	else if (!bad && o->kind == OPT_TS)
-		snprintf(label, sizeof(label), "TCP Option - Timestamps: TSval %u, TSecr %u", be32(o->d),
-			 be32(o->d + 4));
+		snprintf(label, sizeof(label), "TCP Option - Timestamps: TSval %u, TSecr %u", o->v0, o->v4);
 	else if (dsc)
 		snprintf(label, sizeof(label), "TCP Option - %s", dsc->title);
 	else
@@ -750,22 +757,22 @@ static void topt_details(const struct topt *o, struct umpa_emit *em)
 	}
 	switch (o->kind) {
 	case OPT_MSS:
-		umpa_emit_u64(em, "tcp.options.mss_val", be16(o->d), NULL);
+		umpa_emit_u64(em, "tcp.options.mss_val", o->w0, NULL);
 		break;
 	case OPT_WSCALE:
-		umpa_emit_u64(em, "tcp.options.wscale.shift", o->d[0], NULL);
-		umpa_emit_u64(em, "tcp.options.wscale.multiplier", o->d[0] <= 14 ? 1u << o->d[0] : 1u << 14, NULL);
+		umpa_emit_u64(em, "tcp.options.wscale.shift", o->b0, NULL);
+		umpa_emit_u64(em, "tcp.options.wscale.multiplier", o->b0 <= 14 ? 1u << o->b0 : 1u << 14, NULL);
 		break;
 	case OPT_SACK:
 		for (uint32_t i = 0; i + 8 <= o->dlen; i += 8) {
-			umpa_emit_u64(em, "tcp.options.sack_le", be32(o->d + i), NULL);
-			umpa_emit_u64(em, "tcp.options.sack_re", be32(o->d + i + 4), NULL);
+			umpa_emit_u64(em, "tcp.options.sack_le", sack_edge(o, i), NULL);
+			umpa_emit_u64(em, "tcp.options.sack_re", sack_edge(o, i + 4), NULL);
 		}
 		umpa_emit_u64(em, "tcp.options.sack.count", o->dlen / 8, NULL);
 		break;
 	case OPT_TS:
-		umpa_emit_u64(em, "tcp.options.timestamp.tsval", be32(o->d), NULL);
-		umpa_emit_u64(em, "tcp.options.timestamp.tsecr", be32(o->d + 4), NULL);
+		umpa_emit_u64(em, "tcp.options.timestamp.tsval", o->v0, NULL);
+		umpa_emit_u64(em, "tcp.options.timestamp.tsecr", o->v4, NULL);
 		break;
 	case OPT_EOL:
 	case OPT_NOP:
@@ -773,8 +780,8 @@ static void topt_details(const struct topt *o, struct umpa_emit *em)
 		break;
 	case 28: /* user timeout (RFC 5482): granularity bit, 15-bit value */
 		if (o->dlen == 2) {
-			umpa_emit_bool(em, "tcp.options.user_to_granularity", o->d[0] >> 7);
-			umpa_emit_u64(em, "tcp.options.user_to_val", be16(o->d) & 0x7fffu, NULL);
+			umpa_emit_bool(em, "tcp.options.user_to_granularity", o->b0 >> 7);
+			umpa_emit_u64(em, "tcp.options.user_to_val", o->w0 & 0x7fffu, NULL);
 		} else if (o->dlen) {
 			umpa_emit_bytes(em, "tcp.options.unknown.payload", o->d, o->dlen);
 		}
@@ -782,7 +789,7 @@ static void topt_details(const struct topt *o, struct umpa_emit *em)
 	case 253:
 	case 254: /* experiments (RFC 6994): a 16-bit experiment identifier, then data */
 		if (o->dlen >= 2)
-			umpa_emit_hex(em, "tcp.options.experimental.exid", be16(o->d), 4);
+			umpa_emit_hex(em, "tcp.options.experimental.exid", o->w0, 4);
 		if (o->dlen > 2)
 			umpa_emit_bytes(em, "tcp.options.experimental.data", o->d + 2, o->dlen - 2);
 		else if (o->dlen == 1)
@@ -821,12 +828,11 @@ static void tcp_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit 
 			uint8_t b;
 			if (umpa_cur_u8_at(&it.c, it.pos, &b) < 0)
 				break;
-			o.kind = b;
 			if (b != OPT_EOL)
 				break;
+			memset(&o, 0, sizeof o);
+			o.kind = b;
 			o.len = 1;
-			o.d = NULL;
-			o.dlen = 0;
 			topt_details(&o, em);
 			it.pos++;
 		}
@@ -856,11 +862,11 @@ static void topt_summary(const struct topt *o, struct umpa_sbuf *out)
 	switch (o->kind) {
 	case OPT_MSS:
 		umpa_sbuf_putc(out, ' ');
-		umpa_sbuf_put_u64(out, be16(o->d));
+		umpa_sbuf_put_u64(out, o->w0);
 		break;
 	case OPT_WSCALE:
 		umpa_sbuf_putc(out, ' ');
-		umpa_sbuf_put_u64(out, o->d[0]);
+		umpa_sbuf_put_u64(out, o->b0);
 		break;
 	case OPT_SACK:
 		umpa_sbuf_putc(out, ' ');
@@ -868,17 +874,17 @@ static void topt_summary(const struct topt *o, struct umpa_sbuf *out)
 		umpa_sbuf_putc(out, ' ');
 		for (uint32_t i = 0; i + 8 <= o->dlen; i += 8) {
 			umpa_sbuf_putc(out, '{');
-			umpa_sbuf_put_u64(out, be32(o->d + i));
+			umpa_sbuf_put_u64(out, sack_edge(o, i));
 			umpa_sbuf_putc(out, ':');
-			umpa_sbuf_put_u64(out, be32(o->d + i + 4));
+			umpa_sbuf_put_u64(out, sack_edge(o, i + 4));
 			umpa_sbuf_putc(out, '}');
 		}
 		break;
 	case OPT_TS:
 		umpa_sbuf_puts(out, " val ");
-		umpa_sbuf_put_u64(out, be32(o->d));
+		umpa_sbuf_put_u64(out, o->v0);
 		umpa_sbuf_puts(out, " ecr ");
-		umpa_sbuf_put_u64(out, be32(o->d + 4));
+		umpa_sbuf_put_u64(out, o->v4);
 		break;
 	case OPT_EOL:
 	case OPT_NOP:

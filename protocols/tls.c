@@ -689,12 +689,13 @@ static void w_close(struct walk *w)
 
 /* Copy n wire bytes as printable text into w->text ('.' for other bytes, as Wireshark's format_text does
  * roughly); returns w->text. */
-static const char *w_text(struct walk *w, const uint8_t *b, size_t n)
+static const char *w_text(struct walk *w, struct umpa_cur *c)
 {
 	size_t k = 0;
+	uint8_t b;
 
-	for (size_t i = 0; i < n && k + 1 < sizeof(w->text); i++)
-		w->text[k++] = (b[i] >= 0x20 && b[i] < 0x7f) ? (char)b[i] : '.';
+	for (size_t i = 0; k + 1 < sizeof(w->text) && umpa_cur_u8_at(c, i, &b) == 0; i++)
+		w->text[k++] = (b >= 0x20 && b < 0x7f) ? (char)b : '.';
 	w->text[k] = 0;
 	return w->text;
 }
@@ -755,9 +756,8 @@ static void ext_body(struct walk *w, uint16_t type, struct umpa_cur *d)
 			w_open(w, "tls.handshake.extensions_server_name_indication",
 			       "Server Name Indication extension");
 			w_u64(w, "tls.handshake.extensions_server_name_type", b, b == 0 ? "host_name" : NULL);
-			if (vec(w, &l, 2, "tls.handshake.extensions_server_name_len", &s) == 0 && w->em &&
-			    umpa_cur_ptr_at(&s, 0, s.len, &bytes) == 0)
-				umpa_emit_str(w->em, "tls.handshake.extensions_server_name", w_text(w, bytes, s.len));
+			if (vec(w, &l, 2, "tls.handshake.extensions_server_name_len", &s) == 0 && w->em)
+				umpa_emit_str(w->em, "tls.handshake.extensions_server_name", w_text(w, &s));
 			w_close(w);
 		}
 		return;
@@ -795,8 +795,8 @@ static void ext_body(struct walk *w, uint16_t type, struct umpa_cur *d)
 		while (umpa_cur_left(&l) > 0) {
 			if (vec(w, &l, 1, "tls.handshake.extensions_alpn_str_len", &s) < 0)
 				break;
-			if (w->em && umpa_cur_ptr_at(&s, 0, s.len, &bytes) == 0)
-				umpa_emit_str(w->em, "tls.handshake.extensions_alpn_str", w_text(w, bytes, s.len));
+			if (w->em)
+				umpa_emit_str(w->em, "tls.handshake.extensions_alpn_str", w_text(w, &s));
 		}
 		w_close(w);
 		return;
@@ -986,16 +986,15 @@ static void cert_names(struct walk *w, const uint8_t *der, size_t n)
 static void certificate(struct walk *w, struct umpa_cur *m)
 {
 	struct umpa_cur list, c, ext, ctx;
-	uint8_t b0, b1, b2, b3;
+	uint8_t b0;
+	uint32_t l12, l13;
 	int tls13 = 0;
 	const uint8_t *der;
 
 	/* TLS 1.2: a 3-byte list length filling the message.  TLS 1.3: a context length (1) and context,
 	 * then the list length filling the rest.  The 1.2 layout wins when both fit. */
-	if (umpa_cur_u8_at(m, 0, &b0) == 0 && umpa_cur_u8_at(m, 1, &b1) == 0 && umpa_cur_u8_at(m, 2, &b2) == 0 &&
-	    ((uint32_t)b0 << 16 | (uint32_t)b1 << 8 | b2) != m->len - 3 && umpa_cur_u8_at(m, 1u + b0, &b1) == 0 &&
-	    umpa_cur_u8_at(m, 2u + b0, &b2) == 0 && umpa_cur_u8_at(m, 3u + b0, &b3) == 0 &&
-	    ((uint32_t)b1 << 16 | (uint32_t)b2 << 8 | b3) == m->len - 4u - b0)
+	if (umpa_cur_be24_at(m, 0, &l12) == 0 && l12 != m->len - 3 && umpa_cur_u8_at(m, 0, &b0) == 0 &&
+	    umpa_cur_be24_at(m, 1u + b0, &l13) == 0 && l13 == m->len - 4u - b0)
 		tls13 = 1;
 	if (tls13 && vec(w, m, 1, "tls.handshake.certificate_request_context_length", &ctx) < 0)
 		return;
@@ -1142,13 +1141,10 @@ static void hs_scan(struct umpa_cur *c, struct hs_scan *s)
 	s->plain = 0;
 	s->frag = 0;
 	while (pos < c->len) {
-		uint8_t b1, b2, b3;
 		if (umpa_cur_u8_at(c, pos, &t) < 0 || !hs_type_find(t))
 			return;
-		if (umpa_cur_u8_at(c, pos + 1, &b1) < 0 || umpa_cur_u8_at(c, pos + 2, &b2) < 0 ||
-		    umpa_cur_u8_at(c, pos + 3, &b3) < 0)
+		if (umpa_cur_be24_at(c, pos + 1, &len) < 0)
 			return; /* a message header cut by the record end: not plausible */
-		len = (uint32_t)b1 << 16 | (uint32_t)b2 << 8 | b3;
 		if (t == 0 && (len != 0 || c->len != 4))
 			return;
 		s->nmsgs++;
@@ -1183,15 +1179,12 @@ static void content(struct walk *w, uint8_t ct, struct umpa_cur *c, uint32_t aux
 			return;
 		}
 		while (umpa_cur_left(c) >= 4) {
-			uint8_t t = 0, b1 = 0, b2 = 0, b3 = 0;
-			uint32_t len;
+			uint8_t t = 0;
+			uint32_t len = 0;
 			struct umpa_cur m;
 			const struct hs_type *ht;
 			umpa_cur_u8(c, &t);
-			umpa_cur_u8(c, &b1);
-			umpa_cur_u8(c, &b2);
-			umpa_cur_u8(c, &b3);
-			len = (uint32_t)b1 << 16 | (uint32_t)b2 << 8 | b3;
+			umpa_cur_be24(c, &len);
 			ht = hs_type_find(t);
 			snprintf(label, sizeof(label), "Handshake Protocol: %s%s", ht ? ht->ws : "Unknown",
 				 len > umpa_cur_left(c) ? " (fragment)" : "");
@@ -1216,8 +1209,12 @@ static void content(struct walk *w, uint8_t ct, struct umpa_cur *c, uint32_t aux
 			return;
 		}
 		if (w->em) {
-			uint8_t lv = c->p[0], ds = c->p[1];
-			const char *ln = umpa_vname_find(alert_levels, lv), *dn = umpa_vname_find(alert_descs, ds);
+			uint8_t lv = 0, ds = 0;
+			const char *ln, *dn;
+			umpa_cur_u8_at(c, 0, &lv);
+			umpa_cur_u8_at(c, 1, &ds);
+			ln = umpa_vname_find(alert_levels, lv);
+			dn = umpa_vname_find(alert_descs, ds);
 			snprintf(label, sizeof(label), "Alert Message: %s, %s", ln ? ln : "Unknown",
 				 dn ? dn : "Unknown");
 			umpa_emit_open(w->em, "tls.alert_message", label);
@@ -1236,12 +1233,14 @@ static void content(struct walk *w, uint8_t ct, struct umpa_cur *c, uint32_t aux
 		return;
 	case CT_HEARTBEAT:
 		if (c->len >= 3 && w->em && !(aux & TLS_A_ENCRYPTED)) {
-			uint16_t pl;
+			uint16_t pl = 0;
+			uint8_t ht = 0;
+			umpa_cur_u8_at(c, 0, &ht);
 			umpa_cur_be16_at(c, 1, &pl);
-			umpa_emit_u64(w->em, "tls.heartbeat_message.type", c->p[0],
-				      c->p[0] == 1   ? "Request"
-				      : c->p[0] == 2 ? "Response"
-						     : NULL);
+			umpa_emit_u64(w->em, "tls.heartbeat_message.type", ht,
+				      ht == 1   ? "Request"
+				      : ht == 2 ? "Response"
+						: NULL);
 			umpa_emit_u64(w->em, "tls.heartbeat_message.payload_length", pl, NULL);
 		}
 		return;
@@ -1306,9 +1305,11 @@ static const struct umpa_proto *tls_dissect(struct umpa_pkt *p, unsigned li)
 		} else if (ct == CT_ALERT && len != 2) {
 			l->aux |= TLS_A_ENCRYPTED;
 		} else if (ct == CT_HEARTBEAT && len >= 3) {
-			uint16_t pl;
+			uint16_t pl = 0;
+			uint8_t ht = 0;
 			umpa_cur_be16_at(&body, 1, &pl);
-			if (body.p[0] < 1 || body.p[0] > 2 || 3u + pl > len)
+			umpa_cur_u8_at(&body, 0, &ht);
+			if (ht < 1 || ht > 2 || 3u + pl > len)
 				l->aux |= TLS_A_ENCRYPTED;
 		}
 		if (w.bad) {
@@ -1385,8 +1386,12 @@ static void record_text(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf 
 		if (l->aux & TLS_A_ENCRYPTED || l->hlen != TLS_HDR + 2) {
 			umpa_sbuf_puts(out, "Encrypted Alert");
 		} else {
-			const char *ln = umpa_vname_find(alert_levels, c.p[5]),
-				   *dn = umpa_vname_find(alert_descs, c.p[6]);
+			uint8_t lv = 0, ds = 0;
+			const char *ln, *dn;
+			umpa_cur_u8_at(&c, TLS_HDR, &lv);
+			umpa_cur_u8_at(&c, TLS_HDR + 1, &ds);
+			ln = umpa_vname_find(alert_levels, lv);
+			dn = umpa_vname_find(alert_descs, ds);
 			umpa_sbuf_puts(out, "Alert (Level: ");
 			umpa_sbuf_puts(out, ln ? ln : "Unknown");
 			umpa_sbuf_puts(out, ", Description: ");
@@ -1404,8 +1409,12 @@ static void record_text(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf 
 		return;
 	}
 	for (size_t pos = 0, n = 0; umpa_cur_has(&body, pos, 4); n++) {
-		const struct hs_type *ht = hs_type_find(body.p[pos]);
-		uint32_t len = (uint32_t)body.p[pos + 1] << 16 | (uint32_t)body.p[pos + 2] << 8 | body.p[pos + 3];
+		uint8_t t = 0;
+		uint32_t len = 0;
+		const struct hs_type *ht;
+		umpa_cur_u8_at(&body, pos, &t);
+		umpa_cur_be24_at(&body, pos + 1, &len);
+		ht = hs_type_find(t);
 		if (n)
 			umpa_sbuf_puts(out, ", ");
 		umpa_sbuf_puts(out, ht ? ht->ws : "Unknown Handshake Message");
@@ -1636,12 +1645,9 @@ int umpa_tls_selects_tls13_(const struct umpa_pkt *p, unsigned li)
 		return 0;
 	/* walk to a ServerHello, then its extensions, for supported_versions = 0x0304 */
 	for (pos = TLS_HDR; pos + 4 <= l->hlen;) {
-		uint8_t b1 = 0, b2 = 0, b3 = 0;
 		uint32_t len;
-		if (umpa_cur_u8_at(&c, pos, &t) < 0 || umpa_cur_u8_at(&c, pos + 1, &b1) < 0 ||
-		    umpa_cur_u8_at(&c, pos + 2, &b2) < 0 || umpa_cur_u8_at(&c, pos + 3, &b3) < 0)
+		if (umpa_cur_u8_at(&c, pos, &t) < 0 || umpa_cur_be24_at(&c, pos + 1, &len) < 0)
 			return 0;
-		len = (uint32_t)b1 << 16 | (uint32_t)b2 << 8 | b3;
 		if (umpa_cur_sub(&c, pos + 4, len, &m) < 0)
 			return 0;
 		pos += 4 + len;
