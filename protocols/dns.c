@@ -72,6 +72,7 @@
 
 #include "umpa_protos.h"
 #include "umpa_render.h"
+#include "umpa_spec.h"
 
 #define DNS_HDR 12
 #define DNS_NAME_MAX 255   /* wire bytes of a name, RFC 1035 2.3.4 */
@@ -686,19 +687,6 @@ static int dns_copy(const char *s, size_t n, char *buf, size_t bsz)
 	return 0;
 }
 
-/* An unsigned number (decimal or 0x hex) of at most @max. Returns 0 or -1. */
-static int dns_num(const char *s, size_t n, uint64_t max, uint64_t *v)
-{
-	char buf[32];
-	char *end;
-
-	dns_trim(&s, &n);
-	if (n == 0 || dns_copy(s, n, buf, sizeof(buf)) < 0 || !isdigit((unsigned char)buf[0]))
-		return -1;
-	*v = strtoull(buf, &end, buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X') ? 16 : 10);
-	return *end || *v > max ? -1 : 0;
-}
-
 /* One escaped character of [s, end) at *i: "\ddd" or "\x" or a plain byte. */
 static uint8_t dns_unescape(const char *s, size_t n, size_t *i)
 {
@@ -762,8 +750,8 @@ static int dns_parse_type(const char *s, size_t n, uint16_t *t, struct umpa_err 
 	uint64_t v;
 
 	dns_trim(&s, &n);
-	if (dns_num(s, n, 0xffff, &v) == 0 ||
-	    (n > 4 && !strncasecmp(s, "TYPE", 4) && dns_num(s + 4, n - 4, 0xffff, &v) == 0) ||
+	if (umpa_spec_num((struct umpa_span){s, n}, 0xffff, &v) == 0 ||
+	    (n > 4 && !strncasecmp(s, "TYPE", 4) && umpa_spec_num((struct umpa_span){s + 4, n - 4}, 0xffff, &v) == 0) ||
 	    (dns_copy(s, n, buf, sizeof(buf)) == 0 && umpa_vname_value(dns_types, buf, &v) == 0)) {
 		*t = (uint16_t)v;
 		return 0;
@@ -778,8 +766,9 @@ static int dns_parse_class(const char *s, size_t n, int numeric, uint16_t *k)
 	uint64_t v;
 
 	dns_trim(&s, &n);
-	if ((numeric && dns_num(s, n, 0xffff, &v) == 0) ||
-	    (n > 5 && !strncasecmp(s, "CLASS", 5) && dns_num(s + 5, n - 5, 0xffff, &v) == 0) ||
+	if ((numeric && umpa_spec_num((struct umpa_span){s, n}, 0xffff, &v) == 0) ||
+	    (n > 5 && !strncasecmp(s, "CLASS", 5) &&
+	     umpa_spec_num((struct umpa_span){s + 5, n - 5}, 0xffff, &v) == 0) ||
 	    (dns_copy(s, n, buf, sizeof(buf)) == 0 && umpa_vname_value(dns_classes, buf, &v) == 0)) {
 		*k = (uint16_t)v;
 		return 0;
@@ -787,32 +776,20 @@ static int dns_parse_class(const char *s, size_t n, int numeric, uint16_t *k)
 	return -1;
 }
 
-/* Hex bytes with optional ':', ' ', '.', '-' separators (and a leading 0x). */
+/* Hex bytes (the spec grammar of umpa_spec.h: separators ':', '-', '.', ' ', a leading 0x). */
 static int enc_hex(struct dns_w *w, const char *s, size_t n, struct umpa_err *e)
 {
-	int hi = -1;
+	struct umpa_span a = {s, n};
+	long k = umpa_spec_hex(a, NULL, SIZE_MAX);
 
-	dns_trim(&s, &n);
-	if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		s += 2;
-		n -= 2;
-	}
-	for (size_t i = 0; i < n; i++) {
-		int d;
-		if (s[i] == ':' || s[i] == ' ' || s[i] == '.' || s[i] == '-' || s[i] == '\\')
-			continue;
-		if (!isxdigit((unsigned char)s[i]))
-			return umpa_err_set(e, UMPA_EINVAL, "dns: '%.*s' is not hex bytes", (int)n, s);
-		d = isdigit((unsigned char)s[i]) ? s[i] - '0' : tolower((unsigned char)s[i]) - 'a' + 10;
-		if (hi < 0) {
-			hi = d;
-		} else {
-			w_u8(w, (unsigned)(hi << 4 | d));
-			hi = -1;
-		}
-	}
-	if (hi >= 0)
-		return umpa_err_set(e, UMPA_EINVAL, "dns: odd number of hex digits in '%.*s'", (int)n, s);
+	a = umpa_span_trim(a);
+	if (k == UMPA_SPEC_ODD)
+		return umpa_err_set(e, UMPA_EINVAL, "dns: odd number of hex digits in '%.*s'", (int)a.n, a.s);
+	if (k < 0)
+		return umpa_err_set(e, UMPA_EINVAL, "dns: '%.*s' is not hex bytes", (int)a.n, a.s);
+	if (w->p && w->n <= w->cap && (size_t)k <= w->cap - w->n)
+		umpa_spec_hex(a, w->p + w->n, (size_t)k);
+	w->n += (size_t)k;
 	return 0;
 }
 
@@ -899,7 +876,7 @@ static int enc_opt(struct dns_w *w, const char *name, size_t nlen, const char *r
 	if (rest) {
 		rest = dns_part(rest, end, ":", &ps, &pl);
 		dns_trim(&ps, &pl);
-		if (pl && dns_num(ps, pl, 0xffff, &udp) < 0)
+		if (pl && umpa_spec_num((struct umpa_span){ps, pl}, 0xffff, &udp) < 0)
 			return umpa_err_set(e, UMPA_EINVAL, "dns OPT: bad UDP payload size '%.*s'", (int)pl, ps);
 	}
 	w_be16(w, T_OPT);
@@ -924,13 +901,15 @@ static int enc_opt(struct dns_w *w, const char *name, size_t nlen, const char *r
 		}
 		if (kl == 2 && !strncasecmp(ps, "do", 2)) {
 			ttl |= 0x8000;
-		} else if (kl == 7 && !strncasecmp(ps, "version", 7) && eq && dns_num(val, vl, 255, &v) == 0) {
+		} else if (kl == 7 && !strncasecmp(ps, "version", 7) && eq &&
+			   umpa_spec_num((struct umpa_span){val, vl}, 255, &v) == 0) {
 			ttl = (ttl & 0xff00ffffu) | (uint32_t)v << 16;
 		} else if (((kl == 9 && !strncasecmp(ps, "ext_rcode", 9)) ||
 			    (kl == 5 && !strncasecmp(ps, "rcode", 5))) &&
-			   eq && dns_num(val, vl, 255, &v) == 0) {
+			   eq && umpa_spec_num((struct umpa_span){val, vl}, 255, &v) == 0) {
 			ttl = (ttl & 0x00ffffffu) | (uint32_t)v << 24;
-		} else if (kl == 1 && (ps[0] == 'z' || ps[0] == 'Z') && eq && dns_num(val, vl, 0xffff, &v) == 0) {
+		} else if (kl == 1 && (ps[0] == 'z' || ps[0] == 'Z') && eq &&
+			   umpa_spec_num((struct umpa_span){val, vl}, 0xffff, &v) == 0) {
 			ttl = (ttl & 0xffff0000u) | (uint32_t)v;
 		} else if (kl == 4 && !strncasecmp(ps, "nsid", 4)) {
 			size_t ol;
@@ -948,7 +927,8 @@ static int enc_opt(struct dns_w *w, const char *name, size_t nlen, const char *r
 			if ((rc = enc_hex(w, val, vl, e)) < 0)
 				return rc;
 			w_patch16(w, ol, (unsigned)(w->n - ol - 2));
-		} else if (kl == 7 && !strncasecmp(ps, "padding", 7) && eq && dns_num(val, vl, 0xffff, &v) == 0) {
+		} else if (kl == 7 && !strncasecmp(ps, "padding", 7) && eq &&
+			   umpa_spec_num((struct umpa_span){val, vl}, 0xffff, &v) == 0) {
 			w_be16(w, 12);
 			w_be16(w, (unsigned)v);
 			for (uint64_t i = 0; i < v; i++)
@@ -970,9 +950,11 @@ static int enc_opt(struct dns_w *w, const char *name, size_t nlen, const char *r
 				const char *s2 = slash + 1, *sl2;
 				size_t l2 = vl - al - 1;
 				sl2 = memchr(s2, '/', l2);
-				if (sl2 && dns_num(sl2 + 1, l2 - (size_t)(sl2 + 1 - s2), 255, &scope) < 0)
+				if (sl2 && umpa_spec_num((struct umpa_span){sl2 + 1, l2 - (size_t)(sl2 + 1 - s2)}, 255,
+							 &scope) < 0)
 					return umpa_err_set(e, UMPA_EINVAL, "dns OPT: bad ecs scope");
-				if (dns_num(s2, sl2 ? (size_t)(sl2 - s2) : l2, fam == 1 ? 32 : 128, &plen) < 0)
+				if (umpa_spec_num((struct umpa_span){s2, sl2 ? (size_t)(sl2 - s2) : l2},
+						  fam == 1 ? 32 : 128, &plen) < 0)
 					return umpa_err_set(e, UMPA_EINVAL, "dns OPT: bad ecs prefix length");
 			}
 			w_be16(w, 8);
@@ -981,7 +963,7 @@ static int enc_opt(struct dns_w *w, const char *name, size_t nlen, const char *r
 			w_u8(w, (unsigned)plen);
 			w_u8(w, (unsigned)scope);
 			w_put(w, a, (size_t)(plen + 7) / 8);
-		} else if (eq && dns_num(ps, kl, 0xffff, &v) == 0) {
+		} else if (eq && umpa_spec_num((struct umpa_span){ps, kl}, 0xffff, &v) == 0) {
 			size_t ol;
 			w_be16(w, (unsigned)v);
 			ol = w->n;
@@ -1051,7 +1033,7 @@ static int enc_rdata(struct dns_w *w, uint16_t type, const char *s, size_t n, st
 		if (n == 0)
 			return 0;
 		k = dns_fields_of(s, n, ps, pl, 2);
-		if (k != 2 || dns_num(ps[0], pl[0], 0xffff, &v) < 0)
+		if (k != 2 || umpa_spec_num((struct umpa_span){ps[0], pl[0]}, 0xffff, &v) < 0)
 			return umpa_err_set(e, UMPA_EINVAL, "dns MX: want preference/name, not '%.*s'", (int)n, s);
 		w_be16(w, (unsigned)v);
 		return enc_name(w, ps[1], pl[1], e);
@@ -1063,7 +1045,7 @@ static int enc_rdata(struct dns_w *w, uint16_t type, const char *s, size_t n, st
 			return umpa_err_set(e, UMPA_EINVAL, "dns SRV: want priority/weight/port/target, not '%.*s'",
 					    (int)n, s);
 		for (unsigned i = 0; i < 3; i++) {
-			if (dns_num(ps[i], pl[i], 0xffff, &v) < 0)
+			if (umpa_spec_num((struct umpa_span){ps[i], pl[i]}, 0xffff, &v) < 0)
 				return umpa_err_set(e, UMPA_EINVAL, "dns SRV: bad number '%.*s'", (int)pl[i], ps[i]);
 			w_be16(w, (unsigned)v);
 		}
@@ -1079,7 +1061,7 @@ static int enc_rdata(struct dns_w *w, uint16_t type, const char *s, size_t n, st
 			return rc;
 		for (unsigned i = 2; i < 7; i++) {
 			v = 0;
-			if (i < k && dns_num(ps[i], pl[i], 0xffffffffu, &v) < 0)
+			if (i < k && umpa_spec_num((struct umpa_span){ps[i], pl[i]}, 0xffffffffu, &v) < 0)
 				return umpa_err_set(e, UMPA_EINVAL, "dns SOA: bad number '%.*s'", (int)pl[i], ps[i]);
 			w_be32(w, (uint32_t)v);
 		}
@@ -1137,12 +1119,12 @@ static int enc_item(struct dns_w *w, unsigned sect, const char *s, size_t n, str
 			rest = after;
 			if (rest)
 				rest = dns_part(rest, end, ":", &p4, &l4);
-			if (l4 && dns_num(p4, l4, 0xffffffffu, &ttl) < 0)
+			if (l4 && umpa_spec_num((struct umpa_span){p4, l4}, 0xffffffffu, &ttl) < 0)
 				return umpa_err_set(e, UMPA_EINVAL, "dns record '%.*s': bad ttl '%.*s'", (int)n, s,
 						    (int)l4, p4);
 		} else {
 			rest = after;
-			if (l3 && dns_num(p3, l3, 0xffffffffu, &ttl) < 0)
+			if (l3 && umpa_spec_num((struct umpa_span){p3, l3}, 0xffffffffu, &ttl) < 0)
 				return umpa_err_set(e, UMPA_EINVAL,
 						    "dns record '%.*s': '%.*s' is neither a class nor a ttl", (int)n, s,
 						    (int)l3, p3);

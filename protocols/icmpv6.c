@@ -646,32 +646,20 @@ static void put32(uint8_t *d, uint32_t v)
 static int parse_prefix(const char *val, uint8_t d[30])
 {
 	char addr[64];
-	const char *slash = strchr(val, '/');
-	const char *q;
+	struct umpa_span head, list, part;
 	uint64_t v[4] = {0, 0xc0, 0xffffffffu, 0xffffffffu};
 	const uint64_t max[4] = {128, 255, 0xffffffffu, 0xffffffffu};
+	int i;
 
-	if (!slash || (size_t)(slash - val) >= sizeof(addr))
+	if (!umpa_span_split(umpa_span_of(val), '/', &head, &list) || list.n == 0 ||
+	    umpa_span_cstr(head, addr, sizeof(addr)) < 0)
 		return -1;
-	memcpy(addr, val, (size_t)(slash - val));
-	addr[slash - val] = 0;
 	memset(d, 0, 30);
 	if (inet_pton(AF_INET6, addr, d + 14) != 1)
 		return -1;
-	q = slash + 1;
-	for (int i = 0; i < 4 && q; i++) {
-		char num[24];
-		size_t k = strcspn(q, ":");
-		if (k >= sizeof(num))
-			return -1;
-		memcpy(num, q, k);
-		num[k] = 0;
-		if (umpa_ipv6_spec_num_(num, max[i], &v[i]) < 0)
-			return -1;
-		q = q[k] == ':' ? q + k + 1 : NULL;
-	}
-	if (q)
-		return -1; /* more parts than four */
+	for (i = 0; umpa_spec_part(&list, &part); i++)
+		if (i >= 4 || umpa_spec_num(part, max[i], &v[i]) < 0)
+			return -1; /* more parts than four, or not a number */
 	d[0] = (uint8_t)v[0];
 	d[1] = (uint8_t)v[1];
 	put32(d + 2, (uint32_t)v[2]);
@@ -684,11 +672,11 @@ static int icmpv6_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_fie
 {
 	unsigned t = get_type(p, li);
 	uint8_t b[OPTS_MAX];
-	char item[OPTS_MAX * 2 + 32];
+	char item[32], vbuf[OPTS_MAX * 2 + 32];
 	size_t n = 0;
-	const char *s = spec;
+	struct umpa_span s = umpa_span_of(spec), ks, vs;
 	uint32_t body;
-	int rc;
+	int rc, hasval;
 
 	(void)f;
 	if (!is_nd(t))
@@ -696,25 +684,21 @@ static int icmpv6_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_fie
 				    "icmpv6.opt: options belong to neighbour discovery messages (types 133-137; "
 				    "this is type %u): set the type first",
 				    t);
-	while (s && *s) {
-		char *val;
+	while (umpa_spec_item(&s, &ks, &vs, &hasval)) {
+		char *val = hasval ? vbuf : NULL;
 		uint8_t d[OPTS_MAX];
-		size_t dn = 0;
+		long dn = 0;
 		uint64_t v;
-		const char *next = umpa_ipv6_spec_item_(s, item, sizeof(item), &val);
 
-		if (!next)
+		if (umpa_span_cstr(ks, item, sizeof(item)) < 0 || umpa_span_cstr(vs, vbuf, sizeof(vbuf)) < 0)
 			return umpa_err_set(e, UMPA_EINVAL, "icmpv6.opt: item too long in '%s'", spec);
-		s = next;
-		if (!item[0] && !val)
-			continue;
 		if (!strcmp(item, "slla") || !strcmp(item, "tlla")) {
-			if (!val || umpa_ipv6_spec_hex_(val, d, 255 * 8 - 2, &dn) < 0 || dn == 0)
+			if (!val || (dn = umpa_spec_hex(umpa_span_of(val), d, 255 * 8 - 2)) <= 0)
 				return umpa_err_set(e, UMPA_EINVAL, "icmpv6.opt: %s=%s: want a MAC address", item,
 						    val ? val : "");
-			rc = put_opt(b, &n, item[0] == 's' ? OPT_SLLA : OPT_TLLA, d, dn);
+			rc = put_opt(b, &n, item[0] == 's' ? OPT_SLLA : OPT_TLLA, d, (size_t)dn);
 		} else if (!strcmp(item, "mtu")) {
-			if (!val || umpa_ipv6_spec_num_(val, 0xffffffffu, &v) < 0)
+			if (!val || umpa_spec_num(umpa_span_of(val), 0xffffffffu, &v) < 0)
 				return umpa_err_set(e, UMPA_EINVAL, "icmpv6.opt: mtu=%s: want 0..4294967295",
 						    val ? val : "");
 			memset(d, 0, 2);
@@ -727,15 +711,15 @@ static int icmpv6_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_fie
 						    val ? val : "");
 			rc = put_opt(b, &n, OPT_PREFIX, d, 30);
 		} else if (!strcmp(item, "raw")) {
-			if (!val || umpa_ipv6_spec_hex_(val, b + n, OPTS_MAX - n, &dn) < 0)
+			if (!val || (dn = umpa_spec_hex(umpa_span_of(val), b + n, OPTS_MAX - n)) < 0)
 				return umpa_err_set(e, UMPA_EINVAL, "icmpv6.opt: raw=%s: want hex bytes",
 						    val ? val : "");
-			n += dn;
+			n += (size_t)dn;
 			rc = 0;
-		} else if (umpa_ipv6_spec_num_(item, 255, &v) == 0) {
-			if (val && umpa_ipv6_spec_hex_(val, d, 255 * 8 - 2, &dn) < 0)
+		} else if (umpa_spec_num(umpa_span_of(item), 255, &v) == 0) {
+			if (val && (dn = umpa_spec_hex(umpa_span_of(val), d, 255 * 8 - 2)) < 0)
 				return umpa_err_set(e, UMPA_EINVAL, "icmpv6.opt: %s=%s: want hex data", item, val);
-			rc = put_opt(b, &n, (uint8_t)v, d, dn);
+			rc = put_opt(b, &n, (uint8_t)v, d, (size_t)dn);
 		} else {
 			return umpa_err_set(e, UMPA_EINVAL,
 					    "icmpv6.opt: unknown item '%s' (slla=MAC, tlla=MAC, prefix=ADDR/LEN, "

@@ -45,80 +45,6 @@ enum {
 	NXT_NONE = 59,
 };
 
-/* ---- small text helpers shared with ipv6_route.c and icmpv6.c ---- */
-
-int umpa_ipv6_spec_num_(const char *s, uint64_t max, uint64_t *v)
-{
-	char *end;
-	int base = 10;
-
-	if (!s || !*s || *s == '-' || *s == '+' || isspace((unsigned char)*s))
-		return -1;
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-		base = 16;
-	*v = strtoull(s, &end, base);
-	if (*end || end == s || *v > max)
-		return -1;
-	return 0;
-}
-
-int umpa_ipv6_spec_hex_(const char *s, uint8_t *out, size_t max, size_t *n)
-{
-	size_t k = 0;
-	int hi = -1;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-		s += 2;
-	for (; *s; s++) {
-		int d;
-		if (*s == ':' || *s == '-' || *s == '.') {
-			if (hi >= 0)
-				return -1;
-			continue;
-		}
-		if (!isxdigit((unsigned char)*s))
-			return -1;
-		d = isdigit((unsigned char)*s) ? *s - '0' : tolower((unsigned char)*s) - 'a' + 10;
-		if (hi < 0) {
-			hi = d;
-		} else {
-			if (k >= max)
-				return -1;
-			out[k++] = (uint8_t)(hi << 4 | d);
-			hi = -1;
-		}
-	}
-	if (hi >= 0)
-		return -1;
-	*n = k;
-	return 0;
-}
-
-const char *umpa_ipv6_spec_item_(const char *s, char *item, size_t itemsz, char **val)
-{
-	size_t k;
-	char *eq;
-
-	while (*s == ' ')
-		s++;
-	k = strcspn(s, ",");
-	if (k >= itemsz)
-		return NULL;
-	memcpy(item, s, k);
-	item[k] = 0;
-	while (k > 0 && item[k - 1] == ' ')
-		item[--k] = 0;
-	eq = strchr(item, '=');
-	if (eq) {
-		*eq = 0;
-		*val = eq + 1;
-	} else {
-		*val = NULL;
-	}
-	s += strcspn(s, ",");
-	return *s == ',' ? s + 1 : s;
-}
-
 /* ---- the option walk ---- */
 
 struct opt_it {
@@ -290,30 +216,27 @@ int umpa_ipv6_opts_set_var_(struct umpa_pkt *p, unsigned li, const struct umpa_f
 	uint8_t b[OPTS_MAX + 16];
 	size_t n = 0;
 	uint32_t jumbo_at = 0;
-	const char *s = spec;
-	char item[OPTS_MAX * 2 + 32];
+	struct umpa_span s = umpa_span_of(spec), ks, vs;
+	char item[32], vbuf[OPTS_MAX * 2 + 32];
+	int hasval;
 
 	(void)f;
 	if (l->hlen < 2)
 		return umpa_err_set(e, UMPA_EINVAL, "%s header too short for options", l->proto->name);
-	while (s && *s) {
-		char *val;
+	while (umpa_spec_item(&s, &ks, &vs, &hasval)) {
+		char *val = hasval ? vbuf : NULL;
 		uint64_t v;
-		size_t dn;
-		const char *next = umpa_ipv6_spec_item_(s, item, sizeof(item), &val);
+		long dn;
 
-		if (!next)
+		if (umpa_span_cstr(ks, item, sizeof(item)) < 0 || umpa_span_cstr(vs, vbuf, sizeof(vbuf)) < 0)
 			return umpa_err_set(e, UMPA_EINVAL, "options: item too long in '%s'", spec);
-		s = next;
-		if (!item[0] && !val)
-			continue;
 		if (!strcmp(item, "pad1")) {
 			if (val)
 				return umpa_err_set(e, UMPA_EINVAL, "options: pad1 takes no value");
 			b[n++] = OPT_PAD1;
 		} else if (!strcmp(item, "padn")) {
 			v = 0;
-			if (val && umpa_ipv6_spec_num_(val, 255, &v) < 0)
+			if (val && umpa_spec_num(umpa_span_of(val), 255, &v) < 0)
 				return umpa_err_set(e, UMPA_EINVAL, "options: padn=%s: want 0..255 data bytes", val);
 			if (n + 2 + v > OPTS_MAX)
 				goto toolong;
@@ -323,7 +246,7 @@ int umpa_ipv6_opts_set_var_(struct umpa_pkt *p, unsigned li, const struct umpa_f
 			n += (size_t)v;
 		} else if (!strcmp(item, "ra") || !strcmp(item, "router_alert")) {
 			v = 0;
-			if (val && umpa_ipv6_spec_num_(val, 0xffff, &v) < 0)
+			if (val && umpa_spec_num(umpa_span_of(val), 0xffff, &v) < 0)
 				return umpa_err_set(e, UMPA_EINVAL, "options: ra=%s: want 0..65535", val);
 			align(b, &n, 2, 0);
 			b[n++] = OPT_RA;
@@ -332,7 +255,7 @@ int umpa_ipv6_opts_set_var_(struct umpa_pkt *p, unsigned li, const struct umpa_f
 			b[n++] = (uint8_t)v;
 		} else if (!strcmp(item, "jumbo")) {
 			v = 0;
-			if (val && umpa_ipv6_spec_num_(val, 0xffffffffu, &v) < 0)
+			if (val && umpa_spec_num(umpa_span_of(val), 0xffffffffu, &v) < 0)
 				return umpa_err_set(e, UMPA_EINVAL, "options: jumbo=%s: want 0..4294967295", val);
 			align(b, &n, 4, 2);
 			b[n++] = OPT_JUMBO;
@@ -343,7 +266,7 @@ int umpa_ipv6_opts_set_var_(struct umpa_pkt *p, unsigned li, const struct umpa_f
 			b[n++] = (uint8_t)(v >> 16);
 			b[n++] = (uint8_t)(v >> 8);
 			b[n++] = (uint8_t)v;
-		} else if (umpa_ipv6_spec_num_(item, 255, &v) == 0) {
+		} else if (umpa_spec_num(umpa_span_of(item), 255, &v) == 0) {
 			size_t room = OPTS_MAX - n;
 			if (v == OPT_PAD1) {
 				if (val && *val)
@@ -351,14 +274,14 @@ int umpa_ipv6_opts_set_var_(struct umpa_pkt *p, unsigned li, const struct umpa_f
 				b[n++] = OPT_PAD1;
 			} else {
 				dn = 0;
-				if (val &&
-				    umpa_ipv6_spec_hex_(val, b + n + 2, room - 2 < 255 ? room - 2 : 255, &dn) < 0)
+				if (val && (dn = umpa_spec_hex(umpa_span_of(val), b + n + 2,
+							       room - 2 < 255 ? room - 2 : 255)) < 0)
 					return umpa_err_set(e, UMPA_EINVAL,
 							    "options: %s=%s: want hex data (at most 255 bytes)", item,
 							    val);
 				b[n++] = (uint8_t)v;
 				b[n++] = (uint8_t)dn;
-				n += dn;
+				n += (size_t)dn;
 			}
 		} else {
 			return umpa_err_set(e, UMPA_EINVAL,

@@ -171,19 +171,15 @@ static int rt_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field *
 	uint8_t b[RT_MAXADDR * 16];
 	char item[128];
 	size_t n = 0;
-	const char *s = spec;
+	struct umpa_span s = umpa_span_of(spec), ks, vs;
+	int hasval;
 
 	(void)f;
 	if (l->hlen < 8)
 		return umpa_err_set(e, UMPA_EINVAL, "routing header too short for addresses");
-	while (s && *s) {
-		char *val;
-		const char *next = umpa_ipv6_spec_item_(s, item, sizeof(item), &val);
-		if (!next || val)
+	while (umpa_spec_item(&s, &ks, &vs, &hasval)) {
+		if (hasval || umpa_span_cstr(ks, item, sizeof(item)) < 0)
 			return umpa_err_set(e, UMPA_EINVAL, "addrs: '%s' is not a list of IPv6 addresses", spec);
-		s = next;
-		if (!item[0])
-			continue;
 		if (n + 16 > sizeof(b))
 			return umpa_err_set(e, UMPA_ERANGE, "addrs: more than %d addresses", RT_MAXADDR);
 		if (inet_pton(AF_INET6, item, b + n) != 1)

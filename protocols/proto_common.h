@@ -17,18 +17,7 @@
 #include "umpa_protos.h"
 #include "umpa_render.h"
 #include "umpa_sbuf.h"
-
-/** Value of hex digit @p ch (either case), or -1. */
-static inline int umpa_hexval_(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
+#include "umpa_spec.h"
 
 /* ---- matching ---- */
 

@@ -467,76 +467,6 @@ static int tcp_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 	return 0; /* no IP below: leave the checksum as it is, as Scapy does */
 }
 
-/** A piece of text: [s, s+n). */
-struct span {
-	const char *s;
-	size_t n;
-};
-
-static struct span span_trim(const char *s, size_t n)
-{
-	struct span r;
-
-	while (n > 0 && (*s == ' ' || *s == '\t'))
-		s++, n--;
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		n--;
-	r.s = s;
-	r.n = n;
-	return r;
-}
-
-static int span_is(struct span a, const char *w)
-{
-	size_t n = strlen(w);
-
-	return a.n == n && strncasecmp(a.s, w, n) == 0;
-}
-
-/* Parse a decimal or 0x-hex number no larger than max.  Returns 0 or -1. */
-static int span_num(struct span a, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t i = 0;
-	int base = 10;
-
-	a = span_trim(a.s, a.n);
-	if (a.n > 2 && a.s[0] == '0' && (a.s[1] == 'x' || a.s[1] == 'X')) {
-		base = 16;
-		i = 2;
-	}
-	if (i >= a.n)
-		return -1;
-	for (; i < a.n; i++) {
-		int d = umpa_hexval_(a.s[i]);
-		if (d < 0 || d >= base)
-			return -1;
-		if (v > (max - (uint64_t)d) / (uint64_t)base)
-			return -1;
-		v = v * (uint64_t)base + (uint64_t)d;
-	}
-	*out = v;
-	return 0;
-}
-
-/* Split a at the first ch: head in *h, rest in *t (empty if no ch).  Returns 1 if ch was found. */
-static int span_split(struct span a, char ch, struct span *h, struct span *t)
-{
-	const char *q = memchr(a.s, ch, a.n);
-
-	if (!q) {
-		*h = a;
-		t->s = a.s + a.n;
-		t->n = 0;
-		return 0;
-	}
-	h->s = a.s;
-	h->n = (size_t)(q - a.s);
-	t->s = q + 1;
-	t->n = a.n - h->n - 1;
-	return 1;
-}
-
 static void put16(uint8_t *d, uint32_t v)
 {
 	d[0] = (uint8_t)(v >> 8);
@@ -554,85 +484,79 @@ static void put32(uint8_t *d, uint32_t v)
 #define OPT_SYNTAX "mss=N, wscale=N, sackok, sack=L-R:L-R, ts=VAL:ECR, nop, eol or KIND=hex"
 
 /* Encode one spec item into buf at *n (room up to TCP_MAXOPT).  Returns 0 or an error. */
-static int opt_encode(struct span item, uint8_t *buf, size_t *n, struct umpa_err *e)
+static int opt_encode(struct umpa_span name, struct umpa_span val, int hasval, uint8_t *buf, size_t *n,
+		      struct umpa_err *e)
 {
-	struct span name, val, part, rest;
+	struct umpa_span part, rest;
 	uint8_t o[TCP_MAXOPT];
 	size_t k = 0;
 	uint64_t v, w;
-	int hasval = span_split(item, '=', &name, &val);
-
-	name = span_trim(name.s, name.n);
-	val = span_trim(val.s, val.n);
-	if (span_is(name, "nop") && !hasval) {
+	/* the whole item, for the error message */
+	struct umpa_span item = {name.s, hasval ? (size_t)(val.s + val.n - name.s) : name.n};
+	if (umpa_span_is(name, "nop") && !hasval) {
 		o[k++] = OPT_NOP;
-	} else if (span_is(name, "eol") && !hasval) {
+	} else if (umpa_span_is(name, "eol") && !hasval) {
 		o[k++] = OPT_EOL;
-	} else if ((span_is(name, "sackok") || span_is(name, "sack_perm")) && !hasval) {
+	} else if ((umpa_span_is(name, "sackok") || umpa_span_is(name, "sack_perm")) && !hasval) {
 		o[k++] = OPT_SACKOK;
 		o[k++] = 2;
-	} else if (span_is(name, "mss") && hasval) {
-		if (span_num(val, 0xffff, &v) < 0)
+	} else if (umpa_span_is(name, "mss") && hasval) {
+		if (umpa_spec_num(val, 0xffff, &v) < 0)
 			goto bad;
 		o[k++] = OPT_MSS;
 		o[k++] = 4;
 		put16(o + k, (uint32_t)v);
 		k += 2;
-	} else if ((span_is(name, "wscale") || span_is(name, "ws")) && hasval) {
-		if (span_num(val, 0xff, &v) < 0)
+	} else if ((umpa_span_is(name, "wscale") || umpa_span_is(name, "ws")) && hasval) {
+		if (umpa_spec_num(val, 0xff, &v) < 0)
 			goto bad;
 		o[k++] = OPT_WSCALE;
 		o[k++] = 3;
 		o[k++] = (uint8_t)v;
-	} else if ((span_is(name, "ts") || span_is(name, "timestamp")) && hasval) {
-		span_split(val, ':', &part, &rest);
+	} else if ((umpa_span_is(name, "ts") || umpa_span_is(name, "timestamp")) && hasval) {
+		size_t parts = umpa_spec_nparts(val);
+		rest = val;
 		w = 0;
-		if (span_num(part, 0xffffffffu, &v) < 0 || (rest.n && span_num(rest, 0xffffffffu, &w) < 0))
+		if (parts < 1 || parts > 2 || !umpa_spec_part(&rest, &part) ||
+		    umpa_spec_num(part, 0xffffffffu, &v) < 0 ||
+		    (umpa_spec_part(&rest, &part) && umpa_spec_num(part, 0xffffffffu, &w) < 0))
 			goto bad;
 		o[k++] = OPT_TS;
 		o[k++] = 10;
 		put32(o + k, (uint32_t)v);
 		put32(o + k + 4, (uint32_t)w);
 		k += 8;
-	} else if (span_is(name, "sack") && hasval) {
+	} else if (umpa_span_is(name, "sack") && hasval) {
 		o[k++] = OPT_SACK;
 		o[k++] = 2;
 		rest = val;
-		do {
-			struct span l, r;
-			span_split(rest, ':', &part, &rest);
-			if (!span_split(part, '-', &l, &r) || span_num(l, 0xffffffffu, &v) < 0 ||
-			    span_num(r, 0xffffffffu, &w) < 0)
+		if (val.n == 0)
+			goto bad;
+		while (umpa_spec_part(&rest, &part)) {
+			struct umpa_span l, r;
+			if (!umpa_span_split(part, '-', &l, &r) || umpa_spec_num(l, 0xffffffffu, &v) < 0 ||
+			    umpa_spec_num(r, 0xffffffffu, &w) < 0)
 				goto bad;
 			if (k + 8 > TCP_MAXOPT)
 				return umpa_err_set(e, UMPA_ERANGE, "tcp options: too many SACK blocks (at most 4)");
 			put32(o + k, (uint32_t)v);
 			put32(o + k + 4, (uint32_t)w);
 			k += 8;
-		} while (rest.n > 0);
+		}
 		o[1] = (uint8_t)k;
-	} else if (span_num(name, 0xff, &v) == 0) {
+	} else if (umpa_spec_num(name, 0xff, &v) == 0) {
 		/* KIND or KIND=hexbytes */
-		size_t i = 0;
 		o[k++] = (uint8_t)v;
 		if (v == OPT_EOL || v == OPT_NOP) {
 			if (hasval && val.n)
 				goto bad;
 		} else {
-			k++; /* length, below */
-			if (val.n > 2 && val.s[0] == '0' && (val.s[1] == 'x' || val.s[1] == 'X'))
-				i = 2;
-			if ((val.n - i) % 2)
+			long dn = umpa_spec_hex(val, o + 2, TCP_MAXOPT - 2);
+			if (dn == UMPA_SPEC_LONG)
+				return umpa_err_set(e, UMPA_ERANGE, "tcp options: more than %d bytes", TCP_MAXOPT);
+			if (dn < 0)
 				goto bad;
-			for (; i < val.n; i += 2) {
-				int hi = umpa_hexval_(val.s[i]), lo = umpa_hexval_(val.s[i + 1]);
-				if (hi < 0 || lo < 0)
-					goto bad;
-				if (k >= TCP_MAXOPT)
-					return umpa_err_set(e, UMPA_ERANGE, "tcp options: more than %d bytes",
-							    TCP_MAXOPT);
-				o[k++] = (uint8_t)(hi << 4 | lo);
-			}
+			k += 1 + (size_t)dn;
 			o[1] = (uint8_t)k;
 		}
 	} else {
@@ -654,22 +578,16 @@ static int tcp_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field 
 	struct umpa_layer *l = &p->l[li];
 	uint8_t buf[TCP_MAXOPT];
 	size_t n = 0;
-	struct span rest = {spec ? spec : "", spec ? strlen(spec) : 0};
-	int r;
+	struct umpa_span rest = umpa_span_of(spec), key, val;
+	int r, hasval;
 
 	if (f != &tcp_fields[F_OPTS])
 		return umpa_err_set(e, UMPA_EINVAL, "tcp: %s is not a variable field", f ? f->name : "?");
 	if (l->hlen < TCP_HLEN)
 		return umpa_err_set(e, UMPA_EINVAL, "tcp: header incomplete, cannot set options");
-	while (rest.n > 0) {
-		struct span item;
-		span_split(rest, ',', &item, &rest);
-		item = span_trim(item.s, item.n);
-		if (item.n == 0)
-			continue;
-		if ((r = opt_encode(item, buf, &n, e)) < 0)
+	while (umpa_spec_item(&rest, &key, &val, &hasval))
+		if ((r = opt_encode(key, val, hasval, buf, &n, e)) < 0)
 			return r;
-	}
 	while (n % 4) {
 		if (n >= TCP_MAXOPT)
 			return umpa_err_set(e, UMPA_ERANGE, "tcp options: more than %d bytes", TCP_MAXOPT);

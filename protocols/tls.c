@@ -1467,25 +1467,15 @@ static int tls_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 /* Append the hex text [s, s+n) (optional 0x, ':' and spaces ignored) to buf; returns 0 or -1. */
 static int put_hex(struct umpa_sbuf *buf, const char *s, size_t n)
 {
-	int hi = -1;
+	struct umpa_span a = {s, n};
+	long k = umpa_spec_hex(a, NULL, SIZE_MAX);
 
-	if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-		s += 2, n -= 2;
-	for (size_t i = 0; i < n; i++) {
-		int v = umpa_hexval_(s[i]);
-		if (s[i] == ':' || s[i] == ' ')
-			continue;
-		if (v < 0)
-			return -1;
-		if (hi < 0) {
-			hi = v;
-		} else {
-			char b = (char)(hi << 4 | v);
-			umpa_sbuf_put(buf, &b, 1);
-			hi = -1;
-		}
-	}
-	return hi < 0 ? 0 : -1;
+	if (k < 0 || (buf->cap - buf->len <= (size_t)k && umpa_sbuf_grow(buf, (size_t)k) < 0))
+		return -1;
+	umpa_spec_hex(a, (uint8_t *)buf->s + buf->len, (size_t)k);
+	buf->len += (size_t)k;
+	buf->s[buf->len] = 0;
+	return 0;
 }
 
 /* A number (decimal or 0x hex) or a name from one of two tables; returns 0 or -1. */
@@ -1493,24 +1483,12 @@ static int spec_value(const char *s, size_t n, const struct umpa_vname *t1, cons
 		      uint64_t *v)
 {
 	char tmp[64];
-	char *end;
-	unsigned long long x;
+	struct umpa_span a = umpa_span_trim((struct umpa_span){s, n});
 
-	while (n && (*s == ' ' || *s == '\t'))
-		s++, n--;
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		n--;
-	if (n == 0 || n >= sizeof(tmp))
+	if (umpa_span_cstr(a, tmp, sizeof(tmp)) < 0 || a.n == 0)
 		return -1;
-	memcpy(tmp, s, n);
-	tmp[n] = 0;
-	if (tmp[0] >= '0' && tmp[0] <= '9') {
-		x = strtoull(tmp, &end, 0);
-		if (*end || x > max)
-			return -1;
-		*v = x;
-		return 0;
-	}
+	if (tmp[0] >= '0' && tmp[0] <= '9')
+		return umpa_spec_num(a, max, v);
 	if (umpa_vname_value(t1, tmp, v) == 0 || (t2 && umpa_vname_value(t2, tmp, v) == 0))
 		return 0;
 	return -1;
