@@ -136,7 +136,7 @@ static void eth_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf 
 	if (umpa_cur_ptr_at(&c, 0, 6, &dst) < 0 || umpa_cur_ptr_at(&c, 6, 6, &src) < 0 ||
 	    umpa_cur_be16_at(&c, ETH_TYPE_OFF, &type) < 0)
 		return;
-	for (; n < p->nlayers && p->l[n].proto == &umpa_proto_vlan; n++) {
+	for (; n < p->nlayers && p->l[n].proto->pflags & UMPA_PF_TAG; n++) {
 		struct umpa_cur vc;
 		uint16_t t;
 		umpa_layer_cur(p, n, &vc);

@@ -12,10 +12,9 @@ int umpa_inet_l3(const struct umpa_pkt *p, unsigned li)
 {
 	for (int i = (int)li - 1; i >= 0; i--) {
 		const struct umpa_proto *pr = p->l[i].proto;
-		if (pr == &umpa_proto_ip || pr == &umpa_proto_ipv6)
+		if (pr->pflags & UMPA_PF_NET)
 			return i;
-		if (pr == &umpa_proto_ipv6_hop || pr == &umpa_proto_ipv6_route || pr == &umpa_proto_ipv6_frag ||
-		    pr == &umpa_proto_ipv6_dst)
+		if (pr->pflags & UMPA_PF_NETEXT)
 			continue;
 		return -1;
 	}
@@ -97,7 +96,7 @@ int umpa_inet_fragment(const struct umpa_pkt *p, unsigned li)
 		}
 		if (pr == &umpa_proto_ipv6)
 			return 0;
-		if (pr == &umpa_proto_ipv6_hop || pr == &umpa_proto_ipv6_route || pr == &umpa_proto_ipv6_dst)
+		if (pr->pflags & UMPA_PF_NETEXT) /* the fragment header was looked at above */
 			continue;
 		return 0;
 	}

@@ -13,13 +13,7 @@ enum { F_NXT, F_LEN, F_OPTIONS, F_COUNT };
 static const struct umpa_field dst_fields[] = {
     [F_NXT] = UMPA_IPV6_NXT_FIELD_("ipv6.dstopts.nxt", 0),
     [F_LEN] = UMPA_IPV6_EXT_LEN_FIELD_("ipv6.dstopts.len"),
-    [F_OPTIONS] = {.name = "options",
-		   .ws = "ipv6.opt",
-		   .aliases = "opt,opts",
-		   .bitoff = 16,
-		   .bits = 0,
-		   .type = UMPA_FT_VAR,
-		   .help = "options: pad1, padn=N, ra=V, jumbo=N, N=hex; padded to 8 bytes"},
+    [F_OPTIONS] = UMPA_IPV6_OPTS_FIELD_("options: pad1, padn=N, ra=V, jumbo=N, N=hex; padded to 8 bytes"),
 };
 UMPA_FIELDS_CHECK(dst_fields, F_COUNT);
 

@@ -386,13 +386,8 @@ enum { F_NXT, F_LEN, F_OPTIONS, F_COUNT };
 static const struct umpa_field hop_fields[] = {
     [F_NXT] = UMPA_IPV6_NXT_FIELD_("ipv6.hopopts.nxt", 0),
     [F_LEN] = UMPA_IPV6_EXT_LEN_FIELD_("ipv6.hopopts.len"),
-    [F_OPTIONS] = {.name = "options",
-		   .ws = "ipv6.opt",
-		   .aliases = "opt,opts",
-		   .bitoff = 16,
-		   .bits = 0,
-		   .type = UMPA_FT_VAR,
-		   .help = "options: pad1, padn=N, ra=V, jumbo=N (jumbo alone: automatic), N=hex; padded to 8 bytes"},
+    [F_OPTIONS] = UMPA_IPV6_OPTS_FIELD_(
+	"options: pad1, padn=N, ra=V, jumbo=N (jumbo alone: automatic), N=hex; padded to 8 bytes"),
 };
 UMPA_FIELDS_CHECK(hop_fields, F_COUNT);
 

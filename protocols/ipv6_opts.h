@@ -42,11 +42,17 @@ extern const struct umpa_vname umpa_ipv6_nxt_names_[];
 		.help = "header length in 8-octet units, not counting the first 8 (automatic)"                         \
 	}
 
-/** True when @p pr is one of the IPv6 extension headers umpa dissects. */
+/** The options field of the hop-by-hop and destination options headers; @p help_ says what they take. */
+#define UMPA_IPV6_OPTS_FIELD_(help_)                                                                                   \
+	{                                                                                                              \
+		.name = "options", .ws = "ipv6.opt", .aliases = "opt,opts", .bitoff = 16, .bits = 0,                   \
+		.type = UMPA_FT_VAR, .help = help_                                                                     \
+	}
+
+/** True when @p pr is an IPv6 extension header (its description is flagged UMPA_PF_NETEXT). */
 static inline int umpa_ipv6_is_ext_(const struct umpa_proto *pr)
 {
-	return pr == &umpa_proto_ipv6_hop || pr == &umpa_proto_ipv6_route || pr == &umpa_proto_ipv6_frag ||
-	       pr == &umpa_proto_ipv6_dst;
+	return (pr->pflags & UMPA_PF_NETEXT) != 0;
 }
 
 /**

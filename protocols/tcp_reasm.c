@@ -212,7 +212,7 @@ static int seg_of(const struct umpa_pkt *p, struct seg *s)
 	for (unsigned i = 0; i < p->nlayers; i++) {
 		if (p->l[i].flags & UMPA_L_QUOTED)
 			break;
-		if (p->l[i].proto == &umpa_proto_ip || p->l[i].proto == &umpa_proto_ipv6)
+		if (p->l[i].proto->pflags & UMPA_PF_NET)
 			ipl = (int)i;
 		if (p->l[i].proto == &umpa_proto_tcp) {
 			t = (int)i;
