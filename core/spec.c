@@ -53,37 +53,43 @@ int umpa_span_is(struct umpa_span a, const char *word)
 	return a.n == n && strncasecmp(a.s, word, n) == 0;
 }
 
-int umpa_span_split(struct umpa_span a, char ch, struct umpa_span *head, struct umpa_span *tail)
+int umpa_span_cut(struct umpa_span a, const char *seps, struct umpa_span *head, struct umpa_span *tail)
 {
-	const char *q = a.n ? memchr(a.s, ch, a.n) : NULL;
+	size_t i = 0;
 
-	if (!q) {
+	while (i < a.n && !strchr(seps, a.s[i]))
+		i += a.s[i] == '\\' && i + 1 < a.n ? 2 : 1;
+	if (i >= a.n || a.s[i] == 0) {
 		*head = a;
 		tail->s = a.s + a.n;
 		tail->n = 0;
 		return 0;
 	}
 	head->s = a.s;
-	head->n = (size_t)(q - a.s);
-	tail->s = q + 1;
-	tail->n = a.n - head->n - 1;
+	head->n = i;
+	tail->s = a.s + i + 1;
+	tail->n = a.n - i - 1;
 	return 1;
+}
+
+int umpa_spec_next(struct umpa_span *s, struct umpa_span *item)
+{
+	while (s->n) {
+		umpa_span_cut(*s, ",", item, s);
+		*item = umpa_span_trim(*item);
+		if (item->n)
+			return 1;
+	}
+	return 0;
 }
 
 int umpa_spec_item(struct umpa_span *s, struct umpa_span *key, struct umpa_span *val, int *hasval)
 {
-	struct umpa_span item, rest;
+	struct umpa_span item;
 
-	for (;;) {
-		if (s->n == 0)
-			return 0;
-		umpa_span_split(*s, ',', &item, &rest);
-		*s = rest;
-		item = umpa_span_trim(item);
-		if (item.n)
-			break;
-	}
-	*hasval = umpa_span_split(item, '=', key, val);
+	if (!umpa_spec_next(s, &item))
+		return 0;
+	*hasval = umpa_span_cut(item, "=", key, val);
 	*key = umpa_span_trim(*key);
 	*val = umpa_span_trim(*val);
 	return 1;
@@ -95,7 +101,7 @@ int umpa_spec_part(struct umpa_span *list, struct umpa_span *part)
 
 	if (list->n == 0)
 		return 0;
-	umpa_span_split(*list, ':', part, &rest);
+	umpa_span_cut(*list, ":", part, &rest);
 	*part = umpa_span_trim(*part);
 	*list = rest;
 	return 1;
@@ -103,10 +109,11 @@ int umpa_spec_part(struct umpa_span *list, struct umpa_span *part)
 
 size_t umpa_spec_nparts(struct umpa_span list)
 {
-	size_t k = list.n ? 1 : 0;
+	struct umpa_span part;
+	size_t k = 0;
 
-	for (size_t i = 0; i < list.n; i++)
-		k += list.s[i] == ':';
+	while (umpa_spec_part(&list, &part))
+		k++;
 	return k;
 }
 

@@ -8,6 +8,9 @@
  *
  *   spec    = item *( "," item )         ; blanks around items are ignored and
  *                                        ; empty items ("a,,b", a trailing ",") skipped
+ *                                        ; a "\" before any character keeps it from
+ *                                        ; separating ("a\,b" is one item); the "\" stays
+ *                                        ; in the text for the protocol to unescape (DNS)
  *   item    = key [ "=" value ]          ; key and value trimmed of blanks
  *   value   = part *( ":" part )         ; a list (umpa_spec_part walks it)
  *   number  = 1*DIGIT / "0x" 1*HEXDIG    ; decimal, or hex after 0x / 0X; no sign,
@@ -47,14 +50,21 @@ int umpa_span_cstr(struct umpa_span a, char *buf, size_t size);
 int umpa_span_is(struct umpa_span a, const char *word);
 
 /**
- * Split @p a at the first @p ch: the text before in *@p head, after in
- * *@p tail (empty when there is no @p ch).  Returns 1 when @p ch was found.
+ * Split @p a at the first of the characters @p seps that no "\" escapes: the
+ * text before in *@p head, after in *@p tail (empty when there is none).
+ * Returns 1 when a separator was found, 0 when *@p head is all of @p a.
  */
-int umpa_span_split(struct umpa_span a, char ch, struct umpa_span *head, struct umpa_span *tail);
+int umpa_span_cut(struct umpa_span a, const char *seps, struct umpa_span *head, struct umpa_span *tail);
 
 /**
- * Read the next item of the spec at *@p s (what is left of the spec):
- * its key in *@p key, its value in *@p val (empty) and whether it had "=" in
+ * Take the next non-empty ","-separated item of the spec at *@p s into
+ * *@p item (trimmed); *@p s moves past it.  Returns 1, or 0 at the end.
+ */
+int umpa_spec_next(struct umpa_span *s, struct umpa_span *item);
+
+/**
+ * Read the next item of the spec at *@p s (what is left of the spec),
+ * split at its first "=": its key in *@p key, its value in *@p val (empty) and whether it had "=" in
  * *@p hasval; *@p s moves past the item and its ",".  Returns 1 when an item
  * was read, 0 at the end of the spec.
  */
@@ -66,7 +76,7 @@ int umpa_spec_item(struct umpa_span *s, struct umpa_span *key, struct umpa_span 
  */
 int umpa_spec_part(struct umpa_span *list, struct umpa_span *part);
 
-/** The number of ":"-separated parts of @p list (1 for text without ":", 0 for empty). */
+/** The number of parts umpa_spec_part takes from @p list (1 for text without ":", 0 for empty). */
 size_t umpa_spec_nparts(struct umpa_span list);
 
 /** Read a number (see the grammar) of at most @p max into *@p v.  Returns 0 or -1. */

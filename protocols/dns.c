@@ -767,26 +767,6 @@ static void w_patch16(struct dns_w *w, size_t at, unsigned v)
 	}
 }
 
-/* Split [s, end) at the first unescaped character of @seps: the part is [*ps, *ps + *pl).
- * Returns where the rest starts (after the separator), or NULL when there was none. */
-static const char *dns_part(const char *s, const char *end, const char *seps, const char **ps, size_t *pl)
-{
-	const char *q = s;
-
-	while (q < end) {
-		if (*q == '\\' && q + 1 < end) {
-			q += 2;
-			continue;
-		}
-		if (strchr(seps, *q))
-			break;
-		q++;
-	}
-	*ps = s;
-	*pl = (size_t)(q - s);
-	return q < end ? q + 1 : NULL;
-}
-
 /* Trim blanks around [*s, *s + *n). */
 static void dns_trim(const char **s, size_t *n)
 {
@@ -974,37 +954,43 @@ static int enc_txt(struct dns_w *w, const char *s, size_t n, struct umpa_err *e)
 	return 0;
 }
 
-/* Split rdata into up to @max parts at '/' or ':'; returns how many. */
+/* Split rdata into up to @max parts at '/' or ':' (the last part takes the rest); returns how many. */
 static unsigned dns_fields_of(const char *s, size_t n, const char **ps, size_t *pl, unsigned max)
 {
-	const char *end = s + n, *q = s;
+	struct umpa_span rest = {s, n}, part;
 	unsigned k = 0;
+	int more = 1;
 
-	while (q && k < max) {
-		q = dns_part(q, end, k + 1 < max ? "/:" : "", &ps[k], &pl[k]);
-		k++;
+	while (more && k < max) {
+		if (k + 1 < max) {
+			more = umpa_span_cut(rest, "/:", &part, &rest);
+		} else {
+			part = rest;
+			more = 0;
+		}
+		ps[k] = part.s;
+		pl[k++] = part.n;
 	}
 	return k;
 }
 
 /* EDNS0 option list and OPT pseudo-RR: name:OPT[:udpsize[:opt...]]. */
-static int enc_opt(struct dns_w *w, const char *name, size_t nlen, const char *rest, const char *end,
-		   struct umpa_err *e)
+static int enc_opt(struct dns_w *w, struct umpa_span name, const struct umpa_span *after, struct umpa_err *e)
 {
 	uint64_t udp = 4096, v;
 	uint32_t ttl = 0;
 	size_t at;
-	const char *ps;
-	size_t pl;
-	int rc;
+	struct umpa_span rest = after ? *after : name, part, key, value;
+	int rc, more = after != NULL;
 
-	if ((rc = enc_name(w, name, nlen, e)) < 0)
+	if ((rc = enc_name(w, name.s, name.n, e)) < 0)
 		return rc;
-	if (rest) {
-		rest = dns_part(rest, end, ":", &ps, &pl);
-		dns_trim(&ps, &pl);
-		if (pl && umpa_spec_num((struct umpa_span){ps, pl}, 0xffff, &udp) < 0)
-			return umpa_err_set(e, UMPA_EINVAL, "dns OPT: bad UDP payload size '%.*s'", (int)pl, ps);
+	if (more) {
+		more = umpa_span_cut(rest, ":", &part, &rest);
+		part = umpa_span_trim(part);
+		if (part.n && umpa_spec_num(part, 0xffff, &udp) < 0)
+			return umpa_err_set(e, UMPA_EINVAL, "dns OPT: bad UDP payload size '%.*s'", (int)part.n,
+					    part.s);
 	}
 	w_be16(w, T_OPT);
 	w_be16(w, (unsigned)udp);
@@ -1012,20 +998,19 @@ static int enc_opt(struct dns_w *w, const char *name, size_t nlen, const char *r
 	at = w->n;
 	w_be32(w, 0);
 	w_be16(w, 0);
-	while (rest) {
-		const char *val = NULL;
-		size_t vl = 0, kl;
-		char *eq;
-		rest = dns_part(rest, end, ":", &ps, &pl);
-		dns_trim(&ps, &pl);
-		if (pl == 0)
+	while (more) {
+		const char *ps, *val;
+		size_t vl, kl;
+		int eq;
+		more = umpa_span_cut(rest, ":", &part, &rest);
+		part = umpa_span_trim(part);
+		if (part.n == 0)
 			continue;
-		eq = memchr(ps, '=', pl);
-		kl = eq ? (size_t)(eq - ps) : pl;
-		if (eq) {
-			val = eq + 1;
-			vl = pl - kl - 1;
-		}
+		eq = umpa_span_cut(part, "=", &key, &value);
+		ps = key.s;
+		kl = key.n;
+		val = value.s;
+		vl = value.n;
 		if (kl == 2 && !strncasecmp(ps, "do", 2)) {
 			ttl |= 0x8000;
 		} else if (kl == 7 && !strncasecmp(ps, "version", 7) && eq &&
@@ -1102,7 +1087,7 @@ static int enc_opt(struct dns_w *w, const char *name, size_t nlen, const char *r
 			return umpa_err_set(e, UMPA_EINVAL,
 					    "dns OPT: bad option '%.*s' (do, version=N, ext_rcode=N, z=N, nsid, "
 					    "cookie=hex, padding=N, ecs=addr/len, N=hex)",
-					    (int)pl, ps);
+					    (int)part.n, part.s);
 		}
 	}
 	if (w->n - at - 6 > 0xffff)
@@ -1185,61 +1170,62 @@ static int enc_rdata(struct dns_w *w, uint16_t type, const char *s, size_t n, st
 /* One section entry from its text [s, s+n): a question (sect 0) or a record. */
 static int enc_item(struct dns_w *w, unsigned sect, const char *s, size_t n, struct umpa_err *e)
 {
-	const char *end = s + n, *rest, *name, *tp, *p3, *p4;
-	size_t nl, tl = 0, l3 = 0, l4 = 0, rdl;
+	struct umpa_span rest = {s, n}, name, tp = {s, 0}, p3 = {s, 0}, p4 = {s, 0}, after;
+	size_t rdl;
 	uint16_t type = T_A, klass = 1;
 	uint64_t ttl = 0;
-	int rc;
+	int rc, more, more2;
 
-	rest = dns_part(s, end, ":", &name, &nl);
-	if (rest)
-		rest = dns_part(rest, end, ":", &tp, &tl);
-	if (tl && (rc = dns_parse_type(tp, tl, &type, e)) < 0)
+	more = umpa_span_cut(rest, ":", &name, &rest);
+	if (more)
+		more = umpa_span_cut(rest, ":", &tp, &rest);
+	if (tp.n && (rc = dns_parse_type(tp.s, tp.n, &type, e)) < 0)
 		return rc;
 	if (sect == 0) {
-		if (rest) {
-			rest = dns_part(rest, end, ":", &p3, &l3);
-			if (rest)
+		if (more) {
+			if (umpa_span_cut(rest, ":", &p3, &rest))
 				return umpa_err_set(e, UMPA_EINVAL, "dns question '%.*s': want name[:type[:class]]",
 						    (int)n, s);
-			if (dns_parse_class(p3, l3, 1, &klass) < 0)
-				return umpa_err_set(e, UMPA_EINVAL, "dns: unknown class '%.*s'", (int)l3, p3);
+			if (dns_parse_class(p3.s, p3.n, 1, &klass) < 0)
+				return umpa_err_set(e, UMPA_EINVAL, "dns: unknown class '%.*s'", (int)p3.n, p3.s);
 		}
-		if ((rc = enc_name(w, name, nl, e)) < 0)
+		if ((rc = enc_name(w, name.s, name.n, e)) < 0)
 			return rc;
 		w_be16(w, type);
 		w_be16(w, klass);
 		return 0;
 	}
-	if (tl == 0)
+	if (tp.n == 0)
 		return umpa_err_set(e, UMPA_EINVAL, "dns record '%.*s': want name:type:ttl:rdata", (int)n, s);
 	if (type == T_OPT)
-		return enc_opt(w, name, nl, rest, end, e);
-	if (rest) {
-		const char *after = dns_part(rest, end, ":", &p3, &l3);
-		if (dns_parse_class(p3, l3, 0, &klass) == 0) {
+		return enc_opt(w, name, more ? &rest : NULL, e);
+	if (more) {
+		more2 = umpa_span_cut(rest, ":", &p3, &after);
+		if (dns_parse_class(p3.s, p3.n, 0, &klass) == 0) {
 			rest = after;
-			if (rest)
-				rest = dns_part(rest, end, ":", &p4, &l4);
-			if (l4 && umpa_spec_num((struct umpa_span){p4, l4}, 0xffffffffu, &ttl) < 0)
+			more = more2;
+			if (more)
+				more = umpa_span_cut(rest, ":", &p4, &rest);
+			if (p4.n && umpa_spec_num(p4, 0xffffffffu, &ttl) < 0)
 				return umpa_err_set(e, UMPA_EINVAL, "dns record '%.*s': bad ttl '%.*s'", (int)n, s,
-						    (int)l4, p4);
+						    (int)p4.n, p4.s);
 		} else {
 			rest = after;
-			if (l3 && umpa_spec_num((struct umpa_span){p3, l3}, 0xffffffffu, &ttl) < 0)
+			more = more2;
+			if (p3.n && umpa_spec_num(p3, 0xffffffffu, &ttl) < 0)
 				return umpa_err_set(e, UMPA_EINVAL,
 						    "dns record '%.*s': '%.*s' is neither a class nor a ttl", (int)n, s,
-						    (int)l3, p3);
+						    (int)p3.n, p3.s);
 		}
 	}
-	if ((rc = enc_name(w, name, nl, e)) < 0)
+	if ((rc = enc_name(w, name.s, name.n, e)) < 0)
 		return rc;
 	w_be16(w, type);
 	w_be16(w, klass);
 	w_be32(w, (uint32_t)ttl);
 	rdl = w->n;
 	w_be16(w, 0);
-	if (rest && (rc = enc_rdata(w, type, rest, (size_t)(end - rest), e)) < 0)
+	if (more && (rc = enc_rdata(w, type, rest.s, rest.n, e)) < 0)
 		return rc;
 	if (w->n - rdl - 2 > 0xffff)
 		return umpa_err_set(e, UMPA_ERANGE, "dns record '%.*s': rdata longer than 65535 bytes", (int)n, s);
@@ -1250,17 +1236,12 @@ static int enc_item(struct dns_w *w, unsigned sect, const char *s, size_t n, str
 /* Encode every item of @spec into @w; *count receives how many. */
 static int enc_section(struct dns_w *w, unsigned sect, const char *spec, uint32_t *count, struct umpa_err *e)
 {
-	const char *s = spec, *end = spec + strlen(spec), *it;
-	size_t il;
+	struct umpa_span s = umpa_span_of(spec), item;
 	int rc;
 
 	*count = 0;
-	while (s) {
-		s = dns_part(s, end, ",", &it, &il);
-		dns_trim(&it, &il);
-		if (il == 0)
-			continue;
-		if ((rc = enc_item(w, sect, it, il, e)) < 0)
+	while (umpa_spec_next(&s, &item)) {
+		if ((rc = enc_item(w, sect, item.s, item.n, e)) < 0)
 			return rc;
 		++*count;
 	}

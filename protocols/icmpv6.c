@@ -651,7 +651,7 @@ static int parse_prefix(const char *val, uint8_t d[30])
 	const uint64_t max[4] = {128, 255, 0xffffffffu, 0xffffffffu};
 	int i;
 
-	if (!umpa_span_split(umpa_span_of(val), '/', &head, &list) || list.n == 0 ||
+	if (!umpa_span_cut(umpa_span_of(val), "/", &head, &list) || list.n == 0 ||
 	    umpa_span_cstr(head, addr, sizeof(addr)) < 0)
 		return -1;
 	memset(d, 0, 30);

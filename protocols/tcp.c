@@ -534,7 +534,7 @@ static int opt_encode(struct umpa_span name, struct umpa_span val, int hasval, u
 			goto bad;
 		while (umpa_spec_part(&rest, &part)) {
 			struct umpa_span l, r;
-			if (!umpa_span_split(part, '-', &l, &r) || umpa_spec_num(l, 0xffffffffu, &v) < 0 ||
+			if (!umpa_span_cut(part, "-", &l, &r) || umpa_spec_num(l, 0xffffffffu, &v) < 0 ||
 			    umpa_spec_num(r, 0xffffffffu, &w) < 0)
 				goto bad;
 			if (k + 8 > TCP_MAXOPT)

@@ -29,7 +29,7 @@ static void test_items(void **state)
 	{
 		struct umpa_span part, l, r;
 		assert_int_equal(umpa_spec_part(&v, &part), 1);
-		assert_int_equal(umpa_span_split(part, '-', &l, &r), 1);
+		assert_int_equal(umpa_span_cut(part, "-", &l, &r), 1);
 		assert_int_equal(l.n, 1);
 		assert_int_equal(r.n, 1);
 		assert_int_equal(umpa_spec_part(&v, &part), 1);
@@ -43,6 +43,16 @@ static void test_items(void **state)
 	assert_int_equal(umpa_spec_item(&s, &k, &v, &hv), 0);
 	assert_int_equal(umpa_spec_nparts(sp("")), 0);
 	assert_int_equal(umpa_spec_nparts(sp("a")), 1);
+	/* a backslash keeps the next character from separating, and stays in the text */
+	s = sp("a\\,b=c\\:d:e,f");
+	assert_int_equal(umpa_spec_item(&s, &k, &v, &hv), 1);
+	assert_int_equal(k.n, 4);
+	assert_memory_equal(k.s, "a\\,b", 4);
+	assert_int_equal(umpa_spec_nparts(v), 2);
+	assert_memory_equal(v.s, "c\\:d:e", 6);
+	assert_int_equal(umpa_spec_item(&s, &k, &v, &hv), 1);
+	assert_true(umpa_span_is(k, "f"));
+	assert_int_equal(umpa_spec_item(&s, &k, &v, &hv), 0);
 }
 
 static void test_numbers(void **state)
