@@ -1515,30 +1515,27 @@ static int tls_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field 
 	if (l->hlen < TLS_HDR)
 		return umpa_err_set(e, UMPA_EINVAL, "tls: header incomplete, cannot set the content");
 	if (f == &tls_fields[F_HS]) {
-		while (*s) {
-			const char *item = s, *comma = strchr(s, ','), *eq;
-			size_t n = comma ? (size_t)(comma - s) : strlen(s), at;
+		struct umpa_span rest = umpa_span_of(s), key, val;
+		int eq;
+		while (umpa_spec_item(&rest, &key, &val, &eq)) {
+			/* the whole item, for messages */
+			const char *item = key.s;
+			int n = (int)((eq ? val.s + val.n : key.s + key.n) - key.s);
+			size_t at;
 			uint64_t t;
-			s += n + (comma ? 1 : 0);
-			while (n && *item == ' ')
-				item++, n--;
-			if (n == 0)
-				continue;
-			eq = memchr(item, '=', n);
-			if (hs_spec_type(item, eq ? (size_t)(eq - item) : n, &t) < 0) {
+			if (hs_spec_type(key.s, key.n, &t) < 0) {
 				umpa_sbuf_free(&buf);
 				return umpa_err_set(
 				    e, UMPA_EINVAL,
 				    "tls handshake: bad message type in '%.*s' (expected a name such as "
 				    "client_hello or finished, or a number)",
-				    (int)n, item);
+				    n, item);
 			}
 			at = buf.len;
 			umpa_sbuf_put(&buf, "\0\0\0\0", 4);
-			if (eq && put_hex(&buf, eq + 1, n - (size_t)(eq + 1 - item)) < 0) {
+			if (eq && put_hex(&buf, val.s, val.n) < 0) {
 				umpa_sbuf_free(&buf);
-				return umpa_err_set(e, UMPA_EINVAL, "tls handshake: bad hex body in '%.*s'", (int)n,
-						    item);
+				return umpa_err_set(e, UMPA_EINVAL, "tls handshake: bad hex body in '%.*s'", n, item);
 			}
 			if (buf.oom) {
 				umpa_sbuf_free(&buf);
@@ -1558,11 +1555,12 @@ static int tls_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field 
 		}
 		l->aux = (l->aux & ~(uint32_t)TLS_A_CT_ALERT) | TLS_A_CT_HS;
 	} else if (f == &tls_fields[F_ALERT]) {
-		const char *colon = strchr(s, ':');
+		struct umpa_span level, desc;
 		uint64_t lv, ds;
 		char b[2];
-		if (!colon || spec_value(s, (size_t)(colon - s), alert_level_spec, alert_levels, 255, &lv) < 0 ||
-		    spec_value(colon + 1, strlen(colon + 1), alert_spec, alert_descs, 255, &ds) < 0)
+		if (!umpa_span_cut(umpa_span_of(s), ":", &level, &desc) ||
+		    spec_value(level.s, level.n, alert_level_spec, alert_levels, 255, &lv) < 0 ||
+		    spec_value(desc.s, desc.n, alert_spec, alert_descs, 255, &ds) < 0)
 			return umpa_err_set(e, UMPA_EINVAL,
 					    "tls alert: bad spec '%s' (expected LEVEL:DESCRIPTION, e.g. "
 					    "fatal:handshake_failure or 2:40)",
