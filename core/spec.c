@@ -2,6 +2,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "umpa_num.h"
 #include "umpa_spec.h"
 
 static int is_blank_(char ch)
@@ -119,27 +120,15 @@ size_t umpa_spec_nparts(struct umpa_span list)
 
 int umpa_spec_num(struct umpa_span a, uint64_t max, uint64_t *v)
 {
-	uint64_t x = 0;
-	size_t i = 0;
-	unsigned base = 10;
+	char buf[48];
+	struct umpa_err e;
 
+	/* the digits are read by the one checked-number parser (umpa_num.h); a
+	 * spec's numbers (codes, sizes, counts) take no sign */
 	a = umpa_span_trim(a);
-	if (a.n > 2 && a.s[0] == '0' && (a.s[1] == 'x' || a.s[1] == 'X')) {
-		base = 16;
-		i = 2;
-	}
-	if (i >= a.n)
+	if (a.n == 0 || a.s[0] == '+' || a.s[0] == '-' || umpa_span_cstr(a, buf, sizeof(buf)) < 0)
 		return -1;
-	for (; i < a.n; i++) {
-		int d = hexval_(a.s[i]);
-		if (d < 0 || (unsigned)d >= base)
-			return -1;
-		if (x > (max - (uint64_t)d) / base)
-			return -1;
-		x = x * base + (uint64_t)d;
-	}
-	*v = x;
-	return 0;
+	return umpa_num_u64(UMPA_NUM_RANGE("", 0, (double)max, UMPA_NUM_INT), "spec", buf, v, &e) < 0 ? -1 : 0;
 }
 
 long umpa_spec_hex(struct umpa_span a, uint8_t *out, size_t max)
