@@ -10,7 +10,7 @@ static int is_blank_(char ch)
 	return ch == ' ' || ch == '\t';
 }
 
-static int hexval_(char ch)
+int umpa_spec_hexval(int ch)
 {
 	if (ch >= '0' && ch <= '9')
 		return ch - '0';
@@ -141,7 +141,7 @@ long umpa_spec_hex(struct umpa_span a, uint8_t *out, size_t max)
 		a.s += 2, a.n -= 2;
 	for (size_t i = 0; i < a.n; i++) {
 		char ch = a.s[i];
-		int d = hexval_(ch);
+		int d = umpa_spec_hexval(ch);
 		if (d < 0) {
 			if (ch != ':' && ch != '-' && ch != '.' && ch != ' ')
 				return UMPA_SPEC_NOTHEX;

@@ -79,6 +79,9 @@ int umpa_spec_part(struct umpa_span *list, struct umpa_span *part);
 /** The number of parts umpa_spec_part takes from @p list (1 for text without ":", 0 for empty). */
 size_t umpa_spec_nparts(struct umpa_span list);
 
+/** The value of hex digit @p ch (either case), or -1. */
+int umpa_spec_hexval(int ch);
+
 /** Read a number (see the grammar) of at most @p max into *@p v.  Returns 0 or -1. */
 int umpa_spec_num(struct umpa_span a, uint64_t max, uint64_t *v);
 
