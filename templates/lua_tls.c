@@ -47,6 +47,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "lua_internal.h"
 #include "umpa_lua_tls.h"
 #include "umpa_tls.h"
 
@@ -56,17 +57,22 @@
 /* Registry key of the state's key collector (a full userdata). */
 static const char keys_key_;
 
-/* The collector: a struct umpa_lua_tls_keys and its buffer's capacity. */
+/* The collector: a struct umpa_lua_tls_keys and its buffer's capacity (charged to the
+ * script's memory cap); and the state's tls{} work of the current evaluation. */
 struct keys_ud_ {
 	struct umpa_lua_tls_keys pub;
 	char *buf;
 	size_t cap;
+	unsigned long long eval; /* umpa_lua_eval_ when the counts below restarted */
+	unsigned handshakes;     /* handshakes run (renegotiations count) */
+	unsigned key_units;      /* keys generated, in 1/8 of an RSA-2048 key */
 };
 
 static int keys_gc_(lua_State *L)
 {
 	struct keys_ud_ *k = luaL_checkudata(L, 1, MT_TLSKEYS);
 
+	umpa_lua_mem_release_(L, k->cap);
 	free(k->buf);
 	k->buf = NULL;
 	k->pub.text = NULL;
@@ -91,8 +97,9 @@ const struct umpa_lua_tls_keys *umpa_lua_tls_keys(struct umpa_lua *U)
 	return k ? &k->pub : NULL;
 }
 
-/* Append @p n bytes to the collector; -1 when out of memory. */
-static int keys_add_(struct keys_ud_ *k, const char *s, size_t n)
+/* Append @p n bytes to the collector; -1 when out of memory.  The growth is charged to the
+ * memory cap of @p L first (raises when it does not fit). */
+static int keys_add_(lua_State *L, struct keys_ud_ *k, const char *s, size_t n)
 {
 	if (n == 0)
 		return 0;
@@ -100,9 +107,12 @@ static int keys_add_(struct keys_ud_ *k, const char *s, size_t n)
 		size_t cap = k->cap ? k->cap : 1024;
 		while (cap < k->pub.len + n)
 			cap *= 2;
+		umpa_lua_mem_charge_(L, cap - k->cap);
 		char *b = realloc(k->buf, cap);
-		if (!b)
+		if (!b) {
+			umpa_lua_mem_release_(L, cap - k->cap);
 			return -1;
+		}
 		k->buf = b;
 		k->cap = cap;
 		k->pub.text = b;
@@ -591,6 +601,73 @@ static void to_table_key_(char *msg)
 			*p = '_';
 }
 
+/* ---- work done on the script's behalf ---- */
+
+/* What one evaluation (one call from the host: a build, a template's callback) may make
+ * tls{} do.  The pump's C time is not seen by the instruction budget, so it is bounded
+ * here, before it is spent: key generation (an RSA key costs about the cube of its size:
+ * RSA-2048 about 0.25 s of CPU, RSA-4096 2 s, RSA-8192 15 s, RSA-16384 minutes) and
+ * handshakes (1-5 ms each).  A template that wants many conversations asks one tls{}
+ * for count=N: they share one set of keys. */
+#define TLS_MAX_HANDSHAKES 2000u                       /* per evaluation; renegotiations count */
+#define TLS_KEY_UNIT_RSA2048 8u                        /* key generation is counted in 1/8 of an RSA-2048 key */
+#define TLS_MAX_KEY_UNITS (20u * TLS_KEY_UNIT_RSA2048) /* 20 RSA-2048 keys' worth (10 calls of tls{}) */
+
+/* The cost of generating a key of @p type ("rsa", "rsa:N", "ec:...", "ed25519"; NULL: rsa)
+ * in 1/8 of an RSA-2048 key: 8 (N/2048)^3 for RSA, 1 for the others.  Only an estimate:
+ * the pump checks the type itself. */
+static unsigned key_cost_(const char *type)
+{
+	unsigned long bits = 2048;
+	double r;
+
+	if (type && strncmp(type, "rsa", 3) != 0)
+		return 1;
+	if (type && type[3] == ':') {
+		bits = strtoul(type + 4, NULL, 10);
+		if (bits < 512)
+			bits = 512;
+		if (bits > 65536)
+			bits = 65536;
+	}
+	r = (double)bits / 2048;
+	r = r * r * r * TLS_KEY_UNIT_RSA2048;
+	return r < 1 ? 1 : (unsigned)(r + 0.5);
+}
+
+/* Charge the work of a tls{} call with options @p o and @p count conversations to the
+ * evaluation's budget (kept in @p k), or raise naming the limit; nothing is charged then. */
+static void budget_charge_(lua_State *L, struct keys_ud_ *k, const struct umpa_tls_opts *o, int count)
+{
+	const struct umpa_tls_side *sd = o->side;
+	unsigned long long hs, keys;
+
+	if (k->eval != umpa_lua_eval_(L)) {
+		k->eval = umpa_lua_eval_(L);
+		k->handshakes = k->key_units = 0;
+	}
+	/* a CA and the server's leaf, both of the server's key type; the client's with client_cert */
+	keys = 2ull * key_cost_(sd[UMPA_TCPS_SERVER].key_type);
+	if (o->client_cert)
+		keys += key_cost_(sd[UMPA_TCPS_CLIENT].key_type);
+	hs = (unsigned long long)count * (1ull + (unsigned)sd[0].renegotiations + (unsigned)sd[1].renegotiations);
+	if (keys > TLS_MAX_KEY_UNITS - k->key_units)
+		luaL_error(L,
+			   "tls: key generation limit (%d RSA-2048 keys' worth per evaluation) exceeded: this call "
+			   "needs %d%s, %d left (key_type \"%s\")",
+			   (int)(TLS_MAX_KEY_UNITS / TLS_KEY_UNIT_RSA2048), (int)(keys / TLS_KEY_UNIT_RSA2048),
+			   keys % TLS_KEY_UNIT_RSA2048 ? ".x" : "",
+			   (int)((TLS_MAX_KEY_UNITS - k->key_units) / TLS_KEY_UNIT_RSA2048),
+			   sd[UMPA_TCPS_SERVER].key_type ? sd[UMPA_TCPS_SERVER].key_type : "rsa");
+	if (hs > TLS_MAX_HANDSHAKES - k->handshakes)
+		luaL_error(L,
+			   "tls: work limit (%d handshakes per evaluation) exceeded: this call needs %I, %d left "
+			   "(count times 1 + renegotiations)",
+			   (int)TLS_MAX_HANDSHAKES, (lua_Integer)hs, (int)(TLS_MAX_HANDSHAKES - k->handshakes));
+	k->key_units += (unsigned)keys;
+	k->handshakes += (unsigned)hs;
+}
+
 /* tls{...}: see the file comment. */
 static int l_tls_(lua_State *L)
 {
@@ -605,6 +682,8 @@ static int l_tls_(lua_State *L)
 
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_settop(L, 1);
+	if (umpa_lua_closing_(L)) /* lua_close runs finalizers: what tls{} makes would never be freed */
+		return luaL_error(L, "tls: cannot run while the state closes (in a finalizer)");
 	umpa_tls_opts_init(&o);
 	read_opts_(L, &o, &count, pskkey);
 	if (o.early_len && o.resume == UMPA_TLS_RESUME_NONE)
@@ -612,6 +691,8 @@ static int l_tls_(lua_State *L)
 	resume = o.resume != UMPA_TLS_RESUME_NONE;
 	if (!count)
 		count = resume ? 2 : 1;
+	if ((k = keys_get_(L)))
+		budget_charge_(L, k, &o, count);
 
 	r = lua_newuserdatauv(L, sizeof *r, 0); /* index 2: owns the pump and the conversation */
 	memset(r, 0, sizeof *r);
@@ -622,7 +703,6 @@ static int l_tls_(lua_State *L)
 	r->U = ud;
 	r->L = L;
 	r->tbl = 3;
-	k = keys_get_(L);
 	kstart = k ? k->pub.len : 0;
 
 	r->t = umpa_tls_new(&o, &e);
@@ -654,7 +734,7 @@ static int l_tls_(lua_State *L)
 			return luaL_error(L, "tls: conversation %d: %s", i + 1, e.msg);
 		next_ns = umpa_tls_conv_now_ns(r->c) + 1000000;
 		kl = umpa_tls_conv_keylog(r->c, &klen);
-		if (k && keys_add_(k, kl, klen) < 0)
+		if (k && keys_add_(L, k, kl, klen) < 0)
 			return luaL_error(L, "tls: no memory for the key log");
 		r->rep = *umpa_tls_conv_report(r->c);
 		r->c = umpa_tls_conv_free(r->c);
