@@ -691,6 +691,11 @@ static int l_tls_(lua_State *L)
 	resume = o.resume != UMPA_TLS_RESUME_NONE;
 	if (!count)
 		count = resume ? 2 : 1;
+	/* the conversations count time in int64 nanoseconds: keep a year of room after the start
+	 * (the option's own range, checked where it is read, is narrower) */
+	if (o.tcp.start_sec < 0 || o.tcp.start_sec > INT64_MAX / 1000000000LL - 366LL * 86400)
+		return luaL_error(L, "tls: time: %I s since the epoch is past what a nanosecond clock holds",
+				  (lua_Integer)o.tcp.start_sec);
 	if ((k = keys_get_(L)))
 		budget_charge_(L, k, &o, count);
 
