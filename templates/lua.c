@@ -115,6 +115,7 @@ struct umpa_lua {
 	size_t mem;                          /* bytes Lua holds, and bytes held outside it for the script */
 	size_t mem_cap;                      /* most bytes the script may hold */
 	size_t sb_charged;                   /* bytes of sb charged to mem */
+	int mem_refused;                     /* l_alloc refused the last growth: the next is Lua's retry */
 	unsigned long long evals;            /* calls from the host so far (umpa_lua_eval_) */
 	int closing;                         /* lua_close runs: nothing new may need a finalizer */
 	unsigned long long instr_cap;        /* VM instructions per host call */
@@ -263,6 +264,9 @@ static void *uget(lua_State *L, int idx, enum utype t)
 
 /* ---- memory and instruction limits ---- */
 
+/* What a full collection forced by the cap must leave free for the script to go on (see l_alloc). */
+#define MEM_SLACK(U) ((U)->mem_cap / 8)
+
 /* Room for @n more bytes under the cap? (U->mem may be over it after the cap was lowered) */
 static int mem_fits(const struct umpa_lua *U, size_t n)
 {
@@ -281,8 +285,21 @@ static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 		U->mem -= osize;
 		return NULL;
 	}
-	if (nsize > osize && !mem_fits(U, nsize - osize))
-		return NULL; /* Lua collects garbage, retries, then raises "not enough memory" */
+	if (nsize > osize) {
+		/* refused: Lua runs a full (emergency) collection, asks once more, then raises
+		 * "not enough memory".  The second time, the collection must have left some
+		 * slack, or a script living at its cap would run a full collection of the
+		 * whole heap every few allocations, for minutes, before it finally fails. */
+		size_t more = nsize - osize;
+		if (U->mem_refused) {
+			U->mem_refused = 0;
+			if (!mem_fits(U, more + MEM_SLACK(U)))
+				return NULL;
+		} else if (!mem_fits(U, more)) {
+			U->mem_refused = 1;
+			return NULL;
+		}
+	}
 	n = realloc(ptr, nsize);
 	if (n)
 		U->mem = U->mem - osize + nsize;
@@ -310,7 +327,7 @@ void umpa_lua_mem_charge_(lua_State *L, size_t n)
 		/* garbage packets give their bytes back in their finalizers (a no-op
 		 * inside a finalizer: Lua then refuses to collect) */
 		lua_gc(L, LUA_GCCOLLECT);
-		if (!mem_fits(U, n))
+		if (!mem_fits(U, n + MEM_SLACK(U))) /* (the slack: as in l_alloc) */
 			mem_error(L, U);
 	}
 	U->mem += n;
@@ -1140,14 +1157,18 @@ static void pkt_account(lua_State *L, struct lpkt *lp)
 {
 	size_t now = lp->p.owned ? lp->p.cap : 0;
 	struct umpa_lua *U = get_U(L);
+	int fits;
 
 	if (now <= lp->charged) {
 		umpa_lua_mem_account_(L, &lp->charged, now);
 		return;
 	}
-	if (!U->closing && !mem_fits(U, now - lp->charged))
-		lua_gc(L, LUA_GCCOLLECT); /* (lp is on the stack: not collected) */
-	if (!U->closing && mem_fits(U, now - lp->charged)) {
+	fits = !U->closing && mem_fits(U, now - lp->charged);
+	if (!U->closing && !fits) {
+		lua_gc(L, LUA_GCCOLLECT);                             /* (lp is on the stack: not collected) */
+		fits = mem_fits(U, now - lp->charged + MEM_SLACK(U)); /* (the slack: as in l_alloc) */
+	}
+	if (fits) {
 		umpa_lua_mem_account_(L, &lp->charged, now);
 		return;
 	}

@@ -607,11 +607,11 @@ static void to_table_key_(char *msg)
  * tls{} do.  The pump's C time is not seen by the instruction budget, so it is bounded
  * here, before it is spent: key generation (an RSA key costs about the cube of its size:
  * RSA-2048 about 0.25 s of CPU, RSA-4096 2 s, RSA-8192 15 s, RSA-16384 minutes) and
- * handshakes (1-5 ms each).  A template that wants many conversations asks one tls{}
+ * handshakes (1-5 ms each, more on a loaded machine).  A template that wants many conversations asks one tls{}
  * for count=N: they share one set of keys. */
-#define TLS_MAX_HANDSHAKES 2000u                       /* per evaluation; renegotiations count */
+#define TLS_MAX_HANDSHAKES 1000u                       /* per evaluation; renegotiations count */
 #define TLS_KEY_UNIT_RSA2048 8u                        /* key generation is counted in 1/8 of an RSA-2048 key */
-#define TLS_MAX_KEY_UNITS (20u * TLS_KEY_UNIT_RSA2048) /* 20 RSA-2048 keys' worth (10 calls of tls{}) */
+#define TLS_MAX_KEY_UNITS (16u * TLS_KEY_UNIT_RSA2048) /* 16 RSA-2048 keys' worth: 8 calls of tls{}, 1 rsa:4096 */
 
 /* The cost of generating a key of @p type ("rsa", "rsa:N", "ec:...", "ed25519"; NULL: rsa)
  * in 1/8 of an RSA-2048 key: 8 (N/2048)^3 for RSA, 1 for the others.  Only an estimate:
