@@ -265,7 +265,11 @@ static void *uget(lua_State *L, int idx, enum utype t)
 /* ---- memory and instruction limits ---- */
 
 /* What a full collection forced by the cap must leave free for the script to go on (see l_alloc). */
-#define MEM_SLACK(U) ((U)->mem_cap / 8)
+#define MEM_SLACK(U) ((U)->mem_cap / 16)
+/* Memory outside Lua comes back only in finalizers, which Lua's emergency collection (the one
+ * it runs when l_alloc refuses) does not call: outside memory may fill the cap but for this
+ * reserve, kept for Lua's own allocations, and the collection a charge forces calls them. */
+#define MEM_RESERVE(U) ((U)->mem_cap / 16)
 
 /* Room for @n more bytes under the cap? (U->mem may be over it after the cap was lowered) */
 static int mem_fits(const struct umpa_lua *U, size_t n)
@@ -315,6 +319,28 @@ static int mem_error(lua_State *L, struct umpa_lua *U)
 	return luaL_error(L, "memory limit (%d MiB) exceeded", (int)(U->mem_cap >> 20));
 }
 
+/* May @n more bytes outside Lua be charged?  Runs a full collection when they do not fit at
+ * first (garbage packets give their bytes back in their finalizers; a no-op inside a
+ * finalizer, where Lua refuses to collect); after it, a slack must be left, as in l_alloc. */
+static int charge_fits(lua_State *L, struct umpa_lua *U, size_t n)
+{
+	if (U->closing || n > SIZE_MAX / 4)
+		return 0;
+	if (mem_fits(U, n + MEM_RESERVE(U)))
+		return 1;
+	lua_gc(L, LUA_GCCOLLECT);
+	return mem_fits(U, n + MEM_RESERVE(U) + MEM_SLACK(U));
+}
+
+/* Count @n bytes outside Lua (they fit), and tell the collector, which paces itself by Lua's
+ * own allocations, about them. */
+static void charge_now(lua_State *L, struct umpa_lua *U, size_t n)
+{
+	U->mem += n;
+	if (n >= 1024)
+		lua_gc(L, LUA_GCSTEP, (int)(n >> 10 < 65536 ? n >> 10 : 65536));
+}
+
 void umpa_lua_mem_charge_(lua_State *L, size_t n)
 {
 	struct umpa_lua *U = get_U(L);
@@ -323,17 +349,9 @@ void umpa_lua_mem_charge_(lua_State *L, size_t n)
 		mem_error(L, U);
 	if (n == 0)
 		return;
-	if (!mem_fits(U, n)) {
-		/* garbage packets give their bytes back in their finalizers (a no-op
-		 * inside a finalizer: Lua then refuses to collect) */
-		lua_gc(L, LUA_GCCOLLECT);
-		if (!mem_fits(U, n + MEM_SLACK(U))) /* (the slack: as in l_alloc) */
-			mem_error(L, U);
-	}
-	U->mem += n;
-	/* the collector paces itself by Lua's own allocations: tell it about these */
-	if (n >= 1024)
-		lua_gc(L, LUA_GCSTEP, (int)(n >> 10 < 65536 ? n >> 10 : 65536));
+	if (!charge_fits(L, U, n))
+		mem_error(L, U);
+	charge_now(L, U, n);
 }
 
 void umpa_lua_mem_release_(lua_State *L, size_t n)
@@ -1157,19 +1175,14 @@ static void pkt_account(lua_State *L, struct lpkt *lp)
 {
 	size_t now = lp->p.owned ? lp->p.cap : 0;
 	struct umpa_lua *U = get_U(L);
-	int fits;
 
 	if (now <= lp->charged) {
 		umpa_lua_mem_account_(L, &lp->charged, now);
 		return;
 	}
-	fits = !U->closing && mem_fits(U, now - lp->charged);
-	if (!U->closing && !fits) {
-		lua_gc(L, LUA_GCCOLLECT);                             /* (lp is on the stack: not collected) */
-		fits = mem_fits(U, now - lp->charged + MEM_SLACK(U)); /* (the slack: as in l_alloc) */
-	}
-	if (fits) {
-		umpa_lua_mem_account_(L, &lp->charged, now);
+	if (charge_fits(L, U, now - lp->charged)) { /* (lp is on the stack: a collection keeps it) */
+		charge_now(L, U, now - lp->charged);
+		lp->charged = now;
 		return;
 	}
 	umpa_pkt_release(&lp->p);
