@@ -24,6 +24,7 @@
  * at its end), the layers of what umpa_reasm_feed returns stay inside their
  * bytes, and the counters stay consistent.
  *
+ * UMPA_FUZZ_REASM_PRINT=1 prints what each feed rendered.
  * UMPA_FUZZ_REASM_SEEDS=DIR writes seeds into DIR and exits (tests/fuzz/run.sh
  * does this): TLS records split across segments in order, out of order,
  * duplicated, overlapping, across the sequence wrap, over several flows.
@@ -47,6 +48,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 enum { SEG_HDR = 6, MAX_PAYLOAD = 16384, FLOWS = 8 };
 
 static struct umpa_sbuf out;
+static int print_out; /* UMPA_FUZZ_REASM_PRINT set: show what each feed rendered (reproducing a finding) */
 
 /* No control characters from packet bytes may reach a terminal (tabs and newlines are the renderer's). */
 static void check_text(const char *s, size_t n)
@@ -195,6 +197,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			umpa_reasm_show(r, &p, frame, (enum umpa_reasm_fmt)fmt, &ro, &out);
 			if (!out.oom)
 				check_text(out.s, out.len);
+			if (print_out && out.s)
+				fputs(out.s, stdout);
 		}
 		umpa_pkt_release(&p);
 		free(f);
@@ -246,6 +250,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
+	print_out = getenv("UMPA_FUZZ_REASM_PRINT") != NULL;
 	if (!dir)
 		return 0;
 	recs[nrec++] = 22;
