@@ -59,9 +59,14 @@
  * Sandbox: base (without dofile, loadfile, print, warn; load accepts only
  * text chunks), string (without string.dump), table, math and utf8.  No io,
  * os, package, require, debug or coroutine.  Memory is capped (256 MiB by
- * default: an allocation past it fails with "out of memory"; a packet
- * object holds about 1.7 KB of it, so about 150,000 live packet objects
- * fit) and so are VM instructions per call from the host (1e9 by default,
+ * default), counting everything a script makes: Lua's objects and what the
+ * binding's objects hold outside Lua (a packet's bytes, build plans, the
+ * tls{} key log; charged before they are allocated, given back by __gc).
+ * Past it an allocation fails with "memory limit (256 MiB) exceeded" (Lua's
+ * own, caught by pcall: "not enough memory"); a packet object holds about
+ * 1.7 KB plus its bytes.  Nothing outside Lua is made while lua_close runs
+ * finalizers (what they made would never be finalized).  So are capped
+ * VM instructions per call from the host (1e9 by default,
  * about 10 s of pure Lua on a slow machine: "instruction limit reached"),
  * so a script can neither exhaust the machine nor hang.  The instruction
  * counter restarts at each umpa_lua_* entry point and umpa_lua_set_limits();

@@ -37,7 +37,19 @@
  *
  * Safety: the pump and the conversation are held by a userdata whose __gc
  * frees them, so a Lua error cannot leak them; packets reach Lua through a
- * protected call, so no error unwinds through OpenSSL's frames.
+ * protected call, so no error unwinds through OpenSSL's frames.  tls{} does
+ * not run from a finalizer at close (its objects would never be freed).
+ *
+ * Budget: the pump's C work is invisible to the instruction count, so each
+ * evaluation (each call from the host) may make tls{} generate keys worth
+ * 16 RSA-2048 keys (RSA-N costs (N/2048)^3 of them, other types 1/8: a call
+ * makes a CA and a server key of key_type, and a client key with
+ * client_cert; so rsa:4096 once, rsa:8192 never) and run 1000 handshakes
+ * (count times 1 + renegotiations).  A call past either is refused before
+ * it starts: "tls: key generation limit (16 RSA-2048 keys' worth per
+ * evaluation) exceeded ..." / "tls: work limit (1000 handshakes per
+ * evaluation) exceeded ...".  Its packets, report and key log count
+ * against the memory cap.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
