@@ -71,6 +71,52 @@ bad:
 	exit(UMPA_EXIT_USAGE);
 }
 
+double tool_real(const struct umpa_num_spec *spec, const char *opt, const char *val)
+{
+	struct umpa_err e = {0};
+	double v;
+
+	if (umpa_num_real(spec, opt, val, &v, &e) < 0) {
+		tool_err("%s", e.msg);
+		exit(UMPA_EXIT_USAGE);
+	}
+	return v;
+}
+
+uint64_t tool_u64(const struct umpa_num_spec *spec, const char *opt, const char *val)
+{
+	struct umpa_err e = {0};
+	uint64_t v;
+
+	if (umpa_num_u64(spec, opt, val, &v, &e) < 0) {
+		tool_err("%s", e.msg);
+		exit(UMPA_EXIT_USAGE);
+	}
+	return v;
+}
+
+int64_t tool_ns(const struct umpa_num_spec *spec, const char *opt, const char *val)
+{
+	struct umpa_err e = {0};
+	int64_t v;
+
+	if (umpa_num_ns(spec, opt, val, &v, &e) < 0) {
+		tool_err("%s", e.msg);
+		exit(UMPA_EXIT_USAGE);
+	}
+	return v;
+}
+
+void tool_time(const struct umpa_num_spec *spec, const char *opt, const char *val, int64_t *sec, uint32_t *nsec)
+{
+	struct umpa_err e = {0};
+
+	if (umpa_num_time(spec, opt, val, sec, nsec, &e) < 0) {
+		tool_err("%s", e.msg);
+		exit(UMPA_EXIT_USAGE);
+	}
+}
+
 void tool_render(enum tool_fmt fmt, const struct umpa_pkt *p, const struct umpa_render_opts *ro, struct umpa_sbuf *out)
 {
 	if (fmt == TOOL_FMT_LINE)
@@ -139,6 +185,38 @@ int tool_build_exprs(struct umpa_lua *L, const char *script, char **exprs, int n
 			return -1;
 	}
 	return 0;
+}
+
+void tool_unsent_note(struct tool_unsent *u, unsigned long no, const char *why)
+{
+	size_t i;
+
+	u->total++;
+	for (i = 0; i < u->n && strcmp(u->r[i].why, why) != 0; i++)
+		;
+	if (i < u->n) {
+		u->r[i].count++;
+	} else if (u->n < TOOL_UNSENT_MAX) {
+		snprintf(u->r[i].why, sizeof u->r[i].why, "%s", why);
+		u->r[i].first = no;
+		u->r[i].count = 1;
+		u->n++;
+	} else {
+		u->other++;
+	}
+}
+
+void tool_unsent_report(const struct tool_unsent *u, const char *cmd, const char *noun)
+{
+	for (size_t i = 0; i < u->n; i++) {
+		if (u->r[i].count == 1)
+			tool_err("%s: %s %lu not sent: %s", cmd, noun, u->r[i].first, u->r[i].why);
+		else
+			tool_err("%s: %lu %ss not sent (%s %lu the first): %s", cmd, u->r[i].count, noun, noun,
+				 u->r[i].first, u->r[i].why);
+	}
+	if (u->other)
+		tool_err("%s: %lu more %ss not sent, for other reasons", cmd, u->other, noun);
 }
 
 int main(int argc, char **argv)

@@ -3,8 +3,10 @@
 #define UMPA_TOOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "umpa_lua.h"
+#include "umpa_num.h"
 
 /* Exit codes (documented in umpa(1) and --help). */
 #define UMPA_EXIT_OK 0    /* success */
@@ -20,6 +22,24 @@ unsigned long tool_ulong(const char *opt, const char *val);
 /** Parse a non-negative decimal number of seconds ("0.5"); exits with a usage error if bad. */
 double tool_seconds(const char *opt, const char *val);
 
+/*
+ * Checked numbers for options (core/umpa_num.h): each parses @p val within
+ * @p spec, or prints one line naming @p opt and the range and exits with
+ * UMPA_EXIT_USAGE.
+ */
+
+/** A real number (rates, fractions). */
+double tool_real(const struct umpa_num_spec *spec, const char *opt, const char *val);
+
+/** A whole number (counts, sizes, seeds). */
+uint64_t tool_u64(const struct umpa_num_spec *spec, const char *opt, const char *val);
+
+/** Seconds of a duration as nanoseconds, parsed exactly. */
+int64_t tool_ns(const struct umpa_num_spec *spec, const char *opt, const char *val);
+
+/** Seconds of a timestamp as whole seconds and nanoseconds, parsed exactly. */
+void tool_time(const struct umpa_num_spec *spec, const char *opt, const char *val, int64_t *sec, uint32_t *nsec);
+
 /**
  * Read the whole file @p path (at most 16 MiB) into a NUL-terminated buffer
  * the caller frees; its length in @p len.  NULL with @p e set on failure.
@@ -34,6 +54,33 @@ char *tool_read_file(const char *path, size_t *len, struct umpa_err *e);
  */
 int tool_build_exprs(struct umpa_lua *L, const char *script, char **exprs, int nexprs, unsigned long max,
 		     umpa_lua_pkt_cb cb, void *arg, struct umpa_err *e);
+
+/** Most distinct reasons a tool_unsent tells one by one. */
+#define TOOL_UNSENT_MAX 16
+
+/**
+ * Packets a command could not send (their addresses could not be resolved),
+ * counted by reason, so that send and sr report them alike: one stderr line
+ * per reason with the first packet's number and the count.  Zero it to start.
+ */
+struct tool_unsent {
+	struct {
+		char why[sizeof(((struct umpa_err *)0)->msg)];
+		unsigned long first, count;
+	} r[TOOL_UNSENT_MAX];
+	size_t n;            /**< reasons in r */
+	unsigned long total; /**< packets not sent */
+	unsigned long other; /**< of those, with a reason beyond the first TOOL_UNSENT_MAX */
+};
+
+/** Count packet @p no (1-based) as not sent for reason @p why. */
+void tool_unsent_note(struct tool_unsent *u, unsigned long no, const char *why);
+
+/**
+ * Print one line per reason: "CMD: NOUN 2 not sent: WHY" or "CMD: 5 NOUNs not
+ * sent (NOUN 2 the first): WHY".
+ */
+void tool_unsent_report(const struct tool_unsent *u, const char *cmd, const char *noun);
 
 /** The built-in example (templates/example.lua), embedded at build time. */
 extern const char umpa_example_lua[];
