@@ -185,7 +185,7 @@ static int emit_(void *arg, const struct umpa_pkt *p, const char *comment, struc
 	lua_pushinteger(L, r->n + 1);
 	st = lua_pcall(L, 3, 0, 0);
 	if (st != LUA_OK) {
-		umpa_err_set(e, st == LUA_ERRMEM ? UMPA_ENOMEM : UMPA_EINVAL, "tls: %s",
+		umpa_err_set(e, st == LUA_ERRMEM ? UMPA_ENOMEM : UMPA_EINVAL, "%s",
 			     lua_isstring(L, -1) ? lua_tostring(L, -1) : "cannot store a packet");
 		lua_pop(L, 1);
 		return -e->code;
