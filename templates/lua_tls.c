@@ -29,10 +29,10 @@
  * evaluation (each call from the host) may make tls{} generate keys worth
  * 16 RSA-2048 keys (RSA-N costs (N/2048)^3 of them, other types 1/8: a call
  * makes a CA and a server key of key_type, and a client key with
- * client_cert; so rsa:4096 once, rsa:8192 never) and run 1000 handshakes
+ * client_cert; so rsa:4096 once, rsa:8192 never) and run 500 handshakes
  * (count times 1 + renegotiations).  A call past either is refused before
  * it starts: "tls: key generation limit (16 RSA-2048 keys' worth per
- * evaluation) exceeded ..." / "tls: work limit (1000 handshakes per
+ * evaluation) exceeded ..." / "tls: work limit (500 handshakes per
  * evaluation) exceeded ...".  Its packets, report and key log count
  * against the memory cap.
  */
@@ -394,7 +394,7 @@ static void push_report_(lua_State *L, const struct umpa_tls_report *r)
  * RSA-2048 about 0.25 s of CPU, RSA-4096 2 s, RSA-8192 15 s, RSA-16384 minutes) and
  * handshakes (1-5 ms each, more on a loaded machine).  A template that wants many conversations asks one tls{}
  * for count=N: they share one set of keys. */
-#define TLS_MAX_HANDSHAKES 1000u                       /* per evaluation; renegotiations count */
+#define TLS_MAX_HANDSHAKES 500u                        /* per evaluation; renegotiations count */
 #define TLS_KEY_UNIT_RSA2048 8u                        /* key generation is counted in 1/8 of an RSA-2048 key */
 #define TLS_MAX_KEY_UNITS (16u * TLS_KEY_UNIT_RSA2048) /* 16 RSA-2048 keys' worth: 8 calls of tls{}, 1 rsa:4096 */
 
