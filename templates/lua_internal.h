@@ -1,18 +1,39 @@
-/* lua_internal.h - between templates/lua.c and the other files of the binding (lua_tls.c).
+/* lua_internal.h - internal: between the Lua binding's files (templates/lua.c, templates/lua_tls.c)
+ * and the unit tests that look inside them.
  *
- * A script's memory cap counts every byte it causes to be held, not only
- * what Lua's allocator hands out: memory that objects of the binding keep
- * outside Lua (packet bytes, the build plan, the TLS key log) is charged to
- * the same counter before it is allocated and released when the object lets
- * it go (its __gc).  Work done in C on a script's behalf (tls{}) is charged
- * to a per-evaluation budget that restarts with the instruction budget.
+ * Not installed, not exported (names end with an underscore; the library exports
+ * only umpa_* names without one, Makefile.am).  A unit test that calls these links
+ * the library's objects rather than libumpa.so (UNIT_INTERNAL_LDADD in Makefile.am).
+ *
+ * A script's memory cap counts every byte it causes to be held, not only what
+ * Lua's allocator hands out: memory that objects of the binding keep outside
+ * Lua (packet bytes, build plans, the TLS key log) is charged to the same
+ * counter before it is allocated and released when the object lets it go
+ * (its __gc).  Work done in C on a script's behalf (tls{}) is charged to a
+ * per-evaluation budget that restarts with the instruction budget.
  */
 #ifndef UMPA_LUA_INTERNAL_H
 #define UMPA_LUA_INTERNAL_H
 
 #include <stddef.h>
 
+#include "umpa_error.h"
+
 struct lua_State;
+struct umpa_lua;
+struct umpa_tls_conf;
+
+/** Define tls{} in a new state (called from templates/lua.c when a state opens). */
+void umpa_lua_tls_open_(struct lua_State *L);
+
+/**
+ * For tests: evaluate @p chunk (Lua code returning an option table) in @p L, read
+ * the table as tls{} does, without running the pump, and hand the result to @p cb
+ * while its strings are alive.  Returns 0, or -1 with @p e set to the error tls{}
+ * would raise.
+ */
+int umpa_lua_tls_read_(struct umpa_lua *L, const char *chunk, void (*cb)(const struct umpa_tls_conf *c, void *arg),
+		       void *arg, struct umpa_err *e);
 
 /**
  * Charge @p n bytes held outside Lua's allocator on behalf of the script of
