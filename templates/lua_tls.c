@@ -34,7 +34,8 @@
  * it starts: "tls: key generation limit (16 RSA-2048 keys' worth per
  * evaluation) exceeded ..." / "tls: work limit (500 handshakes per
  * evaluation) exceeded ...".  Its packets, report and key log count
- * against the memory cap.
+ * against the memory cap; its C time counts against the script's time
+ * limits, checked between the pump's flights (umpa_lua_charge_).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -486,6 +487,7 @@ static int l_tls_(lua_State *L)
 	r->t = umpa_tls_new(&o, &e);
 	if (!r->t)
 		return opt_error_(L, conf, &e);
+	umpa_lua_charge_(L, 1000, "tls"); /* key generation took time too */
 	/* as umpa tls -n: one after the other, 1 ms apart, TCP seed + i, client port + i when given */
 	int64_t next_ns = o.tcp.start_sec * 1000000000LL + o.tcp.start_nsec;
 	for (int i = 0; i < count; i++) {
@@ -505,7 +507,7 @@ static int l_tls_(lua_State *L)
 		if (!r->c)
 			return luaL_error(L, "tls: conversation %d: %s", i + 1, e.msg);
 		while ((rc = umpa_tls_conv_step(r->c, &e)) > 0)
-			;
+			umpa_lua_charge_(L, 1000, "tls"); /* the script's time limits, between flights */
 		if (rc < 0)
 			return luaL_error(L, "tls: conversation %d: %s", i + 1, e.msg);
 		next_ns = umpa_tls_conv_now_ns(r->c) + 1000000;
