@@ -66,15 +66,22 @@
  * do not catch a limit), string (without string.dump; its pattern functions
  * bounded), table, math and utf8.  No io,
  * os, package, require, debug or coroutine.  Memory is capped (256 MiB by
- * default: an allocation past it fails with "out of memory"; a packet
- * object holds about 1.7 KB of it, so about 150,000 live packet objects
- * fit) and so are, per call from the host, VM instructions (1e9 by default:
+ * default), counting everything a script makes: Lua's objects and what the
+ * binding's objects hold outside Lua (a packet's bytes, build plans, the
+ * tls{} key log; charged before they are allocated, given back by __gc).
+ * Past it an allocation fails with "memory limit (256 MiB) exceeded" (Lua's
+ * own, caught by pcall: "not enough memory"; a memory error may be caught,
+ * unlike the limits below); a packet object holds about 1.7 KB plus its
+ * bytes.  Nothing outside Lua is made while lua_close runs finalizers (what
+ * they made would never be finalized).  So are, per call from the host, VM
+ * instructions (1e9 by default:
  * "instruction limit reached"), CPU time (5 s) and wall-clock time (10 s:
  * "time limit exceeded (5 s CPU)"), so a script can neither exhaust the
  * machine nor hang.  "Time" below says how the limits reach finalizers
  * (refused), xpcall handlers, __close, metamethods and C functions (the
- * pattern matcher of lua_strpat.c, table.move).  The budget restarts at
- * each umpa_lua_* entry point, umpa_lua_pcall and umpa_lua_set_limits();
+ * pattern matcher of lua_strpat.c, table.move, the TLS pump of tls{}).  The
+ * budget restarts at each umpa_lua_* entry point, umpa_lua_pcall and
+ * umpa_lua_set_limits();
  * once it runs out every instruction fails and pcall re-raises, so the
  * error cannot be swallowed.  The count hook makes tight arithmetic loops
  * about twice as slow; code that mostly calls constructors and reads
@@ -104,7 +111,6 @@
 
 #include "lua_internal.h"
 #include "umpa_lua.h"
-#include "lua_internal.h"
 #include "umpa_lua_tls.h"
 #include "umpa_protos.h"
 #include "umpa_render.h"
@@ -141,8 +147,12 @@
 
 struct umpa_lua {
 	lua_State *L;
-	size_t mem;                          /* bytes Lua holds */
-	size_t mem_cap;                      /* most bytes Lua may hold */
+	size_t mem;                          /* bytes Lua holds, and bytes held outside it for the script */
+	size_t mem_cap;                      /* most bytes the script may hold */
+	size_t sb_charged;                   /* bytes of sb charged to mem */
+	int mem_refused;                     /* l_alloc refused the last growth: the next is Lua's retry */
+	unsigned long long evals;            /* calls from the host so far (umpa_lua_eval_) */
+	int closing;                         /* lua_close runs: nothing new may need a finalizer */
 	unsigned long long instr_cap;        /* VM instructions per host call */
 	unsigned long long hooks;            /* count-hook calls since the budget restarted */
 	unsigned long long charged;          /* instructions charged by C functions (umpa_lua_charge_) */
@@ -200,7 +210,8 @@ struct lnet {
 /* A built packet. */
 struct lpkt {
 	struct umpa_pkt p;
-	int dirty; /* a field was written: finish again before use */
+	int dirty;      /* a field was written: finish again before use */
+	size_t charged; /* bytes of p.data charged to the memory cap */
 };
 
 /* A view of one layer of a packet; uservalue 1 is the packet. */
@@ -247,6 +258,7 @@ struct plan {
 	size_t nbytes, capbytes;
 	const void *key; /* the object compiled last (its layers are in base), or NULL */
 	uint64_t total;  /* how many packets it builds */
+	size_t charged;  /* bytes of the arrays and packets above charged to the memory cap */
 };
 
 /* One build: where the packets go. */
@@ -312,6 +324,19 @@ static void *uget(lua_State *L, int idx, enum utype t)
 
 /* ---- memory, instruction and time limits ---- */
 
+/* What a full collection forced by the cap must leave free for the script to go on (see l_alloc). */
+#define MEM_SLACK(U) ((U)->mem_cap / 16)
+/* Memory outside Lua comes back only in finalizers, which Lua's emergency collection (the one
+ * it runs when l_alloc refuses) does not call: outside memory may fill the cap but for this
+ * reserve, kept for Lua's own allocations, and the collection a charge forces calls them. */
+#define MEM_RESERVE(U) ((U)->mem_cap / 16)
+
+/* Room for @n more bytes under the cap? (U->mem may be over it after the cap was lowered) */
+static int mem_fits(const struct umpa_lua *U, size_t n)
+{
+	return U->mem <= U->mem_cap && n <= U->mem_cap - U->mem;
+}
+
 static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
 	struct umpa_lua *U = ud;
@@ -324,12 +349,95 @@ static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 		U->mem -= osize;
 		return NULL;
 	}
-	if (nsize > osize && nsize - osize > U->mem_cap - U->mem)
-		return NULL; /* Lua collects garbage, retries, then raises "not enough memory" */
+	if (nsize > osize) {
+		/* refused: Lua runs a full (emergency) collection, asks once more, then raises
+		 * "not enough memory".  The second time, the collection must have left some
+		 * slack, or a script living at its cap would run a full collection of the
+		 * whole heap every few allocations, for minutes, before it finally fails. */
+		size_t more = nsize - osize;
+		if (U->mem_refused) {
+			U->mem_refused = 0;
+			if (!mem_fits(U, more + MEM_SLACK(U)))
+				return NULL;
+		} else if (!mem_fits(U, more)) {
+			U->mem_refused = 1;
+			return NULL;
+		}
+	}
 	n = realloc(ptr, nsize);
 	if (n)
 		U->mem = U->mem - osize + nsize;
 	return n;
+}
+
+/* Raise the memory-limit error (code ENOMEM). */
+static int mem_error(lua_State *L, struct umpa_lua *U)
+{
+	U->code = UMPA_ENOMEM;
+	if (U->closing)
+		return luaL_error(L, "memory outside Lua cannot be allocated while the state closes (in a finalizer)");
+	return luaL_error(L, "memory limit (%d MiB) exceeded", (int)(U->mem_cap >> 20));
+}
+
+/* May @n more bytes outside Lua be charged?  Runs a full collection when they do not fit at
+ * first (garbage packets give their bytes back in their finalizers; a no-op inside a
+ * finalizer, where Lua refuses to collect); after it, a slack must be left, as in l_alloc. */
+static int charge_fits(lua_State *L, struct umpa_lua *U, size_t n)
+{
+	if (U->closing || n > SIZE_MAX / 4)
+		return 0;
+	if (mem_fits(U, n + MEM_RESERVE(U)))
+		return 1;
+	lua_gc(L, LUA_GCCOLLECT);
+	return mem_fits(U, n + MEM_RESERVE(U) + MEM_SLACK(U));
+}
+
+/* Count @n bytes outside Lua (they fit), and tell the collector, which paces itself by Lua's
+ * own allocations, about them. */
+static void charge_now(lua_State *L, struct umpa_lua *U, size_t n)
+{
+	U->mem += n;
+	if (n >= 1024)
+		lua_gc(L, LUA_GCSTEP, (int)(n >> 10 < 65536 ? n >> 10 : 65536));
+}
+
+void umpa_lua_mem_charge_(lua_State *L, size_t n)
+{
+	struct umpa_lua *U = get_U(L);
+
+	if (U->closing)
+		mem_error(L, U);
+	if (n == 0)
+		return;
+	if (!charge_fits(L, U, n))
+		mem_error(L, U);
+	charge_now(L, U, n);
+}
+
+void umpa_lua_mem_release_(lua_State *L, size_t n)
+{
+	struct umpa_lua *U = get_U(L);
+
+	U->mem = n < U->mem ? U->mem - n : 0;
+}
+
+void umpa_lua_mem_account_(lua_State *L, size_t *charged, size_t now)
+{
+	if (now > *charged)
+		umpa_lua_mem_charge_(L, now - *charged);
+	else
+		umpa_lua_mem_release_(L, *charged - now);
+	*charged = now;
+}
+
+int umpa_lua_closing_(lua_State *L)
+{
+	return get_U(L)->closing;
+}
+
+unsigned long long umpa_lua_eval_(lua_State *L)
+{
+	return get_U(L)->evals;
 }
 
 /*
@@ -650,6 +758,7 @@ static void budget_restart(struct umpa_lua *U)
 	U->hooks = 0;
 	U->charged = 0;
 	U->code = 0;
+	U->evals++; /* per-evaluation budgets (tls{} work) restart too */
 	U->tripped = 0;
 	U->tick = 0;
 	U->cpu0_known = 0;
@@ -1659,6 +1768,29 @@ static int stack_tostring(lua_State *L)
 
 /* ---- packets ---- */
 
+/* Charge what @lp's bytes hold now (they grow when a field is written).  Over
+ * the cap the bytes are freed at once (the object is then an empty packet)
+ * and the memory-limit error is raised. */
+static void pkt_account(lua_State *L, struct lpkt *lp)
+{
+	size_t now = lp->p.owned ? lp->p.cap : 0;
+	struct umpa_lua *U = get_U(L);
+
+	if (now <= lp->charged) {
+		umpa_lua_mem_account_(L, &lp->charged, now);
+		return;
+	}
+	if (charge_fits(L, U, now - lp->charged)) { /* (lp is on the stack: a collection keeps it) */
+		charge_now(L, U, now - lp->charged);
+		lp->charged = now;
+		return;
+	}
+	umpa_pkt_release(&lp->p);
+	umpa_lua_mem_release_(L, lp->charged);
+	lp->charged = 0;
+	mem_error(L, U);
+}
+
 /* Push a new packet object holding a copy of @src, its timestamp and its comment. */
 static struct lpkt *push_pkt_copy(lua_State *L, const struct umpa_pkt *src)
 {
@@ -1668,9 +1800,12 @@ static struct lpkt *push_pkt_copy(lua_State *L, const struct umpa_pkt *src)
 
 	umpa_pkt_init(&lp->p);
 	lp->dirty = 0;
-	luaL_setmetatable(L, MT_PKT); /* __gc frees what dup allocates */
+	lp->charged = 0;
+	luaL_setmetatable(L, MT_PKT);                     /* __gc frees what dup allocates and gives back its charge */
+	umpa_lua_mem_account_(L, &lp->charged, src->len); /* before allocating: may raise */
 	if (umpa_pkt_dup(&lp->p, src, &e) < 0)
 		luaL_error(L, "%s", e.msg);
+	pkt_account(L, lp);
 	lp->p.comment = NULL; /* borrowed from whoever made @src: it would dangle; the copy owns its own */
 	if (src->comment) {
 		lua_pushstring(L, src->comment);
@@ -1689,6 +1824,7 @@ static struct umpa_pkt *pkt_ready(lua_State *L, struct lpkt *lp)
 		if (umpa_pkt_finish(&lp->p, &e) < 0)
 			luaL_error(L, "%s", e.msg);
 		lp->dirty = 0;
+		pkt_account(L, lp);
 	}
 	return &lp->p;
 }
@@ -1698,6 +1834,8 @@ static int pkt_gc(lua_State *L)
 	struct lpkt *lp = lua_touserdata(L, 1);
 
 	umpa_pkt_release(&lp->p);
+	umpa_lua_mem_release_(L, lp->charged);
+	lp->charged = 0;
 	return 0;
 }
 
@@ -1733,6 +1871,7 @@ static int pkt_render(lua_State *L,
 	fn(p, &o, &U->sb);
 	if (U->sb.oom)
 		return luaL_error(L, "out of memory rendering a packet");
+	umpa_lua_mem_account_(L, &U->sb_charged, U->sb.cap); /* the buffer is kept for the next rendering */
 	n = U->sb.len;
 	if (n && U->sb.s[n - 1] == '\n')
 		n--;
@@ -1843,6 +1982,8 @@ static struct lpkt *layer_pkt(lua_State *L, unsigned *li)
 	lua_getiuservalue(L, 1, 1); /* the packet, at 4: kept alive while we work */
 	lp = lua_touserdata(L, 4);
 	*li = ll->li;
+	if (ll->li >= lp->p.nlayers) /* its bytes were freed: by its __gc (a finalizer reached it) or the memory cap */
+		luaL_error(L, "layer %d of a packet whose bytes were freed", (int)ll->li + 1);
 	return lp;
 }
 
@@ -1929,6 +2070,7 @@ static int layer_newindex(lua_State *L)
 		rc = set_from_lua(L, 3, &lp->p, li, f, &e);
 	}
 	lp->dirty = 1;
+	pkt_account(L, lp);
 	if (rc < 0) {
 		err_name_field(pr, f, &e);
 		return luaL_error(L, "%s", e.msg);
@@ -1956,6 +2098,8 @@ static int plan_gc(lua_State *L)
 	free(P->vars);
 	free(P->vals);
 	free(P->bytes);
+	umpa_lua_mem_release_(L, P->charged);
+	P->charged = 0;
 	P->vars = NULL;
 	P->vals = NULL;
 	P->bytes = NULL;
@@ -1963,8 +2107,8 @@ static int plan_gc(lua_State *L)
 	return 0;
 }
 
-/* Grow an array to hold one more element; raise on failure. */
-static void *grow(lua_State *L, void *arr, size_t *cap, size_t n, size_t more, size_t elem)
+/* Grow an array of plan @P to hold @more more elements, charging the bytes first; raise on failure. */
+static void *grow(lua_State *L, struct plan *P, void *arr, size_t *cap, size_t n, size_t more, size_t elem)
 {
 	void *a;
 	size_t c;
@@ -1972,14 +2116,28 @@ static void *grow(lua_State *L, void *arr, size_t *cap, size_t n, size_t more, s
 	if (n + more <= *cap)
 		return arr;
 	c = *cap ? *cap : 16;
-	while (c < n + more)
+	while (c < n + more) {
+		if (c > SIZE_MAX / 2 / elem)
+			return luaL_error(L, "a packet expression too large to compile"), NULL;
 		c *= 2;
+	}
+	umpa_lua_mem_charge_(L, (c - *cap) * elem);
+	P->charged += (c - *cap) * elem;
 	if (!(a = realloc(arr, c * elem))) {
 		get_U(L)->code = UMPA_ENOMEM;
 		luaL_error(L, "out of memory compiling a packet expression");
 	}
 	*cap = c;
 	return a;
+}
+
+/* Charge what the packets of plan @P hold now (its arrays are charged as they grow). */
+static void plan_account(lua_State *L, struct plan *P)
+{
+	size_t now = P->capvars * sizeof(*P->vars) + P->capvals * sizeof(*P->vals) + P->capbytes +
+		     (P->base.owned ? P->base.cap : 0) + (P->pkt.owned ? P->pkt.cap : 0);
+
+	umpa_lua_mem_account_(L, &P->charged, now);
 }
 
 /* Raise a build-phase error: "<prefix><msg>". */
@@ -2002,7 +2160,7 @@ static void compile_var(lua_State *L, struct bctx *c, unsigned li, const struct 
 	struct umpa_err e = {0};
 	int t = lua_gettop(L);
 
-	P->vars = grow(L, P->vars, &P->capvars, P->nvars, 1, sizeof(*P->vars));
+	P->vars = grow(L, P, P->vars, &P->capvars, P->nvars, 1, sizeof(*P->vars));
 	v = &P->vars[P->nvars];
 	*v = (struct pvar){.li = li, .f = f, .first = P->nvals};
 	if ((r = uget(L, t, T_RANGE))) {
@@ -2026,14 +2184,14 @@ static void compile_var(lua_State *L, struct bctx *c, unsigned li, const struct 
 		c->U->code = UMPA_ERANGE;
 		luaL_error(L, "%sexpression expands to more than %I packets", c->prefix, (lua_Integer)c->max);
 	}
-	P->vals = grow(L, P->vals, &P->capvals, P->nvals, v->n, sizeof(*P->vals));
+	P->vals = grow(L, P, P->vals, &P->capvals, P->nvals, v->n, sizeof(*P->vals));
 	for (lua_Integer i = 1, k = (lua_Integer)lua_rawlen(L, t); i <= k; i++) {
 		uint64_t nel = 1;
 		lua_rawgeti(L, t, i);
 		if ((r = uget(L, -1, T_RANGE)))
 			nel = r->n;
 		if ((nt = uget(L, -1, T_NET))) { /* a prefix in a list: its addresses, as bytes */
-			P->bytes = grow(L, P->bytes, &P->capbytes, P->nbytes, nt->n * nt->alen, 1);
+			P->bytes = grow(L, P, P->bytes, &P->capbytes, P->nbytes, nt->n * nt->alen, 1);
 			for (uint64_t j = 0; j < nt->n; j++) {
 				struct cval *cv = &P->vals[P->nvals++];
 				net_addr(nt->base, nt->alen, j, P->bytes + P->nbytes);
@@ -2064,7 +2222,7 @@ static void compile_var(lua_State *L, struct bctx *c, unsigned li, const struct 
 				uint32_t n;
 				if (umpa_field_get_bytes(&U->scratch, 0, f, &b, &n) < 0)
 					luaL_error(L, "%s%s.%s: cannot read back", c->prefix, pr->name, f->name);
-				P->bytes = grow(L, P->bytes, &P->capbytes, P->nbytes, n, 1);
+				P->bytes = grow(L, P, P->bytes, &P->capbytes, P->nbytes, n, 1);
 				memcpy(P->bytes + P->nbytes, b, n);
 				cv->kind = CV_BYTES;
 				cv->u = P->nbytes;
@@ -2190,6 +2348,7 @@ static void compile_layers(lua_State *L, struct bctx *c, int items)
 	if (base->nlayers)
 		base->linktype = umpa_linktype_for_proto(base->l[0].proto);
 	P->total = total;
+	plan_account(L, P);
 }
 
 static void run_plan(lua_State *L, struct bctx *c);
@@ -2230,6 +2389,7 @@ static void run_plan(lua_State *L, struct bctx *c)
 			}
 		if (umpa_pkt_finish(&P->pkt, &e) < 0)
 			build_error(L, c, &e);
+		plan_account(L, P); /* the reused packet may have grown (a few adds when it has not) */
 		emit(L, c, &P->pkt);
 		for (vi = P->nvars; vi-- > 0;) { /* the odometer: the last digit turns fastest */
 			if (++P->vars[vi].cur < P->vars[vi].n)
@@ -2392,6 +2552,8 @@ static void build_values(lua_State *L, struct bctx *c, int first, int last)
 				   (lua_Integer)c->max, (lua_Integer)total);
 		luaL_error(L, "%sexpression expands to more than %I packets", c->prefix, (lua_Integer)c->max);
 	}
+	if (c->U->closing) /* the plans' finalizers have run or will not: nothing may grow them */
+		luaL_error(L, "%scannot build while the state closes (in a finalizer)", c->prefix);
 	if ((shared = !c->U->plan_busy)) { /* the state's plan, when no other build uses it */
 		lua_rawgetp(L, LUA_REGISTRYINDEX, &plan_key);
 		P = lua_touserdata(L, -1);
@@ -2705,7 +2867,7 @@ static int take_error(struct umpa_lua *U, int st, const char *name, struct umpa_
 	msg = lua_tostring(L, -1);
 
 	if (st == LUA_ERRMEM) {
-		umpa_err_set(e, UMPA_ENOMEM, "%s: out of memory (Lua may use %zu MiB)", name, U->mem_cap >> 20);
+		umpa_err_set(e, UMPA_ENOMEM, "%s: memory limit (%zu MiB) exceeded", name, U->mem_cap >> 20);
 	} else if (msg) {
 		umpa_err_set(e, code, "%s", msg);
 	} else {
@@ -2748,6 +2910,7 @@ struct umpa_lua *umpa_lua_close(struct umpa_lua *U)
 {
 	if (!U)
 		return NULL;
+	U->closing = 1; /* objects made by finalizers now get no finalizer of their own: refuse outside memory */
 	timer_free(U);
 	if (U->L)
 		lua_close(U->L);
