@@ -298,8 +298,13 @@ static void count_host(struct umpa_run *r, const struct umpa_pkt *p, int tx)
 		inet_ntop(AF_INET, p->data + p->l[li].off + (tx ? 14 : 24), a, sizeof(a));
 	else
 		return;
-	snprintf(name, sizeof(name), "host.%s.%s", a, tx ? "tx" : "rx");
-	i = ctr_find(r, name, tx);
+	snprintf(name, sizeof(name), "host.%s.tx", a);
+	if (!tx) {
+		if (ctr_find(r, name, 0) == (size_t)-1)
+			return;
+		snprintf(name, sizeof(name), "host.%s.rx", a);
+	}
+	i = ctr_find(r, name, 1);
 	ctr_add(r, i, 1);
 }
 
