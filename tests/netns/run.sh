@@ -23,7 +23,7 @@ case $top_srcdir in /*) ;; *) top_srcdir=$(pwd)/$top_srcdir ;; esac
 export UMPA_TEMPLATE_PATH=$top_srcdir/templates
 . "$top_srcdir/tests/netns/lib.sh"
 netns_require_root
-for t in tshark tcpdump ping arping timeout; do
+for t in tshark tcpdump ping arping timeout pgrep; do
 	if ! command -v $t >/dev/null; then
 		echo "SKIP: $t is missing (tests/deps.sh installs it)"
 		exit 77
@@ -137,14 +137,17 @@ check "ping -6 -c 5 fd00:77::50 (neighbour discovery, IPv6 echo)" \
 check "arping -c 3 10.77.0.50" in_b timeout 20 arping -c 3 -w 10 -I "$IF_B" 10.77.0.50 >"$T/arping.txt"
 check "ping: 5 received" grep -q '5 received' "$T/ping4.txt"
 check "ping -6: 5 received" grep -q '5 received' "$T/ping6.txt"
-sleep 0.3
+# SIGUSR1: the counters now, the run goes on (timeout(1) is the parent of umpa)
+kill -USR1 "$(pgrep -P $UP)"
+sleep 0.5
+check "SIGUSR1 prints the counters while running" sh -c "[ \$(grep -c '\"echo.replies\":5' '$T/live.json') -eq 1 ]"
 kill -INT $UP
 wait $UP
 rc=$?
 kill -INT $TD 2>/dev/null
 wait $TD
 check "umpa run exits 0 on SIGINT (rc $rc)" [ $rc -eq 0 ]
-check "counters: 5 IPv4 echo replies" grep -q '"echo.replies":5' "$T/live.json"
+check "counters on exit too: 5 IPv4 echo replies" sh -c "[ \$(grep -c '\"echo.replies\":5' '$T/live.json') -eq 2 ]"
 check "counters: 5 IPv6 echo replies" grep -q '"echo6.replies":5' "$T/live.json"
 check "counters: no errors" grep -q '"errors":0' "$T/live.json"
 
