@@ -190,4 +190,14 @@ tshark -r "$T/a.pcapng" -Y 'frame.comment contains "reply to"' -T fields $fields
 echo "replies: live $(wc -l <"$T/live.rep"), offline $(wc -l <"$T/off.rep")"
 check "offline replies equal the live ones (fields)" sh -c "[ -s '$T/live.rep' ] && cmp -s '$T/live.rep' '$T/off.rep'"
 
+# arp-responder on the same recording: one is-at per who-has for its address, with its MAC
+"$UMPA" run arp-responder --offline "$T/rec.pcap" --set ip=10.77.0.50 --set mac=02:00:00:77:00:50 \
+	-w "$T/arp.pcapng" --json >"$T/arp.json" 2>"$T/arp.err"
+rc=$?
+asked=$(tshark -r "$T/rec.pcap" -Y 'arp.opcode==1 && arp.dst.proto_ipv4==10.77.0.50' 2>/dev/null | wc -l)
+told=$(tshark -r "$T/arp.pcapng" -Y 'frame.comment contains "reply to" && arp.opcode==2 && arp.src.hw_mac==02:00:00:77:00:50 && arp.src.proto_ipv4==10.77.0.50' 2>/dev/null | wc -l)
+echo "arp-responder: $asked requests, $told replies"
+check "arp-responder answers every who-has (offline, exit $rc)" [ $rc -eq 0 -a "$asked" -ge 3 -a "$asked" -eq "$told" ]
+check "arp-responder counts them" grep -q "\"arp.replies\":$asked" "$T/arp.json"
+
 finish
