@@ -1816,7 +1816,9 @@ long umpa_lua_build_value(struct lua_State *L, int idx, unsigned long max, umpa_
 	int top;
 
 	idx = lua_absindex(L, idx);
-	luaL_where(L, 1);
+	/* no prefix: the errors are raised inside the host's C function, and
+	 * luaL_error already names its caller's position */
+	lua_pushliteral(L, "");
 	top = lua_gettop(L);
 	c.prefix = lua_tostring(L, -1);
 	build_values(L, &c, idx, idx);
