@@ -65,14 +65,14 @@ struct umpa_run;
 
 /** How to run a template (zero it, then fill what you need). */
 struct umpa_run_opts {
-	const char *tmpl;               /**< path ("x.lua", "./x") or shipped name ("icmp-host") */
-	const char *search;             /**< ':'-separated dirs for names (NULL: UMPA_TEMPLATE_PATH, then the install dir) */
-	const char *const *ifaces;      /**< live interfaces (-i), or NULL */
-	size_t nifaces;                 /**< their number */
-	const char *offline;            /**< capture file to replay on the virtual clock, or NULL */
-	const char *out;                /**< pcapng of everything sent and received (-w), or NULL */
-	const char *const *sets;        /**< "key=value" parameter settings (--set), or NULL */
-	size_t nsets;                   /**< their number */
+	const char *tmpl;          /**< path ("x.lua", "./x") or shipped name ("icmp-host") */
+	const char *search;        /**< ':'-separated dirs for names (NULL: UMPA_TEMPLATE_PATH, then the install dir) */
+	const char *const *ifaces; /**< live interfaces (-i), or NULL */
+	size_t nifaces;            /**< their number */
+	const char *offline;       /**< capture file to replay on the virtual clock, or NULL */
+	const char *out;           /**< pcapng of everything sent and received (-w), or NULL */
+	const char *const *sets;   /**< "key=value" parameter settings (--set), or NULL */
+	size_t nsets;              /**< their number */
 	const char *const *allow_read;  /**< directories file.read may read under */
 	size_t nallow_read;             /**< their number */
 	const char *const *allow_write; /**< directories file.write/append may write under */
