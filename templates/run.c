@@ -808,6 +808,26 @@ static int set_param_lua(lua_State *L)
 	return 0;
 }
 
+int umpa_run_param_check(const struct umpa_run *r, const char *name, const char *value, struct umpa_err *e)
+{
+	const struct rt_param *p = param_find(r, name);
+	const char *bad;
+
+	if (!p) {
+		struct umpa_sbuf names = {0};
+		int rc;
+		for (size_t i = 0; i < r->npar; i++)
+			umpa_sbuf_printf(&names, "%s%s", i ? ", " : "", r->par[i].name);
+		rc = umpa_err_set(e, UMPA_ENOENT, "unknown parameter '%s' (parameters: %s)", name,
+				  r->npar && names.s ? names.s : "none");
+		umpa_sbuf_free(&names);
+		return rc;
+	}
+	if ((bad = param_check(p->type, value)))
+		return umpa_err_set(e, UMPA_EINVAL, "parameter '%s': '%s' is not %s", name, value, bad);
+	return 0;
+}
+
 int umpa_run_param_set(struct umpa_run *r, const char *name, const char *value, struct umpa_err *e)
 {
 	struct rt_param *p = param_find(r, name);

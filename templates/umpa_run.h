@@ -176,6 +176,14 @@ size_t umpa_run_param_count(const struct umpa_run *r);
 int umpa_run_param_get(const struct umpa_run *r, size_t i, struct umpa_run_param *out);
 
 /**
+ * Would umpa_run_param_set(@p name, @p value) succeed?  The same checks
+ * (the name is declared, the text is of its type), nothing changed: a
+ * caller with several changes checks them all before applying any.
+ * Returns 0, -UMPA_ENOENT or -UMPA_EINVAL with the setter's messages.
+ */
+int umpa_run_param_check(const struct umpa_run *r, const char *name, const char *value, struct umpa_err *e);
+
+/**
  * Change parameter @p name to @p value (text, checked as its type; JSON
  * callers pass numbers and booleans as their text).  On success the
  * template's on_param(name, value) runs (its failure is counted and

@@ -13,12 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http_ctl.h"
 #include "umpa_run.h"
 #include "umpa_sched.h"
 #include "umpa_tool.h"
 
 static const char run_usage[] = "usage: umpa run TEMPLATE [-i IF ...] [--offline IN] [-w OUT] [--set KEY=VALUE ...]\n"
 				"                [--duration S] [--strict] [--json] [--http ADDR:PORT]\n"
+				"                [--http-allow CIDR ...] [--http-token TOKEN]\n"
 				"                [--allow-read DIR] [--allow-write DIR]\n"
 				"       umpa run --list                 the shipped templates, a line each\n"
 				"       umpa run TEMPLATE --help        the template's parameters\n"
@@ -34,7 +36,11 @@ static const char run_usage[] = "usage: umpa run TEMPLATE [-i IF ...] [--offline
 				"  --duration S     stop after S seconds (on the virtual clock offline)\n"
 				"  --strict         a failing callback stops the run (exit 1)\n"
 				"  --json           print the counters as one JSON object on exit\n"
-				"  --http ADDR:PORT serve the control API (stats, params, events)\n"
+				"  --http ADDR:PORT serve the control API on a live run: GET /stats, GET and\n"
+				"                   PATCH /params, GET /events (Server-Sent Events); loopback\n"
+				"                   only; port 0 picks one (printed: 'http: listening on A:P')\n"
+				"  --http-allow CIDR  also listen on / serve clients from CIDR (repeatable)\n"
+				"  --http-token TOKEN changes (PATCH) need 'Authorization: Bearer TOKEN'\n"
 				"  --allow-read DIR, --allow-write DIR\n"
 				"                   directories the template's file.read / file.write may use\n"
 				"Counters go to standard output on exit and on SIGUSR1; log lines to standard\n"
@@ -44,8 +50,60 @@ static const char run_usage[] = "usage: umpa run TEMPLATE [-i IF ...] [--offline
 
 struct run_tool {
 	struct umpa_run *r;
+	struct http_ctl *http;
 	int json;
 };
+
+/* ---- the control API's view of the run (tools/http_ctl.h) ---- */
+
+static int src_stats(void *arg, struct umpa_sbuf *b)
+{
+	return umpa_run_counters_json(arg, b);
+}
+
+static int src_params(void *arg, struct umpa_sbuf *b)
+{
+	return umpa_run_params_json(arg, b);
+}
+
+static int src_check(void *arg, const char *name, const char *value, struct umpa_err *e)
+{
+	return umpa_run_param_check(arg, name, value, e);
+}
+
+static int src_set(void *arg, const char *name, const char *value, struct umpa_err *e)
+{
+	return umpa_run_param_set(arg, name, value, e);
+}
+
+/* Log lines to the event streams: {"ts": seconds, "level": "info"|"error", "line": "..."}. */
+static void http_log(void *arg, enum umpa_run_level lvl, int64_t ts_ns, const char *line)
+{
+	struct umpa_sbuf b = {0};
+
+	umpa_sbuf_printf(&b, "{\"ts\":%lld.%06lld,\"level\":\"%s\",\"line\":", (long long)(ts_ns / UMPA_NS_PER_SEC),
+			 (long long)(ts_ns % UMPA_NS_PER_SEC / 1000), lvl == UMPA_RUN_ERROR ? "error" : "info");
+	umpa_sbuf_put_json_str(&b, line, strlen(line));
+	umpa_sbuf_putc(&b, '}');
+	if (b.s)
+		http_ctl_event(arg, "log", b.s);
+	umpa_sbuf_free(&b);
+}
+
+/* A parameter changed: {"name": "...", "value": "..."} to the event streams. */
+static void http_param(void *arg, const char *name, const char *value)
+{
+	struct umpa_sbuf b = {0};
+
+	umpa_sbuf_puts(&b, "{\"name\":");
+	umpa_sbuf_put_json_str(&b, name, strlen(name));
+	umpa_sbuf_puts(&b, ",\"value\":");
+	umpa_sbuf_put_json_str(&b, value, strlen(value));
+	umpa_sbuf_putc(&b, '}');
+	if (b.s)
+		http_ctl_event(arg, "param", b.s);
+	umpa_sbuf_free(&b);
+}
 
 static void log_line(void *arg, enum umpa_run_level lvl, int64_t ts_ns, const char *line)
 {
@@ -105,13 +163,28 @@ static void print_params(struct umpa_run *r, const char *tmpl)
 
 int cmd_run(int argc, char **argv)
 {
-	enum { O_OFFLINE = 256, O_SET, O_DURATION, O_STRICT, O_JSON, O_HTTP, O_AREAD, O_AWRITE, O_LIST, O_HELP };
+	enum {
+		O_OFFLINE = 256,
+		O_SET,
+		O_DURATION,
+		O_STRICT,
+		O_JSON,
+		O_HTTP,
+		O_HTTP_ALLOW,
+		O_HTTP_TOKEN,
+		O_AREAD,
+		O_AWRITE,
+		O_LIST,
+		O_HELP
+	};
 	static const struct option lopts[] = {{"offline", required_argument, NULL, O_OFFLINE},
 					      {"set", required_argument, NULL, O_SET},
 					      {"duration", required_argument, NULL, O_DURATION},
 					      {"strict", no_argument, NULL, O_STRICT},
 					      {"json", no_argument, NULL, O_JSON},
 					      {"http", required_argument, NULL, O_HTTP},
+					      {"http-allow", required_argument, NULL, O_HTTP_ALLOW},
+					      {"http-token", required_argument, NULL, O_HTTP_TOKEN},
 					      {"allow-read", required_argument, NULL, O_AREAD},
 					      {"allow-write", required_argument, NULL, O_AWRITE},
 					      {"list", no_argument, NULL, O_LIST},
@@ -121,6 +194,8 @@ int cmd_run(int argc, char **argv)
 	const char **sets = calloc((size_t)argc + 1, sizeof(char *));
 	const char **aread = calloc((size_t)argc + 1, sizeof(char *));
 	const char **awrite = calloc((size_t)argc + 1, sizeof(char *));
+	const char **hallow = calloc((size_t)argc + 1, sizeof(char *));
+	struct http_ctl_opts hopts = {.allow = hallow};
 	struct umpa_run_opts o = {0};
 	struct run_tool t = {0};
 	struct umpa_err e = {0};
@@ -129,7 +204,7 @@ int cmd_run(int argc, char **argv)
 	int list = 0, help = 0, c, rc = UMPA_EXIT_OK;
 	char path[4096];
 
-	if (!ifaces || !sets || !aread || !awrite) {
+	if (!ifaces || !sets || !aread || !awrite || !hallow) {
 		tool_err("run: out of memory");
 		rc = UMPA_EXIT_ERROR;
 		goto out;
@@ -172,6 +247,12 @@ int cmd_run(int argc, char **argv)
 			break;
 		case O_HTTP:
 			http = optarg;
+			break;
+		case O_HTTP_ALLOW:
+			hallow[hopts.nallow++] = optarg;
+			break;
+		case O_HTTP_TOKEN:
+			hopts.token = optarg;
 			break;
 		case O_AREAD:
 			aread[o.nallow_read++] = optarg;
@@ -246,14 +327,34 @@ int cmd_run(int argc, char **argv)
 		rc = UMPA_EXIT_USAGE;
 		goto out;
 	}
+	if (http && o.offline) {
+		tool_err("run: --http serves a live run (-i); an offline run is over before a client could ask");
+		rc = UMPA_EXIT_USAGE;
+		goto out;
+	}
+	if (!http && (hopts.nallow || hopts.token)) {
+		tool_err("run: --http-allow and --http-token go with --http ADDR:PORT");
+		rc = UMPA_EXIT_USAGE;
+		goto out;
+	}
 	if (!(t.r = umpa_run_new(&o, &e))) {
 		tool_err("run: %s", e.msg);
 		rc = !strncmp(e.msg, "--set ", 6) ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
 		goto out;
 	}
 	umpa_run_add_log(t.r, log_line, NULL, NULL);
-	if (http) /* the control API (tools/, evhttp on the run's loop) is wired by its own file */
-		tool_err("run: --http %s: the control API is not built into this umpa yet; running without it", http);
+	if (http) { /* the control API: evhttp on the run's own loop */
+		const struct http_ctl_source src = {t.r, src_stats, src_params, src_check, src_set};
+		hopts.listen = http;
+		if (!(t.http = http_ctl_new(umpa_loop_event_base(umpa_run_loop(t.r)), &hopts, &src, &e)) ||
+		    umpa_run_add_log(t.r, http_log, t.http, &e) < 0) {
+			tool_err("run: %s", e.msg);
+			rc = e.code == UMPA_EINVAL ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
+			goto out;
+		}
+		umpa_run_on_param(t.r, http_param, t.http);
+		tool_err("http: listening on %s", http_ctl_bound(t.http));
+	}
 	if (!o.offline) {
 		struct umpa_loop *loop = umpa_run_loop(t.r);
 		if (umpa_loop_break_on_signal(loop, SIGINT, &e) < 0 ||
@@ -270,10 +371,12 @@ int cmd_run(int argc, char **argv)
 	}
 	print_counters(&t);
 out:
+	http_ctl_free(t.http);
 	umpa_run_free(t.r);
 	free(ifaces);
 	free(sets);
 	free(aread);
 	free(awrite);
+	free(hallow);
 	return rc;
 }
