@@ -170,6 +170,16 @@ static void test_params(void **state)
 	assert_non_null(strstr(e.msg, "unknown parameter 'zz' (parameters: a, a6, b, f, l, m, n, s)"));
 	assert_int_equal(umpa_run_counter(r, "changed.a"), 0); /* refused changes notify nobody */
 
+	/* the same checks without a change (a PATCH checks every entry first) */
+	assert_int_equal(umpa_run_param_check(r, "n", "43", &e), 0);
+	assert_int_equal(umpa_run_param_check(r, "a", "10.0.0", &e), -UMPA_EINVAL);
+	assert_string_equal(e.msg, "parameter 'a': '10.0.0' is not an IPv4 address");
+	assert_int_equal(umpa_run_param_check(r, "zz", "1", &e), -UMPA_ENOENT);
+	assert_non_null(strstr(e.msg, "unknown parameter 'zz' (parameters: a, a6, b, f, l, m, n, s)"));
+	assert_int_equal(umpa_run_counter(r, "changed.n"), 1); /* on_param not called */
+	assert_int_equal(umpa_run_counter(r, "n.value"), 42);
+	assert_string_equal(hooked, "n=42");
+
 	assert_int_equal(umpa_run_params_json(r, &b), 0);
 	assert_non_null(strstr(b.s, "\"n\":{\"type\":\"int\",\"value\":\"42\",\"default\":\"5\",\"help\":\"\"}"));
 	assert_non_null(
