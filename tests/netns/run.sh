@@ -30,11 +30,12 @@ for t in tshark tcpdump ping arping timeout pgrep; do
 	fi
 done
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/umpa-run.XXXXXX") || exit 1
+. "$top_srcdir/tests/tmpdir.sh"
+T=$(umpa_tmpdir run) || exit 1
 chmod 755 "$T"
 cleanup() {
 	netns_cleanup
-	rm -rf "$T"
+	umpa_tmpdir_done "$T"
 }
 trap cleanup EXIT
 
