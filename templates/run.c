@@ -54,6 +54,8 @@
 #define RUN_MAX_SINKS 4
 /** Largest file file.read returns. */
 #define RUN_FILE_MAX (16u << 20)
+/** The shortest period of every() (1 ms). */
+#define RUN_EVERY_MIN_NS 1000000
 /** Most packets one send() may expand to. */
 #define RUN_SEND_MAX 100000
 
@@ -1032,7 +1034,8 @@ static int64_t secs_ns(lua_State *L, int idx, const char *fn, int zero_ok)
 	lua_Number s = luaL_checknumber(L, idx);
 
 	if (!(s >= 0) || s > 1e9 || (!zero_ok && s <= 0))
-		luaL_error(L, "%s: %f seconds: give %s up to 1e9", fn, (double)s, zero_ok ? "0" : "more than 0");
+		luaL_error(L, "%s: %f seconds: give %s", fn, (double)s,
+			   zero_ok ? "0 to 1e9" : "more than 0, up to 1e9");
 	return (int64_t)llround(s * 1e9);
 }
 
@@ -1043,6 +1046,8 @@ static int add_timer(lua_State *L, int kind, const char *fn)
 	struct rt_timer *t;
 	int64_t ns = kind == 2 ? 0 : secs_ns(L, 1, fn, kind == 0);
 
+	if (kind == 1 && ns < RUN_EVERY_MIN_NS) /* a week offline at 1 ms is 6e8 calls already */
+		return luaL_error(L, "every: %f seconds: the period is at least 0.001", lua_tonumber(L, 1));
 	luaL_checktype(L, 2, LUA_TFUNCTION);
 	if (kind == 2) {
 		lua_Number at = luaL_checknumber(L, 1);
