@@ -2015,7 +2015,28 @@ stop:
 	return r->stopped ? 1 : 0;
 }
 
+static int run_loop(struct umpa_run *r, int64_t duration_ns, struct umpa_err *e);
+
+/* Close the output: its write errors are the run's when nothing failed before. */
+static int close_out(struct umpa_run *r, int rc, struct umpa_err *e)
+{
+	struct umpa_err we = {0};
+
+	if (r->w && umpa_capw_close(r->w, &we) < 0 && rc >= 0) {
+		if (e)
+			*e = we;
+		rc = -(we.code ? we.code : UMPA_EIO);
+	}
+	r->w = NULL;
+	return rc;
+}
+
 int umpa_run_run(struct umpa_run *r, int64_t duration_ns, struct umpa_err *e)
+{
+	return close_out(r, run_loop(r, duration_ns, e), e);
+}
+
+static int run_loop(struct umpa_run *r, int64_t duration_ns, struct umpa_err *e)
 {
 	int rc;
 

@@ -116,8 +116,10 @@ struct umpa_run *umpa_run_new(const struct umpa_run_opts *o, struct umpa_err *e)
  * Run until @p duration_ns has passed on the run's clock (<= 0: no limit),
  * until umpa_run_stop, until the template calls stop(), or (offline) until
  * the input ends (timers then run up to the last packet's time, or to start
- * + duration when that is given and later).  Returns 0, or a negative error:
- * I/O, a failing callback under opts.strict, the loop's.
+ * + duration when that is given and later).  Then the output file is flushed
+ * and closed (packets sent afterwards are not written).  Returns 0, or a
+ * negative error: I/O (the output's included), a failing callback under
+ * opts.strict, the loop's.
  */
 int umpa_run_run(struct umpa_run *r, int64_t duration_ns, struct umpa_err *e);
 

@@ -392,5 +392,10 @@ expect "run BROKEN --help: the syntax error, file:line, exit 1" 1 oneline "err:b
 run run icmp-host --offline x.pcap --allow-read "$T/nodir"
 expect "run --allow-read of a missing directory: exit 1, one line" 1 oneline "err:--allow-read $T/nodir"
 
+"$UMPA" build --pcapng -w "$T/ping.pcapng" \
+	'ether{dst="02:00:0a:00:00:01"}/ip{src="10.0.0.9", dst="10.0.0.1"}/icmp{type="echo-request"}' 2>/dev/null
+run run icmp-host --offline "$T/ping.pcapng" -w /dev/full
+expect "run -w /dev/full: the write error, exit 1, one line" 1 oneline "err:/dev/full" "outhas:echo.replies"
+
 echo "cli: $PASS passed, $FAIL failed${SKIP:+, $SKIP skipped}"
 [ "$FAIL" -eq 0 ]
