@@ -157,9 +157,10 @@ struct umpa_run {
 	struct umpa_pkt *pend; /* received packet not written yet */
 	const char *pend_comment;
 	char pend_buf[160];
-	uint64_t cur_frame;       /* frame number of the packet being handled (0: none) */
-	uint64_t frames;          /* frames written so far */
-	struct rt_exch *cur_exch; /* exchange whose request is being sent */
+	uint64_t cur_frame;            /* frame number of the packet being handled (0: none) */
+	uint64_t frames;               /* frames written so far */
+	struct rt_exch *cur_exch;      /* exchange whose request is being sent */
+	const struct rt_iface *cur_if; /* interface the packet being handled came in on (NULL offline) */
 
 	struct rt_sink sinks[RUN_MAX_SINKS];
 	size_t nsinks;
@@ -484,8 +485,9 @@ static int ex_send(void *arg, const struct umpa_pkt *p, struct umpa_err *e)
 /* ------------------------------------------------------------------ */
 
 /* Handle one received packet (live or offline): count, match, write. */
-static void rx(struct umpa_run *r, struct umpa_pkt *p)
+static void rx(struct umpa_run *r, struct umpa_pkt *p, const struct rt_iface *f)
 {
+	r->cur_if = f;
 	umpa_dissect(p);
 	ctr_add(r, r->c_rx, 1);
 	count_host(r, p, 0);
@@ -495,14 +497,15 @@ static void rx(struct umpa_run *r, struct umpa_pkt *p)
 	umpa_expect_input(r->ex, p);
 	flush_pending(r);
 	r->cur_frame = 0;
+	r->cur_if = NULL;
 }
 
 static void cap_pkt(struct umpa_pkt *p, void *arg)
 {
-	struct umpa_run *r = arg;
+	struct rt_iface *f = arg;
 
-	if (!r->stopped)
-		rx(r, p);
+	if (!f->r->stopped)
+		rx(f->r, p, f);
 }
 
 static void cap_ready(struct umpa_loop *loop, int fd, unsigned what, void *arg)
@@ -512,7 +515,7 @@ static void cap_ready(struct umpa_loop *loop, int fd, unsigned what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (umpa_cap_dispatch(f->cap, 64, cap_pkt, f->r, &e) < 0) {
+	if (umpa_cap_dispatch(f->cap, 64, cap_pkt, f, &e) < 0) {
 		umpa_err_prefix(&e, "%s: ", f->name);
 		umpa_loop_fail(loop, &e);
 	}
@@ -868,9 +871,13 @@ static void rule_cb(void *arg, const struct umpa_pkt *p)
 		cb_failed(r, &e);
 		return;
 	}
+	if (r->cur_if)
+		lua_pushstring(r->L, r->cur_if->name);
+	else
+		lua_pushnil(r->L);
 	snprintf(what, sizeof(what), "rule %d", ru->id);
 	r->cur_rule = ru;
-	call_cb(r, 1, what);
+	call_cb(r, 2, what);
 	r->cur_rule = NULL;
 }
 
@@ -1166,7 +1173,8 @@ static int l_send(lua_State *L)
 	luaL_checkany(L, 1);
 	if (!r->loop || (!r->offline && !r->nifs))
 		return luaL_error(L, "send: the template was only loaded (no -i or --offline)");
-	c.ifidx = iface_arg(L, r, 2);
+	/* by default a reply leaves where its request came in */
+	c.ifidx = lua_isnoneornil(L, 2) && r->cur_if ? (size_t)(r->cur_if - r->ifs) : iface_arg(L, r, 2);
 	umpa_lua_build_value(L, 1, RUN_SEND_MAX, send_one, &c);
 	lua_pushinteger(L, (lua_Integer)c.n);
 	return 1;
@@ -2006,7 +2014,7 @@ static int replay_pkt(void *arg, struct umpa_pkt *p, struct umpa_err *e)
 		goto stop;
 	if (p->ts_sec * UMPA_NS_PER_SEC + p->ts_nsec > c->end_ns)
 		return 1;
-	rx(r, p);
+	rx(r, p, NULL);
 stop:
 	if (r->failed) {
 		*e = r->fail;

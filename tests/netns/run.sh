@@ -179,7 +179,7 @@ cat >"$T/probe.lua" <<'EOF'
 -- probe: one exchange the peer answers, one it cannot
 params{
   src = {type = "ipv4"}, dst = {type = "ipv4"}, silent = {type = "ipv4"},
-  smac = {type = "mac"}, dmac = {type = "mac"},
+  smac = {type = "mac"}, dmac = {type = "mac"}, iface = {type = "string"},
 }
 local function ping(to, id)
   return ether{src = param.smac, dst = param.dmac}/ip{src = param.src, dst = to}/icmp{id = id, seq = 1}
@@ -192,13 +192,17 @@ after(0.2, function()
     on_reply = function() count("silent.answered") end,
     on_timeout = function(q) count("lost"); log("lost", q.ip.dst) end}
 end)
+on("icmp", {["icmp.type"] = "echo-reply"}, function(p, iface)
+  if iface == param.iface then count("heard.on.iface") end
+end)
 after(1.5, stop)
 EOF
 ip netns exec "$NS_A" timeout 20 "$UMPA" run "$T/probe.lua" -i "$IF_A" --set src=$IP_A --set dst=$IP_B \
-	--set silent=10.77.0.99 --set smac=$MAC_A --set dmac=$MAC_B -w "$T/probe.pcapng" --json \
+	--set silent=10.77.0.99 --set smac=$MAC_A --set dmac=$MAC_B --set iface=$IF_A -w "$T/probe.pcapng" --json \
 	>"$T/probe.json" 2>"$T/probe.err"
 rc=$?
 check "expect live: exit 0 after stop()" [ $rc -eq 0 ]
+check "rule callbacks get the interface a packet came in on" grep -q '"heard.on.iface":1' "$T/probe.json"
 check "expect live: the kernel's answer claimed by the outcome" grep -q '"up":1' "$T/probe.json"
 check "expect live: the silent address timed out after 2 tries" \
 	sh -c "grep -q '\"lost\":1' '$T/probe.json' && grep -q '\"timeouts\":1' '$T/probe.json' && grep -q '\"tx\":3' '$T/probe.json'"
