@@ -54,6 +54,8 @@
 #define RUN_MAX_SINKS 4
 /** Largest file file.read returns. */
 #define RUN_FILE_MAX (16u << 20)
+/** The shortest period of every() (1 ms). */
+#define RUN_EVERY_MIN_NS 1000000
 /** Most packets one send() may expand to. */
 #define RUN_SEND_MAX 100000
 
@@ -155,9 +157,10 @@ struct umpa_run {
 	struct umpa_pkt *pend; /* received packet not written yet */
 	const char *pend_comment;
 	char pend_buf[160];
-	uint64_t cur_frame;       /* frame number of the packet being handled (0: none) */
-	uint64_t frames;          /* frames written so far */
-	struct rt_exch *cur_exch; /* exchange whose request is being sent */
+	uint64_t cur_frame;            /* frame number of the packet being handled (0: none) */
+	uint64_t frames;               /* frames written so far */
+	struct rt_exch *cur_exch;      /* exchange whose request is being sent */
+	const struct rt_iface *cur_if; /* interface the packet being handled came in on (NULL offline) */
 
 	struct rt_sink sinks[RUN_MAX_SINKS];
 	size_t nsinks;
@@ -482,8 +485,9 @@ static int ex_send(void *arg, const struct umpa_pkt *p, struct umpa_err *e)
 /* ------------------------------------------------------------------ */
 
 /* Handle one received packet (live or offline): count, match, write. */
-static void rx(struct umpa_run *r, struct umpa_pkt *p)
+static void rx(struct umpa_run *r, struct umpa_pkt *p, const struct rt_iface *f)
 {
+	r->cur_if = f;
 	umpa_dissect(p);
 	ctr_add(r, r->c_rx, 1);
 	count_host(r, p, 0);
@@ -493,14 +497,15 @@ static void rx(struct umpa_run *r, struct umpa_pkt *p)
 	umpa_expect_input(r->ex, p);
 	flush_pending(r);
 	r->cur_frame = 0;
+	r->cur_if = NULL;
 }
 
 static void cap_pkt(struct umpa_pkt *p, void *arg)
 {
-	struct umpa_run *r = arg;
+	struct rt_iface *f = arg;
 
-	if (!r->stopped)
-		rx(r, p);
+	if (!f->r->stopped)
+		rx(f->r, p, f);
 }
 
 static void cap_ready(struct umpa_loop *loop, int fd, unsigned what, void *arg)
@@ -510,7 +515,7 @@ static void cap_ready(struct umpa_loop *loop, int fd, unsigned what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (umpa_cap_dispatch(f->cap, 64, cap_pkt, f->r, &e) < 0) {
+	if (umpa_cap_dispatch(f->cap, 64, cap_pkt, f, &e) < 0) {
 		umpa_err_prefix(&e, "%s: ", f->name);
 		umpa_loop_fail(loop, &e);
 	}
@@ -886,9 +891,13 @@ static void rule_cb(void *arg, const struct umpa_pkt *p)
 		cb_failed(r, &e);
 		return;
 	}
+	if (r->cur_if)
+		lua_pushstring(r->L, r->cur_if->name);
+	else
+		lua_pushnil(r->L);
 	snprintf(what, sizeof(what), "rule %d", ru->id);
 	r->cur_rule = ru;
-	call_cb(r, 1, what);
+	call_cb(r, 2, what);
 	r->cur_rule = NULL;
 }
 
@@ -1052,7 +1061,8 @@ static int64_t secs_ns(lua_State *L, int idx, const char *fn, int zero_ok)
 	lua_Number s = luaL_checknumber(L, idx);
 
 	if (!(s >= 0) || s > 1e9 || (!zero_ok && s <= 0))
-		luaL_error(L, "%s: %f seconds: give %s up to 1e9", fn, (double)s, zero_ok ? "0" : "more than 0");
+		luaL_error(L, "%s: %f seconds: give %s", fn, (double)s,
+			   zero_ok ? "0 to 1e9" : "more than 0, up to 1e9");
 	return (int64_t)llround(s * 1e9);
 }
 
@@ -1063,6 +1073,8 @@ static int add_timer(lua_State *L, int kind, const char *fn)
 	struct rt_timer *t;
 	int64_t ns = kind == 2 ? 0 : secs_ns(L, 1, fn, kind == 0);
 
+	if (kind == 1 && ns < RUN_EVERY_MIN_NS) /* a week offline at 1 ms is 6e8 calls already */
+		return luaL_error(L, "every: %f seconds: the period is at least 0.001", lua_tonumber(L, 1));
 	luaL_checktype(L, 2, LUA_TFUNCTION);
 	if (kind == 2) {
 		lua_Number at = luaL_checknumber(L, 1);
@@ -1181,7 +1193,8 @@ static int l_send(lua_State *L)
 	luaL_checkany(L, 1);
 	if (!r->loop || (!r->offline && !r->nifs))
 		return luaL_error(L, "send: the template was only loaded (no -i or --offline)");
-	c.ifidx = iface_arg(L, r, 2);
+	/* by default a reply leaves where its request came in */
+	c.ifidx = lua_isnoneornil(L, 2) && r->cur_if ? (size_t)(r->cur_if - r->ifs) : iface_arg(L, r, 2);
 	umpa_lua_build_value(L, 1, RUN_SEND_MAX, send_one, &c);
 	lua_pushinteger(L, (lua_Integer)c.n);
 	return 1;
@@ -2021,7 +2034,7 @@ static int replay_pkt(void *arg, struct umpa_pkt *p, struct umpa_err *e)
 		goto stop;
 	if (p->ts_sec * UMPA_NS_PER_SEC + p->ts_nsec > c->end_ns)
 		return 1;
-	rx(r, p);
+	rx(r, p, NULL);
 stop:
 	if (r->failed) {
 		*e = r->fail;
@@ -2030,7 +2043,28 @@ stop:
 	return r->stopped ? 1 : 0;
 }
 
+static int run_loop(struct umpa_run *r, int64_t duration_ns, struct umpa_err *e);
+
+/* Close the output: its write errors are the run's when nothing failed before. */
+static int close_out(struct umpa_run *r, int rc, struct umpa_err *e)
+{
+	struct umpa_err we = {0};
+
+	if (r->w && umpa_capw_close(r->w, &we) < 0 && rc >= 0) {
+		if (e)
+			*e = we;
+		rc = -(we.code ? we.code : UMPA_EIO);
+	}
+	r->w = NULL;
+	return rc;
+}
+
 int umpa_run_run(struct umpa_run *r, int64_t duration_ns, struct umpa_err *e)
+{
+	return close_out(r, run_loop(r, duration_ns, e), e);
+}
+
+static int run_loop(struct umpa_run *r, int64_t duration_ns, struct umpa_err *e)
 {
 	int rc;
 

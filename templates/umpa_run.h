@@ -25,13 +25,16 @@
  *       name no template declared is an error naming it.  Read as param.NAME.
  *   on([bpf,] [fields,] fn)  a persistent rule: BPF text and/or a table of
  *       field predicates ({["ip.dst"]="10.0.0.5"}, a list value = any of) or
- *       a predicate string ("ip.ttl<5"); fn(p) gets the packet object.
+ *       a predicate string ("ip.ttl<5"); fn(p, iface) gets the packet object
+ *       and the name of the interface it came in on (nil offline).
  *       Returns the rule number; each rule counts rule.N.in (matches) and
  *       rule.N.out (packets sent from its callback).
  *   expect{send=pkt, on={{fields, fn}, ...}, timeout=s, retries=n,
  *       on_reply=fn, on_timeout=fn}   an exchange on sched/umpa_expect.h.
  *   after(s, fn), every(s, fn) -> timer with :cancel(); at(t, fn) absolute.
- *   send(pkt [, iface])  build and send (a layer stack, packet, list).
+ *   send(pkt [, iface])  build and send (a layer stack, packet, list) on
+ *       iface (name or number; default: where the packet being handled came
+ *       in, else the first interface).
  *   reply(p, layer...)   a stack answering p: ether/ip/ipv6 swapped from p,
  *       UDP/TCP ports swapped, ICMP id/seq echoed, TCP ack = seq + len;
  *       the given layers replace the ones of the same protocol.
@@ -116,8 +119,10 @@ struct umpa_run *umpa_run_new(const struct umpa_run_opts *o, struct umpa_err *e)
  * Run until @p duration_ns has passed on the run's clock (<= 0: no limit),
  * until umpa_run_stop, until the template calls stop(), or (offline) until
  * the input ends (timers then run up to the last packet's time, or to start
- * + duration when that is given and later).  Returns 0, or a negative error:
- * I/O, a failing callback under opts.strict, the loop's.
+ * + duration when that is given and later).  Then the output file is flushed
+ * and closed (packets sent afterwards are not written).  Returns 0, or a
+ * negative error: I/O (the output's included), a failing callback under
+ * opts.strict, the loop's.
  */
 int umpa_run_run(struct umpa_run *r, int64_t duration_ns, struct umpa_err *e);
 

@@ -48,6 +48,24 @@ static const char run_usage[] = "usage: umpa run TEMPLATE [-i IF ...] [--offline
 				"Exit status: 0 ok, 1 the template or I/O failed, 2 usage (unknown option,\n"
 				"template or parameter, a value of the wrong type).\n";
 
+#ifndef UMPA_SRC_TEMPLATEDIR
+#define UMPA_SRC_TEMPLATEDIR ""
+#endif
+
+/* Where names are looked up: $UMPA_TEMPLATE_PATH, else the installed
+ * directory, then the source tree's templates/ (a build tree's umpa finds the
+ * shipped templates without installing). */
+static const char *run_search(void)
+{
+	static char buf[8192];
+	const char *env = getenv("UMPA_TEMPLATE_PATH");
+
+	if (env && *env)
+		return env;
+	snprintf(buf, sizeof(buf), "%s%s%s", UMPA_TEMPLATEDIR, *UMPA_SRC_TEMPLATEDIR ? ":" : "", UMPA_SRC_TEMPLATEDIR);
+	return buf;
+}
+
 struct run_tool {
 	struct umpa_run *r;
 	struct http_ctl *http;
@@ -209,6 +227,7 @@ int cmd_run(int argc, char **argv)
 		rc = UMPA_EXIT_ERROR;
 		goto out;
 	}
+	o.search = run_search();
 	o.ifaces = ifaces;
 	o.sets = sets;
 	o.allow_read = aread;
@@ -285,7 +304,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	if (list) {
-		if (umpa_run_list(NULL, list_one, NULL, &e) < 0) {
+		if (umpa_run_list(run_search(), list_one, NULL, &e) < 0) {
 			tool_err("run: %s", e.msg);
 			rc = UMPA_EXIT_ERROR;
 		}
@@ -300,13 +319,13 @@ int cmd_run(int argc, char **argv)
 		rc = UMPA_EXIT_USAGE;
 		goto out;
 	}
-	if (umpa_run_find(o.tmpl, NULL, path, sizeof(path), &e) < 0) {
+	if (umpa_run_find(o.tmpl, o.search, path, sizeof(path), &e) < 0) {
 		tool_err("run: %s", e.msg);
 		rc = UMPA_EXIT_USAGE;
 		goto out;
 	}
 	if (help) { /* load only: its parameters */
-		struct umpa_run_opts ho = {.tmpl = o.tmpl};
+		struct umpa_run_opts ho = {.tmpl = o.tmpl, .search = o.search};
 		struct umpa_run *r = umpa_run_new(&ho, &e);
 		if (!r) {
 			tool_err("run: %s", e.msg);

@@ -30,11 +30,12 @@ for t in tshark tcpdump ping arping timeout pgrep; do
 	fi
 done
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/umpa-run.XXXXXX") || exit 1
+. "$top_srcdir/tests/tmpdir.sh"
+T=$(umpa_tmpdir run) || exit 1
 chmod 755 "$T"
 cleanup() {
 	netns_cleanup
-	rm -rf "$T"
+	umpa_tmpdir_done "$T"
 }
 trap cleanup EXIT
 
@@ -172,6 +173,46 @@ comments_point_at_requests() {
 	[ $n -ge 5 ]
 }
 check "reply comments point at their requests (ids and sequence numbers)" comments_point_at_requests
+
+# ---- expect, live: the peer kernel answers one probe, an address nobody has stays silent ----
+cat >"$T/probe.lua" <<'EOF'
+-- probe: one exchange the peer answers, one it cannot
+params{
+  src = {type = "ipv4"}, dst = {type = "ipv4"}, silent = {type = "ipv4"},
+  smac = {type = "mac"}, dmac = {type = "mac"}, iface = {type = "string"},
+}
+local function ping(to, id)
+  return ether{src = param.smac, dst = param.dmac}/ip{src = param.src, dst = to}/icmp{id = id, seq = 1}
+end
+after(0.2, function()
+  expect{send = ping(param.dst, 4242), timeout = 1,
+    on = {{"icmp.type==0", function(a, rtt) count("up"); log("rtt", rtt) end}},
+    on_timeout = function() count("down") end}
+  expect{send = ping(param.silent, 4243), timeout = 0.3, retries = 1,
+    on_reply = function() count("silent.answered") end,
+    on_timeout = function(q) count("lost"); log("lost", q.ip.dst) end}
+end)
+on("icmp", {["icmp.type"] = "echo-reply"}, function(p, iface)
+  if iface == param.iface then count("heard.on.iface") end
+end)
+after(1.5, stop)
+EOF
+ip netns exec "$NS_A" timeout 20 "$UMPA" run "$T/probe.lua" -i "$IF_A" --set src=$IP_A --set dst=$IP_B \
+	--set silent=10.77.0.99 --set smac=$MAC_A --set dmac=$MAC_B --set iface=$IF_A -w "$T/probe.pcapng" --json \
+	>"$T/probe.json" 2>"$T/probe.err"
+rc=$?
+check "expect live: exit 0 after stop()" [ $rc -eq 0 ]
+check "rule callbacks get the interface a packet came in on" grep -q '"heard.on.iface":1' "$T/probe.json"
+check "expect live: the kernel's answer claimed by the outcome" grep -q '"up":1' "$T/probe.json"
+check "expect live: the silent address timed out after 2 tries" \
+	sh -c "grep -q '\"lost\":1' '$T/probe.json' && grep -q '\"timeouts\":1' '$T/probe.json' && grep -q '\"tx\":3' '$T/probe.json'"
+check "expect live: the timeout is logged with the request's frame" \
+	grep -q 'exchange 2: no answer to frame 2 after 2 tries' "$T/probe.err"
+tshark -r "$T/probe.pcapng" -T fields -e frame.number -e frame.comment -e _ws.col.Info >"$T/probe.txt" 2>/dev/null
+check "expect live: the answer's comment names its request's frame" \
+	grep -q 'answer to frame 1 (exchange 1, rtt' "$T/probe.txt"
+check "expect live: the retransmission is marked" \
+	grep -q 'exchange 2: try 2 after timeout (first sent as frame 2)' "$T/probe.txt"
 
 # ---- offline replay of the recording ----
 "$UMPA" run icmp-host --offline "$T/rec.pcap" --set ip=10.77.0.50 --set ip6=fd00:77::50 -w "$T/a.pcapng" \

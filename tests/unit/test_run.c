@@ -446,6 +446,16 @@ static void test_failures(void **state)
 	assert_int_equal(umpa_run_counter(r, "seen"), 2);
 	umpa_run_free(r);
 
+	/* timers too fast to run for a week, negative delays */
+	write_text("fast.lua", "-- fast\n\nevery(0.0001, function() end)\n");
+	o = (struct umpa_run_opts){.tmpl = path("fast.lua"), .offline = path("fail.pcapng")};
+	assert_null(umpa_run_new(&o, &e));
+	assert_non_null(strstr(e.msg, "fast.lua:3: every: 0.0001 seconds: the period is at least 0.001"));
+	write_text("neg.lua", "-- neg\nafter(-1, function() end)\n");
+	o.tmpl = path("neg.lua");
+	assert_null(umpa_run_new(&o, &e));
+	assert_non_null(strstr(e.msg, "neg.lua:2: after: -1.0 seconds: give 0 to 1e9"));
+
 	/* load-only runs cannot send */
 	write_text("send.lua", "-- send\n\nsend(ether{}/ip{})\n");
 	o = (struct umpa_run_opts){.tmpl = path("send.lua")};
