@@ -94,24 +94,37 @@ static int src_set(void *arg, const char *name, const char *value, struct umpa_e
 	return umpa_run_param_set(arg, name, value, e);
 }
 
-/* Log lines to the event streams: {"ts": seconds, "level": "info"|"error", "line": "..."}. */
+/*
+ * Log lines to the event streams: {"ts": seconds, "level": "info"|"error", "line": "..."}.
+ * @arg is the run_tool: the control plane is freed before the run (whose
+ * loop owns its event_base), and a line logged after that (a __gc at
+ * lua_close) finds t->http NULL.
+ */
 static void http_log(void *arg, enum umpa_run_level lvl, int64_t ts_ns, const char *line)
 {
+	struct run_tool *t = arg;
 	struct umpa_sbuf b = {0};
+
+	if (!t->http)
+		return;
 
 	umpa_sbuf_printf(&b, "{\"ts\":%lld.%06lld,\"level\":\"%s\",\"line\":", (long long)(ts_ns / UMPA_NS_PER_SEC),
 			 (long long)(ts_ns % UMPA_NS_PER_SEC / 1000), lvl == UMPA_RUN_ERROR ? "error" : "info");
 	umpa_sbuf_put_json_str(&b, line, strlen(line));
 	umpa_sbuf_putc(&b, '}');
 	if (b.s)
-		http_ctl_event(arg, "log", b.s);
+		http_ctl_event(t->http, "log", b.s);
 	umpa_sbuf_free(&b);
 }
 
 /* A parameter changed: {"name": "...", "value": "..."} to the event streams. */
 static void http_param(void *arg, const char *name, const char *value)
 {
+	struct run_tool *t = arg;
 	struct umpa_sbuf b = {0};
+
+	if (!t->http)
+		return;
 
 	umpa_sbuf_puts(&b, "{\"name\":");
 	umpa_sbuf_put_json_str(&b, name, strlen(name));
@@ -119,7 +132,7 @@ static void http_param(void *arg, const char *name, const char *value)
 	umpa_sbuf_put_json_str(&b, value, strlen(value));
 	umpa_sbuf_putc(&b, '}');
 	if (b.s)
-		http_ctl_event(arg, "param", b.s);
+		http_ctl_event(t->http, "param", b.s);
 	umpa_sbuf_free(&b);
 }
 
@@ -366,12 +379,12 @@ int cmd_run(int argc, char **argv)
 		const struct http_ctl_source src = {t.r, src_stats, src_params, src_check, src_set};
 		hopts.listen = http;
 		if (!(t.http = http_ctl_new(umpa_loop_event_base(umpa_run_loop(t.r)), &hopts, &src, &e)) ||
-		    umpa_run_add_log(t.r, http_log, t.http, &e) < 0) {
+		    umpa_run_add_log(t.r, http_log, &t, &e) < 0) {
 			tool_err("run: %s", e.msg);
 			rc = e.code == UMPA_EINVAL ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
 			goto out;
 		}
-		umpa_run_on_param(t.r, http_param, t.http);
+		umpa_run_on_param(t.r, http_param, &t);
 		tool_err("http: listening on %s", http_ctl_bound(t.http));
 	}
 	if (!o.offline) {
@@ -390,7 +403,7 @@ int cmd_run(int argc, char **argv)
 	}
 	print_counters(&t);
 out:
-	http_ctl_free(t.http);
+	t.http = http_ctl_free(t.http); /* before the run: its loop owns the event_base */
 	umpa_run_free(t.r);
 	free(ifaces);
 	free(sets);
