@@ -172,6 +172,9 @@ struct umpa_run {
 	struct umpa_sbuf sb;
 };
 
+/* Metatable of expect's request packet while it is built. */
+#define MT_REQ "umpa.run.request"
+
 /* Registry key of the run pointer in the Lua state. */
 static const char run_key;
 
@@ -1320,6 +1323,7 @@ static int l_expect(lua_State *L)
 	}
 	req = lua_newuserdatauv(L, sizeof(*req), 0);
 	umpa_pkt_init(req);
+	luaL_setmetatable(L, MT_REQ); /* a Lua error below frees its bytes too */
 	lua_getfield(L, 1, "send");
 	if (lua_isnil(L, -1))
 		return luaL_error(L, "expect: send= is missing");
@@ -1804,6 +1808,12 @@ int umpa_run_list(const char *search, umpa_run_list_cb cb, void *arg, struct ump
 /* the run                                                             */
 /* ------------------------------------------------------------------ */
 
+static int req_gc(lua_State *L)
+{
+	umpa_pkt_release(lua_touserdata(L, 1));
+	return 0;
+}
+
 static int open_api(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
@@ -1815,6 +1825,12 @@ static int open_api(lua_State *L)
 
 	lua_pushlightuserdata(L, lua_touserdata(L, 1));
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &run_key);
+	luaL_newmetatable(L, MT_REQ);
+	lua_pushcfunction(L, req_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pushliteral(L, MT_REQ);
+	lua_setfield(L, -2, "__metatable");
+	lua_pop(L, 1);
 	lua_pushglobaltable(L);
 	luaL_setfuncs(L, fns, 0);
 	luaL_newlib(L, file_fns);
