@@ -45,5 +45,6 @@
 /* templates: the Lua binding and tls{} */
 #include "umpa_lua.h"
 #include "umpa_lua_tls.h"
+#include "umpa_run.h"
 
 #endif

@@ -2000,6 +2000,17 @@ static int layer_index(lua_State *L)
 		lua_pushstring(L, pr->name);
 		return 1;
 	}
+	if (lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "_payload") == 0) {
+		/* what the layer carries: the bytes after its header, within its window */
+		const struct umpa_layer *ly;
+		p = pkt_ready(L, lp);
+		ly = &p->l[li];
+		if (ly->hlen >= ly->len || ly->off + ly->len > p->len)
+			lua_pushliteral(L, "");
+		else
+			lua_pushlstring(L, (const char *)p->data + ly->off + ly->hlen, ly->len - ly->hlen);
+		return 1;
+	}
 	f = check_field(L, pr, 2);
 	p = pkt_ready(L, lp);
 	switch (f->type) {
@@ -2594,7 +2605,9 @@ long umpa_lua_build_value(struct lua_State *L, int idx, unsigned long max, umpa_
 	int top;
 
 	idx = lua_absindex(L, idx);
-	luaL_where(L, 1);
+	/* no prefix: the errors are raised inside the host's C function, and
+	 * luaL_error already names its caller's position */
+	lua_pushliteral(L, "");
 	top = lua_gettop(L);
 	c.prefix = lua_tostring(L, -1);
 	build_values(L, &c, idx, idx);

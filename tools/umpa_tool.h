@@ -103,6 +103,9 @@ int cmd_tls(int argc, char **argv);
 int cmd_ifaces(int argc, char **argv);
 int cmd_sniff(int argc, char **argv);
 
+/** `umpa run`: run a Lua template live or offline (tools/cmd_run.c). */
+int cmd_run(int argc, char **argv);
+
 struct umpa_tls_opts;
 /**
  * `umpa tls --sweep` (tools/tls_sweep.c): one conversation per TLS version x
