@@ -297,6 +297,9 @@ static void print_summary(struct sr *s, const struct umpa_cap_stats *cs)
 	}
 }
 
+/* --timeout: per transmission, more than nothing */
+static const struct umpa_num_spec sr_timeout = {"seconds", 1e-9, 1e8, 0};
+
 int cmd_sr(int argc, char **argv)
 {
 	enum { O_TIMEOUT = 256, O_RETRY, O_RATE, O_JSON, O_L3, O_MAX, O_HELP };
@@ -312,8 +315,10 @@ int cmd_sr(int argc, char **argv)
 	};
 	struct sr s;
 	const char *ifname = NULL, *bpf = NULL, *user = NULL;
-	double timeout = 2, rate = 0;
-	unsigned long retries = 0, max = 1000000;
+	double rate = 0;
+	int64_t timeout_ns = 2000000000;
+	unsigned long max = 1000000;
+	unsigned retries = 0;
 	struct umpa_lua *L = NULL;
 	struct umpa_resolver *res = NULL;
 	struct umpa_cap_opts co;
@@ -344,13 +349,14 @@ int cmd_sr(int argc, char **argv)
 			user = optarg;
 			break;
 		case O_TIMEOUT:
-			timeout = tool_seconds("--timeout", optarg);
+			timeout_ns = tool_ns(&sr_timeout, "--timeout", optarg);
 			break;
 		case O_RETRY:
-			retries = tool_ulong("--retry", optarg);
+			retries =
+			    (unsigned)tool_u64(UMPA_NUM_RANGE("retries", 0, 100, UMPA_NUM_INT), "--retry", optarg);
 			break;
 		case O_RATE:
-			rate = tool_seconds("--rate", optarg);
+			rate = tool_real(&umpa_num_pps, "--rate", optarg);
 			break;
 		case O_JSON:
 			s.json = 1;
@@ -359,7 +365,7 @@ int cmd_sr(int argc, char **argv)
 			s.l3 = 1;
 			break;
 		case O_MAX:
-			max = tool_ulong("--max", optarg);
+			max = (unsigned long)tool_u64(&tool_max, "--max", optarg);
 			break;
 		case 'h':
 		case O_HELP:
@@ -377,10 +383,6 @@ int cmd_sr(int argc, char **argv)
 	}
 	if (!ifname) {
 		tool_err("sr: which interface? (-i IFACE)");
-		return UMPA_EXIT_USAGE;
-	}
-	if (timeout <= 0 || retries > 100) {
-		tool_err("sr: --timeout must be > 0 and --retry at most 100");
 		return UMPA_EXIT_USAGE;
 	}
 
@@ -467,8 +469,8 @@ int cmd_sr(int argc, char **argv)
 
 	if (s.verbose)
 		umpa_expect_on_mismatch(s.ex, on_mismatch, &s);
-	s.xo.timeout_ns = (int64_t)(timeout * 1e9 + 0.5);
-	s.xo.retries = (unsigned)retries;
+	s.xo.timeout_ns = timeout_ns;
+	s.xo.retries = retries;
 	s.xo.on_reply = on_settled;
 	s.xo.reply_arg = &s;
 	s.xo.on_timeout = on_settled;

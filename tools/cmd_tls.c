@@ -391,15 +391,13 @@ bad:
 	exit(UMPA_EXIT_USAGE);
 }
 
+/* The bounds tls{} gives these (templates/lua_tls.c), on the command line too. */
+static const struct umpa_num_spec tls_key_updates = {"key updates", 0, 1000, UMPA_NUM_INT};
+static const struct umpa_num_spec tls_renegotiations = {"renegotiations", 0, 100, UMPA_NUM_INT};
+
 static double prob_arg_(const char *opt, const char *arg)
 {
-	double v = tool_seconds(opt, arg);
-
-	if (v > 1) {
-		tool_err("%s: '%s' is not a probability between 0 and 1", opt, arg);
-		exit(UMPA_EXIT_USAGE);
-	}
-	return v;
+	return tool_real(UMPA_NUM_RANGE("a probability", 0, 1, 0), opt, arg);
 }
 
 /* ---- packets out ---- */
@@ -745,7 +743,7 @@ int cmd_tls(int argc, char **argv)
 	struct umpa_tls *t = NULL;
 	struct out_ out = {0};
 	struct rep_ rep = {0};
-	const char *wpath = NULL, *keylog = NULL, *ver_opt = "--version", *salpn = NULL;
+	const char *wpath = NULL, *keylog = NULL, *ver_opt = "--version", *salpn = NULL, *time_text = NULL;
 	int fmt = -1, count = 0, interleave = 0, sweep = 0, c, v6 = -1, nfailed = 0, rc;
 	FILE *kf = NULL;
 	static const char def_req[] = "GET / HTTP/1.1\r\nHost: umpa.test\r\nUser-Agent: umpa\r\n\r\n";
@@ -769,11 +767,7 @@ int cmd_tls(int argc, char **argv)
 			wpath = optarg;
 			break;
 		case 'n':
-			count = (int)tool_ulong("-n", optarg);
-			if (count < 1 || count > 10000000) {
-				tool_err("-n: '%s' is not 1..10000000", optarg);
-				return UMPA_EXIT_USAGE;
-			}
+			count = (int)tool_u64(UMPA_NUM_RANGE("conversations", 1, 10000000, UMPA_NUM_INT), "-n", optarg);
 			break;
 		case 'q':
 			rep.quiet = 1;
@@ -860,12 +854,8 @@ int cmd_tls(int argc, char **argv)
 			ss->sigalgs = optarg;
 			break;
 		case O_SECLEVEL: {
-			unsigned long l = tool_ulong("--security-level", optarg);
-			if (l > 5) {
-				tool_err("--security-level: '%s' is not 0..5", optarg);
-				return UMPA_EXIT_USAGE;
-			}
-			cs->security_level = ss->security_level = (int)l;
+			cs->security_level = ss->security_level =
+			    (int)tool_u64(UMPA_NUM_RANGE("a level", 0, 5, UMPA_NUM_INT), "--security-level", optarg);
 			break;
 		}
 		case O_KEYTYPE:
@@ -916,31 +906,32 @@ int cmd_tls(int argc, char **argv)
 				o.resume = UMPA_TLS_RESUME_NONE;
 			else {
 				tool_err("--resume: '%s' is not id, ticket, psk or none", optarg);
-				return UMPA_EXIT_USAGE;
+				goto usage_fail;
 			}
 			break;
 		case O_PSK:
 			if (psk_arg_(optarg, pskkey, &o) < 0)
-				return UMPA_EXIT_USAGE;
+				goto usage_fail;
 			break;
 		case O_EARLY:
 			if (data_arg_("--early-data", optarg, &bufs, &o.early_data, &o.early_len) < 0)
 				goto usage_fail;
 			break;
 		case O_KU:
-			cs->key_updates = (int)tool_ulong("--key-update", optarg);
+			cs->key_updates = (int)tool_u64(&tls_key_updates, "--key-update", optarg);
 			break;
 		case O_SKU:
-			ss->key_updates = (int)tool_ulong("--server-key-update", optarg);
+			ss->key_updates = (int)tool_u64(&tls_key_updates, "--server-key-update", optarg);
 			break;
 		case O_RENEG:
-			cs->renegotiations = (int)tool_ulong("--renegotiate", optarg);
+			cs->renegotiations = (int)tool_u64(&tls_renegotiations, "--renegotiate", optarg);
 			break;
 		case O_SRENEG:
-			ss->renegotiations = (int)tool_ulong("--server-renegotiate", optarg);
+			ss->renegotiations = (int)tool_u64(&tls_renegotiations, "--server-renegotiate", optarg);
 			break;
 		case O_MAXREC:
-			cs->max_record = ss->max_record = tool_ulong("--max-record", optarg);
+			cs->max_record = ss->max_record = (size_t)tool_u64(
+			    UMPA_NUM_RANGE("bytes", 512, 16384, UMPA_NUM_INT | UMPA_NUM_OFF), "--max-record", optarg);
 			break;
 		case O_SENDC:
 			if (data_arg_("--send-client", optarg, &bufs, &cs->data, &cs->data_len) < 0)
@@ -959,7 +950,7 @@ int cmd_tls(int argc, char **argv)
 				o.close = UMPA_TLS_CLOSE_ABORT;
 			else {
 				tool_err("--close: '%s' is not notify, fin or reset", optarg);
-				return UMPA_EXIT_USAGE;
+				goto usage_fail;
 			}
 			break;
 		case O_CLIENT:
@@ -970,7 +961,7 @@ int cmd_tls(int argc, char **argv)
 				if (v6 >= 0 && r != v6) {
 					tool_err("%s: '%s': --client and --server must both be IPv4 or both IPv6",
 						 c == O_CLIENT ? "--client" : "--server", optarg);
-					return UMPA_EXIT_USAGE;
+					goto usage_fail;
 				}
 				v6 = r;
 			}
@@ -980,24 +971,16 @@ int cmd_tls(int argc, char **argv)
 			o.tcp.ipv6 = 1;
 			break;
 		case O_MSS: {
-			unsigned long m = tool_ulong("--mss", optarg);
-			if (m < 64 || m > 65535) {
-				tool_err("--mss: '%s' is not 64..65535", optarg);
-				return UMPA_EXIT_USAGE;
-			}
-			o.tcp.mss[0] = o.tcp.mss[1] = (uint16_t)m;
+			o.tcp.mss[0] = o.tcp.mss[1] =
+			    (uint16_t)tool_u64(UMPA_NUM_RANGE("bytes", 64, 65535, UMPA_NUM_INT), "--mss", optarg);
 			break;
 		}
 		case O_SEGMENT:
 			if (!strcmp(optarg, "random")) {
 				o.tcp.seg_random = 1;
 			} else {
-				unsigned long m = tool_ulong("--segment", optarg);
-				if (m < 1 || m > 65535) {
-					tool_err("--segment: '%s' is not random or 1..65535", optarg);
-					return UMPA_EXIT_USAGE;
-				}
-				o.tcp.seg_max = (uint32_t)m;
+				o.tcp.seg_max = (uint32_t)tool_u64(
+				    UMPA_NUM_RANGE("bytes (or random)", 1, 65535, UMPA_NUM_INT), "--segment", optarg);
 			}
 			break;
 		case O_REORDER:
@@ -1013,50 +996,55 @@ int cmd_tls(int argc, char **argv)
 			o.tcp.overlap = 1;
 			break;
 		case O_SEED:
-			o.tcp.seed = tool_ulong("--seed", optarg);
+			o.tcp.seed = tool_u64(&umpa_num_seed, "--seed", optarg);
 			break;
 		case O_RTT: {
-			double s = tool_seconds("--rtt", optarg);
-			if (s > 60) {
-				tool_err("--rtt: '%s' is more than 60 seconds", optarg);
-				return UMPA_EXIT_USAGE;
-			}
-			o.tcp.rtt_us = (uint32_t)(s * 1e6 + 0.5);
+			int64_t ns = tool_ns(UMPA_NUM_RANGE("seconds", 0, 60, 0), "--rtt", optarg);
+			o.tcp.rtt_us = (uint32_t)((ns + 500) / 1000);
 			break;
 		}
-		case O_TIME: {
-			double s = tool_seconds("--time", optarg);
-			o.tcp.start_sec = (int64_t)s;
-			o.tcp.start_nsec = (int64_t)((s - (double)o.tcp.start_sec) * 1e9 + 0.5) % 1000000000LL;
+		case O_TIME:
+			time_text = optarg; /* its range depends on the format */
 			break;
-		}
 		default:
 			fputs(tls_usage, stderr);
-			return UMPA_EXIT_USAGE;
+			goto usage_fail;
 		}
 	}
 	if (optind < argc) {
 		tool_err("tls: unexpected argument '%s' (options only; see --help)", argv[optind]);
-		return UMPA_EXIT_USAGE;
+		goto usage_fail;
 	}
 	if (!wpath) {
 		tool_err("tls: -w FILE is required (see --help)");
-		return UMPA_EXIT_USAGE;
+		goto usage_fail;
 	}
 	if (v6 == 1)
 		o.tcp.ipv6 = 1;
 	else if (v6 == 0 && o.tcp.ipv6) {
 		tool_err("--ipv6: --client/--server gave IPv4 addresses");
-		return UMPA_EXIT_USAGE;
+		goto usage_fail;
 	}
 	ss->alpn = salpn ? salpn : cs->alpn;
 	if (o.tcp.loss > 0 && o.tcp.loss >= 1) {
 		tool_err("--loss: 1 would lose every segment forever");
-		return UMPA_EXIT_USAGE;
+		goto usage_fail;
 	}
 	if (fmt < 0) {
 		size_t l = strlen(wpath);
 		fmt = l >= 7 && !strcmp(wpath + l - 7, ".pcapng") ? UMPA_CAP_PCAPNG : UMPA_CAP_PCAP;
+	}
+	if (time_text) { /* pcap holds 32-bit seconds; the conversations count int64 nanoseconds */
+		int64_t sec;
+		uint32_t nsec;
+		struct umpa_err te = {0};
+		if (umpa_num_time(fmt == UMPA_CAP_PCAPNG ? &umpa_num_epoch : &umpa_num_epoch_pcap, "--time", time_text,
+				  &sec, &nsec, &te) < 0) {
+			tool_err("%s", te.msg);
+			goto usage_fail;
+		}
+		o.tcp.start_sec = sec;
+		o.tcp.start_nsec = nsec;
 	}
 	if (!strcmp(wpath, "-") || (rep.json && !strcmp(wpath, "/dev/stdout")))
 		rep.f = stderr;

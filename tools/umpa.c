@@ -39,37 +39,7 @@ void tool_err(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-unsigned long tool_ulong(const char *opt, const char *val)
-{
-	char *end;
-	unsigned long v;
-
-	if (!val || !*val || *val == '-')
-		goto bad;
-	v = strtoul(val, &end, 0);
-	if (*end)
-		goto bad;
-	return v;
-bad:
-	tool_err("%s: '%s' is not a non-negative integer", opt, val ? val : "");
-	exit(UMPA_EXIT_USAGE);
-}
-
-double tool_seconds(const char *opt, const char *val)
-{
-	char *end;
-	double v;
-
-	if (!val || !*val)
-		goto bad;
-	v = strtod(val, &end);
-	if (*end || v < 0 || v != v)
-		goto bad;
-	return v;
-bad:
-	tool_err("%s: '%s' is not a number of seconds", opt, val ? val : "");
-	exit(UMPA_EXIT_USAGE);
-}
+const struct umpa_num_spec tool_max = {"packets", 1, 1e9, UMPA_NUM_INT};
 
 double tool_real(const struct umpa_num_spec *spec, const char *opt, const char *val)
 {

@@ -16,17 +16,14 @@
 /** Print "umpa: MESSAGE" on stderr. */
 void tool_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/** Parse a non-negative integer option value; exits with a usage error naming @p opt if it is not one. */
-unsigned long tool_ulong(const char *opt, const char *val);
-
-/** Parse a non-negative decimal number of seconds ("0.5"); exits with a usage error if bad. */
-double tool_seconds(const char *opt, const char *val);
-
 /*
  * Checked numbers for options (core/umpa_num.h): each parses @p val within
  * @p spec, or prints one line naming @p opt and the range and exits with
  * UMPA_EXIT_USAGE.
  */
+
+/** --max of build, send and sr: packets one expression may expand to, 1 to 1e9. */
+extern const struct umpa_num_spec tool_max;
 
 /** A real number (rates, fractions). */
 double tool_real(const struct umpa_num_spec *spec, const char *opt, const char *val);

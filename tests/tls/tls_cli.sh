@@ -293,7 +293,7 @@ bad "bad endpoint" "--client: '10.0.0.1:99999'" --client 10.0.0.1:99999
 bad "bad segment" "--segment" --segment zero
 bad "bad probability" "--loss: '2'" --loss 2
 bad "unreadable data file" "--send-client: $T/none" --send-client @"$T/none"
-bad "record size" "--max-record: 100" --max-record 100
+bad "record size" "--max-record: '100' is out of range" --max-record 100
 run tls --version 1.3
 [ $RC = 2 ] && grep -q -- '-w FILE' "$T/err"
 check "no -w: usage error" $? ""
