@@ -270,6 +270,6 @@ int cmd_build(int argc, char **argv)
 	free(b.keep);
 	umpa_lua_close(L);
 	if (rc == UMPA_EXIT_OK && strcmp(b.out, "-") != 0)
-		fprintf(stderr, "umpa: wrote %lu packets to %s\n", b.n, b.out);
+		tool_note("wrote %lu packets to %s", b.n, b.out);
 	return rc;
 }

@@ -336,8 +336,8 @@ int cmd_sniff(int argc, char **argv)
 				(unsigned)geteuid(), r, r < 0 ? " " : "", r < 0 ? strerror(errno) : "");
 		}
 	}
-	fprintf(stderr, "umpa: sniffing on %s, link type %d, %s timestamps\n", ifname, umpa_cap_linktype(s.cap),
-		umpa_cap_nsec(s.cap) ? "nanosecond" : "microsecond");
+	tool_note("sniffing on %s, link type %d, %s timestamps", ifname, umpa_cap_linktype(s.cap),
+		  umpa_cap_nsec(s.cap) ? "nanosecond" : "microsecond");
 	if (umpa_loop_run(s.loop, &s.err) < 0) {
 		tool_err("sniff: %s", s.err.msg);
 		rc = UMPA_EXIT_ERROR;

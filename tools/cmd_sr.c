@@ -149,7 +149,7 @@ static void on_mismatch(void *arg, const struct umpa_pkt *p, const struct umpa_p
 
 	summary(p, &s->b);
 	summary(req, &s->a);
-	fprintf(stderr, "umpa: sr: %s: not an answer to %s: %s\n", s->b.s, s->a.s, why);
+	tool_note("sr: %s: not an answer to %s: %s", s->b.s, s->a.s, why);
 }
 
 /* -v: where each next hop's MAC came from (new ones only: the cache is quiet) */
@@ -160,8 +160,8 @@ static void on_found(void *arg, int family, const uint8_t *addr, const uint8_t m
 	(void)arg;
 	if (!strcmp(how, "cache") || !inet_ntop(family, addr, txt, sizeof(txt)))
 		return;
-	fprintf(stderr, "umpa: sr: %s is at %02x:%02x:%02x:%02x:%02x:%02x (%s)\n", txt, mac[0], mac[1], mac[2], mac[3],
-		mac[4], mac[5], how);
+	tool_note("sr: %s is at %02x:%02x:%02x:%02x:%02x:%02x (%s)", txt, mac[0], mac[1], mac[2], mac[3], mac[4],
+		  mac[5], how);
 }
 
 static int send_one(void *arg, const struct umpa_pkt *p, struct umpa_err *e)

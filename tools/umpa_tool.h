@@ -13,8 +13,16 @@
 #define UMPA_EXIT_ERROR 1 /* the work failed: bad input data, I/O, expression error */
 #define UMPA_EXIT_USAGE 2 /* bad command line */
 
-/** Print "umpa: MESSAGE" on stderr. */
+/**
+ * Print "umpa: MESSAGE" on stderr, one line: control characters and other
+ * text that could move the cursor or forge a line are escaped
+ * (umpa_sbuf_put_safe), since messages carry script errors, file names and
+ * names from packets.
+ */
 void tool_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/** Print an informational "umpa: MESSAGE" on stderr, escaped as tool_err() does. */
+void tool_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * Checked numbers for options (core/umpa_num.h): each parses @p val within

@@ -88,7 +88,7 @@ static void test_real(void **state)
 	assert_int_equal(umpa_num_real(&umpa_num_count, "-c", "12", &d, &e), 0);
 	assert_true(d == 12);
 	assert_int_equal(umpa_num_real(&umpa_num_count, "-c", "1.5", &d, &e), -1);
-	assert_string_equal(e.msg, "-c: '1.5' is not a whole number (a whole number: 0 to 1000000000000)");
+	assert_string_equal(e.msg, "-c: '1.5' is not a whole number (a count: 0 to 1000000000000)");
 }
 
 static void test_u64(void **state)
@@ -108,11 +108,11 @@ static void test_u64(void **state)
 	assert_int_equal(umpa_num_u64(&umpa_num_count, "-c", "1000000000000", &u, &e), 0);
 	assert_int_equal(umpa_num_u64(&umpa_num_count, "-c", "1000000000001", &u, &e), -1);
 	assert_int_equal(e.code, UMPA_ERANGE);
-	assert_string_equal(e.msg, "-c: '1000000000001' is out of range (a whole number: 0 to 1000000000000)");
+	assert_string_equal(e.msg, "-c: '1000000000001' is out of range (a count: 0 to 1000000000000)");
 	assert_int_equal(umpa_num_u64(&umpa_num_count, "-c", "-1", &u, &e), -1);
 	assert_int_equal(e.code, UMPA_ERANGE);
 	assert_int_equal(umpa_num_u64(&umpa_num_count, "-c", "1e3", &u, &e), -1);
-	assert_string_equal(e.msg, "-c: '1e3' is not a whole number (a whole number: 0 to 1000000000000)");
+	assert_string_equal(e.msg, "-c: '1e3' is not a whole number (a count: 0 to 1000000000000)");
 	assert_int_equal(umpa_num_u64(&umpa_num_count, "-c", "0xfg", &u, &e), -1);
 	assert_int_equal(e.code, UMPA_EINVAL);
 	/* 64-bit edges */
@@ -218,10 +218,10 @@ static void test_check(void **state)
 	assert_int_equal(umpa_num_check(&umpa_num_pps, "rate", 1e-9, &e), -1);
 	assert_int_equal(umpa_num_check(&umpa_num_count, "count", 2.5, &e), -1);
 	assert_int_equal(e.code, UMPA_EINVAL);
-	assert_string_equal(e.msg, "count: 2.5 is not a whole number (a whole number: 0 to 1000000000000)");
+	assert_string_equal(e.msg, "count: 2.5 is not a whole number (a count: 0 to 1000000000000)");
 	assert_int_equal(umpa_num_check_i64(&umpa_num_count, "count", 1000000000000LL, &e), 0);
 	assert_int_equal(umpa_num_check_i64(&umpa_num_count, "count", 1000000000001LL, &e), -1);
-	assert_string_equal(e.msg, "count: 1000000000001 is out of range (a whole number: 0 to 1000000000000)");
+	assert_string_equal(e.msg, "count: 1000000000001 is out of range (a count: 0 to 1000000000000)");
 	assert_int_equal(umpa_num_check_i64(&umpa_num_count, "count", INT64_MIN, &e), -1);
 	assert_int_equal(umpa_num_check_i64(&umpa_num_seed, "seed", INT64_MAX, &e), 0);
 	assert_int_equal(umpa_num_check_time(&umpa_num_epoch, "tls{time}", 9.9e9, &s, &n, &e), -1);
