@@ -302,6 +302,16 @@ for mode in "" -v; do
 	else ok "TLS SNI/ALPN in show ${mode:-(line)}: no raw control bytes"; fi
 done
 
+# the tls command's own report: SNI, ALPN (and, compact, errors) as the conversation saw them
+run tls -w "$T/r.pcap" --sni "$(printf 'x\033[2J\r\ny.test')" --alpn "$(printf 'h\033]0;t\007')"
+if [ "$RC" != 0 ] || ! grep -qF 'Server name (SNI): x\x1b[2J\r\ny.test' "$T/out"; then
+	failed "tls report: SNI escaped" "exit $RC or no escaped SNI line"
+elif ! grep -qF 'ALPN protocol: h\x1b]0;t\x07' "$T/out"; then
+	failed "tls report: ALPN escaped" "no escaped ALPN line"
+elif has_raw "$T/out"; then
+	failed "tls report" "raw control bytes on stdout"
+else ok "tls report: SNI and ALPN escaped"; fi
+
 echo
 echo "numbers: $PASS passed, $FAIL failed, $SKIP skipped"
 [ "$FAIL" -eq 0 ]
