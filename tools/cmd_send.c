@@ -762,6 +762,8 @@ int cmd_send(int argc, char **argv)
 		case 'I': {
 			double iv = tool_real(&send_interval, "--interval", optarg);
 			rate.pps = iv > 0 ? 1.0 / iv : 0;
+			if (rate.pps > umpa_num_pps.max) /* 1 / 1e-9 may round up past it */
+				rate.pps = umpa_num_pps.max;
 			paced_opts++;
 			break;
 		}
