@@ -312,6 +312,21 @@ elif has_raw "$T/out"; then
 	failed "tls report" "raw control bytes on stdout"
 else ok "tls report: SNI and ALPN escaped"; fi
 
+# an interface name (the kernel allows ESC in one), in a namespace of our own: nothing is sent
+if unshare -n true 2>/dev/null && command -v ip >/dev/null 2>&1; then
+	LAST_ARGS=(ifaces "(in a new network namespace)")
+	unshare -n sh -c 'ip link add "$(printf "e\033[2J")" type veth peer name umpa-p0 && "$1" ifaces' sh "$UMPA" \
+		>"$T/out" 2>"$T/err"
+	RC=$?
+	if [ "$RC" != 0 ] || ! grep -qF 'e\x1b[2J ' "$T/out"; then
+		failed "ifaces: an interface name with ESC" "exit $RC or the name is not escaped"
+	elif has_raw "$T/out"; then
+		failed "ifaces: an interface name with ESC" "raw control bytes on stdout"
+	else ok "ifaces: an interface name with ESC is escaped"; fi
+else
+	skipped "ifaces: an interface name with ESC" "cannot make a network namespace (not root?)"
+fi
+
 echo
 echo "numbers: $PASS passed, $FAIL failed, $SKIP skipped"
 [ "$FAIL" -eq 0 ]
