@@ -227,6 +227,41 @@ static size_t safe_len_(const unsigned char *s, size_t n)
 	return need + 1;
 }
 
+/*
+ * Bytes of printable ASCII (0x20..0x7e) at the start of @p s, 8 at a time:
+ * the renderers pass every line through here, so the common case costs a
+ * load and a few operations per word ("Bit Twiddling Hacks": a word has a
+ * byte less than n, or more than n, exactly, for these n).
+ */
+static size_t plain_run_(const unsigned char *s, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x;
+		memcpy(&x, s + i, 8);
+		if ((((x - ones * 0x20) & ~x) | ((x + ones * (127 - 0x7e)) | x)) & high)
+			break;
+	}
+	while (i < n && s[i] >= 0x20 && s[i] < 0x7f)
+		i++;
+	return i;
+}
+
+/* Bytes of safe text at the start of @p s. */
+static size_t safe_run_(const unsigned char *s, size_t n)
+{
+	size_t i = 0, k;
+
+	for (;;) {
+		i += plain_run_(s + i, n - i);
+		if (i >= n || (k = safe_len_(s + i, n - i)) == 0)
+			return i;
+		i += k;
+	}
+}
+
 /* Append the escape of the unsafe character at s[0]; returns the bytes it stands for. */
 static size_t put_escape_(struct umpa_sbuf *b, const unsigned char *s, size_t n)
 {
@@ -262,9 +297,7 @@ void umpa_sbuf_put_safe(struct umpa_sbuf *b, const char *s, size_t n)
 	size_t i = 0;
 
 	while (i < n) {
-		size_t run = i, k;
-		while (run < n && (k = safe_len_(u + run, n - run)) > 0)
-			run += k;
+		size_t run = i + safe_run_(u + i, n - i);
 		umpa_sbuf_put(b, s + i, run - i);
 		if (run < n)
 			run += put_escape_(b, u + run, n - run);
@@ -274,14 +307,12 @@ void umpa_sbuf_put_safe(struct umpa_sbuf *b, const char *s, size_t n)
 
 int umpa_sbuf_make_safe(struct umpa_sbuf *b, size_t from)
 {
-	size_t i = from, k;
+	size_t i, tl;
 	char stack[512], *tail;
-	size_t tl;
 
 	if (!b->s || from >= b->len)
 		return 0;
-	while (i < b->len && (k = safe_len_((const unsigned char *)b->s + i, b->len - i)) > 0)
-		i += k;
+	i = from + safe_run_((const unsigned char *)b->s + from, b->len - from);
 	if (i == b->len)
 		return 0; /* the common case: nothing to do, nothing copied */
 	tl = b->len - i;

@@ -9,7 +9,8 @@
 # Each check prints "ok: ..." or "FAILED: ..."; the last line counts them; exit 1
 # when any failed.  Nothing here opens an interface: send, sr and sniff get a
 # name that does not exist, and every bad option is refused before it is used.
-# Environment: UMPA (the umpa binary; default $top_builddir/umpa), top_builddir.
+# Environment: UMPA (the umpa binary; default $top_builddir/umpa), top_builddir,
+# top_srcdir and UMPA_CORPUS (default $top_srcdir/../shared/corpus/tcpdump-tests).
 set -uo pipefail
 
 top_builddir=${top_builddir:-.}
@@ -241,6 +242,18 @@ if command -v tshark >/dev/null 2>&1; then
 		"4294967294.500000000 4294967295.000000000 "
 else
 	skipped "tshark reads the pcap timestamps" "no tshark"
+fi
+
+# tcpdump's own captures past 2038 (its test suite reads them unsigned, as tshark does)
+CORPUS=${UMPA_CORPUS:-${top_srcdir:-..}/../shared/corpus/tcpdump-tests}
+if [ -f "$CORPUS/time_2106_max.pcap" ] && command -v tshark >/dev/null 2>&1; then
+	for f in time_2038_overflow time_2039 time_2106 time_2106_max; do
+		run show --json "$CORPUS/$f.pcap"
+		same "$f.pcap: the time tshark reads" "$(grep -o '"frame.time_epoch":"[^"]*"' "$T/out" | cut -d'"' -f4)" \
+			"$(tshark -r "$CORPUS/$f.pcap" -T fields -e frame.time_epoch 2>/dev/null)"
+	done
+else
+	skipped "tcpdump's time_2038..2106 captures" "no corpus at $CORPUS or no tshark"
 fi
 
 # ---- build -c respects --max ----

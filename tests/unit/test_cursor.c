@@ -167,6 +167,28 @@ static void test_sbuf_safe(void **state)
 		assert_string_equal(b.s + 3, cases[i].out);
 		assert_int_equal(b.len, 3 + strlen(cases[i].out));
 	}
+	/* every byte value at every place of a word-scanned run: only 0x20..0x7e pass */
+	for (unsigned v = 0; v < 256; v++)
+		for (size_t pos = 0; pos < 18; pos++) {
+			static const char a18[] = "aaaaaaaaaaaaaaaaaa";
+			char in[18], want[48];
+			memcpy(in, a18, sizeof(in));
+			in[pos] = (char)v;
+			if (v >= 0x20 && v < 0x7f)
+				snprintf(want, sizeof(want), "%.*s%c%.*s", (int)pos, a18, v, (int)(17 - pos), a18);
+			else if (v == '\n' || v == '\r' || v == '\t')
+				snprintf(want, sizeof(want), "%.*s\\%c%.*s", (int)pos, a18,
+					 v == '\n'   ? 'n'
+					 : v == '\r' ? 'r'
+						     : 't',
+					 (int)(17 - pos), a18);
+			else
+				snprintf(want, sizeof(want), "%.*s\\x%02x%.*s", (int)pos, a18, v, (int)(17 - pos), a18);
+			umpa_sbuf_reset(&b);
+			umpa_sbuf_put_safe(&b, in, sizeof(in));
+			if (strcmp(b.s, want) != 0)
+				fail_msg("byte 0x%02x at %zu: got '%s', want '%s'", v, pos, b.s, want);
+		}
 	/* a long unsafe tail (past the in-place escape's stack buffer) */
 	umpa_sbuf_reset(&b);
 	for (int i = 0; i < 1000; i++)
