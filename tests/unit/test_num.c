@@ -235,6 +235,62 @@ static void test_check(void **state)
 	assert_int_equal(n, 999999999); /* never a nanosecond field of 1e9 */
 }
 
+/*
+ * Random text over the characters numbers are made of (a fixed splitmix64
+ * seed: the same 200,000 strings every run).  Whatever is accepted must be in
+ * range and agree with an independent reading of the same text: strtod for
+ * reals and times, strtoull for whole numbers.
+ */
+static uint64_t rng_(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static void test_random_text(void **state)
+{
+	static const char alpha[] = "0123456789000111999.eE+-xXinfa ";
+	struct umpa_err e = {0};
+	uint64_t seed = 9, u;
+	unsigned accepted[3] = {0, 0, 0};
+	char t[32];
+
+	(void)state;
+	for (int i = 0; i < 200000; i++) {
+		size_t n = rng_(&seed) % 24;
+		double d;
+		int64_t sec;
+		uint32_t ns;
+		for (size_t k = 0; k < n; k++)
+			t[k] = alpha[rng_(&seed) % (sizeof(alpha) - 1)];
+		t[n] = 0;
+		if (umpa_num_real(&umpa_num_seconds, "x", t, &d, &e) == 0) {
+			accepted[0]++;
+			if (!(d >= 0 && d <= 1e8) || d != (strtod(t, NULL) == 0 ? 0 : strtod(t, NULL)))
+				fail_msg("real '%s' -> %.17g", t, d);
+		}
+		if (umpa_num_time(&umpa_num_epoch, "x", t, &sec, &ns, &e) == 0) {
+			double ref = strtod(t, NULL), got = (double)sec + ns / 1e9;
+			accepted[1]++;
+			if (sec < 0 || sec > 9000000000LL || ns >= 1000000000u ||
+			    fabs(got - ref) > 1e-9 * (1 + ref) + 1e-9)
+				fail_msg("time '%s' -> %lld.%09u, strtod %.17g", t, (long long)sec, ns, ref);
+		}
+		if (umpa_num_u64(&umpa_num_count, "x", t, &u, &e) == 0) {
+			const char *p = t + (t[0] == '+' || t[0] == '-');
+			int hex = p[0] == '0' && (p[1] == 'x' || p[1] == 'X');
+			accepted[2]++;
+			if (u > 1000000000000ull || u != strtoull(hex ? p + 2 : p, NULL, hex ? 16 : 10))
+				fail_msg("u64 '%s' -> %llu", t, (unsigned long long)u);
+		}
+	}
+	/* the alphabet makes plenty of each kind: the checks above did run */
+	assert_true(accepted[0] > 10000 && accepted[1] > 10000 && accepted[2] > 10000);
+}
+
 static void test_range_text(void **state)
 {
 	char b[160], tiny[8];
@@ -251,8 +307,9 @@ static void test_range_text(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_junk), cmocka_unit_test(test_real),  cmocka_unit_test(test_u64),
-	    cmocka_unit_test(test_time), cmocka_unit_test(test_check), cmocka_unit_test(test_range_text),
+	    cmocka_unit_test(test_junk),        cmocka_unit_test(test_real),  cmocka_unit_test(test_u64),
+	    cmocka_unit_test(test_time),        cmocka_unit_test(test_check), cmocka_unit_test(test_range_text),
+	    cmocka_unit_test(test_random_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
