@@ -278,7 +278,7 @@ work_err "tls --send-server x --resume sometimes (no leak)" 2 "--resume: 'someti
 # reproducer: lua-error-terminal-escapes
 printf 'error("\\27[2J\\27]0;pwn\\7\\r\\nfake: ok\\0hidden")' >"$T/esc.lua"
 run build -f "$T/esc.lua" -w /dev/null
-work_err "repro: a script's error with ESC, BEL, CR, LF" 1 '\x1b[2J\x1b]0;pwn\x07\r\nfake: ok'
+work_err "repro: a script's error with ESC, BEL, CR, LF, NUL" 1 '\x1b[2J\x1b]0;pwn\x07\r\nfake: ok\x00hidden'
 if grep -q '^fake: ok' "$T/err"; then failed "no forged line" "a line starts 'fake: ok'"; else ok "no forged line"; fi
 run build 'error("\27[31mred\27[0m\n\194\155\226\128\174rlo")' -w /dev/null
 work_err "an expression's error: CSI, C1 in UTF-8 (\\u009b), right-to-left override" 1 \
