@@ -55,7 +55,7 @@ has_raw() {
 }
 
 # usage_err NAME OPT: the last run was refused as a usage error: exit 2, exactly one
-# line "umpa: OPT: ..." naming the range, no sanitizer report, no raw control byte
+# line "umpa: OPT: ..." (or "umpa COMMAND: OPT: ...") naming the range, no sanitizer report, no raw control byte
 usage_err() {
 	local name=$1 opt=$2 n
 	n=$(wc -l <"$T/err")
@@ -67,7 +67,7 @@ usage_err() {
 		failed "$name" "exit $RC, wanted 2"
 	elif [ "$n" -ne 1 ]; then
 		failed "$name" "stderr has $n lines, wanted one"
-	elif ! head -n 1 "$T/err" | grep -qF -- "umpa: $opt: '"; then
+	elif ! head -n 1 "$T/err" | grep -qE -- "^umpa( [a-z]+)?: $opt: '"; then
 		failed "$name" "the line does not start 'umpa: $opt: '"
 	elif ! grep -qE "is (not a (whole )?number|out of range) \(.+: .*[0-9]+ to [0-9]+\)$" "$T/err"; then
 		failed "$name" "the line does not give the range"
@@ -135,7 +135,7 @@ TABLE=$(
 --retry|sr $PKT -i $NOIF --retry @|
 --rate|sr $PKT -i $NOIF --rate @|
 --max|sr $PKT -i $NOIF --max @|
--n|tls -q -w $W -n @|
+--count|tls -q -w $W -n @|
 --security-level|tls -q -w $W --security-level @|
 --key-update|tls -q -w $W --key-update @|
 --server-key-update|tls -q -w $W --server-key-update @|
@@ -150,7 +150,7 @@ TABLE=$(
 --seed|tls -q -w $W --seed @|
 --rtt|tls -q -w $W --rtt @|
 --time|tls -q -w $W --time @|
---time|tls -q -w $T/t.pcapng --time @|5e9
+--time|tls -q -w $T/t.pcapng --time @|
 EOF
 )
 ncase=0
