@@ -160,7 +160,9 @@ while IFS='|' read -r opt cmdline accepted; do
 	nrow=$((nrow + 1))
 	read -r -a words <<<"$cmdline"
 	for v in "${BADVALS[@]}"; do
-		case " $accepted " in *" $v "*) continue ;; esac
+		if [ -n "$v" ] && [ -n "$accepted" ]; then
+			case " $accepted " in *" $v "*) continue ;; esac
+		fi
 		args=()
 		for w in "${words[@]}"; do
 			case $w in
