@@ -261,16 +261,9 @@ int cmd_run(int argc, char **argv)
 		case O_SET:
 			sets[o.nsets++] = optarg;
 			break;
-		case O_DURATION: {
-			double s = tool_seconds("--duration", optarg);
-			if (s > 1e9) {
-				tool_err("run: --duration %s: at most 1e9 seconds", optarg);
-				rc = UMPA_EXIT_USAGE;
-				goto out;
-			}
-			duration = (int64_t)(s * 1e9);
+		case O_DURATION:
+			duration = tool_ns(&umpa_num_seconds, "--duration", optarg);
 			break;
-		}
 		case O_STRICT:
 			o.strict = 1;
 			break;
