@@ -11,6 +11,7 @@
  */
 #include <openssl/evp.h>
 
+#include "umpa_sched.h"
 #include "umpa_tcpstream.h"
 #include "unit.h"
 
@@ -46,7 +47,12 @@ static int hash_emit(void *arg, const struct umpa_pkt *p, const char *comment, s
 
 static uint8_t data[200000];
 
-static void run_case(const struct hcase *hc, char out[65])
+/*
+ * Run @p hc; @p on_loop 0: the classic synchronous calls (private loop);
+ * 1: on a caller's virtual loop, every operation queued up front, then
+ * umpa_tcps_wait (the packets come as the loop runs).
+ */
+static void run_case(const struct hcase *hc, int on_loop, char out[65])
 {
 	struct umpa_tcps_opts o;
 	struct umpa_tcps_stats st;
@@ -62,8 +68,15 @@ static void run_case(const struct hcase *hc, char out[65])
 	assert_int_equal(EVP_DigestInit_ex(md, EVP_sha256(), NULL), 1);
 	umpa_tcps_opts_init(&o);
 	o.seed = 12345;
+	struct umpa_loop *loop = NULL;
+
 	hc->set(&o);
-	t = umpa_tcps_new(&o, hash_emit, md, &e);
+	if (on_loop) {
+		loop = umpa_loop_new(UMPA_CLOCK_VIRTUAL, &e);
+		assert_non_null(loop);
+		assert_int_equal(umpa_loop_set_now(loop, o.start_sec * 1000000000 + o.start_nsec, &e), 0);
+	}
+	t = umpa_tcps_new_on(loop, &o, hash_emit, md, &e);
 	if (!t)
 		fail_msg("%s: new: %s", hc->tag, e.msg);
 	if (umpa_tcps_connect(t, &e) < 0 || umpa_tcps_send_labelled(t, UMPA_TCPS_CLIENT, data, hc->n, lab, 3, &e) < 0)
@@ -80,11 +93,18 @@ static void run_case(const struct hcase *hc, char out[65])
 				     : umpa_tcps_close(t, UMPA_TCPS_CLIENT, &e)) < 0)
 			fail_msg("%s: %s", hc->tag, e.msg);
 	}
+	if (on_loop) {
+		assert_true(umpa_tcps_busy(t));
+		if (umpa_tcps_wait(t, &e) < 0)
+			fail_msg("%s: wait: %s", hc->tag, e.msg);
+	}
+	assert_false(umpa_tcps_busy(t));
 	umpa_tcps_stats(t, &st);
 	now = umpa_tcps_now_ns(t);
 	EVP_DigestUpdate(md, &st, sizeof(st));
 	EVP_DigestUpdate(md, &now, sizeof(now));
 	umpa_tcps_free(t);
+	umpa_loop_free(loop);
 	assert_int_equal(EVP_DigestFinal_ex(md, h, &hl), 1);
 	EVP_MD_CTX_free(md);
 	for (unsigned i = 0; i < 32; i++)
@@ -194,11 +214,14 @@ static void test_golden(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char got[65];
 
-		run_case(&cases[i], got);
-		if (print)
-			printf("\t{\"%s\", \"%s\"},\n", cases[i].tag, got);
-		else if (strcmp(got, cases[i].sha))
-			fail_msg("%s: capture changed: %s, golden %s", cases[i].tag, got, cases[i].sha);
+		for (int on_loop = 0; on_loop < 2; on_loop++) {
+			run_case(&cases[i], on_loop, got);
+			if (print && !on_loop)
+				printf("\t{\"%s\", \"%s\"},\n", cases[i].tag, got);
+			else if (strcmp(got, cases[i].sha))
+				fail_msg("%s%s: capture changed: %s, golden %s", cases[i].tag,
+					 on_loop ? " (caller's loop)" : "", got, cases[i].sha);
+		}
 	}
 }
 
