@@ -79,7 +79,6 @@ static struct umpa_tls *make_pump(void)
 	o.side[UMPA_TCPS_CLIENT].data_len = sizeof(cdata);
 	o.side[UMPA_TCPS_SERVER].data = sdata;
 	o.side[UMPA_TCPS_SERVER].data_len = sizeof(sdata);
-	o.side[UMPA_TCPS_SERVER].key_type = "ec:P-256";
 	o.side[UMPA_TCPS_CLIENT].min_version = "TLSv1.3";
 	o.tcp.rtt_us = 10000;
 	t = umpa_tls_new(&o, &e);
