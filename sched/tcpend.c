@@ -292,7 +292,13 @@ static int out_(struct umpa_tcpe *ep, unsigned flags, uint64_t off, uint32_t n, 
 		g.tsecr = ep->ts_recent;
 		if (ep->sack_on && !(flags & UMPA_TH_RST_) && (ep->ooo.n || ep->dsack_r > ep->dsack_l)) {
 			uint64_t raw[UMPA_TCP_MAX_SACK_][2];
-			uint32_t k = umpa_tcp_sack_blocks_(&ep->ooo, ep->dsack_l, ep->dsack_r, ep->ts_on ? 3 : 4, raw);
+			/* options and payload share the MSS (RFC 6691): a full data segment has no room for SACK */
+			uint32_t room = ep->smss + (ep->ts_on ? 12u : 0u), used = n + (ep->ts_on ? 12u : 0u);
+			uint32_t max = room > used + 4 ? (room - used - 4) / 8 : 0, k;
+
+			if (max > (ep->ts_on ? 3u : 4u))
+				max = ep->ts_on ? 3u : 4u;
+			k = umpa_tcp_sack_blocks_(&ep->ooo, ep->dsack_l, ep->dsack_r, max, raw);
 
 			for (uint32_t i = 0; i < k; i++) {
 				sk[i][0] = rseq_(ep, raw[i][0]);

@@ -24,7 +24,9 @@ struct link {
 	int64_t delay, jitter;
 	uint64_t rng;
 	uint64_t sent, lost, dups;
-	int down;            /* drop everything */
+	int down; /* drop everything */
+	int ipv6;
+	uint32_t mss;        /* what both sides announce */
 	struct umpa_capw *w; /* the capture point, at the sender */
 	int64_t syn_t[32];   /* when side 0 sent SYNs */
 	int nsyn;
@@ -95,6 +97,8 @@ static int link_emit(void *arg, const struct umpa_pkt *p, struct umpa_err *e)
 	q.linktype = UMPA_LINKTYPE_ETHERNET;
 	umpa_dissect(&q);
 	assert_true(umpa_pkt_find(&q, &umpa_proto_tcp, 0) >= 0);
+	/* and fits the link: payload and options within the MSS both sides announced (RFC 6691) */
+	assert_true(p->len <= 14u + (lk->ipv6 ? 40u : 20u) + 20u + lk->mss);
 	for (unsigned k = 0; k < q.nlayers; k++)
 		assert_int_equal(q.l[k].flags & (UMPA_L_INVALID | UMPA_L_TRUNCATED | UMPA_L_BADSUM), 0);
 	if (getenv("UMPA_TRACE"))
@@ -153,6 +157,8 @@ static void link_init(struct link *lk, const struct umpa_tcpe_opts *base, uint64
 	assert_non_null(lk->loop);
 	assert_int_equal(umpa_loop_set_now(lk->loop, 1700000000LL * UMPA_NS_PER_SEC, &e), 0);
 	lk->delay = 10000000; /* 10 ms one way */
+	lk->ipv6 = base->ipv6;
+	lk->mss = base->mss ? base->mss : base->ipv6 ? 1440 : 1460;
 	lk->rng = seed;
 	for (int i = 0; i < 2; i++) {
 		struct umpa_tcpe_opts o = *base;
