@@ -73,7 +73,12 @@ struct tcps_end {
 	uint32_t last_win; /* and its window in bytes */
 };
 
-/* A queued operation; data and label texts are copies. */
+/*
+ * A queued operation.  On a private loop the call runs it to the end, so it
+ * borrows the caller's data and labels (the comments handed to the emit
+ * callback are the caller's texts, as before the loop); on a caller's loop
+ * the call returns first, so they are copied into blk.
+ */
 enum { OP_CONNECT, OP_SEND, OP_SHUTDOWN, OP_CLOSE, OP_RESET };
 
 struct op_ {
@@ -82,7 +87,7 @@ struct op_ {
 	void *blk;           /* the allocation holding labels, data and texts */
 	const uint8_t *data; /* the bytes to send */
 	size_t n;
-	struct umpa_tcps_label *labels; /* texts point into the same allocation */
+	const struct umpa_tcps_label *labels; /* on a caller's loop: copies, texts in blk too */
 	size_t nlabels;
 };
 
@@ -972,9 +977,9 @@ static int enqueue_(struct umpa_tcps *t, int kind, int side, const void *data, s
 
 	if (t->failed)
 		return umpa_err_set(e, UMPA_EIO, "tcp stream: an earlier operation failed (%s)", t->ferr.msg);
-	for (size_t i = 0; i < nlabels; i++)
+	for (size_t i = 0; !t->own_loop && i < nlabels; i++)
 		tl += strlen(labels[i].text ? labels[i].text : "") + 1;
-	if (n + tl + nlabels * sizeof(*labels)) {
+	if (!t->own_loop && n + tl + nlabels * sizeof(*labels)) {
 		blk = malloc(nlabels * sizeof(*labels) + n + tl);
 		if (!blk)
 			return umpa_err_set(e, UMPA_ENOMEM, "tcp stream: out of memory");
@@ -990,11 +995,13 @@ static int enqueue_(struct umpa_tcps *t, int kind, int side, const void *data, s
 	op->blk = blk;
 	op->n = n;
 	op->nlabels = nlabels;
+	op->data = data;
+	op->labels = labels;
 	if (blk) {
+		struct umpa_tcps_label *lc = (struct umpa_tcps_label *)(void *)blk;
 		char *txt;
 
 		/* labels first (aligned), then the data, then the texts */
-		op->labels = (struct umpa_tcps_label *)(void *)blk;
 		if (n)
 			memcpy(blk + nlabels * sizeof(*labels), data, n);
 		op->data = blk + nlabels * sizeof(*labels);
@@ -1003,10 +1010,11 @@ static int enqueue_(struct umpa_tcps *t, int kind, int side, const void *data, s
 			size_t k = strlen(labels[i].text ? labels[i].text : "") + 1;
 
 			memcpy(txt, labels[i].text ? labels[i].text : "", k);
-			op->labels[i].offset = labels[i].offset;
-			op->labels[i].text = labels[i].text ? txt : NULL;
+			lc[i].offset = labels[i].offset;
+			lc[i].text = labels[i].text ? txt : NULL;
 			txt += k;
 		}
+		op->labels = lc;
 	}
 	t->qn++;
 	if (!t->busy) {
