@@ -59,7 +59,7 @@ struct umpa_tcpe {
 	/* receive side */
 	uint32_t irs;
 	uint64_t rcv_nxt;
-	uint8_t *rb; /* ring of rwnd bytes */
+	uint8_t *rb; /* ring of rwnd bytes, allocated when data first arrives out of order */
 	struct umpa_tcp_ivls_ ooo;
 	int peer_fin; /* a FIN was seen at offset peer_fin_off */
 	uint64_t peer_fin_off;
@@ -184,12 +184,8 @@ struct umpa_tcpe *umpa_tcpe_new(struct umpa_loop *loop, const struct umpa_tcpe_o
 	ep->t0 = umpa_loop_now_ns(loop) - (int64_t)(umpa_tcp_rng_next_(&ep->rng) % 1000000) * 1000000;
 	ep->rto = (int64_t)ep->o.rto_init_us * 1000;
 	ep->ssthresh = UINT32_MAX;
-	ep->rb = malloc(ep->o.rwnd);
-	if (!ep->rb || umpa_tcp_wire_init_(&ep->w, e) < 0) {
-		if (!ep->rb)
-			umpa_err_set(e, UMPA_ENOMEM, "tcp endpoint: out of memory");
+	if (umpa_tcp_wire_init_(&ep->w, e) < 0)
 		return umpa_tcpe_free(ep);
-	}
 	return ep;
 }
 
@@ -870,6 +866,8 @@ static int take_data_(struct umpa_tcpe *ep, const struct seg_in_ *g, struct umpa
 			uint64_t a = off, b = end < lim ? end : lim;
 
 			now = 1;
+			if (a < b && !ep->rb && !(ep->rb = malloc(ep->o.rwnd)))
+				return umpa_err_set(e, UMPA_ENOMEM, "tcp endpoint: out of memory");
 			if (a < b) {
 				for (uint64_t x = a; x < b;) {
 					size_t at = (size_t)(x % ep->o.rwnd), k = (size_t)(b - x);

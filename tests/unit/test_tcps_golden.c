@@ -225,10 +225,66 @@ static void test_golden(void **state)
 	}
 }
 
+/* Timestamps and lengths of what a stream emitted. */
+struct tl {
+	int64_t ts[64];
+	uint32_t len[64];
+	size_t n;
+};
+
+static int tl_emit(void *arg, const struct umpa_pkt *p, const char *comment, struct umpa_err *e)
+{
+	struct tl *r = arg;
+
+	(void)comment;
+	(void)e;
+	assert_true(r->n < 64);
+	r->ts[r->n] = p->ts_sec * UMPA_NS_PER_SEC + p->ts_nsec;
+	r->len[r->n++] = p->len;
+	return 0;
+}
+
+/* The same stream on a live loop: the same packets, spaced by real time as the virtual run spaces them. */
+static void test_live_clock(void **state)
+{
+	struct umpa_tcps_opts o;
+	struct umpa_err e = {0};
+	struct tl virt = {0}, live = {0};
+	struct umpa_loop *l;
+	struct umpa_tcps *t;
+
+	(void)state;
+	umpa_tcps_opts_init(&o);
+	o.seed = 9;
+	o.rtt_us = 4000;
+	for (int k = 0; k < 2; k++) {
+		l = k ? umpa_loop_new(UMPA_CLOCK_LIVE, &e) : NULL;
+		assert_true(!k || l);
+		t = umpa_tcps_new_on(l, &o, tl_emit, k ? (void *)&live : (void *)&virt, &e);
+		assert_non_null(t);
+		assert_int_equal(umpa_tcps_connect(t, &e), 0);
+		assert_int_equal(umpa_tcps_send(t, UMPA_TCPS_CLIENT, data, 20000, "req", &e), 0);
+		assert_int_equal(umpa_tcps_close(t, UMPA_TCPS_SERVER, &e), 0);
+		assert_int_equal(umpa_tcps_wait(t, &e), 0);
+		umpa_tcps_free(t);
+		umpa_loop_free(l);
+	}
+	assert_int_equal(live.n, virt.n);
+	for (size_t i = 1; i < virt.n; i++) {
+		int64_t dv = virt.ts[i] - virt.ts[0], dl = live.ts[i] - live.ts[0];
+		assert_int_equal(live.len[i], virt.len[i]);
+		/* never early; late by less than 50 ms even on a loaded machine */
+		assert_true(dl >= dv - 1000);
+		assert_true(dl < dv + 50000000);
+	}
+	assert_true(virt.ts[virt.n - 1] - virt.ts[0] >= 10000000); /* several round trips: the test means something */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_golden),
+	    cmocka_unit_test(test_live_clock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
