@@ -9,10 +9,11 @@
 #  1. B's socat connects to the endpoint (listening, echoing): 1 MB up and
 #     back, SHA-256 equal, IPv4 and IPv6; with 5 % of the segments dropped
 #     each way by the endpoint's driver, so both sides retransmit.
-#  2. The endpoint connects to B's socat echo server: 1 MB, same checks.
-#  3. Half-close: the endpoint sends and shuts down first, B answers after.
-#  4. tshark reads the endpoint's capture: checksums good, no malformed packet.
-#  5. Connecting to a closed port: the kernel's RST ends it with an error.
+#     tshark reads the endpoint's capture: checksums good, nothing malformed.
+#  2. The endpoint connects to B's socat echo server (`EXEC:cat`), sends 1 MB
+#     and shuts down at once (a half-close: the echo keeps coming after its
+#     FIN), 5 % dropped each way; the echo comes back intact.
+#  3. Connecting to a closed port: the kernel's RST ends it with an error.
 # Needs root; skips (77) otherwise.  Every wait is bounded.
 set -uo pipefail
 
