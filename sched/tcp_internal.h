@@ -29,6 +29,13 @@ uint64_t umpa_tcp_rng_next_(uint64_t *s);
  */
 int umpa_tcp_grow_(void *buf, size_t *cap, size_t need, size_t size, struct umpa_err *e);
 
+/**
+ * The window field for a receive window of @p rwnd bytes: unscaled (at most
+ * 65535) in a SYN or when window scaling is off (@p scaled 0), otherwise
+ * shifted right by @p shift (RFC 7323).
+ */
+uint32_t umpa_tcp_win_field_(uint32_t rwnd, int scaled, int shift, int syn);
+
 /** An interval [l, r) of stream offsets, with the time it was last extended (a counter). */
 struct umpa_tcp_ivl_ {
 	uint64_t l, r;

@@ -38,6 +38,13 @@ int umpa_tcp_grow_(void *buf, size_t *cap, size_t need, size_t size, struct umpa
 	return 0;
 }
 
+uint32_t umpa_tcp_win_field_(uint32_t rwnd, int scaled, int shift, int syn)
+{
+	if (syn || !scaled)
+		return rwnd > 65535 ? 65535 : rwnd;
+	return rwnd >> shift;
+}
+
 int umpa_tcp_ivls_add_(struct umpa_tcp_ivls_ *s, uint64_t l, uint64_t r, struct umpa_err *e)
 {
 	size_t i = 0, j;

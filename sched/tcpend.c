@@ -226,11 +226,7 @@ static uint32_t tsval_(struct umpa_tcpe *ep)
 /* The window we announce (in a SYN unscaled). */
 static uint32_t rwin_(const struct umpa_tcpe *ep, int syn)
 {
-	uint32_t w = ep->o.rwnd;
-
-	if (syn || !ep->ws_on)
-		return w > 65535 ? 65535 : w;
-	return w >> ep->o.wscale;
+	return umpa_tcp_win_field_(ep->o.rwnd, ep->ws_on, ep->o.wscale, syn);
 }
 
 static uint32_t sseq_(const struct umpa_tcpe *ep, uint64_t off)

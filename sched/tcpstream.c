@@ -338,11 +338,7 @@ static uint32_t tsval(const struct umpa_tcps *t, int s)
 /* The window field side @p s announces (unscaled in a SYN, never scaled there). */
 static uint32_t win_field(const struct umpa_tcps *t, int syn)
 {
-	uint32_t w = t->o.rwnd;
-
-	if (syn || !t->wscale_on)
-		return w > 65535 ? 65535 : w;
-	return w >> t->o.wscale;
+	return umpa_tcp_win_field_(t->o.rwnd, t->wscale_on, t->o.wscale, syn);
 }
 
 /* Payload bytes per segment sent by @p s: the peer's MSS less the timestamp option. */
