@@ -271,12 +271,14 @@ static void test_live_clock(void **state)
 	}
 	assert_int_equal(live.n, virt.n);
 	for (size_t i = 1; i < virt.n; i++) {
-		int64_t dv = virt.ts[i] - virt.ts[0], dl = live.ts[i] - live.ts[0];
+		/* each step is armed when the one before it ran: no gap is shorter than in the virtual run
+		 * (1 us of slack: stamps are CLOCK_REALTIME, timers CLOCK_MONOTONIC) */
+		int64_t dv = virt.ts[i] - virt.ts[i - 1], dl = live.ts[i] - live.ts[i - 1];
 		assert_int_equal(live.len[i], virt.len[i]);
-		/* never early; late by less than 50 ms even on a loaded machine */
 		assert_true(dl >= dv - 1000);
-		assert_true(dl < dv + 50000000);
 	}
+	/* and late by well under a second in all, even on a loaded machine */
+	assert_true(live.ts[live.n - 1] - live.ts[0] < virt.ts[virt.n - 1] - virt.ts[0] + UMPA_NS_PER_SEC);
 	assert_true(virt.ts[virt.n - 1] - virt.ts[0] >= 10000000); /* several round trips: the test means something */
 }
 
