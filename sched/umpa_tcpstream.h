@@ -66,7 +66,10 @@
  *   the operation (data and label texts are copied) and return; the
  *   operations run as the caller runs the loop, interleaved with its other
  *   timers and streams.  umpa_tcps_on_idle() says when the queue drained
- *   (or an operation failed); umpa_tcps_wait() runs the loop until then.  TCP timestamp values tick
+ *   (or an operation failed); umpa_tcps_wait() runs the loop until then.
+ *   On a live loop each step is armed when the one before it ran, so a
+ *   late timer delays what follows (as a real stack's reaction would be).
+ *   Timestamps are then the real time of emission.  TCP timestamp values tick
  * once per millisecond from a random base per side.  All randomness (ISNs,
  * IP ids, the ephemeral port, timestamp bases) comes from a splitmix64
  * generator seeded by the options: the same seed gives the same bytes.
