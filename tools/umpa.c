@@ -71,6 +71,52 @@ bad:
 	exit(UMPA_EXIT_USAGE);
 }
 
+double tool_real(const struct umpa_num_spec *spec, const char *opt, const char *val)
+{
+	struct umpa_err e = {0};
+	double v;
+
+	if (umpa_num_real(spec, opt, val, &v, &e) < 0) {
+		tool_err("%s", e.msg);
+		exit(UMPA_EXIT_USAGE);
+	}
+	return v;
+}
+
+uint64_t tool_u64(const struct umpa_num_spec *spec, const char *opt, const char *val)
+{
+	struct umpa_err e = {0};
+	uint64_t v;
+
+	if (umpa_num_u64(spec, opt, val, &v, &e) < 0) {
+		tool_err("%s", e.msg);
+		exit(UMPA_EXIT_USAGE);
+	}
+	return v;
+}
+
+int64_t tool_ns(const struct umpa_num_spec *spec, const char *opt, const char *val)
+{
+	struct umpa_err e = {0};
+	int64_t v;
+
+	if (umpa_num_ns(spec, opt, val, &v, &e) < 0) {
+		tool_err("%s", e.msg);
+		exit(UMPA_EXIT_USAGE);
+	}
+	return v;
+}
+
+void tool_time(const struct umpa_num_spec *spec, const char *opt, const char *val, int64_t *sec, uint32_t *nsec)
+{
+	struct umpa_err e = {0};
+
+	if (umpa_num_time(spec, opt, val, sec, nsec, &e) < 0) {
+		tool_err("%s", e.msg);
+		exit(UMPA_EXIT_USAGE);
+	}
+}
+
 void tool_render(enum tool_fmt fmt, const struct umpa_pkt *p, const struct umpa_render_opts *ro, struct umpa_sbuf *out)
 {
 	if (fmt == TOOL_FMT_LINE)

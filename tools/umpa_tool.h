@@ -3,8 +3,10 @@
 #define UMPA_TOOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "umpa_lua.h"
+#include "umpa_num.h"
 
 /* Exit codes (documented in umpa(1) and --help). */
 #define UMPA_EXIT_OK 0    /* success */
@@ -19,6 +21,24 @@ unsigned long tool_ulong(const char *opt, const char *val);
 
 /** Parse a non-negative decimal number of seconds ("0.5"); exits with a usage error if bad. */
 double tool_seconds(const char *opt, const char *val);
+
+/*
+ * Checked numbers for options (core/umpa_num.h): each parses @p val within
+ * @p spec, or prints one line naming @p opt and the range and exits with
+ * UMPA_EXIT_USAGE.
+ */
+
+/** A real number (rates, fractions). */
+double tool_real(const struct umpa_num_spec *spec, const char *opt, const char *val);
+
+/** A whole number (counts, sizes, seeds). */
+uint64_t tool_u64(const struct umpa_num_spec *spec, const char *opt, const char *val);
+
+/** Seconds of a duration as nanoseconds, parsed exactly. */
+int64_t tool_ns(const struct umpa_num_spec *spec, const char *opt, const char *val);
+
+/** Seconds of a timestamp as whole seconds and nanoseconds, parsed exactly. */
+void tool_time(const struct umpa_num_spec *spec, const char *opt, const char *val, int64_t *sec, uint32_t *nsec);
 
 /**
  * Read the whole file @p path (at most 16 MiB) into a NUL-terminated buffer
