@@ -398,7 +398,9 @@ static int output_(struct umpa_tcpe *ep, struct umpa_err *e)
 		if (n > ep->smss)
 			n = ep->smss;
 		if (ep->nxt < ep->max) {
-			/* a retransmission stops at the next SACKed range */
+			/* a retransmission stops at the next SACKed range; it may run on into new data */
+			if (ep->nxt + n > ep->max)
+				ep->st.bytes_out += ep->nxt + n - ep->max;
 			for (size_t i = 0; i < ep->sacked.n; i++)
 				if (ep->sacked.v[i].l > ep->nxt && ep->sacked.v[i].l - ep->nxt < n)
 					n = ep->sacked.v[i].l - ep->nxt;
@@ -483,11 +485,21 @@ static void rtx_cb_(struct umpa_loop *loop, void *arg)
 			fail_(ep, &e);
 		return;
 	}
-	if (ep->una == ep->max && ep->snd_wnd == 0 && ep->sb_len) {
-		/* zero-window probe: one byte beyond the window */
+	if (ep->snd_wnd == 0 && ep->sb_len) {
+		/*
+		 * The peer's window is shut: probe it with the first unacknowledged
+		 * byte (RFC 9293 3.8.6.1).  It counts as sent (max) but nxt stays,
+		 * so the byte goes again, as data, once the window opens.  An answer
+		 * resets the retry count (take_ack_): a live peer is probed forever.
+		 */
 		rc = out_(ep, UMPA_TH_ACK_, ep->una, 1, &e);
 		if (rc >= 0) {
-			ep->nxt = ep->max = ep->una + 1;
+			ep->nxt = ep->una;
+			if (ep->max < ep->una + 1) {
+				ep->max = ep->una + 1;
+				ep->st.bytes_out++; /* a byte never sent before */
+			}
+			ep->st.window_probes++;
 			rc = arm_rtx_(ep, &e);
 		}
 		if (rc < 0)
@@ -734,6 +746,8 @@ static int take_ack_(struct umpa_tcpe *ep, const struct seg_in_ *g, struct umpa_
 
 	if (ackoff > ep->max)
 		return 0; /* acknowledges what was never sent: ignore */
+	if (ep->snd_wnd == 0)
+		ep->retries = 0; /* the answer to a window probe: the peer is alive */
 	/* SACK blocks first, so retransmissions skip what arrived */
 	for (uint32_t i = 0; ep->sack_on && i < g->nsack; i++) {
 		uint64_t l = unwrap_(ep->iss + 1u, ep->una, g->sack[i][0]);

@@ -28,7 +28,9 @@
  *   beyond the hole), then recovery (RFC 6582 NewReno, SACK-guided: each
  *   ACK during recovery retransmits the next hole); slow start and
  *   congestion avoidance (RFC 5681), initial window 10 segments;
- * - a zero window is probed with one byte when the timer fires;
+ * - a zero window is probed with one byte when the timer fires (backed
+ *   off; a peer that answers is probed for as long as it keeps the window
+ *   shut);
  * - FIN in both directions (half-close), TIME-WAIT, RST sent (abort, a
  *   segment for a closed connection) and received.
  *
@@ -115,6 +117,7 @@ struct umpa_tcpe_stats {
 	uint64_t ooo_segs_in;      /**< segments received out of order (held) */
 	uint64_t dup_segs_in;      /**< segments carrying only data already received */
 	uint64_t bad_in;           /**< segments dropped: bad checksum, truncated, invalid */
+	uint64_t window_probes;    /**< zero-window probes sent */
 	uint32_t srtt_us;          /**< smoothed RTT (0: no sample yet) */
 	uint32_t rto_us;           /**< current RTO */
 	uint32_t cwnd;             /**< congestion window, bytes */

@@ -13,7 +13,9 @@
 #  2. The endpoint connects to B's socat echo server (`EXEC:cat`), sends 1 MB
 #     and shuts down at once (a half-close: the echo keeps coming after its
 #     FIN), 5 % dropped each way; the echo comes back intact.
-#  3. Connecting to a closed port: the kernel's RST ends it with an error.
+#  3. A kernel server that reads nothing for 2 s: its window shuts, the
+#     endpoint probes it and finishes once it opens; 4 MB arrive intact.
+#  4. Connecting to a closed port: the kernel's RST ends it with an error.
 # Needs root; skips (77) otherwise.  Every wait is bounded.
 set -uo pipefail
 
@@ -132,6 +134,24 @@ for fam in 4 6; do
 		ep_to_kernel $fam 0.05 $tag
 	check "IPv$fam $tag: 1 MB came back intact" same "$T/cli-$tag"
 done
+
+# zero window: B's server reads nothing for 2 s, so its kernel shuts the window; the endpoint probes
+# it (backed off from the 200 ms RTO) and goes on when the window opens; 4 MB arrive intact
+zero_window() {
+	head -c 4194304 /dev/urandom >"$T/in4"
+	in_b timeout 60 socat -u TCP4-LISTEN:9092,bind=$IP_B,reuseaddr,rcvbuf=65536 \
+		SYSTEM:"sleep 2; cat >'$T/zw-out'" 2>"$T/zw-srv.err" &
+	local spid=$!
+	wait_listen 9092 || { echo "    (socat did not listen)"; return 1; }
+	in_a timeout 60 "$PEER" "$IF_A" connect $V4 40125 "$MAC_A" "$IP_B" 9092 "$MAC_B" send="$T/in4" \
+		timeout=50 >"$T/zw.txt" 2>&1
+	local rc=$?
+	wait $spid
+	echo "    endpoint (zero window): $(tr '\n' ' ' <"$T/zw.txt")"
+	[ $rc -eq 0 ] && cmp -s "$T/in4" "$T/zw-out" && grep -Eq 'probes [1-9]' "$T/zw.txt"
+}
+check "IPv4 endpoint client -> kernel server that does not read for 2 s: window probes, then 4 MB intact" \
+	zero_window
 
 # a closed port on B: the kernel answers the SYN with RST+ACK, the endpoint reports it
 in_a timeout 20 "$PEER" "$IF_A" connect $V4 40124 "$MAC_A" "$IP_B" 9 "$MAC_B" timeout=10 >"$T/rst.txt" 2>&1

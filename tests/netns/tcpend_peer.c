@@ -274,13 +274,13 @@ int main(int argc, char **argv)
 	}
 	umpa_tcpe_stats(p.ep, &st);
 	printf("state %s in %llu out %llu bytes_in %llu bytes_out %llu retransmits %llu rto %llu fast %llu ooo %llu "
-	       "dupacks %llu bad %llu srtt_us %u dropped_in %llu dropped_out %llu\n",
+	       "dupacks %llu bad %llu probes %llu srtt_us %u dropped_in %llu dropped_out %llu\n",
 	       umpa_tcpe_state_name(umpa_tcpe_state(p.ep)), (unsigned long long)st.segs_in,
 	       (unsigned long long)st.segs_out, (unsigned long long)st.bytes_in, (unsigned long long)st.bytes_out,
 	       (unsigned long long)st.retransmits, (unsigned long long)st.rto_expiries,
 	       (unsigned long long)st.fast_retransmits, (unsigned long long)st.ooo_segs_in,
-	       (unsigned long long)st.dup_acks_in, (unsigned long long)st.bad_in, st.srtt_us,
-	       (unsigned long long)p.dropped_in, (unsigned long long)p.dropped_out);
+	       (unsigned long long)st.dup_acks_in, (unsigned long long)st.bad_in, (unsigned long long)st.window_probes,
+	       st.srtt_us, (unsigned long long)p.dropped_in, (unsigned long long)p.dropped_out);
 	if (p.bad)
 		fprintf(stderr, "tcpend_peer: %s\n", p.err.msg);
 	else if (!done_(&p))
