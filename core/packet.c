@@ -294,3 +294,26 @@ uint16_t umpa_csum_fold(uint32_t sum)
 		s = (s & 0xffff) + (s >> 16);
 	return (uint16_t)~s;
 }
+
+/*
+ * RFC 1624 eqn. 3, HC' = ~(~HC + ~m + m'), in two steps so that one field
+ * change can move several checksums: the delta (~m + m' summed over the
+ * changed 16-bit words) once, then each checksum.
+ */
+uint32_t umpa_csum_delta(uint32_t delta, const uint8_t *old, const uint8_t *cur, uint32_t n)
+{
+	for (uint32_t i = 0; i + 1 < n; i += 2) {
+		delta += (uint16_t) ~(old[i] << 8 | old[i + 1]);
+		delta += (uint32_t)(cur[i] << 8 | cur[i + 1]);
+	}
+	return delta;
+}
+
+uint16_t umpa_csum_adjust(uint16_t hc, uint32_t delta)
+{
+	uint64_t sum = (uint64_t)(uint16_t)~hc + delta;
+
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /** A window over untrusted bytes plus a read position. */
 struct umpa_cur {
@@ -96,6 +97,45 @@ static inline int umpa_cur_le32_at(struct umpa_cur *c, size_t off, uint32_t *v)
 	}
 	*v = c->p[off] | ((uint32_t)c->p[off + 1] << 8) | ((uint32_t)c->p[off + 2] << 16) |
 	     ((uint32_t)c->p[off + 3] << 24);
+	return 0;
+}
+
+/*
+ * Host-order reads: for the kernel's own structures (rtnetlink messages and
+ * attributes, packet-socket headers), which are in the byte order of the
+ * machine, not the network's.  Unaligned offsets are fine (memcpy).
+ */
+
+/** Read a host-order 16-bit value at @p off.  Returns 0 or -1. */
+static inline int umpa_cur_h16_at(struct umpa_cur *c, size_t off, uint16_t *v)
+{
+	if (!umpa_cur_has(c, off, 2)) {
+		c->err = 1;
+		return -1;
+	}
+	memcpy(v, c->p + off, 2);
+	return 0;
+}
+
+/** Read a host-order 32-bit value at @p off.  Returns 0 or -1. */
+static inline int umpa_cur_h32_at(struct umpa_cur *c, size_t off, uint32_t *v)
+{
+	if (!umpa_cur_has(c, off, 4)) {
+		c->err = 1;
+		return -1;
+	}
+	memcpy(v, c->p + off, 4);
+	return 0;
+}
+
+/** Read a host-order signed 32-bit value at @p off (netlink error codes).  Returns 0 or -1. */
+static inline int umpa_cur_hs32_at(struct umpa_cur *c, size_t off, int32_t *v)
+{
+	if (!umpa_cur_has(c, off, 4)) {
+		c->err = 1;
+		return -1;
+	}
+	memcpy(v, c->p + off, 4);
 	return 0;
 }
 

@@ -172,4 +172,20 @@ uint32_t umpa_csum_add(uint32_t sum, const uint8_t *d, uint32_t n);
 /** Fold a running sum and complement it into the 16-bit Internet checksum. */
 uint16_t umpa_csum_fold(uint32_t sum);
 
+/**
+ * Incremental update (RFC 1624), step one: add to @p delta (0 to start) the
+ * change of the 16-bit words [@p old, @p old + @p n) into [@p cur, @p cur +
+ * @p n) (@p n even, the words aligned as in the checksummed data).  Returns
+ * the new delta, for umpa_csum_adjust.
+ */
+uint32_t umpa_csum_delta(uint32_t delta, const uint8_t *old, const uint8_t *cur, uint32_t n);
+
+/**
+ * Incremental update (RFC 1624 eqn. 3), step two: checksum @p hc after the
+ * changes summed in @p delta.  A result of 0x0000 or 0xffff is ones'-
+ * complement zero in one of its two spellings; which one goes on the wire
+ * is the protocol's choice (UDP sends 0xffff), so callers re-finish then.
+ */
+uint16_t umpa_csum_adjust(uint16_t hc, uint32_t delta);
+
 #endif

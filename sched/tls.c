@@ -323,42 +323,56 @@ static int use_pem_(struct umpa_tls *t, int s, const char *copt, const char *kop
 	return 0;
 }
 
-/* Set up ctx[s] from side[s]: versions, lists, limits. */
+/* Do the two sides' strings differ? */
+static int differ_(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b));
+}
+
+/* Set up ctx[s] from side[s]: versions, lists, limits.  Errors name the option key (umpa_tls_opts.h): the
+ * both-sides one ("ciphers") unless the sides were given different values ("server_ciphers"). */
 static int ctx_side_(struct umpa_tls *t, int s, int vmin, int vmax, struct umpa_err *e)
 {
 	const struct umpa_tls_side *sd = &t->o.side[s];
 	SSL_CTX *ctx = t->ctx[s];
 	char why[300] = "";
+	const char *sidepre = s == C_ ? "client_" : "server_";
+	const char *pre = differ_(t->o.side[C_].min_version, t->o.side[S_].min_version) ||
+				  differ_(t->o.side[C_].max_version, t->o.side[S_].max_version)
+			      ? sidepre
+			      : "";
+#define DIFF_(f) (differ_(t->o.side[C_].f, t->o.side[S_].f) ? sidepre : "")
 
 	ERR_clear_error();
 	if (sd->security_level >= 0)
 		SSL_CTX_set_security_level(ctx, sd->security_level > 5 ? 5 : sd->security_level);
 	if (vmin && !SSL_CTX_set_min_proto_version(ctx, vmin))
-		return umpa_err_set(e, UMPA_EINVAL, "--version: %s is not supported by this OpenSSL",
+		return umpa_err_set(e, UMPA_EINVAL, "%sversion: %s is not supported by this OpenSSL", pre,
 				    version_name_(vmin));
 	if (vmax && !SSL_CTX_set_max_proto_version(ctx, vmax))
-		return umpa_err_set(e, UMPA_EINVAL, "--version: %s is not supported by this OpenSSL",
+		return umpa_err_set(e, UMPA_EINVAL, "%sversion: %s is not supported by this OpenSSL", pre,
 				    version_name_(vmax));
 	if (sd->ciphers && SSL_CTX_set_cipher_list(ctx, sd->ciphers) != 1) {
 		ERR_clear_error();
-		return umpa_err_set(e, UMPA_EINVAL, "--ciphers: no cipher matches '%s'", sd->ciphers);
+		return umpa_err_set(e, UMPA_EINVAL, "%sciphers: no cipher matches '%s'", DIFF_(ciphers), sd->ciphers);
 	}
 	if (sd->ciphersuites && SSL_CTX_set_ciphersuites(ctx, sd->ciphersuites) != 1) {
 		ERR_clear_error();
-		return umpa_err_set(e, UMPA_EINVAL, "--ciphersuites: not a TLS 1.3 cipher suite list: '%s'",
-				    sd->ciphersuites);
+		return umpa_err_set(e, UMPA_EINVAL, "%sciphersuites: not a TLS 1.3 cipher suite list: '%s'",
+				    DIFF_(ciphersuites), sd->ciphersuites);
 	}
 	if (sd->groups && SSL_CTX_set1_groups_list(ctx, sd->groups) != 1) {
 		ERR_clear_error();
-		return umpa_err_set(e, UMPA_EINVAL, "--groups: unknown group in '%s'", sd->groups);
+		return umpa_err_set(e, UMPA_EINVAL, "%sgroups: unknown group in '%s'", DIFF_(groups), sd->groups);
 	}
 	if (sd->sigalgs && SSL_CTX_set1_sigalgs_list(ctx, sd->sigalgs) != 1) {
 		ERR_clear_error();
-		return umpa_err_set(e, UMPA_EINVAL, "--sigalgs: unknown signature algorithm in '%s'", sd->sigalgs);
+		return umpa_err_set(e, UMPA_EINVAL, "%ssigalgs: unknown signature algorithm in '%s'", DIFF_(sigalgs),
+				    sd->sigalgs);
 	}
 	if (sd->max_record) {
 		if (sd->max_record < 512 || sd->max_record > 16384)
-			return umpa_err_set(e, UMPA_EINVAL, "--max-record: %zu is not 512..16384", sd->max_record);
+			return umpa_err_set(e, UMPA_EINVAL, "max_record: %zu is not 512..16384", sd->max_record);
 		SSL_CTX_set_max_send_fragment(ctx, (long)sd->max_record);
 		if (s == C_) {
 			int code = sd->max_record == 512    ? TLSEXT_max_fragment_length_512
@@ -372,19 +386,22 @@ static int ctx_side_(struct umpa_tls *t, int s, int vmin, int vmax, struct umpa_
 	}
 	if (sd->alpn) {
 		if (alpn_wire_(sd->alpn, &t->alpn[s], &t->alpn_len[s]) < 0)
-			return umpa_err_set(e, UMPA_EINVAL, "--alpn: bad protocol list '%s' (names of 1..255 bytes)",
+			return umpa_err_set(e, UMPA_EINVAL, "%salpn: bad protocol list '%s' (names of 1..255 bytes)",
+					    s == S_ && differ_(t->o.side[C_].alpn, sd->alpn) ? "server_" : "",
 					    sd->alpn);
 		if (s == C_ && SSL_CTX_set_alpn_protos(ctx, t->alpn[s], t->alpn_len[s]) != 0)
-			return umpa_err_set(e, UMPA_ENOMEM, "--alpn: cannot set '%s'", sd->alpn);
+			return umpa_err_set(e, UMPA_ENOMEM, "alpn: cannot set '%s'", sd->alpn);
 		if (s == S_)
 			SSL_CTX_set_alpn_select_cb(ctx, alpn_select_cb_, t);
 	}
 	if (sd->ca_file && SSL_CTX_load_verify_locations(ctx, sd->ca_file, NULL) != 1) {
 		ssl_errors_(why, sizeof(why));
-		return umpa_err_set(e, UMPA_EIO, "--ca: cannot read '%s': %s", sd->ca_file, why);
+		return umpa_err_set(e, UMPA_EIO, "%s: cannot read '%s': %s", s == C_ ? "ca" : "client_ca", sd->ca_file,
+				    why);
 	}
 	SSL_CTX_set_msg_callback(ctx, msg_cb_);
 	return 0;
+#undef DIFF_
 }
 
 struct umpa_tls *umpa_tls_new(const struct umpa_tls_opts *o, struct umpa_err *e)
@@ -425,11 +442,11 @@ struct umpa_tls *umpa_tls_new(const struct umpa_tls_opts *o, struct umpa_err *e)
 		return umpa_tls_free(t);
 	}
 	if (t->o.psk && (t->o.psk_len > 64 || strlen(t->o.psk_identity) > 128)) {
-		umpa_err_set(e, UMPA_EINVAL, "--psk: the key is 1 to 64 bytes, the identity at most 128 characters");
+		umpa_err_set(e, UMPA_EINVAL, "psk: the key is 1 to 64 bytes, the identity at most 128 characters");
 		return umpa_tls_free(t);
 	}
 	if (t->o.psk && (t->o.resume != UMPA_TLS_RESUME_NONE || t->o.early_len)) {
-		umpa_err_set(e, UMPA_EINVAL, "--psk: cannot be combined with --resume or --early-data");
+		umpa_err_set(e, UMPA_EINVAL, "psk: cannot be combined with resume or early_data");
 		return umpa_tls_free(t);
 	}
 
@@ -439,37 +456,38 @@ struct umpa_tls *umpa_tls_new(const struct umpa_tls_opts *o, struct umpa_err *e)
 		vmin[s] = version_parse_(sd->min_version);
 		vmax[s] = version_parse_(sd->max_version);
 		if (vmin[s] < 0 || vmax[s] < 0) {
-			umpa_err_set(e, UMPA_EINVAL,
-				     "--version: unknown version '%s' (TLSv1, TLSv1.1, TLSv1.2, TLSv1.3)",
+			umpa_err_set(e, UMPA_EINVAL, "version: unknown version '%s' (TLSv1, TLSv1.1, TLSv1.2, TLSv1.3)",
 				     vmin[s] < 0 ? sd->min_version : sd->max_version);
 			return umpa_tls_free(t);
 		}
 		if (vmin[s] && vmax[s] && vmin[s] > vmax[s]) {
-			umpa_err_set(e, UMPA_EINVAL, "--version: minimum %s is above maximum %s",
-				     version_name_(vmin[s]), version_name_(vmax[s]));
+			umpa_err_set(e, UMPA_EINVAL, "version: minimum %s is above maximum %s", version_name_(vmin[s]),
+				     version_name_(vmax[s]));
 			return umpa_tls_free(t);
 		}
 	}
 	lo = vmin[C_] > vmin[S_] ? vmin[C_] : vmin[S_];
 	hi = !vmax[C_] ? vmax[S_] : !vmax[S_] ? vmax[C_] : vmax[C_] < vmax[S_] ? vmax[C_] : vmax[S_];
 	if (lo && hi && lo > hi) {
-		umpa_err_set(e, UMPA_EINVAL, "--version: the client (%s..%s) and the server (%s..%s) share no version",
+		umpa_err_set(e, UMPA_EINVAL, "version: the client (%s..%s) and the server (%s..%s) share no version",
 			     version_name_(vmin[C_]), version_name_(vmax[C_]), version_name_(vmin[S_]),
 			     version_name_(vmax[S_]));
 		return umpa_tls_free(t);
 	}
 	/* Features bound to a version: cap an open range, refuse a closed one. */
 	if (t->o.resume == UMPA_TLS_RESUME_ID || t->o.side[C_].renegotiations || t->o.side[S_].renegotiations) {
-		const char *what = t->o.resume == UMPA_TLS_RESUME_ID ? "--resume id" : "--renegotiate";
+		const char *what = t->o.resume == UMPA_TLS_RESUME_ID ? "resume: 'id'"
+				   : t->o.side[C_].renegotiations    ? "renegotiate:"
+								     : "server_renegotiate:";
 		if (lo >= TLS1_3_VERSION) {
-			umpa_err_set(e, UMPA_EINVAL, "%s: needs TLS 1.2 or older, the versions allow only TLSv1.3",
+			umpa_err_set(e, UMPA_EINVAL, "%s needs TLS 1.2 or older, the versions allow only TLSv1.3",
 				     what);
 			return umpa_tls_free(t);
 		}
 		if (!hi || hi > TLS1_2_VERSION) {
 			if (vmax[C_] >= TLS1_3_VERSION || vmax[S_] >= TLS1_3_VERSION) {
-				umpa_err_set(e, UMPA_EINVAL,
-					     "%s: needs TLS 1.2 or older (the maximum asked is TLSv1.3)", what);
+				umpa_err_set(e, UMPA_EINVAL, "%s needs TLS 1.2 or older (the maximum asked is TLSv1.3)",
+					     what);
 				return umpa_tls_free(t);
 			}
 			vmax[C_] = hi = TLS1_2_VERSION;
@@ -478,10 +496,11 @@ struct umpa_tls *umpa_tls_new(const struct umpa_tls_opts *o, struct umpa_err *e)
 	if ((t->o.resume == UMPA_TLS_RESUME_PSK || t->o.early_len || t->o.side[C_].key_updates ||
 	     t->o.side[S_].key_updates) &&
 	    hi && hi < TLS1_3_VERSION) {
-		umpa_err_set(e, UMPA_EINVAL, "%s: needs TLS 1.3, the versions allow at most %s",
-			     t->o.resume == UMPA_TLS_RESUME_PSK ? "--resume psk"
-			     : t->o.early_len                   ? "--early-data"
-								: "--key-update",
+		umpa_err_set(e, UMPA_EINVAL, "%s needs TLS 1.3, the versions allow at most %s",
+			     t->o.resume == UMPA_TLS_RESUME_PSK ? "resume: 'psk'"
+			     : t->o.early_len                   ? "early_data:"
+			     : t->o.side[C_].key_updates        ? "key_update:"
+								: "server_key_update:",
 			     version_name_(hi));
 		return umpa_tls_free(t);
 	}
@@ -502,11 +521,13 @@ struct umpa_tls *umpa_tls_new(const struct umpa_tls_opts *o, struct umpa_err *e)
 	if (need_ca) {
 		const char *kt = !t->o.side[S_].cert_file ? t->o.side[S_].key_type : t->o.side[C_].key_type;
 		cakey = umpa_tls_keygen_(kt, e);
+		if (!cakey && t->o.side[S_].cert_file)
+			umpa_err_prefix(e, "client_"); /* the client's key type made the CA */
 		if (!cakey || !(ca = umpa_tls_cert_make_(cakey, "umpa test CA", UMPA_TLS_CERT_CA_, NULL, NULL, e)))
 			goto fail;
 	}
 	if (t->o.side[S_].cert_file) {
-		if (use_pem_(t, S_, "--cert", "--key", e) < 0)
+		if (use_pem_(t, S_, "cert", "key", e) < 0)
 			goto fail;
 	} else {
 		const char *cn = t->o.sni && *t->o.sni ? t->o.sni : "umpa.test";
@@ -514,7 +535,7 @@ struct umpa_tls *umpa_tls_new(const struct umpa_tls_opts *o, struct umpa_err *e)
 		    !(x = umpa_tls_cert_make_(key, cn, UMPA_TLS_CERT_SERVER_, ca, cakey, e)))
 			goto fail;
 		if (SSL_CTX_use_certificate(t->ctx[S_], x) != 1 || SSL_CTX_use_PrivateKey(t->ctx[S_], key) != 1) {
-			fail_new_(NULL, e, UMPA_EINVAL, "--key-type", "the server cannot use the generated key");
+			fail_new_(NULL, e, UMPA_EINVAL, "key_type", "the server cannot use the generated key");
 			goto fail;
 		}
 		X509_free(x);
@@ -524,15 +545,18 @@ struct umpa_tls *umpa_tls_new(const struct umpa_tls_opts *o, struct umpa_err *e)
 	}
 	if (t->o.client_cert) {
 		if (t->o.side[C_].cert_file) {
-			if (use_pem_(t, C_, "--client-cert", "--client-key", e) < 0)
+			if (use_pem_(t, C_, "client_cert", "client_key", e) < 0)
 				goto fail;
 		} else {
-			if (!(key = umpa_tls_keygen_(t->o.side[C_].key_type, e)) ||
-			    !(x = umpa_tls_cert_make_(key, "umpa client", UMPA_TLS_CERT_CLIENT_, ca, cakey, e)))
+			if (!(key = umpa_tls_keygen_(t->o.side[C_].key_type, e))) {
+				umpa_err_prefix(e, "client_"); /* "client_key_type: ..." */
+				goto fail;
+			}
+			if (!(x = umpa_tls_cert_make_(key, "umpa client", UMPA_TLS_CERT_CLIENT_, ca, cakey, e)))
 				goto fail;
 			if (SSL_CTX_use_certificate(t->ctx[C_], x) != 1 ||
 			    SSL_CTX_use_PrivateKey(t->ctx[C_], key) != 1) {
-				fail_new_(NULL, e, UMPA_EINVAL, "--client-key-type",
+				fail_new_(NULL, e, UMPA_EINVAL, "client_key_type",
 					  "the client cannot use the generated key");
 				goto fail;
 			}
@@ -862,7 +886,7 @@ struct umpa_tls_conv *umpa_tls_conv_new_on(struct umpa_tls *t, struct umpa_loop 
 	struct umpa_tls_conv *c;
 
 	if (resume && !t->sess) {
-		umpa_err_set(e, UMPA_EINVAL, "--resume: no session to resume (the first handshake failed?)");
+		umpa_err_set(e, UMPA_EINVAL, "resume: no session to resume (the first handshake failed?)");
 		return NULL;
 	}
 	c = calloc(1, sizeof(*c));

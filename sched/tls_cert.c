@@ -5,63 +5,178 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <arpa/inet.h>
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include "tls_internal.h"
+#include "umpa_num.h"
+#include "umpa_tls_opts.h"
 
-EVP_PKEY *umpa_tls_keygen_(const char *type, struct umpa_err *e)
+/* A parsed key type. */
+struct keyspec_ {
+	enum { K_RSA_, K_EC_, K_ED25519_, K_ED448_, K_DSA_ } kind;
+	unsigned bits;     /* RSA, DSA */
+	const char *curve; /* EC: OpenSSL's group name */
+};
+
+/* The curve names users type, with OpenSSL's group name and the NIST name. */
+static const struct {
+	const char *name, *group, *nist;
+} curves_[] = {
+    {"p256", "P-256", "P-256"},       {"p-256", "P-256", "P-256"},     {"secp256r1", "P-256", "P-256"},
+    {"prime256v1", "P-256", "P-256"}, {"nistp256", "P-256", "P-256"},  {"p384", "P-384", "P-384"},
+    {"p-384", "P-384", "P-384"},      {"secp384r1", "P-384", "P-384"}, {"nistp384", "P-384", "P-384"},
+    {"p521", "P-521", "P-521"},       {"p-521", "P-521", "P-521"},     {"secp521r1", "P-521", "P-521"},
+    {"nistp521", "P-521", "P-521"},
+};
+
+#define KT_LIST_                                                                                                       \
+	"rsa, rsa:BITS, ec:P-256, ec:P-384, ec:P-521 (or p384, P-384, secp384r1, prime256v1 ...), ed25519, ed448"
+
+/* Parse key type @p s into @p k.  Returns 0 or -UMPA_EINVAL with "key_type: ..." in @p e. */
+static int keyspec_parse_(const char *s, int dsa_ok, struct keyspec_ *k, struct umpa_err *e)
 {
-	EVP_PKEY *k = NULL;
-	const char *t = type ? type : "rsa";
+	const char *t = s ? s : "rsa", *curve = NULL;
+	size_t i;
 
-	if (!strcmp(t, "rsa") || !strncmp(t, "rsa:", 4)) {
-		unsigned long bits = 2048;
+	memset(k, 0, sizeof(*k));
+	if (!strcasecmp(t, "rsa") || !strncasecmp(t, "rsa:", 4) ||
+	    (dsa_ok && (!strcasecmp(t, "dsa") || !strncasecmp(t, "dsa:", 4)))) {
+		unsigned long lo = UMPA_TLS_RSA_MIN_BITS, hi = UMPA_TLS_RSA_MAX_BITS, bits = 2048;
+		k->kind = (t[0] | 32) == 'd' ? K_DSA_ : K_RSA_;
+		if (k->kind == K_DSA_)
+			lo = 1024, hi = 3072;
 		if (t[3] == ':') {
-			char *end;
-			bits = strtoul(t + 4, &end, 10);
-			if (*end || bits < 512 || bits > 16384) {
-				umpa_err_set(e, UMPA_EINVAL, "--key-type: RSA size '%s' is not 512..16384 bits", t + 4);
-				return NULL;
-			}
+			struct umpa_num_spec spec = {k->kind == K_DSA_ ? "bits of a DSA key" : "bits of an RSA key",
+						     (double)lo, (double)hi, UMPA_NUM_INT};
+			uint64_t b;
+			if (umpa_num_u64(&spec, "key_type", t + 4, &b, e) < 0)
+				return -e->code;
+			bits = (unsigned long)b;
 		}
-		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
-	} else if (!strncmp(t, "ec:", 3) || !strncmp(t, "ecdsa:", 6)) {
-		const char *curve = strchr(t, ':') + 1;
-		int nid = EC_curve_nist2nid(curve);
-		if (nid == NID_undef)
-			nid = OBJ_sn2nid(curve);
-		if (nid == NID_undef || !OBJ_nid2sn(nid)) {
-			umpa_err_set(e, UMPA_EINVAL, "--key-type: unknown curve '%s' (P-256, P-384, P-521)", curve);
-			return NULL;
-		}
-		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", OBJ_nid2sn(nid));
-	} else if (!strcmp(t, "ec") || !strcmp(t, "ecdsa")) {
-		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	} else if (!strcmp(t, "ed25519")) {
-		k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-	} else if (!strcmp(t, "ed448")) {
-		k = EVP_PKEY_Q_keygen(NULL, NULL, "ED448");
-	} else {
-		umpa_err_set(e, UMPA_EINVAL,
-			     "--key-type: unknown key type '%s' (rsa, rsa:BITS, ec:P-256, ec:P-384, ec:P-521, ed25519, "
-			     "ed448)",
-			     t);
-		return NULL;
+		k->bits = (unsigned)bits;
+		return 0;
 	}
-	if (!k) {
+	if (!strcasecmp(t, "ed25519")) {
+		k->kind = K_ED25519_;
+		return 0;
+	}
+	if (!strcasecmp(t, "ed448")) {
+		k->kind = K_ED448_;
+		return 0;
+	}
+	if (!strcasecmp(t, "ec") || !strcasecmp(t, "ecdsa"))
+		curve = "P-256";
+	else if (!strncasecmp(t, "ec:", 3))
+		curve = t + 3;
+	else if (!strncasecmp(t, "ecdsa:", 6))
+		curve = t + 6;
+	for (i = 0; i < sizeof(curves_) / sizeof(curves_[0]); i++)
+		if (!strcasecmp(curve ? curve : t, curves_[i].name))
+			break;
+	if (i < sizeof(curves_) / sizeof(curves_[0])) {
+		k->kind = K_EC_;
+		k->curve = curves_[i].group;
+		return 0;
+	}
+	if (curve)
+		return umpa_err_set(e, UMPA_EINVAL, "key_type: unknown curve '%s' (P-256, P-384, P-521)", curve);
+	return umpa_err_set(e, UMPA_EINVAL, "key_type: unknown key type '%s' (" KT_LIST_ ")", t);
+}
+
+int umpa_tls_keytype_parse(const char *s, int dsa_ok, char *canon, size_t n, struct umpa_err *e)
+{
+	struct keyspec_ k;
+
+	if (keyspec_parse_(s, dsa_ok, &k, e) < 0)
+		return -e->code;
+	if (canon && n) {
+		switch (k.kind) {
+		case K_RSA_:
+			snprintf(canon, n, "rsa:%u", k.bits);
+			break;
+		case K_DSA_:
+			snprintf(canon, n, "dsa:%u", k.bits);
+			break;
+		case K_EC_:
+			snprintf(canon, n, "ec:%s", k.curve);
+			break;
+		case K_ED25519_:
+			snprintf(canon, n, "ed25519");
+			break;
+		case K_ED448_:
+			snprintf(canon, n, "ed448");
+			break;
+		}
+	}
+	return 0;
+}
+
+/* A DSA key of @p bits (parameters generated first). */
+static EVP_PKEY *dsa_keygen_(unsigned bits)
+{
+	EVP_PKEY *pkey = NULL, *params = NULL;
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "DSA", NULL), *kc = NULL;
+
+	if (pc && EVP_PKEY_paramgen_init(pc) > 0 && EVP_PKEY_CTX_set_dsa_paramgen_bits(pc, (int)bits) > 0 &&
+	    EVP_PKEY_paramgen(pc, &params) > 0) {
+		kc = EVP_PKEY_CTX_new_from_pkey(NULL, params, NULL);
+		if (!kc || EVP_PKEY_keygen_init(kc) <= 0 || EVP_PKEY_keygen(kc, &pkey) <= 0)
+			pkey = NULL;
+	}
+	EVP_PKEY_CTX_free(kc);
+	EVP_PKEY_CTX_free(pc);
+	EVP_PKEY_free(params);
+	return pkey;
+}
+
+/* Generate a key of @p type; DSA only when @p dsa_ok. */
+static EVP_PKEY *keygen_(const char *type, int dsa_ok, struct umpa_err *e)
+{
+	struct keyspec_ k;
+	EVP_PKEY *p = NULL;
+
+	if (keyspec_parse_(type, dsa_ok, &k, e) < 0)
+		return NULL;
+	switch (k.kind) {
+	case K_RSA_:
+		p = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)k.bits);
+		break;
+	case K_DSA_:
+		p = dsa_keygen_(k.bits);
+		break;
+	case K_EC_:
+		p = EVP_PKEY_Q_keygen(NULL, NULL, "EC", k.curve);
+		break;
+	case K_ED25519_:
+		p = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+		break;
+	case K_ED448_:
+		p = EVP_PKEY_Q_keygen(NULL, NULL, "ED448");
+		break;
+	}
+	if (!p) {
 		char buf[256];
 		ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
 		ERR_clear_error();
-		umpa_err_set(e, UMPA_EINVAL, "--key-type: cannot generate a '%s' key: %s", t, buf);
+		umpa_err_set(e, UMPA_EINVAL, "key_type: cannot generate a '%s' key: %s", type ? type : "rsa", buf);
 	}
-	return k;
+	return p;
+}
+
+EVP_PKEY *umpa_tls_keygen_(const char *type, struct umpa_err *e)
+{
+	return keygen_(type, 0, e);
 }
 
 /* Add extension @p nid with value @p val (openssl.cnf syntax) to @p x. */
@@ -209,4 +324,40 @@ void umpa_tls_cert_info_(X509 *x, struct umpa_tls_cert *out)
 		snprintf(out->key_type, sizeof(out->key_type), "%s", OBJ_nid2sn(EVP_PKEY_get_base_id(k)));
 		break;
 	}
+}
+
+int umpa_tls_cert_write_pem(const char *key_type, const char *cn, const char *cert_path, const char *key_path,
+			    struct umpa_err *e)
+{
+	EVP_PKEY *k = keygen_(key_type, 1, e);
+	X509 *x = k ? umpa_tls_cert_make_(k, cn, UMPA_TLS_CERT_SERVER_, NULL, NULL, e) : NULL;
+	FILE *f = NULL;
+	int fd, rc = -1;
+
+	if (!x)
+		goto out;
+	f = fopen(cert_path, "w");
+	if (!f || !PEM_write_X509(f, x) || fclose(f) != 0) {
+		f = NULL;
+		umpa_err_set(e, UMPA_EIO, "%s: cannot write the certificate", cert_path);
+		goto out;
+	}
+	fd = open(key_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f && fd >= 0)
+		close(fd);
+	if (!f || !PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) || fclose(f) != 0) {
+		f = NULL;
+		umpa_err_set(e, UMPA_EIO, "%s: cannot write the key", key_path);
+		goto out;
+	}
+	f = NULL;
+	rc = 0;
+out:
+	if (f)
+		fclose(f);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	ERR_clear_error();
+	return rc < 0 ? -(e && e->code ? e->code : UMPA_EIO) : 0;
 }

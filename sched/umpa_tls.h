@@ -60,8 +60,10 @@
  *
  * Errors: options that cannot work (an unknown version name, a cipher list
  * matching nothing, an unreadable PEM file, min above max) fail in
- * umpa_tls_new() with UMPA_EINVAL and a message that starts with the option
- * name in CLI spelling ("--ciphers: no cipher matches 'FOO'").  A handshake
+ * umpa_tls_new() with UMPA_EINVAL and a message that starts with the option's
+ * key in the option table (umpa_tls_opts.h): "ciphers: no cipher matches
+ * 'FOO'" ("server_ciphers: ..." when the sides were given different lists);
+ * umpa_tls_opt_from_msg() finds the entry, and each front end spells it.  A handshake
  * that fails is NOT an error of the API: its packets (the alert, then the
  * TCP teardown) are emitted and the report says why (handshake_ok = 0).
  */
@@ -106,8 +108,9 @@ struct umpa_tls_side {
 	const char *ca_file;      /**< PEM CA(s) this side trusts to verify the peer; NULL: the generated CA,
 				   or when the peer's certificate is a PEM file, the last certificate
 				   of that file (trusted as a partial chain) */
-	const char
-	    *key_type;      /**< generated key: "rsa" (2048), "rsa:N", "ec:P-256", "ec:P-384", "ed25519"; NULL: "rsa" */
+	const char *key_type; /**< generated key (umpa_tls_keytype_parse): "rsa" (2048), "rsa:N" (512..8192),
+				 "ec:P-256" (or p256, secp256r1, prime256v1 ...), "ec:P-384", "ec:P-521",
+				 "ed25519", "ed448"; NULL: "rsa" */
 	int security_level; /**< SSL_CTX_set_security_level; -1: OpenSSL's default (umpa_tls_opts_init sets -1) */
 	const char *alpn;   /**< comma-separated ALPN list: the client offers it, the server picks its first
 			       entry the client offered (no overlap: no ALPN, the handshake continues) */
@@ -199,7 +202,7 @@ void umpa_tls_opts_init(struct umpa_tls_opts *o);
  * Build a pump from @p o: check the options, generate keys and certificates
  * or load the PEM files, configure both SSL_CTXs.  @p o is copied (strings
  * and data buffers included): it may be freed afterwards.  Returns NULL with @p e
- * set (UMPA_EINVAL, message starting with the CLI option name) on bad options,
+ * set (UMPA_EINVAL, message starting with the option's key, "ciphers: ...") on bad options,
  * UMPA_EIO on unreadable files, UMPA_ENOMEM.
  */
 struct umpa_tls *umpa_tls_new(const struct umpa_tls_opts *o, struct umpa_err *e);

@@ -1,45 +1,29 @@
 /* lua_tls.c - tls{...}: the TLS pump from templates (see umpa_lua_tls.h).
  *
- * Options (table keys; the long options of `umpa tls` with '_' for '-'):
- *   version ("1.0".."1.3", "TLSv1.2"; pins min and max), min_version,
- *   max_version, ciphers, ciphersuites, groups, sigalgs, key_type ("rsa",
- *   "rsa:N", "ec:P-256", "ec:P-384", "ed25519"), security_level, sni, alpn,
- *   client_cert (boolean), verify (boolean; default false, as the pump's
- *   opts.verify = 0 and umpa tls without --verify: the client verifies the
- *   chain and reports the result, a failure does not stop the handshake;
- *   true: a failure aborts the handshake with an alert), count
- *   (conversations, one after the other; default 1, or 2 with resume),
- *   resume ("id", "ticket", "psk": every conversation after the first
- *   resumes the one before), early_data (string; implies resume="ticket"),
- *   psk ("HEX" or "HEX:IDENTITY", as --psk: an external pre-shared key for
- *   TLS <= 1.2 PSK suites and TLS 1.3; report.psk is "external" when used),
- *   key_update (count, the client sends them), renegotiate (count,
- *   the client starts them), max_record, mss, segment ("random", or a
- *   number: largest segment), reorder, dup, loss (probabilities 0-1),
- *   overlap (boolean), seed, ipv6 (boolean), client and server ("ADDR",
- *   "ADDR:PORT", "[V6]:PORT", ":PORT"), send_client and send_server (the
- *   data itself: a template reads no file, so "@file" is sent as written),
- *   close ("notify", "fin", "reset"), label, time (seconds since the epoch
- *   of the first packet; fractions allowed), rtt (seconds).
- * Settings of one side (versions, ciphers, groups, sigalgs, security_level)
- * apply to both sides; client_X / server_X (version,
- * ciphers, ciphersuites, groups, sigalgs; client_key_type, server_alpn,
- * server_key_update, server_renegotiate) to one side, as --client-X and
- * --server-X do (key_type is the server's, as --key-type).  umpa tls's
- * --interleave has no counterpart: a template that wants conversations at the
- * same time merges their packets itself.  cert, key and ca name files, which
- * the sandbox does not open: they fail with a message saying so.
+ * Options: the keys of the TLS option table (sched/umpa_tls_opts.h, the
+ * same table `umpa tls` takes its long options from, '-' spelled '_'):
+ * version, ciphers, key_type ("rsa:3072", "ec:P-384", "p384", "ed25519"
+ * ...), count, resume, psk, client, server, time, ...; client_X / server_X
+ * for one side win over the key for both sides whatever the table order.
+ * Values are strings, numbers (formatted exactly and parsed by the table's
+ * one number parser, with the same ranges as the command line) or booleans
+ * (on/off keys).  send_client, send_server and early_data are the data
+ * itself (no escapes, no "@file": a template reads no file).  Keys that
+ * name a file (cert, key, ca, client_key, client_ca, client_cert=FILE) fail:
+ * the sandbox opens no file.  umpa tls's --interleave has no counterpart: a
+ * template that wants conversations at the same time merges their packets
+ * itself.  count is at most 10000 per call here (umpa tls allows more).
  *
- * Errors: an unknown key, a value of the wrong type, and what the pump
- * refuses (its messages name the option in CLI spelling, rewritten here to
- * the table key) raise Lua errors naming the script line.  A handshake that
- * fails is not an error: its packets are returned and report.ok is false.
+ * Errors: an unknown key raises "tls: unknown option 'K' (options: ...)";
+ * a bad value, and what the pump refuses, raise "tls{KEY=...}: why" (the
+ * table's and the pump's messages name the key; the script line comes
+ * first).  A handshake that fails is not an error: its packets are
+ * returned and report.ok is false.
  *
  * Safety: the pump and the conversation are held by a userdata whose __gc
  * frees them, so a Lua error cannot leak them; packets reach Lua through a
  * protected call, so no error unwinds through OpenSSL's frames.
  */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +33,7 @@
 
 #include "umpa_lua_tls.h"
 #include "umpa_tls.h"
+#include "umpa_tls_opts.h"
 
 #define MT_TLSRUN "umpa.tlsrun"
 #define MT_TLSKEYS "umpa.tlskeys"
@@ -172,358 +157,158 @@ static int emit_(void *arg, const struct umpa_pkt *p, const char *comment, struc
 	return 0;
 }
 
-/* ---- options ---- */
+/* ---- options: read through the option table (sched/umpa_tls_opts.h) ---- */
 
-static const char *const tls_keys_[] = {
-    "version",
-    "min_version",
-    "max_version",
-    "ciphers",
-    "ciphersuites",
-    "groups",
-    "sigalgs",
-    "key_type",
-    "security_level",
-    "sni",
-    "alpn",
-    "client_cert",
-    "verify",
-    "resume",
-    "early_data",
-    "psk",
-    "key_update",
-    "renegotiate",
-    "max_record",
-    "mss",
-    "segment",
-    "reorder",
-    "dup",
-    "loss",
-    "overlap",
-    "seed",
-    "ipv6",
-    "client",
-    "server",
-    "send_client",
-    "send_server",
-    "close",
-    "label",
-    "time",
-    "rtt",
-    "cert",
-    "key",
-    "ca",
-    "count",
-    "client_version",
-    "server_version",
-    "client_ciphers",
-    "server_ciphers",
-    "client_ciphersuites",
-    "server_ciphersuites",
-    "client_groups",
-    "server_groups",
-    "client_sigalgs",
-    "server_sigalgs",
-    "client_key_type",
-    "server_alpn",
-    "server_key_update",
-    "server_renegotiate",
-    NULL,
-};
+#define MT_TLSCONF "umpa.tlsconf"
+
+/* A template asks for at most this many conversations per call (the table allows more to umpa tls). */
+#define LUA_TLS_MAX_COUNT 10000
+
+static int conf_gc_(lua_State *L)
+{
+	umpa_tls_conf_free(luaL_checkudata(L, 1, MT_TLSCONF));
+	return 0;
+}
 
 static int unknown_key_(lua_State *L, const char *k)
 {
 	luaL_Buffer b;
 
 	luaL_buffinit(L, &b);
-	for (int i = 0; tls_keys_[i]; i++) {
-		if (i)
+	for (const struct umpa_tls_optdef *d = umpa_tls_optdefs; d->key; d++) {
+		if (d != umpa_tls_optdefs)
 			luaL_addstring(&b, ", ");
-		luaL_addstring(&b, tls_keys_[i]);
+		luaL_addstring(&b, d->key);
 	}
 	luaL_pushresult(&b);
 	return luaL_error(L, "tls: unknown option '%s' (options: %s)", k, lua_tostring(L, -1));
 }
 
-static const char *opt_str_(lua_State *L, const char *k, size_t *len)
+/* Raise an error of the table or the pump as "tls{KEY=...}: why" (the key the script gave). */
+static int opt_error_(lua_State *L, const struct umpa_tls_conf *c, const struct umpa_err *e)
 {
-	if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
-		luaL_error(L, "tls: %s: want a string, got a %s", k, luaL_typename(L, -1));
-	if (lua_type(L, -1) == LUA_TNUMBER) {
-		lua_tolstring(L, -1, NULL); /* converts the stack copy: store it back so the table anchors it */
-		lua_pushvalue(L, -2);
-		lua_pushvalue(L, -2);
-		lua_rawset(L, 1);
-	}
-	return lua_tolstring(L, -1, len);
+	const char *rest = NULL;
+	const struct umpa_tls_optdef *d = umpa_tls_opt_from_msg(e->msg, c, &rest);
+
+	if (d)
+		return luaL_error(L, "tls{%s=...}: %s", d->key, rest);
+	return luaL_error(L, "tls: %s", strncmp(e->msg, "tls: ", 5) ? e->msg : e->msg + 5);
 }
 
-static lua_Integer opt_int_(lua_State *L, const char *k, lua_Integer lo, lua_Integer hi)
+/* The value at the top of the stack into option @p d of @p c. */
+static void opt_value_(lua_State *L, const struct umpa_tls_optdef *d, struct umpa_tls_conf *c)
 {
-	int ok;
-	lua_Integer v = lua_tointegerx(L, -1, &ok);
+	struct umpa_err e = {0};
+	int t = lua_type(L, -1), rc;
 
-	if (!ok || v < lo || v > hi)
-		luaL_error(L, "tls: %s: want an integer from %I to %I", k, lo, hi);
-	return v;
-}
-
-static double opt_num_(lua_State *L, const char *k, double lo, double hi)
-{
-	int ok;
-	double v = (double)lua_tonumberx(L, -1, &ok);
-
-	if (!ok || !(v >= lo && v <= hi)) {
-		char range[64]; /* luaL_error knows no %g */
-		snprintf(range, sizeof range, "from %g to %g", lo, hi);
-		luaL_error(L, "tls: %s: want a number %s", k, range);
-	}
-	return v;
-}
-
-static int opt_bool_(lua_State *L, const char *k)
-{
-	if (lua_type(L, -1) != LUA_TBOOLEAN)
-		luaL_error(L, "tls: %s: want true or false, got a %s", k, luaL_typename(L, -1));
-	return lua_toboolean(L, -1);
-}
-
-/* "ADDR", "ADDR:PORT", "[V6]:PORT", ":PORT" into the TCP options of @p side. */
-static void opt_endpoint_(lua_State *L, const char *k, const char *s, struct umpa_tcps_opts *t, int side)
-{
-	char host[64];
-	const char *port = NULL;
-	size_t hl;
-
-	if (s[0] == '[') {
-		const char *end = strchr(s, ']');
-		if (!end || (end[1] && end[1] != ':')) {
-			luaL_error(L, "tls: %s: want ADDR, ADDR:PORT or [IPV6]:PORT, got '%s'", k, s);
-			return;
-		}
-		hl = (size_t)(end - s - 1);
-		if (hl >= sizeof host) {
-			luaL_error(L, "tls: %s: address too long", k);
-			return;
-		}
-		memcpy(host, s + 1, hl);
-		port = end[1] ? end + 2 : NULL;
-	} else {
-		const char *c = strchr(s, ':');
-		if (c && strchr(c + 1, ':')) /* a bare IPv6 address */
-			c = NULL;
-		hl = c ? (size_t)(c - s) : strlen(s);
-		if (hl >= sizeof host) {
-			luaL_error(L, "tls: %s: address too long", k);
-			return;
-		}
-		memcpy(host, s, hl);
-		port = c ? c + 1 : NULL;
-	}
-	host[hl] = '\0';
-	if (hl > 0) {
-		uint8_t a[16];
-		if (inet_pton(AF_INET, host, a) == 1) {
-			memset(t->addr[side], 0, 16);
-			memcpy(t->addr[side], a, 4);
-		} else if (inet_pton(AF_INET6, host, a) == 1) {
-			memcpy(t->addr[side], a, 16);
-			t->ipv6 = 1;
+	if ((d->flags & UMPA_TLS_OPT_FILE) && t != LUA_TBOOLEAN)
+		luaL_error(L, "tls{%s=...}: a template opens no file (sandbox); use key_type, or umpa tls --%s", d->key,
+			   d->cli);
+	if (d->type == UMPA_TLS_OT_BOOL) {
+		if (t != LUA_TBOOLEAN)
+			luaL_error(L, "tls{%s=...}: want true or false, got a %s", d->key, luaL_typename(L, -1));
+		rc = umpa_tls_opt_set_bool(d, c, lua_toboolean(L, -1), &e);
+	} else if (t == LUA_TSTRING) {
+		size_t len;
+		const char *v = lua_tolstring(L, -1, &len); /* anchored in the option table while the pump is built */
+		rc = umpa_tls_opt_set(d, c, v, len, UMPA_TLS_SET_BORROW, &e);
+	} else if (t == LUA_TNUMBER) {
+		char buf[64];
+		if (lua_isinteger(L, -1)) {
+			snprintf(buf, sizeof(buf), "%lld", (long long)lua_tointeger(L, -1));
 		} else {
-			luaL_error(L, "tls: %s: '%s' is not an IPv4 or IPv6 address", k, host);
+			double x = (double)lua_tonumber(L, -1);
+			for (int prec = 14; prec <= 17; prec++) /* the shortest text that reads back as x */
+				if (snprintf(buf, sizeof(buf), "%.*g", prec, x) > 0 && strtod(buf, NULL) == x)
+					break;
 		}
+		rc = umpa_tls_opt_set(d, c, buf, strlen(buf), 0, &e);
+	} else {
+		luaL_error(L, "tls{%s=...}: want a %s, got a %s", d->key,
+			   d->type == UMPA_TLS_OT_INT || d->type == UMPA_TLS_OT_NUM ? "number" : "string",
+			   luaL_typename(L, -1));
+		return;
 	}
-	if (port) {
-		char *end;
-		unsigned long p = strtoul(port, &end, 10);
-		if (!*port || *end || p == 0 || p > 65535)
-			luaL_error(L, "tls: %s: bad port '%s'", k, port);
-		t->port[side] = (uint16_t)p;
-	}
+	if (rc < 0)
+		opt_error_(L, c, &e);
 }
 
-/* Read the option table at index 1 into @p o (strings stay in the table, which outlives the run). */
-/* psk = "HEX[:IDENTITY]" into @p key (64 bytes) and @p o; the identity points into the (anchored) string. */
-static void psk_opt_(lua_State *L, const char *v, unsigned char *key, struct umpa_tls_opts *o)
+/*
+ * Read the option table at index 1 into a new conf, left at the top of the
+ * stack (a userdata whose __gc frees it, so an error cannot leak it).  Keys
+ * for both sides first, then client_X / server_X, which win whatever the
+ * table order.  Strings stay in the option table, which outlives the run.
+ */
+static struct umpa_tls_conf *read_opts_(lua_State *L)
 {
-	const char *colon = strchr(v, ':');
-	size_t hl = colon ? (size_t)(colon - v) : strlen(v), n = 0;
+	struct umpa_tls_conf *c = lua_newuserdatauv(L, sizeof(*c), 0);
+	struct umpa_err e = {0};
+	int ci = lua_gettop(L);
 
-	if (hl == 0 || hl % 2 || hl / 2 > 64 || (colon && !colon[1]))
-		luaL_error(L, "tls: psk: want 2 to 128 hex digits (1 to 64 bytes), then optionally :IDENTITY, got '%s'",
-			   v);
-	for (size_t i = 0; i < hl; i += 2) {
-		unsigned x = 0;
-		for (size_t j = 0; j < 2; j++) {
-			char ch = v[i + j];
-			int d = ch >= '0' && ch <= '9'   ? ch - '0'
-				: ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-				: ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
-							 : -1;
-			if (d < 0)
-				luaL_error(L, "tls: psk: '%c' is not a hex digit", ch);
-			x = x * 16 + (unsigned)d;
-		}
-		key[n++] = (unsigned char)x;
-	}
-	o->psk = key;
-	o->psk_len = n;
-	o->psk_identity = colon ? colon + 1 : NULL;
-}
-
-static void read_opts_(lua_State *L, struct umpa_tls_opts *o, int *count, unsigned char *pskkey)
-{
-	struct umpa_tls_side *sd = o->side;
-
-	/* two passes: keys for both sides first, then client_X / server_X, which win whatever the table order */
+	umpa_tls_conf_init(c, &e);
+	luaL_setmetatable(L, MT_TLSCONF);
 	for (int pass = 0; pass < 2; pass++) {
 		lua_pushnil(L);
 		while (lua_next(L, 1)) {
-			const char *k;
-			size_t len;
-
+			const struct umpa_tls_optdef *d;
 			if (lua_type(L, -2) != LUA_TSTRING)
 				luaL_error(L, "tls: option names are strings (got a %s key)", luaL_typename(L, -2));
-			k = lua_tostring(L, -2);
-			if ((strncmp(k, "client_", 7) == 0 || strncmp(k, "server_", 7) == 0) != pass) {
-				lua_pop(L, 1);
-				continue;
-			}
-			if (strcmp(k, "version") == 0) {
-				sd[0].min_version = sd[0].max_version = sd[1].min_version = sd[1].max_version =
-				    opt_str_(L, k, NULL);
-			} else if (strcmp(k, "client_version") == 0 || strcmp(k, "server_version") == 0) {
-				int sd_i = k[0] == 'c' ? UMPA_TCPS_CLIENT : UMPA_TCPS_SERVER;
-				sd[sd_i].min_version = sd[sd_i].max_version = opt_str_(L, k, NULL);
-			} else if (strcmp(k, "client_ciphers") == 0 || strcmp(k, "server_ciphers") == 0) {
-				sd[k[0] == 'c' ? UMPA_TCPS_CLIENT : UMPA_TCPS_SERVER].ciphers = opt_str_(L, k, NULL);
-			} else if (strcmp(k, "client_ciphersuites") == 0 || strcmp(k, "server_ciphersuites") == 0) {
-				sd[k[0] == 'c' ? UMPA_TCPS_CLIENT : UMPA_TCPS_SERVER].ciphersuites =
-				    opt_str_(L, k, NULL);
-			} else if (strcmp(k, "client_groups") == 0 || strcmp(k, "server_groups") == 0) {
-				sd[k[0] == 'c' ? UMPA_TCPS_CLIENT : UMPA_TCPS_SERVER].groups = opt_str_(L, k, NULL);
-			} else if (strcmp(k, "client_sigalgs") == 0 || strcmp(k, "server_sigalgs") == 0) {
-				sd[k[0] == 'c' ? UMPA_TCPS_CLIENT : UMPA_TCPS_SERVER].sigalgs = opt_str_(L, k, NULL);
-			} else if (strcmp(k, "client_key_type") == 0) {
-				sd[UMPA_TCPS_CLIENT].key_type = opt_str_(L, k, NULL);
-			} else if (strcmp(k, "server_alpn") == 0) {
-				sd[UMPA_TCPS_SERVER].alpn = opt_str_(L, k, NULL);
-			} else if (strcmp(k, "server_key_update") == 0) {
-				sd[UMPA_TCPS_SERVER].key_updates = (int)opt_int_(L, k, 0, 1000);
-			} else if (strcmp(k, "server_renegotiate") == 0) {
-				sd[UMPA_TCPS_SERVER].renegotiations = (int)opt_int_(L, k, 0, 100);
-			} else if (strcmp(k, "count") == 0) {
-				*count = (int)opt_int_(L, k, 1, 10000);
-			} else if (strcmp(k, "min_version") == 0) {
-				sd[0].min_version = sd[1].min_version = opt_str_(L, k, NULL);
-			} else if (strcmp(k, "max_version") == 0) {
-				sd[0].max_version = sd[1].max_version = opt_str_(L, k, NULL);
-			} else if (strcmp(k, "ciphers") == 0) {
-				sd[0].ciphers = sd[1].ciphers = opt_str_(L, k, NULL);
-			} else if (strcmp(k, "ciphersuites") == 0) {
-				sd[0].ciphersuites = sd[1].ciphersuites = opt_str_(L, k, NULL);
-			} else if (strcmp(k, "groups") == 0) {
-				sd[0].groups = sd[1].groups = opt_str_(L, k, NULL);
-			} else if (strcmp(k, "sigalgs") == 0) {
-				sd[0].sigalgs = sd[1].sigalgs = opt_str_(L, k, NULL);
-			} else if (strcmp(k, "key_type") == 0) {
-				sd[UMPA_TCPS_SERVER].key_type = opt_str_(L, k, NULL);
-			} else if (strcmp(k, "security_level") == 0) {
-				sd[0].security_level = sd[1].security_level = (int)opt_int_(L, k, 0, 5);
-			} else if (strcmp(k, "sni") == 0) {
-				o->sni = opt_str_(L, k, NULL);
-			} else if (strcmp(k, "alpn") == 0) {
-				sd[0].alpn = sd[1].alpn = opt_str_(L, k, NULL);
-			} else if (strcmp(k, "client_cert") == 0) {
-				o->client_cert = opt_bool_(L, k);
-			} else if (strcmp(k, "verify") == 0) {
-				o->verify = opt_bool_(L, k);
-			} else if (strcmp(k, "resume") == 0) {
-				const char *v = opt_str_(L, k, NULL);
-				if (strcmp(v, "none") == 0)
-					o->resume = UMPA_TLS_RESUME_NONE;
-				else if (strcmp(v, "id") == 0)
-					o->resume = UMPA_TLS_RESUME_ID;
-				else if (strcmp(v, "ticket") == 0)
-					o->resume = UMPA_TLS_RESUME_TICKET;
-				else if (strcmp(v, "psk") == 0)
-					o->resume = UMPA_TLS_RESUME_PSK;
-				else
-					luaL_error(
-					    L, "tls: resume: want \"id\", \"ticket\", \"psk\" or \"none\", got '%s'",
-					    v);
-			} else if (strcmp(k, "psk") == 0) {
-				psk_opt_(L, opt_str_(L, k, NULL), pskkey, o);
-			} else if (strcmp(k, "early_data") == 0) {
-				o->early_data = opt_str_(L, k, &len);
-				o->early_len = len;
-			} else if (strcmp(k, "key_update") == 0) {
-				sd[UMPA_TCPS_CLIENT].key_updates = (int)opt_int_(L, k, 0, 1000);
-			} else if (strcmp(k, "renegotiate") == 0) {
-				sd[UMPA_TCPS_CLIENT].renegotiations = (int)opt_int_(L, k, 0, 100);
-			} else if (strcmp(k, "max_record") == 0) {
-				sd[0].max_record = sd[1].max_record = (size_t)opt_int_(L, k, 512, 16384);
-			} else if (strcmp(k, "mss") == 0) {
-				o->tcp.mss[0] = o->tcp.mss[1] = (uint16_t)opt_int_(L, k, 64, 65535);
-			} else if (strcmp(k, "segment") == 0) {
-				if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "random") == 0)
-					o->tcp.seg_random = 1;
-				else
-					o->tcp.seg_max = (uint32_t)opt_int_(L, k, 1, 65535);
-			} else if (strcmp(k, "reorder") == 0) {
-				o->tcp.reorder = opt_num_(L, k, 0, 1);
-			} else if (strcmp(k, "dup") == 0) {
-				o->tcp.dup = opt_num_(L, k, 0, 1);
-			} else if (strcmp(k, "loss") == 0) {
-				o->tcp.loss = opt_num_(L, k, 0, 1);
-			} else if (strcmp(k, "overlap") == 0) {
-				o->tcp.overlap = opt_bool_(L, k);
-			} else if (strcmp(k, "seed") == 0) {
-				o->tcp.seed = (uint64_t)opt_int_(L, k, 0, LUA_MAXINTEGER);
-			} else if (strcmp(k, "ipv6") == 0) {
-				o->tcp.ipv6 = opt_bool_(L, k);
-			} else if (strcmp(k, "client") == 0) {
-				opt_endpoint_(L, k, opt_str_(L, k, NULL), &o->tcp, UMPA_TCPS_CLIENT);
-			} else if (strcmp(k, "server") == 0) {
-				opt_endpoint_(L, k, opt_str_(L, k, NULL), &o->tcp, UMPA_TCPS_SERVER);
-			} else if (strcmp(k, "send_client") == 0) {
-				sd[UMPA_TCPS_CLIENT].data = opt_str_(L, k, &len);
-				sd[UMPA_TCPS_CLIENT].data_len = len;
-			} else if (strcmp(k, "send_server") == 0) {
-				sd[UMPA_TCPS_SERVER].data = opt_str_(L, k, &len);
-				sd[UMPA_TCPS_SERVER].data_len = len;
-			} else if (strcmp(k, "close") == 0) {
-				const char *v = opt_str_(L, k, NULL);
-				if (strcmp(v, "notify") == 0)
-					o->close = UMPA_TLS_CLOSE_NOTIFY;
-				else if (strcmp(v, "fin") == 0)
-					o->close = UMPA_TLS_CLOSE_FIN;
-				else if (strcmp(v, "reset") == 0)
-					o->close = UMPA_TLS_CLOSE_ABORT;
-				else
-					luaL_error(L, "tls: close: want \"notify\", \"fin\" or \"reset\", got '%s'", v);
-			} else if (strcmp(k, "label") == 0) {
-				o->label = opt_str_(L, k, NULL);
-			} else if (strcmp(k, "time") == 0) {
-				double t = opt_num_(L, k, 0, 1e12);
-				o->tcp.start_sec = (int64_t)t;
-				o->tcp.start_nsec = (int64_t)((t - (double)o->tcp.start_sec) * 1e9 + 0.5);
-				if (o->tcp.start_nsec >= 1000000000) {
-					o->tcp.start_sec++;
-					o->tcp.start_nsec -= 1000000000;
-				}
-			} else if (strcmp(k, "rtt") == 0) {
-				o->tcp.rtt_us = (uint32_t)(opt_num_(L, k, 0, 60) * 1e6 + 0.5);
-			} else if (strcmp(k, "cert") == 0 || strcmp(k, "key") == 0 || strcmp(k, "ca") == 0) {
-				luaL_error(
-				    L, "tls: %s: a template opens no file (sandbox); use key_type, or umpa tls --%s", k,
-				    k);
-			} else {
-				unknown_key_(L, k);
-			}
+			d = umpa_tls_opt_find(lua_tostring(L, -2));
+			if (!d)
+				unknown_key_(L, lua_tostring(L, -2));
+			if (!!(d->flags & UMPA_TLS_OPT_SIDED) == pass)
+				opt_value_(L, d, c);
 			lua_pop(L, 1);
 		}
 	}
+	if (umpa_tls_conf_finish(c, &e) < 0)
+		opt_error_(L, c, &e);
+	if (c->count > LUA_TLS_MAX_COUNT)
+		luaL_error(L, "tls{count=...}: '%d' is more than a template runs in one call (1..%d)", c->count,
+			   LUA_TLS_MAX_COUNT);
+	lua_settop(L, ci);
+	return c;
+}
+
+struct read_cb_ {
+	void (*cb)(const struct umpa_tls_conf *c, void *arg);
+	void *arg;
+};
+
+/* Protected: read the table at 1 (light userdata 2: struct read_cb_) and hand the conf over. */
+static int read_only_(lua_State *L)
+{
+	struct read_cb_ *r = lua_touserdata(L, 2);
+	struct umpa_tls_conf *c;
+
+	lua_remove(L, 2);
+	luaL_checktype(L, 1, LUA_TTABLE);
+	c = read_opts_(L);
+	if (r->cb)
+		r->cb(c, r->arg);
+	return 0;
+}
+
+int umpa_lua_tls_read_(struct umpa_lua *U, const char *chunk, void (*cb)(const struct umpa_tls_conf *c, void *arg),
+		       void *arg, struct umpa_err *e)
+{
+	lua_State *L = umpa_lua_state(U);
+	struct read_cb_ r = {cb, arg};
+	int top = lua_gettop(L), st;
+
+	st = luaL_loadbuffer(L, chunk, strlen(chunk), "=t.lua");
+	if (st == LUA_OK)
+		st = lua_pcall(L, 0, 1, 0);
+	if (st == LUA_OK) {
+		lua_pushcfunction(L, read_only_);
+		lua_insert(L, -2);
+		lua_pushlightuserdata(L, &r);
+		st = lua_pcall(L, 2, 0, 0);
+	}
+	if (st != LUA_OK)
+		umpa_err_set(e, UMPA_EINVAL, "%s", lua_isstring(L, -1) ? lua_tostring(L, -1) : "error");
+	lua_settop(L, top);
+	return st == LUA_OK ? 0 : -1;
 }
 
 /* ---- results ---- */
@@ -579,43 +364,30 @@ static void push_report_(lua_State *L, const struct umpa_tls_report *r)
 	lua_setfield(L, -2, "client_chain");
 }
 
-/* The pump names options in CLI spelling ("--ciphers: ..."); a template knows table keys ("ciphers: ..."). */
-static void to_table_key_(char *msg)
-{
-	if (msg[0] != '-' || msg[1] != '-')
-		return;
-	size_t n = strlen(msg);
-	memmove(msg, msg + 2, n - 1);
-	for (char *p = msg; *p && *p != ':' && *p != ' '; p++)
-		if (*p == '-')
-			*p = '_';
-}
-
 /* tls{...}: see the file comment. */
 static int l_tls_(lua_State *L)
 {
+	struct umpa_tls_conf *conf;
 	struct umpa_tls_opts o;
 	struct umpa_err e = {0};
 	struct tlsrun_ *r;
 	struct keys_ud_ *k;
 	void *ud;
-	int count = 0, resume;
+	int count, resume;
 	size_t kstart;
-	unsigned char pskkey[64];
 
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_settop(L, 1);
-	umpa_tls_opts_init(&o);
-	read_opts_(L, &o, &count, pskkey);
-	if (o.early_len && o.resume == UMPA_TLS_RESUME_NONE)
-		o.resume = UMPA_TLS_RESUME_TICKET; /* as umpa tls: 0-RTT needs a session to resume */
+	conf = read_opts_(L); /* index 2 until the run owns it */
+	o = conf->o;
+	count = conf->count;
 	resume = o.resume != UMPA_TLS_RESUME_NONE;
-	if (!count)
-		count = resume ? 2 : 1;
 
-	r = lua_newuserdatauv(L, sizeof *r, 0); /* index 2: owns the pump and the conversation */
+	r = lua_newuserdatauv(L, sizeof *r, 1); /* owns the pump and the conversation */
 	memset(r, 0, sizeof *r);
 	luaL_setmetatable(L, MT_TLSRUN);
+	lua_rotate(L, 2, 1); /* the run to index 2, the conf (what o points into) its user value */
+	lua_setiuservalue(L, 2, 1);
 	lua_newtable(L);              /* index 3: the result */
 	lua_createtable(L, count, 0); /* index 4: the reports */
 	lua_getallocf(L, &ud);
@@ -626,10 +398,8 @@ static int l_tls_(lua_State *L)
 	kstart = k ? k->pub.len : 0;
 
 	r->t = umpa_tls_new(&o, &e);
-	if (!r->t) {
-		to_table_key_(e.msg);
-		return luaL_error(L, "tls: %s", e.msg);
-	}
+	if (!r->t)
+		return opt_error_(L, conf, &e);
 	/* as umpa tls -n: one after the other, 1 ms apart, TCP seed + i, client port + i when given */
 	int64_t next_ns = o.tcp.start_sec * 1000000000LL + o.tcp.start_nsec;
 	for (int i = 0; i < count; i++) {
@@ -683,6 +453,12 @@ void umpa_lua_tls_open_(struct lua_State *L)
 	lua_pushcfunction(L, tlsrun_gc_);
 	lua_setfield(L, -2, "__gc");
 	lua_pushliteral(L, MT_TLSRUN);
+	lua_setfield(L, -2, "__metatable");
+	lua_pop(L, 1);
+	luaL_newmetatable(L, MT_TLSCONF);
+	lua_pushcfunction(L, conf_gc_);
+	lua_setfield(L, -2, "__gc");
+	lua_pushliteral(L, MT_TLSCONF);
 	lua_setfield(L, -2, "__metatable");
 	lua_pop(L, 1);
 	luaL_newmetatable(L, MT_TLSKEYS);

@@ -13,24 +13,23 @@
  * batches through the injector's fast path (umpa_inj_send_batch: the
  * PACKET_TX_RING at layer 2).
  *
- * Fill-ins at layer 2, for fields the user did not set: ether src is the
- * interface's MAC, ip/ipv6 src the interface's address, ether dst the
- * next hop's MAC from the kernel's neighbour table (multicast and broadcast
- * destinations map to their group MACs).  At layer 3 (--l3) the kernel
- * routes; ip/ipv6 src, when unset, is the address the kernel's route would
- * use (a connected UDP socket's name), and a destination with no route is
- * refused before anything is sent.
+ * Fill-ins, for fields the user did not set, are the resolver's (sched/
+ * umpa_resolve.h), the same policy as umpa sr's: at layer 2 ether src is
+ * the interface's MAC, ip/ipv6 src the route's preferred source (else the
+ * interface's address), ether dst the next hop's MAC (cache, the kernel's
+ * neighbour table, then umpa's own ARP who-has / neighbour solicitation;
+ * multicast and broadcast destinations map to their group MACs).  At layer
+ * 3 (--l3) the kernel routes; ip/ipv6 src, when unset, is the route's
+ * source.  A packet that cannot be addressed (no route, no answer) is not
+ * sent and is reported on stderr (which packet, how many, why); the others
+ * go, and the exit status is 1.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "umpa_live.h"
 #include "umpa_lua.h"
@@ -69,11 +68,17 @@ static const char send_usage[] =
     "                  packets are built, before the first one is sent\n"
     "  -f SCRIPT       a Lua script whose return value is what to send\n"
     "  --max N         refuse sets of more than N packets (default 1000000)\n"
-    "At layer 2, fields left unset are filled in: ether src (the interface's MAC),\n"
-    "ip/ipv6 src (its address), ether dst (the kernel's neighbour table).\n"
+    "At layer 2, fields left unset are filled in as 'umpa sr' fills them: ether src\n"
+    "(the interface's MAC), ip/ipv6 src (the route's source address), ether dst (the\n"
+    "next hop's MAC: the kernel's neighbour table, else umpa's own ARP / neighbour\n"
+    "solicitation).  A packet that cannot be addressed is not sent and is named on\n"
+    "stderr with the reason; the rest of the set is sent.\n"
     "Ends with a summary: packets, bytes, elapsed time, achieved rate.\n"
-    "Exit status: 0 ok, 1 the work failed (unknown interface, no route, no neighbour,\n"
-    "send error), 2 usage.\n";
+    "Exit status: 0 ok, 1 the work failed (unknown interface, a packet with no route\n"
+    "or no neighbour, send error), 2 usage.\n";
+
+/* Packets addressed together (umpa_resolve_prefetch; the resolver's cache holds 256 answers). */
+#define SEND_RESOLVE_WINDOW 128
 
 /* Largest set kept as packets for --inc (each packet carries its layer index). */
 #define SEND_INC_MAX 4096
@@ -117,9 +122,9 @@ struct send_ctx {
 	unsigned long rounds; /* 0: forever */
 	struct send_inc inc;
 	int have_inc;
-	/* the interface */
-	struct umpa_iface ifc;
-	int have_ifc;
+	/* addresses: the resolver (sched/umpa_resolve.h), and the packets it could not address */
+	struct umpa_resolver *res;
+	struct tool_unsent unsent;
 	/* the set: bytes in one arena */
 	uint8_t *arena;
 	size_t alen, acap;
@@ -128,11 +133,11 @@ struct send_ctx {
 	/* the set as packets, for --inc */
 	struct send_tpl *tpl;
 	size_t tcap; /* slots of tpl allocated (and initialised): grown as packets come */
-	/* building */
-	struct umpa_pkt scratch;
-	int have_cache;
-	int cache_family;
-	uint8_t cache_addr[16], cache_mac[6];
+	/* building: packets wait in a window to be addressed together */
+	struct umpa_pkt *win;                      /* SEND_RESOLVE_WINDOW of them */
+	unsigned long win_no[SEND_RESOLVE_WINDOW]; /* their numbers in the set */
+	size_t nwin;
+	unsigned long built; /* packets the expressions gave, sent or not */
 	/* sending */
 	uint64_t next, total;
 	uint64_t round, pos; /* next = round * n + pos */
@@ -144,185 +149,15 @@ struct send_ctx {
 
 /* ---- fill-ins ---- */
 
-static int is_zero(const uint8_t *b, size_t n)
-{
-	while (n--)
-		if (*b++)
-			return 0;
-	return 1;
-}
-
-/* An address of @p family on the interface for destination @p dst (IPv6: link-local for link-local). */
-static const uint8_t *iface_addr(const struct send_ctx *s, int family, const uint8_t *dst)
-{
-	const uint8_t *any = NULL;
-	int want_ll = family == AF_INET6 && dst[0] == 0xfe && (dst[1] & 0xc0) == 0x80;
-
-	for (size_t i = 0; i < s->ifc.naddrs; i++) {
-		const struct umpa_iface_addr *a = &s->ifc.addrs[i];
-		int ll = a->family == AF_INET6 && a->addr[0] == 0xfe && (a->addr[1] & 0xc0) == 0x80;
-		if (a->family != family)
-			continue;
-		if (family == AF_INET || ll == want_ll)
-			return a->addr;
-		if (!any)
-			any = a->addr;
-	}
-	return any;
-}
-
-/* Is @p dst on one of the interface's subnets? */
-static int on_link(const struct send_ctx *s, int family, const uint8_t *dst)
-{
-	size_t alen = family == AF_INET ? 4 : 16;
-
-	for (size_t i = 0; i < s->ifc.naddrs; i++) {
-		const struct umpa_iface_addr *a = &s->ifc.addrs[i];
-		unsigned bits = a->prefix, k;
-		if (a->family != family)
-			continue;
-		for (k = 0; k < alen && bits >= 8; k++, bits -= 8)
-			if (a->addr[k] != dst[k])
-				break;
-		if (k == alen || (bits < 8 && (bits == 0 || ((a->addr[k] ^ dst[k]) >> (8 - bits)) == 0)))
-			return 1;
-	}
-	return 0;
-}
-
-/* Group MACs: IPv4 multicast 01:00:5e + low 23 bits, broadcast ff..., IPv6 multicast 33:33 + low 32 bits. */
-static int group_mac(const struct send_ctx *s, int family, const uint8_t *dst, uint8_t mac[6])
-{
-	if (family == AF_INET) {
-		if ((dst[0] & 0xf0) == 0xe0) {
-			uint8_t m[6] = {0x01, 0x00, 0x5e, (uint8_t)(dst[1] & 0x7f), dst[2], dst[3]};
-			memcpy(mac, m, 6);
-			return 1;
-		}
-		int bcast = dst[0] == 255 && dst[1] == 255 && dst[2] == 255 && dst[3] == 255;
-		for (size_t i = 0; i < s->ifc.naddrs && !bcast; i++) {
-			const struct umpa_iface_addr *a = &s->ifc.addrs[i];
-			uint32_t ad, d, host;
-			if (a->family != AF_INET || a->prefix >= 31)
-				continue;
-			memcpy(&ad, a->addr, 4);
-			memcpy(&d, dst, 4);
-			host = a->prefix ? htonl(~0u >> a->prefix) : ~0u;
-			bcast = (ad & ~host) == (d & ~host) && (d & host) == host;
-		}
-		if (bcast) {
-			memset(mac, 0xff, 6);
-			return 1;
-		}
-		return 0;
-	}
-	if (dst[0] == 0xff) {
-		uint8_t m[6] = {0x33, 0x33, dst[12], dst[13], dst[14], dst[15]};
-		memcpy(mac, m, 6);
-		return 1;
-	}
-	return 0;
-}
-
 /*
- * The MAC of @p dst's next hop on the interface.  Today: the kernel's
- * neighbour table (umpa_neigh_lookup).  HOOK(expect): when the table has no
- * entry, active resolution (ARP who-has / IPv6 neighbour solicitation through
- * the expect engine's resolver in sched/umpa_expect.h, cached) goes here,
- * before the error.
+ * Make @p p (packet @p no of the set) sendable as the options say: an IP or
+ * ARP packet gets its Ethernet header at layer 2 (as in umpa sr), and a
+ * packet that cannot go at the chosen layer is a fatal error.
  */
-static int resolve_mac(struct send_ctx *s, int family, const uint8_t *dst, uint8_t mac[6], struct umpa_err *e)
+static int fit(struct send_ctx *s, struct umpa_pkt *p, unsigned long no, struct umpa_err *e)
 {
-	size_t alen = family == AF_INET ? 4 : 16;
-	char text[INET6_ADDRSTRLEN];
-	int r;
+	int li4, li6;
 
-	if (s->have_cache && s->cache_family == family && !memcmp(s->cache_addr, dst, alen)) {
-		memcpy(mac, s->cache_mac, 6);
-		return 0;
-	}
-	if (group_mac(s, family, dst, mac))
-		return 0;
-	inet_ntop(family, dst, text, sizeof(text));
-	r = umpa_neigh_lookup(s->ifname, family, dst, mac, e);
-	if (r == -UMPA_ENOENT) /* ARP / neighbour solicitation to the next hop (the route's gateway when off-link) */
-		r = umpa_resolve_nexthop(s->ifname, family, dst, mac, e);
-	if (r == -UMPA_ENOENT) {
-		if (!on_link(s, family, dst))
-			return umpa_err_set(
-			    e, UMPA_ENOENT,
-			    "%s is not on %s's subnets and no gateway answered for it: set ether dst, or use --l3",
-			    text, s->ifname);
-		return umpa_err_set(e, UMPA_ENOENT,
-				    "no neighbour entry for %s on %s and no answer to ARP / neighbour solicitation: "
-				    "set ether dst, or use --l3",
-				    text, s->ifname);
-	}
-	if (r < 0)
-		return r;
-	s->have_cache = 1;
-	s->cache_family = family;
-	memcpy(s->cache_addr, dst, alen);
-	memcpy(s->cache_mac, mac, 6);
-	return 0;
-}
-
-/* The source address the kernel would use towards @p dst (a connected UDP socket); refuses unreachable ones. */
-static int route_src(int family, const uint8_t *dst, uint8_t *src, struct umpa_err *e)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	char text[INET6_ADDRSTRLEN];
-	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0), r;
-
-	if (fd < 0)
-		return umpa_err_set(e, UMPA_EIO, "socket: %s", strerror(errno));
-	memset(&ss, 0, sizeof(ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(9);
-		memcpy(&sin->sin_addr, dst, 4);
-		sl = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(9);
-		memcpy(&sin6->sin6_addr, dst, 16);
-		sl = sizeof(*sin6);
-	}
-	r = connect(fd, (struct sockaddr *)&ss, sl);
-	if (r < 0) {
-		int err = errno;
-		close(fd);
-		inet_ntop(family, dst, text, sizeof(text));
-		return umpa_err_set(e, UMPA_EIO, "%s: %s", text,
-				    err == ENETUNREACH ? "network unreachable (no route)" : strerror(err));
-	}
-	sl = sizeof(ss);
-	r = getsockname(fd, (struct sockaddr *)&ss, &sl);
-	close(fd);
-	if (r < 0)
-		return umpa_err_set(e, UMPA_EIO, "getsockname: %s", strerror(errno));
-	if (family == AF_INET)
-		memcpy(src, &((struct sockaddr_in *)&ss)->sin_addr, 4);
-	else
-		memcpy(src, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
-	return 0;
-}
-
-/* Fill what the user left unset in @p p (see the file comment) and finish it again. */
-static int fill_in(struct send_ctx *s, struct umpa_pkt *p, unsigned long no, struct umpa_err *e)
-{
-	int li4, li6, li;
-	int family = AF_INET;
-	size_t alen = 4;
-	const struct umpa_field *fsrc, *fdst;
-	const uint8_t *dst = NULL, *src = NULL;
-	uint32_t n;
-	uint8_t buf[16];
-
-	/* an IP or ARP packet gets its Ethernet header here (addresses filled below), as in umpa sr */
 	if (!s->l3 && p->nlayers && p->l[0].proto != &umpa_proto_eth &&
 	    umpa_pkt_fit_link(p, UMPA_LINKTYPE_ETHERNET, e) < 0) {
 		char why[sizeof e->msg];
@@ -331,58 +166,13 @@ static int fill_in(struct send_ctx *s, struct umpa_pkt *p, unsigned long no, str
 	}
 	li4 = umpa_pkt_find(p, &umpa_proto_ip, 0);
 	li6 = umpa_pkt_find(p, &umpa_proto_ipv6, 0);
-	li = li4;
-	if (li < 0 || (li6 >= 0 && li6 < li)) {
-		li = li6;
-		family = AF_INET6;
-		alen = 16;
-	}
-	if (s->l3 && li < 0)
+	if (s->l3 && li4 < 0 && li6 < 0)
 		return umpa_err_set(e, UMPA_EINVAL, "packet %lu has no ip or ipv6 layer to send at layer 3", no);
 	if (!s->l3 && (p->nlayers == 0 || p->l[0].proto != &umpa_proto_eth))
 		return umpa_err_set(e, UMPA_EINVAL,
 				    "packet %lu starts with %s, not ether: put ether{}/ in front, or use --l3", no,
 				    p->nlayers ? p->l[0].proto->name : "nothing");
-	if (li >= 0) {
-		const struct umpa_proto *pr = p->l[li].proto;
-		fsrc = umpa_proto_field(pr, "src");
-		fdst = umpa_proto_field(pr, "dst");
-		if (umpa_field_get_bytes(p, (unsigned)li, fdst, &dst, &n) < 0 || n != alen)
-			return umpa_err_set(e, UMPA_EINVAL, "packet %lu: %s header cut short", no, pr->name);
-		if (!umpa_field_is_set(p, (unsigned)li, fsrc)) {
-			if (s->l3) {
-				if (route_src(family, dst, buf, e) < 0)
-					return -e->code;
-				src = buf;
-			} else {
-				src = iface_addr(s, family, dst);
-			}
-			if (src && umpa_field_set_bytes(p, (unsigned)li, fsrc, src, (uint32_t)alen, e) < 0)
-				return -e->code;
-		} else if (s->l3 && route_src(family, dst, buf, e) < 0) {
-			return -e->code; /* no route: say so before sending */
-		}
-	}
-	if (!s->l3) {
-		const struct umpa_field *esrc = umpa_proto_field(&umpa_proto_eth, "src");
-		const struct umpa_field *edst = umpa_proto_field(&umpa_proto_eth, "dst");
-		if (!umpa_field_is_set(p, 0, esrc) && s->ifc.has_mac &&
-		    umpa_field_set_bytes(p, 0, esrc, s->ifc.mac, 6, e) < 0)
-			return -e->code;
-		if (!umpa_field_is_set(p, 0, edst) && li >= 0) {
-			uint8_t mac[6];
-			if (umpa_field_get_bytes(p, (unsigned)li, umpa_proto_field(p->l[li].proto, "dst"), &dst, &n) <
-			    0)
-				return umpa_err_set(e, UMPA_EINVAL, "packet %lu: no destination address", no);
-			if (is_zero(dst, alen))
-				return umpa_err_set(e, UMPA_EINVAL, "packet %lu: destination address is unset", no);
-			if (resolve_mac(s, family, dst, mac, e) < 0)
-				return -e->code;
-			if (umpa_field_set_bytes(p, 0, edst, mac, 6, e) < 0)
-				return -e->code;
-		}
-	}
-	return umpa_pkt_finish(p, e);
+	return 0;
 }
 
 /* The bytes of @p p that go to the injector: the frame, or from the IP header on (--l3). */
@@ -426,18 +216,10 @@ static int inc_apply(const struct send_ctx *s, struct send_tpl *t, uint64_t v, s
 		return -e->code;
 	if (!t->incr)
 		return umpa_pkt_finish(&t->p, e);
-	for (uint32_t i = 0; i < n; i += 2) {
-		const uint8_t *w = t->p.data + t->wb + i;
-		delta += (uint16_t) ~(old[i] << 8 | old[i + 1]);
-		delta += (uint32_t)(w[0] << 8 | w[1]);
-	}
+	delta = umpa_csum_delta(0, old, t->p.data + t->wb, n);
 	for (unsigned c = 0; c < t->ncs; c++) {
 		uint8_t *q = t->p.data + t->cs[c];
-		uint32_t sum = (uint16_t) ~(q[0] << 8 | q[1]) + delta;
-		uint16_t hc;
-		while (sum >> 16)
-			sum = (sum & 0xffff) + (sum >> 16);
-		hc = (uint16_t)~sum;
+		uint16_t hc = umpa_csum_adjust((uint16_t)(q[0] << 8 | q[1]), delta);
 		if (hc == 0 || hc == 0xffff)
 			return umpa_pkt_finish(&t->p, e); /* zero has two spellings: the protocol picks */
 		q[0] = (uint8_t)(hc >> 8);
@@ -515,15 +297,12 @@ fail:
 	return -e->code;
 }
 
-static int on_packet(void *arg, struct umpa_pkt *built, struct umpa_err *e)
+/* Keep addressed packet @p p in the set: its bytes in the arena, or (--inc) the packet itself. */
+static int keep(struct send_ctx *s, struct umpa_pkt *p, struct umpa_err *e)
 {
-	struct send_ctx *s = arg;
-	struct umpa_pkt *p = &s->scratch;
 	const uint8_t *b;
 	uint32_t n;
 
-	if (umpa_pkt_dup(p, built, e) < 0 || fill_in(s, p, (unsigned long)s->n + 1, e) < 0)
-		return -e->code;
 	wire_bytes(s, p, &b, &n);
 	if (s->have_inc) {
 		int li = umpa_pkt_find(p, s->inc.proto, 0);
@@ -568,6 +347,47 @@ static int on_packet(void *arg, struct umpa_pkt *built, struct umpa_err *e)
 		s->alen += n;
 	s->n++;
 	return 0;
+}
+
+/*
+ * Address the packets of the window through the resolver and keep those it
+ * could address.  Their unknown next hops are asked for together first
+ * (umpa_resolve_prefetch), so silent hosts cost one timeout, not one each; a
+ * packet that cannot be addressed is counted with its reason and skipped.
+ */
+static int flush_window(struct send_ctx *s, struct umpa_err *e)
+{
+	size_t n = s->nwin;
+
+	s->nwin = 0;
+	if (n && umpa_resolve_prefetch(s->res, s->win, n, e) < 0)
+		return -e->code;
+	for (size_t i = 0; i < n; i++) {
+		struct umpa_pkt *p = &s->win[i];
+		if (umpa_resolve_dst(s->res, p, e) < 0 || umpa_pkt_finish(p, e) < 0) {
+			if (e->code != UMPA_ENOENT)
+				return -e->code;
+			tool_unsent_note(&s->unsent, s->win_no[i], e->msg); /* this one cannot go; the others do */
+			umpa_err_clear(e);
+			continue;
+		}
+		if (keep(s, p, e) < 0)
+			return -e->code;
+	}
+	return 0;
+}
+
+/* Each packet the expressions build: fitted at once, addressed a window at a time. */
+static int on_packet(void *arg, struct umpa_pkt *built, struct umpa_err *e)
+{
+	struct send_ctx *s = arg;
+	struct umpa_pkt *p = &s->win[s->nwin];
+
+	s->built++;
+	if (umpa_pkt_dup(p, built, e) < 0 || fit(s, p, s->built, e) < 0)
+		return -e->code;
+	s->win_no[s->nwin++] = s->built;
+	return s->nwin == SEND_RESOLVE_WINDOW ? flush_window(s, e) : 0;
 }
 
 /* ---- source and sink ---- */
@@ -845,12 +665,10 @@ int cmd_send(int argc, char **argv)
 		return UMPA_EXIT_USAGE;
 	}
 
-	/* the interface and the injector first */
-	if (s.ifname) {
-		if (umpa_iface_get(s.ifname, &s.ifc, &e) < 0)
-			goto fail;
-		s.have_ifc = 1;
-	}
+	/* the interface (the resolver checks it) and the injector first */
+	if (!(s.res = umpa_resolver_new(s.ifname, NULL, NULL, &e)))
+		goto fail;
+	umpa_resolver_set_layer3(s.res, s.l3);
 	s.inj = umpa_inj_open(s.ifname, s.l3 ? 3 : 2, &e);
 	if (!s.inj)
 		goto fail;
@@ -859,15 +677,28 @@ int cmd_send(int argc, char **argv)
 	if (bypass && umpa_inj_qdisc_bypass(s.inj, 1, &e) < 0)
 		goto fail;
 	/* build the set (resolving next hops may need to ARP: privileges go after) */
-	umpa_pkt_init(&s.scratch);
+	s.win = calloc(SEND_RESOLVE_WINDOW, sizeof(*s.win));
+	if (!s.win) {
+		umpa_err_set(&e, UMPA_ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < SEND_RESOLVE_WINDOW; i++)
+		umpa_pkt_init(&s.win[i]);
 	L = umpa_lua_open(&e);
 	if (!L)
 		goto fail;
-	if (tool_build_exprs(L, script, argv + optind, argc - optind, max, on_packet, &s, &e) < 0)
+	if (tool_build_exprs(L, script, argv + optind, argc - optind, max, on_packet, &s, &e) < 0 ||
+	    flush_window(&s, &e) < 0)
 		goto fail;
 	L = umpa_lua_close(L);
+	s.res = umpa_resolver_free(s.res); /* with its own capture and injector, if it opened them */
+	tool_unsent_report(&s.unsent, "send", "packet");
 	if (user && umpa_drop_privileges(user, &e) < 0)
 		goto fail;
+	if (s.n == 0 && s.unsent.total) {
+		rc = UMPA_EXIT_ERROR; /* every packet was refused, and each reason is told */
+		goto out;
+	}
 	if (s.n == 0) {
 		umpa_err_set(&e, UMPA_EINVAL, "the expressions produced no packets");
 		goto fail;
@@ -909,7 +740,10 @@ int cmd_send(int argc, char **argv)
 		struct umpa_rate_stats st;
 		umpa_source_stats(src, &st);
 		print_summary(&s, &st, wall, stats || rate.pps > 0 || rate.bps > 0, umpa_loop_signalled(loop));
-		rc = UMPA_EXIT_OK;
+		if (s.unsent.total)
+			printf("not sent: %lu of the %lu packets of the set (no address for them: reasons on stderr)\n",
+			       s.unsent.total, s.built);
+		rc = s.unsent.total ? UMPA_EXIT_ERROR : UMPA_EXIT_OK;
 	}
 	goto out;
 fail:
@@ -918,8 +752,11 @@ fail:
 out:
 	umpa_loop_free(loop);
 	umpa_lua_close(L);
+	umpa_resolver_free(s.res);
 	umpa_inj_close(s.inj);
-	umpa_pkt_release(&s.scratch);
+	for (size_t i = 0; s.win && i < SEND_RESOLVE_WINDOW; i++)
+		umpa_pkt_release(&s.win[i]);
+	free(s.win);
 	free(s.bp); /* attached (borrowed) bytes only: nothing to release */
 	free(s.bpp);
 	if (s.tpl) {

@@ -42,7 +42,14 @@ static const char sr_usage[] =
     "                 did not answer a request it hashed to\n"
     "  -Z USER        drop privileges to USER once the capture and injector are open\n"
     "  --max N        refuse expressions that expand to more than N packets (default 1000000)\n"
-    "Exit status: 0 ok (also when requests went unanswered), 1 the work failed, 2 usage.\n";
+    "A request that cannot be addressed (no route, no answer to ARP / neighbour\n"
+    "solicitation) is not sent: it is reported as unanswered with the reason\n"
+    "(\"error\" in --json, \"not_sent\" in the summary) and the others go on.\n"
+    "Exit status: 0 ok (also when requests went unanswered), 1 the work failed or a\n"
+    "request could not be sent, 2 usage.\n";
+
+/* Requests whose next hops are asked for together (umpa_resolve_prefetch). */
+#define SR_RESOLVE_WINDOW 128
 
 struct sr {
 	struct umpa_pkt *pkts;
@@ -60,6 +67,8 @@ struct sr {
 	struct umpa_sbuf scratch[2];
 	struct umpa_err err;
 	int failed;
+	/* requests that could not be addressed: never sent, reported with their reason */
+	struct tool_unsent unsent;
 	int64_t t_first, t_last; /* loop time of the first transmission and of the last answer (0: none) */
 };
 
@@ -139,6 +148,31 @@ static void on_settled(void *arg, const struct umpa_exchange *x)
 			umpa_sbuf_printf(&s->out, "   -> no answer (%u %s)\n", x->tries,
 					 x->tries == 1 ? "try" : "tries");
 		}
+	}
+	fwrite(s->out.s, 1, s->out.len, stdout);
+}
+
+/*
+ * Request @p no (1-based, in the order the expressions built them) cannot be
+ * addressed: it is reported as unanswered with @p why and counted; it is not
+ * sent, and the others go on.
+ */
+static void on_unsent(struct sr *s, const struct umpa_pkt *p, size_t no, const char *why)
+{
+	tool_unsent_note(&s->unsent, no, why);
+	if (s->quiet)
+		return;
+	umpa_sbuf_reset(&s->out);
+	if (s->json) {
+		json_pkt(s, p, &s->a);
+		umpa_sbuf_puts(&s->out, "{\"request\":");
+		umpa_sbuf_puts(&s->out, s->a.s);
+		umpa_sbuf_puts(&s->out, ",\"answer\":null,\"rtt_us\":null,\"tries\":0,\"error\":");
+		umpa_sbuf_put_json_str(&s->out, why, strlen(why));
+		umpa_sbuf_puts(&s->out, "}\n");
+	} else {
+		summary(p, &s->a);
+		umpa_sbuf_printf(&s->out, "#- %s\n   -> no answer: not sent, %s\n", s->a.s, why);
 	}
 	fwrite(s->out.s, 1, s->out.len, stdout);
 }
@@ -280,8 +314,9 @@ static void print_summary(struct sr *s, const struct umpa_cap_stats *cs)
 		       (unsigned long long)st.unmatched);
 		printf("\"rtt_min_us\":%.3f,\"rtt_avg_us\":%.3f,\"rtt_max_us\":%.3f,", (double)st.rtt_min_ns / 1000.0,
 		       avg / 1000.0, (double)st.rtt_max_ns / 1000.0);
-		printf("\"tx\":%llu,\"mismatched\":%llu,\"capture_dropped\":%llu,\"answer_span_us\":%.3f}\n",
+		printf("\"tx\":%llu,\"mismatched\":%llu,\"capture_dropped\":%llu,\"answer_span_us\":%.3f,",
 		       (unsigned long long)st.tx, (unsigned long long)st.mismatched, dropped, span * 1e6);
+		printf("\"not_sent\":%lu}\n", s->unsent.total);
 	} else {
 		printf("Sent %llu, answered %llu, lost %llu (%.1f%%), unmatched %llu", (unsigned long long)st.sent,
 		       (unsigned long long)st.answered, (unsigned long long)st.lost,
@@ -290,6 +325,8 @@ static void print_summary(struct sr *s, const struct umpa_cap_stats *cs)
 			printf(", %llu transmissions", (unsigned long long)st.tx);
 		if (dropped)
 			printf(", %llu dropped by the capture", dropped);
+		if (s->unsent.total)
+			printf(", %lu not sent (no address)", s->unsent.total);
 		if (st.answered)
 			printf("\nRTT min/avg/max: %.3f/%.3f/%.3f ms; first request to last answer: %.6f s",
 			       (double)st.rtt_min_ns / 1e6, avg / 1e6, (double)st.rtt_max_ns / 1e6, span);
@@ -322,6 +359,7 @@ int cmd_sr(int argc, char **argv)
 	struct umpa_rate rt = {0};
 	struct umpa_err e = {0};
 	int c, rc = UMPA_EXIT_ERROR, have_cs = 0;
+	size_t kept = 0; /* requests that could be addressed, moved to the front */
 	unsigned id_base = ((unsigned)getpid() * 2654435761u) >> 16;
 
 	memset(&s, 0, sizeof(s));
@@ -424,6 +462,7 @@ int cmd_sr(int argc, char **argv)
 		goto fail;
 	if (s.verbose)
 		umpa_resolver_on_found(res, on_found, &s);
+	umpa_resolver_set_layer3(res, s.l3);
 	for (size_t i = 0; i < s.n; i++) {
 		struct umpa_pkt *p = &s.pkts[i];
 		if (s.l3) {
@@ -441,13 +480,34 @@ int cmd_sr(int argc, char **argv)
 			tool_err("sr: packet %zu: %s", i + 1, e.msg);
 			goto out;
 		}
-		if (umpa_resolve_dst(res, p, &e) < 0)
+	}
+	for (size_t i = 0, n = s.n; i < n; i++) {
+		struct umpa_pkt *p = &s.pkts[i];
+		/* the next hops nobody knows, a window at a time, are asked at once: silent hosts cost
+		 * one timeout together (the window is smaller than the resolver's cache of answers) */
+		if (i % SR_RESOLVE_WINDOW == 0 &&
+		    umpa_resolve_prefetch(res, p, n - i < SR_RESOLVE_WINDOW ? n - i : SR_RESOLVE_WINDOW, &e) < 0)
 			goto fail;
+		if (umpa_resolve_dst(res, p, &e) < 0) {
+			if (e.code != UMPA_ENOENT)
+				goto fail;
+			on_unsent(&s, p, i + 1, e.msg); /* this request cannot go; the others still do */
+			umpa_err_clear(&e);
+			umpa_pkt_release(p);
+			continue;
+		}
 		if (number_ip_id(p, (uint16_t)(id_base + i), &e) < 0)
 			goto fail;
 		umpa_dissect(p); /* index the final bytes as a capture would */
+		if (kept != i) {
+			s.pkts[kept] = *p; /* moved: the slot at i is emptied */
+			umpa_pkt_init(p);
+		}
+		kept++;
 	}
+	s.n = kept;
 	res = umpa_resolver_free(res);
+	tool_unsent_report(&s.unsent, "sr", "request");
 	{
 		struct umpa_expect_stats st0;
 		umpa_expect_stats(s.ex, &st0);
@@ -476,16 +536,16 @@ int cmd_sr(int argc, char **argv)
 	s.xo.sent_by_caller = 1;
 	rt.pps = rate;
 	rt.batch = rate > 0 && rate < 1000 ? 1 : 0;
-	if (!(s.src = umpa_loop_source(s.loop, next_frame, &s, rate > 0 ? &rt : NULL, send_frames, &s, &e)))
+	if (s.n && !(s.src = umpa_loop_source(s.loop, next_frame, &s, rate > 0 ? &rt : NULL, send_frames, &s, &e)))
 		goto fail;
-	if (umpa_loop_run_until(s.loop, all_done, &s, UMPA_NEVER, &e) < 0)
+	if (s.n && umpa_loop_run_until(s.loop, all_done, &s, UMPA_NEVER, &e) < 0)
 		goto fail;
 	drain(&s);
 	have_cs = umpa_cap_stats(s.cap_h, &cs, NULL) == 0;
 	if (umpa_loop_signalled(s.loop))
 		fprintf(stderr, "umpa: sr: interrupted\n");
 	print_summary(&s, have_cs ? &cs : NULL);
-	rc = UMPA_EXIT_OK;
+	rc = s.unsent.total ? UMPA_EXIT_ERROR : UMPA_EXIT_OK;
 	goto out;
 fail:
 	tool_err("sr: %s", e.msg);

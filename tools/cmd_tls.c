@@ -19,12 +19,21 @@
  * TCP seed SEED+i and client port PORT+i (PORT from --client, or derived
  * from the seed), so every conversation is its own TCP stream.
  *
+ * Options: the TLS ones come from the library's option table
+ * (sched/umpa_tls_opts.h): their long options (and -n), their --help lines
+ * and their parsing are generated from it, as tls{} in Lua reads its keys
+ * from it; this file adds only the output options (-w, --pcapng, --keylog,
+ * --interleave, --json, -q, -v, --sweep) and DATA's "@FILE".  Options for
+ * both sides apply before the --client-X / --server-X forms, whatever the
+ * order.  An error about an option prints as "umpa tls: --OPTION: why",
+ * naming the option the user typed (umpa_tls_opt_from_msg).
+ *
  * Exit status: 0 when every handshake succeeded, 1 when one failed (it is
  * still written and reported) or on an I/O error, 2 for a bad command line,
- * including values OpenSSL refuses before anything runs (unknown cipher,
- * versions that cannot meet, unreadable certificate or key).
+ * including values out of their range and values OpenSSL refuses before
+ * anything runs (unknown cipher, versions that cannot meet, unreadable
+ * certificate or key).
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -37,9 +46,11 @@
 #include "umpa_capfile.h"
 #include "umpa_protos.h"
 #include "umpa_tls.h"
+#include "umpa_tls_opts.h"
 #include "umpa_tool.h"
 
-static const char tls_usage[] =
+/* The text before and after the options of the table. */
+static const char tls_usage_head[] =
     "usage: umpa tls [OPTIONS] -w FILE\n"
     "       umpa tls --sweep [OPTIONS] -w FILE   (every version x cipher suite OpenSSL negotiates)\n"
     "\n"
@@ -50,123 +61,82 @@ static const char tls_usage[] =
     "  --pcapng | --pcap      format (default: pcapng if FILE ends in .pcapng, else pcap); pcapng carries\n"
     "                         the keys in a Decryption Secrets Block and TLS message names as comments\n"
     "  --keylog FILE          also write the keys in SSLKEYLOGFILE format (mode 0600)\n"
-    "  -n, --count N          conversations (default 1, or 2 with --resume)\n"
     "  --interleave           run the conversations at once, packets merged in time order\n"
-    "  --json                 the report as JSON;  -q, --quiet: no report;  -v: full report for each\n"
-    "  --label TEXT           prefix every packet comment with [TEXT]\n"
-    "Versions and algorithms (both sides; --client-X / --server-X for one side):\n"
-    "  --version [MIN:]MAX    1.0, 1.1, 1.2, 1.3 (or TLSv1.2 ...): '1.2' is exactly 1.2, '1.0:1.3' a range\n"
-    "  --min-version V, --max-version V\n"
-    "  --ciphers LIST         TLS <= 1.2 cipher list (OpenSSL syntax)\n"
-    "  --ciphersuites LIST    TLS 1.3 suites, e.g. TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256\n"
-    "  --groups LIST          key exchange groups, e.g. X25519:P-256:ffdhe2048\n"
-    "  --sigalgs LIST         signature algorithms, e.g. ECDSA+SHA256:rsa_pss_rsae_sha256\n"
-    "  --security-level N     OpenSSL security level 0-5 (TLS 1.0/1.1 need 0)\n"
-    "Certificates (generated on the fly unless given: a CA and a leaf it signs, SAN = --sni):\n"
-    "  --key-type T           rsa (2048), rsa:BITS, ec:P-256, ec:P-384, ec:P-521, ed25519, ed448\n"
-    "  --cert FILE --key FILE server certificate chain and key (PEM; --key defaults to --cert)\n"
-    "  --ca FILE              CAs the client trusts (default: the generated CA, or the last\n"
-    "                         certificate of --cert)\n"
-    "  --client-cert[=FILE]   mutual authentication: the server asks, the client sends a generated\n"
-    "                         certificate (or FILE, with --client-key FILE); --client-key-type T;\n"
-    "                         --client-ca FILE: what the server trusts\n"
-    "  --verify               a failed verification of the server aborts the handshake (default:\n"
-    "                         verified and reported, like openssl s_client)\n"
-    "Handshake and records:\n"
-    "  --sni NAME             server name; --alpn LIST (client offers, comma-separated);\n"
-    "                         --server-alpn LIST (server prefers; default: --alpn)\n"
-    "  --resume id|ticket|psk every conversation after the first resumes the previous session\n"
-    "                         (id: session id, TLS <= 1.2; ticket: RFC 5077 or TLS 1.3 ticket;\n"
-    "                         psk: TLS 1.3 stateful PSK)\n"
-    "  --early-data DATA|@F   0-RTT data on resumed TLS 1.3 conversations (implies --resume ticket)\n"
-    "  --psk HEX[:IDENTITY]   external pre-shared key (1-64 bytes; identity default umpa): TLS <= 1.2\n"
-    "                         PSK suites (--ciphers PSK, DHE-PSK, ECDHE-PSK, RSA-PSK) and TLS 1.3\n"
-    "                         external PSK with (EC)DHE; the report says psk external when used\n"
-    "  --key-update N         TLS 1.3 KeyUpdates the client sends; --server-key-update N\n"
-    "  --renegotiate N        TLS <= 1.2 renegotiations the client starts; --server-renegotiate N\n"
-    "  --max-record N         largest record plaintext, 512-16384 (512/1024/2048/4096: the client\n"
-    "                         also asks for max_fragment_length)\n"
-    "  --send-client DATA|@F  application data from the client (default: a small HTTP GET);\n"
-    "  --send-server DATA|@F  from the server (default: a small HTTP response).  DATA takes \\n \\r\n"
-    "                         \\t \\\\ \\xHH escapes; @F reads file F\n"
-    "  --close notify|fin|reset  the ending (default notify: close_notify both ways, then FIN)\n"
-    "TCP:\n"
-    "  --client ADDR[:PORT], --server ADDR[:PORT]   ([V6]:PORT; default 10.0.0.1, 10.0.0.2:443)\n"
-    "  --ipv6                 fd00::1 and fd00::2\n"
-    "  --mss N                MSS both ends announce;  --segment random|1|N: hostile segmentation\n"
-    "  --reorder P, --dup P, --loss P   probability (0-1) per data segment;  --overlap:\n"
-    "                         retransmissions overlap the original segments\n"
-    "  --seed N               TCP randomness (ISNs, ports, IP ids); TLS bytes differ on every run\n"
-    "  --rtt S                round-trip time in seconds (default 0.02);  --time T: first packet\n"
+    "  --json                 the report as JSON;  -q, --quiet: no report;  -v: full report for each\n";
+
+static const char tls_usage_tail[] =
+    "DATA takes \\n \\r \\t \\\\ \\0 \\xHH escapes; @F reads file F.  A --client-X / --server-X option\n"
+    "wins over the option for both sides, whatever the order.  Numbers out of their range are refused.\n"
     "Exit status: 0 every handshake succeeded, 1 a handshake failed (written and reported) or I/O\n"
     "error, 2 bad command line (including what OpenSSL refuses before running).\n";
 
+static const char *const tls_groups[UMPA_TLS_OG_N_] = {
+    [UMPA_TLS_OG_RUN] = "Conversations:",
+    [UMPA_TLS_OG_ALGO] = "Versions and algorithms:",
+    [UMPA_TLS_OG_CERT] = "Certificates (generated on the fly unless given: a CA and a leaf it signs, SAN = --sni):",
+    [UMPA_TLS_OG_HANDSHAKE] = "Handshake and records:",
+    [UMPA_TLS_OG_TCP] = "TCP:",
+};
+
+/* --help: the fixed part, then every option of the table by section, help wrapped at 100 columns. */
+static void usage_(FILE *f)
+{
+	fputs(tls_usage_head, f);
+	for (int g = 0; g < UMPA_TLS_OG_N_; g++) {
+		fprintf(f, "%s\n", tls_groups[g]);
+		for (const struct umpa_tls_optdef *d = umpa_tls_optdefs; d->key; d++) {
+			char left[64];
+			const char *h = d->help;
+			int n, col;
+			if ((int)d->group != g || !d->cli)
+				continue;
+			if (d->cli_short)
+				n = snprintf(left, sizeof(left), "-%c, --%s", d->cli_short, d->cli);
+			else
+				n = snprintf(left, sizeof(left), "--%s", d->cli);
+			if (d->arg && (size_t)n < sizeof(left))
+				n += snprintf(left + n, sizeof(left) - (size_t)n, "%s%s%s",
+					      strncmp(d->arg, "[=", 2) ? " " : "", d->arg,
+					      d->type == UMPA_TLS_OT_DATA ? "|@F" : "");
+			if (n > 22)
+				fprintf(f, "  %s\n%25s", left, "");
+			else
+				fprintf(f, "  %-22s ", left);
+			col = 25;
+			while (*h) {
+				size_t w = strcspn(h, " ");
+				if (col > 25 && col + 1 + (int)w > 100) {
+					fprintf(f, "\n%25s", "");
+					col = 25;
+				} else if (col > 25) {
+					fputc(' ', f);
+					col++;
+				}
+				fprintf(f, "%.*s", (int)w, h);
+				col += (int)w;
+				h += w;
+				while (*h == ' ')
+					h++;
+			}
+			fputc('\n', f);
+		}
+	}
+	fputs(tls_usage_tail, f);
+}
+
+/* Options of the command itself; the table's come after them (O_TABLE + entry index). */
 enum {
 	O_PCAPNG = 256,
 	O_PCAP,
 	O_KEYLOG,
 	O_INTERLEAVE,
 	O_JSON,
-	O_LABEL,
 	O_SWEEP,
-	O_VERSION,
-	O_MINV,
-	O_MAXV,
-	O_CVER,
-	O_SVER,
-	O_CIPHERS,
-	O_CCIPHERS,
-	O_SCIPHERS,
-	O_SUITES,
-	O_CSUITES,
-	O_SSUITES,
-	O_GROUPS,
-	O_CGROUPS,
-	O_SGROUPS,
-	O_SIGALGS,
-	O_CSIGALGS,
-	O_SSIGALGS,
-	O_SECLEVEL,
-	O_KEYTYPE,
-	O_CERT,
-	O_KEY,
-	O_CA,
-	O_CCERT,
-	O_CKEY,
-	O_CKEYTYPE,
-	O_CCA,
-	O_VERIFY,
-	O_SNI,
-	O_ALPN,
-	O_SALPN,
-	O_RESUME,
-	O_EARLY,
-	O_KU,
-	O_SKU,
-	O_RENEG,
-	O_SRENEG,
-	O_MAXREC,
-	O_PSK,
-	O_SENDC,
-	O_SENDS,
-	O_CLOSE,
-	O_CLIENT,
-	O_SERVER,
-	O_IPV6,
-	O_MSS,
-	O_SEGMENT,
-	O_REORDER,
-	O_DUP,
-	O_LOSS,
-	O_OVERLAP,
-	O_SEED,
-	O_RTT,
-	O_TIME,
+	O_TABLE = 512,
 };
 
-static const struct option tls_longopts[] = {
+static const struct option tls_own_longopts[] = {
     {"help", no_argument, NULL, 'h'},
-    {"count", required_argument, NULL, 'n'},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"pcapng", no_argument, NULL, O_PCAPNG},
@@ -174,232 +144,86 @@ static const struct option tls_longopts[] = {
     {"keylog", required_argument, NULL, O_KEYLOG},
     {"interleave", no_argument, NULL, O_INTERLEAVE},
     {"json", no_argument, NULL, O_JSON},
-    {"label", required_argument, NULL, O_LABEL},
     {"sweep", no_argument, NULL, O_SWEEP},
-    {"version", required_argument, NULL, O_VERSION},
-    {"min-version", required_argument, NULL, O_MINV},
-    {"max-version", required_argument, NULL, O_MAXV},
-    {"client-version", required_argument, NULL, O_CVER},
-    {"server-version", required_argument, NULL, O_SVER},
-    {"ciphers", required_argument, NULL, O_CIPHERS},
-    {"client-ciphers", required_argument, NULL, O_CCIPHERS},
-    {"server-ciphers", required_argument, NULL, O_SCIPHERS},
-    {"ciphersuites", required_argument, NULL, O_SUITES},
-    {"client-ciphersuites", required_argument, NULL, O_CSUITES},
-    {"server-ciphersuites", required_argument, NULL, O_SSUITES},
-    {"groups", required_argument, NULL, O_GROUPS},
-    {"client-groups", required_argument, NULL, O_CGROUPS},
-    {"server-groups", required_argument, NULL, O_SGROUPS},
-    {"sigalgs", required_argument, NULL, O_SIGALGS},
-    {"client-sigalgs", required_argument, NULL, O_CSIGALGS},
-    {"server-sigalgs", required_argument, NULL, O_SSIGALGS},
-    {"security-level", required_argument, NULL, O_SECLEVEL},
-    {"key-type", required_argument, NULL, O_KEYTYPE},
-    {"cert", required_argument, NULL, O_CERT},
-    {"key", required_argument, NULL, O_KEY},
-    {"ca", required_argument, NULL, O_CA},
-    {"client-cert", optional_argument, NULL, O_CCERT},
-    {"client-key", required_argument, NULL, O_CKEY},
-    {"client-key-type", required_argument, NULL, O_CKEYTYPE},
-    {"client-ca", required_argument, NULL, O_CCA},
-    {"verify", no_argument, NULL, O_VERIFY},
-    {"sni", required_argument, NULL, O_SNI},
-    {"alpn", required_argument, NULL, O_ALPN},
-    {"server-alpn", required_argument, NULL, O_SALPN},
-    {"resume", required_argument, NULL, O_RESUME},
-    {"early-data", required_argument, NULL, O_EARLY},
-    {"key-update", required_argument, NULL, O_KU},
-    {"server-key-update", required_argument, NULL, O_SKU},
-    {"renegotiate", required_argument, NULL, O_RENEG},
-    {"server-renegotiate", required_argument, NULL, O_SRENEG},
-    {"max-record", required_argument, NULL, O_MAXREC},
-    {"psk", required_argument, NULL, O_PSK},
-    {"send-client", required_argument, NULL, O_SENDC},
-    {"send-server", required_argument, NULL, O_SENDS},
-    {"close", required_argument, NULL, O_CLOSE},
-    {"client", required_argument, NULL, O_CLIENT},
-    {"server", required_argument, NULL, O_SERVER},
-    {"ipv6", no_argument, NULL, O_IPV6},
-    {"mss", required_argument, NULL, O_MSS},
-    {"segment", required_argument, NULL, O_SEGMENT},
-    {"reorder", required_argument, NULL, O_REORDER},
-    {"dup", required_argument, NULL, O_DUP},
-    {"loss", required_argument, NULL, O_LOSS},
-    {"overlap", no_argument, NULL, O_OVERLAP},
-    {"seed", required_argument, NULL, O_SEED},
-    {"rtt", required_argument, NULL, O_RTT},
-    {"time", required_argument, NULL, O_TIME},
-    {NULL, 0, NULL, 0},
 };
 
-/* ---- option values ---- */
+#define N_OWN_ (sizeof(tls_own_longopts) / sizeof(tls_own_longopts[0]))
 
-/* Buffers the options point into, freed at the end. */
+/* getopt's tables: the command's own options, then one per table entry.  @p shortopts has room for 64. */
+static void build_opts_(struct option *lo, char *shortopts)
+{
+	size_t n = N_OWN_, k;
+
+	memcpy(lo, tls_own_longopts, sizeof(tls_own_longopts));
+	k = (size_t)sprintf(shortopts, "hw:qv");
+	for (const struct umpa_tls_optdef *d = umpa_tls_optdefs; d->key; d++) {
+		int has = d->type != UMPA_TLS_OT_BOOL        ? required_argument
+			  : (d->flags & UMPA_TLS_OPT_OPTARG) ? optional_argument
+							     : no_argument;
+		if (!d->cli)
+			continue;
+		lo[n].name = d->cli;
+		lo[n].has_arg = has;
+		lo[n].flag = NULL;
+		lo[n].val = O_TABLE + (int)(d - umpa_tls_optdefs);
+		n++;
+		if (d->cli_short && k + 3 < 64) {
+			shortopts[k++] = d->cli_short;
+			if (has == required_argument)
+				shortopts[k++] = ':';
+			shortopts[k] = 0;
+		}
+	}
+	memset(&lo[n], 0, sizeof(lo[n]));
+}
+
+/* Print an error of the option table or the pump as "umpa tls: --OPTION: why" (the option the user typed). */
+static void opt_err_(const struct umpa_tls_conf *c, const struct umpa_err *e)
+{
+	const char *rest = NULL;
+	const struct umpa_tls_optdef *d = umpa_tls_opt_from_msg(e->msg, c, &rest);
+
+	fflush(stdout);
+	if (d && d->cli)
+		fprintf(stderr, "umpa tls: --%s: %s\n", d->cli, rest);
+	else
+		fprintf(stderr, "umpa tls: %s\n", strncmp(e->msg, "tls: ", 5) ? e->msg : e->msg + 5);
+}
+
+/* Files read for DATA options (@F), freed at the end. */
 struct bufs_ {
-	void *p[16];
+	char *p[8];
 	int n;
 };
 
-static void *keep_(struct bufs_ *b, void *p)
+/*
+ * Apply option @p d with value @p arg (NULL: a flag) to @p c.  DATA values
+ * take escapes, or @FILE's bytes.  Returns 0, or -1 after printing why.
+ */
+static int apply_(const struct umpa_tls_optdef *d, const char *arg, struct umpa_tls_conf *c, struct bufs_ *b)
 {
-	if (p && b->n < (int)(sizeof(b->p) / sizeof(b->p[0])))
-		b->p[b->n++] = p;
-	return p;
-}
+	struct umpa_err e = {0};
+	int rc;
 
-/* DATA with \n \r \t \\ \0 \xHH escapes, or @FILE's bytes.  Returns 0, or -1 after printing why. */
-static int data_arg_(const char *opt, const char *arg, struct bufs_ *b, const void **data, size_t *len)
-{
-	uint8_t *out;
-	size_t n = 0;
-
-	if (arg[0] == '@') {
-		FILE *f = fopen(arg + 1, "rb");
-		size_t cap = 65536, r;
-		if (!f) {
-			tool_err("%s: %s: %s", opt, arg + 1, strerror(errno));
+	if (!arg)
+		rc = umpa_tls_opt_set_bool(d, c, 1, &e);
+	else if (d->type == UMPA_TLS_OT_DATA && arg[0] == '@') {
+		size_t len = 0;
+		char *buf = b->n < (int)(sizeof(b->p) / sizeof(b->p[0])) ? tool_read_file(arg + 1, &len, &e) : NULL;
+		if (!buf) {
+			fflush(stdout);
+			fprintf(stderr, "umpa tls: --%s: %s\n", d->cli, e.msg[0] ? e.msg : "too many files");
 			return -1;
 		}
-		out = malloc(cap);
-		while (out && (r = fread(out + n, 1, cap - n, f)) > 0) {
-			n += r;
-			if (n == cap) {
-				uint8_t *np = cap < ((size_t)1 << 30) ? realloc(out, cap * 2) : NULL;
-				if (!np) {
-					free(out);
-					out = NULL;
-					break;
-				}
-				out = np;
-				cap *= 2;
-			}
-		}
-		if (!out || ferror(f)) {
-			tool_err("%s: %s: %s", opt, arg + 1, out ? strerror(errno) : "too large");
-			fclose(f);
-			free(out);
-			return -1;
-		}
-		fclose(f);
-		*data = keep_(b, out);
-		*len = n;
-		return 0;
-	}
-	out = malloc(strlen(arg) + 1);
-	if (!out) {
-		tool_err("%s: out of memory", opt);
+		b->p[b->n++] = buf;
+		rc = umpa_tls_opt_set(d, c, buf, len, UMPA_TLS_SET_BORROW, &e);
+	} else
+		rc = umpa_tls_opt_set(d, c, arg, strlen(arg), UMPA_TLS_SET_BORROW | UMPA_TLS_SET_ESCAPES, &e);
+	if (rc < 0) {
+		opt_err_(c, &e);
 		return -1;
 	}
-	for (const char *p = arg; *p; p++) {
-		if (*p != '\\' || !p[1]) {
-			out[n++] = (uint8_t)*p;
-			continue;
-		}
-		switch (*++p) {
-		case 'n':
-			out[n++] = '\n';
-			break;
-		case 'r':
-			out[n++] = '\r';
-			break;
-		case 't':
-			out[n++] = '\t';
-			break;
-		case '0':
-			out[n++] = 0;
-			break;
-		case 'x': {
-			unsigned v;
-			if (sscanf(p + 1, "%2x", &v) != 1 || !((p[1] >= '0' && p[1] <= '9') || (p[1] | 32) >= 'a')) {
-				tool_err("%s: bad escape '\\x%.2s'", opt, p + 1);
-				free(out);
-				return -1;
-			}
-			out[n++] = (uint8_t)v;
-			p += (p[2] && ((p[2] >= '0' && p[2] <= '9') || ((p[2] | 32) >= 'a' && (p[2] | 32) <= 'f'))) ? 2
-														    : 1;
-			break;
-		}
-		default:
-			out[n++] = (uint8_t)*p;
-			break;
-		}
-	}
-	*data = keep_(b, out);
-	*len = n;
 	return 0;
-}
-
-/* "[MIN:]MAX" (or "MIN:", ":MAX") into one side's versions. */
-static void version_arg_(const char *arg, struct bufs_ *b, struct umpa_tls_side *sd)
-{
-	const char *colon = strchr(arg, ':');
-
-	if (!colon) {
-		sd->min_version = sd->max_version = arg;
-		return;
-	}
-	{
-		char *lo = keep_(b, strndup(arg, (size_t)(colon - arg)));
-		sd->min_version = lo && *lo ? lo : NULL;
-		sd->max_version = colon[1] ? colon + 1 : NULL;
-	}
-}
-
-/* "ADDR", "ADDR:PORT", "[V6]:PORT", ":PORT", "V6" into side @p s of @p t.  Returns 1 if IPv6, 0 if IPv4, -1 bad. */
-static int endpoint_arg_(const char *opt, const char *arg, struct umpa_tcps_opts *t, int s)
-{
-	char host[64] = "";
-	const char *port = NULL;
-	int v6 = -1;
-
-	if (arg[0] == '[') {
-		const char *e = strchr(arg, ']');
-		if (!e || (size_t)(e - arg - 1) >= sizeof(host) || (e[1] && e[1] != ':'))
-			goto bad;
-		memcpy(host, arg + 1, (size_t)(e - arg - 1));
-		port = e[1] ? e + 2 : NULL;
-	} else if (strchr(arg, ':') && strchr(arg, ':') != strrchr(arg, ':')) {
-		snprintf(host, sizeof(host), "%s", arg); /* bare IPv6 address */
-	} else {
-		const char *c = strchr(arg, ':');
-		size_t hl = c ? (size_t)(c - arg) : strlen(arg);
-		if (hl >= sizeof(host))
-			goto bad;
-		memcpy(host, arg, hl);
-		host[hl] = 0;
-		port = c ? c + 1 : NULL;
-	}
-	if (host[0]) {
-		if (inet_pton(AF_INET, host, t->addr[s]) == 1)
-			v6 = 0;
-		else if (inet_pton(AF_INET6, host, t->addr[s]) == 1)
-			v6 = 1;
-		else
-			goto bad;
-	}
-	if (port) {
-		char *end;
-		unsigned long p = strtoul(port, &end, 10);
-		if (!*port || *end || p == 0 || p > 65535)
-			goto bad;
-		t->port[s] = (uint16_t)p;
-	}
-	return v6;
-bad:
-	tool_err("%s: '%s' is not ADDR, ADDR:PORT, [IPV6]:PORT or :PORT", opt, arg);
-	exit(UMPA_EXIT_USAGE);
-}
-
-static double prob_arg_(const char *opt, const char *arg)
-{
-	double v = tool_seconds(opt, arg);
-
-	if (v > 1) {
-		tool_err("%s: '%s' is not a probability between 0 and 1", opt, arg);
-		exit(UMPA_EXIT_USAGE);
-	}
-	return v;
 }
 
 /* ---- packets out ---- */
@@ -514,44 +338,6 @@ struct rep_ {
 	char *buf;
 	size_t cap;
 };
-
-/* --psk HEX[:IDENTITY] into @p key (64 bytes) and @p o. Returns 0, or -1 after a message. */
-static int psk_arg_(const char *arg, unsigned char *key, struct umpa_tls_opts *o)
-{
-	const char *colon = strchr(arg, ':');
-	size_t hl = colon ? (size_t)(colon - arg) : strlen(arg), n = 0;
-
-	if (hl == 0 || hl % 2 || hl / 2 > 64) {
-		tool_err("--psk: want 2 to 128 hex digits (1 to 64 bytes)[:IDENTITY], got '%s'", arg);
-		return -1;
-	}
-	for (size_t i = 0; i < hl; i += 2) {
-		unsigned v = 0;
-		for (size_t j = 0; j < 2; j++) {
-			char ch = arg[i + j];
-			int d = ch >= '0' && ch <= '9'   ? ch - '0'
-				: ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-				: ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
-							 : -1;
-			if (d < 0) {
-				tool_err("--psk: '%c' is not a hex digit", ch);
-				return -1;
-			}
-			v = v * 16 + (unsigned)d;
-		}
-		key[n++] = (unsigned char)v;
-	}
-	o->psk = key;
-	o->psk_len = n;
-	if (colon) {
-		if (!colon[1]) {
-			tool_err("--psk: empty identity after ':'");
-			return -1;
-		}
-		o->psk_identity = colon + 1;
-	}
-	return 0;
-}
 
 static void report_(struct rep_ *r, int i, const struct umpa_tls_report *t)
 {
@@ -737,43 +523,64 @@ static int run_(struct umpa_tls *t, const struct umpa_tls_opts *o, int count, in
 
 int cmd_tls(int argc, char **argv)
 {
-	struct umpa_tls_opts o;
-	unsigned char pskkey[64];
+	struct umpa_tls_conf conf;
+	struct umpa_tls_opts *op = &conf.o;
 	struct umpa_tls_side *cs, *ss;
 	struct bufs_ bufs = {0};
 	struct umpa_err e = {0};
 	struct umpa_tls *t = NULL;
 	struct out_ out = {0};
 	struct rep_ rep = {0};
-	const char *wpath = NULL, *keylog = NULL, *ver_opt = "--version", *salpn = NULL;
-	int fmt = -1, count = 0, interleave = 0, sweep = 0, c, v6 = -1, nfailed = 0, rc;
+	struct option longopts[N_OWN_ + UMPA_TLS_OPTS_MAX + 1];
+	char shortopts[64];
+	struct given_ {
+		const struct umpa_tls_optdef *d;
+		const char *arg;
+	} *given = NULL;
+	const char *wpath = NULL, *keylog = NULL;
+	int fmt = -1, count, interleave = 0, sweep = 0, c, nfailed = 0, rc = UMPA_EXIT_USAGE, ngiven = 0;
 	FILE *kf = NULL;
 	static const char def_req[] = "GET / HTTP/1.1\r\nHost: umpa.test\r\nUser-Agent: umpa\r\n\r\n";
 	static const char def_resp[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\n"
 				       "hello, umpa\n";
 
-	umpa_tls_opts_init(&o);
-	cs = &o.side[UMPA_TCPS_CLIENT];
-	ss = &o.side[UMPA_TCPS_SERVER];
+	umpa_tls_conf_init(&conf, &e);
+	cs = &op->side[UMPA_TCPS_CLIENT];
+	ss = &op->side[UMPA_TCPS_SERVER];
 	cs->data = def_req;
 	cs->data_len = sizeof(def_req) - 1;
 	ss->data = def_resp;
 	ss->data_len = sizeof(def_resp) - 1;
+	build_opts_(longopts, shortopts);
+	given = calloc((size_t)argc + 1, sizeof(*given));
+	if (!given) {
+		tool_err("out of memory");
+		return UMPA_EXIT_ERROR;
+	}
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "hw:n:qv", tls_longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		if (c >= O_TABLE && c < O_TABLE + (int)umpa_tls_optdefs_count()) {
+			given[ngiven].d = &umpa_tls_optdefs[c - O_TABLE];
+			given[ngiven++].arg = optarg;
+			continue;
+		}
+		if (c > 0 && c < 256 && !strchr("hwqv?:", c)) { /* a short option of the table (-n) */
+			const struct umpa_tls_optdef *d = umpa_tls_optdefs;
+			while (d->key && d->cli_short != c)
+				d++;
+			if (d->key) {
+				given[ngiven].d = d;
+				given[ngiven++].arg = optarg;
+				continue;
+			}
+		}
 		switch (c) {
 		case 'h':
-			fputs(tls_usage, stdout);
-			return UMPA_EXIT_OK;
+			usage_(stdout);
+			rc = UMPA_EXIT_OK;
+			goto done;
 		case 'w':
 			wpath = optarg;
-			break;
-		case 'n':
-			count = (int)tool_ulong("-n", optarg);
-			if (count < 1 || count > 10000000) {
-				tool_err("-n: '%s' is not 1..10000000", optarg);
-				return UMPA_EXIT_USAGE;
-			}
 			break;
 		case 'q':
 			rep.quiet = 1;
@@ -796,264 +603,33 @@ int cmd_tls(int argc, char **argv)
 		case O_JSON:
 			rep.json = 1;
 			break;
-		case O_LABEL:
-			o.label = optarg;
-			break;
 		case O_SWEEP:
 			sweep = 1;
 			break;
-		case O_VERSION:
-			version_arg_(optarg, &bufs, cs);
-			version_arg_(optarg, &bufs, ss);
-			ver_opt = "--version";
-			break;
-		case O_MINV:
-			cs->min_version = ss->min_version = optarg;
-			ver_opt = "--min-version/--max-version";
-			break;
-		case O_MAXV:
-			cs->max_version = ss->max_version = optarg;
-			ver_opt = "--min-version/--max-version";
-			break;
-		case O_CVER:
-			version_arg_(optarg, &bufs, cs);
-			ver_opt = "--client-version";
-			break;
-		case O_SVER:
-			version_arg_(optarg, &bufs, ss);
-			ver_opt = "--server-version";
-			break;
-		case O_CIPHERS:
-			cs->ciphers = ss->ciphers = optarg;
-			break;
-		case O_CCIPHERS:
-			cs->ciphers = optarg;
-			break;
-		case O_SCIPHERS:
-			ss->ciphers = optarg;
-			break;
-		case O_SUITES:
-			cs->ciphersuites = ss->ciphersuites = optarg;
-			break;
-		case O_CSUITES:
-			cs->ciphersuites = optarg;
-			break;
-		case O_SSUITES:
-			ss->ciphersuites = optarg;
-			break;
-		case O_GROUPS:
-			cs->groups = ss->groups = optarg;
-			break;
-		case O_CGROUPS:
-			cs->groups = optarg;
-			break;
-		case O_SGROUPS:
-			ss->groups = optarg;
-			break;
-		case O_SIGALGS:
-			cs->sigalgs = ss->sigalgs = optarg;
-			break;
-		case O_CSIGALGS:
-			cs->sigalgs = optarg;
-			break;
-		case O_SSIGALGS:
-			ss->sigalgs = optarg;
-			break;
-		case O_SECLEVEL: {
-			unsigned long l = tool_ulong("--security-level", optarg);
-			if (l > 5) {
-				tool_err("--security-level: '%s' is not 0..5", optarg);
-				return UMPA_EXIT_USAGE;
-			}
-			cs->security_level = ss->security_level = (int)l;
-			break;
-		}
-		case O_KEYTYPE:
-			ss->key_type = optarg;
-			break;
-		case O_CERT:
-			ss->cert_file = optarg;
-			break;
-		case O_KEY:
-			ss->key_file = optarg;
-			break;
-		case O_CA:
-			cs->ca_file = optarg;
-			break;
-		case O_CCERT:
-			o.client_cert = 1;
-			cs->cert_file = optarg;
-			break;
-		case O_CKEY:
-			cs->key_file = optarg;
-			break;
-		case O_CKEYTYPE:
-			cs->key_type = optarg;
-			break;
-		case O_CCA:
-			ss->ca_file = optarg;
-			break;
-		case O_VERIFY:
-			o.verify = 1;
-			break;
-		case O_SNI:
-			o.sni = optarg;
-			break;
-		case O_ALPN:
-			cs->alpn = optarg;
-			break;
-		case O_SALPN:
-			salpn = optarg;
-			break;
-		case O_RESUME:
-			if (!strcmp(optarg, "id"))
-				o.resume = UMPA_TLS_RESUME_ID;
-			else if (!strcmp(optarg, "ticket"))
-				o.resume = UMPA_TLS_RESUME_TICKET;
-			else if (!strcmp(optarg, "psk"))
-				o.resume = UMPA_TLS_RESUME_PSK;
-			else if (!strcmp(optarg, "none"))
-				o.resume = UMPA_TLS_RESUME_NONE;
-			else {
-				tool_err("--resume: '%s' is not id, ticket, psk or none", optarg);
-				return UMPA_EXIT_USAGE;
-			}
-			break;
-		case O_PSK:
-			if (psk_arg_(optarg, pskkey, &o) < 0)
-				return UMPA_EXIT_USAGE;
-			break;
-		case O_EARLY:
-			if (data_arg_("--early-data", optarg, &bufs, &o.early_data, &o.early_len) < 0)
-				goto usage_fail;
-			break;
-		case O_KU:
-			cs->key_updates = (int)tool_ulong("--key-update", optarg);
-			break;
-		case O_SKU:
-			ss->key_updates = (int)tool_ulong("--server-key-update", optarg);
-			break;
-		case O_RENEG:
-			cs->renegotiations = (int)tool_ulong("--renegotiate", optarg);
-			break;
-		case O_SRENEG:
-			ss->renegotiations = (int)tool_ulong("--server-renegotiate", optarg);
-			break;
-		case O_MAXREC:
-			cs->max_record = ss->max_record = tool_ulong("--max-record", optarg);
-			break;
-		case O_SENDC:
-			if (data_arg_("--send-client", optarg, &bufs, &cs->data, &cs->data_len) < 0)
-				goto usage_fail;
-			break;
-		case O_SENDS:
-			if (data_arg_("--send-server", optarg, &bufs, &ss->data, &ss->data_len) < 0)
-				goto usage_fail;
-			break;
-		case O_CLOSE:
-			if (!strcmp(optarg, "notify"))
-				o.close = UMPA_TLS_CLOSE_NOTIFY;
-			else if (!strcmp(optarg, "fin"))
-				o.close = UMPA_TLS_CLOSE_FIN;
-			else if (!strcmp(optarg, "reset") || !strcmp(optarg, "rst"))
-				o.close = UMPA_TLS_CLOSE_ABORT;
-			else {
-				tool_err("--close: '%s' is not notify, fin or reset", optarg);
-				return UMPA_EXIT_USAGE;
-			}
-			break;
-		case O_CLIENT:
-		case O_SERVER: {
-			int r = endpoint_arg_(c == O_CLIENT ? "--client" : "--server", optarg, &o.tcp,
-					      c == O_CLIENT ? UMPA_TCPS_CLIENT : UMPA_TCPS_SERVER);
-			if (r >= 0) {
-				if (v6 >= 0 && r != v6) {
-					tool_err("%s: '%s': --client and --server must both be IPv4 or both IPv6",
-						 c == O_CLIENT ? "--client" : "--server", optarg);
-					return UMPA_EXIT_USAGE;
-				}
-				v6 = r;
-			}
-			break;
-		}
-		case O_IPV6:
-			o.tcp.ipv6 = 1;
-			break;
-		case O_MSS: {
-			unsigned long m = tool_ulong("--mss", optarg);
-			if (m < 64 || m > 65535) {
-				tool_err("--mss: '%s' is not 64..65535", optarg);
-				return UMPA_EXIT_USAGE;
-			}
-			o.tcp.mss[0] = o.tcp.mss[1] = (uint16_t)m;
-			break;
-		}
-		case O_SEGMENT:
-			if (!strcmp(optarg, "random")) {
-				o.tcp.seg_random = 1;
-			} else {
-				unsigned long m = tool_ulong("--segment", optarg);
-				if (m < 1 || m > 65535) {
-					tool_err("--segment: '%s' is not random or 1..65535", optarg);
-					return UMPA_EXIT_USAGE;
-				}
-				o.tcp.seg_max = (uint32_t)m;
-			}
-			break;
-		case O_REORDER:
-			o.tcp.reorder = prob_arg_("--reorder", optarg);
-			break;
-		case O_DUP:
-			o.tcp.dup = prob_arg_("--dup", optarg);
-			break;
-		case O_LOSS:
-			o.tcp.loss = prob_arg_("--loss", optarg);
-			break;
-		case O_OVERLAP:
-			o.tcp.overlap = 1;
-			break;
-		case O_SEED:
-			o.tcp.seed = tool_ulong("--seed", optarg);
-			break;
-		case O_RTT: {
-			double s = tool_seconds("--rtt", optarg);
-			if (s > 60) {
-				tool_err("--rtt: '%s' is more than 60 seconds", optarg);
-				return UMPA_EXIT_USAGE;
-			}
-			o.tcp.rtt_us = (uint32_t)(s * 1e6 + 0.5);
-			break;
-		}
-		case O_TIME: {
-			double s = tool_seconds("--time", optarg);
-			o.tcp.start_sec = (int64_t)s;
-			o.tcp.start_nsec = (int64_t)((s - (double)o.tcp.start_sec) * 1e9 + 0.5) % 1000000000LL;
-			break;
-		}
 		default:
-			fputs(tls_usage, stderr);
-			return UMPA_EXIT_USAGE;
+			usage_(stderr);
+			goto done;
 		}
 	}
+	/* the table's options: both-sides ones first, then client-X / server-X, which win whatever the order */
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < ngiven; i++)
+			if (!!(given[i].d->flags & UMPA_TLS_OPT_SIDED) == pass &&
+			    apply_(given[i].d, given[i].arg, &conf, &bufs) < 0)
+				goto done;
 	if (optind < argc) {
 		tool_err("tls: unexpected argument '%s' (options only; see --help)", argv[optind]);
-		return UMPA_EXIT_USAGE;
+		goto done;
 	}
 	if (!wpath) {
 		tool_err("tls: -w FILE is required (see --help)");
-		return UMPA_EXIT_USAGE;
+		goto done;
 	}
-	if (v6 == 1)
-		o.tcp.ipv6 = 1;
-	else if (v6 == 0 && o.tcp.ipv6) {
-		tool_err("--ipv6: --client/--server gave IPv4 addresses");
-		return UMPA_EXIT_USAGE;
+	if (umpa_tls_conf_finish(&conf, &e) < 0) {
+		opt_err_(&conf, &e);
+		goto done;
 	}
-	ss->alpn = salpn ? salpn : cs->alpn;
-	if (o.tcp.loss > 0 && o.tcp.loss >= 1) {
-		tool_err("--loss: 1 would lose every segment forever");
-		return UMPA_EXIT_USAGE;
-	}
+	count = conf.count;
 	if (fmt < 0) {
 		size_t l = strlen(wpath);
 		fmt = l >= 7 && !strcmp(wpath + l - 7, ".pcapng") ? UMPA_CAP_PCAPNG : UMPA_CAP_PCAP;
@@ -1063,20 +639,13 @@ int cmd_tls(int argc, char **argv)
 	else
 		rep.f = stdout;
 	if (sweep) {
-		rc = tls_sweep(&o, wpath, fmt == UMPA_CAP_PCAPNG, keylog, rep.json);
+		rc = tls_sweep(op, wpath, fmt == UMPA_CAP_PCAPNG, keylog, rep.json);
 		goto done;
 	}
-	if (o.early_len && o.resume == UMPA_TLS_RESUME_NONE)
-		o.resume = UMPA_TLS_RESUME_TICKET;
-	if (!count)
-		count = o.resume != UMPA_TLS_RESUME_NONE ? 2 : 1;
 	rep.count = count;
-	t = umpa_tls_new(&o, &e);
+	t = umpa_tls_new(op, &e);
 	if (!t) {
-		if (!strncmp(e.msg, "--version:", 10) && strcmp(ver_opt, "--version"))
-			tool_err("%s:%s", ver_opt, e.msg + 10); /* the option the user typed */
-		else
-			tool_err("%s", e.msg);
+		opt_err_(&conf, &e);
 		rc = e.code == UMPA_ENOMEM ? UMPA_EXIT_ERROR : UMPA_EXIT_USAGE;
 		goto done;
 	}
@@ -1092,7 +661,7 @@ int cmd_tls(int argc, char **argv)
 	}
 	out.pcapng = fmt == UMPA_CAP_PCAPNG;
 	out.buffer = out.pcapng || interleave; /* keys before packets, or a merge by time */
-	rc = run_(t, &o, count, interleave, &out, kf, &rep, &nfailed);
+	rc = run_(t, op, count, interleave, &out, kf, &rep, &nfailed);
 	if (umpa_capw_close(out.w, &e) < 0 && rc == UMPA_EXIT_OK) {
 		tool_err("-w: %s", e.msg);
 		rc = UMPA_EXIT_ERROR;
@@ -1123,9 +692,7 @@ done:
 	free(rep.buf);
 	for (int i = 0; i < bufs.n; i++)
 		free(bufs.p[i]);
+	free(given);
+	umpa_tls_conf_free(&conf);
 	return rc;
-usage_fail:
-	for (int i = 0; i < bufs.n; i++)
-		free(bufs.p[i]);
-	return UMPA_EXIT_USAGE;
 }

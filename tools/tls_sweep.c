@@ -70,6 +70,7 @@
 #include "umpa_sbuf.h"
 #include "umpa_capfile.h"
 #include "umpa_tls.h"
+#include "umpa_tls_opts.h"
 #include "umpa_tool.h"
 
 /* ---- enumeration ---- */
@@ -298,83 +299,16 @@ out:
 
 /* ---- keys ---- */
 
-static EVP_PKEY *gen_key_(enum sweep_key_ k)
+/* Write a key of kind @p k and a self-signed certificate for @p cn into @p dir (sched/tls_cert.c makes them). */
+static int make_cert_(const char *dir, enum sweep_key_ k, const char *cn, char *crt_path, char *key_path, size_t n,
+		      struct umpa_err *e)
 {
-	EVP_PKEY *pkey = NULL, *params = NULL;
-	EVP_PKEY_CTX *pc = NULL, *kc = NULL;
+	static const char *const types[SWEEP_NKEYS_] = {"rsa:2048", "ec:P-256", "dsa:2048"};
+	static const char *const names[SWEEP_NKEYS_] = {"rsa", "ecdsa", "dsa"};
 
-	switch (k) {
-	case SWEEP_RSA_:
-		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-	case SWEEP_ECDSA_:
-		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	case SWEEP_DSA_:
-		pc = EVP_PKEY_CTX_new_from_name(NULL, "DSA", NULL);
-		if (!pc || EVP_PKEY_paramgen_init(pc) <= 0 || EVP_PKEY_CTX_set_dsa_paramgen_bits(pc, 2048) <= 0 ||
-		    EVP_PKEY_paramgen(pc, &params) <= 0)
-			break;
-		kc = EVP_PKEY_CTX_new_from_pkey(NULL, params, NULL);
-		if (!kc || EVP_PKEY_keygen_init(kc) <= 0 || EVP_PKEY_keygen(kc, &pkey) <= 0)
-			pkey = NULL;
-		break;
-	default:
-		break;
-	}
-	EVP_PKEY_CTX_free(kc);
-	EVP_PKEY_CTX_free(pc);
-	EVP_PKEY_free(params);
-	return pkey;
-}
-
-/* Write a key of kind @p k and a self-signed certificate for @p cn into @p dir. */
-static int make_cert_(const char *dir, enum sweep_key_ k, const char *cn, char *crt_path, char *key_path, size_t n)
-{
-	EVP_PKEY *pkey = gen_key_(k);
-	X509 *x = X509_new();
-	X509_EXTENSION *ext = NULL;
-	FILE *f = NULL;
-	int rc = -1, fd;
-	char san[300];
-
-	if (!pkey || !x)
-		goto out;
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 1 + (long)k);
-	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(x), 365L * 86400);
-	X509_NAME *name = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-	X509_set_issuer_name(x, name);
-	X509_set_pubkey(x, pkey);
-	snprintf(san, sizeof san, "DNS:%s", cn);
-	ext = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, san);
-	if (!ext || !X509_add_ext(x, ext, -1))
-		goto out;
-	if (!X509_sign(x, pkey, EVP_sha256()))
-		goto out;
-	snprintf(crt_path, n, "%s/%s.crt", dir, k == SWEEP_RSA_ ? "rsa" : k == SWEEP_ECDSA_ ? "ecdsa" : "dsa");
-	snprintf(key_path, n, "%s/%s.key", dir, k == SWEEP_RSA_ ? "rsa" : k == SWEEP_ECDSA_ ? "ecdsa" : "dsa");
-	f = fopen(crt_path, "w");
-	if (!f || !PEM_write_X509(f, x) || fclose(f) != 0) {
-		f = NULL;
-		goto out;
-	}
-	fd = open(key_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f || !PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL) || fclose(f) != 0) {
-		f = NULL;
-		goto out;
-	}
-	f = NULL;
-	rc = 0;
-out:
-	if (f)
-		fclose(f);
-	X509_EXTENSION_free(ext);
-	X509_free(x);
-	EVP_PKEY_free(pkey);
-	ERR_clear_error();
-	return rc;
+	snprintf(crt_path, n, "%s/%s.crt", dir, names[k]);
+	snprintf(key_path, n, "%s/%s.key", dir, names[k]);
+	return umpa_tls_cert_write_pem(types[k], cn, crt_path, key_path, e);
 }
 
 /* ---- capture: a conversation's packets are held until its keys are known ---- */
@@ -551,8 +485,8 @@ int tls_sweep(const struct umpa_tls_opts *base, const char *out, int pcapng, con
 			enum sweep_key_ k = l.v[i].key;
 			if (have_key[k] || l.v[i].not_tried)
 				continue;
-			if (make_cert_(dir, k, cn, crt[k], key[k], sizeof crt[k]) < 0) {
-				tool_err("sweep: cannot make a %s key and certificate", sweep_key_names_[k]);
+			if (make_cert_(dir, k, cn, crt[k], key[k], sizeof crt[k], &e) < 0) {
+				tool_err("sweep: cannot make a %s key and certificate: %s", sweep_key_names_[k], e.msg);
 				goto done;
 			}
 			have_key[k] = 1;

@@ -187,6 +187,38 @@ int tool_build_exprs(struct umpa_lua *L, const char *script, char **exprs, int n
 	return 0;
 }
 
+void tool_unsent_note(struct tool_unsent *u, unsigned long no, const char *why)
+{
+	size_t i;
+
+	u->total++;
+	for (i = 0; i < u->n && strcmp(u->r[i].why, why) != 0; i++)
+		;
+	if (i < u->n) {
+		u->r[i].count++;
+	} else if (u->n < TOOL_UNSENT_MAX) {
+		snprintf(u->r[i].why, sizeof u->r[i].why, "%s", why);
+		u->r[i].first = no;
+		u->r[i].count = 1;
+		u->n++;
+	} else {
+		u->other++;
+	}
+}
+
+void tool_unsent_report(const struct tool_unsent *u, const char *cmd, const char *noun)
+{
+	for (size_t i = 0; i < u->n; i++) {
+		if (u->r[i].count == 1)
+			tool_err("%s: %s %lu not sent: %s", cmd, noun, u->r[i].first, u->r[i].why);
+		else
+			tool_err("%s: %lu %ss not sent (%s %lu the first): %s", cmd, u->r[i].count, noun, noun,
+				 u->r[i].first, u->r[i].why);
+	}
+	if (u->other)
+		tool_err("%s: %lu more %ss not sent, for other reasons", cmd, u->other, noun);
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;

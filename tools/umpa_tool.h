@@ -55,6 +55,33 @@ char *tool_read_file(const char *path, size_t *len, struct umpa_err *e);
 int tool_build_exprs(struct umpa_lua *L, const char *script, char **exprs, int nexprs, unsigned long max,
 		     umpa_lua_pkt_cb cb, void *arg, struct umpa_err *e);
 
+/** Most distinct reasons a tool_unsent tells one by one. */
+#define TOOL_UNSENT_MAX 16
+
+/**
+ * Packets a command could not send (their addresses could not be resolved),
+ * counted by reason, so that send and sr report them alike: one stderr line
+ * per reason with the first packet's number and the count.  Zero it to start.
+ */
+struct tool_unsent {
+	struct {
+		char why[sizeof(((struct umpa_err *)0)->msg)];
+		unsigned long first, count;
+	} r[TOOL_UNSENT_MAX];
+	size_t n;            /**< reasons in r */
+	unsigned long total; /**< packets not sent */
+	unsigned long other; /**< of those, with a reason beyond the first TOOL_UNSENT_MAX */
+};
+
+/** Count packet @p no (1-based) as not sent for reason @p why. */
+void tool_unsent_note(struct tool_unsent *u, unsigned long no, const char *why);
+
+/**
+ * Print one line per reason: "CMD: NOUN 2 not sent: WHY" or "CMD: 5 NOUNs not
+ * sent (NOUN 2 the first): WHY".
+ */
+void tool_unsent_report(const struct tool_unsent *u, const char *cmd, const char *noun);
+
 /** The built-in example (templates/example.lua), embedded at build time. */
 extern const char umpa_example_lua[];
 

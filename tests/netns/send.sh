@@ -187,6 +187,56 @@ sleep 0.2
 in1=$(ctr "$NS_B" IcmpInEchos)
 check "-f script returning 3 packets: exit 0, B received 3" [ "$RC" -eq 0 -a $((in1 - in0)) -eq 3 ]
 
+# ---- one packet that cannot be addressed does not stop the others ----
+in0=$(ctr "$NS_B" IcmpInEchos)
+run -i "$IF_A" "ether{}/ip{dst={\"$IP_B\", \"10.77.0.99\", \"$IP_B\"}}/$(echo_expr 5)"
+sleep 0.2
+in1=$(ctr "$NS_B" IcmpInEchos)
+check "a set with one silent host: the 2 others sent (IcmpInEchos +$((in1 - in0))), 'sent 2 packets', exit 1" \
+	[ "$RC" -eq 1 -a $((in1 - in0)) -eq 2 ] && echo "$OUT" | grep -q '^sent 2 packets,'
+check "... stderr names the packet and the reason, in one line" one_line_error 1 "packet 2 not sent: 10.77.0.99: no answer to ARP who-has"
+check "... the summary counts it" bash -c "echo '$OUT' | grep -q '^not sent: 1 of the 3 packets of the set'"
+in0=$(ctr "$NS_B" IcmpInEchos)
+t0=$(date +%s.%N)
+run -i "$IF_A" "ether{}/ip{dst={\"10.77.0.98\", \"$IP_B\", \"10.77.0.97\"}}/$(echo_expr 6)"
+t1=$(date +%s.%N)
+sleep 0.2
+in1=$(ctr "$NS_B" IcmpInEchos)
+check "two silent hosts: B got the third packet, each silent one named on stderr, exit 1" \
+	bash -c "[ $RC -eq 1 ] && [ $((in1 - in0)) -eq 1 ] && [ \$(wc -l <'$TMP/err') -eq 2 ] && grep -q 'packet 1 not sent: 10.77.0.98: no answer' '$TMP/err' && grep -q 'packet 3 not sent: 10.77.0.97: no answer' '$TMP/err'"
+check "... asked at once: $(echo "$t1 - $t0" | bc) s, under 5.5 s (one after the other: 6 s or more)" \
+	awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 5.5) }'
+
+# ---- send and sr fill the same addresses for the same expression: the frames B captures are equal ----
+# (ip.id set: sr numbers the ids it is left; B does not forward, so 10.79.0.5 answers nothing)
+ip -n "$NS_A" route add 10.79.0.0/24 via "$IP_B"
+# hexes FILE: one line of hex per captured frame
+hexes() { tcpdump -r "$1" -xx -nn 2>/dev/null | awk '/^\t0x/ { sub(/^\t0x[0-9a-f]+: +/, ""); gsub(/ /, ""); h = h $0; next } { if (h != "") print h; h = "" } END { if (h != "") print h }'; }
+same_fill() { # NAME FILTER EXPR
+	local name=$1 filter=$2 expr=$3
+	cap "$NS_B" "$IF_B" "$TMP/same-$name.pcap" 2 "ether src $MAC_A and ($filter)"
+	in_a timeout 20 "$UMPA" send -i "$IF_A" "$expr" >/dev/null 2>"$TMP/same-$name.err"
+	in_a timeout 20 "$UMPA" sr -i "$IF_A" --timeout 0.3 "$expr" >/dev/null 2>>"$TMP/same-$name.err"
+	wait
+	mapfile -t H < <(hexes "$TMP/same-$name.pcap")
+	echo "    $name: send ${H[0]:-(none)}" | cut -c1-80
+	echo "    $name: sr   ${H[1]:-(none)}" | cut -c1-80
+	sed 's/^/    /' "$TMP/same-$name.err"
+	[ "${#H[@]}" -eq 2 ] && [ -n "${H[0]}" ] && [ "${H[0]}" = "${H[1]}" ]
+}
+check "send and sr, same frame: IPv4 on-link, addresses from the interface and the neighbour table" \
+	same_fill v4 'icmp and icmp[4:2] = 0x5151' "ether{}/ip{dst=\"$IP_B\", id=7}/icmp{type=\"echo-request\", id=0x5151, seq=1}/\"same\""
+check "send and sr, same frame: off-link through the gateway (ether dst = B's MAC), Ethernet header added" \
+	same_fill gw 'udp port 5151' 'ip{dst="10.79.0.5", id=8}/udp{sport=5151, dport=9}/"same"'
+check "send and sr, same frame: IPv6" \
+	same_fill v6 'icmp6 and ip6[44:2] = 0x5151' "ether{}/ipv6{dst=\"$IP6_B\"}/icmpv6{type=\"echo-request\", id=0x5151, seq=2}"
+check "send and sr, same frame: ARP who-has (broadcast, sender = A)" \
+	same_fill arp "arp and arp[24:4] = 0x0a4d0002" "ether{}/arp{pdst=\"$IP_B\"}"
+check "send and sr, same frame: IPv4 multicast (group MAC)" \
+	same_fill mc 'udp port 5353' 'ether{}/ip{dst="224.0.0.251", id=9}/udp{sport=5353, dport=5353}'
+check "send and sr, same frame: directed broadcast of A's subnet (ff:ff:ff:ff:ff:ff)" \
+	same_fill bc 'udp port 5454' 'ether{}/ip{dst="10.77.0.255", id=10}/udp{sport=5454, dport=5454}'
+
 # ---- a range expands; the fast (batch) path sends the whole set ----
 no0=$(ctr "$NS_B" UdpNoPorts)
 run -i "$IF_A" --fast -c 2 "ether{}/ip{dst=\"$IP_B\"}/udp{sport=range(2000,2499), dport=9}"

@@ -6,7 +6,7 @@
 # (socat listening) and a closed one, UDP to a closed port answered by the
 # port unreachable that quotes it, 10,000 exchanges in flight all matched to
 # their own request, a traceroute through B, --l3 through the kernel's
-# routing, and bad input (one line on stderr, exit 1).  Needs root; < 60 s.
+# routing, dead hosts among live ones (reported, the rest matched), and bad input (one line on stderr, exit 1).  Needs root; < 60 s.
 set -u
 : "${UMPA:?UMPA is the umpa binary}" "${top_srcdir:=.}"
 . "$top_srcdir/tests/netns/lib.sh"
@@ -137,6 +137,27 @@ check "ARP and neighbour solicitation by umpa itself: ether dst = B's MAC, both 
 	"S['answered'] == 2 and all(x['request']['layers'][0]['eth.dst'] == '$MAC_B' for x in X)"
 check "... the MACs came from umpa's own ARP who-has and neighbour solicitation (-v says so)" \
 	grep_all "$TMP/res.err" "10.77.0.2 is at $MAC_B (ARP who-has)" "$IP6_B is at $MAC_B (neighbour solicitation)"
+
+# ---- a dead host among live ones: reported unanswered with its reason, the others sent and matched ----
+# B answers ARP for 10.77.0.2-4; nobody has 10.77.0.9 or 10.77.0.10.  Both silent hosts are
+# asked at once (umpa_resolve_prefetch), so they cost one resolution timeout (3 x 1 s), not two.
+ip -n "$NS_B" addr add 10.77.0.3/24 dev "$IF_B"
+ip -n "$NS_B" addr add 10.77.0.4/24 dev "$IF_B"
+t0=$(date +%s.%N)
+sr --json --timeout 1 'ether{}/ip{dst={"10.77.0.2", "10.77.0.9", "10.77.0.3", "10.77.0.10", "10.77.0.4"}}/icmp{id=4400, seq=1}' >"$TMP/dead.json" 2>"$TMP/dead.err"
+rc=$?
+t1=$(date +%s.%N)
+sed 's/^/   /' "$TMP/dead.err"
+check "dead hosts among live ones (--json): the 3 live answered, the 2 dead reported unanswered with the reason" jcheck "$TMP/dead.json" \
+	"len(X) == 5 and S['answered'] == 3 and S['not_sent'] == 2 and S['lost'] == 0 and sorted(L(x['answer'], 'ip')['ip.src'] for x in X if x['answer']) == ['10.77.0.2', '10.77.0.3', '10.77.0.4'] and sorted(L(x['request'], 'ip')['ip.dst'] for x in X if x['answer'] is None) == ['10.77.0.10', '10.77.0.9'] and all(x['error'].startswith(L(x['request'], 'ip')['ip.dst'] + ': no answer to ARP who-has') and x['tries'] == 0 for x in X if x['answer'] is None)"
+check "... exit 1 (2 requests could not be sent) and one stderr line per dead host naming it" \
+	bash -c "[ $rc -eq 1 ] && [ \$(wc -l <'$TMP/dead.err') -eq 2 ] && grep -q 'request 2 not sent: 10.77.0.9: no answer to ARP who-has' '$TMP/dead.err' && grep -q 'request 4 not sent: 10.77.0.10: no answer to ARP who-has' '$TMP/dead.err'"
+check "... both silent hosts asked at once: $(echo "$t1 - $t0" | bc) s, under 5.5 s (one after the other: 6 s or more)" \
+	awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 5.5) }'
+sr --timeout 1 'ether{}/ip{dst={"10.77.0.9", "10.77.0.2"}}/icmp{id=4401, seq=1}' >"$TMP/dead.txt" 2>/dev/null
+sed 's/^/   /' "$TMP/dead.txt"
+check "dead host (text): 'no answer: not sent, 10.77.0.9: no answer to ARP who-has', the live one answered, summary counts it" \
+	grep_all "$TMP/dead.txt" "no answer: not sent, 10.77.0.9: no answer to ARP who-has (3 tries" "IP 10.77.0.2 > 10.77.0.1: ICMP echo reply, id 4401" "Sent 1, answered 1, lost 0 (0.0%), unmatched 0, 1 not sent (no address)"
 
 # ---- 10,000 in flight ----
 start=$(date +%s.%N)

@@ -293,7 +293,7 @@ bad() {
 	rm -f "$T/bad.pcap"
 	timeout -k 5 60 "$UMPA" tls "$@" -w "$T/bad.pcap" >"$T/bad.out" 2>"$T/bad.err"
 	rc=$?
-	[ $rc -ge 1 ] && [ $rc -le 2 ] && [ "$(wc -l <"$T/bad.err")" = 1 ] && grep -q "^umpa: .*$opt" "$T/bad.err"
+	[ $rc -ge 1 ] && [ $rc -le 2 ] && [ "$(wc -l <"$T/bad.err")" = 1 ] && grep -q "^umpa tls: .*$opt" "$T/bad.err"
 	check "bad input: $name: one line naming $opt" $? "exit $rc, stderr: $(head -c 300 "$T/bad.err" | tr '\n' '|')"
 }
 printf 'not a certificate\n' >"$T/junk.pem"

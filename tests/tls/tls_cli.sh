@@ -197,7 +197,7 @@ check "control: without --psk, psk none and a certificate" $? ""
 for bad in "xyz" "abc" "00:" "$K$K$K"; do
 	rm -f "$T/bad.pcap"
 	run tls --psk "$bad" -w "$T/bad.pcap"
-	[ $RC = 2 ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -q '^umpa: --psk: ' "$T/err" && [ ! -e "$T/bad.pcap" ] || break
+	[ $RC = 2 ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -q '^umpa tls: --psk: ' "$T/err" && [ ! -e "$T/bad.pcap" ] || break
 done
 check "bad --psk (not hex, odd length, empty identity, 96 bytes): exit 2, one line naming --psk" $? "--psk '$bad'"
 
@@ -250,7 +250,7 @@ fins=$(cut -f2 "$T/fail.txt" | grep -c -e '^1$' -e '^True$')
 check "no shared cipher: exit 1, reason and alert reported, the alert and the FINs written" $? \
 	"alerts $alerts, FINs $fins"
 run tls --ca "$T/req" -w "$T/v.pcapng" 2>/dev/null
-[ $RC = 2 ] && grep -q '^umpa: --ca: ' "$T/err"
+[ $RC = 2 ] && grep -q '^umpa tls: --ca: ' "$T/err"
 check "--ca with a file that holds no certificate: exit 2 naming --ca" $? ""
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc -keyout "$T/o.key" -out "$T/o.pem" \
 	-subj /CN=other -days 2 >/dev/null 2>&1
@@ -272,7 +272,7 @@ bad() {
 	shift 2
 	rm -f "$T/bad.pcap"
 	run tls "$@" -w "$T/bad.pcap"
-	[ $RC = 2 ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -q "^umpa: .*$opt" "$T/err" && [ ! -e "$T/bad.pcap" ]
+	[ $RC = 2 ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -q "^umpa tls: .*$opt" "$T/err" && [ ! -e "$T/bad.pcap" ]
 	check "bad input: $name" $? "$(cat "$T/err")"
 }
 bad "unknown cipher" "--ciphers: no cipher matches 'FOO'" --ciphers FOO
@@ -293,7 +293,38 @@ bad "bad endpoint" "--client: '10.0.0.1:99999'" --client 10.0.0.1:99999
 bad "bad segment" "--segment" --segment zero
 bad "bad probability" "--loss: '2'" --loss 2
 bad "unreadable data file" "--send-client: $T/none" --send-client @"$T/none"
-bad "record size" "--max-record: 100" --max-record 100
+bad "record size" "--max-record: '100' is out of range (bytes per record: 512 to 16384)" --max-record 100
+# numbers: the range of the option table, the same as tls{} (tests/unit/test_tls_opts checks Lua)
+bad "key update count" "--key-update: '1001' is out of range (KeyUpdates: 0 to 1000)" --key-update 1001
+bad "server key update count" "--server-key-update: '5000' is out of range (KeyUpdates: 0 to 1000)" --server-key-update 5000
+bad "renegotiations" "--renegotiate: '101' is out of range (renegotiations: 0 to 100)" --renegotiate 101 --version 1.2
+bad "RSA size" "--key-type: '16384' is out of range (bits of an RSA key: 512 to 8192)" --key-type rsa:16384
+bad "client RSA size" "--client-key-type: '100' is out of range (bits of an RSA key: 512 to 8192)" --client-cert --client-key-type rsa:100
+bad "time a capture cannot hold" "--time: '1e12' is out of range (seconds since 1970: 0 to 4000000000)" --time 1e12
+bad "time inf" "--time: 'inf' is not a number (seconds since 1970: 0 to 4000000000)" --time inf
+bad "time nan" "--time: 'nan' is not a number (seconds since 1970: 0 to 4000000000)" --time nan
+bad "negative time" "--time: '-1' is out of range (seconds since 1970: 0 to 4000000000)" --time -1
+bad "no conversations" "--count: '0' is out of range (conversations: 1 to 10000000)" -n 0
+bad "too many conversations" "--count: '10000001' is out of range (conversations: 1 to 10000000)" --count 10000001
+bad "record size too big" "--max-record: '16385' is out of range (bytes per record: 512 to 16384)" --max-record 16385
+bad "rtt" "--rtt: '61' is out of range (seconds: 0 to 60)" --rtt 61
+bad "seed" "--seed: '18446744073709551616' is out of range (a whole number: 0 to 18446744073709551615)" --seed 18446744073709551616
+bad "mss" "--mss: '63' is out of range (bytes: 64 to 65535)" --mss 63
+bad "security level" "--security-level: '6' is out of range (OpenSSL security level: 0 to 5)" --security-level 6
+bad "loss of every segment" "--loss: '1' is out of range (a probability: 0 to 1, 1 excluded)" --loss 1
+# curve and key type names users type
+for kt in p256:P-256 prime256v1:P-256 secp384r1:P-384 P-384:P-384 p521:P-521 ec:p384:P-384 EC:SECP521R1:P-521; do
+	run tls --key-type "${kt%:*}" --version 1.3 -w "$T/kt.pcap"
+	grep -q "a:PKEY: EC ${kt##*:}, " "$T/out" || break
+done
+check "--key-type curve aliases (p256, prime256v1, secp384r1, P-384, p521, ec:p384, EC:SECP521R1)" $? "${kt%:*}: $(grep PKEY "$T/out" | head -n 1)"
+run tls --key-type rsa:3072 --version 1.2 -w "$T/kt.pcap"
+[ $RC = 0 ] && grep -q "a:PKEY: RSA, 3072 (bit)" "$T/out"
+check "--key-type rsa:3072: a 3072-bit RSA server key" $? "$(grep PKEY "$T/out" | head -n 1)"
+run tls --help
+n=$(grep -c -- '^ *\(-., \)\?--[a-z]' "$T/out")
+[ $RC = 0 ] && [ "$n" -ge 55 ] && grep -q -- '--server-key-update N' "$T/out" && grep -q -- '--key-update N .*0..1000' "$T/out"
+check "--help lists the table's options with their ranges ($n lines)" $? ""
 run tls --version 1.3
 [ $RC = 2 ] && grep -q -- '-w FILE' "$T/err"
 check "no -w: usage error" $? ""

@@ -1,4 +1,6 @@
 /* test_cursor.c - the bounds-checked cursor and the text buffer. */
+#include <arpa/inet.h>
+
 #include "unit.h"
 
 static void test_bounds(void **state)
@@ -51,6 +53,48 @@ static void test_sequential(void **state)
 	assert_int_equal(u16, 2);
 	assert_int_equal(umpa_cur_u8_at(&sub, 2, &u8), -1); /* the sub-window is bounded */
 	assert_int_equal(umpa_cur_sub(&c, 6, 2, &sub), -1);
+}
+
+/* Host-order reads (netlink): what memcpy of a native value wrote comes back, at any alignment, bounded. */
+static void test_host_order(void **state)
+{
+	uint8_t b[11];
+	const uint16_t v16 = 0xbeef;
+	const uint32_t v32 = 0x11223344;
+	const int32_t s32 = -22; /* -EINVAL, as an NLMSG_ERROR carries it */
+	struct umpa_cur c;
+	uint16_t u16;
+	uint32_t u32;
+	int32_t i32;
+
+	(void)state;
+	memset(b, 0xaa, sizeof(b));
+	memcpy(b + 1, &v32, 4); /* unaligned */
+	memcpy(b + 5, &v16, 2);
+	memcpy(b + 7, &s32, 4);
+	umpa_cur_init(&c, b, sizeof(b));
+	assert_int_equal(umpa_cur_h32_at(&c, 1, &u32), 0);
+	assert_int_equal(u32, v32);
+	assert_int_equal(umpa_cur_h16_at(&c, 5, &u16), 0);
+	assert_int_equal(u16, v16);
+	assert_int_equal(umpa_cur_hs32_at(&c, 7, &i32), 0);
+	assert_int_equal(i32, -22);
+	/* host order is not network order on a little-endian machine, and equal on a big-endian one */
+	assert_int_equal(umpa_cur_be32_at(&c, 1, &u32), 0);
+	assert_int_equal(u32 == v32, htonl(1) == 1);
+	assert_int_equal(c.err, 0);
+	/* bounds: one byte short, past the end, offsets that would overflow */
+	u32 = 7;
+	assert_int_equal(umpa_cur_h32_at(&c, 8, &u32), -1);
+	assert_int_equal(u32, 7); /* untouched */
+	assert_int_equal(c.err, 1);
+	assert_int_equal(umpa_cur_h16_at(&c, 10, &u16), -1);
+	assert_int_equal(umpa_cur_h16_at(&c, SIZE_MAX, &u16), -1);
+	assert_int_equal(umpa_cur_hs32_at(&c, SIZE_MAX - 1, &i32), -1);
+	assert_int_equal(umpa_cur_h32_at(&c, 7, &u32), 0); /* exactly at the end is fine */
+	/* an empty cursor reads nothing */
+	umpa_cur_init(&c, NULL, 4);
+	assert_int_equal(umpa_cur_h16_at(&c, 0, &u16), -1);
 }
 
 static void test_bits(void **state)
@@ -129,10 +173,8 @@ static void test_sbuf(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_bounds),
-	    cmocka_unit_test(test_sequential),
-	    cmocka_unit_test(test_bits),
-	    cmocka_unit_test(test_sbuf),
+	    cmocka_unit_test(test_bounds),     cmocka_unit_test(test_sequential), cmocka_unit_test(test_bits),
+	    cmocka_unit_test(test_host_order), cmocka_unit_test(test_sbuf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

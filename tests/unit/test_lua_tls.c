@@ -357,20 +357,64 @@ static void test_errors(void **state)
 {
 	(void)state;
 	build_fails("return tls{verison='1.3'}", "tls: unknown option 'verison' (options: version,", NULL);
-	build_fails("return tls{version={}}", "tls: version: want a string", NULL);
-	build_fails("return tls{ciphers='NOPE', version='1.2'}", "ciphers: no cipher matches", "--ciphers");
-	build_fails("return tls{version='1.7'}", "version", NULL);
+	build_fails("return tls{version={}}", "tls{version=...}: want a string, got a table", NULL);
+	build_fails("return tls{ciphers='NOPE', version='1.2'}", "tls{ciphers=...}: no cipher matches 'NOPE'",
+		    "--ciphers");
+	build_fails("return tls{version='1.7'}", "tls{version=...}: unknown version '1.7'", NULL);
 	build_fails("return tls{cert='/etc/passwd'}", "sandbox", NULL);
-	build_fails("return tls{resume='maybe'}", "tls: resume: want", NULL);
-	build_fails("return tls{client='10.0.0.300:1'}", "tls: client: '10.0.0.300' is not an IPv4", NULL);
-	build_fails("return tls{server='10.0.0.1:99999'}", "tls: server: bad port", NULL);
-	build_fails("return tls{ipv6='yes'}", "tls: ipv6: want true or false", NULL);
-	build_fails("return tls{loss=2}", "tls: loss: want a number from 0 to 1", NULL);
+	build_fails("return tls{resume='maybe'}", "tls{resume=...}: 'maybe' is not one of id, ticket, psk, none", NULL);
+	build_fails("return tls{client='10.0.0.300:1'}", "tls{client=...}: '10.0.0.300:1' is not ADDR", NULL);
+	build_fails("return tls{server='10.0.0.1:99999'}",
+		    "tls{server=...}: '10.0.0.1:99999' is not ADDR, ADDR:PORT, [IPV6]:PORT or :PORT (port 1..65535)",
+		    NULL);
+	build_fails("return tls{ipv6='yes'}", "tls{ipv6=...}: want true or false", NULL);
+	build_fails("return tls{loss=2}", "tls{loss=...}: '2' is out of range (a probability: 0 to 1)", NULL);
 	build_fails("return tls('1.3')", "bad argument #1 to 'tls'", NULL);
-	build_fails("return tls{count=0}", "tls: count: want an integer from 1", NULL);
-	build_fails("return tls{psk='abc'}", "tls: psk: want 2 to 128 hex digits", NULL);
-	build_fails("return tls{psk='zz'}", "tls: psk: 'z' is not a hex digit", NULL);
-	build_fails("return tls{psk='0011', resume='ticket'}", "psk: cannot be combined", "--psk");
+	build_fails("return tls{count=0}", "tls{count=...}: '0' is out of range (conversations: 1 to 10000000)", NULL);
+	build_fails("return tls{psk='abc'}", "tls{psk=...}: want 2 to 128 hex digits", NULL);
+	build_fails("return tls{psk='zz'}", "tls{psk=...}: 'z' is not a hex digit", NULL);
+	build_fails("return tls{psk='0011', resume='ticket'}", "tls{psk=...}: cannot be combined", "--psk");
+	/* numbers: the option table's ranges, as on the command line (tests/tls/tls_cli.sh) */
+	build_fails("return tls{key_update=1001}",
+		    "tls{key_update=...}: '1001' is out of range (KeyUpdates: 0 to 1000)", NULL);
+	build_fails("return tls{renegotiate=101}",
+		    "tls{renegotiate=...}: '101' is out of range (renegotiations: 0 to 100)", NULL);
+	build_fails("return tls{key_type='rsa:16384'}",
+		    "tls{key_type=...}: '16384' is out of range (bits of an RSA key: 512 to 8192)", NULL);
+	build_fails("return tls{time=1e12}", "tls{time=...}: '1000000000000' is out of range (seconds since 1970",
+		    NULL);
+	build_fails("return tls{time=-1}", "tls{time=...}: '-1' is out of range (seconds since 1970", NULL);
+	build_fails("return tls{time=0/0}", "tls{time=...}: ", NULL);
+	build_fails("return tls{rtt=math.huge}", "tls{rtt=...}: 'inf' is not a number (seconds: 0 to 60)", NULL);
+	build_fails("return tls{seed=-1}", "tls{seed=...}: '-1' is out of range", NULL);
+	build_fails("return tls{max_record=100}", "tls{max_record=...}: '100' is out of range (bytes per record", NULL);
+	build_fails("return tls{count=20000}", "tls{count=...}: '20000' is more than a template runs in one call",
+		    NULL);
+	build_fails("return tls{key_update=1.5}", "tls{key_update=...}: '1.5' is not a whole number", NULL);
+}
+
+/* The curve names users type: tls{} makes the server key asked for. */
+static void test_key_type_aliases(void **state)
+{
+	struct umpa_lua *L = open_state();
+	struct seen s = {0};
+
+	(void)state;
+	build_ok(
+	    L,
+	    "local want = { p256='EC P-256', ['P-256']='EC P-256', prime256v1='EC P-256', secp384r1='EC P-384',\n"
+	    "  ['ec:p384']='EC P-384', P521='EC P-521', ['EC:SECP521R1']='EC P-521', ED25519='ED25519' }\n"
+	    "local out = {}\n"
+	    "for kt, name in pairs(want) do\n"
+	    "  local r = tls{version='1.3', key_type=kt}\n"
+	    "  assert(r.report.ok, r.report.error)\n"
+	    "  assert(r.report.server_chain[1].key_type == name, kt .. ': ' .. r.report.server_chain[1].key_type)\n"
+	    "  out[#out + 1] = r\n"
+	    "end\n"
+	    "return out\n",
+	    &s);
+	assert_int_equal(s.syn, 8);
+	umpa_lua_close(L);
 }
 
 int main(void)
@@ -384,6 +428,7 @@ int main(void)
 	    cmocka_unit_test(test_comments_and_times),
 	    cmocka_unit_test(test_psk),
 	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_key_type_aliases),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
