@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reasm_internal.h"
 #include "umpa_protos.h"
 #include "umpa_reasm.h"
 

@@ -66,6 +66,7 @@
 #include <strings.h>
 
 #include "proto_common.h"
+#include "reasm_internal.h"
 #include "umpa_protos.h"
 #include "umpa_reasm.h"
 #include "umpa_render.h"

@@ -87,13 +87,4 @@ void umpa_reasm_show(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame, e
 /** Copy the counters of @p r into @p st. */
 void umpa_reasm_get_stats(const struct umpa_reasm *r, struct umpa_reasm_stats *st);
 
-/* ---- between tls.c and the reassembler (library-internal) ---- */
-
-/** True when tls layer @p li of @p p holds a ServerHello that selects TLS 1.3 (supported_versions). */
-int umpa_tls_selects_tls13_(const struct umpa_pkt *p, unsigned li);
-
-/** Mark tls layer @p li of @p p as part of a TLS 1.3 connection (its application data records are then
- * shown with Wireshark's tls.record.opaque_type). */
-void umpa_tls_mark_tls13_(struct umpa_pkt *p, unsigned li);
-
 #endif

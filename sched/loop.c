@@ -750,6 +750,11 @@ int umpa_loop_signalled(const struct umpa_loop *l)
 	return l->signalled;
 }
 
+struct event_base *umpa_loop_event_base(struct umpa_loop *l)
+{
+	return l->clock == UMPA_CLOCK_LIVE ? l->base : NULL;
+}
+
 /* ---- sources registry ---- */
 
 int umpa_loop_track_source_(struct umpa_loop *l, struct umpa_source *s, struct umpa_err *e)

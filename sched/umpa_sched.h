@@ -246,6 +246,15 @@ int umpa_loop_on_signal(struct umpa_loop *loop, int signum, umpa_signal_cb cb, v
  */
 int umpa_loop_break_on_signal(struct umpa_loop *loop, int signum, struct umpa_err *e);
 
+struct event_base;
+
+/**
+ * The libevent event_base of a live loop, for hosts that put their own
+ * libevent users on the same loop (a control plane's evhttp).  NULL on a
+ * virtual loop.
+ */
+struct event_base *umpa_loop_event_base(struct umpa_loop *loop);
+
 /** The last signal that broke the loop through umpa_loop_break_on_signal, or 0. */
 int umpa_loop_signalled(const struct umpa_loop *loop);
 

@@ -114,7 +114,7 @@ enum umpa_tls_ogroup {
 	UMPA_TLS_OG_CERT,      /**< certificates */
 	UMPA_TLS_OG_HANDSHAKE, /**< handshake and records */
 	UMPA_TLS_OG_TCP,       /**< TCP */
-	UMPA_TLS_OG_N_,
+	UMPA_TLS_OG_COUNT,     /**< how many sections there are */
 };
 
 /** One option. */

@@ -85,6 +85,7 @@
 #include <lua.h>
 #include <lualib.h>
 
+#include "lua_internal.h"
 #include "umpa_lua.h"
 #include "umpa_lua_tls.h"
 #include "umpa_protos.h"

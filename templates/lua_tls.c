@@ -31,6 +31,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "lua_internal.h"
 #include "umpa_lua_tls.h"
 #include "umpa_tls.h"
 #include "umpa_tls_opts.h"

@@ -37,18 +37,4 @@ struct umpa_lua_tls_keys {
  */
 const struct umpa_lua_tls_keys *umpa_lua_tls_keys(struct umpa_lua *L);
 
-struct umpa_tls_conf;
-
-/**
- * Internal (tests): evaluate @p chunk (Lua code returning an option table)
- * in @p L, read the table as tls{} does, without running the pump, and hand
- * the result to @p cb while its strings are alive.  Returns 0, or -1 with
- * @p e set to the error tls{} would raise.
- */
-int umpa_lua_tls_read_(struct umpa_lua *L, const char *chunk, void (*cb)(const struct umpa_tls_conf *c, void *arg),
-		       void *arg, struct umpa_err *e);
-
-/** Internal: define tls{} in a new state (called from templates/lua.c). */
-void umpa_lua_tls_open_(struct lua_State *L);
-
 #endif

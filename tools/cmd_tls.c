@@ -70,7 +70,7 @@ static const char tls_usage_tail[] =
     "Exit status: 0 every handshake succeeded, 1 a handshake failed (written and reported) or I/O\n"
     "error, 2 bad command line (including what OpenSSL refuses before running).\n";
 
-static const char *const tls_groups[UMPA_TLS_OG_N_] = {
+static const char *const tls_groups[UMPA_TLS_OG_COUNT] = {
     [UMPA_TLS_OG_RUN] = "Conversations:",
     [UMPA_TLS_OG_ALGO] = "Versions and algorithms:",
     [UMPA_TLS_OG_CERT] = "Certificates (generated on the fly unless given: a CA and a leaf it signs, SAN = --sni):",
@@ -82,7 +82,7 @@ static const char *const tls_groups[UMPA_TLS_OG_N_] = {
 static void usage_(FILE *f)
 {
 	fputs(tls_usage_head, f);
-	for (int g = 0; g < UMPA_TLS_OG_N_; g++) {
+	for (int g = 0; g < UMPA_TLS_OG_COUNT; g++) {
 		fprintf(f, "%s\n", tls_groups[g]);
 		for (const struct umpa_tls_optdef *d = umpa_tls_optdefs; d->key; d++) {
 			char left[64];

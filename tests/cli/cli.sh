@@ -19,8 +19,9 @@ if [ ! -x "$UMPA" ]; then
 fi
 command -v python3 >/dev/null 2>&1 || { echo "cli: python3 missing: skipped"; exit 77; }
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/umpa-cli.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/../tmpdir.sh"
+T=$(umpa_tmpdir cli) || exit 1
+trap 'umpa_tmpdir_done "$T"' EXIT
 PASS=0
 FAIL=0
 SKIP=0

@@ -60,8 +60,9 @@ if head -c 4096 "$UMPA" 2>/dev/null | grep -q 'libtool'; then
 	done
 fi
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/umpa-corpus.XXXXXX") || exit 1
-trap 'rm -rf "$WORK"' EXIT
+. "$(dirname "$0")/../tmpdir.sh"
+WORK=$(umpa_tmpdir corpus) || exit 1
+trap 'umpa_tmpdir_done "$WORK"' EXIT
 mkdir -p "$WORK/out" "$WORK/res"
 export UMPA MODES TMO WORK PY
 

@@ -25,11 +25,12 @@ for t in tshark tcpdump ping setpriv; do
 	fi
 done
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/umpa-live.XXXXXX") || exit 1
+. "$(dirname "$0")/../tmpdir.sh"
+T=$(umpa_tmpdir live) || exit 1
 chmod 755 "$T"
 cleanup() {
 	netns_cleanup
-	rm -rf "$T"
+	umpa_tmpdir_done "$T"
 }
 netns_pair live || {
 	echo "FAIL: cannot create the namespace pair"

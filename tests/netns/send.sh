@@ -20,8 +20,9 @@ netns_pair send || {
 	echo "FAIL: cannot create the namespaces"
 	exit 1
 }
-TMP=$(mktemp -d /tmp/umpa-send-XXXXXX)
-trap 'netns_cleanup; rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/../tmpdir.sh"
+TMP=$(umpa_tmpdir send) || exit 1
+trap 'netns_cleanup; umpa_tmpdir_done "$TMP"' EXIT
 
 # ctr NS NAME: absolute value of a kernel SNMP counter in namespace NS
 ctr() { ip netns exec "$1" nstat -asz "$2" | awk -v k="$2" '$1 == k { print $2 }'; }

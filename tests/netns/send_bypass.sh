@@ -24,8 +24,9 @@ netns_pair sbyp || {
 	echo "FAIL: cannot create the namespaces"
 	exit 1
 }
-TMP=$(mktemp -d /tmp/umpa-send-bypass-XXXXXX)
-trap 'netns_cleanup; rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/../tmpdir.sh"
+TMP=$(umpa_tmpdir send-bypass) || exit 1
+trap 'netns_cleanup; umpa_tmpdir_done "$TMP"' EXIT
 for ns in "$NS_A" "$NS_B"; do ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1; done
 fail=0
 N=2000

@@ -22,10 +22,11 @@ netns_pair sr || {
 	echo "FAIL: cannot create namespaces"
 	exit 1
 }
-TMP=$(mktemp -d)
+. "$(dirname "$0")/../tmpdir.sh"
+TMP=$(umpa_tmpdir sr) || exit 1
 cleanup() {
 	netns_cleanup
-	rm -rf "$TMP"
+	umpa_tmpdir_done "$TMP"
 }
 trap cleanup EXIT
 

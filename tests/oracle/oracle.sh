@@ -20,4 +20,11 @@ if ! [ -x "$UMPA" ]; then
 	echo "FAIL: no umpa binary at $UMPA"
 	exit 99
 fi
+# UMPA_KEEP (tests/tmpdir.sh): keep the pcap and both JSON outputs
+. "$(dirname "$0")/../tmpdir.sh"
+if umpa_keep; then
+	keep=$(umpa_tmpdir oracle) || exit 99
+	echo "kept $keep"
+	set -- --keep "$keep" "$@"
+fi
 exec "$PY" "$srcdir/tests/oracle/oracle.py" --umpa "$UMPA" --cases "$srcdir/tests/oracle/cases.lua" "$@"

@@ -23,8 +23,9 @@ if ! "$UMPA" tls --help >/dev/null 2>&1; then
 	echo "tls_show: this umpa has no 'tls' command: skipped"
 	exit 77
 fi
-dir=$(mktemp -d /tmp/umpa-tls-show-XXXXXX)
-trap 'rm -rf "$dir"' EXIT
+. "$(dirname "$0")/../tmpdir.sh"
+dir=$(umpa_tmpdir tls-show) || exit 1
+trap 'umpa_tmpdir_done "$dir"' EXIT
 
 configs=(
 	"--version 1.2 --key-type rsa --send-server 5000"

@@ -49,8 +49,9 @@ for tool in tshark editcap xxd; do
 	command -v $tool >/dev/null 2>&1 || { echo "matrix: $tool missing: skipped"; exit 77; }
 done
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/umpa-matrix.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/../tmpdir.sh"
+T=$(umpa_tmpdir matrix) || exit 1
+trap 'umpa_tmpdir_done "$T"' EXIT
 PASS=0
 FAIL=0
 START=$(date +%s)

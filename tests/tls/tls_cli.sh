@@ -20,8 +20,9 @@ for tool in tshark /usr/bin/python3 xxd; do
 done
 PY=/usr/bin/python3
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/umpa-tls-cli.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/../tmpdir.sh"
+T=$(umpa_tmpdir tls-cli) || exit 1
+trap 'umpa_tmpdir_done "$T"' EXIT
 START=$(date +%s)
 PASS=0
 FAIL=0

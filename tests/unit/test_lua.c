@@ -3,7 +3,6 @@
 
 #include <dlfcn.h>
 #include <lua.h>
-#include <time.h>
 
 #include "umpa_lua.h"
 
@@ -549,47 +548,6 @@ static void test_example_lua(void **state)
 	umpa_lua_close(L);
 }
 
-/* Time one build of @expr (or @reps builds of it) into a callback that does nothing. */
-static void bench(struct umpa_lua *L, const char *expr, int reps, unsigned long want)
-{
-	struct umpa_err e = {0};
-	struct timespec a, b, ca, cb;
-	unsigned long count = 0;
-	double s, cpu;
-
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ca);
-	for (int i = 0; i < reps; i++) {
-		long rc = umpa_lua_build(L, expr, "bench", 0, nothing, &count, &e);
-		if (rc < 0)
-			fail_msg("%s: %s", expr, e.msg);
-	}
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cb);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	assert_int_equal(count, want);
-	s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-	cpu = (double)(cb.tv_sec - ca.tv_sec) + (double)(cb.tv_nsec - ca.tv_nsec) / 1e9;
-	fprintf(stderr, "# %lu packets of %s%s: %.3f s (%.3f s CPU), %.2f Mpkt/s (%.2f per CPU second)\n", count, expr,
-		reps > 1 ? " (one build each)" : "", s, cpu, (double)count / s / 1e6, (double)count / cpu / 1e6);
-}
-
-/* Not a test of correctness: how fast packets are built (printed, never failed). */
-static void test_speed(void **state)
-{
-	struct umpa_lua *L;
-
-	(void)state;
-	if (getenv("UMPA_NOBENCH")) /* under valgrind */
-		skip();
-	L = open_state();
-	bench(L, "ip{}/udp{sport=range(1,1000), dport=range(1,1000)}", 1, 1000000);
-	bench(L, "ether{}/ip{dst='10.0.0.2'}/tcp{sport=range(1,1000), dport=range(1,1000), flags='S'}", 1, 1000000);
-	bench(L, "(function() local s = ip{}/udp{} local t = {} for i = 1, 1000000 do t[i] = s end return t end)()", 1,
-	      1000000);
-	bench(L, "ip{}/udp{}", 100000, 100000);
-	umpa_lua_close(L);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -610,7 +568,6 @@ int main(void)
 	    cmocka_unit_test(test_packet_rebuilt),
 	    cmocka_unit_test(test_push_pkt),
 	    cmocka_unit_test(test_example_lua),
-	    cmocka_unit_test(test_speed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -324,7 +324,7 @@ static void run_full_n(const struct umpa_tcps_opts *os, size_t n, const char *ta
 	char path[128];
 
 	assert_true(n <= 4);
-	snprintf(path, sizeof(path), "/tmp/umpa-tcps-%d-%s.pcap", (int)getpid(), tag);
+	snprintf(path, sizeof(path), "%s/umpa-tcps-%d-%s.pcap", unit_tmpdir(), (int)getpid(), tag);
 	w = umpa_capw_open(path, UMPA_CAP_PCAP, UMPA_LINKTYPE_ETHERNET, &e);
 	assert_non_null(w);
 	for (size_t i = 0; i < n; i++) {
@@ -351,8 +351,7 @@ static void run_full_n(const struct umpa_tcps_opts *os, size_t n, const char *ta
 	}
 	assert_int_equal(umpa_capw_close(w, &e), 0);
 	tshark_check(path, n, frames);
-	if (!getenv("KEEP"))
-		unlink(path);
+	unit_discard(path);
 }
 
 static void run_full(const struct umpa_tcps_opts *o, const char *tag)
@@ -441,7 +440,7 @@ static void test_tshark_catches_damage(void **state)
 	}
 	umpa_tcps_opts_init(&o);
 	conversation(&o, &c, NULL);
-	snprintf(path, sizeof(path), "/tmp/umpa-tcps-%d-damaged.pcap", (int)getpid());
+	snprintf(path, sizeof(path), "%s/umpa-tcps-%d-damaged.pcap", unit_tmpdir(), (int)getpid());
 	for (int mode = 0; mode < 2; mode++) {
 		struct umpa_capw *w = umpa_capw_open(path, UMPA_CAP_PCAP, UMPA_LINKTYPE_ETHERNET, &e);
 
@@ -950,7 +949,7 @@ static void run_hostile(struct hcase *cs, size_t n)
 	char path[128];
 
 	assert_true(fo && ta && frames);
-	snprintf(path, sizeof(path), "/tmp/umpa-tcps-%d-%s.pcap", (int)getpid(), cs[0].tag);
+	snprintf(path, sizeof(path), "%s/umpa-tcps-%d-%s.pcap", unit_tmpdir(), (int)getpid(), cs[0].tag);
 	w = umpa_capw_open(path, UMPA_CAP_PCAP, UMPA_LINKTYPE_ETHERNET, &e);
 	assert_non_null(w);
 	for (size_t i = 0; i < n; i++) {
@@ -990,8 +989,7 @@ static void run_hostile(struct hcase *cs, size_t n)
 	}
 	for (size_t i = 0; i < n; i++)
 		check_tsa(cs[i].tag, &cs[i].st, &ta[i], &fo[i], frames[i]);
-	if (!getenv("KEEP"))
-		unlink(path);
+	unit_discard(path);
 	free(fo);
 	free(ta);
 	free(frames);
@@ -1164,7 +1162,7 @@ static void test_half_close(void **state)
 
 	(void)state;
 	fill_data();
-	snprintf(path, sizeof(path), "/tmp/umpa-tcps-%d-half.pcap", (int)getpid());
+	snprintf(path, sizeof(path), "%s/umpa-tcps-%d-half.pcap", unit_tmpdir(), (int)getpid());
 	c.w = umpa_capw_open(path, UMPA_CAP_PCAP, UMPA_LINKTYPE_ETHERNET, &e);
 	assert_non_null(c.w);
 	umpa_tcps_opts_init(&o);
@@ -1213,8 +1211,7 @@ static void test_half_close(void **state)
 		}
 	}
 	tshark_check(path, 1, &c.n);
-	if (!getenv("KEEP"))
-		unlink(path);
+	unit_discard(path);
 	coll_free(&c);
 }
 
@@ -1234,7 +1231,7 @@ static void test_half_close_hostile(void **state)
 
 	(void)state;
 	fill_data();
-	snprintf(path, sizeof(path), "/tmp/umpa-tcps-%d-half2.pcap", (int)getpid());
+	snprintf(path, sizeof(path), "%s/umpa-tcps-%d-half2.pcap", unit_tmpdir(), (int)getpid());
 	c.w = umpa_capw_open(path, UMPA_CAP_PCAP, UMPA_LINKTYPE_ETHERNET, &e);
 	assert_non_null(c.w);
 	umpa_tcps_opts_init(&o);
@@ -1271,8 +1268,7 @@ static void test_half_close_hostile(void **state)
 		tshark_analysis(path, 1, &ta, &fo);
 		check_tsa("half-close-hostile", &st, &ta, &fo, c.n);
 	}
-	if (!getenv("KEEP"))
-		unlink(path);
+	unit_discard(path);
 	coll_free(&c);
 }
 

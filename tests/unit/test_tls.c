@@ -1009,7 +1009,7 @@ static void test_labels_match_records(void **state)
 
 static void test_tshark_decrypts_everything(void **state)
 {
-	char pcap[64], pcapng[64], keyf[64];
+	char pcap[128], pcapng[128], keyf[128];
 	struct umpa_err e = {0};
 	struct umpa_capw *w;
 	FILE *f;
@@ -1019,9 +1019,9 @@ static void test_tshark_decrypts_everything(void **state)
 		fprintf(stderr, "tshark not found: skipping the decryption checks\n");
 		skip();
 	}
-	snprintf(pcap, sizeof(pcap), "/tmp/umpa-tls-%d.pcap", (int)getpid());
-	snprintf(pcapng, sizeof(pcapng), "/tmp/umpa-tls-%d.pcapng", (int)getpid());
-	snprintf(keyf, sizeof(keyf), "/tmp/umpa-tls-%d.keys", (int)getpid());
+	snprintf(pcap, sizeof(pcap), "%s/umpa-tls-%d.pcap", unit_tmpdir(), (int)getpid());
+	snprintf(pcapng, sizeof(pcapng), "%s/umpa-tls-%d.pcapng", unit_tmpdir(), (int)getpid());
+	snprintf(keyf, sizeof(keyf), "%s/umpa-tls-%d.keys", unit_tmpdir(), (int)getpid());
 	fprintf(stderr, "%d streams, %zu packets, %zu bytes of key log\n", g.nstreams, g.n, g.kl_len);
 	for (int ng = 0; ng < 2; ng++) {
 		w = umpa_capw_open(ng ? pcapng : pcap, ng ? UMPA_CAP_PCAPNG : UMPA_CAP_PCAP, UMPA_LINKTYPE_ETHERNET,
@@ -1042,11 +1042,9 @@ static void test_tshark_decrypts_everything(void **state)
 	check_plaintext(pcapng, NULL); /* pcapng, its own secrets block */
 	check_messages(pcapng);
 	/* (no "without keys" control run: plaintext equal to what was sent cannot come without them) */
-	if (!getenv("UMPA_TLS_KEEP")) {
-		unlink(pcap);
-		unlink(pcapng);
-		unlink(keyf);
-	}
+	unit_discard(pcap);
+	unit_discard(pcapng);
+	unit_discard(keyf);
 }
 
 static int teardown_all(void **state)

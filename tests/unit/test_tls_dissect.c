@@ -498,7 +498,7 @@ static char tmpdir[64];
 static int setup_dir(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/umpa-tls-XXXXXX");
+	snprintf(tmpdir, sizeof(tmpdir), "%s/umpa-tls-XXXXXX", unit_tmpdir());
 	return mkdtemp(tmpdir) ? 0 : -1;
 }
 
@@ -507,7 +507,7 @@ static int teardown_dir(void **state)
 	char cmd[128];
 
 	(void)state;
-	if (getenv("UMPA_KEEP")) { /* keep the captures to look at */
+	if (unit_keep()) { /* keep the captures to look at */
 		fprintf(stderr, "captures kept in %s\n", tmpdir);
 		return 0;
 	}

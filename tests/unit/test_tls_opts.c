@@ -15,6 +15,7 @@
 
 #include "umpa_lua.h"
 #include "umpa_lua_tls.h"
+#include "lua_internal.h"
 #include "umpa_tls.h"
 #include "umpa_tls_opts.h"
 #include "unit.h"

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -388,6 +390,41 @@ static inline int unit_tshark_check(const char *path, const char *opts, int fram
 	assert_int_equal(seen, frames);
 	assert_int_equal(bad, 0);
 	return hits;
+}
+
+/*
+ * UMPA_KEEP: the one switch that keeps test artefacts (captures, key logs) to look at, the same in
+ * the unit tests and the scripts (README, Tests).  Unset, empty or 0: artefacts are written under
+ * $TMPDIR (default /tmp) and removed.  A directory: they are written there and kept.  Anything else
+ * (1): they are written under $TMPDIR and kept, and each kept path is printed.
+ */
+
+/** True when UMPA_KEEP asks to keep test artefacts. */
+static inline int unit_keep(void)
+{
+	const char *k = getenv("UMPA_KEEP");
+
+	return k && *k && strcmp(k, "0") != 0;
+}
+
+/** The directory test artefacts go to: $UMPA_KEEP when it names a directory, else $TMPDIR or /tmp. */
+static inline const char *unit_tmpdir(void)
+{
+	const char *k = getenv("UMPA_KEEP"), *t = getenv("TMPDIR");
+	struct stat st;
+
+	if (unit_keep() && stat(k, &st) == 0 && S_ISDIR(st.st_mode))
+		return k;
+	return t && *t ? t : "/tmp";
+}
+
+/** Remove the artefact @p path, or, under UMPA_KEEP, keep it and say where it is. */
+static inline void unit_discard(const char *path)
+{
+	if (unit_keep())
+		fprintf(stderr, "# kept %s\n", path);
+	else
+		unlink(path);
 }
 
 #endif

@@ -1,0 +1,18 @@
+/* reasm_internal.h - internal: what protocols/tls.c tells the reassembler (protocols/tcp_reasm.c).
+ *
+ * Not installed, not exported (names end with an underscore; the library exports
+ * only umpa_* names without one, Makefile.am).
+ */
+#ifndef UMPA_REASM_INTERNAL_H
+#define UMPA_REASM_INTERNAL_H
+
+#include "umpa_packet.h"
+
+/** True when tls layer @p li of @p p holds a ServerHello that selects TLS 1.3 (supported_versions). */
+int umpa_tls_selects_tls13_(const struct umpa_pkt *p, unsigned li);
+
+/** Mark tls layer @p li of @p p as part of a TLS 1.3 connection (its application data records are then
+ * shown with Wireshark's tls.record.opaque_type). */
+void umpa_tls_mark_tls13_(struct umpa_pkt *p, unsigned li);
+
+#endif

@@ -1,0 +1,221 @@
+/* umpa_run.h - the template runtime behind `umpa run`.
+ *
+ * A run is one template (a Lua script in the umpa_lua sandbox) on one loop:
+ *  - live (opts.ifaces): the live clock, one capture handle and one injector
+ *    per interface, received packets dispatched from the loop;
+ *  - offline (opts.offline): the virtual clock driven by a capture file
+ *    (umpa_loop_replay): its packets arrive at their timestamps, what the
+ *    template sends goes only to the output file; the same input gives a
+ *    byte-identical output and a week of timers passes in seconds;
+ *  - neither: the template is loaded (parameters declared, rules made) but
+ *    nothing runs; for `umpa run T --help` and the tests.
+ *
+ * The Lua API a template sees (templates/README.md has the guide):
+ *
+ *     params{ip={type="ipv4", default="10.0.0.1", help="address to answer for"}}
+ *     on("icmp", {["ip.dst"]=param.ip, ["icmp.type"]="echo-request"}, function(p)
+ *       send(reply(p, icmp{type="echo-reply"}))
+ *     end)
+ *     every(60, function() log("alive; answered", counter("rule.1.out")) end)
+ *     function on_param(name, value) log("now", name, "=", value) end
+ *
+ *   params{NAME={type=, default=, help=}, ...}  declare parameters: types
+ *       string, int, number, bool, ipv4, ipv6, mac, list (comma separated);
+ *       values from --set override defaults, checked by type; a --set of a
+ *       name no template declared is an error naming it.  Read as param.NAME.
+ *   on([bpf,] [fields,] fn)  a persistent rule: BPF text and/or a table of
+ *       field predicates ({["ip.dst"]="10.0.0.5"}, a list value = any of) or
+ *       a predicate string ("ip.ttl<5"); fn(p) gets the packet object.
+ *       Returns the rule number; each rule counts rule.N.in (matches) and
+ *       rule.N.out (packets sent from its callback).
+ *   expect{send=pkt, on={{fields, fn}, ...}, timeout=s, retries=n,
+ *       on_reply=fn, on_timeout=fn}   an exchange on sched/umpa_expect.h.
+ *   after(s, fn), every(s, fn) -> timer with :cancel(); at(t, fn) absolute.
+ *   send(pkt [, iface])  build and send (a layer stack, packet, list).
+ *   reply(p, layer...)   a stack answering p: ether/ip/ipv6 swapped from p,
+ *       UDP/TCP ports swapped, ICMP id/seq echoed, TCP ack = seq + len;
+ *       the given layers replace the ones of the same protocol.
+ *   log(...), count(name [, n]), counter(name), now(), stop().
+ *   file.read(path), file.write(path, data), file.append(path, data): only
+ *       under --allow-read / --allow-write directories (checked after realpath).
+ *   on_param(name, value): a global function, called after a parameter
+ *       changed at run time (umpa_run_param_set).
+ *
+ * Every callback runs with the sandbox's per-call limits.  A callback that
+ * fails (error, limit) is counted ("errors"), logged with its file:line, and
+ * the run goes on; with opts.strict the run stops and umpa_run_run returns
+ * the error.
+ *
+ * Library code: nothing here prints or exits; log lines go to the log sink.
+ * Single-threaded: every function is called from the loop's thread (a
+ * control plane runs its evhttp on umpa_run_loop()'s event base).
+ */
+#ifndef UMPA_RUN_H
+#define UMPA_RUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "umpa_error.h"
+#include "umpa_sbuf.h"
+#include "umpa_sched.h"
+
+/** A running (or loaded) template (opaque). */
+struct umpa_run;
+
+/** How to run a template (zero it, then fill what you need). */
+struct umpa_run_opts {
+	const char *tmpl;               /**< path ("x.lua", "./x") or shipped name ("icmp-host") */
+	const char *search;             /**< ':'-separated dirs for names (NULL: UMPA_TEMPLATE_PATH, then the install dir) */
+	const char *const *ifaces;      /**< live interfaces (-i), or NULL */
+	size_t nifaces;                 /**< their number */
+	const char *offline;            /**< capture file to replay on the virtual clock, or NULL */
+	const char *out;                /**< pcapng of everything sent and received (-w), or NULL */
+	const char *const *sets;        /**< "key=value" parameter settings (--set), or NULL */
+	size_t nsets;                   /**< their number */
+	const char *const *allow_read;  /**< directories file.read may read under */
+	size_t nallow_read;             /**< their number */
+	const char *const *allow_write; /**< directories file.write/append may write under */
+	size_t nallow_write;            /**< their number */
+	int strict;                     /**< a failing callback stops the run with its error */
+	size_t mem_limit;               /**< Lua memory cap in bytes (0: the sandbox default) */
+	unsigned long long instr_limit; /**< VM instructions per callback (0: the sandbox default) */
+};
+
+/**
+ * Resolve a template name: @p tmpl containing a '/' or ending in ".lua" is a
+ * path; otherwise NAME.lua is looked up in @p search (':'-separated; NULL:
+ * $UMPA_TEMPLATE_PATH, then UMPA_TEMPLATEDIR).  Writes the path into @p out
+ * (@p n bytes).  Returns 0 or -UMPA_ENOENT ("template 'x': not found in
+ * DIRS").
+ */
+int umpa_run_find(const char *tmpl, const char *search, char *out, size_t n, struct umpa_err *e);
+
+/** One shipped template as umpa_run_list sees it. */
+typedef void (*umpa_run_list_cb)(void *arg, const char *name, const char *path, const char *summary);
+
+/**
+ * List the templates in @p search (as umpa_run_find; a name found in two
+ * dirs is listed once, the first), sorted by name, with the one-line summary
+ * from each file's header comment ("-- NAME: SUMMARY" on its first line).
+ * Returns the number listed or a negative error.
+ */
+int umpa_run_list(const char *search, umpa_run_list_cb cb, void *arg, struct umpa_err *e);
+
+/**
+ * Create a run: resolve and load the template in a fresh sandbox, open the
+ * interfaces or the offline input and the output file, run the template's
+ * top level (it declares parameters and rules; --set values are applied and
+ * type-checked when it calls params{}; unknown names fail after it).
+ * Returns the run, or NULL with @p e set to one line naming file:line, the
+ * parameter or the interface.
+ */
+struct umpa_run *umpa_run_new(const struct umpa_run_opts *o, struct umpa_err *e);
+
+/**
+ * Run until @p duration_ns has passed on the run's clock (<= 0: no limit),
+ * until umpa_run_stop, until the template calls stop(), or (offline) until
+ * the input ends (timers then run up to the last packet's time, or to start
+ * + duration when that is given and later).  Returns 0, or a negative error:
+ * I/O, a failing callback under opts.strict, the loop's.
+ */
+int umpa_run_run(struct umpa_run *r, int64_t duration_ns, struct umpa_err *e);
+
+/** Stop the run after the current callback (from a callback or signal hook). */
+void umpa_run_stop(struct umpa_run *r);
+
+/** Flush and close the output, free everything.  NULL is fine.  Returns NULL. */
+struct umpa_run *umpa_run_free(struct umpa_run *r);
+
+/**
+ * The run's loop: a control plane adds its timers and, on a live loop, its
+ * evhttp on umpa_loop_event_base(umpa_run_loop(r)); a tool adds signal hooks.
+ */
+struct umpa_loop *umpa_run_loop(struct umpa_run *r);
+
+/** The resolved path of the template file. */
+const char *umpa_run_path(const struct umpa_run *r);
+
+/* ---- counters ---- */
+
+/**
+ * One counter.  Names: "rx", "tx" (packets received/sent), "rule.N.in",
+ * "rule.N.out", "matches", "timeouts", "errors", "host.ADDR.rx"/".tx" (per
+ * simulated host: per source address the template sends from), and every
+ * name a template gave count().
+ */
+typedef void (*umpa_run_counter_cb)(void *arg, const char *name, uint64_t value);
+
+/** Call @p cb for each counter in a stable order (first use). Returns their number. */
+size_t umpa_run_counters(const struct umpa_run *r, umpa_run_counter_cb cb, void *arg);
+
+/** Value of counter @p name (0 when it does not exist). */
+uint64_t umpa_run_counter(const struct umpa_run *r, const char *name);
+
+/**
+ * Append the counters as one JSON object ({"rx":3,"tx":3,...}) to @p b.
+ * Returns 0 or -UMPA_ENOMEM.
+ */
+int umpa_run_counters_json(const struct umpa_run *r, struct umpa_sbuf *b);
+
+/* ---- parameters ---- */
+
+/** One declared parameter (strings valid until the next change of it or umpa_run_free). */
+struct umpa_run_param {
+	const char *name;
+	const char *type;  /**< "string", "int", "number", "bool", "ipv4", "ipv6", "mac", "list" */
+	const char *value; /**< current value as text */
+	const char *def;   /**< default as text ("" when none) */
+	const char *help;  /**< one line ("" when none) */
+};
+
+/** Number of declared parameters. */
+size_t umpa_run_param_count(const struct umpa_run *r);
+
+/** Fill @p out with parameter @p i (declaration order). Returns 0 or -UMPA_ERANGE. */
+int umpa_run_param_get(const struct umpa_run *r, size_t i, struct umpa_run_param *out);
+
+/**
+ * Change parameter @p name to @p value (text, checked as its type; JSON
+ * callers pass numbers and booleans as their text).  On success the
+ * template's on_param(name, value) runs (its failure is counted and
+ * logged, not returned), then the on_param hook.  Returns 0,
+ * -UMPA_ENOENT ("unknown parameter 'x'") or -UMPA_EINVAL ("parameter
+ * 'ip': '10.0.0' is not an ipv4 address").
+ */
+int umpa_run_param_set(struct umpa_run *r, const char *name, const char *value, struct umpa_err *e);
+
+/**
+ * Append the parameters as one JSON object to @p b:
+ * {"ip":{"type":"ipv4","value":"10.0.0.1","default":"10.0.0.1","help":"..."},...}.
+ * Returns 0 or -UMPA_ENOMEM.
+ */
+int umpa_run_params_json(const struct umpa_run *r, struct umpa_sbuf *b);
+
+/** Called after a parameter changed (after the template's on_param). */
+typedef void (*umpa_run_param_hook)(void *arg, const char *name, const char *value);
+
+/** Set the parameter-change hook (one; NULL removes it). */
+void umpa_run_on_param(struct umpa_run *r, umpa_run_param_hook cb, void *arg);
+
+/* ---- log ---- */
+
+/** Log levels. */
+enum umpa_run_level {
+	UMPA_RUN_INFO = 0,  /**< log() from the template */
+	UMPA_RUN_ERROR = 1, /**< a failing callback (file:line: message) */
+};
+
+/**
+ * A log line (no newline) at wall time @p ts_ns (virtual time offline).
+ * Without a sink, lines are dropped.
+ */
+typedef void (*umpa_run_log_fn)(void *arg, enum umpa_run_level lvl, int64_t ts_ns, const char *line);
+
+/**
+ * Add a log sink (up to 4: the tool's stderr and a control plane's event
+ * stream).  Returns 0 or -UMPA_ERANGE when full.
+ */
+int umpa_run_add_log(struct umpa_run *r, umpa_run_log_fn fn, void *arg, struct umpa_err *e);
+
+#endif
