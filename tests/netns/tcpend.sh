@@ -36,10 +36,11 @@ done
 	exit 1
 }
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/umpa-tcpend.XXXXXX") || exit 1
+. "$top_srcdir/tests/tmpdir.sh"
+T=$(umpa_tmpdir tcpend) || exit 1
 cleanup() {
 	netns_cleanup
-	[ -n "${UMPA_KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
+	umpa_tmpdir_done "$T"
 }
 netns_pair tcpend || {
 	echo "FAIL: cannot create the namespace pair"

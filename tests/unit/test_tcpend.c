@@ -305,7 +305,7 @@ static void test_lossy_megabyte(void **state)
 	lk.loss = 0.10;
 	lk.dup = 0.01;
 	lk.jitter = 3000000; /* up to 3 ms: segments of one flight overtake each other */
-	snprintf(path, sizeof(path), "/tmp/umpa-tcpend-%d.pcap", (int)getpid());
+	snprintf(path, sizeof(path), "%s/umpa-tcpend-%d.pcap", unit_tmpdir(), (int)getpid());
 	lk.w = umpa_capw_open(path, UMPA_CAP_PCAP, UMPA_LINKTYPE_ETHERNET, &e);
 	assert_non_null(lk.w);
 	exchange(&lk, 1 << 20, 3600);
@@ -327,7 +327,7 @@ static void test_lossy_megabyte(void **state)
 		assert_int_equal(st[i].bytes_in, 1 << 20);
 		assert_true(st[i].srtt_us >= 20000 && st[i].srtt_us < 40000);
 		assert_int_equal(st[i].bad_in, 0);
-		if (getenv("UMPA_KEEP"))
+		if (unit_keep())
 			printf(
 			    "side %d: out %llu in %llu retx %llu rto %llu fast %llu ooo %llu dupack %llu srtt %u us\n",
 			    i, (unsigned long long)st[i].segs_out, (unsigned long long)st[i].segs_in,
@@ -336,12 +336,11 @@ static void test_lossy_megabyte(void **state)
 			    (unsigned long long)st[i].dup_acks_in, st[i].srtt_us);
 	}
 	assert_true(lk.lost > 100);
-	if (getenv("UMPA_KEEP"))
-		printf("link: %llu sent, %llu lost, %llu copies; %.1f s virtual; capture %s\n",
-		       (unsigned long long)lk.sent, (unsigned long long)lk.lost, (unsigned long long)lk.dups,
-		       (double)(umpa_loop_now_ns(lk.loop) - 1700000000LL * UMPA_NS_PER_SEC) / 1e9, path);
-	else
-		unlink(path);
+	if (unit_keep())
+		printf("link: %llu sent, %llu lost, %llu copies; %.1f s virtual\n", (unsigned long long)lk.sent,
+		       (unsigned long long)lk.lost, (unsigned long long)lk.dups,
+		       (double)(umpa_loop_now_ns(lk.loop) - 1700000000LL * UMPA_NS_PER_SEC) / 1e9);
+	unit_discard(path);
 	link_free(&lk);
 }
 
