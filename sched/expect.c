@@ -495,6 +495,8 @@ struct xent_ {
 	struct xent_ *nextfree;
 	size_t heapi; /* index in the deadline heap */
 	int64_t deadline, sent_ns, timeout_ns;
+	int64_t sent_wall_ns; /* the clock's wall time at the last transmission */
+	int64_t tx_ts_ns;     /* the capture's time stamp of the last transmission, heard back; 0: not heard */
 	unsigned tries, retries;
 	uint64_t id;
 	struct umpa_expect_opts o;
@@ -782,8 +784,17 @@ static void settle_(struct umpa_expect *ex, struct xent_ *x, const struct umpa_p
 	xc.tries = x->tries;
 	xc.user = x->o.user;
 	xc.outcome = -1;
+	xc.sent_ts_ns = x->tx_ts_ns ? x->tx_ts_ns : x->sent_wall_ns;
+	x->req.ts_sec = xc.sent_ts_ns / UMPA_NS_PER_SEC; /* the request as sent, when it was */
+	x->req.ts_nsec = (uint32_t)(xc.sent_ts_ns % UMPA_NS_PER_SEC);
 	if (answer) {
-		int64_t rtt = now - x->sent_ns;
+		int64_t rtt, ats = answer->ts_sec * UMPA_NS_PER_SEC + answer->ts_nsec;
+		if (x->tx_ts_ns && ats) { /* both ends stamped by the kernel's packet taps */
+			rtt = ats - x->tx_ts_ns;
+			xc.rtt_kernel = 1;
+		} else {
+			rtt = now - x->sent_ns;
+		}
 		if (rtt < 0)
 			rtt = 0;
 		xc.rtt_ns = rtt;
@@ -843,6 +854,8 @@ static void on_timer_(struct umpa_loop *loop, void *arg)
 			struct umpa_err e = {0};
 			if (transmit_(ex, x, &e) == 0) {
 				x->sent_ns = now;
+				x->sent_wall_ns = umpa_loop_wall_ns(loop);
+				x->tx_ts_ns = 0;
 				x->deadline = now + x->timeout_ns;
 				sift_down_(ex, 0);
 				continue;
@@ -906,6 +919,8 @@ int64_t umpa_expect_add(struct umpa_expect *ex, const struct umpa_pkt *request, 
 		return rc;
 	}
 	x->sent_ns = umpa_loop_now_ns(ex->loop);
+	x->sent_wall_ns = umpa_loop_wall_ns(ex->loop);
+	x->tx_ts_ns = 0;
 	x->deadline = x->sent_ns + x->timeout_ns;
 	if (heap_push_(ex, x) < 0) {
 		ent_put_(ex, x);
@@ -1051,6 +1066,56 @@ static int quoted_id_matches_(const struct umpa_pkt *resp, int qi, const struct 
 	return ra == rb;
 }
 
+/*
+ * Is captured @p p (its bytes under @p pc) request @p req heard back: equal
+ * byte for byte from the network layer on?  (A request sent at layer 3 is
+ * heard with the link header the kernel put in front of it.)
+ */
+static int is_own_(const struct umpa_pkt *p, struct umpa_cur *pc, const struct umpa_pkt *req, const uint8_t **pb)
+{
+	unsigned pn = first_net_(p), rn = first_net_(req);
+	uint32_t po, ro;
+
+	if (pn >= p->nlayers || rn >= req->nlayers) {
+		po = ro = 0; /* no network layer: the whole frames */
+	} else {
+		po = p->l[pn].off;
+		ro = req->l[rn].off;
+	}
+	if (po > p->len || ro > req->len || p->len - po != req->len - ro)
+		return 0;
+	return umpa_cur_ptr_at(pc, po, p->len - po, pb) == 0 && memcmp(*pb, req->data + ro, p->len - po) == 0;
+}
+
+int umpa_expect_heard(struct umpa_expect *ex, struct umpa_pkt *p)
+{
+	struct umpa_cur pc;
+	const uint8_t *pb;
+	struct xent_ *x, *own = NULL;
+	int err;
+	uint32_t h;
+
+	if (p->nlayers == 0)
+		umpa_dissect(p);
+	umpa_cur_init(&pc, p->data, p->len);
+	err = quotes_at_(p) >= 0;
+	h = umpa_match_hash(p, err);
+	x = err ? ex->tl4[h & (ex->nbuckets - 1)] : ex->tfull[h & (ex->nbuckets - 1)];
+	for (; x; x = err ? x->nl4 : x->nfull) {
+		if ((err ? x->hl4 : x->hfull) != h || !is_own_(p, &pc, &x->req, &pb))
+			continue;
+		/* identical requests: the oldest not heard yet (they leave in order) */
+		if (!own || (own->tx_ts_ns && !x->tx_ts_ns) || (!own->tx_ts_ns == !x->tx_ts_ns && x->id < own->id))
+			own = x;
+	}
+	if (!own)
+		return 0;
+	ex->st.own++;
+	if (!own->tx_ts_ns)
+		own->tx_ts_ns = p->ts_sec * UMPA_NS_PER_SEC + p->ts_nsec;
+	return 1;
+}
+
 int umpa_expect_input(struct umpa_expect *ex, struct umpa_pkt *p)
 {
 	char why[160];
@@ -1079,9 +1144,10 @@ int umpa_expect_input(struct umpa_expect *ex, struct umpa_pkt *p)
 		char w[160];
 		if ((err ? x->hl4 : x->hfull) != h)
 			continue;
-		if (p->len == x->req.len && umpa_cur_ptr_at(&pc, 0, p->len, &pb) == 0 &&
-		    memcmp(pb, x->req.data, p->len) == 0) {
+		if (is_own_(p, &pc, &x->req, &pb)) {
 			ex->st.own++;
+			if (!x->tx_ts_ns) /* its time stamp is the kernel's transmit time */
+				x->tx_ts_ns = p->ts_sec * UMPA_NS_PER_SEC + p->ts_nsec;
 			return 0; /* our own request, heard back */
 		}
 		w[0] = 0;

@@ -10,8 +10,12 @@
  * received packet finds its candidates in O(1); the layers' answers hooks
  * then confirm, walking request and answer side by side.  An ICMP or ICMPv6
  * error answers the request it quotes: it is looked up by the hash of the
- * quoted packet.  A packet byte-for-byte equal to a request is our own and
- * never an answer.
+ * quoted packet.  A packet equal to a request byte for byte from the
+ * network layer on is our own, heard back (a capture that sees outgoing
+ * frames): never an answer, and its capture time stamp is the request's
+ * transmit time.  When the answer's time stamp too is the kernel's, the RTT
+ * is the difference of the two, so it does not depend on when the loop got
+ * around to reading either; otherwise the loop's clock measures it.
  *
  * Persistent rules (umpa_on) see every received packet: a BPF expression
  * (run with pcap_offline_filter on the bytes) and/or field conditions
@@ -99,6 +103,10 @@ struct umpa_exchange {
 	const struct umpa_pkt *request; /**< the request as sent */
 	const struct umpa_pkt *answer;  /**< the answer (NULL on timeout) */
 	int64_t rtt_ns;                 /**< from the last transmission to the answer; -1 on timeout */
+	int64_t sent_ts_ns;             /**< wall time of the last transmission (ns since the epoch): the capture's
+					     time stamp of the request heard back when it was, else the clock's */
+	int rtt_kernel;                 /**< rtt_ns is the answer's capture time stamp minus the request's
+					     (both from the kernel's packet taps); 0: the loop's clock measured it */
 	unsigned tries;                 /**< transmissions made */
 	int outcome;                    /**< index of the outcome that claimed the answer, -1 for none */
 	void *user;                     /**< umpa_expect_opts.user */
@@ -182,6 +190,16 @@ struct umpa_expect *umpa_expect_free(struct umpa_expect *ex);
  */
 int64_t umpa_expect_add(struct umpa_expect *ex, const struct umpa_pkt *request, const struct umpa_expect_opts *o,
 			struct umpa_err *e);
+
+/**
+ * A packet @p p seen leaving (a capture of both directions): when it is one
+ * of the pending requests, note its capture time stamp as the request's
+ * transmit time (see above) and return 1; otherwise return 0.  Never an
+ * answer, and not counted as received or unmatched (the kernel's own
+ * packets, such as the RST it sends to an unexpected SYN/ACK, are no one's
+ * business here).
+ */
+int umpa_expect_heard(struct umpa_expect *ex, struct umpa_pkt *p);
 
 /**
  * A received packet (dissected; dissected here when it has no layers).  Rules

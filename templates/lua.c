@@ -25,6 +25,11 @@
  *     to try several VAR values use alt{...}: options=alt{"mss=1460",
  *     {"mss=536", "nop"}} builds two packets.  alt{...} works for every
  *     field and means the same as a list there;
+ *   - a prefix for an IPv4 or IPv6 address field: dst="10.0.0.0/28" or
+ *     dst="fd00::/126" is one packet per address, in ascending order,
+ *     network and broadcast addresses included, host bits of the address
+ *     cleared (as Scapy's Net); in a list it adds its addresses.  A /8
+ *     counts 16,777,216 packets against the cap below;
  *   - nil: the field is absent (keeps its default or automatic value).
  *
  * Fields are set in table order, so a sub-field (ip.flags.df) set together
@@ -77,6 +82,7 @@
  * the same stack many times compiles it once; umpa_lua_build keeps the last
  * 256 expressions compiled.
  */
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +115,7 @@
 #define MT_PKT "umpa.packet"
 #define MT_LAYER "umpa.layer"
 #define MT_PLAN "umpa.plan"
+#define MT_NET "umpa.net"
 
 struct umpa_lua {
 	lua_State *L;
@@ -146,6 +153,15 @@ struct lrange {
 	uint64_t n;
 };
 
+/* An address prefix (dst="10.0.0.0/28", as Scapy's Net): its n addresses
+ * base, base+1, ... in ascending order, network and broadcast included. */
+struct lnet {
+	uint8_t base[16]; /* the prefix, host bits cleared */
+	uint8_t alen;     /* 4 (IPv4) or 16 (IPv6) */
+	uint8_t plen;     /* prefix length */
+	uint64_t n;       /* addresses (UINT64_MAX: 2^64 or more) */
+};
+
 /* A built packet. */
 struct lpkt {
 	struct umpa_pkt p;
@@ -175,9 +191,12 @@ struct pvar {
 	const struct umpa_field *f;
 	int is_range;
 	int64_t start, step; /* is_range */
-	size_t first;        /* !is_range: first value in plan->vals */
-	uint64_t n;          /* how many values */
-	uint64_t cur;        /* odometer digit */
+	int is_net;          /* the addresses of a prefix: start = base + cur */
+	uint8_t net[16];     /* is_net: the prefix, and its length in bytes */
+	uint8_t alen;
+	size_t first; /* !is_range: first value in plan->vals */
+	uint64_t n;   /* how many values */
+	uint64_t cur; /* odometer digit */
 };
 
 /* What one build call reuses for every stack it builds (a userdata, so a Lua
@@ -221,7 +240,7 @@ static const char plan_key, chunks_key;
 #define CHUNK_CACHE 256
 
 /* What one of our objects is (by its metatable). */
-enum utype { T_NONE, T_SPEC, T_STACK, T_RANGE, T_ALT, T_PKT, T_LAYER, T_PLAN };
+enum utype { T_NONE, T_SPEC, T_STACK, T_RANGE, T_ALT, T_PKT, T_LAYER, T_PLAN, T_NET };
 
 static struct umpa_lua *get_U(lua_State *L)
 {
@@ -587,6 +606,85 @@ static int range_tostring(lua_State *L)
 	return 1;
 }
 
+/* ---- address prefixes (CIDR) ---- */
+
+/* Address @k of prefix @nt into @out (nt->alen bytes): base + k, big-endian. */
+static void net_addr(const uint8_t *base, unsigned alen, uint64_t k, uint8_t *out)
+{
+	memcpy(out, base, alen);
+	for (unsigned i = alen; i-- > 0 && k;) {
+		unsigned sum = out[i] + (unsigned)(k & 0xff);
+		out[i] = (uint8_t)sum;
+		k = (k >> 8) + (sum >> 8);
+	}
+}
+
+/*
+ * A string with a '/' for an IPv4 or IPv6 field is a prefix, as Scapy's
+ * Net("10.0.0.0/28") is: one packet per address.  When the value at @idx is
+ * one, push its lnet and return 1; return 0 for any other value; raise
+ * "ip.dst: '10.0.0.0/33': the prefix length must be 0 to 32" on a bad one.
+ * Host bits set in the address are cleared (10.0.0.5/30 is 10.0.0.4-7).
+ */
+static int push_net(lua_State *L, int idx, const struct umpa_proto *pr, const struct umpa_field *f)
+{
+	const char *s, *slash;
+	char addr[INET6_ADDRSTRLEN], buf[128];
+	struct lnet *nt;
+	unsigned alen, plen = 0;
+	uint8_t a[16];
+	size_t len;
+
+	if ((f->type != UMPA_FT_IPV4 && f->type != UMPA_FT_IPV6) || lua_type(L, idx) != LUA_TSTRING)
+		return 0;
+	s = lua_tolstring(L, idx, &len);
+	if (!(slash = strchr(s, '/')))
+		return 0;
+	alen = f->type == UMPA_FT_IPV4 ? 4 : 16;
+	if ((size_t)(slash - s) >= sizeof(addr))
+		return luaL_error(L, "%s: '%s': not an %s prefix", fname(pr, f, buf, sizeof(buf)), s,
+				  alen == 4 ? "IPv4" : "IPv6");
+	memcpy(addr, s, (size_t)(slash - s));
+	addr[slash - s] = 0;
+	if (inet_pton(alen == 4 ? AF_INET : AF_INET6, addr, a) != 1)
+		return luaL_error(L, "%s: '%s': '%s' is not an %s address", fname(pr, f, buf, sizeof(buf)), s, addr,
+				  alen == 4 ? "IPv4" : "IPv6");
+	if (!slash[1] || strlen(slash + 1) > 3 || strspn(slash + 1, "0123456789") != strlen(slash + 1) ||
+	    (plen = (unsigned)atoi(slash + 1)) > alen * 8)
+		return luaL_error(L, "%s: '%s': the prefix length must be 0 to %d", fname(pr, f, buf, sizeof(buf)), s,
+				  (int)alen * 8);
+	nt = lua_newuserdatauv(L, sizeof(*nt), 0);
+	memset(nt, 0, sizeof(*nt));
+	for (unsigned i = 0; i < alen; i++) {
+		unsigned keep = plen >= 8 * (i + 1) ? 8 : plen > 8 * i ? plen - 8 * i : 0;
+		nt->base[i] = (uint8_t)(a[i] & (uint8_t)(0xff00u >> keep));
+	}
+	nt->alen = (uint8_t)alen;
+	nt->plen = (uint8_t)plen;
+	nt->n = alen * 8 - plen >= 64 ? UINT64_MAX : (uint64_t)1 << (alen * 8 - plen);
+	luaL_setmetatable(L, MT_NET);
+	return 1;
+}
+
+static int net_len(lua_State *L)
+{
+	struct lnet *nt = luaL_checkudata(L, 1, MT_NET);
+
+	lua_pushinteger(L, nt->n > (uint64_t)LUA_MAXINTEGER ? LUA_MAXINTEGER : (lua_Integer)nt->n);
+	return 1;
+}
+
+static int net_tostring(lua_State *L)
+{
+	struct lnet *nt = luaL_checkudata(L, 1, MT_NET);
+	char a[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(nt->alen == 4 ? AF_INET : AF_INET6, nt->base, a, sizeof(a)))
+		a[0] = 0;
+	lua_pushfstring(L, "%s/%d", a, (int)nt->plen);
+	return 1;
+}
+
 /* alt{a, b, ...} or alt(a, b, ...): explicit alternatives (for VAR fields). */
 static int l_alt(lua_State *L)
 {
@@ -669,6 +767,16 @@ static void validate_range(lua_State *L, const struct lrange *r, const struct um
 	lua_pop(L, 2);
 }
 
+/* A prefix given to field @f must be of its family. */
+static void validate_net(lua_State *L, const struct lnet *nt, const struct umpa_proto *pr, const struct umpa_field *f)
+{
+	char buf[128];
+
+	if ((f->type == UMPA_FT_IPV4 && nt->alen == 4) || (f->type == UMPA_FT_IPV6 && nt->alen == 16))
+		return;
+	luaL_error(L, "%s: an %s prefix does not fit", fname(pr, f, buf, sizeof(buf)), nt->alen == 4 ? "IPv4" : "IPv6");
+}
+
 /* Append the alternatives of the list at @idx, flattened, to the table at @out. */
 static void flatten_list(lua_State *L, int idx, int out, const struct umpa_proto *pr, const struct umpa_field *f,
 			 int depth)
@@ -684,6 +792,10 @@ static void flatten_list(lua_State *L, int idx, int out, const struct umpa_proto
 		lua_rawgeti(L, idx, i);
 		if ((r = uget(L, -1, T_RANGE))) {
 			validate_range(L, r, pr, f);
+		} else if (push_net(L, -1, pr, f)) {
+			lua_replace(L, -2); /* a prefix: its addresses are alternatives */
+		} else if (uget(L, -1, T_NET)) {
+			validate_net(L, lua_touserdata(L, -1), pr, f);
 		} else if (lua_type(L, -1) == LUA_TTABLE) {
 			if (f->type == UMPA_FT_VAR && !is_alt(L, -1)) {
 				join_var_items(L, -1, pr, f); /* one value: its items */
@@ -713,8 +825,11 @@ static void push_field_value(lua_State *L, int idx, const struct umpa_proto *pr,
 
 	idx = lua_absindex(L, idx);
 	switch (lua_type(L, idx)) {
-	case LUA_TNUMBER:
 	case LUA_TSTRING:
+		if (push_net(L, idx, pr, f))
+			return;
+		/* fall through */
+	case LUA_TNUMBER:
 	case LUA_TBOOLEAN:
 		validate_scalar(L, idx, pr, f);
 		lua_pushvalue(L, idx);
@@ -734,6 +849,11 @@ static void push_field_value(lua_State *L, int idx, const struct umpa_proto *pr,
 			lua_pushvalue(L, idx);
 			return;
 		}
+		if (uget(L, idx, T_NET)) { /* read back from a spec */
+			validate_net(L, lua_touserdata(L, idx), pr, f);
+			lua_pushvalue(L, idx);
+			return;
+		}
 		break;
 	default:
 		break;
@@ -745,17 +865,20 @@ static void push_field_value(lua_State *L, int idx, const struct umpa_proto *pr,
 static uint64_t value_count(lua_State *L, int idx)
 {
 	struct lrange *r;
+	struct lnet *nt;
 	uint64_t n = 0;
 
 	if ((r = uget(L, idx, T_RANGE)))
 		return r->n;
+	if ((nt = uget(L, idx, T_NET)))
+		return nt->n;
 	if (lua_type(L, idx) != LUA_TTABLE)
 		return 1;
 	idx = lua_absindex(L, idx);
 	for (lua_Integer i = 1, k = (lua_Integer)lua_rawlen(L, idx); i <= k; i++) {
 		uint64_t c;
 		lua_rawgeti(L, idx, i);
-		c = (r = uget(L, -1, T_RANGE)) ? r->n : 1;
+		c = (r = uget(L, -1, T_RANGE)) ? r->n : (nt = uget(L, -1, T_NET)) ? nt->n : 1;
 		lua_pop(L, 1);
 		n = n + c < n ? UINT64_MAX : n + c;
 	}
@@ -766,7 +889,7 @@ static int varies(lua_State *L, int idx)
 {
 	int t = lua_type(L, idx);
 
-	return t == LUA_TTABLE || (t == LUA_TUSERDATA && utype(L, idx) == T_RANGE);
+	return t == LUA_TTABLE || (t == LUA_TUSERDATA && (utype(L, idx) == T_RANGE || utype(L, idx) == T_NET));
 }
 
 /* ---- layer specs ---- */
@@ -1403,6 +1526,7 @@ static void compile_var(lua_State *L, struct bctx *c, unsigned li, const struct 
 	struct umpa_lua *U = c->U;
 	const struct umpa_proto *pr = P->base.l[li].proto;
 	struct lrange *r;
+	struct lnet *nt;
 	struct pvar *v;
 	struct umpa_err e = {0};
 	int t = lua_gettop(L);
@@ -1418,13 +1542,36 @@ static void compile_var(lua_State *L, struct bctx *c, unsigned li, const struct 
 		P->nvars++;
 		return;
 	}
+	if ((nt = uget(L, t, T_NET))) {
+		v->is_net = 1;
+		memcpy(v->net, nt->base, sizeof(v->net));
+		v->alen = nt->alen;
+		v->n = nt->n;
+		P->nvars++;
+		return;
+	}
 	v->n = value_count(L, t);
+	if (v->n > c->max) { /* a list in a stack that builds nothing (another field's empty range) */
+		c->U->code = UMPA_ERANGE;
+		luaL_error(L, "%sexpression expands to more than %I packets", c->prefix, (lua_Integer)c->max);
+	}
 	P->vals = grow(L, P->vals, &P->capvals, P->nvals, v->n, sizeof(*P->vals));
 	for (lua_Integer i = 1, k = (lua_Integer)lua_rawlen(L, t); i <= k; i++) {
 		uint64_t nel = 1;
 		lua_rawgeti(L, t, i);
 		if ((r = uget(L, -1, T_RANGE)))
 			nel = r->n;
+		if ((nt = uget(L, -1, T_NET))) { /* a prefix in a list: its addresses, as bytes */
+			P->bytes = grow(L, P->bytes, &P->capbytes, P->nbytes, nt->n * nt->alen, 1);
+			for (uint64_t j = 0; j < nt->n; j++) {
+				struct cval *cv = &P->vals[P->nvals++];
+				net_addr(nt->base, nt->alen, j, P->bytes + P->nbytes);
+				*cv = (struct cval){.kind = CV_BYTES, .u = P->nbytes, .n = nt->alen};
+				P->nbytes += nt->alen;
+			}
+			lua_pop(L, 1);
+			continue;
+		}
 		for (uint64_t j = 0; j < nel; j++) {
 			struct cval *cv = &P->vals[P->nvals];
 			if (r) {
@@ -1471,6 +1618,11 @@ static int apply_var(struct plan *P, const struct pvar *v, struct umpa_err *e)
 		if (v->f->bits < 64 && is_int_type(v->f))
 			x &= ((uint64_t)1 << v->f->bits) - 1; /* negative ends of signed fields */
 		return set_int(&P->pkt, v->li, v->f, x, e);
+	}
+	if (v->is_net) {
+		uint8_t a[16];
+		net_addr(v->net, v->alen, v->cur, a);
+		return umpa_field_set_bytes(&P->pkt, v->li, v->f, a, v->alen, e);
 	}
 	cv = &P->vals[v->first + v->cur];
 	switch (cv->kind) {
@@ -1764,6 +1916,9 @@ static void build_values(lua_State *L, struct bctx *c, int first, int last)
 	}
 	if (total > c->max) {
 		c->U->code = UMPA_ERANGE;
+		if (total <= (uint64_t)LUA_MAXINTEGER)
+			luaL_error(L, "%sexpression expands to more than %I packets (%I)", c->prefix,
+				   (lua_Integer)c->max, (lua_Integer)total);
 		luaL_error(L, "%sexpression expands to more than %I packets", c->prefix, (lua_Integer)c->max);
 	}
 	if ((shared = !c->U->plan_busy)) { /* the state's plan, when no other build uses it */
@@ -1936,6 +2091,7 @@ static int open_state(lua_State *L)
 	static const luaL_Reg layer_mt[] = {
 	    {"__index", layer_index}, {"__newindex", layer_newindex}, {"__tostring", layer_tostring}, {NULL, NULL}};
 	static const luaL_Reg plan_mt[] = {{"__gc", plan_gc}, {NULL, NULL}};
+	static const luaL_Reg net_mt[] = {{"__len", net_len}, {"__tostring", net_tostring}, {NULL, NULL}};
 	const struct umpa_proto *const *protos;
 	size_t np;
 
@@ -1965,17 +2121,18 @@ static int open_state(lua_State *L)
 	luaL_newlib(L, pkt_methods);
 	lua_pushcclosure(L, pkt_index, 1);
 	lua_setfield(L, -2, "__index");
-	lua_createtable(L, 0, 8); /* metatable -> type; the 7 metatables are below it, in this order */
+	new_mt(L, MT_NET, net_mt);
+	lua_createtable(L, 0, 8); /* metatable -> type; the 8 metatables are below it, in this order */
 	{
-		static const enum utype types[] = {T_SPEC, T_STACK, T_RANGE, T_LAYER, T_PLAN, T_ALT, T_PKT};
-		for (int i = 0; i < 7; i++) {
-			lua_pushvalue(L, -8 + i);
+		static const enum utype types[] = {T_SPEC, T_STACK, T_RANGE, T_LAYER, T_PLAN, T_ALT, T_PKT, T_NET};
+		for (int i = 0; i < 8; i++) {
+			lua_pushvalue(L, -9 + i);
 			lua_pushinteger(L, types[i]);
 			lua_rawset(L, -3);
 		}
 	}
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &types_key);
-	lua_pop(L, 7);
+	lua_pop(L, 8);
 	new_plan(L);
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &plan_key);
 	lua_newtable(L);

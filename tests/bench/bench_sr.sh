@@ -41,7 +41,7 @@ field() { /usr/bin/python3 -c "import json,sys; print(json.loads(open(sys.argv[1
 umpa_run() {
 	local n=$1 seqs=$(($1 / 5)) t0 t1
 	t0=$(now)
-	in_a timeout 60 "$UMPA" sr -q --json -f icmp --timeout 2 -i "$IF_A" \
+	in_a timeout 60 "$UMPA" sr -q --json --filter icmp --timeout 2 -i "$IF_A" \
 		"ether{}/ip{dst=\"$IP_B\"}/icmp{id=range(1,5), seq=range(1,$seqs)}" >"$T/umpa.json"
 	t1=$(now)
 	U_ANS=$(field "$T/umpa.json" answered)

@@ -162,7 +162,7 @@ check "dead host (text): 'no answer: not sent, 10.77.0.9: no answer to ARP who-h
 
 # ---- 10,000 in flight ----
 start=$(date +%s.%N)
-sr --json -f icmp --timeout 3 'ether{}/ip{dst="10.77.0.2"}/icmp{id=range(1,5), seq=range(1,2000)}' >"$TMP/many.json"
+sr --json --filter icmp --timeout 3 'ether{}/ip{dst="10.77.0.2"}/icmp{id=range(1,5), seq=range(1,2000)}' >"$TMP/many.json"
 end=$(date +%s.%N)
 echo "   10,000 exchanges in $(echo "$end - $start" | bc 2>/dev/null || echo '?') s: $(tail -1 "$TMP/many.json")"
 check "10,000 echo requests in flight: all answered, none lost, nothing unmatched" jcheck "$TMP/many.json" \
@@ -200,7 +200,7 @@ bad() { # what expected-text args...
 	return 1
 }
 check "unknown interface: one line, exit 1" bad if "no interface 'nosuch0'" -i nosuch0 'ether{}/ip{dst="10.77.0.2"}/icmp{}'
-check "BPF that does not compile: one line, exit 1" bad bpf "bad filter" -i "$IF_A" -f 'icmp and and' 'ether{}/ip{dst="10.77.0.2"}/icmp{}'
+check "BPF that does not compile: one line, exit 1" bad bpf "bad filter" -i "$IF_A" --filter 'icmp and and' 'ether{}/ip{dst="10.77.0.2"}/icmp{}'
 check "unreachable destination: one line, exit 1" bad route "no route to 10.99.0.1" -i "$IF_A" 'ether{}/ip{dst="10.99.0.1"}/icmp{}'
 check "on-link host that does not exist: one line, exit 1" bad arp "10.77.0.99: no answer to ARP who-has" -i "$IF_A" 'ether{}/ip{dst="10.77.0.99"}/icmp{}'
 check "bad expression: one line, exit 1" bad expr "expression 1" -i "$IF_A" 'ether{}/ip{tll=3}/icmp{}'

@@ -306,7 +306,8 @@ static void peer_free(struct peer *pe)
 
 struct seen {
 	unsigned replies, timeouts, wrong;
-	int64_t last_rtt, last_at;
+	int64_t last_rtt, last_at, last_sent_ts;
+	int last_kernel;
 	unsigned last_tries;
 	int last_outcome;
 	uint64_t order[16];
@@ -332,6 +333,8 @@ static void on_reply(void *arg, const struct umpa_exchange *x)
 
 	s->replies++;
 	s->last_rtt = x->rtt_ns;
+	s->last_kernel = x->rtt_kernel;
+	s->last_sent_ts = x->sent_ts_ns;
 	s->last_tries = x->tries;
 	s->last_outcome = x->outcome;
 	s->last_at = umpa_loop_now_ns(s->loop);
@@ -727,6 +730,98 @@ static void test_own_and_l3(void **state)
 	umpa_pkt_release(&q);
 	umpa_pkt_release(&r);
 	umpa_pkt_release(&framed);
+	peer_free(&pe);
+}
+
+static void set_ts(struct umpa_pkt *p, int64_t ns)
+{
+	p->ts_sec = ns / 1000000000;
+	p->ts_nsec = (uint32_t)(ns % 1000000000);
+}
+
+/*
+ * RTTs from capture time stamps: a request heard leaving (umpa_expect_heard,
+ * here a layer-3 request heard with its Ethernet header) gives its transmit
+ * time; the answer's time stamp minus it is the RTT, however late the loop
+ * reads the answer.  Not heard: the loop's clock measures.  Other outgoing
+ * packets are nobody's answer and not counted.
+ */
+static void test_kernel_timestamps(void **state)
+{
+	struct peer pe;
+	struct seen s = {0};
+	struct umpa_expect_opts o = {.timeout_ns = 100 * MS, .on_reply = on_reply, .on_timeout = on_timeout};
+	struct umpa_pkt q, own, other, r;
+	struct umpa_expect_stats st;
+	struct umpa_err e = {0};
+	const int64_t t0 = 1700000000LL * 1000000000LL;
+
+	(void)state;
+	peer_init(&pe, P_SILENT, 0);
+	s.loop = pe.loop;
+	o.reply_arg = o.timeout_arg = &s;
+	build1("ip{src=\"10.9.0.1\", dst=\"10.9.0.2\"}/icmp{id=5, seq=5}", &q);
+	assert_true(umpa_expect_add(pe.ex, &q, &o, NULL) > 0);
+	build1("ether{}/ip{src=\"10.9.0.1\", dst=\"10.9.0.2\"}/icmp{id=5, seq=5}", &own);
+	redissect(&own);
+	set_ts(&own, t0 + 1000);
+	build1("ether{}/ip{src=\"10.9.0.1\", dst=\"10.9.0.2\"}/tcp{flags=\"R\"}", &other);
+	redissect(&other);
+	assert_int_equal(umpa_expect_heard(pe.ex, &other), 0);
+	assert_int_equal(umpa_expect_heard(pe.ex, &own), 1);
+	umpa_expect_stats(pe.ex, &st);
+	assert_int_equal(st.own, 1);
+	assert_int_equal(st.received, 0);
+	assert_int_equal(st.unmatched, 0);
+	assert_int_equal(umpa_loop_advance_to(pe.loop, 5 * MS, &e), 0); /* the loop reads the answer 5 ms late */
+	build1("ether{}/ip{src=\"10.9.0.2\", dst=\"10.9.0.1\"}/icmp{type=\"echo-reply\", id=5, seq=5}", &r);
+	redissect(&r);
+	set_ts(&r, t0 + 1000 + 777);
+	assert_int_equal(umpa_expect_input(pe.ex, &r), 1);
+	assert_int_equal(s.replies, 1);
+	assert_int_equal(s.last_rtt, 777);
+	assert_int_equal(s.last_kernel, 1);
+	assert_int_equal(s.last_sent_ts, t0 + 1000);
+
+	/* not heard leaving: the loop's clock (virtual here: 5 ms at the send, 8 ms at the answer) */
+	umpa_pkt_release(&q);
+	umpa_pkt_release(&r);
+	build1("ip{src=\"10.9.0.1\", dst=\"10.9.0.2\"}/icmp{id=6, seq=6}", &q);
+	assert_true(umpa_expect_add(pe.ex, &q, &o, NULL) > 0);
+	assert_int_equal(umpa_loop_advance_to(pe.loop, 8 * MS, &e), 0);
+	build1("ether{}/ip{src=\"10.9.0.2\", dst=\"10.9.0.1\"}/icmp{type=\"echo-reply\", id=6, seq=6}", &r);
+	redissect(&r);
+	set_ts(&r, t0 + 3000);
+	assert_int_equal(umpa_expect_input(pe.ex, &r), 1);
+	assert_int_equal(s.last_rtt, 3 * MS);
+	assert_int_equal(s.last_kernel, 0);
+	assert_int_equal(s.last_sent_ts, 5 * MS);
+
+	/* two identical requests: heard in the order they left, each keeps its own stamp */
+	umpa_pkt_release(&q);
+	umpa_pkt_release(&r);
+	umpa_pkt_release(&own);
+	build1("ip{src=\"10.9.0.1\", dst=\"10.9.0.2\"}/icmp{id=7, seq=7}", &q);
+	assert_true(umpa_expect_add(pe.ex, &q, &o, NULL) > 0);
+	assert_true(umpa_expect_add(pe.ex, &q, &o, NULL) > 0);
+	build1("ether{}/ip{src=\"10.9.0.1\", dst=\"10.9.0.2\"}/icmp{id=7, seq=7}", &own);
+	redissect(&own);
+	set_ts(&own, t0 + 10000);
+	assert_int_equal(umpa_expect_heard(pe.ex, &own), 1);
+	set_ts(&own, t0 + 20000);
+	assert_int_equal(umpa_expect_heard(pe.ex, &own), 1);
+	build1("ether{}/ip{src=\"10.9.0.2\", dst=\"10.9.0.1\"}/icmp{type=\"echo-reply\", id=7, seq=7}", &r);
+	redissect(&r);
+	set_ts(&r, t0 + 30000);
+	assert_int_equal(umpa_expect_input(pe.ex, &r), 1); /* the oldest request takes the first answer */
+	assert_int_equal(s.last_rtt, 20000);
+	assert_int_equal(umpa_expect_input(pe.ex, &r), 1);
+	assert_int_equal(s.last_rtt, 10000);
+	assert_int_equal(s.last_kernel, 1);
+	umpa_pkt_release(&q);
+	umpa_pkt_release(&r);
+	umpa_pkt_release(&own);
+	umpa_pkt_release(&other);
 	peer_free(&pe);
 }
 
@@ -1184,19 +1279,13 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_echo_matching),
-	    cmocka_unit_test(test_retries),
-	    cmocka_unit_test(test_timeout_order),
-	    cmocka_unit_test(test_icmp_error_quoting),
-	    cmocka_unit_test(test_error_quotes_other),
-	    cmocka_unit_test(test_error_picks_quoted_ip_id),
-	    cmocka_unit_test(test_why_not_matched),
-	    cmocka_unit_test(test_ten_thousand),
-	    cmocka_unit_test(test_own_and_l3),
-	    cmocka_unit_test(test_arp_nd_v6),
-	    cmocka_unit_test(test_rules),
-	    cmocka_unit_test(test_predicates),
-	    cmocka_unit_test(test_replay_capture),
+	    cmocka_unit_test(test_echo_matching),      cmocka_unit_test(test_retries),
+	    cmocka_unit_test(test_timeout_order),      cmocka_unit_test(test_icmp_error_quoting),
+	    cmocka_unit_test(test_error_quotes_other), cmocka_unit_test(test_error_picks_quoted_ip_id),
+	    cmocka_unit_test(test_why_not_matched),    cmocka_unit_test(test_ten_thousand),
+	    cmocka_unit_test(test_own_and_l3),         cmocka_unit_test(test_kernel_timestamps),
+	    cmocka_unit_test(test_arp_nd_v6),          cmocka_unit_test(test_rules),
+	    cmocka_unit_test(test_predicates),         cmocka_unit_test(test_replay_capture),
 	    cmocka_unit_test(test_replay_week),
 	};
 

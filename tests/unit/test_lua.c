@@ -231,6 +231,55 @@ static void test_expand_cap(void **state)
 	umpa_lua_close(L);
 }
 
+/* Addresses as prefixes (Scapy's Net): one packet per address, in order; bad ones named. */
+static void test_cidr(void **state)
+{
+	struct umpa_lua *L = open_state();
+	struct got *g = calloc(1, sizeof(*g));
+	unsigned long n = 0;
+	struct umpa_err e = {0};
+
+	(void)state;
+	run_ok(
+	    L,
+	    "local function dsts(v) local t = {} for _, p in ipairs(packets(v)) do\n"
+	    "  t[#t + 1] = tostring((p.ip or p.ipv6).dst) end return table.concat(t, ' ') end\n"
+	    "assert(dsts(ip{dst='10.1.2.3/32'}/icmp{}) == '10.1.2.3')\n"
+	    "assert(dsts(ip{dst='10.1.2.3/31'}/icmp{}) == '10.1.2.2 10.1.2.3')\n"
+	    "assert(dsts(ip{dst='10.0.0.5/30'}/icmp{}) == '10.0.0.4 10.0.0.5 10.0.0.6 10.0.0.7')\n"
+	    "assert(dsts(ipv6{dst='fd00::7/126'}/udp{}) == 'fd00::4 fd00::5 fd00::6 fd00::7')\n"
+	    "assert(dsts(ipv6{dst='fd00::ffff:fffe/127'}/udp{}) == 'fd00::ffff:fffe fd00::ffff:ffff')\n"
+	    "assert(dsts(ip{dst={'10.0.0.9', '10.0.1.0/31', range(1,0,1)}}/icmp{}) == '10.0.0.9 10.0.1.0 10.0.1.1')\n"
+	    "assert(dsts(ip{src='10.9.0.0/31', dst='10.0.0.0/31'}/icmp{}) == '10.0.0.0 10.0.0.0 10.0.0.1 10.0.0.1')\n"
+	    "assert(tostring(ip{dst='10.0.0.0/28'}):find('10.0.0.0/28', 1, true))\n"
+	    "local s = ip{dst='192.168.7.0/24'}; assert(#packets(s/icmp{}) == 256)\n"
+	    "local t = packets(s/icmp{}); assert(t[1].ip.dst == '192.168.7.0' and t[256].ip.dst == '192.168.7.255')\n"
+	    "local u = ip{dst=s.dst}; assert(#packets(u) == 256)\n");
+	/* /24: 256 packets with their checksums (python3 computed the two expected ones) */
+	build_ok(L, "ip{src=\"10.0.0.1\", dst=\"10.0.0.0/24\", id=1}/icmp{}", g, 256);
+	assert_hex(g->hex[0], "4500001c00010000400166e00a0000010a000000"
+			      "0800f7ff00000000");
+	assert_hex(g->hex[63], "4500001c00010000400166a10a0000010a00003f"
+			       "0800f7ff00000000");
+	/* a /8 meets the cap before anything is built */
+	assert_int_equal(umpa_lua_build(L, "ip{dst=\"10.0.0.0/8\"}/icmp{}", "expression 1", 0, nothing, &n, &e),
+			 -UMPA_ERANGE);
+	assert_non_null(strstr(e.msg, "expression expands to more than 1000000 packets (16777216)"));
+	assert_int_equal(n, 0);
+	assert_int_equal(build_err(L, "ipv6{dst=\"::/0\"}", 0, "expands to more than 1000000 packets"), UMPA_ERANGE);
+	build_err(L, "ip{dst=\"10.0.0.0/33\"}", 0, "ip.dst: '10.0.0.0/33': the prefix length must be 0 to 32");
+	build_err(L, "ipv6{dst=\"fd00::/129\"}", 0, "the prefix length must be 0 to 128");
+	build_err(L, "ip{dst=\"10.0.0/8\"}", 0, "ip.dst: '10.0.0/8': '10.0.0' is not an IPv4 address");
+	build_err(L, "ip{dst=\"fd00::/120\"}", 0, "'fd00::' is not an IPv4 address");
+	build_err(L, "ipv6{dst=\"10.0.0.0/24\"}", 0, "'10.0.0.0' is not an IPv6 address");
+	build_err(L, "ip{dst=\"10.0.0.0/\"}", 0, "the prefix length must be 0 to 32");
+	build_err(L, "ip{dst=\"10.0.0.0/2x\"}", 0, "the prefix length must be 0 to 32");
+	build_err(L, "ip{dst=\"10.0.0.0/-1\"}", 0, "the prefix length must be 0 to 32");
+	build_err(L, "ipv6{dst=ip{dst=\"10.0.0.0/30\"}.dst}", 0, "ipv6.dst: an IPv4 prefix does not fit");
+	free(g);
+	umpa_lua_close(L);
+}
+
 static void test_chunk(void **state)
 {
 	struct umpa_lua *L = open_state();
@@ -556,6 +605,7 @@ int main(void)
 	    cmocka_unit_test(test_bytes_ether_ip_udp),
 	    cmocka_unit_test(test_expand_order),
 	    cmocka_unit_test(test_expand_cap),
+	    cmocka_unit_test(test_cidr),
 	    cmocka_unit_test(test_chunk),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_callback_stops),
