@@ -352,17 +352,10 @@ static void cb_failed(struct umpa_run *r, const struct umpa_err *err)
 static int call_cb(struct umpa_run *r, int nargs, const char *what)
 {
 	struct umpa_err e = {0};
-	int st;
 
-	umpa_lua_set_limits(r->U, 0, 0); /* a fresh instruction budget per callback */
-	st = lua_pcall(r->L, nargs, 0, 0);
-	if (st != LUA_OK) {
-		const char *m = lua_tostring(r->L, -1);
-		if (st == LUA_ERRMEM)
-			umpa_err_set(&e, UMPA_ENOMEM, "%s: %s: out of memory", r->path, what);
-		else
-			umpa_err_set(&e, UMPA_EINVAL, "%s", m ? m : "error object is not a string");
-		lua_pop(r->L, 1);
+	/* a fresh budget of instructions, CPU and wall time per callback; a limit
+	 * hit inside is the callback's failure, the run goes on (or --strict) */
+	if (umpa_lua_pcall(r->U, nargs, 0, what, &e) < 0) {
 		cb_failed(r, &e);
 		return -1;
 	}
