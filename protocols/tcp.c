@@ -43,6 +43,7 @@
  * count 1), and the reply's seq within 2 of the request's ack.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -891,7 +892,91 @@ static void topt_summary(const struct topt *o, struct umpa_sbuf *out)
  * Sequence numbers are absolute (a single packet has nothing to be relative
  * to).  A protocol that follows (DNS) appends its own text, separator
  * included, as tcpdump prints "length 58 17177+ A? ...". */
+/* ---- relative sequence numbers (tcpdump's tcp_seq_hash) ---- */
+
+#define RELSEQ_SLOTS 4096u
+
+struct relseq_slot_ {
+	uint8_t key[36]; /* lower address, higher address, ports in that order */
+	uint8_t used;
+	uint32_t seq, ack; /* bases of the direction from the lower address */
+};
+
+void *umpa_relseq_new(void)
+{
+	return calloc(RELSEQ_SLOTS, sizeof(struct relseq_slot_));
+}
+
+void umpa_relseq_free(void *t)
+{
+	free(t);
+}
+
+/* Rewrite *seq and *ack relative to the flow's bases (tcpdump's rules); needs the IP layer before li. */
+static void relseq_apply_(void *tab, const struct umpa_pkt *p, unsigned li, uint16_t sport, uint16_t dport,
+			  uint16_t flags, uint32_t *seq, uint32_t *ack)
+{
+	struct relseq_slot_ *t = tab, *sl;
+	const uint8_t *sa, *da;
+	uint8_t src[16] = {0}, dst[16] = {0}, key[36] = {0};
+	struct umpa_cur c;
+	unsigned alen, aoff;
+	int cmp, rev;
+	uint32_t h = 2166136261u;
+
+	if (!tab || li == 0 || !(flags & TH_ACK))
+		return;
+	if (p->l[li - 1].proto == &umpa_proto_ip)
+		alen = 4, aoff = 12;
+	else if (p->l[li - 1].proto == &umpa_proto_ipv6)
+		alen = 16, aoff = 8;
+	else
+		return;
+	umpa_layer_cur(p, li - 1, &c);
+	if (umpa_cur_ptr_at(&c, aoff, alen, &sa) < 0 || umpa_cur_ptr_at(&c, aoff + alen, alen, &da) < 0)
+		return;
+	memcpy(src, sa, alen);
+	memcpy(dst, da, alen);
+	cmp = memcmp(src, dst, alen);
+	rev = cmp > 0 || (cmp == 0 && sport > dport);
+	memcpy(key, rev ? dst : src, 16);
+	memcpy(key + 16, rev ? src : dst, 16);
+	key[32] = (uint8_t)((rev ? dport : sport) >> 8);
+	key[33] = (uint8_t)(rev ? dport : sport);
+	key[34] = (uint8_t)((rev ? sport : dport) >> 8);
+	key[35] = (uint8_t)(rev ? sport : dport);
+	for (unsigned i = 0; i < sizeof key; i++)
+		h = (h ^ key[i]) * 16777619u;
+	sl = &t[h % RELSEQ_SLOTS];
+	if (!sl->used || memcmp(sl->key, key, sizeof key) != 0 || (flags & TH_SYN)) {
+		memcpy(sl->key, key, sizeof key);
+		sl->used = 1;
+		if (rev)
+			sl->ack = *seq, sl->seq = *ack - 1;
+		else
+			sl->seq = *seq, sl->ack = *ack - 1;
+		return;
+	}
+	if (rev)
+		*seq -= sl->ack, *ack -= sl->seq;
+	else
+		*seq -= sl->seq, *ack -= sl->ack;
+}
+
+static void tcp_summary_(const struct umpa_pkt *p, unsigned li, void *relseq, struct umpa_sbuf *out);
+
 static void tcp_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out)
+{
+	tcp_summary_(p, li, NULL, out);
+}
+
+static void tcp_summary_ctx(const struct umpa_pkt *p, unsigned li, const struct umpa_render_opts *o,
+			    struct umpa_sbuf *out)
+{
+	tcp_summary_(p, li, o->relseq, out);
+}
+
+static void tcp_summary_(const struct umpa_pkt *p, unsigned li, void *relseq, struct umpa_sbuf *out)
 {
 	static const char fl[] = "FSRP.UEWe";
 	const struct umpa_layer *l = &p->l[li];
@@ -910,6 +995,11 @@ static void tcp_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf 
 		return;
 	}
 	flags = offfl & 0x0fff;
+	if (relseq) {
+		uint16_t sport, dport;
+		if (umpa_cur_be16_at(&c, 0, &sport) == 0 && umpa_cur_be16_at(&c, 2, &dport) == 0)
+			relseq_apply_(relseq, p, li, sport, dport, flags, &seq, &ack);
+	}
 	pay = l->hlen <= l->len ? l->len - l->hlen : 0;
 	umpa_sbuf_puts(out, "Flags [");
 	if (!(flags & 0x1ff))
@@ -1042,6 +1132,7 @@ const struct umpa_proto umpa_proto_tcp = {
     .set_var = tcp_set_var,
     .details = tcp_details,
     .summary = tcp_summary,
+    .summary_ctx = tcp_summary_ctx,
     .hashret = tcp_hashret,
     .answers = tcp_answers,
 };
