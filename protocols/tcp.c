@@ -834,7 +834,8 @@ static void tcp_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit 
 }
 
 /* tcpdump's text for one option (print-tcp.c). */
-static void topt_summary(const struct topt *o, struct umpa_sbuf *out)
+/* @p sackbase: subtracted from SACK edges (relative numbers, as the ack's). */
+static void topt_summary(const struct topt *o, uint32_t sackbase, struct umpa_sbuf *out)
 {
 	const struct topt_desc *dsc = topt_desc(o->kind);
 
@@ -863,9 +864,9 @@ static void topt_summary(const struct topt *o, struct umpa_sbuf *out)
 		umpa_sbuf_putc(out, ' ');
 		for (uint32_t i = 0; i + 8 <= o->dlen; i += 8) {
 			umpa_sbuf_putc(out, '{');
-			umpa_sbuf_put_u64(out, be32(o->d + i));
+			umpa_sbuf_put_u64(out, (uint32_t)(be32(o->d + i) - sackbase));
 			umpa_sbuf_putc(out, ':');
-			umpa_sbuf_put_u64(out, be32(o->d + i + 4));
+			umpa_sbuf_put_u64(out, (uint32_t)(be32(o->d + i + 4) - sackbase));
 			umpa_sbuf_putc(out, '}');
 		}
 		break;
@@ -914,7 +915,7 @@ void umpa_relseq_free(void *t)
 
 /* Rewrite *seq and *ack relative to the flow's bases (tcpdump's rules); needs the IP layer before li. */
 static void relseq_apply_(void *tab, const struct umpa_pkt *p, unsigned li, uint16_t sport, uint16_t dport,
-			  uint16_t flags, uint32_t *seq, uint32_t *ack)
+			  uint16_t flags, uint32_t *seq, uint32_t *ack, uint32_t *ackbase)
 {
 	struct relseq_slot_ *t = tab, *sl;
 	const uint8_t *sa, *da;
@@ -955,12 +956,12 @@ static void relseq_apply_(void *tab, const struct umpa_pkt *p, unsigned li, uint
 			sl->ack = *seq, sl->seq = *ack - 1;
 		else
 			sl->seq = *seq, sl->ack = *ack - 1;
-		return;
-	}
-	if (rev)
+	} else if (rev) {
 		*seq -= sl->ack, *ack -= sl->seq;
-	else
+	} else {
 		*seq -= sl->seq, *ack -= sl->ack;
+	}
+	*ackbase = rev ? sl->seq : sl->ack;
 }
 
 static void tcp_summary_(const struct umpa_pkt *p, unsigned li, void *relseq, struct umpa_sbuf *out);
@@ -983,7 +984,7 @@ static void tcp_summary_(const struct umpa_pkt *p, unsigned li, void *relseq, st
 	struct umpa_cur c;
 	struct topt_it it;
 	struct topt o;
-	uint32_t seq, ack, pay;
+	uint32_t seq, ack, pay, sackbase = 0;
 	uint16_t offfl, win, urp, flags;
 	int r;
 
@@ -998,7 +999,7 @@ static void tcp_summary_(const struct umpa_pkt *p, unsigned li, void *relseq, st
 	if (relseq) {
 		uint16_t sport, dport;
 		if (umpa_cur_be16_at(&c, 0, &sport) == 0 && umpa_cur_be16_at(&c, 2, &dport) == 0)
-			relseq_apply_(relseq, p, li, sport, dport, flags, &seq, &ack);
+			relseq_apply_(relseq, p, li, sport, dport, flags, &seq, &ack, &sackbase);
 	}
 	pay = l->hlen <= l->len ? l->len - l->hlen : 0;
 	umpa_sbuf_puts(out, "Flags [");
@@ -1033,7 +1034,7 @@ static void tcp_summary_(const struct umpa_pkt *p, unsigned li, void *relseq, st
 			if (!first)
 				umpa_sbuf_putc(out, ',');
 			first = 0;
-			topt_summary(&o, out);
+			topt_summary(&o, sackbase, out);
 		}
 		if (r == TOPT_BAD)
 			umpa_sbuf_puts(out, first ? "[bad opt]" : ",[bad opt]");

@@ -16,11 +16,16 @@ rewrite the list after a deliberate improvement).  The categories, the reasons:
 
   undecoded   umpa keeps a part of the packet as bytes that tcpdump decodes
               (a protocol umpa has no dissector for: GRE, OSPF, BGP, ...)
+  app         tcpdump decodes the TCP or UDP payload (BGP, HTTP, HSRP, NTP, ...),
+              which umpa shows as "length N" / "UDP, length N"
   multiline   tcpdump prints this packet over several lines
   truncated   the capture holds less than the headers: tcpdump and umpa mark
               the cut differently ("[|tcp]" against "[truncated tcp: ...]")
-  invalid     umpa marks a field that lies ([invalid ...], [bad ... checksum]);
-              tcpdump prints such packets its own way
+  invalid     umpa marks a field that lies ([invalid ...], [bad ... checksum]:
+              tcpdump -nn checks no checksum) or tcpdump prints such packets
+              its own way
+  tcp-option  a TCP option umpa shows as bytes (MPTCP, TCP-AO, experimental
+              AccECN) that tcpdump decodes
   format:P    both decode the packet; the text of protocol P (the deepest one
               umpa decodes) differs from tcpdump's
 
@@ -74,6 +79,8 @@ def one_file(umpa, path):
             continue
         if cont:
             cat = "multiline"
+        elif names[-1] == "raw" and (t.startswith(u) or re.search(r": UDP, length \d+$", u)):
+            cat = "app"
         elif "[truncated" in u or "[|" in t:
             cat = "truncated"
         elif "[invalid" in u or "[bad " in u:
@@ -84,6 +91,8 @@ def one_file(umpa, path):
         else:
             dec = [x for x in names if x != "raw"]
             cat = "format:" + dec[-1]
+            if "unknown-" in u or "exp 0x" in u:
+                cat = "tcp-option"
         res.append((i, cat, u, t))
     return (path, res)
 
