@@ -240,8 +240,8 @@ int cmd_show(int argc, char **argv)
 		}
 		n++;
 		umpa_dissect(&p);
-		ro.number = n;
-		umpa_reasm_show(reasm, &p, n, (enum umpa_reasm_fmt)mode, &ro, &out);
+		ro.number = umpa_capr_number(r); /* the file's numbering, also under a filter */
+		umpa_reasm_show(reasm, &p, ro.number, (enum umpa_reasm_fmt)mode, &ro, &out);
 		if (xcount)
 			show_hex(&p, xcount > 1 ? 0 : show_net_off(&p), ascii, &out);
 		if (ro.ts_mode == UMPA_TS_DELTA || !ro.ts_ref_set) {
