@@ -10,59 +10,6 @@
 #include "umpa_render.h"
 #include "umpa_tool.h"
 
-/* tcpdump's -x / -X: bytes from @p off of @p p, 16 a line: "\t0x0000:  4500 0054 ...  E..T". */
-static void show_hex(const struct umpa_pkt *p, unsigned off, int ascii, struct umpa_sbuf *out)
-{
-	struct umpa_cur c;
-	const uint8_t *d;
-	size_t n;
-	char buf[16];
-
-	umpa_cur_init(&c, p->data, p->len);
-	if (off > p->len || umpa_cur_ptr_at(&c, off, p->len - off, &d) < 0)
-		return;
-	n = p->len - off;
-	for (size_t i = 0; i < n; i += 16) {
-		size_t k = n - i < 16 ? n - i : 16, col = 0;
-		snprintf(buf, sizeof buf, "\t0x%04zx:  ", i);
-		umpa_sbuf_puts(out, buf);
-		for (size_t j = 0; j < k; j++) {
-			snprintf(buf, sizeof buf, "%02x", d[i + j]);
-			umpa_sbuf_puts(out, buf);
-			col += 2;
-			if (j % 2 == 1 && j + 1 < 16) {
-				umpa_sbuf_putc(out, ' ');
-				col++;
-			}
-		}
-		if (ascii) {
-			for (; col < 39; col++)
-				umpa_sbuf_putc(out, ' ');
-			umpa_sbuf_puts(out, "  ");
-			for (size_t j = 0; j < k; j++)
-				umpa_sbuf_putc(out, d[i + j] > 0x20 && d[i + j] < 0x7f ? (char)d[i + j] : '.');
-		} else if (out->len && out->s[out->len - 1] == ' ')
-			out->len--, out->s[out->len] = 0;
-		umpa_sbuf_putc(out, '\n');
-	}
-}
-
-/* Offset of the network header: after the link layers (tcpdump -x leaves them out). */
-static unsigned show_net_off(const struct umpa_pkt *p)
-{
-	static const char *const link[] = {"eth", "vlan", "sll", "sll2", "null"};
-	unsigned i = 0;
-
-	for (; i < p->nlayers; i++) {
-		unsigned k = 0;
-		while (k < sizeof link / sizeof link[0] && strcmp(p->l[i].proto->name, link[k]) != 0)
-			k++;
-		if (k == sizeof link / sizeof link[0])
-			break;
-	}
-	return i < p->nlayers ? p->l[i].off : p->len;
-}
-
 static const char show_usage[] = "usage: umpa show [-r] FILE [OPTIONS] [BPF FILTER...]\n"
 				 "\n"
 				 "Dissect every packet of FILE (pcap or pcapng; '-' reads standard input).\n"
@@ -99,7 +46,8 @@ int cmd_show(int argc, char **argv)
 	};
 	unsigned long limit = 0;
 	const char *bpf = NULL;
-	int nsec = 0, stats = 0, noreasm = 0, c, rc = UMPA_EXIT_OK, tcount = 0, xcount = 0, ascii = 0, abs = 0;
+	int nsec = 0, stats = 0, noreasm = 0, c, rc = UMPA_EXIT_OK;
+	struct tool_dump dump = {0};
 	const char *file = NULL;
 	char *bpfbuf = NULL;
 	struct umpa_reasm *reasm = NULL;
@@ -113,7 +61,9 @@ int cmd_show(int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "vc:f:hr:ntxXS", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vc:f:hr:" TOOL_DUMP_OPTS, opts, NULL)) != -1) {
+		if (tool_dump_opt(c, &dump))
+			continue;
 		switch (c) {
 		case 'r':
 			if (file) {
@@ -121,21 +71,6 @@ int cmd_show(int argc, char **argv)
 				return UMPA_EXIT_USAGE;
 			}
 			file = optarg;
-			break;
-		case 'n':
-			break;
-		case 't':
-			tcount++;
-			break;
-		case 'x':
-			xcount++;
-			break;
-		case 'X':
-			xcount++;
-			ascii = 1;
-			break;
-		case 'S':
-			abs = 1;
 			break;
 		case 'v':
 			mode = TOOL_FMT_TREE;
@@ -172,55 +107,36 @@ int cmd_show(int argc, char **argv)
 		tool_err("show: which file? (try 'umpa show --help')");
 		return UMPA_EXIT_USAGE;
 	}
-	if (tcount > 5) {
-		tool_err("show: at most -ttttt (got %d t's)", tcount);
-		return UMPA_EXIT_USAGE;
-	}
 	if (optind < argc) { /* the rest is a BPF expression, as tcpdump's */
-		size_t len = 1;
 		if (bpf) {
 			tool_err("show: a filter both in -f and after the file ('%s')", argv[optind]);
 			return UMPA_EXIT_USAGE;
 		}
-		for (int i = optind; i < argc; i++)
-			len += strlen(argv[i]) + 1;
-		if (!(bpfbuf = malloc(len))) {
+		if (!(bpf = bpfbuf = tool_join_args(argc, argv, optind))) {
 			tool_err("show: out of memory");
 			return UMPA_EXIT_ERROR;
 		}
-		bpfbuf[0] = 0;
-		for (int i = optind; i < argc; i++) {
-			if (i > optind)
-				strcat(bpfbuf, " ");
-			strcat(bpfbuf, argv[i]);
-		}
-		bpf = bpfbuf;
+	}
+	if ((c = tool_dump_setup(&dump, &ro, "show")) != UMPA_EXIT_OK) {
+		free(bpfbuf);
+		return c;
 	}
 	r = umpa_capr_open(file, &e);
 	if (!r) {
 		tool_err("%s", e.msg);
+		tool_dump_free(&ro);
 		free(bpfbuf);
 		return UMPA_EXIT_ERROR;
 	}
 	if (bpf && umpa_capr_filter(r, bpf, &e) < 0) {
 		tool_err("%s", e.msg);
 		umpa_capr_close(r);
+		tool_dump_free(&ro);
 		free(bpfbuf);
 		return UMPA_EXIT_USAGE;
 	}
 	free(bpfbuf);
 	ro.ts_nsec = nsec;
-	ro.ts_mode = tcount == 0   ? UMPA_TS_TIME
-		     : tcount == 1 ? UMPA_TS_NONE
-		     : tcount == 2 ? UMPA_TS_EPOCH
-		     : tcount == 3 ? UMPA_TS_DELTA
-		     : tcount == 4 ? UMPA_TS_DATE
-				   : UMPA_TS_SINCE_FIRST;
-	if (!abs && !(ro.relseq = umpa_relseq_new())) {
-		tool_err("show: out of memory");
-		umpa_capr_close(r);
-		return UMPA_EXIT_ERROR;
-	}
 	if (!noreasm && !(reasm = umpa_reasm_open(NULL, &e))) {
 		tool_err("show: %s", e.msg);
 		umpa_capr_close(r);
@@ -242,13 +158,7 @@ int cmd_show(int argc, char **argv)
 		umpa_dissect(&p);
 		ro.number = umpa_capr_number(r); /* the file's numbering, also under a filter */
 		umpa_reasm_show(reasm, &p, ro.number, (enum umpa_reasm_fmt)mode, &ro, &out);
-		if (xcount)
-			show_hex(&p, xcount > 1 ? 0 : show_net_off(&p), ascii, &out);
-		if (ro.ts_mode == UMPA_TS_DELTA || !ro.ts_ref_set) {
-			ro.ts_ref_set = 1;
-			ro.ts_ref_sec = p.ts_sec;
-			ro.ts_ref_nsec = p.ts_nsec;
-		}
+		tool_dump_after(&dump, &p, &ro, &out);
 		for (unsigned i = 0; i < p.nlayers; i++) { /* after reassembly dropped the layers it replaced */
 			ntrunc += (p.l[i].flags & UMPA_L_TRUNCATED) != 0;
 			ninval += (p.l[i].flags & UMPA_L_INVALID) != 0;
@@ -284,7 +194,7 @@ int cmd_show(int argc, char **argv)
 				(unsigned long long)rs.duplicates, (unsigned long long)rs.dropped);
 	}
 	umpa_reasm_close(reasm);
-	umpa_relseq_free(ro.relseq);
+	tool_dump_free(&ro);
 	umpa_sbuf_free(&out);
 	umpa_sbuf_free(&scratch[0]);
 	umpa_sbuf_free(&scratch[1]);

@@ -80,6 +80,26 @@ n=$(timeout 60 "$UMPA" build 'ether{}/ip{dst="10.0.0.2"}/udp{sport=1000,dport={2
 	timeout 60 tshark -r - -T fields -e udp.dstport 2>/dev/null | tr '\n' ' ')
 [ "$n" = "2001 2002 2003 " ] && ok "umpa build -w - | tshark -r -" || bad "umpa build -w - | tshark -r -" "$n"
 
+# sniff takes the same options and a filter as words; -w - feeds tcpdump (on loopback only)
+if [ "$(id -u)" = 0 ] && command -v ping >/dev/null 2>&1; then
+	(sleep 1; ping -c 4 -i 0.2 -W 1 127.0.0.1 >/dev/null 2>&1) &
+	timeout 20 "$UMPA" sniff -i lo -c 2 --timeout 8 icmp and host 127.0.0.1 -x -tt >"$T/u" 2>"$T/err"
+	wait
+	if [ "$(grep -c 'ICMP echo' "$T/u")" = 2 ] && grep -qE '^[0-9]+\.[0-9]{6} IP 127' "$T/u" &&
+		grep -qP '^\t0x0000:  4500 0054' "$T/u"; then
+		ok "sniff -i lo -c 2 icmp and host 127.0.0.1 -x -tt: filter as words, epoch time, hex"
+	else
+		bad "sniff with a filter as words, -x -tt" "$(cat "$T/u" "$T/err")"
+	fi
+	(sleep 1; ping -c 4 -i 0.2 -W 1 127.0.0.1 >/dev/null 2>&1) &
+	timeout 20 "$UMPA" sniff -i lo -c 2 --timeout 8 -w - icmp 2>/dev/null | timeout 20 tcpdump -nn -r - >"$T/td" 2>/dev/null
+	wait
+	[ "$(grep -c 'ICMP echo' "$T/td")" = 2 ] && ok "sniff -w - | tcpdump -r -" || bad "sniff -w - | tcpdump -r -" "$(cat "$T/td")"
+else
+	echo "skipped: sniff on lo (not root or no ping)"
+	[ "${CI:-}" = true ] && FAIL=$((FAIL + 1))
+fi
+
 # usage errors: one line, exit 2
 for args in "-tttttt" "-f udp FILTERWORD" "not-a-filter-((("; do
 	# shellcheck disable=SC2086
