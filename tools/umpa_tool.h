@@ -3,6 +3,7 @@
 #define UMPA_TOOL_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "umpa_lua.h"
@@ -121,6 +122,18 @@ void tool_dump_free(struct umpa_render_opts *ro);
 
 /** argv[from..argc) joined with spaces (a BPF expression given as words), malloc'd; NULL when out of memory. */
 char *tool_join_args(int argc, char **argv, int from);
+
+/** `umpa show --stats KIND` (tools/show_stats.c): tshark's -z conv / io,phs / io,stat. */
+enum show_stats_kind { SHOW_STATS_CONV = 0, SHOW_STATS_PROTO = 1, SHOW_STATS_IO = 2 };
+struct show_stats;
+/** New statistics of @p kind; @p interval (seconds) for SHOW_STATS_IO. NULL when out of memory. */
+struct show_stats *show_stats_new(enum show_stats_kind kind, double interval);
+/** Count dissected packet @p p. */
+void show_stats_add(struct show_stats *s, const struct umpa_pkt *p);
+/** Print the tables to @p f. Returns -1 if memory ran out while counting (the tables are incomplete). */
+int show_stats_print(struct show_stats *s, FILE *f);
+/** Free (NULL is fine). */
+void show_stats_free(struct show_stats *s);
 
 int cmd_build(int argc, char **argv);
 int cmd_show(int argc, char **argv);
