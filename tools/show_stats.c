@@ -6,7 +6,8 @@
  * frames and bytes (frame lengths on the wire) each way, start relative to the
  * first packet read, duration; sorted by frames, most first.  The protocol
  * hierarchy counts frames and bytes per chain of layers (umpa's layer names; a
- * payload umpa keeps as bytes is tshark's "data").  The I/O statistics count
+ * payload umpa keeps as bytes is tshark's "data"; IPv6 extension headers count
+ * as IPv6, as tshark counts them).  The I/O statistics count
  * frames and bytes per interval from the first packet, empty intervals included.
  * Tables grow as they fill (no allocation for a packet of a known conversation).
  */
@@ -196,10 +197,13 @@ static void add_phs_(struct show_stats *s, const struct umpa_pkt *p)
 {
 	char path[128];
 	size_t len = 0;
+	unsigned depth = 0;
 
 	for (unsigned i = 0; i < p->nlayers; i++) {
 		const char *name = p->l[i].proto->name;
 		size_t n = strlen(name), j;
+		if (!strncmp(name, "ipv6_", 5)) /* extension headers count as IPv6, as tshark's */
+			continue;
 		if (!strcmp(name, "raw"))
 			name = "data", n = 4;
 		if (len + n + 2 > sizeof path)
@@ -224,11 +228,12 @@ static void add_phs_(struct show_stats *s, const struct umpa_pkt *p)
 			}
 			memset(&s->phs[j], 0, sizeof s->phs[j]);
 			memcpy(s->phs[j].path, path, len + 1);
-			s->phs[j].depth = i;
+			s->phs[j].depth = depth;
 			s->nphs++;
 		}
 		s->phs[j].frames++;
 		s->phs[j].bytes += p->wirelen;
+		depth++;
 	}
 }
 
