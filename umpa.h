@@ -16,7 +16,7 @@
 #define UMPA_H
 
 /* core: errors, checked numbers, the cursor, text buffers, packets and fields, rendering, capture files,
- * live I/O, the kernel's tables (rtnetlink) */
+ * live I/O, the kernel's tables (rtnetlink), the spec tokenizer */
 #include "umpa_capfile.h"
 #include "umpa_cursor.h"
 #include "umpa_error.h"
@@ -27,6 +27,7 @@
 #include "umpa_render.h"
 #include "umpa_rtnl.h"
 #include "umpa_sbuf.h"
+#include "umpa_spec.h"
 
 /* protocols: the registry and dissector driver, pseudo-header sums, TCP reassembly */
 #include "umpa_inet.h"

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "umpa_packet.h"
+#include "umpa_spec.h"
 
 /* Is @name one of the comma-separated names in @list? */
 static int in_list(const char *list, const char *name)
@@ -306,44 +307,11 @@ static int parse_flags(const struct umpa_field *f, const char *s, uint64_t *v)
 	return 0;
 }
 
-/* Hex bytes "de:ad:be:ef", "de-ad", "deadbeef" or "0xdeadbeef". */
-static int parse_hexbytes(const char *s, uint8_t *out, uint32_t max, uint32_t *n)
-{
-	uint32_t k = 0;
-	int hi = -1;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-		s += 2;
-	for (; *s; s++) {
-		int d;
-		if (*s == ':' || *s == '-' || *s == ' ' || *s == '.') {
-			if (hi >= 0)
-				return -1;
-			continue;
-		}
-		if (!isxdigit((unsigned char)*s))
-			return -1;
-		d = isdigit((unsigned char)*s) ? *s - '0' : (tolower((unsigned char)*s) - 'a' + 10);
-		if (hi < 0) {
-			hi = d;
-		} else {
-			if (k >= max)
-				return -1;
-			out[k++] = (uint8_t)(hi << 4 | d);
-			hi = -1;
-		}
-	}
-	if (hi >= 0)
-		return -1;
-	*n = k;
-	return 0;
-}
-
 int umpa_field_set_str(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *s, struct umpa_err *e)
 {
 	uint64_t v;
 	uint8_t b[64];
-	uint32_t n;
+	long hn;
 
 	if (li >= p->nlayers)
 		return umpa_err_set(e, UMPA_EINVAL, "no layer %u", li);
@@ -380,7 +348,7 @@ int umpa_field_set_str(struct umpa_pkt *p, unsigned li, const struct umpa_field 
 			return umpa_err_set(e, UMPA_EINVAL, "%s: '%s' is not true/false", f->ws, s);
 		return umpa_field_set_u64(p, li, f, v, e);
 	case UMPA_FT_MAC:
-		if (parse_hexbytes(s, b, sizeof(b), &n) < 0 || n != 6)
+		if (umpa_spec_hex(umpa_span_of(s), b, sizeof(b)) != 6)
 			return umpa_err_set(e, UMPA_EINVAL, "%s: '%s' is not a MAC address", f->ws, s);
 		return umpa_field_set_bytes(p, li, f, b, 6, e);
 	case UMPA_FT_IPV4:
@@ -392,9 +360,9 @@ int umpa_field_set_str(struct umpa_pkt *p, unsigned li, const struct umpa_field 
 			return umpa_err_set(e, UMPA_EINVAL, "%s: '%s' is not an IPv6 address", f->ws, s);
 		return umpa_field_set_bytes(p, li, f, b, 16, e);
 	case UMPA_FT_BYTES:
-		if (parse_hexbytes(s, b, sizeof(b), &n) < 0)
+		if ((hn = umpa_spec_hex(umpa_span_of(s), b, sizeof(b))) < 0)
 			return umpa_err_set(e, UMPA_EINVAL, "%s: '%s' is not hex bytes", f->ws, s);
-		return umpa_field_set_bytes(p, li, f, b, n, e);
+		return umpa_field_set_bytes(p, li, f, b, (uint32_t)hn, e);
 	case UMPA_FT_VAR: {
 		int rc;
 		const struct umpa_proto *pr = p->l[li].proto;

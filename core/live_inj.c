@@ -39,7 +39,7 @@
 
 #include "umpa_live.h"
 
-enum { LT_ETHERNET_ = 1, LT_RAW_ = 101, LT_IPV4_ = 228, LT_IPV6_ = 229 };
+enum { LT_ETHERNET_ = 1 };
 
 struct umpa_inj {
 	int layer;
@@ -188,71 +188,71 @@ struct umpa_inj *umpa_inj_open(const char *ifname, int layer, struct umpa_err *e
 	return j;
 }
 
-/* Offset of the network header of @p p for layer-3 sending, or -1. */
-static long live_l3_offset_(const struct umpa_pkt *p)
-{
-	struct umpa_cur c;
+/* Where layer-3 sending starts in a packet: the network header and its destination. */
+struct live_l3_ {
+	const uint8_t *d;   /* the network header and all that follows */
+	uint32_t n;         /* their length */
+	int family;         /* AF_INET or AF_INET6 */
+	const uint8_t *dst; /* the destination address inside d */
+};
 
-	if (p->nlayers == 0) {
-		uint16_t et;
-		size_t off = 14;
-		if (p->linktype == LT_RAW_ || p->linktype == LT_IPV4_ || p->linktype == LT_IPV6_)
-			return 0;
-		if (p->linktype != LT_ETHERNET_)
-			return -1;
-		umpa_cur_init(&c, p->data, p->len);
-		if (umpa_cur_be16_at(&c, 12, &et) < 0)
-			return -1;
-		while (et == 0x8100 || et == 0x88a8) { /* 802.1Q / 802.1ad tags */
-			if (umpa_cur_be16_at(&c, off + 2, &et) < 0)
-				return -1;
-			off += 4;
-		}
-		return (et == 0x0800 || et == 0x86dd) ? (long)off : -1;
-	}
-	/* The first layer that is an IPv4 or IPv6 header: its version nibble and
-	 * fixed header size say so, as they say it to the kernel's raw socket. */
+/*
+ * Find the network header of @p p for layer-3 sending: the first layer whose
+ * protocol is flagged UMPA_PF_NET.  Its "dst" field says the address family
+ * (UMPA_FT_IPV4 or UMPA_FT_IPV6) and where the datagram goes; its fixed
+ * header length is the least a raw socket takes.  The protocol tables say all
+ * of this: the injector knows no protocol by name.  An undissected packet has
+ * no layers: the caller indexes it first (umpa_dissect).  Returns 0, or -1
+ * with @p e set.
+ */
+static int live_l3_(const struct umpa_pkt *p, struct live_l3_ *o, struct umpa_err *e)
+{
 	for (unsigned i = 0; i < p->nlayers; i++) {
 		const struct umpa_layer *l = &p->l[i];
-		uint8_t v;
-		umpa_layer_cur(p, i, &c);
-		if (!l->proto || umpa_cur_u8_at(&c, 0, &v) < 0)
+		const struct umpa_field *f;
+		struct umpa_cur c;
+
+		if (!l->proto || !(l->proto->pflags & UMPA_PF_NET))
 			continue;
-		if ((v >> 4 == 4 && l->proto->hdr_len == 20) || (v >> 4 == 6 && l->proto->hdr_len == 40))
-			return (long)l->off;
+		f = umpa_proto_field(l->proto, "dst");
+		if (!f || (f->type != UMPA_FT_IPV4 && f->type != UMPA_FT_IPV6))
+			break;
+		if (l->off >= p->len || p->len - l->off < l->proto->hdr_len)
+			return umpa_err_set(e, UMPA_EINVAL, "layer-3 sending: %s header cut short", l->proto->name);
+		umpa_cur_init(&c, p->data + l->off, p->len - l->off);
+		if (umpa_cur_ptr_at(&c, f->bitoff / 8, f->bits / 8, &o->dst) < 0)
+			return umpa_err_set(e, UMPA_EINVAL, "layer-3 sending: %s header cut short", l->proto->name);
+		o->d = c.p;
+		o->n = (uint32_t)c.len;
+		o->family = f->type == UMPA_FT_IPV4 ? AF_INET : AF_INET6;
+		return 0;
 	}
-	return -1;
+	return umpa_err_set(e, UMPA_EINVAL, "layer-3 sending: the packet has no IPv4 or IPv6 header");
 }
 
 static int live_send_l3_(struct umpa_inj *j, const struct umpa_pkt *p, struct umpa_err *e)
 {
 	char errbuf[LIBNET_ERRBUF_SIZE] = "";
-	long off = live_l3_offset_(p);
-	const uint8_t *d;
-	uint32_t n;
+	struct live_l3_ o;
+	libnet_t *l;
 	int r;
 
-	if (off < 0 || (uint32_t)off >= p->len)
-		return umpa_err_set(e, UMPA_EINVAL, "layer-3 sending: the packet has no IPv4 or IPv6 header");
-	d = p->data + off;
-	n = p->len - (uint32_t)off;
-	if (d[0] >> 4 == 4) {
-		if (n < 20)
-			return umpa_err_set(e, UMPA_EINVAL, "layer-3 sending: IPv4 header cut short");
-		r = libnet_write_raw_ipv4(j->ln4, d, n);
+	if (live_l3_(p, &o, e) < 0)
+		return -e->code;
+	if (o.family == AF_INET) {
+		l = j->ln4;
+		r = libnet_write_raw_ipv4(l, o.d, o.n);
 	} else {
-		if (n < 40)
-			return umpa_err_set(e, UMPA_EINVAL, "layer-3 sending: IPv6 header cut short");
 		if (!j->ln6) {
 			j->ln6 = libnet_init(LIBNET_RAW6_ADV, j->ifname[0] ? j->ifname : NULL, errbuf);
 			if (!j->ln6)
 				return live_libnet_err_(j->ifname[0] ? j->ifname : NULL, "raw IPv6 injection", errbuf,
 							e);
 		}
-		r = libnet_write_raw_ipv6(j->ln6, d, n);
+		l = j->ln6;
+		r = libnet_write_raw_ipv6(l, o.d, o.n);
 	}
-	if (r < 0 || (uint32_t)r != n) {
-		libnet_t *l = d[0] >> 4 == 4 ? j->ln4 : j->ln6;
+	if (r < 0 || (uint32_t)r != o.n) {
 		snprintf(errbuf, sizeof errbuf, "%s", libnet_geterror(l));
 		return umpa_err_set(e, UMPA_EIO, "%s: send failed: %s", j->ifname[0] ? j->ifname : "raw socket",
 				    live_trim_(errbuf));
@@ -552,43 +552,36 @@ static int live_l3_batch_(struct umpa_inj *j, struct umpa_pkt *const *pkts, unsi
 	struct mmsghdr msg[LIVE_MMSG_];
 	struct iovec iov[LIVE_MMSG_];
 	struct sockaddr_in6 dst[LIVE_MMSG_]; /* large enough for either family */
+	struct umpa_err ignored; /* a packet that is not sendable in bulk goes the single way, which says why */
 	unsigned i = 0, ok = 0;
 	int failed = 0;
 
 	while (i < n) {
-		unsigned k = 0, v = 0;
+		unsigned k = 0;
+		int v = 0;
 		int fd;
 		libnet_t *l;
 		/* one run of packets of the same IP version */
 		while (i < n && k < LIVE_MMSG_) {
-			const struct umpa_pkt *p = pkts[i];
-			long off = live_l3_offset_(p);
-			const uint8_t *d;
-			uint32_t len;
-			unsigned ver;
-			if (off < 0 || (uint32_t)off >= p->len)
+			struct live_l3_ o;
+			if (live_l3_(pkts[i], &o, &ignored) < 0 || (v && o.family != v))
 				break;
-			d = p->data + off;
-			len = p->len - (uint32_t)off;
-			ver = d[0] >> 4;
-			if ((ver != 4 && ver != 6) || (v && ver != v) || len < (ver == 4 ? 20u : 40u))
-				break;
-			v = ver;
+			v = o.family;
 			memset(&dst[k], 0, sizeof dst[k]);
-			if (ver == 4) {
+			if (o.family == AF_INET) {
 				struct sockaddr_in *sin = (struct sockaddr_in *)(void *)&dst[k];
 				sin->sin_family = AF_INET;
-				memcpy(&sin->sin_addr, d + 16, 4);
+				memcpy(&sin->sin_addr, o.dst, 4);
 			} else {
 				dst[k].sin6_family = AF_INET6;
-				memcpy(&dst[k].sin6_addr, d + 24, 16);
+				memcpy(&dst[k].sin6_addr, o.dst, 16);
 			}
-			iov[k].iov_base = (void *)(uintptr_t)d;
-			iov[k].iov_len = len;
+			iov[k].iov_base = (void *)(uintptr_t)o.d;
+			iov[k].iov_len = o.n;
 			memset(&msg[k], 0, sizeof msg[k]);
 			msg[k].msg_hdr.msg_name = &dst[k];
 			msg[k].msg_hdr.msg_namelen =
-			    ver == 4 ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+			    v == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 			msg[k].msg_hdr.msg_iov = &iov[k];
 			msg[k].msg_hdr.msg_iovlen = 1;
 			k++;
@@ -603,7 +596,7 @@ static int live_l3_batch_(struct umpa_inj *j, struct umpa_pkt *const *pkts, unsi
 			i++;
 			continue;
 		}
-		if (v == 6 && !j->ln6) {
+		if (v == AF_INET6 && !j->ln6) {
 			char errbuf[LIBNET_ERRBUF_SIZE] = "";
 			j->ln6 = libnet_init(LIBNET_RAW6_ADV, j->ifname[0] ? j->ifname : NULL, errbuf);
 			if (!j->ln6) {
@@ -612,7 +605,7 @@ static int live_l3_batch_(struct umpa_inj *j, struct umpa_pkt *const *pkts, unsi
 				return ok ? (int)ok : -e->code;
 			}
 		}
-		l = v == 4 ? j->ln4 : j->ln6;
+		l = v == AF_INET ? j->ln4 : j->ln6;
 		fd = libnet_getfd(l);
 		for (unsigned at = 0; at < k;) {
 			int r = sendmmsg(fd, msg + at, k - at, 0);

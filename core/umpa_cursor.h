@@ -212,4 +212,36 @@ static inline int umpa_cur_sub(const struct umpa_cur *c, size_t off, size_t n, s
 	return 0;
 }
 
+/** Read a big-endian 24-bit value at @p off (TLS handshake lengths).  Returns 0 or -1. */
+static inline int umpa_cur_be24_at(struct umpa_cur *c, size_t off, uint32_t *v)
+{
+	if (!umpa_cur_has(c, off, 3)) {
+		c->err = 1;
+		return -1;
+	}
+	*v = ((uint32_t)c->p[off] << 16) | ((uint32_t)c->p[off + 1] << 8) | c->p[off + 2];
+	return 0;
+}
+
+/** Sequential big-endian 24-bit read. */
+static inline int umpa_cur_be24(struct umpa_cur *c, uint32_t *v)
+{
+	if (umpa_cur_be24_at(c, c->pos, v) < 0)
+		return -1;
+	c->pos += 3;
+	return 0;
+}
+
+/** Copy @p n bytes at @p off into @p out.  Returns 0 or -1 (nothing copied). */
+static inline int umpa_cur_copy_at(struct umpa_cur *c, size_t off, size_t n, void *out)
+{
+	if (!umpa_cur_has(c, off, n)) {
+		c->err = 1;
+		return -1;
+	}
+	if (n)
+		memcpy(out, c->p + off, n);
+	return 0;
+}
+
 #endif

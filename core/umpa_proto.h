@@ -73,11 +73,23 @@ enum umpa_bind_kind {
 	UMPA_BIND_AF,        /**< BSD loopback address family */
 };
 
-/** Protocol flags. */
+/**
+ * Protocol flags: what kind of layer a protocol is.  Code outside protocols/
+ * (the expect engine, the injector) asks these instead of keeping its own
+ * lists of protocols, so a new protocol file says what it is in one place.
+ */
 enum umpa_pflag {
-	UMPA_PF_PORTS = 1 << 0, /**< fields[0] and fields[1] are source and destination ports */
-	UMPA_PF_RAW = 1 << 1,   /**< the raw payload protocol */
+	UMPA_PF_PORTS = 1 << 0,  /**< fields[0] and fields[1] are source and destination ports */
+	UMPA_PF_RAW = 1 << 1,    /**< the raw payload protocol */
+	UMPA_PF_LINK = 1 << 2,   /**< a link-layer header (or a capture pseudo-header) */
+	UMPA_PF_TAG = 1 << 3,    /**< a tag inside the link layer (802.1Q): also UMPA_PF_LINK */
+	UMPA_PF_NET = 1 << 4,    /**< a network-layer header a raw IP socket sends from; its "dst" field
+				      (UMPA_FT_IPV4 or UMPA_FT_IPV6) is where the datagram goes */
+	UMPA_PF_NETEXT = 1 << 5, /**< a network-layer extension header (IPv6 hop-by-hop, routing, ...) */
 };
+
+/** Check at compile time that field table @p t has @p n entries (its F_COUNT). */
+#define UMPA_FIELDS_CHECK(t, n) _Static_assert(sizeof(t) / sizeof((t)[0]) == (n), #t " must have " #n " entries")
 
 /** A protocol description. */
 struct umpa_render_opts;

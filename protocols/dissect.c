@@ -9,14 +9,19 @@
 #include "umpa_protos.h"
 
 static unsigned dissect_loop(struct umpa_pkt *p, unsigned li, const struct umpa_proto *proto, uint32_t off,
-			     uint32_t len, uint16_t inherit)
+			     uint32_t len, uint16_t inherit, unsigned max)
 {
-	while (li < UMPA_MAX_LAYERS) {
+	while (li < max) {
 		struct umpa_layer *l = &p->l[li];
 		const struct umpa_proto *next = NULL;
 
-		if (proto == &umpa_proto_ip && len > 0 && (p->data[off] >> 4) == 6)
-			proto = &umpa_proto_ipv6; /* raw link types carry either */
+		if (proto == &umpa_proto_ip) { /* raw link types carry either: the version nibble says */
+			struct umpa_cur c;
+			uint64_t ver;
+			umpa_cur_init(&c, p->data + off, len);
+			if (umpa_cur_bits_at(&c, 0, 4, &ver) == 0 && ver == 6)
+				proto = &umpa_proto_ipv6;
+		}
 		l->proto = proto;
 		l->off = off;
 		l->len = len;
@@ -65,7 +70,7 @@ unsigned umpa_dissect_from(struct umpa_pkt *p, unsigned li, const struct umpa_pr
 	p->nlayers = li;
 	if (li >= UMPA_MAX_LAYERS)
 		return li;
-	return dissect_loop(p, li, proto ? proto : &umpa_proto_raw, off, len, 0);
+	return dissect_loop(p, li, proto ? proto : &umpa_proto_raw, off, len, 0, UMPA_MAX_LAYERS);
 }
 
 unsigned umpa_dissect(struct umpa_pkt *p)
@@ -76,4 +81,14 @@ unsigned umpa_dissect(struct umpa_pkt *p)
 	if (p->len == 0)
 		return 0;
 	return umpa_dissect_from(p, 0, first, 0, p->len);
+}
+
+unsigned umpa_dissect_outer(struct umpa_pkt *p)
+{
+	const struct umpa_proto *first = umpa_proto_for_linktype(p->linktype);
+
+	p->nlayers = 0;
+	if (p->len == 0)
+		return 0;
+	return dissect_loop(p, 0, first ? first : &umpa_proto_raw, 0, p->len, 0, 1);
 }

@@ -72,6 +72,7 @@
 
 #include "umpa_protos.h"
 #include "umpa_render.h"
+#include "umpa_spec.h"
 
 #define DNS_HDR 12
 #define DNS_NAME_MAX 255   /* wire bytes of a name, RFC 1035 2.3.4 */
@@ -103,7 +104,140 @@ enum {
 	T_DNAME = 39,
 	T_OPT = 41,
 	T_SPF = 99,
+	T_URI = 256,
 };
+
+/*
+ * rdata layouts: what the rdata of each known record type holds, piece by
+ * piece.  Building from text (enc_rdata), checking captured rdata
+ * (dns_check_rdata), moving compression pointers after an edit
+ * (dns_fix_pointers), the field tree and JSON (emit_rdata) and the tcpdump
+ * line (td_rr) all walk this one table; a type not in it is hex bytes.
+ */
+enum rd_kind {
+	RD_U16 = 1, /* a 16-bit number */
+	RD_U32,     /* a 32-bit number */
+	RD_NAME,    /* a domain name (compressed in captures, written uncompressed) */
+	RD_IPV4,    /* an IPv4 address: the whole rdata */
+	RD_IPV6,    /* an IPv6 address: the whole rdata */
+	RD_CSTR,    /* one <character-string>; the last such piece takes every string to the end */
+	RD_STRS,    /* <character-string>s to the end (text split into 255-byte strings) */
+	RD_OPTS,    /* EDNS0 options to the end (OPT) */
+	RD_BYTES,   /* the rest, as bytes */
+};
+
+/* One piece of an rdata layout and the Wireshark fields that show it. */
+struct rd_piece {
+	uint8_t kind;     /* enum rd_kind */
+	const char *key;  /* the field */
+	const char *lkey; /* CSTR, STRS: the length field */
+};
+
+enum {
+	RDF_IN = 1 << 0,      /* the check holds in class IN only (A: other classes use other formats) */
+	RDF_NOCHECK = 1 << 1, /* captured rdata is not checked against the layout */
+	RDF_TDONLY = 1 << 2,  /* only tcpdump's line reads the layout: built from hex, shown as bytes */
+};
+
+enum { RD_MAXP = 7 };
+
+struct rd_layout {
+	uint16_t type;
+	const char *name;   /* for messages: "MX" */
+	const char *syntax; /* building: the '/'-separated parts ("preference/name") */
+	const char *td;     /* tcpdump -nn after the type: a digit prints that piece, anything else is
+			       literal; NULL prints nothing */
+	uint8_t minparts;   /* building: parts needed (more are an error; missing numbers are 0) */
+	uint8_t flags;      /* RDF_* */
+	uint8_t np;         /* pieces */
+	struct rd_piece pieces[RD_MAXP];
+};
+
+#define RD_NAMEONLY(t, n, k, td)                                                                                       \
+	{                                                                                                              \
+		t, n, "name", td, 1, 0, 1,                                                                             \
+		{                                                                                                      \
+			{                                                                                              \
+				RD_NAME, k, NULL                                                                       \
+			}                                                                                              \
+		}                                                                                                      \
+	}
+
+static const struct rd_layout rd_layouts[] = {
+    {T_A, "A", "address", " 0", 1, RDF_IN, 1, {{RD_IPV4, "dns.a", NULL}}},
+    {T_AAAA, "AAAA", "address", " 0", 1, 0, 1, {{RD_IPV6, "dns.aaaa", NULL}}},
+    RD_NAMEONLY(T_NS, "NS", "dns.ns", " 0"),
+    RD_NAMEONLY(T_CNAME, "CNAME", "dns.cname", " 0"),
+    RD_NAMEONLY(T_PTR, "PTR", "dns.ptr.domain_name", " 0"),
+    RD_NAMEONLY(T_DNAME, "DNAME", "dns.dname", " 0"),
+    RD_NAMEONLY(T_MD, "MD", "dns.md", NULL),
+    RD_NAMEONLY(T_MF, "MF", "dns.mf", NULL),
+    RD_NAMEONLY(T_MB, "MB", "dns.mb", NULL),
+    RD_NAMEONLY(T_MG, "MG", "dns.mg", NULL),
+    RD_NAMEONLY(T_MR, "MR", "dns.mr", NULL),
+    {T_MX,
+     "MX",
+     "preference/name",
+     " 1 0",
+     2,
+     0,
+     2,
+     {{RD_U16, "dns.mx.preference", NULL}, {RD_NAME, "dns.mx.mail_exchange", NULL}}},
+    {T_SRV,
+     "SRV",
+     "priority/weight/port/target",
+     " 3:2 0 1",
+     4,
+     0,
+     4,
+     {{RD_U16, "dns.srv.priority", NULL},
+      {RD_U16, "dns.srv.weight", NULL},
+      {RD_U16, "dns.srv.port", NULL},
+      {RD_NAME, "dns.srv.target", NULL}}},
+    {T_SOA,
+     "SOA",
+     "mname/rname/serial/refresh/retry/expire/minimum",
+     NULL,
+     2,
+     0,
+     7,
+     {{RD_NAME, "dns.soa.mname", NULL},
+      {RD_NAME, "dns.soa.rname", NULL},
+      {RD_U32, "dns.soa.serial_number", NULL},
+      {RD_U32, "dns.soa.refresh_interval", NULL},
+      {RD_U32, "dns.soa.retry_interval", NULL},
+      {RD_U32, "dns.soa.expire_limit", NULL},
+      {RD_U32, "dns.soa.minimum_ttl", NULL}}},
+    {T_TXT, "TXT", "text", "0", 1, 0, 1, {{RD_STRS, "dns.txt", "dns.txt.length"}}},
+    {T_SPF, "SPF", "text", NULL, 1, 0, 1, {{RD_STRS, "dns.spf", "dns.spf.length"}}},
+    {T_HINFO,
+     "HINFO",
+     "cpu/os",
+     NULL,
+     1,
+     RDF_NOCHECK,
+     2,
+     {{RD_CSTR, "dns.hinfo.cpu", "dns.hinfo.cpu_length"}, {RD_CSTR, "dns.hinfo.os", "dns.hinfo.os_length"}}},
+    {T_NULL, "NULL", "hex", NULL, 1, 0, 1, {{RD_BYTES, "dns.null", NULL}}},
+    {T_OPT, "OPT", NULL, NULL, 0, 0, 1, {{RD_OPTS, NULL, NULL}}},
+    {T_URI, /* RFC 7553: tcpdump prints it */
+     "URI",
+     NULL,
+     " 0 1 2",
+     0,
+     RDF_NOCHECK | RDF_TDONLY,
+     3,
+     {{RD_U16, NULL, NULL}, {RD_U16, NULL, NULL}, {RD_BYTES, NULL, NULL}}},
+};
+
+/* The layout of record type @p type, or NULL (hex bytes). */
+static const struct rd_layout *rd_layout(uint16_t type)
+{
+	for (size_t i = 0; i < sizeof(rd_layouts) / sizeof(rd_layouts[0]); i++)
+		if (rd_layouts[i].type == type)
+			return &rd_layouts[i];
+	return NULL;
+}
 
 /* Field indexes (the order of dns_fields). */
 enum {
@@ -213,6 +347,18 @@ static void txt_put(char *txt, size_t txtsz, size_t *tl, uint8_t ch, int style)
 	txt[*tl] = 0;
 }
 
+/* Append @p n wire bytes at @p off of @p c to @p txt as txt_put does.  Returns 0 or -1 (short). */
+static int txt_put_cur(char *txt, size_t txtsz, size_t *tl, struct umpa_cur *c, size_t off, size_t n, int style)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint8_t ch;
+		if (umpa_cur_u8_at(c, off + i, &ch) < 0)
+			return -1;
+		txt_put(txt, txtsz, tl, ch, style);
+	}
+	return 0;
+}
+
 /*
  * Read the name at @off of the message cursor @c, following compression
  * pointers.  *end receives the offset just after the name's inline part.  When
@@ -234,7 +380,6 @@ static int dns_name(struct umpa_cur *c, size_t off, size_t *end, char *txt, size
 		txt[0] = 0;
 	for (;;) {
 		uint8_t b, b2;
-		const uint8_t *lp;
 
 		if (umpa_cur_u8_at(c, pos, &b) < 0)
 			return DNS_ESHORT;
@@ -263,15 +408,14 @@ static int dns_name(struct umpa_cur *c, size_t off, size_t *end, char *txt, size
 		wl += 1u + b;
 		if (labels > DNS_LABELS_MAX || wl > DNS_NAME_MAX)
 			return DNS_ELONG;
-		if (umpa_cur_ptr_at(c, pos + 1, b, &lp) < 0)
+		if (!umpa_cur_has(c, pos + 1, b))
 			return DNS_ESHORT;
 		if (txt) {
 			if (tl && tl + 2 < txtsz) {
 				txt[tl++] = '.';
 				txt[tl] = 0;
 			}
-			for (unsigned i = 0; i < b; i++)
-				txt_put(txt, txtsz, &tl, lp[i], style);
+			txt_put_cur(txt, txtsz, &tl, c, pos + 1, b, style);
 		}
 		pos += 1u + b;
 	}
@@ -472,62 +616,56 @@ static int dns_rdata_name(struct umpa_cur *c, size_t at, size_t rdend, size_t *n
 	return 0;
 }
 
-/* Check what the rdata of known types holds. Returns 0 or a DNS_E* code. */
+/* Check that the rdata of a known type holds what its layout says. Returns 0 or a DNS_E* code. */
 static int dns_check_rdata(struct umpa_cur *c, const struct dns_rr *rr)
 {
-	size_t end = rr->rdata + rr->rdlen, n;
+	const struct rd_layout *lay = rd_layout(rr->type);
+	size_t end = rr->rdata + rr->rdlen, n = rr->rdata;
 	int r;
 
 	if (rr->sect == 0 || rr->rdlen == 0)
 		return 0; /* empty rdata: dynamic update deletions (RFC 2136) */
-	switch (rr->type) {
-	case T_A:
-		return rr->klass == 1 && rr->rdlen != 4 ? DNS_ERDATA : 0;
-	case T_AAAA:
-		return rr->rdlen != 16 ? DNS_ERDATA : 0;
-	case T_NS:
-	case T_CNAME:
-	case T_PTR:
-	case T_DNAME:
-	case T_MD:
-	case T_MF:
-	case T_MB:
-	case T_MG:
-	case T_MR:
-		if ((r = dns_rdata_name(c, rr->rdata, end, &n)) < 0)
-			return r;
-		return n == end ? 0 : DNS_ERDATA;
-	case T_MX:
-		if ((r = dns_rdata_name(c, rr->rdata + 2, end, &n)) < 0)
-			return r;
-		return n == end ? 0 : DNS_ERDATA;
-	case T_SRV:
-		if ((r = dns_rdata_name(c, rr->rdata + 6, end, &n)) < 0)
-			return r;
-		return n == end ? 0 : DNS_ERDATA;
-	case T_SOA:
-		if ((r = dns_rdata_name(c, rr->rdata, end, &n)) < 0 || (r = dns_rdata_name(c, n, end, &n)) < 0)
-			return r;
-		return n + 20 == end ? 0 : DNS_ERDATA;
-	case T_TXT:
-	case T_SPF:
-		for (n = rr->rdata; n < end;) {
-			uint8_t sl = 0;
-			umpa_cur_u8_at(c, n, &sl);
-			n += 1u + sl;
+	if (!lay || lay->flags & RDF_NOCHECK || (lay->flags & RDF_IN && rr->klass != 1))
+		return 0;
+	for (unsigned i = 0; i < lay->np; i++) {
+		switch (lay->pieces[i].kind) {
+		case RD_U16:
+			n += 2;
+			break;
+		case RD_U32:
+		case RD_IPV4:
+			n += 4;
+			break;
+		case RD_IPV6:
+			n += 16;
+			break;
+		case RD_NAME:
+			if ((r = dns_rdata_name(c, n, end, &n)) < 0)
+				return r;
+			break;
+		case RD_CSTR:
+		case RD_STRS:
+			while (n < end) {
+				uint8_t sl = 0;
+				umpa_cur_u8_at(c, n, &sl);
+				n += 1u + sl;
+			}
+			break;
+		case RD_OPTS:
+			while (n < end) {
+				uint16_t ol = 0;
+				if (n + 4 > end)
+					return DNS_ERDATA;
+				umpa_cur_be16_at(c, n + 2, &ol);
+				n += 4u + ol;
+			}
+			break;
+		default: /* RD_BYTES */
+			n = end;
+			break;
 		}
-		return n == end ? 0 : DNS_ERDATA;
-	case T_OPT:
-		for (n = rr->rdata; n < end;) {
-			uint16_t ol = 0;
-			if (n + 4 > end)
-				return DNS_ERDATA;
-			umpa_cur_be16_at(c, n + 2, &ol);
-			n += 4u + ol;
-		}
-		return n == end ? 0 : DNS_ERDATA;
 	}
-	return 0;
+	return n == end ? 0 : DNS_ERDATA;
 }
 
 static const struct umpa_proto *dns_dissect(struct umpa_pkt *p, unsigned li)
@@ -629,26 +767,6 @@ static void w_patch16(struct dns_w *w, size_t at, unsigned v)
 	}
 }
 
-/* Split [s, end) at the first unescaped character of @seps: the part is [*ps, *ps + *pl).
- * Returns where the rest starts (after the separator), or NULL when there was none. */
-static const char *dns_part(const char *s, const char *end, const char *seps, const char **ps, size_t *pl)
-{
-	const char *q = s;
-
-	while (q < end) {
-		if (*q == '\\' && q + 1 < end) {
-			q += 2;
-			continue;
-		}
-		if (strchr(seps, *q))
-			break;
-		q++;
-	}
-	*ps = s;
-	*pl = (size_t)(q - s);
-	return q < end ? q + 1 : NULL;
-}
-
 /* Trim blanks around [*s, *s + *n). */
 static void dns_trim(const char **s, size_t *n)
 {
@@ -674,19 +792,6 @@ static int dns_copy(const char *s, size_t n, char *buf, size_t bsz)
 	}
 	buf[k] = 0;
 	return 0;
-}
-
-/* An unsigned number (decimal or 0x hex) of at most @max. Returns 0 or -1. */
-static int dns_num(const char *s, size_t n, uint64_t max, uint64_t *v)
-{
-	char buf[32];
-	char *end;
-
-	dns_trim(&s, &n);
-	if (n == 0 || dns_copy(s, n, buf, sizeof(buf)) < 0 || !isdigit((unsigned char)buf[0]))
-		return -1;
-	*v = strtoull(buf, &end, buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X') ? 16 : 10);
-	return *end || *v > max ? -1 : 0;
 }
 
 /* One escaped character of [s, end) at *i: "\ddd" or "\x" or a plain byte. */
@@ -752,8 +857,8 @@ static int dns_parse_type(const char *s, size_t n, uint16_t *t, struct umpa_err 
 	uint64_t v;
 
 	dns_trim(&s, &n);
-	if (dns_num(s, n, 0xffff, &v) == 0 ||
-	    (n > 4 && !strncasecmp(s, "TYPE", 4) && dns_num(s + 4, n - 4, 0xffff, &v) == 0) ||
+	if (umpa_spec_num((struct umpa_span){s, n}, 0xffff, &v) == 0 ||
+	    (n > 4 && !strncasecmp(s, "TYPE", 4) && umpa_spec_num((struct umpa_span){s + 4, n - 4}, 0xffff, &v) == 0) ||
 	    (dns_copy(s, n, buf, sizeof(buf)) == 0 && umpa_vname_value(dns_types, buf, &v) == 0)) {
 		*t = (uint16_t)v;
 		return 0;
@@ -768,8 +873,9 @@ static int dns_parse_class(const char *s, size_t n, int numeric, uint16_t *k)
 	uint64_t v;
 
 	dns_trim(&s, &n);
-	if ((numeric && dns_num(s, n, 0xffff, &v) == 0) ||
-	    (n > 5 && !strncasecmp(s, "CLASS", 5) && dns_num(s + 5, n - 5, 0xffff, &v) == 0) ||
+	if ((numeric && umpa_spec_num((struct umpa_span){s, n}, 0xffff, &v) == 0) ||
+	    (n > 5 && !strncasecmp(s, "CLASS", 5) &&
+	     umpa_spec_num((struct umpa_span){s + 5, n - 5}, 0xffff, &v) == 0) ||
 	    (dns_copy(s, n, buf, sizeof(buf)) == 0 && umpa_vname_value(dns_classes, buf, &v) == 0)) {
 		*k = (uint16_t)v;
 		return 0;
@@ -777,32 +883,20 @@ static int dns_parse_class(const char *s, size_t n, int numeric, uint16_t *k)
 	return -1;
 }
 
-/* Hex bytes with optional ':', ' ', '.', '-' separators (and a leading 0x). */
+/* Hex bytes (the spec grammar of umpa_spec.h: separators ':', '-', '.', ' ', a leading 0x). */
 static int enc_hex(struct dns_w *w, const char *s, size_t n, struct umpa_err *e)
 {
-	int hi = -1;
+	struct umpa_span a = {s, n};
+	long k = umpa_spec_hex(a, NULL, SIZE_MAX);
 
-	dns_trim(&s, &n);
-	if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		s += 2;
-		n -= 2;
-	}
-	for (size_t i = 0; i < n; i++) {
-		int d;
-		if (s[i] == ':' || s[i] == ' ' || s[i] == '.' || s[i] == '-' || s[i] == '\\')
-			continue;
-		if (!isxdigit((unsigned char)s[i]))
-			return umpa_err_set(e, UMPA_EINVAL, "dns: '%.*s' is not hex bytes", (int)n, s);
-		d = isdigit((unsigned char)s[i]) ? s[i] - '0' : tolower((unsigned char)s[i]) - 'a' + 10;
-		if (hi < 0) {
-			hi = d;
-		} else {
-			w_u8(w, (unsigned)(hi << 4 | d));
-			hi = -1;
-		}
-	}
-	if (hi >= 0)
-		return umpa_err_set(e, UMPA_EINVAL, "dns: odd number of hex digits in '%.*s'", (int)n, s);
+	a = umpa_span_trim(a);
+	if (k == UMPA_SPEC_ODD)
+		return umpa_err_set(e, UMPA_EINVAL, "dns: odd number of hex digits in '%.*s'", (int)a.n, a.s);
+	if (k < 0)
+		return umpa_err_set(e, UMPA_EINVAL, "dns: '%.*s' is not hex bytes", (int)a.n, a.s);
+	if (w->p && w->n <= w->cap && (size_t)k <= w->cap - w->n)
+		umpa_spec_hex(a, w->p + w->n, (size_t)k);
+	w->n += (size_t)k;
 	return 0;
 }
 
@@ -860,37 +954,43 @@ static int enc_txt(struct dns_w *w, const char *s, size_t n, struct umpa_err *e)
 	return 0;
 }
 
-/* Split rdata into up to @max parts at '/' or ':'; returns how many. */
+/* Split rdata into up to @max parts at '/' or ':' (the last part takes the rest); returns how many. */
 static unsigned dns_fields_of(const char *s, size_t n, const char **ps, size_t *pl, unsigned max)
 {
-	const char *end = s + n, *q = s;
+	struct umpa_span rest = {s, n}, part;
 	unsigned k = 0;
+	int more = 1;
 
-	while (q && k < max) {
-		q = dns_part(q, end, k + 1 < max ? "/:" : "", &ps[k], &pl[k]);
-		k++;
+	while (more && k < max) {
+		if (k + 1 < max) {
+			more = umpa_span_cut(rest, "/:", &part, &rest);
+		} else {
+			part = rest;
+			more = 0;
+		}
+		ps[k] = part.s;
+		pl[k++] = part.n;
 	}
 	return k;
 }
 
 /* EDNS0 option list and OPT pseudo-RR: name:OPT[:udpsize[:opt...]]. */
-static int enc_opt(struct dns_w *w, const char *name, size_t nlen, const char *rest, const char *end,
-		   struct umpa_err *e)
+static int enc_opt(struct dns_w *w, struct umpa_span name, const struct umpa_span *after, struct umpa_err *e)
 {
 	uint64_t udp = 4096, v;
 	uint32_t ttl = 0;
 	size_t at;
-	const char *ps;
-	size_t pl;
-	int rc;
+	struct umpa_span rest = after ? *after : name, part, key, value;
+	int rc, more = after != NULL;
 
-	if ((rc = enc_name(w, name, nlen, e)) < 0)
+	if ((rc = enc_name(w, name.s, name.n, e)) < 0)
 		return rc;
-	if (rest) {
-		rest = dns_part(rest, end, ":", &ps, &pl);
-		dns_trim(&ps, &pl);
-		if (pl && dns_num(ps, pl, 0xffff, &udp) < 0)
-			return umpa_err_set(e, UMPA_EINVAL, "dns OPT: bad UDP payload size '%.*s'", (int)pl, ps);
+	if (more) {
+		more = umpa_span_cut(rest, ":", &part, &rest);
+		part = umpa_span_trim(part);
+		if (part.n && umpa_spec_num(part, 0xffff, &udp) < 0)
+			return umpa_err_set(e, UMPA_EINVAL, "dns OPT: bad UDP payload size '%.*s'", (int)part.n,
+					    part.s);
 	}
 	w_be16(w, T_OPT);
 	w_be16(w, (unsigned)udp);
@@ -898,29 +998,30 @@ static int enc_opt(struct dns_w *w, const char *name, size_t nlen, const char *r
 	at = w->n;
 	w_be32(w, 0);
 	w_be16(w, 0);
-	while (rest) {
-		const char *val = NULL;
-		size_t vl = 0, kl;
-		char *eq;
-		rest = dns_part(rest, end, ":", &ps, &pl);
-		dns_trim(&ps, &pl);
-		if (pl == 0)
+	while (more) {
+		const char *ps, *val;
+		size_t vl, kl;
+		int eq;
+		more = umpa_span_cut(rest, ":", &part, &rest);
+		part = umpa_span_trim(part);
+		if (part.n == 0)
 			continue;
-		eq = memchr(ps, '=', pl);
-		kl = eq ? (size_t)(eq - ps) : pl;
-		if (eq) {
-			val = eq + 1;
-			vl = pl - kl - 1;
-		}
+		eq = umpa_span_cut(part, "=", &key, &value);
+		ps = key.s;
+		kl = key.n;
+		val = value.s;
+		vl = value.n;
 		if (kl == 2 && !strncasecmp(ps, "do", 2)) {
 			ttl |= 0x8000;
-		} else if (kl == 7 && !strncasecmp(ps, "version", 7) && eq && dns_num(val, vl, 255, &v) == 0) {
+		} else if (kl == 7 && !strncasecmp(ps, "version", 7) && eq &&
+			   umpa_spec_num((struct umpa_span){val, vl}, 255, &v) == 0) {
 			ttl = (ttl & 0xff00ffffu) | (uint32_t)v << 16;
 		} else if (((kl == 9 && !strncasecmp(ps, "ext_rcode", 9)) ||
 			    (kl == 5 && !strncasecmp(ps, "rcode", 5))) &&
-			   eq && dns_num(val, vl, 255, &v) == 0) {
+			   eq && umpa_spec_num((struct umpa_span){val, vl}, 255, &v) == 0) {
 			ttl = (ttl & 0x00ffffffu) | (uint32_t)v << 24;
-		} else if (kl == 1 && (ps[0] == 'z' || ps[0] == 'Z') && eq && dns_num(val, vl, 0xffff, &v) == 0) {
+		} else if (kl == 1 && (ps[0] == 'z' || ps[0] == 'Z') && eq &&
+			   umpa_spec_num((struct umpa_span){val, vl}, 0xffff, &v) == 0) {
 			ttl = (ttl & 0xffff0000u) | (uint32_t)v;
 		} else if (kl == 4 && !strncasecmp(ps, "nsid", 4)) {
 			size_t ol;
@@ -938,7 +1039,8 @@ static int enc_opt(struct dns_w *w, const char *name, size_t nlen, const char *r
 			if ((rc = enc_hex(w, val, vl, e)) < 0)
 				return rc;
 			w_patch16(w, ol, (unsigned)(w->n - ol - 2));
-		} else if (kl == 7 && !strncasecmp(ps, "padding", 7) && eq && dns_num(val, vl, 0xffff, &v) == 0) {
+		} else if (kl == 7 && !strncasecmp(ps, "padding", 7) && eq &&
+			   umpa_spec_num((struct umpa_span){val, vl}, 0xffff, &v) == 0) {
 			w_be16(w, 12);
 			w_be16(w, (unsigned)v);
 			for (uint64_t i = 0; i < v; i++)
@@ -960,9 +1062,11 @@ static int enc_opt(struct dns_w *w, const char *name, size_t nlen, const char *r
 				const char *s2 = slash + 1, *sl2;
 				size_t l2 = vl - al - 1;
 				sl2 = memchr(s2, '/', l2);
-				if (sl2 && dns_num(sl2 + 1, l2 - (size_t)(sl2 + 1 - s2), 255, &scope) < 0)
+				if (sl2 && umpa_spec_num((struct umpa_span){sl2 + 1, l2 - (size_t)(sl2 + 1 - s2)}, 255,
+							 &scope) < 0)
 					return umpa_err_set(e, UMPA_EINVAL, "dns OPT: bad ecs scope");
-				if (dns_num(s2, sl2 ? (size_t)(sl2 - s2) : l2, fam == 1 ? 32 : 128, &plen) < 0)
+				if (umpa_spec_num((struct umpa_span){s2, sl2 ? (size_t)(sl2 - s2) : l2},
+						  fam == 1 ? 32 : 128, &plen) < 0)
 					return umpa_err_set(e, UMPA_EINVAL, "dns OPT: bad ecs prefix length");
 			}
 			w_be16(w, 8);
@@ -971,7 +1075,7 @@ static int enc_opt(struct dns_w *w, const char *name, size_t nlen, const char *r
 			w_u8(w, (unsigned)plen);
 			w_u8(w, (unsigned)scope);
 			w_put(w, a, (size_t)(plen + 7) / 8);
-		} else if (eq && dns_num(ps, kl, 0xffff, &v) == 0) {
+		} else if (eq && umpa_spec_num((struct umpa_span){ps, kl}, 0xffff, &v) == 0) {
 			size_t ol;
 			w_be16(w, (unsigned)v);
 			ol = w->n;
@@ -983,7 +1087,7 @@ static int enc_opt(struct dns_w *w, const char *name, size_t nlen, const char *r
 			return umpa_err_set(e, UMPA_EINVAL,
 					    "dns OPT: bad option '%.*s' (do, version=N, ext_rcode=N, z=N, nsid, "
 					    "cookie=hex, padding=N, ecs=addr/len, N=hex)",
-					    (int)pl, ps);
+					    (int)part.n, part.s);
 		}
 	}
 	if (w->n - at - 6 > 0xffff)
@@ -998,154 +1102,130 @@ static int enc_opt(struct dns_w *w, const char *name, size_t nlen, const char *r
 	return 0;
 }
 
-/* rdata of @type from text. */
-static int enc_rdata(struct dns_w *w, uint16_t type, const char *s, size_t n, struct umpa_err *e)
+/* One piece of rdata from its text part [s, s+n) (NULL: the part was not given). */
+static int enc_piece(struct dns_w *w, const struct rd_layout *lay, const struct rd_piece *pc, const char *s, size_t n,
+		     struct umpa_err *e)
 {
-	const char *ps[7];
-	size_t pl[7];
-	uint64_t v;
 	char buf[64];
 	uint8_t a[16];
+	uint64_t v = 0;
+
+	switch (pc->kind) {
+	case RD_U16:
+	case RD_U32:
+		if (s && umpa_spec_num((struct umpa_span){s, n}, pc->kind == RD_U16 ? 0xffff : 0xffffffffu, &v) < 0)
+			return umpa_err_set(e, UMPA_EINVAL, "dns %s: bad number '%.*s' (want %s)", lay->name, (int)n, s,
+					    lay->syntax);
+		if (pc->kind == RD_U16)
+			w_be16(w, (unsigned)v);
+		else
+			w_be32(w, (uint32_t)v);
+		return 0;
+	case RD_IPV4:
+	case RD_IPV6: {
+		int v6 = pc->kind == RD_IPV6;
+		if (dns_copy(s, n, buf, sizeof(buf)) < 0 || inet_pton(v6 ? AF_INET6 : AF_INET, buf, a) != 1)
+			return umpa_err_set(e, UMPA_EINVAL, "dns %s: '%.*s' is not an %s address", lay->name, (int)n, s,
+					    v6 ? "IPv6" : "IPv4");
+		w_put(w, a, v6 ? 16 : 4);
+		return 0;
+	}
+	case RD_NAME:
+		return enc_name(w, s, n, e);
+	case RD_CSTR:
+		return enc_cstr(w, s ? s : "", s ? n : 0, e);
+	case RD_STRS:
+		return enc_txt(w, s, n, e);
+	default: /* RD_BYTES */
+		return enc_hex(w, s, n, e);
+	}
+}
+
+/* rdata of @type from text: the parts its layout names, separated by '/' (or ':'); other types take hex. */
+static int enc_rdata(struct dns_w *w, uint16_t type, const char *s, size_t n, struct umpa_err *e)
+{
+	const struct rd_layout *lay = rd_layout(type);
+	const char *ps[RD_MAXP];
+	size_t pl[RD_MAXP];
 	unsigned k;
 	int rc;
 
 	dns_trim(&s, &n);
-	if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && type != T_TXT && type != T_SPF)
-		return enc_hex(w, s, n, e);
-	switch (type) {
-	case T_A:
-		if (n == 0)
-			return 0;
-		if (dns_copy(s, n, buf, sizeof(buf)) < 0 || inet_pton(AF_INET, buf, a) != 1)
-			return umpa_err_set(e, UMPA_EINVAL, "dns A: '%.*s' is not an IPv4 address", (int)n, s);
-		w_put(w, a, 4);
+	if (!lay || lay->flags & RDF_TDONLY ||
+	    (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && lay->pieces[0].kind != RD_STRS))
+		return enc_hex(w, s, n, e); /* "0x...": raw rdata for any type (a lying A) */
+	if (n == 0 && lay->pieces[0].kind != RD_STRS)
 		return 0;
-	case T_AAAA:
-		if (n == 0)
-			return 0;
-		if (dns_copy(s, n, buf, sizeof(buf)) < 0 || inet_pton(AF_INET6, buf, a) != 1)
-			return umpa_err_set(e, UMPA_EINVAL, "dns AAAA: '%.*s' is not an IPv6 address", (int)n, s);
-		w_put(w, a, 16);
-		return 0;
-	case T_NS:
-	case T_CNAME:
-	case T_PTR:
-	case T_DNAME:
-	case T_MD:
-	case T_MF:
-	case T_MB:
-	case T_MG:
-	case T_MR:
-		return n ? enc_name(w, s, n, e) : 0;
-	case T_MX:
-		if (n == 0)
-			return 0;
-		k = dns_fields_of(s, n, ps, pl, 2);
-		if (k != 2 || dns_num(ps[0], pl[0], 0xffff, &v) < 0)
-			return umpa_err_set(e, UMPA_EINVAL, "dns MX: want preference/name, not '%.*s'", (int)n, s);
-		w_be16(w, (unsigned)v);
-		return enc_name(w, ps[1], pl[1], e);
-	case T_SRV:
-		if (n == 0)
-			return 0;
-		k = dns_fields_of(s, n, ps, pl, 4);
-		if (k != 4)
-			return umpa_err_set(e, UMPA_EINVAL, "dns SRV: want priority/weight/port/target, not '%.*s'",
-					    (int)n, s);
-		for (unsigned i = 0; i < 3; i++) {
-			if (dns_num(ps[i], pl[i], 0xffff, &v) < 0)
-				return umpa_err_set(e, UMPA_EINVAL, "dns SRV: bad number '%.*s'", (int)pl[i], ps[i]);
-			w_be16(w, (unsigned)v);
-		}
-		return enc_name(w, ps[3], pl[3], e);
-	case T_SOA:
-		if (n == 0)
-			return 0;
-		k = dns_fields_of(s, n, ps, pl, 7);
-		if (k < 2)
-			return umpa_err_set(e, UMPA_EINVAL,
-					    "dns SOA: want mname/rname/serial/refresh/retry/expire/minimum");
-		if ((rc = enc_name(w, ps[0], pl[0], e)) < 0 || (rc = enc_name(w, ps[1], pl[1], e)) < 0)
+	if (lay->np == 1)
+		return enc_piece(w, lay, &lay->pieces[0], s, n, e);
+	k = dns_fields_of(s, n, ps, pl, lay->np);
+	if (k < lay->minparts)
+		return umpa_err_set(e, UMPA_EINVAL, "dns %s: want %s, not '%.*s'", lay->name, lay->syntax, (int)n, s);
+	for (unsigned i = 0; i < lay->np; i++)
+		if ((rc = enc_piece(w, lay, &lay->pieces[i], i < k ? ps[i] : NULL, i < k ? pl[i] : 0, e)) < 0)
 			return rc;
-		for (unsigned i = 2; i < 7; i++) {
-			v = 0;
-			if (i < k && dns_num(ps[i], pl[i], 0xffffffffu, &v) < 0)
-				return umpa_err_set(e, UMPA_EINVAL, "dns SOA: bad number '%.*s'", (int)pl[i], ps[i]);
-			w_be32(w, (uint32_t)v);
-		}
-		return 0;
-	case T_TXT:
-	case T_SPF:
-		return enc_txt(w, s, n, e);
-	case T_HINFO:
-		if (n == 0)
-			return 0;
-		k = dns_fields_of(s, n, ps, pl, 2);
-		if ((rc = enc_cstr(w, ps[0], pl[0], e)) < 0)
-			return rc;
-		return enc_cstr(w, k > 1 ? ps[1] : "", k > 1 ? pl[1] : 0, e);
-	}
-	return enc_hex(w, s, n, e);
+	return 0;
 }
 
 /* One section entry from its text [s, s+n): a question (sect 0) or a record. */
 static int enc_item(struct dns_w *w, unsigned sect, const char *s, size_t n, struct umpa_err *e)
 {
-	const char *end = s + n, *rest, *name, *tp, *p3, *p4;
-	size_t nl, tl = 0, l3 = 0, l4 = 0, rdl;
+	struct umpa_span rest = {s, n}, name, tp = {s, 0}, p3 = {s, 0}, p4 = {s, 0}, after;
+	size_t rdl;
 	uint16_t type = T_A, klass = 1;
 	uint64_t ttl = 0;
-	int rc;
+	int rc, more, more2;
 
-	rest = dns_part(s, end, ":", &name, &nl);
-	if (rest)
-		rest = dns_part(rest, end, ":", &tp, &tl);
-	if (tl && (rc = dns_parse_type(tp, tl, &type, e)) < 0)
+	more = umpa_span_cut(rest, ":", &name, &rest);
+	if (more)
+		more = umpa_span_cut(rest, ":", &tp, &rest);
+	if (tp.n && (rc = dns_parse_type(tp.s, tp.n, &type, e)) < 0)
 		return rc;
 	if (sect == 0) {
-		if (rest) {
-			rest = dns_part(rest, end, ":", &p3, &l3);
-			if (rest)
+		if (more) {
+			if (umpa_span_cut(rest, ":", &p3, &rest))
 				return umpa_err_set(e, UMPA_EINVAL, "dns question '%.*s': want name[:type[:class]]",
 						    (int)n, s);
-			if (dns_parse_class(p3, l3, 1, &klass) < 0)
-				return umpa_err_set(e, UMPA_EINVAL, "dns: unknown class '%.*s'", (int)l3, p3);
+			if (dns_parse_class(p3.s, p3.n, 1, &klass) < 0)
+				return umpa_err_set(e, UMPA_EINVAL, "dns: unknown class '%.*s'", (int)p3.n, p3.s);
 		}
-		if ((rc = enc_name(w, name, nl, e)) < 0)
+		if ((rc = enc_name(w, name.s, name.n, e)) < 0)
 			return rc;
 		w_be16(w, type);
 		w_be16(w, klass);
 		return 0;
 	}
-	if (tl == 0)
+	if (tp.n == 0)
 		return umpa_err_set(e, UMPA_EINVAL, "dns record '%.*s': want name:type:ttl:rdata", (int)n, s);
 	if (type == T_OPT)
-		return enc_opt(w, name, nl, rest, end, e);
-	if (rest) {
-		const char *after = dns_part(rest, end, ":", &p3, &l3);
-		if (dns_parse_class(p3, l3, 0, &klass) == 0) {
+		return enc_opt(w, name, more ? &rest : NULL, e);
+	if (more) {
+		more2 = umpa_span_cut(rest, ":", &p3, &after);
+		if (dns_parse_class(p3.s, p3.n, 0, &klass) == 0) {
 			rest = after;
-			if (rest)
-				rest = dns_part(rest, end, ":", &p4, &l4);
-			if (l4 && dns_num(p4, l4, 0xffffffffu, &ttl) < 0)
+			more = more2;
+			if (more)
+				more = umpa_span_cut(rest, ":", &p4, &rest);
+			if (p4.n && umpa_spec_num(p4, 0xffffffffu, &ttl) < 0)
 				return umpa_err_set(e, UMPA_EINVAL, "dns record '%.*s': bad ttl '%.*s'", (int)n, s,
-						    (int)l4, p4);
+						    (int)p4.n, p4.s);
 		} else {
 			rest = after;
-			if (l3 && dns_num(p3, l3, 0xffffffffu, &ttl) < 0)
+			more = more2;
+			if (p3.n && umpa_spec_num(p3, 0xffffffffu, &ttl) < 0)
 				return umpa_err_set(e, UMPA_EINVAL,
 						    "dns record '%.*s': '%.*s' is neither a class nor a ttl", (int)n, s,
-						    (int)l3, p3);
+						    (int)p3.n, p3.s);
 		}
 	}
-	if ((rc = enc_name(w, name, nl, e)) < 0)
+	if ((rc = enc_name(w, name.s, name.n, e)) < 0)
 		return rc;
 	w_be16(w, type);
 	w_be16(w, klass);
 	w_be32(w, (uint32_t)ttl);
 	rdl = w->n;
 	w_be16(w, 0);
-	if (rest && (rc = enc_rdata(w, type, rest, (size_t)(end - rest), e)) < 0)
+	if (more && (rc = enc_rdata(w, type, rest.s, rest.n, e)) < 0)
 		return rc;
 	if (w->n - rdl - 2 > 0xffff)
 		return umpa_err_set(e, UMPA_ERANGE, "dns record '%.*s': rdata longer than 65535 bytes", (int)n, s);
@@ -1156,17 +1236,12 @@ static int enc_item(struct dns_w *w, unsigned sect, const char *s, size_t n, str
 /* Encode every item of @spec into @w; *count receives how many. */
 static int enc_section(struct dns_w *w, unsigned sect, const char *spec, uint32_t *count, struct umpa_err *e)
 {
-	const char *s = spec, *end = spec + strlen(spec), *it;
-	size_t il;
+	struct umpa_span s = umpa_span_of(spec), item;
 	int rc;
 
 	*count = 0;
-	while (s) {
-		s = dns_part(s, end, ",", &it, &il);
-		dns_trim(&it, &il);
-		if (il == 0)
-			continue;
-		if ((rc = enc_item(w, sect, it, il, e)) < 0)
+	while (umpa_spec_next(&s, &item)) {
+		if ((rc = enc_item(w, sect, item.s, item.n, e)) < 0)
 			return rc;
 		++*count;
 	}
@@ -1191,6 +1266,7 @@ static void dns_fix_pointers(uint8_t *m, size_t len, size_t from, const uint32_t
 		for (uint32_t i = 0; i < cnt[s]; i++) {
 			size_t names[3], nn = 0, at, rd;
 			uint16_t type, rdlen;
+			const struct rd_layout *lay;
 			names[nn++] = pos;
 			/* skip the owner name to find the fixed part */
 			for (at = pos;;) {
@@ -1210,34 +1286,25 @@ static void dns_fix_pointers(uint8_t *m, size_t len, size_t from, const uint32_t
 			if (umpa_cur_be16_at(&c, at, &type) < 0 || umpa_cur_be16_at(&c, at + 8, &rdlen) < 0)
 				return;
 			rd = at + 10;
-			switch (type) {
-			case T_NS:
-			case T_CNAME:
-			case T_PTR:
-			case T_DNAME:
-			case T_MD:
-			case T_MF:
-			case T_MB:
-			case T_MG:
-			case T_MR:
-			case T_SOA:
-				names[nn++] = rd;
-				break;
-			case T_MX:
-				names[nn++] = rd + 2;
-				break;
-			case T_SRV:
-				names[nn++] = rd + 6;
-				break;
-			}
-			if (type == T_SOA) { /* rname follows mname */
-				size_t q = rd;
-				for (;;) {
-					uint8_t b;
-					if (q >= rd + rdlen || umpa_cur_u8_at(&c, q, &b) < 0)
+			lay = rd_layout(type);
+			/* the names of the rdata, where its layout puts them */
+			for (unsigned pi = 0, q = 0; lay && !(lay->flags & RDF_TDONLY) && pi < lay->np && nn < 3;
+			     pi++) {
+				uint8_t kind = lay->pieces[pi].kind, b;
+				if (kind == RD_U16 || kind == RD_U32) {
+					q += kind == RD_U16 ? 2 : 4;
+					continue;
+				}
+				if (kind != RD_NAME)
+					break;
+				names[nn++] = rd + q;
+				for (;;) { /* past this name to the next piece */
+					if (q >= rdlen || umpa_cur_u8_at(&c, rd + q, &b) < 0) {
+						pi = lay->np;
 						break;
+					}
 					if ((b & 0xc0) == 0xc0 || b == 0) {
-						names[nn++] = q + ((b & 0xc0) ? 2 : 1);
+						q += (b & 0xc0) ? 2 : 1;
 						break;
 					}
 					q += 1u + b;
@@ -1410,13 +1477,11 @@ static void emit_strings(struct umpa_emit *em, struct umpa_cur *c, size_t off, s
 
 	while (off < end) {
 		uint8_t sl;
-		const uint8_t *sp;
 		size_t tl = 0;
-		if (umpa_cur_u8_at(c, off, &sl) < 0 || off + 1 + sl > end || umpa_cur_ptr_at(c, off + 1, sl, &sp) < 0)
-			return;
 		txt[0] = 0;
-		for (unsigned i = 0; i < sl; i++)
-			txt_put(txt, sizeof(txt), &tl, sp[i], TXT_STR);
+		if (umpa_cur_u8_at(c, off, &sl) < 0 || off + 1 + sl > end ||
+		    txt_put_cur(txt, sizeof(txt), &tl, c, off + 1, sl, TXT_STR) < 0)
+			return;
 		umpa_emit_u64(em, klen, sl, NULL);
 		umpa_emit_str(em, key, txt);
 		off += 1u + sl;
@@ -1455,17 +1520,18 @@ static void emit_opts(struct umpa_emit *em, struct umpa_cur *c, size_t off, size
 		} else if (code == 12) {
 			umpa_emit_bytes(em, "dns.opt.padding", d, ol);
 		} else if (code == 8 && ol >= 4) {
-			uint16_t fam = (uint16_t)(d[0] << 8 | d[1]);
-			uint8_t a[16] = {0};
+			uint16_t fam = 0;
+			uint8_t mask = 0, scope = 0, a[16] = {0};
 			size_t al = ol - 4u;
+			umpa_cur_be16_at(c, off + 4, &fam);
+			umpa_cur_u8_at(c, off + 6, &mask);
+			umpa_cur_u8_at(c, off + 7, &scope);
 			umpa_emit_u64(em, "dns.opt.client.family", fam, NULL);
-			umpa_emit_u64(em, "dns.opt.client.netmask", d[2], NULL);
-			umpa_emit_u64(em, "dns.opt.client.scope", d[3], NULL);
-			if (fam == 1 && al <= 4) {
-				memcpy(a, d + 4, al);
+			umpa_emit_u64(em, "dns.opt.client.netmask", mask, NULL);
+			umpa_emit_u64(em, "dns.opt.client.scope", scope, NULL);
+			if (fam == 1 && al <= 4 && umpa_cur_copy_at(c, off + 8, al, a) == 0) {
 				umpa_emit_ipv4(em, "dns.opt.client.addr4", a);
-			} else if (fam == 2 && al <= 16) {
-				memcpy(a, d + 4, al);
+			} else if (fam == 2 && al <= 16 && umpa_cur_copy_at(c, off + 8, al, a) == 0) {
 				umpa_emit_ipv6(em, "dns.opt.client.addr6", a);
 			} else {
 				umpa_emit_bytes(em, "dns.opt.client.addr", d + 4, al);
@@ -1478,98 +1544,94 @@ static void emit_opts(struct umpa_emit *em, struct umpa_cur *c, size_t off, size
 	}
 }
 
-/* Record types whose rdata is one domain name, and the Wireshark field that shows it. */
-static const struct umpa_vname name_rdata_keys[] = {
-    {T_NS, "dns.ns"},
-    {T_CNAME, "dns.cname"},
-    {T_PTR, "dns.ptr.domain_name"},
-    {T_DNAME, "dns.dname"},
-    {T_MD, "dns.md"},
-    {T_MF, "dns.mf"},
-    {T_MB, "dns.mb"},
-    {T_MG, "dns.mg"},
-    {T_MR, "dns.mr"},
-    {0, NULL},
-};
+/* The pieces of an rdata that fits its layout, from @p n to @p end, under the layout's fields. */
+static void emit_pieces(struct umpa_emit *em, struct umpa_cur *c, const struct rd_layout *lay, size_t n, size_t end,
+			char *txt)
+{
+	const uint8_t *d;
+	uint16_t v16;
+	uint32_t v32;
 
-/* The rdata fields of one record; @lab gets a short tail for the group label. */
+	for (unsigned i = 0; i < lay->np; i++) {
+		const struct rd_piece *pc = &lay->pieces[i];
+		switch (pc->kind) {
+		case RD_U16:
+			if (n + 2 > end || umpa_cur_be16_at(c, n, &v16) < 0)
+				return;
+			umpa_emit_u64(em, pc->key, v16, NULL);
+			n += 2;
+			break;
+		case RD_U32:
+			if (n + 4 > end || umpa_cur_be32_at(c, n, &v32) < 0)
+				return;
+			umpa_emit_u64(em, pc->key, v32, NULL);
+			n += 4;
+			break;
+		case RD_IPV4:
+		case RD_IPV6:
+			if (umpa_cur_ptr_at(c, n, pc->kind == RD_IPV4 ? 4 : 16, &d) < 0)
+				return;
+			if (pc->kind == RD_IPV4)
+				umpa_emit_ipv4(em, pc->key, d);
+			else
+				umpa_emit_ipv6(em, pc->key, d);
+			return;
+		case RD_NAME:
+			if (emit_name(em, c, n, pc->key, txt, NULL, NULL) < 0 || i + 1 == lay->np ||
+			    dns_name(c, n, &n, txt, DNS_TEXT_MAX, NULL, NULL, TXT_NAME) < 0)
+				return;
+			break;
+		case RD_CSTR: {
+			/* one string; the last CSTR piece takes all that is left */
+			uint8_t cl = 0;
+			size_t stop = end;
+			umpa_cur_u8_at(c, n, &cl);
+			if (i + 1 < lay->np && n + 1 + cl <= end)
+				stop = n + 1 + cl;
+			emit_strings(em, c, n, stop, pc->lkey, pc->key);
+			if ((n = stop) >= end)
+				return;
+			break;
+		}
+		case RD_STRS:
+			emit_strings(em, c, n, end, pc->lkey, pc->key);
+			return;
+		default: /* RD_BYTES */
+			if (end > n && umpa_cur_ptr_at(c, n, end - n, &d) == 0)
+				umpa_emit_bytes(em, pc->key, d, end - n);
+			return;
+		}
+	}
+}
+
+/* The rdata fields of one record: its layout's pieces when the rdata fits the layout (exactly, when
+ * every piece has a fixed size; else the fixed bytes before the first other piece and one more), else
+ * the bytes as dns.data. */
 static void emit_rdata(struct umpa_emit *em, struct umpa_cur *c, const struct dns_rr *rr, char *txt)
 {
-	size_t end = rr->rdata + rr->rdlen, n;
+	const struct rd_layout *lay = rd_layout(rr->type);
 	const uint8_t *d;
-	const char *key;
-	uint16_t v16 = 0;
-	uint32_t v32 = 0;
-	static const char *const soa_keys[5] = {"dns.soa.serial_number", "dns.soa.refresh_interval",
-						"dns.soa.retry_interval", "dns.soa.expire_limit",
-						"dns.soa.minimum_ttl"};
+	size_t fixed = 0;
+	int var = 0;
 
 	if (rr->rdlen == 0 || umpa_cur_ptr_at(c, rr->rdata, rr->rdlen, &d) < 0)
 		return;
-	if ((key = umpa_vname_find(name_rdata_keys, rr->type)) != NULL) {
-		emit_name(em, c, rr->rdata, key, txt, NULL, NULL);
-		return;
-	}
-	switch (rr->type) {
-	case T_A:
-		if (rr->rdlen == 4) {
-			umpa_emit_ipv4(em, "dns.a", d);
+	if (lay && !(lay->flags & RDF_TDONLY) && lay->pieces[0].kind != RD_OPTS) {
+		for (unsigned i = 0; i < lay->np && !var; i++) {
+			uint8_t kind = lay->pieces[i].kind;
+			if (kind == RD_U16)
+				fixed += 2;
+			else if (kind == RD_U32 || kind == RD_IPV4)
+				fixed += 4;
+			else if (kind == RD_IPV6)
+				fixed += 16;
+			else
+				var = 1;
+		}
+		if (var ? rr->rdlen >= fixed + 1 : rr->rdlen == fixed) {
+			emit_pieces(em, c, lay, rr->rdata, rr->rdata + rr->rdlen, txt);
 			return;
 		}
-		break;
-	case T_AAAA:
-		if (rr->rdlen == 16) {
-			umpa_emit_ipv6(em, "dns.aaaa", d);
-			return;
-		}
-		break;
-	case T_MX:
-		if (rr->rdlen >= 3 && umpa_cur_be16_at(c, rr->rdata, &v16) == 0) {
-			umpa_emit_u64(em, "dns.mx.preference", v16, NULL);
-			emit_name(em, c, rr->rdata + 2, "dns.mx.mail_exchange", txt, NULL, NULL);
-			return;
-		}
-		break;
-	case T_SRV:
-		if (rr->rdlen >= 7) {
-			umpa_cur_be16_at(c, rr->rdata, &v16);
-			umpa_emit_u64(em, "dns.srv.priority", v16, NULL);
-			umpa_cur_be16_at(c, rr->rdata + 2, &v16);
-			umpa_emit_u64(em, "dns.srv.weight", v16, NULL);
-			umpa_cur_be16_at(c, rr->rdata + 4, &v16);
-			umpa_emit_u64(em, "dns.srv.port", v16, NULL);
-			emit_name(em, c, rr->rdata + 6, "dns.srv.target", txt, NULL, NULL);
-			return;
-		}
-		break;
-	case T_SOA:
-		if (emit_name(em, c, rr->rdata, "dns.soa.mname", txt, NULL, NULL) < 0 ||
-		    dns_name(c, rr->rdata, &n, txt, DNS_TEXT_MAX, NULL, NULL, TXT_NAME) < 0 ||
-		    emit_name(em, c, n, "dns.soa.rname", txt, NULL, NULL) < 0 ||
-		    dns_name(c, n, &n, txt, DNS_TEXT_MAX, NULL, NULL, TXT_NAME) < 0)
-			return;
-		for (unsigned i = 0; i < 5 && n + 4 <= end; i++, n += 4) {
-			umpa_cur_be32_at(c, n, &v32);
-			umpa_emit_u64(em, soa_keys[i], v32, NULL);
-		}
-		return;
-	case T_TXT:
-		emit_strings(em, c, rr->rdata, end, "dns.txt.length", "dns.txt");
-		return;
-	case T_SPF:
-		emit_strings(em, c, rr->rdata, end, "dns.spf.length", "dns.spf");
-		return;
-	case T_HINFO: {
-		uint8_t cl = d[0];
-		emit_strings(em, c, rr->rdata, rr->rdata + 1 + cl <= end ? rr->rdata + 1 + cl : end,
-			     "dns.hinfo.cpu_length", "dns.hinfo.cpu");
-		if (rr->rdata + 1 + cl < end)
-			emit_strings(em, c, rr->rdata + 1 + cl, end, "dns.hinfo.os_length", "dns.hinfo.os");
-	}
-		return;
-	case T_NULL:
-		umpa_emit_bytes(em, "dns.null", d, rr->rdlen);
-		return;
 	}
 	umpa_emit_bytes(em, "dns.data", d, rr->rdlen);
 }
@@ -1727,97 +1789,118 @@ static int td_name(struct umpa_sbuf *out, struct umpa_cur *c, size_t off)
 	return 0;
 }
 
+/* The rdata of @p rr as its layout's tcpdump format says.  The numbers and addresses are read
+ * first: nothing is printed for a record cut short before them.  Returns 0 or -1 (truncated). */
+static int td_rdata(struct umpa_sbuf *out, struct umpa_cur *c, const struct rd_layout *lay, const struct dns_rr *rr)
+{
+	size_t off[RD_MAXP], n = rr->rdata, end = rr->rdata + rr->rdlen;
+	uint32_t val[RD_MAXP] = {0};
+	const uint8_t *d;
+
+	for (unsigned i = 0; i < lay->np; i++) {
+		uint16_t v16;
+		off[i] = n;
+		switch (lay->pieces[i].kind) {
+		case RD_U16:
+			if (umpa_cur_be16_at(c, n, &v16) < 0)
+				return -1;
+			val[i] = v16;
+			n += 2;
+			break;
+		case RD_U32:
+			if (umpa_cur_be32_at(c, n, &val[i]) < 0)
+				return -1;
+			n += 4;
+			break;
+		case RD_IPV4:
+		case RD_IPV6:
+			if (!umpa_cur_has(c, n, lay->pieces[i].kind == RD_IPV4 ? 4 : 16))
+				return -1;
+			break;
+		case RD_NAME:
+			if (i + 1 < lay->np && dns_name(c, n, &n, NULL, 0, NULL, NULL, TXT_TCPDUMP) < 0)
+				return -1;
+			break;
+		case RD_BYTES:
+			if (n > end || !umpa_cur_has(c, n, end - n))
+				return -1;
+			break;
+		default:
+			break;
+		}
+	}
+	for (const char *f = lay->td; *f; f++) {
+		unsigned i = (unsigned)(*f - '0');
+		if (*f < '0' || *f > '9' || i >= lay->np) {
+			umpa_sbuf_putc(out, *f);
+			continue;
+		}
+		switch (lay->pieces[i].kind) {
+		case RD_U16:
+		case RD_U32:
+			umpa_sbuf_put_u64(out, val[i]);
+			break;
+		case RD_IPV4:
+			if (umpa_cur_ptr_at(c, off[i], 4, &d) == 0)
+				umpa_sbuf_put_ipv4(out, d);
+			break;
+		case RD_IPV6:
+			if (umpa_cur_ptr_at(c, off[i], 16, &d) == 0)
+				umpa_sbuf_put_ipv6(out, d);
+			break;
+		case RD_NAME:
+			if (td_name(out, c, off[i]) < 0)
+				return -1;
+			break;
+		case RD_CSTR:
+		case RD_STRS:
+			for (size_t q = off[i]; q < end;) {
+				uint8_t sl;
+				char txt[4 * 255 + 8];
+				size_t tl = 0;
+				txt[0] = 0;
+				if (umpa_cur_u8_at(c, q, &sl) < 0 ||
+				    txt_put_cur(txt, sizeof(txt), &tl, c, q + 1, sl, TXT_TCPDUMP) < 0)
+					return -1;
+				umpa_sbuf_puts(out, " \"");
+				umpa_sbuf_puts(out, txt);
+				umpa_sbuf_putc(out, '"');
+				q += 1u + sl;
+			}
+			break;
+		case RD_BYTES:
+			for (size_t q = off[i]; q < end; q++) {
+				char t[8];
+				size_t tl = 0;
+				t[0] = 0;
+				txt_put_cur(t, sizeof(t), &tl, c, q, 1, TXT_TCPDUMP);
+				umpa_sbuf_puts(out, t);
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
 /* One answer as ns_rprint prints it without -v. Returns 0 or -1 (truncated). */
 static int td_rr(struct umpa_sbuf *out, struct umpa_cur *c, const struct dns_rr *rr)
 {
-	size_t end = rr->rdata + rr->rdlen;
-	const uint8_t *d;
-	uint16_t v;
+	const struct rd_layout *lay = rd_layout(rr->type);
 
 	if (rr->klass != 1 && rr->type != T_OPT)
 		td_class(out, rr->klass);
 	umpa_sbuf_putc(out, ' ');
 	td_type(out, rr->type);
-	switch (rr->type) {
-	case T_A:
-		if (umpa_cur_ptr_at(c, rr->rdata, 4, &d) < 0)
-			return -1;
-		umpa_sbuf_putc(out, ' ');
-		umpa_sbuf_put_ipv4(out, d);
-		break;
-	case T_AAAA:
-		if (umpa_cur_ptr_at(c, rr->rdata, 16, &d) < 0)
-			return -1;
-		umpa_sbuf_putc(out, ' ');
-		umpa_sbuf_put_ipv6(out, d);
-		break;
-	case T_NS:
-	case T_CNAME:
-	case T_PTR:
-	case T_DNAME:
-		umpa_sbuf_putc(out, ' ');
-		return td_name(out, c, rr->rdata);
-	case T_MX:
-		umpa_sbuf_putc(out, ' ');
-		if (umpa_cur_be16_at(c, rr->rdata, &v) < 0 || td_name(out, c, rr->rdata + 2) < 0)
-			return -1;
-		umpa_sbuf_putc(out, ' ');
-		umpa_sbuf_put_u64(out, v);
-		break;
-	case T_TXT:
-		for (size_t n = rr->rdata; n < end;) {
-			uint8_t sl;
-			const uint8_t *sp;
-			char txt[4 * 255 + 8];
-			size_t tl = 0;
-			if (umpa_cur_u8_at(c, n, &sl) < 0 || umpa_cur_ptr_at(c, n + 1, sl, &sp) < 0)
-				return -1;
-			txt[0] = 0;
-			for (unsigned i = 0; i < sl; i++)
-				txt_put(txt, sizeof(txt), &tl, sp[i], TXT_TCPDUMP);
-			umpa_sbuf_puts(out, " \"");
-			umpa_sbuf_puts(out, txt);
-			umpa_sbuf_putc(out, '"');
-			n += 1u + sl;
-		}
-		break;
-	case T_SRV: {
-		uint16_t pr, wt, port;
-		umpa_sbuf_putc(out, ' ');
-		if (umpa_cur_be16_at(c, rr->rdata, &pr) < 0 || umpa_cur_be16_at(c, rr->rdata + 2, &wt) < 0 ||
-		    umpa_cur_be16_at(c, rr->rdata + 4, &port) < 0 || td_name(out, c, rr->rdata + 6) < 0)
-			return -1;
-		umpa_sbuf_putc(out, ':');
-		umpa_sbuf_put_u64(out, port);
-		umpa_sbuf_putc(out, ' ');
-		umpa_sbuf_put_u64(out, pr);
-		umpa_sbuf_putc(out, ' ');
-		umpa_sbuf_put_u64(out, wt);
-		break;
-	}
-	case 256: /* URI, RFC 7553 */
-		if (rr->rdlen < 4 || umpa_cur_ptr_at(c, rr->rdata, rr->rdlen, &d) < 0)
-			return -1;
-		umpa_sbuf_putc(out, ' ');
-		umpa_sbuf_put_u64(out, (unsigned)(d[0] << 8 | d[1]));
-		umpa_sbuf_putc(out, ' ');
-		umpa_sbuf_put_u64(out, (unsigned)(d[2] << 8 | d[3]));
-		umpa_sbuf_putc(out, ' ');
-		for (size_t i = 4; i < rr->rdlen; i++) {
-			char t[8];
-			size_t tl = 0;
-			txt_put(t, sizeof(t), &tl, d[i], TXT_TCPDUMP);
-			umpa_sbuf_puts(out, t);
-		}
-		break;
-	case T_OPT:
+	if (rr->type == T_OPT) { /* the pseudo-record's class and TTL, not its rdata */
 		umpa_sbuf_puts(out, " UDPsize=");
 		umpa_sbuf_put_u64(out, rr->klass);
 		if (rr->ttl & 0x8000)
 			umpa_sbuf_puts(out, " DO");
-		break;
+		return 0;
 	}
-	return 0;
+	return lay && lay->td ? td_rdata(out, c, lay, rr) : 0;
 }
 
 static void dns_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out)
@@ -2039,7 +2122,7 @@ static int dns_answers(const struct umpa_pkt *resp, unsigned rli, const struct u
 
 /* ------------------------------------------------------------------------ */
 
-static const struct umpa_field dns_fields[F_COUNT] = {
+static const struct umpa_field dns_fields[] = {
     [F_ID] = {"id", "dns.id", NULL, 0, 16, UMPA_FT_UINT, UMPA_F_HEX, 0, NULL, NULL, NULL, "Transaction ID"},
     [F_FLAGS] = {"flags", "dns.flags", NULL, 16, 16, UMPA_FT_FLAGS, UMPA_F_HEX, 0x0100, NULL, dns_flag_names, NULL,
 		 "Flags (the whole 16-bit word; names qr|aa|tc|rd|ra|z|ad|cd)"},
@@ -2079,6 +2162,7 @@ static const struct umpa_field dns_fields[F_COUNT] = {
     [F_AR] = {"ar", "dns.additional", "additional", 96, 0, UMPA_FT_VAR, 0, 0, NULL, NULL, NULL,
 	      "Additional records, same syntax as an (EDNS0: \".:OPT:4096[:do][:cookie=hex]...\")"},
 };
+UMPA_FIELDS_CHECK(dns_fields, F_COUNT);
 
 const struct umpa_proto umpa_proto_dns = {
     .name = "dns",

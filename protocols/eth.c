@@ -66,33 +66,35 @@ const struct umpa_vname umpa_ethertype_names[] = {
 
 static const uint8_t eth_broadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
-static const struct umpa_field eth_fields[] = {
-    {.name = "dst",
-     .ws = "eth.dst",
-     .bitoff = 0,
-     .bits = 48,
-     .type = UMPA_FT_MAC,
-     .defp = eth_broadcast,
-     .help = "destination MAC address (default ff:ff:ff:ff:ff:ff)"},
-    {.name = "src",
-     .ws = "eth.src",
-     .bitoff = 48,
-     .bits = 48,
-     .type = UMPA_FT_MAC,
-     .help = "source MAC address (default 00:00:00:00:00:00)"},
-    {.name = "type",
-     .ws = "eth.type",
-     .aliases = "len",
-     .bitoff = 96,
-     .bits = 16,
-     .type = UMPA_FT_ENUM,
-     .flags = UMPA_F_AUTO | UMPA_F_HEX,
-     .def = 0x9000,
-     .names = umpa_ethertype_names,
-     .help = "Ethernet type of the payload, or an 802.3 length <= 1500 (automatic from the next layer)"},
-};
+/* Field indexes: the order of eth_fields. */
+enum { F_DST, F_SRC, F_TYPE, F_COUNT };
 
-enum { F_DST, F_SRC, F_TYPE };
+static const struct umpa_field eth_fields[] = {
+    [F_DST] = {.name = "dst",
+	       .ws = "eth.dst",
+	       .bitoff = 0,
+	       .bits = 48,
+	       .type = UMPA_FT_MAC,
+	       .defp = eth_broadcast,
+	       .help = "destination MAC address (default ff:ff:ff:ff:ff:ff)"},
+    [F_SRC] = {.name = "src",
+	       .ws = "eth.src",
+	       .bitoff = 48,
+	       .bits = 48,
+	       .type = UMPA_FT_MAC,
+	       .help = "source MAC address (default 00:00:00:00:00:00)"},
+    [F_TYPE] = {.name = "type",
+		.ws = "eth.type",
+		.aliases = "len",
+		.bitoff = 96,
+		.bits = 16,
+		.type = UMPA_FT_ENUM,
+		.flags = UMPA_F_AUTO | UMPA_F_HEX,
+		.def = 0x9000,
+		.names = umpa_ethertype_names,
+		.help = "Ethernet type of the payload, or an 802.3 length <= 1500 (automatic from the next layer)"},
+};
+UMPA_FIELDS_CHECK(eth_fields, F_COUNT);
 
 static const struct umpa_proto *eth_dissect(struct umpa_pkt *p, unsigned li)
 {
@@ -134,7 +136,7 @@ static void eth_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf 
 	if (umpa_cur_ptr_at(&c, 0, 6, &dst) < 0 || umpa_cur_ptr_at(&c, 6, 6, &src) < 0 ||
 	    umpa_cur_be16_at(&c, ETH_TYPE_OFF, &type) < 0)
 		return;
-	for (; n < p->nlayers && p->l[n].proto == &umpa_proto_vlan; n++) {
+	for (; n < p->nlayers && p->l[n].proto->pflags & UMPA_PF_TAG; n++) {
 		struct umpa_cur vc;
 		uint16_t t;
 		umpa_layer_cur(p, n, &vc);
@@ -193,7 +195,8 @@ const struct umpa_proto umpa_proto_eth = {
     .aliases = "ether,ethernet",
     .title = "Ethernet II",
     .fields = eth_fields,
-    .nfields = sizeof(eth_fields) / sizeof(eth_fields[0]),
+    .nfields = F_COUNT,
+    .pflags = UMPA_PF_LINK,
     .hdr_len = ETH_HLEN,
     .dissect = eth_dissect,
     .finish = eth_finish,

@@ -104,7 +104,7 @@ static const struct umpa_vname type_names[] = {
 };
 
 /* clang-format off */
-static const struct umpa_field icmp_fields[F_COUNT] = {
+static const struct umpa_field icmp_fields[] = {
 	[F_TYPE] = {.name = "type", .ws = "icmp.type", .bitoff = 0, .bits = 8, .type = UMPA_FT_ENUM, .def = T_ECHO,
 		.names = type_names, .help = "message type"},
 	[F_CODE] = {.name = "code", .ws = "icmp.code", .bitoff = 8, .bits = 8, .type = UMPA_FT_UINT,
@@ -135,6 +135,7 @@ static const struct umpa_field icmp_fields[F_COUNT] = {
 		.bits = 32, .type = UMPA_FT_IPV4, .flags = UMPA_F_HIDDEN,
 		.help = "address mask (address mask request/reply)"},
 };
+UMPA_FIELDS_CHECK(icmp_fields, F_COUNT);
 /* clang-format on */
 
 /* ---------------------------------------------------------------- helpers */

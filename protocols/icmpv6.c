@@ -194,236 +194,7 @@ static const struct umpa_vname opt_names[] = {
 
 #define HID UMPA_F_HIDDEN
 
-static const struct umpa_field icmpv6_fields[] = {
-    {.name = "type",
-     .ws = "icmpv6.type",
-     .bitoff = 0,
-     .bits = 8,
-     .type = UMPA_FT_ENUM,
-     .def = T_ECHO_REQ,
-     .names = icmpv6_type_names,
-     .help = "message type (echo-request, ns, na, rs, ra, dest-unreach...)"},
-    {.name = "code",
-     .ws = "icmpv6.code",
-     .bitoff = 8,
-     .bits = 8,
-     .type = UMPA_FT_UINT,
-     .help = "message code (meaning depends on the type)"},
-    {.name = "checksum",
-     .ws = "icmpv6.checksum",
-     .aliases = "chksum,cksum",
-     .bitoff = 16,
-     .bits = 16,
-     .type = UMPA_FT_UINT,
-     .flags = UMPA_F_AUTO | UMPA_F_HEX,
-     .help = "checksum over the IPv6 pseudo-header and the message (automatic)"},
-    /* the bodies: overlapping, hidden, shown by the details hook for their type */
-    {.name = "echo.identifier",
-     .ws = "icmpv6.echo.identifier",
-     .aliases = "id",
-     .bitoff = 32,
-     .bits = 16,
-     .type = UMPA_FT_UINT,
-     .flags = UMPA_F_HEX | HID,
-     .help = "echo: identifier"},
-    {.name = "echo.sequence_number",
-     .ws = "icmpv6.echo.sequence_number",
-     .aliases = "seq",
-     .bitoff = 48,
-     .bits = 16,
-     .type = UMPA_FT_UINT,
-     .flags = HID,
-     .help = "echo: sequence number"},
-    {.name = "mtu",
-     .ws = "icmpv6.mtu",
-     .bitoff = 32,
-     .bits = 32,
-     .type = UMPA_FT_UINT,
-     .flags = HID,
-     .help = "packet-too-big: MTU of the next hop"},
-    {.name = "pointer",
-     .ws = "icmpv6.pointer",
-     .aliases = "ptr",
-     .bitoff = 32,
-     .bits = 32,
-     .type = UMPA_FT_UINT,
-     .flags = HID,
-     .help = "param-problem: offset of the error in the quoted packet"},
-    {.name = "reserved",
-     .ws = "icmpv6.reserved",
-     .aliases = "res,unused",
-     .bitoff = 32,
-     .bits = 32,
-     .type = UMPA_FT_BYTES,
-     .flags = HID,
-     .help = "unused/reserved bytes (errors, rs, ns, redirect)"},
-    {.name = "nd.ra.cur_hop_limit",
-     .ws = "icmpv6.nd.ra.cur_hop_limit",
-     .aliases = "chlim",
-     .bitoff = 32,
-     .bits = 8,
-     .type = UMPA_FT_UINT,
-     .flags = HID,
-     .help = "ra: hop limit hosts should use"},
-    {.name = "nd.ra.flag",
-     .ws = "icmpv6.nd.ra.flag",
-     .bitoff = 40,
-     .bits = 8,
-     .type = UMPA_FT_UINT,
-     .flags = UMPA_F_HEX | HID,
-     .help = "ra: flags (M 0x80, O 0x40, H 0x20, Prf 0x18, P 0x04)"},
-    {.name = "nd.ra.flag.m",
-     .ws = "icmpv6.nd.ra.flag.m",
-     .aliases = "managed",
-     .bitoff = 40,
-     .bits = 1,
-     .type = UMPA_FT_BOOL,
-     .flags = HID,
-     .help = "ra: managed address configuration"},
-    {.name = "nd.ra.flag.o",
-     .ws = "icmpv6.nd.ra.flag.o",
-     .aliases = "other",
-     .bitoff = 41,
-     .bits = 1,
-     .type = UMPA_FT_BOOL,
-     .flags = HID,
-     .help = "ra: other configuration"},
-    {.name = "nd.ra.flag.h",
-     .ws = "icmpv6.nd.ra.flag.h",
-     .aliases = "home_agent",
-     .bitoff = 42,
-     .bits = 1,
-     .type = UMPA_FT_BOOL,
-     .flags = HID,
-     .help = "ra: home agent"},
-    {.name = "nd.ra.flag.prf",
-     .ws = "icmpv6.nd.ra.flag.prf",
-     .aliases = "prf",
-     .bitoff = 43,
-     .bits = 2,
-     .type = UMPA_FT_ENUM,
-     .flags = HID,
-     .names = prf_names,
-     .help = "ra: default router preference"},
-    {.name = "nd.ra.flag.p",
-     .ws = "icmpv6.nd.ra.flag.p",
-     .aliases = "proxy",
-     .bitoff = 45,
-     .bits = 1,
-     .type = UMPA_FT_BOOL,
-     .flags = HID,
-     .help = "ra: proxy"},
-    {.name = "nd.ra.router_lifetime",
-     .ws = "icmpv6.nd.ra.router_lifetime",
-     .aliases = "routerlifetime",
-     .bitoff = 48,
-     .bits = 16,
-     .type = UMPA_FT_UINT,
-     .flags = HID,
-     .help = "ra: router lifetime (s)"},
-    {.name = "nd.ra.reachable_time",
-     .ws = "icmpv6.nd.ra.reachable_time",
-     .aliases = "reachabletime",
-     .bitoff = 64,
-     .bits = 32,
-     .type = UMPA_FT_UINT,
-     .flags = HID,
-     .help = "ra: reachable time (ms)"},
-    {.name = "nd.ra.retrans_timer",
-     .ws = "icmpv6.nd.ra.retrans_timer",
-     .aliases = "retranstimer",
-     .bitoff = 96,
-     .bits = 32,
-     .type = UMPA_FT_UINT,
-     .flags = HID,
-     .help = "ra: retransmission timer (ms)"},
-    {.name = "nd.ns.target_address",
-     .ws = "icmpv6.nd.ns.target_address",
-     .aliases = "tgt,target",
-     .bitoff = 64,
-     .bits = 128,
-     .type = UMPA_FT_IPV6,
-     .flags = HID,
-     .help = "ns: target address"},
-    {.name = "nd.na.flag",
-     .ws = "icmpv6.nd.na.flag",
-     .bitoff = 32,
-     .bits = 32,
-     .type = UMPA_FT_UINT,
-     .flags = UMPA_F_HEX | HID,
-     .help = "na: flags (R 0x80000000, S 0x40000000, O 0x20000000)"},
-    {.name = "nd.na.flag.r",
-     .ws = "icmpv6.nd.na.flag.r",
-     .aliases = "router",
-     .bitoff = 32,
-     .bits = 1,
-     .type = UMPA_FT_BOOL,
-     .flags = HID,
-     .help = "na: sender is a router"},
-    {.name = "nd.na.flag.s",
-     .ws = "icmpv6.nd.na.flag.s",
-     .aliases = "solicited",
-     .bitoff = 33,
-     .bits = 1,
-     .type = UMPA_FT_BOOL,
-     .flags = HID,
-     .help = "na: solicited"},
-    {.name = "nd.na.flag.o",
-     .ws = "icmpv6.nd.na.flag.o",
-     .aliases = "override",
-     .bitoff = 34,
-     .bits = 1,
-     .type = UMPA_FT_BOOL,
-     .flags = HID,
-     .help = "na: override"},
-    {.name = "nd.na.target_address",
-     .ws = "icmpv6.nd.na.target_address",
-     .bitoff = 64,
-     .bits = 128,
-     .type = UMPA_FT_IPV6,
-     .flags = HID,
-     .help = "na: target address"},
-    {.name = "nd.rd.target_address",
-     .ws = "icmpv6.nd.rd.target_address",
-     .bitoff = 64,
-     .bits = 128,
-     .type = UMPA_FT_IPV6,
-     .flags = HID,
-     .help = "redirect: better first hop"},
-    {.name = "rd.na.destination_address",
-     .ws = "icmpv6.rd.na.destination_address",
-     .aliases = "dst",
-     .bitoff = 192,
-     .bits = 128,
-     .type = UMPA_FT_IPV6,
-     .flags = HID,
-     .help = "redirect: destination"},
-    {.name = "mld.maximum_response_delay",
-     .ws = "icmpv6.mld.maximum_response_delay",
-     .aliases = "mrd",
-     .bitoff = 32,
-     .bits = 16,
-     .type = UMPA_FT_UINT,
-     .flags = HID,
-     .help = "mld: maximum response delay (ms)"},
-    {.name = "mld.multicast_address",
-     .ws = "icmpv6.mld.multicast_address",
-     .aliases = "mladdr",
-     .bitoff = 64,
-     .bits = 128,
-     .type = UMPA_FT_IPV6,
-     .flags = HID,
-     .help = "mld: multicast address"},
-    {.name = "options",
-     .ws = "icmpv6.opt",
-     .aliases = "opt,opts",
-     .bitoff = 0,
-     .bits = 0,
-     .type = UMPA_FT_VAR,
-     .help = "neighbour discovery options: slla=MAC, tlla=MAC, prefix=ADDR/LEN[:FLAGS:VALID:PREF], mtu=N, "
-	     "N=hex, raw=hex"},
-};
-
+/* Field indexes: the order of icmpv6_fields. */
 enum {
 	F_TYPE,
 	F_CODE,
@@ -454,7 +225,239 @@ enum {
 	F_MLD_MRD,
 	F_MLD_ADDR,
 	F_OPTIONS,
+	F_COUNT
 };
+
+static const struct umpa_field icmpv6_fields[] = {
+    [F_TYPE] = {.name = "type",
+		.ws = "icmpv6.type",
+		.bitoff = 0,
+		.bits = 8,
+		.type = UMPA_FT_ENUM,
+		.def = T_ECHO_REQ,
+		.names = icmpv6_type_names,
+		.help = "message type (echo-request, ns, na, rs, ra, dest-unreach...)"},
+    [F_CODE] = {.name = "code",
+		.ws = "icmpv6.code",
+		.bitoff = 8,
+		.bits = 8,
+		.type = UMPA_FT_UINT,
+		.help = "message code (meaning depends on the type)"},
+    [F_CSUM] = {.name = "checksum",
+		.ws = "icmpv6.checksum",
+		.aliases = "chksum,cksum",
+		.bitoff = 16,
+		.bits = 16,
+		.type = UMPA_FT_UINT,
+		.flags = UMPA_F_AUTO | UMPA_F_HEX,
+		.help = "checksum over the IPv6 pseudo-header and the message (automatic)"},
+    [F_ID] = {.name = "echo.identifier",
+	      .ws = "icmpv6.echo.identifier",
+	      .aliases = "id",
+	      .bitoff = 32,
+	      .bits = 16,
+	      .type = UMPA_FT_UINT,
+	      .flags = UMPA_F_HEX | HID,
+	      .help = "echo: identifier"},
+    [F_SEQ] = {.name = "echo.sequence_number",
+	       .ws = "icmpv6.echo.sequence_number",
+	       .aliases = "seq",
+	       .bitoff = 48,
+	       .bits = 16,
+	       .type = UMPA_FT_UINT,
+	       .flags = HID,
+	       .help = "echo: sequence number"},
+    [F_MTU] = {.name = "mtu",
+	       .ws = "icmpv6.mtu",
+	       .bitoff = 32,
+	       .bits = 32,
+	       .type = UMPA_FT_UINT,
+	       .flags = HID,
+	       .help = "packet-too-big: MTU of the next hop"},
+    [F_PTR] = {.name = "pointer",
+	       .ws = "icmpv6.pointer",
+	       .aliases = "ptr",
+	       .bitoff = 32,
+	       .bits = 32,
+	       .type = UMPA_FT_UINT,
+	       .flags = HID,
+	       .help = "param-problem: offset of the error in the quoted packet"},
+    [F_RES] = {.name = "reserved",
+	       .ws = "icmpv6.reserved",
+	       .aliases = "res,unused",
+	       .bitoff = 32,
+	       .bits = 32,
+	       .type = UMPA_FT_BYTES,
+	       .flags = HID,
+	       .help = "unused/reserved bytes (errors, rs, ns, redirect)"},
+    [F_CHLIM] = {.name = "nd.ra.cur_hop_limit",
+		 .ws = "icmpv6.nd.ra.cur_hop_limit",
+		 .aliases = "chlim",
+		 .bitoff = 32,
+		 .bits = 8,
+		 .type = UMPA_FT_UINT,
+		 .flags = HID,
+		 .help = "ra: hop limit hosts should use"},
+    [F_RAFLAG] = {.name = "nd.ra.flag",
+		  .ws = "icmpv6.nd.ra.flag",
+		  .bitoff = 40,
+		  .bits = 8,
+		  .type = UMPA_FT_UINT,
+		  .flags = UMPA_F_HEX | HID,
+		  .help = "ra: flags (M 0x80, O 0x40, H 0x20, Prf 0x18, P 0x04)"},
+    [F_RA_M] = {.name = "nd.ra.flag.m",
+		.ws = "icmpv6.nd.ra.flag.m",
+		.aliases = "managed",
+		.bitoff = 40,
+		.bits = 1,
+		.type = UMPA_FT_BOOL,
+		.flags = HID,
+		.help = "ra: managed address configuration"},
+    [F_RA_O] = {.name = "nd.ra.flag.o",
+		.ws = "icmpv6.nd.ra.flag.o",
+		.aliases = "other",
+		.bitoff = 41,
+		.bits = 1,
+		.type = UMPA_FT_BOOL,
+		.flags = HID,
+		.help = "ra: other configuration"},
+    [F_RA_H] = {.name = "nd.ra.flag.h",
+		.ws = "icmpv6.nd.ra.flag.h",
+		.aliases = "home_agent",
+		.bitoff = 42,
+		.bits = 1,
+		.type = UMPA_FT_BOOL,
+		.flags = HID,
+		.help = "ra: home agent"},
+    [F_RA_PRF] = {.name = "nd.ra.flag.prf",
+		  .ws = "icmpv6.nd.ra.flag.prf",
+		  .aliases = "prf",
+		  .bitoff = 43,
+		  .bits = 2,
+		  .type = UMPA_FT_ENUM,
+		  .flags = HID,
+		  .names = prf_names,
+		  .help = "ra: default router preference"},
+    [F_RA_P] = {.name = "nd.ra.flag.p",
+		.ws = "icmpv6.nd.ra.flag.p",
+		.aliases = "proxy",
+		.bitoff = 45,
+		.bits = 1,
+		.type = UMPA_FT_BOOL,
+		.flags = HID,
+		.help = "ra: proxy"},
+    [F_RLIFE] = {.name = "nd.ra.router_lifetime",
+		 .ws = "icmpv6.nd.ra.router_lifetime",
+		 .aliases = "routerlifetime",
+		 .bitoff = 48,
+		 .bits = 16,
+		 .type = UMPA_FT_UINT,
+		 .flags = HID,
+		 .help = "ra: router lifetime (s)"},
+    [F_REACH] = {.name = "nd.ra.reachable_time",
+		 .ws = "icmpv6.nd.ra.reachable_time",
+		 .aliases = "reachabletime",
+		 .bitoff = 64,
+		 .bits = 32,
+		 .type = UMPA_FT_UINT,
+		 .flags = HID,
+		 .help = "ra: reachable time (ms)"},
+    [F_RETRANS] = {.name = "nd.ra.retrans_timer",
+		   .ws = "icmpv6.nd.ra.retrans_timer",
+		   .aliases = "retranstimer",
+		   .bitoff = 96,
+		   .bits = 32,
+		   .type = UMPA_FT_UINT,
+		   .flags = HID,
+		   .help = "ra: retransmission timer (ms)"},
+    [F_NS_TGT] = {.name = "nd.ns.target_address",
+		  .ws = "icmpv6.nd.ns.target_address",
+		  .aliases = "tgt,target",
+		  .bitoff = 64,
+		  .bits = 128,
+		  .type = UMPA_FT_IPV6,
+		  .flags = HID,
+		  .help = "ns: target address"},
+    [F_NAFLAG] = {.name = "nd.na.flag",
+		  .ws = "icmpv6.nd.na.flag",
+		  .bitoff = 32,
+		  .bits = 32,
+		  .type = UMPA_FT_UINT,
+		  .flags = UMPA_F_HEX | HID,
+		  .help = "na: flags (R 0x80000000, S 0x40000000, O 0x20000000)"},
+    [F_NA_R] = {.name = "nd.na.flag.r",
+		.ws = "icmpv6.nd.na.flag.r",
+		.aliases = "router",
+		.bitoff = 32,
+		.bits = 1,
+		.type = UMPA_FT_BOOL,
+		.flags = HID,
+		.help = "na: sender is a router"},
+    [F_NA_S] = {.name = "nd.na.flag.s",
+		.ws = "icmpv6.nd.na.flag.s",
+		.aliases = "solicited",
+		.bitoff = 33,
+		.bits = 1,
+		.type = UMPA_FT_BOOL,
+		.flags = HID,
+		.help = "na: solicited"},
+    [F_NA_O] = {.name = "nd.na.flag.o",
+		.ws = "icmpv6.nd.na.flag.o",
+		.aliases = "override",
+		.bitoff = 34,
+		.bits = 1,
+		.type = UMPA_FT_BOOL,
+		.flags = HID,
+		.help = "na: override"},
+    [F_NA_TGT] = {.name = "nd.na.target_address",
+		  .ws = "icmpv6.nd.na.target_address",
+		  .bitoff = 64,
+		  .bits = 128,
+		  .type = UMPA_FT_IPV6,
+		  .flags = HID,
+		  .help = "na: target address"},
+    [F_RD_TGT] = {.name = "nd.rd.target_address",
+		  .ws = "icmpv6.nd.rd.target_address",
+		  .bitoff = 64,
+		  .bits = 128,
+		  .type = UMPA_FT_IPV6,
+		  .flags = HID,
+		  .help = "redirect: better first hop"},
+    [F_RD_DST] = {.name = "rd.na.destination_address",
+		  .ws = "icmpv6.rd.na.destination_address",
+		  .aliases = "dst",
+		  .bitoff = 192,
+		  .bits = 128,
+		  .type = UMPA_FT_IPV6,
+		  .flags = HID,
+		  .help = "redirect: destination"},
+    [F_MLD_MRD] = {.name = "mld.maximum_response_delay",
+		   .ws = "icmpv6.mld.maximum_response_delay",
+		   .aliases = "mrd",
+		   .bitoff = 32,
+		   .bits = 16,
+		   .type = UMPA_FT_UINT,
+		   .flags = HID,
+		   .help = "mld: maximum response delay (ms)"},
+    [F_MLD_ADDR] = {.name = "mld.multicast_address",
+		    .ws = "icmpv6.mld.multicast_address",
+		    .aliases = "mladdr",
+		    .bitoff = 64,
+		    .bits = 128,
+		    .type = UMPA_FT_IPV6,
+		    .flags = HID,
+		    .help = "mld: multicast address"},
+    [F_OPTIONS] = {.name = "options",
+		   .ws = "icmpv6.opt",
+		   .aliases = "opt,opts",
+		   .bitoff = 0,
+		   .bits = 0,
+		   .type = UMPA_FT_VAR,
+		   .help =
+		       "neighbour discovery options: slla=MAC, tlla=MAC, prefix=ADDR/LEN[:FLAGS:VALID:PREF], mtu=N, "
+		       "N=hex, raw=hex"},
+};
+UMPA_FIELDS_CHECK(icmpv6_fields, F_COUNT);
 
 static int is_nd(unsigned t)
 {
@@ -483,11 +486,6 @@ static uint32_t body_len(unsigned t)
 	default:
 		return ICMP6_HLEN;
 	}
-}
-
-static uint32_t be32(const uint8_t *d)
-{
-	return (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
 }
 
 /* ---- dissecting ---- */
@@ -648,32 +646,20 @@ static void put32(uint8_t *d, uint32_t v)
 static int parse_prefix(const char *val, uint8_t d[30])
 {
 	char addr[64];
-	const char *slash = strchr(val, '/');
-	const char *q;
+	struct umpa_span head, list, part;
 	uint64_t v[4] = {0, 0xc0, 0xffffffffu, 0xffffffffu};
 	const uint64_t max[4] = {128, 255, 0xffffffffu, 0xffffffffu};
+	int i;
 
-	if (!slash || (size_t)(slash - val) >= sizeof(addr))
+	if (!umpa_span_cut(umpa_span_of(val), "/", &head, &list) || list.n == 0 ||
+	    umpa_span_cstr(head, addr, sizeof(addr)) < 0)
 		return -1;
-	memcpy(addr, val, (size_t)(slash - val));
-	addr[slash - val] = 0;
 	memset(d, 0, 30);
 	if (inet_pton(AF_INET6, addr, d + 14) != 1)
 		return -1;
-	q = slash + 1;
-	for (int i = 0; i < 4 && q; i++) {
-		char num[24];
-		size_t k = strcspn(q, ":");
-		if (k >= sizeof(num))
-			return -1;
-		memcpy(num, q, k);
-		num[k] = 0;
-		if (umpa_ipv6_spec_num_(num, max[i], &v[i]) < 0)
-			return -1;
-		q = q[k] == ':' ? q + k + 1 : NULL;
-	}
-	if (q)
-		return -1; /* more parts than four */
+	for (i = 0; umpa_spec_part(&list, &part); i++)
+		if (i >= 4 || umpa_spec_num(part, max[i], &v[i]) < 0)
+			return -1; /* more parts than four, or not a number */
 	d[0] = (uint8_t)v[0];
 	d[1] = (uint8_t)v[1];
 	put32(d + 2, (uint32_t)v[2]);
@@ -686,11 +672,11 @@ static int icmpv6_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_fie
 {
 	unsigned t = get_type(p, li);
 	uint8_t b[OPTS_MAX];
-	char item[OPTS_MAX * 2 + 32];
+	char item[32], vbuf[OPTS_MAX * 2 + 32];
 	size_t n = 0;
-	const char *s = spec;
+	struct umpa_span s = umpa_span_of(spec), ks, vs;
 	uint32_t body;
-	int rc;
+	int rc, hasval;
 
 	(void)f;
 	if (!is_nd(t))
@@ -698,25 +684,21 @@ static int icmpv6_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_fie
 				    "icmpv6.opt: options belong to neighbour discovery messages (types 133-137; "
 				    "this is type %u): set the type first",
 				    t);
-	while (s && *s) {
-		char *val;
+	while (umpa_spec_item(&s, &ks, &vs, &hasval)) {
+		char *val = hasval ? vbuf : NULL;
 		uint8_t d[OPTS_MAX];
-		size_t dn = 0;
+		long dn = 0;
 		uint64_t v;
-		const char *next = umpa_ipv6_spec_item_(s, item, sizeof(item), &val);
 
-		if (!next)
+		if (umpa_span_cstr(ks, item, sizeof(item)) < 0 || umpa_span_cstr(vs, vbuf, sizeof(vbuf)) < 0)
 			return umpa_err_set(e, UMPA_EINVAL, "icmpv6.opt: item too long in '%s'", spec);
-		s = next;
-		if (!item[0] && !val)
-			continue;
 		if (!strcmp(item, "slla") || !strcmp(item, "tlla")) {
-			if (!val || umpa_ipv6_spec_hex_(val, d, 255 * 8 - 2, &dn) < 0 || dn == 0)
+			if (!val || (dn = umpa_spec_hex(umpa_span_of(val), d, 255 * 8 - 2)) <= 0)
 				return umpa_err_set(e, UMPA_EINVAL, "icmpv6.opt: %s=%s: want a MAC address", item,
 						    val ? val : "");
-			rc = put_opt(b, &n, item[0] == 's' ? OPT_SLLA : OPT_TLLA, d, dn);
+			rc = put_opt(b, &n, item[0] == 's' ? OPT_SLLA : OPT_TLLA, d, (size_t)dn);
 		} else if (!strcmp(item, "mtu")) {
-			if (!val || umpa_ipv6_spec_num_(val, 0xffffffffu, &v) < 0)
+			if (!val || umpa_spec_num(umpa_span_of(val), 0xffffffffu, &v) < 0)
 				return umpa_err_set(e, UMPA_EINVAL, "icmpv6.opt: mtu=%s: want 0..4294967295",
 						    val ? val : "");
 			memset(d, 0, 2);
@@ -729,15 +711,15 @@ static int icmpv6_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_fie
 						    val ? val : "");
 			rc = put_opt(b, &n, OPT_PREFIX, d, 30);
 		} else if (!strcmp(item, "raw")) {
-			if (!val || umpa_ipv6_spec_hex_(val, b + n, OPTS_MAX - n, &dn) < 0)
+			if (!val || (dn = umpa_spec_hex(umpa_span_of(val), b + n, OPTS_MAX - n)) < 0)
 				return umpa_err_set(e, UMPA_EINVAL, "icmpv6.opt: raw=%s: want hex bytes",
 						    val ? val : "");
-			n += dn;
+			n += (size_t)dn;
 			rc = 0;
-		} else if (umpa_ipv6_spec_num_(item, 255, &v) == 0) {
-			if (val && umpa_ipv6_spec_hex_(val, d, 255 * 8 - 2, &dn) < 0)
+		} else if (umpa_spec_num(umpa_span_of(item), 255, &v) == 0) {
+			if (val && (dn = umpa_spec_hex(umpa_span_of(val), d, 255 * 8 - 2)) < 0)
 				return umpa_err_set(e, UMPA_EINVAL, "icmpv6.opt: %s=%s: want hex data", item, val);
-			rc = put_opt(b, &n, (uint8_t)v, d, dn);
+			rc = put_opt(b, &n, (uint8_t)v, d, (size_t)dn);
 		} else {
 			return umpa_err_set(e, UMPA_EINVAL,
 					    "icmpv6.opt: unknown item '%s' (slla=MAC, tlla=MAC, prefix=ADDR/LEN, "
@@ -755,28 +737,37 @@ static int icmpv6_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_fie
 
 /* ---- showing ---- */
 
-static void emit_opt(struct umpa_emit *em, const uint8_t *o, uint32_t n)
+/* One option: @p o spans it (type, length, data). */
+static void emit_opt(struct umpa_emit *em, struct umpa_cur *o)
 {
-	const char *nm = umpa_vname_find(opt_names, o[0]);
+	uint8_t type = 0, len8 = 0, mac[6];
+	const char *nm;
 	char label[96];
-	const uint8_t *d = o + 2;
-	uint32_t dn = n - 2;
+	const uint8_t *d = NULL;
+	uint32_t dn = (uint32_t)o->len - 2;
 
-	if ((o[0] == OPT_SLLA || o[0] == OPT_TLLA) && dn >= 6)
-		snprintf(label, sizeof(label), "ICMPv6 Option (%s : %02x:%02x:%02x:%02x:%02x:%02x)", nm, d[0], d[1],
-			 d[2], d[3], d[4], d[5]);
+	umpa_cur_u8_at(o, 0, &type);
+	umpa_cur_u8_at(o, 1, &len8);
+	umpa_cur_ptr_at(o, 2, dn, &d);
+	nm = umpa_vname_find(opt_names, type);
+	if ((type == OPT_SLLA || type == OPT_TLLA) && umpa_cur_copy_at(o, 2, 6, mac) == 0)
+		snprintf(label, sizeof(label), "ICMPv6 Option (%s : %02x:%02x:%02x:%02x:%02x:%02x)", nm, mac[0], mac[1],
+			 mac[2], mac[3], mac[4], mac[5]);
 	else if (nm)
 		snprintf(label, sizeof(label), "ICMPv6 Option (%s)", nm);
 	else
-		snprintf(label, sizeof(label), "ICMPv6 Option (Unknown %u)", o[0]);
+		snprintf(label, sizeof(label), "ICMPv6 Option (Unknown %u)", type);
 	umpa_emit_open(em, "icmpv6.opt", label);
-	umpa_emit_u64(em, "icmpv6.opt.type", o[0], nm);
-	umpa_emit_u64(em, "icmpv6.opt.length", o[1], NULL);
-	switch (o[0]) {
+	umpa_emit_u64(em, "icmpv6.opt.type", type, nm);
+	umpa_emit_u64(em, "icmpv6.opt.length", len8, NULL);
+	switch (type) {
 	case OPT_SLLA:
 	case OPT_TLLA: {
-		const char *k2 = o[0] == OPT_SLLA ? "icmpv6.opt.src_linkaddr" : "icmpv6.opt.target_linkaddr";
-		uint32_t an = dn >= 6 && (dn < 8 || d[6] == 0) ? 6 : dn; /* Ethernet: 6 bytes, then padding */
+		const char *k2 = type == OPT_SLLA ? "icmpv6.opt.src_linkaddr" : "icmpv6.opt.target_linkaddr";
+		uint8_t pad = 0;
+		uint32_t an = dn >= 6 && (dn < 8 || (umpa_cur_u8_at(o, 8, &pad) == 0 && pad == 0))
+				  ? 6
+				  : dn; /* Ethernet: 6 bytes, then padding */
 		if (an == 6) {
 			umpa_emit_mac(em, "icmpv6.opt.linkaddr", d);
 			umpa_emit_mac(em, k2, d);
@@ -786,23 +777,29 @@ static void emit_opt(struct umpa_emit *em, const uint8_t *o, uint32_t n)
 		}
 		break;
 	}
-	case OPT_PREFIX:
-		if (dn < 30)
+	case OPT_PREFIX: {
+		uint8_t plen, flag;
+		uint32_t valid, pref;
+		if (dn < 30 || umpa_cur_u8_at(o, 2, &plen) < 0 || umpa_cur_u8_at(o, 3, &flag) < 0 ||
+		    umpa_cur_be32_at(o, 4, &valid) < 0 || umpa_cur_be32_at(o, 8, &pref) < 0)
 			goto raw;
-		umpa_emit_u64(em, "icmpv6.opt.prefix.length", d[0], NULL);
-		umpa_emit_hex(em, "icmpv6.opt.prefix.flag", d[1], 2);
-		umpa_emit_bool(em, "icmpv6.opt.prefix.flag.l", d[1] >> 7 & 1);
-		umpa_emit_bool(em, "icmpv6.opt.prefix.flag.a", d[1] >> 6 & 1);
-		umpa_emit_bool(em, "icmpv6.opt.prefix.flag.r", d[1] >> 5 & 1);
-		umpa_emit_u64(em, "icmpv6.opt.prefix.valid_lifetime", be32(d + 2), NULL);
-		umpa_emit_u64(em, "icmpv6.opt.prefix.preferred_lifetime", be32(d + 6), NULL);
+		umpa_emit_u64(em, "icmpv6.opt.prefix.length", plen, NULL);
+		umpa_emit_hex(em, "icmpv6.opt.prefix.flag", flag, 2);
+		umpa_emit_bool(em, "icmpv6.opt.prefix.flag.l", flag >> 7 & 1);
+		umpa_emit_bool(em, "icmpv6.opt.prefix.flag.a", flag >> 6 & 1);
+		umpa_emit_bool(em, "icmpv6.opt.prefix.flag.r", flag >> 5 & 1);
+		umpa_emit_u64(em, "icmpv6.opt.prefix.valid_lifetime", valid, NULL);
+		umpa_emit_u64(em, "icmpv6.opt.prefix.preferred_lifetime", pref, NULL);
 		umpa_emit_ipv6(em, "icmpv6.opt.prefix", d + 14);
 		break;
-	case OPT_MTU:
-		if (dn < 6)
+	}
+	case OPT_MTU: {
+		uint32_t mtu;
+		if (dn < 6 || umpa_cur_be32_at(o, 4, &mtu) < 0)
 			goto raw;
-		umpa_emit_u64(em, "icmpv6.opt.mtu", be32(d + 2), NULL);
+		umpa_emit_u64(em, "icmpv6.opt.mtu", mtu, NULL);
 		break;
+	}
 	case OPT_NONCE:
 		umpa_emit_bytes(em, "icmpv6.nonce", d, dn);
 		break;
@@ -954,11 +951,12 @@ static void icmpv6_details(const struct umpa_pkt *p, unsigned li, struct umpa_em
 				umpa_emit_str(em, "icmpv6.invalid_option_length", "option with length 0");
 				break;
 			}
-			if (umpa_cur_ptr_at(&c, off, n, &a) < 0) {
+			struct umpa_cur oc;
+			if (umpa_cur_sub(&c, off, n, &oc) < 0) {
 				umpa_emit_str(em, "icmpv6.invalid_option_length", "option runs past the message");
 				break;
 			}
-			emit_opt(em, a, n);
+			emit_opt(em, &oc);
 			off += n;
 		}
 	}
@@ -1166,7 +1164,6 @@ static uint32_t icmpv6_hashret(const struct umpa_pkt *p, unsigned li)
 	struct umpa_cur c;
 	uint8_t type;
 	uint32_t v;
-	const uint8_t *a;
 
 	umpa_layer_cur(p, li, &c);
 	if (umpa_cur_u8_at(&c, 0, &type) < 0)
@@ -1176,10 +1173,13 @@ static uint32_t icmpv6_hashret(const struct umpa_pkt *p, unsigned li)
 	case T_ECHO_REP:
 		return umpa_cur_be32_at(&c, 4, &v) == 0 ? v : 0;
 	case T_NS:
-	case T_NA:
-		if (umpa_cur_ptr_at(&c, 8, 16, &a) < 0)
+	case T_NA: {
+		uint32_t w[4];
+		if (umpa_cur_be32_at(&c, 8, &w[0]) < 0 || umpa_cur_be32_at(&c, 12, &w[1]) < 0 ||
+		    umpa_cur_be32_at(&c, 16, &w[2]) < 0 || umpa_cur_be32_at(&c, 20, &w[3]) < 0)
 			return T_NS;
-		return be32(a) ^ be32(a + 4) ^ be32(a + 8) ^ be32(a + 12);
+		return w[0] ^ w[1] ^ w[2] ^ w[3];
+	}
 	case T_RS:
 	case T_RA:
 		return T_RS;
@@ -1254,7 +1254,7 @@ const struct umpa_proto umpa_proto_icmpv6 = {
     .aliases = "icmp6,ICMPv6",
     .title = "Internet Control Message Protocol v6",
     .fields = icmpv6_fields,
-    .nfields = sizeof(icmpv6_fields) / sizeof(icmpv6_fields[0]),
+    .nfields = F_COUNT,
     .hdr_len = ICMP6_HLEN,
     .dissect = icmpv6_dissect,
     .finish = icmpv6_finish,

@@ -12,10 +12,9 @@ int umpa_inet_l3(const struct umpa_pkt *p, unsigned li)
 {
 	for (int i = (int)li - 1; i >= 0; i--) {
 		const struct umpa_proto *pr = p->l[i].proto;
-		if (pr == &umpa_proto_ip || pr == &umpa_proto_ipv6)
+		if (pr->pflags & UMPA_PF_NET)
 			return i;
-		if (pr == &umpa_proto_ipv6_hop || pr == &umpa_proto_ipv6_route || pr == &umpa_proto_ipv6_frag ||
-		    pr == &umpa_proto_ipv6_dst)
+		if (pr->pflags & UMPA_PF_NETEXT)
 			continue;
 		return -1;
 	}
@@ -33,25 +32,23 @@ static const uint8_t *ipv4_final_dst(struct umpa_cur *c, uint32_t hl)
 	uint32_t i = 20;
 
 	while (i < hl) {
-		uint8_t t, len;
-		if (umpa_cur_ptr_at(c, i, 1, &o) < 0)
+		uint8_t t, len, ptr;
+		if (umpa_cur_u8_at(c, i, &t) < 0)
 			return NULL;
-		t = o[0];
 		if (t == 0)
 			return NULL;
 		if (t == 1) {
 			i++;
 			continue;
 		}
-		if (umpa_cur_ptr_at(c, i, 2, &o) < 0 || o[1] < 2 || i + o[1] > hl)
+		if (umpa_cur_u8_at(c, i + 1, &len) < 0 || len < 2 || i + len > hl)
 			return NULL;
-		len = o[1];
 		if ((t == 131 || t == 137) && len >= 7) {
-			if (umpa_cur_ptr_at(c, i, len, &o) < 0)
+			if (!umpa_cur_has(c, i, len) || umpa_cur_u8_at(c, i + 2, &ptr) < 0)
 				return NULL;
-			if (o[2] > len) /* route complete: the header holds the final destination */
+			if (ptr > len) /* route complete: the header holds the final destination */
 				return NULL;
-			return o + 3 + ((len - 3u) / 4u - 1u) * 4u;
+			return umpa_cur_ptr_at(c, i + 3 + ((len - 3u) / 4u - 1u) * 4u, 4, &o) < 0 ? NULL : o;
 		}
 		i += len;
 	}
@@ -64,18 +61,20 @@ static const uint8_t *ipv4_final_dst(struct umpa_cur *c, uint32_t hl)
 static const uint8_t *ipv6_final_dst(const struct umpa_pkt *p, unsigned ri)
 {
 	struct umpa_cur c;
-	const uint8_t *h, *a;
+	const uint8_t *a;
+	uint8_t len8, type, left;
 	unsigned n;
 
 	umpa_layer_cur(p, ri, &c);
-	if (umpa_cur_ptr_at(&c, 0, 8, &h) < 0 || h[3] == 0)
+	if (!umpa_cur_has(&c, 0, 8) || umpa_cur_u8_at(&c, 1, &len8) < 0 || umpa_cur_u8_at(&c, 2, &type) < 0 ||
+	    umpa_cur_u8_at(&c, 3, &left) < 0 || left == 0)
 		return NULL;
-	n = h[1] / 2u; /* 16-byte addresses after the first 8 bytes */
+	n = len8 / 2u; /* 16-byte addresses after the first 8 bytes */
 	if (n == 0)
 		return NULL;
-	if (h[2] == 0 || h[2] == 2)
+	if (type == 0 || type == 2)
 		return umpa_cur_ptr_at(&c, 8 + 16 * (n - 1), 16, &a) < 0 ? NULL : a;
-	if (h[2] == 4)
+	if (type == 4)
 		return umpa_cur_ptr_at(&c, 8, 16, &a) < 0 ? NULL : a;
 	return NULL;
 }
@@ -97,7 +96,7 @@ int umpa_inet_fragment(const struct umpa_pkt *p, unsigned li)
 		}
 		if (pr == &umpa_proto_ipv6)
 			return 0;
-		if (pr == &umpa_proto_ipv6_hop || pr == &umpa_proto_ipv6_route || pr == &umpa_proto_ipv6_dst)
+		if (pr->pflags & UMPA_PF_NETEXT) /* the fragment header was looked at above */
 			continue;
 		return 0;
 	}

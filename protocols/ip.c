@@ -35,6 +35,7 @@
 #include "proto_common.h"
 #include "umpa_protos.h"
 #include "umpa_render.h"
+#include "umpa_spec.h"
 
 enum {
 	F_VERSION,
@@ -91,7 +92,7 @@ static const struct umpa_vname proto_names[] = {
 };
 
 /* clang-format off */
-static const struct umpa_field ip_fields[F_COUNT] = {
+static const struct umpa_field ip_fields[] = {
 	[F_VERSION] = {.name = "version", .ws = "ip.version", .bitoff = 0, .bits = 4, .type = UMPA_FT_UINT, .def = 4,
 		.help = "IP version (4)"},
 	[F_HDR_LEN] = {.name = "hdr_len", .ws = "ip.hdr_len", .aliases = "ihl", .bitoff = 4, .bits = 4,
@@ -132,6 +133,7 @@ static const struct umpa_field ip_fields[F_COUNT] = {
 	[F_OPTIONS] = {.name = "options", .ws = "ip.options", .aliases = "opts", .bitoff = 160, .type = UMPA_FT_VAR,
 		.help = "options: eol,nop,rr=A:B|N,lsrr=A:..,ssrr=A:..,ts=T:..|A:T:..,ra[=V],N=hex,raw=hex"},
 };
+UMPA_FIELDS_CHECK(ip_fields, F_COUNT);
 /* clang-format on */
 
 /* Option types. */
@@ -298,142 +300,69 @@ static int ip_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 
 /* ---------------------------------------------------------------- options */
 
-/* Parse a decimal or 0x-hex number up to @p max.  Returns 0 or -1. */
-static int opt_num(const char *s, size_t n, uint64_t max, uint64_t *v)
-{
-	char buf[32];
-	char *end;
-
-	if (n == 0 || n >= sizeof(buf))
-		return -1;
-	memcpy(buf, s, n);
-	buf[n] = 0;
-	if (buf[0] == '-' || buf[0] == '+' || buf[0] == ' ')
-		return -1;
-	*v = strtoull(buf, &end, 0);
-	if (*end || *v > max)
-		return -1;
-	return 0;
-}
-
 /* Parse a dotted-quad address.  Returns 0 or -1. */
-static int opt_addr(const char *s, size_t n, uint8_t a[4])
+static int opt_addr(struct umpa_span v, uint8_t a[4])
 {
 	char buf[INET_ADDRSTRLEN];
 
-	if (n == 0 || n >= sizeof(buf))
+	if (v.n == 0 || v.n >= sizeof(buf))
 		return -1;
-	memcpy(buf, s, n);
-	buf[n] = 0;
+	memcpy(buf, v.s, v.n);
+	buf[v.n] = 0;
 	return inet_pton(AF_INET, buf, a) == 1 ? 0 : -1;
-}
-
-/* Parse hex pairs (':' or '.' or spaces allowed between) into @p out.  Returns the count or -1. */
-static int opt_hex(const char *s, size_t n, uint8_t *out, size_t max)
-{
-	size_t k = 0;
-	int hi = -1;
-
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		int v;
-		if (ch >= '0' && ch <= '9')
-			v = ch - '0';
-		else if (ch >= 'a' && ch <= 'f')
-			v = ch - 'a' + 10;
-		else if (ch >= 'A' && ch <= 'F')
-			v = ch - 'A' + 10;
-		else if ((ch == ':' || ch == '.' || ch == ' ') && hi < 0)
-			continue;
-		else if (ch == 'x' && i == 1 && s[0] == '0' && hi == 0) {
-			hi = -1; /* "0x" prefix */
-			continue;
-		} else
-			return -1;
-		if (hi < 0) {
-			hi = v;
-		} else {
-			if (k >= max)
-				return -1;
-			out[k++] = (uint8_t)(hi << 4 | v);
-			hi = -1;
-		}
-	}
-	return hi < 0 ? (int)k : -1;
-}
-
-/* Count the ':'-separated parts of [s, s+n). */
-static size_t opt_nparts(const char *s, size_t n)
-{
-	size_t k = 1;
-
-	for (size_t i = 0; i < n; i++)
-		k += s[i] == ':';
-	return k;
-}
-
-/* Next ':'-separated part of [*s, end): its start in *ps, length in *pn; advances *s. */
-static void opt_part(const char **s, const char *end, const char **ps, size_t *pn)
-{
-	const char *c = memchr(*s, ':', (size_t)(end - *s));
-
-	*ps = *s;
-	*pn = c ? (size_t)(c - *s) : (size_t)(end - *s);
-	*s = c ? c + 1 : end;
 }
 
 /*
  * Encode one spec item (name [= value]) at @p o + *n.  Returns 0, or a
  * negative error with a message.
  */
-static int opt_item(const char *name, size_t nn, const char *val, size_t vn, int hasval, uint8_t *o, size_t *n,
-		    struct umpa_err *e)
+static int opt_item(struct umpa_span key, struct umpa_span val, int hasval, uint8_t *o, size_t *n, struct umpa_err *e)
 {
 	uint8_t tmp[IP_MAX_OPTS + 8];
 	size_t k = 0, room = IP_MAX_OPTS - *n;
 	uint64_t num;
-	const char *vs = val, *vend = val + vn, *ps;
-	size_t pn;
+	struct umpa_span list = val, part;
+	const char *name = key.s;
+	int nn = (int)key.n, vn = (int)val.n;
 
-#define IS(s) (nn == sizeof(s) - 1 && memcmp(name, s, nn) == 0)
+#define IS(w) umpa_span_is(key, w)
 	if (IS("eol") || IS("nop")) {
 		if (hasval)
 			goto noval;
 		tmp[k++] = IS("eol") ? IPOPT_EOL : IPOPT_NOP;
 	} else if (IS("rr") || IS("lsrr") || IS("ssrr")) {
 		size_t parts;
-		if (!hasval || vn == 0)
-			return umpa_err_set(e, UMPA_EINVAL, "ip.options: %.*s needs addresses (%.*s=A:B or rr=N)",
-					    (int)nn, name, (int)nn, name);
+		if (!hasval || val.n == 0)
+			return umpa_err_set(e, UMPA_EINVAL, "ip.options: %.*s needs addresses (%.*s=A:B or rr=N)", nn,
+					    name, nn, name);
 		tmp[k++] = IS("rr") ? IPOPT_RR : IS("lsrr") ? IPOPT_LSRR : IPOPT_SSRR;
 		tmp[k++] = 0;
 		tmp[k++] = 4;
-		if (IS("rr") && opt_num(val, vn, 9, &num) == 0) {
+		if (IS("rr") && umpa_spec_num(val, 9, &num) == 0) {
 			if (3 + 4 * num > room)
 				goto toolong;
 			memset(tmp + k, 0, 4 * num);
 			k += 4 * num;
 		} else {
-			parts = opt_nparts(val, vn);
+			parts = umpa_spec_nparts(val);
 			if (3 + 4 * parts > room)
 				goto toolong;
-			for (size_t i = 0; i < parts; i++) {
-				opt_part(&vs, vend, &ps, &pn);
-				if (opt_addr(ps, pn, tmp + k) < 0)
-					return umpa_err_set(e, UMPA_EINVAL, "ip.options: %.*s: bad address '%.*s'",
-							    (int)nn, name, (int)pn, ps);
+			while (umpa_spec_part(&list, &part)) {
+				if (opt_addr(part, tmp + k) < 0)
+					return umpa_err_set(e, UMPA_EINVAL, "ip.options: %.*s: bad address '%.*s'", nn,
+							    name, (int)part.n, part.s);
 				k += 4;
 			}
 		}
 		tmp[1] = (uint8_t)k;
 	} else if (IS("ts")) {
-		size_t parts = hasval && vn ? opt_nparts(val, vn) : 0;
+		size_t parts = hasval ? umpa_spec_nparts(val) : 0;
 		uint8_t a[4];
 		int pairs = 0;
 		if (parts) {
-			opt_part(&vs, vend, &ps, &pn);
-			pairs = opt_addr(ps, pn, a) == 0;
-			vs = val;
+			umpa_spec_part(&list, &part);
+			pairs = opt_addr(part, a) == 0;
+			list = val;
 		}
 		if (pairs && parts % 2)
 			return umpa_err_set(e, UMPA_EINVAL, "ip.options: ts with addresses needs A:T pairs");
@@ -443,16 +372,15 @@ static int opt_item(const char *name, size_t nn, const char *val, size_t vn, int
 		tmp[k++] = 0;
 		tmp[k++] = 0;
 		tmp[k++] = pairs ? 1 : 0; /* overflow 0, flag */
-		for (size_t i = 0; i < parts; i++) {
-			opt_part(&vs, vend, &ps, &pn);
+		for (size_t i = 0; umpa_spec_part(&list, &part); i++) {
 			if (pairs && i % 2 == 0) {
-				if (opt_addr(ps, pn, tmp + k) < 0)
+				if (opt_addr(part, tmp + k) < 0)
 					return umpa_err_set(e, UMPA_EINVAL, "ip.options: ts: bad address '%.*s'",
-							    (int)pn, ps);
+							    (int)part.n, part.s);
 			} else {
-				if (opt_num(ps, pn, 0xffffffffULL, &num) < 0)
+				if (umpa_spec_num(part, 0xffffffffULL, &num) < 0)
 					return umpa_err_set(e, UMPA_EINVAL, "ip.options: ts: bad timestamp '%.*s'",
-							    (int)pn, ps);
+							    (int)part.n, part.s);
 				tmp[k] = (uint8_t)(num >> 24);
 				tmp[k + 1] = (uint8_t)(num >> 16);
 				tmp[k + 2] = (uint8_t)(num >> 8);
@@ -464,31 +392,31 @@ static int opt_item(const char *name, size_t nn, const char *val, size_t vn, int
 		tmp[2] = (uint8_t)(k + 1); /* past the entries given */
 	} else if (IS("ra")) {
 		num = 0;
-		if (hasval && opt_num(val, vn, 0xffff, &num) < 0)
-			return umpa_err_set(e, UMPA_EINVAL, "ip.options: ra: bad value '%.*s'", (int)vn, val);
+		if (hasval && umpa_spec_num(val, 0xffff, &num) < 0)
+			return umpa_err_set(e, UMPA_EINVAL, "ip.options: ra: bad value '%.*s'", vn, val.s);
 		tmp[k++] = IPOPT_RA;
 		tmp[k++] = 4;
 		tmp[k++] = (uint8_t)(num >> 8);
 		tmp[k++] = (uint8_t)num;
 	} else if (IS("raw")) {
-		int r = hasval ? opt_hex(val, vn, tmp, room) : -1;
+		long r = hasval ? umpa_spec_hex(val, tmp, room) : -1;
 		if (r < 0)
 			return umpa_err_set(e, UMPA_EINVAL, "ip.options: raw needs hex bytes, at most %zu", room);
 		k = (size_t)r;
-	} else if (opt_num(name, nn, 255, &num) == 0) {
+	} else if (umpa_spec_num(key, 255, &num) == 0) {
 		tmp[k++] = (uint8_t)num;
 		if (hasval || num > IPOPT_NOP) {
-			int r = 0;
-			if (hasval && (r = opt_hex(val, vn, tmp + 2, sizeof(tmp) - 2)) < 0)
-				return umpa_err_set(e, UMPA_EINVAL, "ip.options: %.*s: bad hex '%.*s'", (int)nn, name,
-						    (int)vn, val);
+			long r = 0;
+			if (hasval && (r = umpa_spec_hex(val, tmp + 2, sizeof(tmp) - 2)) < 0)
+				return umpa_err_set(e, UMPA_EINVAL, "ip.options: %.*s: bad hex '%.*s'", nn, name, vn,
+						    val.s);
 			tmp[k++] = (uint8_t)(r + 2);
 			k += (size_t)r;
 		}
 	} else {
 		return umpa_err_set(e, UMPA_EINVAL,
 				    "ip.options: unknown option '%.*s' (eol, nop, rr, lsrr, ssrr, ts, ra, raw, N=hex)",
-				    (int)nn, name);
+				    nn, name);
 	}
 #undef IS
 	if (k > room)
@@ -497,7 +425,7 @@ static int opt_item(const char *name, size_t nn, const char *val, size_t vn, int
 	*n += k;
 	return 0;
 noval:
-	return umpa_err_set(e, UMPA_EINVAL, "ip.options: %.*s takes no value", (int)nn, name);
+	return umpa_err_set(e, UMPA_EINVAL, "ip.options: %.*s takes no value", nn, name);
 toolong:
 	return umpa_err_set(e, UMPA_ERANGE, "ip.options: more than %d bytes of options", IP_MAX_OPTS);
 }
@@ -506,34 +434,15 @@ static int ip_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field *
 {
 	uint8_t o[IP_MAX_OPTS];
 	size_t n = 0;
-	const char *s = spec ? spec : "";
+	struct umpa_span s = umpa_span_of(spec), key, val;
 	struct umpa_layer *l = &p->l[li];
 	uint32_t old;
-	int r;
+	int r, hasval;
 
 	(void)f;
-	while (*s) {
-		const char *end = strchr(s, ','), *eq;
-		size_t len = end ? (size_t)(end - s) : strlen(s);
-		while (len && (*s == ' ' || *s == '\t')) {
-			s++;
-			len--;
-		}
-		while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-			len--;
-		if (len) {
-			eq = memchr(s, '=', len);
-			if (eq)
-				r = opt_item(s, (size_t)(eq - s), eq + 1, len - (size_t)(eq - s) - 1, 1, o, &n, e);
-			else
-				r = opt_item(s, len, "", 0, 0, o, &n, e);
-			if (r < 0)
-				return r;
-		}
-		if (!end)
-			break;
-		s = end + 1;
-	}
+	while (umpa_spec_item(&s, &key, &val, &hasval))
+		if ((r = opt_item(key, val, hasval, o, &n, e)) < 0)
+			return r;
 	while (n % 4)
 		o[n++] = IPOPT_EOL;
 	old = l->hlen > IP_HDR ? l->hlen - IP_HDR : 0;
@@ -802,7 +711,7 @@ const struct umpa_proto umpa_proto_ip = {
     .fields = ip_fields,
     .nfields = F_COUNT,
     .hdr_len = IP_HDR,
-    .pflags = 0,
+    .pflags = UMPA_PF_NET,
     .dissect = ip_dissect,
     .finish = ip_finish,
     .set_var = ip_set_var,

@@ -90,71 +90,79 @@ static const struct umpa_vname ecn_names[] = {
 
 static const uint8_t ip6_loopback[16] = {[15] = 1};
 
-static const struct umpa_field ipv6_fields[] = {
-    {.name = "version",
-     .ws = "ipv6.version",
-     .bitoff = 0,
-     .bits = 4,
-     .type = UMPA_FT_UINT,
-     .def = 6,
-     .help = "IP version (6)"},
-    {.name = "tclass",
-     .ws = "ipv6.tclass",
-     .aliases = "tc",
-     .bitoff = 4,
-     .bits = 8,
-     .type = UMPA_FT_UINT,
-     .flags = UMPA_F_HEX,
-     .help = "traffic class (DSCP << 2 | ECN)"},
-    {.name = "tclass.dscp",
-     .ws = "ipv6.tclass.dscp",
-     .aliases = "dscp",
-     .bitoff = 4,
-     .bits = 6,
-     .type = UMPA_FT_UINT,
-     .help = "differentiated services codepoint (upper 6 bits of tclass)"},
-    {.name = "tclass.ecn",
-     .ws = "ipv6.tclass.ecn",
-     .aliases = "ecn",
-     .bitoff = 10,
-     .bits = 2,
-     .type = UMPA_FT_ENUM,
-     .names = ecn_names,
-     .help = "explicit congestion notification (lower 2 bits of tclass)"},
-    {.name = "flow",
-     .ws = "ipv6.flow",
-     .aliases = "fl",
-     .bitoff = 12,
-     .bits = 20,
-     .type = UMPA_FT_UINT,
-     .flags = UMPA_F_HEX,
-     .help = "flow label"},
-    {.name = "plen",
-     .ws = "ipv6.plen",
-     .bitoff = 32,
-     .bits = 16,
-     .type = UMPA_FT_UINT,
-     .flags = UMPA_F_AUTO,
-     .help = "payload length: bytes after this header (automatic; 0 for a jumbogram)"},
-    UMPA_IPV6_NXT_FIELD_("ipv6.nxt", 48),
-    {.name = "hlim", .ws = "ipv6.hlim", .bitoff = 56, .bits = 8, .type = UMPA_FT_UINT, .def = 64, .help = "hop limit"},
-    {.name = "src",
-     .ws = "ipv6.src",
-     .bitoff = 64,
-     .bits = 128,
-     .type = UMPA_FT_IPV6,
-     .defp = ip6_loopback,
-     .help = "source address"},
-    {.name = "dst",
-     .ws = "ipv6.dst",
-     .bitoff = 192,
-     .bits = 128,
-     .type = UMPA_FT_IPV6,
-     .defp = ip6_loopback,
-     .help = "destination address"},
-};
+/* Field indexes: the order of ipv6_fields. */
+enum { F_VERSION, F_TCLASS, F_DSCP, F_ECN, F_FLOW, F_PLEN, F_NXT, F_HLIM, F_SRC, F_DST, F_COUNT };
 
-enum { F_VERSION, F_TCLASS, F_DSCP, F_ECN, F_FLOW, F_PLEN, F_NXT, F_HLIM, F_SRC, F_DST };
+static const struct umpa_field ipv6_fields[] = {
+    [F_VERSION] = {.name = "version",
+		   .ws = "ipv6.version",
+		   .bitoff = 0,
+		   .bits = 4,
+		   .type = UMPA_FT_UINT,
+		   .def = 6,
+		   .help = "IP version (6)"},
+    [F_TCLASS] = {.name = "tclass",
+		  .ws = "ipv6.tclass",
+		  .aliases = "tc",
+		  .bitoff = 4,
+		  .bits = 8,
+		  .type = UMPA_FT_UINT,
+		  .flags = UMPA_F_HEX,
+		  .help = "traffic class (DSCP << 2 | ECN)"},
+    [F_DSCP] = {.name = "tclass.dscp",
+		.ws = "ipv6.tclass.dscp",
+		.aliases = "dscp",
+		.bitoff = 4,
+		.bits = 6,
+		.type = UMPA_FT_UINT,
+		.help = "differentiated services codepoint (upper 6 bits of tclass)"},
+    [F_ECN] = {.name = "tclass.ecn",
+	       .ws = "ipv6.tclass.ecn",
+	       .aliases = "ecn",
+	       .bitoff = 10,
+	       .bits = 2,
+	       .type = UMPA_FT_ENUM,
+	       .names = ecn_names,
+	       .help = "explicit congestion notification (lower 2 bits of tclass)"},
+    [F_FLOW] = {.name = "flow",
+		.ws = "ipv6.flow",
+		.aliases = "fl",
+		.bitoff = 12,
+		.bits = 20,
+		.type = UMPA_FT_UINT,
+		.flags = UMPA_F_HEX,
+		.help = "flow label"},
+    [F_PLEN] = {.name = "plen",
+		.ws = "ipv6.plen",
+		.bitoff = 32,
+		.bits = 16,
+		.type = UMPA_FT_UINT,
+		.flags = UMPA_F_AUTO,
+		.help = "payload length: bytes after this header (automatic; 0 for a jumbogram)"},
+    [F_NXT] = UMPA_IPV6_NXT_FIELD_("ipv6.nxt", 48),
+    [F_HLIM] = {.name = "hlim",
+		.ws = "ipv6.hlim",
+		.bitoff = 56,
+		.bits = 8,
+		.type = UMPA_FT_UINT,
+		.def = 64,
+		.help = "hop limit"},
+    [F_SRC] = {.name = "src",
+	       .ws = "ipv6.src",
+	       .bitoff = 64,
+	       .bits = 128,
+	       .type = UMPA_FT_IPV6,
+	       .defp = ip6_loopback,
+	       .help = "source address"},
+    [F_DST] = {.name = "dst",
+	       .ws = "ipv6.dst",
+	       .bitoff = 192,
+	       .bits = 128,
+	       .type = UMPA_FT_IPV6,
+	       .defp = ip6_loopback,
+	       .help = "destination address"},
+};
+UMPA_FIELDS_CHECK(ipv6_fields, F_COUNT);
 
 /* ---- helpers shared with the extension headers (ipv6_opts.h) ---- */
 
@@ -311,15 +319,17 @@ static int quoted_ipv6(const struct umpa_pkt *p, int ui)
 	return ui + 1;
 }
 
-static int is_multicast(const uint8_t *a)
+/* Is the address at @p off of @p c a multicast one (ff00::/8)? */
+static int is_multicast(struct umpa_cur *c, size_t off)
 {
-	return a[0] == 0xff;
+	uint8_t b;
+
+	return umpa_cur_u8_at(c, off, &b) == 0 && b == 0xff;
 }
 
 static uint32_t ipv6_hashret(const struct umpa_pkt *p, unsigned li)
 {
 	struct umpa_cur c;
-	const uint8_t *a;
 	uint8_t nxt;
 	uint32_t h = 0;
 	int ui = umpa_ipv6_upper_(p, li), q, t;
@@ -327,17 +337,16 @@ static uint32_t ipv6_hashret(const struct umpa_pkt *p, unsigned li)
 	if ((q = quoted_ipv6(p, ui)) >= 0)
 		return ipv6_hashret(p, (unsigned)q); /* an error hashes as what it quotes */
 	umpa_layer_cur(p, li, &c);
-	if (umpa_cur_ptr_at(&c, 8, 32, &a) < 0)
+	if (!umpa_cur_has(&c, 8, 32))
 		return 0;
 	/* the protocol of the upper layer, through the extension headers */
 	nxt = ui >= 0 ? (uint8_t)umpa_ipv6_auto_nxt_(p, (unsigned)ui - 1) : NXT_NONE;
 	t = icmpv6_type(p, ui);
-	if (!is_multicast(a + 16) && !(t >= 133 && t <= 137)) {
-		for (int i = 0; i < 16; i += 4) {
-			uint32_t s =
-			    (uint32_t)a[i] << 24 | (uint32_t)a[i + 1] << 16 | (uint32_t)a[i + 2] << 8 | a[i + 3];
-			uint32_t d = (uint32_t)a[16 + i] << 24 | (uint32_t)a[17 + i] << 16 | (uint32_t)a[18 + i] << 8 |
-				     a[19 + i];
+	if (!is_multicast(&c, 24) && !(t >= 133 && t <= 137)) {
+		for (unsigned i = 0; i < 16; i += 4) {
+			uint32_t s = 0, d = 0;
+			umpa_cur_be32_at(&c, 8 + i, &s);
+			umpa_cur_be32_at(&c, 24 + i, &d);
 			h ^= s ^ d;
 		}
 	}
@@ -392,7 +401,7 @@ static int ipv6_answers(const struct umpa_pkt *resp, unsigned rli, const struct 
 	if (umpa_cur_ptr_at(&rc, 8, 32, &ra) < 0 || umpa_cur_ptr_at(&qc, 8, 32, &qa) < 0)
 		return umpa_why_(why, whylen, "ipv6 header missing");
 	/* ra: reply src, ra+16: reply dst; qa: request src, qa+16: request dst */
-	if (is_multicast(qa + 16) && is_multicast(ra + 16)) {
+	if (is_multicast(&qc, 24) && is_multicast(&rc, 24)) {
 		if (memcmp(ra + 16, qa + 16, 16) != 0 &&
 		    !(memcmp(ra + 16, all_nodes, 16) == 0 && memcmp(qa + 16, all_routers, 16) == 0))
 			return umpa_why_(why, whylen, "ipv6 reply to another multicast group");
@@ -420,7 +429,8 @@ const struct umpa_proto umpa_proto_ipv6 = {
     .aliases = "ip6,IPv6",
     .title = "Internet Protocol Version 6",
     .fields = ipv6_fields,
-    .nfields = sizeof(ipv6_fields) / sizeof(ipv6_fields[0]),
+    .nfields = F_COUNT,
+    .pflags = UMPA_PF_NET,
     .hdr_len = IP6_HLEN,
     .dissect = ipv6_dissect,
     .finish = ipv6_finish,

@@ -7,24 +7,23 @@
  */
 #include "ipv6_opts.h"
 
+/* Field indexes: the order of dst_fields. */
+enum { F_NXT, F_LEN, F_OPTIONS, F_COUNT };
+
 static const struct umpa_field dst_fields[] = {
-    UMPA_IPV6_NXT_FIELD_("ipv6.dstopts.nxt", 0),
-    UMPA_IPV6_EXT_LEN_FIELD_("ipv6.dstopts.len"),
-    {.name = "options",
-     .ws = "ipv6.opt",
-     .aliases = "opt,opts",
-     .bitoff = 16,
-     .bits = 0,
-     .type = UMPA_FT_VAR,
-     .help = "options: pad1, padn=N, ra=V, jumbo=N, N=hex; padded to 8 bytes"},
+    [F_NXT] = UMPA_IPV6_NXT_FIELD_("ipv6.dstopts.nxt", 0),
+    [F_LEN] = UMPA_IPV6_EXT_LEN_FIELD_("ipv6.dstopts.len"),
+    [F_OPTIONS] = UMPA_IPV6_OPTS_FIELD_("options: pad1, padn=N, ra=V, jumbo=N, N=hex; padded to 8 bytes"),
 };
+UMPA_FIELDS_CHECK(dst_fields, F_COUNT);
 
 const struct umpa_proto umpa_proto_ipv6_dst = {
     .name = "ipv6_dst",
     .aliases = "ipv6.dstopts,dstopts,IPv6ExtHdrDestOpt",
     .title = "Destination Options for IPv6",
     .fields = dst_fields,
-    .nfields = sizeof(dst_fields) / sizeof(dst_fields[0]),
+    .nfields = F_COUNT,
+    .pflags = UMPA_PF_NETEXT,
     .hdr_len = 8,
     .dissect = umpa_ipv6_opts_dissect_,
     .finish = umpa_ipv6_opts_finish_,

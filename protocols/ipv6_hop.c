@@ -45,80 +45,6 @@ enum {
 	NXT_NONE = 59,
 };
 
-/* ---- small text helpers shared with ipv6_route.c and icmpv6.c ---- */
-
-int umpa_ipv6_spec_num_(const char *s, uint64_t max, uint64_t *v)
-{
-	char *end;
-	int base = 10;
-
-	if (!s || !*s || *s == '-' || *s == '+' || isspace((unsigned char)*s))
-		return -1;
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-		base = 16;
-	*v = strtoull(s, &end, base);
-	if (*end || end == s || *v > max)
-		return -1;
-	return 0;
-}
-
-int umpa_ipv6_spec_hex_(const char *s, uint8_t *out, size_t max, size_t *n)
-{
-	size_t k = 0;
-	int hi = -1;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-		s += 2;
-	for (; *s; s++) {
-		int d;
-		if (*s == ':' || *s == '-' || *s == '.') {
-			if (hi >= 0)
-				return -1;
-			continue;
-		}
-		if (!isxdigit((unsigned char)*s))
-			return -1;
-		d = isdigit((unsigned char)*s) ? *s - '0' : tolower((unsigned char)*s) - 'a' + 10;
-		if (hi < 0) {
-			hi = d;
-		} else {
-			if (k >= max)
-				return -1;
-			out[k++] = (uint8_t)(hi << 4 | d);
-			hi = -1;
-		}
-	}
-	if (hi >= 0)
-		return -1;
-	*n = k;
-	return 0;
-}
-
-const char *umpa_ipv6_spec_item_(const char *s, char *item, size_t itemsz, char **val)
-{
-	size_t k;
-	char *eq;
-
-	while (*s == ' ')
-		s++;
-	k = strcspn(s, ",");
-	if (k >= itemsz)
-		return NULL;
-	memcpy(item, s, k);
-	item[k] = 0;
-	while (k > 0 && item[k - 1] == ' ')
-		item[--k] = 0;
-	eq = strchr(item, '=');
-	if (eq) {
-		*eq = 0;
-		*val = eq + 1;
-	} else {
-		*val = NULL;
-	}
-	s += strcspn(s, ",");
-	return *s == ',' ? s + 1 : s;
-}
-
 /* ---- the option walk ---- */
 
 struct opt_it {
@@ -129,8 +55,9 @@ struct opt_it {
 struct opt {
 	uint32_t off; /* offset of the type byte in the header */
 	uint8_t type;
-	uint8_t dlen;     /* data length (0 for Pad1) */
-	const uint8_t *d; /* data */
+	uint8_t dlen;       /* data length (0 for Pad1) */
+	const uint8_t *d;   /* data */
+	struct umpa_cur dc; /* a cursor over d: every read of the data goes through it */
 };
 
 enum { OPT_END = 0, OPT_OK = 1, OPT_BAD = -1 };
@@ -158,20 +85,17 @@ static int opt_next(struct opt_it *it, struct opt *o)
 	o->type = t;
 	o->d = NULL;
 	o->dlen = 0;
+	umpa_cur_init(&o->dc, NULL, 0);
 	if (t == OPT_PAD1) {
 		it->pos += 1;
 		return OPT_OK;
 	}
-	if (umpa_cur_u8_at(&it->c, it->pos + 1, &n) < 0 || umpa_cur_ptr_at(&it->c, it->pos + 2, n, &o->d) < 0)
+	if (umpa_cur_u8_at(&it->c, it->pos + 1, &n) < 0 || umpa_cur_ptr_at(&it->c, it->pos + 2, n, &o->d) < 0 ||
+	    umpa_cur_sub(&it->c, it->pos + 2, n, &o->dc) < 0)
 		return OPT_BAD;
 	o->dlen = n;
 	it->pos += 2u + n;
 	return OPT_OK;
-}
-
-static uint32_t be32(const uint8_t *d)
-{
-	return (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
 }
 
 /* ---- hooks shared with ipv6_dst.c ---- */
@@ -204,7 +128,7 @@ const struct umpa_proto *umpa_ipv6_opts_dissect_(struct umpa_pkt *p, unsigned li
 	while ((r = opt_next(&it, &o)) == OPT_OK) {
 		if (o.type == OPT_JUMBO && o.dlen == 4 && !jumbo_seen) {
 			jumbo_seen = 1;
-			jumbo = be32(o.d);
+			umpa_cur_be32_at(&o.dc, 0, &jumbo);
 		}
 	}
 	if (r == OPT_BAD && !(l->flags & UMPA_L_INVALID)) {
@@ -292,30 +216,27 @@ int umpa_ipv6_opts_set_var_(struct umpa_pkt *p, unsigned li, const struct umpa_f
 	uint8_t b[OPTS_MAX + 16];
 	size_t n = 0;
 	uint32_t jumbo_at = 0;
-	const char *s = spec;
-	char item[OPTS_MAX * 2 + 32];
+	struct umpa_span s = umpa_span_of(spec), ks, vs;
+	char item[32], vbuf[OPTS_MAX * 2 + 32];
+	int hasval;
 
 	(void)f;
 	if (l->hlen < 2)
 		return umpa_err_set(e, UMPA_EINVAL, "%s header too short for options", l->proto->name);
-	while (s && *s) {
-		char *val;
+	while (umpa_spec_item(&s, &ks, &vs, &hasval)) {
+		char *val = hasval ? vbuf : NULL;
 		uint64_t v;
-		size_t dn;
-		const char *next = umpa_ipv6_spec_item_(s, item, sizeof(item), &val);
+		long dn;
 
-		if (!next)
+		if (umpa_span_cstr(ks, item, sizeof(item)) < 0 || umpa_span_cstr(vs, vbuf, sizeof(vbuf)) < 0)
 			return umpa_err_set(e, UMPA_EINVAL, "options: item too long in '%s'", spec);
-		s = next;
-		if (!item[0] && !val)
-			continue;
 		if (!strcmp(item, "pad1")) {
 			if (val)
 				return umpa_err_set(e, UMPA_EINVAL, "options: pad1 takes no value");
 			b[n++] = OPT_PAD1;
 		} else if (!strcmp(item, "padn")) {
 			v = 0;
-			if (val && umpa_ipv6_spec_num_(val, 255, &v) < 0)
+			if (val && umpa_spec_num(umpa_span_of(val), 255, &v) < 0)
 				return umpa_err_set(e, UMPA_EINVAL, "options: padn=%s: want 0..255 data bytes", val);
 			if (n + 2 + v > OPTS_MAX)
 				goto toolong;
@@ -325,7 +246,7 @@ int umpa_ipv6_opts_set_var_(struct umpa_pkt *p, unsigned li, const struct umpa_f
 			n += (size_t)v;
 		} else if (!strcmp(item, "ra") || !strcmp(item, "router_alert")) {
 			v = 0;
-			if (val && umpa_ipv6_spec_num_(val, 0xffff, &v) < 0)
+			if (val && umpa_spec_num(umpa_span_of(val), 0xffff, &v) < 0)
 				return umpa_err_set(e, UMPA_EINVAL, "options: ra=%s: want 0..65535", val);
 			align(b, &n, 2, 0);
 			b[n++] = OPT_RA;
@@ -334,7 +255,7 @@ int umpa_ipv6_opts_set_var_(struct umpa_pkt *p, unsigned li, const struct umpa_f
 			b[n++] = (uint8_t)v;
 		} else if (!strcmp(item, "jumbo")) {
 			v = 0;
-			if (val && umpa_ipv6_spec_num_(val, 0xffffffffu, &v) < 0)
+			if (val && umpa_spec_num(umpa_span_of(val), 0xffffffffu, &v) < 0)
 				return umpa_err_set(e, UMPA_EINVAL, "options: jumbo=%s: want 0..4294967295", val);
 			align(b, &n, 4, 2);
 			b[n++] = OPT_JUMBO;
@@ -345,7 +266,7 @@ int umpa_ipv6_opts_set_var_(struct umpa_pkt *p, unsigned li, const struct umpa_f
 			b[n++] = (uint8_t)(v >> 16);
 			b[n++] = (uint8_t)(v >> 8);
 			b[n++] = (uint8_t)v;
-		} else if (umpa_ipv6_spec_num_(item, 255, &v) == 0) {
+		} else if (umpa_spec_num(umpa_span_of(item), 255, &v) == 0) {
 			size_t room = OPTS_MAX - n;
 			if (v == OPT_PAD1) {
 				if (val && *val)
@@ -353,14 +274,14 @@ int umpa_ipv6_opts_set_var_(struct umpa_pkt *p, unsigned li, const struct umpa_f
 				b[n++] = OPT_PAD1;
 			} else {
 				dn = 0;
-				if (val &&
-				    umpa_ipv6_spec_hex_(val, b + n + 2, room - 2 < 255 ? room - 2 : 255, &dn) < 0)
+				if (val && (dn = umpa_spec_hex(umpa_span_of(val), b + n + 2,
+							       room - 2 < 255 ? room - 2 : 255)) < 0)
 					return umpa_err_set(e, UMPA_EINVAL,
 							    "options: %s=%s: want hex data (at most 255 bytes)", item,
 							    val);
 				b[n++] = (uint8_t)v;
 				b[n++] = (uint8_t)dn;
-				n += dn;
+				n += (size_t)dn;
 			}
 		} else {
 			return umpa_err_set(e, UMPA_EINVAL,
@@ -416,6 +337,8 @@ void umpa_ipv6_opts_details_(const struct umpa_pkt *p, unsigned li, struct umpa_
 	const struct umpa_layer *l = &p->l[li];
 	struct opt_it it;
 	struct opt o;
+	uint16_t v16;
+	uint32_t v32;
 	char label[80];
 	int r;
 
@@ -440,10 +363,10 @@ void umpa_ipv6_opts_details_(const struct umpa_pkt *p, unsigned li, struct umpa_
 		umpa_emit_u64(em, "ipv6.opt.length", o.dlen, NULL);
 		if (o.type == OPT_PADN)
 			umpa_emit_bytes(em, "ipv6.opt.padn", o.d, o.dlen);
-		else if (o.type == OPT_RA && o.dlen == 2)
-			umpa_emit_u64(em, "ipv6.opt.router_alert", (uint32_t)o.d[0] << 8 | o.d[1], NULL);
-		else if (o.type == OPT_JUMBO && o.dlen == 4)
-			umpa_emit_u64(em, "ipv6.opt.jumbo", be32(o.d), NULL);
+		else if (o.type == OPT_RA && umpa_cur_be16_at(&o.dc, 0, &v16) == 0 && o.dlen == 2)
+			umpa_emit_u64(em, "ipv6.opt.router_alert", v16, NULL);
+		else if (o.type == OPT_JUMBO && umpa_cur_be32_at(&o.dc, 0, &v32) == 0 && o.dlen == 4)
+			umpa_emit_u64(em, "ipv6.opt.jumbo", v32, NULL);
 		else if (o.dlen && (o.type == OPT_RA || o.type == OPT_JUMBO))
 			umpa_emit_str(em, "ipv6.opt.invalid_len", "Invalid IPv6 option length");
 		else if (o.dlen)
@@ -457,17 +380,16 @@ void umpa_ipv6_opts_details_(const struct umpa_pkt *p, unsigned li, struct umpa_
 
 /* ---- the hop-by-hop header itself ---- */
 
+/* Field indexes: the order of hop_fields. */
+enum { F_NXT, F_LEN, F_OPTIONS, F_COUNT };
+
 static const struct umpa_field hop_fields[] = {
-    UMPA_IPV6_NXT_FIELD_("ipv6.hopopts.nxt", 0),
-    UMPA_IPV6_EXT_LEN_FIELD_("ipv6.hopopts.len"),
-    {.name = "options",
-     .ws = "ipv6.opt",
-     .aliases = "opt,opts",
-     .bitoff = 16,
-     .bits = 0,
-     .type = UMPA_FT_VAR,
-     .help = "options: pad1, padn=N, ra=V, jumbo=N (jumbo alone: automatic), N=hex; padded to 8 bytes"},
+    [F_NXT] = UMPA_IPV6_NXT_FIELD_("ipv6.hopopts.nxt", 0),
+    [F_LEN] = UMPA_IPV6_EXT_LEN_FIELD_("ipv6.hopopts.len"),
+    [F_OPTIONS] = UMPA_IPV6_OPTS_FIELD_(
+	"options: pad1, padn=N, ra=V, jumbo=N (jumbo alone: automatic), N=hex; padded to 8 bytes"),
 };
+UMPA_FIELDS_CHECK(hop_fields, F_COUNT);
 
 void umpa_ipv6_opts_summary_(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out)
 {
@@ -485,7 +407,8 @@ const struct umpa_proto umpa_proto_ipv6_hop = {
     .aliases = "ipv6.hopopts,hopopts,hbh,IPv6ExtHdrHopByHop",
     .title = "IPv6 Hop-by-Hop Option",
     .fields = hop_fields,
-    .nfields = sizeof(hop_fields) / sizeof(hop_fields[0]),
+    .nfields = F_COUNT,
+    .pflags = UMPA_PF_NETEXT,
     .hdr_len = 8,
     .dissect = umpa_ipv6_opts_dissect_,
     .finish = umpa_ipv6_opts_finish_,

@@ -14,6 +14,7 @@
 
 #include "umpa_protos.h"
 #include "umpa_render.h"
+#include "umpa_spec.h"
 
 /** IPv6 Next Header / IPv4 protocol names, {0, NULL}-terminated (ipv6.c). */
 extern const struct umpa_vname umpa_ipv6_nxt_names_[];
@@ -41,11 +42,17 @@ extern const struct umpa_vname umpa_ipv6_nxt_names_[];
 		.help = "header length in 8-octet units, not counting the first 8 (automatic)"                         \
 	}
 
-/** True when @p pr is one of the IPv6 extension headers umpa dissects. */
+/** The options field of the hop-by-hop and destination options headers; @p help_ says what they take. */
+#define UMPA_IPV6_OPTS_FIELD_(help_)                                                                                   \
+	{                                                                                                              \
+		.name = "options", .ws = "ipv6.opt", .aliases = "opt,opts", .bitoff = 16, .bits = 0,                   \
+		.type = UMPA_FT_VAR, .help = help_                                                                     \
+	}
+
+/** True when @p pr is an IPv6 extension header (its description is flagged UMPA_PF_NETEXT). */
 static inline int umpa_ipv6_is_ext_(const struct umpa_proto *pr)
 {
-	return pr == &umpa_proto_ipv6_hop || pr == &umpa_proto_ipv6_route || pr == &umpa_proto_ipv6_frag ||
-	       pr == &umpa_proto_ipv6_dst;
+	return (pr->pflags & UMPA_PF_NETEXT) != 0;
 }
 
 /**
@@ -67,20 +74,6 @@ uint32_t umpa_ipv6_auto_nxt_(const struct umpa_pkt *p, unsigned li);
  * "ip-proto-N, length L".  Prints nothing otherwise.
  */
 void umpa_ipv6_tail_(const struct umpa_pkt *p, unsigned li, unsigned nxt, struct umpa_sbuf *out);
-
-/** Parse an unsigned number (decimal or 0x hex) no larger than @p max. Returns 0 or -1. */
-int umpa_ipv6_spec_num_(const char *s, uint64_t max, uint64_t *v);
-
-/** Parse hex bytes ("0a0b", "0a:0b", "0x0a0b") into @p out (at most @p max). Returns 0 or -1. */
-int umpa_ipv6_spec_hex_(const char *s, uint8_t *out, size_t max, size_t *n);
-
-/**
- * Cut the next ','-separated item of a spec into @p item (NUL-terminated,
- * spaces trimmed) and split it at the first '=': *val points after it, or is
- * NULL.  Returns where the following item starts, or NULL when the item does
- * not fit in @p itemsz bytes.
- */
-const char *umpa_ipv6_spec_item_(const char *s, char *item, size_t itemsz, char **val);
 
 /** Hop-by-hop / destination options: the dissect hook (fields nxt, len, options). */
 const struct umpa_proto *umpa_ipv6_opts_dissect_(struct umpa_pkt *p, unsigned li);

@@ -36,64 +36,66 @@ static const struct umpa_vname rt_type_names[] = {
     {0, "rt0"},          {2, "mipv6"},  {4, "segment-routing"}, {0, NULL},
 };
 
-static const struct umpa_field rt_fields[] = {
-    UMPA_IPV6_NXT_FIELD_("ipv6.routing.nxt", 0),
-    UMPA_IPV6_EXT_LEN_FIELD_("ipv6.routing.len"),
-    {.name = "type",
-     .ws = "ipv6.routing.type",
-     .bitoff = 16,
-     .bits = 8,
-     .type = UMPA_FT_ENUM,
-     .names = rt_type_names,
-     .help = "routing type (0 source route, 2 mobile IPv6, 3 RPL, 4 SRH)"},
-    {.name = "segleft",
-     .ws = "ipv6.routing.segleft",
-     .bitoff = 24,
-     .bits = 8,
-     .type = UMPA_FT_UINT,
-     .flags = UMPA_F_AUTO,
-     .help = "segments left (automatic for types 0, 2 and 4)"},
-    {.name = "src.reserved",
-     .ws = "ipv6.routing.src.reserved",
-     .aliases = "reserved",
-     .bitoff = 32,
-     .bits = 32,
-     .type = UMPA_FT_BYTES,
-     .flags = UMPA_F_HIDDEN,
-     .help = "reserved (types 0 and 2)"},
-    {.name = "srh.last_entry",
-     .ws = "ipv6.routing.srh.last_entry",
-     .aliases = "lastentry,last_entry",
-     .bitoff = 32,
-     .bits = 8,
-     .type = UMPA_FT_UINT,
-     .flags = UMPA_F_AUTO | UMPA_F_HIDDEN,
-     .help = "SRH: index of the last segment (automatic)"},
-    {.name = "srh.flags",
-     .ws = "ipv6.routing.srh.flags",
-     .bitoff = 40,
-     .bits = 8,
-     .type = UMPA_FT_UINT,
-     .flags = UMPA_F_HEX | UMPA_F_HIDDEN,
-     .help = "SRH: flags"},
-    {.name = "srh.tag",
-     .ws = "ipv6.routing.srh.tag",
-     .aliases = "tag",
-     .bitoff = 48,
-     .bits = 16,
-     .type = UMPA_FT_UINT,
-     .flags = UMPA_F_HEX | UMPA_F_HIDDEN,
-     .help = "SRH: tag"},
-    {.name = "addrs",
-     .ws = "ipv6.routing.src.addr",
-     .aliases = "addresses,segments",
-     .bitoff = 64,
-     .bits = 0,
-     .type = UMPA_FT_VAR,
-     .help = "addresses (SRH: segment list) from offset 8: IPv6 addresses separated by ','"},
-};
+/* Field indexes: the order of rt_fields. */
+enum { F_NXT, F_LEN, F_TYPE, F_SEGLEFT, F_RESERVED, F_LAST, F_FLAGS, F_TAG, F_ADDRS, F_COUNT };
 
-enum { F_NXT, F_LEN, F_TYPE, F_SEGLEFT, F_RESERVED, F_LAST, F_FLAGS, F_TAG, F_ADDRS };
+static const struct umpa_field rt_fields[] = {
+    [F_NXT] = UMPA_IPV6_NXT_FIELD_("ipv6.routing.nxt", 0),
+    [F_LEN] = UMPA_IPV6_EXT_LEN_FIELD_("ipv6.routing.len"),
+    [F_TYPE] = {.name = "type",
+		.ws = "ipv6.routing.type",
+		.bitoff = 16,
+		.bits = 8,
+		.type = UMPA_FT_ENUM,
+		.names = rt_type_names,
+		.help = "routing type (0 source route, 2 mobile IPv6, 3 RPL, 4 SRH)"},
+    [F_SEGLEFT] = {.name = "segleft",
+		   .ws = "ipv6.routing.segleft",
+		   .bitoff = 24,
+		   .bits = 8,
+		   .type = UMPA_FT_UINT,
+		   .flags = UMPA_F_AUTO,
+		   .help = "segments left (automatic for types 0, 2 and 4)"},
+    [F_RESERVED] = {.name = "src.reserved",
+		    .ws = "ipv6.routing.src.reserved",
+		    .aliases = "reserved",
+		    .bitoff = 32,
+		    .bits = 32,
+		    .type = UMPA_FT_BYTES,
+		    .flags = UMPA_F_HIDDEN,
+		    .help = "reserved (types 0 and 2)"},
+    [F_LAST] = {.name = "srh.last_entry",
+		.ws = "ipv6.routing.srh.last_entry",
+		.aliases = "lastentry,last_entry",
+		.bitoff = 32,
+		.bits = 8,
+		.type = UMPA_FT_UINT,
+		.flags = UMPA_F_AUTO | UMPA_F_HIDDEN,
+		.help = "SRH: index of the last segment (automatic)"},
+    [F_FLAGS] = {.name = "srh.flags",
+		 .ws = "ipv6.routing.srh.flags",
+		 .bitoff = 40,
+		 .bits = 8,
+		 .type = UMPA_FT_UINT,
+		 .flags = UMPA_F_HEX | UMPA_F_HIDDEN,
+		 .help = "SRH: flags"},
+    [F_TAG] = {.name = "srh.tag",
+	       .ws = "ipv6.routing.srh.tag",
+	       .aliases = "tag",
+	       .bitoff = 48,
+	       .bits = 16,
+	       .type = UMPA_FT_UINT,
+	       .flags = UMPA_F_HEX | UMPA_F_HIDDEN,
+	       .help = "SRH: tag"},
+    [F_ADDRS] = {.name = "addrs",
+		 .ws = "ipv6.routing.src.addr",
+		 .aliases = "addresses,segments",
+		 .bitoff = 64,
+		 .bits = 0,
+		 .type = UMPA_FT_VAR,
+		 .help = "addresses (SRH: segment list) from offset 8: IPv6 addresses separated by ','"},
+};
+UMPA_FIELDS_CHECK(rt_fields, F_COUNT);
 
 struct rt {
 	uint8_t nxt, len, type, segleft;
@@ -169,19 +171,15 @@ static int rt_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field *
 	uint8_t b[RT_MAXADDR * 16];
 	char item[128];
 	size_t n = 0;
-	const char *s = spec;
+	struct umpa_span s = umpa_span_of(spec), ks, vs;
+	int hasval;
 
 	(void)f;
 	if (l->hlen < 8)
 		return umpa_err_set(e, UMPA_EINVAL, "routing header too short for addresses");
-	while (s && *s) {
-		char *val;
-		const char *next = umpa_ipv6_spec_item_(s, item, sizeof(item), &val);
-		if (!next || val)
+	while (umpa_spec_item(&s, &ks, &vs, &hasval)) {
+		if (hasval || umpa_span_cstr(ks, item, sizeof(item)) < 0)
 			return umpa_err_set(e, UMPA_EINVAL, "addrs: '%s' is not a list of IPv6 addresses", spec);
-		s = next;
-		if (!item[0])
-			continue;
 		if (n + 16 > sizeof(b))
 			return umpa_err_set(e, UMPA_ERANGE, "addrs: more than %d addresses", RT_MAXADDR);
 		if (inet_pton(AF_INET6, item, b + n) != 1)
@@ -283,7 +281,8 @@ const struct umpa_proto umpa_proto_ipv6_route = {
     .aliases = "ipv6.routing,routing,rt6,IPv6ExtHdrRouting",
     .title = "Routing Header for IPv6",
     .fields = rt_fields,
-    .nfields = sizeof(rt_fields) / sizeof(rt_fields[0]),
+    .nfields = F_COUNT,
+    .pflags = UMPA_PF_NETEXT,
     .hdr_len = 8,
     .dissect = rt_dissect,
     .finish = rt_finish,

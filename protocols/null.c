@@ -33,20 +33,22 @@ static const struct umpa_vname null_af_names[] = {
     {28, "IPv6"}, {30, "IPv6"}, {10, "IPv6"}, {2, "inet"},       {24, "inet6"}, {0, NULL},
 };
 
-static const struct umpa_field null_fields[] = {
-    {.name = "family",
-     .ws = "null.family",
-     .aliases = "type,af",
-     .bitoff = 0,
-     .bits = 32,
-     .type = UMPA_FT_ENUM,
-     .flags = UMPA_F_AUTO | UMPA_F_LE | UMPA_F_HIDDEN,
-     .def = 2,
-     .names = null_af_names,
-     .help = "address family, little-endian (automatic: 2 IPv4, 24 IPv6)"},
-};
+/* Field indexes: the order of null_fields. */
+enum { F_FAMILY, F_COUNT };
 
-enum { F_FAMILY };
+static const struct umpa_field null_fields[] = {
+    [F_FAMILY] = {.name = "family",
+		  .ws = "null.family",
+		  .aliases = "type,af",
+		  .bitoff = 0,
+		  .bits = 32,
+		  .type = UMPA_FT_ENUM,
+		  .flags = UMPA_F_AUTO | UMPA_F_LE | UMPA_F_HIDDEN,
+		  .def = 2,
+		  .names = null_af_names,
+		  .help = "address family, little-endian (automatic: 2 IPv4, 24 IPv6)"},
+};
+UMPA_FIELDS_CHECK(null_fields, F_COUNT);
 
 static uint32_t bswap32(uint32_t v)
 {
@@ -123,7 +125,8 @@ const struct umpa_proto umpa_proto_null = {
     .aliases = "loopback,loop",
     .title = "Null/Loopback",
     .fields = null_fields,
-    .nfields = sizeof(null_fields) / sizeof(null_fields[0]),
+    .nfields = F_COUNT,
+    .pflags = UMPA_PF_LINK,
     .hdr_len = NULL_HLEN,
     .dissect = null_dissect,
     .finish = null_finish,

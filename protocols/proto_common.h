@@ -17,18 +17,7 @@
 #include "umpa_protos.h"
 #include "umpa_render.h"
 #include "umpa_sbuf.h"
-
-/** Value of hex digit @p ch (either case), or -1. */
-static inline int umpa_hexval_(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
+#include "umpa_spec.h"
 
 /* ---- matching ---- */
 
@@ -86,6 +75,36 @@ extern const struct umpa_vname umpa_sll_pkttype_names_[];
 
 /** sll.hatype (ARPHRD_) value names, {0, NULL}-terminated (sll.c). */
 extern const struct umpa_vname umpa_sll_hatype_names_[];
+
+/* The fields SLL and SLL2 share, at their offsets (bits) in each header. */
+#define UMPA_SLL_HATYPE_FIELD_(off_)                                                                                   \
+	{                                                                                                              \
+		.name = "hatype", .ws = "sll.hatype", .aliases = "lladdrtype", .bitoff = off_, .bits = 16,             \
+		.type = UMPA_FT_ENUM, .flags = UMPA_F_AUTO, .def = 512, .names = umpa_sll_hatype_names_,               \
+		.help = "ARPHRD_ link-layer address type (default 512 PPP; 1 Ethernet when src is set)"                \
+	}
+#define UMPA_SLL_PKTTYPE_FIELD_(off_, bits_)                                                                           \
+	{                                                                                                              \
+		.name = "pkttype", .ws = "sll.pkttype", .bitoff = off_, .bits = bits_, .type = UMPA_FT_ENUM,           \
+		.names = umpa_sll_pkttype_names_,                                                                      \
+		.help = "packet type: host (to us), broadcast, multicast, otherhost, outgoing (sent by us)"            \
+	}
+#define UMPA_SLL_HALEN_FIELD_(off_, bits_)                                                                             \
+	{                                                                                                              \
+		.name = "halen", .ws = "sll.halen", .aliases = "lladdrlen", .bitoff = off_, .bits = bits_,             \
+		.type = UMPA_FT_UINT, .flags = UMPA_F_AUTO,                                                            \
+		.help = "link-layer address length (default 0; 6 when src is set)"                                     \
+	}
+#define UMPA_SLL_SRC_FIELD_(off_)                                                                                      \
+	{                                                                                                              \
+		.name = "src.eth", .ws = "sll.src.eth", .aliases = "src", .bitoff = off_, .bits = 48,                  \
+		.type = UMPA_FT_MAC, .flags = UMPA_F_HIDDEN, .help = "source MAC address (the first 6 address bytes)"  \
+	}
+#define UMPA_SLL_ADDR_FIELD_(off_)                                                                                     \
+	{                                                                                                              \
+		.name = "src.other", .ws = "sll.src.other", .aliases = "addr", .bitoff = off_, .bits = 64,             \
+		.type = UMPA_FT_BYTES, .flags = UMPA_F_HIDDEN, .help = "the whole 8-byte address field"                \
+	}
 
 /**
  * Wireshark's view of the 8 address bytes at @p a: the used part (@p halen

@@ -22,13 +22,17 @@
 #include "umpa_protos.h"
 #include "umpa_render.h"
 
+/* Field indexes: the order of raw_fields. */
+enum { F_LOAD, F_COUNT };
+
 static const struct umpa_field raw_fields[] = {
-    {.name = "load",
-     .ws = "data.data",
-     .aliases = "data,payload",
-     .type = UMPA_FT_VAR,
-     .help = "payload bytes: 0x<hex> or hex:<hex> (\"0xdead:beef\"), text:<text>, or plain text"},
+    [F_LOAD] = {.name = "load",
+		.ws = "data.data",
+		.aliases = "data,payload",
+		.type = UMPA_FT_VAR,
+		.help = "payload bytes: 0x<hex> or hex:<hex> (\"0xdead:beef\"), text:<text>, or plain text"},
 };
+UMPA_FIELDS_CHECK(raw_fields, F_COUNT);
 
 static const struct umpa_proto *raw_dissect(struct umpa_pkt *p, unsigned li)
 {
@@ -36,32 +40,6 @@ static const struct umpa_proto *raw_dissect(struct umpa_pkt *p, unsigned li)
 
 	l->hlen = l->len;
 	return NULL;
-}
-
-static int is_sep(char ch)
-{
-	return ch == ':' || ch == '-' || ch == '.' || ch == ' ';
-}
-
-/* Count the bytes of a hex spec; -1 when it is not hex. */
-static long hex_count(const char *s)
-{
-	long n = 0;
-	int half = 0;
-
-	for (; *s; s++) {
-		if (is_sep(*s)) {
-			if (half)
-				return -1;
-			continue;
-		}
-		if (umpa_hexval_((unsigned char)*s) < 0)
-			return -1;
-		if (half)
-			n++;
-		half = !half;
-	}
-	return half ? -1 : n;
 }
 
 /* Replace the whole layer with the spec's bytes.  Hex is decoded straight
@@ -83,9 +61,8 @@ static int raw_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field 
 		spec += 5;
 
 	if (hex) {
-		long k = hex_count(hex);
-		uint8_t *d;
-		int hi = -1;
+		/* count first (SIZE_MAX: no limit but the packet's), then decode in place */
+		long k = umpa_spec_hex(umpa_span_of(hex), NULL, SIZE_MAX);
 
 		if (k < 0)
 			return umpa_err_set(e, UMPA_EINVAL,
@@ -94,19 +71,7 @@ static int raw_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field 
 			return umpa_err_set(e, UMPA_ERANGE, "data.data: %ld bytes is too long", k);
 		if ((rc = umpa_pkt_splice(p, li, 0, l->hlen, NULL, (uint32_t)k, e)) < 0)
 			return rc;
-		d = p->data + p->l[li].off;
-		for (; *hex; hex++) {
-			int v;
-			if (is_sep(*hex))
-				continue;
-			v = umpa_hexval_((unsigned char)*hex);
-			if (hi < 0) {
-				hi = v;
-			} else {
-				*d++ = (uint8_t)(hi << 4 | v);
-				hi = -1;
-			}
-		}
+		umpa_spec_hex(umpa_span_of(hex), p->data + p->l[li].off, (size_t)k);
 		return 0;
 	}
 	n = strlen(spec);
@@ -141,7 +106,7 @@ const struct umpa_proto umpa_proto_raw = {
     .aliases = "data,payload",
     .title = "Data",
     .fields = raw_fields,
-    .nfields = sizeof(raw_fields) / sizeof(raw_fields[0]),
+    .nfields = F_COUNT,
     .hdr_len = 0,
     .pflags = UMPA_PF_RAW,
     .dissect = raw_dissect,

@@ -79,137 +79,7 @@ static const struct umpa_vname tcp_flag_names[] = {
     {TH_URG, "urg"}, {TH_ECE, "ece"}, {TH_CWR, "cwr"},   {TH_AE, "ae"},     {0, NULL},
 };
 
-static const struct umpa_field tcp_fields[] = {
-    {.name = "srcport",
-     .ws = "tcp.srcport",
-     .aliases = "sport",
-     .bitoff = 0,
-     .bits = 16,
-     .type = UMPA_FT_UINT,
-     .def = 20,
-     .help = "source port"},
-    {.name = "dstport",
-     .ws = "tcp.dstport",
-     .aliases = "dport",
-     .bitoff = 16,
-     .bits = 16,
-     .type = UMPA_FT_UINT,
-     .def = 80,
-     .help = "destination port"},
-    {.name = "seq",
-     .ws = "tcp.seq",
-     .bitoff = 32,
-     .bits = 32,
-     .type = UMPA_FT_UINT,
-     .help = "sequence number (raw; tshark: -o tcp.relative_sequence_numbers:FALSE or tcp.seq_raw)"},
-    {.name = "ack",
-     .ws = "tcp.ack",
-     .bitoff = 64,
-     .bits = 32,
-     .type = UMPA_FT_UINT,
-     .help = "acknowledgement number (raw; tshark: tcp.ack_raw)"},
-    {.name = "hdr_len",
-     .ws = "tcp.hdr_len",
-     .aliases = "dataofs",
-     .bitoff = 96,
-     .bits = 4,
-     .type = UMPA_FT_UINT,
-     .flags = UMPA_F_AUTO,
-     .def = 5,
-     .help = "data offset in 32-bit words (automatic; tshark shows 4x this, in bytes)"},
-    {.name = "flags",
-     .ws = "tcp.flags",
-     .bitoff = 100,
-     .bits = 12,
-     .type = UMPA_FT_FLAGS,
-     .flags = UMPA_F_HEX,
-     .def = TH_SYN,
-     .names = tcp_flag_names,
-     .letters = "FSRPAUECN",
-     .help = "flags: letters FSRPAUECN (N = AE) or names fin|syn|reset|push|ack|urg|ece|cwr|ae"},
-    {.name = "flags.res",
-     .ws = "tcp.flags.res",
-     .aliases = "reserved",
-     .bitoff = 100,
-     .bits = 3,
-     .type = UMPA_FT_UINT,
-     .help = "reserved bits"},
-    {.name = "flags.ae",
-     .ws = "tcp.flags.ae",
-     .bitoff = 103,
-     .bits = 1,
-     .type = UMPA_FT_BOOL,
-     .help = "Accurate ECN (formerly NS)"},
-    {.name = "flags.cwr",
-     .ws = "tcp.flags.cwr",
-     .bitoff = 104,
-     .bits = 1,
-     .type = UMPA_FT_BOOL,
-     .help = "congestion window reduced"},
-    {.name = "flags.ece", .ws = "tcp.flags.ece", .bitoff = 105, .bits = 1, .type = UMPA_FT_BOOL, .help = "ECN-echo"},
-    {.name = "flags.urg",
-     .ws = "tcp.flags.urg",
-     .bitoff = 106,
-     .bits = 1,
-     .type = UMPA_FT_BOOL,
-     .help = "urgent pointer is significant"},
-    {.name = "flags.ack",
-     .ws = "tcp.flags.ack",
-     .bitoff = 107,
-     .bits = 1,
-     .type = UMPA_FT_BOOL,
-     .help = "acknowledgement number is significant"},
-    {.name = "flags.push", .ws = "tcp.flags.push", .bitoff = 108, .bits = 1, .type = UMPA_FT_BOOL, .help = "push"},
-    {.name = "flags.reset",
-     .ws = "tcp.flags.reset",
-     .bitoff = 109,
-     .bits = 1,
-     .type = UMPA_FT_BOOL,
-     .help = "reset the connection"},
-    {.name = "flags.syn",
-     .ws = "tcp.flags.syn",
-     .bitoff = 110,
-     .bits = 1,
-     .type = UMPA_FT_BOOL,
-     .def = 1,
-     .help = "synchronise sequence numbers"},
-    {.name = "flags.fin",
-     .ws = "tcp.flags.fin",
-     .bitoff = 111,
-     .bits = 1,
-     .type = UMPA_FT_BOOL,
-     .help = "no more data from sender"},
-    {.name = "window_size_value",
-     .ws = "tcp.window_size_value",
-     .aliases = "window,win",
-     .bitoff = 112,
-     .bits = 16,
-     .type = UMPA_FT_UINT,
-     .def = 8192,
-     .help = "window (unscaled, as on the wire)"},
-    {.name = "checksum",
-     .ws = "tcp.checksum",
-     .aliases = "chksum",
-     .bitoff = 128,
-     .bits = 16,
-     .type = UMPA_FT_UINT,
-     .flags = UMPA_F_AUTO | UMPA_F_HEX,
-     .help = "checksum over the IP pseudo-header and the segment (automatic)"},
-    {.name = "urgent_pointer",
-     .ws = "tcp.urgent_pointer",
-     .aliases = "urgptr",
-     .bitoff = 144,
-     .bits = 16,
-     .type = UMPA_FT_UINT,
-     .help = "urgent pointer"},
-    {.name = "options",
-     .ws = "tcp.options",
-     .bitoff = 160,
-     .bits = 0,
-     .type = UMPA_FT_VAR,
-     .help = "options: mss=N,wscale=N,sackok,sack=L-R:L-R,ts=VAL:ECR,nop,eol,KIND=hex (padded to 4 bytes)"},
-};
-
+/* Field indexes: the order of tcp_fields. */
 enum {
 	F_SPORT,
 	F_DPORT,
@@ -234,7 +104,143 @@ enum {
 	F_COUNT
 };
 
-_Static_assert(sizeof(tcp_fields) / sizeof(tcp_fields[0]) == F_COUNT, "field enum out of step");
+static const struct umpa_field tcp_fields[] = {
+    [F_SPORT] = {.name = "srcport",
+		 .ws = "tcp.srcport",
+		 .aliases = "sport",
+		 .bitoff = 0,
+		 .bits = 16,
+		 .type = UMPA_FT_UINT,
+		 .def = 20,
+		 .help = "source port"},
+    [F_DPORT] = {.name = "dstport",
+		 .ws = "tcp.dstport",
+		 .aliases = "dport",
+		 .bitoff = 16,
+		 .bits = 16,
+		 .type = UMPA_FT_UINT,
+		 .def = 80,
+		 .help = "destination port"},
+    [F_SEQ] = {.name = "seq",
+	       .ws = "tcp.seq",
+	       .bitoff = 32,
+	       .bits = 32,
+	       .type = UMPA_FT_UINT,
+	       .help = "sequence number (raw; tshark: -o tcp.relative_sequence_numbers:FALSE or tcp.seq_raw)"},
+    [F_ACK] = {.name = "ack",
+	       .ws = "tcp.ack",
+	       .bitoff = 64,
+	       .bits = 32,
+	       .type = UMPA_FT_UINT,
+	       .help = "acknowledgement number (raw; tshark: tcp.ack_raw)"},
+    [F_HLEN] = {.name = "hdr_len",
+		.ws = "tcp.hdr_len",
+		.aliases = "dataofs",
+		.bitoff = 96,
+		.bits = 4,
+		.type = UMPA_FT_UINT,
+		.flags = UMPA_F_AUTO,
+		.def = 5,
+		.help = "data offset in 32-bit words (automatic; tshark shows 4x this, in bytes)"},
+    [F_FLAGS] = {.name = "flags",
+		 .ws = "tcp.flags",
+		 .bitoff = 100,
+		 .bits = 12,
+		 .type = UMPA_FT_FLAGS,
+		 .flags = UMPA_F_HEX,
+		 .def = TH_SYN,
+		 .names = tcp_flag_names,
+		 .letters = "FSRPAUECN",
+		 .help = "flags: letters FSRPAUECN (N = AE) or names fin|syn|reset|push|ack|urg|ece|cwr|ae"},
+    [F_RES] = {.name = "flags.res",
+	       .ws = "tcp.flags.res",
+	       .aliases = "reserved",
+	       .bitoff = 100,
+	       .bits = 3,
+	       .type = UMPA_FT_UINT,
+	       .help = "reserved bits"},
+    [F_AE] = {.name = "flags.ae",
+	      .ws = "tcp.flags.ae",
+	      .bitoff = 103,
+	      .bits = 1,
+	      .type = UMPA_FT_BOOL,
+	      .help = "Accurate ECN (formerly NS)"},
+    [F_CWR] = {.name = "flags.cwr",
+	       .ws = "tcp.flags.cwr",
+	       .bitoff = 104,
+	       .bits = 1,
+	       .type = UMPA_FT_BOOL,
+	       .help = "congestion window reduced"},
+    [F_ECE] = {.name = "flags.ece",
+	       .ws = "tcp.flags.ece",
+	       .bitoff = 105,
+	       .bits = 1,
+	       .type = UMPA_FT_BOOL,
+	       .help = "ECN-echo"},
+    [F_URG] = {.name = "flags.urg",
+	       .ws = "tcp.flags.urg",
+	       .bitoff = 106,
+	       .bits = 1,
+	       .type = UMPA_FT_BOOL,
+	       .help = "urgent pointer is significant"},
+    [F_ACKF] = {.name = "flags.ack",
+		.ws = "tcp.flags.ack",
+		.bitoff = 107,
+		.bits = 1,
+		.type = UMPA_FT_BOOL,
+		.help = "acknowledgement number is significant"},
+    [F_PUSH] =
+	{.name = "flags.push", .ws = "tcp.flags.push", .bitoff = 108, .bits = 1, .type = UMPA_FT_BOOL, .help = "push"},
+    [F_RESET] = {.name = "flags.reset",
+		 .ws = "tcp.flags.reset",
+		 .bitoff = 109,
+		 .bits = 1,
+		 .type = UMPA_FT_BOOL,
+		 .help = "reset the connection"},
+    [F_SYN] = {.name = "flags.syn",
+	       .ws = "tcp.flags.syn",
+	       .bitoff = 110,
+	       .bits = 1,
+	       .type = UMPA_FT_BOOL,
+	       .def = 1,
+	       .help = "synchronise sequence numbers"},
+    [F_FIN] = {.name = "flags.fin",
+	       .ws = "tcp.flags.fin",
+	       .bitoff = 111,
+	       .bits = 1,
+	       .type = UMPA_FT_BOOL,
+	       .help = "no more data from sender"},
+    [F_WIN] = {.name = "window_size_value",
+	       .ws = "tcp.window_size_value",
+	       .aliases = "window,win",
+	       .bitoff = 112,
+	       .bits = 16,
+	       .type = UMPA_FT_UINT,
+	       .def = 8192,
+	       .help = "window (unscaled, as on the wire)"},
+    [F_CSUM] = {.name = "checksum",
+		.ws = "tcp.checksum",
+		.aliases = "chksum",
+		.bitoff = 128,
+		.bits = 16,
+		.type = UMPA_FT_UINT,
+		.flags = UMPA_F_AUTO | UMPA_F_HEX,
+		.help = "checksum over the IP pseudo-header and the segment (automatic)"},
+    [F_URP] = {.name = "urgent_pointer",
+	       .ws = "tcp.urgent_pointer",
+	       .aliases = "urgptr",
+	       .bitoff = 144,
+	       .bits = 16,
+	       .type = UMPA_FT_UINT,
+	       .help = "urgent pointer"},
+    [F_OPTS] = {.name = "options",
+		.ws = "tcp.options",
+		.bitoff = 160,
+		.bits = 0,
+		.type = UMPA_FT_VAR,
+		.help = "options: mss=N,wscale=N,sackok,sack=L-R:L-R,ts=VAL:ECR,nop,eol,KIND=hex (padded to 4 bytes)"},
+};
+UMPA_FIELDS_CHECK(tcp_fields, F_COUNT);
 
 /* ---- reading options ---- */
 
@@ -252,6 +258,10 @@ struct topt {
 	uint8_t len;      /* wire length (1 for EOL and NOP) */
 	const uint8_t *d; /* data after kind and length */
 	uint32_t dlen;
+	struct umpa_cur dc; /* a cursor over d: every read of the data goes through it */
+	uint8_t b0;         /* the data's first byte, 16 and 32 bits, and 32 bits at 4, read */
+	uint16_t w0;        /* through dc by topt_next (0 where the data is shorter) */
+	uint32_t v0, v4;
 };
 
 /** An option walker over [20, present) of the layer, with the header claiming [20, declared). */
@@ -294,11 +304,10 @@ static int topt_next(struct topt_it *it, struct topt *o)
 		return TOPT_END;
 	if (umpa_cur_u8_at(&it->c, it->pos, &kind) < 0)
 		return TOPT_CUT;
+	memset(o, 0, sizeof *o);
 	o->kind = kind;
 	if (kind == OPT_EOL || kind == OPT_NOP) {
 		o->len = 1;
-		o->d = NULL;
-		o->dlen = 0;
 		it->pos++;
 		if (kind == OPT_EOL)
 			it->eol = 1; /* what follows is padding */
@@ -312,12 +321,27 @@ static int topt_next(struct topt_it *it, struct topt *o)
 		return TOPT_BAD;
 	if (it->pos + len > it->present)
 		return it->pos + len > it->declared ? TOPT_BAD : TOPT_CUT;
-	if (umpa_cur_ptr_at(&it->c, it->pos + 2, len - 2u, &o->d) < 0)
+	if (umpa_cur_ptr_at(&it->c, it->pos + 2, len - 2u, &o->d) < 0 ||
+	    umpa_cur_sub(&it->c, it->pos + 2, len - 2u, &o->dc) < 0)
 		return TOPT_CUT;
 	o->len = len;
 	o->dlen = len - 2u;
+	umpa_cur_u8_at(&o->dc, 0, &o->b0);
+	umpa_cur_be16_at(&o->dc, 0, &o->w0);
+	umpa_cur_be32_at(&o->dc, 0, &o->v0);
+	umpa_cur_be32_at(&o->dc, 4, &o->v4);
 	it->pos += len;
 	return TOPT_OK;
+}
+
+/* The 32-bit sequence number at @p off of a SACK option's data (0 when short). */
+static uint32_t sack_edge(const struct topt *o, uint32_t off)
+{
+	struct umpa_cur c = o->dc;
+	uint32_t v = 0;
+
+	umpa_cur_be32_at(&c, off, &v);
+	return v;
 }
 
 /* True when a known option has a length its kind does not allow. */
@@ -337,16 +361,6 @@ static int topt_badlen(const struct topt *o)
 	default:
 		return 0;
 	}
-}
-
-static uint32_t be32(const uint8_t *d)
-{
-	return ((uint32_t)d[0] << 24) | ((uint32_t)d[1] << 16) | ((uint32_t)d[2] << 8) | d[3];
-}
-
-static uint16_t be16(const uint8_t *d)
-{
-	return (uint16_t)((d[0] << 8) | d[1]);
 }
 
 /* ---- dissect ---- */
@@ -454,76 +468,6 @@ static int tcp_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 	return 0; /* no IP below: leave the checksum as it is, as Scapy does */
 }
 
-/** A piece of text: [s, s+n). */
-struct span {
-	const char *s;
-	size_t n;
-};
-
-static struct span span_trim(const char *s, size_t n)
-{
-	struct span r;
-
-	while (n > 0 && (*s == ' ' || *s == '\t'))
-		s++, n--;
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		n--;
-	r.s = s;
-	r.n = n;
-	return r;
-}
-
-static int span_is(struct span a, const char *w)
-{
-	size_t n = strlen(w);
-
-	return a.n == n && strncasecmp(a.s, w, n) == 0;
-}
-
-/* Parse a decimal or 0x-hex number no larger than max.  Returns 0 or -1. */
-static int span_num(struct span a, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t i = 0;
-	int base = 10;
-
-	a = span_trim(a.s, a.n);
-	if (a.n > 2 && a.s[0] == '0' && (a.s[1] == 'x' || a.s[1] == 'X')) {
-		base = 16;
-		i = 2;
-	}
-	if (i >= a.n)
-		return -1;
-	for (; i < a.n; i++) {
-		int d = umpa_hexval_(a.s[i]);
-		if (d < 0 || d >= base)
-			return -1;
-		if (v > (max - (uint64_t)d) / (uint64_t)base)
-			return -1;
-		v = v * (uint64_t)base + (uint64_t)d;
-	}
-	*out = v;
-	return 0;
-}
-
-/* Split a at the first ch: head in *h, rest in *t (empty if no ch).  Returns 1 if ch was found. */
-static int span_split(struct span a, char ch, struct span *h, struct span *t)
-{
-	const char *q = memchr(a.s, ch, a.n);
-
-	if (!q) {
-		*h = a;
-		t->s = a.s + a.n;
-		t->n = 0;
-		return 0;
-	}
-	h->s = a.s;
-	h->n = (size_t)(q - a.s);
-	t->s = q + 1;
-	t->n = a.n - h->n - 1;
-	return 1;
-}
-
 static void put16(uint8_t *d, uint32_t v)
 {
 	d[0] = (uint8_t)(v >> 8);
@@ -541,85 +485,79 @@ static void put32(uint8_t *d, uint32_t v)
 #define OPT_SYNTAX "mss=N, wscale=N, sackok, sack=L-R:L-R, ts=VAL:ECR, nop, eol or KIND=hex"
 
 /* Encode one spec item into buf at *n (room up to TCP_MAXOPT).  Returns 0 or an error. */
-static int opt_encode(struct span item, uint8_t *buf, size_t *n, struct umpa_err *e)
+static int opt_encode(struct umpa_span name, struct umpa_span val, int hasval, uint8_t *buf, size_t *n,
+		      struct umpa_err *e)
 {
-	struct span name, val, part, rest;
+	struct umpa_span part, rest;
 	uint8_t o[TCP_MAXOPT];
 	size_t k = 0;
 	uint64_t v, w;
-	int hasval = span_split(item, '=', &name, &val);
-
-	name = span_trim(name.s, name.n);
-	val = span_trim(val.s, val.n);
-	if (span_is(name, "nop") && !hasval) {
+	/* the whole item, for the error message */
+	struct umpa_span item = {name.s, hasval ? (size_t)(val.s + val.n - name.s) : name.n};
+	if (umpa_span_is(name, "nop") && !hasval) {
 		o[k++] = OPT_NOP;
-	} else if (span_is(name, "eol") && !hasval) {
+	} else if (umpa_span_is(name, "eol") && !hasval) {
 		o[k++] = OPT_EOL;
-	} else if ((span_is(name, "sackok") || span_is(name, "sack_perm")) && !hasval) {
+	} else if ((umpa_span_is(name, "sackok") || umpa_span_is(name, "sack_perm")) && !hasval) {
 		o[k++] = OPT_SACKOK;
 		o[k++] = 2;
-	} else if (span_is(name, "mss") && hasval) {
-		if (span_num(val, 0xffff, &v) < 0)
+	} else if (umpa_span_is(name, "mss") && hasval) {
+		if (umpa_spec_num(val, 0xffff, &v) < 0)
 			goto bad;
 		o[k++] = OPT_MSS;
 		o[k++] = 4;
 		put16(o + k, (uint32_t)v);
 		k += 2;
-	} else if ((span_is(name, "wscale") || span_is(name, "ws")) && hasval) {
-		if (span_num(val, 0xff, &v) < 0)
+	} else if ((umpa_span_is(name, "wscale") || umpa_span_is(name, "ws")) && hasval) {
+		if (umpa_spec_num(val, 0xff, &v) < 0)
 			goto bad;
 		o[k++] = OPT_WSCALE;
 		o[k++] = 3;
 		o[k++] = (uint8_t)v;
-	} else if ((span_is(name, "ts") || span_is(name, "timestamp")) && hasval) {
-		span_split(val, ':', &part, &rest);
+	} else if ((umpa_span_is(name, "ts") || umpa_span_is(name, "timestamp")) && hasval) {
+		size_t parts = umpa_spec_nparts(val);
+		rest = val;
 		w = 0;
-		if (span_num(part, 0xffffffffu, &v) < 0 || (rest.n && span_num(rest, 0xffffffffu, &w) < 0))
+		if (parts < 1 || parts > 2 || !umpa_spec_part(&rest, &part) ||
+		    umpa_spec_num(part, 0xffffffffu, &v) < 0 ||
+		    (umpa_spec_part(&rest, &part) && umpa_spec_num(part, 0xffffffffu, &w) < 0))
 			goto bad;
 		o[k++] = OPT_TS;
 		o[k++] = 10;
 		put32(o + k, (uint32_t)v);
 		put32(o + k + 4, (uint32_t)w);
 		k += 8;
-	} else if (span_is(name, "sack") && hasval) {
+	} else if (umpa_span_is(name, "sack") && hasval) {
 		o[k++] = OPT_SACK;
 		o[k++] = 2;
 		rest = val;
-		do {
-			struct span l, r;
-			span_split(rest, ':', &part, &rest);
-			if (!span_split(part, '-', &l, &r) || span_num(l, 0xffffffffu, &v) < 0 ||
-			    span_num(r, 0xffffffffu, &w) < 0)
+		if (val.n == 0)
+			goto bad;
+		while (umpa_spec_part(&rest, &part)) {
+			struct umpa_span l, r;
+			if (!umpa_span_cut(part, "-", &l, &r) || umpa_spec_num(l, 0xffffffffu, &v) < 0 ||
+			    umpa_spec_num(r, 0xffffffffu, &w) < 0)
 				goto bad;
 			if (k + 8 > TCP_MAXOPT)
 				return umpa_err_set(e, UMPA_ERANGE, "tcp options: too many SACK blocks (at most 4)");
 			put32(o + k, (uint32_t)v);
 			put32(o + k + 4, (uint32_t)w);
 			k += 8;
-		} while (rest.n > 0);
+		}
 		o[1] = (uint8_t)k;
-	} else if (span_num(name, 0xff, &v) == 0) {
+	} else if (umpa_spec_num(name, 0xff, &v) == 0) {
 		/* KIND or KIND=hexbytes */
-		size_t i = 0;
 		o[k++] = (uint8_t)v;
 		if (v == OPT_EOL || v == OPT_NOP) {
 			if (hasval && val.n)
 				goto bad;
 		} else {
-			k++; /* length, below */
-			if (val.n > 2 && val.s[0] == '0' && (val.s[1] == 'x' || val.s[1] == 'X'))
-				i = 2;
-			if ((val.n - i) % 2)
+			long dn = umpa_spec_hex(val, o + 2, TCP_MAXOPT - 2);
+			if (dn == UMPA_SPEC_LONG)
+				return umpa_err_set(e, UMPA_ERANGE, "tcp options: more than %d bytes", TCP_MAXOPT);
+			if (dn < 0)
 				goto bad;
-			for (; i < val.n; i += 2) {
-				int hi = umpa_hexval_(val.s[i]), lo = umpa_hexval_(val.s[i + 1]);
-				if (hi < 0 || lo < 0)
-					goto bad;
-				if (k >= TCP_MAXOPT)
-					return umpa_err_set(e, UMPA_ERANGE, "tcp options: more than %d bytes",
-							    TCP_MAXOPT);
-				o[k++] = (uint8_t)(hi << 4 | lo);
-			}
+			k += 1 + (size_t)dn;
 			o[1] = (uint8_t)k;
 		}
 	} else {
@@ -641,22 +579,16 @@ static int tcp_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field 
 	struct umpa_layer *l = &p->l[li];
 	uint8_t buf[TCP_MAXOPT];
 	size_t n = 0;
-	struct span rest = {spec ? spec : "", spec ? strlen(spec) : 0};
-	int r;
+	struct umpa_span rest = umpa_span_of(spec), key, val;
+	int r, hasval;
 
 	if (f != &tcp_fields[F_OPTS])
 		return umpa_err_set(e, UMPA_EINVAL, "tcp: %s is not a variable field", f ? f->name : "?");
 	if (l->hlen < TCP_HLEN)
 		return umpa_err_set(e, UMPA_EINVAL, "tcp: header incomplete, cannot set options");
-	while (rest.n > 0) {
-		struct span item;
-		span_split(rest, ',', &item, &rest);
-		item = span_trim(item.s, item.n);
-		if (item.n == 0)
-			continue;
-		if ((r = opt_encode(item, buf, &n, e)) < 0)
+	while (umpa_spec_item(&rest, &key, &val, &hasval))
+		if ((r = opt_encode(key, val, hasval, buf, &n, e)) < 0)
 			return r;
-	}
 	while (n % 4) {
 		if (n >= TCP_MAXOPT)
 			return umpa_err_set(e, UMPA_ERANGE, "tcp options: more than %d bytes", TCP_MAXOPT);
@@ -721,13 +653,12 @@ static void topt_details(const struct topt *o, struct umpa_emit *em)
 	int bad = topt_badlen(o);
 
 	if (!bad && o->kind == OPT_MSS)
-		snprintf(label, sizeof(label), "TCP Option - Maximum segment size: %u bytes", be16(o->d));
+		snprintf(label, sizeof(label), "TCP Option - Maximum segment size: %u bytes", o->w0);
 	else if (!bad && o->kind == OPT_WSCALE)
-		snprintf(label, sizeof(label), "TCP Option - Window scale: %u (multiply by %u)", o->d[0],
-			 o->d[0] <= 14 ? 1u << o->d[0] : 1u << 14);
+		snprintf(label, sizeof(label), "TCP Option - Window scale: %u (multiply by %u)", o->b0,
+			 o->b0 <= 14 ? 1u << o->b0 : 1u << 14);
 	else if (!bad && o->kind == OPT_TS)
-		snprintf(label, sizeof(label), "TCP Option - Timestamps: TSval %u, TSecr %u", be32(o->d),
-			 be32(o->d + 4));
+		snprintf(label, sizeof(label), "TCP Option - Timestamps: TSval %u, TSecr %u", o->v0, o->v4);
 	else if (dsc)
 		snprintf(label, sizeof(label), "TCP Option - %s", dsc->title);
 	else
@@ -745,22 +676,22 @@ static void topt_details(const struct topt *o, struct umpa_emit *em)
 	}
 	switch (o->kind) {
 	case OPT_MSS:
-		umpa_emit_u64(em, "tcp.options.mss_val", be16(o->d), NULL);
+		umpa_emit_u64(em, "tcp.options.mss_val", o->w0, NULL);
 		break;
 	case OPT_WSCALE:
-		umpa_emit_u64(em, "tcp.options.wscale.shift", o->d[0], NULL);
-		umpa_emit_u64(em, "tcp.options.wscale.multiplier", o->d[0] <= 14 ? 1u << o->d[0] : 1u << 14, NULL);
+		umpa_emit_u64(em, "tcp.options.wscale.shift", o->b0, NULL);
+		umpa_emit_u64(em, "tcp.options.wscale.multiplier", o->b0 <= 14 ? 1u << o->b0 : 1u << 14, NULL);
 		break;
 	case OPT_SACK:
 		for (uint32_t i = 0; i + 8 <= o->dlen; i += 8) {
-			umpa_emit_u64(em, "tcp.options.sack_le", be32(o->d + i), NULL);
-			umpa_emit_u64(em, "tcp.options.sack_re", be32(o->d + i + 4), NULL);
+			umpa_emit_u64(em, "tcp.options.sack_le", sack_edge(o, i), NULL);
+			umpa_emit_u64(em, "tcp.options.sack_re", sack_edge(o, i + 4), NULL);
 		}
 		umpa_emit_u64(em, "tcp.options.sack.count", o->dlen / 8, NULL);
 		break;
 	case OPT_TS:
-		umpa_emit_u64(em, "tcp.options.timestamp.tsval", be32(o->d), NULL);
-		umpa_emit_u64(em, "tcp.options.timestamp.tsecr", be32(o->d + 4), NULL);
+		umpa_emit_u64(em, "tcp.options.timestamp.tsval", o->v0, NULL);
+		umpa_emit_u64(em, "tcp.options.timestamp.tsecr", o->v4, NULL);
 		break;
 	case OPT_EOL:
 	case OPT_NOP:
@@ -768,8 +699,8 @@ static void topt_details(const struct topt *o, struct umpa_emit *em)
 		break;
 	case 28: /* user timeout (RFC 5482): granularity bit, 15-bit value */
 		if (o->dlen == 2) {
-			umpa_emit_bool(em, "tcp.options.user_to_granularity", o->d[0] >> 7);
-			umpa_emit_u64(em, "tcp.options.user_to_val", be16(o->d) & 0x7fffu, NULL);
+			umpa_emit_bool(em, "tcp.options.user_to_granularity", o->b0 >> 7);
+			umpa_emit_u64(em, "tcp.options.user_to_val", o->w0 & 0x7fffu, NULL);
 		} else if (o->dlen) {
 			umpa_emit_bytes(em, "tcp.options.unknown.payload", o->d, o->dlen);
 		}
@@ -777,7 +708,7 @@ static void topt_details(const struct topt *o, struct umpa_emit *em)
 	case 253:
 	case 254: /* experiments (RFC 6994): a 16-bit experiment identifier, then data */
 		if (o->dlen >= 2)
-			umpa_emit_hex(em, "tcp.options.experimental.exid", be16(o->d), 4);
+			umpa_emit_hex(em, "tcp.options.experimental.exid", o->w0, 4);
 		if (o->dlen > 2)
 			umpa_emit_bytes(em, "tcp.options.experimental.data", o->d + 2, o->dlen - 2);
 		else if (o->dlen == 1)
@@ -816,12 +747,11 @@ static void tcp_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit 
 			uint8_t b;
 			if (umpa_cur_u8_at(&it.c, it.pos, &b) < 0)
 				break;
-			o.kind = b;
 			if (b != OPT_EOL)
 				break;
+			memset(&o, 0, sizeof o);
+			o.kind = b;
 			o.len = 1;
-			o.d = NULL;
-			o.dlen = 0;
 			topt_details(&o, em);
 			it.pos++;
 		}
@@ -852,11 +782,11 @@ static void topt_summary(const struct topt *o, uint32_t sackbase, struct umpa_sb
 	switch (o->kind) {
 	case OPT_MSS:
 		umpa_sbuf_putc(out, ' ');
-		umpa_sbuf_put_u64(out, be16(o->d));
+		umpa_sbuf_put_u64(out, o->w0);
 		break;
 	case OPT_WSCALE:
 		umpa_sbuf_putc(out, ' ');
-		umpa_sbuf_put_u64(out, o->d[0]);
+		umpa_sbuf_put_u64(out, o->b0);
 		break;
 	case OPT_SACK:
 		umpa_sbuf_putc(out, ' ');
@@ -864,17 +794,17 @@ static void topt_summary(const struct topt *o, uint32_t sackbase, struct umpa_sb
 		umpa_sbuf_putc(out, ' ');
 		for (uint32_t i = 0; i + 8 <= o->dlen; i += 8) {
 			umpa_sbuf_putc(out, '{');
-			umpa_sbuf_put_u64(out, (uint32_t)(be32(o->d + i) - sackbase));
+			umpa_sbuf_put_u64(out, (uint32_t)(sack_edge(o, i) - sackbase));
 			umpa_sbuf_putc(out, ':');
-			umpa_sbuf_put_u64(out, (uint32_t)(be32(o->d + i + 4) - sackbase));
+			umpa_sbuf_put_u64(out, (uint32_t)(sack_edge(o, i + 4) - sackbase));
 			umpa_sbuf_putc(out, '}');
 		}
 		break;
 	case OPT_TS:
 		umpa_sbuf_puts(out, " val ");
-		umpa_sbuf_put_u64(out, be32(o->d));
+		umpa_sbuf_put_u64(out, o->v0);
 		umpa_sbuf_puts(out, " ecr ");
-		umpa_sbuf_put_u64(out, be32(o->d + 4));
+		umpa_sbuf_put_u64(out, o->v4);
 		break;
 	case OPT_EOL:
 	case OPT_NOP:
@@ -889,10 +819,6 @@ static void topt_summary(const struct topt *o, uint32_t sackbase, struct umpa_sb
 	}
 }
 
-/* tcpdump -nn -S: "Flags [S.], seq 1, ack 2, win 8192, options [mss 1460], length 0".
- * Sequence numbers are absolute (a single packet has nothing to be relative
- * to).  A protocol that follows (DNS) appends its own text, separator
- * included, as tcpdump prints "length 58 17177+ A? ...". */
 /* ---- relative sequence numbers (tcpdump's tcp_seq_hash) ---- */
 
 #define RELSEQ_SLOTS 4096u
@@ -918,7 +844,6 @@ static void relseq_apply_(void *tab, const struct umpa_pkt *p, unsigned li, uint
 			  uint16_t flags, uint32_t *seq, uint32_t *ack, uint32_t *ackbase)
 {
 	struct relseq_slot_ *t = tab, *sl;
-	const uint8_t *sa, *da;
 	uint8_t src[16] = {0}, dst[16] = {0}, key[36] = {0};
 	struct umpa_cur c;
 	unsigned alen, aoff;
@@ -934,10 +859,8 @@ static void relseq_apply_(void *tab, const struct umpa_pkt *p, unsigned li, uint
 	else
 		return;
 	umpa_layer_cur(p, li - 1, &c);
-	if (umpa_cur_ptr_at(&c, aoff, alen, &sa) < 0 || umpa_cur_ptr_at(&c, aoff + alen, alen, &da) < 0)
+	if (umpa_cur_copy_at(&c, aoff, alen, src) < 0 || umpa_cur_copy_at(&c, aoff + alen, alen, dst) < 0)
 		return;
-	memcpy(src, sa, alen);
-	memcpy(dst, da, alen);
 	cmp = memcmp(src, dst, alen);
 	rev = cmp > 0 || (cmp == 0 && sport > dport);
 	memcpy(key, rev ? dst : src, 16);
@@ -966,6 +889,12 @@ static void relseq_apply_(void *tab, const struct umpa_pkt *p, unsigned li, uint
 
 static void tcp_summary_(const struct umpa_pkt *p, unsigned li, void *relseq, struct umpa_sbuf *out);
 
+/* tcpdump -nn: "Flags [S.], seq 1, ack 2, win 8192, options [mss 1460], length 0".
+ * Sequence numbers are absolute here (tcpdump -S: a single packet has nothing
+ * to be relative to); with the renderer's relseq table (tcp_summary_ctx) they
+ * are relative to the connection's first, as tcpdump prints them.  A protocol
+ * that follows (DNS) appends its own text, separator included, as tcpdump
+ * prints "length 58 17177+ A? ...". */
 static void tcp_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out)
 {
 	tcp_summary_(p, li, NULL, out);

@@ -208,13 +208,12 @@ static int seg_of(const struct umpa_pkt *p, struct seg *s)
 {
 	int t = -1, ipl = -1;
 	struct umpa_cur c;
-	const uint8_t *a;
 	const struct umpa_layer *l;
 
 	for (unsigned i = 0; i < p->nlayers; i++) {
 		if (p->l[i].flags & UMPA_L_QUOTED)
 			break;
-		if (p->l[i].proto == &umpa_proto_ip || p->l[i].proto == &umpa_proto_ipv6)
+		if (p->l[i].proto->pflags & UMPA_PF_NET)
 			ipl = (int)i;
 		if (p->l[i].proto == &umpa_proto_tcp) {
 			t = (int)i;
@@ -233,15 +232,13 @@ static int seg_of(const struct umpa_pkt *p, struct seg *s)
 	umpa_layer_cur(p, (unsigned)ipl, &c);
 	memset(s->addr, 0, sizeof(s->addr));
 	if (p->l[ipl].proto == &umpa_proto_ip) {
-		if (umpa_cur_ptr_at(&c, 12, 8, &a) < 0)
+		if (umpa_cur_copy_at(&c, 12, 8, s->addr) < 0)
 			return -1;
 		s->af = 4;
-		memcpy(s->addr, a, 8);
 	} else {
-		if (umpa_cur_ptr_at(&c, 8, 32, &a) < 0)
+		if (umpa_cur_copy_at(&c, 8, 32, s->addr) < 0)
 			return -1;
 		s->af = 6;
-		memcpy(s->addr, a, 32);
 	}
 	umpa_layer_cur(p, (unsigned)t, &c);
 	if (umpa_cur_be16_at(&c, 0, &s->sport) < 0 || umpa_cur_be16_at(&c, 2, &s->dport) < 0 ||
@@ -324,8 +321,10 @@ static void contrib_add(struct flow *f, uint64_t frame)
 	f->nents++;
 }
 
-/* Append n bytes to the flow's buffer.  Returns 0, or -1 when over the limit (the flow's data is dropped). */
-static int flow_append(struct umpa_reasm *r, struct flow *f, const uint8_t *d, uint32_t n, uint64_t frame)
+/* Append n bytes at @p off of @p src to the flow's buffer.  Returns 0, or -1 when over the limit (the
+ * flow's data is dropped) or when @p src holds fewer bytes. */
+static int flow_append(struct umpa_reasm *r, struct flow *f, struct umpa_cur *src, uint32_t off, uint32_t n,
+		       uint64_t frame)
 {
 	if (grow(&f->buf, &f->cap, f->len + n, r->o.max_flow_bytes) < 0) {
 		r->st.dropped += f->len + n;
@@ -335,7 +334,8 @@ static int flow_append(struct umpa_reasm *r, struct flow *f, const uint8_t *d, u
 		f->nxt += n;
 		return -1;
 	}
-	memcpy(f->buf + f->len, d, n);
+	if (umpa_cur_copy_at(src, off, n, f->buf + f->len) < 0)
+		return -1;
 	f->len += n;
 	f->nxt += n;
 	contrib_add(f, frame);
@@ -391,7 +391,9 @@ static size_t flow_drain(struct umpa_reasm *r, struct flow *f)
 				continue;
 			if ((uint32_t)-d < h->len) {
 				uint32_t skip = (uint32_t)-d;
-				if (flow_append(r, f, f->pool + h->off + skip, h->len - skip, h->frame) == 0)
+				struct umpa_cur hc;
+				umpa_cur_init(&hc, f->pool + h->off, h->len);
+				if (flow_append(r, f, &hc, skip, h->len - skip, h->frame) == 0)
 					got += h->len - skip;
 				r->st.held++;
 			} else {
@@ -516,6 +518,7 @@ static void tls13_marks(struct umpa_reasm *r, struct flow *f, struct umpa_pkt *p
 const struct umpa_pkt *umpa_reasm_feed(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame)
 {
 	struct seg s;
+	struct umpa_cur sc;
 	struct flow *f;
 	int32_t d;
 	size_t before, k;
@@ -600,7 +603,8 @@ const struct umpa_pkt *umpa_reasm_feed(struct umpa_reasm *r, struct umpa_pkt *p,
 	}
 	before = f->len;
 	own = before == 0 && d == 0;
-	if (flow_append(r, f, s.data + (uint32_t)-d, s.len - (uint32_t)-d, frame) < 0) {
+	umpa_cur_init(&sc, s.data, s.len);
+	if (flow_append(r, f, &sc, (uint32_t)-d, s.len - (uint32_t)-d, frame) < 0) {
 		cut_after(p, s.t);
 		return NULL;
 	}

@@ -102,61 +102,62 @@ static const struct umpa_vname tls_version_names[] = {
     {0xfeff, "DTLS 1.0"}, {0xfefd, "DTLS 1.2"}, {0xfefc, "DTLS 1.3"}, {0, NULL},
 };
 
-static const struct umpa_field tls_fields[] = {
-    {.name = "record.content_type",
-     .ws = "tls.record.content_type",
-     .aliases = "content_type,type",
-     .bitoff = 0,
-     .bits = 8,
-     .type = UMPA_FT_ENUM,
-     .flags = UMPA_F_AUTO | UMPA_F_HIDDEN,
-     .def = CT_HANDSHAKE,
-     .names = tls_ct_names,
-     .help = "content type: change_cipher_spec, alert, handshake, application_data, heartbeat (automatic from "
-	     "the content field set)"},
-    {.name = "record.version",
-     .ws = "tls.record.version",
-     .aliases = "version",
-     .bitoff = 8,
-     .bits = 16,
-     .type = UMPA_FT_ENUM,
-     .flags = UMPA_F_HIDDEN,
-     .def = 0x0303,
-     .names = tls_version_names,
-     .help = "record version (0x0303 TLS 1.2; TLS 1.3 records say 0x0303 too)"},
-    {.name = "record.length",
-     .ws = "tls.record.length",
-     .aliases = "length,len",
-     .bitoff = 24,
-     .bits = 16,
-     .type = UMPA_FT_UINT,
-     .flags = UMPA_F_AUTO | UMPA_F_HIDDEN,
-     .help = "length of the record content (automatic)"},
-    {.name = "handshake",
-     .ws = "tls.handshake",
-     .bitoff = 40,
-     .bits = 0,
-     .type = UMPA_FT_VAR,
-     .help = "handshake messages: TYPE[=hexbody],... (client_hello, server_hello, certificate, finished, ... or a "
-	     "number)"},
-    {.name = "alert",
-     .ws = "tls.alert_message",
-     .bitoff = 40,
-     .bits = 0,
-     .type = UMPA_FT_VAR,
-     .help = "alert: LEVEL:DESCRIPTION (warning|fatal, close_notify, handshake_failure, ... or numbers)"},
-    {.name = "data",
-     .ws = "tls.app_data",
-     .aliases = "fragment,body",
-     .bitoff = 40,
-     .bits = 0,
-     .type = UMPA_FT_VAR,
-     .help = "the record content as hex bytes"},
-};
-
+/* Field indexes: the order of tls_fields. */
 enum { F_CT, F_VER, F_LEN, F_HS, F_ALERT, F_DATA, F_COUNT };
 
-_Static_assert(sizeof(tls_fields) / sizeof(tls_fields[0]) == F_COUNT, "field enum out of step");
+static const struct umpa_field tls_fields[] = {
+    [F_CT] = {.name = "record.content_type",
+	      .ws = "tls.record.content_type",
+	      .aliases = "content_type,type",
+	      .bitoff = 0,
+	      .bits = 8,
+	      .type = UMPA_FT_ENUM,
+	      .flags = UMPA_F_AUTO | UMPA_F_HIDDEN,
+	      .def = CT_HANDSHAKE,
+	      .names = tls_ct_names,
+	      .help = "content type: change_cipher_spec, alert, handshake, application_data, heartbeat (automatic from "
+		      "the content field set)"},
+    [F_VER] = {.name = "record.version",
+	       .ws = "tls.record.version",
+	       .aliases = "version",
+	       .bitoff = 8,
+	       .bits = 16,
+	       .type = UMPA_FT_ENUM,
+	       .flags = UMPA_F_HIDDEN,
+	       .def = 0x0303,
+	       .names = tls_version_names,
+	       .help = "record version (0x0303 TLS 1.2; TLS 1.3 records say 0x0303 too)"},
+    [F_LEN] = {.name = "record.length",
+	       .ws = "tls.record.length",
+	       .aliases = "length,len",
+	       .bitoff = 24,
+	       .bits = 16,
+	       .type = UMPA_FT_UINT,
+	       .flags = UMPA_F_AUTO | UMPA_F_HIDDEN,
+	       .help = "length of the record content (automatic)"},
+    [F_HS] = {.name = "handshake",
+	      .ws = "tls.handshake",
+	      .bitoff = 40,
+	      .bits = 0,
+	      .type = UMPA_FT_VAR,
+	      .help =
+		  "handshake messages: TYPE[=hexbody],... (client_hello, server_hello, certificate, finished, ... or a "
+		  "number)"},
+    [F_ALERT] = {.name = "alert",
+		 .ws = "tls.alert_message",
+		 .bitoff = 40,
+		 .bits = 0,
+		 .type = UMPA_FT_VAR,
+		 .help = "alert: LEVEL:DESCRIPTION (warning|fatal, close_notify, handshake_failure, ... or numbers)"},
+    [F_DATA] = {.name = "data",
+		.ws = "tls.app_data",
+		.aliases = "fragment,body",
+		.bitoff = 40,
+		.bits = 0,
+		.type = UMPA_FT_VAR,
+		.help = "the record content as hex bytes"},
+};
+UMPA_FIELDS_CHECK(tls_fields, F_COUNT);
 
 extern const struct umpa_proto umpa_proto_tls;
 
@@ -689,12 +690,13 @@ static void w_close(struct walk *w)
 
 /* Copy n wire bytes as printable text into w->text ('.' for other bytes, as Wireshark's format_text does
  * roughly); returns w->text. */
-static const char *w_text(struct walk *w, const uint8_t *b, size_t n)
+static const char *w_text(struct walk *w, struct umpa_cur *c)
 {
 	size_t k = 0;
+	uint8_t b;
 
-	for (size_t i = 0; i < n && k + 1 < sizeof(w->text); i++)
-		w->text[k++] = (b[i] >= 0x20 && b[i] < 0x7f) ? (char)b[i] : '.';
+	for (size_t i = 0; k + 1 < sizeof(w->text) && umpa_cur_u8_at(c, i, &b) == 0; i++)
+		w->text[k++] = (b >= 0x20 && b < 0x7f) ? (char)b : '.';
 	w->text[k] = 0;
 	return w->text;
 }
@@ -755,9 +757,8 @@ static void ext_body(struct walk *w, uint16_t type, struct umpa_cur *d)
 			w_open(w, "tls.handshake.extensions_server_name_indication",
 			       "Server Name Indication extension");
 			w_u64(w, "tls.handshake.extensions_server_name_type", b, b == 0 ? "host_name" : NULL);
-			if (vec(w, &l, 2, "tls.handshake.extensions_server_name_len", &s) == 0 && w->em &&
-			    umpa_cur_ptr_at(&s, 0, s.len, &bytes) == 0)
-				umpa_emit_str(w->em, "tls.handshake.extensions_server_name", w_text(w, bytes, s.len));
+			if (vec(w, &l, 2, "tls.handshake.extensions_server_name_len", &s) == 0 && w->em)
+				umpa_emit_str(w->em, "tls.handshake.extensions_server_name", w_text(w, &s));
 			w_close(w);
 		}
 		return;
@@ -795,8 +796,8 @@ static void ext_body(struct walk *w, uint16_t type, struct umpa_cur *d)
 		while (umpa_cur_left(&l) > 0) {
 			if (vec(w, &l, 1, "tls.handshake.extensions_alpn_str_len", &s) < 0)
 				break;
-			if (w->em && umpa_cur_ptr_at(&s, 0, s.len, &bytes) == 0)
-				umpa_emit_str(w->em, "tls.handshake.extensions_alpn_str", w_text(w, bytes, s.len));
+			if (w->em)
+				umpa_emit_str(w->em, "tls.handshake.extensions_alpn_str", w_text(w, &s));
 		}
 		w_close(w);
 		return;
@@ -986,16 +987,15 @@ static void cert_names(struct walk *w, const uint8_t *der, size_t n)
 static void certificate(struct walk *w, struct umpa_cur *m)
 {
 	struct umpa_cur list, c, ext, ctx;
-	uint8_t b0, b1, b2, b3;
+	uint8_t b0;
+	uint32_t l12, l13;
 	int tls13 = 0;
 	const uint8_t *der;
 
 	/* TLS 1.2: a 3-byte list length filling the message.  TLS 1.3: a context length (1) and context,
 	 * then the list length filling the rest.  The 1.2 layout wins when both fit. */
-	if (umpa_cur_u8_at(m, 0, &b0) == 0 && umpa_cur_u8_at(m, 1, &b1) == 0 && umpa_cur_u8_at(m, 2, &b2) == 0 &&
-	    ((uint32_t)b0 << 16 | (uint32_t)b1 << 8 | b2) != m->len - 3 && umpa_cur_u8_at(m, 1u + b0, &b1) == 0 &&
-	    umpa_cur_u8_at(m, 2u + b0, &b2) == 0 && umpa_cur_u8_at(m, 3u + b0, &b3) == 0 &&
-	    ((uint32_t)b1 << 16 | (uint32_t)b2 << 8 | b3) == m->len - 4u - b0)
+	if (umpa_cur_be24_at(m, 0, &l12) == 0 && l12 != m->len - 3 && umpa_cur_u8_at(m, 0, &b0) == 0 &&
+	    umpa_cur_be24_at(m, 1u + b0, &l13) == 0 && l13 == m->len - 4u - b0)
 		tls13 = 1;
 	if (tls13 && vec(w, m, 1, "tls.handshake.certificate_request_context_length", &ctx) < 0)
 		return;
@@ -1142,13 +1142,10 @@ static void hs_scan(struct umpa_cur *c, struct hs_scan *s)
 	s->plain = 0;
 	s->frag = 0;
 	while (pos < c->len) {
-		uint8_t b1, b2, b3;
 		if (umpa_cur_u8_at(c, pos, &t) < 0 || !hs_type_find(t))
 			return;
-		if (umpa_cur_u8_at(c, pos + 1, &b1) < 0 || umpa_cur_u8_at(c, pos + 2, &b2) < 0 ||
-		    umpa_cur_u8_at(c, pos + 3, &b3) < 0)
+		if (umpa_cur_be24_at(c, pos + 1, &len) < 0)
 			return; /* a message header cut by the record end: not plausible */
-		len = (uint32_t)b1 << 16 | (uint32_t)b2 << 8 | b3;
 		if (t == 0 && (len != 0 || c->len != 4))
 			return;
 		s->nmsgs++;
@@ -1183,15 +1180,12 @@ static void content(struct walk *w, uint8_t ct, struct umpa_cur *c, uint32_t aux
 			return;
 		}
 		while (umpa_cur_left(c) >= 4) {
-			uint8_t t = 0, b1 = 0, b2 = 0, b3 = 0;
-			uint32_t len;
+			uint8_t t = 0;
+			uint32_t len = 0;
 			struct umpa_cur m;
 			const struct hs_type *ht;
 			umpa_cur_u8(c, &t);
-			umpa_cur_u8(c, &b1);
-			umpa_cur_u8(c, &b2);
-			umpa_cur_u8(c, &b3);
-			len = (uint32_t)b1 << 16 | (uint32_t)b2 << 8 | b3;
+			umpa_cur_be24(c, &len);
 			ht = hs_type_find(t);
 			snprintf(label, sizeof(label), "Handshake Protocol: %s%s", ht ? ht->ws : "Unknown",
 				 len > umpa_cur_left(c) ? " (fragment)" : "");
@@ -1216,8 +1210,12 @@ static void content(struct walk *w, uint8_t ct, struct umpa_cur *c, uint32_t aux
 			return;
 		}
 		if (w->em) {
-			uint8_t lv = c->p[0], ds = c->p[1];
-			const char *ln = umpa_vname_find(alert_levels, lv), *dn = umpa_vname_find(alert_descs, ds);
+			uint8_t lv = 0, ds = 0;
+			const char *ln, *dn;
+			umpa_cur_u8_at(c, 0, &lv);
+			umpa_cur_u8_at(c, 1, &ds);
+			ln = umpa_vname_find(alert_levels, lv);
+			dn = umpa_vname_find(alert_descs, ds);
 			snprintf(label, sizeof(label), "Alert Message: %s, %s", ln ? ln : "Unknown",
 				 dn ? dn : "Unknown");
 			umpa_emit_open(w->em, "tls.alert_message", label);
@@ -1236,12 +1234,14 @@ static void content(struct walk *w, uint8_t ct, struct umpa_cur *c, uint32_t aux
 		return;
 	case CT_HEARTBEAT:
 		if (c->len >= 3 && w->em && !(aux & TLS_A_ENCRYPTED)) {
-			uint16_t pl;
+			uint16_t pl = 0;
+			uint8_t ht = 0;
+			umpa_cur_u8_at(c, 0, &ht);
 			umpa_cur_be16_at(c, 1, &pl);
-			umpa_emit_u64(w->em, "tls.heartbeat_message.type", c->p[0],
-				      c->p[0] == 1   ? "Request"
-				      : c->p[0] == 2 ? "Response"
-						     : NULL);
+			umpa_emit_u64(w->em, "tls.heartbeat_message.type", ht,
+				      ht == 1   ? "Request"
+				      : ht == 2 ? "Response"
+						: NULL);
 			umpa_emit_u64(w->em, "tls.heartbeat_message.payload_length", pl, NULL);
 		}
 		return;
@@ -1306,9 +1306,11 @@ static const struct umpa_proto *tls_dissect(struct umpa_pkt *p, unsigned li)
 		} else if (ct == CT_ALERT && len != 2) {
 			l->aux |= TLS_A_ENCRYPTED;
 		} else if (ct == CT_HEARTBEAT && len >= 3) {
-			uint16_t pl;
+			uint16_t pl = 0;
+			uint8_t ht = 0;
 			umpa_cur_be16_at(&body, 1, &pl);
-			if (body.p[0] < 1 || body.p[0] > 2 || 3u + pl > len)
+			umpa_cur_u8_at(&body, 0, &ht);
+			if (ht < 1 || ht > 2 || 3u + pl > len)
 				l->aux |= TLS_A_ENCRYPTED;
 		}
 		if (w.bad) {
@@ -1385,8 +1387,12 @@ static void record_text(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf 
 		if (l->aux & TLS_A_ENCRYPTED || l->hlen != TLS_HDR + 2) {
 			umpa_sbuf_puts(out, "Encrypted Alert");
 		} else {
-			const char *ln = umpa_vname_find(alert_levels, c.p[5]),
-				   *dn = umpa_vname_find(alert_descs, c.p[6]);
+			uint8_t lv = 0, ds = 0;
+			const char *ln, *dn;
+			umpa_cur_u8_at(&c, TLS_HDR, &lv);
+			umpa_cur_u8_at(&c, TLS_HDR + 1, &ds);
+			ln = umpa_vname_find(alert_levels, lv);
+			dn = umpa_vname_find(alert_descs, ds);
 			umpa_sbuf_puts(out, "Alert (Level: ");
 			umpa_sbuf_puts(out, ln ? ln : "Unknown");
 			umpa_sbuf_puts(out, ", Description: ");
@@ -1404,8 +1410,12 @@ static void record_text(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf 
 		return;
 	}
 	for (size_t pos = 0, n = 0; umpa_cur_has(&body, pos, 4); n++) {
-		const struct hs_type *ht = hs_type_find(body.p[pos]);
-		uint32_t len = (uint32_t)body.p[pos + 1] << 16 | (uint32_t)body.p[pos + 2] << 8 | body.p[pos + 3];
+		uint8_t t = 0;
+		uint32_t len = 0;
+		const struct hs_type *ht;
+		umpa_cur_u8_at(&body, pos, &t);
+		umpa_cur_be24_at(&body, pos + 1, &len);
+		ht = hs_type_find(t);
 		if (n)
 			umpa_sbuf_puts(out, ", ");
 		umpa_sbuf_puts(out, ht ? ht->ws : "Unknown Handshake Message");
@@ -1458,25 +1468,15 @@ static int tls_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 /* Append the hex text [s, s+n) (optional 0x, ':' and spaces ignored) to buf; returns 0 or -1. */
 static int put_hex(struct umpa_sbuf *buf, const char *s, size_t n)
 {
-	int hi = -1;
+	struct umpa_span a = {s, n};
+	long k = umpa_spec_hex(a, NULL, SIZE_MAX);
 
-	if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-		s += 2, n -= 2;
-	for (size_t i = 0; i < n; i++) {
-		int v = umpa_hexval_(s[i]);
-		if (s[i] == ':' || s[i] == ' ')
-			continue;
-		if (v < 0)
-			return -1;
-		if (hi < 0) {
-			hi = v;
-		} else {
-			char b = (char)(hi << 4 | v);
-			umpa_sbuf_put(buf, &b, 1);
-			hi = -1;
-		}
-	}
-	return hi < 0 ? 0 : -1;
+	if (k < 0 || (buf->cap - buf->len <= (size_t)k && umpa_sbuf_grow(buf, (size_t)k) < 0))
+		return -1;
+	umpa_spec_hex(a, (uint8_t *)buf->s + buf->len, (size_t)k);
+	buf->len += (size_t)k;
+	buf->s[buf->len] = 0;
+	return 0;
 }
 
 /* A number (decimal or 0x hex) or a name from one of two tables; returns 0 or -1. */
@@ -1484,24 +1484,12 @@ static int spec_value(const char *s, size_t n, const struct umpa_vname *t1, cons
 		      uint64_t *v)
 {
 	char tmp[64];
-	char *end;
-	unsigned long long x;
+	struct umpa_span a = umpa_span_trim((struct umpa_span){s, n});
 
-	while (n && (*s == ' ' || *s == '\t'))
-		s++, n--;
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		n--;
-	if (n == 0 || n >= sizeof(tmp))
+	if (umpa_span_cstr(a, tmp, sizeof(tmp)) < 0 || a.n == 0)
 		return -1;
-	memcpy(tmp, s, n);
-	tmp[n] = 0;
-	if (tmp[0] >= '0' && tmp[0] <= '9') {
-		x = strtoull(tmp, &end, 0);
-		if (*end || x > max)
-			return -1;
-		*v = x;
-		return 0;
-	}
+	if (tmp[0] >= '0' && tmp[0] <= '9')
+		return umpa_spec_num(a, max, v);
 	if (umpa_vname_value(t1, tmp, v) == 0 || (t2 && umpa_vname_value(t2, tmp, v) == 0))
 		return 0;
 	return -1;
@@ -1528,30 +1516,27 @@ static int tls_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field 
 	if (l->hlen < TLS_HDR)
 		return umpa_err_set(e, UMPA_EINVAL, "tls: header incomplete, cannot set the content");
 	if (f == &tls_fields[F_HS]) {
-		while (*s) {
-			const char *item = s, *comma = strchr(s, ','), *eq;
-			size_t n = comma ? (size_t)(comma - s) : strlen(s), at;
+		struct umpa_span rest = umpa_span_of(s), key, val;
+		int eq;
+		while (umpa_spec_item(&rest, &key, &val, &eq)) {
+			/* the whole item, for messages */
+			const char *item = key.s;
+			int n = (int)((eq ? val.s + val.n : key.s + key.n) - key.s);
+			size_t at;
 			uint64_t t;
-			s += n + (comma ? 1 : 0);
-			while (n && *item == ' ')
-				item++, n--;
-			if (n == 0)
-				continue;
-			eq = memchr(item, '=', n);
-			if (hs_spec_type(item, eq ? (size_t)(eq - item) : n, &t) < 0) {
+			if (hs_spec_type(key.s, key.n, &t) < 0) {
 				umpa_sbuf_free(&buf);
 				return umpa_err_set(
 				    e, UMPA_EINVAL,
 				    "tls handshake: bad message type in '%.*s' (expected a name such as "
 				    "client_hello or finished, or a number)",
-				    (int)n, item);
+				    n, item);
 			}
 			at = buf.len;
 			umpa_sbuf_put(&buf, "\0\0\0\0", 4);
-			if (eq && put_hex(&buf, eq + 1, n - (size_t)(eq + 1 - item)) < 0) {
+			if (eq && put_hex(&buf, val.s, val.n) < 0) {
 				umpa_sbuf_free(&buf);
-				return umpa_err_set(e, UMPA_EINVAL, "tls handshake: bad hex body in '%.*s'", (int)n,
-						    item);
+				return umpa_err_set(e, UMPA_EINVAL, "tls handshake: bad hex body in '%.*s'", n, item);
 			}
 			if (buf.oom) {
 				umpa_sbuf_free(&buf);
@@ -1571,11 +1556,12 @@ static int tls_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field 
 		}
 		l->aux = (l->aux & ~(uint32_t)TLS_A_CT_ALERT) | TLS_A_CT_HS;
 	} else if (f == &tls_fields[F_ALERT]) {
-		const char *colon = strchr(s, ':');
+		struct umpa_span level, desc;
 		uint64_t lv, ds;
 		char b[2];
-		if (!colon || spec_value(s, (size_t)(colon - s), alert_level_spec, alert_levels, 255, &lv) < 0 ||
-		    spec_value(colon + 1, strlen(colon + 1), alert_spec, alert_descs, 255, &ds) < 0)
+		if (!umpa_span_cut(umpa_span_of(s), ":", &level, &desc) ||
+		    spec_value(level.s, level.n, alert_level_spec, alert_levels, 255, &lv) < 0 ||
+		    spec_value(desc.s, desc.n, alert_spec, alert_descs, 255, &ds) < 0)
 			return umpa_err_set(e, UMPA_EINVAL,
 					    "tls alert: bad spec '%s' (expected LEVEL:DESCRIPTION, e.g. "
 					    "fatal:handshake_failure or 2:40)",
@@ -1636,12 +1622,9 @@ int umpa_tls_selects_tls13_(const struct umpa_pkt *p, unsigned li)
 		return 0;
 	/* walk to a ServerHello, then its extensions, for supported_versions = 0x0304 */
 	for (pos = TLS_HDR; pos + 4 <= l->hlen;) {
-		uint8_t b1 = 0, b2 = 0, b3 = 0;
 		uint32_t len;
-		if (umpa_cur_u8_at(&c, pos, &t) < 0 || umpa_cur_u8_at(&c, pos + 1, &b1) < 0 ||
-		    umpa_cur_u8_at(&c, pos + 2, &b2) < 0 || umpa_cur_u8_at(&c, pos + 3, &b3) < 0)
+		if (umpa_cur_u8_at(&c, pos, &t) < 0 || umpa_cur_be24_at(&c, pos + 1, &len) < 0)
 			return 0;
-		len = (uint32_t)b1 << 16 | (uint32_t)b2 << 8 | b3;
 		if (umpa_cur_sub(&c, pos + 4, len, &m) < 0)
 			return 0;
 		pos += 4 + len;

@@ -113,6 +113,13 @@ int umpa_pkt_fit_link(struct umpa_pkt *p, int linktype, struct umpa_err *e);
 unsigned umpa_dissect(struct umpa_pkt *p);
 
 /**
+ * Index only the outermost layer of @p p (from its linktype): what the
+ * injector needs to find the network header of a raw IP packet, at the cost
+ * of one header.  Returns the number of layers (0 or 1).
+ */
+unsigned umpa_dissect_outer(struct umpa_pkt *p);
+
+/**
  * Dissect @p p starting with @p proto at byte @p off, window @p len, from
  * layer index @p li on (used for packets quoted inside ICMP errors).
  */

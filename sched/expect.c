@@ -23,21 +23,20 @@
 /* Matching                                                            */
 /* ------------------------------------------------------------------ */
 
+/* What kind of layer a protocol is comes from its description's flags. */
 static int is_link_(const struct umpa_proto *pr)
 {
-	return pr == &umpa_proto_eth || pr == &umpa_proto_vlan || pr == &umpa_proto_sll || pr == &umpa_proto_sll2 ||
-	       pr == &umpa_proto_null;
+	return (pr->pflags & UMPA_PF_LINK) != 0;
 }
 
 static int is_ip6ext_(const struct umpa_proto *pr)
 {
-	return pr == &umpa_proto_ipv6_hop || pr == &umpa_proto_ipv6_route || pr == &umpa_proto_ipv6_frag ||
-	       pr == &umpa_proto_ipv6_dst;
+	return (pr->pflags & UMPA_PF_NETEXT) != 0;
 }
 
 static int is_net_(const struct umpa_proto *pr)
 {
-	return pr == &umpa_proto_ip || pr == &umpa_proto_ipv6 || is_ip6ext_(pr);
+	return (pr->pflags & (UMPA_PF_NET | UMPA_PF_NETEXT)) != 0;
 }
 
 /* The first layer that is not a link layer (nlayers when none). */

@@ -179,7 +179,7 @@ static int p_psk_(const struct umpa_tls_optdef *d, struct umpa_tls_conf *c, cons
 		return umpa_err_set(e, UMPA_EINVAL, "%s: want 2 to 128 hex digits (1 to 64 bytes)[:IDENTITY], got '%s'",
 				    d->key, v);
 	for (size_t i = 0; i < hl; i += 2) {
-		int hi = umpa_hexval_(v[i]), lo = umpa_hexval_(v[i + 1]);
+		int hi = umpa_spec_hexval(v[i]), lo = umpa_spec_hexval(v[i + 1]);
 		if (hi < 0 || lo < 0)
 			return umpa_err_set(e, UMPA_EINVAL, "%s: '%c' is not a hex digit", d->key,
 					    hi < 0 ? v[i] : v[i + 1]);
@@ -826,8 +826,8 @@ static long unescape_(const struct umpa_tls_optdef *d, const char *v, size_t len
 			out[n++] = 0;
 			break;
 		case 'x': {
-			int h = i + 1 < len ? umpa_hexval_(v[i + 1]) : -1,
-			    l = i + 2 < len ? umpa_hexval_(v[i + 2]) : -1;
+			int h = i + 1 < len ? umpa_spec_hexval(v[i + 1]) : -1,
+			    l = i + 2 < len ? umpa_spec_hexval(v[i + 2]) : -1;
 			if (h < 0) {
 				umpa_err_set(e, UMPA_EINVAL, "%s: bad escape '\\x%.2s'", d->key, v + i + 1);
 				return -1;

@@ -434,6 +434,8 @@ static int send_sink(void *arg, const struct umpa_frame *f, unsigned n, struct u
 		struct umpa_pkt *p = &s->bp[i];
 		p->data = (uint8_t *)(uintptr_t)f[i].data; /* never written: ro is set */
 		p->len = p->cap = p->wirelen = f[i].len;
+		if (s->l3)
+			umpa_dissect_outer(p); /* the injector sends from the layer flagged as the network header */
 	}
 	if (n == 1)
 		return umpa_inj_send(s->inj, &s->bp[0], e) < 0 ? -e->code : 1;

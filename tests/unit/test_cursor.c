@@ -55,6 +55,33 @@ static void test_sequential(void **state)
 	assert_int_equal(umpa_cur_sub(&c, 6, 2, &sub), -1);
 }
 
+static void test_be24_and_copy(void **state)
+{
+	static const uint8_t b[] = {0x01, 0x02, 0x03, 0x04, 0x05};
+	uint8_t out[4] = {0xee, 0xee, 0xee, 0xee};
+	struct umpa_cur c;
+	uint32_t u32;
+
+	(void)state;
+	umpa_cur_init(&c, b, sizeof(b));
+	assert_int_equal(umpa_cur_be24_at(&c, 2, &u32), 0);
+	assert_int_equal(u32, 0x030405);
+	assert_int_equal(umpa_cur_be24_at(&c, 3, &u32), -1); /* one byte short */
+	assert_int_equal(c.err, 1);
+	c.err = 0;
+	assert_int_equal(umpa_cur_be24(&c, &u32), 0);
+	assert_int_equal(u32, 0x010203);
+	assert_int_equal(c.pos, 3);
+	assert_int_equal(umpa_cur_be24(&c, &u32), -1);
+	assert_int_equal(c.pos, 3); /* a failed read does not move */
+	assert_int_equal(umpa_cur_copy_at(&c, 1, 4, out), 0);
+	assert_memory_equal(out, b + 1, 4);
+	memset(out, 0xee, sizeof out);
+	assert_int_equal(umpa_cur_copy_at(&c, 2, 4, out), -1); /* nothing copied when short */
+	assert_int_equal(out[0], 0xee);
+	assert_int_equal(umpa_cur_copy_at(&c, SIZE_MAX, 1, out), -1);
+}
+
 /* Host-order reads (netlink): what memcpy of a native value wrote comes back, at any alignment, bounded. */
 static void test_host_order(void **state)
 {
@@ -173,8 +200,8 @@ static void test_sbuf(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_bounds),     cmocka_unit_test(test_sequential), cmocka_unit_test(test_bits),
-	    cmocka_unit_test(test_host_order), cmocka_unit_test(test_sbuf),
+	    cmocka_unit_test(test_bounds),     cmocka_unit_test(test_sequential), cmocka_unit_test(test_be24_and_copy),
+	    cmocka_unit_test(test_host_order), cmocka_unit_test(test_bits),       cmocka_unit_test(test_sbuf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

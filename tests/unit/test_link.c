@@ -1054,9 +1054,48 @@ static void test_tshark(void **state)
 	unlink(path);
 }
 
+/* Every protocol's field table is whole (no hole a designated entry left out)
+ * and its kind flags are consistent: a tag is part of the link layer, and no
+ * protocol is of two layers. */
+static void test_proto_tables(void **state)
+{
+	size_t n = 0;
+	const struct umpa_proto *const *all = umpa_protos(&n);
+	unsigned links = 0, nets = 0, exts = 0;
+
+	(void)state;
+	assert_true(n > 10);
+	for (size_t i = 0; i < n; i++) {
+		const struct umpa_proto *pr = all[i];
+		unsigned kinds = !!(pr->pflags & UMPA_PF_LINK) + !!(pr->pflags & UMPA_PF_NET) +
+				 !!(pr->pflags & UMPA_PF_NETEXT) + !!(pr->pflags & UMPA_PF_RAW);
+		for (unsigned f = 0; f < pr->nfields; f++)
+			if (!pr->fields[f].name || !pr->fields[f].ws)
+				fail_msg("%s: field %u has no name", pr->name, f);
+		if (kinds > 1)
+			fail_msg("%s: flagged as more than one kind of layer", pr->name);
+		if ((pr->pflags & UMPA_PF_TAG) && !(pr->pflags & UMPA_PF_LINK))
+			fail_msg("%s: a tag that is not a link layer", pr->name);
+		if (pr->pflags & UMPA_PF_NET) {
+			const struct umpa_field *dst = umpa_proto_field(pr, "dst");
+			if (!dst || (dst->type != UMPA_FT_IPV4 && dst->type != UMPA_FT_IPV6))
+				fail_msg("%s: a network layer with no address field named dst", pr->name);
+		}
+		links += !!(pr->pflags & UMPA_PF_LINK);
+		nets += !!(pr->pflags & UMPA_PF_NET);
+		exts += !!(pr->pflags & UMPA_PF_NETEXT);
+	}
+	/* Ethernet, 802.1Q, SLL, SLL2, BSD null; IPv4, IPv6; four IPv6 extension headers */
+	assert_int_equal(links, 5);
+	assert_int_equal(nets, 2);
+	assert_int_equal(exts, 4);
+	assert_true(umpa_proto_find("vlan")->pflags & UMPA_PF_TAG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_proto_tables),
 	    cmocka_unit_test(test_raw_build),
 	    cmocka_unit_test(test_raw_after_header),
 	    cmocka_unit_test(test_raw_dissect),
