@@ -78,6 +78,7 @@ int cmd_show(int argc, char **argv)
 	enum show_stats_kind skind = SHOW_STATS_CONV;
 	double sint = 1;
 	struct show_stats *sst = NULL;
+	char statsarg[64]; /* "--stats=KIND" made of "--stats KIND" */
 	const char *file = NULL;
 	char *bpfbuf = NULL;
 	struct umpa_reasm *reasm = NULL;
@@ -94,9 +95,8 @@ int cmd_show(int argc, char **argv)
 		enum show_stats_kind k;
 		double iv;
 		if (!strcmp(argv[i], "--stats") && show_stats_kind_(argv[i + 1], &k, &iv) == 0) {
-			static char buf[64];
-			snprintf(buf, sizeof buf, "--stats=%s", argv[i + 1]);
-			argv[i] = buf;
+			snprintf(statsarg, sizeof statsarg, "--stats=%s", argv[i + 1]);
+			argv[i] = statsarg;
 			memmove(&argv[i + 1], &argv[i + 2], (size_t)(argc - i - 2) * sizeof *argv);
 			argc--;
 			break;

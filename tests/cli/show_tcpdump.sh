@@ -101,7 +101,7 @@ else
 fi
 
 # usage errors: one line, exit 2
-for args in "-tttttt" "-f udp FILTERWORD" "not-a-filter-((("; do
+for args in "-tttttt" "-f udp FILTERWORD" "not-a-filter-(((" "--stats=bogus" "--stats=io,0"; do
 	# shellcheck disable=SC2086
 	timeout 60 "$UMPA" show "$F" $args >/dev/null 2>"$T/err"
 	rc=$?
