@@ -87,10 +87,12 @@ struct umpa_capr {
 	struct src *src;
 	char *path;
 	long last_good; /* file offset after the last packet read */
-	uint64_t count; /* packets read */
+	uint64_t count; /* packets read, filtered or not: the file's number of the last one */
 	int linktype;
 	int nsec;
 	int pcap32; /* a pcap file (not pcapng): unsigned 32-bit seconds */
+	int filtered; /* prog holds a filter, run here so that count stays the file's numbering */
+	struct bpf_program prog;
 };
 
 /* Is this message about a truncated file? */
@@ -173,21 +175,28 @@ int umpa_capr_filter(struct umpa_capr *r, const char *bpf, struct umpa_err *e)
 
 	if (pcap_compile(r->pc, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) < 0)
 		return umpa_err_set(e, UMPA_EINVAL, "filter '%s': %s", bpf, pcap_geterr(r->pc));
-	if (pcap_setfilter(r->pc, &prog) < 0) {
-		umpa_err_set(e, UMPA_EINVAL, "filter '%s': %s", bpf, pcap_geterr(r->pc));
-		pcap_freecode(&prog);
-		return -UMPA_EINVAL;
-	}
-	pcap_freecode(&prog);
+	if (r->filtered)
+		pcap_freecode(&r->prog);
+	r->prog = prog;
+	r->filtered = 1;
 	return 0;
+}
+
+uint64_t umpa_capr_number(const struct umpa_capr *r)
+{
+	return r->count;
 }
 
 int umpa_capr_next(struct umpa_capr *r, struct umpa_pkt *p, struct umpa_err *e)
 {
 	struct pcap_pkthdr *h;
 	const u_char *d;
-	int rc = pcap_next_ex(r->pc, &h, &d);
+	int rc;
 
+	while ((rc = pcap_next_ex(r->pc, &h, &d)) == 1 && r->filtered && !pcap_offline_filter(&r->prog, h, d)) {
+		r->count++;
+		r->last_good = consumed(r->fp, r->src);
+	}
 	if (rc == 1) {
 		umpa_pkt_attach(p, d, h->caplen, h->len, umpa_capr_linktype(r));
 		/* pcap's seconds are unsigned (to 2106), as wiretap reads them; libpcap sign-extends them */
@@ -214,6 +223,8 @@ struct umpa_capr *umpa_capr_close(struct umpa_capr *r)
 		return NULL;
 	if (r->pc)
 		pcap_close(r->pc); /* closes r->fp too */
+	if (r->filtered)
+		pcap_freecode(&r->prog);
 	free(r->path);
 	free(r);
 	return NULL;

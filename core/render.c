@@ -133,29 +133,100 @@ void umpa_emit_field(struct umpa_emit *em, const struct umpa_pkt *p, unsigned li
 
 /* ---- time ---- */
 
+/* "HH:MM:SS.frac" for @p s seconds (any number of hours: a delta may pass a day). */
+static void put_hms(int64_t s, uint32_t frac, int digits, struct umpa_sbuf *b)
+{
+	char t[16];
+	int64_t h = s / 3600;
+
+	if (h < 10)
+		umpa_sbuf_putc(b, '0');
+	umpa_sbuf_put_u64(b, (uint64_t)h);
+	t[0] = ':';
+	t[1] = (char)('0' + s % 3600 / 600);
+	t[2] = (char)('0' + s % 600 / 60);
+	t[3] = ':';
+	t[4] = (char)('0' + s % 60 / 10);
+	t[5] = (char)('0' + s % 10);
+	t[6] = '.';
+	for (int i = digits; i > 0; i--) {
+		t[6 + i] = (char)('0' + frac % 10);
+		frac /= 10;
+	}
+	umpa_sbuf_put(b, t, (size_t)(7 + digits));
+}
+
 void umpa_render_time(const struct umpa_pkt *p, int nsec, struct umpa_sbuf *b)
 {
 	int64_t s = p->ts_sec % 86400;
-	char t[24];
-	uint32_t frac = nsec ? p->ts_nsec : p->ts_nsec / 1000;
-	int digits = nsec ? 9 : 6;
 
 	if (s < 0)
 		s += 86400;
-	t[0] = (char)('0' + s / 36000);
-	t[1] = (char)('0' + s / 3600 % 10);
-	t[2] = ':';
-	t[3] = (char)('0' + s % 3600 / 600);
-	t[4] = (char)('0' + s % 600 / 60);
-	t[5] = ':';
-	t[6] = (char)('0' + s % 60 / 10);
-	t[7] = (char)('0' + s % 10);
-	t[8] = '.';
-	for (int i = digits; i > 0; i--) {
-		t[8 + i] = (char)('0' + frac % 10);
-		frac /= 10;
+	put_hms(s, nsec ? p->ts_nsec : p->ts_nsec / 1000, nsec ? 9 : 6, b);
+}
+
+/* The time stamp of the one-line form in mode o->ts_mode, followed by a space (none for -t). */
+static void render_stamp(const struct umpa_pkt *p, const struct umpa_render_opts *o, struct umpa_sbuf *b)
+{
+	int nsec = o && o->ts_nsec, digits = nsec ? 9 : 6;
+	uint32_t div = nsec ? 1 : 1000;
+	int64_t s, days, y, m, d, era;
+	uint64_t doe, yoe, doy, mp;
+	char frac[12];
+
+	switch (o ? o->ts_mode : UMPA_TS_TIME) {
+	case UMPA_TS_NONE:
+		return;
+	case UMPA_TS_EPOCH:
+		if (p->ts_sec < 0)
+			umpa_sbuf_putc(b, '-');
+		umpa_sbuf_put_u64(b, p->ts_sec < 0 ? (uint64_t)-p->ts_sec : (uint64_t)p->ts_sec);
+		snprintf(frac, sizeof frac, ".%0*u", digits, (unsigned)(p->ts_nsec / div));
+		umpa_sbuf_puts(b, frac);
+		break;
+	case UMPA_TS_DELTA:
+	case UMPA_TS_SINCE_FIRST: {
+		int64_t ns = 0;
+		if (o->ts_ref_set)
+			ns = (p->ts_sec - o->ts_ref_sec) * 1000000000 + (int64_t)p->ts_nsec - (int64_t)o->ts_ref_nsec;
+		umpa_sbuf_putc(b, ' '); /* tcpdump leaves room for a sign */
+		if (ns < 0) {
+			b->len--;
+			umpa_sbuf_putc(b, '-');
+			ns = -ns;
+		}
+		put_hms(ns / 1000000000, (uint32_t)(ns % 1000000000) / div, digits, b);
+		break;
 	}
-	umpa_sbuf_put(b, t, (size_t)(9 + digits));
+	case UMPA_TS_DATE:
+		/* civil date from days since 1970-01-01 (Howard Hinnant's algorithm) */
+		s = p->ts_sec % 86400;
+		days = p->ts_sec / 86400;
+		if (s < 0) {
+			s += 86400;
+			days--;
+		}
+		days += 719468;
+		era = (days >= 0 ? days : days - 146096) / 146097;
+		doe = (uint64_t)(days - era * 146097);
+		yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+		y = (int64_t)yoe + era * 400;
+		doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+		mp = (5 * doy + 2) / 153;
+		d = (int64_t)(doy - (153 * mp + 2) / 5 + 1);
+		m = (int64_t)(mp < 10 ? mp + 3 : mp - 9);
+		y += m <= 2;
+		snprintf(frac, sizeof frac, "%04d-", (int)y);
+		umpa_sbuf_puts(b, frac);
+		snprintf(frac, sizeof frac, "%02d-%02d ", (int)m, (int)d);
+		umpa_sbuf_puts(b, frac);
+		put_hms(s, p->ts_nsec / div, digits, b);
+		break;
+	default:
+		umpa_render_time(p, nsec, b);
+		break;
+	}
+	umpa_sbuf_putc(b, ' ');
 }
 
 static void put_marks(const struct umpa_layer *l, struct umpa_sbuf *b)
@@ -189,12 +260,13 @@ void umpa_render_line(const struct umpa_pkt *p, const struct umpa_render_opts *o
 {
 	size_t start;
 
-	umpa_render_time(p, o && o->ts_nsec, b);
-	umpa_sbuf_putc(b, ' ');
+	render_stamp(p, o, b);
 	start = b->len;
 	for (unsigned i = 0; i < p->nlayers; i++) {
 		const struct umpa_layer *l = &p->l[i];
-		if (l->proto->summary)
+		if (l->proto->summary_ctx && o)
+			l->proto->summary_ctx(p, i, o, b);
+		else if (l->proto->summary)
 			l->proto->summary(p, i, b);
 	}
 	if (b->len == start) { /* nobody said anything: name the layers */

@@ -25,7 +25,10 @@ int umpa_capr_linktype(const struct umpa_capr *r);
 /** True when the file carries nanosecond timestamps. */
 int umpa_capr_nsec(const struct umpa_capr *r);
 
-/** Apply a BPF filter expression to the packets read. */
+/**
+ * Apply a BPF filter expression to the packets read: umpa_capr_next skips
+ * the others, and umpa_capr_number still counts them.
+ */
 int umpa_capr_filter(struct umpa_capr *r, const char *bpf, struct umpa_err *e);
 
 /**
@@ -35,6 +38,12 @@ int umpa_capr_filter(struct umpa_capr *r, const char *bpf, struct umpa_err *e);
  * record that could not be read.  Packets read before an error stay valid.
  */
 int umpa_capr_next(struct umpa_capr *r, struct umpa_pkt *p, struct umpa_err *e);
+
+/**
+ * The file's own number (1-based) of the packet umpa_capr_next returned last,
+ * counting the packets a filter skipped (tcpdump's and tshark's frame numbers).
+ */
+uint64_t umpa_capr_number(const struct umpa_capr *r);
 
 /** Close the reader. Returns NULL. */
 struct umpa_capr *umpa_capr_close(struct umpa_capr *r);

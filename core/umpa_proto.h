@@ -92,6 +92,8 @@ enum umpa_pflag {
 #define UMPA_FIELDS_CHECK(t, n) _Static_assert(sizeof(t) / sizeof((t)[0]) == (n), #t " must have " #n " entries")
 
 /** A protocol description. */
+struct umpa_render_opts;
+
 struct umpa_proto {
 	const char *name;    /**< Wireshark protocol name and Lua constructor: "ip" */
 	const char *aliases; /**< comma-separated ("ipv4,ip4"), or NULL */
@@ -151,6 +153,14 @@ struct umpa_proto {
 	 */
 	int (*answers)(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli, char *why,
 		       size_t whylen);
+
+	/**
+	 * The one-line summary when it depends on the renderer's options or on
+	 * earlier packets (TCP's relative sequence numbers: @p o->relseq).  When
+	 * set, the one-line renderer calls it instead of summary.  May be NULL.
+	 */
+	void (*summary_ctx)(const struct umpa_pkt *p, unsigned li, const struct umpa_render_opts *o,
+			    struct umpa_sbuf *out);
 };
 
 /** Find a field of @p proto by short name, Wireshark name or alias. NULL if none. */

@@ -59,10 +59,31 @@ void umpa_emit_close(struct umpa_emit *em);
 /** Emit one table field of layer @p li (used by the renderers; hooks may reuse it). */
 void umpa_emit_field(struct umpa_emit *em, const struct umpa_pkt *p, unsigned li, const struct umpa_field *f);
 
+/** Time stamp forms of the one-line output, as tcpdump's -t options. */
+enum umpa_ts_mode {
+	UMPA_TS_TIME = 0,        /**< time of day, UTC (tcpdump's default) */
+	UMPA_TS_NONE = 1,        /**< none (-t) */
+	UMPA_TS_EPOCH = 2,       /**< seconds since the epoch (-tt) */
+	UMPA_TS_DELTA = 3,       /**< since the previous packet (-ttt) */
+	UMPA_TS_DATE = 4,        /**< date and time of day, UTC (-tttt) */
+	UMPA_TS_SINCE_FIRST = 5, /**< since the first packet (-ttttt) */
+};
+
 /** Options for the renderers. */
 struct umpa_render_opts {
 	uint64_t number; /**< frame number (1-based) */
 	int ts_nsec;     /**< print nanoseconds rather than microseconds */
+	/** How the one-line form starts (tcpdump's -t options); see enum umpa_ts_mode. */
+	int ts_mode;
+	/** For UMPA_TS_DELTA / UMPA_TS_SINCE_FIRST: the reference time the caller keeps
+	 * (the previous packet's, the first packet's); unset means "this packet". */
+	int ts_ref_set;
+	int64_t ts_ref_sec;   /**< reference seconds */
+	uint32_t ts_ref_nsec; /**< reference nanoseconds */
+	/** Optional: per-flow state for relative TCP sequence numbers (tcpdump's
+	 * default; NULL prints them absolute, as -S).  Owned by the caller
+	 * (umpa_relseq_new in umpa_protos.h). */
+	void *relseq;
 	/** Optional: two scratch buffers the tree and JSON renderers reuse, so that
 	 * rendering many packets allocates nothing once they have grown.  The
 	 * caller frees them with umpa_sbuf_free. */

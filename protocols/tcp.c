@@ -43,6 +43,7 @@
  * count 1), and the reply's seq within 2 of the request's ack.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -763,7 +764,8 @@ static void tcp_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit 
 }
 
 /* tcpdump's text for one option (print-tcp.c). */
-static void topt_summary(const struct topt *o, struct umpa_sbuf *out)
+/* @p sackbase: subtracted from SACK edges (relative numbers, as the ack's). */
+static void topt_summary(const struct topt *o, uint32_t sackbase, struct umpa_sbuf *out)
 {
 	const struct topt_desc *dsc = topt_desc(o->kind);
 
@@ -792,9 +794,9 @@ static void topt_summary(const struct topt *o, struct umpa_sbuf *out)
 		umpa_sbuf_putc(out, ' ');
 		for (uint32_t i = 0; i + 8 <= o->dlen; i += 8) {
 			umpa_sbuf_putc(out, '{');
-			umpa_sbuf_put_u64(out, sack_edge(o, i));
+			umpa_sbuf_put_u64(out, (uint32_t)(sack_edge(o, i) - sackbase));
 			umpa_sbuf_putc(out, ':');
-			umpa_sbuf_put_u64(out, sack_edge(o, i + 4));
+			umpa_sbuf_put_u64(out, (uint32_t)(sack_edge(o, i + 4) - sackbase));
 			umpa_sbuf_putc(out, '}');
 		}
 		break;
@@ -817,18 +819,101 @@ static void topt_summary(const struct topt *o, struct umpa_sbuf *out)
 	}
 }
 
-/* tcpdump -nn -S: "Flags [S.], seq 1, ack 2, win 8192, options [mss 1460], length 0".
- * Sequence numbers are absolute (a single packet has nothing to be relative
- * to).  A protocol that follows (DNS) appends its own text, separator
- * included, as tcpdump prints "length 58 17177+ A? ...". */
+/* ---- relative sequence numbers (tcpdump's tcp_seq_hash) ---- */
+
+#define RELSEQ_SLOTS 4096u
+
+struct relseq_slot_ {
+	uint8_t key[36]; /* lower address, higher address, ports in that order */
+	uint8_t used;
+	uint32_t seq, ack; /* bases of the direction from the lower address */
+};
+
+void *umpa_relseq_new(void)
+{
+	return calloc(RELSEQ_SLOTS, sizeof(struct relseq_slot_));
+}
+
+void umpa_relseq_free(void *t)
+{
+	free(t);
+}
+
+/* Rewrite *seq and *ack relative to the flow's bases (tcpdump's rules); needs the IP layer before li. */
+static void relseq_apply_(void *tab, const struct umpa_pkt *p, unsigned li, uint16_t sport, uint16_t dport,
+			  uint16_t flags, uint32_t *seq, uint32_t *ack, uint32_t *ackbase)
+{
+	struct relseq_slot_ *t = tab, *sl;
+	uint8_t src[16] = {0}, dst[16] = {0}, key[36] = {0};
+	struct umpa_cur c;
+	unsigned alen, aoff;
+	int cmp, rev;
+	uint32_t h = 2166136261u;
+
+	if (!tab || li == 0 || !(flags & TH_ACK))
+		return;
+	if (p->l[li - 1].proto == &umpa_proto_ip)
+		alen = 4, aoff = 12;
+	else if (p->l[li - 1].proto == &umpa_proto_ipv6)
+		alen = 16, aoff = 8;
+	else
+		return;
+	umpa_layer_cur(p, li - 1, &c);
+	if (umpa_cur_copy_at(&c, aoff, alen, src) < 0 || umpa_cur_copy_at(&c, aoff + alen, alen, dst) < 0)
+		return;
+	cmp = memcmp(src, dst, alen);
+	rev = cmp > 0 || (cmp == 0 && sport > dport);
+	memcpy(key, rev ? dst : src, 16);
+	memcpy(key + 16, rev ? src : dst, 16);
+	key[32] = (uint8_t)((rev ? dport : sport) >> 8);
+	key[33] = (uint8_t)(rev ? dport : sport);
+	key[34] = (uint8_t)((rev ? sport : dport) >> 8);
+	key[35] = (uint8_t)(rev ? sport : dport);
+	for (unsigned i = 0; i < sizeof key; i++)
+		h = (h ^ key[i]) * 16777619u;
+	sl = &t[h % RELSEQ_SLOTS];
+	if (!sl->used || memcmp(sl->key, key, sizeof key) != 0 || (flags & TH_SYN)) {
+		memcpy(sl->key, key, sizeof key);
+		sl->used = 1;
+		if (rev)
+			sl->ack = *seq, sl->seq = *ack - 1;
+		else
+			sl->seq = *seq, sl->ack = *ack - 1;
+	} else if (rev) {
+		*seq -= sl->ack, *ack -= sl->seq;
+	} else {
+		*seq -= sl->seq, *ack -= sl->ack;
+	}
+	*ackbase = rev ? sl->seq : sl->ack;
+}
+
+static void tcp_summary_(const struct umpa_pkt *p, unsigned li, void *relseq, struct umpa_sbuf *out);
+
+/* tcpdump -nn: "Flags [S.], seq 1, ack 2, win 8192, options [mss 1460], length 0".
+ * Sequence numbers are absolute here (tcpdump -S: a single packet has nothing
+ * to be relative to); with the renderer's relseq table (tcp_summary_ctx) they
+ * are relative to the connection's first, as tcpdump prints them.  A protocol
+ * that follows (DNS) appends its own text, separator included, as tcpdump
+ * prints "length 58 17177+ A? ...". */
 static void tcp_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out)
+{
+	tcp_summary_(p, li, NULL, out);
+}
+
+static void tcp_summary_ctx(const struct umpa_pkt *p, unsigned li, const struct umpa_render_opts *o,
+			    struct umpa_sbuf *out)
+{
+	tcp_summary_(p, li, o->relseq, out);
+}
+
+static void tcp_summary_(const struct umpa_pkt *p, unsigned li, void *relseq, struct umpa_sbuf *out)
 {
 	static const char fl[] = "FSRP.UEWe";
 	const struct umpa_layer *l = &p->l[li];
 	struct umpa_cur c;
 	struct topt_it it;
 	struct topt o;
-	uint32_t seq, ack, pay;
+	uint32_t seq, ack, pay, sackbase = 0;
 	uint16_t offfl, win, urp, flags;
 	int r;
 
@@ -840,6 +925,11 @@ static void tcp_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf 
 		return;
 	}
 	flags = offfl & 0x0fff;
+	if (relseq) {
+		uint16_t sport, dport;
+		if (umpa_cur_be16_at(&c, 0, &sport) == 0 && umpa_cur_be16_at(&c, 2, &dport) == 0)
+			relseq_apply_(relseq, p, li, sport, dport, flags, &seq, &ack, &sackbase);
+	}
 	pay = l->hlen <= l->len ? l->len - l->hlen : 0;
 	umpa_sbuf_puts(out, "Flags [");
 	if (!(flags & 0x1ff))
@@ -873,7 +963,7 @@ static void tcp_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf 
 			if (!first)
 				umpa_sbuf_putc(out, ',');
 			first = 0;
-			topt_summary(&o, out);
+			topt_summary(&o, sackbase, out);
 		}
 		if (r == TOPT_BAD)
 			umpa_sbuf_puts(out, first ? "[bad opt]" : ",[bad opt]");
@@ -972,6 +1062,7 @@ const struct umpa_proto umpa_proto_tcp = {
     .set_var = tcp_set_var,
     .details = tcp_details,
     .summary = tcp_summary,
+    .summary_ctx = tcp_summary_ctx,
     .hashret = tcp_hashret,
     .answers = tcp_answers,
 };

@@ -39,6 +39,18 @@ extern const struct umpa_proto umpa_proto_icmp;
 extern const struct umpa_proto umpa_proto_icmpv6;
 extern const struct umpa_proto umpa_proto_udp;
 extern const struct umpa_proto umpa_proto_tcp;
+
+/**
+ * Per-flow state for relative TCP sequence and acknowledgement numbers in
+ * the one-line form, as tcpdump keeps it (without -S): the first packet with
+ * ACK set of a connection (or a new SYN) records both directions' bases and is
+ * printed absolute; later ones are printed relative.  A fixed table (no
+ * allocation per packet): a flow that collides with another replaces it.
+ * Put it in umpa_render_opts.relseq.  NULL on out of memory.
+ */
+void *umpa_relseq_new(void);
+/** Free a table from umpa_relseq_new (NULL is fine). */
+void umpa_relseq_free(void *t);
 extern const struct umpa_proto umpa_proto_dns;
 extern const struct umpa_proto umpa_proto_tls; /* one TLS record (protocols/tls.c) */
 

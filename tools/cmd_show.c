@@ -10,9 +10,19 @@
 #include "umpa_render.h"
 #include "umpa_tool.h"
 
-static const char show_usage[] = "usage: umpa show FILE [-v | --json] [-c N] [-f BPF] [--nsec] [--stats]\n"
+static const char show_usage[] = "usage: umpa show [-r] FILE [OPTIONS] [BPF FILTER...]\n"
 				 "\n"
 				 "Dissect every packet of FILE (pcap or pcapng; '-' reads standard input).\n"
+				 "Options may come anywhere; words after the file are a BPF filter, as\n"
+				 "tcpdump takes them ('umpa show x.pcap udp port 53').\n"
+				 "  -r FILE      the file (as tcpdump -r); without -r the first word is the file\n"
+				 "  -n           accepted (umpa never resolves names)\n"
+				 "  -t, -tt, -ttt, -tttt, -ttttt  time stamps as tcpdump: none, epoch seconds,\n"
+				 "               since the previous packet, date and time, since the first\n"
+				 "  -x, -X       also the packet (from the network header) in hex / hex+ASCII,\n"
+				 "               as tcpdump -x / -X; -xx, -XX include the link header\n"
+				 "  -S           absolute TCP sequence numbers (default: relative to the\n"
+				 "               flow's first, as tcpdump)\n"
 				 "  (default)    one line per packet, like tcpdump -nn (UTC time of day)\n"
 				 "  -v           a field tree per packet, fields named as in Wireshark\n"
 				 "  --json       one JSON object per line, keyed by Wireshark field names\n"
@@ -20,26 +30,57 @@ static const char show_usage[] = "usage: umpa show FILE [-v | --json] [-c N] [-f
 				 "  -f BPF       only packets matching the BPF filter expression\n"
 				 "  --nsec       nanosecond timestamps in the one-line and tree forms\n"
 				 "  --stats      at the end, print packet, truncated and invalid counts on stderr\n"
+				 "  --stats conv      print conversations (IP pairs, TCP and UDP 5-tuples: frames,\n"
+				 "               bytes each way, start, duration) instead of the packets, as\n"
+				 "               tshark -q -z conv,ip -z conv,tcp -z conv,udp\n"
+				 "  --stats proto     the protocol hierarchy (tshark -q -z io,phs)\n"
+				 "  --stats io[,S]    frames and bytes per S-second interval (default 1; tshark\n"
+				 "               -q -z io,stat,S)\n"
 				 "  --no-reassembly  show each TCP segment alone (TLS records split across\n"
 				 "               segments are otherwise shown reassembled, in the last frame)\n"
 				 "Truncated (not captured) and invalid (a field that lies) layers are marked.\n"
 				 "A broken file ends with a one-line error naming the byte offset; the packets\n"
 				 "before it are shown.  Exit status: 0 ok, 1 unreadable or broken file, 2 usage.\n";
 
+/* "conv", "proto", "io" or "io,SECONDS". */
+static int show_stats_kind_(const char *a, enum show_stats_kind *k, double *iv)
+{
+	char *end;
+
+	if (!strcmp(a, "conv"))
+		*k = SHOW_STATS_CONV;
+	else if (!strcmp(a, "proto"))
+		*k = SHOW_STATS_PROTO;
+	else if (!strcmp(a, "io"))
+		*k = SHOW_STATS_IO, *iv = 1;
+	else if (!strncmp(a, "io,", 3)) {
+		*k = SHOW_STATS_IO;
+		*iv = strtod(a + 3, &end);
+		if (*end || !(*iv >= 1e-6 && *iv <= 1e9))
+			return -1;
+	} else
+		return -1;
+	return 0;
+}
+
 int cmd_show(int argc, char **argv)
 {
 	enum tool_fmt mode = TOOL_FMT_LINE;
 	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"nsec", no_argument, NULL, 'n'},
-	    {"stats", no_argument, NULL, 's'},
-	    {"no-reassembly", no_argument, NULL, 'R'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, 'j'},        {"nsec", no_argument, NULL, 'N'},
+	    {"stats", optional_argument, NULL, 's'}, {"no-reassembly", no_argument, NULL, 'R'},
+	    {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
 	};
 	unsigned long limit = 0;
 	const char *bpf = NULL;
 	int nsec = 0, stats = 0, noreasm = 0, c, rc = UMPA_EXIT_OK;
+	struct tool_dump dump = {0};
+	enum show_stats_kind skind = SHOW_STATS_CONV;
+	double sint = 1;
+	struct show_stats *sst = NULL;
+	char statsarg[64]; /* "--stats=KIND" made of "--stats KIND" */
+	const char *file = NULL;
+	char *bpfbuf = NULL;
 	struct umpa_reasm *reasm = NULL;
 	struct umpa_err e = {0};
 	struct umpa_capr *r;
@@ -49,9 +90,31 @@ int cmd_show(int argc, char **argv)
 	struct umpa_render_opts ro = {.scratch = scratch};
 	uint64_t n = 0, ntrunc = 0, ninval = 0;
 
+	/* "--stats KIND" as two words (tshark's -z habit): make it "--stats=KIND" */
+	for (int i = 1; i + 1 < argc; i++) {
+		enum show_stats_kind k;
+		double iv;
+		if (!strcmp(argv[i], "--stats") && show_stats_kind_(argv[i + 1], &k, &iv) == 0) {
+			snprintf(statsarg, sizeof statsarg, "--stats=%s", argv[i + 1]);
+			argv[i] = statsarg;
+			memmove(&argv[i + 1], &argv[i + 2], (size_t)(argc - i - 2) * sizeof *argv);
+			argc--;
+			break;
+		}
+	}
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+vc:f:h", opts, NULL)) != -1) {
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "vc:f:hr:" TOOL_DUMP_OPTS, opts, NULL)) != -1) {
+		if (tool_dump_opt(c, &dump))
+			continue;
 		switch (c) {
+		case 'r':
+			if (file) {
+				tool_err("show: one file at a time (got '%s' too)", optarg);
+				return UMPA_EXIT_USAGE;
+			}
+			file = optarg;
+			break;
 		case 'v':
 			mode = TOOL_FMT_TREE;
 			break;
@@ -64,11 +127,17 @@ int cmd_show(int argc, char **argv)
 		case 'f':
 			bpf = optarg;
 			break;
-		case 'n':
+		case 'N':
 			nsec = 1;
 			break;
 		case 's':
 			stats = 1;
+			if (optarg && show_stats_kind_(optarg, &skind, &sint) < 0) {
+				tool_err("show: --stats takes conv, proto or io[,SECONDS], not '%s'", optarg);
+				return UMPA_EXIT_USAGE;
+			}
+			if (optarg)
+				stats = 2;
 			break;
 		case 'R':
 			noreasm = 1;
@@ -81,25 +150,51 @@ int cmd_show(int argc, char **argv)
 			return UMPA_EXIT_USAGE;
 		}
 	}
-	if (optind != argc - 1) {
-		tool_err(optind >= argc ? "show: which file? (try 'umpa show --help')"
-					: "show: one file at a time (got '%s' too)",
-			 optind < argc - 1 ? argv[optind + 1] : "");
+	if (!file && optind < argc)
+		file = argv[optind++];
+	if (!file) {
+		tool_err("show: which file? (try 'umpa show --help')");
 		return UMPA_EXIT_USAGE;
 	}
-	r = umpa_capr_open(argv[optind], &e);
+	if (optind < argc) { /* the rest is a BPF expression, as tcpdump's */
+		if (bpf) {
+			tool_err("show: a filter both in -f and after the file ('%s')", argv[optind]);
+			return UMPA_EXIT_USAGE;
+		}
+		if (!(bpf = bpfbuf = tool_join_args(argc, argv, optind))) {
+			tool_err("show: out of memory");
+			return UMPA_EXIT_ERROR;
+		}
+	}
+	if ((c = tool_dump_setup(&dump, &ro, "show")) != UMPA_EXIT_OK) {
+		free(bpfbuf);
+		return c;
+	}
+	r = umpa_capr_open(file, &e);
 	if (!r) {
 		tool_err("%s", e.msg);
+		tool_dump_free(&ro);
+		free(bpfbuf);
 		return UMPA_EXIT_ERROR;
 	}
 	if (bpf && umpa_capr_filter(r, bpf, &e) < 0) {
 		tool_err("%s", e.msg);
 		umpa_capr_close(r);
+		tool_dump_free(&ro);
+		free(bpfbuf);
 		return UMPA_EXIT_USAGE;
 	}
+	free(bpfbuf);
 	ro.ts_nsec = nsec;
 	if (!noreasm && !(reasm = umpa_reasm_open(NULL, &e))) {
 		tool_err("show: %s", e.msg);
+		umpa_capr_close(r);
+		return UMPA_EXIT_ERROR;
+	}
+	if (stats == 2 && !(sst = show_stats_new(skind, sint))) {
+		tool_err("show: out of memory");
+		umpa_reasm_close(reasm);
+		tool_dump_free(&ro);
 		umpa_capr_close(r);
 		return UMPA_EXIT_ERROR;
 	}
@@ -117,8 +212,13 @@ int cmd_show(int argc, char **argv)
 		}
 		n++;
 		umpa_dissect(&p);
-		ro.number = n;
-		umpa_reasm_show(reasm, &p, n, (enum umpa_reasm_fmt)mode, &ro, &out);
+		ro.number = umpa_capr_number(r); /* the file's numbering, also under a filter */
+		if (sst) {
+			show_stats_add(sst, &p);
+			continue;
+		}
+		umpa_reasm_show(reasm, &p, ro.number, (enum umpa_reasm_fmt)mode, &ro, &out);
+		tool_dump_after(&dump, &p, &ro, &out);
 		for (unsigned i = 0; i < p.nlayers; i++) { /* after reassembly dropped the layers it replaced */
 			ntrunc += (p.l[i].flags & UMPA_L_TRUNCATED) != 0;
 			ninval += (p.l[i].flags & UMPA_L_INVALID) != 0;
@@ -127,6 +227,10 @@ int cmd_show(int argc, char **argv)
 			fwrite(out.s, 1, out.len, stdout);
 			umpa_sbuf_reset(&out);
 		}
+	}
+	if (sst && show_stats_print(sst, stdout) < 0 && rc == UMPA_EXIT_OK) {
+		tool_err("show: out of memory: the statistics are incomplete");
+		rc = UMPA_EXIT_ERROR;
 	}
 	if (out.len)
 		fwrite(out.s, 1, out.len, stdout);
@@ -140,7 +244,7 @@ int cmd_show(int argc, char **argv)
 	}
 	if (rc == UMPA_EXIT_ERROR && e.msg[0])
 		tool_err("%s", e.msg);
-	if (stats) {
+	if (stats == 1) {
 		struct umpa_reasm_stats rs;
 		fprintf(stderr, "%llu packets, %llu truncated layers, %llu invalid layers\n", (unsigned long long)n,
 			(unsigned long long)ntrunc, (unsigned long long)ninval);
@@ -153,7 +257,9 @@ int cmd_show(int argc, char **argv)
 				(unsigned long long)rs.reassembled, (unsigned long long)rs.held,
 				(unsigned long long)rs.duplicates, (unsigned long long)rs.dropped);
 	}
+	show_stats_free(sst);
 	umpa_reasm_close(reasm);
+	tool_dump_free(&ro);
 	umpa_sbuf_free(&out);
 	umpa_sbuf_free(&scratch[0]);
 	umpa_sbuf_free(&scratch[1]);

@@ -25,12 +25,14 @@
 #include "umpa_tool.h"
 
 static const char sniff_usage[] =
-    "usage: umpa sniff -i IFACE [-f BPF] [-c N] [-w FILE [--pcapng]] [-v | --json] [OPTIONS]\n"
+    "usage: umpa sniff -i IFACE [-f BPF] [-c N] [-w FILE [--pcapng]] [-v | --json] [OPTIONS] [BPF FILTER...]\n"
     "\n"
     "Capture packets on IFACE and print one line per packet (like 'umpa show'),\n"
-    "and/or write them to a capture file.\n"
+    "and/or write them to a capture file.  Options may come anywhere; other words\n"
+    "are a BPF filter, as tcpdump takes them ('umpa sniff -i eth0 udp port 53').\n"
     "  -i IFACE            the interface ('umpa ifaces' lists them)\n"
     "  -f BPF              only packets matching this BPF filter expression\n"
+    "  -n, -t..-ttttt, -x, -X, -xx, -XX, -S   as in 'umpa show' (tcpdump's)\n"
     "  -c N                stop after N packets\n"
     "  -w FILE             write the packets to FILE (pcap, nanosecond timestamps;\n"
     "                      '-' is standard output); nothing is printed unless --print\n"
@@ -64,6 +66,7 @@ struct sniff_ {
 	struct umpa_sbuf out;
 	struct umpa_sbuf scratch[2];
 	struct umpa_render_opts ro;
+	struct tool_dump dump;
 };
 
 /* One captured packet: write it, print it. */
@@ -83,6 +86,7 @@ static void sniff_pkt_(struct umpa_pkt *p, void *arg)
 		umpa_dissect(p);
 		s->ro.number = s->n;
 		tool_render(s->fmt, p, &s->ro, &s->out);
+		tool_dump_after(&s->dump, p, &s->ro, &s->out);
 	}
 	if (s->limit && s->n >= s->limit)
 		umpa_cap_breakloop(s->cap);
@@ -205,6 +209,7 @@ int cmd_sniff(int argc, char **argv)
 	enum umpa_capfmt wfmt = UMPA_CAP_PCAP;
 	int64_t timeout_ns = 0;
 	int c, force_print = 0, selftest = 0, rc = UMPA_EXIT_OK, sig;
+	char *bpfbuf = NULL;
 
 	memset(&s, 0, sizeof s);
 	s.fmt = TOOL_FMT_LINE;
@@ -217,7 +222,10 @@ int cmd_sniff(int argc, char **argv)
 	co.immediate = 0;
 	co.timeout_ms = 100;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+i:f:c:w:vZ:h", opts, NULL)) != -1) {
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "i:f:c:w:vZ:h" TOOL_DUMP_OPTS, opts, NULL)) != -1) {
+		if (tool_dump_opt(c, &s.dump))
+			continue;
 		switch (c) {
 		case 'i':
 			ifname = optarg;
@@ -287,23 +295,37 @@ int cmd_sniff(int argc, char **argv)
 			return UMPA_EXIT_USAGE;
 		}
 	}
-	if (optind < argc) {
-		tool_err("sniff: unexpected argument '%s' (a filter goes after -f)", argv[optind]);
-		return UMPA_EXIT_USAGE;
+	if (optind < argc) { /* a BPF expression as words, as tcpdump's */
+		if (co.filter) {
+			tool_err("sniff: a filter both in -f and as words ('%s')", argv[optind]);
+			return UMPA_EXIT_USAGE;
+		}
+		if (!(co.filter = bpfbuf = tool_join_args(argc, argv, optind))) {
+			tool_err("sniff: out of memory");
+			return UMPA_EXIT_ERROR;
+		}
 	}
 	if (!ifname) {
 		tool_err("sniff: which interface? (-i IFACE; 'umpa ifaces' lists them)");
+		free(bpfbuf);
 		return UMPA_EXIT_USAGE;
 	}
 	s.print = !wpath || force_print;
 	if (wpath && !strcmp(wpath, "-") && s.print) {
 		tool_err("sniff: -w - writes the capture to standard output: --print cannot share it");
+		free(bpfbuf);
 		return UMPA_EXIT_USAGE;
+	}
+	if ((c = tool_dump_setup(&s.dump, &s.ro, "sniff")) != UMPA_EXIT_OK) {
+		free(bpfbuf);
+		return c;
 	}
 
 	s.cap = umpa_cap_open(ifname, &co, &s.err);
+	free(bpfbuf); /* compiled into the handle */
 	if (!s.cap) {
 		tool_err("sniff: %s", s.err.msg);
+		tool_dump_free(&s.ro);
 		return UMPA_EXIT_ERROR;
 	}
 	if (wpath) {
@@ -311,6 +333,7 @@ int cmd_sniff(int argc, char **argv)
 		if (!s.w) {
 			tool_err("sniff: %s", s.err.msg);
 			umpa_cap_close(s.cap);
+			tool_dump_free(&s.ro);
 			return UMPA_EXIT_ERROR;
 		}
 	}
@@ -373,5 +396,6 @@ out:
 	umpa_sbuf_free(&s.out);
 	umpa_sbuf_free(&s.scratch[0]);
 	umpa_sbuf_free(&s.scratch[1]);
+	tool_dump_free(&s.ro);
 	return rc;
 }

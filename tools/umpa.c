@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "config.h"
+#include "umpa_cursor.h"
 #include "umpa_lua.h"
+#include "umpa_protos.h"
 #include "umpa_render.h"
 #include "umpa_sbuf.h"
 #include "umpa_tool.h"
@@ -129,6 +131,137 @@ void tool_time(const struct umpa_num_spec *spec, const char *opt, const char *va
 		tool_err("%s", e.msg);
 		exit(UMPA_EXIT_USAGE);
 	}
+}
+
+/* tcpdump's -x / -X: bytes from @p off of @p p, 16 a line: "\t0x0000:  4500 0054 ...  E..T". */
+static void tool_hex_(const struct umpa_pkt *p, unsigned off, int ascii, struct umpa_sbuf *out)
+{
+	struct umpa_cur c;
+	const uint8_t *d;
+	size_t n;
+	char buf[16];
+
+	umpa_cur_init(&c, p->data, p->len);
+	if (off > p->len || umpa_cur_ptr_at(&c, off, p->len - off, &d) < 0)
+		return;
+	n = p->len - off;
+	for (size_t i = 0; i < n; i += 16) {
+		size_t k = n - i < 16 ? n - i : 16, col = 0;
+		snprintf(buf, sizeof buf, "\t0x%04zx:  ", i);
+		umpa_sbuf_puts(out, buf);
+		for (size_t j = 0; j < k; j++) {
+			snprintf(buf, sizeof buf, "%02x", d[i + j]);
+			umpa_sbuf_puts(out, buf);
+			col += 2;
+			if (j % 2 == 1 && j + 1 < 16) {
+				umpa_sbuf_putc(out, ' ');
+				col++;
+			}
+		}
+		if (ascii) {
+			for (; col < 39; col++)
+				umpa_sbuf_putc(out, ' ');
+			umpa_sbuf_puts(out, "  ");
+			for (size_t j = 0; j < k; j++)
+				umpa_sbuf_putc(out, d[i + j] > 0x20 && d[i + j] < 0x7f ? (char)d[i + j] : '.');
+		} else if (out->len && out->s[out->len - 1] == ' ')
+			out->len--, out->s[out->len] = 0;
+		umpa_sbuf_putc(out, '\n');
+	}
+}
+
+/* Offset of the network header: after the link layers (tcpdump -x leaves them out). */
+static unsigned tool_net_off_(const struct umpa_pkt *p)
+{
+	static const char *const link[] = {"eth", "vlan", "sll", "sll2", "null"};
+	unsigned i = 0;
+
+	for (; i < p->nlayers; i++) {
+		unsigned k = 0;
+		while (k < sizeof link / sizeof link[0] && strcmp(p->l[i].proto->name, link[k]) != 0)
+			k++;
+		if (k == sizeof link / sizeof link[0])
+			break;
+	}
+	return i < p->nlayers ? p->l[i].off : p->len;
+}
+
+int tool_dump_opt(int c, struct tool_dump *d)
+{
+	switch (c) {
+	case 'n':
+		return 1;
+	case 't':
+		d->tcount++;
+		return 1;
+	case 'x':
+		d->xcount++;
+		return 1;
+	case 'X':
+		d->xcount++;
+		d->ascii = 1;
+		return 1;
+	case 'S':
+		d->abs = 1;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int tool_dump_setup(const struct tool_dump *d, struct umpa_render_opts *ro, const char *cmd)
+{
+	static const int modes[] = {UMPA_TS_TIME,  UMPA_TS_NONE, UMPA_TS_EPOCH,
+				    UMPA_TS_DELTA, UMPA_TS_DATE, UMPA_TS_SINCE_FIRST};
+
+	if (d->tcount > 5) {
+		tool_err("%s: at most -ttttt (got %d t's)", cmd, d->tcount);
+		return UMPA_EXIT_USAGE;
+	}
+	ro->ts_mode = modes[d->tcount];
+	if (!d->abs && !(ro->relseq = umpa_relseq_new())) {
+		tool_err("%s: out of memory", cmd);
+		return UMPA_EXIT_ERROR;
+	}
+	return UMPA_EXIT_OK;
+}
+
+void tool_dump_after(const struct tool_dump *d, const struct umpa_pkt *p, struct umpa_render_opts *ro,
+		     struct umpa_sbuf *out)
+{
+	if (d->xcount)
+		tool_hex_(p, d->xcount > 1 ? 0 : tool_net_off_(p), d->ascii, out);
+	if (ro->ts_mode == UMPA_TS_DELTA || !ro->ts_ref_set) {
+		ro->ts_ref_set = 1;
+		ro->ts_ref_sec = p->ts_sec;
+		ro->ts_ref_nsec = p->ts_nsec;
+	}
+}
+
+void tool_dump_free(struct umpa_render_opts *ro)
+{
+	umpa_relseq_free(ro->relseq);
+	ro->relseq = NULL;
+}
+
+char *tool_join_args(int argc, char **argv, int from)
+{
+	size_t len = 1, at = 0;
+	char *s;
+
+	for (int i = from; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	if (!(s = malloc(len)))
+		return NULL;
+	for (int i = from; i < argc; i++) {
+		size_t n = strlen(argv[i]);
+		if (i > from)
+			s[at++] = ' ';
+		memcpy(s + at, argv[i], n);
+		at += n;
+	}
+	s[at] = 0;
+	return s;
 }
 
 void tool_render(enum tool_fmt fmt, const struct umpa_pkt *p, const struct umpa_render_opts *ro, struct umpa_sbuf *out)

@@ -3,6 +3,7 @@
 #define UMPA_TOOL_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "umpa_lua.h"
@@ -99,6 +100,45 @@ enum tool_fmt { TOOL_FMT_LINE = 0, TOOL_FMT_TREE = 1, TOOL_FMT_JSON = 2 };
 
 /** Append dissected packet @p p to @p out in format @p fmt (a tree is followed by a blank line). */
 void tool_render(enum tool_fmt fmt, const struct umpa_pkt *p, const struct umpa_render_opts *ro, struct umpa_sbuf *out);
+
+/** The short options tool_dump_opt takes (tcpdump's): -n -t -x -X -S. */
+#define TOOL_DUMP_OPTS "ntxXS"
+
+/** tcpdump's output options, shared by show and sniff. */
+struct tool_dump {
+	int tcount; /**< how many -t: the time stamp form (enum umpa_ts_mode) */
+	int xcount; /**< how many -x/-X: 1 from the network header, 2 with the link header */
+	int ascii;  /**< -X: hex and ASCII */
+	int abs;    /**< -S: absolute TCP sequence numbers */
+};
+
+/** Take getopt's @p c when it is one of TOOL_DUMP_OPTS (-n is accepted and ignored). Returns 1 if taken. */
+int tool_dump_opt(int c, struct tool_dump *d);
+
+/** Apply @p d to @p ro (time form, relative-sequence table); prints the error. Returns an exit code. */
+int tool_dump_setup(const struct tool_dump *d, struct umpa_render_opts *ro, const char *cmd);
+
+/** After packet @p p was rendered: its hex dump (-x/-X), and the reference time of -ttt/-ttttt. */
+void tool_dump_after(const struct tool_dump *d, const struct umpa_pkt *p, struct umpa_render_opts *ro,
+		     struct umpa_sbuf *out);
+
+/** Free what tool_dump_setup allocated in @p ro. */
+void tool_dump_free(struct umpa_render_opts *ro);
+
+/** argv[from..argc) joined with spaces (a BPF expression given as words), malloc'd; NULL when out of memory. */
+char *tool_join_args(int argc, char **argv, int from);
+
+/** `umpa show --stats KIND` (tools/show_stats.c): tshark's -z conv / io,phs / io,stat. */
+enum show_stats_kind { SHOW_STATS_CONV = 0, SHOW_STATS_PROTO = 1, SHOW_STATS_IO = 2 };
+struct show_stats;
+/** New statistics of @p kind; @p interval (seconds) for SHOW_STATS_IO. NULL when out of memory. */
+struct show_stats *show_stats_new(enum show_stats_kind kind, double interval);
+/** Count dissected packet @p p. */
+void show_stats_add(struct show_stats *s, const struct umpa_pkt *p);
+/** Print the tables to @p f. Returns -1 if memory ran out while counting (the tables are incomplete). */
+int show_stats_print(struct show_stats *s, FILE *f);
+/** Free (NULL is fine). */
+void show_stats_free(struct show_stats *s);
 
 int cmd_build(int argc, char **argv);
 int cmd_show(int argc, char **argv);
