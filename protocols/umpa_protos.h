@@ -40,7 +40,8 @@ extern const struct umpa_proto umpa_proto_icmpv6;
 extern const struct umpa_proto umpa_proto_udp;
 extern const struct umpa_proto umpa_proto_tcp;
 extern const struct umpa_proto umpa_proto_dns;
-extern const struct umpa_proto umpa_proto_tls; /* one TLS record (protocols/tls.c) */
+extern const struct umpa_proto umpa_proto_tls;   /* one TLS record (protocols/tls.c) */
+extern const struct umpa_proto umpa_proto_vxlan; /* VXLAN (UDP 4789) */
 
 /** RFC 8446's identifier of TLS alert description @p desc ("close_notify", "handshake_failure"), or NULL. */
 const char *umpa_tls_alert_name(unsigned desc);
