@@ -62,18 +62,30 @@
  * default).  p:copy() duplicates a packet.
  *
  * Sandbox: base (without dofile, loadfile, print, warn; load accepts only
- * text chunks), string (without string.dump), table, math and utf8.  No io,
+ * text chunks of at most 4 MiB; setmetatable refuses __gc; pcall and xpcall
+ * do not catch a limit), string (without string.dump; its pattern functions
+ * bounded), table, math and utf8.  No io,
  * os, package, require, debug or coroutine.  Memory is capped (256 MiB by
- * default: an allocation past it fails with "out of memory"; a packet
- * object holds about 1.7 KB of it, so about 150,000 live packet objects
- * fit) and so are VM instructions per call from the host (1e9 by default,
- * about 10 s of pure Lua on a slow machine: "instruction limit reached"),
- * so a script can neither exhaust the machine nor hang.  The instruction
- * counter restarts at each umpa_lua_* entry point and umpa_lua_set_limits();
- * once it runs out every instruction fails, so pcall cannot swallow the
- * error.  The count hook makes tight arithmetic loops about twice as slow;
- * code that mostly calls constructors and reads fields does not notice.
- * Nothing prints and nothing exits.
+ * default), counting everything a script makes: Lua's objects and what the
+ * binding's objects hold outside Lua (a packet's bytes, build plans, the
+ * tls{} key log; charged before they are allocated, given back by __gc).
+ * Past it an allocation fails with "memory limit (256 MiB) exceeded" (Lua's
+ * own, caught by pcall: "not enough memory"; a memory error may be caught,
+ * unlike the limits below); a packet object holds about 1.7 KB plus its
+ * bytes.  Nothing outside Lua is made while lua_close runs finalizers (what
+ * they made would never be finalized).  So are, per call from the host, VM
+ * instructions (1e9 by default:
+ * "instruction limit reached"), CPU time (5 s) and wall-clock time (10 s:
+ * "time limit exceeded (5 s CPU)"), so a script can neither exhaust the
+ * machine nor hang.  "Time" below says how the limits reach finalizers
+ * (refused), xpcall handlers, __close, metamethods and C functions (the
+ * pattern matcher of lua_strpat.c, table.move, the TLS pump of tls{}).  The
+ * budget restarts at each umpa_lua_* entry point, umpa_lua_pcall and
+ * umpa_lua_set_limits();
+ * once it runs out every instruction fails and pcall re-raises, so the
+ * error cannot be swallowed.  The count hook makes tight arithmetic loops
+ * about twice as slow; code that mostly calls constructors and reads
+ * fields does not notice.  Nothing prints and nothing exits.
  *
  * Speed: building compiles a stack once (layers pushed with their constant
  * fields into a base packet, every varying value parsed in advance), then
@@ -83,9 +95,15 @@
  * 256 expressions compiled.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -103,6 +121,16 @@
 #define LUA_INSTR_DEFAULT 1000000000ull
 /** The count hook runs every this many instructions. */
 #define HOOK_EVERY 1000
+/** Default CPU seconds per call from the host. */
+#define LUA_CPU_DEFAULT 5.0
+/** Default wall-clock seconds per call from the host. */
+#define LUA_WALL_DEFAULT 10.0
+/** The timer interrupts a running script this often (ns) so the hook looks at the clocks. */
+#define TICK_NS 10000000L
+/** The count hook also reads the clocks every this many of its calls (when no tick came). */
+#define POLL_EVERY 64
+/** Largest chunk load() compiles (bytes of source). */
+#define LOAD_MAX (4 << 20)
 /** Default expansion cap. */
 #define MAX_DEFAULT 1000000ul
 /** Deepest nesting of arrays of things to build, and of lists in values. */
@@ -119,10 +147,27 @@
 
 struct umpa_lua {
 	lua_State *L;
-	size_t mem;                          /* bytes Lua holds */
-	size_t mem_cap;                      /* most bytes Lua may hold */
+	size_t mem;                          /* bytes Lua holds, and bytes held outside it for the script */
+	size_t mem_cap;                      /* most bytes the script may hold */
+	size_t sb_charged;                   /* bytes of sb charged to mem */
+	int mem_refused;                     /* l_alloc refused the last growth: the next is Lua's retry */
+	unsigned long long evals;            /* calls from the host so far (umpa_lua_eval_) */
+	int closing;                         /* lua_close runs: nothing new may need a finalizer */
 	unsigned long long instr_cap;        /* VM instructions per host call */
 	unsigned long long hooks;            /* count-hook calls since the budget restarted */
+	unsigned long long charged;          /* instructions charged by C functions (umpa_lua_charge_) */
+	struct umpa_lua_deadline time;       /* time limits */
+	double cpu_used;                     /* CPU seconds of finished calls from the host */
+	struct timespec wall0;               /* when the running call from the host started */
+	struct timespec cpu0;                /* the thread's CPU clock then (estimated, see time_passed) */
+	int cpu0_known;                      /* cpu0 was taken */
+	timer_t timer;                       /* ticks while calls run (see "Time") */
+	pthread_t timer_thread;              /* the thread it signals */
+	int have_timer;                      /* 1: made; -1: cannot be had */
+	volatile sig_atomic_t armed;         /* the timer is ticking */
+	volatile sig_atomic_t running;       /* a call from the host runs */
+	volatile sig_atomic_t tick;          /* the timer ticked since the hook last looked */
+	int tripped;                         /* a limit was hit: every instruction re-raises it */
 	int code;                            /* umpa_errcode hint for the error being raised, or 0 */
 	int depth;                           /* entry points running (they nest through callbacks) */
 	int plan_busy;                       /* the shared plan is in use by a build */
@@ -165,7 +210,8 @@ struct lnet {
 /* A built packet. */
 struct lpkt {
 	struct umpa_pkt p;
-	int dirty; /* a field was written: finish again before use */
+	int dirty;      /* a field was written: finish again before use */
+	size_t charged; /* bytes of p.data charged to the memory cap */
 };
 
 /* A view of one layer of a packet; uservalue 1 is the packet. */
@@ -212,6 +258,7 @@ struct plan {
 	size_t nbytes, capbytes;
 	const void *key; /* the object compiled last (its layers are in base), or NULL */
 	uint64_t total;  /* how many packets it builds */
+	size_t charged;  /* bytes of the arrays and packets above charged to the memory cap */
 };
 
 /* One build: where the packets go. */
@@ -275,7 +322,20 @@ static void *uget(lua_State *L, int idx, enum utype t)
 	return utype(L, idx) == t ? lua_touserdata(L, idx) : NULL;
 }
 
-/* ---- memory and instruction limits ---- */
+/* ---- memory, instruction and time limits ---- */
+
+/* What a full collection forced by the cap must leave free for the script to go on (see l_alloc). */
+#define MEM_SLACK(U) ((U)->mem_cap / 16)
+/* Memory outside Lua comes back only in finalizers, which Lua's emergency collection (the one
+ * it runs when l_alloc refuses) does not call: outside memory may fill the cap but for this
+ * reserve, kept for Lua's own allocations, and the collection a charge forces calls them. */
+#define MEM_RESERVE(U) ((U)->mem_cap / 16)
+
+/* Room for @n more bytes under the cap? (U->mem may be over it after the cap was lowered) */
+static int mem_fits(const struct umpa_lua *U, size_t n)
+{
+	return U->mem <= U->mem_cap && n <= U->mem_cap - U->mem;
+}
 
 static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
@@ -289,37 +349,557 @@ static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 		U->mem -= osize;
 		return NULL;
 	}
-	if (nsize > osize && nsize - osize > U->mem_cap - U->mem)
-		return NULL; /* Lua collects garbage, retries, then raises "not enough memory" */
+	if (nsize > osize) {
+		/* refused: Lua runs a full (emergency) collection, asks once more, then raises
+		 * "not enough memory".  The second time, the collection must have left some
+		 * slack, or a script living at its cap would run a full collection of the
+		 * whole heap every few allocations, for minutes, before it finally fails. */
+		size_t more = nsize - osize;
+		if (U->mem_refused) {
+			U->mem_refused = 0;
+			if (!mem_fits(U, more + MEM_SLACK(U)))
+				return NULL;
+		} else if (!mem_fits(U, more)) {
+			U->mem_refused = 1;
+			return NULL;
+		}
+	}
 	n = realloc(ptr, nsize);
 	if (n)
 		U->mem = U->mem - osize + nsize;
 	return n;
 }
 
-static void count_hook(lua_State *L, lua_Debug *ar)
+/* Raise the memory-limit error (code ENOMEM). */
+static int mem_error(lua_State *L, struct umpa_lua *U)
+{
+	U->code = UMPA_ENOMEM;
+	if (U->closing)
+		return luaL_error(L, "memory outside Lua cannot be allocated while the state closes (in a finalizer)");
+	return luaL_error(L, "memory limit (%d MiB) exceeded", (int)(U->mem_cap >> 20));
+}
+
+/* May @n more bytes outside Lua be charged?  Runs a full collection when they do not fit at
+ * first (garbage packets give their bytes back in their finalizers; a no-op inside a
+ * finalizer, where Lua refuses to collect); after it, a slack must be left, as in l_alloc. */
+static int charge_fits(lua_State *L, struct umpa_lua *U, size_t n)
+{
+	if (U->closing || n > SIZE_MAX / 4)
+		return 0;
+	if (mem_fits(U, n + MEM_RESERVE(U)))
+		return 1;
+	lua_gc(L, LUA_GCCOLLECT);
+	return mem_fits(U, n + MEM_RESERVE(U) + MEM_SLACK(U));
+}
+
+/* Count @n bytes outside Lua (they fit), and tell the collector, which paces itself by Lua's
+ * own allocations, about them. */
+static void charge_now(lua_State *L, struct umpa_lua *U, size_t n)
+{
+	U->mem += n;
+	if (n >= 1024)
+		lua_gc(L, LUA_GCSTEP, (int)(n >> 10 < 65536 ? n >> 10 : 65536));
+}
+
+void umpa_lua_mem_charge_(lua_State *L, size_t n)
 {
 	struct umpa_lua *U = get_U(L);
 
-	(void)ar;
-	if (++U->hooks < U->instr_cap / HOOK_EVERY)
+	if (U->closing)
+		mem_error(L, U);
+	if (n == 0)
 		return;
-	/* from now on every instruction fails, so a pcall that catches the
-	 * error fails again at its caller's next instruction */
-	lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
-	U->code = UMPA_ERANGE;
-	luaL_where(L, 0);
-	lua_pushfstring(L, "instruction limit reached (%I Lua instructions): endless loop?", (lua_Integer)U->instr_cap);
-	lua_concat(L, 2);
-	lua_error(L);
+	if (!charge_fits(L, U, n))
+		mem_error(L, U);
+	charge_now(L, U, n);
 }
 
-/* Restart the instruction budget (each call from the host gets a full one). */
+void umpa_lua_mem_release_(lua_State *L, size_t n)
+{
+	struct umpa_lua *U = get_U(L);
+
+	U->mem = n < U->mem ? U->mem - n : 0;
+}
+
+void umpa_lua_mem_account_(lua_State *L, size_t *charged, size_t now)
+{
+	if (now > *charged)
+		umpa_lua_mem_charge_(L, now - *charged);
+	else
+		umpa_lua_mem_release_(L, *charged - now);
+	*charged = now;
+}
+
+int umpa_lua_closing_(lua_State *L)
+{
+	return get_U(L)->closing;
+}
+
+unsigned long long umpa_lua_eval_(lua_State *L)
+{
+	return get_U(L)->evals;
+}
+
+/*
+ * Time.  Every call from the host (an expression's evaluation, a chunk, a
+ * template's callback through umpa_lua_pcall) gets a budget of VM
+ * instructions, CPU seconds and wall-clock seconds (umpa_lua_set_deadline;
+ * optionally also CPU seconds over the state's life).  What enforces it, and
+ * why each piece is needed:
+ *
+ *   - the count hook runs every HOOK_EVERY instructions, counts them, and
+ *     reads the clocks every POLL_EVERY calls (CLOCK_MONOTONIC, from the
+ *     vDSO; the thread's CPU clock is a system call and is read only when
+ *     a CPU limit may be near: cpu_spent);
+ *   - a POSIX timer (CLOCK_MONOTONIC, every TICK_NS, signalled to the
+ *     thread running the script, while calls run; it stops itself at the
+ *     first tick that finds no call running, so a busy template does not
+ *     pay two system calls per callback) sets U->tick and
+ *     re-arms the hook to fire at the very next instruction (lua_sethook is
+ *     safe in a signal handler: Lua's own lua.c does this for ^C).  Without
+ *     it, 1000 instructions that each take 50 ms (concatenating 100 MB
+ *     strings, collectgarbage() on a full heap, utf8.len of a long string)
+ *     would pass 50 s between two looks at the clock;
+ *   - C functions that loop without running instructions charge their work
+ *     through umpa_lua_charge_(), which counts it as instructions and reads
+ *     the clocks after a tick: the pattern functions (lua_strpat.c: Lua's
+ *     matcher with a step counter; "a*" chains, ".-" chains and %b() are
+ *     exponential or quadratic) and table.move (2^62 elements move no
+ *     memory).  Every other C function of the sandbox does work bounded by
+ *     the memory cap (a copy, a sort, one garbage collection: at most a
+ *     second or two), and the next instruction after it sees the tick;
+ *   - Lua runs some code with hooks off, where neither the hook nor the
+ *     timer can stop it, and a script could put an endless loop there:
+ *     finalizers (__gc: GCTM sets allowhook = 0) and the message handler of
+ *     xpcall when the error came from a hook (the hook runs with hooks off
+ *     and the handler runs inside luaG_errormsg).  So setmetatable refuses a
+ *     metatable with __gc (a table is marked for finalization only when its
+ *     metatable has __gc at that moment, so adding it later does nothing),
+ *     and xpcall calls its handler after the stack unwound, as an ordinary
+ *     call under the hook (the only difference a script could see is where
+ *     a traceback would start, and there is no debug library).  __close
+ *     handlers and every other metamethod run with hooks on;
+ *   - once a limit is hit the state "trips": its message is kept, every
+ *     following instruction and every charge raises it again, and pcall and
+ *     xpcall re-raise it instead of returning false, so no script code runs
+ *     after a limit and the host sees the first message.  The next call from
+ *     the host starts a new budget.
+ *
+ * When the timer cannot be had (no signal number free because the host
+ * handles it, timer_create failing) the hook's polling remains, and only
+ * long single instructions can overrun.  The tick signal is TICK_SIGNAL;
+ * umpa_lua_open installs its handler unless the host already handles that
+ * signal (the handler finds its state through the timer's sigev_value, so
+ * no global state is kept).
+ */
+
+#define TICK_SIGNAL (SIGRTMIN + 4)
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id _sigev_un._tid /* glibc before 2.41 has no name for it */
+#endif
+
+static const char trip_key; /* registry: the message of the limit that was hit */
+
+static double ts_diff(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+/* Seconds of CPU the running call has used, given @wall seconds since it
+ * started.  Reading the thread's CPU clock is a system call (2-10 us in a
+ * VM), too dear for every call of a busy template, so the clock is first
+ * read when the call has run for a tick; the CPU time before that counts as
+ * the wall time it took (an upper bound).  Later it is read only when @wall
+ * says a CPU limit could have been passed (CPU time never exceeds it). */
+static double cpu_spent(struct umpa_lua *U, double wall, int need)
+{
+	struct timespec now;
+
+	if (!U->cpu0_known) {
+		if (wall < TICK_NS / 1e9 || clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) < 0)
+			return wall;
+		U->cpu0 = now;
+		U->cpu0.tv_sec -= (time_t)wall;
+		U->cpu0.tv_nsec -= (long)((wall - (double)(time_t)wall) * 1e9);
+		if (U->cpu0.tv_nsec < 0) {
+			U->cpu0.tv_nsec += 1000000000L;
+			U->cpu0.tv_sec--;
+		}
+		U->cpu0_known = 1;
+		return wall;
+	}
+	if (!need || clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) < 0)
+		return wall;
+	return ts_diff(&U->cpu0, &now);
+}
+
+/* Write into @buf which time limit the running call has passed; 0 when none. */
+static int time_passed(struct umpa_lua *U, char *buf, size_t n)
+{
+	struct timespec now;
+	double wall, cpu;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &now) < 0)
+		return 0;
+	wall = ts_diff(&U->wall0, &now);
+	if (U->time.wall > 0 && wall >= U->time.wall) {
+		snprintf(buf, n, "time limit exceeded (%g s wall clock)", U->time.wall);
+		return 1;
+	}
+	cpu = cpu_spent(U, wall,
+			(U->time.cpu > 0 && wall >= U->time.cpu) ||
+			    (U->time.total > 0 && U->cpu_used + wall >= U->time.total));
+	if (U->time.cpu > 0 && cpu >= U->time.cpu) {
+		snprintf(buf, n, "time limit exceeded (%g s CPU)", U->time.cpu);
+		return 1;
+	}
+	if (U->time.total > 0 && U->cpu_used + cpu >= U->time.total) {
+		snprintf(buf, n, "time limit exceeded (%g s CPU in total)", U->time.total);
+		return 1;
+	}
+	return 0;
+}
+
+/* Raise again the message of the limit that was hit. */
+static int rethrow(lua_State *L)
+{
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &trip_key) != LUA_TSTRING) {
+		lua_pop(L, 1);
+		lua_pushliteral(L, "limit exceeded");
+	}
+	return lua_error(L);
+}
+
+static void count_hook(lua_State *L, lua_Debug *ar);
+
+/* A limit was hit: keep its message (@what, at the script position @level,
+ * "in @fn" when a C function was running), make every following instruction
+ * fail with it, and raise it. */
+static int trip(lua_State *L, struct umpa_lua *U, const char *what, int level, const char *fn)
+{
+	U->tripped = 1;
+	U->code = UMPA_ERANGE;
+	lua_sethook(U->L, count_hook, LUA_MASKCOUNT, 1);
+	luaL_where(L, level);
+	if (fn)
+		lua_pushfstring(L, "%s in %s", what, fn);
+	else
+		lua_pushstring(L, what);
+	lua_concat(L, 2);
+	lua_pushvalue(L, -1);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &trip_key);
+	return lua_error(L);
+}
+
+/* Check the instruction budget (and the clocks when @clocks): raise when passed. */
+static void check_limits(lua_State *L, struct umpa_lua *U, int clocks, int level, const char *fn)
+{
+	char what[96];
+
+	if (U->hooks * HOOK_EVERY + U->charged >= U->instr_cap) {
+		snprintf(what, sizeof(what), "instruction limit reached (%llu Lua instructions)", U->instr_cap);
+		trip(L, U, what, level, fn);
+	}
+	if (clocks && time_passed(U, what, sizeof(what)))
+		trip(L, U, what, level, fn);
+}
+
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+	struct umpa_lua *U = get_U(L);
+	int forced = lua_gethookcount(L) != HOOK_EVERY;
+
+	(void)ar;
+	if (U->tripped) {
+		rethrow(L);
+		return;
+	}
+	if (forced) /* by the timer (or a charge): not HOOK_EVERY instructions */
+		lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
+	else
+		U->hooks++;
+	if (U->tick)
+		forced = 1;
+	U->tick = 0;
+	check_limits(L, U, forced || U->hooks % POLL_EVERY == 0, 0, NULL);
+}
+
+void umpa_lua_charge_(lua_State *L, unsigned long steps, const char *fn)
+{
+	struct umpa_lua *U = get_U(L);
+	int tick = U->tick;
+
+	if (U->tripped)
+		rethrow(L);
+	U->charged += steps;
+	U->tick = 0;
+	check_limits(L, U, tick, 1, fn);
+}
+
+int umpa_lua_budget_spent_(lua_State *L, unsigned long steps)
+{
+	struct umpa_lua *U = get_U(L);
+	char what[96];
+
+	U->charged += steps;
+	if (U->tripped || U->hooks * HOOK_EVERY + U->charged >= U->instr_cap)
+		return 1;
+	if (!U->tick)
+		return 0;
+	if (!time_passed(U, what, sizeof(what))) {
+		U->tick = 0;
+		return 0;
+	}
+	return 1; /* tick stays set: the caller's umpa_lua_charge_ raises it */
+}
+
+/* The timer's signal: look at the clocks at the next instruction; stop
+ * ticking once no call runs (timer_settime is async-signal-safe). */
+static void on_tick(int sig, siginfo_t *si, void *uctx)
+{
+	static const struct itimerspec off;
+	struct umpa_lua *U;
+
+	(void)sig;
+	(void)uctx;
+	if (!si || si->si_code != SI_TIMER || !(U = si->si_value.sival_ptr))
+		return;
+	if (!U->running) {
+		int saved = errno; /* the interrupted code's */
+		U->armed = 0;
+		timer_settime(U->timer, 0, &off, NULL);
+		errno = saved;
+		return;
+	}
+	U->tick = 1;
+	lua_sethook(U->L, count_hook, LUA_MASKCOUNT, 1);
+}
+
+/* Handle TICK_SIGNAL with on_tick unless the host handles it.  Returns 0 when ours. */
+static int tick_handler(void)
+{
+	struct sigaction sa, old;
+
+	if (sigaction(TICK_SIGNAL, NULL, &old) < 0)
+		return -1;
+	if (old.sa_flags & SA_SIGINFO)
+		return old.sa_sigaction == on_tick ? 0 : -1;
+	if (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_tick;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(TICK_SIGNAL, &sa, NULL);
+}
+
+/* Make the timer, signalling the calling thread.  A state is meant to run on
+ * one thread: the timer is made for the first that runs a call, and calls
+ * from another thread get no ticks (the hook's polling remains). */
+static int timer_make(struct umpa_lua *U)
+{
+	struct sigevent sev;
+
+	if (tick_handler() < 0)
+		return -1;
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = TICK_SIGNAL;
+	sev.sigev_value.sival_ptr = U;
+	sev.sigev_notify_thread_id = gettid();
+	if (timer_create(CLOCK_MONOTONIC, &sev, &U->timer) < 0)
+		return -1;
+	U->timer_thread = pthread_self();
+	return 1;
+}
+
+/* A call from the host starts: the timer ticks from now on.  Costs nothing
+ * when it still ticks from the last call (it stops itself at the first tick
+ * that finds no call running). */
+static void ticks_start(struct umpa_lua *U)
+{
+	static const struct itimerspec on = {{0, TICK_NS}, {0, TICK_NS}};
+
+	U->running = 1; /* before looking at armed: on_tick may run between the two */
+	if (U->armed)
+		return;
+	if (!U->have_timer)
+		U->have_timer = timer_make(U);
+	if (U->have_timer < 0 || !pthread_equal(U->timer_thread, pthread_self()))
+		return;
+	U->armed = 1;
+	timer_settime(U->timer, 0, &on, NULL);
+}
+
+/* Delete the timer, and a tick of it still pending (the thread blocks the
+ * signal), which would otherwise reach a freed state. */
+static void timer_free(struct umpa_lua *U)
+{
+	sigset_t pend, one;
+	struct timespec zero = {0, 0};
+
+	U->running = 0;
+	if (U->have_timer <= 0)
+		return;
+	timer_delete(U->timer);
+	if (pthread_equal(U->timer_thread, pthread_self()) && sigpending(&pend) == 0 &&
+	    sigismember(&pend, TICK_SIGNAL) == 1) {
+		sigemptyset(&one);
+		sigaddset(&one, TICK_SIGNAL);
+		while (sigtimedwait(&one, NULL, &zero) == TICK_SIGNAL)
+			;
+	}
+	U->have_timer = 0;
+}
+
+/* Restart the budget (each call from the host gets a full one). */
 static void budget_restart(struct umpa_lua *U)
 {
 	U->hooks = 0;
+	U->charged = 0;
 	U->code = 0;
+	U->evals++; /* per-evaluation budgets (tls{} work) restart too */
+	U->tripped = 0;
+	U->tick = 0;
+	U->cpu0_known = 0;
+	clock_gettime(CLOCK_MONOTONIC, &U->wall0);
 	lua_sethook(U->L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
+}
+
+/* A call from the host ends: count its CPU time. */
+static void budget_end(struct umpa_lua *U)
+{
+	struct timespec now;
+
+	U->running = 0;
+	if (U->time.total > 0 && clock_gettime(CLOCK_MONOTONIC, &now) == 0)
+		U->cpu_used += cpu_spent(U, ts_diff(&U->wall0, &now), 1);
+}
+
+/* ---- what the sandbox changes in the standard library (see "Time") ---- */
+
+/* pcall that cannot catch a limit. */
+static int safe_pcall(lua_State *L)
+{
+	int st;
+
+	luaL_checkany(L, 1);
+	st = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+	if (get_U(L)->tripped)
+		return rethrow(L);
+	luaL_checkstack(L, 1, "too many results");
+	lua_pushboolean(L, st == LUA_OK);
+	lua_insert(L, 1);
+	return lua_gettop(L);
+}
+
+/* xpcall(f, h, ...): f under pcall, then h(error) as an ordinary call under
+ * the hook (see "Time"); a limit is re-raised and h is not called. */
+static int safe_xpcall(lua_State *L)
+{
+	int n = lua_gettop(L), st;
+
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	lua_pushvalue(L, 1);
+	lua_rotate(L, 3, 1); /* f h f args... */
+	st = lua_pcall(L, n - 2, LUA_MULTRET, 0);
+	if (get_U(L)->tripped)
+		return rethrow(L);
+	if (st == LUA_OK) {
+		luaL_checkstack(L, 1, "too many results");
+		lua_pushboolean(L, 1);
+		lua_replace(L, 2);
+		return lua_gettop(L) - 1;
+	}
+	if (st != LUA_ERRMEM) { /* Lua calls no handler for memory errors either */
+		lua_pushvalue(L, 2);
+		lua_insert(L, -2);
+		lua_pcall(L, 1, 1, 0);
+		if (get_U(L)->tripped)
+			return rethrow(L);
+	}
+	lua_pushboolean(L, 0);
+	lua_insert(L, -2);
+	return 2;
+}
+
+/* setmetatable refusing __gc: finalizers run with hooks off. */
+static int safe_setmetatable(lua_State *L)
+{
+	lua_settop(L, 2);
+	if (lua_type(L, 2) == LUA_TTABLE) {
+		lua_pushliteral(L, "__gc");
+		if (lua_rawget(L, 2) != LUA_TNIL)
+			return luaL_error(L, "setmetatable: __gc is not allowed in the sandbox (a finalizer runs where "
+					     "no time limit can stop it)");
+		lua_pop(L, 1);
+	}
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, 2, 1);
+	return 1;
+}
+
+/* What table.move accepts as a table: a table, or a value with metamethod @field. */
+static void move_checktab(lua_State *L, int arg, const char *field)
+{
+	if (lua_type(L, arg) == LUA_TTABLE)
+		return;
+	if (luaL_getmetafield(L, arg, field) == LUA_TNIL)
+		luaL_typeerror(L, arg, "table");
+	lua_pop(L, 1);
+}
+
+/* table.move as Lua 5.4's, charging each element moved. */
+static int safe_move(lua_State *L)
+{
+	lua_Integer f = luaL_checkinteger(L, 2);
+	lua_Integer e = luaL_checkinteger(L, 3);
+	lua_Integer t = luaL_checkinteger(L, 4);
+	int tt = !lua_isnoneornil(L, 5) ? 5 : 1; /* destination table */
+
+	move_checktab(L, 1, "__index");
+	move_checktab(L, tt, "__newindex");
+	if (e >= f) {
+		lua_Integer n, i;
+		luaL_argcheck(L, f > 0 || e < LUA_MAXINTEGER + f, 3, "too many elements to move");
+		n = e - f + 1;
+		luaL_argcheck(L, t <= LUA_MAXINTEGER - n + 1, 4, "destination wrap around");
+		if (t > e || t <= f || (tt != 1 && !lua_compare(L, 1, tt, LUA_OPEQ))) {
+			for (i = 0; i < n; i++) {
+				if ((i & 4095) == 4095)
+					umpa_lua_charge_(L, 4096, "table.move");
+				lua_geti(L, 1, f + i);
+				lua_seti(L, tt, t + i);
+			}
+		} else {
+			for (i = n - 1; i >= 0; i--) {
+				if ((i & 4095) == 0)
+					umpa_lua_charge_(L, 4096, "table.move");
+				lua_geti(L, 1, f + i);
+				lua_seti(L, tt, t + i);
+			}
+		}
+	}
+	lua_pushvalue(L, tt);
+	return 1;
+}
+
+/* Put the bounded functions in place of the standard ones. */
+static void sandbox_stdlib(lua_State *L)
+{
+	lua_pushcfunction(L, safe_pcall);
+	lua_setglobal(L, "pcall");
+	lua_pushcfunction(L, safe_xpcall);
+	lua_setglobal(L, "xpcall");
+	lua_getglobal(L, "setmetatable");
+	lua_pushcclosure(L, safe_setmetatable, 1);
+	lua_setglobal(L, "setmetatable");
+	lua_getglobal(L, LUA_TABLIBNAME);
+	lua_pushcfunction(L, safe_move);
+	lua_setfield(L, -2, "move");
+	lua_pop(L, 1);
+	umpa_lua_strpat_open_(L);
 }
 
 /* ---- small helpers ---- */
@@ -1188,6 +1768,29 @@ static int stack_tostring(lua_State *L)
 
 /* ---- packets ---- */
 
+/* Charge what @lp's bytes hold now (they grow when a field is written).  Over
+ * the cap the bytes are freed at once (the object is then an empty packet)
+ * and the memory-limit error is raised. */
+static void pkt_account(lua_State *L, struct lpkt *lp)
+{
+	size_t now = lp->p.owned ? lp->p.cap : 0;
+	struct umpa_lua *U = get_U(L);
+
+	if (now <= lp->charged) {
+		umpa_lua_mem_account_(L, &lp->charged, now);
+		return;
+	}
+	if (charge_fits(L, U, now - lp->charged)) { /* (lp is on the stack: a collection keeps it) */
+		charge_now(L, U, now - lp->charged);
+		lp->charged = now;
+		return;
+	}
+	umpa_pkt_release(&lp->p);
+	umpa_lua_mem_release_(L, lp->charged);
+	lp->charged = 0;
+	mem_error(L, U);
+}
+
 /* Push a new packet object holding a copy of @src, its timestamp and its comment. */
 static struct lpkt *push_pkt_copy(lua_State *L, const struct umpa_pkt *src)
 {
@@ -1197,9 +1800,12 @@ static struct lpkt *push_pkt_copy(lua_State *L, const struct umpa_pkt *src)
 
 	umpa_pkt_init(&lp->p);
 	lp->dirty = 0;
-	luaL_setmetatable(L, MT_PKT); /* __gc frees what dup allocates */
+	lp->charged = 0;
+	luaL_setmetatable(L, MT_PKT);                     /* __gc frees what dup allocates and gives back its charge */
+	umpa_lua_mem_account_(L, &lp->charged, src->len); /* before allocating: may raise */
 	if (umpa_pkt_dup(&lp->p, src, &e) < 0)
 		luaL_error(L, "%s", e.msg);
+	pkt_account(L, lp);
 	lp->p.comment = NULL; /* borrowed from whoever made @src: it would dangle; the copy owns its own */
 	if (src->comment) {
 		lua_pushstring(L, src->comment);
@@ -1218,6 +1824,7 @@ static struct umpa_pkt *pkt_ready(lua_State *L, struct lpkt *lp)
 		if (umpa_pkt_finish(&lp->p, &e) < 0)
 			luaL_error(L, "%s", e.msg);
 		lp->dirty = 0;
+		pkt_account(L, lp);
 	}
 	return &lp->p;
 }
@@ -1227,6 +1834,8 @@ static int pkt_gc(lua_State *L)
 	struct lpkt *lp = lua_touserdata(L, 1);
 
 	umpa_pkt_release(&lp->p);
+	umpa_lua_mem_release_(L, lp->charged);
+	lp->charged = 0;
 	return 0;
 }
 
@@ -1262,6 +1871,7 @@ static int pkt_render(lua_State *L,
 	fn(p, &o, &U->sb);
 	if (U->sb.oom)
 		return luaL_error(L, "out of memory rendering a packet");
+	umpa_lua_mem_account_(L, &U->sb_charged, U->sb.cap); /* the buffer is kept for the next rendering */
 	n = U->sb.len;
 	if (n && U->sb.s[n - 1] == '\n')
 		n--;
@@ -1372,6 +1982,8 @@ static struct lpkt *layer_pkt(lua_State *L, unsigned *li)
 	lua_getiuservalue(L, 1, 1); /* the packet, at 4: kept alive while we work */
 	lp = lua_touserdata(L, 4);
 	*li = ll->li;
+	if (ll->li >= lp->p.nlayers) /* its bytes were freed: by its __gc (a finalizer reached it) or the memory cap */
+		luaL_error(L, "layer %d of a packet whose bytes were freed", (int)ll->li + 1);
 	return lp;
 }
 
@@ -1458,6 +2070,7 @@ static int layer_newindex(lua_State *L)
 		rc = set_from_lua(L, 3, &lp->p, li, f, &e);
 	}
 	lp->dirty = 1;
+	pkt_account(L, lp);
 	if (rc < 0) {
 		err_name_field(pr, f, &e);
 		return luaL_error(L, "%s", e.msg);
@@ -1485,6 +2098,8 @@ static int plan_gc(lua_State *L)
 	free(P->vars);
 	free(P->vals);
 	free(P->bytes);
+	umpa_lua_mem_release_(L, P->charged);
+	P->charged = 0;
 	P->vars = NULL;
 	P->vals = NULL;
 	P->bytes = NULL;
@@ -1492,8 +2107,8 @@ static int plan_gc(lua_State *L)
 	return 0;
 }
 
-/* Grow an array to hold one more element; raise on failure. */
-static void *grow(lua_State *L, void *arr, size_t *cap, size_t n, size_t more, size_t elem)
+/* Grow an array of plan @P to hold @more more elements, charging the bytes first; raise on failure. */
+static void *grow(lua_State *L, struct plan *P, void *arr, size_t *cap, size_t n, size_t more, size_t elem)
 {
 	void *a;
 	size_t c;
@@ -1501,14 +2116,28 @@ static void *grow(lua_State *L, void *arr, size_t *cap, size_t n, size_t more, s
 	if (n + more <= *cap)
 		return arr;
 	c = *cap ? *cap : 16;
-	while (c < n + more)
+	while (c < n + more) {
+		if (c > SIZE_MAX / 2 / elem)
+			return luaL_error(L, "a packet expression too large to compile"), NULL;
 		c *= 2;
+	}
+	umpa_lua_mem_charge_(L, (c - *cap) * elem);
+	P->charged += (c - *cap) * elem;
 	if (!(a = realloc(arr, c * elem))) {
 		get_U(L)->code = UMPA_ENOMEM;
 		luaL_error(L, "out of memory compiling a packet expression");
 	}
 	*cap = c;
 	return a;
+}
+
+/* Charge what the packets of plan @P hold now (its arrays are charged as they grow). */
+static void plan_account(lua_State *L, struct plan *P)
+{
+	size_t now = P->capvars * sizeof(*P->vars) + P->capvals * sizeof(*P->vals) + P->capbytes +
+		     (P->base.owned ? P->base.cap : 0) + (P->pkt.owned ? P->pkt.cap : 0);
+
+	umpa_lua_mem_account_(L, &P->charged, now);
 }
 
 /* Raise a build-phase error: "<prefix><msg>". */
@@ -1531,7 +2160,7 @@ static void compile_var(lua_State *L, struct bctx *c, unsigned li, const struct 
 	struct umpa_err e = {0};
 	int t = lua_gettop(L);
 
-	P->vars = grow(L, P->vars, &P->capvars, P->nvars, 1, sizeof(*P->vars));
+	P->vars = grow(L, P, P->vars, &P->capvars, P->nvars, 1, sizeof(*P->vars));
 	v = &P->vars[P->nvars];
 	*v = (struct pvar){.li = li, .f = f, .first = P->nvals};
 	if ((r = uget(L, t, T_RANGE))) {
@@ -1555,14 +2184,14 @@ static void compile_var(lua_State *L, struct bctx *c, unsigned li, const struct 
 		c->U->code = UMPA_ERANGE;
 		luaL_error(L, "%sexpression expands to more than %I packets", c->prefix, (lua_Integer)c->max);
 	}
-	P->vals = grow(L, P->vals, &P->capvals, P->nvals, v->n, sizeof(*P->vals));
+	P->vals = grow(L, P, P->vals, &P->capvals, P->nvals, v->n, sizeof(*P->vals));
 	for (lua_Integer i = 1, k = (lua_Integer)lua_rawlen(L, t); i <= k; i++) {
 		uint64_t nel = 1;
 		lua_rawgeti(L, t, i);
 		if ((r = uget(L, -1, T_RANGE)))
 			nel = r->n;
 		if ((nt = uget(L, -1, T_NET))) { /* a prefix in a list: its addresses, as bytes */
-			P->bytes = grow(L, P->bytes, &P->capbytes, P->nbytes, nt->n * nt->alen, 1);
+			P->bytes = grow(L, P, P->bytes, &P->capbytes, P->nbytes, nt->n * nt->alen, 1);
 			for (uint64_t j = 0; j < nt->n; j++) {
 				struct cval *cv = &P->vals[P->nvals++];
 				net_addr(nt->base, nt->alen, j, P->bytes + P->nbytes);
@@ -1593,7 +2222,7 @@ static void compile_var(lua_State *L, struct bctx *c, unsigned li, const struct 
 				uint32_t n;
 				if (umpa_field_get_bytes(&U->scratch, 0, f, &b, &n) < 0)
 					luaL_error(L, "%s%s.%s: cannot read back", c->prefix, pr->name, f->name);
-				P->bytes = grow(L, P->bytes, &P->capbytes, P->nbytes, n, 1);
+				P->bytes = grow(L, P, P->bytes, &P->capbytes, P->nbytes, n, 1);
 				memcpy(P->bytes + P->nbytes, b, n);
 				cv->kind = CV_BYTES;
 				cv->u = P->nbytes;
@@ -1719,6 +2348,7 @@ static void compile_layers(lua_State *L, struct bctx *c, int items)
 	if (base->nlayers)
 		base->linktype = umpa_linktype_for_proto(base->l[0].proto);
 	P->total = total;
+	plan_account(L, P);
 }
 
 static void run_plan(lua_State *L, struct bctx *c);
@@ -1759,6 +2389,7 @@ static void run_plan(lua_State *L, struct bctx *c)
 			}
 		if (umpa_pkt_finish(&P->pkt, &e) < 0)
 			build_error(L, c, &e);
+		plan_account(L, P); /* the reused packet may have grown (a few adds when it has not) */
 		emit(L, c, &P->pkt);
 		for (vi = P->nvars; vi-- > 0;) { /* the odometer: the last digit turns fastest */
 			if (++P->vars[vi].cur < P->vars[vi].n)
@@ -1921,6 +2552,8 @@ static void build_values(lua_State *L, struct bctx *c, int first, int last)
 				   (lua_Integer)c->max, (lua_Integer)total);
 		luaL_error(L, "%sexpression expands to more than %I packets", c->prefix, (lua_Integer)c->max);
 	}
+	if (c->U->closing) /* the plans' finalizers have run or will not: nothing may grow them */
+		luaL_error(L, "%scannot build while the state closes (in a finalizer)", c->prefix);
 	if ((shared = !c->U->plan_busy)) { /* the state's plan, when no other build uses it */
 		lua_rawgetp(L, LUA_REGISTRYINDEX, &plan_key);
 		P = lua_touserdata(L, -1);
@@ -1991,8 +2624,63 @@ static int l_packets(lua_State *L)
 
 /* ---- the state ---- */
 
+/* What load returns when it cannot: nil and @msg (NULL: the chunk is too large). */
+static int load_fail(lua_State *L, const char *msg)
+{
+	lua_pushnil(L);
+	if (msg)
+		lua_pushstring(L, msg);
+	else
+		lua_pushfstring(L, "chunk larger than the sandbox compiles (%d MiB)", LOAD_MAX >> 20);
+	return 2;
+}
+
+/* load(chunk [, name [, mode [, env]]]) for the sandbox: text only, at most
+ * LOAD_MAX bytes (compiling runs in C where no hook reaches: 60 MB take
+ * seconds).  A reader function is called here, under the hook, and its
+ * pieces joined, so both forms meet the same limit. */
 static int safe_load(lua_State *L)
 {
+	size_t len = 0;
+
+	lua_settop(L, 4);
+	if (lua_type(L, 1) == LUA_TFUNCTION) {
+		luaL_Buffer b;
+		luaL_buffinit(L, &b); /* at index 5 or above: the reader stays at 1 */
+		for (;;) {
+			size_t n;
+			int st;
+			lua_pushvalue(L, 1);
+			st = lua_pcall(L, 0, 1, 0);
+			if (get_U(L)->tripped)
+				return rethrow(L);
+			if (st != LUA_OK)
+				return load_fail(L, lua_tostring(L, -1));
+			if (lua_isnil(L, -1)) {
+				lua_pop(L, 1);
+				break;
+			}
+			if (lua_type(L, -1) != LUA_TSTRING)
+				return load_fail(L, "reader function must return a string");
+			lua_tolstring(L, -1, &n);
+			if (n == 0) {
+				lua_pop(L, 1);
+				break;
+			}
+			if (n > LOAD_MAX - len)
+				return load_fail(L, NULL);
+			len += n;
+			luaL_addvalue(&b);
+		}
+		luaL_pushresult(&b);
+		lua_replace(L, 1);
+		if (lua_isnil(L, 2)) {
+			lua_pushliteral(L, "=(load)");
+			lua_replace(L, 2);
+		}
+	} else if (lua_type(L, 1) == LUA_TSTRING && lua_rawlen(L, 1) > LOAD_MAX) {
+		return load_fail(L, NULL);
+	}
 	lua_settop(L, 4);
 	lua_pushstring(L, "t"); /* text only: precompiled chunks can crash the VM */
 	lua_replace(L, 3);
@@ -2110,6 +2798,7 @@ static int open_state(lua_State *L)
 	lua_pushnil(L);
 	lua_setfield(L, -2, "dump");
 	lua_pop(L, 1);
+	sandbox_stdlib(L);
 
 	new_mt(L, MT_SPEC, spec_mt);
 	new_mt(L, MT_STACK, stack_mt);
@@ -2165,11 +2854,20 @@ static int open_state(lua_State *L)
 static int take_error(struct umpa_lua *U, int st, const char *name, struct umpa_err *e)
 {
 	lua_State *L = U->L;
-	int code = U->code ? U->code : UMPA_EINVAL;
-	const char *msg = lua_tostring(L, -1);
+	int code = U->tripped ? UMPA_ERANGE : U->code ? U->code : UMPA_EINVAL;
+	const char *msg;
+
+	if (U->tripped && st != LUA_ERRMEM) { /* the limit's own message, whatever unwinding made of it */
+		lua_pop(L, 1);
+		if (lua_rawgetp(L, LUA_REGISTRYINDEX, &trip_key) != LUA_TSTRING) {
+			lua_pop(L, 1);
+			lua_pushliteral(L, "limit exceeded");
+		}
+	}
+	msg = lua_tostring(L, -1);
 
 	if (st == LUA_ERRMEM) {
-		umpa_err_set(e, UMPA_ENOMEM, "%s: out of memory (Lua may use %zu MiB)", name, U->mem_cap >> 20);
+		umpa_err_set(e, UMPA_ENOMEM, "%s: memory limit (%zu MiB) exceeded", name, U->mem_cap >> 20);
 	} else if (msg) {
 		umpa_err_set(e, code, "%s", msg);
 	} else {
@@ -2191,6 +2889,8 @@ struct umpa_lua *umpa_lua_open(struct umpa_err *e)
 	}
 	U->mem_cap = LUA_MEM_DEFAULT;
 	U->instr_cap = LUA_INSTR_DEFAULT;
+	U->time.cpu = LUA_CPU_DEFAULT;
+	U->time.wall = LUA_WALL_DEFAULT;
 	umpa_pkt_init(&U->scratch);
 	if (!(U->L = lua_newstate(l_alloc, U))) {
 		free(U);
@@ -2210,6 +2910,8 @@ struct umpa_lua *umpa_lua_close(struct umpa_lua *U)
 {
 	if (!U)
 		return NULL;
+	U->closing = 1; /* objects made by finalizers now get no finalizer of their own: refuse outside memory */
+	timer_free(U);
 	if (U->L)
 		lua_close(U->L);
 	umpa_pkt_release(&U->scratch);
@@ -2230,6 +2932,39 @@ void umpa_lua_set_limits(struct umpa_lua *U, size_t mem, unsigned long long inst
 	if (instructions)
 		U->instr_cap = instructions;
 	budget_restart(U);
+	ticks_start(U);
+}
+
+int umpa_lua_set_deadline(struct umpa_lua *U, const struct umpa_lua_deadline *d, struct umpa_err *e)
+{
+	const double v[] = {d->cpu, d->wall, d->total};
+
+	for (int i = 0; i < 3; i++)
+		if (!(v[i] >= 0 && v[i] <= 1e9)) { /* also refuses NaN */
+			umpa_err_set(e, UMPA_EINVAL, "time limit %g s is out of range (0 to 1e9 s; 0: none)", v[i]);
+			return -UMPA_EINVAL;
+		}
+	U->time = *d;
+	return 0;
+}
+
+int umpa_lua_pcall(struct umpa_lua *U, int nargs, int nresults, const char *name, struct umpa_err *e)
+{
+	int st;
+
+	if (U->depth == 0) {
+		budget_restart(U);
+		ticks_start(U);
+	}
+	U->depth++;
+	st = lua_pcall(U->L, nargs, nresults, 0);
+	if (--U->depth == 0) {
+		U->plan_busy = 0;
+		budget_end(U);
+	}
+	if (st != LUA_OK)
+		return take_error(U, st, name ? name : "callback", e);
+	return 0;
 }
 
 /* What the protected entry points get. */
@@ -2248,7 +2983,9 @@ static int entry_run(lua_State *L)
 	int base, st;
 
 	lua_settop(L, 0);
-	lua_pushfstring(L, "=%s", en->name);
+	/* "@name": a name longer than Lua's 60 characters for positions keeps its end
+	 * (".../hostile/a-long-name.lua:3:"); "=name" would cut the file name off */
+	lua_pushfstring(L, "@%s", en->name);
 	if (en->expr) {
 		lua_pushliteral(L, "return ");
 		lua_pushlstring(L, en->chunk, en->len);
@@ -2319,13 +3056,18 @@ static long entry(struct umpa_lua *U, struct entry *en, struct umpa_err *e)
 	lua_State *L = U->L;
 	int top = lua_gettop(L), st;
 
-	budget_restart(U);
+	if (U->depth == 0) { /* a nested call (from a host callback) spends its caller's budget */
+		budget_restart(U);
+		ticks_start(U);
+	}
 	lua_pushcfunction(L, entry_run);
 	lua_pushlightuserdata(L, en);
 	U->depth++;
 	st = lua_pcall(L, 1, 0, 0);
-	if (--U->depth == 0)
+	if (--U->depth == 0) {
 		U->plan_busy = 0;
+		budget_end(U);
+	}
 	if (st != LUA_OK) {
 		long rc;
 		if (en->c.cb_rc < 0) {

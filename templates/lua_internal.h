@@ -4,9 +4,18 @@
  * Not installed, not exported (names end with an underscore; the library exports
  * only umpa_* names without one, Makefile.am).  A unit test that calls these links
  * the library's objects rather than libumpa.so (UNIT_INTERNAL_LDADD in Makefile.am).
+ *
+ * A script's memory cap counts every byte it causes to be held, not only what
+ * Lua's allocator hands out: memory that objects of the binding keep outside
+ * Lua (packet bytes, build plans, the TLS key log) is charged to the same
+ * counter before it is allocated and released when the object lets it go
+ * (its __gc).  Work done in C on a script's behalf (tls{}) is charged to a
+ * per-evaluation budget that restarts with the instruction budget.
  */
 #ifndef UMPA_LUA_INTERNAL_H
 #define UMPA_LUA_INTERNAL_H
+
+#include <stddef.h>
 
 #include "umpa_error.h"
 
@@ -25,5 +34,59 @@ void umpa_lua_tls_open_(struct lua_State *L);
  */
 int umpa_lua_tls_read_(struct umpa_lua *L, const char *chunk, void (*cb)(const struct umpa_tls_conf *c, void *arg),
 		       void *arg, struct umpa_err *e);
+
+/**
+ * Charge @p n bytes held outside Lua's allocator on behalf of the script of
+ * @p L.  When they do not fit under the cap, a full collection runs first
+ * (garbage packets give their bytes back); when they still do not fit, or
+ * the state is closing (a finalizer run by lua_close, whose objects would
+ * never be finalized), raises "memory limit (N MiB) exceeded" / "... while
+ * the state closes" as a Lua error.  Also tells the collector about the
+ * bytes, so garbage holding outside memory is collected as soon as Lua
+ * memory would be.
+ */
+void umpa_lua_mem_charge_(struct lua_State *L, size_t n);
+
+/** Give back @p n bytes charged with umpa_lua_mem_charge_ (never raises; safe in __gc). */
+void umpa_lua_mem_release_(struct lua_State *L, size_t n);
+
+/**
+ * Bring the charge of one object from @p *charged to @p now bytes: charge the
+ * growth (may raise, *charged then unchanged) or release the shrink.
+ */
+void umpa_lua_mem_account_(struct lua_State *L, size_t *charged, size_t now);
+
+/** Nonzero while lua_close runs the state's finalizers: create nothing that needs one. */
+int umpa_lua_closing_(struct lua_State *L);
+
+/**
+ * The number of the current evaluation: it changes every time the host
+ * calls into the state (each umpa_lua_* entry point and
+ * umpa_lua_set_limits), so per-evaluation budgets (tls{} work) restart
+ * when it changes.
+ */
+unsigned long long umpa_lua_eval_(struct lua_State *L);
+
+/**
+ * Charge @p steps units of work done by a C function of the sandbox (pattern
+ * steps, elements moved) to the running script's instruction budget, and
+ * check its time limits when the timer has ticked.  When a limit is passed it
+ * raises a Lua error naming the limit and @p fn ("x.lua:3: time limit
+ * exceeded (5 s CPU) in string.find"), and does not return.
+ */
+void umpa_lua_charge_(struct lua_State *L, unsigned long steps, const char *fn);
+
+/**
+ * Like umpa_lua_charge_ for C code that must not be left by a longjmp (a
+ * callback of OpenSSL's, a loop holding resources): charges @p steps and
+ * returns 1, without raising, when a limit has been passed; the caller
+ * cleans up, returns to where it may raise, and calls
+ * umpa_lua_charge_(L, 0, "tls") to raise the limit's message.  Returns 0
+ * otherwise.
+ */
+int umpa_lua_budget_spent_(struct lua_State *L, unsigned long steps);
+
+/** Replace string.find/match/gmatch/gsub with the bounded matcher (lua_strpat.c). */
+void umpa_lua_strpat_open_(struct lua_State *L);
 
 #endif

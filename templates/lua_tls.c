@@ -22,7 +22,20 @@
  *
  * Safety: the pump and the conversation are held by a userdata whose __gc
  * frees them, so a Lua error cannot leak them; packets reach Lua through a
- * protected call, so no error unwinds through OpenSSL's frames.
+ * protected call, so no error unwinds through OpenSSL's frames.  tls{} does
+ * not run from a finalizer at close (its objects would never be freed).
+ *
+ * Budget: the pump's C work is invisible to the instruction count, so each
+ * evaluation (each call from the host) may make tls{} generate keys worth
+ * 16 RSA-2048 keys (RSA-N costs (N/2048)^3 of them, other types 1/8: a call
+ * makes a CA and a server key of key_type, and a client key with
+ * client_cert; so rsa:4096 once, rsa:8192 never) and run 500 handshakes
+ * (count times 1 + renegotiations).  A call past either is refused before
+ * it starts: "tls: key generation limit (16 RSA-2048 keys' worth per
+ * evaluation) exceeded ..." / "tls: work limit (500 handshakes per
+ * evaluation) exceeded ...".  Its packets, report and key log count
+ * against the memory cap; its C time counts against the script's time
+ * limits, checked between the pump's flights (umpa_lua_charge_).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,17 +55,22 @@
 /* Registry key of the state's key collector (a full userdata). */
 static const char keys_key_;
 
-/* The collector: a struct umpa_lua_tls_keys and its buffer's capacity. */
+/* The collector: a struct umpa_lua_tls_keys and its buffer's capacity (charged to the
+ * script's memory cap); and the state's tls{} work of the current evaluation. */
 struct keys_ud_ {
 	struct umpa_lua_tls_keys pub;
 	char *buf;
 	size_t cap;
+	unsigned long long eval; /* umpa_lua_eval_ when the counts below restarted */
+	unsigned handshakes;     /* handshakes run (renegotiations count) */
+	unsigned key_units;      /* keys generated, in 1/8 of an RSA-2048 key */
 };
 
 static int keys_gc_(lua_State *L)
 {
 	struct keys_ud_ *k = luaL_checkudata(L, 1, MT_TLSKEYS);
 
+	umpa_lua_mem_release_(L, k->cap);
 	free(k->buf);
 	k->buf = NULL;
 	k->pub.text = NULL;
@@ -77,8 +95,9 @@ const struct umpa_lua_tls_keys *umpa_lua_tls_keys(struct umpa_lua *U)
 	return k ? &k->pub : NULL;
 }
 
-/* Append @p n bytes to the collector; -1 when out of memory. */
-static int keys_add_(struct keys_ud_ *k, const char *s, size_t n)
+/* Append @p n bytes to the collector; -1 when out of memory.  The growth is charged to the
+ * memory cap of @p L first (raises when it does not fit). */
+static int keys_add_(lua_State *L, struct keys_ud_ *k, const char *s, size_t n)
 {
 	if (n == 0)
 		return 0;
@@ -86,9 +105,12 @@ static int keys_add_(struct keys_ud_ *k, const char *s, size_t n)
 		size_t cap = k->cap ? k->cap : 1024;
 		while (cap < k->pub.len + n)
 			cap *= 2;
+		umpa_lua_mem_charge_(L, cap - k->cap);
 		char *b = realloc(k->buf, cap);
-		if (!b)
+		if (!b) {
+			umpa_lua_mem_release_(L, cap - k->cap);
 			return -1;
+		}
 		k->buf = b;
 		k->cap = cap;
 		k->pub.text = b;
@@ -149,7 +171,7 @@ static int emit_(void *arg, const struct umpa_pkt *p, const char *comment, struc
 	lua_pushinteger(L, r->n + 1);
 	st = lua_pcall(L, 3, 0, 0);
 	if (st != LUA_OK) {
-		umpa_err_set(e, st == LUA_ERRMEM ? UMPA_ENOMEM : UMPA_EINVAL, "tls: %s",
+		umpa_err_set(e, st == LUA_ERRMEM ? UMPA_ENOMEM : UMPA_EINVAL, "%s",
 			     lua_isstring(L, -1) ? lua_tostring(L, -1) : "cannot store a packet");
 		lua_pop(L, 1);
 		return -e->code;
@@ -365,6 +387,67 @@ static void push_report_(lua_State *L, const struct umpa_tls_report *r)
 	lua_setfield(L, -2, "client_chain");
 }
 
+/* ---- work done on the script's behalf ---- */
+
+/* What one evaluation (one call from the host: a build, a template's callback) may make
+ * tls{} do.  The pump's C time is not seen by the instruction budget, so it is bounded
+ * here, before it is spent: key generation (an RSA key costs about the cube of its size:
+ * RSA-2048 about 0.25 s of CPU, RSA-4096 2 s, RSA-8192 15 s, RSA-16384 minutes) and
+ * handshakes (1-5 ms each, more on a loaded machine).  A template that wants many conversations asks one tls{}
+ * for count=N: they share one set of keys. */
+#define TLS_MAX_HANDSHAKES 500u                        /* per evaluation; renegotiations count */
+#define TLS_KEY_UNIT_RSA2048 8u                        /* key generation is counted in 1/8 of an RSA-2048 key */
+#define TLS_MAX_KEY_UNITS (16u * TLS_KEY_UNIT_RSA2048) /* 16 RSA-2048 keys' worth: 8 calls of tls{}, 1 rsa:4096 */
+
+/* The cost of generating a key of @p type (umpa_tls_keytype_parse's names; NULL: rsa) in 1/8
+ * of an RSA-2048 key: 8 (N/2048)^3 for RSA-N, 1 for the others.  A type the parser refuses
+ * costs 1: the pump refuses it too, before generating anything. */
+static unsigned key_cost_(const char *type)
+{
+	char canon[64];
+	double r;
+
+	if (umpa_tls_keytype_parse(type ? type : "rsa", 0, canon, sizeof(canon), NULL) < 0 ||
+	    strncmp(canon, "rsa:", 4) != 0)
+		return 1;
+	r = (double)strtoul(canon + 4, NULL, 10) / 2048;
+	r = r * r * r * TLS_KEY_UNIT_RSA2048;
+	return r < 1 ? 1 : (unsigned)(r + 0.5);
+}
+
+/* Charge the work of a tls{} call with options @p o and @p count conversations to the
+ * evaluation's budget (kept in @p k), or raise naming the limit; nothing is charged then. */
+static void budget_charge_(lua_State *L, struct keys_ud_ *k, const struct umpa_tls_opts *o, int count)
+{
+	const struct umpa_tls_side *sd = o->side;
+	unsigned long long hs, keys;
+
+	if (k->eval != umpa_lua_eval_(L)) {
+		k->eval = umpa_lua_eval_(L);
+		k->handshakes = k->key_units = 0;
+	}
+	/* a CA and the server's leaf, both of the server's key type; the client's with client_cert */
+	keys = 2ull * key_cost_(sd[UMPA_TCPS_SERVER].key_type);
+	if (o->client_cert)
+		keys += key_cost_(sd[UMPA_TCPS_CLIENT].key_type);
+	hs = (unsigned long long)count * (1ull + (unsigned)sd[0].renegotiations + (unsigned)sd[1].renegotiations);
+	if (keys > TLS_MAX_KEY_UNITS - k->key_units)
+		luaL_error(L,
+			   "tls: key generation limit (%d RSA-2048 keys' worth per evaluation) exceeded: this call "
+			   "needs %d%s, %d left (key_type \"%s\")",
+			   (int)(TLS_MAX_KEY_UNITS / TLS_KEY_UNIT_RSA2048), (int)(keys / TLS_KEY_UNIT_RSA2048),
+			   keys % TLS_KEY_UNIT_RSA2048 ? ".x" : "",
+			   (int)((TLS_MAX_KEY_UNITS - k->key_units) / TLS_KEY_UNIT_RSA2048),
+			   sd[UMPA_TCPS_SERVER].key_type ? sd[UMPA_TCPS_SERVER].key_type : "rsa");
+	if (hs > TLS_MAX_HANDSHAKES - k->handshakes)
+		luaL_error(L,
+			   "tls: work limit (%d handshakes per evaluation) exceeded: this call needs %I, %d left "
+			   "(count times 1 + renegotiations)",
+			   (int)TLS_MAX_HANDSHAKES, (lua_Integer)hs, (int)(TLS_MAX_HANDSHAKES - k->handshakes));
+	k->key_units += (unsigned)keys;
+	k->handshakes += (unsigned)hs;
+}
+
 /* tls{...}: see the file comment. */
 static int l_tls_(lua_State *L)
 {
@@ -379,10 +462,14 @@ static int l_tls_(lua_State *L)
 
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_settop(L, 1);
+	if (umpa_lua_closing_(L)) /* lua_close runs finalizers: what tls{} makes would never be freed */
+		return luaL_error(L, "tls: cannot run while the state closes (in a finalizer)");
 	conf = read_opts_(L); /* index 2 until the run owns it */
 	o = conf->o;
 	count = conf->count;
 	resume = o.resume != UMPA_TLS_RESUME_NONE;
+	if ((k = keys_get_(L)))
+		budget_charge_(L, k, &o, count);
 
 	r = lua_newuserdatauv(L, sizeof *r, 1); /* owns the pump and the conversation */
 	memset(r, 0, sizeof *r);
@@ -395,12 +482,12 @@ static int l_tls_(lua_State *L)
 	r->U = ud;
 	r->L = L;
 	r->tbl = 3;
-	k = keys_get_(L);
 	kstart = k ? k->pub.len : 0;
 
 	r->t = umpa_tls_new(&o, &e);
 	if (!r->t)
 		return opt_error_(L, conf, &e);
+	umpa_lua_charge_(L, 1000, "tls"); /* key generation took time too */
 	/* as umpa tls -n: one after the other, 1 ms apart, TCP seed + i, client port + i when given */
 	int64_t next_ns = o.tcp.start_sec * 1000000000LL + o.tcp.start_nsec;
 	for (int i = 0; i < count; i++) {
@@ -420,12 +507,12 @@ static int l_tls_(lua_State *L)
 		if (!r->c)
 			return luaL_error(L, "tls: conversation %d: %s", i + 1, e.msg);
 		while ((rc = umpa_tls_conv_step(r->c, &e)) > 0)
-			;
+			umpa_lua_charge_(L, 1000, "tls"); /* the script's time limits, between flights */
 		if (rc < 0)
 			return luaL_error(L, "tls: conversation %d: %s", i + 1, e.msg);
 		next_ns = umpa_tls_conv_now_ns(r->c) + 1000000;
 		kl = umpa_tls_conv_keylog(r->c, &klen);
-		if (k && keys_add_(k, kl, klen) < 0)
+		if (k && keys_add_(L, k, kl, klen) < 0)
 			return luaL_error(L, "tls: no memory for the key log");
 		r->rep = *umpa_tls_conv_report(r->c);
 		r->c = umpa_tls_conv_free(r->c);

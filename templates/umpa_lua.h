@@ -11,8 +11,11 @@
  * objects: p.ip.ttl reads and writes fields in place, #p is the length,
  * p:bytes() the wire bytes, p:show() the summary line.  The sandbox has no
  * io, os, require, load of files or debug: scripts reach only what the host
- * gives them.  Memory (256 MiB) and VM instructions per call from the host
- * (1e9) are capped so a script can neither exhaust the machine nor hang.
+ * gives them.  Memory (256 MiB), VM instructions (1e9), CPU time (5 s) and
+ * wall-clock time (10 s) per call from the host are capped, in every place
+ * a script can put code (finalizers are refused, error handlers, __close,
+ * metamethods and pattern matching are bounded), so a script can neither
+ * exhaust the machine nor hang.
  * templates/lua.c documents the whole language (values, alt{}, expansion
  * order, packet objects).
  */
@@ -39,11 +42,42 @@ struct lua_State *umpa_lua_state(struct umpa_lua *L);
 /**
  * Set the sandbox limits: at most @p mem bytes of Lua memory and
  * @p instructions VM instructions per call from the host (0 keeps a limit
- * as it is).  Also restarts the instruction budget: every umpa_lua_* entry
- * point does, and a host that calls into the state itself (lua_pcall on a
- * template's callback) calls umpa_lua_set_limits(L, 0, 0) before each call.
+ * as it is).  Also restarts the budget of instructions and time (see
+ * umpa_lua_set_deadline): every umpa_lua_* entry point does when no other
+ * call from the host is running (a call nested in a host callback spends
+ * its caller's budget), and a host that calls into the state itself (lua_pcall on a
+ * template's callback) calls umpa_lua_set_limits(L, 0, 0) before each call
+ * (better: umpa_lua_pcall, which also stops the time-limit timer after the
+ * call and counts the call's CPU time).
  */
 void umpa_lua_set_limits(struct umpa_lua *L, size_t mem, unsigned long long instructions);
+
+/** Time limits of a state, in seconds; 0 means no limit. */
+struct umpa_lua_deadline {
+	double cpu;   /**< CPU time per call from the host (an evaluation, a callback); default 5 */
+	double wall;  /**< wall-clock time per call from the host; default 10 */
+	double total; /**< CPU time over the state's life, summed over its calls (a template's budget); default 0 */
+};
+
+/**
+ * Set the time limits of @p L (they apply from the next call from the
+ * host).  A limit that is hit ends the call with one line naming it and the
+ * script position, "x.lua:3: time limit exceeded (5 s CPU)" (with " in
+ * string.find" when a C function was running), code UMPA_ERANGE.  Returns 0,
+ * or -UMPA_EINVAL (a value negative, NaN or above 1e9) with @p e set.
+ */
+int umpa_lua_set_deadline(struct umpa_lua *L, const struct umpa_lua_deadline *d, struct umpa_err *e);
+
+/**
+ * Call the function below @p nargs arguments on the state's stack (as
+ * lua_pcall) with a fresh budget of instructions and time: the way a host
+ * runs a template's callback.  Leaves @p nresults results on success and
+ * returns 0; on an error pops it and returns a negative code with @p e set
+ * (messages name @p name when the error has no position).  A call nested in
+ * another call from the host (a callback of a callback) spends the outer
+ * budget.
+ */
+int umpa_lua_pcall(struct umpa_lua *L, int nargs, int nresults, const char *name, struct umpa_err *e);
 
 /**
  * Called once per built packet.  The packet is finished and owned by the

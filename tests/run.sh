@@ -4,7 +4,8 @@
 #  1. install dependencies (tests/deps.sh)
 #  2. build with -Wall -Wextra -Werror and run `make check`: unit tests (cmocka),
 #     the corpus test, oracle tests (tshark + Scapy), CLI tests
-#  3. build again with -fsanitize=address,undefined and run the unit and corpus tests
+#  3. build again with -fsanitize=address,undefined and run the unit, corpus and
+#     hostile-script tests (tests/sandbox/hostile.sh)
 #  4. run each libFuzzer target for a short while (tests/fuzz/run.sh)
 #  5. `make distcheck`
 # Ends with one line "N passed, N failed".  Under CI=true a skipped test counts as failed.
@@ -57,13 +58,14 @@ else
   FAIL=$((FAIL + 1)); FAILED+=("build -Werror")
 fi
 
-note "AddressSanitizer + UBSan: unit and corpus tests"
+note "AddressSanitizer + UBSan: unit, corpus and hostile-script tests"
 rm -rf build-asan && mkdir build-asan
 if (cd build-asan && CC=gcc ../configure -q --enable-werror --enable-sanitizers && make -j"$JOBS" >/dev/null); then
   PASS=$((PASS + 1)); echo "ok: sanitizer build"
   units=$(cd build-asan && make -s -f Makefile -f - print-units <<<'print-units: ; @echo $(UNIT_TESTS)')
-  (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-     make -j"$JOBS" check TESTS="$units tests/corpus/corpus.sh" >/dev/null 2>&1)
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1 \
+     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+     make -j"$JOBS" check TESTS="$units tests/corpus/corpus.sh tests/sandbox/hostile.sh" >/dev/null 2>&1)
   count_log asan build-asan
   for t in build-asan/tests/*/*.log; do
     grep -qE '^(FAIL|ERROR)' "${t%.log}.trs" 2>/dev/null && { echo "--- $t"; tail -n 30 "$t"; }

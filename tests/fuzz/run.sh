@@ -2,7 +2,7 @@
 # run.sh - build umpa's libFuzzer targets under ASan+UBSan and run each for a while.
 #
 #   tests/fuzz/run.sh                 build, seed, fuzz every target
-#   tests/fuzz/run.sh TARGET FILE...  build, then run TARGET (dissect|capfile|fields) once on each FILE
+#   tests/fuzz/run.sh TARGET FILE...  build, then run TARGET (dissect|capfile|fields|reasm) once on each FILE
 #                                     (reproduce a crash; no fuzzing)
 #
 # Targets (tests/fuzz/fuzz_*.c): fuzz_dissect (byte 0 picks a link type, the rest
@@ -10,7 +10,10 @@
 # fuzz_capfile (the input is a capture file: read, dissect and render every
 # packet) and fuzz_fields (build a packet from field texts and option specs,
 # finish it, dissect its bytes again; seeded with the specs documented in the
-# protocol files, and a dictionary of their words).
+# protocol files, and a dictionary of their words) and fuzz_reasm (the input is
+# a sequence of TCP segments - flow, sequence delta, flags, payload - fed to
+# the TCP reassembler as `umpa show` feeds it; seeded with TLS records split
+# in order, out of order, duplicated, overlapping and across the wrap).
 #
 # They are compiled with `clang -fsanitize=fuzzer,address,undefined` straight
 # from core/*.c and protocols/*.c (not the Lua templates), so no configure is
@@ -37,7 +40,7 @@ SECS=${UMPA_FUZZ_SECONDS:-60}
 CORPUS=${UMPA_CORPUS:-$(cd "$SRC/.." && pwd)/shared/corpus/tcpdump-tests}
 WORK=${UMPA_FUZZ_DIR:-${TMPDIR:-/tmp}/umpa-fuzz-$(id -u)}
 CLANG=${CLANG:-clang}
-TARGETS=(dissect capfile fields)
+TARGETS=(dissect capfile fields reasm)
 
 command -v "$CLANG" >/dev/null 2>&1 || { echo "fuzz: $CLANG not found: skipped" >&2; exit 77; }
 PCAP_CFLAGS=$(pkg-config --cflags libpcap 2>/dev/null)
@@ -106,8 +109,15 @@ seed_d=$WORK/seed-dissect
 seed_c=$WORK/seed-capfile
 rm -rf "$seed_d" "$seed_c"
 seed_f=$WORK/seed-fields
-rm -rf "$seed_f"
-mkdir -p "$seed_d" "$seed_c" "$seed_f" "$WORK/corpus-dissect" "$WORK/corpus-capfile" "$WORK/corpus-fields"
+seed_r=$WORK/seed-reasm
+rm -rf "$seed_f" "$seed_r"
+mkdir -p "$seed_d" "$seed_c" "$seed_f" "$seed_r" "$WORK/corpus-dissect" "$WORK/corpus-capfile" "$WORK/corpus-fields" \
+	"$WORK/corpus-reasm"
+# fuzz_reasm writes its own seeds too (segment sequences of TLS records)
+UMPA_FUZZ_REASM_SEEDS=$seed_r "$WORK/fuzz_reasm" >/dev/null 2>>"$BUILD_LOG" || {
+	echo "fuzz: FAILED: fuzz_reasm could not write its seeds" >&2
+	exit 1
+}
 # fuzz_fields writes its own seeds (it knows the registry's indexes): every field of
 # every protocol in its usual stack set from typical texts and the documented option
 # specs; plus a dictionary of the specs' words
@@ -215,11 +225,13 @@ if [ "$(nproc)" -ge 2 ]; then
 	run_target dissect 8192 &
 	run_target capfile 32768 &
 	run_target fields 1024 -dict="$WORK/fields.dict" &
+	run_target reasm 65536 &
 	wait
 else
 	run_target dissect 8192
 	run_target capfile 32768
 	run_target fields 1024 -dict="$WORK/fields.dict"
+	run_target reasm 65536
 fi
 rc=0
 for t in "${TARGETS[@]}"; do

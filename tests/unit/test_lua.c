@@ -2,8 +2,13 @@
 #include "unit.h"
 
 #include <dlfcn.h>
+#include <lauxlib.h>
 #include <lua.h>
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
 
+#include "lua_internal.h"
 #include "umpa_lua.h"
 
 /* What a build collects: every packet's bytes, concatenated as hex lines. */
@@ -397,6 +402,234 @@ static void test_instruction_cap(void **state)
 	umpa_lua_close(L);
 }
 
+/* Run @chunk, expect it to fail within @max_s seconds with a message containing @want. */
+static void run_fails(struct umpa_lua *L, const char *chunk, const char *want, double max_s, int code)
+{
+	struct umpa_err e = {0};
+	struct timespec a, b;
+	double took;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	rc = umpa_lua_run(L, chunk, strlen(chunk), "t.lua", &e);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	took = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	if (rc != -code || !strstr(e.msg, want) || took > max_s)
+		fail_msg("chunk: %s\nrc %d (want %d) after %.2f s (at most %.2f)\nmsg:  %s\nwant: %s", chunk, rc, -code,
+			 took, max_s, e.msg, want);
+}
+
+/* CPU and wall-clock limits hold where the count hook alone did not: in
+ * xpcall handlers, __close, metamethods, pattern matching, table.move and
+ * single long instructions; finalizers are refused. */
+static void test_time_limits(void **state)
+{
+	struct umpa_lua *L = open_state();
+	struct umpa_err e = {0};
+	struct umpa_lua_deadline d = {.cpu = 0.3, .wall = 5};
+	static const struct {
+		const char *chunk, *want;
+	} hang[] = {
+	    {"while true do end", "t.lua:1: time limit exceeded (0.3 s CPU)"},
+	    /* the handler of an error raised by the hook ran with hooks off */
+	    {"while true do xpcall(function() while true do end end, function(e) while true do end end) end",
+	     "t.lua:1: time limit exceeded (0.3 s CPU)"},
+	    {"xpcall(error, function(e) while true do end end)", "t.lua:1: time limit exceeded (0.3 s CPU)"},
+	    {"while true do pcall(function() while true do end end) end", "t.lua:1: time limit exceeded (0.3 s CPU)"},
+	    {"do local x <close> = setmetatable({}, {__close = function() while true do end end}) end",
+	     "t.lua:1: time limit exceeded (0.3 s CPU)"},
+	    {"local t = setmetatable({}, {__index = function() while true do end end}) return t.x",
+	     "t.lua:1: time limit exceeded (0.3 s CPU)"},
+	    {"string.find(string.rep('a', 5000), string.rep('.-', 30) .. 'X')",
+	     "t.lua:1: time limit exceeded (0.3 s CPU) in string.find"},
+	    {"string.find(string.rep('a', 3000), string.rep('a*', 40) .. 'b')",
+	     "t.lua:1: time limit exceeded (0.3 s CPU) in string.find"},
+	    {"string.match(string.rep('(', 300000), '%b()x')",
+	     "t.lua:1: time limit exceeded (0.3 s CPU) in string.match"},
+	    {"for m in string.gmatch(string.rep('a', 5000), string.rep('a*', 25) .. 'b') do end",
+	     "t.lua:1: time limit exceeded (0.3 s CPU) in string.gmatch"},
+	    {"string.gsub(string.rep('a', 5000), string.rep('.-', 30) .. 'X', '')",
+	     "t.lua:1: time limit exceeded (0.3 s CPU) in string.gsub"},
+	    {"table.move({}, 1, math.maxinteger - 1, 2)", "t.lua:1: time limit exceeded (0.3 s CPU) in table.move"},
+	    /* four instructions per turn, each copying 32 MB: only the timer's tick makes the hook look */
+	    {"local big = string.rep('x', 32 << 20) while true do local y = big .. 'y' end",
+	     "t.lua:1: time limit exceeded (0.3 s CPU)"},
+	};
+
+	(void)state;
+	assert_int_equal(umpa_lua_set_deadline(L, &d, &e), 0);
+	for (size_t i = 0; i < sizeof(hang) / sizeof(hang[0]); i++)
+		run_fails(L, hang[i].chunk, hang[i].want, 8.0, UMPA_ERANGE);
+	/* finalizers are refused; __gc added later is never called */
+	run_fails(L, "setmetatable({}, {__gc = function() while true do end end})",
+		  "t.lua:1: setmetatable: __gc is not allowed", 1.0, UMPA_EINVAL);
+	run_ok(L, "local mt = {} local t = setmetatable({}, mt) mt.__gc = function() while true do end end\n"
+		  "t = nil collectgarbage() collectgarbage()");
+	/* the limit cannot be caught: no code runs after it, the first message stands */
+	run_fails(L, "local ok, err = pcall(function() while true do end end) error('caught: ' .. tostring(err))",
+		  "t.lua:1: time limit exceeded (0.3 s CPU)", 8.0, UMPA_ERANGE);
+	/* the wall clock */
+	d = (struct umpa_lua_deadline){.wall = 0.3};
+	assert_int_equal(umpa_lua_set_deadline(L, &d, &e), 0);
+	run_fails(L, "while true do end", "t.lua:1: time limit exceeded (0.3 s wall clock)", 3.0, UMPA_ERANGE);
+	/* a new call gets a new budget; ordinary work is untouched */
+	run_ok(L, "local n = 0 for i = 1, 100000 do n = n + i end assert(n == 5000050000)");
+	d.wall = -1;
+	assert_int_equal(umpa_lua_set_deadline(L, &d, &e), -UMPA_EINVAL);
+	d.wall = 0.0 / 0.0;
+	assert_int_equal(umpa_lua_set_deadline(L, &d, &e), -UMPA_EINVAL);
+	umpa_lua_close(L);
+}
+
+/* A thread that blocks the timer's signal: the hook's polling still stops a
+ * loop, and closing the state takes the pending tick away (else it would
+ * reach a freed state once the signal is unblocked). */
+static void test_time_signal_blocked(void **state)
+{
+	struct umpa_lua *L = open_state();
+	struct umpa_err e = {0};
+	struct umpa_lua_deadline d = {.cpu = 0.3, .wall = 5};
+	sigset_t set, old, pend;
+
+	(void)state;
+	sigemptyset(&set);
+	sigaddset(&set, SIGRTMIN + 4);
+	assert_int_equal(pthread_sigmask(SIG_BLOCK, &set, &old), 0);
+	assert_int_equal(umpa_lua_set_deadline(L, &d, &e), 0);
+	run_fails(L, "while true do end", "t.lua:1: time limit exceeded (0.3 s CPU)", 8.0, UMPA_ERANGE);
+	assert_int_equal(sigpending(&pend), 0);
+	assert_int_equal(sigismember(&pend, SIGRTMIN + 4), 1); /* the ticks waited */
+	umpa_lua_close(L);
+	assert_int_equal(sigpending(&pend), 0);
+	assert_int_equal(sigismember(&pend, SIGRTMIN + 4), 0);
+	assert_int_equal(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+}
+
+/* umpa_lua_pcall: a fresh budget per callback, a budget over the state's life. */
+static void test_pcall_budget(void **state)
+{
+	struct umpa_lua *L = open_state();
+	lua_State *S = umpa_lua_state(L);
+	struct umpa_err e = {0};
+	struct umpa_lua_deadline d = {.cpu = 0.2, .total = 0.6};
+	int calls = 0, rc = 0;
+
+	(void)state;
+	assert_int_equal(umpa_lua_set_deadline(L, &d, &e), 0);
+	run_ok(L, "function spin(s) local n = 0 for i = 1, s do n = n + 1 end return n end\n"
+		  "function forever() while true do end end");
+	/* each callback gets its own 0.2 s */
+	lua_getglobal(S, "forever");
+	assert_int_equal(umpa_lua_pcall(L, 0, 0, "forever", &e), -UMPA_ERANGE);
+	assert_non_null(strstr(e.msg, "time limit exceeded (0.2 s CPU)"));
+	/* until the state's 0.6 s are spent */
+	while (calls < 20 && (rc = (lua_getglobal(S, "forever"), umpa_lua_pcall(L, 0, 0, "forever", &e))) < 0 &&
+	       !strstr(e.msg, "in total"))
+		calls++;
+	assert_int_equal(rc, -UMPA_ERANGE);
+	assert_non_null(strstr(e.msg, "time limit exceeded (0.6 s CPU in total)"));
+	assert_true(calls <= 3); /* 0 when the first tick came late on a loaded machine (counted as CPU) */
+	/* results come back */
+	lua_getglobal(S, "spin");
+	lua_pushinteger(S, 10);
+	d.total = 0;
+	assert_int_equal(umpa_lua_set_deadline(L, &d, &e), 0);
+	assert_int_equal(umpa_lua_pcall(L, 1, 1, "spin", &e), 0);
+	assert_int_equal(lua_tointeger(S, -1), 10);
+	lua_pop(S, 1);
+	umpa_lua_close(L);
+}
+
+/* C code charging its work: spend(n) charges n without raising, raise() raises. */
+static int l_spend(lua_State *S)
+{
+	lua_pushboolean(S, umpa_lua_budget_spent_(S, (unsigned long)luaL_checkinteger(S, 1)));
+	return 1;
+}
+
+static int l_raise(lua_State *S)
+{
+	umpa_lua_charge_(S, 0, "raise");
+	return 0;
+}
+
+static void test_charge(void **state)
+{
+	struct umpa_lua *L = open_state();
+	struct umpa_err e = {0};
+	const char *chunk = "assert(spend(1000) == false)\n"
+			    "assert(spend(2000000) == true)\n"
+			    "raise()\n"
+			    "error('not reached')\n";
+
+	(void)state;
+	lua_register(umpa_lua_state(L), "spend", l_spend);
+	lua_register(umpa_lua_state(L), "raise", l_raise);
+	umpa_lua_set_limits(L, 0, 1000000);
+	assert_int_equal(umpa_lua_run(L, chunk, strlen(chunk), "c.lua", &e), -UMPA_ERANGE);
+	assert_string_equal(e.msg, "c.lua:3: instruction limit reached (1000000 Lua instructions) in raise");
+	run_ok(L, "assert(spend(1000) == false)");
+	umpa_lua_close(L);
+}
+
+/* load: text only, at most 4 MiB of source, readers called under the hook. */
+static void test_load(void **state)
+{
+	struct umpa_lua *L = open_state();
+
+	(void)state;
+	run_ok(L, "local f = assert(load(\"return 1 + 1\")) assert(f() == 2)\n"
+		  "local parts, i = {\"return \", \"2\", \" * 21\"}, 0\n"
+		  "local g = assert(load(function() i = i + 1 return parts[i] end)) assert(g() == 42)\n"
+		  "local ok, err = load(function() return 5 end) assert(not ok and err == \"reader function must "
+		  "return a string\", err)\n"
+		  "assert(select(2, load(function() error(\"rd\", 0) end)) == \"rd\")\n"
+		  "assert(select(2, load(\"x =\")):find(\"^%[string \\\"x =\\\"%]:1:\"))\n"
+		  "local j = 0\n"
+		  "assert(select(2, load(function() j = j + 1 return ({\"x =\"})[j] end)):find(\"^%(load%):1:\"))\n"
+		  "local e = select(2, load(string.rep(\" \", 5 * 1024 * 1024)))\n"
+		  "assert(e:find(\"chunk larger than the sandbox compiles %(4 MiB%)\"), e)\n"
+		  "local big, k = string.rep(\" \", 1024 * 1024), 0\n"
+		  "local e2 = select(2, load(function() k = k + 1 return k <= 5 and big or nil end))\n"
+		  "assert(e2 and e2:find(\"4 MiB\"), e2)\n");
+	umpa_lua_close(L);
+}
+
+/* The bounded matcher matches as Lua's does. */
+static void test_patterns(void **state)
+{
+	struct umpa_lua *L = open_state();
+
+	(void)state;
+	run_ok(L, "assert(string.find('hello world', 'o w') == 5)\n"
+		  "assert(select(2, string.find('hello world', 'o w')) == 7)\n"
+		  "assert(string.find('a.b', '.', 1, true) == 2)\n"
+		  "assert(string.find('abc', '', 10) == nil and string.find('abc', '', 4) == 4)\n"
+		  "assert(string.match('key = value', '(%w+)%s*=%s*(%w+)') == 'key')\n"
+		  "assert(select(2, string.match('key = value', '(%w+)%s*=%s*(%w+)')) == 'value')\n"
+		  "assert(string.match('THE (quick) fox', '%((%a+)%)') == 'quick')\n"
+		  "assert(string.match('  x', '()x') == 3)\n"
+		  "assert(string.match('f(a(b)c)d', '%b()') == '(a(b)c)')\n"
+		  "assert(string.match('THE quick', '%f[%a]%a+', 4) == 'quick')\n"
+		  "assert(string.match('abab', '(ab)%1') == 'ab')\n"
+		  "local t = {} for k, v in string.gmatch('a=1, b=2', '(%w+)=(%w+)') do t[#t + 1] = k .. v end\n"
+		  "assert(table.concat(t, ',') == 'a1,b2')\n"
+		  "assert(string.gsub('hello world', 'o', '0') == 'hell0 w0rld')\n"
+		  "assert(select(2, string.gsub('hello world', 'o', '0', 1)) == 1)\n"
+		  "assert(string.gsub('abc', '%w', '%0%0') == 'aabbcc')\n"
+		  "assert(string.gsub('$name', '%$(%w+)', {name = 'x'}) == 'x')\n"
+		  "assert(string.gsub('abc', '.', function(c) return c:upper() end) == 'ABC')\n"
+		  "assert(('x'):rep(3):gsub('x', 'y') == 'yyy')\n"
+		  "assert(not pcall(string.find, 'a', '[a'))\n"
+		  "assert(select(2, pcall(string.match, 'a', string.rep('(', 40))):find('too many captures'))\n"
+		  "local a = {1, 2, 3, 4, 5} table.move(a, 1, 3, 3) assert(table.concat(a, ',') == '1,2,1,2,3')\n"
+		  "local b = table.move({1, 2, 3}, 1, 3, 1, {}) assert(#b == 3 and b[3] == 3)\n"
+		  "local ok, r = xpcall(function() error('x', 0) end, function(m) return 'h:' .. m end)\n"
+		  "assert(not ok and r == 'h:x')\n"
+		  "assert(select('#', xpcall(function(...) return ... end, print or error, 1, 2, 3)) == 4)\n");
+	umpa_lua_close(L);
+}
+
 static void test_memory_cap(void **state)
 {
 	struct umpa_lua *L = open_state();
@@ -406,11 +639,64 @@ static void test_memory_cap(void **state)
 
 	(void)state;
 	assert_int_equal(umpa_lua_run(L, big, strlen(big), "big.lua", &e), -UMPA_ENOMEM);
-	assert_non_null(strstr(e.msg, "big.lua: out of memory (Lua may use 256 MiB)"));
+	assert_non_null(strstr(e.msg, "big.lua: memory limit (256 MiB) exceeded"));
 	umpa_lua_set_limits(L, 16 << 20, 0);
 	assert_int_equal(umpa_lua_run(L, grow, strlen(grow), "grow.lua", &e), -UMPA_ENOMEM);
 	/* the state recovers */
 	run_ok(L, "local t = {} for i = 1, 1000 do t[i] = i end");
+	umpa_lua_close(L);
+}
+
+/* Packet bytes live outside Lua's allocator: they count against the same cap, and come back. */
+static void test_memory_cap_packets(void **state)
+{
+	struct umpa_lua *L = open_state();
+	struct umpa_err e = {0};
+	/* 1,000 live copies of a 60 KB packet: 60 MB of bytes in 1,000 small Lua objects */
+	const char *keep = "local p = packets(ip{}/udp{}/string.rep('x', 60000))[1]\n"
+			   "local t = {} for i = 1, 1000 do t[i] = p:copy() end";
+	/* the same in garbage: collected as it goes, its bytes given back */
+	const char *garbage = "local p = packets(ip{}/udp{}/string.rep('x', 60000))[1]\n"
+			      "for i = 1, 5000 do local c = p:copy() end\n"
+			      "local t = {} for i = 1, 100 do t[i] = p:copy() end";
+	/* built packets, and a written field that grows a packet (options) */
+	const char *built = "local t = {} for i = 1, 1000 do t[i] = packets(ip{}/tcp{}/string.rep('y', 60000)) end";
+	const char *grown = "local t = {} for i = 1, 200 do local p = packets(ip{}/tcp{}/string.rep('z', 1000))[1]\n"
+			    "p.tcp.options = 'mss=1460,nop,nop,sackok' t[i] = p end";
+	const char *pcall_then = "local p = packets(ip{}/string.rep('x', 60000))[1] local t = {}\n"
+				 "local ok, err = pcall(function() for i = 1, 1000 do t[i] = p:copy() end end)\n"
+				 "assert(not ok and err:find('memory limit %(16 MiB%) exceeded'), err)\n"
+				 "t = nil collectgarbage() local u = {} for i = 1, 100 do u[i] = p:copy() end";
+
+	(void)state;
+	umpa_lua_set_limits(L, 16 << 20, 0);
+	assert_int_equal(umpa_lua_run(L, keep, strlen(keep), "keep.lua", &e), -UMPA_ENOMEM);
+	assert_non_null(strstr(e.msg, "keep.lua:2: memory limit (16 MiB) exceeded"));
+	run_ok(L, garbage); /* the failed run's copies are garbage now: collected when needed */
+	assert_int_equal(umpa_lua_run(L, built, strlen(built), "built.lua", &e), -UMPA_ENOMEM);
+	assert_non_null(strstr(e.msg, "memory limit (16 MiB) exceeded"));
+	run_ok(L, grown);
+	run_ok(L, pcall_then); /* caught, then the memory is there again */
+	umpa_lua_close(L);
+}
+
+/* lua_close runs finalizers; what they make gets no finalizer: nothing outside Lua may be made then
+ * (LeakSanitizer checks), and a packet finalized before a finalizer reaches it is empty, not freed memory. */
+static void test_close_finalizers(void **state)
+{
+	struct umpa_lua *L = open_state();
+	struct umpa_err e = {0};
+	const char *late = "G = setmetatable({}, {__gc = function() local t = packets(ip{}/string.rep('x', 5000))\n"
+			   "  local p = t[1]:copy() end})";
+	const char *order = "G2 = setmetatable({}, {__gc = function() local x = LAYER.ttl end})\n"
+			    "PKT = packets(ip{})[1] LAYER = PKT.ip";
+
+	(void)state;
+	/* (a sandbox that refuses __gc altogether passes too: then nothing runs at close) */
+	if (umpa_lua_run(L, late, strlen(late), "late.lua", &e) < 0)
+		assert_non_null(strstr(e.msg, "__gc"));
+	if (umpa_lua_run(L, order, strlen(order), "order.lua", &e) < 0)
+		assert_non_null(strstr(e.msg, "__gc"));
 	umpa_lua_close(L);
 }
 
@@ -611,7 +897,15 @@ int main(void)
 	    cmocka_unit_test(test_callback_stops),
 	    cmocka_unit_test(test_sandbox),
 	    cmocka_unit_test(test_instruction_cap),
+	    cmocka_unit_test(test_time_limits),
+	    cmocka_unit_test(test_time_signal_blocked),
+	    cmocka_unit_test(test_pcall_budget),
+	    cmocka_unit_test(test_patterns),
+	    cmocka_unit_test(test_charge),
+	    cmocka_unit_test(test_load),
 	    cmocka_unit_test(test_memory_cap),
+	    cmocka_unit_test(test_memory_cap_packets),
+	    cmocka_unit_test(test_close_finalizers),
 	    cmocka_unit_test(test_specs),
 	    cmocka_unit_test(test_packets),
 	    cmocka_unit_test(test_packets_ip),

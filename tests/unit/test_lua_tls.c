@@ -394,6 +394,38 @@ static void test_errors(void **state)
 }
 
 /* The curve names users type: tls{} makes the server key asked for. */
+/* The work tls{} does for a script is budgeted per evaluation, refused before it starts, and the
+ * budget restarts with the next call from the host; what it keeps counts against the memory cap. */
+static void test_work_budget(void **state)
+{
+	struct umpa_lua *L = open_state();
+	struct umpa_err e = {0};
+	struct seen s = {0};
+	const char *fill = "local t = {} for i = 1, 2 do t[i] = tls{key_type='ec:P-256', count=200} end return t";
+	const char *over = "local t = {} for i = 1, 3 do t[i] = tls{key_type='ec:P-256', count=200} end return t";
+	const char *caught =
+	    "local n = 0 for i = 1, 20 do if pcall(tls, {key_type='rsa:8192'}) then n = n + 1 end end\n"
+	    "assert(n == 0, n) return tls{key_type='ec:P-256'}";
+	const char *mem = "local p = packets(ip{}/string.rep('x', 60000))[1] local t = {p:copy(), p:copy()}\n"
+			  "return tls{key_type='ec:P-256', send_client=string.rep('y', 4e6)}";
+
+	(void)state;
+	assert_true(build_ok(L, fill, &s) > 400); /* 400 handshakes */
+	assert_true(umpa_lua_build_chunk(L, over, strlen(over), "t.lua", 0, see, &s, &e) < 0);
+	unit_assert_contains(e.msg, "t.lua:1: tls: work limit (500 handshakes per evaluation) exceeded");
+	build_ok(L, fill, &s); /* a new evaluation, a new budget */
+	build_fails("return tls{key_type='rsa:8192'}", "key generation limit (16 RSA-2048 keys' worth per evaluation)",
+		    NULL);
+	build_fails("return tls{key_type='ec:P-256', renegotiate=10, version='1.2', count=50}",
+		    "work limit (500 handshakes per evaluation)", NULL);
+	/* refused calls cost nothing and keep being refused: nothing was generated, then an EC key fits */
+	build_ok(L, caught, &s);
+	umpa_lua_set_limits(L, 8 << 20, 0); /* the 4 MB to send and its packets do not fit in 8 MiB */
+	assert_true(umpa_lua_build_chunk(L, mem, strlen(mem), "t.lua", 0, see, &s, &e) < 0);
+	unit_assert_contains(e.msg, "memory limit (8 MiB) exceeded");
+	umpa_lua_close(L);
+}
+
 static void test_key_type_aliases(void **state)
 {
 	struct umpa_lua *L = open_state();
@@ -429,6 +461,7 @@ int main(void)
 	    cmocka_unit_test(test_psk),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_key_type_aliases),
+	    cmocka_unit_test(test_work_budget),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

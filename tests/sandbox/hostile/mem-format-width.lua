@@ -1,0 +1,2 @@
+-- expect: invalid conversion
+return ip{}/string.format("%99999d", 1)

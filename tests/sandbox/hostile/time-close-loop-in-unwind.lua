@@ -1,0 +1,6 @@
+-- expect: :[0-9]+: (time limit exceeded \((5 s CPU|10 s wall clock)\)|instruction limit reached \([0-9]+ Lua instructions\))$
+pcall(function()
+  local x <close> = setmetatable({}, {__close = function() while true do end end})
+  error("boom")
+end)
+return ether{}

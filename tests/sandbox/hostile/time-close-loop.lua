@@ -1,0 +1,4 @@
+-- expect: :[0-9]+: (time limit exceeded \((5 s CPU|10 s wall clock)\)|instruction limit reached \([0-9]+ Lua instructions\))$
+do
+  local x <close> = setmetatable({}, {__close = function() while true do end end})
+end

@@ -1,0 +1,2 @@
+-- expect: :[0-9]+: (time limit exceeded \((5 s CPU|10 s wall clock)\)|instruction limit reached \([0-9]+ Lua instructions\))$
+while true do pcall(function() while true do end end) end

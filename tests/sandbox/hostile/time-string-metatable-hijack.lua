@@ -1,0 +1,3 @@
+-- expect: :[0-9]+: (time limit exceeded \((5 s CPU|10 s wall clock)\)|instruction limit reached \([0-9]+ Lua instructions\))$
+getmetatable("").__index = function(s, k) while true do end end
+return ("x"):anything()
