@@ -34,10 +34,12 @@
 #include "umpa_protos.h"
 #include "umpa_reasm.h"
 
-/* sched: the loop and clocks, action-reaction, next hops, TCP streams, the TLS pump and its option table */
+/* sched: the loop and clocks, action-reaction, next hops, TCP (the endpoint pair, the one-sided endpoint), the
+ * TLS pump and its option table */
 #include "umpa_expect.h"
 #include "umpa_resolve.h"
 #include "umpa_sched.h"
+#include "umpa_tcpend.h"
 #include "umpa_tcpstream.h"
 #include "umpa_tls.h"
 #include "umpa_tls_opts.h"
@@ -45,5 +47,6 @@
 /* templates: the Lua binding and tls{} */
 #include "umpa_lua.h"
 #include "umpa_lua_tls.h"
+#include "umpa_run.h"
 
 #endif

@@ -90,6 +90,7 @@ struct umpa_capr {
 	uint64_t count; /* packets read */
 	int linktype;
 	int nsec;
+	int pcap32; /* a pcap file (not pcapng): unsigned 32-bit seconds */
 };
 
 /* Is this message about a truncated file? */
@@ -137,6 +138,7 @@ struct umpa_capr *umpa_capr_open(const char *path, struct umpa_err *e)
 		goto fail;
 	}
 	r->linktype = pcap_datalink(r->pc);
+	r->pcap32 = pcap_major_version(r->pc) == 2; /* libpcap gives pcapng files 1 */
 	r->nsec = 1; /* opened with nanosecond precision: libpcap scales microsecond files */
 	r->last_good = consumed(r->fp, r->src);
 	return r;
@@ -188,7 +190,8 @@ int umpa_capr_next(struct umpa_capr *r, struct umpa_pkt *p, struct umpa_err *e)
 
 	if (rc == 1) {
 		umpa_pkt_attach(p, d, h->caplen, h->len, umpa_capr_linktype(r));
-		p->ts_sec = h->ts.tv_sec;
+		/* pcap's seconds are unsigned (to 2106), as wiretap reads them; libpcap sign-extends them */
+		p->ts_sec = r->pcap32 ? (int64_t)(uint32_t)h->ts.tv_sec : (int64_t)h->ts.tv_sec;
 		p->ts_nsec = (uint32_t)h->ts.tv_usec; /* nanoseconds: opened with nano precision */
 		p->comment = NULL;
 		r->count++;

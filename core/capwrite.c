@@ -141,6 +141,17 @@ struct umpa_capw *umpa_capw_open(const char *path, enum umpa_capfmt fmt, int lin
 
 int umpa_capw_write(struct umpa_capw *w, const struct umpa_pkt *p, struct umpa_err *e)
 {
+	/* a timestamp the format cannot hold is refused, never wrapped: pcap has 32-bit unsigned
+	 * seconds (to 2106), pcapng here 64-bit nanoseconds (to 2554) */
+	if (p->ts_nsec >= 1000000000u)
+		return umpa_err_set(e, UMPA_EINVAL, "%s: timestamp %lld s %u ns: nanoseconds past a second", w->path,
+				    (long long)p->ts_sec, p->ts_nsec);
+	if (p->ts_sec < 0 || (w->fmt == UMPA_CAP_PCAP && p->ts_sec > (int64_t)UINT32_MAX) ||
+	    (w->fmt != UMPA_CAP_PCAP && (uint64_t)p->ts_sec > (UINT64_MAX - p->ts_nsec) / 1000000000u))
+		return umpa_err_set(e, UMPA_ERANGE,
+				    "%s: timestamp %lld.%09u does not fit %s (seconds since 1970: 0 to %s)", w->path,
+				    (long long)p->ts_sec, p->ts_nsec, w->fmt == UMPA_CAP_PCAP ? "pcap" : "pcapng",
+				    w->fmt == UMPA_CAP_PCAP ? "4294967295" : "18446744073.709551615");
 	if (w->fmt == UMPA_CAP_PCAP) {
 		struct pcap_pkthdr h;
 		h.ts.tv_sec = (time_t)p->ts_sec;
@@ -155,10 +166,10 @@ int umpa_capw_write(struct umpa_capw *w, const struct umpa_pkt *p, struct umpa_e
 	{
 		uint64_t ts = (uint64_t)p->ts_sec * 1000000000ull + p->ts_nsec;
 		size_t clen = p->comment ? strlen(p->comment) : 0;
-		uint32_t pad = (4 - p->len % 4) % 4;
-		uint32_t len = 32 + p->len + pad + (clen ? optlen(clen) + 4 : 0);
-		if (clen > 65000)
+		uint32_t pad = (4 - p->len % 4) % 4, len;
+		if (clen > 65000) /* before the block length counts it */
 			clen = 65000;
+		len = 32 + p->len + pad + (clen ? optlen(clen) + 4 : 0);
 		if (put32(w, 6) || put32(w, len) || put32(w, 0) || put32(w, (uint32_t)(ts >> 32)) ||
 		    put32(w, (uint32_t)ts) || put32(w, p->len) || put32(w, p->wirelen > p->len ? p->wirelen : p->len) ||
 		    put(w, p->data, p->len) || put(w, zeros, pad))

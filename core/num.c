@@ -18,13 +18,12 @@ const struct umpa_num_spec umpa_num_seconds = {"seconds", 0, 1e8, 0};
 const struct umpa_num_spec umpa_num_pps = {"packets per second", 1e-8, 1e9, UMPA_NUM_OFF};
 const struct umpa_num_spec umpa_num_bps = {"bits per second", 1, 1e12, UMPA_NUM_OFF};
 const struct umpa_num_spec umpa_num_fraction = {"a fraction", 0, 1, 0};
-const struct umpa_num_spec umpa_num_count = {"a whole number", 0, 1e12, UMPA_NUM_INT};
+const struct umpa_num_spec umpa_num_count = {"a count", 0, 1e12, UMPA_NUM_INT};
 const struct umpa_num_spec umpa_num_bytes = {"bytes", 0, 4294967295.0, UMPA_NUM_INT};
 const struct umpa_num_spec umpa_num_seed = {"a whole number", 0, 18446744073709551615.0, UMPA_NUM_INT};
-const struct umpa_num_spec umpa_num_epoch = {"seconds since 1970", 0, 9223372035.0, 0};
-const struct umpa_num_spec umpa_num_epoch_pcap = {"seconds since 1970 (pcap: 32 bits)", 0, 4294967295.0, 0};
-const struct umpa_num_spec umpa_num_epoch_pcapng = {"seconds since 1970 (pcapng: 64-bit nanoseconds)", 0, 18446744072.0,
-						    0};
+const struct umpa_num_spec umpa_num_epoch = {"seconds since 1970", 0, 9e9, 0};
+const struct umpa_num_spec umpa_num_epoch_pcap = {"pcap seconds since 1970", 0, 4294967295.0, 0};
+const struct umpa_num_spec umpa_num_epoch_pcapng = {"pcapng seconds since 1970", 0, 18446744072.0, 0};
 
 #define TWO64_ 18446744073709551616.0 /* 2^64 */
 #define TWO63_ 9223372036854775808.0  /* 2^63 */
@@ -37,7 +36,11 @@ static void bound_text_(double v, char *buf, size_t cap)
 		snprintf(buf, cap, "18446744073709551615");
 	else if (v == floor(v) && fabs(v) < 1e16)
 		snprintf(buf, cap, "%.0f", v);
-	else
+	else if (v > 0 && v < 1e-4 && v >= 1e-12) { /* 0.00000001, not 1e-08 */
+		size_t n = (size_t)snprintf(buf, cap, "%.12f", v);
+		while (n > 1 && n < cap && buf[n - 1] == '0')
+			buf[--n] = 0;
+	} else
 		snprintf(buf, cap, "%.15g", v);
 }
 
@@ -72,8 +75,14 @@ static int fail_value_(const struct umpa_num_spec *s, const char *opt, double v,
 {
 	char range[160];
 
+	char num[32];
+
+	/* the shortest text that reads back as v: 1e-300, but 1.0000000000000002 when that is what it is */
+	snprintf(num, sizeof(num), "%.15g", v);
+	if (strtod(num, NULL) != v)
+		snprintf(num, sizeof(num), "%.17g", v);
 	umpa_num_range_text(s, range, sizeof(range));
-	umpa_err_set(e, v != v ? UMPA_EINVAL : UMPA_ERANGE, "%s: %.17g %s (%s)", opt ? opt : "value", v, what, range);
+	umpa_err_set(e, v != v ? UMPA_EINVAL : UMPA_ERANGE, "%s: %s %s (%s)", opt ? opt : "value", num, what, range);
 	return -1;
 }
 

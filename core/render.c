@@ -211,6 +211,8 @@ void umpa_render_line(const struct umpa_pkt *p, const struct umpa_render_opts *o
 	for (unsigned i = 0; i < p->nlayers; i++)
 		if (p->l[i].flags & (UMPA_L_TRUNCATED | UMPA_L_INVALID | UMPA_L_BADSUM))
 			put_marks(&p->l[i], b);
+	/* summaries quote the wire (names, payload text): whatever a hook let through, the line stays one line */
+	umpa_sbuf_make_safe(b, start);
 	umpa_sbuf_putc(b, '\n');
 }
 
@@ -225,7 +227,9 @@ static void tree_indent(struct umpa_emit *em)
 static void tree_open(struct umpa_emit *em, const char *key, const char *label)
 {
 	tree_indent(em);
-	umpa_sbuf_puts(em->out, label ? label : key);
+	if (!label)
+		label = key;
+	umpa_sbuf_put_safe(em->out, label, strlen(label)); /* labels may quote the wire */
 	umpa_sbuf_putc(em->out, '\n');
 	em->depth++;
 }
@@ -241,7 +245,7 @@ static void tree_field(struct umpa_emit *em, const char *key, const char *val, i
 	tree_indent(em);
 	umpa_sbuf_puts(em->out, key);
 	umpa_sbuf_puts(em->out, ": ");
-	umpa_sbuf_puts(em->out, val);
+	umpa_sbuf_put_safe(em->out, val, strlen(val)); /* names and text from the wire */
 	if (vname) {
 		umpa_sbuf_puts(em->out, " (");
 		umpa_sbuf_puts(em->out, vname);

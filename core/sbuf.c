@@ -188,3 +188,145 @@ void umpa_sbuf_put_json_str(struct umpa_sbuf *b, const char *s, size_t n)
 	}
 	umpa_sbuf_putc(b, '"');
 }
+
+/*
+ * Length of the safe character at s[0] (n > 0 bytes left), or 0 when it must
+ * be escaped.  Safe: printable ASCII, and well-formed UTF-8 of a code point
+ * from U+00A0 on, except the ones that move or hide text: U+200E/U+200F
+ * (marks), U+2028..U+202E (separators, embeddings, overrides) and
+ * U+2066..U+2069 (isolates).  C0 and C1 controls, DEL, stray and overlong
+ * bytes, surrogates are escaped.
+ */
+static size_t safe_len_(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0], cp, need;
+
+	if (c >= 0x20 && c < 0x7f)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 1, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		need = 2, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		need = 3, cp = c & 0x07;
+	else
+		return 0;
+	if (n <= need)
+		return 0;
+	for (unsigned i = 1; i <= need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff)) /* overlong, past Unicode, surrogate */
+		return 0;
+	if (cp < 0xa0 || cp == 0x200e || cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) ||
+	    (cp >= 0x2066 && cp <= 0x2069))
+		return 0;
+	return need + 1;
+}
+
+/*
+ * Bytes of printable ASCII (0x20..0x7e) at the start of @p s, 8 at a time:
+ * the renderers pass every line through here, so the common case costs a
+ * load and a few operations per word ("Bit Twiddling Hacks": a word has a
+ * byte less than n, or more than n, exactly, for these n).
+ */
+static size_t plain_run_(const unsigned char *s, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x;
+		memcpy(&x, s + i, 8);
+		if ((((x - ones * 0x20) & ~x) | ((x + ones * (127 - 0x7e)) | x)) & high)
+			break;
+	}
+	while (i < n && s[i] >= 0x20 && s[i] < 0x7f)
+		i++;
+	return i;
+}
+
+/* Bytes of safe text at the start of @p s. */
+static size_t safe_run_(const unsigned char *s, size_t n)
+{
+	size_t i = 0, k;
+
+	for (;;) {
+		i += plain_run_(s + i, n - i);
+		if (i >= n || (k = safe_len_(s + i, n - i)) == 0)
+			return i;
+		i += k;
+	}
+}
+
+/* Append the escape of the unsafe character at s[0]; returns the bytes it stands for. */
+static size_t put_escape_(struct umpa_sbuf *b, const unsigned char *s, size_t n)
+{
+	char esc[8] = {'\\', 'x', 0, 0};
+
+	if (s[0] == '\n' || s[0] == '\r' || s[0] == '\t') {
+		esc[1] = s[0] == '\n' ? 'n' : s[0] == '\r' ? 'r' : 't';
+		umpa_sbuf_put(b, esc, 2);
+		return 1;
+	}
+	if (s[0] == 0xe2 && n >= 3 && s[1] == 0x80 &&
+	    (s[2] == 0x8e || s[2] == 0x8f || (s[2] >= 0xa8 && s[2] <= 0xae))) {
+		umpa_sbuf_printf(b, "\\u20%02x", (unsigned)(s[2] - 0x80)); /* U+200E.., U+2028.. */
+		return 3;
+	}
+	if (s[0] == 0xe2 && n >= 3 && s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9) {
+		umpa_sbuf_printf(b, "\\u20%02x", (unsigned)(s[2] - 0x80 + 0x40)); /* U+2066..U+2069 */
+		return 3;
+	}
+	if (s[0] == 0xc2 && n >= 2 && s[1] >= 0x80 && s[1] < 0xa0) {
+		umpa_sbuf_printf(b, "\\u%04x", (unsigned)s[1]); /* a C1 control written in UTF-8 */
+		return 2;
+	}
+	esc[2] = hexdig[s[0] >> 4];
+	esc[3] = hexdig[s[0] & 15];
+	umpa_sbuf_put(b, esc, 4);
+	return 1;
+}
+
+void umpa_sbuf_put_safe(struct umpa_sbuf *b, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < n) {
+		size_t run = i + safe_run_(u + i, n - i);
+		umpa_sbuf_put(b, s + i, run - i);
+		if (run < n)
+			run += put_escape_(b, u + run, n - run);
+		i = run;
+	}
+}
+
+int umpa_sbuf_make_safe(struct umpa_sbuf *b, size_t from)
+{
+	size_t i, tl;
+	char stack[512], *tail;
+
+	if (!b->s || from >= b->len)
+		return 0;
+	i = from + safe_run_((const unsigned char *)b->s + from, b->len - from);
+	if (i == b->len)
+		return 0; /* the common case: nothing to do, nothing copied */
+	tl = b->len - i;
+	tail = tl <= sizeof(stack) ? stack : malloc(tl);
+	if (!tail) {
+		b->len = i; /* drop the unsafe rest rather than print it */
+		b->s[i] = 0;
+		b->oom = 1;
+		return -1;
+	}
+	memcpy(tail, b->s + i, tl);
+	b->len = i;
+	umpa_sbuf_put_safe(b, tail, tl);
+	if (tail != stack)
+		free(tail);
+	return b->oom ? -1 : 0;
+}

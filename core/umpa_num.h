@@ -6,7 +6,7 @@
  * empty text, overflow and values outside the range are refused with one line
  * that names the option and the range:
  *
- *     --rate: 'inf' is out of range (packets per second: 0 for none, or 1e-08 to 1000000000)
+ *     --rate: 'inf' is out of range (packets per second: 0 for none, or 0.00000001 to 1000000000)
  *     --time: '12x' is not a number (seconds since 1970: 0 to 4294967295)
  *
  * Accepted text: an optional sign, decimal digits with an optional fraction
@@ -62,7 +62,10 @@ extern const struct umpa_num_spec umpa_num_count;
 extern const struct umpa_num_spec umpa_num_bytes;
 /** A random seed: whole, 0 to 2^64 - 1. */
 extern const struct umpa_num_spec umpa_num_seed;
-/** A timestamp, seconds since 1970 that an int64 of nanoseconds holds: 0 to 9223372035 (year 2262). */
+/**
+ * A timestamp, seconds since 1970: 0 to 9e9 (year 2255).  As an int64 of
+ * nanoseconds it leaves 7 years to what a run adds to it (2^63 ns is 2262).
+ */
 extern const struct umpa_num_spec umpa_num_epoch;
 /** A timestamp a pcap file holds (32-bit unsigned seconds): 0 to 4294967295 (year 2106). */
 extern const struct umpa_num_spec umpa_num_epoch_pcap;
@@ -122,7 +125,7 @@ int umpa_num_check_time(const struct umpa_num_spec *s, const char *opt, double v
 			struct umpa_err *e);
 
 /**
- * Write @p s's range as text ("packets per second: 0 for none, or 1e-08 to
+ * Write @p s's range as text ("packets per second: 0 for none, or 0.00000001 to
  * 1000000000") into @p buf of @p cap bytes (always NUL-terminated).
  * Returns @p buf.
  */

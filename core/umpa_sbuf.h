@@ -82,4 +82,25 @@ void umpa_sbuf_put_hexbytes(struct umpa_sbuf *b, const uint8_t *p, size_t n, cha
 /** Append @p s (length @p n) as a JSON string literal, quotes included. */
 void umpa_sbuf_put_json_str(struct umpa_sbuf *b, const char *s, size_t n);
 
+/**
+ * Append @p s (length @p n), untrusted text, so that it is safe to show on
+ * a terminal: it can neither move the cursor, clear or retitle the screen,
+ * nor forge a line.  Control characters are escaped ("\x1b", "\n", "\r",
+ * "\t", "\x00"), so are C1 controls ("\u009b"), bytes that are not
+ * well-formed UTF-8 ("\xff") and the Unicode marks, separators and bidi
+ * overrides that reorder or hide text ("\u202e").  Printable ASCII and
+ * other UTF-8 pass unchanged; a backslash stays a backslash.  The text
+ * counterpart of umpa_sbuf_put_json_str(), for every place umpa prints text
+ * it did not write: error messages, names and payloads from packets.
+ */
+void umpa_sbuf_put_safe(struct umpa_sbuf *b, const char *s, size_t n);
+
+/**
+ * Escape, in place, what umpa_sbuf_put_safe() escapes in the bytes of @p b
+ * from offset @p from on (text a protocol's summary wrote, say).  Copies
+ * nothing when that text is safe already.  Returns 0, or -1 on allocation
+ * failure (the unsafe rest is dropped, `oom` set).
+ */
+int umpa_sbuf_make_safe(struct umpa_sbuf *b, size_t from);
+
 #endif

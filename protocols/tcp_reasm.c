@@ -762,6 +762,7 @@ void umpa_reasm_show(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame, e
 {
 	const struct umpa_pkt *rp = umpa_reasm_feed(r, p, frame);
 	enum note note = r ? r->note : NOTE_NONE;
+	size_t from;
 
 	switch (fmt) {
 	case UMPA_REASM_LINE:
@@ -769,6 +770,7 @@ void umpa_reasm_show(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame, e
 		if (!rp && note == NOTE_NONE)
 			return;
 		chop(out, "\n");
+		from = out->len;
 		if (rp) {
 			do {
 				for (unsigned i = 0; i < rp->nlayers; i++)
@@ -786,6 +788,7 @@ void umpa_reasm_show(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame, e
 			umpa_sbuf_puts(out, note_text(note));
 			umpa_sbuf_putc(out, ']');
 		}
+		umpa_sbuf_make_safe(out, from); /* the summaries quote the wire, as in umpa_render_line */
 		umpa_sbuf_putc(out, '\n');
 		return;
 	case UMPA_REASM_TREE:

@@ -533,7 +533,16 @@ int64_t umpa_loop_replay(struct umpa_loop *l, struct umpa_capr *r, umpa_replay_c
 		return umpa_err_set(e, UMPA_EINVAL, "loop: replay without a callback");
 	umpa_pkt_init(&p);
 	while ((rc = umpa_capr_next(r, &p, e)) > 0) {
-		int64_t ts = p.ts_sec * 1000000000 + (int64_t)p.ts_nsec;
+		int64_t ts;
+		/* a pcapng timestamp may lie past what int64 nanoseconds count (2262) */
+		if (p.ts_sec > (INT64_MAX - 999999999) / 1000000000 || p.ts_sec < -(INT64_MAX / 1000000000)) {
+			rc = umpa_err_set(e, UMPA_ERANGE,
+					  "replay: packet %lld: timestamp %lld s is outside the virtual clock (years "
+					  "1678 to 2262)",
+					  (long long)n + 1, (long long)p.ts_sec);
+			break;
+		}
+		ts = p.ts_sec * 1000000000 + (int64_t)p.ts_nsec;
 		if (n == 0 && l->nheap == 0 && !l->running && ts > l->vnow)
 			l->vnow = ts; /* nothing pending: start at the first packet, not at 1970 */
 		if ((rc = umpa_loop_advance_to(l, ts, e)) < 0)

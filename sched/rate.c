@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "sched_internal.h"
+#include "umpa_num.h"
 #include "umpa_sched.h"
 
 struct umpa_source {
@@ -278,10 +279,13 @@ struct umpa_source *umpa_loop_source(struct umpa_loop *l, umpa_source_cb src_cb,
 	}
 	if (rate)
 		r = *rate;
-	if (!(r.pps >= 0) || !(r.bps >= 0) || !isfinite(r.pps) || !isfinite(r.bps) || !(r.jitter >= 0) ||
-	    r.jitter > 1 || r.batch > UMPA_BATCH_MAX) {
-		umpa_err_set(e, UMPA_EINVAL, "source: bad rate (pps %g, bps %g, jitter %g, batch %u)", r.pps, r.bps,
-			     r.jitter, r.batch);
+	/* the presets bound every gap (1 / rate) to 1e8 s, so due times stay far inside int64 nanoseconds */
+	if (umpa_num_check(&umpa_num_pps, "rate: pps", r.pps, e) < 0 ||
+	    umpa_num_check(&umpa_num_bps, "rate: bps", r.bps, e) < 0 ||
+	    umpa_num_check(&umpa_num_fraction, "rate: jitter", r.jitter, e) < 0)
+		return NULL;
+	if (r.batch > UMPA_BATCH_MAX) {
+		umpa_err_set(e, UMPA_EINVAL, "rate: batch %u is more than %d", r.batch, UMPA_BATCH_MAX);
 		return NULL;
 	}
 	s = calloc(1, sizeof(*s));

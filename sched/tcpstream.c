@@ -1,22 +1,34 @@
-/* tcpstream.c - a userland TCP endpoint pair that turns byte streams into packets.
+/* tcpstream.c - a userland TCP endpoint pair that turns byte streams into packets, on a loop.
  *
  * See umpa_tcpstream.h.  Each endpoint keeps snd_nxt (next sequence number
  * to send), rcv_nxt (next expected from the peer), its timestamp base and
  * the last timestamp value received (TS.Recent, echoed as TSecr).  The
  * receiver reads everything at once, so its window stays constant.
+ *
+ * Every operation (connect, send, shutdown, close, reset) is queued and run
+ * as a chain of steps on the stream's umpa_loop: each step emits the
+ * segments of one instant at the loop's time (the capture timestamp) and
+ * arms a loop timer for the next one - half a round trip to the peer's
+ * answer, the per-flight delay before an operation, the fast-retransmit
+ * reaction or the retransmission timeout.  A private virtual loop set to
+ * start_sec makes the classic synchronous calls; a caller's loop makes them
+ * asynchronous.  Segments are built by tcp_seg.c, which the one-sided
+ * endpoint (tcpend.c) shares.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tcp_internal.h"
 #include "umpa_protos.h"
+#include "umpa_sched.h"
 #include "umpa_tcpstream.h"
 
-#define TH_FIN 0x01u
-#define TH_SYN 0x02u
-#define TH_RST 0x04u
-#define TH_PSH 0x08u
-#define TH_ACK 0x10u
+#define TH_FIN UMPA_TH_FIN_
+#define TH_SYN UMPA_TH_SYN_
+#define TH_RST UMPA_TH_RST_
+#define TH_PSH UMPA_TH_PSH_
+#define TH_ACK UMPA_TH_ACK_
 
 enum { ST_NEW, ST_OPEN, ST_CLOSED };
 
@@ -38,20 +50,14 @@ struct seg_ {
 
 enum { SEG_ORIG, SEG_COPY, SEG_RETX };
 
-/* An interval of bytes [l, r) the receiver holds beyond the next expected one. */
-struct ivl_ {
-	size_t l, r;
-	uint64_t stamp; /* when last extended: SACK blocks go most recent first */
-};
-
-#define MAX_SACK 4
+#define MAX_SACK UMPA_TCP_MAX_SACK_
 
 /* An ACK the receiver sends: its cumulative offset and SACK blocks (offsets; the first may be a D-SACK). */
 struct ackrec_ {
 	size_t ack;
 	uint32_t nsack;
 	int dsack; /* the first block is a D-SACK */
-	size_t sack[MAX_SACK][2];
+	uint64_t sack[MAX_SACK][2];
 };
 
 struct tcps_end {
@@ -61,11 +67,28 @@ struct tcps_end {
 	uint32_t ts_base;
 	uint32_t ts_recent;
 	uint16_t ip_id;
-	uint16_t port;
 	int fin_sent;
 	int have_ack;      /* sent a segment with ACK */
 	uint32_t last_ack; /* its acknowledgement number */
 	uint32_t last_win; /* and its window in bytes */
+};
+
+/*
+ * A queued operation.  On a private loop the call runs it to the end, so it
+ * borrows the caller's data and labels (the comments handed to the emit
+ * callback are the caller's texts, as before the loop); on a caller's loop
+ * the call returns first, so they are copied into blk.
+ */
+enum { OP_CONNECT, OP_SEND, OP_SHUTDOWN, OP_CLOSE, OP_RESET };
+
+struct op_ {
+	int kind;
+	int side;
+	void *blk;           /* the allocation holding labels, data and texts */
+	const uint8_t *data; /* the bytes to send */
+	size_t n;
+	const struct umpa_tcps_label *labels; /* on a caller's loop: copies, texts in blk too */
+	size_t nlabels;
 };
 
 struct umpa_tcps {
@@ -73,42 +96,47 @@ struct umpa_tcps {
 	umpa_tcps_emit_cb cb;
 	void *arg;
 	uint64_t rng;
-	int64_t now;   /* ns since the epoch */
-	int64_t start; /* ns since the epoch */
+	struct umpa_loop *loop;
+	int own_loop;  /* a private virtual loop: calls run it to completion */
+	int64_t start; /* loop time at creation: timestamp values count from it */
 	int state;
 	int wscale_on;    /* both sides announced a window scale */
 	int ts_on;        /* timestamps negotiated */
 	uint32_t cwnd[2]; /* segments per flight, per sender */
 	struct tcps_end end[2];
+	struct umpa_tcp_wire_ w;
 	struct umpa_pkt pkt;
 	struct umpa_tcps_stats st;
+	/* the operation queue and the step in progress */
+	struct op_ *q;
+	size_t qhead, qn, qcap;
+	int busy;               /* an operation is queued or running */
+	int step;               /* the running operation's next step */
+	struct umpa_timer *tm;  /* armed for that step */
+	int failed;             /* an operation failed: the stream is unusable */
+	struct umpa_err ferr;   /* why */
+	int q_state, q_fin[2];  /* state and FINs as of the last queued operation */
+	umpa_tcps_idle_cb idle; /* asynchronous: told when the queue drains or fails */
+	void *idle_arg;
 	/* the send in progress (offsets relative to its first byte) */
+	uint32_t s_base, s_cap, s_room;
+	size_t s_off, s_sent;
+	int s_lossy, s_tries, s_hostile;
+	size_t s_li;
 	struct seg_ *segs; /* the current round, in capture order */
 	size_t nsegs, scap;
 	struct ackrec_ *acks; /* ACKs the receiver sends after the current round */
 	size_t nacks, acap;
-	struct ivl_ *ooo; /* out-of-order data the receiver holds, sorted */
-	size_t nooo, ocap;
-	uint64_t ooo_stamp;
-	char *cbuf; /* joined label texts */
+	struct umpa_tcp_ivls_ ooo; /* out-of-order data the receiver holds */
+	char *cbuf;                /* joined label texts */
 	size_t ccap;
 	size_t r_nxt;       /* the receiver's next expected offset */
 	uint32_t r_pending; /* in-order segments it has not acknowledged */
 	uint32_t dups;      /* duplicate ACKs at the end of the last ACK train */
-	const struct umpa_field *f_eth_src, *f_eth_dst;
-	const struct umpa_field *f_ip_src, *f_ip_dst, *f_ip_id, *f_ip_df;
-	const struct umpa_field *f_sport, *f_dport, *f_seq, *f_ack, *f_flags, *f_win, *f_opts;
 };
 
-/* splitmix64 (public domain, Sebastiano Vigna). */
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
+#define rng_next umpa_tcp_rng_next_
+#define grow_ umpa_tcp_grow_
 
 void umpa_tcps_opts_init(struct umpa_tcps_opts *o)
 {
@@ -132,21 +160,11 @@ static int all_zero(const uint8_t *b, size_t n)
 	return 1;
 }
 
-static const struct umpa_field *need_field(const struct umpa_proto *pr, const char *name, int *missing)
-{
-	const struct umpa_field *f = umpa_proto_field(pr, name);
-
-	if (!f)
-		*missing = 1;
-	return f;
-}
-
-struct umpa_tcps *umpa_tcps_new(const struct umpa_tcps_opts *o, umpa_tcps_emit_cb cb, void *arg, struct umpa_err *e)
+struct umpa_tcps *umpa_tcps_new_on(struct umpa_loop *loop, const struct umpa_tcps_opts *o, umpa_tcps_emit_cb cb,
+				   void *arg, struct umpa_err *e)
 {
 	struct umpa_tcps_opts def;
 	struct umpa_tcps *t;
-	const struct umpa_proto *l3;
-	int missing = 0;
 
 	if (!o) {
 		umpa_tcps_opts_init(&def);
@@ -179,13 +197,14 @@ struct umpa_tcps *umpa_tcps_new(const struct umpa_tcps_opts *o, umpa_tcps_emit_c
 	t->rng = o->seed;
 	t->wscale_on = o->wscale >= 0;
 	t->ts_on = o->timestamps != 0;
+	umpa_pkt_init(&t->pkt);
 	if (!t->o.rwnd)
 		t->o.rwnd = t->wscale_on ? 131072u : 65535u;
 	if (t->o.rwnd > (65535u << (t->wscale_on ? t->o.wscale : 0))) {
 		umpa_err_set(e, UMPA_EINVAL, "tcp stream: window %u too large for scale %d", t->o.rwnd, t->o.wscale);
-		free(t);
-		return NULL;
+		return umpa_tcps_free(t), NULL;
 	}
+	t->w.ipv6 = t->o.ipv6 != 0;
 	for (int s = 0; s < 2; s++) {
 		if (!t->o.mss[s])
 			t->o.mss[s] = t->o.ipv6 ? 1440 : 1460;
@@ -202,9 +221,11 @@ struct umpa_tcps *umpa_tcps_new(const struct umpa_tcps_opts *o, umpa_tcps_emit_c
 			t->o.mac[s][0] = 0x02;
 			t->o.mac[s][5] = (uint8_t)(s + 1);
 		}
+		memcpy(t->w.addr[s], t->o.addr[s], 16);
+		memcpy(t->w.mac[s], t->o.mac[s], 6);
 	}
-	t->end[0].port = o->port[0] ? o->port[0] : (uint16_t)(32768 + rng_next(&t->rng) % (61000 - 32768));
-	t->end[1].port = o->port[1] ? o->port[1] : 443;
+	t->w.port[0] = o->port[0] ? o->port[0] : (uint16_t)(32768 + rng_next(&t->rng) % (61000 - 32768));
+	t->w.port[1] = o->port[1] ? o->port[1] : 443;
 	for (int s = 0; s < 2; s++) {
 		t->end[s].isn = (uint32_t)rng_next(&t->rng);
 		t->end[s].snd_nxt = t->end[s].isn;
@@ -212,45 +233,52 @@ struct umpa_tcps *umpa_tcps_new(const struct umpa_tcps_opts *o, umpa_tcps_emit_c
 		t->end[s].ip_id = (uint16_t)rng_next(&t->rng);
 		t->cwnd[s] = 10;
 	}
-	t->start = o->start_sec * 1000000000 + o->start_nsec;
-	t->now = t->start;
-	t->state = ST_NEW;
-	umpa_pkt_init(&t->pkt);
-
-	l3 = t->o.ipv6 ? &umpa_proto_ipv6 : &umpa_proto_ip;
-	t->f_eth_src = need_field(&umpa_proto_eth, "src", &missing);
-	t->f_eth_dst = need_field(&umpa_proto_eth, "dst", &missing);
-	t->f_ip_src = need_field(l3, "src", &missing);
-	t->f_ip_dst = need_field(l3, "dst", &missing);
-	if (!t->o.ipv6) {
-		t->f_ip_id = need_field(l3, "id", &missing);
-		t->f_ip_df = need_field(l3, "flags.df", &missing);
+	t->state = t->q_state = ST_NEW;
+	if (umpa_tcp_wire_init_(&t->w, e) < 0)
+		return umpa_tcps_free(t), NULL;
+	if (loop) {
+		t->loop = loop;
+	} else {
+		t->loop = umpa_loop_new(UMPA_CLOCK_VIRTUAL, e);
+		if (!t->loop)
+			return umpa_tcps_free(t), NULL;
+		t->own_loop = 1;
+		if (umpa_loop_set_now(t->loop, o->start_sec * 1000000000 + o->start_nsec, e) < 0)
+			return umpa_tcps_free(t), NULL;
 	}
-	t->f_sport = need_field(&umpa_proto_tcp, "srcport", &missing);
-	t->f_dport = need_field(&umpa_proto_tcp, "dstport", &missing);
-	t->f_seq = need_field(&umpa_proto_tcp, "seq", &missing);
-	t->f_ack = need_field(&umpa_proto_tcp, "ack", &missing);
-	t->f_flags = need_field(&umpa_proto_tcp, "flags", &missing);
-	t->f_win = need_field(&umpa_proto_tcp, "window_size_value", &missing);
-	t->f_opts = need_field(&umpa_proto_tcp, "options", &missing);
-	if (missing) {
-		umpa_err_set(e, UMPA_ENOSYS, "tcp stream: protocol tables lack a field it needs");
-		free(t);
-		return NULL;
-	}
+	t->start = umpa_loop_now_ns(t->loop);
 	return t;
 }
 
-void umpa_tcps_free(struct umpa_tcps *t)
+struct umpa_tcps *umpa_tcps_new(const struct umpa_tcps_opts *o, umpa_tcps_emit_cb cb, void *arg, struct umpa_err *e)
+{
+	return umpa_tcps_new_on(NULL, o, cb, arg, e);
+}
+
+/* Drop the queued operations (and their copies). */
+static void q_clear_(struct umpa_tcps *t)
+{
+	for (size_t i = t->qhead; i < t->qn; i++)
+		free(t->q[i].blk);
+	t->qhead = t->qn = 0;
+}
+
+struct umpa_tcps *umpa_tcps_free(struct umpa_tcps *t)
 {
 	if (!t)
-		return;
+		return NULL;
+	umpa_timer_cancel(t->tm);
+	q_clear_(t);
+	free(t->q);
+	if (t->own_loop)
+		umpa_loop_free(t->loop);
 	umpa_pkt_release(&t->pkt);
 	free(t->segs);
 	free(t->acks);
-	free(t->ooo);
+	umpa_tcp_ivls_free_(&t->ooo);
 	free(t->cbuf);
 	free(t);
+	return NULL;
 }
 
 uint32_t umpa_tcps_isn(const struct umpa_tcps *t, enum umpa_tcps_side side)
@@ -265,40 +293,52 @@ uint32_t umpa_tcps_snd_nxt(const struct umpa_tcps *t, enum umpa_tcps_side side)
 
 uint16_t umpa_tcps_port(const struct umpa_tcps *t, enum umpa_tcps_side side)
 {
-	return t->end[side & 1].port;
+	return t->w.port[side & 1];
 }
 
 int64_t umpa_tcps_now_ns(const struct umpa_tcps *t)
 {
-	return t->now;
+	return umpa_loop_wall_ns(t->loop);
 }
 
-/* Advance the clock by @p us microseconds. */
-static void tick(struct umpa_tcps *t, uint64_t us)
+struct umpa_loop *umpa_tcps_loop(const struct umpa_tcps *t)
 {
-	t->now += (int64_t)us * 1000;
+	return t->loop;
+}
+
+int umpa_tcps_busy(const struct umpa_tcps *t)
+{
+	return t->busy;
+}
+
+void umpa_tcps_on_idle(struct umpa_tcps *t, umpa_tcps_idle_cb cb, void *arg)
+{
+	t->idle = cb;
+	t->idle_arg = arg;
+}
+
+/* Microseconds to nanoseconds, for the step delays. */
+static int64_t us_(uint64_t us)
+{
+	return (int64_t)us * 1000;
 }
 
 /* Half a round trip: the time between a packet and its answer at the capture point. */
-static void half_rtt(struct umpa_tcps *t)
+static int64_t half_rtt(const struct umpa_tcps *t)
 {
-	tick(t, t->o.rtt_us / 2);
+	return us_(t->o.rtt_us / 2);
 }
 
 /* The timestamp value side @p s sends now: a 1 kHz clock from its random base. */
 static uint32_t tsval(const struct umpa_tcps *t, int s)
 {
-	return t->end[s].ts_base + (uint32_t)((uint64_t)(t->now - t->start) / 1000000u);
+	return t->end[s].ts_base + (uint32_t)((uint64_t)(umpa_loop_now_ns(t->loop) - t->start) / 1000000u);
 }
 
 /* The window field side @p s announces (unscaled in a SYN, never scaled there). */
 static uint32_t win_field(const struct umpa_tcps *t, int syn)
 {
-	uint32_t w = t->o.rwnd;
-
-	if (syn || !t->wscale_on)
-		return w > 65535 ? 65535 : w;
-	return w >> t->o.wscale;
+	return umpa_tcp_win_field_(t->o.rwnd, t->wscale_on, t->o.wscale, syn);
 }
 
 /* Payload bytes per segment sent by @p s: the peer's MSS less the timestamp option. */
@@ -310,77 +350,41 @@ static uint32_t seg_size(const struct umpa_tcps *t, int s)
 /*
  * Build and emit one segment from side @p s with @p flags, sequence number
  * @p seq, acknowledgement number @p ack, @p n bytes of @p data and
- * @p nsack SACK blocks (sequence numbers) in @p sack.  Counts duplicate
- * ACKs and ACKs with SACK blocks; changes no sequence state.
+ * @p nsack SACK blocks (sequence numbers) in @p sack, stamped with the
+ * loop's time.  Counts duplicate ACKs and ACKs with SACK blocks; changes no
+ * sequence state.
  */
 static int emit_seg(struct umpa_tcps *t, int s, unsigned flags, uint32_t seq, uint32_t ack, const uint8_t *data,
-		    uint32_t n, const char *comment, const uint32_t (*sack)[2], uint32_t nsack, struct umpa_err *e)
+		    uint32_t n, const char *comment, const uint64_t (*sack)[2], uint32_t nsack, struct umpa_err *e)
 {
-	struct tcps_end *me = &t->end[s], *peer = &t->end[!s];
+	struct tcps_end *me = &t->end[s];
 	struct umpa_pkt *p = &t->pkt;
-	uint32_t alen = t->o.ipv6 ? 16 : 4;
-	uint32_t tv = tsval(t, s);
-	char opts[256];
+	struct umpa_tcp_segout_ g = {0};
+	int64_t wall = umpa_loop_wall_ns(t->loop);
 	uint32_t win;
-	int li3, li4, rc;
+	int rc;
 
-	umpa_pkt_release(p);
-	umpa_pkt_init(p);
-	if ((rc = umpa_pkt_push(p, &umpa_proto_eth, e)) < 0)
+	g.flags = flags;
+	g.seq = seq;
+	g.ack = ack;
+	g.win = (flags & TH_RST) ? 0u : win_field(t, flags & TH_SYN);
+	g.ip_id = me->ip_id;
+	g.mss = t->o.mss[s];
+	g.sackok = t->o.sackok != 0;
+	g.ts = t->ts_on;
+	g.tsval = tsval(t, s);
+	g.tsecr = (flags & TH_SYN) && !(flags & TH_ACK) ? 0u : me->ts_recent;
+	g.wscale = t->wscale_on ? t->o.wscale : -1;
+	g.sack = sack;
+	g.nsack = nsack;
+	g.data = data;
+	g.n = n;
+	if (!t->o.ipv6)
+		me->ip_id++;
+	if ((rc = umpa_tcp_build_(p, &t->w, s, &g, e)) < 0)
 		return rc;
-	if ((li3 = umpa_pkt_push(p, t->o.ipv6 ? &umpa_proto_ipv6 : &umpa_proto_ip, e)) < 0)
-		return li3;
-	if ((li4 = umpa_pkt_push(p, &umpa_proto_tcp, e)) < 0)
-		return li4;
-	if ((rc = umpa_field_set_bytes(p, 0, t->f_eth_src, t->o.mac[s], 6, e)) < 0 ||
-	    (rc = umpa_field_set_bytes(p, 0, t->f_eth_dst, t->o.mac[!s], 6, e)) < 0 ||
-	    (rc = umpa_field_set_bytes(p, (unsigned)li3, t->f_ip_src, t->o.addr[s], alen, e)) < 0 ||
-	    (rc = umpa_field_set_bytes(p, (unsigned)li3, t->f_ip_dst, t->o.addr[!s], alen, e)) < 0)
-		return rc;
-	if (!t->o.ipv6) {
-		if ((rc = umpa_field_set_u64(p, (unsigned)li3, t->f_ip_id, me->ip_id++, e)) < 0 ||
-		    (rc = umpa_field_set_u64(p, (unsigned)li3, t->f_ip_df, 1, e)) < 0)
-			return rc;
-	}
-	opts[0] = 0;
-	if (flags & TH_SYN) {
-		size_t k = (size_t)snprintf(opts, sizeof(opts), "mss=%u", t->o.mss[s]);
-		if (t->o.sackok)
-			k += (size_t)snprintf(opts + k, sizeof(opts) - k, t->ts_on ? ",sackok" : ",nop,nop,sackok");
-		if (t->ts_on)
-			k += (size_t)snprintf(opts + k, sizeof(opts) - k, "%sts=%u:%u", t->o.sackok ? "," : ",nop,nop,",
-					      tv, (flags & TH_ACK) ? me->ts_recent : 0u);
-		if (t->wscale_on)
-			snprintf(opts + k, sizeof(opts) - k, ",nop,wscale=%d", t->o.wscale);
-	} else if (!(flags & TH_RST)) {
-		size_t k = 0;
-
-		if (t->ts_on)
-			k = (size_t)snprintf(opts, sizeof(opts), "nop,nop,ts=%u:%u", tv, me->ts_recent);
-		for (uint32_t i = 0; i < nsack; i++)
-			k += (size_t)snprintf(opts + k, sizeof(opts) - k, "%s%u-%u",
-					      i   ? ":"
-					      : k ? ",nop,nop,sack="
-						  : "nop,nop,sack=",
-					      sack[i][0], sack[i][1]);
-	}
-	if ((rc = umpa_field_set_u64(p, (unsigned)li4, t->f_sport, me->port, e)) < 0 ||
-	    (rc = umpa_field_set_u64(p, (unsigned)li4, t->f_dport, peer->port, e)) < 0 ||
-	    (rc = umpa_field_set_u64(p, (unsigned)li4, t->f_seq, seq, e)) < 0 ||
-	    (rc = umpa_field_set_u64(p, (unsigned)li4, t->f_ack, (flags & TH_ACK) ? ack : 0u, e)) < 0 ||
-	    (rc = umpa_field_set_u64(p, (unsigned)li4, t->f_flags, flags, e)) < 0 ||
-	    (rc = umpa_field_set_u64(p, (unsigned)li4, t->f_win, (flags & TH_RST) ? 0u : win_field(t, flags & TH_SYN),
-				     e)) < 0)
-		return rc;
-	if (opts[0] && (rc = umpa_field_set_str(p, (unsigned)li4, t->f_opts, opts, e)) < 0)
-		return rc;
-	if (n && (rc = umpa_pkt_push_bytes(p, &umpa_proto_raw, data, n, e)) < 0)
-		return rc;
-	if ((rc = umpa_pkt_finish(p, e)) < 0)
-		return rc;
-	p->linktype = UMPA_LINKTYPE_ETHERNET;
-	p->ts_sec = t->now / 1000000000;
-	p->ts_nsec = (uint32_t)(t->now % 1000000000);
+	p->ts_sec = wall / 1000000000;
+	p->ts_nsec = (uint32_t)(wall % 1000000000);
 	p->comment = comment;
 	/* what tshark calls a duplicate ACK: a pure ACK repeating the previous acknowledgement number and
 	 * window; with another window (the first ACK after the unscaled one of a SYN) a window update */
@@ -423,43 +427,6 @@ static int emit(struct umpa_tcps *t, int s, unsigned flags, const uint8_t *data,
 	return emit_seg(t, s, flags, seq, me->rcv_nxt, data, n, comment, NULL, 0, e);
 }
 
-int umpa_tcps_connect(struct umpa_tcps *t, struct umpa_err *e)
-{
-	int rc;
-
-	if (t->state != ST_NEW)
-		return umpa_err_set(e, UMPA_EINVAL, "tcp stream: already connected");
-	if ((rc = emit(t, UMPA_TCPS_CLIENT, TH_SYN, NULL, 0, NULL, e)) < 0)
-		return rc;
-	half_rtt(t);
-	if ((rc = emit(t, UMPA_TCPS_SERVER, TH_SYN | TH_ACK, NULL, 0, NULL, e)) < 0)
-		return rc;
-	half_rtt(t);
-	if ((rc = emit(t, UMPA_TCPS_CLIENT, TH_ACK, NULL, 0, NULL, e)) < 0)
-		return rc;
-	t->state = ST_OPEN;
-	return 0;
-}
-
-/* Make room for @p need elements of @p size in *@p buf (capacity *@p cap). */
-static int grow_(void *buf, size_t *cap, size_t need, size_t size, struct umpa_err *e)
-{
-	void **b = buf;
-	size_t ncap = *cap ? *cap : 64;
-	void *nb;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	nb = realloc(*b, ncap * size);
-	if (!nb)
-		return umpa_err_set(e, UMPA_ENOMEM, "tcp stream: out of memory");
-	*b = nb;
-	*cap = ncap;
-	return 0;
-}
-
 /* True with probability @p p (draws from the RNG only when p > 0). */
 static int chance_(struct umpa_tcps *t, double p)
 {
@@ -486,7 +453,6 @@ static int add_seg_(struct umpa_tcps *t, size_t off, uint32_t len, int kind, str
 static int add_ack_(struct umpa_tcps *t, size_t dl, size_t dr, struct umpa_err *e)
 {
 	struct ackrec_ *a;
-	uint32_t max = t->ts_on ? 3 : 4;
 	int rc;
 
 	if ((rc = grow_(&t->acks, &t->acap, t->nacks + 1, sizeof(*t->acks), e)) < 0)
@@ -499,61 +465,7 @@ static int add_ack_(struct umpa_tcps *t, size_t dl, size_t dr, struct umpa_err *
 	if (!t->o.sackok)
 		return 0;
 	a->dsack = dr > dl;
-	if (dr > dl) {
-		a->sack[0][0] = dl;
-		a->sack[0][1] = dr;
-		a->nsack = 1;
-	}
-	/* then the out-of-order blocks, most recently extended first (RFC 2018) */
-	while (a->nsack < max) {
-		const struct ivl_ *best = NULL;
-		for (size_t i = 0; i < t->nooo; i++) {
-			const struct ivl_ *v = &t->ooo[i];
-			int used = 0;
-			for (uint32_t k = (dr > dl); k < a->nsack; k++)
-				if (a->sack[k][0] == v->l)
-					used = 1;
-			if (!used && (!best || v->stamp > best->stamp))
-				best = v;
-		}
-		if (!best)
-			break;
-		a->sack[a->nsack][0] = best->l;
-		a->sack[a->nsack][1] = best->r;
-		a->nsack++;
-	}
-	return 0;
-}
-
-/* The receiver holds [@p l, @p r) out of order: merge it into its sorted list. */
-static int ooo_add_(struct umpa_tcps *t, size_t l, size_t r, struct umpa_err *e)
-{
-	size_t i = 0, j;
-	int rc;
-
-	while (i < t->nooo && t->ooo[i].r < l)
-		i++;
-	/* i: the first interval touching or after [l, r) */
-	j = i;
-	while (j < t->nooo && t->ooo[j].l <= r) {
-		if (t->ooo[j].l < l)
-			l = t->ooo[j].l;
-		if (t->ooo[j].r > r)
-			r = t->ooo[j].r;
-		j++;
-	}
-	if (j == i) {
-		if ((rc = grow_(&t->ooo, &t->ocap, t->nooo + 1, sizeof(*t->ooo), e)) < 0)
-			return rc;
-		memmove(t->ooo + i + 1, t->ooo + i, (t->nooo - i) * sizeof(*t->ooo));
-		t->nooo++;
-	} else if (j > i + 1) {
-		memmove(t->ooo + i + 1, t->ooo + j, (t->nooo - j) * sizeof(*t->ooo));
-		t->nooo -= j - i - 1;
-	}
-	t->ooo[i].l = l;
-	t->ooo[i].r = r;
-	t->ooo[i].stamp = ++t->ooo_stamp;
+	a->nsack = umpa_tcp_sack_blocks_(&t->ooo, dl, dr, t->ts_on ? 3 : 4, a->sack);
 	return 0;
 }
 
@@ -570,17 +482,11 @@ static int deliver_(struct umpa_tcps *t, size_t a, size_t b, struct umpa_err *e)
 	if (b <= old)
 		return add_ack_(t, a, b, e);
 	if (a > old) {
-		int rc = ooo_add_(t, a, b, e);
+		int rc = umpa_tcp_ivls_add_(&t->ooo, a, b, e);
 		return rc < 0 ? rc : add_ack_(t, 0, 0, e);
 	}
-	had = t->nooo > 0;
-	t->r_nxt = b;
-	while (t->nooo && t->ooo[0].l <= t->r_nxt) {
-		if (t->ooo[0].r > t->r_nxt)
-			t->r_nxt = t->ooo[0].r;
-		memmove(t->ooo, t->ooo + 1, (t->nooo - 1) * sizeof(*t->ooo));
-		t->nooo--;
-	}
+	had = t->ooo.n > 0;
+	t->r_nxt = (size_t)umpa_tcp_ivls_advance_(&t->ooo, b);
 	if (a < old)
 		return add_ack_(t, a, old, e);
 	if (had)
@@ -625,13 +531,13 @@ static int seg_comment_(struct umpa_tcps *t, const struct seg_ *g, const struct 
 }
 
 /*
- * One round: side @p s sends the segments of t->segs (capture order); the
- * receiver takes those not lost; rtt/2 later its ACKs come back.  Sets
- * t->dups to the number of duplicate ACKs at the end of the ACK train.
+ * The first half of a round: side @p s sends the segments of t->segs
+ * (capture order) of operation @p op; the receiver takes those not lost and
+ * queues its ACKs, which round_acks_ sends rtt/2 later.
  */
-static int round_(struct umpa_tcps *t, int s, uint32_t base, const uint8_t *d, size_t n,
-		  const struct umpa_tcps_label *labels, struct umpa_err *e)
+static int round_segs_(struct umpa_tcps *t, const struct op_ *op, struct umpa_err *e)
 {
+	int s = op->side;
 	struct tcps_end *me = &t->end[s], *rx = &t->end[!s];
 	int rc;
 
@@ -640,11 +546,11 @@ static int round_(struct umpa_tcps *t, int s, uint32_t base, const uint8_t *d, s
 	for (size_t i = 0; i < t->nsegs; i++) {
 		const struct seg_ *g = &t->segs[i];
 		const char *comment;
-		unsigned fl = TH_ACK | (g->off + g->len == n ? TH_PSH : 0u);
+		unsigned fl = TH_ACK | (g->off + g->len == op->n ? TH_PSH : 0u);
 
-		if ((rc = seg_comment_(t, g, labels, &comment, e)) < 0 ||
-		    (rc = emit_seg(t, s, fl, base + (uint32_t)g->off, me->rcv_nxt, d + g->off, g->len, comment, NULL, 0,
-				   e)) < 0)
+		if ((rc = seg_comment_(t, g, op->labels, &comment, e)) < 0 ||
+		    (rc = emit_seg(t, s, fl, t->s_base + (uint32_t)g->off, me->rcv_nxt, op->data + g->off, g->len,
+				   comment, NULL, 0, e)) < 0)
 			return rc;
 		if (g->kind == SEG_ORIG)
 			t->st.data_segments++;
@@ -663,23 +569,31 @@ static int round_(struct umpa_tcps *t, int s, uint32_t base, const uint8_t *d, s
 	}
 	if (t->r_pending && (rc = add_ack_(t, 0, 0, e)) < 0)
 		return rc;
-	/* rtt/2 later the ACKs come */
-	half_rtt(t);
+	return 0;
+}
+
+/* The second half of a round: the receiver's ACKs.  Sets t->dups to the duplicate ACKs at the end of the train. */
+static int round_acks_(struct umpa_tcps *t, int s, struct umpa_err *e)
+{
+	struct tcps_end *me = &t->end[s], *rx = &t->end[!s];
+	int rc;
+
 	t->dups = 0;
 	for (size_t i = 0; i < t->nacks; i++) {
 		const struct ackrec_ *a = &t->acks[i];
-		uint32_t sk[MAX_SACK][2], ack = base + (uint32_t)a->ack;
+		uint64_t sk[MAX_SACK][2];
+		uint32_t ack = t->s_base + (uint32_t)a->ack;
 
 		for (uint32_t k = 0; k < a->nsack; k++) {
-			sk[k][0] = base + (uint32_t)a->sack[k][0];
-			sk[k][1] = base + (uint32_t)a->sack[k][1];
+			sk[k][0] = t->s_base + (uint32_t)a->sack[k][0];
+			sk[k][1] = t->s_base + (uint32_t)a->sack[k][1];
 		}
 		if (rx->have_ack && ack == rx->last_ack)
 			t->dups++;
 		else
 			t->dups = 0;
 		rx->rcv_nxt = ack;
-		if ((rc = emit_seg(t, !s, TH_ACK, rx->snd_nxt, ack, NULL, 0, NULL, (const uint32_t(*)[2])sk, a->nsack,
+		if ((rc = emit_seg(t, !s, TH_ACK, rx->snd_nxt, ack, NULL, 0, NULL, (const uint64_t(*)[2])sk, a->nsack,
 				   e)) < 0)
 			return rc;
 		if (t->ts_on)
@@ -739,11 +653,11 @@ static int retx_(struct umpa_tcps *t, size_t end, uint32_t cap, struct umpa_err 
 
 	t->nsegs = 0;
 	for (size_t i = 0; a < end; i++) {
-		size_t b = i < t->nooo ? t->ooo[i].l : end, stop = b, c;
+		size_t b = i < t->ooo.n ? (size_t)t->ooo.v[i].l : end, stop = b, c;
 
-		if (t->o.overlap && i < t->nooo) {
+		if (t->o.overlap && i < t->ooo.n) {
 			/* the last piece runs on into the data received after the hole */
-			stop = t->ooo[i].r;
+			stop = (size_t)t->ooo.v[i].r;
 		}
 		for (c = a; c < b;) {
 			uint32_t k = t->o.overlap ? 1u + (uint32_t)(rng_next(&t->rng) % cap) : cap;
@@ -759,25 +673,378 @@ static int retx_(struct umpa_tcps *t, size_t end, uint32_t cap, struct umpa_err 
 				return rc;
 			c += k;
 		}
-		a = i < t->nooo ? t->ooo[i].r : end;
+		a = i < t->ooo.n ? (size_t)t->ooo.v[i].r : end;
 	}
 	return 0;
+}
+
+/* ---- operations as chains of loop steps ---- */
+
+/* Send: the next flight (or the end of the send). */
+static int send_flight_(struct umpa_tcps *t, const struct op_ *op, int64_t *delay, struct umpa_err *e)
+{
+	int s = op->side;
+	size_t bytes = 0;
+	uint32_t segs = 0;
+	int rc;
+
+	if (t->s_off >= op->n)
+		return 0;
+	/* the flight: all its segments leave together */
+	t->nsegs = 0;
+	while (segs < t->cwnd[s] && t->s_off + bytes < op->n) {
+		uint32_t k = t->o.seg_random ? 1u + (uint32_t)(rng_next(&t->rng) % t->s_cap) : t->s_cap;
+		struct seg_ *g;
+
+		if (k > op->n - t->s_off - bytes)
+			k = (uint32_t)(op->n - t->s_off - bytes);
+		if (segs > 0 && bytes + k > t->s_room)
+			break;
+		if ((rc = add_seg_(t, t->s_off + bytes, k, SEG_ORIG, e)) < 0)
+			return rc;
+		g = &t->segs[t->nsegs - 1];
+		g->lab0 = t->s_li;
+		while (t->s_li < op->nlabels && op->labels[t->s_li].offset < t->s_off + bytes + k)
+			t->s_li++;
+		g->nlab = t->s_li - g->lab0;
+		bytes += k;
+		segs++;
+	}
+	t->s_sent = t->s_off + bytes;
+	t->s_lossy = 0;
+	t->s_tries = 0;
+	if (t->s_hostile && (rc = hostile_(t, e)) < 0)
+		return rc;
+	if ((rc = round_segs_(t, op, e)) < 0)
+		return rc;
+	/* rtt/2 later the ACKs come */
+	*delay = half_rtt(t);
+	return 1;
+}
+
+/* Send: the ACKs of a round come back; recovery when the receiver has holes. */
+static int send_acks_(struct umpa_tcps *t, const struct op_ *op, int64_t *delay, struct umpa_err *e)
+{
+	int s = op->side, rc;
+
+	if ((rc = round_acks_(t, s, e)) < 0)
+		return rc;
+	t->end[s].snd_nxt = t->s_base + (uint32_t)t->s_sent;
+	if (t->r_nxt < t->s_sent) {
+		/* recovery: fast retransmit after 3 duplicate ACKs, else a retransmission timeout;
+		 * retransmissions are never lost: one round repairs everything */
+		if (t->s_tries == 8)
+			return umpa_err_set(e, UMPA_EIO, "tcp stream: recovery does not converge");
+		t->s_lossy = 1;
+		if (t->dups >= 3 && t->nacks && t->acks[t->nacks - 1].ack == t->r_nxt) {
+			t->st.fast_retransmits++;
+			*delay = us_(t->o.rtt_us / 2 + REACT_US);
+		} else {
+			t->st.timeouts++;
+			*delay = us_(t->o.rtt_us / 2 + RTO_MIN_US);
+		}
+		t->step = 3;
+		return 1;
+	}
+	t->s_off = t->s_sent;
+	if (t->s_lossy)
+		t->cwnd[s] = t->cwnd[s] > 4 ? t->cwnd[s] / 2 : 2;
+	else if (t->cwnd[s] < 0x40000000u)
+		t->cwnd[s] *= 2;
+	/* the next flight follows the last ACK back */
+	*delay = half_rtt(t);
+	t->step = 1;
+	return 1;
+}
+
+/*
+ * Run step t->step of operation @p op at the loop's time.  Returns 1 with
+ * *@p delay set (the next step runs that much later; t->step says which),
+ * 0 when the operation is complete, or a negative error.
+ */
+static int op_step_(struct umpa_tcps *t, struct op_ *op, int64_t *delay, struct umpa_err *e)
+{
+	int s = op->side, st = t->step++, rc;
+
+	*delay = 0;
+	switch (op->kind) {
+	case OP_CONNECT:
+		if (st == 0) {
+			if ((rc = emit(t, UMPA_TCPS_CLIENT, TH_SYN, NULL, 0, NULL, e)) < 0)
+				return rc;
+			*delay = half_rtt(t);
+			return 1;
+		}
+		if (st == 1) {
+			if ((rc = emit(t, UMPA_TCPS_SERVER, TH_SYN | TH_ACK, NULL, 0, NULL, e)) < 0)
+				return rc;
+			*delay = half_rtt(t);
+			return 1;
+		}
+		if ((rc = emit(t, UMPA_TCPS_CLIENT, TH_ACK, NULL, 0, NULL, e)) < 0)
+			return rc;
+		t->state = ST_OPEN;
+		return 0;
+	case OP_SEND:
+		if (st == 0) {
+			uint32_t mss = seg_size(t, s);
+			/* flights never fill the peer's window: tshark would call that "window full" */
+			t->s_room = t->o.rwnd > 1 ? t->o.rwnd - 1 : 1;
+			t->s_cap = mss;
+			if (t->o.seg_max && t->o.seg_max < t->s_cap)
+				t->s_cap = t->o.seg_max;
+			if (t->s_room < t->s_cap)
+				t->s_cap = t->s_room;
+			t->s_hostile = t->o.loss > 0 || t->o.dup > 0 || t->o.reorder > 0;
+			t->s_off = t->s_sent = t->s_li = 0;
+			*delay = us_(t->o.per_flight_delay_us);
+			return 1;
+		}
+		if (st == 1) {
+			if (t->s_off == 0) {
+				t->s_base = t->end[s].snd_nxt;
+				t->r_nxt = 0;
+				t->ooo.n = 0;
+			}
+			return send_flight_(t, op, delay, e);
+		}
+		if (st == 2)
+			return send_acks_(t, op, delay, e);
+		/* st == 3: the retransmissions */
+		if ((rc = retx_(t, t->s_sent, t->s_cap, e)) < 0 || (rc = round_segs_(t, op, e)) < 0)
+			return rc;
+		t->s_tries++;
+		*delay = half_rtt(t);
+		t->step = 2;
+		return 1;
+	case OP_SHUTDOWN:
+		if (st == 0) {
+			*delay = us_(t->o.per_flight_delay_us);
+			return 1;
+		}
+		if (st == 1) {
+			if ((rc = emit(t, s, TH_FIN | TH_ACK, NULL, 0, NULL, e)) < 0)
+				return rc;
+			t->end[s].fin_sent = 1;
+			*delay = half_rtt(t);
+			return 1;
+		}
+		if (st == 2) {
+			if ((rc = emit(t, !s, TH_ACK, NULL, 0, NULL, e)) < 0)
+				return rc;
+			/* the next packet follows the ACK back */
+			*delay = half_rtt(t);
+			return 1;
+		}
+		return 0;
+	case OP_CLOSE:
+		if (st == 0) {
+			*delay = us_(t->o.per_flight_delay_us);
+			return 1;
+		}
+		if (st == 1) {
+			/* the first FIN (unless a half-close sent it), the other, the final ACK */
+			if (t->end[!s].fin_sent)
+				op->side = s = !s;
+			if (!t->end[s].fin_sent) {
+				if ((rc = emit(t, s, TH_FIN | TH_ACK, NULL, 0, NULL, e)) < 0)
+					return rc;
+				t->end[s].fin_sent = 1;
+				*delay = half_rtt(t);
+				return 1;
+			}
+			st = t->step++;
+		}
+		if (st == 2) {
+			if ((rc = emit(t, !s, TH_FIN | TH_ACK, NULL, 0, NULL, e)) < 0)
+				return rc;
+			t->end[!s].fin_sent = 1;
+			*delay = half_rtt(t);
+			return 1;
+		}
+		if ((rc = emit(t, s, TH_ACK, NULL, 0, NULL, e)) < 0)
+			return rc;
+		t->state = ST_CLOSED;
+		return 0;
+	case OP_RESET:
+		if (st == 0) {
+			*delay = us_(t->o.per_flight_delay_us);
+			return 1;
+		}
+		if ((rc = emit(t, s, TH_RST | TH_ACK, NULL, 0, NULL, e)) < 0)
+			return rc;
+		t->state = ST_CLOSED;
+		return 0;
+	}
+	return 0;
+}
+
+static void step_cb_(struct umpa_loop *loop, void *arg);
+
+/* Run steps of the queued operations until one waits for a timer, the queue is empty, or a step fails. */
+static void pump_(struct umpa_tcps *t)
+{
+	struct umpa_err e = {0};
+	int64_t delay;
+	int rc;
+
+	while (t->qhead < t->qn) {
+		struct op_ *op = &t->q[t->qhead];
+
+		rc = op_step_(t, op, &delay, &e);
+		op = &t->q[t->qhead]; /* a callback may have queued more (t->q moved) */
+		if (rc > 0) {
+			t->tm = umpa_after(t->loop, delay, step_cb_, t, &e);
+			if (t->tm)
+				return;
+			rc = -e.code;
+		}
+		if (rc < 0) {
+			t->failed = 1;
+			t->ferr = e;
+			q_clear_(t);
+			break;
+		}
+		free(op->blk);
+		op->blk = NULL;
+		t->qhead++;
+		t->step = 0;
+	}
+	t->qhead = t->qn = 0;
+	t->busy = 0;
+	if (t->own_loop)
+		return; /* the synchronous caller looks at t->failed */
+	if (t->idle)
+		t->idle(t->idle_arg, t, t->failed ? -t->ferr.code : 0, &t->ferr);
+	else if (t->failed)
+		umpa_loop_fail(t->loop, &t->ferr);
+}
+
+static void step_cb_(struct umpa_loop *loop, void *arg)
+{
+	struct umpa_tcps *t = arg;
+
+	(void)loop;
+	t->tm = NULL;
+	pump_(t);
+}
+
+/* Kick an idle stream: its first step runs from the loop, at the current time. */
+static void kick_cb_(struct umpa_loop *loop, void *arg)
+{
+	step_cb_(loop, arg);
+}
+
+static int idle_(void *arg)
+{
+	return !((struct umpa_tcps *)arg)->busy;
+}
+
+int umpa_tcps_wait(struct umpa_tcps *t, struct umpa_err *e)
+{
+	int rc;
+
+	if (t->busy) {
+		rc = umpa_loop_run_until(t->loop, idle_, t, UMPA_NEVER, e);
+		if (rc < 0)
+			return rc;
+		if (t->busy)
+			return umpa_err_set(e, UMPA_EIO, "tcp stream: the loop stopped before the stream was done");
+	}
+	if (t->failed) {
+		if (e)
+			*e = t->ferr;
+		return -t->ferr.code;
+	}
+	return 0;
+}
+
+/*
+ * Queue operation @p kind of @p side with copies of @p data and @p labels,
+ * start it if the stream is idle, and on a private loop run it to the end.
+ */
+static int enqueue_(struct umpa_tcps *t, int kind, int side, const void *data, size_t n,
+		    const struct umpa_tcps_label *labels, size_t nlabels, struct umpa_err *e)
+{
+	struct op_ *op;
+	size_t tl = 0;
+	uint8_t *blk = NULL;
+	int rc;
+
+	if (t->failed)
+		return umpa_err_set(e, UMPA_EIO, "tcp stream: an earlier operation failed (%s)", t->ferr.msg);
+	for (size_t i = 0; !t->own_loop && i < nlabels; i++)
+		tl += strlen(labels[i].text ? labels[i].text : "") + 1;
+	if (!t->own_loop && n + tl + nlabels * sizeof(*labels)) {
+		blk = malloc(nlabels * sizeof(*labels) + n + tl);
+		if (!blk)
+			return umpa_err_set(e, UMPA_ENOMEM, "tcp stream: out of memory");
+	}
+	if ((rc = grow_(&t->q, &t->qcap, t->qn + 1, sizeof(*t->q), e)) < 0) {
+		free(blk);
+		return rc;
+	}
+	op = &t->q[t->qn];
+	memset(op, 0, sizeof(*op));
+	op->kind = kind;
+	op->side = side & 1;
+	op->blk = blk;
+	op->n = n;
+	op->nlabels = nlabels;
+	op->data = data;
+	op->labels = labels;
+	if (blk) {
+		struct umpa_tcps_label *lc = (struct umpa_tcps_label *)(void *)blk;
+		char *txt;
+
+		/* labels first (aligned), then the data, then the texts */
+		if (n)
+			memcpy(blk + nlabels * sizeof(*labels), data, n);
+		op->data = blk + nlabels * sizeof(*labels);
+		txt = (char *)blk + nlabels * sizeof(*labels) + n;
+		for (size_t i = 0; i < nlabels; i++) {
+			size_t k = strlen(labels[i].text ? labels[i].text : "") + 1;
+
+			memcpy(txt, labels[i].text ? labels[i].text : "", k);
+			lc[i].offset = labels[i].offset;
+			lc[i].text = labels[i].text ? txt : NULL;
+			txt += k;
+		}
+		op->labels = lc;
+	}
+	t->qn++;
+	if (!t->busy) {
+		t->busy = 1;
+		t->step = 0;
+		t->tm = umpa_after(t->loop, 0, kick_cb_, t, e);
+		if (!t->tm) {
+			free(blk);
+			t->qn--;
+			t->busy = 0;
+			return -e->code;
+		}
+	}
+	if (t->own_loop)
+		return umpa_tcps_wait(t, e);
+	return 0;
+}
+
+/* ---- the API: checks against the state as of the last queued operation, then queue ---- */
+
+int umpa_tcps_connect(struct umpa_tcps *t, struct umpa_err *e)
+{
+	if (t->q_state != ST_NEW)
+		return umpa_err_set(e, UMPA_EINVAL, "tcp stream: already connected");
+	t->q_state = ST_OPEN;
+	return enqueue_(t, OP_CONNECT, UMPA_TCPS_CLIENT, NULL, 0, NULL, 0, e);
 }
 
 int umpa_tcps_send_labelled(struct umpa_tcps *t, enum umpa_tcps_side side, const void *data, size_t n,
 			    const struct umpa_tcps_label *labels, size_t nlabels, struct umpa_err *e)
 {
-	const uint8_t *d = data;
 	int s = side & 1;
-	uint32_t mss = seg_size(t, s);
-	/* flights never fill the peer's window: tshark would call that "window full" */
-	uint32_t room = t->o.rwnd > 1 ? t->o.rwnd - 1 : 1;
-	uint32_t cap = mss, base;
-	size_t off = 0, li = 0;
-	int hostile = t->o.loss > 0 || t->o.dup > 0 || t->o.reorder > 0;
-	int rc;
 
-	if (t->state != ST_OPEN || t->end[s].fin_sent)
+	if (t->q_state != ST_OPEN || t->q_fin[s])
 		return umpa_err_set(e, UMPA_EINVAL, "tcp stream: %s cannot send (not connected or closed)",
 				    s ? "server" : "client");
 	if (n && !data)
@@ -788,70 +1055,7 @@ int umpa_tcps_send_labelled(struct umpa_tcps *t, enum umpa_tcps_side side, const
 		if (labels[i].offset >= n || (i && labels[i].offset < labels[i - 1].offset))
 			return umpa_err_set(e, UMPA_EINVAL, "tcp stream: label %zu at offset %zu: %s", i,
 					    labels[i].offset, labels[i].offset >= n ? "beyond the data" : "not sorted");
-	if (t->o.seg_max && t->o.seg_max < cap)
-		cap = t->o.seg_max;
-	if (room < cap)
-		cap = room;
-	tick(t, t->o.per_flight_delay_us);
-	base = t->end[s].snd_nxt;
-	t->r_nxt = 0;
-	t->nooo = 0;
-	while (off < n) {
-		size_t bytes = 0, sent;
-		uint32_t segs = 0;
-		int lossy = 0;
-
-		/* the flight: all its segments leave together */
-		t->nsegs = 0;
-		while (segs < t->cwnd[s] && off + bytes < n) {
-			uint32_t k = t->o.seg_random ? 1u + (uint32_t)(rng_next(&t->rng) % cap) : cap;
-			struct seg_ *g;
-
-			if (k > n - off - bytes)
-				k = (uint32_t)(n - off - bytes);
-			if (segs > 0 && bytes + k > room)
-				break;
-			if ((rc = add_seg_(t, off + bytes, k, SEG_ORIG, e)) < 0)
-				return rc;
-			g = &t->segs[t->nsegs - 1];
-			g->lab0 = li;
-			while (li < nlabels && labels[li].offset < off + bytes + k)
-				li++;
-			g->nlab = li - g->lab0;
-			bytes += k;
-			segs++;
-		}
-		sent = off + bytes;
-		if (hostile && (rc = hostile_(t, e)) < 0)
-			return rc;
-		if ((rc = round_(t, s, base, d, n, labels, e)) < 0)
-			return rc;
-		t->end[s].snd_nxt = base + (uint32_t)sent;
-		/* recovery: fast retransmit after 3 duplicate ACKs, else a retransmission timeout */
-		for (int tries = 0; t->r_nxt < sent; tries++) {
-			/* retransmissions are never lost: one round repairs everything */
-			if (tries == 8)
-				return umpa_err_set(e, UMPA_EIO, "tcp stream: recovery does not converge");
-			lossy = 1;
-			if (t->dups >= 3 && t->nacks && t->acks[t->nacks - 1].ack == t->r_nxt) {
-				t->st.fast_retransmits++;
-				tick(t, t->o.rtt_us / 2 + REACT_US);
-			} else {
-				t->st.timeouts++;
-				tick(t, t->o.rtt_us / 2 + RTO_MIN_US);
-			}
-			if ((rc = retx_(t, sent, cap, e)) < 0 || (rc = round_(t, s, base, d, n, labels, e)) < 0)
-				return rc;
-		}
-		off = sent;
-		if (lossy)
-			t->cwnd[s] = t->cwnd[s] > 4 ? t->cwnd[s] / 2 : 2;
-		else if (t->cwnd[s] < 0x40000000u)
-			t->cwnd[s] *= 2;
-		/* the next flight follows the last ACK back */
-		half_rtt(t);
-	}
-	return 0;
+	return enqueue_(t, OP_SEND, s, data, n, labels, nlabels, e);
 }
 
 int umpa_tcps_send(struct umpa_tcps *t, enum umpa_tcps_side side, const void *data, size_t n, const char *comment,
@@ -864,49 +1068,24 @@ int umpa_tcps_send(struct umpa_tcps *t, enum umpa_tcps_side side, const void *da
 
 int umpa_tcps_close(struct umpa_tcps *t, enum umpa_tcps_side side, struct umpa_err *e)
 {
-	int s = side & 1, rc;
-
-	if (t->state != ST_OPEN)
+	if (t->q_state != ST_OPEN)
 		return umpa_err_set(e, UMPA_EINVAL, "tcp stream: not connected");
-	tick(t, t->o.per_flight_delay_us);
-	/* the first FIN (unless a half-close sent it), the other, the final ACK */
-	if (t->end[!s].fin_sent)
-		s = !s;
-	if (!t->end[s].fin_sent) {
-		if ((rc = emit(t, s, TH_FIN | TH_ACK, NULL, 0, NULL, e)) < 0)
-			return rc;
-		t->end[s].fin_sent = 1;
-		half_rtt(t);
-	}
-	if ((rc = emit(t, !s, TH_FIN | TH_ACK, NULL, 0, NULL, e)) < 0)
-		return rc;
-	t->end[!s].fin_sent = 1;
-	half_rtt(t);
-	if ((rc = emit(t, s, TH_ACK, NULL, 0, NULL, e)) < 0)
-		return rc;
-	t->state = ST_CLOSED;
-	return 0;
+	t->q_state = ST_CLOSED;
+	t->q_fin[0] = t->q_fin[1] = 1;
+	return enqueue_(t, OP_CLOSE, side, NULL, 0, NULL, 0, e);
 }
 
 int umpa_tcps_shutdown(struct umpa_tcps *t, enum umpa_tcps_side side, struct umpa_err *e)
 {
-	int s = side & 1, rc;
+	int s = side & 1;
 
-	if (t->state != ST_OPEN || t->end[s].fin_sent)
+	if (t->q_state != ST_OPEN || t->q_fin[s])
 		return umpa_err_set(e, UMPA_EINVAL, "tcp stream: %s cannot shut down (not connected or closed)",
 				    s ? "server" : "client");
-	if (t->end[!s].fin_sent)
+	if (t->q_fin[!s])
 		return umpa_tcps_close(t, side, e);
-	tick(t, t->o.per_flight_delay_us);
-	if ((rc = emit(t, s, TH_FIN | TH_ACK, NULL, 0, NULL, e)) < 0)
-		return rc;
-	t->end[s].fin_sent = 1;
-	half_rtt(t);
-	if ((rc = emit(t, !s, TH_ACK, NULL, 0, NULL, e)) < 0)
-		return rc;
-	/* the next packet follows the ACK back */
-	half_rtt(t);
-	return 0;
+	t->q_fin[s] = 1;
+	return enqueue_(t, OP_SHUTDOWN, s, NULL, 0, NULL, 0, e);
 }
 
 void umpa_tcps_stats(const struct umpa_tcps *t, struct umpa_tcps_stats *st)
@@ -916,13 +1095,8 @@ void umpa_tcps_stats(const struct umpa_tcps *t, struct umpa_tcps_stats *st)
 
 int umpa_tcps_reset(struct umpa_tcps *t, enum umpa_tcps_side side, struct umpa_err *e)
 {
-	int s = side & 1, rc;
-
-	if (t->state != ST_OPEN)
+	if (t->q_state != ST_OPEN)
 		return umpa_err_set(e, UMPA_EINVAL, "tcp stream: not connected");
-	tick(t, t->o.per_flight_delay_us);
-	if ((rc = emit(t, s, TH_RST | TH_ACK, NULL, 0, NULL, e)) < 0)
-		return rc;
-	t->state = ST_CLOSED;
-	return 0;
+	t->q_state = ST_CLOSED;
+	return enqueue_(t, OP_RESET, side, NULL, 0, NULL, 0, e);
 }

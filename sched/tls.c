@@ -18,6 +18,7 @@
 
 #include "tls_internal.h"
 #include "umpa_protos.h"
+#include "umpa_sched.h"
 
 #define C_ UMPA_TCPS_CLIENT
 #define S_ UMPA_TCPS_SERVER
@@ -86,14 +87,18 @@ struct umpa_tls_conv {
 	int dead[2]; /* this side hit a fatal error */
 	int failed;  /* 1 + the side that failed first, 0 if none */
 	int got_close[2];
-	int early_w;                  /* client starts with SSL_write_early_data */
-	int early_r;                  /* server reads with SSL_read_early_data */
-	int renegs[2];                /* renegotiations started */
-	int finished_c;               /* Finished messages the client wrote */
-	long msg_start[2];            /* offset of the first record of the message being written, -1: none */
-	size_t wr_off[2];             /* bytes of the records built since the last flight */
-	const char *app_name[2];      /* while application data is written: its label */
-	int in_run;                   /* made by umpa_tls_run: its keys also go to the pump's log */
+	int early_w;                /* client starts with SSL_write_early_data */
+	int early_r;                /* server reads with SSL_read_early_data */
+	int renegs[2];              /* renegotiations started */
+	int finished_c;             /* Finished messages the client wrote */
+	long msg_start[2];          /* offset of the first record of the message being written, -1: none */
+	size_t wr_off[2];           /* bytes of the records built since the last flight */
+	const char *app_name[2];    /* while application data is written: its label */
+	int in_run;                 /* made by umpa_tls_run: its keys also go to the pump's log */
+	umpa_tls_conv_done_cb done; /* umpa_tls_conv_start: told at the end */
+	void *done_arg;
+	int over;                     /* umpa_tls_conv_step said 0: the end comes once the TCP side is idle */
+	int started;                  /* umpa_tls_conv_start was called */
 	int psk_used;                 /* the server's PSK callback handed out the external PSK */
 	const SSL_CIPHER *psk_cipher; /* TLS 1.3: the suite of the client's external PSK session */
 	struct tbuf_ keylog;
@@ -872,6 +877,12 @@ static int conv_emit_(void *arg, const struct umpa_pkt *p, const char *comment, 
 struct umpa_tls_conv *umpa_tls_conv_new(struct umpa_tls *t, const struct umpa_tcps_opts *tcp, int resume,
 					umpa_tcps_emit_cb emit, void *arg, struct umpa_err *e)
 {
+	return umpa_tls_conv_new_on(t, NULL, tcp, resume, emit, arg, e);
+}
+
+struct umpa_tls_conv *umpa_tls_conv_new_on(struct umpa_tls *t, struct umpa_loop *loop, const struct umpa_tcps_opts *tcp,
+					   int resume, umpa_tcps_emit_cb emit, void *arg, struct umpa_err *e)
+{
 	struct umpa_tls_conv *c;
 
 	if (resume && !t->sess) {
@@ -887,7 +898,7 @@ struct umpa_tls_conv *umpa_tls_conv_new(struct umpa_tls *t, const struct umpa_tc
 	c->emit = emit;
 	c->arg = arg;
 	c->rep.early_data = -1;
-	c->tcp = umpa_tcps_new(tcp ? tcp : &t->o.tcp, conv_emit_, c, e);
+	c->tcp = umpa_tcps_new_on(loop, tcp ? tcp : &t->o.tcp, conv_emit_, c, e);
 	if (!c->tcp)
 		return umpa_tls_conv_free(c);
 	for (int s = 0; s < 2; s++) {
@@ -1386,6 +1397,77 @@ int umpa_tls_conv_step(struct umpa_tls_conv *c, struct umpa_err *e)
 		return 0;
 	}
 	return 0;
+}
+
+/* The end of a started conversation: tell its owner once. */
+static void conv_end_(struct umpa_tls_conv *c, int rc, const struct umpa_err *e)
+{
+	umpa_tls_conv_done_cb done = c->done;
+
+	c->done = NULL;
+	if (done)
+		done(c->done_arg, c, rc, e);
+}
+
+/* Step @p c while its TCP side is idle; a step that queued packets waits for the TCP side's idle callback. */
+static void conv_drive_(struct umpa_tls_conv *c)
+{
+	struct umpa_err e = {0};
+
+	while (c->done && !umpa_tcps_busy(c->tcp)) {
+		int r;
+
+		if (c->over) {
+			conv_end_(c, 0, NULL);
+			return;
+		}
+		r = umpa_tls_conv_step(c, &e);
+		if (r < 0) {
+			conv_end_(c, r, &e);
+			return;
+		}
+		if (r == 0)
+			c->over = 1;
+	}
+}
+
+static void conv_idle_(void *arg, struct umpa_tcps *tcp, int rc, const struct umpa_err *e)
+{
+	struct umpa_tls_conv *c = arg;
+
+	(void)tcp;
+	if (rc < 0)
+		conv_end_(c, rc, e);
+	else
+		conv_drive_(c);
+}
+
+static void conv_kick_(struct umpa_loop *loop, void *arg)
+{
+	(void)loop;
+	conv_drive_(arg);
+}
+
+int umpa_tls_conv_start(struct umpa_tls_conv *c, umpa_tls_conv_done_cb done, void *arg, struct umpa_err *e)
+{
+	if (!done)
+		return umpa_err_set(e, UMPA_EINVAL, "tls: a started conversation needs a done callback");
+	if (c->started || c->phase != P_CONNECT_)
+		return umpa_err_set(e, UMPA_EINVAL, "tls: conversation already started or stepped");
+	c->started = 1;
+	c->done = done;
+	c->done_arg = arg;
+	umpa_tcps_on_idle(c->tcp, conv_idle_, c);
+	if (!umpa_after(umpa_tcps_loop(c->tcp), 0, conv_kick_, c, e)) {
+		c->done = NULL;
+		return -e->code;
+	}
+	return 0;
+}
+
+struct umpa_loop *umpa_tls_conv_loop(const struct umpa_tls_conv *c)
+{
+	return umpa_tcps_loop(c->tcp);
 }
 
 int umpa_tls_run(struct umpa_tls *t, umpa_tcps_emit_cb emit, void *arg, struct umpa_tls_report *rep, size_t nrep,

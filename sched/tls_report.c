@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "umpa_sbuf.h"
 #include "umpa_tls.h"
 
 /* Bounded appender: counts what the whole text needs, writes what fits. */
@@ -62,40 +63,55 @@ static size_t out_end_(struct out_ *o)
 	return o->len;
 }
 
-static void chain_text_(struct out_ *o, const char *title, const struct umpa_tls_cert *ch, size_t n)
+/*
+ * @p s made safe for a terminal (umpa_sbuf_put_safe) in @p sb, which the
+ * next call reuses: names, SNI, ALPN and errors come from certificates,
+ * peers and users, and must not forge the report's lines.
+ */
+static const char *safe_(struct umpa_sbuf *sb, const char *s)
+{
+	umpa_sbuf_reset(sb);
+	umpa_sbuf_put_safe(sb, s, strlen(s));
+	return sb->s && !sb->oom ? sb->s : "(out of memory)";
+}
+
+static void chain_text_(struct out_ *o, struct umpa_sbuf *sb, const char *title, const struct umpa_tls_cert *ch,
+			size_t n)
 {
 	put_(o, "%s\n", title);
 	for (size_t i = 0; i < n; i++) {
-		put_(o, " %zu s:%s\n", i, ch[i].subject);
-		put_(o, "   i:%s\n", ch[i].issuer);
-		put_(o, "   a:PKEY: %s, %d (bit)\n", ch[i].key_type, ch[i].key_bits);
-		put_(o, "   v:NotBefore: %s; NotAfter: %s\n", ch[i].not_before, ch[i].not_after);
+		put_(o, " %zu s:%s\n", i, safe_(sb, ch[i].subject));
+		put_(o, "   i:%s\n", safe_(sb, ch[i].issuer));
+		put_(o, "   a:PKEY: %s, %d (bit)\n", safe_(sb, ch[i].key_type), ch[i].key_bits);
+		put_(o, "   v:NotBefore: %s;", safe_(sb, ch[i].not_before));
+		put_(o, " NotAfter: %s\n", safe_(sb, ch[i].not_after));
 	}
 }
 
 size_t umpa_tls_report_text(const struct umpa_tls_report *r, char *buf, size_t n)
 {
 	struct out_ o;
+	struct umpa_sbuf sb = {0};
 	const char *dash = "---";
 
 	out_init_(&o, buf, n);
 	put_(&o, "Conversation: client port %u -> server port %u, %llu packets\n", r->port[0], r->port[1],
 	     (unsigned long long)r->packets);
 	if (r->handshake_ok && r->error[0])
-		put_(&o, "Handshake: ok, then an error: %s\n", r->error);
+		put_(&o, "Handshake: ok, then an error: %s\n", safe_(&sb, r->error));
 	else if (r->handshake_ok)
 		put_(&o, "Handshake: ok\n");
 	else
-		put_(&o, "Handshake: FAILED: %s\n", r->error[0] ? r->error : "unknown reason");
+		put_(&o, "Handshake: FAILED: %s\n", r->error[0] ? safe_(&sb, r->error) : "unknown reason");
 	if (r->alert[0])
-		put_(&o, "Alert: %s\n", r->alert);
+		put_(&o, "Alert: %s\n", safe_(&sb, r->alert));
 	put_(&o, "%s\n", dash);
 	if (r->n_server_chain)
-		chain_text_(&o, "Server certificate chain", r->server_chain, r->n_server_chain);
+		chain_text_(&o, &sb, "Server certificate chain", r->server_chain, r->n_server_chain);
 	else
 		put_(&o, "No server certificate\n");
 	if (r->n_client_chain)
-		chain_text_(&o, "Client certificate chain", r->client_chain, r->n_client_chain);
+		chain_text_(&o, &sb, "Client certificate chain", r->client_chain, r->n_client_chain);
 	put_(&o, "%s\n", dash);
 	put_(&o, "%s, Cipher is %s\n", r->resumed ? "Reused" : "New", r->cipher[0] ? r->cipher : "(NONE)");
 	put_(&o, "Protocol: %s\n", r->version[0] ? r->version : "(none)");
@@ -105,18 +121,19 @@ size_t umpa_tls_report_text(const struct umpa_tls_report *r, char *buf, size_t n
 		put_(&o, "Negotiated group: %s\n", r->group);
 	if (r->sigalg[0])
 		put_(&o, "Peer signature algorithm: %s\n", r->sigalg);
-	put_(&o, "Server name (SNI): %s\n", r->sni[0] ? r->sni : "(none)");
-	put_(&o, "ALPN protocol: %s\n", r->alpn[0] ? r->alpn : "(none)");
+	put_(&o, "Server name (SNI): %s\n", r->sni[0] ? safe_(&sb, r->sni) : "(none)");
+	put_(&o, "ALPN protocol: %s\n", r->alpn[0] ? safe_(&sb, r->alpn) : "(none)");
 	put_(&o, "Resumed: %s\n", r->resumed ? "yes" : "no");
 	if (r->psk[0])
-		put_(&o, "PSK: %s\n", r->psk);
+		put_(&o, "PSK: %s\n", safe_(&sb, r->psk));
 	if (r->early_data >= 0)
 		put_(&o, "Early data: %s\n", r->early_data ? "accepted" : "rejected");
 	if (r->key_updates)
 		put_(&o, "Key updates: %d\n", r->key_updates);
 	if (r->renegotiations)
 		put_(&o, "Renegotiations: %d\n", r->renegotiations);
-	put_(&o, "Verify return code: %d (%s)\n", r->verify_result, r->verify_reason[0] ? r->verify_reason : "ok");
+	put_(&o, "Verify return code: %d (%s)\n", r->verify_result,
+	     r->verify_reason[0] ? safe_(&sb, r->verify_reason) : "ok");
 	if (r->n_client_chain)
 		put_(&o, "Client verify return code: %d\n", r->client_verify_result);
 	put_(&o, "Application data: client sent %llu, server sent %llu bytes\n", (unsigned long long)r->app_bytes[0],
@@ -124,6 +141,7 @@ size_t umpa_tls_report_text(const struct umpa_tls_report *r, char *buf, size_t n
 	put_(&o, "TLS bytes: client %llu, server %llu\n", (unsigned long long)r->tls_bytes[0],
 	     (unsigned long long)r->tls_bytes[1]);
 	put_(&o, "%s\n", dash);
+	umpa_sbuf_free(&sb);
 	return out_end_(&o);
 }
 

@@ -270,8 +270,8 @@ int umpa_loop_signalled(const struct umpa_loop *loop);
  * actual send times, so a late packet does not slow the rest down.
  */
 struct umpa_rate {
-	double pps;     /**< packets per second, 0 = no limit */
-	double bps;     /**< bits per second, 0 = no limit */
+	double pps;     /**< packets per second, 0 = no limit, else 1e-8..1e9 (umpa_num_pps) */
+	double bps;     /**< bits per second, 0 = no limit, else 1..1e12 (umpa_num_bps) */
 	double jitter;  /**< fraction of the gap, 0..1 */
 	uint64_t seed;  /**< jitter RNG seed */
 	unsigned batch; /**< most frames per sink call, 1..UMPA_BATCH_MAX (0: UMPA_BATCH_MAX) */

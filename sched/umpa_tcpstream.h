@@ -50,8 +50,26 @@
  * SYN's unscaled one: tshark calls it a window update.
  * umpa_tcps_stats() counts all of these as they appear in the capture.
  *
- * Time: the capture point sits between the endpoints; a packet crossing to
- * the other side and its answer are rtt/2 apart.  TCP timestamp values tick
+ * Time: the stream runs on an umpa_loop (umpa_sched.h).  Each operation
+ * is queued and runs as a chain of loop timers: the segments of one instant
+ * are emitted from a timer callback and stamped with the loop's wall time
+ * (umpa_loop_wall_ns), and the next instant - the peer's answer rtt/2
+ * later, the per-flight delay, the fast-retransmit reaction, the
+ * retransmission timeout - is a timer armed for it.  The capture point sits
+ * between the endpoints; a packet crossing to the other side and its answer
+ * are rtt/2 apart.
+ * - umpa_tcps_new() makes a private virtual loop starting at start_sec:
+ *   each call runs it until the operation is done (synchronous), and the
+ *   same seed gives the same bytes and timestamps as ever.
+ * - umpa_tcps_new_on() puts the stream on the caller's loop (virtual or
+ *   live; start_sec is then ignored: time is the loop's): calls only queue
+ *   the operation (data and label texts are copied) and return; the
+ *   operations run as the caller runs the loop, interleaved with its other
+ *   timers and streams.  umpa_tcps_on_idle() says when the queue drained
+ *   (or an operation failed); umpa_tcps_wait() runs the loop until then.
+ *   On a live loop each step is armed when the one before it ran, so a
+ *   late timer delays what follows (as a real stack's reaction would be).
+ *   Timestamps are then the real time of emission.  TCP timestamp values tick
  * once per millisecond from a random base per side.  All randomness (ISNs,
  * IP ids, the ephemeral port, timestamp bases) comes from a splitmix64
  * generator seeded by the options: the same seed gives the same bytes.
@@ -129,7 +147,7 @@ struct umpa_tcps_label {
  */
 typedef int (*umpa_tcps_emit_cb)(void *arg, const struct umpa_pkt *p, const char *comment, struct umpa_err *e);
 
-/** A stream: two endpoints and their clock (opaque). */
+/** A stream: two endpoints on a loop (opaque). */
 struct umpa_tcps;
 
 /** Fill @p o with the defaults documented in struct umpa_tcps_opts (seed 0). */
@@ -207,13 +225,55 @@ uint32_t umpa_tcps_snd_nxt(const struct umpa_tcps *t, enum umpa_tcps_side side);
 /** Port of @p side (after automatic choice). */
 uint16_t umpa_tcps_port(const struct umpa_tcps *t, enum umpa_tcps_side side);
 
-/** Current virtual time (of the next packet before any delay), in nanoseconds since the epoch. */
+/** The loop's wall time (virtual: of the next packet before any delay), in nanoseconds since the epoch. */
 int64_t umpa_tcps_now_ns(const struct umpa_tcps *t);
 
 /** Copy what @p t did so far into @p st. */
 void umpa_tcps_stats(const struct umpa_tcps *t, struct umpa_tcps_stats *st);
 
-/** Free @p t (no packet is sent). NULL is allowed. */
-void umpa_tcps_free(struct umpa_tcps *t);
+/**
+ * Free @p t (no further packet is sent: queued operations are dropped, its
+ * pending timer cancelled; a private loop is freed).  Not from inside its
+ * own emit callback.  NULL is allowed.  Returns NULL.
+ */
+struct umpa_tcps *umpa_tcps_free(struct umpa_tcps *t);
+
+struct umpa_loop;
+
+/**
+ * Like umpa_tcps_new(), on @p loop (not owned; NULL: a private virtual loop
+ * starting at o->start_sec, as umpa_tcps_new).  On a caller's loop the
+ * operations are asynchronous: umpa_tcps_connect/send/shutdown/close/reset
+ * check the request against the state as of the operations queued so far,
+ * queue it and return 0; the packets come as the caller runs the loop.  An
+ * operation that fails later (the emit callback's error, no memory) is
+ * reported to the idle callback, or without one stops the loop with
+ * umpa_loop_fail.  Timestamp values count from the loop's time at creation.
+ */
+struct umpa_tcps *umpa_tcps_new_on(struct umpa_loop *loop, const struct umpa_tcps_opts *o, umpa_tcps_emit_cb cb,
+				   void *arg, struct umpa_err *e);
+
+/** The loop @p t runs on (its private one for umpa_tcps_new()). */
+struct umpa_loop *umpa_tcps_loop(const struct umpa_tcps *t);
+
+/** True while @p t has operations queued or running. */
+int umpa_tcps_busy(const struct umpa_tcps *t);
+
+/**
+ * Called from the loop when @p t's queue has drained: @p rc is 0, or the
+ * negative error of the operation that failed (then @p e holds its message
+ * and the stream is unusable).  The callback may queue more operations.
+ */
+typedef void (*umpa_tcps_idle_cb)(void *arg, struct umpa_tcps *t, int rc, const struct umpa_err *e);
+
+/** Set @p t's idle callback (NULL: none; a failure then stops the loop with umpa_loop_fail). */
+void umpa_tcps_on_idle(struct umpa_tcps *t, umpa_tcps_idle_cb cb, void *arg);
+
+/**
+ * Run @p t's loop until its queue has drained (other timers of the loop run
+ * too, in time order).  Not from inside a callback of that loop (no nested
+ * runs).  Returns 0, the error of a failed operation, or the loop's error.
+ */
+int umpa_tcps_wait(struct umpa_tcps *t, struct umpa_err *e);
 
 #endif

@@ -222,15 +222,50 @@ struct umpa_tls *umpa_tls_free(struct umpa_tls *t);
 struct umpa_tls_conv *umpa_tls_conv_new(struct umpa_tls *t, const struct umpa_tcps_opts *tcp, int resume,
 					umpa_tcps_emit_cb emit, void *arg, struct umpa_err *e);
 
+struct umpa_loop;
+
+/**
+ * Like umpa_tls_conv_new(), with the TCP stream on @p loop (not owned; NULL:
+ * a private virtual loop starting at tcp->start_sec, as umpa_tls_conv_new).
+ * On a caller's loop the TCP side is asynchronous (umpa_tcps_new_on): run
+ * the conversation with umpa_tls_conv_start() and the loop, so several
+ * conversations and other timers share one clock.  Packets are stamped with
+ * the loop's wall time.
+ */
+struct umpa_tls_conv *umpa_tls_conv_new_on(struct umpa_tls *t, struct umpa_loop *loop, const struct umpa_tcps_opts *tcp,
+					   int resume, umpa_tcps_emit_cb emit, void *arg, struct umpa_err *e);
+
+/**
+ * Told when a started conversation is over: @p rc 0 (the report is final,
+ * every packet emitted) or a negative error (@p e says why; the emit
+ * callback's error, no memory).  The conversation may be freed from here.
+ */
+typedef void (*umpa_tls_conv_done_cb)(void *arg, struct umpa_tls_conv *c, int rc, const struct umpa_err *e);
+
+/**
+ * Run @p c from its loop: each step (one flight) runs once the TCP side has
+ * emitted the previous one, so the flights of several conversations and the
+ * loop's other timers interleave in time order; @p done is called at the
+ * end.  Do not call umpa_tls_conv_step() on a started conversation.  Returns
+ * 0, or a negative error (already started or stepped, no memory).  Nothing
+ * happens until the loop runs.
+ */
+int umpa_tls_conv_start(struct umpa_tls_conv *c, umpa_tls_conv_done_cb done, void *arg, struct umpa_err *e);
+
+/** The loop @p c's TCP stream runs on. */
+struct umpa_loop *umpa_tls_conv_loop(const struct umpa_tls_conv *c);
+
 /**
  * Advance @p c by one flight (or one TCP event: handshake, close).  Returns
  * 1 while there is more to do, 0 when the conversation is over (its report
  * is final), or a negative error from the emit callback or from memory.
  * A failed TLS handshake is not an error: it ends the conversation (0).
+ * On a caller's loop (umpa_tls_conv_new_on) the step only queues the TCP
+ * side's packets: they come as the loop runs (umpa_tls_conv_start does it).
  */
 int umpa_tls_conv_step(struct umpa_tls_conv *c, struct umpa_err *e);
 
-/** Virtual time (ns since the epoch) at which @p c's next packet would be stamped. */
+/** The loop's wall time (virtual: at which @p c's next packet would be stamped), ns since the epoch. */
 int64_t umpa_tls_conv_now_ns(const struct umpa_tls_conv *c);
 
 /** The report of @p c (final once umpa_tls_conv_step returned 0). Valid until the conversation is freed. */

@@ -111,6 +111,7 @@
 
 #include "lua_internal.h"
 #include "umpa_lua.h"
+#include "umpa_sbuf.h"
 #include "umpa_lua_tls.h"
 #include "umpa_protos.h"
 #include "umpa_render.h"
@@ -2000,6 +2001,17 @@ static int layer_index(lua_State *L)
 		lua_pushstring(L, pr->name);
 		return 1;
 	}
+	if (lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "_payload") == 0) {
+		/* what the layer carries: the bytes after its header, within its window */
+		const struct umpa_layer *ly;
+		p = pkt_ready(L, lp);
+		ly = &p->l[li];
+		if (ly->hlen >= ly->len || ly->off + ly->len > p->len)
+			lua_pushliteral(L, "");
+		else
+			lua_pushlstring(L, (const char *)p->data + ly->off + ly->hlen, ly->len - ly->hlen);
+		return 1;
+	}
 	f = check_field(L, pr, 2);
 	p = pkt_ready(L, lp);
 	switch (f->type) {
@@ -2594,7 +2606,9 @@ long umpa_lua_build_value(struct lua_State *L, int idx, unsigned long max, umpa_
 	int top;
 
 	idx = lua_absindex(L, idx);
-	luaL_where(L, 1);
+	/* no prefix: the errors are raised inside the host's C function, and
+	 * luaL_error already names its caller's position */
+	lua_pushliteral(L, "");
 	top = lua_gettop(L);
 	c.prefix = lua_tostring(L, -1);
 	build_values(L, &c, idx, idx);
@@ -2855,6 +2869,7 @@ static int take_error(struct umpa_lua *U, int st, const char *name, struct umpa_
 {
 	lua_State *L = U->L;
 	int code = U->tripped ? UMPA_ERANGE : U->code ? U->code : UMPA_EINVAL;
+	size_t len = 0;
 	const char *msg;
 
 	if (U->tripped && st != LUA_ERRMEM) { /* the limit's own message, whatever unwinding made of it */
@@ -2864,12 +2879,16 @@ static int take_error(struct umpa_lua *U, int st, const char *name, struct umpa_
 			lua_pushliteral(L, "limit exceeded");
 		}
 	}
-	msg = lua_tostring(L, -1);
+	msg = lua_tolstring(L, -1, &len);
 
 	if (st == LUA_ERRMEM) {
 		umpa_err_set(e, UMPA_ENOMEM, "%s: memory limit (%zu MiB) exceeded", name, U->mem_cap >> 20);
 	} else if (msg) {
-		umpa_err_set(e, code, "%s", msg);
+		/* a script's text, NUL bytes and escapes included: escaped whole, not cut at a NUL */
+		struct umpa_sbuf sb = {0};
+		umpa_sbuf_put_safe(&sb, msg, len < sizeof(e->msg) ? len : sizeof(e->msg));
+		umpa_err_set(e, code, "%s", sb.s && !sb.oom ? sb.s : "(out of memory)");
+		umpa_sbuf_free(&sb);
 	} else {
 		umpa_err_set(e, code, "%s: error object is a %s value", name, luaL_typename(L, -1));
 	}

@@ -8,7 +8,8 @@
  *
  * `/` stacks layers; a string is a raw payload; a list or range(a,b[,step]) in
  * a field expands into one packet per combination.  Built packets are Lua
- * objects: p.ip.ttl reads and writes fields in place, #p is the length,
+ * objects: p.ip.ttl reads and writes fields in place (p.icmp._payload: the
+ * bytes after a layer's header, p.ip._name its protocol), #p is the length,
  * p:bytes() the wire bytes, p:show() the summary line.  The sandbox has no
  * io, os, require, load of files or debug: scripts reach only what the host
  * gives them.  Memory (256 MiB), VM instructions (1e9), CPU time (5 s) and

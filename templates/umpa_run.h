@@ -25,13 +25,16 @@
  *       name no template declared is an error naming it.  Read as param.NAME.
  *   on([bpf,] [fields,] fn)  a persistent rule: BPF text and/or a table of
  *       field predicates ({["ip.dst"]="10.0.0.5"}, a list value = any of) or
- *       a predicate string ("ip.ttl<5"); fn(p) gets the packet object.
+ *       a predicate string ("ip.ttl<5"); fn(p, iface) gets the packet object
+ *       and the name of the interface it came in on (nil offline).
  *       Returns the rule number; each rule counts rule.N.in (matches) and
  *       rule.N.out (packets sent from its callback).
  *   expect{send=pkt, on={{fields, fn}, ...}, timeout=s, retries=n,
  *       on_reply=fn, on_timeout=fn}   an exchange on sched/umpa_expect.h.
  *   after(s, fn), every(s, fn) -> timer with :cancel(); at(t, fn) absolute.
- *   send(pkt [, iface])  build and send (a layer stack, packet, list).
+ *   send(pkt [, iface])  build and send (a layer stack, packet, list) on
+ *       iface (name or number; default: where the packet being handled came
+ *       in, else the first interface).
  *   reply(p, layer...)   a stack answering p: ether/ip/ipv6 swapped from p,
  *       UDP/TCP ports swapped, ICMP id/seq echoed, TCP ack = seq + len;
  *       the given layers replace the ones of the same protocol.
@@ -65,14 +68,14 @@ struct umpa_run;
 
 /** How to run a template (zero it, then fill what you need). */
 struct umpa_run_opts {
-	const char *tmpl;               /**< path ("x.lua", "./x") or shipped name ("icmp-host") */
-	const char *search;             /**< ':'-separated dirs for names (NULL: UMPA_TEMPLATE_PATH, then the install dir) */
-	const char *const *ifaces;      /**< live interfaces (-i), or NULL */
-	size_t nifaces;                 /**< their number */
-	const char *offline;            /**< capture file to replay on the virtual clock, or NULL */
-	const char *out;                /**< pcapng of everything sent and received (-w), or NULL */
-	const char *const *sets;        /**< "key=value" parameter settings (--set), or NULL */
-	size_t nsets;                   /**< their number */
+	const char *tmpl;          /**< path ("x.lua", "./x") or shipped name ("icmp-host") */
+	const char *search;        /**< ':'-separated dirs for names (NULL: UMPA_TEMPLATE_PATH, then the install dir) */
+	const char *const *ifaces; /**< live interfaces (-i), or NULL */
+	size_t nifaces;            /**< their number */
+	const char *offline;       /**< capture file to replay on the virtual clock, or NULL */
+	const char *out;           /**< pcapng of everything sent and received (-w), or NULL */
+	const char *const *sets;   /**< "key=value" parameter settings (--set), or NULL */
+	size_t nsets;              /**< their number */
 	const char *const *allow_read;  /**< directories file.read may read under */
 	size_t nallow_read;             /**< their number */
 	const char *const *allow_write; /**< directories file.write/append may write under */
@@ -116,8 +119,10 @@ struct umpa_run *umpa_run_new(const struct umpa_run_opts *o, struct umpa_err *e)
  * Run until @p duration_ns has passed on the run's clock (<= 0: no limit),
  * until umpa_run_stop, until the template calls stop(), or (offline) until
  * the input ends (timers then run up to the last packet's time, or to start
- * + duration when that is given and later).  Returns 0, or a negative error:
- * I/O, a failing callback under opts.strict, the loop's.
+ * + duration when that is given and later).  Then the output file is flushed
+ * and closed (packets sent afterwards are not written).  Returns 0, or a
+ * negative error: I/O (the output's included), a failing callback under
+ * opts.strict, the loop's.
  */
 int umpa_run_run(struct umpa_run *r, int64_t duration_ns, struct umpa_err *e);
 
@@ -174,6 +179,14 @@ size_t umpa_run_param_count(const struct umpa_run *r);
 
 /** Fill @p out with parameter @p i (declaration order). Returns 0 or -UMPA_ERANGE. */
 int umpa_run_param_get(const struct umpa_run *r, size_t i, struct umpa_run_param *out);
+
+/**
+ * Would umpa_run_param_set(@p name, @p value) succeed?  The same checks
+ * (the name is declared, the text is of its type), nothing changed: a
+ * caller with several changes checks them all before applying any.
+ * Returns 0, -UMPA_ENOENT or -UMPA_EINVAL with the setter's messages.
+ */
+int umpa_run_param_check(const struct umpa_run *r, const char *name, const char *value, struct umpa_err *e);
 
 /**
  * Change parameter @p name to @p value (text, checked as its type; JSON

@@ -3,10 +3,10 @@
 # Idempotent; needs root (or sudo).  Run by tests/setup.sh and tests/run.sh.
 set -euo pipefail
 PKGS=(build-essential autoconf automake libtool pkg-config
-      libpcap-dev libnet1-dev libevent-dev libssl-dev liblua5.4-dev lua5.4 libcmocka-dev
+      libpcap-dev libnet1-dev libevent-dev libssl-dev liblua5.4-dev lua5.4 libcmocka-dev libjansson-dev
       clang libclang-rt-14-dev
-      tshark python3-scapy tcpdump iproute2 iputils-ping arping socat netcat-openbsd iptables
-      netsniff-ng tcpreplay openssl procps util-linux)
+      tshark python3-scapy tcpdump iproute2 iputils-ping arping socat netcat-openbsd iptables ethtool
+      netsniff-ng tcpreplay openssl procps util-linux curl)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,5 +1,4 @@
 /* cmd_build.c - `umpa build`: packet expressions into a capture file. */
-#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,13 +22,15 @@ static const char build_usage[] =
     "Automatic fields (lengths, checksums, protocol numbers) are computed unless set.\n"
     "  -w FILE        output capture file ('-' for standard output)\n"
     "  --pcapng       write pcapng (nanosecond timestamps, comments) instead of pcap\n"
-    "  -c N           write the whole set of packets N times (default 1)\n"
+    "  -c N           write the whole set of packets N times (default 1; N times the set at most --max)\n"
     "  --time T       timestamp of the first packet, seconds since the epoch (default: now);\n"
     "                 given, it restamps every packet, tls{} ones included (which keep their own\n"
-    "                 timestamps otherwise, later packets following them)\n"
-    "  --interval S   seconds between packets (default 0.000001)\n"
+    "                 timestamps otherwise, later packets following them).  pcap holds 0 to\n"
+    "                 4294967295 (2106), pcapng 0 to 18446744072 (2554)\n"
+    "  --interval S   seconds between packets, 0 to 100000000 (default 0.000001)\n"
     "  --comment TEXT pcapng comment on every packet (replacing tls{} packets' own comments)\n"
-    "  --max N        refuse expressions that expand to more than N packets (default 1000000)\n"
+    "  --max N        refuse expressions that expand to more than N packets, and -c N sets of more\n"
+    "                 (1 to 1000000000, default 1000000)\n"
     "Exit status: 0 ok, 1 expression or I/O error, 2 usage.\n";
 
 struct build_ctx {
@@ -140,35 +141,6 @@ write:
 	return write_pkt(b, p, e);
 }
 
-/*
- * Read a plain decimal "S[.F]" timestamp exactly (a double keeps only about
- * 0.2 us at today's epoch, and pcapng timestamps are nanoseconds).  Returns 0,
- * or -1 when @p s is not plain decimal (the caller keeps its double).
- */
-static int exact_time(const char *s, int64_t *sec, uint32_t *nsec)
-{
-	int64_t v = 0;
-	uint32_t ns = 0, scale = 100000000;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	for (; isdigit((unsigned char)*s); s++) {
-		if (v > (INT64_MAX - 9) / 10)
-			return -1;
-		v = v * 10 + (*s - '0');
-	}
-	if (*s == '.')
-		for (s++; isdigit((unsigned char)*s); s++) {
-			ns += (uint32_t)(*s - '0') * scale; /* digits past the 9th are dropped */
-			scale /= 10;
-		}
-	if (*s)
-		return -1;
-	*sec = v;
-	*nsec = ns;
-	return 0;
-}
-
 int cmd_build(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -179,9 +151,8 @@ int cmd_build(int argc, char **argv)
 	};
 	struct build_ctx b = {.fmt = UMPA_CAP_PCAP, .step_ns = 1000};
 	unsigned long rounds = 1, max = 1000000;
-	const char *script = NULL, *time_text = NULL;
-	int example = 0, c, rc = UMPA_EXIT_OK, have_time = 0;
-	double t0 = 0;
+	const char *script = NULL, *time_text = NULL, *rounds_text = NULL;
+	int example = 0, c, rc = UMPA_EXIT_OK;
 	struct umpa_err e = {0};
 	struct umpa_lua *L;
 
@@ -192,7 +163,7 @@ int cmd_build(int argc, char **argv)
 			b.out = optarg;
 			break;
 		case 'c':
-			rounds = tool_ulong("-c", optarg);
+			rounds_text = optarg; /* its range depends on --max */
 			break;
 		case 'f':
 			script = optarg;
@@ -201,13 +172,11 @@ int cmd_build(int argc, char **argv)
 			b.fmt = UMPA_CAP_PCAPNG;
 			break;
 		case 't':
-			t0 = tool_seconds("--time", optarg);
-			time_text = optarg;
-			have_time = 1;
+			time_text = optarg; /* its range depends on the format */
 			b.restamp = 1;
 			break;
 		case 'i':
-			b.step_ns = (uint64_t)(tool_seconds("--interval", optarg) * 1e9 + 0.5);
+			b.step_ns = (uint64_t)tool_ns(&umpa_num_seconds, "--interval", optarg);
 			break;
 		case 'm':
 			b.comment = optarg;
@@ -216,7 +185,7 @@ int cmd_build(int argc, char **argv)
 			example = 1;
 			break;
 		case 'M':
-			max = tool_ulong("--max", optarg);
+			max = (unsigned long)tool_u64(&tool_max, "--max", optarg);
 			break;
 		case 'h':
 			fputs(build_usage, stdout);
@@ -235,14 +204,14 @@ int cmd_build(int argc, char **argv)
 		tool_err("build: nothing to build: give EXPR, -f SCRIPT or --example");
 		return UMPA_EXIT_USAGE;
 	}
+	if (rounds_text)
+		rounds = (unsigned long)tool_u64(UMPA_NUM_RANGE("rounds up to --max", 0, (double)max, UMPA_NUM_INT),
+						 "-c", rounds_text);
 	if (rounds == 0)
 		rounds = 1;
-	if (have_time) {
-		b.ts_sec = (int64_t)t0;
-		b.ts_nsec = (uint32_t)((t0 - (double)b.ts_sec) * 1e9 + 0.5);
-		if (b.ts_nsec >= 1000000000u)
-			b.ts_nsec = 999999999u;
-		(void)exact_time(time_text, &b.ts_sec, &b.ts_nsec);
+	if (time_text) {
+		tool_time(b.fmt == UMPA_CAP_PCAPNG ? &umpa_num_epoch_pcapng : &umpa_num_epoch_pcap, "--time", time_text,
+			  &b.ts_sec, &b.ts_nsec);
 	} else {
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);
@@ -257,6 +226,13 @@ int cmd_build(int argc, char **argv)
 	b.keys = umpa_lua_tls_keys(L);
 	b.keeping = rounds > 1;
 	for (unsigned long round = 0; round < rounds && rc == UMPA_EXIT_OK; round++) {
+		/* -c N writes the set N times: the whole run is held to --max too */
+		if (round == 1 && b.n > max / rounds) {
+			umpa_err_set(&e, UMPA_ERANGE, "build: -c %lu times %lu packets is more than --max %lu", rounds,
+				     b.n, max);
+			rc = UMPA_EXIT_USAGE;
+			break;
+		}
 		if (round > 0 && b.keeping) {
 			for (size_t i = 0; i < b.nkeep; i++)
 				if (write_pkt(&b, &b.keep[i], &e) < 0) {
@@ -294,6 +270,6 @@ int cmd_build(int argc, char **argv)
 	free(b.keep);
 	umpa_lua_close(L);
 	if (rc == UMPA_EXIT_OK && strcmp(b.out, "-") != 0)
-		fprintf(stderr, "umpa: wrote %lu packets to %s\n", b.n, b.out);
+		tool_note("wrote %lu packets to %s", b.n, b.out);
 	return rc;
 }

@@ -30,9 +30,11 @@ static void ifaces_put_addr_(struct umpa_sbuf *b, const struct umpa_iface_addr *
 static void ifaces_line_(struct umpa_sbuf *b, const struct umpa_iface *it)
 {
 	char flags[128];
+	size_t start = b->len;
 
 	umpa_iface_flags_str(it->flags, flags, sizeof flags);
 	umpa_sbuf_printf(b, "%-16s %4u  %-40s mtu %-5u ", it->name, it->index, flags[0] ? flags : "-", it->mtu);
+	umpa_sbuf_make_safe(b, start); /* a name may hold any byte but '/', ':' and blanks */
 	if (it->has_mac)
 		umpa_sbuf_put_mac(b, it->mac);
 	else

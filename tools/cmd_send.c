@@ -450,12 +450,14 @@ static int send_sink(void *arg, const struct umpa_frame *f, unsigned n, struct u
 
 /* ---- options ---- */
 
+/* --interval: its inverse is the rate, so the same range turned over (0: unpaced) */
+static const struct umpa_num_spec send_interval = {"seconds", 1e-9, 1e8, UMPA_NUM_OFF};
+
 static int parse_inc(const char *spec, struct send_inc *inc)
 {
 	char name[64];
 	const char *dot = strchr(spec, '.'), *colon = strchr(spec, ':');
 	size_t pl;
-	char *end;
 
 	if (!dot || dot == spec || (colon && colon < dot) || (size_t)(dot - spec) >= sizeof(name))
 		goto bad;
@@ -485,28 +487,12 @@ static int parse_inc(const char *spec, struct send_inc *inc)
 	}
 	inc->mask = inc->field->bits == 64 ? ~0ull : (1ull << inc->field->bits) - 1;
 	inc->step = 1;
-	if (colon) {
-		errno = 0;
-		inc->step = strtoull(colon + 1, &end, 0);
-		if (!colon[1] || *end || errno)
-			goto bad;
-	}
+	if (colon)
+		inc->step = tool_u64(&umpa_num_seed, "--inc", colon + 1);
 	return 0;
 bad:
 	tool_err("send: --inc: '%s' is not PROTO.FIELD[:STEP] (e.g. udp.sport or ip.id:2)", spec);
 	return -1;
-}
-
-static double parse_number(const char *opt, const char *val)
-{
-	char *end;
-	double v = val && *val ? strtod(val, &end) : -1;
-
-	if (!val || !*val || *end || !(v >= 0) || v > 1e12) {
-		tool_err("send: %s: '%s' is not a non-negative number", opt, val ? val : "");
-		exit(UMPA_EXIT_USAGE);
-	}
-	return v;
 }
 
 /*
@@ -587,7 +573,7 @@ int cmd_send(int argc, char **argv)
 			s.ifname = optarg;
 			break;
 		case 'c':
-			s.rounds = tool_ulong("-c", optarg);
+			s.rounds = (unsigned long)tool_u64(&umpa_num_count, "-c", optarg);
 			break;
 		case 'f':
 			script = optarg;
@@ -596,30 +582,28 @@ int cmd_send(int argc, char **argv)
 			user = optarg;
 			break;
 		case 'I': {
-			double iv = tool_seconds("--interval", optarg);
+			double iv = tool_real(&send_interval, "--interval", optarg);
 			rate.pps = iv > 0 ? 1.0 / iv : 0;
+			if (rate.pps > umpa_num_pps.max) /* 1 / 1e-9 may round up past it */
+				rate.pps = umpa_num_pps.max;
 			paced_opts++;
 			break;
 		}
 		case 'r':
-			rate.pps = parse_number("--rate", optarg);
+			rate.pps = tool_real(&umpa_num_pps, "--rate", optarg);
 			paced_opts++;
 			break;
 		case 'b':
-			rate.bps = parse_number("--bps", optarg);
+			rate.bps = tool_real(&umpa_num_bps, "--bps", optarg);
 			break;
 		case 'F':
 			fast = 1;
 			break;
 		case 'j':
-			rate.jitter = parse_number("--jitter", optarg);
-			if (rate.jitter > 1) {
-				tool_err("send: --jitter: %s is not between 0 and 1", optarg);
-				return UMPA_EXIT_USAGE;
-			}
+			rate.jitter = tool_real(&umpa_num_fraction, "--jitter", optarg);
 			break;
 		case 's':
-			rate.seed = tool_ulong("--seed", optarg);
+			rate.seed = tool_u64(&umpa_num_seed, "--seed", optarg);
 			break;
 		case '3':
 			s.l3 = 1;
@@ -633,7 +617,7 @@ int cmd_send(int argc, char **argv)
 			stats = 1;
 			break;
 		case 'M':
-			max = tool_ulong("--max", optarg);
+			max = (unsigned long)tool_u64(&tool_max, "--max", optarg);
 			break;
 		case 'Q':
 			bypass = 1;
@@ -707,6 +691,10 @@ int cmd_send(int argc, char **argv)
 	}
 
 	/* send */
+	if (s.rounds > UINT64_MAX / s.n) {
+		umpa_err_set(&e, UMPA_ERANGE, "-c %lu times %zu packets is more than 2^64", s.rounds, s.n);
+		goto fail;
+	}
 	s.total = s.rounds ? (uint64_t)s.n * s.rounds : 0;
 	s.linktype = s.l3 ? UMPA_LINKTYPE_RAW : UMPA_LINKTYPE_ETHERNET;
 	s.bp = calloc(UMPA_BATCH_MAX, sizeof(*s.bp));

@@ -59,7 +59,7 @@ int cmd_show(int argc, char **argv)
 			mode = TOOL_FMT_JSON;
 			break;
 		case 'c':
-			limit = tool_ulong("-c", optarg);
+			limit = (unsigned long)tool_u64(&umpa_num_count, "-c", optarg);
 			break;
 		case 'f':
 			bpf = optarg;

@@ -203,7 +203,7 @@ int cmd_sniff(int argc, char **argv)
 	struct umpa_fdsrc *src = NULL;
 	const char *ifname = NULL, *wpath = NULL, *user = NULL;
 	enum umpa_capfmt wfmt = UMPA_CAP_PCAP;
-	double timeout = 0;
+	int64_t timeout_ns = 0;
 	int c, force_print = 0, selftest = 0, rc = UMPA_EXIT_OK, sig;
 
 	memset(&s, 0, sizeof s);
@@ -226,7 +226,7 @@ int cmd_sniff(int argc, char **argv)
 			co.filter = optarg;
 			break;
 		case 'c':
-			s.limit = tool_ulong("-c", optarg);
+			s.limit = (unsigned long)tool_u64(&umpa_num_count, "-c", optarg);
 			break;
 		case 'w':
 			wpath = optarg;
@@ -253,21 +253,14 @@ int cmd_sniff(int argc, char **argv)
 			co.promisc = 1;
 			break;
 		case OPT_SNAPLEN: {
-			unsigned long v = tool_ulong("--snaplen", optarg);
-			if (v < 14 || v > UMPA_MAX_PKT) {
-				tool_err("sniff: --snaplen must be between 14 and %d", UMPA_MAX_PKT);
-				return UMPA_EXIT_USAGE;
-			}
-			co.snaplen = (int)v;
+			co.snaplen =
+			    (int)tool_u64(UMPA_NUM_RANGE("bytes", 14, UMPA_MAX_PKT, UMPA_NUM_INT), "--snaplen", optarg);
 			break;
 		}
 		case OPT_BUFSIZE: {
-			unsigned long v = tool_ulong("--buffer-size", optarg);
-			if (v == 0 || v > (1ul << 21)) {
-				tool_err("sniff: --buffer-size must be between 1 and 2097152 KiB");
-				return UMPA_EXIT_USAGE;
-			}
-			co.bufsize = (int)(v * 1024);
+			co.bufsize =
+			    (int)(tool_u64(UMPA_NUM_RANGE("KiB", 1, 1 << 21, UMPA_NUM_INT), "--buffer-size", optarg) *
+				  1024);
 			break;
 		}
 		case OPT_DIRECTION:
@@ -277,7 +270,7 @@ int cmd_sniff(int argc, char **argv)
 			}
 			break;
 		case OPT_TIMEOUT:
-			timeout = tool_seconds("--timeout", optarg);
+			timeout_ns = tool_ns(&umpa_num_seconds, "--timeout", optarg);
 			break;
 		case OPT_SELFTEST:
 			selftest = 1;
@@ -325,7 +318,7 @@ int cmd_sniff(int argc, char **argv)
 	if (!s.loop || umpa_loop_break_on_signal(s.loop, SIGINT, &s.err) < 0 ||
 	    umpa_loop_break_on_signal(s.loop, SIGTERM, &s.err) < 0 ||
 	    !(src = umpa_loop_add_fd(s.loop, umpa_cap_fd(s.cap), UMPA_FD_READ, sniff_readable_, &s, &s.err)) ||
-	    (timeout > 0 && !umpa_after(s.loop, (int64_t)(timeout * 1e9), sniff_timeout_, NULL, &s.err))) {
+	    (timeout_ns > 0 && !umpa_after(s.loop, timeout_ns, sniff_timeout_, NULL, &s.err))) {
 		tool_err("sniff: %s", s.err.msg);
 		rc = UMPA_EXIT_ERROR;
 		goto out;
@@ -343,8 +336,8 @@ int cmd_sniff(int argc, char **argv)
 				(unsigned)geteuid(), r, r < 0 ? " " : "", r < 0 ? strerror(errno) : "");
 		}
 	}
-	fprintf(stderr, "umpa: sniffing on %s, link type %d, %s timestamps\n", ifname, umpa_cap_linktype(s.cap),
-		umpa_cap_nsec(s.cap) ? "nanosecond" : "microsecond");
+	tool_note("sniffing on %s, link type %d, %s timestamps", ifname, umpa_cap_linktype(s.cap),
+		  umpa_cap_nsec(s.cap) ? "nanosecond" : "microsecond");
 	if (umpa_loop_run(s.loop, &s.err) < 0) {
 		tool_err("sniff: %s", s.err.msg);
 		rc = UMPA_EXIT_ERROR;

@@ -253,7 +253,7 @@ static void on_mismatch(void *arg, const struct umpa_pkt *p, const struct umpa_p
 
 	summary(p, &s->b);
 	summary(req, &s->a);
-	fprintf(stderr, "umpa: sr: %s: not an answer to %s: %s\n", s->b.s, s->a.s, why);
+	tool_note("sr: %s: not an answer to %s: %s", s->b.s, s->a.s, why);
 }
 
 /* -v: where each next hop's MAC came from (new ones only: the cache is quiet) */
@@ -264,8 +264,8 @@ static void on_found(void *arg, int family, const uint8_t *addr, const uint8_t m
 	(void)arg;
 	if (!strcmp(how, "cache") || !inet_ntop(family, addr, txt, sizeof(txt)))
 		return;
-	fprintf(stderr, "umpa: sr: %s is at %02x:%02x:%02x:%02x:%02x:%02x (%s)\n", txt, mac[0], mac[1], mac[2], mac[3],
-		mac[4], mac[5], how);
+	tool_note("sr: %s is at %02x:%02x:%02x:%02x:%02x:%02x (%s)", txt, mac[0], mac[1], mac[2], mac[3], mac[4],
+		  mac[5], how);
 }
 
 static int send_one(void *arg, const struct umpa_pkt *p, struct umpa_err *e)
@@ -459,6 +459,9 @@ static void print_summary(struct sr *s, const struct umpa_cap_stats *cs)
 	}
 }
 
+/* --timeout: per transmission, more than nothing */
+static const struct umpa_num_spec sr_timeout = {"seconds", 1e-9, 1e8, 0};
+
 int cmd_sr(int argc, char **argv)
 {
 	enum { O_TIMEOUT = 256, O_RETRY, O_RATE, O_JSON, O_L3, O_MAX, O_FILTER, O_ORDERED, O_PROGRESS, O_HELP };
@@ -478,8 +481,10 @@ int cmd_sr(int argc, char **argv)
 	struct sr s;
 	const char *ifname = NULL, *bpf = NULL, *user = NULL, *script = NULL;
 	struct umpa_timer *tick = NULL;
-	double timeout = 2, rate = 0;
-	unsigned long retries = 0, max = 1000000;
+	double rate = 0;
+	int64_t timeout_ns = 2000000000;
+	unsigned long max = 1000000;
+	unsigned retries = 0;
 	struct umpa_lua *L = NULL;
 	struct umpa_resolver *res = NULL;
 	struct umpa_cap_opts co;
@@ -520,13 +525,14 @@ int cmd_sr(int argc, char **argv)
 			user = optarg;
 			break;
 		case O_TIMEOUT:
-			timeout = tool_seconds("--timeout", optarg);
+			timeout_ns = tool_ns(&sr_timeout, "--timeout", optarg);
 			break;
 		case O_RETRY:
-			retries = tool_ulong("--retry", optarg);
+			retries =
+			    (unsigned)tool_u64(UMPA_NUM_RANGE("retries", 0, 100, UMPA_NUM_INT), "--retry", optarg);
 			break;
 		case O_RATE:
-			rate = tool_seconds("--rate", optarg);
+			rate = tool_real(&umpa_num_pps, "--rate", optarg);
 			break;
 		case O_JSON:
 			s.json = 1;
@@ -535,7 +541,7 @@ int cmd_sr(int argc, char **argv)
 			s.l3 = 1;
 			break;
 		case O_MAX:
-			max = tool_ulong("--max", optarg);
+			max = (unsigned long)tool_u64(&tool_max, "--max", optarg);
 			break;
 		case 'h':
 		case O_HELP:
@@ -553,10 +559,6 @@ int cmd_sr(int argc, char **argv)
 	}
 	if (!ifname && !s.l3) {
 		tool_err("sr: which interface? (-i IFACE, or --l3 to let the kernel route)");
-		return UMPA_EXIT_USAGE;
-	}
-	if (timeout <= 0 || retries > 100) {
-		tool_err("sr: --timeout must be > 0 and --retry at most 100");
 		return UMPA_EXIT_USAGE;
 	}
 
@@ -691,8 +693,8 @@ int cmd_sr(int argc, char **argv)
 
 	if (s.verbose)
 		umpa_expect_on_mismatch(s.ex, on_mismatch, &s);
-	s.xo.timeout_ns = (int64_t)(timeout * 1e9 + 0.5);
-	s.xo.retries = (unsigned)retries;
+	s.xo.timeout_ns = timeout_ns;
+	s.xo.retries = retries;
 	s.xo.on_reply = on_settled;
 	s.xo.reply_arg = &s;
 	s.xo.on_timeout = on_settled;

@@ -45,6 +45,7 @@
 
 #include "umpa_capfile.h"
 #include "umpa_protos.h"
+#include "umpa_sbuf.h"
 #include "umpa_tls.h"
 #include "umpa_tls_opts.h"
 #include "umpa_tool.h"
@@ -354,8 +355,16 @@ static void report_(struct rep_ *r, int i, const struct umpa_tls_report *t)
 			t->early_data == 1   ? " early-data"
 			: t->early_data == 0 ? " early-data-rejected"
 					     : "");
-		if (!t->handshake_ok)
-			fprintf(r->f, "  %s%s%s\n", t->error, t->alert[0] ? "; alert " : "", t->alert);
+		if (!t->handshake_ok) { /* errors quote files, peers and certificates: escaped */
+			struct umpa_sbuf sb = {0};
+			umpa_sbuf_put_safe(&sb, t->error, strlen(t->error));
+			if (t->alert[0]) {
+				umpa_sbuf_puts(&sb, "; alert ");
+				umpa_sbuf_put_safe(&sb, t->alert, strlen(t->alert));
+			}
+			fprintf(r->f, "  %s\n", sb.s && !sb.oom ? sb.s : "(out of memory)");
+			umpa_sbuf_free(&sb);
+		}
 		return;
 	}
 	for (;;) {

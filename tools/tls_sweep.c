@@ -412,6 +412,17 @@ static void json_str_(FILE *f, const char *s)
 	umpa_sbuf_free(&b);
 }
 
+/* Print @p s and a newline, terminal-safe: errors quote files and peers (umpa_sbuf_put_safe). */
+static void text_line_(FILE *f, const char *s)
+{
+	struct umpa_sbuf b = {0};
+
+	umpa_sbuf_put_safe(&b, s, strlen(s));
+	umpa_sbuf_putc(&b, '\n');
+	fwrite(b.s, 1, b.len, f);
+	umpa_sbuf_free(&b);
+}
+
 /* One line of reason for a failed conversation. */
 static const char *reason_(const struct umpa_tls_report *r)
 {
@@ -590,7 +601,8 @@ int tls_sweep(const struct umpa_tls_opts *base, const char *out, int pcapng, con
 				json_str_(rf, e.msg);
 				fprintf(rf, "}");
 			} else {
-				fprintf(rf, "FAIL %-8s %-40s %s\n", vname, c->suite, e.msg);
+				fprintf(rf, "FAIL %-8s %-40s ", vname, c->suite);
+				text_line_(rf, e.msg);
 			}
 			continue;
 		}
@@ -658,7 +670,8 @@ int tls_sweep(const struct umpa_tls_opts *base, const char *out, int pcapng, con
 				bs->cert_file ? "user key" : sweep_key_names_[c->key], r->group[0] ? " " : "",
 				r->group);
 		} else {
-			fprintf(rf, "FAIL %-8s %-40s %s\n", vname, c->suite, reason_(r));
+			fprintf(rf, "FAIL %-8s %-40s ", vname, c->suite);
+			text_line_(rf, reason_(r));
 		}
 		t_ns = umpa_tls_conv_now_ns(cv) + 1000000;
 		umpa_tls_conv_free(cv);

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "umpa_lua.h"
 #include "umpa_render.h"
+#include "umpa_sbuf.h"
 #include "umpa_tool.h"
 
 static const char usage[] =
@@ -20,6 +21,7 @@ static const char usage[] =
     "  tls -w FILE             TLS conversations (OpenSSL client and server, no network) into a capture\n"
     "  ifaces [--json]         list interfaces: index, flags, MTU, MAC, addresses\n"
     "  sniff -i IFACE          capture live packets: print them, -w write them to a file\n"
+    "  run TEMPLATE            run a Lua template live (-i) or offline (--offline FILE)\n"
     "\n"
     "Packet expressions are Lua: ether{}/ip{dst=\"10.0.0.2\", ttl=7}/tcp{dport={22,80}}/\"data\"\n"
     "'umpa COMMAND --help' describes a command.  Options: --help, --version.\n"
@@ -27,49 +29,61 @@ static const char usage[] =
     "Exit status: 0 success, 1 the work failed (bad input data, I/O, expression error),\n"
     "2 bad command line.\n";
 
+/*
+ * "umpa: MESSAGE\n" on stderr, the message escaped (umpa_sbuf_put_safe): it
+ * carries text umpa did not write - a script's error, a file name, a name
+ * from a packet - and must not move the cursor or forge a line.
+ */
+static void tool_vmsg(const char *fmt, va_list ap)
+{
+	char small[1024], *text = small;
+	struct umpa_sbuf out = {0};
+	va_list ap2;
+	int n;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	if (n >= (int)sizeof(small) && (text = malloc((size_t)n + 1)) != NULL)
+		vsnprintf(text, (size_t)n + 1, fmt, ap2);
+	va_end(ap2);
+	if (!text) {
+		text = small; /* cut, rather than nothing */
+		n = (int)strlen(small);
+	}
+	if (n < 0)
+		n = 0;
+	umpa_sbuf_puts(&out, "umpa: ");
+	umpa_sbuf_put_safe(&out, text, (size_t)n);
+	umpa_sbuf_putc(&out, '\n');
+	fflush(stdout);
+	if (!out.oom)
+		fwrite(out.s, 1, out.len, stderr);
+	else
+		fputs("umpa: out of memory\n", stderr);
+	umpa_sbuf_free(&out);
+	if (text != small)
+		free(text);
+}
+
 void tool_err(const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fputs("umpa: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	tool_vmsg(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
-unsigned long tool_ulong(const char *opt, const char *val)
+void tool_note(const char *fmt, ...)
 {
-	char *end;
-	unsigned long v;
+	va_list ap;
 
-	if (!val || !*val || *val == '-')
-		goto bad;
-	v = strtoul(val, &end, 0);
-	if (*end)
-		goto bad;
-	return v;
-bad:
-	tool_err("%s: '%s' is not a non-negative integer", opt, val ? val : "");
-	exit(UMPA_EXIT_USAGE);
+	va_start(ap, fmt);
+	tool_vmsg(fmt, ap);
+	va_end(ap);
 }
 
-double tool_seconds(const char *opt, const char *val)
-{
-	char *end;
-	double v;
-
-	if (!val || !*val)
-		goto bad;
-	v = strtod(val, &end);
-	if (*end || v < 0 || v != v)
-		goto bad;
-	return v;
-bad:
-	tool_err("%s: '%s' is not a number of seconds", opt, val ? val : "");
-	exit(UMPA_EXIT_USAGE);
-}
+const struct umpa_num_spec tool_max = {"packets", 1, 1e9, UMPA_NUM_INT};
 
 double tool_real(const struct umpa_num_spec *spec, const char *opt, const char *val)
 {
@@ -249,6 +263,8 @@ int main(int argc, char **argv)
 		return cmd_ifaces(argc - 1, argv + 1);
 	if (!strcmp(cmd, "sniff"))
 		return cmd_sniff(argc - 1, argv + 1);
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
 	tool_err("unknown command '%s' (try 'umpa --help')", cmd);
 	return UMPA_EXIT_USAGE;
 }

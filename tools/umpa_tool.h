@@ -13,20 +13,25 @@
 #define UMPA_EXIT_ERROR 1 /* the work failed: bad input data, I/O, expression error */
 #define UMPA_EXIT_USAGE 2 /* bad command line */
 
-/** Print "umpa: MESSAGE" on stderr. */
+/**
+ * Print "umpa: MESSAGE" on stderr, one line: control characters and other
+ * text that could move the cursor or forge a line are escaped
+ * (umpa_sbuf_put_safe), since messages carry script errors, file names and
+ * names from packets.
+ */
 void tool_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/** Parse a non-negative integer option value; exits with a usage error naming @p opt if it is not one. */
-unsigned long tool_ulong(const char *opt, const char *val);
-
-/** Parse a non-negative decimal number of seconds ("0.5"); exits with a usage error if bad. */
-double tool_seconds(const char *opt, const char *val);
+/** Print an informational "umpa: MESSAGE" on stderr, escaped as tool_err() does. */
+void tool_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * Checked numbers for options (core/umpa_num.h): each parses @p val within
  * @p spec, or prints one line naming @p opt and the range and exits with
  * UMPA_EXIT_USAGE.
  */
+
+/** --max of build, send and sr: packets one expression may expand to, 1 to 1e9. */
+extern const struct umpa_num_spec tool_max;
 
 /** A real number (rates, fractions). */
 double tool_real(const struct umpa_num_spec *spec, const char *opt, const char *val);
@@ -102,6 +107,9 @@ int cmd_sr(int argc, char **argv);
 int cmd_tls(int argc, char **argv);
 int cmd_ifaces(int argc, char **argv);
 int cmd_sniff(int argc, char **argv);
+
+/** `umpa run`: run a Lua template live or offline (tools/cmd_run.c). */
+int cmd_run(int argc, char **argv);
 
 struct umpa_tls_opts;
 /**

@@ -366,5 +366,36 @@ if expect "build --pcapng --comment" 0 oneline "err:wrote 2 packets"; then
 		"err:$T/c-cut.pcapng" err:offset out:1
 fi
 
+# ---- umpa run: listing, a template's parameters, usage errors ----
+export UMPA_TEMPLATE_PATH=${top_srcdir:-.}/templates
+run run --list
+expect "run --list: the shipped templates with their header lines" 0 quiet \
+	"outhas:icmp-host        a host that answers ARP and ping" "outhas:arp-responder    answers ARP requests"
+run run icmp-host --help
+expect "run icmp-host --help: its parameters, types and defaults" 0 quiet out:5 \
+	"outhas:ip6            ipv6" "outhas:(default 10.0.0.1)"
+run run --help
+expect "run --help: usage" 0 quiet "outhas:usage: umpa run TEMPLATE"
+run run
+expect "run without a template: exit 2, one line" 2 oneline "err:which template?"
+run run icmp-host
+expect "run without -i or --offline: exit 2, one line" 2 oneline "err:give -i IF (live) or --offline FILE"
+run run icmp-host -i lo --offline x.pcap
+expect "run with -i and --offline: exit 2, one line" 2 oneline "err:not both"
+run run icmp-host --bogus
+expect "run --bogus: exit 2, one line" 2 oneline "err:unknown option '--bogus'"
+run run icmp-host --offline x.pcap --duration soon
+expect "run --duration soon: exit 2, one line" 2 oneline "err:--duration"
+printf -- '-- broken\nparams{ip={type="ipv4", default="10.0.0.1"}\n' >"$T/broken.lua"
+run run "$T/broken.lua" --help
+expect "run BROKEN --help: the syntax error, file:line, exit 1" 1 oneline "err:broken.lua:"
+run run icmp-host --offline x.pcap --allow-read "$T/nodir"
+expect "run --allow-read of a missing directory: exit 1, one line" 1 oneline "err:--allow-read $T/nodir"
+
+"$UMPA" build --pcapng -w "$T/ping.pcapng" \
+	'ether{dst="02:00:0a:00:00:01"}/ip{src="10.0.0.9", dst="10.0.0.1"}/icmp{type="echo-request"}' 2>/dev/null
+run run icmp-host --offline "$T/ping.pcapng" -w /dev/full
+expect "run -w /dev/full: the write error, exit 1, one line" 1 oneline "err:/dev/full" "outhas:echo.replies"
+
 echo "cli: $PASS passed, $FAIL failed${SKIP:+, $SKIP skipped}"
 [ "$FAIL" -eq 0 ]

@@ -282,7 +282,7 @@ expect_err "no permission (as nobody)" 1 "^umpa: sniff: veth-a: permission denie
 expect_err "missing -i" 2 "^umpa: sniff: which interface\?" "$UMPA" sniff -c 1
 expect_err "bad --direction" 2 "^umpa: sniff: --direction must be in, out or inout" \
 	"$UMPA" sniff -i lo --direction sideways
-expect_err "bad -c" 2 "^umpa: -c: 'many' is not a non-negative integer$" "$UMPA" sniff -i lo -c many
+expect_err "bad -c" 2 "^umpa: -c: 'many' is not a number \\(a count: 0 to 1000000000000\\)$" "$UMPA" sniff -i lo -c many
 expect_err "unwritable -w" 1 "^umpa: sniff: .*/nodir/x.pcap" in_a "$UMPA" sniff -i "$IF_A" -c 1 -w "$T/nodir/x.pcap"
 
 finish

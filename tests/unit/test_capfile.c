@@ -104,6 +104,86 @@ static void test_pcapng(void **state)
 	assert_non_null(strstr(line, "1700000001.123456789"));
 }
 
+/*
+ * Timestamps: each format takes exactly what it holds (pcap: 32 unsigned bits
+ * of seconds, read back unsigned; pcapng: 64 bits of nanoseconds) and refuses
+ * the next second with an error, never a wrapped value.
+ */
+static void edges(enum umpa_capfmt fmt, const char *name, int64_t last, uint32_t last_ns)
+{
+	char f[256];
+	struct umpa_err e = {0};
+	struct umpa_capw *w;
+	struct umpa_capr *r;
+	struct umpa_pkt p;
+	static const uint8_t frame[14] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x90, 0};
+	const struct {
+		int64_t sec;
+		uint32_t nsec;
+		int ok;
+	} ts[] = {
+	    {0, 0, 1},          {2147483648LL, 5, 1}, {last, last_ns, 1}, {last + 1, 0, 0},
+	    {-1, 999999999, 0}, {5, 1000000000u, 0},  {INT64_MAX, 0, 0},  {INT64_MIN, 0, 0},
+	};
+
+	path(f, sizeof(f), name);
+	w = umpa_capw_open(f, fmt, UMPA_LINKTYPE_ETHERNET, &e);
+	assert_non_null(w);
+	umpa_pkt_init(&p);
+	assert_int_equal(umpa_pkt_copy_from(&p, frame, sizeof(frame), &e), 0);
+	for (size_t i = 0; i < sizeof(ts) / sizeof(ts[0]); i++) {
+		p.ts_sec = ts[i].sec;
+		p.ts_nsec = ts[i].nsec;
+		umpa_err_clear(&e);
+		if (ts[i].ok) {
+			assert_int_equal(umpa_capw_write(w, &p, &e), 0);
+		} else {
+			assert_true(umpa_capw_write(w, &p, &e) < 0);
+			assert_true(e.code == UMPA_ERANGE || e.code == UMPA_EINVAL);
+			assert_non_null(strstr(e.msg, name));
+		}
+	}
+	assert_int_equal(umpa_capw_close(w, &e), 0);
+	umpa_pkt_release(&p);
+	r = umpa_capr_open(f, &e);
+	assert_non_null(r);
+	umpa_pkt_init(&p);
+	for (size_t i = 0; i < sizeof(ts) / sizeof(ts[0]); i++) {
+		if (!ts[i].ok)
+			continue;
+		assert_int_equal(umpa_capr_next(r, &p, &e), 1);
+		assert_true(p.ts_sec == ts[i].sec);
+		assert_int_equal(p.ts_nsec, ts[i].nsec);
+	}
+	assert_int_equal(umpa_capr_next(r, &p, &e), 0);
+	umpa_capr_close(r);
+	umpa_pkt_release(&p);
+}
+
+static void test_ts_edges(void **state)
+{
+	struct umpa_err e = {0};
+	struct umpa_capw *w;
+	struct umpa_pkt p;
+	char f[256];
+
+	(void)state;
+	edges(UMPA_CAP_PCAP, "edge.pcap", 4294967295LL, 999999999);
+	edges(UMPA_CAP_PCAPNG, "edge.pcapng", 18446744073LL, 709551615); /* 2^64 - 1 ns */
+	/* one nanosecond past pcapng's last */
+	path(f, sizeof(f), "past.pcapng");
+	w = umpa_capw_open(f, UMPA_CAP_PCAPNG, UMPA_LINKTYPE_ETHERNET, &e);
+	assert_non_null(w);
+	umpa_pkt_init(&p);
+	assert_int_equal(umpa_pkt_copy_from(&p, (const uint8_t *)"0123456789abcd", 14, &e), 0);
+	p.ts_sec = 18446744073LL;
+	p.ts_nsec = 709551616;
+	assert_int_equal(umpa_capw_write(w, &p, &e), -UMPA_ERANGE);
+	assert_non_null(strstr(e.msg, "does not fit pcapng"));
+	assert_int_equal(umpa_capw_close(w, &e), 0);
+	umpa_pkt_release(&p);
+}
+
 static void write_bytes(const char *f, const void *b, size_t n)
 {
 	FILE *fp = fopen(f, "wb");
@@ -200,10 +280,8 @@ static void test_filter(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_pcap),
-	    cmocka_unit_test(test_pcapng),
-	    cmocka_unit_test(test_broken),
-	    cmocka_unit_test(test_filter),
+	    cmocka_unit_test(test_pcap),   cmocka_unit_test(test_pcapng), cmocka_unit_test(test_ts_edges),
+	    cmocka_unit_test(test_broken), cmocka_unit_test(test_filter),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

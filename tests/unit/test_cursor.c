@@ -197,11 +197,85 @@ static void test_sbuf(void **state)
 	umpa_sbuf_free(&b);
 }
 
+/* Terminal-safe text: each case is (input, its length, what a terminal gets). */
+static void test_sbuf_safe(void **state)
+{
+	static const struct {
+		const char *in;
+		size_t n; /* 0: strlen(in) */
+		const char *out;
+	} cases[] = {
+	    {"plain text, 100% \\ ok", 0, "plain text, 100% \\ ok"},
+	    {"\x1b[2J\x1b]0;pwn\x07\r\nfake: ok", 0, "\\x1b[2J\\x1b]0;pwn\\x07\\r\\nfake: ok"},
+	    {"a\0b", 3, "a\\x00b"},
+	    {"tab\there\x7f", 0, "tab\\there\\x7f"},
+	    {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 0, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"}, /* é € 😀 */
+	    {"\302\23331m", 0, "\\u009b31m"},                    /* C1 CSI in UTF-8 */
+	    {"\23331m", 0, "\\x9b31m"},                          /* raw 8-bit CSI */
+	    {"\342\200\256evil", 0, "\\u202eevil"},              /* right-to-left override */
+	    {"\xe2\x81\xa6x\xe2\x80\xa8", 0, "\\u2066x\\u2028"}, /* isolate, line separator */
+	    {"\xc0\xaf", 0, "\\xc0\\xaf"},                       /* overlong '/' */
+	    {"\xed\xa0\x80", 0, "\\xed\\xa0\\x80"},              /* a surrogate */
+	    {"\xe2\x82", 0, "\\xe2\\x82"},                       /* cut short */
+	    {"\xf4\x90\x80\x80", 0, "\\xf4\\x90\\x80\\x80"},     /* past U+10FFFF */
+	    {"\xc2\xa0", 0, "\xc2\xa0"},                         /* NBSP is text */
+	};
+	struct umpa_sbuf b = {0};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = cases[i].n ? cases[i].n : strlen(cases[i].in);
+		umpa_sbuf_reset(&b);
+		umpa_sbuf_put_safe(&b, cases[i].in, n);
+		if (strcmp(b.s, cases[i].out) != 0)
+			fail_msg("case %zu: got '%s', want '%s'", i, b.s, cases[i].out);
+		/* the same text escaped in place, after a prefix that stays */
+		umpa_sbuf_reset(&b);
+		umpa_sbuf_puts(&b, "\n> ");
+		umpa_sbuf_put(&b, cases[i].in, n);
+		assert_int_equal(umpa_sbuf_make_safe(&b, 3), 0);
+		assert_memory_equal(b.s, "\n> ", 3);
+		assert_string_equal(b.s + 3, cases[i].out);
+		assert_int_equal(b.len, 3 + strlen(cases[i].out));
+	}
+	/* every byte value at every place of a word-scanned run: only 0x20..0x7e pass */
+	for (unsigned v = 0; v < 256; v++)
+		for (size_t pos = 0; pos < 18; pos++) {
+			static const char a18[] = "aaaaaaaaaaaaaaaaaa";
+			char in[18], want[48];
+			memcpy(in, a18, sizeof(in));
+			in[pos] = (char)v;
+			if (v >= 0x20 && v < 0x7f)
+				snprintf(want, sizeof(want), "%.*s%c%.*s", (int)pos, a18, v, (int)(17 - pos), a18);
+			else if (v == '\n' || v == '\r' || v == '\t')
+				snprintf(want, sizeof(want), "%.*s\\%c%.*s", (int)pos, a18,
+					 v == '\n'   ? 'n'
+					 : v == '\r' ? 'r'
+						     : 't',
+					 (int)(17 - pos), a18);
+			else
+				snprintf(want, sizeof(want), "%.*s\\x%02x%.*s", (int)pos, a18, v, (int)(17 - pos), a18);
+			umpa_sbuf_reset(&b);
+			umpa_sbuf_put_safe(&b, in, sizeof(in));
+			if (strcmp(b.s, want) != 0)
+				fail_msg("byte 0x%02x at %zu: got '%s', want '%s'", v, pos, b.s, want);
+		}
+	/* a long unsafe tail (past the in-place escape's stack buffer) */
+	umpa_sbuf_reset(&b);
+	for (int i = 0; i < 1000; i++)
+		umpa_sbuf_puts(&b, "\x1b");
+	assert_int_equal(umpa_sbuf_make_safe(&b, 0), 0);
+	assert_int_equal(b.len, 4000);
+	assert_null(memchr(b.s, 0x1b, b.len));
+	umpa_sbuf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_bounds),     cmocka_unit_test(test_sequential), cmocka_unit_test(test_be24_and_copy),
 	    cmocka_unit_test(test_host_order), cmocka_unit_test(test_bits),       cmocka_unit_test(test_sbuf),
+	    cmocka_unit_test(test_sbuf_safe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

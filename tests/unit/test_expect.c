@@ -1276,6 +1276,56 @@ static int teardown(void **state)
 	return 0;
 }
 
+static int count_pkt(void *arg, struct umpa_pkt *p, struct umpa_err *e)
+{
+	(void)p;
+	(void)e;
+	++*(int *)arg;
+	return 0;
+}
+
+/*
+ * A pcapng timestamp past what int64 nanoseconds count (2262; pcapng holds
+ * 2554) stops the replay with an error instead of overflowing the clock.
+ */
+static void test_replay_far_future(void **state)
+{
+	char path[64];
+	struct umpa_err e = {0};
+	struct umpa_capw *w;
+	struct umpa_capr *cr;
+	struct umpa_loop *l;
+	struct pvec q;
+	int fd, n = 0;
+
+	(void)state;
+	build_all(ECHO_ "/icmp{type=\"echo-request\", seq=range(1,2)}", &q);
+	snprintf(path, sizeof path, "/tmp/umpa-replay-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	w = umpa_capw_open(path, UMPA_CAP_PCAPNG, 1, &e);
+	assert_non_null(w);
+	stamp(&q.p[0], T0_);
+	q.p[1].ts_sec = 18446744073LL; /* a valid pcapng time, year 2554 */
+	q.p[1].ts_nsec = 0;
+	assert_int_equal(umpa_capw_write(w, &q.p[0], &e), 0);
+	assert_int_equal(umpa_capw_write(w, &q.p[1], &e), 0);
+	assert_int_equal(umpa_capw_close(w, &e), 0);
+	l = umpa_loop_new(UMPA_CLOCK_VIRTUAL, &e);
+	assert_non_null(l);
+	cr = umpa_capr_open(path, &e);
+	assert_non_null(cr);
+	assert_int_equal(umpa_loop_replay(l, cr, count_pkt, &n, &e), -UMPA_ERANGE);
+	assert_int_equal(n, 1);
+	assert_non_null(strstr(e.msg, "packet 2: timestamp 18446744073 s is outside the virtual clock"));
+	assert_int_equal(umpa_loop_now_ns(l), T0_);
+	umpa_capr_close(cr);
+	umpa_loop_free(l);
+	unlink(path);
+	pvec_free(&q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1286,7 +1336,7 @@ int main(void)
 	    cmocka_unit_test(test_own_and_l3),         cmocka_unit_test(test_kernel_timestamps),
 	    cmocka_unit_test(test_arp_nd_v6),          cmocka_unit_test(test_rules),
 	    cmocka_unit_test(test_predicates),         cmocka_unit_test(test_replay_capture),
-	    cmocka_unit_test(test_replay_week),
+	    cmocka_unit_test(test_replay_far_future),  cmocka_unit_test(test_replay_week),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -425,8 +425,20 @@ static void source_batches(void **state)
 	/* bad rates */
 	struct umpa_rate bad = {.jitter = 1.5};
 	assert_null(umpa_loop_source(l, gen_src, &g2, &bad, rec_sink, &r, &e));
-	assert_int_equal(e.code, UMPA_EINVAL);
+	assert_int_equal(e.code, UMPA_ERANGE);
 	bad = (struct umpa_rate){.pps = -1};
+	assert_null(umpa_loop_source(l, gen_src, &g2, &bad, rec_sink, &r, &e));
+	/* a gap (1 / rate) past 1e8 s, or none at all, would overflow the due times */
+	bad = (struct umpa_rate){.pps = 1e-300};
+	assert_null(umpa_loop_source(l, gen_src, &g2, &bad, rec_sink, &r, &e));
+	assert_string_equal(e.msg, "rate: pps: 1e-300 is out of range (packets per second: 0 for "
+				   "none, or 0.00000001 to 1000000000)");
+	bad = (struct umpa_rate){.pps = INFINITY};
+	assert_null(umpa_loop_source(l, gen_src, &g2, &bad, rec_sink, &r, &e));
+	bad = (struct umpa_rate){.bps = NAN};
+	assert_null(umpa_loop_source(l, gen_src, &g2, &bad, rec_sink, &r, &e));
+	assert_int_equal(e.code, UMPA_EINVAL);
+	bad = (struct umpa_rate){.bps = 0.5};
 	assert_null(umpa_loop_source(l, gen_src, &g2, &bad, rec_sink, &r, &e));
 	bad = (struct umpa_rate){.batch = UMPA_BATCH_MAX + 1};
 	assert_null(umpa_loop_source(l, gen_src, &g2, &bad, rec_sink, &r, &e));

@@ -1,0 +1,55 @@
+-- icmp-host: a host that answers ARP and ping (IPv4), and ping and neighbour discovery (IPv6)
+--
+-- The addresses need not belong to the machine: umpa answers for them on the
+-- wire.  IPv4: ARP who-has -> is-at, ICMP echo-request -> echo-reply (same
+-- id, sequence and data).  IPv6: neighbour solicitation -> neighbour
+-- advertisement (solicited, override, target link-layer address), ICMPv6
+-- echo-request -> echo-reply.  Parameters:
+--   ip   IPv4 address (default 10.0.0.1; empty: no IPv4)
+--   ip6  IPv6 address (default none)
+--   mac  MAC address (default 02:00 followed by the IPv4 address's four bytes)
+--   ttl  TTL / hop limit of the replies (default 64)
+-- Counters: arp.replies, echo.replies, echo6.replies, nd.adverts.
+--   umpa run icmp-host -i veth0 --set ip=10.77.0.50 --set ip6=fd00:77::50 -w out.pcapng
+
+params{
+  ip = {type = "ipv4", default = "10.0.0.1", help = "IPv4 address to answer for (empty: none)"},
+  ip6 = {type = "ipv6", default = "", help = "IPv6 address to answer for (empty: none)"},
+  mac = {type = "mac", default = "", help = "MAC address (default: 02:00 and the IPv4 address's bytes)"},
+  ttl = {type = "int", default = 64, help = "TTL and hop limit of the replies"},
+}
+
+local function mac_of(ip)
+  local a, b, c, d = (ip or "0.0.0.0"):match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+  return string.format("02:00:%02x:%02x:%02x:%02x", a, b, c, d)
+end
+
+local mac = param.mac or mac_of(param.ip)
+if param.ttl < 1 or param.ttl > 255 then error("ttl must be 1 to 255") end
+
+if param.ip then
+  on("arp", {["arp.opcode"] = "request", ["arp.dst.proto_ipv4"] = param.ip}, function(p)
+    send(reply(p, arp{hwsrc = mac}))
+    count("arp.replies")
+  end)
+  on("icmp", {["ip.dst"] = param.ip, ["icmp.type"] = "echo-request"}, function(p)
+    send(reply(p, ether{src = mac}, ip{ttl = param.ttl}, icmp{type = "echo-reply"}))
+    count("echo.replies")
+  end)
+end
+
+if param.ip6 then
+  -- neighbour solicitation for our address (to its solicited-node group or to us)
+  on("icmp6", {["icmpv6.type"] = "ns", ["icmpv6.nd.ns.target_address"] = param.ip6}, function(p)
+    local dst = p.ipv6.src
+    if dst == "::" then dst = "ff02::1" end -- duplicate address detection: answer all nodes
+    send(reply(p, ether{src = mac}, ipv6{src = param.ip6, dst = dst, hlim = 255},
+      icmpv6{type = "na", ["nd.na.target_address"] = param.ip6, ["nd.na.flag.s"] = dst ~= "ff02::1" and 1 or 0,
+        ["nd.na.flag.o"] = 1, options = "tlla=" .. mac}))
+    count("nd.adverts")
+  end)
+  on("icmp6", {["ipv6.dst"] = param.ip6, ["icmpv6.type"] = "echo-request"}, function(p)
+    send(reply(p, ether{src = mac}, ipv6{hlim = param.ttl}, icmpv6{type = "echo-reply"}))
+    count("echo6.replies")
+  end)
+end

@@ -1,0 +1,2173 @@
+/* run.c - the template runtime behind `umpa run` (templates/umpa_run.h).
+ *
+ * One run = one sandboxed Lua state (templates/lua.c) + one loop (sched/) +
+ * one expect engine (sched/umpa_expect.h: persistent rules and exchanges) +
+ * the I/O of its mode:
+ *  - live: per interface a capture handle (direction "in": we never hear our
+ *    own frames) whose fd is a loop source, and a link-layer injector;
+ *  - offline: the input file drives the virtual clock (umpa_loop_replay);
+ *    the clock starts at the first packet's timestamp (so a timer armed at
+ *    load time does not tick through the years since 1970).
+ *
+ * Every packet received or sent goes to the output file (pcapng) in the
+ * order it happened, numbered from 1 as Wireshark numbers frames.  Comments
+ * link them: a packet sent from a rule's callback says "reply to frame K
+ * (rule N)", an exchange's answer "answer to frame K (exchange N, rtt T
+ * ms)", a retransmission "exchange N: try T after timeout"; a final timeout
+ * is logged and counted.  A received packet is written when the first of
+ * these happens: something is sent while handling it, or handling ends, so
+ * an answer's comment is known before it is written.
+ *
+ * The Lua functions a template gets are listed in umpa_run.h; reply() is
+ * written in Lua (the prelude below) on the packet and spec objects.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "umpa_capfile.h"
+#include "umpa_expect.h"
+#include "umpa_live.h"
+#include "umpa_lua.h"
+#include "umpa_protos.h"
+#include "umpa_run.h"
+
+#ifndef UMPA_TEMPLATEDIR
+#define UMPA_TEMPLATEDIR "/usr/local/share/umpa/templates"
+#endif
+
+/** Most interfaces one run opens. */
+#define RUN_MAX_IFACES 16
+/** Most log sinks. */
+#define RUN_MAX_SINKS 4
+/** Largest file file.read returns. */
+#define RUN_FILE_MAX (16u << 20)
+/** The shortest period of every() (1 ms). */
+#define RUN_EVERY_MIN_NS 1000000
+/** Most packets one send() may expand to. */
+#define RUN_SEND_MAX 100000
+
+struct rt_iface {
+	struct umpa_run *r;
+	char name[64];
+	struct umpa_cap *cap;
+	struct umpa_inj *inj;
+	struct umpa_fdsrc *src;
+};
+
+struct rt_counter {
+	char *name;
+	uint64_t v;
+};
+
+struct rt_param {
+	char *name, *type, *value, *def, *help;
+};
+
+struct rt_rule {
+	struct umpa_run *r;
+	int id;    /* 1-based, as the template sees it */
+	int ref;   /* the Lua function */
+	size_t in; /* counter indices */
+	size_t out;
+};
+
+struct rt_timer {
+	struct umpa_run *r;
+	struct umpa_timer *t;
+	int ref;
+	int every;
+	lua_Integer id;
+	struct rt_timer *next;
+};
+
+struct rt_exch {
+	struct umpa_run *r;
+	uint64_t no;                /* exchange number (1-based) */
+	uint64_t req_frame;         /* frame of its first transmission */
+	unsigned tries;             /* transmissions written */
+	int ref_reply, ref_timeout; /* Lua functions or LUA_NOREF */
+	int ref_on[UMPA_EXPECT_MAX_OUTCOMES];
+	struct umpa_pred *pred[UMPA_EXPECT_MAX_OUTCOMES];
+	unsigned non;
+	uint64_t rhash; /* the request's bytes, to know its retransmissions */
+	uint32_t rlen;
+	struct rt_exch *next, *prev; /* pending list (freed with the run) */
+};
+
+struct rt_sink {
+	umpa_run_log_fn fn;
+	void *arg;
+};
+
+struct umpa_run {
+	char path[PATH_MAX];
+	char *allow_r[16], *allow_w[16]; /* realpaths */
+	size_t nallow_r, nallow_w;
+	char **sets; /* copies of "k=v" */
+	size_t nsets;
+	unsigned char *set_used;
+	int strict;
+	int offline;
+
+	struct umpa_lua *U;
+	lua_State *L;
+	struct umpa_loop *loop;
+	struct umpa_expect *ex;
+	struct umpa_capw *w;
+	struct umpa_capr *rd;
+	int linktype;
+	int64_t start_ns;
+	int stopped;
+
+	struct rt_iface ifs[RUN_MAX_IFACES];
+	size_t nifs;
+
+	struct rt_counter *ctr;
+	size_t nctr, capctr;
+	size_t *hash; /* open addressing: index + 1, 0 empty */
+	size_t hcap;
+	size_t c_rx, c_tx, c_match, c_timeout, c_err; /* fixed counters */
+
+	struct rt_param *par;
+	size_t npar, cappar;
+	int params_declared;
+
+	struct rt_rule **rules;
+	size_t nrules, caprules;
+	struct rt_timer *timers;
+	lua_Integer next_timer;
+	struct rt_exch *exch;
+	uint64_t nexch;
+
+	/* what is being handled now */
+	struct rt_rule *cur_rule;
+	struct umpa_pkt *pend; /* received packet not written yet */
+	const char *pend_comment;
+	char pend_buf[160];
+	uint64_t cur_frame;            /* frame number of the packet being handled (0: none) */
+	uint64_t frames;               /* frames written so far */
+	struct rt_exch *cur_exch;      /* exchange whose request is being sent */
+	const struct rt_iface *cur_if; /* interface the packet being handled came in on (NULL offline) */
+
+	struct rt_sink sinks[RUN_MAX_SINKS];
+	size_t nsinks;
+	umpa_run_param_hook phook;
+	void *phook_arg;
+
+	struct umpa_err fail; /* first strict failure */
+	int failed;
+	struct umpa_sbuf sb;
+};
+
+/* Metatable of expect's request packet while it is built. */
+#define MT_REQ "umpa.run.request"
+
+/* Registry key of the run pointer in the Lua state. */
+static const char run_key;
+
+/* ------------------------------------------------------------------ */
+/* counters                                                            */
+/* ------------------------------------------------------------------ */
+
+static uint64_t hash_bytes(const uint8_t *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	while (n--)
+		h = (h ^ *p++) * 1099511628211ull;
+	return h;
+}
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+static int ctr_rehash(struct umpa_run *r, size_t ncap)
+{
+	size_t *h = calloc(ncap, sizeof(*h));
+
+	if (!h)
+		return -1;
+	for (size_t i = 0; i < r->nctr; i++) {
+		size_t j = hash_str(r->ctr[i].name) & (ncap - 1);
+		while (h[j])
+			j = (j + 1) & (ncap - 1);
+		h[j] = i + 1;
+	}
+	free(r->hash);
+	r->hash = h;
+	r->hcap = ncap;
+	return 0;
+}
+
+/* The index of counter @name, created at 0 when @create; (size_t)-1 if none / no memory. */
+static size_t ctr_find(struct umpa_run *r, const char *name, int create)
+{
+	size_t j;
+
+	if (r->hcap) {
+		j = hash_str(name) & (r->hcap - 1);
+		while (r->hash[j]) {
+			if (strcmp(r->ctr[r->hash[j] - 1].name, name) == 0)
+				return r->hash[j] - 1;
+			j = (j + 1) & (r->hcap - 1);
+		}
+	}
+	if (!create)
+		return (size_t)-1;
+	if (r->nctr == r->capctr) {
+		size_t nc = r->capctr ? r->capctr * 2 : 32;
+		struct rt_counter *c = realloc(r->ctr, nc * sizeof(*c));
+		if (!c)
+			return (size_t)-1;
+		r->ctr = c;
+		r->capctr = nc;
+	}
+	if ((r->nctr + 1) * 2 > r->hcap && ctr_rehash(r, r->hcap ? r->hcap * 2 : 64) < 0)
+		return (size_t)-1;
+	if (!(r->ctr[r->nctr].name = strdup(name)))
+		return (size_t)-1;
+	r->ctr[r->nctr].v = 0;
+	j = hash_str(name) & (r->hcap - 1);
+	while (r->hash[j])
+		j = (j + 1) & (r->hcap - 1);
+	r->hash[j] = r->nctr + 1;
+	return r->nctr++;
+}
+
+static void ctr_add(struct umpa_run *r, size_t i, uint64_t n)
+{
+	if (i != (size_t)-1)
+		r->ctr[i].v += n;
+}
+
+size_t umpa_run_counters(const struct umpa_run *r, umpa_run_counter_cb cb, void *arg)
+{
+	for (size_t i = 0; i < r->nctr; i++)
+		cb(arg, r->ctr[i].name, r->ctr[i].v);
+	return r->nctr;
+}
+
+uint64_t umpa_run_counter(const struct umpa_run *r, const char *name)
+{
+	size_t i = ctr_find((struct umpa_run *)r, name, 0);
+
+	return i == (size_t)-1 ? 0 : r->ctr[i].v;
+}
+
+int umpa_run_counters_json(const struct umpa_run *r, struct umpa_sbuf *b)
+{
+	umpa_sbuf_putc(b, '{');
+	for (size_t i = 0; i < r->nctr; i++) {
+		if (i)
+			umpa_sbuf_putc(b, ',');
+		umpa_sbuf_put_json_str(b, r->ctr[i].name, strlen(r->ctr[i].name));
+		umpa_sbuf_putc(b, ':');
+		umpa_sbuf_put_u64(b, r->ctr[i].v);
+	}
+	umpa_sbuf_putc(b, '}');
+	return b->oom ? -UMPA_ENOMEM : 0;
+}
+
+/* Count a packet for its simulated host: "host.ADDR.tx" for the source of a
+ * sent packet; "host.ADDR.rx" for the destination of a received one, only
+ * for hosts that have sent (so a /16 of silence creates nothing). */
+static void count_host(struct umpa_run *r, const struct umpa_pkt *p, int tx)
+{
+	char a[INET6_ADDRSTRLEN], name[INET6_ADDRSTRLEN + 16];
+	int li;
+	size_t i;
+
+	if ((li = umpa_pkt_find(p, &umpa_proto_ip, 0)) >= 0 && p->l[li].off + 20 <= p->len)
+		inet_ntop(AF_INET, p->data + p->l[li].off + (tx ? 12 : 16), a, sizeof(a));
+	else if ((li = umpa_pkt_find(p, &umpa_proto_ipv6, 0)) >= 0 && p->l[li].off + 40 <= p->len)
+		inet_ntop(AF_INET6, p->data + p->l[li].off + (tx ? 8 : 24), a, sizeof(a));
+	else if ((li = umpa_pkt_find(p, &umpa_proto_arp, 0)) >= 0 && p->l[li].off + 28 <= p->len)
+		inet_ntop(AF_INET, p->data + p->l[li].off + (tx ? 14 : 24), a, sizeof(a));
+	else
+		return;
+	snprintf(name, sizeof(name), "host.%s.tx", a);
+	if (!tx) {
+		if (ctr_find(r, name, 0) == (size_t)-1)
+			return;
+		snprintf(name, sizeof(name), "host.%s.rx", a);
+	}
+	i = ctr_find(r, name, 1);
+	ctr_add(r, i, 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* log                                                                 */
+/* ------------------------------------------------------------------ */
+
+static void run_log(struct umpa_run *r, enum umpa_run_level lvl, const char *line)
+{
+	int64_t ts = r->loop ? umpa_loop_wall_ns(r->loop) : 0;
+
+	for (size_t i = 0; i < r->nsinks; i++)
+		r->sinks[i].fn(r->sinks[i].arg, lvl, ts, line);
+}
+
+int umpa_run_add_log(struct umpa_run *r, umpa_run_log_fn fn, void *arg, struct umpa_err *e)
+{
+	if (r->nsinks == RUN_MAX_SINKS)
+		return umpa_err_set(e, UMPA_ERANGE, "at most %d log sinks", RUN_MAX_SINKS);
+	r->sinks[r->nsinks++] = (struct rt_sink){fn, arg};
+	return 0;
+}
+
+/* A callback failed: count it, log it, and under --strict stop the run. */
+static void cb_failed(struct umpa_run *r, const struct umpa_err *err)
+{
+	ctr_add(r, r->c_err, 1);
+	run_log(r, UMPA_RUN_ERROR, err->msg);
+	if (r->strict && !r->failed) {
+		r->failed = 1;
+		r->fail = *err;
+		umpa_loop_fail(r->loop, err);
+	}
+}
+
+/* Call the function under @nargs arguments on the stack with a fresh budget
+ * (the sandbox's per-call limits); on failure count and log it.  Returns 0 or
+ * -1. */
+static int call_cb(struct umpa_run *r, int nargs, const char *what)
+{
+	struct umpa_err e = {0};
+
+	/* a fresh budget of instructions, CPU and wall time per callback; a limit
+	 * hit inside is the callback's failure, the run goes on (or --strict) */
+	if (umpa_lua_pcall(r->U, nargs, 0, what, &e) < 0) {
+		cb_failed(r, &e);
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* output and sending                                                  */
+/* ------------------------------------------------------------------ */
+
+static void stamp(struct umpa_run *r, struct umpa_pkt *p)
+{
+	int64_t ns = umpa_loop_wall_ns(r->loop);
+
+	p->ts_sec = ns / UMPA_NS_PER_SEC;
+	p->ts_nsec = (uint32_t)(ns % UMPA_NS_PER_SEC);
+}
+
+/* Write @p with @comment (NULL: none) as the next frame. */
+static int out_write(struct umpa_run *r, struct umpa_pkt *p, const char *comment, struct umpa_err *e)
+{
+	const char *keep = p->comment;
+	int rc = 0;
+
+	r->frames++;
+	if (!r->w)
+		return 0;
+	p->comment = comment;
+	rc = umpa_capw_write(r->w, p, e);
+	p->comment = keep;
+	return rc;
+}
+
+/* Write the pending received packet (once). */
+static void flush_pending(struct umpa_run *r)
+{
+	struct umpa_err e = {0};
+	struct umpa_pkt *p = r->pend;
+
+	if (!p)
+		return;
+	r->pend = NULL;
+	if (out_write(r, p, r->pend_comment, &e) < 0)
+		cb_failed(r, &e);
+	r->cur_frame = r->frames;
+	r->pend_comment = NULL;
+}
+
+/* Transmit one finished packet: inject (live), count, write with its link comment. */
+static int xmit(struct umpa_run *r, struct umpa_pkt *p, size_t ifidx, struct umpa_err *e)
+{
+	char cmt[160];
+	const char *c = NULL;
+
+	flush_pending(r);
+	if (!r->offline) {
+		if (ifidx >= r->nifs)
+			return umpa_err_set(e, UMPA_EINVAL, "send: no interface %zu (the run has %zu)", ifidx + 1,
+					    r->nifs);
+		if (umpa_pkt_fit_link(p, umpa_cap_linktype(r->ifs[ifidx].cap), e) < 0)
+			return -UMPA_EINVAL;
+		if (umpa_inj_send(r->ifs[ifidx].inj, p, e) < 0)
+			return -1;
+	} else if (r->linktype >= 0 && umpa_pkt_fit_link(p, r->linktype, e) < 0) {
+		return -UMPA_EINVAL;
+	}
+	ctr_add(r, r->c_tx, 1);
+	if (r->cur_rule)
+		ctr_add(r, r->cur_rule->out, 1);
+	if (!p->nlayers)
+		umpa_dissect(p);
+	count_host(r, p, 1);
+	if (r->cur_exch) {
+		struct rt_exch *x = r->cur_exch;
+		if (x->tries++ == 0) {
+			snprintf(cmt, sizeof(cmt), "exchange %llu: request", (unsigned long long)x->no);
+		} else {
+			snprintf(cmt, sizeof(cmt), "exchange %llu: try %u after timeout (first sent as frame %llu)",
+				 (unsigned long long)x->no, x->tries, (unsigned long long)x->req_frame);
+		}
+		c = cmt;
+	} else if (r->cur_frame) {
+		if (r->cur_rule)
+			snprintf(cmt, sizeof(cmt), "reply to frame %llu (rule %d)", (unsigned long long)r->cur_frame,
+				 r->cur_rule->id);
+		else
+			snprintf(cmt, sizeof(cmt), "reply to frame %llu", (unsigned long long)r->cur_frame);
+		c = cmt;
+	}
+	stamp(r, p);
+	if (out_write(r, p, c, e) < 0)
+		return -1;
+	if (r->cur_exch && r->cur_exch->tries == 1)
+		r->cur_exch->req_frame = r->frames;
+	return 0;
+}
+
+/* The expect engine's send function. */
+static int ex_send(void *arg, const struct umpa_pkt *p, struct umpa_err *e)
+{
+	struct umpa_run *r = arg;
+	struct umpa_pkt q;
+	int rc;
+
+	struct rt_exch *x = r->cur_exch;
+
+	if (!x) { /* a retransmission, from the engine's timer */
+		uint64_t h = hash_bytes(p->data, p->len);
+		for (x = r->exch; x && !(x->rlen == p->len && x->rhash == h); x = x->next)
+			;
+		r->cur_exch = x;
+	}
+	umpa_pkt_init(&q);
+	if ((rc = umpa_pkt_dup(&q, p, e)) == 0)
+		rc = xmit(r, &q, 0, e);
+	umpa_pkt_release(&q);
+	r->cur_exch = NULL;
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* receiving                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Handle one received packet (live or offline): count, match, write. */
+static void rx(struct umpa_run *r, struct umpa_pkt *p, const struct rt_iface *f)
+{
+	r->cur_if = f;
+	umpa_dissect(p);
+	ctr_add(r, r->c_rx, 1);
+	count_host(r, p, 0);
+	r->pend = p;
+	r->pend_comment = NULL;
+	r->cur_frame = r->frames + 1; /* the number it will get */
+	umpa_expect_input(r->ex, p);
+	flush_pending(r);
+	r->cur_frame = 0;
+	r->cur_if = NULL;
+}
+
+static void cap_pkt(struct umpa_pkt *p, void *arg)
+{
+	struct rt_iface *f = arg;
+
+	if (!f->r->stopped)
+		rx(f->r, p, f);
+}
+
+static void cap_ready(struct umpa_loop *loop, int fd, unsigned what, void *arg)
+{
+	struct rt_iface *f = arg;
+	struct umpa_err e = {0};
+
+	(void)fd;
+	(void)what;
+	if (umpa_cap_dispatch(f->cap, 64, cap_pkt, f, &e) < 0) {
+		umpa_err_prefix(&e, "%s: ", f->name);
+		umpa_loop_fail(loop, &e);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* parameters                                                          */
+/* ------------------------------------------------------------------ */
+
+static const char *const param_types[] = {"string", "int", "number", "bool", "ipv4", "ipv6", "mac", "list", NULL};
+
+static int is_true(const char *v)
+{
+	return !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on");
+}
+
+static int is_false(const char *v)
+{
+	return !strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "off");
+}
+
+/* Check @v as @type; NULL when fine, else what it should be. */
+static const char *param_check(const char *type, const char *v)
+{
+	unsigned char buf[16];
+	char *end;
+
+	if (!*v || !strcmp(type, "string") || !strcmp(type, "list"))
+		return NULL; /* empty: unset */
+	if (!strcmp(type, "int")) {
+		errno = 0;
+		(void)strtoll(v, &end, 0);
+		return errno || *end ? "an integer" : NULL;
+	}
+	if (!strcmp(type, "number")) {
+		double d;
+		errno = 0;
+		d = strtod(v, &end);
+		return errno || *end || !isfinite(d) ? "a finite number" : NULL;
+	}
+	if (!strcmp(type, "bool"))
+		return is_true(v) || is_false(v) ? NULL : "true or false";
+	if (!strcmp(type, "ipv4"))
+		return inet_pton(AF_INET, v, buf) == 1 ? NULL : "an IPv4 address";
+	if (!strcmp(type, "ipv6"))
+		return inet_pton(AF_INET6, v, buf) == 1 ? NULL : "an IPv6 address";
+	if (!strcmp(type, "mac")) {
+		unsigned m[6];
+		int n = 0;
+		return sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%n", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5], &n) == 6 &&
+			       v[n] == 0 && strlen(v) == 17
+			   ? NULL
+			   : "a MAC address (aa:bb:cc:dd:ee:ff)";
+	}
+	return "a known type";
+}
+
+/* Push @v converted to @type's Lua value (nil for an empty non-string). */
+static void param_push(lua_State *L, const char *type, const char *v)
+{
+	if (!strcmp(type, "string")) {
+		lua_pushstring(L, v);
+	} else if (!*v) {
+		lua_pushnil(L);
+	} else if (!strcmp(type, "int")) {
+		lua_pushinteger(L, (lua_Integer)strtoll(v, NULL, 0));
+	} else if (!strcmp(type, "number")) {
+		lua_pushnumber(L, strtod(v, NULL));
+	} else if (!strcmp(type, "bool")) {
+		lua_pushboolean(L, is_true(v));
+	} else if (!strcmp(type, "list")) {
+		lua_Integer n = 0;
+		const char *s = v;
+		lua_newtable(L);
+		while (*s) {
+			const char *c = strchr(s, ',');
+			size_t len = c ? (size_t)(c - s) : strlen(s);
+			while (len && *s == ' ')
+				s++, len--;
+			while (len && s[len - 1] == ' ')
+				len--;
+			if (len) {
+				lua_pushlstring(L, s, len);
+				lua_rawseti(L, -2, ++n);
+			}
+			if (!c)
+				break;
+			s = c + 1;
+		}
+	} else {
+		lua_pushstring(L, v);
+	}
+}
+
+static struct rt_param *param_find(const struct umpa_run *r, const char *name)
+{
+	for (size_t i = 0; i < r->npar; i++)
+		if (!strcmp(r->par[i].name, name))
+			return &r->par[i];
+	return NULL;
+}
+
+/* The value --set gave @name (marking it used), or NULL. */
+static const char *set_value(struct umpa_run *r, const char *name)
+{
+	size_t n = strlen(name);
+	const char *v = NULL;
+
+	for (size_t i = 0; i < r->nsets; i++)
+		if (!strncmp(r->sets[i], name, n) && r->sets[i][n] == '=') {
+			v = r->sets[i] + n + 1; /* the last one wins */
+			r->set_used[i] = 1;
+		}
+	return v;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Text of the value at @idx for a parameter declaration (string, number, boolean). */
+static const char *decl_text(lua_State *L, int idx, const char *name, const char *what)
+{
+	switch (lua_type(L, idx)) {
+	case LUA_TNIL:
+		return "";
+	case LUA_TBOOLEAN:
+		return lua_toboolean(L, idx) ? "true" : "false";
+	case LUA_TNUMBER:
+	case LUA_TSTRING:
+		return lua_tostring(L, idx);
+	default:
+		luaL_error(L, "params: '%s': %s must be a string, number or boolean", name, what);
+		return NULL;
+	}
+}
+
+static struct umpa_run *get_run(lua_State *L)
+{
+	struct umpa_run *r;
+
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &run_key);
+	r = lua_touserdata(L, -1);
+	lua_pop(L, 1);
+	return r;
+}
+
+/* params{name={type=, default=, help=}, ...} */
+static int l_params(lua_State *L)
+{
+	struct umpa_run *r = get_run(L);
+	const char **names;
+	size_t n = 0, i;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_pushnil(L);
+	while (lua_next(L, 1)) {
+		if (lua_type(L, -2) != LUA_TSTRING)
+			return luaL_error(L, "params: keys are parameter names (strings)");
+		if (lua_type(L, -1) != LUA_TTABLE)
+			return luaL_error(L, "params: '%s' must be a table {type=, default=, help=}",
+					  lua_tostring(L, -2));
+		n++;
+		lua_pop(L, 1);
+	}
+	names = lua_newuserdatauv(L, (n ? n : 1) * sizeof(*names), 0); /* freed by the collector */
+	i = 0;
+	lua_pushnil(L);
+	while (lua_next(L, 1)) {
+		names[i++] = lua_tostring(L, -2);
+		lua_pop(L, 1);
+	}
+	qsort(names, n, sizeof(*names), cmp_str);
+	lua_getglobal(L, "param");
+	for (i = 0; i < n; i++) {
+		const char *nm = names[i], *type, *def, *help, *v, *bad;
+		struct rt_param *pp;
+		int t;
+
+		lua_getfield(L, 1, nm);
+		t = lua_gettop(L);
+		lua_getfield(L, t, "type");
+		type = lua_isnil(L, -1) ? "string" : lua_tostring(L, -1);
+		if (!type)
+			return luaL_error(L, "params: '%s': type must be a string", nm);
+		for (int k = 0;; k++) {
+			if (!param_types[k])
+				return luaL_error(L,
+						  "params: '%s': unknown type '%s' (types: string, int, number, bool, "
+						  "ipv4, ipv6, mac, list)",
+						  nm, type);
+			if (!strcmp(param_types[k], type))
+				break;
+		}
+		lua_getfield(L, t, "default");
+		def = decl_text(L, -1, nm, "default");
+		lua_getfield(L, t, "help");
+		help = decl_text(L, -1, nm, "help");
+		lua_pushnil(L);
+		while (lua_next(L, t)) {
+			const char *k = lua_tostring(L, -2);
+			if (!k || (strcmp(k, "type") && strcmp(k, "default") && strcmp(k, "help")))
+				return luaL_error(L, "params: '%s': unknown key '%s' (keys: type, default, help)", nm,
+						  k ? k : "?");
+			lua_pop(L, 1);
+		}
+		if ((bad = param_check(type, def)))
+			return luaL_error(L, "params: '%s': default '%s' is not %s", nm, def, bad);
+		if (param_find(r, nm))
+			return luaL_error(L, "params: '%s' declared twice", nm);
+		v = set_value(r, nm);
+		if (v && (bad = param_check(type, v))) {
+			lua_pushfstring(L, "--set %s=%s: parameter '%s' wants %s", nm, v, nm, bad);
+			return lua_error(L);
+		}
+		if (!v)
+			v = def;
+		if (r->npar == r->cappar) {
+			size_t nc = r->cappar ? r->cappar * 2 : 16;
+			struct rt_param *np = realloc(r->par, nc * sizeof(*np));
+			if (!np)
+				return luaL_error(L, "params: out of memory");
+			r->par = np;
+			r->cappar = nc;
+		}
+		pp = &r->par[r->npar];
+		pp->name = strdup(nm);
+		pp->type = strdup(type);
+		pp->value = strdup(v);
+		pp->def = strdup(def);
+		pp->help = strdup(help);
+		r->npar++;
+		if (!pp->name || !pp->type || !pp->value || !pp->def || !pp->help)
+			return luaL_error(L, "params: out of memory");
+		param_push(L, type, v);
+		lua_setfield(L, t - 1, nm); /* param[nm] */
+		lua_settop(L, t - 1);
+	}
+	r->params_declared = 1;
+	return 0;
+}
+
+size_t umpa_run_param_count(const struct umpa_run *r)
+{
+	return r->npar;
+}
+
+int umpa_run_param_get(const struct umpa_run *r, size_t i, struct umpa_run_param *out)
+{
+	if (i >= r->npar)
+		return -UMPA_ERANGE;
+	*out = (struct umpa_run_param){r->par[i].name, r->par[i].type, r->par[i].value, r->par[i].def, r->par[i].help};
+	return 0;
+}
+
+int umpa_run_params_json(const struct umpa_run *r, struct umpa_sbuf *b)
+{
+	umpa_sbuf_putc(b, '{');
+	for (size_t i = 0; i < r->npar; i++) {
+		const struct rt_param *p = &r->par[i];
+		if (i)
+			umpa_sbuf_putc(b, ',');
+		umpa_sbuf_put_json_str(b, p->name, strlen(p->name));
+		umpa_sbuf_puts(b, ":{\"type\":");
+		umpa_sbuf_put_json_str(b, p->type, strlen(p->type));
+		umpa_sbuf_puts(b, ",\"value\":");
+		umpa_sbuf_put_json_str(b, p->value, strlen(p->value));
+		umpa_sbuf_puts(b, ",\"default\":");
+		umpa_sbuf_put_json_str(b, p->def, strlen(p->def));
+		umpa_sbuf_puts(b, ",\"help\":");
+		umpa_sbuf_put_json_str(b, p->help, strlen(p->help));
+		umpa_sbuf_putc(b, '}');
+	}
+	umpa_sbuf_putc(b, '}');
+	return b->oom ? -UMPA_ENOMEM : 0;
+}
+
+void umpa_run_on_param(struct umpa_run *r, umpa_run_param_hook cb, void *arg)
+{
+	r->phook = cb;
+	r->phook_arg = arg;
+}
+
+/* Protected: param[name] = value as its type (arguments: the param struct). */
+static int set_param_lua(lua_State *L)
+{
+	const struct rt_param *p = lua_touserdata(L, 1);
+
+	lua_getglobal(L, "param");
+	if (lua_type(L, -1) != LUA_TTABLE)
+		return 0;
+	param_push(L, p->type, p->value);
+	lua_setfield(L, -2, p->name);
+	return 0;
+}
+
+int umpa_run_param_check(const struct umpa_run *r, const char *name, const char *value, struct umpa_err *e)
+{
+	const struct rt_param *p = param_find(r, name);
+	const char *bad;
+
+	if (!p) {
+		struct umpa_sbuf names = {0};
+		int rc;
+		for (size_t i = 0; i < r->npar; i++)
+			umpa_sbuf_printf(&names, "%s%s", i ? ", " : "", r->par[i].name);
+		rc = umpa_err_set(e, UMPA_ENOENT, "unknown parameter '%s' (parameters: %s)", name,
+				  r->npar && names.s ? names.s : "none");
+		umpa_sbuf_free(&names);
+		return rc;
+	}
+	if ((bad = param_check(p->type, value)))
+		return umpa_err_set(e, UMPA_EINVAL, "parameter '%s': '%s' is not %s", name, value, bad);
+	return 0;
+}
+
+int umpa_run_param_set(struct umpa_run *r, const char *name, const char *value, struct umpa_err *e)
+{
+	struct rt_param *p = param_find(r, name);
+	const char *bad;
+	char *v;
+
+	if (!p) {
+		umpa_sbuf_reset(&r->sb);
+		for (size_t i = 0; i < r->npar; i++)
+			umpa_sbuf_printf(&r->sb, "%s%s", i ? ", " : "", r->par[i].name);
+		return umpa_err_set(e, UMPA_ENOENT, "unknown parameter '%s' (parameters: %s)", name,
+				    r->npar ? r->sb.s : "none");
+	}
+	if ((bad = param_check(p->type, value)))
+		return umpa_err_set(e, UMPA_EINVAL, "parameter '%s': '%s' is not %s", name, value, bad);
+	if (!(v = strdup(value)))
+		return umpa_err_set(e, UMPA_ENOMEM, "out of memory");
+	free(p->value);
+	p->value = v;
+	lua_pushcfunction(r->L, set_param_lua);
+	lua_pushlightuserdata(r->L, p);
+	if (lua_pcall(r->L, 1, 0, 0) != LUA_OK) {
+		lua_pop(r->L, 1);
+		return umpa_err_set(e, UMPA_ENOMEM, "parameter '%s': out of Lua memory", name);
+	}
+	if (lua_getglobal(r->L, "on_param") == LUA_TFUNCTION) {
+		lua_pushstring(r->L, p->name);
+		param_push(r->L, p->type, p->value);
+		call_cb(r, 2, "on_param");
+	} else {
+		lua_pop(r->L, 1);
+	}
+	if (r->phook)
+		r->phook(r->phook_arg, p->name, p->value);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* rules                                                               */
+/* ------------------------------------------------------------------ */
+
+static void rule_cb(void *arg, const struct umpa_pkt *p)
+{
+	struct rt_rule *ru = arg;
+	struct umpa_run *r = ru->r;
+	struct umpa_err e = {0};
+	char what[32];
+
+	if (r->stopped)
+		return;
+	ctr_add(r, ru->in, 1);
+	ctr_add(r, r->c_match, 1);
+	lua_rawgeti(r->L, LUA_REGISTRYINDEX, ru->ref);
+	if (umpa_lua_push_pkt(r->U, p, &e) < 0) {
+		lua_pop(r->L, 1);
+		cb_failed(r, &e);
+		return;
+	}
+	if (r->cur_if)
+		lua_pushstring(r->L, r->cur_if->name);
+	else
+		lua_pushnil(r->L);
+	snprintf(what, sizeof(what), "rule %d", ru->id);
+	r->cur_rule = ru;
+	call_cb(r, 2, what);
+	r->cur_rule = NULL;
+}
+
+/* Append the field predicate for table key/value at -2/-1 to @b. */
+static void pred_term(lua_State *L, luaL_Buffer *b, const char *k, int v)
+{
+	if (lua_type(L, v) == LUA_TTABLE) {
+		lua_Integer n = (lua_Integer)lua_rawlen(L, v);
+		if (n == 0)
+			luaL_error(L, "on: field '%s': an empty list matches nothing", k);
+		luaL_addchar(b, '(');
+		for (lua_Integer i = 1; i <= n; i++) {
+			lua_rawgeti(L, v, i);
+			if (i > 1)
+				luaL_addstring(b, " or ");
+			luaL_addstring(b, k);
+			luaL_addstring(b, "==");
+			if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
+				luaL_error(L, "on: field '%s': values are strings or numbers", k);
+			lua_pushvalue(L, -1);
+			lua_insert(L, -3); /* keep the string alive below the buffer's top */
+			luaL_addvalue(b);
+			lua_pop(L, 1);
+		}
+		luaL_addchar(b, ')');
+		return;
+	}
+	if (lua_type(L, v) == LUA_TBOOLEAN) {
+		luaL_addstring(b, k);
+		luaL_addstring(b, lua_toboolean(L, v) ? "!=0" : "==0");
+		return;
+	}
+	if (lua_type(L, v) != LUA_TSTRING && lua_type(L, v) != LUA_TNUMBER)
+		luaL_error(L, "on: field '%s': values are strings, numbers, booleans or lists", k);
+	luaL_addstring(b, k);
+	luaL_addstring(b, "==");
+	lua_pushvalue(L, v);
+	luaL_addvalue(b);
+}
+
+/* on([bpf,] [fields,] fn) */
+static int l_on(lua_State *L)
+{
+	struct umpa_run *r = get_run(L);
+	int n = lua_gettop(L), fi = 0;
+	const char *bpf = NULL, *fields = NULL;
+	struct umpa_err e = {0};
+	struct rt_rule *ru;
+	char name[48];
+	int rc;
+
+	luaL_checktype(L, n, LUA_TFUNCTION);
+	for (int i = 1; i < n; i++) {
+		if (lua_type(L, i) == LUA_TSTRING && !bpf && !fi)
+			bpf = lua_tostring(L, i);
+		else if (lua_type(L, i) == LUA_TSTRING || lua_type(L, i) == LUA_TTABLE)
+			fi = i;
+		else if (!lua_isnil(L, i))
+			return luaL_error(L, "on: argument %d: a BPF string, a field table or a function", i);
+		if (fi && fi != i && !lua_isnil(L, i))
+			return luaL_error(L, "on: too many filters");
+	}
+	if (bpf && !*bpf)
+		bpf = NULL;
+	if (fi && lua_type(L, fi) == LUA_TSTRING) {
+		fields = lua_tostring(L, fi);
+	} else if (fi) {
+		luaL_Buffer b;
+		const char **keys;
+		size_t nk = 0, k = 0;
+		lua_pushnil(L);
+		while (lua_next(L, fi)) {
+			if (lua_type(L, -2) != LUA_TSTRING)
+				return luaL_error(L, "on: field table keys are field names (\"ip.dst\")");
+			nk++;
+			lua_pop(L, 1);
+		}
+		keys = lua_newuserdatauv(L, (nk ? nk : 1) * sizeof(*keys), 0);
+		lua_pushnil(L);
+		while (lua_next(L, fi)) {
+			keys[k++] = lua_tostring(L, -2);
+			lua_pop(L, 1);
+		}
+		qsort(keys, nk, sizeof(*keys), cmp_str); /* the same filter text every run */
+		luaL_buffinit(L, &b);
+		for (k = 0; k < nk; k++) {
+			if (k)
+				luaL_addstring(&b, " and ");
+			lua_getfield(L, fi, keys[k]);
+			lua_insert(L, -2); /* value below the buffer box */
+			pred_term(L, &b, keys[k], -2);
+		}
+		luaL_pushresult(&b);
+		fields = nk ? lua_tostring(L, -1) : NULL;
+	}
+	if (r->nrules == r->caprules) {
+		size_t nc = r->caprules ? r->caprules * 2 : 16;
+		struct rt_rule **nr = realloc(r->rules, nc * sizeof(*nr));
+		if (!nr)
+			return luaL_error(L, "on: out of memory");
+		r->rules = nr;
+		r->caprules = nc;
+	}
+	if (!(ru = calloc(1, sizeof(*ru))))
+		return luaL_error(L, "on: out of memory");
+	ru->r = r;
+	ru->id = (int)r->nrules + 1;
+	lua_pushvalue(L, n);
+	ru->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	r->rules[r->nrules++] = ru;
+	snprintf(name, sizeof(name), "rule.%d.in", ru->id);
+	ru->in = ctr_find(r, name, 1);
+	snprintf(name, sizeof(name), "rule.%d.out", ru->id);
+	ru->out = ctr_find(r, name, 1);
+	if ((rc = umpa_on(r->ex, bpf, fields, rule_cb, ru, &e)) < 0)
+		return luaL_error(L, "on: %s", e.msg);
+	lua_pushinteger(L, ru->id);
+	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* timers                                                              */
+/* ------------------------------------------------------------------ */
+
+static void timer_unlink(struct umpa_run *r, struct rt_timer *t)
+{
+	for (struct rt_timer **pp = &r->timers; *pp; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	luaL_unref(r->L, LUA_REGISTRYINDEX, t->ref);
+	free(t);
+}
+
+static void timer_fire(struct umpa_loop *loop, void *arg)
+{
+	struct rt_timer *t = arg;
+	struct umpa_run *r = t->r;
+	char what[48];
+	int ref = t->ref;
+
+	(void)loop;
+	if (r->stopped)
+		return;
+	snprintf(what, sizeof(what), "timer %lld", (long long)t->id);
+	if (!t->every) {
+		t->t = NULL;
+		t->ref = LUA_NOREF;
+		timer_unlink(r, t); /* before the call: it may cancel itself, harmlessly */
+		lua_rawgeti(r->L, LUA_REGISTRYINDEX, ref);
+		luaL_unref(r->L, LUA_REGISTRYINDEX, ref);
+	} else {
+		lua_rawgeti(r->L, LUA_REGISTRYINDEX, ref);
+	}
+	call_cb(r, 0, what);
+}
+
+static int64_t secs_ns(lua_State *L, int idx, const char *fn, int zero_ok)
+{
+	lua_Number s = luaL_checknumber(L, idx);
+
+	if (!(s >= 0) || s > 1e9 || (!zero_ok && s <= 0))
+		luaL_error(L, "%s: %f seconds: give %s", fn, (double)s,
+			   zero_ok ? "0 to 1e9" : "more than 0, up to 1e9");
+	return (int64_t)llround(s * 1e9);
+}
+
+static int add_timer(lua_State *L, int kind, const char *fn)
+{
+	struct umpa_run *r = get_run(L);
+	struct umpa_err e = {0};
+	struct rt_timer *t;
+	int64_t ns = kind == 2 ? 0 : secs_ns(L, 1, fn, kind == 0);
+
+	if (kind == 1 && ns < RUN_EVERY_MIN_NS) /* a week offline at 1 ms is 6e8 calls already */
+		return luaL_error(L, "every: %f seconds: the period is at least 0.001", lua_tonumber(L, 1));
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	if (kind == 2) {
+		lua_Number at = luaL_checknumber(L, 1);
+		if (!(at >= 0) || at > 9e9)
+			return luaL_error(L, "at: %f: give seconds since the epoch", (double)at);
+		ns = (int64_t)llround(at * 1e9);
+	}
+	if (!(t = calloc(1, sizeof(*t))))
+		return luaL_error(L, "%s: out of memory", fn);
+	t->r = r;
+	t->every = kind == 1;
+	t->id = ++r->next_timer;
+	lua_pushvalue(L, 2);
+	t->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	t->next = r->timers;
+	r->timers = t;
+	if (kind == 0)
+		t->t = umpa_after(r->loop, ns, timer_fire, t, &e);
+	else if (kind == 1)
+		t->t = umpa_every(r->loop, ns, timer_fire, t, &e);
+	else /* absolute wall time -> loop time */
+		t->t = umpa_after(r->loop, ns - umpa_loop_wall_ns(r->loop), timer_fire, t, &e);
+	if (!t->t) {
+		timer_unlink(r, t);
+		return luaL_error(L, "%s: %s", fn, e.msg);
+	}
+	lua_pushinteger(L, t->id);
+	return 1;
+}
+
+static int l_after(lua_State *L)
+{
+	return add_timer(L, 0, "after");
+}
+
+static int l_every(lua_State *L)
+{
+	return add_timer(L, 1, "every");
+}
+
+static int l_at(lua_State *L)
+{
+	return add_timer(L, 2, "at");
+}
+
+/* cancel(id): stop a timer (false when it has already run or does not exist). */
+static int l_cancel(lua_State *L)
+{
+	struct umpa_run *r = get_run(L);
+	lua_Integer id = luaL_checkinteger(L, 1);
+
+	for (struct rt_timer *t = r->timers; t; t = t->next)
+		if (t->id == id) {
+			umpa_timer_cancel(t->t);
+			timer_unlink(r, t);
+			lua_pushboolean(L, 1);
+			return 1;
+		}
+	lua_pushboolean(L, 0);
+	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* send, expect                                                        */
+/* ------------------------------------------------------------------ */
+
+struct send_ctx {
+	struct umpa_run *r;
+	size_t ifidx;
+	struct umpa_pkt *keep; /* expect: the one packet */
+	unsigned long n;
+};
+
+static int send_one(void *arg, struct umpa_pkt *p, struct umpa_err *e)
+{
+	struct send_ctx *c = arg;
+	struct umpa_pkt q;
+	int rc;
+
+	umpa_pkt_init(&q);
+	if ((rc = umpa_pkt_dup(&q, p, e)) == 0)
+		rc = xmit(c->r, &q, c->ifidx, e);
+	umpa_pkt_release(&q);
+	c->n++;
+	return rc < 0 ? rc : 0;
+}
+
+static size_t iface_arg(lua_State *L, struct umpa_run *r, int idx)
+{
+	if (lua_isnoneornil(L, idx))
+		return 0;
+	if (lua_type(L, idx) == LUA_TNUMBER) {
+		lua_Integer i = luaL_checkinteger(L, idx);
+		if (i < 1 || (size_t)i > (r->nifs ? r->nifs : 1))
+			luaL_error(L, "send: interface %d: the run has %d", (int)i, (int)r->nifs);
+		return (size_t)(i - 1);
+	}
+	{
+		const char *nm = luaL_checkstring(L, idx);
+		for (size_t i = 0; i < r->nifs; i++)
+			if (!strcmp(r->ifs[i].name, nm))
+				return i;
+		if (r->offline)
+			return 0;
+		luaL_error(L, "send: the run has no interface '%s'", nm);
+	}
+	return 0;
+}
+
+/* send(pkt [, iface]) -> packets sent */
+static int l_send(lua_State *L)
+{
+	struct umpa_run *r = get_run(L);
+	struct send_ctx c = {.r = r};
+
+	luaL_checkany(L, 1);
+	if (!r->loop || (!r->offline && !r->nifs))
+		return luaL_error(L, "send: the template was only loaded (no -i or --offline)");
+	/* by default a reply leaves where its request came in */
+	c.ifidx = lua_isnoneornil(L, 2) && r->cur_if ? (size_t)(r->cur_if - r->ifs) : iface_arg(L, r, 2);
+	umpa_lua_build_value(L, 1, RUN_SEND_MAX, send_one, &c);
+	lua_pushinteger(L, (lua_Integer)c.n);
+	return 1;
+}
+
+static void exch_free(struct umpa_run *r, struct rt_exch *x)
+{
+	if (x->prev)
+		x->prev->next = x->next;
+	else if (r->exch == x)
+		r->exch = x->next;
+	if (x->next)
+		x->next->prev = x->prev;
+	if (r->L) {
+		luaL_unref(r->L, LUA_REGISTRYINDEX, x->ref_reply);
+		luaL_unref(r->L, LUA_REGISTRYINDEX, x->ref_timeout);
+		for (unsigned i = 0; i < x->non; i++)
+			luaL_unref(r->L, LUA_REGISTRYINDEX, x->ref_on[i]);
+	}
+	for (unsigned i = 0; i < x->non; i++)
+		umpa_pred_free(x->pred[i]);
+	free(x);
+}
+
+static void exch_answer(void *arg, const struct umpa_exchange *xc)
+{
+	struct rt_exch *x = arg;
+	struct umpa_run *r = x->r;
+	struct umpa_err e = {0};
+	int ref = xc->outcome >= 0 && (unsigned)xc->outcome < x->non ? x->ref_on[xc->outcome] : x->ref_reply;
+
+	ctr_add(r, r->c_match, 1);
+	if (r->pend) {
+		snprintf(r->pend_buf, sizeof(r->pend_buf), "answer to frame %llu (exchange %llu, rtt %.3f ms)",
+			 (unsigned long long)x->req_frame, (unsigned long long)x->no, (double)xc->rtt_ns / 1e6);
+		r->pend_comment = r->pend_buf;
+	}
+	if (ref != LUA_NOREF && !r->stopped) {
+		lua_rawgeti(r->L, LUA_REGISTRYINDEX, ref);
+		if (umpa_lua_push_pkt(r->U, xc->answer, &e) < 0) {
+			lua_pop(r->L, 1);
+			cb_failed(r, &e);
+		} else {
+			lua_pushnumber(r->L, (double)xc->rtt_ns / 1e9);
+			call_cb(r, 2, "expect reply");
+		}
+	}
+	exch_free(r, x);
+}
+
+static void exch_timeout(void *arg, const struct umpa_exchange *xc)
+{
+	struct rt_exch *x = arg;
+	struct umpa_run *r = x->r;
+	struct umpa_err e = {0};
+	char line[160];
+
+	ctr_add(r, r->c_timeout, 1);
+	snprintf(line, sizeof(line), "exchange %llu: no answer to frame %llu after %u tries", (unsigned long long)x->no,
+		 (unsigned long long)x->req_frame, xc->tries);
+	run_log(r, UMPA_RUN_INFO, line);
+	if (x->ref_timeout != LUA_NOREF && !r->stopped) {
+		lua_rawgeti(r->L, LUA_REGISTRYINDEX, x->ref_timeout);
+		if (umpa_lua_push_pkt(r->U, xc->request, &e) < 0) {
+			lua_pop(r->L, 1);
+			cb_failed(r, &e);
+		} else {
+			call_cb(r, 1, "expect timeout");
+		}
+	}
+	exch_free(r, x);
+}
+
+static int keep_one(void *arg, struct umpa_pkt *p, struct umpa_err *e)
+{
+	struct send_ctx *c = arg;
+
+	if (c->n++)
+		return umpa_err_set(e, UMPA_EINVAL, "expect: send= must be one packet");
+	return umpa_pkt_dup(c->keep, p, e);
+}
+
+static int opt_ref(lua_State *L, int t, const char *k)
+{
+	int ty = lua_getfield(L, t, k);
+
+	if (ty == LUA_TNIL) {
+		lua_pop(L, 1);
+		return LUA_NOREF;
+	}
+	if (ty != LUA_TFUNCTION)
+		luaL_error(L, "expect: %s= must be a function", k);
+	return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+/* expect{send=pkt, on={{fields, fn}, ...}, on_reply=fn, on_timeout=fn, timeout=s, retries=n} -> exchange number */
+static int l_expect(lua_State *L)
+{
+	struct umpa_run *r = get_run(L);
+	struct umpa_expect_opts o = {0};
+	struct umpa_outcome oc[UMPA_EXPECT_MAX_OUTCOMES];
+	struct umpa_err e = {0};
+	struct send_ctx c = {.r = r};
+	struct umpa_pkt *req;
+	struct rt_exch *x;
+	int64_t id;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	if (!r->loop || (!r->offline && !r->nifs))
+		return luaL_error(L, "expect: the template was only loaded (no -i or --offline)");
+	lua_pushnil(L);
+	while (lua_next(L, 1)) {
+		const char *k = lua_tostring(L, -2);
+		static const char *const ok[] = {"send", "on", "on_reply", "on_timeout", "timeout", "retries", NULL};
+		int i;
+		for (i = 0; ok[i] && (!k || strcmp(k, ok[i])); i++)
+			;
+		if (!ok[i])
+			return luaL_error(
+			    L, "expect: unknown key '%s' (keys: send, on, on_reply, on_timeout, timeout, retries)",
+			    k ? k : "?");
+		lua_pop(L, 1);
+	}
+	req = lua_newuserdatauv(L, sizeof(*req), 0);
+	umpa_pkt_init(req);
+	luaL_setmetatable(L, MT_REQ); /* a Lua error below frees its bytes too */
+	lua_getfield(L, 1, "send");
+	if (lua_isnil(L, -1))
+		return luaL_error(L, "expect: send= is missing");
+	/* build into a userdata-held packet; released below (a Lua error leaks only its bytes) */
+	c.keep = req;
+	umpa_lua_build_value(L, -1, 1, keep_one, &c);
+	lua_pop(L, 1);
+	if (c.n != 1)
+		return luaL_error(L, "expect: send= builds no packet");
+	lua_getfield(L, 1, "timeout");
+	o.timeout_ns = lua_isnil(L, -1) ? UMPA_NS_PER_SEC : secs_ns(L, -1, "expect: timeout", 0);
+	lua_getfield(L, 1, "retries");
+	if (!lua_isnil(L, -1)) {
+		lua_Integer n = luaL_checkinteger(L, -1);
+		if (n < 0 || n > 100) {
+			umpa_pkt_release(req);
+			return luaL_error(L, "expect: retries=%d: give 0 to 100", (int)n);
+		}
+		o.retries = (unsigned)n;
+	}
+	lua_pop(L, 2);
+	if (!(x = calloc(1, sizeof(*x)))) {
+		umpa_pkt_release(req);
+		return luaL_error(L, "expect: out of memory");
+	}
+	x->r = r;
+	x->ref_reply = opt_ref(L, 1, "on_reply");
+	x->ref_timeout = opt_ref(L, 1, "on_timeout");
+	x->next = r->exch;
+	if (r->exch)
+		r->exch->prev = x;
+	r->exch = x;
+	if (lua_getfield(L, 1, "on") == LUA_TTABLE) {
+		lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+		if (n > UMPA_EXPECT_MAX_OUTCOMES) {
+			umpa_pkt_release(req);
+			return luaL_error(L, "expect: at most %d outcomes in on=", UMPA_EXPECT_MAX_OUTCOMES);
+		}
+		for (lua_Integer i = 1; i <= n; i++) {
+			lua_rawgeti(L, -1, i);
+			if (lua_type(L, -1) != LUA_TTABLE || lua_rawgeti(L, -1, 1) != LUA_TSTRING ||
+			    lua_rawgeti(L, -2, 2) != LUA_TFUNCTION) {
+				umpa_pkt_release(req);
+				return luaL_error(L, "expect: on[%d] must be {\"field conditions\", function}", (int)i);
+			}
+			x->ref_on[x->non] = luaL_ref(L, LUA_REGISTRYINDEX);
+			x->pred[x->non] = umpa_pred_compile(lua_tostring(L, -1), &e);
+			x->non++;
+			if (!x->pred[x->non - 1]) {
+				umpa_pkt_release(req);
+				return luaL_error(L, "expect: on[%d]: %s", (int)i, e.msg);
+			}
+			lua_pop(L, 2);
+		}
+	} else if (!lua_isnil(L, -1)) {
+		umpa_pkt_release(req);
+		return luaL_error(L, "expect: on= must be a list of {\"field conditions\", function}");
+	}
+	lua_pop(L, 1);
+	for (unsigned i = 0; i < x->non; i++)
+		oc[i] = (struct umpa_outcome){.pred = x->pred[i], .cb = exch_answer, .arg = x};
+	o.outcomes = oc;
+	o.noutcomes = x->non;
+	o.on_reply = exch_answer;
+	o.reply_arg = x;
+	o.on_timeout = exch_timeout;
+	o.timeout_arg = x;
+	x->no = ++r->nexch;
+	x->rlen = req->len;
+	x->rhash = hash_bytes(req->data, req->len);
+	r->cur_exch = x;
+	id = umpa_expect_add(r->ex, req, &o, &e);
+	r->cur_exch = NULL;
+	umpa_pkt_release(req);
+	if (id < 0) {
+		exch_free(r, x);
+		return luaL_error(L, "expect: %s", e.msg);
+	}
+	lua_pushinteger(L, (lua_Integer)x->no);
+	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* log, counters, time, stop                                           */
+/* ------------------------------------------------------------------ */
+
+static int l_log(lua_State *L)
+{
+	struct umpa_run *r = get_run(L);
+	int n = lua_gettop(L);
+	luaL_Buffer b;
+
+	luaL_buffinit(L, &b);
+	for (int i = 1; i <= n; i++) {
+		if (i > 1)
+			luaL_addchar(&b, ' ');
+		luaL_tolstring(L, i, NULL);
+		luaL_addvalue(&b);
+	}
+	luaL_pushresult(&b);
+	run_log(r, UMPA_RUN_INFO, lua_tostring(L, -1));
+	return 0;
+}
+
+/* count(name [, n]) -> the new value */
+static int l_count(lua_State *L)
+{
+	struct umpa_run *r = get_run(L);
+	const char *name = luaL_checkstring(L, 1);
+	lua_Integer n = luaL_optinteger(L, 2, 1);
+	size_t i;
+
+	if (n < 0)
+		return luaL_error(L, "count: '%s': counters only grow (n=%d)", name, (int)n);
+	if (!*name || strlen(name) > 200)
+		return luaL_error(L, "count: a name of 1 to 200 characters");
+	if ((i = ctr_find(r, name, 1)) == (size_t)-1)
+		return luaL_error(L, "count: out of memory");
+	r->ctr[i].v += (uint64_t)n;
+	lua_pushinteger(L, (lua_Integer)r->ctr[i].v);
+	return 1;
+}
+
+static int l_counter(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)umpa_run_counter(get_run(L), luaL_checkstring(L, 1)));
+	return 1;
+}
+
+/* now(): seconds since the epoch on the run's clock (capture time offline). */
+static int l_now(lua_State *L)
+{
+	struct umpa_run *r = get_run(L);
+
+	lua_pushnumber(L, r->loop ? (double)umpa_loop_wall_ns(r->loop) / 1e9 : 0.0);
+	return 1;
+}
+
+static int l_stop(lua_State *L)
+{
+	umpa_run_stop(get_run(L));
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* files, only under the allowed directories                           */
+/* ------------------------------------------------------------------ */
+
+static int under(const char *path, char *const *dirs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(dirs[i]);
+		if (!strncmp(path, dirs[i], l) && (path[l] == '/' || path[l] == 0 || (l == 1 && dirs[i][0] == '/')))
+			return 1;
+	}
+	return 0;
+}
+
+/* The real path of @path for writing: its directory resolved, its last
+ * component kept (it may not exist yet). */
+static int real_for_write(const char *path, char *out)
+{
+	char dir[PATH_MAX], rdir[PATH_MAX];
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	size_t dl = slash ? (size_t)(slash - path) : 0;
+
+	if (!*base || !strcmp(base, ".") || !strcmp(base, "..") || dl >= sizeof(dir))
+		return -1;
+	if (slash) {
+		memcpy(dir, path, dl);
+		dir[dl] = 0;
+		if (!dl)
+			strcpy(dir, "/");
+	} else {
+		strcpy(dir, ".");
+	}
+	if (!realpath(dir, rdir))
+		return -1;
+	if (snprintf(out, PATH_MAX, "%s/%s", strcmp(rdir, "/") ? rdir : "", base) >= PATH_MAX)
+		return -1;
+	{ /* an existing symlink as the last component: where it points */
+		char t[PATH_MAX];
+		if (realpath(out, t))
+			strcpy(out, t);
+	}
+	return 0;
+}
+
+static int l_file_read(lua_State *L)
+{
+	struct umpa_run *r = get_run(L);
+	const char *path = luaL_checkstring(L, 1);
+	char real[PATH_MAX];
+	luaL_Buffer b;
+	FILE *f;
+	size_t n, total = 0;
+
+	if (!r->nallow_r)
+		return luaL_error(L, "file.read: '%s': no directory is readable (give --allow-read DIR)", path);
+	if (!realpath(path, real))
+		return luaL_error(L, "file.read: '%s': %s", path, strerror(errno));
+	if (!under(real, r->allow_r, r->nallow_r))
+		return luaL_error(L, "file.read: '%s' is outside the --allow-read directories", path);
+	if (!(f = fopen(real, "rb")))
+		return luaL_error(L, "file.read: '%s': %s", path, strerror(errno));
+	luaL_buffinit(L, &b);
+	do {
+		char *p = luaL_prepbuffer(&b);
+		n = fread(p, 1, LUAL_BUFFERSIZE, f);
+		luaL_addsize(&b, n);
+		total += n;
+	} while (n == LUAL_BUFFERSIZE && total <= RUN_FILE_MAX);
+	if (ferror(f) || total > RUN_FILE_MAX) {
+		int big = total > RUN_FILE_MAX;
+		fclose(f);
+		return luaL_error(L, "file.read: '%s': %s", path, big ? "larger than 16 MiB" : "read error");
+	}
+	fclose(f);
+	luaL_pushresult(&b);
+	return 1;
+}
+
+static int file_put(lua_State *L, const char *mode, const char *fn)
+{
+	struct umpa_run *r = get_run(L);
+	const char *path = luaL_checkstring(L, 1);
+	size_t n;
+	const char *data = luaL_checklstring(L, 2, &n);
+	char real[PATH_MAX];
+	FILE *f;
+	int bad;
+
+	if (!r->nallow_w)
+		return luaL_error(L, "%s: '%s': no directory is writable (give --allow-write DIR)", fn, path);
+	if (real_for_write(path, real) < 0)
+		return luaL_error(L, "%s: '%s': no such directory", fn, path);
+	if (!under(real, r->allow_w, r->nallow_w))
+		return luaL_error(L, "%s: '%s' is outside the --allow-write directories", fn, path);
+	if (!(f = fopen(real, mode)))
+		return luaL_error(L, "%s: '%s': %s", fn, path, strerror(errno));
+	bad = fwrite(data, 1, n, f) != n;
+	bad |= fclose(f) != 0;
+	if (bad)
+		return luaL_error(L, "%s: '%s': write error", fn, path);
+	lua_pushinteger(L, (lua_Integer)n);
+	return 1;
+}
+
+static int l_file_write(lua_State *L)
+{
+	return file_put(L, "wb", "file.write");
+}
+
+static int l_file_append(lua_State *L)
+{
+	return file_put(L, "ab", "file.append");
+}
+
+/* ------------------------------------------------------------------ */
+/* reply(), in Lua over packet and spec objects                        */
+/* ------------------------------------------------------------------ */
+
+static const char prelude[] =
+    "local ether, ip, ipv6, arp = ether, ip, ipv6, arp\n"
+    "local lower = {eth=true, ip=true, ipv6=true, arp=true}\n"
+    "function reply(p, ...)\n"
+    "  local given, upper, payload = {}, {}, false\n"
+    "  for i = 1, select('#', ...) do\n"
+    "    local g = select(i, ...)\n"
+    "    if type(g) == 'string' then upper[#upper+1] = g; payload = true\n"
+    "    elseif type(g) == 'userdata' and lower[g._name] then given[g._name] = g\n"
+    "    elseif type(g) == 'userdata' then upper[#upper+1] = g\n"
+    "    else error('reply: layers and payload strings only', 2) end\n"
+    "  end\n"
+    "  local st\n"
+    "  local function push(l) if st then st = st / l else st = l end end\n"
+    "  local a\n"
+    "  if p.arp then\n"
+    "    a = given.arp or arp{}\n"
+    "    if a.op == nil then a.op = 'reply' end\n"
+    "    if a.psrc == nil then a.psrc = p.arp.pdst end\n"
+    "    if a.pdst == nil then a.pdst = p.arp.psrc end\n"
+    "    if a.hwdst == nil then a.hwdst = p.arp.hwsrc end\n"
+    "  end\n"
+    "  if p.eth then\n"
+    "    local e = given.eth or ether{}\n"
+    "    if e.src == nil then e.src = (a and a.hwsrc) or p.eth.dst end\n"
+    "    if e.dst == nil then e.dst = p.eth.src end\n"
+    "    if a and a.hwsrc == nil then a.hwsrc = e.src end\n"
+    "    push(e)\n"
+    "  end\n"
+    "  if a then push(a) end\n"
+    "  if p.ip then\n"
+    "    local x = given.ip or ip{}\n"
+    "    if x.src == nil then x.src = p.ip.dst end\n"
+    "    if x.dst == nil then x.dst = p.ip.src end\n"
+    "    push(x)\n"
+    "  elseif p.ipv6 then\n"
+    "    local x = given.ipv6 or ipv6{}\n"
+    "    if x.src == nil then x.src = p.ipv6.dst end\n"
+    "    if x.dst == nil then x.dst = p.ipv6.src end\n"
+    "    push(x)\n"
+    "  end\n"
+    "  local echoed\n"
+    "  for _, u in ipairs(upper) do\n"
+    "    if type(u) == 'userdata' then\n"
+    "      local n = u._name\n"
+    "      if (n == 'udp' and p.udp) or (n == 'tcp' and p.tcp) then\n"
+    "        local q = p[n]\n"
+    "        if u.sport == nil then u.sport = q.dport end\n"
+    "        if u.dport == nil then u.dport = q.sport end\n"
+    "        if n == 'tcp' then\n"
+    "          local f = q.flags\n"
+    "          if u.seq == nil then u.seq = q.ack end\n"
+    "          if u.ack == nil then\n"
+    "            u.ack = (q.seq + #q._payload + ((f & 2) ~= 0 and 1 or 0) + ((f & 1) ~= 0 and 1 or 0)) % 4294967296\n"
+    "          end\n"
+    "        end\n"
+    "      elseif (n == 'icmp' and p.icmp and p.icmp.type == 8) or\n"
+    "             (n == 'icmpv6' and p.icmpv6 and p.icmpv6.type == 128) then\n"
+    "        local q = p[n]\n"
+    "        if u.id == nil then u.id = q.id end\n"
+    "        if u.seq == nil then u.seq = q.seq end\n"
+    "        echoed = q._payload\n"
+    "      end\n"
+    "    end\n"
+    "    push(u)\n"
+    "  end\n"
+    "  if echoed and not payload and #echoed > 0 then push(echoed) end\n"
+    "  if not st then error('reply: nothing to answer with', 2) end\n"
+    "  return st\n"
+    "end\n";
+
+/* ------------------------------------------------------------------ */
+/* finding and listing templates                                       */
+/* ------------------------------------------------------------------ */
+
+static const char *search_path(const char *search)
+{
+	const char *env;
+
+	if (search)
+		return search;
+	if ((env = getenv("UMPA_TEMPLATE_PATH")) && *env)
+		return env;
+	return UMPA_TEMPLATEDIR;
+}
+
+static int is_file(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int umpa_run_find(const char *tmpl, const char *search, char *out, size_t n, struct umpa_err *e)
+{
+	const char *s = search_path(search);
+	size_t tl = strlen(tmpl);
+
+	if (!*tmpl)
+		return umpa_err_set(e, UMPA_EINVAL, "empty template name");
+	if (strchr(tmpl, '/') || (tl > 4 && !strcmp(tmpl + tl - 4, ".lua"))) {
+		if (!is_file(tmpl))
+			return umpa_err_set(e, UMPA_ENOENT, "template '%s': %s", tmpl,
+					    access(tmpl, F_OK) ? strerror(errno) : "not a regular file");
+		if (snprintf(out, n, "%s", tmpl) >= (int)n)
+			return umpa_err_set(e, UMPA_ERANGE, "template '%s': path too long", tmpl);
+		return 0;
+	}
+	while (*s) {
+		const char *c = strchr(s, ':');
+		size_t dl = c ? (size_t)(c - s) : strlen(s);
+		if (dl && snprintf(out, n, "%.*s/%s.lua", (int)dl, s, tmpl) < (int)n && is_file(out))
+			return 0;
+		if (!c)
+			break;
+		s = c + 1;
+	}
+	return umpa_err_set(e, UMPA_ENOENT, "template '%s': not found in %s (umpa run --list shows them)", tmpl,
+			    search_path(search));
+}
+
+struct list_ent {
+	char name[128];
+	char path[PATH_MAX];
+	char summary[256];
+};
+
+static int cmp_ent(const void *a, const void *b)
+{
+	return strcmp(((const struct list_ent *)a)->name, ((const struct list_ent *)b)->name);
+}
+
+/* The summary of a template: its first line "-- NAME: SUMMARY" (or "-- SUMMARY"). */
+static void read_summary(const char *path, char *out, size_t n)
+{
+	char line[512], *s;
+	FILE *f = fopen(path, "r");
+
+	out[0] = 0;
+	if (!f)
+		return;
+	if (fgets(line, sizeof(line), f) && !strncmp(line, "--", 2)) {
+		s = line + 2;
+		while (*s == ' ' || *s == '-')
+			s++;
+		{
+			char *colon = strstr(s, ": ");
+			if (colon && !memchr(s, ' ', (size_t)(colon - s)))
+				s = colon + 2;
+		}
+		s[strcspn(s, "\r\n")] = 0;
+		snprintf(out, n, "%.200s", s);
+	}
+	fclose(f);
+}
+
+int umpa_run_list(const char *search, umpa_run_list_cb cb, void *arg, struct umpa_err *e)
+{
+	const char *s = search_path(search);
+	struct list_ent *v = NULL;
+	size_t nv = 0, cap = 0;
+
+	while (*s) {
+		const char *c = strchr(s, ':');
+		size_t dl = c ? (size_t)(c - s) : strlen(s);
+		char dir[PATH_MAX];
+		DIR *d;
+		struct dirent *de;
+
+		snprintf(dir, sizeof(dir), "%.*s", (int)dl, s);
+		if (dl && (d = opendir(dir))) {
+			while ((de = readdir(d))) {
+				size_t l = strlen(de->d_name);
+				struct list_ent *x;
+				size_t k;
+				if (l <= 4 || l - 4 >= sizeof(x->name) || strcmp(de->d_name + l - 4, ".lua"))
+					continue;
+				for (k = 0;
+				     k < nv && (strlen(v[k].name) != l - 4 || strncmp(v[k].name, de->d_name, l - 4));
+				     k++)
+					;
+				if (k < nv)
+					continue; /* found earlier in the path */
+				if (nv == cap) {
+					size_t nc = cap ? cap * 2 : 16;
+					struct list_ent *nvv = realloc(v, nc * sizeof(*nvv));
+					if (!nvv) {
+						closedir(d);
+						free(v);
+						return umpa_err_set(e, UMPA_ENOMEM, "out of memory");
+					}
+					v = nvv;
+					cap = nc;
+				}
+				x = &v[nv];
+				snprintf(x->name, sizeof(x->name), "%.*s", (int)(l - 4), de->d_name);
+				if (snprintf(x->path, sizeof(x->path), "%s/%s", dir, de->d_name) >=
+				    (int)sizeof(x->path))
+					continue;
+				if (!is_file(x->path))
+					continue;
+				read_summary(x->path, x->summary, sizeof(x->summary));
+				nv++;
+			}
+			closedir(d);
+		}
+		if (!c)
+			break;
+		s = c + 1;
+	}
+	if (nv)
+		qsort(v, nv, sizeof(*v), cmp_ent);
+	for (size_t i = 0; i < nv; i++)
+		cb(arg, v[i].name, v[i].path, v[i].summary);
+	free(v);
+	return (int)nv;
+}
+
+/* ------------------------------------------------------------------ */
+/* the run                                                             */
+/* ------------------------------------------------------------------ */
+
+static int req_gc(lua_State *L)
+{
+	umpa_pkt_release(lua_touserdata(L, 1));
+	return 0;
+}
+
+static int open_api(lua_State *L)
+{
+	static const luaL_Reg fns[] = {
+	    {"params", l_params},   {"on", l_on},         {"expect", l_expect}, {"after", l_after}, {"every", l_every},
+	    {"at", l_at},           {"cancel", l_cancel}, {"send", l_send},     {"log", l_log},     {"count", l_count},
+	    {"counter", l_counter}, {"now", l_now},       {"stop", l_stop},     {NULL, NULL}};
+	static const luaL_Reg file_fns[] = {
+	    {"read", l_file_read}, {"write", l_file_write}, {"append", l_file_append}, {NULL, NULL}};
+
+	lua_pushlightuserdata(L, lua_touserdata(L, 1));
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &run_key);
+	luaL_newmetatable(L, MT_REQ);
+	lua_pushcfunction(L, req_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pushliteral(L, MT_REQ);
+	lua_setfield(L, -2, "__metatable");
+	lua_pop(L, 1);
+	lua_pushglobaltable(L);
+	luaL_setfuncs(L, fns, 0);
+	luaL_newlib(L, file_fns);
+	lua_setfield(L, -2, "file");
+	lua_newtable(L);
+	lua_setfield(L, -2, "param");
+	return 0;
+}
+
+static char *dup_real(const char *dir, const char *opt, struct umpa_err *e)
+{
+	char real[PATH_MAX], *s;
+	struct stat st;
+
+	if (!realpath(dir, real) || stat(real, &st) < 0) {
+		umpa_err_set(e, UMPA_ENOENT, "%s %s: %s", opt, dir, strerror(errno));
+		return NULL;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		umpa_err_set(e, UMPA_EINVAL, "%s %s: not a directory", opt, dir);
+		return NULL;
+	}
+	if (!(s = strdup(real)))
+		umpa_err_set(e, UMPA_ENOMEM, "out of memory");
+	return s;
+}
+
+/* Offline: the timestamp of the first packet of @path (0 for an empty file). */
+static int first_ts(const char *path, int64_t *ts, int *linktype, struct umpa_err *e)
+{
+	struct umpa_capr *rd = umpa_capr_open(path, e);
+	struct umpa_pkt p;
+	int rc;
+
+	if (!rd)
+		return -1;
+	*linktype = umpa_capr_linktype(rd);
+	umpa_pkt_init(&p);
+	rc = umpa_capr_next(rd, &p, e);
+	*ts = rc > 0 ? p.ts_sec * UMPA_NS_PER_SEC + p.ts_nsec : 0;
+	umpa_capr_close(rd);
+	return rc < 0 ? rc : 0;
+}
+
+static int open_io(struct umpa_run *r, const struct umpa_run_opts *o, struct umpa_err *e)
+{
+	if (o->offline) {
+		int64_t ts;
+		if (first_ts(o->offline, &ts, &r->linktype, e) < 0)
+			return -1;
+		if (umpa_loop_set_now(r->loop, ts, e) < 0)
+			return -1;
+		r->start_ns = ts;
+		if (!(r->rd = umpa_capr_open(o->offline, e)))
+			return -1;
+	}
+	for (size_t i = 0; i < o->nifaces; i++) {
+		struct rt_iface *f = &r->ifs[r->nifs];
+		struct umpa_cap_opts co;
+		if (r->nifs == RUN_MAX_IFACES)
+			return umpa_err_set(e, UMPA_ERANGE, "at most %d interfaces", RUN_MAX_IFACES);
+		for (size_t k = 0; k < r->nifs; k++)
+			if (!strcmp(r->ifs[k].name, o->ifaces[i]))
+				return umpa_err_set(e, UMPA_EINVAL, "-i %s given twice", o->ifaces[i]);
+		f->r = r;
+		snprintf(f->name, sizeof(f->name), "%s", o->ifaces[i]);
+		r->nifs++;
+		umpa_cap_opts_init(&co);
+		co.dir = UMPA_DIR_IN;
+		if (!(f->cap = umpa_cap_open(o->ifaces[i], &co, e)))
+			return -1;
+		if (!(f->inj = umpa_inj_open(o->ifaces[i], 2, e)))
+			return -1;
+		if (!(f->src = umpa_loop_add_fd(r->loop, umpa_cap_fd(f->cap), UMPA_FD_READ, cap_ready, f, e)))
+			return -1;
+		if (i == 0)
+			r->linktype = umpa_cap_linktype(f->cap);
+	}
+	if (o->out && !(r->w = umpa_capw_open(o->out, UMPA_CAP_PCAPNG, r->linktype >= 0 ? r->linktype : 1, e)))
+		return -1;
+	return 0;
+}
+
+struct umpa_run *umpa_run_new(const struct umpa_run_opts *o, struct umpa_err *e)
+{
+	struct umpa_run *r = calloc(1, sizeof(*r));
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!r) {
+		umpa_err_set(e, UMPA_ENOMEM, "out of memory");
+		return NULL;
+	}
+	r->linktype = -1;
+	r->strict = o->strict;
+	r->offline = o->offline != NULL;
+	if (o->offline && o->nifaces) {
+		umpa_err_set(e, UMPA_EINVAL, "give -i or --offline, not both");
+		goto fail;
+	}
+	if (umpa_run_find(o->tmpl, o->search, r->path, sizeof(r->path), e) < 0)
+		goto fail;
+	if (o->nallow_read > 16 || o->nallow_write > 16) {
+		umpa_err_set(e, UMPA_ERANGE, "at most 16 --allow-read and 16 --allow-write directories");
+		goto fail;
+	}
+	for (size_t i = 0; i < o->nallow_read; i++, r->nallow_r++)
+		if (!(r->allow_r[i] = dup_real(o->allow_read[i], "--allow-read", e)))
+			goto fail;
+	for (size_t i = 0; i < o->nallow_write; i++, r->nallow_w++)
+		if (!(r->allow_w[i] = dup_real(o->allow_write[i], "--allow-write", e)))
+			goto fail;
+	if (o->nsets) {
+		if (!(r->sets = calloc(o->nsets, sizeof(*r->sets))) || !(r->set_used = calloc(o->nsets, 1))) {
+			umpa_err_set(e, UMPA_ENOMEM, "out of memory");
+			goto fail;
+		}
+		for (size_t i = 0; i < o->nsets; i++, r->nsets++) {
+			const char *eq = strchr(o->sets[i], '=');
+			if (!eq || eq == o->sets[i]) {
+				umpa_err_set(e, UMPA_EINVAL, "--set %s: give KEY=VALUE", o->sets[i]);
+				goto fail;
+			}
+			if (!(r->sets[i] = strdup(o->sets[i]))) {
+				umpa_err_set(e, UMPA_ENOMEM, "out of memory");
+				goto fail;
+			}
+		}
+	}
+	r->c_rx = ctr_find(r, "rx", 1);
+	r->c_tx = ctr_find(r, "tx", 1);
+	r->c_match = ctr_find(r, "matches", 1);
+	r->c_timeout = ctr_find(r, "timeouts", 1);
+	r->c_err = ctr_find(r, "errors", 1);
+	if (r->c_err == (size_t)-1) {
+		umpa_err_set(e, UMPA_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (!(r->loop = umpa_loop_new(r->offline ? UMPA_CLOCK_VIRTUAL : UMPA_CLOCK_LIVE, e)))
+		goto fail;
+	if (!(r->ex = umpa_expect_new(r->loop, ex_send, r, e)))
+		goto fail;
+	if (!(r->U = umpa_lua_open(e)))
+		goto fail;
+	r->L = umpa_lua_state(r->U);
+	umpa_lua_set_limits(r->U, o->mem_limit, o->instr_limit);
+	lua_pushcfunction(r->L, open_api);
+	lua_pushlightuserdata(r->L, r);
+	if (lua_pcall(r->L, 1, 0, 0) != LUA_OK) {
+		lua_pop(r->L, 1);
+		umpa_err_set(e, UMPA_ENOMEM, "out of memory for the template's state");
+		goto fail;
+	}
+	if (umpa_lua_run(r->U, prelude, sizeof(prelude) - 1, "reply", e) < 0)
+		goto fail;
+	if (open_io(r, o, e) < 0)
+		goto fail;
+	if (!(f = fopen(r->path, "rb"))) {
+		umpa_err_set(e, UMPA_EIO, "%s: %s", r->path, strerror(errno));
+		goto fail;
+	}
+	{
+		char buf[65536];
+		size_t n;
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+			char *t = len + n > RUN_FILE_MAX ? NULL : realloc(text, len + n + 1);
+			if (!t) {
+				fclose(f);
+				free(text);
+				umpa_err_set(e, UMPA_ERANGE, "%s: too large (16 MiB at most)", r->path);
+				goto fail;
+			}
+			text = t;
+			memcpy(text + len, buf, n);
+			len += n;
+		}
+		fclose(f);
+	}
+	if (umpa_lua_run(r->U, text ? text : "", len, r->path, e) < 0) {
+		free(text);
+		goto fail;
+	}
+	free(text);
+	for (size_t i = 0; i < r->nsets; i++)
+		if (!r->set_used[i]) {
+			size_t kl = (size_t)(strchr(r->sets[i], '=') - r->sets[i]);
+			umpa_sbuf_reset(&r->sb);
+			for (size_t k = 0; k < r->npar; k++)
+				umpa_sbuf_printf(&r->sb, "%s%s", k ? ", " : "", r->par[k].name);
+			umpa_err_set(e, UMPA_ENOENT, "--set %s: %s has no parameter '%.*s' (parameters: %s)",
+				     r->sets[i], r->path, (int)kl, r->sets[i], r->npar ? r->sb.s : "none");
+			goto fail;
+		}
+	return r;
+fail:
+	umpa_run_free(r);
+	return NULL;
+}
+
+static int stopped_p(void *arg)
+{
+	return ((struct umpa_run *)arg)->stopped;
+}
+
+struct replay_ctx {
+	struct umpa_run *r;
+	int64_t end_ns; /* INT64_MAX: none */
+};
+
+static int replay_pkt(void *arg, struct umpa_pkt *p, struct umpa_err *e)
+{
+	struct replay_ctx *c = arg;
+	struct umpa_run *r = c->r;
+
+	if (r->stopped || r->failed)
+		goto stop;
+	if (p->ts_sec * UMPA_NS_PER_SEC + p->ts_nsec > c->end_ns)
+		return 1;
+	rx(r, p, NULL);
+stop:
+	if (r->failed) {
+		*e = r->fail;
+		return -(e->code ? e->code : UMPA_EINVAL);
+	}
+	return r->stopped ? 1 : 0;
+}
+
+static int run_loop(struct umpa_run *r, int64_t duration_ns, struct umpa_err *e);
+
+/* Close the output: its write errors are the run's when nothing failed before. */
+static int close_out(struct umpa_run *r, int rc, struct umpa_err *e)
+{
+	struct umpa_err we = {0};
+
+	if (r->w && umpa_capw_close(r->w, &we) < 0 && rc >= 0) {
+		if (e)
+			*e = we;
+		rc = -(we.code ? we.code : UMPA_EIO);
+	}
+	r->w = NULL;
+	return rc;
+}
+
+int umpa_run_run(struct umpa_run *r, int64_t duration_ns, struct umpa_err *e)
+{
+	return close_out(r, run_loop(r, duration_ns, e), e);
+}
+
+static int run_loop(struct umpa_run *r, int64_t duration_ns, struct umpa_err *e)
+{
+	int rc;
+
+	if (!r->offline && !r->nifs)
+		return umpa_err_set(e, UMPA_EINVAL, "nothing to run on: give -i IF or --offline FILE");
+	if (r->offline) {
+		struct replay_ctx c = {.r = r, .end_ns = duration_ns > 0 ? r->start_ns + duration_ns : INT64_MAX};
+		int64_t n = umpa_loop_replay(r->loop, r->rd, replay_pkt, &c, e);
+		if (n < 0)
+			return r->failed ? (*e = r->fail, -r->fail.code) : (int)n;
+		if (duration_ns > 0 && !r->stopped) {
+			rc = umpa_loop_advance_to(r->loop, r->start_ns + duration_ns, e);
+			if (rc < 0)
+				return rc;
+		}
+	} else {
+		int64_t dl = duration_ns > 0 ? umpa_loop_now_ns(r->loop) + duration_ns : UMPA_NEVER;
+		rc = umpa_loop_run_until(r->loop, stopped_p, r, dl, e);
+		if (rc < 0)
+			return rc;
+	}
+	if (r->failed) {
+		*e = r->fail;
+		return -(r->fail.code ? r->fail.code : UMPA_EINVAL);
+	}
+	return 0;
+}
+
+void umpa_run_stop(struct umpa_run *r)
+{
+	r->stopped = 1;
+	if (r->loop)
+		umpa_loop_break(r->loop);
+}
+
+struct umpa_loop *umpa_run_loop(struct umpa_run *r)
+{
+	return r->loop;
+}
+
+const char *umpa_run_path(const struct umpa_run *r)
+{
+	return r->path;
+}
+
+struct umpa_run *umpa_run_free(struct umpa_run *r)
+{
+	struct umpa_err e = {0};
+
+	if (!r)
+		return NULL;
+	r->ex = umpa_expect_free(r->ex);
+	while (r->exch)
+		exch_free(r, r->exch);
+	while (r->timers) {
+		struct rt_timer *t = r->timers;
+		r->timers = t->next;
+		free(t);
+	}
+	for (size_t i = 0; i < r->nrules; i++)
+		free(r->rules[i]);
+	free(r->rules);
+	r->U = umpa_lua_close(r->U);
+	r->L = NULL;
+	for (size_t i = 0; i < r->nifs; i++) {
+		umpa_loop_remove_fd(r->ifs[i].src);
+		umpa_cap_close(r->ifs[i].cap);
+		umpa_inj_close(r->ifs[i].inj);
+	}
+	r->loop = umpa_loop_free(r->loop);
+	if (r->w)
+		umpa_capw_close(r->w, &e);
+	umpa_capr_close(r->rd);
+	for (size_t i = 0; i < r->nctr; i++)
+		free(r->ctr[i].name);
+	free(r->ctr);
+	free(r->hash);
+	for (size_t i = 0; i < r->npar; i++) {
+		free(r->par[i].name);
+		free(r->par[i].type);
+		free(r->par[i].value);
+		free(r->par[i].def);
+		free(r->par[i].help);
+	}
+	free(r->par);
+	for (size_t i = 0; i < r->nsets; i++)
+		free(r->sets[i]);
+	free(r->sets);
+	free(r->set_used);
+	for (size_t i = 0; i < r->nallow_r; i++)
+		free(r->allow_r[i]);
+	for (size_t i = 0; i < r->nallow_w; i++)
+		free(r->allow_w[i]);
+	umpa_sbuf_free(&r->sb);
+	free(r);
+	return NULL;
+}
