@@ -11,7 +11,7 @@ static const struct umpa_proto *const protos[] = {
     &umpa_proto_eth,       &umpa_proto_vlan,     &umpa_proto_sll,  &umpa_proto_sll2,     &umpa_proto_null,
     &umpa_proto_arp,       &umpa_proto_ip,       &umpa_proto_ipv6, &umpa_proto_ipv6_hop, &umpa_proto_ipv6_route,
     &umpa_proto_ipv6_frag, &umpa_proto_ipv6_dst, &umpa_proto_icmp, &umpa_proto_icmpv6,   &umpa_proto_udp,
-    &umpa_proto_tcp,       &umpa_proto_dns,      &umpa_proto_tls,  &umpa_proto_raw,
+    &umpa_proto_tcp,       &umpa_proto_dns,      &umpa_proto_tls,  &umpa_proto_vxlan,    &umpa_proto_raw,
 };
 
 /** One demultiplexing binding: (kind, value) -> protocol.  Keep binds[] grouped by kind.  The first binding of
@@ -53,6 +53,7 @@ static const struct bind binds[] = {
     {UMPA_BIND_IPPROTO, 60, &umpa_proto_ipv6_dst},
     {UMPA_BIND_UDPPORT, 53, &umpa_proto_dns},
     {UMPA_BIND_UDPPORT, 5353, &umpa_proto_dns},
+    {UMPA_BIND_UDPPORT, 4789, &umpa_proto_vxlan},
     {UMPA_BIND_TCPPORT, 53, &umpa_proto_dns},
     /* TLS: https, smtps, nntps, ldaps, dns-over-tls, ftps, telnets, imaps, ircs, pop3s, sips, amqps, mqtts,
      * https-alt; other ports by tls.c's heuristic (tcp.c) */

@@ -52,7 +52,8 @@ void *umpa_relseq_new(void);
 /** Free a table from umpa_relseq_new (NULL is fine). */
 void umpa_relseq_free(void *t);
 extern const struct umpa_proto umpa_proto_dns;
-extern const struct umpa_proto umpa_proto_tls; /* one TLS record (protocols/tls.c) */
+extern const struct umpa_proto umpa_proto_tls;   /* one TLS record (protocols/tls.c) */
+extern const struct umpa_proto umpa_proto_vxlan; /* VXLAN (UDP 4789) */
 
 /** RFC 8446's identifier of TLS alert description @p desc ("close_notify", "handshake_failure"), or NULL. */
 const char *umpa_tls_alert_name(unsigned desc);

@@ -54,6 +54,10 @@ case{"vlan id 0 priority tag", ether{}/vlan{id=0, priority=7}/ip{src=A, dst=B}/u
 case{"vlan id 4095", ether{}/vlan{id=4095}/arp{psrc=A, pdst=B}, layers="eth/vlan/arp"}
 case{"qinq", ether{}/vlan{id=100, priority=1}/vlan{id=200, priority=2}/ip{src=A, dst=B}/udp{sport=40000, dport=40004}/"q",
   layers="eth/vlan/vlan/ip/udp/raw"}
+case{"vxlan eth ip icmp", ether{}/ip{src=A, dst=B}/udp{sport=40000, dport=4789}/vxlan{vni=42}/ether{src=MA, dst=MB}/ip{src="10.1.0.1", dst="10.1.0.2"}/icmp{},
+  layers="eth/ip/udp/vxlan/eth/ip/icmp"}
+case{"vxlan gbp vni max", ether{}/ipv6{src=A6, dst=B6}/udp{sport=40000, dport=4789}/vxlan{flags=0x8800, gbp=0x1234, vni=0xffffff}/ether{src=MA, dst=MB}/arp{psrc=A, pdst=B},
+  layers="eth/ipv6/udp/vxlan/eth/arp"}
 case{"vlan ipv6", ether{}/vlan{id=7}/ipv6{src=A6, dst=B6}/icmpv6{}, layers="eth/vlan/ipv6/icmpv6"}
 
 case{"eth multicast", ether{src=MA, dst="01:00:5e:00:00:fb"}/ip{src=A, dst="224.0.0.251", ttl=255}/udp{sport=40000, dport=40030}/"mc",

@@ -146,7 +146,7 @@ WS_SHOWN_ONLY_IF = {
 UMPA_TO_WS_LAYER = {
     "eth": "eth", "ether": "eth", "vlan": "vlan", "arp": "arp", "ip": "ip", "ipv6": "ipv6",
     "icmp": "icmp", "icmpv6": "icmpv6", "udp": "udp", "tcp": "tcp", "dns": "dns",
-    "raw": "data", "data": "data",
+    "raw": "data", "data": "data", "vxlan": "vxlan",
 }
 IPV6_EXT = ("ipv6_hop", "ipv6_route", "ipv6_frag", "ipv6_dst")
 
@@ -172,7 +172,7 @@ WS_NOT_IN_QUOTED = {
 WS_LINK_PSEUDO = {"raw"}
 
 # Protocols tshark may nest inside another's tree (ICMP quotations, echo data).
-WS_PROTOS = {"eth", "vlan", "arp", "ip", "ipv6", "icmp", "icmpv6", "udp", "tcp", "dns", "data"}
+WS_PROTOS = {"eth", "vlan", "arp", "ip", "ipv6", "icmp", "icmpv6", "udp", "tcp", "dns", "data", "vxlan"}
 
 SEV_CHAT, SEV_NOTE, SEV_WARN, SEV_ERROR = 0x00200000, 0x00400000, 0x00600000, 0x00800000
 SEV_NAME = {SEV_CHAT: "chat", SEV_NOTE: "note", SEV_WARN: "warning", SEV_ERROR: "error"}
@@ -347,6 +347,8 @@ def scapy_table(S):
             T.append((cls, ws, get if callable(get) else attr(get)))
 
     add(S.Ether, [("eth.dst", "dst"), ("eth.src", "src"), ("eth.type", "type")])
+    from scapy.layers.vxlan import VXLAN
+    add(VXLAN, [("vxlan.vni", "vni")])
     add(S.Dot1Q, [("vlan.priority", "prio"), ("vlan.dei", "dei"), ("vlan.id", "vlan"),
                   ("vlan.etype", "type")])
     add(S.ARP, [("arp.hw.type", "hwtype"), ("arp.proto.type", "ptype"), ("arp.hw.size", "hwlen"),
