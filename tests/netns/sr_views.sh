@@ -150,15 +150,16 @@ sr --timeout 2 "$EXPR" >/dev/null 2>"$TMP/noprogress.err"
 check "... and none without --progress when stderr is not a terminal" test ! -s "$TMP/noprogress.err"
 
 # ---- RTTs: the kernel's time stamps, the same ones tcpdump records; text and JSON alike ----
-in_a timeout 20 tcpdump -i "$IF_A" -n -U --time-stamp-precision=nano -w "$TMP/rtt.pcap" icmp 2>/dev/null &
+# --immediate-mode: without it tcpdump's ring hands packets over up to a second late;
+# -c 20: it ends by itself after the 10 requests and 10 replies (kill would reach only
+# the subshell of in_a, not tcpdump).
+in_a timeout 20 tcpdump -i "$IF_A" -n -U --immediate-mode -c 20 --time-stamp-precision=nano -w "$TMP/rtt.pcap" icmp 2>/dev/null &
 TCPDUMP=$!
 PIDS+=($TCPDUMP)
 for _ in $(seq 50); do [ -s "$TMP/rtt.pcap" ] && break; sleep 0.1; done
 sleep 0.3
 sr --timeout 1 'ip{dst="10.77.0.2"}/icmp{id=4600, seq=range(1,5)}' >"$TMP/rtt.txt" 2>/dev/null
 sr --json --timeout 1 'ip{dst="10.77.0.2"}/icmp{id=4601, seq=range(1,5)}' >"$TMP/rtt.json" 2>/dev/null
-sleep 0.3
-kill "$TCPDUMP" 2>/dev/null
 wait "$TCPDUMP" 2>/dev/null
 /usr/bin/python3 - "$TMP/rtt.pcap" >"$TMP/oracle.txt" <<'EOF'
 import struct, sys
