@@ -6,7 +6,9 @@ PKGS=(build-essential autoconf automake libtool pkg-config
       libpcap-dev libnet1-dev libevent-dev libssl-dev liblua5.4-dev lua5.4 libcmocka-dev libjansson-dev
       clang libclang-rt-14-dev
       tshark python3-scapy tcpdump iproute2 iputils-ping arping socat netcat-openbsd iptables ethtool
-      netsniff-ng tcpreplay openssl procps util-linux curl)
+      netsniff-ng tcpreplay openssl procps util-linux curl
+      nmap p0f udhcpc iperf3 bind9-dnsutils redis-server python3-redis libhiredis-dev haproxy sslsplit mitmproxy
+      chromium chromium-driver python3-selenium libjs-chart.js)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
