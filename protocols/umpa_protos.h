@@ -54,6 +54,11 @@ void umpa_relseq_free(void *t);
 extern const struct umpa_proto umpa_proto_dns;
 extern const struct umpa_proto umpa_proto_tls;   /* one TLS record (protocols/tls.c) */
 extern const struct umpa_proto umpa_proto_vxlan; /* VXLAN (UDP 4789) */
+extern const struct umpa_proto umpa_proto_gre;        /* GRE (IP protocol 47) */
+extern const struct umpa_proto umpa_proto_erspan;     /* ERSPAN types I-III (GRE 0x88be, 0x22eb) */
+extern const struct umpa_proto umpa_proto_mpls;       /* one MPLS label stack entry */
+extern const struct umpa_proto umpa_proto_geneve;     /* GENEVE (UDP 6081) */
+extern const struct umpa_proto umpa_proto_ieee8021ad; /* 802.1ad service tag (0x88a8) */
 
 /** RFC 8446's identifier of TLS alert description @p desc ("close_notify", "handshake_failure"), or NULL. */
 const char *umpa_tls_alert_name(unsigned desc);

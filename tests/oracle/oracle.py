@@ -146,16 +146,15 @@ WS_SHOWN_ONLY_IF = {
 UMPA_TO_WS_LAYER = {
     "eth": "eth", "ether": "eth", "vlan": "vlan", "arp": "arp", "ip": "ip", "ipv6": "ipv6",
     "icmp": "icmp", "icmpv6": "icmpv6", "udp": "udp", "tcp": "tcp", "dns": "dns",
-    "raw": "data", "data": "data", "vxlan": "vxlan",
+    "raw": "data", "data": "data", "vxlan": "vxlan", "gre": "gre", "erspan": "erspan", "mpls": "mpls",
+    "geneve": "geneve", "ieee8021ad": "ieee8021ad",
 }
 IPV6_EXT = ("ipv6_hop", "ipv6_route", "ipv6_frag", "ipv6_dst")
 
 # tshark layers an umpa layer may also appear as, with the field names they
 # use there (None: tshark has no such field in that layer).
 WS_LAYER_ALIASES = {
-    # An 802.1Q tag after ethertype 0x88a8 is an 802.1ad S-tag in Wireshark.
-    ("vlan", "ieee8021ad"): {"vlan.priority": "ieee8021ad.priority", "vlan.dei": "ieee8021ad.dei",
-                             "vlan.id": "ieee8021ad.id", "vlan.etype": None},
+    # (an 802.1ad S-tag is its own umpa protocol, ieee8021ad, with Wireshark's names)
 }
 
 # Expert infos tshark gives well-formed packets: key -> why it is fine.
@@ -172,7 +171,8 @@ WS_NOT_IN_QUOTED = {
 WS_LINK_PSEUDO = {"raw"}
 
 # Protocols tshark may nest inside another's tree (ICMP quotations, echo data).
-WS_PROTOS = {"eth", "vlan", "arp", "ip", "ipv6", "icmp", "icmpv6", "udp", "tcp", "dns", "data", "vxlan"}
+WS_PROTOS = {"eth", "vlan", "arp", "ip", "ipv6", "icmp", "icmpv6", "udp", "tcp", "dns", "data", "vxlan", "gre", "erspan",
+             "mpls", "geneve", "ieee8021ad"}
 
 SEV_CHAT, SEV_NOTE, SEV_WARN, SEV_ERROR = 0x00200000, 0x00400000, 0x00600000, 0x00800000
 SEV_NAME = {SEV_CHAT: "chat", SEV_NOTE: "note", SEV_WARN: "warning", SEV_ERROR: "error"}
