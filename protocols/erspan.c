@@ -305,7 +305,8 @@ static int erspan_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 	/* version 2 set by hand on an 8-byte header: the type III room */
 	if (erspan_version(p, li) == 2) {
 		unsigned need = ERSPAN3_HLEN + (erspan_has_sub(p, li) ? ERSPAN3_SUB : 0);
-		if (p->l[li].hlen < need && (rc = umpa_pkt_splice(p, li, p->l[li].hlen, 0, NULL, need - p->l[li].hlen, e)) < 0)
+		if (p->l[li].hlen < need &&
+		    (rc = umpa_pkt_splice(p, li, p->l[li].hlen, 0, NULL, need - p->l[li].hlen, e)) < 0)
 			return rc;
 	}
 	return 0;

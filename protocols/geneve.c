@@ -134,7 +134,7 @@ static const struct umpa_proto *geneve_dissect(struct umpa_pkt *p, unsigned li)
 		return NULL;
 	l->hlen = GENEVE_HLEN + 4u * (b & 0x3f);
 	if (l->hlen > l->len)
-		return NULL; /* the driver marks it */
+		return NULL;                    /* the driver marks it */
 	for (at = GENEVE_HLEN; at < l->hlen;) { /* options must tile the options length */
 		uint8_t ol;
 		if (at + 4 > l->hlen || umpa_cur_u8_at(&c, at + 3, &ol) < 0 || at + 4 + 4u * (ol & 0x1f) > l->hlen) {
@@ -177,13 +177,14 @@ static int geneve_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_fie
 		if (!umpa_span_cut(ks, ".", &cls, &typ) || umpa_spec_num(cls, 0xffff, &c) < 0 ||
 		    umpa_spec_num(typ, 0xff, &t) < 0)
 			return umpa_err_set(e, UMPA_EINVAL,
-					    "geneve.options: '%.*s': want CLASS.TYPE=HEXDATA (0x0132.3=00001234)", (int)ks.n,
-					    ks.s);
+					    "geneve.options: '%.*s': want CLASS.TYPE=HEXDATA (0x0132.3=00001234)",
+					    (int)ks.n, ks.s);
 		if (hasval && (dn = umpa_spec_hex(vs, data, sizeof data)) < 0)
 			return umpa_err_set(e, UMPA_EINVAL, "geneve.options: '%.*s' is not hex bytes", (int)vs.n, vs.s);
 		words = ((size_t)dn + 3) / 4;
 		if (words > 31 || n + 4 + 4 * words > sizeof b)
-			return umpa_err_set(e, UMPA_ERANGE, "geneve.options: more than %d bytes of options (or 124 in one)",
+			return umpa_err_set(e, UMPA_ERANGE,
+					    "geneve.options: more than %d bytes of options (or 124 in one)",
 					    GENEVE_OPTS_MAX);
 		b[n++] = (uint8_t)(c >> 8);
 		b[n++] = (uint8_t)c;
@@ -272,8 +273,8 @@ static void geneve_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sb
 	if (!(fl & 0xc0))
 		umpa_sbuf_puts(out, "none");
 	else
-		umpa_sbuf_printf(out, "%s%s%s", fl & 0x80 ? "O" : "", fl & 0xc0 ? (fl & 0x80 && fl & 0x40 ? "," : "") : "",
-				 fl & 0x40 ? "C" : "");
+		umpa_sbuf_printf(out, "%s%s%s", fl & 0x80 ? "O" : "",
+				 fl & 0xc0 ? (fl & 0x80 && fl & 0x40 ? "," : "") : "", fl & 0x40 ? "C" : "");
 	umpa_sbuf_printf(out, "], vni 0x%x", vni >> 8);
 	if (b0 & 0x3f)
 		umpa_sbuf_printf(out, ", options [%u bytes]", 4u * (b0 & 0x3f));

@@ -15,14 +15,17 @@
  * hook finds them from the flag bits in the bytes (so a dissected and a built
  * header are read alike), and the place hook makes room when one is set:
  * gre{key=5} sets the K bit and inserts the key after the checksum, if any,
- * and before the sequence number.  Setting the flag field itself afterwards
+ * and before the sequence number; the version 1 fields (call_id,
+ * payload_length, ack_number) also make the header version 1.  Setting the flag field itself afterwards
  * (gre{key=5, flags_and_version=0}) writes a lying header as set.
  *
  * Building: everything 0 (Scapy's GRE() bytes); gre.proto is automatic from
  * the next layer (the registry's GRE protocol types first, then Ethernet
  * types: ip 0x0800, ipv6 0x86dd, ether 0x6558 transparent Ethernet bridging,
  * erspan 0x88be or 0x22eb by its version, mpls 0x8847); the checksum, when
- * present, is computed over the GRE header and payload unless set.
+ * present, is computed over the GRE header and payload unless set.  A
+ * checksum that does not verify marks the layer bad_checksum (only when the
+ * whole packet was captured).
  *
  * Dissecting: the next layer comes from gre.proto (version 0); version 1
  * (PPTP) carries PPP, kept as bytes.  WCCP's type 0x883e has a 4-byte
@@ -323,6 +326,14 @@ static int gre_add_part(struct umpa_pkt *p, unsigned li, uint16_t bit, struct um
 	return 0;
 }
 
+/* Make the header version 1 (PPTP), keeping its flags. */
+static void gre_set_v1(struct umpa_pkt *p, unsigned li)
+{
+	uint8_t *d = p->data + p->l[li].off;
+
+	d[1] = (uint8_t)((d[1] & 0xf8) | 1);
+}
+
 static int gre_place(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, struct umpa_err *e)
 {
 	switch (f - gre_fields) {
@@ -330,18 +341,23 @@ static int gre_place(struct umpa_pkt *p, unsigned li, const struct umpa_field *f
 	case F_OFFSET:
 		return gre_add_part(p, li, GRE_C, e);
 	case F_KEY:
-	case F_PLEN:
-	case F_CALL:
+		if ((gre_fv(p, li) & 7) == 1)
+			return umpa_err_set(e, UMPA_EINVAL,
+					    "gre.key: a version 1 header has call_id and payload_length there");
 		return gre_add_part(p, li, GRE_K, e);
 	case F_SEQ:
 		return gre_add_part(p, li, GRE_S, e);
+	case F_PLEN: /* the version 1 fields make the header version 1 */
+	case F_CALL:
+		gre_set_v1(p, li);
+		return gre_add_part(p, li, GRE_K, e);
 	case F_ACK:
-		if ((gre_fv(p, li) & 7) != 1)
-			return umpa_err_set(e, UMPA_EINVAL, "gre.ack_number exists in version 1 only (set version=1 first)");
+		gre_set_v1(p, li);
 		return gre_add_part(p, li, GRE_A, e);
 	case F_ACKF:
 	case F_RSV1:
-		return umpa_err_set(e, UMPA_EINVAL, "%s exists in version 1 only (set version=1 first)", f->ws);
+		gre_set_v1(p, li);
+		return 0;
 	case F_RSV:
 		return umpa_err_set(e, UMPA_EINVAL, "%s exists in version 0 only", f->ws);
 	}
@@ -371,6 +387,18 @@ static int gre_header_len(struct umpa_cur *c, uint16_t fv, uint32_t *hlen)
 	return at <= c->len ? 0 : -1;
 }
 
+/* The checksum of layer @li with its checksum field taken as zero. */
+static uint16_t gre_csum(const struct umpa_pkt *p, unsigned li, int at)
+{
+	const struct umpa_layer *l = &p->l[li];
+	const uint8_t *d = p->data + l->off;
+	uint32_t sum = umpa_csum_add(0, d, (uint32_t)at);
+
+	if ((uint32_t)at + 2 < l->len)
+		sum = umpa_csum_add(sum, d + at + 2, l->len - (uint32_t)at - 2);
+	return umpa_csum_fold(sum);
+}
+
 /* The protocol carried under protocol type @type. */
 static const struct umpa_proto *gre_next(uint16_t type)
 {
@@ -396,6 +424,11 @@ static const struct umpa_proto *gre_dissect(struct umpa_pkt *p, unsigned li)
 		return NULL;
 	}
 	l->hlen = hlen;
+	if ((fv & GRE_C) && !(l->flags & UMPA_L_QUOTED) && l->off + l->len <= p->len && p->len == p->wirelen) {
+		uint16_t sum; /* the checksum covers header and payload: verified only when all of it was captured */
+		if (umpa_cur_be16_at(&c, GRE_HLEN, &sum) == 0 && gre_csum(p, li, GRE_HLEN) != sum)
+			l->flags |= UMPA_L_BADSUM;
+	}
 	if ((fv & 7) != 0)
 		return NULL; /* version 1 carries PPP: bytes */
 	if (type == GRE_WCCP) {
@@ -429,18 +462,6 @@ static void gre_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit 
 	umpa_emit_u64(em, "gre.wccp.alternative_bucket", (w >> 8) & 0xff, NULL);
 	umpa_emit_u64(em, "gre.wccp.primary_bucket", w & 0xff, NULL);
 	umpa_emit_close(em);
-}
-
-/* The checksum of layer @li with its checksum field taken as zero. */
-static uint16_t gre_csum(const struct umpa_pkt *p, unsigned li, int at)
-{
-	const struct umpa_layer *l = &p->l[li];
-	const uint8_t *d = p->data + l->off;
-	uint32_t sum = umpa_csum_add(0, d, (uint32_t)at);
-
-	if ((uint32_t)at + 2 < l->len)
-		sum = umpa_csum_add(sum, d + at + 2, l->len - (uint32_t)at - 2);
-	return umpa_csum_fold(sum);
 }
 
 static int gre_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)

@@ -28,8 +28,15 @@ enum { MPLS_HLEN = 4 };
 enum { F_LABEL, F_EXP, F_BOTTOM, F_TTL, F_COUNT };
 
 static const struct umpa_vname mpls_label_names[] = {
-    {0, "ipv4-explicit-null"}, {1, "router-alert"}, {2, "ipv6-explicit-null"}, {3, "implicit-null"},
-    {7, "entropy-label-indicator"}, {13, "gal"}, {14, "oam-alert"}, {15, "extension"}, {0, NULL},
+    {0, "ipv4-explicit-null"},
+    {1, "router-alert"},
+    {2, "ipv6-explicit-null"},
+    {3, "implicit-null"},
+    {7, "entropy-label-indicator"},
+    {13, "gal"},
+    {14, "oam-alert"},
+    {15, "extension"},
+    {0, NULL},
 };
 
 static const struct umpa_field mpls_fields[] = {
@@ -56,12 +63,7 @@ static const struct umpa_field mpls_fields[] = {
 		  .type = UMPA_FT_UINT,
 		  .flags = UMPA_F_AUTO,
 		  .help = "bottom of stack (automatic: 1 unless an mpls layer follows)"},
-    [F_TTL] = {.name = "ttl",
-	       .ws = "mpls.ttl",
-	       .bitoff = 24,
-	       .bits = 8,
-	       .type = UMPA_FT_UINT,
-	       .help = "time to live"},
+    [F_TTL] = {.name = "ttl", .ws = "mpls.ttl", .bitoff = 24, .bits = 8, .type = UMPA_FT_UINT, .help = "time to live"},
 };
 UMPA_FIELDS_CHECK(mpls_fields, F_COUNT);
 

@@ -8,10 +8,10 @@
 #include "umpa_protos.h"
 
 static const struct umpa_proto *const protos[] = {
-    &umpa_proto_eth,       &umpa_proto_vlan,     &umpa_proto_sll,  &umpa_proto_sll2,     &umpa_proto_null,
-    &umpa_proto_arp,       &umpa_proto_ip,       &umpa_proto_ipv6, &umpa_proto_ipv6_hop, &umpa_proto_ipv6_route,
-    &umpa_proto_ipv6_frag, &umpa_proto_ipv6_dst, &umpa_proto_icmp, &umpa_proto_icmpv6,   &umpa_proto_udp,
-    &umpa_proto_tcp,       &umpa_proto_dns,      &umpa_proto_tls,  &umpa_proto_vxlan,    &umpa_proto_gre,
+    &umpa_proto_eth,       &umpa_proto_vlan,     &umpa_proto_sll,    &umpa_proto_sll2,       &umpa_proto_null,
+    &umpa_proto_arp,       &umpa_proto_ip,       &umpa_proto_ipv6,   &umpa_proto_ipv6_hop,   &umpa_proto_ipv6_route,
+    &umpa_proto_ipv6_frag, &umpa_proto_ipv6_dst, &umpa_proto_icmp,   &umpa_proto_icmpv6,     &umpa_proto_udp,
+    &umpa_proto_tcp,       &umpa_proto_dns,      &umpa_proto_tls,    &umpa_proto_vxlan,      &umpa_proto_gre,
     &umpa_proto_erspan,    &umpa_proto_mpls,     &umpa_proto_geneve, &umpa_proto_ieee8021ad, &umpa_proto_raw,
 };
 
@@ -80,7 +80,7 @@ static const struct bind binds[] = {
     {UMPA_BIND_TCPPORT, 8883, &umpa_proto_tls},
     {UMPA_BIND_TCPPORT, 8443, &umpa_proto_tls},
     /* GRE and GENEVE protocol types that are no Ethernet types (the others are looked up as Ethernet types) */
-    {UMPA_BIND_GREPROTO, 0x6558, &umpa_proto_eth}, /* transparent Ethernet bridging */
+    {UMPA_BIND_GREPROTO, 0x6558, &umpa_proto_eth},    /* transparent Ethernet bridging */
     {UMPA_BIND_GREPROTO, 0x88be, &umpa_proto_erspan}, /* types I and II; gre.c writes 0x22eb for type III */
     {UMPA_BIND_GREPROTO, 0x22eb, &umpa_proto_erspan},
 };

@@ -52,8 +52,8 @@ void *umpa_relseq_new(void);
 /** Free a table from umpa_relseq_new (NULL is fine). */
 void umpa_relseq_free(void *t);
 extern const struct umpa_proto umpa_proto_dns;
-extern const struct umpa_proto umpa_proto_tls;   /* one TLS record (protocols/tls.c) */
-extern const struct umpa_proto umpa_proto_vxlan; /* VXLAN (UDP 4789) */
+extern const struct umpa_proto umpa_proto_tls;        /* one TLS record (protocols/tls.c) */
+extern const struct umpa_proto umpa_proto_vxlan;      /* VXLAN (UDP 4789) */
 extern const struct umpa_proto umpa_proto_gre;        /* GRE (IP protocol 47) */
 extern const struct umpa_proto umpa_proto_erspan;     /* ERSPAN types I-III (GRE 0x88be, 0x22eb) */
 extern const struct umpa_proto umpa_proto_mpls;       /* one MPLS label stack entry */

@@ -62,8 +62,10 @@ case{"vlan ipv6", ether{}/vlan{id=7}/ipv6{src=A6, dst=B6}/icmpv6{}, layers="eth/
 
 case{"eth multicast", ether{src=MA, dst="01:00:5e:00:00:fb"}/ip{src=A, dst="224.0.0.251", ttl=255}/udp{sport=40000, dport=40030}/"mc",
   layers="eth/ip/udp/raw"}
-case{"802.1ad outer tag", ether{type=0x88a8}/vlan{id=100, priority=3}/vlan{id=200}/ip{src=A, dst=B}/udp{sport=40000, dport=40031}/"ad",
-  layers="eth/vlan/vlan/ip/udp/raw"}
+case{"802.1ad outer tag", ether{}/ieee8021ad{id=100, priority=3}/vlan{id=200}/ip{src=A, dst=B}/udp{sport=40000, dport=40031}/"ad",
+  layers="eth/ieee8021ad/vlan/ip/udp/raw", expect="eth.type=0x88a8,ieee8021ah.etype=0x8100"}
+case{"802.1ad by its ethertype", ether{type=0x88a8}/vlan{id=100, priority=3}/vlan{id=200}/ip{src=A, dst=B}/udp{sport=40000, dport=40032}/"ad",
+  layers="eth/ieee8021ad/vlan/ip/udp/raw", skip="vlan.priority,vlan.id,vlan.etype"}
 case{"vlan arp", ether{src=MA}/vlan{id=10}/arp{op=1, hwsrc=MA, psrc=A, pdst=B}, layers="eth/vlan/arp"}
 
 ---------------------------------------------------------------- ARP
@@ -442,6 +444,53 @@ case{"dns lying ancount", ether{}/ip{src=B, dst=A}/udp{sport=53, dport=40023}/dn
   layers="eth/ip/udp/dns", malformed="_ws.malformed", uflags="dns:invalid", expect="dns.count.answers=2",
   -- Scapy reads a second (garbage) answer past the message's end
   skip="dns.resp.name,dns.resp.type,dns.resp.class,dns.resp.ttl,dns.resp.len,dns.a"}
+
+---------------------------------------------------------------- GRE, ERSPAN, MPLS, GENEVE, IP in IP
+-- (tshark and Scapy must agree with umpa on every field; the optional GRE fields move with the flags)
+case{"gre plain ipv4", ether{}/ip{src=A, dst=B}/gre{}/ip{src="10.1.0.1", dst="10.1.0.2"}/icmp{},
+  layers="eth/ip/gre/ip/icmp", expect="gre.proto=0x0800"}
+case{"gre key", ether{}/ip{src=A, dst=B}/gre{key=0x28}/ip{src="10.1.0.1", dst="10.1.0.2"}/udp{sport=40000, dport=40040}/"k",
+  layers="eth/ip/gre/ip/udp/raw", expect="gre.flags.key=1"}
+case{"gre checksum key sequence, checksum lies", ether{}/ip{src=A, dst=B}/gre{seq=7, key=0x1234, checksum=0xbeef}/ipv6{src=A6, dst=B6}/icmpv6{},
+  layers="eth/ip/gre/ipv6/icmpv6", malformed="gre.checksum.incorrect", uflags="gre:bad_checksum"}
+case{"gre automatic checksum", ether{}/ip{src=A, dst=B}/gre{offset=0}/ip{src="10.1.0.1", dst="10.1.0.2"}/icmp{}/"sum me",
+  layers="eth/ip/gre/ip/icmp/raw", expect="gre.flags.checksum=1"}
+case{"gre sequence only over ipv6", ether{}/ipv6{src=A6, dst=B6}/gre{seq=4000000000}/ip{src="10.1.0.1", dst="10.1.0.2"}/icmp{},
+  layers="eth/ipv6/gre/ip/icmp"}
+case{"gre transparent ethernet", ether{}/ip{src=A, dst=B}/gre{key=5}/ether{src=MA, dst=MB}/arp{psrc=A, pdst=B},
+  layers="eth/ip/gre/eth/arp", expect="gre.proto=0x6558"}
+case{"gre unknown protocol", ether{}/ip{src=A, dst=B}/gre{proto=0x88b5}/"\x01\x02\x03\x04", layers="eth/ip/gre/raw"}
+-- (an acknowledgement alone: with a payload tshark decodes the PPP inside, which umpa keeps as bytes)
+case{"gre pptp version 1", ether{}/ip{src=A, dst=B}/gre{version=1, proto=0x880b, call_id=9, ack_number=2},
+  layers="eth/ip/gre", expect="gre.key.payload_length=0,gre.flags.ack=1,gre.flags.key=1"}
+case{"erspan type II", ether{}/ip{src=A, dst=B}/gre{seq=171}/erspan{vlan=342, cos=6, spanid=666, index=32760}/ether{src=MA, dst=MB}/ip{src="10.1.0.1", dst="10.1.0.2"}/icmp{},
+  layers="eth/ip/gre/erspan/eth/ip/icmp", expect="gre.proto=0x88be,erspan.version=1"}
+case{"erspan type III", ether{}/ip{src=A, dst=B}/gre{}/erspan{vlan=20, spanid=5, timestamp=0x11223344, sgt=256, gra=3, direction=1}/ether{src=MA, dst=MB}/ip{src="10.1.0.1", dst="10.1.0.2"}/icmp{},
+  layers="eth/ip/gre/erspan/eth/ip/icmp", expect="gre.proto=0x22eb,erspan.version=2"}
+case{"erspan type III platform subheader", ether{}/ip{src=A, dst=B}/gre{}/erspan{vlan=20, timestamp=1, platid=3}/ether{src=MA, dst=MB}/ip{src="10.1.0.1", dst="10.1.0.2"}/icmp{},
+  layers="eth/ip/gre/erspan/eth/ip/icmp", expect="erspan.o=1"}
+case{"erspan type I", ether{}/ip{src=A, dst=B}/gre{proto=0x88be}/ether{src=MA, dst=MB}/ip{src="10.1.0.1", dst="10.1.0.2"}/icmp{},
+  layers="eth/ip/gre/erspan/eth/ip/icmp"}
+case{"mpls one label", ether{src=MA, dst=MB}/mpls{label=100704, ttl=1}/ip{src=A, dst=B}/udp{sport=40000, dport=40041}/"m",
+  layers="eth/mpls/ip/udp/raw", expect="mpls.bottom=1,eth.type=0x8847"}
+case{"mpls label stack", ether{src=MA, dst=MB}/mpls{label=16, exp=5, ttl=64}/mpls{label=17, ttl=63}/mpls{label=18, ttl=62}/ipv6{src=A6, dst=B6}/icmpv6{},
+  layers="eth/mpls/mpls/mpls/ipv6/icmpv6"}
+case{"mpls over udp", ether{}/ip{src=A, dst=B}/udp{sport=40000, dport=6635}/mpls{label=21, ttl=63}/ip{src="10.1.0.1", dst="10.1.0.2"}/icmp{},
+  layers="eth/ip/udp/mpls/ip/icmp"}
+case{"mpls in gre", ether{}/ip{src=A, dst=B}/gre{}/mpls{label=30, ttl=9}/ip{src="10.1.0.1", dst="10.1.0.2"}/icmp{},
+  layers="eth/ip/gre/mpls/ip/icmp", expect="gre.proto=0x8847"}
+case{"geneve ethernet", ether{}/ip{src=A, dst=B}/udp{sport=40000, dport=6081}/geneve{vni=11}/ether{src=MA, dst=MB}/ip{src="10.1.0.1", dst="10.1.0.2"}/icmp{},
+  layers="eth/ip/udp/geneve/eth/ip/icmp", expect="geneve.proto_type=0x6558,geneve.option.length=0"}
+case{"geneve options", ether{}/ip{src=A, dst=B}/udp{sport=40000, dport=6081}/geneve{vni=10, critical=1, options="0x0000.0x80=0000000c,0x0104.0x01=0102030405060708"}/ether{src=MA, dst=MB}/ip{src="10.1.0.1", dst="10.1.0.2"}/icmp{},
+  layers="eth/ip/udp/geneve/eth/ip/icmp", expect="geneve.option.length=20"}
+case{"geneve gcp options ipv4", ether{}/ipv6{src=A6, dst=B6}/udp{sport=40000, dport=6081}/geneve{oam=1, options="0x0132.1=800000d1,0x0132.3=0000000000001234"}/ip{src="10.1.0.1", dst="10.1.0.2"}/icmp{},
+  layers="eth/ipv6/udp/geneve/ip/icmp", expect="geneve.proto_type=0x0800,geneve.option.gcp.profile=4660"}
+case{"ip in ip", ether{}/ip{src=A, dst=B}/ip{src="10.1.0.1", dst="10.1.0.2"}/icmp{}, layers="eth/ip/ip/icmp", expect="ip.proto=4"}
+case{"ipv6 in ip", ether{}/ip{src=A, dst=B}/ipv6{src=A6, dst=B6}/icmpv6{}, layers="eth/ip/ipv6/icmpv6", expect="ip.proto=41"}
+case{"ipv6 in ipv6", ether{}/ipv6{src=A6, dst=B6}/ipv6{src="2001:db8:1::1", dst="2001:db8:1::2"}/udp{sport=40000, dport=40042}/"6in6",
+  layers="eth/ipv6/ipv6/udp/raw", expect="ipv6.nxt=41"}
+case{"ip in ipv6", ether{}/ipv6{src=A6, dst=B6}/ip{src="10.1.0.1", dst="10.1.0.2"}/tcp{sport=40000, dport=40043, flags="S"},
+  layers="eth/ipv6/ip/tcp", expect="ipv6.nxt=4"}
 
 ---------------------------------------------------------------- TLS (records over TCP 443 or found by the heuristic)
 -- The record constructor is ssl{} (alias of the tls protocol): tls{...} in Lua is the TLS pump's conversation call.

@@ -177,7 +177,7 @@ WS_PROTOS = {"eth", "vlan", "arp", "ip", "ipv6", "icmp", "icmpv6", "udp", "tcp",
 SEV_CHAT, SEV_NOTE, SEV_WARN, SEV_ERROR = 0x00200000, 0x00400000, 0x00600000, 0x00800000
 SEV_NAME = {SEV_CHAT: "chat", SEV_NOTE: "note", SEV_WARN: "warning", SEV_ERROR: "error"}
 
-CHECKSUMMED = ("ip", "icmp", "icmpv6", "udp", "tcp")
+CHECKSUMMED = ("ip", "icmp", "icmpv6", "udp", "tcp", "gre")
 
 
 class WsLayer:
@@ -351,6 +351,17 @@ def scapy_table(S):
     add(VXLAN, [("vxlan.vni", "vni")])
     add(S.Dot1Q, [("vlan.priority", "prio"), ("vlan.dei", "dei"), ("vlan.id", "vlan"),
                   ("vlan.etype", "type")])
+    # Scapy's Dot1AD is a Dot1Q subclass (skipped above): Wireshark's 802.1ad names
+    add(S.Dot1AD, [("ieee8021ad.priority", "prio"), ("ieee8021ad.dei", "dei"), ("ieee8021ad.id", "vlan"),
+                   ("ieee8021ah.etype", "type")])
+    from scapy.contrib.mpls import MPLS
+    add(MPLS, [("mpls.label", "label"), ("mpls.exp", "cos"), ("mpls.bottom", "s"), ("mpls.ttl", "ttl")])
+    add(S.GRE, [("gre.flags.checksum", "chksum_present"), ("gre.flags.routing", "routing_present"),
+                ("gre.flags.key", "key_present"), ("gre.flags.sequence_number", "seqnum_present"),
+                ("gre.flags.version", "version"), ("gre.proto", "proto")])
+    from scapy.contrib.geneve import GENEVE
+    add(GENEVE, [("geneve.version", "version"), ("geneve.flags.oam", "oam"), ("geneve.flags.critical", "critical"),
+                 ("geneve.proto_type", "proto"), ("geneve.vni", "vni")])
     add(S.ARP, [("arp.hw.type", "hwtype"), ("arp.proto.type", "ptype"), ("arp.hw.size", "hwlen"),
                 ("arp.proto.size", "plen"), ("arp.opcode", "op"), ("arp.src.hw_mac", "hwsrc"),
                 ("arp.src.proto_ipv4", "psrc"), ("arp.dst.hw_mac", "hwdst"), ("arp.dst.proto_ipv4", "pdst")])
@@ -500,7 +511,7 @@ def scapy_packets(path):
         while l is not None and not isinstance(l, S.NoPayload):
             pairs = []
             for cls, ws, get in table:
-                if isinstance(l, cls):
+                if isinstance(l, cls) and not (cls is S.Dot1Q and isinstance(l, S.Dot1AD)):
                     try:
                         v = get(l)
                     except (AttributeError, TypeError):
