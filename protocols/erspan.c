@@ -252,16 +252,19 @@ static int erspan_place(struct umpa_pkt *p, unsigned li, const struct umpa_field
 		    (rc = umpa_pkt_splice(p, li, p->l[li].hlen, 0, NULL, ERSPAN3_HLEN + ERSPAN3_SUB - p->l[li].hlen,
 					  e)) < 0)
 			return rc;
-		p->data[p->l[li].off + 11] |= 1;
+		umpa_field_auto_u64(p, li, &erspan_fields[F_O], 1);
 		return 0;
 	default:
 		break;
 	}
 	/* a type III field: version 2, and 12 bytes (what was reserved/index becomes the timestamp) */
+	if (umpa_field_is_set(p, li, &erspan_fields[F_VER]))
+		return umpa_err_set(e, UMPA_EINVAL, "%s is a type III field (this header was set to version %u)", f->ws,
+				    erspan_version(p, li));
 	if (p->l[li].hlen < ERSPAN3_HLEN &&
 	    (rc = umpa_pkt_splice(p, li, p->l[li].hlen, 0, NULL, ERSPAN3_HLEN - p->l[li].hlen, e)) < 0)
 		return rc;
-	p->data[p->l[li].off] = (uint8_t)((p->data[p->l[li].off] & 0x0f) | 0x20);
+	umpa_field_auto_u64(p, li, &erspan_fields[F_VER], 2);
 	return 0;
 }
 

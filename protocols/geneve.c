@@ -197,22 +197,24 @@ static int geneve_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_fie
 	return umpa_pkt_splice(p, li, GENEVE_HLEN, p->l[li].hlen - GENEVE_HLEN, b, (uint32_t)n, e);
 }
 
-/* An option's data: Google Cloud's class 0x0132 as Wireshark decodes it, anything else as bytes. */
-static void geneve_option_data(struct umpa_emit *em, uint16_t cls, uint8_t type, const uint8_t *d, uint32_t n)
+/* An option's data (@n bytes at @at of @c): Google Cloud's class 0x0132 as Wireshark decodes it, anything else as
+ * bytes. */
+static void geneve_option_data(struct umpa_emit *em, uint16_t cls, uint8_t type, struct umpa_cur *c, uint32_t at,
+			       uint32_t n)
 {
-	if (cls == GENEVE_CLASS_GCP && (type & 0x7f) == 1 && n == 4) {
-		uint32_t w = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
+	const uint8_t *d;
+	uint32_t w, hi;
+
+	if (cls == GENEVE_CLASS_GCP && (type & 0x7f) == 1 && n == 4 && umpa_cur_be32_at(c, at, &w) == 0) {
 		umpa_emit_u64(em, "geneve.option.gcp.vnid", w >> 4, NULL);
 		umpa_emit_bool(em, "geneve.option.gcp.direction", w & 1);
 		umpa_emit_bool(em, "geneve.option.gcp.reserved", (w & 0xe) != 0);
-	} else if (cls == GENEVE_CLASS_GCP && (type & 0x7f) == 2 && n == 16) {
+	} else if (cls == GENEVE_CLASS_GCP && (type & 0x7f) == 2 && n == 16 && umpa_cur_ptr_at(c, at, n, &d) == 0) {
 		umpa_emit_bytes(em, "geneve.option.gcp.endpoint", d, n);
-	} else if (cls == GENEVE_CLASS_GCP && (type & 0x7f) == 3 && n == 8) {
-		uint64_t v = 0;
-		for (unsigned i = 0; i < 8; i++)
-			v = v << 8 | d[i];
-		umpa_emit_u64(em, "geneve.option.gcp.profile", v, NULL);
-	} else {
+	} else if (cls == GENEVE_CLASS_GCP && (type & 0x7f) == 3 && n == 8 && umpa_cur_be32_at(c, at, &hi) == 0 &&
+		   umpa_cur_be32_at(c, at + 4, &w) == 0) {
+		umpa_emit_u64(em, "geneve.option.gcp.profile", (uint64_t)hi << 32 | w, NULL);
+	} else if (umpa_cur_ptr_at(c, at, n, &d) == 0) {
 		umpa_emit_bytes(em, "geneve.option.unknown.data", d, n);
 	}
 }
@@ -249,8 +251,8 @@ static void geneve_details(const struct umpa_pkt *p, unsigned li, struct umpa_em
 		umpa_emit_hex(em, "geneve.option.flags", fl & 0xe0, 2);
 		umpa_emit_bool(em, "geneve.option.flags.reserved", (fl & 0xe0) != 0);
 		umpa_emit_u64(em, "geneve.option.length", olen, NULL);
-		if (olen > 4 && umpa_cur_ptr_at(&c, at + 4, olen - 4, &d) == 0)
-			geneve_option_data(em, cls, t, d, olen - 4);
+		if (olen > 4)
+			geneve_option_data(em, cls, t, &c, at + 4, olen - 4);
 		umpa_emit_close(em);
 		at += olen;
 	}

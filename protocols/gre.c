@@ -303,11 +303,13 @@ static int gre_add_part(struct umpa_pkt *p, unsigned li, uint16_t bit, struct um
 {
 	uint16_t fv = gre_fv(p, li), nfv = (uint16_t)(fv | bit);
 	int c0, k0, s0, a0, c1, k1, s1, a1, at = -1;
-	uint8_t *d;
 	int rc;
 
 	if (fv & bit)
 		return 0;
+	if (umpa_field_is_set(p, li, &gre_fields[F_FV]))
+		return umpa_err_set(e, UMPA_EINVAL, "gre: flags_and_version 0x%04x was set without the 0x%04x bit", fv,
+				    bit);
 	gre_layout(fv, &c0, &k0, &s0, &a0);
 	gre_layout(nfv, &c1, &k1, &s1, &a1);
 	if (c0 < 0 && c1 >= 0)
@@ -320,18 +322,14 @@ static int gre_add_part(struct umpa_pkt *p, unsigned li, uint16_t bit, struct um
 		at = a1;
 	if (at >= 0 && (rc = umpa_pkt_splice(p, li, (uint32_t)at, 0, NULL, 4, e)) < 0)
 		return rc;
-	d = p->data + p->l[li].off;
-	d[0] = (uint8_t)(nfv >> 8);
-	d[1] = (uint8_t)nfv;
+	umpa_field_auto_u64(p, li, &gre_fields[F_FV], nfv);
 	return 0;
 }
 
-/* Make the header version 1 (PPTP), keeping its flags. */
+/* Make the header version 1 (PPTP), keeping its flags (unless the user set the version). */
 static void gre_set_v1(struct umpa_pkt *p, unsigned li)
 {
-	uint8_t *d = p->data + p->l[li].off;
-
-	d[1] = (uint8_t)((d[1] & 0xf8) | 1);
+	umpa_field_auto_u64(p, li, &gre_fields[F_VER], 1);
 }
 
 static int gre_place(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, struct umpa_err *e)

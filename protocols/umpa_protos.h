@@ -59,6 +59,7 @@ extern const struct umpa_proto umpa_proto_erspan;     /* ERSPAN types I-III (GRE
 extern const struct umpa_proto umpa_proto_mpls;       /* one MPLS label stack entry */
 extern const struct umpa_proto umpa_proto_geneve;     /* GENEVE (UDP 6081) */
 extern const struct umpa_proto umpa_proto_ieee8021ad; /* 802.1ad service tag (0x88a8) */
+extern const struct umpa_proto umpa_proto_dhcp;       /* BOOTP/DHCP (UDP 67, 68) */
 
 /** RFC 8446's identifier of TLS alert description @p desc ("close_notify", "handshake_failure"), or NULL. */
 const char *umpa_tls_alert_name(unsigned desc);

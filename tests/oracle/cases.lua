@@ -492,6 +492,20 @@ case{"ipv6 in ipv6", ether{}/ipv6{src=A6, dst=B6}/ipv6{src="2001:db8:1::1", dst=
 case{"ip in ipv6", ether{}/ipv6{src=A6, dst=B6}/ip{src="10.1.0.1", dst="10.1.0.2"}/tcp{sport=40000, dport=40043, flags="S"},
   layers="eth/ipv6/ip/tcp", expect="ipv6.nxt=4"}
 
+---------------------------------------------------------------- DHCP (BOOTP + options)
+local CM = "02:00:00:00:00:33"
+case{"dhcp discover", ether{src=CM}/ip{src="0.0.0.0", dst="255.255.255.255"}/udp{sport=68, dport=67}/dhcp{xid=0x06e32864, mac=CM, flags=0x8000, options="message_type=discover,requested_ip_address=192.168.1.4,param_req_list=1:28:2:3:15:6:12,hostname=umpa-host,end,pad,pad"},
+  layers="eth/ip/udp/dhcp", expect="dhcp.option.dhcp=1,dhcp.flags.bc=1"}
+case{"dhcp offer from a list of options", ether{dst=CM}/ip{src="10.0.0.1", dst="10.0.0.50"}/udp{sport=67, dport=68}/dhcp{op=2, xid=0x1234, yiaddr="10.0.0.50", siaddr="10.0.0.1", mac=CM,
+    options={{type="message_type", value="offer"}, {type="server_id", value="10.0.0.1"}, {type="lease_time", value=3600},
+             {type="subnet_mask", value="255.255.255.0"}, {type="router", value="10.0.0.1"}, {type="dns", value={"10.0.0.1", "10.0.0.2"}},
+             {type="domain_name", value="example.com"}, {type=58, value="00000708"}}},
+  layers="eth/ip/udp/dhcp", expect="dhcp.option.dhcp=2,dhcp.option.ip_address_lease_time=3600,dhcp.option.renewal_time_value=1800"}
+case{"dhcp ack time offset mtu", ether{dst=CM}/ip{src="10.0.0.1", dst="10.0.0.50"}/udp{sport=67, dport=68}/dhcp{op=2, xid=7, yiaddr="10.0.0.50", mac=CM, options="message_type=ack,time_offset=0xffffe3e0,interface_mtu=1400,ntp_server=10.0.0.9,client_id=01020000000033"},
+  layers="eth/ip/udp/dhcp", expect="dhcp.option.time_offset=-7200"}
+case{"dhcp token ring client", ether{}/ip{src="10.0.0.2", dst="10.0.0.1"}/udp{sport=68, dport=67}/dhcp{htype=6, hlen=8, hops=1, secs=3, giaddr="10.0.0.254", options="message_type=request,max_dhcp_size=1500"},
+  layers="eth/ip/udp/dhcp", expect="dhcp.hw.len=8"}
+
 ---------------------------------------------------------------- TLS (records over TCP 443 or found by the heuristic)
 -- The record constructor is ssl{} (alias of the tls protocol): tls{...} in Lua is the TLS pump's conversation call.
 -- Hello bodies are real ones OpenSSL 3.0 wrote (test_tls_dissect.c's conversations): ClientHello with SNI

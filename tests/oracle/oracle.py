@@ -147,7 +147,7 @@ UMPA_TO_WS_LAYER = {
     "eth": "eth", "ether": "eth", "vlan": "vlan", "arp": "arp", "ip": "ip", "ipv6": "ipv6",
     "icmp": "icmp", "icmpv6": "icmpv6", "udp": "udp", "tcp": "tcp", "dns": "dns",
     "raw": "data", "data": "data", "vxlan": "vxlan", "gre": "gre", "erspan": "erspan", "mpls": "mpls",
-    "geneve": "geneve", "ieee8021ad": "ieee8021ad",
+    "geneve": "geneve", "ieee8021ad": "ieee8021ad", "dhcp": "dhcp",
 }
 IPV6_EXT = ("ipv6_hop", "ipv6_route", "ipv6_frag", "ipv6_dst")
 
@@ -172,7 +172,7 @@ WS_LINK_PSEUDO = {"raw"}
 
 # Protocols tshark may nest inside another's tree (ICMP quotations, echo data).
 WS_PROTOS = {"eth", "vlan", "arp", "ip", "ipv6", "icmp", "icmpv6", "udp", "tcp", "dns", "data", "vxlan", "gre", "erspan",
-             "mpls", "geneve", "ieee8021ad"}
+             "mpls", "geneve", "ieee8021ad", "dhcp"}
 
 SEV_CHAT, SEV_NOTE, SEV_WARN, SEV_ERROR = 0x00200000, 0x00400000, 0x00600000, 0x00800000
 SEV_NAME = {SEV_CHAT: "chat", SEV_NOTE: "note", SEV_WARN: "warning", SEV_ERROR: "error"}
@@ -354,6 +354,9 @@ def scapy_table(S):
     # Scapy's Dot1AD is a Dot1Q subclass (skipped above): Wireshark's 802.1ad names
     add(S.Dot1AD, [("ieee8021ad.priority", "prio"), ("ieee8021ad.dei", "dei"), ("ieee8021ad.id", "vlan"),
                    ("ieee8021ah.etype", "type")])
+    add(S.BOOTP, [("dhcp.type", "op"), ("dhcp.hw.type", "htype"), ("dhcp.hw.len", "hlen"), ("dhcp.hops", "hops"),
+                  ("dhcp.id", "xid"), ("dhcp.secs", "secs"), ("dhcp.ip.client", "ciaddr"), ("dhcp.ip.your", "yiaddr"),
+                  ("dhcp.ip.server", "siaddr"), ("dhcp.ip.relay", "giaddr")])
     from scapy.contrib.mpls import MPLS
     add(MPLS, [("mpls.label", "label"), ("mpls.exp", "cos"), ("mpls.bottom", "s"), ("mpls.ttl", "ttl")])
     add(S.GRE, [("gre.flags.checksum", "chksum_present"), ("gre.flags.routing", "routing_present"),
