@@ -572,7 +572,7 @@ static void dhcp_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit
 		if (umpa_cur_u8_at(&c, at, &code) < 0)
 			break;
 		if (code == OPT_END) {
-			umpa_emit_open(em, "dhcp.option", "Option: (255) End");
+			umpa_emit_open(em, "dhcp.option", NULL);
 			umpa_emit_u64(em, "dhcp.option.end", OPT_END, NULL);
 			umpa_emit_close(em);
 			at++;

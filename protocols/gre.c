@@ -452,7 +452,7 @@ static void gre_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit 
 	if (gre_fv(p, li) & 7 || umpa_cur_be16_at(&c, 2, &type) < 0 || type != GRE_WCCP || l->hlen < 8 ||
 	    umpa_cur_be32_at(&c, l->hlen - 4, &w) < 0 || (w >> 28) == 4)
 		return;
-	umpa_emit_open(em, "gre.wccp.redirect_header", "WCCP redirect header");
+	umpa_emit_open(em, "gre.wccp.redirect_header", NULL);
 	umpa_emit_bool(em, "gre.wccp.dynamic_service", (w >> 24) & 1);
 	umpa_emit_bool(em, "gre.wccp.alternative_bucket_used", (w >> 25) & 1);
 	umpa_emit_bool(em, "gre.wccp.redirect_header_valid", (w >> 26) & 1);

@@ -60,6 +60,7 @@ extern const struct umpa_proto umpa_proto_mpls;       /* one MPLS label stack en
 extern const struct umpa_proto umpa_proto_geneve;     /* GENEVE (UDP 6081) */
 extern const struct umpa_proto umpa_proto_ieee8021ad; /* 802.1ad service tag (0x88a8) */
 extern const struct umpa_proto umpa_proto_dhcp;       /* BOOTP/DHCP (UDP 67, 68) */
+extern const struct umpa_proto umpa_proto_igmp;       /* IGMP v1-v3 (IP protocol 2) */
 
 /** RFC 8446's identifier of TLS alert description @p desc ("close_notify", "handshake_failure"), or NULL. */
 const char *umpa_tls_alert_name(unsigned desc);

@@ -506,6 +506,24 @@ case{"dhcp ack time offset mtu", ether{dst=CM}/ip{src="10.0.0.1", dst="10.0.0.50
 case{"dhcp token ring client", ether{}/ip{src="10.0.0.2", dst="10.0.0.1"}/udp{sport=68, dport=67}/dhcp{htype=6, hlen=8, hops=1, secs=3, giaddr="10.0.0.254", options="message_type=request,max_dhcp_size=1500"},
   layers="eth/ip/udp/dhcp", expect="dhcp.hw.len=8"}
 
+---------------------------------------------------------------- IGMP v1, v2, v3
+case{"igmp v2 general query", ether{}/ip{src=A, dst="224.0.0.1", ttl=1}/igmp{}, layers="eth/ip/igmp", expect="igmp.version=2"}
+case{"igmp v2 group query", ether{}/ip{src=A, dst="239.1.1.1", ttl=1}/igmp{max_resp=10, maddr="239.1.1.1"}, layers="eth/ip/igmp"}
+-- (version 1: umpa shows the unused byte as igmp.max_resp 0 too, Wireshark only as igmp.reserved)
+case{"igmp v1 query", ether{}/ip{src=A, dst="224.0.0.1", ttl=1}/igmp{max_resp=0}, layers="eth/ip/igmp", expect="igmp.version=1",
+  skip="igmp.max_resp"}
+case{"igmp v1 report", ether{}/ip{src=A, dst="239.1.1.1", ttl=1}/igmp{type=0x12, max_resp=0, maddr="239.1.1.1"}, layers="eth/ip/igmp",
+  skip="igmp.max_resp"}
+case{"igmp v2 report", ether{}/ip{src=A, dst="239.1.1.2", ttl=1}/igmp{type=0x16, max_resp=0, maddr="239.1.1.2"}, layers="eth/ip/igmp"}
+case{"igmp leave", ether{}/ip{src=A, dst="224.0.0.2", ttl=1}/igmp{type="leave-group", max_resp=0, maddr="239.1.1.2"}, layers="eth/ip/igmp"}
+case{"igmp v3 query with sources", ether{}/ip{src=A, dst="239.1.1.3", ttl=1}/igmp{maddr="239.1.1.3", qrv=2, qqic=125, sources="10.0.0.7:10.0.0.8"},
+  layers="eth/ip/igmp", expect="igmp.version=3,igmp.num_src=2"}
+case{"igmp v3 general query", ether{}/ip{src=A, dst="224.0.0.1", ttl=1}/igmp{qrv=2, qqic=125}, layers="eth/ip/igmp", expect="igmp.num_src=0"}
+case{"igmp v3 report", ether{}/ip{src=A, dst="224.0.0.22", ttl=1}/igmp{type=0x22, records="is_ex:239.1.1.4,allow:239.1.1.5:10.0.0.1:10.0.0.2"},
+  layers="eth/ip/igmp", expect="igmp.num_grp_recs=2"}
+case{"igmp bad checksum", ether{}/ip{src=A, dst="224.0.0.1", ttl=1}/igmp{checksum=0x1234}, layers="eth/ip/igmp",
+  malformed="igmp.bad_checksum", uflags="igmp:bad_checksum"}
+
 ---------------------------------------------------------------- TLS (records over TCP 443 or found by the heuristic)
 -- The record constructor is ssl{} (alias of the tls protocol): tls{...} in Lua is the TLS pump's conversation call.
 -- Hello bodies are real ones OpenSSL 3.0 wrote (test_tls_dissect.c's conversations): ClientHello with SNI

@@ -1,5 +1,5 @@
-/* test_tunnels.c - tunnels and overlays (VXLAN, GRE, ERSPAN, MPLS, GENEVE, 802.1ad): build against Scapy's bytes,
- * dissect, truncation.
+/* test_tunnels.c - tunnels and overlays (VXLAN, GRE, ERSPAN, MPLS, GENEVE, 802.1ad) and DHCP: build against
+ * Scapy's bytes, dissect, truncation.
  *
  * Expected bytes come from Scapy 2.5 (/usr/bin/python3); tshark 4.0 shows the
  * same field values for them (tests/oracle/cases.lua has the cases).
@@ -427,6 +427,95 @@ static void test_tunnels_truncate(void **state)
 	unit_truncate_hex(UMPA_LINKTYPE_ETHERNET, qinq_hex);
 }
 
+#define DHCP_Z50 "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+/* chaddr padding (10), sname (64) and file (128): 202 zero bytes */
+#define DHCP_ZEROS_202 DHCP_Z50 DHCP_Z50 DHCP_Z50 DHCP_Z50 "0000"
+/* Scapy: IP(src='10.0.0.1',dst='10.0.0.50')/UDP(sport=67,dport=68)/BOOTP(op=2,xid=0x1234,yiaddr='10.0.0.50',
+ *        siaddr='10.0.0.1',chaddr=02:00:00:00:00:33)/DHCP(options=[('message-type','offer'),('server_id','10.0.0.1'),
+ *        ('lease_time',3600),('subnet_mask','255.255.255.0'),('router','10.0.0.1'),
+ *        ('name_server','10.0.0.1','10.0.0.2'),'end'])  (Scapy's name_server is option 6) */
+static const char *dhcp_offer_hex =
+    "4500013200010000401165880a0000010a00003200430044011e9acf"
+    "020106000000123400000000000000000a0000320a00000100000000020000000033" DHCP_ZEROS_202 "63825363"
+    "350102"
+    "36040a000001"
+    "330400000e10"
+    "0104ffffff00"
+    "03040a000001"
+    "06080a0000010a000002"
+    "ff";
+
+/* A DHCP OFFER as a dhcp-server template builds it: the options spec in order, End appended. */
+static void test_dhcp(void **state)
+{
+	struct umpa_pkt p;
+	unsigned li;
+
+	(void)state;
+	unit_build_ip(&p, &umpa_proto_ip, "10.0.0.1", "10.0.0.50", &umpa_proto_udp);
+	unit_set(&p, 1, "sport", "67");
+	unit_set(&p, 1, "dport", "68");
+	li = unit_push(&p, &umpa_proto_dhcp);
+	unit_set(&p, li, "op", "boot-reply");
+	unit_set(&p, li, "xid", "0x1234");
+	unit_set(&p, li, "yiaddr", "10.0.0.50");
+	unit_set(&p, li, "siaddr", "10.0.0.1");
+	unit_set(&p, li, "mac", "02:00:00:00:00:33");
+	unit_set(&p, li, "options",
+		 "message_type=offer, server_id=10.0.0.1, lease_time=3600, subnet_mask=255.255.255.0, router=10.0.0.1, "
+		 "dns=10.0.0.1:10.0.0.2");
+	unit_finish(&p);
+	unit_assert_bytes(&p, dhcp_offer_hex);
+	umpa_pkt_release(&p);
+
+	unit_dissect_hex(&p, UMPA_LINKTYPE_RAW, dhcp_offer_hex);
+	assert_int_equal(p.nlayers, 3);
+	assert_ptr_equal(p.l[2].proto, &umpa_proto_dhcp);
+	assert_int_equal(p.l[2].flags & (UMPA_L_TRUNCATED | UMPA_L_INVALID), 0);
+	assert_int_equal(unit_get_at(&p, 2, "dhcp.id"), 0x1234);
+	unit_assert_json_has(&p, "\"dhcp.hw.mac_addr\":\"02:00:00:00:00:33\"");
+	unit_assert_json_has(&p, "\"dhcp.option.dhcp\":2,\"dhcp.option.dhcp_name\":\"offer\"");
+	unit_assert_json_has(&p, "\"dhcp.option.ip_address_lease_time\":3600");
+	unit_assert_json_has(
+	    &p, "\"dhcp.option.domain_name_server\":\"10.0.0.1\",\"dhcp.option.domain_name_server\":\"10.0.0.2\"");
+	unit_assert_json_has(&p, "\"dhcp.option.end\":255");
+	unit_assert_json_lacks(&p, "dhcp.hw.addr\"");
+	unit_assert_line_has(&p, "IP 10.0.0.1.67 > 10.0.0.50.68: BOOTP/DHCP, Reply, length 278");
+	umpa_pkt_release(&p);
+
+	/* an option whose length runs past the message: marked, never read past */
+	{
+		char bad[1400];
+		/* the End byte replaced by a lease time option of 4 bytes with only 2 of them there */
+		snprintf(bad, sizeof bad,
+			 "%.*s"
+			 "33040000",
+			 (int)strlen(dhcp_offer_hex) - 2, dhcp_offer_hex);
+		unit_dissect_hex(&p, UMPA_LINKTYPE_RAW, bad);
+		assert_true(p.l[2].flags & (UMPA_L_INVALID | UMPA_L_TRUNCATED));
+		umpa_pkt_release(&p);
+	}
+	unit_truncate_hex(UMPA_LINKTYPE_RAW, dhcp_offer_hex);
+}
+
+/* Option specs that cannot be built say what is wrong. */
+static void test_dhcp_bad_specs(void **state)
+{
+	static const char *const bad[] = {
+	    "bogus=1", "lease_time", "subnet_mask=10.0.0", "message_type=maybe", "300=00", "lease_time=99999999999"};
+	(void)state;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct umpa_pkt p;
+		struct umpa_err e = {0};
+		unsigned li;
+		umpa_pkt_init(&p);
+		li = unit_push(&p, &umpa_proto_dhcp);
+		assert_true(umpa_field_set_str(&p, li, umpa_proto_field(&umpa_proto_dhcp, "options"), bad[i], &e) < 0);
+		assert_true(strstr(e.msg, "dhcp.option") != NULL);
+		umpa_pkt_release(&p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -437,6 +526,7 @@ int main(void)
 	    cmocka_unit_test(test_erspan_dissect), cmocka_unit_test(test_mpls),
 	    cmocka_unit_test(test_geneve),         cmocka_unit_test(test_qinq),
 	    cmocka_unit_test(test_ip_in_ip),       cmocka_unit_test(test_tunnels_truncate),
+	    cmocka_unit_test(test_dhcp),           cmocka_unit_test(test_dhcp_bad_specs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
