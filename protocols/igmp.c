@@ -459,6 +459,7 @@ static void igmp_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf
 	struct umpa_cur c;
 	uint8_t type;
 	const uint8_t *g;
+	uint32_t gv;
 	uint16_t n = 0;
 	unsigned ver = igmp_version(p, li);
 
@@ -472,7 +473,7 @@ static void igmp_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf
 	switch (type) {
 	case T_QUERY:
 		umpa_sbuf_printf(out, "igmp query v%u", ver);
-		if (g && (g[0] | g[1] | g[2] | g[3])) {
+		if (g && umpa_cur_be32_at(&c, 4, &gv) == 0 && gv != 0) {
 			umpa_sbuf_puts(out, " [gaddr ");
 			umpa_sbuf_put_ipv4(out, g);
 			umpa_sbuf_putc(out, ']');
