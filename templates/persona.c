@@ -417,14 +417,16 @@ static int opt_value(struct pctx *c, struct span k, struct span v, char *out)
 	return 0;
 }
 
-static int ttl_value(struct pctx *c, struct span k, struct span v, uint8_t *ttl, int guess)
+static int ttl_value(struct pctx *c, struct span k, struct span v, uint8_t *ttl)
 {
-	uint32_t lo, hi;
+	uint32_t lo, hi, mid;
 
 	v = first_alt(v);
-	if (hexrange(v, 0xff, &lo, &hi) < 0 || hi == 0)
+	/* a range is the initial TTL give or take (3B-45 around 64, FA-104 around 255) */
+	if (hexrange(v, 0x1ff, &lo, &hi) < 0 || hi == 0 || lo > 0xff)
 		return bad(c, "not a TTL (hex, or a hex range)", k, v);
-	*ttl = guess || lo != hi ? guess_ttl(hi) : (uint8_t)hi;
+	mid = (lo + hi) / 2;
+	*ttl = lo == hi ? (uint8_t)lo : guess_ttl(mid > 255 ? 255 : mid);
 	if (!c->some_ttl)
 		c->some_ttl = *ttl;
 	return 0;
@@ -543,7 +545,7 @@ static int parse_test(struct pctx *c, struct span l, struct umpa_persona *p)
 				p->icmp_code = span_is(fv, "Z") ? 'Z' : 'S';
 			} else if (span_is(k, "T") || span_is(k, "TG")) {
 				uint8_t *dst = span_is(k, "TG") ? &tg : &t;
-				if (ttl_value(c, k, v, dst, 0) < 0)
+				if (ttl_value(c, k, v, dst) < 0)
 					return -UMPA_EFORMAT;
 				t_seen = 1;
 			} else if (span_is(k, "W") && rst) {
@@ -705,8 +707,10 @@ static int parse_db(const char *text, size_t len, const char *file, const char *
 		pick = sub;
 		npick = nsub;
 	} else if (nsubnames > 1) {
-		return umpa_err_set(e, UMPA_ENOENT,
-				    "%s: '%s' matches several fingerprints (%s; %s%s%s%s): give more of the name", file,
+		return umpa_err_set(
+		    e, UMPA_ENOENT, "%s: '%s' matches several fingerprints ('%s', '%s'%s%s%s%s): give more of the name",
+		    file, want, subnames[0], subnames[1], nsubnames > 2 ? ", '" : "", nsubnames > 2 ? subnames[2] : "",
+		    nsubnames > 2 ? "'" : "", nsubnames > 3 ? ", ..." : ""); %s%s%s%s): give more of the name", file,
 				    want, subnames[0], subnames[1], nsubnames > 2 ? "; " : "",
 				    nsubnames > 2 ? subnames[2] : "", nsubnames > 3 ? "; ..." : "");
 	} else {

@@ -63,7 +63,7 @@ struct umpa_persona_rst {
 
 /** A personality (value type: copy it freely). */
 struct umpa_persona {
-	char name[96];          /**< "linux", or the nmap entry's name */
+	char name[256];         /**< "linux", or the nmap entry's name */
 	uint8_t ttl;            /**< initial TTL (hop limit) of TCP and UDP (nmap T1) */
 	uint8_t ttl_icmp;       /**< of ICMP echo replies (IE) */
 	uint8_t df_tcp;         /**< DF on TCP segments (T1) */
