@@ -710,9 +710,7 @@ static int parse_db(const char *text, size_t len, const char *file, const char *
 		return umpa_err_set(
 		    e, UMPA_ENOENT, "%s: '%s' matches several fingerprints ('%s', '%s'%s%s%s%s): give more of the name",
 		    file, want, subnames[0], subnames[1], nsubnames > 2 ? ", '" : "", nsubnames > 2 ? subnames[2] : "",
-		    nsubnames > 2 ? "'" : "", nsubnames > 3 ? ", ..." : ""); %s%s%s%s): give more of the name", file,
-				    want, subnames[0], subnames[1], nsubnames > 2 ? "; " : "",
-				    nsubnames > 2 ? subnames[2] : "", nsubnames > 3 ? "; ..." : "");
+		    nsubnames > 2 ? "'" : "", nsubnames > 3 ? ", ..." : "");
 	} else {
 		return umpa_err_set(e, UMPA_ENOENT, "%s: no fingerprint named '%s'", file, want ? want : "");
 	}
