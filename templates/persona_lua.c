@@ -53,7 +53,7 @@ static void parse_prefix(lua_State *L, const char *s, int *af, uint8_t *addr, un
 		char *end;
 		long v = strtol(slash + 1, &end, 10);
 		if (!slash[1] || *end || v < 0 || v > (long)*plen)
-			luaL_error(L, "personality: '%s': prefix length 0 to %u", s, *plen);
+			luaL_error(L, "personality: '%s': prefix length 0 to %d", s, (int)*plen);
 		*plen = (unsigned)v;
 	}
 }
