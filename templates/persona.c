@@ -1057,7 +1057,9 @@ struct tcpopts {
 	int present; /* a TCP layer was read */
 	uint8_t first_kind;
 	int ws, sackok, ts, mss;
-	uint32_t tsval;
+	uint16_t mss_val;
+	uint8_t ws_val;
+	uint32_t tsval, tsecr;
 	uint16_t win, flags;
 	uint16_t sport, dport;
 	uint32_t seq, ack, paylen;
@@ -1093,13 +1095,14 @@ static void read_tcp(const struct umpa_pkt *p, int li, struct tcpopts *o)
 		}
 		if (umpa_cur_u8_at(&c, pos + 1, &len) < 0 || len < 2 || pos + len > hlen)
 			break;
-		if (kind == 2)
+		if (kind == 2 && len == 4 && umpa_cur_be16_at(&c, pos + 2, &o->mss_val) == 0)
 			o->mss = 1;
-		else if (kind == 3)
+		else if (kind == 3 && len == 3 && umpa_cur_u8_at(&c, pos + 2, &o->ws_val) == 0)
 			o->ws = 1;
 		else if (kind == 4)
 			o->sackok = 1;
-		else if (kind == 8 && len == 10 && umpa_cur_be32_at(&c, pos + 2, &o->tsval) == 0)
+		else if (kind == 8 && len == 10 && umpa_cur_be32_at(&c, pos + 2, &o->tsval) == 0 &&
+			 umpa_cur_be32_at(&c, pos + 6, &o->tsecr) == 0)
 			o->ts = 1;
 		pos += len;
 	}
@@ -1135,9 +1138,12 @@ static int nmap_probe(const struct tcpopts *q)
 }
 
 /* Write option layout @o (nmap syntax) as a tcp options spec into @out,
- * leaving out what the SYN @q did not offer (and the NOPs just before). */
-static void opts_spec(const char *o, const struct tcpopts *q, uint32_t tsv, uint32_t tsecr, int ipv6, char *out,
-		      size_t n)
+ * leaving out what the SYN @q did not offer (and the NOPs just before).
+ * Values the packet already carries (@own: options its sender left
+ * automatic, a TCP endpoint's negotiated MSS, shift and timestamps) win over
+ * the layout's; a kind the layout lacks is dropped. */
+static void opts_spec(const char *o, const struct tcpopts *q, const struct tcpopts *own, uint32_t tsv, uint32_t tsecr,
+		      int ipv6, char *out, size_t n)
 {
 	size_t w = 0, pending_nops = 0;
 
@@ -1165,15 +1171,19 @@ static void opts_spec(const char *o, const struct tcpopts *q, uint32_t tsv, uint
 		case 'M':
 			if (ipv6 && v > 20)
 				v -= 20;
-			snprintf(item, sizeof(item), "mss=%u", v);
+			snprintf(item, sizeof(item), "mss=%u", own->mss ? own->mss_val : v);
 			break;
 		case 'W':
 			keep = !q || q->ws;
-			snprintf(item, sizeof(item), "wscale=%u", v);
+			snprintf(item, sizeof(item), "wscale=%u", own->ws ? own->ws_val : v);
 			break;
 		case 'T':
 			keep = !q || q->ts;
-			snprintf(item, sizeof(item), "ts=%u:%u", o[i] == '1' ? tsv : 0, o[i + 1] == '1' ? tsecr : 0);
+			if (own->ts)
+				snprintf(item, sizeof(item), "ts=%u:%u", own->tsval, own->tsecr);
+			else
+				snprintf(item, sizeof(item), "ts=%u:%u", o[i] == '1' ? tsv : 0,
+					 o[i + 1] == '1' ? tsecr : 0);
 			i += 2;
 			break;
 		default:
@@ -1317,15 +1327,20 @@ int umpa_persona_shape(struct umpa_persona_set *s, struct umpa_pkt *p, const str
 
 		umpa_field_auto_u64(p, (unsigned)ti, F->tcp_win, win);
 		if (!rst && !umpa_field_is_set(p, (unsigned)ti, F->tcp_opts)) {
+			struct tcpopts own;
+			read_tcp(p, ti, &own);
 			if (syn && ack)
 				layout = nots ? P->opts_nots : P->opts_synack[probe < 0 ? 0 : probe];
 			else if (syn)
 				layout = P->opts_syn;
+			else if (p->l[ti].hlen > 20)
+				layout = NULL; /* a segment's own options (timestamps, SACK blocks) stay as they are */
 			else if (strchr(P->opts_synack[0], 'T') && (!have_q || q.ts))
-				layout = "NNT11";
+				layout =
+				    "NNT11"; /* timestamps on every segment, as after a handshake that agreed them */
 			if (layout) {
-				opts_spec(layout, syn && ack && synack_q ? &q : NULL, tsv, syn && !ack ? 0 : tsecr,
-					  af == AF_INET6, spec, sizeof(spec));
+				opts_spec(layout, syn && ack && synack_q ? &q : NULL, &own, tsv,
+					  syn && !ack ? 0 : tsecr, af == AF_INET6, spec, sizeof(spec));
 				if (umpa_field_set_str(p, (unsigned)ti, F->tcp_opts, spec, e) < 0)
 					return -UMPA_EINVAL;
 			}
@@ -1454,4 +1469,58 @@ int umpa_persona_closed(struct umpa_persona_set *s, const struct umpa_pkt *req, 
 	if (umpa_pkt_finish(out, e) < 0)
 		return -UMPA_EINVAL;
 	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* TCP endpoints                                                       */
+/* ------------------------------------------------------------------ */
+
+void umpa_persona_tcpe_opts(const struct umpa_persona *p, struct umpa_tcpe_opts *o)
+{
+	const char *l = p->opts_synack[0];
+	int ws = -1;
+	uint32_t mss = 0;
+
+	o->sackok = strchr(l, 'S') != NULL;
+	o->timestamps = strchr(l, 'T') != NULL;
+	for (size_t i = 0; l[i]; i++) {
+		uint32_t v = 0;
+		char c = l[i];
+		if (c != 'M' && c != 'W')
+			continue;
+		while (hexval(l[i + 1]) >= 0)
+			v = v * 16 + (unsigned)hexval(l[++i]);
+		if (c == 'M')
+			mss = v;
+		else
+			ws = v > 14 ? 14 : (int)v;
+	}
+	if (mss)
+		o->mss = (uint16_t)(o->ipv6 && mss > 20 ? mss - 20 : mss);
+	o->wscale = ws;
+	o->rwnd = ws > 0 ? (uint32_t)p->win << ws : p->win;
+	if (!o->rwnd)
+		o->rwnd = 65535;
+}
+
+void umpa_persona_unset_shaped(const struct umpa_persona_set *s, struct umpa_pkt *p)
+{
+	const struct fields *F = &s->f;
+	int af = 0, li = net_layer(p, &af), ti;
+
+	if (li < 0)
+		return;
+	if (af == AF_INET) {
+		umpa_field_unset(p, (unsigned)li, F->ip_ttl);
+		umpa_field_unset(p, (unsigned)li, F->ip_id);
+		umpa_field_unset(p, (unsigned)li, F->ip_df);
+		umpa_field_unset(p, (unsigned)li, F->ip_flags);
+	} else {
+		umpa_field_unset(p, (unsigned)li, F->ip6_hlim);
+	}
+	if ((ti = transport_layer(p, li)) < 0 || p->l[ti].proto != &umpa_proto_tcp)
+		return;
+	umpa_field_unset(p, (unsigned)ti, F->tcp_opts);
+	if (getu(p, ti, F->tcp_flags) & TF_SYN)
+		umpa_field_unset(p, (unsigned)ti, F->tcp_win);
 }

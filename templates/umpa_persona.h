@@ -33,6 +33,7 @@
 
 #include "umpa_error.h"
 #include "umpa_packet.h"
+#include "umpa_tcpend.h"
 
 /** Where Debian's nmap installs its OS database ($UMPA_NMAP_OS_DB overrides). */
 #define UMPA_NMAP_OS_DB "/usr/share/nmap/nmap-os-db"
@@ -166,6 +167,25 @@ const struct umpa_persona *umpa_persona_find(const struct umpa_persona_set *s, i
  */
 int umpa_persona_shape(struct umpa_persona_set *s, struct umpa_pkt *p, const struct umpa_pkt *req, int64_t now_ns,
 		       struct umpa_err *e);
+
+/**
+ * Fill a TCP endpoint's settings (sched/umpa_tcpend.h: mss, wscale, sackok,
+ * timestamps, rwnd) from personality @p p's SYN/ACK layout (O1) and
+ * windows, so the segments an endpoint makes agree with the personality
+ * (and shaping can lay its options out in the personality's order without
+ * changing what was negotiated).  Other settings are left as they are.
+ */
+void umpa_persona_tcpe_opts(const struct umpa_persona *p, struct umpa_tcpe_opts *o);
+
+/**
+ * For code that builds complete segments itself (a TCP endpoint) and wants
+ * them shaped: mark as automatic, in @p p, the fields a personality owns
+ * that such code sets: IPv4 TTL, ID and DF, the IPv6 hop limit, TCP
+ * options (their values stay: shaping lays them out in the personality's
+ * order, dropping kinds it lacks) and a SYN's window.  Then send @p p
+ * through umpa_persona_shape (the template runtime's send path does).
+ */
+void umpa_persona_unset_shaped(const struct umpa_persona_set *s, struct umpa_pkt *p);
 
 /**
  * Build into @p out (initialised; released first) what the host that

@@ -584,6 +584,76 @@ static void test_shape_ipv6_icmp(void **state)
 	umpa_persona_set_free(s);
 }
 
+/* A TCP endpoint's segments: its negotiated values, the personality's layout. */
+static void test_endpoint(void **state)
+{
+	struct umpa_persona_set *s = set_with("freebsd", "10.9.0.1", 32, 0);
+	struct umpa_persona p;
+	struct umpa_tcpe_opts o;
+	struct umpa_pkt req, ans, d;
+	struct umpa_err e = {0};
+	char hex[128];
+	uint8_t a[16];
+
+	(void)state;
+	build(&req, syn_full);
+	umpa_dissect(&req);
+	build(&ans, "ether{}/ip{src='10.9.0.1', dst='10.9.0.2', ttl=64, id=7, flags='DF'}/tcp{sport=80, dport=40000, "
+		    "flags='SA', window=65535, options='mss=1400,sackok,ts=777:888,nop,wscale=5'}");
+	umpa_persona_unset_shaped(s, &ans);
+	assert_int_equal(umpa_persona_shape(s, &ans, &req, T0, &e), 1);
+	redissect(&ans, &d);
+	tcp_opts_hex(&d, hex, sizeof(hex)); /* O1=M5B4NW6ST11 in order, the endpoint's values */
+	assert_string_equal(hex, "02040578010303050402080a0000030900000378");
+	assert_int_not_equal(unit_get(&d, &umpa_proto_ip, "id"), 7); /* TI=I: the host's counter */
+	umpa_pkt_release(&d);
+	umpa_pkt_release(&ans);
+	/* windows: no timestamps in its layout: dropped */
+	assert_int_equal(umpa_persona_get("windows", NULL, &p, &e), 0);
+	addr4("10.9.0.1", a);
+	assert_int_equal(umpa_persona_bind(s, AF_INET, a, 32, &p, 0, T0, &e), 0);
+	build(&ans, "ether{}/ip{src='10.9.0.1', dst='10.9.0.2'}/tcp{sport=80, dport=40000, flags='SA', "
+		    "options='mss=1400,sackok,ts=777:888,nop,wscale=5'}");
+	umpa_persona_unset_shaped(s, &ans);
+	assert_int_equal(umpa_persona_shape(s, &ans, &req, T0, &e), 1);
+	redissect(&ans, &d);
+	tcp_opts_hex(&d, hex, sizeof(hex));
+	assert_string_equal(hex, "020405780103030501010402");
+	assert_int_equal(unit_get(&d, &umpa_proto_ip, "ttl"), 128);
+	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "window"), 8192); /* a SYN's window is the personality's */
+	umpa_pkt_release(&d);
+	umpa_pkt_release(&ans);
+	/* a data segment keeps its own options (timestamps, SACK blocks) and window */
+	build(&ans, "ether{}/ip{src='10.9.0.1', dst='10.9.0.2'}/tcp{sport=80, dport=40000, flags='A', window=300, "
+		    "options='nop,nop,ts=5:6,nop,nop,sack=10-20'}");
+	umpa_persona_unset_shaped(s, &ans);
+	assert_int_equal(umpa_persona_shape(s, &ans, NULL, T0, &e), 1);
+	redissect(&ans, &d);
+	tcp_opts_hex(&d, hex, sizeof(hex));
+	assert_string_equal(hex, "0101080a00000005000000060101050a0000000a00000014");
+	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "window"), 300);
+	umpa_pkt_release(&d);
+	umpa_pkt_release(&ans);
+	umpa_pkt_release(&req);
+	umpa_persona_set_free(s);
+
+	/* the endpoint's settings from a personality */
+	umpa_tcpe_opts_init(&o);
+	assert_int_equal(umpa_persona_get("linux", NULL, &p, &e), 0);
+	umpa_persona_tcpe_opts(&p, &o);
+	assert_int_equal(o.mss, 1460);
+	assert_int_equal(o.wscale, 7);
+	assert_int_equal(o.sackok, 1);
+	assert_int_equal(o.timestamps, 1);
+	assert_int_equal(o.rwnd, 0x1f6u << 7);
+	assert_int_equal(umpa_persona_get("embedded", NULL, &p, &e), 0);
+	umpa_persona_tcpe_opts(&p, &o);
+	assert_int_equal(o.wscale, -1);
+	assert_int_equal(o.sackok, 0);
+	assert_int_equal(o.timestamps, 0);
+	assert_int_equal(o.rwnd, 2048);
+}
+
 /* ---- closed ports ---- */
 
 static void closed(struct umpa_persona_set *s, const char *expr, struct umpa_pkt *out, int want)
@@ -840,6 +910,7 @@ int main(void)
 	    cmocka_unit_test(test_ipid),
 	    cmocka_unit_test(test_shape_ipv6_icmp),
 	    cmocka_unit_test(test_closed),
+	    cmocka_unit_test(test_endpoint),
 	    cmocka_unit_test(test_lua_api),
 	};
 
