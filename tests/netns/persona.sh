@@ -9,7 +9,7 @@
 # family (Linux / Windows) from the SYN/ACK.  tshark reads umpa's capture and
 # checks every packet the host sent: TTL, DF, IP ID sequence, window, option
 # kinds and order, TSval from the uptime, the RST's seq/ack/flags, the port
-# unreachable's quote.  nmap -O runs once (linux) and its verdict is printed,
+# unreachable's quote.  p0f -r reads what freebsd answers offline.  nmap -O runs once (linux) and its verdict is printed,
 # not checked (honeyd-style answers to its probes are in the engine, but its
 # guess depends on more than this small template answers).
 # Needs root; skips (77) otherwise.  Every wait is bounded.
@@ -203,6 +203,16 @@ check "windows: RST+ACK, seq 0, window 0" all windows "$RST" seq 0 "$RST" win 0
 check "windows: the RST acknowledges the SYN (ack = seq + 1)" rstack windows
 check "windows: one IP ID counter for everything sent (+1 per packet: TCP, ICMP, RST)" inc windows 1
 check "windows: echo replies without DF, TTL 128" all windows 'F["itype"] == 0' df 0 'F["itype"] == 0' ttl 128
+
+# ---- offline: p0f -r on what freebsd answers to a recorded SYN ----
+"$UMPA" build -w "$T/syn.pcap" 'ether{}/ip{src="10.77.0.2", dst="10.77.0.50", flags="DF"}/tcp{sport=40000, dport=80,
+	flags="S", seq=5, window=64240, options="mss=1460,sackok,ts=123:0,nop,wscale=7"}' >/dev/null 2>&1
+"$UMPA" run "$top_srcdir/tests/netns/persona.lua" --offline "$T/syn.pcap" --set ip=$H --set personality=freebsd \
+	-w "$T/freebsd.pcapng" >/dev/null 2>&1
+tshark -r "$T/freebsd.pcapng" -F pcap -w "$T/freebsd.pcap" 2>/dev/null
+p0f -r "$T/freebsd.pcap" -o "$T/p0f-freebsd.log" >/dev/null 2>&1
+echo "p0f (freebsd, offline): $(grep -m1 'mod=syn+ack' "$T/p0f-freebsd.log" | tr '|' '\n' | grep -E '^(os|raw_sig)=' | tr '\n' ' ')"
+check "p0f names FreeBSD from the SYN/ACK (offline run)" grep -q 'mod=syn+ack.*|os=FreeBSD' "$T/p0f-freebsd.log"
 
 # ---- nmap -O, once, reported (its probes get the SYN/ACKs of nmap's W1-W6/O1-O6 and ECN lines) ----
 run_one nmap
