@@ -779,8 +779,8 @@ int umpa_persona_get(const char *spec, const char *db, struct umpa_persona *out,
 struct binding {
 	uint8_t af, plen, live;
 	uint8_t addr[16];
+	uint32_t pi; /* index into the personalities */
 	int64_t uptime_ns, t0;
-	struct umpa_persona p;
 };
 
 struct host {
@@ -801,8 +801,14 @@ struct fields {
 };
 
 struct umpa_persona_set {
+	struct umpa_persona *pers; /* the distinct personalities bound (shared by their bindings) */
+	size_t npers, cappers;
 	struct binding *b;
-	size_t nb, capb;
+	size_t nb, capb, nlive;
+	uint32_t *exact; /* open addressing over full-length bindings: binding index + 1 */
+	size_t nx, capx;
+	uint32_t *pfx; /* indices of the shorter prefixes */
+	size_t npfx, cappfx;
 	struct host *h;
 	size_t nh, caph; /* open addressing, caph a power of two */
 	uint32_t gen;
@@ -852,7 +858,10 @@ struct umpa_persona_set *umpa_persona_set_new(void)
 struct umpa_persona_set *umpa_persona_set_free(struct umpa_persona_set *s)
 {
 	if (s) {
+		free(s->pers);
 		free(s->b);
+		free(s->exact);
+		free(s->pfx);
 		free(s->h);
 		free(s);
 	}
@@ -861,11 +870,7 @@ struct umpa_persona_set *umpa_persona_set_free(struct umpa_persona_set *s)
 
 size_t umpa_persona_count(const struct umpa_persona_set *s)
 {
-	size_t n = 0;
-
-	for (size_t i = 0; i < s->nb; i++)
-		n += s->b[i].live;
-	return n;
+	return s->nlive;
 }
 
 static int prefix_match(const uint8_t *a, const uint8_t *pfx, unsigned plen)
@@ -877,12 +882,80 @@ static int prefix_match(const uint8_t *a, const uint8_t *pfx, unsigned plen)
 	return !rest || ((a[full] ^ pfx[full]) & (0xff00u >> rest) & 0xff) == 0;
 }
 
+static uint64_t addr_hash(int af, const uint8_t *a)
+{
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)af;
+
+	for (int i = 0; i < (af == AF_INET ? 4 : 16); i++)
+		h = (h ^ a[i]) * 1099511628211ull;
+	return h;
+}
+
+static unsigned full_len(int af)
+{
+	return af == AF_INET ? 32 : 128;
+}
+
+/* The slot of full-length binding @a in the exact index (an empty slot when absent). */
+static size_t exact_slot(const struct umpa_persona_set *s, int af, const uint8_t *a)
+{
+	size_t j = addr_hash(af, a) & (s->capx - 1);
+
+	while (s->exact[j]) {
+		const struct binding *b = &s->b[s->exact[j] - 1];
+		if (b->af == af && !memcmp(b->addr, a, af == AF_INET ? 4 : 16))
+			break;
+		j = (j + 1) & (s->capx - 1);
+	}
+	return j;
+}
+
+static int exact_grow(struct umpa_persona_set *s)
+{
+	size_t nc = s->capx ? s->capx * 2 : 64, oc = s->capx;
+	uint32_t *old = s->exact;
+
+	if (!(s->exact = calloc(nc, sizeof(*s->exact)))) {
+		s->exact = old;
+		return -1;
+	}
+	s->capx = nc;
+	for (size_t i = 0; i < oc; i++)
+		if (old[i]) {
+			const struct binding *b = &s->b[old[i] - 1];
+			s->exact[exact_slot(s, b->af, b->addr)] = old[i];
+		}
+	free(old);
+	return 0;
+}
+
+/* The index of a personality equal to @p (added when none of the last few is). */
+static long persona_index(struct umpa_persona_set *s, const struct umpa_persona *p)
+{
+	/* a window of recent ones: a template binding one personality to a /16
+	 * host by host keeps one copy, and the search stays short */
+	for (size_t k = 0; k < 64 && k < s->npers; k++)
+		if (!memcmp(&s->pers[s->npers - 1 - k], p, sizeof(*p)))
+			return (long)(s->npers - 1 - k);
+	if (s->npers == s->cappers) {
+		size_t nc = s->cappers ? s->cappers * 2 : 4;
+		struct umpa_persona *np = realloc(s->pers, nc * sizeof(*np));
+		if (!np)
+			return -1;
+		s->pers = np;
+		s->cappers = nc;
+	}
+	s->pers[s->npers] = *p;
+	return (long)s->npers++;
+}
+
 int umpa_persona_bind(struct umpa_persona_set *s, int af, const uint8_t *addr, unsigned plen,
 		      const struct umpa_persona *p, int64_t uptime_ns, int64_t now_ns, struct umpa_err *e)
 {
 	unsigned alen = af == AF_INET ? 4 : af == AF_INET6 ? 16 : 0;
 	uint8_t a[16] = {0};
-	size_t i;
+	size_t i = SIZE_MAX, slot = 0;
+	long pi = 0;
 
 	if (!alen)
 		return umpa_err_set(e, UMPA_EINVAL, "personality: address family %d", af);
@@ -893,10 +966,22 @@ int umpa_persona_bind(struct umpa_persona_set *s, int af, const uint8_t *addr, u
 	memcpy(a, addr, alen);
 	for (unsigned k = plen; k < alen * 8; k++) /* the host bits of a prefix */
 		a[k / 8] &= (uint8_t) ~(0x80u >> (k % 8));
-	for (i = 0; i < s->nb; i++)
-		if (s->b[i].af == af && s->b[i].plen == plen && !memcmp(s->b[i].addr, a, 16))
-			break;
-	if (i == s->nb) {
+	if (plen == full_len(af)) {
+		if ((s->nx + 1) * 2 > s->capx && exact_grow(s) < 0)
+			return umpa_err_set(e, UMPA_ENOMEM, "out of memory");
+		slot = exact_slot(s, af, a);
+		if (s->exact[slot])
+			i = s->exact[slot] - 1;
+	} else {
+		for (size_t k = 0; k < s->npfx; k++) {
+			const struct binding *b = &s->b[s->pfx[k]];
+			if (b->af == af && b->plen == plen && !memcmp(b->addr, a, 16))
+				i = s->pfx[k];
+		}
+	}
+	if (p && (pi = persona_index(s, p)) < 0)
+		return umpa_err_set(e, UMPA_ENOMEM, "out of memory");
+	if (i == SIZE_MAX) {
 		if (!p)
 			return 0;
 		if (s->nb == s->capb) {
@@ -907,14 +992,33 @@ int umpa_persona_bind(struct umpa_persona_set *s, int af, const uint8_t *addr, u
 			s->b = nb;
 			s->capb = nc;
 		}
-		s->nb++;
+		if (plen != full_len(af) && s->npfx == s->cappfx) {
+			size_t nc = s->cappfx ? s->cappfx * 2 : 8;
+			uint32_t *np = realloc(s->pfx, nc * sizeof(*np));
+			if (!np)
+				return umpa_err_set(e, UMPA_ENOMEM, "out of memory");
+			s->pfx = np;
+			s->cappfx = nc;
+		}
+		i = s->nb++;
+		memset(&s->b[i], 0, sizeof(s->b[i]));
+		s->b[i].af = (uint8_t)af;
+		s->b[i].plen = (uint8_t)plen;
+		memcpy(s->b[i].addr, a, 16);
+		if (plen == full_len(af)) {
+			s->exact[slot] = (uint32_t)i + 1;
+			s->nx++;
+		} else {
+			s->pfx[s->npfx++] = (uint32_t)i;
+		}
 	}
-	s->b[i].af = (uint8_t)af;
-	s->b[i].plen = (uint8_t)plen;
-	memcpy(s->b[i].addr, a, 16);
+	if (p && !s->b[i].live)
+		s->nlive++;
+	else if (!p && s->b[i].live)
+		s->nlive--;
 	s->b[i].live = p != NULL;
 	if (p) {
-		s->b[i].p = *p;
+		s->b[i].pi = (uint32_t)pi;
 		s->b[i].uptime_ns = uptime_ns;
 		s->b[i].t0 = now_ns;
 	}
@@ -928,12 +1032,18 @@ static uint32_t longest(const struct umpa_persona_set *s, int af, const uint8_t 
 	uint32_t best = 0;
 	int bl = -1;
 
-	for (size_t i = 0; i < s->nb; i++)
-		if (s->b[i].live && s->b[i].af == af && (int)s->b[i].plen > bl &&
-		    prefix_match(addr, s->b[i].addr, s->b[i].plen)) {
-			best = (uint32_t)i + 1;
-			bl = s->b[i].plen;
+	if (s->nx) {
+		size_t j = exact_slot(s, af, addr);
+		if (s->exact[j] && s->b[s->exact[j] - 1].live)
+			return s->exact[j];
+	}
+	for (size_t k = 0; k < s->npfx; k++) {
+		const struct binding *b = &s->b[s->pfx[k]];
+		if (b->live && b->af == af && (int)b->plen > bl && prefix_match(addr, b->addr, b->plen)) {
+			best = s->pfx[k] + 1;
+			bl = b->plen;
 		}
+	}
 	return best;
 }
 
@@ -941,16 +1051,7 @@ const struct umpa_persona *umpa_persona_find(const struct umpa_persona_set *s, i
 {
 	uint32_t b = longest(s, af, addr);
 
-	return b ? &s->b[b - 1].p : NULL;
-}
-
-static uint64_t addr_hash(int af, const uint8_t *a)
-{
-	uint64_t h = 1469598103934665603ull ^ (uint64_t)af;
-
-	for (int i = 0; i < (af == AF_INET ? 4 : 16); i++)
-		h = (h ^ a[i]) * 1099511628211ull;
-	return h;
+	return b ? &s->pers[s->b[b - 1].pi] : NULL;
 }
 
 static int hosts_grow(struct umpa_persona_set *s)
@@ -1044,12 +1145,12 @@ static uint16_t next_id(struct host *h, const struct umpa_persona *p, uint8_t cl
 }
 
 /* TSval of binding @b at @now. */
-static uint32_t tsval(const struct binding *b, int64_t now_ns)
+static uint32_t tsval(const struct binding *b, const struct umpa_persona *p, int64_t now_ns)
 {
 	int64_t up = b->uptime_ns + (now_ns > b->t0 ? now_ns - b->t0 : 0);
 	uint64_t sec = (uint64_t)up / 1000000000u, ns = (uint64_t)up % 1000000000u;
 
-	return (uint32_t)(sec * b->p.ts_hz + ns * b->p.ts_hz / 1000000000u);
+	return (uint32_t)(sec * p->ts_hz + ns * p->ts_hz / 1000000000u);
 }
 
 /* What a TCP layer's options say. */
@@ -1247,7 +1348,7 @@ int umpa_persona_shape(struct umpa_persona_set *s, struct umpa_pkt *p, const str
 	struct tcpopts q = {0};
 	int have_q = 0;
 
-	if (!s->nb || p->ro)
+	if (!s->nlive || p->ro)
 		return 0;
 	if ((li = net_layer(p, &af)) < 0)
 		return 0;
@@ -1256,7 +1357,7 @@ int umpa_persona_shape(struct umpa_persona_set *s, struct umpa_pkt *p, const str
 	if (!(h = host_get(s, af, src)))
 		return 0;
 	B = &s->b[h->bind - 1];
-	P = &B->p;
+	P = &s->pers[B->pi];
 	ti = transport_layer(p, li);
 	if (ti >= 0 && p->l[ti].proto == &umpa_proto_tcp) {
 		tcp = 1;
@@ -1321,7 +1422,7 @@ int umpa_persona_shape(struct umpa_persona_set *s, struct umpa_pkt *p, const str
 			       : syn && ack ? (nots ? P->win_nots : P->win_synack[probe < 0 ? 0 : probe])
 			       : syn        ? P->win_syn
 					    : P->win;
-		uint32_t tsv = tsval(B, now_ns), tsecr = have_q && q.ts ? q.tsval : 0;
+		uint32_t tsv = tsval(B, P, now_ns), tsecr = have_q && q.ts ? q.tsval : 0;
 		char spec[256];
 		const char *layout = NULL;
 

@@ -148,9 +148,12 @@ int umpa_persona_bind(struct umpa_persona_set *s, int af, const uint8_t *addr, u
 size_t umpa_persona_count(const struct umpa_persona_set *s);
 
 /**
- * The personality bound to address @p addr (@p af), or NULL.  For code that
- * builds its own segments (a TCP endpoint announcing the personality's MSS,
- * window scale and timestamps).
+ * The personality bound to address @p addr (@p af), or NULL (valid until
+ * the next umpa_persona_bind).  For code that builds its own segments (a
+ * TCP endpoint announcing the personality's MSS, window scale and
+ * timestamps: umpa_persona_tcpe_opts).  A full-length address is found in
+ * O(1) (a hash of the bound /32s and /128s), then the shorter prefixes are
+ * searched; equal personalities bound to many addresses share one copy.
  */
 const struct umpa_persona *umpa_persona_find(const struct umpa_persona_set *s, int af, const uint8_t *addr);
 
