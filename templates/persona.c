@@ -1343,7 +1343,7 @@ int umpa_persona_shape(struct umpa_persona_set *s, struct umpa_pkt *p, const str
 	const struct binding *B;
 	const uint8_t *src;
 	struct host *h;
-	int af = 0, li, ti, rst = 0, icmp = 0, echo = 0, tcp = 0;
+	int af = 0, li, ti, rst = 0, icmp = 0, echo = 0, echo_req = 0, nd = 0, tcp = 0;
 	uint32_t n;
 	struct tcpopts q = {0};
 	int have_q = 0;
@@ -1364,8 +1364,16 @@ int umpa_persona_shape(struct umpa_persona_set *s, struct umpa_pkt *p, const str
 		rst = (getu(p, ti, F->tcp_flags) & TF_RST) != 0;
 	} else if (ti >= 0 && (p->l[ti].proto == &umpa_proto_icmp || p->l[ti].proto == &umpa_proto_icmpv6)) {
 		icmp = 1;
-		echo = p->l[ti].proto == &umpa_proto_icmp ? getu(p, ti, F->icmp_type) == 0
-							  : getu(p, ti, F->icmp6_type) == 129;
+		if (p->l[ti].proto == &umpa_proto_icmp) {
+			uint64_t t = getu(p, ti, F->icmp_type);
+			echo = t == 0;
+			echo_req = t == 8;
+		} else {
+			uint64_t t = getu(p, ti, F->icmp6_type);
+			echo = t == 129;
+			echo_req = t == 128;
+			nd = t >= 133 && t <= 137; /* neighbour discovery: hop limit 255 (RFC 4861) */
+		}
 	}
 
 	/* the request, when it is what this packet answers */
@@ -1380,12 +1388,14 @@ int umpa_persona_shape(struct umpa_persona_set *s, struct umpa_pkt *p, const str
 
 	/* IP: TTL / hop limit, DF, ID */
 	{
-		uint8_t ttl = icmp ? (echo ? P->ttl_icmp : P->unreach_ttl) : rst ? P->rst_syn.ttl : P->ttl;
+		uint8_t ttl = icmp ? (echo || echo_req ? P->ttl_icmp : P->unreach_ttl) : rst ? P->rst_syn.ttl : P->ttl;
 		if (af == AF_INET) {
 			umpa_field_auto_u64(p, (unsigned)li, F->ip_ttl, ttl);
 			if (!umpa_field_is_set(p, (unsigned)li, F->ip_flags) &&
 			    !umpa_field_is_set(p, (unsigned)li, F->ip_df)) {
-				int df = tcp ? (rst ? P->rst_syn.df : P->df_tcp) : icmp ? P->unreach_df : P->df_udp;
+				int df = tcp                 ? (rst ? P->rst_syn.df : P->df_tcp)
+					 : icmp && !echo_req ? P->unreach_df
+							     : P->df_udp;
 				if (echo) {
 					int qdf = 0, qli, qaf;
 					if (req && (qli = net_layer(req, &qaf)) >= 0 && qaf == AF_INET)
@@ -1398,7 +1408,7 @@ int umpa_persona_shape(struct umpa_persona_set *s, struct umpa_pkt *p, const str
 				uint8_t cls = icmp ? P->ipid_icmp : rst ? P->ipid_closed : P->ipid_tcp;
 				umpa_field_auto_u64(p, (unsigned)li, F->ip_id, next_id(h, P, cls));
 			}
-		} else {
+		} else if (!nd) {
 			umpa_field_auto_u64(p, (unsigned)li, F->ip6_hlim, ttl);
 		}
 	}
@@ -1535,8 +1545,9 @@ int umpa_persona_closed(struct umpa_persona_set *s, const struct umpa_pkt *req, 
 		    umpa_field_set_u64(out, (unsigned)ti, F->tcp_win, R->win, e) < 0)
 			return -UMPA_EINVAL;
 	} else if (req->l[qti].proto == &umpa_proto_udp) {
-		const uint8_t *quote = req->data + req->l[qli].off;
+		const uint8_t *quote = NULL;
 		uint32_t qn = req->len - req->l[qli].off, max;
+		struct umpa_cur c;
 		if (!P->udp_unreach)
 			return 0;
 		if ((li = answer_head(s, req, qli, af, out, e)) < 0)
@@ -1561,6 +1572,10 @@ int umpa_persona_closed(struct umpa_persona_set *s, const struct umpa_pkt *req, 
 		}
 		if (qn > max)
 			qn = max;
+		umpa_cur_init(&c, req->data, req->len);
+		if (qn && umpa_cur_ptr_at(&c, req->l[qli].off, qn, &quote) < 0)
+			return umpa_err_set(e, UMPA_EINVAL,
+					    "personality_closed: the request is shorter than its layers");
 		if (qn && umpa_pkt_push_bytes(out, &umpa_proto_raw, quote, qn, e) < 0)
 			return -UMPA_EINVAL;
 	} else {

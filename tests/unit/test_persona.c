@@ -562,6 +562,15 @@ static void test_shape_ipv6_icmp(void **state)
 	assert_int_equal(strncmp(hex, "020405a00103030801010402", 24), 0); /* MSS 1440, NOP, WS 8, NOP, NOP, SACK */
 	umpa_pkt_release(&d);
 	umpa_pkt_release(&ans);
+	/* neighbour discovery keeps the hop limit it was built with (RFC 4861 wants 255); echo requests take IE's */
+	build(&ans, "ether{}/ipv6{src='fd00:9::1', dst='fd00:9::2'}/icmpv6{type='na'}");
+	assert_int_equal(umpa_persona_shape(s, &ans, NULL, T0, &e), 1);
+	assert_int_equal(unit_get(&ans, &umpa_proto_ipv6, "hlim"), umpa_proto_field(&umpa_proto_ipv6, "hlim")->def);
+	umpa_pkt_release(&ans);
+	build(&ans, "ether{}/ipv6{src='fd00:9::1', dst='fd00:9::2'}/icmpv6{type='echo-request'}");
+	assert_int_equal(umpa_persona_shape(s, &ans, NULL, T0, &e), 1);
+	assert_int_equal(unit_get(&ans, &umpa_proto_ipv6, "hlim"), 128);
+	umpa_pkt_release(&ans);
 	umpa_pkt_release(&req);
 	umpa_persona_set_free(s);
 
