@@ -93,7 +93,7 @@ static const char windows_fp[] = "Fingerprint windows\n"
  * window 65535 with MSS,NOP,WS6,SACKOK,TS (p0f's "FreeBSD 9.x"), silent
  * to FIN/PSH/URG at closed ports, unreachables quoting 28 bytes. */
 static const char freebsd_fp[] = "Fingerprint freebsd\n"
-				 "SEQ(TI=I%CI=I%II=I%TS=A)\n"
+				 "SEQ(TI=I%CI=I%II=I%TS=22)\n"
 				 "OPS(O1=M5B4NW6ST11%O2=M578NW6ST11%O3=M280NW6NNT11%O4=M5B4NW6ST11%O5=M218NW6ST11%O6="
 				 "M109ST11)\n"
 				 "WIN(W1=FFFF%W2=FFFF%W3=FFFF%W4=FFFF%W5=FFFF%W6=FFFF)\n"
@@ -375,12 +375,13 @@ static int ipid_class(struct span v, uint8_t *cls, uint16_t *fixed)
 	return 0;
 }
 
-/* nmap's TS class -> ticks per second. */
-static int ts_rate(struct span v, uint32_t *hz)
+/* nmap's TS class -> ticks per second, and whether offsets differ per connection. */
+static int ts_rate(struct span v, uint32_t *hz, uint8_t *per_conn)
 {
 	uint32_t x, hi;
 
 	v = first_alt(v);
+	*per_conn = 0;
 	if (span_is(v, "U") || span_is(v, "0")) {
 		*hz = 0;
 		return 0;
@@ -398,7 +399,7 @@ static int ts_rate(struct span v, uint32_t *hz)
 	else if (x <= 20)
 		*hz = 1u << x;
 	else /* log2 beyond 2^20: random per-connection offsets; the clock is 1000 Hz */
-		*hz = 1000;
+		*hz = 1000, *per_conn = 1;
 	return 0;
 }
 
@@ -484,7 +485,7 @@ static int parse_test(struct pctx *c, struct span l, struct umpa_persona *p)
 				return bad(c, "not an IP ID class (I, Z, RD, RI, BI or hex)", k, v);
 			if (span_is(k, "II") && ipid_class(v, &p->ipid_icmp, &p->ipid_fixed) < 0)
 				return bad(c, "not an IP ID class (I, Z, RD, RI, BI or hex)", k, v);
-			if (span_is(k, "TS") && ts_rate(v, &p->ts_hz) < 0)
+			if (span_is(k, "TS") && ts_rate(v, &p->ts_hz, &p->ts_per_conn) < 0)
 				return bad(c, "not a timestamp class (U, 0 or hex)", k, v);
 		} else if (span_is(test, "OPS")) {
 			if (k.n == 2 && k.s[0] == 'O' && k.s[1] >= '1' && k.s[1] <= '6' &&
@@ -1335,6 +1336,29 @@ static uint64_t getu(const struct umpa_pkt *p, int li, const struct umpa_field *
 	return v;
 }
 
+/* The per-connection timestamp offset of segment @p: a hash of its addresses and ports. */
+static uint32_t conn_offset(const struct umpa_pkt *p, int li, int ti, int af, const struct fields *F)
+{
+	const uint8_t *a = NULL, *b = NULL;
+	uint32_t n = 0, m = 0;
+	uint64_t h = 0x5a17c0ffee5a17c0ull; /* FNV-1a from a seed of ours */
+
+	umpa_field_get_bytes(p, (unsigned)li, af == AF_INET ? F->ip_src : F->ip6_src, &a, &n);
+	umpa_field_get_bytes(p, (unsigned)li, af == AF_INET ? F->ip_dst : F->ip6_dst, &b, &m);
+	for (uint32_t i = 0; a && i < n; i++)
+		h = (h ^ a[i]) * 1099511628211ull;
+	for (uint32_t i = 0; b && i < m; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	h = (h ^ getu(p, ti, F->tcp_sport)) * 1099511628211ull;
+	h = (h ^ getu(p, ti, F->tcp_dport)) * 1099511628211ull;
+	h ^= h >> 33; /* MurmurHash3's finaliser: one port apart is a whole new offset */
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return (uint32_t)h;
+}
+
 int umpa_persona_shape(struct umpa_persona_set *s, struct umpa_pkt *p, const struct umpa_pkt *req, int64_t now_ns,
 		       struct umpa_err *e)
 {
@@ -1433,6 +1457,8 @@ int umpa_persona_shape(struct umpa_persona_set *s, struct umpa_pkt *p, const str
 			       : syn        ? P->win_syn
 					    : P->win;
 		uint32_t tsv = tsval(B, P, now_ns), tsecr = have_q && q.ts ? q.tsval : 0;
+		if (P->ts_per_conn) /* a secret offset per connection: hashed from its addresses and ports */
+			tsv += conn_offset(p, li, ti, af, F);
 		char spec[256];
 		const char *layout = NULL;
 

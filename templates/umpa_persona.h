@@ -76,6 +76,7 @@ struct umpa_persona {
 	uint8_t ipid_icmp;      /**< of ICMP (II) */
 	uint16_t ipid_fixed;    /**< the value of UMPA_IPID_FIXED */
 	uint32_t ts_hz;         /**< timestamp ticks per second (0: TSval 0) */
+	uint8_t ts_per_conn;    /**< a random offset per connection (Linux 4.10+, FreeBSD: nmap's TS above 20 hex) */
 	uint16_t win_synack[6]; /**< SYN/ACK window answering nmap's probes 1-6 (W1-W6); [0] for any SYN */
 	char opts_synack[6][UMPA_PERSONA_OPTS]; /**< SYN/ACK options answering probes 1-6 (O1-O6); [0] for any SYN */
 	uint16_t win_nots;                      /**< SYN/ACK window to a SYN without timestamps (ECN W) */

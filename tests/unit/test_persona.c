@@ -116,6 +116,7 @@ static void test_builtins(void **state)
 	assert_int_equal(p.ipid_tcp, UMPA_IPID_ZERO);
 	assert_int_equal(p.ipid_icmp, UMPA_IPID_INC);
 	assert_int_equal(p.ts_hz, 1000);
+	assert_int_equal(p.ts_per_conn, 0);
 	assert_int_equal(p.rst_syn.seq, 'Z');
 	assert_int_equal(p.rst_syn.ack, 'T');
 	assert_int_equal(p.rst_syn.flags, 0x14);
@@ -139,6 +140,7 @@ static void test_builtins(void **state)
 	assert_string_equal(p.opts_synack[0], "M5B4NW6ST11");
 	assert_string_equal(p.opts_synack[1], "M578NW6ST11");
 	assert_int_equal(p.rst_other.send, 0); /* T7(R=N) */
+	assert_int_equal(p.ts_per_conn, 1); /* TS=22 */
 	assert_int_equal(p.unreach_ipl, 0x38);
 
 	assert_int_equal(umpa_persona_get("embedded", NULL, &p, &e), 0);
@@ -417,8 +419,10 @@ static void test_shape_nmap_probe(void **state)
 	assert_int_equal(umpa_persona_shape(s, &ans, &req, T0 + 1000000000LL, &e), 1);
 	redissect(&ans, &d);
 	tcp_opts_hex(&d, hex, sizeof(hex));
-	/* O2=M578NW6ST11: MSS 1400, NOP, WS 6, SACK, TS 1000 (1 s at 1000 Hz) echoing 0xffffffff */
-	assert_string_equal(hex, "02040578010303060402080a000003e8ffffffff");
+	/* O2=M578NW6ST11: MSS 1400, NOP, WS 6, SACK, TS (its value below) echoing 0xffffffff */
+	assert_int_equal(strlen(hex), 40);
+	assert_memory_equal(hex, "02040578010303060402080a", 24);
+	assert_string_equal(hex + 32, "ffffffff");
 	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "window"), 65535);
 	assert_int_equal(unit_get(&d, &umpa_proto_ip, "ttl"), 64);
 	assert_int_not_equal(unit_get(&d, &umpa_proto_ip, "id"), 0); /* TI=I */
@@ -426,6 +430,44 @@ static void test_shape_nmap_probe(void **state)
 	umpa_pkt_release(&ans);
 	umpa_pkt_release(&req);
 	umpa_persona_set_free(s);
+}
+
+/* TSval of a SYN/ACK from @s to port @dport at @t (no request: the whole O1 layout). */
+static uint32_t synack_tsval(struct umpa_persona_set *s, unsigned dport, int64_t t)
+{
+	char expr[200];
+	struct umpa_pkt ans;
+	struct umpa_err e = {0};
+	uint32_t v;
+	int li;
+
+	snprintf(expr, sizeof(expr), "ether{}/ip{src='10.9.0.1', dst='10.9.0.2'}/tcp{sport=80, dport=%u, flags='SA'}",
+		 dport);
+	build(&ans, expr);
+	assert_int_equal(umpa_persona_shape(s, &ans, NULL, t, &e), 1);
+	li = umpa_pkt_find(&ans, &umpa_proto_tcp, 0);
+	/* O1=M5B4NW6ST11: MSS (4), NOP, WS (3), SACK (2), then kind 8 length 10 and TSval at 11 */
+	assert_int_equal(ans.data[ans.l[li].off + 20 + 10], 8);
+	v = (uint32_t)ans.data[ans.l[li].off + 32] << 24 | (uint32_t)ans.data[ans.l[li].off + 33] << 16 |
+	    (uint32_t)ans.data[ans.l[li].off + 34] << 8 | ans.data[ans.l[li].off + 35];
+	umpa_pkt_release(&ans);
+	return v;
+}
+
+/* Per-connection timestamp offsets where the personality has them. */
+static void test_timestamps(void **state)
+{
+	struct umpa_persona_set *s = set_with("freebsd", "10.9.0.1", 32, 50);
+	uint32_t a1, a2, b1;
+
+	(void)state;
+	/* freebsd (nmap TS=22): the clock ticks at 1000 Hz within a connection, offsets differ between them */
+	a1 = synack_tsval(s, 40000, T0);
+	a2 = synack_tsval(s, 40000, T0 + 2500000000LL);
+	b1 = synack_tsval(s, 40001, T0);
+	assert_int_equal(a2 - a1, 2500);
+	assert_true(b1 - a1 > 100000 && a1 - b1 > 100000);
+	umpa_persona_set_free(s); /* linux's one clock from the uptime: test_shape_synack */
 }
 
 static void test_shape_keeps_set_fields(void **state)
@@ -959,6 +1001,7 @@ int main(void)
 	    cmocka_unit_test(test_closed),
 	    cmocka_unit_test(test_endpoint),
 	    cmocka_unit_test(test_many_hosts),
+	    cmocka_unit_test(test_timestamps),
 	    cmocka_unit_test(test_lua_api),
 	};
 
