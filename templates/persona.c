@@ -32,6 +32,10 @@
 #define ENTRY_LINES 64
 /** Largest database file read. */
 #define DB_MAX (64u << 20)
+/** Most bindings of one set (addresses and prefixes; about 64 bytes each). */
+#define PERSONA_MAX_BINDINGS (1u << 20)
+/** Most hosts with their own state (IP ID sequence; 40 bytes, twice for the hash). */
+#define PERSONA_MAX_HOSTS (1u << 18)
 
 /* TCP flag bits */
 #define TF_FIN 0x01u
@@ -813,6 +817,7 @@ struct umpa_persona_set {
 	struct host *h;
 	size_t nh, caph; /* open addressing, caph a power of two */
 	uint32_t gen;
+	struct host spill; /* the state of the hosts past PERSONA_MAX_HOSTS */
 	struct fields f;
 };
 
@@ -985,6 +990,10 @@ int umpa_persona_bind(struct umpa_persona_set *s, int af, const uint8_t *addr, u
 	if (i == SIZE_MAX) {
 		if (!p)
 			return 0;
+		if (s->nb >= PERSONA_MAX_BINDINGS)
+			return umpa_err_set(e, UMPA_ERANGE,
+					    "personality: at most %u addresses and prefixes (bind a prefix instead)",
+					    PERSONA_MAX_BINDINGS);
 		if (s->nb == s->capb) {
 			size_t nc = s->capb ? s->capb * 2 : 8;
 			struct binding *nb = realloc(s->b, nc * sizeof(*nb));
@@ -1099,8 +1108,13 @@ static struct host *host_get(struct umpa_persona_set *s, int af, const uint8_t *
 	}
 	if (!(b = longest(s, af, addr)))
 		return NULL;
-	if ((s->nh + 1) * 2 > s->caph && hosts_grow(s) < 0)
-		return NULL;
+	if (s->nh >= PERSONA_MAX_HOSTS || ((s->nh + 1) * 2 > s->caph && hosts_grow(s) < 0)) {
+		/* past the cap (or out of memory): the hosts beyond share one IP ID sequence */
+		if (!s->spill.used)
+			s->spill = (struct host){.used = 1, .rng = 0x9e3779b97f4a7c15ull, .id = 1};
+		s->spill.bind = b;
+		return &s->spill;
+	}
 	for (j = addr_hash(af, addr) & (s->caph - 1); s->h[j].used; j = (j + 1) & (s->caph - 1))
 		;
 	h = &s->h[j];

@@ -140,7 +140,10 @@ struct umpa_persona_set *umpa_persona_set_free(struct umpa_persona_set *s);
  * AF_INET6, address in network order), with an uptime of @p uptime_ns at
  * @p now_ns on the caller's clock.  A prefix bound again is replaced (its
  * hosts keep their IP ID counters); the longest bound prefix wins.
- * @p p NULL removes the binding.  Returns 0 or a negative error.
+ * @p p NULL removes the binding.  At most 1,048,576 addresses and prefixes
+ * are bound (-UMPA_ERANGE past that); hosts (source addresses that sent)
+ * keep their own IP ID sequence up to 262,144 of them, the ones beyond share
+ * one.  Returns 0 or a negative error.
  */
 int umpa_persona_bind(struct umpa_persona_set *s, int af, const uint8_t *addr, unsigned plen,
 		      const struct umpa_persona *p, int64_t uptime_ns, int64_t now_ns, struct umpa_err *e);

@@ -739,6 +739,21 @@ static void test_many_hosts(void **state)
 	ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
 	printf("65536 hosts bound one by one, one packet shaped from each: %.0f ms\n", ms);
 	assert_true(ms < 20000); /* quadratic work would take minutes */
+	umpa_persona_set_free(s);
+
+	/* a /8: hosts past the 262,144 with their own state share one sequence, and are still shaped */
+	s = umpa_persona_set_new();
+	addr[0] = 11;
+	addr[1] = addr[2] = addr[3] = 0;
+	assert_int_equal(umpa_persona_bind(s, AF_INET, addr, 8, &win, 0, T0, &e), 0);
+	for (unsigned i = 0; i < 270000; i++) {
+		addr[1] = (uint8_t)(i >> 16);
+		addr[2] = (uint8_t)(i >> 8);
+		addr[3] = (uint8_t)i;
+		assert_int_equal(umpa_field_set_bytes(&pkt, 1, src, addr, 4, &e), 0);
+		assert_int_equal(umpa_persona_shape(s, &pkt, NULL, T0, &e), 1);
+		assert_int_equal(pkt.data[14 + 8], 128);
+	}
 	umpa_pkt_release(&pkt);
 	umpa_persona_set_free(s);
 }
