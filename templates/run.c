@@ -159,13 +159,14 @@ struct umpa_run {
 	struct umpa_pkt *pend; /* received packet not written yet */
 	const char *pend_comment;
 	char pend_buf[160];
-	uint64_t cur_frame;             /* frame number of the packet being handled (0: none) */
-	uint64_t frames;                /* frames written so far */
-	struct rt_exch *cur_exch;       /* exchange whose request is being sent */
-	const struct rt_iface *cur_if;  /* interface the packet being handled came in on (NULL offline) */
-	const struct umpa_pkt *cur_pkt; /* the packet being handled (what a reply answers), or NULL */
+	uint64_t cur_frame;            /* frame number of the packet being handled (0: none) */
+	uint64_t frames;               /* frames written so far */
+	struct rt_exch *cur_exch;      /* exchange whose request is being sent */
+	const struct rt_iface *cur_if; /* interface the packet being handled came in on (NULL offline) */
 
-	struct umpa_persona_set *persona; /* personalities bound to source addresses */
+	/* personalities: bound to source addresses, applied in xmit */
+	const struct umpa_pkt *cur_pkt;   /* the packet being handled (what a reply answers), or NULL */
+	struct umpa_persona_set *persona; /* the bindings */
 	struct umpa_persona_lua plua;     /* personality() and personality_closed() work on it */
 
 	struct rt_sink sinks[RUN_MAX_SINKS];
