@@ -1471,11 +1471,11 @@ int umpa_persona_shape(struct umpa_persona_set *s, struct umpa_pkt *p, const str
 			       : syn        ? P->win_syn
 					    : P->win;
 		uint32_t tsv = tsval(B, P, now_ns), tsecr = have_q && q.ts ? q.tsval : 0;
-		if (P->ts_per_conn) /* a secret offset per connection: hashed from its addresses and ports */
-			tsv += conn_offset(p, li, ti, af, F);
 		char spec[256];
 		const char *layout = NULL;
 
+		if (P->ts_per_conn) /* a secret offset per connection: hashed from its addresses and ports */
+			tsv += conn_offset(p, li, ti, af, F);
 		umpa_field_auto_u64(p, (unsigned)ti, F->tcp_win, win);
 		if (!rst && !umpa_field_is_set(p, (unsigned)ti, F->tcp_opts)) {
 			struct tcpopts own;
@@ -1484,11 +1484,10 @@ int umpa_persona_shape(struct umpa_persona_set *s, struct umpa_pkt *p, const str
 				layout = nots ? P->opts_nots : P->opts_synack[probe < 0 ? 0 : probe];
 			else if (syn)
 				layout = P->opts_syn;
-			else if (p->l[ti].hlen > 20)
-				layout = NULL; /* a segment's own options (timestamps, SACK blocks) stay as they are */
-			else if (strchr(P->opts_synack[0], 'T') && (!have_q || q.ts))
-				layout =
-				    "NNT11"; /* timestamps on every segment, as after a handshake that agreed them */
+			/* other segments: their own options (timestamps, SACK blocks) stay as they are;
+			 * without any, timestamps as after a handshake that agreed them */
+			else if (p->l[ti].hlen <= 20 && strchr(P->opts_synack[0], 'T') && (!have_q || q.ts))
+				layout = "NNT11";
 			if (layout) {
 				opts_spec(layout, syn && ack && synack_q ? &q : NULL, &own, tsv,
 					  syn && !ack ? 0 : tsecr, af == AF_INET6, spec, sizeof(spec));
