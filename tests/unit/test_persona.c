@@ -390,6 +390,22 @@ static void test_shape_synack(void **state)
 	umpa_pkt_release(&d);
 	umpa_pkt_release(&ans);
 
+	/* a segment after the handshake: NOP, NOP, TS echoing the request's TSval; the window is UMPA's W */
+	umpa_pkt_release(&req);
+	build(&req, "ether{}/ip{src='10.9.0.2', dst='10.9.0.1'}/tcp{sport=40000, dport=80, flags='PA', seq=1001, "
+		    "ack=5001, options='nop,nop,ts=4300:102500'}/'GET /'");
+	umpa_dissect(&req);
+	build(&ans, "ether{}/ip{src='10.9.0.1', dst='10.9.0.2'}/tcp{sport=80, dport=40000, flags='A', seq=5001, "
+		    "ack=1006}");
+	assert_int_equal(umpa_persona_shape(s, &ans, &req, T0 + 3000000000LL, &e), 1);
+	redissect(&ans, &d);
+	tcp_opts_hex(&d, hex, sizeof(hex));
+	snprintf(want, sizeof(want), "0101080a%08x%08x", 103000u, 4300u);
+	assert_string_equal(hex, want);
+	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "window"), 0x1f6);
+	umpa_pkt_release(&d);
+	umpa_pkt_release(&ans);
+
 	/* no request known (a timer sent it): the whole O1 layout */
 	build(&ans, synack);
 	assert_int_equal(umpa_persona_shape(s, &ans, NULL, T0, &e), 1);
