@@ -58,6 +58,10 @@
 #define RUN_EVERY_MIN_NS 1000000
 /** Most packets one send() may expand to. */
 #define RUN_SEND_MAX 100000
+/** Most simulated hosts with counters of their own (host.ADDR.tx/.rx); the
+ * packets the others send are counted together in hosts.untracked.tx, so a
+ * template that answers for a /8 keeps a bounded table. */
+#define RUN_MAX_HOSTS 4096
 
 struct rt_iface {
 	struct umpa_run *r;
@@ -140,6 +144,7 @@ struct umpa_run {
 	size_t *hash; /* open addressing: index + 1, 0 empty */
 	size_t hcap;
 	size_t c_rx, c_tx, c_match, c_timeout, c_err; /* fixed counters */
+	size_t nhosts;                                /* hosts with host.ADDR counters */
 
 	struct rt_param *par;
 	size_t npar, cappar;
@@ -289,7 +294,9 @@ int umpa_run_counters_json(const struct umpa_run *r, struct umpa_sbuf *b)
 
 /* Count a packet for its simulated host: "host.ADDR.tx" for the source of a
  * sent packet; "host.ADDR.rx" for the destination of a received one, only
- * for hosts that have sent (so a /16 of silence creates nothing). */
+ * for hosts that have sent (so a /16 of silence creates nothing).  The first
+ * RUN_MAX_HOSTS hosts that send get counters; what later ones send is
+ * counted in "hosts.untracked.tx" (what they receive is not counted). */
 static void count_host(struct umpa_run *r, const struct umpa_pkt *p, int tx)
 {
 	char a[INET6_ADDRSTRLEN], name[INET6_ADDRSTRLEN + 16];
@@ -307,8 +314,13 @@ static void count_host(struct umpa_run *r, const struct umpa_pkt *p, int tx)
 	snprintf(name, sizeof(name), "host.%s.tx", a);
 	if (!tx) {
 		if (ctr_find(r, name, 0) == (size_t)-1)
-			return;
+			return; /* silent, or untracked (its rx is not told apart from others' silence) */
 		snprintf(name, sizeof(name), "host.%s.rx", a);
+	} else if (r->nhosts >= RUN_MAX_HOSTS && ctr_find(r, name, 0) == (size_t)-1) {
+		ctr_add(r, ctr_find(r, "hosts.untracked.tx", 1), 1);
+		return;
+	} else if (ctr_find(r, name, 0) == (size_t)-1) {
+		r->nhosts++;
 	}
 	i = ctr_find(r, name, 1);
 	ctr_add(r, i, 1);
@@ -521,7 +533,8 @@ static void cap_ready(struct umpa_loop *loop, int fd, unsigned what, void *arg)
 /* parameters                                                          */
 /* ------------------------------------------------------------------ */
 
-static const char *const param_types[] = {"string", "int", "number", "bool", "ipv4", "ipv6", "mac", "list", NULL};
+static const char *const param_types[] = {"string", "int", "number", "bool",    "ipv4",
+					  "ipv6",   "mac", "list",   "ipv4net", NULL};
 
 static int is_true(const char *v)
 {
@@ -558,6 +571,20 @@ static const char *param_check(const char *type, const char *v)
 		return inet_pton(AF_INET, v, buf) == 1 ? NULL : "an IPv4 address";
 	if (!strcmp(type, "ipv6"))
 		return inet_pton(AF_INET6, v, buf) == 1 ? NULL : "an IPv6 address";
+	if (!strcmp(type, "ipv4net")) { /* an address or a prefix: 10.99.0.0/16 */
+		const char *slash = strchr(v, '/');
+		char a[INET_ADDRSTRLEN];
+		unsigned long bits = 0;
+		if (slash) {
+			errno = 0;
+			bits = strtoul(slash + 1, &end, 10);
+		}
+		if ((slash ? (size_t)(slash - v) : strlen(v)) >= sizeof(a) ||
+		    (slash && (slash[1] < '0' || slash[1] > '9' || *end || errno || bits > 32)))
+			return "an IPv4 address or prefix (A.B.C.D or A.B.C.D/N)";
+		snprintf(a, sizeof(a), "%.*s", (int)(slash ? (size_t)(slash - v) : strlen(v)), v);
+		return inet_pton(AF_INET, a, buf) == 1 ? NULL : "an IPv4 address or prefix (A.B.C.D or A.B.C.D/N)";
+	}
 	if (!strcmp(type, "mac")) {
 		unsigned m[6];
 		int n = 0;
@@ -702,7 +729,7 @@ static int l_params(lua_State *L)
 			if (!param_types[k])
 				return luaL_error(L,
 						  "params: '%s': unknown type '%s' (types: string, int, number, bool, "
-						  "ipv4, ipv6, mac, list)",
+						  "ipv4, ipv6, mac, list, ipv4net)",
 						  nm, type);
 			if (!strcmp(param_types[k], type))
 				break;

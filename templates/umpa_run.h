@@ -20,7 +20,8 @@
  *     function on_param(name, value) log("now", name, "=", value) end
  *
  *   params{NAME={type=, default=, help=}, ...}  declare parameters: types
- *       string, int, number, bool, ipv4, ipv6, mac, list (comma separated);
+ *       string, int, number, bool, ipv4, ipv6, mac, list (comma separated),
+ *       ipv4net (an address or a prefix "10.99.0.0/16": a range a template claims);
  *       values from --set override defaults, checked by type; a --set of a
  *       name no template declared is an error naming it.  Read as param.NAME.
  *   on([bpf,] [fields,] fn)  a persistent rule: BPF text and/or a table of
@@ -168,7 +169,7 @@ int umpa_run_counters_json(const struct umpa_run *r, struct umpa_sbuf *b);
 /** One declared parameter (strings valid until the next change of it or umpa_run_free). */
 struct umpa_run_param {
 	const char *name;
-	const char *type;  /**< "string", "int", "number", "bool", "ipv4", "ipv6", "mac", "list" */
+	const char *type;  /**< "string", "int", "number", "bool", "ipv4", "ipv6", "mac", "list", "ipv4net" */
 	const char *value; /**< current value as text */
 	const char *def;   /**< default as text ("" when none) */
 	const char *help;  /**< one line ("" when none) */

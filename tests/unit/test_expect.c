@@ -984,7 +984,7 @@ static void test_predicates(void **state)
 	    {"ip.src == 10.9.0.2/32", 0},
 	};
 	static const char *const bad[] = {"ip.dst == 10.0.0.0/33", "ip.dst == 10.0.0.0/", "ip.dst == 10.0.0.0/x",
-					  "ip.dst == 10.0.0.0/-1", "ip.dst == 10.0.0/8", "ip.ttl == 10/8"};
+					  "ip.dst == 10.0.0.0/-1", "ip.dst == 10.0.0/8",  "ip.ttl == 10/8"};
 	struct umpa_pkt p;
 
 	(void)state;
