@@ -1482,6 +1482,71 @@ static int l_now(lua_State *L)
 	return 1;
 }
 
+/* report(...): a line of the template's result (a scan's table), to the result sink. */
+static int l_report(lua_State *L)
+{
+	struct umpa_run *r = get_run(L);
+	int n = lua_gettop(L);
+	luaL_Buffer b;
+
+	luaL_buffinit(L, &b);
+	for (int i = 1; i <= n; i++) {
+		if (i > 1)
+			luaL_addchar(&b, ' ');
+		luaL_tolstring(L, i, NULL);
+		luaL_addvalue(&b);
+	}
+	luaL_pushresult(&b);
+	run_log(r, UMPA_RUN_RESULT, lua_tostring(L, -1));
+	return 0;
+}
+
+/* iface([n | name]) -> {name=, mac=, ip=, prefix=, ip6=} of a live run's interface (default the
+ * first), as the kernel has it now; nil offline.  A field the interface lacks is nil. */
+static int l_iface(lua_State *L)
+{
+	struct umpa_run *r = get_run(L);
+	struct umpa_iface ifc;
+	struct umpa_err e = {0};
+	char a[INET6_ADDRSTRLEN];
+	int have4 = 0, have6 = 0;
+	size_t i;
+
+	if (!r->nifs) {
+		lua_pushnil(L);
+		return 1;
+	}
+	i = iface_arg(L, r, 1);
+	if (umpa_iface_get(r->ifs[i].name, &ifc, &e) < 0)
+		return luaL_error(L, "iface: %s", e.msg);
+	lua_createtable(L, 0, 5);
+	lua_pushstring(L, r->ifs[i].name);
+	lua_setfield(L, -2, "name");
+	if (ifc.has_mac) {
+		snprintf(a, sizeof(a), "%02x:%02x:%02x:%02x:%02x:%02x", ifc.mac[0], ifc.mac[1], ifc.mac[2], ifc.mac[3],
+			 ifc.mac[4], ifc.mac[5]);
+		lua_pushstring(L, a);
+		lua_setfield(L, -2, "mac");
+	}
+	for (size_t k = 0; k < ifc.naddrs && k < UMPA_IFACE_MAXADDR; k++) {
+		const struct umpa_iface_addr *ad = &ifc.addrs[k];
+		if (ad->family == AF_INET && !have4) {
+			inet_ntop(AF_INET, ad->addr, a, sizeof(a));
+			lua_pushstring(L, a);
+			lua_setfield(L, -2, "ip");
+			lua_pushinteger(L, ad->prefix);
+			lua_setfield(L, -2, "prefix");
+			have4 = 1;
+		} else if (ad->family == AF_INET6 && !have6 && !(ad->addr[0] == 0xfe && (ad->addr[1] & 0xc0) == 0x80)) {
+			inet_ntop(AF_INET6, ad->addr, a, sizeof(a));
+			lua_pushstring(L, a);
+			lua_setfield(L, -2, "ip6");
+			have6 = 1;
+		}
+	}
+	return 1;
+}
+
 static int l_stop(lua_State *L)
 {
 	umpa_run_stop(get_run(L));
@@ -1837,9 +1902,10 @@ static int req_gc(lua_State *L)
 static int open_api(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-	    {"params", l_params},   {"on", l_on},         {"expect", l_expect}, {"after", l_after}, {"every", l_every},
-	    {"at", l_at},           {"cancel", l_cancel}, {"send", l_send},     {"log", l_log},     {"count", l_count},
-	    {"counter", l_counter}, {"now", l_now},       {"stop", l_stop},     {NULL, NULL}};
+	    {"params", l_params}, {"on", l_on},         {"expect", l_expect},   {"after", l_after},
+	    {"every", l_every},   {"at", l_at},         {"cancel", l_cancel},   {"send", l_send},
+	    {"log", l_log},       {"count", l_count},   {"counter", l_counter}, {"now", l_now},
+	    {"stop", l_stop},     {"report", l_report}, {"iface", l_iface},     {NULL, NULL}};
 	static const luaL_Reg file_fns[] = {
 	    {"read", l_file_read}, {"write", l_file_write}, {"append", l_file_append}, {NULL, NULL}};
 

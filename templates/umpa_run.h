@@ -40,6 +40,10 @@
  *       UDP/TCP ports swapped, ICMP id/seq echoed, TCP ack = seq + len;
  *       the given layers replace the ones of the same protocol.
  *   log(...), count(name [, n]), counter(name), now(), stop().
+ *   report(...)  a line of the template's result (a scan's table): the
+ *       log sinks get it at level UMPA_RUN_RESULT (umpa run: stdout).
+ *   iface([n | name]) -> {name=, mac=, ip=, prefix=, ip6=}: a live run's
+ *       interface as the kernel has it (default the first); nil offline.
  *   file.read(path), file.write(path, data), file.append(path, data): only
  *       under --allow-read / --allow-write directories (checked after realpath).
  *   on_param(name, value): a global function, called after a parameter
@@ -216,8 +220,9 @@ void umpa_run_on_param(struct umpa_run *r, umpa_run_param_hook cb, void *arg);
 
 /** Log levels. */
 enum umpa_run_level {
-	UMPA_RUN_INFO = 0,  /**< log() from the template */
-	UMPA_RUN_ERROR = 1, /**< a failing callback (file:line: message) */
+	UMPA_RUN_INFO = 0,   /**< log() from the template */
+	UMPA_RUN_ERROR = 1,  /**< a failing callback (file:line: message) */
+	UMPA_RUN_RESULT = 2, /**< report() from the template: a line of its result */
 };
 
 /**
