@@ -3,7 +3,7 @@
 #
 # Namespace A runs `umpa run dhcp-server` on its veth (server identifier
 # 10.77.0.53, an address no kernel owns: the template answers ARP for it).
-# In namespace B (its IPv4 address removed) the real udhcpc gets a lease
+# In namespace B (its IPv4 address removed once the server answers ping) the real udhcpc gets a lease
 # (DISCOVER, OFFER, REQUEST, ACK; the script it runs applies the address and
 # records what it was told), renews it on SIGUSR1 (a unicast REQUEST through
 # B's kernel, answered with an ACK to the leased address) and releases it on
@@ -45,7 +45,6 @@ netns_pair dhcp || {
 	exit 1
 }
 trap cleanup EXIT
-ip -n "$NS_B" -4 addr flush dev "$IF_B"
 
 # wait_for FILE PATTERN [TENTHS]: until FILE has a line matching PATTERN (default 20 s)
 wait_for() {
@@ -63,7 +62,7 @@ cat >"$T/script.sh" <<'EOF'
 echo "$1 ip=$ip mask=$mask router=$router dns=$dns serverid=$serverid lease=$lease domain=$domain" >>"$UDHCPC_LOG"
 case $1 in
 deconfig) ip -4 addr flush dev "$interface" ;;
-bound | renew) ip -4 addr flush dev "$interface"; ip addr add "$ip/$mask" dev "$interface" ;;
+bound | renew) ip addr replace "$ip/$mask" dev "$interface" ;; # (a flush would drop the neighbour table too)
 esac
 exit 0
 EOF
@@ -73,7 +72,11 @@ ip netns exec "$NS_A" timeout 60 "$UMPA" run dhcp-server -i "$IF_A" --set pool=1
 	--set server=10.77.0.53 --set router=10.77.0.1 --set dns=10.77.0.53,10.77.0.54 --set domain=umpa.test \
 	--set lease=600 -w "$T/out.pcapng" --json >"$T/server.json" 2>"$T/server.err" &
 SRV=$!
-sleep 0.5 # the capture is open once umpa has loaded the template (no output to wait for)
+for _ in $(seq 100); do # loaded and capturing: the server answers ping (bounded: 10 s)
+	in_b ping -n -c 1 -W 0.1 10.77.0.53 >/dev/null 2>&1 && break
+done
+ip -n "$NS_B" -4 addr flush dev "$IF_B"
+ip -n "$NS_B" neigh flush dev "$IF_B"
 
 # ---- a lease ----
 UDHCPC_LOG=$T/events ip netns exec "$NS_B" timeout 40 udhcpc -f -i "$IF_B" -s "$T/script.sh" -t 10 -T 1 -A 1 \
