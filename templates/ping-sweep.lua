@@ -15,7 +15,8 @@
 --   targets  IPv4 prefix or address to sweep (required; at most 65536 addresses)
 --   rate     probes started per second (default 200)
 --   timeout  seconds per try (default 1), retries: extra tries (default 1)
---   src, mac the source address and MAC (default: the interface's)
+--   src, mac the source address and MAC (default: the interface's; a source
+--            no kernel owns gets its ARP answered)
 --   via      MAC to send every echo to, without ARP (default: ARP each target)
 --   down     list the hosts that are down too (default true)
 -- Counters: up, down, probes.arp, probes.echo.
@@ -61,6 +62,12 @@ local me = iface() or {}
 local src = param.src or me.ip
 local mac = param.mac or me.mac
 if not src or not mac then error("src and mac: the interface has none; give --set src=A.B.C.D --set mac=M") end
+-- a source no kernel here owns: answer ARP for it, so the targets can reach it
+if src ~= me.ip then
+  on("arp", {["arp.opcode"] = "request", ["arp.dst.proto_ipv4"] = src}, function(p)
+    send(reply(p, arp{hwsrc = mac}))
+  end)
+end
 
 -- ---- probing ----
 

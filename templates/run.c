@@ -125,6 +125,7 @@ struct umpa_run {
 	unsigned char *set_used;
 	int strict;
 	int offline;
+	int params_only; /* stop at params{} (opts.params_only) */
 
 	struct umpa_lua *U;
 	lua_State *L;
@@ -779,6 +780,8 @@ static int l_params(lua_State *L)
 		lua_settop(L, t - 1);
 	}
 	r->params_declared = 1;
+	if (r->params_only) /* the rest of the template is not wanted: umpa_run_new ends it here */
+		return luaL_error(L, "parameters declared");
 	return 0;
 }
 
@@ -1185,14 +1188,15 @@ static int send_one(void *arg, struct umpa_pkt *p, struct umpa_err *e)
 	return rc < 0 ? rc : 0;
 }
 
-static size_t iface_arg(lua_State *L, struct umpa_run *r, int idx)
+/* The interface argument at @idx of function @fn: a number (1 = the first -i), a name, or none (0). */
+static size_t iface_arg(lua_State *L, struct umpa_run *r, int idx, const char *fn)
 {
 	if (lua_isnoneornil(L, idx))
 		return 0;
 	if (lua_type(L, idx) == LUA_TNUMBER) {
 		lua_Integer i = luaL_checkinteger(L, idx);
 		if (i < 1 || (size_t)i > (r->nifs ? r->nifs : 1))
-			luaL_error(L, "send: interface %d: the run has %d", (int)i, (int)r->nifs);
+			luaL_error(L, "%s: interface %d: the run has %d", fn, (int)i, (int)r->nifs);
 		return (size_t)(i - 1);
 	}
 	{
@@ -1202,7 +1206,7 @@ static size_t iface_arg(lua_State *L, struct umpa_run *r, int idx)
 				return i;
 		if (r->offline)
 			return 0;
-		luaL_error(L, "send: the run has no interface '%s'", nm);
+		luaL_error(L, "%s: the run has no interface '%s'", fn, nm);
 	}
 	return 0;
 }
@@ -1217,7 +1221,7 @@ static int l_send(lua_State *L)
 	if (!r->loop || (!r->offline && !r->nifs))
 		return luaL_error(L, "send: the template was only loaded (no -i or --offline)");
 	/* by default a reply leaves where its request came in */
-	c.ifidx = lua_isnoneornil(L, 2) && r->cur_if ? (size_t)(r->cur_if - r->ifs) : iface_arg(L, r, 2);
+	c.ifidx = lua_isnoneornil(L, 2) && r->cur_if ? (size_t)(r->cur_if - r->ifs) : iface_arg(L, r, 2, "send");
 	umpa_lua_build_value(L, 1, RUN_SEND_MAX, send_one, &c);
 	lua_pushinteger(L, (lua_Integer)c.n);
 	return 1;
@@ -1516,7 +1520,7 @@ static int l_iface(lua_State *L)
 		lua_pushnil(L);
 		return 1;
 	}
-	i = iface_arg(L, r, 1);
+	i = iface_arg(L, r, 1, "iface");
 	if (umpa_iface_get(r->ifs[i].name, &ifc, &e) < 0)
 		return luaL_error(L, "iface: %s", e.msg);
 	lua_createtable(L, 0, 5);
@@ -2013,6 +2017,7 @@ struct umpa_run *umpa_run_new(const struct umpa_run_opts *o, struct umpa_err *e)
 	}
 	r->linktype = -1;
 	r->strict = o->strict;
+	r->params_only = o->params_only;
 	r->offline = o->offline != NULL;
 	if (o->offline && o->nifaces) {
 		umpa_err_set(e, UMPA_EINVAL, "give -i or --offline, not both");
@@ -2097,8 +2102,11 @@ struct umpa_run *umpa_run_new(const struct umpa_run_opts *o, struct umpa_err *e)
 		fclose(f);
 	}
 	if (umpa_lua_run(r->U, text ? text : "", len, r->path, e) < 0) {
-		free(text);
-		goto fail;
+		if (!(r->params_only && r->params_declared)) {
+			free(text);
+			goto fail;
+		}
+		*e = (struct umpa_err){0}; /* stopped at params{}, as asked */
 	}
 	free(text);
 	for (size_t i = 0; i < r->nsets; i++)

@@ -88,6 +88,9 @@ struct umpa_run_opts {
 	int strict;                     /**< a failing callback stops the run with its error */
 	size_t mem_limit;               /**< Lua memory cap in bytes (0: the sandbox default) */
 	unsigned long long instr_limit; /**< VM instructions per callback (0: the sandbox default) */
+	int params_only;                /**< stop the template at params{}: its parameters declared, nothing after
+					 *   runs, so a template that checks its values (a required one) still
+					 *   lists them (`umpa run T --help`) */
 };
 
 /**

@@ -346,7 +346,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	if (help) { /* load only: its parameters */
-		struct umpa_run_opts ho = {.tmpl = o.tmpl, .search = o.search};
+		struct umpa_run_opts ho = {.tmpl = o.tmpl, .search = o.search, .params_only = 1};
 		struct umpa_run *r = umpa_run_new(&ho, &e);
 		if (!r) {
 			tool_err("run: %s", e.msg);

@@ -39,6 +39,23 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# ---- parameters: listed by --help though one is required; bad ones: one line each ----
+one_line() { [ "$(wc -l <"$1")" -eq 1 ] && grep -q -- "$2" "$1"; }
+for t in ping-sweep syn-scan; do
+	"$UMPA" run $t --help >"$T/help.txt" 2>&1
+	check "$t --help lists its parameters, the required 'targets' too (exit $?)" \
+		sh -c "grep -Eq '^  targets +ipv4net' '$T/help.txt' && grep -Eq '^  timeout +number' '$T/help.txt'"
+done
+"$UMPA" build -w "$T/one.pcap" 'ether{}/ip{dst="10.77.0.2"}/udp{dport=9}' >/dev/null 2>&1
+"$UMPA" run syn-scan --offline "$T/one.pcap" >/dev/null 2>"$T/e1"
+rc=$?
+check "syn-scan without targets: exit 1 (rc $rc), one line naming the parameter" \
+	sh -c "[ $rc -eq 1 ] && [ \$(wc -l <'$T/e1') -eq 1 ] && grep -q 'syn-scan.lua:[0-9]*: targets: give' '$T/e1'"
+"$UMPA" run syn-scan --offline "$T/one.pcap" --set targets=10.77.0.2 --set ports=22,99999 >/dev/null 2>"$T/e2"
+check "syn-scan with a bad port: one line naming it" one_line "$T/e2" "ports: '99999' is not a port"
+"$UMPA" run ping-sweep --offline "$T/one.pcap" --set targets=10.0.0.0/8 >/dev/null 2>"$T/e3"
+check "ping-sweep over 65536 addresses: one line" one_line "$T/e3" "targets: 10.0.0.0/8 has more than 65536 addresses"
+
 netns_pair scan || {
 	echo "FAIL: cannot create the namespace pair"
 	exit 1
