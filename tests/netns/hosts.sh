@@ -52,6 +52,13 @@ tshark -r "$T/who-out.pcapng" -Y 'arp.opcode==2' -T fields -e arp.src.proto_ipv4
 check "offline: each reply's MAC is 02:00 and its address" \
 	sh -c "[ \$(wc -l <'$T/isat.txt') -eq 8192 ] && awk -F'\t' '{ split(\$1, a, \".\"); m = sprintf(\"02:00:%02x:%02x:%02x:%02x\", a[1], a[2], a[3], a[4]); if (m != \$2) { print; exit 1 } }' '$T/isat.txt'"
 
+"$UMPA" run arp-responder --offline "$T/who.pcap" --set ip=10.99.0.0/17 --json >"$T/arp.json" 2>/dev/null
+check "offline: arp-responder on a /17 answers the same 8192 who-has" \
+	[ "$(count_of "$T/arp.json" arp.replies)" -eq 8192 -a "$(count_of "$T/arp.json" hosts)" -eq 8192 ]
+"$UMPA" run arp-responder --offline "$T/who.pcap" --set ip=10.99.16.0/20 --json >"$T/arp2.json" 2>/dev/null
+check "offline: arp-responder on 10.99.16.0/20 answers only its 4096 of them" \
+	[ "$(count_of "$T/arp2.json" arp.replies)" -eq 4096 ]
+
 # ---- live: 50 random hosts of the /16 ----
 netns_pair hosts || {
 	echo "FAIL: cannot create the namespace pair"
