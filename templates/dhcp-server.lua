@@ -268,7 +268,10 @@ handle[1] = function(p, m) -- DISCOVER
     log("discover from", m.mac, ": the pool is exhausted")
     return
   end
-  take(m.mac, n, "offered", OFFER_HOLD)
+  local l = leases[m.mac]
+  if not (l and l.state == "bound" and l.ip == n and alive(l)) then -- (a bound lease keeps its time)
+    take(m.mac, n, "offered", OFFER_HOLD)
+  end
   answer(p, m, 2, n, 0, true)
 end
 

@@ -169,4 +169,20 @@ check "tshark: every DHCP packet umpa sent is DHCP, not malformed, no expert not
 	[ "$nsent" -ge 8 -a "$nsent" -eq "$ndhcp" ]
 check "tshark: no malformed frame in the whole capture" sh -c "[ -z \"\$(tshark -r '$T/out.pcapng' -Y _ws.malformed 2>/dev/null)\" ]"
 
+# ---- offline: the live run's capture through the server again gives the same answers ----
+for k in 1 2; do
+	"$UMPA" run dhcp-server --offline "$T/out.pcapng" --set pool=10.77.0.100-10.77.0.150 --set server=10.77.0.53 \
+		--set router=10.77.0.1 --set dns=10.77.0.53,10.77.0.54 --set domain=umpa.test --set lease=600 \
+		-w "$T/off$k.pcapng" >/dev/null 2>&1
+done
+check "offline: two runs byte-identical" cmp -s "$T/off1.pcapng" "$T/off2.pcapng"
+answers() { # FILE: the DHCP answers umpa sent (commented replies), as fields
+	tshark -r "$1" -Y 'ip.src == 10.77.0.53 && dhcp && frame.comment contains "reply to"' -T fields \
+		-e ip.dst -e dhcp.id -e dhcp.option.dhcp -e dhcp.ip.your -e dhcp.ip.client -e dhcp.option.value 2>/dev/null | sort
+}
+answers "$T/out.pcapng" >"$T/live.ans"
+answers "$T/off1.pcapng" >"$T/off.ans"
+check "offline: the same DHCP answers as live ($(wc -l <"$T/live.ans") of them)" \
+	sh -c "[ \$(wc -l <'$T/live.ans') -ge 8 ] && cmp -s '$T/live.ans' '$T/off.ans'"
+
 finish
