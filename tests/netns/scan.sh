@@ -77,7 +77,7 @@ done
 row() { awk -v h="$2" -v p="${3:--}" '$1 == h && (p == "-" || $2 == p) { print $3 }' "$1"; }
 
 # ---- ping-sweep ----
-in_a timeout 30 "$UMPA" run ping-sweep -i "$IF_A" --set targets=10.77.0.0/28 --set timeout=0.5 --set retries=1 \
+in_a timeout 30 "$UMPA" run ping-sweep -i "$IF_A" --set targets=10.77.0.0/28 --set timeout=1 --set retries=1 \
 	--set rate=200 >"$T/sweep.txt" 2>"$T/sweep.err"
 rc=$?
 cat "$T/sweep.txt"
@@ -108,7 +108,7 @@ check "ping-sweep: counters up 4, down 10" sh -c "grep -Eq '^up +4$' '$T/sweep.t
 
 # ---- syn-scan ----
 PORTS=22-26,80
-in_a timeout 30 "$UMPA" run syn-scan -i "$IF_A" --set targets=10.77.0.0/29 --set ports=$PORTS --set timeout=0.5 \
+in_a timeout 30 "$UMPA" run syn-scan -i "$IF_A" --set targets=10.77.0.0/29 --set ports=$PORTS --set timeout=1 \
 	>"$T/syn.txt" 2>"$T/syn.err"
 rc=$?
 cat "$T/syn.txt"
@@ -162,7 +162,7 @@ nmap_agrees() {
 check "nmap -sS agrees on all 12 ports" nmap_agrees
 
 # from an address no kernel owns: the template answers ARP for it; the same table
-in_a timeout 30 "$UMPA" run syn-scan -i "$IF_A" --set targets=10.77.0.0/29 --set ports=$PORTS --set timeout=0.5 \
+in_a timeout 30 "$UMPA" run syn-scan -i "$IF_A" --set targets=10.77.0.0/29 --set ports=$PORTS --set timeout=1 \
 	--set src=10.77.0.77 --set mac=02:00:0a:4d:00:4d >"$T/syn2.txt" 2>"$T/syn2.err"
 rc=$?
 check "syn-scan from a simulated address: exit $rc, the same states" syn_right "$T/syn2.txt"
