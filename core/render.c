@@ -95,8 +95,11 @@ void umpa_emit_field(struct umpa_emit *em, const struct umpa_pkt *p, unsigned li
 
 	if (f->type == UMPA_FT_VAR || (f->flags & UMPA_F_HIDDEN))
 		return;
-	if ((uint64_t)f->bitoff + f->bits > 8ull * p->l[li].hlen)
-		return; /* not part of this header as present */
+	{
+		long off = umpa_field_bitoff(p, li, f);
+		if (off < 0 || (uint64_t)off + f->bits > 8ull * p->l[li].hlen)
+			return; /* not part of this header as present */
+	}
 	switch (f->type) {
 	case UMPA_FT_UINT:
 	case UMPA_FT_ENUM:

@@ -127,6 +127,13 @@ int umpa_pkt_find(const struct umpa_pkt *p, const struct umpa_proto *proto, unsi
 
 /* ---- fields ---- */
 
+/**
+ * Where field @p f of layer @p li starts, in bits from the layer's start: its
+ * table offset, or where the protocol's locate hook finds it (fields that
+ * come and go with flag bits, GRE's).  -1 when the header holds no such field.
+ */
+long umpa_field_bitoff(const struct umpa_pkt *p, unsigned li, const struct umpa_field *f);
+
 /** Read an integer-typed field (UINT, ENUM, FLAGS, BOOL). Returns 0, or -1 if the bytes are not there. */
 int umpa_field_get_u64(const struct umpa_pkt *p, unsigned li, const struct umpa_field *f, uint64_t *v);
 

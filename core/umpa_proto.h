@@ -71,6 +71,7 @@ enum umpa_bind_kind {
 	UMPA_BIND_UDPPORT,   /**< well-known UDP port */
 	UMPA_BIND_TCPPORT,   /**< well-known TCP port */
 	UMPA_BIND_AF,        /**< BSD loopback address family */
+	UMPA_BIND_GREPROTO,  /**< GRE protocol type, where it is no Ethernet type (ERSPAN, bridged Ethernet) */
 };
 
 /**
@@ -161,6 +162,26 @@ struct umpa_proto {
 	 */
 	void (*summary_ctx)(const struct umpa_pkt *p, unsigned li, const struct umpa_render_opts *o,
 			    struct umpa_sbuf *out);
+
+	/**
+	 * Where field @p f of layer @p li starts, in bits from the layer's start,
+	 * when that depends on the header itself (GRE: the checksum, key and
+	 * sequence number are there or not by its flag bits, each after the
+	 * ones present before it): the offset, or -1 when the header as it
+	 * stands holds no such field.  Return f->bitoff for fixed fields.  Read
+	 * bytes only through umpa_cur.  NULL: every field lies at its table
+	 * offset (use umpa_field_bitoff, which asks this hook).
+	 */
+	long (*locate)(const struct umpa_pkt *p, unsigned li, const struct umpa_field *f);
+
+	/**
+	 * Building: make optional field @p f of layer @p li present (set its
+	 * flag bit, splice zeroed room into the header with umpa_pkt_splice), so
+	 * that locate finds it.  Called when a field locate says is absent is
+	 * set.  Returns 0 or a negative error with @p e set.  May be NULL (with
+	 * locate: absent fields cannot be set).
+	 */
+	int (*place)(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, struct umpa_err *e);
 };
 
 /** Find a field of @p proto by short name, Wireshark name or alias. NULL if none. */

@@ -52,8 +52,15 @@ void *umpa_relseq_new(void);
 /** Free a table from umpa_relseq_new (NULL is fine). */
 void umpa_relseq_free(void *t);
 extern const struct umpa_proto umpa_proto_dns;
-extern const struct umpa_proto umpa_proto_tls;   /* one TLS record (protocols/tls.c) */
-extern const struct umpa_proto umpa_proto_vxlan; /* VXLAN (UDP 4789) */
+extern const struct umpa_proto umpa_proto_tls;        /* one TLS record (protocols/tls.c) */
+extern const struct umpa_proto umpa_proto_vxlan;      /* VXLAN (UDP 4789) */
+extern const struct umpa_proto umpa_proto_gre;        /* GRE (IP protocol 47) */
+extern const struct umpa_proto umpa_proto_erspan;     /* ERSPAN types I-III (GRE 0x88be, 0x22eb) */
+extern const struct umpa_proto umpa_proto_mpls;       /* one MPLS label stack entry */
+extern const struct umpa_proto umpa_proto_geneve;     /* GENEVE (UDP 6081) */
+extern const struct umpa_proto umpa_proto_ieee8021ad; /* 802.1ad service tag (0x88a8) */
+extern const struct umpa_proto umpa_proto_dhcp;       /* BOOTP/DHCP (UDP 67, 68) */
+extern const struct umpa_proto umpa_proto_igmp;       /* IGMP v1-v3 (IP protocol 2) */
 
 /** RFC 8446's identifier of TLS alert description @p desc ("close_notify", "handshake_failure"), or NULL. */
 const char *umpa_tls_alert_name(unsigned desc);

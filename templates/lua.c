@@ -1295,7 +1295,56 @@ static int is_alt(lua_State *L, int idx)
 
 /* ---- values of spec fields ---- */
 
-/* Join the strings of the plain table at @idx with ',' (a VAR field's items); pushes the result. */
+/* Push the spec text of item table {type=T, value=V} at @idx ("T=V"; V a string, number or list joined by ':';
+ * no value: "T"), for VAR fields given as a list of records (dhcp options).  No luaL_Buffer here: the caller's is
+ * open. */
+static void push_typed_item(lua_State *L, int idx, const char *fn, lua_Integer i)
+{
+	int t;
+
+	idx = lua_absindex(L, idx);
+	lua_getfield(L, idx, "type");
+	if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
+		luaL_error(L, "%s: item %I: a table item needs type= (a name or a number) and value=", fn, i);
+	luaL_tolstring(L, -1, NULL);
+	lua_replace(L, -2);
+	lua_getfield(L, idx, "value");
+	t = lua_type(L, -1);
+	if (t == LUA_TNIL) {
+		lua_pop(L, 1);
+		return;
+	}
+	if (t == LUA_TTABLE) {
+		int v = lua_absindex(L, -1), pieces = 0;
+		lua_Integer n = (lua_Integer)lua_rawlen(L, v);
+		for (lua_Integer k = 1; k <= n; k++) {
+			if (k > 1) {
+				lua_pushliteral(L, ":");
+				pieces++;
+			}
+			lua_rawgeti(L, v, k);
+			if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
+				luaL_error(L, "%s: item %I: value %I is a %s, not a string or number", fn, i, k,
+					   luaL_typename(L, -1));
+			luaL_tolstring(L, -1, NULL);
+			lua_replace(L, -2);
+			pieces++;
+		}
+		lua_concat(L, pieces);
+		lua_replace(L, v);
+	} else if (t == LUA_TSTRING || t == LUA_TNUMBER) {
+		luaL_tolstring(L, -1, NULL);
+		lua_replace(L, -2);
+	} else {
+		luaL_error(L, "%s: item %I: value is a %s", fn, i, luaL_typename(L, -1));
+	}
+	lua_pushliteral(L, "=");
+	lua_insert(L, -2);
+	lua_concat(L, 3);
+}
+
+/* Join the items of the plain table at @idx with ',' (a VAR field's items); pushes the result.  An item is a
+ * string or number, or a table {type=..., value=...} (push_typed_item). */
 static void join_var_items(lua_State *L, int idx, const struct umpa_proto *pr, const struct umpa_field *f)
 {
 	luaL_Buffer b;
@@ -1308,9 +1357,13 @@ static void join_var_items(lua_State *L, int idx, const struct umpa_proto *pr, c
 		if (i > 1)
 			luaL_addchar(&b, ',');
 		lua_rawgeti(L, idx, i);
-		if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
+		if (lua_type(L, -1) == LUA_TTABLE && !is_alt(L, -1)) {
+			push_typed_item(L, -1, fname(pr, f, buf, sizeof(buf)), i);
+			lua_replace(L, -2);
+		} else if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER) {
 			luaL_error(L, "%s: item %I is a %s; a VAR field takes strings (alt{...} for alternatives)",
 				   fname(pr, f, buf, sizeof(buf)), i, luaL_typename(L, -1));
+		}
 		luaL_addvalue(&b);
 	}
 	luaL_pushresult(&b);

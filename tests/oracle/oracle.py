@@ -146,16 +146,15 @@ WS_SHOWN_ONLY_IF = {
 UMPA_TO_WS_LAYER = {
     "eth": "eth", "ether": "eth", "vlan": "vlan", "arp": "arp", "ip": "ip", "ipv6": "ipv6",
     "icmp": "icmp", "icmpv6": "icmpv6", "udp": "udp", "tcp": "tcp", "dns": "dns",
-    "raw": "data", "data": "data", "vxlan": "vxlan",
+    "raw": "data", "data": "data", "vxlan": "vxlan", "gre": "gre", "erspan": "erspan", "mpls": "mpls",
+    "geneve": "geneve", "ieee8021ad": "ieee8021ad", "dhcp": "dhcp", "igmp": "igmp",
 }
 IPV6_EXT = ("ipv6_hop", "ipv6_route", "ipv6_frag", "ipv6_dst")
 
 # tshark layers an umpa layer may also appear as, with the field names they
 # use there (None: tshark has no such field in that layer).
 WS_LAYER_ALIASES = {
-    # An 802.1Q tag after ethertype 0x88a8 is an 802.1ad S-tag in Wireshark.
-    ("vlan", "ieee8021ad"): {"vlan.priority": "ieee8021ad.priority", "vlan.dei": "ieee8021ad.dei",
-                             "vlan.id": "ieee8021ad.id", "vlan.etype": None},
+    # (an 802.1ad S-tag is its own umpa protocol, ieee8021ad, with Wireshark's names)
 }
 
 # Expert infos tshark gives well-formed packets: key -> why it is fine.
@@ -172,12 +171,13 @@ WS_NOT_IN_QUOTED = {
 WS_LINK_PSEUDO = {"raw"}
 
 # Protocols tshark may nest inside another's tree (ICMP quotations, echo data).
-WS_PROTOS = {"eth", "vlan", "arp", "ip", "ipv6", "icmp", "icmpv6", "udp", "tcp", "dns", "data", "vxlan"}
+WS_PROTOS = {"eth", "vlan", "arp", "ip", "ipv6", "icmp", "icmpv6", "udp", "tcp", "dns", "data", "vxlan", "gre", "erspan",
+             "mpls", "geneve", "ieee8021ad", "dhcp", "igmp"}
 
 SEV_CHAT, SEV_NOTE, SEV_WARN, SEV_ERROR = 0x00200000, 0x00400000, 0x00600000, 0x00800000
 SEV_NAME = {SEV_CHAT: "chat", SEV_NOTE: "note", SEV_WARN: "warning", SEV_ERROR: "error"}
 
-CHECKSUMMED = ("ip", "icmp", "icmpv6", "udp", "tcp")
+CHECKSUMMED = ("ip", "icmp", "icmpv6", "udp", "tcp", "gre", "igmp")
 
 
 class WsLayer:
@@ -351,6 +351,20 @@ def scapy_table(S):
     add(VXLAN, [("vxlan.vni", "vni")])
     add(S.Dot1Q, [("vlan.priority", "prio"), ("vlan.dei", "dei"), ("vlan.id", "vlan"),
                   ("vlan.etype", "type")])
+    # Scapy's Dot1AD is a Dot1Q subclass (skipped above): Wireshark's 802.1ad names
+    add(S.Dot1AD, [("ieee8021ad.priority", "prio"), ("ieee8021ad.dei", "dei"), ("ieee8021ad.id", "vlan"),
+                   ("ieee8021ah.etype", "type")])
+    add(S.BOOTP, [("dhcp.type", "op"), ("dhcp.hw.type", "htype"), ("dhcp.hw.len", "hlen"), ("dhcp.hops", "hops"),
+                  ("dhcp.id", "xid"), ("dhcp.secs", "secs"), ("dhcp.ip.client", "ciaddr"), ("dhcp.ip.your", "yiaddr"),
+                  ("dhcp.ip.server", "siaddr"), ("dhcp.ip.relay", "giaddr")])
+    from scapy.contrib.mpls import MPLS
+    add(MPLS, [("mpls.label", "label"), ("mpls.exp", "cos"), ("mpls.bottom", "s"), ("mpls.ttl", "ttl")])
+    add(S.GRE, [("gre.flags.checksum", "chksum_present"), ("gre.flags.routing", "routing_present"),
+                ("gre.flags.key", "key_present"), ("gre.flags.sequence_number", "seqnum_present"),
+                ("gre.flags.version", "version"), ("gre.proto", "proto")])
+    from scapy.contrib.geneve import GENEVE
+    add(GENEVE, [("geneve.version", "version"), ("geneve.flags.oam", "oam"), ("geneve.flags.critical", "critical"),
+                 ("geneve.proto_type", "proto"), ("geneve.vni", "vni")])
     add(S.ARP, [("arp.hw.type", "hwtype"), ("arp.proto.type", "ptype"), ("arp.hw.size", "hwlen"),
                 ("arp.proto.size", "plen"), ("arp.opcode", "op"), ("arp.src.hw_mac", "hwsrc"),
                 ("arp.src.proto_ipv4", "psrc"), ("arp.dst.hw_mac", "hwdst"), ("arp.dst.proto_ipv4", "pdst")])
@@ -500,7 +514,7 @@ def scapy_packets(path):
         while l is not None and not isinstance(l, S.NoPayload):
             pairs = []
             for cls, ws, get in table:
-                if isinstance(l, cls):
+                if isinstance(l, cls) and not (cls is S.Dot1Q and isinstance(l, S.Dot1AD)):
                     try:
                         v = get(l)
                     except (AttributeError, TypeError):
