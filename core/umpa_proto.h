@@ -61,6 +61,11 @@ struct umpa_field {
 	const struct umpa_vname *names; /**< ENUM value names / FLAGS bit names, or NULL */
 	const char *letters; /**< FLAGS: one letter per bit, least significant first ("FSRPAUECN"), or NULL */
 	const char *help;    /**< one-line description */
+	/** The field's value is the wire value times this (0 or 1: as on the wire), so a
+	 * Wireshark name means Wireshark's value: ip.hdr_len and tcp.hdr_len count bytes
+	 * over 4-byte words.  Reading multiplies; setting takes a multiple and divides.
+	 * .def is in these units too. */
+	uint8_t scale;
 };
 
 /** Demultiplexing keys a protocol can be bound to (see protocols/umpa_protos.h). */

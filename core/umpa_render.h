@@ -34,6 +34,7 @@ struct umpa_emit {
 	int first;             /**< renderer-private */
 	struct umpa_sbuf tmp;  /**< scratch for the helpers */
 	struct umpa_sbuf tmp2; /**< second scratch (flag names) */
+	struct umpa_sbuf arena; /**< renderer-private: the JSON renderer's record of one layer */
 };
 
 /** Emit a string field. */
@@ -88,6 +89,9 @@ struct umpa_render_opts {
 	 * rendering many packets allocates nothing once they have grown.  The
 	 * caller frees them with umpa_sbuf_free. */
 	struct umpa_sbuf *scratch;
+	/** Optional: one more scratch buffer, for the JSON renderer (NULL: it
+	 * allocates one per packet).  The caller frees it with umpa_sbuf_free. */
+	struct umpa_sbuf *json_scratch;
 };
 
 /**

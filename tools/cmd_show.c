@@ -86,8 +86,8 @@ int cmd_show(int argc, char **argv)
 	struct umpa_capr *r;
 	struct umpa_pkt p;
 	struct umpa_sbuf out = {0};
-	struct umpa_sbuf scratch[2] = {{0}, {0}};
-	struct umpa_render_opts ro = {.scratch = scratch};
+	struct umpa_sbuf scratch[2] = {{0}, {0}}, jscratch = {0};
+	struct umpa_render_opts ro = {.scratch = scratch, .json_scratch = &jscratch};
 	uint64_t n = 0, ntrunc = 0, ninval = 0;
 
 	/* "--stats KIND" as two words (tshark's -z habit): make it "--stats=KIND" */
@@ -263,6 +263,7 @@ int cmd_show(int argc, char **argv)
 	umpa_sbuf_free(&out);
 	umpa_sbuf_free(&scratch[0]);
 	umpa_sbuf_free(&scratch[1]);
+	umpa_sbuf_free(&jscratch);
 	umpa_pkt_release(&p);
 	umpa_capr_close(r);
 	return rc;

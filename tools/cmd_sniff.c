@@ -64,7 +64,7 @@ struct sniff_ {
 	int failed;
 	struct umpa_err err;
 	struct umpa_sbuf out;
-	struct umpa_sbuf scratch[2];
+	struct umpa_sbuf scratch[2], jscratch;
 	struct umpa_render_opts ro;
 	struct tool_dump dump;
 };
@@ -214,6 +214,7 @@ int cmd_sniff(int argc, char **argv)
 	memset(&s, 0, sizeof s);
 	s.fmt = TOOL_FMT_LINE;
 	s.ro.scratch = s.scratch;
+	s.ro.json_scratch = &s.jscratch;
 	umpa_cap_opts_init(&co);
 	/* Like tcpdump: buffered delivery (TPACKET_V3 on Linux packs packets into
 	 * blocks) with a 100 ms timeout.  Immediate mode uses fixed-size slots
@@ -396,6 +397,7 @@ out:
 	umpa_sbuf_free(&s.out);
 	umpa_sbuf_free(&s.scratch[0]);
 	umpa_sbuf_free(&s.scratch[1]);
+	umpa_sbuf_free(&s.jscratch);
 	tool_dump_free(&s.ro);
 	return rc;
 }
