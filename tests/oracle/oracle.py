@@ -116,11 +116,6 @@ def norm(v):
 # umpa's value (normalised) -> the unit tshark shows.  Explicit, per field;
 # each entry says why.
 UMPA_TO_WS = {
-    # tcp.c: tcp.hdr_len is the data offset in 32-bit words (Scapy dataofs);
-    # tshark shows bytes.
-    "tcp.hdr_len": lambda v: v * 4,
-    # ip.c: ip.hdr_len is the IHL in 32-bit words (Scapy ihl); tshark: bytes.
-    "ip.hdr_len": lambda v: v * 4,
     # tcp.c: the three reserved bits as a number; Wireshark's is FT_BOOLEAN
     # (mask 0xe00): set when any of them is.
     "tcp.flags.res": lambda v: 1 if v else 0,
@@ -278,15 +273,18 @@ class ULayer:
         for k, v in obj:
             if top and k.startswith("_"):
                 continue  # _layer, _offset, _hlen and the marks
+            if k.endswith("_name") and k[:-5] in keys:
+                continue  # the value's name (or names), beside the value
             if isinstance(v, Obj):
                 self._flatten(v)
                 continue
-            if isinstance(v, list):
+            if isinstance(v, list):  # a repeated key: its values, or its groups, in order
                 for x in v:
-                    self.items.append((k, x))
+                    if isinstance(x, Obj):
+                        self._flatten(x)
+                    else:
+                        self.items.append((k, x))
                 continue
-            if k.endswith("_name") and k[:-5] in keys:
-                continue  # the value's name, beside the value
             self.items.append((k, v))
 
     def get(self, key):
@@ -876,6 +874,11 @@ BUILD_ALIASES = {
 }
 
 
+# Scapy aliases that count in other units than the Wireshark field they set:
+# ip.hdr_len and tcp.hdr_len are bytes (as tshark's), ihl and dataofs words.
+BUILD_UNITS = {("ip", "ihl"): 4, ("tcp", "dataofs"): 4}
+
+
 def built_key(ul, f):
     """The Wireshark name under which umpa shows field @f set in layer @ul."""
     keys = [k for k, _ in ul.items]
@@ -908,6 +911,8 @@ def compare_roundtrip(case, ulayers, errs, st):
                 got_v = norm(ul.get(key)[0])
                 st["roundtrip"] += 1
                 want_n = norm(want)
+                if isinstance(want_n, int) and (ul.name, f) in BUILD_UNITS:
+                    want_n *= BUILD_UNITS[(ul.name, f)]
                 if isinstance(want_n, str) and ":" in want_n and "." not in want_n:
                     try:  # an IPv6 address: compare canonical forms
                         want_n = str(ipaddress.ip_address(want_n))
