@@ -246,16 +246,19 @@ int cmd_show(int argc, char **argv)
 		tool_err("%s", e.msg);
 	if (stats == 1) {
 		struct umpa_reasm_stats rs;
-		fprintf(stderr, "%llu packets, %llu truncated layers, %llu invalid layers\n", (unsigned long long)n,
-			(unsigned long long)ntrunc, (unsigned long long)ninval);
+		fprintf(stderr, "%llu packet%s, %llu truncated layer%s, %llu invalid layer%s\n", (unsigned long long)n,
+			tool_s(n), (unsigned long long)ntrunc, tool_s(ntrunc), (unsigned long long)ninval,
+			tool_s(ninval));
 		umpa_reasm_get_stats(reasm, &rs);
 		if (rs.flows)
-			fprintf(stderr,
-				"reassembly: %llu flows (%llu evicted), %llu records reassembled, %llu segments held "
-				"out of order, %llu duplicates, %llu bytes dropped\n",
-				(unsigned long long)rs.flows, (unsigned long long)rs.evicted,
-				(unsigned long long)rs.reassembled, (unsigned long long)rs.held,
-				(unsigned long long)rs.duplicates, (unsigned long long)rs.dropped);
+			fprintf(
+			    stderr,
+			    "reassembly: %llu flow%s (%llu evicted), %llu record%s reassembled, %llu segment%s held "
+			    "out of order, %llu duplicate%s, %llu byte%s dropped\n",
+			    (unsigned long long)rs.flows, tool_s(rs.flows), (unsigned long long)rs.evicted,
+			    (unsigned long long)rs.reassembled, tool_s(rs.reassembled), (unsigned long long)rs.held,
+			    tool_s(rs.held), (unsigned long long)rs.duplicates, tool_s(rs.duplicates),
+			    (unsigned long long)rs.dropped, tool_s(rs.dropped));
 	}
 	show_stats_free(sst);
 	umpa_reasm_close(reasm);

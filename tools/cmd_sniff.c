@@ -384,13 +384,13 @@ out:
 	}
 	if (umpa_cap_stats(s.cap, &st, &s.err) == 0)
 		fprintf(stderr,
-			"%s%llu packets captured, %llu received by filter, %llu dropped by kernel, %llu dropped by "
+			"%s%llu packet%s captured, %llu received by filter, %llu dropped by kernel, %llu dropped by "
 			"interface\n",
 			sig == SIGINT    ? "interrupted: "
 			: sig == SIGTERM ? "terminated: "
 					 : "",
-			(unsigned long long)s.n, (unsigned long long)st.received, (unsigned long long)st.dropped,
-			(unsigned long long)st.ifdropped);
+			(unsigned long long)s.n, tool_s(s.n), (unsigned long long)st.received,
+			(unsigned long long)st.dropped, (unsigned long long)st.ifdropped);
 	umpa_loop_remove_fd(src);
 	umpa_loop_free(s.loop);
 	umpa_cap_close(s.cap);

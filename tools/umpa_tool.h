@@ -88,6 +88,12 @@ void tool_unsent_note(struct tool_unsent *u, unsigned long no, const char *why);
  */
 void tool_unsent_report(const struct tool_unsent *u, const char *cmd, const char *noun);
 
+/** "s" unless @p n is 1: "wrote 1 packet", "wrote 2 packets" (every count umpa prints). */
+static inline const char *tool_s(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
 /** The built-in example (templates/example.lua), embedded at build time. */
 extern const char umpa_example_lua[];
 
