@@ -264,10 +264,17 @@ void umpa_render_line(const struct umpa_pkt *p, const struct umpa_render_opts *o
 	start = b->len;
 	for (unsigned i = 0; i < p->nlayers; i++) {
 		const struct umpa_layer *l = &p->l[i];
+		size_t at = b->len, tl;
 		if (l->proto->summary_ctx && o)
 			l->proto->summary_ctx(p, i, o, b);
 		else if (l->proto->summary)
 			l->proto->summary(p, i, b);
+		/* -e: the link header named the protocol, so its own tag goes, as in tcpdump -e */
+		if (o && o->link_hdr && i > 0 && (p->l[i - 1].proto->pflags & UMPA_PF_LINK) && l->proto->line_tag &&
+		    b->len - at >= (tl = strlen(l->proto->line_tag)) && !memcmp(b->s + at, l->proto->line_tag, tl)) {
+			memmove(b->s + at, b->s + at + tl, b->len - at - tl + 1);
+			b->len -= tl;
+		}
 	}
 	if (b->len == start) { /* nobody said anything: name the layers */
 		for (unsigned i = 0; i < p->nlayers; i++) {

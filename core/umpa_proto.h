@@ -166,6 +166,12 @@ struct umpa_proto {
 	 */
 	void (*summary_ctx)(const struct umpa_pkt *p, unsigned li, const struct umpa_render_opts *o,
 			    struct umpa_sbuf *out);
+	/**
+	 * The text the one-line summary starts with to name the protocol ("IP ",
+	 * "IP6 ", "ARP, "), which tcpdump -e leaves out right after a link header
+	 * (the link header's "ethertype IPv4 (0x0800)" has named it).  May be NULL.
+	 */
+	const char *line_tag;
 };
 
 /** Find a field of @p proto by short name, Wireshark name or alias. NULL if none. */

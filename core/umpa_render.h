@@ -92,6 +92,9 @@ struct umpa_render_opts {
 	/** Optional: one more scratch buffer, for the JSON renderer (NULL: it
 	 * allocates one per packet).  The caller frees it with umpa_sbuf_free. */
 	struct umpa_sbuf *json_scratch;
+	/** tcpdump's -e: link-layer protocols (Ethernet, 802.1Q, Linux cooked) print their
+	 * header on every line; see umpa_proto.line_tag. */
+	int link_hdr;
 };
 
 /**

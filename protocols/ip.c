@@ -722,6 +722,7 @@ const struct umpa_proto umpa_proto_ip = {
     .set_var = ip_set_var,
     .details = ip_details,
     .summary = ip_summary,
+    .line_tag = "IP ",
     .hashret = ip_hashret,
     .answers = ip_answers,
 };

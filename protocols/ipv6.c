@@ -435,6 +435,7 @@ const struct umpa_proto umpa_proto_ipv6 = {
     .dissect = ipv6_dissect,
     .finish = ipv6_finish,
     .summary = ipv6_summary,
+    .line_tag = "IP6 ",
     .hashret = ipv6_hashret,
     .answers = ipv6_answers,
 };

@@ -23,6 +23,8 @@ static const char show_usage[] = "usage: umpa show [-r] FILE [OPTIONS] [BPF FILT
 				 "               as tcpdump -x / -X; -xx, -XX include the link header\n"
 				 "  -S           absolute TCP sequence numbers (default: relative to the\n"
 				 "               flow's first, as tcpdump)\n"
+				 "  -e           the link-level header on each line, as tcpdump -e (Ethernet,\n"
+				 "               802.1Q tags, Linux cooked v1 and v2)\n"
 				 "  (default)    one line per packet, like tcpdump -nn (UTC time of day)\n"
 				 "  -v           a field tree per packet, fields named as in Wireshark\n"
 				 "  --json       one JSON object per line, keyed by Wireshark field names\n"

@@ -204,6 +204,9 @@ int tool_dump_opt(int c, struct tool_dump *d)
 	case 'S':
 		d->abs = 1;
 		return 1;
+	case 'e':
+		d->eflag = 1;
+		return 1;
 	default:
 		return 0;
 	}
@@ -219,6 +222,7 @@ int tool_dump_setup(const struct tool_dump *d, struct umpa_render_opts *ro, cons
 		return UMPA_EXIT_USAGE;
 	}
 	ro->ts_mode = modes[d->tcount];
+	ro->link_hdr = d->eflag;
 	if (!d->abs && !(ro->relseq = umpa_relseq_new())) {
 		tool_err("%s: out of memory", cmd);
 		return UMPA_EXIT_ERROR;
