@@ -981,7 +981,7 @@ def main():
         # three dissections at once
         fields = subprocess.Popen([a.tshark, "-G", "fields"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                   text=True)
-        targs = [a.tshark, "-n", "-r", pcap, "-T", "json"]
+        targs = [a.tshark, "-n", "-r", pcap, "-T", "json", "--no-duplicate-keys"]
         for p in TSHARK_PREFS:
             targs += ["-o", p]
         ts = subprocess.Popen(targs, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
