@@ -121,7 +121,7 @@ def compare_file(a, name, path, wsnames):
         return None, None, len(upk), 0, [], "no claimed protocol"
     if len(upk) > a.max_packets:
         return None, None, len(upk), 0, [], "more than %d packets" % a.max_packets
-    targs = [a.tshark, "-n", "-r", path, "-T", "json", "--no-duplicate-keys"]
+    targs = [a.tshark, "-n", "-r", path, "-T", "json"]
     for p in oracle.TSHARK_PREFS:
         targs += ["-o", p]
     try:

@@ -196,9 +196,26 @@ class WsPacket:
         self.malformed = False
 
 
+def ws_grouped(obj):
+    """obj's members with each repeated key's values gathered at its first
+    occurrence, as umpa's JSON gathers them (into arrays, as tshark's
+    --no-duplicate-keys), so values compare in the same order.  Nested
+    protocols and expert infos keep their places (they become layers)."""
+    order, by = [], {}
+    for k, v in obj:
+        if k in WS_PROTOS or k.startswith("_ws."):
+            order.append((k, [v]))
+        elif k in by:
+            by[k].append(v)
+        else:
+            by[k] = [v]
+            order.append((k, by[k]))
+    return [(k, x) for k, vs in order for x in vs]
+
+
 def ws_walk(pkt, layer, obj):
     """Flatten a tshark tree into layer, splitting nested protocols off."""
-    for k, v in obj:
+    for k, v in ws_grouped(obj):
         if isinstance(v, Obj):
             if k == "_ws.expert":
                 key = next((kk for kk, vv in v if not kk.startswith("_ws.expert.")), "")
@@ -981,7 +998,7 @@ def main():
         # three dissections at once
         fields = subprocess.Popen([a.tshark, "-G", "fields"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                   text=True)
-        targs = [a.tshark, "-n", "-r", pcap, "-T", "json", "--no-duplicate-keys"]
+        targs = [a.tshark, "-n", "-r", pcap, "-T", "json"]
         for p in TSHARK_PREFS:
             targs += ["-o", p]
         ts = subprocess.Popen(targs, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
