@@ -290,6 +290,11 @@ void umpa_render_line(const struct umpa_pkt *p, const struct umpa_render_opts *o
 	for (unsigned i = 0; i < p->nlayers; i++)
 		if (p->l[i].flags & (UMPA_L_TRUNCATED | UMPA_L_INVALID | UMPA_L_BADSUM))
 			put_marks(&p->l[i], b);
+	if (p->comment) { /* pcapng packet comment (newlines are escaped below, as all wire text) */
+		umpa_sbuf_puts(b, " [comment: ");
+		umpa_sbuf_puts(b, p->comment);
+		umpa_sbuf_putc(b, ']');
+	}
 	/* summaries quote the wire (names, payload text): whatever a hook let through, the line stays one line */
 	umpa_sbuf_make_safe(b, start);
 	umpa_sbuf_putc(b, '\n');
@@ -375,6 +380,11 @@ void umpa_render_tree(const struct umpa_pkt *p, const struct umpa_render_opts *o
 	umpa_sbuf_puts(b, " captured, ");
 	umpa_render_time(p, o && o->ts_nsec, b);
 	umpa_sbuf_putc(b, '\n');
+	if (p->comment) { /* as Wireshark's "Packet comments" tree, above the layers */
+		em.depth = 0;
+		tree_open(&em, "frame.comment", "Packet comments");
+		umpa_emit_str(&em, "frame.comment", p->comment);
+	}
 	for (unsigned i = 0; i < p->nlayers; i++) {
 		const struct umpa_layer *l = &p->l[i];
 		umpa_sbuf_puts(b, l->proto->title ? l->proto->title : l->proto->name);
@@ -603,6 +613,10 @@ void umpa_render_json(const struct umpa_pkt *p, const struct umpa_render_opts *o
 	umpa_sbuf_put_u64(b, p->wirelen);
 	umpa_sbuf_puts(b, ",\"frame.cap_len\":");
 	umpa_sbuf_put_u64(b, p->len);
+	if (p->comment) {
+		umpa_sbuf_puts(b, ",\"frame.comment\":");
+		umpa_sbuf_put_json_str(b, p->comment, strlen(p->comment));
+	}
 	umpa_sbuf_puts(b, ",\"layers\":[");
 	for (unsigned i = 0; i < p->nlayers; i++) {
 		const struct umpa_layer *l = &p->l[i];
