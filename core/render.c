@@ -229,6 +229,13 @@ static void render_stamp(const struct umpa_pkt *p, const struct umpa_render_opts
 	umpa_sbuf_putc(b, ' ');
 }
 
+/* Why a layer's checksum was not verified (UMPA_L_CSUM_PARTIAL or UMPA_L_CSUM_UNVERIFIED). */
+static const char *csum_why(const struct umpa_layer *l)
+{
+	return (l->flags & UMPA_L_CSUM_PARTIAL) ? "partial, left for the NIC (checksum offload)"
+						: "live capture (checksum offload; --verify-checksums checks)";
+}
+
 static void put_marks(const struct umpa_layer *l, struct umpa_sbuf *b)
 {
 	if (l->flags & UMPA_L_TRUNCATED) {
@@ -396,6 +403,13 @@ void umpa_render_tree(const struct umpa_pkt *p, const struct umpa_render_opts *o
 		if (l->flags & UMPA_L_QUOTED)
 			umpa_sbuf_puts(b, " [quoted]");
 		put_marks(l, b);
+		if (l->flags & (UMPA_L_CSUM_PARTIAL | UMPA_L_CSUM_UNVERIFIED)) { /* as tshark's "[unverified]" */
+			umpa_sbuf_puts(b, " [");
+			umpa_sbuf_puts(b, l->proto->name);
+			umpa_sbuf_puts(b, " checksum unverified: ");
+			umpa_sbuf_puts(b, csum_why(l));
+			umpa_sbuf_putc(b, ']');
+		}
 		umpa_sbuf_putc(b, '\n');
 		em.depth = 1;
 		for (unsigned k = 0; k < l->proto->nfields; k++)
@@ -634,6 +648,8 @@ void umpa_render_json(const struct umpa_pkt *p, const struct umpa_render_opts *o
 			json_flag(b, "invalid", l->why);
 		if (l->flags & UMPA_L_BADSUM)
 			json_flag(b, "bad_checksum", "checksum does not verify");
+		if (l->flags & (UMPA_L_CSUM_PARTIAL | UMPA_L_CSUM_UNVERIFIED))
+			json_flag(b, "checksum_unverified", csum_why(l));
 		if (l->flags & UMPA_L_QUOTED)
 			umpa_sbuf_puts(b, ",\"_quoted\":true");
 		em.depth = 1;

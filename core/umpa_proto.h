@@ -91,6 +91,8 @@ enum umpa_pflag {
 	UMPA_PF_NET = 1 << 4,    /**< a network-layer header a raw IP socket sends from; its "dst" field
 				      (UMPA_FT_IPV4 or UMPA_FT_IPV6) is where the datagram goes */
 	UMPA_PF_NETEXT = 1 << 5, /**< a network-layer extension header (IPv6 hop-by-hop, routing, ...) */
+	/** its checksum may be left to the NIC (checksum offload: TCP, UDP); see umpa_pkt_csum_policy */
+	UMPA_PF_OFFLOAD = 1 << 12,
 };
 
 /** Check at compile time that field table @p t has @p n entries (its F_COUNT). */

@@ -382,8 +382,9 @@ static void tcp_verify(struct umpa_pkt *p, unsigned li)
 
 	if (umpa_inet_pseudo_sum(p, li, TCP_PROTO, l->len, &sum) < 0)
 		return;
-	sum = umpa_csum_add(sum, p->data + l->off, l->len);
-	if (umpa_csum_fold(sum) != 0)
+	if (umpa_inet_partial_csum(p, li, sum, TCP_CSUM_OFF))
+		l->flags |= UMPA_L_CSUM_PARTIAL; /* left for the NIC: not verifiable, not bad */
+	else if (umpa_csum_fold(umpa_csum_add(sum, p->data + l->off, l->len)) != 0)
 		l->flags |= UMPA_L_BADSUM;
 }
 
@@ -1067,7 +1068,7 @@ const struct umpa_proto umpa_proto_tcp = {
     .fields = tcp_fields,
     .nfields = F_COUNT,
     .hdr_len = TCP_HLEN,
-    .pflags = UMPA_PF_PORTS,
+    .pflags = UMPA_PF_PORTS | UMPA_PF_OFFLOAD,
     .dissect = tcp_dissect,
     .finish = tcp_finish,
     .set_var = tcp_set_var,

@@ -29,6 +29,9 @@ static const char show_usage[] = "usage: umpa show [-r] FILE [OPTIONS] [BPF FILT
 				 "  -v           a field tree per packet, fields named as in Wireshark\n"
 				 "  --json       one JSON object per line, keyed by Wireshark field names\n"
 				 "  -c N         stop after N packets\n"
+				 "  -w OUT       write the packets (those the filter keeps) to OUT instead of\n"
+				 "               printing them, as tcpdump -r IN -w OUT ('-': standard output)\n"
+				 "  --pcapng     -w writes pcapng (keeps packet comments) instead of pcap\n"
 				 "  -f BPF       only packets matching the BPF filter expression\n"
 				 "  --nsec       nanosecond timestamps in the one-line and tree forms\n"
 				 "  --stats      at the end, print packet, truncated and invalid counts on stderr\n"
@@ -38,6 +41,10 @@ static const char show_usage[] = "usage: umpa show [-r] FILE [OPTIONS] [BPF FILT
 				 "  --stats proto     the protocol hierarchy (tshark -q -z io,phs)\n"
 				 "  --stats io[,S]    frames and bytes per S-second interval (default 1; tshark\n"
 				 "               -q -z io,stat,S)\n"
+				 "  --verify-checksums  a TCP or UDP checksum holding the partial sum that\n"
+				 "               Linux leaves for the NIC (checksum offload: outgoing packets\n"
+				 "               captured on the sender) is bad too; by default it is\n"
+				 "               \"unverified\" (every other wrong checksum is marked bad)\n"
 				 "  --no-reassembly  show each TCP segment alone (TLS records split across\n"
 				 "               segments are otherwise shown reassembled, in the last frame)\n"
 				 "Truncated (not captured) and invalid (a field that lies) layers are marked.\n"
@@ -71,7 +78,8 @@ int cmd_show(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"json", no_argument, NULL, 'j'},        {"nsec", no_argument, NULL, 'N'},
 	    {"stats", optional_argument, NULL, 's'}, {"no-reassembly", no_argument, NULL, 'R'},
-	    {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+	    {"help", no_argument, NULL, 'h'},        {"verify-checksums", no_argument, NULL, 'V'},
+	    {"pcapng", no_argument, NULL, 'P'},      {NULL, 0, NULL, 0},
 	};
 	unsigned long limit = 0;
 	const char *bpf = NULL;
@@ -81,7 +89,9 @@ int cmd_show(int argc, char **argv)
 	double sint = 1;
 	struct show_stats *sst = NULL;
 	char statsarg[64]; /* "--stats=KIND" made of "--stats KIND" */
-	const char *file = NULL;
+	const char *file = NULL, *wpath = NULL;
+	enum umpa_capfmt wfmt = UMPA_CAP_PCAP;
+	struct umpa_capw *w = NULL;
 	char *bpfbuf = NULL;
 	struct umpa_reasm *reasm = NULL;
 	struct umpa_err e = {0};
@@ -106,7 +116,7 @@ int cmd_show(int argc, char **argv)
 	}
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "vc:f:hr:" TOOL_DUMP_OPTS, opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vc:f:hr:w:" TOOL_DUMP_OPTS, opts, NULL)) != -1) {
 		if (tool_dump_opt(c, &dump))
 			continue;
 		switch (c) {
@@ -144,6 +154,15 @@ int cmd_show(int argc, char **argv)
 		case 'R':
 			noreasm = 1;
 			break;
+		case 'V':
+			dump.verify = 1;
+			break;
+		case 'w':
+			wpath = optarg;
+			break;
+		case 'P':
+			wfmt = UMPA_CAP_PCAPNG;
+			break;
 		case 'h':
 			fputs(show_usage, stdout);
 			return UMPA_EXIT_OK;
@@ -168,6 +187,14 @@ int cmd_show(int argc, char **argv)
 			return UMPA_EXIT_ERROR;
 		}
 	}
+	if (wpath && stats == 2) {
+		tool_err("show: -w writes packets; --stats %s prints tables: one or the other",
+			 skind == SHOW_STATS_CONV    ? "conv"
+			 : skind == SHOW_STATS_PROTO ? "proto"
+						     : "io");
+		free(bpfbuf);
+		return UMPA_EXIT_USAGE;
+	}
 	if ((c = tool_dump_setup(&dump, &ro, "show")) != UMPA_EXIT_OK) {
 		free(bpfbuf);
 		return c;
@@ -187,6 +214,12 @@ int cmd_show(int argc, char **argv)
 		return UMPA_EXIT_USAGE;
 	}
 	free(bpfbuf);
+	if (wpath && !(w = umpa_capw_open(wpath, wfmt, umpa_capr_linktype(r), &e))) {
+		tool_err("%s", e.msg);
+		umpa_capr_close(r);
+		tool_dump_free(&ro);
+		return UMPA_EXIT_ERROR;
+	}
 	ro.ts_nsec = nsec;
 	if (!noreasm && !(reasm = umpa_reasm_open(NULL, &e))) {
 		tool_err("show: %s", e.msg);
@@ -213,7 +246,16 @@ int cmd_show(int argc, char **argv)
 			break;
 		}
 		n++;
+		if (w) { /* -w: the packets (those the filter kept), as tcpdump -r IN -w OUT */
+			if (umpa_capw_write(w, &p, &e) < 0) {
+				rc = UMPA_EXIT_ERROR;
+				break;
+			}
+			continue;
+		}
 		umpa_dissect(&p);
+		if (dump.verify)
+			umpa_pkt_csum_policy(&p, UMPA_CSUM_STRICT);
 		ro.number = umpa_capr_number(r); /* the file's numbering, also under a filter */
 		if (sst) {
 			show_stats_add(sst, &p);
@@ -234,6 +276,8 @@ int cmd_show(int argc, char **argv)
 		tool_err("show: out of memory: the statistics are incomplete");
 		rc = UMPA_EXIT_ERROR;
 	}
+	if (w && umpa_capw_close(w, &e) < 0 && rc == UMPA_EXIT_OK)
+		rc = UMPA_EXIT_ERROR; /* e.msg says what */
 	if (out.len)
 		fwrite(out.s, 1, out.len, stdout);
 	if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -117,6 +117,7 @@ struct tool_dump {
 	int ascii;  /**< -X: hex and ASCII */
 	int abs;    /**< -S: absolute TCP sequence numbers */
 	int eflag;  /**< -e: the link-level header on each line */
+	int verify; /**< --verify-checksums: partial (offloaded) and live checksums verified too */
 };
 
 /** Take getopt's @p c when it is one of TOOL_DUMP_OPTS (-n is accepted and ignored). Returns 1 if taken. */
