@@ -193,5 +193,19 @@ else
 	bad "long error line cut between words" "$l"
 fi
 
+# ---- the man page documents every option show and sniff take, and has EXAMPLES
+MAN=$top_srcdir/tools/umpa.1
+for c in show sniff; do
+	r=$("$UMPA" $c --help | python3 -c '
+import re, sys
+man = open(sys.argv[1]).read()
+man = re.sub(r"\\f[BIRP]", "", man).replace("\\-", "-")
+opts = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*|-[a-zA-Z]{1,5})\b", sys.stdin.read()))
+missing = sorted(o for o in opts if not re.search(r"(?<![\w-])" + re.escape(o) + r"(?![\w-])", man))
+print(" ".join(missing))' "$MAN")
+	[ -z "$r" ] && ok "umpa.1 documents every option of '$c --help'" || bad "umpa.1 lacks options of $c" "$r"
+done
+grep -q '^\.SH EXAMPLES' "$MAN" && ok "umpa.1 has an EXAMPLES section" || bad "umpa.1 EXAMPLES"
+
 echo "show_reading: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
