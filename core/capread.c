@@ -345,7 +345,6 @@ struct umpa_capr *umpa_capr_open(const char *path, struct umpa_err *e)
 oom:
 	umpa_err_set(e, UMPA_ENOMEM, "%s: out of memory", path);
 fail:
-	free(r->comment);
 	free(r->path);
 	free(r);
 	return NULL;
@@ -426,6 +425,7 @@ struct umpa_capr *umpa_capr_close(struct umpa_capr *r)
 		pcap_close(r->pc); /* closes r->fp too */
 	if (r->filtered)
 		pcap_freecode(&r->prog);
+	free(r->comment);
 	free(r->path);
 	free(r);
 	return NULL;

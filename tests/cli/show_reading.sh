@@ -33,7 +33,7 @@ PASS=0
 FAIL=0
 ok() { PASS=$((PASS + 1)); echo "ok: $1"; }
 bad() { FAIL=$((FAIL + 1)); echo "FAILED: $1"; [ -n "${2:-}" ] && echo "$2" | head -8; }
-u() { timeout 60 "$UMPA" "$@" 2>"$T/err"; }
+u() { timeout 60 "$UMPA" "$@" 2>"$T/err"; local r=$?; [ $r -gt 128 ] && bad "umpa $* crashed (status $r)" "$(cat "$T/err")"; return $r; }
 td() { timeout 60 tcpdump -nn "$@" 2>/dev/null; }
 ts() { timeout 60 tshark "$@" 2>/dev/null; }
 
