@@ -283,6 +283,9 @@ class ULayer:
             if oget(obj, "_" + m) is not None:
                 self.marks.add(m)
         self.why = {m: oget(obj, "_" + m) for m in self.marks}
+        # a TCP/UDP checksum holding the partial sum of checksum offload: umpa
+        # leaves it unverified; tshark (checks on) must call it bad
+        self.unverified = oget(obj, "_checksum_unverified") is not None
         self._flatten(obj, True)
 
     def _flatten(self, obj, top=False):
@@ -813,7 +816,11 @@ def compare_tshark(case, ulayers, wpkt, wsnames, errs, st):
             status = wl.fields.get(ul.name + ".checksum.status")
             if status:
                 ws_bad = str(status[0]) in ("0", "4")  # PROTO_CHECKSUM_E_BAD, _E_ILLEGAL
-                if ws_bad != ("bad_checksum" in ul.marks):
+                if ul.unverified:
+                    if not ws_bad:
+                        errs.append("%s checksum: umpa says unverified (a partial offload sum), tshark says good"
+                                    % ul.name)
+                elif ws_bad != ("bad_checksum" in ul.marks):
                     errs.append("%s checksum: umpa says %s, tshark says %s" % (
                         ul.name, "bad" if "bad_checksum" in ul.marks else "good", "bad" if ws_bad else "good"))
 
