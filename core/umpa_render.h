@@ -29,11 +29,11 @@ struct umpa_emit {
 	void (*close)(struct umpa_emit *em);
 	/** one field: Wireshark name, value text, value kind, optional value-name text */
 	void (*field)(struct umpa_emit *em, const char *key, const char *val, int kind, const char *vname);
-	struct umpa_sbuf *out; /**< where the renderer writes */
-	int depth;             /**< renderer-private */
-	int first;             /**< renderer-private */
-	struct umpa_sbuf tmp;  /**< scratch for the helpers */
-	struct umpa_sbuf tmp2; /**< second scratch (flag names) */
+	struct umpa_sbuf *out;  /**< where the renderer writes */
+	int depth;              /**< renderer-private */
+	int first;              /**< renderer-private */
+	struct umpa_sbuf tmp;   /**< scratch for the helpers */
+	struct umpa_sbuf tmp2;  /**< second scratch (flag names) */
 	struct umpa_sbuf arena; /**< renderer-private: the JSON renderer's record of one layer */
 };
 

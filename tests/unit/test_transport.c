@@ -132,7 +132,8 @@ static void test_field_names(void **state)
 	assert_ptr_equal(unit_field(&umpa_proto_tcp, "sport"), unit_field(&umpa_proto_tcp, "tcp.srcport"));
 	assert_ptr_equal(unit_field(&umpa_proto_tcp, "dport"), unit_field(&umpa_proto_tcp, "dstport"));
 	/* dataofs is Scapy's view of tcp.hdr_len's bits, in words: its own (hidden) field */
-	assert_int_equal(unit_field(&umpa_proto_tcp, "dataofs")->bitoff, unit_field(&umpa_proto_tcp, "tcp.hdr_len")->bitoff);
+	assert_int_equal(unit_field(&umpa_proto_tcp, "dataofs")->bitoff,
+			 unit_field(&umpa_proto_tcp, "tcp.hdr_len")->bitoff);
 	assert_true(unit_field(&umpa_proto_tcp, "dataofs")->flags & UMPA_F_HIDDEN);
 	assert_ptr_equal(unit_field(&umpa_proto_tcp, "window"), unit_field(&umpa_proto_tcp, "tcp.window_size_value"));
 	assert_ptr_equal(unit_field(&umpa_proto_tcp, "urgptr"), unit_field(&umpa_proto_tcp, "urgent_pointer"));
