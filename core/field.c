@@ -122,7 +122,11 @@ int umpa_field_get_u64(const struct umpa_pkt *p, unsigned li, const struct umpa_
 		*v = acc;
 		return 0;
 	}
-	return umpa_cur_bits_at(&c, (size_t)off, f->bits, v);
+	if (umpa_cur_bits_at(&c, (size_t)off, f->bits, v) < 0)
+		return -1;
+	if (f->scale > 1)
+		*v *= f->scale;
+	return 0;
 }
 
 int umpa_field_get_bytes(const struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const uint8_t **b,
@@ -195,6 +199,8 @@ int umpa_field_auto_u64(struct umpa_pkt *p, unsigned li, const struct umpa_field
 		return -1;
 	if (umpa_field_is_set(p, li, f))
 		return 0;
+	if (f->scale > 1)
+		v /= f->scale;
 	if (f->bits < 64)
 		v &= (1ull << f->bits) - 1;
 	write_u64(p, li, f, v);
@@ -249,6 +255,13 @@ int umpa_field_set_u64(struct umpa_pkt *p, unsigned li, const struct umpa_field 
 		return umpa_err_set(e, UMPA_EINVAL, "packet is read-only");
 	if (f->type >= UMPA_FT_MAC)
 		return umpa_err_set(e, UMPA_EINVAL, "%s is not a number field", f->ws);
+	if (f->scale > 1) {
+		if (v % f->scale || (f->bits < 64 && (v / f->scale) >> f->bits))
+			return umpa_err_set(e, UMPA_ERANGE, "%s: %llu is not a multiple of %u from 0 to %llu", f->ws,
+					    (unsigned long long)v, f->scale,
+					    (unsigned long long)((1ull << f->bits) - 1) * f->scale);
+		v /= f->scale;
+	}
 	if (f->bits < 64 && v >> f->bits)
 		return umpa_err_set(e, UMPA_ERANGE, "%s: %llu does not fit in %u bits (max %llu)", f->ws,
 				    (unsigned long long)v, f->bits, (unsigned long long)((1ull << f->bits) - 1));

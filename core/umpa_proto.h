@@ -61,6 +61,11 @@ struct umpa_field {
 	const struct umpa_vname *names; /**< ENUM value names / FLAGS bit names, or NULL */
 	const char *letters; /**< FLAGS: one letter per bit, least significant first ("FSRPAUECN"), or NULL */
 	const char *help;    /**< one-line description */
+	/** The field's value is the wire value times this (0 or 1: as on the wire), so a
+	 * Wireshark name means Wireshark's value: ip.hdr_len and tcp.hdr_len count bytes
+	 * over 4-byte words.  Reading multiplies; setting takes a multiple and divides.
+	 * .def is in these units too. */
+	uint8_t scale;
 };
 
 /** Demultiplexing keys a protocol can be bound to (see protocols/umpa_protos.h). */
@@ -87,6 +92,8 @@ enum umpa_pflag {
 	UMPA_PF_NET = 1 << 4,    /**< a network-layer header a raw IP socket sends from; its "dst" field
 				      (UMPA_FT_IPV4 or UMPA_FT_IPV6) is where the datagram goes */
 	UMPA_PF_NETEXT = 1 << 5, /**< a network-layer extension header (IPv6 hop-by-hop, routing, ...) */
+	/** its checksum may be left to the NIC (checksum offload: TCP, UDP); see umpa_pkt_csum_policy */
+	UMPA_PF_OFFLOAD = 1 << 12,
 };
 
 /** Check at compile time that field table @p t has @p n entries (its F_COUNT). */
@@ -182,6 +189,12 @@ struct umpa_proto {
 	 * locate: absent fields cannot be set).
 	 */
 	int (*place)(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, struct umpa_err *e);
+	/**
+	 * The text the one-line summary starts with to name the protocol ("IP ",
+	 * "IP6 ", "ARP, "), which tcpdump -e leaves out right after a link header
+	 * (the link header's "ethertype IPv4 (0x0800)" has named it).  May be NULL.
+	 */
+	const char *line_tag;
 };
 
 /** Find a field of @p proto by short name, Wireshark name or alias. NULL if none. */

@@ -445,6 +445,7 @@ const struct umpa_proto umpa_proto_arp = {
     .finish = arp_finish,
     .details = arp_details,
     .summary = arp_summary,
+    .line_tag = "ARP, ",
     .hashret = arp_hashret,
     .answers = arp_answers,
 };

@@ -146,6 +146,34 @@ static int vlan_answers(const struct umpa_pkt *resp, unsigned rli, const struct 
 	return 1;
 }
 
+/* tcpdump -e: "vlan ID, p PCP[, DEI], ethertype NAME (0x....), " before what
+ * follows (nothing without -e: tcpdump -nn prints no tag). */
+static void vlan_summary_ctx(const struct umpa_pkt *p, unsigned li, const struct umpa_render_opts *o,
+			     struct umpa_sbuf *out)
+{
+	struct umpa_cur c;
+	uint16_t tci, type;
+
+	if (!o->link_hdr)
+		return;
+	umpa_layer_cur(p, li, &c);
+	if (umpa_cur_be16_at(&c, 0, &tci) < 0 || umpa_cur_be16_at(&c, 2, &type) < 0)
+		return;
+	umpa_sbuf_puts(out, "vlan ");
+	umpa_sbuf_put_u64(out, tci & 0xfff);
+	umpa_sbuf_puts(out, ", p ");
+	umpa_sbuf_put_u64(out, tci >> 13);
+	if (tci & 0x1000)
+		umpa_sbuf_puts(out, ", DEI");
+	umpa_sbuf_puts(out, ", ");
+	if (type <= 1500)
+		umpa_sbuf_puts(out, "802.3");
+	else
+		umpa_put_ethertype_(out, type);
+	if (li + 1 < p->nlayers && !(p->l[li + 1].proto->pflags & UMPA_PF_RAW))
+		umpa_sbuf_puts(out, ", ");
+}
+
 const struct umpa_proto umpa_proto_vlan = {
     .name = "vlan",
     .aliases = "dot1q,802.1q",
@@ -158,6 +186,7 @@ const struct umpa_proto umpa_proto_vlan = {
     .finish = vlan_finish,
     .hashret = vlan_hashret,
     .answers = vlan_answers,
+    .summary_ctx = vlan_summary_ctx,
 };
 
 /* 802.1ad: vlan_fields under Wireshark's ieee8021ad names. */

@@ -270,6 +270,6 @@ int cmd_build(int argc, char **argv)
 	free(b.keep);
 	umpa_lua_close(L);
 	if (rc == UMPA_EXIT_OK && strcmp(b.out, "-") != 0)
-		tool_note("wrote %lu packets to %s", b.n, b.out);
+		tool_note("wrote %lu packet%s to %s", b.n, tool_s(b.n), b.out);
 	return rc;
 }

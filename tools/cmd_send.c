@@ -727,15 +727,16 @@ int cmd_send(int argc, char **argv)
 	if (r < 0) {
 		struct umpa_rate_stats st;
 		umpa_source_stats(src, &st);
-		tool_err("send: %s (after %llu packets)", e.msg, (unsigned long long)st.packets);
+		tool_err("send: %s (after %llu packet%s)", e.msg, (unsigned long long)st.packets, tool_s(st.packets));
 		rc = UMPA_EXIT_ERROR;
 	} else {
 		struct umpa_rate_stats st;
 		umpa_source_stats(src, &st);
 		print_summary(&s, &st, wall, stats || rate.pps > 0 || rate.bps > 0, umpa_loop_signalled(loop));
 		if (s.unsent.total)
-			printf("not sent: %lu of the %lu packets of the set (no address for them: reasons on stderr)\n",
-			       s.unsent.total, s.built);
+			printf(
+			    "not sent: %lu of the %lu packet%s of the set (no address for them: reasons on stderr)\n",
+			    s.unsent.total, s.built, tool_s(s.built));
 		rc = s.unsent.total ? UMPA_EXIT_ERROR : UMPA_EXIT_OK;
 	}
 	goto out;

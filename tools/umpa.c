@@ -26,7 +26,7 @@ static const char usage[] =
     "  run TEMPLATE            run a Lua template live (-i) or offline (--offline FILE)\n"
     "\n"
     "Packet expressions are Lua: ether{}/ip{dst=\"10.0.0.2\", ttl=7}/tcp{dport={22,80}}/\"data\"\n"
-    "'umpa COMMAND --help' describes a command.  Options: --help, --version.\n"
+    "'umpa help COMMAND' (or 'umpa COMMAND --help') describes a command.  Options: --help, --version.\n"
     "\n"
     "Exit status: 0 success, 1 the work failed (bad input data, I/O, expression error),\n"
     "2 bad command line.\n";
@@ -204,6 +204,9 @@ int tool_dump_opt(int c, struct tool_dump *d)
 	case 'S':
 		d->abs = 1;
 		return 1;
+	case 'e':
+		d->eflag = 1;
+		return 1;
 	default:
 		return 0;
 	}
@@ -219,6 +222,7 @@ int tool_dump_setup(const struct tool_dump *d, struct umpa_render_opts *ro, cons
 		return UMPA_EXIT_USAGE;
 	}
 	ro->ts_mode = modes[d->tcount];
+	ro->link_hdr = d->eflag;
 	if (!d->abs && !(ro->relseq = umpa_relseq_new())) {
 		tool_err("%s: out of memory", cmd);
 		return UMPA_EXIT_ERROR;
@@ -363,7 +367,7 @@ void tool_unsent_report(const struct tool_unsent *u, const char *cmd, const char
 				 u->r[i].first, u->r[i].why);
 	}
 	if (u->other)
-		tool_err("%s: %lu more %ss not sent, for other reasons", cmd, u->other, noun);
+		tool_err("%s: %lu more %s%s not sent, for other reasons", cmd, u->other, noun, tool_s(u->other));
 }
 
 int main(int argc, char **argv)
@@ -373,6 +377,10 @@ int main(int argc, char **argv)
 	if (!cmd) {
 		fputs(usage, stderr);
 		return UMPA_EXIT_USAGE;
+	}
+	if (!strcmp(cmd, "help") && argc > 2) { /* "umpa help CMD" is "umpa CMD --help" */
+		char *hargv[] = {argv[0], argv[2], "--help", NULL};
+		return main(3, hargv);
 	}
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		fputs(usage, stdout);

@@ -123,7 +123,7 @@ case{"ip total length too long", ether{}/ip{src=A, dst=B, len=200}/udp{sport=400
 case{"ip total length too short", ether{}/ip{src=A, dst=B, len=28}/udp{sport=40000, dport=40013}/"cut by ip.len",
   layers="eth/ip/udp", malformed="udp.length.bad,_ws.malformed", uflags="udp:invalid", expect="ip.len=28"}
 case{"ip ihl too small", ether{}/ip{src=A, dst=B, ihl=4}/udp{sport=40000, dport=40014}/"ihl",
-  layers="eth/ip", malformed="ip.bogus_header_length", uflags="ip:invalid", expect="ip.hdr_len=4"}
+  layers="eth/ip", malformed="ip.bogus_header_length", uflags="ip:invalid", expect="ip.hdr_len=16"}
 
 case{"ip broadcast", ether{}/ip{src="0.0.0.0", dst="255.255.255.255"}/udp{sport=40000, dport=40032}/"bc",
   layers="eth/ip/udp/raw"}
@@ -345,9 +345,9 @@ case{"tcp over ipv6", ether{}/ipv6{src=A6, dst=B6}/tcp{sport=40000, dport=22, fl
 case{"tcp bad checksum", ether{}/ip{src=A, dst=B}/tcp{sport=40000, dport=80, chksum=0x0001}, layers="eth/ip/tcp",
   malformed="tcp.checksum_bad", uflags="tcp:bad_checksum", expect="tcp.checksum=1"}
 case{"tcp data offset too big", ether{}/ip{src=A, dst=B}/tcp{sport=40000, dport=80, dataofs=15}, layers="eth/ip/tcp",
-  malformed="tcp.short_segment,_ws.malformed", uflags="tcp:invalid", expect="tcp.hdr_len=15"}
+  malformed="tcp.short_segment,_ws.malformed", uflags="tcp:invalid", expect="tcp.hdr_len=60"}
 case{"tcp data offset below 5", ether{}/ip{src=A, dst=B}/tcp{sport=40000, dport=80, dataofs=2}/"xx", layers="eth/ip/tcp",
-  malformed="tcp.bogus_header_length", uflags="tcp:invalid", expect="tcp.hdr_len=2",
+  malformed="tcp.bogus_header_length", uflags="tcp:invalid", expect="tcp.hdr_len=8",
   -- tcp.len is derived: tshark subtracts the lying 8-byte header, umpa the 20 bytes it keeps
   skip="tcp.len"}
 

@@ -116,11 +116,6 @@ def norm(v):
 # umpa's value (normalised) -> the unit tshark shows.  Explicit, per field;
 # each entry says why.
 UMPA_TO_WS = {
-    # tcp.c: tcp.hdr_len is the data offset in 32-bit words (Scapy dataofs);
-    # tshark shows bytes.
-    "tcp.hdr_len": lambda v: v * 4,
-    # ip.c: ip.hdr_len is the IHL in 32-bit words (Scapy ihl); tshark: bytes.
-    "ip.hdr_len": lambda v: v * 4,
     # tcp.c: the three reserved bits as a number; Wireshark's is FT_BOOLEAN
     # (mask 0xe00): set when any of them is.
     "tcp.flags.res": lambda v: 1 if v else 0,
@@ -201,9 +196,26 @@ class WsPacket:
         self.malformed = False
 
 
+def ws_grouped(obj):
+    """obj's members with each repeated key's values gathered at its first
+    occurrence, as umpa's JSON gathers them (into arrays, as tshark's
+    --no-duplicate-keys), so values compare in the same order.  Nested
+    protocols and expert infos keep their places (they become layers)."""
+    order, by = [], {}
+    for k, v in obj:
+        if k in WS_PROTOS or k.startswith("_ws."):
+            order.append((k, [v]))
+        elif k in by:
+            by[k].append(v)
+        else:
+            by[k] = [v]
+            order.append((k, by[k]))
+    return [(k, x) for k, vs in order for x in vs]
+
+
 def ws_walk(pkt, layer, obj):
     """Flatten a tshark tree into layer, splitting nested protocols off."""
-    for k, v in obj:
+    for k, v in ws_grouped(obj):
         if isinstance(v, Obj):
             if k == "_ws.expert":
                 key = next((kk for kk, vv in v if not kk.startswith("_ws.expert.")), "")
@@ -271,6 +283,9 @@ class ULayer:
             if oget(obj, "_" + m) is not None:
                 self.marks.add(m)
         self.why = {m: oget(obj, "_" + m) for m in self.marks}
+        # a TCP/UDP checksum holding the partial sum of checksum offload: umpa
+        # leaves it unverified; tshark (checks on) must call it bad
+        self.unverified = oget(obj, "_checksum_unverified") is not None
         self._flatten(obj, True)
 
     def _flatten(self, obj, top=False):
@@ -278,15 +293,18 @@ class ULayer:
         for k, v in obj:
             if top and k.startswith("_"):
                 continue  # _layer, _offset, _hlen and the marks
+            if k.endswith("_name") and k[:-5] in keys:
+                continue  # the value's name (or names), beside the value
             if isinstance(v, Obj):
                 self._flatten(v)
                 continue
-            if isinstance(v, list):
+            if isinstance(v, list):  # a repeated key: its values, or its groups, in order
                 for x in v:
-                    self.items.append((k, x))
+                    if isinstance(x, Obj):
+                        self._flatten(x)
+                    else:
+                        self.items.append((k, x))
                 continue
-            if k.endswith("_name") and k[:-5] in keys:
-                continue  # the value's name, beside the value
             self.items.append((k, v))
 
     def get(self, key):
@@ -812,7 +830,11 @@ def compare_tshark(case, ulayers, wpkt, wsnames, errs, st):
             status = wl.fields.get(ul.name + ".checksum.status")
             if status:
                 ws_bad = str(status[0]) in ("0", "4")  # PROTO_CHECKSUM_E_BAD, _E_ILLEGAL
-                if ws_bad != ("bad_checksum" in ul.marks):
+                if ul.unverified:
+                    if not ws_bad:
+                        errs.append("%s checksum: umpa says unverified (a partial offload sum), tshark says good"
+                                    % ul.name)
+                elif ws_bad != ("bad_checksum" in ul.marks):
                     errs.append("%s checksum: umpa says %s, tshark says %s" % (
                         ul.name, "bad" if "bad_checksum" in ul.marks else "good", "bad" if ws_bad else "good"))
 
@@ -890,6 +912,11 @@ BUILD_ALIASES = {
 }
 
 
+# Scapy aliases that count in other units than the Wireshark field they set:
+# ip.hdr_len and tcp.hdr_len are bytes (as tshark's), ihl and dataofs words.
+BUILD_UNITS = {("ip", "ihl"): 4, ("tcp", "dataofs"): 4}
+
+
 def built_key(ul, f):
     """The Wireshark name under which umpa shows field @f set in layer @ul."""
     keys = [k for k, _ in ul.items]
@@ -922,6 +949,8 @@ def compare_roundtrip(case, ulayers, errs, st):
                 got_v = norm(ul.get(key)[0])
                 st["roundtrip"] += 1
                 want_n = norm(want)
+                if isinstance(want_n, int) and (ul.name, f) in BUILD_UNITS:
+                    want_n *= BUILD_UNITS[(ul.name, f)]
                 if isinstance(want_n, str) and ":" in want_n and "." not in want_n:
                     try:  # an IPv6 address: compare canonical forms
                         want_n = str(ipaddress.ip_address(want_n))

@@ -693,7 +693,7 @@ static void test_sll_dissect(void **state)
 	assert_int_equal(unit_dissect_hex(&p, UMPA_LINKTYPE_LINUX_SLL, "0000 0001 000a 0102030405060708 0004 4242"), 2);
 	assert_ptr_equal(p.l[1].proto, &umpa_proto_raw); /* ETH_P_802_2: LLC, raw */
 	unit_assert_json_has(&p, "\"sll.src.other\":\"01:02:03:04:05:06:07:08\",\"sll.ltype\":\"0x0004\"");
-	unit_assert_line(&p, "In 802.2, length 18");
+	unit_assert_line(&p, " In 802.2, length 18"); /* tcpdump's "%3s " direction */
 	umpa_pkt_release(&p);
 }
 
