@@ -511,6 +511,7 @@ static void tls13_marks(struct umpa_reasm *r, struct flow *f, struct umpa_pkt *p
 			f->tls13 = 1;
 			if (g)
 				g->tls13 = 1;
+			umpa_tls_mark_tls13_(p, i); /* the ServerHello's own record is TLS 1.3 too */
 		}
 	}
 }

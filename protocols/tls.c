@@ -60,7 +60,12 @@
  * l->aux holds TLS_A_* bits: what dissect found, and for built layers which
  * VAR field gave the content.
  */
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -962,10 +967,122 @@ static void hello(struct walk *w, struct umpa_cur *m, int server)
 	w->server = 0;
 }
 
-/* Subject and issuer of one DER certificate, through OpenSSL (only when showing). */
+/* One certificate's validity bound as ISO 8601 UTC ("2026-12-07T22:13:20Z"). */
+static void cert_time(struct walk *w, const char *key, const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	if (!t || !ASN1_TIME_to_tm(t, &tm)) {
+		umpa_emit_str(w->em, key, "(unreadable time)");
+		return;
+	}
+	snprintf(w->text, sizeof(w->text), "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	umpa_emit_str(w->em, key, w->text);
+}
+
+/* Printable copy of an ASN.1 string's bytes (control and non-ASCII bytes as '.'). */
+static const char *cert_text(struct walk *w, const ASN1_STRING *a)
+{
+	struct umpa_cur c;
+
+	umpa_cur_init(&c, ASN1_STRING_get0_data(a), (size_t)ASN1_STRING_length(a));
+	return w_text(w, &c);
+}
+
+/* The subject alternative names (RFC 5280 4.2.1.6) under Wireshark's x509ce names. */
+static void cert_sans(struct walk *w, X509 *x)
+{
+	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	int n = gens ? sk_GENERAL_NAME_num(gens) : 0;
+
+	if (!gens)
+		return;
+	snprintf(w->text, sizeof(w->text), "Subject Alternative Names (%d)", n);
+	umpa_emit_open(w->em, "x509ce.SubjectAltName", w->text);
+	for (int i = 0; i < n; i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		switch (g->type) {
+		case GEN_DNS:
+			umpa_emit_str(w->em, "x509ce.dNSName", cert_text(w, g->d.dNSName));
+			break;
+		case GEN_EMAIL:
+			umpa_emit_str(w->em, "x509ce.rfc822Name", cert_text(w, g->d.rfc822Name));
+			break;
+		case GEN_URI:
+			umpa_emit_str(w->em, "x509ce.uniformResourceIdentifier",
+				      cert_text(w, g->d.uniformResourceIdentifier));
+			break;
+		case GEN_IPADD:
+			if (ASN1_STRING_length(g->d.iPAddress) == 4)
+				umpa_emit_ipv4(w->em, "x509ce.iPAddress", ASN1_STRING_get0_data(g->d.iPAddress));
+			else if (ASN1_STRING_length(g->d.iPAddress) == 16)
+				umpa_emit_ipv6(w->em, "x509ce.iPAddress", ASN1_STRING_get0_data(g->d.iPAddress));
+			break;
+		default:
+			break;
+		}
+	}
+	umpa_emit_close(w->em);
+	GENERAL_NAMES_free(gens);
+}
+
+/* The subject public key: its type ("RSA", "EC", "ED25519"...), size in bits and, for EC, the curve. */
+static void cert_key(struct walk *w, X509 *x)
+{
+	EVP_PKEY *pk = X509_get0_pubkey(x);
+	char grp[64];
+	size_t glen = 0;
+	int id;
+	const char *type;
+
+	if (!pk) {
+		umpa_emit_str(w->em, "x509af.public_key.type", "(unknown or unreadable key)");
+		return;
+	}
+	id = EVP_PKEY_get_base_id(pk);
+	switch (id) {
+	case EVP_PKEY_RSA:
+		type = "RSA";
+		break;
+	case EVP_PKEY_RSA_PSS:
+		type = "RSA-PSS";
+		break;
+	case EVP_PKEY_EC:
+		type = "EC";
+		break;
+	case EVP_PKEY_DSA:
+		type = "DSA";
+		break;
+	case EVP_PKEY_ED25519:
+		type = "ED25519";
+		break;
+	case EVP_PKEY_ED448:
+		type = "ED448";
+		break;
+	default:
+		type = OBJ_nid2sn(id);
+		break;
+	}
+	snprintf(w->text, sizeof(w->text), "Public Key: %s, %d bits", type ? type : "unknown", EVP_PKEY_get_bits(pk));
+	umpa_emit_open(w->em, "x509af.subjectPublicKeyInfo", w->text);
+	umpa_emit_str(w->em, "x509af.public_key.type", type ? type : "unknown");
+	umpa_emit_u64(w->em, "x509af.public_key.bits", (uint64_t)EVP_PKEY_get_bits(pk), NULL);
+	if (id == EVP_PKEY_EC &&
+	    EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, grp, sizeof(grp), &glen) == 1)
+		umpa_emit_str(w->em, "x509af.public_key.curve", grp);
+	umpa_emit_close(w->em);
+}
+
+/* What one DER certificate says, through OpenSSL (only when showing): serial, signature algorithm, issuer,
+ * validity, subject, public key, subject alternative names; in Wireshark's x509af/x509ce names where it has
+ * them. */
 static void cert_names(struct walk *w, const uint8_t *der, size_t n)
 {
 	const unsigned char *q = der;
+	const ASN1_INTEGER *serial;
+	const X509_ALGOR *alg = NULL;
+	const ASN1_OBJECT *oid = NULL;
 	X509 *x;
 
 	if (!w->em || n > TLS_MAX_CERT)
@@ -976,10 +1093,34 @@ static void cert_names(struct walk *w, const uint8_t *der, size_t n)
 		return;
 	}
 	/* RFC 2253 order (most specific first), as Wireshark's rdnSequence text reads */
-	if (X509_NAME_oneline(X509_get_subject_name(x), w->text, (int)sizeof(w->text)))
+	if (X509_NAME_oneline(X509_get_subject_name(x), w->text, (int)sizeof(w->text))) {
+		char label[sizeof(w->text) + 16];
+		snprintf(label, sizeof(label), "Certificate: %s", w->text);
+		umpa_emit_open(w->em, "tls.handshake.certificate", label);
 		umpa_emit_str(w->em, "x509af.subject", w->text);
+	} else {
+		umpa_emit_open(w->em, "tls.handshake.certificate", "Certificate");
+	}
 	if (X509_NAME_oneline(X509_get_issuer_name(x), w->text, (int)sizeof(w->text)))
 		umpa_emit_str(w->em, "x509af.issuer", w->text);
+	serial = X509_get0_serialNumber(x);
+	if (serial)
+		umpa_emit_bytes(w->em, "x509af.serialNumber", ASN1_STRING_get0_data(serial),
+				(size_t)ASN1_STRING_length(serial));
+	X509_get0_signature(NULL, &alg, x);
+	if (alg)
+		X509_ALGOR_get0(&oid, NULL, NULL, alg);
+	if (oid && OBJ_obj2txt(w->text, (int)sizeof(w->text), oid, 1) > 0) {
+		umpa_emit_str(w->em, "x509af.algorithm.id", w->text);
+		/* the name openssl x509 -text prints: sha256WithRSAEncryption, ecdsa-with-SHA256, ED25519 */
+		if (OBJ_obj2nid(oid) != NID_undef)
+			umpa_emit_str(w->em, "x509af.signature_algorithm", OBJ_nid2ln(OBJ_obj2nid(oid)));
+	}
+	cert_time(w, "x509af.notBefore", X509_get0_notBefore(x));
+	cert_time(w, "x509af.notAfter", X509_get0_notAfter(x));
+	cert_key(w, x);
+	cert_sans(w, x);
+	umpa_emit_close(w->em);
 	X509_free(x);
 }
 
@@ -1437,7 +1578,11 @@ static void tls_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf 
 		umpa_layer_cur(p, li, &c);
 		umpa_cur_be16_at(&c, 1, &ver);
 		umpa_sbuf_putc(out, ' ');
-		umpa_sbuf_puts(out, (p->l[li].aux & TLS_A_IGNORED) ? "TLS" : version_label(ver));
+		/* the connection's version when reassembly knows it (a TLS 1.3 connection's records all say
+		 * 0x0303; tshark labels them TLSv1.3 from the ServerHello's supported_versions) */
+		umpa_sbuf_puts(out, (p->l[li].aux & TLS_A_IGNORED) ? "TLS"
+				    : (p->l[li].aux & TLS_A_TLS13) ? "TLSv1.3"
+								   : version_label(ver));
 		umpa_sbuf_putc(out, ' ');
 	}
 	record_text(p, li, out);
