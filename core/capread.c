@@ -19,12 +19,136 @@
 
 #define SRC_BUF (256 * 1024)
 
+/*
+ * The pcapng block tap: libpcap skips the blocks it does not use, among them
+ * the Decryption Secrets Block (pcapng 4.7), so the reader watches the bytes
+ * go by on their way to libpcap, walks the block headers, and keeps the TLS
+ * key log text of every DSB.  stdio reads ahead of libpcap, so a DSB is seen
+ * before the packets after it are returned.  Anything unexpected (a pcap
+ * file, a length that lies, a DSB above TAP_MAX_DSB) switches the tap off;
+ * libpcap reports broken files itself.
+ */
+enum {
+	TAP_HDR = 12,             /* block type, total length, and the first body word (SHB: byte-order magic) */
+	TAP_MAX_DSB = 16 << 20,   /* largest DSB kept */
+	TAP_MAX_KEYLOG = 64 << 20 /* most key log text kept from one file */
+};
+
+struct tap {
+	int off;           /* 1: not a pcapng file, or it stopped making sense */
+	int swap;          /* the section's byte order differs from ours */
+	uint8_t hdr[TAP_HDR];
+	unsigned nhdr;     /* header bytes collected */
+	uint64_t left;     /* bytes of the current block after the header */
+	int keep;          /* the current block is a DSB being collected */
+	uint8_t *blk;      /* the DSB's bytes after the header */
+	size_t nblk;
+	char *keylog;      /* TLS key log text of every DSB so far */
+	size_t nkeylog;
+};
+
 /* The reader behind libpcap's FILE: counts the bytes it hands to stdio. */
 struct src {
 	int fd;
 	int own;  /* close fd at the end */
 	long off; /* bytes read from the file so far */
+	struct tap tap;
 };
+
+static uint32_t tap_u32(const struct tap *t, const uint8_t *b)
+{
+	uint32_t v;
+
+	memcpy(&v, b, 4);
+	return t->swap ? __builtin_bswap32(v) : v;
+}
+
+/* A whole DSB (its body after the first word): keep a TLS key log's text. */
+static void tap_dsb(struct tap *t, uint32_t first_word)
+{
+	uint32_t type = first_word, n;
+	char *k;
+
+	if (t->nblk < 4)
+		return;
+	n = tap_u32(t, t->blk);
+	if (type != UMPA_SECRETS_TLS_KEYLOG || n > t->nblk - 4 || t->nkeylog + n + 1 > TAP_MAX_KEYLOG)
+		return;
+	k = realloc(t->keylog, t->nkeylog + n + 2);
+	if (!k)
+		return;
+	t->keylog = k;
+	memcpy(k + t->nkeylog, t->blk + 4, n);
+	t->nkeylog += n;
+	if (n && k[t->nkeylog - 1] != '\n')
+		k[t->nkeylog++] = '\n'; /* lines of the next block start on their own */
+	k[t->nkeylog] = 0;
+}
+
+/* Watch @p n bytes on their way to libpcap. */
+static void tap_feed(struct tap *t, const uint8_t *b, size_t n)
+{
+	while (n > 0 && !t->off) {
+		if (t->nhdr < TAP_HDR) {
+			size_t k = TAP_HDR - t->nhdr < n ? TAP_HDR - t->nhdr : n;
+			uint32_t type, total;
+			memcpy(t->hdr + t->nhdr, b, k);
+			t->nhdr += (unsigned)k;
+			b += k;
+			n -= k;
+			if (t->nhdr < TAP_HDR)
+				return;
+			memcpy(&type, t->hdr, 4);
+			if (type == 0x0A0D0D0Au) { /* section header: its magic says the byte order */
+				uint32_t magic;
+				memcpy(&magic, t->hdr + 8, 4);
+				if (magic == 0x1A2B3C4Du)
+					t->swap = 0;
+				else if (magic == 0x4D3C2B1Au)
+					t->swap = 1;
+				else {
+					t->off = 1;
+					return;
+				}
+			} else if (t->swap == -1) {
+				t->off = 1; /* the first block is not a section header: not pcapng */
+				return;
+			}
+			type = tap_u32(t, t->hdr);
+			total = tap_u32(t, t->hdr + 4);
+			if (total < TAP_HDR || total % 4) {
+				t->off = 1;
+				return;
+			}
+			t->left = total - TAP_HDR;
+			t->keep = type == 0x0000000Au && t->left <= TAP_MAX_DSB;
+			t->nblk = 0;
+			if (t->keep) {
+				uint8_t *nb = realloc(t->blk, t->left ? t->left : 1);
+				if (!nb)
+					t->keep = 0;
+				else
+					t->blk = nb;
+			}
+		}
+		{
+			size_t k = t->left < n ? (size_t)t->left : n;
+			if (t->keep) {
+				memcpy(t->blk + t->nblk, b, k);
+				t->nblk += k;
+			}
+			t->left -= k;
+			b += k;
+			n -= k;
+			if (t->left == 0) {
+				if (t->keep)
+					tap_dsb(t, tap_u32(t, t->hdr + 8));
+				t->keep = 0;
+				t->nhdr = 0;
+			}
+		}
+	}
+}
 
 static ssize_t src_read(void *cookie, char *out, size_t n)
 {
@@ -34,8 +158,10 @@ static ssize_t src_read(void *cookie, char *out, size_t n)
 	do
 		got = read(s->fd, out, n);
 	while (got < 0 && errno == EINTR);
-	if (got > 0)
+	if (got > 0) {
 		s->off += got;
+		tap_feed(&s->tap, (const uint8_t *)out, (size_t)got);
+	}
 	return got;
 }
 
@@ -45,6 +171,8 @@ static int src_close(void *cookie)
 
 	if (s->own)
 		close(s->fd);
+	free(s->tap.blk);
+	free(s->tap.keylog);
 	free(s);
 	return 0;
 }
@@ -60,6 +188,7 @@ static FILE *src_open(int fd, int own, struct src **out)
 		return NULL;
 	s->fd = fd;
 	s->own = own;
+	s->tap.swap = -1; /* until a section header says */
 	fp = fopencookie(s, "r", io);
 	if (!fp) {
 		free(s);
@@ -215,6 +344,12 @@ int umpa_capr_next(struct umpa_capr *r, struct umpa_pkt *p, struct umpa_err *e)
 		return umpa_err_set(e, code, "%s: offset %ld (after packet %llu): %s", r->path, r->last_good,
 				    (unsigned long long)r->count, m);
 	}
+}
+
+const char *umpa_capr_tls_keylog(const struct umpa_capr *r, size_t *n)
+{
+	*n = r->src ? r->src->tap.nkeylog : 0;
+	return *n ? r->src->tap.keylog : NULL;
 }
 
 struct umpa_capr *umpa_capr_close(struct umpa_capr *r)

@@ -15,4 +15,15 @@ int umpa_tls_selects_tls13_(const struct umpa_pkt *p, unsigned li);
  * shown with Wireshark's tls.record.opaque_type). */
 void umpa_tls_mark_tls13_(struct umpa_pkt *p, unsigned li);
 
+/** True when tls layer @p li of @p p is not a whole record (it continues in later segments, or is not a
+ * record at all). */
+int umpa_tls_record_partial_(const struct umpa_pkt *p, unsigned li);
+
+/** The protocol application data bytes [@p b, @p b + @p n) hold: HTTP/1.1 when they start like an HTTP
+ * request or response, else raw data (protocols/http.c). */
+const struct umpa_proto *umpa_app_proto_(const uint8_t *b, size_t n);
+
+/** True when http layer @p li of @p p is a message that continues in later segments (protocols/http.c). */
+int umpa_http_partial_(const struct umpa_pkt *p, unsigned li);
+
 #endif

@@ -12,6 +12,7 @@ static const struct umpa_proto *const protos[] = {
     &umpa_proto_arp,       &umpa_proto_ip,       &umpa_proto_ipv6, &umpa_proto_ipv6_hop, &umpa_proto_ipv6_route,
     &umpa_proto_ipv6_frag, &umpa_proto_ipv6_dst, &umpa_proto_icmp, &umpa_proto_icmpv6,   &umpa_proto_udp,
     &umpa_proto_tcp,       &umpa_proto_dns,      &umpa_proto_tls,  &umpa_proto_vxlan,    &umpa_proto_raw,
+    &umpa_proto_http,
 };
 
 /** One demultiplexing binding: (kind, value) -> protocol.  Keep binds[] grouped by kind.  The first binding of

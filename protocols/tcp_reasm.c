@@ -24,10 +24,12 @@
  * plausible record header.  SYN and RST forget a flow; FIN forgets it after
  * its data.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "reasm_internal.h"
+#include "tls_decrypt_internal.h"
 #include "umpa_protos.h"
 #include "umpa_reasm.h"
 
@@ -37,6 +39,15 @@ enum {
 	DEF_HELD = 64,
 	MAX_CONTRIB = 256, /* frames remembered per flow for "[reassembled from frames ...]" */
 	TLS_HDR = 5,
+	MAX_DEC = UMPA_MAX_LAYERS, /* decrypted records (and failures) shown per frame */
+};
+
+/** One decrypted record (or one that could not be) of the current feed. */
+struct dec_item {
+	uint32_t off, len; /* in umpa_reasm.dec: a plaintext TLS record (handshake, alert) or application data */
+	uint8_t app;       /* application data: dissected as what it holds (HTTP) rather than as a record */
+	uint32_t recno;    /* the record's number in its direction (1-based) */
+	const char *why;   /* not decrypted: why (static text); NULL when decrypted */
 };
 
 /* What a feed did to the frame (shown by umpa_reasm_show). */
@@ -80,6 +91,8 @@ struct flow {
 	struct contrib ents[MAX_CONTRIB];
 	unsigned nents;
 	int ents_lost; /* more frames contributed than ents could name */
+	struct umpa_tls_dir_ dec; /* decryption state of this direction (when a key log is given) */
+	uint32_t nrec;            /* records of this direction so far */
 };
 
 struct umpa_reasm {
@@ -96,6 +109,13 @@ struct umpa_reasm {
 	unsigned nframes;
 	int frames_lost;
 	struct umpa_sbuf txt; /* scratch for rendering */
+	/* decryption (umpa_reasm_keylog): the key log, and what the last feed decrypted */
+	struct umpa_tls_keylog_ *kl;
+	uint8_t *dec; /* plaintext of the feed's decrypted records, reused */
+	size_t declen, deccap;
+	struct dec_item items[MAX_DEC];
+	unsigned nitems, items_lost;
+	struct umpa_pkt dp; /* the decrypted records, dissected over dec */
 };
 
 struct umpa_reasm *umpa_reasm_open(const struct umpa_reasm_opts *o, struct umpa_err *e)
@@ -123,11 +143,13 @@ struct umpa_reasm *umpa_reasm_open(const struct umpa_reasm_opts *o, struct umpa_
 		return NULL;
 	}
 	umpa_pkt_init(&r->rp);
+	umpa_pkt_init(&r->dp);
 	return r;
 }
 
 static void flow_free(struct flow *f)
 {
+	umpa_tls_dir_free_(&f->dec);
 	free(f->buf);
 	free(f->pool);
 	free(f->hold);
@@ -142,6 +164,8 @@ struct umpa_reasm *umpa_reasm_close(struct umpa_reasm *r)
 		flow_free(&r->flows[i]);
 	free(r->flows);
 	umpa_sbuf_free(&r->txt);
+	umpa_tls_keylog_free_(r->kl);
+	free(r->dec);
 	free(r);
 	return NULL;
 }
@@ -166,6 +190,8 @@ static void flow_reset(struct umpa_reasm *r, struct flow *f)
 	f->nheld = 0;
 	f->nents = 0;
 	f->ents_lost = 0;
+	f->nrec = 0;
+	umpa_tls_dir_reset_(&f->dec);
 }
 
 /* Grow *b (capacity *cap) to hold n bytes, at most max.  Returns 0 or -1. */
@@ -300,6 +326,8 @@ static struct flow *flow_new(struct umpa_reasm *r, const struct seg *s, uint64_t
 	f->nheld = 0;
 	f->nents = 0;
 	f->ents_lost = 0;
+	f->nrec = 0;
+	umpa_tls_dir_reset_(&f->dec);
 	r->st.flows++;
 	return f;
 }
@@ -497,13 +525,66 @@ static struct flow *flow_reverse(struct umpa_reasm *r, const struct flow *f)
 	return NULL;
 }
 
+/* Give whole record @p li of @p p to the flow's decryption state; keep what it decrypted for showing. */
+static void decrypt_record(struct umpa_reasm *r, struct flow *f, const struct umpa_pkt *p, unsigned li)
+{
+	const struct umpa_layer *l = &p->l[li];
+	struct flow *g = flow_reverse(r, f);
+	struct umpa_cur c;
+	struct dec_item *it;
+	size_t n = 0;
+	uint8_t ct = 0;
+	const char *why = NULL;
+	enum umpa_tls_rec_ res;
+
+	f->nrec++;
+	if (grow(&r->dec, &r->deccap, r->declen + l->hlen + TLS_HDR, r->o.max_flow_bytes + 65536) < 0) {
+		r->items_lost++;
+		return;
+	}
+	umpa_cur_init(&c, p->data + l->off, l->hlen);
+	res = umpa_tls_dir_record_(r->kl, &f->dec, g ? &g->dec : NULL, &c, r->dec + r->declen + TLS_HDR, &n, &ct,
+				   &why);
+	if (res == UMPA_TLS_REC_PLAIN)
+		return;
+	if (r->nitems == MAX_DEC) {
+		r->items_lost++;
+		return;
+	}
+	it = &r->items[r->nitems++];
+	it->recno = f->nrec;
+	it->why = res == UMPA_TLS_REC_FAILED ? why : NULL;
+	it->off = (uint32_t)r->declen;
+	it->len = 0;
+	it->app = 0;
+	if (res == UMPA_TLS_REC_FAILED)
+		return;
+	if (ct == 23 && n > 0) { /* application data: its bytes alone */
+		memmove(r->dec + r->declen, r->dec + r->declen + TLS_HDR, n);
+		it->app = 1;
+		it->len = (uint32_t)n;
+	} else { /* a plaintext record of the inner content type, as if it had been sent in the clear */
+		uint16_t ver = f->dec.tls13 ? 0x0304 : 0x0303;
+		r->dec[r->declen] = ct;
+		r->dec[r->declen + 1] = (uint8_t)(ver >> 8);
+		r->dec[r->declen + 2] = (uint8_t)ver;
+		r->dec[r->declen + 3] = (uint8_t)(n >> 8);
+		r->dec[r->declen + 4] = (uint8_t)n;
+		it->len = (uint32_t)(n + TLS_HDR);
+	}
+	r->declen += it->len;
+}
+
 /* Carry the connection's TLS version onto the tls layers of @p p from layer @p from on: mark them when the
- * connection is TLS 1.3, and learn it from a ServerHello. */
+ * connection is TLS 1.3, and learn it from a ServerHello; with a key log, decrypt the whole records. */
 static void tls13_marks(struct umpa_reasm *r, struct flow *f, struct umpa_pkt *p, unsigned from)
 {
 	for (unsigned i = from; i < p->nlayers; i++) {
 		if (p->l[i].proto != &umpa_proto_tls)
 			continue;
+		if (r->kl && umpa_tls_keylog_count_(r->kl) > 0 && p->l[i].hlen >= TLS_HDR &&
+		    !umpa_tls_record_partial_(p, i))
+			decrypt_record(r, f, p, i);
 		if (f->tls13)
 			umpa_tls_mark_tls13_(p, i);
 		else if (umpa_tls_selects_tls13_(p, i)) {
@@ -514,6 +595,22 @@ static void tls13_marks(struct umpa_reasm *r, struct flow *f, struct umpa_pkt *p
 			umpa_tls_mark_tls13_(p, i); /* the ServerHello's own record is TLS 1.3 too */
 		}
 	}
+}
+
+int umpa_reasm_keylog(struct umpa_reasm *r, const char *text, size_t n, struct umpa_err *e)
+{
+	unsigned long bad = 0;
+	long added;
+
+	if (!r->kl && !(r->kl = umpa_tls_keylog_new_()))
+		return umpa_err_set(e, UMPA_ENOMEM, "key log: out of memory");
+	added = umpa_tls_keylog_add_(r->kl, text, n, &bad);
+	if (added < 0)
+		return umpa_err_set(e, UMPA_ENOMEM, "key log: out of memory");
+	if (added == 0 && bad > 0)
+		return umpa_err_set(e, UMPA_EFORMAT, "key log: %lu malformed line%s and no usable secret", bad,
+				    bad == 1 ? "" : "s");
+	return (int)(added > INT32_MAX ? INT32_MAX : added);
 }
 
 const struct umpa_pkt *umpa_reasm_feed(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame)
@@ -535,6 +632,9 @@ const struct umpa_pkt *umpa_reasm_feed(struct umpa_reasm *r, struct umpa_pkt *p,
 	r->have_rp = 0;
 	r->note = NOTE_NONE;
 	r->nframes = 0;
+	r->nitems = 0;
+	r->items_lost = 0;
+	r->declen = 0;
 	if (seg_of(p, &s) < 0)
 		return NULL;
 	f = flow_find(r, &s);
@@ -758,6 +858,99 @@ static const char *json_layers(struct umpa_reasm *r, const struct umpa_pkt *rp, 
 	return ls ? ls + strlen("\"layers\":[{") : NULL;
 }
 
+/* Dissect decrypted item @p i into r->dp (application data as what it holds: HTTP/1.1 or raw data). */
+static const struct umpa_pkt *dp_item(struct umpa_reasm *r, unsigned i, const struct umpa_pkt *p)
+{
+	const struct dec_item *it = &r->items[i];
+	const struct umpa_proto *proto = &umpa_proto_tls;
+
+	umpa_pkt_attach(&r->dp, r->dec, (uint32_t)r->declen, (uint32_t)r->declen, -1);
+	r->dp.ts_sec = p->ts_sec;
+	r->dp.ts_nsec = p->ts_nsec;
+	if (it->app)
+		proto = umpa_app_proto_(r->dec + it->off, it->len);
+	umpa_dissect_from(&r->dp, 0, proto, it->off, it->len);
+	return &r->dp;
+}
+
+/* The decrypted records of the last feed in form @p fmt (after the frame and its reassembled records). */
+static void show_decrypted(struct umpa_reasm *r, const struct umpa_pkt *p, enum umpa_reasm_fmt fmt,
+			   const struct umpa_render_opts *ro, struct umpa_sbuf *out)
+{
+	for (unsigned i = 0; i < r->nitems; i++) {
+		const struct dec_item *it = &r->items[i];
+		const struct umpa_pkt *dp;
+		const char *ls, *nl;
+		char head[96];
+		if (it->why) {
+			snprintf(head, sizeof(head), "TLS record %u: cannot decrypt: ", it->recno);
+			switch (fmt) {
+			case UMPA_REASM_LINE:
+				umpa_sbuf_puts(out, " [");
+				umpa_sbuf_puts(out, head);
+				umpa_sbuf_puts(out, it->why);
+				umpa_sbuf_putc(out, ']');
+				break;
+			case UMPA_REASM_TREE:
+				umpa_sbuf_putc(out, '[');
+				umpa_sbuf_puts(out, head);
+				umpa_sbuf_puts(out, it->why);
+				umpa_sbuf_puts(out, "]\n");
+				break;
+			case UMPA_REASM_JSON:
+				umpa_sbuf_puts(out, ",{\"_decrypted_record\":");
+				umpa_sbuf_put_u64(out, it->recno);
+				umpa_sbuf_puts(out, ",\"_decrypt_error\":");
+				umpa_sbuf_put_json_str(out, it->why, strlen(it->why));
+				umpa_sbuf_putc(out, '}');
+				break;
+			}
+			continue;
+		}
+		dp = dp_item(r, i, p);
+		switch (fmt) {
+		case UMPA_REASM_LINE:
+			umpa_sbuf_puts(out, " [decrypted:");
+			for (unsigned k = 0; k < dp->nlayers; k++)
+				if (dp->l[k].proto->summary)
+					dp->l[k].proto->summary(dp, k, out);
+			if (dp->nlayers == 1 && dp->l[0].proto == &umpa_proto_raw) {
+				umpa_sbuf_puts(out, " Application Data, length ");
+				umpa_sbuf_put_u64(out, it->len);
+			}
+			for (unsigned k = 0; k < dp->nlayers; k++)
+				put_marks(&dp->l[k], out);
+			umpa_sbuf_putc(out, ']');
+			break;
+		case UMPA_REASM_TREE:
+			snprintf(head, sizeof(head), "[Decrypted TLS record %u (%u bytes)]\n", it->recno, it->len);
+			umpa_sbuf_puts(out, head);
+			umpa_sbuf_reset(&r->txt);
+			umpa_render_tree(dp, ro, &r->txt);
+			nl = r->txt.s ? strchr(r->txt.s, '\n') : NULL; /* drop the "Frame N: ..." line */
+			if (nl)
+				umpa_sbuf_puts(out, nl + 1);
+			break;
+		case UMPA_REASM_JSON:
+			if ((ls = json_layers(r, dp, ro))) {
+				umpa_sbuf_puts(out, ",{\"_decrypted_record\":");
+				umpa_sbuf_put_u64(out, it->recno);
+				umpa_sbuf_puts(out, ",\"_decrypted_length\":");
+				umpa_sbuf_put_u64(out, it->len);
+				umpa_sbuf_putc(out, ',');
+				umpa_sbuf_puts(out, ls);
+			}
+			break;
+		}
+	}
+	if (r->items_lost && fmt != UMPA_REASM_JSON) {
+		umpa_sbuf_puts(out, fmt == UMPA_REASM_LINE ? " [" : "[");
+		umpa_sbuf_put_u64(out, r->items_lost);
+		umpa_sbuf_puts(out, fmt == UMPA_REASM_LINE ? " more TLS records not decrypted or not shown]"
+							    : " more TLS records not decrypted or not shown]\n");
+	}
+}
+
 void umpa_reasm_show(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame, enum umpa_reasm_fmt fmt,
 		     const struct umpa_render_opts *ro, struct umpa_sbuf *out)
 {
@@ -768,7 +961,7 @@ void umpa_reasm_show(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame, e
 	switch (fmt) {
 	case UMPA_REASM_LINE:
 		umpa_render_line(p, ro, out);
-		if (!rp && note == NOTE_NONE)
+		if (!rp && note == NOTE_NONE && (!r || (r->nitems == 0 && r->items_lost == 0)))
 			return;
 		chop(out, "\n");
 		from = out->len;
@@ -789,6 +982,8 @@ void umpa_reasm_show(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame, e
 			umpa_sbuf_puts(out, note_text(note));
 			umpa_sbuf_putc(out, ']');
 		}
+		if (r)
+			show_decrypted(r, p, fmt, ro, out);
 		umpa_sbuf_make_safe(out, from); /* the summaries quote the wire, as in umpa_render_line */
 		umpa_sbuf_putc(out, '\n');
 		return;
@@ -814,11 +1009,13 @@ void umpa_reasm_show(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame, e
 					umpa_sbuf_puts(out, nl + 1);
 			} while (rp_next_chunk(r));
 		}
+		if (r)
+			show_decrypted(r, p, fmt, ro, out);
 		umpa_sbuf_putc(out, '\n');
 		return;
 	case UMPA_REASM_JSON:
 		umpa_render_json(p, ro, out);
-		if (!rp && note == NOTE_NONE)
+		if (!rp && note == NOTE_NONE && (!r || (r->nitems == 0 && r->items_lost == 0)))
 			return;
 		chop(out, "]}\n");
 		if (rp) {
@@ -838,6 +1035,8 @@ void umpa_reasm_show(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame, e
 					umpa_sbuf_puts(out, ls);
 				}
 		}
+		if (r)
+			show_decrypted(r, p, fmt, ro, out);
 		umpa_sbuf_puts(out, "]");
 		if (note != NOTE_NONE) {
 			umpa_sbuf_puts(out, ",\"_reassembly\":");

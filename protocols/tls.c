@@ -72,6 +72,7 @@
 
 #include "proto_common.h"
 #include "reasm_internal.h"
+#include "tls_decrypt_internal.h"
 #include "umpa_protos.h"
 #include "umpa_reasm.h"
 #include "umpa_render.h"
@@ -1792,10 +1793,20 @@ int umpa_tls_selects_tls13_(const struct umpa_pkt *p, unsigned li)
 	return 0;
 }
 
+int umpa_tls_record_partial_(const struct umpa_pkt *p, unsigned li)
+{
+	return p->l[li].proto != &umpa_proto_tls || (p->l[li].aux & (TLS_A_PARTIAL | TLS_A_IGNORED)) != 0;
+}
+
 void umpa_tls_mark_tls13_(struct umpa_pkt *p, unsigned li)
 {
 	if (p->l[li].proto == &umpa_proto_tls)
 		p->l[li].aux |= TLS_A_TLS13;
+}
+
+const char *umpa_tls_suite_name_(uint16_t v)
+{
+	return suite_name(v);
 }
 
 const char *umpa_tls_alert_name(unsigned desc)

@@ -55,6 +55,15 @@ extern const struct umpa_proto umpa_proto_dns;
 extern const struct umpa_proto umpa_proto_tls;   /* one TLS record (protocols/tls.c) */
 extern const struct umpa_proto umpa_proto_vxlan; /* VXLAN (UDP 4789) */
 
+extern const struct umpa_proto umpa_proto_http; /* HTTP/1.1 messages (protocols/http.c) */
+
+/**
+ * True when the bytes under @p c (from its position) start like an HTTP/1.x
+ * message: a known request method and a space, or "HTTP/1.".  How TCP finds
+ * HTTP on any port (protocols/http.c).
+ */
+int umpa_http_looks_like(struct umpa_cur *c);
+
 /** RFC 8446's identifier of TLS alert description @p desc ("close_notify", "handshake_failure"), or NULL. */
 const char *umpa_tls_alert_name(unsigned desc);
 
