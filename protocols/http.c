@@ -294,12 +294,81 @@ static int chunked_end(struct umpa_cur *c, size_t pos, size_t *end)
 	return -1;
 }
 
-/* True when layer li rides on TCP (directly or after other http layers). */
-static int on_tcp(const struct umpa_pkt *p, unsigned li)
+/* True when layer li is a piece of a stream: on TCP (directly or after other http layers), or with nothing
+ * under it (reassembled or decrypted stream bytes). */
+static int on_stream(const struct umpa_pkt *p, unsigned li)
 {
 	while (li > 0 && p->l[li - 1].proto == &umpa_proto_http)
 		li--;
-	return li > 0 && p->l[li - 1].proto == &umpa_proto_tcp;
+	return li == 0 || p->l[li - 1].proto == &umpa_proto_tcp;
+}
+
+/* Where the message at the start of @p c ends (RFC 9112 6.3).  Returns 1 with *end set, 0 when it is not all
+ * there, -1 when it is not HTTP or lies (*why), 2 when it runs to the end of the data (a response without a
+ * length: *end = c->len).  *h receives what the header says. */
+static int message_end(struct umpa_cur *c, struct head *h, size_t *end, const char **why)
+{
+	int r;
+
+	*why = NULL;
+	memset(h, 0, sizeof(*h));
+	if (!umpa_http_looks_like(c)) {
+		*why = "not an HTTP message";
+		return -1;
+	}
+	r = head_scan(c, h);
+	if (r < 0) {
+		*why = "http header line too long or header block over 64 KiB";
+		return -1;
+	}
+	if (r == 0)
+		return 0;
+	if (h->bad) {
+		*why = h->bad;
+		return -1;
+	}
+	if (h->chunked) {
+		int k = chunked_end(c, h->hend, end);
+		if (k < 0)
+			*why = "http chunked body malformed";
+		return k;
+	}
+	if (h->have_clen) {
+		if (h->clen > c->len || h->hend + h->clen > c->len)
+			return 0;
+		*end = h->hend + (size_t)h->clen;
+		return 1;
+	}
+	if (!h->response || h->code / 100 == 1 || h->code == 204 || h->code == 304) {
+		*end = h->hend; /* requests without a length and bodiless responses end at the header */
+		return 1;
+	}
+	*end = c->len; /* a response body read to the end of the connection */
+	return 2;
+}
+
+size_t umpa_http_complete_(const uint8_t *b, size_t n, int *bad)
+{
+	size_t k = 0;
+
+	*bad = 0;
+	while (k < n) {
+		struct umpa_cur c;
+		struct head h;
+		size_t end = 0;
+		const char *why;
+		int r;
+		umpa_cur_init(&c, b + k, n - k);
+		r = message_end(&c, &h, &end, &why);
+		if (r < 0) {
+			*bad = 1;
+			return k;
+		}
+		if (r == 0)
+			return k;
+		k += end;
+	}
+	return k;
 }
 
 static const struct umpa_proto *http_dissect(struct umpa_pkt *p, unsigned li)
@@ -307,7 +376,8 @@ static const struct umpa_proto *http_dissect(struct umpa_pkt *p, unsigned li)
 	struct umpa_layer *l = &p->l[li];
 	struct umpa_cur c;
 	struct head h;
-	size_t end;
+	size_t end = 0;
+	const char *why;
 	int r;
 
 	umpa_layer_cur(p, li, &c);
@@ -316,43 +386,20 @@ static const struct umpa_proto *http_dissect(struct umpa_pkt *p, unsigned li)
 		l->hlen = l->len;
 		return NULL;
 	}
-	r = head_scan(&c, &h);
+	r = message_end(&c, &h, &end, &why);
 	if (h.response)
 		l->aux |= HTTP_A_RESPONSE;
 	if (r < 0) {
 		l->flags |= UMPA_L_INVALID;
-		l->why = "http header line too long or header block over 64 KiB";
+		l->why = why;
 		l->hlen = l->len;
 		return NULL;
 	}
 	if (r == 0) {
-		end = (size_t)-1;
-	} else if (h.chunked) {
-		int k = chunked_end(&c, h.hend, &end);
-		if (k < 0) {
-			l->flags |= UMPA_L_INVALID;
-			l->why = "http chunked body malformed";
-			l->hlen = l->len;
-			return NULL;
-		}
-		if (k == 0)
-			end = (size_t)-1;
-	} else if (h.have_clen) {
-		end = h.hend + h.clen > h.hend ? h.hend + h.clen : (size_t)-1;
-	} else if (!h.response || h.code / 100 == 1 || h.code == 204 || h.code == 304) {
-		end = h.hend; /* requests without a length and bodiless responses end at the header */
-	} else {
-		end = l->len; /* a response body read to the end of the connection */
-	}
-	if (h.bad) {
-		l->flags |= UMPA_L_INVALID;
-		l->why = h.bad;
-	}
-	if (end > l->len) {
 		l->hlen = l->len;
 		if (l->off + l->len >= p->len && p->len < p->wirelen)
 			umpa_layer_short(p, li, "http message not captured whole");
-		else if (on_tcp(p, li))
+		else if (on_stream(p, li))
 			l->aux |= HTTP_A_PARTIAL;
 		else
 			umpa_layer_short(p, li, "http message longer than the data");
@@ -453,7 +500,8 @@ static void http_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit
 	}
 }
 
-/* tshark's Info: "GET /x HTTP/1.1", "HTTP/1.1 200 OK"; "Continuation" for body bytes alone. */
+/* As tcpdump prints HTTP after a TCP header: ": HTTP: GET /x HTTP/1.1", ": HTTP: HTTP/1.1 200 OK", and ": HTTP"
+ * alone for body bytes; a second message in the same data: ", GET /y HTTP/1.1". */
 static void http_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out)
 {
 	const struct umpa_layer *l = &p->l[li];
@@ -461,11 +509,14 @@ static void http_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf
 	char line[256];
 	long e;
 
-	umpa_sbuf_puts(out, li > 0 && p->l[li - 1].proto == &umpa_proto_http ? ", " : " HTTP ");
-	if (l->aux & HTTP_A_CONT) {
-		umpa_sbuf_puts(out, "Continuation");
+	if (li > 0 && p->l[li - 1].proto == &umpa_proto_http)
+		umpa_sbuf_puts(out, ", ");
+	else
+		umpa_sbuf_puts(out, li > 0 ? ": HTTP" : " HTTP");
+	if (l->aux & HTTP_A_CONT)
 		return;
-	}
+	if (!(li > 0 && p->l[li - 1].proto == &umpa_proto_http))
+		umpa_sbuf_puts(out, ": ");
 	if (l->aux & HTTP_A_PARTIAL) {
 		umpa_sbuf_puts(out, "[HTTP segment of a reassembled PDU]");
 		return;

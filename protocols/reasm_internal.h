@@ -26,4 +26,8 @@ const struct umpa_proto *umpa_app_proto_(const uint8_t *b, size_t n);
 /** True when http layer @p li of @p p is a message that continues in later segments (protocols/http.c). */
 int umpa_http_partial_(const struct umpa_pkt *p, unsigned li);
 
+/** The length of the longest prefix of [@p b, @p b + @p n) made of whole HTTP/1.x messages (a response
+ * without a length takes the rest); *@p bad set when what follows is not an HTTP message (protocols/http.c). */
+size_t umpa_http_complete_(const uint8_t *b, size_t n, int *bad);
+
 #endif

@@ -46,6 +46,7 @@ enum {
 struct dec_item {
 	uint32_t off, len; /* in umpa_reasm.dec: a plaintext TLS record (handshake, alert) or application data */
 	uint8_t app;       /* application data: dissected as what it holds (HTTP) rather than as a record */
+	uint8_t tls13;     /* of a TLS 1.3 connection (labelled so) */
 	uint32_t recno;    /* the record's number in its direction (1-based) */
 	const char *why;   /* not decrypted: why (static text); NULL when decrypted */
 };
@@ -74,6 +75,7 @@ struct held {
 
 /** One direction of one TCP connection. */
 struct flow {
+	const struct umpa_proto *pdu; /* what the stream carries: TLS records or HTTP/1.x messages */
 	int used;
 	int synced;       /* nxt is at a record boundary plus len */
 	int tls13;        /* the connection negotiated TLS 1.3 */
@@ -105,6 +107,7 @@ struct umpa_reasm {
 	struct flow *rp_flow; /* whose buffer rp borrows: consume rp_len at the next feed */
 	size_t rp_len;
 	enum note note;
+	int note_http; /* the note is about an HTTP stream */
 	uint64_t frames[MAX_CONTRIB]; /* frames of rp's bytes, sorted */
 	unsigned nframes;
 	int frames_lost;
@@ -291,7 +294,7 @@ static struct flow *flow_find(struct umpa_reasm *r, const struct seg *s)
 }
 
 /* A free slot, or the least recently used flow (evicted and counted). */
-static struct flow *flow_new(struct umpa_reasm *r, const struct seg *s, uint64_t frame)
+static struct flow *flow_new(struct umpa_reasm *r, const struct seg *s, uint64_t frame, const struct umpa_proto *pdu)
 {
 	struct flow *f = NULL;
 
@@ -313,6 +316,7 @@ static struct flow *flow_new(struct umpa_reasm *r, const struct seg *s, uint64_t
 			return NULL;
 	}
 	f->used = 1;
+	f->pdu = pdu;
 	f->synced = 1;
 	f->tls13 = 0;
 	f->af = s->af;
@@ -435,12 +439,21 @@ static size_t flow_drain(struct umpa_reasm *r, struct flow *f)
 	return got;
 }
 
-/* The length of the longest prefix of [b, b+n) made of whole records; *bad set when a header is not TLS. */
-static size_t complete_records(const uint8_t *b, size_t n, int *bad)
+/* Does the stream data under @p c start a PDU of kind @p pdu (a TLS record header, an HTTP message)? */
+static int pdu_starts(const struct umpa_proto *pdu, struct umpa_cur *c)
+{
+	return pdu == &umpa_proto_http ? umpa_http_looks_like(c) : umpa_tls_looks_like(c);
+}
+
+/* The length of the longest prefix of [b, b+n) made of whole PDUs of f's kind; *bad set when one does not
+ * start where it should (not TLS, not HTTP). */
+static size_t complete_records(const struct flow *f, const uint8_t *b, size_t n, int *bad)
 {
 	size_t k = 0;
 
 	*bad = 0;
+	if (f->pdu == &umpa_proto_http)
+		return umpa_http_complete_(b, n, bad);
 	while (n - k >= TLS_HDR) {
 		struct umpa_cur c;
 		uint16_t len = 0;
@@ -557,6 +570,7 @@ static void decrypt_record(struct umpa_reasm *r, struct flow *f, const struct um
 	it->off = (uint32_t)r->declen;
 	it->len = 0;
 	it->app = 0;
+	it->tls13 = f->dec.tls13;
 	if (res == UMPA_TLS_REC_FAILED)
 		return;
 	if (ct == 23 && n > 0) { /* application data: its bytes alone */
@@ -564,7 +578,7 @@ static void decrypt_record(struct umpa_reasm *r, struct flow *f, const struct um
 		it->app = 1;
 		it->len = (uint32_t)n;
 	} else { /* a plaintext record of the inner content type, as if it had been sent in the clear */
-		uint16_t ver = f->dec.tls13 ? 0x0304 : 0x0303;
+		uint16_t ver = 0x0303; /* what every TLS 1.2 and 1.3 record header says */
 		r->dec[r->declen] = ct;
 		r->dec[r->declen + 1] = (uint8_t)(ver >> 8);
 		r->dec[r->declen + 2] = (uint8_t)ver;
@@ -631,6 +645,7 @@ const struct umpa_pkt *umpa_reasm_feed(struct umpa_reasm *r, struct umpa_pkt *p,
 	}
 	r->have_rp = 0;
 	r->note = NOTE_NONE;
+	r->note_http = 0;
 	r->nframes = 0;
 	r->nitems = 0;
 	r->items_lost = 0;
@@ -649,7 +664,7 @@ const struct umpa_pkt *umpa_reasm_feed(struct umpa_reasm *r, struct umpa_pkt *p,
 		 * order before the first record is held rather than misread */
 		if (umpa_proto_bound(UMPA_BIND_TCPPORT, s.dport) == &umpa_proto_tls ||
 		    umpa_proto_bound(UMPA_BIND_TCPPORT, s.sport) == &umpa_proto_tls)
-			f = flow_new(r, &s, frame);
+			f = flow_new(r, &s, frame, &umpa_proto_tls);
 		if (s.len == 0)
 			return NULL;
 	}
@@ -659,16 +674,17 @@ const struct umpa_pkt *umpa_reasm_feed(struct umpa_reasm *r, struct umpa_pkt *p,
 		return NULL;
 	}
 	if (!f) {
-		/* follow a flow from data that dissected as a TLS record */
-		if (!(s.t + 1 < p->nlayers && p->l[s.t + 1].proto == &umpa_proto_tls && p->l[s.t + 1].hlen >= TLS_HDR))
+		/* follow a flow from data that dissected as a TLS record or as the start of an HTTP message */
+		const struct umpa_proto *pdu = s.t + 1 < p->nlayers ? p->l[s.t + 1].proto : NULL;
+		struct umpa_cur c;
+		if (pdu == &umpa_proto_tls && p->l[s.t + 1].hlen < TLS_HDR)
 			return NULL;
-		{
-			struct umpa_cur c;
-			umpa_cur_init(&c, s.data, s.len);
-			if (!umpa_tls_looks_like(&c))
-				return NULL;
-		}
-		f = flow_new(r, &s, frame);
+		if (pdu != &umpa_proto_tls && pdu != &umpa_proto_http)
+			return NULL;
+		umpa_cur_init(&c, s.data, s.len);
+		if (!pdu_starts(pdu, &c))
+			return NULL;
+		f = flow_new(r, &s, frame, pdu);
 		if (!f)
 			return NULL;
 	}
@@ -677,6 +693,7 @@ const struct umpa_pkt *umpa_reasm_feed(struct umpa_reasm *r, struct umpa_pkt *p,
 		f->tls13 = g && g->tls13;
 	}
 	f->last = frame;
+	r->note_http = f->pdu == &umpa_proto_http;
 	d = (int32_t)(s.seq - f->nxt);
 	if (d > 0) {
 		int h = flow_hold(r, f, &s, frame);
@@ -696,7 +713,7 @@ const struct umpa_pkt *umpa_reasm_feed(struct umpa_reasm *r, struct umpa_pkt *p,
 		/* resynchronise only where a segment starts with a record header */
 		struct umpa_cur c;
 		umpa_cur_init(&c, s.data, s.len);
-		if (d != 0 || f->len != 0 || !umpa_tls_looks_like(&c)) {
+		if (d != 0 || f->len != 0 || !pdu_starts(f->pdu, &c)) {
 			f->nxt = s.seq + s.len;
 			return NULL; /* the frame's own dissection is all there is */
 		}
@@ -713,7 +730,7 @@ const struct umpa_pkt *umpa_reasm_feed(struct umpa_reasm *r, struct umpa_pkt *p,
 		own = 0;
 	if (p->nlayers >= UMPA_MAX_LAYERS)
 		own = 0; /* the frame ran out of layers: show its records from the buffer, all of them */
-	k = complete_records(f->buf, f->len, &bad);
+	k = complete_records(f, f->buf, f->len, &bad);
 	if (bad) {
 		k = f->len; /* show the rest as what it is (an ignored record) and resynchronise later */
 		f->synced = 0;
@@ -725,7 +742,7 @@ const struct umpa_pkt *umpa_reasm_feed(struct umpa_reasm *r, struct umpa_pkt *p,
 			f->synced = 0;
 		} else {
 			flow_consume(f, k);
-			if (f->len > 0 && f->len < TLS_HDR) {
+			if (f->pdu == &umpa_proto_tls && f->len > 0 && f->len < TLS_HDR) {
 				/* a piece too short for the frame to show as a record */
 				cut_after(p, s.t);
 				r->note = NOTE_SEGMENT;
@@ -747,7 +764,7 @@ const struct umpa_pkt *umpa_reasm_feed(struct umpa_reasm *r, struct umpa_pkt *p,
 	umpa_pkt_attach(&r->rp, f->buf, (uint32_t)k, (uint32_t)k, -1);
 	r->rp.ts_sec = p->ts_sec;
 	r->rp.ts_nsec = p->ts_nsec;
-	umpa_dissect_from(&r->rp, 0, &umpa_proto_tls, 0, (uint32_t)k);
+	umpa_dissect_from(&r->rp, 0, f->pdu, 0, (uint32_t)k);
 	tls13_marks(r, f, &r->rp, 0);
 	r->have_rp = 1;
 	r->rp_flow = f;
@@ -784,11 +801,11 @@ static void put_frames(const struct umpa_reasm *r, struct umpa_sbuf *out, int js
 		umpa_sbuf_puts(out, ",...");
 }
 
-static const char *note_text(enum note n)
+static const char *note_text(const struct umpa_reasm *r, enum note n)
 {
 	switch (n) {
 	case NOTE_SEGMENT:
-		return "TLS segment of a reassembled PDU";
+		return r && r->note_http ? "HTTP segment of a reassembled PDU" : "TLS segment of a reassembled PDU";
 	case NOTE_DUPLICATE:
 		return "TCP duplicate, ignored";
 	case NOTE_HELD:
@@ -841,7 +858,7 @@ static int rp_next_chunk(struct umpa_reasm *r)
 	end = last->off + last->hlen;
 	if (last->hlen == 0 || end >= r->rp_len)
 		return 0;
-	umpa_dissect_from(&r->rp, 0, &umpa_proto_tls, end, (uint32_t)(r->rp_len - end));
+	umpa_dissect_from(&r->rp, 0, r->rp_flow->pdu, end, (uint32_t)(r->rp_len - end));
 	tls13_marks(r, r->rp_flow, &r->rp, 0);
 	return r->rp.nlayers > 0;
 }
@@ -870,6 +887,8 @@ static const struct umpa_pkt *dp_item(struct umpa_reasm *r, unsigned i, const st
 	if (it->app)
 		proto = umpa_app_proto_(r->dec + it->off, it->len);
 	umpa_dissect_from(&r->dp, 0, proto, it->off, it->len);
+	if (it->tls13 && r->dp.nlayers > 0 && r->dp.l[0].proto == &umpa_proto_tls)
+		umpa_tls_mark_tls13_(&r->dp, 0);
 	return &r->dp;
 }
 
@@ -979,7 +998,7 @@ void umpa_reasm_show(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame, e
 		}
 		if (note != NOTE_NONE) {
 			umpa_sbuf_puts(out, " [");
-			umpa_sbuf_puts(out, note_text(note));
+			umpa_sbuf_puts(out, note_text(r, note));
 			umpa_sbuf_putc(out, ']');
 		}
 		if (r)
@@ -991,7 +1010,7 @@ void umpa_reasm_show(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame, e
 		umpa_render_tree(p, ro, out);
 		if (note != NOTE_NONE) {
 			umpa_sbuf_putc(out, '[');
-			umpa_sbuf_puts(out, note_text(note));
+			umpa_sbuf_puts(out, note_text(r, note));
 			umpa_sbuf_puts(out, "]\n");
 		}
 		if (rp) {
@@ -1040,7 +1059,7 @@ void umpa_reasm_show(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame, e
 		umpa_sbuf_puts(out, "]");
 		if (note != NOTE_NONE) {
 			umpa_sbuf_puts(out, ",\"_reassembly\":");
-			umpa_sbuf_put_json_str(out, note_text(note), strlen(note_text(note)));
+			umpa_sbuf_put_json_str(out, note_text(r, note), strlen(note_text(r, note)));
 		}
 		umpa_sbuf_puts(out, "}\n");
 		return;
