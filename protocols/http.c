@@ -39,7 +39,6 @@
 enum {
 	HTTP_MAX_HEADER = 65536, /* a header block longer than this is not waited for (evhttp's cap is similar) */
 	HTTP_MAX_LINE = 8192,
-	HTTP_TEXT = 1024, /* body text shown at most */
 };
 
 /* l->aux bits */
@@ -415,16 +414,21 @@ static const struct umpa_proto *http_dissect(struct umpa_pkt *p, unsigned li)
 	return NULL;
 }
 
-/* A printable copy of [pos, pos+n) into buf (cap bytes). */
-static const char *text_of(struct umpa_cur *c, size_t pos, size_t n, char *buf, size_t cap)
+/* A printable copy of [pos, pos+n) into buf (cap bytes): other bytes as '.', but line ends kept when @p nl. */
+static const char *text_nl(struct umpa_cur *c, size_t pos, size_t n, char *buf, size_t cap, int nl)
 {
 	size_t k = 0;
 	uint8_t b;
 
 	for (size_t i = 0; i < n && k + 1 < cap && umpa_cur_u8_at(c, pos + i, &b) == 0; i++)
-		buf[k++] = (b >= 0x20 && b < 0x7f) || b == '\t' ? (char)b : '.';
+		buf[k++] = (b >= 0x20 && b < 0x7f) || b == '\t' || (nl && (b == '\r' || b == '\n')) ? (char)b : '.';
 	buf[k] = 0;
 	return buf;
+}
+
+static const char *text_of(struct umpa_cur *c, size_t pos, size_t n, char *buf, size_t cap)
+{
+	return text_nl(c, pos, n, buf, cap, 0);
 }
 
 static void http_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit *em)
@@ -439,8 +443,7 @@ static void http_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit
 
 	umpa_layer_cur(p, li, &c);
 	if (l->aux & HTTP_A_CONT) {
-		umpa_emit_str(em, "http.continuation", text_of(&c, 0, c.len < HTTP_TEXT ? c.len : HTTP_TEXT, line,
-							       sizeof(line)));
+		umpa_emit_str(em, "http.file_data", text_nl(&c, 0, c.len, line, sizeof(line), 1));
 		return;
 	}
 	if (l->aux & HTTP_A_PARTIAL)
@@ -478,11 +481,13 @@ static void http_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit
 			pos = (size_t)e + 1;
 			break;
 		}
-		text_of(&c, pos, n, line, sizeof(line));
+		/* Wireshark's http.request.line / http.response.line keep the line's end ("...\r\n") */
+		text_nl(&c, pos, (size_t)e + 1 - pos, line, sizeof(line), 1);
 		pos = (size_t)e + 1;
 		umpa_emit_str(em, resp ? "http.response.line" : "http.request.line", line);
+		line[n] = 0; /* the header alone, for its value */
 		for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
-			if (header_is(line, strlen(line), known[k].h, &v)) {
+			if (header_is(line, n, known[k].h, &v)) {
 				umpa_emit_str(em, known[k].ws, line + v);
 				if (k == 6) {
 					char *endp;
@@ -493,10 +498,9 @@ static void http_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit
 			}
 	}
 	if (head_scan(&c, &h) == 1 && l->hlen > h.hend) {
+		/* the body as text (as Wireshark's http.file_data shows it), up to 8 KiB */
 		size_t bl = l->hlen - h.hend;
-		umpa_emit_u64(em, "http.file_data_length", bl, NULL);
-		umpa_emit_str(em, "http.file_data",
-			      text_of(&c, h.hend, bl < HTTP_TEXT ? bl : HTTP_TEXT, line, sizeof(line)));
+		umpa_emit_str(em, "http.file_data", text_nl(&c, h.hend, bl, line, sizeof(line), 1));
 	}
 }
 
