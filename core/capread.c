@@ -35,15 +35,15 @@ enum {
 };
 
 struct tap {
-	int off;           /* 1: not a pcapng file, or it stopped making sense */
-	int swap;          /* the section's byte order differs from ours */
+	int off;  /* 1: not a pcapng file, or it stopped making sense */
+	int swap; /* the section's byte order differs from ours */
 	uint8_t hdr[TAP_HDR];
-	unsigned nhdr;     /* header bytes collected */
-	uint64_t left;     /* bytes of the current block after the header */
-	int keep;          /* the current block is a DSB being collected */
-	uint8_t *blk;      /* the DSB's bytes after the header */
+	unsigned nhdr; /* header bytes collected */
+	uint64_t left; /* bytes of the current block after the header */
+	int keep;      /* the current block is a DSB being collected */
+	uint8_t *blk;  /* the DSB's bytes after the header */
 	size_t nblk;
-	char *keylog;      /* TLS key log text of every DSB so far */
+	char *keylog; /* TLS key log text of every DSB so far */
 	size_t nkeylog;
 };
 
@@ -219,7 +219,7 @@ struct umpa_capr {
 	uint64_t count; /* packets read, filtered or not: the file's number of the last one */
 	int linktype;
 	int nsec;
-	int pcap32; /* a pcap file (not pcapng): unsigned 32-bit seconds */
+	int pcap32;   /* a pcap file (not pcapng): unsigned 32-bit seconds */
 	int filtered; /* prog holds a filter, run here so that count stays the file's numbering */
 	struct bpf_program prog;
 };

@@ -48,20 +48,7 @@ enum {
 	HTTP_A_CONT = 1 << 2,    /* not a message start: a continuation of a body */
 };
 
-enum {
-	F_METHOD,
-	F_URI,
-	F_REQVER,
-	F_RESPVER,
-	F_CODE,
-	F_PHRASE,
-	F_HOST,
-	F_CLEN,
-	F_CTYPE,
-	F_TE,
-	F_DATA,
-	F_COUNT
-};
+enum { F_METHOD, F_URI, F_REQVER, F_RESPVER, F_CODE, F_PHRASE, F_HOST, F_CLEN, F_CTYPE, F_TE, F_DATA, F_COUNT };
 
 #define HTTP_VAR(idx, n, w, h) [idx] = {.name = n, .ws = w, .bitoff = 0, .bits = 0, .type = UMPA_FT_VAR, .help = h}
 
@@ -83,9 +70,9 @@ UMPA_FIELDS_CHECK(http_fields, F_COUNT);
 extern const struct umpa_proto umpa_proto_http;
 
 /* Request methods (RFC 9110 9, RFC 5789 PATCH, WebDAV's common ones). */
-static const char *const methods[] = {"GET",     "POST",  "HEAD",     "PUT",       "DELETE", "OPTIONS",
-				      "CONNECT", "TRACE", "PATCH",    "PROPFIND",  "PROPPATCH", "MKCOL",
-				      "COPY",    "MOVE",  "LOCK",     "UNLOCK",    NULL};
+static const char *const methods[] = {"GET",     "POST",  "HEAD",  "PUT",      "DELETE",    "OPTIONS",
+				      "CONNECT", "TRACE", "PATCH", "PROPFIND", "PROPPATCH", "MKCOL",
+				      "COPY",    "MOVE",  "LOCK",  "UNLOCK",   NULL};
 
 /* Headers with their own Wireshark field (lower-case name, field). */
 static const struct {

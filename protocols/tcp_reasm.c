@@ -92,7 +92,7 @@ struct flow {
 	unsigned nheld;
 	struct contrib ents[MAX_CONTRIB];
 	unsigned nents;
-	int ents_lost; /* more frames contributed than ents could name */
+	int ents_lost;            /* more frames contributed than ents could name */
 	struct umpa_tls_dir_ dec; /* decryption state of this direction (when a key log is given) */
 	uint32_t nrec;            /* records of this direction so far */
 };
@@ -107,7 +107,7 @@ struct umpa_reasm {
 	struct flow *rp_flow; /* whose buffer rp borrows: consume rp_len at the next feed */
 	size_t rp_len;
 	enum note note;
-	int note_http; /* the note is about an HTTP stream */
+	int note_http;                /* the note is about an HTTP stream */
 	uint64_t frames[MAX_CONTRIB]; /* frames of rp's bytes, sorted */
 	unsigned nframes;
 	int frames_lost;
@@ -556,8 +556,7 @@ static void decrypt_record(struct umpa_reasm *r, struct flow *f, const struct um
 		return;
 	}
 	umpa_cur_init(&c, p->data + l->off, l->hlen);
-	res = umpa_tls_dir_record_(r->kl, &f->dec, g ? &g->dec : NULL, &c, r->dec + r->declen + TLS_HDR, &n, &ct,
-				   &why);
+	res = umpa_tls_dir_record_(r->kl, &f->dec, g ? &g->dec : NULL, &c, r->dec + r->declen + TLS_HDR, &n, &ct, &why);
 	if (res == UMPA_TLS_REC_PLAIN)
 		return;
 	if (r->nitems == MAX_DEC) {
@@ -966,7 +965,7 @@ static void show_decrypted(struct umpa_reasm *r, const struct umpa_pkt *p, enum 
 		umpa_sbuf_puts(out, fmt == UMPA_REASM_LINE ? " [" : "[");
 		umpa_sbuf_put_u64(out, r->items_lost);
 		umpa_sbuf_puts(out, fmt == UMPA_REASM_LINE ? " more TLS records not decrypted or not shown]"
-							    : " more TLS records not decrypted or not shown]\n");
+							   : " more TLS records not decrypted or not shown]\n");
 	}
 }
 

@@ -283,8 +283,7 @@ static int prf12(const EVP_MD *md, const uint8_t *secret, size_t slen, const cha
 }
 
 /* HKDF-Expand-Label(secret, label, "", n) for n at most the hash length (RFC 8446 7.1). */
-static int expand_label(const EVP_MD *md, const uint8_t *secret, size_t slen, const char *label, uint8_t *out,
-			size_t n)
+static int expand_label(const EVP_MD *md, const uint8_t *secret, size_t slen, const char *label, uint8_t *out, size_t n)
 {
 	uint8_t info[64], o[EVP_MAX_MD_SIZE];
 	unsigned olen = 0;
@@ -437,7 +436,8 @@ static void server_hello(struct umpa_tls_dir_ *d, struct umpa_tls_dir_ *peer, st
 	if (umpa_cur_be16_at(m, pos, &elen) == 0) {
 		size_t end = pos + 2 + elen;
 		pos += 2;
-		while (pos + 4 <= end && umpa_cur_be16_at(m, pos, &type) == 0 && umpa_cur_be16_at(m, pos + 2, &len) == 0) {
+		while (pos + 4 <= end && umpa_cur_be16_at(m, pos, &type) == 0 &&
+		       umpa_cur_be16_at(m, pos + 2, &len) == 0) {
 			if (type == 43 && umpa_cur_be16_at(m, pos + 4, &v) == 0 && v == 0x0304)
 				d->tls13 = 1;
 			if (type == 22)
@@ -521,8 +521,8 @@ static void aad12(uint8_t aad[13], uint64_t seq, uint8_t ct, uint16_t ver, size_
 }
 
 /* TLS 1.2 CBC record (RFC 5246 6.2.3.2; RFC 7366 when d->etm).  Returns the plaintext length or -1. */
-static long open_cbc(struct umpa_tls_dir_ *d, const struct suite_info *si, uint8_t ct, uint16_t ver,
-		     const uint8_t *b, size_t n, uint8_t *out, const char **why)
+static long open_cbc(struct umpa_tls_dir_ *d, const struct suite_info *si, uint8_t ct, uint16_t ver, const uint8_t *b,
+		     size_t n, uint8_t *out, const char **why)
 {
 	uint8_t aad[13], mac[EVP_MAX_MD_SIZE], *q;
 	unsigned ml = 0;
@@ -626,8 +626,8 @@ static void after13(const struct umpa_tls_keylog_ *k, struct umpa_tls_dir_ *d, c
 }
 
 enum umpa_tls_rec_ umpa_tls_dir_record_(const struct umpa_tls_keylog_ *k, struct umpa_tls_dir_ *d,
-					struct umpa_tls_dir_ *peer, struct umpa_cur *rec, uint8_t *out,
-					size_t *outlen, uint8_t *ct, const char **why)
+					struct umpa_tls_dir_ *peer, struct umpa_cur *rec, uint8_t *out, size_t *outlen,
+					uint8_t *ct, const char **why)
 {
 	uint8_t rct, nonce[12], aad[13];
 	uint16_t ver, len;

@@ -58,9 +58,9 @@ void umpa_tls_dir_free_(struct umpa_tls_dir_ *d);
 
 /** What umpa_tls_dir_record_ made of one record. */
 enum umpa_tls_rec_ {
-	UMPA_TLS_REC_PLAIN = 0,  /**< nothing to decrypt (plaintext, or before keys apply) */
-	UMPA_TLS_REC_DECRYPTED,  /**< decrypted: the plaintext and its content type are in the outputs */
-	UMPA_TLS_REC_FAILED,     /**< encrypted and not decrypted: *why says why */
+	UMPA_TLS_REC_PLAIN = 0, /**< nothing to decrypt (plaintext, or before keys apply) */
+	UMPA_TLS_REC_DECRYPTED, /**< decrypted: the plaintext and its content type are in the outputs */
+	UMPA_TLS_REC_FAILED,    /**< encrypted and not decrypted: *why says why */
 };
 
 /**
@@ -73,8 +73,8 @@ enum umpa_tls_rec_ {
  * cipher context, once.
  */
 enum umpa_tls_rec_ umpa_tls_dir_record_(const struct umpa_tls_keylog_ *k, struct umpa_tls_dir_ *d,
-					struct umpa_tls_dir_ *peer, struct umpa_cur *rec, uint8_t *out,
-					size_t *outlen, uint8_t *ct, const char **why);
+					struct umpa_tls_dir_ *peer, struct umpa_cur *rec, uint8_t *out, size_t *outlen,
+					uint8_t *ct, const char **why);
 
 /** The IANA name of cipher suite @p v ("TLS_AES_128_GCM_SHA256"), or NULL (protocols/tls.c). */
 const char *umpa_tls_suite_name_(uint16_t v);

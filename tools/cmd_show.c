@@ -71,10 +71,13 @@ int cmd_show(int argc, char **argv)
 {
 	enum tool_fmt mode = TOOL_FMT_LINE;
 	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},        {"nsec", no_argument, NULL, 'N'},
-	    {"stats", optional_argument, NULL, 's'}, {"no-reassembly", no_argument, NULL, 'R'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"nsec", no_argument, NULL, 'N'},
+	    {"stats", optional_argument, NULL, 's'},
+	    {"no-reassembly", no_argument, NULL, 'R'},
 	    {"keylog", required_argument, NULL, 'K'},
-	    {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	unsigned long limit = 0;
 	const char *bpf = NULL;
