@@ -40,6 +40,7 @@ enum {
 	MAX_CONTRIB = 256, /* frames remembered per flow for "[reassembled from frames ...]" */
 	TLS_HDR = 5,
 	MAX_DEC = UMPA_MAX_LAYERS, /* decrypted records (and failures) shown per frame */
+	MAX_HS = 65535 - 4,        /* largest handshake message reassembled from fragments (a made record's length) */
 };
 
 /** One decrypted record (or one that could not be) of the current feed. */
@@ -47,6 +48,7 @@ struct dec_item {
 	uint32_t off, len; /* in umpa_reasm.dec: a plaintext TLS record (handshake, alert) or application data */
 	uint8_t app;       /* application data: dissected as what it holds (HTTP) rather than as a record */
 	uint8_t tls13;     /* of a TLS 1.3 connection (labelled so) */
+	uint8_t made;      /* handshake messages reassembled from fragments (not decrypted) */
 	uint32_t recno;    /* the record's number in its direction (1-based) */
 	const char *why;   /* not decrypted: why (static text); NULL when decrypted */
 };
@@ -94,7 +96,9 @@ struct flow {
 	unsigned nents;
 	int ents_lost;            /* more frames contributed than ents could name */
 	struct umpa_tls_dir_ dec; /* decryption state of this direction (when a key log is given) */
-	uint32_t nrec;            /* records of this direction so far */
+	uint8_t *hs;              /* a handshake message begun in an earlier record: its bytes so far */
+	size_t hslen, hscap;
+	uint32_t nrec; /* records of this direction so far */
 };
 
 struct umpa_reasm {
@@ -153,6 +157,7 @@ struct umpa_reasm *umpa_reasm_open(const struct umpa_reasm_opts *o, struct umpa_
 static void flow_free(struct flow *f)
 {
 	umpa_tls_dir_free_(&f->dec);
+	free(f->hs);
 	free(f->buf);
 	free(f->pool);
 	free(f->hold);
@@ -194,6 +199,7 @@ static void flow_reset(struct umpa_reasm *r, struct flow *f)
 	f->nents = 0;
 	f->ents_lost = 0;
 	f->nrec = 0;
+	f->hslen = 0;
 	umpa_tls_dir_reset_(&f->dec);
 }
 
@@ -331,6 +337,7 @@ static struct flow *flow_new(struct umpa_reasm *r, const struct seg *s, uint64_t
 	f->nents = 0;
 	f->ents_lost = 0;
 	f->nrec = 0;
+	f->hslen = 0;
 	umpa_tls_dir_reset_(&f->dec);
 	r->st.flows++;
 	return f;
@@ -550,7 +557,6 @@ static void decrypt_record(struct umpa_reasm *r, struct flow *f, const struct um
 	const char *why = NULL;
 	enum umpa_tls_rec_ res;
 
-	f->nrec++;
 	if (grow(&r->dec, &r->deccap, r->declen + l->hlen + TLS_HDR, r->o.max_flow_bytes + 65536) < 0) {
 		r->items_lost++;
 		return;
@@ -569,6 +575,7 @@ static void decrypt_record(struct umpa_reasm *r, struct flow *f, const struct um
 	it->off = (uint32_t)r->declen;
 	it->len = 0;
 	it->app = 0;
+	it->made = 0;
 	it->tls13 = f->dec.tls13;
 	if (res == UMPA_TLS_REC_FAILED)
 		return;
@@ -588,6 +595,76 @@ static void decrypt_record(struct umpa_reasm *r, struct flow *f, const struct um
 	r->declen += it->len;
 }
 
+/* Room for @p n more bytes of made records in r->dec, and a new item for them; NULL when over a limit. */
+static struct dec_item *item_new(struct umpa_reasm *r, size_t n)
+{
+	if (r->nitems == MAX_DEC || grow(&r->dec, &r->deccap, r->declen + n, r->o.max_flow_bytes + 65536) < 0) {
+		r->items_lost++;
+		return NULL;
+	}
+	memset(&r->items[r->nitems], 0, sizeof(r->items[0]));
+	r->items[r->nitems].off = (uint32_t)r->declen;
+	return &r->items[r->nitems++];
+}
+
+/* Handshake messages split over records (RFC 8446 5.1, RFC 5246 6.2.1): keep the bytes of a message that
+ * continues in the next record; mark the records that continue it; when one completes it, show the whole
+ * message as a made record after the frame, as Wireshark shows "Reassembled Handshake Fragments". */
+static void hs_reasm(struct umpa_reasm *r, struct flow *f, struct umpa_pkt *p, unsigned li)
+{
+	const struct umpa_layer *l = &p->l[li];
+	struct umpa_cur c, hc;
+	uint8_t ct = 0, type = 0;
+	uint32_t start, mlen = 0;
+	size_t n, k = 0;
+	struct dec_item *it;
+
+	umpa_layer_cur(p, li, &c);
+	if (l->hlen < TLS_HDR || umpa_cur_u8_at(&c, 0, &ct) < 0 || ct != 22) {
+		f->hslen = 0; /* handshake messages are not interleaved with other records: the fragment is lost */
+		return;
+	}
+	if (f->hslen == 0) {
+		if (umpa_tls_hs_frag_(p, li, &start) && l->hlen - start <= MAX_HS &&
+		    grow(&f->hs, &f->hscap, l->hlen - start, MAX_HS) == 0 &&
+		    umpa_cur_copy_at(&c, start, l->hlen - start, f->hs) == 0)
+			f->hslen = l->hlen - start;
+		return;
+	}
+	n = l->hlen - TLS_HDR;
+	if (f->hslen + n > MAX_HS || grow(&f->hs, &f->hscap, f->hslen + n, MAX_HS) < 0 ||
+	    umpa_cur_copy_at(&c, TLS_HDR, n, f->hs + f->hslen) < 0) {
+		f->hslen = 0;
+		r->st.dropped += n;
+		return;
+	}
+	f->hslen += n;
+	umpa_cur_init(&hc, f->hs, f->hslen);
+	umpa_cur_u8_at(&hc, 0, &type);
+	/* the whole messages at the start of the buffer */
+	while (umpa_cur_be24_at(&hc, k + 1, &mlen) == 0 && k + 4 + mlen <= f->hslen)
+		k += 4 + mlen;
+	umpa_tls_mark_hs_cont_(p, li, type, k > 0);
+	if (k == 0)
+		return;
+	if ((it = item_new(r, k + TLS_HDR))) {
+		uint8_t *d = r->dec + r->declen;
+		it->made = 1;
+		it->tls13 = f->tls13;
+		it->recno = f->nrec;
+		d[0] = 22;
+		d[1] = 3;
+		d[2] = 3;
+		d[3] = (uint8_t)(k >> 8);
+		d[4] = (uint8_t)k;
+		memcpy(d + TLS_HDR, f->hs, k);
+		it->len = (uint32_t)(k + TLS_HDR);
+		r->declen += it->len;
+	}
+	memmove(f->hs, f->hs + k, f->hslen - k);
+	f->hslen -= k;
+}
+
 /* Carry the connection's TLS version onto the tls layers of @p p from layer @p from on: mark them when the
  * connection is TLS 1.3, and learn it from a ServerHello; with a key log, decrypt the whole records. */
 static void tls13_marks(struct umpa_reasm *r, struct flow *f, struct umpa_pkt *p, unsigned from)
@@ -595,9 +672,13 @@ static void tls13_marks(struct umpa_reasm *r, struct flow *f, struct umpa_pkt *p
 	for (unsigned i = from; i < p->nlayers; i++) {
 		if (p->l[i].proto != &umpa_proto_tls)
 			continue;
-		if (r->kl && umpa_tls_keylog_count_(r->kl) > 0 && p->l[i].hlen >= TLS_HDR &&
-		    !umpa_tls_record_partial_(p, i))
-			decrypt_record(r, f, p, i);
+		if (!umpa_tls_record_partial_(p, i)) { /* a whole record, once, in stream order */
+			f->nrec++;
+			hs_reasm(r, f, p, i);
+			if (r->kl && umpa_tls_keylog_count_(r->kl) > 0 && p->l[i].hlen >= TLS_HDR &&
+			    !umpa_tls_record_partial_(p, i))
+				decrypt_record(r, f, p, i);
+		}
 		if (f->tls13)
 			umpa_tls_mark_tls13_(p, i);
 		else if (umpa_tls_selects_tls13_(p, i)) {
@@ -880,7 +961,7 @@ static const struct umpa_pkt *dp_item(struct umpa_reasm *r, unsigned i, const st
 	const struct dec_item *it = &r->items[i];
 	const struct umpa_proto *proto = &umpa_proto_tls;
 
-	umpa_pkt_attach(&r->dp, r->dec, (uint32_t)r->declen, (uint32_t)r->declen, -1);
+	umpa_pkt_attach(&r->dp, r->dec, (uint32_t)r->declen, (uint32_t)r->declen, UMPA_LINKTYPE_TLS_MADE_);
 	r->dp.ts_sec = p->ts_sec;
 	r->dp.ts_nsec = p->ts_nsec;
 	if (it->app)
@@ -928,7 +1009,7 @@ static void show_decrypted(struct umpa_reasm *r, const struct umpa_pkt *p, enum 
 		dp = dp_item(r, i, p);
 		switch (fmt) {
 		case UMPA_REASM_LINE:
-			umpa_sbuf_puts(out, " [decrypted:");
+			umpa_sbuf_puts(out, it->made ? " [reassembled:" : " [decrypted:");
 			for (unsigned k = 0; k < dp->nlayers; k++)
 				if (dp->l[k].proto->summary)
 					dp->l[k].proto->summary(dp, k, out);
@@ -941,7 +1022,13 @@ static void show_decrypted(struct umpa_reasm *r, const struct umpa_pkt *p, enum 
 			umpa_sbuf_putc(out, ']');
 			break;
 		case UMPA_REASM_TREE:
-			snprintf(head, sizeof(head), "[Decrypted TLS record %u (%u bytes)]\n", it->recno, it->len);
+			if (it->made)
+				snprintf(head, sizeof(head),
+					 "[Reassembled handshake fragments (%u bytes), completed by TLS record %u]\n",
+					 it->len - TLS_HDR, it->recno);
+			else
+				snprintf(head, sizeof(head), "[Decrypted TLS record %u (%u bytes)]\n", it->recno,
+					 it->len);
 			umpa_sbuf_puts(out, head);
 			umpa_sbuf_reset(&r->txt);
 			umpa_render_tree(dp, ro, &r->txt);
@@ -951,9 +1038,10 @@ static void show_decrypted(struct umpa_reasm *r, const struct umpa_pkt *p, enum 
 			break;
 		case UMPA_REASM_JSON:
 			if ((ls = json_layers(r, dp, ro))) {
-				umpa_sbuf_puts(out, ",{\"_decrypted_record\":");
+				umpa_sbuf_puts(out, it->made ? ",{\"_reassembled_handshake_record\":"
+							     : ",{\"_decrypted_record\":");
 				umpa_sbuf_put_u64(out, it->recno);
-				umpa_sbuf_puts(out, ",\"_decrypted_length\":");
+				umpa_sbuf_puts(out, it->made ? ",\"_reassembled_length\":" : ",\"_decrypted_length\":");
 				umpa_sbuf_put_u64(out, it->len);
 				umpa_sbuf_putc(out, ',');
 				umpa_sbuf_puts(out, ls);

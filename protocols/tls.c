@@ -93,6 +93,9 @@ enum {
 	TLS_A_IGNORED = 1 << 1,   /* not a TLS record header */
 	TLS_A_ENCRYPTED = 1 << 2, /* handshake or alert content that does not parse: encrypted */
 	TLS_A_HSFRAG = 1 << 3,    /* the last handshake message continues in the next record */
+	TLS_A_HSCONT = 1 << 5,    /* continues a handshake message begun in an earlier record (set by tcp_reasm.c;
+				     the message's type in bits 16-23) */
+	TLS_A_HSLAST = 1 << 6,    /* ... and completes it */
 	TLS_A_TLS13 = 1 << 4,     /* the connection negotiated TLS 1.3 (set by tcp_reasm.c): opaque type */
 	TLS_A_CT_HS = 1 << 8,     /* built: content from the handshake field */
 	TLS_A_CT_ALERT = 1 << 9,  /* built: content from the alert field */
@@ -1332,8 +1335,11 @@ static void content(struct walk *w, uint8_t ct, struct umpa_cur *c, uint32_t aux
 			snprintf(label, sizeof(label), "Handshake Protocol: %s%s", ht ? ht->ws : "Unknown",
 				 len > umpa_cur_left(c) ? " (fragment)" : "");
 			w_open(w, "tls.handshake", label);
-			w_u64(w, "tls.handshake.type", t, ht ? ht->ws : NULL);
-			w_u64(w, "tls.handshake.length", len, NULL);
+			if (len <=
+			    umpa_cur_left(c)) { /* a fragment's type and length are shown where it is reassembled */
+				w_u64(w, "tls.handshake.type", t, ht ? ht->ws : NULL);
+				w_u64(w, "tls.handshake.length", len, NULL);
+			}
 			if (len <= umpa_cur_left(c)) {
 				umpa_cur_sub(c, c->pos, len, &m);
 				c->pos += len;
@@ -1419,7 +1425,7 @@ static const struct umpa_proto *tls_dissect(struct umpa_pkt *p, unsigned li)
 		return NULL;
 	}
 	end = TLS_HDR + (uint32_t)len;
-	if (len > TLS_MAX_RECORD) {
+	if (len > TLS_MAX_RECORD && p->linktype != UMPA_LINKTYPE_TLS_MADE_) {
 		l->flags |= UMPA_L_INVALID;
 		l->why = "tls record length above 2^14+2048";
 	}
@@ -1494,6 +1500,15 @@ static void tls_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit 
 	umpa_emit_u64(em, "tls.record.length", len, NULL);
 	if (umpa_cur_sub(&c, TLS_HDR, l->hlen - TLS_HDR, &body) < 0)
 		return;
+	if (l->aux & TLS_A_HSCONT) {
+		const struct hs_type *ht = hs_type_find((uint8_t)(l->aux >> 16));
+		char label[96];
+		snprintf(label, sizeof(label), "Handshake Protocol: %s (%s)", ht ? ht->ws : "Unknown",
+			 l->aux & TLS_A_HSLAST ? "last fragment" : "fragment");
+		umpa_emit_open(em, "tls.handshake", label);
+		umpa_emit_close(em);
+		return;
+	}
 	w.em = em;
 	content(&w, ct, &body, l->aux);
 }
@@ -1547,6 +1562,15 @@ static void record_text(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf 
 	default:
 		return;
 	}
+	if (l->aux & TLS_A_HSCONT) { /* Wireshark: "[Certificate Fragment]", then "Certificate" where it ends */
+		const struct hs_type *ht = hs_type_find((uint8_t)(l->aux >> 16));
+		if (!(l->aux & TLS_A_HSLAST))
+			umpa_sbuf_putc(out, '[');
+		umpa_sbuf_puts(out, ht ? ht->ws : "Unknown Handshake Message");
+		if (!(l->aux & TLS_A_HSLAST))
+			umpa_sbuf_puts(out, " Fragment]");
+		return;
+	}
 	if (l->aux & TLS_A_ENCRYPTED || umpa_cur_sub(&c, TLS_HDR, l->hlen - TLS_HDR, &body) < 0) {
 		umpa_sbuf_puts(out, "Encrypted Handshake Message");
 		return;
@@ -1560,9 +1584,13 @@ static void record_text(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf 
 		ht = hs_type_find(t);
 		if (n)
 			umpa_sbuf_puts(out, ", ");
-		umpa_sbuf_puts(out, ht ? ht->ws : "Unknown Handshake Message");
-		if (len > body.len - pos - 4)
+		if (len > body.len - pos - 4) { /* continues in the next record */
+			umpa_sbuf_putc(out, '[');
+			umpa_sbuf_puts(out, ht ? ht->ws : "Unknown Handshake Message");
+			umpa_sbuf_puts(out, " Fragment]");
 			break;
+		}
+		umpa_sbuf_puts(out, ht ? ht->ws : "Unknown Handshake Message");
 		pos += 4 + len;
 	}
 }
@@ -1793,9 +1821,38 @@ int umpa_tls_selects_tls13_(const struct umpa_pkt *p, unsigned li)
 	return 0;
 }
 
+int umpa_tls_hs_frag_(const struct umpa_pkt *p, unsigned li, uint32_t *start)
+{
+	const struct umpa_layer *l = &p->l[li];
+	struct umpa_cur c;
+	uint32_t pos = TLS_HDR, len;
+	uint8_t ct;
+
+	if (l->proto != &umpa_proto_tls || !(l->aux & TLS_A_HSFRAG) || (l->aux & TLS_A_HSCONT))
+		return 0;
+	umpa_layer_cur(p, li, &c);
+	if (umpa_cur_u8_at(&c, 0, &ct) < 0 || ct != CT_HANDSHAKE)
+		return 0;
+	while (umpa_cur_be24_at(&c, pos + 1, &len) == 0 && pos + 4 + len <= l->hlen)
+		pos += 4 + len;
+	if (pos + 4 > l->hlen)
+		return 0;
+	*start = pos;
+	return 1;
+}
+
+void umpa_tls_mark_hs_cont_(struct umpa_pkt *p, unsigned li, uint8_t type, int last)
+{
+	if (p->l[li].proto != &umpa_proto_tls)
+		return;
+	p->l[li].aux &= ~(uint32_t)(TLS_A_ENCRYPTED | 0xff0000u);
+	p->l[li].aux |= TLS_A_HSCONT | (last ? TLS_A_HSLAST : 0) | (uint32_t)type << 16;
+}
+
 int umpa_tls_record_partial_(const struct umpa_pkt *p, unsigned li)
 {
-	return p->l[li].proto != &umpa_proto_tls || (p->l[li].aux & (TLS_A_PARTIAL | TLS_A_IGNORED)) != 0;
+	return p->l[li].proto != &umpa_proto_tls ||
+	       (p->l[li].aux & (TLS_A_PARTIAL | TLS_A_IGNORED | TLS_A_HSCONT)) != 0;
 }
 
 void umpa_tls_mark_tls13_(struct umpa_pkt *p, unsigned li)
