@@ -49,6 +49,7 @@ struct dec_item {
 	uint8_t app;       /* application data: dissected as what it holds (HTTP) rather than as a record */
 	uint8_t tls13;     /* of a TLS 1.3 connection (labelled so) */
 	uint8_t made;      /* handshake messages reassembled from fragments (not decrypted) */
+	uint8_t pending;   /* decrypted, but only part of an HTTP message: shown where it ends */
 	uint32_t recno;    /* the record's number in its direction (1-based) */
 	const char *why;   /* not decrypted: why (static text); NULL when decrypted */
 };
@@ -98,6 +99,8 @@ struct flow {
 	struct umpa_tls_dir_ dec; /* decryption state of this direction (when a key log is given) */
 	uint8_t *hs;              /* a handshake message begun in an earlier record: its bytes so far */
 	size_t hslen, hscap;
+	uint8_t *app; /* decrypted application data of an HTTP message not yet whole */
+	size_t applen, appcap;
 	uint32_t nrec; /* records of this direction so far */
 };
 
@@ -158,6 +161,7 @@ static void flow_free(struct flow *f)
 {
 	umpa_tls_dir_free_(&f->dec);
 	free(f->hs);
+	free(f->app);
 	free(f->buf);
 	free(f->pool);
 	free(f->hold);
@@ -200,6 +204,7 @@ static void flow_reset(struct umpa_reasm *r, struct flow *f)
 	f->ents_lost = 0;
 	f->nrec = 0;
 	f->hslen = 0;
+	f->applen = 0;
 	umpa_tls_dir_reset_(&f->dec);
 }
 
@@ -338,6 +343,7 @@ static struct flow *flow_new(struct umpa_reasm *r, const struct seg *s, uint64_t
 	f->ents_lost = 0;
 	f->nrec = 0;
 	f->hslen = 0;
+	f->applen = 0;
 	umpa_tls_dir_reset_(&f->dec);
 	r->st.flows++;
 	return f;
@@ -576,13 +582,47 @@ static void decrypt_record(struct umpa_reasm *r, struct flow *f, const struct um
 	it->len = 0;
 	it->app = 0;
 	it->made = 0;
+	it->pending = 0;
 	it->tls13 = f->dec.tls13;
 	if (res == UMPA_TLS_REC_FAILED)
 		return;
-	if (ct == 23 && n > 0) { /* application data: its bytes alone */
-		memmove(r->dec + r->declen, r->dec + r->declen + TLS_HDR, n);
+	if (ct == 23 && n > 0) { /* application data */
+		const uint8_t *pt = r->dec + r->declen + TLS_HDR;
+		struct umpa_cur pc;
+		size_t k;
+		int bad;
+		umpa_cur_init(&pc, pt, n);
 		it->app = 1;
-		it->len = (uint32_t)n;
+		if ((f->applen == 0 && !umpa_http_looks_like(&pc)) ||
+		    grow(&f->app, &f->appcap, f->applen + n, r->o.max_flow_bytes) < 0) {
+			/* not HTTP (or over the flow's limit): its bytes alone */
+			r->st.dropped += f->applen;
+			f->applen = 0;
+			memmove(r->dec + r->declen, r->dec + r->declen + TLS_HDR, n);
+			it->len = (uint32_t)n;
+			r->declen += it->len;
+			return;
+		}
+		/* HTTP: messages across records are shown whole in the record that completes them */
+		memcpy(f->app + f->applen, pt, n);
+		f->applen += n;
+		k = umpa_http_complete_(f->app, f->applen, &bad);
+		if (bad)
+			k = f->applen; /* what follows is not HTTP: show it as it is */
+		if (k == 0) {
+			it->pending = 1;
+			return;
+		}
+		if (grow(&r->dec, &r->deccap, r->declen + k, r->o.max_flow_bytes + 65536) < 0) {
+			r->nitems--;
+			r->items_lost++;
+			f->applen = 0;
+			return;
+		}
+		memcpy(r->dec + r->declen, f->app, k);
+		memmove(f->app, f->app + k, f->applen - k);
+		f->applen -= k;
+		it->len = (uint32_t)k;
 	} else { /* a plaintext record of the inner content type, as if it had been sent in the clear */
 		uint16_t ver = 0x0303; /* what every TLS 1.2 and 1.3 record header says */
 		r->dec[r->declen] = ct;
@@ -1001,6 +1041,28 @@ static void show_decrypted(struct umpa_reasm *r, const struct umpa_pkt *p, enum 
 				umpa_sbuf_put_u64(out, it->recno);
 				umpa_sbuf_puts(out, ",\"_decrypt_error\":");
 				umpa_sbuf_put_json_str(out, it->why, strlen(it->why));
+				umpa_sbuf_putc(out, '}');
+				break;
+			}
+			continue;
+		}
+		if (it->pending) {
+			static const char seg[] = "HTTP segment of a reassembled PDU";
+			switch (fmt) {
+			case UMPA_REASM_LINE:
+				umpa_sbuf_puts(out, " [decrypted: ");
+				umpa_sbuf_puts(out, seg);
+				umpa_sbuf_putc(out, ']');
+				break;
+			case UMPA_REASM_TREE:
+				snprintf(head, sizeof(head), "[Decrypted TLS record %u: %s]\n", it->recno, seg);
+				umpa_sbuf_puts(out, head);
+				break;
+			case UMPA_REASM_JSON:
+				umpa_sbuf_puts(out, ",{\"_decrypted_record\":");
+				umpa_sbuf_put_u64(out, it->recno);
+				umpa_sbuf_puts(out, ",\"_reassembly\":");
+				umpa_sbuf_put_json_str(out, seg, sizeof(seg) - 1);
 				umpa_sbuf_putc(out, '}');
 				break;
 			}

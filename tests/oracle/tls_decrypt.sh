@@ -5,7 +5,8 @@
 #    encrypt-then-MAC; TLS 1.3 AES-128/256-GCM, ChaCha20-Poly1305; one with 7-byte segments,
 #    reordered and duplicated): written as pcapng, umpa decrypts them from the Decryption
 #    Secrets Block and must show, frame by frame, the same HTTP fields (method, URI, version,
-#    status, Host, Content-Length, ...) as tshark; written as pcap, the same from --keylog.
+#    status, Host, Content-Length, ...) as tshark; written as pcap, the same from --keylog; a 40 KB
+#    response over three records is shown whole where it ends, as tshark shows it.
 # 2. Real peers on loopback: curl (SSLKEYLOGFILE) against `openssl s_server -HTTP`, TLS 1.2
 #    and 1.3, captured by tcpdump, the secrets put into the file by `editcap --inject-secrets`;
 #    and HTTP over plain TCP: curl against a server that sends its header and a chunked body in
@@ -90,6 +91,18 @@ if timeout 30 "$UMPA" tls -q --version 1.3 --send-client "$req" --send-server "$
 	compare "$dir/k.pcap" "--keylog, TLS 1.3" --keylog "$dir/k.log" -- -o "tls.keylog_file:$dir/k.log"
 else
 	echo "FAIL [--keylog]: umpa tls: $(head -1 "$dir/err")"
+	fail=1
+fi
+
+# an HTTP response of 40 KB: three TLS records, shown whole in the frame of the last one
+"$PY" -c 'import sys; b = b"y" * 40000
+sys.stdout.buffer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n" % len(b) + b)' \
+	>"$dir/big.http"
+if timeout 30 "$UMPA" tls -q --version 1.3 --send-client "$req" --send-server "@$dir/big.http" -w "$dir/big.pcapng" \
+	2>"$dir/err"; then
+	compare "$dir/big.pcapng" "an HTTP response over three TLS records"
+else
+	echo "FAIL [big response]: umpa tls: $(head -1 "$dir/err")"
 	fail=1
 fi
 
