@@ -604,7 +604,7 @@ static void decrypt_record(struct umpa_reasm *r, struct flow *f, const struct um
 			return;
 		}
 		/* HTTP: messages across records are shown whole in the record that completes them */
-		memcpy(f->app + f->applen, pt, n);
+		umpa_cur_copy_at(&pc, 0, n, f->app + f->applen);
 		f->applen += n;
 		k = umpa_http_complete_(f->app, f->applen, &bad);
 		if (bad)

@@ -543,7 +543,10 @@ static long open_cbc(struct umpa_tls_dir_ *d, const struct suite_info *si, uint8
 				return -1;
 			}
 			memcpy(buf, aad, 13);
-			memcpy(buf + 13, b, cl);
+			struct umpa_cur bc;
+			umpa_cur_init(&bc, b, n);
+			if (umpa_cur_copy_at(&bc, 0, cl, buf + 13) < 0)
+				return -1;
 			if (!HMAC(si->mac, d->mackey, (int)si->maclen, buf, 13 + cl, mac, &ml) ||
 			    CRYPTO_memcmp(mac, b + cl, si->maclen) != 0) {
 				*why = "bad record MAC (wrong key or damaged record)";
@@ -708,7 +711,7 @@ enum umpa_tls_rec_ umpa_tls_dir_record_(const struct umpa_tls_keylog_ *k, struct
 			return UMPA_TLS_REC_FAILED;
 		}
 		memcpy(nonce, d->iv, 4);
-		memcpy(nonce + 4, b, 8);
+		umpa_cur_copy_at(&body, 0, 8, nonce + 4); /* the explicit nonce */
 		aad12(aad, d->seq, rct, ver, len - 8u - TAG);
 		d->seq++;
 		if (aead_open(d, nonce, aad, 13, b + 8, len - 8u - TAG, b + len - TAG, out) < 0) {
