@@ -381,6 +381,10 @@ static void load12(const struct umpa_tls_keylog_ *k, struct umpa_tls_dir_ *d)
 		d->nokey = "the hellos were not seen";
 		return;
 	}
+	if (d->version != 0x0303) {
+		d->nokey = "only TLS 1.2 and 1.3 are decrypted (this connection is older)";
+		return;
+	}
 	if (suite_info(d->suite, &si) < 0) {
 		d->nokey = "cipher suite not supported for decryption";
 		return;
@@ -430,6 +434,7 @@ static void server_hello(struct umpa_tls_dir_ *d, struct umpa_tls_dir_ *peer, st
 		return; /* HelloRetryRequest: the real ServerHello follows */
 	d->role = 2;
 	d->suite = suite;
+	umpa_cur_be16_at(m, 0, &d->version);
 	d->tls13 = 0;
 	d->etm = 0;
 	pos = 38u + sid;
@@ -455,6 +460,7 @@ static void server_hello(struct umpa_tls_dir_ *d, struct umpa_tls_dir_ *peer, st
 			peer->role = 1;
 		memcpy(peer->srandom, d->srandom, 32);
 		peer->suite = d->suite;
+		peer->version = d->version;
 		peer->tls13 = d->tls13;
 		peer->etm = d->etm;
 		peer->have_sh = 1;

@@ -41,6 +41,7 @@ struct umpa_tls_dir_ {
 	uint8_t epoch; /* 0 plaintext; 1 TLS 1.2 encrypted / TLS 1.3 handshake keys; 2 TLS 1.3 application keys */
 	uint8_t keyed; /* keys of the epoch are loaded; 0 with a reason in nokey */
 	uint16_t suite;
+	uint16_t version; /* the ServerHello's legacy version (0x0303 for TLS 1.2 and 1.3) */
 	uint8_t crandom[32], srandom[32];
 	uint64_t seq;
 	uint8_t key[32], iv[16], mackey[48];

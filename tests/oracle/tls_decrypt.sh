@@ -165,6 +165,17 @@ PYEOF
 		echo "FAIL [wrong keys]: exit $rc, $nbad 'cannot decrypt' lines"
 		fail=1
 	fi
+	# TLS 1.0 (other key derivation, implicit IVs): not decrypted, and said so per record
+	if timeout 30 "$UMPA" tls -q --version 1.0 --security-level 0 -w "$dir/t10.pcapng" 2>/dev/null; then
+		out=$(timeout 30 "$UMPA" show "$dir/t10.pcapng" 2>&1)
+		rc=$?
+		if [ $rc -eq 0 ] && grep -q "cannot decrypt: only TLS 1.2 and 1.3" <<<"$out" && ! grep -q "decrypted:" <<<"$out"; then
+			echo "ok   [TLS 1.0]: not decrypted, and each record says why"
+		else
+			echo "FAIL [TLS 1.0]: exit $rc, no reason given or records shown as decrypted"
+			fail=1
+		fi
+	fi
 	out=$(timeout 30 "$UMPA" show "$f" --keylog /dev/null 2>&1)
 	rc=$?
 	if [ $rc -eq 2 ] && grep -q "keylog" <<<"$out"; then
