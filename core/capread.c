@@ -48,7 +48,20 @@ struct ngscan {
 	uint64_t pkts; /* packet blocks seen */
 	struct ngnote *q;
 	size_t qhead, qlen, qcap;
+	char *keylog; /* TLS key log text of every Decryption Secrets Block so far */
+	size_t nkeylog;
 };
+
+/* Most key log text kept from one file. */
+#define NG_MAX_KEYLOG (64u * 1024 * 1024)
+
+/* Block types the scan collects whole: enhanced and obsolete packet blocks
+ * (their comments) and Decryption Secrets Blocks (pcapng 4.7: libpcap skips
+ * them, so the TLS key logs they carry are kept here). */
+static int ng_collect(uint32_t type)
+{
+	return type == 2 || type == 6 || type == 10;
+}
 
 /* The reader behind libpcap's FILE: counts the bytes it hands to stdio. */
 struct src {
@@ -131,6 +144,33 @@ static void ng_note(struct ngscan *g)
 	g->q[g->qhead + g->qlen++] = (struct ngnote){g->pkts, text};
 }
 
+/* The Decryption Secrets Block in g->blk (g->len bytes): keep a TLS key log's text. */
+static void ng_dsb(struct ngscan *g)
+{
+	struct umpa_cur c;
+	const uint8_t *v;
+	uint8_t h[8];
+	uint32_t n;
+	char *k;
+
+	umpa_cur_init(&c, g->blk, g->len);
+	if (umpa_cur_copy_at(&c, 8, 8, h) < 0) /* secrets type, secrets length */
+		return;
+	n = ng32(g, h + 4);
+	if (ng32(g, h) != UMPA_SECRETS_TLS_KEYLOG || umpa_cur_ptr_at(&c, 16, n, &v) < 0 ||
+	    g->nkeylog + n + 2 > NG_MAX_KEYLOG)
+		return;
+	k = realloc(g->keylog, g->nkeylog + n + 2);
+	if (!k)
+		return;
+	g->keylog = k;
+	memcpy(k + g->nkeylog, v, n);
+	g->nkeylog += n;
+	if (n && k[g->nkeylog - 1] != '\n')
+		k[g->nkeylog++] = '\n'; /* lines of the next block start on their own */
+	k[g->nkeylog] = 0;
+}
+
 /* Follow @p n more bytes of the pcapng stream. */
 static void ng_feed(struct ngscan *g, const uint8_t *b, size_t n)
 {
@@ -163,7 +203,7 @@ static void ng_feed(struct ngscan *g, const uint8_t *b, size_t n)
 			g->got = 12;
 			if (g->type == 2 || g->type == 3 || g->type == 6)
 				g->pkts++;
-			if ((g->type == 2 || g->type == 6) && g->len <= NG_MAX_BLOCK) {
+			if (ng_collect(g->type) && g->len <= NG_MAX_BLOCK) {
 				if (g->blkcap < g->len) {
 					uint8_t *nb = realloc(g->blk, g->len);
 					if (nb) {
@@ -176,13 +216,15 @@ static void ng_feed(struct ngscan *g, const uint8_t *b, size_t n)
 			}
 		}
 		k = g->len - g->got < n ? g->len - g->got : n;
-		if ((g->type == 2 || g->type == 6) && g->len <= g->blkcap)
+		if (ng_collect(g->type) && g->len <= g->blkcap)
 			memcpy(g->blk + g->got, b, k);
 		g->got += k;
 		b += k;
 		n -= k;
 		if (g->got == g->len) {
-			if ((g->type == 2 || g->type == 6) && g->len <= g->blkcap)
+			if (g->type == 10 && g->len <= g->blkcap)
+				ng_dsb(g);
+			else if (ng_collect(g->type) && g->len <= g->blkcap)
 				ng_note(g);
 			g->nhdr = 0;
 			g->got = 0;
@@ -213,6 +255,7 @@ static void ng_free(struct ngscan *g)
 		free(g->q[g->qhead + i].text);
 	free(g->q);
 	free(g->blk);
+	free(g->keylog);
 }
 
 static ssize_t src_read(void *cookie, char *out, size_t n)
@@ -415,6 +458,12 @@ int umpa_capr_next(struct umpa_capr *r, struct umpa_pkt *p, struct umpa_err *e)
 		return umpa_err_set(e, code, "%s: offset %ld (after packet %llu): %s", r->path, r->last_good,
 				    (unsigned long long)r->count, m);
 	}
+}
+
+const char *umpa_capr_tls_keylog(const struct umpa_capr *r, size_t *n)
+{
+	*n = r->src ? r->src->ng.nkeylog : 0;
+	return *n ? r->src->ng.keylog : NULL;
 }
 
 struct umpa_capr *umpa_capr_close(struct umpa_capr *r)

@@ -14,6 +14,7 @@ static const struct umpa_proto *const protos[] = {
     &umpa_proto_tcp,       &umpa_proto_dns,      &umpa_proto_tls,    &umpa_proto_vxlan,      &umpa_proto_gre,
     &umpa_proto_erspan,    &umpa_proto_mpls,     &umpa_proto_geneve, &umpa_proto_ieee8021ad, &umpa_proto_dhcp,
     &umpa_proto_igmp,      &umpa_proto_raw,
+    &umpa_proto_http,
 };
 
 /** One demultiplexing binding: (kind, value) -> protocol.  Keep binds[] grouped by kind.  The first binding of

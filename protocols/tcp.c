@@ -448,6 +448,12 @@ static const struct umpa_proto *tcp_dissect(struct umpa_pkt *p, unsigned li)
 		if (umpa_tls_looks_like(&pc))
 			next = &umpa_proto_tls;
 	}
+	if (!next && pay >= 8) { /* HTTP/1.x on any port: a request or status line (http.c) */
+		struct umpa_cur pc;
+		umpa_cur_init(&pc, p->data + l->off + hlen, pay);
+		if (umpa_http_looks_like(&pc))
+			next = &umpa_proto_http;
+	}
 	/* DNS over TCP (RFC 1035 s4.2.2) carries a 2-byte length before the DNS
 	 * header: hand it over only when both can be there (the DNS dissector
 	 * handles the prefix), otherwise show raw bytes. */

@@ -62,6 +62,15 @@ extern const struct umpa_proto umpa_proto_ieee8021ad; /* 802.1ad service tag (0x
 extern const struct umpa_proto umpa_proto_dhcp;       /* BOOTP/DHCP (UDP 67, 68) */
 extern const struct umpa_proto umpa_proto_igmp;       /* IGMP v1-v3 (IP protocol 2) */
 
+extern const struct umpa_proto umpa_proto_http; /* HTTP/1.1 messages (protocols/http.c) */
+
+/**
+ * True when the bytes under @p c (from its position) start like an HTTP/1.x
+ * message: a known request method and a space, or "HTTP/1.".  How TCP finds
+ * HTTP on any port (protocols/http.c).
+ */
+int umpa_http_looks_like(struct umpa_cur *c);
+
 /** RFC 8446's identifier of TLS alert description @p desc ("close_notify", "handshake_failure"), or NULL. */
 const char *umpa_tls_alert_name(unsigned desc);
 

@@ -47,6 +47,10 @@ static const char show_usage[] = "usage: umpa show [-r] FILE [OPTIONS] [BPF FILT
 				 "               \"unverified\" (every other wrong checksum is marked bad)\n"
 				 "  --no-reassembly  show each TCP segment alone (TLS records split across\n"
 				 "               segments are otherwise shown reassembled, in the last frame)\n"
+				 "  --keylog FILE  TLS secrets (SSLKEYLOGFILE format) to decrypt TLS 1.2 and 1.3\n"
+				 "               records with; the secrets of a pcapng file's Decryption Secrets\n"
+				 "               Blocks are used too.  Decrypted records follow their frame\n"
+				 "               (HTTP/1.1 dissected); one that does not decrypt says why\n"
 				 "Truncated (not captured) and invalid (a field that lies) layers are marked.\n"
 				 "A broken file ends with a one-line error naming the byte offset; the packets\n"
 				 "before it are shown.  Exit status: 0 ok, 1 unreadable or broken file, 2 usage.\n";
@@ -79,7 +83,8 @@ int cmd_show(int argc, char **argv)
 	    {"json", no_argument, NULL, 'j'},        {"nsec", no_argument, NULL, 'N'},
 	    {"stats", optional_argument, NULL, 's'}, {"no-reassembly", no_argument, NULL, 'R'},
 	    {"help", no_argument, NULL, 'h'},        {"verify-checksums", no_argument, NULL, 'V'},
-	    {"pcapng", no_argument, NULL, 'P'},      {NULL, 0, NULL, 0},
+	    {"pcapng", no_argument, NULL, 'P'},      {"keylog", required_argument, NULL, 'K'},
+	    {NULL, 0, NULL, 0},
 	};
 	unsigned long limit = 0;
 	const char *bpf = NULL;
@@ -92,6 +97,8 @@ int cmd_show(int argc, char **argv)
 	const char *file = NULL, *wpath = NULL;
 	enum umpa_capfmt wfmt = UMPA_CAP_PCAP;
 	struct umpa_capw *w = NULL;
+	const char *keylog = NULL;
+	size_t dsb_taken = 0; /* key log text of the file's secrets blocks already given to reasm */
 	char *bpfbuf = NULL;
 	struct umpa_reasm *reasm = NULL;
 	struct umpa_err e = {0};
@@ -163,6 +170,9 @@ int cmd_show(int argc, char **argv)
 		case 'P':
 			wfmt = UMPA_CAP_PCAPNG;
 			break;
+		case 'K':
+			keylog = optarg;
+			break;
 		case 'h':
 			fputs(show_usage, stdout);
 			return UMPA_EXIT_OK;
@@ -226,6 +236,28 @@ int cmd_show(int argc, char **argv)
 		umpa_capr_close(r);
 		return UMPA_EXIT_ERROR;
 	}
+	if (keylog && noreasm) {
+		tool_err("show: --keylog needs reassembly (drop --no-reassembly)");
+		umpa_capr_close(r);
+		tool_dump_free(&ro);
+		return UMPA_EXIT_USAGE;
+	}
+	if (keylog) {
+		size_t klen = 0;
+		char *text = tool_read_file(keylog, &klen, &e);
+		int k = text ? umpa_reasm_keylog(reasm, text, klen, &e) : -1;
+		free(text);
+		if (k <= 0) {
+			if (k == 0)
+				tool_err("show: --keylog %s: no TLS secret in the file", keylog);
+			else
+				tool_err("show: --keylog %s: %s", keylog, e.msg);
+			umpa_reasm_close(reasm);
+			umpa_capr_close(r);
+			tool_dump_free(&ro);
+			return UMPA_EXIT_USAGE;
+		}
+	}
 	if (stats == 2 && !(sst = show_stats_new(skind, sint))) {
 		tool_err("show: out of memory");
 		umpa_reasm_close(reasm);
@@ -246,6 +278,14 @@ int cmd_show(int argc, char **argv)
 			break;
 		}
 		n++;
+		if (reasm) { /* secrets of the Decryption Secrets Blocks read so far */
+			size_t kn = 0;
+			const char *kt = umpa_capr_tls_keylog(r, &kn);
+			if (kn > dsb_taken) {
+				umpa_reasm_keylog(reasm, kt + dsb_taken, kn - dsb_taken, &e);
+				dsb_taken = kn;
+			}
+		}
 		if (w) { /* -w: the packets (those the filter kept), as tcpdump -r IN -w OUT */
 			if (umpa_capw_write(w, &p, &e) < 0) {
 				rc = UMPA_EXIT_ERROR;

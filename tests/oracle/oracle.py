@@ -143,6 +143,7 @@ UMPA_TO_WS_LAYER = {
     "icmp": "icmp", "icmpv6": "icmpv6", "udp": "udp", "tcp": "tcp", "dns": "dns",
     "raw": "data", "data": "data", "vxlan": "vxlan", "gre": "gre", "erspan": "erspan", "mpls": "mpls",
     "geneve": "geneve", "ieee8021ad": "ieee8021ad", "dhcp": "dhcp", "igmp": "igmp",
+    "http": "http",
 }
 IPV6_EXT = ("ipv6_hop", "ipv6_route", "ipv6_frag", "ipv6_dst")
 
@@ -168,6 +169,7 @@ WS_LINK_PSEUDO = {"raw"}
 # Protocols tshark may nest inside another's tree (ICMP quotations, echo data).
 WS_PROTOS = {"eth", "vlan", "arp", "ip", "ipv6", "icmp", "icmpv6", "udp", "tcp", "dns", "data", "vxlan", "gre", "erspan",
              "mpls", "geneve", "ieee8021ad", "dhcp", "igmp"}
+WS_PROTOS |= {"http"}
 
 SEV_CHAT, SEV_NOTE, SEV_WARN, SEV_ERROR = 0x00200000, 0x00400000, 0x00600000, 0x00800000
 SEV_NAME = {SEV_CHAT: "chat", SEV_NOTE: "note", SEV_WARN: "warning", SEV_ERROR: "error"}
