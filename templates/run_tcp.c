@@ -84,6 +84,7 @@ struct rt_conn {
 	int ud_ref; /* the Lua object, while the connection lives */
 	int ref_data, ref_eof, ref_close, ref_tls;
 	int accepted, dead, in_input, want_close, want_reset, shut, fin_after_pend, told_close;
+	int outgoing; /* made by tcp.connect: owns ls_ref, tells on_close also when it never connected */
 	const char *why;
 	uint8_t *pend; /* written beyond the endpoint's send buffer */
 	size_t npend;
@@ -215,6 +216,8 @@ static void conn_free_(struct umpa_run *r, struct rt_conn *c)
 		luaL_unref(L, LUA_REGISTRYINDEX, c->ref_close);
 		luaL_unref(L, LUA_REGISTRYINDEX, c->ref_tls);
 		luaL_unref(L, LUA_REGISTRYINDEX, c->pump_ref);
+		if (c->outgoing)
+			luaL_unref(L, LUA_REGISTRYINDEX, c->ls_ref);
 	}
 	free(c->pend);
 	free(c);
@@ -396,7 +399,7 @@ static void conn_event_(void *arg, enum umpa_tcpe_event ev)
 		if (c->accepted)
 			return;
 		c->accepted = 1;
-		umpa_run_count_(c->r, "tcp.accepted", 1);
+		umpa_run_count_(c->r, c->outgoing ? "tcp.connected" : "tcp.accepted", 1);
 		call_conn_(c, c->ls_ref, "tcp accept", NULL, 0, NULL);
 		return;
 	case UMPA_TCPE_EOF:
@@ -435,7 +438,7 @@ static void conn_event_(void *arg, enum umpa_tcpe_event ev)
 				: ev == UMPA_TCPE_RESET ? "tcp.reset"
 							: "tcp.timeout",
 				1);
-		if (c->accepted && !c->told_close) {
+		if ((c->accepted || c->outgoing) && !c->told_close) {
 			c->told_close = 1;
 			call_conn_(c, c->ref_close, "tcp close", NULL, 0, c->why);
 		}
@@ -845,15 +848,16 @@ static void push_report_(lua_State *L, const struct umpa_tls_report *rp)
 
 /* ---- Lua: tcp.listen, tls.serve ---- */
 
-static void opt_uint_(lua_State *L, int t, const char *k, lua_Integer lo, lua_Integer hi, lua_Integer *out)
+static void opt_uint_(lua_State *L, const char *fn, int t, const char *k, lua_Integer lo, lua_Integer hi,
+		      lua_Integer *out)
 {
 	if (lua_getfield(L, t, k) != LUA_TNIL) {
 		lua_Integer v;
 		if (!lua_isinteger(L, -1))
-			luaL_error(L, "tcp.listen: %s= wants an integer", k);
+			luaL_error(L, "%s: %s= wants an integer", fn, k);
 		v = lua_tointeger(L, -1);
 		if (v < lo || v > hi)
-			luaL_error(L, "tcp.listen: %s=%d: give %d to %d", k, (int)v, (int)lo, (int)hi);
+			luaL_error(L, "%s: %s=%d: give %d to %d", fn, k, (int)v, (int)lo, (int)hi);
 		*out = v;
 	}
 	lua_pop(L, 1);
@@ -932,19 +936,19 @@ static int l_listen(lua_State *L)
 		}
 		lua_pop(L, 1);
 		v = l->o.mss;
-		opt_uint_(L, 3, "mss", 64, 65535, &v);
+		opt_uint_(L, "tcp.listen", 3, "mss", 64, 65535, &v);
 		l->o.mss = (uint16_t)v;
 		v = l->o.wscale;
-		opt_uint_(L, 3, "wscale", -1, 14, &v);
+		opt_uint_(L, "tcp.listen", 3, "wscale", -1, 14, &v);
 		l->o.wscale = (int)v;
 		v = l->o.rwnd;
-		opt_uint_(L, 3, "rwnd", 1, 1 << 30, &v);
+		opt_uint_(L, "tcp.listen", 3, "rwnd", 1, 1 << 30, &v);
 		l->o.rwnd = (uint32_t)v;
 		v = l->o.timewait_us / 1000;
-		opt_uint_(L, 3, "timewait", 0, 240000, &v); /* milliseconds */
+		opt_uint_(L, "tcp.listen", 3, "timewait", 0, 240000, &v); /* milliseconds */
 		l->o.timewait_us = (uint32_t)v * 1000;
 		v = l->o.max_retries;
-		opt_uint_(L, 3, "max_retries", 1, 100, &v);
+		opt_uint_(L, "tcp.listen", 3, "max_retries", 1, 100, &v);
 		l->o.max_retries = (uint32_t)v;
 		if (lua_getfield(L, 3, "sackok") != LUA_TNIL)
 			l->o.sackok = lua_toboolean(L, -1);
@@ -968,6 +972,160 @@ static int l_listen(lua_State *L)
 		T->ls = nl;
 		lua_pushinteger(L, nl->id);
 	}
+	return 1;
+}
+
+static void addr_arg_(lua_State *L, int t, const char *k, int *v6, uint8_t *a, int need)
+{
+	const char *s;
+
+	if (lua_getfield(L, t, k) != LUA_TSTRING) {
+		if (need || !lua_isnil(L, -1))
+			luaL_error(L, "tcp.connect: %s= an IPv4 or IPv6 address", k);
+		lua_pop(L, 1);
+		return;
+	}
+	s = lua_tostring(L, -1);
+	if (inet_pton(AF_INET, s, a) == 1)
+		*v6 = 0;
+	else if (inet_pton(AF_INET6, s, a) == 1)
+		*v6 = 1;
+	else
+		luaL_error(L, "tcp.connect: %s='%s' is not an IPv4 or IPv6 address", k, s);
+	lua_pop(L, 1);
+}
+
+static void mac_arg_(lua_State *L, int t, const char *k, uint8_t *out)
+{
+	unsigned m[6];
+	int n = 0;
+	const char *s;
+
+	if (lua_getfield(L, t, k) != LUA_TSTRING)
+		luaL_error(L, "tcp.connect: %s= a MAC address (aa:bb:cc:dd:ee:ff)", k);
+	s = lua_tostring(L, -1);
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5], &n) != 6 || s[n])
+		luaL_error(L, "tcp.connect: %s='%s' is not a MAC address", k, s);
+	for (int i = 0; i < 6; i++)
+		out[i] = (uint8_t)m[i];
+	lua_pop(L, 1);
+}
+
+/* tcp.connect{addr=, port=, src=, mac=, dmac= [, sport=, iface=, mss=, wscale=, rwnd=, ...]} [, fn] -> conn */
+static int l_connect(lua_State *L)
+{
+	struct umpa_run *r = umpa_run_get_(L);
+	struct rt_tcp *T = tcp_of_(r);
+	struct umpa_tcpe_opts o;
+	struct umpa_tcpe_cbs cb = {conn_emit_, conn_data_, conn_event_, NULL};
+	struct umpa_err e = {0};
+	struct rt_conn *c;
+	lua_Integer v, port = 0, sport = 0, ifn = 1;
+	int v6 = 0, v6s = -1;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	if (!lua_isnoneornil(L, 2))
+		luaL_checktype(L, 2, LUA_TFUNCTION);
+	if (!T)
+		return luaL_error(L, "tcp.connect: out of memory");
+	if (!r->loop || (!r->offline && !r->nifs))
+		return luaL_error(L, "tcp.connect: the template was only loaded (no -i or --offline)");
+	lua_pushnil(L);
+	while (lua_next(L, 1)) {
+		static const char *const ok[] = {"addr",       "port",  "src",      "sport",       "mac",
+						 "dmac",       "iface", "mss",      "wscale",      "sackok",
+						 "timestamps", "rwnd",  "timewait", "max_retries", NULL};
+		const char *k = lua_tostring(L, -2);
+		int i;
+		for (i = 0; ok[i] && (!k || strcmp(k, ok[i])); i++)
+			;
+		if (!ok[i])
+			return luaL_error(
+			    L,
+			    "tcp.connect: unknown option '%s' (options: addr, port, src, sport, mac, dmac, "
+			    "iface, mss, wscale, sackok, timestamps, rwnd, timewait, max_retries)",
+			    k ? k : "?");
+		lua_pop(L, 1);
+	}
+	umpa_tcpe_opts_init(&o);
+	addr_arg_(L, 1, "addr", &v6, o.addr[1], 1);
+	addr_arg_(L, 1, "src", &v6s, o.addr[0], 1);
+	if (v6 != v6s)
+		return luaL_error(L, "tcp.connect: addr= and src= are of different families");
+	mac_arg_(L, 1, "mac", o.mac[0]);
+	mac_arg_(L, 1, "dmac", o.mac[1]);
+	opt_uint_(L, "tcp.connect", 1, "port", 1, 65535, &port);
+	if (!port)
+		return luaL_error(L, "tcp.connect: port= is missing");
+	opt_uint_(L, "tcp.connect", 1, "sport", 1, 65535, &sport);
+	opt_uint_(L, "tcp.connect", 1, "iface", 1, RUN_MAX_IFACES, &ifn);
+	if ((size_t)ifn > (r->nifs ? r->nifs : 1))
+		return luaL_error(L, "tcp.connect: iface=%d: the run has %d", (int)ifn, (int)r->nifs);
+	v = o.mss;
+	opt_uint_(L, "tcp.connect", 1, "mss", 64, 65535, &v);
+	o.mss = (uint16_t)v;
+	v = o.wscale;
+	opt_uint_(L, "tcp.connect", 1, "wscale", -1, 14, &v);
+	o.wscale = (int)v;
+	v = o.rwnd;
+	opt_uint_(L, "tcp.connect", 1, "rwnd", 1, 1 << 30, &v);
+	o.rwnd = (uint32_t)v;
+	v = o.timewait_us / 1000;
+	opt_uint_(L, "tcp.connect", 1, "timewait", 0, 240000, &v);
+	o.timewait_us = (uint32_t)v * 1000;
+	v = o.max_retries;
+	opt_uint_(L, "tcp.connect", 1, "max_retries", 1, 100, &v);
+	o.max_retries = (uint32_t)v;
+	if (lua_getfield(L, 1, "sackok") != LUA_TNIL)
+		o.sackok = lua_toboolean(L, -1);
+	if (lua_getfield(L, 1, "timestamps") != LUA_TNIL)
+		o.timestamps = lua_toboolean(L, -1);
+	lua_pop(L, 2);
+	o.ipv6 = v6;
+	o.port[1] = (uint16_t)port;
+	if (!sport) /* an ephemeral port from the addresses and the run's connection count */
+		sport = 32768 +
+			(lua_Integer)((key_hash_(v6, o.addr[0], 0, o.addr[1], (uint16_t)port) + T->n * 7919u) % 28232u);
+	o.port[0] = (uint16_t)sport;
+	if (conn_find_(T, v6, o.addr[0], o.port[0], o.addr[1], o.port[1]))
+		return luaL_error(L, "tcp.connect: a connection from port %d to that address and port exists",
+				  (int)sport);
+	if (T->n >= TCP_MAX_CONNS)
+		return luaL_error(L, "tcp.connect: %d connections already", TCP_MAX_CONNS);
+	o.seed = key_hash_(v6, o.addr[0], o.port[0], o.addr[1], o.port[1]) ^ 0x5bd1e995u;
+	if (!(c = calloc(1, sizeof(*c))))
+		return luaL_error(L, "tcp.connect: out of memory");
+	c->r = r;
+	c->v6 = v6;
+	memcpy(c->la, o.addr[0], 16);
+	memcpy(c->ra, o.addr[1], 16);
+	c->lp = o.port[0];
+	c->rp = o.port[1];
+	c->ifidx = (size_t)(ifn - 1);
+	c->outgoing = 1;
+	c->ud_ref = c->ref_data = c->ref_eof = c->ref_close = c->ref_tls = c->pump_ref = LUA_NOREF;
+	c->ls_ref = LUA_NOREF;
+	cb.arg = c;
+	if (!(c->ep = umpa_tcpe_new(r->loop, &o, &cb, &e))) {
+		free(c);
+		return luaL_error(L, "tcp.connect: %s", e.msg);
+	}
+	if (hash_add_(T, c) < 0) {
+		umpa_tcpe_free(c->ep);
+		free(c);
+		return luaL_error(L, "tcp.connect: out of memory");
+	}
+	if (!lua_isnoneornil(L, 2)) {
+		lua_pushvalue(L, 2);
+		c->ls_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	}
+	push_conn_(L, c); /* the object first: the template sets on_close before anything can happen */
+	if (umpa_tcpe_connect(c->ep, &e) < 0) {
+		c->dead = 1;
+		reap_later_(r);
+		return luaL_error(L, "tcp.connect: %s", e.msg);
+	}
+	umpa_run_count_(r, "tcp.connects", 1);
 	return 1;
 }
 
@@ -1065,7 +1223,7 @@ void umpa_run_tcp_open_(lua_State *L)
 	static const luaL_Reg methods[] = {{"on_data", m_on_data}, {"on_eof", m_on_eof}, {"on_close", m_on_close},
 					   {"on_tls", m_on_tls},   {"write", m_write},   {"close", m_close},
 					   {"reset", m_reset},     {NULL, NULL}};
-	static const luaL_Reg tcp_fns[] = {{"listen", l_listen}, {NULL, NULL}};
+	static const luaL_Reg tcp_fns[] = {{"listen", l_listen}, {"connect", l_connect}, {NULL, NULL}};
 	static const luaL_Reg tls_fns[] = {{"serve", l_serve}, {NULL, NULL}};
 
 	luaL_newmetatable(L, MT_CONN);

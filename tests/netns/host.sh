@@ -11,6 +11,7 @@
 # TCP), nmap -sS and -sU on the listed ports and one unlisted of each.
 # tshark reads umpa's capture: every exchange is in it, and the HTTPS
 # request decrypts from the file alone (its Decryption Secrets Block).
+# tcp.connect: a template connects to B's kernel echo server (socat).
 # Offline: the requests umpa recorded in its -w capture (without the TLS
 # conversation, whose server randoms differ on every run) through
 # `umpa run host --offline` twice: byte-identical, and the answers equal the
@@ -144,6 +145,31 @@ echo "    answers: live $(wc -l <"$T/live.rep"), offline $(wc -l <"$T/off.rep")"
 check "offline answers equal the live ones (fields, sequence numbers included)" \
 	sh -c "[ \$(wc -l <'$T/live.rep') -gt 30 ] && cmp -s '$T/live.rep' '$T/off.rep'"
 cmp -s "$T/live.rep" "$T/off.rep" || diff "$T/live.rep" "$T/off.rep" | head -10
+
+# ---- tcp.connect: a template connects to B's kernel (socat echo) from an address A's kernel lacks ----
+cat >"$T/connect.lua" <<'EOF2'
+-- connect: one connection to an echo server, its answer checked
+params{peer = {type = "ipv4"}, peer_mac = {type = "mac"}}
+local base = include("icmp-host") -- ARP for our address: the peer's kernel asks
+local got = ""
+local c = tcp.connect({addr = param.peer, port = 9999, src = param.ip, mac = base.mac, dmac = param.peer_mac},
+  function(c) c:write("hello umpa\n"); c:close() end)
+c:on_data(function(c, d) got = got .. d end)
+c:on_eof(function(c) count(got == "hello umpa\n" and "echo.ok" or "echo.bad"); stop() end)
+c:on_close(function(c, why) log("closed:", why); stop() end)
+EOF2
+ip netns exec "$NS_B" timeout 20 socat -T 10 TCP4-LISTEN:9999,bind=10.99.0.1,reuseaddr EXEC:cat 2>/dev/null &
+SP=$!
+for _ in $(seq 50); do
+	in_b ss -ltn 'sport = :9999' 2>/dev/null | grep -q LISTEN && break
+	sleep 0.1
+done
+in_a timeout 20 "$UMPA" run "$T/connect.lua" -i "$IF_A" --set ip=10.99.0.60 --set peer=10.99.0.1 \
+	--set peer_mac="$MAC_B" --duration 10 --json >"$T/connect.json" 2>"$T/connect.err"
+check "tcp.connect: the kernel's echo server sends our line back, then its FIN" \
+	sh -c "grep -q '\"echo.ok\":1' '$T/connect.json' && grep -q '\"tcp.connected\":1' '$T/connect.json'"
+kill $SP 2>/dev/null
+wait $SP 2>/dev/null
 
 # ---- dns-server ----
 ip netns exec "$NS_A" timeout 30 "$UMPA" run dns-server -i "$IF_A" --set ip=10.99.0.53 --set ip6=fd99::53 \
