@@ -154,7 +154,11 @@ local base = include("icmp-host") -- ARP for our address: the peer's kernel asks
 local got = ""
 local c = tcp.connect({addr = param.peer, port = 9999, src = param.ip, mac = base.mac, dmac = param.peer_mac},
   function(c) c:write("hello umpa\n"); c:close() end)
-c:on_data(function(c, d) got = got .. d end)
+local failed = false
+c:on_data(function(c, d)
+  got = got .. d
+  if not failed then failed = true; error("a callback that fails on purpose") end -- counted, the run goes on
+end)
 c:on_eof(function(c) count(got == "hello umpa\n" and "echo.ok" or "echo.bad"); stop() end)
 c:on_close(function(c, why) log("closed:", why); stop() end)
 EOF2
@@ -168,6 +172,8 @@ in_a timeout 20 "$UMPA" run "$T/connect.lua" -i "$IF_A" --set ip=10.99.0.60 --se
 	--set peer_mac="$MAC_B" --duration 10 --json >"$T/connect.json" 2>"$T/connect.err"
 check "tcp.connect: the kernel's echo server sends our line back, then its FIN" \
 	sh -c "grep -q '\"echo.ok\":1' '$T/connect.json' && grep -q '\"tcp.connected\":1' '$T/connect.json'"
+check "tcp.connect: a failing data callback is counted and logged with its line, the run goes on" \
+	sh -c "grep -q '\"errors\":1' '$T/connect.json' && grep -q 'connect.lua:10: a callback that fails on purpose' '$T/connect.err'"
 kill $SP 2>/dev/null
 wait $SP 2>/dev/null
 
