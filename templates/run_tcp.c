@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -286,24 +287,63 @@ static void push_conn_(lua_State *L, struct rt_conn *c)
 	lua_rawgeti(L, LUA_REGISTRYINDEX, c->ud_ref);
 }
 
-/* Call function @p ref (if any) with the connection and @p nextra values pushed by @p push. */
-static void call_conn_(struct rt_conn *c, int ref, const char *what, const void *d, size_t n, const char *s)
-{
-	lua_State *L = c->r->L;
-	int nargs = 1;
+static void push_report_(lua_State *L, const struct umpa_tls_report *rp);
 
-	if (ref == LUA_NOREF || c->r->stopped || !lua_checkstack(L, 4))
+struct call_args_ {
+	struct rt_conn *c;
+	int ref;
+	const void *d; /* bytes to pass, or NULL */
+	size_t n;
+	const char *s;                     /* a string to pass, or NULL */
+	const struct umpa_tls_report *rep; /* a report to pass, or NULL */
+};
+
+/* Protected: push the function, the connection and the extra argument (pushing may run out of memory). */
+static int push_args_p_(lua_State *L)
+{
+	const struct call_args_ *a = lua_touserdata(L, 1);
+
+	lua_settop(L, 0);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, a->ref);
+	push_conn_(L, a->c);
+	if (a->d)
+		lua_pushlstring(L, a->d, a->n);
+	else if (a->s)
+		lua_pushstring(L, a->s);
+	else if (a->rep)
+		push_report_(L, a->rep);
+	return lua_gettop(L);
+}
+
+/* Call function @p a->ref (if any) with the connection and one more argument, as a callback of the run. */
+static void call_conn_(const struct call_args_ *a, const char *what)
+{
+	struct umpa_run *r = a->c->r;
+	lua_State *L = r->L;
+	int top = lua_gettop(L), st;
+
+	if (a->ref == LUA_NOREF || r->stopped)
 		return;
-	lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
-	push_conn_(L, c);
-	if (d) {
-		lua_pushlstring(L, d, n);
-		nargs++;
-	} else if (s) {
-		lua_pushstring(L, s);
-		nargs++;
+	lua_pushcfunction(L, push_args_p_);
+	lua_pushlightuserdata(L, (void *)(uintptr_t)a);
+	if ((st = lua_pcall(L, 1, LUA_MULTRET, 0)) != LUA_OK) {
+		struct umpa_err e = {0};
+		umpa_err_set(&e, st == LUA_ERRMEM ? UMPA_ENOMEM : UMPA_EINVAL, "%s: %s", what,
+			     lua_isstring(L, -1) ? lua_tostring(L, -1) : "cannot call");
+		lua_settop(L, top);
+		umpa_run_cb_failed_(r, &e);
+		return;
 	}
-	umpa_run_call_(c->r, nargs, what);
+	umpa_run_call_(r, lua_gettop(L) - top - 1, what);
+	lua_settop(L, top);
+}
+
+/* call_conn_ with nothing, bytes or a string after the connection. */
+static void call_(struct rt_conn *c, int ref, const char *what, const void *d, size_t n, const char *s)
+{
+	struct call_args_ a = {c, ref, d, n, s, NULL};
+
+	call_conn_(&a, what);
 }
 
 /* Bytes for the wire: into the endpoint, what does not fit held until it acknowledges. */
@@ -367,7 +407,7 @@ static void conn_reset_now_(struct rt_conn *c)
 static void conn_eof_(struct rt_conn *c)
 {
 	if (c->ref_eof != LUA_NOREF)
-		call_conn_(c, c->ref_eof, "tcp eof", NULL, 0, NULL);
+		call_(c, c->ref_eof, "tcp eof", NULL, 0, NULL);
 	else if (c->in_input)
 		c->want_close = 1;
 	else
@@ -386,7 +426,7 @@ static void conn_data_(void *arg, const uint8_t *d, size_t n)
 			umpa_run_cb_failed_(c->r, &e);
 		return;
 	}
-	call_conn_(c, c->ref_data, "tcp data", d, n, NULL);
+	call_(c, c->ref_data, "tcp data", d, n, NULL);
 }
 
 static void conn_event_(void *arg, enum umpa_tcpe_event ev)
@@ -400,7 +440,7 @@ static void conn_event_(void *arg, enum umpa_tcpe_event ev)
 			return;
 		c->accepted = 1;
 		umpa_run_count_(c->r, c->outgoing ? "tcp.connected" : "tcp.accepted", 1);
-		call_conn_(c, c->ls_ref, "tcp accept", NULL, 0, NULL);
+		call_(c, c->ls_ref, "tcp accept", NULL, 0, NULL);
 		return;
 	case UMPA_TCPE_EOF:
 		if (!c->tls)
@@ -440,7 +480,7 @@ static void conn_event_(void *arg, enum umpa_tcpe_event ev)
 				1);
 		if ((c->accepted || c->outgoing) && !c->told_close) {
 			c->told_close = 1;
-			call_conn_(c, c->ref_close, "tcp close", NULL, 0, c->why);
+			call_(c, c->ref_close, "tcp close", NULL, 0, c->why);
 		}
 		reap_later_(c->r);
 		return;
@@ -462,24 +502,19 @@ static void tls_data_(void *arg, const uint8_t *d, size_t n)
 {
 	struct rt_conn *c = arg;
 
-	call_conn_(c, c->ref_data, "tls data", d, n, NULL);
+	call_(c, c->ref_data, "tls data", d, n, NULL);
 }
-
-static void push_report_(lua_State *L, const struct umpa_tls_report *rp);
 
 static void tls_event_(void *arg, enum umpa_tls_live_event ev)
 {
 	struct rt_conn *c = arg;
-	lua_State *L = c->r->L;
 
 	switch (ev) {
 	case UMPA_TLS_LIVE_HANDSHAKE:
 		umpa_run_count_(c->r, "tls.handshakes", 1);
-		if (c->ref_tls != LUA_NOREF && lua_checkstack(L, 4)) {
-			lua_rawgeti(L, LUA_REGISTRYINDEX, c->ref_tls);
-			push_conn_(L, c);
-			push_report_(L, umpa_tls_live_report(c->tls));
-			umpa_run_call_(c->r, 2, "tls handshake");
+		{
+			struct call_args_ a = {c, c->ref_tls, NULL, 0, NULL, umpa_tls_live_report(c->tls)};
+			call_conn_(&a, "tls handshake");
 		}
 		return;
 	case UMPA_TLS_LIVE_FAILED: {
