@@ -92,12 +92,14 @@ struct rt_conn {
 	struct umpa_tls_live *tls;
 	int pump_ref;
 	struct rt_conn *next, *prev, *hnext;
+	struct rt_conn *dnext; /* on the list of connections to free */
 };
 
 struct rt_tcp {
 	struct rt_listener *ls;
 	int nls;
-	struct rt_conn *all;
+	struct rt_conn *all, *tail; /* newest first */
+	struct rt_conn *dead;       /* over, to be freed */
 	struct rt_conn **h;
 	size_t hcap, n;
 	struct umpa_timer *reap_tm;
@@ -173,8 +175,11 @@ static int hash_add_(struct rt_tcp *T, struct rt_conn *c)
 		T->h[j] = c;
 	}
 	c->next = T->all;
+	c->prev = NULL;
 	if (T->all)
 		T->all->prev = c;
+	else
+		T->tail = c;
 	T->all = c;
 	T->n++;
 	return 0;
@@ -195,7 +200,14 @@ static void conn_unlink_(struct rt_tcp *T, struct rt_conn *c)
 		T->all = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	else
+		T->tail = c->prev;
 	T->n--;
+	for (struct rt_conn **pp = &T->dead; *pp; pp = &(*pp)->dnext) /* short: reaped after each packet */
+		if (*pp == c) {
+			*pp = c->dnext;
+			break;
+		}
 }
 
 /* Free @p c: the endpoint, the TLS session, the Lua references (its object goes dead). */
@@ -224,20 +236,25 @@ static void conn_free_(struct umpa_run *r, struct rt_conn *c)
 	free(c);
 }
 
-/* Free the connections that are over. */
+/* Free the connections that are over (not while one is handling a segment). */
 static void reap_(struct umpa_run *r)
 {
 	struct rt_tcp *T = r->tcp;
-	struct rt_conn *c, *nx;
+	struct rt_conn **pp;
 
 	if (!T)
 		return;
-	for (c = T->all; c; c = nx) {
-		nx = c->next;
-		if (c->dead && !c->in_input) {
-			conn_unlink_(T, c);
-			conn_free_(r, c);
+	pp = &T->dead;
+	while (*pp) {
+		struct rt_conn *c = *pp;
+		if (c->in_input) {
+			pp = &c->dnext;
+			continue;
 		}
+		*pp = c->dnext;
+		c->dnext = NULL;
+		conn_unlink_(T, c);
+		conn_free_(r, c);
 	}
 }
 
@@ -256,6 +273,20 @@ static void reap_later_(struct umpa_run *r)
 
 	if (!r->tcp->reap_tm)
 		r->tcp->reap_tm = umpa_after(r->loop, 0, reap_cb_, r, &e);
+}
+
+/* @p c is over (@p why): freed after the current packet or timer. */
+static void mark_dead_(struct rt_conn *c, const char *why)
+{
+	struct rt_tcp *T = c->r->tcp;
+
+	if (c->dead)
+		return;
+	c->dead = 1;
+	c->why = why;
+	c->dnext = T->dead;
+	T->dead = c;
+	reap_later_(c->r);
 }
 
 /* ---- the endpoint's callbacks ---- */
@@ -398,9 +429,7 @@ static void conn_reset_now_(struct rt_conn *c)
 		return;
 	if (umpa_tcpe_abort(c->ep, &e) < 0)
 		umpa_run_cb_failed_(c->r, &e);
-	c->dead = 1;
-	c->why = "aborted";
-	reap_later_(c->r);
+	mark_dead_(c, "aborted");
 }
 
 /* The peer sends nothing more (FIN, or close_notify): its on_eof, or by default we close too. */
@@ -471,8 +500,7 @@ static void conn_event_(void *arg, enum umpa_tcpe_event ev)
 	case UMPA_TCPE_TIMEOUT:
 		if (c->dead)
 			return;
-		c->dead = 1;
-		c->why = ev == UMPA_TCPE_CLOSED ? "closed" : ev == UMPA_TCPE_RESET ? "reset" : "timeout";
+		mark_dead_(c, ev == UMPA_TCPE_CLOSED ? "closed" : ev == UMPA_TCPE_RESET ? "reset" : "timeout");
 		umpa_run_count_(c->r,
 				ev == UMPA_TCPE_CLOSED  ? "tcp.closed"
 				: ev == UMPA_TCPE_RESET ? "tcp.reset"
@@ -482,7 +510,6 @@ static void conn_event_(void *arg, enum umpa_tcpe_event ev)
 			c->told_close = 1;
 			call_(c, c->ref_close, "tcp close", NULL, 0, c->why);
 		}
-		reap_later_(c->r);
 		return;
 	}
 }
@@ -561,11 +588,8 @@ static void conn_input_(struct rt_conn *c, const struct umpa_pkt *p)
 	else if (c->want_close)
 		conn_close_now_(c);
 	c->want_reset = c->want_close = 0;
-	if (umpa_tcpe_state(c->ep) == UMPA_TCPE_ST_CLOSED && !c->dead) {
-		c->dead = 1; /* ended without an event (a RST in SYN_RCVD, nothing to tell) */
-		c->why = "reset";
-		reap_later_(c->r);
-	}
+	if (umpa_tcpe_state(c->ep) == UMPA_TCPE_ST_CLOSED && !c->dead)
+		mark_dead_(c, "reset"); /* ended without an event */
 }
 
 static const struct rt_listener *ls_find_(const struct rt_tcp *T, int v6, const uint8_t *dst, uint16_t port)
@@ -580,6 +604,38 @@ static const struct rt_listener *ls_find_(const struct rt_tcp *T, int v6, const 
 				return l;
 	}
 	return NULL;
+}
+
+/*
+ * At the connection limit, make room for a new SYN: free the oldest
+ * connection that is over (TIME-WAIT, or dead and not yet reaped), else the
+ * oldest half-open one (SYN_RCVD: a SYN flood's).  Established connections
+ * are never taken.  Returns 0, or -1 when none can go.
+ */
+static int evict_(struct umpa_run *r)
+{
+	struct rt_tcp *T = r->tcp;
+	struct rt_conn *half = NULL, *c;
+	size_t k = 0;
+
+	/* oldest first; in a flood the oldest is eligible at once, so the walk is short (and bounded) */
+	for (c = T->tail; c && k < 4096; c = c->prev, k++) {
+		enum umpa_tcpe_state st = umpa_tcpe_state(c->ep);
+		if (c->in_input)
+			continue;
+		if (c->dead || st == UMPA_TCPE_ST_TIME_WAIT)
+			break;
+		if (st == UMPA_TCPE_ST_SYN_RCVD && !half)
+			half = c;
+	}
+	if (!c || k == 4096)
+		c = half;
+	if (!c)
+		return -1;
+	umpa_run_count_(r, "tcp.evicted", 1);
+	conn_unlink_(T, c);
+	conn_free_(r, c);
+	return 0;
 }
 
 void umpa_run_tcp_input_(struct umpa_run *r, const struct umpa_pkt *p, size_t ifidx)
@@ -635,7 +691,7 @@ void umpa_run_tcp_input_(struct umpa_run *r, const struct umpa_pkt *p, size_t if
 		o.port[0] = dport;
 		if (!ls->has_mac && emac)
 			memcpy(o.mac[0], emac, 6); /* answer from the address the peer sent to */
-		if (syn && T->n >= TCP_MAX_CONNS) {
+		if (syn && T->n >= TCP_MAX_CONNS && evict_(r) < 0) {
 			umpa_run_count_(r, "tcp.dropped", 1);
 			return;
 		}
@@ -1156,8 +1212,7 @@ static int l_connect(lua_State *L)
 	}
 	push_conn_(L, c); /* the object first: the template sets on_close before anything can happen */
 	if (umpa_tcpe_connect(c->ep, &e) < 0) {
-		c->dead = 1;
-		reap_later_(r);
+		mark_dead_(c, "failed");
 		return luaL_error(L, "tcp.connect: %s", e.msg);
 	}
 	umpa_run_count_(r, "tcp.connects", 1);

@@ -12,6 +12,7 @@
 # tshark reads umpa's capture: every exchange is in it, and the HTTPS
 # request decrypts from the file alone (its Decryption Secrets Block).
 # tcp.connect: a template connects to B's kernel echo server (socat).
+# A SYN flood offline: the connection limit evicts the oldest half-open ones.
 # Offline: the requests umpa recorded in its -w capture (without the TLS
 # conversation, whose server randoms differ on every run) through
 # `umpa run host --offline` twice: byte-identical, and the answers equal the
@@ -145,6 +146,17 @@ echo "    answers: live $(wc -l <"$T/live.rep"), offline $(wc -l <"$T/off.rep")"
 check "offline answers equal the live ones (fields, sequence numbers included)" \
 	sh -c "[ \$(wc -l <'$T/live.rep') -gt 30 ] && cmp -s '$T/live.rep' '$T/off.rep'"
 cmp -s "$T/live.rep" "$T/off.rep" || diff "$T/live.rep" "$T/off.rep" | head -10
+
+# ---- a SYN flood offline: 70,000 SYNs from 70,000 ports; the 65,536-connection limit evicts the oldest half-open ----
+"$UMPA" build --pcapng --time 1700000000 --interval 0.00001 -w "$T/syns.pcapng" \
+	'ether{src="02:00:00:00:00:01", dst="02:00:0a:63:00:32"}/ip{src={"10.99.1.1","10.99.1.2"}, dst="10.99.0.50"}/tcp{sport=range(1024,36023), dport=80, flags="S", seq=7}' \
+	>/dev/null 2>&1
+start=$(date +%s%N)
+timeout 120 "$UMPA" run host --offline "$T/syns.pcapng" --set ip=$V4 --set tcp=80:http --json >"$T/flood.json" 2>"$T/flood.err"
+rc=$?
+echo "    70,000 SYNs offline: $((($(date +%s%N) - start) / 1000000)) ms"
+check "SYN flood offline: every SYN answered, 4,464 half-open connections evicted, no errors (rc $rc)" \
+	sh -c "[ $rc -eq 0 ] && grep -q '\"tx\":70000' '$T/flood.json' && grep -q '\"tcp.evicted\":4464' '$T/flood.json' && grep -q '\"errors\":0' '$T/flood.json'"
 
 # ---- tcp.connect: a template connects to B's kernel (socat echo) from an address A's kernel lacks ----
 cat >"$T/connect.lua" <<'EOF2'
