@@ -24,7 +24,9 @@ local base = include("icmp-host")
 local dns = include("lib/dns")
 local mac = base.mac
 
-if param.port < 1 or param.port > 65535 then error("port must be 1 to 65535", 0) end
+if param.port < 1 or param.port > 65535 then error("--set port=" .. param.port .. ": give 1 to 65535", 0) end
+local ok, why = pcall(dns.zone, param.records)
+if not ok then error("--set records=" .. param.records .. ": " .. why, 0) end
 local text = param.records
 if param.zone ~= "" then text = text .. "\n" .. file.read(param.zone) end
 local zone = dns.zone(text, {ttl = param.rr_ttl})

@@ -59,11 +59,14 @@ local function ports(list, actions, what)
     local port, action, arg = entry:match("^(%d+):(%a+):?(.*)$")
     port = tonumber(port)
     if not port or port < 1 or port > 65535 or not actions[action] then
-      error(what .. ": '" .. entry .. "': give PORT:ACTION, ACTION one of " ..
+      -- "--set ..." : a usage error (exit 2), as a value of the wrong type
+      error("--set " .. what .. "=" .. table.concat(list, ",") .. ": '" .. entry .. "': give PORT:ACTION, ACTION one of " ..
         (what == "tcp" and "open closed filtered reset tarpit banner:TEXT echo http https dns" or
           "dns echo open closed filtered"), 0)
     end
-    if action == "banner" and arg == "" then error(what .. ": '" .. entry .. "': banner:TEXT needs the text", 0) end
+    if action == "banner" and arg == "" then
+      error("--set " .. what .. "=" .. table.concat(list, ",") .. ": '" .. entry .. "': banner:TEXT needs the text", 0)
+    end
     t[port] = {action = action, arg = arg}
   end
   return t
@@ -75,6 +78,8 @@ local udp_ports = ports(param.udp, UDP_ACTIONS, "udp")
 local records = {}
 if param.ip then records[#records + 1] = param.name .. " A " .. param.ip end
 if param.ip6 then records[#records + 1] = param.name .. " AAAA " .. param.ip6 end
+local ok, why = pcall(dns.zone, param.dns)
+if not ok then error("--set dns=" .. param.dns .. ": " .. why, 0) end
 records[#records + 1] = param.dns
 local zone = dns.zone(table.concat(records, ";"))
 

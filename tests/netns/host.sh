@@ -158,6 +158,16 @@ echo "    70,000 SYNs offline: $((($(date +%s%N) - start) / 1000000)) ms"
 check "SYN flood offline: every SYN answered, 4,464 half-open connections evicted, no errors (rc $rc)" \
 	sh -c "[ $rc -eq 0 ] && grep -q '\"tx\":70000' '$T/flood.json' && grep -q '\"tcp.evicted\":4464' '$T/flood.json' && grep -q '\"errors\":0' '$T/flood.json'"
 
+# ---- bad parameters: one line naming the parameter, exit 2 ----
+"$UMPA" run host --offline "$T/syns.pcapng" --set tcp=22:open,23:bogus >/dev/null 2>"$T/bad1.err"
+rc=$?
+check "host --set tcp=23:bogus: exit 2, one line naming it (rc $rc)" \
+	sh -c "[ $rc -eq 2 ] && [ \$(wc -l <'$T/bad1.err') -eq 1 ] && grep -q -- \"--set tcp=22:open,23:bogus: '23:bogus': give PORT:ACTION\" '$T/bad1.err'"
+"$UMPA" run dns-server --offline "$T/syns.pcapng" --set records='x.test MX 1 y' >/dev/null 2>"$T/bad2.err"
+rc=$?
+check "dns-server --set records with an MX: exit 2, one line naming it (rc $rc)" \
+	sh -c "[ $rc -eq 2 ] && [ \$(wc -l <'$T/bad2.err') -eq 1 ] && grep -q 'type MX (give A, AAAA, PTR, CNAME or TXT)' '$T/bad2.err'"
+
 # ---- tcp.connect: a template connects to B's kernel (socat echo) from an address A's kernel lacks ----
 cat >"$T/connect.lua" <<'EOF2'
 -- connect: one connection to an echo server, its answer checked
