@@ -2203,3 +2203,10 @@ void umpa_run_keylog_(struct umpa_run *r, const char *line)
 		umpa_sbuf_putc(&r->keys, '\n');
 	}
 }
+
+int umpa_run_readable_(const struct umpa_run *r, const char *path)
+{
+	char real[PATH_MAX];
+
+	return realpath(path, real) && under(real, r->allow_r, r->nallow_r);
+}

@@ -166,6 +166,9 @@ void umpa_run_log_(struct umpa_run *r, enum umpa_run_level lvl, const char *line
 /** A TLS key log line (no newline): to --keylog and, before the next packet, to the output's secrets block. */
 void umpa_run_keylog_(struct umpa_run *r, const char *line);
 
+/** Is @p path (after realpath) under an --allow-read directory (the rule of file.read)?  1 or 0. */
+int umpa_run_readable_(const struct umpa_run *r, const char *path);
+
 /** Define tcp.listen, tcp.connect and tls.serve in the run's state (run_tcp.c). */
 void umpa_run_tcp_open_(struct lua_State *L);
 

@@ -1219,20 +1219,10 @@ static int l_connect(lua_State *L)
 	return 1;
 }
 
-/* Is @p path a file under an --allow-read directory? */
+/* Is @p path under an --allow-read directory?  (file.read's rule, run.c) */
 static int file_ok_(void *arg, const char *path)
 {
-	struct umpa_run *r = arg;
-	char real[PATH_MAX];
-
-	if (!realpath(path, real))
-		return 0;
-	for (size_t i = 0; i < r->nallow_r; i++) {
-		size_t l = strlen(r->allow_r[i]);
-		if (!strncmp(real, r->allow_r[i], l) && (real[l] == '/' || (l == 1 && r->allow_r[i][0] == '/')))
-			return 1;
-	}
-	return 0;
+	return umpa_run_readable_(arg, path);
 }
 
 /* tls.serve(conn [, opts]) -> conn, now carrying TLS */
