@@ -33,18 +33,19 @@ params{
   cert = {type = "string", default = "", help = "PEM certificate for https (under --allow-read; empty: generated)"},
   key = {type = "string", default = "", help = "PEM private key for https (empty: in cert)"},
   personality = {type = "string", default = "", help = "OS personality of every packet sent (linux, windows, freebsd, embedded, nmap OS name)"},
-  uptime = {type = "number", default = 0, help = "seconds the host has been up (TCP timestamps tick from it)"},
+  uptime = {type = "number", default = 0, help = "seconds the host has been up (TCP timestamps tick from it; 0: the personality's default)"},
 }
 
 local base = include("icmp-host") -- ip, ip6, mac, ttl; ARP, neighbour discovery, echo
 local dns = include("lib/dns")
 local mac = base.mac
 
-if param.personality ~= "" then
-  if personality then -- persona's send-path personalities (this guard goes when both are merged)
-    if param.ip then personality(param.ip, param.personality, {uptime = param.uptime}) end
-    if param.ip6 then personality(param.ip6, param.personality, {uptime = param.uptime}) end
-  end
+-- the send path's host personalities (templates/umpa_persona.h): every packet from ip and ip6
+local persona = param.personality ~= ""
+if persona then
+  local opts = param.uptime > 0 and {uptime = param.uptime} or nil -- else persona's default (a day)
+  if param.ip then personality(param.ip, param.personality, opts) end
+  if param.ip6 then personality(param.ip6, param.personality, opts) end
 end
 
 -- ---- the port tables ----
@@ -98,6 +99,11 @@ end
 local function rst(p)
   local f = p.tcp.flags
   if f & 4 ~= 0 then return end
+  if persona then -- the personality says how its closed ports answer (or stay silent)
+    local q = personality_closed(p)
+    if q then send(q); count("tcp.rst") end
+    return
+  end
   if f & 16 ~= 0 then
     send(reply(p, ether{src = mac}, l3(p), tcp{flags = "R", ack = 0, window = 0}))
   else
@@ -108,6 +114,11 @@ end
 
 -- ICMP / ICMPv6 port unreachable quoting the datagram (as much as fits 576 / 1280 bytes)
 local function unreachable(p)
+  if persona then
+    local q = personality_closed(p)
+    if q then send(q); count("icmp.unreachable") end
+    return
+  end
   if p.ip then
     local quote = p.eth._payload:sub(1, math.min(p.ip.len, 548))
     send(ether{src = mac, dst = p.eth.src}/ip{src = p.ip.dst, dst = p.ip.src, ttl = param.ttl}/

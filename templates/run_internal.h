@@ -14,7 +14,9 @@
 #include "umpa_capfile.h"
 #include "umpa_expect.h"
 #include "umpa_live.h"
+#include "persona_lua.h"
 #include "umpa_lua.h"
+#include "umpa_persona.h"
 #include "umpa_run.h"
 
 struct lua_State;
@@ -127,6 +129,11 @@ struct umpa_run {
 	uint64_t frames;               /* frames written so far */
 	struct rt_exch *cur_exch;      /* exchange whose request is being sent */
 	const struct rt_iface *cur_if; /* interface the packet being handled came in on (NULL offline) */
+
+	/* personalities: bound to source addresses, applied in xmit */
+	const struct umpa_pkt *cur_pkt;   /* the packet being handled (what a reply answers), or NULL */
+	struct umpa_persona_set *persona; /* the bindings */
+	struct umpa_persona_lua plua;     /* personality() and personality_closed() work on it */
 
 	struct rt_sink sinks[RUN_MAX_SINKS];
 	size_t nsinks;
