@@ -89,6 +89,7 @@ struct umpa_run {
 	unsigned char *set_used;
 	int strict;
 	int offline;
+	int params_only; /* stop at params{} (opts.params_only) */
 
 	struct umpa_lua *U;
 	lua_State *L;
@@ -108,6 +109,7 @@ struct umpa_run {
 	size_t *hash; /* open addressing: index + 1, 0 empty */
 	size_t hcap;
 	size_t c_rx, c_tx, c_match, c_timeout, c_err; /* fixed counters */
+	size_t nhosts;                                /* hosts with host.ADDR counters */
 
 	struct rt_param *par;
 	size_t npar, cappar;
