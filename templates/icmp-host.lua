@@ -72,3 +72,6 @@ if param.ip6 then
     count("echo6.replies")
   end)
 end
+
+-- what a template that includes this one (include("icmp-host"), as host does) may reuse
+return {mac = mac}

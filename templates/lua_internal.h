@@ -22,6 +22,7 @@
 struct lua_State;
 struct umpa_lua;
 struct umpa_tls_conf;
+struct umpa_tls;
 
 /** Define tls{} in a new state (called from templates/lua.c when a state opens). */
 void umpa_lua_tls_open_(struct lua_State *L);
@@ -85,6 +86,20 @@ void umpa_lua_charge_(struct lua_State *L, unsigned long steps, const char *fn);
  * otherwise.
  */
 int umpa_lua_budget_spent_(struct lua_State *L, unsigned long steps);
+
+/**
+ * For a host's live TLS service (tls.serve): read the option table at @p idx
+ * as tls{} does - options naming a file are allowed when @p file_ok (may be
+ * NULL: none) accepts the path - charge the key generation to the
+ * evaluation's budget, build a pump (with @p self_signed, a generated server
+ * certificate signs itself), and push a userdata that owns it (its __gc
+ * frees the pump).  Returns the pump; raises a Lua error on bad options.
+ */
+struct umpa_tls *umpa_lua_tls_pump_(struct lua_State *L, int idx, int self_signed,
+				    int (*file_ok)(void *arg, const char *path), void *arg);
+
+/** The pump held by the userdata at @p idx (made by umpa_lua_tls_pump_). */
+struct umpa_tls *umpa_lua_tls_pump_get_(struct lua_State *L, int idx);
 
 /** Replace string.find/match/gmatch/gsub with the bounded matcher (lua_strpat.c). */
 void umpa_lua_strpat_open_(struct lua_State *L);

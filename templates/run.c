@@ -26,6 +26,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -42,18 +43,16 @@
 #include "umpa_live.h"
 #include "umpa_lua.h"
 #include "persona_lua.h"
+#include "umpa_lua_tls.h"
 #include "umpa_persona.h"
 #include "umpa_protos.h"
 #include "umpa_run.h"
+#include "run_internal.h"
 
 #ifndef UMPA_TEMPLATEDIR
 #define UMPA_TEMPLATEDIR "/usr/local/share/umpa/templates"
 #endif
 
-/** Most interfaces one run opens. */
-#define RUN_MAX_IFACES 16
-/** Most log sinks. */
-#define RUN_MAX_SINKS 4
 /** Largest file file.read returns. */
 #define RUN_FILE_MAX (16u << 20)
 /** The shortest period of every() (1 ms). */
@@ -64,126 +63,6 @@
  * packets the others send are counted together in hosts.untracked.tx, so a
  * template that answers for a /8 keeps a bounded table. */
 #define RUN_MAX_HOSTS 4096
-
-struct rt_iface {
-	struct umpa_run *r;
-	char name[64];
-	struct umpa_cap *cap;
-	struct umpa_inj *inj;
-	struct umpa_fdsrc *src;
-};
-
-struct rt_counter {
-	char *name;
-	uint64_t v;
-};
-
-struct rt_param {
-	char *name, *type, *value, *def, *help;
-};
-
-struct rt_rule {
-	struct umpa_run *r;
-	int id;    /* 1-based, as the template sees it */
-	int ref;   /* the Lua function */
-	size_t in; /* counter indices */
-	size_t out;
-};
-
-struct rt_timer {
-	struct umpa_run *r;
-	struct umpa_timer *t;
-	int ref;
-	int every;
-	lua_Integer id;
-	struct rt_timer *next;
-};
-
-struct rt_exch {
-	struct umpa_run *r;
-	uint64_t no;                /* exchange number (1-based) */
-	uint64_t req_frame;         /* frame of its first transmission */
-	unsigned tries;             /* transmissions written */
-	int ref_reply, ref_timeout; /* Lua functions or LUA_NOREF */
-	int ref_on[UMPA_EXPECT_MAX_OUTCOMES];
-	struct umpa_pred *pred[UMPA_EXPECT_MAX_OUTCOMES];
-	unsigned non;
-	uint64_t rhash; /* the request's bytes, to know its retransmissions */
-	uint32_t rlen;
-	struct rt_exch *next, *prev; /* pending list (freed with the run) */
-};
-
-struct rt_sink {
-	umpa_run_log_fn fn;
-	void *arg;
-};
-
-struct umpa_run {
-	char path[PATH_MAX];
-	char *allow_r[16], *allow_w[16]; /* realpaths */
-	size_t nallow_r, nallow_w;
-	char **sets; /* copies of "k=v" */
-	size_t nsets;
-	unsigned char *set_used;
-	int strict;
-	int offline;
-	int params_only; /* stop at params{} (opts.params_only) */
-
-	struct umpa_lua *U;
-	lua_State *L;
-	struct umpa_loop *loop;
-	struct umpa_expect *ex;
-	struct umpa_capw *w;
-	struct umpa_capr *rd;
-	int linktype;
-	int64_t start_ns;
-	int stopped;
-
-	struct rt_iface ifs[RUN_MAX_IFACES];
-	size_t nifs;
-
-	struct rt_counter *ctr;
-	size_t nctr, capctr;
-	size_t *hash; /* open addressing: index + 1, 0 empty */
-	size_t hcap;
-	size_t c_rx, c_tx, c_match, c_timeout, c_err; /* fixed counters */
-	size_t nhosts;                                /* hosts with host.ADDR counters */
-
-	struct rt_param *par;
-	size_t npar, cappar;
-	int params_declared;
-
-	struct rt_rule **rules;
-	size_t nrules, caprules;
-	struct rt_timer *timers;
-	lua_Integer next_timer;
-	struct rt_exch *exch;
-	uint64_t nexch;
-
-	/* what is being handled now */
-	struct rt_rule *cur_rule;
-	struct umpa_pkt *pend; /* received packet not written yet */
-	const char *pend_comment;
-	char pend_buf[160];
-	uint64_t cur_frame;            /* frame number of the packet being handled (0: none) */
-	uint64_t frames;               /* frames written so far */
-	struct rt_exch *cur_exch;      /* exchange whose request is being sent */
-	const struct rt_iface *cur_if; /* interface the packet being handled came in on (NULL offline) */
-
-	/* personalities: bound to source addresses, applied in xmit */
-	const struct umpa_pkt *cur_pkt;   /* the packet being handled (what a reply answers), or NULL */
-	struct umpa_persona_set *persona; /* the bindings */
-	struct umpa_persona_lua plua;     /* personality() and personality_closed() work on it */
-
-	struct rt_sink sinks[RUN_MAX_SINKS];
-	size_t nsinks;
-	umpa_run_param_hook phook;
-	void *phook_arg;
-
-	struct umpa_err fail; /* first strict failure */
-	int failed;
-	struct umpa_sbuf sb;
-};
 
 /* Metatable of expect's request packet while it is built. */
 #define MT_REQ "umpa.run.request"
@@ -394,6 +273,27 @@ static void stamp(struct umpa_run *r, struct umpa_pkt *p)
 	p->ts_nsec = (uint32_t)(ns % UMPA_NS_PER_SEC);
 }
 
+/* TLS keys made since the last packet (live sessions' and tls{}'s) into a secrets block, before the packets
+ * they decrypt. */
+static int flush_keys(struct umpa_run *r, struct umpa_err *e)
+{
+	const struct umpa_lua_tls_keys *k = r->U ? umpa_lua_tls_keys(r->U) : NULL;
+	int rc = 0;
+
+	if (k && k->len > r->tls_keys_done) {
+		if (r->w)
+			rc = umpa_capw_secrets(r->w, UMPA_SECRETS_TLS_KEYLOG, k->text + r->tls_keys_done,
+					       (uint32_t)(k->len - r->tls_keys_done), e);
+		r->tls_keys_done = k->len;
+	}
+	if (r->keys.len) {
+		if (r->w && rc >= 0)
+			rc = umpa_capw_secrets(r->w, UMPA_SECRETS_TLS_KEYLOG, r->keys.s, (uint32_t)r->keys.len, e);
+		umpa_sbuf_reset(&r->keys);
+	}
+	return rc;
+}
+
 /* Write @p with @comment (NULL: none) as the next frame. */
 static int out_write(struct umpa_run *r, struct umpa_pkt *p, const char *comment, struct umpa_err *e)
 {
@@ -403,6 +303,8 @@ static int out_write(struct umpa_run *r, struct umpa_pkt *p, const char *comment
 	r->frames++;
 	if (!r->w)
 		return 0;
+	if (flush_keys(r, e) < 0)
+		return -1;
 	p->comment = comment;
 	rc = umpa_capw_write(r->w, p, e);
 	p->comment = keep;
@@ -515,6 +417,8 @@ static void rx(struct umpa_run *r, struct umpa_pkt *p, const struct rt_iface *f)
 	r->pend = p;
 	r->pend_comment = NULL;
 	r->cur_frame = r->frames + 1; /* the number it will get */
+	if (r->tcp)
+		umpa_run_tcp_input_(r, p, f ? (size_t)(f - r->ifs) : 0);
 	umpa_expect_input(r->ex, p);
 	flush_pending(r);
 	r->cur_frame = 0;
@@ -1910,6 +1814,8 @@ int umpa_run_list(const char *search, umpa_run_list_cb cb, void *arg, struct ump
 /* the run                                                             */
 /* ------------------------------------------------------------------ */
 
+static int l_include(lua_State *L);
+
 static int req_gc(lua_State *L)
 {
 	umpa_pkt_release(lua_touserdata(L, 1));
@@ -1935,7 +1841,8 @@ static int open_api(lua_State *L)
 	    {"params", l_params}, {"on", l_on},         {"expect", l_expect},   {"after", l_after},
 	    {"every", l_every},   {"at", l_at},         {"cancel", l_cancel},   {"send", l_send},
 	    {"log", l_log},       {"count", l_count},   {"counter", l_counter}, {"now", l_now},
-	    {"stop", l_stop},     {"report", l_report}, {"iface", l_iface},     {NULL, NULL}};
+	    {"stop", l_stop},     {"report", l_report}, {"iface", l_iface},     {"include", l_include},
+	    {NULL, NULL}};
 	static const luaL_Reg file_fns[] = {
 	    {"read", l_file_read}, {"write", l_file_write}, {"append", l_file_append}, {NULL, NULL}};
 
@@ -1954,6 +1861,7 @@ static int open_api(lua_State *L)
 	lua_setfield(L, -2, "file");
 	lua_newtable(L);
 	lua_setfield(L, -2, "param");
+	umpa_run_tcp_open_(L);
 	return 0;
 }
 
@@ -2052,6 +1960,16 @@ struct umpa_run *umpa_run_new(const struct umpa_run_opts *o, struct umpa_err *e)
 	}
 	if (umpa_run_find(o->tmpl, o->search, r->path, sizeof(r->path), e) < 0)
 		goto fail;
+	snprintf(r->search, sizeof(r->search), "%s", search_path(o->search));
+	if (o->keylog) {
+		int fd = open(o->keylog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (fd < 0 || !(r->keylog = fdopen(fd, "a"))) {
+			umpa_err_set(e, UMPA_EIO, "--keylog %s: %s", o->keylog, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			goto fail;
+		}
+	}
 	if (o->nallow_read > 16 || o->nallow_write > 16) {
 		umpa_err_set(e, UMPA_ERANGE, "at most 16 --allow-read and 16 --allow-write directories");
 		goto fail;
@@ -2258,6 +2176,8 @@ struct umpa_run *umpa_run_free(struct umpa_run *r)
 
 	if (!r)
 		return NULL;
+	if (r->tcp)
+		umpa_run_tcp_free_(r);
 	r->ex = umpa_expect_free(r->ex);
 	while (r->exch)
 		exch_free(r, r->exch);
@@ -2302,6 +2222,118 @@ struct umpa_run *umpa_run_free(struct umpa_run *r)
 	for (size_t i = 0; i < r->nallow_w; i++)
 		free(r->allow_w[i]);
 	umpa_sbuf_free(&r->sb);
+	umpa_sbuf_free(&r->keys);
+	if (r->keylog)
+		fclose(r->keylog);
 	free(r);
 	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* include(), and the runtime's internal API (run_internal.h)         */
+/* ------------------------------------------------------------------ */
+
+/* include(name): run NAME.lua (a shipped template, or a library under lib/) from the template search path in
+ * this state and return what it returns.  Its params{} and rules join the including template's. */
+static int l_include(lua_State *L)
+{
+	struct umpa_run *r = get_run(L);
+	const char *name = luaL_checkstring(L, 1), *s = r->search;
+	char path[PATH_MAX];
+
+	if (!*name || name[0] == '/' || strstr(name, "..") ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./") != strlen(name))
+		return luaL_error(L, "include: '%s': give a template name (letters, digits, '-', '_', '/')", name);
+	if (r->include_depth >= 8)
+		return luaL_error(L, "include: '%s': nested too deep (8 levels)", name);
+	while (*s) {
+		const char *c = strchr(s, ':');
+		size_t dl = c ? (size_t)(c - s) : strlen(s);
+		if (dl && snprintf(path, sizeof(path), "%.*s/%s.lua", (int)dl, s, name) < (int)sizeof(path) &&
+		    is_file(path)) {
+			luaL_Buffer b;
+			FILE *f = fopen(path, "rb");
+			size_t n, total = 0;
+			int st;
+			if (!f)
+				return luaL_error(L, "include: %s: %s", path, strerror(errno));
+			luaL_buffinit(L, &b);
+			do {
+				char *p = luaL_prepbuffer(&b);
+				n = fread(p, 1, LUAL_BUFFERSIZE, f);
+				luaL_addsize(&b, n);
+				total += n;
+			} while (n == LUAL_BUFFERSIZE && total <= RUN_FILE_MAX);
+			fclose(f);
+			if (total > RUN_FILE_MAX)
+				return luaL_error(L, "include: %s: too large (16 MiB at most)", path);
+			luaL_pushresult(&b);
+			lua_pushfstring(L, "@%s", path);
+			st = luaL_loadbufferx(L, lua_tostring(L, -2), lua_rawlen(L, -2), lua_tostring(L, -1), "t");
+			if (st != LUA_OK)
+				return lua_error(L);
+			r->include_depth++;
+			st = lua_pcall(L, 0, 1, 0);
+			r->include_depth--;
+			if (st != LUA_OK)
+				return lua_error(L); /* raised again as it was */
+			return 1;
+		}
+		if (!c)
+			break;
+		s = c + 1;
+	}
+	return luaL_error(L, "include: '%s': not found in %s", name, r->search);
+}
+
+struct umpa_run *umpa_run_get_(lua_State *L)
+{
+	return get_run(L);
+}
+
+int umpa_run_xmit_(struct umpa_run *r, struct umpa_pkt *p, size_t ifidx, struct umpa_err *e)
+{
+	return xmit(r, p, ifidx, e);
+}
+
+void umpa_run_cb_failed_(struct umpa_run *r, const struct umpa_err *e)
+{
+	cb_failed(r, e);
+}
+
+int umpa_run_call_(struct umpa_run *r, int nargs, const char *what)
+{
+	return call_cb(r, nargs, what);
+}
+
+void umpa_run_count_(struct umpa_run *r, const char *name, uint64_t n)
+{
+	ctr_add(r, ctr_find(r, name, 1), n);
+}
+
+void umpa_run_log_(struct umpa_run *r, enum umpa_run_level lvl, const char *line)
+{
+	run_log(r, lvl, line);
+}
+
+void umpa_run_keylog_(struct umpa_run *r, const char *line)
+{
+	size_t n = strlen(line);
+
+	if (r->keylog) {
+		fwrite(line, 1, n, r->keylog);
+		fputc('\n', r->keylog);
+		fflush(r->keylog);
+	}
+	if (r->w) {
+		umpa_sbuf_put(&r->keys, line, n);
+		umpa_sbuf_putc(&r->keys, '\n');
+	}
+}
+
+int umpa_run_readable_(const struct umpa_run *r, const char *path)
+{
+	char real[PATH_MAX];
+
+	return realpath(path, real) && under(real, r->allow_r, r->nallow_r);
 }

@@ -93,6 +93,7 @@ struct umpa_run_opts {
 	int strict;                     /**< a failing callback stops the run with its error */
 	size_t mem_limit;               /**< Lua memory cap in bytes (0: the sandbox default) */
 	unsigned long long instr_limit; /**< VM instructions per callback (0: the sandbox default) */
+	const char *keylog;             /**< append the TLS keys of tls.serve sessions here (SSLKEYLOGFILE), or NULL */
 	int params_only;                /**< stop the template at params{}: its parameters declared, nothing after
 					 *   runs, so a template that checks its values (a required one) still
 					 *   lists them (`umpa run T --help`) */

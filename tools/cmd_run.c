@@ -21,7 +21,7 @@
 static const char run_usage[] = "usage: umpa run TEMPLATE [-i IF ...] [--offline IN] [-w OUT] [--set KEY=VALUE ...]\n"
 				"                [--duration S] [--strict] [--json] [--http ADDR:PORT]\n"
 				"                [--http-allow CIDR ...] [--http-token TOKEN]\n"
-				"                [--allow-read DIR] [--allow-write DIR]\n"
+				"                [--allow-read DIR] [--allow-write DIR] [--keylog FILE]\n"
 				"       umpa run --list                 the shipped templates, a line each\n"
 				"       umpa run TEMPLATE --help        the template's parameters\n"
 				"\n"
@@ -43,6 +43,8 @@ static const char run_usage[] = "usage: umpa run TEMPLATE [-i IF ...] [--offline
 				"  --http-token TOKEN changes (PATCH) need 'Authorization: Bearer TOKEN'\n"
 				"  --allow-read DIR, --allow-write DIR\n"
 				"                   directories the template's file.read / file.write may use\n"
+				"  --keylog FILE    append the TLS secrets of tls.serve sessions (SSLKEYLOGFILE);\n"
+				"                   -w files carry them anyway (a Decryption Secrets Block)\n"
 				"Counters go to standard output on exit and on SIGUSR1; log lines to standard\n"
 				"error.  SIGINT/SIGTERM stop a live run.\n"
 				"Exit status: 0 ok, 1 the template or I/O failed, 2 usage (unknown option,\n"
@@ -221,7 +223,8 @@ int cmd_run(int argc, char **argv)
 		O_AREAD,
 		O_AWRITE,
 		O_LIST,
-		O_HELP
+		O_HELP,
+		O_KEYLOG
 	};
 	static const struct option lopts[] = {{"offline", required_argument, NULL, O_OFFLINE},
 					      {"set", required_argument, NULL, O_SET},
@@ -235,6 +238,7 @@ int cmd_run(int argc, char **argv)
 					      {"allow-write", required_argument, NULL, O_AWRITE},
 					      {"list", no_argument, NULL, O_LIST},
 					      {"help", no_argument, NULL, O_HELP},
+					      {"keylog", required_argument, NULL, O_KEYLOG},
 					      {NULL, 0, NULL, 0}};
 	const char **ifaces = calloc((size_t)argc + 1, sizeof(char *));
 	const char **sets = calloc((size_t)argc + 1, sizeof(char *));
@@ -302,6 +306,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case O_LIST:
 			list = 1;
+			break;
+		case O_KEYLOG:
+			o.keylog = optarg;
 			break;
 		case 'h':
 		case O_HELP:
