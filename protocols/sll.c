@@ -149,7 +149,7 @@ static void sll_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf 
 
 const struct umpa_proto umpa_proto_sll = {
     .name = "sll",
-    .aliases = "cooked,linux_sll",
+    .aliases = "cooked,linux_sll,CookedLinux",
     .title = "Linux cooked capture v1",
     .fields = sll_fields,
     .nfields = F_COUNT,

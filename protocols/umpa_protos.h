@@ -78,6 +78,13 @@ const struct umpa_proto *const *umpa_protos(size_t *n);
 /** Find a protocol by name or alias; NULL if none. */
 const struct umpa_proto *umpa_proto_find(const char *name);
 
+/**
+ * The protocol name or alias nearest to @p name (a typo: "ipv5" -> "ipv6";
+ * core/umpa_near.h says how near), copied into @p buf of @p size bytes;
+ * NULL when none is near.
+ */
+const char *umpa_proto_near(const char *name, char *buf, size_t size);
+
 /** The protocol bound to (@p kind, @p val), or NULL. */
 const struct umpa_proto *umpa_proto_bound(enum umpa_bind_kind kind, uint32_t val);
 

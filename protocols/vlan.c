@@ -144,7 +144,7 @@ static int vlan_answers(const struct umpa_pkt *resp, unsigned rli, const struct 
 
 const struct umpa_proto umpa_proto_vlan = {
     .name = "vlan",
-    .aliases = "dot1q,802.1q",
+    .aliases = "dot1q,802.1q,Dot1Q",
     .title = "802.1Q Virtual LAN",
     .fields = vlan_fields,
     .nfields = F_COUNT,

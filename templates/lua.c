@@ -111,6 +111,7 @@
 
 #include "lua_internal.h"
 #include "umpa_lua.h"
+#include "umpa_near.h"
 #include "umpa_sbuf.h"
 #include "umpa_lua_tls.h"
 #include "umpa_protos.h"
@@ -944,7 +945,13 @@ static int err_unknown_field(lua_State *L, const struct umpa_proto *pr, const ch
 	umpa_sbuf_reset(&U->sb);
 	umpa_proto_list_fields(pr, &U->sb);
 	U->code = UMPA_ENOENT;
-	return luaL_error(L, "%s: unknown field '%s' (fields: %s)", pr->name, key, U->sb.s ? U->sb.s : "none");
+	{
+		char near[UMPA_NEAR_MAX + 1];
+		const char *best = umpa_proto_field_near(pr, key, near, sizeof near);
+		return luaL_error(L, "%s: unknown field '%s' (%s%s%sfields: %s)", pr->name, key,
+				  best ? "did you mean '" : "", best ? best : "", best ? "'? " : "",
+				  U->sb.s ? U->sb.s : "none");
+	}
 }
 
 /* Resolve a field key (a string) of @pr or raise. */
@@ -2864,6 +2871,35 @@ static int open_state(lua_State *L)
 	return 0;
 }
 
+/*
+ * For Lua's "attempt to call a nil value (global 'IPP')" (a mistyped
+ * constructor or function): the global name nearest to the one used, in
+ * @buf; NULL when the message names no global or none is near.
+ */
+static const char *near_global(lua_State *L, const char *msg, char *buf, size_t size)
+{
+	const char *at = strstr(msg, "(global '"), *end;
+	char want[UMPA_NEAR_MAX + 1];
+	struct umpa_near n;
+	const char *best;
+
+	if (!at || !(end = strchr(at + 9, '\'')) || (size_t)(end - at - 9) >= sizeof want || !lua_checkstack(L, 4))
+		return NULL;
+	memcpy(want, at + 9, (size_t)(end - at - 9));
+	want[end - at - 9] = 0;
+	umpa_near_init(&n, want);
+	lua_pushglobaltable(L);
+	lua_pushnil(L);
+	while (lua_next(L, -2)) {
+		if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TFUNCTION)
+			umpa_near_str(&n, lua_tostring(L, -2));
+		lua_pop(L, 1);
+	}
+	best = umpa_near_best(&n, buf, size); /* copied before the names can be collected */
+	lua_pop(L, 1);
+	return best;
+}
+
 /* Turn the error at the top of the stack (status @st) into @e. */
 static int take_error(struct umpa_lua *U, int st, const char *name, struct umpa_err *e)
 {
@@ -2886,7 +2922,14 @@ static int take_error(struct umpa_lua *U, int st, const char *name, struct umpa_
 	} else if (msg) {
 		/* a script's text, NUL bytes and escapes included: escaped whole, not cut at a NUL */
 		struct umpa_sbuf sb = {0};
+		char near[UMPA_NEAR_MAX + 1];
+		const char *best = U->tripped ? NULL : near_global(L, msg, near, sizeof near);
 		umpa_sbuf_put_safe(&sb, msg, len < sizeof(e->msg) ? len : sizeof(e->msg));
+		if (best) {
+			umpa_sbuf_puts(&sb, "; did you mean '");
+			umpa_sbuf_puts(&sb, best);
+			umpa_sbuf_puts(&sb, "'?");
+		}
 		umpa_err_set(e, code, "%s", sb.s && !sb.oom ? sb.s : "(out of memory)");
 		umpa_sbuf_free(&sb);
 	} else {
