@@ -2868,6 +2868,7 @@ static int open_state(lua_State *L)
 		}
 	}
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &protos_key);
+	umpa_lua_scapy_open_(L); /* DNSQR, ICMPv6EchoRequest ...: templates/lua_scapy.c */
 	return 0;
 }
 
@@ -3050,10 +3051,10 @@ static int entry_run(lua_State *L)
 	lua_pushfstring(L, "@%s", en->name);
 	if (en->expr) {
 		lua_pushliteral(L, "return ");
-		lua_pushlstring(L, en->chunk, en->len);
+		umpa_lua_push_source_(L, en->chunk, en->len);
 		lua_concat(L, 2);
 	} else {
-		lua_pushlstring(L, en->chunk, en->len);
+		umpa_lua_push_source_(L, en->chunk, en->len);
 	}
 	if (en->expr) { /* expressions are often built again: keep them compiled */
 		struct umpa_lua *U = get_U(L);
@@ -3075,7 +3076,7 @@ static int entry_run(lua_State *L)
 				 * when they do not compile either, the expression's error is the one */
 				if (st != LUA_ERRSYNTAX)
 					return lua_error(L);
-				if (luaL_loadbufferx(L, en->chunk, en->len, lua_tostring(L, 1), "t") != LUA_OK) {
+				if (luaL_loadbufferx(L, s + 7, n - 7, lua_tostring(L, 1), "t") != LUA_OK) { /* without "return " */
 					lua_pop(L, 1);
 					return lua_error(L);
 				}

@@ -89,4 +89,14 @@ int umpa_lua_budget_spent_(struct lua_State *L, unsigned long steps);
 /** Replace string.find/match/gmatch/gsub with the bounded matcher (lua_strpat.c). */
 void umpa_lua_strpat_open_(struct lua_State *L);
 
+/**
+ * Push chunk text @p s (@p n bytes) as Lua compiles it: Scapy's spelling
+ * (keyword arguments, [...] lists) rewritten into Lua's, valid Lua left as
+ * it is, line numbers kept (templates/lua_scapy.c).
+ */
+void umpa_lua_push_source_(struct lua_State *L, const char *s, size_t n);
+
+/** Define the Scapy helpers that are not protocols: DNSQR, DNSRR, ICMPv6EchoRequest ..., True, False, "A" * N. */
+void umpa_lua_scapy_open_(struct lua_State *L);
+
 #endif
