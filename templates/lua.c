@@ -2643,6 +2643,76 @@ static int l_packets(lua_State *L)
 	return 1;
 }
 
+/* What fragment()'s callback needs: the Lua state and the result array. */
+struct fragk {
+	lua_State *L;
+	int t;
+	lua_Integer n;
+	int failed; /* a Lua error is on the stack */
+};
+
+/* Copy the fragment (upvalue-less: argument 1 is the packet) into the array at 2. */
+static int frag_push(lua_State *L)
+{
+	struct umpa_pkt *p = lua_touserdata(L, 1);
+
+	push_pkt_copy(L, p);
+	lua_rawseti(L, 2, (lua_Integer)lua_rawlen(L, 2) + 1);
+	return 0;
+}
+
+/* umpa_pkt_fragment's callback: copies in a protected call, so a memory
+ * error does not jump over the C frames (their packet would leak). */
+static int frag_cb(void *arg, struct umpa_pkt *p, struct umpa_err *e)
+{
+	struct fragk *k = arg;
+
+	lua_pushcfunction(k->L, frag_push);
+	lua_pushlightuserdata(k->L, p);
+	lua_pushvalue(k->L, k->t);
+	if (lua_pcall(k->L, 2, 0, 0) != LUA_OK) {
+		k->failed = 1;
+		return umpa_err_set(e, UMPA_ENOMEM, "fragment: cannot keep the fragment");
+	}
+	k->n++;
+	return 0;
+}
+
+/*
+ * fragment(v, size): v built (a spec, stack, packet or an array of those),
+ * each packet cut into IPv4 fragments (IPv6: after its fragment header) of
+ * size bytes rounded up to a multiple of 8, as Scapy's fragment(); returns
+ * one array of packet objects (protocols/fragment.c).
+ */
+static int l_fragment(lua_State *L)
+{
+	struct collect all = {.L = L};
+	struct fragk k = {.L = L};
+	lua_Integer size = luaL_checkinteger(L, 2);
+
+	if (size < 1 || size > 65535)
+		return luaL_error(L, "fragment: size %d: from 1 to 65535 bytes", (int)size);
+	lua_settop(L, 2);
+	lua_newtable(L); /* 3: the packets */
+	all.t = 3;
+	umpa_lua_build_value(L, 1, 0, collect_cb, &all);
+	lua_newtable(L); /* 4: the fragments */
+	k.t = 4;
+	for (lua_Integer i = 1; i <= all.n; i++) {
+		struct umpa_err e = {0};
+		struct lpkt *lp;
+		lua_rawgeti(L, 3, i);
+		lp = lua_touserdata(L, -1);
+		if (umpa_pkt_fragment(pkt_ready(L, lp), (uint32_t)size, frag_cb, &k, &e) < 0) {
+			if (k.failed)
+				return lua_error(L);
+			return luaL_error(L, "%s", e.msg);
+		}
+		lua_pop(L, 1);
+	}
+	return 1;
+}
+
 /* ---- the state ---- */
 
 /* What load returns when it cannot: nil and @msg (NULL: the chunk is too large). */
@@ -2851,6 +2921,7 @@ static int open_state(lua_State *L)
 	lua_register(L, "range", l_range);
 	lua_register(L, "alt", l_alt);
 	lua_register(L, "packets", l_packets);
+	lua_register(L, "fragment", l_fragment);
 	umpa_lua_tls_open_(L); /* tls{...}: templates/lua_tls.c */
 
 	protos = umpa_protos(&np);
