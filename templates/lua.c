@@ -2713,6 +2713,42 @@ static int l_fragment(lua_State *L)
 	return 1;
 }
 
+/*
+ * dissect(bytes [, first]): a packet object from wire bytes (Scapy's
+ * Ether(b"...")), dissected from the link type of protocol @first (a name,
+ * alias or Scapy name; default "eth": Ethernet; "ip" reads IPv4 or IPv6 by
+ * the version).  Its fields count as set, so building it sends the bytes as
+ * they are, checksums included.
+ */
+static int l_dissect(lua_State *L)
+{
+	size_t n;
+	const char *b = luaL_checklstring(L, 1, &n);
+	const char *name = luaL_optstring(L, 2, "eth");
+	const struct umpa_proto *pr = umpa_proto_find(name);
+	int lt = pr ? umpa_linktype_for_proto(pr) : -1;
+	struct lpkt *lp;
+
+	if (!pr) {
+		char near[UMPA_NEAR_MAX + 1];
+		const char *best = umpa_proto_near(name, near, sizeof near);
+		return luaL_error(L, "dissect: unknown protocol '%s'%s%s%s", name, best ? ": did you mean '" : "",
+				  best ? best : "", best ? "'?" : "");
+	}
+	if (lt < 0)
+		return luaL_error(L, "dissect: %s is not the first layer of a capture (eth, ip, ipv6, sll, ...)", pr->name);
+	if (n > UMPA_MAX_PKT)
+		return luaL_error(L, "dissect: %zu bytes: at most %u", n, (unsigned)UMPA_MAX_PKT);
+	{
+		struct umpa_pkt tmp;
+		umpa_pkt_init(&tmp);
+		umpa_pkt_attach(&tmp, (const uint8_t *)b, (uint32_t)n, (uint32_t)n, lt);
+		lp = push_pkt_copy(L, &tmp); /* the copy owns its bytes (tmp borrowed the string's): dissect it */
+		umpa_dissect(&lp->p);
+	}
+	return 1;
+}
+
 /* ---- the state ---- */
 
 /* What load returns when it cannot: nil and @msg (NULL: the chunk is too large). */
@@ -2922,6 +2958,7 @@ static int open_state(lua_State *L)
 	lua_register(L, "alt", l_alt);
 	lua_register(L, "packets", l_packets);
 	lua_register(L, "fragment", l_fragment);
+	lua_register(L, "dissect", l_dissect);
 	umpa_lua_tls_open_(L); /* tls{...}: templates/lua_tls.c */
 
 	protos = umpa_protos(&np);
@@ -3109,7 +3146,58 @@ struct entry {
 	const char *name;
 	int build; /* build what the chunk returns */
 	int expr;  /* the chunk is an expression: prefix "return " */
+	struct umpa_sbuf *out; /* umpa_lua_eval: the values, as text; NULL otherwise */
+	int incomplete;        /* umpa_lua_eval: the text ends inside a statement */
 };
+
+/* Is the syntax error at the top of the stack "... near <eof>" (more lines would complete the text)? */
+static int at_eof(lua_State *L)
+{
+	size_t n;
+	const char *m = lua_tolstring(L, -1, &n);
+	return m && n >= 5 && strcmp(m + n - 5, "<eof>") == 0;
+}
+
+/* umpa_lua_eval's protected part: en->chunk as an expression, else as statements; the values into en->out. */
+static int eval_run(lua_State *L)
+{
+	struct entry *en = lua_touserdata(L, 1);
+	size_t n;
+	const char *s;
+	int st, base;
+
+	lua_settop(L, 0);
+	lua_pushfstring(L, "=%s", en->name); /* 1 */
+	lua_pushliteral(L, "return ");
+	umpa_lua_push_source_(L, en->chunk, en->len);
+	lua_concat(L, 2); /* 2 */
+	s = lua_tolstring(L, 2, &n);
+	if ((st = luaL_loadbufferx(L, s, n, lua_tostring(L, 1), "t")) != LUA_OK) {
+		if (st != LUA_ERRSYNTAX)
+			return lua_error(L);
+		lua_pop(L, 1);
+		if ((st = luaL_loadbufferx(L, s + 7, n - 7, lua_tostring(L, 1), "t")) != LUA_OK) {
+			if (st == LUA_ERRSYNTAX && at_eof(L)) {
+				en->incomplete = 1;
+				return 0;
+			}
+			return lua_error(L);
+		}
+	}
+	base = lua_gettop(L);
+	lua_call(L, 0, LUA_MULTRET);
+	for (int i = base; i <= lua_gettop(L); i++) {
+		size_t k;
+		const char *t = luaL_tolstring(L, i, &k);
+		if (i > base)
+			umpa_sbuf_putc(en->out, '\t');
+		umpa_sbuf_put(en->out, t, k);
+		lua_pop(L, 1);
+	}
+	if (lua_gettop(L) >= base)
+		umpa_sbuf_putc(en->out, '\n');
+	return 0;
+}
 
 static int entry_run(lua_State *L)
 {
@@ -3194,7 +3282,7 @@ static long entry(struct umpa_lua *U, struct entry *en, struct umpa_err *e)
 		budget_restart(U);
 		ticks_start(U);
 	}
-	lua_pushcfunction(L, entry_run);
+	lua_pushcfunction(L, en->out ? eval_run : entry_run);
 	lua_pushlightuserdata(L, en);
 	U->depth++;
 	st = lua_pcall(L, 1, 0, 0);
@@ -3244,6 +3332,19 @@ int umpa_lua_run(struct umpa_lua *L, const char *chunk, size_t len, const char *
 	en.c = (struct bctx){.U = L, .e = e};
 	rc = entry(L, &en, e);
 	return rc < 0 ? (int)rc : 0;
+}
+
+int umpa_lua_eval(struct umpa_lua *L, const char *text, size_t len, const char *name, struct umpa_sbuf *out,
+		  struct umpa_err *e)
+{
+	struct entry en = {.chunk = text, .len = len, .name = name ? name : "stdin", .out = out};
+	long rc;
+
+	en.c = (struct bctx){.U = L, .e = e};
+	rc = entry(L, &en, e);
+	if (rc < 0)
+		return (int)rc;
+	return en.incomplete ? UMPA_LUA_INCOMPLETE : 0;
 }
 
 static int push_pkt_run(lua_State *L)
