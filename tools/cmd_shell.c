@@ -9,6 +9,7 @@
  *   send(v [, opts])       umpa send with the packets v builds
  *   sr(v [, opts])         umpa sr with the packets v builds
  *   sniff([opts])          umpa sniff
+ *   exit(), quit()         leave (as end of input does)
  *
  * opts is a table of the command's options: {iface="eth0", count=5,
  * timeout=1, filter="icmp", l3=true, ...}; iface, count, filter and inter
@@ -62,7 +63,7 @@ static const char shell_usage[] =
     "opts: iface (-i), count (-c), filter (-f), inter (--interval), any other key k as --k.\n"
     "An expression's value is printed; an error prints one line and the shell goes on.\n"
     "On a terminal: line editing and history ($HOME/.umpa_history).  From a pipe: no prompt,\n"
-    "exit status 1 when any entry failed.  Ctrl-D (end of input) leaves.\n"
+    "exit status 1 when any entry failed.  exit(), quit() or Ctrl-D (end of input) leave.\n"
     "  --no-history   neither read nor write the history file\n";
 
 /* The Lua prelude of the shell: what is simplest in Lua. */
@@ -130,6 +131,13 @@ static void push_packets_expr(lua_State *L, int idx)
 	lua_pop(L, 1);
 	lua_pushlstring(L, x.s, x.len);
 	umpa_sbuf_free(&x);
+}
+
+/* exit() / quit(): leave after this entry; upvalue 1 points to the shell's flag. */
+static int sh_exit(lua_State *L)
+{
+	*(int *)lua_touserdata(L, lua_upvalueindex(1)) = 1;
+	return 0;
 }
 
 /* Option key -> argv: Scapy's names first. */
@@ -267,7 +275,7 @@ int cmd_shell(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"help", no_argument, NULL, 'h'}, {"no-history", no_argument, NULL, 'H'}, {NULL, 0, NULL, 0}};
 	struct umpa_lua_deadline dl = {.cpu = 5, .wall = 0, .total = 0};
-	int interactive = isatty(STDIN_FILENO), history = 1, c, failed = 0;
+	int interactive = isatty(STDIN_FILENO), history = 1, c, failed = 0, quit = 0;
 	struct umpa_sbuf entry = {0}, out = {0};
 	unsigned long lineno = 0, first = 0;
 	char hpath[4096] = "";
@@ -312,6 +320,11 @@ int cmd_shell(int argc, char **argv)
 	lua_pushliteral(L, "sniff");
 	lua_pushcclosure(L, sh_command, 1);
 	lua_setglobal(L, "sniff");
+	lua_pushlightuserdata(L, &quit);
+	lua_pushcclosure(L, sh_exit, 1);
+	lua_pushvalue(L, -1);
+	lua_setglobal(L, "exit");
+	lua_setglobal(L, "quit");
 	if (umpa_lua_run(U, shell_prelude, strlen(shell_prelude), "shell", &e) < 0) {
 		tool_err("shell: %s", e.msg);
 		umpa_lua_close(U);
@@ -367,6 +380,8 @@ int cmd_shell(int argc, char **argv)
 		}
 		fflush(stdout);
 		umpa_sbuf_reset(&entry);
+		if (quit)
+			break;
 	}
 	if (entry.len) { /* input ended inside a statement */
 		umpa_sbuf_reset(&out);
