@@ -1315,7 +1315,10 @@ static void join_var_items(lua_State *L, int idx, const struct umpa_proto *pr, c
 		if (i > 1)
 			luaL_addchar(&b, ',');
 		lua_rawgeti(L, idx, i);
-		if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
+		if (lua_type(L, -1) == LUA_TTABLE && !lua_getmetatable(L, -1)) {
+			umpa_lua_option_item_(L, -1); /* {"MSS", 1460}: Scapy's option pairs */
+			lua_remove(L, -2);
+		} else if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
 			luaL_error(L, "%s: item %I is a %s; a VAR field takes strings (alt{...} for alternatives)",
 				   fname(pr, f, buf, sizeof(buf)), i, luaL_typename(L, -1));
 		luaL_addvalue(&b);
@@ -1515,6 +1518,12 @@ static int l_construct(lua_State *L)
 	struct lspec *s;
 	int ft;
 
+	if (lua_type(L, 1) == LUA_TSTRING && (pr->pflags & UMPA_PF_RAW) && pr->nfields > 0) {
+		lua_createtable(L, 0, 1); /* Raw("bytes"), as Scapy: the payload itself */
+		lua_pushvalue(L, 1);
+		lua_setfield(L, -2, pr->fields[0].name);
+		lua_replace(L, 1);
+	}
 	if (!lua_isnoneornil(L, 1) && lua_type(L, 1) != LUA_TTABLE)
 		return luaL_error(L, "%s: takes a table of fields: %s{field=value, ...}", pr->name, pr->name);
 	s = new_spec(L, pr);

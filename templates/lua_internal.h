@@ -96,6 +96,12 @@ void umpa_lua_strpat_open_(struct lua_State *L);
  */
 void umpa_lua_push_source_(struct lua_State *L, const char *s, size_t n);
 
+/**
+ * Replace the option pair at @p idx ({"MSS", 1460}, Scapy's ("MSS", 1460))
+ * with its spec text ("mss=1460") pushed on the stack (the pair stays).
+ */
+void umpa_lua_option_item_(struct lua_State *L, int idx);
+
 /** Define the Scapy helpers that are not protocols: DNSQR, DNSRR, ICMPv6EchoRequest ..., True, False, "A" * N. */
 void umpa_lua_scapy_open_(struct lua_State *L);
 

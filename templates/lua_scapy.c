@@ -12,7 +12,13 @@
  *     IP(dst="x") -> IP({dst="x"}), which is IP{dst="x"};
  *   - Python lists: a '[' where Lua cannot have one (after a single '=',
  *     after '(' or after ',' directly inside parentheses or another such
- *     list) is a table constructor: [22, 80] -> {22, 80}.
+ *     list) is a table constructor: [22, 80] -> {22, 80}, and a tuple
+ *     directly in such a list is one too: [("MSS", 1460), ("NOP", None)] ->
+ *     {{"MSS", 1460}, {"NOP", None}} (None is nil: an undefined name);
+ *   - an option given as such a pair in a variable field's list (TCP options
+ *     as Scapy writes them) becomes its spec item: {"MSS", 1460} -> "mss=1460",
+ *     {"SAck", {1, 2}} -> "sack=1-2", {"Timestamp", {5, 0}} -> "ts=5:0", any
+ *     other {"name", v} -> "name=v" (umpa_lua_option_item_).
  *
  * Both rewrite only text that is not valid Lua, so a valid Lua chunk never
  * changes meaning.  The constructors themselves are the protocols' Scapy
@@ -32,7 +38,7 @@
 #define DEPTH_MAX 200
 
 struct frame {
-	char kind;  /* '(' '{' '[' or 'L' (a Python list made a table) */
+	char kind;  /* '(' '{' '[', 'L' (a Python list made a table) or 'T' (a tuple in one) */
 	char kw;    /* '(' only: a keyword table was opened */
 	char start; /* '(' only: at the start of an argument */
 };
@@ -139,6 +145,14 @@ void umpa_lua_push_source_(lua_State *L, const char *s, size_t n)
 		i++;
 		switch (c) {
 		case '(':
+			if (depth && (st[depth - 1].kind == 'L' || st[depth - 1].kind == 'T') &&
+			    (prev == '[' || prev == ',' || prev == '(')) {
+				/* a Python tuple in a list: ("MSS", 1460) -> {"MSS", 1460} */
+				if (depth < DEPTH_MAX)
+					st[depth++] = (struct frame){'T', 0, 0};
+				luaL_addchar(&b, '{');
+				break;
+			}
 			if (depth < DEPTH_MAX)
 				st[depth++] = (struct frame){'(', 0, 1};
 			luaL_addchar(&b, c);
@@ -152,8 +166,8 @@ void umpa_lua_push_source_(lua_State *L, const char *s, size_t n)
 			break;
 		case '[': {
 			char in = depth ? st[depth - 1].kind : 0;
-			int list = prev == '=' || prev == '(' ||
-				   (prev == ',' && (in == 'L' || (in == '(' && !st[depth - 1].kw))) ||
+			int list = prev == '=' || (prev == '(' && in != '{') ||
+				   (prev == ',' && (in == 'L' || in == 'T' || (in == '(' && !st[depth - 1].kw))) ||
 				   (prev == '[' && in == 'L');
 			if (depth && st[depth - 1].kind == '(')
 				st[depth - 1].start = 0;
@@ -164,6 +178,11 @@ void umpa_lua_push_source_(lua_State *L, const char *s, size_t n)
 			break;
 		}
 		case ')':
+			if (depth && st[depth - 1].kind == 'T') {
+				luaL_addchar(&b, '}');
+				depth--;
+				break;
+			}
 			if (depth && st[depth - 1].kind == '(') {
 				if (st[depth - 1].kw)
 					luaL_addchar(&b, '}');
@@ -207,6 +226,60 @@ void umpa_lua_push_source_(lua_State *L, const char *s, size_t n)
 		prev = c;
 	}
 	luaL_pushresult(&b);
+}
+
+/* ---- option lists as Scapy writes them ---- */
+
+void umpa_lua_option_item_(lua_State *L, int idx)
+{
+	/* Scapy's TCP option names -> umpa's spec keys; pairs: values are L-R pairs (SAck) */
+	static const struct {
+		const char *scapy, *key;
+		int pairs;
+	} names[] = {
+	    {"MSS", "mss", 0},   {"NOP", "nop", 0},        {"WScale", "wscale", 0}, {"SAckOK", "sackok", 0},
+	    {"SAck", "sack", 1}, {"Timestamp", "ts", 0},   {"EOL", "eol", 0},
+	};
+	luaL_Buffer b;
+	const char *key;
+	int pairs = 0, t;
+
+	idx = lua_absindex(L, idx);
+	if (lua_rawgeti(L, idx, 1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
+		luaL_error(L, "an option as a list is {NAME, VALUE} (Scapy's (\"MSS\", 1460)), not a %s first",
+			   luaL_typename(L, -1));
+	key = lua_tostring(L, -1);
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(key, names[i].scapy) == 0) {
+			key = names[i].key;
+			pairs = names[i].pairs;
+		}
+	luaL_buffinit(L, &b);
+	luaL_addstring(&b, key);
+	t = lua_rawgeti(L, idx, 2);
+	if (t == LUA_TNUMBER || (t == LUA_TSTRING && lua_rawlen(L, -1) > 0)) {
+		luaL_addchar(&b, '=');
+		luaL_addvalue(&b);
+	} else if (t == LUA_TTABLE) {
+		lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+		int tab = lua_absindex(L, -1);
+		luaL_addchar(&b, '=');
+		for (lua_Integer i = 1; i <= n; i++) {
+			if (i > 1)
+				luaL_addchar(&b, pairs && (i % 2) == 0 ? '-' : ':');
+			lua_rawgeti(L, tab, i);
+			if (lua_type(L, -1) != LUA_TNUMBER && lua_type(L, -1) != LUA_TSTRING)
+				luaL_error(L, "option %s: values are numbers or text", key);
+			luaL_tolstring(L, -1, NULL);
+			lua_remove(L, -2);
+			luaL_addvalue(&b);
+		}
+		lua_remove(L, tab); /* the value table: below the buffer's own slot, if it has one */
+	} else {
+		lua_pop(L, 1);
+	}
+	luaL_pushresult(&b);
+	lua_remove(L, -2); /* the name */
 }
 
 /* ---- helpers that are not protocols ---- */
@@ -296,7 +369,13 @@ static int l_dnsrr(lua_State *L)
 	luaL_buffinit(L, &b);
 	add_part(L, &b, "rrname", ".", 0);
 	add_part(L, &b, "type", "A", 1);
-	add_part(L, &b, "rclass", "IN", 1);
+	if (lua_getfield(L, 1, "rclass") == LUA_TNUMBER) { /* a number there would be read as the TTL */
+		luaL_addstring(&b, ":CLASS");
+		luaL_addvalue(&b);
+	} else {
+		lua_pop(L, 1);
+		add_part(L, &b, "rclass", "IN", 1);
+	}
 	add_part(L, &b, "ttl", "0", 1);
 	add_part(L, &b, "rdata", "0.0.0.0", 1);
 	luaL_pushresult(&b);

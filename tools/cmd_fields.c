@@ -244,13 +244,28 @@ static void text_proto(const struct umpa_proto *pr, struct umpa_sbuf *b)
 		if (f->help)
 			put_wrapped(b, f->help, "      ", 78);
 		if (f->names) {
-			struct umpa_sbuf v = {0};
-			umpa_sbuf_puts(&v, f->type == UMPA_FT_FLAGS ? "flag names:" : "values:");
-			for (const struct umpa_vname *n = f->names; n->name; n++)
-				umpa_sbuf_printf(&v, " %s=%llu%s", n->name, (unsigned long long)n->v, n[1].name ? "," : "");
-			if (v.s)
-				put_wrapped(b, v.s, "      ", 78);
-			umpa_sbuf_free(&v);
+			/* "name=value" items, wrapped between items only (names may hold blanks: "DTLS 1.0") */
+			size_t col = 0;
+			umpa_sbuf_puts(b, "      ");
+			umpa_sbuf_puts(b, f->type == UMPA_FT_FLAGS ? "flag names:" : "values:");
+			col = 6 + (f->type == UMPA_FT_FLAGS ? 11 : 7);
+			for (const struct umpa_vname *n = f->names; n->name; n++) {
+				char item[160];
+				int k = snprintf(item, sizeof item, "%s=%llu%s", n->name, (unsigned long long)n->v,
+						 n[1].name ? "," : "");
+				if (k < 0)
+					continue;
+				if (col + 1 + (size_t)k > 78) {
+					umpa_sbuf_puts(b, "\n      ");
+					col = 6;
+				} else {
+					umpa_sbuf_putc(b, ' ');
+					col++;
+				}
+				umpa_sbuf_puts(b, item);
+				col += (size_t)k;
+			}
+			umpa_sbuf_putc(b, '\n');
 		}
 		if (f->letters)
 			umpa_sbuf_printf(b, "      flag letters (least significant bit first): %s\n", f->letters);
