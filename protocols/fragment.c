@@ -1,7 +1,9 @@
 /* fragment.c - IP fragmentation as Scapy's fragment() and fragment6() do it.
  *
  * IPv4 (RFC 791): the payload of the packet's first IPv4 header is cut into
- * pieces of the asked size rounded up to a multiple of 8 (Scapy's rule); each
+ * pieces of the asked size N rounded down to a multiple of 8, the last piece
+ * taking what is left when that is at most N (Scapy's rule, so the
+ * fragments are byte for byte Scapy's); each
  * fragment is a copy of every header up to and including that IPv4 header
  * (options too: Scapy copies them all, whatever their copy bit) with the
  * fragment offset and the more-fragments flag set, its total length and
@@ -47,9 +49,10 @@ long umpa_pkt_fragment(const struct umpa_pkt *p, uint32_t size, umpa_frag_cb cb,
 	long count = 0;
 	int rc = 0;
 
-	if (size == 0 || size > 65535)
-		return umpa_err_set(e, UMPA_ERANGE, "fragment size %u: from 1 to 65535 bytes", size);
-	size = (size + 7) / 8 * 8;
+	uint32_t fs = size - size % 8; /* every piece but the last */
+
+	if (size < 8 || size > 65535)
+		return umpa_err_set(e, UMPA_ERANGE, "fragment size %u: from 8 to 65535 bytes", size);
 	if (ipi < 0)
 		return umpa_err_set(e, UMPA_EINVAL, "fragment: the packet has no IPv4 or IPv6 header");
 	if (p->l[ipi].proto == &umpa_proto_ip) {
@@ -92,8 +95,8 @@ long umpa_pkt_fragment(const struct umpa_pkt *p, uint32_t size, umpa_frag_cb cb,
 	if (base + (end - start) > 8 * 8191 + 7)
 		return umpa_err_set(e, UMPA_ERANGE, "fragment: offsets past 65535 bytes");
 	umpa_pkt_init(&q);
-	for (o = start; o < end && rc >= 0; o += size) {
-		uint32_t k = end - o < size ? end - o : size;
+	for (o = start; o < end && rc >= 0; o += fs) {
+		uint32_t k = end - o <= size ? end - o : fs; /* the last piece: what is left, up to size */
 		umpa_pkt_clear(&q);
 		if ((rc = umpa_pkt_copy_from(&q, p->data, start, e)) < 0)
 			break;

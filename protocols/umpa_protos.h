@@ -78,8 +78,9 @@ typedef int (*umpa_frag_cb)(void *arg, struct umpa_pkt *frag, struct umpa_err *e
 /**
  * Fragment finished packet @p p as Scapy's fragment() / fragment6(): the
  * payload of its first IPv4 header, or what follows the fragment header of
- * an IPv6 packet (it must have one), in pieces of @p size bytes (1..65535,
- * rounded up to a multiple of 8), each behind a copy of the headers before
+ * an IPv6 packet (it must have one), in pieces of @p size bytes (8..65535,
+ * rounded down to a multiple of 8; the last piece takes what is left when
+ * that is at most @p size, as Scapy does), each behind a copy of the headers before
  * it, with offset and more-fragments flag set and lengths and checksums
  * computed (protocols/fragment.c).  A payload that fits gives @p p itself.
  * Hands each fragment to @p cb.  Returns the number of fragments or a

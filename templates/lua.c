@@ -2690,7 +2690,7 @@ static int frag_cb(void *arg, struct umpa_pkt *p, struct umpa_err *e)
 /*
  * fragment(v, size): v built (a spec, stack, packet or an array of those),
  * each packet cut into IPv4 fragments (IPv6: after its fragment header) of
- * size bytes rounded up to a multiple of 8, as Scapy's fragment(); returns
+ * size bytes rounded down to a multiple of 8, as Scapy's fragment(); returns
  * one array of packet objects (protocols/fragment.c).
  */
 static int l_fragment(lua_State *L)
@@ -2699,8 +2699,8 @@ static int l_fragment(lua_State *L)
 	struct fragk k = {.L = L};
 	lua_Integer size = luaL_checkinteger(L, 2);
 
-	if (size < 1 || size > 65535)
-		return luaL_error(L, "fragment: size %d: from 1 to 65535 bytes", (int)size);
+	if (size < 8 || size > 65535)
+		return luaL_error(L, "fragment: size %d: from 8 to 65535 bytes", (int)size);
 	lua_settop(L, 2);
 	lua_newtable(L); /* 3: the packets */
 	all.t = 3;

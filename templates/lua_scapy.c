@@ -25,7 +25,8 @@
  * class names (aliases in their tables: Ether, IP, TCP, Raw, Dot1Q, ...);
  * this file adds what is not a protocol: DNSQR and DNSRR (the text of a DNS
  * question or record), ICMPv6EchoRequest and its kin (icmpv6 with a type),
- * True/False, "A" * 100, and nothing else.
+ * True/False, "A" * 100 (a string that is not a number: "3" * 4 stays 12, as
+ * in Lua), and nothing else.
  */
 #include <string.h>
 
@@ -409,8 +410,11 @@ static int l_str_mul(lua_State *L)
 	int ok;
 	lua_Integer k;
 
-	if (lua_isnumber(L, 1) && lua_isnumber(L, 2)) {
-		lua_arith(L, LUA_OPMUL);
+	if (lua_isnumber(L, 1) && lua_isnumber(L, 2)) { /* Lua's own meaning: "3" * "4" is 12 */
+		for (int i = 1; i <= 2; i++)
+			if (lua_type(L, i) != LUA_TSTRING || lua_stringtonumber(L, lua_tostring(L, i)) == 0)
+				lua_pushvalue(L, i); /* a number already (stringtonumber pushed the string's) */
+		lua_arith(L, LUA_OPMUL); /* on numbers: no metamethod, no recursion */
 		return 1;
 	}
 	k = lua_tointegerx(L, si == 1 ? 2 : 1, &ok);

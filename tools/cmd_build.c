@@ -29,8 +29,8 @@ static const char build_usage[] =
     "                 4294967295 (2106), pcapng 0 to 18446744072 (2554)\n"
     "  --interval S   seconds between packets, 0 to 100000000 (default 0.000001)\n"
     "  --comment TEXT pcapng comment on every packet (replacing tls{} packets' own comments)\n"
-    "  --fragment N   cut each packet into IP fragments of N payload bytes (rounded up to a\n"
-    "                 multiple of 8), as Scapy's fragment(); IPv6 packets need a fragment header\n"
+    "  --fragment N   cut each packet into IP fragments of N payload bytes (8 to 65535, rounded\n"
+    "                 down to a multiple of 8), as Scapy's fragment(); IPv6 packets need a fragment header\n"
     "                 (ipv6{}/ipv6_frag{}/...); fragment(EXPR, N) does the same in Lua\n"
     "  --max N        refuse expressions that expand to more than N packets, and -c N sets of more\n"
     "                 (1 to 1000000000, default 1000000)\n"
@@ -205,7 +205,7 @@ int cmd_build(int argc, char **argv)
 			example = 1;
 			break;
 		case 'F':
-			b.frag = (uint32_t)tool_u64(UMPA_NUM_RANGE("fragment bytes", 1, 65535, UMPA_NUM_INT), "--fragment",
+			b.frag = (uint32_t)tool_u64(UMPA_NUM_RANGE("fragment bytes", 8, 65535, UMPA_NUM_INT), "--fragment",
 						    optarg);
 			break;
 		case 'M':
