@@ -5,7 +5,8 @@
  * Scapy's spelling), plus what an interactive user needs:
  *
  *   print(...)             values to standard output, tab-separated
- *   show(v)                the field tree of every packet v builds (Scapy's show())
+ *   show(v)                the field tree of every packet v builds (Scapy's show()),
+ *                          each followed by a blank line, as umpa show -v prints it
  *   send(v [, opts])       umpa send with the packets v builds
  *   sr(v [, opts])         umpa sr with the packets v builds
  *   sniff([opts])          umpa sniff
@@ -68,7 +69,7 @@ static const char shell_usage[] =
 
 /* The Lua prelude of the shell: what is simplest in Lua. */
 static const char shell_prelude[] = "function show(...)\n"
-				    "  for _, p in ipairs(packets(...)) do print(p:tree()) end\n"
+				    "  for _, p in ipairs(packets(...)) do print(p:tree()) print() end\n"
 				    "end\n";
 
 /* print(...): tostring of each argument, tab-separated, and a newline. */
@@ -383,12 +384,13 @@ int cmd_shell(int argc, char **argv)
 		if (quit)
 			break;
 	}
-	if (entry.len) { /* input ended inside a statement */
-		umpa_sbuf_reset(&out);
-		if (umpa_lua_eval(U, entry.s, entry.len, "stdin", &out, &e) != 0) {
-			print_error(e.code ? e.msg : "unfinished statement at the end of the input", first);
-			failed = 1;
-		}
+	if (entry.len) { /* input ended inside a statement: Lua's own message ("'end' expected ... near <eof>") */
+		if (umpa_lua_run(U, entry.s, entry.len - 1 /* its last newline: the error names the last line */, "stdin",
+				 &e) < 0)
+			print_error(e.msg, first);
+		else
+			print_error("stdin:1: unfinished statement at the end of the input", first);
+		failed = 1;
 	}
 	if (interactive) {
 		fputc('\n', stdout);
