@@ -95,7 +95,7 @@ long umpa_pkt_fragment(const struct umpa_pkt *p, uint32_t size, umpa_frag_cb cb,
 	if (base + (end - start) > 8 * 8191 + 7)
 		return umpa_err_set(e, UMPA_ERANGE, "fragment: offsets past 65535 bytes");
 	umpa_pkt_init(&q);
-	for (o = start; o < end && rc >= 0; o += fs) {
+	for (o = start; o < end && rc >= 0;) {
 		uint32_t k = end - o <= size ? end - o : fs; /* the last piece: what is left, up to size */
 		umpa_pkt_clear(&q);
 		if ((rc = umpa_pkt_copy_from(&q, p->data, start, e)) < 0)
@@ -122,6 +122,7 @@ long umpa_pkt_fragment(const struct umpa_pkt *p, uint32_t size, umpa_frag_cb cb,
 		if ((rc = umpa_pkt_finish(&q, e)) < 0 || (rc = cb(arg, &q, e)) < 0)
 			break;
 		count++;
+		o += k;
 	}
 	umpa_pkt_release(&q);
 	return rc < 0 ? rc : count;

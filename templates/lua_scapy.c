@@ -339,8 +339,11 @@ static int l_dnsqr(lua_State *L)
 	static const char *const keys[] = {"qname", "qtype", "qclass", NULL};
 	luaL_Buffer b;
 
-	if (lua_isnoneornil(L, 1))
-		lua_newtable(L), lua_replace(L, 1);
+	lua_settop(L, 1);
+	if (lua_isnil(L, 1)) {
+		lua_newtable(L);
+		lua_replace(L, 1);
+	}
 	luaL_checktype(L, 1, LUA_TTABLE);
 	check_keys(L, "DNSQR", keys);
 	luaL_buffinit(L, &b);
@@ -363,8 +366,11 @@ static int l_dnsrr(lua_State *L)
 	static const char *const keys[] = {"rrname", "type", "rclass", "ttl", "rdata", NULL};
 	luaL_Buffer b;
 
-	if (lua_isnoneornil(L, 1))
-		lua_newtable(L), lua_replace(L, 1);
+	lua_settop(L, 1);
+	if (lua_isnil(L, 1)) {
+		lua_newtable(L);
+		lua_replace(L, 1);
+	}
 	luaL_checktype(L, 1, LUA_TTABLE);
 	check_keys(L, "DNSRR", keys);
 	luaL_buffinit(L, &b);
