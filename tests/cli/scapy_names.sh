@@ -54,7 +54,10 @@ V6='IPv6(src="fd00::2", dst="fd00::1")/IPv6ExtHdrFragment(id=5)/UDP(sport=1234, 
 "$UMPA" build -w "$T/f4.pcap" "fragment($V4, 24)" >/dev/null 2>"$T/err" || bad "fragment v4 builds" "$(cat "$T/err")"
 "$UMPA" build --fragment 20 -w "$T/f4cli.pcap" "$V4" >/dev/null 2>"$T/err" || bad "--fragment builds" "$(cat "$T/err")"
 "$UMPA" build -w "$T/f6.pcap" "fragment($V6, 24)" >/dev/null 2>"$T/err" || bad "fragment v6 builds" "$(cat "$T/err")"
-printf '%s\n%s\n' "$V4" "$V6" >"$T/frag-exprs"
+# 8 + 92 bytes with 20: five pieces of 16 and a last one of 20 (longer than the others)
+V4L='IP(src="10.0.0.2", dst="10.0.0.1", id=78)/UDP(sport=1234, dport=9)/Raw(load="x"*92)'
+"$UMPA" build -w "$T/f4long.pcap" "fragment($V4L, 20)" >/dev/null 2>"$T/err" || bad "fragment v4 (long last piece) builds" "$(cat "$T/err")"
+printf '%s\n%s\n%s\n' "$V4" "$V6" "$V4L" >"$T/frag-exprs"
 
 # one Python: real Scapy's raw() of every case and its fragment()/fragment6(), against umpa's pcaps
 "$PY" - "$T" >"$T/py.out" 2>"$T/py.err" <<'EOF2'
@@ -89,7 +92,7 @@ for line in open(d + "/cases"):
     report(name + ": Scapy syntax = native syntax", a and a == b, "scapy-syntax %s | native %s" % (a, b))
     report(name + ": umpa = real Scapy raw()", a and a == c, "umpa %s | scapy %s" % (a, c))
 
-v4, v6 = open(d + "/frag-exprs").read().splitlines()
+v4, v6, v4l = open(d + "/frag-exprs").read().splitlines()
 f4, f4cli, f6 = pcap(d + "/f4.pcap"), pcap(d + "/f4cli.pcap"), pcap(d + "/f6.pcap")
 s4 = [raw(f).hex() for f in fragment(eval(v4), 24)]
 s4b = [raw(f).hex() for f in fragment(eval(v4), 20)]  # 16-byte pieces, the last up to 20
@@ -99,11 +102,13 @@ report("fragment v4: 108 bytes in 24-byte pieces: 5 fragments", len(f4) == 5, st
 report("fragment(pkt, 24) = Scapy's fragment(pkt, 24)", f4 and f4 == s4, "umpa %s | scapy %s" % (f4, s4))
 report("build --fragment 20 = Scapy's fragment(pkt, 20) (16-byte pieces)", f4cli and f4cli == s4b, "umpa %s | scapy %s" % (f4cli, s4b))
 report("fragment v6 = Scapy's fragment6()", f6 and f6 == s6, "umpa %s | scapy %s" % (f6, s6))
+f4l, s4l = pcap(d + "/f4long.pcap"), [raw(f).hex() for f in fragment(eval(v4l), 20)]
+report("fragment(pkt, 20), a last piece of 20 = Scapy's (6 fragments)", len(f4l) == 6 and f4l == s4l, "umpa %s | scapy %s" % (f4l, s4l))
 EOF2
 cat "$T/py.out"
 PASS=$((PASS + $(grep -c '^ok:' "$T/py.out")))
 FAIL=$((FAIL + $(grep -c '^FAILED:' "$T/py.out")))
-[ "$(grep -c '^\(ok\|FAILED\):' "$T/py.out")" -eq 24 ] || bad "the Scapy comparison ran every check" "$(head -c 600 "$T/py.err")"
+[ "$(grep -c '^\(ok\|FAILED\):' "$T/py.out")" -eq 25 ] || bad "the Scapy comparison ran every check" "$(head -c 600 "$T/py.err")"
 
 # tshark reassembles the fragments into the original datagram
 want=$(printf 'abcdefghij%.0s' {1..10} | xxd -p | tr -d '\n')
