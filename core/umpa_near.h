@@ -20,10 +20,10 @@
 
 /** The search state: zero it with umpa_near_init. */
 struct umpa_near {
-	const char *want;  /**< the name that was not found */
-	const char *best;  /**< nearest name so far (not NUL-terminated when from a list: see len) */
-	size_t len;        /**< its length */
-	unsigned dist;     /**< its distance; above the limit when there is none */
+	const char *want; /**< the name that was not found */
+	const char *best; /**< nearest name so far (not NUL-terminated when from a list: see len) */
+	size_t len;       /**< its length */
+	unsigned dist;    /**< its distance; above the limit when there is none */
 };
 
 /** Start a search for names near @p want. */

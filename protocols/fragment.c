@@ -81,7 +81,8 @@ long umpa_pkt_fragment(const struct umpa_pkt *p, uint32_t size, umpa_frag_cb cb,
 		end = p->len;
 	if (start > end)
 		return umpa_err_set(e, UMPA_EINVAL, "fragment: the %s header is cut short", pr->name);
-	if (umpa_field_get_u64(p, (unsigned)li, f_off, &base) < 0 || umpa_field_get_u64(p, (unsigned)li, f_more, &more) < 0 ||
+	if (umpa_field_get_u64(p, (unsigned)li, f_off, &base) < 0 ||
+	    umpa_field_get_u64(p, (unsigned)li, f_more, &more) < 0 ||
 	    umpa_field_get_u64(p, (unsigned)li, f_next, &next) < 0)
 		return umpa_err_set(e, UMPA_EINVAL, "fragment: cannot read the %s header", pr->name);
 	base *= 8;

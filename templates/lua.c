@@ -2745,7 +2745,8 @@ static int l_dissect(lua_State *L)
 				  best ? best : "", best ? "'?" : "");
 	}
 	if (lt < 0)
-		return luaL_error(L, "dissect: %s is not the first layer of a capture (eth, ip, ipv6, sll, ...)", pr->name);
+		return luaL_error(L, "dissect: %s is not the first layer of a capture (eth, ip, ipv6, sll, ...)",
+				  pr->name);
 	if (n > UMPA_MAX_PKT)
 		return luaL_error(L, "dissect: %zu bytes: at most %u", n, (unsigned)UMPA_MAX_PKT);
 	{
@@ -3153,8 +3154,8 @@ struct entry {
 	const char *chunk;
 	size_t len;
 	const char *name;
-	int build; /* build what the chunk returns */
-	int expr;  /* the chunk is an expression: prefix "return " */
+	int build;             /* build what the chunk returns */
+	int expr;              /* the chunk is an expression: prefix "return " */
 	struct umpa_sbuf *out; /* umpa_lua_eval: the values, as text; NULL otherwise */
 	int incomplete;        /* umpa_lua_eval: the text ends inside a statement */
 };
@@ -3244,7 +3245,8 @@ static int entry_run(lua_State *L)
 				 * when they do not compile either, the expression's error is the one */
 				if (st != LUA_ERRSYNTAX)
 					return lua_error(L);
-				if (luaL_loadbufferx(L, s + 7, n - 7, lua_tostring(L, 1), "t") != LUA_OK) { /* without "return " */
+				/* the same text without "return " */
+				if (luaL_loadbufferx(L, s + 7, n - 7, lua_tostring(L, 1), "t") != LUA_OK) {
 					lua_pop(L, 1);
 					return lua_error(L);
 				}

@@ -238,8 +238,8 @@ void umpa_lua_option_item_(lua_State *L, int idx)
 		const char *scapy, *key;
 		int pairs;
 	} names[] = {
-	    {"MSS", "mss", 0},   {"NOP", "nop", 0},        {"WScale", "wscale", 0}, {"SAckOK", "sackok", 0},
-	    {"SAck", "sack", 1}, {"Timestamp", "ts", 0},   {"EOL", "eol", 0},
+	    {"MSS", "mss", 0},   {"NOP", "nop", 0},      {"WScale", "wscale", 0}, {"SAckOK", "sackok", 0},
+	    {"SAck", "sack", 1}, {"Timestamp", "ts", 0}, {"EOL", "eol", 0},
 	};
 	luaL_Buffer b;
 	const char *key;
@@ -327,7 +327,8 @@ static void check_keys(lua_State *L, const char *fn, const char *const *keys)
 				luaL_addstring(&b, keys[i]);
 			}
 			luaL_pushresult(&b);
-			luaL_error(L, "%s: unknown field '%s' (fields: %s)", fn, k ? k : "(not a name)", lua_tostring(L, -1));
+			luaL_error(L, "%s: unknown field '%s' (fields: %s)", fn, k ? k : "(not a name)",
+				   lua_tostring(L, -1));
 		}
 		lua_pop(L, 1);
 	}
@@ -420,7 +421,7 @@ static int l_str_mul(lua_State *L)
 		for (int i = 1; i <= 2; i++)
 			if (lua_type(L, i) != LUA_TSTRING || lua_stringtonumber(L, lua_tostring(L, i)) == 0)
 				lua_pushvalue(L, i); /* a number already (stringtonumber pushed the string's) */
-		lua_arith(L, LUA_OPMUL); /* on numbers: no metamethod, no recursion */
+		lua_arith(L, LUA_OPMUL);             /* on numbers: no metamethod, no recursion */
 		return 1;
 	}
 	k = lua_tointegerx(L, si == 1 ? 2 : 1, &ok);

@@ -46,7 +46,7 @@ struct build_ctx {
 	uint64_t step_ns;
 	const char *comment;
 	uint32_t frag; /* --fragment N: payload bytes per IP fragment, 0 for none */
-	int restamp; /* --time given: every packet gets the builder's timestamps */
+	int restamp;   /* --time given: every packet gets the builder's timestamps */
 	unsigned long n;
 	/* packets of one round, kept when -c N > 1 so rounds do not re-run Lua */
 	struct umpa_pkt *keep;
@@ -163,10 +163,14 @@ static int on_packet(void *arg, struct umpa_pkt *p, struct umpa_err *e)
 int cmd_build(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"pcapng", no_argument, NULL, 'n'},         {"time", required_argument, NULL, 't'},
-	    {"interval", required_argument, NULL, 'i'}, {"comment", required_argument, NULL, 'm'},
-	    {"example", no_argument, NULL, 'x'},        {"max", required_argument, NULL, 'M'},
-	    {"help", no_argument, NULL, 'h'},           {"fragment", required_argument, NULL, 'F'},
+	    {"pcapng", no_argument, NULL, 'n'},
+	    {"time", required_argument, NULL, 't'},
+	    {"interval", required_argument, NULL, 'i'},
+	    {"comment", required_argument, NULL, 'm'},
+	    {"example", no_argument, NULL, 'x'},
+	    {"max", required_argument, NULL, 'M'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"fragment", required_argument, NULL, 'F'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct build_ctx b = {.fmt = UMPA_CAP_PCAP, .step_ns = 1000};
@@ -205,8 +209,8 @@ int cmd_build(int argc, char **argv)
 			example = 1;
 			break;
 		case 'F':
-			b.frag = (uint32_t)tool_u64(UMPA_NUM_RANGE("fragment bytes", 8, 65535, UMPA_NUM_INT), "--fragment",
-						    optarg);
+			b.frag = (uint32_t)tool_u64(UMPA_NUM_RANGE("fragment bytes", 8, 65535, UMPA_NUM_INT),
+						    "--fragment", optarg);
 			break;
 		case 'M':
 			max = (unsigned long)tool_u64(&tool_max, "--max", optarg);

@@ -22,24 +22,23 @@
 #include "umpa_sbuf.h"
 #include "umpa_tool.h"
 
-static const char fields_usage[] =
-    "usage: umpa fields [--json] [--list] [PROTO...]\n"
-    "\n"
-    "Protocols and their fields, as packet expressions and umpa show name them:\n"
-    "type, bits, default, 'auto' for fields umpa computes unless you set them\n"
-    "(lengths, checksums, next-protocol numbers), value names and flag letters,\n"
-    "and the text syntax of options and records (IP/TCP options, DNS records,\n"
-    "IPv6 extension headers).  PROTO is a name, an alias or Scapy's class name\n"
-    "(ip, ipv4, IP).\n"
-    "\n"
-    "  --json     one JSON array of protocol objects\n"
-    "  --list     protocol names only, one a line\n"
-    "  -h, --help this text\n";
+static const char fields_usage[] = "usage: umpa fields [--json] [--list] [PROTO...]\n"
+				   "\n"
+				   "Protocols and their fields, as packet expressions and umpa show name them:\n"
+				   "type, bits, default, 'auto' for fields umpa computes unless you set them\n"
+				   "(lengths, checksums, next-protocol numbers), value names and flag letters,\n"
+				   "and the text syntax of options and records (IP/TCP options, DNS records,\n"
+				   "IPv6 extension headers).  PROTO is a name, an alias or Scapy's class name\n"
+				   "(ip, ipv4, IP).\n"
+				   "\n"
+				   "  --json     one JSON array of protocol objects\n"
+				   "  --list     protocol names only, one a line\n"
+				   "  -h, --help this text\n";
 
 static const char *const type_names[] = {
-    [UMPA_FT_UINT] = "uint", [UMPA_FT_ENUM] = "enum", [UMPA_FT_FLAGS] = "flags", [UMPA_FT_BOOL] = "bool",
-    [UMPA_FT_MAC] = "mac",   [UMPA_FT_IPV4] = "ipv4", [UMPA_FT_IPV6] = "ipv6",   [UMPA_FT_BYTES] = "bytes",
-    [UMPA_FT_VAR] = "var",
+    [UMPA_FT_UINT] = "uint", [UMPA_FT_ENUM] = "enum",   [UMPA_FT_FLAGS] = "flags",
+    [UMPA_FT_BOOL] = "bool", [UMPA_FT_MAC] = "mac",     [UMPA_FT_IPV4] = "ipv4",
+    [UMPA_FT_IPV6] = "ipv6", [UMPA_FT_BYTES] = "bytes", [UMPA_FT_VAR] = "var",
 };
 
 static const char *type_name(const struct umpa_field *f)
@@ -306,7 +305,8 @@ int cmd_fields(int argc, char **argv)
 		if (!pr) {
 			char near[UMPA_NEAR_MAX + 1];
 			if (umpa_proto_near(argv[i], near, sizeof near))
-				tool_err("fields: unknown protocol '%s': did you mean '%s'? ('umpa fields --list' lists them)",
+				tool_err("fields: unknown protocol '%s': did you mean '%s'? ('umpa fields --list' "
+					 "lists them)",
 					 argv[i], near);
 			else
 				tool_err("fields: unknown protocol '%s' ('umpa fields --list' lists them)", argv[i]);

@@ -385,8 +385,8 @@ int cmd_shell(int argc, char **argv)
 			break;
 	}
 	if (entry.len) { /* input ended inside a statement: Lua's own message ("'end' expected ... near <eof>") */
-		if (umpa_lua_run(U, entry.s, entry.len - 1 /* its last newline: the error names the last line */, "stdin",
-				 &e) < 0)
+		if (umpa_lua_run(U, entry.s, entry.len - 1 /* its last newline: the error names the last line */,
+				 "stdin", &e) < 0)
 			print_error(e.msg, first);
 		else
 			print_error("stdin:1: unfinished statement at the end of the input", first);

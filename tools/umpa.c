@@ -406,8 +406,8 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "shell"))
 		return cmd_shell(argc - 1, argv + 1);
 	{
-		static const char *const known[] = {"build", "show",  "send", "sr",     "tls",   "ifaces",
-						    "sniff", "run",   "fields", "shell", "help"};
+		static const char *const known[] = {"build", "show", "send",   "sr",    "tls", "ifaces",
+						    "sniff", "run",  "fields", "shell", "help"};
 		char near[UMPA_NEAR_MAX + 1];
 		struct umpa_near n;
 

@@ -315,9 +315,10 @@ static void test_errors(void **state)
 
 	(void)state;
 	assert_int_equal(
-	    build_err(L, "udp{dprot=1}", 0,
-		      "expression 1:1: udp: unknown field 'dprot' (did you mean 'dport'? fields: srcport, dstport, length, "
-		      "checksum)"),
+	    build_err(
+		L, "udp{dprot=1}", 0,
+		"expression 1:1: udp: unknown field 'dprot' (did you mean 'dport'? fields: srcport, dstport, length, "
+		"checksum)"),
 	    UMPA_ENOENT);
 	build_err(L, "udp{sport=", 0, "expression 1:1:");
 	build_err(L, "udp{sport=1.5}", 0, "expression 1:1: udp.srcport: 1.5 is not an integer");
@@ -354,8 +355,8 @@ static void test_scapy_spelling(void **state)
 	build_ok(L, "Ether(src='02:00:00:00:00:01')/IP(dst='10.0.0.1', ttl=5)/TCP(dport=80, flags='SA')", &a, 1);
 	build_ok(L, "eth{src='02:00:00:00:00:01'}/ip{dst='10.0.0.1', ttl=5}/tcp{dport=80, flags='SA'}", &b, 1);
 	assert_hex(a.hex[0], b.hex[0]);
-	build_ok(L, "IP()/TCP(options=[('MSS', 1460), ('NOP', None), ('Timestamp', (7, 0)), ('SAck', (1, 2, 3, 4))])", &a,
-		 1);
+	build_ok(L, "IP()/TCP(options=[('MSS', 1460), ('NOP', None), ('Timestamp', (7, 0)), ('SAck', (1, 2, 3, 4))])",
+		 &a, 1);
 	build_ok(L, "ip{}/tcp{options='mss=1460,nop,ts=7:0,sack=1-2:3-4'}", &b, 1);
 	assert_hex(a.hex[0], b.hex[0]);
 	build_ok(L, "IP()/UDP(dport=[7, 9])/Raw('x' * 3)", &a, 2);

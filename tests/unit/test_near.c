@@ -18,16 +18,16 @@ static void test_distance(void **state)
 	char buf[UMPA_NEAR_MAX + 1];
 
 	(void)state;
-	assert_string_equal(near_of("tll", "version,ttl,proto", buf), "ttl");         /* transposition */
-	assert_string_equal(near_of("dprot", "sport,dport", buf), "dport");           /* transposition */
+	assert_string_equal(near_of("tll", "version,ttl,proto", buf), "ttl");                        /* transposition */
+	assert_string_equal(near_of("dprot", "sport,dport", buf), "dport");                          /* transposition */
 	assert_string_equal(near_of("echo-reqest", "echo-reply,echo-request", buf), "echo-request"); /* deletion */
 	assert_string_equal(near_of("ECHO_REQUEST", "echo-reply,echo-request", buf), "echo-request"); /* case, _ */
-	assert_string_equal(near_of("echo", "redirect,echo-request", buf), "echo-request"); /* prefix */
-	assert_string_equal(near_of("IPP", "ip6,ip,IP", buf), "IP");                  /* ties: nearer in case */
-	assert_string_equal(near_of("ipv5", "ipv6,ipv4", buf), "ipv4");               /* ties: byte order */
-	assert_null(near_of("zzzzzz", "ip,tcp,udp", buf));                          /* far: nothing */
-	assert_null(near_of("ttl", "ttl", buf));                                    /* itself is no suggestion */
-	assert_null(near_of("ab", "xy", buf));                                      /* 2 edits of 2 letters */
+	assert_string_equal(near_of("echo", "redirect,echo-request", buf), "echo-request");           /* prefix */
+	assert_string_equal(near_of("IPP", "ip6,ip,IP", buf), "IP");    /* ties: nearer in case */
+	assert_string_equal(near_of("ipv5", "ipv6,ipv4", buf), "ipv4"); /* ties: byte order */
+	assert_null(near_of("zzzzzz", "ip,tcp,udp", buf));              /* far: nothing */
+	assert_null(near_of("ttl", "ttl", buf));                        /* itself is no suggestion */
+	assert_null(near_of("ab", "xy", buf));                          /* 2 edits of 2 letters */
 	assert_null(near_of("", "a,b", buf));
 	assert_null(near_of("x", NULL, buf));
 	/* longer names allow more edits: 3 beyond 8 letters */
