@@ -44,7 +44,7 @@ static unsigned osa(const char *a, size_t na, const char *b, size_t nb, int exac
 /* The most edits that still look like a typo of a name of @p n characters. */
 static unsigned limit(size_t n)
 {
-	return n <= 4 ? 1 : n <= 8 ? 2 : 3;
+	return n <= 4 ? 1 : n <= 10 ? 2 : 3;
 }
 
 void umpa_near_init(struct umpa_near *n, const char *want)

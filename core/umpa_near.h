@@ -6,7 +6,7 @@
  * distance (Levenshtein plus adjacent transpositions, "dprot" -> "dport" is 1),
  * comparing case-insensitively with '-' and '_' alike (umpa_vname_value's
  * rule).  A name is offered only when it is close enough to be a typo: at most
- * 1 edit for names of up to 4 characters, 2 up to 8, 3 beyond; or when the
+ * 1 edit for names of up to 4 characters, 2 up to 10, 3 beyond; or when the
  * typed name is a prefix of it or differs only in case.  Ties go to the first
  * name offered.  No allocation.
  */

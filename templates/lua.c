@@ -2997,15 +2997,19 @@ static int open_state(lua_State *L)
  */
 static const char *near_global(lua_State *L, const char *msg, char *buf, size_t size)
 {
-	const char *at = strstr(msg, "(global '"), *end;
+	static const char call[] = "attempt to call a nil value (global '";
+	const char *at = strstr(msg, call), *end;
 	char want[UMPA_NEAR_MAX + 1];
 	struct umpa_near n;
 	const char *best;
 
-	if (!at || !(end = strchr(at + 9, '\'')) || (size_t)(end - at - 9) >= sizeof want || !lua_checkstack(L, 4))
+	if (!at)
+		return NULL; /* only a call: a nil global indexed or added to may be meant to be nil */
+	at += sizeof call - 1;
+	if (!(end = strchr(at, '\'')) || (size_t)(end - at) >= sizeof want || !lua_checkstack(L, 4))
 		return NULL;
-	memcpy(want, at + 9, (size_t)(end - at - 9));
-	want[end - at - 9] = 0;
+	memcpy(want, at, (size_t)(end - at));
+	want[end - at] = 0;
 	umpa_near_init(&n, want);
 	lua_pushglobaltable(L);
 	lua_pushnil(L);

@@ -35,7 +35,7 @@
 
 #include "lua_internal.h"
 
-/* Deepest nesting of brackets rewritten; deeper text is copied as is. */
+/* Deepest nesting of brackets followed; from there on the text is copied as it is. */
 #define DEPTH_MAX 200
 
 struct frame {
@@ -89,6 +89,11 @@ void umpa_lua_push_source_(lua_State *L, const char *s, size_t n)
 		char c = s[i];
 		size_t from = i;
 		int k;
+
+		if (depth == DEPTH_MAX) { /* too deep to follow: the rest as it is */
+			luaL_addlstring(&b, s + i, n - i);
+			break;
+		}
 
 		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
 			luaL_addchar(&b, c);
