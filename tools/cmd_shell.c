@@ -10,6 +10,7 @@
  *   send(v [, opts])       umpa send with the packets v builds
  *   sr(v [, opts])         umpa sr with the packets v builds
  *   sniff([opts])          umpa sniff
+ *   ls([proto])            umpa fields PROTO (Scapy's ls(IP): a name or a constructor)
  *   exit(), quit()         leave (as end of input does)
  *
  * opts is a table of the command's options: {iface="eth0", count=5,
@@ -61,6 +62,7 @@ static const char shell_usage[] =
     "  send(v [, opts])    umpa send: send(IP(dst=\"10.0.0.2\")/ICMP(), {l3=true})\n"
     "  sr(v [, opts])      umpa sr:   sr(IP(dst=\"10.0.0.2\")/ICMP(), iface=\"eth0\", timeout=1)\n"
     "  sniff([opts])       umpa sniff: sniff{iface=\"eth0\", count=5, filter=\"icmp\"}\n"
+    "  ls([proto])         umpa fields: ls(IP), ls(\"tcp\")\n"
     "opts: iface (-i), count (-c), filter (-f), inter (--interval), any other key k as --k.\n"
     "An expression's value is printed; an error prints one line and the shell goes on.\n"
     "On a terminal: line editing and history ($HOME/.umpa_history).  From a pipe: no prompt,\n"
@@ -181,6 +183,8 @@ static int run_child(const char *cmd, int argc, char **argv)
 			rc = cmd_send(argc, argv);
 		else if (!strcmp(cmd, "sr"))
 			rc = cmd_sr(argc, argv);
+		else if (!strcmp(cmd, "fields"))
+			rc = cmd_fields(argc, argv);
 		else
 			rc = cmd_sniff(argc, argv);
 		fflush(stdout);
@@ -201,6 +205,34 @@ static int run_child(const char *cmd, int argc, char **argv)
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGQUIT, &old_quit, NULL);
 	return status;
+}
+
+/*
+ * ls([proto]): `umpa fields` for a protocol (Scapy's ls(IP)): a name, or a
+ * constructor (its global's name is looked up), or every protocol.
+ */
+static int sh_ls(lua_State *L)
+{
+	char *argv[3] = {"fields", NULL, NULL};
+	if (lua_type(L, 1) == LUA_TFUNCTION) { /* IP, tcp: the name of the global holding it */
+		lua_pushglobaltable(L);
+		lua_pushnil(L);
+		while (lua_next(L, -2)) {
+			if (lua_type(L, -2) == LUA_TSTRING && lua_rawequal(L, -1, 1)) {
+				lua_pop(L, 1);
+				lua_replace(L, 1); /* the key */
+				break;
+			}
+			lua_pop(L, 1);
+		}
+		lua_settop(L, 1);
+		if (lua_type(L, 1) != LUA_TSTRING)
+			return luaL_error(L, "ls: not a protocol constructor");
+	}
+	if (!lua_isnoneornil(L, 1))
+		argv[1] = (char *)luaL_checkstring(L, 1);
+	(void)run_child("fields", argv[1] ? 2 : 1, argv); /* prints its own errors; returns nothing, as Scapy's */
+	return 0;
 }
 
 /*
@@ -321,6 +353,7 @@ int cmd_shell(int argc, char **argv)
 	lua_pushliteral(L, "sniff");
 	lua_pushcclosure(L, sh_command, 1);
 	lua_setglobal(L, "sniff");
+	lua_register(L, "ls", sh_ls);
 	lua_pushlightuserdata(L, &quit);
 	lua_pushcclosure(L, sh_exit, 1);
 	lua_pushvalue(L, -1);
