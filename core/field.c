@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "umpa_near.h"
 #include "umpa_packet.h"
 #include "umpa_spec.h"
 
@@ -72,6 +73,31 @@ int umpa_vname_value(const struct umpa_vname *t, const char *name, uint64_t *v)
 			return 0;
 		}
 	return -1;
+}
+
+const char *umpa_vname_near(const struct umpa_vname *t, const char *name, char *buf, size_t size)
+{
+	struct umpa_near n;
+
+	umpa_near_init(&n, name);
+	for (; t && t->name; t++)
+		umpa_near_str(&n, t->name);
+	return umpa_near_best(&n, buf, size);
+}
+
+const char *umpa_proto_field_near(const struct umpa_proto *proto, const char *name, char *buf, size_t size)
+{
+	struct umpa_near n;
+
+	umpa_near_init(&n, name);
+	for (unsigned i = 0; i < proto->nfields; i++) {
+		const struct umpa_field *f = &proto->fields[i];
+		umpa_near_str(&n, f->name);
+		umpa_near_list(&n, f->aliases);
+	}
+	for (unsigned i = 0; i < proto->nfields; i++)
+		umpa_near_str(&n, proto->fields[i].ws);
+	return umpa_near_best(&n, buf, size);
 }
 
 void umpa_proto_list_fields(const struct umpa_proto *proto, struct umpa_sbuf *b)
@@ -355,6 +381,27 @@ static int parse_flags(const struct umpa_field *f, const char *s, uint64_t *v)
 	return 0;
 }
 
+/* The flag name nearest to the first name of @s that is not one ("syn|akc" -> "ack"), or NULL. */
+static const char *flags_near(const struct umpa_field *f, const char *s, char *buf, size_t size)
+{
+	char tok[UMPA_NEAR_MAX + 1];
+	uint64_t m;
+
+	while (*s) {
+		size_t k = strcspn(s, "|+");
+		if (k > 0 && k < sizeof tok) {
+			memcpy(tok, s, k);
+			tok[k] = 0;
+			if (umpa_vname_value(f->names, tok, &m) < 0)
+				return umpa_vname_near(f->names, tok, buf, size);
+		}
+		s += k;
+		if (*s)
+			s++;
+	}
+	return NULL;
+}
+
 int umpa_field_set_str(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *s, struct umpa_err *e)
 {
 	uint64_t v;
@@ -376,16 +423,24 @@ int umpa_field_set_str(struct umpa_pkt *p, unsigned li, const struct umpa_field 
 					umpa_sbuf_puts(&sb, ", ");
 				umpa_sbuf_puts(&sb, t->name);
 			}
-			umpa_err_set(e, UMPA_EINVAL, "%s: unknown value '%s' (known: %s)", f->ws, s,
+			char near[UMPA_NEAR_MAX + 1];
+			const char *best = umpa_vname_near(f->names, s, near, sizeof near);
+			umpa_err_set(e, UMPA_EINVAL, "%s: unknown value '%s' (%s%s%sknown: %s)", f->ws, s,
+				     best ? "did you mean '" : "", best ? best : "", best ? "'? " : "",
 				     sb.s ? sb.s : "numbers only");
 			umpa_sbuf_free(&sb);
 			return -UMPA_EINVAL;
 		}
 		return umpa_field_set_u64(p, li, f, v, e);
 	case UMPA_FT_FLAGS:
-		if (parse_flags(f, s, &v) < 0)
-			return umpa_err_set(e, UMPA_EINVAL, "%s: bad flags '%s' (letters %s, or names joined by |)",
-					    f->ws, s, f->letters ? f->letters : "none");
+		if (parse_flags(f, s, &v) < 0) {
+			char near[UMPA_NEAR_MAX + 1];
+			const char *best = flags_near(f, s, near, sizeof near);
+			return umpa_err_set(e, UMPA_EINVAL,
+					    "%s: bad flags '%s' (%s%s%sletters %s, or names joined by |)", f->ws, s,
+					    best ? "did you mean '" : "", best ? best : "", best ? "'? " : "",
+					    f->letters ? f->letters : "none");
+		}
 		return umpa_field_set_u64(p, li, f, v, e);
 	case UMPA_FT_BOOL:
 		if (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcmp(s, "1"))

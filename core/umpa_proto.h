@@ -215,6 +215,19 @@ const char *umpa_vname_find(const struct umpa_vname *t, uint64_t v);
 /** Look up a value by name (case-insensitive, '-' and '_' alike). Returns 0 or -1. */
 int umpa_vname_value(const struct umpa_vname *t, const char *name, uint64_t *v);
 
+/**
+ * The value name of @p t nearest to @p name (a typo: "echo-reqest" ->
+ * "echo-request"; core/umpa_near.h says how near), copied into @p buf of
+ * @p size bytes; NULL when none is near.
+ */
+const char *umpa_vname_near(const struct umpa_vname *t, const char *name, char *buf, size_t size);
+
+/**
+ * The field name of @p proto (short, alias or Wireshark name) nearest to
+ * @p name, copied into @p buf of @p size bytes; NULL when none is near.
+ */
+const char *umpa_proto_field_near(const struct umpa_proto *proto, const char *name, char *buf, size_t size);
+
 /** Append the comma-separated valid field names of @p proto to @p b (for error messages). */
 void umpa_proto_list_fields(const struct umpa_proto *proto, struct umpa_sbuf *b);
 

@@ -437,6 +437,7 @@ static int arp_answers(const struct umpa_pkt *resp, unsigned rli, const struct u
 
 const struct umpa_proto umpa_proto_arp = {
     .name = "arp",
+    .aliases = "ARP",
     .title = "Address Resolution Protocol",
     .fields = arp_fields,
     .nfields = F_COUNT,

@@ -223,7 +223,7 @@ static int eth_answers(const struct umpa_pkt *resp, unsigned rli, const struct u
 
 const struct umpa_proto umpa_proto_eth = {
     .name = "eth",
-    .aliases = "ether,ethernet",
+    .aliases = "ether,ethernet,Ether",
     .title = "Ethernet II",
     .fields = eth_fields,
     .nfields = F_COUNT,

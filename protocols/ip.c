@@ -711,7 +711,7 @@ static int ip_answers(const struct umpa_pkt *resp, unsigned rli, const struct um
 
 const struct umpa_proto umpa_proto_ip = {
     .name = "ip",
-    .aliases = "ipv4,ip4",
+    .aliases = "ipv4,ip4,IP",
     .title = "Internet Protocol Version 4",
     .fields = ip_fields,
     .nfields = F_COUNT,

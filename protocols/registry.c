@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "umpa_near.h"
 #include "umpa_protos.h"
 
 static const struct umpa_proto *const protos[] = {
@@ -102,6 +103,18 @@ const struct umpa_proto *umpa_proto_find(const char *name)
 		if (umpa_proto_is_named(protos[i], name))
 			return protos[i];
 	return NULL;
+}
+
+const char *umpa_proto_near(const char *name, char *buf, size_t size)
+{
+	struct umpa_near n;
+
+	umpa_near_init(&n, name);
+	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
+		umpa_near_str(&n, protos[i]->name);
+		umpa_near_list(&n, protos[i]->aliases);
+	}
+	return umpa_near_best(&n, buf, size);
 }
 
 const struct umpa_proto *umpa_proto_bound(enum umpa_bind_kind kind, uint32_t val)

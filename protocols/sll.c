@@ -167,7 +167,7 @@ static void sll_summary_ctx(const struct umpa_pkt *p, unsigned li, const struct 
 
 const struct umpa_proto umpa_proto_sll = {
     .name = "sll",
-    .aliases = "cooked,linux_sll",
+    .aliases = "cooked,linux_sll,CookedLinux",
     .title = "Linux cooked capture v1",
     .fields = sll_fields,
     .nfields = F_COUNT,

@@ -1070,6 +1070,7 @@ static int tcp_answers(const struct umpa_pkt *resp, unsigned rli, const struct u
 
 const struct umpa_proto umpa_proto_tcp = {
     .name = "tcp",
+    .aliases = "TCP",
     .title = "Transmission Control Protocol",
     .fields = tcp_fields,
     .nfields = F_COUNT,

@@ -210,6 +210,7 @@ static int udp_answers(const struct umpa_pkt *resp, unsigned rli, const struct u
 
 const struct umpa_proto umpa_proto_udp = {
     .name = "udp",
+    .aliases = "UDP",
     .title = "User Datagram Protocol",
     .fields = udp_fields,
     .nfields = F_COUNT,

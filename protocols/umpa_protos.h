@@ -88,11 +88,34 @@ extern const struct umpa_vname umpa_ethertype_names[];
  */
 int umpa_tls_looks_like(struct umpa_cur *c);
 
+/** Called once per fragment by umpa_pkt_fragment; the packet is reused after: copy what you keep. Negative stops. */
+typedef int (*umpa_frag_cb)(void *arg, struct umpa_pkt *frag, struct umpa_err *e);
+
+/**
+ * Fragment finished packet @p p as Scapy's fragment() / fragment6(): the
+ * payload of its first IPv4 header, or what follows the fragment header of
+ * an IPv6 packet (it must have one), in pieces of @p size bytes (8..65535,
+ * rounded down to a multiple of 8; the last piece takes what is left when
+ * that is at most @p size, as Scapy does), each behind a copy of the headers before
+ * it, with offset and more-fragments flag set and lengths and checksums
+ * computed (protocols/fragment.c).  A payload that fits gives @p p itself.
+ * Hands each fragment to @p cb.  Returns the number of fragments or a
+ * negative error with @p e set (a callback's error is returned as is).
+ */
+long umpa_pkt_fragment(const struct umpa_pkt *p, uint32_t size, umpa_frag_cb cb, void *arg, struct umpa_err *e);
+
 /** All registered protocols; *n receives the count. */
 const struct umpa_proto *const *umpa_protos(size_t *n);
 
 /** Find a protocol by name or alias; NULL if none. */
 const struct umpa_proto *umpa_proto_find(const char *name);
+
+/**
+ * The protocol name or alias nearest to @p name (a typo: "ipv5" -> "ipv6";
+ * core/umpa_near.h says how near), copied into @p buf of @p size bytes;
+ * NULL when none is near.
+ */
+const char *umpa_proto_near(const char *name, char *buf, size_t size);
 
 /** The protocol bound to (@p kind, @p val), or NULL. */
 const struct umpa_proto *umpa_proto_bound(enum umpa_bind_kind kind, uint32_t val);

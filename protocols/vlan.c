@@ -176,7 +176,7 @@ static void vlan_summary_ctx(const struct umpa_pkt *p, unsigned li, const struct
 
 const struct umpa_proto umpa_proto_vlan = {
     .name = "vlan",
-    .aliases = "dot1q,802.1q",
+    .aliases = "dot1q,802.1q,Dot1Q",
     .title = "802.1Q Virtual LAN",
     .fields = vlan_fields,
     .nfields = F_COUNT,

@@ -104,4 +104,20 @@ struct umpa_tls *umpa_lua_tls_pump_get_(struct lua_State *L, int idx);
 /** Replace string.find/match/gmatch/gsub with the bounded matcher (lua_strpat.c). */
 void umpa_lua_strpat_open_(struct lua_State *L);
 
+/**
+ * Push chunk text @p s (@p n bytes) as Lua compiles it: Scapy's spelling
+ * (keyword arguments, [...] lists) rewritten into Lua's, valid Lua left as
+ * it is, line numbers kept (templates/lua_scapy.c).
+ */
+void umpa_lua_push_source_(struct lua_State *L, const char *s, size_t n);
+
+/**
+ * Replace the option pair at @p idx ({"MSS", 1460}, Scapy's ("MSS", 1460))
+ * with its spec text ("mss=1460") pushed on the stack (the pair stays).
+ */
+void umpa_lua_option_item_(struct lua_State *L, int idx);
+
+/** Define the Scapy helpers that are not protocols: DNSQR, DNSRR, ICMPv6EchoRequest ..., True, False, "A" * N. */
+void umpa_lua_scapy_open_(struct lua_State *L);
+
 #endif

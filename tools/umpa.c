@@ -7,6 +7,7 @@
 #include "config.h"
 #include "umpa_cursor.h"
 #include "umpa_lua.h"
+#include "umpa_near.h"
 #include "umpa_protos.h"
 #include "umpa_render.h"
 #include "umpa_sbuf.h"
@@ -24,6 +25,8 @@ static const char usage[] =
     "  ifaces [--json]         list interfaces: index, flags, MTU, MAC, addresses\n"
     "  sniff -i IFACE          capture live packets: print them, -w write them to a file\n"
     "  run TEMPLATE            run a Lua template live (-i) or offline (--offline FILE)\n"
+    "  fields [PROTO]          protocols and fields: types, defaults, automatic fields, value names (--json)\n"
+    "  shell                   interactive Lua: constructors, show(), send(), sr(), sniff(), history\n"
     "\n"
     "Packet expressions are Lua: ether{}/ip{dst=\"10.0.0.2\", ttl=7}/tcp{dport={22,80}}/\"data\"\n"
     "'umpa help COMMAND' (or 'umpa COMMAND --help') describes a command.  Options: --help, --version.\n"
@@ -406,6 +409,24 @@ int main(int argc, char **argv)
 		return cmd_sniff(argc - 1, argv + 1);
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "fields"))
+		return cmd_fields(argc - 1, argv + 1);
+	if (!strcmp(cmd, "shell"))
+		return cmd_shell(argc - 1, argv + 1);
+	{
+		static const char *const known[] = {"build", "show", "send",   "sr",    "tls", "ifaces",
+						    "sniff", "run",  "fields", "shell", "help"};
+		char near[UMPA_NEAR_MAX + 1];
+		struct umpa_near n;
+
+		umpa_near_init(&n, cmd);
+		for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+			umpa_near_str(&n, known[i]);
+		if (umpa_near_best(&n, near, sizeof near)) {
+			tool_err("unknown command '%s': did you mean '%s'? (try 'umpa --help')", cmd, near);
+			return UMPA_EXIT_USAGE;
+		}
+	}
 	tool_err("unknown command '%s' (try 'umpa --help')", cmd);
 	return UMPA_EXIT_USAGE;
 }

@@ -156,6 +156,12 @@ int cmd_tls(int argc, char **argv);
 int cmd_ifaces(int argc, char **argv);
 int cmd_sniff(int argc, char **argv);
 
+/** `umpa fields [PROTO]`: what can be built, from the protocol tables (tools/cmd_fields.c). */
+int cmd_fields(int argc, char **argv);
+
+/** `umpa shell`: the interactive Lua prompt (tools/cmd_shell.c). */
+int cmd_shell(int argc, char **argv);
+
 /** `umpa run`: run a Lua template live or offline (tools/cmd_run.c). */
 int cmd_run(int argc, char **argv);
 
