@@ -35,6 +35,36 @@
 
 #include "lua_internal.h"
 
+static void push_rewritten(lua_State *L, const char *s, size_t n);
+
+/* Does @s compile as Lua as it is, as a chunk or as the expression "return s"? */
+static int is_lua(lua_State *L, const char *s, size_t n)
+{
+	int ok = luaL_loadbufferx(L, s, n, "=chunk", "t") == LUA_OK;
+
+	lua_pop(L, 1);
+	if (!ok) {
+		lua_pushliteral(L, "return ");
+		lua_pushlstring(L, s, n);
+		lua_concat(L, 2);
+		ok = luaL_loadbufferx(L, lua_tostring(L, -1), lua_rawlen(L, -1), "=chunk", "t") == LUA_OK;
+		lua_pop(L, 2);
+	}
+	return ok;
+}
+
+void umpa_lua_push_source_(lua_State *L, const char *s, size_t n)
+{
+	/* The rewriter follows brackets, not Lua's grammar: inside a function
+	 * passed as an argument, "local a, b = ..." looks like keyword arguments.
+	 * A chunk that compiles as it is is Lua, and stays exactly as written. */
+	if (is_lua(L, s, n)) {
+		lua_pushlstring(L, s, n);
+		return;
+	}
+	push_rewritten(L, s, n);
+}
+
 /* Deepest nesting of brackets followed; from there on the text is copied as it is. */
 #define DEPTH_MAX 200
 
@@ -76,7 +106,7 @@ static size_t long_skip(const char *s, size_t n, size_t i, int k)
 	return n;
 }
 
-void umpa_lua_push_source_(lua_State *L, const char *s, size_t n)
+static void push_rewritten(lua_State *L, const char *s, size_t n)
 {
 	struct frame st[DEPTH_MAX];
 	int depth = 0;
