@@ -1498,6 +1498,31 @@ static int l_stop(lua_State *L)
 	return 0;
 }
 
+/* mode(): "live" (-i), "offline" (--offline) or "load" (neither: --help). */
+static int l_mode(lua_State *L)
+{
+	struct umpa_run *r = get_run(L);
+
+	lua_pushstring(L, r->offline ? "offline" : r->nifs ? "live" : "load");
+	return 1;
+}
+
+/* fail(msg): end the run as failed (umpa run exits 1 with "msg"), after the
+ * current callback: for a template whose job did not get done (a transfer
+ * that gave up).  The first failure wins. */
+static int l_fail(lua_State *L)
+{
+	struct umpa_run *r = get_run(L);
+	const char *msg = luaL_checkstring(L, 1);
+
+	if (!r->failed) {
+		umpa_err_set(&r->fail, UMPA_EIO, "%s", msg);
+		r->failed = 1;
+	}
+	umpa_run_stop(r);
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* bridge(): two interfaces joined through an impairment each way      */
 /* ------------------------------------------------------------------ */
@@ -2085,11 +2110,12 @@ static int req_gc(lua_State *L)
 
 static int open_api(lua_State *L)
 {
-	static const luaL_Reg fns[] = {{"params", l_params}, {"on", l_on},           {"expect", l_expect},
-				       {"after", l_after},   {"every", l_every},     {"at", l_at},
-				       {"cancel", l_cancel}, {"send", l_send},       {"log", l_log},
-				       {"count", l_count},   {"counter", l_counter}, {"now", l_now},
-				       {"stop", l_stop},     {"bridge", l_bridge},   {NULL, NULL}};
+	static const luaL_Reg fns[] = {
+	    {"params", l_params}, {"on", l_on},         {"expect", l_expect},   {"after", l_after},
+	    {"every", l_every},   {"at", l_at},         {"cancel", l_cancel},   {"send", l_send},
+	    {"log", l_log},       {"count", l_count},   {"counter", l_counter}, {"now", l_now},
+	    {"stop", l_stop},     {"bridge", l_bridge}, {"fail", l_fail},       {"mode", l_mode},
+	    {NULL, NULL}};
 	static const luaL_Reg bridge_fns[] = {{"set", l_bridge_set}, {"seed", l_bridge_seed}, {NULL, NULL}};
 	static const luaL_Reg file_fns[] = {
 	    {"read", l_file_read}, {"write", l_file_write}, {"append", l_file_append}, {NULL, NULL}};
