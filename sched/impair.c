@@ -104,11 +104,27 @@ static double crnd(struct umpa_impair *m, struct imp_corr *c, double rho)
 	return v;
 }
 
+/* Pareto with shape 3 and scale 1, its tail cut at PARETO_CUT (netem's
+ * table is finite too), scaled to mean 0 and standard deviation 1 with the
+ * moments of the cut distribution: F(x) = (1 - x^-3) / F(K) on [1, K],
+ * E[x] = 1.5 (1 - K^-2) / F(K), E[x^2] = 3 (1 - 1/K) / F(K). */
+#define PARETO_CUT 10.0
+
+static double pareto_std(double u)
+{
+	const double fk = 1 - 1 / (PARETO_CUT * PARETO_CUT * PARETO_CUT);
+	const double m1 = 1.5 * (1 - 1 / (PARETO_CUT * PARETO_CUT)) / fk, m2 = 3 * (1 - 1 / PARETO_CUT) / fk;
+	double x = pow(1 - u * fk, -1.0 / 3);
+
+	return (x - m1) / sqrt(m2 - m1 * m1);
+}
+
 /* A draw with mean 0 and standard deviation 1 of the configured shape
- * (uniform: flat on [-1, 1], as netem's jitter without a table). */
+ * (uniform: flat on [-1, 1], as netem's jitter without a table, whose
+ * deviation is 1/sqrt(3): netem's "jitter" is the half-width there). */
 static double dist_draw(struct umpa_impair *m)
 {
-	double u = crnd(m, &m->c_delay, m->c.delay_corr), n, p;
+	double u = crnd(m, &m->c_delay, m->c.delay_corr), n;
 
 	switch (m->c.dist) {
 	case UMPA_DIST_UNIFORM:
@@ -118,15 +134,10 @@ static double dist_draw(struct umpa_impair *m)
 		n = sqrt(-2 * log(1 - u)) * cos(2 * M_PI * rnd(m)); /* Box-Muller */
 		if (m->c.dist == UMPA_DIST_NORMAL)
 			return n;
-		/* paretonormal: mix in a Pareto draw */
-		p = pow(1 - rnd(m), -1.0 / 3) - 1.5;
-		p = fmin(p / 0.8660254, 8);
-		return (3 * n + p) / 3.1622777; /* sd sqrt(9 + 1) */
+		return (3 * n + pareto_std(rnd(m))) / sqrt(10.0); /* 3/4 normal, 1/4 Pareto; deviation 1 */
 	case UMPA_DIST_PARETO:
 	default:
-		/* Pareto with shape 3, scale 1: mean 1.5, deviation sqrt(3)/2 */
-		p = pow(1 - u, -1.0 / 3) - 1.5;
-		return fmin(p / 0.8660254, 8);
+		return pareto_std(u);
 	}
 }
 
