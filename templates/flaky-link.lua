@@ -78,7 +78,7 @@ local function rate_bits(text, where)
   if text == nil or text == "" then return 0 end
   local num, unit = tostring(text):match("^%s*([%d%.eE+-]+)%s*(%a*)%s*$")
   local v = tonumber(num)
-  local mul = unit == "" and 1 or units[unit:lower()]
+  local mul = unit and (unit == "" and 1 or units[unit:lower()])
   if not v or not mul or v < 0 then
     error(string.format("%s: '%s' is not a rate (a number of bits/s, or 10mbit, 512kbit, 1gbit, 125kbps)", where, text), 0)
   end
@@ -98,7 +98,8 @@ local function config(dir)
     local name = k[1]
     local v = value(dir, name)
     if name == "rate" then
-      c.rate = rate_bits(v, dir .. ".rate")
+      local own = param[dir .. ".rate"]
+      c.rate = rate_bits(v, (own ~= nil and own ~= "") and dir .. ".rate" or "rate")
     elseif v ~= nil then
       c[name] = v
     end
@@ -111,7 +112,17 @@ local br = bridge(1, 2)
 local function apply()
   for _, dir in ipairs({"ab", "ba"}) do
     local ok, err = pcall(br.set, br, dir, config(dir))
-    if not ok then error(dir .. ": " .. tostring(err):gsub("^bridge:set: ", ""), 0) end
+    if not ok then
+      -- name the parameter the value came from: "ab.loss: 2 is not ..." or "loss: ..."
+      err = tostring(err):gsub("^bridge:set: ", "")
+      local field = err:match("^([%w_]+): ")
+      if field and param[dir .. "." .. field] ~= nil and param[dir .. "." .. field] ~= "" then
+        err = dir .. "." .. err
+      elseif not field then
+        err = dir .. ": " .. err
+      end
+      error(err, 0)
+    end
   end
 end
 

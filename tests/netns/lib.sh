@@ -94,7 +94,10 @@ finish() {
 #   NS_A (veth-a 10.78.0.1/24) -- (veth-ma) NS_M (veth-mc) -- (veth-c 10.78.0.2/24) NS_C
 # NS_M has no addresses: a bridge (umpa run flaky-link -i veth-ma -i veth-mc)
 # joins the two sides.  Offloads are off on every veth so frames are never
-# larger than the MTU (a userland bridge forwards frames, not GSO bursts).
+# larger than the MTU (a userland bridge forwards frames, not GSO bursts) and
+# carry their checksums (a veth hands a packet socket TCP and UDP segments
+# whose checksum the kernel left to the "hardware": forwarded as captured,
+# the far kernel would drop them).
 netns_link3() {
 	local tag=$1 ns
 	NS_A="umpa-$tag-$$-a"
@@ -113,7 +116,7 @@ netns_link3() {
 	ip -n "$NS_C" addr add 10.78.0.2/24 dev veth-c
 	for ns in "$NS_A:veth-a" "$NS_M:veth-ma" "$NS_M:veth-mc" "$NS_C:veth-c"; do
 		if command -v ethtool >/dev/null; then
-			ip netns exec "${ns%%:*}" ethtool -K "${ns#*:}" tso off gso off gro off >/dev/null 2>&1
+			ip netns exec "${ns%%:*}" ethtool -K "${ns#*:}" tx off tso off gso off gro off >/dev/null 2>&1
 		fi
 		ip -n "${ns%%:*}" link set "${ns#*:}" up
 	done
