@@ -18,7 +18,7 @@
 --   data  "D" session:u32 seq:u32 nseg:u32 payload    (seq from 0, nseg segments)
 --   ack   "A" session:u32 cum:u32 rwnd:u32 echo:u32 n:u8 n * (start:u32 end:u32)
 --         (echo: the segment this ack answers, 0xffffffff for a window
---         update, so the sender's RTT samples are not held up by holes;
+--         update or a segment outside the window, so the sender's RTT samples are not held up by holes;
 --         SACK block ends are exclusive)
 --
 -- Parameters: ip, mac (default 02:00 + the address's bytes), port (9000),
@@ -147,6 +147,7 @@ on("udp", {["ip.dst"] = param.ip, ["udp.dstport"] = param.port}, function(p)
     count("segments.duplicated")
   elseif seq >= cum + rwnd() then
     count("segments.out_of_window")
+    seq = nil -- not taken: the ack names no segment
   else
     have[seq] = pl:sub(14)
     if seq > maxseen then maxseen = seq end

@@ -5,14 +5,15 @@
 -- `target`'s MAC by ARP, reads `file` (under --allow-read, 16 MiB at most),
 -- cuts it into `seg`-byte segments and keeps up to min(`window`, the
 -- receiver's window) of them in flight.  Acknowledgements are cumulative
--- (the next segment the receiver expects) with up to 4 SACK blocks; a
--- segment the receiver has not got while at least 3 segments above it are
--- SACKed, and which was sent more than 1.5 smoothed RTTs ago, is sent again
--- (SACK-based fast retransmit, as RFC 6675's DupThresh).  The retransmission
+-- (the next segment the receiver expects) with up to 4 SACK blocks and the
+-- segment that triggered them; a segment not delivered while one sent after
+-- it was is lost and sent again at once (RACK, RFC 8985, with a reordering
+-- window of SRTT/4 up to 5 ms).  The retransmission
 -- timeout is RFC 6298's: SRTT and RTTVAR from samples of segments sent once
 -- (Karn; the ack names the segment it answers, so a sample is that
 -- segment's own round trip even when it filled a hole), RTO = SRTT + max(G, 4 RTTVAR) bounded by rto_min and rto_max,
--- doubled at each expiry, which resends the oldest unacknowledged segment.
+-- doubled at each expiry, which sends again every segment not SACKed from the
+-- oldest unacknowledged one on (as TCP does after a timeout).
 -- A zero window is probed once per RTO.  There is no congestion control:
 -- the windows are the only limits (a tool for test links, not the Internet).
 --
@@ -68,7 +69,7 @@ local data, nseg, session
 local peer_mac                        -- learnt by ARP
 local cum = 0                         -- every segment below is acknowledged
 local nxt = 0                         -- next new segment
-local rwnd = math.min(param.window, 64) -- until the first ack says
+local rwnd = math.min(param.window, 4) -- the first flight, until an ack gives the receiver's window
 local sent_at = {}                    -- last transmission time of each outstanding segment
 local retx = {}                       -- segments sent more than once (Karn: no RTT sample)
 local sacked = {}                     -- held by the receiver beyond cum
@@ -77,6 +78,8 @@ local srtt, rttvar
 local rto = param.rto_init
 local last_progress = now()
 local started, finished
+local rack = 0                        -- send time of the latest-sent segment known delivered
+local rack_seen = 0                   -- rack when the last loss scan ran
 local probed = false                  -- a tail loss probe went out since the last progress
 
 local function send_seg(i)
@@ -93,10 +96,12 @@ local function send_seg(i)
   sent_at[i] = now()
 end
 
+-- Send what the windows allow from nxt on, skipping what the receiver holds
+-- (after a timeout nxt goes back to cum: segments sent before are sent again).
 local function pump()
   local lim = math.min(nseg, cum + math.min(param.window, rwnd))
   while nxt < lim do
-    send_seg(nxt)
+    if not sacked[nxt] then send_seg(nxt) end
     nxt = nxt + 1
   end
 end
@@ -131,7 +136,10 @@ local function on_ack(pl)
   rwnd = w
   local progress = false
   local t = now()
-  if echo < nseg and sent_at[echo] and not retx[echo] then rtt_sample(t - sent_at[echo]) end
+  if echo < nseg and sent_at[echo] then
+    if not retx[echo] then rtt_sample(t - sent_at[echo]) end
+    if sent_at[echo] > rack then rack = sent_at[echo] end
+  end
   if c > cum then
     for i = cum, c - 1 do
       sent_at[i], retx[i], sacked[i] = nil, nil, nil
@@ -164,14 +172,24 @@ local function on_ack(pl)
     complete()
     return
   end
-  -- SACK holes: at least 3 segments SACKed above (1 once everything is sent:
-  -- RFC 5827's early retransmit) and not resent within 1.5 SRTT
-  local wait = srtt and 1.5 * srtt or rto
-  local thresh = nxt >= nseg and 1 or 3
-  for i = cum, math.min(hisack - thresh, nxt - 1) do
-    if not sacked[i] and sent_at[i] and t - sent_at[i] >= wait then
-      send_seg(i)
-      count("fast.retransmits")
+  -- loss detection as RACK (RFC 8985): a segment not delivered while one
+  -- sent after it was is lost, once a quarter SRTT (5 ms at most) has
+  -- passed to allow for reordering; sending it again makes it younger than
+  -- what is known delivered; the scan stops at the first segment sent once
+  -- that is younger: new segments go out in order, so all after it are too
+  local reo = srtt and math.min(srtt / 4, 0.005) or 0
+  if rack > rack_seen then
+    rack_seen = rack
+    for i = cum, nxt - 1 do
+      local at = sent_at[i]
+      if at and not sacked[i] then
+        if at < rack - reo then
+          send_seg(i)
+          count("fast.retransmits")
+        elseif not retx[i] then
+          break
+        end
+      end
     end
   end
   pump()
@@ -218,9 +236,11 @@ local function tick()
     return
   end
   if nxt > cum then
-    if nxt >= nseg and not probed and srtt and t - last_progress >= 2 * srtt + G then
-      -- tail loss probe (as TCP's TLP): the last unSACKed segment again, so
-      -- a loss at the very end is repaired by SACK instead of the RTO
+    if not probed and srtt and t - last_progress >= 2 * srtt + G then
+      -- tail loss probe (RFC 8985's TLP): nothing delivered for 2 SRTT while
+      -- segments are out (the last of a flight lost, or the window full):
+      -- the last segment not SACKed again, so the ack repairs by RACK
+      -- instead of waiting for the RTO
       probed = true
       for i = nxt - 1, cum, -1 do
         if not sacked[i] then
@@ -231,9 +251,13 @@ local function tick()
       end
     end
     if sent_at[cum] and t - sent_at[cum] >= rto then -- RFC 6298 5.4-5.6
+      -- as TCP after a timeout: everything not SACKed is presumed lost and
+      -- sent again from cum on, as the windows allow
       count("rto.expired")
-      send_seg(cum)
       rto = math.min(param.rto_max, rto * 2)
+      nxt = cum
+      pump()
+      if nxt == cum then send_seg(cum) end -- a closed window: cum alone
     end
   elseif nxt < nseg and rwnd == 0 and t - (sent_at[nxt - 1] or 0) >= rto then
     count("window.probes") -- zero window: one new segment per RTO
