@@ -39,6 +39,13 @@
  *       UDP/TCP ports swapped, ICMP id/seq echoed, TCP ack = seq + len;
  *       the given layers replace the ones of the same protocol.
  *   log(...), count(name [, n]), counter(name), now(), stop().
+ *   fail(msg)            stop the run as failed: umpa_run_run returns msg.
+ *   mode()               "live", "offline" or "load" (no I/O: --help).
+ *   bridge(a, b) -> br   frames from interface a leave on b and back, in C,
+ *       through a sched/umpa_impair.h impairment per direction (a frame on
+ *       a bridged interface goes to no rule); br:set("ab"|"ba"|"both",
+ *       {delay=, loss=, rate=, ...}), br:seed(n); counters ab.* and ba.*.
+ *       Offline the input goes a -> b and what leaves is written to -w.
  *   file.read(path), file.write(path, data), file.append(path, data): only
  *       under --allow-read / --allow-write directories (checked after realpath).
  *   on_param(name, value): a global function, called after a parameter
