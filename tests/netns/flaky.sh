@@ -41,6 +41,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# (grep and awk, not python: a python start costs most of a second on a loaded machine)
+jnum() { local v; v=$(grep -o "\"$2\":[0-9]*" "$1" | head -1 | cut -d: -f2); echo "${v:-0}"; }
+
 # ---- offline: the same input and seed give the same output ----
 "$UMPA" build --pcapng --time 1700000000 --interval 0.001 -c 1000 -w "$T/in.pcapng" \
 	'ether{}/ip{src="10.1.0.1", dst="10.1.0.2"}/udp{sport=1, dport=2}/"payload"' >/dev/null 2>&1
@@ -52,15 +55,12 @@ done
 check "flaky-link --offline: exit 0" [ $rc -eq 0 ]
 check "flaky-link --offline twice: byte-identical outputs" cmp -s "$T/off1.pcapng" "$T/off2.pcapng"
 offline_counts() {
-	python3 -c '
-import json, sys
-d = json.load(open(sys.argv[1]))
-assert d["rx"] == 1000, d
-assert d["ab.forwarded"] + d["ab.dropped"] == 1000 and d["tx"] == d["ab.forwarded"], d
-assert 60 <= d["ab.dropped"] <= 140, d
-assert d["ab.delayed"] == d["ab.forwarded"] and d["ab.queued"] == 0, d
-print("  offline: %d in, %d forwarded, %d dropped" % (d["rx"], d["ab.forwarded"], d["ab.dropped"]))
-' "$T/off1.json"
+	local rx fwd drop tx del q
+	rx=$(jnum "$T/off1.json" rx) fwd=$(jnum "$T/off1.json" ab.forwarded) drop=$(jnum "$T/off1.json" ab.dropped)
+	tx=$(jnum "$T/off1.json" tx) del=$(jnum "$T/off1.json" ab.delayed) q=$(jnum "$T/off1.json" ab.queued)
+	echo "  offline: $rx in, $fwd forwarded, $drop dropped"
+	[ "$rx" -eq 1000 ] && [ $((fwd + drop)) -eq 1000 ] && [ "$tx" -eq "$fwd" ] && [ "$drop" -ge 60 ] &&
+		[ "$drop" -le 140 ] && [ "$del" -eq "$fwd" ] && [ "$q" -eq 0 ]
 }
 check "flaky-link --offline: 1000 in, about 10 % dropped, the rest delayed and written" offline_counts
 
@@ -95,7 +95,7 @@ patch() { [ "$(in_m curl -s -o "$T/body" -w '%{http_code}' --max-time 5 -X PATCH
 # stats: GET /stats into $T/stats.json
 stats() { in_m curl -s --max-time 5 -o "$T/stats.json" "http://$ADDR/stats"; }
 # ctr NAME: a counter of the last stats
-ctr() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], 0))' "$T/stats.json" "$1"; }
+ctr() { jnum "$T/stats.json" "$1"; }
 # pings N INTERVAL [ARGS]: ping from A, summary to $T/ping.txt; sets LOSS (%) and AVG (ms)
 pings() {
 	local n=$1 iv=$2
@@ -103,10 +103,13 @@ pings() {
 	in_a timeout 60 ping -n -q -c "$n" -i "$iv" -W 1 "$@" "$IP_C" >"$T/ping.txt" 2>&1
 	LOSS=$(sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' "$T/ping.txt")
 	AVG=$(sed -n 's|^rtt [^=]*= [0-9.]*/\([0-9.]*\)/.*|\1|p' "$T/ping.txt")
-	echo "  ping -c $n -i $iv $*: ${LOSS:-?}% loss, avg rtt ${AVG:-?} ms"
+	MIN=$(sed -n 's|^rtt [^=]*= \([0-9.]*\)/.*|\1|p' "$T/ping.txt")
+	echo "  ping -c $n -i $iv $*: ${LOSS:-?}% loss, rtt min ${MIN:-?} avg ${AVG:-?} ms"
 }
 # within X LO HI: LO <= X <= HI (decimals)
-within() { python3 -c 'import sys; x, lo, hi = map(float, sys.argv[1:]); sys.exit(not (lo <= x <= hi))' "${1:-nan}" "$2" "$3"; }
+within() { [ -n "${1:-}" ] && awk -v x="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(x + 0 >= lo + 0 && x + 0 <= hi + 0) }'; }
+# calc EXPR: awk arithmetic
+calc() { awk "BEGIN { printf \"%.3f\", $1 }"; }
 
 # ---- one way: ab.loss=0.1 ----
 stats
@@ -118,7 +121,7 @@ lost_ab=$(ctr ab.dropped)
 fwd_ab=$(($(ctr ab.forwarded) - base_ab))
 echo "  bridge: ab forwarded $fwd_ab dropped $lost_ab, ba forwarded $(ctr ba.forwarded) dropped $(ctr ba.dropped)"
 check "the bridge counted each ping once: ab forwarded + dropped = 500" [ $((fwd_ab + lost_ab)) -eq 500 ]
-check "ping's loss is the bridge's ab.dropped" within "$LOSS" "$(python3 -c "print($lost_ab / 5 - 0.01)")" "$(python3 -c "print($lost_ab / 5 + 0.01)")"
+check "ping's loss is the bridge's ab.dropped" within "$LOSS" "$(calc "$lost_ab / 5 - 0.01")" "$(calc "$lost_ab / 5 + 0.01")"
 check "nothing dropped B -> A" [ "$(ctr ba.dropped)" = 0 ]
 check "every reply that came back was forwarded once (ba = ab forwarded)" [ "$(ctr ba.forwarded)" -eq "$fwd_ab" ]
 
@@ -133,14 +136,17 @@ check 'PATCH {"loss": 0}: 200' patch '{"loss": 0}'
 pings 100 0.005
 check "loss=0: the next 100 pings all come back ($LOSS %)" [ "$LOSS" = 0 ]
 BASE=$AVG
+BASE_MIN=$MIN
 pings 20 0.01 -s 1472 -M do
 check "1500-byte packets (the MTU) cross whole both ways ($LOSS % loss)" [ "$LOSS" = 0 ]
 
 # ---- delay one way ----
 check 'PATCH {"ab.delay": 0.05}: 200' patch '{"ab.delay": 0.05}'
 pings 60 0.01
-added=$(python3 -c "print(round(${AVG:-0} - ${BASE:-0}, 3))")
-check "ab.delay=0.05 adds 50 ms +- 5 to the RTT (+$added ms)" within "$added" 45 55
+# the minimum is what the delay adds whatever the machine's load; the average is shown
+added=$(calc "${MIN:-0} - ${BASE_MIN:-0}")
+added_avg=$(calc "${AVG:-0} - ${BASE:-0}")
+check "ab.delay=0.05 adds 50 ms +- 5 to the RTT (min +$added ms, avg +$added_avg ms)" within "$added" 45 55
 pings 5 0.01 -s 1472 -M do
 check "delayed 1500-byte frames cross too ($LOSS % loss)" [ "$LOSS" = 0 ]
 
@@ -169,7 +175,7 @@ check "no frame over the MTU reached the bridge (offloads off)" [ "$(ctr ab.too_
 # ---- bad input ----
 got=$(in_m curl -s -o "$T/body" -w '%{http_code}' --max-time 5 -X PATCH -H 'Content-Type: application/json' -d '{"loss": "lots"}' "http://$ADDR/params")
 in_m curl -s --max-time 5 -o "$T/params.json" "http://$ADDR/params"
-unchanged() { [ "$got" = 400 ] && python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))["loss"]["value"]; assert v == "0", v' "$T/params.json"; }
+unchanged() { [ "$got" = 400 ] && grep -q '"loss":{"type":"number","value":"0"' "$T/params.json"; }
 check 'PATCH {"loss": "lots"}: 400, loss still 0' unchanged
 # one_line RC WANT FILE PATTERN: exit status WANT, FILE one line matching PATTERN
 one_line() { [ "$1" = "$2" ] && [ "$(wc -l <"$3")" -eq 1 ] && grep -q -- "$4" "$3"; }
@@ -197,5 +203,5 @@ kill -TERM $FL
 wait $FL
 rc=$?
 check "flaky-link ends at SIGTERM with exit 0" [ $rc -eq 0 ]
-check "and prints its counters as JSON" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ab.forwarded"] > 1000, d' "$T/fl.out"
+check "and prints its counters as JSON" [ "$(jnum "$T/fl.out" ab.forwarded)" -gt 1000 ]
 finish
