@@ -176,6 +176,8 @@ int umpa_impair_cfg_check(const struct umpa_impair_cfg *c, struct umpa_err *e)
 	    prob(c->corrupt, "corrupt", e) < 0 || prob(c->corrupt_corr, "corrupt_corr", e) < 0 ||
 	    prob(c->reorder, "reorder", e) < 0 || prob(c->reorder_corr, "reorder_corr", e) < 0)
 		return -UMPA_EINVAL;
+	if (c->rate > 0 && c->rate < 1)
+		return umpa_err_set(e, UMPA_EINVAL, "rate: %g bits/s: give 0 (none) or at least 1", c->rate);
 	if (c->delay > 3600 || c->jitter > 3600)
 		return umpa_err_set(e, UMPA_EINVAL, "delay and jitter: at most 3600 seconds");
 	if (c->dist > UMPA_DIST_PARETONORMAL)

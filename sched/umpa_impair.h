@@ -138,8 +138,7 @@ void umpa_impair_seed(struct umpa_impair *m, uint64_t seed);
 /**
  * One frame in (@p len bytes, copied when it has to wait or change).  It
  * may leave through the callback before this returns (no delay, nothing
- * queued).  Returns 0, or -UMPA_ENOMEM (the frame is dropped and counted
- * in rate_dropped).
+ * queued).  Returns 0, or -UMPA_ENOMEM (the frame is dropped).
  */
 int umpa_impair_input(struct umpa_impair *m, const uint8_t *frame, size_t len, struct umpa_err *e);
 

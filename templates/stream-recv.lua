@@ -9,7 +9,8 @@
 -- in order go to the application; with `delay` > 0 it takes each one that
 -- many seconds to process them, so the buffer fills and the window shrinks
 -- (a window update is sent when it opens again).  Once every segment is
--- processed the file is written to `out` (under --allow-write).  The run
+-- processed the file is written to `out` (under --allow-write; created
+-- empty at start, so a path that cannot be written fails at once).  The run
 -- ends `linger` seconds after the last segment once the file is complete
 -- (0: it runs on until --duration or a signal), so a sender whose last ack
 -- was lost still gets it again.
@@ -47,6 +48,9 @@ local mac = param.mac or mac_of(param.ip)
 if param.port < 1 or param.port > 65535 then error("port must be 1 to 65535", 0) end
 if param.window < 1 or param.window > 1000000 then error("window must be 1 to 1000000 segments", 0) end
 if param.delay < 0 then error("delay must be >= 0", 0) end
+
+-- the output must be writable before anything is received: it is created empty now
+if mode() == "live" and param.out ~= "" then file.write(param.out, "") end
 
 local session, nseg          -- of the transfer in progress (the first one seen)
 local cum = 0                -- next segment expected in order
@@ -100,7 +104,11 @@ local function finish()
   local data = table.concat(parts)
   parts = {}
   if param.out ~= "" then
-    file.write(param.out, data)
+    local ok, err = pcall(file.write, param.out, data)
+    if not ok then
+      fail("stream-recv: " .. tostring(err))
+      return
+    end
     count("bytes.written", #data)
   end
   log(string.format("stream-recv: %d bytes in %d segments complete", #data, nseg))

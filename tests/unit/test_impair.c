@@ -340,6 +340,10 @@ static void bad_settings(void **state)
 	c.rate = NAN;
 	assert_int_equal(umpa_impair_cfg_check(&c, &e), -UMPA_EINVAL);
 	umpa_impair_cfg_init(&c);
+	c.rate = 1e-300; /* its frame times would overflow */
+	assert_int_equal(umpa_impair_cfg_check(&c, &e), -UMPA_EINVAL);
+	assert_non_null(strstr(e.msg, "at least 1"));
+	umpa_impair_cfg_init(&c);
 	c.limit = 0;
 	assert_int_equal(umpa_impair_cfg_check(&c, &e), -UMPA_EINVAL);
 	assert_int_equal(umpa_impair_dist_parse("gauss", &d, &e), -UMPA_EINVAL);
