@@ -491,6 +491,16 @@ const struct umpa_impair_stats *umpa_impair_stats(const struct umpa_impair *m)
 	return &m->st;
 }
 
+int64_t umpa_impair_last_due(const struct umpa_impair *m)
+{
+	int64_t last = -1;
+
+	for (size_t i = 0; i < m->n; i++) /* the heap's maximum is among its leaves: a scan, at the end of a run */
+		if (m->heap[i].due > last)
+			last = m->heap[i].due;
+	return last;
+}
+
 struct umpa_impair *umpa_impair_free(struct umpa_impair *m)
 {
 	if (!m)

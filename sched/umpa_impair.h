@@ -145,6 +145,12 @@ int umpa_impair_input(struct umpa_impair *m, const uint8_t *frame, size_t len, s
 /** The live counters (valid until umpa_impair_free; they change as frames pass). */
 const struct umpa_impair_stats *umpa_impair_stats(const struct umpa_impair *m);
 
+/**
+ * When the last waiting frame is due to leave (loop ns), or -1 when none
+ * waits: an offline driver advances its clock to it to let every frame out.
+ */
+int64_t umpa_impair_last_due(const struct umpa_impair *m);
+
 /** Drop every waiting frame (not counted as lost) and free everything.  NULL is fine.  Returns NULL. */
 struct umpa_impair *umpa_impair_free(struct umpa_impair *m);
 

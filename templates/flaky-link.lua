@@ -33,8 +33,8 @@
 -- ab.too_big (over the outgoing MTU), ab.out_errors; the same for ba.
 -- Frames are captured inbound only, so what the bridge sends on one side is
 -- never heard back.  Offline (--offline IN -w OUT) every input frame goes a ->
--- b and what leaves is written to OUT at the virtual time it leaves (give
--- --duration to let the last delayed frames out).
+-- b and what leaves is written to OUT at the virtual time it leaves (the run
+-- goes on past the last input frame until the last delayed one has left).
 --   umpa run flaky-link -i A -i B --set loss=0.1 --set seed=7 --http 127.0.0.1:8080
 --   umpa run flaky-link -i A -i B --set ab.delay=0.05 --set jitter=0.01 --set distribution=normal
 --   curl -X PATCH -H 'Content-Type: application/json' -d '{"loss": 0.05}' 127.0.0.1:8080/params

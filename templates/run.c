@@ -2409,6 +2409,11 @@ static int run_loop(struct umpa_run *r, int64_t duration_ns, struct umpa_err *e)
 			rc = umpa_loop_advance_to(r->loop, r->start_ns + duration_ns, e);
 			if (rc < 0)
 				return rc;
+		} else if (!r->stopped && r->bridges) {
+			/* without --duration, the frames a bridge still holds leave at their times */
+			int64_t last = umpa_impair_last_due(r->bridges->dir[0].m);
+			if (last > umpa_loop_now_ns(r->loop) && (rc = umpa_loop_advance_to(r->loop, last, e)) < 0)
+				return rc;
 		}
 	} else {
 		int64_t dl = duration_ns > 0 ? umpa_loop_now_ns(r->loop) + duration_ns : UMPA_NEVER;

@@ -67,7 +67,17 @@ static struct umpa_impair *feed(struct rec *r, const struct umpa_impair_cfg *c, 
 		frame(b, len, (uint32_t)i);
 		assert_int_equal(umpa_impair_input(m, b, len, &e), 0);
 	}
-	assert_int_equal(umpa_loop_run(r->loop, &e), 0); /* the queue drains: nothing else is pending */
+	/* the last departure is the time to advance to */
+	if (umpa_impair_stats(m)->queued) {
+		int64_t last = umpa_impair_last_due(m);
+		assert_true(last > umpa_loop_now_ns(r->loop));
+		assert_int_equal(umpa_loop_advance_to(r->loop, last - 1, &e), 0);
+		assert_true(umpa_impair_stats(m)->queued > 0);
+		assert_int_equal(umpa_loop_advance_to(r->loop, last, &e), 0);
+		assert_int_equal(umpa_impair_stats(m)->queued, 0);
+	}
+	assert_int_equal(umpa_impair_last_due(m), -1);
+	assert_int_equal(umpa_loop_run(r->loop, &e), 0); /* nothing else is pending */
 	assert_int_equal(umpa_impair_stats(m)->queued, 0);
 	return m;
 }
