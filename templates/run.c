@@ -4,7 +4,10 @@
  * one expect engine (sched/umpa_expect.h: persistent rules and exchanges) +
  * the I/O of its mode:
  *  - live: per interface a capture handle (direction "in": we never hear our
- *    own frames) whose fd is a loop source, and a link-layer injector;
+ *    own frames; promiscuous: frames to the MACs a template plays, or to any
+ *    host for a bridge) whose fd is a loop source, and a link-layer injector;
+ *    an interface joined by bridge() hands its frames to the bridge's
+ *    impairment (sched/umpa_impair.h) and out of the other one, in C;
  *  - offline: the input file drives the virtual clock (umpa_loop_replay);
  *    the clock starts at the first packet's timestamp (so a timer armed at
  *    load time does not tick through the years since 1970).
