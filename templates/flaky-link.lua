@@ -25,12 +25,17 @@
 --                      1gbit, 100bit; tc's bytes/s units kbps, mbps, bps
 --   limit              frames waiting at most per direction (1000); more drop
 --   seed               random seed (0: from the clock); ab uses seed, ba seed+1
+--   repair             true (default): do what a NIC would have done to frames a
+--                      kernel left to its offloads (veth pairs by default): cut
+--                      TCP frames over the outgoing MTU into segments, finish
+--                      TCP and UDP checksums; false: forward frames as captured
 --
 -- Everything can change while it runs (PATCH /params with --http).  Counters
 -- per direction: ab.forwarded, ab.dropped, ab.delayed, ab.duplicated,
 -- ab.corrupted, ab.reordered, ab.rate_queued (held back by the rate),
 -- ab.rate_dropped (queue over limit), ab.queued (waiting now), ab.bytes,
--- ab.too_big (over the outgoing MTU), ab.out_errors; the same for ba.
+-- ab.too_big (over the outgoing MTU), ab.out_errors, ab.repaired (frames
+-- repaired), ab.segmented (segments cut from them); the same for ba.
 -- Frames are captured inbound only, so what the bridge sends on one side is
 -- never heard back.  Offline (--offline IN -w OUT) every input frame goes a ->
 -- b and what leaves is written to OUT at the virtual time it leaves (the run
@@ -61,7 +66,10 @@ local knobs = {
   {"limit", "int", 1000, "frames waiting at most per direction"},
 }
 
-local decl = {seed = {type = "int", default = 0, help = "random seed (0: from the clock); ba uses seed + 1"}}
+local decl = {
+  seed = {type = "int", default = 0, help = "random seed (0: from the clock); ba uses seed + 1"},
+  repair = {type = "bool", default = "true", help = "split TCP frames over the MTU and finish checksums the senders' offloads left (false: frames as captured)"},
+}
 for _, k in ipairs(knobs) do
   local name, ty, def, help = k[1], k[2], k[3], k[4]
   decl[name] = {type = ty, default = def, help = help .. " (both ways)"}
@@ -134,8 +142,9 @@ end
 
 apply()
 seed()
+br:repair(param.repair)
 
 function on_param(name, v)
-  if name == "seed" then seed() else apply() end
+  if name == "seed" then seed() elseif name == "repair" then br:repair(v) else apply() end
   log("flaky-link:", name, "=", v == nil and "(unset)" or tostring(v))
 end

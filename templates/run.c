@@ -41,8 +41,10 @@
 #include <lua.h>
 
 #include "umpa_capfile.h"
+#include "umpa_cursor.h"
 #include "umpa_expect.h"
 #include "umpa_impair.h"
+#include "umpa_inet.h"
 #include "umpa_live.h"
 #include "umpa_lua.h"
 #include "umpa_protos.h"
@@ -81,7 +83,9 @@ struct rt_bdir {
 	struct rt_bridge *b;
 	int dir;
 	struct umpa_impair *m;
-	uint64_t too_big; /* frames longer than the outgoing link carries */
+	uint64_t too_big;   /* frames longer than the outgoing link carries */
+	uint64_t repaired;  /* frames whose offloads were done here (checksum, segmentation) */
+	uint64_t segmented; /* segments cut from TCP frames over the MTU */
 };
 
 /* bridge(a, b): frames from interface a leave on b through dir[0] ("ab"),
@@ -89,6 +93,7 @@ struct rt_bdir {
 struct rt_bridge {
 	struct umpa_run *r;
 	size_t ifx[2];
+	int repair; /* do what the sender's offloads left undone (br:repair) */
 	struct rt_bdir dir[2];
 	struct rt_bridge *next;
 };
@@ -167,6 +172,9 @@ struct umpa_run {
 	struct rt_iface ifs[RUN_MAX_IFACES];
 	size_t nifs;
 	struct rt_bridge *bridges; /* bridge() objects, freed with the run */
+	struct umpa_pkt fix;       /* a bridged frame being repaired (its buffer reused) */
+	uint8_t *seg;              /* one segment being cut */
+	size_t seg_cap;
 
 	struct rt_counter *ctr;
 	size_t nctr, capctr;
@@ -1566,6 +1574,136 @@ static int bridge_out(void *arg, const uint8_t *frame, size_t len, struct umpa_e
 	return rc;
 }
 
+/* ---- offload repair ---- */
+
+/* The Internet checksum of a TCP or UDP PDU at @pdu (@n bytes, its checksum
+ * field at @csum_off already zero) under the IPv4 or IPv6 header at @l3. */
+static uint16_t l4_csum(const uint8_t *l3, int v6, uint8_t proto, const uint8_t *pdu, uint32_t n)
+{
+	uint8_t ph[8] = {0, 0, 0, 0, 0, 0, 0, proto};
+	uint32_t s;
+
+	if (v6) {
+		s = umpa_csum_add(0, l3 + 8, 32);
+		ph[0] = (uint8_t)(n >> 24), ph[1] = (uint8_t)(n >> 16), ph[2] = (uint8_t)(n >> 8), ph[3] = (uint8_t)n;
+		s = umpa_csum_add(s, ph, 8);
+	} else {
+		s = umpa_csum_add(0, l3 + 12, 8);
+		ph[4] = 0, ph[5] = proto, ph[6] = (uint8_t)(n >> 8), ph[7] = (uint8_t)n;
+		s = umpa_csum_add(s, ph + 4, 4);
+	}
+	return umpa_csum_fold(umpa_csum_add(s, pdu, n));
+}
+
+/* Set the 16-bit word at @at to @v (big-endian). */
+static void put16(uint8_t *at, uint16_t v)
+{
+	at[0] = (uint8_t)(v >> 8);
+	at[1] = (uint8_t)v;
+}
+
+/*
+ * What a NIC would have done to a frame a kernel handed to a veth with its
+ * offloads on: a TCP segment larger than the outgoing MTU (GSO/TSO) is cut
+ * into MSS-sized segments (IPv4 id and total length, IPv6 payload length,
+ * TCP sequence numbers and FIN/PSH/CWR as the kernel's segmentation sets
+ * them), and a TCP or UDP checksum left unfinished (CHECKSUM_PARTIAL) is
+ * computed.  Each resulting frame goes to the impairment.  Returns 1 when
+ * it handled the frame, 0 to let it through as captured (nothing to do,
+ * not TCP/UDP over IP, not dissectable).
+ */
+static int bridge_repair(struct umpa_run *r, const struct umpa_pkt *p, struct rt_bdir *d)
+{
+	struct umpa_pkt *q = &r->fix;
+	const struct rt_iface *out = &r->ifs[d->b->ifx[d->dir == 0 ? 1 : 0]];
+	struct umpa_err e = {0};
+	struct umpa_cur c;
+	int li, l3, v6, tcp;
+	uint32_t off3, off4, hl4, end, n4, mss, seq = 0, at;
+	uint16_t id = 0, have = 0;
+	uint8_t *s;
+
+	if (umpa_pkt_copy_from(q, p->data, p->len, &e) < 0)
+		return 0;
+	q->linktype = p->linktype;
+	umpa_dissect(q);
+	if ((li = umpa_pkt_find(q, &umpa_proto_tcp, 0)) >= 0)
+		tcp = 1;
+	else if ((li = umpa_pkt_find(q, &umpa_proto_udp, 0)) >= 0)
+		tcp = 0;
+	else
+		return 0;
+	if ((l3 = umpa_inet_l3(q, (unsigned)li)) < 0 || umpa_inet_fragment(q, (unsigned)li))
+		return 0;
+	v6 = q->l[l3].proto == &umpa_proto_ipv6;
+	off3 = q->l[l3].off;
+	off4 = q->l[li].off;
+	hl4 = q->l[li].hlen;
+	end = off4 + q->l[li].len; /* the IP length's end: padding after it is not ours */
+	if (end > q->len || hl4 < (tcp ? 20u : 8u) || end < off4 + hl4 || off4 < off3 + (v6 ? 40u : 20u))
+		return 0;
+	n4 = end - off4;
+	umpa_cur_init(&c, q->data, q->len);
+	if (umpa_cur_be16_at(&c, off4 + (tcp ? 16 : 6), &have) < 0)
+		return 0;
+	s = q->data;
+	if (!tcp || !out->mtu || end - off3 <= out->mtu) {
+		uint16_t want;
+		put16(s + off4 + (tcp ? 16 : 6), 0);
+		want = l4_csum(s + off3, v6, tcp ? 6 : 17, s + off4, n4);
+		if (!tcp && want == 0)
+			want = 0xffff;
+		if (want == have || (!tcp && have == 0)) /* right, or UDP without a checksum */
+			return 0;
+		put16(s + off4 + (tcp ? 16 : 6), want);
+		d->repaired++;
+		umpa_impair_input(d->m, s, end, &e);
+		return 1;
+	}
+	/* TCP over the MTU: segments of mss payload bytes */
+	if (out->mtu <= (off4 - off3) + hl4 + 8)
+		return 0;
+	mss = out->mtu - (off4 - off3) - hl4;
+	if (umpa_cur_be32_at(&c, off4 + 4, &seq) < 0 || (!v6 && umpa_cur_be16_at(&c, off3 + 4, &id) < 0))
+		return 0;
+	if (r->seg_cap < off4 + hl4 + mss) {
+		uint8_t *b = realloc(r->seg, off4 + hl4 + mss);
+		if (!b)
+			return 0;
+		r->seg = b;
+		r->seg_cap = off4 + hl4 + mss;
+	}
+	d->repaired++;
+	for (at = off4 + hl4; at < end; at += mss) {
+		uint32_t chunk = end - at < mss ? end - at : mss, len = off4 + hl4 + chunk,
+			 sq = seq + (at - off4 - hl4);
+		uint8_t *g = r->seg, flags = s[off4 + 13];
+		memcpy(g, s, off4 + hl4);
+		memcpy(g + off4 + hl4, s + at, chunk);
+		if (v6) {
+			put16(g + off3 + 4, (uint16_t)(len - off3 - 40));
+		} else {
+			put16(g + off3 + 2, (uint16_t)(len - off3));
+			put16(g + off3 + 4, (uint16_t)(id + (at - off4 - hl4) / mss));
+			put16(g + off3 + 10, 0);
+			put16(g + off3 + 10,
+			      umpa_csum_fold(umpa_csum_add(0, g + off3, off4 - off3 > 60 ? 20 : off4 - off3)));
+		}
+		g[off4 + 4] = (uint8_t)(sq >> 24), g[off4 + 5] = (uint8_t)(sq >> 16);
+		g[off4 + 6] = (uint8_t)(sq >> 8), g[off4 + 7] = (uint8_t)sq;
+		if (at + chunk < end)
+			flags &= (uint8_t)~0x09; /* FIN and PSH only on the last */
+		if (at > off4 + hl4)
+			flags &= (uint8_t)~0x80; /* CWR only on the first */
+		g[off4 + 13] = flags;
+		put16(g + off4 + 16, 0);
+		put16(g + off4 + 16, l4_csum(g + off3, v6, 6, g + off4, len - off4));
+		d->segmented++;
+		umpa_impair_input(d->m, g, len, &e);
+	}
+	return 1;
+}
+
 /* A frame came in on a bridged interface (or from the offline input: direction ab). */
 static void bridge_rx(struct umpa_run *r, struct umpa_pkt *p, struct rt_bdir *d)
 {
@@ -1574,6 +1712,8 @@ static void bridge_rx(struct umpa_run *r, struct umpa_pkt *p, struct rt_bdir *d)
 	ctr_add(r, r->c_rx, 1);
 	if (r->w && out_write(r, p, NULL, &e) < 0)
 		cb_failed(r, &e);
+	if (d->b->repair && bridge_repair(r, p, d))
+		return;
 	if (umpa_impair_input(d->m, p->data, p->len, &e) < 0)
 		cb_failed(r, &e);
 }
@@ -1669,6 +1809,16 @@ static int l_bridge_set(lua_State *L)
 	return 0;
 }
 
+/* br:repair(on): do what the senders' offloads left undone (on by default). */
+static int l_bridge_repair(lua_State *L)
+{
+	struct rt_bridge *b = check_bridge(L);
+
+	luaL_checktype(L, 2, LUA_TBOOLEAN);
+	b->repair = lua_toboolean(L, 2);
+	return 0;
+}
+
 /* br:seed(n): restart both directions' random streams (ab from n, ba from n + 1). */
 static int l_bridge_seed(lua_State *L)
 {
@@ -1719,6 +1869,7 @@ static int l_bridge(lua_State *L)
 	if (!(b = calloc(1, sizeof(*b))))
 		return luaL_error(L, "bridge: out of memory");
 	b->r = r;
+	b->repair = 1;
 	b->ifx[0] = ia;
 	b->ifx[1] = ib;
 	b->next = r->bridges;
@@ -1739,7 +1890,9 @@ static int l_bridge(lua_State *L)
 		    bridge_ctr(r, d, "rate_queued", &st->rate_queued) < 0 ||
 		    bridge_ctr(r, d, "rate_dropped", &st->rate_dropped) < 0 ||
 		    bridge_ctr(r, d, "queued", &st->queued) < 0 || bridge_ctr(r, d, "bytes", &st->bytes) < 0 ||
-		    bridge_ctr(r, d, "too_big", &x->too_big) < 0 || bridge_ctr(r, d, "out_errors", &st->out_errors) < 0)
+		    bridge_ctr(r, d, "too_big", &x->too_big) < 0 ||
+		    bridge_ctr(r, d, "out_errors", &st->out_errors) < 0 ||
+		    bridge_ctr(r, d, "repaired", &x->repaired) < 0 || bridge_ctr(r, d, "segmented", &x->segmented) < 0)
 			return luaL_error(L, "bridge: out of memory");
 	}
 	umpa_impair_seed(b->dir[1].m, 2);
@@ -2119,7 +2272,8 @@ static int open_api(lua_State *L)
 	    {"log", l_log},       {"count", l_count},   {"counter", l_counter}, {"now", l_now},
 	    {"stop", l_stop},     {"bridge", l_bridge}, {"fail", l_fail},       {"mode", l_mode},
 	    {NULL, NULL}};
-	static const luaL_Reg bridge_fns[] = {{"set", l_bridge_set}, {"seed", l_bridge_seed}, {NULL, NULL}};
+	static const luaL_Reg bridge_fns[] = {
+	    {"set", l_bridge_set}, {"seed", l_bridge_seed}, {"repair", l_bridge_repair}, {NULL, NULL}};
 	static const luaL_Reg file_fns[] = {
 	    {"read", l_file_read}, {"write", l_file_write}, {"append", l_file_append}, {NULL, NULL}};
 
@@ -2240,6 +2394,7 @@ struct umpa_run *umpa_run_new(const struct umpa_run_opts *o, struct umpa_err *e)
 		return NULL;
 	}
 	r->linktype = -1;
+	umpa_pkt_init(&r->fix);
 	r->strict = o->strict;
 	r->offline = o->offline != NULL;
 	if (o->offline && o->nifaces) {
@@ -2468,6 +2623,8 @@ struct umpa_run *umpa_run_free(struct umpa_run *r)
 	r->U = umpa_lua_close(r->U);
 	r->L = NULL;
 	bridges_free(r);
+	umpa_pkt_release(&r->fix);
+	free(r->seg);
 	for (size_t i = 0; i < r->nifs; i++) {
 		umpa_loop_remove_fd(r->ifs[i].src);
 		umpa_cap_close(r->ifs[i].cap);

@@ -44,7 +44,9 @@
  *   bridge(a, b) -> br   frames from interface a leave on b and back, in C,
  *       through a sched/umpa_impair.h impairment per direction (a frame on
  *       a bridged interface goes to no rule); br:set("ab"|"ba"|"both",
- *       {delay=, loss=, rate=, ...}), br:seed(n); counters ab.* and ba.*.
+ *       {delay=, loss=, rate=, ...}), br:seed(n), br:repair(on) (cut TCP
+ *       frames over the MTU, finish checksums: a veth sender's offloads);
+ *       counters ab.* and ba.*.
  *       Offline the input goes a -> b and what leaves is written to -w.
  *   file.read(path), file.write(path, data), file.append(path, data): only
  *       under --allow-read / --allow-write directories (checked after realpath).

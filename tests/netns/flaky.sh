@@ -12,7 +12,9 @@
 #   PATCH {"loss":0}              the next 100 pings all return, and 1500-byte
 #                                 packets (ping -s 1472 -M do) cross whole;
 #   PATCH {"ab.delay":0.05}       the average RTT rises by 50 ms +- 5;
-#   PATCH {"rate":"10mbit",...}   iperf3 (TCP, A -> C) stays under 10 Mbit/s.
+#   PATCH {"rate":"10mbit",...}   iperf3 (TCP, A -> C) stays under 10 Mbit/s;
+#   offloads back on (TSO, checksums: a veth's default)   iperf3 still crosses,
+#                                 the bridge cutting and checksumming as a NIC.
 # The bridge's counters (GET /stats) must agree with what ping saw, and each
 # ping crosses once (no frame is heard back: captures are inbound only).
 # Needs root; skips (77) otherwise.  Bounded: every command has a timeout.
@@ -171,6 +173,27 @@ stats
 echo "  bridge: ab rate_queued $(ctr ab.rate_queued) rate_dropped $(ctr ab.rate_dropped) too_big $(ctr ab.too_big)"
 check "the rate held frames back (ab.rate_queued > 0)" [ "$(ctr ab.rate_queued)" -gt 0 ]
 check "no frame over the MTU reached the bridge (offloads off)" [ "$(ctr ab.too_big)" = 0 ]
+
+# ---- the senders' offloads on (veth's default): the bridge cuts and checksums ----
+for x in "$NS_A:veth-a" "$NS_C:veth-c"; do
+	ip netns exec "${x%%:*}" ethtool -K "${x#*:}" tx on tso on gso on >/dev/null 2>&1
+done
+check 'PATCH {"rate": "", "limit": 1000}: 200' patch '{"rate": "", "limit": 1000}'
+in_c timeout 30 iperf3 -s -1 -B "$IP_C" -p 5202 >/dev/null 2>&1 &
+IPS=$!
+for i in $(seq 50); do
+	in_c ss -ltn 2>/dev/null | grep -q ":5202" && break
+	sleep 0.1
+done
+in_a timeout 30 iperf3 -c "$IP_C" -p 5202 -t 1 -J >"$T/iperf2.json" 2>"$T/iperf2.err"
+wait $IPS 2>/dev/null
+rcv2=$(grep -A8 '"sum_received"' "$T/iperf2.json" | sed -n 's/.*"bits_per_second":[[:space:]]*\([0-9.e+]*\).*/\1/p' | head -1)
+stats
+echo "  iperf3 with TSO and checksum offload on: received ${rcv2:-?} bit/s; bridge: ab repaired $(ctr ab.repaired) segmented $(ctr ab.segmented), ba repaired $(ctr ba.repaired)"
+check "offloads on: iperf3 (TCP) crosses (over 1 Mbit/s; without the repair nothing does)" within "${rcv2:-}" 1e6 100e9
+check "offloads on: the bridge cut TCP frames over the MTU into segments" [ "$(ctr ab.segmented)" -gt 100 ]
+check "offloads on: the bridge finished the checksums of the acks" [ "$(ctr ba.repaired)" -gt 10 ]
+check "offloads on: still nothing over the MTU went out" [ "$(ctr ab.too_big)" = 0 ]
 
 # ---- bad input ----
 got=$(in_m curl -s -o "$T/body" -w '%{http_code}' --max-time 5 -X PATCH -H 'Content-Type: application/json' -d '{"loss": "lots"}' "http://$ADDR/params")
