@@ -49,5 +49,6 @@
 #include "umpa_lua.h"
 #include "umpa_lua_tls.h"
 #include "umpa_run.h"
+#include "umpa_persona.h"
 
 #endif

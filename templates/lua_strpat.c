@@ -723,14 +723,14 @@ static int str_gsub (lua_State *L) {
 
 /* ---- end of the code from lstrlib.c ---- */
 
-	/* clang-format on */
+/* clang-format on */
 
-	void umpa_lua_strpat_open_(lua_State * L)
-	{
-		static const luaL_Reg fns[] = {
-		    {"find", str_find}, {"match", str_match}, {"gmatch", gmatch}, {"gsub", str_gsub}, {NULL, NULL}};
+void umpa_lua_strpat_open_(lua_State *L)
+{
+	static const luaL_Reg fns[] = {
+	    {"find", str_find}, {"match", str_match}, {"gmatch", gmatch}, {"gsub", str_gsub}, {NULL, NULL}};
 
-		lua_getglobal(L, "string");
-		luaL_setfuncs(L, fns, 0);
-		lua_pop(L, 1);
-	}
+	lua_getglobal(L, "string");
+	luaL_setfuncs(L, fns, 0);
+	lua_pop(L, 1);
+}

@@ -47,6 +47,8 @@
 #include "umpa_inet.h"
 #include "umpa_live.h"
 #include "umpa_lua.h"
+#include "persona_lua.h"
+#include "umpa_persona.h"
 #include "umpa_protos.h"
 #include "umpa_run.h"
 
@@ -202,6 +204,11 @@ struct umpa_run {
 	uint64_t frames;               /* frames written so far */
 	struct rt_exch *cur_exch;      /* exchange whose request is being sent */
 	const struct rt_iface *cur_if; /* interface the packet being handled came in on (NULL offline) */
+
+	/* personalities: bound to source addresses, applied in xmit */
+	const struct umpa_pkt *cur_pkt;   /* the packet being handled (what a reply answers), or NULL */
+	struct umpa_persona_set *persona; /* the bindings */
+	struct umpa_persona_lua plua;     /* personality() and personality_closed() work on it */
 
 	struct rt_sink sinks[RUN_MAX_SINKS];
 	size_t nsinks;
@@ -453,6 +460,10 @@ static int xmit(struct umpa_run *r, struct umpa_pkt *p, size_t ifidx, struct ump
 	const char *c = NULL;
 
 	flush_pending(r);
+	/* the personality of the source address shapes what the template left unset */
+	if (umpa_persona_count(r->persona) &&
+	    umpa_persona_shape(r->persona, p, r->cur_pkt, umpa_loop_wall_ns(r->loop), e) < 0)
+		return -1;
 	if (!r->offline) {
 		if (ifidx >= r->nifs)
 			return umpa_err_set(e, UMPA_EINVAL, "send: no interface %zu (the run has %zu)", ifidx + 1,
@@ -526,6 +537,7 @@ static int ex_send(void *arg, const struct umpa_pkt *p, struct umpa_err *e)
 static void rx(struct umpa_run *r, struct umpa_pkt *p, const struct rt_iface *f)
 {
 	r->cur_if = f;
+	r->cur_pkt = p;
 	umpa_dissect(p);
 	ctr_add(r, r->c_rx, 1);
 	count_host(r, p, 0);
@@ -536,6 +548,7 @@ static void rx(struct umpa_run *r, struct umpa_pkt *p, const struct rt_iface *f)
 	flush_pending(r);
 	r->cur_frame = 0;
 	r->cur_if = NULL;
+	r->cur_pkt = NULL;
 }
 
 static void bridge_rx(struct umpa_run *r, struct umpa_pkt *p, struct rt_bdir *d);
@@ -2264,6 +2277,19 @@ static int req_gc(lua_State *L)
 	return 0;
 }
 
+/* The run's clock for personalities (ns since the epoch; virtual offline). */
+static int64_t run_now(void *arg)
+{
+	struct umpa_run *r = arg;
+
+	return r->loop ? umpa_loop_wall_ns(r->loop) : 0;
+}
+
+struct umpa_persona_set *umpa_run_personas(struct umpa_run *r)
+{
+	return r->persona;
+}
+
 static int open_api(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
@@ -2293,6 +2319,7 @@ static int open_api(lua_State *L)
 	lua_pop(L, 1);
 	lua_pushglobaltable(L);
 	luaL_setfuncs(L, fns, 0);
+	umpa_persona_lua_open_(L, &((struct umpa_run *)lua_touserdata(L, 1))->plua);
 	luaL_newlib(L, file_fns);
 	lua_setfield(L, -2, "file");
 	lua_newtable(L);
@@ -2447,6 +2474,11 @@ struct umpa_run *umpa_run_new(const struct umpa_run_opts *o, struct umpa_err *e)
 		goto fail;
 	r->L = umpa_lua_state(r->U);
 	umpa_lua_set_limits(r->U, o->mem_limit, o->instr_limit);
+	if (!(r->persona = umpa_persona_set_new())) {
+		umpa_err_set(e, UMPA_ENOMEM, "out of memory");
+		goto fail;
+	}
+	r->plua = (struct umpa_persona_lua){.set = r->persona, .U = r->U, .now = run_now, .arg = r};
 	lua_pushcfunction(r->L, open_api);
 	lua_pushlightuserdata(r->L, r);
 	if (lua_pcall(r->L, 1, 0, 0) != LUA_OK) {
@@ -2625,6 +2657,7 @@ struct umpa_run *umpa_run_free(struct umpa_run *r)
 	bridges_free(r);
 	umpa_pkt_release(&r->fix);
 	free(r->seg);
+	r->persona = umpa_persona_set_free(r->persona);
 	for (size_t i = 0; i < r->nifs; i++) {
 		umpa_loop_remove_fd(r->ifs[i].src);
 		umpa_cap_close(r->ifs[i].cap);

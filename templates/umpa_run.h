@@ -52,6 +52,11 @@
  *       under --allow-read / --allow-write directories (checked after realpath).
  *   on_param(name, value): a global function, called after a parameter
  *       changed at run time (umpa_run_param_set).
+ *   personality(addr_or_cidr, name_or_table [, {uptime=s}]) binds a host
+ *       personality to source addresses: everything sent from them is
+ *       shaped (templates/umpa_persona.h); personality_closed(p) -> the
+ *       RST / ICMP unreachable (or nil: silence) the host p was sent to
+ *       gives at a closed port.
  *
  * Every callback runs with the sandbox's per-call limits.  A callback that
  * fails (error, limit) is counted ("errors"), logged with its file:line, and
@@ -146,6 +151,14 @@ struct umpa_run *umpa_run_free(struct umpa_run *r);
  * evhttp on umpa_loop_event_base(umpa_run_loop(r)); a tool adds signal hooks.
  */
 struct umpa_loop *umpa_run_loop(struct umpa_run *r);
+
+/**
+ * The run's personalities (templates/umpa_persona.h): what the template
+ * bound with personality(); every packet the run sends is shaped by them.
+ * For code that builds its own segments (a TCP endpoint announcing the
+ * personality's MSS, window scale and timestamps: umpa_persona_find).
+ */
+struct umpa_persona_set *umpa_run_personas(struct umpa_run *r);
 
 /** The resolved path of the template file. */
 const char *umpa_run_path(const struct umpa_run *r);
