@@ -66,6 +66,10 @@
 #define RUN_EVERY_MIN_NS 1000000
 /** Most packets one send() may expand to. */
 #define RUN_SEND_MAX 100000
+/** Most simulated hosts with counters of their own (host.ADDR.tx/.rx); the
+ * packets the others send are counted together in hosts.untracked.tx, so a
+ * template that answers for a /8 keeps a bounded table. */
+#define RUN_MAX_HOSTS 4096
 
 struct rt_bridge;
 
@@ -160,6 +164,7 @@ struct umpa_run {
 	unsigned char *set_used;
 	int strict;
 	int offline;
+	int params_only; /* stop at params{} (opts.params_only) */
 
 	struct umpa_lua *U;
 	lua_State *L;
@@ -183,6 +188,7 @@ struct umpa_run {
 	size_t *hash; /* open addressing: index + 1, 0 empty */
 	size_t hcap;
 	size_t c_rx, c_tx, c_match, c_timeout, c_err; /* fixed counters */
+	size_t nhosts;                                /* hosts with host.ADDR counters */
 
 	struct rt_param *par;
 	size_t npar, cappar;
@@ -338,7 +344,9 @@ int umpa_run_counters_json(const struct umpa_run *r, struct umpa_sbuf *b)
 
 /* Count a packet for its simulated host: "host.ADDR.tx" for the source of a
  * sent packet; "host.ADDR.rx" for the destination of a received one, only
- * for hosts that have sent (so a /16 of silence creates nothing). */
+ * for hosts that have sent (so a /16 of silence creates nothing).  The first
+ * RUN_MAX_HOSTS hosts that send get counters; what later ones send is
+ * counted in "hosts.untracked.tx" (what they receive is not counted). */
 static void count_host(struct umpa_run *r, const struct umpa_pkt *p, int tx)
 {
 	char a[INET6_ADDRSTRLEN], name[INET6_ADDRSTRLEN + 16];
@@ -356,8 +364,13 @@ static void count_host(struct umpa_run *r, const struct umpa_pkt *p, int tx)
 	snprintf(name, sizeof(name), "host.%s.tx", a);
 	if (!tx) {
 		if (ctr_find(r, name, 0) == (size_t)-1)
-			return;
+			return; /* silent, or untracked (its rx is not told apart from others' silence) */
 		snprintf(name, sizeof(name), "host.%s.rx", a);
+	} else if (r->nhosts >= RUN_MAX_HOSTS && ctr_find(r, name, 0) == (size_t)-1) {
+		ctr_add(r, ctr_find(r, "hosts.untracked.tx", 1), 1);
+		return;
+	} else if (ctr_find(r, name, 0) == (size_t)-1) {
+		r->nhosts++;
 	}
 	i = ctr_find(r, name, 1);
 	ctr_add(r, i, 1);
@@ -582,7 +595,8 @@ static void cap_ready(struct umpa_loop *loop, int fd, unsigned what, void *arg)
 /* parameters                                                          */
 /* ------------------------------------------------------------------ */
 
-static const char *const param_types[] = {"string", "int", "number", "bool", "ipv4", "ipv6", "mac", "list", NULL};
+static const char *const param_types[] = {"string", "int", "number", "bool",    "ipv4",
+					  "ipv6",   "mac", "list",   "ipv4net", NULL};
 
 static int is_true(const char *v)
 {
@@ -619,6 +633,20 @@ static const char *param_check(const char *type, const char *v)
 		return inet_pton(AF_INET, v, buf) == 1 ? NULL : "an IPv4 address";
 	if (!strcmp(type, "ipv6"))
 		return inet_pton(AF_INET6, v, buf) == 1 ? NULL : "an IPv6 address";
+	if (!strcmp(type, "ipv4net")) { /* an address or a prefix: 10.99.0.0/16 */
+		const char *slash = strchr(v, '/');
+		char a[INET_ADDRSTRLEN];
+		unsigned long bits = 0;
+		if (slash) {
+			errno = 0;
+			bits = strtoul(slash + 1, &end, 10);
+		}
+		if ((slash ? (size_t)(slash - v) : strlen(v)) >= sizeof(a) ||
+		    (slash && (slash[1] < '0' || slash[1] > '9' || *end || errno || bits > 32)))
+			return "an IPv4 address or prefix (A.B.C.D or A.B.C.D/N)";
+		snprintf(a, sizeof(a), "%.*s", (int)(slash ? (size_t)(slash - v) : strlen(v)), v);
+		return inet_pton(AF_INET, a, buf) == 1 ? NULL : "an IPv4 address or prefix (A.B.C.D or A.B.C.D/N)";
+	}
 	if (!strcmp(type, "mac")) {
 		unsigned m[6];
 		int n = 0;
@@ -763,7 +791,7 @@ static int l_params(lua_State *L)
 			if (!param_types[k])
 				return luaL_error(L,
 						  "params: '%s': unknown type '%s' (types: string, int, number, bool, "
-						  "ipv4, ipv6, mac, list)",
+						  "ipv4, ipv6, mac, list, ipv4net)",
 						  nm, type);
 			if (!strcmp(param_types[k], type))
 				break;
@@ -813,6 +841,8 @@ static int l_params(lua_State *L)
 		lua_settop(L, t - 1);
 	}
 	r->params_declared = 1;
+	if (r->params_only) /* the rest of the template is not wanted: umpa_run_new ends it here */
+		return luaL_error(L, "parameters declared");
 	return 0;
 }
 
@@ -1219,14 +1249,15 @@ static int send_one(void *arg, struct umpa_pkt *p, struct umpa_err *e)
 	return rc < 0 ? rc : 0;
 }
 
-static size_t iface_arg(lua_State *L, struct umpa_run *r, int idx)
+/* The interface argument at @idx of function @fn: a number (1 = the first -i), a name, or none (0). */
+static size_t iface_arg(lua_State *L, struct umpa_run *r, int idx, const char *fn)
 {
 	if (lua_isnoneornil(L, idx))
 		return 0;
 	if (lua_type(L, idx) == LUA_TNUMBER) {
 		lua_Integer i = luaL_checkinteger(L, idx);
 		if (i < 1 || (size_t)i > (r->nifs ? r->nifs : 1))
-			luaL_error(L, "send: interface %d: the run has %d", (int)i, (int)r->nifs);
+			luaL_error(L, "%s: interface %d: the run has %d", fn, (int)i, (int)r->nifs);
 		return (size_t)(i - 1);
 	}
 	{
@@ -1236,7 +1267,7 @@ static size_t iface_arg(lua_State *L, struct umpa_run *r, int idx)
 				return i;
 		if (r->offline)
 			return 0;
-		luaL_error(L, "send: the run has no interface '%s'", nm);
+		luaL_error(L, "%s: the run has no interface '%s'", fn, nm);
 	}
 	return 0;
 }
@@ -1251,7 +1282,7 @@ static int l_send(lua_State *L)
 	if (!r->loop || (!r->offline && !r->nifs))
 		return luaL_error(L, "send: the template was only loaded (no -i or --offline)");
 	/* by default a reply leaves where its request came in */
-	c.ifidx = lua_isnoneornil(L, 2) && r->cur_if ? (size_t)(r->cur_if - r->ifs) : iface_arg(L, r, 2);
+	c.ifidx = lua_isnoneornil(L, 2) && r->cur_if ? (size_t)(r->cur_if - r->ifs) : iface_arg(L, r, 2, "send");
 	umpa_lua_build_value(L, 1, RUN_SEND_MAX, send_one, &c);
 	lua_pushinteger(L, (lua_Integer)c.n);
 	return 1;
@@ -1513,6 +1544,71 @@ static int l_now(lua_State *L)
 	struct umpa_run *r = get_run(L);
 
 	lua_pushnumber(L, r->loop ? (double)umpa_loop_wall_ns(r->loop) / 1e9 : 0.0);
+	return 1;
+}
+
+/* report(...): a line of the template's result (a scan's table), to the result sink. */
+static int l_report(lua_State *L)
+{
+	struct umpa_run *r = get_run(L);
+	int n = lua_gettop(L);
+	luaL_Buffer b;
+
+	luaL_buffinit(L, &b);
+	for (int i = 1; i <= n; i++) {
+		if (i > 1)
+			luaL_addchar(&b, ' ');
+		luaL_tolstring(L, i, NULL);
+		luaL_addvalue(&b);
+	}
+	luaL_pushresult(&b);
+	run_log(r, UMPA_RUN_RESULT, lua_tostring(L, -1));
+	return 0;
+}
+
+/* iface([n | name]) -> {name=, mac=, ip=, prefix=, ip6=} of a live run's interface (default the
+ * first), as the kernel has it now; nil offline.  A field the interface lacks is nil. */
+static int l_iface(lua_State *L)
+{
+	struct umpa_run *r = get_run(L);
+	struct umpa_iface ifc;
+	struct umpa_err e = {0};
+	char a[INET6_ADDRSTRLEN];
+	int have4 = 0, have6 = 0;
+	size_t i;
+
+	if (!r->nifs) {
+		lua_pushnil(L);
+		return 1;
+	}
+	i = iface_arg(L, r, 1, "iface");
+	if (umpa_iface_get(r->ifs[i].name, &ifc, &e) < 0)
+		return luaL_error(L, "iface: %s", e.msg);
+	lua_createtable(L, 0, 5);
+	lua_pushstring(L, r->ifs[i].name);
+	lua_setfield(L, -2, "name");
+	if (ifc.has_mac) {
+		snprintf(a, sizeof(a), "%02x:%02x:%02x:%02x:%02x:%02x", ifc.mac[0], ifc.mac[1], ifc.mac[2], ifc.mac[3],
+			 ifc.mac[4], ifc.mac[5]);
+		lua_pushstring(L, a);
+		lua_setfield(L, -2, "mac");
+	}
+	for (size_t k = 0; k < ifc.naddrs && k < UMPA_IFACE_MAXADDR; k++) {
+		const struct umpa_iface_addr *ad = &ifc.addrs[k];
+		if (ad->family == AF_INET && !have4) {
+			inet_ntop(AF_INET, ad->addr, a, sizeof(a));
+			lua_pushstring(L, a);
+			lua_setfield(L, -2, "ip");
+			lua_pushinteger(L, ad->prefix);
+			lua_setfield(L, -2, "prefix");
+			have4 = 1;
+		} else if (ad->family == AF_INET6 && !have6 && !(ad->addr[0] == 0xfe && (ad->addr[1] & 0xc0) == 0x80)) {
+			inet_ntop(AF_INET6, ad->addr, a, sizeof(a));
+			lua_pushstring(L, a);
+			lua_setfield(L, -2, "ip6");
+			have6 = 1;
+		}
+	}
 	return 1;
 }
 
@@ -1870,8 +1966,8 @@ static int l_bridge(lua_State *L)
 	if (r->nifs) {
 		if (r->nifs < 2)
 			return luaL_error(L, "bridge: needs two interfaces (-i A -i B), the run has %d", (int)r->nifs);
-		ia = iface_arg(L, r, 1);
-		ib = iface_arg(L, r, 2);
+		ia = iface_arg(L, r, 1, "bridge");
+		ib = iface_arg(L, r, 2, "bridge");
 		if (ia == ib)
 			return luaL_error(L, "bridge: interface %s with itself", r->ifs[ia].name);
 		if (r->ifs[ia].br || r->ifs[ib].br)
@@ -2292,12 +2388,13 @@ struct umpa_persona_set *umpa_run_personas(struct umpa_run *r)
 
 static int open_api(lua_State *L)
 {
-	static const luaL_Reg fns[] = {
-	    {"params", l_params}, {"on", l_on},         {"expect", l_expect},   {"after", l_after},
-	    {"every", l_every},   {"at", l_at},         {"cancel", l_cancel},   {"send", l_send},
-	    {"log", l_log},       {"count", l_count},   {"counter", l_counter}, {"now", l_now},
-	    {"stop", l_stop},     {"bridge", l_bridge}, {"fail", l_fail},       {"mode", l_mode},
-	    {NULL, NULL}};
+	static const luaL_Reg fns[] = {{"params", l_params}, {"on", l_on},           {"expect", l_expect},
+				       {"after", l_after},   {"every", l_every},     {"at", l_at},
+				       {"cancel", l_cancel}, {"send", l_send},       {"log", l_log},
+				       {"count", l_count},   {"counter", l_counter}, {"now", l_now},
+				       {"stop", l_stop},     {"report", l_report},   {"iface", l_iface},
+				       {"bridge", l_bridge}, {"fail", l_fail},       {"mode", l_mode},
+				       {NULL, NULL}};
 	static const luaL_Reg bridge_fns[] = {
 	    {"set", l_bridge_set}, {"seed", l_bridge_seed}, {"repair", l_bridge_repair}, {NULL, NULL}};
 	static const luaL_Reg file_fns[] = {
@@ -2423,6 +2520,7 @@ struct umpa_run *umpa_run_new(const struct umpa_run_opts *o, struct umpa_err *e)
 	r->linktype = -1;
 	umpa_pkt_init(&r->fix);
 	r->strict = o->strict;
+	r->params_only = o->params_only;
 	r->offline = o->offline != NULL;
 	if (o->offline && o->nifaces) {
 		umpa_err_set(e, UMPA_EINVAL, "give -i or --offline, not both");
@@ -2512,8 +2610,11 @@ struct umpa_run *umpa_run_new(const struct umpa_run_opts *o, struct umpa_err *e)
 		fclose(f);
 	}
 	if (umpa_lua_run(r->U, text ? text : "", len, r->path, e) < 0) {
-		free(text);
-		goto fail;
+		if (!(r->params_only && r->params_declared)) {
+			free(text);
+			goto fail;
+		}
+		*e = (struct umpa_err){0}; /* stopped at params{}, as asked */
 	}
 	free(text);
 	for (size_t i = 0; i < r->nsets; i++)

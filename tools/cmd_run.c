@@ -109,7 +109,10 @@ static void http_log(void *arg, enum umpa_run_level lvl, int64_t ts_ns, const ch
 		return;
 
 	umpa_sbuf_printf(&b, "{\"ts\":%lld.%06lld,\"level\":\"%s\",\"line\":", (long long)(ts_ns / UMPA_NS_PER_SEC),
-			 (long long)(ts_ns % UMPA_NS_PER_SEC / 1000), lvl == UMPA_RUN_ERROR ? "error" : "info");
+			 (long long)(ts_ns % UMPA_NS_PER_SEC / 1000),
+			 lvl == UMPA_RUN_ERROR    ? "error"
+			 : lvl == UMPA_RUN_RESULT ? "result"
+						  : "info");
 	umpa_sbuf_put_json_str(&b, line, strlen(line));
 	umpa_sbuf_putc(&b, '}');
 	if (b.s)
@@ -136,11 +139,23 @@ static void http_param(void *arg, const char *name, const char *value)
 	umpa_sbuf_free(&b);
 }
 
+/* Log lines to stderr with their time; report() lines (the template's result) to stdout as they
+ * are.  Both are the template's text: control characters are escaped (umpa_sbuf_put_safe). */
 static void log_line(void *arg, enum umpa_run_level lvl, int64_t ts_ns, const char *line)
 {
+	struct umpa_sbuf b = {0};
+
 	(void)arg;
-	fprintf(stderr, "[%lld.%06lld] %s%s\n", (long long)(ts_ns / UMPA_NS_PER_SEC),
-		(long long)(ts_ns % UMPA_NS_PER_SEC / 1000), lvl == UMPA_RUN_ERROR ? "error: " : "", line);
+	umpa_sbuf_put_safe(&b, line, strlen(line));
+	if (lvl == UMPA_RUN_RESULT) {
+		printf("%s\n", b.s ? b.s : "");
+		fflush(stdout);
+	} else {
+		fprintf(stderr, "[%lld.%06lld] %s%s\n", (long long)(ts_ns / UMPA_NS_PER_SEC),
+			(long long)(ts_ns % UMPA_NS_PER_SEC / 1000), lvl == UMPA_RUN_ERROR ? "error: " : "",
+			b.s ? b.s : "");
+	}
+	umpa_sbuf_free(&b);
 }
 
 static void print_counter(void *arg, const char *name, uint64_t v)
@@ -331,7 +346,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	if (help) { /* load only: its parameters */
-		struct umpa_run_opts ho = {.tmpl = o.tmpl, .search = o.search};
+		struct umpa_run_opts ho = {.tmpl = o.tmpl, .search = o.search, .params_only = 1};
 		struct umpa_run *r = umpa_run_new(&ho, &e);
 		if (!r) {
 			tool_err("run: %s", e.msg);
