@@ -4,7 +4,10 @@
  * one expect engine (sched/umpa_expect.h: persistent rules and exchanges) +
  * the I/O of its mode:
  *  - live: per interface a capture handle (direction "in": we never hear our
- *    own frames) whose fd is a loop source, and a link-layer injector;
+ *    own frames; promiscuous: frames to the MACs a template plays, or to any
+ *    host for a bridge) whose fd is a loop source, and a link-layer injector;
+ *    an interface joined by bridge() hands its frames to the bridge's
+ *    impairment (sched/umpa_impair.h) and out of the other one, in C;
  *  - offline: the input file drives the virtual clock (umpa_loop_replay);
  *    the clock starts at the first packet's timestamp (so a timer armed at
  *    load time does not tick through the years since 1970).
@@ -39,7 +42,10 @@
 #include <lua.h>
 
 #include "umpa_capfile.h"
+#include "umpa_cursor.h"
 #include "umpa_expect.h"
+#include "umpa_impair.h"
+#include "umpa_inet.h"
 #include "umpa_live.h"
 #include "umpa_lua.h"
 #include "persona_lua.h"
@@ -138,6 +144,7 @@ static size_t ctr_find(struct umpa_run *r, const char *name, int create)
 	if (!(r->ctr[r->nctr].name = strdup(name)))
 		return (size_t)-1;
 	r->ctr[r->nctr].v = 0;
+	r->ctr[r->nctr].src = NULL;
 	j = hash_str(name) & (r->hcap - 1);
 	while (r->hash[j])
 		j = (j + 1) & (r->hcap - 1);
@@ -154,7 +161,7 @@ static void ctr_add(struct umpa_run *r, size_t i, uint64_t n)
 size_t umpa_run_counters(const struct umpa_run *r, umpa_run_counter_cb cb, void *arg)
 {
 	for (size_t i = 0; i < r->nctr; i++)
-		cb(arg, r->ctr[i].name, r->ctr[i].v);
+		cb(arg, r->ctr[i].name, ctr_val(&r->ctr[i]));
 	return r->nctr;
 }
 
@@ -162,7 +169,7 @@ uint64_t umpa_run_counter(const struct umpa_run *r, const char *name)
 {
 	size_t i = ctr_find((struct umpa_run *)r, name, 0);
 
-	return i == (size_t)-1 ? 0 : r->ctr[i].v;
+	return i == (size_t)-1 ? 0 : ctr_val(&r->ctr[i]);
 }
 
 int umpa_run_counters_json(const struct umpa_run *r, struct umpa_sbuf *b)
@@ -173,7 +180,7 @@ int umpa_run_counters_json(const struct umpa_run *r, struct umpa_sbuf *b)
 			umpa_sbuf_putc(b, ',');
 		umpa_sbuf_put_json_str(b, r->ctr[i].name, strlen(r->ctr[i].name));
 		umpa_sbuf_putc(b, ':');
-		umpa_sbuf_put_u64(b, r->ctr[i].v);
+		umpa_sbuf_put_u64(b, ctr_val(&r->ctr[i]));
 	}
 	umpa_sbuf_putc(b, '}');
 	return b->oom ? -UMPA_ENOMEM : 0;
@@ -426,11 +433,17 @@ static void rx(struct umpa_run *r, struct umpa_pkt *p, const struct rt_iface *f)
 	r->cur_pkt = NULL;
 }
 
+static void bridge_rx(struct umpa_run *r, struct umpa_pkt *p, struct rt_bdir *d);
+
 static void cap_pkt(struct umpa_pkt *p, void *arg)
 {
 	struct rt_iface *f = arg;
 
-	if (!f->r->stopped)
+	if (f->r->stopped)
+		return;
+	if (f->br)
+		bridge_rx(f->r, p, &f->br->dir[f->br_dir]);
+	else
 		rx(f->r, p, f);
 }
 
@@ -1384,7 +1397,7 @@ static int l_count(lua_State *L)
 	if ((i = ctr_find(r, name, 1)) == (size_t)-1)
 		return luaL_error(L, "count: out of memory");
 	r->ctr[i].v += (uint64_t)n;
-	lua_pushinteger(L, (lua_Integer)r->ctr[i].v);
+	lua_pushinteger(L, (lua_Integer)ctr_val(&r->ctr[i]));
 	return 1;
 }
 
@@ -1472,6 +1485,415 @@ static int l_stop(lua_State *L)
 {
 	umpa_run_stop(get_run(L));
 	return 0;
+}
+
+/* mode(): "live" (-i), "offline" (--offline) or "load" (neither: --help). */
+static int l_mode(lua_State *L)
+{
+	struct umpa_run *r = get_run(L);
+
+	lua_pushstring(L, r->offline ? "offline" : r->nifs ? "live" : "load");
+	return 1;
+}
+
+/* fail(msg): end the run as failed (umpa run exits 1 with "msg"), after the
+ * current callback: for a template whose job did not get done (a transfer
+ * that gave up).  The first failure wins. */
+static int l_fail(lua_State *L)
+{
+	struct umpa_run *r = get_run(L);
+	const char *msg = luaL_checkstring(L, 1);
+
+	if (!r->failed) {
+		umpa_err_set(&r->fail, UMPA_EIO, "%s", msg);
+		r->failed = 1;
+	}
+	umpa_run_stop(r);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* bridge(): two interfaces joined through an impairment each way      */
+/* ------------------------------------------------------------------ */
+
+/* Metatable of the bridge objects. */
+#define MT_BRIDGE "umpa.run.bridge"
+
+static const char *const bdir_name[2] = {"ab", "ba"};
+
+/* A frame leaves direction @arg: on its interface (live) or into -w (offline). */
+static int bridge_out(void *arg, const uint8_t *frame, size_t len, struct umpa_err *e)
+{
+	struct rt_bdir *d = arg;
+	struct umpa_run *r = d->b->r;
+	struct umpa_pkt q;
+	int rc = 0;
+
+	umpa_pkt_init(&q);
+	if (!r->offline) {
+		const struct rt_iface *f = &r->ifs[d->b->ifx[d->dir == 0 ? 1 : 0]];
+		/* a real link carries no frame over its MTU (+ Ethernet and 802.1Q headers) */
+		if (f->mtu && len > (size_t)f->mtu + 18) {
+			d->too_big++;
+			return umpa_err_set(e, UMPA_ERANGE, "%s: a frame of %zu bytes is over the MTU %u", f->name, len,
+					    f->mtu);
+		}
+		umpa_pkt_attach(&q, frame, (uint32_t)len, (uint32_t)len, umpa_cap_linktype(f->cap));
+		if ((rc = umpa_inj_send(f->inj, &q, e)) < 0)
+			return rc;
+	} else {
+		umpa_pkt_attach(&q, frame, (uint32_t)len, (uint32_t)len, r->linktype >= 0 ? r->linktype : 1);
+	}
+	ctr_add(r, r->c_tx, 1);
+	if (r->w) {
+		stamp(r, &q);
+		rc = out_write(r, &q, bdir_name[d->dir], e);
+	}
+	return rc;
+}
+
+/* ---- offload repair ---- */
+
+/* The Internet checksum of a TCP or UDP PDU at @pdu (@n bytes, its checksum
+ * field at @csum_off already zero) under the IPv4 or IPv6 header at @l3. */
+static uint16_t l4_csum(const uint8_t *l3, int v6, uint8_t proto, const uint8_t *pdu, uint32_t n)
+{
+	uint8_t ph[8] = {0, 0, 0, 0, 0, 0, 0, proto};
+	uint32_t s;
+
+	if (v6) {
+		s = umpa_csum_add(0, l3 + 8, 32);
+		ph[0] = (uint8_t)(n >> 24), ph[1] = (uint8_t)(n >> 16), ph[2] = (uint8_t)(n >> 8), ph[3] = (uint8_t)n;
+		s = umpa_csum_add(s, ph, 8);
+	} else {
+		s = umpa_csum_add(0, l3 + 12, 8);
+		ph[4] = 0, ph[5] = proto, ph[6] = (uint8_t)(n >> 8), ph[7] = (uint8_t)n;
+		s = umpa_csum_add(s, ph + 4, 4);
+	}
+	return umpa_csum_fold(umpa_csum_add(s, pdu, n));
+}
+
+/* Set the 16-bit word at @at to @v (big-endian). */
+static void put16(uint8_t *at, uint16_t v)
+{
+	at[0] = (uint8_t)(v >> 8);
+	at[1] = (uint8_t)v;
+}
+
+/*
+ * What a NIC would have done to a frame a kernel handed to a veth with its
+ * offloads on: a TCP segment larger than the outgoing MTU (GSO/TSO) is cut
+ * into MSS-sized segments (IPv4 id and total length, IPv6 payload length,
+ * TCP sequence numbers and FIN/PSH/CWR as the kernel's segmentation sets
+ * them), and a TCP or UDP checksum left unfinished (CHECKSUM_PARTIAL) is
+ * computed.  Each resulting frame goes to the impairment.  Returns 1 when
+ * it handled the frame, 0 to let it through as captured (nothing to do,
+ * not TCP/UDP over IP, not dissectable).
+ */
+static int bridge_repair(struct umpa_run *r, const struct umpa_pkt *p, struct rt_bdir *d)
+{
+	struct umpa_pkt *q = &r->fix;
+	const struct rt_iface *out = &r->ifs[d->b->ifx[d->dir == 0 ? 1 : 0]];
+	struct umpa_err e = {0};
+	struct umpa_cur c;
+	int li, l3, v6, tcp;
+	uint32_t off3, off4, hl4, end, n4, mss, seq = 0, at;
+	uint16_t id = 0, have = 0;
+	uint8_t *s;
+
+	if (umpa_pkt_copy_from(q, p->data, p->len, &e) < 0)
+		return 0;
+	q->linktype = p->linktype;
+	umpa_dissect(q);
+	if ((li = umpa_pkt_find(q, &umpa_proto_tcp, 0)) >= 0)
+		tcp = 1;
+	else if ((li = umpa_pkt_find(q, &umpa_proto_udp, 0)) >= 0)
+		tcp = 0;
+	else
+		return 0;
+	if ((l3 = umpa_inet_l3(q, (unsigned)li)) < 0 || umpa_inet_fragment(q, (unsigned)li))
+		return 0;
+	v6 = q->l[l3].proto == &umpa_proto_ipv6;
+	off3 = q->l[l3].off;
+	off4 = q->l[li].off;
+	hl4 = q->l[li].hlen;
+	end = off4 + q->l[li].len; /* the IP length's end: padding after it is not ours */
+	if (end > q->len || hl4 < (tcp ? 20u : 8u) || end < off4 + hl4 || off4 < off3 + (v6 ? 40u : 20u))
+		return 0;
+	n4 = end - off4;
+	umpa_cur_init(&c, q->data, q->len);
+	if (umpa_cur_be16_at(&c, off4 + (tcp ? 16 : 6), &have) < 0)
+		return 0;
+	s = q->data;
+	if (!tcp || !out->mtu || end - off3 <= out->mtu) {
+		uint16_t want;
+		put16(s + off4 + (tcp ? 16 : 6), 0);
+		want = l4_csum(s + off3, v6, tcp ? 6 : 17, s + off4, n4);
+		if (!tcp && want == 0)
+			want = 0xffff;
+		if (want == have || (!tcp && have == 0)) /* right, or UDP without a checksum */
+			return 0;
+		put16(s + off4 + (tcp ? 16 : 6), want);
+		d->repaired++;
+		umpa_impair_input(d->m, s, end, &e);
+		return 1;
+	}
+	/* TCP over the MTU: segments of mss payload bytes */
+	if (out->mtu <= (off4 - off3) + hl4 + 8)
+		return 0;
+	mss = out->mtu - (off4 - off3) - hl4;
+	if (umpa_cur_be32_at(&c, off4 + 4, &seq) < 0 || (!v6 && umpa_cur_be16_at(&c, off3 + 4, &id) < 0))
+		return 0;
+	if (r->seg_cap < off4 + hl4 + mss) {
+		uint8_t *b = realloc(r->seg, off4 + hl4 + mss);
+		if (!b)
+			return 0;
+		r->seg = b;
+		r->seg_cap = off4 + hl4 + mss;
+	}
+	d->repaired++;
+	for (at = off4 + hl4; at < end; at += mss) {
+		uint32_t chunk = end - at < mss ? end - at : mss, len = off4 + hl4 + chunk,
+			 sq = seq + (at - off4 - hl4);
+		uint8_t *g = r->seg, flags = s[off4 + 13];
+		memcpy(g, s, off4 + hl4);
+		memcpy(g + off4 + hl4, s + at, chunk);
+		if (v6) {
+			put16(g + off3 + 4, (uint16_t)(len - off3 - 40));
+		} else {
+			put16(g + off3 + 2, (uint16_t)(len - off3));
+			put16(g + off3 + 4, (uint16_t)(id + (at - off4 - hl4) / mss));
+			put16(g + off3 + 10, 0);
+			put16(g + off3 + 10,
+			      umpa_csum_fold(umpa_csum_add(0, g + off3, off4 - off3 > 60 ? 20 : off4 - off3)));
+		}
+		g[off4 + 4] = (uint8_t)(sq >> 24), g[off4 + 5] = (uint8_t)(sq >> 16);
+		g[off4 + 6] = (uint8_t)(sq >> 8), g[off4 + 7] = (uint8_t)sq;
+		if (at + chunk < end)
+			flags &= (uint8_t)~0x09; /* FIN and PSH only on the last */
+		if (at > off4 + hl4)
+			flags &= (uint8_t)~0x80; /* CWR only on the first */
+		g[off4 + 13] = flags;
+		put16(g + off4 + 16, 0);
+		put16(g + off4 + 16, l4_csum(g + off3, v6, 6, g + off4, len - off4));
+		d->segmented++;
+		umpa_impair_input(d->m, g, len, &e);
+	}
+	return 1;
+}
+
+/* A frame came in on a bridged interface (or from the offline input: direction ab). */
+static void bridge_rx(struct umpa_run *r, struct umpa_pkt *p, struct rt_bdir *d)
+{
+	struct umpa_err e = {0};
+
+	ctr_add(r, r->c_rx, 1);
+	if (r->w && out_write(r, p, NULL, &e) < 0)
+		cb_failed(r, &e);
+	if (d->b->repair && bridge_repair(r, p, d))
+		return;
+	if (umpa_impair_input(d->m, p->data, p->len, &e) < 0)
+		cb_failed(r, &e);
+}
+
+static struct rt_bridge *check_bridge(lua_State *L)
+{
+	struct rt_bridge **b = luaL_checkudata(L, 1, MT_BRIDGE);
+
+	return *b;
+}
+
+/* A number field of a configuration table, or its default. */
+static double cfg_num(lua_State *L, int t, const char *k, double def)
+{
+	double v = def;
+
+	if (lua_getfield(L, t, k) != LUA_TNIL) {
+		int ok;
+		v = (double)lua_tonumberx(L, -1, &ok);
+		if (!ok)
+			luaL_error(L, "bridge:set: '%s' wants a number, not %s", k, luaL_typename(L, -1));
+	}
+	lua_pop(L, 1);
+	return v;
+}
+
+/* br:set(dir, {delay=, jitter=, ...}): replace one direction's configuration
+ * ("ab", "ba", or "both"); keys not given take their defaults. */
+static int l_bridge_set(lua_State *L)
+{
+	static const char *const keys[] = {"delay",        "jitter",   "delay_corr", "distribution", "loss",
+					   "loss_corr",    "ge_p",     "ge_r",       "ge_1h",        "ge_1k",
+					   "dup",          "dup_corr", "corrupt",    "corrupt_corr", "reorder",
+					   "reorder_corr", "gap",      "rate",       "limit",        NULL};
+	struct rt_bridge *b = check_bridge(L);
+	const char *dn = luaL_checkstring(L, 2);
+	struct umpa_impair_cfg c;
+	struct umpa_err e = {0};
+	double gap, limit;
+	int from, to;
+
+	if (!strcmp(dn, "ab"))
+		from = to = 0;
+	else if (!strcmp(dn, "ba"))
+		from = to = 1;
+	else if (!strcmp(dn, "both"))
+		from = 0, to = 1;
+	else
+		return luaL_error(L, "bridge:set: direction '%s': give ab, ba or both", dn);
+	luaL_checktype(L, 3, LUA_TTABLE);
+	lua_pushnil(L);
+	while (lua_next(L, 3)) {
+		size_t i;
+		if (lua_type(L, -2) != LUA_TSTRING)
+			return luaL_error(L, "bridge:set: keys are names");
+		for (i = 0; keys[i] && strcmp(keys[i], lua_tostring(L, -2)); i++)
+			;
+		if (!keys[i])
+			return luaL_error(L, "bridge:set: unknown key '%s'", lua_tostring(L, -2));
+		lua_pop(L, 1);
+	}
+	umpa_impair_cfg_init(&c);
+	c.delay = cfg_num(L, 3, "delay", c.delay);
+	c.jitter = cfg_num(L, 3, "jitter", c.jitter);
+	c.delay_corr = cfg_num(L, 3, "delay_corr", c.delay_corr);
+	c.loss = cfg_num(L, 3, "loss", c.loss);
+	c.loss_corr = cfg_num(L, 3, "loss_corr", c.loss_corr);
+	c.ge_p = cfg_num(L, 3, "ge_p", c.ge_p);
+	c.ge_r = cfg_num(L, 3, "ge_r", c.ge_r);
+	c.ge_1h = cfg_num(L, 3, "ge_1h", c.ge_1h);
+	c.ge_1k = cfg_num(L, 3, "ge_1k", c.ge_1k);
+	c.dup = cfg_num(L, 3, "dup", c.dup);
+	c.dup_corr = cfg_num(L, 3, "dup_corr", c.dup_corr);
+	c.corrupt = cfg_num(L, 3, "corrupt", c.corrupt);
+	c.corrupt_corr = cfg_num(L, 3, "corrupt_corr", c.corrupt_corr);
+	c.reorder = cfg_num(L, 3, "reorder", c.reorder);
+	c.reorder_corr = cfg_num(L, 3, "reorder_corr", c.reorder_corr);
+	c.rate = cfg_num(L, 3, "rate", c.rate);
+	gap = cfg_num(L, 3, "gap", 0);
+	limit = cfg_num(L, 3, "limit", c.limit);
+	if (!(gap >= 0 && gap <= 1e6) || !(limit >= 0 && limit <= 1e7))
+		return luaL_error(L, "bridge:set: gap and limit are counts of frames");
+	c.gap = (unsigned)gap;
+	c.limit = (unsigned)limit;
+	if (lua_getfield(L, 3, "distribution") != LUA_TNIL &&
+	    umpa_impair_dist_parse(lua_tostring(L, -1), &c.dist, &e) < 0)
+		return luaL_error(L, "bridge:set: %s", e.msg);
+	lua_pop(L, 1);
+	if (umpa_impair_cfg_check(&c, &e) < 0)
+		return luaL_error(L, "bridge:set: %s", e.msg);
+	for (int i = from; i <= to; i++)
+		umpa_impair_set(b->dir[i].m, &c, &e);
+	return 0;
+}
+
+/* br:repair(on): do what the senders' offloads left undone (on by default). */
+static int l_bridge_repair(lua_State *L)
+{
+	struct rt_bridge *b = check_bridge(L);
+
+	luaL_checktype(L, 2, LUA_TBOOLEAN);
+	b->repair = lua_toboolean(L, 2);
+	return 0;
+}
+
+/* br:seed(n): restart both directions' random streams (ab from n, ba from n + 1). */
+static int l_bridge_seed(lua_State *L)
+{
+	struct rt_bridge *b = check_bridge(L);
+	lua_Integer n = luaL_checkinteger(L, 2);
+
+	umpa_impair_seed(b->dir[0].m, (uint64_t)n);
+	umpa_impair_seed(b->dir[1].m, (uint64_t)n + 1);
+	return 0;
+}
+
+/* Register DIR.NAME as a view of one of the impairment's counters. */
+static int bridge_ctr(struct umpa_run *r, int dir, const char *name, const uint64_t *src)
+{
+	char full[64];
+	size_t i;
+
+	snprintf(full, sizeof(full), "%s.%s", bdir_name[dir], name);
+	if ((i = ctr_find(r, full, 1)) == (size_t)-1)
+		return -1;
+	r->ctr[i].src = src;
+	return 0;
+}
+
+/* bridge(a, b) -> object with :set(dir, cfg) and :seed(n).  a and b are
+ * interfaces (numbers or names); their frames then go to the bridge, not to
+ * the rules.  Offline, every input frame goes a -> b and what leaves is
+ * written to -w; with no I/O (--help) the object only checks settings. */
+static int l_bridge(lua_State *L)
+{
+	struct umpa_run *r = get_run(L);
+	struct rt_bridge *b, **ud;
+	struct umpa_err e = {0};
+	size_t ia = 0, ib = 0;
+
+	if (r->nifs) {
+		if (r->nifs < 2)
+			return luaL_error(L, "bridge: needs two interfaces (-i A -i B), the run has %d", (int)r->nifs);
+		ia = iface_arg(L, r, 1, "bridge");
+		ib = iface_arg(L, r, 2, "bridge");
+		if (ia == ib)
+			return luaL_error(L, "bridge: interface %s with itself", r->ifs[ia].name);
+		if (r->ifs[ia].br || r->ifs[ib].br)
+			return luaL_error(L, "bridge: %s is already bridged", r->ifs[r->ifs[ia].br ? ia : ib].name);
+	} else if (r->offline && r->bridges) {
+		return luaL_error(L, "bridge: offline, one bridge only (the input goes a -> b)");
+	}
+	if (!(b = calloc(1, sizeof(*b))))
+		return luaL_error(L, "bridge: out of memory");
+	b->r = r;
+	b->repair = 1;
+	b->ifx[0] = ia;
+	b->ifx[1] = ib;
+	b->next = r->bridges;
+	r->bridges = b;
+	for (int d = 0; d < 2; d++) {
+		struct rt_bdir *x = &b->dir[d];
+		const struct umpa_impair_stats *st;
+		x->b = b;
+		x->dir = d;
+		if (!(x->m = umpa_impair_new(r->loop, bridge_out, x, &e)))
+			return luaL_error(L, "bridge: %s", e.msg);
+		st = umpa_impair_stats(x->m);
+		if (bridge_ctr(r, d, "forwarded", &st->forwarded) < 0 ||
+		    bridge_ctr(r, d, "dropped", &st->dropped) < 0 || bridge_ctr(r, d, "delayed", &st->delayed) < 0 ||
+		    bridge_ctr(r, d, "duplicated", &st->duplicated) < 0 ||
+		    bridge_ctr(r, d, "corrupted", &st->corrupted) < 0 ||
+		    bridge_ctr(r, d, "reordered", &st->reordered) < 0 ||
+		    bridge_ctr(r, d, "rate_queued", &st->rate_queued) < 0 ||
+		    bridge_ctr(r, d, "rate_dropped", &st->rate_dropped) < 0 ||
+		    bridge_ctr(r, d, "queued", &st->queued) < 0 || bridge_ctr(r, d, "bytes", &st->bytes) < 0 ||
+		    bridge_ctr(r, d, "too_big", &x->too_big) < 0 ||
+		    bridge_ctr(r, d, "out_errors", &st->out_errors) < 0 ||
+		    bridge_ctr(r, d, "repaired", &x->repaired) < 0 || bridge_ctr(r, d, "segmented", &x->segmented) < 0)
+			return luaL_error(L, "bridge: out of memory");
+	}
+	umpa_impair_seed(b->dir[1].m, 2);
+	if (r->nifs) {
+		r->ifs[ia].br = r->ifs[ib].br = b;
+		r->ifs[ia].br_dir = 0;
+		r->ifs[ib].br_dir = 1;
+	}
+	ud = lua_newuserdatauv(L, sizeof(*ud), 0);
+	*ud = b;
+	luaL_setmetatable(L, MT_BRIDGE);
+	return 1;
+}
+
+static void bridges_free(struct umpa_run *r)
+{
+	while (r->bridges) {
+		struct rt_bridge *b = r->bridges;
+		r->bridges = b->next;
+		for (int d = 0; d < 2; d++)
+			b->dir[d].m = umpa_impair_free(b->dir[d].m);
+		free(b);
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -1842,12 +2264,20 @@ static int open_api(lua_State *L)
 	    {"every", l_every},   {"at", l_at},         {"cancel", l_cancel},   {"send", l_send},
 	    {"log", l_log},       {"count", l_count},   {"counter", l_counter}, {"now", l_now},
 	    {"stop", l_stop},     {"report", l_report}, {"iface", l_iface},     {"include", l_include},
-	    {NULL, NULL}};
+	    {"bridge", l_bridge}, {"fail", l_fail},     {"mode", l_mode},       {NULL, NULL}};
+	static const luaL_Reg bridge_fns[] = {
+	    {"set", l_bridge_set}, {"seed", l_bridge_seed}, {"repair", l_bridge_repair}, {NULL, NULL}};
 	static const luaL_Reg file_fns[] = {
 	    {"read", l_file_read}, {"write", l_file_write}, {"append", l_file_append}, {NULL, NULL}};
 
 	lua_pushlightuserdata(L, lua_touserdata(L, 1));
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &run_key);
+	luaL_newmetatable(L, MT_BRIDGE);
+	luaL_newlib(L, bridge_fns);
+	lua_setfield(L, -2, "__index");
+	lua_pushliteral(L, MT_BRIDGE);
+	lua_setfield(L, -2, "__metatable");
+	lua_pop(L, 1);
 	luaL_newmetatable(L, MT_REQ);
 	lua_pushcfunction(L, req_gc);
 	lua_setfield(L, -2, "__gc");
@@ -1925,6 +2355,8 @@ static int open_io(struct umpa_run *r, const struct umpa_run_opts *o, struct ump
 		r->nifs++;
 		umpa_cap_opts_init(&co);
 		co.dir = UMPA_DIR_IN;
+		/* frames to the MACs the template plays (or, bridging, to any host) */
+		co.promisc = 1;
 		if (!(f->cap = umpa_cap_open(o->ifaces[i], &co, e)))
 			return -1;
 		if (!(f->inj = umpa_inj_open(o->ifaces[i], 2, e)))
@@ -1933,6 +2365,12 @@ static int open_io(struct umpa_run *r, const struct umpa_run_opts *o, struct ump
 			return -1;
 		if (i == 0)
 			r->linktype = umpa_cap_linktype(f->cap);
+		{
+			struct umpa_iface ifc;
+			struct umpa_err ie = {0};
+			if (umpa_iface_get(o->ifaces[i], &ifc, &ie) == 0)
+				f->mtu = ifc.mtu;
+		}
 	}
 	if (o->out && !(r->w = umpa_capw_open(o->out, UMPA_CAP_PCAPNG, r->linktype >= 0 ? r->linktype : 1, e)))
 		return -1;
@@ -1951,6 +2389,7 @@ struct umpa_run *umpa_run_new(const struct umpa_run_opts *o, struct umpa_err *e)
 		return NULL;
 	}
 	r->linktype = -1;
+	umpa_pkt_init(&r->fix);
 	r->strict = o->strict;
 	r->params_only = o->params_only;
 	r->offline = o->offline != NULL;
@@ -2094,7 +2533,10 @@ static int replay_pkt(void *arg, struct umpa_pkt *p, struct umpa_err *e)
 		goto stop;
 	if (p->ts_sec * UMPA_NS_PER_SEC + p->ts_nsec > c->end_ns)
 		return 1;
-	rx(r, p, NULL);
+	if (r->bridges)
+		bridge_rx(r, p, &r->bridges->dir[0]);
+	else
+		rx(r, p, NULL);
 stop:
 	if (r->failed) {
 		*e = r->fail;
@@ -2138,6 +2580,11 @@ static int run_loop(struct umpa_run *r, int64_t duration_ns, struct umpa_err *e)
 		if (duration_ns > 0 && !r->stopped) {
 			rc = umpa_loop_advance_to(r->loop, r->start_ns + duration_ns, e);
 			if (rc < 0)
+				return rc;
+		} else if (!r->stopped && r->bridges) {
+			/* without --duration, the frames a bridge still holds leave at their times */
+			int64_t last = umpa_impair_last_due(r->bridges->dir[0].m);
+			if (last > umpa_loop_now_ns(r->loop) && (rc = umpa_loop_advance_to(r->loop, last, e)) < 0)
 				return rc;
 		}
 	} else {
@@ -2191,6 +2638,9 @@ struct umpa_run *umpa_run_free(struct umpa_run *r)
 	free(r->rules);
 	r->U = umpa_lua_close(r->U);
 	r->L = NULL;
+	bridges_free(r);
+	umpa_pkt_release(&r->fix);
+	free(r->seg);
 	r->persona = umpa_persona_set_free(r->persona);
 	for (size_t i = 0; i < r->nifs; i++) {
 		umpa_loop_remove_fd(r->ifs[i].src);

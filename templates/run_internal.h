@@ -27,18 +27,49 @@ struct rt_tcp;
 /** Most log sinks. */
 #define RUN_MAX_SINKS 4
 
+struct rt_bridge;
+
 struct rt_iface {
 	struct umpa_run *r;
 	char name[64];
 	struct umpa_cap *cap;
 	struct umpa_inj *inj;
 	struct umpa_fdsrc *src;
+	unsigned mtu;         /* the link's MTU (0: unknown) */
+	struct rt_bridge *br; /* frames from here go to this bridge, not to the rules */
+	int br_dir;           /* which of its directions (0: ab, 1: ba) */
+};
+
+/* One direction of a bridge: the impairment and where its frames leave. */
+struct rt_bdir {
+	struct rt_bridge *b;
+	int dir;
+	struct umpa_impair *m;
+	uint64_t too_big;   /* frames longer than the outgoing link carries */
+	uint64_t repaired;  /* frames whose offloads were done here (checksum, segmentation) */
+	uint64_t segmented; /* segments cut from TCP frames over the MTU */
+};
+
+/* bridge(a, b): frames from interface a leave on b through dir[0] ("ab"),
+ * from b on a through dir[1] ("ba"). */
+struct rt_bridge {
+	struct umpa_run *r;
+	size_t ifx[2];
+	int repair; /* do what the sender's offloads left undone (br:repair) */
+	struct rt_bdir dir[2];
+	struct rt_bridge *next;
 };
 
 struct rt_counter {
 	char *name;
 	uint64_t v;
+	const uint64_t *src; /* kept elsewhere (a bridge's counters), or NULL */
 };
+
+static inline uint64_t ctr_val(const struct rt_counter *c)
+{
+	return c->src ? *c->src : c->v;
+}
 
 struct rt_param {
 	char *name, *type, *value, *def, *help;
@@ -103,6 +134,10 @@ struct umpa_run {
 
 	struct rt_iface ifs[RUN_MAX_IFACES];
 	size_t nifs;
+	struct rt_bridge *bridges; /* bridge() objects, freed with the run */
+	struct umpa_pkt fix;       /* a bridged frame being repaired (its buffer reused) */
+	uint8_t *seg;              /* one segment being cut */
+	size_t seg_cap;
 
 	struct rt_counter *ctr;
 	size_t nctr, capctr;

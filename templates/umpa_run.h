@@ -40,6 +40,15 @@
  *       UDP/TCP ports swapped, ICMP id/seq echoed, TCP ack = seq + len;
  *       the given layers replace the ones of the same protocol.
  *   log(...), count(name [, n]), counter(name), now(), stop().
+ *   fail(msg)            stop the run as failed: umpa_run_run returns msg.
+ *   mode()               "live", "offline" or "load" (no I/O: --help).
+ *   bridge(a, b) -> br   frames from interface a leave on b and back, in C,
+ *       through a sched/umpa_impair.h impairment per direction (a frame on
+ *       a bridged interface goes to no rule); br:set("ab"|"ba"|"both",
+ *       {delay=, loss=, rate=, ...}), br:seed(n), br:repair(on) (cut TCP
+ *       frames over the MTU, finish checksums: a veth sender's offloads);
+ *       counters ab.* and ba.*.
+ *       Offline the input goes a -> b and what leaves is written to -w.
  *   report(...)  a line of the template's result (a scan's table): the
  *       log sinks get it at level UMPA_RUN_RESULT (umpa run: stdout).
  *   iface([n | name]) -> {name=, mac=, ip=, prefix=, ip6=}: a live run's

@@ -89,3 +89,40 @@ finish() {
 	echo "$NS_PASS passed, $NS_FAIL failed"
 	[ "$NS_FAIL" -eq 0 ]
 }
+
+# netns_link3 TAG: three namespaces in a row for a link in the middle:
+#   NS_A (veth-a 10.78.0.1/24) -- (veth-ma) NS_M (veth-mc) -- (veth-c 10.78.0.2/24) NS_C
+# NS_M has no addresses: a bridge (umpa run flaky-link -i veth-ma -i veth-mc)
+# joins the two sides.  Offloads are off on every veth so frames are never
+# larger than the MTU (a userland bridge forwards frames, not GSO bursts) and
+# carry their checksums (a veth hands a packet socket TCP and UDP segments
+# whose checksum the kernel left to the "hardware": forwarded as captured,
+# the far kernel would drop them).
+netns_link3() {
+	local tag=$1 ns
+	NS_A="umpa-$tag-$$-a"
+	NS_M="umpa-$tag-$$-m"
+	NS_C="umpa-$tag-$$-c"
+	for ns in "$NS_A" "$NS_M" "$NS_C"; do
+		ip netns add "$ns" || return 1
+		NS_CREATED+=("$ns")
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+		ip -n "$ns" link set lo up
+	done
+	trap netns_cleanup EXIT
+	ip -n "$NS_A" link add veth-a type veth peer name veth-ma netns "$NS_M" || return 1
+	ip -n "$NS_C" link add veth-c type veth peer name veth-mc netns "$NS_M" || return 1
+	ip -n "$NS_A" addr add 10.78.0.1/24 dev veth-a
+	ip -n "$NS_C" addr add 10.78.0.2/24 dev veth-c
+	for ns in "$NS_A:veth-a" "$NS_M:veth-ma" "$NS_M:veth-mc" "$NS_C:veth-c"; do
+		if command -v ethtool >/dev/null; then
+			ip netns exec "${ns%%:*}" ethtool -K "${ns#*:}" tx off tso off gso off gro off >/dev/null 2>&1
+		fi
+		ip -n "${ns%%:*}" link set "${ns#*:}" up
+	done
+	IP_A=10.78.0.1
+	IP_C=10.78.0.2
+}
+
+in_m() { ip netns exec "$NS_M" "$@"; }
+in_c() { ip netns exec "$NS_C" "$@"; }
