@@ -24,6 +24,7 @@ static const char usage[] =
     "  ifaces [--json]         list interfaces: index, flags, MTU, MAC, addresses\n"
     "  sniff -i IFACE          capture live packets: print them, -w write them to a file\n"
     "  run TEMPLATE            run a Lua template live (-i) or offline (--offline FILE)\n"
+    "  proxy -l ADDR:PORT -t HOST:PORT   relay TCP through Lua modules (-m hexdump,replace:...)\n"
     "\n"
     "Packet expressions are Lua: ether{}/ip{dst=\"10.0.0.2\", ttl=7}/tcp{dport={22,80}}/\"data\"\n"
     "'umpa COMMAND --help' describes a command.  Options: --help, --version.\n"
@@ -398,6 +399,8 @@ int main(int argc, char **argv)
 		return cmd_sniff(argc - 1, argv + 1);
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "proxy"))
+		return cmd_proxy(argc - 1, argv + 1);
 	tool_err("unknown command '%s' (try 'umpa --help')", cmd);
 	return UMPA_EXIT_USAGE;
 }
