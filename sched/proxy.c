@@ -242,8 +242,9 @@ static int half_finish(struct proxy_half *h)
 {
 	struct proxy_conn *c = h->c;
 	struct bufferevent *dst = c->side[!h->dir];
-	if (!h->eof || h->shut || h->delay || (h->held && evbuffer_get_length(h->held)))
-		return 0;
+	if (!h->eof || h->shut || h->delay || (h->held && evbuffer_get_length(h->held)) ||
+	    evbuffer_get_length(bufferevent_get_input(c->side[h->dir])))
+		return 0; /* bytes still to forward: pump comes back here */
 	if (evbuffer_get_length(bufferevent_get_output(dst))) {
 		bufferevent_setwatermark(dst, EV_WRITE, 0, 0); /* the write callback when it is empty */
 		return 0;
@@ -359,12 +360,8 @@ static void write_cb(struct bufferevent *bev, void *arg)
 	struct proxy_conn *c = arg;
 	int s = bev == c->side[0] ? 0 : 1;
 	struct proxy_half *h = &c->half[!s]; /* writes into side s */
-	if (h->eof) {
-		half_finish(h);
-		return;
-	}
-	if (h->paused && !h->delay)
-		pump(h);
+	if ((h->paused || h->eof) && !h->delay)
+		pump(h); /* the rest of the input; then, at its end of stream, the shutdown */
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)

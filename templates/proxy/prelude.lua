@@ -2,22 +2,7 @@
 -- A module is a table {help=TEXT, options={KEY=HELP}, new=function(opts, incoming) return instance end};
 -- an instance has execute(data) -> data[, action] (action: "reset", or a number: seconds of delay),
 -- optional peek(first bytes) -> table merged into the connection, optional set_connection(conn).
-local b64c = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-local function base64(s)
-	local out, n = {}, #s
-	for i = 1, n, 3 do
-		local a, b, c = s:byte(i, i + 2)
-		local v = a * 65536 + (b or 0) * 256 + (c or 0)
-		local q = {}
-		for k = 3, 0, -1 do
-			local d = (v >> (6 * k)) & 63
-			q[#q + 1] = b64c:sub(d + 1, d + 1)
-		end
-		if not b then q[3], q[4] = "=", "=" elseif not c then q[4] = "=" end
-		out[#out + 1] = table.concat(q)
-	end
-	return table.concat(out)
-end
+local base64 = proxy.base64 -- in C (templates/proxy_lua.c)
 local function jstr(s)
 	return '"' .. tostring(s):gsub('[%c"\\]', function(ch)
 		local m = {['"'] = '\\"', ['\\'] = '\\\\', ['\n'] = '\\n', ['\r'] = '\\r', ['\t'] = '\\t'}
@@ -55,7 +40,7 @@ local function hexdump(s, width)
 	end
 	return table.concat(lines, "\n")
 end
-proxy.base64, proxy.json, proxy.hexdump = base64, json, hexdump
+proxy.json, proxy.hexdump = json, hexdump
 
 local Conn = {}
 Conn.__index = Conn
