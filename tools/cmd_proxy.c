@@ -249,7 +249,8 @@ int cmd_proxy(int argc, char **argv)
 		goto out;
 	}
 	umpa_proxy_mods_hooks(mods, &hooks);
-	if (!(p = umpa_proxy_new(loop, &o, &hooks, &e))) {
+	if (!(p = umpa_proxy_new(
+		  loop, &o, umpa_proxy_mods_count(mods, 0) || umpa_proxy_mods_count(mods, 1) ? &hooks : NULL, &e))) {
 		tool_err("proxy: %s", e.msg);
 		rc = e.code == UMPA_EINVAL || e.code == UMPA_ERANGE ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
 		goto out;
