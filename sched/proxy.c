@@ -6,7 +6,11 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/listener.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -17,6 +21,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "umpa_cursor.h"
+#include "umpa_proxy_ca.h"
 
 /* Largest chunk handed to a hook at once. */
 #define CHUNK_MAX 65536
@@ -40,8 +47,14 @@ struct proxy_conn {
 	struct bufferevent *side[2]; /* [0] client, [1] upstream */
 	struct proxy_half half[2];   /* [dir] */
 	struct umpa_proxy_conn_info ci;
-	void *state;   /* the hooks' */
-	int connected; /* upstream connected */
+	void *state;         /* the hooks' */
+	int connected;       /* upstream connected */
+	evutil_socket_t cfd; /* the client socket while peeking (-1 once a bufferevent owns it) */
+	struct event *peek;  /* mitm: waiting for the first bytes */
+	struct event *retry; /* mitm: a ClientHello not complete yet: look again */
+	unsigned tries;
+	int is_tls;
+	char sni[256];
 };
 
 struct proxy_listener {
@@ -67,6 +80,7 @@ struct umpa_proxy {
 	struct proxy_conn *conns;
 	struct umpa_proxy_stats st;
 	uint64_t next_id;
+	SSL_CTX *ctx_up, *ctx_cl; /* mitm: the upstream leg's (client) and the client leg's (server) */
 };
 
 void umpa_proxy_opts_init(struct umpa_proxy_opts *o)
@@ -224,6 +238,12 @@ static void conn_free(struct proxy_conn *c, enum conn_end how)
 		if (c->half[i].held)
 			evbuffer_free(c->half[i].held);
 	}
+	if (c->peek)
+		event_free(c->peek);
+	if (c->retry)
+		event_free(c->retry);
+	if (c->cfd >= 0)
+		evutil_closesocket(c->cfd);
 	if (p->hooked && p->h.close)
 		p->h.close(p->h.arg, c->state);
 	if (c->prev)
@@ -250,6 +270,13 @@ static int half_finish(struct proxy_half *h)
 		return 0;
 	}
 	h->shut = 1;
+	{
+		SSL *ssl = bufferevent_openssl_get_ssl(dst);
+		if (ssl) { /* TLS: close_notify first, as the sender did */
+			SSL_shutdown(ssl);
+			ERR_clear_error();
+		}
+	}
 	shutdown(bufferevent_getfd(dst), SHUT_WR);
 	if (c->half[!h->dir].shut) {
 		conn_free(c, END_DONE);
@@ -364,24 +391,73 @@ static void write_cb(struct bufferevent *bev, void *arg)
 		pump(h); /* the rest of the input; then, at its end of stream, the shutdown */
 }
 
+/* The last OpenSSL error of @p bev as text (or the socket's error). */
+static void bev_error(struct bufferevent *bev, char *buf, size_t n)
+{
+	unsigned long err = bufferevent_get_openssl_error(bev);
+	if (err) {
+		ERR_error_string_n(err, buf, n);
+		while (bufferevent_get_openssl_error(bev))
+			;
+	} else {
+		snprintf(buf, n, "%s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	}
+	ERR_clear_error();
+}
+
+static int client_side(struct proxy_conn *c, evutil_socket_t fd, SSL *ssl);
+
 static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct proxy_conn *c = arg;
 	struct umpa_proxy *p = c->p;
 	int s = bev == c->side[0] ? 0 : 1;
+	char why[256];
 	if (what & BEV_EVENT_CONNECTED) {
+		if (s == 0) { /* the client's TLS handshake is done */
+			plog(p, UMPA_PROXY_NOTE, c->ci.id, "client TLS handshake done (%s)",
+			     SSL_get_version(bufferevent_openssl_get_ssl(bev)));
+			return;
+		}
 		c->connected = 1;
 		bufferevent_set_timeouts(c->side[1], NULL, NULL);
 		plog(p, UMPA_PROXY_NOTE, c->ci.id, "connected to %s:%u", c->ci.dst, c->ci.dport);
+		if (c->is_tls) {
+			/* the server's certificate is known: impersonate it towards the client */
+			SSL *up = bufferevent_openssl_get_ssl(c->side[1]), *cl;
+			X509 *real = SSL_get1_peer_certificate(up), *leaf;
+			EVP_PKEY *key = NULL;
+			struct umpa_err e = {0, ""};
+			leaf = umpa_proxy_ca_leaf(p->o.mitm->ca, c->sni[0] ? c->sni : NULL, real, &key, &e);
+			X509_free(real);
+			cl = leaf ? SSL_new(p->ctx_cl) : NULL;
+			if (!cl || SSL_use_certificate(cl, leaf) != 1 || SSL_use_PrivateKey(cl, key) != 1) {
+				if (cl)
+					SSL_free(cl);
+				ERR_clear_error();
+				plog(p, UMPA_PROXY_WARN, c->ci.id, "%s",
+				     e.msg[0] ? e.msg : "cannot make the client's TLS");
+				p->st.tls_failed++;
+				conn_free(c, END_ERROR);
+				return;
+			}
+			if (client_side(c, c->cfd, cl) < 0)
+				return;
+			c->cfd = -1;
+		}
 		bufferevent_enable(c->side[0], EV_READ | EV_WRITE);
 		bufferevent_enable(c->side[1], EV_READ | EV_WRITE);
 		pump(&c->half[UMPA_PROXY_C2S]);
 		return;
 	}
 	if (s == 1 && !c->connected) {
-		int err = EVUTIL_SOCKET_ERROR();
-		plog(p, UMPA_PROXY_WARN, c->ci.id, "upstream %s:%u: %s", c->ci.dst, c->ci.dport,
-		     (what & BEV_EVENT_TIMEOUT) ? "connect timed out" : evutil_socket_error_to_string(err));
+		if (what & BEV_EVENT_TIMEOUT)
+			snprintf(why, sizeof(why), "connect timed out");
+		else
+			bev_error(bev, why, sizeof(why));
+		plog(p, UMPA_PROXY_WARN, c->ci.id, "upstream %s:%u: %s", c->ci.dst, c->ci.dport, why);
+		if (c->is_tls)
+			p->st.tls_failed++;
 		conn_free(c, END_REFUSED);
 		return;
 	}
@@ -394,11 +470,191 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
-		int err = EVUTIL_SOCKET_ERROR();
-		plog(p, UMPA_PROXY_NOTE, c->ci.id, "%s: %s", s ? "upstream" : "client",
-		     evutil_socket_error_to_string(err));
+		SSL *ssl = bufferevent_openssl_get_ssl(bev);
+		bev_error(bev, why, sizeof(why));
+		if (ssl && !SSL_is_init_finished(ssl)) {
+			p->st.tls_failed++;
+			plog(p, UMPA_PROXY_WARN, c->ci.id, "%s TLS handshake: %s", s ? "upstream" : "client", why);
+		} else {
+			plog(p, UMPA_PROXY_NOTE, c->ci.id, "%s: %s", s ? "upstream" : "client", why);
+		}
 		conn_free(c, END_ABORT);
 	}
+}
+
+/* The client's bufferevent on @p fd (TLS accepting with @p ssl, or plain).  -1 when the connection was freed. */
+static int client_side(struct proxy_conn *c, evutil_socket_t fd, SSL *ssl)
+{
+	struct umpa_proxy *p = c->p;
+	c->side[0] =
+	    ssl ? bufferevent_openssl_socket_new(p->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)
+		: bufferevent_socket_new(p->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->cfd = -1;
+	if (!c->side[0]) {
+		if (ssl)
+			SSL_free(ssl);
+		evutil_closesocket(fd);
+		conn_free(c, END_ERROR);
+		return -1;
+	}
+	if (ssl)
+		bufferevent_openssl_set_allow_dirty_shutdown(c->side[0], 1);
+	bufferevent_setcb(c->side[0], read_cb, write_cb, event_cb, c);
+	bufferevent_setwatermark(c->side[0], EV_READ, 0, p->o.hiwat);
+	bufferevent_setwatermark(c->side[0], EV_WRITE, p->o.hiwat / 2, 0);
+	return 0;
+}
+
+/* Connect to the target (TLS with @p ssl, or plain). */
+static void upstream_connect(struct proxy_conn *c, SSL *ssl)
+{
+	struct umpa_proxy *p = c->p;
+	evutil_socket_t ufd;
+	int one = 1;
+	struct timeval tv = {(time_t)(p->o.connect_timeout_ns / 1000000000),
+			     (suseconds_t)(p->o.connect_timeout_ns % 1000000000 / 1000)};
+	ufd = socket(p->target.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (ufd < 0 || (p->slen && bind(ufd, (struct sockaddr *)&p->source, p->slen) < 0)) {
+		plog(p, UMPA_PROXY_WARN, c->ci.id, "upstream socket: %s", strerror(errno));
+		if (ufd >= 0)
+			close(ufd);
+		if (ssl)
+			SSL_free(ssl);
+		conn_free(c, END_REFUSED);
+		return;
+	}
+	setsockopt(ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->side[1] =
+	    ssl ? bufferevent_openssl_socket_new(p->base, ufd, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE)
+		: bufferevent_socket_new(p->base, ufd, BEV_OPT_CLOSE_ON_FREE);
+	if (!c->side[1]) {
+		close(ufd);
+		if (ssl)
+			SSL_free(ssl);
+		conn_free(c, END_ERROR);
+		return;
+	}
+	if (ssl)
+		bufferevent_openssl_set_allow_dirty_shutdown(c->side[1], 1);
+	bufferevent_setcb(c->side[1], read_cb, write_cb, event_cb, c);
+	bufferevent_setwatermark(c->side[1], EV_READ, 0, p->o.hiwat);
+	bufferevent_setwatermark(c->side[1], EV_WRITE, p->o.hiwat / 2, 0);
+	if (c->side[0])
+		bufferevent_disable(c->side[0], EV_READ); /* until the upstream is connected */
+	bufferevent_set_timeouts(c->side[1], NULL, &tv);
+	if (bufferevent_socket_connect(c->side[1], (struct sockaddr *)&p->target, (int)p->tlen) < 0) {
+		plog(p, UMPA_PROXY_WARN, c->ci.id, "upstream %s:%u: %s", c->ci.dst, c->ci.dport, strerror(errno));
+		conn_free(c, END_REFUSED);
+	}
+}
+
+/* The SNI of a ClientHello at the start of @p b (@p n bytes) into @p out; "" when there is none. */
+static void clienthello_sni(const uint8_t *b, size_t n, char *out, size_t outn)
+{
+	struct umpa_cur cur;
+	uint8_t u8;
+	uint16_t l16, typ, len;
+	size_t pos, end;
+	const uint8_t *name;
+	out[0] = 0;
+	umpa_cur_init(&cur, b, n);
+	pos = 43; /* record header 5, handshake header 4, version 2, random 32 */
+	if (umpa_cur_u8_at(&cur, pos, &u8) < 0)
+		return;
+	pos += 1 + u8; /* session id */
+	if (umpa_cur_be16_at(&cur, pos, &l16) < 0)
+		return;
+	pos += 2 + l16; /* cipher suites */
+	if (umpa_cur_u8_at(&cur, pos, &u8) < 0)
+		return;
+	pos += 1 + u8; /* compression methods */
+	if (umpa_cur_be16_at(&cur, pos, &l16) < 0)
+		return;
+	pos += 2;
+	end = pos + l16;
+	while (pos + 4 <= end && umpa_cur_be16_at(&cur, pos, &typ) == 0 && umpa_cur_be16_at(&cur, pos + 2, &len) == 0) {
+		if (typ == 0) { /* server_name: list length, type 0 (host_name), length, name */
+			if (umpa_cur_u8_at(&cur, pos + 6, &u8) < 0 || u8 != 0 ||
+			    umpa_cur_be16_at(&cur, pos + 7, &l16) < 0 || l16 == 0 || l16 >= outn ||
+			    umpa_cur_ptr_at(&cur, pos + 9, l16, &name) < 0)
+				return;
+			for (size_t i = 0; i < l16; i++)
+				if (name[i] <= ' ' || name[i] > '~')
+					return; /* not a host name */
+			memcpy(out, name, l16);
+			out[l16] = 0;
+			return;
+		}
+		pos += 4 + len;
+	}
+}
+
+static void peek_cb(evutil_socket_t fd, short what, void *arg);
+
+static void retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy_conn *c = arg;
+	(void)fd;
+	(void)what;
+	peek_cb(c->cfd, EV_READ, c);
+}
+
+/* mitm: the client's first bytes, peeked: TLS or not, and the SNI. */
+static void peek_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy_conn *c = arg;
+	struct umpa_proxy *p = c->p;
+	uint8_t buf[16384 + 5];
+	ssize_t n;
+	SSL *up;
+	if (what & EV_TIMEOUT) {
+		plog(p, UMPA_PROXY_WARN, c->ci.id, "client sent nothing within 10 s");
+		conn_free(c, END_ABORT);
+		return;
+	}
+	n = recv(fd, buf, sizeof(buf), MSG_PEEK);
+	if (n <= 0) {
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		conn_free(c, END_ABORT);
+		return;
+	}
+	if (buf[0] == 22 && (n < 5 || (size_t)n < 5 + (size_t)(buf[3] << 8 | buf[4])) && (size_t)n < sizeof(buf)) {
+		/* a handshake record not all here yet: look again shortly (at most 2 s) */
+		struct timeval tv = {0, 10000};
+		if (++c->tries > 200) {
+			plog(p, UMPA_PROXY_WARN, c->ci.id, "incomplete ClientHello after 2 s");
+			conn_free(c, END_ABORT);
+			return;
+		}
+		event_del(c->peek);
+		if (!c->retry && !(c->retry = evtimer_new(p->base, retry_cb, c))) {
+			conn_free(c, END_ERROR);
+			return;
+		}
+		evtimer_add(c->retry, &tv);
+		return;
+	}
+	event_free(c->peek);
+	c->peek = NULL;
+	if (buf[0] != 22) { /* not TLS: relay as is */
+		if (client_side(c, fd, NULL) == 0)
+			upstream_connect(c, NULL);
+		return;
+	}
+	clienthello_sni(buf, (size_t)n, c->sni, sizeof(c->sni));
+	c->is_tls = 1;
+	p->st.tls++;
+	plog(p, UMPA_PROXY_NOTE, c->ci.id, "TLS ClientHello, SNI '%s'", c->sni);
+	if (!(up = SSL_new(p->ctx_up))) {
+		conn_free(c, END_ERROR);
+		return;
+	}
+	if (c->sni[0])
+		SSL_set_tlsext_host_name(up, c->sni);
+	if (p->o.mitm->verify)
+		SSL_set1_host(up, c->sni[0] ? c->sni : c->ci.dst);
+	upstream_connect(c, up);
 }
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
@@ -407,7 +663,6 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	struct umpa_proxy *p = pl->p;
 	struct proxy_conn *c;
 	struct umpa_err e = {0, ""};
-	evutil_socket_t ufd;
 	int i, one = 1;
 	(void)l;
 	(void)salen;
@@ -422,6 +677,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		return;
 	}
 	c->p = p;
+	c->cfd = fd;
 	c->ci.id = ++p->next_id;
 	c->ci.listener = pl->index;
 	addr_text(sa, c->ci.src, sizeof(c->ci.src), &c->ci.sport);
@@ -443,48 +699,21 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		c->half[i].dir = i;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	c->side[0] = bufferevent_socket_new(p->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c->side[0]) {
-		evutil_closesocket(fd);
-		conn_free(c, END_ERROR);
-		return;
-	}
 	plog(p, UMPA_PROXY_NOTE, c->ci.id, "from %s:%u", c->ci.src, c->ci.sport);
 	if (p->hooked && p->h.open && p->h.open(p->h.arg, &c->ci, &c->state, &e) < 0) {
 		plog(p, UMPA_PROXY_WARN, c->ci.id, "%s", e.msg);
 		conn_free(c, END_ERROR);
 		return;
 	}
-	ufd = socket(p->target.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (ufd < 0 || (p->slen && bind(ufd, (struct sockaddr *)&p->source, p->slen) < 0)) {
-		plog(p, UMPA_PROXY_WARN, c->ci.id, "upstream socket: %s", strerror(errno));
-		if (ufd >= 0)
-			close(ufd);
-		conn_free(c, END_REFUSED);
+	if (p->o.mitm) {
+		struct timeval tv = {10, 0};
+		if (!(c->peek = event_new(p->base, fd, EV_READ | EV_PERSIST, peek_cb, c)) ||
+		    event_add(c->peek, &tv) < 0)
+			conn_free(c, END_ERROR);
 		return;
 	}
-	setsockopt(ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	c->side[1] = bufferevent_socket_new(p->base, ufd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c->side[1]) {
-		close(ufd);
-		conn_free(c, END_ERROR);
-		return;
-	}
-	for (i = 0; i < 2; i++) {
-		bufferevent_setcb(c->side[i], read_cb, write_cb, event_cb, c);
-		bufferevent_setwatermark(c->side[i], EV_READ, 0, p->o.hiwat);
-		bufferevent_setwatermark(c->side[i], EV_WRITE, p->o.hiwat / 2, 0);
-	}
-	bufferevent_disable(c->side[0], EV_READ); /* until the upstream is connected */
-	{
-		struct timeval tv = {(time_t)(p->o.connect_timeout_ns / 1000000000),
-				     (suseconds_t)(p->o.connect_timeout_ns % 1000000000 / 1000)};
-		bufferevent_set_timeouts(c->side[1], NULL, &tv);
-	}
-	if (bufferevent_socket_connect(c->side[1], (struct sockaddr *)&p->target, (int)p->tlen) < 0) {
-		plog(p, UMPA_PROXY_WARN, c->ci.id, "upstream %s:%u: %s", c->ci.dst, c->ci.dport, strerror(errno));
-		conn_free(c, END_REFUSED);
-	}
+	if (client_side(c, fd, NULL) == 0)
+		upstream_connect(c, NULL);
 }
 
 static void accept_err_cb(struct evconnlistener *l, void *arg)
@@ -494,6 +723,42 @@ static void accept_err_cb(struct evconnlistener *l, void *arg)
 	(void)l;
 	/* EMFILE and the like: that accept fails, the listener stays */
 	plog(pl->p, UMPA_PROXY_WARN, 0, "accept: %s", evutil_socket_error_to_string(err));
+}
+
+static void keylog_cb(const SSL *ssl, const char *line)
+{
+	struct umpa_proxy *p = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	if (p && p->o.mitm->keylog)
+		p->o.mitm->keylog(p->o.mitm->keylog_arg, line);
+}
+
+static int mitm_init(struct umpa_proxy *p, struct umpa_err *e)
+{
+	const struct umpa_proxy_mitm *m = p->o.mitm;
+	if (!m->ca)
+		return umpa_err_set(e, UMPA_EINVAL, "tls-mitm: no CA");
+	p->ctx_up = SSL_CTX_new(TLS_client_method());
+	p->ctx_cl = SSL_CTX_new(TLS_server_method());
+	if (!p->ctx_up || !p->ctx_cl) {
+		ERR_clear_error();
+		return umpa_err_set(e, UMPA_ENOMEM, "tls-mitm: no TLS context");
+	}
+	SSL_CTX_set_app_data(p->ctx_up, p);
+	SSL_CTX_set_app_data(p->ctx_cl, p);
+	SSL_CTX_set_keylog_callback(p->ctx_up, keylog_cb);
+	SSL_CTX_set_keylog_callback(p->ctx_cl, keylog_cb);
+	if (m->verify) {
+		SSL_CTX_set_verify(p->ctx_up, SSL_VERIFY_PEER, NULL);
+		if (m->verify_ca ? SSL_CTX_load_verify_locations(p->ctx_up, m->verify_ca, NULL) != 1
+				 : SSL_CTX_set_default_verify_paths(p->ctx_up) != 1) {
+			ERR_clear_error();
+			return umpa_err_set(e, UMPA_EINVAL, "upstream-ca: '%s': cannot load the certificates",
+					    m->verify_ca ? m->verify_ca : "(system)");
+		}
+	} else {
+		SSL_CTX_set_verify(p->ctx_up, SSL_VERIFY_NONE, NULL);
+	}
+	return 0;
 }
 
 struct umpa_proxy *umpa_proxy_new(struct umpa_loop *loop, const struct umpa_proxy_opts *o,
@@ -542,6 +807,8 @@ struct umpa_proxy *umpa_proxy_new(struct umpa_loop *loop, const struct umpa_prox
 			goto fail;
 		}
 	}
+	if (o->mitm && mitm_init(p, e) < 0)
+		goto fail;
 	for (i = 0; i < o->nlisten; i++) {
 		struct proxy_listener *pl = &p->lis[i];
 		char what[32];
@@ -575,6 +842,8 @@ struct umpa_proxy *umpa_proxy_free(struct umpa_proxy *p)
 		evconnlistener_free(p->lis[i].l);
 	while (p->conns)
 		conn_free(p->conns, END_ABORT);
+	SSL_CTX_free(p->ctx_up);
+	SSL_CTX_free(p->ctx_cl);
 	free(p);
 	return NULL;
 }

@@ -85,16 +85,37 @@ enum umpa_proxy_level {
 	UMPA_PROXY_WARN = 1, /**< one connection failed: upstream refused, a hook failed */
 };
 
+struct umpa_proxy_ca;
+
+/**
+ * TLS man-in-the-middle (opts.mitm).  Each new connection's first bytes are
+ * peeked (MSG_PEEK, nothing consumed): a TLS handshake record makes it a
+ * TLS connection, anything else is relayed as is.  For TLS the proxy first
+ * connects to the target with the client's SNI, completes that handshake
+ * (verifying the server when verify is set), then answers the client with a
+ * leaf certificate from @c ca copying the real server's CN and SANs.  Hooks
+ * see the plaintext.  An end of stream is passed on as close_notify and a
+ * shutdown.  keylog receives every secret of both legs (SSLKEYLOGFILE lines).
+ */
+struct umpa_proxy_mitm {
+	struct umpa_proxy_ca *ca;                    /**< the CA (umpa_proxy_ca.h) */
+	int verify;                                  /**< verify the server's certificate and name */
+	const char *verify_ca;                       /**< PEM file of trusted CAs for that (NULL: the system's) */
+	void (*keylog)(void *arg, const char *line); /**< NULL: none */
+	void *keylog_arg;
+};
+
 /** How a proxy runs.  Fill with umpa_proxy_opts_init(). */
 struct umpa_proxy_opts {
 	const char *listen[UMPA_PROXY_MAX_LISTEN]; /**< "ADDR:PORT" ("[v6]:PORT"; port 0: any free port) */
 	unsigned nlisten;
-	const char *target;         /**< "HOST:PORT" (resolved once, at umpa_proxy_new) */
-	const char *source;         /**< address to connect from (NULL: the kernel's choice) */
-	size_t hiwat;               /**< per-direction buffer bound in bytes (default 262144) */
-	int64_t connect_timeout_ns; /**< upstream connect timeout (default 10 s) */
-	unsigned max_conns;         /**< most connections at once; more are refused at accept (default 10000) */
-	int verbose;                /**< log every connection's open and close */
+	const char *target;                 /**< "HOST:PORT" (resolved once, at umpa_proxy_new) */
+	const char *source;                 /**< address to connect from (NULL: the kernel's choice) */
+	size_t hiwat;                       /**< per-direction buffer bound in bytes (default 262144) */
+	int64_t connect_timeout_ns;         /**< upstream connect timeout (default 10 s) */
+	unsigned max_conns;                 /**< most connections at once; more are refused at accept (default 10000) */
+	int verbose;                        /**< log every connection's open and close */
+	const struct umpa_proxy_mitm *mitm; /**< TLS man-in-the-middle (NULL: plain relay) */
 	/** Receives notes and per-connection failures (NULL: dropped). */
 	void (*log)(void *arg, enum umpa_proxy_level lvl, uint64_t id, const char *msg);
 	void *log_arg;
@@ -110,6 +131,8 @@ struct umpa_proxy_stats {
 	uint64_t resets;       /**< ended by a hook's reset */
 	uint64_t errors;       /**< ended because a hook failed (or refused it at open) */
 	uint64_t over_limit;   /**< refused at accept: max_conns reached */
+	uint64_t tls;          /**< connections intercepted as TLS (mitm) */
+	uint64_t tls_failed;   /**< of those, ended by a failed handshake (either leg) */
 	uint64_t bytes_in[2];  /**< [dir] bytes read from the sender */
 	uint64_t bytes_out[2]; /**< [dir] bytes handed to the receiver */
 };

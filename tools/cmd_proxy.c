@@ -1,11 +1,14 @@
 /* cmd_proxy.c - `umpa proxy`: a TCP relay with Lua modules (sched/umpa_proxy.h, templates/umpa_proxy_lua.h). */
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "umpa_proxy.h"
+#include "umpa_proxy_ca.h"
 #include "umpa_proxy_lua.h"
 #include "umpa_sched.h"
 #include "umpa_tool.h"
@@ -29,6 +32,11 @@ static const char proxy_usage[] =
     "      --buffer BYTES       per-direction buffer bound (default 262144)\n"
     "      --max-conns N        most connections at once (default 10000)\n"
     "      --connect-timeout S  upstream connect timeout (default 10)\n"
+    "      --tls-mitm           intercept TLS (found by its ClientHello): a leaf per host from the CA\n"
+    "      --ca-dir DIR         the CA: DIR/ca.crt and DIR/ca.key, made on first use (key mode 0600)\n"
+    "      --keylog FILE        append both legs' TLS secrets (SSLKEYLOGFILE format; made mode 0600)\n"
+    "      --upstream-verify    verify the server's certificate and name (default: not verified)\n"
+    "      --upstream-ca FILE   trusted CAs (PEM) for --upstream-verify (default: the system's)\n"
     "  -v, --verbose            log every connection's open and close\n"
     "  -h, --help               this help\n"
     "\n"
@@ -36,7 +44,22 @@ static const char proxy_usage[] =
     "A module that fails closes its connection (counted as 'errors'); the others go on.\n"
     "Exit status: 0 success, 1 the work failed, 2 bad command line.\n";
 
-enum { O_C2S = 256, O_S2C, O_MODFILE, O_LIST, O_HELPMOD, O_DURATION, O_BUFFER, O_MAXCONNS, O_CTIMEOUT };
+enum {
+	O_C2S = 256,
+	O_S2C,
+	O_MODFILE,
+	O_LIST,
+	O_HELPMOD,
+	O_DURATION,
+	O_BUFFER,
+	O_MAXCONNS,
+	O_CTIMEOUT,
+	O_MITM,
+	O_CADIR,
+	O_KEYLOG,
+	O_UPVERIFY,
+	O_UPCA
+};
 
 static const struct option lopts[] = {
     {"listen", required_argument, NULL, 'l'},
@@ -52,6 +75,11 @@ static const struct option lopts[] = {
     {"buffer", required_argument, NULL, O_BUFFER},
     {"max-conns", required_argument, NULL, O_MAXCONNS},
     {"connect-timeout", required_argument, NULL, O_CTIMEOUT},
+    {"tls-mitm", no_argument, NULL, O_MITM},
+    {"ca-dir", required_argument, NULL, O_CADIR},
+    {"keylog", required_argument, NULL, O_KEYLOG},
+    {"upstream-verify", no_argument, NULL, O_UPVERIFY},
+    {"upstream-ca", required_argument, NULL, O_UPCA},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -76,6 +104,13 @@ static void proxy_log(void *arg, enum umpa_proxy_level lvl, uint64_t id, const c
 		tool_note("proxy: [%llu] %s", (unsigned long long)id, msg);
 	else
 		tool_note("proxy: %s", msg);
+}
+
+static void keylog_line(void *arg, const char *line)
+{
+	FILE *f = arg;
+	fprintf(f, "%s\n", line);
+	fflush(f);
 }
 
 static void list_cb(void *arg, const char *name, const char *help)
@@ -114,7 +149,10 @@ int cmd_proxy(int argc, char **argv)
 	unsigned nchains = 0, i;
 	const char *helpmod = NULL;
 	int64_t duration = 0;
-	int list = 0, c, rc = UMPA_EXIT_OK;
+	int list = 0, c, rc = UMPA_EXIT_OK, mitm_on = 0, created = 0;
+	struct umpa_proxy_mitm mitm = {0};
+	const char *cadir = NULL, *keylog = NULL;
+	FILE *klf = NULL;
 
 	if (!chains) {
 		tool_err("proxy: out of memory");
@@ -169,6 +207,21 @@ int cmd_proxy(int argc, char **argv)
 			break;
 		case O_CTIMEOUT:
 			o.connect_timeout_ns = tool_ns(&umpa_num_seconds, "--connect-timeout", optarg);
+			break;
+		case O_MITM:
+			mitm_on = 1;
+			break;
+		case O_CADIR:
+			cadir = optarg;
+			break;
+		case O_KEYLOG:
+			keylog = optarg;
+			break;
+		case O_UPVERIFY:
+			mitm.verify = 1;
+			break;
+		case O_UPCA:
+			mitm.verify_ca = optarg;
 			break;
 		case 'v':
 			o.verbose = 1;
@@ -243,6 +296,37 @@ int cmd_proxy(int argc, char **argv)
 		rc = UMPA_EXIT_USAGE;
 		goto out;
 	}
+	if (!mitm_on && (cadir || keylog || mitm.verify || mitm.verify_ca)) {
+		tool_err("proxy: %s needs --tls-mitm", cadir ? "--ca-dir" : keylog ? "--keylog" : "--upstream-verify");
+		rc = UMPA_EXIT_USAGE;
+		goto out;
+	}
+	if (mitm_on) {
+		if (!cadir) {
+			tool_err("proxy: --tls-mitm needs --ca-dir DIR");
+			rc = UMPA_EXIT_USAGE;
+			goto out;
+		}
+		if (!(mitm.ca = umpa_proxy_ca_open(cadir, &created, &e))) {
+			tool_err("proxy: --ca-dir: %s", e.msg);
+			rc = UMPA_EXIT_ERROR;
+			goto out;
+		}
+		tool_note("proxy: CA %s %s", umpa_proxy_ca_cert_path(mitm.ca), created ? "made" : "loaded");
+		if (keylog) {
+			int fd = open(keylog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+			if (fd < 0 || !(klf = fdopen(fd, "a"))) {
+				tool_err("proxy: --keylog: %s: cannot open", keylog);
+				if (fd >= 0)
+					close(fd);
+				rc = UMPA_EXIT_ERROR;
+				goto out;
+			}
+			mitm.keylog = keylog_line;
+			mitm.keylog_arg = klf;
+		}
+		o.mitm = &mitm;
+	}
 	if (!(loop = umpa_loop_new(UMPA_CLOCK_LIVE, &e))) {
 		tool_err("proxy: %s", e.msg);
 		rc = UMPA_EXIT_ERROR;
@@ -270,18 +354,23 @@ int cmd_proxy(int argc, char **argv)
 		struct umpa_proxy_stats st;
 		umpa_proxy_stats(p, &st);
 		tool_note("proxy: %llu connections: %llu done, %llu aborted, %llu refused, %llu reset, %llu errors, "
-			  "%llu over limit, %llu open at stop; bytes c2s %llu in %llu out, s2c %llu in %llu out",
+			  "%llu over limit, %llu open at stop; bytes c2s %llu in %llu out, s2c %llu in %llu out; "
+			  "tls %llu (%llu failed, %lu certificates made)",
 			  (unsigned long long)st.accepted, (unsigned long long)st.completed,
 			  (unsigned long long)st.aborted, (unsigned long long)st.refused, (unsigned long long)st.resets,
 			  (unsigned long long)st.errors, (unsigned long long)st.over_limit,
 			  (unsigned long long)st.active, (unsigned long long)st.bytes_in[0],
 			  (unsigned long long)st.bytes_out[0], (unsigned long long)st.bytes_in[1],
-			  (unsigned long long)st.bytes_out[1]);
+			  (unsigned long long)st.bytes_out[1], (unsigned long long)st.tls,
+			  (unsigned long long)st.tls_failed, mitm.ca ? umpa_proxy_ca_made(mitm.ca) : 0UL);
 	}
 out:
 	umpa_proxy_free(p);
 	umpa_loop_free(loop);
 	umpa_proxy_mods_free(mods);
+	umpa_proxy_ca_free(mitm.ca);
+	if (klf)
+		fclose(klf);
 	free(chains);
 	return rc;
 }
