@@ -12,6 +12,12 @@
 #     proxy's RSS stays under 40 MB, then every byte arrives.
 #  7. reset module: curl sees the connection reset.  SIGTERM: exit 0 with the summary.
 #  8. bad input: unknown module, bad option, bad address: one line, exit 2.
+#  9. TLS man-in-the-middle to `openssl s_server -www` (a certificate for www.example.test and
+#     alt.example.test): curl --cacert with the proxy's CA and SNI alt.example.test, TLS 1.3 and
+#     1.2, both verify; the CA key is mode 0600 and kept across runs; the module sees plaintext
+#     (replace changes the page curl gets); the key log (0600) holds the secrets of both legs
+#     (a client random per leg); --upstream-verify with the wrong CA fails the handshake
+#     and only that connection.
 # Loopback only; every wait is bounded.
 set -uo pipefail
 
@@ -207,4 +213,49 @@ check_usage "module 'delay': seconds" -l 127.0.0.1:0 -t 127.0.0.1:1 -m delay:sec
 check_usage "bad port" -l 127.0.0.1:70000 -t 127.0.0.1:1
 check_usage "-t HOST:PORT is required" -l 127.0.0.1:0
 check_usage "module 'x' does not exist" --help-module x
+
+# ---- 9: TLS man-in-the-middle ----
+if command -v openssl >/dev/null; then
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/srv.key" -out "$T/srv.crt" \
+		-subj "/CN=www.example.test" -addext "subjectAltName=DNS:www.example.test,DNS:alt.example.test" -days 2 2>/dev/null
+	SPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	timeout 60 openssl s_server -accept 127.0.0.1:$SPORT -cert "$T/srv.crt" -key "$T/srv.key" -www -quiet >/dev/null 2>&1 &
+	PIDS+=($!)
+	for ((i = 0; i < 100; i++)); do
+		timeout 5 openssl s_client -connect 127.0.0.1:$SPORT </dev/null >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	start_proxy mitm -l 127.0.0.1:0 -t 127.0.0.1:$SPORT --tls-mitm --ca-dir "$T/ca" --keylog "$T/keys.txt" \
+		--s2c 'replace:search=Ciphers supported:replace=CIPHERS VIA UMPA' || exit 1
+	for v in "--tlsv1.3" "--tlsv1.2 --tls-max 1.2"; do
+		got=$(timeout 20 curl -sS $v --cacert "$T/ca/ca.crt" --resolve alt.example.test:${LPORT[0]}:127.0.0.1 \
+			"https://alt.example.test:${LPORT[0]}/" 2>&1)
+		if echo "$got" | grep -q 'CIPHERS VIA UMPA'; then
+			ok "curl $v --cacert through the MITM: verified, the page changed by the module"
+		else
+			bad "curl $v through the MITM: $(echo "$got" | head -3)"
+		fi
+	done
+	[ "$(stat -c %a "$T/ca/ca.key")" = 600 ] && ok "CA key mode 0600" || bad "CA key mode $(stat -c %a "$T/ca/ca.key")"
+	[ "$(stat -c %a "$T/keys.txt")" = 600 ] && ok "key log mode 0600" || bad "key log mode $(stat -c %a "$T/keys.txt")"
+	n13=$(awk '$1 == "CLIENT_TRAFFIC_SECRET_0" {print $2}' "$T/keys.txt" | sort -u | wc -l)
+	n12=$(awk '$1 == "CLIENT_RANDOM" {print $2}' "$T/keys.txt" | sort -u | wc -l)
+	# legs negotiate on their own: curl --tls-max 1.2 makes the client leg TLS 1.2, the upstream leg stays 1.3
+	[ "$n13" = 3 ] && [ "$n12" = 1 ] && ok "key log: both legs of both connections (3 TLS 1.3 legs, 1 TLS 1.2 leg)" ||
+		bad "key log: $n13 TLS 1.3 and $n12 TLS 1.2 client randoms (want 3 and 1)"
+	stop_proxy mitm
+	echo "$SUMMARY" | grep -q 'tls 2 (0 failed, 1 certificates made)' && ok "MITM summary: $SUMMARY" || bad "$SUMMARY"
+	cp "$T/ca/ca.crt" "$T/ca1.crt"
+	# kept CA; upstream verification with the wrong trust fails that handshake only
+	start_proxy mitm2 -l 127.0.0.1:0 -t 127.0.0.1:$SPORT --tls-mitm --ca-dir "$T/ca" --upstream-verify \
+		--upstream-ca "$T/ca1.crt" || exit 1
+	cmp -s "$T/ca/ca.crt" "$T/ca1.crt" && grep -q 'ca.crt loaded' "$T/mitm2.err" && ok "the CA was kept" || bad "CA not kept"
+	timeout 20 curl -s --cacert "$T/ca/ca.crt" --resolve alt.example.test:${LPORT[0]}:127.0.0.1 \
+		"https://alt.example.test:${LPORT[0]}/" >/dev/null && bad "curl succeeded though the upstream does not verify"
+	got=$(timeout 20 curl -s "http://127.0.0.1:$WPORT/a.txt")
+	stop_proxy mitm2
+	grep -q 'upstream .*certificate verify failed' "$T/mitm2.err" && echo "$SUMMARY" | grep -q 'tls 1 (1 failed' &&
+		ok "--upstream-verify: the unverified server's connection failed: $(grep 'verify failed' "$T/mitm2.err")" ||
+		bad "upstream verify: $(cat "$T/mitm2.err")"
+fi
 exit $fail
