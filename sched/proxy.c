@@ -646,6 +646,8 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
 	c->is_tls = 1;
 	p->st.tls++;
 	plog(p, UMPA_PROXY_NOTE, c->ci.id, "TLS ClientHello, SNI '%s'", c->sni);
+	if (p->hooked && p->h.tls)
+		p->h.tls(p->h.arg, c->state, c->sni);
 	if (!(up = SSL_new(p->ctx_up))) {
 		conn_free(c, END_ERROR);
 		return;

@@ -75,6 +75,8 @@ struct umpa_proxy_hooks {
 		    struct umpa_proxy_out *out, struct umpa_err *e);
 	/** Direction @p dir ended (its end of stream); @p state as open set it. */
 	void (*eof)(void *arg, void *state, enum umpa_proxy_dir dir);
+	/** mitm: the connection is TLS; @p sni is the ClientHello's server name ("" when none). */
+	void (*tls)(void *arg, void *state, const char *sni);
 	/** The connection is gone: free @p state. */
 	void (*close)(void *arg, void *state);
 };

@@ -373,6 +373,19 @@ static void pm_eof(void *arg, void *state, enum umpa_proxy_dir dir)
 	call_global(m, "__proxy_eof", 2, 0, &e); /* best effort: the bytes are all through */
 }
 
+/* The SNI becomes the connection's hostname, with the tag "tls" (what peek_sni does on plaintext). */
+static void pm_tls(void *arg, void *state, const char *sni)
+{
+	struct umpa_proxy_mods *m = arg;
+	struct pm_conn *pc = state;
+	struct umpa_err e = {0, ""};
+	if (!pc)
+		return;
+	lua_rawgeti(m->L, LUA_REGISTRYINDEX, pc->ref);
+	lua_pushstring(m->L, sni);
+	call_global(m, "__proxy_tls", 2, 0, &e); /* only fails without memory: the hostname stays unset */
+}
+
 static void pm_close(void *arg, void *state)
 {
 	struct umpa_proxy_mods *m = arg;
@@ -391,6 +404,7 @@ void umpa_proxy_mods_hooks(struct umpa_proxy_mods *m, struct umpa_proxy_hooks *h
 	h->open = pm_open;
 	h->data = pm_data;
 	h->eof = pm_eof;
+	h->tls = pm_tls;
 	h->close = pm_close;
 }
 

@@ -20,7 +20,7 @@
  * for server to client), each with state of its own, and both share one
  * connection object: channel, hash (8 hex digits of the conversation
  * without the client's port), src, srcport, dst, dstport, hostname (set
- * by a peek), tags; conn:to_table(data, incoming) and conn:to_json(...)
+ * by a peek; with --tls-mitm the ClientHello's SNI, tag "tls"), tags; conn:to_table(data, incoming) and conn:to_json(...)
  * (the data in base64), conn:add_tag(t).  execute returns the bytes to
  * forward ("" or nil drops them) and optionally an action: "reset" (RST
  * both ways) or a number (seconds to wait before forwarding).  peek sees

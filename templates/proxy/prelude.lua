@@ -144,6 +144,11 @@ function __proxy_data(st, d, data)
 	return data, delay
 end
 
+function __proxy_tls(st, sni)
+	if sni ~= "" then st.conn.hostname = sni end
+	st.conn:add_tag("tls")
+end
+
 function __proxy_eof(st, d)
 	for _, inst in ipairs(st[d]) do
 		if inst.eof then pcall(inst.eof) end

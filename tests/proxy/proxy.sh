@@ -226,7 +226,7 @@ if command -v openssl >/dev/null; then
 		sleep 0.1
 	done
 	start_proxy mitm -l 127.0.0.1:0 -t 127.0.0.1:$SPORT --tls-mitm --ca-dir "$T/ca" --keylog "$T/keys.txt" \
-		--s2c 'replace:search=Ciphers supported:replace=CIPHERS VIA UMPA' || exit 1
+		--s2c 'replace:search=Ciphers supported:replace=CIPHERS VIA UMPA' --c2s log || exit 1
 	for v in "--tlsv1.3" "--tlsv1.2 --tls-max 1.2"; do
 		got=$(timeout 20 curl -sS $v --cacert "$T/ca/ca.crt" --resolve alt.example.test:${LPORT[0]}:127.0.0.1 \
 			"https://alt.example.test:${LPORT[0]}/" 2>&1)
@@ -243,6 +243,14 @@ if command -v openssl >/dev/null; then
 	# legs negotiate on their own: curl --tls-max 1.2 makes the client leg TLS 1.2, the upstream leg stays 1.3
 	[ "$n13" = 3 ] && [ "$n12" = 1 ] && ok "key log: both legs of both connections (3 TLS 1.3 legs, 1 TLS 1.2 leg)" ||
 		bad "key log: $n13 TLS 1.3 and $n12 TLS 1.2 client randoms (want 3 and 1)"
+	if grep '"hostname":"alt.example.test"' "$T/mitm.out" | grep '"tags":\["tls"\]' | head -1 | python3 -c '
+import json, sys, base64
+d = json.loads(sys.stdin.read())
+assert base64.b64decode(d["data"]).startswith(b"GET / HTTP/1.1\r\n")'; then
+		ok "log in the MITM: plaintext request, hostname from the SNI, tag tls"
+	else
+		bad "log in the MITM: $(head -c 300 "$T/mitm.out")"
+	fi
 	stop_proxy mitm
 	echo "$SUMMARY" | grep -q 'tls 2 (0 failed, 1 certificates made)' && ok "MITM summary: $SUMMARY" || bad "$SUMMARY"
 	cp "$T/ca/ca.crt" "$T/ca1.crt"
