@@ -604,7 +604,9 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct proxy_conn *c = arg;
 	struct umpa_proxy *p = c->p;
-	uint8_t buf[16384 + 5];
+	uint8_t buf[16384 + 5], type;
+	uint16_t reclen;
+	struct umpa_cur cur;
 	ssize_t n;
 	SSL *up;
 	if (what & EV_TIMEOUT) {
@@ -619,7 +621,11 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
 		conn_free(c, END_ABORT);
 		return;
 	}
-	if (buf[0] == 22 && (n < 5 || (size_t)n < 5 + (size_t)(buf[3] << 8 | buf[4])) && (size_t)n < sizeof(buf)) {
+	umpa_cur_init(&cur, buf, (size_t)n);
+	if (umpa_cur_u8_at(&cur, 0, &type) < 0)
+		type = 0;
+	if (type == 22 && (umpa_cur_be16_at(&cur, 3, &reclen) < 0 || !umpa_cur_has(&cur, 0, 5 + (size_t)reclen)) &&
+	    (size_t)n < sizeof(buf)) {
 		/* a handshake record not all here yet: look again shortly (at most 2 s) */
 		struct timeval tv = {0, 10000};
 		if (++c->tries > 200) {
@@ -637,7 +643,7 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	event_free(c->peek);
 	c->peek = NULL;
-	if (buf[0] != 22) { /* not TLS: relay as is */
+	if (type != 22) { /* not TLS: relay as is */
 		if (client_side(c, fd, NULL) == 0)
 			upstream_connect(c, NULL);
 		return;
