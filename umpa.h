@@ -21,6 +21,7 @@
 #include "umpa_cursor.h"
 #include "umpa_error.h"
 #include "umpa_live.h"
+#include "umpa_near.h"
 #include "umpa_num.h"
 #include "umpa_packet.h"
 #include "umpa_proto.h"

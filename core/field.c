@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "umpa_near.h"
 #include "umpa_packet.h"
 #include "umpa_spec.h"
 
@@ -74,6 +75,31 @@ int umpa_vname_value(const struct umpa_vname *t, const char *name, uint64_t *v)
 	return -1;
 }
 
+const char *umpa_vname_near(const struct umpa_vname *t, const char *name, char *buf, size_t size)
+{
+	struct umpa_near n;
+
+	umpa_near_init(&n, name);
+	for (; t && t->name; t++)
+		umpa_near_str(&n, t->name);
+	return umpa_near_best(&n, buf, size);
+}
+
+const char *umpa_proto_field_near(const struct umpa_proto *proto, const char *name, char *buf, size_t size)
+{
+	struct umpa_near n;
+
+	umpa_near_init(&n, name);
+	for (unsigned i = 0; i < proto->nfields; i++) {
+		const struct umpa_field *f = &proto->fields[i];
+		umpa_near_str(&n, f->name);
+		umpa_near_list(&n, f->aliases);
+	}
+	for (unsigned i = 0; i < proto->nfields; i++)
+		umpa_near_str(&n, proto->fields[i].ws);
+	return umpa_near_best(&n, buf, size);
+}
+
 void umpa_proto_list_fields(const struct umpa_proto *proto, struct umpa_sbuf *b)
 {
 	for (unsigned i = 0; i < proto->nfields; i++) {
@@ -83,32 +109,50 @@ void umpa_proto_list_fields(const struct umpa_proto *proto, struct umpa_sbuf *b)
 	}
 }
 
-/* The window of layer li as a cursor, limited to the header for header fields. */
+long umpa_field_bitoff(const struct umpa_pkt *p, unsigned li, const struct umpa_field *f)
+{
+	const struct umpa_proto *pr;
+
+	if (li >= p->nlayers)
+		return -1;
+	pr = p->l[li].proto;
+	return pr->locate ? pr->locate(p, li, f) : (long)f->bitoff;
+}
+
+/* Does field @f of layer @li lie inside the layer's window? */
 static int field_in_layer(const struct umpa_pkt *p, unsigned li, const struct umpa_field *f)
 {
-	const struct umpa_layer *l = &p->l[li];
-	return li < p->nlayers && (uint64_t)f->bitoff + f->bits <= 8ull * l->len;
+	long off = umpa_field_bitoff(p, li, f);
+
+	return off >= 0 && (uint64_t)off + f->bits <= 8ull * p->l[li].len;
 }
 
 int umpa_field_get_u64(const struct umpa_pkt *p, unsigned li, const struct umpa_field *f, uint64_t *v)
 {
 	struct umpa_cur c;
 
-	if (li >= p->nlayers || f->type >= UMPA_FT_MAC || f->bits == 0 || f->bits > 64)
+	long off;
+
+	if (li >= p->nlayers || f->type >= UMPA_FT_MAC || f->bits == 0 || f->bits > 64 ||
+	    (off = umpa_field_bitoff(p, li, f)) < 0)
 		return -1;
 	umpa_layer_cur(p, li, &c);
 	if (f->flags & UMPA_F_LE) {
 		uint64_t acc = 0;
 		const uint8_t *b;
 		unsigned n = f->bits / 8;
-		if (umpa_cur_ptr_at(&c, f->bitoff / 8, n, &b) < 0)
+		if (umpa_cur_ptr_at(&c, (size_t)off / 8, n, &b) < 0)
 			return -1;
 		for (unsigned i = n; i-- > 0;)
 			acc = acc << 8 | b[i];
 		*v = acc;
 		return 0;
 	}
-	return umpa_cur_bits_at(&c, f->bitoff, f->bits, v);
+	if (umpa_cur_bits_at(&c, (size_t)off, f->bits, v) < 0)
+		return -1;
+	if (f->scale > 1)
+		*v *= f->scale;
+	return 0;
 }
 
 int umpa_field_get_bytes(const struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const uint8_t **b,
@@ -116,10 +160,13 @@ int umpa_field_get_bytes(const struct umpa_pkt *p, unsigned li, const struct ump
 {
 	struct umpa_cur c;
 
-	if (li >= p->nlayers || f->type < UMPA_FT_MAC || f->type == UMPA_FT_VAR || (f->bitoff & 7))
+	long off;
+
+	if (li >= p->nlayers || f->type < UMPA_FT_MAC || f->type == UMPA_FT_VAR ||
+	    (off = umpa_field_bitoff(p, li, f)) < 0 || (off & 7))
 		return -1;
 	umpa_layer_cur(p, li, &c);
-	if (umpa_cur_ptr_at(&c, f->bitoff / 8, f->bits / 8, b) < 0)
+	if (umpa_cur_ptr_at(&c, (size_t)off / 8, f->bits / 8, b) < 0)
 		return -1;
 	*n = f->bits / 8;
 	return 0;
@@ -158,16 +205,18 @@ static void put_bits(uint8_t *d, unsigned bitoff, unsigned bits, uint64_t v, int
 	}
 }
 
+/* Write @v into field @f, which the caller found inside the layer (field_in_layer). */
 static void write_u64(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, uint64_t v)
 {
 	uint8_t *d = p->data + p->l[li].off;
+	unsigned off = (unsigned)umpa_field_bitoff(p, li, f);
 
-	if (!(f->flags & UMPA_F_LE) && (f->bitoff & 7) == 0 && (f->bits & 7) == 0) {
+	if (!(f->flags & UMPA_F_LE) && (off & 7) == 0 && (f->bits & 7) == 0) {
 		for (unsigned i = f->bits / 8; i-- > 0; v >>= 8)
-			d[f->bitoff / 8 + i] = (uint8_t)v;
+			d[off / 8 + i] = (uint8_t)v;
 		return;
 	}
-	put_bits(d, f->bitoff, f->bits, v, f->flags & UMPA_F_LE);
+	put_bits(d, off, f->bits, v, f->flags & UMPA_F_LE);
 }
 
 int umpa_field_auto_u64(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, uint64_t v)
@@ -176,6 +225,8 @@ int umpa_field_auto_u64(struct umpa_pkt *p, unsigned li, const struct umpa_field
 		return -1;
 	if (umpa_field_is_set(p, li, f))
 		return 0;
+	if (f->scale > 1)
+		v /= f->scale;
 	if (f->bits < 64)
 		v &= (1ull << f->bits) - 1;
 	write_u64(p, li, f, v);
@@ -194,14 +245,24 @@ void umpa_field_unset(struct umpa_pkt *p, unsigned li, const struct umpa_field *
 static int grow_for(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, struct umpa_err *e)
 {
 	const struct umpa_layer *l = &p->l[li];
-	uint64_t need = ((uint64_t)f->bitoff + f->bits + 7) / 8;
+	long off = umpa_field_bitoff(p, li, f);
+	uint64_t need;
+	int rc;
 
+	if (off < 0) { /* an optional field the header does not hold (GRE's key): the protocol makes room */
+		if (!l->proto->place)
+			return umpa_err_set(e, UMPA_EINVAL, "%s is not in this %s header", f->ws, l->proto->name);
+		if ((rc = l->proto->place(p, li, f, e)) < 0)
+			return rc;
+		l = &p->l[li];
+		if ((off = umpa_field_bitoff(p, li, f)) < 0)
+			return umpa_err_set(e, UMPA_EINVAL, "%s is not in this %s header", f->ws, l->proto->name);
+	}
+	need = ((uint64_t)off + f->bits + 7) / 8;
 	if (field_in_layer(p, li, f))
 		return 0;
-	if (need <= l->hlen || umpa_pkt_splice(p, li, l->hlen, 0, NULL, (uint32_t)(need - l->hlen), e) < 0) {
-		umpa_err_set(e, UMPA_ERANGE, "%s lies beyond the %s header", f->ws, l->proto->name);
-		return -1;
-	}
+	if (need <= l->hlen || umpa_pkt_splice(p, li, l->hlen, 0, NULL, (uint32_t)(need - l->hlen), e) < 0)
+		return umpa_err_set(e, UMPA_ERANGE, "%s lies beyond the %s header", f->ws, l->proto->name);
 	return 0;
 }
 
@@ -212,17 +273,26 @@ static void mark(struct umpa_pkt *p, unsigned li, const struct umpa_field *f)
 
 int umpa_field_set_u64(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, uint64_t v, struct umpa_err *e)
 {
+	int rc;
+
 	if (li >= p->nlayers)
 		return umpa_err_set(e, UMPA_EINVAL, "no layer %u", li);
 	if (p->ro)
 		return umpa_err_set(e, UMPA_EINVAL, "packet is read-only");
 	if (f->type >= UMPA_FT_MAC)
 		return umpa_err_set(e, UMPA_EINVAL, "%s is not a number field", f->ws);
+	if (f->scale > 1) {
+		if (v % f->scale || (f->bits < 64 && (v / f->scale) >> f->bits))
+			return umpa_err_set(e, UMPA_ERANGE, "%s: %llu is not a multiple of %u from 0 to %llu", f->ws,
+					    (unsigned long long)v, f->scale,
+					    (unsigned long long)((1ull << f->bits) - 1) * f->scale);
+		v /= f->scale;
+	}
 	if (f->bits < 64 && v >> f->bits)
 		return umpa_err_set(e, UMPA_ERANGE, "%s: %llu does not fit in %u bits (max %llu)", f->ws,
 				    (unsigned long long)v, f->bits, (unsigned long long)((1ull << f->bits) - 1));
-	if (grow_for(p, li, f, e) < 0)
-		return -UMPA_ERANGE;
+	if ((rc = grow_for(p, li, f, e)) < 0)
+		return rc;
 	write_u64(p, li, f, v);
 	mark(p, li, f);
 	return 0;
@@ -231,6 +301,8 @@ int umpa_field_set_u64(struct umpa_pkt *p, unsigned li, const struct umpa_field 
 int umpa_field_set_bytes(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const uint8_t *b, uint32_t n,
 			 struct umpa_err *e)
 {
+	int rc;
+
 	if (li >= p->nlayers)
 		return umpa_err_set(e, UMPA_EINVAL, "no layer %u", li);
 	if (p->ro)
@@ -239,9 +311,11 @@ int umpa_field_set_bytes(struct umpa_pkt *p, unsigned li, const struct umpa_fiel
 		return umpa_err_set(e, UMPA_EINVAL, "%s is not a byte field", f->ws);
 	if (n != f->bits / 8u)
 		return umpa_err_set(e, UMPA_EINVAL, "%s takes %u bytes, not %u", f->ws, f->bits / 8u, n);
-	if ((f->bitoff & 7) || grow_for(p, li, f, e) < 0)
-		return umpa_err_set(e, UMPA_ERANGE, "%s lies beyond the %s header", f->ws, p->l[li].proto->name);
-	memcpy(p->data + p->l[li].off + f->bitoff / 8, b, n);
+	if (f->bitoff & 7)
+		return umpa_err_set(e, UMPA_ERANGE, "%s is not byte-aligned", f->ws);
+	if ((rc = grow_for(p, li, f, e)) < 0)
+		return rc;
+	memcpy(p->data + p->l[li].off + umpa_field_bitoff(p, li, f) / 8, b, n);
 	mark(p, li, f);
 	return 0;
 }
@@ -307,6 +381,27 @@ static int parse_flags(const struct umpa_field *f, const char *s, uint64_t *v)
 	return 0;
 }
 
+/* The flag name nearest to the first name of @s that is not one ("syn|akc" -> "ack"), or NULL. */
+static const char *flags_near(const struct umpa_field *f, const char *s, char *buf, size_t size)
+{
+	char tok[UMPA_NEAR_MAX + 1];
+	uint64_t m;
+
+	while (*s) {
+		size_t k = strcspn(s, "|+");
+		if (k > 0 && k < sizeof tok) {
+			memcpy(tok, s, k);
+			tok[k] = 0;
+			if (umpa_vname_value(f->names, tok, &m) < 0)
+				return umpa_vname_near(f->names, tok, buf, size);
+		}
+		s += k;
+		if (*s)
+			s++;
+	}
+	return NULL;
+}
+
 int umpa_field_set_str(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *s, struct umpa_err *e)
 {
 	uint64_t v;
@@ -328,16 +423,24 @@ int umpa_field_set_str(struct umpa_pkt *p, unsigned li, const struct umpa_field 
 					umpa_sbuf_puts(&sb, ", ");
 				umpa_sbuf_puts(&sb, t->name);
 			}
-			umpa_err_set(e, UMPA_EINVAL, "%s: unknown value '%s' (known: %s)", f->ws, s,
+			char near[UMPA_NEAR_MAX + 1];
+			const char *best = umpa_vname_near(f->names, s, near, sizeof near);
+			umpa_err_set(e, UMPA_EINVAL, "%s: unknown value '%s' (%s%s%sknown: %s)", f->ws, s,
+				     best ? "did you mean '" : "", best ? best : "", best ? "'? " : "",
 				     sb.s ? sb.s : "numbers only");
 			umpa_sbuf_free(&sb);
 			return -UMPA_EINVAL;
 		}
 		return umpa_field_set_u64(p, li, f, v, e);
 	case UMPA_FT_FLAGS:
-		if (parse_flags(f, s, &v) < 0)
-			return umpa_err_set(e, UMPA_EINVAL, "%s: bad flags '%s' (letters %s, or names joined by |)",
-					    f->ws, s, f->letters ? f->letters : "none");
+		if (parse_flags(f, s, &v) < 0) {
+			char near[UMPA_NEAR_MAX + 1];
+			const char *best = flags_near(f, s, near, sizeof near);
+			return umpa_err_set(e, UMPA_EINVAL,
+					    "%s: bad flags '%s' (%s%s%sletters %s, or names joined by |)", f->ws, s,
+					    best ? "did you mean '" : "", best ? best : "", best ? "'? " : "",
+					    f->letters ? f->letters : "none");
+		}
 		return umpa_field_set_u64(p, li, f, v, e);
 	case UMPA_FT_BOOL:
 		if (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcmp(s, "1"))

@@ -317,3 +317,19 @@ uint16_t umpa_csum_adjust(uint16_t hc, uint32_t delta)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)~sum;
 }
+
+void umpa_pkt_csum_policy(struct umpa_pkt *p, enum umpa_csum_mode m)
+{
+	for (unsigned i = 0; i < p->nlayers; i++) {
+		struct umpa_layer *l = &p->l[i];
+		if (!(l->proto->pflags & UMPA_PF_OFFLOAD))
+			continue;
+		if (m == UMPA_CSUM_LIVE && !(l->flags & UMPA_L_QUOTED)) {
+			l->flags &= (uint16_t) ~(UMPA_L_BADSUM | UMPA_L_CSUM_PARTIAL);
+			l->flags |= UMPA_L_CSUM_UNVERIFIED;
+		} else if (m == UMPA_CSUM_STRICT && (l->flags & UMPA_L_CSUM_PARTIAL)) {
+			l->flags &= (uint16_t)~UMPA_L_CSUM_PARTIAL;
+			l->flags |= UMPA_L_BADSUM;
+		}
+	}
+}

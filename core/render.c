@@ -95,8 +95,11 @@ void umpa_emit_field(struct umpa_emit *em, const struct umpa_pkt *p, unsigned li
 
 	if (f->type == UMPA_FT_VAR || (f->flags & UMPA_F_HIDDEN))
 		return;
-	if ((uint64_t)f->bitoff + f->bits > 8ull * p->l[li].hlen)
-		return; /* not part of this header as present */
+	{
+		long off = umpa_field_bitoff(p, li, f);
+		if (off < 0 || (uint64_t)off + f->bits > 8ull * p->l[li].hlen)
+			return; /* not part of this header as present */
+	}
 	switch (f->type) {
 	case UMPA_FT_UINT:
 	case UMPA_FT_ENUM:
@@ -229,6 +232,13 @@ static void render_stamp(const struct umpa_pkt *p, const struct umpa_render_opts
 	umpa_sbuf_putc(b, ' ');
 }
 
+/* Why a layer's checksum was not verified (UMPA_L_CSUM_PARTIAL or UMPA_L_CSUM_UNVERIFIED). */
+static const char *csum_why(const struct umpa_layer *l)
+{
+	return (l->flags & UMPA_L_CSUM_PARTIAL) ? "partial, left for the NIC (checksum offload)"
+						: "live capture (checksum offload; --verify-checksums checks)";
+}
+
 static void put_marks(const struct umpa_layer *l, struct umpa_sbuf *b)
 {
 	if (l->flags & UMPA_L_TRUNCATED) {
@@ -264,10 +274,17 @@ void umpa_render_line(const struct umpa_pkt *p, const struct umpa_render_opts *o
 	start = b->len;
 	for (unsigned i = 0; i < p->nlayers; i++) {
 		const struct umpa_layer *l = &p->l[i];
+		size_t at = b->len, tl;
 		if (l->proto->summary_ctx && o)
 			l->proto->summary_ctx(p, i, o, b);
 		else if (l->proto->summary)
 			l->proto->summary(p, i, b);
+		/* -e: the link header named the protocol, so its own tag goes, as in tcpdump -e */
+		if (o && o->link_hdr && i > 0 && (p->l[i - 1].proto->pflags & UMPA_PF_LINK) && l->proto->line_tag &&
+		    b->len - at >= (tl = strlen(l->proto->line_tag)) && !memcmp(b->s + at, l->proto->line_tag, tl)) {
+			memmove(b->s + at, b->s + at + tl, b->len - at - tl + 1);
+			b->len -= tl;
+		}
 	}
 	if (b->len == start) { /* nobody said anything: name the layers */
 		for (unsigned i = 0; i < p->nlayers; i++) {
@@ -283,6 +300,11 @@ void umpa_render_line(const struct umpa_pkt *p, const struct umpa_render_opts *o
 	for (unsigned i = 0; i < p->nlayers; i++)
 		if (p->l[i].flags & (UMPA_L_TRUNCATED | UMPA_L_INVALID | UMPA_L_BADSUM))
 			put_marks(&p->l[i], b);
+	if (p->comment) { /* pcapng packet comment (newlines are escaped below, as all wire text) */
+		umpa_sbuf_puts(b, " [comment: ");
+		umpa_sbuf_puts(b, p->comment);
+		umpa_sbuf_putc(b, ']');
+	}
 	/* summaries quote the wire (names, payload text): whatever a hook let through, the line stays one line */
 	umpa_sbuf_make_safe(b, start);
 	umpa_sbuf_putc(b, '\n');
@@ -333,6 +355,8 @@ static void scratch_take(struct umpa_emit *em, const struct umpa_render_opts *o)
 		em->tmp = o->scratch[0];
 		em->tmp2 = o->scratch[1];
 	}
+	if (o && o->json_scratch)
+		em->arena = *o->json_scratch;
 }
 
 /* Give the scratch buffers back (they may have grown), or free them. */
@@ -345,6 +369,10 @@ static void scratch_give(struct umpa_emit *em, const struct umpa_render_opts *o)
 		umpa_sbuf_free(&em->tmp);
 		umpa_sbuf_free(&em->tmp2);
 	}
+	if (o && o->json_scratch)
+		*o->json_scratch = em->arena;
+	else
+		umpa_sbuf_free(&em->arena);
 }
 
 void umpa_render_tree(const struct umpa_pkt *p, const struct umpa_render_opts *o, struct umpa_sbuf *b)
@@ -362,6 +390,11 @@ void umpa_render_tree(const struct umpa_pkt *p, const struct umpa_render_opts *o
 	umpa_sbuf_puts(b, " captured, ");
 	umpa_render_time(p, o && o->ts_nsec, b);
 	umpa_sbuf_putc(b, '\n');
+	if (p->comment) { /* as Wireshark's "Packet comments" tree, above the layers */
+		em.depth = 0;
+		tree_open(&em, "frame.comment", "Packet comments");
+		umpa_emit_str(&em, "frame.comment", p->comment);
+	}
 	for (unsigned i = 0; i < p->nlayers; i++) {
 		const struct umpa_layer *l = &p->l[i];
 		umpa_sbuf_puts(b, l->proto->title ? l->proto->title : l->proto->name);
@@ -373,6 +406,13 @@ void umpa_render_tree(const struct umpa_pkt *p, const struct umpa_render_opts *o
 		if (l->flags & UMPA_L_QUOTED)
 			umpa_sbuf_puts(b, " [quoted]");
 		put_marks(l, b);
+		if (l->flags & (UMPA_L_CSUM_PARTIAL | UMPA_L_CSUM_UNVERIFIED)) { /* as tshark's "[unverified]" */
+			umpa_sbuf_puts(b, " [");
+			umpa_sbuf_puts(b, l->proto->name);
+			umpa_sbuf_puts(b, " checksum unverified: ");
+			umpa_sbuf_puts(b, csum_why(l));
+			umpa_sbuf_putc(b, ']');
+		}
 		umpa_sbuf_putc(b, '\n');
 		em.depth = 1;
 		for (unsigned k = 0; k < l->proto->nfields; k++)
@@ -383,50 +423,186 @@ void umpa_render_tree(const struct umpa_pkt *p, const struct umpa_render_opts *o
 	scratch_give(&em, o);
 }
 
-/* ---- JSON ---- */
+/* ---- JSON ----
+ *
+ * Keys never carry values: a group (an option, a record) is keyed by its
+ * stable name (em->open's key, never its label), and a key that occurs more
+ * than once in one object (two DNS answers, SACK edges, NOP options) becomes
+ * one array of its values, in order, at the place of its first occurrence -
+ * tshark's -T json --no-duplicate-keys.  So `jq '.layers[2]["tcp.options_tree"]
+ * ["tcp.options.sack_le"][0]'` addresses what it names.  The hooks' events of
+ * one layer are recorded in an arena (a reused buffer), then written out
+ * object by object, merging repeated keys.
+ *
+ * An arena record: one type byte (J_OPEN, J_CLOSE, J_FIELD), for fields one
+ * kind byte and one has-vname byte, then NUL-terminated key, value and vname.
+ * Writing marks records done by setting J_DONE on their type byte.
+ */
 
-static void json_sep(struct umpa_emit *em)
-{
-	if (!em->first)
-		umpa_sbuf_putc(em->out, ',');
-	em->first = 0;
-}
+enum { J_OPEN = 1, J_CLOSE = 2, J_FIELD = 3, J_DONE = 0x80 };
 
 static void json_open(struct umpa_emit *em, const char *key, const char *label)
 {
-	const char *k = label ? label : key;
-
-	json_sep(em);
-	umpa_sbuf_put_json_str(em->out, k, strlen(k));
-	umpa_sbuf_puts(em->out, ":{");
-	em->first = 1;
+	(void)label; /* labels carry values ("Maximum segment size: 1460 bytes"): never keys */
+	umpa_sbuf_putc(&em->arena, J_OPEN);
+	umpa_sbuf_put(&em->arena, key, strlen(key) + 1);
 	em->depth++;
 }
 
 static void json_close(struct umpa_emit *em)
 {
 	if (em->depth > 1) {
-		umpa_sbuf_putc(em->out, '}');
+		umpa_sbuf_putc(&em->arena, J_CLOSE);
 		em->depth--;
-		em->first = 0;
 	}
 }
 
 static void json_field(struct umpa_emit *em, const char *key, const char *val, int kind, const char *vname)
 {
-	json_sep(em);
-	umpa_sbuf_put_json_str(em->out, key, strlen(key));
-	umpa_sbuf_putc(em->out, ':');
-	if (kind == UMPA_V_NUM || kind == UMPA_V_BOOL)
-		umpa_sbuf_puts(em->out, val);
-	else
-		umpa_sbuf_put_json_str(em->out, val, strlen(val));
-	if (vname) { /* the value's name as a sibling key: "icmp.type_name" */
-		umpa_sbuf_putc(em->out, ',');
-		umpa_sbuf_putc(em->out, '"');
-		umpa_sbuf_puts(em->out, key);
-		umpa_sbuf_puts(em->out, "_name\":");
-		umpa_sbuf_put_json_str(em->out, vname, strlen(vname));
+	umpa_sbuf_putc(&em->arena, J_FIELD);
+	umpa_sbuf_putc(&em->arena, (char)kind);
+	umpa_sbuf_putc(&em->arena, vname ? 1 : 0);
+	umpa_sbuf_put(&em->arena, key, strlen(key) + 1);
+	umpa_sbuf_put(&em->arena, val, strlen(val) + 1);
+	if (vname)
+		umpa_sbuf_put(&em->arena, vname, strlen(vname) + 1);
+}
+
+/* A record of the arena, parsed. */
+struct jrec {
+	int type; /* J_OPEN, J_CLOSE or J_FIELD (J_DONE stripped) */
+	int kind;
+	const char *key, *val, *vname;
+	size_t next; /* offset of the next record */
+};
+
+static size_t jstr(const struct umpa_sbuf *a, size_t at)
+{
+	const char *z = memchr(a->s + at, 0, a->len - at);
+	return z ? (size_t)(z - a->s) + 1 : a->len;
+}
+
+static void jread(const struct umpa_sbuf *a, size_t at, struct jrec *r)
+{
+	size_t k;
+
+	r->type = (uint8_t)a->s[at] & ~J_DONE;
+	r->key = r->val = r->vname = NULL;
+	if (r->type == J_CLOSE) {
+		r->next = at + 1;
+		return;
+	}
+	if (r->type == J_OPEN) {
+		r->key = a->s + at + 1;
+		r->next = jstr(a, at + 1);
+		return;
+	}
+	r->kind = a->s[at + 1];
+	r->key = a->s + at + 3;
+	k = jstr(a, at + 3);
+	r->val = a->s + k;
+	r->next = jstr(a, k);
+	if (a->s[at + 2]) {
+		r->vname = a->s + r->next;
+		r->next = jstr(a, r->next);
+	}
+}
+
+/* Offset just past the sibling at @p at (a field, or a group with what it holds); @p end bounds the object. */
+static size_t jskip(const struct umpa_sbuf *a, size_t at, size_t end)
+{
+	struct jrec r;
+	int depth = 0;
+
+	do {
+		jread(a, at, &r);
+		depth += r.type == J_OPEN ? 1 : r.type == J_CLOSE ? -1 : 0;
+		at = r.next;
+	} while (depth > 0 && at < end);
+	return at;
+}
+
+static void jobject(struct umpa_sbuf *a, size_t at, size_t end, int first, struct umpa_sbuf *out);
+
+/* The value of the sibling at @p at: a field's value, or a group's object. */
+static void jvalue(struct umpa_sbuf *a, size_t at, size_t end, struct umpa_sbuf *out)
+{
+	struct jrec r;
+
+	jread(a, at, &r);
+	if (r.type == J_FIELD) {
+		if (r.kind == UMPA_V_NUM || r.kind == UMPA_V_BOOL)
+			umpa_sbuf_puts(out, r.val);
+		else
+			umpa_sbuf_put_json_str(out, r.val, strlen(r.val));
+		return;
+	}
+	umpa_sbuf_putc(out, '{');
+	jobject(a, r.next, jskip(a, at, end) - 1, 1, out); /* up to the group's J_CLOSE */
+	umpa_sbuf_putc(out, '}');
+}
+
+/* Write the members of the object recorded in [@p at, @p end), merging repeated keys into arrays. */
+static void jobject(struct umpa_sbuf *a, size_t at, size_t end, int first, struct umpa_sbuf *out)
+{
+	for (size_t i = at; i < end; i = jskip(a, i, end)) {
+		struct jrec r, q;
+		size_t n = 0, nv = 0;
+
+		if ((uint8_t)a->s[i] & J_DONE)
+			continue;
+		jread(a, i, &r);
+		if (r.type == J_CLOSE) /* an unmatched close: nothing to write */
+			continue;
+		for (size_t j = i; j < end; j = jskip(a, j, end)) {
+			jread(a, j, &q);
+			if (q.type != J_CLOSE && !((uint8_t)a->s[j] & J_DONE) && !strcmp(q.key, r.key)) {
+				n++;
+				nv += q.vname != NULL;
+			}
+		}
+		if (!first)
+			umpa_sbuf_putc(out, ',');
+		first = 0;
+		umpa_sbuf_put_json_str(out, r.key, strlen(r.key));
+		umpa_sbuf_putc(out, ':');
+		if (n > 1)
+			umpa_sbuf_putc(out, '[');
+		for (size_t j = i, k = 0; j < end; j = jskip(a, j, end)) {
+			jread(a, j, &q);
+			if (q.type == J_CLOSE || ((uint8_t)a->s[j] & J_DONE) || strcmp(q.key, r.key))
+				continue;
+			if (k++)
+				umpa_sbuf_putc(out, ',');
+			jvalue(a, j, end, out);
+		}
+		if (n > 1)
+			umpa_sbuf_putc(out, ']');
+		if (nv) { /* the values' names as a sibling key: "icmp.type_name" (null where one has none) */
+			umpa_sbuf_puts(out, ",\"");
+			umpa_sbuf_puts(out, r.key);
+			umpa_sbuf_puts(out, "_name\":");
+			if (n > 1)
+				umpa_sbuf_putc(out, '[');
+			for (size_t j = i, k = 0; j < end; j = jskip(a, j, end)) {
+				jread(a, j, &q);
+				if (q.type == J_CLOSE || ((uint8_t)a->s[j] & J_DONE) || strcmp(q.key, r.key))
+					continue;
+				if (k++)
+					umpa_sbuf_putc(out, ',');
+				if (q.vname)
+					umpa_sbuf_put_json_str(out, q.vname, strlen(q.vname));
+				else
+					umpa_sbuf_puts(out, "null");
+			}
+			if (n > 1)
+				umpa_sbuf_putc(out, ']');
+		}
+		for (size_t j = i; j < end; j = jskip(a, j, end)) {
+			jread(a, j, &q);
+			if (q.type != J_CLOSE && !strcmp(q.key, r.key))
+				a->s[j] = (char)((uint8_t)a->s[j] | J_DONE);
+		}
 	}
 }
 
@@ -454,6 +630,10 @@ void umpa_render_json(const struct umpa_pkt *p, const struct umpa_render_opts *o
 	umpa_sbuf_put_u64(b, p->wirelen);
 	umpa_sbuf_puts(b, ",\"frame.cap_len\":");
 	umpa_sbuf_put_u64(b, p->len);
+	if (p->comment) {
+		umpa_sbuf_puts(b, ",\"frame.comment\":");
+		umpa_sbuf_put_json_str(b, p->comment, strlen(p->comment));
+	}
 	umpa_sbuf_puts(b, ",\"layers\":[");
 	for (unsigned i = 0; i < p->nlayers; i++) {
 		const struct umpa_layer *l = &p->l[i];
@@ -471,16 +651,21 @@ void umpa_render_json(const struct umpa_pkt *p, const struct umpa_render_opts *o
 			json_flag(b, "invalid", l->why);
 		if (l->flags & UMPA_L_BADSUM)
 			json_flag(b, "bad_checksum", "checksum does not verify");
+		if (l->flags & (UMPA_L_CSUM_PARTIAL | UMPA_L_CSUM_UNVERIFIED))
+			json_flag(b, "checksum_unverified", csum_why(l));
 		if (l->flags & UMPA_L_QUOTED)
 			umpa_sbuf_puts(b, ",\"_quoted\":true");
-		em.first = 0;
 		em.depth = 1;
+		umpa_sbuf_reset(&em.arena);
+		em.arena.oom = 0;
 		for (unsigned k = 0; k < l->proto->nfields; k++)
 			umpa_emit_field(&em, p, i, &l->proto->fields[k]);
 		if (l->proto->details)
 			l->proto->details(p, i, &em);
-		while (em.depth > 1)
-			json_close(&em);
+		if (em.arena.oom)
+			b->oom = 1; /* a record may be cut: write none */
+		else if (em.arena.len)
+			jobject(&em.arena, 0, em.arena.len, 0, b);
 		umpa_sbuf_putc(b, '}');
 	}
 	umpa_sbuf_puts(b, "]}\n");

@@ -170,12 +170,18 @@ void umpa_sbuf_put_hexbytes(struct umpa_sbuf *b, const uint8_t *p, size_t n, cha
 	b->len = (size_t)(o - b->s);
 }
 
+static size_t safe_len_(const unsigned char *s, size_t n);
+
 void umpa_sbuf_put_json_str(struct umpa_sbuf *b, const char *s, size_t n)
 {
 	umpa_sbuf_putc(b, '"');
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
-		if (ch == '"' || ch == '\\') {
+		size_t k;
+		if (ch >= 0x80 && (k = safe_len_((const unsigned char *)s + i, n - i)) > 1) {
+			umpa_sbuf_put(b, s + i, k); /* well-formed UTF-8 (a comment, a name): as it is */
+			i += k - 1;
+		} else if (ch == '"' || ch == '\\') {
 			umpa_sbuf_putc(b, '\\');
 			umpa_sbuf_putc(b, (char)ch);
 		} else if (ch < 0x20 || ch >= 0x7f) {

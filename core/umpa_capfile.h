@@ -45,6 +45,16 @@ int umpa_capr_next(struct umpa_capr *r, struct umpa_pkt *p, struct umpa_err *e);
  */
 uint64_t umpa_capr_number(const struct umpa_capr *r);
 
+/**
+ * The TLS key log text (SSLKEYLOGFILE lines, each ending with a newline) of
+ * every Decryption Secrets Block read so far (a pcapng file's DSBs come before
+ * the packets they apply to, so after umpa_capr_next returned a packet, the
+ * secrets that apply to it are here).  Grows as the file is read: callers
+ * remember how much they took (*n).  NULL with *n = 0 when there is none.
+ * Borrowed: valid until the next umpa_capr_next or close.
+ */
+const char *umpa_capr_tls_keylog(const struct umpa_capr *r, size_t *n);
+
 /** Close the reader. Returns NULL. */
 struct umpa_capr *umpa_capr_close(struct umpa_capr *r);
 

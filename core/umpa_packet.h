@@ -26,7 +26,33 @@ enum umpa_lflag {
 	UMPA_L_BADSUM = 1 << 2,    /**< checksum does not verify (informational) */
 	UMPA_L_QUOTES = 1 << 3,    /**< this layer (an ICMP error) quotes a packet: what follows is QUOTED */
 	UMPA_L_QUOTED = 1 << 4,    /**< inside a quotation: lengths may exceed the window without being invalid */
+	/** the checksum field holds the pseudo-header sum that Linux leaves for the NIC to finish
+	 * (checksum offload, CHECKSUM_PARTIAL): not verified, not called bad (see umpa_pkt_csum_policy) */
+	UMPA_L_CSUM_PARTIAL = 1 << 5,
+	/** the checksum was not verified: a live capture, where offloads make the bytes lie */
+	UMPA_L_CSUM_UNVERIFIED = 1 << 6,
 };
+
+/**
+ * How checksums that a NIC may compute (layers whose protocol has
+ * UMPA_PF_OFFLOAD: TCP, UDP) are judged, after umpa_dissect():
+ *  - UMPA_CSUM_FILE: as dissected: one that does not verify is bad
+ *    (UMPA_L_BADSUM), except a partial sum left for checksum offload
+ *    (UMPA_L_CSUM_PARTIAL, "unverified"): a capture file holds what was on
+ *    the wire or what a builder wrote, and a wrong checksum there is news;
+ *  - UMPA_CSUM_LIVE: not verified at all (UMPA_L_CSUM_UNVERIFIED), as tshark
+ *    by default: captured live, outgoing packets carry partial sums and
+ *    incoming ones were checked by the NIC and may have been merged (GRO);
+ *  - UMPA_CSUM_STRICT (--verify-checksums): every one that does not verify
+ *    is bad, partial sums included.
+ * Other checksums (IPv4 header, ICMP, ICMPv6) are always verified: Linux
+ * computes them itself.
+ */
+enum umpa_csum_mode { UMPA_CSUM_FILE = 0, UMPA_CSUM_LIVE = 1, UMPA_CSUM_STRICT = 2 };
+
+struct umpa_pkt;
+/** Apply checksum mode @p m to dissected packet @p p (see enum umpa_csum_mode). */
+void umpa_pkt_csum_policy(struct umpa_pkt *p, enum umpa_csum_mode m);
 
 /** One layer: a protocol over a window of the packet's bytes. */
 struct umpa_layer {
@@ -126,6 +152,13 @@ void umpa_layer_short(struct umpa_pkt *p, unsigned li, const char *why);
 int umpa_pkt_find(const struct umpa_pkt *p, const struct umpa_proto *proto, unsigned from);
 
 /* ---- fields ---- */
+
+/**
+ * Where field @p f of layer @p li starts, in bits from the layer's start: its
+ * table offset, or where the protocol's locate hook finds it (fields that
+ * come and go with flag bits, GRE's).  -1 when the header holds no such field.
+ */
+long umpa_field_bitoff(const struct umpa_pkt *p, unsigned li, const struct umpa_field *f);
 
 /** Read an integer-typed field (UINT, ENUM, FLAGS, BOOL). Returns 0, or -1 if the bytes are not there. */
 int umpa_field_get_u64(const struct umpa_pkt *p, unsigned li, const struct umpa_field *f, uint64_t *v);

@@ -61,6 +61,11 @@ struct umpa_field {
 	const struct umpa_vname *names; /**< ENUM value names / FLAGS bit names, or NULL */
 	const char *letters; /**< FLAGS: one letter per bit, least significant first ("FSRPAUECN"), or NULL */
 	const char *help;    /**< one-line description */
+	/** The field's value is the wire value times this (0 or 1: as on the wire), so a
+	 * Wireshark name means Wireshark's value: ip.hdr_len and tcp.hdr_len count bytes
+	 * over 4-byte words.  Reading multiplies; setting takes a multiple and divides.
+	 * .def is in these units too. */
+	uint8_t scale;
 };
 
 /** Demultiplexing keys a protocol can be bound to (see protocols/umpa_protos.h). */
@@ -71,6 +76,7 @@ enum umpa_bind_kind {
 	UMPA_BIND_UDPPORT,   /**< well-known UDP port */
 	UMPA_BIND_TCPPORT,   /**< well-known TCP port */
 	UMPA_BIND_AF,        /**< BSD loopback address family */
+	UMPA_BIND_GREPROTO,  /**< GRE protocol type, where it is no Ethernet type (ERSPAN, bridged Ethernet) */
 };
 
 /**
@@ -86,6 +92,8 @@ enum umpa_pflag {
 	UMPA_PF_NET = 1 << 4,    /**< a network-layer header a raw IP socket sends from; its "dst" field
 				      (UMPA_FT_IPV4 or UMPA_FT_IPV6) is where the datagram goes */
 	UMPA_PF_NETEXT = 1 << 5, /**< a network-layer extension header (IPv6 hop-by-hop, routing, ...) */
+	/** its checksum may be left to the NIC (checksum offload: TCP, UDP); see umpa_pkt_csum_policy */
+	UMPA_PF_OFFLOAD = 1 << 12,
 };
 
 /** Check at compile time that field table @p t has @p n entries (its F_COUNT). */
@@ -161,6 +169,32 @@ struct umpa_proto {
 	 */
 	void (*summary_ctx)(const struct umpa_pkt *p, unsigned li, const struct umpa_render_opts *o,
 			    struct umpa_sbuf *out);
+
+	/**
+	 * Where field @p f of layer @p li starts, in bits from the layer's start,
+	 * when that depends on the header itself (GRE: the checksum, key and
+	 * sequence number are there or not by its flag bits, each after the
+	 * ones present before it): the offset, or -1 when the header as it
+	 * stands holds no such field.  Return f->bitoff for fixed fields.  Read
+	 * bytes only through umpa_cur.  NULL: every field lies at its table
+	 * offset (use umpa_field_bitoff, which asks this hook).
+	 */
+	long (*locate)(const struct umpa_pkt *p, unsigned li, const struct umpa_field *f);
+
+	/**
+	 * Building: make optional field @p f of layer @p li present (set its
+	 * flag bit, splice zeroed room into the header with umpa_pkt_splice), so
+	 * that locate finds it.  Called when a field locate says is absent is
+	 * set.  Returns 0 or a negative error with @p e set.  May be NULL (with
+	 * locate: absent fields cannot be set).
+	 */
+	int (*place)(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, struct umpa_err *e);
+	/**
+	 * The text the one-line summary starts with to name the protocol ("IP ",
+	 * "IP6 ", "ARP, "), which tcpdump -e leaves out right after a link header
+	 * (the link header's "ethertype IPv4 (0x0800)" has named it).  May be NULL.
+	 */
+	const char *line_tag;
 };
 
 /** Find a field of @p proto by short name, Wireshark name or alias. NULL if none. */
@@ -180,6 +214,19 @@ const char *umpa_vname_find(const struct umpa_vname *t, uint64_t v);
 
 /** Look up a value by name (case-insensitive, '-' and '_' alike). Returns 0 or -1. */
 int umpa_vname_value(const struct umpa_vname *t, const char *name, uint64_t *v);
+
+/**
+ * The value name of @p t nearest to @p name (a typo: "echo-reqest" ->
+ * "echo-request"; core/umpa_near.h says how near), copied into @p buf of
+ * @p size bytes; NULL when none is near.
+ */
+const char *umpa_vname_near(const struct umpa_vname *t, const char *name, char *buf, size_t size);
+
+/**
+ * The field name of @p proto (short, alias or Wireshark name) nearest to
+ * @p name, copied into @p buf of @p size bytes; NULL when none is near.
+ */
+const char *umpa_proto_field_near(const struct umpa_proto *proto, const char *name, char *buf, size_t size);
 
 /** Append the comma-separated valid field names of @p proto to @p b (for error messages). */
 void umpa_proto_list_fields(const struct umpa_proto *proto, struct umpa_sbuf *b);

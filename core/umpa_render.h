@@ -29,11 +29,12 @@ struct umpa_emit {
 	void (*close)(struct umpa_emit *em);
 	/** one field: Wireshark name, value text, value kind, optional value-name text */
 	void (*field)(struct umpa_emit *em, const char *key, const char *val, int kind, const char *vname);
-	struct umpa_sbuf *out; /**< where the renderer writes */
-	int depth;             /**< renderer-private */
-	int first;             /**< renderer-private */
-	struct umpa_sbuf tmp;  /**< scratch for the helpers */
-	struct umpa_sbuf tmp2; /**< second scratch (flag names) */
+	struct umpa_sbuf *out;  /**< where the renderer writes */
+	int depth;              /**< renderer-private */
+	int first;              /**< renderer-private */
+	struct umpa_sbuf tmp;   /**< scratch for the helpers */
+	struct umpa_sbuf tmp2;  /**< second scratch (flag names) */
+	struct umpa_sbuf arena; /**< renderer-private: the JSON renderer's record of one layer */
 };
 
 /** Emit a string field. */
@@ -88,6 +89,12 @@ struct umpa_render_opts {
 	 * rendering many packets allocates nothing once they have grown.  The
 	 * caller frees them with umpa_sbuf_free. */
 	struct umpa_sbuf *scratch;
+	/** Optional: one more scratch buffer, for the JSON renderer (NULL: it
+	 * allocates one per packet).  The caller frees it with umpa_sbuf_free. */
+	struct umpa_sbuf *json_scratch;
+	/** tcpdump's -e: link-layer protocols (Ethernet, 802.1Q, Linux cooked) print their
+	 * header on every line; see umpa_proto.line_tag. */
+	int link_hdr;
 };
 
 /**

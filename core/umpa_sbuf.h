@@ -79,7 +79,12 @@ void umpa_sbuf_put_mac(struct umpa_sbuf *b, const uint8_t a[6]);
 /** Append bytes as lowercase hex pairs separated by @p sep (0 for none). */
 void umpa_sbuf_put_hexbytes(struct umpa_sbuf *b, const uint8_t *p, size_t n, char sep);
 
-/** Append @p s (length @p n) as a JSON string literal, quotes included. */
+/**
+ * Append @p s (length @p n) as a JSON string literal, quotes included.
+ * Well-formed UTF-8 of printable code points is kept as it is; controls,
+ * text-moving marks and bytes that are not UTF-8 are escaped (a stray byte
+ * 0xNN as \u00NN).
+ */
 void umpa_sbuf_put_json_str(struct umpa_sbuf *b, const char *s, size_t n);
 
 /**

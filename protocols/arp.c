@@ -437,6 +437,7 @@ static int arp_answers(const struct umpa_pkt *resp, unsigned rli, const struct u
 
 const struct umpa_proto umpa_proto_arp = {
     .name = "arp",
+    .aliases = "ARP",
     .title = "Address Resolution Protocol",
     .fields = arp_fields,
     .nfields = F_COUNT,
@@ -445,6 +446,7 @@ const struct umpa_proto umpa_proto_arp = {
     .finish = arp_finish,
     .details = arp_details,
     .summary = arp_summary,
+    .line_tag = "ARP, ",
     .hashret = arp_hashret,
     .answers = arp_answers,
 };

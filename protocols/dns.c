@@ -2166,7 +2166,7 @@ UMPA_FIELDS_CHECK(dns_fields, F_COUNT);
 
 const struct umpa_proto umpa_proto_dns = {
     .name = "dns",
-    .aliases = "domain",
+    .aliases = "domain,DNS",
     .title = "Domain Name System",
     .fields = dns_fields,
     .nfields = F_COUNT,

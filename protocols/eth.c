@@ -157,6 +157,37 @@ static void eth_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf 
 	umpa_put_link_length_(p, li, out);
 }
 
+/* tcpdump -e: "src > dst, ethertype NAME (0x....), length N: " before what
+ * follows (this header's own type; VLAN tags print themselves), or the plain
+ * summary when -e is off. */
+static void eth_summary_ctx(const struct umpa_pkt *p, unsigned li, const struct umpa_render_opts *o,
+			    struct umpa_sbuf *out)
+{
+	struct umpa_cur c;
+	const uint8_t *dst, *src;
+	uint16_t type;
+
+	if (!o->link_hdr) {
+		eth_summary(p, li, out);
+		return;
+	}
+	umpa_layer_cur(p, li, &c);
+	if (umpa_cur_ptr_at(&c, 0, 6, &dst) < 0 || umpa_cur_ptr_at(&c, 6, 6, &src) < 0 ||
+	    umpa_cur_be16_at(&c, ETH_TYPE_OFF, &type) < 0)
+		return;
+	umpa_sbuf_put_mac(out, src);
+	umpa_sbuf_puts(out, " > ");
+	umpa_sbuf_put_mac(out, dst);
+	umpa_sbuf_puts(out, ", ");
+	if (type <= ETH_MAX_LEN)
+		umpa_sbuf_puts(out, "802.3");
+	else
+		umpa_put_ethertype_(out, type);
+	umpa_put_link_length_(p, li, out);
+	if (li + 1 < p->nlayers && !(p->l[li + 1].proto->pflags & UMPA_PF_RAW))
+		umpa_sbuf_puts(out, ": ");
+}
+
 static uint32_t eth_hashret(const struct umpa_pkt *p, unsigned li)
 {
 	struct umpa_cur c;
@@ -192,7 +223,7 @@ static int eth_answers(const struct umpa_pkt *resp, unsigned rli, const struct u
 
 const struct umpa_proto umpa_proto_eth = {
     .name = "eth",
-    .aliases = "ether,ethernet",
+    .aliases = "ether,ethernet,Ether",
     .title = "Ethernet II",
     .fields = eth_fields,
     .nfields = F_COUNT,
@@ -201,6 +232,7 @@ const struct umpa_proto umpa_proto_eth = {
     .dissect = eth_dissect,
     .finish = eth_finish,
     .summary = eth_summary,
+    .summary_ctx = eth_summary_ctx,
     .hashret = eth_hashret,
     .answers = eth_answers,
 };

@@ -707,7 +707,7 @@ static int icmp_answers(const struct umpa_pkt *resp, unsigned rli, const struct 
 
 const struct umpa_proto umpa_proto_icmp = {
     .name = "icmp",
-    .aliases = "icmp4",
+    .aliases = "icmp4,ICMP",
     .title = "Internet Control Message Protocol",
     .fields = icmp_fields,
     .nfields = F_COUNT,

@@ -171,3 +171,19 @@ uint16_t umpa_inet_csum(const struct umpa_pkt *p, unsigned li, uint32_t csum_off
 	}
 	return umpa_csum_fold(sum);
 }
+
+int umpa_inet_partial_csum(const struct umpa_pkt *p, unsigned li, uint32_t pseudo, uint32_t csum_off)
+{
+	const struct umpa_layer *l = &p->l[li];
+	struct umpa_cur c;
+	uint16_t field, part;
+
+	umpa_layer_cur(p, li, &c);
+	if (umpa_cur_be16_at(&c, csum_off, &field) < 0)
+		return 0;
+	part = (uint16_t)~umpa_csum_fold(pseudo);
+	if (field != part && !(part == 0 && field == 0xffff) && !(part == 0xffff && field == 0))
+		return 0;
+	/* a real checksum that equals it by chance verifies: then it is a real one */
+	return umpa_csum_fold(umpa_csum_add(pseudo, p->data + l->off, l->len)) != 0;
+}

@@ -1,8 +1,9 @@
 /* ip.c - IPv4 header and options (RFC 791; router alert RFC 2113; DSCP/ECN RFC 2474, 3168).
  *
  * Fields follow Wireshark's names; where they differ from what Wireshark shows:
- *  - ip.hdr_len holds the wire value, in 4-byte words (5 for a plain header);
- *    Wireshark shows it in bytes (20).
+ *  - ip.hdr_len is in bytes (20 for a plain header), as Wireshark's (the
+ *    field's scale: the wire holds 4-byte words); Scapy's ihl, a hidden view
+ *    of the same bits, is the wire value (5).
  *  - ip.flags is the 3-bit value (DF = 0x2), as Wireshark's masked field.
  *  - "options" (ws name "ip.options", which Wireshark has only as a subtree)
  *    is a VAR field set from a text spec:
@@ -56,6 +57,7 @@ enum {
 	F_SRC,
 	F_DST,
 	F_OPTIONS,
+	F_IHL,
 	F_COUNT
 };
 
@@ -95,9 +97,9 @@ static const struct umpa_vname proto_names[] = {
 static const struct umpa_field ip_fields[] = {
 	[F_VERSION] = {.name = "version", .ws = "ip.version", .bitoff = 0, .bits = 4, .type = UMPA_FT_UINT, .def = 4,
 		.help = "IP version (4)"},
-	[F_HDR_LEN] = {.name = "hdr_len", .ws = "ip.hdr_len", .aliases = "ihl", .bitoff = 4, .bits = 4,
-		.type = UMPA_FT_UINT, .flags = UMPA_F_AUTO, .def = 5,
-		.help = "header length in 4-byte words as on the wire (Wireshark shows bytes)"},
+	[F_HDR_LEN] = {.name = "hdr_len", .ws = "ip.hdr_len", .bitoff = 4, .bits = 4, .type = UMPA_FT_UINT,
+		.flags = UMPA_F_AUTO, .scale = 4, .def = IP_HDR,
+		.help = "header length in bytes, a multiple of 4 (automatic; as Wireshark; ihl: in words)"},
 	[F_DSFIELD] = {.name = "dsfield", .ws = "ip.dsfield", .aliases = "tos", .bitoff = 8, .bits = 8,
 		.type = UMPA_FT_UINT, .flags = UMPA_F_HEX, .help = "differentiated services field (DSCP and ECN)"},
 	[F_DSCP] = {.name = "dsfield.dscp", .ws = "ip.dsfield.dscp", .aliases = "dscp", .bitoff = 8, .bits = 6,
@@ -132,6 +134,9 @@ static const struct umpa_field ip_fields[] = {
 		.help = "destination address"},
 	[F_OPTIONS] = {.name = "options", .ws = "ip.options", .aliases = "opts", .bitoff = 160, .type = UMPA_FT_VAR,
 		.help = "options: eol,nop,rr=A:B|N,lsrr=A:..,ssrr=A:..,ts=T:..|A:T:..,ra[=V],N=hex,raw=hex"},
+	/* Scapy's view of the same bits, in 4-byte words as on the wire (hidden: ip.hdr_len shows them) */
+	[F_IHL] = {.name = "ihl", .ws = "ip.ihl", .bitoff = 4, .bits = 4, .type = UMPA_FT_UINT,
+		.flags = UMPA_F_HIDDEN, .help = "header length in 4-byte words, as on the wire (Scapy's ihl)"},
 };
 UMPA_FIELDS_CHECK(ip_fields, F_COUNT);
 /* clang-format on */
@@ -276,11 +281,11 @@ static int ip_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 	struct umpa_cur c;
 	const uint8_t *d;
 	umpa_auto_next_(p, li, &f[F_PROTO], UMPA_BIND_IPPROTO);
-	if (!umpa_field_is_set(p, li, &f[F_HDR_LEN])) {
+	if (!umpa_field_is_set(p, li, &f[F_HDR_LEN]) && !umpa_field_is_set(p, li, &f[F_IHL])) {
 		if (l->hlen / 4 > 15 || l->hlen % 4)
 			return umpa_err_set(e, UMPA_ERANGE, "ip: header of %u bytes cannot be said in ip.hdr_len",
 					    l->hlen);
-		umpa_field_auto_u64(p, li, &f[F_HDR_LEN], l->hlen / 4);
+		umpa_field_auto_u64(p, li, &f[F_HDR_LEN], l->hlen);
 	}
 	if (!umpa_field_is_set(p, li, &f[F_LEN])) {
 		if (l->len > 0xffff)
@@ -706,7 +711,7 @@ static int ip_answers(const struct umpa_pkt *resp, unsigned rli, const struct um
 
 const struct umpa_proto umpa_proto_ip = {
     .name = "ip",
-    .aliases = "ipv4,ip4",
+    .aliases = "ipv4,ip4,IP",
     .title = "Internet Protocol Version 4",
     .fields = ip_fields,
     .nfields = F_COUNT,
@@ -717,6 +722,7 @@ const struct umpa_proto umpa_proto_ip = {
     .set_var = ip_set_var,
     .details = ip_details,
     .summary = ip_summary,
+    .line_tag = "IP ",
     .hashret = ip_hashret,
     .answers = ip_answers,
 };

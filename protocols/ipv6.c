@@ -183,10 +183,21 @@ uint32_t umpa_ipv6_auto_nxt_(const struct umpa_pkt *p, unsigned li)
 	return NXT_NONE;
 }
 
+static int upper_ports(const struct umpa_pkt *p, int ui, uint64_t *sport, uint64_t *dport);
+
 void umpa_ipv6_tail_(const struct umpa_pkt *p, unsigned li, unsigned nxt, struct umpa_sbuf *out)
 {
 	const struct umpa_layer *l = &p->l[li];
+	uint64_t sport, dport;
 
+	/* after extension headers, tcpdump puts the ports here, not after the addresses:
+	 * "IP6 a > b: HBH 41851 > 43913: Flags [P.]" */
+	if ((l->proto->pflags & UMPA_PF_NETEXT) && upper_ports(p, (int)li + 1, &sport, &dport) == 0) {
+		umpa_sbuf_put_u64(out, sport);
+		umpa_sbuf_puts(out, " > ");
+		umpa_sbuf_put_u64(out, dport);
+		umpa_sbuf_puts(out, ": ");
+	}
 	if (l->flags & UMPA_L_TRUNCATED || umpa_proto_bound(UMPA_BIND_IPPROTO, nxt) ||
 	    (li + 1 < p->nlayers && !(p->l[li + 1].proto->pflags & UMPA_PF_RAW)))
 		return; /* a protocol umpa knows (cut short, or shown by its layer) */
@@ -245,7 +256,7 @@ static int upper_ports(const struct umpa_pkt *p, int ui, uint64_t *sport, uint64
 {
 	const struct umpa_proto *pr;
 
-	if (ui < 0)
+	if (ui < 0 || (unsigned)ui >= p->nlayers)
 		return -1;
 	pr = p->l[ui].proto;
 	if (!(pr->pflags & UMPA_PF_PORTS) || pr->nfields < 2)
@@ -275,7 +286,8 @@ static void ipv6_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf
 		umpa_sbuf_puts(out, " != 6");
 		return;
 	}
-	ports = upper_ports(p, umpa_ipv6_upper_(p, li), &sport, &dport) == 0;
+	/* the ports follow the addresses only when the transport comes right after (tcpdump) */
+	ports = umpa_ipv6_upper_(p, li) == (int)li + 1 && upper_ports(p, (int)li + 1, &sport, &dport) == 0;
 	umpa_cur_u8_at(&c, 6, &nxt);
 	if (li > 0 && p->l[li - 1].flags & UMPA_L_QUOTES)
 		umpa_sbuf_puts(out, "; "); /* the packet an ICMPv6 error quotes */
@@ -435,6 +447,7 @@ const struct umpa_proto umpa_proto_ipv6 = {
     .dissect = ipv6_dissect,
     .finish = ipv6_finish,
     .summary = ipv6_summary,
+    .line_tag = "IP6 ",
     .hashret = ipv6_hashret,
     .answers = ipv6_answers,
 };

@@ -103,7 +103,7 @@ static void raw_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf 
 
 const struct umpa_proto umpa_proto_raw = {
     .name = "raw",
-    .aliases = "data,payload",
+    .aliases = "data,payload,Raw,Padding",
     .title = "Data",
     .fields = raw_fields,
     .nfields = F_COUNT,

@@ -5,13 +5,17 @@
 #include <string.h>
 #include <strings.h>
 
+#include "umpa_near.h"
 #include "umpa_protos.h"
 
 static const struct umpa_proto *const protos[] = {
-    &umpa_proto_eth,       &umpa_proto_vlan,     &umpa_proto_sll,  &umpa_proto_sll2,     &umpa_proto_null,
-    &umpa_proto_arp,       &umpa_proto_ip,       &umpa_proto_ipv6, &umpa_proto_ipv6_hop, &umpa_proto_ipv6_route,
-    &umpa_proto_ipv6_frag, &umpa_proto_ipv6_dst, &umpa_proto_icmp, &umpa_proto_icmpv6,   &umpa_proto_udp,
-    &umpa_proto_tcp,       &umpa_proto_dns,      &umpa_proto_tls,  &umpa_proto_vxlan,    &umpa_proto_raw,
+    &umpa_proto_eth,       &umpa_proto_vlan,     &umpa_proto_sll,    &umpa_proto_sll2,       &umpa_proto_null,
+    &umpa_proto_arp,       &umpa_proto_ip,       &umpa_proto_ipv6,   &umpa_proto_ipv6_hop,   &umpa_proto_ipv6_route,
+    &umpa_proto_ipv6_frag, &umpa_proto_ipv6_dst, &umpa_proto_icmp,   &umpa_proto_icmpv6,     &umpa_proto_udp,
+    &umpa_proto_tcp,       &umpa_proto_dns,      &umpa_proto_tls,    &umpa_proto_vxlan,      &umpa_proto_gre,
+    &umpa_proto_erspan,    &umpa_proto_mpls,     &umpa_proto_geneve, &umpa_proto_ieee8021ad, &umpa_proto_dhcp,
+    &umpa_proto_igmp,      &umpa_proto_raw,
+    &umpa_proto_http,
 };
 
 /** One demultiplexing binding: (kind, value) -> protocol.  Keep binds[] grouped by kind.  The first binding of
@@ -34,7 +38,9 @@ static const struct bind binds[] = {
     {UMPA_BIND_ETHERTYPE, 0x86dd, &umpa_proto_ipv6},
     {UMPA_BIND_ETHERTYPE, 0x0806, &umpa_proto_arp},
     {UMPA_BIND_ETHERTYPE, 0x8100, &umpa_proto_vlan},
-    {UMPA_BIND_ETHERTYPE, 0x88a8, &umpa_proto_vlan},
+    {UMPA_BIND_ETHERTYPE, 0x88a8, &umpa_proto_ieee8021ad},
+    {UMPA_BIND_ETHERTYPE, 0x8847, &umpa_proto_mpls},
+    {UMPA_BIND_ETHERTYPE, 0x8848, &umpa_proto_mpls}, /* multicast */
     {UMPA_BIND_ETHERTYPE, 0x9100, &umpa_proto_vlan},
     {UMPA_BIND_AF, 2, &umpa_proto_ip},    /* AF_INET everywhere */
     {UMPA_BIND_AF, 24, &umpa_proto_ipv6}, /* NetBSD, OpenBSD */
@@ -47,6 +53,9 @@ static const struct bind binds[] = {
     {UMPA_BIND_IPPROTO, 58, &umpa_proto_icmpv6},
     {UMPA_BIND_IPPROTO, 4, &umpa_proto_ip},    /* IP in IP */
     {UMPA_BIND_IPPROTO, 41, &umpa_proto_ipv6}, /* IPv6 in IP */
+    {UMPA_BIND_IPPROTO, 2, &umpa_proto_igmp},
+    {UMPA_BIND_IPPROTO, 47, &umpa_proto_gre},
+    {UMPA_BIND_IPPROTO, 137, &umpa_proto_mpls}, /* MPLS in IP */
     {UMPA_BIND_IPPROTO, 0, &umpa_proto_ipv6_hop},
     {UMPA_BIND_IPPROTO, 43, &umpa_proto_ipv6_route},
     {UMPA_BIND_IPPROTO, 44, &umpa_proto_ipv6_frag},
@@ -54,6 +63,10 @@ static const struct bind binds[] = {
     {UMPA_BIND_UDPPORT, 53, &umpa_proto_dns},
     {UMPA_BIND_UDPPORT, 5353, &umpa_proto_dns},
     {UMPA_BIND_UDPPORT, 4789, &umpa_proto_vxlan},
+    {UMPA_BIND_UDPPORT, 6081, &umpa_proto_geneve},
+    {UMPA_BIND_UDPPORT, 67, &umpa_proto_dhcp},
+    {UMPA_BIND_UDPPORT, 68, &umpa_proto_dhcp},
+    {UMPA_BIND_UDPPORT, 6635, &umpa_proto_mpls}, /* MPLS in UDP */
     {UMPA_BIND_TCPPORT, 53, &umpa_proto_dns},
     /* TLS: https, smtps, nntps, ldaps, dns-over-tls, ftps, telnets, imaps, ircs, pop3s, sips, amqps, mqtts,
      * https-alt; other ports by tls.c's heuristic (tcp.c) */
@@ -72,6 +85,10 @@ static const struct bind binds[] = {
     {UMPA_BIND_TCPPORT, 5671, &umpa_proto_tls},
     {UMPA_BIND_TCPPORT, 8883, &umpa_proto_tls},
     {UMPA_BIND_TCPPORT, 8443, &umpa_proto_tls},
+    /* GRE and GENEVE protocol types that are no Ethernet types (the others are looked up as Ethernet types) */
+    {UMPA_BIND_GREPROTO, 0x6558, &umpa_proto_eth},    /* transparent Ethernet bridging */
+    {UMPA_BIND_GREPROTO, 0x88be, &umpa_proto_erspan}, /* types I and II; gre.c writes 0x22eb for type III */
+    {UMPA_BIND_GREPROTO, 0x22eb, &umpa_proto_erspan},
 };
 
 const struct umpa_proto *const *umpa_protos(size_t *n)
@@ -86,6 +103,18 @@ const struct umpa_proto *umpa_proto_find(const char *name)
 		if (umpa_proto_is_named(protos[i], name))
 			return protos[i];
 	return NULL;
+}
+
+const char *umpa_proto_near(const char *name, char *buf, size_t size)
+{
+	struct umpa_near n;
+
+	umpa_near_init(&n, name);
+	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
+		umpa_near_str(&n, protos[i]->name);
+		umpa_near_list(&n, protos[i]->aliases);
+	}
+	return umpa_near_best(&n, buf, size);
 }
 
 const struct umpa_proto *umpa_proto_bound(enum umpa_bind_kind kind, uint32_t val)

@@ -120,19 +120,24 @@ static void sll_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit 
 		umpa_emit_hex(em, "sll.etype", proto, 4);
 }
 
-/* tcpdump's sll_print(): direction, address when it is 6 bytes, protocol. */
-static void sll_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out)
+/* tcpdump's sll_print(): direction, address when it is 6 bytes, protocol;
+ * without -e (@p eflag 0) only when nothing decoded follows, with -e always,
+ * then ": " before what follows. */
+static void sll_line(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out, int eflag)
 {
 	struct umpa_cur c;
 	const uint8_t *a;
 	uint16_t pkttype, halen, proto;
+	int decoded = li + 1 < p->nlayers && !(p->l[li + 1].proto->pflags & UMPA_PF_RAW);
 
-	if (li + 1 < p->nlayers && !(p->l[li + 1].proto->pflags & UMPA_PF_RAW))
+	if (decoded && !eflag)
 		return;
 	umpa_layer_cur(p, li, &c);
 	if (umpa_cur_be16_at(&c, 0, &pkttype) < 0 || umpa_cur_be16_at(&c, SLL_HALEN_OFF, &halen) < 0 ||
 	    umpa_cur_ptr_at(&c, SLL_ADDR_OFF, SLL_ADDR_LEN, &a) < 0 || umpa_cur_be16_at(&c, SLL_PROTO_OFF, &proto) < 0)
 		return;
+	if (pkttype != 4) /* tcpdump's "%3s ": " In", "  B", "Out" */
+		umpa_sbuf_puts(out, pkttype == 0 ? " " : "  ");
 	umpa_sll_put_dir_(out, pkttype);
 	if (halen == 6) {
 		umpa_sbuf_put_mac(out, a);
@@ -145,11 +150,24 @@ static void sll_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf 
 	else
 		umpa_put_ethertype_(out, proto); /* unnamed when <= SLL_MAX_LTYPE */
 	umpa_put_link_length_(p, li, out);
+	if (decoded)
+		umpa_sbuf_puts(out, ": ");
+}
+
+static void sll_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out)
+{
+	sll_line(p, li, out, 0);
+}
+
+static void sll_summary_ctx(const struct umpa_pkt *p, unsigned li, const struct umpa_render_opts *o,
+			    struct umpa_sbuf *out)
+{
+	sll_line(p, li, out, o->link_hdr);
 }
 
 const struct umpa_proto umpa_proto_sll = {
     .name = "sll",
-    .aliases = "cooked,linux_sll",
+    .aliases = "cooked,linux_sll,CookedLinux",
     .title = "Linux cooked capture v1",
     .fields = sll_fields,
     .nfields = F_COUNT,
@@ -159,5 +177,6 @@ const struct umpa_proto umpa_proto_sll = {
     .finish = sll_finish,
     .details = sll_details,
     .summary = sll_summary,
+    .summary_ctx = sll_summary_ctx,
     /* no hashret/answers: a capture header carries nothing a reply shares with its request */
 };

@@ -110,8 +110,11 @@ static void sll2_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit
 	umpa_sll_emit_addr_(em, a, halen);
 }
 
-static void sll2_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out)
+/* "ifindex N DIR", then when nothing decoded follows or with -e (@p eflag)
+ * the address and protocol, as tcpdump's sll2_print(); ": " before what follows. */
+static void sll2_line(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out, int eflag)
 {
+	int decoded = li + 1 < p->nlayers && !(p->l[li + 1].proto->pflags & UMPA_PF_RAW);
 	struct umpa_cur c;
 	const uint8_t *a;
 	uint16_t proto;
@@ -127,7 +130,7 @@ static void sll2_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf
 	umpa_sbuf_put_u64(out, ifindex);
 	umpa_sbuf_putc(out, ' ');
 	umpa_sll_put_dir_(out, pkttype);
-	if (li + 1 < p->nlayers && !(p->l[li + 1].proto->pflags & UMPA_PF_RAW))
+	if (decoded && !eflag)
 		return; /* the next protocol speaks for itself */
 	if (halen == 6) {
 		umpa_sbuf_put_mac(out, a);
@@ -135,6 +138,19 @@ static void sll2_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf
 	}
 	umpa_put_ethertype_(out, proto); /* unnamed when <= SLL2_MAX_LTYPE */
 	umpa_put_link_length_(p, li, out);
+	if (decoded)
+		umpa_sbuf_puts(out, ": ");
+}
+
+static void sll2_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out)
+{
+	sll2_line(p, li, out, 0);
+}
+
+static void sll2_summary_ctx(const struct umpa_pkt *p, unsigned li, const struct umpa_render_opts *o,
+			     struct umpa_sbuf *out)
+{
+	sll2_line(p, li, out, o->link_hdr);
 }
 
 const struct umpa_proto umpa_proto_sll2 = {
@@ -149,5 +165,6 @@ const struct umpa_proto umpa_proto_sll2 = {
     .finish = sll2_finish,
     .details = sll2_details,
     .summary = sll2_summary,
+    .summary_ctx = sll2_summary_ctx,
     /* no hashret/answers: a capture header carries nothing a reply shares with its request */
 };

@@ -10,8 +10,9 @@
  *    numbers under those names by default; run it with
  *    `-o tcp.relative_sequence_numbers:FALSE` (or compare with
  *    tcp.seq_raw / tcp.ack_raw, which are always raw).
- *  - tcp.hdr_len keeps the wire value (the data offset, in 32-bit words, as
- *    Scapy's dataofs); tshark shows it in bytes (4 x ours).
+ *  - tcp.hdr_len is in bytes, as Wireshark's (the field's scale: the wire
+ *    holds 32-bit words); Scapy's dataofs, a hidden view of the same bits,
+ *    is the wire value.
  *
  * Options (the VAR field "options", Wireshark tcp.options) are written from a
  * text spec: items separated by ',', each one of
@@ -101,6 +102,7 @@ enum {
 	F_CSUM,
 	F_URP,
 	F_OPTS,
+	F_DATAOFS,
 	F_COUNT
 };
 
@@ -135,13 +137,13 @@ static const struct umpa_field tcp_fields[] = {
 	       .help = "acknowledgement number (raw; tshark: tcp.ack_raw)"},
     [F_HLEN] = {.name = "hdr_len",
 		.ws = "tcp.hdr_len",
-		.aliases = "dataofs",
 		.bitoff = 96,
 		.bits = 4,
 		.type = UMPA_FT_UINT,
 		.flags = UMPA_F_AUTO,
-		.def = 5,
-		.help = "data offset in 32-bit words (automatic; tshark shows 4x this, in bytes)"},
+		.scale = 4,
+		.def = TCP_HLEN,
+		.help = "header length in bytes, a multiple of 4 (automatic; as Wireshark; dataofs: in words)"},
     [F_FLAGS] = {.name = "flags",
 		 .ws = "tcp.flags",
 		 .bitoff = 100,
@@ -239,6 +241,14 @@ static const struct umpa_field tcp_fields[] = {
 		.bits = 0,
 		.type = UMPA_FT_VAR,
 		.help = "options: mss=N,wscale=N,sackok,sack=L-R:L-R,ts=VAL:ECR,nop,eol,KIND=hex (padded to 4 bytes)"},
+    /* Scapy's view of the same bits, in 32-bit words as on the wire (hidden: tcp.hdr_len shows them) */
+    [F_DATAOFS] = {.name = "dataofs",
+		   .ws = "tcp.dataofs",
+		   .bitoff = 96,
+		   .bits = 4,
+		   .type = UMPA_FT_UINT,
+		   .flags = UMPA_F_HIDDEN,
+		   .help = "data offset in 32-bit words, as on the wire (Scapy's dataofs)"},
 };
 UMPA_FIELDS_CHECK(tcp_fields, F_COUNT);
 
@@ -372,8 +382,9 @@ static void tcp_verify(struct umpa_pkt *p, unsigned li)
 
 	if (umpa_inet_pseudo_sum(p, li, TCP_PROTO, l->len, &sum) < 0)
 		return;
-	sum = umpa_csum_add(sum, p->data + l->off, l->len);
-	if (umpa_csum_fold(sum) != 0)
+	if (umpa_inet_partial_csum(p, li, sum, TCP_CSUM_OFF))
+		l->flags |= UMPA_L_CSUM_PARTIAL; /* left for the NIC: not verifiable, not bad */
+	else if (umpa_csum_fold(umpa_csum_add(sum, p->data + l->off, l->len)) != 0)
 		l->flags |= UMPA_L_BADSUM;
 }
 
@@ -437,6 +448,12 @@ static const struct umpa_proto *tcp_dissect(struct umpa_pkt *p, unsigned li)
 		if (umpa_tls_looks_like(&pc))
 			next = &umpa_proto_tls;
 	}
+	if (!next && pay >= 8) { /* HTTP/1.x on any port: a request or status line (http.c) */
+		struct umpa_cur pc;
+		umpa_cur_init(&pc, p->data + l->off + hlen, pay);
+		if (umpa_http_looks_like(&pc))
+			next = &umpa_proto_http;
+	}
 	/* DNS over TCP (RFC 1035 s4.2.2) carries a 2-byte length before the DNS
 	 * header: hand it over only when both can be there (the DNS dissector
 	 * handles the prefix), otherwise show raw bytes. */
@@ -458,8 +475,8 @@ static int tcp_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 	int ok;
 
 	(void)e;
-	if (l->hlen >= TCP_HLEN && l->hlen <= 60)
-		umpa_field_auto_u64(p, li, &tcp_fields[F_HLEN], l->hlen / 4);
+	if (l->hlen >= TCP_HLEN && l->hlen <= 60 && !umpa_field_is_set(p, li, &tcp_fields[F_DATAOFS]))
+		umpa_field_auto_u64(p, li, &tcp_fields[F_HLEN], l->hlen);
 	if (umpa_field_is_set(p, li, &tcp_fields[F_CSUM]))
 		return 0;
 	ck = umpa_inet_csum(p, li, TCP_CSUM_OFF, 1, TCP_PROTO, &ok);
@@ -597,7 +614,8 @@ static int tcp_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field 
 	r = umpa_pkt_splice(p, li, TCP_HLEN, l->hlen - TCP_HLEN, buf, (uint32_t)n, e);
 	if (r < 0)
 		return r;
-	umpa_field_auto_u64(p, li, &tcp_fields[F_HLEN], p->l[li].hlen / 4);
+	if (!umpa_field_is_set(p, li, &tcp_fields[F_DATAOFS]))
+		umpa_field_auto_u64(p, li, &tcp_fields[F_HLEN], p->l[li].hlen);
 	return 0;
 }
 
@@ -1052,11 +1070,12 @@ static int tcp_answers(const struct umpa_pkt *resp, unsigned rli, const struct u
 
 const struct umpa_proto umpa_proto_tcp = {
     .name = "tcp",
+    .aliases = "TCP",
     .title = "Transmission Control Protocol",
     .fields = tcp_fields,
     .nfields = F_COUNT,
     .hdr_len = TCP_HLEN,
-    .pflags = UMPA_PF_PORTS,
+    .pflags = UMPA_PF_PORTS | UMPA_PF_OFFLOAD,
     .dissect = tcp_dissect,
     .finish = tcp_finish,
     .set_var = tcp_set_var,

@@ -24,10 +24,12 @@
  * plausible record header.  SYN and RST forget a flow; FIN forgets it after
  * its data.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "reasm_internal.h"
+#include "tls_decrypt_internal.h"
 #include "umpa_protos.h"
 #include "umpa_reasm.h"
 
@@ -37,6 +39,19 @@ enum {
 	DEF_HELD = 64,
 	MAX_CONTRIB = 256, /* frames remembered per flow for "[reassembled from frames ...]" */
 	TLS_HDR = 5,
+	MAX_DEC = UMPA_MAX_LAYERS, /* decrypted records (and failures) shown per frame */
+	MAX_HS = 65535 - 4,        /* largest handshake message reassembled from fragments (a made record's length) */
+};
+
+/** One decrypted record (or one that could not be) of the current feed. */
+struct dec_item {
+	uint32_t off, len; /* in umpa_reasm.dec: a plaintext TLS record (handshake, alert) or application data */
+	uint8_t app;       /* application data: dissected as what it holds (HTTP) rather than as a record */
+	uint8_t tls13;     /* of a TLS 1.3 connection (labelled so) */
+	uint8_t made;      /* handshake messages reassembled from fragments (not decrypted) */
+	uint8_t pending;   /* decrypted, but only part of an HTTP message: shown where it ends */
+	uint32_t recno;    /* the record's number in its direction (1-based) */
+	const char *why;   /* not decrypted: why (static text); NULL when decrypted */
 };
 
 /* What a feed did to the frame (shown by umpa_reasm_show). */
@@ -63,6 +78,7 @@ struct held {
 
 /** One direction of one TCP connection. */
 struct flow {
+	const struct umpa_proto *pdu; /* what the stream carries: TLS records or HTTP/1.x messages */
 	int used;
 	int synced;       /* nxt is at a record boundary plus len */
 	int tls13;        /* the connection negotiated TLS 1.3 */
@@ -79,7 +95,13 @@ struct flow {
 	unsigned nheld;
 	struct contrib ents[MAX_CONTRIB];
 	unsigned nents;
-	int ents_lost; /* more frames contributed than ents could name */
+	int ents_lost;            /* more frames contributed than ents could name */
+	struct umpa_tls_dir_ dec; /* decryption state of this direction (when a key log is given) */
+	uint8_t *hs;              /* a handshake message begun in an earlier record: its bytes so far */
+	size_t hslen, hscap;
+	uint8_t *app; /* decrypted application data of an HTTP message not yet whole */
+	size_t applen, appcap;
+	uint32_t nrec; /* records of this direction so far */
 };
 
 struct umpa_reasm {
@@ -92,10 +114,18 @@ struct umpa_reasm {
 	struct flow *rp_flow; /* whose buffer rp borrows: consume rp_len at the next feed */
 	size_t rp_len;
 	enum note note;
+	int note_http;                /* the note is about an HTTP stream */
 	uint64_t frames[MAX_CONTRIB]; /* frames of rp's bytes, sorted */
 	unsigned nframes;
 	int frames_lost;
 	struct umpa_sbuf txt; /* scratch for rendering */
+	/* decryption (umpa_reasm_keylog): the key log, and what the last feed decrypted */
+	struct umpa_tls_keylog_ *kl;
+	uint8_t *dec; /* plaintext of the feed's decrypted records, reused */
+	size_t declen, deccap;
+	struct dec_item items[MAX_DEC];
+	unsigned nitems, items_lost;
+	struct umpa_pkt dp; /* the decrypted records, dissected over dec */
 };
 
 struct umpa_reasm *umpa_reasm_open(const struct umpa_reasm_opts *o, struct umpa_err *e)
@@ -123,11 +153,15 @@ struct umpa_reasm *umpa_reasm_open(const struct umpa_reasm_opts *o, struct umpa_
 		return NULL;
 	}
 	umpa_pkt_init(&r->rp);
+	umpa_pkt_init(&r->dp);
 	return r;
 }
 
 static void flow_free(struct flow *f)
 {
+	umpa_tls_dir_free_(&f->dec);
+	free(f->hs);
+	free(f->app);
 	free(f->buf);
 	free(f->pool);
 	free(f->hold);
@@ -142,6 +176,8 @@ struct umpa_reasm *umpa_reasm_close(struct umpa_reasm *r)
 		flow_free(&r->flows[i]);
 	free(r->flows);
 	umpa_sbuf_free(&r->txt);
+	umpa_tls_keylog_free_(r->kl);
+	free(r->dec);
 	free(r);
 	return NULL;
 }
@@ -166,6 +202,10 @@ static void flow_reset(struct umpa_reasm *r, struct flow *f)
 	f->nheld = 0;
 	f->nents = 0;
 	f->ents_lost = 0;
+	f->nrec = 0;
+	f->hslen = 0;
+	f->applen = 0;
+	umpa_tls_dir_reset_(&f->dec);
 }
 
 /* Grow *b (capacity *cap) to hold n bytes, at most max.  Returns 0 or -1. */
@@ -265,7 +305,7 @@ static struct flow *flow_find(struct umpa_reasm *r, const struct seg *s)
 }
 
 /* A free slot, or the least recently used flow (evicted and counted). */
-static struct flow *flow_new(struct umpa_reasm *r, const struct seg *s, uint64_t frame)
+static struct flow *flow_new(struct umpa_reasm *r, const struct seg *s, uint64_t frame, const struct umpa_proto *pdu)
 {
 	struct flow *f = NULL;
 
@@ -287,6 +327,7 @@ static struct flow *flow_new(struct umpa_reasm *r, const struct seg *s, uint64_t
 			return NULL;
 	}
 	f->used = 1;
+	f->pdu = pdu;
 	f->synced = 1;
 	f->tls13 = 0;
 	f->af = s->af;
@@ -300,6 +341,10 @@ static struct flow *flow_new(struct umpa_reasm *r, const struct seg *s, uint64_t
 	f->nheld = 0;
 	f->nents = 0;
 	f->ents_lost = 0;
+	f->nrec = 0;
+	f->hslen = 0;
+	f->applen = 0;
+	umpa_tls_dir_reset_(&f->dec);
 	r->st.flows++;
 	return f;
 }
@@ -407,12 +452,21 @@ static size_t flow_drain(struct umpa_reasm *r, struct flow *f)
 	return got;
 }
 
-/* The length of the longest prefix of [b, b+n) made of whole records; *bad set when a header is not TLS. */
-static size_t complete_records(const uint8_t *b, size_t n, int *bad)
+/* Does the stream data under @p c start a PDU of kind @p pdu (a TLS record header, an HTTP message)? */
+static int pdu_starts(const struct umpa_proto *pdu, struct umpa_cur *c)
+{
+	return pdu == &umpa_proto_http ? umpa_http_looks_like(c) : umpa_tls_looks_like(c);
+}
+
+/* The length of the longest prefix of [b, b+n) made of whole PDUs of f's kind; *bad set when one does not
+ * start where it should (not TLS, not HTTP). */
+static size_t complete_records(const struct flow *f, const uint8_t *b, size_t n, int *bad)
 {
 	size_t k = 0;
 
 	*bad = 0;
+	if (f->pdu == &umpa_proto_http)
+		return umpa_http_complete_(b, n, bad);
 	while (n - k >= TLS_HDR) {
 		struct umpa_cur c;
 		uint16_t len = 0;
@@ -497,13 +551,174 @@ static struct flow *flow_reverse(struct umpa_reasm *r, const struct flow *f)
 	return NULL;
 }
 
+/* Give whole record @p li of @p p to the flow's decryption state; keep what it decrypted for showing. */
+static void decrypt_record(struct umpa_reasm *r, struct flow *f, const struct umpa_pkt *p, unsigned li)
+{
+	const struct umpa_layer *l = &p->l[li];
+	struct flow *g = flow_reverse(r, f);
+	struct umpa_cur c;
+	struct dec_item *it;
+	size_t n = 0;
+	uint8_t ct = 0;
+	const char *why = NULL;
+	enum umpa_tls_rec_ res;
+
+	if (grow(&r->dec, &r->deccap, r->declen + l->hlen + TLS_HDR, r->o.max_flow_bytes + 65536) < 0) {
+		r->items_lost++;
+		return;
+	}
+	umpa_cur_init(&c, p->data + l->off, l->hlen);
+	res = umpa_tls_dir_record_(r->kl, &f->dec, g ? &g->dec : NULL, &c, r->dec + r->declen + TLS_HDR, &n, &ct, &why);
+	if (res == UMPA_TLS_REC_PLAIN)
+		return;
+	if (r->nitems == MAX_DEC) {
+		r->items_lost++;
+		return;
+	}
+	it = &r->items[r->nitems++];
+	it->recno = f->nrec;
+	it->why = res == UMPA_TLS_REC_FAILED ? why : NULL;
+	it->off = (uint32_t)r->declen;
+	it->len = 0;
+	it->app = 0;
+	it->made = 0;
+	it->pending = 0;
+	it->tls13 = f->dec.tls13;
+	if (res == UMPA_TLS_REC_FAILED)
+		return;
+	if (ct == 23 && n > 0) { /* application data */
+		const uint8_t *pt = r->dec + r->declen + TLS_HDR;
+		struct umpa_cur pc;
+		size_t k;
+		int bad;
+		umpa_cur_init(&pc, pt, n);
+		it->app = 1;
+		if ((f->applen == 0 && !umpa_http_looks_like(&pc)) ||
+		    grow(&f->app, &f->appcap, f->applen + n, r->o.max_flow_bytes) < 0) {
+			/* not HTTP (or over the flow's limit): its bytes alone */
+			r->st.dropped += f->applen;
+			f->applen = 0;
+			memmove(r->dec + r->declen, r->dec + r->declen + TLS_HDR, n);
+			it->len = (uint32_t)n;
+			r->declen += it->len;
+			return;
+		}
+		/* HTTP: messages across records are shown whole in the record that completes them */
+		umpa_cur_copy_at(&pc, 0, n, f->app + f->applen);
+		f->applen += n;
+		k = umpa_http_complete_(f->app, f->applen, &bad);
+		if (bad)
+			k = f->applen; /* what follows is not HTTP: show it as it is */
+		if (k == 0) {
+			it->pending = 1;
+			return;
+		}
+		if (grow(&r->dec, &r->deccap, r->declen + k, r->o.max_flow_bytes + 65536) < 0) {
+			r->nitems--;
+			r->items_lost++;
+			f->applen = 0;
+			return;
+		}
+		memcpy(r->dec + r->declen, f->app, k);
+		memmove(f->app, f->app + k, f->applen - k);
+		f->applen -= k;
+		it->len = (uint32_t)k;
+	} else { /* a plaintext record of the inner content type, as if it had been sent in the clear */
+		uint16_t ver = 0x0303; /* what every TLS 1.2 and 1.3 record header says */
+		r->dec[r->declen] = ct;
+		r->dec[r->declen + 1] = (uint8_t)(ver >> 8);
+		r->dec[r->declen + 2] = (uint8_t)ver;
+		r->dec[r->declen + 3] = (uint8_t)(n >> 8);
+		r->dec[r->declen + 4] = (uint8_t)n;
+		it->len = (uint32_t)(n + TLS_HDR);
+	}
+	r->declen += it->len;
+}
+
+/* Room for @p n more bytes of made records in r->dec, and a new item for them; NULL when over a limit. */
+static struct dec_item *item_new(struct umpa_reasm *r, size_t n)
+{
+	if (r->nitems == MAX_DEC || grow(&r->dec, &r->deccap, r->declen + n, r->o.max_flow_bytes + 65536) < 0) {
+		r->items_lost++;
+		return NULL;
+	}
+	memset(&r->items[r->nitems], 0, sizeof(r->items[0]));
+	r->items[r->nitems].off = (uint32_t)r->declen;
+	return &r->items[r->nitems++];
+}
+
+/* Handshake messages split over records (RFC 8446 5.1, RFC 5246 6.2.1): keep the bytes of a message that
+ * continues in the next record; mark the records that continue it; when one completes it, show the whole
+ * message as a made record after the frame, as Wireshark shows "Reassembled Handshake Fragments". */
+static void hs_reasm(struct umpa_reasm *r, struct flow *f, struct umpa_pkt *p, unsigned li)
+{
+	const struct umpa_layer *l = &p->l[li];
+	struct umpa_cur c, hc;
+	uint8_t ct = 0, type = 0;
+	uint32_t start, mlen = 0;
+	size_t n, k = 0;
+	struct dec_item *it;
+
+	umpa_layer_cur(p, li, &c);
+	if (l->hlen < TLS_HDR || umpa_cur_u8_at(&c, 0, &ct) < 0 || ct != 22) {
+		f->hslen = 0; /* handshake messages are not interleaved with other records: the fragment is lost */
+		return;
+	}
+	if (f->hslen == 0) {
+		if (umpa_tls_hs_frag_(p, li, &start) && l->hlen - start <= MAX_HS &&
+		    grow(&f->hs, &f->hscap, l->hlen - start, MAX_HS) == 0 &&
+		    umpa_cur_copy_at(&c, start, l->hlen - start, f->hs) == 0)
+			f->hslen = l->hlen - start;
+		return;
+	}
+	n = l->hlen - TLS_HDR;
+	if (f->hslen + n > MAX_HS || grow(&f->hs, &f->hscap, f->hslen + n, MAX_HS) < 0 ||
+	    umpa_cur_copy_at(&c, TLS_HDR, n, f->hs + f->hslen) < 0) {
+		f->hslen = 0;
+		r->st.dropped += n;
+		return;
+	}
+	f->hslen += n;
+	umpa_cur_init(&hc, f->hs, f->hslen);
+	umpa_cur_u8_at(&hc, 0, &type);
+	/* the whole messages at the start of the buffer */
+	while (umpa_cur_be24_at(&hc, k + 1, &mlen) == 0 && k + 4 + mlen <= f->hslen)
+		k += 4 + mlen;
+	umpa_tls_mark_hs_cont_(p, li, type, k > 0);
+	if (k == 0)
+		return;
+	if ((it = item_new(r, k + TLS_HDR))) {
+		uint8_t *d = r->dec + r->declen;
+		it->made = 1;
+		it->tls13 = f->tls13;
+		it->recno = f->nrec;
+		d[0] = 22;
+		d[1] = 3;
+		d[2] = 3;
+		d[3] = (uint8_t)(k >> 8);
+		d[4] = (uint8_t)k;
+		memcpy(d + TLS_HDR, f->hs, k);
+		it->len = (uint32_t)(k + TLS_HDR);
+		r->declen += it->len;
+	}
+	memmove(f->hs, f->hs + k, f->hslen - k);
+	f->hslen -= k;
+}
+
 /* Carry the connection's TLS version onto the tls layers of @p p from layer @p from on: mark them when the
- * connection is TLS 1.3, and learn it from a ServerHello. */
+ * connection is TLS 1.3, and learn it from a ServerHello; with a key log, decrypt the whole records. */
 static void tls13_marks(struct umpa_reasm *r, struct flow *f, struct umpa_pkt *p, unsigned from)
 {
 	for (unsigned i = from; i < p->nlayers; i++) {
 		if (p->l[i].proto != &umpa_proto_tls)
 			continue;
+		if (!umpa_tls_record_partial_(p, i)) { /* a whole record, once, in stream order */
+			f->nrec++;
+			hs_reasm(r, f, p, i);
+			if (r->kl && umpa_tls_keylog_count_(r->kl) > 0 && p->l[i].hlen >= TLS_HDR &&
+			    !umpa_tls_record_partial_(p, i))
+				decrypt_record(r, f, p, i);
+		}
 		if (f->tls13)
 			umpa_tls_mark_tls13_(p, i);
 		else if (umpa_tls_selects_tls13_(p, i)) {
@@ -511,8 +726,25 @@ static void tls13_marks(struct umpa_reasm *r, struct flow *f, struct umpa_pkt *p
 			f->tls13 = 1;
 			if (g)
 				g->tls13 = 1;
+			umpa_tls_mark_tls13_(p, i); /* the ServerHello's own record is TLS 1.3 too */
 		}
 	}
+}
+
+int umpa_reasm_keylog(struct umpa_reasm *r, const char *text, size_t n, struct umpa_err *e)
+{
+	unsigned long bad = 0;
+	long added;
+
+	if (!r->kl && !(r->kl = umpa_tls_keylog_new_()))
+		return umpa_err_set(e, UMPA_ENOMEM, "key log: out of memory");
+	added = umpa_tls_keylog_add_(r->kl, text, n, &bad);
+	if (added < 0)
+		return umpa_err_set(e, UMPA_ENOMEM, "key log: out of memory");
+	if (added == 0 && bad > 0)
+		return umpa_err_set(e, UMPA_EFORMAT, "key log: %lu malformed line%s and no usable secret", bad,
+				    bad == 1 ? "" : "s");
+	return (int)(added > INT32_MAX ? INT32_MAX : added);
 }
 
 const struct umpa_pkt *umpa_reasm_feed(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame)
@@ -533,7 +765,11 @@ const struct umpa_pkt *umpa_reasm_feed(struct umpa_reasm *r, struct umpa_pkt *p,
 	}
 	r->have_rp = 0;
 	r->note = NOTE_NONE;
+	r->note_http = 0;
 	r->nframes = 0;
+	r->nitems = 0;
+	r->items_lost = 0;
+	r->declen = 0;
 	if (seg_of(p, &s) < 0)
 		return NULL;
 	f = flow_find(r, &s);
@@ -548,7 +784,7 @@ const struct umpa_pkt *umpa_reasm_feed(struct umpa_reasm *r, struct umpa_pkt *p,
 		 * order before the first record is held rather than misread */
 		if (umpa_proto_bound(UMPA_BIND_TCPPORT, s.dport) == &umpa_proto_tls ||
 		    umpa_proto_bound(UMPA_BIND_TCPPORT, s.sport) == &umpa_proto_tls)
-			f = flow_new(r, &s, frame);
+			f = flow_new(r, &s, frame, &umpa_proto_tls);
 		if (s.len == 0)
 			return NULL;
 	}
@@ -558,16 +794,17 @@ const struct umpa_pkt *umpa_reasm_feed(struct umpa_reasm *r, struct umpa_pkt *p,
 		return NULL;
 	}
 	if (!f) {
-		/* follow a flow from data that dissected as a TLS record */
-		if (!(s.t + 1 < p->nlayers && p->l[s.t + 1].proto == &umpa_proto_tls && p->l[s.t + 1].hlen >= TLS_HDR))
+		/* follow a flow from data that dissected as a TLS record or as the start of an HTTP message */
+		const struct umpa_proto *pdu = s.t + 1 < p->nlayers ? p->l[s.t + 1].proto : NULL;
+		struct umpa_cur c;
+		if (pdu == &umpa_proto_tls && p->l[s.t + 1].hlen < TLS_HDR)
 			return NULL;
-		{
-			struct umpa_cur c;
-			umpa_cur_init(&c, s.data, s.len);
-			if (!umpa_tls_looks_like(&c))
-				return NULL;
-		}
-		f = flow_new(r, &s, frame);
+		if (pdu != &umpa_proto_tls && pdu != &umpa_proto_http)
+			return NULL;
+		umpa_cur_init(&c, s.data, s.len);
+		if (!pdu_starts(pdu, &c))
+			return NULL;
+		f = flow_new(r, &s, frame, pdu);
 		if (!f)
 			return NULL;
 	}
@@ -576,6 +813,7 @@ const struct umpa_pkt *umpa_reasm_feed(struct umpa_reasm *r, struct umpa_pkt *p,
 		f->tls13 = g && g->tls13;
 	}
 	f->last = frame;
+	r->note_http = f->pdu == &umpa_proto_http;
 	d = (int32_t)(s.seq - f->nxt);
 	if (d > 0) {
 		int h = flow_hold(r, f, &s, frame);
@@ -595,7 +833,7 @@ const struct umpa_pkt *umpa_reasm_feed(struct umpa_reasm *r, struct umpa_pkt *p,
 		/* resynchronise only where a segment starts with a record header */
 		struct umpa_cur c;
 		umpa_cur_init(&c, s.data, s.len);
-		if (d != 0 || f->len != 0 || !umpa_tls_looks_like(&c)) {
+		if (d != 0 || f->len != 0 || !pdu_starts(f->pdu, &c)) {
 			f->nxt = s.seq + s.len;
 			return NULL; /* the frame's own dissection is all there is */
 		}
@@ -612,7 +850,7 @@ const struct umpa_pkt *umpa_reasm_feed(struct umpa_reasm *r, struct umpa_pkt *p,
 		own = 0;
 	if (p->nlayers >= UMPA_MAX_LAYERS)
 		own = 0; /* the frame ran out of layers: show its records from the buffer, all of them */
-	k = complete_records(f->buf, f->len, &bad);
+	k = complete_records(f, f->buf, f->len, &bad);
 	if (bad) {
 		k = f->len; /* show the rest as what it is (an ignored record) and resynchronise later */
 		f->synced = 0;
@@ -624,7 +862,7 @@ const struct umpa_pkt *umpa_reasm_feed(struct umpa_reasm *r, struct umpa_pkt *p,
 			f->synced = 0;
 		} else {
 			flow_consume(f, k);
-			if (f->len > 0 && f->len < TLS_HDR) {
+			if (f->pdu == &umpa_proto_tls && f->len > 0 && f->len < TLS_HDR) {
 				/* a piece too short for the frame to show as a record */
 				cut_after(p, s.t);
 				r->note = NOTE_SEGMENT;
@@ -646,7 +884,7 @@ const struct umpa_pkt *umpa_reasm_feed(struct umpa_reasm *r, struct umpa_pkt *p,
 	umpa_pkt_attach(&r->rp, f->buf, (uint32_t)k, (uint32_t)k, -1);
 	r->rp.ts_sec = p->ts_sec;
 	r->rp.ts_nsec = p->ts_nsec;
-	umpa_dissect_from(&r->rp, 0, &umpa_proto_tls, 0, (uint32_t)k);
+	umpa_dissect_from(&r->rp, 0, f->pdu, 0, (uint32_t)k);
 	tls13_marks(r, f, &r->rp, 0);
 	r->have_rp = 1;
 	r->rp_flow = f;
@@ -683,11 +921,11 @@ static void put_frames(const struct umpa_reasm *r, struct umpa_sbuf *out, int js
 		umpa_sbuf_puts(out, ",...");
 }
 
-static const char *note_text(enum note n)
+static const char *note_text(const struct umpa_reasm *r, enum note n)
 {
 	switch (n) {
 	case NOTE_SEGMENT:
-		return "TLS segment of a reassembled PDU";
+		return r && r->note_http ? "HTTP segment of a reassembled PDU" : "TLS segment of a reassembled PDU";
 	case NOTE_DUPLICATE:
 		return "TCP duplicate, ignored";
 	case NOTE_HELD:
@@ -740,7 +978,7 @@ static int rp_next_chunk(struct umpa_reasm *r)
 	end = last->off + last->hlen;
 	if (last->hlen == 0 || end >= r->rp_len)
 		return 0;
-	umpa_dissect_from(&r->rp, 0, &umpa_proto_tls, end, (uint32_t)(r->rp_len - end));
+	umpa_dissect_from(&r->rp, 0, r->rp_flow->pdu, end, (uint32_t)(r->rp_len - end));
 	tls13_marks(r, r->rp_flow, &r->rp, 0);
 	return r->rp.nlayers > 0;
 }
@@ -757,6 +995,130 @@ static const char *json_layers(struct umpa_reasm *r, const struct umpa_pkt *rp, 
 	return ls ? ls + strlen("\"layers\":[{") : NULL;
 }
 
+/* Dissect decrypted item @p i into r->dp (application data as what it holds: HTTP/1.1 or raw data). */
+static const struct umpa_pkt *dp_item(struct umpa_reasm *r, unsigned i, const struct umpa_pkt *p)
+{
+	const struct dec_item *it = &r->items[i];
+	const struct umpa_proto *proto = &umpa_proto_tls;
+
+	umpa_pkt_attach(&r->dp, r->dec, (uint32_t)r->declen, (uint32_t)r->declen, UMPA_LINKTYPE_TLS_MADE_);
+	r->dp.ts_sec = p->ts_sec;
+	r->dp.ts_nsec = p->ts_nsec;
+	if (it->app)
+		proto = umpa_app_proto_(r->dec + it->off, it->len);
+	umpa_dissect_from(&r->dp, 0, proto, it->off, it->len);
+	if (it->tls13 && r->dp.nlayers > 0 && r->dp.l[0].proto == &umpa_proto_tls)
+		umpa_tls_mark_tls13_(&r->dp, 0);
+	return &r->dp;
+}
+
+/* The decrypted records of the last feed in form @p fmt (after the frame and its reassembled records). */
+static void show_decrypted(struct umpa_reasm *r, const struct umpa_pkt *p, enum umpa_reasm_fmt fmt,
+			   const struct umpa_render_opts *ro, struct umpa_sbuf *out)
+{
+	for (unsigned i = 0; i < r->nitems; i++) {
+		const struct dec_item *it = &r->items[i];
+		const struct umpa_pkt *dp;
+		const char *ls, *nl;
+		char head[96];
+		if (it->why) {
+			snprintf(head, sizeof(head), "TLS record %u: cannot decrypt: ", it->recno);
+			switch (fmt) {
+			case UMPA_REASM_LINE:
+				umpa_sbuf_puts(out, " [");
+				umpa_sbuf_puts(out, head);
+				umpa_sbuf_puts(out, it->why);
+				umpa_sbuf_putc(out, ']');
+				break;
+			case UMPA_REASM_TREE:
+				umpa_sbuf_putc(out, '[');
+				umpa_sbuf_puts(out, head);
+				umpa_sbuf_puts(out, it->why);
+				umpa_sbuf_puts(out, "]\n");
+				break;
+			case UMPA_REASM_JSON:
+				umpa_sbuf_puts(out, ",{\"_decrypted_record\":");
+				umpa_sbuf_put_u64(out, it->recno);
+				umpa_sbuf_puts(out, ",\"_decrypt_error\":");
+				umpa_sbuf_put_json_str(out, it->why, strlen(it->why));
+				umpa_sbuf_putc(out, '}');
+				break;
+			}
+			continue;
+		}
+		if (it->pending) {
+			static const char seg[] = "HTTP segment of a reassembled PDU";
+			switch (fmt) {
+			case UMPA_REASM_LINE:
+				umpa_sbuf_puts(out, " [decrypted: ");
+				umpa_sbuf_puts(out, seg);
+				umpa_sbuf_putc(out, ']');
+				break;
+			case UMPA_REASM_TREE:
+				snprintf(head, sizeof(head), "[Decrypted TLS record %u: %s]\n", it->recno, seg);
+				umpa_sbuf_puts(out, head);
+				break;
+			case UMPA_REASM_JSON:
+				umpa_sbuf_puts(out, ",{\"_decrypted_record\":");
+				umpa_sbuf_put_u64(out, it->recno);
+				umpa_sbuf_puts(out, ",\"_reassembly\":");
+				umpa_sbuf_put_json_str(out, seg, sizeof(seg) - 1);
+				umpa_sbuf_putc(out, '}');
+				break;
+			}
+			continue;
+		}
+		dp = dp_item(r, i, p);
+		switch (fmt) {
+		case UMPA_REASM_LINE:
+			umpa_sbuf_puts(out, it->made ? " [reassembled:" : " [decrypted:");
+			for (unsigned k = 0; k < dp->nlayers; k++)
+				if (dp->l[k].proto->summary)
+					dp->l[k].proto->summary(dp, k, out);
+			if (dp->nlayers == 1 && dp->l[0].proto == &umpa_proto_raw) {
+				umpa_sbuf_puts(out, " Application Data, length ");
+				umpa_sbuf_put_u64(out, it->len);
+			}
+			for (unsigned k = 0; k < dp->nlayers; k++)
+				put_marks(&dp->l[k], out);
+			umpa_sbuf_putc(out, ']');
+			break;
+		case UMPA_REASM_TREE:
+			if (it->made)
+				snprintf(head, sizeof(head),
+					 "[Reassembled handshake fragments (%u bytes), completed by TLS record %u]\n",
+					 it->len - TLS_HDR, it->recno);
+			else
+				snprintf(head, sizeof(head), "[Decrypted TLS record %u (%u bytes)]\n", it->recno,
+					 it->len);
+			umpa_sbuf_puts(out, head);
+			umpa_sbuf_reset(&r->txt);
+			umpa_render_tree(dp, ro, &r->txt);
+			nl = r->txt.s ? strchr(r->txt.s, '\n') : NULL; /* drop the "Frame N: ..." line */
+			if (nl)
+				umpa_sbuf_puts(out, nl + 1);
+			break;
+		case UMPA_REASM_JSON:
+			if ((ls = json_layers(r, dp, ro))) {
+				umpa_sbuf_puts(out, it->made ? ",{\"_reassembled_handshake_record\":"
+							     : ",{\"_decrypted_record\":");
+				umpa_sbuf_put_u64(out, it->recno);
+				umpa_sbuf_puts(out, it->made ? ",\"_reassembled_length\":" : ",\"_decrypted_length\":");
+				umpa_sbuf_put_u64(out, it->len);
+				umpa_sbuf_putc(out, ',');
+				umpa_sbuf_puts(out, ls);
+			}
+			break;
+		}
+	}
+	if (r->items_lost && fmt != UMPA_REASM_JSON) {
+		umpa_sbuf_puts(out, fmt == UMPA_REASM_LINE ? " [" : "[");
+		umpa_sbuf_put_u64(out, r->items_lost);
+		umpa_sbuf_puts(out, fmt == UMPA_REASM_LINE ? " more TLS records not decrypted or not shown]"
+							   : " more TLS records not decrypted or not shown]\n");
+	}
+}
+
 void umpa_reasm_show(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame, enum umpa_reasm_fmt fmt,
 		     const struct umpa_render_opts *ro, struct umpa_sbuf *out)
 {
@@ -767,7 +1129,7 @@ void umpa_reasm_show(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame, e
 	switch (fmt) {
 	case UMPA_REASM_LINE:
 		umpa_render_line(p, ro, out);
-		if (!rp && note == NOTE_NONE)
+		if (!rp && note == NOTE_NONE && (!r || (r->nitems == 0 && r->items_lost == 0)))
 			return;
 		chop(out, "\n");
 		from = out->len;
@@ -785,9 +1147,11 @@ void umpa_reasm_show(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame, e
 		}
 		if (note != NOTE_NONE) {
 			umpa_sbuf_puts(out, " [");
-			umpa_sbuf_puts(out, note_text(note));
+			umpa_sbuf_puts(out, note_text(r, note));
 			umpa_sbuf_putc(out, ']');
 		}
+		if (r)
+			show_decrypted(r, p, fmt, ro, out);
 		umpa_sbuf_make_safe(out, from); /* the summaries quote the wire, as in umpa_render_line */
 		umpa_sbuf_putc(out, '\n');
 		return;
@@ -795,7 +1159,7 @@ void umpa_reasm_show(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame, e
 		umpa_render_tree(p, ro, out);
 		if (note != NOTE_NONE) {
 			umpa_sbuf_putc(out, '[');
-			umpa_sbuf_puts(out, note_text(note));
+			umpa_sbuf_puts(out, note_text(r, note));
 			umpa_sbuf_puts(out, "]\n");
 		}
 		if (rp) {
@@ -813,11 +1177,13 @@ void umpa_reasm_show(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame, e
 					umpa_sbuf_puts(out, nl + 1);
 			} while (rp_next_chunk(r));
 		}
+		if (r)
+			show_decrypted(r, p, fmt, ro, out);
 		umpa_sbuf_putc(out, '\n');
 		return;
 	case UMPA_REASM_JSON:
 		umpa_render_json(p, ro, out);
-		if (!rp && note == NOTE_NONE)
+		if (!rp && note == NOTE_NONE && (!r || (r->nitems == 0 && r->items_lost == 0)))
 			return;
 		chop(out, "]}\n");
 		if (rp) {
@@ -837,10 +1203,12 @@ void umpa_reasm_show(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame, e
 					umpa_sbuf_puts(out, ls);
 				}
 		}
+		if (r)
+			show_decrypted(r, p, fmt, ro, out);
 		umpa_sbuf_puts(out, "]");
 		if (note != NOTE_NONE) {
 			umpa_sbuf_puts(out, ",\"_reassembly\":");
-			umpa_sbuf_put_json_str(out, note_text(note), strlen(note_text(note)));
+			umpa_sbuf_put_json_str(out, note_text(r, note), strlen(note_text(r, note)));
 		}
 		umpa_sbuf_puts(out, "}\n");
 		return;

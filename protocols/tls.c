@@ -60,13 +60,19 @@
  * l->aux holds TLS_A_* bits: what dissect found, and for built layers which
  * VAR field gave the content.
  */
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "proto_common.h"
 #include "reasm_internal.h"
+#include "tls_decrypt_internal.h"
 #include "umpa_protos.h"
 #include "umpa_reasm.h"
 #include "umpa_render.h"
@@ -87,6 +93,9 @@ enum {
 	TLS_A_IGNORED = 1 << 1,   /* not a TLS record header */
 	TLS_A_ENCRYPTED = 1 << 2, /* handshake or alert content that does not parse: encrypted */
 	TLS_A_HSFRAG = 1 << 3,    /* the last handshake message continues in the next record */
+	TLS_A_HSCONT = 1 << 5,    /* continues a handshake message begun in an earlier record (set by tcp_reasm.c;
+				     the message's type in bits 16-23) */
+	TLS_A_HSLAST = 1 << 6,    /* ... and completes it */
 	TLS_A_TLS13 = 1 << 4,     /* the connection negotiated TLS 1.3 (set by tcp_reasm.c): opaque type */
 	TLS_A_CT_HS = 1 << 8,     /* built: content from the handshake field */
 	TLS_A_CT_ALERT = 1 << 9,  /* built: content from the alert field */
@@ -962,10 +971,122 @@ static void hello(struct walk *w, struct umpa_cur *m, int server)
 	w->server = 0;
 }
 
-/* Subject and issuer of one DER certificate, through OpenSSL (only when showing). */
+/* One certificate's validity bound as ISO 8601 UTC ("2026-12-07T22:13:20Z"). */
+static void cert_time(struct walk *w, const char *key, const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	if (!t || !ASN1_TIME_to_tm(t, &tm)) {
+		umpa_emit_str(w->em, key, "(unreadable time)");
+		return;
+	}
+	snprintf(w->text, sizeof(w->text), "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	umpa_emit_str(w->em, key, w->text);
+}
+
+/* Printable copy of an ASN.1 string's bytes (control and non-ASCII bytes as '.'). */
+static const char *cert_text(struct walk *w, const ASN1_STRING *a)
+{
+	struct umpa_cur c;
+
+	umpa_cur_init(&c, ASN1_STRING_get0_data(a), (size_t)ASN1_STRING_length(a));
+	return w_text(w, &c);
+}
+
+/* The subject alternative names (RFC 5280 4.2.1.6) under Wireshark's x509ce names. */
+static void cert_sans(struct walk *w, X509 *x)
+{
+	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	int n = gens ? sk_GENERAL_NAME_num(gens) : 0;
+
+	if (!gens)
+		return;
+	snprintf(w->text, sizeof(w->text), "Subject Alternative Names (%d)", n);
+	umpa_emit_open(w->em, "x509ce.SubjectAltName", w->text);
+	for (int i = 0; i < n; i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		switch (g->type) {
+		case GEN_DNS:
+			umpa_emit_str(w->em, "x509ce.dNSName", cert_text(w, g->d.dNSName));
+			break;
+		case GEN_EMAIL:
+			umpa_emit_str(w->em, "x509ce.rfc822Name", cert_text(w, g->d.rfc822Name));
+			break;
+		case GEN_URI:
+			umpa_emit_str(w->em, "x509ce.uniformResourceIdentifier",
+				      cert_text(w, g->d.uniformResourceIdentifier));
+			break;
+		case GEN_IPADD:
+			if (ASN1_STRING_length(g->d.iPAddress) == 4)
+				umpa_emit_ipv4(w->em, "x509ce.iPAddress", ASN1_STRING_get0_data(g->d.iPAddress));
+			else if (ASN1_STRING_length(g->d.iPAddress) == 16)
+				umpa_emit_ipv6(w->em, "x509ce.iPAddress", ASN1_STRING_get0_data(g->d.iPAddress));
+			break;
+		default:
+			break;
+		}
+	}
+	umpa_emit_close(w->em);
+	GENERAL_NAMES_free(gens);
+}
+
+/* The subject public key: its type ("RSA", "EC", "ED25519"...), size in bits and, for EC, the curve. */
+static void cert_key(struct walk *w, X509 *x)
+{
+	EVP_PKEY *pk = X509_get0_pubkey(x);
+	char grp[64];
+	size_t glen = 0;
+	int id;
+	const char *type;
+
+	if (!pk) {
+		umpa_emit_str(w->em, "x509af.public_key.type", "(unknown or unreadable key)");
+		return;
+	}
+	id = EVP_PKEY_get_base_id(pk);
+	switch (id) {
+	case EVP_PKEY_RSA:
+		type = "RSA";
+		break;
+	case EVP_PKEY_RSA_PSS:
+		type = "RSA-PSS";
+		break;
+	case EVP_PKEY_EC:
+		type = "EC";
+		break;
+	case EVP_PKEY_DSA:
+		type = "DSA";
+		break;
+	case EVP_PKEY_ED25519:
+		type = "ED25519";
+		break;
+	case EVP_PKEY_ED448:
+		type = "ED448";
+		break;
+	default:
+		type = OBJ_nid2sn(id);
+		break;
+	}
+	snprintf(w->text, sizeof(w->text), "Public Key: %s, %d bits", type ? type : "unknown", EVP_PKEY_get_bits(pk));
+	umpa_emit_open(w->em, "x509af.subjectPublicKeyInfo", w->text);
+	umpa_emit_str(w->em, "x509af.public_key.type", type ? type : "unknown");
+	umpa_emit_u64(w->em, "x509af.public_key.bits", (uint64_t)EVP_PKEY_get_bits(pk), NULL);
+	if (id == EVP_PKEY_EC &&
+	    EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, grp, sizeof(grp), &glen) == 1)
+		umpa_emit_str(w->em, "x509af.public_key.curve", grp);
+	umpa_emit_close(w->em);
+}
+
+/* What one DER certificate says, through OpenSSL (only when showing): serial, signature algorithm, issuer,
+ * validity, subject, public key, subject alternative names; in Wireshark's x509af/x509ce names where it has
+ * them. */
 static void cert_names(struct walk *w, const uint8_t *der, size_t n)
 {
 	const unsigned char *q = der;
+	const ASN1_INTEGER *serial;
+	const X509_ALGOR *alg = NULL;
+	const ASN1_OBJECT *oid = NULL;
 	X509 *x;
 
 	if (!w->em || n > TLS_MAX_CERT)
@@ -976,10 +1097,34 @@ static void cert_names(struct walk *w, const uint8_t *der, size_t n)
 		return;
 	}
 	/* RFC 2253 order (most specific first), as Wireshark's rdnSequence text reads */
-	if (X509_NAME_oneline(X509_get_subject_name(x), w->text, (int)sizeof(w->text)))
+	if (X509_NAME_oneline(X509_get_subject_name(x), w->text, (int)sizeof(w->text))) {
+		char label[sizeof(w->text) + 16];
+		snprintf(label, sizeof(label), "Certificate: %s", w->text);
+		umpa_emit_open(w->em, "tls.handshake.certificate", label);
 		umpa_emit_str(w->em, "x509af.subject", w->text);
+	} else {
+		umpa_emit_open(w->em, "tls.handshake.certificate", "Certificate");
+	}
 	if (X509_NAME_oneline(X509_get_issuer_name(x), w->text, (int)sizeof(w->text)))
 		umpa_emit_str(w->em, "x509af.issuer", w->text);
+	serial = X509_get0_serialNumber(x);
+	if (serial)
+		umpa_emit_bytes(w->em, "x509af.serialNumber", ASN1_STRING_get0_data(serial),
+				(size_t)ASN1_STRING_length(serial));
+	X509_get0_signature(NULL, &alg, x);
+	if (alg)
+		X509_ALGOR_get0(&oid, NULL, NULL, alg);
+	if (oid && OBJ_obj2txt(w->text, (int)sizeof(w->text), oid, 1) > 0) {
+		umpa_emit_str(w->em, "x509af.algorithm.id", w->text);
+		/* the name openssl x509 -text prints: sha256WithRSAEncryption, ecdsa-with-SHA256, ED25519 */
+		if (OBJ_obj2nid(oid) != NID_undef)
+			umpa_emit_str(w->em, "x509af.signature_algorithm", OBJ_nid2ln(OBJ_obj2nid(oid)));
+	}
+	cert_time(w, "x509af.notBefore", X509_get0_notBefore(x));
+	cert_time(w, "x509af.notAfter", X509_get0_notAfter(x));
+	cert_key(w, x);
+	cert_sans(w, x);
+	umpa_emit_close(w->em);
 	X509_free(x);
 }
 
@@ -1190,8 +1335,11 @@ static void content(struct walk *w, uint8_t ct, struct umpa_cur *c, uint32_t aux
 			snprintf(label, sizeof(label), "Handshake Protocol: %s%s", ht ? ht->ws : "Unknown",
 				 len > umpa_cur_left(c) ? " (fragment)" : "");
 			w_open(w, "tls.handshake", label);
-			w_u64(w, "tls.handshake.type", t, ht ? ht->ws : NULL);
-			w_u64(w, "tls.handshake.length", len, NULL);
+			if (len <=
+			    umpa_cur_left(c)) { /* a fragment's type and length are shown where it is reassembled */
+				w_u64(w, "tls.handshake.type", t, ht ? ht->ws : NULL);
+				w_u64(w, "tls.handshake.length", len, NULL);
+			}
 			if (len <= umpa_cur_left(c)) {
 				umpa_cur_sub(c, c->pos, len, &m);
 				c->pos += len;
@@ -1277,7 +1425,7 @@ static const struct umpa_proto *tls_dissect(struct umpa_pkt *p, unsigned li)
 		return NULL;
 	}
 	end = TLS_HDR + (uint32_t)len;
-	if (len > TLS_MAX_RECORD) {
+	if (len > TLS_MAX_RECORD && p->linktype != UMPA_LINKTYPE_TLS_MADE_) {
 		l->flags |= UMPA_L_INVALID;
 		l->why = "tls record length above 2^14+2048";
 	}
@@ -1352,6 +1500,15 @@ static void tls_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit 
 	umpa_emit_u64(em, "tls.record.length", len, NULL);
 	if (umpa_cur_sub(&c, TLS_HDR, l->hlen - TLS_HDR, &body) < 0)
 		return;
+	if (l->aux & TLS_A_HSCONT) {
+		const struct hs_type *ht = hs_type_find((uint8_t)(l->aux >> 16));
+		char label[96];
+		snprintf(label, sizeof(label), "Handshake Protocol: %s (%s)", ht ? ht->ws : "Unknown",
+			 l->aux & TLS_A_HSLAST ? "last fragment" : "fragment");
+		umpa_emit_open(em, "tls.handshake", label);
+		umpa_emit_close(em);
+		return;
+	}
 	w.em = em;
 	content(&w, ct, &body, l->aux);
 }
@@ -1405,6 +1562,15 @@ static void record_text(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf 
 	default:
 		return;
 	}
+	if (l->aux & TLS_A_HSCONT) { /* Wireshark: "[Certificate Fragment]", then "Certificate" where it ends */
+		const struct hs_type *ht = hs_type_find((uint8_t)(l->aux >> 16));
+		if (!(l->aux & TLS_A_HSLAST))
+			umpa_sbuf_putc(out, '[');
+		umpa_sbuf_puts(out, ht ? ht->ws : "Unknown Handshake Message");
+		if (!(l->aux & TLS_A_HSLAST))
+			umpa_sbuf_puts(out, " Fragment]");
+		return;
+	}
 	if (l->aux & TLS_A_ENCRYPTED || umpa_cur_sub(&c, TLS_HDR, l->hlen - TLS_HDR, &body) < 0) {
 		umpa_sbuf_puts(out, "Encrypted Handshake Message");
 		return;
@@ -1418,9 +1584,13 @@ static void record_text(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf 
 		ht = hs_type_find(t);
 		if (n)
 			umpa_sbuf_puts(out, ", ");
-		umpa_sbuf_puts(out, ht ? ht->ws : "Unknown Handshake Message");
-		if (len > body.len - pos - 4)
+		if (len > body.len - pos - 4) { /* continues in the next record */
+			umpa_sbuf_putc(out, '[');
+			umpa_sbuf_puts(out, ht ? ht->ws : "Unknown Handshake Message");
+			umpa_sbuf_puts(out, " Fragment]");
 			break;
+		}
+		umpa_sbuf_puts(out, ht ? ht->ws : "Unknown Handshake Message");
 		pos += 4 + len;
 	}
 }
@@ -1437,7 +1607,11 @@ static void tls_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf 
 		umpa_layer_cur(p, li, &c);
 		umpa_cur_be16_at(&c, 1, &ver);
 		umpa_sbuf_putc(out, ' ');
-		umpa_sbuf_puts(out, (p->l[li].aux & TLS_A_IGNORED) ? "TLS" : version_label(ver));
+		/* the connection's version when reassembly knows it (a TLS 1.3 connection's records all say
+		 * 0x0303; tshark labels them TLSv1.3 from the ServerHello's supported_versions) */
+		umpa_sbuf_puts(out, (p->l[li].aux & TLS_A_IGNORED) ? "TLS"
+				    : (p->l[li].aux & TLS_A_TLS13) ? "TLSv1.3"
+								   : version_label(ver));
 		umpa_sbuf_putc(out, ' ');
 	}
 	record_text(p, li, out);
@@ -1647,10 +1821,49 @@ int umpa_tls_selects_tls13_(const struct umpa_pkt *p, unsigned li)
 	return 0;
 }
 
+int umpa_tls_hs_frag_(const struct umpa_pkt *p, unsigned li, uint32_t *start)
+{
+	const struct umpa_layer *l = &p->l[li];
+	struct umpa_cur c;
+	uint32_t pos = TLS_HDR, len;
+	uint8_t ct;
+
+	if (l->proto != &umpa_proto_tls || !(l->aux & TLS_A_HSFRAG) || (l->aux & TLS_A_HSCONT))
+		return 0;
+	umpa_layer_cur(p, li, &c);
+	if (umpa_cur_u8_at(&c, 0, &ct) < 0 || ct != CT_HANDSHAKE)
+		return 0;
+	while (umpa_cur_be24_at(&c, pos + 1, &len) == 0 && pos + 4 + len <= l->hlen)
+		pos += 4 + len;
+	if (pos + 4 > l->hlen)
+		return 0;
+	*start = pos;
+	return 1;
+}
+
+void umpa_tls_mark_hs_cont_(struct umpa_pkt *p, unsigned li, uint8_t type, int last)
+{
+	if (p->l[li].proto != &umpa_proto_tls)
+		return;
+	p->l[li].aux &= ~(uint32_t)(TLS_A_ENCRYPTED | 0xff0000u);
+	p->l[li].aux |= TLS_A_HSCONT | (last ? TLS_A_HSLAST : 0) | (uint32_t)type << 16;
+}
+
+int umpa_tls_record_partial_(const struct umpa_pkt *p, unsigned li)
+{
+	return p->l[li].proto != &umpa_proto_tls ||
+	       (p->l[li].aux & (TLS_A_PARTIAL | TLS_A_IGNORED | TLS_A_HSCONT)) != 0;
+}
+
 void umpa_tls_mark_tls13_(struct umpa_pkt *p, unsigned li)
 {
 	if (p->l[li].proto == &umpa_proto_tls)
 		p->l[li].aux |= TLS_A_TLS13;
+}
+
+const char *umpa_tls_suite_name_(uint16_t v)
+{
+	return suite_name(v);
 }
 
 const char *umpa_tls_alert_name(unsigned desc)

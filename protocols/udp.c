@@ -85,8 +85,9 @@ static void udp_verify(struct umpa_pkt *p, unsigned li, uint16_t csum)
 	}
 	if (umpa_inet_pseudo_sum(p, li, UDP_PROTO, l->len, &sum) < 0)
 		return;
-	sum = umpa_csum_add(sum, p->data + l->off, l->len);
-	if (umpa_csum_fold(sum) != 0)
+	if (umpa_inet_partial_csum(p, li, sum, 6))
+		l->flags |= UMPA_L_CSUM_PARTIAL; /* left for the NIC: not verifiable, not bad */
+	else if (umpa_csum_fold(umpa_csum_add(sum, p->data + l->off, l->len)) != 0)
 		l->flags |= UMPA_L_BADSUM;
 }
 
@@ -209,11 +210,12 @@ static int udp_answers(const struct umpa_pkt *resp, unsigned rli, const struct u
 
 const struct umpa_proto umpa_proto_udp = {
     .name = "udp",
+    .aliases = "UDP",
     .title = "User Datagram Protocol",
     .fields = udp_fields,
     .nfields = F_COUNT,
     .hdr_len = UDP_HLEN,
-    .pflags = UMPA_PF_PORTS,
+    .pflags = UMPA_PF_PORTS | UMPA_PF_OFFLOAD,
     .dissect = udp_dissect,
     .finish = udp_finish,
     .summary = udp_summary,

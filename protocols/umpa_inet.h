@@ -21,6 +21,15 @@ int umpa_inet_l3(const struct umpa_pkt *p, unsigned li);
 int umpa_inet_pseudo_sum(const struct umpa_pkt *p, unsigned li, uint8_t proto, uint32_t len, uint32_t *sum);
 
 /**
+ * True when the checksum field at @p csum_off of layer @p li holds exactly
+ * the folded pseudo-header sum @p pseudo (not complemented): what Linux
+ * writes for checksum offload (CHECKSUM_PARTIAL: ~tcp_v4_check(len, s, d, 0)),
+ * leaving the NIC to add the segment and complement - unless the segment's
+ * own checksum happens to verify.
+ */
+int umpa_inet_partial_csum(const struct umpa_pkt *p, unsigned li, uint32_t pseudo, uint32_t csum_off);
+
+/**
  * The Internet checksum of layer @p li's whole window with the checksum
  * field at byte @p csum_off treated as zero, plus the pseudo-header for
  * @p proto when @p pseudo is true.  Sets *ok = 0 when the pseudo-header is

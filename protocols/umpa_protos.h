@@ -52,8 +52,24 @@ void *umpa_relseq_new(void);
 /** Free a table from umpa_relseq_new (NULL is fine). */
 void umpa_relseq_free(void *t);
 extern const struct umpa_proto umpa_proto_dns;
-extern const struct umpa_proto umpa_proto_tls;   /* one TLS record (protocols/tls.c) */
-extern const struct umpa_proto umpa_proto_vxlan; /* VXLAN (UDP 4789) */
+extern const struct umpa_proto umpa_proto_tls;        /* one TLS record (protocols/tls.c) */
+extern const struct umpa_proto umpa_proto_vxlan;      /* VXLAN (UDP 4789) */
+extern const struct umpa_proto umpa_proto_gre;        /* GRE (IP protocol 47) */
+extern const struct umpa_proto umpa_proto_erspan;     /* ERSPAN types I-III (GRE 0x88be, 0x22eb) */
+extern const struct umpa_proto umpa_proto_mpls;       /* one MPLS label stack entry */
+extern const struct umpa_proto umpa_proto_geneve;     /* GENEVE (UDP 6081) */
+extern const struct umpa_proto umpa_proto_ieee8021ad; /* 802.1ad service tag (0x88a8) */
+extern const struct umpa_proto umpa_proto_dhcp;       /* BOOTP/DHCP (UDP 67, 68) */
+extern const struct umpa_proto umpa_proto_igmp;       /* IGMP v1-v3 (IP protocol 2) */
+
+extern const struct umpa_proto umpa_proto_http; /* HTTP/1.1 messages (protocols/http.c) */
+
+/**
+ * True when the bytes under @p c (from its position) start like an HTTP/1.x
+ * message: a known request method and a space, or "HTTP/1.".  How TCP finds
+ * HTTP on any port (protocols/http.c).
+ */
+int umpa_http_looks_like(struct umpa_cur *c);
 
 /** RFC 8446's identifier of TLS alert description @p desc ("close_notify", "handshake_failure"), or NULL. */
 const char *umpa_tls_alert_name(unsigned desc);
@@ -72,11 +88,34 @@ extern const struct umpa_vname umpa_ethertype_names[];
  */
 int umpa_tls_looks_like(struct umpa_cur *c);
 
+/** Called once per fragment by umpa_pkt_fragment; the packet is reused after: copy what you keep. Negative stops. */
+typedef int (*umpa_frag_cb)(void *arg, struct umpa_pkt *frag, struct umpa_err *e);
+
+/**
+ * Fragment finished packet @p p as Scapy's fragment() / fragment6(): the
+ * payload of its first IPv4 header, or what follows the fragment header of
+ * an IPv6 packet (it must have one), in pieces of @p size bytes (8..65535,
+ * rounded down to a multiple of 8; the last piece takes what is left when
+ * that is at most @p size, as Scapy does), each behind a copy of the headers before
+ * it, with offset and more-fragments flag set and lengths and checksums
+ * computed (protocols/fragment.c).  A payload that fits gives @p p itself.
+ * Hands each fragment to @p cb.  Returns the number of fragments or a
+ * negative error with @p e set (a callback's error is returned as is).
+ */
+long umpa_pkt_fragment(const struct umpa_pkt *p, uint32_t size, umpa_frag_cb cb, void *arg, struct umpa_err *e);
+
 /** All registered protocols; *n receives the count. */
 const struct umpa_proto *const *umpa_protos(size_t *n);
 
 /** Find a protocol by name or alias; NULL if none. */
 const struct umpa_proto *umpa_proto_find(const char *name);
+
+/**
+ * The protocol name or alias nearest to @p name (a typo: "ipv5" -> "ipv6";
+ * core/umpa_near.h says how near), copied into @p buf of @p size bytes;
+ * NULL when none is near.
+ */
+const char *umpa_proto_near(const char *name, char *buf, size_t size);
 
 /** The protocol bound to (@p kind, @p val), or NULL. */
 const struct umpa_proto *umpa_proto_bound(enum umpa_bind_kind kind, uint32_t val);

@@ -84,6 +84,20 @@ const struct umpa_pkt *umpa_reasm_feed(struct umpa_reasm *r, struct umpa_pkt *p,
 void umpa_reasm_show(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame, enum umpa_reasm_fmt fmt,
 		     const struct umpa_render_opts *ro, struct umpa_sbuf *out);
 
+/**
+ * Add TLS secrets (SSLKEYLOGFILE text: CLIENT_RANDOM for TLS 1.2, the TLS 1.3
+ * handshake and application traffic secrets) from [@p text, @p text + @p n):
+ * the records of connections they belong to are then decrypted (TLS 1.2
+ * AES-GCM, ChaCha20-Poly1305, AES-CBC; TLS 1.3 AES-128/256-GCM,
+ * ChaCha20-Poly1305) and shown after the frame's own layers, application data
+ * dissected as what it holds (HTTP/1.1); a record that does not decrypt is
+ * shown as such, with the reason.  May be called again as more secrets come
+ * (a pcapng file's Decryption Secrets Blocks).  Returns the number of secrets
+ * added, or a negative error: out of memory, or text with malformed lines and
+ * no secret at all.
+ */
+int umpa_reasm_keylog(struct umpa_reasm *r, const char *text, size_t n, struct umpa_err *e);
+
 /** Copy the counters of @p r into @p st. */
 void umpa_reasm_get_stats(const struct umpa_reasm *r, struct umpa_reasm_stats *st);
 

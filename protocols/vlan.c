@@ -12,8 +12,12 @@
  *
  * Dissecting: an etype of 1500 or less is an 802.3 length: the payload is
  * raw (LLC) and the window shrinks to it when shorter, nothing is flagged.
- * An outer 802.1ad tag (0x88a8) is dissected with these same fields
- * (Wireshark names those ieee8021ad.*).
+ * An 802.1ad service tag (after 0x88a8) is the same header under its own
+ * protocol, ieee8021ad, with Wireshark's names for it: ieee8021ad.priority,
+ * ieee8021ad.dei, ieee8021ad.id and ieee8021ah.etype (sic: Wireshark's
+ * 802.1ad and 802.1ah dissectors share the type field).  Q-in-Q as an
+ * operator builds it is ether{}/ieee8021ad{id=100}/vlan{id=200}/ip{}...;
+ * vlan{}/vlan{} stacks two 0x8100 tags (Scapy's Dot1Q/Dot1Q).
  *
  * Names: Scapy's Dot1Q calls the DEI bit "id" and the VLAN id "vlan"; here
  * "id" is the VLAN id (Wireshark's vlan.id) and "vlan" an alias of it.
@@ -96,7 +100,7 @@ static const struct umpa_proto *vlan_dissect(struct umpa_pkt *p, unsigned li)
 static int vlan_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 {
 	(void)e;
-	umpa_auto_next_(p, li, &vlan_fields[F_ETYPE], UMPA_BIND_ETHERTYPE);
+	umpa_auto_next_(p, li, &p->l[li].proto->fields[F_ETYPE], UMPA_BIND_ETHERTYPE);
 	return 0;
 }
 
@@ -142,11 +146,91 @@ static int vlan_answers(const struct umpa_pkt *resp, unsigned rli, const struct 
 	return 1;
 }
 
+/* tcpdump -e: "vlan ID, p PCP[, DEI], ethertype NAME (0x....), " before what
+ * follows (nothing without -e: tcpdump -nn prints no tag). */
+static void vlan_summary_ctx(const struct umpa_pkt *p, unsigned li, const struct umpa_render_opts *o,
+			     struct umpa_sbuf *out)
+{
+	struct umpa_cur c;
+	uint16_t tci, type;
+
+	if (!o->link_hdr)
+		return;
+	umpa_layer_cur(p, li, &c);
+	if (umpa_cur_be16_at(&c, 0, &tci) < 0 || umpa_cur_be16_at(&c, 2, &type) < 0)
+		return;
+	umpa_sbuf_puts(out, "vlan ");
+	umpa_sbuf_put_u64(out, tci & 0xfff);
+	umpa_sbuf_puts(out, ", p ");
+	umpa_sbuf_put_u64(out, tci >> 13);
+	if (tci & 0x1000)
+		umpa_sbuf_puts(out, ", DEI");
+	umpa_sbuf_puts(out, ", ");
+	if (type <= 1500)
+		umpa_sbuf_puts(out, "802.3");
+	else
+		umpa_put_ethertype_(out, type);
+	if (li + 1 < p->nlayers && !(p->l[li + 1].proto->pflags & UMPA_PF_RAW))
+		umpa_sbuf_puts(out, ", ");
+}
+
 const struct umpa_proto umpa_proto_vlan = {
     .name = "vlan",
-    .aliases = "dot1q,802.1q",
+    .aliases = "dot1q,802.1q,Dot1Q",
     .title = "802.1Q Virtual LAN",
     .fields = vlan_fields,
+    .nfields = F_COUNT,
+    .pflags = UMPA_PF_LINK | UMPA_PF_TAG,
+    .hdr_len = VLAN_HLEN,
+    .dissect = vlan_dissect,
+    .finish = vlan_finish,
+    .hashret = vlan_hashret,
+    .answers = vlan_answers,
+    .summary_ctx = vlan_summary_ctx,
+};
+
+/* 802.1ad: vlan_fields under Wireshark's ieee8021ad names. */
+static const struct umpa_field ieee8021ad_fields[] = {
+    [F_PRIO] = {.name = "priority",
+		.ws = "ieee8021ad.priority",
+		.aliases = "prio,pcp",
+		.bitoff = 0,
+		.bits = 3,
+		.type = UMPA_FT_ENUM,
+		.names = vlan_pcp_names,
+		.help = "priority code point, 0..7"},
+    [F_DEI] = {.name = "dei",
+	       .ws = "ieee8021ad.dei",
+	       .aliases = "cfi",
+	       .bitoff = 3,
+	       .bits = 1,
+	       .type = UMPA_FT_UINT,
+	       .help = "drop eligible indicator"},
+    [F_ID] = {.name = "id",
+	      .ws = "ieee8021ad.id",
+	      .aliases = "vlan,vid,svid",
+	      .bitoff = 4,
+	      .bits = 12,
+	      .type = UMPA_FT_UINT,
+	      .def = 1,
+	      .help = "service VLAN identifier, 0..4095 (default 1)"},
+    [F_ETYPE] = {.name = "etype",
+		 .ws = "ieee8021ah.etype",
+		 .aliases = "type,len",
+		 .bitoff = 16,
+		 .bits = 16,
+		 .type = UMPA_FT_ENUM,
+		 .flags = UMPA_F_AUTO | UMPA_F_HEX,
+		 .names = umpa_ethertype_names,
+		 .help = "Ethernet type of the payload (automatic from the next layer: vlan 0x8100)"},
+};
+UMPA_FIELDS_CHECK(ieee8021ad_fields, F_COUNT);
+
+const struct umpa_proto umpa_proto_ieee8021ad = {
+    .name = "ieee8021ad",
+    .aliases = "dot1ad,802.1ad,stag",
+    .title = "IEEE 802.1ad",
+    .fields = ieee8021ad_fields,
     .nfields = F_COUNT,
     .pflags = UMPA_PF_LINK | UMPA_PF_TAG,
     .hdr_len = VLAN_HLEN,

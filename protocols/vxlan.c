@@ -81,6 +81,7 @@ static void vxlan_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbu
 
 const struct umpa_proto umpa_proto_vxlan = {
     .name = "vxlan",
+    .aliases = "VXLAN",
     .title = "Virtual eXtensible Local Area Network",
     .fields = vxlan_fields,
     .nfields = F_COUNT,

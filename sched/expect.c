@@ -12,6 +12,7 @@
  *    timer armed at the earliest.  (One loop timer per exchange would cost a
  *    loop allocation per request.)
  */
+#include <errno.h>
 #include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,8 @@ struct pnode {
 	uint64_t v;
 	uint8_t bytes[16];
 	uint32_t nbytes; /* > 0: compare bytes */
+	uint32_t plen;   /* with prefix: compare the first plen bits only */
+	int prefix;      /* an address field against a prefix ("10.0.0.0/8") */
 };
 
 struct umpa_pred {
@@ -200,8 +203,27 @@ static int parse_value_(struct umpa_pred *pr, struct pnode *nd, const char *val)
 	struct umpa_pkt p;
 	struct umpa_err e = {0};
 	int li, rc = -1;
+	char addr[256];
+	const char *slash = strchr(val, '/');
 
 	umpa_pkt_init(&p);
+	/* an address field against a prefix, as Wireshark writes it: ip.dst == 10.99.0.0/16 */
+	if (slash && (nd->f->type == UMPA_FT_IPV4 || nd->f->type == UMPA_FT_IPV6)) {
+		unsigned max = nd->f->type == UMPA_FT_IPV4 ? 32 : 128;
+		char *end;
+		unsigned long bits;
+		errno = 0;
+		bits = strtoul(slash + 1, &end, 10);
+		if (!slash[1] || *end || errno || bits > max || slash[1] < '0' || slash[1] > '9') {
+			umpa_err_set(pr->e, UMPA_EINVAL, "field conditions '%s': %s: '%s': a prefix length is 0 to %u",
+				     pr->s, nd->f->ws, val, max);
+			goto out;
+		}
+		snprintf(addr, sizeof(addr), "%.*s", (int)(slash - val), val);
+		nd->plen = (uint32_t)bits;
+		nd->prefix = 1;
+		val = addr;
+	}
 	li = umpa_pkt_push(&p, nd->proto, &e);
 	if (li < 0 || umpa_field_set_str(&p, (unsigned)li, nd->f, val, &e) < 0) {
 		umpa_err_set(pr->e, UMPA_EINVAL, "field conditions '%s': %s: %s", pr->s, nd->f->ws, e.msg);
@@ -414,7 +436,13 @@ static int eval_cmp_(const struct pnode *nd, const struct umpa_pkt *p)
 		int eq;
 		if (umpa_field_get_bytes(p, (unsigned)li, nd->f, &b, &n) < 0 || n != nd->nbytes)
 			return 0;
-		eq = memcmp(b, nd->bytes, n) == 0;
+		if (nd->prefix) {
+			uint32_t whole = nd->plen / 8, rest = nd->plen % 8;
+			eq = memcmp(b, nd->bytes, whole) == 0 &&
+			     (!rest || ((b[whole] ^ nd->bytes[whole]) & (uint8_t)(0xff00u >> rest)) == 0);
+		} else {
+			eq = memcmp(b, nd->bytes, n) == 0;
+		}
 		return nd->op == C_EQ ? eq : !eq;
 	}
 	if (nd->f->type == UMPA_FT_MAC || nd->f->type == UMPA_FT_IPV4 || nd->f->type == UMPA_FT_IPV6 ||

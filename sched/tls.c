@@ -74,6 +74,7 @@ enum phase_ { P_CONNECT_, P_START_, P_RUN_, P_CLOSE_, P_DONE_ };
 enum act_ { A_DATA_C_, A_DATA_S_, A_RENEG_C_, A_RENEG_S_, A_CLOSE_C_, A_CLOSE_S_, A_END_ };
 
 struct umpa_tls_conv {
+	int live_; /* 0: tells a conversation from a live session (struct umpa_tls_live) behind SSL app data */
 	struct umpa_tls *t;
 	SSL *ssl[2];
 	BIO *rb[2], *wb[2]; /* owned by ssl[] */
@@ -104,6 +105,17 @@ struct umpa_tls_conv {
 	struct tbuf_ keylog;
 	unsigned char buf[16384];
 };
+
+/* The conversation SSL object @p ssl belongs to; NULL for none or for a live session (umpa_tls_live_new),
+ * whose app data starts with live_ = 1. */
+static struct umpa_tls_conv *conv_of_(const SSL *ssl)
+{
+	int *kind = SSL_get_app_data(ssl);
+
+	return kind && *kind == 0 ? (struct umpa_tls_conv *)(void *)kind : NULL;
+}
+
+static void live_keylog_(const SSL *ssl, const char *line);
 
 /* ---- options ---- */
 
@@ -517,7 +529,7 @@ struct umpa_tls *umpa_tls_new(const struct umpa_tls_opts *o, struct umpa_err *e)
 			return umpa_tls_free(t);
 
 	/* Certificates: generated ones share one CA whose key type is the server's. */
-	need_ca = !t->o.side[S_].cert_file || (t->o.client_cert && !t->o.side[C_].cert_file);
+	need_ca = (!t->o.side[S_].cert_file && !t->o.self_signed) || (t->o.client_cert && !t->o.side[C_].cert_file);
 	if (need_ca) {
 		const char *kt = !t->o.side[S_].cert_file ? t->o.side[S_].key_type : t->o.side[C_].key_type;
 		cakey = umpa_tls_keygen_(kt, e);
@@ -531,11 +543,17 @@ struct umpa_tls *umpa_tls_new(const struct umpa_tls_opts *o, struct umpa_err *e)
 			goto fail;
 	} else {
 		const char *cn = t->o.sni && *t->o.sni ? t->o.sni : "umpa.test";
+		int self = t->o.self_signed; /* the leaf signs itself: no CA */
 		if (!(key = umpa_tls_keygen_(t->o.side[S_].key_type, e)) ||
-		    !(x = umpa_tls_cert_make_(key, cn, UMPA_TLS_CERT_SERVER_, ca, cakey, e)))
+		    !(x = umpa_tls_cert_make_(key, cn, UMPA_TLS_CERT_SERVER_, self ? NULL : ca, self ? NULL : cakey,
+					      e)))
 			goto fail;
 		if (SSL_CTX_use_certificate(t->ctx[S_], x) != 1 || SSL_CTX_use_PrivateKey(t->ctx[S_], key) != 1) {
 			fail_new_(NULL, e, UMPA_EINVAL, "key_type", "the server cannot use the generated key");
+			goto fail;
+		}
+		if (self && !t->o.side[C_].ca_file && !trust_cert_(t->ctx[C_], x)) {
+			umpa_err_set(e, UMPA_ENOMEM, "tls: cannot set up the client's trust store");
 			goto fail;
 		}
 		X509_free(x);
@@ -574,7 +592,7 @@ struct umpa_tls *umpa_tls_new(const struct umpa_tls_opts *o, struct umpa_err *e)
 		}
 	}
 	SSL_CTX_set_verify(t->ctx[C_], SSL_VERIFY_PEER, t->o.verify ? NULL : verify_accept_cb_);
-	if (!t->o.side[C_].ca_file &&
+	if (!t->o.side[C_].ca_file && (t->o.side[S_].cert_file || !t->o.self_signed) &&
 	    !trust_cert_(t->ctx[C_], t->o.side[S_].cert_file ? chain_last_(t->ctx[S_]) : ca)) {
 		umpa_err_set(e, UMPA_ENOMEM, "tls: cannot set up the client's trust store");
 		goto fail;
@@ -587,6 +605,7 @@ struct umpa_tls *umpa_tls_new(const struct umpa_tls_opts *o, struct umpa_err *e)
 	/* Sessions and resumption. */
 	SSL_CTX_set_session_id_context(t->ctx[S_], (const unsigned char *)"umpa", 4);
 	SSL_CTX_set_keylog_callback(t->ctx[C_], keylog_cb_);
+	SSL_CTX_set_keylog_callback(t->ctx[S_], keylog_cb_); /* live server sessions log theirs */
 	if (t->o.resume == UMPA_TLS_RESUME_ID || t->o.resume == UMPA_TLS_RESUME_PSK) {
 		SSL_CTX_set_options(t->ctx[S_], SSL_OP_NO_TICKET);
 		SSL_CTX_set_options(t->ctx[C_], SSL_OP_NO_TICKET);
@@ -645,7 +664,7 @@ const char *umpa_tls_keylog(const struct umpa_tls *t, size_t *len)
 static unsigned int psk_client_cb_(SSL *ssl, const char *hint, char *id, unsigned int max_id, unsigned char *psk,
 				   unsigned int max_psk)
 {
-	struct umpa_tls_conv *c = SSL_get_app_data(ssl);
+	struct umpa_tls_conv *c = conv_of_(ssl);
 	size_t il;
 
 	(void)hint;
@@ -662,7 +681,7 @@ static unsigned int psk_client_cb_(SSL *ssl, const char *hint, char *id, unsigne
 /* TLS <= 1.2 PSK suites, server: the key of a known identity. */
 static unsigned int psk_server_cb_(SSL *ssl, const char *id, unsigned char *psk, unsigned int max_psk)
 {
-	struct umpa_tls_conv *c = SSL_get_app_data(ssl);
+	struct umpa_tls_conv *c = conv_of_(ssl);
 
 	if (!c || !c->t->o.psk || !id || strcmp(id, c->t->o.psk_identity) != 0 || c->t->o.psk_len > max_psk)
 		return 0;
@@ -687,7 +706,7 @@ static SSL_SESSION *psk_session_(const struct umpa_tls *t, const SSL_CIPHER *ci)
 /* TLS 1.3, client: offer the PSK with the first TLS 1.3 suite of the list (whose hash is @p md, if set). */
 static int psk_use_session_cb_(SSL *ssl, const EVP_MD *md, const unsigned char **id, size_t *idlen, SSL_SESSION **sess)
 {
-	struct umpa_tls_conv *c = SSL_get_app_data(ssl);
+	struct umpa_tls_conv *c = conv_of_(ssl);
 	STACK_OF(SSL_CIPHER) *sk = SSL_get_ciphers(ssl);
 	const SSL_CIPHER *ci = NULL;
 
@@ -713,7 +732,7 @@ static int psk_use_session_cb_(SSL *ssl, const EVP_MD *md, const unsigned char *
 /* TLS 1.3, server: the PSK session of a known identity, with the client's suite. */
 static int psk_find_session_cb_(SSL *ssl, const unsigned char *id, size_t idlen, SSL_SESSION **sess)
 {
-	struct umpa_tls_conv *c = SSL_get_app_data(ssl);
+	struct umpa_tls_conv *c = conv_of_(ssl);
 	const SSL_CIPHER *ci;
 
 	*sess = NULL;
@@ -730,11 +749,15 @@ static int psk_find_session_cb_(SSL *ssl, const unsigned char *id, size_t idlen,
 
 static void keylog_cb_(const SSL *ssl, const char *line)
 {
-	struct umpa_tls_conv *c = SSL_get_app_data(ssl);
+	struct umpa_tls_conv *c = conv_of_(ssl);
 	size_t n = strlen(line);
 
-	if (!c)
+	if (!c) {
+		live_keylog_(ssl, line);
 		return;
+	}
+	if (SSL_is_server((SSL *)ssl))
+		return; /* the client logs the same secrets */
 	if (tbuf_add_(&c->keylog, line, n) < 0 || tbuf_add_(&c->keylog, "\n", 1) < 0 ||
 	    (c->in_run && (tbuf_add_(&c->t->keylog, line, n) < 0 || tbuf_add_(&c->t->keylog, "\n", 1) < 0)))
 		c->t->oom = 1;
@@ -809,7 +832,7 @@ static void label_msg_(struct umpa_tls_conv *c, int s, const char *name)
 
 static void msg_cb_(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl, void *arg)
 {
-	struct umpa_tls_conv *c = SSL_get_app_data(ssl);
+	struct umpa_tls_conv *c = conv_of_(ssl);
 	const unsigned char *b = buf;
 	int s;
 
@@ -1507,4 +1530,257 @@ int umpa_tls_run(struct umpa_tls *t, umpa_tcps_emit_cb emit, void *arg, struct u
 		done++;
 	}
 	return done;
+}
+
+/* ---- one side against a real peer (umpa_tls_live) ---- */
+
+struct umpa_tls_live {
+	int live_; /* 1: see conv_of_ */
+	struct umpa_tls *t;
+	SSL *ssl;
+	BIO *rb, *wb; /* owned by ssl */
+	struct umpa_tls_live_cbs cb;
+	int hs_done, failed, got_close, sent_close;
+	uint8_t *pend; /* plaintext written before the handshake finished */
+	size_t npend;
+	struct umpa_tls_report rep;
+	unsigned char buf[16384];
+};
+
+static void live_keylog_(const SSL *ssl, const char *line)
+{
+	int *kind = SSL_get_app_data(ssl);
+	struct umpa_tls_live *l = (struct umpa_tls_live *)(void *)kind;
+
+	if (l && *kind == 1 && l->cb.keylog)
+		l->cb.keylog(l->cb.arg, line);
+}
+
+struct umpa_tls_live *umpa_tls_live_new(struct umpa_tls *t, const struct umpa_tls_live_cbs *cbs, struct umpa_err *e)
+{
+	struct umpa_tls_live *l = calloc(1, sizeof(*l));
+
+	if (!l) {
+		umpa_err_set(e, UMPA_ENOMEM, "tls: out of memory");
+		return NULL;
+	}
+	l->live_ = 1;
+	l->t = t;
+	l->cb = *cbs;
+	l->rep.early_data = -1;
+	l->ssl = SSL_new(t->ctx[S_]);
+	l->rb = BIO_new(BIO_s_mem());
+	l->wb = BIO_new(BIO_s_mem());
+	if (!l->ssl || !l->rb || !l->wb) {
+		BIO_free(l->rb);
+		BIO_free(l->wb);
+		SSL_free(l->ssl);
+		free(l);
+		umpa_err_set(e, UMPA_ENOMEM, "tls: out of memory");
+		return NULL;
+	}
+	BIO_set_mem_eof_return(l->rb, -1);
+	SSL_set_bio(l->ssl, l->rb, l->wb);
+	SSL_set_app_data(l->ssl, l);
+	SSL_set_accept_state(l->ssl);
+	return l;
+}
+
+struct umpa_tls_live *umpa_tls_live_free(struct umpa_tls_live *l)
+{
+	if (!l)
+		return NULL;
+	SSL_free(l->ssl);
+	free(l->pend);
+	free(l);
+	return NULL;
+}
+
+/* Hand what OpenSSL wrote to the wire callback. */
+static int live_flush_(struct umpa_tls_live *l, struct umpa_err *e)
+{
+	int n, rc;
+
+	while ((n = BIO_read(l->wb, l->buf, sizeof(l->buf))) > 0) {
+		l->rep.tls_bytes[S_] += (uint64_t)n;
+		if ((rc = l->cb.out(l->cb.arg, l->buf, (size_t)n, e)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void live_fail_(struct umpa_tls_live *l, int r)
+{
+	char why[400] = "";
+	int err = SSL_get_error(l->ssl, r);
+
+	ssl_errors_(why, sizeof(why));
+	if (!why[0])
+		snprintf(why, sizeof(why), "SSL error %d", err);
+	if (!l->failed)
+		snprintf(l->rep.error, sizeof(l->rep.error), "server: %s", why);
+	l->failed = 1;
+}
+
+/* The report from the server's point of view, once the handshake is over. */
+static void live_report_(struct umpa_tls_live *l)
+{
+	struct umpa_tls_report *r = &l->rep;
+	const SSL_CIPHER *ci = SSL_get_current_cipher(l->ssl);
+	const unsigned char *alpn = NULL;
+	unsigned alen = 0;
+	const char *sni;
+	X509 *own = SSL_get_certificate(l->ssl);
+	int nid;
+
+	r->handshake_ok = l->hs_done && !l->failed;
+	snprintf(r->version, sizeof(r->version), "%s", SSL_get_version(l->ssl));
+	if (ci) {
+		const char *std = SSL_CIPHER_standard_name(ci);
+		snprintf(r->cipher, sizeof(r->cipher), "%s", SSL_CIPHER_get_name(ci));
+		snprintf(r->cipher_iana, sizeof(r->cipher_iana), "%s", std ? std : "");
+	}
+	nid = SSL_get_negotiated_group(l->ssl);
+	if (nid > 0) {
+		const char *g = SSL_group_to_name(l->ssl, nid);
+		snprintf(r->group, sizeof(r->group), "%s", g ? g : OBJ_nid2sn(nid));
+	}
+	SSL_get0_alpn_selected(l->ssl, &alpn, &alen);
+	if (alen)
+		snprintf(r->alpn, sizeof(r->alpn), "%.*s", (int)alen, alpn);
+	if ((sni = SSL_get_servername(l->ssl, TLSEXT_NAMETYPE_host_name)))
+		snprintf(r->sni, sizeof(r->sni), "%s", sni);
+	r->resumed = SSL_session_reused(l->ssl);
+	r->n_server_chain = 0;
+	if (own)
+		umpa_tls_cert_info_(own, &r->server_chain[r->n_server_chain++]);
+	if (SSL_get0_peer_certificate(l->ssl)) {
+		r->client_verify_result = (int)SSL_get_verify_result(l->ssl);
+		umpa_tls_cert_info_(SSL_get0_peer_certificate(l->ssl), &r->client_chain[r->n_client_chain++]);
+	}
+}
+
+/* Write @p n plaintext bytes (the handshake is done).  Returns 0 or a negative error. */
+static int live_write_now_(struct umpa_tls_live *l, const void *d, size_t n, struct umpa_err *e)
+{
+	size_t done = 0, w;
+
+	ERR_clear_error();
+	while (done < n) {
+		int r = SSL_write_ex(l->ssl, (const uint8_t *)d + done, n - done, &w);
+		if (r <= 0) {
+			live_fail_(l, r);
+			return umpa_err_set(e, UMPA_EIO, "tls: %s", l->rep.error);
+		}
+		done += w;
+		l->rep.app_bytes[S_] += w;
+	}
+	return live_flush_(l, e);
+}
+
+int umpa_tls_live_input(struct umpa_tls_live *l, const void *d, size_t n, struct umpa_err *e)
+{
+	int r, rc;
+
+	if (l->failed)
+		return 0;
+	if (n && BIO_write(l->rb, d, (int)n) != (int)n)
+		return umpa_err_set(e, UMPA_ENOMEM, "tls: out of memory");
+	l->rep.tls_bytes[C_] += n;
+	ERR_clear_error();
+	if (!l->hs_done) {
+		r = SSL_do_handshake(l->ssl);
+		if (r == 1) {
+			l->hs_done = 1;
+			live_report_(l);
+			if ((rc = live_flush_(l, e)) < 0)
+				return rc;
+			if (l->cb.event)
+				l->cb.event(l->cb.arg, UMPA_TLS_LIVE_HANDSHAKE);
+			if (l->npend) {
+				uint8_t *p = l->pend;
+				size_t np = l->npend;
+				l->pend = NULL;
+				l->npend = 0;
+				rc = live_write_now_(l, p, np, e);
+				free(p);
+				if (rc < 0)
+					return rc;
+			}
+		} else if (SSL_get_error(l->ssl, r) == SSL_ERROR_WANT_READ) {
+			return live_flush_(l, e);
+		} else {
+			live_fail_(l, r);
+			if ((rc = live_flush_(l, e)) < 0) /* the alert */
+				return rc;
+			if (l->cb.event)
+				l->cb.event(l->cb.arg, UMPA_TLS_LIVE_FAILED);
+			return 0;
+		}
+	}
+	while (!l->failed && !l->got_close) {
+		size_t got = 0;
+		r = SSL_read_ex(l->ssl, l->buf, sizeof(l->buf), &got);
+		if (r > 0) {
+			l->rep.app_bytes[C_] += got;
+			if (l->cb.data)
+				l->cb.data(l->cb.arg, l->buf, got);
+			continue;
+		}
+		r = SSL_get_error(l->ssl, 0);
+		if (r == SSL_ERROR_WANT_READ)
+			break;
+		if (r == SSL_ERROR_ZERO_RETURN) {
+			l->got_close = 1;
+			if ((rc = live_flush_(l, e)) < 0)
+				return rc;
+			if (l->cb.event)
+				l->cb.event(l->cb.arg, UMPA_TLS_LIVE_CLOSE_NOTIFY);
+			return 0;
+		}
+		live_fail_(l, 0);
+		if ((rc = live_flush_(l, e)) < 0)
+			return rc;
+		if (l->cb.event)
+			l->cb.event(l->cb.arg, UMPA_TLS_LIVE_FAILED);
+		return 0;
+	}
+	return live_flush_(l, e); /* session tickets, KeyUpdate answers */
+}
+
+int64_t umpa_tls_live_write(struct umpa_tls_live *l, const void *d, size_t n, struct umpa_err *e)
+{
+	int rc;
+
+	if (l->failed || l->sent_close)
+		return umpa_err_set(e, UMPA_EINVAL, "tls: cannot write after %s", l->failed ? "a failure" : "close");
+	if (!l->hs_done) {
+		uint8_t *p = realloc(l->pend, l->npend + n);
+		if (!p && l->npend + n)
+			return umpa_err_set(e, UMPA_ENOMEM, "tls: out of memory");
+		if (n)
+			memcpy(p + l->npend, d, n);
+		l->pend = p;
+		l->npend += n;
+		return (int64_t)n;
+	}
+	if ((rc = live_write_now_(l, d, n, e)) < 0)
+		return rc;
+	return (int64_t)n;
+}
+
+int umpa_tls_live_close(struct umpa_tls_live *l, struct umpa_err *e)
+{
+	if (l->sent_close || l->failed || !l->hs_done)
+		return 0;
+	l->sent_close = 1;
+	ERR_clear_error();
+	(void)SSL_shutdown(l->ssl);
+	ERR_clear_error();
+	return live_flush_(l, e);
+}
+
+const struct umpa_tls_report *umpa_tls_live_report(const struct umpa_tls_live *l)
+{
+	return &l->rep;
 }

@@ -95,8 +95,8 @@ size_t umpa_tls_report_text(const struct umpa_tls_report *r, char *buf, size_t n
 	const char *dash = "---";
 
 	out_init_(&o, buf, n);
-	put_(&o, "Conversation: client port %u -> server port %u, %llu packets\n", r->port[0], r->port[1],
-	     (unsigned long long)r->packets);
+	put_(&o, "Conversation: client port %u -> server port %u, %llu packet%s\n", r->port[0], r->port[1],
+	     (unsigned long long)r->packets, r->packets == 1 ? "" : "s");
 	if (r->handshake_ok && r->error[0])
 		put_(&o, "Handshake: ok, then an error: %s\n", safe_(&sb, r->error));
 	else if (r->handshake_ok)

@@ -73,7 +73,9 @@ struct umpa_pred;
  * alone means "present and not zero".  VALUE is anything the field accepts
  * when building ("64", "0x1c", "echo-reply", "SA", "10.0.0.2"); address and
  * byte fields compare with == and != only.  A condition on a layer the
- * packet lacks is false.  Returns the predicate (free with umpa_pred_free)
+ * packet lacks is false.  An IPv4 or IPv6 address compares with a prefix
+ * too, as in Wireshark: "ip.dst == 10.99.0.0/16" is true for every address
+ * of 10.99/16 ("!=" for every other).  Returns the predicate (free with umpa_pred_free)
  * or NULL with @p e set ("field conditions 'ip.tll<5': ip: unknown field 'tll'").
  */
 struct umpa_pred *umpa_pred_compile(const char *expr, struct umpa_err *e);

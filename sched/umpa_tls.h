@@ -108,17 +108,17 @@ struct umpa_tls_side {
 	const char *ca_file;      /**< PEM CA(s) this side trusts to verify the peer; NULL: the generated CA,
 				   or when the peer's certificate is a PEM file, the last certificate
 				   of that file (trusted as a partial chain) */
-	const char *key_type; /**< generated key (umpa_tls_keytype_parse): "rsa" (2048), "rsa:N" (512..8192),
-				 "ec:P-256" (or p256, secp256r1, prime256v1 ...), "ec:P-384", "ec:P-521",
-				 "ed25519", "ed448"; NULL: "rsa" */
-	int security_level; /**< SSL_CTX_set_security_level; -1: OpenSSL's default (umpa_tls_opts_init sets -1) */
-	const char *alpn;   /**< comma-separated ALPN list: the client offers it, the server picks its first
-			       entry the client offered (no overlap: no ALPN, the handshake continues) */
-	const void *data;   /**< application data this side sends after the handshake */
-	size_t data_len;    /**< its length */
-	size_t max_record;  /**< largest plaintext per record this side sends (512..16384; 0: 16384) */
-	int key_updates;    /**< TLS 1.3: KeyUpdate messages this side sends (each after a share of its data) */
-	int renegotiations; /**< TLS <= 1.2: renegotiations this side starts (the server sends HelloRequest) */
+	const char *key_type;     /**< generated key (umpa_tls_keytype_parse): "rsa" (2048), "rsa:N" (512..8192),
+				     "ec:P-256" (or p256, secp256r1, prime256v1 ...), "ec:P-384", "ec:P-521",
+				     "ed25519", "ed448"; NULL: "rsa" */
+	int security_level;       /**< SSL_CTX_set_security_level; -1: OpenSSL's default (umpa_tls_opts_init sets -1) */
+	const char *alpn;         /**< comma-separated ALPN list: the client offers it, the server picks its first
+				     entry the client offered (no overlap: no ALPN, the handshake continues) */
+	const void *data;         /**< application data this side sends after the handshake */
+	size_t data_len;          /**< its length */
+	size_t max_record;        /**< largest plaintext per record this side sends (512..16384; 0: 16384) */
+	int key_updates;          /**< TLS 1.3: KeyUpdate messages this side sends (each after a share of its data) */
+	int renegotiations;       /**< TLS <= 1.2: renegotiations this side starts (the server sends HelloRequest) */
 };
 
 /** What to run.  Fill with umpa_tls_opts_init(), then change what you need. */
@@ -143,6 +143,8 @@ struct umpa_tls_opts {
 					first TLS 1.3 suite of its list; cannot be combined with resume */
 	size_t psk_len;              /**< its length */
 	const char *psk_identity;    /**< the PSK's identity (NULL: "umpa") */
+	int self_signed;             /**< a generated server certificate signs itself (no CA; the client trusts
+					the leaf); otherwise it is signed by a generated CA */
 };
 
 /** One certificate of a chain, as the report shows it. */
@@ -314,5 +316,60 @@ size_t umpa_tls_report_text(const struct umpa_tls_report *r, char *buf, size_t n
  * umpa_tls_report_text does.  Returns the length it needed.
  */
 size_t umpa_tls_report_json(const struct umpa_tls_report *r, char *buf, size_t n);
+
+/* ---- one side against a real peer ---- */
+
+/**
+ * A live TLS server session: the server side of pump @p t (its context,
+ * certificate, versions, ciphers, ALPN ...) fed by a real client's bytes
+ * (from a TCP endpoint, umpa_tcpend.h), writing its records back through a
+ * callback.  No socket: bytes in (umpa_tls_live_input), bytes out (cbs.out).
+ */
+struct umpa_tls_live;
+
+/** What happened to a live session. */
+enum umpa_tls_live_event {
+	UMPA_TLS_LIVE_HANDSHAKE = 1, /**< the handshake completed (umpa_tls_live_report is filled) */
+	UMPA_TLS_LIVE_FAILED,        /**< the handshake or a record failed (an alert went out; report.error says why) */
+	UMPA_TLS_LIVE_CLOSE_NOTIFY,  /**< the peer sent close_notify: it sends nothing more */
+};
+
+/** Callbacks of a live session (all run from umpa_tls_live_input / write / close). */
+struct umpa_tls_live_cbs {
+	/** TLS bytes for the peer.  Return 0 or a negative error with @p e set. */
+	int (*out)(void *arg, const uint8_t *d, size_t n, struct umpa_err *e);
+	/** Plaintext received (may be NULL). */
+	void (*data)(void *arg, const uint8_t *d, size_t n);
+	/** An event (may be NULL). */
+	void (*event)(void *arg, enum umpa_tls_live_event ev);
+	/** One SSLKEYLOGFILE line (no newline) as the secrets are made, before the records they protect go out. */
+	void (*keylog)(void *arg, const char *line);
+	void *arg; /**< for all four */
+};
+
+/** A server session on pump @p t (which must outlive it).  Returns NULL with @p e set (no memory). */
+struct umpa_tls_live *umpa_tls_live_new(struct umpa_tls *t, const struct umpa_tls_live_cbs *cbs, struct umpa_err *e);
+
+/**
+ * Bytes from the peer: advance the handshake, deliver plaintext, answer.
+ * A failing handshake is not an error (the event says it).  Returns 0 or a
+ * negative error of the out callback / memory.
+ */
+int umpa_tls_live_input(struct umpa_tls_live *l, const void *d, size_t n, struct umpa_err *e);
+
+/**
+ * Send @p n plaintext bytes (held until the handshake completes).  Returns
+ * @p n or a negative error (UMPA_EINVAL after close or a failure).
+ */
+int64_t umpa_tls_live_write(struct umpa_tls_live *l, const void *d, size_t n, struct umpa_err *e);
+
+/** Send close_notify (once; nothing before the handshake completed).  Returns 0 or a negative error. */
+int umpa_tls_live_close(struct umpa_tls_live *l, struct umpa_err *e);
+
+/** The session's report (server view: version, cipher, group, ALPN, SNI, its certificate as server_chain[0]). */
+const struct umpa_tls_report *umpa_tls_live_report(const struct umpa_tls_live *l);
+
+/** Free @p l.  NULL allowed.  Returns NULL. */
+struct umpa_tls_live *umpa_tls_live_free(struct umpa_tls_live *l);
 
 #endif

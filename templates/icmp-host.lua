@@ -4,36 +4,55 @@
 -- wire.  IPv4: ARP who-has -> is-at, ICMP echo-request -> echo-reply (same
 -- id, sequence and data).  IPv6: neighbour solicitation -> neighbour
 -- advertisement (solicited, override, target link-layer address), ICMPv6
--- echo-request -> echo-reply.  Parameters:
---   ip   IPv4 address (default 10.0.0.1; empty: no IPv4)
+-- echo-request -> echo-reply.  With an IPv4 prefix (--set ip=10.99.0.0/16)
+-- every address in it is a host of its own, with its own MAC; a host's state
+-- (its MAC, a few bytes of Lua) is made when it is first contacted, so a /16
+-- costs nothing until it is pinged.  Parameters:
+--   ip   IPv4 address or prefix (default 10.0.0.1; empty: no IPv4)
 --   ip6  IPv6 address (default none)
---   mac  MAC address (default 02:00 followed by the IPv4 address's four bytes)
+--   mac  MAC address (default 02:00 followed by the IPv4 address's four
+--        bytes, per host in a prefix; given, every host uses it)
 --   ttl  TTL / hop limit of the replies (default 64)
--- Counters: arp.replies, echo.replies, echo6.replies, nd.adverts.
+-- Counters: arp.replies, echo.replies, echo6.replies, nd.adverts, hosts
+-- (simulated hosts contacted so far).
 --   umpa run icmp-host -i veth0 --set ip=10.77.0.50 --set ip6=fd00:77::50 -w out.pcapng
+--   umpa run icmp-host -i veth0 --set ip=10.99.0.0/16
 
 params{
-  ip = {type = "ipv4", default = "10.0.0.1", help = "IPv4 address to answer for (empty: none)"},
+  ip = {type = "ipv4net", default = "10.0.0.1", help = "IPv4 address or prefix (A.B.C.D/N) to answer for (empty: none)"},
   ip6 = {type = "ipv6", default = "", help = "IPv6 address to answer for (empty: none)"},
   mac = {type = "mac", default = "", help = "MAC address (default: 02:00 and the IPv4 address's bytes)"},
   ttl = {type = "int", default = 64, help = "TTL and hop limit of the replies"},
 }
 
-local function mac_of(ip)
-  local a, b, c, d = (ip or "0.0.0.0"):match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+local function mac_of(addr)
+  local a, b, c, d = (addr or "0.0.0.0"):match("^(%d+)%.(%d+)%.(%d+)%.(%d+)")
   return string.format("02:00:%02x:%02x:%02x:%02x", a, b, c, d)
 end
 
-local mac = param.mac or mac_of(param.ip)
 if param.ttl < 1 or param.ttl > 255 then error("ttl must be 1 to 255") end
+local prefix = param.ip and param.ip:find("/") ~= nil
+local mac = param.mac or mac_of(param.ip) -- one address (and IPv6)
+
+-- per simulated host: its MAC, made on first contact
+local hosts = {}
+local function host(addr)
+  local h = hosts[addr]
+  if not h then
+    h = {mac = prefix and not param.mac and mac_of(addr) or mac}
+    hosts[addr] = h
+    count("hosts")
+  end
+  return h
+end
 
 if param.ip then
   on("arp", {["arp.opcode"] = "request", ["arp.dst.proto_ipv4"] = param.ip}, function(p)
-    send(reply(p, arp{hwsrc = mac}))
+    send(reply(p, arp{hwsrc = host(p.arp.pdst).mac}))
     count("arp.replies")
   end)
   on("icmp", {["ip.dst"] = param.ip, ["icmp.type"] = "echo-request"}, function(p)
-    send(reply(p, ether{src = mac}, ip{ttl = param.ttl}, icmp{type = "echo-reply"}))
+    send(reply(p, ether{src = host(p.ip.dst).mac}, ip{ttl = param.ttl}, icmp{type = "echo-reply"}))
     count("echo.replies")
   end)
 end
@@ -53,3 +72,6 @@ if param.ip6 then
     count("echo6.replies")
   end)
 end
+
+-- what a template that includes this one (include("icmp-host"), as host does) may reuse
+return {mac = mac}

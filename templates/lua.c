@@ -111,6 +111,7 @@
 
 #include "lua_internal.h"
 #include "umpa_lua.h"
+#include "umpa_near.h"
 #include "umpa_sbuf.h"
 #include "umpa_lua_tls.h"
 #include "umpa_protos.h"
@@ -944,7 +945,13 @@ static int err_unknown_field(lua_State *L, const struct umpa_proto *pr, const ch
 	umpa_sbuf_reset(&U->sb);
 	umpa_proto_list_fields(pr, &U->sb);
 	U->code = UMPA_ENOENT;
-	return luaL_error(L, "%s: unknown field '%s' (fields: %s)", pr->name, key, U->sb.s ? U->sb.s : "none");
+	{
+		char near[UMPA_NEAR_MAX + 1];
+		const char *best = umpa_proto_field_near(pr, key, near, sizeof near);
+		return luaL_error(L, "%s: unknown field '%s' (%s%s%sfields: %s)", pr->name, key,
+				  best ? "did you mean '" : "", best ? best : "", best ? "'? " : "",
+				  U->sb.s ? U->sb.s : "none");
+	}
 }
 
 /* Resolve a field key (a string) of @pr or raise. */
@@ -1295,7 +1302,56 @@ static int is_alt(lua_State *L, int idx)
 
 /* ---- values of spec fields ---- */
 
-/* Join the strings of the plain table at @idx with ',' (a VAR field's items); pushes the result. */
+/* Push the spec text of item table {type=T, value=V} at @idx ("T=V"; V a string, number or list joined by ':';
+ * no value: "T"), for VAR fields given as a list of records (dhcp options).  No luaL_Buffer here: the caller's is
+ * open. */
+static void push_typed_item(lua_State *L, int idx, const char *fn, lua_Integer i)
+{
+	int t;
+
+	idx = lua_absindex(L, idx);
+	lua_getfield(L, idx, "type");
+	if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
+		luaL_error(L, "%s: item %I: a table item needs type= (a name or a number) and value=", fn, i);
+	luaL_tolstring(L, -1, NULL);
+	lua_replace(L, -2);
+	lua_getfield(L, idx, "value");
+	t = lua_type(L, -1);
+	if (t == LUA_TNIL) {
+		lua_pop(L, 1);
+		return;
+	}
+	if (t == LUA_TTABLE) {
+		int v = lua_absindex(L, -1), pieces = 0;
+		lua_Integer n = (lua_Integer)lua_rawlen(L, v);
+		for (lua_Integer k = 1; k <= n; k++) {
+			if (k > 1) {
+				lua_pushliteral(L, ":");
+				pieces++;
+			}
+			lua_rawgeti(L, v, k);
+			if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
+				luaL_error(L, "%s: item %I: value %I is a %s, not a string or number", fn, i, k,
+					   luaL_typename(L, -1));
+			luaL_tolstring(L, -1, NULL);
+			lua_replace(L, -2);
+			pieces++;
+		}
+		lua_concat(L, pieces);
+		lua_replace(L, v);
+	} else if (t == LUA_TSTRING || t == LUA_TNUMBER) {
+		luaL_tolstring(L, -1, NULL);
+		lua_replace(L, -2);
+	} else {
+		luaL_error(L, "%s: item %I: value is a %s", fn, i, luaL_typename(L, -1));
+	}
+	lua_pushliteral(L, "=");
+	lua_insert(L, -2);
+	lua_concat(L, 3);
+}
+
+/* Join the items of the plain table at @idx with ',' (a VAR field's items); pushes the result.  An item is a
+ * string or number, or a table {type=..., value=...} (push_typed_item). */
 static void join_var_items(lua_State *L, int idx, const struct umpa_proto *pr, const struct umpa_field *f)
 {
 	luaL_Buffer b;
@@ -1308,9 +1364,20 @@ static void join_var_items(lua_State *L, int idx, const struct umpa_proto *pr, c
 		if (i > 1)
 			luaL_addchar(&b, ',');
 		lua_rawgeti(L, idx, i);
-		if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
+		if (lua_type(L, -1) == LUA_TTABLE && !is_alt(L, -1)) {
+			int typed = lua_getfield(L, -1, "type") != LUA_TNIL;
+			lua_pop(L, 1);
+			if (typed) { /* {type=..., value=...} */
+				push_typed_item(L, -1, fname(pr, f, buf, sizeof(buf)), i);
+				lua_replace(L, -2);
+			} else { /* {"MSS", 1460}: Scapy's option pairs */
+				umpa_lua_option_item_(L, -1);
+				lua_remove(L, -2);
+			}
+		} else if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER) {
 			luaL_error(L, "%s: item %I is a %s; a VAR field takes strings (alt{...} for alternatives)",
 				   fname(pr, f, buf, sizeof(buf)), i, luaL_typename(L, -1));
+		}
 		luaL_addvalue(&b);
 	}
 	luaL_pushresult(&b);
@@ -1508,6 +1575,12 @@ static int l_construct(lua_State *L)
 	struct lspec *s;
 	int ft;
 
+	if (lua_type(L, 1) == LUA_TSTRING && (pr->pflags & UMPA_PF_RAW) && pr->nfields > 0) {
+		lua_createtable(L, 0, 1); /* Raw("bytes"), as Scapy: the payload itself */
+		lua_pushvalue(L, 1);
+		lua_setfield(L, -2, pr->fields[0].name);
+		lua_replace(L, 1);
+	}
 	if (!lua_isnoneornil(L, 1) && lua_type(L, 1) != LUA_TTABLE)
 		return luaL_error(L, "%s: takes a table of fields: %s{field=value, ...}", pr->name, pr->name);
 	s = new_spec(L, pr);
@@ -2636,6 +2709,113 @@ static int l_packets(lua_State *L)
 	return 1;
 }
 
+/* What fragment()'s callback needs: the Lua state and the result array. */
+struct fragk {
+	lua_State *L;
+	int t;
+	lua_Integer n;
+	int failed; /* a Lua error is on the stack */
+};
+
+/* Copy the fragment (upvalue-less: argument 1 is the packet) into the array at 2. */
+static int frag_push(lua_State *L)
+{
+	struct umpa_pkt *p = lua_touserdata(L, 1);
+
+	push_pkt_copy(L, p);
+	lua_rawseti(L, 2, (lua_Integer)lua_rawlen(L, 2) + 1);
+	return 0;
+}
+
+/* umpa_pkt_fragment's callback: copies in a protected call, so a memory
+ * error does not jump over the C frames (their packet would leak). */
+static int frag_cb(void *arg, struct umpa_pkt *p, struct umpa_err *e)
+{
+	struct fragk *k = arg;
+
+	lua_pushcfunction(k->L, frag_push);
+	lua_pushlightuserdata(k->L, p);
+	lua_pushvalue(k->L, k->t);
+	if (lua_pcall(k->L, 2, 0, 0) != LUA_OK) {
+		k->failed = 1;
+		return umpa_err_set(e, UMPA_ENOMEM, "fragment: cannot keep the fragment");
+	}
+	k->n++;
+	return 0;
+}
+
+/*
+ * fragment(v, size): v built (a spec, stack, packet or an array of those),
+ * each packet cut into IPv4 fragments (IPv6: after its fragment header) of
+ * size bytes rounded down to a multiple of 8, as Scapy's fragment(); returns
+ * one array of packet objects (protocols/fragment.c).
+ */
+static int l_fragment(lua_State *L)
+{
+	struct collect all = {.L = L};
+	struct fragk k = {.L = L};
+	lua_Integer size = luaL_checkinteger(L, 2);
+
+	if (size < 8 || size > 65535)
+		return luaL_error(L, "fragment: size %d: from 8 to 65535 bytes", (int)size);
+	lua_settop(L, 2);
+	lua_newtable(L); /* 3: the packets */
+	all.t = 3;
+	umpa_lua_build_value(L, 1, 0, collect_cb, &all);
+	lua_newtable(L); /* 4: the fragments */
+	k.t = 4;
+	for (lua_Integer i = 1; i <= all.n; i++) {
+		struct umpa_err e = {0};
+		struct lpkt *lp;
+		lua_rawgeti(L, 3, i);
+		lp = lua_touserdata(L, -1);
+		if (umpa_pkt_fragment(pkt_ready(L, lp), (uint32_t)size, frag_cb, &k, &e) < 0) {
+			if (k.failed)
+				return lua_error(L);
+			return luaL_error(L, "%s", e.msg);
+		}
+		lua_pop(L, 1);
+	}
+	return 1;
+}
+
+/*
+ * dissect(bytes [, first]): a packet object from wire bytes (Scapy's
+ * Ether(b"...")), dissected from the link type of protocol @first (a name,
+ * alias or Scapy name; default "eth": Ethernet; "ip" reads IPv4 or IPv6 by
+ * the version).  Its fields count as set, so building it sends the bytes as
+ * they are, checksums included.
+ */
+static int l_dissect(lua_State *L)
+{
+	size_t n;
+	const char *b = luaL_checklstring(L, 1, &n);
+	const char *name = luaL_optstring(L, 2, "eth");
+	const struct umpa_proto *pr = umpa_proto_find(name);
+	int lt = pr ? umpa_linktype_for_proto(pr) : -1;
+	struct lpkt *lp;
+
+	if (!pr) {
+		char near[UMPA_NEAR_MAX + 1];
+		const char *best = umpa_proto_near(name, near, sizeof near);
+		return luaL_error(L, "dissect: unknown protocol '%s'%s%s%s", name, best ? ": did you mean '" : "",
+				  best ? best : "", best ? "'?" : "");
+	}
+	if (lt < 0)
+		return luaL_error(L, "dissect: %s is not the first layer of a capture (eth, ip, ipv6, sll, ...)",
+				  pr->name);
+	if (n > UMPA_MAX_PKT)
+		return luaL_error(L, "dissect: %zu bytes: at most %u", n, (unsigned)UMPA_MAX_PKT);
+	{
+		struct umpa_pkt tmp;
+		umpa_pkt_init(&tmp);
+		umpa_pkt_attach(&tmp, (const uint8_t *)b, (uint32_t)n, (uint32_t)n, lt);
+		lp = push_pkt_copy(L, &tmp); /* the copy owns its bytes (tmp borrowed the string's): dissect it */
+		umpa_dissect(&lp->p);
+	}
+	return 1;
+}
+
 /* ---- the state ---- */
 
 /* What load returns when it cannot: nil and @msg (NULL: the chunk is too large). */
@@ -2844,6 +3024,8 @@ static int open_state(lua_State *L)
 	lua_register(L, "range", l_range);
 	lua_register(L, "alt", l_alt);
 	lua_register(L, "packets", l_packets);
+	lua_register(L, "fragment", l_fragment);
+	lua_register(L, "dissect", l_dissect);
 	umpa_lua_tls_open_(L); /* tls{...}: templates/lua_tls.c */
 
 	protos = umpa_protos(&np);
@@ -2861,7 +3043,41 @@ static int open_state(lua_State *L)
 		}
 	}
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &protos_key);
+	umpa_lua_scapy_open_(L); /* DNSQR, ICMPv6EchoRequest ...: templates/lua_scapy.c */
 	return 0;
+}
+
+/*
+ * For Lua's "attempt to call a nil value (global 'IPP')" (a mistyped
+ * constructor or function): the global name nearest to the one used, in
+ * @buf; NULL when the message names no global or none is near.
+ */
+static const char *near_global(lua_State *L, const char *msg, char *buf, size_t size)
+{
+	static const char call[] = "attempt to call a nil value (global '";
+	const char *at = strstr(msg, call), *end;
+	char want[UMPA_NEAR_MAX + 1];
+	struct umpa_near n;
+	const char *best;
+
+	if (!at)
+		return NULL; /* only a call: a nil global indexed or added to may be meant to be nil */
+	at += sizeof call - 1;
+	if (!(end = strchr(at, '\'')) || (size_t)(end - at) >= sizeof want || !lua_checkstack(L, 4))
+		return NULL;
+	memcpy(want, at, (size_t)(end - at));
+	want[end - at] = 0;
+	umpa_near_init(&n, want);
+	lua_pushglobaltable(L);
+	lua_pushnil(L);
+	while (lua_next(L, -2)) {
+		if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TFUNCTION)
+			umpa_near_str(&n, lua_tostring(L, -2));
+		lua_pop(L, 1);
+	}
+	best = umpa_near_best(&n, buf, size); /* copied before the names can be collected */
+	lua_pop(L, 1);
+	return best;
 }
 
 /* Turn the error at the top of the stack (status @st) into @e. */
@@ -2886,7 +3102,14 @@ static int take_error(struct umpa_lua *U, int st, const char *name, struct umpa_
 	} else if (msg) {
 		/* a script's text, NUL bytes and escapes included: escaped whole, not cut at a NUL */
 		struct umpa_sbuf sb = {0};
+		char near[UMPA_NEAR_MAX + 1];
+		const char *best = U->tripped ? NULL : near_global(L, msg, near, sizeof near);
 		umpa_sbuf_put_safe(&sb, msg, len < sizeof(e->msg) ? len : sizeof(e->msg));
+		if (best) {
+			umpa_sbuf_puts(&sb, "; did you mean '");
+			umpa_sbuf_puts(&sb, best);
+			umpa_sbuf_puts(&sb, "'?");
+		}
 		umpa_err_set(e, code, "%s", sb.s && !sb.oom ? sb.s : "(out of memory)");
 		umpa_sbuf_free(&sb);
 	} else {
@@ -2992,9 +3215,60 @@ struct entry {
 	const char *chunk;
 	size_t len;
 	const char *name;
-	int build; /* build what the chunk returns */
-	int expr;  /* the chunk is an expression: prefix "return " */
+	int build;             /* build what the chunk returns */
+	int expr;              /* the chunk is an expression: prefix "return " */
+	struct umpa_sbuf *out; /* umpa_lua_eval: the values, as text; NULL otherwise */
+	int incomplete;        /* umpa_lua_eval: the text ends inside a statement */
 };
+
+/* Is the syntax error at the top of the stack "... near <eof>" (more lines would complete the text)? */
+static int at_eof(lua_State *L)
+{
+	size_t n;
+	const char *m = lua_tolstring(L, -1, &n);
+	return m && n >= 5 && strcmp(m + n - 5, "<eof>") == 0;
+}
+
+/* umpa_lua_eval's protected part: en->chunk as an expression, else as statements; the values into en->out. */
+static int eval_run(lua_State *L)
+{
+	struct entry *en = lua_touserdata(L, 1);
+	size_t n;
+	const char *s;
+	int st, base;
+
+	lua_settop(L, 0);
+	lua_pushfstring(L, "=%s", en->name); /* 1 */
+	lua_pushliteral(L, "return ");
+	umpa_lua_push_source_(L, en->chunk, en->len);
+	lua_concat(L, 2); /* 2 */
+	s = lua_tolstring(L, 2, &n);
+	if ((st = luaL_loadbufferx(L, s, n, lua_tostring(L, 1), "t")) != LUA_OK) {
+		if (st != LUA_ERRSYNTAX)
+			return lua_error(L);
+		lua_pop(L, 1);
+		if ((st = luaL_loadbufferx(L, s + 7, n - 7, lua_tostring(L, 1), "t")) != LUA_OK) {
+			if (st == LUA_ERRSYNTAX && at_eof(L)) {
+				en->incomplete = 1;
+				return 0;
+			}
+			return lua_error(L);
+		}
+	}
+	base = lua_gettop(L);
+	lua_call(L, 0, LUA_MULTRET);
+	for (int i = base; i <= lua_gettop(L); i++) {
+		size_t k;
+		const char *t = luaL_tolstring(L, i, &k);
+		if (i > base)
+			umpa_sbuf_putc(en->out, '\t');
+		umpa_sbuf_put(en->out, t, k);
+		lua_pop(L, 1);
+	}
+	if (lua_gettop(L) >= base)
+		umpa_sbuf_putc(en->out, '\n');
+	return 0;
+}
 
 static int entry_run(lua_State *L)
 {
@@ -3007,10 +3281,10 @@ static int entry_run(lua_State *L)
 	lua_pushfstring(L, "@%s", en->name);
 	if (en->expr) {
 		lua_pushliteral(L, "return ");
-		lua_pushlstring(L, en->chunk, en->len);
+		umpa_lua_push_source_(L, en->chunk, en->len);
 		lua_concat(L, 2);
 	} else {
-		lua_pushlstring(L, en->chunk, en->len);
+		umpa_lua_push_source_(L, en->chunk, en->len);
 	}
 	if (en->expr) { /* expressions are often built again: keep them compiled */
 		struct umpa_lua *U = get_U(L);
@@ -3032,7 +3306,8 @@ static int entry_run(lua_State *L)
 				 * when they do not compile either, the expression's error is the one */
 				if (st != LUA_ERRSYNTAX)
 					return lua_error(L);
-				if (luaL_loadbufferx(L, en->chunk, en->len, lua_tostring(L, 1), "t") != LUA_OK) {
+				/* the same text without "return " */
+				if (luaL_loadbufferx(L, s + 7, n - 7, lua_tostring(L, 1), "t") != LUA_OK) {
 					lua_pop(L, 1);
 					return lua_error(L);
 				}
@@ -3079,7 +3354,7 @@ static long entry(struct umpa_lua *U, struct entry *en, struct umpa_err *e)
 		budget_restart(U);
 		ticks_start(U);
 	}
-	lua_pushcfunction(L, entry_run);
+	lua_pushcfunction(L, en->out ? eval_run : entry_run);
 	lua_pushlightuserdata(L, en);
 	U->depth++;
 	st = lua_pcall(L, 1, 0, 0);
@@ -3129,6 +3404,19 @@ int umpa_lua_run(struct umpa_lua *L, const char *chunk, size_t len, const char *
 	en.c = (struct bctx){.U = L, .e = e};
 	rc = entry(L, &en, e);
 	return rc < 0 ? (int)rc : 0;
+}
+
+int umpa_lua_eval(struct umpa_lua *L, const char *text, size_t len, const char *name, struct umpa_sbuf *out,
+		  struct umpa_err *e)
+{
+	struct entry en = {.chunk = text, .len = len, .name = name ? name : "stdin", .out = out};
+	long rc;
+
+	en.c = (struct bctx){.U = L, .e = e};
+	rc = entry(L, &en, e);
+	if (rc < 0)
+		return (int)rc;
+	return en.incomplete ? UMPA_LUA_INCOMPLETE : 0;
 }
 
 static int push_pkt_run(lua_State *L)

@@ -22,6 +22,7 @@
 struct lua_State;
 struct umpa_lua;
 struct umpa_tls_conf;
+struct umpa_tls;
 
 /** Define tls{} in a new state (called from templates/lua.c when a state opens). */
 void umpa_lua_tls_open_(struct lua_State *L);
@@ -86,7 +87,37 @@ void umpa_lua_charge_(struct lua_State *L, unsigned long steps, const char *fn);
  */
 int umpa_lua_budget_spent_(struct lua_State *L, unsigned long steps);
 
+/**
+ * For a host's live TLS service (tls.serve): read the option table at @p idx
+ * as tls{} does - options naming a file are allowed when @p file_ok (may be
+ * NULL: none) accepts the path - charge the key generation to the
+ * evaluation's budget, build a pump (with @p self_signed, a generated server
+ * certificate signs itself), and push a userdata that owns it (its __gc
+ * frees the pump).  Returns the pump; raises a Lua error on bad options.
+ */
+struct umpa_tls *umpa_lua_tls_pump_(struct lua_State *L, int idx, int self_signed,
+				    int (*file_ok)(void *arg, const char *path), void *arg);
+
+/** The pump held by the userdata at @p idx (made by umpa_lua_tls_pump_). */
+struct umpa_tls *umpa_lua_tls_pump_get_(struct lua_State *L, int idx);
+
 /** Replace string.find/match/gmatch/gsub with the bounded matcher (lua_strpat.c). */
 void umpa_lua_strpat_open_(struct lua_State *L);
+
+/**
+ * Push chunk text @p s (@p n bytes) as Lua compiles it: Scapy's spelling
+ * (keyword arguments, [...] lists) rewritten into Lua's, valid Lua left as
+ * it is, line numbers kept (templates/lua_scapy.c).
+ */
+void umpa_lua_push_source_(struct lua_State *L, const char *s, size_t n);
+
+/**
+ * Replace the option pair at @p idx ({"MSS", 1460}, Scapy's ("MSS", 1460))
+ * with its spec text ("mss=1460") pushed on the stack (the pair stays).
+ */
+void umpa_lua_option_item_(struct lua_State *L, int idx);
+
+/** Define the Scapy helpers that are not protocols: DNSQR, DNSRR, ICMPv6EchoRequest ..., True, False, "A" * N. */
+void umpa_lua_scapy_open_(struct lua_State *L);
 
 #endif

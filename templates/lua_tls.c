@@ -218,13 +218,23 @@ static int opt_error_(lua_State *L, const struct umpa_tls_conf *c, const struct 
 	return luaL_error(L, "tls: %s", strncmp(e->msg, "tls: ", 5) ? e->msg : e->msg + 5);
 }
 
+/* Which files an option may name (tls.serve under --allow-read); NULL: none (tls{}). */
+struct file_ok_ {
+	int (*ok)(void *arg, const char *path);
+	void *arg;
+};
+
 /* The value at the top of the stack into option @p d of @p c. */
-static void opt_value_(lua_State *L, const struct umpa_tls_optdef *d, struct umpa_tls_conf *c)
+static void opt_value_(lua_State *L, const struct umpa_tls_optdef *d, struct umpa_tls_conf *c,
+		       const struct file_ok_ *fo)
 {
 	struct umpa_err e = {0};
 	int t = lua_type(L, -1), rc;
 
-	if ((d->flags & UMPA_TLS_OPT_FILE) && t != LUA_TBOOLEAN)
+	if ((d->flags & UMPA_TLS_OPT_FILE) && t == LUA_TSTRING && fo && !fo->ok(fo->arg, lua_tostring(L, -1)))
+		luaL_error(L, "tls{%s=...}: '%s' is not a readable file under the --allow-read directories", d->key,
+			   lua_tostring(L, -1));
+	if ((d->flags & UMPA_TLS_OPT_FILE) && t != LUA_TBOOLEAN && !fo)
 		luaL_error(L, "tls{%s=...}: a template opens no file (sandbox); use key_type, or umpa tls --%s", d->key,
 			   d->cli);
 	if (d->type == UMPA_TLS_OT_BOOL) {
@@ -262,7 +272,7 @@ static void opt_value_(lua_State *L, const struct umpa_tls_optdef *d, struct ump
  * for both sides first, then client_X / server_X, which win whatever the
  * table order.  Strings stay in the option table, which outlives the run.
  */
-static struct umpa_tls_conf *read_opts_(lua_State *L)
+static struct umpa_tls_conf *read_opts_(lua_State *L, const struct file_ok_ *fo)
 {
 	struct umpa_tls_conf *c = lua_newuserdatauv(L, sizeof(*c), 0);
 	struct umpa_err e = {0};
@@ -280,7 +290,7 @@ static struct umpa_tls_conf *read_opts_(lua_State *L)
 			if (!d)
 				unknown_key_(L, lua_tostring(L, -2));
 			if (!!(d->flags & UMPA_TLS_OPT_SIDED) == pass)
-				opt_value_(L, d, c);
+				opt_value_(L, d, c, fo);
 			lua_pop(L, 1);
 		}
 	}
@@ -306,7 +316,7 @@ static int read_only_(lua_State *L)
 
 	lua_remove(L, 2);
 	luaL_checktype(L, 1, LUA_TTABLE);
-	c = read_opts_(L);
+	c = read_opts_(L, NULL);
 	if (r->cb)
 		r->cb(c, r->arg);
 	return 0;
@@ -464,7 +474,7 @@ static int l_tls_(lua_State *L)
 	lua_settop(L, 1);
 	if (umpa_lua_closing_(L)) /* lua_close runs finalizers: what tls{} makes would never be freed */
 		return luaL_error(L, "tls: cannot run while the state closes (in a finalizer)");
-	conf = read_opts_(L); /* index 2 until the run owns it */
+	conf = read_opts_(L, NULL); /* index 2 until the run owns it */
 	o = conf->o;
 	count = conf->count;
 	resume = o.resume != UMPA_TLS_RESUME_NONE;
@@ -531,6 +541,56 @@ static int l_tls_(lua_State *L)
 	lua_setfield(L, 3, "keylog");
 	lua_pushvalue(L, 3);
 	return 1;
+}
+
+/* Protected body of umpa_lua_tls_pump_: option table at 1, struct file_ok_ at 2, self_signed at 3. */
+static int pump_build_(lua_State *L)
+{
+	const struct file_ok_ *fo = lua_touserdata(L, 2);
+	int self = lua_toboolean(L, 3);
+	struct umpa_tls_conf *conf;
+	struct umpa_tls_opts o;
+	struct umpa_err e = {0};
+	struct tlsrun_ *r;
+	struct keys_ud_ *k;
+
+	lua_settop(L, 1);
+	luaL_checktype(L, 1, LUA_TTABLE);
+	if (umpa_lua_closing_(L))
+		return luaL_error(L, "tls: cannot run while the state closes (in a finalizer)");
+	conf = read_opts_(L, fo->ok ? fo : NULL); /* index 2 */
+	o = conf->o;
+	if (self && !o.side[UMPA_TCPS_SERVER].cert_file)
+		o.self_signed = 1;
+	if ((k = keys_get_(L)))
+		budget_charge_(L, k, &o, 0);
+	r = lua_newuserdatauv(L, sizeof *r, 0);
+	memset(r, 0, sizeof *r);
+	luaL_setmetatable(L, MT_TLSRUN);
+	r->t = umpa_tls_new(&o, &e);
+	if (!r->t)
+		return opt_error_(L, conf, &e);
+	umpa_lua_charge_(L, 1000, "tls");
+	return 1;
+}
+
+struct umpa_tls *umpa_lua_tls_pump_(struct lua_State *L, int idx, int self_signed,
+				    int (*file_ok)(void *arg, const char *path), void *arg)
+{
+	struct file_ok_ fo = {file_ok, arg};
+
+	idx = lua_absindex(L, idx);
+	lua_pushcfunction(L, pump_build_);
+	lua_pushvalue(L, idx);
+	lua_pushlightuserdata(L, &fo);
+	lua_pushboolean(L, self_signed);
+	lua_call(L, 3, 1);
+	return ((struct tlsrun_ *)luaL_checkudata(L, -1, MT_TLSRUN))->t;
+}
+
+struct umpa_tls *umpa_lua_tls_pump_get_(struct lua_State *L, int idx)
+{
+	return ((struct tlsrun_ *)luaL_checkudata(L, idx, MT_TLSRUN))->t;
 }
 
 void umpa_lua_tls_open_(struct lua_State *L)

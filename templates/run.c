@@ -26,6 +26,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -42,142 +43,26 @@
 #include "umpa_live.h"
 #include "umpa_lua.h"
 #include "persona_lua.h"
+#include "umpa_lua_tls.h"
 #include "umpa_persona.h"
 #include "umpa_protos.h"
 #include "umpa_run.h"
+#include "run_internal.h"
 
 #ifndef UMPA_TEMPLATEDIR
 #define UMPA_TEMPLATEDIR "/usr/local/share/umpa/templates"
 #endif
 
-/** Most interfaces one run opens. */
-#define RUN_MAX_IFACES 16
-/** Most log sinks. */
-#define RUN_MAX_SINKS 4
 /** Largest file file.read returns. */
 #define RUN_FILE_MAX (16u << 20)
 /** The shortest period of every() (1 ms). */
 #define RUN_EVERY_MIN_NS 1000000
 /** Most packets one send() may expand to. */
 #define RUN_SEND_MAX 100000
-
-struct rt_iface {
-	struct umpa_run *r;
-	char name[64];
-	struct umpa_cap *cap;
-	struct umpa_inj *inj;
-	struct umpa_fdsrc *src;
-};
-
-struct rt_counter {
-	char *name;
-	uint64_t v;
-};
-
-struct rt_param {
-	char *name, *type, *value, *def, *help;
-};
-
-struct rt_rule {
-	struct umpa_run *r;
-	int id;    /* 1-based, as the template sees it */
-	int ref;   /* the Lua function */
-	size_t in; /* counter indices */
-	size_t out;
-};
-
-struct rt_timer {
-	struct umpa_run *r;
-	struct umpa_timer *t;
-	int ref;
-	int every;
-	lua_Integer id;
-	struct rt_timer *next;
-};
-
-struct rt_exch {
-	struct umpa_run *r;
-	uint64_t no;                /* exchange number (1-based) */
-	uint64_t req_frame;         /* frame of its first transmission */
-	unsigned tries;             /* transmissions written */
-	int ref_reply, ref_timeout; /* Lua functions or LUA_NOREF */
-	int ref_on[UMPA_EXPECT_MAX_OUTCOMES];
-	struct umpa_pred *pred[UMPA_EXPECT_MAX_OUTCOMES];
-	unsigned non;
-	uint64_t rhash; /* the request's bytes, to know its retransmissions */
-	uint32_t rlen;
-	struct rt_exch *next, *prev; /* pending list (freed with the run) */
-};
-
-struct rt_sink {
-	umpa_run_log_fn fn;
-	void *arg;
-};
-
-struct umpa_run {
-	char path[PATH_MAX];
-	char *allow_r[16], *allow_w[16]; /* realpaths */
-	size_t nallow_r, nallow_w;
-	char **sets; /* copies of "k=v" */
-	size_t nsets;
-	unsigned char *set_used;
-	int strict;
-	int offline;
-
-	struct umpa_lua *U;
-	lua_State *L;
-	struct umpa_loop *loop;
-	struct umpa_expect *ex;
-	struct umpa_capw *w;
-	struct umpa_capr *rd;
-	int linktype;
-	int64_t start_ns;
-	int stopped;
-
-	struct rt_iface ifs[RUN_MAX_IFACES];
-	size_t nifs;
-
-	struct rt_counter *ctr;
-	size_t nctr, capctr;
-	size_t *hash; /* open addressing: index + 1, 0 empty */
-	size_t hcap;
-	size_t c_rx, c_tx, c_match, c_timeout, c_err; /* fixed counters */
-
-	struct rt_param *par;
-	size_t npar, cappar;
-	int params_declared;
-
-	struct rt_rule **rules;
-	size_t nrules, caprules;
-	struct rt_timer *timers;
-	lua_Integer next_timer;
-	struct rt_exch *exch;
-	uint64_t nexch;
-
-	/* what is being handled now */
-	struct rt_rule *cur_rule;
-	struct umpa_pkt *pend; /* received packet not written yet */
-	const char *pend_comment;
-	char pend_buf[160];
-	uint64_t cur_frame;            /* frame number of the packet being handled (0: none) */
-	uint64_t frames;               /* frames written so far */
-	struct rt_exch *cur_exch;      /* exchange whose request is being sent */
-	const struct rt_iface *cur_if; /* interface the packet being handled came in on (NULL offline) */
-
-	/* personalities: bound to source addresses, applied in xmit */
-	const struct umpa_pkt *cur_pkt;   /* the packet being handled (what a reply answers), or NULL */
-	struct umpa_persona_set *persona; /* the bindings */
-	struct umpa_persona_lua plua;     /* personality() and personality_closed() work on it */
-
-	struct rt_sink sinks[RUN_MAX_SINKS];
-	size_t nsinks;
-	umpa_run_param_hook phook;
-	void *phook_arg;
-
-	struct umpa_err fail; /* first strict failure */
-	int failed;
-	struct umpa_sbuf sb;
-};
+/** Most simulated hosts with counters of their own (host.ADDR.tx/.rx); the
+ * packets the others send are counted together in hosts.untracked.tx, so a
+ * template that answers for a /8 keeps a bounded table. */
+#define RUN_MAX_HOSTS 4096
 
 /* Metatable of expect's request packet while it is built. */
 #define MT_REQ "umpa.run.request"
@@ -296,7 +181,9 @@ int umpa_run_counters_json(const struct umpa_run *r, struct umpa_sbuf *b)
 
 /* Count a packet for its simulated host: "host.ADDR.tx" for the source of a
  * sent packet; "host.ADDR.rx" for the destination of a received one, only
- * for hosts that have sent (so a /16 of silence creates nothing). */
+ * for hosts that have sent (so a /16 of silence creates nothing).  The first
+ * RUN_MAX_HOSTS hosts that send get counters; what later ones send is
+ * counted in "hosts.untracked.tx" (what they receive is not counted). */
 static void count_host(struct umpa_run *r, const struct umpa_pkt *p, int tx)
 {
 	char a[INET6_ADDRSTRLEN], name[INET6_ADDRSTRLEN + 16];
@@ -314,8 +201,13 @@ static void count_host(struct umpa_run *r, const struct umpa_pkt *p, int tx)
 	snprintf(name, sizeof(name), "host.%s.tx", a);
 	if (!tx) {
 		if (ctr_find(r, name, 0) == (size_t)-1)
-			return;
+			return; /* silent, or untracked (its rx is not told apart from others' silence) */
 		snprintf(name, sizeof(name), "host.%s.rx", a);
+	} else if (r->nhosts >= RUN_MAX_HOSTS && ctr_find(r, name, 0) == (size_t)-1) {
+		ctr_add(r, ctr_find(r, "hosts.untracked.tx", 1), 1);
+		return;
+	} else if (ctr_find(r, name, 0) == (size_t)-1) {
+		r->nhosts++;
 	}
 	i = ctr_find(r, name, 1);
 	ctr_add(r, i, 1);
@@ -381,6 +273,27 @@ static void stamp(struct umpa_run *r, struct umpa_pkt *p)
 	p->ts_nsec = (uint32_t)(ns % UMPA_NS_PER_SEC);
 }
 
+/* TLS keys made since the last packet (live sessions' and tls{}'s) into a secrets block, before the packets
+ * they decrypt. */
+static int flush_keys(struct umpa_run *r, struct umpa_err *e)
+{
+	const struct umpa_lua_tls_keys *k = r->U ? umpa_lua_tls_keys(r->U) : NULL;
+	int rc = 0;
+
+	if (k && k->len > r->tls_keys_done) {
+		if (r->w)
+			rc = umpa_capw_secrets(r->w, UMPA_SECRETS_TLS_KEYLOG, k->text + r->tls_keys_done,
+					       (uint32_t)(k->len - r->tls_keys_done), e);
+		r->tls_keys_done = k->len;
+	}
+	if (r->keys.len) {
+		if (r->w && rc >= 0)
+			rc = umpa_capw_secrets(r->w, UMPA_SECRETS_TLS_KEYLOG, r->keys.s, (uint32_t)r->keys.len, e);
+		umpa_sbuf_reset(&r->keys);
+	}
+	return rc;
+}
+
 /* Write @p with @comment (NULL: none) as the next frame. */
 static int out_write(struct umpa_run *r, struct umpa_pkt *p, const char *comment, struct umpa_err *e)
 {
@@ -390,6 +303,8 @@ static int out_write(struct umpa_run *r, struct umpa_pkt *p, const char *comment
 	r->frames++;
 	if (!r->w)
 		return 0;
+	if (flush_keys(r, e) < 0)
+		return -1;
 	p->comment = comment;
 	rc = umpa_capw_write(r->w, p, e);
 	p->comment = keep;
@@ -502,6 +417,8 @@ static void rx(struct umpa_run *r, struct umpa_pkt *p, const struct rt_iface *f)
 	r->pend = p;
 	r->pend_comment = NULL;
 	r->cur_frame = r->frames + 1; /* the number it will get */
+	if (r->tcp)
+		umpa_run_tcp_input_(r, p, f ? (size_t)(f - r->ifs) : 0);
 	umpa_expect_input(r->ex, p);
 	flush_pending(r);
 	r->cur_frame = 0;
@@ -534,7 +451,8 @@ static void cap_ready(struct umpa_loop *loop, int fd, unsigned what, void *arg)
 /* parameters                                                          */
 /* ------------------------------------------------------------------ */
 
-static const char *const param_types[] = {"string", "int", "number", "bool", "ipv4", "ipv6", "mac", "list", NULL};
+static const char *const param_types[] = {"string", "int", "number", "bool",    "ipv4",
+					  "ipv6",   "mac", "list",   "ipv4net", NULL};
 
 static int is_true(const char *v)
 {
@@ -571,6 +489,20 @@ static const char *param_check(const char *type, const char *v)
 		return inet_pton(AF_INET, v, buf) == 1 ? NULL : "an IPv4 address";
 	if (!strcmp(type, "ipv6"))
 		return inet_pton(AF_INET6, v, buf) == 1 ? NULL : "an IPv6 address";
+	if (!strcmp(type, "ipv4net")) { /* an address or a prefix: 10.99.0.0/16 */
+		const char *slash = strchr(v, '/');
+		char a[INET_ADDRSTRLEN];
+		unsigned long bits = 0;
+		if (slash) {
+			errno = 0;
+			bits = strtoul(slash + 1, &end, 10);
+		}
+		if ((slash ? (size_t)(slash - v) : strlen(v)) >= sizeof(a) ||
+		    (slash && (slash[1] < '0' || slash[1] > '9' || *end || errno || bits > 32)))
+			return "an IPv4 address or prefix (A.B.C.D or A.B.C.D/N)";
+		snprintf(a, sizeof(a), "%.*s", (int)(slash ? (size_t)(slash - v) : strlen(v)), v);
+		return inet_pton(AF_INET, a, buf) == 1 ? NULL : "an IPv4 address or prefix (A.B.C.D or A.B.C.D/N)";
+	}
 	if (!strcmp(type, "mac")) {
 		unsigned m[6];
 		int n = 0;
@@ -715,7 +647,7 @@ static int l_params(lua_State *L)
 			if (!param_types[k])
 				return luaL_error(L,
 						  "params: '%s': unknown type '%s' (types: string, int, number, bool, "
-						  "ipv4, ipv6, mac, list)",
+						  "ipv4, ipv6, mac, list, ipv4net)",
 						  nm, type);
 			if (!strcmp(param_types[k], type))
 				break;
@@ -765,6 +697,8 @@ static int l_params(lua_State *L)
 		lua_settop(L, t - 1);
 	}
 	r->params_declared = 1;
+	if (r->params_only) /* the rest of the template is not wanted: umpa_run_new ends it here */
+		return luaL_error(L, "parameters declared");
 	return 0;
 }
 
@@ -1171,14 +1105,15 @@ static int send_one(void *arg, struct umpa_pkt *p, struct umpa_err *e)
 	return rc < 0 ? rc : 0;
 }
 
-static size_t iface_arg(lua_State *L, struct umpa_run *r, int idx)
+/* The interface argument at @idx of function @fn: a number (1 = the first -i), a name, or none (0). */
+static size_t iface_arg(lua_State *L, struct umpa_run *r, int idx, const char *fn)
 {
 	if (lua_isnoneornil(L, idx))
 		return 0;
 	if (lua_type(L, idx) == LUA_TNUMBER) {
 		lua_Integer i = luaL_checkinteger(L, idx);
 		if (i < 1 || (size_t)i > (r->nifs ? r->nifs : 1))
-			luaL_error(L, "send: interface %d: the run has %d", (int)i, (int)r->nifs);
+			luaL_error(L, "%s: interface %d: the run has %d", fn, (int)i, (int)r->nifs);
 		return (size_t)(i - 1);
 	}
 	{
@@ -1188,7 +1123,7 @@ static size_t iface_arg(lua_State *L, struct umpa_run *r, int idx)
 				return i;
 		if (r->offline)
 			return 0;
-		luaL_error(L, "send: the run has no interface '%s'", nm);
+		luaL_error(L, "%s: the run has no interface '%s'", fn, nm);
 	}
 	return 0;
 }
@@ -1203,7 +1138,7 @@ static int l_send(lua_State *L)
 	if (!r->loop || (!r->offline && !r->nifs))
 		return luaL_error(L, "send: the template was only loaded (no -i or --offline)");
 	/* by default a reply leaves where its request came in */
-	c.ifidx = lua_isnoneornil(L, 2) && r->cur_if ? (size_t)(r->cur_if - r->ifs) : iface_arg(L, r, 2);
+	c.ifidx = lua_isnoneornil(L, 2) && r->cur_if ? (size_t)(r->cur_if - r->ifs) : iface_arg(L, r, 2, "send");
 	umpa_lua_build_value(L, 1, RUN_SEND_MAX, send_one, &c);
 	lua_pushinteger(L, (lua_Integer)c.n);
 	return 1;
@@ -1465,6 +1400,71 @@ static int l_now(lua_State *L)
 	struct umpa_run *r = get_run(L);
 
 	lua_pushnumber(L, r->loop ? (double)umpa_loop_wall_ns(r->loop) / 1e9 : 0.0);
+	return 1;
+}
+
+/* report(...): a line of the template's result (a scan's table), to the result sink. */
+static int l_report(lua_State *L)
+{
+	struct umpa_run *r = get_run(L);
+	int n = lua_gettop(L);
+	luaL_Buffer b;
+
+	luaL_buffinit(L, &b);
+	for (int i = 1; i <= n; i++) {
+		if (i > 1)
+			luaL_addchar(&b, ' ');
+		luaL_tolstring(L, i, NULL);
+		luaL_addvalue(&b);
+	}
+	luaL_pushresult(&b);
+	run_log(r, UMPA_RUN_RESULT, lua_tostring(L, -1));
+	return 0;
+}
+
+/* iface([n | name]) -> {name=, mac=, ip=, prefix=, ip6=} of a live run's interface (default the
+ * first), as the kernel has it now; nil offline.  A field the interface lacks is nil. */
+static int l_iface(lua_State *L)
+{
+	struct umpa_run *r = get_run(L);
+	struct umpa_iface ifc;
+	struct umpa_err e = {0};
+	char a[INET6_ADDRSTRLEN];
+	int have4 = 0, have6 = 0;
+	size_t i;
+
+	if (!r->nifs) {
+		lua_pushnil(L);
+		return 1;
+	}
+	i = iface_arg(L, r, 1, "iface");
+	if (umpa_iface_get(r->ifs[i].name, &ifc, &e) < 0)
+		return luaL_error(L, "iface: %s", e.msg);
+	lua_createtable(L, 0, 5);
+	lua_pushstring(L, r->ifs[i].name);
+	lua_setfield(L, -2, "name");
+	if (ifc.has_mac) {
+		snprintf(a, sizeof(a), "%02x:%02x:%02x:%02x:%02x:%02x", ifc.mac[0], ifc.mac[1], ifc.mac[2], ifc.mac[3],
+			 ifc.mac[4], ifc.mac[5]);
+		lua_pushstring(L, a);
+		lua_setfield(L, -2, "mac");
+	}
+	for (size_t k = 0; k < ifc.naddrs && k < UMPA_IFACE_MAXADDR; k++) {
+		const struct umpa_iface_addr *ad = &ifc.addrs[k];
+		if (ad->family == AF_INET && !have4) {
+			inet_ntop(AF_INET, ad->addr, a, sizeof(a));
+			lua_pushstring(L, a);
+			lua_setfield(L, -2, "ip");
+			lua_pushinteger(L, ad->prefix);
+			lua_setfield(L, -2, "prefix");
+			have4 = 1;
+		} else if (ad->family == AF_INET6 && !have6 && !(ad->addr[0] == 0xfe && (ad->addr[1] & 0xc0) == 0x80)) {
+			inet_ntop(AF_INET6, ad->addr, a, sizeof(a));
+			lua_pushstring(L, a);
+			lua_setfield(L, -2, "ip6");
+			have6 = 1;
+		}
+	}
 	return 1;
 }
 
@@ -1814,6 +1814,8 @@ int umpa_run_list(const char *search, umpa_run_list_cb cb, void *arg, struct ump
 /* the run                                                             */
 /* ------------------------------------------------------------------ */
 
+static int l_include(lua_State *L);
+
 static int req_gc(lua_State *L)
 {
 	umpa_pkt_release(lua_touserdata(L, 1));
@@ -1836,9 +1838,11 @@ struct umpa_persona_set *umpa_run_personas(struct umpa_run *r)
 static int open_api(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-	    {"params", l_params},   {"on", l_on},         {"expect", l_expect}, {"after", l_after}, {"every", l_every},
-	    {"at", l_at},           {"cancel", l_cancel}, {"send", l_send},     {"log", l_log},     {"count", l_count},
-	    {"counter", l_counter}, {"now", l_now},       {"stop", l_stop},     {NULL, NULL}};
+	    {"params", l_params}, {"on", l_on},         {"expect", l_expect},   {"after", l_after},
+	    {"every", l_every},   {"at", l_at},         {"cancel", l_cancel},   {"send", l_send},
+	    {"log", l_log},       {"count", l_count},   {"counter", l_counter}, {"now", l_now},
+	    {"stop", l_stop},     {"report", l_report}, {"iface", l_iface},     {"include", l_include},
+	    {NULL, NULL}};
 	static const luaL_Reg file_fns[] = {
 	    {"read", l_file_read}, {"write", l_file_write}, {"append", l_file_append}, {NULL, NULL}};
 
@@ -1857,6 +1861,7 @@ static int open_api(lua_State *L)
 	lua_setfield(L, -2, "file");
 	lua_newtable(L);
 	lua_setfield(L, -2, "param");
+	umpa_run_tcp_open_(L);
 	return 0;
 }
 
@@ -1947,6 +1952,7 @@ struct umpa_run *umpa_run_new(const struct umpa_run_opts *o, struct umpa_err *e)
 	}
 	r->linktype = -1;
 	r->strict = o->strict;
+	r->params_only = o->params_only;
 	r->offline = o->offline != NULL;
 	if (o->offline && o->nifaces) {
 		umpa_err_set(e, UMPA_EINVAL, "give -i or --offline, not both");
@@ -1954,6 +1960,16 @@ struct umpa_run *umpa_run_new(const struct umpa_run_opts *o, struct umpa_err *e)
 	}
 	if (umpa_run_find(o->tmpl, o->search, r->path, sizeof(r->path), e) < 0)
 		goto fail;
+	snprintf(r->search, sizeof(r->search), "%s", search_path(o->search));
+	if (o->keylog) {
+		int fd = open(o->keylog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (fd < 0 || !(r->keylog = fdopen(fd, "a"))) {
+			umpa_err_set(e, UMPA_EIO, "--keylog %s: %s", o->keylog, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			goto fail;
+		}
+	}
 	if (o->nallow_read > 16 || o->nallow_write > 16) {
 		umpa_err_set(e, UMPA_ERANGE, "at most 16 --allow-read and 16 --allow-write directories");
 		goto fail;
@@ -2036,8 +2052,11 @@ struct umpa_run *umpa_run_new(const struct umpa_run_opts *o, struct umpa_err *e)
 		fclose(f);
 	}
 	if (umpa_lua_run(r->U, text ? text : "", len, r->path, e) < 0) {
-		free(text);
-		goto fail;
+		if (!(r->params_only && r->params_declared)) {
+			free(text);
+			goto fail;
+		}
+		*e = (struct umpa_err){0}; /* stopped at params{}, as asked */
 	}
 	free(text);
 	for (size_t i = 0; i < r->nsets; i++)
@@ -2157,6 +2176,8 @@ struct umpa_run *umpa_run_free(struct umpa_run *r)
 
 	if (!r)
 		return NULL;
+	if (r->tcp)
+		umpa_run_tcp_free_(r);
 	r->ex = umpa_expect_free(r->ex);
 	while (r->exch)
 		exch_free(r, r->exch);
@@ -2201,6 +2222,118 @@ struct umpa_run *umpa_run_free(struct umpa_run *r)
 	for (size_t i = 0; i < r->nallow_w; i++)
 		free(r->allow_w[i]);
 	umpa_sbuf_free(&r->sb);
+	umpa_sbuf_free(&r->keys);
+	if (r->keylog)
+		fclose(r->keylog);
 	free(r);
 	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* include(), and the runtime's internal API (run_internal.h)         */
+/* ------------------------------------------------------------------ */
+
+/* include(name): run NAME.lua (a shipped template, or a library under lib/) from the template search path in
+ * this state and return what it returns.  Its params{} and rules join the including template's. */
+static int l_include(lua_State *L)
+{
+	struct umpa_run *r = get_run(L);
+	const char *name = luaL_checkstring(L, 1), *s = r->search;
+	char path[PATH_MAX];
+
+	if (!*name || name[0] == '/' || strstr(name, "..") ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./") != strlen(name))
+		return luaL_error(L, "include: '%s': give a template name (letters, digits, '-', '_', '/')", name);
+	if (r->include_depth >= 8)
+		return luaL_error(L, "include: '%s': nested too deep (8 levels)", name);
+	while (*s) {
+		const char *c = strchr(s, ':');
+		size_t dl = c ? (size_t)(c - s) : strlen(s);
+		if (dl && snprintf(path, sizeof(path), "%.*s/%s.lua", (int)dl, s, name) < (int)sizeof(path) &&
+		    is_file(path)) {
+			luaL_Buffer b;
+			FILE *f = fopen(path, "rb");
+			size_t n, total = 0;
+			int st;
+			if (!f)
+				return luaL_error(L, "include: %s: %s", path, strerror(errno));
+			luaL_buffinit(L, &b);
+			do {
+				char *p = luaL_prepbuffer(&b);
+				n = fread(p, 1, LUAL_BUFFERSIZE, f);
+				luaL_addsize(&b, n);
+				total += n;
+			} while (n == LUAL_BUFFERSIZE && total <= RUN_FILE_MAX);
+			fclose(f);
+			if (total > RUN_FILE_MAX)
+				return luaL_error(L, "include: %s: too large (16 MiB at most)", path);
+			luaL_pushresult(&b);
+			lua_pushfstring(L, "@%s", path);
+			st = luaL_loadbufferx(L, lua_tostring(L, -2), lua_rawlen(L, -2), lua_tostring(L, -1), "t");
+			if (st != LUA_OK)
+				return lua_error(L);
+			r->include_depth++;
+			st = lua_pcall(L, 0, 1, 0);
+			r->include_depth--;
+			if (st != LUA_OK)
+				return lua_error(L); /* raised again as it was */
+			return 1;
+		}
+		if (!c)
+			break;
+		s = c + 1;
+	}
+	return luaL_error(L, "include: '%s': not found in %s", name, r->search);
+}
+
+struct umpa_run *umpa_run_get_(lua_State *L)
+{
+	return get_run(L);
+}
+
+int umpa_run_xmit_(struct umpa_run *r, struct umpa_pkt *p, size_t ifidx, struct umpa_err *e)
+{
+	return xmit(r, p, ifidx, e);
+}
+
+void umpa_run_cb_failed_(struct umpa_run *r, const struct umpa_err *e)
+{
+	cb_failed(r, e);
+}
+
+int umpa_run_call_(struct umpa_run *r, int nargs, const char *what)
+{
+	return call_cb(r, nargs, what);
+}
+
+void umpa_run_count_(struct umpa_run *r, const char *name, uint64_t n)
+{
+	ctr_add(r, ctr_find(r, name, 1), n);
+}
+
+void umpa_run_log_(struct umpa_run *r, enum umpa_run_level lvl, const char *line)
+{
+	run_log(r, lvl, line);
+}
+
+void umpa_run_keylog_(struct umpa_run *r, const char *line)
+{
+	size_t n = strlen(line);
+
+	if (r->keylog) {
+		fwrite(line, 1, n, r->keylog);
+		fputc('\n', r->keylog);
+		fflush(r->keylog);
+	}
+	if (r->w) {
+		umpa_sbuf_put(&r->keys, line, n);
+		umpa_sbuf_putc(&r->keys, '\n');
+	}
+}
+
+int umpa_run_readable_(const struct umpa_run *r, const char *path)
+{
+	char real[PATH_MAX];
+
+	return realpath(path, real) && under(real, r->allow_r, r->nallow_r);
 }

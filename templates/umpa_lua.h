@@ -113,6 +113,24 @@ long umpa_lua_build_chunk(struct umpa_lua *L, const char *chunk, size_t len, con
  */
 int umpa_lua_run(struct umpa_lua *L, const char *chunk, size_t len, const char *name, struct umpa_err *e);
 
+/** umpa_lua_eval's answer when the text stops inside a statement: read another line and try again. */
+#define UMPA_LUA_INCOMPLETE 1
+
+struct umpa_sbuf;
+
+/**
+ * Run one entry of an interactive session (umpa shell), as Lua's own prompt
+ * does: @p text (@p len bytes, Scapy's spelling accepted) as an expression
+ * whose values are appended to @p out (tostring, tab-separated, one line),
+ * else as statements; globals persist between entries.  The sandbox's
+ * limits apply per entry.  @p name names it in messages ("stdin:3").
+ * Returns 0, UMPA_LUA_INCOMPLETE when the text ends inside a statement (a
+ * function not yet closed: add the next line and call again), or a negative
+ * error with @p e set.
+ */
+int umpa_lua_eval(struct umpa_lua *L, const char *text, size_t len, const char *name, struct umpa_sbuf *out,
+		  struct umpa_err *e);
+
 /**
  * Push a copy of @p p as a Lua packet object onto the state's stack (for
  * hosts).  Returns 0 or a negative error (nothing pushed then).

@@ -20,7 +20,8 @@
  *     function on_param(name, value) log("now", name, "=", value) end
  *
  *   params{NAME={type=, default=, help=}, ...}  declare parameters: types
- *       string, int, number, bool, ipv4, ipv6, mac, list (comma separated);
+ *       string, int, number, bool, ipv4, ipv6, mac, list (comma separated),
+ *       ipv4net (an address or a prefix "10.99.0.0/16": a range a template claims);
  *       values from --set override defaults, checked by type; a --set of a
  *       name no template declared is an error naming it.  Read as param.NAME.
  *   on([bpf,] [fields,] fn)  a persistent rule: BPF text and/or a table of
@@ -39,6 +40,10 @@
  *       UDP/TCP ports swapped, ICMP id/seq echoed, TCP ack = seq + len;
  *       the given layers replace the ones of the same protocol.
  *   log(...), count(name [, n]), counter(name), now(), stop().
+ *   report(...)  a line of the template's result (a scan's table): the
+ *       log sinks get it at level UMPA_RUN_RESULT (umpa run: stdout).
+ *   iface([n | name]) -> {name=, mac=, ip=, prefix=, ip6=}: a live run's
+ *       interface as the kernel has it (default the first); nil offline.
  *   file.read(path), file.write(path, data), file.append(path, data): only
  *       under --allow-read / --allow-write directories (checked after realpath).
  *   on_param(name, value): a global function, called after a parameter
@@ -88,6 +93,10 @@ struct umpa_run_opts {
 	int strict;                     /**< a failing callback stops the run with its error */
 	size_t mem_limit;               /**< Lua memory cap in bytes (0: the sandbox default) */
 	unsigned long long instr_limit; /**< VM instructions per callback (0: the sandbox default) */
+	const char *keylog;             /**< append the TLS keys of tls.serve sessions here (SSLKEYLOGFILE), or NULL */
+	int params_only;                /**< stop the template at params{}: its parameters declared, nothing after
+					 *   runs, so a template that checks its values (a required one) still
+					 *   lists them (`umpa run T --help`) */
 };
 
 /**
@@ -181,7 +190,7 @@ int umpa_run_counters_json(const struct umpa_run *r, struct umpa_sbuf *b);
 /** One declared parameter (strings valid until the next change of it or umpa_run_free). */
 struct umpa_run_param {
 	const char *name;
-	const char *type;  /**< "string", "int", "number", "bool", "ipv4", "ipv6", "mac", "list" */
+	const char *type;  /**< "string", "int", "number", "bool", "ipv4", "ipv6", "mac", "list", "ipv4net" */
 	const char *value; /**< current value as text */
 	const char *def;   /**< default as text ("" when none) */
 	const char *help;  /**< one line ("" when none) */
@@ -228,8 +237,9 @@ void umpa_run_on_param(struct umpa_run *r, umpa_run_param_hook cb, void *arg);
 
 /** Log levels. */
 enum umpa_run_level {
-	UMPA_RUN_INFO = 0,  /**< log() from the template */
-	UMPA_RUN_ERROR = 1, /**< a failing callback (file:line: message) */
+	UMPA_RUN_INFO = 0,   /**< log() from the template */
+	UMPA_RUN_ERROR = 1,  /**< a failing callback (file:line: message) */
+	UMPA_RUN_RESULT = 2, /**< report() from the template: a line of its result */
 };
 
 /**

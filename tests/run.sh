@@ -65,7 +65,7 @@ if (cd build-asan && CC=gcc ../configure -q --enable-werror --enable-sanitizers 
   units=$(cd build-asan && make -s -f Makefile -f - print-units <<<'print-units: ; @echo $(UNIT_TESTS)')
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1 \
      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-     make -j"$JOBS" check TESTS="$units tests/corpus/corpus.sh tests/sandbox/hostile.sh tests/cli/numbers.sh" >/dev/null 2>&1)
+     make -j"$JOBS" check TESTS="$units tests/corpus/corpus.sh tests/sandbox/hostile.sh tests/cli/numbers.sh tests/cli/soak.sh" >/dev/null 2>&1)
   count_log asan build-asan
   for t in build-asan/tests/*/*.log; do
     grep -qE '^(FAIL|ERROR)' "${t%.log}.trs" 2>/dev/null && { echo "--- $t"; tail -n 30 "$t"; }

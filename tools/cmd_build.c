@@ -29,6 +29,9 @@ static const char build_usage[] =
     "                 4294967295 (2106), pcapng 0 to 18446744072 (2554)\n"
     "  --interval S   seconds between packets, 0 to 100000000 (default 0.000001)\n"
     "  --comment TEXT pcapng comment on every packet (replacing tls{} packets' own comments)\n"
+    "  --fragment N   cut each packet into IP fragments of N payload bytes (8 to 65535, rounded\n"
+    "                 down to a multiple of 8), as Scapy's fragment(); IPv6 packets need a fragment header\n"
+    "                 (ipv6{}/ipv6_frag{}/...); fragment(EXPR, N) does the same in Lua\n"
     "  --max N        refuse expressions that expand to more than N packets, and -c N sets of more\n"
     "                 (1 to 1000000000, default 1000000)\n"
     "Exit status: 0 ok, 1 expression or I/O error, 2 usage.\n";
@@ -42,7 +45,8 @@ struct build_ctx {
 	uint32_t ts_nsec;
 	uint64_t step_ns;
 	const char *comment;
-	int restamp; /* --time given: every packet gets the builder's timestamps */
+	uint32_t frag; /* --fragment N: payload bytes per IP fragment, 0 for none */
+	int restamp;   /* --time given: every packet gets the builder's timestamps */
 	unsigned long n;
 	/* packets of one round, kept when -c N > 1 so rounds do not re-run Lua */
 	struct umpa_pkt *keep;
@@ -112,7 +116,7 @@ static int write_pkt(struct build_ctx *b, struct umpa_pkt *p, struct umpa_err *e
 	return umpa_capw_write(b->w, p, e);
 }
 
-static int on_packet(void *arg, struct umpa_pkt *p, struct umpa_err *e)
+static int keep_and_write(void *arg, struct umpa_pkt *p, struct umpa_err *e)
 {
 	struct build_ctx *b = arg;
 
@@ -141,13 +145,33 @@ write:
 	return write_pkt(b, p, e);
 }
 
+static int on_packet(void *arg, struct umpa_pkt *p, struct umpa_err *e)
+{
+	struct build_ctx *b = arg;
+	long n;
+
+	if (!b->frag)
+		return keep_and_write(arg, p, e);
+	if ((n = umpa_pkt_fragment(p, b->frag, keep_and_write, b, e)) < 0) {
+		if (!strncmp(e->msg, "fragment", 8))
+			umpa_err_prefix(e, "packet %lu: ", b->n + 1);
+		return (int)n;
+	}
+	return 0;
+}
+
 int cmd_build(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"pcapng", no_argument, NULL, 'n'},         {"time", required_argument, NULL, 't'},
-	    {"interval", required_argument, NULL, 'i'}, {"comment", required_argument, NULL, 'm'},
-	    {"example", no_argument, NULL, 'x'},        {"max", required_argument, NULL, 'M'},
-	    {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+	    {"pcapng", no_argument, NULL, 'n'},
+	    {"time", required_argument, NULL, 't'},
+	    {"interval", required_argument, NULL, 'i'},
+	    {"comment", required_argument, NULL, 'm'},
+	    {"example", no_argument, NULL, 'x'},
+	    {"max", required_argument, NULL, 'M'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"fragment", required_argument, NULL, 'F'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct build_ctx b = {.fmt = UMPA_CAP_PCAP, .step_ns = 1000};
 	unsigned long rounds = 1, max = 1000000;
@@ -183,6 +207,10 @@ int cmd_build(int argc, char **argv)
 			break;
 		case 'x':
 			example = 1;
+			break;
+		case 'F':
+			b.frag = (uint32_t)tool_u64(UMPA_NUM_RANGE("fragment bytes", 8, 65535, UMPA_NUM_INT),
+						    "--fragment", optarg);
 			break;
 		case 'M':
 			max = (unsigned long)tool_u64(&tool_max, "--max", optarg);
@@ -270,6 +298,6 @@ int cmd_build(int argc, char **argv)
 	free(b.keep);
 	umpa_lua_close(L);
 	if (rc == UMPA_EXIT_OK && strcmp(b.out, "-") != 0)
-		tool_note("wrote %lu packets to %s", b.n, b.out);
+		tool_note("wrote %lu packet%s to %s", b.n, tool_s(b.n), b.out);
 	return rc;
 }

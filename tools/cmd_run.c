@@ -21,7 +21,7 @@
 static const char run_usage[] = "usage: umpa run TEMPLATE [-i IF ...] [--offline IN] [-w OUT] [--set KEY=VALUE ...]\n"
 				"                [--duration S] [--strict] [--json] [--http ADDR:PORT]\n"
 				"                [--http-allow CIDR ...] [--http-token TOKEN]\n"
-				"                [--allow-read DIR] [--allow-write DIR]\n"
+				"                [--allow-read DIR] [--allow-write DIR] [--keylog FILE]\n"
 				"       umpa run --list                 the shipped templates, a line each\n"
 				"       umpa run TEMPLATE --help        the template's parameters\n"
 				"\n"
@@ -43,6 +43,8 @@ static const char run_usage[] = "usage: umpa run TEMPLATE [-i IF ...] [--offline
 				"  --http-token TOKEN changes (PATCH) need 'Authorization: Bearer TOKEN'\n"
 				"  --allow-read DIR, --allow-write DIR\n"
 				"                   directories the template's file.read / file.write may use\n"
+				"  --keylog FILE    append the TLS secrets of tls.serve sessions (SSLKEYLOGFILE);\n"
+				"                   -w files carry them anyway (a Decryption Secrets Block)\n"
 				"Counters go to standard output on exit and on SIGUSR1; log lines to standard\n"
 				"error.  SIGINT/SIGTERM stop a live run.\n"
 				"Exit status: 0 ok, 1 the template or I/O failed, 2 usage (unknown option,\n"
@@ -109,7 +111,10 @@ static void http_log(void *arg, enum umpa_run_level lvl, int64_t ts_ns, const ch
 		return;
 
 	umpa_sbuf_printf(&b, "{\"ts\":%lld.%06lld,\"level\":\"%s\",\"line\":", (long long)(ts_ns / UMPA_NS_PER_SEC),
-			 (long long)(ts_ns % UMPA_NS_PER_SEC / 1000), lvl == UMPA_RUN_ERROR ? "error" : "info");
+			 (long long)(ts_ns % UMPA_NS_PER_SEC / 1000),
+			 lvl == UMPA_RUN_ERROR    ? "error"
+			 : lvl == UMPA_RUN_RESULT ? "result"
+						  : "info");
 	umpa_sbuf_put_json_str(&b, line, strlen(line));
 	umpa_sbuf_putc(&b, '}');
 	if (b.s)
@@ -136,11 +141,23 @@ static void http_param(void *arg, const char *name, const char *value)
 	umpa_sbuf_free(&b);
 }
 
+/* Log lines to stderr with their time; report() lines (the template's result) to stdout as they
+ * are.  Both are the template's text: control characters are escaped (umpa_sbuf_put_safe). */
 static void log_line(void *arg, enum umpa_run_level lvl, int64_t ts_ns, const char *line)
 {
+	struct umpa_sbuf b = {0};
+
 	(void)arg;
-	fprintf(stderr, "[%lld.%06lld] %s%s\n", (long long)(ts_ns / UMPA_NS_PER_SEC),
-		(long long)(ts_ns % UMPA_NS_PER_SEC / 1000), lvl == UMPA_RUN_ERROR ? "error: " : "", line);
+	umpa_sbuf_put_safe(&b, line, strlen(line));
+	if (lvl == UMPA_RUN_RESULT) {
+		printf("%s\n", b.s ? b.s : "");
+		fflush(stdout);
+	} else {
+		fprintf(stderr, "[%lld.%06lld] %s%s\n", (long long)(ts_ns / UMPA_NS_PER_SEC),
+			(long long)(ts_ns % UMPA_NS_PER_SEC / 1000), lvl == UMPA_RUN_ERROR ? "error: " : "",
+			b.s ? b.s : "");
+	}
+	umpa_sbuf_free(&b);
 }
 
 static void print_counter(void *arg, const char *name, uint64_t v)
@@ -206,7 +223,8 @@ int cmd_run(int argc, char **argv)
 		O_AREAD,
 		O_AWRITE,
 		O_LIST,
-		O_HELP
+		O_HELP,
+		O_KEYLOG
 	};
 	static const struct option lopts[] = {{"offline", required_argument, NULL, O_OFFLINE},
 					      {"set", required_argument, NULL, O_SET},
@@ -220,6 +238,7 @@ int cmd_run(int argc, char **argv)
 					      {"allow-write", required_argument, NULL, O_AWRITE},
 					      {"list", no_argument, NULL, O_LIST},
 					      {"help", no_argument, NULL, O_HELP},
+					      {"keylog", required_argument, NULL, O_KEYLOG},
 					      {NULL, 0, NULL, 0}};
 	const char **ifaces = calloc((size_t)argc + 1, sizeof(char *));
 	const char **sets = calloc((size_t)argc + 1, sizeof(char *));
@@ -288,6 +307,9 @@ int cmd_run(int argc, char **argv)
 		case O_LIST:
 			list = 1;
 			break;
+		case O_KEYLOG:
+			o.keylog = optarg;
+			break;
 		case 'h':
 		case O_HELP:
 			help = 1;
@@ -331,7 +353,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	if (help) { /* load only: its parameters */
-		struct umpa_run_opts ho = {.tmpl = o.tmpl, .search = o.search};
+		struct umpa_run_opts ho = {.tmpl = o.tmpl, .search = o.search, .params_only = 1};
 		struct umpa_run *r = umpa_run_new(&ho, &e);
 		if (!r) {
 			tool_err("run: %s", e.msg);

@@ -235,13 +235,16 @@ static int inc_prepare(const struct send_ctx *s, struct send_tpl *t, struct umpa
 	    1,     2,     3,       7,          255,        256,      257,         4095,           32768,
 	    65535, 65536, 0x12345, 0x7fffffff, 0xdeadbeef, 1u << 31, 0xffffffffu, 0x123456789ull, ~0ull};
 	const struct umpa_field *f = s->inc.field;
-	uint32_t fb = t->p.l[t->li].off + f->bitoff / 8u;
-	uint32_t fe = t->p.l[t->li].off + (f->bitoff + f->bits + 7u) / 8u;
+	long bo = umpa_field_bitoff(&t->p, t->li, f); /* where the field is in this header (GRE's key moves) */
+	uint32_t fb = t->p.l[t->li].off + (uint32_t)bo / 8u;
+	uint32_t fe = t->p.l[t->li].off + ((uint32_t)bo + f->bits + 7u) / 8u;
 	struct umpa_pkt q, w;
 	int ok = 1;
 
 	t->incr = 0;
 	t->ncs = 0;
+	if (bo < 0)
+		return 0;
 	t->wb = fb & ~1u;
 	t->we = (fe + 1) & ~1u;
 	if (t->we > t->p.len || t->we - t->wb > 16)
@@ -724,15 +727,16 @@ int cmd_send(int argc, char **argv)
 	if (r < 0) {
 		struct umpa_rate_stats st;
 		umpa_source_stats(src, &st);
-		tool_err("send: %s (after %llu packets)", e.msg, (unsigned long long)st.packets);
+		tool_err("send: %s (after %llu packet%s)", e.msg, (unsigned long long)st.packets, tool_s(st.packets));
 		rc = UMPA_EXIT_ERROR;
 	} else {
 		struct umpa_rate_stats st;
 		umpa_source_stats(src, &st);
 		print_summary(&s, &st, wall, stats || rate.pps > 0 || rate.bps > 0, umpa_loop_signalled(loop));
 		if (s.unsent.total)
-			printf("not sent: %lu of the %lu packets of the set (no address for them: reasons on stderr)\n",
-			       s.unsent.total, s.built);
+			printf(
+			    "not sent: %lu of the %lu packet%s of the set (no address for them: reasons on stderr)\n",
+			    s.unsent.total, s.built, tool_s(s.built));
 		rc = s.unsent.total ? UMPA_EXIT_ERROR : UMPA_EXIT_OK;
 	}
 	goto out;

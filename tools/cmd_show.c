@@ -23,10 +23,15 @@ static const char show_usage[] = "usage: umpa show [-r] FILE [OPTIONS] [BPF FILT
 				 "               as tcpdump -x / -X; -xx, -XX include the link header\n"
 				 "  -S           absolute TCP sequence numbers (default: relative to the\n"
 				 "               flow's first, as tcpdump)\n"
+				 "  -e           the link-level header on each line, as tcpdump -e (Ethernet,\n"
+				 "               802.1Q tags, Linux cooked v1 and v2)\n"
 				 "  (default)    one line per packet, like tcpdump -nn (UTC time of day)\n"
 				 "  -v           a field tree per packet, fields named as in Wireshark\n"
 				 "  --json       one JSON object per line, keyed by Wireshark field names\n"
 				 "  -c N         stop after N packets\n"
+				 "  -w OUT       write the packets (those the filter keeps) to OUT instead of\n"
+				 "               printing them, as tcpdump -r IN -w OUT ('-': standard output)\n"
+				 "  --pcapng     -w writes pcapng (keeps packet comments) instead of pcap\n"
 				 "  -f BPF       only packets matching the BPF filter expression\n"
 				 "  --nsec       nanosecond timestamps in the one-line and tree forms\n"
 				 "  --stats      at the end, print packet, truncated and invalid counts on stderr\n"
@@ -36,8 +41,16 @@ static const char show_usage[] = "usage: umpa show [-r] FILE [OPTIONS] [BPF FILT
 				 "  --stats proto     the protocol hierarchy (tshark -q -z io,phs)\n"
 				 "  --stats io[,S]    frames and bytes per S-second interval (default 1; tshark\n"
 				 "               -q -z io,stat,S)\n"
+				 "  --verify-checksums  a TCP or UDP checksum holding the partial sum that\n"
+				 "               Linux leaves for the NIC (checksum offload: outgoing packets\n"
+				 "               captured on the sender) is bad too; by default it is\n"
+				 "               \"unverified\" (every other wrong checksum is marked bad)\n"
 				 "  --no-reassembly  show each TCP segment alone (TLS records split across\n"
 				 "               segments are otherwise shown reassembled, in the last frame)\n"
+				 "  --keylog FILE  TLS secrets (SSLKEYLOGFILE format) to decrypt TLS 1.2 and 1.3\n"
+				 "               records with; the secrets of a pcapng file's Decryption Secrets\n"
+				 "               Blocks are used too.  Decrypted records follow their frame\n"
+				 "               (HTTP/1.1 dissected); one that does not decrypt says why\n"
 				 "Truncated (not captured) and invalid (a field that lies) layers are marked.\n"
 				 "A broken file ends with a one-line error naming the byte offset; the packets\n"
 				 "before it are shown.  Exit status: 0 ok, 1 unreadable or broken file, 2 usage.\n";
@@ -69,7 +82,9 @@ int cmd_show(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"json", no_argument, NULL, 'j'},        {"nsec", no_argument, NULL, 'N'},
 	    {"stats", optional_argument, NULL, 's'}, {"no-reassembly", no_argument, NULL, 'R'},
-	    {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+	    {"help", no_argument, NULL, 'h'},        {"verify-checksums", no_argument, NULL, 'V'},
+	    {"pcapng", no_argument, NULL, 'P'},      {"keylog", required_argument, NULL, 'K'},
+	    {NULL, 0, NULL, 0},
 	};
 	unsigned long limit = 0;
 	const char *bpf = NULL;
@@ -79,15 +94,19 @@ int cmd_show(int argc, char **argv)
 	double sint = 1;
 	struct show_stats *sst = NULL;
 	char statsarg[64]; /* "--stats=KIND" made of "--stats KIND" */
-	const char *file = NULL;
+	const char *file = NULL, *wpath = NULL;
+	enum umpa_capfmt wfmt = UMPA_CAP_PCAP;
+	struct umpa_capw *w = NULL;
+	const char *keylog = NULL;
+	size_t dsb_taken = 0; /* key log text of the file's secrets blocks already given to reasm */
 	char *bpfbuf = NULL;
 	struct umpa_reasm *reasm = NULL;
 	struct umpa_err e = {0};
 	struct umpa_capr *r;
 	struct umpa_pkt p;
 	struct umpa_sbuf out = {0};
-	struct umpa_sbuf scratch[2] = {{0}, {0}};
-	struct umpa_render_opts ro = {.scratch = scratch};
+	struct umpa_sbuf scratch[2] = {{0}, {0}}, jscratch = {0};
+	struct umpa_render_opts ro = {.scratch = scratch, .json_scratch = &jscratch};
 	uint64_t n = 0, ntrunc = 0, ninval = 0;
 
 	/* "--stats KIND" as two words (tshark's -z habit): make it "--stats=KIND" */
@@ -104,7 +123,7 @@ int cmd_show(int argc, char **argv)
 	}
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "vc:f:hr:" TOOL_DUMP_OPTS, opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vc:f:hr:w:" TOOL_DUMP_OPTS, opts, NULL)) != -1) {
 		if (tool_dump_opt(c, &dump))
 			continue;
 		switch (c) {
@@ -142,6 +161,18 @@ int cmd_show(int argc, char **argv)
 		case 'R':
 			noreasm = 1;
 			break;
+		case 'V':
+			dump.verify = 1;
+			break;
+		case 'w':
+			wpath = optarg;
+			break;
+		case 'P':
+			wfmt = UMPA_CAP_PCAPNG;
+			break;
+		case 'K':
+			keylog = optarg;
+			break;
 		case 'h':
 			fputs(show_usage, stdout);
 			return UMPA_EXIT_OK;
@@ -166,6 +197,14 @@ int cmd_show(int argc, char **argv)
 			return UMPA_EXIT_ERROR;
 		}
 	}
+	if (wpath && stats == 2) {
+		tool_err("show: -w writes packets; --stats %s prints tables: one or the other",
+			 skind == SHOW_STATS_CONV    ? "conv"
+			 : skind == SHOW_STATS_PROTO ? "proto"
+						     : "io");
+		free(bpfbuf);
+		return UMPA_EXIT_USAGE;
+	}
 	if ((c = tool_dump_setup(&dump, &ro, "show")) != UMPA_EXIT_OK) {
 		free(bpfbuf);
 		return c;
@@ -185,11 +224,39 @@ int cmd_show(int argc, char **argv)
 		return UMPA_EXIT_USAGE;
 	}
 	free(bpfbuf);
+	if (wpath && !(w = umpa_capw_open(wpath, wfmt, umpa_capr_linktype(r), &e))) {
+		tool_err("%s", e.msg);
+		umpa_capr_close(r);
+		tool_dump_free(&ro);
+		return UMPA_EXIT_ERROR;
+	}
 	ro.ts_nsec = nsec;
 	if (!noreasm && !(reasm = umpa_reasm_open(NULL, &e))) {
 		tool_err("show: %s", e.msg);
 		umpa_capr_close(r);
 		return UMPA_EXIT_ERROR;
+	}
+	if (keylog && noreasm) {
+		tool_err("show: --keylog needs reassembly (drop --no-reassembly)");
+		umpa_capr_close(r);
+		tool_dump_free(&ro);
+		return UMPA_EXIT_USAGE;
+	}
+	if (keylog) {
+		size_t klen = 0;
+		char *text = tool_read_file(keylog, &klen, &e);
+		int k = text ? umpa_reasm_keylog(reasm, text, klen, &e) : -1;
+		free(text);
+		if (k <= 0) {
+			if (k == 0)
+				tool_err("show: --keylog %s: no TLS secret in the file", keylog);
+			else
+				tool_err("show: --keylog %s: %s", keylog, e.msg);
+			umpa_reasm_close(reasm);
+			umpa_capr_close(r);
+			tool_dump_free(&ro);
+			return UMPA_EXIT_USAGE;
+		}
 	}
 	if (stats == 2 && !(sst = show_stats_new(skind, sint))) {
 		tool_err("show: out of memory");
@@ -211,7 +278,24 @@ int cmd_show(int argc, char **argv)
 			break;
 		}
 		n++;
+		if (reasm) { /* secrets of the Decryption Secrets Blocks read so far */
+			size_t kn = 0;
+			const char *kt = umpa_capr_tls_keylog(r, &kn);
+			if (kn > dsb_taken) {
+				umpa_reasm_keylog(reasm, kt + dsb_taken, kn - dsb_taken, &e);
+				dsb_taken = kn;
+			}
+		}
+		if (w) { /* -w: the packets (those the filter kept), as tcpdump -r IN -w OUT */
+			if (umpa_capw_write(w, &p, &e) < 0) {
+				rc = UMPA_EXIT_ERROR;
+				break;
+			}
+			continue;
+		}
 		umpa_dissect(&p);
+		if (dump.verify)
+			umpa_pkt_csum_policy(&p, UMPA_CSUM_STRICT);
 		ro.number = umpa_capr_number(r); /* the file's numbering, also under a filter */
 		if (sst) {
 			show_stats_add(sst, &p);
@@ -232,6 +316,8 @@ int cmd_show(int argc, char **argv)
 		tool_err("show: out of memory: the statistics are incomplete");
 		rc = UMPA_EXIT_ERROR;
 	}
+	if (w && umpa_capw_close(w, &e) < 0 && rc == UMPA_EXIT_OK)
+		rc = UMPA_EXIT_ERROR; /* e.msg says what */
 	if (out.len)
 		fwrite(out.s, 1, out.len, stdout);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -246,16 +332,19 @@ int cmd_show(int argc, char **argv)
 		tool_err("%s", e.msg);
 	if (stats == 1) {
 		struct umpa_reasm_stats rs;
-		fprintf(stderr, "%llu packets, %llu truncated layers, %llu invalid layers\n", (unsigned long long)n,
-			(unsigned long long)ntrunc, (unsigned long long)ninval);
+		fprintf(stderr, "%llu packet%s, %llu truncated layer%s, %llu invalid layer%s\n", (unsigned long long)n,
+			tool_s(n), (unsigned long long)ntrunc, tool_s(ntrunc), (unsigned long long)ninval,
+			tool_s(ninval));
 		umpa_reasm_get_stats(reasm, &rs);
 		if (rs.flows)
-			fprintf(stderr,
-				"reassembly: %llu flows (%llu evicted), %llu records reassembled, %llu segments held "
-				"out of order, %llu duplicates, %llu bytes dropped\n",
-				(unsigned long long)rs.flows, (unsigned long long)rs.evicted,
-				(unsigned long long)rs.reassembled, (unsigned long long)rs.held,
-				(unsigned long long)rs.duplicates, (unsigned long long)rs.dropped);
+			fprintf(
+			    stderr,
+			    "reassembly: %llu flow%s (%llu evicted), %llu record%s reassembled, %llu segment%s held "
+			    "out of order, %llu duplicate%s, %llu byte%s dropped\n",
+			    (unsigned long long)rs.flows, tool_s(rs.flows), (unsigned long long)rs.evicted,
+			    (unsigned long long)rs.reassembled, tool_s(rs.reassembled), (unsigned long long)rs.held,
+			    tool_s(rs.held), (unsigned long long)rs.duplicates, tool_s(rs.duplicates),
+			    (unsigned long long)rs.dropped, tool_s(rs.dropped));
 	}
 	show_stats_free(sst);
 	umpa_reasm_close(reasm);
@@ -263,6 +352,7 @@ int cmd_show(int argc, char **argv)
 	umpa_sbuf_free(&out);
 	umpa_sbuf_free(&scratch[0]);
 	umpa_sbuf_free(&scratch[1]);
+	umpa_sbuf_free(&jscratch);
 	umpa_pkt_release(&p);
 	umpa_capr_close(r);
 	return rc;

@@ -32,7 +32,7 @@ static const char sniff_usage[] =
     "are a BPF filter, as tcpdump takes them ('umpa sniff -i eth0 udp port 53').\n"
     "  -i IFACE            the interface ('umpa ifaces' lists them)\n"
     "  -f BPF              only packets matching this BPF filter expression\n"
-    "  -n, -t..-ttttt, -x, -X, -xx, -XX, -S   as in 'umpa show' (tcpdump's)\n"
+    "  -n, -t..-ttttt, -x, -X, -xx, -XX, -S, -e   as in 'umpa show' (tcpdump's)\n"
     "  -c N                stop after N packets\n"
     "  -w FILE             write the packets to FILE (pcap, nanosecond timestamps;\n"
     "                      '-' is standard output); nothing is printed unless --print\n"
@@ -47,6 +47,9 @@ static const char sniff_usage[] =
     "  --immediate         hand each packet over at once (default: within 100 ms;\n"
     "                      immediate mode holds far fewer packets in the buffer)\n"
     "  --timeout S         stop after S seconds\n"
+    "  --verify-checksums  verify TCP and UDP checksums too: by default they are\n"
+    "                      \"unverified\" (as tshark's), since the kernel leaves\n"
+    "                      outgoing ones to the NIC (checksum offload)\n"
     "  -Z USER             become USER once the capture and the file are open\n"
     "At the end and on SIGINT/SIGTERM: packets captured, received by the filter,\n"
     "dropped by the kernel and by the interface, on standard error.\n"
@@ -64,7 +67,7 @@ struct sniff_ {
 	int failed;
 	struct umpa_err err;
 	struct umpa_sbuf out;
-	struct umpa_sbuf scratch[2];
+	struct umpa_sbuf scratch[2], jscratch;
 	struct umpa_render_opts ro;
 	struct tool_dump dump;
 };
@@ -84,6 +87,8 @@ static void sniff_pkt_(struct umpa_pkt *p, void *arg)
 	}
 	if (s->print) {
 		umpa_dissect(p);
+		/* live: TCP and UDP checksums unverified (offloads), as tshark, unless --verify-checksums */
+		umpa_pkt_csum_policy(p, s->dump.verify ? UMPA_CSUM_STRICT : UMPA_CSUM_LIVE);
 		s->ro.number = s->n;
 		tool_render(s->fmt, p, &s->ro, &s->out);
 		tool_dump_after(&s->dump, p, &s->ro, &s->out);
@@ -185,6 +190,7 @@ int cmd_sniff(int argc, char **argv)
 		OPT_TIMEOUT,
 		OPT_SELFTEST,
 		OPT_IMMEDIATE,
+		OPT_VERIFY,
 	};
 	static const struct option opts[] = {
 	    {"json", no_argument, NULL, OPT_JSON},
@@ -197,6 +203,7 @@ int cmd_sniff(int argc, char **argv)
 	    {"direction", required_argument, NULL, OPT_DIRECTION},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    {"immediate", no_argument, NULL, OPT_IMMEDIATE},
+	    {"verify-checksums", no_argument, NULL, OPT_VERIFY},
 	    {"selftest-setuid", no_argument, NULL, OPT_SELFTEST}, /* hidden: proves -Z in tests */
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -214,6 +221,7 @@ int cmd_sniff(int argc, char **argv)
 	memset(&s, 0, sizeof s);
 	s.fmt = TOOL_FMT_LINE;
 	s.ro.scratch = s.scratch;
+	s.ro.json_scratch = &s.jscratch;
 	umpa_cap_opts_init(&co);
 	/* Like tcpdump: buffered delivery (TPACKET_V3 on Linux packs packets into
 	 * blocks) with a 100 ms timeout.  Immediate mode uses fixed-size slots
@@ -253,6 +261,9 @@ int cmd_sniff(int argc, char **argv)
 			break;
 		case OPT_PRINT:
 			force_print = 1;
+			break;
+		case OPT_VERIFY:
+			s.dump.verify = 1;
 			break;
 		case OPT_NSEC:
 			s.ro.ts_nsec = 1;
@@ -383,19 +394,20 @@ out:
 	}
 	if (umpa_cap_stats(s.cap, &st, &s.err) == 0)
 		fprintf(stderr,
-			"%s%llu packets captured, %llu received by filter, %llu dropped by kernel, %llu dropped by "
+			"%s%llu packet%s captured, %llu received by filter, %llu dropped by kernel, %llu dropped by "
 			"interface\n",
 			sig == SIGINT    ? "interrupted: "
 			: sig == SIGTERM ? "terminated: "
 					 : "",
-			(unsigned long long)s.n, (unsigned long long)st.received, (unsigned long long)st.dropped,
-			(unsigned long long)st.ifdropped);
+			(unsigned long long)s.n, tool_s(s.n), (unsigned long long)st.received,
+			(unsigned long long)st.dropped, (unsigned long long)st.ifdropped);
 	umpa_loop_remove_fd(src);
 	umpa_loop_free(s.loop);
 	umpa_cap_close(s.cap);
 	umpa_sbuf_free(&s.out);
 	umpa_sbuf_free(&s.scratch[0]);
 	umpa_sbuf_free(&s.scratch[1]);
+	umpa_sbuf_free(&s.jscratch);
 	tool_dump_free(&s.ro);
 	return rc;
 }

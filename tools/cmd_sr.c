@@ -81,7 +81,7 @@ struct sr {
 	struct umpa_expect_opts xo;
 	int json, quiet, verbose, l3, ordered, progress;
 	struct umpa_sbuf out, a, b;
-	struct umpa_sbuf scratch[2];
+	struct umpa_sbuf scratch[2], jscratch;
 	struct umpa_err err;
 	int failed;
 	/* requests that could not be addressed: never sent, reported with their reason */
@@ -140,7 +140,7 @@ static void summary(const struct umpa_pkt *p, struct umpa_sbuf *b)
 
 static void json_pkt(struct sr *s, const struct umpa_pkt *p, struct umpa_sbuf *b)
 {
-	struct umpa_render_opts ro = {.scratch = s->scratch};
+	struct umpa_render_opts ro = {.scratch = s->scratch, .json_scratch = &s->jscratch};
 
 	umpa_sbuf_reset(b);
 	umpa_render_json(p, &ro, b);
@@ -750,5 +750,6 @@ out:
 	umpa_sbuf_free(&s.b);
 	umpa_sbuf_free(&s.scratch[0]);
 	umpa_sbuf_free(&s.scratch[1]);
+	umpa_sbuf_free(&s.jscratch);
 	return rc;
 }

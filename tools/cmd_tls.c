@@ -686,9 +686,9 @@ int cmd_tls(int argc, char **argv)
 				rep.nout ? "\n" : "{\"conversations\": [", count - nfailed, nfailed,
 				(unsigned long long)out.packets);
 		else
-			fprintf(rep.f, "%stls: %d conversation%s, %d ok, %d failed, %llu packets -> %s\n",
+			fprintf(rep.f, "%stls: %d conversation%s, %d ok, %d failed, %llu packet%s -> %s\n",
 				rep.nout ? "\n" : "", count, count == 1 ? "" : "s", count - nfailed, nfailed,
-				(unsigned long long)out.packets, wpath);
+				(unsigned long long)out.packets, tool_s(out.packets), wpath);
 	}
 	if (rc == UMPA_EXIT_OK && nfailed)
 		rc = UMPA_EXIT_ERROR;

@@ -682,11 +682,11 @@ close:
 	if (json) {
 		fprintf(rf, "], \"ok\": %zu, \"failed\": %zu, \"not_tried\": %zu}\n", nok, nfail, nskip);
 	} else {
-		fprintf(
-		    rf,
-		    "sweep: %zu ok, %zu failed, %zu not tried, %zu conversations, %llu packets in %s (security level "
-		    "0: OpenSSL 3 needs it for TLS 1.0/1.1 and weak suites)\n",
-		    nok, nfail, nskip, l.n - nskip, (unsigned long long)o.packets, out);
+		fprintf(rf,
+			"sweep: %zu ok, %zu failed, %zu not tried, %zu conversation%s, %llu packet%s in %s (security "
+			"level 0: OpenSSL 3 needs it for TLS 1.0/1.1 and weak suites)\n",
+			nok, nfail, nskip, l.n - nskip, tool_s(l.n - nskip), (unsigned long long)o.packets,
+			tool_s(o.packets), out);
 	}
 	if (umpa_capw_close(o.w, &e) < 0 && ret == UMPA_EXIT_OK) {
 		tool_err("%s", e.msg);

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "umpa_cursor.h"
 #include "umpa_lua.h"
+#include "umpa_near.h"
 #include "umpa_protos.h"
 #include "umpa_render.h"
 #include "umpa_sbuf.h"
@@ -24,10 +25,12 @@ static const char usage[] =
     "  ifaces [--json]         list interfaces: index, flags, MTU, MAC, addresses\n"
     "  sniff -i IFACE          capture live packets: print them, -w write them to a file\n"
     "  run TEMPLATE            run a Lua template live (-i) or offline (--offline FILE)\n"
+    "  fields [PROTO]          protocols and fields: types, defaults, automatic fields, value names (--json)\n"
+    "  shell                   interactive Lua: constructors, show(), send(), sr(), sniff(), history\n"
     "  proxy -l ADDR:PORT -t HOST:PORT   relay TCP through Lua modules (-m hexdump,replace:...)\n"
     "\n"
     "Packet expressions are Lua: ether{}/ip{dst=\"10.0.0.2\", ttl=7}/tcp{dport={22,80}}/\"data\"\n"
-    "'umpa COMMAND --help' describes a command.  Options: --help, --version.\n"
+    "'umpa help COMMAND' (or 'umpa COMMAND --help') describes a command.  Options: --help, --version.\n"
     "\n"
     "Exit status: 0 success, 1 the work failed (bad input data, I/O, expression error),\n"
     "2 bad command line.\n";
@@ -205,6 +208,9 @@ int tool_dump_opt(int c, struct tool_dump *d)
 	case 'S':
 		d->abs = 1;
 		return 1;
+	case 'e':
+		d->eflag = 1;
+		return 1;
 	default:
 		return 0;
 	}
@@ -220,6 +226,7 @@ int tool_dump_setup(const struct tool_dump *d, struct umpa_render_opts *ro, cons
 		return UMPA_EXIT_USAGE;
 	}
 	ro->ts_mode = modes[d->tcount];
+	ro->link_hdr = d->eflag;
 	if (!d->abs && !(ro->relseq = umpa_relseq_new())) {
 		tool_err("%s: out of memory", cmd);
 		return UMPA_EXIT_ERROR;
@@ -364,7 +371,7 @@ void tool_unsent_report(const struct tool_unsent *u, const char *cmd, const char
 				 u->r[i].first, u->r[i].why);
 	}
 	if (u->other)
-		tool_err("%s: %lu more %ss not sent, for other reasons", cmd, u->other, noun);
+		tool_err("%s: %lu more %s%s not sent, for other reasons", cmd, u->other, noun, tool_s(u->other));
 }
 
 int main(int argc, char **argv)
@@ -374,6 +381,10 @@ int main(int argc, char **argv)
 	if (!cmd) {
 		fputs(usage, stderr);
 		return UMPA_EXIT_USAGE;
+	}
+	if (!strcmp(cmd, "help") && argc > 2) { /* "umpa help CMD" is "umpa CMD --help" */
+		char *hargv[] = {argv[0], argv[2], "--help", NULL};
+		return main(3, hargv);
 	}
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		fputs(usage, stdout);
@@ -401,6 +412,24 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "proxy"))
 		return cmd_proxy(argc - 1, argv + 1);
+	if (!strcmp(cmd, "fields"))
+		return cmd_fields(argc - 1, argv + 1);
+	if (!strcmp(cmd, "shell"))
+		return cmd_shell(argc - 1, argv + 1);
+	{
+		static const char *const known[] = {"build", "show", "send",   "sr",    "tls", "ifaces",
+						    "sniff", "run",  "fields", "shell", "help", "proxy"};
+		char near[UMPA_NEAR_MAX + 1];
+		struct umpa_near n;
+
+		umpa_near_init(&n, cmd);
+		for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+			umpa_near_str(&n, known[i]);
+		if (umpa_near_best(&n, near, sizeof near)) {
+			tool_err("unknown command '%s': did you mean '%s'? (try 'umpa --help')", cmd, near);
+			return UMPA_EXIT_USAGE;
+		}
+	}
 	tool_err("unknown command '%s' (try 'umpa --help')", cmd);
 	return UMPA_EXIT_USAGE;
 }

@@ -88,6 +88,12 @@ void tool_unsent_note(struct tool_unsent *u, unsigned long no, const char *why);
  */
 void tool_unsent_report(const struct tool_unsent *u, const char *cmd, const char *noun);
 
+/** "s" unless @p n is 1: "wrote 1 packet", "wrote 2 packets" (every count umpa prints). */
+static inline const char *tool_s(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
 /** The built-in example (templates/example.lua), embedded at build time. */
 extern const char umpa_example_lua[];
 
@@ -101,8 +107,8 @@ enum tool_fmt { TOOL_FMT_LINE = 0, TOOL_FMT_TREE = 1, TOOL_FMT_JSON = 2 };
 /** Append dissected packet @p p to @p out in format @p fmt (a tree is followed by a blank line). */
 void tool_render(enum tool_fmt fmt, const struct umpa_pkt *p, const struct umpa_render_opts *ro, struct umpa_sbuf *out);
 
-/** The short options tool_dump_opt takes (tcpdump's): -n -t -x -X -S. */
-#define TOOL_DUMP_OPTS "ntxXS"
+/** The short options tool_dump_opt takes (tcpdump's): -n -t -x -X -S -e. */
+#define TOOL_DUMP_OPTS "ntxXSe"
 
 /** tcpdump's output options, shared by show and sniff. */
 struct tool_dump {
@@ -110,6 +116,8 @@ struct tool_dump {
 	int xcount; /**< how many -x/-X: 1 from the network header, 2 with the link header */
 	int ascii;  /**< -X: hex and ASCII */
 	int abs;    /**< -S: absolute TCP sequence numbers */
+	int eflag;  /**< -e: the link-level header on each line */
+	int verify; /**< --verify-checksums: partial (offloaded) and live checksums verified too */
 };
 
 /** Take getopt's @p c when it is one of TOOL_DUMP_OPTS (-n is accepted and ignored). Returns 1 if taken. */
@@ -147,6 +155,12 @@ int cmd_sr(int argc, char **argv);
 int cmd_tls(int argc, char **argv);
 int cmd_ifaces(int argc, char **argv);
 int cmd_sniff(int argc, char **argv);
+
+/** `umpa fields [PROTO]`: what can be built, from the protocol tables (tools/cmd_fields.c). */
+int cmd_fields(int argc, char **argv);
+
+/** `umpa shell`: the interactive Lua prompt (tools/cmd_shell.c). */
+int cmd_shell(int argc, char **argv);
 
 /** `umpa run`: run a Lua template live or offline (tools/cmd_run.c). */
 int cmd_run(int argc, char **argv);

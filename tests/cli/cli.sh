@@ -297,7 +297,9 @@ roundtrip() {
 	local name=$1 n=$2
 	shift 2
 	run build "$@" -w "$T/rt.pcap"
-	expect "build $name: exit 0, 'wrote $n packets'" 0 oneline "err:wrote $n packets" || return 1
+	local w="wrote $n packets"
+	[ "$n" = 1 ] && w="wrote 1 packet" # singular
+	expect "build $name: exit 0, '$w'" 0 oneline "err:$w" || return 1
 	run show "$T/rt.pcap"
 	expect "show $name: $n lines" 0 out:"$n" quiet || return 1
 	run show --json "$T/rt.pcap"
@@ -315,7 +317,7 @@ roundtrip "two expressions" 2 'ether{}/ip{}/udp{}' 'ether{}/ip{}/tcp{}'
 roundtrip "-c 4 repeats 3 packets" 12 -c 4 'ether{}/ip{}/tcp{dport={22,80,443}}'
 roundtrip "an IPv6 packet" 1 'ether{}/ipv6{}/udp{}' &&
 	same "ipv6: layers" "$(json_get layers)" "eth/ipv6/udp"
-roundtrip "the built-in example" "$("$UMPA" build --example -w "$T/ex.pcap" 2>&1 | sed -n 's/.*wrote \([0-9]*\) packets.*/\1/p')" --example
+roundtrip "the built-in example" "$("$UMPA" build --example -w "$T/ex.pcap" 2>&1 | sed -n 's/.*wrote \([0-9]*\) packets\{0,1\} .*/\1/p')" --example
 
 # timestamps: --time and --interval, pcap (microseconds) and pcapng (nanoseconds)
 run build --time 1700000000.5 --interval 0.25 'ether{}/ip{}/udp{dport={1,2,3}}' -w "$T/ts.pcap"

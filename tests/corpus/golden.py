@@ -8,7 +8,9 @@ checked.  Two commands:
 
   golden.py make    regenerate: run umpa on every corpus file, keep the files
                     with at least one packet of a claimed protocol (arp, ip,
-                    ipv6, icmp, icmpv6, udp, tcp, dns, tls, vxlan) and at most
+                    ipv6, icmp, icmpv6, udp, tcp, dns, tls, vxlan, gre,
+                    erspan, mpls, geneve, ieee8021ad, dhcp,
+                    igmp) and at most
                     --max-packets packets, compare every one of their packets
                     field by field with tshark (tests/oracle/oracle.py's
                     comparison: every field umpa shows under a Wireshark name
@@ -60,7 +62,9 @@ sys.path.insert(0, os.path.join(HERE, "..", "oracle"))
 import oracle  # noqa: E402  (the tshark comparison, shared with tests/oracle)
 
 SKIP, HARD = 77, 99
-CLAIMED = {"arp", "ip", "ipv6", "icmp", "icmpv6", "udp", "tcp", "dns", "tls", "vxlan"}
+CLAIMED = {"arp", "ip", "ipv6", "icmp", "icmpv6", "udp", "tcp", "dns", "tls", "vxlan", "gre", "erspan", "mpls", "geneve",
+           "ieee8021ad", "dhcp", "igmp"}
+CLAIMED |= {"http"}
 # tshark layers that stand for something umpa dissects (the rest is payload to umpa)
 WS_KNOWN = set(oracle.WS_PROTOS) | {"sll", "null", "tls", "ieee8021ad"}
 ENV = dict(os.environ, TZ="UTC", LC_ALL="C")

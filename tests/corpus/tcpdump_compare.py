@@ -22,8 +22,10 @@ rewrite the list after a deliberate improvement).  The categories, the reasons:
   truncated   the capture holds less than the headers: tcpdump and umpa mark
               the cut differently ("[|tcp]" against "[truncated tcp: ...]")
   invalid     umpa marks a field that lies ([invalid ...], [bad ... checksum]:
-              tcpdump -nn checks no checksum) or tcpdump prints such packets
-              its own way
+              tcpdump -nn checks no checksum; a TCP/UDP checksum left to the
+              NIC, the partial pseudo-header sum of checksum offload, is
+              "unverified" and unmarked, so those lines are equal) or tcpdump
+              prints such packets its own way
   tcp-option  a TCP option umpa shows as bytes (MPTCP, TCP-AO, experimental
               AccECN) that tcpdump decodes
   format:P    both decode the packet; the text of protocol P (the deepest one

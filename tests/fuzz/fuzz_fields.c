@@ -66,6 +66,9 @@ static const char *const seed_texts[] = {
     "ecs=10.0.0.0/8",
     "nsid",
     "GET / HTTP/1.0",
+    "0x0132.1=800000d1,0x0000.0x80=0000000c",
+    "message_type=offer,server_id=10.0.0.1,lease_time=3600,dns=10.0.0.1:10.0.0.2,param_req_list=1:3:6,end,pad",
+    "61=0102000000000001,domain_name=example.com",
     "",
 };
 
@@ -91,10 +94,14 @@ static unsigned seed_stack(const struct umpa_proto *pr, const struct umpa_proto 
 		st[n++] = &umpa_proto_eth;
 	if (v6)
 		st[n++] = &umpa_proto_ipv6;
-	else if (pr == &umpa_proto_tcp || pr == &umpa_proto_udp || pr == &umpa_proto_icmp || pr == &umpa_proto_dns)
+	else if (pr == &umpa_proto_tcp || pr == &umpa_proto_udp || pr == &umpa_proto_icmp || pr == &umpa_proto_dns ||
+		 pr == &umpa_proto_gre || pr == &umpa_proto_erspan || pr == &umpa_proto_geneve ||
+		 pr == &umpa_proto_dhcp)
 		st[n++] = &umpa_proto_ip;
-	if (pr == &umpa_proto_dns)
+	if (pr == &umpa_proto_dns || pr == &umpa_proto_geneve || pr == &umpa_proto_dhcp)
 		st[n++] = &umpa_proto_udp;
+	if (pr == &umpa_proto_erspan)
+		st[n++] = &umpa_proto_gre;
 	st[n++] = pr;
 	return n;
 }

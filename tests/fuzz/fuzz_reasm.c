@@ -24,6 +24,12 @@
  * at its end), the layers of what umpa_reasm_feed returns stay inside their
  * bytes, and the counters stay consistent.
  *
+ * The reassembler holds a key log with secrets for the client random of 32
+ * zero bytes (TLS 1.2 master secret and the TLS 1.3 traffic secrets), so a
+ * ClientHello with that random and a ServerHello take the decryption path
+ * (protocols/tls_decrypt.c): key derivation, record decryption that fails or
+ * not, TLS 1.3 inner content types; the "decrypt-*" seeds start there.
+ *
  * UMPA_FUZZ_REASM_PRINT=1 prints what each feed rendered.
  * UMPA_FUZZ_REASM_SEEDS=DIR writes seeds into DIR and exits (tests/fuzz/run.sh
  * does this): TLS records split across segments in order, out of order,
@@ -48,6 +54,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 enum { SEG_HDR = 6, MAX_PAYLOAD = 16384, FLOWS = 8 };
 
 static struct umpa_sbuf out;
+
+#define Z64 "0000000000000000000000000000000000000000000000000000000000000000"
+/* secrets for the client random of 32 zero bytes */
+static const char keylog[] = "CLIENT_RANDOM " Z64 " " Z64 "01010101010101010101010101010101\n"
+			     "CLIENT_HANDSHAKE_TRAFFIC_SECRET " Z64 " " Z64 "\n"
+			     "SERVER_HANDSHAKE_TRAFFIC_SECRET " Z64 " " Z64 "\n"
+			     "# a comment, and a label not used\nEXPORTER_SECRET " Z64 " " Z64 "\n"
+			     "CLIENT_TRAFFIC_SECRET_0 " Z64 " " Z64 "\n"
+			     "SERVER_TRAFFIC_SECRET_0 " Z64 " " Z64 "\n";
 static int print_out; /* UMPA_FUZZ_REASM_PRINT set: show what each feed rendered (reproducing a finding) */
 
 /* No control characters from packet bytes may reach a terminal (tabs and newlines are the renderer's). */
@@ -160,6 +175,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		at[k] = data[0] & 0x40 ? 0xffffff00u + k * 8 : 1000u + k * 100000u;
 	if (!(r = umpa_reasm_open(&o, NULL)))
 		return 0;
+	if (umpa_reasm_keylog(r, keylog, strlen(keylog), NULL) != 5)
+		__builtin_trap();
 	while (i + SEG_HDR <= size) {
 		uint8_t fl = data[i];
 		int16_t delta = (int16_t)(uint16_t)((data[i + 1] << 8) | data[i + 2]);
@@ -309,6 +326,38 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	k = seg(b, k, 0x04, 0, 0x04, NULL, 0);
 	write_seed(dir, "wrap-flows", b, k);
-	printf("4\n");
+	/* decryption: the ClientHello above (random of zeros) from the client; a ServerHello (TLS 1.3 through
+	 * supported_versions with TLS_AES_128_GCM_SHA256, or TLS 1.2 with ECDHE-RSA-AES128-GCM-SHA256) and
+	 * encrypted records back; the client's ChangeCipherSpec and an encrypted record */
+	for (int v13 = 0; v13 < 2; v13++) {
+		uint8_t sh[64], enc[5 + 40], ccs[6] = {20, 3, 3, 0, 1, 1};
+		size_t m = 0, hs;
+		sh[m++] = 22, sh[m++] = 3, sh[m++] = 3, sh[m++] = 0, sh[m++] = 0; /* record length below */
+		sh[m++] = 2, sh[m++] = 0, sh[m++] = 0, sh[m++] = 0;               /* ServerHello, length below */
+		hs = m;
+		sh[m++] = 3, sh[m++] = 3;
+		memset(sh + m, 1, 32);
+		m += 32;
+		sh[m++] = 0;                                                           /* no session id */
+		sh[m++] = v13 ? 0x13 : 0xc0, sh[m++] = v13 ? 0x01 : 0x2f, sh[m++] = 0; /* suite, compression */
+		sh[m++] = 0, sh[m++] = v13 ? 6 : 0;                                    /* extensions */
+		if (v13)
+			sh[m++] = 0, sh[m++] = 43, sh[m++] = 0, sh[m++] = 2, sh[m++] = 3, sh[m++] = 4;
+		sh[4] = (uint8_t)(m - 5);
+		sh[8] = (uint8_t)(m - hs);
+		enc[0] = 23, enc[1] = 3, enc[2] = 3, enc[3] = 0, enc[4] = 40;
+		memset(enc + 5, 0x5a, 40);
+		k = 0;
+		b[k++] = 0x00;
+		k = seg(b, k, 0, 0, 0x18, recs, 45);
+		k = seg(b, k, 0x04, 0, 0x18, sh, m);
+		if (!v13)
+			k = seg(b, k, 0x04, 0, 0x18, ccs, sizeof(ccs));
+		k = seg(b, k, 0x04, 0, 0x18, enc, sizeof(enc));
+		k = seg(b, k, 0, 0, 0x18, ccs, sizeof(ccs));
+		k = seg(b, k, 0, 0, 0x18, enc, sizeof(enc));
+		write_seed(dir, v13 ? "decrypt-tls13" : "decrypt-tls12", b, k);
+	}
+	printf("6\n");
 	exit(0);
 }

@@ -127,7 +127,7 @@ nfields=$(UMPA_FUZZ_FIELDS_SEEDS=$seed_f "$WORK/fuzz_fields" 2>>"$BUILD_LOG") ||
 }
 printf '"%s"\n' mss sackok ts nop wscale eol sack rr lsrr ssrr ra raw padn pad1 jumbo slla tlla prefix mtu \
 	A AAAA MX CNAME OPT IN 'do' cookie nsid ecs padding version ext_rcode '=' ':' ',' '/' '.' '\\' 0x ff:ff '::' \
-	echo-request '|' >"$WORK/fields.dict"
+	echo-request '|' message_type server_id lease_time router subnet_mask dns end offer discover >"$WORK/fields.dict"
 if [ -d "$CORPUS" ]; then
 	# a tiny libpcap program (libpcap reads pcap and pcapng and maps DLT values)
 	cat >"$WORK/seeds.c" <<'EOF'

@@ -62,8 +62,10 @@ case{"vlan ipv6", ether{}/vlan{id=7}/ipv6{src=A6, dst=B6}/icmpv6{}, layers="eth/
 
 case{"eth multicast", ether{src=MA, dst="01:00:5e:00:00:fb"}/ip{src=A, dst="224.0.0.251", ttl=255}/udp{sport=40000, dport=40030}/"mc",
   layers="eth/ip/udp/raw"}
-case{"802.1ad outer tag", ether{type=0x88a8}/vlan{id=100, priority=3}/vlan{id=200}/ip{src=A, dst=B}/udp{sport=40000, dport=40031}/"ad",
-  layers="eth/vlan/vlan/ip/udp/raw"}
+case{"802.1ad outer tag", ether{}/ieee8021ad{id=100, priority=3}/vlan{id=200}/ip{src=A, dst=B}/udp{sport=40000, dport=40031}/"ad",
+  layers="eth/ieee8021ad/vlan/ip/udp/raw", expect="eth.type=0x88a8,ieee8021ah.etype=0x8100"}
+case{"802.1ad by its ethertype", ether{type=0x88a8}/vlan{id=100, priority=3}/vlan{id=200}/ip{src=A, dst=B}/udp{sport=40000, dport=40032}/"ad",
+  layers="eth/ieee8021ad/vlan/ip/udp/raw", skip="vlan.priority,vlan.id,vlan.etype"}
 case{"vlan arp", ether{src=MA}/vlan{id=10}/arp{op=1, hwsrc=MA, psrc=A, pdst=B}, layers="eth/vlan/arp"}
 
 ---------------------------------------------------------------- ARP
@@ -121,7 +123,7 @@ case{"ip total length too long", ether{}/ip{src=A, dst=B, len=200}/udp{sport=400
 case{"ip total length too short", ether{}/ip{src=A, dst=B, len=28}/udp{sport=40000, dport=40013}/"cut by ip.len",
   layers="eth/ip/udp", malformed="udp.length.bad,_ws.malformed", uflags="udp:invalid", expect="ip.len=28"}
 case{"ip ihl too small", ether{}/ip{src=A, dst=B, ihl=4}/udp{sport=40000, dport=40014}/"ihl",
-  layers="eth/ip", malformed="ip.bogus_header_length", uflags="ip:invalid", expect="ip.hdr_len=4"}
+  layers="eth/ip", malformed="ip.bogus_header_length", uflags="ip:invalid", expect="ip.hdr_len=16"}
 
 case{"ip broadcast", ether{}/ip{src="0.0.0.0", dst="255.255.255.255"}/udp{sport=40000, dport=40032}/"bc",
   layers="eth/ip/udp/raw"}
@@ -343,9 +345,9 @@ case{"tcp over ipv6", ether{}/ipv6{src=A6, dst=B6}/tcp{sport=40000, dport=22, fl
 case{"tcp bad checksum", ether{}/ip{src=A, dst=B}/tcp{sport=40000, dport=80, chksum=0x0001}, layers="eth/ip/tcp",
   malformed="tcp.checksum_bad", uflags="tcp:bad_checksum", expect="tcp.checksum=1"}
 case{"tcp data offset too big", ether{}/ip{src=A, dst=B}/tcp{sport=40000, dport=80, dataofs=15}, layers="eth/ip/tcp",
-  malformed="tcp.short_segment,_ws.malformed", uflags="tcp:invalid", expect="tcp.hdr_len=15"}
+  malformed="tcp.short_segment,_ws.malformed", uflags="tcp:invalid", expect="tcp.hdr_len=60"}
 case{"tcp data offset below 5", ether{}/ip{src=A, dst=B}/tcp{sport=40000, dport=80, dataofs=2}/"xx", layers="eth/ip/tcp",
-  malformed="tcp.bogus_header_length", uflags="tcp:invalid", expect="tcp.hdr_len=2",
+  malformed="tcp.bogus_header_length", uflags="tcp:invalid", expect="tcp.hdr_len=8",
   -- tcp.len is derived: tshark subtracts the lying 8-byte header, umpa the 20 bytes it keeps
   skip="tcp.len"}
 
@@ -442,6 +444,85 @@ case{"dns lying ancount", ether{}/ip{src=B, dst=A}/udp{sport=53, dport=40023}/dn
   layers="eth/ip/udp/dns", malformed="_ws.malformed", uflags="dns:invalid", expect="dns.count.answers=2",
   -- Scapy reads a second (garbage) answer past the message's end
   skip="dns.resp.name,dns.resp.type,dns.resp.class,dns.resp.ttl,dns.resp.len,dns.a"}
+
+---------------------------------------------------------------- GRE, ERSPAN, MPLS, GENEVE, IP in IP
+-- (tshark and Scapy must agree with umpa on every field; the optional GRE fields move with the flags)
+case{"gre plain ipv4", ether{}/ip{src=A, dst=B}/gre{}/ip{src="10.1.0.1", dst="10.1.0.2"}/icmp{},
+  layers="eth/ip/gre/ip/icmp", expect="gre.proto=0x0800"}
+case{"gre key", ether{}/ip{src=A, dst=B}/gre{key=0x28}/ip{src="10.1.0.1", dst="10.1.0.2"}/udp{sport=40000, dport=40040}/"k",
+  layers="eth/ip/gre/ip/udp/raw", expect="gre.flags.key=1"}
+case{"gre checksum key sequence, checksum lies", ether{}/ip{src=A, dst=B}/gre{seq=7, key=0x1234, checksum=0xbeef}/ipv6{src=A6, dst=B6}/icmpv6{},
+  layers="eth/ip/gre/ipv6/icmpv6", malformed="gre.checksum.incorrect", uflags="gre:bad_checksum"}
+case{"gre automatic checksum", ether{}/ip{src=A, dst=B}/gre{offset=0}/ip{src="10.1.0.1", dst="10.1.0.2"}/icmp{}/"sum me",
+  layers="eth/ip/gre/ip/icmp/raw", expect="gre.flags.checksum=1"}
+case{"gre sequence only over ipv6", ether{}/ipv6{src=A6, dst=B6}/gre{seq=4000000000}/ip{src="10.1.0.1", dst="10.1.0.2"}/icmp{},
+  layers="eth/ipv6/gre/ip/icmp"}
+case{"gre transparent ethernet", ether{}/ip{src=A, dst=B}/gre{key=5}/ether{src=MA, dst=MB}/arp{psrc=A, pdst=B},
+  layers="eth/ip/gre/eth/arp", expect="gre.proto=0x6558"}
+case{"gre unknown protocol", ether{}/ip{src=A, dst=B}/gre{proto=0x88b5}/"\x01\x02\x03\x04", layers="eth/ip/gre/raw"}
+-- (an acknowledgement alone: with a payload tshark decodes the PPP inside, which umpa keeps as bytes)
+case{"gre pptp version 1", ether{}/ip{src=A, dst=B}/gre{version=1, proto=0x880b, call_id=9, ack_number=2},
+  layers="eth/ip/gre", expect="gre.key.payload_length=0,gre.flags.ack=1,gre.flags.key=1"}
+case{"erspan type II", ether{}/ip{src=A, dst=B}/gre{seq=171}/erspan{vlan=342, cos=6, spanid=666, index=32760}/ether{src=MA, dst=MB}/ip{src="10.1.0.1", dst="10.1.0.2"}/icmp{},
+  layers="eth/ip/gre/erspan/eth/ip/icmp", expect="gre.proto=0x88be,erspan.version=1"}
+case{"erspan type III", ether{}/ip{src=A, dst=B}/gre{}/erspan{vlan=20, spanid=5, timestamp=0x11223344, sgt=256, gra=3, direction=1}/ether{src=MA, dst=MB}/ip{src="10.1.0.1", dst="10.1.0.2"}/icmp{},
+  layers="eth/ip/gre/erspan/eth/ip/icmp", expect="gre.proto=0x22eb,erspan.version=2"}
+case{"erspan type III platform subheader", ether{}/ip{src=A, dst=B}/gre{}/erspan{vlan=20, timestamp=1, platid=3}/ether{src=MA, dst=MB}/ip{src="10.1.0.1", dst="10.1.0.2"}/icmp{},
+  layers="eth/ip/gre/erspan/eth/ip/icmp", expect="erspan.o=1"}
+case{"erspan type I", ether{}/ip{src=A, dst=B}/gre{proto=0x88be}/ether{src=MA, dst=MB}/ip{src="10.1.0.1", dst="10.1.0.2"}/icmp{},
+  layers="eth/ip/gre/erspan/eth/ip/icmp"}
+case{"mpls one label", ether{src=MA, dst=MB}/mpls{label=100704, ttl=1}/ip{src=A, dst=B}/udp{sport=40000, dport=40041}/"m",
+  layers="eth/mpls/ip/udp/raw", expect="mpls.bottom=1,eth.type=0x8847"}
+case{"mpls label stack", ether{src=MA, dst=MB}/mpls{label=16, exp=5, ttl=64}/mpls{label=17, ttl=63}/mpls{label=18, ttl=62}/ipv6{src=A6, dst=B6}/icmpv6{},
+  layers="eth/mpls/mpls/mpls/ipv6/icmpv6"}
+case{"mpls over udp", ether{}/ip{src=A, dst=B}/udp{sport=40000, dport=6635}/mpls{label=21, ttl=63}/ip{src="10.1.0.1", dst="10.1.0.2"}/icmp{},
+  layers="eth/ip/udp/mpls/ip/icmp"}
+case{"mpls in gre", ether{}/ip{src=A, dst=B}/gre{}/mpls{label=30, ttl=9}/ip{src="10.1.0.1", dst="10.1.0.2"}/icmp{},
+  layers="eth/ip/gre/mpls/ip/icmp", expect="gre.proto=0x8847"}
+case{"geneve ethernet", ether{}/ip{src=A, dst=B}/udp{sport=40000, dport=6081}/geneve{vni=11}/ether{src=MA, dst=MB}/ip{src="10.1.0.1", dst="10.1.0.2"}/icmp{},
+  layers="eth/ip/udp/geneve/eth/ip/icmp", expect="geneve.proto_type=0x6558,geneve.option.length=0"}
+case{"geneve options", ether{}/ip{src=A, dst=B}/udp{sport=40000, dport=6081}/geneve{vni=10, critical=1, options="0x0000.0x80=0000000c,0x0104.0x01=0102030405060708"}/ether{src=MA, dst=MB}/ip{src="10.1.0.1", dst="10.1.0.2"}/icmp{},
+  layers="eth/ip/udp/geneve/eth/ip/icmp", expect="geneve.option.length=20"}
+case{"geneve gcp options ipv4", ether{}/ipv6{src=A6, dst=B6}/udp{sport=40000, dport=6081}/geneve{oam=1, options="0x0132.1=800000d1,0x0132.3=0000000000001234"}/ip{src="10.1.0.1", dst="10.1.0.2"}/icmp{},
+  layers="eth/ipv6/udp/geneve/ip/icmp", expect="geneve.proto_type=0x0800,geneve.option.gcp.profile=4660"}
+case{"ip in ip", ether{}/ip{src=A, dst=B}/ip{src="10.1.0.1", dst="10.1.0.2"}/icmp{}, layers="eth/ip/ip/icmp", expect="ip.proto=4"}
+case{"ipv6 in ip", ether{}/ip{src=A, dst=B}/ipv6{src=A6, dst=B6}/icmpv6{}, layers="eth/ip/ipv6/icmpv6", expect="ip.proto=41"}
+case{"ipv6 in ipv6", ether{}/ipv6{src=A6, dst=B6}/ipv6{src="2001:db8:1::1", dst="2001:db8:1::2"}/udp{sport=40000, dport=40042}/"6in6",
+  layers="eth/ipv6/ipv6/udp/raw", expect="ipv6.nxt=41"}
+case{"ip in ipv6", ether{}/ipv6{src=A6, dst=B6}/ip{src="10.1.0.1", dst="10.1.0.2"}/tcp{sport=40000, dport=40043, flags="S"},
+  layers="eth/ipv6/ip/tcp", expect="ipv6.nxt=4"}
+
+---------------------------------------------------------------- DHCP (BOOTP + options)
+local CM = "02:00:00:00:00:33"
+case{"dhcp discover", ether{src=CM}/ip{src="0.0.0.0", dst="255.255.255.255"}/udp{sport=68, dport=67}/dhcp{xid=0x06e32864, mac=CM, flags=0x8000, options="message_type=discover,requested_ip_address=192.168.1.4,param_req_list=1:28:2:3:15:6:12,hostname=umpa-host,end,pad,pad"},
+  layers="eth/ip/udp/dhcp", expect="dhcp.option.dhcp=1,dhcp.flags.bc=1"}
+case{"dhcp offer from a list of options", ether{dst=CM}/ip{src="10.0.0.1", dst="10.0.0.50"}/udp{sport=67, dport=68}/dhcp{op=2, xid=0x1234, yiaddr="10.0.0.50", siaddr="10.0.0.1", mac=CM,
+    options={{type="message_type", value="offer"}, {type="server_id", value="10.0.0.1"}, {type="lease_time", value=3600},
+             {type="subnet_mask", value="255.255.255.0"}, {type="router", value="10.0.0.1"}, {type="dns", value={"10.0.0.1", "10.0.0.2"}},
+             {type="domain_name", value="example.com"}, {type=58, value="00000708"}}},
+  layers="eth/ip/udp/dhcp", expect="dhcp.option.dhcp=2,dhcp.option.ip_address_lease_time=3600,dhcp.option.renewal_time_value=1800"}
+case{"dhcp ack time offset mtu", ether{dst=CM}/ip{src="10.0.0.1", dst="10.0.0.50"}/udp{sport=67, dport=68}/dhcp{op=2, xid=7, yiaddr="10.0.0.50", mac=CM, options="message_type=ack,time_offset=0xffffe3e0,interface_mtu=1400,ntp_server=10.0.0.9,client_id=01020000000033"},
+  layers="eth/ip/udp/dhcp", expect="dhcp.option.time_offset=-7200"}
+case{"dhcp token ring client", ether{}/ip{src="10.0.0.2", dst="10.0.0.1"}/udp{sport=68, dport=67}/dhcp{htype=6, hlen=8, hops=1, secs=3, giaddr="10.0.0.254", options="message_type=request,max_dhcp_size=1500"},
+  layers="eth/ip/udp/dhcp", expect="dhcp.hw.len=8"}
+
+---------------------------------------------------------------- IGMP v1, v2, v3
+case{"igmp v2 general query", ether{}/ip{src=A, dst="224.0.0.1", ttl=1}/igmp{}, layers="eth/ip/igmp", expect="igmp.version=2"}
+case{"igmp v2 group query", ether{}/ip{src=A, dst="239.1.1.1", ttl=1}/igmp{max_resp=10, maddr="239.1.1.1"}, layers="eth/ip/igmp"}
+-- (version 1: umpa shows the unused byte as igmp.max_resp 0 too, Wireshark only as igmp.reserved)
+case{"igmp v1 query", ether{}/ip{src=A, dst="224.0.0.1", ttl=1}/igmp{max_resp=0}, layers="eth/ip/igmp", expect="igmp.version=1",
+  skip="igmp.max_resp"}
+case{"igmp v1 report", ether{}/ip{src=A, dst="239.1.1.1", ttl=1}/igmp{type=0x12, max_resp=0, maddr="239.1.1.1"}, layers="eth/ip/igmp",
+  skip="igmp.max_resp"}
+case{"igmp v2 report", ether{}/ip{src=A, dst="239.1.1.2", ttl=1}/igmp{type=0x16, max_resp=0, maddr="239.1.1.2"}, layers="eth/ip/igmp"}
+case{"igmp leave", ether{}/ip{src=A, dst="224.0.0.2", ttl=1}/igmp{type="leave-group", max_resp=0, maddr="239.1.1.2"}, layers="eth/ip/igmp"}
+case{"igmp v3 query with sources", ether{}/ip{src=A, dst="239.1.1.3", ttl=1}/igmp{maddr="239.1.1.3", qrv=2, qqic=125, sources="10.0.0.7:10.0.0.8"},
+  layers="eth/ip/igmp", expect="igmp.version=3,igmp.num_src=2"}
+case{"igmp v3 general query", ether{}/ip{src=A, dst="224.0.0.1", ttl=1}/igmp{qrv=2, qqic=125}, layers="eth/ip/igmp", expect="igmp.num_src=0"}
+case{"igmp v3 report", ether{}/ip{src=A, dst="224.0.0.22", ttl=1}/igmp{type=0x22, records="is_ex:239.1.1.4,allow:239.1.1.5:10.0.0.1:10.0.0.2"},
+  layers="eth/ip/igmp", expect="igmp.num_grp_recs=2"}
+case{"igmp bad checksum", ether{}/ip{src=A, dst="224.0.0.1", ttl=1}/igmp{checksum=0x1234}, layers="eth/ip/igmp",
+  malformed="igmp.bad_checksum", uflags="igmp:bad_checksum"}
 
 ---------------------------------------------------------------- TLS (records over TCP 443 or found by the heuristic)
 -- The record constructor is ssl{} (alias of the tls protocol): tls{...} in Lua is the TLS pump's conversation call.

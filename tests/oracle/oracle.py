@@ -116,11 +116,6 @@ def norm(v):
 # umpa's value (normalised) -> the unit tshark shows.  Explicit, per field;
 # each entry says why.
 UMPA_TO_WS = {
-    # tcp.c: tcp.hdr_len is the data offset in 32-bit words (Scapy dataofs);
-    # tshark shows bytes.
-    "tcp.hdr_len": lambda v: v * 4,
-    # ip.c: ip.hdr_len is the IHL in 32-bit words (Scapy ihl); tshark: bytes.
-    "ip.hdr_len": lambda v: v * 4,
     # tcp.c: the three reserved bits as a number; Wireshark's is FT_BOOLEAN
     # (mask 0xe00): set when any of them is.
     "tcp.flags.res": lambda v: 1 if v else 0,
@@ -146,16 +141,16 @@ WS_SHOWN_ONLY_IF = {
 UMPA_TO_WS_LAYER = {
     "eth": "eth", "ether": "eth", "vlan": "vlan", "arp": "arp", "ip": "ip", "ipv6": "ipv6",
     "icmp": "icmp", "icmpv6": "icmpv6", "udp": "udp", "tcp": "tcp", "dns": "dns",
-    "raw": "data", "data": "data", "vxlan": "vxlan",
+    "raw": "data", "data": "data", "vxlan": "vxlan", "gre": "gre", "erspan": "erspan", "mpls": "mpls",
+    "geneve": "geneve", "ieee8021ad": "ieee8021ad", "dhcp": "dhcp", "igmp": "igmp",
+    "http": "http",
 }
 IPV6_EXT = ("ipv6_hop", "ipv6_route", "ipv6_frag", "ipv6_dst")
 
 # tshark layers an umpa layer may also appear as, with the field names they
 # use there (None: tshark has no such field in that layer).
 WS_LAYER_ALIASES = {
-    # An 802.1Q tag after ethertype 0x88a8 is an 802.1ad S-tag in Wireshark.
-    ("vlan", "ieee8021ad"): {"vlan.priority": "ieee8021ad.priority", "vlan.dei": "ieee8021ad.dei",
-                             "vlan.id": "ieee8021ad.id", "vlan.etype": None},
+    # (an 802.1ad S-tag is its own umpa protocol, ieee8021ad, with Wireshark's names)
 }
 
 # Expert infos tshark gives well-formed packets: key -> why it is fine.
@@ -172,12 +167,14 @@ WS_NOT_IN_QUOTED = {
 WS_LINK_PSEUDO = {"raw"}
 
 # Protocols tshark may nest inside another's tree (ICMP quotations, echo data).
-WS_PROTOS = {"eth", "vlan", "arp", "ip", "ipv6", "icmp", "icmpv6", "udp", "tcp", "dns", "data", "vxlan"}
+WS_PROTOS = {"eth", "vlan", "arp", "ip", "ipv6", "icmp", "icmpv6", "udp", "tcp", "dns", "data", "vxlan", "gre", "erspan",
+             "mpls", "geneve", "ieee8021ad", "dhcp", "igmp"}
+WS_PROTOS |= {"http"}
 
 SEV_CHAT, SEV_NOTE, SEV_WARN, SEV_ERROR = 0x00200000, 0x00400000, 0x00600000, 0x00800000
 SEV_NAME = {SEV_CHAT: "chat", SEV_NOTE: "note", SEV_WARN: "warning", SEV_ERROR: "error"}
 
-CHECKSUMMED = ("ip", "icmp", "icmpv6", "udp", "tcp")
+CHECKSUMMED = ("ip", "icmp", "icmpv6", "udp", "tcp", "gre", "igmp")
 
 
 class WsLayer:
@@ -201,9 +198,26 @@ class WsPacket:
         self.malformed = False
 
 
+def ws_grouped(obj):
+    """obj's members with each repeated key's values gathered at its first
+    occurrence, as umpa's JSON gathers them (into arrays, as tshark's
+    --no-duplicate-keys), so values compare in the same order.  Nested
+    protocols and expert infos keep their places (they become layers)."""
+    order, by = [], {}
+    for k, v in obj:
+        if k in WS_PROTOS or k.startswith("_ws."):
+            order.append((k, [v]))
+        elif k in by:
+            by[k].append(v)
+        else:
+            by[k] = [v]
+            order.append((k, by[k]))
+    return [(k, x) for k, vs in order for x in vs]
+
+
 def ws_walk(pkt, layer, obj):
     """Flatten a tshark tree into layer, splitting nested protocols off."""
-    for k, v in obj:
+    for k, v in ws_grouped(obj):
         if isinstance(v, Obj):
             if k == "_ws.expert":
                 key = next((kk for kk, vv in v if not kk.startswith("_ws.expert.")), "")
@@ -271,6 +285,9 @@ class ULayer:
             if oget(obj, "_" + m) is not None:
                 self.marks.add(m)
         self.why = {m: oget(obj, "_" + m) for m in self.marks}
+        # a TCP/UDP checksum holding the partial sum of checksum offload: umpa
+        # leaves it unverified; tshark (checks on) must call it bad
+        self.unverified = oget(obj, "_checksum_unverified") is not None
         self._flatten(obj, True)
 
     def _flatten(self, obj, top=False):
@@ -278,15 +295,18 @@ class ULayer:
         for k, v in obj:
             if top and k.startswith("_"):
                 continue  # _layer, _offset, _hlen and the marks
+            if k.endswith("_name") and k[:-5] in keys:
+                continue  # the value's name (or names), beside the value
             if isinstance(v, Obj):
                 self._flatten(v)
                 continue
-            if isinstance(v, list):
+            if isinstance(v, list):  # a repeated key: its values, or its groups, in order
                 for x in v:
-                    self.items.append((k, x))
+                    if isinstance(x, Obj):
+                        self._flatten(x)
+                    else:
+                        self.items.append((k, x))
                 continue
-            if k.endswith("_name") and k[:-5] in keys:
-                continue  # the value's name, beside the value
             self.items.append((k, v))
 
     def get(self, key):
@@ -351,6 +371,20 @@ def scapy_table(S):
     add(VXLAN, [("vxlan.vni", "vni")])
     add(S.Dot1Q, [("vlan.priority", "prio"), ("vlan.dei", "dei"), ("vlan.id", "vlan"),
                   ("vlan.etype", "type")])
+    # Scapy's Dot1AD is a Dot1Q subclass (skipped above): Wireshark's 802.1ad names
+    add(S.Dot1AD, [("ieee8021ad.priority", "prio"), ("ieee8021ad.dei", "dei"), ("ieee8021ad.id", "vlan"),
+                   ("ieee8021ah.etype", "type")])
+    add(S.BOOTP, [("dhcp.type", "op"), ("dhcp.hw.type", "htype"), ("dhcp.hw.len", "hlen"), ("dhcp.hops", "hops"),
+                  ("dhcp.id", "xid"), ("dhcp.secs", "secs"), ("dhcp.ip.client", "ciaddr"), ("dhcp.ip.your", "yiaddr"),
+                  ("dhcp.ip.server", "siaddr"), ("dhcp.ip.relay", "giaddr")])
+    from scapy.contrib.mpls import MPLS
+    add(MPLS, [("mpls.label", "label"), ("mpls.exp", "cos"), ("mpls.bottom", "s"), ("mpls.ttl", "ttl")])
+    add(S.GRE, [("gre.flags.checksum", "chksum_present"), ("gre.flags.routing", "routing_present"),
+                ("gre.flags.key", "key_present"), ("gre.flags.sequence_number", "seqnum_present"),
+                ("gre.flags.version", "version"), ("gre.proto", "proto")])
+    from scapy.contrib.geneve import GENEVE
+    add(GENEVE, [("geneve.version", "version"), ("geneve.flags.oam", "oam"), ("geneve.flags.critical", "critical"),
+                 ("geneve.proto_type", "proto"), ("geneve.vni", "vni")])
     add(S.ARP, [("arp.hw.type", "hwtype"), ("arp.proto.type", "ptype"), ("arp.hw.size", "hwlen"),
                 ("arp.proto.size", "plen"), ("arp.opcode", "op"), ("arp.src.hw_mac", "hwsrc"),
                 ("arp.src.proto_ipv4", "psrc"), ("arp.dst.hw_mac", "hwdst"), ("arp.dst.proto_ipv4", "pdst")])
@@ -500,7 +534,7 @@ def scapy_packets(path):
         while l is not None and not isinstance(l, S.NoPayload):
             pairs = []
             for cls, ws, get in table:
-                if isinstance(l, cls):
+                if isinstance(l, cls) and not (cls is S.Dot1Q and isinstance(l, S.Dot1AD)):
                     try:
                         v = get(l)
                     except (AttributeError, TypeError):
@@ -798,7 +832,11 @@ def compare_tshark(case, ulayers, wpkt, wsnames, errs, st):
             status = wl.fields.get(ul.name + ".checksum.status")
             if status:
                 ws_bad = str(status[0]) in ("0", "4")  # PROTO_CHECKSUM_E_BAD, _E_ILLEGAL
-                if ws_bad != ("bad_checksum" in ul.marks):
+                if ul.unverified:
+                    if not ws_bad:
+                        errs.append("%s checksum: umpa says unverified (a partial offload sum), tshark says good"
+                                    % ul.name)
+                elif ws_bad != ("bad_checksum" in ul.marks):
                     errs.append("%s checksum: umpa says %s, tshark says %s" % (
                         ul.name, "bad" if "bad_checksum" in ul.marks else "good", "bad" if ws_bad else "good"))
 
@@ -876,6 +914,11 @@ BUILD_ALIASES = {
 }
 
 
+# Scapy aliases that count in other units than the Wireshark field they set:
+# ip.hdr_len and tcp.hdr_len are bytes (as tshark's), ihl and dataofs words.
+BUILD_UNITS = {("ip", "ihl"): 4, ("tcp", "dataofs"): 4}
+
+
 def built_key(ul, f):
     """The Wireshark name under which umpa shows field @f set in layer @ul."""
     keys = [k for k, _ in ul.items]
@@ -908,6 +951,8 @@ def compare_roundtrip(case, ulayers, errs, st):
                 got_v = norm(ul.get(key)[0])
                 st["roundtrip"] += 1
                 want_n = norm(want)
+                if isinstance(want_n, int) and (ul.name, f) in BUILD_UNITS:
+                    want_n *= BUILD_UNITS[(ul.name, f)]
                 if isinstance(want_n, str) and ":" in want_n and "." not in want_n:
                     try:  # an IPv6 address: compare canonical forms
                         want_n = str(ipaddress.ip_address(want_n))

@@ -160,6 +160,63 @@ static void edges(enum umpa_capfmt fmt, const char *name, int64_t last, uint32_t
 	umpa_pkt_release(&p);
 }
 
+/* Decryption Secrets Blocks (which libpcap skips) reach umpa_capr_tls_keylog before the packets after them:
+ * a small one, then one of 300 KB (across the reader's 256 KiB buffer) without a final newline. */
+static void test_secrets(void **state)
+{
+	char f[256];
+	struct umpa_err e = {0};
+	struct umpa_capw *w;
+	struct umpa_capr *r;
+	struct umpa_pkt p;
+	uint8_t frame[60] = {0};
+	static const char k1[] = "CLIENT_RANDOM aa bb\n";
+	static char k2[300000];
+	const char *kt;
+	size_t kn = 1;
+
+	(void)state;
+	memset(k2, 'x', sizeof(k2));
+	memcpy(k2, "SERVER_TRAFFIC_SECRET_0 ", 24);
+	path(f, sizeof(f), "s.pcapng");
+	assert_non_null(w = umpa_capw_open(f, UMPA_CAP_PCAPNG, UMPA_LINKTYPE_ETHERNET, &e));
+	umpa_pkt_init(&p);
+	assert_int_equal(umpa_pkt_copy_from(&p, frame, sizeof(frame), &e), 0);
+	assert_int_equal(umpa_capw_secrets(w, UMPA_SECRETS_TLS_KEYLOG, k1, sizeof(k1) - 1, &e), 0);
+	assert_int_equal(umpa_capw_write(w, &p, &e), 0);
+	assert_int_equal(umpa_capw_secrets(w, UMPA_SECRETS_TLS_KEYLOG, k2, sizeof(k2), &e), 0);
+	assert_int_equal(umpa_capw_write(w, &p, &e), 0);
+	assert_int_equal(umpa_capw_close(w, &e), 0);
+	umpa_pkt_release(&p);
+
+	assert_non_null(r = umpa_capr_open(f, &e));
+	umpa_pkt_init(&p);
+	assert_int_equal(umpa_capr_next(r, &p, &e), 1);
+	kt = umpa_capr_tls_keylog(r, &kn);
+	assert_true(kn >= sizeof(k1) - 1);
+	assert_memory_equal(kt, k1, sizeof(k1) - 1);
+	assert_int_equal(umpa_capr_next(r, &p, &e), 1);
+	kt = umpa_capr_tls_keylog(r, &kn);
+	assert_int_equal(kn, sizeof(k1) - 1 + sizeof(k2) + 1); /* a newline ends the second block's text */
+	assert_memory_equal(kt + sizeof(k1) - 1, k2, sizeof(k2));
+	assert_int_equal(kt[kn - 1], '\n');
+	assert_int_equal(umpa_capr_next(r, &p, &e), 0);
+	umpa_capr_close(r);
+	umpa_pkt_release(&p);
+
+	/* a pcap file has none */
+	roundtrip(UMPA_CAP_PCAP, "s.pcap");
+	path(f, sizeof(f), "s.pcap");
+	assert_non_null(r = umpa_capr_open(f, &e));
+	umpa_pkt_init(&p);
+	while (umpa_capr_next(r, &p, &e) == 1)
+		;
+	assert_null(umpa_capr_tls_keylog(r, &kn));
+	assert_int_equal(kn, 0);
+	umpa_capr_close(r);
+	umpa_pkt_release(&p);
+}
+
 static void test_ts_edges(void **state)
 {
 	struct umpa_err e = {0};
@@ -281,7 +338,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_pcap),   cmocka_unit_test(test_pcapng), cmocka_unit_test(test_ts_edges),
-	    cmocka_unit_test(test_broken), cmocka_unit_test(test_filter),
+	    cmocka_unit_test(test_broken), cmocka_unit_test(test_filter), cmocka_unit_test(test_secrets),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

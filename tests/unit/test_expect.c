@@ -970,7 +970,21 @@ static void test_predicates(void **state)
 	    {"ip.dst != 10.9.0.2 or (tcp.srcport > 1000 and !tcp.flags.fin)", 1},
 	    {"ip.proto == 6", 1},
 	    {"udp.dstport == 53", 0},
+	    /* prefixes, as Wireshark writes them */
+	    {"ip.dst == 10.9.0.0/16", 1},
+	    {"ip.dst == 10.8.0.0/16", 0},
+	    {"ip.dst != 10.8.0.0/16", 1},
+	    {"ip.dst == 10.9.0.3/31", 1},
+	    {"ip.dst == 10.9.0.0/31", 0},
+	    {"ip.dst == 10.9.0.2/32", 1},
+	    {"ip.dst == 10.9.0.3/32", 0},
+	    {"ip.dst == 10.9.0.127/25", 1},
+	    {"ip.dst == 10.9.0.128/25", 0},
+	    {"ip.dst == 0.0.0.0/0", 1},
+	    {"ip.src == 10.9.0.2/32", 0},
 	};
+	static const char *const bad[] = {"ip.dst == 10.0.0.0/33", "ip.dst == 10.0.0.0/", "ip.dst == 10.0.0.0/x",
+					  "ip.dst == 10.0.0.0/-1", "ip.dst == 10.0.0/8",  "ip.ttl == 10/8"};
 	struct umpa_pkt p;
 
 	(void)state;
@@ -985,6 +999,13 @@ static void test_predicates(void **state)
 		if (umpa_pred_match(pr, &p) != cases[i].want)
 			fail_msg("%s: expected %d", cases[i].expr, cases[i].want);
 		umpa_pred_free(pr);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct umpa_err e = {0};
+		if (umpa_pred_compile(bad[i], &e))
+			fail_msg("%s: compiled", bad[i]);
+		if (!strstr(e.msg, bad[i]))
+			fail_msg("%s: message '%s' does not name it", bad[i], e.msg);
 	}
 	umpa_pkt_release(&p);
 }

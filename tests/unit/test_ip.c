@@ -116,7 +116,9 @@ static void test_field_names(void **state)
 		assert_string_equal(unit_field(&umpa_proto_icmp, icn[i])->ws, ws);
 	}
 	/* Scapy's names */
-	assert_ptr_equal(unit_field(&umpa_proto_ip, "ihl"), unit_field(&umpa_proto_ip, "hdr_len"));
+	/* ihl is Scapy's view of ip.hdr_len's bits, in words: its own (hidden) field */
+	assert_int_equal(unit_field(&umpa_proto_ip, "ihl")->bitoff, unit_field(&umpa_proto_ip, "hdr_len")->bitoff);
+	assert_true(unit_field(&umpa_proto_ip, "ihl")->flags & UMPA_F_HIDDEN);
 	assert_ptr_equal(unit_field(&umpa_proto_ip, "tos"), unit_field(&umpa_proto_ip, "dsfield"));
 	assert_ptr_equal(unit_field(&umpa_proto_ip, "chksum"), unit_field(&umpa_proto_ip, "checksum"));
 	assert_ptr_equal(unit_field(&umpa_proto_ip, "frag"), unit_field(&umpa_proto_ip, "frag_offset"));
@@ -188,7 +190,8 @@ static void test_real_echo_request(void **state)
 	/* tshark: ip.version 4, ip.hdr_len 20, ip.dsfield 0x00, ip.len 48, ip.id 0x61b4, ip.flags 0x2 (df),
 	 * ip.frag_offset 0, ip.ttl 64, ip.proto 1, ip.checksum 0xbecc, ip.src 10.40.2.3, ip.dst 10.30.4.4 */
 	assert_int_equal(unit_get_at(&p, 0, "version"), 4);
-	assert_int_equal(unit_get_at(&p, 0, "hdr_len") * 4, 20);
+	assert_int_equal(unit_get_at(&p, 0, "hdr_len"), 20); /* bytes, as tshark's */
+	assert_int_equal(unit_get_at(&p, 0, "ihl"), 5);      /* words, as Scapy's */
 	assert_int_equal(unit_get_at(&p, 0, "dsfield"), 0);
 	assert_int_equal(unit_get_at(&p, 0, "len"), 48);
 	assert_int_equal(unit_get_at(&p, 0, "id"), 0x61b4);
@@ -299,7 +302,7 @@ static void test_auto_fields_with_options(void **state)
 	assert_int_equal(p.l[0].hlen, 32);
 	unit_finish(&p);
 	unit_assert_bytes(&p, "48000028000100004001d4c17f0000017f000001 07070401020304 01 94040000 0800f7ff00000000");
-	assert_int_equal(unit_get_at(&p, 0, "hdr_len"), 8);
+	assert_int_equal(unit_get_at(&p, 0, "hdr_len"), 32);
 	assert_int_equal(unit_get_at(&p, 0, "len"), 40);
 	assert_int_equal(unit_get_at(&p, 0, "checksum"), 0xd4c1);
 
@@ -733,11 +736,12 @@ static void test_options_roundtrip(void **state)
 	redissect(&d, &p);
 	assert_int_equal(bad_flags(&d), 0);
 	s = unit_json(&d);
-	unit_assert_contains(s, "\"Options: (32 bytes)\":{");
+	unit_assert_contains(s, "\"ip.options\":{\"ip.options.record_route\":{"); /* keys hold no values */
+	unit_assert_lacks(s, "Options: (");
 	unit_assert_contains(s, "\"ip.opt.type\":7");
 	unit_assert_contains(s, "\"ip.opt.len\":11");
 	unit_assert_contains(s, "\"ip.opt.ptr\":4");
-	unit_assert_contains(s, "\"ip.empty_rt\":\"1.2.3.4\"");
+	unit_assert_contains(s, "\"ip.empty_rt\":[\"1.2.3.4\",\"0.0.0.0\"]"); /* repeated: an array */
 	unit_assert_contains(s, "\"ip.opt.ra\":0");
 	unit_assert_contains(s, "\"ip.src_rt\":\"5.6.7.8\"");
 	unit_assert_contains(s, "\"ip.opt.time_stamp\":100");
@@ -767,7 +771,7 @@ static void test_options_roundtrip(void **state)
 	s = unit_json(&d);
 	unit_assert_contains(s, "\"ip.opt.time_stamp_addr\":\"1.2.3.4\"");
 	unit_assert_contains(s, "\"ip.opt.flag\":\"0x01\"");
-	unit_assert_contains(s, "\"ip.src_rt\":\"1.1.1.1\"");
+	unit_assert_contains(s, "\"ip.src_rt\":[\"5.6.7.8\",\"1.1.1.1\"]");
 	free(s);
 	umpa_pkt_release(&d);
 
@@ -832,7 +836,7 @@ static void test_options_roundtrip(void **state)
 	unit_set(&p, 0, "options", "rr=9");
 	assert_int_equal(p.l[0].hlen, 60);
 	unit_finish(&p);
-	assert_int_equal(unit_get_at(&p, 0, "hdr_len"), 15);
+	assert_int_equal(unit_get_at(&p, 0, "hdr_len"), 60);
 	umpa_pkt_release(&p);
 }
 

@@ -479,7 +479,7 @@ static void test_routing(void **state)
 	redissect(&q, &p);
 	assert_clean(&q);
 	js = unit_json(&q);
-	unit_assert_contains(js, "\"ipv6.routing.srh.addr\":\"2001:db8::c\"");
+	unit_assert_contains(js, "\"ipv6.routing.srh.addr\":[\"2001:db8::a\",\"2001:db8::b\",\"2001:db8::c\"]");
 	unit_assert_contains(js, "\"ipv6.routing.srh.tag\":\"0x0007\"");
 	free(js);
 	unit_assert_line(&q, "IP6 ::1 > ::1: RT6 (len=6, type=4, segleft=2, last-entry=2, tag=7, [0]2001:db8::a, "
@@ -746,8 +746,7 @@ static void test_real_routing(void **state)
 	assert_int_equal(unit_get(&p, &umpa_proto_icmpv6, "id"), 0x06ee);
 	assert_int_equal(unit_get(&p, &umpa_proto_icmpv6, "seq"), 1);
 	js = unit_json(&p);
-	unit_assert_contains(js, "\"ipv6.routing.srh.addr\":\"a:b:c:3::d6\"");
-	unit_assert_contains(js, "\"ipv6.routing.srh.addr\":\"a:b:c:2::f1:0\"");
+	unit_assert_contains(js, "\"ipv6.routing.srh.addr\":[\"a:b:c:3::d6\",\"a:b:c:2::f1:0\"]");
 	free(js);
 	unit_assert_line(&p, "IP6 a:b:c:12::1 > a:b:c:2::f1:0: RT6 (len=4, type=4, segleft=1, last-entry=1, tag=0, "
 			     "[0]a:b:c:3::d6, [1]a:b:c:2::f1:0) IP6 a:b:c:12::1 > b2::2: ICMP6, echo request, id 1774, "

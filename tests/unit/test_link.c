@@ -493,7 +493,7 @@ static void test_arp_odd_sizes(void **state)
 		p.wirelen = 262144;
 		p.linktype = UMPA_LINKTYPE_ETHERNET;
 		assert_int_equal(umpa_dissect(&p), 3);
-		assert_ptr_equal(p.l[1].proto, &umpa_proto_vlan);
+		assert_ptr_equal(p.l[1].proto, &umpa_proto_ieee8021ad); /* the tag after 0x88a8: 802.1ad */
 		assert_ptr_equal(p.l[2].proto, &umpa_proto_arp);
 		assert_int_equal(p.l[2].hlen, 8 + 2 * (14 + 4));
 		assert_int_equal(p.l[2].flags, 0);
@@ -604,9 +604,11 @@ static void test_vlan_qinq(void **state)
 	unit_assert_line(&p, "ARP, Request who-has 172.21.79.100 tell 172.21.79.97, length 28");
 	umpa_pkt_release(&p);
 
-	/* real: 802.1ad_QinQ.pcap, S-tag 0x88a8 id 200, C-tag id 2001 */
+	/* real: 802.1ad_QinQ.pcap, S-tag 0x88a8 id 200 (Wireshark's ieee8021ad), C-tag id 2001 */
 	assert_int_equal(unit_dissect_hex(&p, UMPA_LINKTYPE_ETHERNET, QINQ_REQ), 4);
-	assert_ptr_equal(p.l[1].proto, &umpa_proto_vlan);
+	assert_ptr_equal(p.l[1].proto, &umpa_proto_ieee8021ad);
+	unit_assert_json_has(&p, "\"ieee8021ad.id\":200");
+	unit_assert_json_has(&p, "\"ieee8021ah.etype\":\"0x8100\"");
 	assert_ptr_equal(p.l[2].proto, &umpa_proto_vlan);
 	assert_ptr_equal(p.l[3].proto, &umpa_proto_arp);
 	assert_int_equal(unit_get_at(&p, 0, "type"), 0x88a8);
@@ -691,7 +693,7 @@ static void test_sll_dissect(void **state)
 	assert_int_equal(unit_dissect_hex(&p, UMPA_LINKTYPE_LINUX_SLL, "0000 0001 000a 0102030405060708 0004 4242"), 2);
 	assert_ptr_equal(p.l[1].proto, &umpa_proto_raw); /* ETH_P_802_2: LLC, raw */
 	unit_assert_json_has(&p, "\"sll.src.other\":\"01:02:03:04:05:06:07:08\",\"sll.ltype\":\"0x0004\"");
-	unit_assert_line(&p, "In 802.2, length 18");
+	unit_assert_line(&p, " In 802.2, length 18"); /* tcpdump's "%3s " direction */
 	umpa_pkt_release(&p);
 }
 
@@ -1085,8 +1087,8 @@ static void test_proto_tables(void **state)
 		nets += !!(pr->pflags & UMPA_PF_NET);
 		exts += !!(pr->pflags & UMPA_PF_NETEXT);
 	}
-	/* Ethernet, 802.1Q, SLL, SLL2, BSD null; IPv4, IPv6; four IPv6 extension headers */
-	assert_int_equal(links, 5);
+	/* Ethernet, 802.1Q, 802.1ad, SLL, SLL2, BSD null; IPv4, IPv6; four IPv6 extension headers */
+	assert_int_equal(links, 6);
 	assert_int_equal(nets, 2);
 	assert_int_equal(exts, 4);
 	assert_true(umpa_proto_find("vlan")->pflags & UMPA_PF_TAG);

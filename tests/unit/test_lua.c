@@ -10,6 +10,7 @@
 
 #include "lua_internal.h"
 #include "umpa_lua.h"
+#include "umpa_sbuf.h"
 
 /* What a build collects: every packet's bytes, concatenated as hex lines. */
 struct got {
@@ -314,8 +315,10 @@ static void test_errors(void **state)
 
 	(void)state;
 	assert_int_equal(
-	    build_err(L, "udp{dprot=1}", 0,
-		      "expression 1:1: udp: unknown field 'dprot' (fields: srcport, dstport, length, checksum)"),
+	    build_err(
+		L, "udp{dprot=1}", 0,
+		"expression 1:1: udp: unknown field 'dprot' (did you mean 'dport'? fields: srcport, dstport, length, "
+		"checksum)"),
 	    UMPA_ENOENT);
 	build_err(L, "udp{sport=", 0, "expression 1:1:");
 	build_err(L, "udp{sport=1.5}", 0, "expression 1:1: udp.srcport: 1.5 is not an integer");
@@ -338,6 +341,107 @@ static void test_errors(void **state)
 	build_err(L, "(function() local s = udp{} s.dprt = 1 return s end)()", 0,
 		  "expression 1:1: udp: unknown field "
 		  "'dprt'");
+	umpa_lua_close(L);
+}
+
+/* Scapy's spelling is rewritten into Lua's; valid Lua keeps its meaning (templates/lua_scapy.c). */
+static void test_scapy_spelling(void **state)
+{
+	struct umpa_lua *L = open_state();
+	struct got a, b;
+
+	(void)state;
+	/* the same bytes in both spellings */
+	build_ok(L, "Ether(src='02:00:00:00:00:01')/IP(dst='10.0.0.1', ttl=5)/TCP(dport=80, flags='SA')", &a, 1);
+	build_ok(L, "eth{src='02:00:00:00:00:01'}/ip{dst='10.0.0.1', ttl=5}/tcp{dport=80, flags='SA'}", &b, 1);
+	assert_hex(a.hex[0], b.hex[0]);
+	build_ok(L, "IP()/TCP(options=[('MSS', 1460), ('NOP', None), ('Timestamp', (7, 0)), ('SAck', (1, 2, 3, 4))])",
+		 &a, 1);
+	build_ok(L, "ip{}/tcp{options='mss=1460,nop,ts=7:0,sack=1-2:3-4'}", &b, 1);
+	assert_hex(a.hex[0], b.hex[0]);
+	build_ok(L, "IP()/UDP(dport=[7, 9])/Raw('x' * 3)", &a, 2);
+	build_ok(L, "ip{}/udp{dport={7, 9}}/'xxx'", &b, 2);
+	assert_hex(a.hex[1], b.hex[1]);
+	build_ok(L, "IP()/UDP()/DNS(rd=1, qd=DNSQR(qname='a.example', qtype='MX'))", &a, 1);
+	build_ok(L, "ip{}/udp{}/dns{qd='a.example:MX'}", &b, 1);
+	assert_hex(a.hex[0], b.hex[0]);
+	run_ok(L, "assert(DNSQR(qname='a.b', qtype=28, qclass='CH') == 'a.b:28:CH')\n"
+		  "assert(DNSQR() == 'www.example.com')\n"
+		  "assert(DNSRR(rrname='a.b', rclass=3, ttl=9, rdata='1.2.3.4') == 'a.b:A:CLASS3:9:1.2.3.4')\n"
+		  "assert(ICMPv6EchoReply().type == 'echo-reply' and ICMPv6EchoReply(type=1).type == 1)\n"
+		  "assert(True == true and False == false)\n");
+	/* keyword arguments after positional ones, nested calls, lists of lists */
+	run_ok(L, "local function g(a, t) return a + t.k + #t.l end\n"
+		  "assert(g(1, k=2, l=[ [1, 2], [3] ]) == 5)\n"
+		  "local function n(t) return #t end\n"
+		  "assert(n([1, 2, 3]) == 3 and n([]) == 0)\n");
+	/* valid Lua is left alone: comparisons, indexing, table keys, strings, comments, numbers */
+	run_ok(L, "local function f(x) return x end\n"
+		  "assert(f(1 == 1) == true and f(2 >= 1) and f(1 ~= 2) and f(1 <= 2))\n"
+		  "local t = {[1] = 2, [\"k\"] = 3}\n"
+		  "assert(t[1] == 2 and t[\"k\"] == 3 and f(t)[1] == 2)\n"
+		  "local s = [==[ f(a=1) [x] ]==] -- f(b=2) [y]\n"
+		  "assert(s == ' f(a=1) [x] ' and f('f(a=1)') == 'f(a=1)' and f(\"[1]\") == '[1]')\n"
+		  "--[[ f(c=3) ]] assert(f(1) == 1)\n"
+		  "assert(('3' * 4) == 12 and ('ab' * 2) == 'abab' and (3 * 'ab') == 'ababab' and 2 * 3 == 6)\n");
+	build_err(L, "IP(dts='10.0.0.1')", 0, "did you mean 'dst'?");
+	build_err(L, "IPP()/TCP()", 0, "(global 'IPP'); did you mean 'IP'?");
+	umpa_lua_close(L);
+}
+
+/* fragment() and dissect() from Lua (protocols/fragment.c: Scapy's sizes) */
+static void test_fragment_dissect(void **state)
+{
+	struct umpa_lua *L = open_state();
+	struct got g;
+
+	(void)state;
+	/* 8 (UDP) + 100 bytes in pieces of 16: six of 16 and a last of 12 */
+	build_ok(L, "fragment(ip{id=9}/udp{}/string.rep('x', 100), 16)", &g, 7);
+	assert_memory_equal(g.hex[0] + 12, "2000", 4); /* MF, offset 0 */
+	assert_memory_equal(g.hex[1] + 12, "2002", 4); /* MF, offset 2 (16 bytes) */
+	assert_memory_equal(g.hex[6] + 12, "000c", 4); /* last: no MF, offset 12 (96 bytes) */
+	assert_memory_equal(g.hex[6] + 4, "0020", 4);  /* total length 20 + 12 */
+	/* 20 rounds down to 16, the last piece takes up to 20: 100 bytes are 5 x 16 + 20 */
+	build_ok(L, "fragment(ip{}/udp{}/string.rep('x', 92), 20)", &g, 6);
+	assert_memory_equal(g.hex[5] + 4, "0028", 4); /* 20 + 20 */
+	build_ok(L, "fragment(ipv6{}/ipv6_frag{id=3}/udp{}/string.rep('x', 100), 64)", &g, 2);
+	build_ok(L, "fragment(ip{}/udp{}, 1480)", &g, 1); /* fits: itself */
+	build_err(L, "fragment(ipv6{}/udp{}/string.rep('x', 100), 16)", 0, "needs a fragment header");
+	build_err(L, "fragment(ip{}/udp{}, 7)", 0, "from 8 to 65535");
+	build_err(L, "fragment(eth{}/arp{}, 16)", 0, "no IPv4 or IPv6 header");
+	run_ok(L, "local p = packets(ether{}/ip{dst='10.0.0.1', chksum=0xdead}/udp{dport=9}/'hi')[1]\n"
+		  "local q = dissect(p:bytes())\n"
+		  "assert(q:bytes() == p:bytes() and q.udp.dstport == 9 and q.ip.checksum == 0xdead)\n"
+		  "local r = dissect(packets(ip{dst='10.0.0.2'}/icmp{})[1]:bytes(), 'IP')\n"
+		  "assert(r.ip.dst == '10.0.0.2' and r.icmp)\n"
+		  "assert(not pcall(dissect, 'x', 'nosuch'))\n");
+	build_ok(L, "dissect(packets(ether{}/ip{chksum=0xdead}/udp{})[1]:bytes())", &g, 1);
+	assert_memory_equal(g.hex[0] + 28 + 20, "dead", 4); /* built as it was: the lie kept */
+	umpa_lua_close(L);
+}
+
+/* umpa_lua_eval: an interactive entry's values, statements, unfinished statements */
+static void test_eval(void **state)
+{
+	struct umpa_lua *L = open_state();
+	struct umpa_sbuf out = {0};
+	struct umpa_err e = {0};
+
+	(void)state;
+	assert_int_equal(umpa_lua_eval(L, "1 + 1, 'x'\n", 11, "stdin", &out, &e), 0);
+	assert_string_equal(out.s, "2\tx\n");
+	umpa_sbuf_reset(&out);
+	assert_int_equal(umpa_lua_eval(L, "y = 5", 5, "stdin", &out, &e), 0);
+	assert_int_equal(out.len, 0);
+	assert_int_equal(umpa_lua_eval(L, "function f()\n", 13, "stdin", &out, &e), UMPA_LUA_INCOMPLETE);
+	assert_int_equal(umpa_lua_eval(L, "function f()\n return y * 2\nend\n", 31, "stdin", &out, &e), 0);
+	assert_int_equal(umpa_lua_eval(L, "f()", 3, "stdin", &out, &e), 0);
+	assert_string_equal(out.s, "10\n");
+	assert_true(umpa_lua_eval(L, "nosuch()", 8, "stdin", &out, &e) < 0);
+	assert_string_equal(e.msg, "stdin:1: attempt to call a nil value (global 'nosuch')");
+	assert_true(umpa_lua_eval(L, "x = = 1", 7, "stdin", &out, &e) < 0);
+	umpa_sbuf_free(&out);
 	umpa_lua_close(L);
 }
 
@@ -797,7 +901,8 @@ static void test_packets_ip(void **state)
 	assert_memory_equal(g.hex[2] + 16, "01", 2);
 	assert_memory_equal(g.hex[2] + 38, "03", 2);
 	assert_memory_equal(g.hex[0] + 12, "40", 2); /* DF */
-	assert_int_equal(build_err(L, "ip{tll=1}", 0, "expression 1:1: ip: unknown field 'tll' (fields: version, "),
+	assert_int_equal(build_err(L, "ip{tll=1}", 0,
+				   "expression 1:1: ip: unknown field 'tll' (did you mean 'ttl'? fields: version, "),
 			 UMPA_ENOENT);
 	umpa_lua_close(L);
 }
@@ -912,6 +1017,9 @@ int main(void)
 	    cmocka_unit_test(test_packet_rebuilt),
 	    cmocka_unit_test(test_push_pkt),
 	    cmocka_unit_test(test_example_lua),
+	    cmocka_unit_test(test_scapy_spelling),
+	    cmocka_unit_test(test_fragment_dissect),
+	    cmocka_unit_test(test_eval),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -306,6 +306,42 @@ static void test_checksum_incremental(void **state)
 	}
 }
 
+/* A message longer than umpa_err's buffer is cut between words, never inside one. */
+static void test_err_cut_between_words(void **state)
+{
+	struct umpa_err e;
+	char list[2000] = "", w[32];
+	size_t n;
+
+	(void)state;
+	for (int i = 0; strlen(list) < sizeof(list) - 40; i++) {
+		snprintf(w, sizeof(w), "%soption_%d", i ? ", " : "", i);
+		strcat(list, w);
+	}
+	umpa_err_set(&e, UMPA_EINVAL, "unknown option 'x' (options: %s)", list);
+	n = strlen(e.msg);
+	assert_true(n < sizeof(e.msg));
+	assert_string_equal(e.msg + n - 4, " ...");
+	/* the last word before " ..." is a whole one: "option_N" as written */
+	{
+		const char *last = strrchr(e.msg, ',');
+		char word[24], w2[32];
+		assert_non_null(last);
+		assert_int_equal(sscanf(last + 2, "%23[a-z_0-9]", word), 1);
+		assert_true(strstr(list, word) != NULL);
+		snprintf(w2, sizeof(w2), "%s, ", word);
+		assert_true(strstr(list, w2) != NULL); /* followed in the full text by ", ": not cut */
+	}
+	/* a prefix on a full message is cut the same way */
+	umpa_err_prefix(&e, "file.pcap: ");
+	n = strlen(e.msg);
+	assert_true(strncmp(e.msg, "file.pcap: unknown option", 25) == 0);
+	assert_string_equal(e.msg + n - 4, " ...");
+	/* a short message is left alone */
+	umpa_err_set(&e, UMPA_EINVAL, "short %s", "one");
+	assert_string_equal(e.msg, "short one");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +352,7 @@ int main(void)
 	    cmocka_unit_test(test_short_layers),
 	    cmocka_unit_test(test_checksum),
 	    cmocka_unit_test(test_checksum_incremental),
+	    cmocka_unit_test(test_err_cut_between_words),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -95,7 +95,11 @@ static void keep_log(void *arg, enum umpa_run_level lvl, int64_t ts, const char 
 
 	(void)ts;
 	if (l->n < 64)
-		snprintf(l->lines[l->n++], sizeof(l->lines[0]), "%s%s", lvl == UMPA_RUN_ERROR ? "E " : "", line);
+		snprintf(l->lines[l->n++], sizeof(l->lines[0]), "%s%s",
+			 lvl == UMPA_RUN_ERROR    ? "E "
+			 : lvl == UMPA_RUN_RESULT ? "R "
+						  : "",
+			 line);
 }
 
 static struct umpa_run *load(struct umpa_run_opts *o, struct logs *lg)
@@ -569,11 +573,114 @@ static void test_find_list(void **state)
 	assert_int_equal(umpa_run_find("./nope.lua", search, p, sizeof(p), &e), -UMPA_ENOENT);
 }
 
+/* ---- many hosts: prefixes, per-host counters, report(), iface(), params_only ---- */
+
+/* @n ARP who-has packets for the addresses of @prefix into pcapng @name, 1 ms apart. */
+static void write_whohas(const char *name, const char *prefix, long n)
+{
+	struct umpa_err e = {0};
+	struct umpa_lua *L = umpa_lua_open(&e);
+	struct wctx c = {.w = umpa_capw_open(path(name), UMPA_CAP_PCAPNG, 1, &e), .ts = 1700000000 * UMPA_NS_PER_SEC};
+	char expr[256];
+
+	assert_non_null(L);
+	assert_non_null(c.w);
+	snprintf(expr, sizeof(expr),
+		 "ether{src='02:aa:00:00:00:01', dst='ff:ff:ff:ff:ff:ff'}/arp{op=1, hwsrc='02:aa:00:00:00:01', "
+		 "psrc='10.98.0.1', pdst='%s'}",
+		 prefix);
+	assert_int_equal(umpa_lua_build(L, expr, "input", (unsigned long)n, put_pkt, &c, &e), n);
+	assert_int_equal(umpa_capw_close(c.w, &e), 0);
+	umpa_lua_close(L);
+}
+
+static const char hosts_lua[] =
+    "-- hosts: answers ARP for a prefix\n"
+    "params{net = {type='ipv4net', default='10.99.0.0/16'}}\n"
+    "assert(type(param.net) == 'string')\n"
+    "assert(iface() == nil)\n"
+    "on('arp', {['arp.opcode'] = 'request', ['arp.dst.proto_ipv4'] = param.net}, function(p)\n"
+    "  local a, b, c, d = p.arp.pdst:match('(%d+)%.(%d+)%.(%d+)%.(%d+)')\n"
+    "  send(reply(p, arp{hwsrc = string.format('02:00:%02x:%02x:%02x:%02x', a, b, c, d)}))\n"
+    "end)\n"
+    "on('arp', {['arp.dst.proto_ipv4'] = '10.99.0.0/31'}, function(p) report('low', p.arp.pdst) end)\n";
+
+static void test_hosts(void **state)
+{
+	struct umpa_run_opts o = {.tmpl = path("hosts.lua"), .offline = path("who.pcapng")};
+	struct umpa_err e = {0};
+	struct logs lg = {0};
+	struct umpa_sbuf b = {0};
+	struct umpa_run *r;
+	const char *sets[1];
+	size_t n = 0;
+
+	(void)state;
+	write_text("hosts.lua", hosts_lua);
+	write_whohas("who.pcapng", "10.99.0.0/19", 8192);
+	r = load(&o, &lg);
+	assert_int_equal(umpa_run_run(r, 0, &e), 0);
+	/* the prefix predicate took all 8,192; counters for the first 4,096 hosts only */
+	assert_int_equal(umpa_run_counter(r, "tx"), 8192);
+	assert_int_equal(umpa_run_counter(r, "host.10.99.0.0.tx"), 1);
+	assert_int_equal(umpa_run_counter(r, "host.10.99.15.255.tx"), 1);
+	assert_int_equal(umpa_run_counter(r, "host.10.99.16.0.tx"), 0);
+	assert_int_equal(umpa_run_counter(r, "hosts.untracked.tx"), 4096);
+	assert_int_equal(umpa_run_counters_json(r, &b), 0);
+	for (const char *q = b.s; (q = strstr(q, "\"host.")); q++)
+		n++;
+	assert_int_equal(n, 4096);
+	umpa_sbuf_free(&b);
+	/* report(): result lines, in order */
+	assert_int_equal(lg.n, 2);
+	assert_string_equal(lg.lines[0], "R low 10.99.0.0");
+	assert_string_equal(lg.lines[1], "R low 10.99.0.1");
+	umpa_run_free(r);
+
+	/* a narrower prefix takes only its addresses */
+	sets[0] = "net=10.99.8.0/22";
+	o.sets = sets;
+	o.nsets = 1;
+	r = load(&o, NULL);
+	assert_int_equal(umpa_run_run(r, 0, &e), 0);
+	assert_int_equal(umpa_run_counter(r, "tx"), 1024);
+	assert_int_equal(umpa_run_counter(r, "host.10.99.8.0.tx"), 1);
+	assert_int_equal(umpa_run_counter(r, "host.10.99.7.255.tx"), 0);
+	umpa_run_free(r);
+
+	/* ipv4net values */
+	sets[0] = "net=10.99.0.0/33";
+	assert_null(umpa_run_new(&o, &e));
+	assert_string_equal(
+	    e.msg, "--set net=10.99.0.0/33: parameter 'net' wants an IPv4 address or prefix (A.B.C.D or A.B.C.D/N)");
+	sets[0] = "net=10.99.0/16";
+	assert_null(umpa_run_new(&o, &e));
+	sets[0] = "net=10.99.0.7";
+	r = load(&o, NULL);
+	umpa_run_free(r);
+
+	/* params_only: a template that requires a parameter still lists it */
+	write_text("req.lua", "-- req\nparams{target = {type='ipv4net', help='required'}}\n"
+			      "if not param.target then error('target: give one') end\n"
+			      "on('arp', function() end)\n");
+	o = (struct umpa_run_opts){.tmpl = path("req.lua")};
+	assert_null(umpa_run_new(&o, &e));
+	assert_non_null(strstr(e.msg, "req.lua:3: target: give one"));
+	o.params_only = 1;
+	r = load(&o, NULL);
+	assert_int_equal(umpa_run_param_count(r), 1);
+	assert_int_equal(umpa_run_counters_json(r, &b), 0);
+	assert_null(strstr(b.s, "rule.1")); /* nothing after params{} ran */
+	umpa_sbuf_free(&b);
+	umpa_run_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_params),   cmocka_unit_test(test_timers), cmocka_unit_test(test_rules_expect_output),
 	    cmocka_unit_test(test_failures), cmocka_unit_test(test_files),  cmocka_unit_test(test_find_list),
+	    cmocka_unit_test(test_hosts),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,83 @@
+/* tls_decrypt_internal.h - internal: TLS record decryption from a key log (protocols/tls_decrypt.c), for the
+ * reassembler (protocols/tcp_reasm.c), which keeps one umpa_tls_dir_ per TCP flow direction.
+ *
+ * Not installed, not exported (names end with an underscore).
+ */
+#ifndef UMPA_TLS_DECRYPT_INTERNAL_H
+#define UMPA_TLS_DECRYPT_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "umpa_cursor.h"
+
+/** A table of TLS secrets from SSLKEYLOGFILE text (NSS key log format), keyed by client random. */
+struct umpa_tls_keylog_;
+
+/** A new, empty table; NULL on out of memory. */
+struct umpa_tls_keylog_ *umpa_tls_keylog_new_(void);
+
+/** Free @p k (NULL is fine).  Returns NULL. */
+struct umpa_tls_keylog_ *umpa_tls_keylog_free_(struct umpa_tls_keylog_ *k);
+
+/**
+ * Add the lines of key log text [@p text, @p text + @p n): CLIENT_RANDOM (TLS 1.2 master secrets) and the
+ * TLS 1.3 CLIENT_/SERVER_HANDSHAKE_TRAFFIC_SECRET and CLIENT_/SERVER_TRAFFIC_SECRET_0 lines; comments,
+ * other labels and malformed lines are skipped (counted in *@p bad when not NULL).  Returns the number of
+ * secrets added, or -1 on out of memory.
+ */
+long umpa_tls_keylog_add_(struct umpa_tls_keylog_ *k, const char *text, size_t n, unsigned long *bad);
+
+/** Number of secrets in @p k. */
+size_t umpa_tls_keylog_count_(const struct umpa_tls_keylog_ *k);
+
+/** One direction of one TLS connection: what the handshake said and the keys of the current epoch. */
+struct umpa_tls_dir_ {
+	uint8_t role;    /* 0 unknown, 1 client, 2 server */
+	uint8_t have_cr; /* crandom known (from the ClientHello) */
+	uint8_t have_sh; /* the ServerHello was seen: srandom, suite, tls13, etm */
+	uint8_t tls13;
+	uint8_t etm;   /* encrypt_then_mac negotiated (CBC suites, RFC 7366) */
+	uint8_t epoch; /* 0 plaintext; 1 TLS 1.2 encrypted / TLS 1.3 handshake keys; 2 TLS 1.3 application keys */
+	uint8_t keyed; /* keys of the epoch are loaded; 0 with a reason in nokey */
+	uint16_t suite;
+	uint16_t version; /* the ServerHello's legacy version (0x0303 for TLS 1.2 and 1.3) */
+	uint8_t crandom[32], srandom[32];
+	uint64_t seq;
+	uint8_t key[32], iv[16], mackey[48];
+	uint8_t secret[48]; /* TLS 1.3: the current traffic secret (KeyUpdate) */
+	const char *nokey;  /* why the epoch has no keys */
+	void *ctx;          /* EVP_CIPHER_CTX, made once per direction and reused */
+	int ctx_suite;      /* the suite ctx was set up for (-1: none) */
+};
+
+/** Forget what @p d knew but keep its cipher context for reuse. */
+void umpa_tls_dir_reset_(struct umpa_tls_dir_ *d);
+
+/** Free @p d's cipher context (and reset it). */
+void umpa_tls_dir_free_(struct umpa_tls_dir_ *d);
+
+/** What umpa_tls_dir_record_ made of one record. */
+enum umpa_tls_rec_ {
+	UMPA_TLS_REC_PLAIN = 0, /**< nothing to decrypt (plaintext, or before keys apply) */
+	UMPA_TLS_REC_DECRYPTED, /**< decrypted: the plaintext and its content type are in the outputs */
+	UMPA_TLS_REC_FAILED,    /**< encrypted and not decrypted: *why says why */
+};
+
+/**
+ * Take one whole record (@p rec: the 5-byte header and its content) of direction @p d of a connection
+ * (@p peer: the other direction, or NULL when not seen yet), in stream order: learn from the plaintext
+ * handshake (randoms, cipher suite, version), change keys where the protocol does (ChangeCipherSpec,
+ * TLS 1.3 Finished and KeyUpdate), and decrypt what is encrypted with the secrets of @p k.  The plaintext
+ * goes to @p out (at least the record's length of room), its length to *@p outlen and its content type
+ * (TLS 1.3: the inner one) to *@p ct.  Never reads past @p rec's window; allocates only the direction's
+ * cipher context, once.
+ */
+enum umpa_tls_rec_ umpa_tls_dir_record_(const struct umpa_tls_keylog_ *k, struct umpa_tls_dir_ *d,
+					struct umpa_tls_dir_ *peer, struct umpa_cur *rec, uint8_t *out, size_t *outlen,
+					uint8_t *ct, const char **why);
+
+/** The IANA name of cipher suite @p v ("TLS_AES_128_GCM_SHA256"), or NULL (protocols/tls.c). */
+const char *umpa_tls_suite_name_(uint16_t v);
+
+#endif
