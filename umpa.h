@@ -45,11 +45,14 @@
 #include "umpa_tcpstream.h"
 #include "umpa_tls.h"
 #include "umpa_tls_opts.h"
+#include "umpa_proxy.h"
+#include "umpa_proxy_ca.h"
 
 /* templates: the Lua binding and tls{} */
 #include "umpa_lua.h"
 #include "umpa_lua_tls.h"
 #include "umpa_run.h"
 #include "umpa_persona.h"
+#include "umpa_proxy_lua.h"
 
 #endif

@@ -27,6 +27,7 @@ static const char usage[] =
     "  run TEMPLATE            run a Lua template live (-i) or offline (--offline FILE)\n"
     "  fields [PROTO]          protocols and fields: types, defaults, automatic fields, value names (--json)\n"
     "  shell                   interactive Lua: constructors, show(), send(), sr(), sniff(), history\n"
+    "  proxy -l ADDR:PORT -t HOST:PORT   relay TCP through Lua modules (-m hexdump,replace:...)\n"
     "\n"
     "Packet expressions are Lua: ether{}/ip{dst=\"10.0.0.2\", ttl=7}/tcp{dport={22,80}}/\"data\"\n"
     "'umpa help COMMAND' (or 'umpa COMMAND --help') describes a command.  Options: --help, --version.\n"
@@ -409,13 +410,15 @@ int main(int argc, char **argv)
 		return cmd_sniff(argc - 1, argv + 1);
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "proxy"))
+		return cmd_proxy(argc - 1, argv + 1);
 	if (!strcmp(cmd, "fields"))
 		return cmd_fields(argc - 1, argv + 1);
 	if (!strcmp(cmd, "shell"))
 		return cmd_shell(argc - 1, argv + 1);
 	{
 		static const char *const known[] = {"build", "show", "send",   "sr",    "tls", "ifaces",
-						    "sniff", "run",  "fields", "shell", "help"};
+						    "sniff", "run",  "fields", "shell", "help", "proxy"};
 		char near[UMPA_NEAR_MAX + 1];
 		struct umpa_near n;
 

@@ -165,6 +165,9 @@ int cmd_shell(int argc, char **argv);
 /** `umpa run`: run a Lua template live or offline (tools/cmd_run.c). */
 int cmd_run(int argc, char **argv);
 
+/** `umpa proxy`: a TCP relay with Lua modules (tools/cmd_proxy.c). */
+int cmd_proxy(int argc, char **argv);
+
 struct umpa_tls_opts;
 /**
  * `umpa tls --sweep` (tools/tls_sweep.c): one conversation per TLS version x

@@ -1,0 +1,229 @@
+/* proxy_ca.c - the proxy's man-in-the-middle CA and leaf certificates (umpa_proxy_ca.h). */
+#include "umpa_proxy_ca.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tls_internal.h"
+
+struct leaf_ {
+	char *host;
+	X509 *x;
+};
+
+struct umpa_proxy_ca {
+	char dir[4096];
+	char crt[4200];
+	char keyp[4200];
+	X509 *cert;
+	EVP_PKEY *key;
+	EVP_PKEY *leafkey; /* the one key pair of every leaf */
+	struct leaf_ *leaves;
+	unsigned nleaves, next; /* a ring once full */
+	unsigned long made;
+};
+
+static int ossl_fail(struct umpa_err *e, int code, const char *what)
+{
+	char buf[256];
+	unsigned long err = ERR_get_error();
+	if (err)
+		ERR_error_string_n(err, buf, sizeof(buf));
+	else
+		snprintf(buf, sizeof(buf), "failed");
+	ERR_clear_error();
+	return umpa_err_set(e, code, "%s: %s", what, buf);
+}
+
+static int write_pem(const char *path, int mode, X509 *x, EVP_PKEY *k, struct umpa_err *e)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	int ok;
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		return umpa_err_set(e, UMPA_EIO, "%s: %s", path, strerror(errno));
+	}
+	ok = x ? PEM_write_X509(f, x) : PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
+	if (fclose(f) != 0 || !ok)
+		return umpa_err_set(e, UMPA_EIO, "%s: cannot write", path);
+	return 0;
+}
+
+struct umpa_proxy_ca *umpa_proxy_ca_open(const char *dir, int *created, struct umpa_err *e)
+{
+	struct umpa_proxy_ca *ca = calloc(1, sizeof(*ca));
+	FILE *f;
+	int have_crt, have_key;
+	if (created)
+		*created = 0;
+	if (!ca) {
+		umpa_err_set(e, UMPA_ENOMEM, "ca: out of memory");
+		return NULL;
+	}
+	if (strlen(dir) >= sizeof(ca->dir)) {
+		umpa_err_set(e, UMPA_EINVAL, "ca-dir: path too long");
+		return umpa_proxy_ca_free(ca);
+	}
+	snprintf(ca->dir, sizeof(ca->dir), "%s", dir);
+	snprintf(ca->crt, sizeof(ca->crt), "%s/ca.crt", dir);
+	snprintf(ca->keyp, sizeof(ca->keyp), "%s/ca.key", dir);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		umpa_err_set(e, UMPA_EIO, "%s: %s", dir, strerror(errno));
+		return umpa_proxy_ca_free(ca);
+	}
+	have_crt = access(ca->crt, F_OK) == 0;
+	have_key = access(ca->keyp, F_OK) == 0;
+	if (have_crt != have_key) {
+		umpa_err_set(e, UMPA_EINVAL, "%s: has %s but not %s", dir, have_crt ? "ca.crt" : "ca.key",
+			     have_crt ? "ca.key" : "ca.crt");
+		return umpa_proxy_ca_free(ca);
+	}
+	if (have_crt) {
+		if (!(f = fopen(ca->crt, "r")) || !(ca->cert = PEM_read_X509(f, NULL, NULL, NULL))) {
+			if (f)
+				fclose(f);
+			ossl_fail(e, UMPA_EINVAL, ca->crt);
+			return umpa_proxy_ca_free(ca);
+		}
+		fclose(f);
+		if (!(f = fopen(ca->keyp, "r")) || !(ca->key = PEM_read_PrivateKey(f, NULL, NULL, NULL))) {
+			if (f)
+				fclose(f);
+			ossl_fail(e, UMPA_EINVAL, ca->keyp);
+			return umpa_proxy_ca_free(ca);
+		}
+		fclose(f);
+		if (X509_check_private_key(ca->cert, ca->key) != 1) {
+			ERR_clear_error();
+			umpa_err_set(e, UMPA_EINVAL, "%s does not match %s", ca->crt, ca->keyp);
+			return umpa_proxy_ca_free(ca);
+		}
+	} else {
+		if (!(ca->key = umpa_tls_keygen_("ec:P-256", e))) {
+			ossl_fail(e, UMPA_ENOMEM, "ca: key");
+			return umpa_proxy_ca_free(ca);
+		}
+		if (!(ca->cert = umpa_tls_cert_make_(ca->key, "umpa proxy CA", UMPA_TLS_CERT_CA_, NULL, NULL, e)))
+			return umpa_proxy_ca_free(ca);
+		if (write_pem(ca->keyp, 0600, NULL, ca->key, e) < 0 || write_pem(ca->crt, 0644, ca->cert, NULL, e) < 0)
+			return umpa_proxy_ca_free(ca);
+		if (created)
+			*created = 1;
+	}
+	if (!(ca->leafkey = umpa_tls_keygen_("ec:P-256", e))) {
+		ossl_fail(e, UMPA_ENOMEM, "ca: leaf key");
+		return umpa_proxy_ca_free(ca);
+	}
+	return ca;
+}
+
+const char *umpa_proxy_ca_cert_path(const struct umpa_proxy_ca *ca)
+{
+	return ca->crt;
+}
+
+struct x509_st *umpa_proxy_ca_cert(const struct umpa_proxy_ca *ca)
+{
+	return ca->cert;
+}
+
+unsigned long umpa_proxy_ca_made(const struct umpa_proxy_ca *ca)
+{
+	return ca->made;
+}
+
+/* Make @p x carry @p real's subjectAltName instead of its own, and sign it again. */
+static int copy_san(X509 *x, X509 *real, EVP_PKEY *cakey)
+{
+	int loc = X509_get_ext_by_NID(real, NID_subject_alt_name, -1);
+	int mine = X509_get_ext_by_NID(x, NID_subject_alt_name, -1);
+	if (loc < 0)
+		return 1; /* the real certificate has none: keep the CN's */
+	if (mine >= 0)
+		X509_EXTENSION_free(X509_delete_ext(x, mine));
+	if (!X509_add_ext(x, X509_get_ext(real, loc), -1))
+		return 0;
+	return X509_sign(x, cakey, EVP_sha256()) > 0;
+}
+
+struct x509_st *umpa_proxy_ca_leaf(struct umpa_proxy_ca *ca, const char *host, struct x509_st *real,
+				   struct evp_pkey_st **key, struct umpa_err *e)
+{
+	char cn[256] = "";
+	const char *name;
+	unsigned i;
+	X509 *x;
+	if (real)
+		X509_NAME_get_text_by_NID(X509_get_subject_name(real), NID_commonName, cn, sizeof(cn));
+	name = host && *host ? host : cn[0] ? cn : NULL;
+	if (!name) {
+		umpa_err_set(e, UMPA_EINVAL, "ca: no host name (no SNI, and the server's certificate has no CN)");
+		return NULL;
+	}
+	for (i = 0; i < ca->nleaves; i++)
+		if (!strcmp(ca->leaves[i].host, name)) {
+			*key = ca->leafkey;
+			return ca->leaves[i].x;
+		}
+	if (!(x = umpa_tls_cert_make_(ca->leafkey, cn[0] ? cn : name, UMPA_TLS_CERT_SERVER_, ca->cert, ca->key, e)))
+		return NULL;
+	if (real && !copy_san(x, real, ca->key)) {
+		X509_free(x);
+		ossl_fail(e, UMPA_ENOMEM, "ca: copying the server's names");
+		return NULL;
+	}
+	if (!ca->leaves && !(ca->leaves = calloc(UMPA_PROXY_CA_CACHE, sizeof(*ca->leaves)))) {
+		X509_free(x);
+		umpa_err_set(e, UMPA_ENOMEM, "ca: out of memory");
+		return NULL;
+	}
+	if (ca->nleaves < UMPA_PROXY_CA_CACHE) {
+		i = ca->nleaves++;
+	} else {
+		i = ca->next;
+		ca->next = (ca->next + 1) % UMPA_PROXY_CA_CACHE;
+		X509_free(ca->leaves[i].x);
+		free(ca->leaves[i].host);
+	}
+	ca->leaves[i].host = strdup(name);
+	ca->leaves[i].x = x;
+	if (!ca->leaves[i].host) {
+		X509_free(x);
+		ca->leaves[i].x = NULL;
+		ca->nleaves--;
+		umpa_err_set(e, UMPA_ENOMEM, "ca: out of memory");
+		return NULL;
+	}
+	ca->made++;
+	*key = ca->leafkey;
+	return x;
+}
+
+struct umpa_proxy_ca *umpa_proxy_ca_free(struct umpa_proxy_ca *ca)
+{
+	unsigned i;
+	if (!ca)
+		return NULL;
+	for (i = 0; i < ca->nleaves; i++) {
+		X509_free(ca->leaves[i].x);
+		free(ca->leaves[i].host);
+	}
+	free(ca->leaves);
+	X509_free(ca->cert);
+	EVP_PKEY_free(ca->key);
+	EVP_PKEY_free(ca->leafkey);
+	free(ca);
+	return NULL;
+}

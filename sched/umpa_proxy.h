@@ -1,0 +1,175 @@
+/* umpa_proxy.h - a TCP relay on libevent bufferevents (`umpa proxy`).
+ *
+ * A proxy listens on one or more ADDR:PORT, and for each accepted client
+ * opens a connection to one target HOST:PORT (optionally from a source
+ * address), then relays bytes both ways on the caller's live loop
+ * (umpa_loop_event_base).  Per connection and direction:
+ * - backpressure: at most `hiwat` bytes wait in the receiving side's input
+ *   (a read watermark) and reading stops while the other side's output
+ *   holds `hiwat` bytes or more; it resumes when that output drained to
+ *   half of it.  Nothing buffers without bound.
+ * - half-close: an end of stream from one side is passed on as a shutdown
+ *   (SHUT_WR) of the other once everything before it was written; the other
+ *   direction goes on.  The connection ends when both directions ended, or
+ *   at the first error of either socket.
+ * - a client that vanishes (reset, error) or an upstream that refuses or
+ *   does not answer within the connect timeout ends only that connection.
+ * - hooks (struct umpa_proxy_hooks, optional) see every chunk of each
+ *   direction and return what to forward: the same bytes, other bytes,
+ *   nothing (drop), a delay before forwarding, or a reset of both sockets.
+ *   A hook that fails closes only its connection and is counted
+ *   (errors); the proxy reports it through the log callback.
+ * The library never prints: notes and errors go to opts.log.
+ */
+#ifndef UMPA_PROXY_H
+#define UMPA_PROXY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "umpa_error.h"
+#include "umpa_sched.h"
+
+/** Most listening addresses of one proxy. */
+#define UMPA_PROXY_MAX_LISTEN 16
+
+/** A direction of a proxied connection. */
+enum umpa_proxy_dir {
+	UMPA_PROXY_C2S = 0, /**< client to server (what the client sends) */
+	UMPA_PROXY_S2C = 1, /**< server to client */
+};
+
+/** What a hook wants done with a chunk. */
+enum umpa_proxy_action {
+	UMPA_PROXY_FORWARD = 0, /**< forward out.data (out.len bytes; 0: nothing, a drop) */
+	UMPA_PROXY_RESET = 1,   /**< reset both sockets (RST) and end the connection */
+};
+
+/** A hook's answer for one chunk. */
+struct umpa_proxy_out {
+	const void *data; /**< bytes to forward (owned by the hook, valid until its next call) */
+	size_t len;       /**< their length */
+	enum umpa_proxy_action action;
+	int64_t delay_ns; /**< wait this long before forwarding (0: at once); reading pauses meanwhile */
+};
+
+/** Who a connection is between (addresses as text). */
+struct umpa_proxy_conn_info {
+	uint64_t id;       /**< channel number, from 1 in order of acceptance */
+	unsigned listener; /**< index of the listening address that accepted it */
+	char src[64];      /**< client address */
+	uint16_t sport;    /**< client port */
+	char dst[64];      /**< target address (numeric) */
+	uint16_t dport;    /**< target port */
+	char local[64];    /**< the proxy's listening address */
+	uint16_t lport;    /**< the proxy's listening port */
+};
+
+/** Hooks over the relayed bytes (all optional but data). */
+struct umpa_proxy_hooks {
+	void *arg;
+	/** A new connection (before the upstream is connected): set *state.  Negative: refuse it (counted). */
+	int (*open)(void *arg, const struct umpa_proxy_conn_info *ci, void **state, struct umpa_err *e);
+	/** A chunk of direction @p dir: fill @p out.  Negative: the connection closes (counted in errors). */
+	int (*data)(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_t *in, size_t n,
+		    struct umpa_proxy_out *out, struct umpa_err *e);
+	/** Direction @p dir ended (its end of stream); @p state as open set it. */
+	void (*eof)(void *arg, void *state, enum umpa_proxy_dir dir);
+	/** mitm: the connection is TLS; @p sni is the ClientHello's server name ("" when none). */
+	void (*tls)(void *arg, void *state, const char *sni);
+	/** The connection is gone: free @p state. */
+	void (*close)(void *arg, void *state);
+};
+
+/** Log levels of opts.log. */
+enum umpa_proxy_level {
+	UMPA_PROXY_NOTE = 0, /**< a connection opened or closed (only with opts.verbose) */
+	UMPA_PROXY_WARN = 1, /**< one connection failed: upstream refused, a hook failed */
+};
+
+struct umpa_proxy_ca;
+
+/**
+ * TLS man-in-the-middle (opts.mitm).  Each new connection's first bytes are
+ * peeked (MSG_PEEK, nothing consumed): a TLS handshake record makes it a
+ * TLS connection, anything else is relayed as is.  For TLS the proxy first
+ * connects to the target with the client's SNI, completes that handshake
+ * (verifying the server when verify is set), then answers the client with a
+ * leaf certificate from @c ca copying the real server's CN and SANs.  Hooks
+ * see the plaintext.  An end of stream is passed on as close_notify and a
+ * shutdown.  keylog receives every secret of both legs (SSLKEYLOGFILE lines).
+ */
+struct umpa_proxy_mitm {
+	struct umpa_proxy_ca *ca;                    /**< the CA (umpa_proxy_ca.h) */
+	int verify;                                  /**< verify the server's certificate and name */
+	const char *verify_ca;                       /**< PEM file of trusted CAs for that (NULL: the system's) */
+	void (*keylog)(void *arg, const char *line); /**< NULL: none */
+	void *keylog_arg;
+};
+
+/** How a proxy runs.  Fill with umpa_proxy_opts_init(). */
+struct umpa_proxy_opts {
+	const char *listen[UMPA_PROXY_MAX_LISTEN]; /**< "ADDR:PORT" ("[v6]:PORT"; port 0: any free port) */
+	unsigned nlisten;
+	const char *target;                 /**< "HOST:PORT" (resolved once, at umpa_proxy_new) */
+	const char *source;                 /**< address to connect from (NULL: the kernel's choice) */
+	size_t hiwat;                       /**< per-direction buffer bound in bytes (default 262144) */
+	int64_t connect_timeout_ns;         /**< upstream connect timeout (default 10 s) */
+	unsigned max_conns;                 /**< most connections at once; more are refused at accept (default 10000) */
+	int verbose;                        /**< log every connection's open and close */
+	const struct umpa_proxy_mitm *mitm; /**< TLS man-in-the-middle (NULL: plain relay) */
+	/** Receives notes and per-connection failures (NULL: dropped). */
+	void (*log)(void *arg, enum umpa_proxy_level lvl, uint64_t id, const char *msg);
+	void *log_arg;
+};
+
+/** Counters (umpa_proxy_stats). */
+struct umpa_proxy_stats {
+	uint64_t accepted;     /**< connections accepted */
+	uint64_t active;       /**< open now */
+	uint64_t completed;    /**< ended with both directions closed in order */
+	uint64_t refused;      /**< upstream connect failed or timed out */
+	uint64_t aborted;      /**< ended by a socket error (a client or server that vanished) */
+	uint64_t resets;       /**< ended by a hook's reset */
+	uint64_t errors;       /**< ended because a hook failed (or refused it at open) */
+	uint64_t over_limit;   /**< refused at accept: max_conns reached */
+	uint64_t tls;          /**< connections intercepted as TLS (mitm) */
+	uint64_t tls_failed;   /**< of those, ended by a failed handshake (either leg) */
+	uint64_t bytes_in[2];  /**< [dir] bytes read from the sender */
+	uint64_t bytes_out[2]; /**< [dir] bytes handed to the receiver */
+};
+
+struct umpa_proxy;
+
+/** Defaults into @p o. */
+void umpa_proxy_opts_init(struct umpa_proxy_opts *o);
+
+/**
+ * Start a proxy on live loop @p loop: bind every listener, resolve the
+ * target.  @p hooks may be NULL (a plain relay); it is copied.  Returns NULL
+ * with @p e set ("listen 127.0.0.1:99999: bad port", "target: ...: Name or
+ * service not known", "listen 127.0.0.1:80: Address already in use").
+ */
+struct umpa_proxy *umpa_proxy_new(struct umpa_loop *loop, const struct umpa_proxy_opts *o,
+				  const struct umpa_proxy_hooks *hooks, struct umpa_err *e);
+
+/** The address listener @p i is bound to as "ADDR:PORT" ("[v6]:PORT"), in @p buf (@p n bytes). */
+const char *umpa_proxy_bound(const struct umpa_proxy *p, unsigned i, char *buf, size_t n);
+
+/** The counters so far. */
+void umpa_proxy_stats(const struct umpa_proxy *p, struct umpa_proxy_stats *st);
+
+/**
+ * Stop accepting and close every connection (in order, without waiting for
+ * buffered bytes).  Frees @p p (NULL is fine).  Returns NULL.
+ */
+struct umpa_proxy *umpa_proxy_free(struct umpa_proxy *p);
+
+/**
+ * Parse "ADDR:PORT", "[ADDR]:PORT" or "HOST:PORT" into @p host (@p n bytes)
+ * and @p port.  Returns 0 or -UMPA_EINVAL with @p e set ("WHAT: ...").
+ */
+int umpa_proxy_split_hostport(const char *s, const char *what, char *host, size_t n, uint16_t *port,
+			      struct umpa_err *e);
+
+#endif

@@ -1,0 +1,57 @@
+/* umpa_proxy_ca.h - the certificate authority of the proxy's TLS man-in-the-middle.
+ *
+ * A CA kept in a directory: ca.crt (PEM) and ca.key (PEM, mode 0600), made
+ * on first use (ECDSA P-256, CN "umpa proxy CA", valid from a day ago for a
+ * year) and read back afterwards, so a client that trusts ca.crt once
+ * (curl --cacert DIR/ca.crt) keeps trusting it.  Leaf certificates for the
+ * hosts the proxy impersonates all share one key pair made at open (as
+ * tcpproxy and mitmproxy do: one key, many certificates), copy the real
+ * server certificate's subject CN and subjectAltName extension (or, with
+ * no real certificate, name the SNI as CN and DNS SAN), and are signed by
+ * the CA with SHA-256.  They are cached by host name (SNI, else the real
+ * certificate's CN): the same host gets the same certificate.
+ */
+#ifndef UMPA_PROXY_CA_H
+#define UMPA_PROXY_CA_H
+
+#include "umpa_error.h"
+
+struct x509_st;
+struct evp_pkey_st;
+
+/** Most leaf certificates kept in the cache (the oldest goes first). */
+#define UMPA_PROXY_CA_CACHE 4096
+
+struct umpa_proxy_ca;
+
+/**
+ * Open the CA in @p dir (created, mode 0700, when missing): read ca.crt and
+ * ca.key, or make and write them.  *@p created (may be NULL) says which.
+ * Returns NULL with @p e set: "DIR/ca.key: cannot read the key", "DIR/ca.crt
+ * does not match DIR/ca.key", "DIR: Permission denied".
+ */
+struct umpa_proxy_ca *umpa_proxy_ca_open(const char *dir, int *created, struct umpa_err *e);
+
+/** The CA certificate's path (DIR/ca.crt). */
+const char *umpa_proxy_ca_cert_path(const struct umpa_proxy_ca *ca);
+
+/** The CA certificate (borrowed). */
+struct x509_st *umpa_proxy_ca_cert(const struct umpa_proxy_ca *ca);
+
+/**
+ * The leaf certificate for @p host (may be NULL when @p real is given),
+ * copying @p real's CN and SANs when @p real is given (NULL: CN and SAN
+ * from @p host).  The certificate and *@p key are borrowed from the cache:
+ * valid until umpa_proxy_ca_free (SSL_CTX_use_certificate takes its own
+ * reference).  Returns NULL with @p e set.
+ */
+struct x509_st *umpa_proxy_ca_leaf(struct umpa_proxy_ca *ca, const char *host, struct x509_st *real,
+				   struct evp_pkey_st **key, struct umpa_err *e);
+
+/** Leaf certificates made so far (cache misses). */
+unsigned long umpa_proxy_ca_made(const struct umpa_proxy_ca *ca);
+
+/** Free @p ca (NULL is fine).  Returns NULL. */
+struct umpa_proxy_ca *umpa_proxy_ca_free(struct umpa_proxy_ca *ca);
+
+#endif
