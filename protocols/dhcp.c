@@ -192,7 +192,7 @@ static const struct umpa_field dhcp_fields[] = {
 		   .type = UMPA_FT_BYTES,
 		   .help = "the 10 bytes of chaddr after an Ethernet address"},
     [F_CHADDR] = {.name = "chaddr",
-		  .ws = "dhcp.chaddr",
+		  .ws = "dhcp.hw.addr",
 		  .bitoff = 224,
 		  .bits = 128,
 		  .type = UMPA_FT_BYTES,

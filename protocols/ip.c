@@ -136,7 +136,8 @@ static const struct umpa_field ip_fields[] = {
 		.help = "options: eol,nop,rr=A:B|N,lsrr=A:..,ssrr=A:..,ts=T:..|A:T:..,ra[=V],N=hex,raw=hex"},
 	/* Scapy's view of the same bits, in 4-byte words as on the wire (hidden: ip.hdr_len shows them) */
 	[F_IHL] = {.name = "ihl", .ws = "ip.ihl", .bitoff = 4, .bits = 4, .type = UMPA_FT_UINT,
-		.flags = UMPA_F_HIDDEN, .help = "header length in 4-byte words, as on the wire (Scapy's ihl)"},
+		.flags = UMPA_F_AUTO | UMPA_F_HIDDEN, .def = IP_HDR / 4,
+		.help = "header length in 4-byte words, as on the wire (Scapy's ihl; automatic)"},
 };
 UMPA_FIELDS_CHECK(ip_fields, F_COUNT);
 /* clang-format on */

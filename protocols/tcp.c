@@ -247,8 +247,9 @@ static const struct umpa_field tcp_fields[] = {
 		   .bitoff = 96,
 		   .bits = 4,
 		   .type = UMPA_FT_UINT,
-		   .flags = UMPA_F_HIDDEN,
-		   .help = "data offset in 32-bit words, as on the wire (Scapy's dataofs)"},
+		   .flags = UMPA_F_AUTO | UMPA_F_HIDDEN,
+		   .def = TCP_HLEN / 4,
+		   .help = "data offset in 32-bit words, as on the wire (Scapy's dataofs; automatic)"},
 };
 UMPA_FIELDS_CHECK(tcp_fields, F_COUNT);
 

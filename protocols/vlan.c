@@ -238,4 +238,5 @@ const struct umpa_proto umpa_proto_ieee8021ad = {
     .finish = vlan_finish,
     .hashret = vlan_hashret,
     .answers = vlan_answers,
+    .summary_ctx = vlan_summary_ctx, /* tcpdump -e prints an 802.1ad tag as a vlan tag */
 };
