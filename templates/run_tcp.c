@@ -40,6 +40,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -47,6 +48,7 @@
 #include "lua_internal.h"
 #include "run_internal.h"
 #include "umpa_cursor.h"
+#include "umpa_persona.h"
 #include "umpa_protos.h"
 #include "umpa_tcpend.h"
 #include "umpa_tls.h"
@@ -70,6 +72,7 @@ struct rt_listener {
 		uint8_t a[16];
 	} addr[LS_MAX_ADDRS]; /* none: any address */
 	struct umpa_tcpe_opts o;
+	unsigned given; /* GIVEN_* the template set: a personality does not change them */
 	int has_mac;
 	struct rt_listener *next;
 };
@@ -86,6 +89,7 @@ struct rt_conn {
 	int ref_data, ref_eof, ref_close, ref_tls;
 	int accepted, dead, in_input, want_close, want_reset, shut, fin_after_pend, told_close;
 	int outgoing; /* made by tcp.connect: owns ls_ref, tells on_close also when it never connected */
+	int persona;  /* the local address had a personality when made: its segments are shaped */
 	const char *why;
 	uint8_t *pend; /* written beyond the endpoint's send buffer */
 	size_t npend;
@@ -289,6 +293,60 @@ static void mark_dead_(struct rt_conn *c, const char *why)
 	reap_later_(c->r);
 }
 
+/* ---- personalities ---- */
+
+/* Endpoint settings a template gave explicitly (kept when a personality is applied). */
+#define GIVEN_MSS 1u
+#define GIVEN_WSCALE 2u
+#define GIVEN_RWND 4u
+#define GIVEN_SACKOK 8u
+#define GIVEN_TS 16u
+
+/* Which of the settings table at @p idx names. */
+static unsigned given_(lua_State *L, int idx)
+{
+	static const char *const k[] = {"mss", "wscale", "rwnd", "sackok", "timestamps"};
+	unsigned g = 0;
+
+	for (unsigned i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		if (lua_getfield(L, idx, k[i]) != LUA_TNIL)
+			g |= 1u << i;
+		lua_pop(L, 1);
+	}
+	return g;
+}
+
+/*
+ * When the local address of @p o has a personality bound in the run, take
+ * its MSS, window scale, SACK, timestamps and window (the settings in
+ * @p given stay as the template gave them).  Returns 1 when one is bound.
+ */
+static int persona_opts_(struct umpa_run *r, struct umpa_tcpe_opts *o, unsigned given)
+{
+	struct umpa_persona_set *s = umpa_run_personas(r);
+	const struct umpa_persona *p;
+	struct umpa_tcpe_opts u = *o;
+	uint32_t max;
+
+	if (!s || !umpa_persona_count(s) || !(p = umpa_persona_find(s, o->ipv6 ? AF_INET6 : AF_INET, o->addr[0])))
+		return 0;
+	umpa_persona_tcpe_opts(p, o);
+	if (given & GIVEN_MSS)
+		o->mss = u.mss;
+	if (given & GIVEN_WSCALE)
+		o->wscale = u.wscale;
+	if (given & GIVEN_RWND)
+		o->rwnd = u.rwnd;
+	if (given & GIVEN_SACKOK)
+		o->sackok = u.sackok;
+	if (given & GIVEN_TS)
+		o->timestamps = u.timestamps;
+	max = 65535u << (o->wscale > 0 ? o->wscale : 0);
+	if (o->rwnd > max)
+		o->rwnd = max;
+	return 1;
+}
+
 /* ---- the endpoint's callbacks ---- */
 
 static int conn_emit_(void *arg, const struct umpa_pkt *p, struct umpa_err *e)
@@ -298,8 +356,13 @@ static int conn_emit_(void *arg, const struct umpa_pkt *p, struct umpa_err *e)
 	int rc;
 
 	umpa_pkt_init(&q);
-	if ((rc = umpa_pkt_dup(&q, p, e)) == 0)
+	if ((rc = umpa_pkt_dup(&q, p, e)) == 0) {
+		struct umpa_persona_set *s = umpa_run_personas(c->r);
+		if (c->persona && s)
+			umpa_persona_unset_shaped(
+			    s, &q); /* TTL, ID, DF, option layout, a SYN's window: xmit shapes them */
 		rc = umpa_run_xmit_(c->r, &q, c->ifidx, e);
+	}
 	umpa_pkt_release(&q);
 	return rc;
 }
@@ -711,6 +774,7 @@ void umpa_run_tcp_input_(struct umpa_run *r, const struct umpa_pkt *p, size_t if
 		c->ud_ref = c->ref_data = c->ref_eof = c->ref_close = c->ref_tls = c->pump_ref = LUA_NOREF;
 		/* the ISN, IP ids and timestamp base from the SYN itself: offline replays meet the live numbers */
 		o.seed = key_hash_(v6, dst, dport, src, sport) ^ ((uint64_t)seq * 0x9e3779b97f4a7c15ull);
+		c->persona = persona_opts_(r, &o, ls->given);
 		cb.arg = c;
 		if (!(c->ep = umpa_tcpe_new(r->loop, &o, &cb, &e))) {
 			free(c);
@@ -1026,6 +1090,7 @@ static int l_listen(lua_State *L)
 			l->has_mac = 1;
 		}
 		lua_pop(L, 1);
+		l->given = given_(L, 3);
 		v = l->o.mss;
 		opt_uint_(L, "tcp.listen", 3, "mss", 64, 65535, &v);
 		l->o.mss = (uint16_t)v;
@@ -1196,6 +1261,7 @@ static int l_connect(lua_State *L)
 	c->outgoing = 1;
 	c->ud_ref = c->ref_data = c->ref_eof = c->ref_close = c->ref_tls = c->pump_ref = LUA_NOREF;
 	c->ls_ref = LUA_NOREF;
+	c->persona = persona_opts_(r, &o, given_(L, 1));
 	cb.arg = c;
 	if (!(c->ep = umpa_tcpe_new(r->loop, &o, &cb, &e))) {
 		free(c);

@@ -214,6 +214,46 @@ p0f -r "$T/freebsd.pcap" -o "$T/p0f-freebsd.log" >/dev/null 2>&1
 echo "p0f (freebsd, offline): $(grep -m1 'mod=syn+ack' "$T/p0f-freebsd.log" | tr '|' '\n' | grep -E '^(os|raw_sig)=' | tr '\n' ' ')"
 check "p0f names FreeBSD from the SYN/ACK (offline run)" grep -q 'mod=syn+ack.*|os=FreeBSD' "$T/p0f-freebsd.log"
 
+# ---- the host template: its own TCP endpoint (tcp.listen) answers port 80 in the personality ----
+# host_one NAME: `umpa run host --set personality=NAME`, p0f and curl in namespace B
+host_one() {
+	local n=$1
+	ip netns exec "$NS_B" timeout 30 p0f -i "$IF_B" -o "$T/p0f-host-$n.log" 'tcp' >"$T/p0f-host-$n.out" 2>&1 &
+	P0F=$!
+	ip netns exec "$NS_A" timeout 30 "$UMPA" run host -i "$IF_A" --set ip=$H --set tcp=80:http \
+		--set personality=$n --set uptime=$UPTIME -w "$T/host-$n.pcapng" --json >"$T/host-$n.json" \
+		2>"$T/host-$n.err" &
+	UP=$!
+	wait_for "$T/p0f-host-$n.out" "Entered main event loop" 10 || echo "p0f did not start: $(tail -1 "$T/p0f-host-$n.out")"
+	sleep 0.3
+	for _ in $(seq 50); do # the host answers (10 s at most)
+		in_b ping -n -c 1 -W 0.2 $H >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	check "host $n: curl http://$H/ answers the page" in_b timeout 10 curl -sS -m 5 -o /dev/null http://$H/
+	wait_for "$T/p0f-host-$n.log" 'mod=syn+ack' 5
+	kill -INT $UP 2>/dev/null
+	wait $UP
+	check "host $n: umpa run host exits 0" [ $? -eq 0 ]
+	kill -INT $P0F 2>/dev/null
+	wait $P0F 2>/dev/null
+	check "host $n: no errors counted" grep -q '"errors":0' "$T/host-$n.json"
+	dump "host-$n"
+	echo "p0f (host $n): $(grep -m1 'mod=syn+ack' "$T/p0f-host-$n.log" | tr '|' '\n' | grep -E '^(os|raw_sig)=' | tr '\n' ' ')"
+}
+SA80='F["tflags"] == "0x0012" && F["tsport"] == 80'
+host_one linux
+check "host linux: p0f names Linux from host's SYN/ACK on port 80" grep -q 'mod=syn+ack.*|os=Linux' "$T/p0f-host-linux.log"
+check "host linux: SYN/ACK window 14480, MSS 1460, window scale 7" \
+	all host-linux "$SA80" win 14480 "$SA80" mss 1460 "$SA80" ws 7
+check "host linux: SYN/ACK options MSS,SACKOK,TS,NOP,WS (kinds 2,4,8,1,3)" all_are host-linux "$SA80" kinds "2,4,8,1,3"
+host_one windows
+check "host windows: p0f names Windows from host's SYN/ACK on port 80" grep -q 'mod=syn+ack.*|os=Windows' "$T/p0f-host-windows.log"
+check "host windows: SYN/ACK window 8192, window scale 8, TTL 128" \
+	all host-windows "$SA80" win 8192 "$SA80" ws 8 "$SA80" ttl 128
+check "host windows: SYN/ACK options MSS,NOP,WS,NOP,NOP,SACKOK (kinds 2,1,3,1,1,4)" \
+	all_are host-windows "$SA80" kinds "2,1,3,1,1,4"
+
 # ---- nmap -O, once, reported (its probes get the SYN/ACKs of nmap's W1-W6/O1-O6 and ECN lines) ----
 run_one nmap
 
