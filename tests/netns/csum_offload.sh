@@ -26,12 +26,7 @@ UMPA=${UMPA:-$top_builddir/umpa}
 case $UMPA in /*) ;; *) UMPA=$(pwd)/$UMPA ;; esac
 . "$top_srcdir/tests/netns/lib.sh"
 netns_require_root
-for t in tshark socat ethtool python3; do
-	if ! command -v $t >/dev/null; then
-		echo "SKIP: $t is missing (tests/deps.sh installs it)"
-		exit 77
-	fi
-done
+netns_need_tools tshark socat ethtool python3
 . "$(dirname "$0")/../tmpdir.sh"
 T=$(umpa_tmpdir csum_offload) || exit 1
 cleanup() {

@@ -24,12 +24,7 @@ case $top_srcdir in /*) ;; *) top_srcdir=$(pwd)/$top_srcdir ;; esac
 export UMPA_TEMPLATE_PATH=$top_srcdir/templates
 . "$top_srcdir/tests/netns/lib.sh"
 netns_require_root
-for t in tshark udhcpc timeout pgrep; do
-	if ! command -v $t >/dev/null; then
-		echo "SKIP: $t is missing (tests/deps.sh installs it)"
-		exit 77
-	fi
-done
+netns_need_tools tshark udhcpc timeout pgrep
 
 . "$top_srcdir/tests/tmpdir.sh"
 T=$(umpa_tmpdir dhcp) || exit 1

@@ -28,12 +28,7 @@ case $top_srcdir in /*) ;; *) top_srcdir=$(pwd)/$top_srcdir ;; esac
 export UMPA_TEMPLATE_PATH=$top_srcdir/templates
 . "$top_srcdir/tests/netns/lib.sh"
 netns_require_root
-for t in ping curl python3 timeout iperf3 ethtool ss; do
-	if ! command -v $t >/dev/null; then
-		echo "SKIP: $t is missing (tests/deps.sh installs it)"
-		exit 77
-	fi
-done
+netns_need_tools ping curl python3 timeout iperf3 ethtool ss
 
 . "$top_srcdir/tests/tmpdir.sh"
 T=$(umpa_tmpdir flaky) || exit 1

@@ -20,12 +20,7 @@ case $top_srcdir in /*) ;; *) top_srcdir=$(pwd)/$top_srcdir ;; esac
 export UMPA_TEMPLATE_PATH=$top_srcdir/templates
 . "$top_srcdir/tests/netns/lib.sh"
 netns_require_root
-for t in tshark ping timeout pgrep shuf; do
-	if ! command -v $t >/dev/null; then
-		echo "SKIP: $t is missing (tests/deps.sh installs it)"
-		exit 77
-	fi
-done
+netns_need_tools tshark ping timeout pgrep shuf
 
 . "$top_srcdir/tests/tmpdir.sh"
 T=$(umpa_tmpdir hosts) || exit 1

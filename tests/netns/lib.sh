@@ -17,6 +17,16 @@ NS_PASS=0
 NS_FAIL=0
 NS_CREATED=()
 
+netns_need_tools() { # netns_need_tools CMD...: skip (exit 77) naming the first command missing
+	local t
+	for t in "$@"; do
+		if ! command -v "$t" >/dev/null; then
+			echo "SKIP: $t is missing (tests/deps.sh installs it)"
+			exit 77
+		fi
+	done
+}
+
 netns_require_root() {
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "SKIP: needs root (network namespaces, raw sockets)"

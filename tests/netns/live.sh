@@ -18,12 +18,7 @@ UMPA=${UMPA:-$top_builddir/umpa}
 case $UMPA in /*) ;; *) UMPA=$(pwd)/$UMPA ;; esac
 . "$top_srcdir/tests/netns/lib.sh"
 netns_require_root
-for t in tshark tcpdump ping setpriv; do
-	if ! command -v $t >/dev/null; then
-		echo "SKIP: $t is missing (tests/deps.sh installs it)"
-		exit 77
-	fi
-done
+netns_need_tools tshark tcpdump ping setpriv
 
 . "$(dirname "$0")/../tmpdir.sh"
 T=$(umpa_tmpdir live) || exit 1

@@ -22,12 +22,7 @@ case $UMPA in /*) ;; *) UMPA=$(pwd)/$UMPA ;; esac
 case $top_srcdir in /*) ;; *) top_srcdir=$(pwd)/$top_srcdir ;; esac
 . "$top_srcdir/tests/netns/lib.sh"
 netns_require_root
-for t in tshark p0f curl ping timeout; do
-	if ! command -v $t >/dev/null; then
-		echo "SKIP: $t is missing (tests/deps.sh installs it)"
-		exit 77
-	fi
-done
+netns_need_tools tshark p0f curl ping timeout
 
 . "$top_srcdir/tests/tmpdir.sh"
 T=$(umpa_tmpdir persona) || exit 1

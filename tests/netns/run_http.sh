@@ -26,12 +26,7 @@ case $UMPA in /*) ;; *) UMPA=$(pwd)/$UMPA ;; esac
 case $top_srcdir in /*) ;; *) top_srcdir=$(pwd)/$top_srcdir ;; esac
 . "$top_srcdir/tests/netns/lib.sh"
 netns_require_root
-for t in curl python3 timeout; do
-	if ! command -v $t >/dev/null; then
-		echo "SKIP: $t is missing (tests/deps.sh installs it)"
-		exit 77
-	fi
-done
+netns_need_tools curl python3 timeout
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/umpa-http.XXXXXX") || exit 1
 chmod 755 "$T"

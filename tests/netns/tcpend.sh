@@ -25,12 +25,7 @@ PEER=${TCPEND_PEER:-$top_builddir/tests/netns/tcpend_peer}
 case $PEER in /*) ;; *) PEER=$(pwd)/$PEER ;; esac
 . "$top_srcdir/tests/netns/lib.sh"
 netns_require_root
-for t in socat ethtool tshark sha256sum timeout; do
-	if ! command -v $t >/dev/null; then
-		echo "SKIP: $t is missing (tests/deps.sh installs it)"
-		exit 77
-	fi
-done
+netns_need_tools socat ethtool tshark sha256sum timeout
 [ -x "$PEER" ] || {
 	echo "FAIL: $PEER not built"
 	exit 1
