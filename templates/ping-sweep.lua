@@ -35,25 +35,11 @@ params{
 
 -- ---- the targets ----
 
-local function ip2n(s)
-  local a, b, c, d = s:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)")
-  return ((tonumber(a) * 256 + tonumber(b)) * 256 + tonumber(c)) * 256 + tonumber(d)
-end
-
-local function n2ip(n)
-  return string.format("%d.%d.%d.%d", n >> 24 & 255, n >> 16 & 255, n >> 8 & 255, n & 255)
-end
+local targets = include("lib/targets")
+local ip2n, n2ip = targets.ip2n, targets.n2ip
 
 if not param.targets then error("targets: give the prefix to sweep (--set targets=10.0.0.0/24)") end
-local first, last
-do
-  local bits = tonumber(param.targets:match("/(%d+)$") or 32)
-  local mask = (0xffffffff << (32 - bits)) & 0xffffffff
-  first = ip2n(param.targets) & mask
-  last = first | (~mask & 0xffffffff)
-  if bits <= 30 then first, last = first + 1, last - 1 end
-  if last - first >= 65536 then error("targets: " .. param.targets .. " has more than 65536 addresses") end
-end
+local first, last = targets.range(param.targets)
 if not (param.rate > 0 and param.rate <= 1e6) then error("rate: give more than 0, up to 1000000") end
 if not (param.timeout > 0 and param.timeout <= 3600) then error("timeout: give more than 0, up to 3600 s") end
 if param.retries < 0 or param.retries > 10 then error("retries: give 0 to 10") end

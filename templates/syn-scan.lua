@@ -38,27 +38,13 @@ params{
   closed = {type = "bool", default = true, help = "list closed ports too"},
 }
 
-local function ip2n(s)
-  local a, b, c, d = s:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)")
-  return ((tonumber(a) * 256 + tonumber(b)) * 256 + tonumber(c)) * 256 + tonumber(d)
-end
-
-local function n2ip(n)
-  return string.format("%d.%d.%d.%d", n >> 24 & 255, n >> 16 & 255, n >> 8 & 255, n & 255)
-end
+local targets = include("lib/targets")
+local ip2n, n2ip = targets.ip2n, targets.n2ip
 
 -- ---- targets and ports ----
 
 if not param.targets then error("targets: give the prefix or address to scan (--set targets=10.0.0.2)") end
-local first, last
-do
-  local bits = tonumber(param.targets:match("/(%d+)$") or 32)
-  local mask = (0xffffffff << (32 - bits)) & 0xffffffff
-  first = ip2n(param.targets) & mask
-  last = first | (~mask & 0xffffffff)
-  if bits <= 30 then first, last = first + 1, last - 1 end
-  if last - first >= 65536 then error("targets: " .. param.targets .. " has more than 65536 addresses") end
-end
+local first, last = targets.range(param.targets)
 
 local ports = {}
 for item in param.ports:gmatch("[^,]+") do
