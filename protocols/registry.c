@@ -14,7 +14,7 @@ static const struct umpa_proto *const protos[] = {
     &umpa_proto_ipv6_frag, &umpa_proto_ipv6_dst, &umpa_proto_icmp,   &umpa_proto_icmpv6,     &umpa_proto_udp,
     &umpa_proto_tcp,       &umpa_proto_dns,      &umpa_proto_tls,    &umpa_proto_vxlan,      &umpa_proto_gre,
     &umpa_proto_erspan,    &umpa_proto_mpls,     &umpa_proto_geneve, &umpa_proto_ieee8021ad, &umpa_proto_dhcp,
-    &umpa_proto_igmp,      &umpa_proto_raw,
+    &umpa_proto_igmp,      &umpa_proto_sctp,     &umpa_proto_raw,
     &umpa_proto_http,
 };
 
@@ -54,6 +54,7 @@ static const struct bind binds[] = {
     {UMPA_BIND_IPPROTO, 4, &umpa_proto_ip},    /* IP in IP */
     {UMPA_BIND_IPPROTO, 41, &umpa_proto_ipv6}, /* IPv6 in IP */
     {UMPA_BIND_IPPROTO, 2, &umpa_proto_igmp},
+    {UMPA_BIND_IPPROTO, 132, &umpa_proto_sctp},
     {UMPA_BIND_IPPROTO, 47, &umpa_proto_gre},
     {UMPA_BIND_IPPROTO, 137, &umpa_proto_mpls}, /* MPLS in IP */
     {UMPA_BIND_IPPROTO, 0, &umpa_proto_ipv6_hop},

@@ -552,4 +552,24 @@ case{"tls raw payload record", ether{}/ip{src=A, dst=B}/tcp{sport=40007, dport=4
 case{"tls over ipv6", ether{}/ipv6{src=A6, dst=B6}/tcp{sport=40008, dport=443, flags="PA"}/ssl{handshake="client_hello=" .. CH13},
   layers="eth/ipv6/tcp/tls"}
 
+---------------------------------------------------------------- SCTP (common header and chunks; CRC32c)
+case{"sctp data", ether{}/ip{src=A, dst=B}/sctp{sport=40000, dport=40001, tag=0x1234, chunks="data=5:1:2:0:68656c6c6f"},
+  layers="eth/ip/sctp", expect="sctp.data_tsn_raw=5,sctp.chunk_length=21,data.data=68:65:6c:6c:6f"}
+case{"sctp init with addresses", ether{}/ip{src=A, dst=B}/sctp{sport=40000, dport=40002, chunks="init=0xabcd:65536:10:10:100:000500080a000001000c00060005"},
+  layers="eth/ip/sctp", expect="sctp.init_nr_out_streams=10,sctp.parameter_ipv4_address=10.0.0.1"}
+case{"sctp init ack with cookie", ether{}/ipv6{src=A6, dst=B6}/sctp{sport=40002, dport=40000, tag=0xabcd, chunks="init_ack=0x55aa:32768:5:5:7:0007000861626364"},
+  layers="eth/ipv6/sctp", expect="sctp.parameter_state_cookie=61:62:63:64"}
+case{"sctp sack gaps and dups", ether{}/ip{src=A, dst=B}/sctp{sport=40000, dport=40003, tag=7, chunks="sack=7:1000:2-3:5-5:9"},
+  layers="eth/ip/sctp", expect="sctp.sack_number_of_gap_blocks=2,sctp.sack_gap_block_end_tsn=10,sctp.sack_duplicate_tsn=9"}
+case{"sctp heartbeat and ack", ether{}/ip{src=A, dst=B}/sctp{sport=40000, dport=40004, tag=7, chunks="heartbeat=0102030405,heartbeat_ack=0102030405"},
+  layers="eth/ip/sctp", expect="sctp.parameter_length=9"}
+case{"sctp abort with t bit and cause", ether{}/ip{src=A, dst=B}/sctp{sport=40000, dport=40005, tag=7, chunks="abort.1=000c0007616263"},
+  layers="eth/ip/sctp", expect="sctp.abort_t_bit=1,sctp.cause_code=12"}
+case{"sctp shutdown sequence bundled", ether{}/ip{src=A, dst=B}/sctp{sport=40000, dport=40006, tag=7, chunks="shutdown=9,shutdown_ack,shutdown_complete,cookie_echo=7879,cookie_ack"},
+  layers="eth/ip/sctp", expect="sctp.shutdown_cumulative_tsn_ack=9,sctp.cookie=78:79"}
+case{"sctp two data chunks unordered", ether{}/ip{src=A, dst=B}/sctp{sport=40000, dport=40007, tag=7, chunks="data.0x07=1:0:0:0:6869,data.0x03=2:0:1:0:0102030405060708"},
+  layers="eth/ip/sctp", expect="sctp.data_u_bit=1"}
+case{"sctp bad checksum", ether{}/ip{src=A, dst=B}/sctp{sport=40000, dport=40008, checksum=0x12345678, chunks="cookie_ack"},
+  layers="eth/ip/sctp", malformed="sctp.checksum_bad", uflags="sctp:bad_checksum"}
+
 return pkts

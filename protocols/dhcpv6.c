@@ -1,0 +1,1 @@
+typedef int umpa_placeholder_dhcpv6;
