@@ -262,6 +262,7 @@ static int build_chunk(unsigned type, int flags, struct umpa_span v, int hasval,
 		       struct umpa_err *e)
 {
 	size_t at = *n, k = at + 4;
+	struct umpa_span whole = v;
 	uint64_t x;
 	struct umpa_span part;
 
@@ -355,14 +356,16 @@ static int build_chunk(unsigned type, int flags, struct umpa_span v, int hasval,
 	put16(b + at + 2, (uint32_t)(k - at));
 	while ((k - at) % 4) {
 		if (k >= max)
-			return umpa_err_set(e, UMPA_ERANGE, "sctp.chunk: more than %d bytes of chunks", SCTP_CHUNKS_MAX);
+			return umpa_err_set(e, UMPA_ERANGE, "sctp.chunk: more than %d bytes of chunks",
+					    SCTP_CHUNKS_MAX);
 		b[k++] = 0;
 	}
 	*n = k;
 	return 0;
 bad:
-	return umpa_err_set(e, UMPA_EINVAL, "sctp.chunk: bad value '%.*s' for a %s chunk (see umpa fields sctp)",
-			    (int)v.n, v.s, umpa_vname_find(chunk_names, type) ? umpa_vname_find(chunk_names, type) : "");
+	return umpa_err_set(e, UMPA_EINVAL, "sctp.chunk: bad value '%.*s' for chunk %s (see umpa fields sctp)",
+			    (int)whole.n, whole.s,
+			    umpa_vname_find(chunk_names, type) ? umpa_vname_find(chunk_names, type) : "");
 }
 
 static int sctp_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *spec,
@@ -679,12 +682,13 @@ static void sctp_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit
 
 /* tcpdump's names of payload protocol identifiers (print-sctp.c PayloadProto_idents). */
 static const struct umpa_vname ppid_names[] = {
-    {1, "ISDN Q.921"}, {2, "M2UA"},   {3, "M3UA"},   {4, "SUA"},    {5, "M2PA"},   {6, "V5.2"},   {7, "H.248"},
-    {8, "BICC"},       {9, "TALI"},   {10, "DUA"},   {11, "ASAP"},  {12, "ENRP"},  {13, "H.323"}, {14, "Q.IPC"},
-    {15, "SIMCO"},     {16, "DDPSC"}, {17, "DDPSSC"}, {18, "S1AP"}, {19, "RUA"},   {20, "HNBAP"}, {21, "ForCES HP"},
-    {22, "ForCES MP"}, {23, "ForCES LP"}, {24, "SBc-AP"}, {25, "NBAP"}, {27, "X2AP"}, {28, "IRCP"}, {29, "LCSAP"},
-    {30, "MPICH2"},    {31, "SABP"},  {32, "FGP"},   {33, "PPP"},   {34, "CALCAPP"}, {35, "SSP"},  {36, "NPMP CTRL"},
-    {37, "NPMP DATA"}, {38, "SUCCESS"}, {39, "DOT"}, {40, "MIAP"}, {41, "NNAR"}, {42, "DTLS"},  {0, NULL},
+    {1, "ISDN Q.921"}, {2, "M2UA"},   {3, "M3UA"},       {4, "SUA"},        {5, "M2PA"},       {6, "V5.2"},
+    {7, "H.248"},      {8, "BICC"},   {9, "TALI"},       {10, "DUA"},       {11, "ASAP"},      {12, "ENRP"},
+    {13, "H.323"},     {14, "Q.IPC"}, {15, "SIMCO"},     {16, "DDPSC"},     {17, "DDPSSC"},    {18, "S1AP"},
+    {19, "RUA"},       {20, "HNBAP"}, {21, "ForCES HP"}, {22, "ForCES MP"}, {23, "ForCES LP"}, {24, "SBc-AP"},
+    {25, "NBAP"},      {27, "X2AP"},  {28, "IRCP"},      {29, "LCSAP"},     {30, "MPICH2"},    {31, "SABP"},
+    {32, "FGP"},       {33, "PPP"},   {34, "CALCAPP"},   {35, "SSP"},       {36, "NPMP CTRL"}, {37, "NPMP DATA"},
+    {38, "SUCCESS"},   {39, "DOT"},   {40, "MIAP"},      {41, "NNAR"},      {42, "DTLS"},      {0, NULL},
 };
 
 static void sctp_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out)
@@ -769,8 +773,8 @@ static uint32_t sctp_hashret(const struct umpa_pkt *p, unsigned li)
 }
 
 /* A reply comes from the port the request went to, to the port it came from (Scapy's SCTP.answers). */
-static int sctp_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli,
-			char *why, size_t whylen)
+static int sctp_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli, char *why,
+			size_t whylen)
 {
 	struct umpa_cur rc, qc;
 	uint16_t rs, rd, qs, qd;

@@ -1,0 +1,146 @@
+/* test_services.c - SCTP (and the other everyday services of issue 11): build against Scapy's bytes, dissect,
+ * truncation at every length.
+ *
+ * Expected bytes come from Scapy 2.5 (/usr/bin/python3, scapy.layers.sctp); tshark 4.0 shows the same field
+ * values for them (tests/oracle/cases.lua has the cases).
+ */
+#include "unit.h"
+
+/* Scapy: IP(src='10.0.0.1',dst='10.0.0.2')/SCTP(sport=40000,dport=40001,tag=0x1234) and then: */
+#define SCTP_IP_HDR(len, csum) "4500" len "000100004084" csum "0a0000010a0000029c409c4100001234"
+static const struct {
+	const char *spec; /* umpa's chunks */
+	const char *hex;  /* Scapy's bytes */
+} sctp_cases[] = {
+    /* SCTPChunkData(tsn=5,stream_id=1,stream_seq=2,proto_id=0,beginning=1,ending=1,data=b'hello') */
+    {"data=5:1:2:0:68656c6c6f", SCTP_IP_HDR("0038", "663f") "1aab14a90003001500000005000100020000000068656c6c6f000000"},
+    /* SCTPChunkInit(init_tag=0xabcd,a_rwnd=65536,n_out_streams=10,n_in_streams=10,init_tsn=100,
+     *               params=[SCTPChunkParamIPv4Addr(addr='10.0.0.1')]) */
+    {"init=0xabcd:65536:10:10:100:000500080a000001",
+     SCTP_IP_HDR("003c", "663b") "5e3206e70100001c0000abcd00010000000a000a00000064000500080a000001"},
+    /* SCTPChunkSACK(cumul_tsn_ack=7,a_rwnd=1000,gap_ack_list=['2:3'],dup_tsn_list=[9]) */
+    {"sack=7:1000:2-3:9", SCTP_IP_HDR("0038", "663f") "ec7992e60300001800000007000003e8000100010002000300000009"},
+    /* SCTPChunkHeartbeatReq(params=[SCTPChunkParamHeartbeatInfo(data=b'12345678')]) */
+    {"heartbeat=3132333435363738", SCTP_IP_HDR("0030", "6647") "d15d777f040000100001000c3132333435363738"},
+    /* SCTPChunkAbort(TCB=1)/SCTPChunkShutdown(cumul_tsn_ack=9)/SCTPChunkShutdownAck()/
+     * SCTPChunkShutdownComplete()/SCTPChunkCookieEcho(cookie=b'xy')/SCTPChunkCookieAck() */
+    {"abort.1, shutdown=9, shutdown_ack, shutdown_complete, cookie_echo=7879, cookie_ack",
+     SCTP_IP_HDR("0040", "6637") "04f3ce10060100040700000800000009080000040e0000040a000006787900000b000004"},
+};
+
+static void sctp_build(struct umpa_pkt *p, const char *chunks)
+{
+	unit_build_ip(p, &umpa_proto_ip, "10.0.0.1", "10.0.0.2", &umpa_proto_sctp);
+	unit_set(p, 1, "sport", "40000");
+	unit_set(p, 1, "dport", "40001");
+	unit_set(p, 1, "tag", "0x1234");
+	unit_set(p, 1, "chunks", chunks);
+	unit_finish(p);
+}
+
+/* Every chunk spec builds Scapy's bytes (chunk lengths, padding, the CRC32c); the bytes dissect back into one
+ * sctp layer whose checksum verifies; every cut stays inside the bytes. */
+static void test_sctp_build(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof sctp_cases / sizeof sctp_cases[0]; i++) {
+		struct umpa_pkt p;
+		sctp_build(&p, sctp_cases[i].spec);
+		unit_assert_bytes(&p, sctp_cases[i].hex);
+		umpa_pkt_release(&p);
+
+		unit_dissect_hex(&p, UMPA_LINKTYPE_RAW, sctp_cases[i].hex);
+		assert_int_equal(p.nlayers, 2);
+		assert_ptr_equal(p.l[1].proto, &umpa_proto_sctp);
+		assert_int_equal(p.l[1].flags & (UMPA_L_TRUNCATED | UMPA_L_INVALID | UMPA_L_BADSUM), 0);
+		assert_int_equal(unit_get_at(&p, 1, "sctp.verification_tag"), 0x1234);
+		umpa_pkt_release(&p);
+		unit_truncate_hex(UMPA_LINKTYPE_RAW, sctp_cases[i].hex);
+	}
+}
+
+/* What a DATA chunk and a SACK show: Wireshark's names, tcpdump's line; a flipped bit fails the CRC32c. */
+static void test_sctp_dissect(void **state)
+{
+	struct umpa_pkt p;
+	char hex[256];
+
+	(void)state;
+	unit_dissect_hex(&p, UMPA_LINKTYPE_RAW, sctp_cases[0].hex);
+	unit_assert_json_has(&p, "\"sctp.checksum\":\"0x1aab14a9\"");
+	unit_assert_json_has(&p, "\"sctp.data_tsn_raw\":5");
+	unit_assert_json_has(&p, "\"sctp.data_b_bit\":true,\"sctp.data_e_bit\":true,\"sctp.chunk_length\":21");
+	unit_assert_json_has(&p, "\"data.data\":\"68:65:6c:6c:6f\"");
+	unit_assert_json_has(&p, "\"sctp.chunk_padding\":\"00:00:00\"");
+	unit_assert_line_has(&p, "IP 10.0.0.1.40000 > 10.0.0.2.40001: sctp (1) [DATA] (B)(E) [TSN: 5] [SID: 1] "
+				 "[SSEQ 2] [PPID 0x0]");
+	umpa_pkt_release(&p);
+
+	unit_dissect_hex(&p, UMPA_LINKTYPE_RAW, sctp_cases[2].hex);
+	unit_assert_json_has(&p, "\"sctp.sack_gap_block_start_tsn\":9");
+	unit_assert_json_has(&p, "\"sctp.sack_gap_block_end_tsn\":10");
+	unit_assert_json_has(&p, "\"sctp.sack_duplicate_tsn\":9");
+	unit_assert_line_has(&p, "sctp (1) [SACK] [cum ack 7] [a_rwnd 1000] [#gap acks 1] [#dup tsns 1]");
+	umpa_pkt_release(&p);
+
+	unit_dissect_hex(&p, UMPA_LINKTYPE_RAW, sctp_cases[4].hex);
+	unit_assert_line_has(&p, "sctp (1) [ABORT] , (2) [SHUTDOWN] , (3) [SHUTDOWN ACK] , (4) [SHUTDOWN COMPLETE] , "
+				 "(5) [COOKIE ECHO] , (6) [COOKIE ACK]");
+	unit_assert_json_has(&p, "\"sctp.abort_t_bit\":true");
+	umpa_pkt_release(&p);
+
+	/* one payload byte changed: the CRC32c no longer verifies */
+	snprintf(hex, sizeof hex, "%s", sctp_cases[0].hex);
+	hex[strlen(hex) - 8] = '7';
+	unit_dissect_hex(&p, UMPA_LINKTYPE_RAW, hex);
+	assert_true(p.l[1].flags & UMPA_L_BADSUM);
+	umpa_pkt_release(&p);
+
+	/* a chunk length below 4 is invalid, one past the bytes short: marked, never read past */
+	snprintf(hex, sizeof hex, "%s", sctp_cases[4].hex);
+	memcpy(hex + 2 * 20 + 24 + 4, "0002", 4); /* the ABORT's length */
+	unit_dissect_hex(&p, UMPA_LINKTYPE_RAW, hex);
+	assert_true(p.l[1].flags & UMPA_L_INVALID);
+	umpa_pkt_release(&p);
+	memcpy(hex + 2 * 20 + 24 + 4, "0100", 4);
+	unit_dissect_hex(&p, UMPA_LINKTYPE_RAW, hex);
+	assert_true(p.l[1].flags & (UMPA_L_INVALID | UMPA_L_TRUNCATED));
+	umpa_pkt_release(&p);
+}
+
+/* A checksum set on purpose goes on the wire as set; chunk specs that cannot be built say what is wrong. */
+static void test_sctp_specs(void **state)
+{
+	static const char *const bad[] = {
+	    "bogus",        "data",   "data=1:2",    "init=1:2:3", "sack=x", "data.999=1:2:3:4",
+	    "heartbeat=zz", "raw=0g", "shutdown=-1", "200=123"};
+	struct umpa_pkt p;
+
+	(void)state;
+	unit_build_ip(&p, &umpa_proto_ip, "10.0.0.1", "10.0.0.2", &umpa_proto_sctp);
+	unit_set(&p, 1, "checksum", "0x12345678");
+	unit_set(&p, 1, "chunks", "cookie_ack, raw=0b000004");
+	unit_finish(&p);
+	assert_int_equal(unit_get_at(&p, 1, "sctp.checksum"), 0x12345678);
+	assert_int_equal(p.l[1].len, 12 + 8);
+	umpa_pkt_release(&p);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct umpa_err e = {0};
+		unsigned li;
+		umpa_pkt_init(&p);
+		li = unit_push(&p, &umpa_proto_sctp);
+		assert_true(umpa_field_set_str(&p, li, umpa_proto_field(&umpa_proto_sctp, "chunks"), bad[i], &e) < 0);
+		assert_true(strstr(e.msg, "sctp.chunk") != NULL);
+		umpa_pkt_release(&p);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_sctp_build),
+	    cmocka_unit_test(test_sctp_dissect),
+	    cmocka_unit_test(test_sctp_specs),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
