@@ -572,4 +572,15 @@ case{"sctp two data chunks unordered", ether{}/ip{src=A, dst=B}/sctp{sport=40000
 case{"sctp bad checksum", ether{}/ip{src=A, dst=B}/sctp{sport=40000, dport=40008, checksum=0x12345678, chunks="cookie_ack"},
   layers="eth/ip/sctp", malformed="sctp.checksum_bad", uflags="sctp:bad_checksum"}
 
+---------------------------------------------------------------- DHCPv6
+local L6, M6 = "fe80::1", "ff02::1:2"
+case{"dhcpv6 solicit", ether{}/ipv6{src=L6, dst=M6}/udp{sport=546, dport=547}/dhcpv6{xid=0x123456, options="client_id=000100010000002a020000000001,elapsed_time=50,oro=23:24,ia_na=1:3600:5400"},
+  layers="eth/ipv6/udp/dhcpv6", expect="dhcpv6.duidllt.link_layer_addr=02:00:00:00:00:01,dhcpv6.elapsed_time=50"}
+case{"dhcpv6 advertise with address and dns", ether{}/ipv6{src=L6, dst=L6}/udp{sport=547, dport=546}/dhcpv6{msgtype=2, xid=0x123456, options="server_id=00030001020000000002,ia_na=1:3600:5400,iaaddr=2001:db8::10/7200/7500,dns=2001:db8::53/2001:db8::54,domains=example.com/example.org,status=0/ok,preference=255,rapid_commit"},
+  layers="eth/ipv6/udp/dhcpv6", expect="dhcpv6.iaaddr.ip=2001:db8::10,dhcpv6.iaaddr.valid_lifetime=7500,dhcpv6.search_list_entry=example.com."}
+case{"dhcpv6 prefix delegation", ether{}/ipv6{src=L6, dst=L6}/udp{sport=547, dport=546}/dhcpv6{msgtype="reply", xid=7, options="client_id=000200000009abcd,ia_pd=9:100:200,iaprefix=2001:db8:100::/56/300/400"},
+  layers="eth/ipv6/udp/dhcpv6", expect="dhcpv6.iaprefix.pref_len=56,dhcpv6.duiden.enterprise=9"}
+case{"dhcpv6 relay forward", ether{}/ipv6{src=L6, dst=M6}/udp{sport=547, dport=547}/dhcpv6{msgtype=12, linkaddr="2001:db8::1", peeraddr=L6, options="interface_id=0102,relay_msg=01000001000800020000"},
+  layers="eth/ipv6/udp/dhcpv6/dhcpv6", expect="dhcpv6.interface_id=01:02"}
+
 return pkts

@@ -135,12 +135,128 @@ static void test_sctp_specs(void **state)
 	}
 }
 
+/* Scapy: DHCP6_Solicit(trid=0x123456)/DHCP6OptClientId(duid=DUID_LLT(lladdr='02:00:00:00:00:01',timeval=0x2a))/
+ *        DHCP6OptElapsedTime(elapsedtime=5)/DHCP6OptOptReq(reqopts=[23,24])/DHCP6OptIA_NA(iaid=1,T1=3600,T2=5400) */
+static const char *d6_solicit_hex =
+    "011234560001000e000100010000002a02000000000100080002000500060004001700180003000c0000000100000e1000001518";
+/* Scapy: DHCP6_Advertise(trid=0x123456)/DHCP6OptServerId(duid=DUID_LL(lladdr='02:00:00:00:00:02'))/
+ *        DHCP6OptIA_NA(iaid=1,T1=3600,T2=5400,ianaopts=[DHCP6OptIAAddress(addr='2001:db8::10',preflft=7200,
+ *        validlft=7500)])/DHCP6OptDNSServers(dnsservers=['2001:db8::53'])/DHCP6OptDNSDomains(dnsdomains=
+ *        ['example.com.'])/DHCP6OptStatusCode(statuscode=0,statusmsg='ok')/DHCP6OptPref(prefval=255) */
+static const char *d6_advertise_hex =
+    "021234560002000a00030001020000000002000300280000000100000e10000015180005001820010db80000000000000000000000100000"
+    "1c2000001d4c0017001020010db80000000000000000000000530018000d076578616d706c6503636f6d00000d000400006f6b00070001ff";
+/* Scapy: DHCP6_RelayForward(hopcount=1,linkaddr='2001:db8::1',peeraddr='fe80::1')/DHCP6OptRelayMsg(message=
+ *        DHCP6_Solicit(trid=1)) */
+static const char *d6_relay_hex =
+    "0c0120010db8000000000000000000000001fe8000000000000000000000000000010009000401000001";
+
+/* Build a DHCPv6 message over UDP 546 -> 547 and compare its UDP payload with @hex. */
+static void d6_check(const char *const *set, const char *hex)
+{
+	struct umpa_pkt p;
+	uint8_t want[512];
+	size_t n = unit_hex(hex, want, sizeof want);
+
+	unit_build_ip(&p, &umpa_proto_ipv6, "fe80::1", "ff02::1:2", &umpa_proto_udp);
+	unit_set(&p, 1, "sport", "546");
+	unit_set(&p, 1, "dport", "547");
+	unit_push(&p, &umpa_proto_dhcpv6);
+	for (size_t i = 0; set[i]; i += 2)
+		unit_set(&p, 2, set[i], set[i + 1]);
+	unit_finish(&p);
+	assert_int_equal(p.l[2].len, n);
+	assert_memory_equal(p.data + p.l[2].off, want, n);
+	umpa_pkt_release(&p);
+}
+
+/* Option specs build Scapy's bytes: DUIDs, elapsed time in Wireshark's milliseconds, an IA_NA holding an IA
+ * Address, DNS servers and search list, status; a relay header from its fields. */
+static void test_dhcpv6_build(void **state)
+{
+	static const char *const solicit[] = {
+	    "xid", "0x123456", "options",
+	    "client_id=000100010000002a020000000001,elapsed_time=50,oro=23:24,ia_na=1:3600:5400", NULL};
+	static const char *const advertise[] = {"msgtype",
+						"advertise",
+						"xid",
+						"0x123456",
+						"options",
+						"server_id=00030001020000000002, ia_na=1:3600:5400, "
+						"iaaddr=2001:db8::10/7200/7500, dns=2001:db8::53, domains=example.com, "
+						"status=0/ok, preference=255",
+						NULL};
+	static const char *const relay[] = {"linkaddr", "2001:db8::1", "peeraddr",           "fe80::1", "hopcount",
+					    "1",        "options",     "relay_msg=01000001", NULL};
+	(void)state;
+	d6_check(solicit, d6_solicit_hex);
+	d6_check(advertise, d6_advertise_hex);
+	d6_check(relay, d6_relay_hex);
+}
+
+/* Dissecting: Wireshark's names and values; the relayed message is the next layer; tcpdump's line; every cut
+ * stays inside the bytes; an option past the end is marked. */
+static void test_dhcpv6_dissect(void **state)
+{
+	struct umpa_pkt p;
+	uint8_t b[512];
+	size_t n;
+
+	(void)state;
+	n = unit_hex(d6_advertise_hex, b, sizeof b);
+	{
+		struct umpa_pkt q;
+		unit_build_ip(&q, &umpa_proto_ipv6, "fe80::2", "fe80::1", &umpa_proto_udp);
+		unit_set(&q, 1, "sport", "547");
+		unit_set(&q, 1, "dport", "546");
+		unit_push_payload(&q, b, n);
+		unit_finish(&q);
+		unit_dissect(&p, UMPA_LINKTYPE_RAW, q.data, q.len);
+		assert_ptr_equal(p.l[2].proto, &umpa_proto_dhcpv6);
+		assert_int_equal(p.l[2].flags & (UMPA_L_TRUNCATED | UMPA_L_INVALID), 0);
+		unit_assert_json_has(&p, "\"dhcpv6.iaaddr.ip\":\"2001:db8::10\"");
+		unit_assert_json_has(&p, "\"dhcpv6.search_list_entry\":\"example.com.\"");
+		unit_assert_json_has(&p, "\"dhcpv6.duidll.link_layer_addr\":\"02:00:00:00:00:02\"");
+		unit_assert_json_has(&p, "\"dhcpv6.status_msg\":\"ok\"");
+		unit_assert_line_has(&p, "IP6 fe80::2.547 > fe80::1.546: dhcp6 advertise");
+		unit_truncate_all(UMPA_LINKTYPE_RAW, q.data, q.len);
+		/* the IA_NA's length grown past the message */
+		q.data[q.l[2].off + 4 + 14 + 3] = 0xf0;
+		umpa_pkt_release(&p);
+		unit_dissect(&p, UMPA_LINKTYPE_RAW, q.data, q.len);
+		assert_true(p.l[2].flags & (UMPA_L_INVALID | UMPA_L_TRUNCATED));
+		umpa_pkt_release(&p);
+		umpa_pkt_release(&q);
+
+		unit_build_ip(&q, &umpa_proto_ipv6, "fe80::1", "ff02::1:2", &umpa_proto_udp);
+		unit_set(&q, 1, "sport", "547");
+		unit_set(&q, 1, "dport", "547");
+		n = unit_hex(d6_relay_hex, b, sizeof b);
+		unit_push_payload(&q, b, n);
+		unit_finish(&q);
+		unit_dissect(&p, UMPA_LINKTYPE_RAW, q.data, q.len);
+		assert_int_equal(p.nlayers, 4);
+		assert_ptr_equal(p.l[3].proto, &umpa_proto_dhcpv6);
+		assert_int_equal(unit_get_at(&p, 2, "dhcpv6.hopcount"), 1);
+		assert_int_equal(unit_get_at(&p, 3, "dhcpv6.xid"), 1);
+		unit_assert_line_has(&p, "dhcp6 relay-fwd");
+		{
+			char *line = unit_line(&p);
+			unit_assert_lacks(line, "solicit");
+			free(line);
+		}
+		unit_truncate_all(UMPA_LINKTYPE_RAW, q.data, q.len);
+		umpa_pkt_release(&p);
+		umpa_pkt_release(&q);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sctp_build),
-	    cmocka_unit_test(test_sctp_dissect),
-	    cmocka_unit_test(test_sctp_specs),
+	    cmocka_unit_test(test_sctp_build),     cmocka_unit_test(test_sctp_dissect),
+	    cmocka_unit_test(test_sctp_specs),     cmocka_unit_test(test_dhcpv6_build),
+	    cmocka_unit_test(test_dhcpv6_dissect),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,1 +1,0 @@
-typedef int umpa_placeholder_ntp;
