@@ -14,7 +14,7 @@ static const struct umpa_proto *const protos[] = {
     &umpa_proto_ipv6_frag, &umpa_proto_ipv6_dst, &umpa_proto_icmp,   &umpa_proto_icmpv6,     &umpa_proto_udp,
     &umpa_proto_tcp,       &umpa_proto_dns,      &umpa_proto_tls,    &umpa_proto_vxlan,      &umpa_proto_gre,
     &umpa_proto_erspan,    &umpa_proto_mpls,     &umpa_proto_geneve, &umpa_proto_ieee8021ad, &umpa_proto_dhcp,
-    &umpa_proto_igmp,      &umpa_proto_sctp,     &umpa_proto_dhcpv6,   &umpa_proto_raw,
+    &umpa_proto_igmp,      &umpa_proto_sctp,     &umpa_proto_dhcpv6,   &umpa_proto_ntp,      &umpa_proto_raw,
     &umpa_proto_http,
 };
 
@@ -69,6 +69,7 @@ static const struct bind binds[] = {
     {UMPA_BIND_UDPPORT, 68, &umpa_proto_dhcp},
     {UMPA_BIND_UDPPORT, 6635, &umpa_proto_mpls}, /* MPLS in UDP */
     {UMPA_BIND_UDPPORT, 547, &umpa_proto_dhcpv6},
+    {UMPA_BIND_UDPPORT, 123, &umpa_proto_ntp},
     {UMPA_BIND_UDPPORT, 546, &umpa_proto_dhcpv6},
     {UMPA_BIND_TCPPORT, 53, &umpa_proto_dns},
     /* TLS: https, smtps, nntps, ldaps, dns-over-tls, ftps, telnets, imaps, ircs, pop3s, sips, amqps, mqtts,

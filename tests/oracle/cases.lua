@@ -583,4 +583,14 @@ case{"dhcpv6 prefix delegation", ether{}/ipv6{src=L6, dst=L6}/udp{sport=547, dpo
 case{"dhcpv6 relay forward", ether{}/ipv6{src=L6, dst=M6}/udp{sport=547, dport=547}/dhcpv6{msgtype=12, linkaddr="2001:db8::1", peeraddr=L6, options="interface_id=0102,relay_msg=01000001000800020000"},
   layers="eth/ipv6/udp/dhcpv6/dhcpv6", expect="dhcpv6.interface_id=01:02"}
 
+---------------------------------------------------------------- NTP
+case{"ntp client default", ether{}/ip{src=A, dst=B}/udp{sport=123, dport=123}/ntp{}, layers="eth/ip/udp/ntp",
+  expect="ntp.flags.mode=3,ntp.refid=7f:00:00:01,ntp.xmt=NULL"}
+case{"ntp server with timestamps", ether{}/ip{src=B, dst=A}/udp{sport=123, dport=40000}/ntp{mode=4, poll=6, precision=236, delay=32768, dispersion=16384, id="c0a80101", ref=0xe875470080000000, orig=0xe875470140000000, recv=0xe875470200000000, sent=0xe875470220000000},
+  layers="eth/ip/udp/ntp", expect="ntp.precision=236,ntp.refid=c0:a8:01:01"}
+case{"ntp era 1 and leap", ether{}/ip{src=B, dst=A}/udp{sport=123, dport=40001}/ntp{li=3, mode=5, stratum=1, id="47505300", sent=0x0000000100000001}, layers="eth/ip/udp/ntp"}
+case{"ntp control read variables", ether{}/ip{src=A, dst=B}/udp{sport=40002, dport=123}/ntp{version=2, mode=6, opcode=2, sequence=68, associd=7},
+  layers="eth/ip/udp/ntp", expect="ntp.ctrl.count=0"}
+case{"ntp private monlist", ether{}/ip{src=A, dst=B}/udp{sport=40003, dport=123}/ntp{version=2, mode=7, impl=3, reqcode=42}, layers="eth/ip/udp/ntp"}
+
 return pkts

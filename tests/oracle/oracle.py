@@ -145,7 +145,7 @@ UMPA_TO_WS_LAYER = {
     "geneve": "geneve", "ieee8021ad": "ieee8021ad", "dhcp": "dhcp", "igmp": "igmp",
     "http": "http",
 }
-UMPA_TO_WS_LAYER.update({"sctp": "sctp", "dhcpv6": "dhcpv6"})
+UMPA_TO_WS_LAYER.update({"sctp": "sctp", "dhcpv6": "dhcpv6", "ntp": "ntp"})
 IPV6_EXT = ("ipv6_hop", "ipv6_route", "ipv6_frag", "ipv6_dst")
 
 # tshark layers an umpa layer may also appear as, with the field names they
@@ -171,7 +171,7 @@ WS_LINK_PSEUDO = {"raw"}
 WS_PROTOS = {"eth", "vlan", "arp", "ip", "ipv6", "icmp", "icmpv6", "udp", "tcp", "dns", "data", "vxlan", "gre", "erspan",
              "mpls", "geneve", "ieee8021ad", "dhcp", "igmp"}
 WS_PROTOS |= {"http"}
-WS_PROTOS |= {"sctp", "dhcpv6"}
+WS_PROTOS |= {"sctp", "dhcpv6", "ntp"}
 
 # tshark layers that are part of the umpa layer before them: key -> (the layer
 # they follow, why).  Their fields are compared as that layer's.
@@ -409,6 +409,9 @@ def scapy_table(S):
     from scapy.layers.sctp import SCTP
     add(SCTP, [("sctp.srcport", "sport"), ("sctp.dstport", "dport"), ("sctp.verification_tag", "tag"),
                ("sctp.checksum", "chksum")])
+    from scapy.layers.ntp import NTPHeader
+    add(NTPHeader, [("ntp.flags.li", "leap"), ("ntp.flags.vn", "version"), ("ntp.flags.mode", "mode"),
+                    ("ntp.stratum", "stratum"), ("ntp.ppoll", "poll")])
     add(S.ARP, [("arp.hw.type", "hwtype"), ("arp.proto.type", "ptype"), ("arp.hw.size", "hwlen"),
                 ("arp.proto.size", "plen"), ("arp.opcode", "op"), ("arp.src.hw_mac", "hwsrc"),
                 ("arp.src.proto_ipv4", "psrc"), ("arp.dst.hw_mac", "hwdst"), ("arp.dst.proto_ipv4", "pdst")])

@@ -251,12 +251,78 @@ static void test_dhcpv6_dissect(void **state)
 	}
 }
 
+/* Scapy: NTPHeader(mode=4,stratum=2,poll=6,precision=-20,delay=0.5,dispersion=0.25,id='192.168.1.1',
+ *        ref=3900000000.5,orig=3900000001.25,recv=3900000002.0,sent=3900000002.125) */
+static const char *ntp_server_hex =
+    "240206ec0000800000004000c0a80101e875470080000000e875470140000000e875470200000000e875470220000000";
+
+/* NTP: a server reply built field by field is Scapy's; control and private modes get their short headers;
+ * timestamps are shown as Wireshark shows them; every cut stays inside the bytes. */
+static void test_ntp(void **state)
+{
+	struct umpa_pkt p, q;
+	static const char *const set[] = {"mode",       "server",
+					  "poll",       "6",
+					  "precision",  "236",
+					  "delay",      "32768",
+					  "dispersion", "16384",
+					  "id",         "c0:a8:01:01",
+					  "ref",        "0xe875470080000000",
+					  "orig",       "0xe875470140000000",
+					  "recv",       "0xe875470200000000",
+					  "sent",       "0xe875470220000000",
+					  NULL};
+	uint8_t want[64];
+	size_t n = unit_hex(ntp_server_hex, want, sizeof want);
+
+	(void)state;
+	unit_build_ip(&p, &umpa_proto_ip, "10.0.0.2", "10.0.0.1", &umpa_proto_udp);
+	unit_set(&p, 1, "sport", "123");
+	unit_set(&p, 1, "dport", "123");
+	unit_push(&p, &umpa_proto_ntp);
+	for (size_t i = 0; set[i]; i += 2)
+		unit_set(&p, 2, set[i], set[i + 1]);
+	unit_finish(&p);
+	assert_int_equal(p.l[2].len, n);
+	assert_memory_equal(p.data + p.l[2].off, want, n);
+	unit_dissect(&q, UMPA_LINKTYPE_RAW, p.data, p.len);
+	assert_ptr_equal(q.l[2].proto, &umpa_proto_ntp);
+	unit_assert_json_has(&q, "\"ntp.reftime\":\"Aug  2, 2023 21:20:00.500000000 UTC\"");
+	unit_assert_json_has(&q, "\"ntp.xmt\":\"Aug  2, 2023 21:20:02.125000000 UTC\"");
+	unit_assert_json_lacks(&q, "ntp.ctrl");
+	unit_assert_line_has(&q, "IP 10.0.0.2.123 > 10.0.0.1.123: NTPv4, Server, length 48");
+	unit_truncate_all(UMPA_LINKTYPE_RAW, p.data, p.len);
+	umpa_pkt_release(&q);
+	umpa_pkt_release(&p);
+
+	/* a mode 6 field makes a 12-byte control message (count automatic), a mode 7 one an 8-byte one */
+	unit_build_ip(&p, &umpa_proto_ip, "10.0.0.1", "10.0.0.2", &umpa_proto_udp);
+	unit_set(&p, 1, "dport", "123");
+	unit_push(&p, &umpa_proto_ntp);
+	unit_set(&p, 2, "opcode", "2");
+	unit_set(&p, 2, "version", "2");
+	unit_finish(&p);
+	assert_int_equal(p.l[2].len, 12);
+	assert_int_equal(unit_get_at(&p, 2, "ntp.flags.mode"), 6);
+	unit_assert_line_has(&p, "NTPv2, Control Message, length 12");
+	umpa_pkt_release(&p);
+	unit_build_ip(&p, &umpa_proto_ip, "10.0.0.1", "10.0.0.2", &umpa_proto_udp);
+	unit_set(&p, 1, "dport", "123");
+	unit_push(&p, &umpa_proto_ntp);
+	unit_set(&p, 2, "reqcode", "42");
+	unit_finish(&p);
+	assert_int_equal(p.l[2].len, 8);
+	assert_int_equal(unit_get_at(&p, 2, "ntp.priv.reqcode"), 42);
+	unit_truncate_all(UMPA_LINKTYPE_RAW, p.data, p.len);
+	umpa_pkt_release(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sctp_build),     cmocka_unit_test(test_sctp_dissect),
 	    cmocka_unit_test(test_sctp_specs),     cmocka_unit_test(test_dhcpv6_build),
-	    cmocka_unit_test(test_dhcpv6_dissect),
+	    cmocka_unit_test(test_dhcpv6_dissect), cmocka_unit_test(test_ntp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
