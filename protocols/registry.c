@@ -14,7 +14,7 @@ static const struct umpa_proto *const protos[] = {
     &umpa_proto_ipv6_frag, &umpa_proto_ipv6_dst, &umpa_proto_icmp,   &umpa_proto_icmpv6,     &umpa_proto_udp,
     &umpa_proto_tcp,       &umpa_proto_dns,      &umpa_proto_tls,    &umpa_proto_vxlan,      &umpa_proto_gre,
     &umpa_proto_erspan,    &umpa_proto_mpls,     &umpa_proto_geneve, &umpa_proto_ieee8021ad, &umpa_proto_dhcp,
-    &umpa_proto_igmp,      &umpa_proto_sctp,     &umpa_proto_dhcpv6,   &umpa_proto_ntp,      &umpa_proto_raw,
+    &umpa_proto_igmp,      &umpa_proto_sctp,     &umpa_proto_dhcpv6,   &umpa_proto_ntp,      &umpa_proto_lldp,     &umpa_proto_raw,
     &umpa_proto_http,
 };
 
@@ -42,6 +42,7 @@ static const struct bind binds[] = {
     {UMPA_BIND_ETHERTYPE, 0x8847, &umpa_proto_mpls},
     {UMPA_BIND_ETHERTYPE, 0x8848, &umpa_proto_mpls}, /* multicast */
     {UMPA_BIND_ETHERTYPE, 0x9100, &umpa_proto_vlan},
+    {UMPA_BIND_ETHERTYPE, 0x88cc, &umpa_proto_lldp},
     {UMPA_BIND_AF, 2, &umpa_proto_ip},    /* AF_INET everywhere */
     {UMPA_BIND_AF, 24, &umpa_proto_ipv6}, /* NetBSD, OpenBSD */
     {UMPA_BIND_AF, 28, &umpa_proto_ipv6}, /* FreeBSD */

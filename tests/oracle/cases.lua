@@ -593,4 +593,13 @@ case{"ntp control read variables", ether{}/ip{src=A, dst=B}/udp{sport=40002, dpo
   layers="eth/ip/udp/ntp", expect="ntp.ctrl.count=0"}
 case{"ntp private monlist", ether{}/ip{src=A, dst=B}/udp{sport=40003, dport=123}/ntp{version=2, mode=7, impl=3, reqcode=42}, layers="eth/ip/udp/ntp"}
 
+---------------------------------------------------------------- LLDP
+local LLDP_MC = "01:80:c2:00:00:0e"
+case{"lldp switch", ether{src=MA, dst=LLDP_MC}/lldp{tlvs="chassis_mac=02:00:00:00:00:01,port_name=eth0,ttl=120,port_desc=uplink,system_name=sw1,system_desc=umpa test,caps=0x14/0x04,mgmt_ipv4=10.0.0.1/3"},
+  layers="eth/lldp", expect="lldp.chassis.id.mac=02:00:00:00:00:01,lldp.port.id=eth0,lldp.mgn.interface.number=3"}
+case{"lldp local ids ipv6 management and org tlvs", ether{src=MA, dst=LLDP_MC}/lldp{tlvs="chassis_local=box-7,port_alias=to core,ttl=0,mgmt_ipv6=2001:db8::7,vlan=100,mtu=9216,org=0x0012bb/1/0001ff,end"},
+  layers="eth/lldp", expect="lldp.ieee.802_1.port_vlan.id=100,lldp.ieee.802_3.max_frame_size=9216"}
+case{"lldp port mac and network chassis", ether{src=MA, dst=LLDP_MC}/lldp{tlvs="1=05010a000001,port_mac=02:00:00:00:00:02,ttl=65535"},
+  layers="eth/lldp", expect="lldp.chassis.id.ip4=10.0.0.1"}
+
 return pkts

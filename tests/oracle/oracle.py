@@ -145,7 +145,7 @@ UMPA_TO_WS_LAYER = {
     "geneve": "geneve", "ieee8021ad": "ieee8021ad", "dhcp": "dhcp", "igmp": "igmp",
     "http": "http",
 }
-UMPA_TO_WS_LAYER.update({"sctp": "sctp", "dhcpv6": "dhcpv6", "ntp": "ntp"})
+UMPA_TO_WS_LAYER.update({"sctp": "sctp", "dhcpv6": "dhcpv6", "ntp": "ntp", "lldp": "lldp"})
 IPV6_EXT = ("ipv6_hop", "ipv6_route", "ipv6_frag", "ipv6_dst")
 
 # tshark layers an umpa layer may also appear as, with the field names they
@@ -171,7 +171,7 @@ WS_LINK_PSEUDO = {"raw"}
 WS_PROTOS = {"eth", "vlan", "arp", "ip", "ipv6", "icmp", "icmpv6", "udp", "tcp", "dns", "data", "vxlan", "gre", "erspan",
              "mpls", "geneve", "ieee8021ad", "dhcp", "igmp"}
 WS_PROTOS |= {"http"}
-WS_PROTOS |= {"sctp", "dhcpv6", "ntp"}
+WS_PROTOS |= {"sctp", "dhcpv6", "ntp", "lldp"}
 
 # tshark layers that are part of the umpa layer before them: key -> (the layer
 # they follow, why).  Their fields are compared as that layer's.

@@ -317,12 +317,67 @@ static void test_ntp(void **state)
 	umpa_pkt_release(&p);
 }
 
+/* Scapy (contrib.lldp): Ether(src='02:00:00:00:00:01',dst='01:80:c2:00:00:0e')/LLDPDUChassisID(subtype=4,
+ *        id='02:00:00:00:00:01')/LLDPDUPortID(subtype=5,id='eth0')/LLDPDUTimeToLive(ttl=120)/
+ *        LLDPDUPortDescription(description='uplink')/LLDPDUSystemName(system_name='sw1')/
+ *        LLDPDUSystemDescription(description='umpa test')/LLDPDUSystemCapabilities(mac_bridge_available=1,
+ *        router_available=1,mac_bridge_enabled=1)/LLDPDUManagementAddress(management_address_subtype=1,
+ *        management_address=b'\x0a\x00\x00\x01',interface_numbering_subtype=2,interface_number=3)/
+ *        LLDPDUEndOfLLDPDU() */
+static const char *lldp_hex = "0180c200000e02000000000188cc"
+			      "0207040200000000010405056574683006020078080675706c696e6b0a037377310c09756d70612074657374"
+			      "0e0400140004100c05010a0000010200000003000000";
+
+/* LLDP: the TLV spec builds Scapy's frame; it reads back with Wireshark's names and tcpdump's line; the LLDPDU
+ * ends at its End TLV (padding after it is the frame's); every cut stays inside the bytes. */
+static void test_lldp(void **state)
+{
+	struct umpa_pkt p;
+	unsigned li;
+	uint8_t b[128];
+	size_t n;
+
+	(void)state;
+	umpa_pkt_init(&p);
+	li = unit_push(&p, &umpa_proto_eth);
+	unit_set(&p, li, "src", "02:00:00:00:00:01");
+	unit_set(&p, li, "dst", "01:80:c2:00:00:0e");
+	li = unit_push(&p, &umpa_proto_lldp);
+	unit_set(&p, li, "tlvs",
+		 "chassis_mac=02:00:00:00:00:01, port_name=eth0, ttl=120, port_desc=uplink, system_name=sw1, "
+		 "system_desc=umpa test, caps=0x14/0x04, mgmt_ipv4=10.0.0.1/3");
+	unit_finish(&p);
+	unit_assert_bytes(&p, lldp_hex);
+	umpa_pkt_release(&p);
+
+	n = unit_hex(lldp_hex, b, sizeof b);
+	memset(b + n, 0, 8); /* Ethernet padding after the End TLV */
+	unit_dissect(&p, UMPA_LINKTYPE_ETHERNET, b, n + 8);
+	assert_ptr_equal(p.l[1].proto, &umpa_proto_lldp);
+	assert_int_equal(p.l[1].len, n - 14);
+	assert_int_equal(p.l[1].flags & (UMPA_L_TRUNCATED | UMPA_L_INVALID), 0);
+	unit_assert_json_has(&p, "\"lldp.chassis.id.mac\":\"02:00:00:00:00:01\"");
+	unit_assert_json_has(&p, "\"lldp.port.id\":\"eth0\"");
+	unit_assert_json_has(&p, "\"lldp.tlv.system_cap.router\":true");
+	unit_assert_json_has(&p, "\"lldp.mgn.addr.ip4\":\"10.0.0.1\"");
+	unit_assert_line_has(&p, "LLDP, length 66: sw1");
+	umpa_pkt_release(&p);
+	unit_truncate_hex(UMPA_LINKTYPE_ETHERNET, lldp_hex);
+
+	/* a TLV longer than the bytes: marked, never read past */
+	b[14 + 1] = 0xff;
+	unit_dissect(&p, UMPA_LINKTYPE_ETHERNET, b, n);
+	assert_true(p.l[1].flags & (UMPA_L_TRUNCATED | UMPA_L_INVALID));
+	umpa_pkt_release(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sctp_build),     cmocka_unit_test(test_sctp_dissect),
 	    cmocka_unit_test(test_sctp_specs),     cmocka_unit_test(test_dhcpv6_build),
 	    cmocka_unit_test(test_dhcpv6_dissect), cmocka_unit_test(test_ntp),
+	    cmocka_unit_test(test_lldp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
