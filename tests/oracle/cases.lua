@@ -602,4 +602,14 @@ case{"lldp local ids ipv6 management and org tlvs", ether{src=MA, dst=LLDP_MC}/l
 case{"lldp port mac and network chassis", ether{src=MA, dst=LLDP_MC}/lldp{tlvs="1=05010a000001,port_mac=02:00:00:00:00:02,ttl=65535"},
   layers="eth/lldp", expect="lldp.chassis.id.ip4=10.0.0.1"}
 
+---------------------------------------------------------------- MLD (ICMPv6 130-132, 143)
+case{"mldv2 query with sources", ether{}/ipv6{src="fe80::1", dst="ff02::1", hlim=1}/icmpv6{type=130, mrd=10000, mladdr="ff02::fb", sources="2001:db8::1/2001:db8::2", qrv=2, qqic=125},
+  layers="eth/ipv6/icmpv6", expect="icmpv6.mld.nb_sources=2,icmpv6.mld.flag.qrv=2"}
+case{"mldv2 general query s flag", ether{}/ipv6{src="fe80::1", dst="ff02::1", hlim=1}/icmpv6{type="mld-query", mrd=1000, s=1, qqic=60},
+  layers="eth/ipv6/icmpv6", expect="icmpv6.mld.flag.s=1,icmpv6.mld.nb_sources=0"}
+case{"mldv2 report records", ether{}/ipv6{src="fe80::1", dst="ff02::16", hlim=1}/icmpv6{records="to_ex/ff02::fb,allow/ff02::1:3/2001:db8::1/2001:db8::2,block/ff05::2/2001:db8::9"},
+  layers="eth/ipv6/icmpv6", expect="icmpv6.mldr.nb_mcast_records=3,icmpv6.mldr.mar.nb_sources=0"}
+case{"mldv1 report and done", ether{}/ipv6{src="fe80::1", dst="ff02::fb", hlim=1}/icmpv6{type="mld-report", mladdr="ff02::fb"}, layers="eth/ipv6/icmpv6"}
+case{"mldv1 done", ether{}/ipv6{src="fe80::1", dst="ff02::2", hlim=1}/icmpv6{type=132, mladdr="ff02::fb"}, layers="eth/ipv6/icmpv6"}
+
 return pkts

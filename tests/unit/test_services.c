@@ -371,13 +371,70 @@ static void test_lldp(void **state)
 	umpa_pkt_release(&p);
 }
 
+/* Scapy: IPv6(src='fe80::1',dst='ff02::1')/ICMPv6MLQuery2(mladdr='ff02::fb',sources=['2001:db8::1','2001:db8::2'],
+ *        QRV=2,QQIC=125) */
+static const char *mld2_query_hex = "60000000003c3a01fe800000000000000000000000000001ff020000000000000000000000000001"
+				    "8200fb0027100000ff0200000000000000000000000000fb027d0002"
+				    "20010db800000000000000000000000120010db8000000000000000000000002";
+/* Scapy: IPv6(src='fe80::1',dst='ff02::16')/ICMPv6MLReport2(records=[ICMPv6MLDMultAddrRec(rtype=4,dst='ff02::fb'),
+ *        ICMPv6MLDMultAddrRec(rtype=5,dst='ff02::1:3',sources=['2001:db8::1'])]) */
+static const char *mld2_report_hex = "6000000000403a01fe800000000000000000000000000001ff020000000000000000000000000016"
+				     "8f003d280000000204000000ff0200000000000000000000000000fb"
+				     "05000001ff02000000000000000000000001000320010db8000000000000000000000001";
+
+/* MLDv2: a query from its sources and tail fields, a report from its records spec: Scapy's bytes (counts and
+ * checksum automatic); tcpdump's lines; every cut stays inside the bytes. */
+static void test_mld2(void **state)
+{
+	struct umpa_pkt p;
+
+	(void)state;
+	unit_build_ip(&p, &umpa_proto_ipv6, "fe80::1", "ff02::1", &umpa_proto_icmpv6);
+	unit_set(&p, 0, "hlim", "1");
+	unit_set(&p, 1, "qrv", "2"); /* before the type: an MLDv2 field makes the message a query */
+	unit_set(&p, 1, "mrd", "10000");
+	unit_set(&p, 1, "mladdr", "ff02::fb");
+	unit_set(&p, 1, "qqic", "125");
+	unit_set(&p, 1, "sources", "2001:db8::1/2001:db8::2");
+	unit_finish(&p);
+	unit_assert_bytes(&p, mld2_query_hex);
+	unit_assert_line_has(&p, "ICMP6, multicast listener query v2 [gaddr ff02::fb, 2 source(s)], length 60");
+	unit_assert_json_has(&p, "\"icmpv6.mld.maximum_response_code\":10000");
+	unit_truncate_all(UMPA_LINKTYPE_RAW, p.data, p.len);
+	umpa_pkt_release(&p);
+
+	unit_build_ip(&p, &umpa_proto_ipv6, "fe80::1", "ff02::16", &umpa_proto_icmpv6);
+	unit_set(&p, 0, "hlim", "1");
+	unit_set(&p, 1, "records", "to_ex/ff02::fb, allow/ff02::1:3/2001:db8::1");
+	unit_finish(&p);
+	unit_assert_bytes(&p, mld2_report_hex);
+	unit_assert_line_has(&p, "ICMP6, multicast listener report v2, 2 group record(s), length 64");
+	unit_assert_json_has(&p, "\"icmpv6.mldr.mar.source_address\":\"2001:db8::1\"");
+	unit_truncate_all(UMPA_LINKTYPE_RAW, p.data, p.len);
+	umpa_pkt_release(&p);
+
+	/* records on an echo request the user asked for: refused with the reason */
+	{
+		struct umpa_err e = {0};
+		unsigned li;
+		umpa_pkt_init(&p);
+		li = unit_push(&p, &umpa_proto_icmpv6);
+		unit_set(&p, li, "type", "echo-request");
+		assert_true(umpa_field_set_str(&p, li, umpa_proto_field(&umpa_proto_icmpv6, "records"),
+					       "is_ex/ff02::fb", &e) < 0);
+		assert_true(strstr(e.msg, "type 143") != NULL);
+		assert_true(umpa_field_set_str(&p, li, umpa_proto_field(&umpa_proto_icmpv6, "qrv"), "2", &e) < 0);
+		umpa_pkt_release(&p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sctp_build),     cmocka_unit_test(test_sctp_dissect),
 	    cmocka_unit_test(test_sctp_specs),     cmocka_unit_test(test_dhcpv6_build),
 	    cmocka_unit_test(test_dhcpv6_dissect), cmocka_unit_test(test_ntp),
-	    cmocka_unit_test(test_lldp),
+	    cmocka_unit_test(test_lldp),           cmocka_unit_test(test_mld2),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
