@@ -64,6 +64,10 @@ struct umpa_layer {
 	const char *why; /**< static text explaining TRUNCATED/INVALID, or NULL */
 	uint64_t set;    /**< bit i: field i was set by the user (finish keeps it) */
 	uint32_t aux;    /**< protocol-private */
+	/** dissecting: bytes of the layer's payload the next layer gets, when fewer than len - hlen
+	 * (0: all of them); what follows belongs to this layer (an ICMP error's extension
+	 * structure after the quoted datagram, RFC 4884) */
+	uint32_t plen;
 };
 
 /** A packet. */

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "icmp_ext.h"
 #include "proto_common.h"
 #include "umpa_inet.h"
 #include "umpa_protos.h"
@@ -45,6 +46,7 @@ enum {
 	F_TS_RECV,
 	F_TS_XMIT,
 	F_ADDR_MASK,
+	F_LENGTH,
 	F_COUNT
 };
 
@@ -134,6 +136,9 @@ static const struct umpa_field icmp_fields[] = {
 	[F_ADDR_MASK] = {.name = "address_mask", .ws = "icmp.address_mask", .aliases = "addr_mask", .bitoff = 64,
 		.bits = 32, .type = UMPA_FT_IPV4, .flags = UMPA_F_HIDDEN,
 		.help = "address mask (address mask request/reply)"},
+	[F_LENGTH] = {.name = "length", .ws = "icmp.length", .bitoff = 40, .bits = 8, .type = UMPA_FT_UINT,
+		.flags = UMPA_F_HIDDEN,
+		.help = "errors: length of the quoted datagram in 32-bit words, when extensions follow (RFC 4884)"},
 };
 UMPA_FIELDS_CHECK(icmp_fields, F_COUNT);
 /* clang-format on */
@@ -208,6 +213,19 @@ static const struct umpa_proto *icmp_dissect(struct umpa_pkt *p, unsigned li)
 
 	if (is_error(type)) {
 		l->flags |= UMPA_L_QUOTES;
+		/* RFC 4884: an extension structure after the quoted datagram (its length in 32-bit words at
+		 * byte 5, or 128 bytes when 0); the quotation stops before it */
+		if ((type == T_UNREACH || type == T_TIME_EXCEEDED || type == T_PARAM_PROB) &&
+		    !(l->flags & UMPA_L_QUOTED)) {
+			uint8_t words = 0;
+			uint32_t ext;
+			umpa_cur_u8_at(&c, 5, &words);
+			ext = umpa_icmp_ext_at_(&c, l->hlen, 4u * words, l->len, 1);
+			if (ext) {
+				l->aux = ext;
+				l->plen = ext - l->hlen;
+			}
+		}
 		return &umpa_proto_ip;
 	}
 	return NULL;
@@ -322,16 +340,25 @@ static void icmp_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit
 		emit_addr(em, &c, 8, "icmp.address_mask");
 		break;
 	case T_UNREACH:
-		if (code == 4) {
+	case T_TIME_EXCEEDED: {
+		uint8_t words = 0;
+		int frag = type == T_UNREACH && code == 4;
+		umpa_cur_u8_at(&c, 5, &words);
+		if (words) { /* RFC 4884: the quoted datagram's length in 32-bit words, at byte 5 */
+			emit_raw(em, &c, 4, 1, "icmp.unused");
+			umpa_emit_u64(em, "icmp.length", words, NULL);
+			if (frag)
+				emit_u16(em, &c, 6, "icmp.mtu");
+			else
+				emit_raw(em, &c, 6, 2, "icmp.unused");
+		} else if (frag) {
 			emit_raw(em, &c, 4, 2, "icmp.unused");
 			emit_u16(em, &c, 6, "icmp.mtu");
 		} else {
 			emit_raw(em, &c, 4, 4, "icmp.unused");
 		}
 		break;
-	case T_TIME_EXCEEDED:
-		emit_raw(em, &c, 4, 4, "icmp.unused");
-		break;
+	}
 	case T_SOURCE_QUENCH: /* Wireshark shows nothing for bytes 4-7 here */
 		break;
 	case T_REDIRECT:
@@ -366,6 +393,8 @@ static void icmp_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit
 	default:
 		break;
 	}
+	if (is_error(type) && p->l[li].aux)
+		umpa_icmp_ext_emit_(em, &c, p->l[li].aux, p->l[li].len);
 }
 
 /* ---------------------------------------------------------------- summary */

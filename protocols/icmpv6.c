@@ -62,6 +62,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "icmp_ext.h"
 #include "ipv6_opts.h"
 #include "proto_common.h"
 #include "umpa_inet.h"
@@ -614,6 +615,18 @@ static const struct umpa_proto *icmpv6_dissect(struct umpa_pkt *p, unsigned li)
 	icmpv6_verify(p, li);
 	if (is_error(type) && l->len > ICMP6_HLEN) {
 		l->flags |= UMPA_L_QUOTES;
+		/* RFC 4884: an extension structure after the quoted packet (its length in 64-bit words at byte
+		 * 4 of a destination unreachable or time exceeded message); the quotation stops before it */
+		if ((type == T_UNREACH || type == T_TIMEX) && !(l->flags & UMPA_L_QUOTED)) {
+			uint8_t words = 0;
+			uint32_t ext;
+			umpa_cur_u8_at(&c, 4, &words);
+			ext = umpa_icmp_ext_at_(&c, ICMP6_HLEN, 8u * words, l->len, 0);
+			if (ext) {
+				l->aux = ext;
+				l->plen = ext - ICMP6_HLEN;
+			}
+		}
 		return &umpa_proto_ipv6;
 	}
 	return NULL;
@@ -1053,6 +1066,10 @@ static void icmpv6_details(const struct umpa_pkt *p, unsigned li, struct umpa_em
 	uint32_t v32;
 
 	umpa_layer_cur(p, li, &c);
+	if ((type = 0, umpa_cur_u8_at(&c, 0, &type)) == 0 && is_error(type) && l->aux && l->aux < c.len) {
+		struct umpa_cur x = c; /* the extension structure after the quoted packet (RFC 4884) */
+		umpa_icmp_ext_emit_(em, &x, l->aux, (uint32_t)x.len);
+	}
 	if (l->hlen < c.len)
 		c.len = l->hlen; /* the body as dissected; what follows is another layer */
 	if (umpa_cur_u8_at(&c, 0, &type) < 0)
@@ -1060,6 +1077,13 @@ static void icmpv6_details(const struct umpa_pkt *p, unsigned li, struct umpa_em
 	switch (type) {
 	case T_UNREACH:
 	case T_TIMEX:
+		if (umpa_cur_u8_at(&c, 4, &v8) == 0 && v8 && umpa_cur_ptr_at(&c, 5, 3, &a) == 0) {
+			/* RFC 4884: the quoted packet's length in 64-bit words */
+			umpa_emit_u64(em, "icmpv6.length", v8, NULL);
+			umpa_emit_bytes(em, "icmpv6.reserved", a, 3);
+			break;
+		}
+		/* fall through */
 	case T_RS:
 		if (umpa_cur_ptr_at(&c, 4, 4, &a) == 0)
 			umpa_emit_bytes(em, "icmpv6.reserved", a, 4);

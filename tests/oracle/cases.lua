@@ -612,4 +612,28 @@ case{"mldv2 report records", ether{}/ipv6{src="fe80::1", dst="ff02::16", hlim=1}
 case{"mldv1 report and done", ether{}/ipv6{src="fe80::1", dst="ff02::fb", hlim=1}/icmpv6{type="mld-report", mladdr="ff02::fb"}, layers="eth/ipv6/icmpv6"}
 case{"mldv1 done", ether{}/ipv6{src="fe80::1", dst="ff02::2", hlim=1}/icmpv6{type=132, mladdr="ff02::fb"}, layers="eth/ipv6/icmpv6"}
 
+---------------------------------------------------------------- ICMP extensions (RFC 4884, 4950, 5837)
+-- ext(objects): the extension structure (version 2, checksum) holding the objects' bytes.
+local function ext(objs)
+  local b = "\x20\x00\x00\x00" .. objs
+  local sum = 0
+  for i = 1, #b - 1, 2 do sum = sum + b:byte(i) * 256 + b:byte(i + 1) end
+  if #b % 2 == 1 then sum = sum + b:byte(#b) * 256 end
+  while sum > 0xffff do sum = (sum & 0xffff) + (sum >> 16) end
+  sum = ~sum & 0xffff
+  return "\x20\x00" .. string.char(sum >> 8, sum & 0xff) .. objs
+end
+-- an MPLS label stack object (class 1, C-type 1): label 100704, exp 0, S, TTL 1; and label 16, exp 5, TTL 254
+local MPLS_OBJ = "\x00\x0c\x01\x01" .. "\x18\x96\x01\x01" .. "\x00\x01\x0a\xfe"
+-- an interface information object (class 2, C-type 0x0f: ifIndex, IPv4 address, name, MTU)
+local IFINFO_OBJ = "\x00\x1c\x02\x0f" .. "\x00\x00\x00\x0f" .. "\x00\x01\x00\x00\x0a\x0a\x0a\x0a" ..
+  "\x08ge-0/1\x00" .. "\x00\x00\x05\xdc"
+case{"icmp time exceeded with an mpls label stack (compat: 128 bytes quoted)", ether{}/ip{src="10.5.0.1", dst=A}/icmp{type=11}/ip{src=A, dst=B, ttl=1, len=128, proto=253}/(string.rep("A", 108) .. ext(MPLS_OBJ)),
+  layers="eth/ip/icmp/ip/raw", expect="icmp.ext.version=2,icmp.mpls.label=100704,icmp.ext.class=1"}
+case{"icmp unreachable with interface information and a length", ether{}/ip{src="10.5.0.1", dst=A}/icmp{type=3, code=3, length=32}/ip{src=A, dst=B, len=128, proto=253}/(string.rep("A", 108) .. ext(IFINFO_OBJ)),
+  layers="eth/ip/icmp/ip/raw", expect="icmp.int_info.index=15,icmp.int_info.ipv4=10.10.10.10,icmp.int_info.mtu=1500"}
+
+case{"icmpv6 time exceeded with a length and an mpls label stack", ether{}/ipv6{src="2001:db8::ff", dst=A6}/icmpv6{type=3, reserved=0x10000000}/ipv6{src=A6, dst=B6, hlim=1, plen=88, nh=253}/(string.rep("B", 88) .. ext(MPLS_OBJ)),
+  layers="eth/ipv6/icmpv6/ipv6/raw", expect="icmpv6.length=16,icmp.mpls.ttl=1"}
+
 return pkts

@@ -428,6 +428,48 @@ static void test_mld2(void **state)
 	}
 }
 
+/* An ICMP time exceeded quoting 128 bytes (RFC 4884's compatibility rule: length field 0) with an extension
+ * structure holding an MPLS label stack (RFC 4950): label 100704, S, TTL 1 (tcpdump's mpls-traceroute.pcap,
+ * frame 2, from its IPv4 header on). */
+static const char *icmp_mpls_hex =
+    "450000a813964000ff014db10a0500010c0404040b00cd040000000045000028a54c00000111f76f0c0404040c010101a54b"
+    "829b001400000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+    "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+    "0000000000002000c55f0008010118960101";
+
+/* ICMP extensions: found after the 128 quoted bytes, the quotation's window stops before them, the label stack
+ * reads as Wireshark shows it; every cut stays inside the bytes. */
+static void test_icmp_ext(void **state)
+{
+	struct umpa_pkt p;
+	char hex[600];
+	size_t k = 0;
+
+	(void)state;
+	for (const char *h = icmp_mpls_hex; *h; h++)
+		if (*h != ' ')
+			hex[k++] = *h;
+	hex[k] = 0;
+	unit_dissect_hex(&p, UMPA_LINKTYPE_RAW, hex);
+	assert_ptr_equal(p.l[1].proto, &umpa_proto_icmp);
+	assert_int_equal(p.l[1].flags & (UMPA_L_BADSUM | UMPA_L_INVALID | UMPA_L_TRUNCATED), 0);
+	assert_ptr_equal(p.l[2].proto, &umpa_proto_ip);
+	assert_int_equal(p.l[2].off + p.l[2].len <= p.l[1].off + 8 + 128, 1); /* the quote ends before the extension */
+	unit_assert_json_has(&p, "\"icmp.ext.version\":2");
+	unit_assert_json_has(&p, "\"icmp.ext.checksum\":\"0xc55f\"");
+	unit_assert_json_has(&p,
+			     "\"icmp.mpls.label\":100704,\"icmp.mpls.exp\":0,\"icmp.mpls.s\":true,\"icmp.mpls.ttl\":1");
+	unit_assert_line_has(&p, "ICMP time exceeded in-transit");
+	umpa_pkt_release(&p);
+	unit_truncate_hex(UMPA_LINKTYPE_RAW, hex);
+
+	/* not version 2 where the structure would start: no extension, the quotation takes everything */
+	memcpy(hex + 2 * (20 + 8 + 128), "10", 2);
+	unit_dissect_hex(&p, UMPA_LINKTYPE_RAW, hex);
+	unit_assert_json_lacks(&p, "icmp.ext");
+	umpa_pkt_release(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -435,6 +477,7 @@ int main(void)
 	    cmocka_unit_test(test_sctp_specs),     cmocka_unit_test(test_dhcpv6_build),
 	    cmocka_unit_test(test_dhcpv6_dissect), cmocka_unit_test(test_ntp),
 	    cmocka_unit_test(test_lldp),           cmocka_unit_test(test_mld2),
+	    cmocka_unit_test(test_icmp_ext),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
