@@ -188,6 +188,38 @@ int umpa_pkt_push_bytes(struct umpa_pkt *p, const struct umpa_proto *raw_proto, 
 	return li;
 }
 
+int umpa_pkt_append_trailer(struct umpa_pkt *p, unsigned li, const void *ins, uint32_t n, struct umpa_err *e)
+{
+	uint32_t pos, end;
+	int rc;
+
+	if (li >= p->nlayers)
+		return umpa_err_set(e, UMPA_EINVAL, "no layer %u", li);
+	if (p->ro)
+		return umpa_err_set(e, UMPA_EINVAL, "packet is read-only");
+	if ((uint64_t)p->len + n > UMPA_MAX_PKT)
+		return umpa_err_set(e, UMPA_ERANGE, "packet would exceed %u bytes", UMPA_MAX_PKT);
+	if ((rc = reserve(p, p->len + n ? p->len + n : 1, e)) < 0)
+		return rc;
+	pos = p->l[li].off + p->l[li].len;
+	memmove(p->data + pos + n, p->data + pos, p->len - pos);
+	if (ins)
+		memcpy(p->data + pos, ins, n);
+	else
+		memset(p->data + pos, 0, n);
+	p->len += n;
+	p->wirelen = p->len;
+	for (unsigned i = 0; i < p->nlayers; i++) {
+		struct umpa_layer *o = &p->l[i];
+		end = o->off + o->len;
+		if (i == li || (i < li && o->off <= p->l[li].off && end >= pos))
+			o->len += n; /* the layer and those enclosing it */
+		else if (o->off > pos || (o->off == pos && o->len > 0))
+			o->off += n; /* a layer after it (one inside it ends at pos at the latest) */
+	}
+	return 0;
+}
+
 int umpa_pkt_splice(struct umpa_pkt *p, unsigned li, uint32_t at, uint32_t del, const void *ins, uint32_t n,
 		    struct umpa_err *e)
 {

@@ -140,6 +140,15 @@ int umpa_pkt_push_bytes(struct umpa_pkt *p, const struct umpa_proto *raw_proto, 
 int umpa_pkt_splice(struct umpa_pkt *p, unsigned li, uint32_t at, uint32_t del, const void *ins, uint32_t n,
 		    struct umpa_err *e);
 
+/**
+ * Append @p n bytes from @p ins (NULL: zeros) at the end of layer @p li's
+ * window, after the layers it carries: a trailer of its own (an ICMP error's
+ * extension structure after the quoted datagram).  The window of @p li and of
+ * every layer enclosing it grows; the layers inside it keep theirs; later
+ * layers move.  Returns 0 or a negative error.
+ */
+int umpa_pkt_append_trailer(struct umpa_pkt *p, unsigned li, const void *ins, uint32_t n, struct umpa_err *e);
+
 /** Run every layer's finish hook, innermost first. */
 int umpa_pkt_finish(struct umpa_pkt *p, struct umpa_err *e);
 

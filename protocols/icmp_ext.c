@@ -10,7 +10,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
 #include "icmp_ext.h"
+#include "umpa_packet.h"
+#include "umpa_spec.h"
 
 uint32_t umpa_icmp_ext_at_(struct umpa_cur *c, uint32_t body, uint32_t quoted, uint32_t len, int compat)
 {
@@ -133,4 +137,140 @@ void umpa_icmp_ext_emit_(struct umpa_emit *em, struct umpa_cur *c, uint32_t at, 
 		at += olen;
 	}
 	umpa_emit_close(em);
+}
+
+static void put16(uint8_t *b, uint32_t v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+/* ifinfo=ROLE/IFINDEX/ADDR/NAME/MTU into @b (room @max) after its 4-byte object header; the C-type in *@ct.
+ * Returns the payload length or -1. */
+static long ifinfo_payload(struct umpa_span v, uint8_t *b, size_t max, uint8_t *ct)
+{
+	struct umpa_span part[5] = {{0}}, head, rest = v;
+	size_t n = 0, k = 0;
+	uint64_t x;
+	char tmp[80];
+
+	while (k < 5) {
+		int more = umpa_span_cut(rest, "/", &head, &rest);
+		part[k++] = umpa_span_trim(head);
+		if (!more)
+			break;
+	}
+	if (k != 5 || umpa_spec_num(part[0], 3, &x) < 0)
+		return -1;
+	*ct = (uint8_t)(x << 6);
+	if (part[1].n) {
+		if (umpa_spec_num(part[1], 0xffffffffu, &x) < 0 || max < n + 4)
+			return -1;
+		put16(b + n, (uint32_t)(x >> 16));
+		put16(b + n + 2, (uint32_t)x);
+		n += 4;
+		*ct |= 8;
+	}
+	if (part[2].n) {
+		if (umpa_span_cstr(part[2], tmp, sizeof tmp) < 0 || max < n + 20)
+			return -1;
+		memset(b + n, 0, 4);
+		if (inet_pton(AF_INET, tmp, b + n + 4) == 1) {
+			put16(b + n, 1);
+			n += 8;
+		} else if (inet_pton(AF_INET6, tmp, b + n + 4) == 1) {
+			put16(b + n, 2);
+			n += 20;
+		} else {
+			return -1;
+		}
+		*ct |= 4;
+	}
+	if (part[3].n) {
+		size_t len = (1 + part[3].n + 3) / 4 * 4; /* length byte, name, zero padding to 4 */
+		if (len > 64 || max < n + len)
+			return -1;
+		memset(b + n, 0, len);
+		b[n] = (uint8_t)len;
+		memcpy(b + n + 1, part[3].s, part[3].n);
+		n += len;
+		*ct |= 2;
+	}
+	if (part[4].n) {
+		if (umpa_spec_num(part[4], 0xffffffffu, &x) < 0 || max < n + 4)
+			return -1;
+		put16(b + n, (uint32_t)(x >> 16));
+		put16(b + n + 2, (uint32_t)x);
+		n += 4;
+		*ct |= 1;
+	}
+	return (long)n;
+}
+
+long umpa_icmp_ext_build_(const char *spec, uint8_t *b, size_t max, struct umpa_err *e)
+{
+	struct umpa_span s = umpa_span_of(spec), ks, vs, cls_s, ct_s;
+	size_t n = 4;
+	int hasval;
+	uint32_t sum;
+
+	if (max < 4)
+		return umpa_err_set(e, UMPA_ERANGE, "icmp.ext: no room");
+	while (umpa_spec_item(&s, &ks, &vs, &hasval)) {
+		uint8_t cls, ct = 0;
+		long pl;
+		uint64_t x, y;
+
+		if (max - n < 8)
+			return umpa_err_set(e, UMPA_ERANGE, "icmp.ext: more than %zu bytes of objects", max);
+		if (umpa_span_is(ks, "mpls")) {
+			struct umpa_span part;
+			uint64_t f[4];
+			unsigned k = 0;
+			cls = 1, ct = 1, pl = 0;
+			while (umpa_spec_part(&vs, &part)) {
+				static const uint64_t lim[4] = {0xfffff, 7, 1, 255};
+				if (umpa_spec_num(part, lim[k], &f[k]) < 0)
+					goto bad;
+				if (++k == 4) {
+					uint32_t v = (uint32_t)(f[0] << 12 | f[1] << 9 | f[2] << 8 | f[3]);
+					if (max - n - 4 < (size_t)pl + 4)
+						goto bad;
+					put16(b + n + 4 + pl, v >> 16);
+					put16(b + n + 6 + pl, v);
+					pl += 4;
+					k = 0;
+				}
+			}
+			if (k || pl == 0)
+				goto bad;
+		} else if (umpa_span_is(ks, "ifinfo")) {
+			cls = 2;
+			if ((pl = ifinfo_payload(vs, b + n + 4, max - n - 4, &ct)) < 0)
+				goto bad;
+		} else if (umpa_span_cut(ks, ".", &cls_s, &ct_s) && umpa_spec_num(cls_s, 255, &x) == 0 &&
+			   umpa_spec_num(ct_s, 255, &y) == 0) {
+			cls = (uint8_t)x, ct = (uint8_t)y;
+			pl = hasval ? umpa_spec_hex(vs, b + n + 4, max - n - 4) : 0;
+			if (pl < 0)
+				goto bad;
+		} else {
+			return umpa_err_set(e, UMPA_EINVAL,
+					    "icmp.ext: unknown object '%.*s' (mpls=LABEL:EXP:S:TTL, "
+					    "ifinfo=ROLE/IFINDEX/ADDR/NAME/MTU, CLASS.CTYPE=HEX)",
+					    (int)ks.n, ks.s);
+		}
+		put16(b + n, 4u + (uint32_t)pl);
+		b[n + 2] = cls;
+		b[n + 3] = ct;
+		n += 4 + (size_t)pl;
+		continue;
+	bad:
+		return umpa_err_set(e, UMPA_EINVAL, "icmp.ext: bad value '%.*s' for %.*s", (int)vs.n, vs.s, (int)ks.n,
+				    ks.s);
+	}
+	b[0] = 0x20, b[1] = 0, b[2] = 0, b[3] = 0;
+	sum = umpa_csum_fold(umpa_csum_add(0, b, (uint32_t)n));
+	put16(b + 2, sum);
+	return (long)n;
 }

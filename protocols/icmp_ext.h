@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "umpa_cursor.h"
+#include "umpa_error.h"
 #include "umpa_render.h"
 
 /** Bytes of the quoted datagram before the extension structure when the length field is 0 (RFC 4884 s5). */
@@ -31,5 +32,14 @@ uint32_t umpa_icmp_ext_at_(struct umpa_cur *c, uint32_t body, uint32_t quoted, u
 
 /** Emit the extension structure at [@p at, @p end) of @p c as Wireshark's "icmp.ext" tree. */
 void umpa_icmp_ext_emit_(struct umpa_emit *em, struct umpa_cur *c, uint32_t at, uint32_t end);
+
+/**
+ * Build the extension structure a spec describes into @p b (room @p max): the
+ * header (version 2, checksum computed) and one object an item:
+ * mpls=LABEL:EXP:S:TTL[:LABEL:EXP:S:TTL...] (class 1), ifinfo=ROLE/IFINDEX/ADDR/NAME/MTU
+ * (class 2; empty parts are left out, the C-type says which are there),
+ * CLASS.CTYPE=HEX (any object).  Returns the length, or a negative error with @p e set.
+ */
+long umpa_icmp_ext_build_(const char *spec, uint8_t *b, size_t max, struct umpa_err *e);
 
 #endif

@@ -636,4 +636,7 @@ case{"icmp unreachable with interface information and a length", ether{}/ip{src=
 case{"icmpv6 time exceeded with a length and an mpls label stack", ether{}/ipv6{src="2001:db8::ff", dst=A6}/icmpv6{type=3, reserved=0x10000000}/ipv6{src=A6, dst=B6, hlim=1, plen=88, nh=253}/(string.rep("B", 88) .. ext(MPLS_OBJ)),
   layers="eth/ipv6/icmpv6/ipv6/raw", expect="icmpv6.length=16,icmp.mpls.ttl=1"}
 
+case{"icmp time exceeded built with ext= (quote padded to 128, length field, checksums)", ether{}/ip{src="10.5.0.1", dst=A}/icmp{type=11, ext="mpls=100704:0:1:1:16:5:0:254,ifinfo=0/15/10.10.10.10/ge-0.1/1500"}/ip{src=A, dst=B, ttl=1, proto=253}/"probe",
+  layers="eth/ip/icmp/ip/raw", expect="icmp.length=32,icmp.mpls.label=100704,icmp.int_info.name=ge-0.1"}
+
 return pkts

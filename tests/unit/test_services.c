@@ -463,6 +463,29 @@ static void test_icmp_ext(void **state)
 	umpa_pkt_release(&p);
 	unit_truncate_hex(UMPA_LINKTYPE_RAW, hex);
 
+	/* built: ext= parks the structure until finish puts it after the quote, padded to 128 bytes */
+	unit_build_ip(&p, &umpa_proto_ip, "10.5.0.1", "10.0.0.1", &umpa_proto_icmp);
+	unit_set(&p, 1, "type", "time-exceeded");
+	unit_set(&p, 1, "ext", "mpls=100704:0:1:1");
+	{
+		unsigned li = unit_push(&p, &umpa_proto_ip);
+		struct umpa_pkt q;
+		unit_set(&p, li, "src", "10.0.0.1");
+		unit_set(&p, li, "dst", "10.0.0.2");
+		unit_set(&p, li, "proto", "253");
+		unit_push_payload(&p, "probe", 5);
+		unit_finish(&p);
+		assert_int_equal(p.len, 20 + 8 + 128 + 12);
+		assert_int_equal(p.l[2].len, 25); /* the quoted datagram kept its own length */
+		unit_dissect(&q, UMPA_LINKTYPE_RAW, p.data, p.len);
+		assert_int_equal(q.l[1].flags & (UMPA_L_BADSUM | UMPA_L_INVALID | UMPA_L_TRUNCATED), 0);
+		assert_int_equal(unit_get_at(&q, 1, "icmp.length"), 32);
+		unit_assert_json_has(&q, "\"icmp.mpls.label\":100704");
+		unit_assert_json_has(&q, "\"icmp.ext.checksum\":\"0xc55f\""); /* mpls-traceroute's: the same object */
+		umpa_pkt_release(&q);
+	}
+	umpa_pkt_release(&p);
+
 	/* not version 2 where the structure would start: no extension, the quotation takes everything */
 	memcpy(hex + 2 * (20 + 8 + 128), "10", 2);
 	unit_dissect_hex(&p, UMPA_LINKTYPE_RAW, hex);
