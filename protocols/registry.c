@@ -14,8 +14,8 @@ static const struct umpa_proto *const protos[] = {
     &umpa_proto_ipv6_frag, &umpa_proto_ipv6_dst, &umpa_proto_icmp,   &umpa_proto_icmpv6,     &umpa_proto_udp,
     &umpa_proto_tcp,       &umpa_proto_dns,      &umpa_proto_tls,    &umpa_proto_vxlan,      &umpa_proto_gre,
     &umpa_proto_erspan,    &umpa_proto_mpls,     &umpa_proto_geneve, &umpa_proto_ieee8021ad, &umpa_proto_dhcp,
-    &umpa_proto_igmp,      &umpa_proto_sctp,     &umpa_proto_dhcpv6,   &umpa_proto_ntp,      &umpa_proto_lldp,     &umpa_proto_raw,
-    &umpa_proto_http,
+    &umpa_proto_igmp,      &umpa_proto_sctp,     &umpa_proto_dhcpv6, &umpa_proto_ntp,        &umpa_proto_lldp,
+    &umpa_proto_raw,       &umpa_proto_http,
 };
 
 /** One demultiplexing binding: (kind, value) -> protocol.  Keep binds[] grouped by kind.  The first binding of
