@@ -301,6 +301,22 @@ int umpa_pkt_find(const struct umpa_pkt *p, const struct umpa_proto *proto, unsi
 }
 
 /* Chunks summed one after another must have even lengths, but for the last. */
+/* CRC32c (Castagnoli, reflected polynomial 0x82f63b78), four bits at a time: a 16-entry table. */
+static const uint32_t crc32c_nibble[16] = {
+    0x00000000, 0x105ec76f, 0x20bd8ede, 0x30e349b1, 0x417b1dbc, 0x5125dad3, 0x61c69362, 0x7198540d,
+    0x82f63b78, 0x92a8fc17, 0xa24bb5a6, 0xb21572c9, 0xc38d26c4, 0xd3d3e1ab, 0xe330a81a, 0xf36e6f75,
+};
+
+uint32_t umpa_crc32c_add(uint32_t crc, const uint8_t *d, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		crc ^= d[i];
+		crc = (crc >> 4) ^ crc32c_nibble[crc & 15];
+		crc = (crc >> 4) ^ crc32c_nibble[crc & 15];
+	}
+	return crc;
+}
+
 uint32_t umpa_csum_add(uint32_t sum, const uint8_t *d, uint32_t n)
 {
 	uint64_t s = sum;

@@ -212,6 +212,12 @@ int umpa_field_format(const struct umpa_pkt *p, unsigned li, const struct umpa_f
 
 /* ---- checksums ---- */
 
+/**
+ * Add @p n bytes to a running CRC32c (Castagnoli, RFC 3309: SCTP's checksum): start
+ * with 0xffffffff, finish with ~crc.  Returns the new running value.
+ */
+uint32_t umpa_crc32c_add(uint32_t crc, const uint8_t *d, uint32_t n);
+
 /** Add @p n bytes to a ones'-complement running sum (RFC 1071). */
 uint32_t umpa_csum_add(uint32_t sum, const uint8_t *d, uint32_t n);
 

@@ -323,10 +323,12 @@ static void emit_tlv(struct umpa_emit *em, struct umpa_cur *c, unsigned type, si
 		if ((ch ? sub == 4 : sub == 3) && len == 7) {
 			umpa_emit_mac(em, ch ? "lldp.chassis.id.mac" : "lldp.port.id.mac", d + 1);
 		} else if ((ch ? sub == 5 : sub == 4) && len >= 2) {
-			umpa_emit_u64(em, "lldp.network_address.subtype", d[1], NULL);
-			if (d[1] == 1 && len == 6)
+			uint8_t fam = 0;
+			umpa_cur_u8_at(c, at + 1, &fam);
+			umpa_emit_u64(em, "lldp.network_address.subtype", fam, NULL);
+			if (fam == 1 && len == 6)
 				umpa_emit_ipv4(em, ch ? "lldp.chassis.id.ip4" : "lldp.port.id.ip4", d + 2);
-			else if (d[1] == 2 && len == 18)
+			else if (fam == 2 && len == 18)
 				umpa_emit_ipv6(em, ch ? "lldp.chassis.id.ip6" : "lldp.port.id.ip6", d + 2);
 		} else if (len > 1) {
 			if (ch)
@@ -379,19 +381,21 @@ static void emit_tlv(struct umpa_emit *em, struct umpa_cur *c, unsigned type, si
 		return;
 	}
 	case T_ORG: {
-		uint32_t oui;
-		if (len < 4)
+		uint32_t oui = 0;
+		uint8_t st = 0;
+		if (len < 4 || umpa_cur_be24_at(c, at, &oui) < 0 || umpa_cur_u8_at(c, at + 3, &st) < 0)
 			return;
-		oui = (uint32_t)d[0] << 16 | (uint32_t)d[1] << 8 | d[2];
 		umpa_emit_u64(em, "lldp.orgtlv.oui", oui, NULL);
+		if (len >= 6)
+			umpa_cur_be16_at(c, at + 4, &v16);
 		if (oui == OUI_8021) {
-			umpa_emit_hex(em, "lldp.ieee.802_1.subtype", d[3], 2);
-			if (d[3] == 1 && len >= 6)
-				umpa_emit_u64(em, "lldp.ieee.802_1.port_vlan.id", (uint32_t)d[4] << 8 | d[5], NULL);
+			umpa_emit_hex(em, "lldp.ieee.802_1.subtype", st, 2);
+			if (st == 1 && len >= 6)
+				umpa_emit_u64(em, "lldp.ieee.802_1.port_vlan.id", v16, NULL);
 		} else if (oui == OUI_8023) {
-			umpa_emit_hex(em, "lldp.ieee.802_3.subtype", d[3], 2);
-			if (d[3] == 4 && len >= 6)
-				umpa_emit_u64(em, "lldp.ieee.802_3.max_frame_size", (uint32_t)d[4] << 8 | d[5], NULL);
+			umpa_emit_hex(em, "lldp.ieee.802_3.subtype", st, 2);
+			if (st == 4 && len >= 6)
+				umpa_emit_u64(em, "lldp.ieee.802_3.max_frame_size", v16, NULL);
 		}
 		return;
 	}

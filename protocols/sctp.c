@@ -179,24 +179,6 @@ static const struct umpa_field sctp_fields[] = {
 };
 UMPA_FIELDS_CHECK(sctp_fields, F_COUNT);
 
-/* ---------------------------------------------------------------- CRC32c */
-
-/* CRC32c (Castagnoli, reflected polynomial 0x82f63b78), four bits at a time: a 16-entry table. */
-static const uint32_t crc32c_nibble[16] = {
-    0x00000000, 0x105ec76f, 0x20bd8ede, 0x30e349b1, 0x417b1dbc, 0x5125dad3, 0x61c69362, 0x7198540d,
-    0x82f63b78, 0x92a8fc17, 0xa24bb5a6, 0xb21572c9, 0xc38d26c4, 0xd3d3e1ab, 0xe330a81a, 0xf36e6f75,
-};
-
-static uint32_t crc32c_add(uint32_t crc, const uint8_t *d, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		crc ^= d[i];
-		crc = (crc >> 4) ^ crc32c_nibble[crc & 15];
-		crc = (crc >> 4) ^ crc32c_nibble[crc & 15];
-	}
-	return crc;
-}
-
 /* The packet's checksum as the header holds it (read big-endian): the CRC32c of the @n bytes at @d with the
  * checksum field as zeros, its bytes stored least significant first (RFC 9260 appendix A, as Linux and Scapy). */
 static uint32_t sctp_crc(const uint8_t *d, size_t n)
@@ -204,9 +186,9 @@ static uint32_t sctp_crc(const uint8_t *d, size_t n)
 	static const uint8_t zero[4] = {0, 0, 0, 0};
 	uint32_t crc = 0xffffffffu;
 
-	crc = crc32c_add(crc, d, 8);
-	crc = crc32c_add(crc, zero, 4);
-	crc = crc32c_add(crc, d + SCTP_HLEN, n - SCTP_HLEN);
+	crc = umpa_crc32c_add(crc, d, 8);
+	crc = umpa_crc32c_add(crc, zero, 4);
+	crc = umpa_crc32c_add(crc, d + SCTP_HLEN, (uint32_t)(n - SCTP_HLEN));
 	crc = ~crc;
 	return (crc & 0xff) << 24 | (crc & 0xff00) << 8 | (crc >> 8 & 0xff00) | crc >> 24;
 }
@@ -486,17 +468,18 @@ static void emit_params(struct umpa_emit *em, struct umpa_cur *c, size_t at, siz
 			if (vlen)
 				umpa_emit_bytes(em, "sctp.parameter_state_cookie", d, vlen);
 			break;
-		case 9:
-			if (vlen == 4)
-				umpa_emit_u64(em, "sctp.parameter_cookie_preservative_incr",
-					      (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3],
-					      NULL);
+		case 9: {
+			uint32_t v = 0;
+			if (vlen == 4 && umpa_cur_be32_at(c, at + 4, &v) == 0)
+				umpa_emit_u64(em, "sctp.parameter_cookie_preservative_incr", v, NULL);
 			break;
-		case 12:
-			for (size_t i = 0; i + 2 <= vlen; i += 2)
-				umpa_emit_u64(em, "sctp.parameter_supported_address_type",
-					      (uint32_t)d[i] << 8 | d[i + 1], NULL);
+		}
+		case 12: {
+			uint16_t v = 0;
+			for (size_t i = 0; i + 2 <= vlen && umpa_cur_be16_at(c, at + 4 + i, &v) == 0; i += 2)
+				umpa_emit_u64(em, "sctp.parameter_supported_address_type", v, NULL);
 			break;
+		}
 		default:
 			if (vlen)
 				umpa_emit_bytes(em, "sctp.parameter_value", d, vlen);
