@@ -20,6 +20,8 @@
 #    restarted server): per frame the same handshake message types and certificate DNS names as
 #    tshark (messages reassembled from decrypted records), the early HTTP request, no record left
 #    undecrypted; a key log without CLIENT_EARLY_TRAFFIC_SECRET says so for the early records only.
+#    And a conversation tls13_coalesce.py writes with handshake records cut where OpenSSL never cuts
+#    them (messages coalesced in a record, a message header split across two), checked the same way.
 # Exit 0 pass, 1 fail, 77 skip (no tshark / editcap).  Part 2 needs root for tcpdump on lo.
 set -uo pipefail
 
@@ -168,6 +170,21 @@ if timeout 30 "$UMPA" tls -q --version 1.3 --early-data "$early" --send-client "
 	fi
 else
 	echo "FAIL [0-RTT]: umpa tls: $(head -1 "$dir/err")"
+	fail=1
+fi
+
+# records framed as OpenSSL never frames them (tls13_coalesce.py): two messages ending in one record, a 5-byte
+# record inside the Certificate, a message header split across records
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/ckey.pem" -outform DER \
+	-out "$dir/c.der" -days 2 -subj /CN=coalesce.test -addext subjectAltName=DNS:coalesce.test,DNS:www.coalesce.test \
+	2>/dev/null
+if "$PY" "$HERE/tls13_coalesce.py" "$dir/c.der" "$dir/co.pcap" "$dir/co.log" 2>"$dir/err"; then
+	compare_hs "$dir/co.pcap" "TLS 1.3 handshake records coalesced and split, a header across records" 3 \
+		--keylog "$dir/co.log" -- -o "tls.keylog_file:$dir/co.log"
+	compare "$dir/co.pcap" "TLS 1.3 coalesced and split records: HTTP after them" --keylog "$dir/co.log" -- \
+		-o "tls.keylog_file:$dir/co.log"
+else
+	echo "FAIL [coalesced records]: tls13_coalesce.py: $(tail -1 "$dir/err") (python3-scapy, python3-cryptography)"
 	fail=1
 fi
 
