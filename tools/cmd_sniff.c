@@ -137,7 +137,6 @@ static void sniff_keylog_follow_(struct sniff_ *s)
 	struct umpa_err e;
 	FILE *f;
 	size_t want, n, m;
-	char *nl;
 
 	if (!s->keylog || stat(s->keylog, &st) < 0 || !S_ISREG(st.st_mode))
 		return;
@@ -164,8 +163,7 @@ static void sniff_keylog_follow_(struct sniff_ *s)
 		m = n; /* no newline in 16 MiB: not a key log; skip it */
 	if (m == 0)
 		return;
-	nl = s->kbuf;
-	(void)umpa_reasm_keylog(s->reasm, nl, m, &e); /* lines without secrets are skipped, as show does */
+	(void)umpa_reasm_keylog(s->reasm, s->kbuf, m, &e); /* lines without secrets are skipped, as show does */
 	s->koff += (off_t)m;
 }
 
