@@ -38,6 +38,7 @@
 /* sched: the loop and clocks, action-reaction, next hops, TCP (the endpoint pair, the one-sided endpoint), the
  * TLS pump and its option table */
 #include "umpa_expect.h"
+#include "umpa_replay_tcp.h"
 #include "umpa_impair.h"
 #include "umpa_resolve.h"
 #include "umpa_sched.h"

@@ -1,0 +1,489 @@
+/* test_replay_tcp.c - stateful TCP replay (sched/umpa_replay_tcp.h) against the userland TCP endpoint as the live peer.
+ *
+ * A recording is made on a virtual loop: clients (umpa_tcpe) talk to
+ * servers (umpa_tcpe) over a 1 ms link, every frame is kept with its time.
+ * The client side is then replayed against fresh servers with other seeds
+ * (other ISNs, timestamps, IP ids): what the engine sends must be accepted
+ * by a real TCP implementation, and the checks must say what changed.
+ */
+#include "umpa_replay_tcp.h"
+#include "umpa_sched.h"
+#include "umpa_tcpend.h"
+#include "unit.h"
+
+#define MAXF 16
+#define REQ_LEN 3000
+#define RESP_LEN 5000
+
+struct rec {
+	uint8_t *b[4096];
+	uint32_t n[4096];
+	int64_t ts[4096];
+	int from_client[4096];
+	size_t count;
+};
+
+struct net;
+
+struct srv {
+	struct net *nt;
+	struct umpa_tcpe *ep;
+	size_t got;
+	int flip; /* answer with one byte changed */
+};
+
+struct cli {
+	struct net *nt;
+	struct umpa_tcpe *ep;
+	size_t got;
+};
+
+struct net {
+	struct umpa_loop *loop;
+	struct rec *rec; /* recording, or NULL */
+	struct srv s[MAXF];
+	struct cli c[MAXF];
+	size_t nf;
+	struct umpa_rtcp *rt; /* replaying, or NULL */
+	int drop_srv;         /* drop this many frames the server sends (loss) */
+	int silent;           /* the server hears nothing */
+	unsigned srv_frames;
+};
+
+struct flight {
+	struct net *nt;
+	int to_server;
+	uint32_t n;
+	uint8_t b[];
+};
+
+static uint8_t req_byte(size_t i)
+{
+	return (uint8_t)('a' + i % 26);
+}
+
+static uint8_t resp_byte(size_t i)
+{
+	return (uint8_t)('A' + (i * 7) % 26);
+}
+
+static void arrive(struct umpa_loop *l, void *arg)
+{
+	struct flight *f = arg;
+	struct net *nt = f->nt;
+	struct umpa_pkt p;
+	struct umpa_err e = {0};
+
+	(void)l;
+	umpa_pkt_init(&p);
+	assert_int_equal(umpa_pkt_copy_from(&p, f->b, f->n, NULL), 0);
+	p.linktype = UMPA_LINKTYPE_ETHERNET;
+	umpa_dissect(&p);
+	if (f->to_server) {
+		if (!nt->silent)
+			for (size_t i = 0; i < nt->nf; i++)
+				if (umpa_tcpe_input(nt->s[i].ep, &p, &e) == 1)
+					break;
+	} else if (nt->rt) {
+		assert_int_equal(umpa_rtcp_input(nt->rt, &p, &e), 1);
+	} else {
+		for (size_t i = 0; i < nt->nf; i++)
+			if (umpa_tcpe_input(nt->c[i].ep, &p, &e) == 1)
+				break;
+	}
+	umpa_pkt_release(&p);
+	free(f);
+}
+
+static int wire(struct net *nt, int to_server, const struct umpa_pkt *p)
+{
+	struct flight *f;
+
+	if (nt->rec) {
+		struct rec *r = nt->rec;
+		assert_true(r->count < 4096);
+		r->b[r->count] = malloc(p->len);
+		memcpy(r->b[r->count], p->data, p->len);
+		r->n[r->count] = p->len;
+		r->ts[r->count] = umpa_loop_wall_ns(nt->loop);
+		r->from_client[r->count] = to_server;
+		r->count++;
+	}
+	if (!to_server) {
+		nt->srv_frames++;
+		if (nt->drop_srv > 0) {
+			nt->drop_srv--;
+			return 0;
+		}
+	}
+	f = malloc(sizeof(*f) + p->len);
+	assert_non_null(f);
+	f->nt = nt;
+	f->to_server = to_server;
+	f->n = p->len;
+	memcpy(f->b, p->data, p->len);
+	assert_non_null(umpa_after(nt->loop, 1000000, arrive, f, NULL));
+	return 0;
+}
+
+static int srv_emit(void *arg, const struct umpa_pkt *p, struct umpa_err *e)
+{
+	struct srv *s = arg;
+	(void)e;
+	return wire(s->nt, 0, p);
+}
+
+static int cli_emit(void *arg, const struct umpa_pkt *p, struct umpa_err *e)
+{
+	struct cli *c = arg;
+	(void)e;
+	return wire(c->nt, 1, p);
+}
+
+static int rt_send(void *arg, const struct umpa_pkt *p, struct umpa_err *e)
+{
+	(void)e;
+	return wire(arg, 1, p);
+}
+
+static void srv_data(void *arg, const uint8_t *d, size_t n)
+{
+	struct srv *s = arg;
+
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(d[i], req_byte(s->got + i));
+	s->got += n;
+	if (s->got == REQ_LEN) {
+		uint8_t b[RESP_LEN];
+		for (size_t i = 0; i < RESP_LEN; i++)
+			b[i] = resp_byte(i);
+		if (s->flip)
+			b[1234] ^= 0x20;
+		assert_int_equal(umpa_tcpe_write(s->ep, b, RESP_LEN, NULL), RESP_LEN);
+	}
+}
+
+static void srv_event(void *arg, enum umpa_tcpe_event ev)
+{
+	struct srv *s = arg;
+
+	if (ev == UMPA_TCPE_EOF)
+		assert_int_equal(umpa_tcpe_shutdown(s->ep, NULL), 0);
+}
+
+static void cli_data(void *arg, const uint8_t *d, size_t n)
+{
+	struct cli *c = arg;
+
+	c->got += n;
+	(void)d;
+	if (c->got == RESP_LEN)
+		assert_int_equal(umpa_tcpe_shutdown(c->ep, NULL), 0);
+}
+
+static void opts(struct umpa_tcpe_opts *o, size_t i, int server, uint64_t seed)
+{
+	umpa_tcpe_opts_init(o);
+	o->seed = seed;
+	o->timewait_us = 1000;
+	uint8_t ca[4] = {10, 0, 0, 1}, sa[4] = {10, 0, 0, 2};
+	uint8_t cm[6] = {2, 0, 0, 0, 0, 1}, sm[6] = {2, 0, 0, 0, 0, 2};
+	memcpy(o->addr[0], server ? sa : ca, 4);
+	memcpy(o->addr[1], server ? ca : sa, 4);
+	memcpy(o->mac[0], server ? sm : cm, 6);
+	memcpy(o->mac[1], server ? cm : sm, 6);
+	o->port[0] = server ? (uint16_t)(8000 + i) : (uint16_t)(40000 + i);
+	o->port[1] = server ? 0 : (uint16_t)(8000 + i);
+}
+
+/* Fresh servers on ports 8000.. (listening unless @p closed), seeds from @p seed. */
+static void servers(struct net *nt, size_t nf, uint64_t seed, int closed)
+{
+	struct umpa_tcpe_opts o;
+
+	nt->nf = nf;
+	for (size_t i = 0; i < nf; i++) {
+		struct umpa_tcpe_cbs cb = {.emit = srv_emit, .data = srv_data, .event = srv_event, .arg = &nt->s[i]};
+		nt->s[i].nt = nt;
+		opts(&o, i, 1, seed + i);
+		assert_non_null(nt->s[i].ep = umpa_tcpe_new(nt->loop, &o, &cb, NULL));
+		if (!closed)
+			assert_int_equal(umpa_tcpe_listen(nt->s[i].ep, NULL), 0);
+	}
+}
+
+static void net_free(struct net *nt)
+{
+	for (size_t i = 0; i < nt->nf; i++) {
+		umpa_tcpe_free(nt->s[i].ep);
+		umpa_tcpe_free(nt->c[i].ep);
+	}
+	nt->rt = umpa_rtcp_free(nt->rt);
+	nt->loop = umpa_loop_free(nt->loop);
+}
+
+/* Record @p nf interleaved connections. */
+static void record(struct rec *r, size_t nf)
+{
+	struct net nt = {0};
+	struct umpa_tcpe_opts o;
+
+	memset(r, 0, sizeof(*r));
+	nt.rec = r;
+	assert_non_null(nt.loop = umpa_loop_new(UMPA_CLOCK_VIRTUAL, NULL));
+	assert_int_equal(umpa_loop_set_now(nt.loop, 1700000000ll * 1000000000ll, NULL), 0);
+	servers(&nt, nf, 100, 0);
+	for (size_t i = 0; i < nf; i++) {
+		uint8_t b[REQ_LEN];
+		struct umpa_tcpe_cbs cb = {.emit = cli_emit, .data = cli_data, .arg = &nt.c[i]};
+		nt.c[i].nt = &nt;
+		opts(&o, i, 0, 200 + i);
+		assert_non_null(nt.c[i].ep = umpa_tcpe_new(nt.loop, &o, &cb, NULL));
+		for (size_t k = 0; k < REQ_LEN; k++)
+			b[k] = req_byte(k);
+		assert_int_equal(umpa_tcpe_connect(nt.c[i].ep, NULL), 0);
+		assert_int_equal(umpa_tcpe_write(nt.c[i].ep, b, REQ_LEN, NULL), REQ_LEN);
+	}
+	assert_int_equal(umpa_loop_run(nt.loop, NULL), 0);
+	for (size_t i = 0; i < nf; i++) {
+		assert_int_equal(nt.c[i].got, RESP_LEN);
+		assert_int_equal(nt.s[i].got, REQ_LEN);
+	}
+	net_free(&nt);
+}
+
+static void rec_free(struct rec *r)
+{
+	for (size_t i = 0; i < r->count; i++)
+		free(r->b[i]);
+}
+
+struct tally {
+	unsigned v[4];
+	char first_diff[4][160];
+	size_t n;
+};
+
+static void tally_cb(void *arg, const struct umpa_rtcp_check *c)
+{
+	struct tally *t = arg;
+
+	t->v[c->verdict]++;
+	t->n++;
+	if (!t->first_diff[c->verdict][0])
+		snprintf(t->first_diff[c->verdict], sizeof(t->first_diff[0]), "%s %s -> %s: %s", c->flow_name,
+			 c->recorded, c->live, c->diff);
+	if (c->verdict == UMPA_RTCP_MATCH) {
+		assert_true(c->rec_rtt_ns >= 0);
+		assert_true(c->live_rtt_ns >= 0);
+	}
+}
+
+/* Replay @p r's client side with servers as configured by @p setup; tally the checks. */
+static void replay(const struct rec *r, size_t nf, struct tally *t, void (*setup)(struct net *), int64_t *took_ns,
+		   struct umpa_rtcp_flow *fl0)
+{
+	struct net nt = {0};
+	struct umpa_rtcp_opts ro = {.timeout_ns = 50000000, .retries = 3};
+	struct umpa_err e = {0};
+	int64_t t0;
+
+	assert_non_null(nt.loop = umpa_loop_new(UMPA_CLOCK_VIRTUAL, NULL));
+	assert_int_equal(umpa_loop_set_now(nt.loop, 1800000000ll * 1000000000ll, NULL), 0);
+	t0 = umpa_loop_now_ns(nt.loop);
+	servers(&nt, nf, 900, 0);
+	if (setup)
+		setup(&nt);
+	assert_non_null(nt.rt = umpa_rtcp_new(nt.loop, &ro, rt_send, &nt, &e));
+	for (size_t i = 0; i < r->count; i++) {
+		struct umpa_pkt p;
+		unit_dissect(&p, UMPA_LINKTYPE_ETHERNET, r->b[i], r->n[i]);
+		p.ts_sec = r->ts[i] / 1000000000;
+		p.ts_nsec = (uint32_t)(r->ts[i] % 1000000000);
+		assert_int_equal(umpa_rtcp_add(nt.rt, &p, i + 1, r->from_client[i], &e), 1);
+		umpa_pkt_release(&p);
+	}
+	assert_int_equal(umpa_rtcp_nflows(nt.rt), nf);
+	assert_int_equal(umpa_rtcp_start(nt.rt, &e), 0);
+	assert_true(umpa_loop_run_until(nt.loop, (int (*)(void *))umpa_rtcp_done, nt.rt, t0 + 10000000000ll, &e) >= 0);
+	assert_true(umpa_rtcp_done(nt.rt));
+	*took_ns = umpa_loop_now_ns(nt.loop) - t0;
+	memset(t, 0, sizeof(*t));
+	umpa_rtcp_results(nt.rt, tally_cb, t);
+	assert_int_equal(umpa_rtcp_flow_info(nt.rt, 0, fl0), 0);
+	fl0->flow_name = NULL;
+	fl0->gave_up = fl0->gave_up ? "yes" : NULL;
+	net_free(&nt);
+}
+
+/* One connection, data both ways: replayed against a fresh server (other ISN) everything matches. */
+static void test_match(void **st)
+{
+	static struct rec r;
+	struct tally t;
+	struct umpa_rtcp_flow fl;
+	int64_t took;
+
+	(void)st;
+	record(&r, 1);
+	replay(&r, 1, &t, NULL, &took, &fl);
+	if (t.v[UMPA_RTCP_DIFFER] || t.v[UMPA_RTCP_MISSING] || t.v[UMPA_RTCP_UNEXPECTED])
+		fail_msg("differ %u missing %u unexpected %u: %s | %s | %s", t.v[1], t.v[2], t.v[3], t.first_diff[1],
+			 t.first_diff[2], t.first_diff[3]);
+	/* SYN+ACK, the response's data segments, FIN */
+	assert_true(t.v[UMPA_RTCP_MATCH] >= 3);
+	assert_null(fl.gave_up);
+	assert_int_equal(fl.retransmits, 0);
+	assert_true(took < 1000000000ll);
+	rec_free(&r);
+}
+
+static void flip(struct net *nt)
+{
+	nt->s[0].flip = 1;
+}
+
+/* The server answers with one byte changed: exactly one data exchange differs, naming the byte. */
+static void test_payload_differs(void **st)
+{
+	static struct rec r;
+	struct tally t;
+	struct umpa_rtcp_flow fl;
+	int64_t took;
+
+	(void)st;
+	record(&r, 1);
+	replay(&r, 1, &t, flip, &took, &fl);
+	assert_int_equal(t.v[UMPA_RTCP_DIFFER], 1);
+	assert_int_equal(t.v[UMPA_RTCP_MISSING], 0);
+	assert_non_null(strstr(t.first_diff[UMPA_RTCP_DIFFER], "tcp.payload byte 1235: 0x"));
+	rec_free(&r);
+}
+
+static void close_port(struct net *nt)
+{
+	/* a closed endpoint answers everything with a RST, as a kernel does for a closed port */
+	nt->s[0].ep = umpa_tcpe_free(nt->s[0].ep);
+	{
+		struct umpa_tcpe_opts o;
+		struct umpa_tcpe_cbs cb = {.emit = srv_emit, .arg = &nt->s[0]};
+		opts(&o, 0, 1, 5);
+		o.port[1] = 40000;
+		memcpy(o.addr[1], (uint8_t[4]){10, 0, 0, 1}, 4);
+		assert_non_null(nt->s[0].ep = umpa_tcpe_new(nt->loop, &o, &cb, NULL));
+	}
+}
+
+/* The port is closed: the SYN's answer is a RST (named), the rest is missing, the flow gave up. */
+static void test_closed_port(void **st)
+{
+	static struct rec r;
+	struct tally t;
+	struct umpa_rtcp_flow fl;
+	int64_t took;
+
+	(void)st;
+	record(&r, 1);
+	replay(&r, 1, &t, close_port, &took, &fl);
+	assert_int_equal(t.v[UMPA_RTCP_DIFFER], 1);
+	assert_int_equal(t.v[UMPA_RTCP_MATCH], 0);
+	assert_true(t.v[UMPA_RTCP_MISSING] >= 2);
+	assert_non_null(strstr(t.first_diff[UMPA_RTCP_DIFFER], "SA -> RA: tcp.flags SA -> RA"));
+	assert_non_null(fl.gave_up);
+	rec_free(&r);
+}
+
+static void lossy(struct net *nt)
+{
+	nt->drop_srv = 1; /* the SYN+ACK is lost: our SYN goes again */
+}
+
+/* A lost answer: the engine retransmits on its own timeout and the flow still matches. */
+static void test_retransmit(void **st)
+{
+	static struct rec r;
+	struct tally t;
+	struct umpa_rtcp_flow fl;
+	int64_t took;
+
+	(void)st;
+	record(&r, 1);
+	replay(&r, 1, &t, lossy, &took, &fl);
+	assert_int_equal(t.v[UMPA_RTCP_DIFFER] + t.v[UMPA_RTCP_MISSING], 0);
+	assert_true(fl.retransmits >= 1);
+	assert_null(fl.gave_up);
+	rec_free(&r);
+}
+
+static void silent(struct net *nt)
+{
+	nt->silent = 1;
+}
+
+/* A silent peer: the SYN is sent 1 + retries times, then the flow gives up and the run ends. */
+static void test_give_up(void **st)
+{
+	static struct rec r;
+	struct tally t;
+	struct umpa_rtcp_flow fl;
+	int64_t took;
+
+	(void)st;
+	record(&r, 1);
+	replay(&r, 1, &t, silent, &took, &fl);
+	assert_int_equal(t.v[UMPA_RTCP_MATCH], 0);
+	assert_int_equal(t.v[UMPA_RTCP_MISSING], t.n);
+	assert_int_equal(fl.retransmits, 3);
+	assert_non_null(fl.gave_up);
+	/* 4 waits of 50 ms */
+	assert_true(took >= 200000000ll && took < 300000000ll);
+	rec_free(&r);
+}
+
+static void one_closed(struct net *nt)
+{
+	nt->s[3].ep = umpa_tcpe_free(nt->s[3].ep);
+	{
+		struct umpa_tcpe_opts o;
+		struct umpa_tcpe_cbs cb = {.emit = srv_emit, .arg = &nt->s[3]};
+		opts(&o, 3, 1, 5);
+		o.port[1] = 40003;
+		memcpy(o.addr[1], (uint8_t[4]){10, 0, 0, 1}, 4);
+		assert_non_null(nt->s[3].ep = umpa_tcpe_new(nt->loop, &o, &cb, NULL));
+	}
+}
+
+/* Ten interleaved flows at once: all match; with one port closed, only that flow fails and the others match. */
+static void test_ten_flows(void **st)
+{
+	static struct rec r;
+	struct tally t;
+	struct umpa_rtcp_flow fl;
+	int64_t took;
+
+	(void)st;
+	record(&r, 10);
+	replay(&r, 10, &t, NULL, &took, &fl);
+	if (t.v[UMPA_RTCP_DIFFER] || t.v[UMPA_RTCP_MISSING] || t.v[UMPA_RTCP_UNEXPECTED])
+		fail_msg("differ %u missing %u: %s | %s", t.v[1], t.v[2], t.first_diff[1], t.first_diff[2]);
+	assert_true(t.v[UMPA_RTCP_MATCH] >= 30);
+	{
+		unsigned all = t.v[UMPA_RTCP_MATCH];
+		replay(&r, 10, &t, one_closed, &took, &fl);
+		assert_int_equal(t.v[UMPA_RTCP_DIFFER], 1);
+		assert_non_null(strstr(t.first_diff[UMPA_RTCP_DIFFER], ":40003 > 10.0.0.2:8003"));
+		assert_int_equal(t.v[UMPA_RTCP_MATCH] + t.v[UMPA_RTCP_MISSING] + 1, all);
+		assert_true(t.v[UMPA_RTCP_MATCH] >= all * 8 / 10);
+	}
+	rec_free(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_match),       cmocka_unit_test(test_payload_differs),
+	    cmocka_unit_test(test_closed_port), cmocka_unit_test(test_retransmit),
+	    cmocka_unit_test(test_give_up),     cmocka_unit_test(test_ten_flows),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
