@@ -42,6 +42,7 @@
 #include "umpa_impair.h"
 #include "umpa_resolve.h"
 #include "umpa_sched.h"
+#include "umpa_replay.h"
 #include "umpa_tcpend.h"
 #include "umpa_tcpstream.h"
 #include "umpa_tls.h"

@@ -28,6 +28,7 @@ static const char usage[] =
     "  fields [PROTO]          protocols and fields: types, defaults, automatic fields, value names (--json)\n"
     "  shell                   interactive Lua: constructors, show(), send(), sr(), sniff(), history\n"
     "  proxy -l ADDR:PORT -t HOST:PORT   relay TCP through Lua modules (-m hexdump,replace:...)\n"
+    "  replay FILE -i IFACE    replay a capture at a device and check its answers field by field\n"
     "\n"
     "Packet expressions are Lua: ether{}/ip{dst=\"10.0.0.2\", ttl=7}/tcp{dport={22,80}}/\"data\"\n"
     "'umpa help COMMAND' (or 'umpa COMMAND --help') describes a command.  Options: --help, --version.\n"
@@ -416,9 +417,11 @@ int main(int argc, char **argv)
 		return cmd_fields(argc - 1, argv + 1);
 	if (!strcmp(cmd, "shell"))
 		return cmd_shell(argc - 1, argv + 1);
+	if (!strcmp(cmd, "replay"))
+		return cmd_replay(argc - 1, argv + 1);
 	{
 		static const char *const known[] = {"build", "show", "send",   "sr",    "tls", "ifaces",
-						    "sniff", "run",  "fields", "shell", "help", "proxy"};
+						    "sniff", "run",  "fields", "shell", "help", "proxy", "replay"};
 		char near[UMPA_NEAR_MAX + 1];
 		struct umpa_near n;
 

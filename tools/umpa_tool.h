@@ -168,6 +168,9 @@ int cmd_run(int argc, char **argv);
 /** `umpa proxy`: a TCP relay with Lua modules (tools/cmd_proxy.c). */
 int cmd_proxy(int argc, char **argv);
 
+/** `umpa replay`: replay a capture and check the answers (tools/cmd_replay.c). */
+int cmd_replay(int argc, char **argv);
+
 struct umpa_tls_opts;
 /**
  * `umpa tls --sweep` (tools/tls_sweep.c): one conversation per TLS version x
