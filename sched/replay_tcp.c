@@ -47,7 +47,9 @@ struct rchk_ {
 	enum umpa_rtcp_verdict v;
 	int64_t live_rtt;
 	char live[40];
-	char diff[112];
+	char field[32];   /* differing: the field */
+	char dval[2][64]; /* its recorded and live values */
+	char note[112];   /* missing: why */
 };
 
 struct rflow_ {
@@ -84,6 +86,7 @@ struct rflow_ {
 	uint64_t unexp_bytes;
 	unsigned unexp_flags; /* a live SYN or FIN where none was recorded */
 	struct umpa_rtcp *rt;
+	size_t idx; /* its number */
 };
 
 struct umpa_rtcp {
@@ -97,6 +100,7 @@ struct umpa_rtcp {
 	size_t htcap;
 	struct umpa_pkt out;
 	int started;
+	const struct umpa_pkt *cur; /* the live packet being taken */
 };
 
 /* ---- small helpers ---- */
@@ -335,6 +339,7 @@ int umpa_rtcp_add(struct umpa_rtcp *rt, const struct umpa_pkt *p, uint64_t frame
 		if (!(f = calloc(1, sizeof(*f))))
 			return umpa_err_set(e, UMPA_ENOMEM, "out of memory");
 		f->rt = rt;
+		f->idx = rt->nfl;
 		f->ipv6 = t.ipv6;
 		memcpy(f->addr[0], ours ? t.src : t.dst, n);
 		memcpy(f->addr[1], ours ? t.dst : t.src, n);
@@ -517,16 +522,28 @@ static int send_seg_(struct rflow_ *f, struct rseg_ *s, struct umpa_err *e)
 	return rt->send(rt->send_arg, p, e);
 }
 
-static void settle_(struct rflow_ *f, struct rchk_ *c, enum umpa_rtcp_verdict v, const char *live, const char *diff)
+static void settle_(struct rflow_ *f, struct rchk_ *c, enum umpa_rtcp_verdict v, const char *live, const char *field,
+		    const char *recv, const char *livev)
 {
+	struct umpa_rtcp *rt = f->rt;
+
 	if (c->settled)
 		return;
 	c->settled = 1;
 	c->v = v;
 	snprintf(c->live, sizeof(c->live), "%s", live ? live : "");
-	snprintf(c->diff, sizeof(c->diff), "%s", diff ? diff : "");
+	if (v == UMPA_RTCP_MISSING) {
+		snprintf(c->note, sizeof(c->note), "%s", field ? field : "");
+	} else if (field) {
+		snprintf(c->field, sizeof(c->field), "%s", field);
+		snprintf(c->dval[0], sizeof(c->dval[0]), "%s", recv ? recv : "");
+		snprintf(c->dval[1], sizeof(c->dval[1]), "%s", livev ? livev : "");
+	}
 	if (v != UMPA_RTCP_MISSING && c->req >= 0 && f->seg[c->req].sent_ns >= 0)
-		c->live_rtt = umpa_loop_now_ns(f->rt->loop) - f->seg[c->req].sent_ns;
+		c->live_rtt = umpa_loop_now_ns(rt->loop) - f->seg[c->req].sent_ns;
+	/* headers of the handshake, a reset or a bare FIN: the caller compares them field by field */
+	if (v != UMPA_RTCP_MISSING && rt->cur && rt->o.compare && !f->seg[c->seg].n)
+		rt->o.compare(rt->o.compare_arg, f->idx, (size_t)(c - f->chk), f->seg[c->seg].frame, rt->cur);
 	f->nchk_done++;
 }
 
@@ -534,7 +551,7 @@ static void settle_(struct rflow_ *f, struct rchk_ *c, enum umpa_rtcp_verdict v,
 static void end_flow_(struct rflow_ *f, const char *why, int gave_up)
 {
 	for (size_t k = 0; k < f->nchk; k++)
-		settle_(f, &f->chk[k], UMPA_RTCP_MISSING, "", why);
+		settle_(f, &f->chk[k], UMPA_RTCP_MISSING, "", why, NULL, NULL);
 	if (gave_up && !f->gave_up) {
 		snprintf(f->gave_buf, sizeof(f->gave_buf), "%s", why);
 		f->gave_up = f->gave_buf;
@@ -673,7 +690,7 @@ static void check_data_(struct rflow_ *f)
 	for (size_t k = 0; k < f->nchk; k++) {
 		struct rchk_ *c = &f->chk[k];
 		const struct rseg_ *s = &f->seg[c->seg];
-		char live[40], diff[112];
+		char live[40], fld[40], v[2][8];
 		if (c->settled || !s->n)
 			continue;
 		if (c->r > f->peer_nxt || c->l < 1)
@@ -683,33 +700,29 @@ static void check_data_(struct rflow_ *f)
 			break;
 		}
 		if (!memcmp(f->lst + (c->l - 1), f->store + s->off, s->n)) {
-			settle_(f, c, UMPA_RTCP_MATCH, live, NULL);
+			settle_(f, c, UMPA_RTCP_MATCH, live, NULL, NULL, NULL);
 		} else {
 			uint32_t at = 0;
 			while (at < s->n && f->lst[c->l - 1 + at] == f->store[s->off + at])
 				at++;
-			snprintf(diff, sizeof(diff), "tcp.payload byte %llu: 0x%02x -> 0x%02x",
-				 (unsigned long long)(c->l + at), f->store[s->off + at], f->lst[c->l - 1 + at]);
-			settle_(f, c, UMPA_RTCP_DIFFER, live, diff);
+			snprintf(fld, sizeof(fld), "tcp.payload[%llu]", (unsigned long long)(c->l + at));
+			snprintf(v[0], sizeof(v[0]), "0x%02x", f->store[s->off + at]);
+			snprintf(v[1], sizeof(v[1]), "0x%02x", f->lst[c->l - 1 + at]);
+			settle_(f, c, UMPA_RTCP_DIFFER, live, fld, v[0], v[1]);
 		}
 	}
 }
 
-int umpa_rtcp_input(struct umpa_rtcp *rt, const struct umpa_pkt *p, struct umpa_err *e)
+/* Take live segment @p p of the peer of flow @p f. */
+static int input_(struct umpa_rtcp *rt, struct rflow_ *f, const struct umpa_pkt *p, const struct tuple_ *tp,
+		  struct umpa_err *e)
 {
-	struct tuple_ t;
+	struct tuple_ t = *tp;
 	struct umpa_tcp_segin_ g;
-	struct rflow_ *f;
 	struct rchk_ *c;
-	char fs[12], rs[12], live[40], diff[112];
-	int dir = 0;
-	long fi;
+	char fs[12], rs[12], live[40], v[2][40];
 
-	if (tuple_(p, &t) < 0 || (fi = find_flow_(rt, &t, &dir)) < 0 || dir != 1)
-		return 0;
-	f = rt->fl[fi];
-	if (f->done || !rt->started)
-		return 1;
+	(void)rt;
 	if ((p->l[t.l4].flags & (UMPA_L_TRUNCATED | UMPA_L_INVALID)) || umpa_tcp_parse_(p, (unsigned)t.l4, &g) < 0)
 		return 1;
 	flags_str_(g.flags & CMP_FLAGS, fs, sizeof(fs));
@@ -722,10 +735,9 @@ int umpa_rtcp_input(struct umpa_rtcp *rt, const struct umpa_pkt *p, struct umpa_
 		if (c) {
 			flags_str_(f->seg[c->seg].flags & CMP_FLAGS, rs, sizeof(rs));
 			if (f->seg[c->seg].flags & UMPA_TH_RST_) {
-				settle_(f, c, UMPA_RTCP_MATCH, fs, NULL);
+				settle_(f, c, UMPA_RTCP_MATCH, fs, NULL, NULL, NULL);
 			} else {
-				snprintf(diff, sizeof(diff), "tcp.flags %s -> %s", rs, fs);
-				settle_(f, c, UMPA_RTCP_DIFFER, fs, diff);
+				settle_(f, c, UMPA_RTCP_DIFFER, fs, "tcp.flags", rs, fs);
 			}
 		} else {
 			f->unexp_flags |= UMPA_TH_RST_;
@@ -747,15 +759,13 @@ int umpa_rtcp_input(struct umpa_rtcp *rt, const struct umpa_pkt *p, struct umpa_
 			if (c && (f->seg[c->seg].flags & UMPA_TH_SYN_)) {
 				flags_str_(f->seg[c->seg].flags & CMP_FLAGS, rs, sizeof(rs));
 				if ((f->seg[c->seg].flags & CMP_FLAGS) == (g.flags & CMP_FLAGS)) {
-					settle_(f, c, UMPA_RTCP_MATCH, fs, NULL);
+					settle_(f, c, UMPA_RTCP_MATCH, fs, NULL, NULL, NULL);
 				} else {
-					snprintf(diff, sizeof(diff), "tcp.flags %s -> %s", rs, fs);
-					settle_(f, c, UMPA_RTCP_DIFFER, fs, diff);
+					settle_(f, c, UMPA_RTCP_DIFFER, fs, "tcp.flags", rs, fs);
 				}
 			} else if (c) {
 				flags_str_(f->seg[c->seg].flags & CMP_FLAGS, rs, sizeof(rs));
-				snprintf(diff, sizeof(diff), "tcp.flags %s -> %s", rs, fs);
-				settle_(f, c, UMPA_RTCP_DIFFER, fs, diff);
+				settle_(f, c, UMPA_RTCP_DIFFER, fs, "tcp.flags", rs, fs);
 			} else {
 				f->unexp_flags |= UMPA_TH_SYN_;
 			}
@@ -787,10 +797,10 @@ int umpa_rtcp_input(struct umpa_rtcp *rt, const struct umpa_pkt *p, struct umpa_
 				c = &f->chk[k];
 				if (c->settled || !f->seg[c->seg].n)
 					continue;
-				snprintf(diff, sizeof(diff), "the stream ends at byte %llu, recorded to %llu",
-					 (unsigned long long)end - 1, (unsigned long long)c->r - 1);
+				snprintf(v[0], sizeof(v[0]), "data to byte %llu", (unsigned long long)c->r - 1);
+				snprintf(v[1], sizeof(v[1]), "FIN after byte %llu", (unsigned long long)end - 1);
 				snprintf(live, sizeof(live), "FIN at %llu", (unsigned long long)end);
-				settle_(f, c, UMPA_RTCP_DIFFER, live, diff);
+				settle_(f, c, UMPA_RTCP_DIFFER, live, "tcp.stream", v[0], v[1]);
 			}
 			c = NULL;
 			for (size_t k = 0; k < f->nchk; k++)
@@ -802,17 +812,34 @@ int umpa_rtcp_input(struct umpa_rtcp *rt, const struct umpa_pkt *p, struct umpa_
 			if (!c) {
 				f->unexp_flags |= UMPA_TH_FIN_;
 			} else if (c->l == end) {
-				settle_(f, c, UMPA_RTCP_MATCH, live, NULL);
+				settle_(f, c, UMPA_RTCP_MATCH, live, NULL, NULL, NULL);
 			} else {
-				snprintf(diff, sizeof(diff), "tcp.seq (FIN, relative) %llu -> %llu",
-					 (unsigned long long)c->l, (unsigned long long)end);
-				settle_(f, c, UMPA_RTCP_DIFFER, live, diff);
+				snprintf(v[0], sizeof(v[0]), "FIN at %llu", (unsigned long long)c->l);
+				settle_(f, c, UMPA_RTCP_DIFFER, live, "tcp.seq", v[0], live);
 			}
 		}
 	}
 	if (pump_(f, e) < 0)
 		return -e->code;
 	return 1;
+}
+
+int umpa_rtcp_input(struct umpa_rtcp *rt, const struct umpa_pkt *p, struct umpa_err *e)
+{
+	struct tuple_ t;
+	struct rflow_ *f;
+	int dir = 0, rc;
+	long fi;
+
+	if (tuple_(p, &t) < 0 || (fi = find_flow_(rt, &t, &dir)) < 0 || dir != 1)
+		return 0;
+	f = rt->fl[fi];
+	if (f->done || !rt->started)
+		return 1;
+	rt->cur = p;
+	rc = input_(rt, f, p, &t, e);
+	rt->cur = NULL;
+	return rc;
 }
 
 int umpa_rtcp_done(const struct umpa_rtcp *rt)
@@ -840,7 +867,7 @@ size_t umpa_rtcp_results(const struct umpa_rtcp *rt, umpa_rtcp_check_cb cb, void
 			const struct rchk_ *c = &f->chk[k];
 			const struct rseg_ *s = &f->seg[c->seg];
 			struct umpa_rtcp_check x = {0};
-			char rec[40], fl[12];
+			char rec[40], fl[12], diff[200];
 			flags_str_(s->flags & CMP_FLAGS, fl, sizeof(fl));
 			if (s->n)
 				snprintf(rec, sizeof(rec), "data %llu-%llu", (unsigned long long)c->l,
@@ -856,7 +883,15 @@ size_t umpa_rtcp_results(const struct umpa_rtcp *rt, umpa_rtcp_check_cb cb, void
 			x.ans_frame = s->frame;
 			x.recorded = rec;
 			x.live = c->live;
-			x.diff = c->settled ? c->diff : "not settled";
+			if (c->settled && c->v == UMPA_RTCP_DIFFER)
+				snprintf(diff, sizeof(diff), "%s %s -> %s", c->field, c->dval[0], c->dval[1]);
+			else
+				snprintf(diff, sizeof(diff), "%s", c->settled ? c->note : "not settled");
+			x.index = k;
+			x.diff = diff;
+			x.field = c->v == UMPA_RTCP_DIFFER ? c->field : "";
+			x.rec_val = c->v == UMPA_RTCP_DIFFER ? c->dval[0] : "";
+			x.live_val = c->v == UMPA_RTCP_DIFFER ? c->dval[1] : "";
 			x.rec_rtt_ns = c->req >= 0 ? s->ts_ns - f->seg[c->req].ts_ns : -1;
 			x.live_rtt_ns = c->live_rtt;
 			if (cb)
@@ -875,9 +910,11 @@ size_t umpa_rtcp_results(const struct umpa_rtcp *rt, umpa_rtcp_check_cb cb, void
 			x.flow = i;
 			x.flow_name = f->name;
 			x.verdict = UMPA_RTCP_UNEXPECTED;
+			x.index = f->nchk;
 			x.recorded = "";
 			x.live = live;
 			x.diff = "";
+			x.field = x.rec_val = x.live_val = "";
 			x.rec_rtt_ns = -1;
 			x.live_rtt_ns = -1;
 			if (cb)

@@ -52,6 +52,15 @@ struct umpa_rtcp_opts {
 	int64_t timeout_ns; /**< a flow waiting this long retransmits (default 1 s) */
 	unsigned retries;   /**< retransmissions before a flow gives up (default 3; UINT32_MAX for none) */
 	size_t max_flows;   /**< most flows filed (default 65536): more is an error */
+	/**
+	 * Optional: exchange @p chk of flow @p flow (as umpa_rtcp_results
+	 * numbers them) whose recorded answer, file frame @p rec_frame, carries
+	 * no data (SYN+ACK, RST, a bare FIN) was settled by live packet @p live
+	 * (dissected, valid during the call): compare their headers field by
+	 * field (TTL, window, options) as the caller's checker says.
+	 */
+	void (*compare)(void *arg, size_t flow, size_t chk, uint64_t rec_frame, const struct umpa_pkt *live);
+	void *compare_arg;
 };
 
 /** Transmit frame @p p (finished: checksums right).  Returns 0 or a negative error with @p e set. */
@@ -74,7 +83,11 @@ struct umpa_rtcp_check {
 	uint64_t ans_frame;             /**< file frame number of the recorded answer (0 for unexpected) */
 	const char *recorded;           /**< the recorded answer in short ("SA", "data 0-120", "FIN at 121") */
 	const char *live;               /**< the live answer in short ("" when missing) */
+	size_t index;                   /**< its number within the flow (umpa_rtcp_opts.compare's chk) */
 	const char *diff;               /**< differing: "tcp.flags SA -> RA"; missing: why; else "" */
+	const char *field;              /**< differing: the field ("tcp.flags", "tcp.payload[1235]"), else "" */
+	const char *rec_val;            /**< differing: its recorded value ("SA") */
+	const char *live_val;           /**< differing: its live value ("RA")*/
 	int64_t rec_rtt_ns;             /**< recorded answer time minus request time (-1 when unknown) */
 	int64_t live_rtt_ns;            /**< live answer time minus the request's transmission (-1 when none) */
 };

@@ -356,7 +356,7 @@ static void test_payload_differs(void **st)
 	replay(&r, 1, &t, flip, &took, &fl);
 	assert_int_equal(t.v[UMPA_RTCP_DIFFER], 1);
 	assert_int_equal(t.v[UMPA_RTCP_MISSING], 0);
-	assert_non_null(strstr(t.first_diff[UMPA_RTCP_DIFFER], "tcp.payload byte 1235: 0x"));
+	assert_non_null(strstr(t.first_diff[UMPA_RTCP_DIFFER], "tcp.payload[1235] 0x47 -> 0x67"));
 	rec_free(&r);
 }
 
