@@ -857,6 +857,15 @@ void umpa_rtcp_finish(struct umpa_rtcp *rt, const char *why)
 			end_flow_(rt->fl[i], why, next_chk_(rt->fl[i]) != NULL);
 }
 
+int umpa_rtcp_was_sent(const struct umpa_rtcp *rt, uint64_t frame)
+{
+	for (size_t i = 0; i < rt->nfl; i++)
+		for (size_t k = 0; k < rt->fl[i]->nseg; k++)
+			if (rt->fl[i]->seg[k].frame == frame)
+				return rt->fl[i]->seg[k].ours && rt->fl[i]->seg[k].sent_ns >= 0;
+	return 0;
+}
+
 size_t umpa_rtcp_results(const struct umpa_rtcp *rt, umpa_rtcp_check_cb cb, void *arg)
 {
 	size_t n = 0;

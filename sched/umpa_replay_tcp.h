@@ -152,6 +152,26 @@ typedef void (*umpa_rtcp_check_cb)(void *arg, const struct umpa_rtcp_check *c);
 /** Report every exchange (flow by flow, in file order, unexpected ones after each flow's). Returns their number. */
 size_t umpa_rtcp_results(const struct umpa_rtcp *rt, umpa_rtcp_check_cb cb, void *arg);
 
+/** True when the recorded segment of ours at file frame @p frame has been sent. */
+int umpa_rtcp_was_sent(const struct umpa_rtcp *rt, uint64_t frame);
+
+struct umpa_replay_driver;
+
+/**
+ * The TCP driver of `umpa replay` (sched/umpa_replay.h): claims every TCP
+ * flow of the capture and plays it with one engine per flow, started when
+ * the flow's first packet is due by the schedule; later packets go when
+ * the live peer allows, not by the schedule.  Its checks become the run's
+ * exchange results: the request of each is the segment of ours before the
+ * answers, several answers of one request are one result (the worst
+ * verdict, every difference); the headers of SYN+ACK, RST and bare FIN
+ * answers are also compared field by field with the run's checker (so
+ * ip.ttl or tcp.window_size_value changes show); a request nothing
+ * answered when recorded (a pure ACK) is "sent", or "gave up" when the
+ * flow ended before it.
+ */
+extern const struct umpa_replay_driver umpa_replay_driver_tcp;
+
 /** Name of verdict @p v ("match", "differ", "missing", "unexpected"). */
 const char *umpa_rtcp_verdict_name(enum umpa_rtcp_verdict v);
 
