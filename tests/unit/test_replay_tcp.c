@@ -7,6 +7,7 @@
  * by a real TCP implementation, and the checks must say what changed.
  */
 #include "umpa_replay_tcp.h"
+#include "umpa_run.h"
 #include "umpa_sched.h"
 #include "umpa_tcpend.h"
 #include "unit.h"
@@ -44,13 +45,17 @@ struct net {
 	struct srv s[MAXF];
 	struct cli c[MAXF];
 	size_t nf;
-	struct umpa_rtcp *rt; /* replaying, or NULL */
-	int drop_srv;         /* drop this many frames the server sends (loss) */
-	int silent;           /* the server hears nothing */
+	struct umpa_rtcp *rt;  /* replaying, or NULL */
+	int drop_srv;          /* drop this many frames the server sends (loss) */
+	int silent;            /* the server hears nothing */
+	int echo;              /* the servers send back what they get (the recording for the template test) */
+	struct umpa_run *tmpl; /* replaying against a template in driven mode, or NULL */
 	unsigned srv_frames;
+	struct flight *air;
 };
 
 struct flight {
+	struct flight *prev, *next; /* in flight: freed with the net when its timer never ran */
 	struct net *nt;
 	int to_server;
 	uint32_t n;
@@ -75,11 +80,22 @@ static void arrive(struct umpa_loop *l, void *arg)
 	struct umpa_err e = {0};
 
 	(void)l;
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		nt->air = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
 	umpa_pkt_init(&p);
 	assert_int_equal(umpa_pkt_copy_from(&p, f->b, f->n, NULL), 0);
 	p.linktype = UMPA_LINKTYPE_ETHERNET;
 	umpa_dissect(&p);
-	if (f->to_server) {
+	if (f->to_server && nt->tmpl) {
+		int64_t now = umpa_loop_wall_ns(nt->loop);
+		p.ts_sec = now / 1000000000;
+		p.ts_nsec = (uint32_t)(now % 1000000000);
+		assert_int_equal(umpa_run_feed(nt->tmpl, &p, &e), 0);
+	} else if (f->to_server) {
 		if (!nt->silent)
 			for (size_t i = 0; i < nt->nf; i++)
 				if (umpa_tcpe_input(nt->s[i].ep, &p, &e) == 1)
@@ -122,6 +138,11 @@ static int wire(struct net *nt, int to_server, const struct umpa_pkt *p)
 	f->to_server = to_server;
 	f->n = p->len;
 	memcpy(f->b, p->data, p->len);
+	f->prev = NULL;
+	f->next = nt->air;
+	if (nt->air)
+		nt->air->prev = f;
+	nt->air = f;
 	assert_non_null(umpa_after(nt->loop, 1000000, arrive, f, NULL));
 	return 0;
 }
@@ -153,6 +174,10 @@ static void srv_data(void *arg, const uint8_t *d, size_t n)
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(d[i], req_byte(s->got + i));
 	s->got += n;
+	if (s->nt->echo) {
+		assert_int_equal(umpa_tcpe_write(s->ep, d, n, NULL), (int64_t)n);
+		return;
+	}
 	if (s->got == REQ_LEN) {
 		uint8_t b[RESP_LEN];
 		for (size_t i = 0; i < RESP_LEN; i++)
@@ -177,7 +202,7 @@ static void cli_data(void *arg, const uint8_t *d, size_t n)
 
 	c->got += n;
 	(void)d;
-	if (c->got == RESP_LEN)
+	if (c->got == (c->nt->echo ? REQ_LEN : RESP_LEN))
 		assert_int_equal(umpa_tcpe_shutdown(c->ep, NULL), 0);
 }
 
@@ -212,8 +237,18 @@ static void servers(struct net *nt, size_t nf, uint64_t seed, int closed)
 	}
 }
 
+static void air_free(struct net *nt)
+{
+	while (nt->air) {
+		struct flight *f = nt->air;
+		nt->air = f->next;
+		free(f);
+	}
+}
+
 static void net_free(struct net *nt)
 {
+	air_free(nt);
 	for (size_t i = 0; i < nt->nf; i++) {
 		umpa_tcpe_free(nt->s[i].ep);
 		umpa_tcpe_free(nt->c[i].ep);
@@ -222,14 +257,15 @@ static void net_free(struct net *nt)
 	nt->loop = umpa_loop_free(nt->loop);
 }
 
-/* Record @p nf interleaved connections. */
-static void record(struct rec *r, size_t nf)
+/* Record @p nf interleaved connections (with echo servers when @p echo). */
+static void record_mode(struct rec *r, size_t nf, int echo)
 {
 	struct net nt = {0};
 	struct umpa_tcpe_opts o;
 
 	memset(r, 0, sizeof(*r));
 	nt.rec = r;
+	nt.echo = echo;
 	assert_non_null(nt.loop = umpa_loop_new(UMPA_CLOCK_VIRTUAL, NULL));
 	assert_int_equal(umpa_loop_set_now(nt.loop, 1700000000ll * 1000000000ll, NULL), 0);
 	servers(&nt, nf, 100, 0);
@@ -246,10 +282,15 @@ static void record(struct rec *r, size_t nf)
 	}
 	assert_int_equal(umpa_loop_run(nt.loop, NULL), 0);
 	for (size_t i = 0; i < nf; i++) {
-		assert_int_equal(nt.c[i].got, RESP_LEN);
+		assert_int_equal(nt.c[i].got, echo ? REQ_LEN : RESP_LEN);
 		assert_int_equal(nt.s[i].got, REQ_LEN);
 	}
 	net_free(&nt);
+}
+
+static void record(struct rec *r, size_t nf)
+{
+	record_mode(r, nf, 0);
 }
 
 static void rec_free(struct rec *r)
@@ -478,12 +519,85 @@ static void test_ten_flows(void **st)
 	rec_free(&r);
 }
 
+static void tmpl_out(void *arg, const struct umpa_pkt *p)
+{
+	wire(arg, 0, p);
+}
+
+/* Replay @p r's client side against the shipped host template with @p tcp_set, in driven mode. */
+static void replay_tmpl(const struct rec *r, const char *tcp_set, struct tally *t, struct umpa_rtcp_flow *fl)
+{
+	struct net nt = {0};
+	struct umpa_rtcp_opts ro = {.timeout_ns = 50000000, .retries = 3};
+	struct umpa_run_opts o = {0};
+	struct umpa_err e = {0};
+	const char *src = getenv("top_srcdir");
+	char search[1024];
+	const char *sets[3] = {tcp_set, "ip=10.0.0.2", "mac=02:00:00:00:00:02"};
+
+	snprintf(search, sizeof(search), "%s/templates", src ? src : "..");
+	o.tmpl = "host";
+	o.search = search;
+	o.sets = sets;
+	o.nsets = 3;
+	o.driven_out = tmpl_out;
+	o.driven_arg = &nt;
+	o.driven_start_ns = 1800000000ll * 1000000000ll;
+	nt.tmpl = umpa_run_new(&o, &e);
+	if (!nt.tmpl)
+		fail_msg("host template: %s", e.msg);
+	nt.loop = umpa_run_loop(nt.tmpl);
+	assert_non_null(nt.rt = umpa_rtcp_new(nt.loop, &ro, rt_send, &nt, &e));
+	for (size_t i = 0; i < r->count; i++) {
+		struct umpa_pkt p;
+		unit_dissect(&p, UMPA_LINKTYPE_ETHERNET, r->b[i], r->n[i]);
+		assert_int_equal(umpa_rtcp_add(nt.rt, &p, i + 1, r->from_client[i], &e), 1);
+		umpa_pkt_release(&p);
+	}
+	assert_int_equal(umpa_rtcp_start(nt.rt, &e), 0);
+	assert_true(umpa_loop_run_until(nt.loop, (int (*)(void *))umpa_rtcp_done, nt.rt,
+					o.driven_start_ns + 10000000000ll, &e) >= 0);
+	assert_true(umpa_rtcp_done(nt.rt));
+	memset(t, 0, sizeof(*t));
+	umpa_rtcp_results(nt.rt, tally_cb, t);
+	assert_int_equal(umpa_rtcp_flow_info(nt.rt, 0, fl), 0);
+	fl->flow_name = NULL;
+	fl->gave_up = fl->gave_up ? "yes" : NULL;
+	nt.rt = umpa_rtcp_free(nt.rt);
+	nt.loop = NULL;
+	umpa_run_free(nt.tmpl);
+	air_free(&nt);
+}
+
+/* The same recording checked offline against the host template: echo matches, a closed port is named. */
+static void test_template(void **st)
+{
+	static struct rec r;
+	struct tally t;
+	struct umpa_rtcp_flow fl;
+
+	(void)st;
+	record_mode(&r, 1, 1);
+	replay_tmpl(&r, "tcp=8000:echo", &t, &fl);
+	if (t.v[UMPA_RTCP_DIFFER] || t.v[UMPA_RTCP_MISSING] || t.v[UMPA_RTCP_UNEXPECTED])
+		fail_msg("differ %u missing %u unexpected %u: %s | %s | %s", t.v[1], t.v[2], t.v[3], t.first_diff[1],
+			 t.first_diff[2], t.first_diff[3]);
+	assert_true(t.v[UMPA_RTCP_MATCH] >= 3);
+	assert_null(fl.gave_up);
+	replay_tmpl(&r, "tcp=8000:closed", &t, &fl);
+	assert_int_equal(t.v[UMPA_RTCP_DIFFER], 1);
+	assert_non_null(strstr(t.first_diff[UMPA_RTCP_DIFFER], "tcp.flags SA -> RA"));
+	assert_non_null(fl.gave_up);
+	rec_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_match),       cmocka_unit_test(test_payload_differs),
 	    cmocka_unit_test(test_closed_port), cmocka_unit_test(test_retransmit),
 	    cmocka_unit_test(test_give_up),     cmocka_unit_test(test_ten_flows),
+	    cmocka_unit_test(test_template),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
