@@ -539,8 +539,14 @@ static void settle_(struct rflow_ *f, struct rchk_ *c, enum umpa_rtcp_verdict v,
 		snprintf(c->dval[0], sizeof(c->dval[0]), "%s", recv ? recv : "");
 		snprintf(c->dval[1], sizeof(c->dval[1]), "%s", livev ? livev : "");
 	}
-	if (v != UMPA_RTCP_MISSING && c->req >= 0 && f->seg[c->req].sent_ns >= 0)
-		c->live_rtt = umpa_loop_now_ns(rt->loop) - f->seg[c->req].sent_ns;
+	if (v != UMPA_RTCP_MISSING)
+		/* from the request, or (the peer answered before we got there) the last segment of ours sent before it
+		 */
+		for (long k = c->req; k >= 0; k--)
+			if (f->seg[k].ours && f->seg[k].sent_ns >= 0) {
+				c->live_rtt = umpa_loop_now_ns(rt->loop) - f->seg[k].sent_ns;
+				break;
+			}
 	/* headers of the handshake, a reset or a bare FIN: the caller compares them field by field */
 	if (v != UMPA_RTCP_MISSING && rt->cur && rt->o.compare && !f->seg[c->seg].n)
 		rt->o.compare(rt->o.compare_arg, f->idx, (size_t)(c - f->chk), f->seg[c->seg].frame, rt->cur);
