@@ -169,8 +169,10 @@ struct umpa_replay_cap {
 /** Options of umpa_replay_cap_load. */
 struct umpa_replay_load_opts {
 	struct umpa_replay_sides sides;
-	int out_linktype;  /**< re-frame every packet for this link type (0: keep the file's) */
-	uint64_t max_pkts; /**< refuse files with more (0: 10,000,000) */
+	int out_linktype;   /**< re-frame every packet for this link type (0: keep the file's) */
+	int vlan;           /**< Ethernet out: -1 keep tags as recorded, -2 strip them, 0..4095 tag with this VLAN id */
+	uint32_t max_frame; /**< frames longer than this are unsendable (0: no limit) */
+	uint64_t max_pkts;  /**< refuse files with more (0: 10,000,000) */
 };
 
 /**
@@ -190,6 +192,13 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 
 /** Free @p cap (NULL is fine). Returns NULL. */
 struct umpa_replay_cap *umpa_replay_cap_free(struct umpa_replay_cap *cap);
+
+/**
+ * The flow of @p p (dissected; a live packet, say) in @p cap, by its flow
+ * key (either direction; an ICMP error by what it quotes): the flow index,
+ * or -1 when the capture has no such flow.
+ */
+long umpa_replay_flow_of(const struct umpa_replay_cap *cap, const struct umpa_pkt *p);
 
 /**
  * Point @p p at packet @p i of @p cap (borrowed bytes, writable: the
@@ -213,11 +222,11 @@ struct umpa_replay_rewrite *umpa_replay_rewrite_free(struct umpa_replay_rewrite 
  * Add one rule from text: "mac:OLD=NEW" (an Ethernet address, in Ethernet
  * headers and ARP bodies), "ip:OLD/N=NEW/N" (IPv4 or IPv6 prefix map: the
  * host bits are kept; in IP headers, ARP bodies, ND targets and ICMP
- * quotations), "port:OLD=NEW" (UDP/TCP, both directions), "vlan:ID" (tag
- * untagged frames, retag tagged ones; "vlan:none" strips tags), "ttl:N"
- * (IPv4 TTL / IPv6 hop limit of sent packets).  Returns 0 or a negative
- * error naming the rule ("rewrite 'ip:10.0.0.0/8=fd00::/8': families
- * differ").
+ * quotations, ND targets), "port:OLD=NEW" (UDP/TCP, both directions),
+ * "ttl:N" (IPv4 TTL / IPv6 hop limit of sent packets).  VLAN tags are set
+ * when loading (umpa_replay_load_opts.vlan).  Returns 0 or a negative error
+ * naming the rule ("rewrite 'ip:10.0.0.0/8=fd00::/8': the two sides are of
+ * different families").
  */
 int umpa_replay_rewrite_add(struct umpa_replay_rewrite *rw, const char *rule, struct umpa_err *e);
 
@@ -263,6 +272,7 @@ struct umpa_replay_diff {
 /** The outcome of one exchange. */
 struct umpa_replay_result {
 	uint32_t exch;       /**< index into cap->exch (UMPA_REPLAY_NONE: an unexpected packet of nobody) */
+	uint32_t iter;       /**< which round of --loop (0-based) */
 	uint32_t flow;       /**< its flow */
 	uint8_t verdict;     /**< enum umpa_replay_verdict */
 	uint8_t ndiffs;      /**< diffs[0..ndiffs) */
@@ -306,6 +316,20 @@ int umpa_replay_checker_ignored(const struct umpa_replay_checker *ck, const stru
  * --learn-noise learned, for its report line).
  */
 void umpa_replay_checker_learned(const struct umpa_replay_checker *ck, struct umpa_sbuf *out);
+
+/**
+ * --learn-noise, first round: keep @p live (the first answer of exchange
+ * @p k of @p nexch) as the reference.  Returns 0 or -UMPA_ENOMEM.
+ */
+int umpa_replay_checker_keep(struct umpa_replay_checker *ck, uint32_t k, uint32_t nexch, const struct umpa_pkt *live,
+			     struct umpa_err *e);
+
+/**
+ * --learn-noise, later rounds: the fields in which @p live differs from the
+ * reference answer of exchange @p k become ignored (and are listed by
+ * umpa_replay_checker_learned).  Returns how many differed.
+ */
+unsigned umpa_replay_checker_learn(struct umpa_replay_checker *ck, uint32_t k, const struct umpa_pkt *live);
 
 /**
  * Compare @p live with @p recorded (both dissected), layer by layer from the
@@ -356,8 +380,8 @@ struct umpa_replay_driver {
 	void (*close)(void *st);
 };
 
-/** The stateless driver (UDP, ICMP, ARP, ND, other): each SEND packet is an exchange, sent when due. */
-extern const struct umpa_replay_driver umpa_replay_driver_stateless;
+/* Flows no driver claims are the run's own, stateless: each SEND packet is an
+ * exchange, sent when due, its answers matched by the expect engine. */
 
 /** Timing of a live replay. */
 struct umpa_replay_timing {
@@ -368,6 +392,9 @@ struct umpa_replay_timing {
 	uint64_t loops;      /**< replay the capture this many times (0: 1) */
 	int64_t duration_ns; /**< stop after this long (0: no limit) */
 	int64_t timeout_ns;  /**< how long to wait for an answer after its request (0: 1 s) */
+	int no_check;        /**< send only: no exchange is registered, nothing reported per exchange */
+	int learn; /**< --learn-noise round: 1 the first (its answers kept in the checker as the reference), 2 a later
+		      one (fields that differ from the reference become ignored); nothing is reported */
 };
 
 /** The three report formats. */
@@ -407,12 +434,32 @@ void umpa_replay_format_result(const struct umpa_replay_cap *cap, const struct u
 void umpa_replay_format_summary(const struct umpa_replay_summary *sum, enum umpa_replay_fmt fmt, struct umpa_sbuf *out);
 
 /**
- * JUnit XML for @p n results @p res of @p cap: one <testsuite name=
- * @p suite>, one <testcase> per flow (its name), a <failure> per flow with
- * an exchange not matched, naming each such exchange and its differences.
+ * The report writer: collects results (live replay, template, audit alike),
+ * keeps the totals, per-flow counts and the failing results (for JUnit).
  */
-void umpa_replay_format_junit(const struct umpa_replay_cap *cap, const struct umpa_replay_result *res, size_t n,
-			      const char *suite, struct umpa_sbuf *out);
+struct umpa_replay_report;
+
+/** A report over @p cap (borrowed). NULL with @p e set when out of memory. */
+struct umpa_replay_report *umpa_replay_report_new(const struct umpa_replay_cap *cap, struct umpa_err *e);
+
+/** Free (NULL is fine). Returns NULL. */
+struct umpa_replay_report *umpa_replay_report_free(struct umpa_replay_report *rep);
+
+/** Count result @p res (copied when it failed). Returns 0 or -UMPA_ENOMEM. */
+int umpa_replay_report_add(struct umpa_replay_report *rep, const struct umpa_replay_result *res);
+
+/** The totals so far (exchanges, verdicts, flows, latencies; the packet counts are the run's). */
+void umpa_replay_report_summary(const struct umpa_replay_report *rep, struct umpa_replay_summary *sum);
+
+/** The failing results kept (at most 100,000), in the order added; *n their number. */
+const struct umpa_replay_result *umpa_replay_report_failed(const struct umpa_replay_report *rep, size_t *n);
+
+/**
+ * JUnit XML: one <testsuite name=@p suite>, one <testcase> per flow with
+ * an exchange (the flow's name), a <failure> for each flow with an exchange
+ * not matched, naming each such exchange and its differences.
+ */
+void umpa_replay_report_junit(const struct umpa_replay_report *rep, const char *suite, struct umpa_sbuf *out);
 
 /**
  * True when @p res makes the run fail (exit 1): differing, missing,
@@ -475,10 +522,17 @@ void umpa_replay_on_progress(struct umpa_replay_run *run, int64_t period_ns,
 			     void (*cb)(void *arg, const struct umpa_replay_summary *sofar, uint64_t total_pkts),
 			     void *arg);
 
-/** The results so far (one per exchange reported, in the order reported); *n their number. */
-const struct umpa_replay_result *umpa_replay_results(const struct umpa_replay_run *run, size_t *n);
+/**
+ * Call @p cb for each exchange result as it settles (to stream --json or
+ * human lines).  NULL to turn it off.
+ */
+void umpa_replay_on_result(struct umpa_replay_run *run, void (*cb)(void *arg, const struct umpa_replay_result *res),
+			   void *arg);
 
-/** The totals of the run. */
+/** The run's report (owned by the run). */
+struct umpa_replay_report *umpa_replay_run_report(struct umpa_replay_run *run);
+
+/** The totals of the run: the report's, with the packets sent and received. */
 void umpa_replay_run_summary(const struct umpa_replay_run *run, struct umpa_replay_summary *sum);
 
 struct umpa_rate_stats;
@@ -507,8 +561,8 @@ int umpa_replay_transmit(struct umpa_replay_run *run, unsigned ifidx, const stru
 
 /**
  * Record the result of an exchange (copied).  Drivers call it once per
- * exchange of their flows; the run keeps it for the report and the exit
- * status.  Returns 0 or -UMPA_ENOMEM.
+ * exchange of their flows; it goes to the result callback and the run's
+ * report (nothing during a --learn-noise round).  Returns 0 or -UMPA_ENOMEM.
  */
 int umpa_replay_report_exch(struct umpa_replay_run *run, const struct umpa_replay_result *res);
 

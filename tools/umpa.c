@@ -11,6 +11,7 @@
 #include "umpa_protos.h"
 #include "umpa_render.h"
 #include "umpa_sbuf.h"
+#include "umpa_sched.h"
 #include "umpa_tool.h"
 
 static const char usage[] =
@@ -88,6 +89,27 @@ void tool_note(const char *fmt, ...)
 	va_start(ap, fmt);
 	tool_vmsg(fmt, ap);
 	va_end(ap);
+}
+
+void tool_rate_report(const struct umpa_rate_stats *st)
+{
+	if (st->req_pps > 0 || st->req_bps > 0) {
+		printf("rate: requested");
+		if (st->req_pps > 0)
+			printf(" %.6g pps", st->req_pps);
+		if (st->req_bps > 0)
+			printf(" %.6g bps", st->req_bps);
+		printf(", achieved %.6g pps %.6g bps", st->pps, st->bps);
+		if (st->req_pps > 0)
+			printf(" (%.1f%%)", 100.0 * st->pps / st->req_pps);
+		else
+			printf(" (%.1f%%)", 100.0 * st->bps / st->req_bps);
+		printf("\n");
+	} else {
+		printf("rate: unpaced, achieved %.6g pps %.6g bps (first to last send)\n", st->pps, st->bps);
+	}
+	printf("gaps: mean %.3f us, jitter (stddev) %.3f us, max late %.3f us\n", st->gap_mean_ns / 1e3,
+	       st->gap_stddev_ns / 1e3, (double)st->max_late_ns / 1e3);
 }
 
 const struct umpa_num_spec tool_max = {"packets", 1, 1e9, UMPA_NUM_INT};
@@ -420,8 +442,8 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "replay"))
 		return cmd_replay(argc - 1, argv + 1);
 	{
-		static const char *const known[] = {"build", "show", "send",   "sr",    "tls", "ifaces",
-						    "sniff", "run",  "fields", "shell", "help", "proxy", "replay"};
+		static const char *const known[] = {"build", "show",   "send",  "sr",   "tls",   "ifaces", "sniff",
+						    "run",   "fields", "shell", "help", "proxy", "replay"};
 		char near[UMPA_NEAR_MAX + 1];
 		struct umpa_near n;
 
