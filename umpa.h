@@ -39,6 +39,7 @@
  * TLS pump and its option table */
 #include "umpa_expect.h"
 #include "umpa_replay_tcp.h"
+#include "umpa_replay_audit.h"
 #include "umpa_impair.h"
 #include "umpa_resolve.h"
 #include "umpa_sched.h"
@@ -54,6 +55,7 @@
 #include "umpa_lua.h"
 #include "umpa_lua_tls.h"
 #include "umpa_run.h"
+#include "umpa_replay_tmpl.h"
 #include "umpa_persona.h"
 #include "umpa_proxy_lua.h"
 

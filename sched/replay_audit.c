@@ -164,7 +164,7 @@ static void result_(struct audit_ *A, uint32_t x, umpa_replay_result_cb cb, void
 				snprintf(r.diffs[0].recorded, sizeof(r.diffs[0].recorded), "(an answer)");
 				snprintf(r.diffs[0].live, sizeof(r.diffs[0].live), "%s", sp + 1);
 			}
-			snprintf(r.note, sizeof(r.note), "answered wrongly by frame %llu: %s",
+			snprintf(r.note, sizeof(r.note), "answered wrongly by frame %llu: %.60s",
 				 (unsigned long long)s->near_frame, s->near);
 		} else {
 			r.verdict = UMPA_RV_MISSING;

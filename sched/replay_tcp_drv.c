@@ -152,7 +152,7 @@ static int drv_input_(void *st, struct umpa_pkt *p, int ifidx)
 static int drv_busy_(void *st)
 {
 	struct tcpdrv_ *d = st;
-	return !d->started || !umpa_rtcp_done(d->rt);
+	return d->started && !umpa_rtcp_done(d->rt);
 }
 
 /* Worse of two verdicts for one exchange answered by several checks. */

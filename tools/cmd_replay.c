@@ -17,11 +17,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "replay_guard.h"
+#include "replay_modes.h"
 #include "umpa_capfile.h"
 #include "umpa_live.h"
 #include "umpa_protos.h"
 #include "umpa_replay.h"
+#include "umpa_replay_tcp.h"
+#include "umpa_replay_tmpl.h"
 #include "umpa_resolve.h"
+#include "umpa_run.h"
 #include "umpa_sched.h"
 #include "umpa_tool.h"
 
@@ -59,6 +64,17 @@ static const char replay_usage[] =
     "  --learn-noise N      replay N times (2 or more) first and ignore the fields whose\n"
     "                       answers differ between those runs (they are named)\n"
     "  --no-check           only send (as tcpreplay does)\n"
+    "Without a device (no -i, no root):\n"
+    "  --audit              check FILE's own exchanges on its time stamps: each request\n"
+    "                       answered (RTT), unanswered, answered late (after --timeout),\n"
+    "                       answered wrongly (the near miss), unexpected answers\n"
+    "  --template T         replay against template T (umpa run's) on the virtual clock\n"
+    "  --set KEY=VALUE      a parameter of the template (repeatable)\n"
+    "TCP flows are replayed statefully, all at once: umpa waits for the peer where the\n"
+    "recording shows it, moves its acknowledgement numbers to the live peer's ISN,\n"
+    "retransmits on its own timeout and gives up on a flow (reported) without stopping\n"
+    "the others.  When a replayed flow's address is the machine's own, the kernel's\n"
+    "RSTs on it are dropped for the replay (an nftables table, removed at the end).\n"
     "Report:\n"
     "  -v                   a line for every exchange, not only those that failed\n"
     "  --json               one JSON object per exchange, then a summary object (last line)\n"
@@ -90,6 +106,7 @@ struct rp_ctx {
 	int progress_tty;
 	struct umpa_sbuf line;
 	struct umpa_replay_cap *cap;
+	struct umpa_replay_io tio; /* --template: the device's I/O */
 };
 
 /* ---- I/O ---- */
@@ -297,6 +314,9 @@ int cmd_replay(int argc, char **argv)
 	    {"json", no_argument, NULL, 'j'},
 	    {"junit", required_argument, NULL, 'J'},
 	    {"progress", no_argument, NULL, 'G'},
+	    {"audit", no_argument, NULL, 'U'},
+	    {"template", required_argument, NULL, 'E'},
+	    {"set", required_argument, NULL, 'Z'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -315,6 +335,11 @@ int cmd_replay(int argc, char **argv)
 	struct umpa_replay_checker *ck = NULL;
 	struct macmap user[REPLAY_MAX_RULES];
 	size_t nuser = 0;
+	int audit = 0;
+	const char *tmpl = NULL, *sets[64];
+	size_t nsets = 0;
+	struct umpa_replay_tmpl *dev = NULL;
+	struct replay_guard *guard = NULL;
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "i:x:vh", opts, NULL)) != -1) {
@@ -431,6 +456,19 @@ int cmd_replay(int argc, char **argv)
 		case 'v':
 			c.verbose = 1;
 			break;
+		case 'U':
+			audit = 1;
+			break;
+		case 'E':
+			tmpl = optarg;
+			break;
+		case 'Z':
+			if (nsets == sizeof sets / sizeof sets[0]) {
+				tool_err("replay: at most 64 --set");
+				return UMPA_EXIT_USAGE;
+			}
+			sets[nsets++] = optarg;
+			break;
 		case 'h':
 			fputs(replay_usage, stdout);
 			return UMPA_EXIT_OK;
@@ -455,7 +493,25 @@ int cmd_replay(int argc, char **argv)
 		return UMPA_EXIT_USAGE;
 	}
 	file = argv[optind];
-	if (c.nifs == 0) {
+	if ((audit || tmpl) && c.nifs) {
+		tool_err("replay: --%s checks without a device: drop -i", audit ? "audit" : "template");
+		return UMPA_EXIT_USAGE;
+	}
+	if (audit && tmpl) {
+		tool_err("replay: give --audit or --template, not both");
+		return UMPA_EXIT_USAGE;
+	}
+	if (nsets && !tmpl) {
+		tool_err("replay: --set is a parameter of --template T");
+		return UMPA_EXIT_USAGE;
+	}
+	if (audit || tmpl) {
+		if (tm.no_check || learn) {
+			tool_err("replay: --%s checks: drop --no-check and --learn-noise",
+				 audit ? "audit" : "template");
+			return UMPA_EXIT_USAGE;
+		}
+	} else if (c.nifs == 0) {
 		tool_err("replay: on which interface? give -i IFACE (try 'umpa replay --help')");
 		return UMPA_EXIT_USAGE;
 	}
@@ -480,8 +536,9 @@ int cmd_replay(int argc, char **argv)
 			goto fail;
 		}
 	}
-	lo.out_linktype = c.ifs[0].info.linktype > 0 ? c.ifs[0].info.linktype : UMPA_LINKTYPE_ETHERNET;
-	if (c.ifs[0].info.mtu)
+	if (c.nifs)
+		lo.out_linktype = c.ifs[0].info.linktype > 0 ? c.ifs[0].info.linktype : UMPA_LINKTYPE_ETHERNET;
+	if (c.nifs && c.ifs[0].info.mtu)
 		lo.max_frame = c.ifs[0].info.mtu + (lo.out_linktype == UMPA_LINKTYPE_ETHERNET ? 18 : 0);
 
 	/* the capture */
@@ -500,7 +557,7 @@ int cmd_replay(int argc, char **argv)
 			     file, c.cap->nsend);
 		goto fail;
 	}
-	if (c.cap->nunsendable)
+	if (c.cap->nunsendable && c.nifs)
 		tool_note("replay: %u of %u packets to send cannot go on %s: %s", c.cap->nunsendable, c.cap->nsend,
 			  c.ifs[0].name, c.cap->unsendable_why);
 
@@ -513,7 +570,8 @@ int cmd_replay(int argc, char **argv)
 			rc = UMPA_EXIT_USAGE;
 			goto out;
 		}
-	if (!no_auto && !tm.no_check && c.cap->linktype == UMPA_LINKTYPE_ETHERNET && auto_macs(&c, rw, user, nuser) < 0)
+	if (c.nifs && !no_auto && !tm.no_check && c.cap->linktype == UMPA_LINKTYPE_ETHERNET &&
+	    auto_macs(&c, rw, user, nuser) < 0)
 		goto out;
 	if (umpa_replay_rewrite_apply(rw, c.cap, keep, &e) < 0)
 		goto fail;
@@ -534,10 +592,24 @@ int cmd_replay(int argc, char **argv)
 			goto out;
 		}
 
-	/* the live side */
-	if (!(c.loop = umpa_loop_new(UMPA_CLOCK_LIVE, &e)) || umpa_loop_break_on_signal(c.loop, SIGINT, &e) < 0 ||
-	    umpa_loop_break_on_signal(c.loop, SIGTERM, &e) < 0)
+	if (audit) {
+		rc = replay_audit_cmd(c.cap, tm.timeout_ns, c.fmt, c.verbose, junit, file);
+		goto out;
+	}
+	if (tmpl) {
+		/* the template plays the device on the virtual clock */
+		struct umpa_replay_io tio;
+		struct umpa_run_opts ro = {.tmpl = tmpl, .sets = sets, .nsets = nsets};
+		if (!(dev = umpa_replay_tmpl_new(&ro, c.cap->first_ts_ns, c.cap->linktype, &tio, &e)))
+			goto fail;
+		c.loop = umpa_replay_tmpl_loop(dev);
+		c.tio = tio;
+	} else if (!(c.loop = umpa_loop_new(UMPA_CLOCK_LIVE, &e)) ||
+		   umpa_loop_break_on_signal(c.loop, SIGINT, &e) < 0 ||
+		   umpa_loop_break_on_signal(c.loop, SIGTERM, &e) < 0)
 		goto fail;
+	if (!tm.no_check && !tmpl)
+		guard = replay_tcp_guard(c.cap);
 	for (unsigned i = 0; i < c.nifs; i++) {
 		struct rp_if *ifc = &c.ifs[i];
 		if (!(ifc->inj = umpa_inj_open(ifc->name, 2, &e)))
@@ -564,7 +636,8 @@ int cmd_replay(int argc, char **argv)
 		c.progress_tty = -1; /* no progress line */
 
 	{
-		struct umpa_replay_io io = {.send = rp_send, .arg = &c, .nifs = c.nifs};
+		struct umpa_replay_io io =
+		    tmpl ? c.tio : (struct umpa_replay_io){.send = rp_send, .arg = &c, .nifs = c.nifs};
 		struct umpa_replay_summary sum;
 		struct umpa_rate_stats st;
 		int failed, sig;
@@ -574,6 +647,7 @@ int cmd_replay(int argc, char **argv)
 			struct umpa_replay_timing lt = tm;
 			lt.learn = k == 0 ? 1 : 2;
 			if (!(c.run = umpa_replay_run_new(c.loop, c.cap, ck, &lt, &io, &e)) ||
+			    umpa_replay_add_driver(c.run, &umpa_replay_driver_tcp, &e) < 0 ||
 			    umpa_replay_run_go(c.run, &e) < 0)
 				goto fail;
 			c.run = umpa_replay_run_free(c.run);
@@ -589,6 +663,11 @@ int cmd_replay(int argc, char **argv)
 		}
 		if (!(c.run = umpa_replay_run_new(c.loop, c.cap, ck, &tm, &io, &e)))
 			goto fail;
+		/* TCP flows statefully (sched/replay_tcp_drv.c), unless only sending */
+		if (!tm.no_check && umpa_replay_add_driver(c.run, &umpa_replay_driver_tcp, &e) < 0)
+			goto fail;
+		if (dev)
+			umpa_replay_tmpl_attach(dev, c.run);
 		umpa_replay_on_result(c.run, rp_result, &c);
 		if (c.progress_tty >= 0)
 			umpa_replay_on_progress(c.run, UMPA_NS_PER_SEC, rp_progress, &c);
@@ -609,7 +688,13 @@ int cmd_replay(int argc, char **argv)
 			fflush(stdout);
 			fprintf(stderr, "umpa: replay: sent %llu packet%s, %llu bytes on %s%s%s\n",
 				(unsigned long long)sum.sent, tool_s(sum.sent), (unsigned long long)sum.sent_bytes,
-				c.ifs[0].name, c.nifs > 1 ? " and " : "", c.nifs > 1 ? c.ifs[1].name : "");
+				dev ? "the template" : c.ifs[0].name, c.nifs > 1 ? " and " : "",
+				c.nifs > 1 ? c.ifs[1].name : "");
+		} else if (dev) {
+			printf(
+			    "sent %llu packet%s, %llu bytes to template %s (virtual clock, %.6f s of capture time)\n",
+			    (unsigned long long)sum.sent, tool_s(sum.sent), (unsigned long long)sum.sent_bytes,
+			    umpa_run_path(umpa_replay_tmpl_run(dev)), (double)st.elapsed_ns / 1e9);
 		} else {
 			printf("sent %llu packet%s, %llu bytes in %.6f s on %s%s%s (%s)%s\n",
 			       (unsigned long long)sum.sent, tool_s(sum.sent), (unsigned long long)sum.sent_bytes,
@@ -643,6 +728,11 @@ fail:
 	rc = UMPA_EXIT_ERROR;
 out:
 	umpa_replay_run_free(c.run);
+	replay_guard_off(guard);
+	if (dev) {
+		c.loop = NULL; /* the template's */
+		dev = umpa_replay_tmpl_free(dev);
+	}
 	for (unsigned i = 0; i < c.nifs; i++) {
 		umpa_loop_remove_fd(c.ifs[i].fd);
 		umpa_cap_close(c.ifs[i].cap);
