@@ -547,8 +547,9 @@ static void settle_(struct rflow_ *f, struct rchk_ *c, enum umpa_rtcp_verdict v,
 				c->live_rtt = umpa_loop_now_ns(rt->loop) - f->seg[k].sent_ns;
 				break;
 			}
-	/* headers of the handshake, a reset or a bare FIN: the caller compares them field by field */
-	if (v != UMPA_RTCP_MISSING && rt->cur && rt->o.compare && !f->seg[c->seg].n)
+	/* headers of the handshake or a reset (a FIN may come with data live): the caller compares them field by field */
+	if (v != UMPA_RTCP_MISSING && rt->cur && rt->o.compare && !f->seg[c->seg].n &&
+	    (f->seg[c->seg].flags & (UMPA_TH_SYN_ | UMPA_TH_RST_)))
 		rt->o.compare(rt->o.compare_arg, f->idx, (size_t)(c - f->chk), f->seg[c->seg].frame, rt->cur);
 	f->nchk_done++;
 }

@@ -54,8 +54,8 @@ struct umpa_rtcp_opts {
 	size_t max_flows;   /**< most flows filed (default 65536): more is an error */
 	/**
 	 * Optional: exchange @p chk of flow @p flow (as umpa_rtcp_results
-	 * numbers them) whose recorded answer, file frame @p rec_frame, carries
-	 * no data (SYN+ACK, RST, a bare FIN) was settled by live packet @p live
+	 * numbers them) whose recorded answer, file frame @p rec_frame, is a
+	 * SYN+ACK or a RST without data was settled by live packet @p live
 	 * (dissected, valid during the call): compare their headers field by
 	 * field (TTL, window, options) as the caller's checker says.
 	 */
@@ -164,7 +164,7 @@ struct umpa_replay_driver;
  * the live peer allows, not by the schedule.  Its checks become the run's
  * exchange results: the request of each is the segment of ours before the
  * answers, several answers of one request are one result (the worst
- * verdict, every difference); the headers of SYN+ACK, RST and bare FIN
+ * verdict, every difference); the headers of SYN+ACK and RST
  * answers are also compared field by field with the run's checker (so
  * ip.ttl or tcp.window_size_value changes show); a request nothing
  * answered when recorded (a pure ACK) is "sent", or "gave up" when the

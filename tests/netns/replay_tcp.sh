@@ -67,18 +67,21 @@ serve() {
 # record FILE NFLOWS: tcpdump in A while NFLOWS clients talk at once (and one ping)
 record() {
 	local f=$1 n=$2 i
-	in_a timeout 30 tcpdump -i "$IF_A" -U -w "$f" "tcp port $PORT or icmp" 2>"$T/tcpdump.err" &
+	# not through in_a (a function: $! would be a subshell that passes no signal on)
+	ip netns exec "$NS_A" timeout 30 tcpdump --immediate-mode -i "$IF_A" -U -w "$f" "tcp port $PORT or icmp" 2>"$T/tcpdump.err" &
 	local tp=$!
 	for i in $(seq 1 100); do
 		grep -q "listening on" "$T/tcpdump.err" 2>/dev/null && break
 		sleep 0.05
 	done
 	in_a ping -c 1 -W 2 "$IP_B" >/dev/null
+	local pids=()
 	for i in $(seq 1 "$n"); do
 		(echo "client$i" | in_a timeout 10 socat -t 2 - TCP4:$IP_B:$PORT >"$T/cli$i.out" 2>&1) &
+		pids+=($!)
 	done
-	wait $(jobs -p | grep -v "^$tp$") 2>/dev/null
-	sleep 0.3
+	wait "${pids[@]}" 2>/dev/null
+	sleep 0.2
 	kill -INT $tp 2>/dev/null
 	wait $tp 2>/dev/null
 	[ -s "$f" ]
