@@ -30,6 +30,7 @@ enum slot_state_ {
 struct slot_ {
 	uint8_t state;
 	uint8_t tcp;
+	uint8_t syn; /* a SYN: only a SYN+ACK answers it, never a cumulative ACK */
 	uint32_t flow;
 	uint32_t end; /* TCP: the sequence number after the request (what an ACK must reach) */
 	int64_t sent_ns;
@@ -221,6 +222,7 @@ long umpa_replay_audit(const struct umpa_replay_cap *cap, const struct umpa_repl
 			s->covered_ns = -1;
 			if (fl >= 0) {
 				s->tcp = 1;
+				s->syn = (fl & UMPA_TH_SYN_) != 0;
 				s->end =
 				    g.seq + g.n + ((fl & UMPA_TH_SYN_) ? 1u : 0u) + ((fl & UMPA_TH_FIN_) ? 1u : 0u);
 				if (!g.n && !(fl & (UMPA_TH_SYN_ | UMPA_TH_FIN_))) {
@@ -246,7 +248,7 @@ long umpa_replay_audit(const struct umpa_replay_cap *cap, const struct umpa_repl
 		if (fl >= 0 && (fl & UMPA_TH_ACK_) && !(fl & UMPA_TH_RST_)) {
 			for (uint32_t x = 0; x < cap->nexch; x++) {
 				struct slot_ *s = &A.sl[x];
-				if (s->tcp && s->flow == rp->flow &&
+				if (s->tcp && !s->syn && s->flow == rp->flow &&
 				    (s->state == SL_PENDING || s->state == SL_TIMEDOUT) && s->covered_ns < 0 &&
 				    (int32_t)(g.ack - s->end) >= 0) {
 					s->covered_ns = rp->ts_ns;
