@@ -587,7 +587,7 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 			if (grow((void **)&cidrs, &ccap, ncidr + 1, sizeof *cidrs, e) < 0)
 				goto fail;
 			if (parse_cidr(s, n, &cidrs[ncidr], e) < 0) {
-				umpa_err_prefix(e, "side rule");
+				umpa_err_prefix(e, "side rule: ");
 				goto fail;
 			}
 			ncidr++;
@@ -759,7 +759,8 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 		struct umpa_replay_pkt *rp = &cap->pkts[i];
 		int send;
 
-		umpa_replay_cap_pkt(cap, i, &p);
+		if (ncidr || !o->no_answers)
+			umpa_replay_cap_pkt(cap, i, &p);
 		if (o->sides.both)
 			send = 1;
 		else if (ncidr) {
@@ -778,8 +779,10 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 			send = rp->side == (o->sides.server_side ? UMPA_SIDE_SERVER : UMPA_SIDE_CLIENT);
 		rp->role = (uint8_t)(send ? UMPA_ROLE_SEND : UMPA_ROLE_EXPECT);
 		rp->ifidx = (uint8_t)(o->sides.both ? rp->side : 0);
-		t.hfull[i] = umpa_match_hash(&p, 0);
-		t.hl4[i] = umpa_match_hash(&p, 1);
+		if (!o->no_answers) {
+			t.hfull[i] = umpa_match_hash(&p, 0);
+			t.hl4[i] = umpa_match_hash(&p, 1);
+		}
 		t.prev_send[i] = UMPA_REPLAY_NONE;
 		if (send) {
 			struct umpa_replay_exch *x;
@@ -800,7 +803,9 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 			continue;
 		}
 		/* an expected packet: which recent request of its flow does it answer? */
-		{
+		if (o->no_answers)
+			cap->norphans++;
+		else {
 			int err = is_error(&p);
 			uint32_t h = err ? t.hl4[i] : t.hfull[i], best = UMPA_REPLAY_NONE, any = UMPA_REPLAY_NONE;
 			uint32_t j = t.last_send[rp->flow];
@@ -972,7 +977,7 @@ int umpa_replay_rewrite_add(struct umpa_replay_rewrite *rw, const char *rule, st
 		t = &rw->ip[rw->nip].to;
 		if (parse_cidr(colon + 1, (size_t)(eq - colon - 1), f, e) < 0 ||
 		    parse_cidr(eq + 1, strlen(eq + 1), t, e) < 0)
-			return umpa_err_prefix(e, "rewrite '%s'", rule);
+			return umpa_err_prefix(e, "rewrite '%s': ", rule);
 		if (f->family != t->family)
 			return umpa_err_set(e, UMPA_EINVAL, "rewrite '%s': the two sides are of different families",
 					    rule);
@@ -1171,7 +1176,7 @@ long umpa_replay_rewrite_apply(const struct umpa_replay_rewrite *rw, struct umpa
 		umpa_replay_cap_pkt(cap, i, &p);
 		r = rewrite_pkt(rw, &p, cap->pkts[i].role == UMPA_ROLE_SEND, keep_csums, e);
 		if (r < 0) {
-			umpa_err_prefix(e, "rewriting frame %llu", (unsigned long long)cap->pkts[i].frame);
+			umpa_err_prefix(e, "rewriting frame %llu: ", (unsigned long long)cap->pkts[i].frame);
 			umpa_pkt_release(&p);
 			return r;
 		}
