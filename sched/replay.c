@@ -1785,6 +1785,7 @@ void umpa_replay_format_summary(const struct umpa_replay_summary *sum, enum umpa
 		    (unsigned long long)sum->exchanges, (unsigned long long)v[UMPA_RV_UNSENT],
 		    (unsigned long long)v[UMPA_RV_GAVEUP], (unsigned long long)v[UMPA_RV_SENT], sum->flows,
 		    sum->flows_failed, (unsigned long long)sum->sent, (unsigned long long)sum->received);
+		umpa_sbuf_printf(out, ",\"elapsed_s\":%.6f", (double)sum->run_ns / 1e9);
 		if (sum->rtt_pairs)
 			umpa_sbuf_printf(out, ",\"recorded_rtt_mean_us\":%.3f,\"live_rtt_mean_us\":%.3f",
 					 (double)sum->rec_rtt_sum_ns / 1e3 / (double)sum->rtt_pairs,
@@ -1804,7 +1805,11 @@ void umpa_replay_format_summary(const struct umpa_replay_summary *sum, enum umpa
 		umpa_sbuf_printf(out, ", %llu given up", (unsigned long long)v[UMPA_RV_GAVEUP]);
 	if (v[UMPA_RV_SENT])
 		umpa_sbuf_printf(out, ", %llu sent unchecked", (unsigned long long)v[UMPA_RV_SENT]);
-	umpa_sbuf_printf(out, "; %u flow%s, %u failed\n", sum->flows, sum->flows == 1 ? "" : "s", sum->flows_failed);
+	umpa_sbuf_printf(out, "; %u flow%s, %u failed; %.3f s", sum->flows, sum->flows == 1 ? "" : "s",
+			 sum->flows_failed, (double)sum->run_ns / 1e9);
+	if (sum->run_ns > 0 && sum->exchanges)
+		umpa_sbuf_printf(out, " (%.0f exchanges/s)", (double)sum->exchanges / ((double)sum->run_ns / 1e9));
+	umpa_sbuf_putc(out, '\n');
 	if (sum->rtt_pairs)
 		umpa_sbuf_printf(out, "latency: recorded mean %.3f ms, live mean %.3f ms (%llu exchanges)\n",
 				 (double)sum->rec_rtt_sum_ns / 1e6 / (double)sum->rtt_pairs,
@@ -1921,7 +1926,7 @@ struct umpa_replay_run {
 	struct umpa_pkt req, rec;
 	/* accounting (timer path; the source keeps its own) */
 	uint64_t sent, bytes, received, unsendable;
-	int64_t first_ns, last_ns, prev_ns, max_late;
+	int64_t first_ns, last_ns, prev_ns, max_late, end_ns;
 	double gap_n, gap_mean, gap_m2;
 	struct pend_ans *pend;
 };
@@ -2461,6 +2466,7 @@ int umpa_replay_run_go(struct umpa_replay_run *run, struct umpa_err *e)
 	if (run->prog_period > 0 && !(run->prog = umpa_every(run->loop, run->prog_period, progress_tick, run, e)))
 		return -e->code;
 	r = umpa_loop_run_until(run->loop, run_done, run, UMPA_NEVER, e);
+	run->end_ns = umpa_loop_now_ns(run->loop);
 	umpa_timer_cancel(run->prog);
 	run->prog = NULL;
 	umpa_timer_cancel(run->tm);
@@ -2516,6 +2522,7 @@ void umpa_replay_run_summary(const struct umpa_replay_run *run, struct umpa_repl
 	}
 	sum->received = run->received;
 	sum->unsendable = run->unsendable;
+	sum->run_ns = (run->end_ns ? run->end_ns : umpa_loop_now_ns(run->loop)) - run->t0;
 }
 
 void umpa_replay_run_rate(const struct umpa_replay_run *run, struct umpa_rate_stats *st)

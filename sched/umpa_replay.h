@@ -414,7 +414,8 @@ struct umpa_replay_summary {
 	uint32_t flows, flows_failed;            /**< flows, and of those with an exchange not matched */
 	int64_t rec_rtt_sum_ns, live_rtt_sum_ns; /**< over exchanges with both latencies */
 	uint64_t rtt_pairs;                      /**< how many such */
-	int64_t elapsed_ns;                      /**< first send to end */
+	int64_t elapsed_ns;                      /**< first send to last send */
+	int64_t run_ns;                          /**< start of the run to its end (every exchange settled) */
 };
 
 /**

@@ -138,4 +138,6 @@ timed check "$UMPA" replay "$T/rec.pcap" -i "$IF_A" --topspeed --json
 tail -1 "$T/check.out" | grep summary >"$T/sum.json"
 EXCH=$(sed -n 's/.*"exchanges":\([0-9]*\).*/\1/p' "$T/sum.json")
 echo "summary: $(cat "$T/sum.json")"
-echo "checked: ${EXCH:-0} exchanges in $WALL s (load, send, match, compare, report): $(awk -v n="${EXCH:-0}" -v w="$WALL" 'BEGIN { printf "%.0f", n / w }') exchanges/s"
+RUN=$(sed -n 's/.*"elapsed_s":\([0-9.]*\).*/\1/p' "$T/sum.json")
+echo "checked: ${EXCH:-0} exchanges in $WALL s wall (load, send, match, compare, report): $(awk -v n="${EXCH:-0}" -v w="$WALL" 'BEGIN { printf "%.0f", n / w }') exchanges/s"
+echo "         run alone (first send to the last exchange settled): ${RUN:-?} s: $(awk -v n="${EXCH:-0}" -v w="${RUN:-0}" 'BEGIN { if (w > 0) printf "%.0f", n / w; else print "?" }') exchanges/s"
