@@ -1508,6 +1508,12 @@ static unsigned compare_layer(struct umpa_replay_checker *ck, const struct umpa_
 			continue;
 		ro = umpa_field_bitoff(rp, ri, fd);
 		lo = umpa_field_bitoff(lp, li, fd);
+		/* a field past the header is another message type's view of the payload (ICMP's
+		 * timestamps over an echo's data): the payload layer compares those bytes */
+		if (ro >= 0 && (uint64_t)ro + fd->bits > (uint64_t)rp->l[ri].hlen * 8)
+			ro = -1;
+		if (lo >= 0 && (uint64_t)lo + fd->bits > (uint64_t)lp->l[li].hlen * 8)
+			lo = -1;
 		if (ro < 0 && lo < 0)
 			continue;
 		if (fd->type == UMPA_FT_MAC || fd->type == UMPA_FT_IPV4 || fd->type == UMPA_FT_IPV6 ||
@@ -1519,7 +1525,8 @@ static unsigned compare_layer(struct umpa_replay_checker *ck, const struct umpa_
 			diff = rx != ry || (rx == 0 && (xn != yn || memcmp(x, y, xn)));
 		} else {
 			uint64_t x = 0, y = 0;
-			int rx = umpa_field_get_u64(rp, ri, fd, &x), ry = umpa_field_get_u64(lp, li, fd, &y);
+			int rx = ro < 0 ? -1 : umpa_field_get_u64(rp, ri, fd, &x);
+			int ry = lo < 0 ? -1 : umpa_field_get_u64(lp, li, fd, &y);
 			diff = rx != ry || x != y;
 		}
 		if (!diff)
