@@ -587,7 +587,7 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 			if (grow((void **)&cidrs, &ccap, ncidr + 1, sizeof *cidrs, e) < 0)
 				goto fail;
 			if (parse_cidr(s, n, &cidrs[ncidr], e) < 0) {
-				umpa_err_prefix(e, "side rule");
+				umpa_err_prefix(e, "side rule: ");
 				goto fail;
 			}
 			ncidr++;
@@ -759,7 +759,8 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 		struct umpa_replay_pkt *rp = &cap->pkts[i];
 		int send;
 
-		umpa_replay_cap_pkt(cap, i, &p);
+		if (ncidr || !o->no_answers)
+			umpa_replay_cap_pkt(cap, i, &p);
 		if (o->sides.both)
 			send = 1;
 		else if (ncidr) {
@@ -778,8 +779,10 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 			send = rp->side == (o->sides.server_side ? UMPA_SIDE_SERVER : UMPA_SIDE_CLIENT);
 		rp->role = (uint8_t)(send ? UMPA_ROLE_SEND : UMPA_ROLE_EXPECT);
 		rp->ifidx = (uint8_t)(o->sides.both ? rp->side : 0);
-		t.hfull[i] = umpa_match_hash(&p, 0);
-		t.hl4[i] = umpa_match_hash(&p, 1);
+		if (!o->no_answers) {
+			t.hfull[i] = umpa_match_hash(&p, 0);
+			t.hl4[i] = umpa_match_hash(&p, 1);
+		}
 		t.prev_send[i] = UMPA_REPLAY_NONE;
 		if (send) {
 			struct umpa_replay_exch *x;
@@ -800,7 +803,9 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 			continue;
 		}
 		/* an expected packet: which recent request of its flow does it answer? */
-		{
+		if (o->no_answers)
+			cap->norphans++;
+		else {
 			int err = is_error(&p);
 			uint32_t h = err ? t.hl4[i] : t.hfull[i], best = UMPA_REPLAY_NONE, any = UMPA_REPLAY_NONE;
 			uint32_t j = t.last_send[rp->flow];
@@ -972,7 +977,7 @@ int umpa_replay_rewrite_add(struct umpa_replay_rewrite *rw, const char *rule, st
 		t = &rw->ip[rw->nip].to;
 		if (parse_cidr(colon + 1, (size_t)(eq - colon - 1), f, e) < 0 ||
 		    parse_cidr(eq + 1, strlen(eq + 1), t, e) < 0)
-			return umpa_err_prefix(e, "rewrite '%s'", rule);
+			return umpa_err_prefix(e, "rewrite '%s': ", rule);
 		if (f->family != t->family)
 			return umpa_err_set(e, UMPA_EINVAL, "rewrite '%s': the two sides are of different families",
 					    rule);
@@ -1171,7 +1176,7 @@ long umpa_replay_rewrite_apply(const struct umpa_replay_rewrite *rw, struct umpa
 		umpa_replay_cap_pkt(cap, i, &p);
 		r = rewrite_pkt(rw, &p, cap->pkts[i].role == UMPA_ROLE_SEND, keep_csums, e);
 		if (r < 0) {
-			umpa_err_prefix(e, "rewriting frame %llu", (unsigned long long)cap->pkts[i].frame);
+			umpa_err_prefix(e, "rewriting frame %llu: ", (unsigned long long)cap->pkts[i].frame);
 			umpa_pkt_release(&p);
 			return r;
 		}
@@ -1503,6 +1508,12 @@ static unsigned compare_layer(struct umpa_replay_checker *ck, const struct umpa_
 			continue;
 		ro = umpa_field_bitoff(rp, ri, fd);
 		lo = umpa_field_bitoff(lp, li, fd);
+		/* a field past the header is another message type's view of the payload (ICMP's
+		 * timestamps over an echo's data): the payload layer compares those bytes */
+		if (ro >= 0 && (uint64_t)ro + fd->bits > (uint64_t)rp->l[ri].hlen * 8)
+			ro = -1;
+		if (lo >= 0 && (uint64_t)lo + fd->bits > (uint64_t)lp->l[li].hlen * 8)
+			lo = -1;
 		if (ro < 0 && lo < 0)
 			continue;
 		if (fd->type == UMPA_FT_MAC || fd->type == UMPA_FT_IPV4 || fd->type == UMPA_FT_IPV6 ||
@@ -1514,7 +1525,8 @@ static unsigned compare_layer(struct umpa_replay_checker *ck, const struct umpa_
 			diff = rx != ry || (rx == 0 && (xn != yn || memcmp(x, y, xn)));
 		} else {
 			uint64_t x = 0, y = 0;
-			int rx = umpa_field_get_u64(rp, ri, fd, &x), ry = umpa_field_get_u64(lp, li, fd, &y);
+			int rx = ro < 0 ? -1 : umpa_field_get_u64(rp, ri, fd, &x);
+			int ry = lo < 0 ? -1 : umpa_field_get_u64(lp, li, fd, &y);
 			diff = rx != ry || x != y;
 		}
 		if (!diff)
@@ -1780,6 +1792,7 @@ void umpa_replay_format_summary(const struct umpa_replay_summary *sum, enum umpa
 		    (unsigned long long)sum->exchanges, (unsigned long long)v[UMPA_RV_UNSENT],
 		    (unsigned long long)v[UMPA_RV_GAVEUP], (unsigned long long)v[UMPA_RV_SENT], sum->flows,
 		    sum->flows_failed, (unsigned long long)sum->sent, (unsigned long long)sum->received);
+		umpa_sbuf_printf(out, ",\"elapsed_s\":%.6f", (double)sum->run_ns / 1e9);
 		if (sum->rtt_pairs)
 			umpa_sbuf_printf(out, ",\"recorded_rtt_mean_us\":%.3f,\"live_rtt_mean_us\":%.3f",
 					 (double)sum->rec_rtt_sum_ns / 1e3 / (double)sum->rtt_pairs,
@@ -1799,7 +1812,11 @@ void umpa_replay_format_summary(const struct umpa_replay_summary *sum, enum umpa
 		umpa_sbuf_printf(out, ", %llu given up", (unsigned long long)v[UMPA_RV_GAVEUP]);
 	if (v[UMPA_RV_SENT])
 		umpa_sbuf_printf(out, ", %llu sent unchecked", (unsigned long long)v[UMPA_RV_SENT]);
-	umpa_sbuf_printf(out, "; %u flow%s, %u failed\n", sum->flows, sum->flows == 1 ? "" : "s", sum->flows_failed);
+	umpa_sbuf_printf(out, "; %u flow%s, %u failed; %.3f s", sum->flows, sum->flows == 1 ? "" : "s",
+			 sum->flows_failed, (double)sum->run_ns / 1e9);
+	if (sum->run_ns > 0 && sum->exchanges)
+		umpa_sbuf_printf(out, " (%.0f exchanges/s)", (double)sum->exchanges / ((double)sum->run_ns / 1e9));
+	umpa_sbuf_putc(out, '\n');
 	if (sum->rtt_pairs)
 		umpa_sbuf_printf(out, "latency: recorded mean %.3f ms, live mean %.3f ms (%llu exchanges)\n",
 				 (double)sum->rec_rtt_sum_ns / 1e6 / (double)sum->rtt_pairs,
@@ -1916,7 +1933,7 @@ struct umpa_replay_run {
 	struct umpa_pkt req, rec;
 	/* accounting (timer path; the source keeps its own) */
 	uint64_t sent, bytes, received, unsendable;
-	int64_t first_ns, last_ns, prev_ns, max_late;
+	int64_t first_ns, last_ns, prev_ns, max_late, end_ns;
 	double gap_n, gap_mean, gap_m2;
 	struct pend_ans *pend;
 };
@@ -2456,6 +2473,7 @@ int umpa_replay_run_go(struct umpa_replay_run *run, struct umpa_err *e)
 	if (run->prog_period > 0 && !(run->prog = umpa_every(run->loop, run->prog_period, progress_tick, run, e)))
 		return -e->code;
 	r = umpa_loop_run_until(run->loop, run_done, run, UMPA_NEVER, e);
+	run->end_ns = umpa_loop_now_ns(run->loop);
 	umpa_timer_cancel(run->prog);
 	run->prog = NULL;
 	umpa_timer_cancel(run->tm);
@@ -2511,6 +2529,7 @@ void umpa_replay_run_summary(const struct umpa_replay_run *run, struct umpa_repl
 	}
 	sum->received = run->received;
 	sum->unsendable = run->unsendable;
+	sum->run_ns = (run->end_ns ? run->end_ns : umpa_loop_now_ns(run->loop)) - run->t0;
 }
 
 void umpa_replay_run_rate(const struct umpa_replay_run *run, struct umpa_rate_stats *st)

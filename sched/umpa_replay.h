@@ -172,6 +172,7 @@ struct umpa_replay_load_opts {
 	int out_linktype;   /**< re-frame every packet for this link type (0: keep the file's) */
 	int vlan;           /**< Ethernet out: -1 keep tags as recorded, -2 strip them, 0..4095 tag with this VLAN id */
 	uint32_t max_frame; /**< frames longer than this are unsendable (0: no limit) */
+	int no_answers;     /**< send only (--no-check): recorded answers are not looked for (faster to load) */
 	uint64_t max_pkts;  /**< refuse files with more (0: 10,000,000) */
 };
 
@@ -413,7 +414,8 @@ struct umpa_replay_summary {
 	uint32_t flows, flows_failed;            /**< flows, and of those with an exchange not matched */
 	int64_t rec_rtt_sum_ns, live_rtt_sum_ns; /**< over exchanges with both latencies */
 	uint64_t rtt_pairs;                      /**< how many such */
-	int64_t elapsed_ns;                      /**< first send to end */
+	int64_t elapsed_ns;                      /**< first send to last send */
+	int64_t run_ns;                          /**< start of the run to its end (every exchange settled) */
 };
 
 /**

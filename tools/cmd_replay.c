@@ -542,11 +542,12 @@ int cmd_replay(int argc, char **argv)
 		lo.max_frame = c.ifs[0].info.mtu + (lo.out_linktype == UMPA_LINKTYPE_ETHERNET ? 18 : 0);
 
 	/* the capture */
+	lo.no_answers = tm.no_check;
 	if (!(r = umpa_capr_open(file, &e)))
 		goto fail;
 	c.cap = umpa_replay_cap_load(r, &lo, &e);
 	if (!c.cap) {
-		umpa_err_prefix(&e, "%s", file);
+		umpa_err_prefix(&e, "%s: ", file);
 		goto fail;
 	}
 	r = umpa_capr_close(r);
