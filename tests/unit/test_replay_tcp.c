@@ -6,6 +6,9 @@
  * (other ISNs, timestamps, IP ids): what the engine sends must be accepted
  * by a real TCP implementation, and the checks must say what changed.
  */
+#include "umpa_capfile.h"
+#include "umpa_replay.h"
+#include "umpa_replay_audit.h"
 #include "umpa_replay_tcp.h"
 #include "umpa_run.h"
 #include "umpa_sched.h"
@@ -591,13 +594,98 @@ static void test_template(void **st)
 	rec_free(&r);
 }
 
+/* Write @p r to a pcap, leaving out frame @p skip (1-based; 0: none). */
+static void rec_write(const struct rec *r, const char *path, size_t skip)
+{
+	struct umpa_capw *w = umpa_capw_open(path, UMPA_CAP_PCAP, UMPA_LINKTYPE_ETHERNET, NULL);
+
+	assert_non_null(w);
+	for (size_t i = 0; i < r->count; i++) {
+		struct umpa_pkt p;
+		if (i + 1 == skip)
+			continue;
+		umpa_pkt_init(&p);
+		umpa_pkt_attach(&p, r->b[i], r->n[i], r->n[i], UMPA_LINKTYPE_ETHERNET);
+		p.ts_sec = r->ts[i] / 1000000000;
+		p.ts_nsec = (uint32_t)(r->ts[i] % 1000000000);
+		assert_int_equal(umpa_capw_write(w, &p, NULL), 0);
+	}
+	assert_int_equal(umpa_capw_close(w, NULL), 0);
+}
+
+struct atally {
+	unsigned v[UMPA_RV_COUNT];
+	uint32_t missing_exch;
+	int64_t syn_rtt;
+	const struct umpa_replay_cap *cap;
+};
+
+static void audit_cb(void *arg, const struct umpa_replay_result *res)
+{
+	struct atally *t = arg;
+
+	t->v[res->verdict]++;
+	if (res->verdict == UMPA_RV_MISSING)
+		t->missing_exch = res->exch;
+	if (res->exch == 0 && res->verdict == UMPA_RV_MATCHED)
+		t->syn_rtt = res->rec_rtt_ns;
+}
+
+/* Audit the pcap at @p path. */
+static void audit_file(const char *path, struct atally *t)
+{
+	struct umpa_capr *rd = umpa_capr_open(path, NULL);
+	struct umpa_replay_load_opts lo = {.vlan = -1};
+	struct umpa_replay_cap *cap;
+	struct umpa_err e = {0};
+
+	assert_non_null(rd);
+	cap = umpa_replay_cap_load(rd, &lo, &e);
+	if (!cap)
+		fail_msg("load %s: %s", path, e.msg);
+	memset(t, 0, sizeof(*t));
+	t->cap = cap;
+	assert_true(umpa_replay_audit(cap, NULL, audit_cb, t, &e) >= 0);
+	umpa_replay_cap_free(cap);
+	umpa_capr_close(rd);
+}
+
+/* --audit: the recording is answered throughout (the SYN's RTT = the time stamp difference, 1 ms of link);
+ * without the SYN+ACK exactly the SYN is unanswered. */
+static void test_audit(void **st)
+{
+	static struct rec r;
+	struct atally t;
+	char path[512];
+	size_t synack = 0;
+
+	(void)st;
+	record(&r, 1);
+	snprintf(path, sizeof(path), "%s/test_replay_tcp_audit.pcap", unit_tmpdir());
+	rec_write(&r, path, 0);
+	audit_file(path, &t);
+	assert_true(t.v[UMPA_RV_MATCHED] >= 3);
+	assert_int_equal(t.v[UMPA_RV_MISSING] + t.v[UMPA_RV_DIFFERING] + t.v[UMPA_RV_UNEXPECTED], 0);
+	assert_int_equal(t.syn_rtt, 1000000); /* the link's 1 ms each way: the SYN+ACK left at once */
+	for (size_t i = 0; i < r.count && !synack; i++)
+		if (!r.from_client[i])
+			synack = i + 1;
+	rec_write(&r, path, synack);
+	audit_file(path, &t);
+	assert_int_equal(t.v[UMPA_RV_MISSING], 1);
+	assert_int_equal(t.missing_exch, 0); /* the SYN */
+	assert_int_equal(t.v[UMPA_RV_DIFFERING] + t.v[UMPA_RV_UNEXPECTED], 0);
+	unit_discard(path);
+	rec_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_match),       cmocka_unit_test(test_payload_differs),
 	    cmocka_unit_test(test_closed_port), cmocka_unit_test(test_retransmit),
 	    cmocka_unit_test(test_give_up),     cmocka_unit_test(test_ten_flows),
-	    cmocka_unit_test(test_template),
+	    cmocka_unit_test(test_template),    cmocka_unit_test(test_audit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
