@@ -44,6 +44,9 @@ struct slot_ {
 struct audit_ {
 	const struct umpa_replay_cap *cap;
 	struct slot_ *sl;
+	/* per flow, its exchanges in order (a chain through next), so that nothing scans the whole capture */
+	uint32_t *head, *next;
+	uint32_t *tcur; /* per flow: the first TCP request a cumulative ACK has not covered yet (chain position) */
 	int64_t timeout_ns;
 	uint64_t cur_frame;
 	int near_hit;
@@ -86,10 +89,14 @@ static void timeout_(void *arg, const struct umpa_exchange *x)
 	s->state = SL_TIMEDOUT;
 }
 
-/* The pending slot whose request is @p req (the engine's copy: the same bytes). */
+/* The pending slot whose request is @p req (the engine's copy: the same bytes), searched in its flow. */
 static long slot_of_(struct audit_ *A, const struct umpa_pkt *req)
 {
-	for (uint32_t x = 0; x < A->cap->nexch; x++) {
+	long f = umpa_replay_flow_of(A->cap, req);
+
+	if (f < 0)
+		return -1;
+	for (uint32_t x = A->head[f]; x != UMPA_REPLAY_NONE; x = A->next[x]) {
 		const struct umpa_replay_pkt *rp = &A->cap->pkts[A->cap->exch[x].req];
 		if (A->sl[x].state == SL_PENDING && rp->len == req->len &&
 		    !memcmp(A->cap->arena + rp->off, req->data, rp->len))
@@ -194,10 +201,23 @@ long umpa_replay_audit(const struct umpa_replay_cap *cap, const struct umpa_repl
 	umpa_pkt_init(&p);
 	umpa_pkt_init(&q);
 	if (!(A.sl = calloc(cap->nexch ? cap->nexch : 1, sizeof(*A.sl))) ||
-	    !(A.unexp = calloc(cap->npkts ? cap->npkts : 1, sizeof(*A.unexp)))) {
+	    !(A.unexp = calloc(cap->npkts ? cap->npkts : 1, sizeof(*A.unexp))) ||
+	    !(A.head = malloc((cap->nflows + 1) * sizeof(*A.head))) ||
+	    !(A.tcur = malloc((cap->nflows + 1) * sizeof(*A.tcur))) ||
+	    !(A.next = malloc((cap->nexch + 1) * sizeof(*A.next)))) {
 		umpa_err_set(e, UMPA_ENOMEM, "out of memory");
 		goto out;
 	}
+	/* the chains, built backwards so each is in exchange order */
+	for (uint32_t f = 0; f < cap->nflows; f++)
+		A.head[f] = UMPA_REPLAY_NONE;
+	for (uint32_t x = cap->nexch; x-- > 0;) {
+		uint32_t f = cap->exch[x].flow;
+		A.next[x] = f < cap->nflows ? A.head[f] : UMPA_REPLAY_NONE;
+		if (f < cap->nflows)
+			A.head[f] = x;
+	}
+	memcpy(A.tcur, A.head, cap->nflows * sizeof(*A.tcur));
 	if (!(loop = umpa_loop_new(UMPA_CLOCK_VIRTUAL, e)) || umpa_loop_set_now(loop, cap->first_ts_ns, e) < 0 ||
 	    !(ex = umpa_expect_new(loop, nosend_, NULL, e)))
 		goto out;
@@ -245,28 +265,41 @@ long umpa_replay_audit(const struct umpa_replay_cap *cap, const struct umpa_repl
 		}
 		/* an answer of the device */
 		A.near_hit = 0;
-		if (fl >= 0 && (fl & UMPA_TH_ACK_) && !(fl & UMPA_TH_RST_)) {
-			for (uint32_t x = 0; x < cap->nexch; x++) {
-				struct slot_ *s = &A.sl[x];
-				if (s->tcp && !s->syn && s->flow == rp->flow &&
-				    (s->state == SL_PENDING || s->state == SL_TIMEDOUT) && s->covered_ns < 0 &&
-				    (int32_t)(g.ack - s->end) >= 0) {
-					s->covered_ns = rp->ts_ns;
-					if (s->state == SL_TIMEDOUT) {
-						s->state = SL_LATE;
-						s->rtt_ns = rp->ts_ns - s->sent_ns;
-						s->ans_frame = rp->frame;
+		if (fl >= 0 && (fl & UMPA_TH_ACK_) && !(fl & UMPA_TH_RST_) && rp->flow < cap->nflows) {
+			/* a cumulative ACK answers the requests it covers: in sequence order, from the flow's cursor on
+			 */
+			uint32_t *cur = &A.tcur[rp->flow];
+			while (*cur != UMPA_REPLAY_NONE) {
+				struct slot_ *s = &A.sl[*cur];
+				if (s->state == SL_NONE)
+					break; /* not sent yet */
+				if (s->state == SL_PENDING || s->state == SL_TIMEDOUT) {
+					if (s->tcp && !s->syn) { /* a SYN waits for its SYN+ACK (the engine's) */
+						if ((int32_t)(g.ack - s->end) < 0)
+							break; /* later data waits for a later ACK */
+						s->covered_ns = rp->ts_ns;
+						if (s->state == SL_TIMEDOUT) {
+							s->state = SL_LATE;
+							s->rtt_ns = rp->ts_ns - s->sent_ns;
+							s->ans_frame = rp->frame;
+						}
 					}
 				}
+				*cur = A.next[*cur];
 			}
 		}
 		if (umpa_expect_input(ex, &p) == 1)
 			continue;
 		{
 			int late = 0;
-			for (uint32_t x = 0; x < cap->nexch && !late; x++) {
+			/* a TCP segment's late answers are its flow's cumulative ACKs (above): only SYN+ACK and RST
+			 * here */
+			uint32_t x0 = rp->flow < cap->nflows && (fl < 0 || (fl & (UMPA_TH_SYN_ | UMPA_TH_RST_)))
+					  ? A.head[rp->flow]
+					  : UMPA_REPLAY_NONE;
+			for (uint32_t x = x0; x != UMPA_REPLAY_NONE && !late; x = A.next[x]) {
 				struct slot_ *s = &A.sl[x];
-				if (s->state != SL_TIMEDOUT || s->flow != rp->flow)
+				if (s->state != SL_TIMEDOUT)
 					continue;
 				umpa_replay_cap_pkt(cap, cap->exch[x].req, &q);
 				if (umpa_match_answers(&p, &q, NULL, 0)) {
@@ -306,6 +339,9 @@ out:
 	umpa_expect_free(ex);
 	umpa_loop_free(loop);
 	free(A.sl);
+	free(A.head);
+	free(A.next);
+	free(A.tcur);
 	free(A.unexp);
 	return n;
 }

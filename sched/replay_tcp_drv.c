@@ -27,10 +27,11 @@ struct tcpdrv_ {
 	size_t npk;
 	unsigned ifidx;
 	int started;
-	struct {
+	/* header differences of SYN+ACK / RST answers, allocated only when there are some */
+	struct drv_hdr_ {
 		size_t chk;
 		struct umpa_replay_result r;
-	} hdr[DRV_HDR_MAX];
+	} *hdr;
 	size_t nhdr;
 	/* close(): results being assembled */
 	struct umpa_replay_result *res;
@@ -63,6 +64,7 @@ static void drv_compare_(void *arg, size_t flow, size_t chk, uint64_t rec_frame,
 {
 	struct tcpdrv_ *d = arg;
 	uint32_t pi = drv_pkt_(d, rec_frame);
+	struct umpa_replay_result r;
 	struct umpa_pkt rec;
 
 	(void)flow;
@@ -70,10 +72,13 @@ static void drv_compare_(void *arg, size_t flow, size_t chk, uint64_t rec_frame,
 		return;
 	umpa_pkt_init(&rec);
 	umpa_replay_cap_pkt(d->cap, pi, &rec);
-	memset(&d->hdr[d->nhdr].r, 0, sizeof(d->hdr[d->nhdr].r));
-	d->hdr[d->nhdr].chk = chk;
-	umpa_replay_compare(umpa_replay_run_checker(d->run), &rec, live, &d->hdr[d->nhdr].r, 0);
-	d->nhdr++;
+	memset(&r, 0, sizeof(r));
+	if (umpa_replay_compare(umpa_replay_run_checker(d->run), &rec, live, &r, 0) &&
+	    (d->hdr || (d->hdr = calloc(DRV_HDR_MAX, sizeof(*d->hdr))))) {
+		d->hdr[d->nhdr].chk = chk;
+		d->hdr[d->nhdr].r = r;
+		d->nhdr++;
+	}
 	umpa_pkt_release(&rec);
 }
 
@@ -287,6 +292,7 @@ static void drv_close_(void *st)
 	}
 	free(d->res);
 	free(d->res_exch);
+	free(d->hdr);
 	umpa_rtcp_free(d->rt);
 	free(d->pk);
 	free(d);
