@@ -324,21 +324,22 @@ static uint32_t reframe(const struct umpa_pkt *p, int out, int vlan, uint8_t *bu
 	int has_eth = p->nlayers && p->l[0].proto == &umpa_proto_eth;
 	uint16_t etype;
 	uint8_t smac[6] = {0}, dmac[6] = {0};
+	struct umpa_cur w; /* the whole frame */
+
+	umpa_cur_init(&w, p->data, p->len);
 
 	if (out == UMPA_LINKTYPE_RAW || out == UMPA_LINKTYPE_IPV4 || out == UMPA_LINKTYPE_IPV6) {
 		if (net < 0 || p->l[net].proto == &umpa_proto_arp)
 			return 0;
 		off = p->l[net].off;
-		memcpy(buf, p->data + off, p->len - off);
-		return p->len - off;
+		return umpa_cur_copy_at(&w, off, p->len - off, buf) == 0 ? p->len - off : 0;
 	}
 	if (out != UMPA_LINKTYPE_ETHERNET) {
-		memcpy(buf, p->data, p->len);
-		return p->len;
+		return umpa_cur_copy_at(&w, 0, p->len, buf) == 0 ? p->len : 0;
 	}
 	if (has_eth) {
-		memcpy(smac, p->data + 6, 6);
-		memcpy(dmac, p->data, 6);
+		if (umpa_cur_copy_at(&w, 6, 6, smac) < 0 || umpa_cur_copy_at(&w, 0, 6, dmac) < 0)
+			return 0;
 	} else {
 		struct umpa_cur c;
 		if (net < 0)
@@ -370,19 +371,20 @@ static uint32_t reframe(const struct umpa_pkt *p, int out, int vlan, uint8_t *bu
 		}
 	}
 	if (net < 0) { /* an Ethernet frame of something else: as it is, VLAN tags aside */
-		if (vlan == -1) {
-			memcpy(buf, p->data, p->len);
-			return p->len;
-		}
+		uint16_t t;
+		if (vlan == -1)
+			return umpa_cur_copy_at(&w, 0, p->len, buf) == 0 ? p->len : 0;
 		off = 12;
-		while (off + 4 <= p->len && (p->data[off] == 0x81 && p->data[off + 1] == 0x00))
+		while (umpa_cur_be16_at(&w, off, &t) == 0 && t == 0x8100 && off + 4 <= p->len)
 			off += 4;
-		memcpy(buf, p->data, 12);
+		if (umpa_cur_copy_at(&w, 0, 12, buf) < 0)
+			return 0;
 		o = 12;
 		if (vlan >= 0) {
 			buf[o++] = 0x81, buf[o++] = 0x00, buf[o++] = (uint8_t)(vlan >> 8), buf[o++] = (uint8_t)vlan;
 		}
-		memcpy(buf + o, p->data + off, p->len - off);
+		if (umpa_cur_copy_at(&w, off, p->len - off, buf + o) < 0)
+			return 0;
 		return o + p->len - off;
 	}
 	off = p->l[net].off;
@@ -393,12 +395,15 @@ static uint32_t reframe(const struct umpa_pkt *p, int out, int vlan, uint8_t *bu
 	o = 12;
 	if (vlan >= 0 || (vlan == -1 && has_eth && off >= 18 && p->l[1].proto == &umpa_proto_vlan)) {
 		/* keep the first tag (-1) or set one */
-		uint16_t tci = vlan >= 0 ? (uint16_t)vlan : (uint16_t)(p->data[14] << 8 | p->data[15]);
+		uint16_t tci = (uint16_t)vlan;
+		if (vlan < 0 && umpa_cur_be16_at(&w, 14, &tci) < 0)
+			return 0;
 		buf[o++] = 0x81, buf[o++] = 0x00, buf[o++] = (uint8_t)(tci >> 8), buf[o++] = (uint8_t)tci;
 	}
 	buf[o++] = (uint8_t)(etype >> 8);
 	buf[o++] = (uint8_t)etype;
-	memcpy(buf + o, p->data + off, n);
+	if (umpa_cur_copy_at(&w, off, n, buf + o) < 0)
+		return 0;
 	return o + n;
 }
 
@@ -739,9 +744,11 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 	}
 	for (uint32_t f = 0; votes && f < cap->nflows; f++) {
 		const struct umpa_replay_pkt *fp = &cap->pkts[cap->flows[f].first];
-		const uint8_t *b = cap->arena + fp->off;
+		struct umpa_cur c;
+		uint8_t b[12];
 		struct host_vote *cv, *sv;
-		if (fp->len < 14)
+		umpa_cur_init(&c, cap->arena + fp->off, fp->len);
+		if (umpa_cur_copy_at(&c, 0, 12, b) < 0)
 			continue;
 		/* the first packet's sender is the client unless it was the server's (a SYN/ACK) */
 		cv = host_slot(votes, fp->side == UMPA_SIDE_CLIENT ? b + 6 : b);
@@ -773,7 +780,12 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 			struct pcap_pkthdr h = {.caplen = rp->len, .len = rp->wirelen};
 			send = pcap_offline_filter(&bpf, &h, cap->arena + rp->off) != 0;
 		} else if (votes && rp->len >= 14) {
-			struct host_vote *hv = host_slot(votes, cap->arena + rp->off + 6);
+			struct umpa_cur c;
+			uint8_t src[6] = {0};
+			struct host_vote *hv;
+			umpa_cur_init(&c, cap->arena + rp->off, rp->len);
+			umpa_cur_copy_at(&c, 6, 6, src);
+			hv = host_slot(votes, src);
 			send = (hv && hv->score > 0) != (o->sides.server_side != 0);
 		} else
 			send = rp->side == (o->sides.server_side ? UMPA_SIDE_SERVER : UMPA_SIDE_CLIENT);
