@@ -425,7 +425,7 @@ struct umpa_replay_cap *umpa_replay_cap_free(struct umpa_replay_cap *cap)
 	free(cap->pkts);
 	free(cap->flows);
 	free(cap->exch);
-	cap_priv_free(cap->priv_);
+	cap_priv_free(cap->priv);
 	free(cap);
 	return NULL;
 }
@@ -575,7 +575,7 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 		umpa_err_set(e, UMPA_ENOMEM, "out of memory reading the capture");
 		goto fail;
 	}
-	cap->priv_ = cp;
+	cap->priv = cp;
 	inlt = umpa_capr_linktype(r);
 	if (!umpa_proto_for_linktype(inlt)) {
 		const char *nm = pcap_datalink_val_to_name(inlt);
@@ -882,7 +882,7 @@ fail:
 	free(t.hl4);
 	umpa_pkt_release(&p);
 	umpa_pkt_release(&q);
-	if (cap && !cap->priv_)
+	if (cap && !cap->priv)
 		cap_priv_free(cp);
 	umpa_replay_cap_free(cap);
 	return NULL;
@@ -892,7 +892,7 @@ long umpa_replay_flow_of(const struct umpa_replay_cap *cap, const struct umpa_pk
 {
 	struct fkey k;
 	int dir;
-	const struct cap_priv *cp = cap->priv_;
+	const struct cap_priv *cp = cap->priv;
 
 	flow_key(p, 0, &k, &dir, 0);
 	return flow_find(cp, &k);

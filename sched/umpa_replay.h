@@ -163,7 +163,7 @@ struct umpa_replay_cap {
 	uint32_t nanswers; /**< EXPECT packets that answer an exchange */
 	uint32_t norphans; /**< EXPECT packets that answer none (kept, not checked) */
 	int64_t first_ts_ns, last_ts_ns;
-	void *priv_; /**< internal */
+	void *priv; /**< umpa's own (the flow table): not for users */
 };
 
 /** Options of umpa_replay_cap_load. */
