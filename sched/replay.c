@@ -315,10 +315,19 @@ static void placeholder_mac(uint8_t mac[6], const uint8_t *addr, unsigned alen, 
 
 /*
  * Re-frame dissected @p p for @p out (a LINKTYPE_) into @p buf (at least
- * p->len + 18 bytes).  Returns the new length, or 0 when it cannot be done.
+ * p->len + 18 bytes).  A frame that had no Ethernet header gets one (*made
+ * set): the source is the Linux cooked header's address when there is one,
+ * else a placeholder made of the source IP address; the destination a
+ * placeholder of the destination address (broadcast for an ARP request or a
+ * cooked broadcast), which cap_fix_dst replaces by the MAC the capture
+ * shows for that address when it shows one.  Returns the new length, or 0
+ * when it cannot be done.
  */
-static uint32_t reframe(const struct umpa_pkt *p, int out, int vlan, uint8_t *buf)
+static uint32_t reframe(const struct umpa_pkt *p, int out, int vlan, uint8_t *buf, int *made)
 {
+	uint8_t sll_src[6] = {0};
+	int bcast_ = 0, *sll_bcast = &bcast_;
+
 	int net = first_net_layer(p, 0);
 	uint32_t off, n, o = 0;
 	int has_eth = p->nlayers && p->l[0].proto == &umpa_proto_eth;
@@ -341,6 +350,18 @@ static uint32_t reframe(const struct umpa_pkt *p, int out, int vlan, uint8_t *bu
 		if (umpa_cur_copy_at(&w, 6, 6, smac) < 0 || umpa_cur_copy_at(&w, 0, 6, dmac) < 0)
 			return 0;
 	} else {
+		/* Linux cooked headers carry the sender's link address and the packet type */
+		int sll = p->nlayers && p->l[0].proto == &umpa_proto_sll,
+		    sll2 = p->nlayers && p->l[0].proto == &umpa_proto_sll2;
+		uint16_t ptype = 0xffff, halen = 0;
+		uint8_t b8 = 0, hl8 = 0;
+		if (sll && umpa_cur_be16_at(&w, 0, &ptype) == 0 && umpa_cur_be16_at(&w, 4, &halen) == 0 && halen == 6)
+			umpa_cur_copy_at(&w, 6, 6, sll_src);
+		else if (sll2 && umpa_cur_u8_at(&w, 10, &b8) == 0 && umpa_cur_u8_at(&w, 11, &hl8) == 0 && hl8 == 6) {
+			ptype = b8;
+			umpa_cur_copy_at(&w, 12, 6, sll_src);
+		}
+		*sll_bcast = ptype == 1;
 		struct umpa_cur c;
 		if (net < 0)
 			return 0;
@@ -369,6 +390,11 @@ static uint32_t reframe(const struct umpa_pkt *p, int out, int vlan, uint8_t *bu
 			else
 				placeholder_mac(dmac, b, 4, 4);
 		}
+		if (sll_src[0] || sll_src[1] || sll_src[2] || sll_src[3] || sll_src[4] || sll_src[5])
+			memcpy(smac, sll_src, 6);
+		if (*sll_bcast)
+			memset(dmac, 0xff, 6);
+		*made = 1;
 	}
 	if (net < 0) { /* an Ethernet frame of something else: as it is, VLAN tags aside */
 		uint16_t t;
@@ -405,6 +431,108 @@ static uint32_t reframe(const struct umpa_pkt *p, int out, int vlan, uint8_t *bu
 	if (umpa_cur_copy_at(&w, off, n, buf + o) < 0)
 		return 0;
 	return o + n;
+}
+
+/* one entry of the address -> MAC table of cap_fix_dst */
+struct amac {
+	uint8_t addr[16];
+	uint8_t fam, used;
+	uint8_t mac[6];
+};
+
+static struct amac *amac_slot(struct amac *t, size_t size, int fam, const uint8_t *a)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+	for (int k = 0; k < 16; k++)
+		h = (h ^ a[k]) * 16777619u;
+	for (i = h & (size - 1);; i = (i + 1) & (size - 1)) {
+		if (!t[i].used || (t[i].fam == fam && !memcmp(t[i].addr, a, 16)))
+			return &t[i];
+	}
+}
+
+/* the source (or destination) IP address of the re-framed Ethernet frame @p b[0..n): family, or 0 */
+static int frame_addr(const uint8_t *b, uint32_t n, int dst, uint8_t a[16])
+{
+	struct umpa_cur c;
+	uint16_t et = 0;
+	uint32_t o = 12;
+	memset(a, 0, 16);
+	umpa_cur_init(&c, b, n);
+	while (umpa_cur_be16_at(&c, o, &et) == 0 && et == 0x8100)
+		o += 4;
+	o += 2;
+	if (et == 0x0800)
+		return umpa_cur_copy_at(&c, o + (dst ? 16 : 12), 4, a) == 0 ? 4 : 0;
+	if (et == 0x86dd)
+		return umpa_cur_copy_at(&c, o + (dst ? 24 : 8), 16, a) == 0 ? 6 : 0;
+	if (et == 0x0806)
+		return umpa_cur_copy_at(&c, o + (dst ? 24 : 14), 4, a) == 0 ? 4 : 0;
+	return 0;
+}
+
+/*
+ * The frames whose Ethernet header umpa made (a cooked or raw-IP capture)
+ * get, as destination, the MAC the capture shows for their destination
+ * address (a frame from that address whose source MAC is known): a cooked
+ * capture names every sender's MAC, so the answers' destination becomes the
+ * requester's real MAC, as the requests' source is, and the MAC map of the
+ * live link applies to both alike.  Returns 0 or -UMPA_ENOMEM.
+ */
+static int cap_fix_dst(struct umpa_replay_cap *cap, uint32_t nmade, struct umpa_err *e)
+{
+	size_t size = 1024;
+	struct amac *t;
+
+	if (cap->linktype != UMPA_LINKTYPE_ETHERNET) {
+		for (uint32_t i = 0; i < cap->npkts; i++)
+			cap->pkts[i].unsendable &= 1;
+		return 0;
+	}
+	while (size < 4 * (size_t)nmade + 16)
+		size *= 2;
+	if (!nmade)
+		return 0;
+	if (!(t = calloc(size, sizeof *t)))
+		return umpa_err_set(e, UMPA_ENOMEM, "out of memory reading the capture");
+	/* the MAC of each source address, from frames whose source MAC is real (not a placeholder) */
+	for (uint32_t i = 0; i < cap->npkts; i++) {
+		const struct umpa_replay_pkt *rp = &cap->pkts[i];
+		const uint8_t *b = cap->arena + rp->off;
+		uint8_t a[16], mac[6];
+		struct umpa_cur c;
+		int fam = frame_addr(b, rp->len, 0, a);
+		struct amac *m;
+		umpa_cur_init(&c, b, rp->len);
+		if (!fam || umpa_cur_copy_at(&c, 6, 6, mac) < 0 || (mac[0] == 0x02 && mac[1] == 0x00) || (mac[0] & 1))
+			continue;
+		m = amac_slot(t, size, fam, a);
+		if (!m->used) {
+			m->used = 1;
+			m->fam = (uint8_t)fam;
+			memcpy(m->addr, a, 16);
+			memcpy(m->mac, mac, 6);
+		}
+	}
+	for (uint32_t i = 0; i < cap->npkts; i++) {
+		struct umpa_replay_pkt *rp = &cap->pkts[i];
+		uint8_t *b = cap->arena + rp->off, a[16], first = 0;
+		struct umpa_cur c;
+		int fam;
+		struct amac *m;
+		if (!(rp->unsendable & 2))
+			continue;
+		rp->unsendable &= 1;
+		umpa_cur_init(&c, b, rp->len);
+		if (umpa_cur_u8_at(&c, 0, &first) < 0 || (first & 1) || !(fam = frame_addr(b, rp->len, 1, a)))
+			continue;
+		m = amac_slot(t, size, fam, a);
+		if (m->used)
+			memcpy(b, m->mac, 6);
+	}
+	free(t);
+	return 0;
 }
 
 static void cap_priv_free(struct cap_priv *cp)
@@ -563,7 +691,8 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 	uint8_t *fbuf = NULL;
 	struct load_tmp t = {0};
 	struct host_vote *votes = NULL;
-	int inlt, rc;
+	int inlt, rc, made;
+	uint32_t nmade = 0;
 	uint64_t maxp;
 
 	umpa_pkt_init(&p);
@@ -638,7 +767,8 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 		rp->ts_ns = p.ts_sec * UMPA_NS_PER_SEC + p.ts_nsec;
 		rp->frame = umpa_capr_number(r);
 		rp->exch = UMPA_REPLAY_NONE;
-		n = reframe(&p, cap->linktype, o->vlan, fbuf);
+		made = 0;
+		n = reframe(&p, cap->linktype, o->vlan, fbuf, &made);
 		if (n == 0) { /* cannot be re-framed: kept as it is, never sent */
 			rp->unsendable = 1;
 			memcpy(fbuf, p.data, p.len);
@@ -664,6 +794,8 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 		}
 		if (grow((void **)&cap->arena, &acap, cap->alen + n, 1, e) < 0)
 			goto fail;
+		nmade += made != 0;
+		rp->unsendable |= made ? 2 : 0; /* bit 1: header made here (cleared by cap_fix_dst) */
 		memcpy(cap->arena + cap->alen, fbuf, n);
 		rp->off = cap->alen;
 		rp->len = n;
@@ -727,6 +859,8 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 		umpa_err_set(e, UMPA_EFORMAT, "the capture holds no packets");
 		goto fail;
 	}
+	if (cap_fix_dst(cap, nmade, e) < 0)
+		goto fail;
 
 	/* roles, then exchanges */
 	if (!(t.prev_send = malloc(cap->npkts * sizeof *t.prev_send)) ||
