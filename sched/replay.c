@@ -705,6 +705,8 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 		goto fail;
 	}
 	cap->priv = cp;
+	if (grow((void **)&cap->arena, &acap, 65536, 1, e) < 0) /* never NULL, even for empty records */
+		goto fail;
 	inlt = umpa_capr_linktype(r);
 	if (!umpa_proto_for_linktype(inlt)) {
 		const char *nm = pcap_datalink_val_to_name(inlt);
@@ -796,7 +798,10 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 			goto fail;
 		nmade += made != 0;
 		rp->unsendable |= made ? 2 : 0; /* bit 1: header made here (cleared by cap_fix_dst) */
-		memcpy(cap->arena + cap->alen, fbuf, n);
+		if (n)
+			memcpy(cap->arena + cap->alen, fbuf, n);
+		else
+			rp->unsendable = 1; /* an empty record: nothing to send */
 		rp->off = cap->alen;
 		rp->len = n;
 		rp->wirelen = n + (p.wirelen - p.len);

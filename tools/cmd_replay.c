@@ -641,7 +641,8 @@ int cmd_replay(int argc, char **argv)
 			umpa_sbuf_free(&x);
 		}
 		failed = sum.exchanges != sum.verdicts[UMPA_RV_MATCHED] + sum.verdicts[UMPA_RV_SENT];
-		rc = failed || sig ? UMPA_EXIT_ERROR : UMPA_EXIT_OK;
+		/* nothing at all could be sent: the work failed, even without checks */
+		rc = failed || sig || (sum.sent == 0 && c.cap->nsend > 0) ? UMPA_EXIT_ERROR : UMPA_EXIT_OK;
 	}
 	goto out;
 fail:
