@@ -1286,7 +1286,9 @@ static int rewrite_pkt(const struct umpa_replay_rewrite *rw, struct umpa_pkt *p,
 		}
 		if (c) {
 			changed = 1;
-			csum_dirty = 1;
+			/* Ethernet and ARP carry no checksum: a MAC map alone re-finishes nothing */
+			if (pr != &umpa_proto_eth && pr != &umpa_proto_arp)
+				csum_dirty = 1;
 		}
 	}
 	if (changed && !keep && csum_dirty) {
