@@ -1221,7 +1221,7 @@ static void unset_csum(struct umpa_pkt *p, unsigned li)
 /* Rewrite dissected @p p in place.  Returns 1 when something changed. */
 static int rewrite_pkt(const struct umpa_replay_rewrite *rw, struct umpa_pkt *p, int send, int keep, struct umpa_err *e)
 {
-	int changed = 0, csum_dirty = 0;
+	int changed = 0, csum_dirty = 0, partial = 0;
 
 	for (unsigned li = 0; li < p->nlayers; li++) {
 		const struct umpa_proto *pr = p->l[li].proto;
@@ -1291,6 +1291,18 @@ static int rewrite_pkt(const struct umpa_replay_rewrite *rw, struct umpa_pkt *p,
 				csum_dirty = 1;
 		}
 	}
+	/* a sent TCP/UDP segment captured on its way out carries the partial sum Linux leaves to the
+	 * NIC (checksum offload): finished here, or the peer drops it */
+	for (unsigned li = 0; send && !keep && li < p->nlayers; li++)
+		if ((p->l[li].flags & UMPA_L_CSUM_PARTIAL) && !(p->l[li].flags & UMPA_L_QUOTED)) {
+			unset_csum(p, li);
+			partial = 1;
+		}
+	if (partial && !(changed && csum_dirty)) {
+		if (umpa_pkt_finish(p, e) < 0)
+			return -e->code;
+		return 1;
+	}
 	if (changed && !keep && csum_dirty) {
 		/* checksums over what changed: every non-quoted transport checksum, the ICMP ones over
 		 * their quotation, quoted IPv4 headers (complete) */
@@ -1321,11 +1333,15 @@ long umpa_replay_rewrite_apply(const struct umpa_replay_rewrite *rw, struct umpa
 	struct umpa_pkt p;
 	long n = 0;
 
-	if (!rw->nmac && !rw->nip && !rw->nport && rw->ttl < 0)
+	int rules = rw->nmac || rw->nip || rw->nport || rw->ttl >= 0;
+
+	if (!rules && keep_csums)
 		return 0;
 	umpa_pkt_init(&p);
 	for (uint32_t i = 0; i < cap->npkts; i++) {
 		int r;
+		if (!rules && cap->pkts[i].role != UMPA_ROLE_SEND)
+			continue; /* only the partial sums of sent packets to finish */
 		umpa_replay_cap_pkt(cap, i, &p);
 		r = rewrite_pkt(rw, &p, cap->pkts[i].role == UMPA_ROLE_SEND, keep_csums, e);
 		if (r < 0) {

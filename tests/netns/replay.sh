@@ -56,6 +56,7 @@ for _ in $(seq 100); do grep -q listening "$T/tcpdump.err" && grep -q listening 
 in_a ping -n -c 3 -i 0.05 "$IP_B" >/dev/null
 in_a ping -6 -n -c 2 -i 0.05 "$IP6_B" >/dev/null
 in_a bash -c "echo hi > /dev/udp/$IP_B/9999"
+in_a bash -c "echo hi > /dev/udp/$IP6_B/9999"
 in_a dig +time=1 +tries=1 @10.77.0.53 www.test A >/dev/null
 sleep 0.2
 kill "$TP" "$TP2"
@@ -76,11 +77,12 @@ rc=$?
 tail -1 "$T/ok.json" >"$T/ok.sum"
 check "fresh peer: exit 0, every exchange matched (rc $rc: $(cat "$T/ok.sum"))" \
 	sh -c "[ $rc -eq 0 ] && grep -q '\"differing\":0,\"missing\":0,\"unexpected\":0' '$T/ok.sum'"
-check "fresh peer: the exchanges with answers are there (ARP, ICMP x3, ND, ICMPv6, UDP->ICMP error, DNS)" \
+check "fresh peer: the exchanges with answers are there (ARP, ICMP x3, ND, ICMPv6, UDP->ICMP and ICMPv6 errors, DNS)" \
 	sh -c "[ \$(grep -c '\"verdict\":\"matched\",\"answers\":1' '$T/ok.json') -ge 8 ] &&
 	       grep -q '\"flow\":\"udp 10.77.0.1:[0-9]* > 10.77.0.53:53\",\"verdict\":\"matched\",\"answers\":1' '$T/ok.json' &&
 	       grep -q '\"flow\":\"udp 10.77.0.1:[0-9]* > 10.77.0.2:9999\",\"verdict\":\"matched\",\"answers\":1' '$T/ok.json' &&
 	       grep -q '\"flow\":\"nd fd00:77::2\",\"verdict\":\"matched\",\"answers\":1' '$T/ok.json' &&
+	       grep -q '\"flow\":\"udp \[fd00:77::1\]:[0-9]* > \[fd00:77::2\]:9999\",\"verdict\":\"matched\",\"answers\":1' '$T/ok.json' &&
 	       grep -q '\"flow\":\"arp 10.77.0.1 > 10.77.0.2\",\"verdict\":\"matched\",\"answers\":1' '$T/ok.json'"
 check "the summary object is the last line of --json" grep -q '^{"summary":true' "$T/ok.sum"
 editcap -F pcapng "$T/rec.pcap" "$T/rec.pcapng" 2>/dev/null
