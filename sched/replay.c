@@ -315,31 +315,53 @@ static void placeholder_mac(uint8_t mac[6], const uint8_t *addr, unsigned alen, 
 
 /*
  * Re-frame dissected @p p for @p out (a LINKTYPE_) into @p buf (at least
- * p->len + 18 bytes).  Returns the new length, or 0 when it cannot be done.
+ * p->len + 18 bytes).  A frame that had no Ethernet header gets one (*made
+ * set): the source is the Linux cooked header's address when there is one,
+ * else a placeholder made of the source IP address; the destination a
+ * placeholder of the destination address (broadcast for an ARP request or a
+ * cooked broadcast), which cap_fix_dst replaces by the MAC the capture
+ * shows for that address when it shows one.  Returns the new length, or 0
+ * when it cannot be done.
  */
-static uint32_t reframe(const struct umpa_pkt *p, int out, int vlan, uint8_t *buf)
+static uint32_t reframe(const struct umpa_pkt *p, int out, int vlan, uint8_t *buf, int *made)
 {
+	uint8_t sll_src[6] = {0};
+	int bcast_ = 0, *sll_bcast = &bcast_;
+
 	int net = first_net_layer(p, 0);
 	uint32_t off, n, o = 0;
 	int has_eth = p->nlayers && p->l[0].proto == &umpa_proto_eth;
 	uint16_t etype;
 	uint8_t smac[6] = {0}, dmac[6] = {0};
+	struct umpa_cur w; /* the whole frame */
+
+	umpa_cur_init(&w, p->data, p->len);
 
 	if (out == UMPA_LINKTYPE_RAW || out == UMPA_LINKTYPE_IPV4 || out == UMPA_LINKTYPE_IPV6) {
 		if (net < 0 || p->l[net].proto == &umpa_proto_arp)
 			return 0;
 		off = p->l[net].off;
-		memcpy(buf, p->data + off, p->len - off);
-		return p->len - off;
+		return umpa_cur_copy_at(&w, off, p->len - off, buf) == 0 ? p->len - off : 0;
 	}
 	if (out != UMPA_LINKTYPE_ETHERNET) {
-		memcpy(buf, p->data, p->len);
-		return p->len;
+		return umpa_cur_copy_at(&w, 0, p->len, buf) == 0 ? p->len : 0;
 	}
 	if (has_eth) {
-		memcpy(smac, p->data + 6, 6);
-		memcpy(dmac, p->data, 6);
+		if (umpa_cur_copy_at(&w, 6, 6, smac) < 0 || umpa_cur_copy_at(&w, 0, 6, dmac) < 0)
+			return 0;
 	} else {
+		/* Linux cooked headers carry the sender's link address and the packet type */
+		int sll = p->nlayers && p->l[0].proto == &umpa_proto_sll,
+		    sll2 = p->nlayers && p->l[0].proto == &umpa_proto_sll2;
+		uint16_t ptype = 0xffff, halen = 0;
+		uint8_t b8 = 0, hl8 = 0;
+		if (sll && umpa_cur_be16_at(&w, 0, &ptype) == 0 && umpa_cur_be16_at(&w, 4, &halen) == 0 && halen == 6)
+			umpa_cur_copy_at(&w, 6, 6, sll_src);
+		else if (sll2 && umpa_cur_u8_at(&w, 10, &b8) == 0 && umpa_cur_u8_at(&w, 11, &hl8) == 0 && hl8 == 6) {
+			ptype = b8;
+			umpa_cur_copy_at(&w, 12, 6, sll_src);
+		}
+		*sll_bcast = ptype == 1;
 		struct umpa_cur c;
 		if (net < 0)
 			return 0;
@@ -368,21 +390,27 @@ static uint32_t reframe(const struct umpa_pkt *p, int out, int vlan, uint8_t *bu
 			else
 				placeholder_mac(dmac, b, 4, 4);
 		}
+		if (sll_src[0] || sll_src[1] || sll_src[2] || sll_src[3] || sll_src[4] || sll_src[5])
+			memcpy(smac, sll_src, 6);
+		if (*sll_bcast)
+			memset(dmac, 0xff, 6);
+		*made = 1;
 	}
 	if (net < 0) { /* an Ethernet frame of something else: as it is, VLAN tags aside */
-		if (vlan == -1) {
-			memcpy(buf, p->data, p->len);
-			return p->len;
-		}
+		uint16_t t;
+		if (vlan == -1)
+			return umpa_cur_copy_at(&w, 0, p->len, buf) == 0 ? p->len : 0;
 		off = 12;
-		while (off + 4 <= p->len && (p->data[off] == 0x81 && p->data[off + 1] == 0x00))
+		while (umpa_cur_be16_at(&w, off, &t) == 0 && t == 0x8100 && off + 4 <= p->len)
 			off += 4;
-		memcpy(buf, p->data, 12);
+		if (umpa_cur_copy_at(&w, 0, 12, buf) < 0)
+			return 0;
 		o = 12;
 		if (vlan >= 0) {
 			buf[o++] = 0x81, buf[o++] = 0x00, buf[o++] = (uint8_t)(vlan >> 8), buf[o++] = (uint8_t)vlan;
 		}
-		memcpy(buf + o, p->data + off, p->len - off);
+		if (umpa_cur_copy_at(&w, off, p->len - off, buf + o) < 0)
+			return 0;
 		return o + p->len - off;
 	}
 	off = p->l[net].off;
@@ -393,13 +421,118 @@ static uint32_t reframe(const struct umpa_pkt *p, int out, int vlan, uint8_t *bu
 	o = 12;
 	if (vlan >= 0 || (vlan == -1 && has_eth && off >= 18 && p->l[1].proto == &umpa_proto_vlan)) {
 		/* keep the first tag (-1) or set one */
-		uint16_t tci = vlan >= 0 ? (uint16_t)vlan : (uint16_t)(p->data[14] << 8 | p->data[15]);
+		uint16_t tci = (uint16_t)vlan;
+		if (vlan < 0 && umpa_cur_be16_at(&w, 14, &tci) < 0)
+			return 0;
 		buf[o++] = 0x81, buf[o++] = 0x00, buf[o++] = (uint8_t)(tci >> 8), buf[o++] = (uint8_t)tci;
 	}
 	buf[o++] = (uint8_t)(etype >> 8);
 	buf[o++] = (uint8_t)etype;
-	memcpy(buf + o, p->data + off, n);
+	if (umpa_cur_copy_at(&w, off, n, buf + o) < 0)
+		return 0;
 	return o + n;
+}
+
+/* one entry of the address -> MAC table of cap_fix_dst */
+struct amac {
+	uint8_t addr[16];
+	uint8_t fam, used;
+	uint8_t mac[6];
+};
+
+static struct amac *amac_slot(struct amac *t, size_t size, int fam, const uint8_t *a)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+	for (int k = 0; k < 16; k++)
+		h = (h ^ a[k]) * 16777619u;
+	for (i = h & (size - 1);; i = (i + 1) & (size - 1)) {
+		if (!t[i].used || (t[i].fam == fam && !memcmp(t[i].addr, a, 16)))
+			return &t[i];
+	}
+}
+
+/* the source (or destination) IP address of the re-framed Ethernet frame @p b[0..n): family, or 0 */
+static int frame_addr(const uint8_t *b, uint32_t n, int dst, uint8_t a[16])
+{
+	struct umpa_cur c;
+	uint16_t et = 0;
+	uint32_t o = 12;
+	memset(a, 0, 16);
+	umpa_cur_init(&c, b, n);
+	while (umpa_cur_be16_at(&c, o, &et) == 0 && et == 0x8100)
+		o += 4;
+	o += 2;
+	if (et == 0x0800)
+		return umpa_cur_copy_at(&c, o + (dst ? 16 : 12), 4, a) == 0 ? 4 : 0;
+	if (et == 0x86dd)
+		return umpa_cur_copy_at(&c, o + (dst ? 24 : 8), 16, a) == 0 ? 6 : 0;
+	if (et == 0x0806)
+		return umpa_cur_copy_at(&c, o + (dst ? 24 : 14), 4, a) == 0 ? 4 : 0;
+	return 0;
+}
+
+/*
+ * The frames whose Ethernet header umpa made (a cooked or raw-IP capture)
+ * get, as destination, the MAC the capture shows for their destination
+ * address (a frame from that address whose source MAC is known): a cooked
+ * capture names every sender's MAC, so the answers' destination becomes the
+ * requester's real MAC, as the requests' source is, and the MAC map of the
+ * live link applies to both alike.  Returns 0 or -UMPA_ENOMEM.
+ */
+static int cap_fix_dst(struct umpa_replay_cap *cap, uint32_t nmade, struct umpa_err *e)
+{
+	size_t size = 1024;
+	struct amac *t;
+
+	if (cap->linktype != UMPA_LINKTYPE_ETHERNET) {
+		for (uint32_t i = 0; i < cap->npkts; i++)
+			cap->pkts[i].unsendable &= 1;
+		return 0;
+	}
+	while (size < 4 * (size_t)nmade + 16)
+		size *= 2;
+	if (!nmade)
+		return 0;
+	if (!(t = calloc(size, sizeof *t)))
+		return umpa_err_set(e, UMPA_ENOMEM, "out of memory reading the capture");
+	/* the MAC of each source address, from frames whose source MAC is real (not a placeholder) */
+	for (uint32_t i = 0; i < cap->npkts; i++) {
+		const struct umpa_replay_pkt *rp = &cap->pkts[i];
+		const uint8_t *b = cap->arena + rp->off;
+		uint8_t a[16], mac[6];
+		struct umpa_cur c;
+		int fam = frame_addr(b, rp->len, 0, a);
+		struct amac *m;
+		umpa_cur_init(&c, b, rp->len);
+		if (!fam || umpa_cur_copy_at(&c, 6, 6, mac) < 0 || (mac[0] == 0x02 && mac[1] == 0x00) || (mac[0] & 1))
+			continue;
+		m = amac_slot(t, size, fam, a);
+		if (!m->used) {
+			m->used = 1;
+			m->fam = (uint8_t)fam;
+			memcpy(m->addr, a, 16);
+			memcpy(m->mac, mac, 6);
+		}
+	}
+	for (uint32_t i = 0; i < cap->npkts; i++) {
+		struct umpa_replay_pkt *rp = &cap->pkts[i];
+		uint8_t *b = cap->arena + rp->off, a[16], first = 0;
+		struct umpa_cur c;
+		int fam;
+		struct amac *m;
+		if (!(rp->unsendable & 2))
+			continue;
+		rp->unsendable &= 1;
+		umpa_cur_init(&c, b, rp->len);
+		if (umpa_cur_u8_at(&c, 0, &first) < 0 || (first & 1) || !(fam = frame_addr(b, rp->len, 1, a)))
+			continue;
+		m = amac_slot(t, size, fam, a);
+		if (m->used)
+			memcpy(b, m->mac, 6);
+	}
+	free(t);
+	return 0;
 }
 
 static void cap_priv_free(struct cap_priv *cp)
@@ -420,7 +553,7 @@ struct umpa_replay_cap *umpa_replay_cap_free(struct umpa_replay_cap *cap)
 	free(cap->pkts);
 	free(cap->flows);
 	free(cap->exch);
-	cap_priv_free(cap->priv_);
+	cap_priv_free(cap->priv);
 	free(cap);
 	return NULL;
 }
@@ -558,7 +691,8 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 	uint8_t *fbuf = NULL;
 	struct load_tmp t = {0};
 	struct host_vote *votes = NULL;
-	int inlt, rc;
+	int inlt, rc, made;
+	uint32_t nmade = 0;
 	uint64_t maxp;
 
 	umpa_pkt_init(&p);
@@ -570,7 +704,9 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 		umpa_err_set(e, UMPA_ENOMEM, "out of memory reading the capture");
 		goto fail;
 	}
-	cap->priv_ = cp;
+	cap->priv = cp;
+	if (grow((void **)&cap->arena, &acap, 65536, 1, e) < 0) /* never NULL, even for empty records */
+		goto fail;
 	inlt = umpa_capr_linktype(r);
 	if (!umpa_proto_for_linktype(inlt)) {
 		const char *nm = pcap_datalink_val_to_name(inlt);
@@ -633,7 +769,8 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 		rp->ts_ns = p.ts_sec * UMPA_NS_PER_SEC + p.ts_nsec;
 		rp->frame = umpa_capr_number(r);
 		rp->exch = UMPA_REPLAY_NONE;
-		n = reframe(&p, cap->linktype, o->vlan, fbuf);
+		made = 0;
+		n = reframe(&p, cap->linktype, o->vlan, fbuf, &made);
 		if (n == 0) { /* cannot be re-framed: kept as it is, never sent */
 			rp->unsendable = 1;
 			memcpy(fbuf, p.data, p.len);
@@ -659,7 +796,12 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 		}
 		if (grow((void **)&cap->arena, &acap, cap->alen + n, 1, e) < 0)
 			goto fail;
-		memcpy(cap->arena + cap->alen, fbuf, n);
+		nmade += made != 0;
+		rp->unsendable |= made ? 2 : 0; /* bit 1: header made here (cleared by cap_fix_dst) */
+		if (n)
+			memcpy(cap->arena + cap->alen, fbuf, n);
+		else
+			rp->unsendable = 1; /* an empty record: nothing to send */
 		rp->off = cap->alen;
 		rp->len = n;
 		rp->wirelen = n + (p.wirelen - p.len);
@@ -722,6 +864,8 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 		umpa_err_set(e, UMPA_EFORMAT, "the capture holds no packets");
 		goto fail;
 	}
+	if (cap_fix_dst(cap, nmade, e) < 0)
+		goto fail;
 
 	/* roles, then exchanges */
 	if (!(t.prev_send = malloc(cap->npkts * sizeof *t.prev_send)) ||
@@ -739,9 +883,11 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 	}
 	for (uint32_t f = 0; votes && f < cap->nflows; f++) {
 		const struct umpa_replay_pkt *fp = &cap->pkts[cap->flows[f].first];
-		const uint8_t *b = cap->arena + fp->off;
+		struct umpa_cur c;
+		uint8_t b[12];
 		struct host_vote *cv, *sv;
-		if (fp->len < 14)
+		umpa_cur_init(&c, cap->arena + fp->off, fp->len);
+		if (umpa_cur_copy_at(&c, 0, 12, b) < 0)
 			continue;
 		/* the first packet's sender is the client unless it was the server's (a SYN/ACK) */
 		cv = host_slot(votes, fp->side == UMPA_SIDE_CLIENT ? b + 6 : b);
@@ -773,7 +919,12 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 			struct pcap_pkthdr h = {.caplen = rp->len, .len = rp->wirelen};
 			send = pcap_offline_filter(&bpf, &h, cap->arena + rp->off) != 0;
 		} else if (votes && rp->len >= 14) {
-			struct host_vote *hv = host_slot(votes, cap->arena + rp->off + 6);
+			struct umpa_cur c;
+			uint8_t src[6] = {0};
+			struct host_vote *hv;
+			umpa_cur_init(&c, cap->arena + rp->off, rp->len);
+			umpa_cur_copy_at(&c, 6, 6, src);
+			hv = host_slot(votes, src);
 			send = (hv && hv->score > 0) != (o->sides.server_side != 0);
 		} else
 			send = rp->side == (o->sides.server_side ? UMPA_SIDE_SERVER : UMPA_SIDE_CLIENT);
@@ -870,7 +1021,7 @@ fail:
 	free(t.hl4);
 	umpa_pkt_release(&p);
 	umpa_pkt_release(&q);
-	if (cap && !cap->priv_)
+	if (cap && !cap->priv)
 		cap_priv_free(cp);
 	umpa_replay_cap_free(cap);
 	return NULL;
@@ -880,7 +1031,7 @@ long umpa_replay_flow_of(const struct umpa_replay_cap *cap, const struct umpa_pk
 {
 	struct fkey k;
 	int dir;
-	const struct cap_priv *cp = cap->priv_;
+	const struct cap_priv *cp = cap->priv;
 
 	flow_key(p, 0, &k, &dir, 0);
 	return flow_find(cp, &k);
@@ -1070,7 +1221,7 @@ static void unset_csum(struct umpa_pkt *p, unsigned li)
 /* Rewrite dissected @p p in place.  Returns 1 when something changed. */
 static int rewrite_pkt(const struct umpa_replay_rewrite *rw, struct umpa_pkt *p, int send, int keep, struct umpa_err *e)
 {
-	int changed = 0, csum_dirty = 0;
+	int changed = 0, csum_dirty = 0, partial = 0;
 
 	for (unsigned li = 0; li < p->nlayers; li++) {
 		const struct umpa_proto *pr = p->l[li].proto;
@@ -1135,8 +1286,22 @@ static int rewrite_pkt(const struct umpa_replay_rewrite *rw, struct umpa_pkt *p,
 		}
 		if (c) {
 			changed = 1;
-			csum_dirty = 1;
+			/* Ethernet and ARP carry no checksum: a MAC map alone re-finishes nothing */
+			if (pr != &umpa_proto_eth && pr != &umpa_proto_arp)
+				csum_dirty = 1;
 		}
+	}
+	/* a sent TCP/UDP segment captured on its way out carries the partial sum Linux leaves to the
+	 * NIC (checksum offload): finished here, or the peer drops it */
+	for (unsigned li = 0; send && !keep && li < p->nlayers; li++)
+		if ((p->l[li].flags & UMPA_L_CSUM_PARTIAL) && !(p->l[li].flags & UMPA_L_QUOTED)) {
+			unset_csum(p, li);
+			partial = 1;
+		}
+	if (partial && !(changed && csum_dirty)) {
+		if (umpa_pkt_finish(p, e) < 0)
+			return -e->code;
+		return 1;
 	}
 	if (changed && !keep && csum_dirty) {
 		/* checksums over what changed: every non-quoted transport checksum, the ICMP ones over
@@ -1168,11 +1333,15 @@ long umpa_replay_rewrite_apply(const struct umpa_replay_rewrite *rw, struct umpa
 	struct umpa_pkt p;
 	long n = 0;
 
-	if (!rw->nmac && !rw->nip && !rw->nport && rw->ttl < 0)
+	int rules = rw->nmac || rw->nip || rw->nport || rw->ttl >= 0;
+
+	if (!rules && keep_csums)
 		return 0;
 	umpa_pkt_init(&p);
 	for (uint32_t i = 0; i < cap->npkts; i++) {
 		int r;
+		if (!rules && cap->pkts[i].role != UMPA_ROLE_SEND)
+			continue; /* only the partial sums of sent packets to finish */
 		umpa_replay_cap_pkt(cap, i, &p);
 		r = rewrite_pkt(rw, &p, cap->pkts[i].role == UMPA_ROLE_SEND, keep_csums, e);
 		if (r < 0) {

@@ -163,7 +163,7 @@ struct umpa_replay_cap {
 	uint32_t nanswers; /**< EXPECT packets that answer an exchange */
 	uint32_t norphans; /**< EXPECT packets that answer none (kept, not checked) */
 	int64_t first_ts_ns, last_ts_ns;
-	void *priv_; /**< internal */
+	void *priv; /**< umpa's own (the flow table): not for users */
 };
 
 /** Options of umpa_replay_cap_load. */
@@ -234,6 +234,9 @@ int umpa_replay_rewrite_add(struct umpa_replay_rewrite *rw, const char *rule, st
 /**
  * Apply @p rw to every packet of @p cap in place, then fix checksums
  * (IPv4 header, UDP, TCP, ICMP, ICMPv6, quotations) unless @p keep_csums.
+ * Also unless @p keep_csums: a sent TCP or UDP segment whose checksum is the
+ * partial sum Linux leaves for checksum offload (captured on its way out) is
+ * finished, or the peer would drop it.
  * Returns the number of packets changed, or a negative error.
  */
 long umpa_replay_rewrite_apply(const struct umpa_replay_rewrite *rw, struct umpa_replay_cap *cap, int keep_csums,

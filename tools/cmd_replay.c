@@ -20,6 +20,7 @@
 #include "replay_guard.h"
 #include "replay_modes.h"
 #include "umpa_capfile.h"
+#include "umpa_cursor.h"
 #include "umpa_live.h"
 #include "umpa_protos.h"
 #include "umpa_replay.h"
@@ -207,10 +208,12 @@ static int auto_macs(struct rp_ctx *c, struct umpa_replay_rewrite *rw, struct ma
 		const struct umpa_replay_pkt *rp = &c->cap->pkts[i];
 		struct rp_if *ifc = &c->ifs[rp->ifidx < c->nifs ? rp->ifidx : 0];
 		uint8_t src[6], dst[6];
-		if (rp->role != UMPA_ROLE_SEND || rp->unsendable || rp->len < 14)
+		struct umpa_cur cur;
+		if (rp->role != UMPA_ROLE_SEND || rp->unsendable)
 			continue;
-		memcpy(dst, c->cap->arena + rp->off, 6);
-		memcpy(src, c->cap->arena + rp->off + 6, 6);
+		umpa_cur_init(&cur, c->cap->arena + rp->off, rp->len);
+		if (umpa_cur_copy_at(&cur, 0, 6, dst) < 0 || umpa_cur_copy_at(&cur, 6, 6, src) < 0)
+			continue;
 		if (!mac_known(m, n, src) && !mac_known(user, nuser, src) && ifc->info.has_mac) {
 			if (n == REPLAY_MAX_RULES)
 				goto full;
@@ -252,7 +255,9 @@ static int auto_macs(struct rp_ctx *c, struct umpa_replay_rewrite *rw, struct ma
 			continue;
 		}
 		memcpy(m[n].from, dst, 6);
-		memcpy(m[n].to, q.data, 6);
+		umpa_cur_init(&cur, q.data, q.len);
+		if (umpa_cur_copy_at(&cur, 0, 6, m[n].to) < 0)
+			memcpy(m[n].to, dst, 6);
 		n++;
 	}
 	for (size_t i = 0; i < n && rc == 0; i++) {
@@ -721,7 +726,8 @@ int cmd_replay(int argc, char **argv)
 			umpa_sbuf_free(&x);
 		}
 		failed = sum.exchanges != sum.verdicts[UMPA_RV_MATCHED] + sum.verdicts[UMPA_RV_SENT];
-		rc = failed || sig ? UMPA_EXIT_ERROR : UMPA_EXIT_OK;
+		/* nothing at all could be sent: the work failed, even without checks */
+		rc = failed || sig || (sum.sent == 0 && c.cap->nsend > 0) ? UMPA_EXIT_ERROR : UMPA_EXIT_OK;
 	}
 	goto out;
 fail:

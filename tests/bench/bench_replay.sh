@@ -134,6 +134,9 @@ kill "$TD" 2>/dev/null
 wait "$TD" 2>/dev/null
 grep 'captured\|dropped' "$T/td.err" | tr '\n' ' '
 echo
+ip netns exec "$NS_A" bash -c 'TIMEFORMAT="%3U %3S"; { time "$@" >"$0.out" 2>&1; } 2>"$0.time"' "$T/cpu" \
+	"$UMPA" replay "$T/rec.pcap" -i "$IF_A" --topspeed --json
+CPUS=$(awk '{ printf "%.3f", $1 + $2 }' "$T/cpu.time")
 timed check "$UMPA" replay "$T/rec.pcap" -i "$IF_A" --topspeed --json
 tail -1 "$T/check.out" | grep summary >"$T/sum.json"
 EXCH=$(sed -n 's/.*"exchanges":\([0-9]*\).*/\1/p' "$T/sum.json")
@@ -141,3 +144,4 @@ echo "summary: $(cat "$T/sum.json")"
 RUN=$(sed -n 's/.*"elapsed_s":\([0-9.]*\).*/\1/p' "$T/sum.json")
 echo "checked: ${EXCH:-0} exchanges in $WALL s wall (load, send, match, compare, report): $(awk -v n="${EXCH:-0}" -v w="$WALL" 'BEGIN { printf "%.0f", n / w }') exchanges/s"
 echo "         run alone (first send to the last exchange settled): ${RUN:-?} s: $(awk -v n="${EXCH:-0}" -v w="${RUN:-0}" 'BEGIN { if (w > 0) printf "%.0f", n / w; else print "?" }') exchanges/s"
+echo "         CPU time of the whole process (user + system, a run before this one): $CPUS s: $(awk -v n="${EXCH:-0}" -v w="${CPUS:-0}" 'BEGIN { if (w > 0) printf "%.0f", n / w; else print "?" }') exchanges per CPU-second"

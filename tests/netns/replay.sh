@@ -48,14 +48,19 @@ in_a ip neigh flush dev "$IF_A"
 ip netns exec "$NS_A" timeout 20 tcpdump -Z root --immediate-mode -i "$IF_A" -w "$T/rec.pcap" -U >/dev/null \
 	2>"$T/tcpdump.err" &
 TP=$!
-for _ in $(seq 100); do grep -q listening "$T/tcpdump.err" && break; sleep 0.05; done
+# the same session as a Linux cooked capture (-i any): re-framed for the veth when replayed
+ip netns exec "$NS_A" timeout 20 tcpdump -Z root --immediate-mode -i any -w "$T/cooked.pcap" -U >/dev/null \
+	2>"$T/tcpdump2.err" &
+TP2=$!
+for _ in $(seq 100); do grep -q listening "$T/tcpdump.err" && grep -q listening "$T/tcpdump2.err" && break; sleep 0.05; done
 in_a ping -n -c 3 -i 0.05 "$IP_B" >/dev/null
 in_a ping -6 -n -c 2 -i 0.05 "$IP6_B" >/dev/null
 in_a bash -c "echo hi > /dev/udp/$IP_B/9999"
+in_a bash -c "echo hi > /dev/udp/$IP6_B/9999"
 in_a dig +time=1 +tries=1 @10.77.0.53 www.test A >/dev/null
 sleep 0.2
-kill "$TP"
-wait "$TP" 2>/dev/null
+kill "$TP" "$TP2"
+wait "$TP" "$TP2" 2>/dev/null
 dns_down
 "$UMPA" show "$T/rec.pcap" >"$T/rec.txt"
 check "recorded: ARP, ping, ping -6 with ND, UDP port unreachable, DNS" \
@@ -72,13 +77,22 @@ rc=$?
 tail -1 "$T/ok.json" >"$T/ok.sum"
 check "fresh peer: exit 0, every exchange matched (rc $rc: $(cat "$T/ok.sum"))" \
 	sh -c "[ $rc -eq 0 ] && grep -q '\"differing\":0,\"missing\":0,\"unexpected\":0' '$T/ok.sum'"
-check "fresh peer: the exchanges with answers are there (ARP, ICMP x3, ND, ICMPv6, UDP->ICMP error, DNS)" \
+check "fresh peer: the exchanges with answers are there (ARP, ICMP x3, ND, ICMPv6, UDP->ICMP and ICMPv6 errors, DNS)" \
 	sh -c "[ \$(grep -c '\"verdict\":\"matched\",\"answers\":1' '$T/ok.json') -ge 8 ] &&
 	       grep -q '\"flow\":\"udp 10.77.0.1:[0-9]* > 10.77.0.53:53\",\"verdict\":\"matched\",\"answers\":1' '$T/ok.json' &&
 	       grep -q '\"flow\":\"udp 10.77.0.1:[0-9]* > 10.77.0.2:9999\",\"verdict\":\"matched\",\"answers\":1' '$T/ok.json' &&
 	       grep -q '\"flow\":\"nd fd00:77::2\",\"verdict\":\"matched\",\"answers\":1' '$T/ok.json' &&
+	       grep -q '\"flow\":\"udp \[fd00:77::1\]:[0-9]* > \[fd00:77::2\]:9999\",\"verdict\":\"matched\",\"answers\":1' '$T/ok.json' &&
 	       grep -q '\"flow\":\"arp 10.77.0.1 > 10.77.0.2\",\"verdict\":\"matched\",\"answers\":1' '$T/ok.json'"
 check "the summary object is the last line of --json" grep -q '^{"summary":true' "$T/ok.sum"
+editcap -F pcapng "$T/rec.pcap" "$T/rec.pcapng" 2>/dev/null
+in_a timeout 30 "$UMPA" replay "$T/rec.pcapng" -i "$IF_A" --timeout 0.3 >"$T/ng.txt" 2>&1
+rc=$?
+check "pcapng input: exit 0 (rc $rc: $(grep '^[0-9]* exchange' "$T/ng.txt"))" [ $rc -eq 0 ]
+in_a timeout 30 "$UMPA" replay "$T/cooked.pcap" -i "$IF_A" --timeout 0.3 >"$T/cooked.txt" 2>&1
+rc=$?
+check "a Linux cooked capture of the session (tcpdump -i any), re-framed for the veth: exit 0 (rc $rc: $(grep -v '^\(sent\|rate\|gaps\|latency\)' "$T/cooked.txt" | head -3 | tr '\n' ' '))" \
+	sh -c "[ $rc -eq 0 ] && grep -q ' 0 differing, 0 missing, 0 unexpected' '$T/cooked.txt' && ! grep -q '^[0-9]* exchanges*: 0 matched' '$T/cooked.txt'"
 
 # ---- the peer changed: ip.ttl 64 -> 33 on the kernel's answers ----
 in_b sysctl -qw net.ipv4.ip_default_ttl=33
