@@ -43,6 +43,7 @@ trap cleanup EXIT
 MACA=02:77:00:00:00:01
 MACB=02:77:00:00:00:02
 PORT=7000
+PORT6=7006
 
 # fresh: a new namespace pair with the same addresses and MACs (a fresh peer, and a fresh local kernel)
 fresh() {
@@ -53,24 +54,27 @@ fresh() {
 	ip -n "$NS_B" link set "$IF_B" address $MACB
 	in_a ip neigh replace "$IP_B" lladdr $MACB dev "$IF_A" nud permanent
 	in_b ip neigh replace "$IP_A" lladdr $MACA dev "$IF_B" nud permanent
+	in_a ip -6 neigh replace "$IP6_B" lladdr $MACB dev "$IF_A" nud permanent
+	in_b ip -6 neigh replace "$IP6_A" lladdr $MACA dev "$IF_B" nud permanent
 }
 
 # serve: B's echo service on $PORT (forks per connection): what the host template's tcp=PORT:echo does
 serve() {
 	in_b timeout 30 socat -T 10 TCP4-LISTEN:$PORT,bind=$IP_B,reuseaddr,fork EXEC:cat 2>/dev/null &
+	in_b timeout 30 socat -T 10 TCP6-LISTEN:$PORT6,bind=[$IP6_B],reuseaddr,fork EXEC:cat 2>/dev/null &
 	local i
 	for i in $(seq 1 100); do
-		in_b ss -ltn "sport = :$PORT" 2>/dev/null | grep -q LISTEN && return 0
+		[ "$(in_b ss -ltn "( sport = :$PORT or sport = :$PORT6 )" 2>/dev/null | grep -c LISTEN)" -eq 2 ] && return 0
 		sleep 0.05
 	done
 	return 1
 }
 
-# record FILE NFLOWS: tcpdump in A while NFLOWS clients talk at once (and one ping)
+# record FILE NFLOWS [V6]: tcpdump in A while NFLOWS clients talk at once (and one ping; V6: one IPv6 client too)
 record() {
-	local f=$1 n=$2 i
+	local f=$1 n=$2 v6=${3:-} i
 	# not through in_a (a function: $! would be a subshell that passes no signal on)
-	ip netns exec "$NS_A" timeout 30 tcpdump --immediate-mode -i "$IF_A" -U -w "$f" "tcp port $PORT or icmp" 2>"$T/tcpdump.err" &
+	ip netns exec "$NS_A" timeout 30 tcpdump --immediate-mode -i "$IF_A" -U -w "$f" "tcp port $PORT or tcp port $PORT6 or icmp" 2>"$T/tcpdump.err" &
 	local tp=$!
 	for i in $(seq 1 100); do
 		grep -q "listening on" "$T/tcpdump.err" 2>/dev/null && break
@@ -82,6 +86,10 @@ record() {
 		(echo "client$i" | in_a timeout 20 socat -t 10 - TCP4:$IP_B:$PORT >"$T/cli$i.out" 2>&1) &
 		pids+=($!)
 	done
+	if [ -n "$v6" ]; then
+		(echo "client6" | in_a timeout 20 socat -t 10 - TCP6:[$IP6_B]:$PORT6 >"$T/cli6x.out" 2>&1) &
+		pids+=($!)
+	fi
 	wait "${pids[@]}" 2>/dev/null
 	sleep 0.2
 	kill -INT $tp 2>/dev/null
@@ -90,6 +98,7 @@ record() {
 	for i in $(seq 1 "$n"); do
 		grep -q "^client$i\$" "$T/cli$i.out" || { echo "    (client $i: $(head -c 200 "$T/cli$i.out"))"; return 1; }
 	done
+	[ -z "$v6" ] || grep -q "^client6\$" "$T/cli6x.out" || { echo "    (IPv6 client: $(head -c 200 "$T/cli6x.out"))"; return 1; }
 	[ -s "$f" ]
 }
 
@@ -114,19 +123,20 @@ no_guard_left() { ! in_a nft list tables 2>/dev/null | grep -q umpa_replay; }
 # 1. record one conversation, replay it against a fresh peer
 fresh || { echo "FAIL: cannot create the namespace pair"; exit 1; }
 serve || { echo "FAIL: socat did not listen"; exit 1; }
-check "recorded one conversation and a ping" record "$T/one.pcap" 1
+check "recorded one IPv4 and one IPv6 conversation and a ping" record "$T/one.pcap" 1 v6
 
 fresh && serve
 check "replayed against a fresh peer: every exchange matches, exit 0" \
 	expect_exit 0 in_a timeout 60 "$UMPA" replay "$T/one.pcap" -i "$IF_A" --timeout 2
-check "the output says how the kernel's RSTs were kept off (nftables)" \
-	grep -q "nftables table inet umpa_replay_" <<<"$OUT"
+check "the output says how the kernel's RSTs were kept off (nftables), for both flows" \
+	grep -q "RSTs on 2 replayed flow(s) .* nftables table inet umpa_replay_" <<<"$OUT"
 check "the nftables table is gone after the replay" no_guard_left
 
 # 2. the port closed: the SYN is answered with a RST
 fresh
 check "the port closed: exit 1" expect_exit 1 in_a timeout 60 "$UMPA" replay "$T/one.pcap" -i "$IF_A" --timeout 1 -v
-check "the report names the SYN's answer, now a RST (tcp.flags SA -> RA)" grep -Eq "tcp.flags.*SA.*RA" <<<"$OUT"
+check "the report names the SYNs' answers, now RSTs (tcp.flags SA -> RA), IPv4 and IPv6" \
+	test "$(grep -c "tcp.flags SA -> RA" <<<"$OUT")" -eq 2
 verdicts <<<"$OUT" >"$T/live-closed.v"
 
 # B's kernel answers with TTL 33: the ping's and the SYN's answers differ in ip.ttl, nothing else
@@ -191,13 +201,13 @@ check "--audit, the changed reply: only the ping (unanswered) and frame 2 (answe
 	test "$(fails | wc -l)" -eq 2 -a "$(fails | grep -c '#1 frame 1 \|frame 2 answers no request')" -eq 2
 
 # 5. the same capture offline against the host template: the same verdicts as live
-HOST=(--template host --set ip=$IP_B --set mac=$MACB --set tcp=$PORT:echo)
+HOST=(--template host --set ip=$IP_B --set ip6=$IP6_B --set mac=$MACB --set tcp=$PORT:echo,$PORT6:echo)
 # the template's TCP is not Linux's: its SYN+ACK has another window and window scale
 STACK=(--ignore tcp.window_size_value,tcp.options)
 check "offline, host template as the peer was: every exchange matches, exit 0" \
 	expect_exit 0 "$UMPA" replay "$T/one.pcap" "${HOST[@]}" "${STACK[@]}"
 check "offline, host template with the port closed: exit 1" \
-	expect_exit 1 "$UMPA" replay "$T/one.pcap" "${HOST[@]}" --set tcp=$PORT:closed "${STACK[@]}" -v
+	expect_exit 1 "$UMPA" replay "$T/one.pcap" "${HOST[@]}" --set tcp=$PORT:closed,$PORT6:closed "${STACK[@]}" -v
 verdicts <<<"$OUT" >"$T/tmpl-closed.v"
 check "offline, port closed: the same verdicts as live" diff "$T/live-closed.v" "$T/tmpl-closed.v"
 # host's ttl shapes its ICMP answers and closed-port RSTs; its TCP services (tcp.listen) keep 64
