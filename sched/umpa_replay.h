@@ -8,8 +8,9 @@
  *     marked with the flow it belongs to, the side of that flow that sent
  *     it (client: the flow's opener, or server), and whether it is replayed
  *     (SEND: umpa transmits it) or expected (EXPECT: the device's recorded
- *     answer).  Which side is sent is a side rule (address/CIDR, opener,
- *     BPF).  Packets are grouped into flows (a 5-tuple, ICMP echo id, ARP
+ *     answer).  Which side is sent is a side rule (by default the hosts
+ *     that opened more flows than they were asked in; or address/CIDR,
+ *     BPF, the other side).  Packets are grouped into flows (a 5-tuple, ICMP echo id, ARP
  *     and neighbour discovery by the addresses asked for) and into
  *     exchanges: one SEND packet and the EXPECT packets that answer it
  *     (found with the expect engine's hashret/answers hooks, so an ICMP
@@ -33,9 +34,10 @@
  *     The library formats into umpa_sbuf buffers; tools/ writes them.
  *
  * Flow drivers (struct umpa_replay_driver) plug in per-flow protocols that
- * are not request/response: the stateless driver (UDP, ICMP, ARP, ND, and
- * anything else: each SEND packet is one exchange, sent on schedule) is
- * built in; a stateful TCP driver (sched/replay_tcp.c) claims TCP flows,
+ * are not request/response: the run's own stateless handling (UDP, ICMP,
+ * ARP, ND, and anything else: each SEND packet is one exchange, sent on
+ * schedule, its answers matched by the expect engine) takes every flow no
+ * driver claims; a stateful TCP driver (sched/replay_tcp.c) claims TCP flows,
  * decides when each of their packets may go (waiting for the peer where the
  * recording shows a dependency), rewrites sequence numbers, and reports its
  * exchanges through the same result model.
@@ -114,7 +116,6 @@ struct umpa_replay_flow {
 	uint32_t npkts;        /**< packets */
 	uint32_t nsend;        /**< of those, SEND */
 	char name[96];         /**< "udp 10.0.0.1:40000 > 10.0.0.2:53" (client first): JUnit test case name */
-	const struct umpa_replay_driver *driver; /**< who replays it (NULL: the stateless one) */
 };
 
 /** One exchange: a SEND packet and the EXPECT packets that answered it when recorded. */
@@ -130,19 +131,21 @@ struct umpa_replay_exch {
 #define UMPA_REPLAY_MAX_ANS 4
 
 /**
- * Which packets umpa sends.  With none set, the opener rule applies: the
- * client side of every flow is sent (the side that sent its first packet,
- * for TCP the SYN's sender).  With @c cidrs, a packet is sent when its
+ * Which packets umpa sends.  With none set, the hosts that opened more
+ * flows than they were asked in send (each flow's opener: the sender of
+ * its first packet, for TCP the SYN's sender; a host is its Ethernet source
+ * address); on a link without Ethernet addresses, each flow's opener.
+ * With @c cidrs, a packet is sent when its
  * source (IPv4/IPv6, ARP sender protocol address) falls in one of them;
  * with @c bpf, when it passes the filter.  @c server_side inverts the
- * opener rule (send the servers' packets).  @c both sends both sides (two
+ * default rule (send the other hosts' packets).  @c both sends both sides (two
  * interfaces: client side on interface 0, server side on interface 1;
  * nothing is expected then but the forwarded packets).
  */
 struct umpa_replay_sides {
 	const char *cidrs; /**< comma-separated "10.0.0.1,10.0.0.0/24,fd00::/64", or NULL */
 	const char *bpf;   /**< BPF expression, or NULL */
-	int server_side;   /**< opener rule: send the server side */
+	int server_side;   /**< default rule: send the other side */
 	int both;          /**< send both sides (two interfaces) */
 };
 
@@ -179,13 +182,16 @@ struct umpa_replay_load_opts {
 /**
  * Read the whole capture @p r (pcap or pcapng, any link type umpa dissects)
  * into a new capture model: packets re-framed for o->out_linktype (a raw-IP,
- * Linux cooked or BSD loopback frame gets an Ethernet header with zero
- * addresses, which the rewriter fills; an Ethernet frame sent on a raw-IP
- * device loses its header; what cannot be re-framed is marked unsendable),
+ * Linux cooked or BSD loopback frame gets an Ethernet header: the cooked
+ * header's sender address or a placeholder 02:00:ADDR made of the source
+ * IP address, and as destination the MAC the capture shows for the
+ * destination address, else its placeholder (the tool maps them to the
+ * live link); an Ethernet frame sent on a raw-IP device loses its header;
+ * what cannot be re-framed, is cut short or empty is marked unsendable),
  * sides decided by o->sides, flows and exchanges found.  Errors: a bad
  * record, a link type umpa does not dissect ("link type 147 (USER0) is not
- * one umpa reads"), a side rule that selects nothing or everything
- * ("side rule '10.9.0.0/16' selects no packet of FILE"), no memory.
+ * one umpa reads"), no packet, a side rule that selects nothing ("side
+ * rule '10.9.0.0/16' selects no packet of the capture"), no memory.
  * Returns the model (free with umpa_replay_cap_free) or NULL with @p e set.
  */
 struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct umpa_replay_load_opts *o,
@@ -223,7 +229,7 @@ struct umpa_replay_rewrite *umpa_replay_rewrite_free(struct umpa_replay_rewrite 
  * Add one rule from text: "mac:OLD=NEW" (an Ethernet address, in Ethernet
  * headers and ARP bodies), "ip:OLD/N=NEW/N" (IPv4 or IPv6 prefix map: the
  * host bits are kept; in IP headers, ARP bodies, ND targets and ICMP
- * quotations, ND targets), "port:OLD=NEW" (UDP/TCP, both directions),
+ * quotations), "port:OLD=NEW" (UDP/TCP, both directions),
  * "ttl:N" (IPv4 TTL / IPv6 hop limit of sent packets).  VLAN tags are set
  * when loading (umpa_replay_load_opts.vlan).  Returns 0 or a negative error
  * naming the rule ("rewrite 'ip:10.0.0.0/8=fd00::/8': the two sides are of

@@ -291,6 +291,7 @@ static const struct umpa_num_spec rp_mult = {"times", 1e-6, 1e6, 0};
 static const struct umpa_num_spec rp_mbps = {"megabits per second", 1e-6, 1e6, 0};
 static const struct umpa_num_spec rp_vlan = {"VLAN id", 0, 4095, UMPA_NUM_INT};
 static const struct umpa_num_spec rp_rounds = {"rounds", 2, 1000, UMPA_NUM_INT};
+static const struct umpa_num_spec rp_ttl = {"TTL", 0, 255, UMPA_NUM_INT};
 
 int cmd_replay(int argc, char **argv)
 {
@@ -400,18 +401,25 @@ int cmd_replay(int argc, char **argv)
 		case 't': {
 			static char buf[3 * REPLAY_MAX_RULES + 1][96];
 			const char *kind = ch == 'm' ? "mac" : ch == 'a' ? "ip" : ch == 'p' ? "port" : "ttl";
+			char num[24];
+			const char *val = optarg;
+			if (ch == 't') { /* a number, checked now, in any form umpa reads numbers */
+				snprintf(num, sizeof num, "%llu",
+					 (unsigned long long)tool_u64(&rp_ttl, "--ttl", optarg));
+				val = num;
+			}
 			if (nrules == sizeof rules / sizeof rules[0]) {
 				tool_err("replay: too many rewrite rules");
 				return UMPA_EXIT_USAGE;
 			}
-			snprintf(buf[nrules], sizeof buf[nrules], "%s:%s", kind, optarg);
+			snprintf(buf[nrules], sizeof buf[nrules], "%s:%s", kind, val);
 			rules[nrules] = buf[nrules];
 			nrules++;
 			if (ch == 'm' && nuser < REPLAY_MAX_RULES) {
 				/* remembered so that the automatic MACs leave it alone */
 				unsigned v[6];
-				if (sscanf(optarg, "%2x:%2x:%2x:%2x:%2x:%2x", &v[0], &v[1], &v[2], &v[3], &v[4],
-					   &v[5]) == 6) {
+				if (sscanf(val, "%2x:%2x:%2x:%2x:%2x:%2x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) ==
+				    6) {
 					for (int k = 0; k < 6; k++)
 						user[nuser].from[k] = (uint8_t)v[k];
 					nuser++;
