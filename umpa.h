@@ -38,9 +38,12 @@
 /* sched: the loop and clocks, action-reaction, next hops, TCP (the endpoint pair, the one-sided endpoint), the
  * TLS pump and its option table */
 #include "umpa_expect.h"
+#include "umpa_replay_tcp.h"
+#include "umpa_replay_audit.h"
 #include "umpa_impair.h"
 #include "umpa_resolve.h"
 #include "umpa_sched.h"
+#include "umpa_replay.h"
 #include "umpa_tcpend.h"
 #include "umpa_tcpstream.h"
 #include "umpa_tls.h"
@@ -52,6 +55,7 @@
 #include "umpa_lua.h"
 #include "umpa_lua_tls.h"
 #include "umpa_run.h"
+#include "umpa_replay_tmpl.h"
 #include "umpa_persona.h"
 #include "umpa_proxy_lua.h"
 

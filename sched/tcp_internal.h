@@ -110,4 +110,19 @@ struct umpa_tcp_segout_ {
 int umpa_tcp_build_(struct umpa_pkt *p, const struct umpa_tcp_wire_ *w, int s, const struct umpa_tcp_segout_ *g,
 		    struct umpa_err *e);
 
+/** What a received segment says, read from its TCP header through the cursor (umpa_tcp_parse_). */
+struct umpa_tcp_segin_ {
+	uint32_t seq, ack, win;
+	unsigned flags;
+	const uint8_t *data;
+	uint32_t n;
+	int has_mss, has_ws, has_sackok, has_ts;
+	uint32_t mss, ws, tsval, tsecr;
+	uint32_t nsack;
+	uint32_t sack[UMPA_TCP_MAX_SACK_][2];
+};
+
+/** Parse TCP layer @p li of @p p into @p g.  Returns 0, or -1 when the header does not hold together. */
+int umpa_tcp_parse_(const struct umpa_pkt *p, unsigned li, struct umpa_tcp_segin_ *g);
+
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tcp_internal.h"
+#include "umpa_cursor.h"
 #include "umpa_protos.h"
 
 uint64_t umpa_tcp_rng_next_(uint64_t *s)
@@ -234,5 +235,69 @@ int umpa_tcp_build_(struct umpa_pkt *p, const struct umpa_tcp_wire_ *w, int s, c
 	if ((rc = umpa_pkt_finish(p, e)) < 0)
 		return rc;
 	p->linktype = UMPA_LINKTYPE_ETHERNET;
+	return 0;
+}
+
+int umpa_tcp_parse_(const struct umpa_pkt *p, unsigned li, struct umpa_tcp_segin_ *g)
+{
+	struct umpa_cur c, o;
+	uint16_t w;
+	uint8_t off_b, fl;
+	uint32_t hlen;
+	size_t i;
+
+	memset(g, 0, sizeof(*g));
+	umpa_layer_cur(p, li, &c);
+	if (umpa_cur_be32_at(&c, 4, &g->seq) < 0 || umpa_cur_be32_at(&c, 8, &g->ack) < 0 ||
+	    umpa_cur_u8_at(&c, 12, &off_b) < 0 || umpa_cur_u8_at(&c, 13, &fl) < 0 || umpa_cur_be16_at(&c, 14, &w) < 0)
+		return -1;
+	hlen = (uint32_t)(off_b >> 4) * 4u;
+	if (hlen < 20 || !umpa_cur_has(&c, 0, hlen))
+		return -1;
+	g->flags = fl;
+	g->win = w;
+	g->n = (uint32_t)(umpa_cur_left(&c) - hlen);
+	if (g->n && umpa_cur_ptr_at(&c, hlen, g->n, &g->data) < 0)
+		return -1;
+	if (umpa_cur_sub(&c, 20, hlen - 20, &o) < 0)
+		return -1;
+	for (i = 0; i < hlen - 20;) {
+		uint8_t kind, len;
+
+		if (umpa_cur_u8_at(&o, i, &kind) < 0)
+			return -1;
+		if (kind == 0)
+			break;
+		if (kind == 1) {
+			i++;
+			continue;
+		}
+		if (umpa_cur_u8_at(&o, i + 1, &len) < 0 || len < 2 || !umpa_cur_has(&o, i, len))
+			return -1;
+		if (kind == 2 && len == 4) {
+			uint16_t m = 0;
+			umpa_cur_be16_at(&o, i + 2, &m);
+			g->has_mss = 1;
+			g->mss = m;
+		} else if (kind == 3 && len == 3) {
+			uint8_t s = 0;
+			umpa_cur_u8_at(&o, i + 2, &s);
+			g->has_ws = 1;
+			g->ws = s > 14 ? 14 : s;
+		} else if (kind == 4 && len == 2) {
+			g->has_sackok = 1;
+		} else if (kind == 8 && len == 10) {
+			g->has_ts = 1;
+			umpa_cur_be32_at(&o, i + 2, &g->tsval);
+			umpa_cur_be32_at(&o, i + 6, &g->tsecr);
+		} else if (kind == 5 && (len - 2) % 8 == 0) {
+			for (size_t k = 0; k < (size_t)(len - 2) / 8 && g->nsack < UMPA_TCP_MAX_SACK_; k++) {
+				umpa_cur_be32_at(&o, i + 2 + 8 * k, &g->sack[g->nsack][0]);
+				umpa_cur_be32_at(&o, i + 6 + 8 * k, &g->sack[g->nsack][1]);
+				g->nsack++;
+			}
+		}
+		i += len;
+	}
 	return 0;
 }

@@ -551,85 +551,8 @@ static int time_wait_(struct umpa_tcpe *ep, struct umpa_err *e)
 	return ep->tw_tm ? 0 : -e->code;
 }
 
-/* What a received segment says, read from its TCP header through the cursor. */
-struct seg_in_ {
-	uint32_t seq, ack, win;
-	unsigned flags;
-	const uint8_t *data;
-	uint32_t n;
-	int has_mss, has_ws, has_sackok, has_ts;
-	uint32_t mss, ws, tsval, tsecr;
-	uint32_t nsack;
-	uint32_t sack[UMPA_TCP_MAX_SACK_][2];
-};
-
-/* Parse TCP layer @p li of @p p into @p g.  Returns 0, or -1 when the header does not hold together. */
-static int parse_tcp_(const struct umpa_pkt *p, unsigned li, struct seg_in_ *g)
-{
-	struct umpa_cur c, o;
-	uint16_t w;
-	uint8_t off_b, fl;
-	uint32_t hlen;
-	size_t i;
-
-	memset(g, 0, sizeof(*g));
-	umpa_layer_cur(p, li, &c);
-	if (umpa_cur_be32_at(&c, 4, &g->seq) < 0 || umpa_cur_be32_at(&c, 8, &g->ack) < 0 ||
-	    umpa_cur_u8_at(&c, 12, &off_b) < 0 || umpa_cur_u8_at(&c, 13, &fl) < 0 || umpa_cur_be16_at(&c, 14, &w) < 0)
-		return -1;
-	hlen = (uint32_t)(off_b >> 4) * 4u;
-	if (hlen < 20 || !umpa_cur_has(&c, 0, hlen))
-		return -1;
-	g->flags = fl;
-	g->win = w;
-	g->n = (uint32_t)(umpa_cur_left(&c) - hlen);
-	if (g->n && umpa_cur_ptr_at(&c, hlen, g->n, &g->data) < 0)
-		return -1;
-	if (umpa_cur_sub(&c, 20, hlen - 20, &o) < 0)
-		return -1;
-	for (i = 0; i < hlen - 20;) {
-		uint8_t kind, len;
-
-		if (umpa_cur_u8_at(&o, i, &kind) < 0)
-			return -1;
-		if (kind == 0)
-			break;
-		if (kind == 1) {
-			i++;
-			continue;
-		}
-		if (umpa_cur_u8_at(&o, i + 1, &len) < 0 || len < 2 || !umpa_cur_has(&o, i, len))
-			return -1;
-		if (kind == 2 && len == 4) {
-			uint16_t m = 0;
-			umpa_cur_be16_at(&o, i + 2, &m);
-			g->has_mss = 1;
-			g->mss = m;
-		} else if (kind == 3 && len == 3) {
-			uint8_t s = 0;
-			umpa_cur_u8_at(&o, i + 2, &s);
-			g->has_ws = 1;
-			g->ws = s > 14 ? 14 : s;
-		} else if (kind == 4 && len == 2) {
-			g->has_sackok = 1;
-		} else if (kind == 8 && len == 10) {
-			g->has_ts = 1;
-			umpa_cur_be32_at(&o, i + 2, &g->tsval);
-			umpa_cur_be32_at(&o, i + 6, &g->tsecr);
-		} else if (kind == 5 && (len - 2) % 8 == 0) {
-			for (size_t k = 0; k < (size_t)(len - 2) / 8 && g->nsack < UMPA_TCP_MAX_SACK_; k++) {
-				umpa_cur_be32_at(&o, i + 2 + 8 * k, &g->sack[g->nsack][0]);
-				umpa_cur_be32_at(&o, i + 6 + 8 * k, &g->sack[g->nsack][1]);
-				g->nsack++;
-			}
-		}
-		i += len;
-	}
-	return 0;
-}
-
 /* The options of the peer's SYN (or SYN+ACK) decide what is on. */
-static void take_syn_(struct umpa_tcpe *ep, const struct seg_in_ *g)
+static void take_syn_(struct umpa_tcpe *ep, const struct umpa_tcp_segin_ *g)
 {
 	uint32_t pmss = g->has_mss ? g->mss : (ep->o.ipv6 ? 1220u : 536u);
 
@@ -738,7 +661,7 @@ static int rexmit_hole_(struct umpa_tcpe *ep, struct umpa_err *e)
 }
 
 /* The ACK part of an acceptable segment in a synchronized state.  Returns 0 or an error. */
-static int take_ack_(struct umpa_tcpe *ep, const struct seg_in_ *g, struct umpa_err *e)
+static int take_ack_(struct umpa_tcpe *ep, const struct umpa_tcp_segin_ *g, struct umpa_err *e)
 {
 	uint64_t ackoff = unwrap_(ep->iss + 1u, ep->una, g->ack);
 	uint32_t win = g->win << ep->snd_shift;
@@ -850,7 +773,7 @@ static int ack_now_(struct umpa_tcpe *ep, struct umpa_err *e)
 }
 
 /* The data and FIN of an acceptable segment.  Returns 0 or an error. */
-static int take_data_(struct umpa_tcpe *ep, const struct seg_in_ *g, struct umpa_err *e)
+static int take_data_(struct umpa_tcpe *ep, const struct umpa_tcp_segin_ *g, struct umpa_err *e)
 {
 	uint64_t off = unwrap_(ep->irs + 1u, ep->rcv_nxt, g->seq), end = off + g->n;
 	uint64_t lim = ep->rcv_nxt + ep->o.rwnd;
@@ -951,7 +874,7 @@ struct from_ {
 };
 
 /* Answer a segment for no connection with a RST (RFC 9293 3.10.7.1), to where it came from. */
-static int rst_reply_(struct umpa_tcpe *ep, const struct seg_in_ *g, const struct from_ *fr, struct umpa_err *e)
+static int rst_reply_(struct umpa_tcpe *ep, const struct umpa_tcp_segin_ *g, const struct from_ *fr, struct umpa_err *e)
 {
 	struct umpa_tcp_segout_ o = {0};
 	struct umpa_tcp_wire_ w = ep->w;
@@ -988,7 +911,7 @@ int umpa_tcpe_input(struct umpa_tcpe *ep, const struct umpa_pkt *p, struct umpa_
 	const uint8_t *src, *dst;
 	uint16_t sport, dport;
 	uint32_t alen = ep->o.ipv6 ? 16 : 4;
-	struct seg_in_ g;
+	struct umpa_tcp_segin_ g;
 	struct from_ fr = {0};
 	int any_remote;
 
@@ -1011,7 +934,7 @@ int umpa_tcpe_input(struct umpa_tcpe *ep, const struct umpa_pkt *p, struct umpa_
 	if (!any_remote && (sport != ep->w.port[1] || memcmp(src, ep->w.addr[1], alen)))
 		return 0;
 	if ((p->l[li].flags | p->l[l3].flags) & (UMPA_L_TRUNCATED | UMPA_L_INVALID | UMPA_L_BADSUM) ||
-	    parse_tcp_(p, (unsigned)li, &g) < 0) {
+	    umpa_tcp_parse_(p, (unsigned)li, &g) < 0) {
 		ep->st.bad_in++;
 		return 1;
 	}

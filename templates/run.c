@@ -383,6 +383,8 @@ static int xmit(struct umpa_run *r, struct umpa_pkt *p, size_t ifidx, struct ump
 		return -1;
 	if (r->cur_exch && r->cur_exch->tries == 1)
 		r->cur_exch->req_frame = r->frames;
+	if (r->driven_out)
+		r->driven_out(r->driven_arg, p);
 	return 0;
 }
 
@@ -2332,6 +2334,12 @@ static int first_ts(const char *path, int64_t *ts, int *linktype, struct umpa_er
 
 static int open_io(struct umpa_run *r, const struct umpa_run_opts *o, struct umpa_err *e)
 {
+	if (o->driven_out && !o->offline) {
+		r->linktype = o->driven_linktype ? o->driven_linktype : 1;
+		if (umpa_loop_set_now(r->loop, o->driven_start_ns, e) < 0)
+			return -1;
+		r->start_ns = o->driven_start_ns;
+	}
 	if (o->offline) {
 		int64_t ts;
 		if (first_ts(o->offline, &ts, &r->linktype, e) < 0)
@@ -2392,8 +2400,10 @@ struct umpa_run *umpa_run_new(const struct umpa_run_opts *o, struct umpa_err *e)
 	umpa_pkt_init(&r->fix);
 	r->strict = o->strict;
 	r->params_only = o->params_only;
-	r->offline = o->offline != NULL;
-	if (o->offline && o->nifaces) {
+	r->offline = o->offline != NULL || o->driven_out != NULL;
+	r->driven_out = o->driven_out;
+	r->driven_arg = o->driven_arg;
+	if ((o->offline || o->driven_out) && o->nifaces) {
 		umpa_err_set(e, UMPA_EINVAL, "give -i or --offline, not both");
 		goto fail;
 	}
@@ -2572,6 +2582,8 @@ static int run_loop(struct umpa_run *r, int64_t duration_ns, struct umpa_err *e)
 
 	if (!r->offline && !r->nifs)
 		return umpa_err_set(e, UMPA_EINVAL, "nothing to run on: give -i IF or --offline FILE");
+	if (r->driven_out && !r->rd)
+		return umpa_err_set(e, UMPA_EINVAL, "a driven run is run by its driver (umpa_run_feed)");
 	if (r->offline) {
 		struct replay_ctx c = {.r = r, .end_ns = duration_ns > 0 ? r->start_ns + duration_ns : INT64_MAX};
 		int64_t n = umpa_loop_replay(r->loop, r->rd, replay_pkt, &c, e);
@@ -2596,6 +2608,21 @@ static int run_loop(struct umpa_run *r, int64_t duration_ns, struct umpa_err *e)
 	if (r->failed) {
 		*e = r->fail;
 		return -(r->fail.code ? r->fail.code : UMPA_EINVAL);
+	}
+	return 0;
+}
+
+int umpa_run_feed(struct umpa_run *r, struct umpa_pkt *p, struct umpa_err *e)
+{
+	if (!r->driven_out)
+		return umpa_err_set(e, UMPA_EINVAL, "umpa_run_feed: the run is not driven");
+	if (!r->stopped) {
+		if (p->ts_sec == 0 && p->ts_nsec == 0) {
+			int64_t now = umpa_loop_wall_ns(r->loop);
+			p->ts_sec = now / UMPA_NS_PER_SEC;
+			p->ts_nsec = (uint32_t)(now % UMPA_NS_PER_SEC);
+		}
+		rx(r, p, NULL);
 	}
 	return 0;
 }

@@ -106,6 +106,16 @@ struct umpa_run_opts {
 	int params_only;                /**< stop the template at params{}: its parameters declared, nothing after
 					 *   runs, so a template that checks its values (a required one) still
 					 *   lists them (`umpa run T --help`) */
+	/**
+	 * Driven offline mode (`umpa replay --template`): no interface and no
+	 * input file; the virtual clock starts at @c driven_start_ns, packets
+	 * come in through umpa_run_feed and every packet the template sends
+	 * goes to @c driven_out (after -w, if any).  The caller runs the loop.
+	 */
+	void (*driven_out)(void *arg, const struct umpa_pkt *p);
+	void *driven_arg;        /**< for driven_out */
+	int64_t driven_start_ns; /**< the clock's start (a capture's first time stamp) */
+	int driven_linktype;     /**< link type of what is fed and sent (0: Ethernet) */
 };
 
 /**
@@ -148,6 +158,14 @@ struct umpa_run *umpa_run_new(const struct umpa_run_opts *o, struct umpa_err *e)
  * opts.strict, the loop's.
  */
 int umpa_run_run(struct umpa_run *r, int64_t duration_ns, struct umpa_err *e);
+
+/**
+ * Driven mode (umpa_run_opts.driven_out): packet @p p (dissected here if
+ * it has no layers) arrives now, at the loop's time: the template's rules,
+ * exchanges and TCP services see it as a received packet.  Returns 0, or
+ * -UMPA_EINVAL when the run is not driven.
+ */
+int umpa_run_feed(struct umpa_run *r, struct umpa_pkt *p, struct umpa_err *e);
 
 /** Stop the run after the current callback (from a callback or signal hook). */
 void umpa_run_stop(struct umpa_run *r);

@@ -514,23 +514,7 @@ static void print_summary(const struct send_ctx *s, const struct umpa_rate_stats
 	       secs > 0 ? (double)st->packets / secs : 0.0, sig ? ", interrupted" : "");
 	if (!rate_report)
 		return;
-	if (st->req_pps > 0 || st->req_bps > 0) {
-		printf("rate: requested");
-		if (st->req_pps > 0)
-			printf(" %.6g pps", st->req_pps);
-		if (st->req_bps > 0)
-			printf(" %.6g bps", st->req_bps);
-		printf(", achieved %.6g pps %.6g bps", st->pps, st->bps);
-		if (st->req_pps > 0)
-			printf(" (%.1f%%)", 100.0 * st->pps / st->req_pps);
-		else
-			printf(" (%.1f%%)", 100.0 * st->bps / st->req_bps);
-		printf("\n");
-	} else {
-		printf("rate: unpaced, achieved %.6g pps %.6g bps (first to last send)\n", st->pps, st->bps);
-	}
-	printf("gaps: mean %.3f us, jitter (stddev) %.3f us, max late %.3f us\n", st->gap_mean_ns / 1e3,
-	       st->gap_stddev_ns / 1e3, (double)st->max_late_ns / 1e3);
+	tool_rate_report(st);
 	if (s->have_inc) {
 		size_t incr = 0;
 		for (size_t i = 0; i < s->n; i++)

@@ -11,6 +11,7 @@
 #include "umpa_protos.h"
 #include "umpa_render.h"
 #include "umpa_sbuf.h"
+#include "umpa_sched.h"
 #include "umpa_tool.h"
 
 static const char usage[] =
@@ -28,6 +29,7 @@ static const char usage[] =
     "  fields [PROTO]          protocols and fields: types, defaults, automatic fields, value names (--json)\n"
     "  shell                   interactive Lua: constructors, show(), send(), sr(), sniff(), history\n"
     "  proxy -l ADDR:PORT -t HOST:PORT   relay TCP through Lua modules (-m hexdump,replace:...)\n"
+    "  replay FILE -i IFACE    replay a capture at a device and check its answers field by field\n"
     "\n"
     "Packet expressions are Lua: ether{}/ip{dst=\"10.0.0.2\", ttl=7}/tcp{dport={22,80}}/\"data\"\n"
     "'umpa help COMMAND' (or 'umpa COMMAND --help') describes a command.  Options: --help, --version.\n"
@@ -87,6 +89,27 @@ void tool_note(const char *fmt, ...)
 	va_start(ap, fmt);
 	tool_vmsg(fmt, ap);
 	va_end(ap);
+}
+
+void tool_rate_report(const struct umpa_rate_stats *st)
+{
+	if (st->req_pps > 0 || st->req_bps > 0) {
+		printf("rate: requested");
+		if (st->req_pps > 0)
+			printf(" %.6g pps", st->req_pps);
+		if (st->req_bps > 0)
+			printf(" %.6g bps", st->req_bps);
+		printf(", achieved %.6g pps %.6g bps", st->pps, st->bps);
+		if (st->req_pps > 0)
+			printf(" (%.1f%%)", 100.0 * st->pps / st->req_pps);
+		else
+			printf(" (%.1f%%)", 100.0 * st->bps / st->req_bps);
+		printf("\n");
+	} else {
+		printf("rate: unpaced, achieved %.6g pps %.6g bps (first to last send)\n", st->pps, st->bps);
+	}
+	printf("gaps: mean %.3f us, jitter (stddev) %.3f us, max late %.3f us\n", st->gap_mean_ns / 1e3,
+	       st->gap_stddev_ns / 1e3, (double)st->max_late_ns / 1e3);
 }
 
 const struct umpa_num_spec tool_max = {"packets", 1, 1e9, UMPA_NUM_INT};
@@ -416,9 +439,11 @@ int main(int argc, char **argv)
 		return cmd_fields(argc - 1, argv + 1);
 	if (!strcmp(cmd, "shell"))
 		return cmd_shell(argc - 1, argv + 1);
+	if (!strcmp(cmd, "replay"))
+		return cmd_replay(argc - 1, argv + 1);
 	{
-		static const char *const known[] = {"build", "show", "send",   "sr",    "tls", "ifaces",
-						    "sniff", "run",  "fields", "shell", "help", "proxy"};
+		static const char *const known[] = {"build", "show",   "send",  "sr",   "tls",   "ifaces", "sniff",
+						    "run",   "fields", "shell", "help", "proxy", "replay"};
 		char near[UMPA_NEAR_MAX + 1];
 		struct umpa_near n;
 

@@ -34,6 +34,13 @@ void tool_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /** --max of build, send and sr: packets one expression may expand to, 1 to 1e9. */
 extern const struct umpa_num_spec tool_max;
 
+struct umpa_rate_stats;
+/**
+ * The rate report of send and replay on stdout: "rate: requested ..., achieved
+ * ... (N%)" (or "unpaced") and "gaps: mean, jitter, max late".
+ */
+void tool_rate_report(const struct umpa_rate_stats *st);
+
 /** A real number (rates, fractions). */
 double tool_real(const struct umpa_num_spec *spec, const char *opt, const char *val);
 
@@ -167,6 +174,9 @@ int cmd_run(int argc, char **argv);
 
 /** `umpa proxy`: a TCP relay with Lua modules (tools/cmd_proxy.c). */
 int cmd_proxy(int argc, char **argv);
+
+/** `umpa replay`: replay a capture and check the answers (tools/cmd_replay.c). */
+int cmd_replay(int argc, char **argv);
 
 struct umpa_tls_opts;
 /**

@@ -151,6 +151,15 @@ TABLE=$(
 --rtt|tls -q -w $W --rtt @|
 --time|tls -q -w $W --time @|
 --time|tls -q -w $T/t.pcapng --time @|
+--multiplier|replay $T/none.pcap -i $NOIF --multiplier @|
+--pps|replay $T/none.pcap -i $NOIF --pps @|
+--mbps|replay $T/none.pcap -i $NOIF --mbps @|
+--loop|replay $T/none.pcap -i $NOIF --loop @|5e9 1e12
+--duration|replay $T/none.pcap -i $NOIF --duration @|
+--timeout|replay $T/none.pcap -i $NOIF --timeout @|
+--learn-noise|replay $T/none.pcap -i $NOIF --learn-noise @|
+--vlan|replay $T/none.pcap -i $NOIF --vlan @|
+--ttl|replay $T/none.pcap -i $NOIF --ttl @|
 EOF
 )
 ncase=0

@@ -1,0 +1,691 @@
+/* test_replay_tcp.c - stateful TCP replay (sched/umpa_replay_tcp.h) against the userland TCP endpoint as the live peer.
+ *
+ * A recording is made on a virtual loop: clients (umpa_tcpe) talk to
+ * servers (umpa_tcpe) over a 1 ms link, every frame is kept with its time.
+ * The client side is then replayed against fresh servers with other seeds
+ * (other ISNs, timestamps, IP ids): what the engine sends must be accepted
+ * by a real TCP implementation, and the checks must say what changed.
+ */
+#include "umpa_capfile.h"
+#include "umpa_replay.h"
+#include "umpa_replay_audit.h"
+#include "umpa_replay_tcp.h"
+#include "umpa_run.h"
+#include "umpa_sched.h"
+#include "umpa_tcpend.h"
+#include "unit.h"
+
+#define MAXF 16
+#define REQ_LEN 3000
+#define RESP_LEN 5000
+
+struct rec {
+	uint8_t *b[4096];
+	uint32_t n[4096];
+	int64_t ts[4096];
+	int from_client[4096];
+	size_t count;
+};
+
+struct net;
+
+struct srv {
+	struct net *nt;
+	struct umpa_tcpe *ep;
+	size_t got;
+	int flip; /* answer with one byte changed */
+};
+
+struct cli {
+	struct net *nt;
+	struct umpa_tcpe *ep;
+	size_t got;
+};
+
+struct net {
+	struct umpa_loop *loop;
+	struct rec *rec; /* recording, or NULL */
+	struct srv s[MAXF];
+	struct cli c[MAXF];
+	size_t nf;
+	struct umpa_rtcp *rt;  /* replaying, or NULL */
+	int drop_srv;          /* drop this many frames the server sends (loss) */
+	int silent;            /* the server hears nothing */
+	int echo;              /* the servers send back what they get (the recording for the template test) */
+	struct umpa_run *tmpl; /* replaying against a template in driven mode, or NULL */
+	unsigned srv_frames;
+	struct flight *air;
+};
+
+struct flight {
+	struct flight *prev, *next; /* in flight: freed with the net when its timer never ran */
+	struct net *nt;
+	int to_server;
+	uint32_t n;
+	uint8_t b[];
+};
+
+static uint8_t req_byte(size_t i)
+{
+	return (uint8_t)('a' + i % 26);
+}
+
+static uint8_t resp_byte(size_t i)
+{
+	return (uint8_t)('A' + (i * 7) % 26);
+}
+
+static void arrive(struct umpa_loop *l, void *arg)
+{
+	struct flight *f = arg;
+	struct net *nt = f->nt;
+	struct umpa_pkt p;
+	struct umpa_err e = {0};
+
+	(void)l;
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		nt->air = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	umpa_pkt_init(&p);
+	assert_int_equal(umpa_pkt_copy_from(&p, f->b, f->n, NULL), 0);
+	p.linktype = UMPA_LINKTYPE_ETHERNET;
+	umpa_dissect(&p);
+	if (f->to_server && nt->tmpl) {
+		int64_t now = umpa_loop_wall_ns(nt->loop);
+		p.ts_sec = now / 1000000000;
+		p.ts_nsec = (uint32_t)(now % 1000000000);
+		assert_int_equal(umpa_run_feed(nt->tmpl, &p, &e), 0);
+	} else if (f->to_server) {
+		if (!nt->silent)
+			for (size_t i = 0; i < nt->nf; i++)
+				if (umpa_tcpe_input(nt->s[i].ep, &p, &e) == 1)
+					break;
+	} else if (nt->rt) {
+		assert_int_equal(umpa_rtcp_input(nt->rt, &p, &e), 1);
+	} else {
+		for (size_t i = 0; i < nt->nf; i++)
+			if (umpa_tcpe_input(nt->c[i].ep, &p, &e) == 1)
+				break;
+	}
+	umpa_pkt_release(&p);
+	free(f);
+}
+
+static int wire(struct net *nt, int to_server, const struct umpa_pkt *p)
+{
+	struct flight *f;
+
+	if (nt->rec) {
+		struct rec *r = nt->rec;
+		assert_true(r->count < 4096);
+		r->b[r->count] = malloc(p->len);
+		memcpy(r->b[r->count], p->data, p->len);
+		r->n[r->count] = p->len;
+		r->ts[r->count] = umpa_loop_wall_ns(nt->loop);
+		r->from_client[r->count] = to_server;
+		r->count++;
+	}
+	if (!to_server) {
+		nt->srv_frames++;
+		if (nt->drop_srv > 0) {
+			nt->drop_srv--;
+			return 0;
+		}
+	}
+	f = malloc(sizeof(*f) + p->len);
+	assert_non_null(f);
+	f->nt = nt;
+	f->to_server = to_server;
+	f->n = p->len;
+	memcpy(f->b, p->data, p->len);
+	f->prev = NULL;
+	f->next = nt->air;
+	if (nt->air)
+		nt->air->prev = f;
+	nt->air = f;
+	assert_non_null(umpa_after(nt->loop, 1000000, arrive, f, NULL));
+	return 0;
+}
+
+static int srv_emit(void *arg, const struct umpa_pkt *p, struct umpa_err *e)
+{
+	struct srv *s = arg;
+	(void)e;
+	return wire(s->nt, 0, p);
+}
+
+static int cli_emit(void *arg, const struct umpa_pkt *p, struct umpa_err *e)
+{
+	struct cli *c = arg;
+	(void)e;
+	return wire(c->nt, 1, p);
+}
+
+static int rt_send(void *arg, const struct umpa_pkt *p, struct umpa_err *e)
+{
+	(void)e;
+	return wire(arg, 1, p);
+}
+
+static void srv_data(void *arg, const uint8_t *d, size_t n)
+{
+	struct srv *s = arg;
+
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(d[i], req_byte(s->got + i));
+	s->got += n;
+	if (s->nt->echo) {
+		assert_int_equal(umpa_tcpe_write(s->ep, d, n, NULL), (int64_t)n);
+		return;
+	}
+	if (s->got == REQ_LEN) {
+		uint8_t b[RESP_LEN];
+		for (size_t i = 0; i < RESP_LEN; i++)
+			b[i] = resp_byte(i);
+		if (s->flip)
+			b[1234] ^= 0x20;
+		assert_int_equal(umpa_tcpe_write(s->ep, b, RESP_LEN, NULL), RESP_LEN);
+	}
+}
+
+static void srv_event(void *arg, enum umpa_tcpe_event ev)
+{
+	struct srv *s = arg;
+
+	if (ev == UMPA_TCPE_EOF)
+		assert_int_equal(umpa_tcpe_shutdown(s->ep, NULL), 0);
+}
+
+static void cli_data(void *arg, const uint8_t *d, size_t n)
+{
+	struct cli *c = arg;
+
+	c->got += n;
+	(void)d;
+	if (c->got == (c->nt->echo ? REQ_LEN : RESP_LEN))
+		assert_int_equal(umpa_tcpe_shutdown(c->ep, NULL), 0);
+}
+
+static void opts(struct umpa_tcpe_opts *o, size_t i, int server, uint64_t seed)
+{
+	umpa_tcpe_opts_init(o);
+	o->seed = seed;
+	o->timewait_us = 1000;
+	uint8_t ca[4] = {10, 0, 0, 1}, sa[4] = {10, 0, 0, 2};
+	uint8_t cm[6] = {2, 0, 0, 0, 0, 1}, sm[6] = {2, 0, 0, 0, 0, 2};
+	memcpy(o->addr[0], server ? sa : ca, 4);
+	memcpy(o->addr[1], server ? ca : sa, 4);
+	memcpy(o->mac[0], server ? sm : cm, 6);
+	memcpy(o->mac[1], server ? cm : sm, 6);
+	o->port[0] = server ? (uint16_t)(8000 + i) : (uint16_t)(40000 + i);
+	o->port[1] = server ? 0 : (uint16_t)(8000 + i);
+}
+
+/* Fresh servers on ports 8000.. (listening unless @p closed), seeds from @p seed. */
+static void servers(struct net *nt, size_t nf, uint64_t seed, int closed)
+{
+	struct umpa_tcpe_opts o;
+
+	nt->nf = nf;
+	for (size_t i = 0; i < nf; i++) {
+		struct umpa_tcpe_cbs cb = {.emit = srv_emit, .data = srv_data, .event = srv_event, .arg = &nt->s[i]};
+		nt->s[i].nt = nt;
+		opts(&o, i, 1, seed + i);
+		assert_non_null(nt->s[i].ep = umpa_tcpe_new(nt->loop, &o, &cb, NULL));
+		if (!closed)
+			assert_int_equal(umpa_tcpe_listen(nt->s[i].ep, NULL), 0);
+	}
+}
+
+static void air_free(struct net *nt)
+{
+	while (nt->air) {
+		struct flight *f = nt->air;
+		nt->air = f->next;
+		free(f);
+	}
+}
+
+static void net_free(struct net *nt)
+{
+	air_free(nt);
+	for (size_t i = 0; i < nt->nf; i++) {
+		umpa_tcpe_free(nt->s[i].ep);
+		umpa_tcpe_free(nt->c[i].ep);
+	}
+	nt->rt = umpa_rtcp_free(nt->rt);
+	nt->loop = umpa_loop_free(nt->loop);
+}
+
+/* Record @p nf interleaved connections (with echo servers when @p echo). */
+static void record_mode(struct rec *r, size_t nf, int echo)
+{
+	struct net nt = {0};
+	struct umpa_tcpe_opts o;
+
+	memset(r, 0, sizeof(*r));
+	nt.rec = r;
+	nt.echo = echo;
+	assert_non_null(nt.loop = umpa_loop_new(UMPA_CLOCK_VIRTUAL, NULL));
+	assert_int_equal(umpa_loop_set_now(nt.loop, 1700000000ll * 1000000000ll, NULL), 0);
+	servers(&nt, nf, 100, 0);
+	for (size_t i = 0; i < nf; i++) {
+		uint8_t b[REQ_LEN];
+		struct umpa_tcpe_cbs cb = {.emit = cli_emit, .data = cli_data, .arg = &nt.c[i]};
+		nt.c[i].nt = &nt;
+		opts(&o, i, 0, 200 + i);
+		assert_non_null(nt.c[i].ep = umpa_tcpe_new(nt.loop, &o, &cb, NULL));
+		for (size_t k = 0; k < REQ_LEN; k++)
+			b[k] = req_byte(k);
+		assert_int_equal(umpa_tcpe_connect(nt.c[i].ep, NULL), 0);
+		assert_int_equal(umpa_tcpe_write(nt.c[i].ep, b, REQ_LEN, NULL), REQ_LEN);
+	}
+	assert_int_equal(umpa_loop_run(nt.loop, NULL), 0);
+	for (size_t i = 0; i < nf; i++) {
+		assert_int_equal(nt.c[i].got, echo ? REQ_LEN : RESP_LEN);
+		assert_int_equal(nt.s[i].got, REQ_LEN);
+	}
+	net_free(&nt);
+}
+
+static void record(struct rec *r, size_t nf)
+{
+	record_mode(r, nf, 0);
+}
+
+static void rec_free(struct rec *r)
+{
+	for (size_t i = 0; i < r->count; i++)
+		free(r->b[i]);
+}
+
+struct tally {
+	unsigned v[4];
+	char first_diff[4][160];
+	size_t n;
+};
+
+static void tally_cb(void *arg, const struct umpa_rtcp_check *c)
+{
+	struct tally *t = arg;
+
+	t->v[c->verdict]++;
+	t->n++;
+	if (!t->first_diff[c->verdict][0])
+		snprintf(t->first_diff[c->verdict], sizeof(t->first_diff[0]), "%s %s -> %s: %s", c->flow_name,
+			 c->recorded, c->live, c->diff);
+	if (c->verdict == UMPA_RTCP_MATCH) {
+		assert_true(c->rec_rtt_ns >= 0);
+		assert_true(c->live_rtt_ns >= 0);
+	}
+}
+
+/* Replay @p r's client side with servers as configured by @p setup; tally the checks. */
+static void replay(const struct rec *r, size_t nf, struct tally *t, void (*setup)(struct net *), int64_t *took_ns,
+		   struct umpa_rtcp_flow *fl0)
+{
+	struct net nt = {0};
+	struct umpa_rtcp_opts ro = {.timeout_ns = 50000000, .retries = 3};
+	struct umpa_err e = {0};
+	int64_t t0;
+
+	assert_non_null(nt.loop = umpa_loop_new(UMPA_CLOCK_VIRTUAL, NULL));
+	assert_int_equal(umpa_loop_set_now(nt.loop, 1800000000ll * 1000000000ll, NULL), 0);
+	t0 = umpa_loop_now_ns(nt.loop);
+	servers(&nt, nf, 900, 0);
+	if (setup)
+		setup(&nt);
+	assert_non_null(nt.rt = umpa_rtcp_new(nt.loop, &ro, rt_send, &nt, &e));
+	for (size_t i = 0; i < r->count; i++) {
+		struct umpa_pkt p;
+		unit_dissect(&p, UMPA_LINKTYPE_ETHERNET, r->b[i], r->n[i]);
+		p.ts_sec = r->ts[i] / 1000000000;
+		p.ts_nsec = (uint32_t)(r->ts[i] % 1000000000);
+		assert_int_equal(umpa_rtcp_add(nt.rt, &p, i + 1, r->from_client[i], &e), 1);
+		umpa_pkt_release(&p);
+	}
+	assert_int_equal(umpa_rtcp_nflows(nt.rt), nf);
+	assert_int_equal(umpa_rtcp_start(nt.rt, &e), 0);
+	assert_true(umpa_loop_run_until(nt.loop, (int (*)(void *))umpa_rtcp_done, nt.rt, t0 + 10000000000ll, &e) >= 0);
+	assert_true(umpa_rtcp_done(nt.rt));
+	*took_ns = umpa_loop_now_ns(nt.loop) - t0;
+	memset(t, 0, sizeof(*t));
+	umpa_rtcp_results(nt.rt, tally_cb, t);
+	assert_int_equal(umpa_rtcp_flow_info(nt.rt, 0, fl0), 0);
+	fl0->flow_name = NULL;
+	fl0->gave_up = fl0->gave_up ? "yes" : NULL;
+	net_free(&nt);
+}
+
+/* One connection, data both ways: replayed against a fresh server (other ISN) everything matches. */
+static void test_match(void **st)
+{
+	static struct rec r;
+	struct tally t;
+	struct umpa_rtcp_flow fl;
+	int64_t took;
+
+	(void)st;
+	record(&r, 1);
+	replay(&r, 1, &t, NULL, &took, &fl);
+	if (t.v[UMPA_RTCP_DIFFER] || t.v[UMPA_RTCP_MISSING] || t.v[UMPA_RTCP_UNEXPECTED])
+		fail_msg("differ %u missing %u unexpected %u: %s | %s | %s", t.v[1], t.v[2], t.v[3], t.first_diff[1],
+			 t.first_diff[2], t.first_diff[3]);
+	/* SYN+ACK, the response's data segments, FIN */
+	assert_true(t.v[UMPA_RTCP_MATCH] >= 3);
+	assert_null(fl.gave_up);
+	assert_int_equal(fl.retransmits, 0);
+	assert_true(took < 1000000000ll);
+	rec_free(&r);
+}
+
+static void flip(struct net *nt)
+{
+	nt->s[0].flip = 1;
+}
+
+/* The server answers with one byte changed: exactly one data exchange differs, naming the byte. */
+static void test_payload_differs(void **st)
+{
+	static struct rec r;
+	struct tally t;
+	struct umpa_rtcp_flow fl;
+	int64_t took;
+
+	(void)st;
+	record(&r, 1);
+	replay(&r, 1, &t, flip, &took, &fl);
+	assert_int_equal(t.v[UMPA_RTCP_DIFFER], 1);
+	assert_int_equal(t.v[UMPA_RTCP_MISSING], 0);
+	assert_non_null(strstr(t.first_diff[UMPA_RTCP_DIFFER], "tcp.payload[1235] 0x47 -> 0x67"));
+	rec_free(&r);
+}
+
+static void close_port(struct net *nt)
+{
+	/* a closed endpoint answers everything with a RST, as a kernel does for a closed port */
+	nt->s[0].ep = umpa_tcpe_free(nt->s[0].ep);
+	{
+		struct umpa_tcpe_opts o;
+		struct umpa_tcpe_cbs cb = {.emit = srv_emit, .arg = &nt->s[0]};
+		opts(&o, 0, 1, 5);
+		o.port[1] = 40000;
+		memcpy(o.addr[1], (uint8_t[4]){10, 0, 0, 1}, 4);
+		assert_non_null(nt->s[0].ep = umpa_tcpe_new(nt->loop, &o, &cb, NULL));
+	}
+}
+
+/* The port is closed: the SYN's answer is a RST (named), the rest is missing, the flow gave up. */
+static void test_closed_port(void **st)
+{
+	static struct rec r;
+	struct tally t;
+	struct umpa_rtcp_flow fl;
+	int64_t took;
+
+	(void)st;
+	record(&r, 1);
+	replay(&r, 1, &t, close_port, &took, &fl);
+	assert_int_equal(t.v[UMPA_RTCP_DIFFER], 1);
+	assert_int_equal(t.v[UMPA_RTCP_MATCH], 0);
+	assert_true(t.v[UMPA_RTCP_MISSING] >= 2);
+	assert_non_null(strstr(t.first_diff[UMPA_RTCP_DIFFER], "SA -> RA: tcp.flags SA -> RA"));
+	assert_non_null(fl.gave_up);
+	rec_free(&r);
+}
+
+static void lossy(struct net *nt)
+{
+	nt->drop_srv = 1; /* the SYN+ACK is lost: our SYN goes again */
+}
+
+/* A lost answer: the engine retransmits on its own timeout and the flow still matches. */
+static void test_retransmit(void **st)
+{
+	static struct rec r;
+	struct tally t;
+	struct umpa_rtcp_flow fl;
+	int64_t took;
+
+	(void)st;
+	record(&r, 1);
+	replay(&r, 1, &t, lossy, &took, &fl);
+	assert_int_equal(t.v[UMPA_RTCP_DIFFER] + t.v[UMPA_RTCP_MISSING], 0);
+	assert_true(fl.retransmits >= 1);
+	assert_null(fl.gave_up);
+	rec_free(&r);
+}
+
+static void silent(struct net *nt)
+{
+	nt->silent = 1;
+}
+
+/* A silent peer: the SYN is sent 1 + retries times, then the flow gives up and the run ends. */
+static void test_give_up(void **st)
+{
+	static struct rec r;
+	struct tally t;
+	struct umpa_rtcp_flow fl;
+	int64_t took;
+
+	(void)st;
+	record(&r, 1);
+	replay(&r, 1, &t, silent, &took, &fl);
+	assert_int_equal(t.v[UMPA_RTCP_MATCH], 0);
+	assert_int_equal(t.v[UMPA_RTCP_MISSING], t.n);
+	assert_int_equal(fl.retransmits, 3);
+	assert_non_null(fl.gave_up);
+	/* 4 waits of 50 ms */
+	assert_true(took >= 200000000ll && took < 300000000ll);
+	rec_free(&r);
+}
+
+static void one_closed(struct net *nt)
+{
+	nt->s[3].ep = umpa_tcpe_free(nt->s[3].ep);
+	{
+		struct umpa_tcpe_opts o;
+		struct umpa_tcpe_cbs cb = {.emit = srv_emit, .arg = &nt->s[3]};
+		opts(&o, 3, 1, 5);
+		o.port[1] = 40003;
+		memcpy(o.addr[1], (uint8_t[4]){10, 0, 0, 1}, 4);
+		assert_non_null(nt->s[3].ep = umpa_tcpe_new(nt->loop, &o, &cb, NULL));
+	}
+}
+
+/* Ten interleaved flows at once: all match; with one port closed, only that flow fails and the others match. */
+static void test_ten_flows(void **st)
+{
+	static struct rec r;
+	struct tally t;
+	struct umpa_rtcp_flow fl;
+	int64_t took;
+
+	(void)st;
+	record(&r, 10);
+	replay(&r, 10, &t, NULL, &took, &fl);
+	if (t.v[UMPA_RTCP_DIFFER] || t.v[UMPA_RTCP_MISSING] || t.v[UMPA_RTCP_UNEXPECTED])
+		fail_msg("differ %u missing %u: %s | %s", t.v[1], t.v[2], t.first_diff[1], t.first_diff[2]);
+	assert_true(t.v[UMPA_RTCP_MATCH] >= 30);
+	{
+		unsigned all = t.v[UMPA_RTCP_MATCH];
+		replay(&r, 10, &t, one_closed, &took, &fl);
+		assert_int_equal(t.v[UMPA_RTCP_DIFFER], 1);
+		assert_non_null(strstr(t.first_diff[UMPA_RTCP_DIFFER], ":40003 > 10.0.0.2:8003"));
+		assert_int_equal(t.v[UMPA_RTCP_MATCH] + t.v[UMPA_RTCP_MISSING] + 1, all);
+		assert_true(t.v[UMPA_RTCP_MATCH] >= all * 8 / 10);
+	}
+	rec_free(&r);
+}
+
+static void tmpl_out(void *arg, const struct umpa_pkt *p)
+{
+	wire(arg, 0, p);
+}
+
+/* Replay @p r's client side against the shipped host template with @p tcp_set, in driven mode. */
+static void replay_tmpl(const struct rec *r, const char *tcp_set, struct tally *t, struct umpa_rtcp_flow *fl)
+{
+	struct net nt = {0};
+	struct umpa_rtcp_opts ro = {.timeout_ns = 50000000, .retries = 3};
+	struct umpa_run_opts o = {0};
+	struct umpa_err e = {0};
+	const char *src = getenv("top_srcdir");
+	char search[1024];
+	const char *sets[3] = {tcp_set, "ip=10.0.0.2", "mac=02:00:00:00:00:02"};
+
+	snprintf(search, sizeof(search), "%s/templates", src ? src : "..");
+	o.tmpl = "host";
+	o.search = search;
+	o.sets = sets;
+	o.nsets = 3;
+	o.driven_out = tmpl_out;
+	o.driven_arg = &nt;
+	o.driven_start_ns = 1800000000ll * 1000000000ll;
+	nt.tmpl = umpa_run_new(&o, &e);
+	if (!nt.tmpl)
+		fail_msg("host template: %s", e.msg);
+	nt.loop = umpa_run_loop(nt.tmpl);
+	assert_non_null(nt.rt = umpa_rtcp_new(nt.loop, &ro, rt_send, &nt, &e));
+	for (size_t i = 0; i < r->count; i++) {
+		struct umpa_pkt p;
+		unit_dissect(&p, UMPA_LINKTYPE_ETHERNET, r->b[i], r->n[i]);
+		assert_int_equal(umpa_rtcp_add(nt.rt, &p, i + 1, r->from_client[i], &e), 1);
+		umpa_pkt_release(&p);
+	}
+	assert_int_equal(umpa_rtcp_start(nt.rt, &e), 0);
+	assert_true(umpa_loop_run_until(nt.loop, (int (*)(void *))umpa_rtcp_done, nt.rt,
+					o.driven_start_ns + 10000000000ll, &e) >= 0);
+	assert_true(umpa_rtcp_done(nt.rt));
+	memset(t, 0, sizeof(*t));
+	umpa_rtcp_results(nt.rt, tally_cb, t);
+	assert_int_equal(umpa_rtcp_flow_info(nt.rt, 0, fl), 0);
+	fl->flow_name = NULL;
+	fl->gave_up = fl->gave_up ? "yes" : NULL;
+	nt.rt = umpa_rtcp_free(nt.rt);
+	nt.loop = NULL;
+	umpa_run_free(nt.tmpl);
+	air_free(&nt);
+}
+
+/* The same recording checked offline against the host template: echo matches, a closed port is named. */
+static void test_template(void **st)
+{
+	static struct rec r;
+	struct tally t;
+	struct umpa_rtcp_flow fl;
+
+	(void)st;
+	record_mode(&r, 1, 1);
+	replay_tmpl(&r, "tcp=8000:echo", &t, &fl);
+	if (t.v[UMPA_RTCP_DIFFER] || t.v[UMPA_RTCP_MISSING] || t.v[UMPA_RTCP_UNEXPECTED])
+		fail_msg("differ %u missing %u unexpected %u: %s | %s | %s", t.v[1], t.v[2], t.v[3], t.first_diff[1],
+			 t.first_diff[2], t.first_diff[3]);
+	assert_true(t.v[UMPA_RTCP_MATCH] >= 3);
+	assert_null(fl.gave_up);
+	replay_tmpl(&r, "tcp=8000:closed", &t, &fl);
+	assert_int_equal(t.v[UMPA_RTCP_DIFFER], 1);
+	assert_non_null(strstr(t.first_diff[UMPA_RTCP_DIFFER], "tcp.flags SA -> RA"));
+	assert_non_null(fl.gave_up);
+	rec_free(&r);
+}
+
+/* Write @p r to a pcap, leaving out frame @p skip (1-based; 0: none). */
+static void rec_write(const struct rec *r, const char *path, size_t skip)
+{
+	struct umpa_capw *w = umpa_capw_open(path, UMPA_CAP_PCAP, UMPA_LINKTYPE_ETHERNET, NULL);
+
+	assert_non_null(w);
+	for (size_t i = 0; i < r->count; i++) {
+		struct umpa_pkt p;
+		if (i + 1 == skip)
+			continue;
+		umpa_pkt_init(&p);
+		umpa_pkt_attach(&p, r->b[i], r->n[i], r->n[i], UMPA_LINKTYPE_ETHERNET);
+		p.ts_sec = r->ts[i] / 1000000000;
+		p.ts_nsec = (uint32_t)(r->ts[i] % 1000000000);
+		assert_int_equal(umpa_capw_write(w, &p, NULL), 0);
+	}
+	assert_int_equal(umpa_capw_close(w, NULL), 0);
+}
+
+struct atally {
+	unsigned v[UMPA_RV_COUNT];
+	uint32_t missing_exch;
+	int64_t syn_rtt;
+	const struct umpa_replay_cap *cap;
+};
+
+static void audit_cb(void *arg, const struct umpa_replay_result *res)
+{
+	struct atally *t = arg;
+
+	t->v[res->verdict]++;
+	if (res->verdict == UMPA_RV_MISSING)
+		t->missing_exch = res->exch;
+	if (res->exch == 0 && res->verdict == UMPA_RV_MATCHED)
+		t->syn_rtt = res->rec_rtt_ns;
+}
+
+/* Audit the pcap at @p path. */
+static void audit_file(const char *path, struct atally *t)
+{
+	struct umpa_capr *rd = umpa_capr_open(path, NULL);
+	struct umpa_replay_load_opts lo = {.vlan = -1};
+	struct umpa_replay_cap *cap;
+	struct umpa_err e = {0};
+
+	assert_non_null(rd);
+	cap = umpa_replay_cap_load(rd, &lo, &e);
+	if (!cap)
+		fail_msg("load %s: %s", path, e.msg);
+	memset(t, 0, sizeof(*t));
+	t->cap = cap;
+	assert_true(umpa_replay_audit(cap, NULL, audit_cb, t, &e) >= 0);
+	umpa_replay_cap_free(cap);
+	umpa_capr_close(rd);
+}
+
+/* --audit: the recording is answered throughout (the SYN's RTT = the time stamp difference, 1 ms of link);
+ * without the SYN+ACK exactly the SYN is unanswered. */
+static void test_audit(void **st)
+{
+	static struct rec r;
+	struct atally t;
+	char path[512];
+	size_t synack = 0;
+
+	(void)st;
+	record(&r, 1);
+	snprintf(path, sizeof(path), "%s/test_replay_tcp_audit.pcap", unit_tmpdir());
+	rec_write(&r, path, 0);
+	audit_file(path, &t);
+	assert_true(t.v[UMPA_RV_MATCHED] >= 3);
+	assert_int_equal(t.v[UMPA_RV_MISSING] + t.v[UMPA_RV_DIFFERING] + t.v[UMPA_RV_UNEXPECTED], 0);
+	assert_int_equal(t.syn_rtt, 1000000); /* the link's 1 ms each way: the SYN+ACK left at once */
+	for (size_t i = 0; i < r.count && !synack; i++)
+		if (!r.from_client[i])
+			synack = i + 1;
+	rec_write(&r, path, synack);
+	audit_file(path, &t);
+	assert_int_equal(t.v[UMPA_RV_MISSING], 1);
+	assert_int_equal(t.missing_exch, 0); /* the SYN */
+	assert_int_equal(t.v[UMPA_RV_DIFFERING] + t.v[UMPA_RV_UNEXPECTED], 0);
+	unit_discard(path);
+	rec_free(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_match),       cmocka_unit_test(test_payload_differs),
+	    cmocka_unit_test(test_closed_port), cmocka_unit_test(test_retransmit),
+	    cmocka_unit_test(test_give_up),     cmocka_unit_test(test_ten_flows),
+	    cmocka_unit_test(test_template),    cmocka_unit_test(test_audit),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,137 @@
+/* replay_modes.c - `umpa replay`: the kernel-RST guard for stateful TCP and the --audit mode. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "replay_guard.h"
+#include "replay_modes.h"
+#include "umpa_cursor.h"
+#include "umpa_protos.h"
+#include "umpa_replay_audit.h"
+#include "umpa_tool.h"
+
+struct replay_guard *replay_tcp_guard(const struct umpa_replay_cap *cap)
+{
+	struct replay_guard_flow *fl = calloc(cap->nflows ? cap->nflows : 1, sizeof(*fl));
+	struct replay_guard *g = NULL;
+	struct umpa_pkt p;
+	struct umpa_err e = {0};
+	char how[256];
+	size_t n = 0;
+
+	if (!fl)
+		return NULL;
+	umpa_pkt_init(&p);
+	/* each TCP flow's first packet we send, as rewritten: its source is our end */
+	for (uint32_t f = 0; f < cap->nflows; f++) {
+		const struct umpa_replay_flow *rf = &cap->flows[f];
+		if (rf->kind != UMPA_FLOW_TCP)
+			continue;
+		for (uint32_t i = rf->first; i <= rf->last && i < cap->npkts; i++) {
+			const struct umpa_replay_pkt *rp = &cap->pkts[i];
+			int l3, l4;
+			struct umpa_cur c;
+			const uint8_t *s, *d;
+			uint16_t sp, dp;
+			size_t alen;
+			if (rp->flow != f || rp->role != UMPA_ROLE_SEND)
+				continue;
+			umpa_replay_cap_pkt(cap, i, &p);
+			l4 = umpa_pkt_find(&p, &umpa_proto_tcp, 0);
+			l3 = umpa_pkt_find(&p, &umpa_proto_ip, 0);
+			fl[n].ipv6 = l3 < 0;
+			if (l3 < 0)
+				l3 = umpa_pkt_find(&p, &umpa_proto_ipv6, 0);
+			if (l3 < 0 || l4 < 0)
+				break;
+			alen = fl[n].ipv6 ? 16 : 4;
+			umpa_layer_cur(&p, (unsigned)l3, &c);
+			if (umpa_cur_ptr_at(&c, fl[n].ipv6 ? 8 : 12, alen, &s) < 0 ||
+			    umpa_cur_ptr_at(&c, fl[n].ipv6 ? 24 : 16, alen, &d) < 0)
+				break;
+			umpa_layer_cur(&p, (unsigned)l4, &c);
+			if (umpa_cur_be16_at(&c, 0, &sp) < 0 || umpa_cur_be16_at(&c, 2, &dp) < 0)
+				break;
+			memcpy(fl[n].laddr, s, alen);
+			memcpy(fl[n].raddr, d, alen);
+			fl[n].lport = sp;
+			fl[n].rport = dp;
+			n++;
+			break;
+		}
+	}
+	umpa_pkt_release(&p);
+	if (replay_guard_on(fl, n, &g, how, sizeof(how), &e) < 0)
+		tool_note("replay: %s", e.msg);
+	else if (how[0])
+		tool_note("replay: %s", how);
+	free(fl);
+	return g;
+}
+
+struct audit_out {
+	const struct umpa_replay_cap *cap;
+	struct umpa_replay_report *rep;
+	enum umpa_replay_fmt fmt;
+	int verbose;
+	struct umpa_sbuf line;
+	int oom;
+};
+
+static void audit_result(void *arg, const struct umpa_replay_result *res)
+{
+	struct audit_out *o = arg;
+
+	if (umpa_replay_report_add(o->rep, res) < 0)
+		o->oom = 1;
+	umpa_sbuf_reset(&o->line);
+	umpa_replay_format_result(o->cap, res, o->fmt, o->verbose, &o->line);
+	if (o->line.len && !o->line.oom)
+		fwrite(o->line.s, 1, o->line.len, stdout);
+}
+
+int replay_audit_cmd(const struct umpa_replay_cap *cap, int64_t timeout_ns, enum umpa_replay_fmt fmt, int verbose,
+		     const char *junit, const char *file)
+{
+	struct audit_out o = {.cap = cap, .fmt = fmt, .verbose = verbose};
+	struct umpa_replay_audit_opts ao = {.timeout_ns = timeout_ns};
+	struct umpa_replay_summary sum;
+	struct umpa_err e = {0};
+	int rc = UMPA_EXIT_ERROR;
+
+	if (!(o.rep = umpa_replay_report_new(cap, &e)))
+		goto fail;
+	if (umpa_replay_audit(cap, &ao, audit_result, &o, &e) < 0)
+		goto fail;
+	if (o.oom) {
+		umpa_err_set(&e, UMPA_ENOMEM, "out of memory");
+		goto fail;
+	}
+	umpa_replay_report_summary(o.rep, &sum);
+	umpa_sbuf_reset(&o.line);
+	umpa_replay_format_summary(&sum, fmt, &o.line);
+	if (fmt != UMPA_REPLAY_JSON)
+		printf("audited %u packets of %s: %u requests, answers timed against %.6g s\n", cap->npkts, file,
+		       cap->nsend, (double)(timeout_ns > 0 ? timeout_ns : 1000000000) / 1e9);
+	fwrite(o.line.s ? o.line.s : "", 1, o.line.len, stdout);
+	if (junit) {
+		struct umpa_sbuf x = {0};
+		FILE *f;
+		umpa_replay_report_junit(o.rep, file, &x);
+		if (x.oom || !(f = fopen(junit, "w")) || fwrite(x.s, 1, x.len, f) != x.len || fclose(f) != 0) {
+			umpa_sbuf_free(&x);
+			umpa_err_set(&e, UMPA_EIO, "--junit %s: cannot write it", junit);
+			goto fail;
+		}
+		umpa_sbuf_free(&x);
+	}
+	rc = sum.exchanges != sum.verdicts[UMPA_RV_MATCHED] + sum.verdicts[UMPA_RV_SENT] ? UMPA_EXIT_ERROR
+											 : UMPA_EXIT_OK;
+	goto out;
+fail:
+	tool_err("replay: --audit %s: %s", file, e.msg);
+out:
+	umpa_replay_report_free(o.rep);
+	umpa_sbuf_free(&o.line);
+	return rc;
+}
