@@ -24,6 +24,7 @@
 
 #include "umpa_cursor.h"
 #include "umpa_proxy_ca.h"
+#include "umpa_wiretap.h"
 
 /* Largest chunk handed to a hook at once. */
 #define CHUNK_MAX 65536
@@ -55,6 +56,14 @@ struct proxy_conn {
 	unsigned tries;
 	int is_tls;
 	char sni[256];
+	/* opts.tap: the tap's state, which legs are up, the upstream socket, what each tap callback reports */
+	void *tapst;
+	int legup[2];
+	evutil_socket_t ufd;
+	struct tapref {
+		struct proxy_conn *c;
+		int leg, sender;
+	} tref[2][2]; /* [leg][0: bytes read, 1: bytes written] */
 };
 
 struct proxy_listener {
@@ -196,6 +205,81 @@ void umpa_proxy_stats(const struct umpa_proxy *p, struct umpa_proxy_stats *st)
 	*st = p->st;
 }
 
+/* ---- the wire tap (opts.tap) ---- */
+
+/* Leg @p leg is up on socket @p fd: tell the tap its addresses (once). */
+static void tap_leg(struct proxy_conn *c, int leg, evutil_socket_t fd)
+{
+	const struct umpa_proxy_tap *t = c->p->o.tap;
+	struct sockaddr_storage lo, pe;
+	socklen_t ll = sizeof(lo), pl = sizeof(pe);
+	if (!t || c->legup[leg] || fd < 0 || getsockname(fd, (struct sockaddr *)&lo, &ll) < 0 ||
+	    getpeername(fd, (struct sockaddr *)&pe, &pl) < 0)
+		return;
+	c->legup[leg] = 1;
+	t->leg(t->arg, &c->ci, &c->tapst, leg, (struct sockaddr *)(leg ? &lo : &pe),
+	       (struct sockaddr *)(leg ? &pe : &lo));
+}
+
+static void tap_bytes(struct tapref *r, const void *d, size_t n)
+{
+	struct proxy_conn *c = r->c;
+	const struct umpa_proxy_tap *t = c->p->o.tap;
+	if (!c->legup[r->leg])
+		tap_leg(c, r->leg, r->leg ? c->ufd : c->cfd >= 0 ? c->cfd : bufferevent_getfd(c->side[0]));
+	if (c->legup[r->leg] && t->bytes)
+		t->bytes(t->arg, c->tapst, r->leg, r->sender, d, n);
+}
+
+/* A TLS leg's records, from its socket BIO. */
+static void tap_bio_cb(void *arg, int sent, const void *d, size_t n)
+{
+	struct tapref *r = arg;
+	tap_bytes(&r->c->tref[r->leg][sent], d, n);
+}
+
+/* A plain leg's bytes: what was appended to its bufferevent's input (read) or output (to be written). */
+static void tap_evbuf_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct evbuffer_ptr ptr;
+	unsigned char tmp[16384];
+	size_t len = evbuffer_get_length(buf), left = info->n_added;
+	if (!left || left > len || evbuffer_ptr_set(buf, &ptr, len - left, EVBUFFER_PTR_SET) < 0)
+		return;
+	while (left) {
+		size_t k = left < sizeof(tmp) ? left : sizeof(tmp);
+		ev_ssize_t got = evbuffer_copyout_from(buf, &ptr, tmp, k);
+		if (got <= 0 || evbuffer_ptr_set(buf, &ptr, (size_t)got, EVBUFFER_PTR_ADD) < 0)
+			break;
+		tap_bytes(arg, tmp, (size_t)got);
+		left -= (size_t)got;
+	}
+}
+
+/* Watch side @p s (on socket @p fd): its TLS BIO (@p ssl) or its plain buffers. */
+static void tap_side(struct proxy_conn *c, int s, evutil_socket_t fd, SSL *ssl)
+{
+	if (!c->p->o.tap)
+		return;
+	for (int io = 0; io < 2; io++)
+		c->tref[s][io] = (struct tapref){c, s, io ? !s : s};
+	if (ssl) {
+		BIO *b = umpa_wtap_bio(fd, tap_bio_cb, &c->tref[s][0]);
+		if (b)
+			SSL_set_bio(ssl, b, b);
+	} else if (c->side[s]) {
+		evbuffer_add_cb(bufferevent_get_input(c->side[s]), tap_evbuf_cb, &c->tref[s][0]);
+		evbuffer_add_cb(bufferevent_get_output(c->side[s]), tap_evbuf_cb, &c->tref[s][1]);
+	}
+}
+
+static void tap_fin(struct proxy_conn *c, int leg, int sender)
+{
+	const struct umpa_proxy_tap *t = c->p->o.tap;
+	if (t && c->legup[leg] && t->fin)
+		t->fin(t->arg, c->tapst, leg, sender);
+}
+
 /* ---- connections ---- */
 
 enum conn_end { END_DONE, END_ABORT, END_REFUSED, END_RESET, END_ERROR };
@@ -246,6 +330,8 @@ static void conn_free(struct proxy_conn *c, enum conn_end how)
 		evutil_closesocket(c->cfd);
 	if (p->hooked && p->h.close)
 		p->h.close(p->h.arg, c->state);
+	if (p->o.tap && (c->legup[0] || c->legup[1]) && p->o.tap->close)
+		p->o.tap->close(p->o.tap->arg, c->tapst, how == END_DONE);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -278,6 +364,7 @@ static int half_finish(struct proxy_half *h)
 		}
 	}
 	shutdown(bufferevent_getfd(dst), SHUT_WR);
+	tap_fin(c, !h->dir, h->dir);
 	if (c->half[!h->dir].shut) {
 		conn_free(c, END_DONE);
 		return 1;
@@ -420,6 +507,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 			return;
 		}
 		c->connected = 1;
+		tap_leg(c, 1, c->ufd);
 		bufferevent_set_timeouts(c->side[1], NULL, NULL);
 		plog(p, UMPA_PROXY_NOTE, c->ci.id, "connected to %s:%u", c->ci.dst, c->ci.dport);
 		if (c->is_tls) {
@@ -464,6 +552,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_EOF) {
 		struct proxy_half *h = &c->half[s];
 		h->eof = 1;
+		tap_fin(c, s, s);
 		if (p->hooked && p->h.eof)
 			p->h.eof(p->h.arg, c->state, (enum umpa_proxy_dir)s);
 		pump(h); /* what is left in the input, then the shutdown */
@@ -486,6 +575,8 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 static int client_side(struct proxy_conn *c, evutil_socket_t fd, SSL *ssl)
 {
 	struct umpa_proxy *p = c->p;
+	if (ssl)
+		tap_side(c, 0, fd, ssl);
 	c->side[0] =
 	    ssl ? bufferevent_openssl_socket_new(p->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)
 		: bufferevent_socket_new(p->base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -499,6 +590,8 @@ static int client_side(struct proxy_conn *c, evutil_socket_t fd, SSL *ssl)
 	}
 	if (ssl)
 		bufferevent_openssl_set_allow_dirty_shutdown(c->side[0], 1);
+	if (!ssl)
+		tap_side(c, 0, fd, NULL);
 	bufferevent_setcb(c->side[0], read_cb, write_cb, event_cb, c);
 	bufferevent_setwatermark(c->side[0], EV_READ, 0, p->o.hiwat);
 	bufferevent_setwatermark(c->side[0], EV_WRITE, p->o.hiwat / 2, 0);
@@ -524,6 +617,7 @@ static void upstream_connect(struct proxy_conn *c, SSL *ssl)
 		return;
 	}
 	setsockopt(ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->ufd = ufd;
 	c->side[1] =
 	    ssl ? bufferevent_openssl_socket_new(p->base, ufd, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE)
 		: bufferevent_socket_new(p->base, ufd, BEV_OPT_CLOSE_ON_FREE);
@@ -536,6 +630,8 @@ static void upstream_connect(struct proxy_conn *c, SSL *ssl)
 	}
 	if (ssl)
 		bufferevent_openssl_set_allow_dirty_shutdown(c->side[1], 1);
+	else
+		tap_side(c, 1, ufd, NULL);
 	bufferevent_setcb(c->side[1], read_cb, write_cb, event_cb, c);
 	bufferevent_setwatermark(c->side[1], EV_READ, 0, p->o.hiwat);
 	bufferevent_setwatermark(c->side[1], EV_WRITE, p->o.hiwat / 2, 0);
@@ -545,7 +641,10 @@ static void upstream_connect(struct proxy_conn *c, SSL *ssl)
 	if (bufferevent_socket_connect(c->side[1], (struct sockaddr *)&p->target, (int)p->tlen) < 0) {
 		plog(p, UMPA_PROXY_WARN, c->ci.id, "upstream %s:%u: %s", c->ci.dst, c->ci.dport, strerror(errno));
 		conn_free(c, END_REFUSED);
+		return;
 	}
+	if (ssl) /* after the connect, which gave the SSL a socket BIO of libevent's: the tap's replaces it */
+		tap_side(c, 1, ufd, ssl);
 }
 
 /* The SNI of a ClientHello at the start of @p b (@p n bytes) into @p out; "" when there is none. */
@@ -686,6 +785,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	}
 	c->p = p;
 	c->cfd = fd;
+	c->ufd = -1;
 	c->ci.id = ++p->next_id;
 	c->ci.listener = pl->index;
 	addr_text(sa, c->ci.src, sizeof(c->ci.src), &c->ci.sport);
@@ -713,6 +813,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		conn_free(c, END_ERROR);
 		return;
 	}
+	tap_leg(c, 0, fd);
 	if (p->o.mitm) {
 		struct timeval tv = {10, 0};
 		if (!(c->peek = event_new(p->base, fd, EV_READ | EV_PERSIST, peek_cb, c)) ||

@@ -107,6 +107,28 @@ struct umpa_proxy_mitm {
 	void *keylog_arg;
 };
 
+struct sockaddr;
+
+/**
+ * Sees what crosses the sockets of both legs of every connection, as it is
+ * on the wire (TLS records, not plaintext): for captures (-w).  Leg 0 is
+ * client <-> proxy, leg 1 proxy <-> target.  A leg's sender 0 is the side
+ * that connected (the client on leg 0, the proxy on leg 1), 1 the other.
+ * All optional but leg.
+ */
+struct umpa_proxy_tap {
+	void *arg;
+	/** Leg @p leg's TCP connection is up between @p cli (connected) and @p srv; *@p state is the connection's. */
+	void (*leg)(void *arg, const struct umpa_proxy_conn_info *ci, void **state, int leg, const struct sockaddr *cli,
+		    const struct sockaddr *srv);
+	/** @p n bytes @p sender sent on @p leg. */
+	void (*bytes)(void *arg, void *state, int leg, int sender, const void *d, size_t n);
+	/** @p sender shut its side of @p leg down (FIN). */
+	void (*fin)(void *arg, void *state, int leg, int sender);
+	/** The connection is gone (@p orderly: both legs ended with FINs); free @p state. */
+	void (*close)(void *arg, void *state, int orderly);
+};
+
 /** How a proxy runs.  Fill with umpa_proxy_opts_init(). */
 struct umpa_proxy_opts {
 	const char *listen[UMPA_PROXY_MAX_LISTEN]; /**< "ADDR:PORT" ("[v6]:PORT"; port 0: any free port) */
@@ -118,6 +140,7 @@ struct umpa_proxy_opts {
 	unsigned max_conns;                 /**< most connections at once; more are refused at accept (default 10000) */
 	int verbose;                        /**< log every connection's open and close */
 	const struct umpa_proxy_mitm *mitm; /**< TLS man-in-the-middle (NULL: plain relay) */
+	const struct umpa_proxy_tap *tap;   /**< wire tap of both legs (NULL: none) */
 	/** Receives notes and per-connection failures (NULL: dropped). */
 	void (*log)(void *arg, enum umpa_proxy_level lvl, uint64_t id, const char *msg);
 	void *log_arg;

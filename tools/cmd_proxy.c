@@ -12,6 +12,7 @@
 #include "umpa_proxy_lua.h"
 #include "umpa_sched.h"
 #include "umpa_tool.h"
+#include "umpa_wiretap.h"
 
 static const char proxy_usage[] =
     "usage: umpa proxy -l ADDR:PORT [-l ...] -t HOST:PORT [options]\n"
@@ -37,6 +38,8 @@ static const char proxy_usage[] =
     "      --keylog FILE        append both legs' TLS secrets (SSLKEYLOGFILE format; made mode 0600)\n"
     "      --upstream-verify    verify the server's certificate and name (default: not verified)\n"
     "      --upstream-ca FILE   trusted CAs (PEM) for --upstream-verify (default: the system's)\n"
+    "  -w, --write FILE         write both legs of every connection as TCP into a pcapng, with\n"
+    "                           the TLS keys of both legs in Decryption Secrets Blocks\n"
     "  -v, --verbose            log every connection's open and close\n"
     "  -h, --help               this help\n"
     "\n"
@@ -58,7 +61,7 @@ enum {
 	O_CADIR,
 	O_KEYLOG,
 	O_UPVERIFY,
-	O_UPCA
+	O_UPCA,
 };
 
 static const struct option lopts[] = {
@@ -80,6 +83,7 @@ static const struct option lopts[] = {
     {"keylog", required_argument, NULL, O_KEYLOG},
     {"upstream-verify", no_argument, NULL, O_UPVERIFY},
     {"upstream-ca", required_argument, NULL, O_UPCA},
+    {"write", required_argument, NULL, 'w'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -106,11 +110,20 @@ static void proxy_log(void *arg, enum umpa_proxy_level lvl, uint64_t id, const c
 		tool_note("proxy: %s", msg);
 }
 
+/* Where the key lines go: the --keylog file and/or the -w capture. */
+struct keysink {
+	FILE *f;
+	struct umpa_wtap *w;
+};
+
 static void keylog_line(void *arg, const char *line)
 {
-	FILE *f = arg;
-	fprintf(f, "%s\n", line);
-	fflush(f);
+	struct keysink *k = arg;
+	if (k->f) {
+		fprintf(k->f, "%s\n", line);
+		fflush(k->f);
+	}
+	umpa_wtap_secret(k->w, line);
 }
 
 static void list_cb(void *arg, const char *name, const char *help)
@@ -153,6 +166,10 @@ int cmd_proxy(int argc, char **argv)
 	struct umpa_proxy_mitm mitm = {0};
 	const char *cadir = NULL, *keylog = NULL;
 	FILE *klf = NULL;
+	const char *wpath = NULL;
+	struct umpa_wtap *wtap = NULL;
+	struct umpa_proxy_tap tap;
+	struct keysink sink = {NULL, NULL};
 
 	if (!chains) {
 		tool_err("proxy: out of memory");
@@ -162,7 +179,7 @@ int cmd_proxy(int argc, char **argv)
 	o.log = proxy_log;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":l:t:s:m:vh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":l:t:s:m:w:vh", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			if (o.nlisten >= UMPA_PROXY_MAX_LISTEN) {
@@ -222,6 +239,9 @@ int cmd_proxy(int argc, char **argv)
 			break;
 		case O_UPCA:
 			mitm.verify_ca = optarg;
+			break;
+		case 'w':
+			wpath = optarg;
 			break;
 		case 'v':
 			o.verbose = 1;
@@ -301,6 +321,16 @@ int cmd_proxy(int argc, char **argv)
 		rc = UMPA_EXIT_USAGE;
 		goto out;
 	}
+	if (wpath) {
+		if (!(wtap = umpa_wtap_open(wpath, &e))) {
+			tool_err("proxy: -w: %s", e.msg);
+			rc = UMPA_EXIT_ERROR;
+			goto out;
+		}
+		umpa_wtap_proxy_tap(wtap, &tap);
+		o.tap = &tap;
+		sink.w = wtap;
+	}
 	if (mitm_on) {
 		if (!cadir) {
 			tool_err("proxy: --tls-mitm needs --ca-dir DIR");
@@ -322,8 +352,11 @@ int cmd_proxy(int argc, char **argv)
 				rc = UMPA_EXIT_ERROR;
 				goto out;
 			}
+			sink.f = klf;
+		}
+		if (klf || wtap) {
 			mitm.keylog = keylog_line;
-			mitm.keylog_arg = klf;
+			mitm.keylog_arg = &sink;
 		}
 		o.mitm = &mitm;
 	}
@@ -366,6 +399,15 @@ int cmd_proxy(int argc, char **argv)
 	}
 out:
 	umpa_proxy_free(p);
+	if (wtap) {
+		uint64_t np = umpa_wtap_packets(wtap);
+		if (umpa_wtap_close(wtap, &e) < 0) {
+			tool_err("proxy: -w: %s", e.msg);
+			rc = UMPA_EXIT_ERROR;
+		} else {
+			tool_note("proxy: %llu packets written to %s", (unsigned long long)np, wpath);
+		}
+	}
 	umpa_loop_free(loop);
 	umpa_proxy_mods_free(mods);
 	umpa_proxy_ca_free(mitm.ca);
