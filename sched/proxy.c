@@ -60,10 +60,11 @@ struct proxy_conn {
 	void *tapst;
 	int legup[2];
 	evutil_socket_t ufd;
+	int biotap[2]; /* [side]: a TLS side, tapped by its BIO */
 	struct tapref {
 		struct proxy_conn *c;
-		int leg, sender;
-	} tref[2][2]; /* [leg][0: bytes read, 1: bytes written] */
+		int leg;
+	} tref[2];
 };
 
 struct proxy_listener {
@@ -221,55 +222,56 @@ static void tap_leg(struct proxy_conn *c, int leg, evutil_socket_t fd)
 	       (struct sockaddr *)(leg ? &pe : &lo));
 }
 
-static void tap_bytes(struct tapref *r, const void *d, size_t n)
+static void tap_bytes(struct proxy_conn *c, int leg, int sender, const void *d, size_t n)
 {
-	struct proxy_conn *c = r->c;
 	const struct umpa_proxy_tap *t = c->p->o.tap;
-	if (!c->legup[r->leg])
-		tap_leg(c, r->leg, r->leg ? c->ufd : c->cfd >= 0 ? c->cfd : bufferevent_getfd(c->side[0]));
-	if (c->legup[r->leg] && t->bytes)
-		t->bytes(t->arg, c->tapst, r->leg, r->sender, d, n);
+	if (!c->legup[leg])
+		tap_leg(c, leg, leg ? c->ufd : c->cfd);
+	if (c->legup[leg] && t->bytes)
+		t->bytes(t->arg, c->tapst, leg, sender, d, n);
 }
 
-/* A TLS leg's records, from its socket BIO. */
+/* A TLS leg's records, from its socket BIO: read, the peer sent them; written, the proxy did. */
 static void tap_bio_cb(void *arg, int sent, const void *d, size_t n)
 {
 	struct tapref *r = arg;
-	tap_bytes(&r->c->tref[r->leg][sent], d, n);
+	tap_bytes(r->c, r->leg, sent ? !r->leg : r->leg, d, n);
 }
 
-/* A plain leg's bytes: what was appended to its bufferevent's input (read) or output (to be written). */
-static void tap_evbuf_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+/* A plain leg's bytes: the first @p n bytes of @p b (all: SIZE_MAX) that @p sender sent on @p leg. */
+static void tap_plain(struct proxy_conn *c, int leg, int sender, struct evbuffer *b, const void *d, size_t n)
 {
 	struct evbuffer_ptr ptr;
 	unsigned char tmp[16384];
-	size_t len = evbuffer_get_length(buf), left = info->n_added;
-	if (!left || left > len || evbuffer_ptr_set(buf, &ptr, len - left, EVBUFFER_PTR_SET) < 0)
+	if (!c->p->o.tap || c->biotap[leg])
 		return;
-	while (left) {
-		size_t k = left < sizeof(tmp) ? left : sizeof(tmp);
-		ev_ssize_t got = evbuffer_copyout_from(buf, &ptr, tmp, k);
-		if (got <= 0 || evbuffer_ptr_set(buf, &ptr, (size_t)got, EVBUFFER_PTR_ADD) < 0)
+	if (d) {
+		tap_bytes(c, leg, sender, d, n);
+		return;
+	}
+	if (n > evbuffer_get_length(b))
+		n = evbuffer_get_length(b);
+	if (evbuffer_ptr_set(b, &ptr, 0, EVBUFFER_PTR_SET) < 0)
+		return;
+	while (n) {
+		ev_ssize_t got = evbuffer_copyout_from(b, &ptr, tmp, n < sizeof(tmp) ? n : sizeof(tmp));
+		if (got <= 0 || evbuffer_ptr_set(b, &ptr, (size_t)got, EVBUFFER_PTR_ADD) < 0)
 			break;
-		tap_bytes(arg, tmp, (size_t)got);
-		left -= (size_t)got;
+		tap_bytes(c, leg, sender, tmp, (size_t)got);
+		n -= (size_t)got;
 	}
 }
 
-/* Watch side @p s (on socket @p fd): its TLS BIO (@p ssl) or its plain buffers. */
-static void tap_side(struct proxy_conn *c, int s, evutil_socket_t fd, SSL *ssl)
+/* Side @p s (on socket @p fd) speaks TLS through @p ssl: its records are seen by a tap BIO. */
+static void tap_tls(struct proxy_conn *c, int s, evutil_socket_t fd, SSL *ssl)
 {
+	BIO *b;
 	if (!c->p->o.tap)
 		return;
-	for (int io = 0; io < 2; io++)
-		c->tref[s][io] = (struct tapref){c, s, io ? !s : s};
-	if (ssl) {
-		BIO *b = umpa_wtap_bio(fd, tap_bio_cb, &c->tref[s][0]);
-		if (b)
-			SSL_set_bio(ssl, b, b);
-	} else if (c->side[s]) {
-		evbuffer_add_cb(bufferevent_get_input(c->side[s]), tap_evbuf_cb, &c->tref[s][0]);
-		evbuffer_add_cb(bufferevent_get_output(c->side[s]), tap_evbuf_cb, &c->tref[s][1]);
+	c->tref[s] = (struct tapref){c, s};
+	if ((b = umpa_wtap_bio(fd, tap_bio_cb, &c->tref[s]))) {
+		SSL_set_bio(ssl, b, b);
+		c->biotap[s] = 1;
 	}
 }
 
@@ -384,6 +386,7 @@ static void delay_done(evutil_socket_t fd, short what, void *arg)
 	event_free(h->delay);
 	h->delay = NULL;
 	c->p->st.bytes_out[h->dir] += evbuffer_get_length(h->held);
+	tap_plain(c, !h->dir, h->dir, h->held, NULL, SIZE_MAX);
 	bufferevent_write_buffer(dst, h->held);
 	pump(h); /* what arrived meanwhile; re-enables reading */
 }
@@ -397,6 +400,7 @@ static void forward(struct proxy_half *h, const void *data, size_t n)
 		return;
 	}
 	c->p->st.bytes_out[h->dir] += n;
+	tap_plain(c, !h->dir, h->dir, NULL, data, n);
 	bufferevent_write(c->side[!h->dir], data, n);
 }
 
@@ -412,6 +416,8 @@ static void pump(struct proxy_half *h)
 		if (evbuffer_get_length(bufferevent_get_output(dst)) >= p->o.hiwat)
 			break;
 		if (!p->hooked) {
+			tap_plain(c, h->dir, h->dir, in, NULL, len);
+			tap_plain(c, !h->dir, h->dir, in, NULL, len);
 			p->st.bytes_in[h->dir] += len;
 			p->st.bytes_out[h->dir] += len;
 			bufferevent_write_buffer(dst, in);
@@ -422,6 +428,7 @@ static void pump(struct proxy_half *h)
 			unsigned char *d = evbuffer_pullup(in, (ssize_t)n);
 			struct umpa_proxy_out out = {d, n, UMPA_PROXY_FORWARD, 0};
 			struct umpa_err e = {0, ""};
+			tap_plain(c, h->dir, h->dir, NULL, d, n);
 			if (p->h.data(p->h.arg, c->state, (enum umpa_proxy_dir)h->dir, d, n, &out, &e) < 0) {
 				plog(p, UMPA_PROXY_WARN, c->ci.id, "%s", e.msg[0] ? e.msg : "module failed");
 				conn_free(c, END_ERROR);
@@ -576,7 +583,7 @@ static int client_side(struct proxy_conn *c, evutil_socket_t fd, SSL *ssl)
 {
 	struct umpa_proxy *p = c->p;
 	if (ssl)
-		tap_side(c, 0, fd, ssl);
+		tap_tls(c, 0, fd, ssl);
 	c->side[0] =
 	    ssl ? bufferevent_openssl_socket_new(p->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)
 		: bufferevent_socket_new(p->base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -590,8 +597,6 @@ static int client_side(struct proxy_conn *c, evutil_socket_t fd, SSL *ssl)
 	}
 	if (ssl)
 		bufferevent_openssl_set_allow_dirty_shutdown(c->side[0], 1);
-	if (!ssl)
-		tap_side(c, 0, fd, NULL);
 	bufferevent_setcb(c->side[0], read_cb, write_cb, event_cb, c);
 	bufferevent_setwatermark(c->side[0], EV_READ, 0, p->o.hiwat);
 	bufferevent_setwatermark(c->side[0], EV_WRITE, p->o.hiwat / 2, 0);
@@ -630,8 +635,6 @@ static void upstream_connect(struct proxy_conn *c, SSL *ssl)
 	}
 	if (ssl)
 		bufferevent_openssl_set_allow_dirty_shutdown(c->side[1], 1);
-	else
-		tap_side(c, 1, ufd, NULL);
 	bufferevent_setcb(c->side[1], read_cb, write_cb, event_cb, c);
 	bufferevent_setwatermark(c->side[1], EV_READ, 0, p->o.hiwat);
 	bufferevent_setwatermark(c->side[1], EV_WRITE, p->o.hiwat / 2, 0);
@@ -644,7 +647,7 @@ static void upstream_connect(struct proxy_conn *c, SSL *ssl)
 		return;
 	}
 	if (ssl) /* after the connect, which gave the SSL a socket BIO of libevent's: the tap's replaces it */
-		tap_side(c, 1, ufd, ssl);
+		tap_tls(c, 1, ufd, ssl);
 }
 
 /* The SNI of a ClientHello at the start of @p b (@p n bytes) into @p out; "" when there is none. */

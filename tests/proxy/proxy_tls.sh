@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# proxy_tls.sh - `umpa proxy -w` and the proxy's TLS options on loopback, tshark as the oracle.
+#  1. -w of a plain relay (curl to python3's http.server): the pcapng holds both legs (client <->
+#     proxy, proxy <-> server) with their real addresses and ports, the request on each, and tshark
+#     finds no TCP analysis problem (lost segment, ACKed unseen, out of order) in it.
+#  2. -w with --tls-mitm to `openssl s_server -www`, TLS 1.3 and TLS 1.2 (no --keylog): tshark,
+#     from the file alone (its Decryption Secrets Blocks), decrypts the request and the answer on
+#     all four legs.
+# Loopback only; every wait is bounded.
+set -uo pipefail
+
+top_srcdir=${top_srcdir:-.}
+UMPA=${UMPA:-./umpa}
+for t in curl python3 openssl tshark timeout; do
+	if ! command -v $t >/dev/null; then
+		echo "SKIP: $t is missing (tests/deps.sh installs it)"
+		exit 77
+	fi
+done
+. "$top_srcdir/tests/tmpdir.sh"
+T=$(umpa_tmpdir proxytls) || exit 1
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	umpa_tmpdir_done "$T"
+}
+trap cleanup EXIT
+fail=0
+ok() { echo "ok: $*"; }
+bad() {
+	echo "FAIL: $*"
+	fail=1
+}
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# start_proxy NAME ARGS...: umpa proxy in the background; LPORT its (first) listening port
+start_proxy() {
+	local name=$1 i
+	shift
+	"$UMPA" proxy "$@" >"$T/$name.out" 2>"$T/$name.err" &
+	PPID_=$!
+	PIDS+=($PPID_)
+	for ((i = 0; i < 100; i++)); do
+		grep -q 'listening on' "$T/$name.err" 2>/dev/null && break
+		kill -0 $PPID_ 2>/dev/null || break
+		sleep 0.1
+	done
+	LPORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$T/$name.err" | head -1)
+	[ -n "$LPORT" ] || {
+		bad "$name: did not start: $(cat "$T/$name.err")"
+		return 1
+	}
+}
+stop_proxy() {
+	kill -TERM $PPID_ 2>/dev/null
+	wait $PPID_
+	local rc=$?
+	[ $rc = 0 ] || bad "$1: exit status $rc after SIGTERM: $(cat "$T/$1.err")"
+}
+# wait_port PORT: until something accepts on 127.0.0.1:PORT
+wait_port() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),1).close()" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# tls_follow FILE STREAM PORTS...: the decrypted text of TCP stream STREAM (ports decoded as TLS)
+tls_follow() {
+	local f=$1 s=$2 d=() p
+	shift 2
+	for p in "$@"; do d+=(-d "tcp.port==$p,tls"); done
+	tshark -r "$f" "${d[@]}" -q -z "follow,tls,ascii,$s" 2>/dev/null
+}
+
+# ---- 1: -w of a plain relay ----
+mkdir -p "$T/www"
+echo "hello from the plain server" >"$T/www/a.txt"
+WPORT=$(freeport)
+(cd "$T/www" && exec timeout 60 python3 -m http.server "$WPORT" --bind 127.0.0.1) >/dev/null 2>&1 &
+PIDS+=($!)
+wait_port "$WPORT" || bad "http.server did not start"
+start_proxy plain -l 127.0.0.1:0 -t 127.0.0.1:$WPORT -w "$T/plain.pcapng" || exit 1
+got=$(timeout 20 curl -s "http://127.0.0.1:$LPORT/a.txt")
+[ "$got" = "hello from the plain server" ] && ok "plain: curl through the proxy" || bad "plain: curl got '$got'"
+stop_proxy plain
+grep -q 'packets written to' "$T/plain.err" && ok "plain: $(grep -o '[0-9]* packets written' "$T/plain.err")" ||
+	bad "plain: no packet count: $(cat "$T/plain.err")"
+convs=$(tshark -r "$T/plain.pcapng" -q -z conv,tcp 2>/dev/null | grep -c '<->')
+[ "$convs" = 2 ] && ok "plain: 2 TCP conversations (both legs)" || bad "plain: $convs conversations"
+reqs=$(tshark -r "$T/plain.pcapng" -d tcp.port==$LPORT,http -d tcp.port==$WPORT,http -Y 'http.request.uri == "/a.txt"' -T fields -e tcp.dstport 2>/dev/null | sort | tr '\n' ' ')
+[ "$reqs" = "$(printf '%s\n' $LPORT $WPORT | sort | tr '\n' ' ')" ] && ok "plain: the request on both legs (ports $reqs)" ||
+	bad "plain: requests to ports '$reqs' (want $LPORT and $WPORT)"
+resp=$(tshark -r "$T/plain.pcapng" -d tcp.port==$LPORT,http -d tcp.port==$WPORT,http -Y 'http.response.code == 200' -T fields -e tcp.srcport 2>/dev/null | sort | tr '\n' ' ')
+[ "$resp" = "$(printf '%s\n' $LPORT $WPORT | sort | tr '\n' ' ')" ] && ok "plain: the answer on both legs" ||
+	bad "plain: answers from ports '$resp'"
+probs=$(tshark -r "$T/plain.pcapng" -Y 'tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment || tcp.analysis.out_of_order || tcp.analysis.retransmission || _ws.malformed' 2>/dev/null | wc -l)
+[ "$probs" = 0 ] && ok "plain: tshark finds no TCP analysis problem" || bad "plain: $probs frames with TCP analysis problems"
+fins=$(tshark -r "$T/plain.pcapng" -Y 'tcp.flags.fin == 1' 2>/dev/null | wc -l)
+[ "$fins" = 4 ] && ok "plain: 4 FINs (both legs closed both ways)" || bad "plain: $fins FINs"
+
+# ---- 2: -w with the TLS man-in-the-middle, TLS 1.3 and 1.2, from the file alone ----
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/srv.key" -out "$T/srv.crt" \
+	-subj /CN=www.example.test -addext subjectAltName=DNS:www.example.test,DNS:alt.example.test -days 3 \
+	>/dev/null 2>&1 || bad "openssl req"
+SPORT=$(freeport)
+timeout 60 openssl s_server -accept 127.0.0.1:$SPORT -cert "$T/srv.crt" -key "$T/srv.key" -www -quiet >/dev/null 2>&1 &
+PIDS+=($!)
+wait_port "$SPORT" || bad "s_server did not start"
+start_proxy mitm -l 127.0.0.1:0 -t 127.0.0.1:$SPORT --tls-mitm --ca-dir "$T/ca" -w "$T/mitm.pcapng" || exit 1
+for v in 1.3 1.2; do
+	got=$(timeout 20 curl -s --tlsv$v --tls-max $v --cacert "$T/ca/ca.crt" --resolve alt.example.test:$LPORT:127.0.0.1 \
+		"https://alt.example.test:$LPORT/" | head -1)
+	[ -n "$got" ] && ok "mitm TLS $v: curl got the page" || bad "mitm TLS $v: curl failed"
+done
+stop_proxy mitm
+convs=$(tshark -r "$T/mitm.pcapng" -q -z conv,tcp 2>/dev/null | grep -c '<->')
+[ "$convs" = 4 ] && ok "mitm: 4 TCP conversations" || bad "mitm: $convs conversations"
+vers=$(tshark -r "$T/mitm.pcapng" -d tcp.port==$LPORT,tls -d tcp.port==$SPORT,tls -Y 'tls.handshake.type == 2' \
+	-T fields -e tls.handshake.extensions.supported_version 2>/dev/null | sort | tr '\n' ' ')
+[ "$vers" = " 0x0304 0x0304 0x0304 " ] && ok "mitm: three TLS 1.3 legs and the TLS 1.2 client leg (the upstream leg negotiates its own)" ||
+	bad "mitm: ServerHello versions '$vers'"
+n=0
+for s in 0 1 2 3; do
+	txt=$(tls_follow "$T/mitm.pcapng" $s $LPORT $SPORT)
+	if echo "$txt" | grep -q '^GET / HTTP/1.1' && echo "$txt" | grep -q '^HTTP/1.0 200 ok'; then
+		n=$((n + 1))
+	fi
+done
+[ $n = 4 ] && ok "mitm: tshark decrypts request and answer on all 4 legs from the pcapng alone" ||
+	bad "mitm: decrypted $n of 4 legs"
+probs=$(tshark -r "$T/mitm.pcapng" -Y 'tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment || tcp.analysis.out_of_order || _ws.malformed' 2>/dev/null | wc -l)
+[ "$probs" = 0 ] && ok "mitm: tshark finds no TCP analysis problem" || bad "mitm: $probs frames with TCP analysis problems"
+
+exit $fail
