@@ -10,6 +10,7 @@
 #include <event2/listener.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -19,11 +20,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "umpa_cursor.h"
 #include "umpa_proxy_ca.h"
+#include "umpa_tls.h"
 #include "umpa_wiretap.h"
 
 /* Largest chunk handed to a hook at once. */
@@ -91,6 +94,11 @@ struct umpa_proxy {
 	struct umpa_proxy_stats st;
 	uint64_t next_id;
 	SSL_CTX *ctx_up, *ctx_cl; /* mitm: the upstream leg's (client) and the client leg's (server) */
+	struct proxy_static {     /* mitm.statics, loaded */
+		X509 *cert;
+		STACK_OF(X509) * chain;
+		EVP_PKEY *key;
+	} * statics;
 };
 
 void umpa_proxy_opts_init(struct umpa_proxy_opts *o)
@@ -523,10 +531,19 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 			X509 *real = SSL_get1_peer_certificate(up), *leaf;
 			EVP_PKEY *key = NULL;
 			struct umpa_err e = {0, ""};
-			leaf = umpa_proxy_ca_leaf(p->o.mitm->ca, c->sni[0] ? c->sni : NULL, real, &key, &e);
+			const struct proxy_static *st = NULL;
+			for (unsigned i = 0; i < p->o.mitm->nstatics && !st; i++)
+				if (umpa_proxy_host_match(p->o.mitm->statics[i].pattern, c->sni))
+					st = &p->statics[i];
+			leaf = st ? st->cert
+				  : umpa_proxy_ca_leaf(p->o.mitm->ca, c->sni[0] ? c->sni : NULL, real, &key, &e);
 			X509_free(real);
 			cl = leaf ? SSL_new(p->ctx_cl) : NULL;
-			if (!cl || SSL_use_certificate(cl, leaf) != 1 || SSL_use_PrivateKey(cl, key) != 1) {
+			if (cl && st && SSL_use_cert_and_key(cl, st->cert, st->key, st->chain, 1) != 1) {
+				SSL_free(cl);
+				cl = NULL;
+			}
+			if (!cl || (!st && (SSL_use_certificate(cl, leaf) != 1 || SSL_use_PrivateKey(cl, key) != 1))) {
 				if (cl)
 					SSL_free(cl);
 				ERR_clear_error();
@@ -751,6 +768,14 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	clienthello_sni(buf, (size_t)n, c->sni, sizeof(c->sni));
+	for (unsigned i = 0; i < p->o.mitm->npassthrough; i++)
+		if (umpa_proxy_host_match(p->o.mitm->passthrough[i], c->sni)) { /* relayed as it is */
+			p->st.passthrough++;
+			plog(p, UMPA_PROXY_NOTE, c->ci.id, "TLS ClientHello, SNI '%s': passed through", c->sni);
+			if (client_side(c, fd, NULL) == 0)
+				upstream_connect(c, NULL);
+			return;
+		}
 	c->is_tls = 1;
 	p->st.tls++;
 	plog(p, UMPA_PROXY_NOTE, c->ci.id, "TLS ClientHello, SNI '%s'", c->sni);
@@ -844,6 +869,51 @@ static void keylog_cb(const SSL *ssl, const char *line)
 		p->o.mitm->keylog(p->o.mitm->keylog_arg, line);
 }
 
+int umpa_proxy_host_match(const char *pattern, const char *host)
+{
+	size_t pl, hl;
+	if (!strcmp(pattern, "*"))
+		return 1;
+	if (!host || !*host)
+		return 0;
+	if (!strncmp(pattern, "*.", 2)) {
+		pl = strlen(pattern + 1); /* ".SUFFIX" */
+		hl = strlen(host);
+		return hl > pl && !strcasecmp(host + hl - pl, pattern + 1);
+	}
+	return !strcasecmp(pattern, host);
+}
+
+/* Read a static certificate (its chain after it) and key from PEM files. */
+static int static_load(struct proxy_static *ps, const struct umpa_proxy_static *s, struct umpa_err *e)
+{
+	const char *kf = s->key_file ? s->key_file : s->cert_file;
+	FILE *f = fopen(s->cert_file, "r");
+	X509 *x;
+	if (!f)
+		return umpa_err_set(e, UMPA_EINVAL, "static-cert: %s: %s", s->cert_file, strerror(errno));
+	ps->cert = PEM_read_X509(f, NULL, NULL, NULL);
+	ps->chain = sk_X509_new_null();
+	while (ps->cert && ps->chain && (x = PEM_read_X509(f, NULL, NULL, NULL)))
+		sk_X509_push(ps->chain, x);
+	fclose(f);
+	ERR_clear_error();
+	if (!ps->cert || !ps->chain)
+		return umpa_err_set(e, UMPA_EINVAL, "static-cert: %s: no PEM certificate in it", s->cert_file);
+	if (!(f = fopen(kf, "r")))
+		return umpa_err_set(e, UMPA_EINVAL, "static-cert: %s: %s", kf, strerror(errno));
+	ps->key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	ERR_clear_error();
+	if (!ps->key)
+		return umpa_err_set(e, UMPA_EINVAL, "static-cert: %s: no PEM private key in it", kf);
+	if (X509_check_private_key(ps->cert, ps->key) != 1) {
+		ERR_clear_error();
+		return umpa_err_set(e, UMPA_EINVAL, "static-cert: the key in %s does not match %s", kf, s->cert_file);
+	}
+	return 0;
+}
+
 static int mitm_init(struct umpa_proxy *p, struct umpa_err *e)
 {
 	const struct umpa_proxy_mitm *m = p->o.mitm;
@@ -870,6 +940,20 @@ static int mitm_init(struct umpa_proxy *p, struct umpa_err *e)
 	} else {
 		SSL_CTX_set_verify(p->ctx_up, SSL_VERIFY_NONE, NULL);
 	}
+	if (m->up_opts && umpa_tls_ctx_apply(p->ctx_up, m->up_opts, UMPA_TCPS_CLIENT,
+					     m->up_opts->client_cert ? UMPA_TLS_CTX_CERT : 0, e) < 0) {
+		umpa_err_prefix(e, "upstream-tls: ");
+		return -UMPA_EINVAL;
+	}
+	if (m->cl_opts && umpa_tls_ctx_apply(p->ctx_cl, m->cl_opts, UMPA_TCPS_SERVER, 0, e) < 0) {
+		umpa_err_prefix(e, "client-tls: ");
+		return -UMPA_EINVAL;
+	}
+	if (m->nstatics && !(p->statics = calloc(m->nstatics, sizeof(*p->statics))))
+		return umpa_err_set(e, UMPA_ENOMEM, "static-cert: out of memory");
+	for (unsigned i = 0; i < m->nstatics; i++)
+		if (static_load(&p->statics[i], &m->statics[i], e) < 0)
+			return -UMPA_EINVAL;
 	return 0;
 }
 
@@ -956,6 +1040,12 @@ struct umpa_proxy *umpa_proxy_free(struct umpa_proxy *p)
 		conn_free(p->conns, END_ABORT);
 	SSL_CTX_free(p->ctx_up);
 	SSL_CTX_free(p->ctx_cl);
+	for (unsigned k = 0; p->statics && k < p->o.mitm->nstatics; k++) {
+		X509_free(p->statics[k].cert);
+		EVP_PKEY_free(p->statics[k].key);
+		sk_X509_pop_free(p->statics[k].chain, X509_free);
+	}
+	free(p->statics);
 	free(p);
 	return NULL;
 }

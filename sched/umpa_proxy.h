@@ -88,6 +88,14 @@ enum umpa_proxy_level {
 };
 
 struct umpa_proxy_ca;
+struct umpa_tls_opts;
+
+/** A certificate served for some names instead of a generated leaf (mitm.statics). */
+struct umpa_proxy_static {
+	const char *pattern;   /**< host name ("www.example.test"), "*.example.test" (any subdomain) or "*" */
+	const char *cert_file; /**< PEM: the certificate, then its chain */
+	const char *key_file;  /**< PEM key (NULL: in cert_file) */
+};
 
 /**
  * TLS man-in-the-middle (opts.mitm).  Each new connection's first bytes are
@@ -105,7 +113,23 @@ struct umpa_proxy_mitm {
 	const char *verify_ca;                       /**< PEM file of trusted CAs for that (NULL: the system's) */
 	void (*keylog)(void *arg, const char *line); /**< NULL: none */
 	void *keylog_arg;
+	/** The upstream leg's TLS options: the client side of the one option table (umpa_tls_ctx_apply):
+	 * versions, ciphers, groups, sigalgs, ALPN, client_cert/client_key (a client certificate towards the
+	 * upstream).  NULL: OpenSSL's defaults. */
+	const struct umpa_tls_opts *up_opts;
+	/** The client leg's: the server side of the table (versions, ciphers, groups ...).  NULL: defaults. */
+	const struct umpa_tls_opts *cl_opts;
+	const struct umpa_proxy_static *statics; /**< certificates per name (first match wins), loaded at start */
+	unsigned nstatics;
+	const char *const *passthrough; /**< SNI patterns (as statics') relayed as they are: no interception */
+	unsigned npassthrough;
 };
+
+/**
+ * Does host name @p host match @p pattern: equal ignoring case, "*.SUFFIX"
+ * for any name ending in ".SUFFIX", "*" for any name (also none)?
+ */
+int umpa_proxy_host_match(const char *pattern, const char *host);
 
 struct sockaddr;
 
@@ -158,6 +182,7 @@ struct umpa_proxy_stats {
 	uint64_t over_limit;   /**< refused at accept: max_conns reached */
 	uint64_t tls;          /**< connections intercepted as TLS (mitm) */
 	uint64_t tls_failed;   /**< of those, ended by a failed handshake (either leg) */
+	uint64_t passthrough;  /**< TLS connections relayed without interception (mitm.passthrough) */
 	uint64_t bytes_in[2];  /**< [dir] bytes read from the sender */
 	uint64_t bytes_out[2]; /**< [dir] bytes handed to the receiver */
 };

@@ -6,6 +6,14 @@
 #  2. -w with --tls-mitm to `openssl s_server -www`, TLS 1.3 and TLS 1.2 (no --keylog): tshark,
 #     from the file alone (its Decryption Secrets Blocks), decrypts the request and the answer on
 #     all four legs.
+#  3. per-leg TLS options through the option table: --upstream-tls version=1.2 with a client
+#     certificate (client_cert/client_key) towards an s_server that demands one, --client-tls
+#     version=1.3 (curl limited to TLS 1.2 is refused, TLS 1.3 passes); the pcapng shows TLS 1.2
+#     upstream legs and TLS 1.3 client legs.  --static-cert serves a given certificate for its
+#     name (curl verifies it with that certificate as CA); --passthrough relays a matching SNI
+#     untouched (curl sees the real server's certificate).
+#  4. bad input: an unknown leg option, an option of the wrong side, a bad value, a static
+#     certificate that does not load, leg options without --tls-mitm: one line, exit 2.
 # Loopback only; every wait is bounded.
 set -uo pipefail
 
@@ -133,5 +141,54 @@ done
 	bad "mitm: decrypted $n of 4 legs"
 probs=$(tshark -r "$T/mitm.pcapng" -Y 'tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment || tcp.analysis.out_of_order || _ws.malformed' 2>/dev/null | wc -l)
 [ "$probs" = 0 ] && ok "mitm: tshark finds no TCP analysis problem" || bad "mitm: $probs frames with TCP analysis problems"
+
+# ---- 3: per-leg options, a client certificate upstream, static certificates, passthrough ----
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/cli.key" -out "$T/cli.crt" \
+	-subj /CN=umpa-client -days 3 >/dev/null 2>&1
+APORT=$(freeport)
+timeout 60 openssl s_server -accept 127.0.0.1:$APORT -cert "$T/srv.crt" -key "$T/srv.key" -www -quiet -Verify 1 \
+	-CAfile "$T/cli.crt" >/dev/null 2>&1 &
+PIDS+=($!)
+wait_port "$APORT" || bad "s_server with client auth did not start"
+start_proxy legs -l 127.0.0.1:0 -t 127.0.0.1:$APORT --tls-mitm --ca-dir "$T/ca" -w "$T/legs.pcapng" -v \
+	--upstream-tls version=1.2 --upstream-tls client_cert="$T/cli.crt" --upstream-tls client_key="$T/cli.key" \
+	--client-tls version=1.3 --static-cert "www.example.test=$T/srv.crt:$T/srv.key" --passthrough '*.pass.test' || exit 1
+got=$(timeout 20 curl -s --cacert "$T/ca/ca.crt" --resolve alt.example.test:$LPORT:127.0.0.1 \
+	"https://alt.example.test:$LPORT/" | head -1)
+[ -n "$got" ] && ok "legs: TLS 1.3 client through, the upstream (TLS 1.2) took the client certificate" ||
+	bad "legs: curl through failed"
+timeout 20 curl -s --tls-max 1.2 --cacert "$T/ca/ca.crt" --resolve alt.example.test:$LPORT:127.0.0.1 \
+	"https://alt.example.test:$LPORT/" >/dev/null 2>&1
+[ $? = 35 ] && ok "legs: --client-tls version=1.3 refuses a TLS 1.2 client" || bad "legs: a TLS 1.2 client was not refused"
+got=$(timeout 20 curl -s --cacert "$T/srv.crt" --resolve www.example.test:$LPORT:127.0.0.1 \
+	"https://www.example.test:$LPORT/" | head -1)
+[ -n "$got" ] && ok "legs: --static-cert served www.example.test's own certificate (curl verified it)" ||
+	bad "legs: static certificate not served"
+issuer=$(timeout 20 curl -s -k --cert "$T/cli.crt" --key "$T/cli.key" --resolve x.pass.test:$LPORT:127.0.0.1 \
+	-o /dev/null -w '%{certs}' "https://x.pass.test:$LPORT/" 2>/dev/null | sed -n 's/^Issuer: *//p' | head -1)
+[ "$issuer" = "CN = www.example.test" ] || [ "$issuer" = "CN=www.example.test" ] &&
+	ok "legs: --passthrough: curl got the real server's certificate through" || bad "legs: passthrough: issuer '$issuer'"
+stop_proxy legs
+grep -q 'passed through)' "$T/legs.err" && grep -q "SNI 'x.pass.test': passed through" "$T/legs.err" &&
+	ok "legs: the summary counts the connection passed through" || bad "legs: $(tail -2 "$T/legs.err")"
+up=$(tshark -r "$T/legs.pcapng" -Y "tls.handshake.type == 2 && tcp.srcport == $APORT" -T fields \
+	-e tls.handshake.extensions.supported_version 2>/dev/null | sort | uniq -c | awk '{print $1 ":" $2}' | tr '\n' ' ')
+cl=$(tshark -r "$T/legs.pcapng" -d tcp.port==$LPORT,tls -Y "tls.handshake.type == 2 && tcp.srcport == $LPORT" \
+	-T fields -e tls.handshake.extensions.supported_version 2>/dev/null | sort | uniq -c | awk '{print $1 ":" $2}' | tr '\n' ' ')
+# upstream: 3 intercepted connections at TLS 1.2 (no supported_versions), 1 passthrough at TLS 1.3
+[ "$up" = "3: 1:0x0304 " ] && ok "legs: pcapng: 3 upstream legs at TLS 1.2, the passed-through one at 1.3" ||
+	bad "legs: upstream ServerHellos '$up'"
+[ "$cl" = "3:0x0304 " ] && ok "legs: pcapng: TLS 1.3 on the 3 client legs with a ServerHello (2 intercepted, 1 passed through)" || bad "legs: client ServerHellos '$cl'"
+
+# ---- 4: bad input ----
+for args in "--upstream-tls nosuch=1" "--upstream-tls send_server=x" "--client-tls mss=100" \
+	"--upstream-tls version=9.9" "--static-cert www.x=$T/nonexistent.pem" "--static-cert bad"; do
+	out=$("$UMPA" proxy -l 127.0.0.1:0 -t 127.0.0.1:$APORT --tls-mitm --ca-dir "$T/ca" $args --duration 1 2>&1 |
+		grep -v 'CA .* loaded')
+	rc=${PIPESTATUS[0]}
+	[ $rc = 2 ] && [ "$(echo "$out" | wc -l)" = 1 ] && ok "$args: exit 2: $out" || bad "$args: exit $rc: $out"
+done
+out=$("$UMPA" proxy -l 127.0.0.1:0 -t 127.0.0.1:$APORT --passthrough x 2>&1)
+[ $? = 2 ] && echo "$out" | grep -q 'needs --tls-mitm' && ok "--passthrough without --tls-mitm: $out" || bad "passthrough alone: $out"
 
 exit $fail
