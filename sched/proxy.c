@@ -58,6 +58,7 @@ struct proxy_conn {
 	struct event *retry; /* mitm: a ClientHello not complete yet: look again */
 	unsigned tries;
 	int is_tls;
+	int starttls; /* 1: upgrading both legs (UMPA_PROXY_STARTTLS), 2: done */
 	char sni[256];
 	/* opts.tap: the tap's state, which legs are up, the upstream socket, what each tap callback reports */
 	void *tapst;
@@ -107,6 +108,7 @@ void umpa_proxy_opts_init(struct umpa_proxy_opts *o)
 	o->hiwat = 262144;
 	o->connect_timeout_ns = 10000000000LL;
 	o->max_conns = 10000;
+	o->peek_timeout_ns = 300000000;
 }
 
 static void plog(struct umpa_proxy *p, enum umpa_proxy_level lvl, uint64_t id, const char *fmt, ...)
@@ -383,6 +385,7 @@ static int half_finish(struct proxy_half *h)
 }
 
 static void pump(struct proxy_half *h);
+static void starttls_begin(struct proxy_conn *c);
 
 static void delay_done(evutil_socket_t fd, short what, void *arg)
 {
@@ -418,8 +421,11 @@ static void pump(struct proxy_half *h)
 	struct proxy_conn *c = h->c;
 	struct umpa_proxy *p = c->p;
 	struct bufferevent *src = c->side[h->dir], *dst = c->side[!h->dir];
-	struct evbuffer *in = bufferevent_get_input(src);
+	struct evbuffer *in;
 	size_t len;
+	if (c->starttls == 1 || !src || !dst)
+		return; /* both legs are being upgraded: what follows is TLS */
+	in = bufferevent_get_input(src);
 	while ((len = evbuffer_get_length(in)) > 0 && !h->delay) {
 		if (evbuffer_get_length(bufferevent_get_output(dst)) >= p->o.hiwat)
 			break;
@@ -445,6 +451,14 @@ static void pump(struct proxy_half *h)
 			if (out.action == UMPA_PROXY_RESET) {
 				plog(p, UMPA_PROXY_NOTE, c->ci.id, "reset by a module");
 				conn_free(c, END_RESET);
+				return;
+			}
+			if (out.action == UMPA_PROXY_STARTTLS && p->o.mitm && !c->starttls && !c->is_tls) {
+				p->st.bytes_in[h->dir] += n;
+				if (out.len)
+					forward(h, out.data, out.len);
+				evbuffer_drain(in, n);
+				starttls_begin(c);
 				return;
 			}
 			if (out.delay_ns > 0) {
@@ -508,6 +522,67 @@ static void bev_error(struct bufferevent *bev, char *buf, size_t n)
 }
 
 static int client_side(struct proxy_conn *c, evutil_socket_t fd, SSL *ssl);
+static void event_cb(struct bufferevent *bev, short what, void *arg);
+
+/* STARTTLS: take side @p s's socket from its plain bufferevent (its output written out first).  The socket, or
+ * -1 when bytes for the peer could not be written at once. */
+static evutil_socket_t starttls_detach(struct proxy_conn *c, int s)
+{
+	struct bufferevent *b = c->side[s];
+	evutil_socket_t fd = bufferevent_getfd(b);
+	struct evbuffer *out = bufferevent_get_output(b);
+	for (int i = 0; i < 100 && evbuffer_get_length(out); i++)
+		if (evbuffer_write(out, fd) < 0 && errno != EAGAIN && errno != EINTR)
+			break;
+	if (evbuffer_get_length(out))
+		return -1;
+	bufferevent_disable(b, EV_READ | EV_WRITE);
+	bufferevent_setfd(b, -1); /* freed without closing the socket */
+	bufferevent_free(b);
+	c->side[s] = NULL;
+	return fd;
+}
+
+/* STARTTLS was accepted (its answer is queued for the client): upgrade the upstream leg now, the client's once
+ * the upstream handshake is done (event_cb, as for a TLS connection). */
+static void starttls_begin(struct proxy_conn *c)
+{
+	struct umpa_proxy *p = c->p;
+	evutil_socket_t ufd;
+	SSL *up;
+	c->starttls = 1;
+	c->is_tls = 1;
+	c->connected = 0;
+	p->st.tls++;
+	p->st.starttls++;
+	plog(p, UMPA_PROXY_NOTE, c->ci.id, "STARTTLS: upgrading both legs");
+	if (p->hooked && p->h.tls)
+		p->h.tls(p->h.arg, c->state, "");
+	bufferevent_disable(c->side[0], EV_READ);
+	if ((ufd = starttls_detach(c, 1)) < 0 || !(up = SSL_new(p->ctx_up))) {
+		plog(p, UMPA_PROXY_WARN, c->ci.id, "STARTTLS: cannot upgrade the upstream leg");
+		p->st.tls_failed++;
+		conn_free(c, END_ERROR);
+		return;
+	}
+	if (p->o.mitm->verify)
+		SSL_set1_host(up, c->ci.dst);
+	c->ufd = ufd;
+	tap_tls(c, 1, ufd, up);
+	c->side[1] =
+	    bufferevent_openssl_socket_new(p->base, ufd, up, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	if (!c->side[1]) {
+		SSL_free(up);
+		evutil_closesocket(ufd);
+		conn_free(c, END_ERROR);
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(c->side[1], 1);
+	bufferevent_setcb(c->side[1], read_cb, write_cb, event_cb, c);
+	bufferevent_setwatermark(c->side[1], EV_READ, 0, p->o.hiwat);
+	bufferevent_setwatermark(c->side[1], EV_WRITE, p->o.hiwat / 2, 0);
+	bufferevent_enable(c->side[1], EV_READ | EV_WRITE);
+}
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -553,6 +628,15 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 				conn_free(c, END_ERROR);
 				return;
 			}
+			if (c->starttls == 1 && (c->cfd = starttls_detach(c, 0)) < 0) {
+				SSL_free(cl);
+				plog(p, UMPA_PROXY_WARN, c->ci.id, "STARTTLS: the answer to the client is not out yet");
+				p->st.tls_failed++;
+				conn_free(c, END_ERROR);
+				return;
+			}
+			if (c->starttls == 1)
+				c->starttls = 2;
 			if (client_side(c, c->cfd, cl) < 0)
 				return;
 			c->cfd = -1;
@@ -729,8 +813,12 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
 	ssize_t n;
 	SSL *up;
 	if (what & EV_TIMEOUT) {
-		plog(p, UMPA_PROXY_WARN, c->ci.id, "client sent nothing within 10 s");
-		conn_free(c, END_ABORT);
+		/* a protocol whose server speaks first (SMTP, IMAP, POP3, FTP): plaintext */
+		plog(p, UMPA_PROXY_NOTE, c->ci.id, "client silent: plaintext, the server speaks first");
+		event_free(c->peek);
+		c->peek = NULL;
+		if (client_side(c, fd, NULL) == 0)
+			upstream_connect(c, NULL);
 		return;
 	}
 	n = recv(fd, buf, sizeof(buf), MSG_PEEK);
@@ -843,7 +931,8 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	}
 	tap_leg(c, 0, fd);
 	if (p->o.mitm) {
-		struct timeval tv = {10, 0};
+		struct timeval tv = {(time_t)(p->o.peek_timeout_ns / 1000000000),
+				     (suseconds_t)(p->o.peek_timeout_ns % 1000000000 / 1000)};
 		if (!(c->peek = event_new(p->base, fd, EV_READ | EV_PERSIST, peek_cb, c)) ||
 		    event_add(c->peek, &tv) < 0)
 			conn_free(c, END_ERROR);
@@ -927,6 +1016,12 @@ static int mitm_init(struct umpa_proxy *p, struct umpa_err *e)
 	}
 	SSL_CTX_set_app_data(p->ctx_up, p);
 	SSL_CTX_set_app_data(p->ctx_cl, p);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+	/* a peer that closes without close_notify ends its direction (as libevent's dirty shutdown means), not
+	 * the connection with an error (OpenSSL 3 reports it as one) */
+	SSL_CTX_set_options(p->ctx_up, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_options(p->ctx_cl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
 	SSL_CTX_set_keylog_callback(p->ctx_up, keylog_cb);
 	SSL_CTX_set_keylog_callback(p->ctx_cl, keylog_cb);
 	if (m->verify) {

@@ -43,6 +43,10 @@ enum umpa_proxy_dir {
 enum umpa_proxy_action {
 	UMPA_PROXY_FORWARD = 0, /**< forward out.data (out.len bytes; 0: nothing, a drop) */
 	UMPA_PROXY_RESET = 1,   /**< reset both sockets (RST) and end the connection */
+	/** forward out.data (the server's yes to STARTTLS, STLS, AUTH TLS), then upgrade both legs to TLS
+	 * (mitm only): the upstream leg first (a TLS client on the same socket), then the client's (a leaf
+	 * from the CA, or a static certificate); the bytes after it are TLS.  Without mitm: a plain forward. */
+	UMPA_PROXY_STARTTLS = 2,
 };
 
 /** A hook's answer for one chunk. */
@@ -100,7 +104,10 @@ struct umpa_proxy_static {
 /**
  * TLS man-in-the-middle (opts.mitm).  Each new connection's first bytes are
  * peeked (MSG_PEEK, nothing consumed): a TLS handshake record makes it a
- * TLS connection, anything else is relayed as is.  For TLS the proxy first
+ * TLS connection, anything else is relayed as is, and so is a client that
+ * sends nothing within opts.peek_timeout_ns (a server that speaks first).
+ * TLS and plaintext share a port.  A plaintext connection may still become
+ * TLS by STARTTLS (a hook's UMPA_PROXY_STARTTLS: module sslupgrade).  For TLS the proxy first
  * connects to the target with the client's SNI, completes that handshake
  * (verifying the server when verify is set), then answers the client with a
  * leaf certificate from @c ca copying the real server's CN and SANs.  Hooks
@@ -157,12 +164,14 @@ struct umpa_proxy_tap {
 struct umpa_proxy_opts {
 	const char *listen[UMPA_PROXY_MAX_LISTEN]; /**< "ADDR:PORT" ("[v6]:PORT"; port 0: any free port) */
 	unsigned nlisten;
-	const char *target;                 /**< "HOST:PORT" (resolved once, at umpa_proxy_new) */
-	const char *source;                 /**< address to connect from (NULL: the kernel's choice) */
-	size_t hiwat;                       /**< per-direction buffer bound in bytes (default 262144) */
-	int64_t connect_timeout_ns;         /**< upstream connect timeout (default 10 s) */
-	unsigned max_conns;                 /**< most connections at once; more are refused at accept (default 10000) */
-	int verbose;                        /**< log every connection's open and close */
+	const char *target;         /**< "HOST:PORT" (resolved once, at umpa_proxy_new) */
+	const char *source;         /**< address to connect from (NULL: the kernel's choice) */
+	size_t hiwat;               /**< per-direction buffer bound in bytes (default 262144) */
+	int64_t connect_timeout_ns; /**< upstream connect timeout (default 10 s) */
+	unsigned max_conns;         /**< most connections at once; more are refused at accept (default 10000) */
+	int64_t peek_timeout_ns;    /**< mitm: a client silent this long is plaintext with a server that speaks first
+				       (SMTP, IMAP, POP3, FTP; default 0.3 s); its first bytes decide otherwise */
+	int verbose;                /**< log every connection's open and close */
 	const struct umpa_proxy_mitm *mitm; /**< TLS man-in-the-middle (NULL: plain relay) */
 	const struct umpa_proxy_tap *tap;   /**< wire tap of both legs (NULL: none) */
 	/** Receives notes and per-connection failures (NULL: dropped). */
@@ -183,6 +192,7 @@ struct umpa_proxy_stats {
 	uint64_t tls;          /**< connections intercepted as TLS (mitm) */
 	uint64_t tls_failed;   /**< of those, ended by a failed handshake (either leg) */
 	uint64_t passthrough;  /**< TLS connections relayed without interception (mitm.passthrough) */
+	uint64_t starttls;     /**< plaintext connections upgraded to TLS (UMPA_PROXY_STARTTLS) */
 	uint64_t bytes_in[2];  /**< [dir] bytes read from the sender */
 	uint64_t bytes_out[2]; /**< [dir] bytes handed to the receiver */
 };

@@ -253,6 +253,19 @@ static struct umpa_err *now(struct umpa_wtap_conv *c, struct umpa_err *e)
 	return e;
 }
 
+/* Hold @p c's packets (again: a STARTTLS upgrade starts a handshake in the middle of a conversation). */
+static void hold_start(struct umpa_wtap_conv *c)
+{
+	struct umpa_wtap *w = c->w;
+	c->hold = 1;
+	c->nhead = 0;
+	c->prev = NULL;
+	c->next = w->holding;
+	if (w->holding)
+		w->holding->prev = c;
+	w->holding = c;
+}
+
 struct umpa_wtap_conv *umpa_wtap_conv_new(struct umpa_wtap *w, const struct sockaddr *cli, const struct sockaddr *srv)
 {
 	struct umpa_wtap_conv *c;
@@ -272,11 +285,7 @@ struct umpa_wtap_conv *umpa_wtap_conv_new(struct umpa_wtap *w, const struct sock
 	o.start_sec = t / UMPA_NS_PER_SEC;
 	o.start_nsec = t % UMPA_NS_PER_SEC;
 	c->w = w;
-	c->hold = 1; /* until the client's first bytes say whether it is TLS */
-	c->next = w->holding;
-	if (w->holding)
-		w->holding->prev = c;
-	w->holding = c;
+	hold_start(c); /* until the client's first bytes say whether it is TLS */
 	if (!(c->t = umpa_tcps_new(&o, emit, c, &e)) || umpa_tcps_connect(c->t, &e) < 0) {
 		wtap_fail(w, &e);
 		umpa_wtap_conv_free(c);
@@ -290,6 +299,8 @@ void umpa_wtap_conv_data(struct umpa_wtap_conv *c, int sender, const void *d, si
 	struct umpa_err e = {0, ""};
 	if (!c || !c->w || c->closed || c->fin[sender ? 1 : 0] || !n || c->w->failed)
 		return;
+	if (!sender && !c->hold && n >= 2 && ((const uint8_t *)d)[0] == 22 && ((const uint8_t *)d)[1] == 3)
+		hold_start(c); /* a handshake record from the client: perhaps a ClientHello after STARTTLS */
 	if (!sender && c->hold && c->nhead < CH_HEAD) {
 		size_t k = n < CH_HEAD - c->nhead ? n : CH_HEAD - c->nhead;
 		memcpy(c->head + c->nhead, d, k);

@@ -493,7 +493,7 @@ int cmd_proxy(int argc, char **argv)
 		umpa_proxy_stats(p, &st);
 		tool_note("proxy: %llu connections: %llu done, %llu aborted, %llu refused, %llu reset, %llu errors, "
 			  "%llu over limit, %llu open at stop; bytes c2s %llu in %llu out, s2c %llu in %llu out; "
-			  "tls %llu (%llu failed, %lu certificates made, %llu passed through)",
+			  "tls %llu (%llu failed, %lu certificates made, %llu passed through, %llu by STARTTLS)",
 			  (unsigned long long)st.accepted, (unsigned long long)st.completed,
 			  (unsigned long long)st.aborted, (unsigned long long)st.refused, (unsigned long long)st.resets,
 			  (unsigned long long)st.errors, (unsigned long long)st.over_limit,
@@ -501,7 +501,7 @@ int cmd_proxy(int argc, char **argv)
 			  (unsigned long long)st.bytes_out[0], (unsigned long long)st.bytes_in[1],
 			  (unsigned long long)st.bytes_out[1], (unsigned long long)st.tls,
 			  (unsigned long long)st.tls_failed, mitm.ca ? umpa_proxy_ca_made(mitm.ca) : 0UL,
-			  (unsigned long long)st.passthrough);
+			  (unsigned long long)st.passthrough, (unsigned long long)st.starttls);
 	}
 out:
 	umpa_proxy_free(p);

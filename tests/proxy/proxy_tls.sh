@@ -14,6 +14,11 @@
 #     untouched (curl sees the real server's certificate).
 #  4. bad input: an unknown leg option, an option of the wrong side, a bad value, a static
 #     certificate that does not load, leg options without --tls-mitm: one line, exit 2.
+#  5. STARTTLS: an SMTP server with STARTTLS (tests/proxy/peer.py smtp) behind --tls-mitm -m sslupgrade:
+#     the proxy relays the greeting (the client is silent: plaintext), sees STARTTLS and the server's
+#     220, upgrades both legs; `openssl s_client -starttls smtp` verifies the leaf with the proxy's
+#     CA and gets the server's answer from inside TLS; the pcapng decrypts on both legs.
+#  6. peek_ssl on a plain relay of TLS: the log line of the connection carries the tag "ssl".
 # Loopback only; every wait is bounded.
 set -uo pipefail
 
@@ -169,7 +174,7 @@ issuer=$(timeout 20 curl -s -k --cert "$T/cli.crt" --key "$T/cli.key" --resolve 
 [ "$issuer" = "CN = www.example.test" ] || [ "$issuer" = "CN=www.example.test" ] &&
 	ok "legs: --passthrough: curl got the real server's certificate through" || bad "legs: passthrough: issuer '$issuer'"
 stop_proxy legs
-grep -q 'passed through)' "$T/legs.err" && grep -q "SNI 'x.pass.test': passed through" "$T/legs.err" &&
+grep -q '1 passed through' "$T/legs.err" && grep -q "SNI 'x.pass.test': passed through" "$T/legs.err" &&
 	ok "legs: the summary counts the connection passed through" || bad "legs: $(tail -2 "$T/legs.err")"
 up=$(tshark -r "$T/legs.pcapng" -Y "tls.handshake.type == 2 && tcp.srcport == $APORT" -T fields \
 	-e tls.handshake.extensions.supported_version 2>/dev/null | sort | uniq -c | awk '{print $1 ":" $2}' | tr '\n' ' ')
@@ -190,5 +195,38 @@ for args in "--upstream-tls nosuch=1" "--upstream-tls send_server=x" "--client-t
 done
 out=$("$UMPA" proxy -l 127.0.0.1:0 -t 127.0.0.1:$APORT --passthrough x 2>&1)
 [ $? = 2 ] && echo "$out" | grep -q 'needs --tls-mitm' && ok "--passthrough without --tls-mitm: $out" || bad "passthrough alone: $out"
+
+# ---- 5: STARTTLS (SMTP) ----
+python3 "$top_srcdir/tests/proxy/peer.py" smtp "$T/smtp.port" 30 "$T/srv.crt" "$T/srv.key" &
+PIDS+=($!)
+for ((i = 0; i < 100; i++)); do [ -s "$T/smtp.port" ] && break; sleep 0.1; done
+MPORT=$(cat "$T/smtp.port" 2>/dev/null)
+start_proxy smtp -l 127.0.0.1:0 -t 127.0.0.1:$MPORT --tls-mitm --ca-dir "$T/ca" -m sslupgrade -w "$T/smtp.pcapng" || exit 1
+got=$(printf 'EHLO me\r\nQUIT\r\n' | timeout 20 openssl s_client -starttls smtp -connect 127.0.0.1:$LPORT \
+	-CAfile "$T/ca/ca.crt" -verify_return_error -verify_hostname www.example.test -quiet 2>/dev/null)
+echo "$got" | grep -q '^250 secure hello EHLO me' && echo "$got" | grep -q '^221 bye' &&
+	ok "STARTTLS: s_client verified the proxy's leaf and talked to the server inside TLS" ||
+	bad "STARTTLS: s_client got '$got'"
+stop_proxy smtp
+grep -q 'tls 1 (0 failed, .* 1 by STARTTLS)' "$T/smtp.err" && ok "STARTTLS: counted in the summary" ||
+	bad "STARTTLS summary: $(tail -2 "$T/smtp.err")"
+n=0
+for s in 0 1; do
+	txt=$(tls_follow "$T/smtp.pcapng" $s $LPORT $MPORT)
+	echo "$txt" | grep -q '^EHLO me' && echo "$txt" | grep -q '^250 secure hello EHLO me' && n=$((n + 1))
+done
+[ $n = 2 ] && ok "STARTTLS: tshark decrypts the TLS part of both legs from the pcapng alone" ||
+	bad "STARTTLS: $n of 2 legs decrypted"
+plain=$(tshark -r "$T/smtp.pcapng" -Y "tcp.srcport == $MPORT" -T fields -e tcp.payload 2>/dev/null | head -3 |
+	xxd -r -p 2>/dev/null | head -c 20)
+[ "$plain" = "220 umpa.test ESMTP" ] || [ "${plain%$'\r'}" = "220 umpa.test ESMTP" ] &&
+	ok "STARTTLS: the plaintext greeting is in the capture" || bad "STARTTLS: greeting '$plain'"
+
+# ---- 6: peek_ssl on a plain relay ----
+start_proxy peek -l 127.0.0.1:0 -t 127.0.0.1:$SPORT -m peek_ssl,log || exit 1
+timeout 20 curl -s -k --tlsv1.2 --tls-max 1.2 "https://127.0.0.1:$LPORT/" >/dev/null
+stop_proxy peek
+grep -q '"tags":\["ssl"\]' "$T/peek.out" && ok "peek_ssl: the connection is tagged ssl" ||
+	bad "peek_ssl: $(head -c 300 "$T/peek.out")"
 
 exit $fail
