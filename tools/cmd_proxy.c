@@ -48,6 +48,8 @@ static const char proxy_usage[] =
     "      --static-cert PAT=CERT[:KEY]  serve this certificate (PEM, chain after it) to clients whose\n"
     "                           SNI matches PAT (name, *.suffix or *) instead of a generated leaf\n"
     "      --passthrough PAT    relay TLS connections whose SNI matches PAT as they are (no MITM)\n"
+    "      --peek-timeout S     a client silent this long is plaintext, its server speaks first\n"
+    "                           (SMTP, IMAP, POP3, FTP; default 0.3); -m sslupgrade does STARTTLS\n"
     "  -w, --write FILE         write both legs of every connection as TCP into a pcapng, with\n"
     "                           the TLS keys of both legs in Decryption Secrets Blocks\n"
     "  -v, --verbose            log every connection's open and close\n"
@@ -76,6 +78,7 @@ enum {
 	O_CLTLS,
 	O_STATIC,
 	O_PASS,
+	O_PEEKTO,
 };
 
 static const struct option lopts[] = {
@@ -102,6 +105,7 @@ static const struct option lopts[] = {
     {"client-tls", required_argument, NULL, O_CLTLS},
     {"static-cert", required_argument, NULL, O_STATIC},
     {"passthrough", required_argument, NULL, O_PASS},
+    {"peek-timeout", required_argument, NULL, O_PEEKTO},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -332,6 +336,9 @@ int cmd_proxy(int argc, char **argv)
 		}
 		case O_PASS:
 			passes[npasses++] = optarg;
+			break;
+		case O_PEEKTO:
+			o.peek_timeout_ns = tool_ns(&umpa_num_seconds, "--peek-timeout", optarg);
 			break;
 		case 'v':
 			o.verbose = 1;
