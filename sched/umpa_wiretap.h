@@ -15,10 +15,15 @@
  * in the file as the events happened.
  *
  * Keys: umpa_wtap_secret() takes SSLKEYLOGFILE lines; they are written as
- * one Decryption Secrets Block before the next packet, so every record's
- * keys precede it in the file (OpenSSL hands a secret out before it writes
- * a record protected by it) and tshark decrypts the file alone, TLS 1.3
- * included.
+ * one Decryption Secrets Block before the next packet.  OpenSSL hands some
+ * TLS 1.3 secrets out only after the records they protect crossed the
+ * socket (a client logs CLIENT_HANDSHAKE_TRAFFIC_SECRET after reading the
+ * server's encrypted flight), while tshark needs them when it reads the
+ * ServerHello; so a conversation whose client sends a ClientHello (at the
+ * start, or later after STARTTLS) holds its packets until a
+ * CLIENT_TRAFFIC_SECRET_0 or CLIENT_RANDOM line names its client random
+ * (or it ends, or holds 8 MiB).  Every record's keys precede it in the
+ * file and tshark decrypts the file alone, TLS 1.3 included.
  *
  * The tap BIO (umpa_wtap_bio) sees what an SSL object reads from and writes
  * to its socket: the TLS records as they are on the wire.
@@ -51,7 +56,12 @@ void umpa_wtap_secret(struct umpa_wtap *w, const char *line);
 /** Packets written so far. */
 uint64_t umpa_wtap_packets(const struct umpa_wtap *w);
 
-/** Write what is pending, close the file, free @p w.  Returns 0 or the first write error (@p e set). */
+/**
+ * Write what is pending (held conversations are released), close the file,
+ * free @p w.  Free every conversation of @p w before (a held one may be
+ * freed after: it writes nothing more).  Returns 0 or the first write error
+ * (@p e set).
+ */
 int umpa_wtap_close(struct umpa_wtap *w, struct umpa_err *e);
 
 /**

@@ -65,6 +65,15 @@ start_proxy() {
 		return 1
 	}
 }
+# wait_closed NAME N: until proxy NAME (run with -v) logged N connections closed
+wait_closed() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(grep -c 'closed (' "$T/$1.err")" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	bad "$1: $2 connections did not close: $(tail -3 "$T/$1.err")"
+}
 stop_proxy() {
 	kill -TERM $PPID_ 2>/dev/null
 	wait $PPID_
@@ -95,9 +104,10 @@ WPORT=$(freeport)
 (cd "$T/www" && exec timeout 60 python3 -m http.server "$WPORT" --bind 127.0.0.1) >/dev/null 2>&1 &
 PIDS+=($!)
 wait_port "$WPORT" || bad "http.server did not start"
-start_proxy plain -l 127.0.0.1:0 -t 127.0.0.1:$WPORT -w "$T/plain.pcapng" || exit 1
+start_proxy plain -l 127.0.0.1:0 -t 127.0.0.1:$WPORT -w "$T/plain.pcapng" -v || exit 1
 got=$(timeout 20 curl -s "http://127.0.0.1:$LPORT/a.txt")
 [ "$got" = "hello from the plain server" ] && ok "plain: curl through the proxy" || bad "plain: curl got '$got'"
+wait_closed plain 1
 stop_proxy plain
 grep -q 'packets written to' "$T/plain.err" && ok "plain: $(grep -o '[0-9]* packets written' "$T/plain.err")" ||
 	bad "plain: no packet count: $(cat "$T/plain.err")"
@@ -122,12 +132,13 @@ SPORT=$(freeport)
 timeout 60 openssl s_server -accept 127.0.0.1:$SPORT -cert "$T/srv.crt" -key "$T/srv.key" -www -quiet >/dev/null 2>&1 &
 PIDS+=($!)
 wait_port "$SPORT" || bad "s_server did not start"
-start_proxy mitm -l 127.0.0.1:0 -t 127.0.0.1:$SPORT --tls-mitm --ca-dir "$T/ca" -w "$T/mitm.pcapng" || exit 1
+start_proxy mitm -l 127.0.0.1:0 -t 127.0.0.1:$SPORT --tls-mitm --ca-dir "$T/ca" -w "$T/mitm.pcapng" -v || exit 1
 for v in 1.3 1.2; do
 	got=$(timeout 20 curl -s --tlsv$v --tls-max $v --cacert "$T/ca/ca.crt" --resolve alt.example.test:$LPORT:127.0.0.1 \
 		"https://alt.example.test:$LPORT/" | head -1)
 	[ -n "$got" ] && ok "mitm TLS $v: curl got the page" || bad "mitm TLS $v: curl failed"
 done
+wait_closed mitm 2
 stop_proxy mitm
 convs=$(tshark -r "$T/mitm.pcapng" -q -z conv,tcp 2>/dev/null | grep -c '<->')
 [ "$convs" = 4 ] && ok "mitm: 4 TCP conversations" || bad "mitm: $convs conversations"
@@ -173,6 +184,7 @@ issuer=$(timeout 20 curl -s -k --cert "$T/cli.crt" --key "$T/cli.key" --resolve 
 	-o /dev/null -w '%{certs}' "https://x.pass.test:$LPORT/" 2>/dev/null | sed -n 's/^Issuer: *//p' | head -1)
 [ "$issuer" = "CN = www.example.test" ] || [ "$issuer" = "CN=www.example.test" ] &&
 	ok "legs: --passthrough: curl got the real server's certificate through" || bad "legs: passthrough: issuer '$issuer'"
+wait_closed legs 4
 stop_proxy legs
 grep -q '1 passed through' "$T/legs.err" && grep -q "SNI 'x.pass.test': passed through" "$T/legs.err" &&
 	ok "legs: the summary counts the connection passed through" || bad "legs: $(tail -2 "$T/legs.err")"
@@ -201,12 +213,14 @@ python3 "$top_srcdir/tests/proxy/peer.py" smtp "$T/smtp.port" 30 "$T/srv.crt" "$
 PIDS+=($!)
 for ((i = 0; i < 100; i++)); do [ -s "$T/smtp.port" ] && break; sleep 0.1; done
 MPORT=$(cat "$T/smtp.port" 2>/dev/null)
-start_proxy smtp -l 127.0.0.1:0 -t 127.0.0.1:$MPORT --tls-mitm --ca-dir "$T/ca" -m sslupgrade -w "$T/smtp.pcapng" || exit 1
+start_proxy smtp -l 127.0.0.1:0 -t 127.0.0.1:$MPORT --tls-mitm --ca-dir "$T/ca" -m sslupgrade -w "$T/smtp.pcapng" -v ||
+	exit 1
 got=$(printf 'EHLO me\r\nQUIT\r\n' | timeout 20 openssl s_client -starttls smtp -connect 127.0.0.1:$LPORT \
 	-CAfile "$T/ca/ca.crt" -verify_return_error -verify_hostname www.example.test -quiet 2>/dev/null)
 echo "$got" | grep -q '^250 secure hello EHLO me' && echo "$got" | grep -q '^221 bye' &&
 	ok "STARTTLS: s_client verified the proxy's leaf and talked to the server inside TLS" ||
 	bad "STARTTLS: s_client got '$got'"
+wait_closed smtp 1
 stop_proxy smtp
 grep -q 'tls 1 (0 failed, .* 1 by STARTTLS)' "$T/smtp.err" && ok "STARTTLS: counted in the summary" ||
 	bad "STARTTLS summary: $(tail -2 "$T/smtp.err")"
