@@ -189,7 +189,9 @@ static int one(SSL_CTX *ctx, const struct umpa_tls_opts *o, const struct addrinf
 	const struct umpa_tls_connect_opts *co = x->co;
 	struct umpa_tls_report *r = x->r;
 	int64_t deadline = mono_ns() + (co->timeout_ns > 0 ? co->timeout_ns : 10000000000LL);
-	int64_t quiet = co->quiet_ns > 0 ? co->quiet_ns : 500000000LL;
+	int64_t quiet = co->quiet_ns > 0                                      ? co->quiet_ns
+			: o->side[UMPA_TCPS_CLIENT].data_len || co->reconnect ? 500000000LL
+									      : 100000000LL;
 	int err, fd, to = 0, rc;
 	SSL *ssl = NULL;
 	BIO *b;

@@ -33,7 +33,8 @@ struct umpa_wtap;
 struct umpa_tls_connect_opts {
 	const char *target;    /**< "HOST:PORT" ("[v6]:PORT") */
 	int64_t timeout_ns;    /**< connect, handshake and the whole exchange (0: 10 s) */
-	int64_t quiet_ns;      /**< after the data: stop reading after this long without bytes (0: 0.5 s) */
+	int64_t quiet_ns;      /**< after the data: stop reading after this long without bytes (0: 0.5 s; 0.1 s with
+				    nothing to send and no reconnect: tickets and alerts only) */
 	int reconnect;         /**< a second connection resuming the first's session */
 	struct umpa_wtap *cap; /**< write the conversation here (NULL: none) */
 	void (*keylog)(void *arg, const char *line);                /**< each SSLKEYLOGFILE line (NULL: none) */
