@@ -155,6 +155,7 @@ struct umpa_tls_cert {
 	char not_after[32];  /**< same */
 	char key_type[32];   /**< "RSA", "EC P-256", "ED25519", ... */
 	int key_bits;        /**< EVP_PKEY_get_bits */
+	char san[256];       /**< subjectAltName entries, "DNS:a.test, IP:127.0.0.1" ("" none; cut at 255) */
 };
 
 /** Largest chain the report keeps per peer. */

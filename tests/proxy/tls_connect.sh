@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tls_connect.sh - `umpa tls --connect` against `openssl s_server` on loopback.
 #  1. a chain (CA -> leaf for www.example.test), TLS 1.3 and 1.2: handshake ok, verify 0, the chain
-#     leaf first with subject and issuer, version and cipher as asked, --json parses.
+#     leaf first with subject, issuer and SANs, version, cipher and group as asked, --json parses.
 #  2. a self-signed certificate (verify 18), an expired one (10), a wrong host name (62): reported,
 #     exit 0; with --verify the wrong name fails the handshake (alert bad_certificate, exit 1).
 #  3. client authentication: without a certificate the server's alert is reported (exit 1); with
@@ -99,8 +99,9 @@ for v in 1.3 1.2; do
 	run --connect 127.0.0.1:$PORT_chain --sni www.example.test --ca ca.crt --version $v
 	if [ $RC = 0 ] && echo "$OUT" | grep -q '^Handshake: ok' && echo "$OUT" | grep -q "^Protocol: TLSv$v" &&
 		echo "$OUT" | grep -q '^Verify return code: 0 (ok)' && echo "$OUT" | grep -q ' 0 s:CN=www.example.test' &&
-		echo "$OUT" | grep -q '   i:CN=umpa test root' && echo "$OUT" | grep -q ' 1 s:CN=umpa test root'; then
-		ok "chain, TLS $v: ok, verify 0, leaf and root"
+		echo "$OUT" | grep -q '   i:CN=umpa test root' && echo "$OUT" | grep -q ' 1 s:CN=umpa test root' &&
+		echo "$OUT" | grep -q '^   n:SAN: DNS:www.example.test$'; then
+		ok "chain, TLS $v: ok, verify 0, leaf (with its SAN) and root"
 	else
 		bad "chain, TLS $v (exit $RC): $OUT"
 	fi
@@ -113,6 +114,7 @@ c = json.load(sys.stdin)["conversations"][0]
 assert c["handshake_ok"] and c["verify_result"] == 0, c
 assert c["cipher"] == "ECDHE-ECDSA-AES128-GCM-SHA256" and c["group"] == "secp384r1", c
 assert c["server_chain"][0]["subject"] == "CN=www.example.test" and len(c["server_chain"]) == 2, c
+assert c["server_chain"][0]["san"] == "DNS:www.example.test" and c["server_chain"][1]["san"] == "", c
 assert c["sni"] == "www.example.test" and c["tls_bytes"]["server"] > 0, c
 '; then ok "--json: the asked cipher and group, a 2-certificate chain"; else bad "--json (exit $RC): $OUT"; fi
 
