@@ -50,6 +50,8 @@
 #include "umpa_tls_opts.h"
 #include "umpa_proxy.h"
 #include "umpa_proxy_ca.h"
+#include "umpa_wiretap.h"
+#include "umpa_tls_connect.h"
 
 /* templates: the Lua binding and tls{} */
 #include "umpa_lua.h"

@@ -10,6 +10,7 @@
 #include <event2/listener.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -19,11 +20,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "umpa_cursor.h"
 #include "umpa_proxy_ca.h"
+#include "umpa_tls.h"
+#include "umpa_wiretap.h"
 
 /* Largest chunk handed to a hook at once. */
 #define CHUNK_MAX 65536
@@ -54,7 +58,17 @@ struct proxy_conn {
 	struct event *retry; /* mitm: a ClientHello not complete yet: look again */
 	unsigned tries;
 	int is_tls;
+	int starttls; /* 1: upgrading both legs (UMPA_PROXY_STARTTLS), 2: done */
 	char sni[256];
+	/* opts.tap: the tap's state, which legs are up, the upstream socket, what each tap callback reports */
+	void *tapst;
+	int legup[2];
+	evutil_socket_t ufd;
+	int biotap[2]; /* [side]: a TLS side, tapped by its BIO */
+	struct tapref {
+		struct proxy_conn *c;
+		int leg;
+	} tref[2];
 };
 
 struct proxy_listener {
@@ -81,6 +95,11 @@ struct umpa_proxy {
 	struct umpa_proxy_stats st;
 	uint64_t next_id;
 	SSL_CTX *ctx_up, *ctx_cl; /* mitm: the upstream leg's (client) and the client leg's (server) */
+	struct proxy_static {     /* mitm.statics, loaded */
+		X509 *cert;
+		STACK_OF(X509) * chain;
+		EVP_PKEY *key;
+	} * statics;
 };
 
 void umpa_proxy_opts_init(struct umpa_proxy_opts *o)
@@ -89,6 +108,7 @@ void umpa_proxy_opts_init(struct umpa_proxy_opts *o)
 	o->hiwat = 262144;
 	o->connect_timeout_ns = 10000000000LL;
 	o->max_conns = 10000;
+	o->peek_timeout_ns = 300000000;
 }
 
 static void plog(struct umpa_proxy *p, enum umpa_proxy_level lvl, uint64_t id, const char *fmt, ...)
@@ -196,6 +216,82 @@ void umpa_proxy_stats(const struct umpa_proxy *p, struct umpa_proxy_stats *st)
 	*st = p->st;
 }
 
+/* ---- the wire tap (opts.tap) ---- */
+
+/* Leg @p leg is up on socket @p fd: tell the tap its addresses (once). */
+static void tap_leg(struct proxy_conn *c, int leg, evutil_socket_t fd)
+{
+	const struct umpa_proxy_tap *t = c->p->o.tap;
+	struct sockaddr_storage lo, pe;
+	socklen_t ll = sizeof(lo), pl = sizeof(pe);
+	if (!t || c->legup[leg] || fd < 0 || getsockname(fd, (struct sockaddr *)&lo, &ll) < 0 ||
+	    getpeername(fd, (struct sockaddr *)&pe, &pl) < 0)
+		return;
+	c->legup[leg] = 1;
+	t->leg(t->arg, &c->ci, &c->tapst, leg, (struct sockaddr *)(leg ? &lo : &pe),
+	       (struct sockaddr *)(leg ? &pe : &lo));
+}
+
+static void tap_bytes(struct proxy_conn *c, int leg, int sender, const void *d, size_t n)
+{
+	const struct umpa_proxy_tap *t = c->p->o.tap;
+	if (!c->legup[leg])
+		tap_leg(c, leg, leg ? c->ufd : c->cfd);
+	if (c->legup[leg] && t->bytes)
+		t->bytes(t->arg, c->tapst, leg, sender, d, n);
+}
+
+/* A TLS leg's records, from its socket BIO: read, the peer sent them; written, the proxy did. */
+static void tap_bio_cb(void *arg, int sent, const void *d, size_t n)
+{
+	struct tapref *r = arg;
+	tap_bytes(r->c, r->leg, sent ? !r->leg : r->leg, d, n);
+}
+
+/* A plain leg's bytes: the first @p n bytes of @p b (all: SIZE_MAX) that @p sender sent on @p leg. */
+static void tap_plain(struct proxy_conn *c, int leg, int sender, struct evbuffer *b, const void *d, size_t n)
+{
+	struct evbuffer_ptr ptr;
+	unsigned char tmp[16384];
+	if (!c->p->o.tap || c->biotap[leg])
+		return;
+	if (d) {
+		tap_bytes(c, leg, sender, d, n);
+		return;
+	}
+	if (n > evbuffer_get_length(b))
+		n = evbuffer_get_length(b);
+	if (evbuffer_ptr_set(b, &ptr, 0, EVBUFFER_PTR_SET) < 0)
+		return;
+	while (n) {
+		ev_ssize_t got = evbuffer_copyout_from(b, &ptr, tmp, n < sizeof(tmp) ? n : sizeof(tmp));
+		if (got <= 0 || evbuffer_ptr_set(b, &ptr, (size_t)got, EVBUFFER_PTR_ADD) < 0)
+			break;
+		tap_bytes(c, leg, sender, tmp, (size_t)got);
+		n -= (size_t)got;
+	}
+}
+
+/* Side @p s (on socket @p fd) speaks TLS through @p ssl: its records are seen by a tap BIO. */
+static void tap_tls(struct proxy_conn *c, int s, evutil_socket_t fd, SSL *ssl)
+{
+	BIO *b;
+	if (!c->p->o.tap)
+		return;
+	c->tref[s] = (struct tapref){c, s};
+	if ((b = umpa_wtap_bio(fd, tap_bio_cb, &c->tref[s]))) {
+		SSL_set_bio(ssl, b, b);
+		c->biotap[s] = 1;
+	}
+}
+
+static void tap_fin(struct proxy_conn *c, int leg, int sender)
+{
+	const struct umpa_proxy_tap *t = c->p->o.tap;
+	if (t && c->legup[leg] && t->fin)
+		t->fin(t->arg, c->tapst, leg, sender);
+}
+
 /* ---- connections ---- */
 
 enum conn_end { END_DONE, END_ABORT, END_REFUSED, END_RESET, END_ERROR };
@@ -246,6 +342,8 @@ static void conn_free(struct proxy_conn *c, enum conn_end how)
 		evutil_closesocket(c->cfd);
 	if (p->hooked && p->h.close)
 		p->h.close(p->h.arg, c->state);
+	if (p->o.tap && (c->legup[0] || c->legup[1]) && p->o.tap->close)
+		p->o.tap->close(p->o.tap->arg, c->tapst, how == END_DONE);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -278,6 +376,7 @@ static int half_finish(struct proxy_half *h)
 		}
 	}
 	shutdown(bufferevent_getfd(dst), SHUT_WR);
+	tap_fin(c, !h->dir, h->dir);
 	if (c->half[!h->dir].shut) {
 		conn_free(c, END_DONE);
 		return 1;
@@ -286,6 +385,7 @@ static int half_finish(struct proxy_half *h)
 }
 
 static void pump(struct proxy_half *h);
+static void starttls_begin(struct proxy_conn *c);
 
 static void delay_done(evutil_socket_t fd, short what, void *arg)
 {
@@ -297,6 +397,7 @@ static void delay_done(evutil_socket_t fd, short what, void *arg)
 	event_free(h->delay);
 	h->delay = NULL;
 	c->p->st.bytes_out[h->dir] += evbuffer_get_length(h->held);
+	tap_plain(c, !h->dir, h->dir, h->held, NULL, SIZE_MAX);
 	bufferevent_write_buffer(dst, h->held);
 	pump(h); /* what arrived meanwhile; re-enables reading */
 }
@@ -310,6 +411,7 @@ static void forward(struct proxy_half *h, const void *data, size_t n)
 		return;
 	}
 	c->p->st.bytes_out[h->dir] += n;
+	tap_plain(c, !h->dir, h->dir, NULL, data, n);
 	bufferevent_write(c->side[!h->dir], data, n);
 }
 
@@ -319,12 +421,17 @@ static void pump(struct proxy_half *h)
 	struct proxy_conn *c = h->c;
 	struct umpa_proxy *p = c->p;
 	struct bufferevent *src = c->side[h->dir], *dst = c->side[!h->dir];
-	struct evbuffer *in = bufferevent_get_input(src);
+	struct evbuffer *in;
 	size_t len;
+	if (c->starttls == 1 || !src || !dst)
+		return; /* both legs are being upgraded: what follows is TLS */
+	in = bufferevent_get_input(src);
 	while ((len = evbuffer_get_length(in)) > 0 && !h->delay) {
 		if (evbuffer_get_length(bufferevent_get_output(dst)) >= p->o.hiwat)
 			break;
 		if (!p->hooked) {
+			tap_plain(c, h->dir, h->dir, in, NULL, len);
+			tap_plain(c, !h->dir, h->dir, in, NULL, len);
 			p->st.bytes_in[h->dir] += len;
 			p->st.bytes_out[h->dir] += len;
 			bufferevent_write_buffer(dst, in);
@@ -335,6 +442,7 @@ static void pump(struct proxy_half *h)
 			unsigned char *d = evbuffer_pullup(in, (ssize_t)n);
 			struct umpa_proxy_out out = {d, n, UMPA_PROXY_FORWARD, 0};
 			struct umpa_err e = {0, ""};
+			tap_plain(c, h->dir, h->dir, NULL, d, n);
 			if (p->h.data(p->h.arg, c->state, (enum umpa_proxy_dir)h->dir, d, n, &out, &e) < 0) {
 				plog(p, UMPA_PROXY_WARN, c->ci.id, "%s", e.msg[0] ? e.msg : "module failed");
 				conn_free(c, END_ERROR);
@@ -343,6 +451,14 @@ static void pump(struct proxy_half *h)
 			if (out.action == UMPA_PROXY_RESET) {
 				plog(p, UMPA_PROXY_NOTE, c->ci.id, "reset by a module");
 				conn_free(c, END_RESET);
+				return;
+			}
+			if (out.action == UMPA_PROXY_STARTTLS && p->o.mitm && !c->starttls && !c->is_tls) {
+				p->st.bytes_in[h->dir] += n;
+				if (out.len)
+					forward(h, out.data, out.len);
+				evbuffer_drain(in, n);
+				starttls_begin(c);
 				return;
 			}
 			if (out.delay_ns > 0) {
@@ -406,6 +522,67 @@ static void bev_error(struct bufferevent *bev, char *buf, size_t n)
 }
 
 static int client_side(struct proxy_conn *c, evutil_socket_t fd, SSL *ssl);
+static void event_cb(struct bufferevent *bev, short what, void *arg);
+
+/* STARTTLS: take side @p s's socket from its plain bufferevent (its output written out first).  The socket, or
+ * -1 when bytes for the peer could not be written at once. */
+static evutil_socket_t starttls_detach(struct proxy_conn *c, int s)
+{
+	struct bufferevent *b = c->side[s];
+	evutil_socket_t fd = bufferevent_getfd(b);
+	struct evbuffer *out = bufferevent_get_output(b);
+	for (int i = 0; i < 100 && evbuffer_get_length(out); i++)
+		if (evbuffer_write(out, fd) < 0 && errno != EAGAIN && errno != EINTR)
+			break;
+	if (evbuffer_get_length(out))
+		return -1;
+	bufferevent_disable(b, EV_READ | EV_WRITE);
+	bufferevent_setfd(b, -1); /* freed without closing the socket */
+	bufferevent_free(b);
+	c->side[s] = NULL;
+	return fd;
+}
+
+/* STARTTLS was accepted (its answer is queued for the client): upgrade the upstream leg now, the client's once
+ * the upstream handshake is done (event_cb, as for a TLS connection). */
+static void starttls_begin(struct proxy_conn *c)
+{
+	struct umpa_proxy *p = c->p;
+	evutil_socket_t ufd;
+	SSL *up;
+	c->starttls = 1;
+	c->is_tls = 1;
+	c->connected = 0;
+	p->st.tls++;
+	p->st.starttls++;
+	plog(p, UMPA_PROXY_NOTE, c->ci.id, "STARTTLS: upgrading both legs");
+	if (p->hooked && p->h.tls)
+		p->h.tls(p->h.arg, c->state, "");
+	bufferevent_disable(c->side[0], EV_READ);
+	if ((ufd = starttls_detach(c, 1)) < 0 || !(up = SSL_new(p->ctx_up))) {
+		plog(p, UMPA_PROXY_WARN, c->ci.id, "STARTTLS: cannot upgrade the upstream leg");
+		p->st.tls_failed++;
+		conn_free(c, END_ERROR);
+		return;
+	}
+	if (p->o.mitm->verify)
+		SSL_set1_host(up, c->ci.dst);
+	c->ufd = ufd;
+	tap_tls(c, 1, ufd, up);
+	c->side[1] =
+	    bufferevent_openssl_socket_new(p->base, ufd, up, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	if (!c->side[1]) {
+		SSL_free(up);
+		evutil_closesocket(ufd);
+		conn_free(c, END_ERROR);
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(c->side[1], 1);
+	bufferevent_setcb(c->side[1], read_cb, write_cb, event_cb, c);
+	bufferevent_setwatermark(c->side[1], EV_READ, 0, p->o.hiwat);
+	bufferevent_setwatermark(c->side[1], EV_WRITE, p->o.hiwat / 2, 0);
+	bufferevent_enable(c->side[1], EV_READ | EV_WRITE);
+}
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -420,6 +597,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 			return;
 		}
 		c->connected = 1;
+		tap_leg(c, 1, c->ufd);
 		bufferevent_set_timeouts(c->side[1], NULL, NULL);
 		plog(p, UMPA_PROXY_NOTE, c->ci.id, "connected to %s:%u", c->ci.dst, c->ci.dport);
 		if (c->is_tls) {
@@ -428,10 +606,19 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 			X509 *real = SSL_get1_peer_certificate(up), *leaf;
 			EVP_PKEY *key = NULL;
 			struct umpa_err e = {0, ""};
-			leaf = umpa_proxy_ca_leaf(p->o.mitm->ca, c->sni[0] ? c->sni : NULL, real, &key, &e);
+			const struct proxy_static *st = NULL;
+			for (unsigned i = 0; i < p->o.mitm->nstatics && !st; i++)
+				if (umpa_proxy_host_match(p->o.mitm->statics[i].pattern, c->sni))
+					st = &p->statics[i];
+			leaf = st ? st->cert
+				  : umpa_proxy_ca_leaf(p->o.mitm->ca, c->sni[0] ? c->sni : NULL, real, &key, &e);
 			X509_free(real);
 			cl = leaf ? SSL_new(p->ctx_cl) : NULL;
-			if (!cl || SSL_use_certificate(cl, leaf) != 1 || SSL_use_PrivateKey(cl, key) != 1) {
+			if (cl && st && SSL_use_cert_and_key(cl, st->cert, st->key, st->chain, 1) != 1) {
+				SSL_free(cl);
+				cl = NULL;
+			}
+			if (!cl || (!st && (SSL_use_certificate(cl, leaf) != 1 || SSL_use_PrivateKey(cl, key) != 1))) {
 				if (cl)
 					SSL_free(cl);
 				ERR_clear_error();
@@ -441,6 +628,15 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 				conn_free(c, END_ERROR);
 				return;
 			}
+			if (c->starttls == 1 && (c->cfd = starttls_detach(c, 0)) < 0) {
+				SSL_free(cl);
+				plog(p, UMPA_PROXY_WARN, c->ci.id, "STARTTLS: the answer to the client is not out yet");
+				p->st.tls_failed++;
+				conn_free(c, END_ERROR);
+				return;
+			}
+			if (c->starttls == 1)
+				c->starttls = 2;
 			if (client_side(c, c->cfd, cl) < 0)
 				return;
 			c->cfd = -1;
@@ -464,6 +660,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_EOF) {
 		struct proxy_half *h = &c->half[s];
 		h->eof = 1;
+		tap_fin(c, s, s);
 		if (p->hooked && p->h.eof)
 			p->h.eof(p->h.arg, c->state, (enum umpa_proxy_dir)s);
 		pump(h); /* what is left in the input, then the shutdown */
@@ -486,6 +683,8 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 static int client_side(struct proxy_conn *c, evutil_socket_t fd, SSL *ssl)
 {
 	struct umpa_proxy *p = c->p;
+	if (ssl)
+		tap_tls(c, 0, fd, ssl);
 	c->side[0] =
 	    ssl ? bufferevent_openssl_socket_new(p->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)
 		: bufferevent_socket_new(p->base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -524,6 +723,7 @@ static void upstream_connect(struct proxy_conn *c, SSL *ssl)
 		return;
 	}
 	setsockopt(ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->ufd = ufd;
 	c->side[1] =
 	    ssl ? bufferevent_openssl_socket_new(p->base, ufd, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE)
 		: bufferevent_socket_new(p->base, ufd, BEV_OPT_CLOSE_ON_FREE);
@@ -545,7 +745,10 @@ static void upstream_connect(struct proxy_conn *c, SSL *ssl)
 	if (bufferevent_socket_connect(c->side[1], (struct sockaddr *)&p->target, (int)p->tlen) < 0) {
 		plog(p, UMPA_PROXY_WARN, c->ci.id, "upstream %s:%u: %s", c->ci.dst, c->ci.dport, strerror(errno));
 		conn_free(c, END_REFUSED);
+		return;
 	}
+	if (ssl) /* after the connect, which gave the SSL a socket BIO of libevent's: the tap's replaces it */
+		tap_tls(c, 1, ufd, ssl);
 }
 
 /* The SNI of a ClientHello at the start of @p b (@p n bytes) into @p out; "" when there is none. */
@@ -610,8 +813,12 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
 	ssize_t n;
 	SSL *up;
 	if (what & EV_TIMEOUT) {
-		plog(p, UMPA_PROXY_WARN, c->ci.id, "client sent nothing within 10 s");
-		conn_free(c, END_ABORT);
+		/* a protocol whose server speaks first (SMTP, IMAP, POP3, FTP): plaintext */
+		plog(p, UMPA_PROXY_NOTE, c->ci.id, "client silent: plaintext, the server speaks first");
+		event_free(c->peek);
+		c->peek = NULL;
+		if (client_side(c, fd, NULL) == 0)
+			upstream_connect(c, NULL);
 		return;
 	}
 	n = recv(fd, buf, sizeof(buf), MSG_PEEK);
@@ -649,6 +856,14 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	clienthello_sni(buf, (size_t)n, c->sni, sizeof(c->sni));
+	for (unsigned i = 0; i < p->o.mitm->npassthrough; i++)
+		if (umpa_proxy_host_match(p->o.mitm->passthrough[i], c->sni)) { /* relayed as it is */
+			p->st.passthrough++;
+			plog(p, UMPA_PROXY_NOTE, c->ci.id, "TLS ClientHello, SNI '%s': passed through", c->sni);
+			if (client_side(c, fd, NULL) == 0)
+				upstream_connect(c, NULL);
+			return;
+		}
 	c->is_tls = 1;
 	p->st.tls++;
 	plog(p, UMPA_PROXY_NOTE, c->ci.id, "TLS ClientHello, SNI '%s'", c->sni);
@@ -686,6 +901,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	}
 	c->p = p;
 	c->cfd = fd;
+	c->ufd = -1;
 	c->ci.id = ++p->next_id;
 	c->ci.listener = pl->index;
 	addr_text(sa, c->ci.src, sizeof(c->ci.src), &c->ci.sport);
@@ -713,8 +929,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		conn_free(c, END_ERROR);
 		return;
 	}
+	tap_leg(c, 0, fd);
 	if (p->o.mitm) {
-		struct timeval tv = {10, 0};
+		struct timeval tv = {(time_t)(p->o.peek_timeout_ns / 1000000000),
+				     (suseconds_t)(p->o.peek_timeout_ns % 1000000000 / 1000)};
 		if (!(c->peek = event_new(p->base, fd, EV_READ | EV_PERSIST, peek_cb, c)) ||
 		    event_add(c->peek, &tv) < 0)
 			conn_free(c, END_ERROR);
@@ -740,6 +958,51 @@ static void keylog_cb(const SSL *ssl, const char *line)
 		p->o.mitm->keylog(p->o.mitm->keylog_arg, line);
 }
 
+int umpa_proxy_host_match(const char *pattern, const char *host)
+{
+	size_t pl, hl;
+	if (!strcmp(pattern, "*"))
+		return 1;
+	if (!host || !*host)
+		return 0;
+	if (!strncmp(pattern, "*.", 2)) {
+		pl = strlen(pattern + 1); /* ".SUFFIX" */
+		hl = strlen(host);
+		return hl > pl && !strcasecmp(host + hl - pl, pattern + 1);
+	}
+	return !strcasecmp(pattern, host);
+}
+
+/* Read a static certificate (its chain after it) and key from PEM files. */
+static int static_load(struct proxy_static *ps, const struct umpa_proxy_static *s, struct umpa_err *e)
+{
+	const char *kf = s->key_file ? s->key_file : s->cert_file;
+	FILE *f = fopen(s->cert_file, "r");
+	X509 *x;
+	if (!f)
+		return umpa_err_set(e, UMPA_EINVAL, "static-cert: %s: %s", s->cert_file, strerror(errno));
+	ps->cert = PEM_read_X509(f, NULL, NULL, NULL);
+	ps->chain = sk_X509_new_null();
+	while (ps->cert && ps->chain && (x = PEM_read_X509(f, NULL, NULL, NULL)))
+		sk_X509_push(ps->chain, x);
+	fclose(f);
+	ERR_clear_error();
+	if (!ps->cert || !ps->chain)
+		return umpa_err_set(e, UMPA_EINVAL, "static-cert: %s: no PEM certificate in it", s->cert_file);
+	if (!(f = fopen(kf, "r")))
+		return umpa_err_set(e, UMPA_EINVAL, "static-cert: %s: %s", kf, strerror(errno));
+	ps->key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	ERR_clear_error();
+	if (!ps->key)
+		return umpa_err_set(e, UMPA_EINVAL, "static-cert: %s: no PEM private key in it", kf);
+	if (X509_check_private_key(ps->cert, ps->key) != 1) {
+		ERR_clear_error();
+		return umpa_err_set(e, UMPA_EINVAL, "static-cert: the key in %s does not match %s", kf, s->cert_file);
+	}
+	return 0;
+}
+
 static int mitm_init(struct umpa_proxy *p, struct umpa_err *e)
 {
 	const struct umpa_proxy_mitm *m = p->o.mitm;
@@ -753,6 +1016,12 @@ static int mitm_init(struct umpa_proxy *p, struct umpa_err *e)
 	}
 	SSL_CTX_set_app_data(p->ctx_up, p);
 	SSL_CTX_set_app_data(p->ctx_cl, p);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+	/* a peer that closes without close_notify ends its direction (as libevent's dirty shutdown means), not
+	 * the connection with an error (OpenSSL 3 reports it as one) */
+	SSL_CTX_set_options(p->ctx_up, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_options(p->ctx_cl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
 	SSL_CTX_set_keylog_callback(p->ctx_up, keylog_cb);
 	SSL_CTX_set_keylog_callback(p->ctx_cl, keylog_cb);
 	if (m->verify) {
@@ -766,6 +1035,20 @@ static int mitm_init(struct umpa_proxy *p, struct umpa_err *e)
 	} else {
 		SSL_CTX_set_verify(p->ctx_up, SSL_VERIFY_NONE, NULL);
 	}
+	if (m->up_opts && umpa_tls_ctx_apply(p->ctx_up, m->up_opts, UMPA_TCPS_CLIENT,
+					     m->up_opts->client_cert ? UMPA_TLS_CTX_CERT : 0, e) < 0) {
+		umpa_err_prefix(e, "upstream-tls: ");
+		return -UMPA_EINVAL;
+	}
+	if (m->cl_opts && umpa_tls_ctx_apply(p->ctx_cl, m->cl_opts, UMPA_TCPS_SERVER, 0, e) < 0) {
+		umpa_err_prefix(e, "client-tls: ");
+		return -UMPA_EINVAL;
+	}
+	if (m->nstatics && !(p->statics = calloc(m->nstatics, sizeof(*p->statics))))
+		return umpa_err_set(e, UMPA_ENOMEM, "static-cert: out of memory");
+	for (unsigned i = 0; i < m->nstatics; i++)
+		if (static_load(&p->statics[i], &m->statics[i], e) < 0)
+			return -UMPA_EINVAL;
 	return 0;
 }
 
@@ -852,6 +1135,12 @@ struct umpa_proxy *umpa_proxy_free(struct umpa_proxy *p)
 		conn_free(p->conns, END_ABORT);
 	SSL_CTX_free(p->ctx_up);
 	SSL_CTX_free(p->ctx_cl);
+	for (unsigned k = 0; p->statics && k < p->o.mitm->nstatics; k++) {
+		X509_free(p->statics[k].cert);
+		EVP_PKEY_free(p->statics[k].key);
+		sk_X509_pop_free(p->statics[k].chain, X509_free);
+	}
+	free(p->statics);
 	free(p);
 	return NULL;
 }

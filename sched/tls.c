@@ -307,18 +307,18 @@ static X509 *chain_last_(SSL_CTX *ctx)
 	return SSL_CTX_get0_certificate(ctx);
 }
 
-static int use_pem_(struct umpa_tls *t, int s, const char *copt, const char *kopt, struct umpa_err *e)
+static int use_pem_ctx_(SSL_CTX *ctx, const struct umpa_tls_side *sd, const char *copt, const char *kopt,
+			struct umpa_err *e)
 {
-	const struct umpa_tls_side *sd = &t->o.side[s];
 	const char *kf = sd->key_file ? sd->key_file : sd->cert_file;
 	char why[300] = "";
 
 	ERR_clear_error();
-	if (SSL_CTX_use_certificate_chain_file(t->ctx[s], sd->cert_file) != 1) {
+	if (SSL_CTX_use_certificate_chain_file(ctx, sd->cert_file) != 1) {
 		ssl_errors_(why, sizeof(why));
 		return umpa_err_set(e, UMPA_EIO, "%s: cannot read certificate '%s': %s", copt, sd->cert_file, why);
 	}
-	if (SSL_CTX_use_PrivateKey_file(t->ctx[s], kf, SSL_FILETYPE_PEM) != 1) {
+	if (SSL_CTX_use_PrivateKey_file(ctx, kf, SSL_FILETYPE_PEM) != 1) {
 		if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
 			ERR_clear_error();
 			return umpa_err_set(e, UMPA_EINVAL, "%s: the key in '%s' does not match the certificate '%s'",
@@ -327,12 +327,17 @@ static int use_pem_(struct umpa_tls *t, int s, const char *copt, const char *kop
 		ssl_errors_(why, sizeof(why));
 		return umpa_err_set(e, UMPA_EIO, "%s: cannot read private key '%s': %s", kopt, kf, why);
 	}
-	if (SSL_CTX_check_private_key(t->ctx[s]) != 1) {
+	if (SSL_CTX_check_private_key(ctx) != 1) {
 		ssl_errors_(why, sizeof(why));
 		return umpa_err_set(e, UMPA_EINVAL, "%s: the key in '%s' does not match the certificate: %s", kopt, kf,
 				    why);
 	}
 	return 0;
+}
+
+static int use_pem_(struct umpa_tls *t, int s, const char *copt, const char *kopt, struct umpa_err *e)
+{
+	return use_pem_ctx_(t->ctx[s], &t->o.side[s], copt, kopt, e);
 }
 
 /* Do the two sides' strings differ? */
@@ -341,19 +346,21 @@ static int differ_(const char *a, const char *b)
 	return (a == NULL) != (b == NULL) || (a && strcmp(a, b));
 }
 
-/* Set up ctx[s] from side[s]: versions, lists, limits.  Errors name the option key (umpa_tls_opts.h): the
- * both-sides one ("ciphers") unless the sides were given different values ("server_ciphers"). */
-static int ctx_side_(struct umpa_tls *t, int s, int vmin, int vmax, struct umpa_err *e)
+/* Set up @p ctx from side @p s of @p o: versions, lists, limits, ALPN (its wire form into *@p alpn, owned by
+ * the caller; the server's selection callback only with a pump @p t).  Errors name the option key
+ * (umpa_tls_opts.h): the both-sides one ("ciphers") unless the sides were given different values
+ * ("server_ciphers"). */
+static int ctx_apply_(SSL_CTX *ctx, const struct umpa_tls_opts *o, int s, int vmin, int vmax, unsigned char **alpn,
+		      unsigned *alpn_len, struct umpa_tls *t, struct umpa_err *e)
 {
-	const struct umpa_tls_side *sd = &t->o.side[s];
-	SSL_CTX *ctx = t->ctx[s];
+	const struct umpa_tls_side *sd = &o->side[s];
 	char why[300] = "";
 	const char *sidepre = s == C_ ? "client_" : "server_";
-	const char *pre = differ_(t->o.side[C_].min_version, t->o.side[S_].min_version) ||
-				  differ_(t->o.side[C_].max_version, t->o.side[S_].max_version)
+	const char *pre = differ_(o->side[C_].min_version, o->side[S_].min_version) ||
+				  differ_(o->side[C_].max_version, o->side[S_].max_version)
 			      ? sidepre
 			      : "";
-#define DIFF_(f) (differ_(t->o.side[C_].f, t->o.side[S_].f) ? sidepre : "")
+#define DIFF_(f) (differ_(o->side[C_].f, o->side[S_].f) ? sidepre : "")
 
 	ERR_clear_error();
 	if (sd->security_level >= 0)
@@ -397,13 +404,12 @@ static int ctx_side_(struct umpa_tls *t, int s, int vmin, int vmax, struct umpa_
 		}
 	}
 	if (sd->alpn) {
-		if (alpn_wire_(sd->alpn, &t->alpn[s], &t->alpn_len[s]) < 0)
+		if (alpn_wire_(sd->alpn, alpn, alpn_len) < 0)
 			return umpa_err_set(e, UMPA_EINVAL, "%salpn: bad protocol list '%s' (names of 1..255 bytes)",
-					    s == S_ && differ_(t->o.side[C_].alpn, sd->alpn) ? "server_" : "",
-					    sd->alpn);
-		if (s == C_ && SSL_CTX_set_alpn_protos(ctx, t->alpn[s], t->alpn_len[s]) != 0)
+					    s == S_ && differ_(o->side[C_].alpn, sd->alpn) ? "server_" : "", sd->alpn);
+		if (s == C_ && SSL_CTX_set_alpn_protos(ctx, *alpn, *alpn_len) != 0)
 			return umpa_err_set(e, UMPA_ENOMEM, "alpn: cannot set '%s'", sd->alpn);
-		if (s == S_)
+		if (s == S_ && t)
 			SSL_CTX_set_alpn_select_cb(ctx, alpn_select_cb_, t);
 	}
 	if (sd->ca_file && SSL_CTX_load_verify_locations(ctx, sd->ca_file, NULL) != 1) {
@@ -411,9 +417,43 @@ static int ctx_side_(struct umpa_tls *t, int s, int vmin, int vmax, struct umpa_
 		return umpa_err_set(e, UMPA_EIO, "%s: cannot read '%s': %s", s == C_ ? "ca" : "client_ca", sd->ca_file,
 				    why);
 	}
-	SSL_CTX_set_msg_callback(ctx, msg_cb_);
+	if (t)
+		SSL_CTX_set_msg_callback(ctx, msg_cb_);
 	return 0;
 #undef DIFF_
+}
+
+static int ctx_side_(struct umpa_tls *t, int s, int vmin, int vmax, struct umpa_err *e)
+{
+	return ctx_apply_(t->ctx[s], &t->o, s, vmin, vmax, &t->alpn[s], &t->alpn_len[s], t, e);
+}
+
+int umpa_tls_ctx_apply(void *ssl_ctx, const struct umpa_tls_opts *o, int side, unsigned flags, struct umpa_err *e)
+{
+	SSL_CTX *ctx = ssl_ctx;
+	const struct umpa_tls_side *sd = &o->side[side ? S_ : C_];
+	int vmin = version_parse_(sd->min_version), vmax = version_parse_(sd->max_version), rc;
+	unsigned char *alpn = NULL;
+	unsigned alen = 0;
+
+	if (vmin < 0 || vmax < 0)
+		return umpa_err_set(e, UMPA_EINVAL, "version: unknown version '%s' (TLSv1, TLSv1.1, TLSv1.2, TLSv1.3)",
+				    vmin < 0 ? sd->min_version : sd->max_version);
+	if (vmin && vmax && vmin > vmax)
+		return umpa_err_set(e, UMPA_EINVAL, "version: minimum %s is above maximum %s", version_name_(vmin),
+				    version_name_(vmax));
+	rc = ctx_apply_(ctx, o, side ? S_ : C_, vmin, vmax, &alpn, &alen, NULL, e);
+	free(alpn);
+	if (rc < 0)
+		return rc;
+	if ((flags & UMPA_TLS_CTX_CERT) && sd->cert_file &&
+	    use_pem_ctx_(ctx, sd, side ? "cert" : "client_cert", side ? "key" : "client_key", e) < 0)
+		return -UMPA_EIO;
+	if (!side && !sd->ca_file && (flags & UMPA_TLS_CTX_SYSTEM_CA) && SSL_CTX_set_default_verify_paths(ctx) != 1) {
+		ERR_clear_error();
+		return umpa_err_set(e, UMPA_EIO, "ca: cannot load the system's trusted certificates");
+	}
+	return 0;
 }
 
 struct umpa_tls *umpa_tls_new(const struct umpa_tls_opts *o, struct umpa_err *e)
@@ -1192,26 +1232,15 @@ static int next_action_(struct umpa_tls_conv *c)
 }
 
 /* Fill the report from the finished SSL objects. */
-static void report_fill_(struct umpa_tls_conv *c)
+void umpa_tls_report_client_(SSL *cl, struct umpa_tls_report *r, int failed)
 {
-	struct umpa_tls_report *r = &c->rep;
-	SSL *cl = c->ssl[C_], *sv = c->ssl[S_];
 	const SSL_CIPHER *ci = SSL_get_current_cipher(cl);
 	const unsigned char *alpn = NULL;
 	unsigned alen = 0;
-	const char *sni;
 	STACK_OF(X509) * sk;
 	int nid = 0, hnid = 0;
 	EVP_PKEY *tmp = NULL;
 
-	/* both sides finished, and no failure caught either of them in a handshake */
-	r->handshake_ok = c->hs_done[C_] && c->hs_done[S_] &&
-			  !(c->failed && (!SSL_is_init_finished(cl) || !SSL_is_init_finished(sv)));
-	r->port[C_] = umpa_tcps_port(c->tcp, UMPA_TCPS_CLIENT);
-	r->port[S_] = umpa_tcps_port(c->tcp, UMPA_TCPS_SERVER);
-	if (c->hs_done[C_] || SSL_is_init_finished(cl) || ci) {
-		snprintf(r->version, sizeof(r->version), "%s", SSL_get_version(cl));
-	}
 	if (ci) {
 		const char *std = SSL_CIPHER_standard_name(ci);
 		snprintf(r->cipher, sizeof(r->cipher), "%s", SSL_CIPHER_get_name(ci));
@@ -1266,6 +1295,43 @@ static void report_fill_(struct umpa_tls_conv *c)
 	SSL_get0_alpn_selected(cl, &alpn, &alen);
 	if (alen)
 		snprintf(r->alpn, sizeof(r->alpn), "%.*s", (int)alen, alpn);
+	if (SSL_get0_peer_certificate(cl)) {
+		r->verify_result = (int)SSL_get_verify_result(cl);
+		snprintf(r->verify_reason, sizeof(r->verify_reason), "%s",
+			 X509_verify_cert_error_string(r->verify_result));
+	} else if (failed) {
+		r->verify_result = (int)SSL_get_verify_result(cl);
+		if (r->verify_result != X509_V_OK)
+			snprintf(r->verify_reason, sizeof(r->verify_reason), "%s",
+				 X509_verify_cert_error_string(r->verify_result));
+	}
+	/* Chains: the verified one (leaf to anchor) when there is one, else as received. */
+	sk = r->verify_result == X509_V_OK ? SSL_get0_verified_chain(cl) : NULL;
+	if (!sk)
+		sk = SSL_get_peer_cert_chain(cl);
+	for (int i = 0; sk && i < sk_X509_num(sk) && r->n_server_chain < UMPA_TLS_MAX_CHAIN; i++)
+		umpa_tls_cert_info_(sk_X509_value(sk, i), &r->server_chain[r->n_server_chain++]);
+	if (!r->n_server_chain && SSL_get0_peer_certificate(cl))
+		umpa_tls_cert_info_(SSL_get0_peer_certificate(cl), &r->server_chain[r->n_server_chain++]);
+}
+
+static void report_fill_(struct umpa_tls_conv *c)
+{
+	struct umpa_tls_report *r = &c->rep;
+	SSL *cl = c->ssl[C_], *sv = c->ssl[S_];
+	const SSL_CIPHER *ci = SSL_get_current_cipher(cl);
+	const char *sni;
+	STACK_OF(X509) * sk;
+
+	/* both sides finished, and no failure caught either of them in a handshake */
+	r->handshake_ok = c->hs_done[C_] && c->hs_done[S_] &&
+			  !(c->failed && (!SSL_is_init_finished(cl) || !SSL_is_init_finished(sv)));
+	r->port[C_] = umpa_tcps_port(c->tcp, UMPA_TCPS_CLIENT);
+	r->port[S_] = umpa_tcps_port(c->tcp, UMPA_TCPS_SERVER);
+	if (c->hs_done[C_] || SSL_is_init_finished(cl) || ci) {
+		snprintf(r->version, sizeof(r->version), "%s", SSL_get_version(cl));
+	}
+	umpa_tls_report_client_(cl, r, c->failed);
 	sni = SSL_get_servername(sv, TLSEXT_NAMETYPE_host_name);
 	if (sni)
 		snprintf(r->sni, sizeof(r->sni), "%s", sni);
@@ -1284,26 +1350,8 @@ static void report_fill_(struct umpa_tls_conv *c)
 		int st = SSL_get_early_data_status(cl);
 		r->early_data = st == SSL_EARLY_DATA_ACCEPTED ? 1 : 0;
 	}
-	if (SSL_get0_peer_certificate(cl)) {
-		r->verify_result = (int)SSL_get_verify_result(cl);
-		snprintf(r->verify_reason, sizeof(r->verify_reason), "%s",
-			 X509_verify_cert_error_string(r->verify_result));
-	} else if (c->failed) {
-		r->verify_result = (int)SSL_get_verify_result(cl);
-		if (r->verify_result != X509_V_OK)
-			snprintf(r->verify_reason, sizeof(r->verify_reason), "%s",
-				 X509_verify_cert_error_string(r->verify_result));
-	}
 	if (SSL_get0_peer_certificate(sv))
 		r->client_verify_result = (int)SSL_get_verify_result(sv);
-	/* Chains: the verified one (leaf to anchor) when there is one, else as received. */
-	sk = r->verify_result == X509_V_OK ? SSL_get0_verified_chain(cl) : NULL;
-	if (!sk)
-		sk = SSL_get_peer_cert_chain(cl);
-	for (int i = 0; sk && i < sk_X509_num(sk) && r->n_server_chain < UMPA_TLS_MAX_CHAIN; i++)
-		umpa_tls_cert_info_(sk_X509_value(sk, i), &r->server_chain[r->n_server_chain++]);
-	if (!r->n_server_chain && SSL_get0_peer_certificate(cl))
-		umpa_tls_cert_info_(SSL_get0_peer_certificate(cl), &r->server_chain[r->n_server_chain++]);
 	sk = r->client_verify_result == X509_V_OK ? SSL_get0_verified_chain(sv) : NULL;
 	if (sk) {
 		for (int i = 0; i < sk_X509_num(sk) && r->n_client_chain < UMPA_TLS_MAX_CHAIN; i++)

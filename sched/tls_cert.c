@@ -284,6 +284,38 @@ static void name_str_(const X509_NAME *nm, char *out, size_t n)
 	BIO_free(b);
 }
 
+/* @p x's DNS and IP subjectAltNames as "DNS:a, IP:b" into @p out (cut at @p n - 1 bytes). */
+static void san_str_(X509 *x, char *out, size_t n)
+{
+	GENERAL_NAMES *gs = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	size_t len = 0;
+
+	out[0] = 0;
+	for (int i = 0; gs && i < sk_GENERAL_NAME_num(gs); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gs, i);
+		char one[64] = "";
+		if (g->type == GEN_DNS) {
+			const unsigned char *d = ASN1_STRING_get0_data(g->d.dNSName);
+			snprintf(one, sizeof(one), "DNS:%.*s",
+				 ASN1_STRING_length(g->d.dNSName) > 59 ? 59 : ASN1_STRING_length(g->d.dNSName),
+				 (const char *)d);
+		} else if (g->type == GEN_IPADD) {
+			int l = ASN1_STRING_length(g->d.iPAddress);
+			char a[INET6_ADDRSTRLEN] = "?";
+			if (l == 4 || l == 16)
+				inet_ntop(l == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(g->d.iPAddress), a,
+					  sizeof(a));
+			snprintf(one, sizeof(one), "IP:%s", a);
+		} else {
+			continue;
+		}
+		if (len + strlen(one) + 3 >= n)
+			break;
+		len += (size_t)snprintf(out + len, n - len, "%s%s", len ? ", " : "", one);
+	}
+	GENERAL_NAMES_free(gs);
+}
+
 void umpa_tls_cert_info_(X509 *x, struct umpa_tls_cert *out)
 {
 	EVP_PKEY *k = X509_get0_pubkey(x);
@@ -293,6 +325,7 @@ void umpa_tls_cert_info_(X509 *x, struct umpa_tls_cert *out)
 	name_str_(X509_get_issuer_name(x), out->issuer, sizeof(out->issuer));
 	time_str_(X509_get0_notBefore(x), out->not_before, sizeof(out->not_before));
 	time_str_(X509_get0_notAfter(x), out->not_after, sizeof(out->not_after));
+	san_str_(x, out->san, sizeof(out->san));
 	if (!k) {
 		snprintf(out->key_type, sizeof(out->key_type), "?");
 		return;

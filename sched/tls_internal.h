@@ -3,6 +3,7 @@
 #define UMPA_TLS_INTERNAL_H
 
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include "umpa_tls.h"
@@ -32,5 +33,14 @@ X509 *umpa_tls_cert_make_(EVP_PKEY *key, const char *cn, enum umpa_tls_certkind_
 
 /** Describe @p x (subject, issuer, validity, key) into @p out. */
 void umpa_tls_cert_info_(X509 *x, struct umpa_tls_cert *out);
+
+/**
+ * What client @p cl sees of its handshake into @p r: cipher (both names),
+ * group, the server's signature algorithm, ALPN, the verification result
+ * and reason, the server's chain (the verified one when verification
+ * passed).  @p failed: the handshake failed (a verification error is still
+ * reported).  Shared by the pump and `tls --connect`.
+ */
+void umpa_tls_report_client_(SSL *cl, struct umpa_tls_report *r, int failed);
 
 #endif

@@ -85,6 +85,8 @@ static void chain_text_(struct out_ *o, struct umpa_sbuf *sb, const char *title,
 		put_(o, "   a:PKEY: %s, %d (bit)\n", safe_(sb, ch[i].key_type), ch[i].key_bits);
 		put_(o, "   v:NotBefore: %s;", safe_(sb, ch[i].not_before));
 		put_(o, " NotAfter: %s\n", safe_(sb, ch[i].not_after));
+		if (ch[i].san[0])
+			put_(o, "   n:SAN: %s\n", safe_(sb, ch[i].san));
 	}
 }
 
@@ -159,7 +161,9 @@ static void chain_json_(struct out_ *o, const struct umpa_tls_cert *ch, size_t n
 		put_json_str_(o, ch[i].not_after);
 		put_(o, ",\"key_type\":");
 		put_json_str_(o, ch[i].key_type);
-		put_(o, ",\"key_bits\":%d}", ch[i].key_bits);
+		put_(o, ",\"key_bits\":%d,\"san\":", ch[i].key_bits);
+		put_json_str_(o, ch[i].san);
+		put_(o, "}");
 	}
 	put_(o, "]");
 }

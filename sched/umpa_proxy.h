@@ -43,6 +43,10 @@ enum umpa_proxy_dir {
 enum umpa_proxy_action {
 	UMPA_PROXY_FORWARD = 0, /**< forward out.data (out.len bytes; 0: nothing, a drop) */
 	UMPA_PROXY_RESET = 1,   /**< reset both sockets (RST) and end the connection */
+	/** forward out.data (the server's yes to STARTTLS, STLS, AUTH TLS), then upgrade both legs to TLS
+	 * (mitm only): the upstream leg first (a TLS client on the same socket), then the client's (a leaf
+	 * from the CA, or a static certificate); the bytes after it are TLS.  Without mitm: a plain forward. */
+	UMPA_PROXY_STARTTLS = 2,
 };
 
 /** A hook's answer for one chunk. */
@@ -88,11 +92,22 @@ enum umpa_proxy_level {
 };
 
 struct umpa_proxy_ca;
+struct umpa_tls_opts;
+
+/** A certificate served for some names instead of a generated leaf (mitm.statics). */
+struct umpa_proxy_static {
+	const char *pattern;   /**< host name ("www.example.test"), "*.example.test" (any subdomain) or "*" */
+	const char *cert_file; /**< PEM: the certificate, then its chain */
+	const char *key_file;  /**< PEM key (NULL: in cert_file) */
+};
 
 /**
  * TLS man-in-the-middle (opts.mitm).  Each new connection's first bytes are
  * peeked (MSG_PEEK, nothing consumed): a TLS handshake record makes it a
- * TLS connection, anything else is relayed as is.  For TLS the proxy first
+ * TLS connection, anything else is relayed as is, and so is a client that
+ * sends nothing within opts.peek_timeout_ns (a server that speaks first).
+ * TLS and plaintext share a port.  A plaintext connection may still become
+ * TLS by STARTTLS (a hook's UMPA_PROXY_STARTTLS: module sslupgrade).  For TLS the proxy first
  * connects to the target with the client's SNI, completes that handshake
  * (verifying the server when verify is set), then answers the client with a
  * leaf certificate from @c ca copying the real server's CN and SANs.  Hooks
@@ -105,19 +120,60 @@ struct umpa_proxy_mitm {
 	const char *verify_ca;                       /**< PEM file of trusted CAs for that (NULL: the system's) */
 	void (*keylog)(void *arg, const char *line); /**< NULL: none */
 	void *keylog_arg;
+	/** The upstream leg's TLS options: the client side of the one option table (umpa_tls_ctx_apply):
+	 * versions, ciphers, groups, sigalgs, ALPN, client_cert/client_key (a client certificate towards the
+	 * upstream).  NULL: OpenSSL's defaults. */
+	const struct umpa_tls_opts *up_opts;
+	/** The client leg's: the server side of the table (versions, ciphers, groups ...).  NULL: defaults. */
+	const struct umpa_tls_opts *cl_opts;
+	const struct umpa_proxy_static *statics; /**< certificates per name (first match wins), loaded at start */
+	unsigned nstatics;
+	const char *const *passthrough; /**< SNI patterns (as statics') relayed as they are: no interception */
+	unsigned npassthrough;
+};
+
+/**
+ * Does host name @p host match @p pattern: equal ignoring case, "*.SUFFIX"
+ * for any name ending in ".SUFFIX", "*" for any name (also none)?
+ */
+int umpa_proxy_host_match(const char *pattern, const char *host);
+
+struct sockaddr;
+
+/**
+ * Sees what crosses the sockets of both legs of every connection, as it is
+ * on the wire (TLS records, not plaintext): for captures (-w).  Leg 0 is
+ * client <-> proxy, leg 1 proxy <-> target.  A leg's sender 0 is the side
+ * that connected (the client on leg 0, the proxy on leg 1), 1 the other.
+ * All optional but leg.
+ */
+struct umpa_proxy_tap {
+	void *arg;
+	/** Leg @p leg's TCP connection is up between @p cli (connected) and @p srv; *@p state is the connection's. */
+	void (*leg)(void *arg, const struct umpa_proxy_conn_info *ci, void **state, int leg, const struct sockaddr *cli,
+		    const struct sockaddr *srv);
+	/** @p n bytes @p sender sent on @p leg. */
+	void (*bytes)(void *arg, void *state, int leg, int sender, const void *d, size_t n);
+	/** @p sender shut its side of @p leg down (FIN). */
+	void (*fin)(void *arg, void *state, int leg, int sender);
+	/** The connection is gone (@p orderly: both legs ended with FINs); free @p state. */
+	void (*close)(void *arg, void *state, int orderly);
 };
 
 /** How a proxy runs.  Fill with umpa_proxy_opts_init(). */
 struct umpa_proxy_opts {
 	const char *listen[UMPA_PROXY_MAX_LISTEN]; /**< "ADDR:PORT" ("[v6]:PORT"; port 0: any free port) */
 	unsigned nlisten;
-	const char *target;                 /**< "HOST:PORT" (resolved once, at umpa_proxy_new) */
-	const char *source;                 /**< address to connect from (NULL: the kernel's choice) */
-	size_t hiwat;                       /**< per-direction buffer bound in bytes (default 262144) */
-	int64_t connect_timeout_ns;         /**< upstream connect timeout (default 10 s) */
-	unsigned max_conns;                 /**< most connections at once; more are refused at accept (default 10000) */
-	int verbose;                        /**< log every connection's open and close */
+	const char *target;         /**< "HOST:PORT" (resolved once, at umpa_proxy_new) */
+	const char *source;         /**< address to connect from (NULL: the kernel's choice) */
+	size_t hiwat;               /**< per-direction buffer bound in bytes (default 262144) */
+	int64_t connect_timeout_ns; /**< upstream connect timeout (default 10 s) */
+	unsigned max_conns;         /**< most connections at once; more are refused at accept (default 10000) */
+	int64_t peek_timeout_ns;    /**< mitm: a client silent this long is plaintext with a server that speaks first
+				       (SMTP, IMAP, POP3, FTP; default 0.3 s); its first bytes decide otherwise */
+	int verbose;                /**< log every connection's open and close */
 	const struct umpa_proxy_mitm *mitm; /**< TLS man-in-the-middle (NULL: plain relay) */
+	const struct umpa_proxy_tap *tap;   /**< wire tap of both legs (NULL: none) */
 	/** Receives notes and per-connection failures (NULL: dropped). */
 	void (*log)(void *arg, enum umpa_proxy_level lvl, uint64_t id, const char *msg);
 	void *log_arg;
@@ -135,6 +191,8 @@ struct umpa_proxy_stats {
 	uint64_t over_limit;   /**< refused at accept: max_conns reached */
 	uint64_t tls;          /**< connections intercepted as TLS (mitm) */
 	uint64_t tls_failed;   /**< of those, ended by a failed handshake (either leg) */
+	uint64_t passthrough;  /**< TLS connections relayed without interception (mitm.passthrough) */
+	uint64_t starttls;     /**< plaintext connections upgraded to TLS (UMPA_PROXY_STARTTLS) */
 	uint64_t bytes_in[2];  /**< [dir] bytes read from the sender */
 	uint64_t bytes_out[2]; /**< [dir] bytes handed to the receiver */
 };

@@ -155,6 +155,7 @@ struct umpa_tls_cert {
 	char not_after[32];  /**< same */
 	char key_type[32];   /**< "RSA", "EC P-256", "ED25519", ... */
 	int key_bits;        /**< EVP_PKEY_get_bits */
+	char san[256];       /**< subjectAltName entries, "DNS:a.test, IP:127.0.0.1" ("" none; cut at 255) */
 };
 
 /** Largest chain the report keeps per peer. */
@@ -316,6 +317,24 @@ size_t umpa_tls_report_text(const struct umpa_tls_report *r, char *buf, size_t n
  * umpa_tls_report_text does.  Returns the length it needed.
  */
 size_t umpa_tls_report_json(const struct umpa_tls_report *r, char *buf, size_t n);
+
+/** Flags of umpa_tls_ctx_apply(). */
+enum umpa_tls_ctx_flag {
+	UMPA_TLS_CTX_CERT = 1 << 0,      /**< also load the side's cert_file / key_file (PEM) */
+	UMPA_TLS_CTX_SYSTEM_CA = 1 << 1, /**< client without ca_file: trust the system's CAs */
+};
+
+/**
+ * Set up a real connection's context @p ssl_ctx (an SSL_CTX *) as side
+ * @p side (UMPA_TCPS_CLIENT / UMPA_TCPS_SERVER) of @p o, as the pump sets up
+ * its own: versions, ciphers, ciphersuites, groups, sigalgs, security
+ * level, max_record, ALPN (a client offers it; a server's selection is the
+ * caller's), the trusted CAs (ca_file), and with UMPA_TLS_CTX_CERT the
+ * side's certificate and key files.  Used by `tls --connect` and by the
+ * proxy's two legs, so one option table serves them all.  Errors as
+ * umpa_tls_new's ("ciphers: no cipher matches 'FOO'").  Returns 0 or -code.
+ */
+int umpa_tls_ctx_apply(void *ssl_ctx, const struct umpa_tls_opts *o, int side, unsigned flags, struct umpa_err *e);
 
 /* ---- one side against a real peer ---- */
 

@@ -362,13 +362,14 @@ static void push_chain_(lua_State *L, const struct umpa_tls_cert *c, size_t n)
 {
 	lua_createtable(L, (int)n, 0);
 	for (size_t i = 0; i < n && i < UMPA_TLS_MAX_CHAIN; i++) {
-		lua_createtable(L, 0, 6);
+		lua_createtable(L, 0, 7);
 		SETS_(L, "subject", c[i].subject);
 		SETS_(L, "issuer", c[i].issuer);
 		SETS_(L, "not_before", c[i].not_before);
 		SETS_(L, "not_after", c[i].not_after);
 		SETS_(L, "key_type", c[i].key_type);
 		SETI_(L, "key_bits", c[i].key_bits);
+		SETS_(L, "san", c[i].san);
 		lua_rawseti(L, -2, (lua_Integer)i + 1);
 	}
 }

@@ -336,7 +336,9 @@ static int pm_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_
 	if (call_global(m, "__proxy_data", 3, 2, e) < 0)
 		return -UMPA_EINVAL;
 	r = lua_tolstring(m->L, -2, &rl);
-	if (lua_type(m->L, -1) == LUA_TSTRING) {
+	if (lua_type(m->L, -1) == LUA_TSTRING && !strcmp(lua_tostring(m->L, -1), "starttls")) {
+		out->action = UMPA_PROXY_STARTTLS; /* forward, then both legs become TLS */
+	} else if (lua_type(m->L, -1) == LUA_TSTRING) {
 		out->action = UMPA_PROXY_RESET;
 		rl = 0;
 	} else if (lua_isnumber(m->L, -1)) {

@@ -11,7 +11,10 @@
 #include "umpa_proxy_ca.h"
 #include "umpa_proxy_lua.h"
 #include "umpa_sched.h"
+#include "umpa_tls.h"
+#include "umpa_tls_opts.h"
 #include "umpa_tool.h"
+#include "umpa_wiretap.h"
 
 static const char proxy_usage[] =
     "usage: umpa proxy -l ADDR:PORT [-l ...] -t HOST:PORT [options]\n"
@@ -37,6 +40,18 @@ static const char proxy_usage[] =
     "      --keylog FILE        append both legs' TLS secrets (SSLKEYLOGFILE format; made mode 0600)\n"
     "      --upstream-verify    verify the server's certificate and name (default: not verified)\n"
     "      --upstream-ca FILE   trusted CAs (PEM) for --upstream-verify (default: the system's)\n"
+    "      --upstream-tls K=V   a TLS option of the upstream leg (repeatable; the client options of\n"
+    "                           'umpa tls', by their table key: version=1.2, ciphers=..., groups=...,\n"
+    "                           sigalgs=..., alpn=h2, client_cert=FILE, client_key=FILE ...)\n"
+    "      --client-tls K=V     a TLS option of the client leg (the server options: version, ciphers,\n"
+    "                           ciphersuites, groups, sigalgs, security_level ...)\n"
+    "      --static-cert PAT=CERT[:KEY]  serve this certificate (PEM, chain after it) to clients whose\n"
+    "                           SNI matches PAT (name, *.suffix or *) instead of a generated leaf\n"
+    "      --passthrough PAT    relay TLS connections whose SNI matches PAT as they are (no MITM)\n"
+    "      --peek-timeout S     a client silent this long is plaintext, its server speaks first\n"
+    "                           (SMTP, IMAP, POP3, FTP; default 0.3); -m sslupgrade does STARTTLS\n"
+    "  -w, --write FILE         write both legs of every connection as TCP into a pcapng, with\n"
+    "                           the TLS keys of both legs in Decryption Secrets Blocks\n"
     "  -v, --verbose            log every connection's open and close\n"
     "  -h, --help               this help\n"
     "\n"
@@ -58,7 +73,12 @@ enum {
 	O_CADIR,
 	O_KEYLOG,
 	O_UPVERIFY,
-	O_UPCA
+	O_UPCA,
+	O_UPTLS,
+	O_CLTLS,
+	O_STATIC,
+	O_PASS,
+	O_PEEKTO,
 };
 
 static const struct option lopts[] = {
@@ -80,6 +100,12 @@ static const struct option lopts[] = {
     {"keylog", required_argument, NULL, O_KEYLOG},
     {"upstream-verify", no_argument, NULL, O_UPVERIFY},
     {"upstream-ca", required_argument, NULL, O_UPCA},
+    {"write", required_argument, NULL, 'w'},
+    {"upstream-tls", required_argument, NULL, O_UPTLS},
+    {"client-tls", required_argument, NULL, O_CLTLS},
+    {"static-cert", required_argument, NULL, O_STATIC},
+    {"passthrough", required_argument, NULL, O_PASS},
+    {"peek-timeout", required_argument, NULL, O_PEEKTO},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -106,11 +132,20 @@ static void proxy_log(void *arg, enum umpa_proxy_level lvl, uint64_t id, const c
 		tool_note("proxy: %s", msg);
 }
 
+/* Where the key lines go: the --keylog file and/or the -w capture. */
+struct keysink {
+	FILE *f;
+	struct umpa_wtap *w;
+};
+
 static void keylog_line(void *arg, const char *line)
 {
-	FILE *f = arg;
-	fprintf(f, "%s\n", line);
-	fflush(f);
+	struct keysink *k = arg;
+	if (k->f) {
+		fprintf(k->f, "%s\n", line);
+		fflush(k->f);
+	}
+	umpa_wtap_secret(k->w, line);
 }
 
 static void list_cb(void *arg, const char *name, const char *help)
@@ -129,6 +164,41 @@ static void tick_cb(struct umpa_loop *loop, void *arg)
 {
 	(void)loop;
 	(void)arg;
+}
+
+/*
+ * A leg's TLS option "KEY=VALUE" (KEY: the option table's key or its long option; a flag alone means on)
+ * into @p c.  @p side: UMPA_TLS_OPT_CLIENT for the upstream leg, UMPA_TLS_OPT_SERVER for the client leg.
+ * Returns 0, or -1 after printing why.
+ */
+static int leg_opt(const char *what, struct umpa_tls_conf *c, unsigned side, const char *kv)
+{
+	char key[64];
+	const char *eq = strchr(kv, '=');
+	size_t kl = eq ? (size_t)(eq - kv) : strlen(kv);
+	const struct umpa_tls_optdef *d;
+	struct umpa_err e = {0, ""};
+	if (kl >= sizeof(key)) {
+		tool_err("proxy: %s: '%s': no such TLS option", what, kv);
+		return -1;
+	}
+	memcpy(key, kv, kl);
+	key[kl] = 0;
+	if (!(d = umpa_tls_opt_find(key)) && !(d = umpa_tls_opt_find_cli(key))) {
+		tool_err("proxy: %s: '%s': no such TLS option (the keys of 'umpa tls --help')", what, key);
+		return -1;
+	}
+	if ((d->flags & UMPA_TLS_OPT_PUMP) || !(d->flags & side)) {
+		tool_err("proxy: %s: '%s' is not an option of the %s", what, key,
+			 side == UMPA_TLS_OPT_CLIENT ? "upstream leg (a TLS client)" : "client leg (a TLS server)");
+		return -1;
+	}
+	if (eq ? umpa_tls_opt_set(d, c, eq + 1, strlen(eq + 1), UMPA_TLS_SET_ESCAPES, &e) < 0
+	       : umpa_tls_opt_set_bool(d, c, 1, &e) < 0) {
+		tool_err("proxy: %s: %s", what, e.msg);
+		return -1;
+	}
+	return 0;
 }
 
 /* Module chains and files in command-line order. */
@@ -153,16 +223,29 @@ int cmd_proxy(int argc, char **argv)
 	struct umpa_proxy_mitm mitm = {0};
 	const char *cadir = NULL, *keylog = NULL;
 	FILE *klf = NULL;
+	const char *wpath = NULL;
+	struct umpa_wtap *wtap = NULL;
+	struct umpa_proxy_tap tap;
+	struct keysink sink = {NULL, NULL};
+	struct umpa_tls_conf upc, clc;
+	int up_given = 0, cl_given = 0;
+	struct umpa_proxy_static *statics = calloc((size_t)argc + 1, sizeof(*statics));
+	const char **passes = calloc((size_t)argc + 1, sizeof(*passes));
+	char **owned = calloc((size_t)argc + 1, sizeof(*owned));
+	unsigned nstatics = 0, npasses = 0, nowned = 0;
 
-	if (!chains) {
+	umpa_tls_conf_init(&upc, &e);
+	umpa_tls_conf_init(&clc, &e);
+	if (!chains || !statics || !passes || !owned) {
 		tool_err("proxy: out of memory");
-		return UMPA_EXIT_ERROR;
+		rc = UMPA_EXIT_ERROR;
+		goto out;
 	}
 	umpa_proxy_opts_init(&o);
 	o.log = proxy_log;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":l:t:s:m:vh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":l:t:s:m:w:vh", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			if (o.nlisten >= UMPA_PROXY_MAX_LISTEN) {
@@ -222,6 +305,40 @@ int cmd_proxy(int argc, char **argv)
 			break;
 		case O_UPCA:
 			mitm.verify_ca = optarg;
+			break;
+		case 'w':
+			wpath = optarg;
+			break;
+		case O_UPTLS:
+		case O_CLTLS:
+			if (leg_opt(c == O_UPTLS ? "--upstream-tls" : "--client-tls", c == O_UPTLS ? &upc : &clc,
+				    c == O_UPTLS ? UMPA_TLS_OPT_CLIENT : UMPA_TLS_OPT_SERVER, optarg) < 0) {
+				rc = UMPA_EXIT_USAGE;
+				goto out;
+			}
+			*(c == O_UPTLS ? &up_given : &cl_given) = 1;
+			break;
+		case O_STATIC: {
+			char *v = strdup(optarg), *eq = v ? strchr(v, '=') : NULL, *colon;
+			if (v)
+				owned[nowned++] = v;
+			if (!eq || eq == v || !eq[1]) {
+				tool_err("proxy: --static-cert: '%s' is not PATTERN=CERT[:KEY]", optarg);
+				rc = UMPA_EXIT_USAGE;
+				goto out;
+			}
+			*eq = 0;
+			colon = strchr(eq + 1, ':');
+			if (colon)
+				*colon = 0;
+			statics[nstatics++] = (struct umpa_proxy_static){v, eq + 1, colon ? colon + 1 : NULL};
+			break;
+		}
+		case O_PASS:
+			passes[npasses++] = optarg;
+			break;
+		case O_PEEKTO:
+			o.peek_timeout_ns = tool_ns(&umpa_num_seconds, "--peek-timeout", optarg);
 			break;
 		case 'v':
 			o.verbose = 1;
@@ -296,10 +413,27 @@ int cmd_proxy(int argc, char **argv)
 		rc = UMPA_EXIT_USAGE;
 		goto out;
 	}
-	if (!mitm_on && (cadir || keylog || mitm.verify || mitm.verify_ca)) {
-		tool_err("proxy: %s needs --tls-mitm", cadir ? "--ca-dir" : keylog ? "--keylog" : "--upstream-verify");
+	if (!mitm_on &&
+	    (cadir || keylog || mitm.verify || mitm.verify_ca || up_given || cl_given || nstatics || npasses)) {
+		tool_err("proxy: %s needs --tls-mitm", cadir                           ? "--ca-dir"
+						       : keylog                        ? "--keylog"
+						       : mitm.verify || mitm.verify_ca ? "--upstream-verify"
+						       : up_given                      ? "--upstream-tls"
+						       : cl_given                      ? "--client-tls"
+						       : nstatics                      ? "--static-cert"
+										       : "--passthrough");
 		rc = UMPA_EXIT_USAGE;
 		goto out;
+	}
+	if (wpath) {
+		if (!(wtap = umpa_wtap_open(wpath, &e))) {
+			tool_err("proxy: -w: %s", e.msg);
+			rc = UMPA_EXIT_ERROR;
+			goto out;
+		}
+		umpa_wtap_proxy_tap(wtap, &tap);
+		o.tap = &tap;
+		sink.w = wtap;
 	}
 	if (mitm_on) {
 		if (!cadir) {
@@ -322,9 +456,20 @@ int cmd_proxy(int argc, char **argv)
 				rc = UMPA_EXIT_ERROR;
 				goto out;
 			}
-			mitm.keylog = keylog_line;
-			mitm.keylog_arg = klf;
+			sink.f = klf;
 		}
+		if (klf || wtap) {
+			mitm.keylog = keylog_line;
+			mitm.keylog_arg = &sink;
+		}
+		if (up_given)
+			mitm.up_opts = &upc.o;
+		if (cl_given)
+			mitm.cl_opts = &clc.o;
+		mitm.statics = statics;
+		mitm.nstatics = nstatics;
+		mitm.passthrough = passes;
+		mitm.npassthrough = npasses;
 		o.mitm = &mitm;
 	}
 	if (!(loop = umpa_loop_new(UMPA_CLOCK_LIVE, &e))) {
@@ -355,22 +500,39 @@ int cmd_proxy(int argc, char **argv)
 		umpa_proxy_stats(p, &st);
 		tool_note("proxy: %llu connections: %llu done, %llu aborted, %llu refused, %llu reset, %llu errors, "
 			  "%llu over limit, %llu open at stop; bytes c2s %llu in %llu out, s2c %llu in %llu out; "
-			  "tls %llu (%llu failed, %lu certificates made)",
+			  "tls %llu (%llu failed, %lu certificates made, %llu passed through, %llu by STARTTLS)",
 			  (unsigned long long)st.accepted, (unsigned long long)st.completed,
 			  (unsigned long long)st.aborted, (unsigned long long)st.refused, (unsigned long long)st.resets,
 			  (unsigned long long)st.errors, (unsigned long long)st.over_limit,
 			  (unsigned long long)st.active, (unsigned long long)st.bytes_in[0],
 			  (unsigned long long)st.bytes_out[0], (unsigned long long)st.bytes_in[1],
 			  (unsigned long long)st.bytes_out[1], (unsigned long long)st.tls,
-			  (unsigned long long)st.tls_failed, mitm.ca ? umpa_proxy_ca_made(mitm.ca) : 0UL);
+			  (unsigned long long)st.tls_failed, mitm.ca ? umpa_proxy_ca_made(mitm.ca) : 0UL,
+			  (unsigned long long)st.passthrough, (unsigned long long)st.starttls);
 	}
 out:
 	umpa_proxy_free(p);
+	if (wtap) {
+		uint64_t np = umpa_wtap_packets(wtap);
+		if (umpa_wtap_close(wtap, &e) < 0) {
+			tool_err("proxy: -w: %s", e.msg);
+			rc = UMPA_EXIT_ERROR;
+		} else {
+			tool_note("proxy: %llu packets written to %s", (unsigned long long)np, wpath);
+		}
+	}
 	umpa_loop_free(loop);
 	umpa_proxy_mods_free(mods);
 	umpa_proxy_ca_free(mitm.ca);
 	if (klf)
 		fclose(klf);
 	free(chains);
+	free(statics);
+	free(passes);
+	for (i = 0; owned && i < nowned; i++)
+		free(owned[i]);
+	free(owned);
+	umpa_tls_conf_free(&upc);
+	umpa_tls_conf_free(&clc);
 	return rc;
 }

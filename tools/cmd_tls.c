@@ -47,13 +47,16 @@
 #include "umpa_protos.h"
 #include "umpa_sbuf.h"
 #include "umpa_tls.h"
+#include "umpa_tls_connect.h"
 #include "umpa_tls_opts.h"
 #include "umpa_tool.h"
+#include "umpa_wiretap.h"
 
 /* The text before and after the options of the table. */
 static const char tls_usage_head[] =
     "usage: umpa tls [OPTIONS] -w FILE\n"
     "       umpa tls --sweep [OPTIONS] -w FILE   (every version x cipher suite OpenSSL negotiates)\n"
+    "       umpa tls --connect HOST:PORT [OPTIONS] [-w FILE.pcapng]   (a live server)\n"
     "\n"
     "Whole TLS conversations (an OpenSSL client and server in this process, no network) written as\n"
     "TCP/IP packets, with a report of what was negotiated.\n"
@@ -63,7 +66,14 @@ static const char tls_usage_head[] =
     "                         the keys in a Decryption Secrets Block and TLS message names as comments\n"
     "  --keylog FILE          also write the keys in SSLKEYLOGFILE format (mode 0600)\n"
     "  --interleave           run the conversations at once, packets merged in time order\n"
-    "  --json                 the report as JSON;  -q, --quiet: no report;  -v: full report for each\n";
+    "  --json                 the report as JSON;  -q, --quiet: no report;  -v: full report for each\n"
+    "Live server (--connect): a real handshake with HOST:PORT, the client options below apply; the\n"
+    "server is verified (system CAs unless --ca) and the chain, result and negotiation reported:\n"
+    "  --connect HOST:PORT    connect there ([v6]:PORT); --send-client DATA is sent after the handshake\n"
+    "                         and the answer read until the server closes or is quiet for 0.5 s\n"
+    "  --reconnect            a second connection offering the first one's session (resumption)\n"
+    "  --timeout S            connect, handshake and exchange time limit (default 10)\n"
+    "  -w FILE                the conversation as TCP packets in a pcapng with its keys (DSB)\n";
 
 static const char tls_usage_tail[] =
     "DATA takes \\n \\r \\t \\\\ \\0 \\xHH escapes; @F reads file F.  A --client-X / --server-X option\n"
@@ -133,6 +143,9 @@ enum {
 	O_INTERLEAVE,
 	O_JSON,
 	O_SWEEP,
+	O_CONNECT,
+	O_RECONNECT,
+	O_TIMEOUT,
 	O_TABLE = 512,
 };
 
@@ -146,6 +159,9 @@ static const struct option tls_own_longopts[] = {
     {"interleave", no_argument, NULL, O_INTERLEAVE},
     {"json", no_argument, NULL, O_JSON},
     {"sweep", no_argument, NULL, O_SWEEP},
+    {"connect", required_argument, NULL, O_CONNECT},
+    {"reconnect", no_argument, NULL, O_RECONNECT},
+    {"timeout", required_argument, NULL, O_TIMEOUT},
 };
 
 #define N_OWN_ (sizeof(tls_own_longopts) / sizeof(tls_own_longopts[0]))
@@ -530,6 +546,62 @@ static int run_(struct umpa_tls *t, const struct umpa_tls_opts *o, int count, in
 	return rc;
 }
 
+/* --connect: the keys to the --keylog file. */
+static void connect_keylog_(void *arg, const char *line)
+{
+	FILE *f = arg;
+	if (f)
+		fprintf(f, "%s\n", line);
+}
+
+/* `umpa tls --connect`: a live server.  Returns the exit status. */
+static int connect_(const struct umpa_tls_conf *conf, struct umpa_tls_connect_opts *co, const char *wpath,
+		    const char *keylog, struct rep_ *rep)
+{
+	struct umpa_tls_report r[2];
+	struct umpa_err e = {0};
+	FILE *kf = NULL;
+	int n, rc = UMPA_EXIT_OK;
+
+	if (keylog && !(kf = keylog_open_(keylog)))
+		return UMPA_EXIT_ERROR;
+	if (wpath && !(co->cap = umpa_wtap_open(wpath, &e))) {
+		tool_err("-w: %s", e.msg);
+		if (kf)
+			fclose(kf);
+		return UMPA_EXIT_ERROR;
+	}
+	co->keylog = connect_keylog_;
+	co->arg = kf;
+	n = umpa_tls_connect(&conf->o, co, r, &e);
+	if (n < 0) { /* an option's fault (its key starts the message) is a usage error, a peer's is not */
+		opt_err_(conf, &e);
+		rc = umpa_tls_opt_from_msg(e.msg, conf, NULL) || e.code == UMPA_EINVAL ? UMPA_EXIT_USAGE
+										       : UMPA_EXIT_ERROR;
+	}
+	for (int i = 0; i < n; i++) {
+		report_(rep, i, &r[i]);
+		if (!r[i].handshake_ok || r[i].alert[0])
+			rc = UMPA_EXIT_ERROR;
+	}
+	if (co->cap) {
+		uint64_t np = umpa_wtap_packets(co->cap);
+		if (umpa_wtap_close(co->cap, &e) < 0) {
+			tool_err("-w: %s", e.msg);
+			rc = UMPA_EXIT_ERROR;
+		} else if (!rep->quiet && !rep->json) {
+			fprintf(rep->f, "%llu packet%s -> %s\n", (unsigned long long)np, tool_s(np), wpath);
+		}
+	}
+	if (n > 0 && rep->json && !rep->quiet)
+		fprintf(rep->f, "\n]}\n");
+	if (kf && fclose(kf) != 0) {
+		tool_err("--keylog: %s: %s", keylog, strerror(errno));
+		rc = UMPA_EXIT_ERROR;
+	}
+	return rc;
+}
+
 int cmd_tls(int argc, char **argv)
 {
 	struct umpa_tls_conf conf;
@@ -549,6 +621,7 @@ int cmd_tls(int argc, char **argv)
 	const char *wpath = NULL, *keylog = NULL;
 	int fmt = -1, count, interleave = 0, sweep = 0, c, nfailed = 0, rc = UMPA_EXIT_USAGE, ngiven = 0;
 	FILE *kf = NULL;
+	struct umpa_tls_connect_opts co = {0};
 	static const char def_req[] = "GET / HTTP/1.1\r\nHost: umpa.test\r\nUser-Agent: umpa\r\n\r\n";
 	static const char def_resp[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\n"
 				       "hello, umpa\n";
@@ -615,6 +688,15 @@ int cmd_tls(int argc, char **argv)
 		case O_SWEEP:
 			sweep = 1;
 			break;
+		case O_CONNECT:
+			co.target = optarg;
+			break;
+		case O_RECONNECT:
+			co.reconnect = 1;
+			break;
+		case O_TIMEOUT:
+			co.timeout_ns = tool_ns(&umpa_num_seconds, "--timeout", optarg);
+			break;
 		default:
 			usage_(stderr);
 			goto done;
@@ -628,6 +710,37 @@ int cmd_tls(int argc, char **argv)
 				goto done;
 	if (optind < argc) {
 		tool_err("tls: unexpected argument '%s' (options only; see --help)", argv[optind]);
+		goto done;
+	}
+	if (co.target) {
+		const struct umpa_tls_optdef *sc = umpa_tls_opt_find("send_client");
+		for (int i = 0; i < ngiven; i++) {
+			const struct umpa_tls_optdef *d = given[i].d;
+			if ((d->flags & UMPA_TLS_OPT_PUMP) || !(d->flags & UMPA_TLS_OPT_CLIENT)) {
+				tool_err(
+				    "tls: --%s: not with --connect (only the client's options apply to a live server)",
+				    d->cli);
+				goto done;
+			}
+		}
+		if (sweep || interleave || fmt == UMPA_CAP_PCAP) {
+			tool_err("tls: %s: not with --connect", sweep        ? "--sweep"
+								: interleave ? "--interleave"
+									     : "--pcap (a live capture is pcapng)");
+			goto done;
+		}
+		if (!(sc && conf.given[sc - umpa_tls_optdefs])) {
+			cs->data = NULL;
+			cs->data_len = 0;
+		}
+		if (umpa_tls_conf_finish(&conf, &e) < 0) {
+			opt_err_(&conf, &e);
+			goto done;
+		}
+		rep.f = stdout;
+		rep.count = co.reconnect ? 2 : 1;
+		rep.verbose = 1;
+		rc = connect_(&conf, &co, wpath, keylog, &rep);
 		goto done;
 	}
 	if (!wpath) {

@@ -1,6 +1,7 @@
 -- prelude.lua - the proxy module host (templates/proxy_lua.c runs it first).
 -- A module is a table {help=TEXT, options={KEY=HELP}, new=function(opts, incoming) return instance end};
--- an instance has execute(data) -> data[, action] (action: "reset", or a number: seconds of delay),
+-- an instance has execute(data) -> data[, action] (action: "reset", "starttls" (forward, then upgrade both
+-- legs to TLS: sslupgrade), or a number: seconds of delay),
 -- optional peek(first bytes) -> table merged into the connection, optional set_connection(conn).
 local base64 = proxy.base64 -- in C (templates/proxy_lua.c)
 local function jstr(s)
@@ -116,9 +117,9 @@ function __proxy_open(chains, info)
 	return st
 end
 
--- Returns data (string), action (nil, "reset", or seconds of delay).
+-- Returns data (string), action (nil, "reset", "starttls", or seconds of delay).
 function __proxy_data(st, d, data)
-	local chain, delay = st[d], 0
+	local chain, delay, upgrade = st[d], 0, false
 	if st.first[d] then
 		st.first[d] = false
 		for _, inst in ipairs(chain) do
@@ -133,6 +134,7 @@ function __proxy_data(st, d, data)
 		local ok, r, act = pcall(inst.execute, data)
 		if not ok then error("module '" .. inst.__name .. "': " .. tostring(r), 0) end
 		if act == "reset" then return "", "reset" end
+		if act == "starttls" then upgrade = true end
 		if type(act) == "number" and act > 0 then delay = delay + act end
 		if r == nil then return "", delay end
 		if type(r) ~= "string" then
@@ -141,6 +143,7 @@ function __proxy_data(st, d, data)
 		data = r
 		if data == "" then break end
 	end
+	if upgrade then return data, "starttls" end
 	return data, delay
 end
 

@@ -123,6 +123,59 @@ def stall(port, seconds):
     print(n)
 
 
+def smtp_server(portfile, seconds, cert, key):
+    """An SMTP server with STARTTLS (RFC 3207): greeting, EHLO, STARTTLS, TLS, then EHLO and QUIT
+    answered inside TLS ("250 secure hello ..."), one client after the other, for SECONDS."""
+    import ssl
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    with open(portfile + ".tmp", "w") as f:
+        f.write(str(srv.getsockname()[1]))
+    os.rename(portfile + ".tmp", portfile)
+    end = time.time() + seconds
+
+    def line(s):
+        b = b""
+        while not b.endswith(b"\n"):
+            c = s.recv(1)
+            if not c:
+                raise EOFError
+            b += c
+        return b
+
+    while time.time() < end:
+        srv.settimeout(max(0.1, end - time.time()))
+        try:
+            c, _ = srv.accept()
+        except socket.timeout:
+            break
+        c.settimeout(10)
+        try:
+            c.sendall(b"220 umpa.test ESMTP\r\n")
+            line(c)
+            c.sendall(b"250-umpa.test\r\n250 STARTTLS\r\n")
+            if line(c).strip().upper() != b"STARTTLS":
+                c.sendall(b"502 no\r\n")
+                continue
+            c.sendall(b"220 2.0.0 Ready to start TLS\r\n")
+            t = ctx.wrap_socket(c, server_side=True)
+            while True:
+                cmd = line(t).strip()
+                if cmd.upper().startswith(b"QUIT"):
+                    t.sendall(b"221 bye\r\n")
+                    break
+                t.sendall(b"250 secure hello " + cmd + b"\r\n")
+            t.close()
+        except (EOFError, OSError, ssl.SSLError):
+            pass
+        finally:
+            c.close()
+
+
 def main():
     a = sys.argv[1:]
     if a[0] == "echo":
@@ -135,6 +188,8 @@ def main():
         asyncio.run(push_server(a[1], float(a[2]), int(a[3])))
     elif a[0] == "stall":
         stall(int(a[1]), float(a[2]))
+    elif a[0] == "smtp":
+        smtp_server(a[1], float(a[2]), a[3], a[4])
     else:
         sys.exit("usage: see the docstring")
 

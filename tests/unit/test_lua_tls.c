@@ -96,6 +96,7 @@ static void test_basic(void **state)
 	    "assert(#c == r.packets, #c .. ' vs ' .. r.packets)\n"
 	    "assert(#c.reports == 1 and not r.resumed)\n"
 	    "assert(#r.server_chain >= 1 and r.server_chain[1].subject:find('a.test', 1, true))\n"
+	    "assert(r.server_chain[1].san == 'DNS:a.test', r.server_chain[1].san)\n"
 	    "assert(c.keylog:find('CLIENT_HANDSHAKE_TRAFFIC_SECRET', 1, true))\n"
 	    "assert(c[1].tcp.dport == 8443 and c[1].ip.src == '10.1.2.3')\n"
 	    "return { ether{}/ip{}/udp{}/'mine', c }\n";
