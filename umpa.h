@@ -46,6 +46,8 @@
 #include "umpa_tls.h"
 #include "umpa_tls_opts.h"
 #include "umpa_proxy.h"
+#include "umpa_toxics.h"
+#include "umpa_udprelay.h"
 #include "umpa_proxy_ca.h"
 
 /* templates: the Lua binding and tls{} */

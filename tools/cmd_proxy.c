@@ -7,14 +7,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "http_ctl.h"
+#include "toxi_api.h"
 #include "umpa_proxy.h"
 #include "umpa_proxy_ca.h"
+#include "umpa_udprelay.h"
 #include "umpa_proxy_lua.h"
 #include "umpa_sched.h"
 #include "umpa_tool.h"
 
 static const char proxy_usage[] =
     "usage: umpa proxy -l ADDR:PORT [-l ...] -t HOST:PORT [options]\n"
+    "       umpa proxy --api ADDR:PORT [--config FILE] [options]\n"
     "\n"
     "Relay TCP connections from each listening address to the target, through\n"
     "Lua modules that see (and may change, drop, delay or reset) the bytes.\n"
@@ -37,6 +41,10 @@ static const char proxy_usage[] =
     "      --keylog FILE        append both legs' TLS secrets (SSLKEYLOGFILE format; made mode 0600)\n"
     "      --upstream-verify    verify the server's certificate and name (default: not verified)\n"
     "      --upstream-ca FILE   trusted CAs (PEM) for --upstream-verify (default: the system's)\n"
+    "      --api ADDR:PORT      serve the Toxiproxy-compatible API here (loopback; port 0: any free);\n"
+    "                           with --api, -l and -t are optional: proxies are made over the API\n"
+    "      --config FILE        with --api: make the proxies of FILE (Toxiproxy's JSON config) at start\n"
+    "      --udp                relay UDP datagrams from -l to -t (one -l; no modules)\n"
     "  -v, --verbose            log every connection's open and close\n"
     "  -h, --help               this help\n"
     "\n"
@@ -58,7 +66,10 @@ enum {
 	O_CADIR,
 	O_KEYLOG,
 	O_UPVERIFY,
-	O_UPCA
+	O_UPCA,
+	O_API,
+	O_CONFIG,
+	O_UDP
 };
 
 static const struct option lopts[] = {
@@ -80,6 +91,9 @@ static const struct option lopts[] = {
     {"keylog", required_argument, NULL, O_KEYLOG},
     {"upstream-verify", no_argument, NULL, O_UPVERIFY},
     {"upstream-ca", required_argument, NULL, O_UPCA},
+    {"api", required_argument, NULL, O_API},
+    {"config", required_argument, NULL, O_CONFIG},
+    {"udp", no_argument, NULL, O_UDP},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -153,6 +167,11 @@ int cmd_proxy(int argc, char **argv)
 	struct umpa_proxy_mitm mitm = {0};
 	const char *cadir = NULL, *keylog = NULL;
 	FILE *klf = NULL;
+	const char *api = NULL, *config = NULL;
+	int udp = 0;
+	struct http_ctl *ctl = NULL;
+	struct toxi_api *tapi = NULL;
+	struct umpa_udprelay *relay = NULL;
 
 	if (!chains) {
 		tool_err("proxy: out of memory");
@@ -223,6 +242,15 @@ int cmd_proxy(int argc, char **argv)
 		case O_UPCA:
 			mitm.verify_ca = optarg;
 			break;
+		case O_API:
+			api = optarg;
+			break;
+		case O_CONFIG:
+			config = optarg;
+			break;
+		case O_UDP:
+			udp = 1;
+			break;
 		case 'v':
 			o.verbose = 1;
 			break;
@@ -290,7 +318,19 @@ int cmd_proxy(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (!o.nlisten || !o.target) {
+	if (config && !api) {
+		tool_err("proxy: --config needs --api ADDR:PORT");
+		rc = UMPA_EXIT_USAGE;
+		goto out;
+	}
+	if (udp && (o.nlisten != 1 || nchains || mitm_on)) {
+		tool_err("proxy: --udp takes one -l and no modules or TLS options");
+		rc = UMPA_EXIT_USAGE;
+		goto out;
+	}
+	if (api && !o.nlisten && !o.target) {
+		/* the proxies come over the API */
+	} else if (!o.nlisten || !o.target) {
 		tool_err("proxy: %s is required (try 'umpa proxy --help')",
 			 !o.nlisten ? "-l ADDR:PORT" : "-t HOST:PORT");
 		rc = UMPA_EXIT_USAGE;
@@ -332,14 +372,46 @@ int cmd_proxy(int argc, char **argv)
 		rc = UMPA_EXIT_ERROR;
 		goto out;
 	}
+	if (api) {
+		struct http_ctl_opts ho = {api, NULL, 0, NULL, 0};
+		if (!(ctl = http_ctl_new(umpa_loop_event_base(loop), &ho, NULL, &e)) ||
+		    !(tapi = toxi_api_new(loop, ctl, &e))) {
+			tool_err("proxy: --api: %s", e.msg);
+			rc = e.code == UMPA_EINVAL ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
+			goto out;
+		}
+		tool_note("proxy: Toxiproxy API on %s", http_ctl_bound(ctl));
+		if (config) {
+			int n = toxi_api_config(tapi, config, &e);
+			if (n < 0) {
+				tool_err("proxy: --config %s", e.msg);
+				rc = e.code == UMPA_EINVAL ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
+				goto out;
+			}
+			tool_note("proxy: %d proxies from %s", n, config);
+		}
+	}
+	if (udp) {
+		struct umpa_udprelay_opts uo;
+		char b[96];
+		umpa_udprelay_opts_init(&uo);
+		uo.listen = o.listen[0];
+		uo.target = o.target;
+		if (!(relay = umpa_udprelay_new(loop, &uo, &e))) {
+			tool_err("proxy: %s", e.msg);
+			rc = e.code == UMPA_EINVAL ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
+			goto out;
+		}
+		tool_note("proxy: relaying UDP on %s -> %s", umpa_udprelay_bound(relay, b, sizeof(b)), o.target);
+	}
 	umpa_proxy_mods_hooks(mods, &hooks);
-	if (!(p = umpa_proxy_new(
+	if (o.nlisten && !udp && !(p = umpa_proxy_new(
 		  loop, &o, umpa_proxy_mods_count(mods, 0) || umpa_proxy_mods_count(mods, 1) ? &hooks : NULL, &e))) {
 		tool_err("proxy: %s", e.msg);
 		rc = e.code == UMPA_EINVAL || e.code == UMPA_ERANGE ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
 		goto out;
 	}
-	for (i = 0; i < o.nlisten; i++) {
+	for (i = 0; p && i < o.nlisten; i++) {
 		char b[96];
 		tool_note("proxy: listening on %s -> %s", umpa_proxy_bound(p, i, b, sizeof(b)), o.target);
 	}
@@ -350,7 +422,15 @@ int cmd_proxy(int argc, char **argv)
 		tool_err("proxy: %s", e.msg);
 		rc = UMPA_EXIT_ERROR;
 	}
-	{
+	if (relay) {
+		struct umpa_udprelay_stats st;
+		umpa_udprelay_stats(relay, &st);
+		tool_note("proxy: udp %llu sessions; datagrams c2s %llu in %llu out, s2c %llu in %llu out",
+			  (unsigned long long)st.sessions, (unsigned long long)st.dgrams_in[0],
+			  (unsigned long long)st.dgrams_out[0], (unsigned long long)st.dgrams_in[1],
+			  (unsigned long long)st.dgrams_out[1]);
+	}
+	if (p) {
 		struct umpa_proxy_stats st;
 		umpa_proxy_stats(p, &st);
 		tool_note("proxy: %llu connections: %llu done, %llu aborted, %llu refused, %llu reset, %llu errors, "
@@ -365,6 +445,9 @@ int cmd_proxy(int argc, char **argv)
 			  (unsigned long long)st.tls_failed, mitm.ca ? umpa_proxy_ca_made(mitm.ca) : 0UL);
 	}
 out:
+	toxi_api_free(tapi);
+	http_ctl_free(ctl);
+	umpa_udprelay_free(relay);
 	umpa_proxy_free(p);
 	umpa_loop_free(loop);
 	umpa_proxy_mods_free(mods);
