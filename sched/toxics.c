@@ -160,6 +160,7 @@ struct tx_slot {
 	int rolled, hit;
 	uint64_t bytes;      /* limit_data: bytes let through */
 	int lost_prev;       /* packet_loss: the previous chunk was dropped */
+	int64_t due;         /* bandwidth: when the bytes let through so far are due out at the rate */
 	struct event *timer; /* timeout, reset_peer */
 	struct tx_conn *c;
 	int reset;
@@ -497,9 +498,14 @@ static int hk_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_
 		case UMPA_TOXIC_BANDWIDTH:
 			if (a[0] > 0) {
 				size_t cap = (size_t)(a[0] * 100); /* 100 ms worth */
+				int64_t base;
 				if (len > cap)
 					len = cap;
-				out->delay_ns += (int64_t)((double)len * 1e6 / a[0]);
+				/* paced against a schedule, not slice by slice: the timers' lateness is made up */
+				base = s->due && now - s->due < 1000000000 && now > s->due - 1000000000 ? s->due : now;
+				s->due = base + (int64_t)((double)len * 1e6 / a[0]);
+				if (s->due > now)
+					out->delay_ns += s->due - now;
 			}
 			break;
 		case UMPA_TOXIC_SLICER:
