@@ -381,7 +381,7 @@ static void pump(struct proxy_half *h)
 	while ((len = evbuffer_get_length(in)) > 0 && !h->delay) {
 		if (evbuffer_get_length(bufferevent_get_output(dst)) >= p->o.hiwat)
 			break;
-		if (!p->hooked) {
+		if (!p->hooked || (p->h.pass && p->h.pass(p->h.arg, c->state, (enum umpa_proxy_dir)h->dir))) {
 			p->st.bytes_in[h->dir] += len;
 			p->st.bytes_out[h->dir] += len;
 			bufferevent_write_buffer(dst, in);

@@ -586,6 +586,19 @@ static int64_t hk_eof_delay(void *arg, void *state, enum umpa_proxy_dir dir)
 	return d;
 }
 
+/* No toxic on this stream, and nothing left to learn from the client's first bytes: move bytes unhooked. */
+static int hk_pass(void *arg, void *state, enum umpa_proxy_dir dir)
+{
+	struct umpa_toxics *t = arg;
+	struct tx_conn *c = state;
+	if (!c->peeked && dir == UMPA_PROXY_C2S)
+		return 0;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->tox[i].d.dir == dir)
+			return 0;
+	return !c->pending[dir];
+}
+
 void umpa_toxics_hooks(struct umpa_toxics *t, struct umpa_proxy_hooks *h)
 {
 	memset(h, 0, sizeof(*h));
@@ -595,6 +608,7 @@ void umpa_toxics_hooks(struct umpa_toxics *t, struct umpa_proxy_hooks *h)
 	h->tls = hk_tls;
 	h->close = hk_close;
 	h->eof_delay = hk_eof_delay;
+	h->pass = hk_pass;
 }
 
 void umpa_toxics_impair_cfg(struct umpa_toxics *t, enum umpa_proxy_dir dir, struct umpa_impair_cfg *cfg)

@@ -85,6 +85,8 @@ struct umpa_proxy_hooks {
 	void (*close)(void *arg, void *state);
 	/** Optional: nanoseconds to wait before passing direction @p dir's end of stream on (0: at once). */
 	int64_t (*eof_delay)(void *arg, void *state, enum umpa_proxy_dir dir);
+	/** Optional: nonzero when direction @p dir needs no look now: what is buffered moves unhooked. */
+	int (*pass)(void *arg, void *state, enum umpa_proxy_dir dir);
 };
 
 /** Log levels of opts.log. */

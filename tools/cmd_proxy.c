@@ -179,6 +179,8 @@ int cmd_proxy(int argc, char **argv)
 	}
 	umpa_proxy_opts_init(&o);
 	o.log = proxy_log;
+	/* a peer that closes while the relay writes to it is that connection's error, not the process's end */
+	signal(SIGPIPE, SIG_IGN);
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":l:t:s:m:vh", lopts, NULL)) != -1) {
