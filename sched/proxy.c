@@ -40,6 +40,7 @@ struct proxy_half {
 	struct event *delay;   /* a hook's delay in progress: forwarding waits */
 	struct evbuffer *held; /* bytes waiting for the delay */
 	int eof_waited;        /* the eof_delay hook's wait is over (or none was asked) */
+	int64_t first_ns;      /* when the oldest byte now in the input was read (0: none there) */
 };
 
 struct proxy_conn {
@@ -390,7 +391,7 @@ static void pump(struct proxy_half *h)
 		{
 			size_t n = len < CHUNK_MAX ? len : CHUNK_MAX;
 			unsigned char *d = evbuffer_pullup(in, (ssize_t)n);
-			struct umpa_proxy_out out = {d, n, UMPA_PROXY_FORWARD, 0, 0};
+			struct umpa_proxy_out out = {d, n, UMPA_PROXY_FORWARD, 0, 0, h->first_ns};
 			struct umpa_err e = {0, ""};
 			if (p->h.data(p->h.arg, c->state, (enum umpa_proxy_dir)h->dir, d, n, &out, &e) < 0) {
 				plog(p, UMPA_PROXY_WARN, c->ci.id, "%s", e.msg[0] ? e.msg : "module failed");
@@ -427,7 +428,10 @@ static void pump(struct proxy_half *h)
 			}
 		}
 	}
-	if (h->delay || evbuffer_get_length(bufferevent_get_output(dst)) >= p->o.hiwat) {
+	if (!evbuffer_get_length(in))
+		h->first_ns = 0;
+	/* during a delay reading goes on (up to the input's bound), so bytes keep their arrival times */
+	if (evbuffer_get_length(bufferevent_get_output(dst)) >= p->o.hiwat) {
 		h->paused = 1;
 		bufferevent_disable(src, EV_READ);
 	} else if (h->paused || !h->eof) {
@@ -442,7 +446,10 @@ static void pump(struct proxy_half *h)
 static void read_cb(struct bufferevent *bev, void *arg)
 {
 	struct proxy_conn *c = arg;
-	pump(&c->half[bev == c->side[0] ? UMPA_PROXY_C2S : UMPA_PROXY_S2C]);
+	struct proxy_half *h = &c->half[bev == c->side[0] ? UMPA_PROXY_C2S : UMPA_PROXY_S2C];
+	if (!h->first_ns)
+		h->first_ns = umpa_loop_now_ns(c->p->loop);
+	pump(h);
 }
 
 /* The output of side s drained below its low watermark: the direction writing into it may go on. */

@@ -9,11 +9,11 @@
  * closes (limit_data) or is reset (reset_peer with timeout 0).  Timers of a
  * connection (timeout, reset_peer) end it through umpa_proxy_kill.
  *
- * Latency is charged once per chunk of new data: the pieces of a chunk cut
- * by bandwidth or slicer follow each other at their own pace.  Toxiproxy
- * delays each chunk relative to its arrival; here reading pauses during a
- * delay, so bytes that arrive meanwhile wait in the socket and are charged
- * again - a stream under latency moves about a buffer per latency.
+ * Latency is charged once per chunk of new data, counted from when its
+ * oldest byte was read (the proxy goes on reading during a delay), so
+ * chunks that arrive during another's delay are not delayed twice - as
+ * Toxiproxy times its chunks.  The pieces of a chunk cut by bandwidth or
+ * slicer follow each other at their own pace.
  */
 #include "umpa_toxics.h"
 
@@ -42,10 +42,10 @@ static const struct umpa_toxic_kind kinds[UMPA_TOXIC_NTYPES] = {
 			    {"size_variation", 0, 1048576, 0, 0},
 			    {"delay", 0, 60000000, 0, 0}}},
     [UMPA_TOXIC_LIMIT_DATA] = {"limit_data", 1, 0, 1, {{"bytes", 0, 9.0e15, 0, 0}}},
-    [UMPA_TOXIC_PACKET_LOSS] =
-	{"packet_loss", 1, 1, 2, {{"loss_rate", 0, 1, 0.1, 1}, {"correlation", 0, 1, 0, 1}}},
+    [UMPA_TOXIC_PACKET_LOSS] = {"packet_loss", 1, 1, 2, {{"loss_rate", 0, 1, 0.1, 1}, {"correlation", 0, 1, 0, 1}}},
     [UMPA_TOXIC_DUPLICATE] = {"duplicate", 0, 1, 2, {{"probability", 0, 1, 0.1, 1}, {"correlation", 0, 1, 0, 1}}},
     [UMPA_TOXIC_REORDER] = {"reorder", 0, 1, 2, {{"probability", 0, 1, 0.25, 1}, {"gap", 0, 1000, 0, 0}}},
+    [UMPA_TOXIC_HOOKS] = {"lua", 1, 0, 0, {{NULL, 0, 0, 0, 0}}},
 };
 
 const struct umpa_toxic_kind *umpa_toxic_kind(enum umpa_toxic_type t)
@@ -145,6 +145,7 @@ int umpa_toxic_def_check(const struct umpa_toxic_def *d, struct umpa_err *e)
 
 struct tx_toxic {
 	struct umpa_toxic_def d;
+	struct umpa_proxy_hooks h; /* UMPA_TOXIC_HOOKS */
 	uint64_t uid;
 	int64_t born_ns;
 	int fam;
@@ -164,6 +165,11 @@ struct tx_slot {
 	struct event *timer; /* timeout, reset_peer */
 	struct tx_conn *c;
 	int reset;
+	int opened;  /* hooks: open was called */
+	void *state; /* hooks: their state for this connection */
+	void *harg;  /* hooks: their arg, close and eof (copied: the toxic array moves on removals) */
+	void (*hclose)(void *arg, void *state);
+	void (*heof)(void *arg, void *state, enum umpa_proxy_dir dir);
 };
 
 struct tx_conn {
@@ -172,6 +178,7 @@ struct tx_conn {
 	uint64_t id;
 	int fam;
 	unsigned char addr[16];
+	struct umpa_proxy_conn_info ci;
 	int peeked; /* the client's first bytes were looked at */
 	char sni[256], host[256];
 	size_t pending[2]; /* bytes of the input already shown (the rest of a cut chunk) */
@@ -222,6 +229,8 @@ static void slot_clear(struct tx_slot *s)
 {
 	if (s->timer)
 		event_free(s->timer);
+	if (s->opened && s->hclose)
+		s->hclose(s->harg, s->state);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -257,6 +266,19 @@ int umpa_toxics_add(struct umpa_toxics *t, const struct umpa_toxic_def *d, struc
 	x->born_ns = umpa_loop_now_ns(t->loop);
 	if (d->match_client[0])
 		cidr_parse(d->match_client, &x->fam, x->net, &x->bits);
+	return 0;
+}
+
+int umpa_toxics_add_hooks(struct umpa_toxics *t, const struct umpa_toxic_def *d, const struct umpa_proxy_hooks *h,
+			  struct umpa_err *e)
+{
+	struct umpa_toxic_def dd = *d;
+	if (!h || !h->data)
+		return umpa_err_set(e, UMPA_EINVAL, "lua: no hooks");
+	dd.type = UMPA_TOXIC_HOOKS;
+	if (umpa_toxics_add(t, &dd, e) < 0)
+		return -e->code;
+	t->tox[t->n - 1].h = *h;
 	return 0;
 }
 
@@ -424,6 +446,7 @@ static int hk_open(void *arg, const struct umpa_proxy_conn_info *ci, void **stat
 		return umpa_err_set(e, UMPA_ENOMEM, "out of memory");
 	c->t = t;
 	c->id = ci->id;
+	c->ci = *ci;
 	if (inet_pton(AF_INET, ci->src, c->addr) == 1)
 		c->fam = AF_INET;
 	else if (inet_pton(AF_INET6, ci->src, c->addr) == 1)
@@ -467,8 +490,7 @@ static int hk_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_
 	struct tx_conn *c = state;
 	int64_t now = umpa_loop_now_ns(t->loop);
 	size_t len = n;
-	int fresh = n > c->pending[dir], drop = 0;
-	(void)e;
+	int fresh = n > c->pending[dir], drop = 0, whole = 0;
 	if (!c->peeked && dir == UMPA_PROXY_C2S) {
 		c->peeked = 1;
 		if (!c->sni[0])
@@ -478,6 +500,33 @@ static int hk_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_
 	out->data = in;
 	out->delay_ns = 0;
 	out->action = UMPA_PROXY_FORWARD;
+	for (size_t i = 0; i < t->n && fresh && !c->pending[dir]; i++) {
+		/* hooks (Lua chains) first, on whole new chunks: what they return is what the others see */
+		struct tx_toxic *x = &t->tox[i];
+		struct tx_slot *s;
+		struct umpa_proxy_out o2 = {out->data, len, UMPA_PROXY_FORWARD, 0, 0, out->arrived_ns};
+		if (x->d.type != UMPA_TOXIC_HOOKS || x->d.dir != dir || !active(t, x, c, now))
+			continue;
+		s = slot_of(c, x);
+		if (!s->opened) {
+			if (x->h.open && x->h.open(x->h.arg, &c->ci, &s->state, e) < 0)
+				return -1;
+			s->opened = 1;
+			s->harg = x->h.arg;
+			s->hclose = x->h.close;
+			s->heof = x->h.eof;
+		}
+		if (x->h.data(x->h.arg, s->state, dir, out->data, len, &o2, e) < 0)
+			return -1;
+		if (o2.action == UMPA_PROXY_RESET) {
+			out->action = UMPA_PROXY_RESET;
+			return 0;
+		}
+		out->data = o2.data;
+		len = o2.len;
+		out->delay_ns += o2.delay_ns;
+		whole = 1;
+	}
 	for (size_t i = 0; i < t->n; i++) {
 		struct tx_toxic *x = &t->tox[i];
 		const double *a = x->d.attr;
@@ -487,19 +536,21 @@ static int hk_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_
 		s = slot_of(c, x);
 		switch (x->d.type) {
 		case UMPA_TOXIC_LATENCY:
-			if (fresh) {
+			if (fresh) { /* due latency after the bytes arrived, as Toxiproxy times its chunks */
 				double ms = a[0];
+				int64_t due;
 				if (a[1] > 0)
 					ms += (rnd(t) * 2 - 1) * a[1];
-				if (ms > 0)
-					out->delay_ns += (int64_t)(ms * 1e6);
+				due = (out->arrived_ns ? out->arrived_ns : now) + (int64_t)(ms * 1e6);
+				if (due > now)
+					out->delay_ns += due - now;
 			}
 			break;
 		case UMPA_TOXIC_BANDWIDTH:
 			if (a[0] > 0) {
 				size_t cap = (size_t)(a[0] * 100); /* 100 ms worth */
 				int64_t base;
-				if (len > cap)
+				if (len > cap && !whole)
 					len = cap;
 				/* paced against a schedule, not slice by slice: the timers' lateness is made up */
 				base = s->due && now - s->due < 1000000000 && now > s->due - 1000000000 ? s->due : now;
@@ -515,7 +566,7 @@ static int hk_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_
 					sz += (rnd(t) * 2 - 1) * a[1];
 				if (sz < 1)
 					sz = 1;
-				if (len > (size_t)sz)
+				if (len > (size_t)sz && !whole)
 					len = (size_t)sz;
 			}
 			if (!fresh)
@@ -567,10 +618,24 @@ static int hk_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_
 		out->delay_ns = 0;
 	} else {
 		out->len = len;
-		out->consumed = out->action == UMPA_PROXY_CLOSE ? n : len;
+		out->consumed = out->action == UMPA_PROXY_CLOSE || whole ? n : len;
 	}
 	c->pending[dir] = n - out->consumed;
 	return 0;
+}
+
+static void hk_eof(void *arg, void *state, enum umpa_proxy_dir dir)
+{
+	struct umpa_toxics *t = arg;
+	struct tx_conn *c = state;
+	for (size_t i = 0; i < UMPA_TOXICS_MAX; i++) {
+		struct tx_slot *s = &c->slot[i];
+		if (s->opened && s->heof) {
+			for (size_t k = 0; k < t->n; k++)
+				if (t->tox[k].uid == s->uid && t->tox[k].d.dir == dir)
+					s->heof(s->harg, s->state, dir);
+		}
+	}
 }
 
 static int64_t hk_eof_delay(void *arg, void *state, enum umpa_proxy_dir dir)
@@ -607,6 +672,7 @@ void umpa_toxics_hooks(struct umpa_toxics *t, struct umpa_proxy_hooks *h)
 	h->data = hk_data;
 	h->tls = hk_tls;
 	h->close = hk_close;
+	h->eof = hk_eof;
 	h->eof_delay = hk_eof_delay;
 	h->pass = hk_pass;
 }

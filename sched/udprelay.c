@@ -190,7 +190,8 @@ struct umpa_udprelay *umpa_udprelay_new(struct umpa_loop *loop, const struct ump
 		return NULL;
 	}
 	if (!o->listen || !o->target || !o->max_sessions || o->max_sessions > 65536 || o->idle_ns <= 0) {
-		umpa_err_set(e, UMPA_EINVAL, "udp relay: listen, target, 1 to 65536 sessions and an idle time are needed");
+		umpa_err_set(e, UMPA_EINVAL,
+			     "udp relay: listen, target, 1 to 65536 sessions and an idle time are needed");
 		return NULL;
 	}
 	if (!(r = calloc(1, sizeof(*r))) || !(r->sess = calloc(o->max_sessions, sizeof(*r->sess)))) {
@@ -217,7 +218,8 @@ struct umpa_udprelay *umpa_udprelay_new(struct umpa_loop *loop, const struct ump
 		int sz = 4 << 20;
 		setsockopt(r->lfd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	}
-	if (!(r->imp[0] = umpa_impair_new(loop, out_c2s, r, e)) || !(r->imp[1] = umpa_impair_new(loop, out_s2c, r, e)) ||
+	if (!(r->imp[0] = umpa_impair_new(loop, out_c2s, r, e)) ||
+	    !(r->imp[1] = umpa_impair_new(loop, out_s2c, r, e)) ||
 	    !(r->lsrc = umpa_loop_add_fd(loop, r->lfd, UMPA_FD_READ, listen_cb, r, e)) ||
 	    !(r->sweep = umpa_every(loop, 1000000000LL, sweep_cb, r, e)))
 		return umpa_udprelay_free(r);

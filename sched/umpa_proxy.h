@@ -53,8 +53,10 @@ struct umpa_proxy_out {
 	const void *data; /**< bytes to forward (owned by the hook, valid until its next call) */
 	size_t len;       /**< their length */
 	enum umpa_proxy_action action;
-	int64_t delay_ns; /**< wait this long before forwarding (0: at once); reading pauses meanwhile */
-	size_t consumed;  /**< input bytes this answer used (0: all n); the rest comes back in the next call */
+	int64_t delay_ns;   /**< wait this long before forwarding (0: at once); meanwhile reading goes on up to
+			       the buffer bound, and the next call comes after the delay */
+	size_t consumed;    /**< input bytes this answer used (0: all n); the rest comes back in the next call */
+	int64_t arrived_ns; /**< in: when the oldest of these bytes was read (loop clock; 0: unknown) */
 };
 
 /** Who a connection is between (addresses as text). */
@@ -202,7 +204,7 @@ int umpa_proxy_split_hostport(const char *s, const char *what, char *host, size_
  * Returns 0 or -UMPA_EINVAL with @p e set ("WHAT: 'host': Name or service
  * not known").
  */
-int umpa_proxy_resolve(const char *s, const char *what, int passive, struct sockaddr_storage *ss,
-		       socklen_t *len, struct umpa_err *e);
+int umpa_proxy_resolve(const char *s, const char *what, int passive, struct sockaddr_storage *ss, socklen_t *len,
+		       struct umpa_err *e);
 
 #endif

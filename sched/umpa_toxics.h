@@ -25,6 +25,9 @@
  *                probability loss_rate, plus correlation after a drop (Toxiproxy #739)
  *   duplicate    probability, correlation   UDP only: a datagram is sent twice
  *   reorder      probability, gap           UDP only: netem's reorder (with a latency toxic)
+ *   lua          chain (text)               TCP only: hooks of their own (a Lua module chain, made
+ *                by the caller) see and change each new chunk first; a chunk they changed is
+ *                not cut by bandwidth or slicer afterwards (their delays still add)
  * On a UDP proxy the toxics of a stream add up into one netem-like
  * impairment (umpa_impair.h): latency to delay and jitter, packet_loss to
  * loss (toxicity scales the probability), bandwidth to a rate.
@@ -59,6 +62,7 @@ enum umpa_toxic_type {
 	UMPA_TOXIC_PACKET_LOSS,
 	UMPA_TOXIC_DUPLICATE,
 	UMPA_TOXIC_REORDER,
+	UMPA_TOXIC_HOOKS, /**< "lua": other hooks (a Lua module chain) run as a toxic; umpa_toxics_add_hooks */
 	UMPA_TOXIC_NTYPES
 };
 
@@ -92,9 +96,10 @@ struct umpa_toxic_def {
 	double attr[UMPA_TOXIC_MAX_ATTRS];
 	int has_schedule;
 	int64_t start_ms, duration_ms, on_ms, off_ms; /**< the schedule (when has_schedule) */
-	char match_client[64]; /**< "ADDR/BITS" or "ADDR" ("" none) */
-	char match_sni[256];   /**< "" none */
-	char match_host[256];  /**< "" none */
+	char match_client[64];                        /**< "ADDR/BITS" or "ADDR" ("" none) */
+	char match_sni[256];                          /**< "" none */
+	char match_host[256];                         /**< "" none */
+	char text[256]; /**< lua: the chain, as given (shown back; the hooks do the work) */
 };
 
 /** Defaults for a toxic of type @p t: toxicity 1, the type's attribute defaults, no schedule or match. */
@@ -123,10 +128,21 @@ void umpa_toxics_hooks(struct umpa_toxics *t, struct umpa_proxy_hooks *h);
 void umpa_toxics_attach(struct umpa_toxics *t, struct umpa_proxy *p);
 
 /**
- * Add a toxic (its name must be new).  Returns 0, -UMPA_EEXIST, -UMPA_ERANGE
- * (UMPA_TOXICS_MAX) or -UMPA_EINVAL (umpa_toxic_def_check).
+ * Add a toxic (its name must be new).  Returns 0, -UMPA_ERANGE
+ * (UMPA_TOXICS_MAX) or -UMPA_EINVAL (a name in use; umpa_toxic_def_check).
  */
 int umpa_toxics_add(struct umpa_toxics *t, const struct umpa_toxic_def *d, struct umpa_err *e);
+
+/**
+ * Add a toxic of type UMPA_TOXIC_HOOKS running @p h (copied; h->data is
+ * required) on the connections it applies to: h->open when it first
+ * applies to one (with that connection's umpa_proxy_conn_info), h->data on
+ * each new chunk of its stream, h->eof, h->close when the connection or
+ * the toxic goes.  Whatever @p h needs must live until the toxic is removed
+ * or the set freed.  Returns as umpa_toxics_add.
+ */
+int umpa_toxics_add_hooks(struct umpa_toxics *t, const struct umpa_toxic_def *d, const struct umpa_proxy_hooks *h,
+			  struct umpa_err *e);
 
 /** Replace toxic @p name's definition (same name and stream).  0, -UMPA_ENOENT or -UMPA_EINVAL. */
 int umpa_toxics_update(struct umpa_toxics *t, const char *name, const struct umpa_toxic_def *d, struct umpa_err *e);

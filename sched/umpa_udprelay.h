@@ -31,14 +31,14 @@ struct umpa_udprelay_opts {
 
 /** Counters of a relay ([0] client to server, [1] server to client). */
 struct umpa_udprelay_stats {
-	uint64_t sessions;         /**< sessions made */
-	uint64_t active;           /**< sessions now */
-	uint64_t refused;          /**< datagrams of clients beyond max_sessions */
-	uint64_t dgrams_in[2];     /**< datagrams received */
-	uint64_t bytes_in[2];      /**< their bytes */
-	uint64_t dgrams_out[2];    /**< datagrams sent (duplicates included) */
-	uint64_t bytes_out[2];     /**< their bytes */
-	uint64_t send_errors[2];   /**< sends the kernel refused */
+	uint64_t sessions;       /**< sessions made */
+	uint64_t active;         /**< sessions now */
+	uint64_t refused;        /**< datagrams of clients beyond max_sessions */
+	uint64_t dgrams_in[2];   /**< datagrams received */
+	uint64_t bytes_in[2];    /**< their bytes */
+	uint64_t dgrams_out[2];  /**< datagrams sent (duplicates included) */
+	uint64_t bytes_out[2];   /**< their bytes */
+	uint64_t send_errors[2]; /**< sends the kernel refused */
 };
 
 struct umpa_udprelay;
@@ -47,8 +47,7 @@ struct umpa_udprelay;
 void umpa_udprelay_opts_init(struct umpa_udprelay_opts *o);
 
 /** Start a relay on live loop @p loop.  NULL with @p e set ("listen ...: Address already in use"). */
-struct umpa_udprelay *umpa_udprelay_new(struct umpa_loop *loop, const struct umpa_udprelay_opts *o,
-					struct umpa_err *e);
+struct umpa_udprelay *umpa_udprelay_new(struct umpa_loop *loop, const struct umpa_udprelay_opts *o, struct umpa_err *e);
 
 /** Set direction @p dir's impairment (0 client to server, 1 back).  0 or -UMPA_EINVAL (checked first). */
 int umpa_udprelay_set(struct umpa_udprelay *r, int dir, const struct umpa_impair_cfg *c, struct umpa_err *e);

@@ -172,8 +172,12 @@ int cmd_proxy(int argc, char **argv)
 	struct http_ctl *ctl = NULL;
 	struct toxi_api *tapi = NULL;
 	struct umpa_udprelay *relay = NULL;
+	const char **modfiles = calloc((size_t)argc + 1, sizeof(*modfiles));
+	size_t nmodfiles = 0;
 
-	if (!chains) {
+	if (!chains || !modfiles) {
+		free(chains);
+		free(modfiles);
 		tool_err("proxy: out of memory");
 		return UMPA_EXIT_ERROR;
 	}
@@ -382,6 +386,10 @@ int cmd_proxy(int argc, char **argv)
 			rc = e.code == UMPA_EINVAL ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
 			goto out;
 		}
+		for (i = 0; i < nchains; i++)
+			if (chains[i].dir == 2)
+				modfiles[nmodfiles++] = chains[i].text;
+		toxi_api_modules(tapi, modfiles, nmodfiles);
 		tool_note("proxy: Toxiproxy API on %s", http_ctl_bound(ctl));
 		if (config) {
 			int n = toxi_api_config(tapi, config, &e);
@@ -407,7 +415,8 @@ int cmd_proxy(int argc, char **argv)
 		tool_note("proxy: relaying UDP on %s -> %s", umpa_udprelay_bound(relay, b, sizeof(b)), o.target);
 	}
 	umpa_proxy_mods_hooks(mods, &hooks);
-	if (o.nlisten && !udp && !(p = umpa_proxy_new(
+	if (o.nlisten && !udp &&
+	    !(p = umpa_proxy_new(
 		  loop, &o, umpa_proxy_mods_count(mods, 0) || umpa_proxy_mods_count(mods, 1) ? &hooks : NULL, &e))) {
 		tool_err("proxy: %s", e.msg);
 		rc = e.code == UMPA_EINVAL || e.code == UMPA_ERANGE ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
@@ -457,5 +466,6 @@ out:
 	if (klf)
 		fclose(klf);
 	free(chains);
+	free(modfiles);
 	return rc;
 }

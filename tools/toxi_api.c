@@ -23,6 +23,7 @@
 
 #include "config.h"
 #include "umpa_proxy.h"
+#include "umpa_proxy_lua.h"
 #include "umpa_toxics.h"
 #include "umpa_udprelay.h"
 #include "umpa_tool.h"
@@ -40,15 +41,84 @@ struct tproxy {
 	struct umpa_proxy *p;
 	struct umpa_udprelay *u;
 	struct umpa_toxics *tx;
-	struct umpa_timer *tick; /* UDP with scheduled toxics: the impairment follows the time */
+	struct umpa_timer *tick;          /* UDP with scheduled toxics: the impairment follows the time */
 	uint64_t base_in[2], base_out[2]; /* counters of earlier runs (the proxy restarts on changes) */
+	struct tlua {
+		char name[128];
+		struct umpa_proxy_mods *m;
+	} lua[UMPA_TOXICS_MAX]; /* the Lua hosts of its lua toxics */
+	size_t nlua;
 };
 
 struct toxi_api {
 	struct umpa_loop *loop;
 	struct http_ctl *ctl;
 	struct tproxy *list;
+	const char *const *modfiles; /* --module-file: loaded into each lua toxic's host */
+	size_t nmodfiles;
 };
+
+/* Free the Lua host of toxic @p name (after the toxic left the set), or every one (NULL). */
+static void lua_drop(struct tproxy *t, const char *name)
+{
+	for (size_t i = 0; i < t->nlua;) {
+		if (!name || !strcmp(t->lua[i].name, name)) {
+			umpa_proxy_mods_free(t->lua[i].m);
+			t->lua[i] = t->lua[--t->nlua];
+		} else {
+			i++;
+		}
+	}
+}
+
+static void lua_log(void *arg, const char *text)
+{
+	(void)arg;
+	fputs(text, stdout);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+/* A lua toxic: a Lua host of its own with the module files and the chain, its hooks into the set. */
+static int lua_add(struct tproxy *t, const struct umpa_toxic_def *d, struct umpa_err *e)
+{
+	struct toxi_api *a = t->a;
+	struct umpa_proxy_mods *m;
+	struct umpa_proxy_hooks h;
+	if (t->nlua >= UMPA_TOXICS_MAX)
+		return umpa_err_set(e, UMPA_ERANGE, "at most %d toxics on a proxy", UMPA_TOXICS_MAX);
+	if (!(m = umpa_proxy_mods_new(lua_log, NULL, e)))
+		return -e->code;
+	for (size_t i = 0; i < a->nmodfiles; i++) {
+		const char *f = a->modfiles[i], *base = strrchr(f, '/');
+		char name[256];
+		size_t len, nl;
+		char *src = tool_read_file(f, &len, e);
+		base = base ? base + 1 : f;
+		nl = strlen(base);
+		if (nl > 4 && !strcmp(base + nl - 4, ".lua"))
+			nl -= 4;
+		snprintf(name, sizeof(name), "%.*s", (int)nl, base);
+		if (!src || umpa_proxy_mods_load(m, name, src, len, f, e) < 0) {
+			free(src);
+			umpa_proxy_mods_free(m);
+			return -UMPA_EINVAL;
+		}
+		free(src);
+	}
+	if (umpa_proxy_mods_chain(m, (int)d->dir, d->text, e) < 0) {
+		umpa_proxy_mods_free(m);
+		return -UMPA_EINVAL;
+	}
+	umpa_proxy_mods_hooks(m, &h);
+	if (umpa_toxics_add_hooks(t->tx, d, &h, e) < 0) {
+		umpa_proxy_mods_free(m);
+		return -e->code;
+	}
+	snprintf(t->lua[t->nlua].name, sizeof(t->lua[0].name), "%s", d->name);
+	t->lua[t->nlua++].m = m;
+	return 0;
+}
 
 static const char *const stream_name[2] = {"upstream", "downstream"};
 
@@ -178,6 +248,7 @@ static void proxy_unlink_free(struct toxi_api *a, struct tproxy *t)
 		}
 	proxy_stop(t);
 	umpa_toxics_free(t->tx);
+	lua_drop(t, NULL);
 	free(t);
 }
 
@@ -187,6 +258,8 @@ static json_t *toxic_json(const struct umpa_toxic_def *d)
 {
 	const struct umpa_toxic_kind *k = umpa_toxic_kind(d->type);
 	json_t *o = json_object(), *at = json_object();
+	if (d->type == UMPA_TOXIC_HOOKS)
+		json_object_set_new(at, "chain", json_string(d->text));
 	for (unsigned i = 0; i < k->nattrs; i++)
 		json_object_set_new(at, k->attrs[i].name,
 				    k->attrs[i].real ? json_real(d->attr[i]) : json_integer((json_int_t)d->attr[i]));
@@ -387,7 +460,8 @@ static struct tproxy *proxy_create(struct toxi_api *a, json_t *o, int replace, i
 			return NULL;
 		}
 		if (!strcmp(old->upstream, t->upstream) && old->udp == t->udp &&
-		    (!strcmp(old->listen, t->listen) || (strstr(t->listen, ":0") && !strcmp(t->listen + strlen(t->listen) - 2, ":0")))) {
+		    (!strcmp(old->listen, t->listen) ||
+		     (strstr(t->listen, ":0") && !strcmp(t->listen + strlen(t->listen) - 2, ":0")))) {
 			/* the same proxy: kept, enabled as asked */
 			if (old->enabled != t->enabled) {
 				if (t->enabled && proxy_start(old, &e) < 0) {
@@ -516,8 +590,8 @@ static void populate_route(void *arg, struct evhttp_request *req, const char *pa
 
 /* Fill @p d from object @p o: the whole definition on create, the given fields on update.  0, or -1 with
  * *status (400 or 409) and @p err. */
-static int toxic_fields(const struct tproxy *t, json_t *o, struct umpa_toxic_def *d, int create, int *status,
-			char *err, size_t en)
+static int toxic_fields(const struct tproxy *t, json_t *o, struct umpa_toxic_def *d, int create, int *status, char *err,
+			size_t en)
 {
 	json_t *v, *x;
 	const char *key, *s;
@@ -572,6 +646,18 @@ static int toxic_fields(const struct tproxy *t, json_t *o, struct umpa_toxic_def
 		}
 		json_object_foreach(v, key, x)
 		{
+			if (d->type == UMPA_TOXIC_HOOKS) {
+				if (strcmp(key, "chain") || !json_is_string(x) ||
+				    strlen(json_string_value(x)) >= sizeof(d->text) || !create) {
+					snprintf(err, en, "lua: %s",
+						 !create
+						     ? "the chain is set when the toxic is made"
+						     : "the one attribute is 'chain' (text: 'module:key=value,...')");
+					return -1;
+				}
+				snprintf(d->text, sizeof(d->text), "%s", json_string_value(x));
+				continue;
+			}
 			if (!json_is_number(x)) {
 				snprintf(err, en, "%s: attribute '%s' must be a number", umpa_toxic_kind(d->type)->name,
 					 key);
@@ -635,6 +721,10 @@ static int toxic_fields(const struct tproxy *t, json_t *o, struct umpa_toxic_def
 			return -1;
 		}
 	}
+	if (create && d->type == UMPA_TOXIC_HOOKS && !d->text[0]) {
+		snprintf(err, en, "lua: attribute 'chain' is required ('module:key=value,...')");
+		return -1;
+	}
 	if (umpa_toxic_def_check(d, &e) < 0) {
 		snprintf(err, en, "%s", e.msg);
 		return -1;
@@ -662,7 +752,7 @@ static void toxics_index(struct tproxy *t, struct evhttp_request *req, const cha
 			return;
 		if (toxic_fields(t, j, &d, 1, &status, err, sizeof(err)) < 0)
 			http_ctl_error(req, status, "%s", err);
-		else if (umpa_toxics_add(t->tx, &d, &e) < 0)
+		else if (d.type == UMPA_TOXIC_HOOKS ? lua_add(t, &d, &e) < 0 : umpa_toxics_add(t->tx, &d, &e) < 0)
 			http_ctl_error(req, 400, "%s", e.msg);
 		else {
 			toxics_changed(t);
@@ -704,6 +794,7 @@ static void toxic_one(struct tproxy *t, const char *name, struct evhttp_request 
 		json_decref(j);
 	} else if (m == EVHTTP_REQ_DELETE) {
 		umpa_toxics_remove(t->tx, name);
+		lua_drop(t, name);
 		toxics_changed(t);
 		reply_empty(req);
 	} else {
@@ -796,6 +887,7 @@ static void reset_route(void *arg, struct evhttp_request *req, const char *path,
 	}
 	for (struct tproxy *t = a->list; t; t = t->next) {
 		umpa_toxics_clear(t->tx);
+		lua_drop(t, NULL);
 		if (!t->p && !t->u) {
 			t->enabled = 1;
 			if (proxy_start(t, &e) < 0) {
@@ -861,10 +953,11 @@ static void metrics_route(void *arg, struct evhttp_request *req, const char *pat
 		return;
 	}
 	for (int k = 0; k < 2; k++) {
-		evbuffer_add_printf(b,
-				    "# HELP toxiproxy_proxy_%s_bytes_total The total bytes %s on a given proxy link in a "
-				    "given direction\n# TYPE toxiproxy_proxy_%s_bytes_total counter\n",
-				    names[k], names[k], names[k]);
+		evbuffer_add_printf(
+		    b,
+		    "# HELP toxiproxy_proxy_%s_bytes_total The total bytes %s on a given proxy link in a "
+		    "given direction\n# TYPE toxiproxy_proxy_%s_bytes_total counter\n",
+		    names[k], names[k], names[k]);
 		for (struct tproxy *t = a->list; t; t = t->next) {
 			uint64_t in[2], out[2];
 			proxy_counters(t, in, out);
@@ -904,6 +997,12 @@ struct toxi_api *toxi_api_new(struct umpa_loop *loop, struct http_ctl *ctl, stru
 	return a;
 }
 
+void toxi_api_modules(struct toxi_api *a, const char *const *files, size_t n)
+{
+	a->modfiles = files;
+	a->nmodfiles = n;
+}
+
 int toxi_api_config(struct toxi_api *a, const char *path, struct umpa_err *e)
 {
 	json_error_t jerr;
@@ -914,7 +1013,8 @@ int toxi_api_config(struct toxi_api *a, const char *path, struct umpa_err *e)
 		return umpa_err_set(e, UMPA_EINVAL, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
 	if (!json_is_array(j)) {
 		json_decref(j);
-		return umpa_err_set(e, UMPA_EINVAL, "%s: want a JSON array of proxies (Toxiproxy's config format)", path);
+		return umpa_err_set(e, UMPA_EINVAL, "%s: want a JSON array of proxies (Toxiproxy's config format)",
+				    path);
 	}
 	rc = populate(a, j, NULL, &status, err, sizeof(err));
 	if (rc < 0)

@@ -23,6 +23,12 @@ struct toxi_api;
 struct toxi_api *toxi_api_new(struct umpa_loop *loop, struct http_ctl *ctl, struct umpa_err *e);
 
 /**
+ * Module files (--module-file) that every "lua" toxic's Lua host loads
+ * before its chain; @p files must outlive @p a.
+ */
+void toxi_api_modules(struct toxi_api *a, const char *const *files, size_t n);
+
+/**
  * Load a Toxiproxy config file (a JSON array of proxies, as POST /populate)
  * at @p path.  Returns the number of proxies, or negative with @p e set
  * naming the file and the problem.

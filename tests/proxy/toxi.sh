@@ -11,8 +11,9 @@
 #     slicer (many small chunks, every byte), slow_close (EOF 500 ms late), packet_loss (rate 1:
 #     nothing passes).
 #  3. beyond Toxiproxy: a UDP proxy's packet_loss 0.3 over 1,000 datagrams (0.3 +- 0.06), its
-#     duplicate and latency; a scheduled toxic off, on, off at its times; a matched toxic
-#     (client 127.0.0.2/32) hurts that client and not 127.0.0.1.
+#     duplicate and latency; a scheduled toxic off, on, off at its times, a flapping one in runs;
+#     a matched toxic (client 127.0.0.2/32) hurts that client and not 127.0.0.1; a Lua module as
+#     a toxic (http503:every=3 before python3's http.server: 200 200 503 ...); a match on Host.
 #  4. bad input: malformed JSON, unknown type, unknown attribute, out-of-range values, bad stream,
 #     duplicate names, unknown proxy or toxic: 4xx with {"error", "status"}, the proxy runs on.
 # Loopback only; every wait is bounded.
@@ -224,6 +225,32 @@ r2=$($PEER rtt "$P1" 127.0.0.1)
 within "$r1" 280 360 && within "$r2" 0 60 && ok "match client 127.0.0.2/32: $r1 ms from .2, $r2 ms from .1" || bad "match: $r1 $r2"
 api DELETE /proxies/p1/toxics/m
 
+# flapping: 500 ms on, 500 ms off; 20 probes 100 ms apart see both, in runs
+api POST /proxies/p1/toxics '{"name":"flap","type":"latency","attributes":{"latency":100},"schedule":{"on":500,"off":500}}'
+r=$($PEER probe "$P1" 0 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 1.0 1.1 1.2 1.3 1.4 1.5 1.6 1.7 1.8 1.9)
+pat=$(awk '{ for (i = 1; i <= NF; i++) printf "%s", ($i > 80 ? "1" : ($i < 40 ? "0" : "?")) }' <<<"$r")
+runs=$(sed 's/\(.\)\1*/\1/g' <<<"$pat")
+[[ $pat != *\?* ]] && [ ${#runs} -ge 3 ] && [ ${#runs} -le 5 ] && ok "schedule on 500 off 500: $pat" || bad "flapping: $pat ($r)"
+api DELETE /proxies/p1/toxics/flap
+
+# a Lua module as a toxic, and a match on the Host header: python3's http.server behind a proxy
+mkdir -p "$T/www"
+echo "hello" >"$T/www/a.txt"
+WPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+(cd "$T/www" && exec timeout 30 python3 -m http.server "$WPORT" --bind 127.0.0.1) >/dev/null 2>&1 &
+PIDS+=($!)
+api POST /proxies "{\"name\":\"web\",\"upstream\":\"127.0.0.1:$WPORT\"}"
+WP=$(jget '.listen|split(":")[1]')
+for ((i = 0; i < 100; i++)); do curl -s -o /dev/null "http://127.0.0.1:$WPORT/a.txt" && break; sleep 0.1; done
+api POST /proxies/web/toxics '{"type":"lua","attributes":{"chain":"http503:every=3"}}'
+codes=$(for i in 1 2 3 4 5 6; do curl -s -m 5 -o /dev/null -w '%{http_code} ' "http://127.0.0.1:$WP/a.txt"; done)
+[ "$codes" = "200 200 503 200 200 503 " ] && ok "lua toxic http503:every=3: $codes" || bad "lua toxic: $codes"
+api DELETE /proxies/web/toxics/lua_downstream
+api POST /proxies/web/toxics '{"type":"latency","attributes":{"latency":300},"match":{"host":"slow.test"}}'
+t1=$(curl -s -m 5 -o /dev/null -w '%{time_total}' -H 'Host: slow.test' "http://127.0.0.1:$WP/a.txt")
+t2=$(curl -s -m 5 -o /dev/null -w '%{time_total}' -H 'Host: fast.test' "http://127.0.0.1:$WP/a.txt")
+within "$t1" 0.28 0.6 && within "$t2" 0 0.1 && ok "match host slow.test: $t1 s, fast.test: $t2 s" || bad "match host: $t1 $t2"
+
 # ---- 4. bad input ----
 check_bad() { # WANT METHOD PATH BODY
 	api "$2" "$3" "${4:-}"
@@ -245,6 +272,8 @@ check_bad 400 POST /proxies/p1/toxics '{"type": "latency", "toxicity": 1.5}'
 check_bad 400 POST /proxies/p1/toxics '{"type": "latency", "stream": "sideways"}'
 check_bad 400 POST /proxies/p1/toxics '{"type": "latency", "match": {"client": "300.1.1.1/8"}}'
 check_bad 400 POST /proxies/p1/toxics '{"type": "latency", "schedule": {"start": -1}}'
+check_bad 400 POST /proxies/p1/toxics '{"type": "lua", "attributes": {"chain": "nosuch"}}'
+check_bad 400 POST /proxies/p1/toxics '{"type": "lua"}'
 check_bad 404 POST /proxies/nosuch/toxics '{"type": "latency"}'
 check_bad 404 GET /proxies/p1/toxics/nosuch
 check_bad 405 PUT /proxies
