@@ -382,7 +382,7 @@ int cmd_proxy(int argc, char **argv)
 		struct http_ctl_opts ho = {api, NULL, 0, NULL, 0};
 		if (!(ctl = http_ctl_new(umpa_loop_event_base(loop), &ho, NULL, &e)) ||
 		    !(tapi = toxi_api_new(loop, ctl, &e))) {
-			tool_err("proxy: --api: %s", e.msg);
+			tool_err("proxy: --api %s", !strncmp(e.msg, "--http ", 7) ? e.msg + 7 : e.msg);
 			rc = e.code == UMPA_EINVAL ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
 			goto out;
 		}
@@ -390,7 +390,6 @@ int cmd_proxy(int argc, char **argv)
 			if (chains[i].dir == 2)
 				modfiles[nmodfiles++] = chains[i].text;
 		toxi_api_modules(tapi, modfiles, nmodfiles);
-		tool_note("proxy: Toxiproxy API on %s", http_ctl_bound(ctl));
 		if (config) {
 			int n = toxi_api_config(tapi, config, &e);
 			if (n < 0) {
@@ -400,6 +399,7 @@ int cmd_proxy(int argc, char **argv)
 			}
 			tool_note("proxy: %d proxies from %s", n, config);
 		}
+		tool_note("proxy: Toxiproxy API on %s", http_ctl_bound(ctl));
 	}
 	if (udp) {
 		struct umpa_udprelay_opts uo;

@@ -81,7 +81,7 @@ EOF
 PIDS+=($!)
 APID=$!
 for ((i = 0; i < 100; i++)); do
-	grep -q 'proxies from' "$T/api.err" 2>/dev/null && break
+	grep -q 'Toxiproxy API on' "$T/api.err" 2>/dev/null && break
 	kill -0 $APID 2>/dev/null || break
 	sleep 0.1
 done
@@ -225,12 +225,12 @@ r2=$($PEER rtt "$P1" 127.0.0.1)
 within "$r1" 280 360 && within "$r2" 0 60 && ok "match client 127.0.0.2/32: $r1 ms from .2, $r2 ms from .1" || bad "match: $r1 $r2"
 api DELETE /proxies/p1/toxics/m
 
-# flapping: 500 ms on, 500 ms off; 20 probes 100 ms apart see both, in runs
-api POST /proxies/p1/toxics '{"name":"flap","type":"latency","attributes":{"latency":100},"schedule":{"on":500,"off":500}}'
-r=$($PEER probe "$P1" 0 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 1.0 1.1 1.2 1.3 1.4 1.5 1.6 1.7 1.8 1.9)
+# flapping: 400 ms on, 400 ms off; 14 probes 100 ms apart see both, in runs
+api POST /proxies/p1/toxics '{"name":"flap","type":"latency","attributes":{"latency":100},"schedule":{"on":400,"off":400}}'
+r=$($PEER probe "$P1" 0 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 1.0 1.1 1.2 1.3)
 pat=$(awk '{ for (i = 1; i <= NF; i++) printf "%s", ($i > 80 ? "1" : ($i < 40 ? "0" : "?")) }' <<<"$r")
 runs=$(sed 's/\(.\)\1*/\1/g' <<<"$pat")
-[[ $pat != *\?* ]] && [ ${#runs} -ge 3 ] && [ ${#runs} -le 5 ] && ok "schedule on 500 off 500: $pat" || bad "flapping: $pat ($r)"
+[[ $pat != *\?* ]] && [ ${#runs} -ge 3 ] && [ ${#runs} -le 5 ] && ok "schedule on 400 off 400: $pat" || bad "flapping: $pat ($r)"
 api DELETE /proxies/p1/toxics/flap
 
 # a Lua module as a toxic, and a match on the Host header: python3's http.server behind a proxy
@@ -281,6 +281,30 @@ api POST /proxies/p1/toxics '{"type": "latency"}'
 check_bad 409 POST /proxies/p1/toxics '{"type": "latency"}'
 api DELETE /proxies/p1/toxics/latency_downstream
 r=$($PEER rtt "$P1") && within "$r" 0 60 && kill -0 $APID && ok "after the bad input the proxy runs on ($r ms)" || bad "proxy after bad input: $r"
+
+# the command line: --udp's relay; usage errors exit 2 with one line
+"$UMPA" proxy --udp -l 127.0.0.1:0 -t 127.0.0.1:$UPORT --duration 20 2>"$T/udp.err" &
+UPID=$!
+PIDS+=($UPID)
+for ((i = 0; i < 100; i++)); do grep -q 'relaying UDP on' "$T/udp.err" 2>/dev/null && break; sleep 0.1; done
+UP=$(sed -n 's/.*relaying UDP on 127.0.0.1:\([0-9]*\) .*/\1/p' "$T/udp.err")
+r=$($PEER udp "${UP:-1}" 200)
+[ "$(kv uniq "$r")" = 200 ] && [ "$(kv got "$r")" = 200 ] && ok "umpa proxy --udp: 200 of 200 datagrams echoed" || bad "--udp: $r $(cat "$T/udp.err")"
+kill -TERM $UPID
+wait $UPID
+grep -q 'datagrams c2s 200 in 200 out, s2c 200 in 200 out' "$T/udp.err" && ok "--udp summary: $(grep datagrams "$T/udp.err")" || bad "--udp summary: $(cat "$T/udp.err")"
+usage() { # WHAT ARGS...: exit 2, one line on stderr
+	local what=$1 rc
+	shift
+	"$UMPA" proxy "$@" >/dev/null 2>"$T/usage.err"
+	rc=$?
+	[ $rc = 2 ] && [ "$(wc -l <"$T/usage.err")" = 1 ] && ok "$what: exit 2, $(cat "$T/usage.err")" || bad "$what: exit $rc: $(cat "$T/usage.err")"
+}
+usage "--config without --api" --config "$T/config.json"
+usage "--udp with two -l" --udp -l 127.0.0.1:0 -l 127.0.0.1:0 -t 127.0.0.1:1
+usage "--api with a bad address" --api nowhere
+echo '[{"name": "x"}]' >"$T/bad.json"
+usage "--config without upstream" --api 127.0.0.1:0 --config "$T/bad.json"
 
 kill -TERM $APID
 wait $APID
