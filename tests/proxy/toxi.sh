@@ -13,7 +13,8 @@
 #  3. beyond Toxiproxy: a UDP proxy's packet_loss 0.3 over 1,000 datagrams (0.3 +- 0.06), its
 #     duplicate and latency; a scheduled toxic off, on, off at its times, a flapping one in runs;
 #     a matched toxic (client 127.0.0.2/32) hurts that client and not 127.0.0.1; a Lua module as
-#     a toxic (http503:every=3 before python3's http.server: 200 200 503 ...); a match on Host.
+#     a toxic (http503:every=3 before python3's http.server: 200 200 503 ...); a match on Host
+#     and one on a ClientHello's SNI.
 #  4. bad input: malformed JSON, unknown type, unknown attribute, out-of-range values, bad stream,
 #     duplicate names, unknown proxy or toxic: 4xx with {"error", "status"}, the proxy runs on.
 # Loopback only; every wait is bounded.
@@ -224,6 +225,11 @@ r1=$($PEER rtt "$P1" 127.0.0.2)
 r2=$($PEER rtt "$P1" 127.0.0.1)
 within "$r1" 280 360 && within "$r2" 0 60 && ok "match client 127.0.0.2/32: $r1 ms from .2, $r2 ms from .1" || bad "match: $r1 $r2"
 api DELETE /proxies/p1/toxics/m
+api POST /proxies/p1/toxics '{"name":"sni","type":"latency","attributes":{"latency":300},"match":{"sni":"slow.test"}}'
+r1=$($PEER hello "$P1" slow.test)
+r2=$($PEER hello "$P1" fast.test)
+within "$r1" 280 380 && within "$r2" 0 60 && ok "match sni slow.test: $r1 ms, fast.test: $r2 ms (a ClientHello echoed)" || bad "match sni: $r1 $r2"
+api DELETE /proxies/p1/toxics/sni
 
 # flapping: 400 ms on, 400 ms off; 14 probes 100 ms apart see both, in runs
 api POST /proxies/p1/toxics '{"name":"flap","type":"latency","attributes":{"latency":100},"schedule":{"on":400,"off":400}}'

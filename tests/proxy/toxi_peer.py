@@ -8,6 +8,8 @@
   pull PORT N [SRC]          ask for N bytes; print "bytes=B end=eof|reset|timeout secs=S chunks=C"
   probe PORT T1 T2 ...       one connection; one echo at each time T (seconds after the start); print the
                              round trips (ms)
+  hello PORT NAME            send a TLS ClientHello naming NAME (SNI) to the echo server; print the ms
+                             until it is back
   talk PORT                  send a line to the echo server, read until the end: "bytes=B end=E secs=S"
   udp PORT N [GAP_US]        N numbered datagrams; print "sent=N got=G uniq=U rtt_ms=M" (echoes counted
                              for 0.5 s after the last one)
@@ -143,6 +145,28 @@ def probe(port, times):
     print(" ".join(out))
 
 
+def hello(port, name):
+    import ssl
+    ctx = ssl.create_default_context()
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(inc, out, server_hostname=name)
+    try:
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    ch = out.read()
+    s = connect(port, None)
+    t0 = time.monotonic()
+    s.sendall(ch)
+    got = 0
+    while got < len(ch):
+        d = s.recv(65536)
+        if not d:
+            raise SystemExit("hello: connection closed")
+        got += len(d)
+    print("%.1f" % ((time.monotonic() - t0) * 1000))
+
+
 def talk(port):
     s = connect(port, None)
     s.settimeout(3)
@@ -208,6 +232,8 @@ def main():
         pull(int(a[1]), int(a[2]), a[3] if len(a) > 3 else None)
     elif a[0] == "probe":
         probe(int(a[1]), [float(x) for x in a[2:]])
+    elif a[0] == "hello":
+        hello(int(a[1]), a[2])
     elif a[0] == "talk":
         talk(int(a[1]))
     elif a[0] == "udp":
