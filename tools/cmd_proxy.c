@@ -145,6 +145,13 @@ static void tick_cb(struct umpa_loop *loop, void *arg)
 	(void)arg;
 }
 
+/* --api's /stats and /events: the API's proxies (arg: where the API will be). */
+static int api_stats(void *arg, struct umpa_sbuf *b)
+{
+	struct toxi_api **a = arg;
+	return *a ? toxi_api_stats_json(*a, b) : -UMPA_EINVAL;
+}
+
 /* Module chains and files in command-line order. */
 struct chain_arg {
 	int dir; /* -1 both, 0 c2s, 1 s2c, 2 a module file */
@@ -380,7 +387,8 @@ int cmd_proxy(int argc, char **argv)
 	}
 	if (api) {
 		struct http_ctl_opts ho = {api, NULL, 0, NULL, 0};
-		if (!(ctl = http_ctl_new(umpa_loop_event_base(loop), &ho, NULL, &e)) ||
+		struct http_ctl_source hs = {&tapi, api_stats, NULL, NULL, NULL};
+		if (!(ctl = http_ctl_new(umpa_loop_event_base(loop), &ho, &hs, &e)) ||
 		    !(tapi = toxi_api_new(loop, ctl, &e))) {
 			tool_err("proxy: --api %s", !strncmp(e.msg, "--http ", 7) ? e.msg + 7 : e.msg);
 			rc = e.code == UMPA_EINVAL ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;

@@ -618,8 +618,8 @@ static int toxic_fields(const struct tproxy *t, json_t *o, struct umpa_toxic_def
 		d->dir = strcmp(stream, "upstream") ? UMPA_PROXY_S2C : UMPA_PROXY_C2S;
 		if (get_str(o, "name", &name, err, en) < 0)
 			return -1;
-		if (name && strlen(name) >= sizeof(d->name)) {
-			snprintf(err, en, "bad request body: 'name' is too long");
+		if (name && (strlen(name) >= sizeof(d->name) || strchr(name, '/'))) {
+			snprintf(err, en, "bad request body: 'name' must be at most 127 characters, no '/'");
 			return -1;
 		}
 		if (name && *name)
@@ -1023,6 +1023,55 @@ int toxi_api_config(struct toxi_api *a, const char *path, struct umpa_err *e)
 		rc = (int)json_array_size(j);
 	json_decref(j);
 	return rc;
+}
+
+int toxi_api_stats_json(struct toxi_api *a, struct umpa_sbuf *b)
+{
+	json_t *o = json_object();
+	char *txt;
+	for (struct tproxy *t = a->list; t; t = t->next) {
+		json_t *p = json_object();
+		uint64_t in[2], out[2];
+		proxy_counters(t, in, out);
+		json_object_set_new(p, "enabled", json_boolean(t->enabled));
+		size_t nt = 0;
+		while (umpa_toxics_get(t->tx, nt))
+			nt++;
+		json_object_set_new(p, "toxics", json_integer((json_int_t)nt));
+		for (int d = 0; d < 2; d++) {
+			char k[64];
+			snprintf(k, sizeof(k), "%s_bytes_in", stream_name[d]);
+			json_object_set_new(p, k, json_integer((json_int_t)in[d]));
+			snprintf(k, sizeof(k), "%s_bytes_out", stream_name[d]);
+			json_object_set_new(p, k, json_integer((json_int_t)out[d]));
+		}
+		if (t->p) {
+			struct umpa_proxy_stats st;
+			umpa_proxy_stats(t->p, &st);
+			json_object_set_new(p, "connections", json_integer((json_int_t)st.accepted));
+			json_object_set_new(p, "active", json_integer((json_int_t)st.active));
+		} else if (t->u) {
+			struct umpa_udprelay_stats st;
+			const struct umpa_impair_stats *im = umpa_udprelay_impair_stats(t->u, 0);
+			const struct umpa_impair_stats *im2 = umpa_udprelay_impair_stats(t->u, 1);
+			umpa_udprelay_stats(t->u, &st);
+			json_object_set_new(p, "sessions", json_integer((json_int_t)st.active));
+			json_object_set_new(p, "dropped", json_integer((json_int_t)(im->dropped + im2->dropped)));
+			json_object_set_new(p, "duplicated",
+					    json_integer((json_int_t)(im->duplicated + im2->duplicated)));
+			json_object_set_new(p, "delayed", json_integer((json_int_t)(im->delayed + im2->delayed)));
+		}
+		json_object_set_new(o, t->name, p);
+	}
+	txt = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (!txt)
+		return -UMPA_ENOMEM;
+	umpa_sbuf_puts(b, "{\"proxies\":");
+	umpa_sbuf_puts(b, txt);
+	umpa_sbuf_putc(b, '}');
+	free(txt);
+	return 0;
 }
 
 struct toxi_api *toxi_api_free(struct toxi_api *a)

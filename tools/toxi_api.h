@@ -35,6 +35,12 @@ void toxi_api_modules(struct toxi_api *a, const char *const *files, size_t n);
  */
 int toxi_api_config(struct toxi_api *a, const char *path, struct umpa_err *e);
 
+/**
+ * The proxies' counters as one JSON object {"proxies": {NAME: {...}}} appended to @p b
+ * (the control plane's /stats and /events).  0 or -UMPA_ENOMEM.
+ */
+int toxi_api_stats_json(struct toxi_api *a, struct umpa_sbuf *b);
+
 /** Stop every proxy and free @p a (NULL is fine).  Returns NULL. */
 struct toxi_api *toxi_api_free(struct toxi_api *a);
 

@@ -147,6 +147,11 @@ v=$(sed -n 's/^toxiproxy_proxy_sent_bytes_total{direction="downstream",.*proxy="
 [ "${v:-0}" -gt 0 ] && grep -q '^# TYPE toxiproxy_proxy_received_bytes_total counter' <<<"$m" &&
 	ok "GET /metrics: p1 sent $v bytes downstream" || bad "GET /metrics: $m"
 
+api GET /stats
+[ "$CODE" = 200 ] && [ "$(jget '.proxies.p1.downstream_bytes_out > 0')" = true ] && ok "GET /stats (control plane): p1 counters" || bad "GET /stats: $CODE $BODY"
+ev=$(curl -s -N -m 0.5 "http://$API/events")
+grep -q '^event: stats' <<<"$ev" && grep -q '"p1"' <<<"$ev" && ok "GET /events: a stats event with the proxies" || bad "GET /events: $ev"
+
 # ---- 2. toxics, measured ----
 base=$($PEER rtt "$P1")
 api POST /proxies/p1/toxics '{"name":"lat","type":"latency","attributes":{"latency":200}}'
