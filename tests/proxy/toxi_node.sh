@@ -29,9 +29,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-python3 "$top_srcdir/tests/proxy/toxi_peer.py" serve "$T/peer.port" 30 &
+python3 "$top_srcdir/tests/proxy/toxi_peer.py" serve "$T/peer.port" 120 &
 PIDS+=($!)
-"$UMPA" proxy --api 127.0.0.1:0 --duration 30 2>"$T/api.err" &
+"$UMPA" proxy --api 127.0.0.1:0 --duration 120 2>"$T/api.err" &
 APID=$!
 PIDS+=($APID)
 for ((i = 0; i < 100; i++)); do

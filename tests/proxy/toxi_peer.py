@@ -8,6 +8,8 @@
   pull PORT N [SRC]          ask for N bytes; print "bytes=B end=eof|reset|timeout secs=S chunks=C"
   probe PORT T1 T2 ...       one connection; one echo at each time T (seconds after the start); print the
                              round trips (ms)
+  probe-after URL BODY PORT T1 T2 ...   POST BODY to URL (a toxic), then probe with the times counted from
+                             its answer (so a slow start of this script does not shift them)
   hello PORT NAME            send a TLS ClientHello naming NAME (SNI) to the echo server; print the ms
                              until it is back
   talk PORT                  send a line to the echo server, read until the end: "bytes=B end=E secs=S"
@@ -126,8 +128,13 @@ def pull(port, n, src=None):
     print("bytes=%d end=%s secs=%.3f chunks=%d" % (got, end, time.monotonic() - t0, chunks))
 
 
-def probe(port, times):
+def probe(port, times, url=None, body=None):
     s = connect(port, None)
+    if url:
+        import urllib.request
+        req = urllib.request.Request(url, data=body.encode(), method="POST")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            r.read()
     t0 = time.monotonic()
     out = []
     for i, at in enumerate(times):
@@ -230,6 +237,8 @@ def main():
         rtt(int(a[1]), a[2] if len(a) > 2 else None)
     elif a[0] == "pull":
         pull(int(a[1]), int(a[2]), a[3] if len(a) > 3 else None)
+    elif a[0] == "probe-after":
+        probe(int(a[3]), [float(x) for x in a[4:]], a[1], a[2])
     elif a[0] == "probe":
         probe(int(a[1]), [float(x) for x in a[2:]])
     elif a[0] == "hello":
