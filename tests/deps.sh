@@ -11,6 +11,7 @@ PKGS=(build-essential autoconf automake libtool pkg-config
       chromium chromium-driver python3-selenium libjs-chart.js
       nodejs jq
       libedit-dev bash-completion)
+PKGS+=(python3-cryptography) # tests/oracle/tls13_coalesce.py encrypts TLS records
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
