@@ -49,6 +49,8 @@
 #include "umpa_tls.h"
 #include "umpa_tls_opts.h"
 #include "umpa_proxy.h"
+#include "umpa_toxics.h"
+#include "umpa_udprelay.h"
 #include "umpa_proxy_ca.h"
 #include "umpa_wiretap.h"
 #include "umpa_tls_connect.h"

@@ -43,6 +43,8 @@ struct proxy_half {
 	int paused;            /* reading stopped for backpressure */
 	struct event *delay;   /* a hook's delay in progress: forwarding waits */
 	struct evbuffer *held; /* bytes waiting for the delay */
+	int eof_waited;        /* the eof_delay hook's wait is over (or none was asked) */
+	int64_t first_ns;      /* when the oldest byte now in the input was read (0: none there) */
 };
 
 struct proxy_conn {
@@ -181,6 +183,12 @@ static int resolve(const char *s, const char *what, int passive, struct sockaddr
 	*len = res->ai_addrlen;
 	freeaddrinfo(res);
 	return 0;
+}
+
+int umpa_proxy_resolve(const char *s, const char *what, int passive, struct sockaddr_storage *ss, socklen_t *len,
+		       struct umpa_err *e)
+{
+	return resolve(s, what, passive, ss, len, e);
 }
 
 static void addr_text(const struct sockaddr *sa, char *buf, size_t n, uint16_t *port)
@@ -354,6 +362,8 @@ static void conn_free(struct proxy_conn *c, enum conn_end how)
 	free(c);
 }
 
+static void delay_done(evutil_socket_t fd, short what, void *arg);
+
 /* Pass the end of stream of direction d on, once its receiver's output is empty.  Returns 1 when the
  * connection was freed. */
 static int half_finish(struct proxy_half *h)
@@ -366,6 +376,16 @@ static int half_finish(struct proxy_half *h)
 	if (evbuffer_get_length(bufferevent_get_output(dst))) {
 		bufferevent_setwatermark(dst, EV_WRITE, 0, 0); /* the write callback when it is empty */
 		return 0;
+	}
+	if (!h->eof_waited && c->p->hooked && c->p->h.eof_delay) {
+		int64_t d = c->p->h.eof_delay(c->p->h.arg, c->state, (enum umpa_proxy_dir)h->dir);
+		h->eof_waited = 1;
+		if (d > 0) {
+			struct timeval tv = {(time_t)(d / 1000000000), (suseconds_t)(d % 1000000000 / 1000)};
+			if ((h->held || (h->held = evbuffer_new())) &&
+			    (h->delay = evtimer_new(c->p->base, delay_done, h)) && evtimer_add(h->delay, &tv) == 0)
+				return 0; /* delay_done pumps, and comes back here */
+		}
 	}
 	h->shut = 1;
 	{
@@ -415,6 +435,44 @@ static void forward(struct proxy_half *h, const void *data, size_t n)
 	bufferevent_write(c->side[!h->dir], data, n);
 }
 
+/* End @p c in order (UMPA_PROXY_CLOSE): no more reading either way, unread input dropped, what is
+ * buffered or held is written, then both shutdowns.  Returns 1 when the connection was freed. */
+static int conn_close_soon(struct proxy_conn *c)
+{
+	int i;
+	for (i = 0; i < 2; i++) {
+		struct proxy_half *h = &c->half[i];
+		h->eof = 1;
+		if (c->side[i]) {
+			struct evbuffer *in = bufferevent_get_input(c->side[i]);
+			bufferevent_disable(c->side[i], EV_READ);
+			evbuffer_drain(in, evbuffer_get_length(in));
+		}
+	}
+	if (!c->side[0] || !c->side[1] || !c->connected) {
+		conn_free(c, END_DONE);
+		return 1;
+	}
+	if (half_finish(&c->half[0]))
+		return 1;
+	return half_finish(&c->half[1]);
+}
+
+int umpa_proxy_kill(struct umpa_proxy *p, uint64_t id, int reset)
+{
+	struct proxy_conn *c;
+	for (c = p->conns; c; c = c->next)
+		if (c->ci.id == id)
+			break;
+	if (!c)
+		return -UMPA_ENOENT;
+	if (reset)
+		conn_free(c, END_RESET);
+	else
+		conn_close_soon(c);
+	return 0;
+}
+
 /* Move what side[dir] received to side[!dir], through the hooks; stop at the buffer bound or a delay. */
 static void pump(struct proxy_half *h)
 {
@@ -429,7 +487,7 @@ static void pump(struct proxy_half *h)
 	while ((len = evbuffer_get_length(in)) > 0 && !h->delay) {
 		if (evbuffer_get_length(bufferevent_get_output(dst)) >= p->o.hiwat)
 			break;
-		if (!p->hooked) {
+		if (!p->hooked || (p->h.pass && p->h.pass(p->h.arg, c->state, (enum umpa_proxy_dir)h->dir))) {
 			tap_plain(c, h->dir, h->dir, in, NULL, len);
 			tap_plain(c, !h->dir, h->dir, in, NULL, len);
 			p->st.bytes_in[h->dir] += len;
@@ -440,9 +498,8 @@ static void pump(struct proxy_half *h)
 		{
 			size_t n = len < CHUNK_MAX ? len : CHUNK_MAX;
 			unsigned char *d = evbuffer_pullup(in, (ssize_t)n);
-			struct umpa_proxy_out out = {d, n, UMPA_PROXY_FORWARD, 0};
+			struct umpa_proxy_out out = {d, n, UMPA_PROXY_FORWARD, 0, 0, h->first_ns};
 			struct umpa_err e = {0, ""};
-			tap_plain(c, h->dir, h->dir, NULL, d, n);
 			if (p->h.data(p->h.arg, c->state, (enum umpa_proxy_dir)h->dir, d, n, &out, &e) < 0) {
 				plog(p, UMPA_PROXY_WARN, c->ci.id, "%s", e.msg[0] ? e.msg : "module failed");
 				conn_free(c, END_ERROR);
@@ -455,6 +512,7 @@ static void pump(struct proxy_half *h)
 			}
 			if (out.action == UMPA_PROXY_STARTTLS && p->o.mitm && !c->starttls && !c->is_tls) {
 				p->st.bytes_in[h->dir] += n;
+				tap_plain(c, h->dir, h->dir, NULL, d, n);
 				if (out.len)
 					forward(h, out.data, out.len);
 				evbuffer_drain(in, n);
@@ -473,13 +531,24 @@ static void pump(struct proxy_half *h)
 					return;
 				}
 			}
+			if (out.consumed && out.consumed < n)
+				n = out.consumed;
 			p->st.bytes_in[h->dir] += n;
+			tap_plain(c, h->dir, h->dir, NULL, d, n); /* what this leg read, once: a hook may take less */
 			if (out.len)
 				forward(h, out.data, out.len);
 			evbuffer_drain(in, n);
+			if (out.action == UMPA_PROXY_CLOSE) {
+				plog(p, UMPA_PROXY_NOTE, c->ci.id, "closed by a module");
+				conn_close_soon(c);
+				return;
+			}
 		}
 	}
-	if (h->delay || evbuffer_get_length(bufferevent_get_output(dst)) >= p->o.hiwat) {
+	if (!evbuffer_get_length(in))
+		h->first_ns = 0;
+	/* during a delay reading goes on (up to the input's bound), so bytes keep their arrival times */
+	if (evbuffer_get_length(bufferevent_get_output(dst)) >= p->o.hiwat) {
 		h->paused = 1;
 		bufferevent_disable(src, EV_READ);
 	} else if (h->paused || !h->eof) {
@@ -494,7 +563,10 @@ static void pump(struct proxy_half *h)
 static void read_cb(struct bufferevent *bev, void *arg)
 {
 	struct proxy_conn *c = arg;
-	pump(&c->half[bev == c->side[0] ? UMPA_PROXY_C2S : UMPA_PROXY_S2C]);
+	struct proxy_half *h = &c->half[bev == c->side[0] ? UMPA_PROXY_C2S : UMPA_PROXY_S2C];
+	if (!h->first_ns)
+		h->first_ns = umpa_loop_now_ns(c->p->loop);
+	pump(h);
 }
 
 /* The output of side s drained below its low watermark: the direction writing into it may go on. */
@@ -751,8 +823,7 @@ static void upstream_connect(struct proxy_conn *c, SSL *ssl)
 		tap_tls(c, 1, ufd, ssl);
 }
 
-/* The SNI of a ClientHello at the start of @p b (@p n bytes) into @p out; "" when there is none. */
-static void clienthello_sni(const uint8_t *b, size_t n, char *out, size_t outn)
+void umpa_proxy_clienthello_sni(const uint8_t *b, size_t n, char *out, size_t outn)
 {
 	struct umpa_cur cur;
 	uint8_t u8;
@@ -855,7 +926,7 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
 			upstream_connect(c, NULL);
 		return;
 	}
-	clienthello_sni(buf, (size_t)n, c->sni, sizeof(c->sni));
+	umpa_proxy_clienthello_sni(buf, (size_t)n, c->sni, sizeof(c->sni));
 	for (unsigned i = 0; i < p->o.mitm->npassthrough; i++)
 		if (umpa_proxy_host_match(p->o.mitm->passthrough[i], c->sni)) { /* relayed as it is */
 			p->st.passthrough++;

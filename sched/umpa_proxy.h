@@ -26,6 +26,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "umpa_error.h"
 #include "umpa_sched.h"
@@ -47,6 +48,8 @@ enum umpa_proxy_action {
 	 * (mitm only): the upstream leg first (a TLS client on the same socket), then the client's (a leaf
 	 * from the CA, or a static certificate); the bytes after it are TLS.  Without mitm: a plain forward. */
 	UMPA_PROXY_STARTTLS = 2,
+	UMPA_PROXY_CLOSE = 3, /**< forward out.data, then end the connection in order: reading stops both
+				 ways, what is buffered is written, both sockets get a shutdown and close */
 };
 
 /** A hook's answer for one chunk. */
@@ -54,7 +57,10 @@ struct umpa_proxy_out {
 	const void *data; /**< bytes to forward (owned by the hook, valid until its next call) */
 	size_t len;       /**< their length */
 	enum umpa_proxy_action action;
-	int64_t delay_ns; /**< wait this long before forwarding (0: at once); reading pauses meanwhile */
+	int64_t delay_ns;   /**< wait this long before forwarding (0: at once); meanwhile reading goes on up to
+			       the buffer bound, and the next call comes after the delay */
+	size_t consumed;    /**< input bytes this answer used (0: all n); the rest comes back in the next call */
+	int64_t arrived_ns; /**< in: when the oldest of these bytes was read (loop clock; 0: unknown) */
 };
 
 /** Who a connection is between (addresses as text). */
@@ -83,6 +89,10 @@ struct umpa_proxy_hooks {
 	void (*tls)(void *arg, void *state, const char *sni);
 	/** The connection is gone: free @p state. */
 	void (*close)(void *arg, void *state);
+	/** Optional: nanoseconds to wait before passing direction @p dir's end of stream on (0: at once). */
+	int64_t (*eof_delay)(void *arg, void *state, enum umpa_proxy_dir dir);
+	/** Optional: nonzero when direction @p dir needs no look now: what is buffered moves unhooked. */
+	int (*pass)(void *arg, void *state, enum umpa_proxy_dir dir);
 };
 
 /** Log levels of opts.log. */
@@ -214,6 +224,22 @@ struct umpa_proxy *umpa_proxy_new(struct umpa_loop *loop, const struct umpa_prox
 /** The address listener @p i is bound to as "ADDR:PORT" ("[v6]:PORT"), in @p buf (@p n bytes). */
 const char *umpa_proxy_bound(const struct umpa_proxy *p, unsigned i, char *buf, size_t n);
 
+/**
+ * End connection @p id (as umpa_proxy_conn_info.id) from outside the data
+ * path, e.g. a hook's timer: with @p reset both sockets get an RST at once
+ * (counted in resets), otherwise the connection ends in order as after
+ * UMPA_PROXY_CLOSE.  Returns 0, or -UMPA_ENOENT when no such connection is
+ * open.
+ */
+int umpa_proxy_kill(struct umpa_proxy *p, uint64_t id, int reset);
+
+/**
+ * The server name (SNI) of a TLS ClientHello at the start of @p b (@p n
+ * bytes, a record header first) into @p out (@p outn bytes); "" when there
+ * is none or the bytes are not a ClientHello.
+ */
+void umpa_proxy_clienthello_sni(const uint8_t *b, size_t n, char *out, size_t outn);
+
 /** The counters so far. */
 void umpa_proxy_stats(const struct umpa_proxy *p, struct umpa_proxy_stats *st);
 
@@ -229,5 +255,14 @@ struct umpa_proxy *umpa_proxy_free(struct umpa_proxy *p);
  */
 int umpa_proxy_split_hostport(const char *s, const char *what, char *host, size_t n, uint16_t *port,
 			      struct umpa_err *e);
+
+/**
+ * Resolve "ADDR:PORT" / "HOST:PORT" (@p passive: a numeric address to bind)
+ * into @p ss and @p len, as the proxy does its listeners and target.
+ * Returns 0 or -UMPA_EINVAL with @p e set ("WHAT: 'host': Name or service
+ * not known").
+ */
+int umpa_proxy_resolve(const char *s, const char *what, int passive, struct sockaddr_storage *ss, socklen_t *len,
+		       struct umpa_err *e);
 
 #endif

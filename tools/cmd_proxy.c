@@ -7,8 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "http_ctl.h"
+#include "toxi_api.h"
 #include "umpa_proxy.h"
 #include "umpa_proxy_ca.h"
+#include "umpa_udprelay.h"
 #include "umpa_proxy_lua.h"
 #include "umpa_sched.h"
 #include "umpa_tls.h"
@@ -18,6 +21,7 @@
 
 static const char proxy_usage[] =
     "usage: umpa proxy -l ADDR:PORT [-l ...] -t HOST:PORT [options]\n"
+    "       umpa proxy --api ADDR:PORT [--config FILE] [options]\n"
     "\n"
     "Relay TCP connections from each listening address to the target, through\n"
     "Lua modules that see (and may change, drop, delay or reset) the bytes.\n"
@@ -52,6 +56,10 @@ static const char proxy_usage[] =
     "                           (SMTP, IMAP, POP3, FTP; default 0.3); -m sslupgrade does STARTTLS\n"
     "  -w, --write FILE         write both legs of every connection as TCP into a pcapng, with\n"
     "                           the TLS keys of both legs in Decryption Secrets Blocks\n"
+    "      --api ADDR:PORT      serve the Toxiproxy-compatible API here (loopback; port 0: any free);\n"
+    "                           with --api, -l and -t are optional: proxies are made over the API\n"
+    "      --config FILE        with --api: make the proxies of FILE (Toxiproxy's JSON config) at start\n"
+    "      --udp                relay UDP datagrams from -l to -t (one -l; no modules)\n"
     "  -v, --verbose            log every connection's open and close\n"
     "  -h, --help               this help\n"
     "\n"
@@ -79,6 +87,9 @@ enum {
 	O_STATIC,
 	O_PASS,
 	O_PEEKTO,
+	O_API,
+	O_CONFIG,
+	O_UDP
 };
 
 static const struct option lopts[] = {
@@ -106,6 +117,9 @@ static const struct option lopts[] = {
     {"static-cert", required_argument, NULL, O_STATIC},
     {"passthrough", required_argument, NULL, O_PASS},
     {"peek-timeout", required_argument, NULL, O_PEEKTO},
+    {"api", required_argument, NULL, O_API},
+    {"config", required_argument, NULL, O_CONFIG},
+    {"udp", no_argument, NULL, O_UDP},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -201,6 +215,13 @@ static int leg_opt(const char *what, struct umpa_tls_conf *c, unsigned side, con
 	return 0;
 }
 
+/* --api's /stats and /events: the API's proxies (arg: where the API will be). */
+static int api_stats(void *arg, struct umpa_sbuf *b)
+{
+	struct toxi_api **a = arg;
+	return *a ? toxi_api_stats_json(*a, b) : -UMPA_EINVAL;
+}
+
 /* Module chains and files in command-line order. */
 struct chain_arg {
 	int dir; /* -1 both, 0 c2s, 1 s2c, 2 a module file */
@@ -233,16 +254,25 @@ int cmd_proxy(int argc, char **argv)
 	const char **passes = calloc((size_t)argc + 1, sizeof(*passes));
 	char **owned = calloc((size_t)argc + 1, sizeof(*owned));
 	unsigned nstatics = 0, npasses = 0, nowned = 0;
+	const char *api = NULL, *config = NULL;
+	int udp = 0;
+	struct http_ctl *ctl = NULL;
+	struct toxi_api *tapi = NULL;
+	struct umpa_udprelay *relay = NULL;
+	const char **modfiles = calloc((size_t)argc + 1, sizeof(*modfiles));
+	size_t nmodfiles = 0;
 
 	umpa_tls_conf_init(&upc, &e);
 	umpa_tls_conf_init(&clc, &e);
-	if (!chains || !statics || !passes || !owned) {
+	if (!chains || !statics || !passes || !owned || !modfiles) {
 		tool_err("proxy: out of memory");
 		rc = UMPA_EXIT_ERROR;
 		goto out;
 	}
 	umpa_proxy_opts_init(&o);
 	o.log = proxy_log;
+	/* a peer that closes while the relay writes to it is that connection's error, not the process's end */
+	signal(SIGPIPE, SIG_IGN);
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":l:t:s:m:w:vh", lopts, NULL)) != -1) {
@@ -340,6 +370,15 @@ int cmd_proxy(int argc, char **argv)
 		case O_PEEKTO:
 			o.peek_timeout_ns = tool_ns(&umpa_num_seconds, "--peek-timeout", optarg);
 			break;
+		case O_API:
+			api = optarg;
+			break;
+		case O_CONFIG:
+			config = optarg;
+			break;
+		case O_UDP:
+			udp = 1;
+			break;
 		case 'v':
 			o.verbose = 1;
 			break;
@@ -407,7 +446,19 @@ int cmd_proxy(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (!o.nlisten || !o.target) {
+	if (config && !api) {
+		tool_err("proxy: --config needs --api ADDR:PORT");
+		rc = UMPA_EXIT_USAGE;
+		goto out;
+	}
+	if (udp && (o.nlisten != 1 || nchains || mitm_on)) {
+		tool_err("proxy: --udp takes one -l and no modules or TLS options");
+		rc = UMPA_EXIT_USAGE;
+		goto out;
+	}
+	if (api && !o.nlisten && !o.target) {
+		/* the proxies come over the API */
+	} else if (!o.nlisten || !o.target) {
 		tool_err("proxy: %s is required (try 'umpa proxy --help')",
 			 !o.nlisten ? "-l ADDR:PORT" : "-t HOST:PORT");
 		rc = UMPA_EXIT_USAGE;
@@ -477,14 +528,52 @@ int cmd_proxy(int argc, char **argv)
 		rc = UMPA_EXIT_ERROR;
 		goto out;
 	}
+	if (api) {
+		struct http_ctl_opts ho = {api, NULL, 0, NULL, 0};
+		struct http_ctl_source hs = {&tapi, api_stats, NULL, NULL, NULL};
+		if (!(ctl = http_ctl_new(umpa_loop_event_base(loop), &ho, &hs, &e)) ||
+		    !(tapi = toxi_api_new(loop, ctl, &e))) {
+			tool_err("proxy: --api %s", !strncmp(e.msg, "--http ", 7) ? e.msg + 7 : e.msg);
+			rc = e.code == UMPA_EINVAL ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
+			goto out;
+		}
+		for (i = 0; i < nchains; i++)
+			if (chains[i].dir == 2)
+				modfiles[nmodfiles++] = chains[i].text;
+		toxi_api_modules(tapi, modfiles, nmodfiles);
+		if (config) {
+			int n = toxi_api_config(tapi, config, &e);
+			if (n < 0) {
+				tool_err("proxy: --config %s", e.msg);
+				rc = e.code == UMPA_EINVAL ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
+				goto out;
+			}
+			tool_note("proxy: %d proxies from %s", n, config);
+		}
+		tool_note("proxy: Toxiproxy API on %s", http_ctl_bound(ctl));
+	}
+	if (udp) {
+		struct umpa_udprelay_opts uo;
+		char b[96];
+		umpa_udprelay_opts_init(&uo);
+		uo.listen = o.listen[0];
+		uo.target = o.target;
+		if (!(relay = umpa_udprelay_new(loop, &uo, &e))) {
+			tool_err("proxy: %s", e.msg);
+			rc = e.code == UMPA_EINVAL ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
+			goto out;
+		}
+		tool_note("proxy: relaying UDP on %s -> %s", umpa_udprelay_bound(relay, b, sizeof(b)), o.target);
+	}
 	umpa_proxy_mods_hooks(mods, &hooks);
-	if (!(p = umpa_proxy_new(
+	if (o.nlisten && !udp &&
+	    !(p = umpa_proxy_new(
 		  loop, &o, umpa_proxy_mods_count(mods, 0) || umpa_proxy_mods_count(mods, 1) ? &hooks : NULL, &e))) {
 		tool_err("proxy: %s", e.msg);
 		rc = e.code == UMPA_EINVAL || e.code == UMPA_ERANGE ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
 		goto out;
 	}
-	for (i = 0; i < o.nlisten; i++) {
+	for (i = 0; p && i < o.nlisten; i++) {
 		char b[96];
 		tool_note("proxy: listening on %s -> %s", umpa_proxy_bound(p, i, b, sizeof(b)), o.target);
 	}
@@ -495,7 +584,15 @@ int cmd_proxy(int argc, char **argv)
 		tool_err("proxy: %s", e.msg);
 		rc = UMPA_EXIT_ERROR;
 	}
-	{
+	if (relay) {
+		struct umpa_udprelay_stats st;
+		umpa_udprelay_stats(relay, &st);
+		tool_note("proxy: udp %llu sessions; datagrams c2s %llu in %llu out, s2c %llu in %llu out",
+			  (unsigned long long)st.sessions, (unsigned long long)st.dgrams_in[0],
+			  (unsigned long long)st.dgrams_out[0], (unsigned long long)st.dgrams_in[1],
+			  (unsigned long long)st.dgrams_out[1]);
+	}
+	if (p) {
 		struct umpa_proxy_stats st;
 		umpa_proxy_stats(p, &st);
 		tool_note("proxy: %llu connections: %llu done, %llu aborted, %llu refused, %llu reset, %llu errors, "
@@ -511,6 +608,9 @@ int cmd_proxy(int argc, char **argv)
 			  (unsigned long long)st.passthrough, (unsigned long long)st.starttls);
 	}
 out:
+	toxi_api_free(tapi);
+	http_ctl_free(ctl);
+	umpa_udprelay_free(relay);
 	umpa_proxy_free(p);
 	if (wtap) {
 		uint64_t np = umpa_wtap_packets(wtap);
@@ -534,5 +634,6 @@ out:
 	free(owned);
 	umpa_tls_conf_free(&upc);
 	umpa_tls_conf_free(&clc);
+	free(modfiles);
 	return rc;
 }

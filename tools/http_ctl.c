@@ -57,6 +57,7 @@ struct ctl_route {
 	char *path;
 	http_ctl_handler fn;
 	void *arg;
+	int lax; /* any Content-Type (http_ctl_route_lax) */
 };
 
 struct http_ctl {
@@ -469,6 +470,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 	unsigned char a[16];
 	char *body = NULL;
 	int family;
+	struct ctl_route *route = NULL;
 
 	if (!peer || sa_addr(peer, &family, a) < 0 || !allowed(c, family, a)) {
 		http_ctl_error(req, 403, "this address may not use the control API (see --http-allow)");
@@ -485,7 +487,15 @@ static void on_request(struct evhttp_request *req, void *arg)
 		http_ctl_error(req, 413, "%s: body of %zu bytes is over the limit of %zu", path, len, c->max_body);
 		return;
 	}
-	if (len && !json_body(req)) {
+	for (size_t i = 0; i < c->nroutes; i++) {
+		const char *rp = c->routes[i].path;
+		size_t rn = strlen(rp);
+		if (rp[rn - 1] == '/' ? !strncmp(path, rp, rn) : !strcmp(path, rp)) {
+			route = &c->routes[i];
+			break;
+		}
+	}
+	if (len && !json_body(req) && !(route && route->lax)) {
 		http_ctl_error(req, 415, "%s: the body must be application/json", path);
 		return;
 	}
@@ -496,13 +506,9 @@ static void on_request(struct evhttp_request *req, void *arg)
 	evbuffer_copyout(in, body, len);
 	body[len] = 0;
 
-	for (size_t i = 0; i < c->nroutes; i++) {
-		const char *rp = c->routes[i].path;
-		size_t rn = strlen(rp);
-		if (rp[rn - 1] == '/' ? !strncmp(path, rp, rn) : !strcmp(path, rp)) {
-			c->routes[i].fn(c->routes[i].arg, req, path, body, len);
-			goto out;
-		}
+	if (route) {
+		route->fn(route->arg, req, path, body, len);
+		goto out;
 	}
 	if (!strcmp(path, "/stats")) {
 		struct umpa_sbuf b = {0};
@@ -671,6 +677,14 @@ int http_ctl_route(struct http_ctl *c, const char *path, http_ctl_handler fn, vo
 		return umpa_err_set(e, UMPA_ENOMEM, "out of memory");
 	c->routes[c->nroutes].fn = fn;
 	c->routes[c->nroutes++].arg = arg;
+	return 0;
+}
+
+int http_ctl_route_lax(struct http_ctl *c, const char *path, http_ctl_handler fn, void *arg, struct umpa_err *e)
+{
+	if (http_ctl_route(c, path, fn, arg, e) < 0)
+		return -e->code;
+	c->routes[c->nroutes - 1].lax = 1;
 	return 0;
 }
 

@@ -95,6 +95,12 @@ typedef void (*http_ctl_handler)(void *arg, struct evhttp_request *req, const ch
  */
 int http_ctl_route(struct http_ctl *c, const char *path, http_ctl_handler fn, void *arg, struct umpa_err *e);
 
+/**
+ * As http_ctl_route, but a body of any Content-Type is taken (Toxiproxy's
+ * clients and its documented curl lines send none); the handler parses it.
+ */
+int http_ctl_route_lax(struct http_ctl *c, const char *path, http_ctl_handler fn, void *arg, struct umpa_err *e);
+
 /** Reply @p status with @p json (one JSON text) as application/json. */
 void http_ctl_reply(struct evhttp_request *req, int status, const char *json, size_t len);
 
