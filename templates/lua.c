@@ -96,6 +96,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -161,8 +162,12 @@ struct umpa_lua {
 	struct umpa_lua_deadline time;       /* time limits */
 	double cpu_used;                     /* CPU seconds of finished calls from the host */
 	struct timespec wall0;               /* when the running call from the host started */
-	struct timespec cpu0;                /* the thread's CPU clock then (estimated, see time_passed) */
+	struct timespec cpu0;                /* the thread's CPU clock then (estimated, see cpu_spent) */
 	int cpu0_known;                      /* cpu0 was taken */
+	struct timespec cpu_ref;             /* the thread's CPU clock, read at most TICK_NS of wall before wall0 */
+	struct timespec cpu_ref_wall;        /* when (CLOCK_MONOTONIC) cpu_ref was read; 0: never */
+	int sched_fd;                        /* /proc/thread-self/schedstat, or -1 (run_wait) */
+	int64_t wait_ref;                    /* its run-queue wait (ns) when cpu_ref was read; -1: unknown */
 	timer_t timer;                       /* ticks while calls run (see "Time") */
 	pthread_t timer_thread;              /* the thread it signals */
 	int have_timer;                      /* 1: made; -1: cannot be had */
@@ -507,12 +512,38 @@ static double ts_diff(const struct timespec *a, const struct timespec *b)
 	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
 }
 
+/* Nanoseconds the running thread has waited on a run queue (ready, but
+ * another task had the CPU) since it started, from the scheduler's
+ * statistics; -1 when they cannot be read.  One pread of a descriptor kept
+ * open (the file names the thread that opened it: the thread that runs the
+ * calls, as the timer). */
+static int64_t run_wait(struct umpa_lua *U)
+{
+	char buf[96];
+	ssize_t n;
+	unsigned long long run, wait;
+
+	if (U->sched_fd < 0 || (n = pread(U->sched_fd, buf, sizeof(buf) - 1, 0)) <= 0)
+		return -1;
+	buf[n] = 0;
+	if (sscanf(buf, "%llu %llu", &run, &wait) != 2 || wait > INT64_MAX)
+		return -1;
+	return (int64_t)wait;
+}
+
 /* Seconds of CPU the running call has used, given @wall seconds since it
  * started.  Reading the thread's CPU clock is a system call (2-10 us in a
- * VM), too dear for every call of a busy template, so the clock is first
- * read when the call has run for a tick; the CPU time before that counts as
- * the wall time it took (an upper bound).  Later it is read only when @wall
- * says a CPU limit could have been passed (CPU time never exceeds it). */
+ * VM), too dear for every call of a busy template, so it is read when a call
+ * starts only if the last reading (cpu_ref) is older than a tick, and the
+ * call's own first reading waits until it has run for a tick.  The CPU clock
+ * at the call's start then lies between two bounds, and the larger one is
+ * taken: the reading before the call (cpu_ref: at most a tick of wall time,
+ * so at most 10 ms of CPU, before the start) and the clock now less the wall
+ * time (all of the call's wall time spent on the CPU).  The first bound is
+ * what keeps a call that waited for the CPU on a loaded machine (0.3 s of
+ * CPU in 5 s of wall) from being charged its waiting.  Later the clock is
+ * read only when @wall says a CPU limit could have been passed (CPU time
+ * never exceeds it). */
 static double cpu_spent(struct umpa_lua *U, double wall, int need)
 {
 	struct timespec now;
@@ -527,8 +558,10 @@ static double cpu_spent(struct umpa_lua *U, double wall, int need)
 			U->cpu0.tv_nsec += 1000000000L;
 			U->cpu0.tv_sec--;
 		}
+		if ((U->cpu_ref_wall.tv_sec || U->cpu_ref_wall.tv_nsec) && ts_diff(&U->cpu0, &U->cpu_ref) > 0)
+			U->cpu0 = U->cpu_ref;
 		U->cpu0_known = 1;
-		return wall;
+		return ts_diff(&U->cpu0, &now);
 	}
 	if (!need || clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) < 0)
 		return wall;
@@ -545,8 +578,17 @@ static int time_passed(struct umpa_lua *U, char *buf, size_t n)
 		return 0;
 	wall = ts_diff(&U->wall0, &now);
 	if (U->time.wall > 0 && wall >= U->time.wall) {
-		snprintf(buf, n, "time limit exceeded (%g s wall clock)", U->time.wall);
-		return 1;
+		/* The wall-clock limit is for a call that blocks; time the thread
+		 * spent ready to run while other tasks had the CPU (a loaded
+		 * machine) is not the call's doing and does not count.  The wait
+		 * is measured from cpu_ref's reading, at most a tick before the
+		 * call started (so at most a tick too much is forgiven). */
+		int64_t w = U->wait_ref >= 0 ? run_wait(U) : -1;
+		double waited = w >= U->wait_ref ? (double)(w - U->wait_ref) / 1e9 : 0;
+		if (wall - waited >= U->time.wall) {
+			snprintf(buf, n, "time limit exceeded (%g s wall clock)", U->time.wall);
+			return 1;
+		}
 	}
 	cpu = cpu_spent(U, wall,
 			(U->time.cpu > 0 && wall >= U->time.cpu) ||
@@ -765,6 +807,13 @@ static void budget_restart(struct umpa_lua *U)
 	U->tick = 0;
 	U->cpu0_known = 0;
 	clock_gettime(CLOCK_MONOTONIC, &U->wall0);
+	/* a reading of the CPU clock at most a tick old (see cpu_spent) */
+	if (!(U->cpu_ref_wall.tv_sec || U->cpu_ref_wall.tv_nsec) ||
+	    ts_diff(&U->cpu_ref_wall, &U->wall0) >= TICK_NS / 1e9) {
+		if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &U->cpu_ref) == 0)
+			U->cpu_ref_wall = U->wall0;
+		U->wait_ref = run_wait(U);
+	}
 	lua_sethook(U->L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
 }
 
@@ -3133,8 +3182,12 @@ struct umpa_lua *umpa_lua_open(struct umpa_err *e)
 	U->instr_cap = LUA_INSTR_DEFAULT;
 	U->time.cpu = LUA_CPU_DEFAULT;
 	U->time.wall = LUA_WALL_DEFAULT;
+	U->sched_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	U->wait_ref = -1;
 	umpa_pkt_init(&U->scratch);
 	if (!(U->L = lua_newstate(l_alloc, U))) {
+		if (U->sched_fd >= 0)
+			close(U->sched_fd);
 		free(U);
 		umpa_err_set(e, UMPA_ENOMEM, "out of memory for a Lua state");
 		return NULL;
@@ -3158,6 +3211,8 @@ struct umpa_lua *umpa_lua_close(struct umpa_lua *U)
 		lua_close(U->L);
 	umpa_pkt_release(&U->scratch);
 	umpa_sbuf_free(&U->sb);
+	if (U->sched_fd >= 0)
+		close(U->sched_fd);
 	free(U);
 	return NULL;
 }
