@@ -527,6 +527,29 @@ static const char *param_check(const char *type, const char *v)
 	return "a known type";
 }
 
+/* Check @v against @p's type and declared range: NULL when fine, else the
+ * reason, "an integer" / "at most 1" (in @buf for a range). */
+static const char *param_fits(const struct rt_param *p, const char *v, char *buf, size_t n)
+{
+	const char *bad = param_check(p->type, v);
+	double d;
+
+	if (bad || !*v || (!p->has_min && !p->has_max))
+		return bad;
+	d = strtod(v, NULL); /* an int's text too: strtoll accepted it, 0x.. included */
+	if (!strcmp(p->type, "int"))
+		d = (double)strtoll(v, NULL, 0);
+	if (p->has_min && d < p->min) {
+		snprintf(buf, n, "at least %.15g", p->min);
+		return buf;
+	}
+	if (p->has_max && d > p->max) {
+		snprintf(buf, n, "at most %.15g", p->max);
+		return buf;
+	}
+	return NULL;
+}
+
 /* Push @v converted to @type's Lua value (nil for an empty non-string). */
 static void param_push(lua_State *L, const char *type, const char *v)
 {
@@ -647,7 +670,8 @@ static int l_params(lua_State *L)
 	lua_getglobal(L, "param");
 	for (i = 0; i < n; i++) {
 		const char *nm = names[i], *type, *def, *help, *v, *bad;
-		struct rt_param *pp;
+		struct rt_param *pp, range;
+		char why[64];
 		int t;
 
 		lua_getfield(L, 1, nm);
@@ -669,20 +693,40 @@ static int l_params(lua_State *L)
 		def = decl_text(L, -1, nm, "default");
 		lua_getfield(L, t, "help");
 		help = decl_text(L, -1, nm, "help");
+		range = (struct rt_param){0};
+		for (int k = 0; k < 2; k++) { /* min=, max=: a range for int and number parameters */
+			const char *key = k ? "max" : "min";
+			if (lua_getfield(L, t, key) == LUA_TNIL) {
+				lua_pop(L, 1);
+				continue;
+			}
+			if (strcmp(type, "int") && strcmp(type, "number"))
+				return luaL_error(L, "params: '%s': %s= is for int and number parameters", nm, key);
+			if (!lua_isnumber(L, -1) || !isfinite(lua_tonumber(L, -1)))
+				return luaL_error(L, "params: '%s': %s must be a finite number", nm, key);
+			*(k ? &range.has_max : &range.has_min) = 1;
+			*(k ? &range.max : &range.min) = lua_tonumber(L, -1);
+			lua_pop(L, 1);
+		}
+		if (range.has_min && range.has_max && range.min > range.max)
+			return luaL_error(L, "params: '%s': min is above max", nm);
+		range.type = (char *)type;
 		lua_pushnil(L);
 		while (lua_next(L, t)) {
 			const char *k = lua_tostring(L, -2);
-			if (!k || (strcmp(k, "type") && strcmp(k, "default") && strcmp(k, "help")))
-				return luaL_error(L, "params: '%s': unknown key '%s' (keys: type, default, help)", nm,
-						  k ? k : "?");
+			if (!k || (strcmp(k, "type") && strcmp(k, "default") && strcmp(k, "help") && strcmp(k, "min") &&
+				   strcmp(k, "max")))
+				return luaL_error(
+				    L, "params: '%s': unknown key '%s' (keys: type, default, help, min, max)", nm,
+				    k ? k : "?");
 			lua_pop(L, 1);
 		}
-		if ((bad = param_check(type, def)))
+		if ((bad = param_fits(&range, def, why, sizeof(why))))
 			return luaL_error(L, "params: '%s': default '%s' is not %s", nm, def, bad);
 		if (param_find(r, nm))
 			return luaL_error(L, "params: '%s' declared twice", nm);
 		v = set_value(r, nm);
-		if (v && (bad = param_check(type, v))) {
+		if (v && (bad = param_fits(&range, v, why, sizeof(why)))) {
 			lua_pushfstring(L, "--set %s=%s: parameter '%s' wants %s", nm, v, nm, bad);
 			return lua_error(L);
 		}
@@ -697,6 +741,7 @@ static int l_params(lua_State *L)
 			r->cappar = nc;
 		}
 		pp = &r->par[r->npar];
+		*pp = range;
 		pp->name = strdup(nm);
 		pp->type = strdup(type);
 		pp->value = strdup(v);
@@ -773,6 +818,7 @@ int umpa_run_param_check(const struct umpa_run *r, const char *name, const char 
 {
 	const struct rt_param *p = param_find(r, name);
 	const char *bad;
+	char why[64];
 
 	if (!p) {
 		struct umpa_sbuf names = {0};
@@ -784,16 +830,44 @@ int umpa_run_param_check(const struct umpa_run *r, const char *name, const char 
 		umpa_sbuf_free(&names);
 		return rc;
 	}
-	if ((bad = param_check(p->type, value)))
+	if ((bad = param_fits(p, value, why, sizeof(why))))
 		return umpa_err_set(e, UMPA_EINVAL, "parameter '%s': '%s' is not %s", name, value, bad);
 	return 0;
+}
+
+/* Give parameter @p the value @v (taking it) in the record and in Lua's param table. */
+static int param_store(struct umpa_run *r, struct rt_param *p, char *v, struct umpa_err *e)
+{
+	free(p->value);
+	p->value = v;
+	lua_pushcfunction(r->L, set_param_lua);
+	lua_pushlightuserdata(r->L, p);
+	if (lua_pcall(r->L, 1, 0, 0) != LUA_OK) {
+		lua_pop(r->L, 1);
+		return umpa_err_set(e, UMPA_ENOMEM, "parameter '%s': out of Lua memory", p->name);
+	}
+	return 0;
+}
+
+/* Tell the template (on_param) that @p changed.  Returns 0, or -1 with @e set
+ * when on_param raised an error (the template refuses the value). */
+static int param_tell(struct umpa_run *r, const struct rt_param *p, struct umpa_err *e)
+{
+	if (lua_getglobal(r->L, "on_param") != LUA_TFUNCTION) {
+		lua_pop(r->L, 1);
+		return 0;
+	}
+	lua_pushstring(r->L, p->name);
+	param_push(r->L, p->type, p->value);
+	return umpa_lua_pcall(r->U, 2, 0, "on_param", e) < 0 ? -1 : 0;
 }
 
 int umpa_run_param_set(struct umpa_run *r, const char *name, const char *value, struct umpa_err *e)
 {
 	struct rt_param *p = param_find(r, name);
+	struct umpa_err te = {0};
 	const char *bad;
-	char *v;
+	char why[64], *v, *old;
 
 	if (!p) {
 		umpa_sbuf_reset(&r->sb);
@@ -802,25 +876,27 @@ int umpa_run_param_set(struct umpa_run *r, const char *name, const char *value, 
 		return umpa_err_set(e, UMPA_ENOENT, "unknown parameter '%s' (parameters: %s)", name,
 				    r->npar ? r->sb.s : "none");
 	}
-	if ((bad = param_check(p->type, value)))
+	if ((bad = param_fits(p, value, why, sizeof(why))))
 		return umpa_err_set(e, UMPA_EINVAL, "parameter '%s': '%s' is not %s", name, value, bad);
-	if (!(v = strdup(value)))
+	if (!(v = strdup(value)) || !(old = strdup(p->value))) {
+		free(v);
 		return umpa_err_set(e, UMPA_ENOMEM, "out of memory");
-	free(p->value);
-	p->value = v;
-	lua_pushcfunction(r->L, set_param_lua);
-	lua_pushlightuserdata(r->L, p);
-	if (lua_pcall(r->L, 1, 0, 0) != LUA_OK) {
-		lua_pop(r->L, 1);
-		return umpa_err_set(e, UMPA_ENOMEM, "parameter '%s': out of Lua memory", name);
 	}
-	if (lua_getglobal(r->L, "on_param") == LUA_TFUNCTION) {
-		lua_pushstring(r->L, p->name);
-		param_push(r->L, p->type, p->value);
-		call_cb(r, 2, "on_param");
-	} else {
-		lua_pop(r->L, 1);
+	if (param_store(r, p, v, e) < 0) {
+		free(old);
+		return -UMPA_ENOMEM;
 	}
+	if (param_tell(r, p, &te) < 0) {
+		/* the template refused the value (its on_param raised an error):
+		 * the old value comes back, and the template hears of it again
+		 * so its state is what it was; the refusal is the caller's error */
+		struct umpa_err re = {0};
+		umpa_err_set(e, UMPA_EINVAL, "parameter '%s': '%s' refused: %s", name, value, te.msg);
+		if (param_store(r, p, old, &re) < 0 || param_tell(r, p, &re) < 0)
+			cb_failed(r, &re);
+		return -UMPA_EINVAL;
+	}
+	free(old);
 	if (r->phook)
 		r->phook(r->phook_arg, p->name, p->value);
 	return 0;

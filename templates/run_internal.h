@@ -73,6 +73,8 @@ static inline uint64_t ctr_val(const struct rt_counter *c)
 
 struct rt_param {
 	char *name, *type, *value, *def, *help;
+	int has_min, has_max; /* declared range (int and number parameters) */
+	double min, max;
 };
 
 struct rt_rule {

@@ -42,9 +42,13 @@ params{
   rate={type="number", default="1.5", help="a rate"},
   name={type="string", default="x", help="a name"},
   on={type="bool", default="false", help="a switch"},
+  level={type="int", default=5, min=0, max=10, help="a declared range"},
 }
 every(0.1, function() count("ticks") end)
-function on_param(name, value) log("param changed:", name, "=", tostring(value)) end
+function on_param(name, value)
+  if name == "name" and value == "forbidden" then error("name: 'forbidden' is not allowed", 0) end
+  log("param changed:", name, "=", tostring(value))
+end
 EOF
 
 netns_pair http || {
@@ -180,6 +184,24 @@ req "$NS_A" GET /params >/dev/null
 check "... and rate is still 2.5" python3 -c '
 import json
 assert json.load(open("'"$T/body"'"))["rate"]["value"] == "2.5"
+'
+# a value of the right type outside the declared range: 400 naming it, nothing changed
+bad "out of the declared range (level 0..10: 11)" 400 PATCH /params "${J[@]}" -d '{"rate": 3.5, "level": 11}'
+check "... the error names the parameter and its bound" grep -q "parameter 'level': '11' is not at most 10" "$T/body"
+req "$NS_A" GET /params >/dev/null
+check "... and rate is still 2.5, level 5" python3 -c '
+import json
+p = json.load(open("'"$T/body"'"))
+assert p["rate"]["value"] == "2.5" and p["level"]["value"] == "5", p
+'
+# a value the template's on_param refuses: 400 with its message; what the patch applied before is put back
+bad "refused by the template's on_param" 400 PATCH /params "${J[@]}" -d '{"rate": 4.5, "name": "forbidden"}'
+check "... the error names the parameter and the template's reason" grep -q "parameter 'name': 'forbidden' refused: name: 'forbidden' is not allowed" "$T/body"
+req "$NS_A" GET /params >/dev/null
+check "... and rate is still 2.5, name still y" python3 -c '
+import json
+p = json.load(open("'"$T/body"'"))
+assert p["rate"]["value"] == "2.5" and p["name"]["value"] == "y", p
 '
 bad "malformed JSON" 400 PATCH /params "${J[@]}" -d '{"rate": '
 bad "not an object" 400 PATCH /params "${J[@]}" -d '[1, 2]'
