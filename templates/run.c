@@ -16,8 +16,12 @@
  * order it happened, numbered from 1 as Wireshark numbers frames.  Comments
  * link them: a packet sent from a rule's callback says "reply to frame K
  * (rule N)", an exchange's answer "answer to frame K (exchange N, rtt T
- * ms)", a retransmission "exchange N: try T after timeout"; a final timeout
- * is logged and counted.  A received packet is written when the first of
+ * ms)", a retransmission "exchange N: try T after timeout".  A final
+ * timeout is logged, counted and marked at the start of the next frame's
+ * comment ("exchange N: no answer to frame K after T tries (timed out)");
+ * timeouts after the last frame and exchanges the run's end cut short ("no
+ * answer to frame K before the end of the run") go into one note at the end
+ * of the file (umpa_capw_note).  A received packet is written when the first of
  * these happens: something is sent while handling it, or handling ends, so
  * an answer's comment is known before it is written.
  *
@@ -312,6 +316,14 @@ static int out_write(struct umpa_run *r, struct umpa_pkt *p, const char *comment
 		return 0;
 	if (flush_keys(r, e) < 0)
 		return -1;
+	if (r->tnotes.len) { /* timeouts since the last frame: this frame's comment says so first */
+		umpa_sbuf_reset(&r->cmt);
+		umpa_sbuf_printf(&r->cmt, "%s%s%s", r->tnotes.s, comment ? "; " : "", comment ? comment : "");
+		umpa_sbuf_reset(&r->tnotes);
+		if (r->cmt.oom)
+			return umpa_err_set(e, UMPA_ENOMEM, "out of memory");
+		comment = r->cmt.s;
+	}
 	p->comment = comment;
 	rc = umpa_capw_write(r->w, p, e);
 	p->comment = keep;
@@ -1289,6 +1301,8 @@ static void exch_timeout(void *arg, const struct umpa_exchange *xc)
 	snprintf(line, sizeof(line), "exchange %llu: no answer to frame %llu after %u tries", (unsigned long long)x->no,
 		 (unsigned long long)x->req_frame, xc->tries);
 	run_log(r, UMPA_RUN_INFO, line);
+	if (r->w) /* marked on the next frame written, or in a note at the end */
+		umpa_sbuf_printf(&r->tnotes, "%s%s (timed out)", r->tnotes.len ? "; " : "", line);
 	if (x->ref_timeout != LUA_NOREF && !r->stopped) {
 		lua_rawgeti(r->L, LUA_REGISTRYINDEX, x->ref_timeout);
 		if (umpa_lua_push_pkt(r->U, xc->request, &e) < 0) {
@@ -2628,6 +2642,25 @@ static int close_out(struct umpa_run *r, int rc, struct umpa_err *e)
 {
 	struct umpa_err we = {0};
 
+	/* exchanges that never ended (the input or the run ended first) and
+	 * timeouts after the last frame: logged, and one note at the end of
+	 * the output, so every exchange's end is in the file */
+	for (struct rt_exch *x = r->exch; x; x = x->next) {
+		char line[160];
+		snprintf(line, sizeof(line), "exchange %llu: no answer to frame %llu before the end of the run (%u %s)",
+			 (unsigned long long)x->no, (unsigned long long)x->req_frame, x->tries,
+			 x->tries == 1 ? "try" : "tries");
+		run_log(r, UMPA_RUN_INFO, line);
+		if (r->w)
+			umpa_sbuf_printf(&r->tnotes, "%s%s", r->tnotes.len ? "; " : "", line);
+	}
+	if (r->w && r->tnotes.len && !r->tnotes.oom &&
+	    umpa_capw_note(r->w, umpa_loop_wall_ns(r->loop), r->tnotes.s, &we) < 0 && rc >= 0) {
+		if (e)
+			*e = we;
+		rc = -(we.code ? we.code : UMPA_EIO);
+	}
+	umpa_sbuf_reset(&r->tnotes);
 	if (r->w && umpa_capw_close(r->w, &we) < 0 && rc >= 0) {
 		if (e)
 			*e = we;
@@ -2748,6 +2781,8 @@ struct umpa_run *umpa_run_free(struct umpa_run *r)
 	for (size_t i = 0; i < r->nallow_w; i++)
 		free(r->allow_w[i]);
 	umpa_sbuf_free(&r->sb);
+	umpa_sbuf_free(&r->tnotes);
+	umpa_sbuf_free(&r->cmt);
 	umpa_sbuf_free(&r->keys);
 	if (r->keylog)
 		fclose(r->keylog);

@@ -189,6 +189,8 @@ struct umpa_run {
 	struct umpa_err fail; /* first strict failure */
 	int failed;
 	struct umpa_sbuf sb;
+	struct umpa_sbuf tnotes; /* final timeouts not yet marked in the output ("; " between) */
+	struct umpa_sbuf cmt;    /* a frame's comment with those notes */
 };
 
 /** The run of Lua state @p L. */

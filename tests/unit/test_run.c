@@ -307,7 +307,9 @@ static const char tcp_lua[] =
     "  expect{send = ether{}/ip{src='10.0.0.1', dst='10.0.0.8'}/icmp{id=98, seq=1},\n"
     "    timeout = 1, retries = 2, on_timeout = function(q) count('lost'); log('lost', q.icmp.id) "
     "end}\n"
-    "end)\n";
+    "end)\n"
+    "after(3.9, function() expect{send = ether{}/ip{src='10.0.0.1', dst='10.0.0.7'}/icmp{id=97, seq=1}, timeout = "
+    "10} end)\n";
 
 static void test_rules_expect_output(void **state)
 {
@@ -353,15 +355,16 @@ static void test_rules_expect_output(void **state)
 	assert_int_equal(umpa_run_counter(r, "lost"), 1);
 	assert_int_equal(umpa_run_counter(r, "timeouts"), 1);
 	assert_int_equal(umpa_run_counter(r, "rx"), 4);
-	assert_int_equal(umpa_run_counter(r, "tx"), 1 + 1 + 3); /* SYN/ACK, probe, 3 tries */
-	assert_int_equal(umpa_run_counter(r, "host.10.0.0.1.tx"), 5);
+	assert_int_equal(umpa_run_counter(r, "tx"),
+			 1 + 1 + 3 + 1); /* SYN/ACK, probe, 3 tries, a probe never answered */
+	assert_int_equal(umpa_run_counter(r, "host.10.0.0.1.tx"), 6);
 	assert_int_equal(umpa_run_counter(r, "host.10.0.0.1.rx"), 3); /* counted once the host has sent */
 	umpa_run_free(r);
 	assert_string_equal(lg.lines[0], "rtt 0.25");
 
 	n = read_frames("out1.pcapng", f, 16);
-	assert_int_equal(n, 4 + 5);
-	/* 1 SYN, 2 SYN/ACK, 3 SYN to 23, 4 probe, 5 probe 2, 6 answer, 7 try 2, 8 try 3, 9 udp */
+	assert_int_equal(n, 4 + 6);
+	/* 1 SYN, 2 SYN/ACK, 3 SYN to 23, 4 probe, 5 probe 2, 6 answer, 7 try 2, 8 try 3, 9 probe 3, 10 udp */
 	li = umpa_pkt_find(&f[1].p, &umpa_proto_tcp, 0);
 	assert_true(li >= 0);
 	assert_int_equal(unit_get(&f[1].p, &umpa_proto_tcp, "sport"), 22);
@@ -378,6 +381,10 @@ static void test_rules_expect_output(void **state)
 		    "answer to frame 4 (exchange 1, rtt 250.000 ms)",
 		    "exchange 2: try 2 after timeout (first sent as frame 5)",
 		    "exchange 2: try 3 after timeout (first sent as frame 5)",
+		    /* the final timeout (at 3.5 s) marks the next frame; the exchange the input's end cut short, a note
+		     */
+		    "exchange 2: no answer to frame 5 after 3 tries (timed out); exchange 3: request",
+		    "exchange 3: no answer to frame 9 before the end of the run (1 try)",
 		};
 		static char bytes[65536];
 		FILE *ff = fopen(path("out1.pcapng"), "rb");
