@@ -1821,6 +1821,32 @@ static int l_div(lua_State *L)
 	return 1;
 }
 
+/* stack_of(list): one stack of the list's layer specs, stacks and strings, in
+ * order (specs copied, as a / b does): what a / b / c builds, without the
+ * intermediate stacks and their copies (reply() uses it). */
+static int l_stack_of(lua_State *L)
+{
+	lua_Integer n;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	n = (lua_Integer)lua_rawlen(L, 1);
+	lua_newuserdatauv(L, sizeof(struct lstack), 1);
+	lua_createtable(L, (int)(n < UMPA_MAX_LAYERS ? n : UMPA_MAX_LAYERS), 0);
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_rawgeti(L, 1, i);
+		stack_append(L, -1, lua_gettop(L) - 1);
+		lua_pop(L, 1);
+	}
+	lua_setiuservalue(L, -2, 1);
+	luaL_setmetatable(L, MT_STACK);
+	return 1;
+}
+
+void umpa_lua_push_stack_of_(lua_State *L)
+{
+	lua_pushcfunction(L, l_stack_of);
+}
+
 static int stack_index(lua_State *L)
 {
 	lua_Integer n;

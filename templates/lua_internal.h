@@ -117,6 +117,13 @@ void umpa_lua_push_source_(struct lua_State *L, const char *s, size_t n);
  */
 void umpa_lua_option_item_(struct lua_State *L, int idx);
 
+/**
+ * Push the function stack_of(list) -> one layer stack of the list's specs,
+ * stacks and strings in order (as list[1] / list[2] / ..., with one copy of
+ * each spec instead of one per '/'); for reply() (templates/run.c).
+ */
+void umpa_lua_push_stack_of_(struct lua_State *L);
+
 /** Define the Scapy helpers that are not protocols: DNSQR, DNSRR, ICMPv6EchoRequest ..., True, False, "A" * N. */
 void umpa_lua_scapy_open_(struct lua_State *L);
 

@@ -57,6 +57,7 @@
 #include "umpa_persona.h"
 #include "umpa_protos.h"
 #include "umpa_run.h"
+#include "lua_internal.h"
 #include "run_internal.h"
 
 #ifndef UMPA_TEMPLATEDIR
@@ -2105,7 +2106,7 @@ static int l_file_append(lua_State *L)
 /* ------------------------------------------------------------------ */
 
 static const char prelude[] =
-    "local ether, ip, ipv6, arp = ether, ip, ipv6, arp\n"
+    "local ether, ip, ipv6, arp, stack_of = ether, ip, ipv6, arp, ...\n"
     "local lower = {eth=true, ip=true, ipv6=true, arp=true}\n"
     "function reply(p, ...)\n"
     "  local given, upper, payload = {}, {}, false\n"
@@ -2116,8 +2117,8 @@ static const char prelude[] =
     "    elseif type(g) == 'userdata' then upper[#upper+1] = g\n"
     "    else error('reply: layers and payload strings only', 2) end\n"
     "  end\n"
-    "  local st\n"
-    "  local function push(l) if st then st = st / l else st = l end end\n"
+    "  local st, n = {}, 0\n"
+    "  local function push(l) n = n + 1; st[n] = l end\n"
     "  local a\n"
     "  if p.arp then\n"
     "    a = given.arp or arp{}\n"
@@ -2171,8 +2172,9 @@ static const char prelude[] =
     "    push(u)\n"
     "  end\n"
     "  if echoed and not payload and #echoed > 0 then push(echoed) end\n"
-    "  if not st then error('reply: nothing to answer with', 2) end\n"
-    "  return st\n"
+    "  if n == 0 then error('reply: nothing to answer with', 2) end\n"
+    "  if n == 1 then return st[1] end\n"
+    "  return stack_of(st)\n"
     "end\n";
 
 /* ------------------------------------------------------------------ */
@@ -2555,7 +2557,14 @@ struct umpa_run *umpa_run_new(const struct umpa_run_opts *o, struct umpa_err *e)
 		umpa_err_set(e, UMPA_ENOMEM, "out of memory for the template's state");
 		goto fail;
 	}
-	if (umpa_lua_run(r->U, prelude, sizeof(prelude) - 1, "reply", e) < 0)
+	/* the prelude gets stack_of (one stack from a list of layers) as its argument */
+	if (luaL_loadbufferx(r->L, prelude, sizeof(prelude) - 1, "=reply", "t") != LUA_OK) {
+		umpa_err_set(e, UMPA_ENOMEM, "reply: %s", lua_tostring(r->L, -1));
+		lua_pop(r->L, 1);
+		goto fail;
+	}
+	umpa_lua_push_stack_of_(r->L);
+	if (umpa_lua_pcall(r->U, 1, 0, "reply", e) < 0)
 		goto fail;
 	if (open_io(r, o, e) < 0)
 		goto fail;
