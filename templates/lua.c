@@ -3012,12 +3012,18 @@ static void name_proto(lua_State *L, const struct umpa_proto *pr, const char *na
 }
 
 /* Create a protected metatable @name with @fns. */
-static void new_mt(lua_State *L, const char *name, const luaL_Reg *fns)
+void umpa_lua_new_mt_(lua_State *L, const char *name, const luaL_Reg *fns)
 {
 	luaL_newmetatable(L, name);
-	luaL_setfuncs(L, fns, 0);
+	if (fns)
+		luaL_setfuncs(L, fns, 0);
 	lua_pushstring(L, name);
 	lua_setfield(L, -2, "__metatable");
+}
+
+static void new_mt(lua_State *L, const char *name, const luaL_Reg *fns)
+{
+	umpa_lua_new_mt_(L, name, fns);
 }
 
 static int open_state(lua_State *L)

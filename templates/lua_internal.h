@@ -20,6 +20,7 @@
 #include "umpa_error.h"
 
 struct lua_State;
+struct luaL_Reg;
 struct umpa_lua;
 struct umpa_tls_conf;
 struct umpa_tls;
@@ -123,6 +124,14 @@ void umpa_lua_option_item_(struct lua_State *L, int idx);
  * each spec instead of one per '/'); for reply() (templates/run.c).
  */
 void umpa_lua_push_stack_of_(struct lua_State *L);
+
+/**
+ * Make the metatable @p name (luaL_newmetatable) with the functions @p fns
+ * (may be NULL) and __metatable set to its name, so a script can neither
+ * read nor replace it; leaves it on the stack.  Every object type of the
+ * binding (lua.c, lua_tls.c, run.c, run_tcp.c) is made this way.
+ */
+void umpa_lua_new_mt_(struct lua_State *L, const char *name, const struct luaL_Reg *fns);
 
 /** Define the Scapy helpers that are not protocols: DNSQR, DNSRR, ICMPv6EchoRequest ..., True, False, "A" * N. */
 void umpa_lua_scapy_open_(struct lua_State *L);

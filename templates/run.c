@@ -1455,7 +1455,9 @@ static int l_expect(lua_State *L)
 /* log, counters, time, stop                                           */
 /* ------------------------------------------------------------------ */
 
-static int l_log(lua_State *L)
+/* Join the arguments with spaces (as print does) into one line for the
+ * log sinks at @lvl: log(...) and report(...). */
+static int log_args(lua_State *L, enum umpa_run_level lvl)
 {
 	struct umpa_run *r = get_run(L);
 	int n = lua_gettop(L);
@@ -1469,8 +1471,13 @@ static int l_log(lua_State *L)
 		luaL_addvalue(&b);
 	}
 	luaL_pushresult(&b);
-	run_log(r, UMPA_RUN_INFO, lua_tostring(L, -1));
+	run_log(r, lvl, lua_tostring(L, -1));
 	return 0;
+}
+
+static int l_log(lua_State *L)
+{
+	return log_args(L, UMPA_RUN_INFO);
 }
 
 /* count(name [, n]) -> the new value */
@@ -1510,20 +1517,7 @@ static int l_now(lua_State *L)
 /* report(...): a line of the template's result (a scan's table), to the result sink. */
 static int l_report(lua_State *L)
 {
-	struct umpa_run *r = get_run(L);
-	int n = lua_gettop(L);
-	luaL_Buffer b;
-
-	luaL_buffinit(L, &b);
-	for (int i = 1; i <= n; i++) {
-		if (i > 1)
-			luaL_addchar(&b, ' ');
-		luaL_tolstring(L, i, NULL);
-		luaL_addvalue(&b);
-	}
-	luaL_pushresult(&b);
-	run_log(r, UMPA_RUN_RESULT, lua_tostring(L, -1));
-	return 0;
+	return log_args(L, UMPA_RUN_RESULT);
 }
 
 /* iface([n | name]) -> {name=, mac=, ip=, prefix=, ip6=} of a live run's interface (default the
@@ -2361,21 +2355,15 @@ static int open_api(lua_State *L)
 	    {"set", l_bridge_set}, {"seed", l_bridge_seed}, {"repair", l_bridge_repair}, {NULL, NULL}};
 	static const luaL_Reg file_fns[] = {
 	    {"read", l_file_read}, {"write", l_file_write}, {"append", l_file_append}, {NULL, NULL}};
+	static const luaL_Reg req_mt[] = {{"__gc", req_gc}, {NULL, NULL}};
 
 	lua_pushlightuserdata(L, lua_touserdata(L, 1));
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &run_key);
-	luaL_newmetatable(L, MT_BRIDGE);
+	umpa_lua_new_mt_(L, MT_BRIDGE, NULL);
 	luaL_newlib(L, bridge_fns);
 	lua_setfield(L, -2, "__index");
-	lua_pushliteral(L, MT_BRIDGE);
-	lua_setfield(L, -2, "__metatable");
-	lua_pop(L, 1);
-	luaL_newmetatable(L, MT_REQ);
-	lua_pushcfunction(L, req_gc);
-	lua_setfield(L, -2, "__gc");
-	lua_pushliteral(L, MT_REQ);
-	lua_setfield(L, -2, "__metatable");
-	lua_pop(L, 1);
+	umpa_lua_new_mt_(L, MT_REQ, req_mt);
+	lua_pop(L, 2);
 	lua_pushglobaltable(L);
 	luaL_setfuncs(L, fns, 0);
 	umpa_persona_lua_open_(L, &((struct umpa_run *)lua_touserdata(L, 1))->plua);

@@ -71,7 +71,7 @@ struct rt_listener {
 		int v6;
 		uint8_t a[16];
 		unsigned plen; /* prefix length in bits (32 or 128: one address) */
-	} addr[LS_MAX_ADDRS]; /* none: any address */
+	} addr[LS_MAX_ADDRS];  /* none: any address */
 	struct umpa_tcpe_opts o;
 	unsigned given; /* GIVEN_* the template set: a personality does not change them */
 	int has_mac;
@@ -1394,14 +1394,11 @@ void umpa_run_tcp_open_(lua_State *L)
 	static const luaL_Reg tcp_fns[] = {{"listen", l_listen}, {"connect", l_connect}, {NULL, NULL}};
 	static const luaL_Reg tls_fns[] = {{"serve", l_serve}, {NULL, NULL}};
 
-	luaL_newmetatable(L, MT_CONN);
-	luaL_setfuncs(L, methods, 0);
+	umpa_lua_new_mt_(L, MT_CONN, methods);
 	lua_pushcfunction(L, conn_index_);
 	lua_setfield(L, -2, "__index");
 	lua_pushcfunction(L, conn_tostring_);
 	lua_setfield(L, -2, "__tostring");
-	lua_pushliteral(L, MT_CONN);
-	lua_setfield(L, -2, "__metatable");
 	lua_pop(L, 1);
 	callable_(L, "tcp", tcp_fns);
 	callable_(L, "tls", tls_fns);
