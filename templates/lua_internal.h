@@ -119,11 +119,12 @@ void umpa_lua_push_source_(struct lua_State *L, const char *s, size_t n);
 void umpa_lua_option_item_(struct lua_State *L, int idx);
 
 /**
- * Push the function stack_of(list) -> one layer stack of the list's specs,
- * stacks and strings in order (as list[1] / list[2] / ..., with one copy of
- * each spec instead of one per '/'); for reply() (templates/run.c).
+ * Push the function reply(p, layer...) -> a layer stack answering packet p
+ * (addresses and ports swapped, TCP seq/ack and ICMP echo id/seq/data
+ * filled; the given layers replace those of their protocol); the template
+ * runtime's reply() (templates/run.c, umpa_run.h).
  */
-void umpa_lua_push_stack_of_(struct lua_State *L);
+void umpa_lua_push_reply_(struct lua_State *L);
 
 /**
  * Make the metatable @p name (luaL_newmetatable) with the functions @p fns

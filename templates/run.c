@@ -26,7 +26,7 @@
  * an answer's comment is known before it is written.
  *
  * The Lua functions a template gets are listed in umpa_run.h; reply() is
- * written in Lua (the prelude below) on the packet and spec objects.
+ * the binding's (templates/lua.c: in C, on the packet and spec objects).
  */
 #include "config.h"
 
@@ -2096,82 +2096,6 @@ static int l_file_append(lua_State *L)
 }
 
 /* ------------------------------------------------------------------ */
-/* reply(), in Lua over packet and spec objects                        */
-/* ------------------------------------------------------------------ */
-
-static const char prelude[] =
-    "local ether, ip, ipv6, arp, stack_of = ether, ip, ipv6, arp, ...\n"
-    "local lower = {eth=true, ip=true, ipv6=true, arp=true}\n"
-    "function reply(p, ...)\n"
-    "  local given, upper, payload = {}, {}, false\n"
-    "  for i = 1, select('#', ...) do\n"
-    "    local g = select(i, ...)\n"
-    "    if type(g) == 'string' then upper[#upper+1] = g; payload = true\n"
-    "    elseif type(g) == 'userdata' and lower[g._name] then given[g._name] = g\n"
-    "    elseif type(g) == 'userdata' then upper[#upper+1] = g\n"
-    "    else error('reply: layers and payload strings only', 2) end\n"
-    "  end\n"
-    "  local st, n = {}, 0\n"
-    "  local function push(l) n = n + 1; st[n] = l end\n"
-    "  local a\n"
-    "  if p.arp then\n"
-    "    a = given.arp or arp{}\n"
-    "    if a.op == nil then a.op = 'reply' end\n"
-    "    if a.psrc == nil then a.psrc = p.arp.pdst end\n"
-    "    if a.pdst == nil then a.pdst = p.arp.psrc end\n"
-    "    if a.hwdst == nil then a.hwdst = p.arp.hwsrc end\n"
-    "  end\n"
-    "  if p.eth then\n"
-    "    local e = given.eth or ether{}\n"
-    "    if e.src == nil then e.src = (a and a.hwsrc) or p.eth.dst end\n"
-    "    if e.dst == nil then e.dst = p.eth.src end\n"
-    "    if a and a.hwsrc == nil then a.hwsrc = e.src end\n"
-    "    push(e)\n"
-    "  end\n"
-    "  if a then push(a) end\n"
-    "  if p.ip then\n"
-    "    local x = given.ip or ip{}\n"
-    "    if x.src == nil then x.src = p.ip.dst end\n"
-    "    if x.dst == nil then x.dst = p.ip.src end\n"
-    "    push(x)\n"
-    "  elseif p.ipv6 then\n"
-    "    local x = given.ipv6 or ipv6{}\n"
-    "    if x.src == nil then x.src = p.ipv6.dst end\n"
-    "    if x.dst == nil then x.dst = p.ipv6.src end\n"
-    "    push(x)\n"
-    "  end\n"
-    "  local echoed\n"
-    "  for _, u in ipairs(upper) do\n"
-    "    if type(u) == 'userdata' then\n"
-    "      local n = u._name\n"
-    "      if (n == 'udp' and p.udp) or (n == 'tcp' and p.tcp) then\n"
-    "        local q = p[n]\n"
-    "        if u.sport == nil then u.sport = q.dport end\n"
-    "        if u.dport == nil then u.dport = q.sport end\n"
-    "        if n == 'tcp' then\n"
-    "          local f = q.flags\n"
-    "          if u.seq == nil then u.seq = q.ack end\n"
-    "          if u.ack == nil then\n"
-    "            u.ack = (q.seq + #q._payload + ((f & 2) ~= 0 and 1 or 0) + ((f & 1) ~= 0 and 1 or 0)) % 4294967296\n"
-    "          end\n"
-    "        end\n"
-    "      elseif (n == 'icmp' and p.icmp and p.icmp.type == 8) or\n"
-    "             (n == 'icmpv6' and p.icmpv6 and p.icmpv6.type == 128) then\n"
-    "        local q = p[n]\n"
-    "        if u.id == nil then u.id = q.id end\n"
-    "        if u.seq == nil then u.seq = q.seq end\n"
-    "        echoed = q._payload\n"
-    "      end\n"
-    "    end\n"
-    "    push(u)\n"
-    "  end\n"
-    "  if echoed and not payload and #echoed > 0 then push(echoed) end\n"
-    "  if n == 0 then error('reply: nothing to answer with', 2) end\n"
-    "  if n == 1 then return st[1] end\n"
-    "  return stack_of(st)\n"
-    "end\n";
-
-/* ------------------------------------------------------------------ */
 /* finding and listing templates                                       */
 /* ------------------------------------------------------------------ */
 
@@ -2545,15 +2469,8 @@ struct umpa_run *umpa_run_new(const struct umpa_run_opts *o, struct umpa_err *e)
 		umpa_err_set(e, UMPA_ENOMEM, "out of memory for the template's state");
 		goto fail;
 	}
-	/* the prelude gets stack_of (one stack from a list of layers) as its argument */
-	if (luaL_loadbufferx(r->L, prelude, sizeof(prelude) - 1, "=reply", "t") != LUA_OK) {
-		umpa_err_set(e, UMPA_ENOMEM, "reply: %s", lua_tostring(r->L, -1));
-		lua_pop(r->L, 1);
-		goto fail;
-	}
-	umpa_lua_push_stack_of_(r->L);
-	if (umpa_lua_pcall(r->U, 1, 0, "reply", e) < 0)
-		goto fail;
+	umpa_lua_push_reply_(r->L); /* reply(p, layer...): templates/lua.c */
+	lua_setglobal(r->L, "reply");
 	if (open_io(r, o, e) < 0)
 		goto fail;
 	if (!(f = fopen(r->path, "rb"))) {

@@ -413,6 +413,73 @@ static void test_rules_expect_output(void **state)
 	}
 }
 
+/* reply(): a spec kept by the template and passed to every reply is not
+ * changed by it (each answer goes to its own requester); a UDP and an ICMP
+ * echo answer swap addresses and ports, echo id, sequence and data; errors
+ * name the script line. */
+static void test_reply(void **state)
+{
+	const char *in[] = {
+	    "ether{src='02:00:00:00:00:0a', dst='02:00:00:00:00:01'}/ip{src='10.0.0.10', dst='10.0.0.1'}/"
+	    "udp{sport=1000, dport=7}/'one'",
+	    "ether{src='02:00:00:00:00:0b', dst='02:00:00:00:00:01'}/ip{src='10.0.0.11', dst='10.0.0.1'}/"
+	    "udp{sport=1001, dport=7}/'two'",
+	    "ether{src='02:00:00:00:00:0c', dst='02:00:00:00:00:01'}/ip{src='10.0.0.12', dst='10.0.0.1', ttl=9}/"
+	    "icmp{type='echo-request', id=77, seq=5}/'ping data'",
+	};
+	struct umpa_run_opts o = {
+	    .tmpl = path("reply.lua"), .offline = path("reply.pcapng"), .out = path("reply-out.pcapng")};
+	struct umpa_err e = {0};
+	struct logs lg = {0};
+	struct frame f[16];
+	struct umpa_run *r;
+	size_t n;
+	int li;
+
+	(void)state;
+	write_input("reply.pcapng", in, 3, 1700000000, 1);
+	write_text("reply.lua",
+		   "-- reply\n"
+		   "local E = ether{src = '02:00:00:00:00:01'}\n"
+		   "on('udp', function(p)\n"
+		   "  send(reply(p, E, udp{}, p.udp._payload))\n"
+		   "  if E.dst ~= nil then count('mutated') end\n"
+		   "end)\n"
+		   "on('icmp', function(p) send(reply(p, E, ip{ttl = 33}, icmp{type = 'echo-reply'})) end)\n"
+		   "on('ip', function(p) if counter('rx') == 3 then reply(p, 5) end end)\n");
+	r = load(&o, &lg);
+	assert_int_equal(umpa_run_run(r, 0, &e), 0);
+	assert_int_equal(umpa_run_counter(r, "mutated"), 0);
+	assert_int_equal(umpa_run_counter(r, "errors"), 1);
+	assert_true(lg.n >= 1);
+	if (!strstr(lg.lines[lg.n - 1], "reply.lua:8: reply: layers and payload strings only"))
+		fail_msg("log: %s", lg.lines[lg.n - 1]);
+	umpa_run_free(r);
+	n = read_frames("reply-out.pcapng", f, 16);
+	assert_int_equal(n, 6);
+	for (int k = 0; k < 2; k++) { /* frames 2 and 4: each to its own requester */
+		const struct umpa_pkt *q = &f[2 * k + 1].p;
+		li = umpa_pkt_find(q, &umpa_proto_eth, 0);
+		assert_true(li >= 0);
+		assert_int_equal(q->data[q->l[li].off + 5], 0x0a + k); /* eth.dst: the requester's MAC */
+		assert_int_equal(unit_get(q, &umpa_proto_udp, "sport"), 7);
+		assert_int_equal(unit_get(q, &umpa_proto_udp, "dport"), 1000 + k);
+		li = umpa_pkt_find(q, &umpa_proto_ip, 0);
+		assert_true(li >= 0);
+		assert_int_equal(q->data[q->l[li].off + 19], 10 + k); /* ip.dst 10.0.0.10 / .11 */
+		assert_memory_equal(q->data + q->len - 3, k ? "two" : "one", 3);
+	}
+	assert_int_equal(unit_get(&f[5].p, &umpa_proto_icmp, "type"), 0);
+	assert_int_equal(unit_get(&f[5].p, &umpa_proto_icmp, "id"), 77);
+	assert_int_equal(unit_get(&f[5].p, &umpa_proto_icmp, "seq"), 5);
+	assert_int_equal(unit_get(&f[5].p, &umpa_proto_ip, "ttl"), 33);
+	li = umpa_pkt_find(&f[5].p, &umpa_proto_ip, 0);
+	assert_true(li >= 0);
+	assert_int_equal(f[5].p.data[f[5].p.l[li].off + 19], 12);
+	assert_memory_equal(f[5].p.data + f[5].p.len - 9, "ping data", 9);
+	free_frames(f, n);
+}
+
 /* ---- failing callbacks, strict, stop ---- */
 
 static void test_failures(void **state)
@@ -685,8 +752,13 @@ static void test_hosts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_params),   cmocka_unit_test(test_timers), cmocka_unit_test(test_rules_expect_output),
-	    cmocka_unit_test(test_failures), cmocka_unit_test(test_files),  cmocka_unit_test(test_find_list),
+	    cmocka_unit_test(test_params),
+	    cmocka_unit_test(test_timers),
+	    cmocka_unit_test(test_rules_expect_output),
+	    cmocka_unit_test(test_reply),
+	    cmocka_unit_test(test_failures),
+	    cmocka_unit_test(test_files),
+	    cmocka_unit_test(test_find_list),
 	    cmocka_unit_test(test_hosts),
 	};
 
