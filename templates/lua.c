@@ -182,6 +182,12 @@ struct umpa_lua {
 	struct umpa_pkt scratch;             /* for validating and pre-parsing values */
 	const struct umpa_proto *scratch_pr; /* scratch holds one reusable layer of this */
 	struct umpa_sbuf sb;                 /* for rendering */
+	struct {                             /* reply()'s field lookups (names are literals: compared by address) */
+		const struct umpa_proto *pr;
+		const char *name;
+		const struct umpa_field *f;
+	} rfields[48];
+	unsigned nrfields;
 };
 
 /* A layer spec: a protocol; its uservalue 1 is the field table (index+1 -> value). */
@@ -2240,6 +2246,25 @@ static int layer_tostring(lua_State *L)
 
 /* ---- reply(p, layer...) ---- */
 
+/* Field @name (a string literal) of @pr, as umpa_proto_field finds it, kept
+ * in the state after the first lookup (reply runs for every answer). */
+static const struct umpa_field *reply_field(lua_State *L, const struct umpa_proto *pr, const char *name)
+{
+	struct umpa_lua *U = get_U(L);
+	const struct umpa_field *f;
+
+	for (unsigned i = 0; i < U->nrfields; i++)
+		if (U->rfields[i].pr == pr && U->rfields[i].name == name)
+			return U->rfields[i].f;
+	f = umpa_proto_field(pr, name);
+	if (U->nrfields < sizeof(U->rfields) / sizeof(U->rfields[0])) {
+		U->rfields[U->nrfields].pr = pr;
+		U->rfields[U->nrfields].name = name;
+		U->rfields[U->nrfields++].f = f;
+	}
+	return f;
+}
+
 /* Is field @name of the spec at @sidx unset?  (The spec's field table is at @ft.) */
 static int reply_unset(lua_State *L, int ft, const struct umpa_field *f, const struct umpa_proto *pr)
 {
@@ -2266,8 +2291,8 @@ static void reply_put(lua_State *L, int sidx, int ft, const struct umpa_field *f
 static void reply_from(lua_State *L, int sidx, const char *name, const struct umpa_pkt *p, int li, const char *from)
 {
 	struct lspec *s = lua_touserdata(L, sidx);
-	const struct umpa_field *f = umpa_proto_field(s->proto, name);
-	const struct umpa_field *g = umpa_proto_field(p->l[li].proto, from);
+	const struct umpa_field *f = reply_field(L, s->proto, name);
+	const struct umpa_field *g = reply_field(L, p->l[li].proto, from);
 
 	lua_getiuservalue(L, sidx, 1);
 	if (f && g && reply_unset(L, lua_gettop(L), f, s->proto) && push_pkt_field(L, p, (unsigned)li, g)) {
@@ -2286,7 +2311,7 @@ static void reply_from(lua_State *L, int sidx, const char *name, const struct um
 static void reply_int(lua_State *L, int sidx, const char *name, lua_Integer v, const char *text)
 {
 	struct lspec *s = lua_touserdata(L, sidx);
-	const struct umpa_field *f = umpa_proto_field(s->proto, name);
+	const struct umpa_field *f = reply_field(L, s->proto, name);
 
 	lua_getiuservalue(L, sidx, 1);
 	if (f && reply_unset(L, lua_gettop(L), f, s->proto)) {
@@ -2303,7 +2328,7 @@ static void reply_int(lua_State *L, int sidx, const char *name, lua_Integer v, c
 static void reply_get(lua_State *L, int sidx, const char *name)
 {
 	struct lspec *s = lua_touserdata(L, sidx);
-	const struct umpa_field *f = umpa_proto_field(s->proto, name);
+	const struct umpa_field *f = reply_field(L, s->proto, name);
 
 	lua_getiuservalue(L, sidx, 1);
 	if (f)
@@ -2324,9 +2349,9 @@ static int reply_spec(lua_State *L, const int *given, int k, const struct umpa_p
 }
 
 /* Integer field @name of layer @li of @p, or @def. */
-static lua_Integer reply_pkt_int(const struct umpa_pkt *p, int li, const char *name, lua_Integer def)
+static lua_Integer reply_pkt_int(lua_State *L, const struct umpa_pkt *p, int li, const char *name, lua_Integer def)
 {
-	const struct umpa_field *f = umpa_proto_field(p->l[li].proto, name);
+	const struct umpa_field *f = reply_field(L, p->l[li].proto, name);
 	uint64_t v;
 
 	return f && umpa_field_get_u64(p, (unsigned)li, f, &v) == 0 ? (lua_Integer)v : def;
@@ -2395,7 +2420,7 @@ static int l_reply(lua_State *L)
 	}
 	if (li_eth >= 0) {
 		int e = reply_spec(L, given, 0, &umpa_proto_eth), ft;
-		const struct umpa_field *src = umpa_proto_field(&umpa_proto_eth, "src");
+		const struct umpa_field *src = reply_field(L, &umpa_proto_eth, "src");
 		lua_getiuservalue(L, e, 1);
 		ft = lua_gettop(L);
 		if (reply_unset(L, ft, src, &umpa_proto_eth)) {
@@ -2405,7 +2430,7 @@ static int l_reply(lua_State *L)
 				lua_pushnil(L);
 			if (lua_isnil(L, -1)) {
 				lua_pop(L, 1);
-				if (!push_pkt_field(L, p, (unsigned)li_eth, umpa_proto_field(&umpa_proto_eth, "dst")))
+				if (!push_pkt_field(L, p, (unsigned)li_eth, reply_field(L, &umpa_proto_eth, "dst")))
 					lua_pushnil(L);
 			}
 			if (lua_isnil(L, -1))
@@ -2425,7 +2450,7 @@ static int l_reply(lua_State *L)
 				} else {
 					lua_getiuservalue(L, a, 1);
 					lua_insert(L, -2);
-					reply_put(L, a, lua_gettop(L) - 1, umpa_proto_field(&umpa_proto_arp, "hwsrc"));
+					reply_put(L, a, lua_gettop(L) - 1, reply_field(L, &umpa_proto_arp, "hwsrc"));
 					lua_pop(L, 1);
 				}
 			} else {
@@ -2456,19 +2481,19 @@ static int l_reply(lua_State *L)
 				reply_from(L, i, "sport", p, li, "dport");
 				reply_from(L, i, "dport", p, li, "sport");
 				if (u->proto == &umpa_proto_tcp) {
-					lua_Integer fl = reply_pkt_int(p, li, "flags", 0);
+					lua_Integer fl = reply_pkt_int(L, p, li, "flags", 0);
 					size_t len;
 					(void)layer_payload(p, (unsigned)li, &len);
 					reply_from(L, i, "seq", p, li, "ack");
 					reply_int(L, i, "ack",
-						  (reply_pkt_int(p, li, "seq", 0) + (lua_Integer)len +
+						  (reply_pkt_int(L, p, li, "seq", 0) + (lua_Integer)len +
 						   ((fl & 2) ? 1 : 0) + ((fl & 1) ? 1 : 0)) %
 						      4294967296,
 						  NULL);
 				}
 			} else if ((u->proto == &umpa_proto_icmp || u->proto == &umpa_proto_icmpv6) &&
 				   (li = umpa_pkt_find(p, u->proto, 0)) >= 0 &&
-				   reply_pkt_int(p, li, "type", -1) == (u->proto == &umpa_proto_icmp ? 8 : 128)) {
+				   reply_pkt_int(L, p, li, "type", -1) == (u->proto == &umpa_proto_icmp ? 8 : 128)) {
 				reply_from(L, i, "id", p, li, "id");
 				reply_from(L, i, "seq", p, li, "seq");
 				echoed = li + 1;
