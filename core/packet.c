@@ -188,6 +188,38 @@ int umpa_pkt_push_bytes(struct umpa_pkt *p, const struct umpa_proto *raw_proto, 
 	return li;
 }
 
+int umpa_pkt_append_trailer(struct umpa_pkt *p, unsigned li, const void *ins, uint32_t n, struct umpa_err *e)
+{
+	uint32_t pos, end;
+	int rc;
+
+	if (li >= p->nlayers)
+		return umpa_err_set(e, UMPA_EINVAL, "no layer %u", li);
+	if (p->ro)
+		return umpa_err_set(e, UMPA_EINVAL, "packet is read-only");
+	if ((uint64_t)p->len + n > UMPA_MAX_PKT)
+		return umpa_err_set(e, UMPA_ERANGE, "packet would exceed %u bytes", UMPA_MAX_PKT);
+	if ((rc = reserve(p, p->len + n ? p->len + n : 1, e)) < 0)
+		return rc;
+	pos = p->l[li].off + p->l[li].len;
+	memmove(p->data + pos + n, p->data + pos, p->len - pos);
+	if (ins)
+		memcpy(p->data + pos, ins, n);
+	else
+		memset(p->data + pos, 0, n);
+	p->len += n;
+	p->wirelen = p->len;
+	for (unsigned i = 0; i < p->nlayers; i++) {
+		struct umpa_layer *o = &p->l[i];
+		end = o->off + o->len;
+		if (i == li || (i < li && o->off <= p->l[li].off && end >= pos))
+			o->len += n; /* the layer and those enclosing it */
+		else if (o->off > pos || (o->off == pos && o->len > 0))
+			o->off += n; /* a layer after it (one inside it ends at pos at the latest) */
+	}
+	return 0;
+}
+
 int umpa_pkt_splice(struct umpa_pkt *p, unsigned li, uint32_t at, uint32_t del, const void *ins, uint32_t n,
 		    struct umpa_err *e)
 {
@@ -269,6 +301,22 @@ int umpa_pkt_find(const struct umpa_pkt *p, const struct umpa_proto *proto, unsi
 }
 
 /* Chunks summed one after another must have even lengths, but for the last. */
+/* CRC32c (Castagnoli, reflected polynomial 0x82f63b78), four bits at a time: a 16-entry table. */
+static const uint32_t crc32c_nibble[16] = {
+    0x00000000, 0x105ec76f, 0x20bd8ede, 0x30e349b1, 0x417b1dbc, 0x5125dad3, 0x61c69362, 0x7198540d,
+    0x82f63b78, 0x92a8fc17, 0xa24bb5a6, 0xb21572c9, 0xc38d26c4, 0xd3d3e1ab, 0xe330a81a, 0xf36e6f75,
+};
+
+uint32_t umpa_crc32c_add(uint32_t crc, const uint8_t *d, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		crc ^= d[i];
+		crc = (crc >> 4) ^ crc32c_nibble[crc & 15];
+		crc = (crc >> 4) ^ crc32c_nibble[crc & 15];
+	}
+	return crc;
+}
+
 uint32_t umpa_csum_add(uint32_t sum, const uint8_t *d, uint32_t n)
 {
 	uint64_t s = sum;

@@ -64,6 +64,10 @@ struct umpa_layer {
 	const char *why; /**< static text explaining TRUNCATED/INVALID, or NULL */
 	uint64_t set;    /**< bit i: field i was set by the user (finish keeps it) */
 	uint32_t aux;    /**< protocol-private */
+	/** dissecting: bytes of the layer's payload the next layer gets, when fewer than len - hlen
+	 * (0: all of them); what follows belongs to this layer (an ICMP error's extension
+	 * structure after the quoted datagram, RFC 4884) */
+	uint32_t plen;
 };
 
 /** A packet. */
@@ -136,6 +140,15 @@ int umpa_pkt_push_bytes(struct umpa_pkt *p, const struct umpa_proto *raw_proto, 
 int umpa_pkt_splice(struct umpa_pkt *p, unsigned li, uint32_t at, uint32_t del, const void *ins, uint32_t n,
 		    struct umpa_err *e);
 
+/**
+ * Append @p n bytes from @p ins (NULL: zeros) at the end of layer @p li's
+ * window, after the layers it carries: a trailer of its own (an ICMP error's
+ * extension structure after the quoted datagram).  The window of @p li and of
+ * every layer enclosing it grows; the layers inside it keep theirs; later
+ * layers move.  Returns 0 or a negative error.
+ */
+int umpa_pkt_append_trailer(struct umpa_pkt *p, unsigned li, const void *ins, uint32_t n, struct umpa_err *e);
+
 /** Run every layer's finish hook, innermost first. */
 int umpa_pkt_finish(struct umpa_pkt *p, struct umpa_err *e);
 
@@ -198,6 +211,12 @@ void umpa_field_unset(struct umpa_pkt *p, unsigned li, const struct umpa_field *
 int umpa_field_format(const struct umpa_pkt *p, unsigned li, const struct umpa_field *f, struct umpa_sbuf *b);
 
 /* ---- checksums ---- */
+
+/**
+ * Add @p n bytes to a running CRC32c (Castagnoli, RFC 3309: SCTP's checksum): start
+ * with 0xffffffff, finish with ~crc.  Returns the new running value.
+ */
+uint32_t umpa_crc32c_add(uint32_t crc, const uint8_t *d, uint32_t n);
 
 /** Add @p n bytes to a ones'-complement running sum (RFC 1071). */
 uint32_t umpa_csum_add(uint32_t sum, const uint8_t *d, uint32_t n);

@@ -30,6 +30,7 @@ static unsigned dissect_loop(struct umpa_pkt *p, unsigned li, const struct umpa_
 		l->why = NULL;
 		l->set = ~0ULL;
 		l->aux = 0;
+		l->plen = 0;
 		p->nlayers = ++li;
 		if (len < proto->hdr_len) {
 			l->hlen = len;
@@ -52,6 +53,8 @@ static unsigned dissect_loop(struct umpa_pkt *p, unsigned li, const struct umpa_
 			inherit |= UMPA_L_QUOTED;
 		off = l->off + l->hlen;
 		len = l->len - l->hlen;
+		if (l->plen && l->plen < len)
+			len = l->plen; /* the rest is the layer's own (its trailer) */
 		if (len == 0)
 			break;
 		proto = next ? next : &umpa_proto_raw;

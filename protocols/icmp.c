@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "icmp_ext.h"
 #include "proto_common.h"
 #include "umpa_inet.h"
 #include "umpa_protos.h"
@@ -45,6 +46,8 @@ enum {
 	F_TS_RECV,
 	F_TS_XMIT,
 	F_ADDR_MASK,
+	F_LENGTH,
+	F_EXT,
 	F_COUNT
 };
 
@@ -134,6 +137,12 @@ static const struct umpa_field icmp_fields[] = {
 	[F_ADDR_MASK] = {.name = "address_mask", .ws = "icmp.address_mask", .aliases = "addr_mask", .bitoff = 64,
 		.bits = 32, .type = UMPA_FT_IPV4, .flags = UMPA_F_HIDDEN,
 		.help = "address mask (address mask request/reply)"},
+	[F_LENGTH] = {.name = "length", .ws = "icmp.length", .bitoff = 40, .bits = 8, .type = UMPA_FT_UINT,
+		.flags = UMPA_F_HIDDEN,
+		.help = "errors: length of the quoted datagram in 32-bit words, when extensions follow (RFC 4884)"},
+	[F_EXT] = {.name = "ext", .ws = "icmp.ext", .aliases = "extensions", .bitoff = 64, .type = UMPA_FT_VAR,
+		.help = "errors (3, 11, 12): extension objects after the quoted datagram: mpls=LABEL:EXP:S:TTL[:...], "
+			"ifinfo=ROLE/IFINDEX/ADDR/NAME/MTU, CLASS.CTYPE=HEX"},
 };
 UMPA_FIELDS_CHECK(icmp_fields, F_COUNT);
 /* clang-format on */
@@ -208,6 +217,19 @@ static const struct umpa_proto *icmp_dissect(struct umpa_pkt *p, unsigned li)
 
 	if (is_error(type)) {
 		l->flags |= UMPA_L_QUOTES;
+		/* RFC 4884: an extension structure after the quoted datagram (its length in 32-bit words at
+		 * byte 5, or 128 bytes when 0); the quotation stops before it */
+		if ((type == T_UNREACH || type == T_TIME_EXCEEDED || type == T_PARAM_PROB) &&
+		    !(l->flags & UMPA_L_QUOTED)) {
+			uint8_t words = 0;
+			uint32_t ext;
+			umpa_cur_u8_at(&c, 5, &words);
+			ext = umpa_icmp_ext_at_(&c, l->hlen, 4u * words, l->len, 1);
+			if (ext) {
+				l->aux = ext;
+				l->plen = ext - l->hlen;
+			}
+		}
 		return &umpa_proto_ip;
 	}
 	return NULL;
@@ -242,12 +264,75 @@ static int icmp_fixed_part(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 	return umpa_pkt_splice(p, li, l->hlen, 0, NULL, want - l->hlen, e);
 }
 
+/* l->aux of a built error whose extension structure set_var parked in the header, after the first 8 bytes,
+ * until finish moves it after the quoted datagram: this bit and the structure's length. */
+#define EXT_PARKED 0x80000000u
+
+/* ext=...: build the extension structure and park it in the header (finish moves it behind the quote). */
+static int icmp_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *spec,
+			struct umpa_err *e)
+{
+	uint8_t b[1024];
+	uint8_t type = 0, code = 0;
+	uint32_t parked = p->l[li].aux & EXT_PARKED ? p->l[li].aux & ~EXT_PARKED : 0;
+	long n;
+	int rc;
+
+	(void)f;
+	icmp_type_code(p, li, &type, &code);
+	if (type != T_UNREACH && type != T_TIME_EXCEEDED && type != T_PARAM_PROB)
+		return umpa_err_set(
+		    e, UMPA_EINVAL,
+		    "icmp.ext: extensions follow the quoted datagram of an error (types 3, 11, 12): set "
+		    "the type first");
+	if ((n = umpa_icmp_ext_build_(spec, b, sizeof b, e)) < 0)
+		return (int)n;
+	if ((rc = umpa_pkt_splice(p, li, ICMP_HDR, parked, b, (uint32_t)n, e)) < 0)
+		return rc;
+	p->l[li].aux = EXT_PARKED | (uint32_t)n;
+	return 0;
+}
+
+/* finish: the parked extension structure goes after the quoted datagram, which is padded to 128 bytes (or to
+ * a multiple of 4), and the length field (32-bit words) says so unless it was set (RFC 4884). */
+static int icmp_ext_place(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
+{
+	uint8_t b[1024];
+	uint32_t n = p->l[li].aux & ~EXT_PARKED, quote;
+	int rc;
+
+	if (!(p->l[li].aux & EXT_PARKED) || n > sizeof b)
+		return 0;
+	memcpy(b, p->data + p->l[li].off + ICMP_HDR, n);
+	if ((rc = umpa_pkt_splice(p, li, ICMP_HDR, n, NULL, 0, e)) < 0)
+		return rc;
+	quote = p->l[li].len - ICMP_HDR;
+	if (quote < UMPA_ICMP_EXT_COMPAT_ || quote % 4) {
+		uint32_t pad = quote < UMPA_ICMP_EXT_COMPAT_ ? UMPA_ICMP_EXT_COMPAT_ - quote : 4 - quote % 4;
+		if ((rc = umpa_pkt_append_trailer(p, li, NULL, pad, e)) < 0)
+			return rc;
+		quote += pad;
+	}
+	if (quote / 4 > 255)
+		return umpa_err_set(e, UMPA_ERANGE,
+				    "icmp.ext: a quoted datagram of %u bytes is too long for the length "
+				    "field",
+				    quote);
+	umpa_field_auto_u64(p, li, &icmp_fields[F_LENGTH], quote / 4);
+	if ((rc = umpa_pkt_append_trailer(p, li, b, n, e)) < 0)
+		return rc;
+	p->l[li].aux = ICMP_HDR + quote;
+	return 0;
+}
+
 static int icmp_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 {
 	int ok, rc;
 	uint16_t sum;
 
 	if ((rc = icmp_fixed_part(p, li, e)) < 0)
+		return rc;
+	if ((rc = icmp_ext_place(p, li, e)) < 0)
 		return rc;
 	if (umpa_field_is_set(p, li, &icmp_fields[F_CHECKSUM]))
 		return 0;
@@ -322,16 +407,25 @@ static void icmp_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit
 		emit_addr(em, &c, 8, "icmp.address_mask");
 		break;
 	case T_UNREACH:
-		if (code == 4) {
+	case T_TIME_EXCEEDED: {
+		uint8_t words = 0;
+		int frag = type == T_UNREACH && code == 4;
+		umpa_cur_u8_at(&c, 5, &words);
+		if (words) { /* RFC 4884: the quoted datagram's length in 32-bit words, at byte 5 */
+			emit_raw(em, &c, 4, 1, "icmp.unused");
+			umpa_emit_u64(em, "icmp.length", words, NULL);
+			if (frag)
+				emit_u16(em, &c, 6, "icmp.mtu");
+			else
+				emit_raw(em, &c, 6, 2, "icmp.unused");
+		} else if (frag) {
 			emit_raw(em, &c, 4, 2, "icmp.unused");
 			emit_u16(em, &c, 6, "icmp.mtu");
 		} else {
 			emit_raw(em, &c, 4, 4, "icmp.unused");
 		}
 		break;
-	case T_TIME_EXCEEDED:
-		emit_raw(em, &c, 4, 4, "icmp.unused");
-		break;
+	}
 	case T_SOURCE_QUENCH: /* Wireshark shows nothing for bytes 4-7 here */
 		break;
 	case T_REDIRECT:
@@ -366,6 +460,8 @@ static void icmp_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit
 	default:
 		break;
 	}
+	if (is_error(type) && p->l[li].aux)
+		umpa_icmp_ext_emit_(em, &c, p->l[li].aux, p->l[li].len);
 }
 
 /* ---------------------------------------------------------------- summary */
@@ -715,7 +811,7 @@ const struct umpa_proto umpa_proto_icmp = {
     .pflags = 0,
     .dissect = icmp_dissect,
     .finish = icmp_finish,
-    .set_var = NULL,
+    .set_var = icmp_set_var,
     .details = icmp_details,
     .summary = icmp_summary,
     .hashret = icmp_hashret,

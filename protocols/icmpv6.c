@@ -62,6 +62,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "icmp_ext.h"
 #include "ipv6_opts.h"
 #include "umpa_near.h"
 #include "proto_common.h"
@@ -226,6 +227,14 @@ enum {
 	F_MLD_MRD,
 	F_MLD_ADDR,
 	F_OPTIONS,
+	/* MLDv2 (RFC 9777): a query's tail and its sources, a report's records */
+	F_MLD_S,
+	F_MLD_QRV,
+	F_MLD_QQI,
+	F_MLD_NSRC,
+	F_MLD_SRC,
+	F_MLDR_NREC,
+	F_MLDR_REC,
 	F_COUNT
 };
 
@@ -457,6 +466,57 @@ static const struct umpa_field icmpv6_fields[] = {
 		   .help =
 		       "neighbour discovery options: slla=MAC, tlla=MAC, prefix=ADDR/LEN[:FLAGS:VALID:PREF], mtu=N, "
 		       "N=hex, raw=hex"},
+    [F_MLD_S] = {.name = "mld.flag.s",
+		 .ws = "icmpv6.mld.flag.s",
+		 .aliases = "s,suppress",
+		 .bitoff = 196,
+		 .bits = 1,
+		 .type = UMPA_FT_BOOL,
+		 .flags = HID,
+		 .help = "mldv2 query: suppress router-side processing (makes the query version 2)"},
+    [F_MLD_QRV] = {.name = "mld.flag.qrv",
+		   .ws = "icmpv6.mld.flag.qrv",
+		   .aliases = "qrv",
+		   .bitoff = 197,
+		   .bits = 3,
+		   .type = UMPA_FT_UINT,
+		   .flags = HID,
+		   .help = "mldv2 query: querier's robustness variable (makes the query version 2)"},
+    [F_MLD_QQI] = {.name = "mld.qqi",
+		   .ws = "icmpv6.mld.qqi",
+		   .aliases = "qqic",
+		   .bitoff = 200,
+		   .bits = 8,
+		   .type = UMPA_FT_UINT,
+		   .flags = HID,
+		   .help = "mldv2 query: querier's query interval code (makes the query version 2)"},
+    [F_MLD_NSRC] = {.name = "mld.nb_sources",
+		    .ws = "icmpv6.mld.nb_sources",
+		    .bitoff = 208,
+		    .bits = 16,
+		    .type = UMPA_FT_UINT,
+		    .flags = HID | UMPA_F_AUTO,
+		    .help = "mldv2 query: number of sources (automatic)"},
+    [F_MLD_SRC] = {.name = "mld.source_address",
+		   .ws = "icmpv6.mld.source_address",
+		   .aliases = "sources",
+		   .bitoff = 224,
+		   .type = UMPA_FT_VAR,
+		   .help = "mldv2 query: source addresses ADDR/ADDR/... (makes the query version 2)"},
+    [F_MLDR_NREC] = {.name = "mldr.nb_mcast_records",
+		     .ws = "icmpv6.mldr.nb_mcast_records",
+		     .bitoff = 48,
+		     .bits = 16,
+		     .type = UMPA_FT_UINT,
+		     .flags = HID | UMPA_F_AUTO,
+		     .help = "mldv2 report: number of multicast address records (automatic)"},
+    [F_MLDR_REC] = {.name = "mldr.mar",
+		    .ws = "icmpv6.mldr.mar",
+		    .aliases = "records",
+		    .bitoff = 64,
+		    .type = UMPA_FT_VAR,
+		    .help = "mldv2 report: MODE/GROUP[/SOURCE...],... (MODE is_in, is_ex, to_in, to_ex, allow, "
+			    "block or 1..6; makes the message type 143)"},
 };
 UMPA_FIELDS_CHECK(icmpv6_fields, F_COUNT);
 
@@ -556,6 +616,18 @@ static const struct umpa_proto *icmpv6_dissect(struct umpa_pkt *p, unsigned li)
 	icmpv6_verify(p, li);
 	if (is_error(type) && l->len > ICMP6_HLEN) {
 		l->flags |= UMPA_L_QUOTES;
+		/* RFC 4884: an extension structure after the quoted packet (its length in 64-bit words at byte
+		 * 4 of a destination unreachable or time exceeded message); the quotation stops before it */
+		if ((type == T_UNREACH || type == T_TIMEX) && !(l->flags & UMPA_L_QUOTED)) {
+			uint8_t words = 0;
+			uint32_t ext;
+			umpa_cur_u8_at(&c, 4, &words);
+			ext = umpa_icmp_ext_at_(&c, ICMP6_HLEN, 8u * words, l->len, 0);
+			if (ext) {
+				l->aux = ext;
+				l->plen = ext - ICMP6_HLEN;
+			}
+		}
 		return &umpa_proto_ipv6;
 	}
 	return NULL;
@@ -604,6 +676,8 @@ static int grow_body(struct umpa_pkt *p, unsigned li, unsigned t, struct umpa_er
 	return 0;
 }
 
+static void mld2_counts(struct umpa_pkt *p, unsigned li);
+
 static int icmpv6_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 {
 	uint16_t ck;
@@ -611,6 +685,7 @@ static int icmpv6_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 
 	if (!umpa_field_is_set(p, li, &icmpv6_fields[F_OPTIONS]) && (rc = grow_body(p, li, get_type(p, li), e)) < 0)
 		return rc;
+	mld2_counts(p, li);
 	if (umpa_field_is_set(p, li, &icmpv6_fields[F_CSUM]))
 		return 0;
 	ck = umpa_inet_csum(p, li, ICMP6_CSUM_OFF, 1, ICMP6_PROTO, &ok);
@@ -668,8 +743,169 @@ static int parse_prefix(const char *val, uint8_t d[30])
 	return 0;
 }
 
+/* ---- MLDv2 ---- */
+
+enum { MLD2_QLEN = 28, MLD2_MAX_SOURCES = 64 };
+
+static const struct umpa_vname mld_rec_names[] = {
+    {1, "is_in"}, {2, "is_ex"}, {3, "to_in"}, {4, "to_ex"}, {5, "allow"}, {6, "block"}, {0, NULL},
+};
+
+/* The MLDv2 fields are where the message is one: a query of 28 bytes or more, a type 143 report. */
+static long icmpv6_locate(const struct umpa_pkt *p, unsigned li, const struct umpa_field *f)
+{
+	struct umpa_cur c;
+	uint8_t t = 0;
+
+	umpa_layer_cur(p, li, &c); /* not get_type: reading a field asks this hook */
+	umpa_cur_u8_at(&c, 0, &t);
+
+	switch (f - icmpv6_fields) {
+	case F_MLD_S:
+	case F_MLD_QRV:
+	case F_MLD_QQI:
+	case F_MLD_NSRC:
+	case F_MLD_SRC:
+		return t == T_MLD_QUERY && p->l[li].hlen >= MLD2_QLEN ? (long)f->bitoff : -1;
+	case F_MLDR_NREC:
+	case F_MLDR_REC:
+		return t == T_MLD2_REPORT ? (long)f->bitoff : -1;
+	}
+	return f->bitoff;
+}
+
+/* Building: an MLDv2 query field makes the query 28 bytes (a version 2 query); a type 130 message only. */
+static int mld2_query_room(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
+{
+	int rc;
+
+	if (get_type(p, li) != T_MLD_QUERY && !umpa_field_is_set(p, li, &icmpv6_fields[F_TYPE]))
+		umpa_field_auto_u64(p, li, &icmpv6_fields[F_TYPE], T_MLD_QUERY); /* they make a query */
+	if (get_type(p, li) != T_MLD_QUERY)
+		return umpa_err_set(e, UMPA_EINVAL, "icmpv6: MLDv2 query fields belong to type 130 (mld-query)");
+	if ((rc = grow_body(p, li, T_MLD_QUERY, e)) < 0)
+		return rc;
+	if (p->l[li].hlen < MLD2_QLEN)
+		return umpa_pkt_splice(p, li, p->l[li].hlen, 0, NULL, MLD2_QLEN - p->l[li].hlen, e);
+	return 0;
+}
+
+static int icmpv6_place(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, struct umpa_err *e)
+{
+	if (f == &icmpv6_fields[F_MLDR_NREC])
+		return umpa_err_set(e, UMPA_EINVAL, "%s belongs to type 143 (mld2-report)", f->ws);
+	return mld2_query_room(p, li, e);
+}
+
+/* Parse an IPv6 address from @a into @out: 0 or -1. */
+static int span_ipv6(struct umpa_span a, uint8_t out[16])
+{
+	char tmp[64];
+
+	return umpa_span_cstr(umpa_span_trim(a), tmp, sizeof tmp) == 0 && inet_pton(AF_INET6, tmp, out) == 1 ? 0 : -1;
+}
+
+/* sources="ADDR/ADDR..." of an MLDv2 query, records="MODE/GROUP[/SOURCE...],..." of an MLDv2 report. */
+static int mld2_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *spec,
+			struct umpa_err *e)
+{
+	uint8_t b[OPTS_MAX];
+	size_t n = 0;
+	struct umpa_span s = umpa_span_of(spec), item, head, rest;
+	int rc;
+
+	if (f == &icmpv6_fields[F_MLD_SRC]) {
+		if ((rc = mld2_query_room(p, li, e)) < 0)
+			return rc;
+		rest = umpa_span_trim(s);
+		while (rest.n) {
+			int more = umpa_span_cut(rest, "/,", &head, &rest);
+			if (n + 16 > MLD2_MAX_SOURCES * 16 || span_ipv6(head, b + n) < 0)
+				return umpa_err_set(e, UMPA_EINVAL,
+						    "icmpv6.mld.source_address: '%.*s' is not an IPv6 address (or more "
+						    "than %d)",
+						    (int)head.n, head.s, MLD2_MAX_SOURCES);
+			n += 16;
+			if (!more)
+				break;
+		}
+		return umpa_pkt_splice(p, li, MLD2_QLEN, p->l[li].hlen - MLD2_QLEN, b, (uint32_t)n, e);
+	}
+	if (get_type(p, li) != T_MLD2_REPORT && !umpa_field_is_set(p, li, &icmpv6_fields[F_TYPE]))
+		umpa_field_auto_u64(p, li, &icmpv6_fields[F_TYPE], T_MLD2_REPORT); /* records make a report */
+	if (get_type(p, li) != T_MLD2_REPORT)
+		return umpa_err_set(e, UMPA_EINVAL, "icmpv6.mldr.mar: records belong to type 143 (mld2-report)");
+	while (umpa_spec_next(&s, &item)) {
+		char tmp[32];
+		uint64_t mode;
+		size_t rec = n;
+		unsigned ns = 0;
+		int more = umpa_span_cut(item, "/", &head, &rest);
+
+		if (n + 20 > sizeof b || umpa_span_cstr(umpa_span_trim(head), tmp, sizeof tmp) < 0 ||
+		    (umpa_vname_value(mld_rec_names, tmp, &mode) < 0 && umpa_spec_num(head, 255, &mode) < 0))
+			return umpa_err_set(e, UMPA_EINVAL, "icmpv6.mldr.mar: want MODE/GROUP[/SOURCE...], not '%.*s'",
+					    (int)item.n, item.s);
+		b[n] = (uint8_t)mode;
+		b[n + 1] = 0;
+		n += 4;
+		if (!more)
+			return umpa_err_set(e, UMPA_EINVAL, "icmpv6.mldr.mar: '%.*s' has no group address", (int)item.n,
+					    item.s);
+		more = umpa_span_cut(rest, "/", &head, &rest);
+		if (span_ipv6(head, b + n) < 0)
+			return umpa_err_set(e, UMPA_EINVAL, "icmpv6.mldr.mar: '%.*s' is not an IPv6 address",
+					    (int)head.n, head.s);
+		n += 16;
+		while (more) {
+			more = umpa_span_cut(rest, "/", &head, &rest);
+			if (n + 16 > sizeof b || span_ipv6(head, b + n) < 0)
+				return umpa_err_set(e, UMPA_EINVAL, "icmpv6.mldr.mar: '%.*s' is not an IPv6 address",
+						    (int)head.n, head.s);
+			n += 16;
+			ns++;
+		}
+		b[rec + 2] = (uint8_t)(ns >> 8);
+		b[rec + 3] = (uint8_t)ns;
+	}
+	return umpa_pkt_splice(p, li, ICMP6_HLEN, p->l[li].hlen - ICMP6_HLEN, b, (uint32_t)n, e);
+}
+
+/* finish: the MLDv2 counts. */
+static void mld2_counts(struct umpa_pkt *p, unsigned li)
+{
+	const struct umpa_layer *l = &p->l[li];
+	unsigned t = get_type(p, li), recs = 0;
+	struct umpa_cur c;
+
+	if (t == T_MLD_QUERY && l->hlen >= MLD2_QLEN)
+		umpa_field_auto_u64(p, li, &icmpv6_fields[F_MLD_NSRC], (l->hlen - MLD2_QLEN) / 16);
+	if (t != T_MLD2_REPORT)
+		return;
+	umpa_layer_cur(p, li, &c);
+	for (size_t at = ICMP6_HLEN; at + 20 <= l->hlen; recs++) {
+		uint8_t aux = 0;
+		uint16_t ns = 0;
+		umpa_cur_u8_at(&c, at + 1, &aux);
+		umpa_cur_be16_at(&c, at + 2, &ns);
+		at += 20u + 16u * ns + 4u * aux;
+	}
+	umpa_field_auto_u64(p, li, &icmpv6_fields[F_MLDR_NREC], recs);
+}
+
+static int nd_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *spec,
+		      struct umpa_err *e);
+
 static int icmpv6_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *spec,
 			  struct umpa_err *e)
+{
+	if (f == &icmpv6_fields[F_MLD_SRC] || f == &icmpv6_fields[F_MLDR_REC])
+		return mld2_set_var(p, li, f, spec, e);
+	return nd_set_var(p, li, f, spec, e);
+}
+
+/* Neighbour discovery options (the "options" field). */
+static int nd_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *spec, struct umpa_err *e)
 {
 	unsigned t = get_type(p, li);
 	uint8_t b[OPTS_MAX];
@@ -834,6 +1070,10 @@ static void icmpv6_details(const struct umpa_pkt *p, unsigned li, struct umpa_em
 	uint32_t v32;
 
 	umpa_layer_cur(p, li, &c);
+	if ((type = 0, umpa_cur_u8_at(&c, 0, &type)) == 0 && is_error(type) && l->aux && l->aux < c.len) {
+		struct umpa_cur x = c; /* the extension structure after the quoted packet (RFC 4884) */
+		umpa_icmp_ext_emit_(em, &x, l->aux, (uint32_t)x.len);
+	}
 	if (l->hlen < c.len)
 		c.len = l->hlen; /* the body as dissected; what follows is another layer */
 	if (umpa_cur_u8_at(&c, 0, &type) < 0)
@@ -841,6 +1081,13 @@ static void icmpv6_details(const struct umpa_pkt *p, unsigned li, struct umpa_em
 	switch (type) {
 	case T_UNREACH:
 	case T_TIMEX:
+		if (umpa_cur_u8_at(&c, 4, &v8) == 0 && v8 && umpa_cur_ptr_at(&c, 5, 3, &a) == 0) {
+			/* RFC 4884: the quoted packet's length in 64-bit words */
+			umpa_emit_u64(em, "icmpv6.length", v8, NULL);
+			umpa_emit_bytes(em, "icmpv6.reserved", a, 3);
+			break;
+		}
+		/* fall through */
 	case T_RS:
 		if (umpa_cur_ptr_at(&c, 4, 4, &a) == 0)
 			umpa_emit_bytes(em, "icmpv6.reserved", a, 4);
@@ -863,13 +1110,18 @@ static void icmpv6_details(const struct umpa_pkt *p, unsigned li, struct umpa_em
 	case T_MLD_QUERY:
 	case T_MLD_REPORT:
 	case T_MLD_DONE:
+		/* an MLDv2 query (28 bytes or more) has a maximum response code, as Wireshark names it */
 		if (umpa_cur_be16_at(&c, 4, &v16) == 0)
-			umpa_emit_u64(em, "icmpv6.mld.maximum_response_delay", v16, NULL);
+			umpa_emit_u64(em,
+				      type == T_MLD_QUERY && p->l[li].len >= 28 ? "icmpv6.mld.maximum_response_code"
+										: "icmpv6.mld.maximum_response_delay",
+				      v16, NULL);
 		emit_ipv6_at(em, &c, 8, "icmpv6.mld.multicast_address");
 		if (type == T_MLD_QUERY && umpa_cur_u8_at(&c, 24, &v8) == 0) { /* MLDv2 (RFC 9777) */
 			umpa_emit_hex(em, "icmpv6.mld.flag", v8, 2);
 			umpa_emit_bool(em, "icmpv6.mld.flag.s", v8 >> 3 & 1);
 			umpa_emit_u64(em, "icmpv6.mld.flag.qrv", v8 & 7, NULL);
+			umpa_emit_u64(em, "icmpv6.mld.flag.reserved", v8 >> 4, NULL);
 			if (umpa_cur_u8_at(&c, 25, &v8) == 0)
 				umpa_emit_u64(em, "icmpv6.mld.qqi", v8, NULL);
 			if (umpa_cur_be16_at(&c, 26, &v16) == 0) {
@@ -1137,7 +1389,17 @@ static void icmpv6_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sb
 	case T_MLD_QUERY:
 	case T_MLD_REPORT:
 	case T_MLD_DONE:
-		if (umpa_cur_ptr_at(&c, 8, 16, &a) == 0) {
+		if (type == T_MLD_QUERY && p->l[li].len >= 28 && umpa_cur_ptr_at(&c, 8, 16, &a) == 0 &&
+		    umpa_cur_be16_at(&c, 26, &v16) == 0) {
+			/* tcpdump's MLDv2 query (RFC 9777): version, group and the number of sources */
+			umpa_sbuf_puts(out, " v2 [gaddr ");
+			umpa_sbuf_put_ipv6(out, a);
+			if (v16 && 28u + 16u * v16 > p->l[li].len)
+				umpa_sbuf_puts(out, " [invalid number of sources]");
+			else if (v16)
+				umpa_sbuf_printf(out, ", %u source(s)", v16);
+			umpa_sbuf_putc(out, ']');
+		} else if (umpa_cur_ptr_at(&c, 8, 16, &a) == 0) {
 			umpa_sbuf_puts(out, " [gaddr ");
 			umpa_sbuf_put_ipv6(out, a);
 			umpa_sbuf_putc(out, ']');
@@ -1264,6 +1526,8 @@ const struct umpa_proto umpa_proto_icmpv6 = {
     .finish = icmpv6_finish,
     .set_var = icmpv6_set_var,
     .details = icmpv6_details,
+    .locate = icmpv6_locate,
+    .place = icmpv6_place,
     .summary = icmpv6_summary,
     .hashret = icmpv6_hashret,
     .answers = icmpv6_answers,

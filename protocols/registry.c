@@ -14,8 +14,8 @@ static const struct umpa_proto *const protos[] = {
     &umpa_proto_ipv6_frag, &umpa_proto_ipv6_dst, &umpa_proto_icmp,   &umpa_proto_icmpv6,     &umpa_proto_udp,
     &umpa_proto_tcp,       &umpa_proto_dns,      &umpa_proto_tls,    &umpa_proto_vxlan,      &umpa_proto_gre,
     &umpa_proto_erspan,    &umpa_proto_mpls,     &umpa_proto_geneve, &umpa_proto_ieee8021ad, &umpa_proto_dhcp,
-    &umpa_proto_igmp,      &umpa_proto_raw,
-    &umpa_proto_http,
+    &umpa_proto_igmp,      &umpa_proto_sctp,     &umpa_proto_dhcpv6, &umpa_proto_ntp,        &umpa_proto_lldp,
+    &umpa_proto_raw,       &umpa_proto_http,
 };
 
 /** One demultiplexing binding: (kind, value) -> protocol.  Keep binds[] grouped by kind.  The first binding of
@@ -42,6 +42,7 @@ static const struct bind binds[] = {
     {UMPA_BIND_ETHERTYPE, 0x8847, &umpa_proto_mpls},
     {UMPA_BIND_ETHERTYPE, 0x8848, &umpa_proto_mpls}, /* multicast */
     {UMPA_BIND_ETHERTYPE, 0x9100, &umpa_proto_vlan},
+    {UMPA_BIND_ETHERTYPE, 0x88cc, &umpa_proto_lldp},
     {UMPA_BIND_AF, 2, &umpa_proto_ip},    /* AF_INET everywhere */
     {UMPA_BIND_AF, 24, &umpa_proto_ipv6}, /* NetBSD, OpenBSD */
     {UMPA_BIND_AF, 28, &umpa_proto_ipv6}, /* FreeBSD */
@@ -54,6 +55,7 @@ static const struct bind binds[] = {
     {UMPA_BIND_IPPROTO, 4, &umpa_proto_ip},    /* IP in IP */
     {UMPA_BIND_IPPROTO, 41, &umpa_proto_ipv6}, /* IPv6 in IP */
     {UMPA_BIND_IPPROTO, 2, &umpa_proto_igmp},
+    {UMPA_BIND_IPPROTO, 132, &umpa_proto_sctp},
     {UMPA_BIND_IPPROTO, 47, &umpa_proto_gre},
     {UMPA_BIND_IPPROTO, 137, &umpa_proto_mpls}, /* MPLS in IP */
     {UMPA_BIND_IPPROTO, 0, &umpa_proto_ipv6_hop},
@@ -67,6 +69,9 @@ static const struct bind binds[] = {
     {UMPA_BIND_UDPPORT, 67, &umpa_proto_dhcp},
     {UMPA_BIND_UDPPORT, 68, &umpa_proto_dhcp},
     {UMPA_BIND_UDPPORT, 6635, &umpa_proto_mpls}, /* MPLS in UDP */
+    {UMPA_BIND_UDPPORT, 547, &umpa_proto_dhcpv6},
+    {UMPA_BIND_UDPPORT, 123, &umpa_proto_ntp},
+    {UMPA_BIND_UDPPORT, 546, &umpa_proto_dhcpv6},
     {UMPA_BIND_TCPPORT, 53, &umpa_proto_dns},
     /* TLS: https, smtps, nntps, ldaps, dns-over-tls, ftps, telnets, imaps, ircs, pop3s, sips, amqps, mqtts,
      * https-alt; other ports by tls.c's heuristic (tcp.c) */

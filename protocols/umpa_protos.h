@@ -61,6 +61,10 @@ extern const struct umpa_proto umpa_proto_geneve;     /* GENEVE (UDP 6081) */
 extern const struct umpa_proto umpa_proto_ieee8021ad; /* 802.1ad service tag (0x88a8) */
 extern const struct umpa_proto umpa_proto_dhcp;       /* BOOTP/DHCP (UDP 67, 68) */
 extern const struct umpa_proto umpa_proto_igmp;       /* IGMP v1-v3 (IP protocol 2) */
+extern const struct umpa_proto umpa_proto_sctp;       /* SCTP, common header and chunks (IP protocol 132) */
+extern const struct umpa_proto umpa_proto_dhcpv6;     /* DHCPv6 (UDP 546, 547) */
+extern const struct umpa_proto umpa_proto_ntp;        /* NTP (UDP 123) */
+extern const struct umpa_proto umpa_proto_lldp;       /* LLDP (Ethernet type 0x88cc) */
 
 extern const struct umpa_proto umpa_proto_http; /* HTTP/1.1 messages (protocols/http.c) */
 

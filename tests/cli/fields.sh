@@ -106,6 +106,13 @@ for p in json.load(open(sys.argv[1])):
 variant = {"gre.flags.ack": "version 1 (PPTP) only", "gre.flags.reserved_v1": "version 1 (PPTP) only",
            "erspan.bso": "type III only (a fresh erspan{} is type II)", "erspan.timestamp": "type III only",
            "igmp.rreserved": "version 3 report only (a fresh igmp{} is a version 2 query)"}
+variant.update({"dhcpv6.hopcount": "relay messages only (a fresh dhcpv6{} is a solicit)",
+                "icmpv6.mldr.nb_mcast_records": "MLDv2 report (type 143) only (a fresh icmpv6{} is an echo request)"})
+variant.update({"ntp." + f: "NTP mode 6 or 7 only (a fresh ntp{} is a mode 3 client)" for f in (
+    "priv.flags.r", "priv.flags.more", "ctrl.flags2", "ctrl.flags2.r", "ctrl.flags2.error", "ctrl.flags2.more",
+    "ctrl.flags2.opcode", "ctrl.sequence", "ctrl.status", "ctrl.associd", "ctrl.offset", "ctrl.count",
+    "priv.auth_seq", "priv.auth", "priv.seq", "priv.impl", "priv.reqcode", "priv.err", "priv.numitems",
+    "priv.reserved", "priv.itemsize")})
 n = 0
 for line in open(sys.argv[2]):
     key, got = line.rstrip("\n").split("\t")

@@ -65,6 +65,7 @@ SKIP, HARD = 77, 99
 CLAIMED = {"arp", "ip", "ipv6", "icmp", "icmpv6", "udp", "tcp", "dns", "tls", "vxlan", "gre", "erspan", "mpls", "geneve",
            "ieee8021ad", "dhcp", "igmp"}
 CLAIMED |= {"http"}
+CLAIMED |= {"sctp", "dhcpv6", "ntp", "lldp"}
 # tshark layers that stand for something umpa dissects (the rest is payload to umpa)
 WS_KNOWN = set(oracle.WS_PROTOS) | {"sll", "null", "tls", "ieee8021ad"}
 ENV = dict(os.environ, TZ="UTC", LC_ALL="C")

@@ -552,4 +552,91 @@ case{"tls raw payload record", ether{}/ip{src=A, dst=B}/tcp{sport=40007, dport=4
 case{"tls over ipv6", ether{}/ipv6{src=A6, dst=B6}/tcp{sport=40008, dport=443, flags="PA"}/ssl{handshake="client_hello=" .. CH13},
   layers="eth/ipv6/tcp/tls"}
 
+---------------------------------------------------------------- SCTP (common header and chunks; CRC32c)
+case{"sctp data", ether{}/ip{src=A, dst=B}/sctp{sport=40000, dport=40001, tag=0x1234, chunks="data=5:1:2:0:68656c6c6f"},
+  layers="eth/ip/sctp", expect="sctp.data_tsn_raw=5,sctp.chunk_length=21,data.data=68:65:6c:6c:6f"}
+case{"sctp init with addresses", ether{}/ip{src=A, dst=B}/sctp{sport=40000, dport=40002, chunks="init=0xabcd:65536:10:10:100:000500080a000001000c00060005"},
+  layers="eth/ip/sctp", expect="sctp.init_nr_out_streams=10,sctp.parameter_ipv4_address=10.0.0.1"}
+case{"sctp init ack with cookie", ether{}/ipv6{src=A6, dst=B6}/sctp{sport=40002, dport=40000, tag=0xabcd, chunks="init_ack=0x55aa:32768:5:5:7:0007000861626364"},
+  layers="eth/ipv6/sctp", expect="sctp.parameter_state_cookie=61:62:63:64"}
+case{"sctp sack gaps and dups", ether{}/ip{src=A, dst=B}/sctp{sport=40000, dport=40003, tag=7, chunks="sack=7:1000:2-3:5-5:9"},
+  layers="eth/ip/sctp", expect="sctp.sack_number_of_gap_blocks=2,sctp.sack_gap_block_end_tsn=10,sctp.sack_duplicate_tsn=9"}
+case{"sctp heartbeat and ack", ether{}/ip{src=A, dst=B}/sctp{sport=40000, dport=40004, tag=7, chunks="heartbeat=0102030405,heartbeat_ack=0102030405"},
+  layers="eth/ip/sctp", expect="sctp.parameter_length=9"}
+case{"sctp abort with t bit and cause", ether{}/ip{src=A, dst=B}/sctp{sport=40000, dport=40005, tag=7, chunks="abort.1=000c0007616263"},
+  layers="eth/ip/sctp", expect="sctp.abort_t_bit=1,sctp.cause_code=12"}
+case{"sctp shutdown sequence bundled", ether{}/ip{src=A, dst=B}/sctp{sport=40000, dport=40006, tag=7, chunks="shutdown=9,shutdown_ack,shutdown_complete,cookie_echo=7879,cookie_ack"},
+  layers="eth/ip/sctp", expect="sctp.shutdown_cumulative_tsn_ack=9,sctp.cookie=78:79"}
+case{"sctp two data chunks unordered", ether{}/ip{src=A, dst=B}/sctp{sport=40000, dport=40007, tag=7, chunks="data.0x07=1:0:0:0:6869,data.0x03=2:0:1:0:0102030405060708"},
+  layers="eth/ip/sctp", expect="sctp.data_u_bit=1"}
+case{"sctp bad checksum", ether{}/ip{src=A, dst=B}/sctp{sport=40000, dport=40008, checksum=0x12345678, chunks="cookie_ack"},
+  layers="eth/ip/sctp", malformed="sctp.checksum_bad", uflags="sctp:bad_checksum"}
+
+---------------------------------------------------------------- DHCPv6
+local L6, M6 = "fe80::1", "ff02::1:2"
+case{"dhcpv6 solicit", ether{}/ipv6{src=L6, dst=M6}/udp{sport=546, dport=547}/dhcpv6{xid=0x123456, options="client_id=000100010000002a020000000001,elapsed_time=50,oro=23:24,ia_na=1:3600:5400"},
+  layers="eth/ipv6/udp/dhcpv6", expect="dhcpv6.duidllt.link_layer_addr=02:00:00:00:00:01,dhcpv6.elapsed_time=50"}
+case{"dhcpv6 advertise with address and dns", ether{}/ipv6{src=L6, dst=L6}/udp{sport=547, dport=546}/dhcpv6{msgtype=2, xid=0x123456, options="server_id=00030001020000000002,ia_na=1:3600:5400,iaaddr=2001:db8::10/7200/7500,dns=2001:db8::53/2001:db8::54,domains=example.com/example.org,status=0/ok,preference=255,rapid_commit"},
+  layers="eth/ipv6/udp/dhcpv6", expect="dhcpv6.iaaddr.ip=2001:db8::10,dhcpv6.iaaddr.valid_lifetime=7500,dhcpv6.search_list_entry=example.com."}
+case{"dhcpv6 prefix delegation", ether{}/ipv6{src=L6, dst=L6}/udp{sport=547, dport=546}/dhcpv6{msgtype="reply", xid=7, options="client_id=000200000009abcd,ia_pd=9:100:200,iaprefix=2001:db8:100::/56/300/400"},
+  layers="eth/ipv6/udp/dhcpv6", expect="dhcpv6.iaprefix.pref_len=56,dhcpv6.duiden.enterprise=9"}
+case{"dhcpv6 relay forward", ether{}/ipv6{src=L6, dst=M6}/udp{sport=547, dport=547}/dhcpv6{msgtype=12, linkaddr="2001:db8::1", peeraddr=L6, options="interface_id=0102,relay_msg=01000001000800020000"},
+  layers="eth/ipv6/udp/dhcpv6/dhcpv6", expect="dhcpv6.interface_id=01:02"}
+
+---------------------------------------------------------------- NTP
+case{"ntp client default", ether{}/ip{src=A, dst=B}/udp{sport=123, dport=123}/ntp{}, layers="eth/ip/udp/ntp",
+  expect="ntp.flags.mode=3,ntp.refid=7f:00:00:01,ntp.xmt=NULL"}
+case{"ntp server with timestamps", ether{}/ip{src=B, dst=A}/udp{sport=123, dport=40000}/ntp{mode=4, poll=6, precision=236, delay=32768, dispersion=16384, id="c0a80101", ref=0xe875470080000000, orig=0xe875470140000000, recv=0xe875470200000000, sent=0xe875470220000000},
+  layers="eth/ip/udp/ntp", expect="ntp.precision=236,ntp.refid=c0:a8:01:01"}
+case{"ntp era 1 and leap", ether{}/ip{src=B, dst=A}/udp{sport=123, dport=40001}/ntp{li=3, mode=5, stratum=1, id="47505300", sent=0x0000000100000001}, layers="eth/ip/udp/ntp"}
+case{"ntp control read variables", ether{}/ip{src=A, dst=B}/udp{sport=40002, dport=123}/ntp{version=2, mode=6, opcode=2, sequence=68, associd=7},
+  layers="eth/ip/udp/ntp", expect="ntp.ctrl.count=0"}
+case{"ntp private monlist", ether{}/ip{src=A, dst=B}/udp{sport=40003, dport=123}/ntp{version=2, mode=7, impl=3, reqcode=42}, layers="eth/ip/udp/ntp"}
+
+---------------------------------------------------------------- LLDP
+local LLDP_MC = "01:80:c2:00:00:0e"
+case{"lldp switch", ether{src=MA, dst=LLDP_MC}/lldp{tlvs="chassis_mac=02:00:00:00:00:01,port_name=eth0,ttl=120,port_desc=uplink,system_name=sw1,system_desc=umpa test,caps=0x14/0x04,mgmt_ipv4=10.0.0.1/3"},
+  layers="eth/lldp", expect="lldp.chassis.id.mac=02:00:00:00:00:01,lldp.port.id=eth0,lldp.mgn.interface.number=3"}
+case{"lldp local ids ipv6 management and org tlvs", ether{src=MA, dst=LLDP_MC}/lldp{tlvs="chassis_local=box-7,port_alias=to core,ttl=0,mgmt_ipv6=2001:db8::7,vlan=100,mtu=9216,org=0x0012bb/1/0001ff,end"},
+  layers="eth/lldp", expect="lldp.ieee.802_1.port_vlan.id=100,lldp.ieee.802_3.max_frame_size=9216"}
+case{"lldp port mac and network chassis", ether{src=MA, dst=LLDP_MC}/lldp{tlvs="1=05010a000001,port_mac=02:00:00:00:00:02,ttl=65535"},
+  layers="eth/lldp", expect="lldp.chassis.id.ip4=10.0.0.1"}
+
+---------------------------------------------------------------- MLD (ICMPv6 130-132, 143)
+case{"mldv2 query with sources", ether{}/ipv6{src="fe80::1", dst="ff02::1", hlim=1}/icmpv6{type=130, mrd=10000, mladdr="ff02::fb", sources="2001:db8::1/2001:db8::2", qrv=2, qqic=125},
+  layers="eth/ipv6/icmpv6", expect="icmpv6.mld.nb_sources=2,icmpv6.mld.flag.qrv=2"}
+case{"mldv2 general query s flag", ether{}/ipv6{src="fe80::1", dst="ff02::1", hlim=1}/icmpv6{type="mld-query", mrd=1000, s=1, qqic=60},
+  layers="eth/ipv6/icmpv6", expect="icmpv6.mld.flag.s=1,icmpv6.mld.nb_sources=0"}
+case{"mldv2 report records", ether{}/ipv6{src="fe80::1", dst="ff02::16", hlim=1}/icmpv6{records="to_ex/ff02::fb,allow/ff02::1:3/2001:db8::1/2001:db8::2,block/ff05::2/2001:db8::9"},
+  layers="eth/ipv6/icmpv6", expect="icmpv6.mldr.nb_mcast_records=3,icmpv6.mldr.mar.nb_sources=0"}
+case{"mldv1 report and done", ether{}/ipv6{src="fe80::1", dst="ff02::fb", hlim=1}/icmpv6{type="mld-report", mladdr="ff02::fb"}, layers="eth/ipv6/icmpv6"}
+case{"mldv1 done", ether{}/ipv6{src="fe80::1", dst="ff02::2", hlim=1}/icmpv6{type=132, mladdr="ff02::fb"}, layers="eth/ipv6/icmpv6"}
+
+---------------------------------------------------------------- ICMP extensions (RFC 4884, 4950, 5837)
+-- ext(objects): the extension structure (version 2, checksum) holding the objects' bytes.
+local function ext(objs)
+  local b = "\x20\x00\x00\x00" .. objs
+  local sum = 0
+  for i = 1, #b - 1, 2 do sum = sum + b:byte(i) * 256 + b:byte(i + 1) end
+  if #b % 2 == 1 then sum = sum + b:byte(#b) * 256 end
+  while sum > 0xffff do sum = (sum & 0xffff) + (sum >> 16) end
+  sum = ~sum & 0xffff
+  return "\x20\x00" .. string.char(sum >> 8, sum & 0xff) .. objs
+end
+-- an MPLS label stack object (class 1, C-type 1): label 100704, exp 0, S, TTL 1; and label 16, exp 5, TTL 254
+local MPLS_OBJ = "\x00\x0c\x01\x01" .. "\x18\x96\x01\x01" .. "\x00\x01\x0a\xfe"
+-- an interface information object (class 2, C-type 0x0f: ifIndex, IPv4 address, name, MTU)
+local IFINFO_OBJ = "\x00\x1c\x02\x0f" .. "\x00\x00\x00\x0f" .. "\x00\x01\x00\x00\x0a\x0a\x0a\x0a" ..
+  "\x08ge-0/1\x00" .. "\x00\x00\x05\xdc"
+case{"icmp time exceeded with an mpls label stack (compat: 128 bytes quoted)", ether{}/ip{src="10.5.0.1", dst=A}/icmp{type=11}/ip{src=A, dst=B, ttl=1, len=128, proto=253}/(string.rep("A", 108) .. ext(MPLS_OBJ)),
+  layers="eth/ip/icmp/ip/raw", expect="icmp.ext.version=2,icmp.mpls.label=100704,icmp.ext.class=1"}
+case{"icmp unreachable with interface information and a length", ether{}/ip{src="10.5.0.1", dst=A}/icmp{type=3, code=3, length=32}/ip{src=A, dst=B, len=128, proto=253}/(string.rep("A", 108) .. ext(IFINFO_OBJ)),
+  layers="eth/ip/icmp/ip/raw", expect="icmp.int_info.index=15,icmp.int_info.ipv4=10.10.10.10,icmp.int_info.mtu=1500"}
+
+case{"icmpv6 time exceeded with a length and an mpls label stack", ether{}/ipv6{src="2001:db8::ff", dst=A6}/icmpv6{type=3, reserved=0x10000000}/ipv6{src=A6, dst=B6, hlim=1, plen=88, nh=253}/(string.rep("B", 88) .. ext(MPLS_OBJ)),
+  layers="eth/ipv6/icmpv6/ipv6/raw", expect="icmpv6.length=16,icmp.mpls.ttl=1"}
+
+case{"icmp time exceeded built with ext= (quote padded to 128, length field, checksums)", ether{}/ip{src="10.5.0.1", dst=A}/icmp{type=11, ext="mpls=100704:0:1:1:16:5:0:254,ifinfo=0/15/10.10.10.10/ge-0.1/1500"}/ip{src=A, dst=B, ttl=1, proto=253}/"probe",
+  layers="eth/ip/icmp/ip/raw", expect="icmp.length=32,icmp.mpls.label=100704,icmp.int_info.name=ge-0.1"}
+
 return pkts

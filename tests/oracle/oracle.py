@@ -145,6 +145,7 @@ UMPA_TO_WS_LAYER = {
     "geneve": "geneve", "ieee8021ad": "ieee8021ad", "dhcp": "dhcp", "igmp": "igmp",
     "http": "http",
 }
+UMPA_TO_WS_LAYER.update({"sctp": "sctp", "dhcpv6": "dhcpv6", "ntp": "ntp", "lldp": "lldp"})
 IPV6_EXT = ("ipv6_hop", "ipv6_route", "ipv6_frag", "ipv6_dst")
 
 # tshark layers an umpa layer may also appear as, with the field names they
@@ -170,11 +171,22 @@ WS_LINK_PSEUDO = {"raw"}
 WS_PROTOS = {"eth", "vlan", "arp", "ip", "ipv6", "icmp", "icmpv6", "udp", "tcp", "dns", "data", "vxlan", "gre", "erspan",
              "mpls", "geneve", "ieee8021ad", "dhcp", "igmp"}
 WS_PROTOS |= {"http"}
+WS_PROTOS |= {"sctp", "dhcpv6", "ntp", "lldp"}
+
+# tshark layers that are part of the umpa layer before them: key -> (the layer
+# they follow, why).  Their fields are compared as that layer's.
+WS_MERGED = {
+    # packet-sctp.c hands each DATA chunk's user data to a "data" layer; umpa
+    # shows it inside its chunk, as data.data
+    "data": ("sctp", "the user data of an SCTP DATA chunk"),
+    # ... and the chunks after it in a second "sctp" tree
+    "sctp": ("sctp", "the chunks after an SCTP DATA chunk's user data"),
+}
 
 SEV_CHAT, SEV_NOTE, SEV_WARN, SEV_ERROR = 0x00200000, 0x00400000, 0x00600000, 0x00800000
 SEV_NAME = {SEV_CHAT: "chat", SEV_NOTE: "note", SEV_WARN: "warning", SEV_ERROR: "error"}
 
-CHECKSUMMED = ("ip", "icmp", "icmpv6", "udp", "tcp", "gre", "igmp")
+CHECKSUMMED = ("ip", "icmp", "icmpv6", "udp", "tcp", "gre", "igmp", "sctp")
 
 
 class WsLayer:
@@ -265,6 +277,15 @@ def ws_packets(doc):
                 ws_walk(pkt, lay, v)
             else:
                 lay.add(k, v)
+        merged = []
+        for lay in pkt.layers:
+            if merged and lay.name in WS_MERGED and merged[-1].name == WS_MERGED[lay.name][0]:
+                for k in lay.order:
+                    for v in lay.fields[k]:
+                        merged[-1].add(k, v)
+                continue
+            merged.append(lay)
+        pkt.layers = merged
         if pkt.malformed and not any(e[1] == "_ws.malformed.expert" for e in pkt.experts):
             pkt.experts.append(("_ws.malformed", "_ws.malformed", "Malformed Packet", SEV_ERROR))
         out.append(pkt)
@@ -385,6 +406,12 @@ def scapy_table(S):
     from scapy.contrib.geneve import GENEVE
     add(GENEVE, [("geneve.version", "version"), ("geneve.flags.oam", "oam"), ("geneve.flags.critical", "critical"),
                  ("geneve.proto_type", "proto"), ("geneve.vni", "vni")])
+    from scapy.layers.sctp import SCTP
+    add(SCTP, [("sctp.srcport", "sport"), ("sctp.dstport", "dport"), ("sctp.verification_tag", "tag"),
+               ("sctp.checksum", "chksum")])
+    from scapy.layers.ntp import NTPHeader
+    add(NTPHeader, [("ntp.flags.li", "leap"), ("ntp.flags.vn", "version"), ("ntp.flags.mode", "mode"),
+                    ("ntp.stratum", "stratum"), ("ntp.ppoll", "poll")])
     add(S.ARP, [("arp.hw.type", "hwtype"), ("arp.proto.type", "ptype"), ("arp.hw.size", "hwlen"),
                 ("arp.proto.size", "plen"), ("arp.opcode", "op"), ("arp.src.hw_mac", "hwsrc"),
                 ("arp.src.proto_ipv4", "psrc"), ("arp.dst.hw_mac", "hwdst"), ("arp.dst.proto_ipv4", "pdst")])
@@ -980,6 +1007,7 @@ TSHARK_PREFS = [
     "ip.check_checksum:TRUE", "tcp.check_checksum:TRUE", "udp.check_checksum:TRUE",
     "ip.defragment:FALSE", "ipv6.defragment:FALSE",
     "dns.desegment_dns_messages:FALSE",
+    "sctp.checksum:CRC-32C", "sctp.relative_tsns:FALSE",
 ]
 
 
