@@ -2,7 +2,8 @@
  *
  * pcapng: a Section Header Block, one Interface Description Block with
  * if_tsresol = 9 (nanoseconds), then Enhanced Packet Blocks with an optional
- * opt_comment, and Decryption Secrets Blocks on request (pcapng spec,
+ * opt_comment, Decryption Secrets Blocks and notes (an Interface Statistics
+ * Block carrying only a timestamp and an opt_comment) on request (pcapng spec,
  * draft-ietf-opsawg-pcapng).  Blocks are written in host byte order with the
  * byte-order magic, as the format allows.
  */
@@ -192,6 +193,24 @@ int umpa_capw_secrets(struct umpa_capw *w, uint32_t type, const void *data, uint
 		return umpa_err_set(e, UMPA_ENOSYS, "%s: decryption secrets need pcapng", w->path);
 	if (put32(w, 10) || put32(w, len) || put32(w, type) || put32(w, n) || put(w, data, n) || put(w, zeros, pad) ||
 	    put32(w, len))
+		return umpa_err_set(e, UMPA_EIO, "%s: write failed: %s", w->path, strerror(w->failed));
+	return 0;
+}
+
+int umpa_capw_note(struct umpa_capw *w, int64_t ts_ns, const char *text, struct umpa_err *e)
+{
+	size_t clen = strlen(text);
+	uint64_t ts = ts_ns > 0 ? (uint64_t)ts_ns : 0;
+	uint32_t len;
+
+	if (w->fmt != UMPA_CAP_PCAPNG)
+		return umpa_err_set(e, UMPA_ENOSYS, "%s: notes need pcapng", w->path);
+	if (clen > 65000)
+		clen = 65000;
+	len = 24 + optlen(clen) + 4;
+	if (put32(w, 5 /* Interface Statistics Block */) || put32(w, len) || put32(w, 0) ||
+	    put32(w, (uint32_t)(ts >> 32)) || put32(w, (uint32_t)ts) ||
+	    put_opt(w, 1 /* opt_comment */, text, (uint16_t)clen) || put32(w, 0) || put32(w, len))
 		return umpa_err_set(e, UMPA_EIO, "%s: write failed: %s", w->path, strerror(w->failed));
 	return 0;
 }

@@ -82,6 +82,14 @@ int umpa_capw_write(struct umpa_capw *w, const struct umpa_pkt *p, struct umpa_e
  */
 int umpa_capw_secrets(struct umpa_capw *w, uint32_t type, const void *data, uint32_t n, struct umpa_err *e);
 
+/**
+ * Append a note that belongs to no packet (pcapng only; UMPA_ENOSYS for pcap):
+ * an Interface Statistics Block of interface 0 with timestamp @p ts_ns (ns
+ * since 1970) and @p text as its opt_comment (cut at 65,000 bytes).  Readers
+ * that number frames skip it (Wireshark, tshark, libpcap).
+ */
+int umpa_capw_note(struct umpa_capw *w, int64_t ts_ns, const char *text, struct umpa_err *e);
+
 /** Flush and close. Returns 0 or a negative error (with @p e) if data could not be written. */
 int umpa_capw_close(struct umpa_capw *w, struct umpa_err *e);
 

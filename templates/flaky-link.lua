@@ -45,22 +45,22 @@
 --   curl -X PATCH -H 'Content-Type: application/json' -d '{"loss": 0.05}' 127.0.0.1:8080/params
 
 local knobs = {
-  {"delay", "number", 0, "seconds added"},
-  {"jitter", "number", 0, "seconds of spread around the delay"},
+  {"delay", "number", 0, "seconds added", 0},
+  {"jitter", "number", 0, "seconds of spread around the delay", 0},
   {"distribution", "string", "uniform", "jitter shape: uniform, normal, pareto, paretonormal"},
-  {"delay_corr", "number", 0, "correlation of successive delays (0..1)"},
-  {"loss", "number", 0, "loss probability (0..1)"},
-  {"loss_corr", "number", 0, "loss correlation (0..1)"},
-  {"ge_p", "number", 0, "Gilbert-Elliott: good -> bad probability (> 0 selects the model)"},
-  {"ge_r", "number", "", "Gilbert-Elliott: bad -> good probability (default 1 - ge_p)"},
-  {"ge_1h", "number", 1, "Gilbert-Elliott: loss probability in the bad state"},
-  {"ge_1k", "number", 0, "Gilbert-Elliott: loss probability in the good state"},
-  {"dup", "number", 0, "duplication probability (0..1)"},
-  {"dup_corr", "number", 0, "duplication correlation (0..1)"},
-  {"corrupt", "number", 0, "probability of one flipped bit (0..1)"},
-  {"corrupt_corr", "number", 0, "corruption correlation (0..1)"},
-  {"reorder", "number", 0, "probability that a frame skips the delay (0..1)"},
-  {"reorder_corr", "number", 0, "reordering correlation (0..1)"},
+  {"delay_corr", "number", 0, "correlation of successive delays (0..1)", 0, 1},
+  {"loss", "number", 0, "loss probability (0..1)", 0, 1},
+  {"loss_corr", "number", 0, "loss correlation (0..1)", 0, 1},
+  {"ge_p", "number", 0, "Gilbert-Elliott: good -> bad probability (> 0 selects the model)", 0, 1},
+  {"ge_r", "number", "", "Gilbert-Elliott: bad -> good probability (default 1 - ge_p)", 0, 1},
+  {"ge_1h", "number", 1, "Gilbert-Elliott: loss probability in the bad state", 0, 1},
+  {"ge_1k", "number", 0, "Gilbert-Elliott: loss probability in the good state", 0, 1},
+  {"dup", "number", 0, "duplication probability (0..1)", 0, 1},
+  {"dup_corr", "number", 0, "duplication correlation (0..1)", 0, 1},
+  {"corrupt", "number", 0, "probability of one flipped bit (0..1)", 0, 1},
+  {"corrupt_corr", "number", 0, "corruption correlation (0..1)", 0, 1},
+  {"reorder", "number", 0, "probability that a frame skips the delay (0..1)", 0, 1},
+  {"reorder_corr", "number", 0, "reordering correlation (0..1)", 0, 1},
   {"gap", "int", 0, "reorder at most every gap-th frame (0: 1)"},
   {"rate", "string", "", "rate limit in bits/s (10mbit, 512kbit, 1000000; empty: none)"},
   {"limit", "int", 1000, "frames waiting at most per direction"},
@@ -71,10 +71,10 @@ local decl = {
   repair = {type = "bool", default = "true", help = "split TCP frames over the MTU and finish checksums the senders' offloads left (false: frames as captured)"},
 }
 for _, k in ipairs(knobs) do
-  local name, ty, def, help = k[1], k[2], k[3], k[4]
-  decl[name] = {type = ty, default = def, help = help .. " (both ways)"}
-  decl["ab." .. name] = {type = ty, default = "", help = help .. " (A -> B; empty: the shared value)"}
-  decl["ba." .. name] = {type = ty, default = "", help = help .. " (B -> A; empty: the shared value)"}
+  local name, ty, def, help, min, max = k[1], k[2], k[3], k[4], k[5], k[6]
+  decl[name] = {type = ty, default = def, help = help .. " (both ways)", min = min, max = max}
+  decl["ab." .. name] = {type = ty, default = "", help = help .. " (A -> B; empty: the shared value)", min = min, max = max}
+  decl["ba." .. name] = {type = ty, default = "", help = help .. " (B -> A; empty: the shared value)", min = min, max = max}
 end
 params(decl)
 

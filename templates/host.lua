@@ -17,7 +17,8 @@
 --                         dns       DNS over TCP (the records of `name` and `dns`)
 --   udp=PORT:ACTION,...   dns, echo, open (read, no answer), closed (ICMP port unreachable:
 --                         also every unlisted port), filtered (no answer)
--- Parameters: ip, ip6, mac (default 02:00 + the IPv4 address), ttl (icmp-host's);
+-- Parameters: ip (an address, or a prefix: every address in it a host of its own, as
+--   icmp-host), ip6, mac (default 02:00 + the IPv4 address), ttl (icmp-host's);
 --   tcp, udp (above); name (the host's DNS name and certificate name); dns (more records,
 --   "NAME TYPE VALUE; ...", as dns-server's); cert, key (PEM files under --allow-read);
 --   personality (linux, windows, freebsd, embedded, or an nmap OS name) and uptime (seconds).
@@ -39,6 +40,10 @@ params{
 local base = include("icmp-host") -- ip, ip6, mac, ttl; ARP, neighbour discovery, echo
 local dns = include("lib/dns")
 local mac = base.mac
+-- ip a prefix (--set ip=10.99.0.0/16): every address in it is a host, each with its own MAC
+-- (icmp-host's, made on first contact): answers leave from the MAC the peer sent to
+local prefix = param.ip and param.ip:find("/") ~= nil
+local function src_mac(p) if prefix then return p.eth and p.eth.dst end return mac end
 
 -- the send path's host personalities (templates/umpa_persona.h): every packet from ip and ip6
 local persona = param.personality ~= ""
@@ -77,7 +82,7 @@ local tcp_ports = ports(param.tcp, TCP_ACTIONS, "tcp")
 local udp_ports = ports(param.udp, UDP_ACTIONS, "udp")
 
 local records = {}
-if param.ip then records[#records + 1] = param.name .. " A " .. param.ip end
+if param.ip and not prefix then records[#records + 1] = param.name .. " A " .. param.ip end
 if param.ip6 then records[#records + 1] = param.name .. " AAAA " .. param.ip6 end
 local ok, why = pcall(dns.zone, param.dns)
 if not ok then error("--set dns=" .. param.dns .. ": " .. why, 0) end
@@ -105,9 +110,9 @@ local function rst(p)
     return
   end
   if f & 16 ~= 0 then
-    send(reply(p, ether{src = mac}, l3(p), tcp{flags = "R", ack = 0, window = 0}))
+    send(reply(p, ether{src = src_mac(p)}, l3(p), tcp{flags = "R", ack = 0, window = 0}))
   else
-    send(reply(p, ether{src = mac}, l3(p), tcp{flags = "RA", seq = 0, window = 0}))
+    send(reply(p, ether{src = src_mac(p)}, l3(p), tcp{flags = "RA", seq = 0, window = 0}))
   end
   count("tcp.rst")
 end
@@ -121,11 +126,11 @@ local function unreachable(p)
   end
   if p.ip then
     local quote = p.eth._payload:sub(1, math.min(p.ip.len, 548))
-    send(ether{src = mac, dst = p.eth.src}/ip{src = p.ip.dst, dst = p.ip.src, ttl = param.ttl}/
+    send(ether{src = src_mac(p), dst = p.eth.src}/ip{src = p.ip.dst, dst = p.ip.src, ttl = param.ttl}/
       icmp{type = 3, code = 3}/quote)
   else
     local quote = p.eth._payload:sub(1, math.min(p.ipv6.plen + 40, 1232))
-    send(ether{src = mac, dst = p.eth.src}/ipv6{src = p.ipv6.dst, dst = p.ipv6.src, hlim = param.ttl}/
+    send(ether{src = src_mac(p), dst = p.eth.src}/ipv6{src = p.ipv6.dst, dst = p.ipv6.src, hlim = param.ttl}/
       icmpv6{type = 1, code = 4}/quote)
   end
   count("icmp.unreachable")
@@ -197,9 +202,9 @@ for port, t in pairs(tcp_ports) do
   local a = t.action
   if a == "banner" then
     local text = t.arg .. "\r\n"
-    tcp.listen(port, function(c) c:write(text) end, {addr = addrs, mac = mac})
+    tcp.listen(port, function(c) c:write(text) end, {addr = addrs, mac = not prefix and mac or nil})
   elseif SERVICES[a] then
-    tcp.listen(port, SERVICES[a], {addr = addrs, mac = mac, rwnd = a == "tarpit" and 10 or nil,
+    tcp.listen(port, SERVICES[a], {addr = addrs, mac = not prefix and mac or nil, rwnd = a == "tarpit" and 10 or nil,
       wscale = a == "tarpit" and -1 or nil})
   end
 end
@@ -218,12 +223,12 @@ local function udp_in(p)
   if a == "closed" then
     unreachable(p)
   elseif a == "echo" then
-    send(reply(p, ether{src = mac}, l3(p), udp{}, p.udp._payload))
+    send(reply(p, ether{src = src_mac(p)}, l3(p), udp{}, p.udp._payload))
     count("udp.echo")
   elseif a == "dns" then
     local answer = dns.answer(zone, p.udp._payload)
     if answer then
-      send(reply(p, ether{src = mac}, l3(p), udp{}, answer))
+      send(reply(p, ether{src = src_mac(p)}, l3(p), udp{}, answer))
       count("dns.answers")
     end
   end

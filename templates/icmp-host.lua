@@ -12,7 +12,8 @@
 --   ip6  IPv6 address (default none)
 --   mac  MAC address (default 02:00 followed by the IPv4 address's four
 --        bytes, per host in a prefix; given, every host uses it)
---   ttl  TTL / hop limit of the replies (default 64)
+--   ttl  TTL / hop limit of the replies (default: 64, or the personality's
+--        when a template including this one gives its host one)
 -- Counters: arp.replies, echo.replies, echo6.replies, nd.adverts, hosts
 -- (simulated hosts contacted so far).
 --   umpa run icmp-host -i veth0 --set ip=10.77.0.50 --set ip6=fd00:77::50 -w out.pcapng
@@ -22,7 +23,7 @@ params{
   ip = {type = "ipv4net", default = "10.0.0.1", help = "IPv4 address or prefix (A.B.C.D/N) to answer for (empty: none)"},
   ip6 = {type = "ipv6", default = "", help = "IPv6 address to answer for (empty: none)"},
   mac = {type = "mac", default = "", help = "MAC address (default: 02:00 and the IPv4 address's bytes)"},
-  ttl = {type = "int", default = 64, help = "TTL and hop limit of the replies"},
+  ttl = {type = "int", default = "", min = 1, max = 255, help = "TTL and hop limit of the replies (empty: 64, or the host's personality's)"},
 }
 
 local function mac_of(addr)
@@ -30,7 +31,6 @@ local function mac_of(addr)
   return string.format("02:00:%02x:%02x:%02x:%02x", a, b, c, d)
 end
 
-if param.ttl < 1 or param.ttl > 255 then error("ttl must be 1 to 255") end
 local prefix = param.ip and param.ip:find("/") ~= nil
 local mac = param.mac or mac_of(param.ip) -- one address (and IPv6)
 

@@ -96,6 +96,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -161,8 +162,12 @@ struct umpa_lua {
 	struct umpa_lua_deadline time;       /* time limits */
 	double cpu_used;                     /* CPU seconds of finished calls from the host */
 	struct timespec wall0;               /* when the running call from the host started */
-	struct timespec cpu0;                /* the thread's CPU clock then (estimated, see time_passed) */
+	struct timespec cpu0;                /* the thread's CPU clock then (estimated, see cpu_spent) */
 	int cpu0_known;                      /* cpu0 was taken */
+	struct timespec cpu_ref;             /* the thread's CPU clock, read at most TICK_NS of wall before wall0 */
+	struct timespec cpu_ref_wall;        /* when (CLOCK_MONOTONIC) cpu_ref was read; 0: never */
+	int sched_fd;                        /* /proc/thread-self/schedstat, or -1 (run_wait) */
+	int64_t wait_ref;                    /* its run-queue wait (ns) when cpu_ref was read; -1: unknown */
 	timer_t timer;                       /* ticks while calls run (see "Time") */
 	pthread_t timer_thread;              /* the thread it signals */
 	int have_timer;                      /* 1: made; -1: cannot be had */
@@ -177,6 +182,12 @@ struct umpa_lua {
 	struct umpa_pkt scratch;             /* for validating and pre-parsing values */
 	const struct umpa_proto *scratch_pr; /* scratch holds one reusable layer of this */
 	struct umpa_sbuf sb;                 /* for rendering */
+	struct {                             /* reply()'s field lookups (names are literals: compared by address) */
+		const struct umpa_proto *pr;
+		const char *name;
+		const struct umpa_field *f;
+	} rfields[48];
+	unsigned nrfields;
 };
 
 /* A layer spec: a protocol; its uservalue 1 is the field table (index+1 -> value). */
@@ -507,12 +518,38 @@ static double ts_diff(const struct timespec *a, const struct timespec *b)
 	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
 }
 
+/* Nanoseconds the running thread has waited on a run queue (ready, but
+ * another task had the CPU) since it started, from the scheduler's
+ * statistics; -1 when they cannot be read.  One pread of a descriptor kept
+ * open (the file names the thread that opened it: the thread that runs the
+ * calls, as the timer). */
+static int64_t run_wait(struct umpa_lua *U)
+{
+	char buf[96];
+	ssize_t n;
+	unsigned long long run, wait;
+
+	if (U->sched_fd < 0 || (n = pread(U->sched_fd, buf, sizeof(buf) - 1, 0)) <= 0)
+		return -1;
+	buf[n] = 0;
+	if (sscanf(buf, "%llu %llu", &run, &wait) != 2 || wait > INT64_MAX)
+		return -1;
+	return (int64_t)wait;
+}
+
 /* Seconds of CPU the running call has used, given @wall seconds since it
  * started.  Reading the thread's CPU clock is a system call (2-10 us in a
- * VM), too dear for every call of a busy template, so the clock is first
- * read when the call has run for a tick; the CPU time before that counts as
- * the wall time it took (an upper bound).  Later it is read only when @wall
- * says a CPU limit could have been passed (CPU time never exceeds it). */
+ * VM), too dear for every call of a busy template, so it is read when a call
+ * starts only if the last reading (cpu_ref) is older than a tick, and the
+ * call's own first reading waits until it has run for a tick.  The CPU clock
+ * at the call's start then lies between two bounds, and the larger one is
+ * taken: the reading before the call (cpu_ref: at most a tick of wall time,
+ * so at most 10 ms of CPU, before the start) and the clock now less the wall
+ * time (all of the call's wall time spent on the CPU).  The first bound is
+ * what keeps a call that waited for the CPU on a loaded machine (0.3 s of
+ * CPU in 5 s of wall) from being charged its waiting.  Later the clock is
+ * read only when @wall says a CPU limit could have been passed (CPU time
+ * never exceeds it). */
 static double cpu_spent(struct umpa_lua *U, double wall, int need)
 {
 	struct timespec now;
@@ -527,8 +564,10 @@ static double cpu_spent(struct umpa_lua *U, double wall, int need)
 			U->cpu0.tv_nsec += 1000000000L;
 			U->cpu0.tv_sec--;
 		}
+		if ((U->cpu_ref_wall.tv_sec || U->cpu_ref_wall.tv_nsec) && ts_diff(&U->cpu0, &U->cpu_ref) > 0)
+			U->cpu0 = U->cpu_ref;
 		U->cpu0_known = 1;
-		return wall;
+		return ts_diff(&U->cpu0, &now);
 	}
 	if (!need || clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) < 0)
 		return wall;
@@ -545,8 +584,17 @@ static int time_passed(struct umpa_lua *U, char *buf, size_t n)
 		return 0;
 	wall = ts_diff(&U->wall0, &now);
 	if (U->time.wall > 0 && wall >= U->time.wall) {
-		snprintf(buf, n, "time limit exceeded (%g s wall clock)", U->time.wall);
-		return 1;
+		/* The wall-clock limit is for a call that blocks; time the thread
+		 * spent ready to run while other tasks had the CPU (a loaded
+		 * machine) is not the call's doing and does not count.  The wait
+		 * is measured from cpu_ref's reading, at most a tick before the
+		 * call started (so at most a tick too much is forgiven). */
+		int64_t w = U->wait_ref >= 0 ? run_wait(U) : -1;
+		double waited = w >= U->wait_ref ? (double)(w - U->wait_ref) / 1e9 : 0;
+		if (wall - waited >= U->time.wall) {
+			snprintf(buf, n, "time limit exceeded (%g s wall clock)", U->time.wall);
+			return 1;
+		}
 	}
 	cpu = cpu_spent(U, wall,
 			(U->time.cpu > 0 && wall >= U->time.cpu) ||
@@ -765,6 +813,13 @@ static void budget_restart(struct umpa_lua *U)
 	U->tick = 0;
 	U->cpu0_known = 0;
 	clock_gettime(CLOCK_MONOTONIC, &U->wall0);
+	/* a reading of the CPU clock at most a tick old (see cpu_spent) */
+	if (!(U->cpu_ref_wall.tv_sec || U->cpu_ref_wall.tv_nsec) ||
+	    ts_diff(&U->cpu_ref_wall, &U->wall0) >= TICK_NS / 1e9) {
+		if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &U->cpu_ref) == 0)
+			U->cpu_ref_wall = U->wall0;
+		U->wait_ref = run_wait(U);
+	}
 	lua_sethook(U->L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
 }
 
@@ -2087,32 +2142,13 @@ static struct lpkt *layer_pkt(lua_State *L, unsigned *li)
 	return lp;
 }
 
-static int layer_index(lua_State *L)
+/* Push field @f of layer @li of @p as a script reads it (p.ip.ttl): an
+ * integer, a boolean or text; returns 0 (nothing pushed) when it cannot be
+ * read (past the captured bytes, a VAR field). */
+static int push_pkt_field(lua_State *L, const struct umpa_pkt *p, unsigned li, const struct umpa_field *f)
 {
-	unsigned li;
-	struct lpkt *lp = layer_pkt(L, &li);
-	const struct umpa_proto *pr = lp->p.l[li].proto;
-	const struct umpa_field *f;
-	const struct umpa_pkt *p;
 	uint64_t v;
 
-	if (lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "_name") == 0) {
-		lua_pushstring(L, pr->name);
-		return 1;
-	}
-	if (lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "_payload") == 0) {
-		/* what the layer carries: the bytes after its header, within its window */
-		const struct umpa_layer *ly;
-		p = pkt_ready(L, lp);
-		ly = &p->l[li];
-		if (ly->hlen >= ly->len || ly->off + ly->len > p->len)
-			lua_pushliteral(L, "");
-		else
-			lua_pushlstring(L, (const char *)p->data + ly->off + ly->hlen, ly->len - ly->hlen);
-		return 1;
-	}
-	f = check_field(L, pr, 2);
-	p = pkt_ready(L, lp);
 	switch (f->type) {
 	case UMPA_FT_UINT:
 	case UMPA_FT_ENUM:
@@ -2139,6 +2175,40 @@ static int layer_index(lua_State *L)
 		return 1;
 	}
 	}
+}
+
+/* The bytes layer @li of @p carries after its header, within its window (p.udp._payload). */
+static const uint8_t *layer_payload(const struct umpa_pkt *p, unsigned li, size_t *n)
+{
+	const struct umpa_layer *ly = &p->l[li];
+
+	*n = 0;
+	if (ly->hlen >= ly->len || ly->off + ly->len > p->len)
+		return p->data;
+	*n = ly->len - ly->hlen;
+	return p->data + ly->off + ly->hlen;
+}
+
+static int layer_index(lua_State *L)
+{
+	unsigned li;
+	struct lpkt *lp = layer_pkt(L, &li);
+	const struct umpa_proto *pr = lp->p.l[li].proto;
+	const struct umpa_field *f;
+
+	if (lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "_name") == 0) {
+		lua_pushstring(L, pr->name);
+		return 1;
+	}
+	if (lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "_payload") == 0) {
+		/* what the layer carries: the bytes after its header, within its window */
+		size_t n;
+		const uint8_t *d = layer_payload(pkt_ready(L, lp), li, &n);
+		lua_pushlstring(L, (const char *)d, n);
+		return 1;
+	}
+	f = check_field(L, pr, 2);
+	return push_pkt_field(L, pkt_ready(L, lp), li, f);
 }
 
 /* Forget that @f was set: automatic fields are recomputed by finish, others
@@ -2199,6 +2269,291 @@ static int layer_tostring(lua_State *L)
 }
 
 /* ---- building ---- */
+
+/* ---- reply(p, layer...) ---- */
+
+/* Field @name (a string literal) of @pr, as umpa_proto_field finds it, kept
+ * in the state after the first lookup (reply runs for every answer). */
+static const struct umpa_field *reply_field(lua_State *L, const struct umpa_proto *pr, const char *name)
+{
+	struct umpa_lua *U = get_U(L);
+	const struct umpa_field *f;
+
+	for (unsigned i = 0; i < U->nrfields; i++)
+		if (U->rfields[i].pr == pr && U->rfields[i].name == name)
+			return U->rfields[i].f;
+	f = umpa_proto_field(pr, name);
+	if (U->nrfields < sizeof(U->rfields) / sizeof(U->rfields[0])) {
+		U->rfields[U->nrfields].pr = pr;
+		U->rfields[U->nrfields].name = name;
+		U->rfields[U->nrfields++].f = f;
+	}
+	return f;
+}
+
+/* Is field @name of the spec at @sidx unset?  (The spec's field table is at @ft.) */
+static int reply_unset(lua_State *L, int ft, const struct umpa_field *f, const struct umpa_proto *pr)
+{
+	int nil = lua_rawgeti(L, ft, (lua_Integer)umpa_field_index(pr, f) + 1) == LUA_TNIL;
+
+	lua_pop(L, 1);
+	return nil;
+}
+
+/* Set field @f of the spec at @sidx (field table at @ft) to the value on top
+ * of the stack (popped), checked as spec.f = v checks it. */
+static void reply_put(lua_State *L, int sidx, int ft, const struct umpa_field *f)
+{
+	struct lspec *s = lua_touserdata(L, sidx);
+
+	push_field_value(L, -1, s->proto, f);
+	spec_mark(L, s, umpa_field_index(s->proto, f), -1);
+	lua_rawseti(L, ft, (lua_Integer)umpa_field_index(s->proto, f) + 1);
+	lua_pop(L, 1);
+}
+
+/* The spec at @sidx: when its field @name is unset, set it to field @from of
+ * layer @li of @p (when that can be read). */
+static void reply_from(lua_State *L, int sidx, const char *name, const struct umpa_pkt *p, int li, const char *from)
+{
+	struct lspec *s = lua_touserdata(L, sidx);
+	const struct umpa_field *f = reply_field(L, s->proto, name);
+	const struct umpa_field *g = reply_field(L, p->l[li].proto, from);
+
+	lua_getiuservalue(L, sidx, 1);
+	if (f && g && reply_unset(L, lua_gettop(L), f, s->proto) && push_pkt_field(L, p, (unsigned)li, g)) {
+		if (f->type == g->type && f->bits == g->bits) { /* read from a field of its own kind: valid as it is */
+			spec_mark(L, s, umpa_field_index(s->proto, f), -1);
+			lua_rawseti(L, -2, (lua_Integer)umpa_field_index(s->proto, f) + 1);
+		} else {
+			reply_put(L, sidx, lua_gettop(L) - 1, f);
+		}
+	}
+	lua_pop(L, 1);
+}
+
+/* The spec at @sidx: when its field @name is unset, set it to the integer @v
+ * (or to the value name @text when not NULL). */
+static void reply_int(lua_State *L, int sidx, const char *name, lua_Integer v, const char *text)
+{
+	struct lspec *s = lua_touserdata(L, sidx);
+	const struct umpa_field *f = reply_field(L, s->proto, name);
+
+	lua_getiuservalue(L, sidx, 1);
+	if (f && reply_unset(L, lua_gettop(L), f, s->proto)) {
+		if (text)
+			lua_pushstring(L, text);
+		else
+			lua_pushinteger(L, v);
+		reply_put(L, sidx, lua_gettop(L) - 1, f);
+	}
+	lua_pop(L, 1);
+}
+
+/* Field @name of the spec at @sidx pushed (nil when unset). */
+static void reply_get(lua_State *L, int sidx, const char *name)
+{
+	struct lspec *s = lua_touserdata(L, sidx);
+	const struct umpa_field *f = reply_field(L, s->proto, name);
+
+	lua_getiuservalue(L, sidx, 1);
+	if (f)
+		lua_rawgeti(L, -1, (lua_Integer)umpa_field_index(s->proto, f) + 1);
+	else
+		lua_pushnil(L);
+	lua_remove(L, -2);
+}
+
+/* The given spec of @pr among the arguments (the last one; already a copy),
+ * else a new one: its stack index. */
+static int reply_spec(lua_State *L, const int *given, int k, const struct umpa_proto *pr)
+{
+	if (given[k])
+		return given[k];
+	new_spec(L, pr);
+	return lua_gettop(L);
+}
+
+/* Integer field @name of layer @li of @p, or @def. */
+static lua_Integer reply_pkt_int(lua_State *L, const struct umpa_pkt *p, int li, const char *name, lua_Integer def)
+{
+	const struct umpa_field *f = reply_field(L, p->l[li].proto, name);
+	uint64_t v;
+
+	return f && umpa_field_get_u64(p, (unsigned)li, f, &v) == 0 ? (lua_Integer)v : def;
+}
+
+/*
+ * reply(p, layer...) -> a stack answering packet p: ether/arp/ip/ipv6 with
+ * addresses swapped from p (an ARP request becomes a reply), UDP/TCP ports
+ * swapped, TCP seq = p's ack and ack = p's seq + its length, ICMP and ICMPv6
+ * echo id, sequence and data echoed.  The given layers replace the ones of the
+ * same protocol (a field they set stays as set); payload strings go on top.
+ * Written in C on the spec objects: it runs for every answer a responder
+ * sends, and in Lua it cost more than everything else of a ping answer.
+ */
+static int l_reply(lua_State *L)
+{
+	static const struct umpa_proto *const lower[] = {&umpa_proto_eth, &umpa_proto_arp, &umpa_proto_ip,
+							 &umpa_proto_ipv6};
+	struct lpkt *lp = uget(L, 1, T_PKT);
+	const struct umpa_pkt *p;
+	int nargs = lua_gettop(L), given[4] = {0, 0, 0, 0}, out, n = 0, payload = 0, echoed = 0, a = 0;
+	int li_eth, li_arp, li_ip, li_ip6;
+
+	if (!lp)
+		return luaL_error(L, "reply: the first argument is the packet to answer (a rule's p)");
+	p = pkt_ready(L, lp);
+	for (int i = 2; i <= nargs; i++) {
+		struct lspec *sp;
+		if (lua_type(L, i) == LUA_TSTRING) {
+			payload = 1;
+		} else if ((sp = uget(L, i, T_SPEC))) {
+			for (int k = 0; k < 4; k++)
+				if (sp->proto == lower[k])
+					given[k] = i;
+			copy_spec(L, i); /* the caller's spec stays as it was: its copy is filled in */
+			lua_replace(L, i);
+		} else if (!uget(L, i, T_STACK)) {
+			return luaL_error(L, "reply: layers and payload strings only");
+		}
+	}
+	li_eth = umpa_pkt_find(p, &umpa_proto_eth, 0);
+	li_arp = umpa_pkt_find(p, &umpa_proto_arp, 0);
+	li_ip = umpa_pkt_find(p, &umpa_proto_ip, 0);
+	li_ip6 = li_ip < 0 ? umpa_pkt_find(p, &umpa_proto_ipv6, 0) : -1;
+	lua_newuserdatauv(L, sizeof(struct lstack), 1);
+	lua_newtable(L);
+	out = lua_gettop(L);
+#define REPLY_PUSH(idx, mine)                                                                                          \
+	do {                                                                                                           \
+		if (mine) {                                                                                            \
+			lua_pushvalue(L, idx);                                                                         \
+			lua_rawseti(L, out, (lua_Integer)lua_rawlen(L, out) + 1);                                      \
+		} else {                                                                                               \
+			stack_append(L, idx, out);                                                                     \
+		}                                                                                                      \
+		n++;                                                                                                   \
+	} while (0)
+	if (li_arp >= 0) {
+		a = reply_spec(L, given, 1, &umpa_proto_arp);
+		reply_int(L, a, "op", 0, "reply");
+		reply_from(L, a, "psrc", p, li_arp, "pdst");
+		reply_from(L, a, "pdst", p, li_arp, "psrc");
+		reply_from(L, a, "hwdst", p, li_arp, "hwsrc");
+		if (li_eth < 0)
+			REPLY_PUSH(a, 1); /* else after ether, below */
+	}
+	if (li_eth >= 0) {
+		int e = reply_spec(L, given, 0, &umpa_proto_eth), ft;
+		const struct umpa_field *src = reply_field(L, &umpa_proto_eth, "src");
+		lua_getiuservalue(L, e, 1);
+		ft = lua_gettop(L);
+		if (reply_unset(L, ft, src, &umpa_proto_eth)) {
+			if (a)
+				reply_get(L, a, "hwsrc");
+			else
+				lua_pushnil(L);
+			if (lua_isnil(L, -1)) {
+				lua_pop(L, 1);
+				if (!push_pkt_field(L, p, (unsigned)li_eth, reply_field(L, &umpa_proto_eth, "dst")))
+					lua_pushnil(L);
+			}
+			if (lua_isnil(L, -1))
+				lua_pop(L, 1);
+			else
+				reply_put(L, e, ft, src);
+		}
+		lua_pop(L, 1);
+		reply_from(L, e, "dst", p, li_eth, "src");
+		if (a) { /* the ARP sender's hardware address: the frame's source */
+			reply_get(L, a, "hwsrc");
+			if (lua_isnil(L, -1)) {
+				lua_pop(L, 1);
+				reply_get(L, e, "src");
+				if (lua_isnil(L, -1)) {
+					lua_pop(L, 1);
+				} else {
+					lua_getiuservalue(L, a, 1);
+					lua_insert(L, -2);
+					reply_put(L, a, lua_gettop(L) - 1, reply_field(L, &umpa_proto_arp, "hwsrc"));
+					lua_pop(L, 1);
+				}
+			} else {
+				lua_pop(L, 1);
+			}
+		}
+		REPLY_PUSH(e, 1);
+		if (a)
+			REPLY_PUSH(a, 1);
+	}
+	if (li_ip >= 0 || li_ip6 >= 0) {
+		int v6 = li_ip < 0, li = v6 ? li_ip6 : li_ip;
+		int x = reply_spec(L, given, v6 ? 3 : 2, v6 ? &umpa_proto_ipv6 : &umpa_proto_ip);
+		reply_from(L, x, "src", p, li, "dst");
+		reply_from(L, x, "dst", p, li, "src");
+		REPLY_PUSH(x, 1);
+	}
+	for (int i = 2; i <= nargs; i++) {
+		struct lspec *u = uget(L, i, T_SPEC);
+		int k, li;
+		if (u) {
+			for (k = 0; k < 4 && u->proto != lower[k]; k++)
+				;
+			if (k < 4)
+				continue; /* a lower layer: placed above */
+			if ((u->proto == &umpa_proto_udp || u->proto == &umpa_proto_tcp) &&
+			    (li = umpa_pkt_find(p, u->proto, 0)) >= 0) {
+				reply_from(L, i, "sport", p, li, "dport");
+				reply_from(L, i, "dport", p, li, "sport");
+				if (u->proto == &umpa_proto_tcp) {
+					lua_Integer fl = reply_pkt_int(L, p, li, "flags", 0);
+					size_t len;
+					(void)layer_payload(p, (unsigned)li, &len);
+					reply_from(L, i, "seq", p, li, "ack");
+					reply_int(L, i, "ack",
+						  (reply_pkt_int(L, p, li, "seq", 0) + (lua_Integer)len +
+						   ((fl & 2) ? 1 : 0) + ((fl & 1) ? 1 : 0)) %
+						      4294967296,
+						  NULL);
+				}
+			} else if ((u->proto == &umpa_proto_icmp || u->proto == &umpa_proto_icmpv6) &&
+				   (li = umpa_pkt_find(p, u->proto, 0)) >= 0 &&
+				   reply_pkt_int(L, p, li, "type", -1) == (u->proto == &umpa_proto_icmp ? 8 : 128)) {
+				reply_from(L, i, "id", p, li, "id");
+				reply_from(L, i, "seq", p, li, "seq");
+				echoed = li + 1;
+			}
+		}
+		REPLY_PUSH(i, u != NULL); /* a spec: a copy already; a stack's layers: copied */
+	}
+	if (echoed && !payload) {
+		size_t len;
+		const uint8_t *d = layer_payload(p, (unsigned)(echoed - 1), &len);
+		if (len) {
+			lua_pushlstring(L, (const char *)d, len);
+			REPLY_PUSH(lua_gettop(L), 1);
+			lua_pop(L, 1);
+		}
+	}
+#undef REPLY_PUSH
+	if (n == 0)
+		return luaL_error(L, "reply: nothing to answer with");
+	if (n == 1) { /* one layer: itself, as a / b would not have made a stack */
+		lua_rawgeti(L, out, 1);
+		return 1;
+	}
+	lua_pushvalue(L, out);
+	lua_setiuservalue(L, out - 1, 1);
+	lua_pushvalue(L, out - 1);
+	luaL_setmetatable(L, MT_STACK);
+	return 1;
+}
+
+void umpa_lua_push_reply_(lua_State *L)
+{
+	lua_pushcfunction(L, l_reply);
+}
 
 static int plan_gc(lua_State *L)
 {
@@ -2963,12 +3318,18 @@ static void name_proto(lua_State *L, const struct umpa_proto *pr, const char *na
 }
 
 /* Create a protected metatable @name with @fns. */
-static void new_mt(lua_State *L, const char *name, const luaL_Reg *fns)
+void umpa_lua_new_mt_(lua_State *L, const char *name, const luaL_Reg *fns)
 {
 	luaL_newmetatable(L, name);
-	luaL_setfuncs(L, fns, 0);
+	if (fns)
+		luaL_setfuncs(L, fns, 0);
 	lua_pushstring(L, name);
 	lua_setfield(L, -2, "__metatable");
+}
+
+static void new_mt(lua_State *L, const char *name, const luaL_Reg *fns)
+{
+	umpa_lua_new_mt_(L, name, fns);
 }
 
 static int open_state(lua_State *L)
@@ -3159,8 +3520,12 @@ struct umpa_lua *umpa_lua_open(struct umpa_err *e)
 	U->instr_cap = LUA_INSTR_DEFAULT;
 	U->time.cpu = LUA_CPU_DEFAULT;
 	U->time.wall = LUA_WALL_DEFAULT;
+	U->sched_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	U->wait_ref = -1;
 	umpa_pkt_init(&U->scratch);
 	if (!(U->L = lua_newstate(l_alloc, U))) {
+		if (U->sched_fd >= 0)
+			close(U->sched_fd);
 		free(U);
 		umpa_err_set(e, UMPA_ENOMEM, "out of memory for a Lua state");
 		return NULL;
@@ -3184,6 +3549,8 @@ struct umpa_lua *umpa_lua_close(struct umpa_lua *U)
 		lua_close(U->L);
 	umpa_pkt_release(&U->scratch);
 	umpa_sbuf_free(&U->sb);
+	if (U->sched_fd >= 0)
+		close(U->sched_fd);
 	free(U);
 	return NULL;
 }

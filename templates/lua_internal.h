@@ -20,6 +20,7 @@
 #include "umpa_error.h"
 
 struct lua_State;
+struct luaL_Reg;
 struct umpa_lua;
 struct umpa_tls_conf;
 struct umpa_tls;
@@ -116,6 +117,22 @@ void umpa_lua_push_source_(struct lua_State *L, const char *s, size_t n);
  * with its spec text ("mss=1460") pushed on the stack (the pair stays).
  */
 void umpa_lua_option_item_(struct lua_State *L, int idx);
+
+/**
+ * Push the function reply(p, layer...) -> a layer stack answering packet p
+ * (addresses and ports swapped, TCP seq/ack and ICMP echo id/seq/data
+ * filled; the given layers replace those of their protocol); the template
+ * runtime's reply() (templates/run.c, umpa_run.h).
+ */
+void umpa_lua_push_reply_(struct lua_State *L);
+
+/**
+ * Make the metatable @p name (luaL_newmetatable) with the functions @p fns
+ * (may be NULL) and __metatable set to its name, so a script can neither
+ * read nor replace it; leaves it on the stack.  Every object type of the
+ * binding (lua.c, lua_tls.c, run.c, run_tcp.c) is made this way.
+ */
+void umpa_lua_new_mt_(struct lua_State *L, const char *name, const struct luaL_Reg *fns);
 
 /** Define the Scapy helpers that are not protocols: DNSQR, DNSRR, ICMPv6EchoRequest ..., True, False, "A" * N. */
 void umpa_lua_scapy_open_(struct lua_State *L);

@@ -604,24 +604,15 @@ struct umpa_tls *umpa_lua_tls_pump_get_(struct lua_State *L, int idx)
 
 void umpa_lua_tls_open_(struct lua_State *L)
 {
+	static const luaL_Reg run_mt[] = {{"__gc", tlsrun_gc_}, {NULL, NULL}};
+	static const luaL_Reg conf_mt[] = {{"__gc", conf_gc_}, {NULL, NULL}};
+	static const luaL_Reg keys_mt[] = {{"__gc", keys_gc_}, {NULL, NULL}};
 	struct keys_ud_ *k;
 
-	luaL_newmetatable(L, MT_TLSRUN);
-	lua_pushcfunction(L, tlsrun_gc_);
-	lua_setfield(L, -2, "__gc");
-	lua_pushliteral(L, MT_TLSRUN);
-	lua_setfield(L, -2, "__metatable");
-	lua_pop(L, 1);
-	luaL_newmetatable(L, MT_TLSCONF);
-	lua_pushcfunction(L, conf_gc_);
-	lua_setfield(L, -2, "__gc");
-	lua_pushliteral(L, MT_TLSCONF);
-	lua_setfield(L, -2, "__metatable");
-	lua_pop(L, 1);
-	luaL_newmetatable(L, MT_TLSKEYS);
-	lua_pushcfunction(L, keys_gc_);
-	lua_setfield(L, -2, "__gc");
-	lua_pop(L, 1);
+	umpa_lua_new_mt_(L, MT_TLSRUN, run_mt);
+	umpa_lua_new_mt_(L, MT_TLSCONF, conf_mt);
+	umpa_lua_new_mt_(L, MT_TLSKEYS, keys_mt);
+	lua_pop(L, 3);
 	k = lua_newuserdatauv(L, sizeof *k, 0);
 	memset(k, 0, sizeof *k);
 	luaL_setmetatable(L, MT_TLSKEYS);

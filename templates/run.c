@@ -16,13 +16,17 @@
  * order it happened, numbered from 1 as Wireshark numbers frames.  Comments
  * link them: a packet sent from a rule's callback says "reply to frame K
  * (rule N)", an exchange's answer "answer to frame K (exchange N, rtt T
- * ms)", a retransmission "exchange N: try T after timeout"; a final timeout
- * is logged and counted.  A received packet is written when the first of
+ * ms)", a retransmission "exchange N: try T after timeout".  A final
+ * timeout is logged, counted and marked at the start of the next frame's
+ * comment ("exchange N: no answer to frame K after T tries (timed out)");
+ * timeouts after the last frame and exchanges the run's end cut short ("no
+ * answer to frame K before the end of the run") go into one note at the end
+ * of the file (umpa_capw_note).  A received packet is written when the first of
  * these happens: something is sent while handling it, or handling ends, so
  * an answer's comment is known before it is written.
  *
  * The Lua functions a template gets are listed in umpa_run.h; reply() is
- * written in Lua (the prelude below) on the packet and spec objects.
+ * the binding's (templates/lua.c: in C, on the packet and spec objects).
  */
 #include "config.h"
 
@@ -53,6 +57,7 @@
 #include "umpa_persona.h"
 #include "umpa_protos.h"
 #include "umpa_run.h"
+#include "lua_internal.h"
 #include "run_internal.h"
 
 #ifndef UMPA_TEMPLATEDIR
@@ -312,6 +317,14 @@ static int out_write(struct umpa_run *r, struct umpa_pkt *p, const char *comment
 		return 0;
 	if (flush_keys(r, e) < 0)
 		return -1;
+	if (r->tnotes.len) { /* timeouts since the last frame: this frame's comment says so first */
+		umpa_sbuf_reset(&r->cmt);
+		umpa_sbuf_printf(&r->cmt, "%s%s%s", r->tnotes.s, comment ? "; " : "", comment ? comment : "");
+		umpa_sbuf_reset(&r->tnotes);
+		if (r->cmt.oom)
+			return umpa_err_set(e, UMPA_ENOMEM, "out of memory");
+		comment = r->cmt.s;
+	}
 	p->comment = comment;
 	rc = umpa_capw_write(r->w, p, e);
 	p->comment = keep;
@@ -529,6 +542,29 @@ static const char *param_check(const char *type, const char *v)
 	return "a known type";
 }
 
+/* Check @v against @p's type and declared range: NULL when fine, else the
+ * reason, "an integer" / "at most 1" (in @buf for a range). */
+static const char *param_fits(const struct rt_param *p, const char *v, char *buf, size_t n)
+{
+	const char *bad = param_check(p->type, v);
+	double d;
+
+	if (bad || !*v || (!p->has_min && !p->has_max))
+		return bad;
+	d = strtod(v, NULL); /* an int's text too: strtoll accepted it, 0x.. included */
+	if (!strcmp(p->type, "int"))
+		d = (double)strtoll(v, NULL, 0);
+	if (p->has_min && d < p->min) {
+		snprintf(buf, n, "at least %.15g", p->min);
+		return buf;
+	}
+	if (p->has_max && d > p->max) {
+		snprintf(buf, n, "at most %.15g", p->max);
+		return buf;
+	}
+	return NULL;
+}
+
 /* Push @v converted to @type's Lua value (nil for an empty non-string). */
 static void param_push(lua_State *L, const char *type, const char *v)
 {
@@ -649,7 +685,8 @@ static int l_params(lua_State *L)
 	lua_getglobal(L, "param");
 	for (i = 0; i < n; i++) {
 		const char *nm = names[i], *type, *def, *help, *v, *bad;
-		struct rt_param *pp;
+		struct rt_param *pp, range;
+		char why[64];
 		int t;
 
 		lua_getfield(L, 1, nm);
@@ -671,20 +708,40 @@ static int l_params(lua_State *L)
 		def = decl_text(L, -1, nm, "default");
 		lua_getfield(L, t, "help");
 		help = decl_text(L, -1, nm, "help");
+		range = (struct rt_param){0};
+		for (int k = 0; k < 2; k++) { /* min=, max=: a range for int and number parameters */
+			const char *key = k ? "max" : "min";
+			if (lua_getfield(L, t, key) == LUA_TNIL) {
+				lua_pop(L, 1);
+				continue;
+			}
+			if (strcmp(type, "int") && strcmp(type, "number"))
+				return luaL_error(L, "params: '%s': %s= is for int and number parameters", nm, key);
+			if (!lua_isnumber(L, -1) || !isfinite(lua_tonumber(L, -1)))
+				return luaL_error(L, "params: '%s': %s must be a finite number", nm, key);
+			*(k ? &range.has_max : &range.has_min) = 1;
+			*(k ? &range.max : &range.min) = lua_tonumber(L, -1);
+			lua_pop(L, 1);
+		}
+		if (range.has_min && range.has_max && range.min > range.max)
+			return luaL_error(L, "params: '%s': min is above max", nm);
+		range.type = (char *)type;
 		lua_pushnil(L);
 		while (lua_next(L, t)) {
 			const char *k = lua_tostring(L, -2);
-			if (!k || (strcmp(k, "type") && strcmp(k, "default") && strcmp(k, "help")))
-				return luaL_error(L, "params: '%s': unknown key '%s' (keys: type, default, help)", nm,
-						  k ? k : "?");
+			if (!k || (strcmp(k, "type") && strcmp(k, "default") && strcmp(k, "help") && strcmp(k, "min") &&
+				   strcmp(k, "max")))
+				return luaL_error(
+				    L, "params: '%s': unknown key '%s' (keys: type, default, help, min, max)", nm,
+				    k ? k : "?");
 			lua_pop(L, 1);
 		}
-		if ((bad = param_check(type, def)))
+		if ((bad = param_fits(&range, def, why, sizeof(why))))
 			return luaL_error(L, "params: '%s': default '%s' is not %s", nm, def, bad);
 		if (param_find(r, nm))
 			return luaL_error(L, "params: '%s' declared twice", nm);
 		v = set_value(r, nm);
-		if (v && (bad = param_check(type, v))) {
+		if (v && (bad = param_fits(&range, v, why, sizeof(why)))) {
 			lua_pushfstring(L, "--set %s=%s: parameter '%s' wants %s", nm, v, nm, bad);
 			return lua_error(L);
 		}
@@ -699,6 +756,7 @@ static int l_params(lua_State *L)
 			r->cappar = nc;
 		}
 		pp = &r->par[r->npar];
+		*pp = range;
 		pp->name = strdup(nm);
 		pp->type = strdup(type);
 		pp->value = strdup(v);
@@ -775,6 +833,7 @@ int umpa_run_param_check(const struct umpa_run *r, const char *name, const char 
 {
 	const struct rt_param *p = param_find(r, name);
 	const char *bad;
+	char why[64];
 
 	if (!p) {
 		struct umpa_sbuf names = {0};
@@ -786,16 +845,44 @@ int umpa_run_param_check(const struct umpa_run *r, const char *name, const char 
 		umpa_sbuf_free(&names);
 		return rc;
 	}
-	if ((bad = param_check(p->type, value)))
+	if ((bad = param_fits(p, value, why, sizeof(why))))
 		return umpa_err_set(e, UMPA_EINVAL, "parameter '%s': '%s' is not %s", name, value, bad);
 	return 0;
+}
+
+/* Give parameter @p the value @v (taking it) in the record and in Lua's param table. */
+static int param_store(struct umpa_run *r, struct rt_param *p, char *v, struct umpa_err *e)
+{
+	free(p->value);
+	p->value = v;
+	lua_pushcfunction(r->L, set_param_lua);
+	lua_pushlightuserdata(r->L, p);
+	if (lua_pcall(r->L, 1, 0, 0) != LUA_OK) {
+		lua_pop(r->L, 1);
+		return umpa_err_set(e, UMPA_ENOMEM, "parameter '%s': out of Lua memory", p->name);
+	}
+	return 0;
+}
+
+/* Tell the template (on_param) that @p changed.  Returns 0, or -1 with @e set
+ * when on_param raised an error (the template refuses the value). */
+static int param_tell(struct umpa_run *r, const struct rt_param *p, struct umpa_err *e)
+{
+	if (lua_getglobal(r->L, "on_param") != LUA_TFUNCTION) {
+		lua_pop(r->L, 1);
+		return 0;
+	}
+	lua_pushstring(r->L, p->name);
+	param_push(r->L, p->type, p->value);
+	return umpa_lua_pcall(r->U, 2, 0, "on_param", e) < 0 ? -1 : 0;
 }
 
 int umpa_run_param_set(struct umpa_run *r, const char *name, const char *value, struct umpa_err *e)
 {
 	struct rt_param *p = param_find(r, name);
+	struct umpa_err te = {0};
 	const char *bad;
-	char *v;
+	char why[64], *v, *old;
 
 	if (!p) {
 		umpa_sbuf_reset(&r->sb);
@@ -804,25 +891,27 @@ int umpa_run_param_set(struct umpa_run *r, const char *name, const char *value, 
 		return umpa_err_set(e, UMPA_ENOENT, "unknown parameter '%s' (parameters: %s)", name,
 				    r->npar ? r->sb.s : "none");
 	}
-	if ((bad = param_check(p->type, value)))
+	if ((bad = param_fits(p, value, why, sizeof(why))))
 		return umpa_err_set(e, UMPA_EINVAL, "parameter '%s': '%s' is not %s", name, value, bad);
-	if (!(v = strdup(value)))
+	if (!(v = strdup(value)) || !(old = strdup(p->value))) {
+		free(v);
 		return umpa_err_set(e, UMPA_ENOMEM, "out of memory");
-	free(p->value);
-	p->value = v;
-	lua_pushcfunction(r->L, set_param_lua);
-	lua_pushlightuserdata(r->L, p);
-	if (lua_pcall(r->L, 1, 0, 0) != LUA_OK) {
-		lua_pop(r->L, 1);
-		return umpa_err_set(e, UMPA_ENOMEM, "parameter '%s': out of Lua memory", name);
 	}
-	if (lua_getglobal(r->L, "on_param") == LUA_TFUNCTION) {
-		lua_pushstring(r->L, p->name);
-		param_push(r->L, p->type, p->value);
-		call_cb(r, 2, "on_param");
-	} else {
-		lua_pop(r->L, 1);
+	if (param_store(r, p, v, e) < 0) {
+		free(old);
+		return -UMPA_ENOMEM;
 	}
+	if (param_tell(r, p, &te) < 0) {
+		/* the template refused the value (its on_param raised an error):
+		 * the old value comes back, and the template hears of it again
+		 * so its state is what it was; the refusal is the caller's error */
+		struct umpa_err re = {0};
+		umpa_err_set(e, UMPA_EINVAL, "parameter '%s': '%s' refused: %s", name, value, te.msg);
+		if (param_store(r, p, old, &re) < 0 || param_tell(r, p, &re) < 0)
+			cb_failed(r, &re);
+		return -UMPA_EINVAL;
+	}
+	free(old);
 	if (r->phook)
 		r->phook(r->phook_arg, p->name, p->value);
 	return 0;
@@ -1215,6 +1304,8 @@ static void exch_timeout(void *arg, const struct umpa_exchange *xc)
 	snprintf(line, sizeof(line), "exchange %llu: no answer to frame %llu after %u tries", (unsigned long long)x->no,
 		 (unsigned long long)x->req_frame, xc->tries);
 	run_log(r, UMPA_RUN_INFO, line);
+	if (r->w) /* marked on the next frame written, or in a note at the end */
+		umpa_sbuf_printf(&r->tnotes, "%s%s (timed out)", r->tnotes.len ? "; " : "", line);
 	if (x->ref_timeout != LUA_NOREF && !r->stopped) {
 		lua_rawgeti(r->L, LUA_REGISTRYINDEX, x->ref_timeout);
 		if (umpa_lua_push_pkt(r->U, xc->request, &e) < 0) {
@@ -1366,7 +1457,9 @@ static int l_expect(lua_State *L)
 /* log, counters, time, stop                                           */
 /* ------------------------------------------------------------------ */
 
-static int l_log(lua_State *L)
+/* Join the arguments with spaces (as print does) into one line for the
+ * log sinks at @lvl: log(...) and report(...). */
+static int log_args(lua_State *L, enum umpa_run_level lvl)
 {
 	struct umpa_run *r = get_run(L);
 	int n = lua_gettop(L);
@@ -1380,8 +1473,13 @@ static int l_log(lua_State *L)
 		luaL_addvalue(&b);
 	}
 	luaL_pushresult(&b);
-	run_log(r, UMPA_RUN_INFO, lua_tostring(L, -1));
+	run_log(r, lvl, lua_tostring(L, -1));
 	return 0;
+}
+
+static int l_log(lua_State *L)
+{
+	return log_args(L, UMPA_RUN_INFO);
 }
 
 /* count(name [, n]) -> the new value */
@@ -1421,20 +1519,7 @@ static int l_now(lua_State *L)
 /* report(...): a line of the template's result (a scan's table), to the result sink. */
 static int l_report(lua_State *L)
 {
-	struct umpa_run *r = get_run(L);
-	int n = lua_gettop(L);
-	luaL_Buffer b;
-
-	luaL_buffinit(L, &b);
-	for (int i = 1; i <= n; i++) {
-		if (i > 1)
-			luaL_addchar(&b, ' ');
-		luaL_tolstring(L, i, NULL);
-		luaL_addvalue(&b);
-	}
-	luaL_pushresult(&b);
-	run_log(r, UMPA_RUN_RESULT, lua_tostring(L, -1));
-	return 0;
+	return log_args(L, UMPA_RUN_RESULT);
 }
 
 /* iface([n | name]) -> {name=, mac=, ip=, prefix=, ip6=} of a live run's interface (default the
@@ -2013,81 +2098,6 @@ static int l_file_append(lua_State *L)
 }
 
 /* ------------------------------------------------------------------ */
-/* reply(), in Lua over packet and spec objects                        */
-/* ------------------------------------------------------------------ */
-
-static const char prelude[] =
-    "local ether, ip, ipv6, arp = ether, ip, ipv6, arp\n"
-    "local lower = {eth=true, ip=true, ipv6=true, arp=true}\n"
-    "function reply(p, ...)\n"
-    "  local given, upper, payload = {}, {}, false\n"
-    "  for i = 1, select('#', ...) do\n"
-    "    local g = select(i, ...)\n"
-    "    if type(g) == 'string' then upper[#upper+1] = g; payload = true\n"
-    "    elseif type(g) == 'userdata' and lower[g._name] then given[g._name] = g\n"
-    "    elseif type(g) == 'userdata' then upper[#upper+1] = g\n"
-    "    else error('reply: layers and payload strings only', 2) end\n"
-    "  end\n"
-    "  local st\n"
-    "  local function push(l) if st then st = st / l else st = l end end\n"
-    "  local a\n"
-    "  if p.arp then\n"
-    "    a = given.arp or arp{}\n"
-    "    if a.op == nil then a.op = 'reply' end\n"
-    "    if a.psrc == nil then a.psrc = p.arp.pdst end\n"
-    "    if a.pdst == nil then a.pdst = p.arp.psrc end\n"
-    "    if a.hwdst == nil then a.hwdst = p.arp.hwsrc end\n"
-    "  end\n"
-    "  if p.eth then\n"
-    "    local e = given.eth or ether{}\n"
-    "    if e.src == nil then e.src = (a and a.hwsrc) or p.eth.dst end\n"
-    "    if e.dst == nil then e.dst = p.eth.src end\n"
-    "    if a and a.hwsrc == nil then a.hwsrc = e.src end\n"
-    "    push(e)\n"
-    "  end\n"
-    "  if a then push(a) end\n"
-    "  if p.ip then\n"
-    "    local x = given.ip or ip{}\n"
-    "    if x.src == nil then x.src = p.ip.dst end\n"
-    "    if x.dst == nil then x.dst = p.ip.src end\n"
-    "    push(x)\n"
-    "  elseif p.ipv6 then\n"
-    "    local x = given.ipv6 or ipv6{}\n"
-    "    if x.src == nil then x.src = p.ipv6.dst end\n"
-    "    if x.dst == nil then x.dst = p.ipv6.src end\n"
-    "    push(x)\n"
-    "  end\n"
-    "  local echoed\n"
-    "  for _, u in ipairs(upper) do\n"
-    "    if type(u) == 'userdata' then\n"
-    "      local n = u._name\n"
-    "      if (n == 'udp' and p.udp) or (n == 'tcp' and p.tcp) then\n"
-    "        local q = p[n]\n"
-    "        if u.sport == nil then u.sport = q.dport end\n"
-    "        if u.dport == nil then u.dport = q.sport end\n"
-    "        if n == 'tcp' then\n"
-    "          local f = q.flags\n"
-    "          if u.seq == nil then u.seq = q.ack end\n"
-    "          if u.ack == nil then\n"
-    "            u.ack = (q.seq + #q._payload + ((f & 2) ~= 0 and 1 or 0) + ((f & 1) ~= 0 and 1 or 0)) % 4294967296\n"
-    "          end\n"
-    "        end\n"
-    "      elseif (n == 'icmp' and p.icmp and p.icmp.type == 8) or\n"
-    "             (n == 'icmpv6' and p.icmpv6 and p.icmpv6.type == 128) then\n"
-    "        local q = p[n]\n"
-    "        if u.id == nil then u.id = q.id end\n"
-    "        if u.seq == nil then u.seq = q.seq end\n"
-    "        echoed = q._payload\n"
-    "      end\n"
-    "    end\n"
-    "    push(u)\n"
-    "  end\n"
-    "  if echoed and not payload and #echoed > 0 then push(echoed) end\n"
-    "  if not st then error('reply: nothing to answer with', 2) end\n"
-    "  return st\n"
-    "end\n";
-
-/* ------------------------------------------------------------------ */
 /* finding and listing templates                                       */
 /* ------------------------------------------------------------------ */
 
@@ -2271,21 +2281,15 @@ static int open_api(lua_State *L)
 	    {"set", l_bridge_set}, {"seed", l_bridge_seed}, {"repair", l_bridge_repair}, {NULL, NULL}};
 	static const luaL_Reg file_fns[] = {
 	    {"read", l_file_read}, {"write", l_file_write}, {"append", l_file_append}, {NULL, NULL}};
+	static const luaL_Reg req_mt[] = {{"__gc", req_gc}, {NULL, NULL}};
 
 	lua_pushlightuserdata(L, lua_touserdata(L, 1));
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &run_key);
-	luaL_newmetatable(L, MT_BRIDGE);
+	umpa_lua_new_mt_(L, MT_BRIDGE, NULL);
 	luaL_newlib(L, bridge_fns);
 	lua_setfield(L, -2, "__index");
-	lua_pushliteral(L, MT_BRIDGE);
-	lua_setfield(L, -2, "__metatable");
-	lua_pop(L, 1);
-	luaL_newmetatable(L, MT_REQ);
-	lua_pushcfunction(L, req_gc);
-	lua_setfield(L, -2, "__gc");
-	lua_pushliteral(L, MT_REQ);
-	lua_setfield(L, -2, "__metatable");
-	lua_pop(L, 1);
+	umpa_lua_new_mt_(L, MT_REQ, req_mt);
+	lua_pop(L, 2);
 	lua_pushglobaltable(L);
 	luaL_setfuncs(L, fns, 0);
 	umpa_persona_lua_open_(L, &((struct umpa_run *)lua_touserdata(L, 1))->plua);
@@ -2475,8 +2479,8 @@ struct umpa_run *umpa_run_new(const struct umpa_run_opts *o, struct umpa_err *e)
 		umpa_err_set(e, UMPA_ENOMEM, "out of memory for the template's state");
 		goto fail;
 	}
-	if (umpa_lua_run(r->U, prelude, sizeof(prelude) - 1, "reply", e) < 0)
-		goto fail;
+	umpa_lua_push_reply_(r->L); /* reply(p, layer...): templates/lua.c */
+	lua_setglobal(r->L, "reply");
 	if (open_io(r, o, e) < 0)
 		goto fail;
 	if (!(f = fopen(r->path, "rb"))) {
@@ -2562,6 +2566,25 @@ static int close_out(struct umpa_run *r, int rc, struct umpa_err *e)
 {
 	struct umpa_err we = {0};
 
+	/* exchanges that never ended (the input or the run ended first) and
+	 * timeouts after the last frame: logged, and one note at the end of
+	 * the output, so every exchange's end is in the file */
+	for (struct rt_exch *x = r->exch; x; x = x->next) {
+		char line[160];
+		snprintf(line, sizeof(line), "exchange %llu: no answer to frame %llu before the end of the run (%u %s)",
+			 (unsigned long long)x->no, (unsigned long long)x->req_frame, x->tries,
+			 x->tries == 1 ? "try" : "tries");
+		run_log(r, UMPA_RUN_INFO, line);
+		if (r->w)
+			umpa_sbuf_printf(&r->tnotes, "%s%s", r->tnotes.len ? "; " : "", line);
+	}
+	if (r->w && r->tnotes.len && !r->tnotes.oom &&
+	    umpa_capw_note(r->w, umpa_loop_wall_ns(r->loop), r->tnotes.s, &we) < 0 && rc >= 0) {
+		if (e)
+			*e = we;
+		rc = -(we.code ? we.code : UMPA_EIO);
+	}
+	umpa_sbuf_reset(&r->tnotes);
 	if (r->w && umpa_capw_close(r->w, &we) < 0 && rc >= 0) {
 		if (e)
 			*e = we;
@@ -2699,6 +2722,8 @@ struct umpa_run *umpa_run_free(struct umpa_run *r)
 	for (size_t i = 0; i < r->nallow_w; i++)
 		free(r->allow_w[i]);
 	umpa_sbuf_free(&r->sb);
+	umpa_sbuf_free(&r->tnotes);
+	umpa_sbuf_free(&r->cmt);
 	umpa_sbuf_free(&r->keys);
 	if (r->keylog)
 		fclose(r->keylog);

@@ -73,6 +73,8 @@ static inline uint64_t ctr_val(const struct rt_counter *c)
 
 struct rt_param {
 	char *name, *type, *value, *def, *help;
+	int has_min, has_max; /* declared range (int and number parameters) */
+	double min, max;
 };
 
 struct rt_rule {
@@ -189,6 +191,8 @@ struct umpa_run {
 	struct umpa_err fail; /* first strict failure */
 	int failed;
 	struct umpa_sbuf sb;
+	struct umpa_sbuf tnotes; /* final timeouts not yet marked in the output ("; " between) */
+	struct umpa_sbuf cmt;    /* a frame's comment with those notes */
 };
 
 /** The run of Lua state @p L. */

@@ -70,7 +70,8 @@ struct rt_listener {
 	struct {
 		int v6;
 		uint8_t a[16];
-	} addr[LS_MAX_ADDRS]; /* none: any address */
+		unsigned plen; /* prefix length in bits (32 or 128: one address) */
+	} addr[LS_MAX_ADDRS];  /* none: any address */
 	struct umpa_tcpe_opts o;
 	unsigned given; /* GIVEN_* the template set: a personality does not change them */
 	int has_mac;
@@ -662,9 +663,12 @@ static const struct rt_listener *ls_find_(const struct rt_tcp *T, int v6, const 
 			continue;
 		if (!l->naddr)
 			return l;
-		for (size_t i = 0; i < l->naddr; i++)
-			if (l->addr[i].v6 == v6 && !memcmp(l->addr[i].a, dst, v6 ? 16 : 4))
+		for (size_t i = 0; i < l->naddr; i++) {
+			unsigned b = l->addr[i].plen, k = b / 8;
+			if (l->addr[i].v6 == v6 && !memcmp(l->addr[i].a, dst, k) &&
+			    (b % 8 == 0 || !((l->addr[i].a[k] ^ dst[k]) & (0xff00 >> (b % 8)))))
 				return l;
+		}
 	}
 	return NULL;
 }
@@ -1018,16 +1022,34 @@ static void opt_uint_(lua_State *L, const char *fn, int t, const char *k, lua_In
 	lua_pop(L, 1);
 }
 
+/* One address or prefix ("10.99.0.0/16": every address in it) a listener answers for. */
 static void ls_addr_(lua_State *L, struct rt_listener *l, const char *s)
 {
+	const char *slash = strchr(s, '/');
+	char a[INET6_ADDRSTRLEN];
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned long bits = 0;
+	char *end = NULL;
+
 	if (l->naddr == LS_MAX_ADDRS)
 		luaL_error(L, "tcp.listen: at most %d addresses", LS_MAX_ADDRS);
-	if (inet_pton(AF_INET, s, l->addr[l->naddr].a) == 1)
+	if (n >= sizeof(a))
+		luaL_error(L, "tcp.listen: addr '%s' is not an IPv4 or IPv6 address or prefix", s);
+	memcpy(a, s, n);
+	a[n] = 0;
+	if (inet_pton(AF_INET, a, l->addr[l->naddr].a) == 1)
 		l->addr[l->naddr].v6 = 0;
-	else if (inet_pton(AF_INET6, s, l->addr[l->naddr].a) == 1)
+	else if (inet_pton(AF_INET6, a, l->addr[l->naddr].a) == 1)
 		l->addr[l->naddr].v6 = 1;
 	else
-		luaL_error(L, "tcp.listen: addr '%s' is not an IPv4 or IPv6 address", s);
+		luaL_error(L, "tcp.listen: addr '%s' is not an IPv4 or IPv6 address or prefix", s);
+	l->addr[l->naddr].plen = l->addr[l->naddr].v6 ? 128 : 32;
+	if (slash) {
+		bits = strtoul(slash + 1, &end, 10);
+		if (slash[1] < '0' || slash[1] > '9' || *end || bits > l->addr[l->naddr].plen)
+			luaL_error(L, "tcp.listen: addr '%s': the prefix length is 0 to %u", s, l->addr[l->naddr].plen);
+		l->addr[l->naddr].plen = (unsigned)bits;
+	}
 	l->naddr++;
 }
 
@@ -1372,14 +1394,11 @@ void umpa_run_tcp_open_(lua_State *L)
 	static const luaL_Reg tcp_fns[] = {{"listen", l_listen}, {"connect", l_connect}, {NULL, NULL}};
 	static const luaL_Reg tls_fns[] = {{"serve", l_serve}, {NULL, NULL}};
 
-	luaL_newmetatable(L, MT_CONN);
-	luaL_setfuncs(L, methods, 0);
+	umpa_lua_new_mt_(L, MT_CONN, methods);
 	lua_pushcfunction(L, conn_index_);
 	lua_setfield(L, -2, "__index");
 	lua_pushcfunction(L, conn_tostring_);
 	lua_setfield(L, -2, "__tostring");
-	lua_pushliteral(L, MT_CONN);
-	lua_setfield(L, -2, "__metatable");
 	lua_pop(L, 1);
 	callable_(L, "tcp", tcp_fns);
 	callable_(L, "tls", tls_fns);

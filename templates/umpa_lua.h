@@ -55,8 +55,9 @@ void umpa_lua_set_limits(struct umpa_lua *L, size_t mem, unsigned long long inst
 
 /** Time limits of a state, in seconds; 0 means no limit. */
 struct umpa_lua_deadline {
-	double cpu;   /**< CPU time per call from the host (an evaluation, a callback); default 5 */
-	double wall;  /**< wall-clock time per call from the host; default 10 */
+	double cpu; /**< CPU time per call from the host (an evaluation, a callback); default 5 */
+	double
+	    wall; /**< wall-clock time per call from the host, less the time the thread waited for a CPU; default 10 */
 	double total; /**< CPU time over the state's life, summed over its calls (a template's budget); default 0 */
 };
 

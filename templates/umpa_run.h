@@ -24,6 +24,8 @@
  *       ipv4net (an address or a prefix "10.99.0.0/16": a range a template claims);
  *       values from --set override defaults, checked by type; a --set of a
  *       name no template declared is an error naming it.  Read as param.NAME.
+ *       An int or number parameter may declare min= and max=: values outside
+ *       are refused wherever they come from (default, --set, PATCH /params).
  *   on([bpf,] [fields,] fn)  a persistent rule: BPF text and/or a table of
  *       field predicates ({["ip.dst"]="10.0.0.5"}, a list value = any of) or
  *       a predicate string ("ip.ttl<5"); fn(p, iface) gets the packet object
@@ -231,19 +233,23 @@ int umpa_run_param_get(const struct umpa_run *r, size_t i, struct umpa_run_param
 
 /**
  * Would umpa_run_param_set(@p name, @p value) succeed?  The same checks
- * (the name is declared, the text is of its type), nothing changed: a
+ * (the name is declared, the text is of its type and in its declared range;
+ * not the template's own on_param), nothing changed: a
  * caller with several changes checks them all before applying any.
  * Returns 0, -UMPA_ENOENT or -UMPA_EINVAL with the setter's messages.
  */
 int umpa_run_param_check(const struct umpa_run *r, const char *name, const char *value, struct umpa_err *e);
 
 /**
- * Change parameter @p name to @p value (text, checked as its type; JSON
- * callers pass numbers and booleans as their text).  On success the
- * template's on_param(name, value) runs (its failure is counted and
- * logged, not returned), then the on_param hook.  Returns 0,
+ * Change parameter @p name to @p value (text, checked as its type and its
+ * declared range; JSON callers pass numbers and booleans as their text).
+ * Then the template's on_param(name, value) runs: when it raises an error
+ * the template refuses the value, the old value is restored (and on_param
+ * told of it again) and -UMPA_EINVAL returned with "parameter 'loss': '2'
+ * refused: MESSAGE".  On success the on_param hook runs.  Returns 0,
  * -UMPA_ENOENT ("unknown parameter 'x'") or -UMPA_EINVAL ("parameter
- * 'ip': '10.0.0' is not an ipv4 address").
+ * 'ip': '10.0.0' is not an ipv4 address", "parameter 'loss': '2' is not
+ * at most 1").
  */
 int umpa_run_param_set(struct umpa_run *r, const char *name, const char *value, struct umpa_err *e);
 

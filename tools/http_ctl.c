@@ -355,11 +355,31 @@ static const char *json_kind(const json_t *v)
 	return json_is_null(v) ? "null" : json_is_array(v) ? "an array" : "an object";
 }
 
+/* Put back the first @n entries of the patch @obj to their values in @before
+ * (GET /params' object), so a refused patch leaves nothing changed. */
+static void patch_undo(struct http_ctl *c, json_t *obj, size_t n, json_t *before)
+{
+	const char *name;
+	json_t *v;
+	size_t i = 0;
+
+	json_object_foreach(obj, name, v)
+	{
+		json_t *was = json_object_get(json_object_get(before, name), "value");
+		struct umpa_err e = {0};
+		if (i++ >= n)
+			break;
+		if (json_is_string(was))
+			(void)c->src.param_set(c->src.arg, name, json_string_value(was), &e);
+	}
+}
+
 static void params_patch(struct http_ctl *c, struct evhttp_request *req, const char *body, size_t len)
 {
 	json_error_t jerr;
 	json_t *obj, *v;
 	const char *name;
+	json_t *before = NULL;
 	char **vals = NULL;
 	size_t n, i = 0;
 	struct umpa_err e = {0};
@@ -405,11 +425,19 @@ static void params_patch(struct http_ctl *c, struct evhttp_request *req, const c
 		}
 		i++;
 	}
+	/* the values before, to put back when the source refuses one (its own check: 400) */
+	if (c->src.params_json &&
+	    (c->src.params_json(c->src.arg, &b) < 0 || !(before = json_loadb(b.s, b.len, 0, NULL)))) {
+		http_ctl_error(req, 500, "out of memory");
+		goto out;
+	}
+	umpa_sbuf_reset(&b);
 	i = 0;
 	json_object_foreach(obj, name, v)
 	{
 		if (c->src.param_set(c->src.arg, name, vals[i], &e) < 0) {
-			http_ctl_error(req, 500, "%s", e.msg);
+			patch_undo(c, obj, i, before);
+			http_ctl_error(req, e.code == UMPA_EINVAL ? 400 : 500, "%s", e.msg);
 			goto out;
 		}
 		i++;
@@ -423,6 +451,7 @@ out:
 		free(vals[k]);
 	free(vals);
 	umpa_sbuf_free(&b);
+	json_decref(before);
 	json_decref(obj);
 }
 

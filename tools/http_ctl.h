@@ -9,7 +9,10 @@
  *   GET   /params   the parameters, one JSON object
  *   PATCH /params   a JSON object {"name": value, ...}; every entry is checked
  *                   (source->param_check) before any is applied (param_set),
- *                   so a patch changes everything or nothing
+ *                   so a patch changes everything or nothing; a value the
+ *                   source refuses while applying it (param_set returns
+ *                   -UMPA_EINVAL: a template's on_param raised) answers 400
+ *                   and the entries applied before it are put back
  *   GET   /events   Server-Sent Events: "stats" (the counters) on connect and
  *                   every second, "log" lines and "param" changes as they
  *                   happen; any number of clients; one that goes away is

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# bench_soak.sh - 10 million packets through a responder template, RSS sampled.
+# bench_soak.sh - 10 million packets through the host template, RSS sampled.
 #   UMPA=build/umpa bash tests/bench/bench_soak.sh [N] [SECONDS]   (default N = 10,000,000; sample every 2 s)
 # Writes an input capture of at least N packets (tests/bench/soak_input.sh: ARP, ICMP and
-# ICMPv6 echo requests and unanswered UDP, 32,768 simulated hosts of 10.99.0.0/16), runs
-# `umpa run icmp-host --set ip=10.99.0.0/16 --set ip6=fd00:99::1 --offline IN`, and
+# ICMPv6 echo requests, UDP to a closed port and TCP SYNs to an open one, 65,536 simulated
+# hosts of 10.99.0.0/16), runs `umpa run host --set ip=10.99.0.0/16 --set ip6=fd00:99::1
+# --set tcp=22:open --offline IN` (ARP, echo, port unreachable, tcp.listen), and
 # samples the process's CPU time and VmRSS every SECONDS.  Prints every sample, then RSS
 # at the end of warm-up (the first 10 % of the CPU time) and its growth after it, the
 # counters that show the packets went through, and packets per CPU-second.
@@ -25,7 +26,7 @@ n=$(soak_input "$UMPA" "$T/in.pcap" "$N") || {
 }
 echo "input: $n packets, $(($(stat -c %s "$T/in.pcap") / 1048576)) MiB"
 CLK=$(getconf CLK_TCK)
-timeout 14400 "$UMPA" run icmp-host --offline "$T/in.pcap" --set ip=10.99.0.0/16 --set ip6=fd00:99::1 --json \
+timeout 14400 "$UMPA" run host --offline "$T/in.pcap" --set ip=10.99.0.0/16 --set ip6=fd00:99::1 --set tcp=22:open --json \
 	>"$T/out.json" 2>"$T/err" &
 TP=$!
 for _ in $(seq 50); do # umpa, timeout's child (bounded: 5 s)

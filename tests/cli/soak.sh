@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# soak.sh - a small soak: 20,480 packets offline through icmp-host claiming a /16 (ARP,
-# ICMP and ICMPv6 echo, unanswered UDP; 2,048 simulated hosts), checked by
-# tests/bench/soak_lsan.sh: exit 0, every packet counted, 3 of 4 answered, the -w output
+# soak.sh - a small soak: 20,480 packets offline through host claiming a /16 (ARP, ICMP
+# and ICMPv6 echo, UDP to a closed port, TCP SYNs to an open one; 4,096 addresses contacted),
+# checked by tests/bench/soak_lsan.sh: exit 0, every packet counted and answered, the -w output
 # complete, and no sanitizer report.  Under tests/run.sh's ASan phase $UMPA is the
 # sanitizer build, so LeakSanitizer checks the whole run for leaks at exit.
 set -uo pipefail

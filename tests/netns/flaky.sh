@@ -195,6 +195,11 @@ got=$(in_m curl -s -o "$T/body" -w '%{http_code}' --max-time 5 -X PATCH -H 'Cont
 in_m curl -s --max-time 5 -o "$T/params.json" "http://$ADDR/params"
 unchanged() { [ "$got" = 400 ] && grep -q '"loss":{"type":"number","value":"0"' "$T/params.json"; }
 check 'PATCH {"loss": "lots"}: 400, loss still 0' unchanged
+# in-range type, out-of-range value: the declared range (0..1) refuses it, naming the parameter
+got=$(in_m curl -s -o "$T/body" -w '%{http_code}' --max-time 5 -X PATCH -H 'Content-Type: application/json' -d '{"loss": 0, "ab.loss": 2}' "http://$ADDR/params")
+in_m curl -s --max-time 5 -o "$T/params.json" "http://$ADDR/params"
+refused() { [ "$got" = 400 ] && grep -q "parameter 'ab.loss'.*at most 1" "$T/body" && grep -q '"status": *400' "$T/body" && grep -q '"ab.loss":{"type":"number","value":""' "$T/params.json"; }
+check "PATCH {\"loss\": 0, \"ab.loss\": 2}: 400 naming ab.loss ($(cat "$T/body")), ab.loss unchanged" refused
 # one_line RC WANT FILE PATTERN: exit status WANT, FILE one line matching PATTERN
 one_line() { [ "$1" = "$2" ] && [ "$(wc -l <"$3")" -eq 1 ] && grep -q -- "$4" "$3"; }
 "$UMPA" run flaky-link -i lo --set loss=0.1 >/dev/null 2>"$T/one.err"
@@ -203,13 +208,13 @@ check "flaky-link with one interface: exit 1, one line ($(cat "$T/one.err"))" on
 "$UMPA" build -w "$T/one.pcap" 'ether{}/ip{dst="10.1.0.2"}/udp{}' >/dev/null 2>&1
 "$UMPA" run flaky-link --offline "$T/one.pcap" --set ab.loss=2 >/dev/null 2>"$T/bad.err"
 rc=$?
-check "ab.loss=2: exit 1, one line naming it ($(cat "$T/bad.err"))" one_line $rc 1 "$T/bad.err" "ab.loss: 2 is not a probability"
+check "ab.loss=2: exit 2 (the declared range), one line naming it ($(cat "$T/bad.err"))" one_line $rc 2 "$T/bad.err" "parameter 'ab.loss' wants at most 1"
 "$UMPA" run flaky-link --offline "$T/one.pcap" --set rate=fast >/dev/null 2>"$T/bad.err"
 rc=$?
 check "rate=fast: exit 1, one line naming it ($(cat "$T/bad.err"))" one_line $rc 1 "$T/bad.err" "run: rate: 'fast' is not a rate"
 "$UMPA" run flaky-link --offline "$T/one.pcap" --set loss=-1 >/dev/null 2>"$T/bad.err"
 rc=$?
-check "loss=-1: exit 1, one line naming it ($(cat "$T/bad.err"))" one_line $rc 1 "$T/bad.err" "run: loss: -1 is not a probability"
+check "loss=-1: exit 2, one line naming it ($(cat "$T/bad.err"))" one_line $rc 2 "$T/bad.err" "parameter 'loss' wants at least 0"
 "$UMPA" run flaky-link --offline "$T/one.pcap" --set distribution=gauss >/dev/null 2>"$T/bad.err"
 rc=$?
 check "distribution=gauss: exit 1, one line naming the choices" one_line $rc 1 "$T/bad.err" "give uniform, normal, pareto or paretonormal"

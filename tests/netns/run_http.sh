@@ -14,7 +14,8 @@
 # is each a 4xx with {"error", "status"}; with --http-token a change needs
 # the bearer token; a non-loopback address is refused without --http-allow,
 # served with it (from namespace B), and a client outside the allowed prefix
-# gets 403; bad --http values exit 2; the runs end at --duration (one at SIGTERM)
+# gets 403; bad --http values exit 2; the runs end at SIGTERM (--duration only bounds
+# them: on a loaded machine the requests take long)
 # with exit 0 and their counters.  Needs root; skips (77) otherwise.  Bounded: every
 # command has a timeout.
 set -uo pipefail
@@ -42,9 +43,13 @@ params{
   rate={type="number", default="1.5", help="a rate"},
   name={type="string", default="x", help="a name"},
   on={type="bool", default="false", help="a switch"},
+  level={type="int", default=5, min=0, max=10, help="a declared range"},
 }
 every(0.1, function() count("ticks") end)
-function on_param(name, value) log("param changed:", name, "=", tostring(value)) end
+function on_param(name, value)
+  if name == "name" and value == "forbidden" then error("name: 'forbidden' is not allowed", 0) end
+  log("param changed:", name, "=", tostring(value))
+end
 EOF
 
 netns_pair http || {
@@ -57,7 +62,7 @@ netns_pair http || {
 start_umpa() {
 	local name=$1 i
 	shift
-	ip netns exec "$NS_A" timeout 60 "$UMPA" run "$T/ticker.lua" -i "$IF_A" "$@" >"$T/$name.out" 2>"$T/$name.err" &
+	ip netns exec "$NS_A" timeout 300 "$UMPA" run "$T/ticker.lua" -i "$IF_A" "$@" >"$T/$name.out" 2>"$T/$name.err" &
 	PID=$!
 	ADDR=
 	for i in $(seq 50); do
@@ -103,7 +108,7 @@ bad() {
 
 # ---- the run with the control API ----
 check "umpa run --http 127.0.0.1:0 prints the bound address" \
-	start_umpa main --http 127.0.0.1:0 --duration 50 --json
+	start_umpa main --http 127.0.0.1:0 --duration 280 --json
 MAIN=$PID
 echo "control API on $ADDR"
 
@@ -181,6 +186,24 @@ check "... and rate is still 2.5" python3 -c '
 import json
 assert json.load(open("'"$T/body"'"))["rate"]["value"] == "2.5"
 '
+# a value of the right type outside the declared range: 400 naming it, nothing changed
+bad "out of the declared range (level 0..10: 11)" 400 PATCH /params "${J[@]}" -d '{"rate": 3.5, "level": 11}'
+check "... the error names the parameter and its bound" grep -q "parameter 'level': '11' is not at most 10" "$T/body"
+req "$NS_A" GET /params >/dev/null
+check "... and rate is still 2.5, level 5" python3 -c '
+import json
+p = json.load(open("'"$T/body"'"))
+assert p["rate"]["value"] == "2.5" and p["level"]["value"] == "5", p
+'
+# a value the template's on_param refuses: 400 with its message; what the patch applied before is put back
+bad "refused by the template's on_param" 400 PATCH /params "${J[@]}" -d '{"rate": 4.5, "name": "forbidden"}'
+check "... the error names the parameter and the template's reason" grep -q "parameter 'name': 'forbidden' refused: name: 'forbidden' is not allowed" "$T/body"
+req "$NS_A" GET /params >/dev/null
+check "... and rate is still 2.5, name still y" python3 -c '
+import json
+p = json.load(open("'"$T/body"'"))
+assert p["rate"]["value"] == "2.5" and p["name"]["value"] == "y", p
+'
 bad "malformed JSON" 400 PATCH /params "${J[@]}" -d '{"rate": '
 bad "not an object" 400 PATCH /params "${J[@]}" -d '[1, 2]'
 bad "unknown parameter" 400 PATCH /params "${J[@]}" -d '{"nope": 1}'
@@ -216,7 +239,7 @@ assert json.load(open("'"$T/main.out"'"))["ticks"] > json.load(open("'"$T/s2.jso
 '
 
 # ---- the token ----
-check "--http-token: listening" start_umpa tok --http 127.0.0.1:0 --http-token s3cret --duration 6
+check "--http-token: listening" start_umpa tok --http 127.0.0.1:0 --http-token s3cret --duration 280
 TOK=$PID
 bad "PATCH without the token" 401 PATCH /params "${J[@]}" -d '{"rate": 4}'
 bad "PATCH with a wrong token" 401 PATCH /params "${J[@]}" -H 'Authorization: Bearer s3cre' -d '{"rate": 4}'
@@ -224,6 +247,7 @@ check "GET /params needs no token" ok_get "$NS_A" /params
 got=$(req "$NS_A" PATCH /params "${J[@]}" -H 'Authorization: Bearer s3cret' -d '{"rate": 4}')
 check "PATCH with the token: 200" [ "$got" = 200 ]
 check "... rate is 4" grep -q '"rate":{"type":"number","value":"4"' "$T/body"
+kill -TERM "$TOK" # (ended by a signal, not a short --duration: a loaded machine makes the requests slow)
 wait "$TOK"
 check "token run exits 0" [ $? = 0 ]
 
@@ -247,14 +271,15 @@ rc=$?
 check "--http with --offline: exit 2, one line ($(cat "$T/off.err"))" exit_line "$rc" 2 "$T/off.err" "--http"
 
 check "--http $IP_A:0 --http-allow 10.77.0.0/24: listening" \
-	start_umpa allow --http "$IP_A:0" --http-allow 10.77.0.0/24 --duration 5
+	start_umpa allow --http "$IP_A:0" --http-allow 10.77.0.0/24 --duration 280
 ALLOW=$PID
 check "B (10.77.0.2, inside the prefix) reads /stats over the veth" ok_get "$NS_B" /stats
 check "... the counters" grep -q "\"rx\":" "$T/body"
+kill -TERM "$ALLOW"
 wait "$ALLOW"
 check "--http-allow run exits 0" [ $? = 0 ]
 check "--http 0.0.0.0:0 --http-allow $IP_A/32: listening" \
-	start_umpa only --http 0.0.0.0:0 --http-allow "$IP_A/32" --duration 5
+	start_umpa only --http 0.0.0.0:0 --http-allow "$IP_A/32" --duration 280
 ONLY=$PID
 ADDR_ANY=$ADDR
 ADDR=$IP_A:${ADDR_ANY##*:}
@@ -262,6 +287,7 @@ got=$(req "$NS_B" GET /stats)
 check "B (outside $IP_A/32) gets 403 with a JSON error" status_is "$got" 403
 ADDR=127.0.0.1:${ADDR_ANY##*:}
 check "A's loopback is served" ok_get "$NS_A" /stats
+kill -TERM "$ONLY"
 wait "$ONLY"
 check "that run exits 0" [ $? = 0 ]
 

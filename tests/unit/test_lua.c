@@ -5,8 +5,11 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lua_internal.h"
 #include "umpa_lua.h"
@@ -507,17 +510,33 @@ static void test_instruction_cap(void **state)
 }
 
 /* Run @chunk, expect it to fail within @max_s seconds with a message containing @want. */
+/* Seconds this thread has waited on a run queue (ready while other tasks had
+ * the CPU), from the scheduler's statistics; 0 when unknown. */
+static double run_wait_s(void)
+{
+	unsigned long long run, wait;
+	FILE *f = fopen("/proc/thread-self/schedstat", "r");
+	int n = f ? fscanf(f, "%llu %llu", &run, &wait) : 0;
+
+	if (f)
+		fclose(f);
+	return n == 2 ? (double)wait / 1e9 : 0;
+}
+
+/* The chunk fails with @want and code @code within @max_s seconds of its own
+ * time: wall time less what the thread waited for a CPU (a loaded machine),
+ * as the limits themselves count it. */
 static void run_fails(struct umpa_lua *L, const char *chunk, const char *want, double max_s, int code)
 {
 	struct umpa_err e = {0};
 	struct timespec a, b;
-	double took;
+	double took, w0 = run_wait_s();
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	rc = umpa_lua_run(L, chunk, strlen(chunk), "t.lua", &e);
 	clock_gettime(CLOCK_MONOTONIC, &b);
-	took = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	took = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9 - (run_wait_s() - w0);
 	if (rc != -code || !strstr(e.msg, want) || took > max_s)
 		fail_msg("chunk: %s\nrc %d (want %d) after %.2f s (at most %.2f)\nmsg:  %s\nwant: %s", chunk, rc, -code,
 			 took, max_s, e.msg, want);
@@ -582,6 +601,85 @@ static void test_time_limits(void **state)
 	assert_int_equal(umpa_lua_set_deadline(L, &d, &e), -UMPA_EINVAL);
 	d.wall = 0.0 / 0.0;
 	assert_int_equal(umpa_lua_set_deadline(L, &d, &e), -UMPA_EINVAL);
+	umpa_lua_close(L);
+}
+
+static double thread_cpu(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static double mono(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The limits measure the call, not the machine's load: a call that shares its
+ * CPU with a busy process (both pinned to one CPU) takes about twice its CPU
+ * time in wall time, and neither the CPU limit nor the wall-clock limit, both
+ * set 1.5 times its CPU time, stops it.  The call is one long instruction
+ * (string.rep of 24 MiB: no clock is read while it runs), the case where the
+ * CPU time used to be estimated from the wall time.  Then the same limits
+ * still stop a call that really runs too long. */
+static void test_time_limits_loaded(void **state)
+{
+	const char *chunk = "local s = string.rep('x', 24 << 20) return #s";
+	struct umpa_lua *L = open_state();
+	struct umpa_err e = {0};
+	struct umpa_lua_deadline d = {.cpu = 5, .wall = 10};
+	cpu_set_t old, one;
+	double c = 1e9, took = 0;
+	int cpu = sched_getcpu(), tries;
+	pid_t busy;
+
+	(void)state;
+	assert_true(cpu >= 0);
+	assert_int_equal(sched_getaffinity(0, sizeof(old), &old), 0);
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	for (int i = 0; i < 3; i++) { /* its CPU time alone */
+		double t0 = thread_cpu();
+		run_ok(L, chunk);
+		if (thread_cpu() - t0 < c)
+			c = thread_cpu() - t0;
+	}
+	busy = fork();
+	assert_true(busy >= 0);
+	if (busy == 0) { /* the competitor: pinned to the same CPU (inherited), bounded by alarm */
+		alarm(60);
+		for (volatile unsigned long n = 0;; n++)
+			;
+	}
+	d.cpu = d.wall = c * 1.5;
+	assert_int_equal(umpa_lua_set_deadline(L, &d, &e), 0);
+	/* the competitor must really have taken the CPU for the run to prove anything */
+	for (tries = 0; tries < 5 && took < c * 1.6; tries++) {
+		double t0 = mono();
+		if (umpa_lua_run(L, chunk, strlen(chunk), "t.lua", &e) < 0) {
+			kill(busy, SIGKILL);
+			fail_msg("%s (CPU time alone %.3f s, limits %.3f s)", e.msg, c, d.cpu);
+		}
+		took = mono() - t0;
+	}
+	kill(busy, SIGKILL);
+	waitpid(busy, NULL, 0);
+	assert_int_equal(sched_setaffinity(0, sizeof(old), &old), 0);
+	if (took < c * 1.6)
+		print_message("note: the competitor never slowed the call (%.3f s wall, %.3f s CPU)\n", took, c);
+	/* a call that needs more than its CPU limit is still stopped, and one longer than the wall limit too */
+	d = (struct umpa_lua_deadline){.cpu = c / 3, .wall = 10};
+	assert_int_equal(umpa_lua_set_deadline(L, &d, &e), 0);
+	run_fails(L, "local s = string.rep('x', 24 << 20) while true do end", "s CPU)", 10 + c * 3, UMPA_ERANGE);
+	d = (struct umpa_lua_deadline){.cpu = 5, .wall = c / 3};
+	assert_int_equal(umpa_lua_set_deadline(L, &d, &e), 0);
+	run_fails(L, "local s = string.rep('x', 24 << 20) while true do end", "s wall clock)", 10 + c * 3, UMPA_ERANGE);
 	umpa_lua_close(L);
 }
 
@@ -1016,6 +1114,7 @@ int main(void)
 	    cmocka_unit_test(test_packets_ip),
 	    cmocka_unit_test(test_packet_rebuilt),
 	    cmocka_unit_test(test_push_pkt),
+	    cmocka_unit_test(test_time_limits_loaded),
 	    cmocka_unit_test(test_example_lua),
 	    cmocka_unit_test(test_scapy_spelling),
 	    cmocka_unit_test(test_fragment_dissect),

@@ -307,7 +307,9 @@ static const char tcp_lua[] =
     "  expect{send = ether{}/ip{src='10.0.0.1', dst='10.0.0.8'}/icmp{id=98, seq=1},\n"
     "    timeout = 1, retries = 2, on_timeout = function(q) count('lost'); log('lost', q.icmp.id) "
     "end}\n"
-    "end)\n";
+    "end)\n"
+    "after(3.9, function() expect{send = ether{}/ip{src='10.0.0.1', dst='10.0.0.7'}/icmp{id=97, seq=1}, timeout = "
+    "10} end)\n";
 
 static void test_rules_expect_output(void **state)
 {
@@ -353,15 +355,16 @@ static void test_rules_expect_output(void **state)
 	assert_int_equal(umpa_run_counter(r, "lost"), 1);
 	assert_int_equal(umpa_run_counter(r, "timeouts"), 1);
 	assert_int_equal(umpa_run_counter(r, "rx"), 4);
-	assert_int_equal(umpa_run_counter(r, "tx"), 1 + 1 + 3); /* SYN/ACK, probe, 3 tries */
-	assert_int_equal(umpa_run_counter(r, "host.10.0.0.1.tx"), 5);
+	assert_int_equal(umpa_run_counter(r, "tx"),
+			 1 + 1 + 3 + 1); /* SYN/ACK, probe, 3 tries, a probe never answered */
+	assert_int_equal(umpa_run_counter(r, "host.10.0.0.1.tx"), 6);
 	assert_int_equal(umpa_run_counter(r, "host.10.0.0.1.rx"), 3); /* counted once the host has sent */
 	umpa_run_free(r);
 	assert_string_equal(lg.lines[0], "rtt 0.25");
 
 	n = read_frames("out1.pcapng", f, 16);
-	assert_int_equal(n, 4 + 5);
-	/* 1 SYN, 2 SYN/ACK, 3 SYN to 23, 4 probe, 5 probe 2, 6 answer, 7 try 2, 8 try 3, 9 udp */
+	assert_int_equal(n, 4 + 6);
+	/* 1 SYN, 2 SYN/ACK, 3 SYN to 23, 4 probe, 5 probe 2, 6 answer, 7 try 2, 8 try 3, 9 probe 3, 10 udp */
 	li = umpa_pkt_find(&f[1].p, &umpa_proto_tcp, 0);
 	assert_true(li >= 0);
 	assert_int_equal(unit_get(&f[1].p, &umpa_proto_tcp, "sport"), 22);
@@ -378,6 +381,10 @@ static void test_rules_expect_output(void **state)
 		    "answer to frame 4 (exchange 1, rtt 250.000 ms)",
 		    "exchange 2: try 2 after timeout (first sent as frame 5)",
 		    "exchange 2: try 3 after timeout (first sent as frame 5)",
+		    /* the final timeout (at 3.5 s) marks the next frame; the exchange the input's end cut short, a note
+		     */
+		    "exchange 2: no answer to frame 5 after 3 tries (timed out); exchange 3: request",
+		    "exchange 3: no answer to frame 9 before the end of the run (1 try)",
 		};
 		static char bytes[65536];
 		FILE *ff = fopen(path("out1.pcapng"), "rb");
@@ -404,6 +411,73 @@ static void test_rules_expect_output(void **state)
 		snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s'", path("out1.pcapng"), path("out2.pcapng"));
 		assert_int_equal(system(cmd), 0);
 	}
+}
+
+/* reply(): a spec kept by the template and passed to every reply is not
+ * changed by it (each answer goes to its own requester); a UDP and an ICMP
+ * echo answer swap addresses and ports, echo id, sequence and data; errors
+ * name the script line. */
+static void test_reply(void **state)
+{
+	const char *in[] = {
+	    "ether{src='02:00:00:00:00:0a', dst='02:00:00:00:00:01'}/ip{src='10.0.0.10', dst='10.0.0.1'}/"
+	    "udp{sport=1000, dport=7}/'one'",
+	    "ether{src='02:00:00:00:00:0b', dst='02:00:00:00:00:01'}/ip{src='10.0.0.11', dst='10.0.0.1'}/"
+	    "udp{sport=1001, dport=7}/'two'",
+	    "ether{src='02:00:00:00:00:0c', dst='02:00:00:00:00:01'}/ip{src='10.0.0.12', dst='10.0.0.1', ttl=9}/"
+	    "icmp{type='echo-request', id=77, seq=5}/'ping data'",
+	};
+	struct umpa_run_opts o = {
+	    .tmpl = path("reply.lua"), .offline = path("reply.pcapng"), .out = path("reply-out.pcapng")};
+	struct umpa_err e = {0};
+	struct logs lg = {0};
+	struct frame f[16];
+	struct umpa_run *r;
+	size_t n;
+	int li;
+
+	(void)state;
+	write_input("reply.pcapng", in, 3, 1700000000, 1);
+	write_text("reply.lua",
+		   "-- reply\n"
+		   "local E = ether{src = '02:00:00:00:00:01'}\n"
+		   "on('udp', function(p)\n"
+		   "  send(reply(p, E, udp{}, p.udp._payload))\n"
+		   "  if E.dst ~= nil then count('mutated') end\n"
+		   "end)\n"
+		   "on('icmp', function(p) send(reply(p, E, ip{ttl = 33}, icmp{type = 'echo-reply'})) end)\n"
+		   "on('ip', function(p) if counter('rx') == 3 then reply(p, 5) end end)\n");
+	r = load(&o, &lg);
+	assert_int_equal(umpa_run_run(r, 0, &e), 0);
+	assert_int_equal(umpa_run_counter(r, "mutated"), 0);
+	assert_int_equal(umpa_run_counter(r, "errors"), 1);
+	assert_true(lg.n >= 1);
+	if (!strstr(lg.lines[lg.n - 1], "reply.lua:8: reply: layers and payload strings only"))
+		fail_msg("log: %s", lg.lines[lg.n - 1]);
+	umpa_run_free(r);
+	n = read_frames("reply-out.pcapng", f, 16);
+	assert_int_equal(n, 6);
+	for (int k = 0; k < 2; k++) { /* frames 2 and 4: each to its own requester */
+		const struct umpa_pkt *q = &f[2 * k + 1].p;
+		li = umpa_pkt_find(q, &umpa_proto_eth, 0);
+		assert_true(li >= 0);
+		assert_int_equal(q->data[q->l[li].off + 5], 0x0a + k); /* eth.dst: the requester's MAC */
+		assert_int_equal(unit_get(q, &umpa_proto_udp, "sport"), 7);
+		assert_int_equal(unit_get(q, &umpa_proto_udp, "dport"), 1000 + k);
+		li = umpa_pkt_find(q, &umpa_proto_ip, 0);
+		assert_true(li >= 0);
+		assert_int_equal(q->data[q->l[li].off + 19], 10 + k); /* ip.dst 10.0.0.10 / .11 */
+		assert_memory_equal(q->data + q->len - 3, k ? "two" : "one", 3);
+	}
+	assert_int_equal(unit_get(&f[5].p, &umpa_proto_icmp, "type"), 0);
+	assert_int_equal(unit_get(&f[5].p, &umpa_proto_icmp, "id"), 77);
+	assert_int_equal(unit_get(&f[5].p, &umpa_proto_icmp, "seq"), 5);
+	assert_int_equal(unit_get(&f[5].p, &umpa_proto_ip, "ttl"), 33);
+	li = umpa_pkt_find(&f[5].p, &umpa_proto_ip, 0);
+	assert_true(li >= 0);
+	assert_int_equal(f[5].p.data[f[5].p.l[li].off + 19], 12);
+	assert_memory_equal(f[5].p.data + f[5].p.len - 9, "ping data", 9);
+	free_frames(f, n);
 }
 
 /* ---- failing callbacks, strict, stop ---- */
@@ -678,8 +752,13 @@ static void test_hosts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_params),   cmocka_unit_test(test_timers), cmocka_unit_test(test_rules_expect_output),
-	    cmocka_unit_test(test_failures), cmocka_unit_test(test_files),  cmocka_unit_test(test_find_list),
+	    cmocka_unit_test(test_params),
+	    cmocka_unit_test(test_timers),
+	    cmocka_unit_test(test_rules_expect_output),
+	    cmocka_unit_test(test_reply),
+	    cmocka_unit_test(test_failures),
+	    cmocka_unit_test(test_files),
+	    cmocka_unit_test(test_find_list),
 	    cmocka_unit_test(test_hosts),
 	};
 

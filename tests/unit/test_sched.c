@@ -1,5 +1,6 @@
 /* test_sched.c - the scheduler: timer order and cancel on both clocks, virtual time, paced sources. */
 #include <math.h>
+#include <stdio.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -518,36 +519,83 @@ static void source_stop_inside(void **state)
 
 /* ---- live clock ---- */
 
-static void live_timers(void **state)
+/* Nanoseconds this thread has waited on a run queue (ready while other tasks
+ * had the CPU), from the scheduler's statistics; -1 when unknown. */
+static int64_t run_wait_ns(void)
+{
+	unsigned long long run, wait;
+	FILE *f = fopen("/proc/thread-self/schedstat", "r");
+	int n = f ? fscanf(f, "%llu %llu", &run, &wait) : 0;
+
+	if (f)
+		fclose(f);
+	return n == 2 ? (int64_t)wait : -1;
+}
+
+/* One run of the timers below; returns how long the thread waited for a CPU
+ * meanwhile (ns; INT64_MAX when unknown).  Checks what holds however late the
+ * loop ran: each fires as often as it should, none early, a cancelled one never. */
+static int64_t timers_once(struct log *log, int64_t *t0)
 {
 	struct umpa_err e;
 	struct umpa_loop *l = umpa_loop_new(UMPA_CLOCK_LIVE, &e);
-	struct log log = {.loop = l};
-	struct tag a = {.log = &log, .id = 1}, b = {.log = &log, .id = 2}, c = {.log = &log, .id = 3};
-	struct tag ev = {.log = &log, .id = 4, .times = 3};
+	struct tag a = {.log = log, .id = 1}, b = {.log = log, .id = 2}, c = {.log = log, .id = 3};
+	struct tag ev = {.log = log, .id = 4, .times = 3};
+	int64_t w0 = run_wait_ns(), w1;
 
-	(void)state;
 	assert_non_null(l);
-	int64_t t0 = umpa_loop_now_ns(l);
+	log->loop = l;
+	log->n = 0;
+	*t0 = umpa_loop_now_ns(l);
 	assert_non_null(umpa_after(l, 20 * MS, note, &a, &e));
 	assert_non_null(umpa_after(l, 5 * MS, note, &b, &e));
 	a.other = umpa_after(l, 30 * MS, note, &c, &e); /* a cancels c */
 	ev.self = umpa_every(l, 7 * MS, note, &ev, &e);
 	assert_int_equal(umpa_loop_run(l, &e), 0);
+	w1 = run_wait_ns();
+	assert_int_equal(log->n, 5);
+	assert_int_equal(a.fired, 1);
+	assert_int_equal(b.fired, 1);
+	assert_int_equal(ev.fired, 3);
+	assert_int_equal(c.fired, 0);
+	assert_int_equal(umpa_loop_advance_to(l, 0, &e), -UMPA_ENOSYS);
+	assert_int_equal(umpa_loop_set_now(l, 0, &e), -UMPA_ENOSYS);
+	umpa_loop_free(l);
+	return w0 >= 0 && w1 >= w0 ? w1 - w0 : INT64_MAX;
+}
+
+/* Live timers fire in order, never early and not absurdly late.  Lateness is
+ * the loop's fault only when the thread had the CPU: a run during which the
+ * thread waited on a run queue for more than 2 ms (a loaded machine) proves
+ * nothing about order and lateness, and is run again (up to 20 times); the
+ * checks above hold for every run. */
+static void live_timers(void **state)
+{
+	struct log log = {0};
 	/* b@5 ev@7 ev@14 a@20 ev@21 */
-	int want[] = {2, 4, 4, 1, 4};
-	int64_t when[] = {5, 7, 14, 20, 21};
-	assert_int_equal(log.n, 5);
+	static const int want[] = {2, 4, 4, 1, 4};
+	static const int64_t when[] = {5, 7, 14, 20, 21};
+	int64_t t0, waited = INT64_MAX;
+	int tries;
+
+	(void)state;
+	for (tries = 0; tries < 20 && waited > 2 * MS; tries++)
+		waited = timers_once(&log, &t0);
+	if (waited > 2 * MS) {
+		print_message("note: every run waited for a CPU (last %.1f ms): order and lateness not checked\n",
+			      waited == INT64_MAX ? -1.0 : (double)waited / 1e6);
+		for (int i = 0, k = 0; i < 5; i++) { /* never early: b at 5, a at 20, the k-th ev at 7k or later */
+			int64_t due = log.ids[i] == 2 ? 5 : log.ids[i] == 1 ? 20 : 7 * ++k;
+			assert_true(log.at[i] - t0 >= due * MS);
+		}
+		return;
+	}
 	for (int i = 0; i < 5; i++) {
 		int64_t off = log.at[i] - t0;
 		assert_int_equal(log.ids[i], want[i]);
 		assert_true(off >= when[i] * MS);          /* never early */
 		assert_true(off < when[i] * MS + 50 * MS); /* not absurdly late */
 	}
-	assert_int_equal(c.fired, 0);
-	assert_int_equal(umpa_loop_advance_to(l, 0, &e), -UMPA_ENOSYS);
-	assert_int_equal(umpa_loop_set_now(l, 0, &e), -UMPA_ENOSYS);
-	umpa_loop_free(l);
 }
 
 struct pipe_ctx {
