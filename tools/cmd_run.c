@@ -392,6 +392,9 @@ int cmd_run(int argc, char **argv)
 	umpa_run_add_log(t.r, log_line, NULL, NULL);
 	if (http) { /* the control API: evhttp on the run's own loop */
 		const struct http_ctl_source src = {t.r, src_stats, src_params, src_check, src_set};
+		char title[256];
+		snprintf(title, sizeof(title), "run %s", o.tmpl);
+		hopts.title = title;
 		hopts.listen = http;
 		if (!(t.http = http_ctl_new(umpa_loop_event_base(umpa_run_loop(t.r)), &hopts, &src, &e)) ||
 		    umpa_run_add_log(t.r, http_log, &t, &e) < 0) {

@@ -10,7 +10,11 @@
  *   PATCH /params   a JSON object {"name": value, ...}; every entry is checked
  *                   (source->param_check) before any is applied (param_set),
  *                   so a patch changes everything or nothing
- *   GET   /events   Server-Sent Events: "stats" (the counters) on connect and
+ *   GET   /         the live page (tools/http_page.h: index.html, page.js,
+ *                   page.css, chart.js), which follows this and other umpa
+ *                   processes over the routes below
+ *   GET   /events   Server-Sent Events: "hello" ({"title", "pid", "bound"})
+ *                   first, then "stats" (the counters) on connect and
  *                   every second, "log" lines and "param" changes as they
  *                   happen; any number of clients; one that goes away is
  *                   dropped, the run goes on
@@ -26,6 +30,16 @@
  * but GET and HEAD) needs "Authorization: Bearer TOKEN".  Bodies are capped
  * (opts.max_body, default 64 KiB; libevent itself refuses a body above 1 MiB
  * with its own 413 page, before it is read).
+ *
+ * Browsers: a request with an Origin header is served only when that origin
+ * is http(s)://HOST[:PORT] with HOST localhost, loopback or inside an
+ * --http-allow prefix (a page of another umpa process: it gets
+ * Access-Control-Allow-Origin); any other origin gets 403, so a web site the
+ * user visits cannot drive the API.  While the API is loopback-only the Host
+ * header must be a numeric address or localhost (403 otherwise: DNS
+ * rebinding).  OPTIONS answers a CORS preflight (204) without the token.
+ * Reads (GET, HEAD: the page, /stats, /params, /events) need no token: an
+ * EventSource cannot send one, and who may read is already the address rule.
  */
 #ifndef UMPA_HTTP_CTL_H
 #define UMPA_HTTP_CTL_H
@@ -48,6 +62,7 @@ struct http_ctl_opts {
 	size_t nallow;            /**< their number */
 	const char *token;        /**< bearer token required for changes, or NULL */
 	size_t max_body;          /**< request body cap in bytes (0: 64 KiB) */
+	const char *title;        /**< what this process is ("run flaky-link"), told to pages; NULL: "umpa" */
 };
 
 /** What the control plane serves (the command's counters and parameters). */
