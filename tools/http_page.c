@@ -109,9 +109,10 @@ int http_page_serve(struct evhttp_request *req, const char *path)
 	evhttp_add_header(h, "Cache-Control", "no-cache");
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 	/* the page talks to this and other umpa processes (connect-src http:), loads nothing else */
-	evhttp_add_header(h, "Content-Security-Policy",
-			  "default-src 'self'; connect-src 'self' http: https:; img-src 'self' data:; "
-			  "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+	evhttp_add_header(
+	    h, "Content-Security-Policy",
+	    "default-src 'self'; connect-src 'self' http: https:; img-src 'self' data:; "
+	    "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
 	evhttp_add_header(h, "X-Frame-Options", "DENY"); /* no slider under a clickjacker's page */
 	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
 	if (st.st_size > 0 && evbuffer_add_file(b, fd, 0, st.st_size) < 0) { /* takes fd */

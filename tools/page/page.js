@@ -24,8 +24,8 @@ const MAX_LOG = 200;
 const MAX_SERIES = 10; /* per chart: the busiest counters of a group */
 const TILES = [
 	/* label, test on a counter name (the sum of the matches is shown) */
-	['in', (n) => /^(rx|segments\.received|acks\.received)$/.test(n)],
-	['out', (n) => /^(tx|segments\.sent|acks\.sent)$/.test(n)],
+	['in', (n) => n === 'rx'], /* packets the process received */
+	['out', (n) => n === 'tx'], /* and sent */
 	['forwarded', (n) => /(^|\.)forwarded$/.test(n)],
 	['dropped', (n) => /(^|\.)(dropped|rate_dropped)$/.test(n)],
 	['delayed', (n) => /(^|\.)delayed$/.test(n)],
@@ -285,8 +285,25 @@ class Endpoint {
 		return row;
 	}
 
+	/* Changes go one PATCH at a time, in order; what moves meanwhile is
+	 * coalesced into the next one (the latest value of each parameter). */
 	async patch(name, value, row) {
-		await this.send({[name]: value}, row);
+		this.pending = this.pending || new Map();
+		this.pending.set(name, {value: value, row: row});
+		if (this.busy) return;
+		this.busy = true;
+		while (this.pending.size) {
+			const batch = this.pending;
+			this.pending = new Map();
+			const obj = {};
+			let r = null;
+			for (const [n, v] of batch) {
+				obj[n] = v.value;
+				r = v.row;
+			}
+			await this.send(obj, batch.size === 1 ? r : null);
+		}
+		this.busy = false;
 	}
 
 	/* PATCH /params; the reply (every parameter) or the error shows at once. */

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""page_browser.py - headless Chromium drives umpa's live page (tests/netns/page_browser.sh).
+
+usage: page_browser.py URL SENDER LINK RECEIVER TOKEN OUTDIR
+
+URL is the page (served by one umpa process) following the three others'
+base URLs SENDER, LINK and RECEIVER.  Checks, each printed "ok: ..." or
+"FAIL: ...": the three are live; their counters rise; the page has charts;
+moving the link's loss slider (keyboard: Home, then 20 x Right) without the
+token shows the 401, with the token (typed into the page) sets 20 % and the
+sender's retransmission count rises within seconds; typing 0 into the
+link's delay box lets the transfer finish.  Screenshots of the page (wide and
+phone-sized) go to OUTDIR.  Exit status: the number of failed checks.
+"""
+import sys
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+url, snd, link, rcv, token, outdir = sys.argv[1:7]
+fails = 0
+t_start = time.monotonic()
+
+
+def check(what, ok):
+    global fails
+    print(("ok: " if ok else "FAIL: ") + what, flush=True)
+    if not ok:
+        fails += 1
+    return ok
+
+
+def wait(cond, timeout):
+    """cond() until true or timeout seconds; returns its last value."""
+    end = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v or time.monotonic() > end:
+            return v
+        time.sleep(0.1)
+
+
+opts = Options()
+for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+          "--no-first-run", "--disable-extensions", "--window-size=1500,1900"):
+    opts.add_argument(a)
+opts.binary_location = "/usr/bin/chromium"
+opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+drv = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+drv.set_page_load_timeout(20)
+
+
+def section(ep):
+    return drv.find_element(By.CSS_SELECTOR, 'section[data-ep="%s"]' % ep)
+
+
+def tile(ep, name):
+    try:
+        t = section(ep).find_element(By.CSS_SELECTOR, '[data-tile="%s"] b' % name).text
+        return int(t.replace(",", "") or 0)
+    except Exception:
+        return -1
+
+
+def state(ep):
+    try:
+        return section(ep).find_element(By.CSS_SELECTOR, ".ep-state").get_attribute("data-state")
+    except Exception:
+        return None
+
+
+try:
+    drv.get(url)
+    print("  page loaded after %.1f s" % (time.monotonic() - t_start), flush=True)
+    live = wait(lambda: all(state(e) == "live" for e in (snd, link, rcv)), 15)
+    check("the page follows the sender, the link and the receiver (all 'live')", live)
+    check("Chart.js loaded from umpa (window.Chart)", drv.execute_script("return typeof window.Chart") == "function")
+    titles = [section(e).find_element(By.CSS_SELECTOR, ".ep-title").text for e in (snd, link, rcv)]
+    check("titles from the hello events: %s" % titles,
+          [t.split()[-1] for t in titles] == ["stream-send", "flaky-link", "stream-recv"])
+
+    # counters rising
+    a = (tile(snd, "out"), tile(link, "forwarded"), tile(rcv, "in"))
+    b = wait(lambda: (lambda x: x if all(x[i] > a[i] for i in range(3)) else None)(
+        (tile(snd, "out"), tile(link, "forwarded"), tile(rcv, "in"))), 10)
+    check("counters rise on the page: sender out %s -> %s, link forwarded %s -> %s, receiver in %s -> %s"
+          % (a[0], b and b[0], a[1], b and b[1], a[2], b and b[2]), b is not None)
+    charts = wait(lambda: all(len(section(e).find_elements(By.CSS_SELECTOR, ".chart canvas")) > 0
+                              for e in (snd, link, rcv)), 5)
+    check("each process has charts (%s)" % ", ".join(
+        str([c.get_attribute("data-group") for c in section(e).find_elements(By.CSS_SELECTOR, ".chart")])
+        for e in (snd, link, rcv)), charts)
+
+    # the loss slider of the link; first without the token
+    sl = wait(lambda: section(link).find_elements(By.CSS_SELECTOR, 'input[type=range][data-param="loss"]'), 5)
+    check("the link's loss is a slider", bool(sl))
+    sl = sl[0]
+    sl.send_keys(Keys.ARROW_RIGHT)
+    msg = wait(lambda: section(link).find_element(By.CSS_SELECTOR, ".ep-msg").text, 5)
+    check("a change without the token is refused on the page (%s)" % msg, msg.startswith("401"))
+    if not drv.execute_script("return arguments[0].open", section(link).find_element(By.CSS_SELECTOR, ".ep-access")):
+        section(link).find_element(By.CSS_SELECTOR, ".ep-access summary").click()
+    tok = section(link).find_element(By.CSS_SELECTOR, ".ep-token")
+    tok.send_keys(token, Keys.TAB)
+    r0 = tile(snd, "retransmitted")
+    sl.send_keys(Keys.HOME, *([Keys.ARROW_RIGHT] * 20))
+    t0 = time.monotonic()
+    shown = wait(lambda: section(link).find_element(
+        By.CSS_SELECTOR, '.param[data-param="loss"] output').text == "20 %" and
+        section(link).find_element(By.CSS_SELECTOR, ".ep-msg").text == "set loss = 0.2", 5)
+    check("the slider reads 20 %% and the link took it (%s)"
+          % section(link).find_element(By.CSS_SELECTOR, ".ep-msg").text, shown)
+    r1 = wait(lambda: (lambda r: r if r >= r0 + 20 else None)(tile(snd, "retransmitted")), 10)
+    check("the sender's retransmissions rise after the slider: %s -> %s in %.1f s"
+          % (r0, r1 if r1 else tile(snd, "retransmitted"), time.monotonic() - t0), r1 is not None)
+    drops = tile(link, "dropped")
+    check("the link's dropped count shows the loss (%s)" % drops, drops > 0)
+    time.sleep(1.1)  # one more stats event on every chart
+    drv.save_screenshot(outdir + "/page.png")
+    drv.set_window_size(412, 915)
+    time.sleep(0.3)
+    wide = drv.execute_script("return document.documentElement.scrollWidth")
+    if wide > 412:
+        wide = wait(lambda: (lambda w: w if w <= 412 else None)(
+            drv.execute_script("return document.documentElement.scrollWidth")), 2) or wide
+    over = drv.execute_script("""return [...document.querySelectorAll('body *')].filter(e =>
+        e.getBoundingClientRect().right > document.documentElement.clientWidth + 1).slice(0, 4).map(e =>
+        e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""")
+    check("phone-sized window (412 px): no sideways scrolling (%s px; %s)" % (wide, over), wide <= 412)
+    drv.save_screenshot(outdir + "/page-phone.png")
+    drv.set_window_size(1500, 1900)
+
+    # the link's delay (a slider with a number box): 0, the transfer runs free
+    box = section(link).find_element(By.CSS_SELECTOR, '.param[data-param="delay"] input[type=number]')
+    drv.execute_script("arguments[0].scrollIntoView()", box)
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys("0", Keys.TAB)
+    ok = wait(lambda: section(link).find_element(By.CSS_SELECTOR, ".ep-msg").text == "set delay = 0", 5)
+    check("typing 0 into the link's delay box takes effect (%s)"
+          % section(link).find_element(By.CSS_SELECTOR, ".ep-msg").text, ok)
+    errs = [m["message"] for m in drv.get_log("browser") if m["level"] == "SEVERE"
+            and "/events" not in m["message"]  # a process that ends closes its stream
+            and "401 (Unauthorized)" not in m["message"]]  # the change refused on purpose
+    check("no JavaScript errors in the console %s" % errs[:3], not errs)
+except Exception as ex:  # a missing element or a dead browser: one failure, the reason
+    check("the browser run: %s: %s" % (type(ex).__name__, str(ex).splitlines()[0] if str(ex) else ""), False)
+    try:
+        drv.save_screenshot(outdir + "/page-failed.png")
+    except Exception:
+        pass
+finally:
+    drv.quit()
+print("  browser part took %.1f s" % (time.monotonic() - t_start))
+sys.exit(fails)
