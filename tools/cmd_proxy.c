@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "proxy_http.h"
 #include "umpa_proxy.h"
 #include "umpa_proxy_ca.h"
 #include "umpa_proxy_lua.h"
@@ -37,6 +38,9 @@ static const char proxy_usage[] =
     "      --keylog FILE        append both legs' TLS secrets (SSLKEYLOGFILE format; made mode 0600)\n"
     "      --upstream-verify    verify the server's certificate and name (default: not verified)\n"
     "      --upstream-ca FILE   trusted CAs (PEM) for --upstream-verify (default: the system's)\n"
+    "      --http ADDR:PORT     serve the counters and the live page (GET /, /stats, /events)\n"
+    "      --http-allow CIDR    also serve clients from CIDR (repeatable; default loopback only)\n"
+    "      --http-token TOKEN   changes over --http need 'Authorization: Bearer TOKEN'\n"
     "  -v, --verbose            log every connection's open and close\n"
     "  -h, --help               this help\n"
     "\n"
@@ -58,7 +62,10 @@ enum {
 	O_CADIR,
 	O_KEYLOG,
 	O_UPVERIFY,
-	O_UPCA
+	O_UPCA,
+	O_HTTP,
+	O_HTTP_ALLOW,
+	O_HTTP_TOKEN
 };
 
 static const struct option lopts[] = {
@@ -80,6 +87,9 @@ static const struct option lopts[] = {
     {"keylog", required_argument, NULL, O_KEYLOG},
     {"upstream-verify", no_argument, NULL, O_UPVERIFY},
     {"upstream-ca", required_argument, NULL, O_UPCA},
+    {"http", required_argument, NULL, O_HTTP},
+    {"http-allow", required_argument, NULL, O_HTTP_ALLOW},
+    {"http-token", required_argument, NULL, O_HTTP_TOKEN},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -153,8 +163,11 @@ int cmd_proxy(int argc, char **argv)
 	struct umpa_proxy_mitm mitm = {0};
 	const char *cadir = NULL, *keylog = NULL;
 	FILE *klf = NULL;
+	const char **hallow = calloc((size_t)argc + 1, sizeof(char *));
+	struct http_ctl_opts hopts = {.allow = hallow, .title = "proxy"};
+	struct http_ctl *http = NULL;
 
-	if (!chains) {
+	if (!chains || !hallow) {
 		tool_err("proxy: out of memory");
 		return UMPA_EXIT_ERROR;
 	}
@@ -222,6 +235,15 @@ int cmd_proxy(int argc, char **argv)
 			break;
 		case O_UPCA:
 			mitm.verify_ca = optarg;
+			break;
+		case O_HTTP:
+			hopts.listen = optarg;
+			break;
+		case O_HTTP_ALLOW:
+			hallow[hopts.nallow++] = optarg;
+			break;
+		case O_HTTP_TOKEN:
+			hopts.token = optarg;
 			break;
 		case 'v':
 			o.verbose = 1;
@@ -296,6 +318,11 @@ int cmd_proxy(int argc, char **argv)
 		rc = UMPA_EXIT_USAGE;
 		goto out;
 	}
+	if (!hopts.listen && (hopts.nallow || hopts.token)) {
+		tool_err("proxy: --http-allow and --http-token go with --http ADDR:PORT");
+		rc = UMPA_EXIT_USAGE;
+		goto out;
+	}
 	if (!mitm_on && (cadir || keylog || mitm.verify || mitm.verify_ca)) {
 		tool_err("proxy: %s needs --tls-mitm", cadir ? "--ca-dir" : keylog ? "--keylog" : "--upstream-verify");
 		rc = UMPA_EXIT_USAGE;
@@ -343,6 +370,14 @@ int cmd_proxy(int argc, char **argv)
 		char b[96];
 		tool_note("proxy: listening on %s -> %s", umpa_proxy_bound(p, i, b, sizeof(b)), o.target);
 	}
+	if (hopts.listen) {
+		if (!(http = proxy_http_open(loop, p, &hopts, &e))) {
+			tool_err("proxy: %s", e.msg);
+			rc = e.code == UMPA_EINVAL || e.code == UMPA_ERANGE ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
+			goto out;
+		}
+		tool_note("http: listening on %s", http_ctl_bound(http));
+	}
 	if (umpa_loop_break_on_signal(loop, SIGINT, &e) < 0 || umpa_loop_break_on_signal(loop, SIGTERM, &e) < 0 ||
 	    !(duration > 0 ? umpa_after(loop, duration, stop_cb, NULL, &e)
 			   : umpa_every(loop, 3600000000000LL, tick_cb, NULL, &e)) ||
@@ -365,6 +400,7 @@ int cmd_proxy(int argc, char **argv)
 			  (unsigned long long)st.tls_failed, mitm.ca ? umpa_proxy_ca_made(mitm.ca) : 0UL);
 	}
 out:
+	http = http_ctl_free(http); /* before the loop: it owns the event_base */
 	umpa_proxy_free(p);
 	umpa_loop_free(loop);
 	umpa_proxy_mods_free(mods);
@@ -372,5 +408,6 @@ out:
 	if (klf)
 		fclose(klf);
 	free(chains);
+	free(hallow);
 	return rc;
 }

@@ -15,8 +15,11 @@
 # origin (a web site, "null") 403 with a JSON error; a CORS preflight
 # (OPTIONS) is 204 without the token; a Host that is a name (DNS rebinding)
 # is 403 while loopback-only.  Then A serves on 10.77.0.1 with --http-allow
-# 10.77.0.2/32: B (inside) gets the page and may come from a page of
+# 10.77.0.0/30: B (inside) gets the page and may come from a page of
 # 10.77.0.1; with --http-allow 10.77.0.9/32 B gets 403 with a JSON error.
+# Last, `umpa proxy --http` (relaying to its own control API): /stats counts
+# the connection and its bytes per direction, / is the page, /events says
+# hello as "proxy".
 # Needs root; skips (77) otherwise.  Bounded: every command has a timeout.
 set -uo pipefail
 
@@ -186,5 +189,29 @@ bad "B (outside 10.77.0.9/32) asks for the page" 403 "$NS_B" GET /
 bad "B (outside) opens /events" 403 "$NS_B" GET /events
 kill -TERM "$DENY"
 wait "$DENY"
+
+# ---- umpa proxy --http: its counters and the page (the proxy relays to its own control API) ----
+ip netns exec "$NS_A" timeout 30 "$UMPA" proxy -l 127.0.0.1:8081 -t 127.0.0.1:8080 --http 127.0.0.1:8080 \
+	--duration 15 >"$T/proxy.out" 2>"$T/proxy.err" &
+PROXY=$!
+for i in $(seq 100); do grep -q "http: listening on 127.0.0.1:8080" "$T/proxy.err" && break; sleep 0.1; done
+ADDR=127.0.0.1:8081
+check "through the proxy (:8081 -> :8080), GET /stats of the proxy itself" [ "$(req "$NS_A" GET /stats)" = 200 ]
+ADDR=127.0.0.1:8080
+got=$(req "$NS_A" GET /stats)
+check "proxy --http: GET /stats counts that connection and its bytes per direction ($(head -c 150 "$T/body"))" \
+	eval '[ "$got" = 200 ] && grep -q "\"conns.accepted\":[1-9]" "$T/body" && grep -q "\"c2s.bytes_in\":[1-9]" "$T/body" && grep -q "\"s2c.bytes_out\":[1-9]" "$T/body"'
+check "proxy --http: GET / is the page" eval '[ "$(req "$NS_A" GET /)" = 200 ] && grep -q "umpa live" "$T/body"'
+in_a curl -s -N --max-time 1.2 "http://$ADDR/events" >"$T/pev.txt" 2>/dev/null
+check "proxy --http: /events says hello as \"proxy\", then the counters" \
+	eval 'head -2 "$T/pev.txt" | grep -q "^data: {\"title\":\"proxy\"" && grep -q "^event: stats" "$T/pev.txt"'
+bad "proxy --http: /params (the proxy has none here)" 404 "$NS_A" GET /params
+kill -TERM "$PROXY"
+wait "$PROXY"
+check "the proxy ends at SIGTERM with exit 0" [ $? = 0 ]
+ip netns exec "$NS_A" timeout 10 "$UMPA" proxy -l 127.0.0.1:0 -t 127.0.0.1:1 --http-token x >/dev/null 2>"$T/pt.err"
+rc=$?
+check "proxy --http-token without --http: exit 2, one line ($(cat "$T/pt.err"))" \
+	eval '[ $rc = 2 ] && [ "$(wc -l <"$T/pt.err")" = 1 ]'
 
 finish
