@@ -9,11 +9,15 @@ base URLs SENDER, LINK and RECEIVER.  Checks, each printed "ok: ..." or
 moving the link's loss slider (keyboard: Home, then 20 x Right) without the
 token shows the 401, with the token (typed into the page) sets 20 % and the
 sender's retransmission count rises within seconds; typing 0 into the
-link's delay box lets the transfer finish.  Screenshots of the page (wide and
+link's delay box lets the transfer finish; Clear zeroes a panel's tiles;
+once the sender has ended, Reset puts the link's parameters back to their
+defaults.  Screenshots of the page (wide and
 phone-sized) go to OUTDIR.  Exit status: the number of failed checks.
 """
+import json
 import sys
 import time
+import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
@@ -66,6 +70,16 @@ def tile(ep, name):
         return -1
 
 
+def params(ep):
+    """The process's parameters, asked over HTTP as a client would (not through the page)."""
+    with urllib.request.urlopen(ep + "/params", timeout=5) as r:
+        return {k: v["value"] for k, v in json.load(r).items()}
+
+
+def msg(ep):
+    return section(ep).find_element(By.CSS_SELECTOR, ".ep-msg").text
+
+
 def state(ep):
     try:
         return section(ep).find_element(By.CSS_SELECTOR, ".ep-state").get_attribute("data-state")
@@ -95,13 +109,19 @@ try:
         str([c.get_attribute("data-group") for c in section(e).find_elements(By.CSS_SELECTOR, ".chart")])
         for e in (snd, link, rcv)), charts)
 
+    # Clear: the page's view of the sender starts again from 0, the sender counts on
+    before = tile(snd, "out")
+    section(snd).find_element(By.CSS_SELECTOR, ".ep-clear").click()
+    after = tile(snd, "out")
+    check("Clear zeroes the sender's tiles on the page (out %s -> %s)" % (before, after), 0 <= after < before)
+
     # the loss slider of the link; first without the token
     sl = wait(lambda: section(link).find_elements(By.CSS_SELECTOR, 'input[type=range][data-param="loss"]'), 5)
     check("the link's loss is a slider", bool(sl))
     sl = sl[0]
     sl.send_keys(Keys.ARROW_RIGHT)
-    msg = wait(lambda: section(link).find_element(By.CSS_SELECTOR, ".ep-msg").text, 5)
-    check("a change without the token is refused on the page (%s)" % msg, msg.startswith("401"))
+    m = wait(lambda: msg(link), 5)
+    check("a change without the token is refused on the page (%s)" % m, m.startswith("401"))
     if not drv.execute_script("return arguments[0].open", section(link).find_element(By.CSS_SELECTOR, ".ep-access")):
         section(link).find_element(By.CSS_SELECTOR, ".ep-access summary").click()
     tok = section(link).find_element(By.CSS_SELECTOR, ".ep-token")
@@ -112,14 +132,14 @@ try:
     shown = wait(lambda: section(link).find_element(
         By.CSS_SELECTOR, '.param[data-param="loss"] output').text == "20 %" and
         section(link).find_element(By.CSS_SELECTOR, ".ep-msg").text == "set loss = 0.2", 5)
-    check("the slider reads 20 %% and the link took it (%s)"
-          % section(link).find_element(By.CSS_SELECTOR, ".ep-msg").text, shown)
+    check("the slider reads 20 %% and the link took it (%s; GET /params: loss %s)"
+          % (msg(link), params(link)["loss"]), shown and params(link)["loss"] == "0.2")
     r1 = wait(lambda: (lambda r: r if r >= r0 + 20 else None)(tile(snd, "retransmitted")), 10)
     check("the sender's retransmissions rise after the slider: %s -> %s in %.1f s"
           % (r0, r1 if r1 else tile(snd, "retransmitted"), time.monotonic() - t0), r1 is not None)
     drops = tile(link, "dropped")
     check("the link's dropped count shows the loss (%s)" % drops, drops > 0)
-    time.sleep(1.1)  # one more stats event on every chart
+    time.sleep(0.5)  # a few more points on the charts
     drv.save_screenshot(outdir + "/page.png")
     drv.set_window_size(412, 915)
     time.sleep(0.3)
@@ -142,6 +162,16 @@ try:
     ok = wait(lambda: section(link).find_element(By.CSS_SELECTOR, ".ep-msg").text == "set delay = 0", 5)
     check("typing 0 into the link's delay box takes effect (%s)"
           % section(link).find_element(By.CSS_SELECTOR, ".ep-msg").text, ok)
+    gone = wait(lambda: state(snd) in ("reconnecting", "gone"), 20)
+    check("the sender's panel shows it ended (%s)" % state(snd), gone)
+    btn = section(link).find_element(By.CSS_SELECTOR, ".ep-reset")
+    drv.execute_script("arguments[0].scrollIntoView({block: 'center'})", btn)  # not under the sticky header
+    btn.click()
+    reset = wait(lambda: msg(link).startswith("set ") and section(link).find_element(
+        By.CSS_SELECTOR, '.param[data-param="loss"] output').text == "0 %", 5)
+    p = params(link)
+    check("Reset sets the link's parameters back to their defaults (%s; loss %s, delay %s, seed %s)"
+          % (msg(link), p["loss"], p["delay"], p["seed"]), reset and (p["loss"], p["delay"], p["seed"]) == ("0", "0", "0"))
     errs = [m["message"] for m in drv.get_log("browser") if m["level"] == "SEVERE"
             and "/events" not in m["message"]  # a process that ends closes its stream
             and "401 (Unauthorized)" not in m["message"]]  # the change refused on purpose

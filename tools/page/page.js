@@ -146,8 +146,17 @@ class Endpoint {
 		this.es = es;
 		es.addEventListener('open', () => this.state('live'));
 		es.addEventListener('error', () => {
-			/* the browser retries by itself while readyState is CONNECTING */
-			this.state(es.readyState === EventSource.CLOSED ? 'gone' : 'reconnecting');
+			/* the browser retries by itself while readyState is CONNECTING; CLOSED
+			 * means a refusal (403: this page's origin or address) - ask why */
+			if (es.readyState !== EventSource.CLOSED) {
+				this.state('reconnecting');
+				return;
+			}
+			this.state('gone', 'refused');
+			fetch(this.base + '/stats', {cache: 'no-store'})
+				.then((r) => r.json())
+				.then((d) => this.msg(d.error ? d.status + ': ' + d.error : 'the event stream closed'))
+				.catch((e) => this.msg('cannot reach ' + this.base + ': ' + e.message));
 		});
 		es.addEventListener('hello', (ev) => this.onHello(JSON.parse(ev.data)));
 		es.addEventListener('stats', (ev) => this.onStats(JSON.parse(ev.data)));
@@ -168,8 +177,12 @@ class Endpoint {
 	onHello(h) {
 		this.el.querySelector('.ep-title').textContent = h.title || 'umpa';
 		this.el.querySelector('.ep-addr').textContent = (h.bound || this.base) + ' pid ' + h.pid;
-		if (this.pid !== h.pid) { /* a new process behind the address: its parameters afresh */
-			if (this.pid !== null) this.clear(true);
+		if (this.pid !== h.pid) { /* a new process behind the address: its counters from 0, its parameters afresh */
+			if (this.pid !== null) {
+				this.last = null;
+				this.clear(true);
+				this.baseline = {};
+			}
 			this.pid = h.pid;
 			this.loadParams();
 		}
