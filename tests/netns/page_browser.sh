@@ -80,7 +80,7 @@ wait_http() {
 	return 1
 }
 
-ip netns exec "$NS_M" timeout 60 "$UMPA" run flaky-link -i veth-ma -i veth-mc --set seed=7 --set delay=0.2 \
+ip netns exec "$NS_M" timeout --foreground 60 "$UMPA" run flaky-link -i veth-ma -i veth-mc --set seed=7 --set delay=0.2 \
 	--http 10.79.2.1:8080 "${HTTP[@]}" --http-token s3cret --json >"$T/fl.out" 2>"$T/fl.err" &
 FL=$!
 ip netns exec "$NS_C" timeout 60 "$UMPA" run stream-recv -i veth-c --set ip=10.78.0.20 --set port=9000 \
