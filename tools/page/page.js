@@ -26,6 +26,8 @@ const TILES = [
 	/* label, test on a counter name (the sum of the matches is shown) */
 	['in', (n) => n === 'rx'], /* packets the process received */
 	['out', (n) => n === 'tx'], /* and sent */
+	['bytes in', (n) => n === 'rx.bytes' || /\.bytes_in$/.test(n)], /* run: frames; proxy: both directions */
+	['bytes out', (n) => n === 'tx.bytes' || /\.bytes_out$/.test(n)],
 	['forwarded', (n) => /(^|\.)forwarded$/.test(n)],
 	['dropped', (n) => /(^|\.)(dropped|rate_dropped)$/.test(n)],
 	['delayed', (n) => /(^|\.)delayed$/.test(n)],
@@ -57,14 +59,27 @@ function fmt(v) {
 	return v.toLocaleString('en-US', {maximumFractionDigits: 1});
 }
 
+function fmtBytes(v) {
+	const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+	let i = 0;
+	while (Math.abs(v) >= 1000 && i < units.length - 1) {
+		v /= 1000;
+		i++;
+	}
+	return (i ? v.toFixed(v < 10 ? 2 : 1) : String(v)) + ' ' + units[i];
+}
+
 /* The chart a counter belongs to: "rule.N" for rule.N.in/out, the first
- * component of a dotted name ("ab", "segments"), "totals" for the others;
- * host.ADDR.* go to the hosts table, not a chart. */
+ * component of a dotted name ("ab", "segments"), "totals" for the others,
+ * with " bytes" added for byte counters; host.ADDR.* go to the hosts table,
+ * not a chart. */
 function groupOf(name) {
 	const parts = name.split('.');
 	if (parts[0] === 'host' || parts[0] === 'hosts') return null;
-	if (parts[0] === 'rule' && parts.length > 2) return 'rule.' + parts[1];
-	return parts.length > 1 ? parts[0] : 'totals';
+	let g = parts[0] === 'rule' && parts.length > 2 ? 'rule.' + parts[1] : parts.length > 1 ? parts[0] : 'totals';
+	/* bytes beside packets would flatten the packets: a chart of their own */
+	if (g !== 'bytes' && /bytes/.test(name)) g += ' bytes';
+	return g;
 }
 
 /* How a parameter is edited, from its declared type, range (min/max when the
@@ -384,7 +399,7 @@ class Endpoint {
 		for (const [label, test] of TILES) {
 			let sum = 0;
 			for (const n of names) if (test(n)) sum += this.value(c, n);
-			this.tiles.get(label).textContent = fmt(sum);
+			this.tiles.get(label).textContent = label.startsWith('bytes') ? fmtBytes(sum) : fmt(sum);
 		}
 		/* the counters table */
 		const tbody = this.el.querySelector('.counters tbody');
