@@ -472,11 +472,13 @@ static int host_part(const char *s, char *out, size_t n)
 /*
  * A browser's Origin this API answers: http(s)://HOST[:PORT] with HOST
  * "localhost", a loopback address or one inside --http-allow - a page served
- * by an umpa process the user runs.  A page from anywhere else (a web site
- * that guesses the port) gets 403: it could otherwise change a running
- * command from the user's browser.
+ * by an umpa process the user runs - or this server's own origin (the Host
+ * header, when it is a numeric address: a page this process served, opened
+ * by its address).  A page from anywhere else (a web site that guesses the
+ * port) gets 403: it could otherwise change a running command from the
+ * user's browser.
  */
-static int origin_ok(const struct http_ctl *c, const char *o)
+static int origin_ok(const struct http_ctl *c, const char *o, const char *hosthdr)
 {
 	char host[128];
 	struct ctl_prefix p;
@@ -486,7 +488,9 @@ static int origin_ok(const struct http_ctl *c, const char *o)
 		return 0;
 	if (!strcasecmp(host, "localhost"))
 		return 1;
-	return prefix_parse(host, &p) == 0 && allowed(c, p.family, p.addr);
+	if (prefix_parse(host, &p) < 0) /* a name: never (DNS rebinding) */
+		return 0;
+	return allowed(c, p.family, p.addr) || (hosthdr && !strcasecmp(rest, hosthdr));
 }
 
 /*
@@ -581,7 +585,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if ((origin = evhttp_find_header(evhttp_request_get_input_headers(req), "Origin"))) {
-		if (!origin_ok(c, origin)) {
+		if (!origin_ok(c, origin, evhttp_find_header(evhttp_request_get_input_headers(req), "Host"))) {
 			http_ctl_error(req, 403,
 				       "a page from another origin may not use the control API (only pages from "
 				       "loopback or --http-allow addresses)");

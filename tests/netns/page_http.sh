@@ -15,8 +15,9 @@
 # origin (a web site, "null") 403 with a JSON error; a CORS preflight
 # (OPTIONS) is 204 without the token; a Host that is a name (DNS rebinding)
 # is 403 while loopback-only.  Then A serves on 10.77.0.1 with --http-allow
-# 10.77.0.0/30: B (inside) gets the page and may come from a page of
-# 10.77.0.1; with --http-allow 10.77.0.9/32 B gets 403 with a JSON error.
+# 10.77.0.2/32 (bound to 0.0.0.0): B (inside) gets the page and may come
+# from the page of 10.77.0.1 (the server's own origin, outside the prefix);
+# with --http-allow 10.77.0.9/32 B gets 403 with a JSON error.
 # Last, `umpa proxy --http` (relaying to its own control API): /stats counts
 # the connection and its bytes per direction, / is the page, /events says
 # hello as "proxy".
@@ -173,13 +174,17 @@ wait "$MAIN"
 check "the run ends with exit 0 at SIGTERM" [ $? = 0 ]
 
 # ---- --http-allow ----
-check "--http $IP_A:0 --http-allow 10.77.0.0/30: listening" start_umpa allow --http "$IP_A:0" --http-allow 10.77.0.0/30 --duration 10
+check "--http 0.0.0.0:0 --http-allow $IP_B/32: listening" start_umpa allow --http 0.0.0.0:0 --http-allow "$IP_B/32" --duration 10
 ALLOW=$PID
+ADDR=$IP_A:${ADDR##*:}
 check "B (inside) gets the page" eval '[ "$(req "$NS_B" GET /)" = 200 ] && grep -q "umpa live" "$T/body"'
 got=$(req "$NS_B" GET /params -H "Origin: http://$ADDR")
-check "B, from a page of $ADDR: Access-Control-Allow-Origin" eval '[ "$got" = 200 ] && hdr "Access-Control-Allow-Origin: http://$ADDR"'
+check "B, from the page of $ADDR itself (not inside --http-allow): Access-Control-Allow-Origin" eval '[ "$got" = 200 ] && hdr "Access-Control-Allow-Origin: http://$ADDR"'
 check "with --http-allow a Host name is accepted (the user opened a network)" \
 	[ "$(req "$NS_B" GET /stats -H "Host: umpa-a.example:${ADDR##*:}")" = 200 ]
+P=${ADDR##*:}
+bad "B, from a page of a name (umpa-a.example, maybe rebound) with that Host" 403 "$NS_B" GET /stats \
+	-H "Host: umpa-a.example:$P" -H "Origin: http://umpa-a.example:$P"
 kill -TERM "$ALLOW"
 wait "$ALLOW"
 check "--http 0.0.0.0:0 --http-allow 10.77.0.9/32: listening" start_umpa deny --http 0.0.0.0:0 --http-allow 10.77.0.9/32 --duration 10
