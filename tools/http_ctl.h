@@ -33,8 +33,9 @@
  *
  * Browsers: a request with an Origin header is served only when that origin
  * is http(s)://HOST[:PORT] with HOST localhost, loopback or inside an
- * --http-allow prefix (a page of another umpa process: it gets
- * Access-Control-Allow-Origin); any other origin gets 403, so a web site the
+ * --http-allow prefix (a page of another umpa process), or this server's own
+ * origin opened by a numeric address; it gets Access-Control-Allow-Origin.
+ * Any other origin (a name among them) gets 403, so a web site the
  * user visits cannot drive the API.  While the API is loopback-only the Host
  * header must be a numeric address or localhost (403 otherwise: DNS
  * rebinding).  OPTIONS answers a CORS preflight (204) without the token.
