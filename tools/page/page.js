@@ -99,6 +99,12 @@ function controlKind(p, name) {
 		return {kind: 'slider', min: 0, max: max, step: max / 1000, seconds: true};
 	}
 	if (num) return {kind: 'number', step: t === 'int' ? 1 : 'any'};
+	/* a string whose help lists its choices ("jitter shape: uniform, normal, pareto") */
+	const m = /:\s*([a-z0-9_-]+(?:,\s*[a-z0-9_-]+)+)\s*(\([^)]*\)\s*)?$/i.exec(help);
+	if (t === 'string' && m) {
+		const choices = m[1].split(/,\s*/);
+		if (choices.includes(p.value) || p.value === '') return {kind: 'select', choices: choices};
+	}
 	return {kind: 'text'};
 }
 
@@ -301,6 +307,13 @@ class Endpoint {
 				show();
 			};
 			ctl.append(r, out, numBox);
+		} else if (k.kind === 'select') {
+			const sel = el('select', {id: id, 'data-param': name});
+			if (!k.choices.includes(p.default)) sel.append(el('option', {value: ''}, '(default)'));
+			for (const c of k.choices) sel.append(el('option', {value: c}, c));
+			sel.addEventListener('change', () => send(sel.value));
+			set = (v) => { sel.value = v; };
+			ctl.append(sel);
 		} else {
 			const inp = el('input', {type: k.kind === 'number' ? 'number' : 'text', id: id, 'data-param': name});
 			if (k.step) inp.step = k.step;
