@@ -113,6 +113,9 @@ try:
         str([c.get_attribute("data-group") for c in section(e).find_elements(By.CSS_SELECTOR, ".chart")])
         for e in (snd, link, rcv)), charts)
 
+    hosts = [h.get_attribute("data-host") for h in section(snd).find_elements(By.CSS_SELECTOR, ".hosts tr[data-host]")]
+    check("the sender's simulated host is listed (%s)" % hosts, "10.78.0.10" in hosts)
+
     # Clear: the page's view of the sender starts again from 0, the sender counts on
     before = tile(snd, "out")
     section(snd).find_element(By.CSS_SELECTOR, ".ep-clear").click()
