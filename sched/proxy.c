@@ -39,6 +39,7 @@ struct proxy_half {
 	int paused;            /* reading stopped for backpressure */
 	struct event *delay;   /* a hook's delay in progress: forwarding waits */
 	struct evbuffer *held; /* bytes waiting for the delay */
+	uint64_t in, out;      /* bytes read from the sender, handed to the receiver (umpa_proxy_conns) */
 };
 
 struct proxy_conn {
@@ -55,6 +56,7 @@ struct proxy_conn {
 	unsigned tries;
 	int is_tls;
 	char sni[256];
+	int64_t started_ns; /* wall clock at accept */
 };
 
 struct proxy_listener {
@@ -297,6 +299,7 @@ static void delay_done(evutil_socket_t fd, short what, void *arg)
 	event_free(h->delay);
 	h->delay = NULL;
 	c->p->st.bytes_out[h->dir] += evbuffer_get_length(h->held);
+	h->out += evbuffer_get_length(h->held);
 	bufferevent_write_buffer(dst, h->held);
 	pump(h); /* what arrived meanwhile; re-enables reading */
 }
@@ -310,6 +313,7 @@ static void forward(struct proxy_half *h, const void *data, size_t n)
 		return;
 	}
 	c->p->st.bytes_out[h->dir] += n;
+	h->out += n;
 	bufferevent_write(c->side[!h->dir], data, n);
 }
 
@@ -327,6 +331,8 @@ static void pump(struct proxy_half *h)
 		if (!p->hooked) {
 			p->st.bytes_in[h->dir] += len;
 			p->st.bytes_out[h->dir] += len;
+			h->in += len;
+			h->out += len;
 			bufferevent_write_buffer(dst, in);
 			break;
 		}
@@ -358,6 +364,7 @@ static void pump(struct proxy_half *h)
 				}
 			}
 			p->st.bytes_in[h->dir] += n;
+			h->in += n;
 			if (out.len)
 				forward(h, out.data, out.len);
 			evbuffer_drain(in, n);
@@ -687,6 +694,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	c->p = p;
 	c->cfd = fd;
 	c->ci.id = ++p->next_id;
+	c->started_ns = umpa_loop_wall_ns(p->loop);
 	c->ci.listener = pl->index;
 	addr_text(sa, c->ci.src, sizeof(c->ci.src), &c->ci.sport);
 	addr_text((struct sockaddr *)&p->target, c->ci.dst, sizeof(c->ci.dst), &c->ci.dport);
@@ -854,4 +862,24 @@ struct umpa_proxy *umpa_proxy_free(struct umpa_proxy *p)
 	SSL_CTX_free(p->ctx_cl);
 	free(p);
 	return NULL;
+}
+
+size_t umpa_proxy_conns(const struct umpa_proxy *p, umpa_proxy_conn_cb cb, void *arg)
+{
+	size_t n = 0;
+
+	for (const struct proxy_conn *c = p->conns; c; c = c->next, n++) {
+		struct umpa_proxy_conn_stats s = {
+		    .ci = &c->ci,
+		    .bytes_in = {c->half[0].in, c->half[1].in},
+		    .bytes_out = {c->half[0].out, c->half[1].out},
+		    .started_ns = c->started_ns,
+		    .connected = c->connected,
+		    .tls = c->is_tls,
+		    .sni = c->sni,
+		};
+		if (cb)
+			cb(arg, &s);
+	}
+	return n;
 }

@@ -166,6 +166,7 @@ int cmd_proxy(int argc, char **argv)
 	const char **hallow = calloc((size_t)argc + 1, sizeof(char *));
 	struct http_ctl_opts hopts = {.allow = hallow, .title = "proxy"};
 	struct http_ctl *http = NULL;
+	struct proxy_http_src hsrc = {0};
 
 	if (!chains || !hallow) {
 		tool_err("proxy: out of memory");
@@ -371,7 +372,8 @@ int cmd_proxy(int argc, char **argv)
 		tool_note("proxy: listening on %s -> %s", umpa_proxy_bound(p, i, b, sizeof(b)), o.target);
 	}
 	if (hopts.listen) {
-		if (!(http = proxy_http_open(loop, p, &hopts, &e))) {
+		hsrc = (struct proxy_http_src){p, loop};
+		if (!(http = proxy_http_open(&hsrc, &hopts, &e))) {
 			tool_err("proxy: %s", e.msg);
 			rc = e.code == UMPA_EINVAL || e.code == UMPA_ERANGE ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
 			goto out;

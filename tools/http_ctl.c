@@ -70,6 +70,8 @@ struct http_ctl {
 	size_t nallow;
 	char *token;
 	char *title;
+	http_ctl_json_fn conns_json; /* http_ctl_set_conns */
+	void *conns_arg;
 	size_t max_body;
 	char bound[64];
 	struct ctl_client *clients;
@@ -280,6 +282,21 @@ void http_ctl_event(struct http_ctl *c, const char *event, const char *data)
 	}
 }
 
+static void send_conns(struct http_ctl *c, struct ctl_client *only)
+{
+	struct umpa_sbuf b = {0};
+
+	if (!c->conns_json || c->conns_json(c->conns_arg, &b) < 0 || !b.s) {
+		umpa_sbuf_free(&b);
+		return;
+	}
+	if (only)
+		client_send(only, "conns", b.s);
+	else
+		http_ctl_event(c, "conns", b.s);
+	umpa_sbuf_free(&b);
+}
+
 static void send_stats(struct http_ctl *c, struct ctl_client *only)
 {
 	struct umpa_sbuf b = {0};
@@ -301,8 +318,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (c->clients)
+	if (c->clients) {
 		send_stats(c, NULL);
+		send_conns(c, NULL);
+	}
 }
 
 /* The first event of a stream: who this is ({"title", "pid", "bound"}), so one page can name several. */
@@ -347,6 +366,7 @@ static void events_open(struct http_ctl *c, struct evhttp_request *req)
 	evhttp_connection_set_closecb(evcon, client_closed, cl);
 	send_hello(c, cl);
 	send_stats(c, cl);
+	send_conns(c, cl);
 }
 
 /* ---- parameters ---- */
@@ -646,6 +666,15 @@ static void on_request(struct evhttp_request *req, void *arg)
 		else
 			reply_sbuf(req, c->src.params_json(c->src.arg, &b), &b);
 		umpa_sbuf_free(&b);
+	} else if (!strcmp(path, "/conns")) {
+		struct umpa_sbuf b = {0};
+		if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD)
+			method_not_allowed(req, "GET, HEAD", path);
+		else if (!c->conns_json)
+			http_ctl_error(req, 404, "/conns: this command lists no connections");
+		else
+			reply_sbuf(req, c->conns_json(c->conns_arg, &b), &b);
+		umpa_sbuf_free(&b);
 	} else if (!strcmp(path, "/events")) {
 		if (m != EVHTTP_REQ_GET)
 			method_not_allowed(req, "GET", path);
@@ -776,6 +805,12 @@ struct http_ctl *http_ctl_new(struct event_base *base, const struct http_ctl_opt
 	}
 	event_add(c->tick, &tv);
 	return c;
+}
+
+void http_ctl_set_conns(struct http_ctl *c, http_ctl_json_fn fn, void *arg)
+{
+	c->conns_json = fn;
+	c->conns_arg = arg;
 }
 
 const char *http_ctl_bound(const struct http_ctl *c)

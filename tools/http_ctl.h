@@ -13,6 +13,7 @@
  *   GET   /         the live page (tools/http_page.h: index.html, page.js,
  *                   page.css, chart.js), which follows this and other umpa
  *                   processes over the routes below
+ *   GET   /conns    the connections (http_ctl_set_conns), one JSON object
  *   GET   /events   Server-Sent Events: "hello" ({"title", "pid", "bound"})
  *                   first, then "stats" (the counters) on connect and
  *                   every second, "log" lines and "param" changes as they
@@ -87,6 +88,17 @@ struct http_ctl_source {
  */
 struct http_ctl *http_ctl_new(struct event_base *base, const struct http_ctl_opts *o, const struct http_ctl_source *src,
 			      struct umpa_err *e);
+
+/** Appends one JSON text to @p b; returns 0 or negative. */
+typedef int (*http_ctl_json_fn)(void *arg, struct umpa_sbuf *b);
+
+/**
+ * Serve the current connections (or simulated peers): @p fn appends one JSON
+ * object {"total": N, "list": [{...}, ...]}, served as GET /conns and as a
+ * "conns" event with every "stats" event.  (A setter, not a field of
+ * http_ctl_source: sources written before it stay as they are.)
+ */
+void http_ctl_set_conns(struct http_ctl *c, http_ctl_json_fn fn, void *arg);
 
 /** The bound address as "ADDR:PORT" ("[ADDR]:PORT" for IPv6), the real port when 0 was asked. */
 const char *http_ctl_bound(const struct http_ctl *c);

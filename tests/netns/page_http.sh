@@ -196,8 +196,8 @@ kill -TERM "$DENY"
 wait "$DENY"
 
 # ---- umpa proxy --http: its counters and the page (the proxy relays to its own control API) ----
-ip netns exec "$NS_A" timeout 30 "$UMPA" proxy -l 127.0.0.1:8081 -t 127.0.0.1:8080 --http 127.0.0.1:8080 \
-	--duration 4 >"$T/proxy.out" 2>"$T/proxy.err" &
+ip netns exec "$NS_A" timeout --foreground 30 "$UMPA" proxy -l 127.0.0.1:8081 -t 127.0.0.1:8080 --http 127.0.0.1:8080 \
+	--duration 20 >"$T/proxy.out" 2>"$T/proxy.err" &
 PROXY=$!
 for i in $(seq 100); do grep -q "http: listening on 127.0.0.1:8080" "$T/proxy.err" && break; sleep 0.1; done
 ADDR=127.0.0.1:8081
@@ -207,16 +207,27 @@ got=$(req "$NS_A" GET /stats)
 check "proxy --http: GET /stats counts that connection and its bytes per direction ($(head -c 150 "$T/body"))" \
 	eval '[ "$got" = 200 ] && grep -q "\"conns.accepted\":[1-9]" "$T/body" && grep -q "\"c2s.bytes_in\":[1-9]" "$T/body" && grep -q "\"s2c.bytes_out\":[1-9]" "$T/body"'
 check "proxy --http: GET / is the page" eval '[ "$(req "$NS_A" GET /)" = 200 ] && grep -q "umpa live" "$T/body"'
+in_a curl -s -N --max-time 2 "http://127.0.0.1:8081/events" >/dev/null 2>&1 & # an open connection through the proxy
+HELD=$!
+for i in $(seq 30); do
+	req "$NS_A" GET /conns >/dev/null
+	grep -q '"s2c.bytes_out":[1-9]' "$T/body" && break
+	sleep 0.1
+done
+check "proxy --http: GET /conns lists the open connection, its peers and bytes ($(head -c 230 "$T/body"))" \
+	grep -Eq '^\{"list":\[\{"id":[0-9]+,"client":"127\.0\.0\.1:[0-9]+","target":"127\.0\.0\.1:8080","age":[0-9.]+,"connected":true,"tls":false,"c2s\.bytes_in":[1-9][0-9]*,.*"s2c\.bytes_out":[1-9][0-9]*,"sni":""\}\],"total":1\}$' "$T/body"
+kill $HELD 2>/dev/null
+wait $HELD 2>/dev/null
 in_a curl -s -N --max-time 1.2 "http://$ADDR/events" >"$T/pev.txt" 2>/dev/null
-check "proxy --http: /events says hello as \"proxy\", then the counters" \
-	eval 'head -2 "$T/pev.txt" | grep -q "^data: {\"title\":\"proxy\"" && grep -q "^event: stats" "$T/pev.txt"'
+check "proxy --http: /events says hello as \"proxy\", then the counters and the connections" \
+	eval 'head -2 "$T/pev.txt" | grep -q "^data: {\"title\":\"proxy\"" && grep -q "^event: stats" "$T/pev.txt" && grep -q "^event: conns" "$T/pev.txt"'
 bad "proxy --http: /params (the proxy has none here)" 404 "$NS_A" GET /params
-# (ended by --duration, not SIGTERM: timeout(1) without --foreground sends a second SIGTERM to
-# the process group, and umpa dies of it when it comes while the loop is already shutting down;
-# the runs above are started with timeout --foreground for that reason)
+# (timeout --foreground: without it timeout(1) sends a second SIGTERM to the process group, and
+# umpa dies of it when it comes while the loop is already shutting down)
+kill -TERM "$PROXY"
 wait "$PROXY"
 rc=$?
-check "the proxy ends at --duration with exit 0 ($rc)" [ $rc = 0 ]
+check "the proxy ends at SIGTERM with exit 0 ($rc)" [ $rc = 0 ]
 ip netns exec "$NS_A" timeout 10 "$UMPA" proxy -l 127.0.0.1:0 -t 127.0.0.1:1 --http-token x >/dev/null 2>"$T/pt.err"
 rc=$?
 check "proxy --http-token without --http: exit 2, one line ($(cat "$T/pt.err"))" \

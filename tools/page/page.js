@@ -187,6 +187,7 @@ class Endpoint {
 			if (c) c.set(d.value);
 		});
 		es.addEventListener('log', (ev) => this.onLog(JSON.parse(ev.data)));
+		es.addEventListener('conns', (ev) => this.onConns(JSON.parse(ev.data)));
 	}
 
 	close() {
@@ -515,6 +516,23 @@ class Endpoint {
 			}
 			ch.chart.update('none');
 		}
+	}
+
+	/* The open connections ({"total", "list"}: the proxy's), replaced at every event */
+	onConns(d) {
+		const tbody = this.el.querySelector('.conns tbody');
+		tbody.textContent = '';
+		for (const c of d.list || []) {
+			const tr = el('tr', {'data-conn': c.id});
+			const who = c.client + ' → ' + c.target + (c.tls ? ' (TLS' + (c.sni ? ' ' + c.sni : '') + ')' : '');
+			tr.append(el('td', {}, String(c.id)), el('td', {}, who), el('td', {}, fmt(c.age) + ' s'),
+				el('td', {}, fmtBytes(c['c2s.bytes_out'] || 0)), el('td', {}, fmtBytes(c['s2c.bytes_out'] || 0)));
+			tbody.append(tr);
+		}
+		const shown = (d.list || []).length;
+		this.el.querySelector('.conns-total').textContent = d.total > shown ? '(' + shown + ' of ' + d.total + ')' : '(' + (d.total || 0) + ')';
+		this.el.querySelector('.conns').hidden = false;
+		this.el.querySelector('.conns-h').hidden = false;
 	}
 
 	onLog(l) {
