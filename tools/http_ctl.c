@@ -324,7 +324,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* The first event of a stream: who this is ({"title", "pid", "bound"}), so one page can name several. */
+/* The first event of a stream: who this is ({"title", "pid", "bound", "params"}), so one page can name several. */
 static void send_hello(struct http_ctl *c, struct ctl_client *cl)
 {
 	struct umpa_sbuf b = {0};
@@ -334,7 +334,7 @@ static void send_hello(struct http_ctl *c, struct ctl_client *cl)
 	umpa_sbuf_put_json_str(&b, t, strlen(t));
 	umpa_sbuf_printf(&b, ",\"pid\":%ld,\"bound\":", (long)getpid());
 	umpa_sbuf_put_json_str(&b, c->bound, strlen(c->bound));
-	umpa_sbuf_putc(&b, '}');
+	umpa_sbuf_printf(&b, ",\"params\":%s}", c->src.params_json ? "true" : "false");
 	if (b.s && !b.oom)
 		client_send(cl, "hello", b.s);
 	umpa_sbuf_free(&b);

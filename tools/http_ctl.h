@@ -14,7 +14,8 @@
  *                   page.css, chart.js), which follows this and other umpa
  *                   processes over the routes below
  *   GET   /conns    the connections (http_ctl_set_conns), one JSON object
- *   GET   /events   Server-Sent Events: "hello" ({"title", "pid", "bound"})
+ *   GET   /events   Server-Sent Events: "hello" ({"title", "pid", "bound",
+ *                   "params": whether /params exists})
  *                   first, then "stats" (the counters) on connect and
  *                   every second, "log" lines and "param" changes as they
  *                   happen; any number of clients; one that goes away is

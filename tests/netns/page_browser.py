@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """page_browser.py - headless Chromium drives umpa's live page (tests/netns/page_browser.sh).
 
-usage: page_browser.py URL SENDER LINK RECEIVER TOKEN OUTDIR
+usage: page_browser.py URL SENDER LINK RECEIVER PROXY TOKEN OUTDIR
 
-URL is the page (served by one umpa process) following the three others'
-base URLs SENDER, LINK and RECEIVER.  Checks, each printed "ok: ..." or
+URL is the page (served by one umpa process) following the base URLs
+SENDER, LINK and RECEIVER, and PROXY: an umpa proxy --http that relays the
+page's connections to LINK, whose open connections the page lists.  Checks, each printed "ok: ..." or
 "FAIL: ...": the three are live; their counters rise; the page has charts;
 moving the link's loss slider (keyboard: Home, then 20 x Right) without the
 token shows the 401, with the token (typed into the page) sets 20 % and the
@@ -25,7 +26,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-url, snd, link, rcv, token, outdir = sys.argv[1:7]
+url, snd, link, rcv, proxy, token, outdir = sys.argv[1:8]
 fails = 0
 t_start = time.monotonic()
 
@@ -94,8 +95,8 @@ def state(ep):
 try:
     drv.get(url)
     print("  Chromium up and the page loaded after %.1f s" % (time.monotonic() - t_start), flush=True)
-    live = wait(lambda: all(state(e) == "live" for e in (snd, link, rcv)), 15)
-    check("the page follows the sender, the link and the receiver (all 'live')", live)
+    live = wait(lambda: all(state(e) == "live" for e in (snd, link, rcv, proxy)), 15)
+    check("the page follows the sender, the link, the receiver and the proxy (all 'live')", live)
     check("Chart.js loaded from umpa (window.Chart)", drv.execute_script("return typeof window.Chart") == "function")
     titles = [section(e).find_element(By.CSS_SELECTOR, ".ep-title").text for e in (snd, link, rcv)]
     check("titles from the hello events: %s" % titles,
@@ -113,6 +114,10 @@ try:
         str([c.get_attribute("data-group") for c in section(e).find_elements(By.CSS_SELECTOR, ".chart")])
         for e in (snd, link, rcv)), charts)
 
+    conns = wait(lambda: [r.text for r in section(proxy).find_elements(By.CSS_SELECTOR, ".conns tr[data-conn]")
+                          if "10.79.2.1:8080" in r.text and " kB" in r.text], 5)
+    check("the proxy's panel lists the page's connections through it to the link, bytes rising (%s)"
+          % (conns[:1] if conns else section(proxy).find_element(By.CSS_SELECTOR, ".conns").text[:200]), bool(conns))
     hosts = [h.get_attribute("data-host") for h in section(snd).find_elements(By.CSS_SELECTOR, ".hosts tr[data-host]")]
     check("the sender's simulated host is listed (%s)" % hosts, "10.78.0.10" in hosts)
 

@@ -66,6 +66,9 @@ for ns in "$NS_A" "$NS_M" "$NS_C"; do
 done
 HTTP=(--http-allow 10.79.0.0/16)
 SND=http://10.79.1.1:8080 LINK=http://10.79.2.1:8080 RCV=http://10.79.3.1:8080
+# the operator's own umpa proxy in W, in front of the link's control API: the page reaches the
+# link through it (127.0.0.1:8091) and follows the proxy too (127.0.0.1:8090)
+LINK_VIA=http://127.0.0.1:8091 PROXY=http://127.0.0.1:8090
 
 mkdir -p "$T/in" "$T/out"
 head -c 2000000 /dev/urandom >"$T/in/f"
@@ -87,16 +90,19 @@ ip netns exec "$NS_C" timeout 60 "$UMPA" run stream-recv -i veth-c --set ip=10.7
 	--set out="$T/out/f" --allow-write "$T/out" --set linger=0.5 \
 	--http 10.79.3.1:8080 "${HTTP[@]}" --json >"$T/recv.out" 2>"$T/recv.err" &
 RV=$!
-check "the link and the receiver serve their control API to W" \
-	eval 'wait_http "$NS_W" "$LINK" && wait_http "$NS_W" "$RCV"'
+ip netns exec "$NS_W" timeout --foreground 60 "$UMPA" proxy -l 127.0.0.1:8091 -t 10.79.2.1:8080 \
+	--http 127.0.0.1:8090 >"$T/px.out" 2>"$T/px.err" &
+PX=$!
+check "the link and the receiver serve their control API to W, the proxy in W its own" \
+	eval 'wait_http "$NS_W" "$LINK" && wait_http "$NS_W" "$RCV" && wait_http "$NS_W" "$PROXY"'
 ip netns exec "$NS_A" timeout 60 "$UMPA" run stream-send -i veth-a --set ip=10.78.0.10 --set target=10.78.0.20 \
 	--set port=9000 --set window=32 --set file="$T/in/f" --allow-read "$T/in" \
 	--http 10.79.1.1:8080 "${HTTP[@]}" --json >"$T/send.out" 2>"$T/send.err" &
 SV=$!
 
-URL="$LINK/?self=0&ep=10.79.1.1:8080&ep=10.79.2.1:8080&ep=10.79.3.1:8080"
+URL="$LINK_VIA/?self=0&ep=10.79.1.1:8080&ep=127.0.0.1:8091&ep=10.79.3.1:8080&ep=127.0.0.1:8090"
 ip netns exec "$NS_W" env HOME="$T" timeout 60 "$PY" "$top_srcdir/tests/netns/page_browser.py" \
-	"$URL" "$SND" "$LINK" "$RCV" s3cret "$OUT" >"$T/browser.txt" 2>&1
+	"$URL" "$SND" "$LINK_VIA" "$RCV" "$PROXY" s3cret "$OUT" >"$T/browser.txt" 2>&1
 BR=$?
 sed 's/^/  /' "$T/browser.txt"
 check "the page in Chromium: every check passed ($(grep -c '^ok:' "$T/browser.txt") ok)" \
@@ -116,6 +122,9 @@ check "the sender retransmitted (the loss the page set)" [ "$(ctr "$T/send.out" 
 kill -TERM $FL
 wait $FL
 check "the link ends at SIGTERM with exit 0" [ $? -eq 0 ]
+kill -TERM $PX
+wait $PX
+check "the proxy in W ends at SIGTERM with exit 0 ($(tail -1 "$T/px.err" | cut -c1-80))" [ $? -eq 0 ]
 check "the screenshots are kept ($OUT/page.png, page-phone.png)" \
 	eval '[ -s "$OUT/page.png" ] && [ -s "$OUT/page-phone.png" ]'
 

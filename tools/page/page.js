@@ -206,7 +206,8 @@ class Endpoint {
 				this.baseline = {};
 			}
 			this.pid = h.pid;
-			this.loadParams();
+			if (h.params === false) this.el.querySelector('.params').textContent = 'none';
+			else this.loadParams();
 		}
 	}
 
