@@ -114,8 +114,10 @@ try:
         str([c.get_attribute("data-group") for c in section(e).find_elements(By.CSS_SELECTOR, ".chart")])
         for e in (snd, link, rcv)), charts)
 
-    conns = wait(lambda: [r.text for r in section(proxy).find_elements(By.CSS_SELECTOR, ".conns tr[data-conn]")
-                          if "10.79.2.1:8080" in r.text and " kB" in r.text], 5)
+    # (rows are rebuilt at every event: read them in one script, not element by element)
+    conns = wait(lambda: [t for t in drv.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map(e => e.innerText)",
+        'section[data-ep="%s"] .conns tr[data-conn]' % proxy) if "10.79.2.1:8080" in t and " kB" in t], 5)
     check("the proxy's panel lists the page's connections through it to the link, bytes rising (%s)"
           % (conns[:1] if conns else section(proxy).find_element(By.CSS_SELECTOR, ".conns").text[:200]), bool(conns))
     hosts = [h.get_attribute("data-host") for h in section(snd).find_elements(By.CSS_SELECTOR, ".hosts tr[data-host]")]
