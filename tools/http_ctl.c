@@ -380,13 +380,13 @@ static char *json_text(const json_t *v)
 		return strdup(json_string_value(v));
 	if (json_is_integer(v))
 		snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	else if (json_is_real(v)) /* the shortest text that reads back the same: 0.2, not 0.20000000000000001 */
+	else if (json_is_real(v)) { /* the shortest text that reads back the same: 0.2, not 0.20000000000000001 */
 		for (int prec = 15; prec <= 17; prec++) {
 			snprintf(buf, sizeof(buf), "%.*g", prec, json_real_value(v));
 			if (strtod(buf, NULL) == json_real_value(v))
 				break;
 		}
-	else if (json_is_boolean(v))
+	} else if (json_is_boolean(v))
 		snprintf(buf, sizeof(buf), "%s", json_is_true(v) ? "true" : "false");
 	else
 		return NULL;
