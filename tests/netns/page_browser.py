@@ -144,6 +144,7 @@ try:
     tok = section(link).find_element(By.CSS_SELECTOR, ".ep-token")
     tok.send_keys(token, Keys.TAB)
     r0 = tile(snd, "retransmitted")
+    check("the transfer is still under way (the sender is 'live')", state(snd) == "live")
     sl.send_keys(Keys.HOME, *([Keys.ARROW_RIGHT] * 20))
     t0 = time.monotonic()
     shown = wait(lambda: section(link).find_element(
@@ -157,7 +158,7 @@ try:
     check("the link's dropped count shows the loss (%s, %.1f s after the slider)"
           % (drops, time.monotonic() - t0), drops is not None)
     rb = tile(snd, "retransmitted")
-    r1 = wait(lambda: (lambda r: r if r >= rb + 20 else None)(tile(snd, "retransmitted")), 10)
+    r1 = wait(lambda: (lambda r: r if r >= rb + 10 else None)(tile(snd, "retransmitted")), 10)
     check("the sender's retransmissions rise with the loss: %s before the slider, %s at the first drop, "
           "%s %.1f s after the slider" % (r0, rb, r1 if r1 else tile(snd, "retransmitted"), time.monotonic() - t0),
           r1 is not None)

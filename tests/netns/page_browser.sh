@@ -4,8 +4,8 @@
 # Three namespaces in a row (lib.sh netns_link3): A -- M -- C, and a fourth,
 # W, the operator's: a management veth from W to each (10.79.1.0/24 to A,
 # 10.79.2.0/24 to M, 10.79.3.0/24 to C), apart from the data path.  C runs
-# stream-recv, M flaky-link (--set delay=0.2: with the sender's window of 32
-# the transfer lasts while the page is watched; --http-token), A stream-send (--set window=32) with a
+# stream-recv, M flaky-link (--set delay=0.2: with the sender's window of 16
+# the transfer lasts while the page is watched; --http-token), A stream-send (--set window=16) with a
 # 2 MB file; each with --http 10.79.X.1:8080 --http-allow 10.79.0.0/16.
 # In W, Chromium (headless, chromium-driver, python3-selenium;
 # page_browser.py) loads the page from the link's process following all
@@ -96,7 +96,7 @@ PX=$!
 check "the link and the receiver serve their control API to W, the proxy in W its own" \
 	eval 'wait_http "$NS_W" "$LINK" && wait_http "$NS_W" "$RCV" && wait_http "$NS_W" "$PROXY"'
 ip netns exec "$NS_A" timeout 60 "$UMPA" run stream-send -i veth-a --set ip=10.78.0.10 --set target=10.78.0.20 \
-	--set port=9000 --set window=32 --set file="$T/in/f" --allow-read "$T/in" \
+	--set port=9000 --set window=16 --set file="$T/in/f" --allow-read "$T/in" \
 	--http 10.79.1.1:8080 "${HTTP[@]}" --json >"$T/send.out" 2>"$T/send.err" &
 SV=$!
 
