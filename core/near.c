@@ -113,3 +113,27 @@ const char *umpa_near_best(const struct umpa_near *n, char *buf, size_t size)
 	buf[n->len] = 0;
 	return buf;
 }
+
+const char *umpa_near_in(const char *want, size_t n, const char *list, char *buf, size_t size)
+{
+	char w[UMPA_NEAR_MAX + 1];
+	struct umpa_near nr;
+
+	if (!want || n == 0 || n > UMPA_NEAR_MAX)
+		return NULL;
+	memcpy(w, want, n);
+	w[n] = 0;
+	/* a name of the list, as umpa_near compares names: known, so the mistake is elsewhere */
+	for (const char *l = list; l && *l;) {
+		const char *end = strchr(l, ',');
+		size_t k = end ? (size_t)(end - l) : strlen(l), i = 0;
+		while (i < k && i < n && fold(l[i]) == fold(w[i]))
+			i++;
+		if (i == n && k == n)
+			return NULL;
+		l = end ? end + 1 : NULL;
+	}
+	umpa_near_init(&nr, w);
+	umpa_near_list(&nr, list);
+	return umpa_near_best(&nr, buf, size);
+}

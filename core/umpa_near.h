@@ -44,4 +44,18 @@ void umpa_near_list(struct umpa_near *n, const char *list);
  */
 const char *umpa_near_best(const struct umpa_near *n, char *buf, size_t size);
 
+/**
+ * The one call of a parser that rejects a word of its text (an option or
+ * record name inside a spec such as "msss=1460"): the name of the
+ * comma-separated @p list nearest to [@p want, @p want + @p n) (not
+ * NUL-terminated), in @p buf (@p size bytes).  NULL when none is near enough,
+ * or when the word is one of the names (compared as above: case and '-'/'_'
+ * folded), since the mistake is then elsewhere (its value).
+ */
+const char *umpa_near_in(const char *want, size_t n, const char *list, char *buf, size_t size);
+
+/** printf pieces for a suggestion @p best (NULL: none) at the start of a parenthesis: "did you mean 'mss'? ". */
+#define UMPA_NEAR_FMT "%s%s%s"
+#define UMPA_NEAR_ARGS(best) (best) ? "did you mean '" : "", (best) ? (best) : "", (best) ? "'? " : ""
+
 #endif

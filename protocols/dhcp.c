@@ -42,6 +42,7 @@
 #include <string.h>
 
 #include "proto_common.h"
+#include "umpa_near.h"
 #include "umpa_protos.h"
 
 enum {
@@ -304,6 +305,24 @@ static const struct dopt *dopt_by_name(struct umpa_span name)
 	return NULL;
 }
 
+/* The option name nearest to unknown @p name ("did you mean"), in @p buf, or NULL. */
+static const char *dopt_near(struct umpa_span name, char *buf, size_t size)
+{
+	char want[UMPA_NEAR_MAX + 1];
+	struct umpa_near n;
+
+	if (umpa_span_cstr(name, want, sizeof want) < 0)
+		return NULL;
+	umpa_near_init(&n, want);
+	umpa_near_str(&n, "pad");
+	umpa_near_str(&n, "end");
+	for (size_t i = 0; i < sizeof dopts / sizeof dopts[0]; i++) {
+		umpa_near_str(&n, dopts[i].ws);
+		umpa_near_str(&n, dopts[i].alias);
+	}
+	return umpa_near_best(&n, buf, size);
+}
+
 /* Append the value @v of an option of kind @kind to @b (at most @max bytes).  Returns the length or -1. */
 static long dopt_value(unsigned kind, struct umpa_span v, uint8_t *b, size_t max)
 {
@@ -395,12 +414,14 @@ static int dhcp_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field
 
 		if (d)
 			code = d->code;
-		else if (umpa_spec_num(ks, 254, &code) < 0 || code == 0)
-			return umpa_err_set(
-			    e, UMPA_EINVAL,
-			    "dhcp.option: unknown option '%.*s' (a Wireshark dhcp.option.* name, or a code "
-			    "1..254 with hex bytes)",
-			    (int)ks.n, ks.s);
+		else if (umpa_spec_num(ks, 254, &code) < 0 || code == 0) {
+			char near[UMPA_NEAR_MAX + 1];
+			const char *best = dopt_near(ks, near, sizeof near);
+			return umpa_err_set(e, UMPA_EINVAL,
+					    "dhcp.option: unknown option '%.*s' (" UMPA_NEAR_FMT
+					    "a Wireshark dhcp.option.* name, or a code 1..254 with hex bytes)",
+					    (int)ks.n, ks.s, UMPA_NEAR_ARGS(best));
+		}
 		if (!hasval)
 			return umpa_err_set(e, UMPA_EINVAL, "dhcp.option: '%.*s' needs a value (%.*s=...)", (int)ks.n,
 					    ks.s, (int)ks.n, ks.s);

@@ -71,6 +71,7 @@
 #include <strings.h>
 
 #include "umpa_protos.h"
+#include "umpa_near.h"
 #include "umpa_render.h"
 #include "umpa_spec.h"
 
@@ -863,7 +864,14 @@ static int dns_parse_type(const char *s, size_t n, uint16_t *t, struct umpa_err 
 		*t = (uint16_t)v;
 		return 0;
 	}
-	return umpa_err_set(e, UMPA_EINVAL, "dns: unknown type '%.*s' (A, AAAA, MX, TYPE99 or a number)", (int)n, s);
+	{
+		char near[UMPA_NEAR_MAX + 1];
+		const char *best =
+		    dns_copy(s, n, buf, sizeof(buf)) == 0 ? umpa_vname_near(dns_types, buf, near, sizeof near) : NULL;
+		return umpa_err_set(e, UMPA_EINVAL,
+				    "dns: unknown type '%.*s' (" UMPA_NEAR_FMT "A, AAAA, MX, TYPE99 or a number)",
+				    (int)n, s, UMPA_NEAR_ARGS(best));
+	}
 }
 
 /* A class by name or CLASSnnn (and by number when @numeric). Returns 0 or -1 (no message). */
@@ -1186,8 +1194,16 @@ static int enc_item(struct dns_w *w, unsigned sect, const char *s, size_t n, str
 			if (umpa_span_cut(rest, ":", &p3, &rest))
 				return umpa_err_set(e, UMPA_EINVAL, "dns question '%.*s': want name[:type[:class]]",
 						    (int)n, s);
-			if (dns_parse_class(p3.s, p3.n, 1, &klass) < 0)
-				return umpa_err_set(e, UMPA_EINVAL, "dns: unknown class '%.*s'", (int)p3.n, p3.s);
+			if (dns_parse_class(p3.s, p3.n, 1, &klass) < 0) {
+				char want[32], near[UMPA_NEAR_MAX + 1];
+				const char *best = dns_copy(p3.s, p3.n, want, sizeof want) == 0
+						       ? umpa_vname_near(dns_classes, want, near, sizeof near)
+						       : NULL;
+				return umpa_err_set(e, UMPA_EINVAL,
+						    "dns: unknown class '%.*s' (" UMPA_NEAR_FMT
+						    "IN, CH, HS, ANY, CLASS3 or a number)",
+						    (int)p3.n, p3.s, UMPA_NEAR_ARGS(best));
+			}
 		}
 		if ((rc = enc_name(w, name.s, name.n, e)) < 0)
 			return rc;

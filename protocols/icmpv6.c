@@ -63,6 +63,7 @@
 #include <string.h>
 
 #include "ipv6_opts.h"
+#include "umpa_near.h"
 #include "proto_common.h"
 #include "umpa_inet.h"
 #include "umpa_protos.h"
@@ -721,10 +722,13 @@ static int icmpv6_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_fie
 				return umpa_err_set(e, UMPA_EINVAL, "icmpv6.opt: %s=%s: want hex data", item, val);
 			rc = put_opt(b, &n, (uint8_t)v, d, (size_t)dn);
 		} else {
+			char near[UMPA_NEAR_MAX + 1];
+			const char *best =
+			    umpa_near_in(item, strlen(item), "slla,tlla,mtu,prefix,raw", near, sizeof near);
 			return umpa_err_set(e, UMPA_EINVAL,
-					    "icmpv6.opt: unknown item '%s' (slla=MAC, tlla=MAC, prefix=ADDR/LEN, "
-					    "mtu=N, N=hex, raw=hex)",
-					    item);
+					    "icmpv6.opt: unknown item '%s' (" UMPA_NEAR_FMT
+					    "slla=MAC, tlla=MAC, prefix=ADDR/LEN, mtu=N, N=hex, raw=hex)",
+					    item, UMPA_NEAR_ARGS(best));
 		}
 		if (rc < 0)
 			return umpa_err_set(e, UMPA_ERANGE, "icmpv6.opt: options longer than %d bytes", OPTS_MAX);

@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "proto_common.h"
+#include "umpa_near.h"
 #include "umpa_protos.h"
 #include "umpa_render.h"
 #include "umpa_spec.h"
@@ -420,9 +421,12 @@ static int opt_item(struct umpa_span key, struct umpa_span val, int hasval, uint
 			k += (size_t)r;
 		}
 	} else {
+		char near[UMPA_NEAR_MAX + 1];
+		const char *best = umpa_near_in(name, (size_t)nn, "eol,nop,rr,lsrr,ssrr,ts,ra,raw", near, sizeof near);
 		return umpa_err_set(e, UMPA_EINVAL,
-				    "ip.options: unknown option '%.*s' (eol, nop, rr, lsrr, ssrr, ts, ra, raw, N=hex)",
-				    nn, name);
+				    "ip.options: unknown option '%.*s' (" UMPA_NEAR_FMT
+				    "eol, nop, rr, lsrr, ssrr, ts, ra, raw, N=hex)",
+				    nn, name, UMPA_NEAR_ARGS(best));
 	}
 #undef IS
 	if (k > room)

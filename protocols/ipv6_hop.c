@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "ipv6_opts.h"
+#include "umpa_near.h"
 
 enum {
 	OPT_PAD1 = 0x00,
@@ -284,8 +285,13 @@ int umpa_ipv6_opts_set_var_(struct umpa_pkt *p, unsigned li, const struct umpa_f
 				n += (size_t)dn;
 			}
 		} else {
+			char near[UMPA_NEAR_MAX + 1];
+			const char *best =
+			    umpa_near_in(item, strlen(item), "pad1,padn,ra,router_alert,jumbo", near, sizeof near);
 			return umpa_err_set(e, UMPA_EINVAL,
-					    "options: unknown item '%s' (pad1, padn=N, ra=V, jumbo=N, N=hex)", item);
+					    "options: unknown item '%s' (" UMPA_NEAR_FMT
+					    "pad1, padn=N, ra=V, jumbo=N, N=hex)",
+					    item, UMPA_NEAR_ARGS(best));
 		}
 		if (n > OPTS_MAX - 2)
 			goto toolong;

@@ -49,6 +49,7 @@
 #include <strings.h>
 
 #include "umpa_inet.h"
+#include "umpa_near.h"
 #include "proto_common.h"
 #include "umpa_protos.h"
 #include "umpa_render.h"
@@ -501,6 +502,8 @@ static void put32(uint8_t *d, uint32_t v)
 }
 
 #define OPT_SYNTAX "mss=N, wscale=N, sackok, sack=L-R:L-R, ts=VAL:ECR, nop, eol or KIND=hex"
+/* the option names of the spec, for "did you mean" */
+#define OPT_NAMES "mss,wscale,ws,sackok,sack_perm,sack,ts,timestamp,nop,eol"
 
 /* Encode one spec item into buf at *n (room up to TCP_MAXOPT).  Returns 0 or an error. */
 static int opt_encode(struct umpa_span name, struct umpa_span val, int hasval, uint8_t *buf, size_t *n,
@@ -586,9 +589,13 @@ static int opt_encode(struct umpa_span name, struct umpa_span val, int hasval, u
 	memcpy(buf + *n, o, k);
 	*n += k;
 	return 0;
-bad:
-	return umpa_err_set(e, UMPA_EINVAL, "tcp options: bad item '%.*s' (expected " OPT_SYNTAX ")", (int)item.n,
-			    item.s);
+bad : {
+	char near[UMPA_NEAR_MAX + 1];
+	const char *best =
+	    umpa_spec_num(name, 0xff, &v) == 0 ? NULL : umpa_near_in(name.s, name.n, OPT_NAMES, near, sizeof near);
+	return umpa_err_set(e, UMPA_EINVAL, "tcp options: bad item '%.*s' (" UMPA_NEAR_FMT "expected " OPT_SYNTAX ")",
+			    (int)item.n, item.s, UMPA_NEAR_ARGS(best));
+}
 }
 
 static int tcp_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field *f, const char *spec,

@@ -50,6 +50,10 @@ struct dec_item {
 	uint8_t tls13;     /* of a TLS 1.3 connection (labelled so) */
 	uint8_t made;      /* handshake messages reassembled from fragments (not decrypted) */
 	uint8_t pending;   /* decrypted, but only part of an HTTP message: shown where it ends */
+	uint8_t early;     /* TLS 1.3 0-RTT early data (decrypted with the client_early_traffic_secret) */
+	uint8_t hs_cont;   /* decrypted handshake record that continues a message begun in an earlier one */
+	uint8_t hs_type;   /* ... of this type */
+	uint8_t hs_last;   /* ... and completes it */
 	uint32_t recno;    /* the record's number in its direction (1-based) */
 	const char *why;   /* not decrypted: why (static text); NULL when decrypted */
 };
@@ -551,6 +555,110 @@ static struct flow *flow_reverse(struct umpa_reasm *r, const struct flow *f)
 	return NULL;
 }
 
+/* Room for @p n more bytes of made records in r->dec, and a new item for them; NULL when over a limit. */
+static struct dec_item *item_new(struct umpa_reasm *r, size_t n)
+{
+	if (r->nitems == MAX_DEC || grow(&r->dec, &r->deccap, r->declen + n, r->o.max_flow_bytes + 65536) < 0) {
+		r->items_lost++;
+		return NULL;
+	}
+	memset(&r->items[r->nitems], 0, sizeof(r->items[0]));
+	r->items[r->nitems].off = (uint32_t)r->declen;
+	return &r->items[r->nitems++];
+}
+
+/* Handshake messages split over records (RFC 8446 5.1, RFC 5246 6.2.1): keep the bytes of a message that
+ * continues in the next record; say which records continue it; when one completes it, show the whole message
+ * (with the whole messages after it in that record) as a made record after the frame, as Wireshark shows
+ * "Reassembled Handshake Fragments".  @p rec is one whole record (header and content), in the clear or
+ * decrypted; @p start is the offset in it of a message that continues in the next record (0: none).  Returns 1
+ * when the record continues a message, with its type in *@p type and in *@p last whether it completes it. */
+static int hs_reasm(struct umpa_reasm *r, struct flow *f, struct umpa_cur *rec, uint32_t start, uint8_t *type,
+		    int *last)
+{
+	struct umpa_cur hc;
+	uint8_t ct = 0;
+	uint32_t mlen = 0;
+	size_t n, k = 0;
+	struct dec_item *it;
+
+	if (rec->len < TLS_HDR || umpa_cur_u8_at(rec, 0, &ct) < 0 || ct != 22) {
+		f->hslen = 0; /* handshake messages are not interleaved with other records: the fragment is lost */
+		return 0;
+	}
+	if (f->hslen == 0) {
+		if (start >= TLS_HDR && start < rec->len && rec->len - start <= MAX_HS &&
+		    grow(&f->hs, &f->hscap, rec->len - start, MAX_HS) == 0 &&
+		    umpa_cur_copy_at(rec, start, rec->len - start, f->hs) == 0)
+			f->hslen = rec->len - start;
+		return 0;
+	}
+	n = rec->len - TLS_HDR;
+	if (f->hslen + n > MAX_HS || grow(&f->hs, &f->hscap, f->hslen + n, MAX_HS) < 0 ||
+	    umpa_cur_copy_at(rec, TLS_HDR, n, f->hs + f->hslen) < 0) {
+		f->hslen = 0;
+		r->st.dropped += n;
+		return 0;
+	}
+	f->hslen += n;
+	umpa_cur_init(&hc, f->hs, f->hslen);
+	umpa_cur_u8_at(&hc, 0, type);
+	/* the whole messages at the start of the buffer */
+	while (umpa_cur_be24_at(&hc, k + 1, &mlen) == 0 && k + 4 + mlen <= f->hslen)
+		k += 4 + mlen;
+	*last = k > 0;
+	if (k == 0)
+		return 1;
+	if ((it = item_new(r, k + TLS_HDR))) {
+		uint8_t *d = r->dec + r->declen;
+		it->made = 1;
+		it->tls13 = f->tls13;
+		it->recno = f->nrec;
+		d[0] = 22;
+		d[1] = 3;
+		d[2] = 3;
+		d[3] = (uint8_t)(k >> 8);
+		d[4] = (uint8_t)k;
+		memcpy(d + TLS_HDR, f->hs, k);
+		it->len = (uint32_t)(k + TLS_HDR);
+		r->declen += it->len;
+	}
+	memmove(f->hs, f->hs + k, f->hslen - k);
+	f->hslen -= k;
+	return 1;
+}
+
+/* hs_reasm for whole record @p li of @p p, in the clear: a record that continues a message is marked so. */
+static void hs_reasm_layer(struct umpa_reasm *r, struct flow *f, struct umpa_pkt *p, unsigned li)
+{
+	struct umpa_cur lc, c;
+	uint32_t start = 0;
+	uint8_t type = 0, ct = 0;
+	int last = 0;
+
+	umpa_layer_cur(p, li, &lc);
+	if (umpa_cur_sub(&lc, 0, p->l[li].hlen, &c) < 0)
+		return;
+	if (f->tls13 && umpa_cur_u8_at(&c, 0, &ct) == 0 && ct == 23)
+		return; /* TLS 1.3 encrypted: its handshake messages are followed once decrypted, if they are */
+	if (!umpa_tls_hs_frag_(p, li, &start))
+		start = 0;
+	if (hs_reasm(r, f, &c, start, &type, &last))
+		umpa_tls_mark_hs_cont_(p, li, type, last);
+}
+
+/* Where, in decrypted handshake record @p rec, a message begins that the record does not hold whole (a header
+ * cut by the record's end too); 0 when it ends at a message boundary. */
+static uint32_t hs_frag_start(struct umpa_cur *rec)
+{
+	size_t pos = TLS_HDR;
+	uint32_t mlen = 0;
+
+	while (umpa_cur_be24_at(rec, pos + 1, &mlen) == 0 && pos + 4 + mlen <= rec->len)
+		pos += 4 + mlen;
+	return pos < rec->len ? (uint32_t)pos : 0;
+}
+
 /* Give whole record @p li of @p p to the flow's decryption state; keep what it decrypted for showing. */
 static void decrypt_record(struct umpa_reasm *r, struct flow *f, const struct umpa_pkt *p, unsigned li)
 {
@@ -583,6 +691,8 @@ static void decrypt_record(struct umpa_reasm *r, struct flow *f, const struct um
 	it->app = 0;
 	it->made = 0;
 	it->pending = 0;
+	it->hs_cont = 0;
+	it->early = f->dec.rec_early;
 	it->tls13 = f->dec.tls13;
 	if (res == UMPA_TLS_REC_FAILED)
 		return;
@@ -625,84 +735,27 @@ static void decrypt_record(struct umpa_reasm *r, struct flow *f, const struct um
 		it->len = (uint32_t)k;
 	} else { /* a plaintext record of the inner content type, as if it had been sent in the clear */
 		uint16_t ver = 0x0303; /* what every TLS 1.2 and 1.3 record header says */
+		struct umpa_cur rc;
+		uint8_t type = 0;
+		int last = 0;
 		r->dec[r->declen] = ct;
 		r->dec[r->declen + 1] = (uint8_t)(ver >> 8);
 		r->dec[r->declen + 2] = (uint8_t)ver;
 		r->dec[r->declen + 3] = (uint8_t)(n >> 8);
 		r->dec[r->declen + 4] = (uint8_t)n;
 		it->len = (uint32_t)(n + TLS_HDR);
+		r->declen += it->len;
+		/* its handshake messages may begin or end in other records: reassembled as in the clear (hs_reasm
+		 * reads the record before it adds a made one, which may move r->dec) */
+		umpa_cur_init(&rc, r->dec + it->off, it->len);
+		if (hs_reasm(r, f, &rc, hs_frag_start(&rc), &type, &last)) {
+			it->hs_cont = 1;
+			it->hs_type = type;
+			it->hs_last = (uint8_t)last;
+		}
+		return;
 	}
 	r->declen += it->len;
-}
-
-/* Room for @p n more bytes of made records in r->dec, and a new item for them; NULL when over a limit. */
-static struct dec_item *item_new(struct umpa_reasm *r, size_t n)
-{
-	if (r->nitems == MAX_DEC || grow(&r->dec, &r->deccap, r->declen + n, r->o.max_flow_bytes + 65536) < 0) {
-		r->items_lost++;
-		return NULL;
-	}
-	memset(&r->items[r->nitems], 0, sizeof(r->items[0]));
-	r->items[r->nitems].off = (uint32_t)r->declen;
-	return &r->items[r->nitems++];
-}
-
-/* Handshake messages split over records (RFC 8446 5.1, RFC 5246 6.2.1): keep the bytes of a message that
- * continues in the next record; mark the records that continue it; when one completes it, show the whole
- * message as a made record after the frame, as Wireshark shows "Reassembled Handshake Fragments". */
-static void hs_reasm(struct umpa_reasm *r, struct flow *f, struct umpa_pkt *p, unsigned li)
-{
-	const struct umpa_layer *l = &p->l[li];
-	struct umpa_cur c, hc;
-	uint8_t ct = 0, type = 0;
-	uint32_t start, mlen = 0;
-	size_t n, k = 0;
-	struct dec_item *it;
-
-	umpa_layer_cur(p, li, &c);
-	if (l->hlen < TLS_HDR || umpa_cur_u8_at(&c, 0, &ct) < 0 || ct != 22) {
-		f->hslen = 0; /* handshake messages are not interleaved with other records: the fragment is lost */
-		return;
-	}
-	if (f->hslen == 0) {
-		if (umpa_tls_hs_frag_(p, li, &start) && l->hlen - start <= MAX_HS &&
-		    grow(&f->hs, &f->hscap, l->hlen - start, MAX_HS) == 0 &&
-		    umpa_cur_copy_at(&c, start, l->hlen - start, f->hs) == 0)
-			f->hslen = l->hlen - start;
-		return;
-	}
-	n = l->hlen - TLS_HDR;
-	if (f->hslen + n > MAX_HS || grow(&f->hs, &f->hscap, f->hslen + n, MAX_HS) < 0 ||
-	    umpa_cur_copy_at(&c, TLS_HDR, n, f->hs + f->hslen) < 0) {
-		f->hslen = 0;
-		r->st.dropped += n;
-		return;
-	}
-	f->hslen += n;
-	umpa_cur_init(&hc, f->hs, f->hslen);
-	umpa_cur_u8_at(&hc, 0, &type);
-	/* the whole messages at the start of the buffer */
-	while (umpa_cur_be24_at(&hc, k + 1, &mlen) == 0 && k + 4 + mlen <= f->hslen)
-		k += 4 + mlen;
-	umpa_tls_mark_hs_cont_(p, li, type, k > 0);
-	if (k == 0)
-		return;
-	if ((it = item_new(r, k + TLS_HDR))) {
-		uint8_t *d = r->dec + r->declen;
-		it->made = 1;
-		it->tls13 = f->tls13;
-		it->recno = f->nrec;
-		d[0] = 22;
-		d[1] = 3;
-		d[2] = 3;
-		d[3] = (uint8_t)(k >> 8);
-		d[4] = (uint8_t)k;
-		memcpy(d + TLS_HDR, f->hs, k);
-		it->len = (uint32_t)(k + TLS_HDR);
-		r->declen += it->len;
-	}
-	memmove(f->hs, f->hs + k, f->hslen - k);
-	f->hslen -= k;
 }
 
 /* Carry the connection's TLS version onto the tls layers of @p p from layer @p from on: mark them when the
@@ -714,7 +767,7 @@ static void tls13_marks(struct umpa_reasm *r, struct flow *f, struct umpa_pkt *p
 			continue;
 		if (!umpa_tls_record_partial_(p, i)) { /* a whole record, once, in stream order */
 			f->nrec++;
-			hs_reasm(r, f, p, i);
+			hs_reasm_layer(r, f, p, i);
 			if (r->kl && umpa_tls_keylog_count_(r->kl) > 0 && p->l[i].hlen >= TLS_HDR &&
 			    !umpa_tls_record_partial_(p, i))
 				decrypt_record(r, f, p, i);
@@ -1009,6 +1062,8 @@ static const struct umpa_pkt *dp_item(struct umpa_reasm *r, unsigned i, const st
 	umpa_dissect_from(&r->dp, 0, proto, it->off, it->len);
 	if (it->tls13 && r->dp.nlayers > 0 && r->dp.l[0].proto == &umpa_proto_tls)
 		umpa_tls_mark_tls13_(&r->dp, 0);
+	if (it->hs_cont && r->dp.nlayers > 0)
+		umpa_tls_mark_hs_cont_(&r->dp, 0, it->hs_type, it->hs_last);
 	return &r->dp;
 }
 
@@ -1071,7 +1126,9 @@ static void show_decrypted(struct umpa_reasm *r, const struct umpa_pkt *p, enum 
 		dp = dp_item(r, i, p);
 		switch (fmt) {
 		case UMPA_REASM_LINE:
-			umpa_sbuf_puts(out, it->made ? " [reassembled:" : " [decrypted:");
+			umpa_sbuf_puts(out, it->made    ? " [reassembled:"
+					    : it->early ? " [decrypted 0-RTT:"
+							: " [decrypted:");
 			for (unsigned k = 0; k < dp->nlayers; k++)
 				if (dp->l[k].proto->summary)
 					dp->l[k].proto->summary(dp, k, out);
@@ -1089,8 +1146,8 @@ static void show_decrypted(struct umpa_reasm *r, const struct umpa_pkt *p, enum 
 					 "[Reassembled handshake fragments (%u bytes), completed by TLS record %u]\n",
 					 it->len - TLS_HDR, it->recno);
 			else
-				snprintf(head, sizeof(head), "[Decrypted TLS record %u (%u bytes)]\n", it->recno,
-					 it->len);
+				snprintf(head, sizeof(head), "[Decrypted TLS record %u (%u bytes%s)]\n", it->recno,
+					 it->len, it->early ? ", 0-RTT early data" : "");
 			umpa_sbuf_puts(out, head);
 			umpa_sbuf_reset(&r->txt);
 			umpa_render_tree(dp, ro, &r->txt);
@@ -1105,6 +1162,8 @@ static void show_decrypted(struct umpa_reasm *r, const struct umpa_pkt *p, enum 
 				umpa_sbuf_put_u64(out, it->recno);
 				umpa_sbuf_puts(out, it->made ? ",\"_reassembled_length\":" : ",\"_decrypted_length\":");
 				umpa_sbuf_put_u64(out, it->len);
+				if (it->early)
+					umpa_sbuf_puts(out, ",\"_early_data\":true");
 				umpa_sbuf_putc(out, ',');
 				umpa_sbuf_puts(out, ls);
 			}

@@ -664,6 +664,7 @@ struct walk {
 	struct umpa_emit *em;
 	const char *bad; /* static text: the first length that lies, or NULL */
 	int server;      /* inside a ServerHello (extensions read differently) */
+	int made;        /* a record umpa made (decrypted or reassembled): known to be plaintext */
 	char text[512];  /* scratch for strings and labels */
 };
 
@@ -1277,7 +1278,7 @@ struct hs_scan {
 
 /* Do the bytes look like plaintext handshake messages?  Every type known, each length inside the record
  * (the last may run past it: a fragment), no HelloRequest but alone and empty.  Fills *s. */
-static void hs_scan(struct umpa_cur *c, struct hs_scan *s)
+static void hs_scan(struct umpa_cur *c, struct hs_scan *s, int made)
 {
 	size_t pos = 0;
 	uint8_t t;
@@ -1289,15 +1290,20 @@ static void hs_scan(struct umpa_cur *c, struct hs_scan *s)
 	while (pos < c->len) {
 		if (umpa_cur_u8_at(c, pos, &t) < 0 || !hs_type_find(t))
 			return;
-		if (umpa_cur_be24_at(c, pos + 1, &len) < 0)
-			return; /* a message header cut by the record end: not plausible */
+		if (umpa_cur_be24_at(c, pos + 1, &len) < 0) {
+			/* a message header cut by the record end: not plausible, unless the record is known to be
+			 * plaintext (decrypted) */
+			if (made && s->nmsgs > 0)
+				s->frag = s->plain = 1;
+			return;
+		}
 		if (t == 0 && (len != 0 || c->len != 4))
 			return;
 		s->nmsgs++;
 		if (len > c->len - pos - 4) {
 			/* a message continued in the next record fills a record of some size (512 bytes is
 			 * the smallest record_size_limit); random bytes of an encrypted Finished are short */
-			if (c->len < 512 || len > (1u << 18))
+			if ((!made && c->len < 512) || len > (1u << 18))
 				return;
 			s->frag = 1;
 			s->plain = 1;
@@ -1317,7 +1323,7 @@ static void content(struct walk *w, uint8_t ct, struct umpa_cur *c, uint32_t aux
 	switch (ct) {
 	case CT_HANDSHAKE: {
 		struct hs_scan s;
-		hs_scan(c, &s);
+		hs_scan(c, &s, w->made);
 		if (!s.plain) {
 			/* a label (Wireshark's tls.handshake item has no value here) */
 			w_open(w, "tls.handshake", "Encrypted Handshake Message");
@@ -1441,10 +1447,10 @@ static const struct umpa_proto *tls_dissect(struct umpa_pkt *p, unsigned li)
 	}
 	l->hlen = end;
 	if (!(l->flags & UMPA_L_INVALID) && umpa_cur_sub(&c, TLS_HDR, len, &body) == 0) {
-		struct walk w = {0};
+		struct walk w = {.made = p->linktype == UMPA_LINKTYPE_TLS_MADE_};
 		if (ct == CT_HANDSHAKE) {
 			struct hs_scan s;
-			hs_scan(&body, &s);
+			hs_scan(&body, &s, p->linktype == UMPA_LINKTYPE_TLS_MADE_);
 			if (!s.plain)
 				l->aux |= TLS_A_ENCRYPTED;
 			if (s.frag)
@@ -1475,7 +1481,7 @@ static void tls_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit 
 {
 	const struct umpa_layer *l = &p->l[li];
 	struct umpa_cur c, body;
-	struct walk w = {0};
+	struct walk w = {.made = p->linktype == UMPA_LINKTYPE_TLS_MADE_};
 	uint8_t ct;
 
 	uint16_t ver, len;

@@ -19,6 +19,17 @@
  *   traffic secret, the record after its Finished the application traffic
  *   secret; KeyUpdate moves to the next secret ("traffic upd").  Keys and
  *   IVs come from HKDF-Expand-Label; AES-128/256-GCM and ChaCha20-Poly1305.
+ *   Handshake messages are followed across records (a Certificate over
+ *   several records, several messages in one), so a key change happens where
+ *   the message that makes it ends.  0-RTT: when the ClientHello offers
+ *   early_data, the client's encrypted records up to its EndOfEarlyData use
+ *   the client_early_traffic_secret.  Their suite is the resumed session's,
+ *   which no packet before the ServerHello names (and early data comes before
+ *   it): the ClientHello's TLS 1.3 suites whose hash fits the secret are
+ *   tried on the first early record, and the AEAD tag says which one is
+ *   right, as Wireshark does.  An early record that does not open with the
+ *   early keys once the ServerHello is known is tried with the handshake keys
+ *   (the server rejected early data and the client moved on).
  *
  * A record that does not authenticate (a wrong key, damaged bytes) is
  * reported as not decrypted, with the reason, and the sequence number still
@@ -45,7 +56,7 @@ enum {
 };
 
 /* Key log labels. */
-enum lbl { L_MASTER, L_CHTS, L_SHTS, L_CATS, L_SATS, L_COUNT };
+enum lbl { L_MASTER, L_CHTS, L_SHTS, L_CATS, L_SATS, L_CETS, L_COUNT };
 
 static const char *const lbl_names[L_COUNT] = {
     [L_MASTER] = "CLIENT_RANDOM",
@@ -53,6 +64,7 @@ static const char *const lbl_names[L_COUNT] = {
     [L_SHTS] = "SERVER_HANDSHAKE_TRAFFIC_SECRET",
     [L_CATS] = "CLIENT_TRAFFIC_SECRET_0",
     [L_SATS] = "SERVER_TRAFFIC_SECRET_0",
+    [L_CETS] = "CLIENT_EARLY_TRAFFIC_SECRET",
 };
 
 struct secret {
@@ -140,7 +152,7 @@ static int keylog_line(struct umpa_tls_keylog_ *k, const char *s, size_t n)
 		if (strlen(lbl_names[j]) == wl[0] && memcmp(lbl_names[j], w[0], wl[0]) == 0)
 			lb = j;
 	if (lb < 0)
-		return 0; /* EARLY_TRAFFIC_SECRET, EXPORTER_SECRET, ...: not used here */
+		return 0; /* EXPORTER_SECRET, EARLY_EXPORTER_SECRET, ...: not used here */
 	e.label = (uint8_t)lb;
 	if (unhex(w[1], wl[1], e.crandom, 32) < 0)
 		return -1;
@@ -336,6 +348,8 @@ static void keys13(struct umpa_tls_dir_ *d, const struct suite_info *si)
 	}
 	d->seq = 0;
 	d->keyed = 1;
+	d->hs_left = 0; /* a handshake message never spans a key change (RFC 8446 5.1) */
+	d->hs_hdrn = 0;
 }
 
 /* TLS 1.3: load the secret @p label of this connection and its keys. */
@@ -467,6 +481,32 @@ static void server_hello(struct umpa_tls_dir_ *d, struct umpa_tls_dir_ *peer, st
 	}
 }
 
+/* A ClientHello body: its TLS 1.3 cipher suites (candidates for early data) and whether it offers early_data. */
+static void client_hello(struct umpa_tls_dir_ *d, struct umpa_cur *m)
+{
+	uint8_t sid, cl;
+	uint16_t slen, v, elen, type, len;
+	size_t pos;
+
+	d->noffer = 0;
+	d->early_offered = 0;
+	if (umpa_cur_u8_at(m, 34, &sid) < 0 || umpa_cur_be16_at(m, 35u + sid, &slen) < 0)
+		return;
+	pos = 37u + sid;
+	for (size_t i = 0; i + 2 <= slen && umpa_cur_be16_at(m, pos + i, &v) == 0; i += 2)
+		if ((v >> 8) == 0x13 && d->noffer < sizeof(d->offer) / sizeof(d->offer[0]))
+			d->offer[d->noffer++] = v;
+	pos += slen;
+	if (umpa_cur_u8_at(m, pos, &cl) < 0 || umpa_cur_be16_at(m, pos + 1u + cl, &elen) < 0)
+		return;
+	pos += 3u + cl;
+	for (size_t end = pos + elen;
+	     pos + 4 <= end && umpa_cur_be16_at(m, pos, &type) == 0 && umpa_cur_be16_at(m, pos + 2, &len) == 0;
+	     pos += 4u + len)
+		if (type == 42)
+			d->early_offered = 1;
+}
+
 /* Plaintext handshake messages: learn from the hellos. */
 static void plain_handshake(struct umpa_tls_dir_ *d, struct umpa_tls_dir_ *peer, struct umpa_cur *body)
 {
@@ -480,6 +520,7 @@ static void plain_handshake(struct umpa_tls_dir_ *d, struct umpa_tls_dir_ *peer,
 		if (t == 1 && umpa_cur_copy_at(&m, 2, 32, d->crandom) == 0) {
 			d->role = 1;
 			d->have_cr = 1;
+			client_hello(d, &m);
 			if (peer) {
 				memcpy(peer->crandom, d->crandom, 32);
 				peer->have_cr = 1;
@@ -603,24 +644,44 @@ static long open_cbc(struct umpa_tls_dir_ *d, const struct suite_info *si, uint8
 	return (long)pl;
 }
 
-/* TLS 1.3: after a decrypted handshake record, Finished ends the handshake keys, KeyUpdate the current ones. */
+/* TLS 1.3: follow the messages of a decrypted handshake record (one may begin in an earlier record or end in a
+ * later one).  Where the record ends at a message boundary, the end of Finished moves to the application keys,
+ * of KeyUpdate to the next ones, of the client's EndOfEarlyData from the early keys to the handshake keys. */
 static void after13(const struct umpa_tls_keylog_ *k, struct umpa_tls_dir_ *d, const uint8_t *pt, size_t n)
 {
 	struct umpa_cur c;
 	size_t pos = 0;
-	uint8_t t;
-	uint32_t len;
-	int fin = 0, upd = 0;
+	int fin = 0, upd = 0, eoed = 0;
 
 	umpa_cur_init(&c, pt, n);
-	while (umpa_cur_u8_at(&c, pos, &t) == 0 && umpa_cur_be24_at(&c, pos + 1, &len) == 0) {
-		if (t == 20)
-			fin = 1;
-		if (t == 24)
-			upd = 1;
-		pos += 4 + (size_t)len;
+	while (pos < n) {
+		if (d->hs_left == 0) { /* a message header, perhaps begun in the record before */
+			while (d->hs_hdrn < 4 && umpa_cur_u8_at(&c, pos, &d->hs_hdr[d->hs_hdrn]) == 0) {
+				d->hs_hdrn++;
+				pos++;
+			}
+			if (d->hs_hdrn < 4)
+				break;
+			d->hs_hdrn = 0;
+			d->hs_left = (uint32_t)d->hs_hdr[1] << 16 | (uint32_t)d->hs_hdr[2] << 8 | d->hs_hdr[3];
+		}
+		if (d->hs_left > 0) {
+			size_t take = n - pos < d->hs_left ? n - pos : d->hs_left;
+			pos += take;
+			d->hs_left -= (uint32_t)take;
+		}
+		if (d->hs_left == 0) { /* the message of hs_hdr ends here */
+			fin |= d->hs_hdr[0] == 20;
+			upd |= d->hs_hdr[0] == 24;
+			eoed |= d->hs_hdr[0] == 5;
+		}
 	}
-	if (fin && d->epoch == 1) {
+	if (d->hs_left || d->hs_hdrn)
+		return; /* the record ends inside a message: keys do not change here */
+	if (eoed && d->early) {
+		d->early = 0;
+		load13(k, d, L_CHTS);
+	} else if (fin && d->epoch == 1 && !d->early) {
 		d->epoch = 2;
 		load13(k, d, d->role == 1 ? L_CATS : L_SATS);
 	} else if (upd && d->epoch == 2 && d->keyed) {
@@ -632,6 +693,87 @@ static void after13(const struct umpa_tls_keylog_ *k, struct umpa_tls_dir_ *d, c
 				keys13(d, &si);
 		}
 	}
+}
+
+/* TLS 1.3: open record @p rec (its content [@p b, @p b + @p len), at least a tag and a byte long) with d's keys
+ * at d->seq into @p out (RFC 8446 5.2).  Returns the plaintext's length with its inner content type in *@p ct;
+ * -1 when it does not authenticate, -2 when it holds no content type.  d->seq is left as it is. */
+static long open13(struct umpa_tls_dir_ *d, struct umpa_cur *rec, const uint8_t *b, size_t len, uint8_t *out,
+		   uint8_t *ct)
+{
+	uint8_t nonce[12], aad[HDR];
+	size_t n = len - TAG;
+
+	nonce_xor(d, nonce);
+	if (umpa_cur_copy_at(rec, 0, HDR, aad) < 0 || aead_open(d, nonce, aad, HDR, b, n, b + n, out) < 0)
+		return -1;
+	while (n > 0 && out[n - 1] == 0) /* padding (RFC 8446 5.4) */
+		n--;
+	if (n == 0)
+		return -2;
+	*ct = out[n - 1];
+	return (long)(n - 1);
+}
+
+/* TLS 1.3 0-RTT: the keys of this connection's client_early_traffic_secret under @p suite, at the current
+ * sequence number.  Returns 0, or -1 (d->nokey says why when no secret is logged). */
+static int keys_early(const struct umpa_tls_keylog_ *k, struct umpa_tls_dir_ *d, uint16_t suite)
+{
+	const struct secret *s = d->have_cr ? keylog_find(k, L_CETS, d->crandom) : NULL;
+	struct suite_info si;
+	uint64_t seq = d->seq;
+
+	if (!s) {
+		d->keyed = 0;
+		d->nokey = "no CLIENT_EARLY_TRAFFIC_SECRET in the key log for this connection's client random";
+		return -1;
+	}
+	if (suite_info(suite, &si) < 0 || si.kind == K_CBC || s->len != (size_t)EVP_MD_get_size(si.prf))
+		return -1;
+	memcpy(d->secret, s->s, s->len);
+	keys13(d, &si);
+	d->seq = seq;
+	return d->keyed ? 0 : -1;
+}
+
+/* A record of the client's early epoch: open it with the early keys (finding their suite on the first one), or,
+ * once the ServerHello is known, with the handshake keys when the early ones do not fit (the server rejected
+ * early data: the client's next records use its handshake keys).  Returns what open13 returns; the state moves
+ * on only when the record opened, or by one early sequence number when it did not. */
+static long early_record(const struct umpa_tls_keylog_ *k, struct umpa_tls_dir_ *d, struct umpa_cur *rec,
+			 const uint8_t *b, size_t len, uint8_t *out, uint8_t *ct)
+{
+	long n = -1;
+
+	if (d->early_suite) {
+		if (d->keyed)
+			n = open13(d, rec, b, len, out, ct);
+	} else {
+		for (unsigned i = 0; i < d->noffer && n == -1; i++)
+			if (keys_early(k, d, d->offer[i]) == 0 && (n = open13(d, rec, b, len, out, ct)) != -1)
+				d->early_suite = d->offer[i];
+		if (n == -1 && !d->nokey)
+			d->nokey = "no TLS 1.3 cipher suite of the ClientHello opens the early data";
+	}
+	if (n != -1) {
+		d->rec_early = 1;
+		return n;
+	}
+	if (d->have_sh && d->tls13) {
+		struct umpa_tls_dir_ save = *d;
+		d->early = 0;
+		load13(k, d, L_CHTS);
+		if (d->keyed && (n = open13(d, rec, b, len, out, ct)) != -1)
+			return n; /* the handshake epoch has begun */
+		*d = save;
+		if (d->keyed && d->early_suite) { /* the context holds the handshake key now: the early one back */
+			struct suite_info si;
+			if (suite_info(d->early_suite, &si) < 0 || ctx_key(d, &si) < 0)
+				d->keyed = 0;
+		}
+	}
+	d->seq++;
+	return -1;
 }
 
 enum umpa_tls_rec_ umpa_tls_dir_record_(const struct umpa_tls_keylog_ *k, struct umpa_tls_dir_ *d,
@@ -646,34 +788,74 @@ enum umpa_tls_rec_ umpa_tls_dir_record_(const struct umpa_tls_keylog_ *k, struct
 
 	*outlen = 0;
 	*why = NULL;
+	d->rec_early = 0;
 	if (umpa_cur_u8_at(rec, 0, &rct) < 0 || umpa_cur_be16_at(rec, 1, &ver) < 0 ||
 	    umpa_cur_be16_at(rec, 3, &len) < 0 || umpa_cur_sub(rec, HDR, len, &body) < 0 ||
 	    umpa_cur_ptr_at(&body, 0, len, &b) < 0)
 		return UMPA_TLS_REC_PLAIN;
 	*ct = rct;
+	if (d->early && rct == CT_HS) { /* a second ClientHello (after a HelloRetryRequest): early data is over */
+		d->early = 0;
+		d->epoch = 0;
+		d->keyed = 0;
+	}
 	if (d->epoch == 0) {
 		if (rct == CT_HS)
 			plain_handshake(d, peer, &body);
-		if (!d->have_sh)
-			return UMPA_TLS_REC_PLAIN;
-		if (!d->tls13) {
-			if (rct == CT_CCS) { /* what follows in this direction is encrypted */
-				d->epoch = 1;
-				if (d->role == 0)
-					d->role = peer && peer->role == 1 ? 2 : 1;
-				load12(k, d);
+		if (rct == CT_APP && d->role == 1 && d->early_offered) {
+			/* 0-RTT: what the client encrypts before its EndOfEarlyData (RFC 8446 2.3) */
+			d->epoch = 1;
+			d->early = 1;
+			d->tls13 = 1;
+			d->keyed = 0;
+			d->nokey = NULL;
+			d->seq = 0;
+		} else {
+			if (!d->have_sh)
+				return UMPA_TLS_REC_PLAIN;
+			if (!d->tls13) {
+				if (rct == CT_CCS) { /* what follows in this direction is encrypted */
+					d->epoch = 1;
+					if (d->role == 0)
+						d->role = peer && peer->role == 1 ? 2 : 1;
+					load12(k, d);
+				}
+				return UMPA_TLS_REC_PLAIN;
 			}
-			return UMPA_TLS_REC_PLAIN;
+			if (rct != CT_APP)
+				return UMPA_TLS_REC_PLAIN; /* the ServerHello, a compatibility ChangeCipherSpec */
+			if (d->role == 0)
+				d->role = peer && peer->role == 2 ? 1 : 2;
+			d->epoch = 1;
+			load13(k, d, d->role == 1 ? L_CHTS : L_SHTS);
 		}
-		if (rct != CT_APP)
-			return UMPA_TLS_REC_PLAIN; /* the ServerHello, a compatibility ChangeCipherSpec */
-		if (d->role == 0)
-			d->role = peer && peer->role == 2 ? 1 : 2;
-		d->epoch = 1;
-		load13(k, d, d->role == 1 ? L_CHTS : L_SHTS);
 	}
 	if (d->tls13 && rct == CT_CCS)
 		return UMPA_TLS_REC_PLAIN; /* middlebox compatibility (RFC 8446 D.4) */
+	if (d->tls13 && d->early) {
+		long n;
+		if (len < TAG + 1) {
+			*why = "record shorter than its authentication tag";
+			d->seq++;
+			return UMPA_TLS_REC_FAILED;
+		}
+		n = early_record(k, d, rec, b, len, out, ct);
+		if (n == -1) {
+			*why = d->nokey && (!d->keyed || !d->early_suite)
+				   ? d->nokey
+				   : "authentication failed (wrong key or damaged record)";
+			return UMPA_TLS_REC_FAILED;
+		}
+		d->seq++;
+		if (n == -2) {
+			*why = "no content type in the decrypted record";
+			return UMPA_TLS_REC_FAILED;
+		}
+		*outlen = (size_t)n;
+		if (*ct == CT_HS)
+			after13(k, d, out, (size_t)n);
+		return UMPA_TLS_REC_DECRYPTED;
+	}
 	if (!d->keyed) {
 		*why = d->nokey ? d->nokey : "no keys";
 		return UMPA_TLS_REC_FAILED;
@@ -683,31 +865,22 @@ enum umpa_tls_rec_ umpa_tls_dir_record_(const struct umpa_tls_keylog_ *k, struct
 		return UMPA_TLS_REC_FAILED;
 	}
 	if (d->tls13) {
-		size_t n;
+		long n;
 		if (len < TAG + 1) {
 			*why = "record shorter than its authentication tag";
 			d->seq++;
 			return UMPA_TLS_REC_FAILED;
 		}
-		nonce_xor(d, nonce);
-		umpa_cur_copy_at(rec, 0, HDR, aad);
-		if (aead_open(d, nonce, aad, HDR, b, len - TAG, b + len - TAG, out) < 0) {
-			*why = "authentication failed (wrong key or damaged record)";
-			d->seq++;
-			return UMPA_TLS_REC_FAILED;
-		}
+		n = open13(d, rec, b, len, out, ct);
 		d->seq++;
-		n = len - TAG;
-		while (n > 0 && out[n - 1] == 0) /* padding (RFC 8446 5.4) */
-			n--;
-		if (n == 0) {
-			*why = "no content type in the decrypted record";
+		if (n < 0) {
+			*why = n == -1 ? "authentication failed (wrong key or damaged record)"
+				       : "no content type in the decrypted record";
 			return UMPA_TLS_REC_FAILED;
 		}
-		*ct = out[n - 1];
-		*outlen = n - 1;
+		*outlen = (size_t)n;
 		if (*ct == CT_HS)
-			after13(k, d, out, n - 1);
+			after13(k, d, out, (size_t)n);
 		return UMPA_TLS_REC_DECRYPTED;
 	}
 	if (si.kind == K_GCM) {

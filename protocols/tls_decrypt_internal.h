@@ -22,7 +22,8 @@ struct umpa_tls_keylog_ *umpa_tls_keylog_free_(struct umpa_tls_keylog_ *k);
 
 /**
  * Add the lines of key log text [@p text, @p text + @p n): CLIENT_RANDOM (TLS 1.2 master secrets) and the
- * TLS 1.3 CLIENT_/SERVER_HANDSHAKE_TRAFFIC_SECRET and CLIENT_/SERVER_TRAFFIC_SECRET_0 lines; comments,
+ * TLS 1.3 CLIENT_EARLY_TRAFFIC_SECRET, CLIENT_/SERVER_HANDSHAKE_TRAFFIC_SECRET and
+ * CLIENT_/SERVER_TRAFFIC_SECRET_0 lines; comments,
  * other labels and malformed lines are skipped (counted in *@p bad when not NULL).  Returns the number of
  * secrets added, or -1 on out of memory.
  */
@@ -49,6 +50,19 @@ struct umpa_tls_dir_ {
 	const char *nokey;  /* why the epoch has no keys */
 	void *ctx;          /* EVP_CIPHER_CTX, made once per direction and reused */
 	int ctx_suite;      /* the suite ctx was set up for (-1: none) */
+	/* TLS 1.3 0-RTT (RFC 8446 2.3, 4.2.10): the client's records between its ClientHello and its
+	 * EndOfEarlyData use the client_early_traffic_secret, under the suite of the resumed session, which
+	 * the capture does not say before the ServerHello: the ClientHello's TLS 1.3 suites are tried */
+	uint8_t early_offered; /* the ClientHello carries the early_data extension */
+	uint8_t early;         /* this (client) direction is in its early data epoch */
+	uint8_t rec_early;     /* the last record decrypted was early data */
+	uint8_t noffer;
+	uint16_t offer[8];    /* the ClientHello's TLS 1.3 cipher suites, in its order */
+	uint16_t early_suite; /* the suite early data decrypted with (0: not found yet) */
+	/* decrypted TLS 1.3 handshake messages that span records (RFC 8446 5.1): where the next one starts */
+	uint32_t hs_left;  /* bytes of the current message still to come in later records */
+	uint8_t hs_hdr[4]; /* a message header cut by a record's end, so far */
+	uint8_t hs_hdrn;
 };
 
 /** Forget what @p d knew but keep its cipher context for reuse. */
@@ -60,15 +74,17 @@ void umpa_tls_dir_free_(struct umpa_tls_dir_ *d);
 /** What umpa_tls_dir_record_ made of one record. */
 enum umpa_tls_rec_ {
 	UMPA_TLS_REC_PLAIN = 0, /**< nothing to decrypt (plaintext, or before keys apply) */
-	UMPA_TLS_REC_DECRYPTED, /**< decrypted: the plaintext and its content type are in the outputs */
+	UMPA_TLS_REC_DECRYPTED, /**< decrypted: the plaintext and its content type are in the outputs (d->rec_early
+				   says whether it was 0-RTT early data) */
 	UMPA_TLS_REC_FAILED,    /**< encrypted and not decrypted: *why says why */
 };
 
 /**
  * Take one whole record (@p rec: the 5-byte header and its content) of direction @p d of a connection
  * (@p peer: the other direction, or NULL when not seen yet), in stream order: learn from the plaintext
- * handshake (randoms, cipher suite, version), change keys where the protocol does (ChangeCipherSpec,
- * TLS 1.3 Finished and KeyUpdate), and decrypt what is encrypted with the secrets of @p k.  The plaintext
+ * handshake (randoms, cipher suite, version, TLS 1.3 suites and early_data offered), change keys where the
+ * protocol does (ChangeCipherSpec; TLS 1.3 early data, EndOfEarlyData, Finished and KeyUpdate, tracked
+ * across handshake messages that span records), and decrypt what is encrypted with the secrets of @p k.  The plaintext
  * goes to @p out (at least the record's length of room), its length to *@p outlen and its content type
  * (TLS 1.3: the inner one) to *@p ct.  Never reads past @p rec's window; allocates only the direction's
  * cipher context, once.

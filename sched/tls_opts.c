@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "proto_common.h"
+#include "umpa_near.h"
 #include "umpa_tls_opts.h"
 
 #define CO_(f) offsetof(struct umpa_tls_conf, o.f)
@@ -935,10 +936,18 @@ int umpa_tls_opt_set(const struct umpa_tls_optdef *d, struct umpa_tls_conf *c, c
 			if (!strcasecmp(nm->name, v))
 				break;
 		if (!nm->name) {
-			for (nm = d->names; nm->name; nm++)
+			struct umpa_near nr;
+			char near[UMPA_NEAR_MAX + 1];
+			const char *best;
+			umpa_near_init(&nr, v);
+			for (nm = d->names; nm->name; nm++) {
 				ll += (size_t)snprintf(list + ll, ll < sizeof(list) ? sizeof(list) - ll : 0, "%s%s",
 						       nm == d->names ? "" : ", ", nm->name);
-			return umpa_err_set(e, UMPA_EINVAL, "%s: '%s' is not one of %s", d->key, v, list);
+				umpa_near_str(&nr, nm->name);
+			}
+			best = umpa_near_best(&nr, near, sizeof near);
+			return umpa_err_set(e, UMPA_EINVAL, "%s: '%s' is not one of %s%s%s%s", d->key, v, list,
+					    best ? " (did you mean '" : "", best ? best : "", best ? "'?)" : "");
 		}
 		for (unsigned i = 0; i < d->nat; i++)
 			put_uint_(c, d->at[i], d->width, (uint64_t)(unsigned)nm->value);

@@ -1350,6 +1350,29 @@ static void push_typed_item(lua_State *L, int idx, const char *fn, lua_Integer i
 	lua_concat(L, 3);
 }
 
+/* Raise on a key of item table @idx other than type= and value= (a mistyped one: "did you mean"). */
+static void check_item_keys(lua_State *L, int idx, const char *fn, lua_Integer i)
+{
+	idx = lua_absindex(L, idx);
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		lua_pop(L, 1);
+		if (lua_type(L, -1) == LUA_TSTRING) {
+			size_t kn;
+			const char *k = lua_tolstring(L, -1, &kn);
+			char near[UMPA_NEAR_MAX + 1];
+			const char *best;
+			if (!strcmp(k, "type") || !strcmp(k, "value"))
+				continue;
+			best = umpa_near_in(k, kn, "type,value", near, sizeof near);
+			luaL_error(L,
+				   "%s: item %I: unknown key '%s' (" UMPA_NEAR_FMT
+				   "an item is {type=NAME, value=V} or Scapy's {NAME, VALUE})",
+				   fn, i, k, UMPA_NEAR_ARGS(best));
+		}
+	}
+}
+
 /* Join the items of the plain table at @idx with ',' (a VAR field's items); pushes the result.  An item is a
  * string or number, or a table {type=..., value=...} (push_typed_item). */
 static void join_var_items(lua_State *L, int idx, const struct umpa_proto *pr, const struct umpa_field *f)
@@ -1366,7 +1389,10 @@ static void join_var_items(lua_State *L, int idx, const struct umpa_proto *pr, c
 		lua_rawgeti(L, idx, i);
 		if (lua_type(L, -1) == LUA_TTABLE && !is_alt(L, -1)) {
 			int typed = lua_getfield(L, -1, "type") != LUA_TNIL;
-			lua_pop(L, 1);
+			int pair = lua_rawgeti(L, -2, 1) != LUA_TNIL;
+			lua_pop(L, 2);
+			if (typed || !pair) /* a misspelt type= or value= */
+				check_item_keys(L, -1, fname(pr, f, buf, sizeof(buf)), i);
 			if (typed) { /* {type=..., value=...} */
 				push_typed_item(L, -1, fname(pr, f, buf, sizeof(buf)), i);
 				lua_replace(L, -2);

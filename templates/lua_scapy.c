@@ -34,6 +34,7 @@
 #include <lua.h>
 
 #include "lua_internal.h"
+#include "umpa_near.h"
 
 static void push_rewritten(lua_State *L, const char *s, size_t n);
 
@@ -355,15 +356,21 @@ static void check_keys(lua_State *L, const char *fn, const char *const *keys)
 			i++;
 		if (!k || !keys[i]) {
 			luaL_Buffer b;
+			struct umpa_near n;
+			char near[UMPA_NEAR_MAX + 1];
+			const char *best;
+			umpa_near_init(&n, k);
 			luaL_buffinit(L, &b);
 			for (i = 0; keys[i]; i++) {
 				if (i)
 					luaL_addstring(&b, ", ");
 				luaL_addstring(&b, keys[i]);
+				umpa_near_str(&n, keys[i]);
 			}
 			luaL_pushresult(&b);
-			luaL_error(L, "%s: unknown field '%s' (fields: %s)", fn, k ? k : "(not a name)",
-				   lua_tostring(L, -1));
+			best = k ? umpa_near_best(&n, near, sizeof near) : NULL;
+			luaL_error(L, "%s: unknown field '%s' (" UMPA_NEAR_FMT "fields: %s)", fn,
+				   k ? k : "(not a name)", UMPA_NEAR_ARGS(best), lua_tostring(L, -1));
 		}
 		lua_pop(L, 1);
 	}

@@ -45,6 +45,7 @@
 #include <lua.h>
 
 #include "lua_internal.h"
+#include "umpa_near.h"
 #include "umpa_lua_tls.h"
 #include "umpa_tls.h"
 #include "umpa_tls_opts.h"
@@ -196,15 +197,22 @@ static int conf_gc_(lua_State *L)
 static int unknown_key_(lua_State *L, const char *k)
 {
 	luaL_Buffer b;
+	struct umpa_near n;
+	char near[UMPA_NEAR_MAX + 1];
+	const char *best;
 
+	umpa_near_init(&n, k);
 	luaL_buffinit(L, &b);
 	for (const struct umpa_tls_optdef *d = umpa_tls_optdefs; d->key; d++) {
 		if (d != umpa_tls_optdefs)
 			luaL_addstring(&b, ", ");
 		luaL_addstring(&b, d->key);
+		umpa_near_str(&n, d->key);
 	}
 	luaL_pushresult(&b);
-	return luaL_error(L, "tls: unknown option '%s' (options: %s)", k, lua_tostring(L, -1));
+	best = umpa_near_best(&n, near, sizeof near);
+	return luaL_error(L, "tls: unknown option '%s' (" UMPA_NEAR_FMT "options: %s)", k, UMPA_NEAR_ARGS(best),
+			  lua_tostring(L, -1));
 }
 
 /* Raise an error of the table or the pump as "tls{KEY=...}: why" (the key the script gave). */

@@ -10,6 +10,7 @@ PKGS=(build-essential autoconf automake libtool pkg-config
       nmap p0f udhcpc iperf3 bind9-dnsutils redis-server python3-redis libhiredis-dev haproxy sslsplit mitmproxy
       chromium chromium-driver python3-selenium libjs-chart.js
       libedit-dev bash-completion)
+PKGS+=(python3-cryptography) # tests/oracle/tls13_coalesce.py encrypts TLS records
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

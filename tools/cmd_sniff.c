@@ -6,6 +6,17 @@
  * then whatever the kernel already holds is drained (within -c), the file is
  * flushed and closed, and the counts go to stderr, so an interrupted capture
  * still leaves a complete, valid file.
+ *
+ * Printed packets go through the TCP reassembler (protocols/umpa_reasm.h), as
+ * in `umpa show`: TLS records and HTTP messages split across segments are
+ * shown whole, and with --keylog FILE TLS records are decrypted.  The key log
+ * is followed as it grows (curl and browsers append to SSLKEYLOGFILE while the
+ * capture runs).  A client logs the server's handshake secret only after the
+ * ServerHello flight reached it, which is when the capture sees that flight
+ * too; so with --keylog each printed packet waits KEYLOG_HOLD_MS in a hold
+ * buffer (one growing byte buffer, no allocation per packet) and the file is
+ * read again just before the packets are dissected.  The file written with -w
+ * gets every packet at once, as before.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -14,12 +25,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "umpa_capfile.h"
 #include "umpa_live.h"
 #include "umpa_protos.h"
+#include "umpa_reasm.h"
 #include "umpa_render.h"
 #include "umpa_sched.h"
 #include "umpa_tool.h"
@@ -50,6 +63,13 @@ static const char sniff_usage[] =
     "  --verify-checksums  verify TCP and UDP checksums too: by default they are\n"
     "                      \"unverified\" (as tshark's), since the kernel leaves\n"
     "                      outgoing ones to the NIC (checksum offload)\n"
+    "  --keylog FILE       decrypt TLS 1.2 and 1.3 records with the secrets of FILE\n"
+    "                      (SSLKEYLOGFILE format), as 'umpa show --keylog' does;\n"
+    "                      FILE is followed as it grows and may not exist yet.\n"
+    "                      Printed packets then wait 0.3 s for their secrets\n"
+    "  --no-reassembly     print each TCP segment alone (TLS records and HTTP\n"
+    "                      messages split across segments are otherwise shown\n"
+    "                      reassembled, in the frame that completes them)\n"
     "  -Z USER             become USER once the capture and the file are open\n"
     "At the end and on SIGINT/SIGTERM: packets captured, received by the filter,\n"
     "dropped by the kernel and by the interface, on standard error.\n"
@@ -70,7 +90,154 @@ struct sniff_ {
 	struct umpa_sbuf scratch[2], jscratch;
 	struct umpa_render_opts ro;
 	struct tool_dump dump;
+	struct umpa_reasm *reasm; /* NULL with --no-reassembly */
+	/* --keylog: the file, how much of it the reassembler has, and the packets waiting for their secrets */
+	const char *keylog;
+	off_t koff;
+	char *kbuf;
+	size_t kcap;
+	uint8_t *hold; /* struct held_ then the bytes (padded to 8), one after another, from hhead to hlen */
+	size_t hhead, hlen, hcap;
+	int linktype;
+	struct umpa_pkt hp; /* a held packet, being shown */
 };
+
+enum {
+	KEYLOG_HOLD_MS = 300,       /* how long a printed packet waits for its secrets */
+	KEYLOG_READ_MAX = 16 << 20, /* key log bytes read at once */
+	HOLD_MAX = 64 << 20,        /* held bytes at most: beyond, the oldest are shown at once */
+};
+
+/** A held packet's header in sniff_.hold. */
+struct held_ {
+	int64_t due_ms; /* monotonic time it is shown at */
+	int64_t ts_sec;
+	uint32_t ts_nsec, caplen, wirelen, pad_;
+	uint64_t number;
+};
+
+static int64_t sniff_now_ms_(void);
+
+/* Dissect and print @p p, frame @p number (through the reassembler when there is one). */
+static void sniff_show_(struct sniff_ *s, struct umpa_pkt *p, uint64_t number)
+{
+	umpa_dissect(p);
+	/* live: TCP and UDP checksums unverified (offloads), as tshark, unless --verify-checksums */
+	umpa_pkt_csum_policy(p, s->dump.verify ? UMPA_CSUM_STRICT : UMPA_CSUM_LIVE);
+	s->ro.number = number;
+	umpa_reasm_show(s->reasm, p, number, (enum umpa_reasm_fmt)s->fmt, &s->ro, &s->out);
+	tool_dump_after(&s->dump, p, &s->ro, &s->out);
+}
+
+/* Give the reassembler the key log's complete lines added since the last call.  A file not there yet, or
+ * unreadable for a moment, is tried again next time; one that shrank (rewritten) is read from its start. */
+static void sniff_keylog_follow_(struct sniff_ *s)
+{
+	struct stat st;
+	struct umpa_err e;
+	FILE *f;
+	size_t want, n, m;
+
+	if (!s->keylog || stat(s->keylog, &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	if (st.st_size < s->koff)
+		s->koff = 0;
+	if (st.st_size == s->koff)
+		return;
+	want = (size_t)(st.st_size - s->koff) > KEYLOG_READ_MAX ? KEYLOG_READ_MAX : (size_t)(st.st_size - s->koff);
+	if (want > s->kcap) {
+		char *nb = realloc(s->kbuf, want);
+		if (!nb)
+			return;
+		s->kbuf = nb;
+		s->kcap = want;
+	}
+	if (!(f = fopen(s->keylog, "rb")))
+		return;
+	n = fseeko(f, s->koff, SEEK_SET) == 0 ? fread(s->kbuf, 1, want, f) : 0;
+	fclose(f);
+	/* complete lines only: the writer may be in the middle of one */
+	for (m = n; m > 0 && s->kbuf[m - 1] != '\n'; m--)
+		;
+	if (m == 0 && n == KEYLOG_READ_MAX)
+		m = n; /* no newline in 16 MiB: not a key log; skip it */
+	if (m == 0)
+		return;
+	(void)umpa_reasm_keylog(s->reasm, s->kbuf, m, &e); /* lines without secrets are skipped, as show does */
+	s->koff += (off_t)m;
+}
+
+/* Show the held packets that are due (all of them when @p all), the key log read again first. */
+static void sniff_release_(struct sniff_ *s, int all)
+{
+	int64_t now;
+
+	if (s->hhead == s->hlen)
+		return;
+	sniff_keylog_follow_(s);
+	now = sniff_now_ms_();
+	while (s->hhead < s->hlen) {
+		struct held_ h;
+		memcpy(&h, s->hold + s->hhead, sizeof(h));
+		if (!all && h.due_ms > now)
+			break;
+		umpa_pkt_attach(&s->hp, s->hold + s->hhead + sizeof(h), h.caplen, h.wirelen, s->linktype);
+		s->hp.ts_sec = h.ts_sec;
+		s->hp.ts_nsec = h.ts_nsec;
+		sniff_show_(s, &s->hp, h.number);
+		s->hhead += sizeof(h) + ((h.caplen + 7u) & ~7u);
+	}
+	if (s->hhead == s->hlen)
+		s->hhead = s->hlen = 0;
+}
+
+/* Copy @p p into the hold buffer, due KEYLOG_HOLD_MS from now.  When the buffer cannot grow, the oldest held
+ * packets are shown now to make room; when even that fails, @p p is shown at once. */
+static void sniff_hold_(struct sniff_ *s, struct umpa_pkt *p, uint64_t number)
+{
+	struct held_ h = {.due_ms = sniff_now_ms_() + KEYLOG_HOLD_MS,
+			  .ts_sec = p->ts_sec,
+			  .ts_nsec = p->ts_nsec,
+			  .caplen = p->len,
+			  .wirelen = p->wirelen,
+			  .number = number};
+	size_t need = sizeof(h) + ((p->len + 7u) & ~7u);
+
+	if (s->hlen + need > s->hcap && s->hhead > 0) { /* compact */
+		memmove(s->hold, s->hold + s->hhead, s->hlen - s->hhead);
+		s->hlen -= s->hhead;
+		s->hhead = 0;
+	}
+	while (s->hlen + need > s->hcap) {
+		size_t nc = s->hcap ? s->hcap * 2 : 1 << 20;
+		uint8_t *nb = nc <= HOLD_MAX ? realloc(s->hold, nc) : NULL;
+		if (nb) {
+			s->hold = nb;
+			s->hcap = nc;
+			continue;
+		}
+		if (s->hhead == s->hlen) {
+			sniff_show_(s, p, number);
+			return;
+		}
+		/* full: show the oldest one now */
+		{
+			struct held_ o;
+			memcpy(&o, s->hold + s->hhead, sizeof(o));
+			o.due_ms = 0;
+			memcpy(s->hold + s->hhead, &o, sizeof(o));
+			sniff_release_(s, 0);
+		}
+		if (s->hhead > 0) {
+			memmove(s->hold, s->hold + s->hhead, s->hlen - s->hhead);
+			s->hlen -= s->hhead;
+			s->hhead = 0;
+		}
+	}
+	memcpy(s->hold + s->hlen, &h, sizeof(h));
+	memcpy(s->hold + s->hlen + sizeof(h), p->data, p->len);
+	s->hlen += need;
+}
 
 /* One captured packet: write it, print it. */
 static void sniff_pkt_(struct umpa_pkt *p, void *arg)
@@ -86,12 +253,10 @@ static void sniff_pkt_(struct umpa_pkt *p, void *arg)
 		return;
 	}
 	if (s->print) {
-		umpa_dissect(p);
-		/* live: TCP and UDP checksums unverified (offloads), as tshark, unless --verify-checksums */
-		umpa_pkt_csum_policy(p, s->dump.verify ? UMPA_CSUM_STRICT : UMPA_CSUM_LIVE);
-		s->ro.number = s->n;
-		tool_render(s->fmt, p, &s->ro, &s->out);
-		tool_dump_after(&s->dump, p, &s->ro, &s->out);
+		if (s->keylog)
+			sniff_hold_(s, p, s->n);
+		else
+			sniff_show_(s, p, s->n);
 	}
 	if (s->limit && s->n >= s->limit)
 		umpa_cap_breakloop(s->cap);
@@ -110,6 +275,7 @@ static int sniff_dispatch_(struct sniff_ *s)
 	r = umpa_cap_dispatch(s->cap, max, sniff_pkt_, s, &s->err);
 	if (r < 0)
 		s->failed = 1;
+	sniff_release_(s, 0);
 	if (s->out.len) {
 		fwrite(s->out.s, 1, s->out.len, stdout);
 		fflush(stdout);
@@ -163,6 +329,19 @@ static void sniff_timeout_(struct umpa_loop *loop, void *arg)
 	umpa_loop_break(loop);
 }
 
+/* --keylog: every 50 ms, show the held packets that are due. */
+static void sniff_tick_(struct umpa_loop *loop, void *arg)
+{
+	struct sniff_ *s = arg;
+
+	sniff_release_(s, 0);
+	if (s->out.len) {
+		fwrite(s->out.s, 1, s->out.len, stdout);
+		fflush(stdout);
+		umpa_sbuf_reset(&s->out);
+	}
+}
+
 static int sniff_direction_(const char *v, enum umpa_cap_dir *d)
 {
 	if (!strcmp(v, "in"))
@@ -191,6 +370,8 @@ int cmd_sniff(int argc, char **argv)
 		OPT_SELFTEST,
 		OPT_IMMEDIATE,
 		OPT_VERIFY,
+		OPT_KEYLOG,
+		OPT_NOREASM,
 	};
 	static const struct option opts[] = {
 	    {"json", no_argument, NULL, OPT_JSON},
@@ -204,6 +385,8 @@ int cmd_sniff(int argc, char **argv)
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    {"immediate", no_argument, NULL, OPT_IMMEDIATE},
 	    {"verify-checksums", no_argument, NULL, OPT_VERIFY},
+	    {"keylog", required_argument, NULL, OPT_KEYLOG},
+	    {"no-reassembly", no_argument, NULL, OPT_NOREASM},
 	    {"selftest-setuid", no_argument, NULL, OPT_SELFTEST}, /* hidden: proves -Z in tests */
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -215,7 +398,7 @@ int cmd_sniff(int argc, char **argv)
 	const char *ifname = NULL, *wpath = NULL, *user = NULL;
 	enum umpa_capfmt wfmt = UMPA_CAP_PCAP;
 	int64_t timeout_ns = 0;
-	int c, force_print = 0, selftest = 0, rc = UMPA_EXIT_OK, sig;
+	int c, force_print = 0, selftest = 0, noreasm = 0, rc = UMPA_EXIT_OK, sig;
 	char *bpfbuf = NULL;
 
 	memset(&s, 0, sizeof s);
@@ -297,6 +480,12 @@ int cmd_sniff(int argc, char **argv)
 		case OPT_IMMEDIATE:
 			co.immediate = 1;
 			break;
+		case OPT_KEYLOG:
+			s.keylog = optarg;
+			break;
+		case OPT_NOREASM:
+			noreasm = 1;
+			break;
 		case 'h':
 			fputs(sniff_usage, stdout);
 			return UMPA_EXIT_OK;
@@ -327,24 +516,49 @@ int cmd_sniff(int argc, char **argv)
 		free(bpfbuf);
 		return UMPA_EXIT_USAGE;
 	}
+	if (s.keylog && (noreasm || !s.print)) {
+		tool_err("sniff: --keylog decrypts the packets printed: %s",
+			 noreasm ? "it needs reassembly (drop --no-reassembly)" : "with -w, add --print");
+		free(bpfbuf);
+		return UMPA_EXIT_USAGE;
+	}
+	if (s.keylog) { /* it may not exist yet (curl creates it when it starts); anything else is a mistake */
+		struct stat kst;
+		if (stat(s.keylog, &kst) == 0 ? !S_ISREG(kst.st_mode) || access(s.keylog, R_OK) != 0
+					      : errno != ENOENT) {
+			tool_err("sniff: --keylog %s: not a readable file", s.keylog);
+			free(bpfbuf);
+			return UMPA_EXIT_USAGE;
+		}
+	}
 	if ((c = tool_dump_setup(&s.dump, &s.ro, "sniff")) != UMPA_EXIT_OK) {
 		free(bpfbuf);
 		return c;
 	}
+	if (s.print && !noreasm && !(s.reasm = umpa_reasm_open(NULL, &s.err))) {
+		tool_err("sniff: %s", s.err.msg);
+		free(bpfbuf);
+		tool_dump_free(&s.ro);
+		return UMPA_EXIT_ERROR;
+	}
+	umpa_pkt_init(&s.hp);
 
 	s.cap = umpa_cap_open(ifname, &co, &s.err);
 	free(bpfbuf); /* compiled into the handle */
 	if (!s.cap) {
 		tool_err("sniff: %s", s.err.msg);
 		tool_dump_free(&s.ro);
+		umpa_reasm_close(s.reasm);
 		return UMPA_EXIT_ERROR;
 	}
+	s.linktype = umpa_cap_linktype(s.cap);
 	if (wpath) {
 		s.w = umpa_capw_open(wpath, wfmt, umpa_cap_linktype(s.cap), &s.err);
 		if (!s.w) {
 			tool_err("sniff: %s", s.err.msg);
 			umpa_cap_close(s.cap);
 			tool_dump_free(&s.ro);
+			umpa_reasm_close(s.reasm);
 			return UMPA_EXIT_ERROR;
 		}
 	}
@@ -352,7 +566,8 @@ int cmd_sniff(int argc, char **argv)
 	if (!s.loop || umpa_loop_break_on_signal(s.loop, SIGINT, &s.err) < 0 ||
 	    umpa_loop_break_on_signal(s.loop, SIGTERM, &s.err) < 0 ||
 	    !(src = umpa_loop_add_fd(s.loop, umpa_cap_fd(s.cap), UMPA_FD_READ, sniff_readable_, &s, &s.err)) ||
-	    (timeout_ns > 0 && !umpa_after(s.loop, timeout_ns, sniff_timeout_, NULL, &s.err))) {
+	    (timeout_ns > 0 && !umpa_after(s.loop, timeout_ns, sniff_timeout_, NULL, &s.err)) ||
+	    (s.keylog && !umpa_every(s.loop, 50 * 1000000LL, sniff_tick_, &s, &s.err))) {
 		tool_err("sniff: %s", s.err.msg);
 		rc = UMPA_EXIT_ERROR;
 		goto out;
@@ -378,6 +593,7 @@ int cmd_sniff(int argc, char **argv)
 	}
 	/* Stopped by a signal or the timeout: take what the kernel already holds. */
 	sniff_drain_(&s, co.immediate ? 50 : co.timeout_ms + 150);
+	sniff_release_(&s, 1); /* the packets still held, with the secrets logged by now */
 	if (s.failed) {
 		tool_err("sniff: %s", s.err.msg);
 		rc = UMPA_EXIT_ERROR;
@@ -388,6 +604,8 @@ out:
 		tool_err("sniff: %s", s.err.msg);
 		rc = UMPA_EXIT_ERROR;
 	}
+	if (s.out.len)
+		fwrite(s.out.s, 1, s.out.len, stdout);
 	if (fflush(stdout) != 0 || ferror(stdout) || s.out.oom) {
 		tool_err("sniff: cannot write output");
 		rc = UMPA_EXIT_ERROR;
@@ -409,5 +627,9 @@ out:
 	umpa_sbuf_free(&s.scratch[1]);
 	umpa_sbuf_free(&s.jscratch);
 	tool_dump_free(&s.ro);
+	umpa_reasm_close(s.reasm);
+	umpa_pkt_release(&s.hp);
+	free(s.kbuf);
+	free(s.hold);
 	return rc;
 }

@@ -142,6 +142,19 @@ dym "Scapy field dprot" 'IP()/TCP(dprot=80)' dport
 dym "enum value echo-reqest" 'IP()/ICMP(type="echo-reqest")' echo-request
 dym "ARP op who-hsa" 'Ether()/ARP(op="who-hsa")' who-has
 dym "flag name akc" 'IP()/TCP(flags="syn|akc")' ack
+# inside option and record text, and the tables that stand for it
+dym "Scapy TCP option pair MSSS" 'IP()/TCP(options={{"MSSS", 1460}})' mss
+dym "TCP option text wscal" 'IP()/TCP(options="mss=1460,wscal=7")' wscale
+dym "option table key tpye" 'IP()/TCP(options={{tpye="mss", value=1460}})' type
+dym "option table key valeu" 'IP()/TCP(options={{type="mss", valeu=1460}})' value
+dym "IP option lsrrr" 'IP(options="lsrrr=10.0.0.1")/ICMP()' lsrr
+dym "IPv6 hop-by-hop option jumb" 'IPv6()/ipv6_hop{options="jumb=70000"}/UDP()' jumbo
+dym "ND option slal" 'IPv6()/ICMPv6ND_NS(options="slal=00:11:22:33:44:55")' slla
+dym "DHCP option message-typ" 'IP()/UDP(sport=68,dport=67)/dhcp{options={{"message-typ","discover"}}}' message_type
+dym "DNS query type AAAAA" 'IP()/UDP()/DNS(qd="example.com:AAAAA")' AAAA
+dym "DNS class INN" 'IP()/UDP()/DNS(qd="example.com:A:INN")' IN
+dym "DNSRR type AAA" 'IP()/UDP()/DNS(an=DNSRR{rrname="a.example", type="AAA", rdata="::1"})' AAAA
+dym "DNSQR key qnme" 'IP()/UDP()/DNS(qd=DNSQR{qnme="a.example"})' qname
 "$UMPA" build -w "$T/x.pcap" 'IP()/TCP(flags="syn|zzzzzz")' >/dev/null 2>"$T/err"
 grep -q "did you mean" "$T/err" && bad "no suggestion for a far name" "$(cat "$T/err")" || ok "no suggestion for a name far from every known one"
 

@@ -25,7 +25,7 @@
  * bytes, and the counters stay consistent.
  *
  * The reassembler holds a key log with secrets for the client random of 32
- * zero bytes (TLS 1.2 master secret and the TLS 1.3 traffic secrets), so a
+ * zero bytes (TLS 1.2 master secret and the TLS 1.3 traffic and early secrets), so a
  * ClientHello with that random and a ServerHello take the decryption path
  * (protocols/tls_decrypt.c): key derivation, record decryption that fails or
  * not, TLS 1.3 inner content types; the "decrypt-*" seeds start there.
@@ -62,7 +62,8 @@ static const char keylog[] = "CLIENT_RANDOM " Z64 " " Z64 "010101010101010101010
 			     "SERVER_HANDSHAKE_TRAFFIC_SECRET " Z64 " " Z64 "\n"
 			     "# a comment, and a label not used\nEXPORTER_SECRET " Z64 " " Z64 "\n"
 			     "CLIENT_TRAFFIC_SECRET_0 " Z64 " " Z64 "\n"
-			     "SERVER_TRAFFIC_SECRET_0 " Z64 " " Z64 "\n";
+			     "SERVER_TRAFFIC_SECRET_0 " Z64 " " Z64 "\n"
+			     "CLIENT_EARLY_TRAFFIC_SECRET " Z64 " " Z64 "\n";
 static int print_out; /* UMPA_FUZZ_REASM_PRINT set: show what each feed rendered (reproducing a finding) */
 
 /* No control characters from packet bytes may reach a terminal (tabs and newlines are the renderer's). */
@@ -175,7 +176,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		at[k] = data[0] & 0x40 ? 0xffffff00u + k * 8 : 1000u + k * 100000u;
 	if (!(r = umpa_reasm_open(&o, NULL)))
 		return 0;
-	if (umpa_reasm_keylog(r, keylog, strlen(keylog), NULL) != 5)
+	if (umpa_reasm_keylog(r, keylog, strlen(keylog), NULL) != 6)
 		__builtin_trap();
 	while (i + SEG_HDR <= size) {
 		uint8_t fl = data[i];

@@ -201,6 +201,17 @@ for x in X:
     ok = ok and abs(x['rtt_us'] * 1000 - rtt) <= 1 and x['rtt_from'] == 'kernel' and ns(x['request']['frame.time_epoch']) == sent
     ok = ok and abs(ns(x['answer']['frame.time_epoch']) - ns(x['request']['frame.time_epoch']) - x['rtt_us'] * 1000) <= 1
 raise SystemExit(0 if ok else 1)"
+# nping's summary: loss and RTT min/avg/max are those of the exchanges (JSON) and the text says the same
+check "summary (JSON): 0 lost, rtt_min/avg/max_us = min/avg/max of the 5 exchanges' rtt_us" jcheck "$TMP/rtt.json" \
+	"S['sent'] == 5 and S['lost'] == 0 and abs(S['rtt_min_us'] - min(x['rtt_us'] for x in X)) < 0.002 and abs(S['rtt_max_us'] - max(x['rtt_us'] for x in X)) < 0.002 and abs(S['rtt_avg_us'] - sum(x['rtt_us'] for x in X) / 5) < 0.002"
+check "summary (text): 'lost 0 (0.0%)' and 'RTT min/avg/max' = min/avg/max of the 5 printed RTTs" /usr/bin/python3 -c "
+import re
+t = open('$TMP/rtt.txt').read()
+r = [float(x) for x in re.findall(r'rtt ([0-9.]+) ms', t)]
+m = re.search(r'RTT min/avg/max: ([0-9.]+)/([0-9.]+)/([0-9.]+) ms', t)
+print('   umpa text RTTs', r, 'summary', m and m.groups())
+ok = len(r) == 5 and 'lost 0 (0.0%)' in t and m and abs(float(m.group(1)) - min(r)) < 0.002 and abs(float(m.group(3)) - max(r)) < 0.002 and abs(float(m.group(2)) - sum(r) / 5) < 0.002
+raise SystemExit(0 if ok else 1)"
 
 # ---- --l3 without -i; -f SCRIPT.lua ----
 in_a timeout 30 "$UMPA" sr --l3 --json --timeout 1 'ip{dst="10.78.0.2"}/icmp{id=4700, seq=range(1,2)}' >"$TMP/l3.json" 2>"$TMP/l3.err"

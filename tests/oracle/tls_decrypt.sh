@@ -13,6 +13,15 @@
 #    separate segments (reassembly).  The same comparison with tshark.
 # 3. A damaged record and a wrong key: each encrypted record says "cannot decrypt" with the
 #    reason, the others still decrypt, exit 0.
+# 4. TLS 1.3 handshake messages over several encrypted records and 0-RTT early data: `umpa tls`
+#    with a 2048-bit RSA certificate in 512-byte records and with --early-data, then real peers
+#    (`openssl s_client -sess_out`, then `-sess_in -early_data` against `openssl s_server
+#    -early_data -max_send_frag 512`, over loopback, early data accepted, and rejected by a
+#    restarted server): per frame the same handshake message types and certificate DNS names as
+#    tshark (messages reassembled from decrypted records), the early HTTP request, no record left
+#    undecrypted; a key log without CLIENT_EARLY_TRAFFIC_SECRET says so for the early records only.
+#    And a conversation tls13_coalesce.py writes with handshake records cut where OpenSSL never cuts
+#    them (messages coalesced in a record, a message header split across two), checked the same way.
 # Exit 0 pass, 1 fail, 77 skip (no tshark / editcap).  Part 2 needs root for tcpdump on lo.
 set -uo pipefail
 
@@ -52,13 +61,30 @@ compare() {
 		return
 	fi
 	timeout 60 tshark -r "$f" -o tcp.reassemble_out_of_order:TRUE "${to[@]}" "${TF[@]}" >"$dir/t.txt" 2>/dev/null
-	"$PY" "$HERE/tls_decrypt.py" "$dir/u.json" "$dir/t.txt" "$label" || fail=1
+	"$PY" "$HERE/tls_decrypt.py" "$dir/u.json" "$dir/t.txt" "$label" --min "${CMP_MIN:-2}" || fail=1
 	for form in "" -v; do # the other forms run
 		timeout 60 "$UMPA" show $form "${uo[@]}" "$f" >/dev/null 2>"$dir/err" || {
 			echo "FAIL [$label]: umpa show $form: $(head -1 "$dir/err")"
 			fail=1
 		}
 	done
+}
+
+# compare_hs FILE LABEL MIN [umpa options...] [-- tshark options...]: handshake types and certificate names
+compare_hs() {
+	local f=$1 label=$2 min=$3 uo=() to=()
+	shift 3
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do uo+=("$1"); shift; done
+	[ $# -gt 0 ] && shift
+	to=("$@")
+	if ! timeout 60 "$UMPA" show --json "${uo[@]}" "$f" >"$dir/u.json" 2>"$dir/err"; then
+		echo "FAIL [$label]: umpa show: $(head -1 "$dir/err")"
+		fail=1
+		return
+	fi
+	timeout 60 tshark -r "$f" -o tcp.reassemble_out_of_order:TRUE "${to[@]}" -T fields -E occurrence=a \
+		-E aggregator=, -e frame.number -e tls.handshake.type -e x509ce.dNSName >"$dir/t.txt" 2>/dev/null
+	"$PY" "$HERE/tls_decrypt.py" "$dir/u.json" "$dir/t.txt" "$label" --handshake --min "$min" || fail=1
 }
 
 # ---- 1. umpa tls conversations ----
@@ -103,6 +129,62 @@ if timeout 30 "$UMPA" tls -q --version 1.3 --send-client "$req" --send-server "@
 	compare "$dir/big.pcapng" "an HTTP response over three TLS records"
 else
 	echo "FAIL [big response]: umpa tls: $(head -1 "$dir/err")"
+	fail=1
+fi
+
+# ---- 4. (umpa tls) handshake messages over several encrypted records; 0-RTT early data ----
+if timeout 30 "$UMPA" tls -q --version 1.3 --key-type rsa:2048 --max-record 512 --sni www.example.test \
+	--send-client "$req" --send-server "$resp" -w "$dir/split.pcapng" 2>"$dir/err"; then
+	out=$(timeout 30 "$UMPA" show "$dir/split.pcapng" 2>&1)
+	if grep -q 'reassembled: TLSv1.3 Certificate' <<<"$out"; then
+		compare_hs "$dir/split.pcapng" "TLS 1.3 Certificate over 512-byte encrypted records" 4
+	else
+		echo "FAIL [TLS 1.3 split Certificate]: no reassembled Certificate shown"
+		fail=1
+	fi
+else
+	echo "FAIL [TLS 1.3 split Certificate]: umpa tls: $(head -1 "$dir/err")"
+	fail=1
+fi
+early='GET /early HTTP/1.1\r\nHost: www.example.test\r\n\r\n'
+if timeout 30 "$UMPA" tls -q --version 1.3 --early-data "$early" --send-client "$req" --send-server "$resp" \
+	-w "$dir/early.pcapng" --keylog "$dir/early.log" 2>"$dir/err"; then
+	compare_hs "$dir/early.pcapng" "0-RTT early data (umpa tls)" 6
+	compare "$dir/early.pcapng" "0-RTT early data (umpa tls): HTTP"
+	out=$(timeout 30 "$UMPA" show "$dir/early.pcapng" 2>&1)
+	if ! grep -q 'decrypted 0-RTT: HTTP: GET /early' <<<"$out"; then
+		echo "FAIL [0-RTT]: the early request is not shown as decrypted 0-RTT data"
+		fail=1
+	fi
+	# without the early secret: the early records (the request, EndOfEarlyData) say why, the rest decrypts
+	grep -v CLIENT_EARLY_TRAFFIC_SECRET "$dir/early.log" >"$dir/noearly.log"
+	editcap --discard-all-secrets "$dir/early.pcapng" "$dir/early0.pcapng" 2>/dev/null
+	out=$(timeout 30 "$UMPA" show "$dir/early0.pcapng" --keylog "$dir/noearly.log" 2>&1)
+	nbad=$(grep -o "cannot decrypt: no CLIENT_EARLY_TRAFFIC_SECRET" <<<"$out" | wc -l)
+	nall=$(grep -o "cannot decrypt" <<<"$out" | wc -l)
+	if [ "$nbad" = 2 ] && [ "$nall" = 2 ] && grep -q "decrypted: HTTP: GET /index.html" <<<"$out"; then
+		echo "ok   [0-RTT without its secret]: the 2 early records say why, the rest decrypts"
+	else
+		echo "FAIL [0-RTT without its secret]: $nbad early records said why, $nall cannot decrypt in all"
+		fail=1
+	fi
+else
+	echo "FAIL [0-RTT]: umpa tls: $(head -1 "$dir/err")"
+	fail=1
+fi
+
+# records framed as OpenSSL never frames them (tls13_coalesce.py): two messages ending in one record, a 5-byte
+# record inside the Certificate, a message header split across records
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/ckey.pem" -outform DER \
+	-out "$dir/c.der" -days 2 -subj /CN=coalesce.test -addext subjectAltName=DNS:coalesce.test,DNS:www.coalesce.test \
+	2>/dev/null
+if "$PY" "$HERE/tls13_coalesce.py" "$dir/c.der" "$dir/co.pcap" "$dir/co.log" 2>"$dir/err"; then
+	compare_hs "$dir/co.pcap" "TLS 1.3 handshake records coalesced and split, a header across records" 3 \
+		--keylog "$dir/co.log" -- -o "tls.keylog_file:$dir/co.log"
+	compare "$dir/co.pcap" "TLS 1.3 coalesced and split records: HTTP after them" --keylog "$dir/co.log" -- \
+		-o "tls.keylog_file:$dir/co.log"
+else
+	echo "FAIL [coalesced records]: tls13_coalesce.py: $(tail -1 "$dir/err") (python3-scapy, python3-cryptography)"
 	fail=1
 fi
 
@@ -269,6 +351,51 @@ PYEOF
 		echo "FAIL [HTTP over TCP]: tcpdump did not start"
 		fail=1
 	fi
+	# 0-RTT and a Certificate over 512-byte records between openssl s_client and s_server. s_server
+	# serves NACCEPT connections, reading its stdin (kept open by sleep) until the last one ends.
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/rkey.pem" -out "$dir/rcert.pem" -days 2 \
+		-subj /CN=localhost -addext subjectAltName=DNS:localhost,DNS:www.localhost 2>/dev/null
+	printf 'GET /zero-rtt HTTP/1.1\r\nHost: localhost\r\n\r\n' >"$dir/early.txt"
+	s_server() { # PORT NACCEPT
+		(sleep 15) | timeout 20 openssl s_server -accept "127.0.0.1:$1" -cert "$dir/rcert.pem" \
+			-key "$dir/rkey.pem" -early_data -max_send_frag 512 -naccept "$2" >"$dir/srv.out" 2>&1 &
+		spid=$!
+		pids+=("$spid")
+		for _ in $(seq 100); do grep -q ACCEPT "$dir/srv.out" 2>/dev/null && return 0; sleep 0.05; done
+		return 1
+	}
+	s_client() { # PORT LOG ARGS...: stdin open half a second, for the session tickets
+		local p=$1 log=$2
+		shift 2
+		(sleep 0.5) | timeout 10 openssl s_client -connect "127.0.0.1:$p" -keylogfile "$log" "$@" >"$dir/cli.out" 2>&1
+	}
+	for mode in accepted rejected; do
+		port=$(freeport)
+		rm -f "$dir/sess.pem"
+		capture "$port" "$dir/zrtt-$mode.pcap" || { echo "FAIL [0-RTT $mode]: tcpdump did not start"; fail=1; continue; }
+		if [ $mode = accepted ]; then
+			s_server "$port" 2
+			s_client "$port" "$dir/zrtt-$mode.log" -sess_out "$dir/sess.pem"
+		else # a new server process has new ticket keys: the resumption and its early data are refused
+			s_server "$port" 1
+			s_client "$port" "$dir/zrtt-$mode.log" -sess_out "$dir/sess.pem"
+			wait "$spid" 2>/dev/null
+			s_server "$port" 1
+		fi
+		s_client "$port" "$dir/zrtt-$mode.log" -sess_in "$dir/sess.pem" -early_data "$dir/early.txt"
+		stop_capture
+		if ! grep -q "Early data was $mode" "$dir/cli.out"; then
+			echo "FAIL [0-RTT $mode]: openssl s_client did not say 'Early data was $mode'"
+			fail=1
+			continue
+		fi
+		lbl="openssl s_client -early_data, $mode, Certificate in 512-byte records"
+		compare_hs "$dir/zrtt-$mode.pcap" "$lbl" 6 --keylog "$dir/zrtt-$mode.log" -- \
+			-o "tls.keylog_file:$dir/zrtt-$mode.log"
+		# the early request (decrypted also when rejected, as tshark does; compare_hs saw no record fail)
+		[ $mode = accepted ] && CMP_MIN=1 compare "$dir/zrtt-$mode.pcap" "$lbl: HTTP" --keylog \
+			"$dir/zrtt-$mode.log" -- -o "tls.keylog_file:$dir/zrtt-$mode.log"
+	done
 fi
 [ $fail -eq 0 ] && echo "tls_decrypt: umpa decrypts and dissects HTTP as tshark does"
 exit $fail

@@ -356,13 +356,18 @@ static void test_psk(void **state)
 static void test_errors(void **state)
 {
 	(void)state;
-	build_fails("return tls{verison='1.3'}", "tls: unknown option 'verison' (options: version,", NULL);
+	build_fails("return tls{verison='1.3'}",
+		    "tls: unknown option 'verison' (did you mean 'version'? options: version,", NULL);
+	build_fails("return tls{zzzzzzzz='1.3'}", "tls: unknown option 'zzzzzzzz' (options: version,", "did you mean");
 	build_fails("return tls{version={}}", "tls{version=...}: want a string, got a table", NULL);
 	build_fails("return tls{ciphers='NOPE', version='1.2'}", "tls{ciphers=...}: no cipher matches 'NOPE'",
 		    "--ciphers");
 	build_fails("return tls{version='1.7'}", "tls{version=...}: unknown version '1.7'", NULL);
 	build_fails("return tls{cert='/etc/passwd'}", "sandbox", NULL);
-	build_fails("return tls{resume='maybe'}", "tls{resume=...}: 'maybe' is not one of id, ticket, psk, none", NULL);
+	build_fails("return tls{resume='maybe'}", "tls{resume=...}: 'maybe' is not one of id, ticket, psk, none",
+		    "did you mean");
+	build_fails("return tls{resume='tikcet'}",
+		    "tls{resume=...}: 'tikcet' is not one of id, ticket, psk, none (did you mean 'ticket'?)", NULL);
 	build_fails("return tls{client='10.0.0.300:1'}", "tls{client=...}: '10.0.0.300:1' is not ADDR", NULL);
 	build_fails("return tls{server='10.0.0.1:99999'}",
 		    "tls{server=...}: '10.0.0.1:99999' is not ADDR, ADDR:PORT, [IPV6]:PORT or :PORT (port 1..65535)",
