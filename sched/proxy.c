@@ -45,6 +45,7 @@ struct proxy_half {
 	struct evbuffer *held; /* bytes waiting for the delay */
 	int eof_waited;        /* the eof_delay hook's wait is over (or none was asked) */
 	int64_t first_ns;      /* when the oldest byte now in the input was read (0: none there) */
+	uint64_t in, out;      /* bytes read from the sender, handed to the receiver (umpa_proxy_conns) */
 };
 
 struct proxy_conn {
@@ -71,6 +72,7 @@ struct proxy_conn {
 		struct proxy_conn *c;
 		int leg;
 	} tref[2];
+	int64_t started_ns; /* wall clock at accept */
 };
 
 struct proxy_listener {
@@ -418,6 +420,7 @@ static void delay_done(evutil_socket_t fd, short what, void *arg)
 	h->delay = NULL;
 	c->p->st.bytes_out[h->dir] += evbuffer_get_length(h->held);
 	tap_plain(c, !h->dir, h->dir, h->held, NULL, SIZE_MAX);
+	h->out += evbuffer_get_length(h->held);
 	bufferevent_write_buffer(dst, h->held);
 	pump(h); /* what arrived meanwhile; re-enables reading */
 }
@@ -432,6 +435,7 @@ static void forward(struct proxy_half *h, const void *data, size_t n)
 	}
 	c->p->st.bytes_out[h->dir] += n;
 	tap_plain(c, !h->dir, h->dir, NULL, data, n);
+	h->out += n;
 	bufferevent_write(c->side[!h->dir], data, n);
 }
 
@@ -492,6 +496,8 @@ static void pump(struct proxy_half *h)
 			tap_plain(c, !h->dir, h->dir, in, NULL, len);
 			p->st.bytes_in[h->dir] += len;
 			p->st.bytes_out[h->dir] += len;
+			h->in += len;
+			h->out += len;
 			bufferevent_write_buffer(dst, in);
 			break;
 		}
@@ -535,6 +541,7 @@ static void pump(struct proxy_half *h)
 				n = out.consumed;
 			p->st.bytes_in[h->dir] += n;
 			tap_plain(c, h->dir, h->dir, NULL, d, n); /* what this leg read, once: a hook may take less */
+			h->in += n;
 			if (out.len)
 				forward(h, out.data, out.len);
 			evbuffer_drain(in, n);
@@ -974,6 +981,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	c->cfd = fd;
 	c->ufd = -1;
 	c->ci.id = ++p->next_id;
+	c->started_ns = umpa_loop_wall_ns(p->loop);
 	c->ci.listener = pl->index;
 	addr_text(sa, c->ci.src, sizeof(c->ci.src), &c->ci.sport);
 	addr_text((struct sockaddr *)&p->target, c->ci.dst, sizeof(c->ci.dst), &c->ci.dport);
@@ -1214,4 +1222,24 @@ struct umpa_proxy *umpa_proxy_free(struct umpa_proxy *p)
 	free(p->statics);
 	free(p);
 	return NULL;
+}
+
+size_t umpa_proxy_conns(const struct umpa_proxy *p, umpa_proxy_conn_cb cb, void *arg)
+{
+	size_t n = 0;
+
+	for (const struct proxy_conn *c = p->conns; c; c = c->next, n++) {
+		struct umpa_proxy_conn_stats s = {
+		    .ci = &c->ci,
+		    .bytes_in = {c->half[0].in, c->half[1].in},
+		    .bytes_out = {c->half[0].out, c->half[1].out},
+		    .started_ns = c->started_ns,
+		    .connected = c->connected,
+		    .tls = c->is_tls,
+		    .sni = c->sni,
+		};
+		if (cb)
+			cb(arg, &s);
+	}
+	return n;
 }

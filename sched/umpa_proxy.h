@@ -243,6 +243,23 @@ void umpa_proxy_clienthello_sni(const uint8_t *b, size_t n, char *out, size_t ou
 /** The counters so far. */
 void umpa_proxy_stats(const struct umpa_proxy *p, struct umpa_proxy_stats *st);
 
+/** One open connection as umpa_proxy_conns shows it (valid during the callback). */
+struct umpa_proxy_conn_stats {
+	const struct umpa_proxy_conn_info *ci; /**< who and where */
+	uint64_t bytes_in[2];                  /**< [dir] bytes read from the sender */
+	uint64_t bytes_out[2];                 /**< [dir] bytes handed to the receiver */
+	int64_t started_ns;                    /**< wall clock at accept */
+	int connected;                         /**< the upstream is connected */
+	int tls;                               /**< intercepted as TLS (mitm) */
+	const char *sni;                       /**< its SNI ("" when none) */
+};
+
+/** Called by umpa_proxy_conns for each open connection. */
+typedef void (*umpa_proxy_conn_cb)(void *arg, const struct umpa_proxy_conn_stats *s);
+
+/** Call @p cb for each open connection, newest first (@p cb may be NULL).  Returns their number. */
+size_t umpa_proxy_conns(const struct umpa_proxy *p, umpa_proxy_conn_cb cb, void *arg);
+
 /**
  * Stop accepting and close every connection (in order, without waiting for
  * buffered bytes).  Frees @p p (NULL is fine).  Returns NULL.

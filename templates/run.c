@@ -369,8 +369,11 @@ static int xmit(struct umpa_run *r, struct umpa_pkt *p, size_t ifidx, struct ump
 		return -UMPA_EINVAL;
 	}
 	ctr_add(r, r->c_tx, 1);
-	if (r->cur_rule)
+	ctr_add(r, r->c_tx_bytes, p->len);
+	if (r->cur_rule) {
 		ctr_add(r, r->cur_rule->out, 1);
+		ctr_add(r, r->cur_rule->out_bytes, p->len);
+	}
 	if (!p->nlayers)
 		umpa_dissect(p);
 	count_host(r, p, 1);
@@ -435,6 +438,7 @@ static void rx(struct umpa_run *r, struct umpa_pkt *p, const struct rt_iface *f)
 	r->cur_pkt = p;
 	umpa_dissect(p);
 	ctr_add(r, r->c_rx, 1);
+	ctr_add(r, r->c_rx_bytes, p->len);
 	count_host(r, p, 0);
 	r->pend = p;
 	r->pend_comment = NULL;
@@ -931,6 +935,7 @@ static void rule_cb(void *arg, const struct umpa_pkt *p)
 	if (r->stopped)
 		return;
 	ctr_add(r, ru->in, 1);
+	ctr_add(r, ru->in_bytes, p->len);
 	ctr_add(r, r->c_match, 1);
 	lua_rawgeti(r->L, LUA_REGISTRYINDEX, ru->ref);
 	if (umpa_lua_push_pkt(r->U, p, &e) < 0) {
@@ -1059,6 +1064,10 @@ static int l_on(lua_State *L)
 	ru->in = ctr_find(r, name, 1);
 	snprintf(name, sizeof(name), "rule.%d.out", ru->id);
 	ru->out = ctr_find(r, name, 1);
+	snprintf(name, sizeof(name), "rule.%d.in_bytes", ru->id);
+	ru->in_bytes = ctr_find(r, name, 1);
+	snprintf(name, sizeof(name), "rule.%d.out_bytes", ru->id);
+	ru->out_bytes = ctr_find(r, name, 1);
 	if ((rc = umpa_on(r->ex, bpf, fields, rule_cb, ru, &e)) < 0)
 		return luaL_error(L, "on: %s", e.msg);
 	lua_pushinteger(L, ru->id);
@@ -1632,6 +1641,7 @@ static int bridge_out(void *arg, const uint8_t *frame, size_t len, struct umpa_e
 		umpa_pkt_attach(&q, frame, (uint32_t)len, (uint32_t)len, r->linktype >= 0 ? r->linktype : 1);
 	}
 	ctr_add(r, r->c_tx, 1);
+	ctr_add(r, r->c_tx_bytes, len);
 	if (r->w) {
 		stamp(r, &q);
 		rc = out_write(r, &q, bdir_name[d->dir], e);
@@ -1775,6 +1785,7 @@ static void bridge_rx(struct umpa_run *r, struct umpa_pkt *p, struct rt_bdir *d)
 	struct umpa_err e = {0};
 
 	ctr_add(r, r->c_rx, 1);
+	ctr_add(r, r->c_rx_bytes, p->len);
 	if (r->w && out_write(r, p, NULL, &e) < 0)
 		cb_failed(r, &e);
 	if (d->b->repair && bridge_repair(r, p, d))
@@ -2455,7 +2466,9 @@ struct umpa_run *umpa_run_new(const struct umpa_run_opts *o, struct umpa_err *e)
 	r->c_match = ctr_find(r, "matches", 1);
 	r->c_timeout = ctr_find(r, "timeouts", 1);
 	r->c_err = ctr_find(r, "errors", 1);
-	if (r->c_err == (size_t)-1) {
+	r->c_rx_bytes = ctr_find(r, "rx.bytes", 1);
+	r->c_tx_bytes = ctr_find(r, "tx.bytes", 1);
+	if (r->c_err == (size_t)-1 || r->c_tx_bytes == (size_t)-1) {
 		umpa_err_set(e, UMPA_ENOMEM, "out of memory");
 		goto fail;
 	}

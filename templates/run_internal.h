@@ -83,6 +83,7 @@ struct rt_rule {
 	int ref;   /* the Lua function */
 	size_t in; /* counter indices */
 	size_t out;
+	size_t in_bytes, out_bytes; /* rule.N.in_bytes, rule.N.out_bytes (frame bytes) */
 };
 
 struct rt_timer {
@@ -148,6 +149,7 @@ struct umpa_run {
 	size_t *hash; /* open addressing: index + 1, 0 empty */
 	size_t hcap;
 	size_t c_rx, c_tx, c_match, c_timeout, c_err; /* fixed counters */
+	size_t c_rx_bytes, c_tx_bytes;                /* rx.bytes, tx.bytes: frame bytes in and out */
 	size_t nhosts;                                /* hosts with host.ADDR counters */
 
 	struct rt_param *par;

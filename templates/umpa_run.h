@@ -195,8 +195,10 @@ const char *umpa_run_path(const struct umpa_run *r);
 /* ---- counters ---- */
 
 /**
- * One counter.  Names: "rx", "tx" (packets received/sent), "rule.N.in",
- * "rule.N.out", "matches", "timeouts", "errors", "host.ADDR.rx"/".tx" (per
+ * One counter.  Names: "rx", "tx" (packets received/sent), "rx.bytes",
+ * "tx.bytes" (their frame bytes), "rule.N.in", "rule.N.out" (packets a rule
+ * matched, and sent from its callback), "rule.N.in_bytes", "rule.N.out_bytes",
+ * "matches", "timeouts", "errors", "host.ADDR.rx"/".tx" (per
  * simulated host: per source address the template sends from), and every
  * name a template gave count().
  */

@@ -9,6 +9,7 @@
 
 #include "http_ctl.h"
 #include "toxi_api.h"
+#include "proxy_http.h"
 #include "umpa_proxy.h"
 #include "umpa_proxy_ca.h"
 #include "umpa_udprelay.h"
@@ -60,6 +61,9 @@ static const char proxy_usage[] =
     "                           with --api, -l and -t are optional: proxies are made over the API\n"
     "      --config FILE        with --api: make the proxies of FILE (Toxiproxy's JSON config) at start\n"
     "      --udp                relay UDP datagrams from -l to -t (one -l; no modules)\n"
+    "      --http ADDR:PORT     serve the counters and the live page (GET /, /stats, /events)\n"
+    "      --http-allow CIDR    also serve clients from CIDR (repeatable; default loopback only)\n"
+    "      --http-token TOKEN   changes over --http need 'Authorization: Bearer TOKEN'\n"
     "  -v, --verbose            log every connection's open and close\n"
     "  -h, --help               this help\n"
     "\n"
@@ -89,7 +93,10 @@ enum {
 	O_PEEKTO,
 	O_API,
 	O_CONFIG,
-	O_UDP
+	O_UDP,
+	O_HTTP,
+	O_HTTP_ALLOW,
+	O_HTTP_TOKEN
 };
 
 static const struct option lopts[] = {
@@ -120,6 +127,9 @@ static const struct option lopts[] = {
     {"api", required_argument, NULL, O_API},
     {"config", required_argument, NULL, O_CONFIG},
     {"udp", no_argument, NULL, O_UDP},
+    {"http", required_argument, NULL, O_HTTP},
+    {"http-allow", required_argument, NULL, O_HTTP_ALLOW},
+    {"http-token", required_argument, NULL, O_HTTP_TOKEN},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -262,9 +272,14 @@ int cmd_proxy(int argc, char **argv)
 	const char **modfiles = calloc((size_t)argc + 1, sizeof(*modfiles));
 	size_t nmodfiles = 0;
 
+	const char **hallow = calloc((size_t)argc + 1, sizeof(char *));
+	struct http_ctl_opts hopts = {.allow = hallow, .title = "proxy"};
+	struct http_ctl *http = NULL;
+	struct proxy_http_src hsrc = {0};
+
 	umpa_tls_conf_init(&upc, &e);
 	umpa_tls_conf_init(&clc, &e);
-	if (!chains || !statics || !passes || !owned || !modfiles) {
+	if (!chains || !statics || !passes || !owned || !modfiles || !hallow) {
 		tool_err("proxy: out of memory");
 		rc = UMPA_EXIT_ERROR;
 		goto out;
@@ -379,6 +394,15 @@ int cmd_proxy(int argc, char **argv)
 		case O_UDP:
 			udp = 1;
 			break;
+		case O_HTTP:
+			hopts.listen = optarg;
+			break;
+		case O_HTTP_ALLOW:
+			hallow[hopts.nallow++] = optarg;
+			break;
+		case O_HTTP_TOKEN:
+			hopts.token = optarg;
+			break;
 		case 'v':
 			o.verbose = 1;
 			break;
@@ -461,6 +485,16 @@ int cmd_proxy(int argc, char **argv)
 	} else if (!o.nlisten || !o.target) {
 		tool_err("proxy: %s is required (try 'umpa proxy --help')",
 			 !o.nlisten ? "-l ADDR:PORT" : "-t HOST:PORT");
+		rc = UMPA_EXIT_USAGE;
+		goto out;
+	}
+	if (hopts.listen && api) {
+		tool_err("proxy: --http with --api: the --api port serves the page, /stats and /events itself");
+		rc = UMPA_EXIT_USAGE;
+		goto out;
+	}
+	if (!hopts.listen && (hopts.nallow || hopts.token)) {
+		tool_err("proxy: --http-allow and --http-token go with --http ADDR:PORT");
 		rc = UMPA_EXIT_USAGE;
 		goto out;
 	}
@@ -577,6 +611,15 @@ int cmd_proxy(int argc, char **argv)
 		char b[96];
 		tool_note("proxy: listening on %s -> %s", umpa_proxy_bound(p, i, b, sizeof(b)), o.target);
 	}
+	if (hopts.listen) {
+		hsrc = (struct proxy_http_src){p, loop};
+		if (!(http = proxy_http_open(&hsrc, &hopts, &e))) {
+			tool_err("proxy: %s", e.msg);
+			rc = e.code == UMPA_EINVAL || e.code == UMPA_ERANGE ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
+			goto out;
+		}
+		tool_note("http: listening on %s", http_ctl_bound(http));
+	}
 	if (umpa_loop_break_on_signal(loop, SIGINT, &e) < 0 || umpa_loop_break_on_signal(loop, SIGTERM, &e) < 0 ||
 	    !(duration > 0 ? umpa_after(loop, duration, stop_cb, NULL, &e)
 			   : umpa_every(loop, 3600000000000LL, tick_cb, NULL, &e)) ||
@@ -611,6 +654,7 @@ out:
 	toxi_api_free(tapi);
 	http_ctl_free(ctl);
 	umpa_udprelay_free(relay);
+	http = http_ctl_free(http); /* before the loop: it owns the event_base */
 	umpa_proxy_free(p);
 	if (wtap) {
 		uint64_t np = umpa_wtap_packets(wtap);
@@ -635,5 +679,6 @@ out:
 	umpa_tls_conf_free(&upc);
 	umpa_tls_conf_free(&clc);
 	free(modfiles);
+	free(hallow);
 	return rc;
 }

@@ -36,9 +36,10 @@ static const char run_usage[] = "usage: umpa run TEMPLATE [-i IF ...] [--offline
 				"  --duration S     stop after S seconds (on the virtual clock offline)\n"
 				"  --strict         a failing callback stops the run (exit 1)\n"
 				"  --json           print the counters as one JSON object on exit\n"
-				"  --http ADDR:PORT serve the control API on a live run: GET /stats, GET and\n"
-				"                   PATCH /params, GET /events (Server-Sent Events); loopback\n"
-				"                   only; port 0 picks one (printed: 'http: listening on A:P')\n"
+				"  --http ADDR:PORT serve the control API on a live run: GET / (the live page),\n"
+				"                   GET /stats, GET and PATCH /params, GET /events (Server-Sent\n"
+				"                   Events); loopback only; port 0 picks one (printed: 'http:\n"
+				"                   listening on A:P')\n"
 				"  --http-allow CIDR  also listen on / serve clients from CIDR (repeatable)\n"
 				"  --http-token TOKEN changes (PATCH) need 'Authorization: Bearer TOKEN'\n"
 				"  --allow-read DIR, --allow-write DIR\n"
@@ -392,6 +393,9 @@ int cmd_run(int argc, char **argv)
 	umpa_run_add_log(t.r, log_line, NULL, NULL);
 	if (http) { /* the control API: evhttp on the run's own loop */
 		const struct http_ctl_source src = {t.r, src_stats, src_params, src_check, src_set};
+		char title[256];
+		snprintf(title, sizeof(title), "run %s", o.tmpl);
+		hopts.title = title;
 		hopts.listen = http;
 		if (!(t.http = http_ctl_new(umpa_loop_event_base(umpa_run_loop(t.r)), &hopts, &src, &e)) ||
 		    umpa_run_add_log(t.r, http_log, &t, &e) < 0) {

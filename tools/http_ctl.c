@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -31,6 +32,7 @@
 #include <jansson.h>
 
 #include "http_ctl.h"
+#include "http_page.h"
 
 #define CTL_MAX_BODY_DEFAULT (64 * 1024)
 #define CTL_MAX_BODY_HARD (1024 * 1024) /* evhttp's own cap (its HTML 413 above it) */
@@ -68,6 +70,9 @@ struct http_ctl {
 	struct ctl_prefix allow[CTL_MAX_ALLOW];
 	size_t nallow;
 	char *token;
+	char *title;
+	http_ctl_json_fn conns_json; /* http_ctl_set_conns */
+	void *conns_arg;
 	size_t max_body;
 	char bound[64];
 	struct ctl_client *clients;
@@ -278,6 +283,21 @@ void http_ctl_event(struct http_ctl *c, const char *event, const char *data)
 	}
 }
 
+static void send_conns(struct http_ctl *c, struct ctl_client *only)
+{
+	struct umpa_sbuf b = {0};
+
+	if (!c->conns_json || c->conns_json(c->conns_arg, &b) < 0 || !b.s) {
+		umpa_sbuf_free(&b);
+		return;
+	}
+	if (only)
+		client_send(only, "conns", b.s);
+	else
+		http_ctl_event(c, "conns", b.s);
+	umpa_sbuf_free(&b);
+}
+
 static void send_stats(struct http_ctl *c, struct ctl_client *only)
 {
 	struct umpa_sbuf b = {0};
@@ -299,8 +319,26 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (c->clients)
+	if (c->clients) {
 		send_stats(c, NULL);
+		send_conns(c, NULL);
+	}
+}
+
+/* The first event of a stream: who this is ({"title", "pid", "bound", "params"}), so one page can name several. */
+static void send_hello(struct http_ctl *c, struct ctl_client *cl)
+{
+	struct umpa_sbuf b = {0};
+	const char *t = c->title ? c->title : "umpa";
+
+	umpa_sbuf_puts(&b, "{\"title\":");
+	umpa_sbuf_put_json_str(&b, t, strlen(t));
+	umpa_sbuf_printf(&b, ",\"pid\":%ld,\"bound\":", (long)getpid());
+	umpa_sbuf_put_json_str(&b, c->bound, strlen(c->bound));
+	umpa_sbuf_printf(&b, ",\"params\":%s}", c->src.params_json ? "true" : "false");
+	if (b.s && !b.oom)
+		client_send(cl, "hello", b.s);
+	umpa_sbuf_free(&b);
 }
 
 static void events_open(struct http_ctl *c, struct evhttp_request *req)
@@ -327,7 +365,9 @@ static void events_open(struct http_ctl *c, struct evhttp_request *req)
 	if (bev) /* a stream is quiet on the read side for as long as it lives */
 		bufferevent_set_timeouts(bev, NULL, NULL);
 	evhttp_connection_set_closecb(evcon, client_closed, cl);
+	send_hello(c, cl);
 	send_stats(c, cl);
+	send_conns(c, cl);
 }
 
 /* ---- parameters ---- */
@@ -341,9 +381,13 @@ static char *json_text(const json_t *v)
 		return strdup(json_string_value(v));
 	if (json_is_integer(v))
 		snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	else if (json_is_real(v))
-		snprintf(buf, sizeof(buf), "%.17g", json_real_value(v));
-	else if (json_is_boolean(v))
+	else if (json_is_real(v)) { /* the shortest text that reads back the same: 0.2, not 0.20000000000000001 */
+		for (int prec = 15; prec <= 17; prec++) {
+			snprintf(buf, sizeof(buf), "%.*g", prec, json_real_value(v));
+			if (strtod(buf, NULL) == json_real_value(v))
+				break;
+		}
+	} else if (json_is_boolean(v))
 		snprintf(buf, sizeof(buf), "%s", json_is_true(v) ? "true" : "false");
 	else
 		return NULL;
@@ -455,6 +499,85 @@ out:
 	json_decref(obj);
 }
 
+/* ---- browsers: Host, Origin, preflight ---- */
+
+/* The host of "HOST", "HOST:PORT" or "[V6]:PORT" into @out; -1 when malformed. */
+static int host_part(const char *s, char *out, size_t n)
+{
+	const char *end;
+
+	if (*s == '[') {
+		if (!(end = strchr(++s, ']')))
+			return -1;
+	} else if (!(end = strchr(s, ':')) || strchr(end + 1, ':')) {
+		end = s + strlen(s); /* no port, or a bare IPv6 address */
+	}
+	if (end == s || (size_t)(end - s) >= n || memchr(s, '/', (size_t)(end - s)))
+		return -1;
+	memcpy(out, s, (size_t)(end - s));
+	out[end - s] = 0;
+	return 0;
+}
+
+/*
+ * A browser's Origin this API answers: http(s)://HOST[:PORT] with HOST
+ * "localhost", a loopback address or one inside --http-allow - a page served
+ * by an umpa process the user runs - or this server's own origin (the Host
+ * header, when it is a numeric address: a page this process served, opened
+ * by its address).  A page from anywhere else (a web site that guesses the
+ * port) gets 403: it could otherwise change a running command from the
+ * user's browser.
+ */
+static int origin_ok(const struct http_ctl *c, const char *o, const char *hosthdr)
+{
+	char host[128];
+	struct ctl_prefix p;
+	const char *rest = !strncasecmp(o, "http://", 7) ? o + 7 : !strncasecmp(o, "https://", 8) ? o + 8 : NULL;
+
+	if (!rest || host_part(rest, host, sizeof(host)) < 0)
+		return 0;
+	if (!strcasecmp(host, "localhost"))
+		return 1;
+	if (prefix_parse(host, &p) < 0) /* a name: never (DNS rebinding) */
+		return 0;
+	return allowed(c, p.family, p.addr) || (hosthdr && !strcasecmp(rest, hosthdr));
+}
+
+/*
+ * The Host header names this server by a numeric address or "localhost".  A
+ * name is refused while the API is loopback-only: a page of evil.example whose
+ * name now resolves to 127.0.0.1 (DNS rebinding) is same-origin with us and
+ * sends no Origin on a GET.  With --http-allow the user opened the API to a
+ * network and may use its names.
+ */
+static int host_ok(const struct http_ctl *c, const char *h)
+{
+	char host[256];
+	struct ctl_prefix p;
+
+	if (!h || c->nallow)
+		return 1;
+	if (host_part(h, host, sizeof(host)) < 0)
+		return 0;
+	return !strcasecmp(host, "localhost") || prefix_parse(host, &p) == 0;
+}
+
+/* A CORS preflight (or a plain OPTIONS): what a page from an allowed origin may send. */
+static void preflight(struct evhttp_request *req)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	const char *pna = evhttp_find_header(in, "Access-Control-Request-Private-Network");
+
+	evhttp_add_header(h, "Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+	evhttp_add_header(h, "Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE");
+	evhttp_add_header(h, "Access-Control-Allow-Headers", "Content-Type, Authorization");
+	evhttp_add_header(h, "Access-Control-Max-Age", "600");
+	if (pna && !strcasecmp(pna, "true")) /* Chrome: a page of a private address to loopback */
+		evhttp_add_header(h, "Access-Control-Allow-Private-Network", "true");
+	evhttp_send_reply(req, 204, "No Content", NULL);
+}
+
 /* ---- dispatch ---- */
 
 static int is_change(enum evhttp_cmd_type m)
@@ -498,6 +621,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 	size_t len = evbuffer_get_length(in);
 	unsigned char a[16];
 	char *body = NULL;
+	const char *origin;
 	int family;
 	struct ctl_route *route = NULL;
 
@@ -507,6 +631,24 @@ static void on_request(struct evhttp_request *req, void *arg)
 	}
 	if (!path || !*path)
 		path = "/";
+	if (!host_ok(c, evhttp_find_header(evhttp_request_get_input_headers(req), "Host"))) {
+		http_ctl_error(req, 403, "Host: not an address of this server (use its numeric address or localhost)");
+		return;
+	}
+	if ((origin = evhttp_find_header(evhttp_request_get_input_headers(req), "Origin"))) {
+		if (!origin_ok(c, origin, evhttp_find_header(evhttp_request_get_input_headers(req), "Host"))) {
+			http_ctl_error(req, 403,
+				       "a page from another origin may not use the control API (only pages from "
+				       "loopback or --http-allow addresses)");
+			return;
+		}
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Access-Control-Allow-Origin", origin);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Vary", "Origin");
+	}
+	if (m == EVHTTP_REQ_OPTIONS) { /* before the token: a preflight carries none */
+		preflight(req);
+		return;
+	}
 	if (c->token && is_change(m) && !token_ok(c, req)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer");
 		http_ctl_error(req, 401, "%s: a change needs 'Authorization: Bearer TOKEN' (--http-token)", path);
@@ -559,13 +701,22 @@ static void on_request(struct evhttp_request *req, void *arg)
 		else
 			reply_sbuf(req, c->src.params_json(c->src.arg, &b), &b);
 		umpa_sbuf_free(&b);
+	} else if (!strcmp(path, "/conns")) {
+		struct umpa_sbuf b = {0};
+		if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD)
+			method_not_allowed(req, "GET, HEAD", path);
+		else if (!c->conns_json)
+			http_ctl_error(req, 404, "/conns: this command lists no connections");
+		else
+			reply_sbuf(req, c->conns_json(c->conns_arg, &b), &b);
+		umpa_sbuf_free(&b);
 	} else if (!strcmp(path, "/events")) {
 		if (m != EVHTTP_REQ_GET)
 			method_not_allowed(req, "GET", path);
 		else
 			events_open(c, req);
-	} else {
-		http_ctl_error(req, 404, "%s: no such resource (try /stats, /params, /events)", path);
+	} else if (!http_page_serve(req, path)) {
+		http_ctl_error(req, 404, "%s: no such resource (try /, /stats, /params, /events)", path);
 	}
 out:
 	free(body);
@@ -655,7 +806,7 @@ struct http_ctl *http_ctl_new(struct event_base *base, const struct http_ctl_opt
 			     o->listen);
 		return http_ctl_free(c);
 	}
-	if (o->token && !(c->token = strdup(o->token))) {
+	if ((o->token && !(c->token = strdup(o->token))) || (o->title && !(c->title = strdup(o->title)))) {
 		umpa_err_set(e, UMPA_ENOMEM, "out of memory");
 		return http_ctl_free(c);
 	}
@@ -689,6 +840,12 @@ struct http_ctl *http_ctl_new(struct event_base *base, const struct http_ctl_opt
 	}
 	event_add(c->tick, &tv);
 	return c;
+}
+
+void http_ctl_set_conns(struct http_ctl *c, http_ctl_json_fn fn, void *arg)
+{
+	c->conns_json = fn;
+	c->conns_arg = arg;
 }
 
 const char *http_ctl_bound(const struct http_ctl *c)
@@ -730,6 +887,7 @@ struct http_ctl *http_ctl_free(struct http_ctl *c)
 	for (size_t i = 0; i < c->nroutes; i++)
 		free(c->routes[i].path);
 	free(c->token);
+	free(c->title);
 	free(c);
 	return NULL;
 }

@@ -13,7 +13,13 @@
  *                   source refuses while applying it (param_set returns
  *                   -UMPA_EINVAL: a template's on_param raised) answers 400
  *                   and the entries applied before it are put back
- *   GET   /events   Server-Sent Events: "stats" (the counters) on connect and
+ *   GET   /         the live page (tools/http_page.h: index.html, page.js,
+ *                   page.css, chart.js), which follows this and other umpa
+ *                   processes over the routes below
+ *   GET   /conns    the connections (http_ctl_set_conns), one JSON object
+ *   GET   /events   Server-Sent Events: "hello" ({"title", "pid", "bound",
+ *                   "params": whether /params exists})
+ *                   first, then "stats" (the counters) on connect and
  *                   every second, "log" lines and "param" changes as they
  *                   happen; any number of clients; one that goes away is
  *                   dropped, the run goes on
@@ -29,6 +35,17 @@
  * but GET and HEAD) needs "Authorization: Bearer TOKEN".  Bodies are capped
  * (opts.max_body, default 64 KiB; libevent itself refuses a body above 1 MiB
  * with its own 413 page, before it is read).
+ *
+ * Browsers: a request with an Origin header is served only when that origin
+ * is http(s)://HOST[:PORT] with HOST localhost, loopback or inside an
+ * --http-allow prefix (a page of another umpa process), or this server's own
+ * origin opened by a numeric address; it gets Access-Control-Allow-Origin.
+ * Any other origin (a name among them) gets 403, so a web site the
+ * user visits cannot drive the API.  While the API is loopback-only the Host
+ * header must be a numeric address or localhost (403 otherwise: DNS
+ * rebinding).  OPTIONS answers a CORS preflight (204) without the token.
+ * Reads (GET, HEAD: the page, /stats, /params, /events) need no token: an
+ * EventSource cannot send one, and who may read is already the address rule.
  */
 #ifndef UMPA_HTTP_CTL_H
 #define UMPA_HTTP_CTL_H
@@ -51,6 +68,7 @@ struct http_ctl_opts {
 	size_t nallow;            /**< their number */
 	const char *token;        /**< bearer token required for changes, or NULL */
 	size_t max_body;          /**< request body cap in bytes (0: 64 KiB) */
+	const char *title;        /**< what this process is ("run flaky-link"), told to pages; NULL: "umpa" */
 };
 
 /** What the control plane serves (the command's counters and parameters). */
@@ -74,6 +92,17 @@ struct http_ctl_source {
  */
 struct http_ctl *http_ctl_new(struct event_base *base, const struct http_ctl_opts *o, const struct http_ctl_source *src,
 			      struct umpa_err *e);
+
+/** Appends one JSON text to @p b; returns 0 or negative. */
+typedef int (*http_ctl_json_fn)(void *arg, struct umpa_sbuf *b);
+
+/**
+ * Serve the current connections (or simulated peers): @p fn appends one JSON
+ * object {"total": N, "list": [{...}, ...]}, served as GET /conns and as a
+ * "conns" event with every "stats" event.  (A setter, not a field of
+ * http_ctl_source: sources written before it stay as they are.)
+ */
+void http_ctl_set_conns(struct http_ctl *c, http_ctl_json_fn fn, void *arg);
 
 /** The bound address as "ADDR:PORT" ("[ADDR]:PORT" for IPv6), the real port when 0 was asked. */
 const char *http_ctl_bound(const struct http_ctl *c);

@@ -144,5 +144,14 @@ PY
 	fi
 fi
 
+# 5. the live page of --http is installed in the data directory (tools/http_page.c serves it from there)
+page=$(find "$T/root" -type d -path '*/share/umpa/page' | head -n 1)
+if [ -n "$page" ] && cmp -s "$page/index.html" "$top_srcdir/tools/page/index.html" &&
+	cmp -s "$page/page.js" "$top_srcdir/tools/page/page.js" && cmp -s "$page/page.css" "$top_srcdir/tools/page/page.css"; then
+	ok "the live page (index.html, page.js, page.css) is installed in ${page#"$T/root"}"
+else
+	failed "the live page in \$(pkgdatadir)/page" "${page:-no share/umpa/page}"
+fi
+
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -328,6 +328,7 @@ static void test_rules_expect_output(void **state)
 	struct logs lg = {0};
 	struct frame f[16];
 	struct umpa_run *r;
+	uint64_t rxb, txb, inb, outb;
 	size_t n;
 	int li;
 
@@ -359,12 +360,22 @@ static void test_rules_expect_output(void **state)
 			 1 + 1 + 3 + 1); /* SYN/ACK, probe, 3 tries, a probe never answered */
 	assert_int_equal(umpa_run_counter(r, "host.10.0.0.1.tx"), 6);
 	assert_int_equal(umpa_run_counter(r, "host.10.0.0.1.rx"), 3); /* counted once the host has sent */
+	rxb = umpa_run_counter(r, "rx.bytes");
+	txb = umpa_run_counter(r, "tx.bytes");
+	inb = umpa_run_counter(r, "rule.1.in_bytes");
+	outb = umpa_run_counter(r, "rule.1.out_bytes");
 	umpa_run_free(r);
 	assert_string_equal(lg.lines[0], "rtt 0.25");
 
 	n = read_frames("out1.pcapng", f, 16);
 	assert_int_equal(n, 4 + 6);
 	/* 1 SYN, 2 SYN/ACK, 3 SYN to 23, 4 probe, 5 probe 2, 6 answer, 7 try 2, 8 try 3, 9 probe 3, 10 udp */
+	/* bytes: received frames 1, 3, 6, 10; sent 2, 4, 5, 7, 8, 9; rule 1 took frame 1 and sent frame 2 */
+	assert_int_equal(rxb, f[0].p.len + f[2].p.len + f[5].p.len + f[9].p.len);
+	assert_int_equal(txb, f[1].p.len + f[3].p.len + f[4].p.len + f[6].p.len + f[7].p.len + f[8].p.len);
+	assert_int_equal(inb, f[0].p.len);
+	assert_int_equal(outb, f[1].p.len);
+	assert_true(rxb > 0 && txb > 0);
 	li = umpa_pkt_find(&f[1].p, &umpa_proto_tcp, 0);
 	assert_true(li >= 0);
 	assert_int_equal(unit_get(&f[1].p, &umpa_proto_tcp, "sport"), 22);
