@@ -493,8 +493,8 @@ int cmd_proxy(int argc, char **argv)
 		rc = UMPA_EXIT_USAGE;
 		goto out;
 	}
-	if (!hopts.listen && (hopts.nallow || hopts.token)) {
-		tool_err("proxy: --http-allow and --http-token go with --http ADDR:PORT");
+	if (!hopts.listen && !api && (hopts.nallow || hopts.token)) {
+		tool_err("proxy: --http-allow and --http-token go with --http or --api ADDR:PORT");
 		rc = UMPA_EXIT_USAGE;
 		goto out;
 	}
@@ -563,7 +563,8 @@ int cmd_proxy(int argc, char **argv)
 		goto out;
 	}
 	if (api) {
-		struct http_ctl_opts ho = {api, NULL, 0, NULL, 0};
+		struct http_ctl_opts ho = {
+		    .listen = api, .allow = hallow, .nallow = hopts.nallow, .token = hopts.token, .title = "proxy"};
 		struct http_ctl_source hs = {&tapi, api_stats, NULL, NULL, NULL};
 		if (!(ctl = http_ctl_new(umpa_loop_event_base(loop), &ho, &hs, &e)) ||
 		    !(tapi = toxi_api_new(loop, ctl, &e))) {
