@@ -24,38 +24,9 @@ set -uo pipefail
 top_srcdir=${top_srcdir:-.}
 UMPA=${UMPA:-./umpa}
 PEER="python3 $top_srcdir/tests/proxy/peer.py"
-for t in curl python3 sha256sum timeout; do
-	if ! command -v $t >/dev/null; then
-		echo "SKIP: $t is missing (tests/deps.sh installs it)"
-		exit 77
-	fi
-done
-. "$top_srcdir/tests/tmpdir.sh"
-T=$(umpa_tmpdir proxy) || exit 1
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	umpa_tmpdir_done "$T"
-}
-trap cleanup EXIT
-fail=0
-ok() { echo "ok: $*"; }
-bad() {
-	echo "FAIL: $*"
-	fail=1
-}
+. "$top_srcdir/tests/proxy/lib.sh"
+proxy_test_init proxy curl python3 sha256sum timeout
 
-# wait_file FILE [SECONDS]: until FILE exists and is not empty
-wait_file() {
-	local i
-	for ((i = 0; i < ${2:-100}0; i++)); do
-		[ -s "$1" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # start_proxy NAME ARGS...: umpa proxy in the background; LPORT[0..] its listening ports
 start_proxy() {
 	local name=$1 i

@@ -24,29 +24,8 @@ set -uo pipefail
 
 top_srcdir=${top_srcdir:-.}
 UMPA=${UMPA:-./umpa}
-for t in curl python3 openssl tshark timeout; do
-	if ! command -v $t >/dev/null; then
-		echo "SKIP: $t is missing (tests/deps.sh installs it)"
-		exit 77
-	fi
-done
-. "$top_srcdir/tests/tmpdir.sh"
-T=$(umpa_tmpdir proxytls) || exit 1
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	umpa_tmpdir_done "$T"
-}
-trap cleanup EXIT
-fail=0
-ok() { echo "ok: $*"; }
-bad() {
-	echo "FAIL: $*"
-	fail=1
-}
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$top_srcdir/tests/proxy/lib.sh"
+proxy_test_init proxytls curl python3 openssl tshark timeout
 # start_proxy NAME ARGS...: umpa proxy in the background; LPORT its (first) listening port
 start_proxy() {
 	local name=$1 i

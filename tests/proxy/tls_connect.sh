@@ -13,29 +13,8 @@ set -uo pipefail
 
 top_srcdir=${top_srcdir:-.}
 UMPA=${UMPA:-./umpa}
-for t in openssl tshark python3 timeout; do
-	if ! command -v $t >/dev/null; then
-		echo "SKIP: $t is missing (tests/deps.sh installs it)"
-		exit 77
-	fi
-done
-. "$top_srcdir/tests/tmpdir.sh"
-T=$(umpa_tmpdir tlsconnect) || exit 1
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	umpa_tmpdir_done "$T"
-}
-trap cleanup EXIT
-fail=0
-ok() { echo "ok: $*"; }
-bad() {
-	echo "FAIL: $*"
-	fail=1
-}
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$top_srcdir/tests/proxy/lib.sh"
+proxy_test_init tlsconnect openssl tshark python3 timeout
 wait_port() {
 	local i
 	for ((i = 0; i < 100; i++)); do

@@ -23,36 +23,8 @@ set -uo pipefail
 top_srcdir=${top_srcdir:-.}
 UMPA=${UMPA:-./umpa}
 PEER="python3 $top_srcdir/tests/proxy/toxi_peer.py"
-for t in curl python3 jq timeout; do
-	if ! command -v $t >/dev/null; then
-		echo "SKIP: $t is missing (tests/deps.sh installs it)"
-		exit 77
-	fi
-done
-. "$top_srcdir/tests/tmpdir.sh"
-T=$(umpa_tmpdir toxi) || exit 1
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	umpa_tmpdir_done "$T"
-}
-trap cleanup EXIT
-fail=0
-ok() { echo "ok: $*"; }
-bad() {
-	echo "FAIL: $*"
-	fail=1
-}
-wait_file() {
-	local i
-	for ((i = 0; i < ${2:-100}; i++)); do
-		[ -s "$1" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
+. "$top_srcdir/tests/proxy/lib.sh"
+proxy_test_init toxi curl python3 jq timeout
 # api METHOD PATH [BODY]: curl, the status in $CODE, the body in $BODY (no Content-Type, as Toxiproxy's README)
 api() {
 	local out

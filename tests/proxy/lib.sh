@@ -1,0 +1,43 @@
+# tests/proxy/lib.sh - the common start of the loopback proxy tests (sourced by tests/proxy/*.sh).
+#   proxy_test_init NAME TOOL...  skip (exit 77) when a TOOL is missing; make the scratch
+#                                 directory $T; kill the PIDS array and remove $T at exit;
+#                                 fail=0, ok MESSAGE, bad MESSAGE (sets fail=1)
+#   freeport                      a free TCP port on 127.0.0.1
+#   wait_file FILE [TENTHS]       until FILE exists and is not empty (default 300: 30 s)
+# Needs top_srcdir set.
+
+proxy_test_init() {
+	local name=$1 t
+	shift
+	for t in "$@"; do
+		if ! command -v "$t" >/dev/null; then
+			echo "SKIP: $t is missing (tests/deps.sh installs it)"
+			exit 77
+		fi
+	done
+	. "$top_srcdir/tests/tmpdir.sh"
+	T=$(umpa_tmpdir "$name") || exit 1
+	PIDS=()
+	trap proxy_test_cleanup EXIT
+	fail=0
+}
+proxy_test_cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	umpa_tmpdir_done "$T"
+}
+ok() { echo "ok: $*"; }
+bad() {
+	echo "FAIL: $*"
+	fail=1
+}
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_file() {
+	local i
+	for ((i = 0; i < ${2:-300}; i++)); do
+		[ -s "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
