@@ -60,8 +60,8 @@ fresh() {
 
 # serve: B's echo service on $PORT (forks per connection): what the host template's tcp=PORT:echo does
 serve() {
-	in_b timeout 30 socat -T 10 TCP4-LISTEN:$PORT,bind=$IP_B,reuseaddr,fork EXEC:cat 2>/dev/null &
-	in_b timeout 30 socat -T 10 TCP6-LISTEN:$PORT6,bind=[$IP6_B],reuseaddr,fork EXEC:cat 2>/dev/null &
+	in_b timeout 30 socat -T 10 TCP4-LISTEN:$PORT,bind=$IP_B,reuseaddr,fork,backlog=64 EXEC:cat 2>/dev/null &
+	in_b timeout 30 socat -T 10 TCP6-LISTEN:$PORT6,bind=[$IP6_B],reuseaddr,fork,backlog=64 EXEC:cat 2>/dev/null &
 	local i
 	for i in $(seq 1 100); do
 		[ "$(in_b ss -ltn "( sport = :$PORT or sport = :$PORT6 )" 2>/dev/null | grep -c LISTEN)" -eq 2 ] && return 0
