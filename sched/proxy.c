@@ -44,6 +44,8 @@ struct proxy_half {
 	struct event *delay;   /* a hook's delay in progress: forwarding waits */
 	struct evbuffer *held; /* bytes waiting for the delay */
 	int eof_waited;        /* the eof_delay hook's wait is over (or none was asked) */
+	int holding;           /* the delay is a hold (UMPA_PROXY_HOLD) with hold_token */
+	uint64_t hold_token;
 	int64_t first_ns;      /* when the oldest byte now in the input was read (0: none there) */
 	uint64_t in, out;      /* bytes read from the sender, handed to the receiver (umpa_proxy_conns) */
 };
@@ -418,6 +420,7 @@ static void delay_done(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	event_free(h->delay);
 	h->delay = NULL;
+	h->holding = 0;
 	c->p->st.bytes_out[h->dir] += evbuffer_get_length(h->held);
 	tap_plain(c, !h->dir, h->dir, h->held, NULL, SIZE_MAX);
 	h->out += evbuffer_get_length(h->held);
@@ -477,6 +480,27 @@ int umpa_proxy_kill(struct umpa_proxy *p, uint64_t id, int reset)
 	return 0;
 }
 
+int umpa_proxy_release(struct umpa_proxy *p, uint64_t id, enum umpa_proxy_dir dir, uint64_t token, const void *data,
+		       size_t n)
+{
+	struct proxy_conn *c;
+	struct proxy_half *h;
+	for (c = p->conns; c; c = c->next)
+		if (c->ci.id == id)
+			break;
+	if (!c || (dir != UMPA_PROXY_C2S && dir != UMPA_PROXY_S2C))
+		return -UMPA_ENOENT;
+	h = &c->half[dir];
+	if (!h->delay || !h->holding || h->hold_token != token)
+		return -UMPA_ENOENT;
+	evbuffer_drain(h->held, evbuffer_get_length(h->held));
+	if (n && evbuffer_add(h->held, data, n) < 0)
+		return -UMPA_ENOMEM;
+	event_del(h->delay);
+	delay_done(-1, 0, h); /* forwards, pumps on (may end the connection) */
+	return 0;
+}
+
 /* Move what side[dir] received to side[!dir], through the hooks; stop at the buffer bound or a delay. */
 static void pump(struct proxy_half *h)
 {
@@ -504,7 +528,7 @@ static void pump(struct proxy_half *h)
 		{
 			size_t n = len < CHUNK_MAX ? len : CHUNK_MAX;
 			unsigned char *d = evbuffer_pullup(in, (ssize_t)n);
-			struct umpa_proxy_out out = {d, n, UMPA_PROXY_FORWARD, 0, 0, h->first_ns};
+			struct umpa_proxy_out out = {d, n, UMPA_PROXY_FORWARD, 0, 0, h->first_ns, 0};
 			struct umpa_err e = {0, ""};
 			if (p->h.data(p->h.arg, c->state, (enum umpa_proxy_dir)h->dir, d, n, &out, &e) < 0) {
 				plog(p, UMPA_PROXY_WARN, c->ci.id, "%s", e.msg[0] ? e.msg : "module failed");
@@ -524,6 +548,12 @@ static void pump(struct proxy_half *h)
 				evbuffer_drain(in, n);
 				starttls_begin(c);
 				return;
+			}
+			if (out.action == UMPA_PROXY_HOLD) {
+				if (out.delay_ns <= 0)
+					out.delay_ns = 10000000000LL;
+				h->holding = 1;
+				h->hold_token = out.hold_token;
 			}
 			if (out.delay_ns > 0) {
 				struct timeval tv = {(time_t)(out.delay_ns / 1000000000),

@@ -504,7 +504,7 @@ static int hk_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_
 		/* hooks (Lua chains) first, on whole new chunks: what they return is what the others see */
 		struct tx_toxic *x = &t->tox[i];
 		struct tx_slot *s;
-		struct umpa_proxy_out o2 = {out->data, len, UMPA_PROXY_FORWARD, 0, 0, out->arrived_ns};
+		struct umpa_proxy_out o2 = {out->data, len, UMPA_PROXY_FORWARD, 0, 0, out->arrived_ns, 0};
 		if (x->d.type != UMPA_TOXIC_HOOKS || x->d.dir != dir || !active(t, x, c, now))
 			continue;
 		s = slot_of(c, x);

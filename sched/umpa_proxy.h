@@ -50,6 +50,10 @@ enum umpa_proxy_action {
 	UMPA_PROXY_STARTTLS = 2,
 	UMPA_PROXY_CLOSE = 3, /**< forward out.data, then end the connection in order: reading stops both
 				 ways, what is buffered is written, both sockets get a shutdown and close */
+	/** hold the chunk (module inspect): out.data is forwarded after out.delay_ns (default 10 s) unless
+	 * umpa_proxy_release with out.hold_token brings other bytes first; meanwhile the direction waits as
+	 * behind a delay */
+	UMPA_PROXY_HOLD = 4,
 };
 
 /** A hook's answer for one chunk. */
@@ -61,6 +65,7 @@ struct umpa_proxy_out {
 			       the buffer bound, and the next call comes after the delay */
 	size_t consumed;    /**< input bytes this answer used (0: all n); the rest comes back in the next call */
 	int64_t arrived_ns; /**< in: when the oldest of these bytes was read (loop clock; 0: unknown) */
+	uint64_t hold_token; /**< UMPA_PROXY_HOLD: what umpa_proxy_release must name */
 };
 
 /** Who a connection is between (addresses as text). */
@@ -232,6 +237,15 @@ const char *umpa_proxy_bound(const struct umpa_proxy *p, unsigned i, char *buf, 
  * open.
  */
 int umpa_proxy_kill(struct umpa_proxy *p, uint64_t id, int reset);
+
+/**
+ * End the hold (UMPA_PROXY_HOLD, token @p token) of direction @p dir of
+ * connection @p id: forward @p data (@p n bytes, copied; 0: nothing) instead
+ * of the held chunk, now.  Returns 0, or -UMPA_ENOENT when that connection
+ * holds no such chunk (it timed out and went on, or the connection ended).
+ */
+int umpa_proxy_release(struct umpa_proxy *p, uint64_t id, enum umpa_proxy_dir dir, uint64_t token, const void *data,
+		       size_t n);
 
 /**
  * The server name (SNI) of a TLS ClientHello at the start of @p b (@p n

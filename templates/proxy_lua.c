@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "umpa_lua.h"
 
@@ -24,14 +25,33 @@ struct umpa_proxy_mods {
 	void *log_arg;
 	int chains;    /* registry ref of {[0] = {spec...}, [1] = {...}} */
 	unsigned n[2]; /* modules per direction */
+	struct umpa_proxy_rules *rules; /* in force (a reference) */
+	int rulespecs;                  /* registry ref of {[i] = {spec...}}: rule i's modules, checked */
+	char *rules_path;               /* --rules FILE, read again when it changes */
+	struct stat rules_st;
+	umpa_proxy_mods_log_fn note;
+	void *note_arg;
+	struct umpa_proxy_bus bus;
+	struct pm_conn *conns;  /* open connections (stats flush) */
+	struct pm_conn *cur;    /* the connection whose chunk the modules see now */
+	int cur_dir;
 };
 
 /* What one connection keeps. */
 struct pm_conn {
 	struct umpa_proxy_mods *m;
+	struct pm_conn *prev, *next;
+	uint64_t id;
 	int ref;   /* registry ref of the connection's state table */
 	char *buf; /* the last forwarded chunk (hooks own their output) */
 	size_t cap;
+	int any[2];                     /* modules in the chain of [dir] */
+	struct umpa_proxy_rules *rules; /* the set it was opened with (hostname checks) */
+	uint64_t bytes, packets;        /* counted for bus.conn_stats, not yet handed over */
+	int counted;                    /* status "O" was handed over */
+	int64_t hold_ns;                /* proxy.inspect: the hold asked for this chunk */
+	uint64_t hold_token;
+	int hold;
 };
 
 const char *umpa_proxy_mod_builtin(const char *name)
@@ -75,6 +95,56 @@ static int l_base64(lua_State *L)
 		o[k++] = '=';
 	}
 	luaL_pushresultsize(&b, k);
+	return 1;
+}
+
+/* proxy.publish(channel, message): true when the bus took it. */
+static int l_publish(lua_State *L)
+{
+	struct umpa_proxy_mods *m = lua_touserdata(L, lua_upvalueindex(1));
+	size_t n;
+	const char *ch = luaL_checkstring(L, 1), *msg = luaL_checklstring(L, 2, &n);
+	lua_pushboolean(L, m->bus.publish && m->bus.publish(m->bus.arg, ch, msg, n));
+	return 1;
+}
+
+/* proxy.debugging(): is the redis key `debugging` 1? */
+static int l_debugging(lua_State *L)
+{
+	struct umpa_proxy_mods *m = lua_touserdata(L, lua_upvalueindex(1));
+	lua_pushboolean(L, m->bus.debugging && m->bus.debugging(m->bus.arg));
+	return 1;
+}
+
+/* proxy.inspect(channel, message, seq, timeout_s): true when this chunk is to be held (execute then returns
+ * data, "hold"). */
+static int l_inspect(lua_State *L)
+{
+	struct umpa_proxy_mods *m = lua_touserdata(L, lua_upvalueindex(1));
+	size_t n;
+	const char *ch = luaL_checkstring(L, 1), *msg = luaL_checklstring(L, 2, &n);
+	lua_Integer seq = luaL_checkinteger(L, 3);
+	double to = luaL_checknumber(L, 4);
+	int64_t ns = to > 0 && to <= 3600 ? (int64_t)(to * 1e9) : 10000000000LL;
+	struct pm_conn *pc = m->cur;
+	int ok = pc && m->bus.inspect &&
+		 m->bus.inspect(m->bus.arg, ch, msg, n, pc->id, m->cur_dir, (uint64_t)seq, ns);
+	if (ok) {
+		pc->hold = 1;
+		pc->hold_ns = ns;
+		pc->hold_token = (uint64_t)seq;
+	}
+	lua_pushboolean(L, ok);
+	return 1;
+}
+
+/* __proxy_hostok(rules, index, hostname): may the modules of rule index (from 1) run? */
+static int l_hostok(lua_State *L)
+{
+	const struct umpa_proxy_rules *r = lua_touserdata(L, 1);
+	lua_Integer i = luaL_checkinteger(L, 2);
+	const char *host = lua_tostring(L, 3);
+	lua_pushboolean(L, i >= 1 && umpa_proxy_rules_host(r, (unsigned)(i - 1), host));
 	return 1;
 }
 
@@ -135,6 +205,7 @@ struct umpa_proxy_mods *umpa_proxy_mods_new(umpa_proxy_mods_log_fn log, void *ar
 	m->log = log;
 	m->log_arg = arg;
 	m->chains = LUA_NOREF;
+	m->rulespecs = LUA_NOREF;
 	if (!(m->U = umpa_lua_open(e)) || umpa_lua_set_deadline(m->U, &dl, e) < 0)
 		return umpa_proxy_mods_free(m);
 	m->L = umpa_lua_state(m->U);
@@ -144,7 +215,18 @@ struct umpa_proxy_mods *umpa_proxy_mods_new(umpa_proxy_mods_log_fn log, void *ar
 	lua_setfield(m->L, -2, "log");
 	lua_pushcfunction(m->L, l_base64);
 	lua_setfield(m->L, -2, "base64");
+	lua_pushlightuserdata(m->L, m);
+	lua_pushcclosure(m->L, l_publish, 1);
+	lua_setfield(m->L, -2, "publish");
+	lua_pushlightuserdata(m->L, m);
+	lua_pushcclosure(m->L, l_debugging, 1);
+	lua_setfield(m->L, -2, "debugging");
+	lua_pushlightuserdata(m->L, m);
+	lua_pushcclosure(m->L, l_inspect, 1);
+	lua_setfield(m->L, -2, "inspect");
 	lua_setglobal(m->L, "proxy");
+	lua_pushcfunction(m->L, l_hostok);
+	lua_setglobal(m->L, "__proxy_hostok");
 	if (!pre || umpa_lua_run(m->U, pre, strlen(pre), "prelude.lua", e) < 0)
 		return umpa_proxy_mods_free(m);
 	lua_createtable(m->L, 0, 2);
@@ -161,6 +243,8 @@ struct umpa_proxy_mods *umpa_proxy_mods_free(struct umpa_proxy_mods *m)
 	if (!m)
 		return NULL;
 	umpa_lua_close(m->U);
+	umpa_proxy_rules_unref(m->rules);
+	free(m->rules_path);
 	free(m);
 	return NULL;
 }
@@ -224,21 +308,28 @@ static const char *token(const char *s, const char *stops, char *out, size_t n, 
 	return s;
 }
 
-int umpa_proxy_mods_chain(struct umpa_proxy_mods *m, int dir, const char *spec, struct umpa_err *e)
+/* Parse and check chain @p spec: push a list of spec tables {name, opts} (one instance of each was made).
+ * 0, or -code with @p e set and the stack as it was. */
+static int chain_specs(struct umpa_proxy_mods *m, const char *spec, struct umpa_err *e)
 {
 	char name[256], key[256], val[4096];
 	const char *s = spec;
 	size_t nl, kl, vl;
-	int d;
+	int top = lua_gettop(m->L), k = 0;
 	if (!*spec)
 		return umpa_err_set(e, UMPA_EINVAL, "modules: empty list (MOD[:KEY=VALUE...][,MOD...])");
+	lua_newtable(m->L);
 	while (1) {
 		if (!(s = token(s, ":,", name, sizeof(name), &nl, e)))
-			return -UMPA_EINVAL;
-		if (!nl)
-			return umpa_err_set(e, UMPA_EINVAL, "modules: '%s': empty module name", spec);
-		if (need_module(m, name, e) < 0)
+			goto fail;
+		if (!nl) {
+			umpa_err_set(e, UMPA_EINVAL, "modules: '%s': empty module name", spec);
+			goto fail;
+		}
+		if (need_module(m, name, e) < 0) {
+			lua_settop(m->L, top);
 			return e->code == UMPA_ENOENT ? -UMPA_ENOENT : -UMPA_EINVAL;
+		}
 		lua_createtable(m->L, 2, 0); /* spec {name, opts} */
 		lua_pushlstring(m->L, name, nl);
 		lua_rawseti(m->L, -2, 1);
@@ -259,23 +350,176 @@ int umpa_proxy_mods_chain(struct umpa_proxy_mods *m, int dir, const char *spec, 
 		lua_pushvalue(m->L, -1);
 		if (call_global(m, "__proxy_check", 1, 0, e) < 0)
 			goto fail;
-		lua_rawgeti(m->L, LUA_REGISTRYINDEX, m->chains);
-		for (d = 0; d < 2; d++) {
-			if (dir != -1 && dir != d)
-				continue;
-			lua_rawgeti(m->L, -1, d);
-			lua_pushvalue(m->L, -3);
-			lua_rawseti(m->L, -2, (lua_Integer)++m->n[d]);
-			lua_pop(m->L, 1);
-		}
-		lua_pop(m->L, 2);
+		lua_rawseti(m->L, -2, ++k);
 		if (!*s)
 			return 0;
 		s++; /* ',' */
 	}
 fail:
-	lua_settop(m->L, 0);
-	return -UMPA_EINVAL;
+	lua_settop(m->L, top);
+	return e->code ? -e->code : -UMPA_EINVAL;
+}
+
+int umpa_proxy_mods_chain(struct umpa_proxy_mods *m, int dir, const char *spec, struct umpa_err *e)
+{
+	int rc, d;
+	lua_Integer i, n;
+	if ((rc = chain_specs(m, spec, e)) < 0)
+		return rc == -UMPA_ENOENT ? rc : -UMPA_EINVAL;
+	lua_rawgeti(m->L, LUA_REGISTRYINDEX, m->chains);
+	n = (lua_Integer)lua_rawlen(m->L, -2);
+	for (d = 0; d < 2; d++) {
+		if (dir != -1 && dir != d)
+			continue;
+		lua_rawgeti(m->L, -1, d);
+		for (i = 1; i <= n; i++) {
+			lua_rawgeti(m->L, -3, i);
+			lua_rawseti(m->L, -2, (lua_Integer)++m->n[d]);
+		}
+		lua_pop(m->L, 1);
+	}
+	lua_pop(m->L, 2);
+	return 0;
+}
+
+/* ---- rules ---- */
+
+int umpa_proxy_mods_set_rules(struct umpa_proxy_mods *m, struct umpa_proxy_rules *r, struct umpa_err *e)
+{
+	unsigned i, k;
+	lua_newtable(m->L); /* {[i] = {spec...}} */
+	for (i = 0; i < umpa_proxy_rules_count(r); i++) {
+		const struct umpa_proxy_rule *x = umpa_proxy_rules_get(r, i);
+		lua_Integer n = 0;
+		lua_newtable(m->L);
+		for (k = 0; k < x->nmods; k++) {
+			if (chain_specs(m, x->mods[k], e) < 0) {
+				lua_pop(m->L, 2);
+				umpa_err_prefix(e, "%s: rule %u: ", umpa_proxy_rules_origin(r), i + 1);
+				return -UMPA_EINVAL;
+			}
+			for (lua_Integer j = 1; j <= (lua_Integer)lua_rawlen(m->L, -1); j++) {
+				lua_rawgeti(m->L, -1, j);
+				lua_rawseti(m->L, -3, ++n);
+			}
+			lua_pop(m->L, 1);
+		}
+		lua_rawseti(m->L, -2, (lua_Integer)i + 1);
+	}
+	luaL_unref(m->L, LUA_REGISTRYINDEX, m->rulespecs);
+	m->rulespecs = luaL_ref(m->L, LUA_REGISTRYINDEX);
+	umpa_proxy_rules_unref(m->rules);
+	m->rules = umpa_proxy_rules_ref(r);
+	return 0;
+}
+
+int umpa_proxy_mods_rules_text(struct umpa_proxy_mods *m, const char *text, size_t len, const char *what,
+			       struct umpa_err *e)
+{
+	struct umpa_proxy_rules *r = umpa_proxy_rules_parse(text, len, what, e);
+	int rc;
+	if (!r)
+		return -UMPA_EINVAL;
+	rc = umpa_proxy_mods_set_rules(m, r, e);
+	umpa_proxy_rules_unref(r);
+	return rc;
+}
+
+int umpa_proxy_mods_rules_file(struct umpa_proxy_mods *m, const char *path, struct umpa_err *e)
+{
+	struct umpa_proxy_rules *r;
+	struct stat st;
+	int rc;
+	if (stat(path, &st) < 0)
+		memset(&st, 0, sizeof(st));
+	if (!(r = umpa_proxy_rules_load(path, e)))
+		return -UMPA_EINVAL;
+	rc = umpa_proxy_mods_set_rules(m, r, e);
+	umpa_proxy_rules_unref(r);
+	if (rc < 0)
+		return rc;
+	if (!m->rules_path || strcmp(m->rules_path, path)) {
+		char *p = strdup(path);
+		if (!p)
+			return umpa_err_set(e, UMPA_ENOMEM, "%s: out of memory", path);
+		free(m->rules_path);
+		m->rules_path = p;
+	}
+	m->rules_st = st;
+	return 0;
+}
+
+/* A new connection: read the rules file again when it changed. */
+static void rules_file_check(struct umpa_proxy_mods *m)
+{
+	struct stat st;
+	struct umpa_err e = {0, ""};
+	if (!m->rules_path || stat(m->rules_path, &st) < 0)
+		return;
+	if (st.st_size == m->rules_st.st_size && st.st_ino == m->rules_st.st_ino &&
+	    st.st_mtim.tv_sec == m->rules_st.st_mtim.tv_sec && st.st_mtim.tv_nsec == m->rules_st.st_mtim.tv_nsec)
+		return;
+	m->rules_st = st; /* a bad file is reported once, not at every connection */
+	if (umpa_proxy_mods_rules_file(m, m->rules_path, &e) < 0) {
+		if (m->note) {
+			char msg[700];
+			snprintf(msg, sizeof(msg), "rules: %s (the rules in force stay)", e.msg);
+			m->note(m->note_arg, msg);
+		}
+	} else if (m->note) {
+		char msg[700];
+		snprintf(msg, sizeof(msg), "rules: %u from %s", umpa_proxy_rules_count(m->rules), m->rules_path);
+		m->note(m->note_arg, msg);
+	}
+}
+
+struct umpa_proxy_rules *umpa_proxy_mods_rules(const struct umpa_proxy_mods *m)
+{
+	return m->rules;
+}
+
+void umpa_proxy_mods_set_note(struct umpa_proxy_mods *m, umpa_proxy_mods_log_fn fn, void *arg)
+{
+	m->note = fn;
+	m->note_arg = arg;
+}
+
+void umpa_proxy_mods_set_bus(struct umpa_proxy_mods *m, const struct umpa_proxy_bus *bus)
+{
+	if (bus)
+		m->bus = *bus;
+	else
+		memset(&m->bus, 0, sizeof(m->bus));
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void umpa_proxy_mods_names(struct umpa_proxy_mods *m, struct umpa_sbuf *b, char sep)
+{
+	const struct umpa_proxy_modsrc_ *s;
+	const char *names[256];
+	size_t n = 0, i;
+	struct umpa_err e = {0, ""};
+	for (s = umpa_proxy_modsrcs_; s->name; s++)
+		if (strcmp(s->name, "prelude"))
+			(void)need_module(m, s->name, &e); /* a built-in that fails to load is left out */
+	lua_getglobal(m->L, "__proxy_mods");
+	lua_pushnil(m->L);
+	while (lua_next(m->L, -2) && n < 256) {
+		if (lua_type(m->L, -2) == LUA_TSTRING)
+			names[n++] = lua_tostring(m->L, -2); /* kept alive by the table */
+		lua_pop(m->L, 1);
+	}
+	qsort(names, n, sizeof(names[0]), name_cmp);
+	for (i = 0; i < n; i++) {
+		if (i)
+			umpa_sbuf_putc(b, sep);
+		umpa_sbuf_puts(b, names[i]);
+	}
+	lua_pop(m->L, 1);
 }
 
 /* ---- the hooks ---- */
@@ -287,13 +531,19 @@ static int pm_open(void *arg, const struct umpa_proxy_conn_info *ci, void **stat
 	char conv[200], hash[9];
 	uint32_t h = 2166136261u;
 	const char *p;
+	unsigned i, nmatch = 0;
 	*state = NULL;
-	if (!m->n[0] && !m->n[1])
+	rules_file_check(m);
+	for (i = 0; i < umpa_proxy_rules_count(m->rules); i++)
+		if (umpa_proxy_rules_match(m->rules, i, ci->src, ci->sport, ci->dst, ci->dport))
+			nmatch++;
+	if (!m->n[0] && !m->n[1] && !nmatch && !m->bus.count)
 		return 0;
 	if (!(pc = calloc(1, sizeof(*pc))))
 		return umpa_err_set(e, UMPA_ENOMEM, "modules: out of memory");
 	pc->m = m;
 	pc->ref = LUA_NOREF;
+	pc->id = ci->id;
 	snprintf(conv, sizeof(conv), "%s:%s:%u", ci->src, ci->dst, ci->dport);
 	for (p = conv; *p; p++)
 		h = (h ^ (uint8_t)*p) * 16777619u;
@@ -312,11 +562,43 @@ static int pm_open(void *arg, const struct umpa_proxy_conn_info *ci, void **stat
 	lua_setfield(m->L, -2, "dst");
 	lua_pushinteger(m->L, ci->dport);
 	lua_setfield(m->L, -2, "dstport");
-	if (call_global(m, "__proxy_open", 2, 1, e) < 0) {
+	/* the rules it matches: {rule = i, c2s, s2c, specs} in order */
+	lua_createtable(m->L, (int)nmatch, 0);
+	if (nmatch) {
+		lua_Integer k = 0;
+		lua_rawgeti(m->L, LUA_REGISTRYINDEX, m->rulespecs);
+		for (i = 0; i < umpa_proxy_rules_count(m->rules); i++) {
+			const struct umpa_proxy_rule *x = umpa_proxy_rules_get(m->rules, i);
+			if (!umpa_proxy_rules_match(m->rules, i, ci->src, ci->sport, ci->dst, ci->dport))
+				continue;
+			lua_createtable(m->L, 0, 4);
+			lua_pushinteger(m->L, (lua_Integer)i + 1);
+			lua_setfield(m->L, -2, "rule");
+			lua_pushboolean(m->L, x->c2s);
+			lua_setfield(m->L, -2, "c2s");
+			lua_pushboolean(m->L, x->s2c);
+			lua_setfield(m->L, -2, "s2c");
+			lua_rawgeti(m->L, -2, (lua_Integer)i + 1);
+			lua_setfield(m->L, -2, "specs");
+			lua_rawseti(m->L, -3, ++k);
+		}
+		lua_pop(m->L, 1);
+		pc->rules = umpa_proxy_rules_ref(m->rules);
+	}
+	lua_pushlightuserdata(m->L, pc->rules);
+	if (call_global(m, "__proxy_open", 4, 3, e) < 0) {
+		umpa_proxy_rules_unref(pc->rules);
 		free(pc);
 		return -UMPA_EINVAL;
 	}
+	pc->any[0] = lua_toboolean(m->L, -2);
+	pc->any[1] = lua_toboolean(m->L, -1);
+	lua_pop(m->L, 2);
 	pc->ref = luaL_ref(m->L, LUA_REGISTRYINDEX);
+	pc->next = m->conns;
+	if (m->conns)
+		m->conns->prev = pc;
+	m->conns = pc;
 	*state = pc;
 	return 0;
 }
@@ -328,16 +610,32 @@ static int pm_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_
 	struct pm_conn *pc = state;
 	const char *r;
 	size_t rl;
-	if (!pc || !m->n[dir])
+	int rc;
+	if (!pc)
 		return 0; /* out already holds the input: forward as is */
+	pc->bytes += n;
+	pc->packets++;
+	if (!pc->any[dir])
+		return 0;
 	lua_rawgeti(m->L, LUA_REGISTRYINDEX, pc->ref);
 	lua_pushinteger(m->L, dir);
 	lua_pushlstring(m->L, (const char *)in, n);
-	if (call_global(m, "__proxy_data", 3, 2, e) < 0)
+	m->cur = pc;
+	m->cur_dir = dir;
+	pc->hold = 0;
+	rc = call_global(m, "__proxy_data", 3, 2, e);
+	m->cur = NULL;
+	if (rc < 0)
 		return -UMPA_EINVAL;
 	r = lua_tolstring(m->L, -2, &rl);
 	if (lua_type(m->L, -1) == LUA_TSTRING && !strcmp(lua_tostring(m->L, -1), "starttls")) {
 		out->action = UMPA_PROXY_STARTTLS; /* forward, then both legs become TLS */
+	} else if (lua_type(m->L, -1) == LUA_TSTRING && !strcmp(lua_tostring(m->L, -1), "hold")) {
+		if (pc->hold) { /* proxy.inspect registered it: forward r at the timeout, unless released first */
+			out->action = UMPA_PROXY_HOLD;
+			out->delay_ns = pc->hold_ns;
+			out->hold_token = pc->hold_token;
+		}
 	} else if (lua_type(m->L, -1) == LUA_TSTRING) {
 		out->action = UMPA_PROXY_RESET;
 		rl = 0;
@@ -363,12 +661,20 @@ static int pm_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_
 	return 0;
 }
 
+/* Nothing to look at in direction @p dir (no modules, no counting): the proxy moves it unhooked. */
+static int pm_pass(void *arg, void *state, enum umpa_proxy_dir dir)
+{
+	struct pm_conn *pc = state;
+	(void)arg;
+	return !pc || (!pc->any[dir] && !pc->m->bus.count);
+}
+
 static void pm_eof(void *arg, void *state, enum umpa_proxy_dir dir)
 {
 	struct umpa_proxy_mods *m = arg;
 	struct pm_conn *pc = state;
 	struct umpa_err e = {0, ""};
-	if (!pc || !m->n[dir])
+	if (!pc || !pc->any[dir])
 		return;
 	lua_rawgeti(m->L, LUA_REGISTRYINDEX, pc->ref);
 	lua_pushinteger(m->L, dir);
@@ -388,13 +694,44 @@ static void pm_tls(void *arg, void *state, const char *sni)
 	call_global(m, "__proxy_tls", 2, 0, &e); /* only fails without memory: the hostname stays unset */
 }
 
+/* Hand @p pc's counts since the last time to bus.conn_stats (@p status: "C" at the end). */
+static void pc_stats(struct pm_conn *pc, const char *status)
+{
+	struct umpa_proxy_mods *m = pc->m;
+	struct umpa_err e = {0, ""};
+	if (!m->bus.count || !m->bus.conn_stats || (!pc->bytes && !pc->packets && pc->counted && !status))
+		return;
+	lua_rawgeti(m->L, LUA_REGISTRYINDEX, pc->ref);
+	if (call_global(m, "__proxy_keys", 1, 2, &e) < 0)
+		return;
+	m->bus.conn_stats(m->bus.arg, lua_tostring(m->L, -2), lua_tostring(m->L, -1), pc->bytes, pc->packets,
+			  status ? status : pc->counted ? NULL : "O");
+	lua_pop(m->L, 2);
+	pc->counted = 1;
+	pc->bytes = pc->packets = 0;
+}
+
+void umpa_proxy_mods_stats_flush(struct umpa_proxy_mods *m)
+{
+	for (struct pm_conn *pc = m->conns; pc; pc = pc->next)
+		pc_stats(pc, NULL);
+}
+
 static void pm_close(void *arg, void *state)
 {
 	struct umpa_proxy_mods *m = arg;
 	struct pm_conn *pc = state;
 	if (!pc)
 		return;
+	pc_stats(pc, "C");
+	if (pc->prev)
+		pc->prev->next = pc->next;
+	else
+		m->conns = pc->next;
+	if (pc->next)
+		pc->next->prev = pc->prev;
 	luaL_unref(m->L, LUA_REGISTRYINDEX, pc->ref);
+	umpa_proxy_rules_unref(pc->rules);
 	free(pc->buf);
 	free(pc);
 }
@@ -408,6 +745,7 @@ void umpa_proxy_mods_hooks(struct umpa_proxy_mods *m, struct umpa_proxy_hooks *h
 	h->eof = pm_eof;
 	h->tls = pm_tls;
 	h->close = pm_close;
+	h->pass = pm_pass;
 }
 
 int umpa_proxy_mods_list(struct umpa_proxy_mods *m, void (*cb)(void *arg, const char *name, const char *help),

@@ -46,6 +46,8 @@
 
 #include "umpa_error.h"
 #include "umpa_proxy.h"
+#include "umpa_proxy_rules.h"
+#include "umpa_sbuf.h"
 
 struct umpa_proxy_mods;
 
@@ -93,5 +95,74 @@ int umpa_proxy_mods_help(struct umpa_proxy_mods *m, const char *name, char *buf,
 
 /** One built-in module's source (embedded), or NULL. */
 const char *umpa_proxy_mod_builtin(const char *name);
+
+/**
+ * Check every module of every rule of @p r (as umpa_proxy_mods_chain does a
+ * chain) and make @p r the rule set of the connections opened from now on
+ * (a reference is taken; the connections already open keep theirs).  @p r
+ * may be NULL (no rules).  Returns 0, or -code with @p e set and the
+ * current set kept: "rules.json: rule 2: module 'foo' does not exist (umpa
+ * proxy --list-modules)".  Each new connection gets the -m / --c2s / --s2c
+ * chains first, then the modules of every rule it matches, in rule order
+ * (umpa_proxy_rules.h); a module of a rule with a hostname runs only while
+ * the connection's hostname matches.
+ */
+int umpa_proxy_mods_set_rules(struct umpa_proxy_mods *m, struct umpa_proxy_rules *r, struct umpa_err *e);
+
+/** Parse JSON rules @p text (@p len bytes, named @p what in errors), check and set them.  0 or -code. */
+int umpa_proxy_mods_rules_text(struct umpa_proxy_mods *m, const char *text, size_t len, const char *what,
+			       struct umpa_err *e);
+
+/**
+ * Rules from file @p path: read now (an error fails here), and read again
+ * when a new connection opens and the file changed (size, time or inode);
+ * a file that became bad then keeps the rules in force and is reported once
+ * through the note callback.  Returns 0 or -code with @p e set.
+ */
+int umpa_proxy_mods_rules_file(struct umpa_proxy_mods *m, const char *path, struct umpa_err *e);
+
+/** The rule set in force (borrowed; NULL: none). */
+struct umpa_proxy_rules *umpa_proxy_mods_rules(const struct umpa_proxy_mods *m);
+
+/** Receives warnings of the host itself (a rules file that became bad).  NULL: dropped. */
+void umpa_proxy_mods_set_note(struct umpa_proxy_mods *m, umpa_proxy_mods_log_fn fn, void *arg);
+
+/** Every module's name (built-in and loaded, sorted), separated by @p sep, appended to @p b. */
+void umpa_proxy_mods_names(struct umpa_proxy_mods *m, struct umpa_sbuf *b, char sep);
+
+/**
+ * What the modules debug and inspect and the per-connection counters talk
+ * to (the redis control API, templates/umpa_proxy_redis.h).  Every callback
+ * may be NULL.
+ */
+struct umpa_proxy_bus {
+	void *arg;
+	int count; /**< count bytes and chunks of every connection for conn_stats */
+	/** Publish @p msg (@p len bytes) on @p channel.  Nonzero when it went out (a connected bus). */
+	int (*publish)(void *arg, const char *channel, const char *msg, size_t len);
+	/** Is debugging on (the redis key `debugging` is 1)? */
+	int (*debugging)(void *arg);
+	/**
+	 * Publish @p msg on "inspect:" @p channel and wait for "inspected:" @p channel with the chunk of
+	 * connection @p id, direction @p dir, sequence @p seq: the bus then calls umpa_proxy_release(id,
+	 * dir, seq, bytes).  Nonzero when the chunk is to be held (for @p timeout_ns).
+	 */
+	int (*inspect)(void *arg, const char *channel, const char *msg, size_t len, uint64_t id, int dir, uint64_t seq,
+		       int64_t timeout_ns);
+	/**
+	 * @p bytes and @p packets (chunks, both directions) more for connection key @p conn_key
+	 * ("src:srcport:dst:dstport:hostname:tags") and summary key @p summary_key
+	 * ("src:dst:dstport:hostname:tags"); @p status "O" when the connection is first counted, "C" at
+	 * its end, NULL in between.
+	 */
+	void (*conn_stats)(void *arg, const char *conn_key, const char *summary_key, uint64_t bytes, uint64_t packets,
+			   const char *status);
+};
+
+/** Connect the modules to @p bus (copied; NULL: none).  Before the proxy starts. */
+void umpa_proxy_mods_set_bus(struct umpa_proxy_mods *m, const struct umpa_proxy_bus *bus);
+
+/** Hand the counts of every open connection since the last flush to bus.conn_stats (batched: call it on a timer). */
+void umpa_proxy_mods_stats_flush(struct umpa_proxy_mods *m);
 
 #endif

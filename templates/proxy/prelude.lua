@@ -52,7 +52,33 @@ function Conn:to_table(data, incoming)
 	return t
 end
 function Conn:to_json(data, incoming) return json(self:to_table(data, incoming)) end
-function Conn:add_tag(tag) self.tags[#self.tags + 1] = tostring(tag) end
+function Conn:add_tag(tag)
+	tag = tostring(tag)
+	for _, t in ipairs(self.tags) do if t == tag then return end end
+	self.tags[#self.tags + 1] = tag
+end
+-- tcpproxy's channel "src:srcport:dst:dstport:hostname:tags" (hostname "undefined" while unknown, tags by commas)
+function Conn:redis_channel()
+	return table.concat({self.src, self.srcport, self.dst, self.dstport, self.hostname or "undefined",
+		table.concat(self.tags, ",")}, ":")
+end
+-- tcpproxy's short hash "src:dst:dstport:hostname:tags": the conversation without the client's port
+function Conn:redis_short_hash()
+	return table.concat({self.src, self.dst, self.dstport, self.hostname or "undefined", table.concat(self.tags, ",")},
+		":")
+end
+-- tcpproxy's ConnData.get_json(data, **extra): src, dst, srcport, dstport, hostname (null while unknown),
+-- tags (by commas), data in base64, then the keys of extra (c2s, s2c, module, seq ...)
+function Conn:to_redis_json(data, extra)
+	local t = {src = self.src, dst = self.dst, srcport = self.srcport, dstport = self.dstport,
+		tags = table.concat(self.tags, ","), conn = self.channel}
+	if self.hostname then t.hostname = self.hostname end
+	if data then t.data = base64(data) end
+	for k, v in pairs(extra or {}) do t[k] = v end
+	local s = json(t)
+	if not self.hostname then s = s:sub(1, -2) .. ',"hostname":null}' end
+	return s
+end
 function Conn:__tostring()
 	return string.format("%s:%d -> %s:%d%s", self.src, self.srcport, self.dst, self.dstport,
 		self.hostname and (" (" .. self.hostname .. ")") or "")
@@ -99,14 +125,26 @@ function __proxy_check(spec)
 	return true
 end
 
-function __proxy_open(chains, info)
+-- chains: {[0] = {spec...}, [1] = {...}} (-m, --c2s, --s2c); extra: the rules the connection matches, in order,
+-- {rule = index, c2s = bool, s2c = bool, specs = {spec...}}; rules: the rule set (for __proxy_hostok).
+-- Returns the state and whether each direction has modules.
+function __proxy_open(chains, info, extra, rules)
 	local conn = setmetatable(info, Conn)
 	conn.tags = {}
-	local st = {conn = conn, [0] = {}, [1] = {}, first = {[0] = true, [1] = true}}
+	local st = {conn = conn, [0] = {}, [1] = {}, first = {[0] = true, [1] = true}, rules = rules}
 	for d = 0, 1 do
-		for i, spec in ipairs(chains[d]) do
+		local list = {}
+		for _, spec in ipairs(chains[d]) do list[#list + 1] = {spec} end
+		for _, x in ipairs(extra) do
+			if (d == 0 and x.c2s) or (d == 1 and x.s2c) then
+				for _, spec in ipairs(x.specs) do list[#list + 1] = {spec, x.rule} end
+			end
+		end
+		for i, it in ipairs(list) do
+			local spec = it[1]
 			local ok, inst = pcall(instance, spec, d == 1)
 			if not ok then error("module '" .. spec[1] .. "': " .. tostring(inst), 0) end
+			inst.__rule = it[2]
 			st[d][i] = inst
 			if inst.set_connection then
 				local ok2, err = pcall(inst.set_connection, conn)
@@ -114,16 +152,26 @@ function __proxy_open(chains, info)
 			end
 		end
 	end
-	return st
+	return st, #st[0] > 0, #st[1] > 0
 end
 
--- Returns data (string), action (nil, "reset", "starttls", or seconds of delay).
+-- May instance inst run now?  A module of a rule with a hostname runs while the connection's hostname matches.
+local function active(st, inst)
+	if not inst.__rule then return true end
+	local h = st.conn.hostname
+	if inst.__hostseen ~= h or inst.__hostok == nil then
+		inst.__hostseen, inst.__hostok = h, __proxy_hostok(st.rules, inst.__rule, h)
+	end
+	return inst.__hostok
+end
+
+-- Returns data (string), action (nil, "reset", "starttls", "hold", or seconds of delay).
 function __proxy_data(st, d, data)
 	local chain, delay, upgrade = st[d], 0, false
 	if st.first[d] then
 		st.first[d] = false
 		for _, inst in ipairs(chain) do
-			if inst.peek then
+			if inst.peek and active(st, inst) then
 				local ok, r = pcall(inst.peek, data)
 				if not ok then error("module '" .. inst.__name .. "': peek: " .. tostring(r), 0) end
 				if type(r) == "table" then for k, v in pairs(r) do st.conn[k] = v end end
@@ -131,20 +179,28 @@ function __proxy_data(st, d, data)
 		end
 	end
 	for _, inst in ipairs(chain) do
-		local ok, r, act = pcall(inst.execute, data)
-		if not ok then error("module '" .. inst.__name .. "': " .. tostring(r), 0) end
-		if act == "reset" then return "", "reset" end
-		if act == "starttls" then upgrade = true end
-		if type(act) == "number" and act > 0 then delay = delay + act end
-		if r == nil then return "", delay end
-		if type(r) ~= "string" then
-			error("module '" .. inst.__name .. "': execute returned a " .. type(r) .. ", not a string", 0)
+		if active(st, inst) then
+			local ok, r, act = pcall(inst.execute, data)
+			if not ok then error("module '" .. inst.__name .. "': " .. tostring(r), 0) end
+			if act == "reset" then return "", "reset" end
+			if act == "starttls" then upgrade = true end
+			if type(act) == "number" and act > 0 then delay = delay + act end
+			if r == nil then return "", delay end
+			if type(r) ~= "string" then
+				error("module '" .. inst.__name .. "': execute returned a " .. type(r) .. ", not a string", 0)
+			end
+			data = r
+			if act == "hold" then return data, "hold" end -- inspect: the chain ends here for this chunk
+			if data == "" then break end
 		end
-		data = r
-		if data == "" then break end
 	end
 	if upgrade then return data, "starttls" end
 	return data, delay
+end
+
+-- The redis keys of a connection (tcpproxy's ConnData.get_channel and get_short_hash).
+function __proxy_keys(st)
+	return st.conn:redis_channel(), st.conn:redis_short_hash()
 end
 
 function __proxy_tls(st, sni)
