@@ -129,6 +129,76 @@ struct umpa_proxy_ca *umpa_proxy_ca_open(const char *dir, int *created, struct u
 	return ca;
 }
 
+struct umpa_proxy_ca *umpa_proxy_ca_from_pem(const char *cert_pem, const char *key_pem, struct umpa_err *e)
+{
+	struct umpa_proxy_ca *ca = calloc(1, sizeof(*ca));
+	BIO *b;
+	if (!ca) {
+		umpa_err_set(e, UMPA_ENOMEM, "ca: out of memory");
+		return NULL;
+	}
+	if (cert_pem && key_pem) {
+		if (!(b = BIO_new_mem_buf(cert_pem, -1)) || !(ca->cert = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
+			BIO_free(b);
+			ossl_fail(e, UMPA_EINVAL, "ca:cert: no PEM certificate");
+			return umpa_proxy_ca_free(ca);
+		}
+		BIO_free(b);
+		if (!(b = BIO_new_mem_buf(key_pem, -1)) || !(ca->key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL))) {
+			BIO_free(b);
+			ossl_fail(e, UMPA_EINVAL, "ca:key: no PEM private key");
+			return umpa_proxy_ca_free(ca);
+		}
+		BIO_free(b);
+		if (X509_check_private_key(ca->cert, ca->key) != 1) {
+			ERR_clear_error();
+			umpa_err_set(e, UMPA_EINVAL, "ca:cert does not match ca:key");
+			return umpa_proxy_ca_free(ca);
+		}
+	} else {
+		if (!(ca->key = umpa_tls_keygen_("ec:P-256", e))) {
+			ossl_fail(e, UMPA_ENOMEM, "ca: key");
+			return umpa_proxy_ca_free(ca);
+		}
+		if (!(ca->cert = umpa_tls_cert_make_(ca->key, "umpa proxy CA", UMPA_TLS_CERT_CA_, NULL, NULL, e)))
+			return umpa_proxy_ca_free(ca);
+	}
+	if (!(ca->leafkey = umpa_tls_keygen_("ec:P-256", e))) {
+		ossl_fail(e, UMPA_ENOMEM, "ca: leaf key");
+		return umpa_proxy_ca_free(ca);
+	}
+	return ca;
+}
+
+/* @p x or @p k as PEM, malloc'ed; NULL without memory. */
+static char *pem_text(X509 *x, EVP_PKEY *k)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *d, *out = NULL;
+	long n;
+	if (b && (x ? PEM_write_bio_X509(b, x) : PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL)) &&
+	    (n = BIO_get_mem_data(b, &d)) > 0 && (out = malloc((size_t)n + 1))) {
+		memcpy(out, d, (size_t)n);
+		out[n] = 0;
+	}
+	BIO_free(b);
+	ERR_clear_error();
+	return out;
+}
+
+int umpa_proxy_ca_pem(const struct umpa_proxy_ca *ca, char **cert_pem, char **key_pem)
+{
+	*cert_pem = pem_text(ca->cert, NULL);
+	*key_pem = pem_text(NULL, ca->key);
+	if (!*cert_pem || !*key_pem) {
+		free(*cert_pem);
+		free(*key_pem);
+		*cert_pem = *key_pem = NULL;
+		return -UMPA_ENOMEM;
+	}
+	return 0;
+}
+
 const char *umpa_proxy_ca_cert_path(const struct umpa_proxy_ca *ca)
 {
 	return ca->crt;

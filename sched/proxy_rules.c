@@ -153,8 +153,9 @@ static int rule_parse(struct rule_ *r, json_t *o, unsigned idx, const char *what
 			if (json_is_null(v))
 				continue;
 			if (!json_is_string(v))
-				return umpa_err_set(e, UMPA_EINVAL, "%s: rule %u: %s: not a string (a regular expression)",
-						    what, idx, key);
+				return umpa_err_set(e, UMPA_EINVAL,
+						    "%s: rule %u: %s: not a string (a regular expression)", what, idx,
+						    key);
 			if (!(r->str[k] = strdup(json_string_value(v))))
 				return umpa_err_set(e, UMPA_ENOMEM, "%s: out of memory", what);
 			l = strlen(r->str[k]);
@@ -166,8 +167,9 @@ static int rule_parse(struct rule_ *r, json_t *o, unsigned idx, const char *what
 			if (rc) {
 				char msg[128];
 				regerror(rc, NULL, msg, sizeof(msg));
-				return umpa_err_set(e, UMPA_EINVAL, "%s: rule %u: %s: '%s': bad regular expression (%s)",
-						    what, idx, key, r->str[k], msg);
+				return umpa_err_set(e, UMPA_EINVAL,
+						    "%s: rule %u: %s: '%s': bad regular expression (%s)", what, idx,
+						    key, r->str[k], msg);
 			}
 			r->has[k] = 1;
 		} else if (!strcmp(key, "srcport") || !strcmp(key, "dstport")) {
@@ -175,15 +177,16 @@ static int rule_parse(struct rule_ *r, json_t *o, unsigned idx, const char *what
 				return umpa_err_set(e, sub.code, "%s: rule %u: %s: %s", what, idx, key, sub.msg);
 		} else if (!strcmp(key, "c2s") || !strcmp(key, "s2c")) {
 			if (!json_is_boolean(v))
-				return umpa_err_set(e, UMPA_EINVAL, "%s: rule %u: %s: not true or false", what, idx, key);
+				return umpa_err_set(e, UMPA_EINVAL, "%s: rule %u: %s: not true or false", what, idx,
+						    key);
 			*(key[0] == 'c' ? &r->pub.c2s : &r->pub.s2c) = json_is_true(v);
 		} else if (!strcmp(key, "rules")) {
 			size_t i, n;
 			json_t *m;
 			if (!json_is_array(v))
-				return umpa_err_set(e, UMPA_EINVAL,
-						    "%s: rule %u: rules: not a list of modules ([\"mod:key=value\", ...])",
-						    what, idx);
+				return umpa_err_set(
+				    e, UMPA_EINVAL,
+				    "%s: rule %u: rules: not a list of modules ([\"mod:key=value\", ...])", what, idx);
 			n = json_array_size(v);
 			if (n > UMPA_PROXY_RULE_MODS)
 				return umpa_err_set(e, UMPA_ERANGE, "%s: rule %u: rules: more than %d modules", what,
@@ -193,22 +196,25 @@ static int rule_parse(struct rule_ *r, json_t *o, unsigned idx, const char *what
 			json_array_foreach(v, i, m)
 			{
 				if (!json_is_string(m) || !*json_string_value(m))
-					return umpa_err_set(e, UMPA_EINVAL,
-							    "%s: rule %u: rules[%zu]: not a module name (\"mod:key=value\")",
-							    what, idx, i);
+					return umpa_err_set(
+					    e, UMPA_EINVAL,
+					    "%s: rule %u: rules[%zu]: not a module name (\"mod:key=value\")", what, idx,
+					    i);
 				if (!(r->mods[i] = strdup(json_string_value(m))))
 					return umpa_err_set(e, UMPA_ENOMEM, "%s: out of memory", what);
 				r->pub.nmods++;
 			}
 		} else {
-			return umpa_err_set(e, UMPA_EINVAL,
-					    "%s: rule %u: unknown key '%s' (src, dst, srcport, dstport, hostname, c2s, s2c, "
-					    "rules)",
-					    what, idx, key);
+			return umpa_err_set(
+			    e, UMPA_EINVAL,
+			    "%s: rule %u: unknown key '%s' (src, dst, srcport, dstport, hostname, c2s, s2c, "
+			    "rules)",
+			    what, idx, key);
 		}
 	}
 	if (!json_object_get(o, "rules"))
-		return umpa_err_set(e, UMPA_EINVAL, "%s: rule %u: no \"rules\" (the modules: [\"mod\", ...])", what, idx);
+		return umpa_err_set(e, UMPA_EINVAL, "%s: rule %u: no \"rules\" (the modules: [\"mod\", ...])", what,
+				    idx);
 	r->pub.src = r->str[0];
 	r->pub.dst = r->str[1];
 	r->pub.hostname = r->str[2];
@@ -228,8 +234,8 @@ struct umpa_proxy_rules *umpa_proxy_rules_parse(const char *text, size_t len, co
 	}
 	if (!json_is_array(root)) {
 		json_decref(root);
-		umpa_err_set(e, UMPA_EINVAL, "%s: not a JSON list of rules ([{\"dstport\": ..., \"rules\": [...]}, ...])",
-			     what);
+		umpa_err_set(e, UMPA_EINVAL,
+			     "%s: not a JSON list of rules ([{\"dstport\": ..., \"rules\": [...]}, ...])", what);
 		return NULL;
 	}
 	if (json_array_size(root) > UMPA_PROXY_RULES_MAX) {

@@ -32,6 +32,20 @@ struct umpa_proxy_ca;
  */
 struct umpa_proxy_ca *umpa_proxy_ca_open(const char *dir, int *created, struct umpa_err *e);
 
+/**
+ * A CA kept elsewhere (the redis keys ca:cert and ca:key): from PEM
+ * @p cert_pem and @p key_pem, or, both NULL, a new one made in memory (as
+ * umpa_proxy_ca_open makes it).  Its cert path is "".  Returns NULL with @p e
+ * set: "ca:cert: no PEM certificate", "ca:cert does not match ca:key".
+ */
+struct umpa_proxy_ca *umpa_proxy_ca_from_pem(const char *cert_pem, const char *key_pem, struct umpa_err *e);
+
+/**
+ * The CA certificate and key as PEM into malloc'ed *@p cert_pem and *@p key_pem (the caller frees them).
+ * Returns 0 or -UMPA_ENOMEM.
+ */
+int umpa_proxy_ca_pem(const struct umpa_proxy_ca *ca, char **cert_pem, char **key_pem);
+
 /** The CA certificate's path (DIR/ca.crt). */
 const char *umpa_proxy_ca_cert_path(const struct umpa_proxy_ca *ca);
 

@@ -51,8 +51,8 @@ struct umpa_proxy_ports {
 struct umpa_proxy_rule {
 	const char *src, *dst, *hostname; /**< the expressions as given (NULL: left out) */
 	struct umpa_proxy_ports srcport, dstport;
-	int c2s, s2c;              /**< directions whose chains get the modules */
-	const char *const *mods;   /**< module specs, "name:key=value:..." each */
+	int c2s, s2c;            /**< directions whose chains get the modules */
+	const char *const *mods; /**< module specs, "name:key=value:..." each */
 	unsigned nmods;
 };
 
@@ -66,8 +66,7 @@ struct umpa_proxy_rules;
  * is not a port list (a-b,c)", "rules.json: rule 1: dst: 'a(': bad regular
  * expression (parentheses not balanced)".
  */
-struct umpa_proxy_rules *umpa_proxy_rules_parse(const char *text, size_t len, const char *what,
-						struct umpa_err *e);
+struct umpa_proxy_rules *umpa_proxy_rules_parse(const char *text, size_t len, const char *what, struct umpa_err *e);
 
 /** Read and parse file @p path (errors name it).  NULL with @p e set. */
 struct umpa_proxy_rules *umpa_proxy_rules_load(const char *path, struct umpa_err *e);

@@ -23,8 +23,8 @@ struct umpa_proxy_mods {
 	lua_State *L;
 	umpa_proxy_mods_log_fn log;
 	void *log_arg;
-	int chains;    /* registry ref of {[0] = {spec...}, [1] = {...}} */
-	unsigned n[2]; /* modules per direction */
+	int chains;                     /* registry ref of {[0] = {spec...}, [1] = {...}} */
+	unsigned n[2];                  /* modules per direction */
 	struct umpa_proxy_rules *rules; /* in force (a reference) */
 	int rulespecs;                  /* registry ref of {[i] = {spec...}}: rule i's modules, checked */
 	char *rules_path;               /* --rules FILE, read again when it changes */
@@ -32,8 +32,8 @@ struct umpa_proxy_mods {
 	umpa_proxy_mods_log_fn note;
 	void *note_arg;
 	struct umpa_proxy_bus bus;
-	struct pm_conn *conns;  /* open connections (stats flush) */
-	struct pm_conn *cur;    /* the connection whose chunk the modules see now */
+	struct pm_conn *conns; /* open connections (stats flush) */
+	struct pm_conn *cur;   /* the connection whose chunk the modules see now */
 	int cur_dir;
 };
 
@@ -127,8 +127,7 @@ static int l_inspect(lua_State *L)
 	double to = luaL_checknumber(L, 4);
 	int64_t ns = to > 0 && to <= 3600 ? (int64_t)(to * 1e9) : 10000000000LL;
 	struct pm_conn *pc = m->cur;
-	int ok = pc && m->bus.inspect &&
-		 m->bus.inspect(m->bus.arg, ch, msg, n, pc->id, m->cur_dir, (uint64_t)seq, ns);
+	int ok = pc && m->bus.inspect && m->bus.inspect(m->bus.arg, ch, msg, n, pc->id, m->cur_dir, (uint64_t)seq, ns);
 	if (ok) {
 		pc->hold = 1;
 		pc->hold_ns = ns;
@@ -705,7 +704,9 @@ static void pc_stats(struct pm_conn *pc, const char *status)
 	if (call_global(m, "__proxy_keys", 1, 2, &e) < 0)
 		return;
 	m->bus.conn_stats(m->bus.arg, lua_tostring(m->L, -2), lua_tostring(m->L, -1), pc->bytes, pc->packets,
-			  status ? status : pc->counted ? NULL : "O");
+			  status        ? status
+			  : pc->counted ? NULL
+					: "O");
 	lua_pop(m->L, 2);
 	pc->counted = 1;
 	pc->bytes = pc->packets = 0;

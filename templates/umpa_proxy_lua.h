@@ -20,13 +20,11 @@
  * for server to client), each with state of its own, and both share one
  * connection object: channel, hash (8 hex digits of the conversation
  * without the client's port), src, srcport, dst, dstport, hostname (set
- * by a peek; with --tls-mitm the ClientHello's SNI, tag "tls"), tags; conn:to_table(data, incoming) and conn:to_json(...)
- * (the data in base64), conn:add_tag(t).  execute returns the bytes to
- * forward ("" or nil drops them) and optionally an action: "reset" (RST
- * both ways) or a number (seconds to wait before forwarding).  peek sees
- * the first chunk of its direction before execute; the fields of the table
- * it returns are set on the connection.  Modules work per chunk as the
- * socket delivered it: a text that straddles two chunks is not seen whole.
+ * by a peek; with --tls-mitm the ClientHello's SNI, tag "tls"), tags; conn:to_table(data, incoming) and
+ * conn:to_json(...) (the data in base64), conn:add_tag(t).  execute returns the bytes to forward ("" or nil drops them)
+ * and optionally an action: "reset" (RST both ways) or a number (seconds to wait before forwarding).  peek sees the
+ * first chunk of its direction before execute; the fields of the table it returns are set on the connection.  Modules
+ * work per chunk as the socket delivered it: a text that straddles two chunks is not seen whole.
  *
  * Helpers in the sandbox: proxy.log(text) (to the host's log callback),
  * proxy.hexdump(data[, width]), proxy.base64(data), proxy.json(value),

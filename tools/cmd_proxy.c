@@ -14,6 +14,7 @@
 #include "umpa_proxy_ca.h"
 #include "umpa_udprelay.h"
 #include "umpa_proxy_lua.h"
+#include "umpa_proxy_redis.h"
 #include "umpa_sched.h"
 #include "umpa_tls.h"
 #include "umpa_tls_opts.h"
@@ -64,6 +65,11 @@ static const char proxy_usage[] =
     "      --http ADDR:PORT     serve the counters and the live page (GET /, /stats, /events)\n"
     "      --http-allow CIDR    also serve clients from CIDR (repeatable; default loopback only)\n"
     "      --http-token TOKEN   changes over --http need 'Authorization: Bearer TOKEN'\n"
+    "      --rules FILE         ordered rules choosing modules per connection (JSON list of\n"
+    "                           {src, dst, srcport, dstport, hostname, c2s, s2c, rules: [modules]}),\n"
+    "                           read again at a new connection when the file changed\n"
+    "      --redis redis://HOST:PORT  tcpproxy's redis control API: keys rules, debugging, modules,\n"
+    "                           stats:* hashes, debug:* and inspect:* channels, ca:cert and ca:key\n"
     "  -v, --verbose            log every connection's open and close\n"
     "  -h, --help               this help\n"
     "\n"
@@ -96,7 +102,9 @@ enum {
 	O_UDP,
 	O_HTTP,
 	O_HTTP_ALLOW,
-	O_HTTP_TOKEN
+	O_HTTP_TOKEN,
+	O_RULES,
+	O_REDIS
 };
 
 static const struct option lopts[] = {
@@ -130,6 +138,8 @@ static const struct option lopts[] = {
     {"http", required_argument, NULL, O_HTTP},
     {"http-allow", required_argument, NULL, O_HTTP_ALLOW},
     {"http-token", required_argument, NULL, O_HTTP_TOKEN},
+    {"rules", required_argument, NULL, O_RULES},
+    {"redis", required_argument, NULL, O_REDIS},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -144,6 +154,13 @@ static void mod_log(void *arg, const char *text)
 	fputs(text, stdout);
 	fputc('\n', stdout);
 	fflush(stdout);
+}
+
+/* Notes of the module host (a rules file that changed) and of the redis control API: stderr. */
+static void proxy_note(void *arg, const char *msg)
+{
+	(void)arg;
+	tool_note("proxy: %s", msg);
 }
 
 static void proxy_log(void *arg, enum umpa_proxy_level lvl, uint64_t id, const char *msg)
@@ -276,6 +293,8 @@ int cmd_proxy(int argc, char **argv)
 	struct http_ctl_opts hopts = {.allow = hallow, .title = "proxy"};
 	struct http_ctl *http = NULL;
 	struct proxy_http_src hsrc = {0};
+	const char *rules_file = NULL, *redis_url = NULL;
+	struct umpa_proxy_redis *redis = NULL;
 
 	umpa_tls_conf_init(&upc, &e);
 	umpa_tls_conf_init(&clc, &e);
@@ -403,6 +422,12 @@ int cmd_proxy(int argc, char **argv)
 		case O_HTTP_TOKEN:
 			hopts.token = optarg;
 			break;
+		case O_RULES:
+			rules_file = optarg;
+			break;
+		case O_REDIS:
+			redis_url = optarg;
+			break;
 		case 'v':
 			o.verbose = 1;
 			break;
@@ -470,6 +495,26 @@ int cmd_proxy(int argc, char **argv)
 			goto out;
 		}
 	}
+	umpa_proxy_mods_set_note(mods, proxy_note, NULL);
+	if (rules_file && umpa_proxy_mods_rules_file(mods, rules_file, &e) < 0) {
+		tool_err("proxy: --rules: %s", e.msg);
+		rc = UMPA_EXIT_USAGE;
+		goto out;
+	}
+	if (redis_url) {
+		char rh[256];
+		int rp, rdb;
+		if (umpa_proxy_redis_url(redis_url, rh, sizeof(rh), &rp, &rdb, &e) < 0) {
+			tool_err("proxy: --redis: %s", e.msg);
+			rc = UMPA_EXIT_USAGE;
+			goto out;
+		}
+	}
+	if ((rules_file || redis_url) && (udp || (api && !o.nlisten))) {
+		tool_err("proxy: --rules and --redis go with -l and -t (not --udp or --api alone)");
+		rc = UMPA_EXIT_USAGE;
+		goto out;
+	}
 	if (config && !api) {
 		tool_err("proxy: --config needs --api ADDR:PORT");
 		rc = UMPA_EXIT_USAGE;
@@ -510,6 +555,16 @@ int cmd_proxy(int argc, char **argv)
 		rc = UMPA_EXIT_USAGE;
 		goto out;
 	}
+	if (!(loop = umpa_loop_new(UMPA_CLOCK_LIVE, &e))) {
+		tool_err("proxy: %s", e.msg);
+		rc = UMPA_EXIT_ERROR;
+		goto out;
+	}
+	if (redis_url && !(redis = umpa_proxy_redis_new(loop, mods, redis_url, proxy_note, NULL, &e))) {
+		tool_err("proxy: --redis: %s", e.msg);
+		rc = UMPA_EXIT_USAGE;
+		goto out;
+	}
 	if (wpath) {
 		if (!(wtap = umpa_wtap_open(wpath, &e))) {
 			tool_err("proxy: -w: %s", e.msg);
@@ -521,17 +576,34 @@ int cmd_proxy(int argc, char **argv)
 		sink.w = wtap;
 	}
 	if (mitm_on) {
-		if (!cadir) {
-			tool_err("proxy: --tls-mitm needs --ca-dir DIR");
+		if (!cadir && !redis) {
+			tool_err("proxy: --tls-mitm needs --ca-dir DIR (or --redis: the CA in ca:cert, ca:key)");
 			rc = UMPA_EXIT_USAGE;
 			goto out;
 		}
-		if (!(mitm.ca = umpa_proxy_ca_open(cadir, &created, &e))) {
+		if (cadir && !(mitm.ca = umpa_proxy_ca_open(cadir, &created, &e))) {
 			tool_err("proxy: --ca-dir: %s", e.msg);
 			rc = UMPA_EXIT_ERROR;
 			goto out;
 		}
-		tool_note("proxy: CA %s %s", umpa_proxy_ca_cert_path(mitm.ca), created ? "made" : "loaded");
+		if (cadir)
+			tool_note("proxy: CA %s %s", umpa_proxy_ca_cert_path(mitm.ca), created ? "made" : "loaded");
+		if (redis) {
+			char note[600] = "";
+			int from_redis = 0;
+			struct umpa_proxy_ca *ca =
+			    umpa_proxy_redis_ca(redis, mitm.ca, &from_redis, note, sizeof(note), &e);
+			if (!ca) {
+				tool_err("proxy: --redis: %s", e.msg);
+				rc = UMPA_EXIT_ERROR;
+				goto out;
+			}
+			if (ca != mitm.ca)
+				umpa_proxy_ca_free(mitm.ca);
+			mitm.ca = ca;
+			if (note[0])
+				tool_note("proxy: %s", note);
+		}
 		if (keylog) {
 			int fd = open(keylog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 			if (fd < 0 || !(klf = fdopen(fd, "a"))) {
@@ -556,11 +628,6 @@ int cmd_proxy(int argc, char **argv)
 		mitm.passthrough = passes;
 		mitm.npassthrough = npasses;
 		o.mitm = &mitm;
-	}
-	if (!(loop = umpa_loop_new(UMPA_CLOCK_LIVE, &e))) {
-		tool_err("proxy: %s", e.msg);
-		rc = UMPA_EXIT_ERROR;
-		goto out;
 	}
 	if (api) {
 		struct http_ctl_opts ho = {
@@ -602,18 +669,23 @@ int cmd_proxy(int argc, char **argv)
 	}
 	umpa_proxy_mods_hooks(mods, &hooks);
 	if (o.nlisten && !udp &&
-	    !(p = umpa_proxy_new(
-		  loop, &o, umpa_proxy_mods_count(mods, 0) || umpa_proxy_mods_count(mods, 1) ? &hooks : NULL, &e))) {
+	    !(p = umpa_proxy_new(loop, &o,
+				 umpa_proxy_mods_count(mods, 0) || umpa_proxy_mods_count(mods, 1) || rules_file || redis
+				     ? &hooks
+				     : NULL,
+				 &e))) {
 		tool_err("proxy: %s", e.msg);
 		rc = e.code == UMPA_EINVAL || e.code == UMPA_ERANGE ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
 		goto out;
 	}
+	if (redis)
+		umpa_proxy_redis_set_proxy(redis, p);
 	for (i = 0; p && i < o.nlisten; i++) {
 		char b[96];
 		tool_note("proxy: listening on %s -> %s", umpa_proxy_bound(p, i, b, sizeof(b)), o.target);
 	}
 	if (hopts.listen) {
-		hsrc = (struct proxy_http_src){p, loop};
+		hsrc = (struct proxy_http_src){p, loop, mods};
 		if (!(http = proxy_http_open(&hsrc, &hopts, &e))) {
 			tool_err("proxy: %s", e.msg);
 			rc = e.code == UMPA_EINVAL || e.code == UMPA_ERANGE ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
@@ -657,6 +729,7 @@ out:
 	umpa_udprelay_free(relay);
 	http = http_ctl_free(http); /* before the loop: it owns the event_base */
 	umpa_proxy_free(p);
+	umpa_proxy_redis_free(redis); /* after the proxy: its last counts; before the loop */
 	if (wtap) {
 		uint64_t np = umpa_wtap_packets(wtap);
 		if (umpa_wtap_close(wtap, &e) < 0) {

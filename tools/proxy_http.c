@@ -1,9 +1,11 @@
 /* proxy_http.c - the proxy's counters as a source of the HTTP control plane (see proxy_http.h). */
+#include <event2/http.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "proxy_http.h"
 #include "umpa_proxy.h"
+#include "umpa_proxy_lua.h"
 #include "umpa_sched.h"
 
 static int proxy_stats_json(void *arg, struct umpa_sbuf *b)
@@ -74,6 +76,33 @@ static int proxy_conns_json(void *arg, struct umpa_sbuf *b)
 	return b->oom ? -UMPA_ENOMEM : 0;
 }
 
+/* GET /rules: the rules in force; PUT /rules: new ones. */
+static void rules_route(void *arg, struct evhttp_request *req, const char *path, const char *body, size_t len)
+{
+	struct proxy_http_src *ps = arg;
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	struct umpa_sbuf b = {0};
+	struct umpa_err e = {0, ""};
+	(void)path;
+	if (m == EVHTTP_REQ_PUT) {
+		if (umpa_proxy_mods_rules_text(ps->mods, body, len, "PUT /rules", &e) < 0) {
+			http_ctl_error(req, 400, "%s", e.msg);
+			return;
+		}
+	} else if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, PUT");
+		http_ctl_error(req, 405, "/rules: GET or PUT");
+		return;
+	}
+	if (umpa_proxy_rules_json(umpa_proxy_mods_rules(ps->mods), &b) < 0) {
+		umpa_sbuf_free(&b);
+		http_ctl_error(req, 500, "out of memory");
+		return;
+	}
+	http_ctl_reply(req, 200, b.s, b.len);
+	umpa_sbuf_free(&b);
+}
+
 struct http_ctl *proxy_http_open(struct proxy_http_src *ps, const struct http_ctl_opts *o, struct umpa_err *e)
 {
 	const struct http_ctl_source src = {.arg = ps, .stats_json = proxy_stats_json};
@@ -81,5 +110,7 @@ struct http_ctl *proxy_http_open(struct proxy_http_src *ps, const struct http_ct
 
 	if (c)
 		http_ctl_set_conns(c, proxy_conns_json, ps);
+	if (c && ps->mods && http_ctl_route(c, "/rules", rules_route, ps, e) < 0)
+		c = http_ctl_free(c);
 	return c;
 }

@@ -6,11 +6,13 @@
 
 struct umpa_loop;
 struct umpa_proxy;
+struct umpa_proxy_mods;
 
 /** What the control plane reads (the caller's storage, alive as long as the control plane). */
 struct proxy_http_src {
-	struct umpa_proxy *p;   /**< the proxy */
-	struct umpa_loop *loop; /**< its loop (the event_base, the clock of connection ages) */
+	struct umpa_proxy *p;         /**< the proxy */
+	struct umpa_loop *loop;       /**< its loop (the event_base, the clock of connection ages) */
+	struct umpa_proxy_mods *mods; /**< its module host: GET and PUT /rules (NULL: no /rules) */
 };
 
 /**
@@ -24,7 +26,11 @@ struct proxy_http_src {
  * conns.completed, conns.refused, conns.aborted, conns.resets, conns.errors,
  * conns.over_limit, tls.intercepted, tls.failed, c2s.bytes_in, c2s.bytes_out,
  * s2c.bytes_in, s2c.bytes_out.  The proxy has no parameters here (/params is
- * 404).  Returns the control plane (free it with http_ctl_free before the
+ * 404).  GET /rules: the rules in force as a JSON list (umpa_proxy_rules.h,
+ * every key present); PUT /rules with such a list checks it (every module
+ * and option) and puts it in force for the connections opened from then on
+ * (200 and the list, or 400 {"error": "PUT /rules: rule 1: module 'x' does
+ * not exist ..."}).  Returns the control plane (free it with http_ctl_free before the
  * loop), or NULL with @p e set.
  */
 struct http_ctl *proxy_http_open(struct proxy_http_src *ps, const struct http_ctl_opts *o, struct umpa_err *e);

@@ -1,0 +1,286 @@
+#!/usr/bin/env bash
+# proxy_redis.sh - `umpa proxy` rules (file, PUT over --http, redis key) and the redis control API of
+# tcpproxy's fork "mallory revisited", against a real redis-server on loopback and python3-redis clients.
+#  1. --redis with -m debug: curl through; stats:connections:bytes and stats:summary:bytes hold what curl
+#     sent plus what it received (curl's own counts), packets > 0, status C; the debug:* feed (psubscribe)
+#     carries the request and the response: base64 decodes to curl's bytes.
+#  2. inspect: a client sets debugging 1, edits the held response on inspect:* and publishes it on
+#     inspected:*: curl gets the edited bytes.  With no client answering, the hold times out (0.4 s)
+#     and the original goes on.
+#  3. --tls-mitm --redis without --ca-dir: the CA is made and stored in ca:cert; curl trusts it
+#     (--cacert from redis) through the MITM to openssl s_server.
+#  4. rules: from a file (by dstport; by hostname found by peek_httphost), the file changed while the proxy
+#     runs (the next connection has the new rules), PUT /rules over --http (GET returns them; a bad PUT: 400),
+#     the redis key rules.
+#  5. bad input: a bad rule file, an unknown module in a rule: one line, exit 2; an unreachable redis: the
+#     proxy says so in one line and relays on.
+# Loopback only; every wait is bounded.
+set -uo pipefail
+
+top_srcdir=${top_srcdir:-.}
+UMPA=${UMPA:-./umpa}
+. "$top_srcdir/tests/proxy/lib.sh"
+proxy_test_init proxy_redis curl python3 redis-server openssl timeout
+# python3-redis is Debian's: /usr/bin/python3 sees it when another python3 comes first in PATH
+PY=python3
+python3 -c 'import redis' 2>/dev/null || PY=/usr/bin/python3
+$PY -c 'import redis' 2>/dev/null || {
+	echo "SKIP: python3-redis is missing (tests/deps.sh installs it)"
+	exit 77
+}
+
+# start_proxy NAME ARGS...: umpa proxy in the background; LPORT its listening port
+start_proxy() {
+	local name=$1 i
+	shift
+	"$UMPA" proxy "$@" >"$T/$name.out" 2>"$T/$name.err" &
+	PPID_=$!
+	PIDS+=($PPID_)
+	for ((i = 0; i < 100; i++)); do
+		grep -q 'listening on' "$T/$name.err" 2>/dev/null && break
+		kill -0 $PPID_ 2>/dev/null || break
+		sleep 0.1
+	done
+	LPORT=$(sed -n 's/.*proxy: listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$T/$name.err" | head -1)
+	HPORT=$(sed -n 's/.*http: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/$name.err" | head -1)
+	[ -n "$LPORT" ] || {
+		bad "$name: did not start: $(cat "$T/$name.err")"
+		return 1
+	}
+}
+stop_proxy() {
+	kill -TERM $PPID_ 2>/dev/null
+	wait $PPID_ 2>/dev/null
+}
+# wait_log NAME TEXT: until the proxy's stderr has TEXT (10 s)
+wait_log() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -q -- "$2" "$T/$1.err" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+rcli() { $PY -c 'import redis,sys; r=redis.Redis(port=int(sys.argv[1])); print(eval(sys.argv[2]))' "$RPORT" "$1"; }
+
+# ---- peers: redis-server, an HTTP server ----
+RPORT=$(freeport)
+timeout 120 redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
+	>"$T/redis.log" 2>&1 &
+PIDS+=($!)
+mkdir -p "$T/www"
+echo "hello world from the server" >"$T/www/a.txt"
+WPORT=$(freeport)
+(cd "$T/www" && exec timeout 120 $PY -m http.server "$WPORT" --bind 127.0.0.1) >/dev/null 2>&1 &
+PIDS+=($!)
+for ((i = 0; i < 100; i++)); do
+	rcli 'r.ping()' >/dev/null 2>&1 && curl -s -o /dev/null "http://127.0.0.1:$WPORT/a.txt" && break
+	sleep 0.1
+done
+rcli 'r.ping()' >/dev/null 2>&1 || {
+	bad "redis-server did not start: $(cat "$T/redis.log")"
+	exit 1
+}
+
+# ---- 1. stats hashes and the debug feed ----
+start_proxy dbg -l 127.0.0.1:0 -t 127.0.0.1:$WPORT --redis "redis://127.0.0.1:$RPORT" -m debug || exit 1
+wait_log dbg "redis 127.0.0.1:$RPORT: connected" || bad "dbg: no 'connected' line"
+timeout 15 $PY - "$RPORT" >"$T/feed.json" 2>"$T/feed.err" <<'PY' &
+import base64, json, redis, sys, time
+r = redis.Redis(port=int(sys.argv[1]))
+p = r.pubsub()
+p.psubscribe("debug:*")
+print(json.dumps({"ready": 1}), flush=True)
+end = time.time() + 12
+s2c = b""
+while time.time() < end and not s2c.endswith(b"from the server\n"):
+    m = p.get_message(timeout=0.5)
+    if m and m["type"] == "pmessage":
+        d = json.loads(m["data"])
+        if d["s2c"]:
+            s2c += base64.b64decode(d["data"])
+        print(json.dumps({"channel": m["channel"].decode(), "d": d}), flush=True)
+PY
+FEED=$!
+wait_file "$T/feed.json" 100 || bad "debug subscriber did not start"
+read -r sreq shdr sdl < <(timeout 10 curl -s -o "$T/got.txt" -w '%{size_request} %{size_header} %{size_download}\n' \
+	"http://127.0.0.1:$LPORT/a.txt")
+cmp -s "$T/got.txt" "$T/www/a.txt" && ok "curl through --redis -m debug" || bad "curl through debug: $(cat "$T/got.txt")"
+wait $FEED
+want=$((sreq + shdr + sdl))
+for ((i = 0; i < 50; i++)); do
+	st=$(rcli 'r.hgetall("stats:connections:status")')
+	case $st in *"b'C'"*) break ;; esac
+	sleep 0.1
+done
+$PY - "$RPORT" "$want" "$LPORT" <<'PY' && ok "stats hashes: $want bytes (curl: request + header + body), status C" || bad "stats hashes"
+import redis, sys
+r = redis.Redis(port=int(sys.argv[1])); want = int(sys.argv[2])
+cb = {k.decode(): int(v) for k, v in r.hgetall("stats:connections:bytes").items()}
+cp = {k.decode(): int(v) for k, v in r.hgetall("stats:connections:packets").items()}
+cs = {k.decode(): v.decode() for k, v in r.hgetall("stats:connections:status").items()}
+sb = {k.decode(): int(v) for k, v in r.hgetall("stats:summary:bytes").items()}
+print("connections:bytes", cb, "packets", cp, "status", cs, "summary:bytes", sb)
+assert len(cb) == 1 and list(cb.values()) == [want], cb
+k = list(cb)[0].split(":")
+assert k[0] == "127.0.0.1" and int(k[1]) > 0 and k[2] == "127.0.0.1" and k[4] == "undefined", k
+assert cp[list(cb)[0]] >= 2 and cs[list(cb)[0]] == "C", (cp, cs)
+assert list(sb.values()) == [want] and list(sb)[0] == ":".join([k[0], k[2], k[3], k[4], k[5]]), sb
+PY
+$PY - "$T/feed.json" "$T/www/a.txt" "$sreq" <<'PY' && ok "debug feed: base64 data is the request and the response" || bad "debug feed: $(cat "$T/feed.json" "$T/feed.err")"
+import base64, json, sys
+msgs = [json.loads(l) for l in open(sys.argv[1]) if '"channel"' in l]
+c2s = b"".join(base64.b64decode(m["d"]["data"]) for m in msgs if m["d"]["c2s"])
+s2c = b"".join(base64.b64decode(m["d"]["data"]) for m in msgs if m["d"]["s2c"])
+assert c2s.startswith(b"GET /a.txt HTTP/1.1\r\n") and len(c2s) == int(sys.argv[3]), c2s
+assert s2c.startswith(b"HTTP/1.0 200") and s2c.endswith(open(sys.argv[2], "rb").read()), s2c
+m = msgs[0]
+assert m["channel"].startswith("debug:127.0.0.1:") and m["d"]["module"] == "debug" and m["d"]["dst"] == "127.0.0.1", m
+PY
+stop_proxy
+
+# ---- 2. inspect: edit a held response; a hold that times out ----
+start_proxy insp -l 127.0.0.1:0 -t 127.0.0.1:$WPORT --redis "redis://127.0.0.1:$RPORT" -m 'inspect:timeout=0.4' ||
+	exit 1
+wait_log insp "connected" || bad "insp: not connected"
+# a client as tcpproxy's usage example: psubscribe inspect:*, debugging 1, publish each packet back on inspected:*
+timeout 20 $PY - "$RPORT" >"$T/insp.log" 2>&1 <<'PY' &
+import base64, json, redis, sys, time
+r = redis.Redis(port=int(sys.argv[1]))
+p = r.pubsub()
+p.psubscribe("inspect:*")
+r.set("debugging", 1)
+end = time.time() + 15
+while time.time() < end:
+    m = p.get_message(timeout=0.5)
+    if not m or m["type"] != "pmessage":
+        continue
+    d = json.loads(m["data"])
+    data = base64.b64decode(d["data"])
+    edited = d["s2c"] and b"hello world" in data
+    if edited:
+        data = data.replace(b"hello world", b"HELLO WORLD")
+    d["data"] = base64.b64encode(data).decode()
+    channel = m["channel"].decode().split(":")
+    channel[0] = "inspected"
+    r.publish(":".join(channel), json.dumps(d))
+    print("edited" if edited else "passed", d["seq"], flush=True)
+    if edited:
+        break
+PY
+INSP=$!
+wait_log insp "debugging on" || bad "insp: debugging not seen"
+got=$(timeout 10 curl -s "http://127.0.0.1:$LPORT/a.txt")
+[ "$got" = "HELLO WORLD from the server" ] && ok "inspect: curl got the edited response: $got" ||
+	bad "inspect: curl got '$got' ($(cat "$T/insp.log"))"
+wait $INSP
+# nobody answers now: each hold times out after 0.4 s and the original goes on
+t0=$(date +%s%N)
+got=$(timeout 10 curl -s "http://127.0.0.1:$LPORT/a.txt")
+t1=$(date +%s%N)
+ms=$(((t1 - t0) / 1000000))
+[ "$got" = "hello world from the server" ] && [ $ms -ge 400 ] && ok "inspect: unanswered holds time out, the original arrives ($ms ms)" ||
+	bad "inspect timeout: '$got' after $ms ms"
+rcli 'r.set("debugging", 0)' >/dev/null
+stop_proxy
+
+# ---- 3. the CA in redis, trusted by curl through --tls-mitm ----
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/srv.key" -out "$T/srv.crt" \
+	-days 2 -subj /CN=www.example.test -addext subjectAltName=DNS:www.example.test 2>/dev/null
+SPORT=$(freeport)
+timeout 60 openssl s_server -accept "$SPORT" -4 -cert "$T/srv.crt" -key "$T/srv.key" -www -quiet >/dev/null 2>&1 &
+PIDS+=($!)
+start_proxy mitm -l 127.0.0.1:0 -t 127.0.0.1:$SPORT --tls-mitm --redis "redis://127.0.0.1:$RPORT" || exit 1
+grep -q 'CA stored in ca:cert' "$T/mitm.err" && ok "a new CA stored in redis" || bad "mitm: $(cat "$T/mitm.err")"
+rcli 'r.get("ca:cert").decode()' >"$T/ca.pem"
+for ((i = 0; i < 50; i++)); do
+	timeout 10 curl -s -o "$T/tls.txt" --cacert "$T/ca.pem" --resolve "www.example.test:$LPORT:127.0.0.1" \
+		"https://www.example.test:$LPORT/" && break
+	sleep 0.1
+done
+grep -q 's_server' "$T/tls.txt" && ok "curl trusts the CA read from ca:cert through the MITM" ||
+	bad "curl --cacert ca:cert: $(cat "$T/mitm.err")"
+stop_proxy
+# a second run takes the CA from redis
+start_proxy mitm2 -l 127.0.0.1:0 -t 127.0.0.1:$SPORT --tls-mitm --redis "redis://127.0.0.1:$RPORT" || exit 1
+grep -q 'the CA from ca:cert' "$T/mitm2.err" && timeout 10 curl -s -o /dev/null --cacert "$T/ca.pem" \
+	--resolve "www.example.test:$LPORT:127.0.0.1" "https://www.example.test:$LPORT/" &&
+	ok "the next run loads the CA from redis" || bad "mitm2: $(cat "$T/mitm2.err")"
+stop_proxy
+
+# ---- 4. rules: file, file changed, PUT /rules, the redis key ----
+cat >"$T/rules.json" <<EOF
+[{"dstport": "1-2,$WPORT", "s2c": true, "c2s": false, "rules": ["replace:search=world:replace=PORTS"]},
+ {"dstport": "1-10", "rules": ["reset"]}]
+EOF
+start_proxy rules -l 127.0.0.1:0 -t 127.0.0.1:$WPORT --rules "$T/rules.json" --http 127.0.0.1:0 || exit 1
+got=$(timeout 10 curl -s "http://127.0.0.1:$LPORT/a.txt")
+[ "$got" = "hello PORTS from the server" ] && ok "rules file: by dstport: $got" || bad "rules by dstport: '$got'"
+cat >"$T/rules2.json" <<'EOF'
+[{"rules": ["peek_httphost"], "s2c": false},
+ {"hostname": "^a\\.test$", "rules": ["replace:search=world:replace=HOSTS"]}]
+EOF
+mv "$T/rules2.json" "$T/rules.json"
+got=$(timeout 10 curl -s -H 'Host: a.test' "http://127.0.0.1:$LPORT/a.txt")
+got2=$(timeout 10 curl -s -H 'Host: b.test' "http://127.0.0.1:$LPORT/a.txt")
+[ "$got" = "hello HOSTS from the server" ] && [ "$got2" = "hello world from the server" ] &&
+	ok "rules file changed: by hostname from peek_httphost (a.test: $got; b.test unchanged)" ||
+	bad "rules by hostname: '$got' / '$got2' ($(cat "$T/rules.err"))"
+grep -q "rules: 2 from $T/rules.json" "$T/rules.err" && ok "the changed file was read again" || bad "no re-read note"
+code=$(curl -s -o "$T/put.json" -w '%{http_code}' -X PUT -H 'Content-Type: application/json' \
+	--data '[{"dstport": 9, "rules": ["replace:search=a:replace=b"]}, {"rules": ["replace:search=world:replace=PUTRL"]}]' \
+	"http://127.0.0.1:$HPORT/rules")
+got=$(timeout 10 curl -s "http://127.0.0.1:$LPORT/a.txt")
+rules=$(curl -s "http://127.0.0.1:$HPORT/rules")
+[ "$code" = 200 ] && [ "$got" = "hello PUTRL from the server" ] && echo "$rules" | grep -q '"dstport":"9"' &&
+	ok "PUT /rules: in force for the next connection; GET /rules: $rules" || bad "PUT /rules: $code '$got' $rules"
+code=$(curl -s -o "$T/put.json" -w '%{http_code}' -X PUT -H 'Content-Type: application/json' \
+	--data '[{"rules": ["nosuchmod"]}]' "http://127.0.0.1:$HPORT/rules")
+[ "$code" = 400 ] && grep -q "PUT /rules: rule 1: module 'nosuchmod' does not exist" "$T/put.json" &&
+	ok "PUT /rules with an unknown module: 400 $(cat "$T/put.json")" || bad "bad PUT: $code $(cat "$T/put.json")"
+stop_proxy
+start_proxy rk -l 127.0.0.1:0 -t 127.0.0.1:$WPORT --redis "redis://127.0.0.1:$RPORT" || exit 1
+rcli "r.set('rules', '[{\"dstport\": \"$WPORT\", \"rules\": [\"replace:search=world:replace=REDIS\"]}]')" >/dev/null
+wait_log rk "1 rules from key 'rules'" || bad "rk: rules key not seen: $(cat "$T/rk.err")"
+got=$(timeout 10 curl -s "http://127.0.0.1:$LPORT/a.txt")
+[ "$got" = "hello REDIS from the server" ] && ok "rules from the redis key: $got" || bad "redis rules: '$got'"
+rcli "r.set('rules', '[{\"rules\": [\"nosuchmod\"]}]')" >/dev/null
+wait_log rk "redis key 'rules': rule 1: module 'nosuchmod' does not exist" && ok "a bad redis key rules: one line, kept" ||
+	bad "bad redis rules: $(cat "$T/rk.err")"
+got=$(timeout 10 curl -s "http://127.0.0.1:$LPORT/a.txt")
+[ "$got" = "hello REDIS from the server" ] && ok "the rules in force stay" || bad "after a bad key: '$got'"
+rcli 'r.delete("rules")' >/dev/null
+stop_proxy
+
+# ---- 5. bad input ----
+echo '[{"dstport": "80", "rules": ["log"]}, {"dstport": "99999", "rules": []}]' >"$T/bad.json"
+"$UMPA" proxy -l 127.0.0.1:0 -t 127.0.0.1:$WPORT --rules "$T/bad.json" >/dev/null 2>"$T/bad.err"
+rc=$?
+[ $rc = 2 ] && [ "$(wc -l <"$T/bad.err")" = 1 ] && grep -q "bad.json: rule 2: dstport: '99999' is not a port list" "$T/bad.err" &&
+	ok "bad rule file: exit 2, $(cat "$T/bad.err")" || bad "bad rule file: $rc $(cat "$T/bad.err")"
+echo '[{"rules": ["log"]' >"$T/bad.json"
+"$UMPA" proxy -l 127.0.0.1:0 -t 127.0.0.1:$WPORT --rules "$T/bad.json" >/dev/null 2>"$T/bad.err"
+rc=$?
+[ $rc = 2 ] && [ "$(wc -l <"$T/bad.err")" = 1 ] && grep -q "bad.json:[0-9]*:[0-9]*: " "$T/bad.err" &&
+	ok "rule file that is not JSON: exit 2, $(cat "$T/bad.err")" || bad "not JSON: $rc $(cat "$T/bad.err")"
+echo '[{"rules": ["log", "nosuchmod:x=1"]}]' >"$T/bad.json"
+"$UMPA" proxy -l 127.0.0.1:0 -t 127.0.0.1:$WPORT --rules "$T/bad.json" >/dev/null 2>"$T/bad.err"
+rc=$?
+[ $rc = 2 ] && [ "$(wc -l <"$T/bad.err")" = 1 ] && grep -q "bad.json: rule 1: module 'nosuchmod' does not exist" "$T/bad.err" &&
+	ok "unknown module in a rule: exit 2, $(cat "$T/bad.err")" || bad "unknown module: $rc $(cat "$T/bad.err")"
+"$UMPA" proxy -l 127.0.0.1:0 -t 127.0.0.1:$WPORT --redis "http://x" >/dev/null 2>"$T/bad.err"
+rc=$?
+[ $rc = 2 ] && [ "$(wc -l <"$T/bad.err")" = 1 ] && ok "bad --redis URL: exit 2, $(cat "$T/bad.err")" ||
+	bad "bad url: $rc $(cat "$T/bad.err")"
+DEAD=$(freeport)
+start_proxy dead -l 127.0.0.1:0 -t 127.0.0.1:$WPORT --redis "redis://127.0.0.1:$DEAD" -m debug || exit 1
+wait_log dead "redis 127.0.0.1:$DEAD: .*going on without it" || bad "dead: no line: $(cat "$T/dead.err")"
+got=$(timeout 10 curl -s "http://127.0.0.1:$LPORT/a.txt")
+sleep 0.6 # two retries more: still one line
+n=$(grep -c "redis 127.0.0.1:$DEAD" "$T/dead.err")
+[ "$got" = "hello world from the server" ] && [ "$n" = 1 ] &&
+	ok "unreachable redis: one line, the proxy relays on ($(grep "redis 127" "$T/dead.err"))" ||
+	bad "unreachable redis: '$got', $n lines: $(cat "$T/dead.err")"
+stop_proxy
+
+exit $fail
