@@ -31,7 +31,11 @@ struct umpa_proxy_ca {
 	struct leaf_ *leaves;
 	unsigned nleaves, next; /* a ring once full */
 	unsigned long made;
+	umpa_proxy_ca_leaf_fn on_leaf;
+	void *on_leaf_arg;
 };
+
+static char *pem_text(X509 *x, EVP_PKEY *k);
 
 static int ossl_fail(struct umpa_err *e, int code, const char *what)
 {
@@ -278,7 +282,20 @@ struct x509_st *umpa_proxy_ca_leaf(struct umpa_proxy_ca *ca, const char *host, s
 	}
 	ca->made++;
 	*key = ca->leafkey;
+	if (ca->on_leaf) {
+		char *cp = pem_text(x, NULL), *kp = pem_text(NULL, ca->leafkey);
+		if (cp && kp)
+			ca->on_leaf(ca->on_leaf_arg, name, cp, kp);
+		free(cp);
+		free(kp);
+	}
 	return x;
+}
+
+void umpa_proxy_ca_on_leaf(struct umpa_proxy_ca *ca, umpa_proxy_ca_leaf_fn fn, void *arg)
+{
+	ca->on_leaf = fn;
+	ca->on_leaf_arg = arg;
 }
 
 struct umpa_proxy_ca *umpa_proxy_ca_free(struct umpa_proxy_ca *ca)

@@ -62,6 +62,12 @@ struct x509_st *umpa_proxy_ca_cert(const struct umpa_proxy_ca *ca);
 struct x509_st *umpa_proxy_ca_leaf(struct umpa_proxy_ca *ca, const char *host, struct x509_st *real,
 				   struct evp_pkey_st **key, struct umpa_err *e);
 
+/** Told each leaf certificate made (a cache miss): its host name, the certificate and the leaf key as PEM. */
+typedef void (*umpa_proxy_ca_leaf_fn)(void *arg, const char *host, const char *cert_pem, const char *key_pem);
+
+/** Call @p fn (NULL: nobody) for each leaf made from now on (the redis keys HOST:cert and HOST:key). */
+void umpa_proxy_ca_on_leaf(struct umpa_proxy_ca *ca, umpa_proxy_ca_leaf_fn fn, void *arg);
+
 /** Leaf certificates made so far (cache misses). */
 unsigned long umpa_proxy_ca_made(const struct umpa_proxy_ca *ca);
 

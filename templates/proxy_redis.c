@@ -475,6 +475,16 @@ void umpa_proxy_redis_set_proxy(struct umpa_proxy_redis *r, struct umpa_proxy *p
 	r->p = p;
 }
 
+/* A leaf made for @p host: HOST:cert and HOST:key, unless the UI set them (NX). */
+static void leaf_made(void *arg, const char *host, const char *cert_pem, const char *key_pem)
+{
+	struct umpa_proxy_redis *r = arg;
+	if (!r->cmd.up)
+		return;
+	redisAsyncCommand(r->cmd.ac, ignore_cb, NULL, "SET %s:cert %s NX", host, cert_pem);
+	redisAsyncCommand(r->cmd.ac, ignore_cb, NULL, "SET %s:key %s NX", host, key_pem);
+}
+
 struct umpa_proxy_ca *umpa_proxy_redis_ca(struct umpa_proxy_redis *r, struct umpa_proxy_ca *fallback, int *from_redis,
 					  char *note, size_t nn, struct umpa_err *e)
 {
@@ -524,6 +534,8 @@ struct umpa_proxy_ca *umpa_proxy_redis_ca(struct umpa_proxy_redis *r, struct ump
 	freeReplyObject(rk);
 	if (c)
 		redisFree(c);
+	if (ca)
+		umpa_proxy_ca_on_leaf(ca, leaf_made, r);
 	return ca;
 }
 

@@ -15,7 +15,9 @@
  * - carries the modules debug (PUBLISH debug:CHANNEL) and inspect (PUBLISH
  *   inspect:CHANNEL, then the reply on inspected:CHANNEL, PSUBSCRIBEd on a
  *   second connection, releases the held chunk with its possibly edited
- *   base64 data; matched by seq and c2s/s2c when the reply has them).
+ *   base64 data; matched by seq and c2s/s2c when the reply has them);
+ * - keeps the man-in-the-middle CA in `ca:cert` / `ca:key` and each leaf in
+ *   `HOST:cert` / `HOST:key` (umpa_proxy_redis_ca).
  * A redis that cannot be reached or goes away: the proxy goes on, one line
  * goes to the log, and both connections are tried again with a backoff
  * (0.25 s doubling to 30 s); a line says when it is back.
@@ -61,7 +63,9 @@ void umpa_proxy_redis_set_proxy(struct umpa_proxy_redis *r, struct umpa_proxy *p
  * soon as redis is reachable.  Returns the CA (the caller frees it; NULL
  * with @p e set when the keys do not hold a CA).  *@p note gets a line to
  * tell ("redis: CA from ca:cert", "redis 127.0.0.1:1: Connection refused:
- * the CA goes there once it is reachable").
+ * the CA goes there once it is reachable").  Each leaf certificate made
+ * from then on goes to HOST:cert and HOST:key (SET NX: one the UI set
+ * stays; it is not read back: leaves come from the CA).
  */
 struct umpa_proxy_ca *umpa_proxy_redis_ca(struct umpa_proxy_redis *r, struct umpa_proxy_ca *fallback, int *from_redis,
 					  char *note, size_t nn, struct umpa_err *e);

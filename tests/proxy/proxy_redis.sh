@@ -200,6 +200,15 @@ for ((i = 0; i < 50; i++)); do
 done
 grep -q 's_server' "$T/tls.txt" && ok "curl trusts the CA read from ca:cert through the MITM" ||
 	bad "curl --cacert ca:cert: $(cat "$T/mitm.err")"
+for ((i = 0; i < 50; i++)); do
+	rcli 'r.get("www.example.test:cert").decode()' >"$T/leaf.pem" 2>/dev/null && break
+	sleep 0.1
+done
+openssl verify -CAfile "$T/ca.pem" "$T/leaf.pem" >/dev/null 2>&1 &&
+	openssl x509 -in "$T/leaf.pem" -noout -ext subjectAltName 2>/dev/null | grep -q 'DNS:www.example.test' &&
+	[ -n "$(rcli 'r.get("www.example.test:key")')" ] &&
+	ok "the leaf is in www.example.test:cert (signed by ca:cert, SAN copied) and :key" ||
+	bad "leaf in redis: $(cat "$T/leaf.pem")"
 stop_proxy
 # a second run takes the CA from redis
 start_proxy mitm2 -l 127.0.0.1:0 -t 127.0.0.1:$SPORT --tls-mitm --redis "redis://127.0.0.1:$RPORT" || exit 1
