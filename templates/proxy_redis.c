@@ -204,7 +204,10 @@ static void connect_cb(const redisAsyncContext *ac, int status)
 	if (r->db)
 		redisAsyncCommand(c->ac, ignore_cb, NULL, "SELECT %d", r->db);
 	if (c->sub) {
-		redisAsyncCommand(c->ac, pmsg_cb, r, "PSUBSCRIBE inspected:*");
+		/* keyspace events of rules and debugging (a server with notify-keyspace-events K$ or KA): read them
+		 * at once rather than at the next poll */
+		redisAsyncCommand(c->ac, pmsg_cb, r,
+				  "PSUBSCRIBE inspected:* __keyspace@*__:rules __keyspace@*__:debugging");
 		return;
 	}
 	if (r->down || !r->ever_up)
@@ -550,6 +553,12 @@ struct umpa_proxy_redis *umpa_proxy_redis_free(struct umpa_proxy_redis *r)
 		if (c->retry)
 			umpa_timer_cancel(c->retry);
 		if (c->ac) {
+			int done = 0;
+			/* the last counts (the connections closed by umpa_proxy_free) are still in the output
+			 * buffer: write them out (loopback: at once; bounded) */
+			for (int k = 0; c->up && !done && k < 100; k++)
+				if (redisBufferWrite(&c->ac->c, &done) != REDIS_OK)
+					break;
 			c->ac->data = NULL;
 			redisAsyncFree(c->ac);
 		}

@@ -28,7 +28,14 @@
  *
  * Helpers in the sandbox: proxy.log(text) (to the host's log callback),
  * proxy.hexdump(data[, width]), proxy.base64(data), proxy.json(value),
- * proxy.replace(s, plain, by).
+ * proxy.replace(s, plain, by); for the redis control API (umpa_proxy_bus):
+ * proxy.publish(channel, text), proxy.debugging(), proxy.inspect(channel,
+ * text, seq, timeout) (true: execute then returns data, "hold": the chunk
+ * waits for the bus, at most timeout seconds, and the chain ends there for
+ * it), conn:redis_channel() ("src:srcport:dst:dstport:hostname:tags",
+ * tcpproxy's), conn:redis_short_hash() (without srcport),
+ * conn:to_redis_json(data, extra) (tcpproxy's get_json: tags by commas,
+ * hostname null while unknown, data in base64, then extra's keys).
  *
  * A module that raises an error (or exceeds the sandbox's limits: 1 s CPU,
  * 2 s wall clock per chunk) fails its connection: umpa_proxy closes that

@@ -670,7 +670,8 @@ int cmd_proxy(int argc, char **argv)
 	umpa_proxy_mods_hooks(mods, &hooks);
 	if (o.nlisten && !udp &&
 	    !(p = umpa_proxy_new(loop, &o,
-				 umpa_proxy_mods_count(mods, 0) || umpa_proxy_mods_count(mods, 1) || rules_file || redis
+				 umpa_proxy_mods_count(mods, 0) || umpa_proxy_mods_count(mods, 1) || rules_file ||
+					 redis || hopts.listen /* PUT /rules */
 				     ? &hooks
 				     : NULL,
 				 &e))) {
