@@ -172,6 +172,8 @@ static int rule_parse(struct rule_ *r, json_t *o, unsigned idx, const char *what
 						    key, r->str[k], msg);
 			}
 			r->has[k] = 1;
+		} else if (json_is_null(v) && strcmp(key, "rules")) {
+			continue; /* tcpproxy's client writes None for a key left out */
 		} else if (!strcmp(key, "srcport") || !strcmp(key, "dstport")) {
 			if (ports_of(v, key[0] == 's' ? &r->pub.srcport : &r->pub.dstport, &sub) < 0)
 				return umpa_err_set(e, sub.code, "%s: rule %u: %s: %s", what, idx, key, sub.msg);

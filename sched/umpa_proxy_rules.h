@@ -8,11 +8,10 @@
  *
  * A connection matches a rule when its client address matches src, its
  * target address matches dst, and its ports lie in srcport and dstport;
- * every key but "rules" may be left out (it then matches anything; c2s and
- * s2c default to true).  Every matching rule, in order, appends its modules
- * to the chain of each direction it names (c2s: client to server, s2c: the
- * other way), so rules add up as in tcpproxy.  A regular expression is POSIX
- * extended (regcomp) and anchored at the start as Python's re.match (that is
+ * every key but "rules" may be left out or null, as tcpproxy's command-line
+ * client writes it (it then matches anything; c2s and s2c default to true).  Every matching rule, in order, appends its
+ * modules to the chain of each direction it names (c2s: client to server, s2c: the other way), so rules add up as in
+ * tcpproxy.  A regular expression is POSIX extended (regcomp) and anchored at the start as Python's re.match (that is
  * what tcpproxy calls); a port list is comma-separated ports and inclusive
  * ranges "a-b" (tcpproxy's Python range() left b out; here b is in), or a
  * JSON integer.  "hostname" cannot be known when a connection opens (the

@@ -331,6 +331,18 @@ static unsigned char *b64_decode(const char *s, size_t *n)
 	return out;
 }
 
+/* Is @p ch the channel @p full (src:srcport:dst:dstport:hostname:tags) or its first four fields (what
+ * tcpproxy's inspect module and command-line client use: src:srcport:dst:dstport)? */
+static int chan_is(const char *full, const char *ch)
+{
+	const char *p = full;
+	if (!strcmp(full, ch))
+		return 1;
+	for (int k = 0; k < 4 && p; k++)
+		p = strchr(p + (k ? 1 : 0), ':');
+	return p && strlen(ch) == (size_t)(p - full) && !strncmp(full, ch, (size_t)(p - full));
+}
+
 /* A message on inspected:CHANNEL: the held chunk goes on with its (possibly edited) data. */
 static void inspected(struct umpa_proxy_redis *r, const char *ch, const char *msg, size_t len)
 {
@@ -356,7 +368,7 @@ static void inspected(struct umpa_proxy_redis *r, const char *ch, const char *ms
 		dir = json_is_true(v) ? UMPA_PROXY_C2S : UMPA_PROXY_S2C;
 	for (unsigned i = 0; i < PEND_MAX && !pd; i++) {
 		struct pend *x = &r->pend[i];
-		if (x->used && !strcmp(x->ch, ch) && (seq < 0 || (uint64_t)seq == x->seq) && (dir < 0 || dir == x->dir))
+		if (x->used && chan_is(x->ch, ch) && (seq < 0 || (uint64_t)seq == x->seq) && (dir < 0 || dir == x->dir))
 			pd = x;
 	}
 	if (!pd) {

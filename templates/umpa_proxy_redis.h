@@ -15,7 +15,9 @@
  * - carries the modules debug (PUBLISH debug:CHANNEL) and inspect (PUBLISH
  *   inspect:CHANNEL, then the reply on inspected:CHANNEL, PSUBSCRIBEd on a
  *   second connection, releases the held chunk with its possibly edited
- *   base64 data; matched by seq and c2s/s2c when the reply has them);
+ *   base64 data; matched by seq and c2s/s2c when the reply has them; the
+ *   reply may also come on inspected:SRC:SRCPORT:DST:DSTPORT, the channel
+ *   tcpproxy's own inspect module and command-line client use);
  * - keeps the man-in-the-middle CA in `ca:cert` / `ca:key` and each leaf in
  *   `HOST:cert` / `HOST:key` (umpa_proxy_redis_ca).
  * A redis that cannot be reached or goes away: the proxy goes on, one line

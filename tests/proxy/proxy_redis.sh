@@ -4,8 +4,8 @@
 #  1. --redis with -m debug: curl through; stats:connections:bytes and stats:summary:bytes hold what curl
 #     sent plus what it received (curl's own counts), packets > 0, status C; the debug:* feed (psubscribe)
 #     carries the request and the response: base64 decodes to curl's bytes.
-#  2. inspect: a client sets debugging 1, edits the held response on inspect:* and publishes it on
-#     inspected:*: curl gets the edited bytes.  With no client answering, the hold times out (0.4 s)
+#  2. inspect: a client sets debugging 1, edits the held request and response on inspect:* and publishes
+#     them on inspected:* (the request on tcpproxy_cli.py's short channel): curl gets the edited bytes.  With no client answering, the hold times out (0.4 s)
 #     and the original goes on.
 #  3. --tls-mitm --redis without --ca-dir: the CA is made and stored in ca:cert; curl trusts it
 #     (--cacert from redis) through the MITM to openssl s_server.
@@ -70,6 +70,7 @@ timeout 120 redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly
 PIDS+=($!)
 mkdir -p "$T/www"
 echo "hello world from the server" >"$T/www/a.txt"
+echo "hello world from file b" >"$T/www/b.txt"
 WPORT=$(freeport)
 (cd "$T/www" && exec timeout 120 $PY -m http.server "$WPORT" --bind 127.0.0.1) >/dev/null 2>&1 &
 PIDS+=($!)
@@ -160,9 +161,13 @@ while time.time() < end:
     edited = d["s2c"] and b"hello world" in data
     if edited:
         data = data.replace(b"hello world", b"HELLO WORLD")
+    else:  # the request: another file
+        data = data.replace(b"GET /a.txt ", b"GET /b.txt ")
     d["data"] = base64.b64encode(data).decode()
     channel = m["channel"].decode().split(":")
     channel[0] = "inspected"
+    if not d["s2c"]:  # as tcpproxy_cli.py answers: inspected:src:srcport:dst:dstport
+        channel = channel[:5]
     r.publish(":".join(channel), json.dumps(d))
     print("edited" if edited else "passed", d["seq"], flush=True)
     if edited:
@@ -171,7 +176,8 @@ PY
 INSP=$!
 wait_log insp "debugging on" || bad "insp: debugging not seen"
 got=$(timeout 10 curl -s "http://127.0.0.1:$LPORT/a.txt")
-[ "$got" = "HELLO WORLD from the server" ] && ok "inspect: curl got the edited response: $got" ||
+[ "$got" = "HELLO WORLD from file b" ] &&
+	ok "inspect: the request edited (answered on inspected:src:srcport:dst:dstport, as tcpproxy_cli.py does), the response edited (on the full channel): curl got '$got'" ||
 	bad "inspect: curl got '$got' ($(cat "$T/insp.log"))"
 wait $INSP
 # nobody answers now: each hold times out after 0.4 s and the original goes on

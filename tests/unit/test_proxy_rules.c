@@ -75,7 +75,7 @@ static void match(void **state)
 	    parse("[{\"src\": \"127\\\\.0\\\\.0\\\\.\", \"dst\": \"10\\\\.1\\\\.\", \"dstport\": "
 		  "\"80,8000-8080\", \"srcport\": 40000, \"rules\": [\"log\"]},"
 		  "{\"hostname\": \"^www\\\\.(a|b)\\\\.test$\", \"c2s\": false, \"rules\": []},"
-		  "{\"rules\": []}]",
+		  "{\"rules\": [], \"hostname\": null, \"dstport\": null, \"c2s\": null}]",
 		  &e);
 	const struct umpa_proxy_rule *x;
 	struct umpa_sbuf b = {0};
