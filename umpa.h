@@ -54,6 +54,7 @@
 #include "umpa_proxy_ca.h"
 #include "umpa_wiretap.h"
 #include "umpa_tls_connect.h"
+#include "umpa_proxy_rules.h"
 
 /* templates: the Lua binding and tls{} */
 #include "umpa_lua.h"
@@ -62,5 +63,6 @@
 #include "umpa_replay_tmpl.h"
 #include "umpa_persona.h"
 #include "umpa_proxy_lua.h"
+#include "umpa_proxy_redis.h"
 
 #endif
