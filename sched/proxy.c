@@ -46,8 +46,8 @@ struct proxy_half {
 	int eof_waited;        /* the eof_delay hook's wait is over (or none was asked) */
 	int holding;           /* the delay is a hold (UMPA_PROXY_HOLD) with hold_token */
 	uint64_t hold_token;
-	int64_t first_ns;      /* when the oldest byte now in the input was read (0: none there) */
-	uint64_t in, out;      /* bytes read from the sender, handed to the receiver (umpa_proxy_conns) */
+	int64_t first_ns; /* when the oldest byte now in the input was read (0: none there) */
+	uint64_t in, out; /* bytes read from the sender, handed to the receiver (umpa_proxy_conns) */
 };
 
 struct proxy_conn {
@@ -522,6 +522,8 @@ static void pump(struct proxy_half *h)
 			p->st.bytes_out[h->dir] += len;
 			h->in += len;
 			h->out += len;
+			if (p->hooked && p->h.tally)
+				p->h.tally(p->h.arg, c->state, (enum umpa_proxy_dir)h->dir, len);
 			bufferevent_write_buffer(dst, in);
 			break;
 		}

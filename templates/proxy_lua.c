@@ -660,12 +660,24 @@ static int pm_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_
 	return 0;
 }
 
-/* Nothing to look at in direction @p dir (no modules, no counting): the proxy moves it unhooked. */
+/* No module in direction @p dir: the proxy moves it unhooked (pm_tally counts it). */
 static int pm_pass(void *arg, void *state, enum umpa_proxy_dir dir)
 {
 	struct pm_conn *pc = state;
 	(void)arg;
-	return !pc || (!pc->any[dir] && !pc->m->bus.count);
+	return !pc || !pc->any[dir];
+}
+
+/* What moved unhooked: one chunk of @p n bytes for the counters. */
+static void pm_tally(void *arg, void *state, enum umpa_proxy_dir dir, size_t n)
+{
+	struct pm_conn *pc = state;
+	(void)arg;
+	(void)dir;
+	if (pc) {
+		pc->bytes += n;
+		pc->packets++;
+	}
 }
 
 static void pm_eof(void *arg, void *state, enum umpa_proxy_dir dir)
@@ -747,6 +759,7 @@ void umpa_proxy_mods_hooks(struct umpa_proxy_mods *m, struct umpa_proxy_hooks *h
 	h->tls = pm_tls;
 	h->close = pm_close;
 	h->pass = pm_pass;
+	h->tally = pm_tally;
 }
 
 int umpa_proxy_mods_list(struct umpa_proxy_mods *m, void (*cb)(void *arg, const char *name, const char *help),
