@@ -44,10 +44,11 @@ struct proxy_half {
 	struct event *delay;   /* a hook's delay in progress: forwarding waits */
 	struct evbuffer *held; /* bytes waiting for the delay */
 	int eof_waited;        /* the eof_delay hook's wait is over (or none was asked) */
-	int holding;           /* the delay is a hold (UMPA_PROXY_HOLD) with hold_token */
+	int64_t first_ns;      /* when the oldest byte now in the input was read (0: none there) */
+	uint64_t in, out;      /* bytes read from the sender, handed to the receiver (umpa_proxy_conns) */
+
+	int holding; /* the delay is a hold (UMPA_PROXY_HOLD) with hold_token */
 	uint64_t hold_token;
-	int64_t first_ns; /* when the oldest byte now in the input was read (0: none there) */
-	uint64_t in, out; /* bytes read from the sender, handed to the receiver (umpa_proxy_conns) */
 };
 
 struct proxy_conn {

@@ -61,10 +61,11 @@ struct umpa_proxy_out {
 	const void *data; /**< bytes to forward (owned by the hook, valid until its next call) */
 	size_t len;       /**< their length */
 	enum umpa_proxy_action action;
-	int64_t delay_ns;    /**< wait this long before forwarding (0: at once); meanwhile reading goes on up to
-				the buffer bound, and the next call comes after the delay */
-	size_t consumed;     /**< input bytes this answer used (0: all n); the rest comes back in the next call */
-	int64_t arrived_ns;  /**< in: when the oldest of these bytes was read (loop clock; 0: unknown) */
+	int64_t delay_ns;   /**< wait this long before forwarding (0: at once); meanwhile reading goes on up to
+			       the buffer bound, and the next call comes after the delay */
+	size_t consumed;    /**< input bytes this answer used (0: all n); the rest comes back in the next call */
+	int64_t arrived_ns; /**< in: when the oldest of these bytes was read (loop clock; 0: unknown) */
+
 	uint64_t hold_token; /**< UMPA_PROXY_HOLD: what umpa_proxy_release must name */
 };
 

@@ -23,8 +23,9 @@ struct umpa_proxy_mods {
 	lua_State *L;
 	umpa_proxy_mods_log_fn log;
 	void *log_arg;
-	int chains;                     /* registry ref of {[0] = {spec...}, [1] = {...}} */
-	unsigned n[2];                  /* modules per direction */
+	int chains;    /* registry ref of {[0] = {spec...}, [1] = {...}} */
+	unsigned n[2]; /* modules per direction */
+
 	struct umpa_proxy_rules *rules; /* in force (a reference) */
 	int rulespecs;                  /* registry ref of {[i] = {spec...}}: rule i's modules, checked */
 	char *rules_path;               /* --rules FILE, read again when it changes */

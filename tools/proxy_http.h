@@ -10,8 +10,9 @@ struct umpa_proxy_mods;
 
 /** What the control plane reads (the caller's storage, alive as long as the control plane). */
 struct proxy_http_src {
-	struct umpa_proxy *p;         /**< the proxy */
-	struct umpa_loop *loop;       /**< its loop (the event_base, the clock of connection ages) */
+	struct umpa_proxy *p;   /**< the proxy */
+	struct umpa_loop *loop; /**< its loop (the event_base, the clock of connection ages) */
+
 	struct umpa_proxy_mods *mods; /**< its module host: GET and PUT /rules (NULL: no /rules) */
 };
 
