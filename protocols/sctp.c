@@ -32,6 +32,9 @@
  * Summary (tcpdump -nn): "sctp (1) [DATA] (B)(E) [TSN: 5] [SID: 1] [SSEQ 2]
  * [PPID 0x0] , (2) [SACK] ..." (SACK's gap blocks stay on the one line).
  *
+ * Matching (Scapy's SCTP.answers): the ports swapped; hashret is their xor
+ * (proto_common.h's port-pair hooks, as UDP's).
+ *
  * Names: Wireshark's sctp.* (sctp.data_tsn_raw and
  * sctp.sack_cumulative_tsn_ack_raw: umpa shows absolute numbers, which
  * Wireshark's relative sctp.data_tsn is not).  Each chunk is one "sctp.chunk"
@@ -744,34 +747,6 @@ static void sctp_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf
 	}
 }
 
-static uint32_t sctp_hashret(const struct umpa_pkt *p, unsigned li)
-{
-	struct umpa_cur c;
-	uint16_t sport, dport;
-
-	umpa_layer_cur(p, li, &c);
-	if (umpa_cur_be16_at(&c, 0, &sport) < 0 || umpa_cur_be16_at(&c, 2, &dport) < 0)
-		return 0;
-	return (uint32_t)(sport ^ dport);
-}
-
-/* A reply comes from the port the request went to, to the port it came from (Scapy's SCTP.answers). */
-static int sctp_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli, char *why,
-			size_t whylen)
-{
-	struct umpa_cur rc, qc;
-	uint16_t rs, rd, qs, qd;
-
-	umpa_layer_cur(resp, rli, &rc);
-	umpa_layer_cur(req, qli, &qc);
-	if (umpa_cur_be16_at(&rc, 0, &rs) < 0 || umpa_cur_be16_at(&rc, 2, &rd) < 0 ||
-	    umpa_cur_be16_at(&qc, 0, &qs) < 0 || umpa_cur_be16_at(&qc, 2, &qd) < 0)
-		return umpa_why_(why, whylen, "sctp header missing");
-	if (rs != qd || rd != qs)
-		return umpa_why_(why, whylen, "sctp ports not swapped");
-	return 1;
-}
-
 const struct umpa_proto umpa_proto_sctp = {
     .name = "sctp",
     .aliases = "SCTP",
@@ -785,6 +760,6 @@ const struct umpa_proto umpa_proto_sctp = {
     .set_var = sctp_set_var,
     .details = sctp_details,
     .summary = sctp_summary,
-    .hashret = sctp_hashret,
-    .answers = sctp_answers,
+    .hashret = umpa_ports_hashret_,
+    .answers = umpa_ports_answers_,
 };

@@ -1003,17 +1003,6 @@ static void tcp_summary_(const struct umpa_pkt *p, unsigned li, void *relseq, st
 
 /* ---- matching ---- */
 
-static uint32_t tcp_hashret(const struct umpa_pkt *p, unsigned li)
-{
-	struct umpa_cur c;
-	uint16_t sport, dport;
-
-	umpa_layer_cur(p, li, &c);
-	if (umpa_cur_be16_at(&c, 0, &sport) < 0 || umpa_cur_be16_at(&c, 2, &dport) < 0)
-		return 0;
-	return (uint32_t)(sport ^ dport);
-}
-
 /** The fixed fields answers() compares. */
 struct tcp_hdr {
 	uint16_t sport, dport, flags;
@@ -1059,8 +1048,8 @@ static int tcp_answers(const struct umpa_pkt *resp, unsigned rli, const struct u
 		WHY("tcp SYN without ACK answers nothing");
 	if ((r.flags & TH_SYN) && !(q.flags & TH_SYN))
 		WHY("tcp SYN+ACK answers only a SYN");
-	if (r.sport != q.dport || r.dport != q.sport)
-		WHY("tcp ports not swapped (%u>%u vs %u>%u)", r.sport, r.dport, q.sport, q.dport);
+	if (!umpa_ports_swapped_("tcp", r.sport, r.dport, q.sport, q.dport, why, whylen))
+		return 0;
 	if (!((q.flags & TH_SYN) && !(q.flags & TH_ACK))) {
 		d = (int32_t)(r.seq - q.ack);
 		if (d > 2 || d < -2)
@@ -1090,6 +1079,6 @@ const struct umpa_proto umpa_proto_tcp = {
     .details = tcp_details,
     .summary = tcp_summary,
     .summary_ctx = tcp_summary_ctx,
-    .hashret = tcp_hashret,
+    .hashret = umpa_ports_hashret_,
     .answers = tcp_answers,
 };
