@@ -219,18 +219,6 @@ static int dhcpv6_place(struct umpa_pkt *p, unsigned li, const struct umpa_field
 
 /* ---------------------------------------------------------------- building */
 
-static void put16(uint8_t *b, uint32_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *b, uint32_t v)
-{
-	put16(b, v >> 16);
-	put16(b + 2, v);
-}
-
 /* Split @v at "/" into at most @max parts; returns the count. */
 static size_t slash_parts(struct umpa_span v, struct umpa_span *parts, size_t max)
 {
@@ -265,7 +253,7 @@ static long opt_value(unsigned code, struct umpa_span v, uint8_t *b, size_t max)
 	case O_ELAPSED:
 		if (umpa_spec_num(v, 655350, &x) < 0 || x % 10 || max < 2)
 			return -1;
-		put16(b, (uint32_t)(x / 10));
+		umpa_put_be16_(b, (uint32_t)(x / 10));
 		return 2;
 	case O_PREFERENCE:
 		return umpa_spec_num(v, 255, &x) < 0 || max < 1 ? -1 : (b[0] = (uint8_t)x, 1);
@@ -273,7 +261,7 @@ static long opt_value(unsigned code, struct umpa_span v, uint8_t *b, size_t max)
 		while (umpa_spec_part(&v, &part)) {
 			if (len + 2 > max || umpa_spec_num(part, 0xffff, &x) < 0)
 				return -1;
-			put16(b + len, (uint32_t)x);
+			umpa_put_be16_(b + len, (uint32_t)x);
 			len += 2;
 		}
 		return (long)len;
@@ -282,13 +270,13 @@ static long opt_value(unsigned code, struct umpa_span v, uint8_t *b, size_t max)
 		for (int i = 0; i < 3; i++) {
 			if (!umpa_spec_part(&v, &part) || umpa_spec_num(part, 0xffffffffu, &x) < 0 || max < 12)
 				return -1;
-			put32(b + 4 * i, (uint32_t)x);
+			umpa_put_be32_(b + 4 * i, (uint32_t)x);
 		}
 		return umpa_spec_part(&v, &part) ? -1 : 12;
 	case O_IA_TA:
 		if (umpa_spec_num(v, 0xffffffffu, &x) < 0 || max < 4)
 			return -1;
-		put32(b, (uint32_t)x);
+		umpa_put_be32_(b, (uint32_t)x);
 		return 4;
 	case O_IAADDR:
 		n = slash_parts(v, parts, 3);
@@ -297,7 +285,7 @@ static long opt_value(unsigned code, struct umpa_span v, uint8_t *b, size_t max)
 		for (int i = 0; i < 2; i++) {
 			if (umpa_spec_num(parts[1 + i], 0xffffffffu, &x) < 0)
 				return -1;
-			put32(b + 16 + 4 * i, (uint32_t)x);
+			umpa_put_be32_(b + 16 + 4 * i, (uint32_t)x);
 		}
 		return 24;
 	case O_IAPREFIX: /* preferred, valid, prefix length, prefix */
@@ -308,7 +296,7 @@ static long opt_value(unsigned code, struct umpa_span v, uint8_t *b, size_t max)
 		for (int i = 0; i < 2; i++) {
 			if (umpa_spec_num(parts[2 + i], 0xffffffffu, &x) < 0)
 				return -1;
-			put32(b + 4 * i, (uint32_t)x);
+			umpa_put_be32_(b + 4 * i, (uint32_t)x);
 		}
 		return 25;
 	case O_UNICAST:
@@ -344,7 +332,7 @@ static long opt_value(unsigned code, struct umpa_span v, uint8_t *b, size_t max)
 		int more = umpa_span_cut(v, "/", &code_s, &text);
 		if (umpa_spec_num(code_s, 0xffff, &x) < 0 || max < 2 + text.n)
 			return -1;
-		put16(b, (uint32_t)x);
+		umpa_put_be16_(b, (uint32_t)x);
 		if (more)
 			memcpy(b + 2, text.s, text.n);
 		return 2 + (long)(more ? text.n : 0);
@@ -392,12 +380,12 @@ static int dhcpv6_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_fie
 		if (vl < 0)
 			return umpa_err_set(e, UMPA_EINVAL, "dhcpv6.option: bad value '%.*s' for %.*s", (int)vs.n, vs.s,
 					    (int)ks.n, ks.s);
-		put16(b + n, (uint32_t)code);
-		put16(b + n + 2, (uint32_t)vl);
+		umpa_put_be16_(b + n, (uint32_t)code);
+		umpa_put_be16_(b + n + 2, (uint32_t)vl);
 		if ((code == O_IAADDR || code == O_IAPREFIX) && ia != (size_t)-1) {
 			/* inside the IA option before it: that option grows */
 			uint32_t l = (uint32_t)b[ia + 2] << 8 | b[ia + 3];
-			put16(b + ia + 2, l + 4u + (uint32_t)vl);
+			umpa_put_be16_(b + ia + 2, l + 4u + (uint32_t)vl);
 		} else {
 			ia = (code == O_IA_NA || code == O_IA_TA || code == O_IA_PD) ? n : (size_t)-1;
 		}

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 
 #include "icmp_ext.h"
+#include "proto_common.h"
 #include "umpa_packet.h"
 #include "umpa_spec.h"
 
@@ -139,12 +140,6 @@ void umpa_icmp_ext_emit_(struct umpa_emit *em, struct umpa_cur *c, uint32_t at, 
 	umpa_emit_close(em);
 }
 
-static void put16(uint8_t *b, uint32_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
 /* ifinfo=ROLE/IFINDEX/ADDR/NAME/MTU into @b (room @max) after its 4-byte object header; the C-type in *@ct.
  * Returns the payload length or -1. */
 static long ifinfo_payload(struct umpa_span v, uint8_t *b, size_t max, uint8_t *ct)
@@ -166,8 +161,8 @@ static long ifinfo_payload(struct umpa_span v, uint8_t *b, size_t max, uint8_t *
 	if (part[1].n) {
 		if (umpa_spec_num(part[1], 0xffffffffu, &x) < 0 || max < n + 4)
 			return -1;
-		put16(b + n, (uint32_t)(x >> 16));
-		put16(b + n + 2, (uint32_t)x);
+		umpa_put_be16_(b + n, (uint32_t)(x >> 16));
+		umpa_put_be16_(b + n + 2, (uint32_t)x);
 		n += 4;
 		*ct |= 8;
 	}
@@ -176,10 +171,10 @@ static long ifinfo_payload(struct umpa_span v, uint8_t *b, size_t max, uint8_t *
 			return -1;
 		memset(b + n, 0, 4);
 		if (inet_pton(AF_INET, tmp, b + n + 4) == 1) {
-			put16(b + n, 1);
+			umpa_put_be16_(b + n, 1);
 			n += 8;
 		} else if (inet_pton(AF_INET6, tmp, b + n + 4) == 1) {
-			put16(b + n, 2);
+			umpa_put_be16_(b + n, 2);
 			n += 20;
 		} else {
 			return -1;
@@ -199,8 +194,8 @@ static long ifinfo_payload(struct umpa_span v, uint8_t *b, size_t max, uint8_t *
 	if (part[4].n) {
 		if (umpa_spec_num(part[4], 0xffffffffu, &x) < 0 || max < n + 4)
 			return -1;
-		put16(b + n, (uint32_t)(x >> 16));
-		put16(b + n + 2, (uint32_t)x);
+		umpa_put_be16_(b + n, (uint32_t)(x >> 16));
+		umpa_put_be16_(b + n + 2, (uint32_t)x);
 		n += 4;
 		*ct |= 1;
 	}
@@ -236,8 +231,8 @@ long umpa_icmp_ext_build_(const char *spec, uint8_t *b, size_t max, struct umpa_
 					uint32_t v = (uint32_t)(f[0] << 12 | f[1] << 9 | f[2] << 8 | f[3]);
 					if (max - n - 4 < (size_t)pl + 4)
 						goto bad;
-					put16(b + n + 4 + pl, v >> 16);
-					put16(b + n + 6 + pl, v);
+					umpa_put_be16_(b + n + 4 + pl, v >> 16);
+					umpa_put_be16_(b + n + 6 + pl, v);
 					pl += 4;
 					k = 0;
 				}
@@ -260,7 +255,7 @@ long umpa_icmp_ext_build_(const char *spec, uint8_t *b, size_t max, struct umpa_
 					    "ifinfo=ROLE/IFINDEX/ADDR/NAME/MTU, CLASS.CTYPE=HEX)",
 					    (int)ks.n, ks.s);
 		}
-		put16(b + n, 4u + (uint32_t)pl);
+		umpa_put_be16_(b + n, 4u + (uint32_t)pl);
 		b[n + 2] = cls;
 		b[n + 3] = ct;
 		n += 4 + (size_t)pl;
@@ -271,6 +266,6 @@ long umpa_icmp_ext_build_(const char *spec, uint8_t *b, size_t max, struct umpa_
 	}
 	b[0] = 0x20, b[1] = 0, b[2] = 0, b[3] = 0;
 	sum = umpa_csum_fold(umpa_csum_add(0, b, (uint32_t)n));
-	put16(b + 2, sum);
+	umpa_put_be16_(b + 2, sum);
 	return (long)n;
 }

@@ -2,6 +2,7 @@
  *
  * Not installed.  Everything here is static inline, and names end with an
  * underscore: they are library-internal.
+ *   - building: big-endian stores;
  *   - matching: the reason a layer does not answer, a 32-bit hash finaliser,
  *     hashret and answers of the transports with a port pair (UDP, TCP, SCTP);
  *   - link-layer summaries (eth, sll, sll2, null): tcpdump's "ethertype NAME
@@ -39,6 +40,22 @@ static inline uint32_t umpa_mix32_(uint32_t h)
 	h *= 0xc2b2ae35U;
 	h ^= h >> 16;
 	return h;
+}
+
+/* ---- building ---- */
+
+/** Store @p v big-endian in the 2 bytes at @p b. */
+static inline void umpa_put_be16_(uint8_t *b, uint32_t v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+/** Store @p v big-endian in the 4 bytes at @p b. */
+static inline void umpa_put_be32_(uint8_t *b, uint32_t v)
+{
+	umpa_put_be16_(b, v >> 16);
+	umpa_put_be16_(b + 2, v);
 }
 
 /* ---- transports with a port pair (UDP, TCP, SCTP: source port at byte 0, destination at byte 2) ---- */
