@@ -668,6 +668,31 @@ static const struct umpa_vname ppid_names[] = {
     {38, "SUCCESS"},   {39, "DOT"},   {40, "MIAP"},      {41, "NNAR"},      {42, "DTLS"},      {0, NULL},
 };
 
+/* tcpdump's "[LABEL VALUE] " items of a chunk's fixed fields: offset in the chunk, width (2 or 4), label. */
+struct sum_item {
+	uint8_t off, width;
+	const char *label;
+};
+static const struct sum_item data_sum[] = {{4, 4, "TSN: "}, {8, 2, "SID: "}, {10, 2, "SSEQ "}, {0, 0, NULL}};
+static const struct sum_item init_sum[] = {{4, 4, "init tag: "}, {8, 4, "rwnd: "},      {12, 2, "OS: "},
+					   {14, 2, "MIS: "},     {16, 4, "init TSN: "}, {0, 0, NULL}};
+static const struct sum_item sack_sum[] = {
+    {4, 4, "cum ack "}, {8, 4, "a_rwnd "}, {12, 2, "#gap acks "}, {14, 2, "#dup tsns "}, {0, 0, NULL}};
+
+/* Append the items @it of the chunk at @at of @c to @out. */
+static void put_sum(struct umpa_sbuf *out, struct umpa_cur *c, size_t at, const struct sum_item *it)
+{
+	for (; it->label; it++) {
+		uint32_t v32 = 0;
+		uint16_t v16 = 0;
+		if (it->width == 2)
+			umpa_cur_be16_at(c, at + it->off, &v16);
+		else
+			umpa_cur_be32_at(c, at + it->off, &v32);
+		umpa_sbuf_printf(out, "[%s%u] ", it->label, it->width == 2 ? (unsigned)v16 : (unsigned)v32);
+	}
+}
+
 static void sctp_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out)
 {
 	const struct umpa_layer *l = &p->l[li];
@@ -679,7 +704,7 @@ static void sctp_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf
 	umpa_sbuf_puts(out, "sctp");
 	while (at + 4 <= l->hlen) {
 		uint8_t type, flags;
-		uint16_t clen, v16 = 0;
+		uint16_t clen;
 		uint32_t v32 = 0;
 		const char *name;
 
@@ -702,37 +727,16 @@ static void sctp_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf
 				umpa_sbuf_puts(out, "(E)");
 			if (flags & 0x07)
 				umpa_sbuf_putc(out, ' ');
-			umpa_cur_be32_at(&c, at + 4, &v32);
-			umpa_sbuf_printf(out, "[TSN: %u] ", v32);
-			umpa_cur_be16_at(&c, at + 8, &v16);
-			umpa_sbuf_printf(out, "[SID: %u] ", v16);
-			umpa_cur_be16_at(&c, at + 10, &v16);
-			umpa_sbuf_printf(out, "[SSEQ %u] ", v16);
+			put_sum(out, &c, at, data_sum);
 			umpa_cur_be32_at(&c, at + 12, &v32);
 			if ((name = umpa_vname_find(ppid_names, v32)))
 				umpa_sbuf_printf(out, "[PPID %s] ", name);
 			else
 				umpa_sbuf_printf(out, "[PPID 0x%x] ", v32);
 		} else if ((type == CH_INIT || type == CH_INIT_ACK) && clen >= 20) {
-			umpa_cur_be32_at(&c, at + 4, &v32);
-			umpa_sbuf_printf(out, "[init tag: %u] ", v32);
-			umpa_cur_be32_at(&c, at + 8, &v32);
-			umpa_sbuf_printf(out, "[rwnd: %u] ", v32);
-			umpa_cur_be16_at(&c, at + 12, &v16);
-			umpa_sbuf_printf(out, "[OS: %u] ", v16);
-			umpa_cur_be16_at(&c, at + 14, &v16);
-			umpa_sbuf_printf(out, "[MIS: %u] ", v16);
-			umpa_cur_be32_at(&c, at + 16, &v32);
-			umpa_sbuf_printf(out, "[init TSN: %u] ", v32);
+			put_sum(out, &c, at, init_sum);
 		} else if (type == CH_SACK && clen >= 16) {
-			umpa_cur_be32_at(&c, at + 4, &v32);
-			umpa_sbuf_printf(out, "[cum ack %u] ", v32);
-			umpa_cur_be32_at(&c, at + 8, &v32);
-			umpa_sbuf_printf(out, "[a_rwnd %u] ", v32);
-			umpa_cur_be16_at(&c, at + 12, &v16);
-			umpa_sbuf_printf(out, "[#gap acks %u] ", v16);
-			umpa_cur_be16_at(&c, at + 14, &v16);
-			umpa_sbuf_printf(out, "[#dup tsns %u] ", v16);
+			put_sum(out, &c, at, sack_sum);
 		}
 		at += (clen + 3u) & ~3u;
 	}
