@@ -53,10 +53,7 @@ params{
   timeout = {type = "number", default = 30, help = "give up after this many seconds without progress"},
 }
 
-local function mac_of(ip)
-  local a, b, c, d = ip:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
-  return string.format("02:00:%02x:%02x:%02x:%02x", a, b, c, d)
-end
+local mac_of = include("lib/targets").mac_of
 
 if mode() == "load" then return end -- umpa run stream-send --help: the parameters only
 
