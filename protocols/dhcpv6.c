@@ -592,13 +592,8 @@ static void emit_value(struct umpa_emit *em, struct umpa_cur *c, unsigned code, 
 		if (len < 2 || umpa_cur_be16_at(c, at, &v16) < 0)
 			return;
 		umpa_emit_u64(em, "dhcpv6.status_code", v16, NULL);
-		if (len > 2) {
-			size_t k = len - 2u < sizeof buf - 1 ? len - 2u : sizeof buf - 1;
-			if (umpa_cur_copy_at(c, at + 2, k, buf) == 0) {
-				buf[k] = 0;
-				umpa_emit_str(em, "dhcpv6.status_msg", buf);
-			}
-		}
+		if (len > 2)
+			umpa_emit_text_(em, "dhcpv6.status_msg", c, at + 2, len - 2u, sizeof buf - 1);
 		return;
 	case O_IFACE_ID:
 		if (len && umpa_cur_ptr_at(c, at, len, &d) == 0)

@@ -42,7 +42,6 @@ static void emit_int_info(struct umpa_emit *em, struct umpa_cur *c, uint8_t ct, 
 	uint16_t afi = 0;
 	uint8_t n = 0;
 	const uint8_t *d;
-	char name[64];
 
 	umpa_emit_u64(em, "icmp.int_info.role", ct >> 6, NULL);
 	umpa_emit_u64(em, "icmp.int_info.reserved", (ct >> 4) & 3, NULL);
@@ -79,13 +78,8 @@ static void emit_int_info(struct umpa_emit *em, struct umpa_cur *c, uint8_t ct, 
 			return;
 		umpa_emit_open(em, "icmp.int_info.name_obj", "Interface Name Sub-Object");
 		umpa_emit_u64(em, "icmp.int_info.name_length", n, NULL);
-		if (n > 1) {
-			size_t k = n - 1u < sizeof name - 1 ? n - 1u : sizeof name - 1;
-			if (umpa_cur_copy_at(c, at + 1, k, name) == 0) {
-				name[k] = 0;
-				umpa_emit_str(em, "icmp.int_info.name", name);
-			}
-		}
+		if (n > 1)
+			umpa_emit_text_(em, "icmp.int_info.name", c, at + 1, n - 1u, 63);
 		umpa_emit_close(em);
 		at += n;
 	}

@@ -275,15 +275,10 @@ static const struct umpa_proto *lldp_dissect(struct umpa_pkt *p, unsigned li)
 	return NULL;
 }
 
+/* Emit the text of @n bytes at @at of @c up to its first NUL (at most 511 bytes shown). */
 static void emit_text(struct umpa_emit *em, const char *key, struct umpa_cur *c, size_t at, size_t n)
 {
-	char buf[512];
-	size_t k = n < sizeof buf - 1 ? n : sizeof buf - 1;
-
-	if (umpa_cur_copy_at(c, at, k, buf) < 0)
-		return;
-	buf[k] = 0;
-	umpa_emit_str(em, key, buf);
+	umpa_emit_text_(em, key, c, at, n, 511);
 }
 
 static void emit_caps(struct umpa_emit *em, const char *key, uint16_t v)

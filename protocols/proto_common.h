@@ -2,7 +2,7 @@
  *
  * Not installed.  Everything here is static inline, and names end with an
  * underscore: they are library-internal.
- *   - building: big-endian stores;
+ *   - building: big-endian stores; details: text from the bytes;
  *   - matching: the reason a layer does not answer, a 32-bit hash finaliser,
  *     hashret and answers of the transports with a port pair (UDP, TCP, SCTP);
  *   - link-layer summaries (eth, sll, sll2, null): tcpdump's "ethertype NAME
@@ -56,6 +56,27 @@ static inline void umpa_put_be32_(uint8_t *b, uint32_t v)
 {
 	umpa_put_be16_(b, v >> 16);
 	umpa_put_be16_(b + 2, v);
+}
+
+/* ---- details ---- */
+
+/**
+ * Emit the @p n bytes at @p at of @p c as the text @p key, up to its first
+ * NUL and at most @p max bytes of it (511 at the most); nothing when the
+ * bytes are not there.
+ */
+static inline void umpa_emit_text_(struct umpa_emit *em, const char *key, struct umpa_cur *c, size_t at, size_t n,
+				   size_t max)
+{
+	char buf[512];
+	size_t k = n < max ? n : max;
+
+	if (k > sizeof buf - 1)
+		k = sizeof buf - 1;
+	if (umpa_cur_copy_at(c, at, k, buf) < 0)
+		return;
+	buf[k] = 0;
+	umpa_emit_str(em, key, buf); /* stops at the first NUL */
 }
 
 /* ---- transports with a port pair (UDP, TCP, SCTP: source port at byte 0, destination at byte 2) ---- */
