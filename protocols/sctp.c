@@ -512,6 +512,16 @@ static void emit_tlvs(struct umpa_emit *em, struct umpa_cur *c, size_t at, size_
 	}
 }
 
+/* The fixed fields of INIT and INIT ACK: offset in the chunk, width, Wireshark's name after "sctp.init_" or
+ * "sctp.initack_" (in that order). */
+static const struct init_field {
+	uint8_t off, width;
+	const char *name;
+} init_fields[] = {
+    {4, 4, "initiate_tag"},   {8, 4, "credit"},       {12, 2, "nr_out_streams"},
+    {14, 2, "nr_in_streams"}, {16, 4, "initial_tsn"},
+};
+
 static void sctp_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit *em)
 {
 	const struct umpa_layer *l = &p->l[li];
@@ -575,22 +585,22 @@ static void sctp_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit
 			char key[48];
 			if (clen < 20)
 				break;
-			umpa_cur_be32_at(&c, at + 4, &v32);
-			snprintf(key, sizeof key, "%sinitiate_tag", pre);
-			umpa_emit_hex(em, key, v32, 8);
-			umpa_emit_hex(em, "sctp.initiate_tag", v32, 8);
-			umpa_cur_be32_at(&c, at + 8, &v32);
-			snprintf(key, sizeof key, "%scredit", pre);
-			umpa_emit_u64(em, key, v32, NULL);
-			umpa_cur_be16_at(&c, at + 12, &v16);
-			snprintf(key, sizeof key, "%snr_out_streams", pre);
-			umpa_emit_u64(em, key, v16, NULL);
-			umpa_cur_be16_at(&c, at + 14, &v16);
-			snprintf(key, sizeof key, "%snr_in_streams", pre);
-			umpa_emit_u64(em, key, v16, NULL);
-			umpa_cur_be32_at(&c, at + 16, &v32);
-			snprintf(key, sizeof key, "%sinitial_tsn", pre);
-			umpa_emit_u64(em, key, v32, NULL);
+			for (size_t i = 0; i < sizeof init_fields / sizeof init_fields[0]; i++) {
+				const struct init_field *f = &init_fields[i];
+				v16 = 0;
+				v32 = 0;
+				if (f->width == 4)
+					umpa_cur_be32_at(&c, at + f->off, &v32);
+				else if (umpa_cur_be16_at(&c, at + f->off, &v16) == 0)
+					v32 = v16;
+				snprintf(key, sizeof key, "%s%s", pre, f->name);
+				if (f->off == 4) { /* the tag also under the name both chunks share */
+					umpa_emit_hex(em, key, v32, 8);
+					umpa_emit_hex(em, "sctp.initiate_tag", v32, 8);
+				} else {
+					umpa_emit_u64(em, key, v32, NULL);
+				}
+			}
 			emit_tlvs(em, &c, at + 20, end, 0);
 			break;
 		}
