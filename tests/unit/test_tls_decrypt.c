@@ -40,6 +40,19 @@ static void release(void)
 	memset(&g, 0, sizeof(g));
 }
 
+/* The key log lines of @p k that contain @p label (@p with 1) or that do not (@p with 0) into @p out; all of
+ * them when @p label is NULL. */
+static void keylog_lines(const char *k, size_t klen, const char *label, int with, struct umpa_sbuf *out)
+{
+	for (const char *l = k; l < k + klen;) {
+		const char *nl = memchr(l, '\n', (size_t)(k + klen - l));
+		size_t ll = nl ? (size_t)(nl - l) + 1 : (size_t)(k + klen - l);
+		if (!label || (memmem(l, ll, label, strlen(label)) != NULL) == with)
+			umpa_sbuf_put(out, l, ll);
+		l += ll;
+	}
+}
+
 /* Run @p o, then show every packet as `umpa show` does with the run's key log, less the lines that contain
  * @p drop (NULL: none), into @p out.  Returns the number of conversations. */
 static int show_run(struct umpa_tls_opts *o, const char *drop, struct umpa_sbuf *out)
@@ -60,13 +73,7 @@ static int show_run(struct umpa_tls_opts *o, const char *drop, struct umpa_sbuf 
 		fail_msg("umpa_tls_run: %s", e.msg);
 	k = umpa_tls_keylog(t, &klen);
 	assert_non_null(k);
-	for (const char *l = k; l < k + klen;) { /* the key log less the lines naming @p drop */
-		const char *nl = memchr(l, '\n', (size_t)(k + klen - l));
-		size_t ll = nl ? (size_t)(nl - l) + 1 : (size_t)(k + klen - l);
-		if (!drop || !memmem(l, ll, drop, strlen(drop)))
-			umpa_sbuf_put(&kl, l, ll);
-		l += ll;
-	}
+	keylog_lines(k, klen, drop, 0, &kl); /* the key log less the lines naming @p drop */
 	r = umpa_reasm_open(NULL, &e);
 	assert_non_null(r);
 	assert_true(umpa_reasm_keylog(r, kl.s, kl.len, &e) > 0);
@@ -180,18 +187,6 @@ static int has_tls(const struct umpa_pkt *p)
 	return 0;
 }
 
-/* The key log lines of @p k that contain @p label into @p out (all of them when @p label is NULL). */
-static void keylog_lines(const char *k, size_t klen, const char *label, struct umpa_sbuf *out)
-{
-	for (const char *l = k; l < k + klen;) {
-		const char *nl = memchr(l, '\n', (size_t)(k + klen - l));
-		size_t ll = nl ? (size_t)(nl - l) + 1 : (size_t)(k + klen - l);
-		if (!label || memmem(l, ll, label, strlen(label)))
-			umpa_sbuf_put(out, l, ll);
-		l += ll;
-	}
-}
-
 /* umpa_reasm_keys_missing, as `umpa sniff --keylog` asks it of each packet before showing it: a TCP packet
  * without TLS needs nothing; with the key log still empty the ClientHello waits; once a secret is known it
  * goes at once (it teaches the client random); the server's flight waits until the traffic secrets are
@@ -231,7 +226,7 @@ static void test_keys_missing(void **state)
 	assert_int_equal(umpa_reasm_keys_missing(r, &g.pk[ch], &conn), 1);
 	assert_true(conn == conn0);
 
-	keylog_lines(k, klen, "HANDSHAKE_TRAFFIC_SECRET", &kl);
+	keylog_lines(k, klen, "HANDSHAKE_TRAFFIC_SECRET", 1, &kl);
 	assert_int_equal(umpa_reasm_keylog(r, kl.s, kl.len, &e), 2);
 	assert_int_equal(umpa_reasm_keys_missing(r, &g.pk[ch], &conn), 0);
 	for (size_t i = 0; i <= ch; i++)
@@ -240,7 +235,7 @@ static void test_keys_missing(void **state)
 	assert_true(conn == conn0);                                        /* the other direction */
 
 	umpa_sbuf_reset(&kl);
-	keylog_lines(k, klen, NULL, &kl);
+	keylog_lines(k, klen, NULL, 1, &kl);
 	assert_true(umpa_reasm_keylog(r, kl.s, kl.len, &e) > 0);
 	assert_int_equal(umpa_reasm_keys_missing(r, &g.pk[sh], &conn), 0);
 
