@@ -219,11 +219,11 @@ static int part_num(struct umpa_span *list, uint64_t max, uint64_t *v)
 
 /* The numbers of @v's next @n parts at @b + *@k, each @w[i] bytes wide (2 or 4), big-endian.  Returns 0, or -1
  * when one is missing or does not fit its width. */
-static int put_nums(struct umpa_span *v, const uint8_t *w, int n, uint8_t *b, size_t *k)
+static int put_nums(struct umpa_span *v, const unsigned *w, size_t n, uint8_t *b, size_t *k)
 {
 	uint64_t x;
 
-	for (int i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (part_num(v, w[i] == 2 ? 0xffff : 0xffffffffu, &x) < 0)
 			return -1;
 		if (w[i] == 2)
@@ -238,7 +238,8 @@ static int put_nums(struct umpa_span *v, const uint8_t *w, int n, uint8_t *b, si
 /* The fixed fields of the chunks built from numbers, by width (RFC 9260 s3.3): DATA's TSN, stream id, stream
  * sequence number, payload protocol; INIT's and INIT ACK's tag, window, outbound and inbound streams, initial
  * TSN; SACK's cumulative TSN ack and window; SHUTDOWN's cumulative TSN ack. */
-static const uint8_t data_w[] = {4, 2, 2, 4}, init_w[] = {4, 4, 2, 2, 4}, sack_w[] = {4, 4}, shutdown_w[] = {4};
+static const unsigned data_w[] = {4, 2, 2, 4}, init_w[] = {4, 4, 2, 2, 4}, sack_w[] = {4, 4}, shutdown_w[] = {4};
+#define NUMS(w_) w_, sizeof w_ / sizeof w_[0]
 
 /* The chunk named @name ("data", "init_ack", a number): its type, or -1. */
 static int chunk_type_of(struct umpa_span name, uint64_t *type)
@@ -268,8 +269,7 @@ static int build_chunk(unsigned type, int flags, struct umpa_span v, int hasval,
 	case CH_DATA:
 	case CH_INIT:
 	case CH_INIT_ACK:
-		if ((type == CH_DATA ? put_nums(&v, data_w, sizeof data_w, b, &k)
-				     : put_nums(&v, init_w, sizeof init_w, b, &k)) < 0 ||
+		if ((type == CH_DATA ? put_nums(&v, NUMS(data_w), b, &k) : put_nums(&v, NUMS(init_w), b, &k)) < 0 ||
 		    (umpa_spec_part(&v, &part) && put_hex(part, b, &k, max - 4) < 0))
 			goto bad;
 		if (type == CH_DATA && flags < 0)
@@ -279,7 +279,7 @@ static int build_chunk(unsigned type, int flags, struct umpa_span v, int hasval,
 		unsigned ngap = 0, ndup = 0;
 		size_t gaps;
 		uint32_t dups[64];
-		if (put_nums(&v, sack_w, sizeof sack_w, b, &k) < 0)
+		if (put_nums(&v, NUMS(sack_w), b, &k) < 0)
 			goto bad;
 		gaps = k + 4;
 		k = gaps;
@@ -317,7 +317,7 @@ static int build_chunk(unsigned type, int flags, struct umpa_span v, int hasval,
 		break;
 	}
 	case CH_SHUTDOWN:
-		if (put_nums(&v, shutdown_w, sizeof shutdown_w, b, &k) < 0)
+		if (put_nums(&v, NUMS(shutdown_w), b, &k) < 0)
 			goto bad;
 		break;
 	default:
