@@ -44,7 +44,9 @@ static const char replay_usage[] =
     "  --topspeed           as fast as the interface takes them\n"
     "  --loop N             replay the file N times\n"
     "  --duration S         stop sending after S seconds\n"
-    "  --timeout S          wait S seconds for each answer (default 1)\n"
+    "  --timeout S          wait S seconds for each answer (default 1); a TCP flow\n"
+    "                       waiting this long retransmits\n"
+    "  --retries N          TCP retransmissions before a flow gives up (default 3)\n"
     "Which packets are sent (the rest is what is expected back):\n"
     "  (default)            the side that opened each flow (SYN, first packet)\n"
     "  --side CIDR[,CIDR]   packets whose source address is in one of these\n"
@@ -292,6 +294,7 @@ static const struct umpa_num_spec rp_mbps = {"megabits per second", 1e-6, 1e6, 0
 static const struct umpa_num_spec rp_vlan = {"VLAN id", 0, 4095, UMPA_NUM_INT};
 static const struct umpa_num_spec rp_rounds = {"rounds", 2, 1000, UMPA_NUM_INT};
 static const struct umpa_num_spec rp_ttl = {"TTL", 0, 255, UMPA_NUM_INT};
+static const struct umpa_num_spec rp_retries = {"retransmissions", 0, 100, UMPA_NUM_INT};
 
 int cmd_replay(int argc, char **argv)
 {
@@ -303,6 +306,7 @@ int cmd_replay(int argc, char **argv)
 	    {"loop", required_argument, NULL, 'L'},
 	    {"duration", required_argument, NULL, 'D'},
 	    {"timeout", required_argument, NULL, 'W'},
+	    {"retries", required_argument, NULL, 'R'},
 	    {"side", required_argument, NULL, 's'},
 	    {"side-bpf", required_argument, NULL, 'B'},
 	    {"server-side", no_argument, NULL, 'S'},
@@ -385,6 +389,11 @@ int cmd_replay(int argc, char **argv)
 			break;
 		case 'W':
 			tm.timeout_ns = tool_ns(&umpa_num_seconds, "--timeout", optarg);
+			break;
+		case 'R':
+			tm.retries = (unsigned)tool_u64(&rp_retries, "--retries", optarg);
+			if (tm.retries == 0)
+				tm.retries = UINT32_MAX; /* the engine's "none" */
 			break;
 		case 's':
 			lo.sides.cidrs = optarg;
@@ -623,7 +632,7 @@ int cmd_replay(int argc, char **argv)
 		   umpa_loop_break_on_signal(c.loop, SIGTERM, &e) < 0)
 		goto fail;
 	if (!tm.no_check && !tmpl)
-		guard = replay_tcp_guard(c.cap);
+		guard = replay_tcp_guard(c.cap, (uint64_t)learn + (tm.loops ? tm.loops : 1));
 	for (unsigned i = 0; i < c.nifs; i++) {
 		struct rp_if *ifc = &c.ifs[i];
 		if (!(ifc->inj = umpa_inj_open(ifc->name, 2, &e)))
@@ -660,6 +669,8 @@ int cmd_replay(int argc, char **argv)
 		for (unsigned long k = 0; k < learn; k++) {
 			struct umpa_replay_timing lt = tm;
 			lt.learn = k == 0 ? 1 : 2;
+			lt.loops = 1;
+			lt.conn_base = (uint32_t)k; /* each round's TCP connections from new ports: no TIME-WAIT */
 			if (!(c.run = umpa_replay_run_new(c.loop, c.cap, ck, &lt, &io, &e)) ||
 			    umpa_replay_add_driver(c.run, &umpa_replay_driver_tcp, &e) < 0 ||
 			    umpa_replay_run_go(c.run, &e) < 0)
@@ -675,6 +686,7 @@ int cmd_replay(int argc, char **argv)
 				  b.len ? b.s : "nothing (every answer was the same)");
 			umpa_sbuf_free(&b);
 		}
+		tm.conn_base = (uint32_t)learn;
 		if (!(c.run = umpa_replay_run_new(c.loop, c.cap, ck, &tm, &io, &e)))
 			goto fail;
 		/* TCP flows statefully (sched/replay_tcp_drv.c), unless only sending */

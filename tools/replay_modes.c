@@ -8,11 +8,17 @@
 #include "umpa_cursor.h"
 #include "umpa_protos.h"
 #include "umpa_replay_audit.h"
+#include "umpa_replay_tcp.h"
 #include "umpa_tool.h"
 
-struct replay_guard *replay_tcp_guard(const struct umpa_replay_cap *cap)
+/** Most tuples the guard lists (flows times connections): past it, later connections may be reset. */
+#define GUARD_MAX_TUPLES 200000
+
+struct replay_guard *replay_tcp_guard(const struct umpa_replay_cap *cap, uint64_t nconn)
 {
-	struct replay_guard_flow *fl = calloc(cap->nflows ? cap->nflows : 1, sizeof(*fl));
+	uint64_t want = (uint64_t)cap->nflows * (nconn ? nconn : 1);
+	size_t cap_n = (size_t)(want < GUARD_MAX_TUPLES ? want : GUARD_MAX_TUPLES);
+	struct replay_guard_flow *fl = calloc(cap_n ? cap_n : 1, sizeof(*fl));
 	struct replay_guard *g = NULL;
 	struct umpa_pkt p;
 	struct umpa_err e = {0};
@@ -25,9 +31,11 @@ struct replay_guard *replay_tcp_guard(const struct umpa_replay_cap *cap)
 	/* each TCP flow's first packet we send, as rewritten: its source is our end */
 	for (uint32_t f = 0; f < cap->nflows; f++) {
 		const struct umpa_replay_flow *rf = &cap->flows[f];
+		int opener; /* our first packet opens the flow: later connections renew its port */
 		if (rf->kind != UMPA_FLOW_TCP)
 			continue;
-		for (uint32_t i = rf->first; i <= rf->last && i < cap->npkts; i++) {
+		opener = cap->pkts[rf->first].role == UMPA_ROLE_SEND && cap->pkts[rf->first].side == UMPA_SIDE_CLIENT;
+		for (uint32_t i = rf->first; i <= rf->last && i < cap->npkts && n < cap_n; i++) {
 			const struct umpa_replay_pkt *rp = &cap->pkts[i];
 			int l3, l4;
 			struct umpa_cur c;
@@ -57,6 +65,15 @@ struct replay_guard *replay_tcp_guard(const struct umpa_replay_cap *cap)
 			fl[n].lport = sp;
 			fl[n].rport = dp;
 			n++;
+			/* the later connections of a flow we open come from their own ports (sched/replay_tcp_drv.c) */
+			for (uint64_t k = 1; opener && k < nconn && n < cap_n; k++) {
+				uint16_t lp = umpa_replay_tcp_port(cap, f, sp, k);
+				if (lp == sp)
+					break;
+				fl[n] = fl[n - 1];
+				fl[n].lport = lp;
+				n++;
+			}
 			break;
 		}
 	}

@@ -10,11 +10,13 @@ struct replay_guard;
 
 /**
  * Keep the local kernel from resetting the TCP flows of @p cap that are
- * replayed from a local address (tools/replay_guard.h), saying how on
- * stderr.  Returns the guard (NULL when none was needed or it could not be
- * installed: then a note says the flows may be reset).
+ * replayed from a local address (tools/replay_guard.h), each over @p nconn
+ * connections (--loop rounds and --learn-noise rounds: from the ports
+ * umpa_replay_tcp_port gives), saying how on stderr.  Returns the guard
+ * (NULL when none was needed or it could not be installed: then a note
+ * says the flows may be reset).
  */
-struct replay_guard *replay_tcp_guard(const struct umpa_replay_cap *cap);
+struct replay_guard *replay_tcp_guard(const struct umpa_replay_cap *cap, uint64_t nconn);
 
 /**
  * `umpa replay --audit FILE`: check @p cap's own exchanges (answers late
