@@ -2363,7 +2363,7 @@ static int take_pos(struct umpa_replay_run *run, uint64_t pos, struct umpa_err *
 
 	if (run->fdrv && run->fdrv[xc->flow]) {
 		int r = run->fdrv[xc->flow]->due(run->fst[xc->flow], xc->req, (uint32_t)(pos / run->cap->nexch), e);
-		return r < 0 ? r : 0;
+		return r < 0 ? r : r == 1 && !rp->unsendable; /* 1: the driver leaves the sending to the schedule */
 	}
 	if (rp->unsendable) {
 		report_unsent(run, pos, "cannot be sent on this interface (link type or size)");
@@ -2404,7 +2404,8 @@ static int send_positions(struct umpa_replay_run *run, const uint64_t *pos, unsi
 		if (pos[i] < run->reg_next)
 			continue;
 		run->reg_next = pos[i] + 1;
-		if (!run->t.no_check) {
+		/* a driver's packet is the driver's to check */
+		if (!run->t.no_check && !(run->fdrv && run->fdrv[run->cap->exch[pos[i] % run->cap->nexch].flow])) {
 			int r = register_req(run, pos[i], e);
 			if (r < 0)
 				return r;

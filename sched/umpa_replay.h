@@ -379,8 +379,10 @@ struct umpa_replay_driver {
 	/**
 	 * Packet @p pi (SEND, of the flow) is due by the schedule in round
 	 * @p iter of --loop (0-based).  Send it now (umpa_replay_transmit) or
-	 * later (the driver's own timers on umpa_replay_loop).  Returns 0, or a
-	 * negative error (stops the run).
+	 * later (the driver's own timers on umpa_replay_loop).  Returns 0, 1 to
+	 * have the run send it now with its stateless packets (paced, batched;
+	 * nothing registered with the expect engine: its answers are the
+	 * driver's), or a negative error (stops the run).
 	 */
 	int (*due)(void *st, uint32_t pi, uint32_t iter, struct umpa_err *e);
 	/** A received packet @p p (dissected) of the flow. Returns 1 when it consumed it, else 0. */

@@ -24,6 +24,7 @@
 #include "umpa_live.h"
 #include "umpa_protos.h"
 #include "umpa_replay.h"
+#include "umpa_replay_fwd.h"
 #include "umpa_replay_tcp.h"
 #include "umpa_replay_tmpl.h"
 #include "umpa_resolve.h"
@@ -52,8 +53,11 @@ static const char replay_usage[] =
     "  --side CIDR[,CIDR]   packets whose source address is in one of these\n"
     "  --side-bpf EXPR      packets that pass this BPF filter\n"
     "  --server-side        the other side of each flow\n"
-    "  -i A -i B            two interfaces: every packet is sent, the client side of\n"
-    "                       each flow on A, the server side on B (nothing is checked)\n"
+    "  -i A -i B            two interfaces, a device between them: every packet is\n"
+    "                       sent, the client side of each flow on A, the server side\n"
+    "                       on B, and checked where it comes out of the other one\n"
+    "                       (field by field, the link layer aside: --check eth)\n"
+    "  --both-sides         the same with --template T as the device (flaky-link)\n"
     "Rewriting (applied to the sent packets and the expected answers alike):\n"
     "  --rewrite-mac OLD=NEW, --rewrite-ip OLD[/N]=NEW[/N] (IPv4 or IPv6 prefix map),\n"
     "  --rewrite-port OLD=NEW, --ttl N (sent packets), --vlan ID|none\n"
@@ -326,6 +330,7 @@ int cmd_replay(int argc, char **argv)
 	    {"progress", no_argument, NULL, 'G'},
 	    {"audit", no_argument, NULL, 'U'},
 	    {"template", required_argument, NULL, 'E'},
+	    {"both-sides", no_argument, NULL, 'b'},
 	    {"set", required_argument, NULL, 'Z'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -484,6 +489,9 @@ int cmd_replay(int argc, char **argv)
 		case 'E':
 			tmpl = optarg;
 			break;
+		case 'b':
+			lo.sides.both = 1;
+			break;
 		case 'Z':
 			if (nsets == sizeof sets / sizeof sets[0]) {
 				tool_err("replay: at most 64 --set");
@@ -537,12 +545,18 @@ int cmd_replay(int argc, char **argv)
 		tool_err("replay: on which interface? give -i IFACE (try 'umpa replay --help')");
 		return UMPA_EXIT_USAGE;
 	}
-	if (c.nifs == 2) {
+	if (lo.sides.both && !tmpl && c.nifs != 2) {
+		tool_err("replay: --both-sides: the sides go out of two interfaces (-i A -i B) or into --template T");
+		return UMPA_EXIT_USAGE;
+	}
+	if (c.nifs == 2)
 		lo.sides.both = 1;
-		tm.no_check = 1;
+	if (lo.sides.both && (lo.sides.cidrs || lo.sides.bpf || lo.sides.server_side)) {
+		tool_err("replay: both sides are sent (two interfaces): drop --side, --side-bpf and --server-side");
+		return UMPA_EXIT_USAGE;
 	}
 	if (tm.no_check && learn) {
-		tool_err("replay: --learn-noise needs the checks: drop --no-check (two interfaces check nothing)");
+		tool_err("replay: --learn-noise needs the checks: drop --no-check");
 		return UMPA_EXIT_USAGE;
 	}
 
@@ -573,7 +587,7 @@ int cmd_replay(int argc, char **argv)
 		goto fail;
 	}
 	r = umpa_capr_close(r);
-	if (!tm.no_check && c.cap->nanswers == 0) {
+	if (!tm.no_check && !lo.sides.both && c.cap->nanswers == 0) {
 		umpa_err_set(&e, UMPA_EINVAL,
 			     "%s: no recorded answer to check (%u packets to send, none answered in the file): "
 			     "choose the side with --side, or replay without checks with --no-check",
@@ -593,7 +607,7 @@ int cmd_replay(int argc, char **argv)
 			rc = UMPA_EXIT_USAGE;
 			goto out;
 		}
-	if (c.nifs && !no_auto && !tm.no_check && c.cap->linktype == UMPA_LINKTYPE_ETHERNET &&
+	if (c.nifs && !no_auto && !tm.no_check && !lo.sides.both && c.cap->linktype == UMPA_LINKTYPE_ETHERNET &&
 	    auto_macs(&c, rw, user, nuser) < 0)
 		goto out;
 	if (umpa_replay_rewrite_apply(rw, c.cap, keep, &e) < 0)
@@ -601,6 +615,9 @@ int cmd_replay(int argc, char **argv)
 
 	/* the checker */
 	if (!(ck = umpa_replay_checker_new(&e)))
+		goto fail;
+	/* through a device, the link layer is the device's (a router's MACs): --check eth to compare it */
+	if (lo.sides.both && umpa_replay_checker_set(ck, "eth", 1, &e) < 0)
 		goto fail;
 	for (size_t i = 0; i < nignore; i++)
 		if (umpa_replay_checker_set(ck, ignore[i], 1, &e) < 0) {
@@ -623,7 +640,8 @@ int cmd_replay(int argc, char **argv)
 		/* the template plays the device on the virtual clock */
 		struct umpa_replay_io tio;
 		struct umpa_run_opts ro = {.tmpl = tmpl, .sets = sets, .nsets = nsets};
-		if (!(dev = umpa_replay_tmpl_new(&ro, c.cap->first_ts_ns, c.cap->linktype, &tio, &e)))
+		if (!(dev = umpa_replay_tmpl_new(&ro, c.cap->first_ts_ns, c.cap->linktype, lo.sides.both ? 2 : 1, &tio,
+						 &e)))
 			goto fail;
 		c.loop = umpa_replay_tmpl_loop(dev);
 		c.tio = tio;
@@ -631,7 +649,7 @@ int cmd_replay(int argc, char **argv)
 		   umpa_loop_break_on_signal(c.loop, SIGINT, &e) < 0 ||
 		   umpa_loop_break_on_signal(c.loop, SIGTERM, &e) < 0)
 		goto fail;
-	if (!tm.no_check && !tmpl)
+	if (!tm.no_check && !tmpl && !lo.sides.both)
 		guard = replay_tcp_guard(c.cap, (uint64_t)learn + (tm.loops ? tm.loops : 1));
 	for (unsigned i = 0; i < c.nifs; i++) {
 		struct rp_if *ifc = &c.ifs[i];
@@ -663,6 +681,8 @@ int cmd_replay(int argc, char **argv)
 		    tmpl ? c.tio : (struct umpa_replay_io){.send = rp_send, .arg = &c, .nifs = c.nifs};
 		struct umpa_replay_summary sum;
 		struct umpa_rate_stats st;
+		const struct umpa_replay_driver *drv =
+		    lo.sides.both ? &umpa_replay_driver_fwd : &umpa_replay_driver_tcp;
 		int failed, sig;
 
 		/* --learn-noise: rounds whose differences become ignored fields */
@@ -672,8 +692,11 @@ int cmd_replay(int argc, char **argv)
 			lt.loops = 1;
 			lt.conn_base = (uint32_t)k; /* each round's TCP connections from new ports: no TIME-WAIT */
 			if (!(c.run = umpa_replay_run_new(c.loop, c.cap, ck, &lt, &io, &e)) ||
-			    umpa_replay_add_driver(c.run, &umpa_replay_driver_tcp, &e) < 0 ||
-			    umpa_replay_run_go(c.run, &e) < 0)
+			    umpa_replay_add_driver(c.run, drv, &e) < 0)
+				goto fail;
+			if (dev)
+				umpa_replay_tmpl_attach(dev, c.run);
+			if (umpa_replay_run_go(c.run, &e) < 0)
 				goto fail;
 			c.run = umpa_replay_run_free(c.run);
 			if (umpa_loop_signalled(c.loop))
@@ -689,8 +712,9 @@ int cmd_replay(int argc, char **argv)
 		tm.conn_base = (uint32_t)learn;
 		if (!(c.run = umpa_replay_run_new(c.loop, c.cap, ck, &tm, &io, &e)))
 			goto fail;
-		/* TCP flows statefully (sched/replay_tcp_drv.c), unless only sending */
-		if (!tm.no_check && umpa_replay_add_driver(c.run, &umpa_replay_driver_tcp, &e) < 0)
+		/* TCP flows statefully (sched/replay_tcp_drv.c), or with both sides every flow through the device
+		 * (sched/replay_fwd.c), unless only sending */
+		if (!tm.no_check && umpa_replay_add_driver(c.run, drv, &e) < 0)
 			goto fail;
 		if (dev)
 			umpa_replay_tmpl_attach(dev, c.run);

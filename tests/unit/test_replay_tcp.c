@@ -98,7 +98,7 @@ static void arrive(struct umpa_loop *l, void *arg)
 		int64_t now = umpa_loop_wall_ns(nt->loop);
 		p.ts_sec = now / 1000000000;
 		p.ts_nsec = (uint32_t)(now % 1000000000);
-		assert_int_equal(umpa_run_feed(nt->tmpl, &p, &e), 0);
+		assert_int_equal(umpa_run_feed(nt->tmpl, 0, &p, &e), 0);
 	} else if (f->to_server) {
 		if (!nt->silent)
 			for (size_t i = 0; i < nt->nf; i++)
@@ -528,8 +528,9 @@ static void test_ten_flows(void **st)
 	rec_free(&r);
 }
 
-static void tmpl_out(void *arg, const struct umpa_pkt *p)
+static void tmpl_out(void *arg, unsigned ifidx, const struct umpa_pkt *p)
 {
+	(void)ifidx;
 	wire(arg, 0, p);
 }
 
@@ -736,7 +737,7 @@ static int64_t run_host(const char *path, const char *tcp_set, const struct umpa
 	ro.search = search;
 	ro.sets = sets;
 	ro.nsets = 3;
-	dev = umpa_replay_tmpl_new(&ro, cap->first_ts_ns, cap->linktype, &o->dev, &e);
+	dev = umpa_replay_tmpl_new(&ro, cap->first_ts_ns, cap->linktype, 1, &o->dev, &e);
 	if (!dev)
 		fail_msg("host template: %s", e.msg);
 	io = o->dev;
