@@ -17,6 +17,10 @@
 #     it arrives tagged 7.
 #  3. --mbps 8 with 1000-byte frames and --pps 1000 --duration 0.3: the rate
 #     and the count measured in B (tcpdump, capinfos), within 20%.
+#  4. -i A -i B with a router namespace between the two: every packet sent
+#     on one side comes out of the other with ip.ttl 64 -> 63 (differing;
+#     --ignore ip.ttl: matched); the router dropping the server's UDP: those
+#     three missing; the same namespace as a bridge: unchanged, MACs too.
 # Needs root; skips (77) otherwise.  Every wait is bounded.
 set -uo pipefail
 
@@ -161,5 +165,67 @@ SECS=$(awk '/^sent [0-9]* packets/ {print $7}' "$T/dur.txt")
 check "--pps 1000 --duration 0.3 (of 20 s of --loop): ${SENT:-?} sent in ${SECS:-?} s, $GOT arrived in B: about 300 (rc $rc)" \
 	awk -v s="${SENT:-0}" -v g="$GOT" -v t="${SECS:-9}" -v rc=$rc \
 	'BEGIN { exit !(rc == 0 && s >= 240 && s <= 330 && g >= s - 2 && g <= s + 5 && t <= 0.33) }'
+
+# ---- 4. two interfaces, a device between them: what goes in on one side is checked where it comes out ----
+# U (umpa) holds both ends: veth-u1 (the client's MAC) and veth-u2 (the server's); R between them is first a
+# router (10.78.1.0/24 | 10.78.2.0/24), then a bridge.
+CM=02:78:00:00:00:01 SM=02:78:00:00:00:02 RA=02:78:00:00:01:01 RB=02:78:00:00:01:02
+netns_cleanup
+NS_U="umpa-rmore-$$-u" NS_R="umpa-rmore-$$-r"
+for ns in "$NS_U" "$NS_R"; do
+	ip netns add "$ns" && NS_CREATED+=("$ns")
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	ip -n "$ns" link set lo up
+done
+trap cleanup EXIT
+ip -n "$NS_U" link add veth-u1 address $CM type veth peer name veth-r1 address $RA netns "$NS_R"
+ip -n "$NS_U" link add veth-u2 address $SM type veth peer name veth-r2 address $RB netns "$NS_R"
+for x in "$NS_U":veth-u1 "$NS_U":veth-u2 "$NS_R":veth-r1 "$NS_R":veth-r2; do ip -n "${x%%:*}" link set "${x#*:}" up; done
+ip -n "$NS_R" addr add 10.78.1.254/24 dev veth-r1
+ip -n "$NS_R" addr add 10.78.2.254/24 dev veth-r2
+ip netns exec "$NS_R" sysctl -qw net.ipv4.ip_forward=1
+ip -n "$NS_R" neigh replace 10.78.1.1 lladdr $CM dev veth-r1 nud permanent
+ip -n "$NS_R" neigh replace 10.78.2.1 lladdr $SM dev veth-r2 nud permanent
+C2S="ether{src=\"$CM\", dst=\"$RA\"}/ip{src=\"10.78.1.1\", dst=\"10.78.2.1\"}"
+S2C="ether{src=\"$SM\", dst=\"$RB\"}/ip{src=\"10.78.2.1\", dst=\"10.78.1.1\"}"
+"$UMPA" build "$C2S/udp{sport=4000, dport=53}/\"query\"" "$S2C/udp{sport=53, dport=4000}/\"answer\"" \
+	"$C2S/icmp{id=3, seq=1}/\"ping\"" "$S2C/icmp{type=0, id=3, seq=1}/\"ping\"" \
+	-c 3 --interval 0.002 -w "$T/two.pcap" >/dev/null 2>&1
+in_u() { ip netns exec "$NS_U" "$@"; }
+check "router: every packet out of the other side, each differing in ip.ttl 64 -> 63 alone, exit 1" \
+	expect_exit 1 in_u timeout 30 "$UMPA" replay "$T/two.pcap" -i veth-u1 -i veth-u2 --timeout 0.5 -v
+check "router: 12 exchanges, 12 differing, and every difference is ip.ttl 64 -> 63" \
+	sh -c "grep -q '^12 exchanges: 0 matched, 12 differing, 0 missing, 0 unexpected' '$T/out' &&
+	       [ \$(grep -c '^differing .*: ip.ttl 64 -> 63\$' '$T/out') -eq 12 ]"
+check "router with --ignore ip.ttl: every exchange matched, exit 0" \
+	expect_exit 0 in_u timeout 30 "$UMPA" replay "$T/two.pcap" -i veth-u1 -i veth-u2 --timeout 0.5 --ignore ip.ttl
+ip netns exec "$NS_R" nft -f - <<'EOF2'
+table inet rmore {
+	chain forw {
+		type filter hook forward priority 0; policy accept;
+		udp sport 53 drop
+	}
+}
+EOF2
+check "router dropping the server's UDP: exit 1" \
+	expect_exit 1 in_u timeout 30 "$UMPA" replay "$T/two.pcap" -i veth-u1 -i veth-u2 --timeout 0.3 --ignore ip.ttl --json
+check "router dropping the server's UDP: exactly its 3 answers missing, the 9 others matched" \
+	sh -c "[ \$(grep -c '\"flow\":\"udp 10.78.1.1:4000 > 10.78.2.1:53\",\"verdict\":\"missing\"' '$T/out') -eq 3 ] &&
+	       grep -q '\"matched\":9,\"differing\":0,\"missing\":3,\"unexpected\":0}' '$T/out'"
+ip netns exec "$NS_R" nft delete table inet rmore
+# the same link as a bridge: frames pass unchanged, link layer included
+ip -n "$NS_R" addr flush dev veth-r1
+ip -n "$NS_R" addr flush dev veth-r2
+ip -n "$NS_R" link add br0 type bridge
+ip -n "$NS_R" link set veth-r1 master br0
+ip -n "$NS_R" link set veth-r2 master br0
+ip -n "$NS_R" link set br0 up
+# on a bridged LAN the two ends address each other's MACs
+"$UMPA" build "${C2S/$RA/$SM}/udp{sport=4000, dport=53}/\"query\"" "${S2C/$RB/$CM}/udp{sport=53, dport=4000}/\"answer\"" \
+	"${C2S/$RA/$SM}/icmp{id=3, seq=1}/\"ping\"" "${S2C/$RB/$CM}/icmp{type=0, id=3, seq=1}/\"ping\"" \
+	-c 3 --interval 0.002 -w "$T/lan.pcap" >/dev/null 2>&1
+check "bridge: every packet out of the other side unchanged (--check eth: the MACs too), exit 0" \
+	expect_exit 0 in_u timeout 30 "$UMPA" replay "$T/lan.pcap" -i veth-u1 -i veth-u2 --timeout 0.5 --check eth
+check "bridge: 12 exchanges, 12 matched" grep -q '^12 exchanges: 12 matched' <<<"$OUT"
 
 finish
