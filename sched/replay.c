@@ -691,7 +691,7 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 	uint8_t *fbuf = NULL;
 	struct load_tmp t = {0};
 	struct host_vote *votes = NULL;
-	int inlt, rc, made;
+	int inlt, rc, made, ok = 0;
 	uint32_t nmade = 0;
 	uint64_t maxp;
 
@@ -997,18 +997,7 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 			umpa_err_set(e, UMPA_EINVAL, "no packet of the capture is on the side to send");
 		goto fail;
 	}
-	free(cidrs);
-	free(votes);
-	if (have_bpf)
-		pcap_freecode(&bpf);
-	free(fbuf);
-	free(t.prev_send);
-	free(t.last_send);
-	free(t.hfull);
-	free(t.hl4);
-	umpa_pkt_release(&p);
-	umpa_pkt_release(&q);
-	return cap;
+	ok = 1;
 fail:
 	free(cidrs);
 	free(votes);
@@ -1021,7 +1010,9 @@ fail:
 	free(t.hl4);
 	umpa_pkt_release(&p);
 	umpa_pkt_release(&q);
-	if (cap && !cap->priv)
+	if (ok)
+		return cap;
+	if (!cap || !cap->priv) /* not handed over yet */
 		cap_priv_free(cp);
 	umpa_replay_cap_free(cap);
 	return NULL;

@@ -758,18 +758,9 @@ int cmd_replay(int argc, char **argv)
 		}
 		if (!tm.no_check || c.fmt == UMPA_REPLAY_JSON)
 			fwrite(c.line.s, 1, c.line.len, stdout);
-		if (junit) {
-			struct umpa_sbuf x = {0};
-			FILE *f;
-			umpa_replay_report_junit(umpa_replay_run_report(c.run), file, &x);
-			if (x.oom || !(f = fopen(junit, "w")) || fwrite(x.s, 1, x.len, f) != x.len || fclose(f) != 0) {
-				umpa_sbuf_free(&x);
-				umpa_err_set(&e, UMPA_EIO, "--junit %s: cannot write it", junit);
-				goto fail;
-			}
-			umpa_sbuf_free(&x);
-		}
-		failed = sum.exchanges != sum.verdicts[UMPA_RV_MATCHED] + sum.verdicts[UMPA_RV_SENT];
+		if (junit && replay_write_junit(umpa_replay_run_report(c.run), file, junit, &e) < 0)
+			goto fail;
+		failed = replay_exit_status(&sum) != UMPA_EXIT_OK;
 		/* nothing at all could be sent: the work failed, even without checks */
 		rc = failed || sig || (sum.sent == 0 && c.cap->nsend > 0) ? UMPA_EXIT_ERROR : UMPA_EXIT_OK;
 	}

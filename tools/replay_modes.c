@@ -131,19 +131,9 @@ int replay_audit_cmd(const struct umpa_replay_cap *cap, int64_t timeout_ns, enum
 		printf("audited %u packets of %s: %u requests, answers timed against %.6g s\n", cap->npkts, file,
 		       cap->nsend, (double)(timeout_ns > 0 ? timeout_ns : 1000000000) / 1e9);
 	fwrite(o.line.s ? o.line.s : "", 1, o.line.len, stdout);
-	if (junit) {
-		struct umpa_sbuf x = {0};
-		FILE *f;
-		umpa_replay_report_junit(o.rep, file, &x);
-		if (x.oom || !(f = fopen(junit, "w")) || fwrite(x.s, 1, x.len, f) != x.len || fclose(f) != 0) {
-			umpa_sbuf_free(&x);
-			umpa_err_set(&e, UMPA_EIO, "--junit %s: cannot write it", junit);
-			goto fail;
-		}
-		umpa_sbuf_free(&x);
-	}
-	rc = sum.exchanges != sum.verdicts[UMPA_RV_MATCHED] + sum.verdicts[UMPA_RV_SENT] ? UMPA_EXIT_ERROR
-											 : UMPA_EXIT_OK;
+	if (junit && replay_write_junit(o.rep, file, junit, &e) < 0)
+		goto fail;
+	rc = replay_exit_status(&sum);
 	goto out;
 fail:
 	tool_err("replay: --audit %s: %s", file, e.msg);
@@ -151,4 +141,28 @@ out:
 	umpa_replay_report_free(o.rep);
 	umpa_sbuf_free(&o.line);
 	return rc;
+}
+
+int replay_write_junit(const struct umpa_replay_report *rep, const char *suite, const char *path, struct umpa_err *e)
+{
+	struct umpa_sbuf x = {0};
+	FILE *f = NULL;
+	int ok;
+
+	umpa_replay_report_junit(rep, suite, &x);
+	ok = !x.oom && x.s && (f = fopen(path, "w")) != NULL && fwrite(x.s, 1, x.len, f) == x.len;
+	if (f && fclose(f) != 0)
+		ok = 0;
+	umpa_sbuf_free(&x);
+	if (!ok) {
+		umpa_err_set(e, UMPA_EIO, "--junit %s: cannot write it", path);
+		return -1;
+	}
+	return 0;
+}
+
+int replay_exit_status(const struct umpa_replay_summary *sum)
+{
+	return sum->exchanges != sum->verdicts[UMPA_RV_MATCHED] + sum->verdicts[UMPA_RV_SENT] ? UMPA_EXIT_ERROR
+											      : UMPA_EXIT_OK;
 }

@@ -27,4 +27,13 @@ struct replay_guard *replay_tcp_guard(const struct umpa_replay_cap *cap, uint64_
 int replay_audit_cmd(const struct umpa_replay_cap *cap, int64_t timeout_ns, enum umpa_replay_fmt fmt, int verbose,
 		     const char *junit, const char *file);
 
+/**
+ * Write the JUnit XML of @p rep (suite @p suite) to @p path.  Returns 0, or
+ * -1 with @p e set ("--junit PATH: cannot write it").
+ */
+int replay_write_junit(const struct umpa_replay_report *rep, const char *suite, const char *path, struct umpa_err *e);
+
+/** The exit status a replay's totals @p sum give: 0 when every exchange matched (or was only sent), else 1. */
+int replay_exit_status(const struct umpa_replay_summary *sum);
+
 #endif
