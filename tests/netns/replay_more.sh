@@ -228,4 +228,18 @@ check "bridge: every packet out of the other side unchanged (--check eth: the MA
 	expect_exit 0 in_u timeout 30 "$UMPA" replay "$T/lan.pcap" -i veth-u1 -i veth-u2 --timeout 0.5 --check eth
 check "bridge: 12 exchanges, 12 matched" grep -q '^12 exchanges: 12 matched' <<<"$OUT"
 
+# ---- bad input around the two sides: one line each ----
+one_line() { # one_line WHAT RC PATTERN CMD...
+	local what=$1 want=$2 pat=$3 rc
+	shift 3
+	"$@" >"$T/bad.out" 2>"$T/bad.err"
+	rc=$?
+	check "$what: exit $want, one line (rc $rc: $(head -c 200 "$T/bad.err"))" \
+		sh -c "[ $rc -eq $want ] && [ \$(wc -l <'$T/bad.err') -eq 1 ] && grep -q -- '$pat' '$T/bad.err'"
+}
+one_line "--both-sides with one interface" 2 'two interfaces' in_u "$UMPA" replay "$T/two.pcap" -i veth-u1 --both-sides
+one_line "flaky-link as the device without --both-sides" 1 'bridge: a link needs two interfaces.*--both-sides' \
+	env UMPA_TEMPLATE_PATH="$top_srcdir/templates" "$UMPA" replay "$T/two.pcap" --template flaky-link
+one_line "two interfaces and --server-side" 2 'drop --side' in_u "$UMPA" replay "$T/two.pcap" -i veth-u1 -i veth-u2 --server-side
+
 finish
