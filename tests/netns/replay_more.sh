@@ -21,6 +21,8 @@
 #     on one side comes out of the other with ip.ttl 64 -> 63 (differing;
 #     --ignore ip.ttl: matched); the router dropping the server's UDP: those
 #     three missing; the same namespace as a bridge: unchanged, MACs too.
+#  5. the same through flaky-link offline (--template --both-sides): no loss
+#     matched; loss=0.5 the dropped ones missing.
 # Needs root; skips (77) otherwise.  Every wait is bounded.
 set -uo pipefail
 
@@ -227,6 +229,14 @@ ip -n "$NS_R" link set br0 up
 check "bridge: every packet out of the other side unchanged (--check eth: the MACs too), exit 0" \
 	expect_exit 0 in_u timeout 30 "$UMPA" replay "$T/lan.pcap" -i veth-u1 -i veth-u2 --timeout 0.5 --check eth
 check "bridge: 12 exchanges, 12 matched" grep -q '^12 exchanges: 12 matched' <<<"$OUT"
+
+# ---- 5. offline: flaky-link as the device between the two sides (--template --both-sides) ----
+FL=(env UMPA_TEMPLATE_PATH="$top_srcdir/templates" "$UMPA" replay "$T/lan.pcap" --template flaky-link --both-sides)
+check "through flaky-link, no loss: every packet out of the other side as sent, exit 0" expect_exit 0 "${FL[@]}" --check eth
+check "through flaky-link, no loss: 12 matched" grep -q '^12 exchanges: 12 matched' <<<"$OUT"
+check "through flaky-link with loss=0.5: exit 1" expect_exit 1 "${FL[@]}" --set loss=0.5 --set seed=7
+check "through flaky-link with loss=0.5: the dropped ones missing, the rest matched ($(grep '^12 exchanges' <<<"$OUT"))" \
+	sh -c "grep '^12 exchanges:' '$T/out' | awk '{ m = \$3; x = \$7; exit !(\$5 == 0 && x > 0 && m > 0 && m + x == 12) }'"
 
 # ---- bad input around the two sides: one line each ----
 one_line() { # one_line WHAT RC PATTERN CMD...
