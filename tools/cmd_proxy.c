@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "http_cli.h"
 #include "http_ctl.h"
 #include "toxi_api.h"
 #include "proxy_http.h"
@@ -93,10 +94,7 @@ enum {
 	O_PEEKTO,
 	O_API,
 	O_CONFIG,
-	O_UDP,
-	O_HTTP,
-	O_HTTP_ALLOW,
-	O_HTTP_TOKEN
+	O_UDP
 };
 
 static const struct option lopts[] = {
@@ -127,9 +125,7 @@ static const struct option lopts[] = {
     {"api", required_argument, NULL, O_API},
     {"config", required_argument, NULL, O_CONFIG},
     {"udp", no_argument, NULL, O_UDP},
-    {"http", required_argument, NULL, O_HTTP},
-    {"http-allow", required_argument, NULL, O_HTTP_ALLOW},
-    {"http-token", required_argument, NULL, O_HTTP_TOKEN},
+    HTTP_CLI_LOPTS,
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -272,14 +268,14 @@ int cmd_proxy(int argc, char **argv)
 	const char **modfiles = calloc((size_t)argc + 1, sizeof(*modfiles));
 	size_t nmodfiles = 0;
 
-	const char **hallow = calloc((size_t)argc + 1, sizeof(char *));
-	struct http_ctl_opts hopts = {.allow = hallow, .title = "proxy"};
+	struct http_cli hc;
+	int hc_ok = http_cli_init(&hc, argc) == 0;
 	struct http_ctl *http = NULL;
 	struct proxy_http_src hsrc = {0};
 
 	umpa_tls_conf_init(&upc, &e);
 	umpa_tls_conf_init(&clc, &e);
-	if (!chains || !statics || !passes || !owned || !modfiles || !hallow) {
+	if (!chains || !statics || !passes || !owned || !modfiles || !hc_ok) {
 		tool_err("proxy: out of memory");
 		rc = UMPA_EXIT_ERROR;
 		goto out;
@@ -394,15 +390,6 @@ int cmd_proxy(int argc, char **argv)
 		case O_UDP:
 			udp = 1;
 			break;
-		case O_HTTP:
-			hopts.listen = optarg;
-			break;
-		case O_HTTP_ALLOW:
-			hallow[hopts.nallow++] = optarg;
-			break;
-		case O_HTTP_TOKEN:
-			hopts.token = optarg;
-			break;
 		case 'v':
 			o.verbose = 1;
 			break;
@@ -414,6 +401,8 @@ int cmd_proxy(int argc, char **argv)
 			rc = UMPA_EXIT_USAGE;
 			goto out;
 		default:
+			if (http_cli_opt(&hc, c, optarg))
+				break;
 			tool_err("proxy: unknown option '%s' (try 'umpa proxy --help')", argv[optind - 1]);
 			rc = UMPA_EXIT_USAGE;
 			goto out;
@@ -488,12 +477,12 @@ int cmd_proxy(int argc, char **argv)
 		rc = UMPA_EXIT_USAGE;
 		goto out;
 	}
-	if (hopts.listen && api) {
+	if (hc.listen && api) {
 		tool_err("proxy: --http with --api: the --api port serves the page, /stats and /events itself");
 		rc = UMPA_EXIT_USAGE;
 		goto out;
 	}
-	if (!hopts.listen && !api && (hopts.nallow || hopts.token)) {
+	if (!hc.listen && !api && (hc.nallow || hc.token)) {
 		tool_err("proxy: --http-allow and --http-token go with --http or --api ADDR:PORT");
 		rc = UMPA_EXIT_USAGE;
 		goto out;
@@ -563,9 +552,9 @@ int cmd_proxy(int argc, char **argv)
 		goto out;
 	}
 	if (api) {
-		struct http_ctl_opts ho = {
-		    .listen = api, .allow = hallow, .nallow = hopts.nallow, .token = hopts.token, .title = "proxy"};
+		struct http_ctl_opts ho = http_cli_opts(&hc, "proxy");
 		struct http_ctl_source hs = {&tapi, api_stats, NULL, NULL, NULL};
+		ho.listen = api; /* the --api port serves the page too */
 		if (!(ctl = http_ctl_new(umpa_loop_event_base(loop), &ho, &hs, &e)) ||
 		    !(tapi = toxi_api_new(loop, ctl, &e))) {
 			tool_err("proxy: --api %s", !strncmp(e.msg, "--http ", 7) ? e.msg + 7 : e.msg);
@@ -612,9 +601,10 @@ int cmd_proxy(int argc, char **argv)
 		char b[96];
 		tool_note("proxy: listening on %s -> %s", umpa_proxy_bound(p, i, b, sizeof(b)), o.target);
 	}
-	if (hopts.listen) {
+	if (hc.listen) {
+		struct http_ctl_opts ho = http_cli_opts(&hc, "proxy");
 		hsrc = (struct proxy_http_src){p, loop};
-		if (!(http = proxy_http_open(&hsrc, &hopts, &e))) {
+		if (!(http = proxy_http_open(&hsrc, &ho, &e))) {
 			tool_err("proxy: %s", e.msg);
 			rc = e.code == UMPA_EINVAL || e.code == UMPA_ERANGE ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
 			goto out;
@@ -680,6 +670,6 @@ out:
 	umpa_tls_conf_free(&upc);
 	umpa_tls_conf_free(&clc);
 	free(modfiles);
-	free(hallow);
+	http_cli_free(&hc);
 	return rc;
 }
