@@ -61,7 +61,15 @@ struct umpa_proxy_out {
 			       the buffer bound, and the next call comes after the delay */
 	size_t consumed;    /**< input bytes this answer used (0: all n); the rest comes back in the next call */
 	int64_t arrived_ns; /**< in: when the oldest of these bytes was read (loop clock; 0: unknown) */
+	/** Several pieces (a Lua module's table of strings): data holds them one after the other, parts[i]
+	 * their lengths (summing to len).  A UDP relay sends each as a datagram of its own; the TCP proxy
+	 * forwards data as one run of bytes.  0: one piece. */
+	unsigned nparts;
+	const size_t *parts;
 };
+
+/** Most pieces one hook answer may have (umpa_proxy_out.nparts). */
+#define UMPA_PROXY_MAX_PARTS 64
 
 /** Who a connection is between (addresses as text). */
 struct umpa_proxy_conn_info {

@@ -32,6 +32,7 @@ struct pm_conn {
 	int ref;   /* registry ref of the connection's state table */
 	char *buf; /* the last forwarded chunk (hooks own their output) */
 	size_t cap;
+	size_t parts[UMPA_PROXY_MAX_PARTS]; /* its pieces' lengths, when execute returned a table */
 };
 
 const char *umpa_proxy_mod_builtin(const char *name)
@@ -321,6 +322,63 @@ static int pm_open(void *arg, const struct umpa_proxy_conn_info *ci, void **stat
 	return 0;
 }
 
+/* Room for @p need bytes in pc->buf.  0 or -UMPA_ENOMEM. */
+static int pm_room(struct pm_conn *pc, size_t need, struct umpa_err *e)
+{
+	if (need > pc->cap) {
+		size_t cap = need < 4096 ? 4096 : need;
+		char *nb = realloc(pc->buf, cap);
+		if (!nb)
+			return umpa_err_set(e, UMPA_ENOMEM, "modules: out of memory");
+		pc->buf = nb;
+		pc->cap = cap;
+	}
+	return 0;
+}
+
+/* __proxy_data returned a table of pieces (strings, none empty) at -2 and its delay at -1: join them. */
+static int pm_pieces(struct umpa_proxy_mods *m, struct pm_conn *pc, struct umpa_proxy_out *out, struct umpa_err *e)
+{
+	lua_Integer n = luaL_len(m->L, -2);
+	size_t total = 0, off = 0;
+	if (n > UMPA_PROXY_MAX_PARTS) {
+		lua_pop(m->L, 2);
+		return umpa_err_set(e, UMPA_ERANGE, "proxy module: execute returned %lld pieces (at most %d)",
+				    (long long)n, UMPA_PROXY_MAX_PARTS);
+	}
+	for (lua_Integer i = 1; i <= n; i++) {
+		size_t l;
+		lua_rawgeti(m->L, -2, i);
+		lua_tolstring(m->L, -1, &l);
+		total += l;
+		lua_pop(m->L, 1);
+	}
+	if (pm_room(pc, total, e) < 0) {
+		lua_pop(m->L, 2);
+		return -UMPA_ENOMEM;
+	}
+	for (lua_Integer i = 1; i <= n; i++) {
+		size_t l;
+		const char *s;
+		lua_rawgeti(m->L, -2, i);
+		s = lua_tolstring(m->L, -1, &l);
+		memcpy(pc->buf + off, s, l);
+		pc->parts[i - 1] = l;
+		off += l;
+		lua_pop(m->L, 1);
+	}
+	if (lua_isnumber(m->L, -1)) {
+		double s = lua_tonumber(m->L, -1);
+		out->delay_ns = s > 0 && s <= 3600 ? (int64_t)(s * 1e9) : 0;
+	}
+	out->data = pc->buf;
+	out->len = total;
+	out->nparts = (unsigned)n;
+	out->parts = pc->parts;
+	lua_pop(m->L, 2);
+	return 0;
+}
+
 static int pm_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_t *in, size_t n,
 		   struct umpa_proxy_out *out, struct umpa_err *e)
 {
@@ -335,6 +393,8 @@ static int pm_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_
 	lua_pushlstring(m->L, (const char *)in, n);
 	if (call_global(m, "__proxy_data", 3, 2, e) < 0)
 		return -UMPA_EINVAL;
+	if (lua_type(m->L, -2) == LUA_TTABLE) /* pieces: each a datagram on UDP */
+		return pm_pieces(m, pc, out, e);
 	r = lua_tolstring(m->L, -2, &rl);
 	if (lua_type(m->L, -1) == LUA_TSTRING && !strcmp(lua_tostring(m->L, -1), "starttls")) {
 		out->action = UMPA_PROXY_STARTTLS; /* forward, then both legs become TLS */
@@ -345,15 +405,9 @@ static int pm_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_
 		double s = lua_tonumber(m->L, -1);
 		out->delay_ns = s > 0 && s <= 3600 ? (int64_t)(s * 1e9) : 0;
 	}
-	if (rl > pc->cap) {
-		size_t cap = rl < 4096 ? 4096 : rl;
-		char *nb = realloc(pc->buf, cap);
-		if (!nb) {
-			lua_pop(m->L, 2);
-			return umpa_err_set(e, UMPA_ENOMEM, "modules: out of memory");
-		}
-		pc->buf = nb;
-		pc->cap = cap;
+	if (pm_room(pc, rl, e) < 0) {
+		lua_pop(m->L, 2);
+		return -UMPA_ENOMEM;
 	}
 	if (rl)
 		memcpy(pc->buf, r, rl);

@@ -117,7 +117,45 @@ function __proxy_open(chains, info)
 	return st
 end
 
--- Returns data (string), action (nil, "reset", "starttls", or seconds of delay).
+-- A table of strings from execute is several pieces: on a UDP proxy each piece is a datagram of its own
+-- ({data, data} duplicates one), on TCP they go out one after the other.  The modules after it in the
+-- chain see each piece; empty pieces are dropped.
+local function piece_list(inst, r)
+	local out = {}
+	for i, q in ipairs(r) do
+		if type(q) ~= "string" then
+			error("module '" .. inst.__name .. "': execute returned a table whose item " .. i .. " is a " ..
+				type(q) .. ", not a string", 0)
+		end
+		if q ~= "" then out[#out + 1] = q end
+	end
+	return out
+end
+
+local function pieces(chain, from, list, delay)
+	for i = from, #chain do
+		local inst, out = chain[i], {}
+		for _, p in ipairs(list) do
+			local ok, r, act = pcall(inst.execute, p)
+			if not ok then error("module '" .. inst.__name .. "': " .. tostring(r), 0) end
+			if act == "reset" then return "", "reset" end
+			if type(act) == "number" and act > 0 then delay = delay + act end
+			if type(r) == "string" then
+				if r ~= "" then out[#out + 1] = r end
+			elseif type(r) == "table" then
+				for _, q in ipairs(piece_list(inst, r)) do out[#out + 1] = q end
+			elseif r ~= nil then
+				error("module '" .. inst.__name .. "': execute returned a " .. type(r) .. ", not a string", 0)
+			end
+		end
+		list = out
+		if #list == 0 then return "", delay end
+	end
+	if #list == 1 then return list[1], delay end
+	return list, delay
+end
+
+-- Returns data (string, or a table of strings: pieces), action (nil, "reset", "starttls", or seconds of delay).
 function __proxy_data(st, d, data)
 	local chain, delay, upgrade = st[d], 0, false
 	if st.first[d] then
@@ -130,13 +168,18 @@ function __proxy_data(st, d, data)
 			end
 		end
 	end
-	for _, inst in ipairs(chain) do
+	for i, inst in ipairs(chain) do
 		local ok, r, act = pcall(inst.execute, data)
 		if not ok then error("module '" .. inst.__name .. "': " .. tostring(r), 0) end
 		if act == "reset" then return "", "reset" end
 		if act == "starttls" then upgrade = true end
 		if type(act) == "number" and act > 0 then delay = delay + act end
 		if r == nil then return "", delay end
+		if type(r) == "table" then
+			local list = piece_list(inst, r)
+			if #list == 0 then return "", delay end
+			return pieces(chain, i + 1, list, delay)
+		end
 		if type(r) ~= "string" then
 			error("module '" .. inst.__name .. "': execute returned a " .. type(r) .. ", not a string", 0)
 		end

@@ -53,7 +53,7 @@ static void add(struct fix *f, const char *type, const char *name, enum umpa_pro
 /* One chunk of @n bytes in direction @dir, arrived now. */
 static struct umpa_proxy_out chunk(struct fix *f, enum umpa_proxy_dir dir, const uint8_t *in, size_t n)
 {
-	struct umpa_proxy_out o = {in, n, UMPA_PROXY_FORWARD, 0, 0, umpa_loop_now_ns(f->loop)};
+	struct umpa_proxy_out o = {in, n, UMPA_PROXY_FORWARD, 0, 0, umpa_loop_now_ns(f->loop), 0, NULL};
 	struct umpa_err e = {0, ""};
 	assert_int_equal(f->h.data(f->h.arg, f->st, dir, in, n, &o, &e), 0);
 	return o;
