@@ -2105,6 +2105,9 @@ struct umpa_replay_run {
 	int64_t first_ns, last_ns, prev_ns, max_late, end_ns;
 	double gap_n, gap_mean, gap_m2;
 	struct pend_ans *pend;
+	/* live controls (umpa_replay_set_multiplier, umpa_replay_pause) */
+	int64_t start_ns, paused_ns; /* when the run began (--duration); when a pause began */
+	int paused;
 };
 
 struct umpa_loop *umpa_replay_loop(struct umpa_replay_run *run)
@@ -2398,7 +2401,7 @@ static int64_t due_of(const struct umpa_replay_run *run, uint64_t pos)
 
 static int duration_over(struct umpa_replay_run *run, int64_t now)
 {
-	return run->t.duration_ns > 0 && now - run->t0 >= run->t.duration_ns;
+	return run->t.duration_ns > 0 && now - run->start_ns >= run->t.duration_ns;
 }
 
 /* original timing: send what is due, then sleep until the next due time */
@@ -2629,7 +2632,7 @@ int umpa_replay_run_go(struct umpa_replay_run *run, struct umpa_err *e)
 		run->span_ns += run->span_ns / (int64_t)(cap->nexch - 1); /* one mean gap between two rounds */
 	run->total = (uint64_t)cap->nexch * (run->t.loops ? run->t.loops : 1);
 	run->paced = run->t.topspeed || run->t.pps > 0 || run->t.mbps > 0;
-	run->t0 = umpa_loop_now_ns(run->loop);
+	run->t0 = run->start_ns = umpa_loop_now_ns(run->loop);
 	if (run->total == 0)
 		run->done_sending = 1;
 	else if (run->paced) {
@@ -2749,4 +2752,85 @@ struct umpa_replay_run *umpa_replay_run_free(struct umpa_replay_run *run)
 	free(run->fst);
 	free(run);
 	return NULL;
+}
+
+/* ================================================================== */
+/* Live controls (a control plane changes the pace of a running replay) */
+/* ================================================================== */
+
+int umpa_replay_run_paced(const struct umpa_replay_run *run)
+{
+	return run->t.topspeed || run->t.pps > 0 || run->t.mbps > 0;
+}
+
+double umpa_replay_multiplier(const struct umpa_replay_run *run)
+{
+	return run->mult;
+}
+
+int umpa_replay_paused(const struct umpa_replay_run *run)
+{
+	return run->paused;
+}
+
+/* The timer of original timing, re-armed for the next position (after a change of pace). */
+static int rearm(struct umpa_replay_run *run, struct umpa_err *e)
+{
+	umpa_timer_cancel(run->tm);
+	run->tm = NULL;
+	if (run->paused || run->done_sending || run->next >= run->total)
+		return 0;
+	if (!(run->tm = umpa_at(run->loop, due_of(run, run->next), tick, run, e)))
+		return -e->code;
+	return 0;
+}
+
+int umpa_replay_set_multiplier(struct umpa_replay_run *run, double mult, struct umpa_err *e)
+{
+	int64_t now, at;
+	double rec;
+	if (!(mult > 0 && mult <= 1e6))
+		return umpa_err_set(e, UMPA_EINVAL, "multiplier: %g is not a speed factor (above 0, at most 1e6)",
+				    mult);
+	if (umpa_replay_run_paced(run))
+		return umpa_err_set(e, UMPA_EINVAL, "multiplier: this replay is paced (--pps, --mbps, --topspeed)");
+	if (!run->start_ns) { /* not started: the schedule is made with it */
+		run->mult = mult;
+		return 0;
+	}
+	/* the recorded time reached so far stays where it is; what follows runs at the new speed */
+	now = umpa_loop_now_ns(run->loop);
+	at = run->paused ? run->paused_ns : now;
+	rec = (double)(at - run->t0) * run->mult;
+	run->span_ns = (int64_t)((double)run->span_ns * run->mult / mult);
+	run->t0 = at - (int64_t)(rec / mult);
+	run->mult = mult;
+	return rearm(run, e);
+}
+
+int umpa_replay_pause(struct umpa_replay_run *run, int on, struct umpa_err *e)
+{
+	int64_t now;
+	if (umpa_replay_run_paced(run))
+		return umpa_err_set(e, UMPA_EINVAL, "paused: this replay is paced (--pps, --mbps, --topspeed)");
+	if (!run->start_ns)
+		return umpa_err_set(e, UMPA_EINVAL, "paused: the replay has not started");
+	on = !!on;
+	if (on == run->paused)
+		return 0;
+	now = umpa_loop_now_ns(run->loop);
+	if (on) {
+		run->paused = 1;
+		run->paused_ns = now;
+	} else {
+		run->paused = 0;
+		run->t0 += now - run->paused_ns; /* the schedule resumes where it stopped */
+	}
+	return rearm(run, e);
+}
+
+void umpa_replay_report_flow(const struct umpa_replay_report *rep, uint32_t fi, uint32_t *exch, uint32_t *failed)
+{
+	*exch = fi < rep->cap->nflows ? rep->flow_exch[fi] : 0;
+	*failed = fi < rep->cap->nflows ? rep->flow_fail[fi] : 0;
 }

@@ -553,6 +553,37 @@ void umpa_replay_run_rate(const struct umpa_replay_run *run, struct umpa_rate_st
 /** Free @p run (NULL is fine). Returns NULL. */
 struct umpa_replay_run *umpa_replay_run_free(struct umpa_replay_run *run);
 
+/* ---- live controls (umpa replay --http) ---- */
+
+/**
+ * Change the speed factor of original timing (recorded gaps divided by
+ * @p mult) while the run goes: the recorded time reached so far stays,
+ * what follows runs at the new speed.  Before umpa_replay_run_go it
+ * replaces the timing's multiplier.  Returns 0 or -UMPA_EINVAL (not a
+ * factor in (0, 1e6]; a paced run: --pps, --mbps, --topspeed).
+ */
+int umpa_replay_set_multiplier(struct umpa_replay_run *run, double mult, struct umpa_err *e);
+
+/** True when @p run is paced (--pps, --mbps, --topspeed): no multiplier, no pause. */
+int umpa_replay_run_paced(const struct umpa_replay_run *run);
+
+/** The speed factor in use. */
+double umpa_replay_multiplier(const struct umpa_replay_run *run);
+
+/**
+ * Pause (@p on 1) or resume (0) sending on original timing: nothing is
+ * sent while paused (answers are still taken and exchanges still time
+ * out); on resuming, the schedule moves on by the time paused.  Returns 0
+ * or -UMPA_EINVAL (a paced run, or one not started).
+ */
+int umpa_replay_pause(struct umpa_replay_run *run, int on, struct umpa_err *e);
+
+/** True while paused. */
+int umpa_replay_paused(const struct umpa_replay_run *run);
+
+/** Flow @p fi's exchanges reported so far in @p rep, and of those the failed ones (0 past the end). */
+void umpa_replay_report_flow(const struct umpa_replay_report *rep, uint32_t fi, uint32_t *exch, uint32_t *failed);
+
 /* ---- hooks for drivers ---- */
 
 /** The run's loop (live or virtual clock): drivers arm their timers here. */

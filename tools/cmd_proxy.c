@@ -268,14 +268,13 @@ int cmd_proxy(int argc, char **argv)
 	const char **modfiles = calloc((size_t)argc + 1, sizeof(*modfiles));
 	size_t nmodfiles = 0;
 
-	struct http_cli hc;
-	int hc_ok = http_cli_init(&hc, argc) == 0;
+	struct http_cli hc = {0};
 	struct http_ctl *http = NULL;
 	struct proxy_http_src hsrc = {0};
 
 	umpa_tls_conf_init(&upc, &e);
 	umpa_tls_conf_init(&clc, &e);
-	if (!chains || !statics || !passes || !owned || !modfiles || !hc_ok) {
+	if (!chains || !statics || !passes || !owned || !modfiles) {
 		tool_err("proxy: out of memory");
 		rc = UMPA_EXIT_ERROR;
 		goto out;
@@ -670,6 +669,5 @@ out:
 	umpa_tls_conf_free(&upc);
 	umpa_tls_conf_free(&clc);
 	free(modfiles);
-	http_cli_free(&hc);
 	return rc;
 }

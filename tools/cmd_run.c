@@ -230,8 +230,7 @@ int cmd_run(int argc, char **argv)
 	const char **sets = calloc((size_t)argc + 1, sizeof(char *));
 	const char **aread = calloc((size_t)argc + 1, sizeof(char *));
 	const char **awrite = calloc((size_t)argc + 1, sizeof(char *));
-	struct http_cli hc;
-	int hc_ok = http_cli_init(&hc, argc) == 0;
+	struct http_cli hc = {0};
 	struct umpa_run_opts o = {0};
 	struct run_tool t = {0};
 	struct umpa_err e = {0};
@@ -239,7 +238,7 @@ int cmd_run(int argc, char **argv)
 	int list = 0, help = 0, c, rc = UMPA_EXIT_OK;
 	char path[4096];
 
-	if (!ifaces || !sets || !aread || !awrite || !hc_ok) {
+	if (!ifaces || !sets || !aread || !awrite) {
 		tool_err("run: out of memory");
 		rc = UMPA_EXIT_ERROR;
 		goto out;
@@ -401,6 +400,5 @@ out:
 	free(sets);
 	free(aread);
 	free(awrite);
-	http_cli_free(&hc);
 	return rc;
 }

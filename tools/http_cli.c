@@ -5,15 +5,6 @@
 
 #include "umpa_tool.h"
 
-int http_cli_init(struct http_cli *h, int argc)
-{
-	h->listen = NULL;
-	h->token = NULL;
-	h->nallow = 0;
-	h->allow = calloc((size_t)(argc > 0 ? argc : 0) + 1, sizeof(*h->allow));
-	return h->allow ? 0 : -1;
-}
-
 int http_cli_opt(struct http_cli *h, int c, const char *arg)
 {
 	switch (c) {
@@ -21,7 +12,11 @@ int http_cli_opt(struct http_cli *h, int c, const char *arg)
 		h->listen = arg;
 		return 1;
 	case HTTP_CLI_O_ALLOW:
-		h->allow[h->nallow++] = arg; /* at most argc of them: allow has argc + 1 slots */
+		if (h->nallow == HTTP_CLI_MAX_ALLOW) {
+			tool_err("--http-allow: at most %d prefixes", HTTP_CLI_MAX_ALLOW);
+			exit(UMPA_EXIT_USAGE);
+		}
+		h->allow[h->nallow++] = arg;
 		return 1;
 	case HTTP_CLI_O_TOKEN:
 		h->token = arg;
@@ -55,10 +50,4 @@ struct http_ctl *http_cli_start(const struct http_cli *h, struct event_base *bas
 	if (c)
 		tool_note("http: listening on %s", http_ctl_bound(c));
 	return c;
-}
-
-void http_cli_free(struct http_cli *h)
-{
-	free(h->allow);
-	h->allow = NULL;
 }

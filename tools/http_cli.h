@@ -4,12 +4,10 @@
  * the three commands take the same options with the same checks and errors:
  *
  *     static const struct option lopts[] = { ..., HTTP_CLI_LOPTS, {NULL, 0, NULL, 0} };
- *     struct http_cli hc;
- *     http_cli_init(&hc, argc);                      // before getopt
+ *     struct http_cli hc = {0};                      // nothing to free
  *     ...  default: if (http_cli_opt(&hc, c, optarg)) break; ...
  *     if (http_cli_check(&hc, "replay") < 0) exit 2  // --http-allow / --http-token alone
  *     ctl = http_cli_start(&hc, base, "replay x.pcap", &src, &e);
- *     http_cli_free(&hc);
  */
 #ifndef UMPA_HTTP_CLI_H
 #define UMPA_HTTP_CLI_H
@@ -28,18 +26,22 @@ enum { HTTP_CLI_O_HTTP = 0x4800, HTTP_CLI_O_ALLOW, HTTP_CLI_O_TOKEN };
 		"http-token", required_argument, NULL, HTTP_CLI_O_TOKEN                                                \
 	}
 
-/** What the command line said. */
+/** Most --http-allow prefixes. */
+#define HTTP_CLI_MAX_ALLOW 32
+
+/** What the command line said ({0}: nothing yet). */
 struct http_cli {
-	const char *listen; /**< --http ADDR:PORT, or NULL */
-	const char **allow; /**< --http-allow CIDR, each (argc + 1 slots) */
-	size_t nallow;      /**< their number */
-	const char *token;  /**< --http-token, or NULL */
+	const char *listen;                    /**< --http ADDR:PORT, or NULL */
+	const char *allow[HTTP_CLI_MAX_ALLOW]; /**< --http-allow CIDR, each */
+	size_t nallow;                         /**< their number */
+	const char *token;                     /**< --http-token, or NULL */
 };
 
-/** Ready @p h for a command line of @p argc words.  0, or -1 when out of memory. */
-int http_cli_init(struct http_cli *h, int argc);
-
-/** Take option @p c with @p arg if it is one of the three: 1 when it was, 0 when not. */
+/**
+ * Take option @p c with @p arg if it is one of the three: 1 when it was, 0
+ * when not.  More than HTTP_CLI_MAX_ALLOW --http-allow: one line, exit 2
+ * (as the checked numbers of umpa_tool.h do).
+ */
 int http_cli_opt(struct http_cli *h, int c, const char *arg);
 
 /**
@@ -59,8 +61,5 @@ struct http_ctl_opts http_cli_opts(const struct http_cli *h, const char *title);
  */
 struct http_ctl *http_cli_start(const struct http_cli *h, struct event_base *base, const char *title,
 				const struct http_ctl_source *src, struct umpa_err *e);
-
-/** Free what http_cli_init took. */
-void http_cli_free(struct http_cli *h);
 
 #endif
