@@ -2829,6 +2829,27 @@ int umpa_replay_pause(struct umpa_replay_run *run, int on, struct umpa_err *e)
 	return rearm(run, e);
 }
 
+int umpa_replay_set_rate(struct umpa_replay_run *run, double pps, double mbps, struct umpa_err *e)
+{
+	int by_pps = run->t.pps > 0;
+	if (run->t.topspeed || (!by_pps && run->t.mbps <= 0))
+		return umpa_err_set(e, UMPA_EINVAL, "rate: only a replay paced by --pps or --mbps changes its rate");
+	if (by_pps ? !(pps > 0 && pps <= 1e9) || mbps != 0 : !(mbps > 0 && mbps <= 1e6) || pps != 0)
+		return umpa_err_set(e, UMPA_EINVAL, "rate: %s %g is out of range (above 0, at most %s)",
+				    by_pps ? "pps" : "mbps", by_pps ? pps : mbps, by_pps ? "1e9" : "1e6");
+	if (run->src && umpa_source_set_rate(run->src, pps, mbps * 1e6, e) < 0)
+		return -e->code;
+	run->t.pps = pps;
+	run->t.mbps = mbps;
+	return 0;
+}
+
+void umpa_replay_rate_now(const struct umpa_replay_run *run, double *pps, double *mbps)
+{
+	*pps = run->t.pps;
+	*mbps = run->t.mbps;
+}
+
 void umpa_replay_report_flow(const struct umpa_replay_report *rep, uint32_t fi, uint32_t *exch, uint32_t *failed)
 {
 	*exch = fi < rep->cap->nflows ? rep->flow_exch[fi] : 0;

@@ -581,6 +581,16 @@ int umpa_replay_pause(struct umpa_replay_run *run, int on, struct umpa_err *e);
 /** True while paused. */
 int umpa_replay_paused(const struct umpa_replay_run *run);
 
+/**
+ * Change the rate of a replay paced by --pps (@p pps > 0, @p mbps 0) or
+ * --mbps (@p mbps > 0, @p pps 0) while it runs (umpa_source_set_rate).
+ * Returns 0 or -UMPA_EINVAL (out of range, the other mode, or not such a run).
+ */
+int umpa_replay_set_rate(struct umpa_replay_run *run, double pps, double mbps, struct umpa_err *e);
+
+/** The requested rate now: packets per second and megabits per second (0: not that mode). */
+void umpa_replay_rate_now(const struct umpa_replay_run *run, double *pps, double *mbps);
+
 /** Flow @p fi's exchanges reported so far in @p rep, and of those the failed ones (0 past the end). */
 void umpa_replay_report_flow(const struct umpa_replay_report *rep, uint32_t fi, uint32_t *exch, uint32_t *failed);
 

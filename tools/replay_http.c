@@ -18,7 +18,8 @@ struct replay_http {
 	struct umpa_replay_run *run;
 	uint64_t total;
 	unsigned round;
-	double mult; /* set over the API (0: never): carried to the next run */
+	double mult, rate;   /* set over the API (0: never): carried to the next run */
+	double mult0, rate0; /* the command line's (the parameters' defaults) */
 	/* the send rate: a sample at least half a second old */
 	int64_t rate_ns;
 	uint64_t rate_sent;
@@ -76,24 +77,44 @@ static int conns_json(void *arg, struct umpa_sbuf *b)
 	return b->oom ? -UMPA_ENOMEM : 0;
 }
 
-static int paced(const struct replay_http *h)
+/* What can change: "multiplier" and "paused" (original timing), "pps" or "mbps" (paced by them); none
+ * (--topspeed, or no run). */
+enum rh_mode { RH_NONE, RH_TIMING, RH_PPS, RH_MBPS };
+
+static enum rh_mode mode_of(const struct replay_http *h)
 {
-	return h->run && umpa_replay_run_paced(h->run);
+	double pps, mbps;
+	if (!h->run)
+		return RH_NONE;
+	if (!umpa_replay_run_paced(h->run))
+		return RH_TIMING;
+	umpa_replay_rate_now(h->run, &pps, &mbps);
+	return pps > 0 ? RH_PPS : mbps > 0 ? RH_MBPS : RH_NONE;
 }
 
 static int params_json(void *arg, struct umpa_sbuf *b)
 {
 	struct replay_http *h = arg;
-	if (!h->run || paced(h)) {
+	double pps = 0, mbps = 0;
+	enum rh_mode m = mode_of(h);
+	if (h->run)
+		umpa_replay_rate_now(h->run, &pps, &mbps);
+	if (m == RH_TIMING)
+		umpa_sbuf_printf(
+		    b,
+		    "{\"multiplier\":{\"type\":\"number\",\"value\":\"%g\",\"default\":\"%g\","
+		    "\"min\":\"0.1\",\"max\":\"10\",\"help\":\"speed factor on the recorded gaps (2: twice "
+		    "as fast), at once\"},\"paused\":{\"type\":\"bool\",\"value\":\"%s\",\"default\":"
+		    "\"false\",\"help\":\"nothing is sent while paused; answers are still checked\"}}",
+		    umpa_replay_multiplier(h->run), h->mult0, umpa_replay_paused(h->run) ? "true" : "false");
+	else if (m == RH_PPS || m == RH_MBPS)
+		umpa_sbuf_printf(b,
+				 "{\"%s\":{\"type\":\"number\",\"value\":\"%g\",\"default\":\"%g\",\"min\":\"0\","
+				 "\"max\":\"%g\",\"help\":\"%s, at once\"}}",
+				 m == RH_PPS ? "pps" : "mbps", m == RH_PPS ? pps : mbps, h->rate0, h->rate0 * 10,
+				 m == RH_PPS ? "packets per second" : "megabits per second");
+	else
 		umpa_sbuf_puts(b, "{}");
-		return b->oom ? -UMPA_ENOMEM : 0;
-	}
-	umpa_sbuf_printf(b,
-			 "{\"multiplier\":{\"type\":\"number\",\"value\":\"%g\",\"default\":\"1\",\"min\":\"0.1\","
-			 "\"max\":\"10\",\"help\":\"speed factor on the recorded gaps (2: twice as fast), at once\"},"
-			 "\"paused\":{\"type\":\"bool\",\"value\":\"%s\",\"default\":\"false\",\"help\":\"nothing is "
-			 "sent while paused; answers are still checked\"}}",
-			 umpa_replay_multiplier(h->run), umpa_replay_paused(h->run) ? "true" : "false");
 	return b->oom ? -UMPA_ENOMEM : 0;
 }
 
@@ -109,33 +130,43 @@ static int parse_bool(const char *v, int *on)
 	return 0;
 }
 
+/* A number in (0, max] from @p v.  0 or -1. */
+static int parse_pos(const char *v, double max, double *out)
+{
+	char *end;
+	double x = strtod(v, &end);
+	if (end == v || *end || !(x > 0 && x <= max))
+		return -1;
+	*out = x;
+	return 0;
+}
+
 static int param_check(void *arg, const char *name, const char *value, struct umpa_err *e)
 {
 	struct replay_http *h = arg;
-	char *end;
+	enum rh_mode m = mode_of(h);
+	const char *names = m == RH_TIMING ? "multiplier, paused" : m == RH_PPS ? "pps" : m == RH_MBPS ? "mbps" : NULL;
+	double x;
 	int on;
-	if (strcmp(name, "multiplier") && strcmp(name, "paused"))
-		return umpa_err_set(e, UMPA_ENOENT, "unknown parameter '%s' (multiplier, paused)", name);
-	if (!h->run)
-		return umpa_err_set(e, UMPA_EINVAL, "parameter '%s': no replay is running", name);
-	if (paced(h))
-		return umpa_err_set(e, UMPA_EINVAL,
-				    "parameter '%s': this replay is paced (--pps, --mbps, --topspeed): its pace is "
-				    "fixed",
+	if (!names)
+		return umpa_err_set(e, UMPA_ENOENT,
+				    h->run ? "unknown parameter '%s' (--topspeed has none)"
+					   : "unknown parameter '%s' (no replay is running)",
 				    name);
-	if (!strcmp(name, "paused")) {
+	if (m == RH_TIMING && !strcmp(name, "paused")) {
 		if (parse_bool(value, &on) < 0)
 			return umpa_err_set(e, UMPA_EINVAL, "parameter 'paused': '%s' is not true or false", value);
 		return 0;
 	}
-	{
-		double m = strtod(value, &end);
-		if (end == value || *end || !(m > 0 && m <= 1e6))
-			return umpa_err_set(e, UMPA_EINVAL,
-					    "parameter 'multiplier': '%s' is not a speed factor (above 0, at most 1e6)",
-					    value);
+	if ((m == RH_TIMING && !strcmp(name, "multiplier")) || (m == RH_PPS && !strcmp(name, "pps")) ||
+	    (m == RH_MBPS && !strcmp(name, "mbps"))) {
+		double max = m == RH_PPS ? 1e9 : 1e6;
+		if (parse_pos(value, max, &x) < 0)
+			return umpa_err_set(e, UMPA_EINVAL, "parameter '%s': '%s' is not a number above 0, at most %g",
+					    name, value, max);
+		return 0;
 	}
-	return 0;
+	return umpa_err_set(e, UMPA_ENOENT, "unknown parameter '%s' (this replay has: %s)", name, names);
 }
 
 static void param_event(struct replay_http *h, const char *name, const char *value)
@@ -155,6 +186,7 @@ static int param_set(void *arg, const char *name, const char *value, struct umpa
 {
 	struct replay_http *h = arg;
 	char txt[32];
+	double x = 0;
 	if (param_check(arg, name, value, e) < 0)
 		return -UMPA_EINVAL;
 	if (!strcmp(name, "paused")) {
@@ -165,10 +197,17 @@ static int param_set(void *arg, const char *name, const char *value, struct umpa
 		param_event(h, name, on ? "true" : "false");
 		return 0;
 	}
-	h->mult = strtod(value, NULL);
-	if (umpa_replay_set_multiplier(h->run, h->mult, e) < 0)
-		return -UMPA_EINVAL;
-	snprintf(txt, sizeof(txt), "%g", h->mult);
+	parse_pos(value, 1e9, &x);
+	if (!strcmp(name, "multiplier")) {
+		if (umpa_replay_set_multiplier(h->run, x, e) < 0)
+			return -UMPA_EINVAL;
+		h->mult = x;
+	} else {
+		if (umpa_replay_set_rate(h->run, !strcmp(name, "pps") ? x : 0, !strcmp(name, "mbps") ? x : 0, e) < 0)
+			return -UMPA_EINVAL;
+		h->rate = x;
+	}
+	snprintf(txt, sizeof(txt), "%g", x);
 	param_event(h, name, txt);
 	return 0;
 }
@@ -203,13 +242,22 @@ void replay_http_attach(struct replay_http *h, struct umpa_replay_run *run)
 	h->rate_ns = 0;
 	if (!run)
 		return;
-	h->round++;
-	if (h->mult > 0 && umpa_replay_set_multiplier(run, h->mult, &e) == 0) {
-		char txt[32];
-		snprintf(txt, sizeof(txt), "%g", h->mult);
-		param_event(h, "multiplier", txt);
+	if (!h->round++) {
+		double pps, mbps;
+		umpa_replay_rate_now(run, &pps, &mbps);
+		h->mult0 = umpa_replay_multiplier(run);
+		h->rate0 = pps > 0 ? pps : mbps;
 	}
-	param_event(h, "paused", "false");
+	/* what was set over the API goes on in the next round */
+	if (h->mult > 0)
+		umpa_replay_set_multiplier(run, h->mult, &e);
+	if (h->rate > 0) {
+		double pps, mbps;
+		umpa_replay_rate_now(run, &pps, &mbps);
+		umpa_replay_set_rate(run, pps > 0 ? h->rate : 0, pps > 0 ? 0 : h->rate, &e);
+	}
+	if (mode_of(h) == RH_TIMING)
+		param_event(h, "paused", "false");
 }
 
 struct replay_http *replay_http_free(struct replay_http *h)

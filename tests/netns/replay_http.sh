@@ -7,7 +7,8 @@
 # between two), GET /conns (the ICMP flow with its exchanges), GET /params (multiplier 0.5,
 # paused false); a PATCH without the token is refused (401); PATCH paused=true stops the sending
 # (tx still over 0.4 s), PATCH paused=false with multiplier 50 ends the rest at once (the process
-# exits well before the half-speed schedule would have, every exchange matched, exit 0).  Usage
+# exits well before the half-speed schedule would have, every exchange matched, exit 0).  The same
+# at --pps 20: the one parameter is pps (multiplier and pps 0 refused), PATCH pps 2000 ends it.  Usage
 # errors: --http-token without --http, --http with --audit, a non-loopback --http address.
 # Needs root (skips with 77 otherwise).
 set -u
@@ -96,6 +97,34 @@ check "PATCH multiplier 50 ($code, $(jq -c .multiplier.value "$T/patch")): the $
 	test "$code" = 200 -a "$left" -ge 20 -a "$ms" -lt $((left * 20))
 check "the replay: exit 0, 100 exchanges matched (rc $rc)" \
 	sh -c "[ $rc -eq 0 ] && tail -1 '$T/rp.out' | jq -e '.matched == 100 and .exchanges == 100' >/dev/null"
+
+# ---- --pps: the rate is the parameter ----
+ip netns exec "$NS_A" timeout 30 "$UMPA" replay "$T/rec.pcap" -i "$IF_A" --pps 20 --timeout 0.5 --json \
+	--http 127.0.0.1:0 >"$T/rp2.out" 2>"$T/rp2.err" &
+RP=$!
+ADDR=
+for _ in $(seq 100); do
+	ADDR=$(sed -n 's/.*http: listening on \(.*\)$/\1/p' "$T/rp2.err")
+	[ -n "$ADDR" ] && break
+	sleep 0.05
+done
+for _ in $(seq 100); do [ "$(stat tx)" -ge 3 ] 2>/dev/null && break; sleep 0.05; done
+get /params >"$T/params"
+c1=$(patch '{"multiplier": 2}')
+c2=$(patch '{"pps": 0}')
+e2=$(jq -r .error "$T/patch")
+check "--pps 20: GET /params has pps 20 only; multiplier refused ($c1), pps 0 refused ($c2: $e2)" \
+	sh -c "jq -e '.pps.value == \"20\" and (keys | length) == 1' '$T/params' >/dev/null && [ $c1 -ge 400 ] && [ $c2 = 400 ]"
+left=$((100 - $(stat tx)))
+t0=$(date +%s%N)
+code=$(patch '{"pps": 2000}')
+for _ in $(seq 100); do kill -0 "$RP" 2>/dev/null || break; sleep 0.05; done
+wait "$RP"
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "PATCH pps 2000 ($code): the $left packets left ($((left * 50)) ms at 20 pps) and the end in $ms ms, exit $rc, 100 matched" \
+	sh -c "[ $code = 200 ] && [ $left -ge 20 ] && [ $ms -lt $((left * 25)) ] && [ $rc -eq 0 ] &&
+	       tail -1 '$T/rp2.out' | jq -e '.matched == 100' >/dev/null"
 
 # ---- usage errors: one line, exit 2 ----
 usage() { # WHAT ARGS...: exit 2 and one line on stderr
