@@ -22,8 +22,11 @@
  * without the client's port), src, srcport, dst, dstport, hostname (set
  * by a peek; with --tls-mitm the ClientHello's SNI, tag "tls"), tags; conn:to_table(data, incoming) and conn:to_json(...)
  * (the data in base64), conn:add_tag(t).  execute returns the bytes to
- * forward ("" or nil drops them) and optionally an action: "reset" (RST
- * both ways) or a number (seconds to wait before forwarding).  peek sees
+ * forward ("" or nil drops them), or a table of strings: pieces (at most
+ * UMPA_PROXY_MAX_PARTS; on a UDP relay each is a datagram of its own, on
+ * TCP they go out in a row; the modules after it see each piece), and
+ * optionally an action: "reset" (RST both ways) or a number (seconds to
+ * wait before forwarding).  peek sees
  * the first chunk of its direction before execute; the fields of the table
  * it returns are set on the connection.  Modules work per chunk as the
  * socket delivered it: a text that straddles two chunks is not seen whole.
