@@ -61,7 +61,7 @@ static const char proxy_usage[] =
     "      --api ADDR:PORT      serve the Toxiproxy-compatible API here (loopback; port 0: any free);\n"
     "                           with --api, -l and -t are optional: proxies are made over the API\n"
     "      --config FILE        with --api: make the proxies of FILE (Toxiproxy's JSON config) at start\n"
-    "      --udp                relay UDP datagrams from -l to -t (one -l; no modules)\n"
+    "      --udp                relay UDP datagrams from -l to -t (one -l; modules see each datagram)\n"
     "      --http ADDR:PORT     serve the counters and the live page (GET /, /stats, /events)\n"
     "      --http-allow CIDR    also serve clients from CIDR (repeatable; default loopback only)\n"
     "      --http-token TOKEN   changes over --http need 'Authorization: Bearer TOKEN'\n"
@@ -463,8 +463,8 @@ int cmd_proxy(int argc, char **argv)
 		rc = UMPA_EXIT_USAGE;
 		goto out;
 	}
-	if (udp && (o.nlisten != 1 || nchains || mitm_on)) {
-		tool_err("proxy: --udp takes one -l and no modules or TLS options");
+	if (udp && (o.nlisten != 1 || mitm_on)) {
+		tool_err("proxy: --udp takes one -l and no TLS options");
 		rc = UMPA_EXIT_USAGE;
 		goto out;
 	}
@@ -581,6 +581,9 @@ int cmd_proxy(int argc, char **argv)
 		umpa_udprelay_opts_init(&uo);
 		uo.listen = o.listen[0];
 		uo.target = o.target;
+		umpa_proxy_mods_hooks(mods, &hooks); /* modules per datagram (a session is a connection) */
+		if (umpa_proxy_mods_count(mods, 0) || umpa_proxy_mods_count(mods, 1))
+			uo.hooks = &hooks;
 		if (!(relay = umpa_udprelay_new(loop, &uo, &e))) {
 			tool_err("proxy: %s", e.msg);
 			rc = e.code == UMPA_EINVAL ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
@@ -624,6 +627,10 @@ int cmd_proxy(int argc, char **argv)
 			  (unsigned long long)st.sessions, (unsigned long long)st.dgrams_in[0],
 			  (unsigned long long)st.dgrams_out[0], (unsigned long long)st.dgrams_in[1],
 			  (unsigned long long)st.dgrams_out[1]);
+		if (st.hook_dropped[0] + st.hook_dropped[1] + st.hook_errors[0] + st.hook_errors[1])
+			tool_note("proxy: udp modules dropped c2s %llu, s2c %llu; failed c2s %llu, s2c %llu",
+				  (unsigned long long)st.hook_dropped[0], (unsigned long long)st.hook_dropped[1],
+				  (unsigned long long)st.hook_errors[0], (unsigned long long)st.hook_errors[1]);
 	}
 	if (p) {
 		struct umpa_proxy_stats st;
