@@ -2107,7 +2107,7 @@ struct umpa_replay_run {
 	struct pend_ans *pend;
 	/* live controls (umpa_replay_set_multiplier, umpa_replay_pause) */
 	int64_t start_ns, paused_ns; /* when the run began (--duration); when a pause began */
-	int paused;
+	int started, paused;
 };
 
 struct umpa_loop *umpa_replay_loop(struct umpa_replay_run *run)
@@ -2633,6 +2633,7 @@ int umpa_replay_run_go(struct umpa_replay_run *run, struct umpa_err *e)
 	run->total = (uint64_t)cap->nexch * (run->t.loops ? run->t.loops : 1);
 	run->paced = run->t.topspeed || run->t.pps > 0 || run->t.mbps > 0;
 	run->t0 = run->start_ns = umpa_loop_now_ns(run->loop);
+	run->started = 1;
 	if (run->total == 0)
 		run->done_sending = 1;
 	else if (run->paced) {
@@ -2794,7 +2795,7 @@ int umpa_replay_set_multiplier(struct umpa_replay_run *run, double mult, struct 
 				    mult);
 	if (umpa_replay_run_paced(run))
 		return umpa_err_set(e, UMPA_EINVAL, "multiplier: this replay is paced (--pps, --mbps, --topspeed)");
-	if (!run->start_ns) { /* not started: the schedule is made with it */
+	if (!run->started) { /* not started: the schedule is made with it */
 		run->mult = mult;
 		return 0;
 	}
@@ -2813,7 +2814,7 @@ int umpa_replay_pause(struct umpa_replay_run *run, int on, struct umpa_err *e)
 	int64_t now;
 	if (umpa_replay_run_paced(run))
 		return umpa_err_set(e, UMPA_EINVAL, "paused: this replay is paced (--pps, --mbps, --topspeed)");
-	if (!run->start_ns)
+	if (!run->started)
 		return umpa_err_set(e, UMPA_EINVAL, "paused: the replay has not started");
 	on = !!on;
 	if (on == run->paused)
