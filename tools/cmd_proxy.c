@@ -605,7 +605,7 @@ int cmd_proxy(int argc, char **argv)
 	}
 	if (hc.listen) {
 		struct http_ctl_opts ho = http_cli_opts(&hc, "proxy");
-		hsrc = (struct proxy_http_src){p, loop};
+		hsrc = (struct proxy_http_src){p, loop, relay};
 		if (!(http = proxy_http_open(&hsrc, &ho, &e))) {
 			tool_err("proxy: %s", e.msg);
 			rc = e.code == UMPA_EINVAL || e.code == UMPA_ERANGE ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;

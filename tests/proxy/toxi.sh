@@ -17,7 +17,8 @@
 #     Lua toxics on UDP per datagram (replace changes each, dup sends each twice); a Lua module as
 #     a toxic (http503:every=3 before python3's http.server: 200 200 503 ...); a match on Host
 #     and one on a ClientHello's SNI.
-#     `umpa proxy --udp` with modules (--c2s replace changes each datagram, --s2c dup doubles it).
+#     `umpa proxy --udp` with modules (--c2s replace changes each datagram, --s2c dup doubles it) and
+#     --http (the relay's counters in /stats).
 #  4. bad input: malformed JSON, unknown type, unknown attribute, out-of-range values, bad stream,
 #     duplicate names, unknown proxy or toxic: 4xx with {"error", "status"}, the proxy runs on.
 # Loopback only; every wait is bounded.
@@ -317,7 +318,7 @@ wait $UPID
 grep -q 'datagrams c2s 200 in 200 out, s2c 200 in 200 out' "$T/udp.err" && ok "--udp summary: $(grep datagrams "$T/udp.err")" || bad "--udp summary: $(cat "$T/udp.err")"
 # modules on --udp see each datagram: c2s changed, s2c each sent twice (a table of two strings)
 "$UMPA" proxy --udp -l 127.0.0.1:0 -t 127.0.0.1:$UPORT --c2s replace:search=uu:replace=Z --s2c dup --duration 120 \
-	2>"$T/udpm.err" &
+	--http 127.0.0.1:0 2>"$T/udpm.err" &
 UPID=$!
 PIDS+=($UPID)
 for ((i = 0; i < 100; i++)); do grep -q 'relaying UDP on' "$T/udpm.err" 2>/dev/null && break; sleep 0.1; done
@@ -325,6 +326,10 @@ UP=$(sed -n 's/.*relaying UDP on 127.0.0.1:\([0-9]*\) .*/\1/p' "$T/udpm.err")
 r=$($PEER udp "${UP:-1}" 100)
 [ "$(kv uniq "$r")" = 100 ] && [ "$(kv got "$r")" = 200 ] && [ "$(kv changed "$r")" = 200 ] &&
 	ok "umpa proxy --udp --c2s replace --s2c dup: $r" || bad "--udp with modules: $r $(cat "$T/udpm.err")"
+HA=$(sed -n 's/.*http: listening on \(.*\)$/\1/p' "$T/udpm.err")
+st=$(curl -s --max-time 5 "http://$HA/stats")
+[ "$(jq '."c2s.dgrams_in"' <<<"$st")" = 100 ] && [ "$(jq '."s2c.dgrams_out"' <<<"$st")" = 200 ] &&
+	[ "$(jq '."sessions.made"' <<<"$st")" = 1 ] && ok "proxy --udp --http: the relay's counters ($st)" || bad "proxy --udp --http /stats: $st"
 kill -TERM $UPID
 wait $UPID
 usage() { # WHAT ARGS...: exit 2, one line on stderr
