@@ -504,7 +504,7 @@ static void pump(struct proxy_half *h)
 		{
 			size_t n = len < CHUNK_MAX ? len : CHUNK_MAX;
 			unsigned char *d = evbuffer_pullup(in, (ssize_t)n);
-			struct umpa_proxy_out out = {d, n, UMPA_PROXY_FORWARD, 0, 0, h->first_ns, 0, NULL};
+			struct umpa_proxy_out out = {d, n, UMPA_PROXY_FORWARD, 0, 0, h->first_ns};
 			struct umpa_err e = {0, ""};
 			if (p->h.data(p->h.arg, c->state, (enum umpa_proxy_dir)h->dir, d, n, &out, &e) < 0) {
 				plog(p, UMPA_PROXY_WARN, c->ci.id, "%s", e.msg[0] ? e.msg : "module failed");

@@ -198,6 +198,7 @@ struct umpa_toxics {
 	uint8_t *ub[2];
 	size_t ucap[2];
 	size_t ulen[2][UMPA_PROXY_MAX_PARTS];
+	unsigned unparts, uturn; /* the last answer's pieces: their number, in ulen[uturn] */
 };
 
 static double rnd(struct umpa_toxics *t)
@@ -522,7 +523,7 @@ static int hk_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_
 		/* hooks (Lua chains) first, on whole new chunks: what they return is what the others see */
 		struct tx_toxic *x = &t->tox[i];
 		struct tx_slot *s;
-		struct umpa_proxy_out o2 = {out->data, len, UMPA_PROXY_FORWARD, 0, 0, out->arrived_ns, 0, NULL};
+		struct umpa_proxy_out o2 = {out->data, len, UMPA_PROXY_FORWARD, 0, 0, out->arrived_ns};
 		if (x->d.type != UMPA_TOXIC_HOOKS || x->d.dir != dir || !active(t, x, c, now))
 			continue;
 		s = slot_of(c, x);
@@ -706,7 +707,7 @@ static int ub_room(struct umpa_toxics *t, int k, size_t need, struct umpa_err *e
 }
 
 /* One datagram through the lua toxics of its stream that act on its session: each sees every piece
- * the one before it left (a table of strings from a module is several datagrams). */
+ * the one before it left (a table of strings from a module is several datagrams: hk_udp_parts). */
 static int hk_udp_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_t *in, size_t n,
 		       struct umpa_proxy_out *out, struct umpa_err *e)
 {
@@ -718,14 +719,14 @@ static int hk_udp_data(void *arg, void *state, enum umpa_proxy_dir dir, const ui
 	out->len = n;
 	out->action = UMPA_PROXY_FORWARD;
 	out->delay_ns = 0;
-	out->nparts = 0;
-	out->parts = NULL;
+	t->unparts = 0;
 	for (size_t i = 0; i < t->n && out->len; i++) {
 		struct tx_toxic *x = &t->tox[i];
 		struct tx_slot *s;
 		const uint8_t *src = out->data;
-		size_t one = out->len, np = out->nparts ? out->nparts : 1, off = 0, total = 0;
-		const size_t *lens = out->nparts ? out->parts : &one;
+		size_t one = out->len, off = 0, total = 0;
+		size_t np = t->unparts ? t->unparts : 1;
+		const size_t *lens = t->unparts ? t->ulen[turn ^ 1] : &one;
 		unsigned k = 0;
 		if (x->d.type != UMPA_TOXIC_HOOKS || x->d.dir != dir || !active(t, x, c, now))
 			continue;
@@ -733,18 +734,22 @@ static int hk_udp_data(void *arg, void *state, enum umpa_proxy_dir dir, const ui
 		if (slot_open(x, s, c, e) < 0)
 			return -1;
 		for (size_t p = 0; p < np; off += lens[p++]) {
-			struct umpa_proxy_out o = {src + off, lens[p], UMPA_PROXY_FORWARD, 0, 0, 0, 0, NULL};
+			struct umpa_proxy_out o = {src + off, lens[p], UMPA_PROXY_FORWARD, 0, 0, 0};
+			const size_t *ol = NULL;
+			unsigned on = 0;
 			if (x->h.data(x->h.arg, s->state, dir, src + off, lens[p], &o, e) < 0)
 				return -1;
 			if (o.action == UMPA_PROXY_RESET || !o.len)
 				continue; /* dropped (a reset has no meaning for a datagram) */
+			if (x->h.parts)
+				on = x->h.parts(x->h.arg, s->state, &ol);
 			if (ub_room(t, turn, total + o.len, e) < 0)
 				return -1;
 			memcpy(t->ub[turn] + total, o.data, o.len);
 			total += o.len;
-			if (o.nparts) {
-				for (unsigned q = 0; q < o.nparts && k < UMPA_PROXY_MAX_PARTS; q++)
-					t->ulen[turn][k++] = o.parts[q];
+			if (on > 1) {
+				for (unsigned q = 0; q < on && k < UMPA_PROXY_MAX_PARTS; q++)
+					t->ulen[turn][k++] = ol[q];
 			} else if (k < UMPA_PROXY_MAX_PARTS) {
 				t->ulen[turn][k++] = o.len;
 			}
@@ -758,11 +763,20 @@ static int hk_udp_data(void *arg, void *state, enum umpa_proxy_dir dir, const ui
 		}
 		out->data = t->ub[turn];
 		out->len = total;
-		out->nparts = k;
-		out->parts = t->ulen[turn];
+		t->unparts = k;
 		turn ^= 1;
 	}
+	t->uturn = turn ^ 1; /* where the last lengths are */
 	return 0;
+}
+
+/* The pieces of the answer hk_udp_data just gave. */
+static unsigned hk_udp_parts(void *arg, void *state, const size_t **lens)
+{
+	struct umpa_toxics *t = arg;
+	(void)state;
+	*lens = t->ulen[t->uturn];
+	return t->unparts;
 }
 
 void umpa_toxics_udp_hooks(struct umpa_toxics *t, struct umpa_proxy_hooks *h)
@@ -772,6 +786,7 @@ void umpa_toxics_udp_hooks(struct umpa_toxics *t, struct umpa_proxy_hooks *h)
 	h->open = hk_open;
 	h->data = hk_udp_data;
 	h->close = hk_close;
+	h->parts = hk_udp_parts;
 }
 
 /* Add up into @p cfg the UDP toxics of @p dir on now: those without a match, and, with @p c, those whose

@@ -147,10 +147,10 @@ static void input(struct umpa_udprelay *r, int dir, struct udp_sess *s, size_t n
 	r->st.bytes_in[dir] += n;
 	s->last_ns = umpa_loop_now_ns(r->loop);
 	if (r->has_hooks && s->opened) {
-		struct umpa_proxy_out o = {r->buf + 8, n, UMPA_PROXY_FORWARD, 0, 0, s->last_ns, 0, NULL};
+		struct umpa_proxy_out o = {r->buf + 8, n, UMPA_PROXY_FORWARD, 0, 0, s->last_ns};
 		size_t one, off = 0;
-		const size_t *lens;
-		unsigned np;
+		const size_t *lens = NULL;
+		unsigned np = 0;
 		if (r->hooks.data(r->hooks.arg, s->state, (enum umpa_proxy_dir)dir, r->buf + 8, n, &o, &e) < 0) {
 			r->st.hook_errors[dir]++;
 			return;
@@ -160,8 +160,12 @@ static void input(struct umpa_udprelay *r, int dir, struct udp_sess *s, size_t n
 			return;
 		}
 		one = o.len;
-		np = o.nparts ? o.nparts : 1;
-		lens = o.nparts ? o.parts : &one;
+		if (r->hooks.parts)
+			np = r->hooks.parts(r->hooks.arg, s->state, &lens);
+		if (np <= 1) {
+			np = 1;
+			lens = &one;
+		}
 		for (unsigned i = 0; i < np; off += lens[i++]) {
 			if (lens[i] > DGRAM_MAX)
 				continue;

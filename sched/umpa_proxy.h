@@ -61,14 +61,9 @@ struct umpa_proxy_out {
 			       the buffer bound, and the next call comes after the delay */
 	size_t consumed;    /**< input bytes this answer used (0: all n); the rest comes back in the next call */
 	int64_t arrived_ns; /**< in: when the oldest of these bytes was read (loop clock; 0: unknown) */
-	/** Several pieces (a Lua module's table of strings): data holds them one after the other, parts[i]
-	 * their lengths (summing to len).  A UDP relay sends each as a datagram of its own; the TCP proxy
-	 * forwards data as one run of bytes.  0: one piece. */
-	unsigned nparts;
-	const size_t *parts;
 };
 
-/** Most pieces one hook answer may have (umpa_proxy_out.nparts). */
+/** Most pieces one hook answer may have (umpa_proxy_hooks.parts). */
 #define UMPA_PROXY_MAX_PARTS 64
 
 /** Who a connection is between (addresses as text). */
@@ -101,6 +96,12 @@ struct umpa_proxy_hooks {
 	int64_t (*eof_delay)(void *arg, void *state, enum umpa_proxy_dir dir);
 	/** Optional: nonzero when direction @p dir needs no look now: what is buffered moves unhooked. */
 	int (*pass)(void *arg, void *state, enum umpa_proxy_dir dir);
+
+	/** Optional: the pieces of the answer data just gave (a Lua module's table of strings): their
+	 * number (0 or 1: one piece), *lens their lengths, summing to out.len, valid until the next data
+	 * call.  A UDP relay sends each piece as a datagram of its own; the TCP proxy does not ask (the
+	 * bytes go out in a row). */
+	unsigned (*parts)(void *arg, void *state, const size_t **lens);
 };
 
 /** Log levels of opts.log. */

@@ -30,7 +30,7 @@
  * listening address; a negative return refuses the client's datagram,
  * counted in refused), data on every datagram before the impairment
  * (out->len 0 or UMPA_PROXY_RESET drops it, counted in hook_dropped;
- * out->nparts pieces become that many datagrams; a delay is ignored; a
+ * the pieces hooks->parts names become that many datagrams; a delay is ignored; a
  * negative return drops it, counted in hook_errors), close when it ends.
  * With session_cfg (arg: hooks->arg, state: what open set) a session may
  * have an impairment of its own per direction instead of the shared one:

@@ -33,6 +33,7 @@ struct pm_conn {
 	char *buf; /* the last forwarded chunk (hooks own their output) */
 	size_t cap;
 	size_t parts[UMPA_PROXY_MAX_PARTS]; /* its pieces' lengths, when execute returned a table */
+	unsigned nparts;                    /* their number (0: one piece) */
 };
 
 const char *umpa_proxy_mod_builtin(const char *name)
@@ -373,10 +374,20 @@ static int pm_pieces(struct umpa_proxy_mods *m, struct pm_conn *pc, struct umpa_
 	}
 	out->data = pc->buf;
 	out->len = total;
-	out->nparts = (unsigned)n;
-	out->parts = pc->parts;
+	pc->nparts = (unsigned)n;
 	lua_pop(m->L, 2);
 	return 0;
+}
+
+/* The pieces of the last answer (pm_pieces), for a UDP relay. */
+static unsigned pm_parts(void *arg, void *state, const size_t **lens)
+{
+	struct pm_conn *pc = state;
+	(void)arg;
+	if (!pc)
+		return 0;
+	*lens = pc->parts;
+	return pc->nparts;
 }
 
 static int pm_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_t *in, size_t n,
@@ -386,6 +397,8 @@ static int pm_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_
 	struct pm_conn *pc = state;
 	const char *r;
 	size_t rl;
+	if (pc)
+		pc->nparts = 0; /* one piece unless execute returns a table */
 	if (!pc || !m->n[dir])
 		return 0; /* out already holds the input: forward as is */
 	lua_rawgeti(m->L, LUA_REGISTRYINDEX, pc->ref);
@@ -462,6 +475,7 @@ void umpa_proxy_mods_hooks(struct umpa_proxy_mods *m, struct umpa_proxy_hooks *h
 	h->eof = pm_eof;
 	h->tls = pm_tls;
 	h->close = pm_close;
+	h->parts = pm_parts;
 }
 
 int umpa_proxy_mods_list(struct umpa_proxy_mods *m, void (*cb)(void *arg, const char *name, const char *help),

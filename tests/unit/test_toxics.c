@@ -54,7 +54,7 @@ static void add(struct fix *f, const char *type, const char *name, enum umpa_pro
 /* One chunk of @n bytes in direction @dir, arrived now. */
 static struct umpa_proxy_out chunk(struct fix *f, enum umpa_proxy_dir dir, const uint8_t *in, size_t n)
 {
-	struct umpa_proxy_out o = {in, n, UMPA_PROXY_FORWARD, 0, 0, umpa_loop_now_ns(f->loop), 0, NULL};
+	struct umpa_proxy_out o = {in, n, UMPA_PROXY_FORWARD, 0, 0, umpa_loop_now_ns(f->loop)};
 	struct umpa_err e = {0, ""};
 	assert_int_equal(f->h.data(f->h.arg, f->st, dir, in, n, &o, &e), 0);
 	return o;
@@ -226,13 +226,18 @@ static void udp_impairment(void **s)
 static int split_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_t *in, size_t n,
 		      struct umpa_proxy_out *out, struct umpa_err *e)
 {
-	static const size_t parts[2] = {2, 1};
 	(void)arg, (void)state, (void)dir, (void)in, (void)n, (void)e;
 	out->data = "abc";
 	out->len = 3;
-	out->nparts = 2;
-	out->parts = parts;
 	return 0;
+}
+
+static unsigned split_parts(void *arg, void *state, const size_t **lens)
+{
+	static const size_t parts[2] = {2, 1};
+	(void)arg, (void)state;
+	*lens = parts;
+	return 2;
 }
 
 static int drop_c(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_t *in, size_t n,
@@ -251,6 +256,7 @@ static void udp_sessions(void **s)
 	struct umpa_proxy_hooks h, hs = {0}, hd = {0};
 	struct umpa_proxy_conn_info a = {.id = 1, .src = "10.0.3.4"}, b = {.id = 2, .src = "10.1.3.4"};
 	struct umpa_proxy_out o = {0};
+	const size_t *lens = NULL;
 	struct umpa_toxic_def d;
 	struct umpa_impair_cfg c;
 	void *sa, *sb;
@@ -275,6 +281,7 @@ static void udp_sessions(void **s)
 	assert_int_equal(umpa_toxics_session_cfg(t, sa, 1, &c), 0);
 	/* hooks per datagram: split, then the piece "c" dropped, for the matched session only */
 	hs.data = split_data;
+	hs.parts = split_parts;
 	hd.data = drop_c;
 	umpa_toxic_def_init(&d, UMPA_TOXIC_HOOKS);
 	d.dir = UMPA_PROXY_C2S;
@@ -284,12 +291,18 @@ static void udp_sessions(void **s)
 	snprintf(d.name, sizeof(d.name), "dropc");
 	assert_int_equal(umpa_toxics_add_hooks(t, &d, &hd, &e), 0);
 	assert_int_equal(h.data(h.arg, sa, UMPA_PROXY_C2S, (const uint8_t *)"xyz", 3, &o, &e), 0);
-	assert_int_equal(o.nparts, 1);
+	assert_int_equal(h.parts(h.arg, sa, &lens), 1);
 	assert_int_equal(o.len, 2);
 	assert_memory_equal(o.data, "ab", 2);
+	assert_int_equal(umpa_toxics_remove(t, "dropc"), 0);
+	assert_int_equal(h.data(h.arg, sa, UMPA_PROXY_C2S, (const uint8_t *)"xyz", 3, &o, &e), 0);
+	assert_int_equal(h.parts(h.arg, sa, &lens), 2); /* split, nothing dropped: two datagrams */
+	assert_int_equal(lens[0], 2);
+	assert_int_equal(lens[1], 1);
+	assert_memory_equal(o.data, "abc", 3);
 	assert_int_equal(h.data(h.arg, sb, UMPA_PROXY_C2S, (const uint8_t *)"xyz", 3, &o, &e), 0);
 	assert_int_equal(o.len, 3); /* not matched: as it came */
-	assert_int_equal(o.nparts, 0);
+	assert_int_equal(h.parts(h.arg, sb, &lens), 0);
 	assert_int_equal(h.data(h.arg, sa, UMPA_PROXY_S2C, (const uint8_t *)"xyz", 3, &o, &e), 0);
 	assert_int_equal(o.len, 3); /* the other stream */
 	h.close(h.arg, sa);
