@@ -312,6 +312,10 @@ static int pm_open(void *arg, const struct umpa_proxy_conn_info *ci, void **stat
 	lua_setfield(m->L, -2, "dst");
 	lua_pushinteger(m->L, ci->dport);
 	lua_setfield(m->L, -2, "dstport");
+	if (ci->host[0]) { /* the name a SOCKS5 client asked for */
+		lua_pushstring(m->L, ci->host);
+		lua_setfield(m->L, -2, "hostname");
+	}
 	if (call_global(m, "__proxy_open", 2, 1, e) < 0) {
 		free(pc);
 		return -UMPA_EINVAL;
