@@ -32,6 +32,7 @@ struct pm_conn {
 	int ref;   /* registry ref of the connection's state table */
 	char *buf; /* the last forwarded chunk (hooks own their output) */
 	size_t cap;
+	char redirect[300]; /* "HOST:PORT" a module asked for (conn:redirect), "" for none */
 };
 
 const char *umpa_proxy_mod_builtin(const char *name)
@@ -320,9 +321,23 @@ static int pm_open(void *arg, const struct umpa_proxy_conn_info *ci, void **stat
 		free(pc);
 		return -UMPA_EINVAL;
 	}
+	lua_getfield(m->L, -1, "conn"); /* a module's conn:redirect(host, port) in set_connection */
+	if (lua_getfield(m->L, -1, "__redirect") == LUA_TSTRING)
+		snprintf(pc->redirect, sizeof(pc->redirect), "%s", lua_tostring(m->L, -1));
+	lua_pop(m->L, 2);
 	pc->ref = luaL_ref(m->L, LUA_REGISTRYINDEX);
 	*state = pc;
 	return 0;
+}
+
+static int pm_target(void *arg, void *state, char *hostport, size_t n)
+{
+	struct pm_conn *pc = state;
+	(void)arg;
+	if (!pc || !pc->redirect[0])
+		return 0;
+	snprintf(hostport, n, "%s", pc->redirect);
+	return 1;
 }
 
 static int pm_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_t *in, size_t n,
@@ -412,6 +427,7 @@ void umpa_proxy_mods_hooks(struct umpa_proxy_mods *m, struct umpa_proxy_hooks *h
 	h->eof = pm_eof;
 	h->tls = pm_tls;
 	h->close = pm_close;
+	h->target = pm_target;
 }
 
 int umpa_proxy_mods_list(struct umpa_proxy_mods *m, void (*cb)(void *arg, const char *name, const char *help),

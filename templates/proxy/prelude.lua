@@ -53,6 +53,15 @@ function Conn:to_table(data, incoming)
 end
 function Conn:to_json(data, incoming) return json(self:to_table(data, incoming)) end
 function Conn:add_tag(tag) self.tags[#self.tags + 1] = tostring(tag) end
+-- Send the connection to HOST:PORT instead (from set_connection: before the upstream connects).
+function Conn:redirect(host, port)
+	host, port = tostring(host), math.tointeger(tonumber(port))
+	if host == "" or host:find("[%s%c]") or not port or port < 1 or port > 65535 then
+		error("redirect: want a host and a port 1 to 65535", 2)
+	end
+	self.__redirect = (host:find(":", 1, true) and ("[" .. host .. "]") or host) .. ":" .. port
+	self.dst, self.dstport = host, port
+end
 function Conn:__tostring()
 	return string.format("%s:%d -> %s:%d%s", self.src, self.srcport, self.dst, self.dstport,
 		self.hostname and (" (" .. self.hostname .. ")") or "")
