@@ -189,7 +189,10 @@ static int resolve(const char *s, const char *what, int passive, struct sockaddr
 	if (rc || !res) {
 		if (res)
 			freeaddrinfo(res);
-		return umpa_err_set(e, UMPA_EINVAL, "%s: '%s': %s", what, host, rc ? gai_strerror(rc) : "no address");
+		return umpa_err_set(e, UMPA_EINVAL, "%s: '%s': %s", what, host,
+				    passive && rc == EAI_NONAME ? "not a numeric address"
+				    : rc                        ? gai_strerror(rc)
+								: "no address");
 	}
 	memcpy(ss, res->ai_addr, res->ai_addrlen);
 	*len = res->ai_addrlen;
