@@ -14,6 +14,8 @@
 #     request on both.
 #  4. --socks5-auth user:pass: curl with the right password gets the page, a wrong one is refused (method
 #     0x02, status 1) and logged.
+#  5. --tls-mitm behind --socks5: curl's TLS after the SOCKS reply is intercepted (the connected upstream
+#     socket upgraded), curl verifies the leaf with the proxy's CA, the module sees the plaintext.
 # Needs root; skips (77) otherwise.  Nothing leaves the namespaces; every wait is bounded.
 set -uo pipefail
 
@@ -22,7 +24,7 @@ UMPA=${UMPA:-./umpa}
 case $UMPA in /*) ;; *) UMPA=$(pwd)/$UMPA ;; esac
 . "$top_srcdir/tests/netns/lib.sh"
 netns_require_root
-netns_need_tools curl python3 sha256sum timeout tshark
+netns_need_tools curl python3 sha256sum timeout tshark openssl
 CLIENT="python3 $(cd "$top_srcdir" && pwd)/tests/proxy/socks_client.py"
 . "$top_srcdir/tests/tmpdir.sh"
 T=$(umpa_tmpdir socks) || exit 1
@@ -151,5 +153,24 @@ in_a timeout 20 curl -s -x "socks5://umpa:wrong@$IP_A:1081" "http://$IP_B:$WPORT
 stop_proxy auth
 grep -q 'wrong username or password' "$T/auth.err" && echo "$SUMMARY" | grep -q '2 connections: 1 done.*1 rejected' &&
 	ok "--socks5-auth: the wrong password was refused and logged" || bad "auth: $(cat "$T/auth.err")"
+
+# ---- 5: --tls-mitm behind SOCKS5: the client's TLS is intercepted after the reply ----
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/srv.key" -out "$T/srv.crt" \
+	-subj /CN=www.example.test -addext subjectAltName=DNS:www.example.test -days 2 >/dev/null 2>&1
+ip netns exec "$NS_B" timeout 60 openssl s_server -accept $IP_B:4433 -cert "$T/srv.crt" -key "$T/srv.key" -www \
+	-quiet >/dev/null 2>&1 &
+PIDS+=($!)
+for ((i = 0; i < 100; i++)); do
+	in_a timeout 5 openssl s_client -connect $IP_B:4433 </dev/null >/dev/null 2>&1 && break
+	sleep 0.1
+done
+start_proxy mitm -l $IP_A:1082 --socks5 --tls-mitm --ca-dir "$T/ca" --c2s log -v || exit 1
+got=$(in_a timeout 20 curl -s --socks5 $IP_A:1082 --cacert "$T/ca/ca.crt" --resolve www.example.test:4433:$IP_B \
+	"https://www.example.test:4433/" | head -1)
+[ -n "$got" ] && ok "SOCKS5 + --tls-mitm: curl verified the proxy's leaf and got the page" || bad "SOCKS5 + mitm: nothing"
+stop_proxy mitm
+grep -q '"hostname":"www.example.test"' "$T/mitm.out" && echo "$SUMMARY" | grep -q 'tls 1 (0 failed' &&
+	ok "SOCKS5 + --tls-mitm: the log module saw the plaintext request, SNI as hostname" ||
+	bad "SOCKS5 + mitm: $SUMMARY $(head -c 300 "$T/mitm.out")"
 
 exit $fail
