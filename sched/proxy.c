@@ -1318,22 +1318,13 @@ static int static_load(struct proxy_static *ps, const struct umpa_proxy_static *
 	return 0;
 }
 
-/* A listener for TPROXY rules: IP_TRANSPARENT (needs CAP_NET_ADMIN) before the bind, so the kernel hands it
- * connections to any address.  NULL with @p e set. */
+/* A listener for TPROXY rules (proxy_transparent_socket_).  NULL with @p e set. */
 static struct evconnlistener *tproxy_listener(struct umpa_proxy *p, struct proxy_listener *pl, struct umpa_err *e)
 {
-	int one = 1, v6 = pl->addr.ss_family == AF_INET6;
 	struct evconnlistener *l;
-	evutil_socket_t fd = socket(pl->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, v6 ? SOL_IPV6 : SOL_IP, v6 ? IPV6_TRANSPARENT : IP_TRANSPARENT, &one, sizeof(one)) < 0 ||
-	    bind(fd, (struct sockaddr *)&pl->addr, pl->alen) < 0) {
-		umpa_err_set(e, UMPA_EIO, "listen %s: %s%s", p->o.listen[pl->index], strerror(errno),
-			     errno == EPERM ? " (--tproxy needs CAP_NET_ADMIN)" : "");
-		if (fd >= 0)
-			close(fd);
+	int fd = proxy_transparent_socket_((struct sockaddr *)&pl->addr, pl->alen, p->o.listen[pl->index], e);
+	if (fd < 0)
 		return NULL;
-	}
 	if (!(l = evconnlistener_new(p->base, accept_cb, pl, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 1024,
 				     fd))) {
 		umpa_err_set(e, UMPA_EIO, "listen %s: %s", p->o.listen[pl->index], strerror(errno));

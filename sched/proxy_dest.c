@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #ifndef IP6T_SO_ORIGINAL_DST
 #define IP6T_SO_ORIGINAL_DST 80 /* linux/netfilter_ipv6/ip6_tables.h, which does not build on its own in C11 */
@@ -58,6 +59,22 @@ int proxy_original_dst_(int fd, int tproxy, struct sockaddr_storage *ss, socklen
 				    "transparent: not redirected: the client connected to the proxy itself (relaying "
 				    "it would loop)");
 	return 0;
+}
+
+int proxy_transparent_socket_(const struct sockaddr *sa, socklen_t len, const char *what, struct umpa_err *e)
+{
+	int one = 1, v6 = sa->sa_family == AF_INET6, err;
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
+	    setsockopt(fd, v6 ? SOL_IPV6 : SOL_IP, v6 ? IPV6_TRANSPARENT : IP_TRANSPARENT, &one, sizeof(one)) == 0 &&
+	    bind(fd, sa, len) == 0)
+		return fd;
+	err = errno;
+	if (fd >= 0)
+		close(fd);
+	umpa_err_set(e, UMPA_EIO, "listen %s: %s%s", what, strerror(err),
+		     err == EPERM ? " (--tproxy needs CAP_NET_ADMIN)" : "");
+	return -1;
 }
 
 /* ---- names resolved on the loop ---- */

@@ -19,10 +19,17 @@ struct evdns_base;
  * listener is IP_TRANSPARENT): the socket's own local address.  A
  * connection made to the proxy itself (not redirected: the original
  * destination is the proxy's own address and port) is refused, since
- * relaying it would connect the proxy to itself.  Returns 0, or -1 with
- * @p e set ("not redirected: ...").
+ * relaying it would connect the proxy to itself.  Returns 0, or a negative
+ * code with @p e set ("transparent: not redirected: ...").
  */
 int proxy_original_dst_(int fd, int tproxy, struct sockaddr_storage *ss, socklen_t *len, struct umpa_err *e);
+
+/**
+ * A socket for a TPROXY listener: IP_TRANSPARENT / IPV6_TRANSPARENT (needs CAP_NET_ADMIN) set before it is
+ * bound to @p sa, so the kernel hands it connections to any address.  Not listening yet.  Returns it, or -1
+ * with @p e set ("listen WHAT: Operation not permitted (--tproxy needs CAP_NET_ADMIN)").
+ */
+int proxy_transparent_socket_(const struct sockaddr *sa, socklen_t len, const char *what, struct umpa_err *e);
 
 /** A name being resolved on the loop (proxy_resolve_). */
 struct proxy_resolve_;

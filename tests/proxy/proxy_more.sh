@@ -14,8 +14,8 @@
 #     empty connection ends; the proxy goes on serving curl --socks5.
 #  4. bad input: bad -l values, unknown modules for --c2s/--s2c, a redirect with a bad port, certificates
 #     that do not load (CA, static certificate, upstream CA, client certificate), --socks5 with -t,
-#     --socks5-auth without --socks5 or without a colon, --tproxy with -t: one line each, exit 2 (usage) or
-#     1 (a file that does not load), never a crash.
+#     --socks5-auth without --socks5 or without a colon, --tproxy with -t, --tproxy without CAP_NET_ADMIN:
+#     one line each, exit 2 (usage) or 1 (a file that does not load, a missing privilege), never a crash.
 # Loopback only; every wait is bounded.
 set -uo pipefail
 
@@ -169,5 +169,11 @@ check_bad 2 "upstream-ca: '$T/junk.pem': cannot load the certificates" -l 127.0.
 	--ca-dir "$T/ca" --upstream-verify --upstream-ca "$T/junk.pem"
 check_bad 1 "client_cert: cannot read certificate '$T/junk.pem'" -l 127.0.0.1:0 -t 127.0.0.1:1 --tls-mitm \
 	--ca-dir "$T/ca" --upstream-tls client_cert="$T/junk.pem" --upstream-tls client_key="$T/junk.pem"
+if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null && runuser -u nobody -- test -x "$UMPA"; then # --tproxy, no CAP_NET_ADMIN
+	out=$(runuser -u nobody -- "$UMPA" proxy -l 127.0.0.1:0 --tproxy --duration 1 2>&1)
+	rc=$?
+	[ $rc = 1 ] && [ "$(echo "$out" | wc -l)" = 1 ] && echo "$out" | grep -q 'needs CAP_NET_ADMIN' &&
+		ok "exit 1: $out" || bad "--tproxy as nobody: exit $rc: $out"
+fi
 
 exit $fail
