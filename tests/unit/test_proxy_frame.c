@@ -57,7 +57,8 @@ static int fx_bytes(struct fx *f, int dir, const char *s, size_t len, struct ump
 		if (rc < 0)
 			return rc;
 		assert_true(f->n + o.len <= sizeof(f->out));
-		memcpy(f->out + f->n, o.data, o.len);
+		if (o.len)
+			memcpy(f->out + f->n, o.data, o.len);
 		f->n += o.len;
 	}
 	return 0;
@@ -68,7 +69,8 @@ static void fx_end(struct fx *f, int dir)
 	struct umpa_err e = {0, ""};
 	struct umpa_proxy_out o = {NULL, 0, UMPA_PROXY_FORWARD, 0, 0, 0};
 	assert_int_equal(f->h.flush(f->h.arg, f->state, (enum umpa_proxy_dir)dir, &o, &e), 0);
-	memcpy(f->out + f->n, o.data, o.len);
+	if (o.len)
+		memcpy(f->out + f->n, o.data, o.len);
 	f->n += o.len;
 	f->out[f->n] = 0;
 }
