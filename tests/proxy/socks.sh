@@ -105,21 +105,24 @@ grep -q "\"dst\":\"$IP_B\",\"dstport\":$WPORT" "$T/socks.out" && grep -q "\"dst\
 	ok "log module: the three destinations, the name as hostname" || bad "log module: $(cut -c1-200 "$T/socks.out")"
 
 # ---- 2: reply codes ----
-code() { # WANT WHAT ARGS...: socks_client.py's answer
-	local want=$1 what=$2 got
-	shift 2
-	got=$(in_a timeout 20 $CLIENT $IP_A $SP "$@" 2>&1 | tr '\n' ' ')
+# WANT|WHAT|CASE: socks_client.py's answer to CASE; one client process runs them all
+cases=(
+	"method 0 rep 5 eof|closed port: connection refused|connect 1 $IP_B 9"
+	"method 0 rep 3 eof|no route: network unreachable|connect 1 10.99.0.1 80"
+	"method 0 rep 4 eof|unreachable route: host unreachable|connect 1 10.98.0.1 80"
+	"method 0 rep 4 eof|a name under .invalid: host unreachable|connect 3 nosuch.invalid 80"
+	"method 0 rep 7 eof|BIND: command not supported|raw 050100 05020001000000000000"
+	"method 0 rep 8 eof|address type 9: not supported|raw 050100 0501000901020304"
+	"method 0 rep 1 eof|request of version 4: general failure|raw 050100 0401000101020304"
+	"closed|a SOCKS4 greeting: closed without a reply|raw 04010050 00"
+	"method 255|no acceptable method (only username/password offered)|raw 050102 00"
+)
+printf '%s\n' "${cases[@]}" | cut -d'|' -f3 | in_a timeout 60 $CLIENT $IP_A $SP batch >"$T/codes.txt" 2>&1
+for ((k = 0; k < ${#cases[@]}; k++)); do
+	IFS='|' read -r want what _ <<<"${cases[k]}"
+	got=$(sed -n "$((k + 1))p" "$T/codes.txt")
 	[ "$got" = "$want" ] && ok "$what: $got" || bad "$what: got '$got', want '$want'"
-}
-code "method 0 rep 5 eof " "closed port: connection refused" connect 1 $IP_B 9
-code "method 0 rep 3 eof " "no route: network unreachable" connect 1 10.99.0.1 80
-code "method 0 rep 4 eof " "unreachable route: host unreachable" connect 1 10.98.0.1 80
-code "method 0 rep 4 eof " "a name under .invalid: host unreachable" connect 3 nosuch.invalid 80
-code "method 0 rep 7 eof " "BIND: command not supported" raw 050100 05020001000000000000
-code "method 0 rep 8 eof " "address type 9: not supported" raw 050100 0501000901020304
-code "method 0 rep 1 eof " "request of version 4: general failure" raw 050100 0401000101020304
-code "closed " "a SOCKS4 greeting: closed without a reply" raw 04010050 00
-code "method 255 " "no acceptable method (only username/password offered)" raw 050102 00
+done
 got=$(in_a timeout 20 curl -s --socks5 $IP_A:$SP "http://$IP_B:$WPORT/a.txt")
 [ "$got" = "hello over a name" ] && ok "after the bad requests the proxy still relays" || bad "after bad requests: '$got'"
 stop_proxy socks

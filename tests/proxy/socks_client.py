@@ -7,6 +7,9 @@ what came back, so the proxy's reply codes (RFC 1928 section 6) are checked byte
                                                       sends the greeting, reads the method answer, sends
                                                       the request; prints "method M", then "rep N" or
                                                       "closed" (the proxy closed without a reply)
+  socks_client.py HOST PORT batch                     one of the above per stdin line (its words after
+                                                      PORT), one connection each; the answers of each
+                                                      on one line
 ATYP: 1 (IPv4), 3 (name), 4 (IPv6).  Every wait is bounded (10 s).
 """
 import ipaddress
@@ -58,15 +61,32 @@ def talk(host, port, greeting, req):
         print("eof" if recv_exact(s, 1) == b"" else "more")
 
 
-def main():
-    a = sys.argv[1:]
-    host, port = a[0], int(a[1])
-    if a[2] == "connect":
-        talk(host, port, b"\x05\x01\x00", request(int(a[3]), a[4], int(a[5])))
-    elif a[2] == "raw":
-        talk(host, port, bytes.fromhex(a[3]), bytes.fromhex(a[4]))
+def one(host, port, a):
+    if a[0] == "connect":
+        talk(host, port, b"\x05\x01\x00", request(int(a[1]), a[2], int(a[3])))
+    elif a[0] == "raw":
+        talk(host, port, bytes.fromhex(a[1]), bytes.fromhex(a[2]))
     else:
         sys.exit("usage: see the docstring")
+
+
+def main():
+    global print
+    a = sys.argv[1:]
+    host, port = a[0], int(a[1])
+    if a[2] != "batch":
+        one(host, port, a[2:])
+        return
+    out = []
+    print = out.append  # the answers of one case on one line
+    for line in sys.stdin:
+        if line.strip():
+            out.clear()
+            try:
+                one(host, port, line.split())
+            except OSError as e:
+                out.append("error %s" % e)
+            sys.stdout.write(" ".join(out) + "\n")
 
 
 if __name__ == "__main__":
