@@ -1,6 +1,6 @@
 /* test_proxy_frame.c - the proxy modules' framing helpers (proxy.lines, proxy.length_prefixed, proxy.http in
- * templates/proxy/prelude.lua) fed one byte at a time through the hooks umpa_proxy runs, the module redirect's
- * target hook, and the SOCKS5 codec (sched/umpa_socks.h). */
+ * templates/proxy/prelude.lua) and sslupgrade fed one byte at a time through the hooks umpa_proxy runs, the
+ * module redirect's target hook, and the SOCKS5 codec (sched/umpa_socks.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +24,7 @@ struct fx {
 	void *state;
 	char out[65536];
 	size_t n;
+	enum umpa_proxy_action last; /* the action of the last chunk */
 };
 
 static void fx_open(struct fx *f, const char *src, const char *chain, int dir)
@@ -56,6 +57,7 @@ static int fx_bytes(struct fx *f, int dir, const char *s, size_t len, struct ump
 		int rc = f->h.data(f->h.arg, f->state, (enum umpa_proxy_dir)dir, (const uint8_t *)s + i, 1, &o, e);
 		if (rc < 0)
 			return rc;
+		f->last = o.action;
 		assert_true(f->n + o.len <= sizeof(f->out));
 		if (o.len)
 			memcpy(f->out + f->n, o.data, o.len);
@@ -188,6 +190,33 @@ static void test_http(void **st)
 	fx_close(&f);
 }
 
+/* sslupgrade: the command and the server's yes recognised a byte at a time; the yes is forwarded whole */
+static void test_sslupgrade_split(void **st)
+{
+	struct fx f;
+	struct umpa_err e = {0, ""};
+	static const char cmd[] = "a1 CAPABILITY\r\na2 STARTTLS\r\n", yes[] = "a2 OK Begin TLS\r\n";
+	(void)st;
+	fx_open(&f, NULL, "sslupgrade", -1);
+	assert_int_equal(fx_bytes(&f, 0, cmd, sizeof(cmd) - 1, &e), 0);
+	assert_int_equal(f.n, sizeof(cmd) - 1);
+	assert_int_equal(f.last, UMPA_PROXY_FORWARD);
+	f.n = 0;
+	assert_int_equal(fx_bytes(&f, 1, yes, sizeof(yes) - 2, &e), 0); /* all but the last byte: not yet */
+	assert_int_equal(f.last, UMPA_PROXY_FORWARD);
+	assert_int_equal(fx_bytes(&f, 1, yes + sizeof(yes) - 2, 1, &e), 0);
+	assert_int_equal(f.last, UMPA_PROXY_STARTTLS);
+	assert_int_equal(f.n, sizeof(yes) - 1);
+	assert_memory_equal(f.out, yes, sizeof(yes) - 1);
+	fx_close(&f);
+	/* a refusal does not upgrade */
+	fx_open(&f, NULL, "sslupgrade", -1);
+	assert_int_equal(fx_bytes(&f, 0, "STLS\r\n", 6, &e), 0);
+	assert_int_equal(fx_bytes(&f, 1, "-ERR no\r\n", 9, &e), 0);
+	assert_int_equal(f.last, UMPA_PROXY_FORWARD);
+	fx_close(&f);
+}
+
 static void test_redirect_target(void **st)
 {
 	struct fx f;
@@ -281,8 +310,9 @@ static void test_socks5_codec(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_lines),           cmocka_unit_test(test_length_prefixed), cmocka_unit_test(test_http),
-	    cmocka_unit_test(test_redirect_target), cmocka_unit_test(test_socks5_codec),
+	    cmocka_unit_test(test_lines),        cmocka_unit_test(test_length_prefixed),
+	    cmocka_unit_test(test_http),         cmocka_unit_test(test_redirect_target),
+	    cmocka_unit_test(test_socks5_codec), cmocka_unit_test(test_sslupgrade_split),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
