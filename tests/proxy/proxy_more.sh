@@ -122,11 +122,12 @@ stop_proxy fhttp
 
 # ---- 3: SOCKS5 bad requests on loopback ----
 start_proxy socks -l 127.0.0.1:0 --socks5 || exit 1
-sc() { timeout 20 python3 "$SRC/tests/proxy/socks_client.py" 127.0.0.1 $LPORT "$@" 2>&1 | tr '\n' ' '; }
-got=$(sc raw 050100 05020001000000000000)
-[ "$got" = "method 0 rep 7 eof " ] && ok "SOCKS5 BIND: reply 7" || bad "SOCKS5 BIND: '$got'"
-got=$(sc raw 050100 ffffffffffffffffffff)
-[ "$got" = "method 0 rep 1 eof " ] && ok "SOCKS5 garbage request: reply 1" || bad "SOCKS5 garbage: '$got'"
+printf 'raw 050100 05020001000000000000\nraw 050100 ffffffffffffffffffff\n' |
+	timeout 30 python3 "$SRC/tests/proxy/socks_client.py" 127.0.0.1 $LPORT batch >"$T/sc.txt" 2>&1
+got=$(sed -n 1p "$T/sc.txt")
+[ "$got" = "method 0 rep 7 eof" ] && ok "SOCKS5 BIND: reply 7" || bad "SOCKS5 BIND: '$got'"
+got=$(sed -n 2p "$T/sc.txt")
+[ "$got" = "method 0 rep 1 eof" ] && ok "SOCKS5 garbage request: reply 1" || bad "SOCKS5 garbage: '$got'"
 python3 -c "import socket; socket.create_connection(('127.0.0.1', $LPORT), 5).close()"
 got=$(timeout 20 curl -s --socks5 127.0.0.1:$LPORT "http://127.0.0.1:$PB/a.txt")
 [ "$got" = "server B" ] && ok "SOCKS5: curl --socks5 works after the bad requests" || bad "SOCKS5 after bad: '$got'"
