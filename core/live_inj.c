@@ -59,6 +59,7 @@ struct umpa_inj {
 	unsigned mtu;      /* the link's MTU (0: unknown) */
 	int ring_tried, ring_broken;
 	int bypass; /* PACKET_QDISC_BYPASS is on for the ring */
+	int mmsg;   /* layer-2 batches by sendmmsg on rfd (no ring; umpa_inj_use_sendmmsg) */
 };
 
 #ifdef LIVE_HAVE_RING_
@@ -633,6 +634,73 @@ static int live_l3_batch_(struct umpa_inj *j, struct umpa_pkt *const *pkts, unsi
 }
 #endif
 
+#ifdef LIVE_HAVE_RING_
+/*
+ * Layer 2 in bulk without the ring (umpa_inj_use_sendmmsg): sendmmsg on a
+ * packet socket bound to the link, up to LIVE_MMSG2_ frames per system call,
+ * each straight from the caller's buffer (the kernel copies it once into its
+ * skb).  A full device queue (ENOBUFS: the frame was dropped) is retried,
+ * bounded at about a second; a frame the ring path could not take either
+ * (not Ethernet, longer than the MTU) goes through libnet, which says why.
+ */
+#define LIVE_MMSG2_ 256
+static int live_l2_mmsg_batch_(struct umpa_inj *j, struct umpa_pkt *const *pkts, unsigned n, struct umpa_err *e)
+{
+	struct mmsghdr msg[LIVE_MMSG2_];
+	struct iovec iov[LIVE_MMSG2_];
+	unsigned i = 0, ok = 0, waits = 0;
+	int failed = 0;
+
+	while (i < n) {
+		unsigned k = 0;
+		while (i + k < n && k < LIVE_MMSG2_ && live_ring_fits_(j, pkts[i + k])) {
+			iov[k].iov_base = pkts[i + k]->data;
+			iov[k].iov_len = pkts[i + k]->len;
+			memset(&msg[k], 0, sizeof msg[k]);
+			msg[k].msg_hdr.msg_iov = &iov[k];
+			msg[k].msg_hdr.msg_iovlen = 1;
+			k++;
+		}
+		if (k == 0) {
+			if (umpa_inj_send(j, pkts[i], e) == 0)
+				ok++;
+			else
+				failed = 1;
+			i++;
+			continue;
+		}
+		for (unsigned at = 0; at < k;) {
+			int r = sendmmsg(j->rfd, msg + at, k - at, 0);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0 && (errno == ENOBUFS || errno == EAGAIN) && waits < 20000) {
+				/* the device queue is full: the frame was dropped, send it again shortly */
+				if (++waits > 100)
+					usleep(50);
+				continue;
+			}
+			if (r <= 0) {
+				umpa_err_set(e, UMPA_EIO, "%s: send failed: %s", j->ifname,
+					     strerror(r < 0 ? errno : EIO));
+				j->st.errors++;
+				failed = 1;
+				at++;
+				continue;
+			}
+			for (int q = 0; q < r; q++)
+				j->st.bytes += msg[at + q].msg_len;
+			j->st.sent += (unsigned)r;
+			ok += (unsigned)r;
+			at += (unsigned)r;
+		}
+		i += k;
+	}
+	if (ok == 0 && failed)
+		return -e->code;
+	return (int)ok;
+}
+#endif
+
 int umpa_inj_send_batch(struct umpa_inj *j, struct umpa_pkt *const *pkts, unsigned n, struct umpa_err *e)
 {
 	unsigned ok = 0;
@@ -640,6 +708,8 @@ int umpa_inj_send_batch(struct umpa_inj *j, struct umpa_pkt *const *pkts, unsign
 	if (n > (unsigned)INT32_MAX)
 		n = INT32_MAX;
 #ifdef LIVE_HAVE_RING_
+	if (j->layer == 2 && j->mmsg)
+		return live_l2_mmsg_batch_(j, pkts, n, e);
 	if (j->layer == 2 && !j->ring_tried)
 		live_ring_setup_(j);
 	if (j->layer == 2 && j->ring)
@@ -689,12 +759,66 @@ int umpa_inj_qdisc_bypass(struct umpa_inj *j, int on, struct umpa_err *e)
 #endif
 }
 
+int umpa_inj_use_sendmmsg(struct umpa_inj *j, struct umpa_err *e)
+{
+#ifdef LIVE_HAVE_RING_
+	struct sockaddr_ll sll;
+	int fd;
+
+	if (j->layer != 2)
+		return umpa_err_set(e, UMPA_ENOSYS, "layer 3 sends by sendmmsg already");
+	if (j->mmsg)
+		return 0;
+	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return umpa_err_set(e, errno == EPERM ? UMPA_EPERM : UMPA_EIO, "%s: packet socket: %s", j->ifname,
+				    strerror(errno));
+	live_ignore_outgoing_(fd);
+	memset(&sll, 0, sizeof sll);
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = 0; /* send only: never receive */
+	sll.sll_ifindex = (int)if_nametoindex(j->ifname);
+	if (bind(fd, (struct sockaddr *)&sll, sizeof sll) < 0) {
+		int err = errno;
+		close(fd);
+		return umpa_err_set(e, UMPA_EIO, "%s: bind: %s", j->ifname, strerror(err));
+	}
+	if (j->ring) {
+		int rc = live_ring_drain_(j, e);
+		if (j->ring) {
+			munmap(j->ring, j->ring_len);
+			j->ring = NULL;
+		}
+		if (j->rfd >= 0)
+			close(j->rfd);
+		if (rc < 0) {
+			close(fd);
+			j->rfd = -1;
+			return rc;
+		}
+	}
+	if (!j->mtu) {
+		struct umpa_iface it;
+		if (umpa_iface_get(j->ifname, &it, NULL) == 0)
+			j->mtu = it.mtu;
+	}
+	j->frame_size = 65536 + (unsigned)(TPACKET2_HDRLEN - sizeof(struct sockaddr_ll)); /* no slot limit */
+	j->rfd = fd;
+	j->ring_tried = 1;
+	j->bypass = 0;
+	j->mmsg = 1;
+	return 0;
+#else
+	return umpa_err_set(e, UMPA_ENOSYS, "%s: no sendmmsg for frames here", j->ifname);
+#endif
+}
+
 const char *umpa_inj_backend(const struct umpa_inj *j)
 {
 	if (j->ring)
 		return j->bypass ? "tx-ring, qdisc bypassed" : "tx-ring";
 #ifdef LIVE_HAVE_RING_
-	if (j->layer == 3)
+	if (j->layer == 3 || j->mmsg)
 		return "sendmmsg";
 #endif
 	return "libnet";

@@ -191,14 +191,19 @@ static int flow_key(const struct umpa_pkt *p, unsigned from, struct fkey *k, int
 	return 0;
 }
 
+/* five 64-bit words mixed (multiply, fold): the flow table is probed once per packet loaded and per answer */
 static uint32_t fkey_hash(const struct fkey *k)
 {
-	const uint8_t *b = (const uint8_t *)k;
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < sizeof *k; i++)
-		h = (h ^ b[i]) * 16777619u;
-	return h ^ (h >> 15);
+	uint64_t w[sizeof *k / 8], h = 0x9e3779b97f4a7c15ull;
+	memcpy(w, k, sizeof w);
+	for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
+		h ^= w[i];
+		h *= 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	return (uint32_t)(h ^ (h >> 29));
 }
+_Static_assert(sizeof(struct fkey) % 8 == 0, "fkey_hash reads the key as 64-bit words");
 
 /* the capture's private part: the flow table and keys */
 struct cap_priv {
@@ -766,6 +771,9 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 			goto fail;
 		rp = &cap->pkts[cap->npkts];
 		memset(rp, 0, sizeof *rp);
+		for (unsigned li = 0; li < p.nlayers; li++)
+			if ((p.l[li].flags & (UMPA_L_CSUM_PARTIAL | UMPA_L_QUOTED)) == UMPA_L_CSUM_PARTIAL)
+				rp->partial = 1;
 		rp->ts_ns = p.ts_sec * UMPA_NS_PER_SEC + p.ts_nsec;
 		rp->frame = umpa_capr_number(r);
 		rp->exch = UMPA_REPLAY_NONE;
@@ -1340,8 +1348,8 @@ long umpa_replay_rewrite_apply(const struct umpa_replay_rewrite *rw, struct umpa
 	umpa_pkt_init(&p);
 	for (uint32_t i = 0; i < cap->npkts; i++) {
 		int r;
-		if (!rules && cap->pkts[i].role != UMPA_ROLE_SEND)
-			continue; /* only the partial sums of sent packets to finish */
+		if (!rules && (cap->pkts[i].role != UMPA_ROLE_SEND || !cap->pkts[i].partial))
+			continue; /* only the partial sums of sent packets to finish (marked at load) */
 		umpa_replay_cap_pkt(cap, i, &p);
 		r = rewrite_pkt(rw, &p, cap->pkts[i].role == UMPA_ROLE_SEND, keep_csums, e);
 		if (r < 0) {

@@ -102,6 +102,7 @@ struct umpa_replay_pkt {
 	uint8_t role;       /**< enum umpa_replay_role */
 	uint8_t ifidx;      /**< interface it goes out of (SEND) or is expected on (EXPECT): 0 or 1 */
 	uint8_t unsendable; /**< 1: cannot be sent on the interface (link type, size); counted, skipped */
+	uint8_t partial;    /**< 1: a layer carries the partial checksum of offload (finished by the rewriter) */
 };
 
 /** One flow: the packets that share a flow key, both directions. */
