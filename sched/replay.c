@@ -1367,6 +1367,8 @@ long umpa_replay_rewrite_apply(const struct umpa_replay_rewrite *rw, struct umpa
 /* The checker                                                        */
 /* ================================================================== */
 
+#define CK_MASK_MAX 64
+
 /* per protocol: ignored fields (bit i: field i), learned ones, the whole layer, where its variable part starts */
 struct ck_proto {
 	const struct umpa_proto *pr;
@@ -1374,6 +1376,11 @@ struct ck_proto {
 	uint8_t all, all_learned;
 	uint16_t fixed_end; /* bytes of the fixed header (after it: VAR fields) */
 	int var_field;      /* index of its first VAR field, or -1 */
+	/* compare_layer's fast path: the header bytes the compared fields cover, for the ignored set mask_ign */
+	uint8_t fmask[CK_MASK_MAX];
+	uint16_t mask_len;
+	int8_t mask_ok; /* 1 built for mask_ign, 0 to build, -1 never (located or unbounded fields) */
+	uint64_t mask_ign;
 };
 
 struct umpa_replay_checker {
@@ -1647,6 +1654,68 @@ static uint32_t tcp_opts_masked(const uint8_t *o, uint32_t n, uint8_t *out)
 	return n;
 }
 
+/*
+ * (Re)build @p cp's byte mask: every byte of the fixed header that a field
+ * compared (not VAR, not ignored) covers, whole bytes (a byte shared with an
+ * ignored field is compared too: that only sends the layer to the
+ * field-by-field loop, which decides).  Not for protocols whose fields move
+ * (locate) or reach past CK_MASK_MAX bytes.
+ */
+static void ck_mask_build(struct ck_proto *cp)
+{
+	const struct umpa_proto *pr = cp->pr;
+	unsigned len = 0;
+
+	memset(cp->fmask, 0, sizeof cp->fmask);
+	cp->mask_ign = cp->ign;
+	cp->mask_ok = -1;
+	if (pr->locate)
+		return;
+	for (unsigned f = 0; f < pr->nfields; f++) {
+		const struct umpa_field *fd = &pr->fields[f];
+		unsigned from, to;
+		if (fd->type == UMPA_FT_VAR || ((cp->ign >> f) & 1))
+			continue;
+		from = (unsigned)fd->bitoff / 8;
+		to = (unsigned)(fd->bitoff + fd->bits + 7) / 8;
+		if (fd->bits == 0 || to > CK_MASK_MAX)
+			return;
+		memset(cp->fmask + from, 0xff, to - from);
+		if (to > len)
+			len = to;
+	}
+	cp->mask_len = (uint16_t)len;
+	cp->mask_ok = 1;
+}
+
+/*
+ * 1 when no compared fixed field of the two layers can differ: same header
+ * length and the same bytes under the mask (a fast path for the answers
+ * that match, which are most: no field is read one by one).  0: the
+ * field-by-field loop decides.
+ */
+static int fixed_same(struct ck_proto *cp, const struct umpa_pkt *rp, unsigned ri, const struct umpa_pkt *lp,
+		      unsigned li)
+{
+	uint32_t hr = rp->l[ri].hlen, n;
+	struct umpa_cur rc, lc;
+	const uint8_t *a, *b;
+	uint8_t acc = 0;
+
+	if (cp->mask_ok == 0 || (cp->mask_ok == 1 && cp->mask_ign != cp->ign))
+		ck_mask_build(cp);
+	if (cp->mask_ok != 1 || hr != lp->l[li].hlen)
+		return 0;
+	n = hr < cp->mask_len ? hr : cp->mask_len;
+	umpa_layer_cur(rp, ri, &rc);
+	umpa_layer_cur(lp, li, &lc);
+	if (umpa_cur_ptr_at(&rc, 0, n, &a) < 0 || umpa_cur_ptr_at(&lc, 0, n, &b) < 0)
+		return 0;
+	for (uint32_t i = 0; i < n; i++)
+		acc |= (uint8_t)((a[i] ^ b[i]) & cp->fmask[i]);
+	return acc == 0;
+}
+
 static unsigned compare_layer(struct umpa_replay_checker *ck, const struct umpa_pkt *rp, unsigned ri,
 			      const struct umpa_pkt *lp, unsigned li, struct umpa_replay_result *res, int learn)
 {
@@ -1677,7 +1746,7 @@ static unsigned compare_layer(struct umpa_replay_checker *ck, const struct umpa_
 		}
 		return nd;
 	}
-	for (unsigned f = 0; f < pr->nfields; f++) {
+	for (unsigned f = fixed_same(cp, rp, ri, lp, li) ? pr->nfields : 0; f < pr->nfields; f++) {
 		const struct umpa_field *fd = &pr->fields[f];
 		long ro, lo;
 		int diff = 0;
@@ -1898,6 +1967,18 @@ static uint64_t res_frame(const struct umpa_replay_cap *cap, const struct umpa_r
 	return res->exch < cap->nexch ? cap->pkts[cap->exch[res->exch].req].frame : 0;
 }
 
+/* @p ns (>= 0) as microseconds with three decimals: what "%.3f" of ns / 1e3 prints, without printf */
+static void put_us3(struct umpa_sbuf *out, int64_t ns)
+{
+	char frac[5] = {'.', 0, 0, 0, 0};
+	uint64_t v = (uint64_t)ns;
+	umpa_sbuf_put_u64(out, v / 1000);
+	frac[1] = (char)('0' + v / 100 % 10);
+	frac[2] = (char)('0' + v / 10 % 10);
+	frac[3] = (char)('0' + v % 10);
+	umpa_sbuf_put(out, frac, 4);
+}
+
 void umpa_replay_format_result(const struct umpa_replay_cap *cap, const struct umpa_replay_result *res,
 			       enum umpa_replay_fmt fmt, int verbose, struct umpa_sbuf *out)
 {
@@ -1905,16 +1986,27 @@ void umpa_replay_format_result(const struct umpa_replay_cap *cap, const struct u
 	uint64_t frame = res_frame(cap, res);
 
 	if (fmt == UMPA_REPLAY_JSON) {
-		umpa_sbuf_printf(out, "{\"exchange\":%u,\"iteration\":%u,\"frame\":%llu,\"flow\":",
-				 res->exch == UMPA_REPLAY_NONE ? 0 : res->exch + 1, res->iter + 1,
-				 (unsigned long long)frame);
+		/* one line per exchange, so no printf: integers by hand (the same text) */
+		umpa_sbuf_puts(out, "{\"exchange\":");
+		umpa_sbuf_put_u64(out, res->exch == UMPA_REPLAY_NONE ? 0 : (uint64_t)res->exch + 1);
+		umpa_sbuf_puts(out, ",\"iteration\":");
+		umpa_sbuf_put_u64(out, (uint64_t)res->iter + 1);
+		umpa_sbuf_puts(out, ",\"frame\":");
+		umpa_sbuf_put_u64(out, frame);
+		umpa_sbuf_puts(out, ",\"flow\":");
 		umpa_sbuf_put_json_str(out, flow, strlen(flow));
-		umpa_sbuf_printf(out, ",\"verdict\":\"%s\",\"answers\":%u", umpa_replay_verdict_name(res->verdict),
-				 res->answers);
-		if (res->rec_rtt_ns >= 0)
-			umpa_sbuf_printf(out, ",\"recorded_rtt_us\":%.3f", (double)res->rec_rtt_ns / 1e3);
-		if (res->live_rtt_ns >= 0)
-			umpa_sbuf_printf(out, ",\"live_rtt_us\":%.3f", (double)res->live_rtt_ns / 1e3);
+		umpa_sbuf_puts(out, ",\"verdict\":\"");
+		umpa_sbuf_puts(out, umpa_replay_verdict_name(res->verdict));
+		umpa_sbuf_puts(out, "\",\"answers\":");
+		umpa_sbuf_put_u64(out, res->answers);
+		if (res->rec_rtt_ns >= 0) {
+			umpa_sbuf_puts(out, ",\"recorded_rtt_us\":");
+			put_us3(out, res->rec_rtt_ns);
+		}
+		if (res->live_rtt_ns >= 0) {
+			umpa_sbuf_puts(out, ",\"live_rtt_us\":");
+			put_us3(out, res->live_rtt_ns);
+		}
 		umpa_sbuf_puts(out, ",\"differences\":[");
 		for (unsigned i = 0; i < res->ndiffs; i++) {
 			const struct umpa_replay_diff *d = &res->diffs[i];
@@ -2096,6 +2188,7 @@ struct umpa_replay_run {
 	unsigned ndrv;
 	const struct umpa_replay_driver **fdrv; /* per flow, NULL: stateless */
 	void **fst;
+	uint32_t nclaimed; /* flows a driver claimed (0: answers need no flow lookup) */
 	/* the schedule: position = iteration * nexch + exchange */
 	uint64_t next, total, reg_next;
 	int64_t t0, span_ns, base_ts;
@@ -2618,6 +2711,7 @@ int umpa_replay_run_go(struct umpa_replay_run *run, struct umpa_err *e)
 						run->fdrv[f] = NULL;
 						return -e->code;
 					}
+					run->nclaimed++;
 					break;
 				}
 	}
@@ -2680,7 +2774,7 @@ int umpa_replay_run_input(struct umpa_replay_run *run, struct umpa_pkt *p, unsig
 		umpa_dissect(p);
 		umpa_pkt_csum_policy(p, UMPA_CSUM_LIVE);
 	}
-	if (run->fdrv) {
+	if (run->fdrv && run->nclaimed) {
 		long f = umpa_replay_flow_of(run->cap, p);
 		if (f >= 0 && run->fdrv[f] && run->fdrv[f]->input(run->fst[f], p, (int)ifidx)) {
 			run->received++;
