@@ -261,21 +261,6 @@ void umpa_inj_stats(const struct umpa_inj *j, struct umpa_inj_stats *st);
  */
 int umpa_inj_qdisc_bypass(struct umpa_inj *j, int on, struct umpa_err *e);
 
-/**
- * Layer 2 only: send batches with sendmmsg on a plain packet socket instead
- * of the TX ring (the ring is drained and given up).  Each frame goes
- * straight from the caller's buffer and the kernel copies it once; the ring
- * costs a copy into its slot and, on links where the kernel cannot keep the
- * ring's pages (veth, anything delivered to the local stack: skb_copy_ubufs),
- * a page allocated and copied per frame: measured on Linux 6.18 over a veth
- * pair, 60-byte frames, 1.17 us of CPU per frame against the ring's 1.34.
- * umpa replay uses it (its frames are preloaded, nothing is built per
- * frame).  A full device queue (ENOBUFS) is retried.  Call it while
- * privileged.  Returns 0, -UMPA_ENOSYS at layer 3 or off Linux, or an error
- * opening the socket.
- */
-int umpa_inj_use_sendmmsg(struct umpa_inj *j, struct umpa_err *e);
-
 /** The path in use for batches: "tx-ring", "tx-ring, qdisc bypassed", "sendmmsg" or "libnet" (static text). */
 const char *umpa_inj_backend(const struct umpa_inj *j);
 

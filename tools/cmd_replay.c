@@ -628,9 +628,7 @@ int cmd_replay(int argc, char **argv)
 		struct rp_if *ifc = &c.ifs[i];
 		if (!(ifc->inj = umpa_inj_open(ifc->name, 2, &e)))
 			goto fail;
-		/* batches by sendmmsg straight from the preloaded frames (core/live_inj.c says why);
-		 * the TX ring where that is not available */
-		if (umpa_inj_use_sendmmsg(ifc->inj, &e) < 0 && umpa_inj_send_batch(ifc->inj, NULL, 0, &e) < 0)
+		if (umpa_inj_send_batch(ifc->inj, NULL, 0, &e) < 0) /* the TX ring, set up now */
 			goto fail;
 		if (!tm.no_check) {
 			struct umpa_cap_opts co;
