@@ -495,8 +495,7 @@ static int live_ring_fits_(const struct umpa_inj *j, const struct umpa_pkt *p)
 	if (p->len >= 16 && p->data[12] == 0x81 && p->data[13] == 0x00)
 		max += 4; /* one 802.1Q tag beyond the MTU */
 	return p->linktype == LT_ETHERNET_ && p->len >= 14 && p->len + j->vnet <= j->frame_size - data_off &&
-	       p->len <= 65535 &&
-	       (!j->mtu || p->len <= max);
+	       p->len <= 65535 && (!j->mtu || p->len <= max);
 }
 
 /*

@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <math.h>
 #include <pcap/pcap.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -699,6 +700,8 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 	int inlt, rc, made;
 	uint32_t nmade = 0;
 	uint64_t maxp;
+	struct fkey last_k; /* the previous packet's flow (a stream's packets skip the table) */
+	long last_fi = -1;
 
 	umpa_pkt_init(&p);
 	umpa_pkt_init(&q);
@@ -822,7 +825,7 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 		flow_key(&p, 0, &k, &dir, 0);
 		if (cap->nflows * 2 >= cp->tabsize && tab_rehash(cp, cap->nflows, e) < 0)
 			goto fail;
-		fi = flow_find(cp, &k);
+		fi = last_fi >= 0 && !memcmp(&k, &last_k, sizeof k) ? last_fi : flow_find(cp, &k);
 		if (fi < 0) {
 			struct umpa_replay_flow *f;
 			size_t i;
@@ -862,6 +865,8 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 				i = (i + 1) & (cp->tabsize - 1);
 			cp->tab[i] = (uint32_t)fi + 1;
 		}
+		last_k = k;
+		last_fi = fi;
 		rp->flow = (uint32_t)fi;
 		rp->side = (uint8_t)(dir == cp->client_dir[fi] ? UMPA_SIDE_CLIENT : UMPA_SIDE_SERVER);
 		cap->flows[fi].last = cap->npkts;
@@ -2247,7 +2252,9 @@ int umpa_replay_report_exch(struct umpa_replay_run *run, const struct umpa_repla
 static void result_init(const struct umpa_replay_run *run, uint64_t pos, struct umpa_replay_result *r)
 {
 	uint32_t k = (uint32_t)(pos % run->cap->nexch);
-	memset(r, 0, sizeof *r);
+	/* not the differences' 1.4 KB: only diffs[0..ndiffs) and the note's text are read */
+	memset(r, 0, offsetof(struct umpa_replay_result, diffs));
+	r->note[0] = '\0';
 	r->exch = k;
 	r->iter = (uint32_t)(pos / run->cap->nexch);
 	r->flow = run->cap->exch[k].flow;
