@@ -170,6 +170,15 @@ struct umpa_replay_cap {
 	void *priv; /**< umpa's own (the flow table): not for users */
 };
 
+/**
+ * The BPF filter of a live capture that keeps only what can answer the
+ * frames @p cap sends (sched/replay_filter.c): frames to one of their
+ * senders' MAC addresses, or to a group address.  Appends
+ * "ether multicast or ether dst 02:... or ..." to @p out and returns 1, or
+ * returns 0 (no filter: not Ethernet, more than 16 senders, out of memory).
+ */
+int umpa_replay_answer_filter(const struct umpa_replay_cap *cap, struct umpa_sbuf *out);
+
 /** Options of umpa_replay_cap_load. */
 struct umpa_replay_load_opts {
 	struct umpa_replay_sides sides;

@@ -138,6 +138,13 @@ static void test_model(void **state)
 	assert_int_equal(cap->pkts[7].flow, cap->pkts[6].flow); /* the error goes with what it quotes */
 	assert_int_equal(cap->exch[4].nans, 1);
 	assert_int_equal(cap->nanswers, 4);
+	/* the live capture's filter: frames to A (the only sender) or to a group */
+	{
+		struct umpa_sbuf f = {0};
+		assert_int_equal(umpa_replay_answer_filter(cap, &f), 1);
+		assert_string_equal(f.s, "ether multicast or ether dst " MA);
+		umpa_sbuf_free(&f);
+	}
 	assert_int_equal(cap->norphans, 1); /* B's report */
 	umpa_replay_cap_free(cap);
 
