@@ -14,9 +14,11 @@
 #  3. checked exchanges per second: a capture of X exchanges (ICMP echo and
 #     DNS queries to a port nobody listens on, answered by B's kernel with
 #     echo replies and port unreachables; B's ICMP rate limits lifted) is
-#     recorded once, then replayed at --topspeed with every answer matched
-#     and compared field by field: exchanges / wall time, and the number of
-#     differing/missing exchanges (goal: 0 false differences).
+#     recorded once (again, slower, if tcpdump dropped frames: a lost answer
+#     would be a false "unexpected"), then replayed at --topspeed with every
+#     answer matched and compared field by field: exchanges / wall time of the
+#     whole process and first send to last settled, per CPU-second, and the
+#     verdict counts (goal: 0 false differences).
 # Parts 1 and 3 run ROUNDS times, the tools alternating, and print each
 # round, the best round of each and the CPU time (user + system) of each
 # process: on a shared machine the wall time mostly says how busy it was.
