@@ -90,7 +90,7 @@ static const char replay_usage[] =
     "  --progress           a progress line every second (default when stderr is a terminal)\n"
     "Live page and control (a live replay):\n"
     "  --http ADDR:PORT     serve GET / (the live page), /stats, /events, /conns (the flows)\n"
-    "                       and PATCH /params (multiplier, paused: original timing only)\n"
+    "                       and PATCH /params (multiplier, paused; pps or mbps with --pps, --mbps)\n"
     "  --http-allow CIDR    also serve clients from CIDR (repeatable; default loopback only)\n"
     "  --http-token TOKEN   changes need 'Authorization: Bearer TOKEN'\n"
     "Exit status: 0 every exchange matched, 1 an exchange differed, was missing or\n"
@@ -362,7 +362,8 @@ int cmd_replay(int argc, char **argv)
 	size_t nsets = 0;
 	struct umpa_replay_tmpl *dev = NULL;
 	struct replay_guard *guard = NULL;
-	struct http_cli hc = {0}; /* --http: tools/replay_http.c */
+	struct umpa_sbuf ans_filter = {0}; /* the capture's filter (sched/replay_filter.c) */
+	struct http_cli hc = {0};          /* --http: tools/replay_http.c */
 	struct replay_http *rh = NULL;
 
 	opterr = 0;
@@ -669,6 +670,10 @@ int cmd_replay(int argc, char **argv)
 		goto fail;
 	if (!tm.no_check && !tmpl && !lo.sides.both)
 		guard = replay_tcp_guard(c.cap, (uint64_t)learn + (tm.loops ? tm.loops : 1));
+	/* one interface: its capture keeps only what can answer (two: what comes out of the device is
+	 * addressed as the device forwards it, so nothing is filtered) */
+	if (!tm.no_check && !tmpl && !lo.sides.both && umpa_replay_answer_filter(c.cap, &ans_filter) == 0)
+		umpa_sbuf_reset(&ans_filter);
 	for (unsigned i = 0; i < c.nifs; i++) {
 		struct rp_if *ifc = &c.ifs[i];
 		if (!(ifc->inj = umpa_inj_open(ifc->name, 2, &e)))
@@ -681,7 +686,8 @@ int cmd_replay(int argc, char **argv)
 			co.bufsize = 32 << 20;
 			co.snaplen = 65535;
 			co.dir = UMPA_DIR_IN; /* answers only: what umpa sends is not heard back */
-			co.immediate = 0;     /* TPACKET_V3 blocks, handed over every millisecond (as sr) */
+			co.filter = ans_filter.len ? ans_filter.s : NULL; /* and only what can answer */
+			co.immediate = 0; /* TPACKET_V3 blocks, handed over every millisecond (as sr) */
 			co.timeout_ms = 1;
 			if (!(ifc->cap = umpa_cap_open(ifc->name, &co, &e)))
 				goto fail;
@@ -818,5 +824,6 @@ out:
 	umpa_replay_cap_free(c.cap);
 	umpa_capr_close(r);
 	umpa_sbuf_free(&c.line);
+	umpa_sbuf_free(&ans_filter);
 	return rc;
 }
