@@ -366,3 +366,30 @@ struct umpa_source *umpa_source_close(struct umpa_source *s)
 	free(s);
 	return NULL;
 }
+
+int umpa_source_set_rate(struct umpa_source *s, double pps, double bps, struct umpa_err *e)
+{
+	double now, gap;
+	if (umpa_num_check(&umpa_num_pps, "rate: pps", pps, e) < 0 ||
+	    umpa_num_check(&umpa_num_bps, "rate: bps", bps, e) < 0)
+		return -e->code;
+	if (!s->paced || (pps <= 0 && bps <= 0))
+		return umpa_err_set(e, UMPA_EINVAL, "rate: only a paced source changes its rate (and stays paced)");
+	s->rate.pps = pps;
+	s->rate.bps = bps;
+	s->gap_pkt_ns = pps > 0 ? 1e9 / pps : 0;
+	s->ns_per_bit = bps > 0 ? 1e9 / bps : 0;
+	if (s->done)
+		return 0;
+	/* the next frame is due no later than one new gap from now: a faster rate starts at once */
+	now = (double)umpa_loop_now_ns(s->loop);
+	gap = gap_after_(s, s->last_len);
+	if (s->next_due > now + gap)
+		s->next_due = now + gap;
+	if (s->timer) {
+		umpa_timer_cancel(s->timer);
+		s->timer = NULL;
+		return rearm_(s, (int64_t)now) < 0 ? -UMPA_EIO : 0;
+	}
+	return 0;
+}

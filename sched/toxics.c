@@ -45,7 +45,7 @@ static const struct umpa_toxic_kind kinds[UMPA_TOXIC_NTYPES] = {
     [UMPA_TOXIC_PACKET_LOSS] = {"packet_loss", 1, 1, 2, {{"loss_rate", 0, 1, 0.1, 1}, {"correlation", 0, 1, 0, 1}}},
     [UMPA_TOXIC_DUPLICATE] = {"duplicate", 0, 1, 2, {{"probability", 0, 1, 0.1, 1}, {"correlation", 0, 1, 0, 1}}},
     [UMPA_TOXIC_REORDER] = {"reorder", 0, 1, 2, {{"probability", 0, 1, 0.25, 1}, {"gap", 0, 1000, 0, 0}}},
-    [UMPA_TOXIC_HOOKS] = {"lua", 1, 0, 0, {{NULL, 0, 0, 0, 0}}},
+    [UMPA_TOXIC_HOOKS] = {"lua", 1, 1, 0, {{NULL, 0, 0, 0, 0}}},
 };
 
 const struct umpa_toxic_kind *umpa_toxic_kind(enum umpa_toxic_type t)
@@ -194,6 +194,11 @@ struct umpa_toxics {
 	uint64_t next_uid;
 	uint64_t rng;
 	struct tx_conn *conns;
+	/* UDP lua toxics: the pieces of one datagram between two toxics (two buffers, in turn) */
+	uint8_t *ub[2];
+	size_t ucap[2];
+	size_t ulen[2][UMPA_PROXY_MAX_PARTS];
+	unsigned unparts, uturn; /* the last answer's pieces: their number, in ulen[uturn] */
 };
 
 static double rnd(struct umpa_toxics *t)
@@ -483,6 +488,20 @@ static void hk_tls(void *arg, void *state, const char *sni)
 	snprintf(c->sni, sizeof(c->sni), "%s", sni);
 }
 
+/* Hooks toxic @p x's first chunk in @p c: its open.  0 or -1 with @p e set. */
+static int slot_open(const struct tx_toxic *x, struct tx_slot *s, struct tx_conn *c, struct umpa_err *e)
+{
+	if (s->opened)
+		return 0;
+	if (x->h.open && x->h.open(x->h.arg, &c->ci, &s->state, e) < 0)
+		return -1;
+	s->opened = 1;
+	s->harg = x->h.arg;
+	s->hclose = x->h.close;
+	s->heof = x->h.eof;
+	return 0;
+}
+
 static int hk_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_t *in, size_t n,
 		   struct umpa_proxy_out *out, struct umpa_err *e)
 {
@@ -504,18 +523,13 @@ static int hk_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_
 		/* hooks (Lua chains) first, on whole new chunks: what they return is what the others see */
 		struct tx_toxic *x = &t->tox[i];
 		struct tx_slot *s;
-		struct umpa_proxy_out o2 = {out->data, len, UMPA_PROXY_FORWARD, 0, 0, out->arrived_ns, 0};
+		struct umpa_proxy_out o2 = {
+		    .data = out->data, .len = len, .action = UMPA_PROXY_FORWARD, .arrived_ns = out->arrived_ns};
 		if (x->d.type != UMPA_TOXIC_HOOKS || x->d.dir != dir || !active(t, x, c, now))
 			continue;
 		s = slot_of(c, x);
-		if (!s->opened) {
-			if (x->h.open && x->h.open(x->h.arg, &c->ci, &s->state, e) < 0)
-				return -1;
-			s->opened = 1;
-			s->harg = x->h.arg;
-			s->hclose = x->h.close;
-			s->heof = x->h.eof;
-		}
+		if (slot_open(x, s, c, e) < 0)
+			return -1;
 		if (x->h.data(x->h.arg, s->state, dir, out->data, len, &o2, e) < 0)
 			return -1;
 		if (o2.action == UMPA_PROXY_RESET) {
@@ -677,15 +691,124 @@ void umpa_toxics_hooks(struct umpa_toxics *t, struct umpa_proxy_hooks *h)
 	h->pass = hk_pass;
 }
 
-void umpa_toxics_impair_cfg(struct umpa_toxics *t, enum umpa_proxy_dir dir, struct umpa_impair_cfg *cfg)
+/* ---- UDP ---- */
+
+/* Room for @p need bytes in UDP buffer @p k.  0 or -1 with @p e set. */
+static int ub_room(struct umpa_toxics *t, int k, size_t need, struct umpa_err *e)
+{
+	if (need > t->ucap[k]) {
+		size_t cap = need < 65536 ? 65536 : need;
+		uint8_t *nb = realloc(t->ub[k], cap);
+		if (!nb)
+			return umpa_err_set(e, UMPA_ENOMEM, "out of memory");
+		t->ub[k] = nb;
+		t->ucap[k] = cap;
+	}
+	return 0;
+}
+
+/* One datagram through the lua toxics of its stream that act on its session: each sees every piece
+ * the one before it left (a table of strings from a module is several datagrams: hk_udp_parts). */
+static int hk_udp_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_t *in, size_t n,
+		       struct umpa_proxy_out *out, struct umpa_err *e)
+{
+	struct umpa_toxics *t = arg;
+	struct tx_conn *c = state;
+	int64_t now = umpa_loop_now_ns(t->loop);
+	int turn = 0;
+	out->data = in;
+	out->len = n;
+	out->action = UMPA_PROXY_FORWARD;
+	out->delay_ns = 0;
+	t->unparts = 0;
+	for (size_t i = 0; i < t->n && out->len; i++) {
+		struct tx_toxic *x = &t->tox[i];
+		struct tx_slot *s;
+		const uint8_t *src = out->data;
+		size_t one = out->len, off = 0, total = 0;
+		size_t np = t->unparts ? t->unparts : 1;
+		const size_t *lens = t->unparts ? t->ulen[turn ^ 1] : &one;
+		unsigned k = 0;
+		if (x->d.type != UMPA_TOXIC_HOOKS || x->d.dir != dir || !active(t, x, c, now))
+			continue;
+		s = slot_of(c, x);
+		if (slot_open(x, s, c, e) < 0)
+			return -1;
+		for (size_t p = 0; p < np; off += lens[p++]) {
+			struct umpa_proxy_out o = {.data = src + off, .len = lens[p], .action = UMPA_PROXY_FORWARD};
+			const size_t *ol = NULL;
+			unsigned on = 0;
+			if (x->h.data(x->h.arg, s->state, dir, src + off, lens[p], &o, e) < 0)
+				return -1;
+			if (o.action == UMPA_PROXY_RESET || !o.len)
+				continue; /* dropped (a reset has no meaning for a datagram) */
+			if (x->h.parts)
+				on = x->h.parts(x->h.arg, s->state, &ol);
+			if (ub_room(t, turn, total + o.len, e) < 0)
+				return -1;
+			memcpy(t->ub[turn] + total, o.data, o.len);
+			total += o.len;
+			if (on > 1) {
+				for (unsigned q = 0; q < on && k < UMPA_PROXY_MAX_PARTS; q++)
+					t->ulen[turn][k++] = ol[q];
+			} else if (k < UMPA_PROXY_MAX_PARTS) {
+				t->ulen[turn][k++] = o.len;
+			}
+		}
+		{ /* pieces past the most are joined into the last one */
+			size_t sum = 0;
+			for (unsigned q = 0; q + 1 < k; q++)
+				sum += t->ulen[turn][q];
+			if (k)
+				t->ulen[turn][k - 1] = total - sum;
+		}
+		out->data = t->ub[turn];
+		out->len = total;
+		t->unparts = k;
+		turn ^= 1;
+	}
+	t->uturn = turn ^ 1; /* where the last lengths are */
+	return 0;
+}
+
+/* The pieces of the answer hk_udp_data just gave. */
+static unsigned hk_udp_parts(void *arg, void *state, const size_t **lens)
+{
+	struct umpa_toxics *t = arg;
+	(void)state;
+	*lens = t->ulen[t->uturn];
+	return t->unparts;
+}
+
+void umpa_toxics_udp_hooks(struct umpa_toxics *t, struct umpa_proxy_hooks *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->arg = t;
+	h->open = hk_open;
+	h->data = hk_udp_data;
+	h->close = hk_close;
+	h->parts = hk_udp_parts;
+}
+
+/* Add up into @p cfg the UDP toxics of @p dir on now: those without a match, and, with @p c, those whose
+ * match holds for @p c.  Returns how many matched toxics of @p dir hold for @p c. */
+static int sum_cfg(struct umpa_toxics *t, enum umpa_proxy_dir dir, const struct tx_conn *c, struct umpa_impair_cfg *cfg)
 {
 	int64_t now = umpa_loop_now_ns(t->loop);
 	double keep = 1, keep_dup = 1;
+	int matched = 0;
 	umpa_impair_cfg_init(cfg);
 	for (size_t i = 0; i < t->n; i++) {
 		const struct tx_toxic *x = &t->tox[i];
 		const double *a = x->d.attr, tx = x->d.toxicity;
-		if (x->d.dir != dir || !sched_on(x, now))
+		if (x->d.dir != dir || x->d.type == UMPA_TOXIC_HOOKS)
+			continue;
+		if (x->d.match_client[0]) {
+			if (!c || match_on(x, c) != 1)
+				continue;
+			matched++;
+		}
+		if (!sched_on(x, now))
 			continue;
 		switch (x->d.type) {
 		case UMPA_TOXIC_LATENCY:
@@ -716,6 +839,19 @@ void umpa_toxics_impair_cfg(struct umpa_toxics *t, enum umpa_proxy_dir dir, stru
 	}
 	cfg->loss = 1 - keep;
 	cfg->dup = 1 - keep_dup;
+	return matched;
+}
+
+void umpa_toxics_impair_cfg(struct umpa_toxics *t, enum umpa_proxy_dir dir, struct umpa_impair_cfg *cfg)
+{
+	sum_cfg(t, dir, NULL, cfg);
+}
+
+int umpa_toxics_session_cfg(void *arg, void *state, int dir, struct umpa_impair_cfg *cfg)
+{
+	if (!state)
+		return 0;
+	return sum_cfg(arg, dir ? UMPA_PROXY_S2C : UMPA_PROXY_C2S, state, cfg) > 0;
 }
 
 struct umpa_toxics *umpa_toxics_free(struct umpa_toxics *t)
@@ -724,6 +860,8 @@ struct umpa_toxics *umpa_toxics_free(struct umpa_toxics *t)
 		return NULL;
 	while (t->conns)
 		hk_close(t, t->conns);
+	free(t->ub[0]);
+	free(t->ub[1]);
 	free(t);
 	return NULL;
 }

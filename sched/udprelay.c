@@ -23,6 +23,9 @@ struct udp_sess {
 	socklen_t plen;
 	int64_t last_ns;
 	struct umpa_fdsrc *src;
+	void *state;                /* the hooks' */
+	int opened;                 /* hooks->open succeeded */
+	struct umpa_impair *own[2]; /* its own impairment per direction (session_cfg), or NULL */
 };
 
 struct umpa_udprelay {
@@ -36,6 +39,11 @@ struct umpa_udprelay {
 	struct umpa_impair *imp[2];
 	struct umpa_timer *sweep;
 	struct umpa_udprelay_stats st;
+	struct umpa_proxy_hooks hooks; /* .data NULL: none */
+	int has_hooks;
+	struct umpa_impair_stats gone[2]; /* counters of the own impairments freed */
+	uint64_t next_id;
+	struct sockaddr_storage bound;
 	uint8_t buf[8 + DGRAM_MAX]; /* [u32 session][u32 generation][datagram] */
 };
 
@@ -46,8 +54,42 @@ void umpa_udprelay_opts_init(struct umpa_udprelay_opts *o)
 	o->max_sessions = 1024;
 }
 
+static void stats_add(struct umpa_impair_stats *a, const struct umpa_impair_stats *b)
+{
+	a->in += b->in;
+	a->forwarded += b->forwarded;
+	a->bytes += b->bytes;
+	a->dropped += b->dropped;
+	a->delayed += b->delayed;
+	a->duplicated += b->duplicated;
+	a->corrupted += b->corrupted;
+	a->reordered += b->reordered;
+	a->rate_queued += b->rate_queued;
+	a->rate_dropped += b->rate_dropped;
+	a->out_errors += b->out_errors;
+	a->queued += b->queued;
+}
+
+static void own_drop(struct udp_sess *s, int dir)
+{
+	struct umpa_udprelay *r = s->r;
+	if (!s->own[dir])
+		return;
+	stats_add(&r->gone[dir], umpa_impair_stats(s->own[dir]));
+	r->gone[dir].queued = 0;
+	s->own[dir] = umpa_impair_free(s->own[dir]);
+	if (!s->own[dir ^ 1])
+		r->st.own--;
+}
+
 static void sess_end(struct udp_sess *s)
 {
+	own_drop(s, 0);
+	own_drop(s, 1);
+	if (s->opened && s->r->hooks.close)
+		s->r->hooks.close(s->r->hooks.arg, s->state);
+	s->opened = 0;
+	s->state = NULL;
 	umpa_loop_remove_fd(s->src);
 	s->src = NULL;
 	close(s->fd);
@@ -98,12 +140,103 @@ static void input(struct umpa_udprelay *r, int dir, struct udp_sess *s, size_t n
 {
 	uint32_t idx = (uint32_t)(s - r->sess);
 	struct umpa_err e = {0, ""};
+	struct umpa_impair *m = s->own[dir] ? s->own[dir] : r->imp[dir];
 	memcpy(r->buf, &idx, 4);
 	memcpy(r->buf + 4, &s->gen, 4);
 	r->st.dgrams_in[dir]++;
 	r->st.bytes_in[dir] += n;
 	s->last_ns = umpa_loop_now_ns(r->loop);
-	umpa_impair_input(r->imp[dir], r->buf, n + 8, &e);
+	if (r->has_hooks && s->opened) {
+		struct umpa_proxy_out o = {
+		    .data = r->buf + 8, .len = n, .action = UMPA_PROXY_FORWARD, .arrived_ns = s->last_ns};
+		size_t one, off = 0;
+		const size_t *lens = NULL;
+		unsigned np = 0;
+		if (r->hooks.data(r->hooks.arg, s->state, (enum umpa_proxy_dir)dir, r->buf + 8, n, &o, &e) < 0) {
+			r->st.hook_errors[dir]++;
+			return;
+		}
+		if (o.action == UMPA_PROXY_RESET || !o.len) {
+			r->st.hook_dropped[dir]++;
+			return;
+		}
+		one = o.len;
+		if (r->hooks.parts)
+			np = r->hooks.parts(r->hooks.arg, s->state, &lens);
+		if (np <= 1) {
+			np = 1;
+			lens = &one;
+		}
+		for (unsigned i = 0; i < np; off += lens[i++]) {
+			if (lens[i] > DGRAM_MAX)
+				continue;
+			if ((const uint8_t *)o.data + off != r->buf + 8)
+				memmove(r->buf + 8, (const uint8_t *)o.data + off, lens[i]);
+			umpa_impair_input(m, r->buf, lens[i] + 8, &e);
+		}
+		return;
+	}
+	umpa_impair_input(m, r->buf, n + 8, &e);
+}
+
+static int out_c2s(void *arg, const uint8_t *f, size_t len, struct umpa_err *e);
+static int out_s2c(void *arg, const uint8_t *f, size_t len, struct umpa_err *e);
+
+/* Give session @p s its own impairments, or take them back, as session_cfg says now. */
+static void sess_cfg(struct udp_sess *s)
+{
+	struct umpa_udprelay *r = s->r;
+	struct umpa_err e = {0, ""};
+	if (!r->o.session_cfg || !s->opened)
+		return;
+	for (int dir = 0; dir < 2; dir++) {
+		struct umpa_impair_cfg c;
+		if (!r->o.session_cfg(r->hooks.arg, s->state, dir, &c)) {
+			own_drop(s, dir);
+			continue;
+		}
+		if (!s->own[dir]) {
+			if (!(s->own[dir] = umpa_impair_new(r->loop, dir ? out_s2c : out_c2s, r, &e)))
+				continue; /* out of memory: the shared one serves */
+			umpa_impair_seed(s->own[dir],
+					 (uint64_t)umpa_loop_wall_ns(r->loop) ^ (r->next_id << 1 | (uint64_t)dir));
+			if (!s->own[dir ^ 1])
+				r->st.own++;
+		}
+		umpa_impair_set(s->own[dir], &c, &e);
+	}
+}
+
+/* A new session's conn_info and the hooks' open.  0, or -1: refused. */
+static int sess_open(struct udp_sess *s)
+{
+	struct umpa_udprelay *r = s->r;
+	struct umpa_proxy_conn_info ci;
+	struct umpa_err e = {0, ""};
+	const struct sockaddr_storage *a[3] = {&s->peer, &r->target, &r->bound};
+	char *txt[3] = {ci.src, ci.dst, ci.local};
+	uint16_t *port[3] = {&ci.sport, &ci.dport, &ci.lport};
+	if (!r->has_hooks)
+		return 0;
+	memset(&ci, 0, sizeof(ci));
+	ci.id = ++r->next_id;
+	for (int i = 0; i < 3; i++) {
+		if (a[i]->ss_family == AF_INET6) {
+			const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)a[i];
+			inet_ntop(AF_INET6, &s6->sin6_addr, txt[i], sizeof(ci.src));
+			*port[i] = ntohs(s6->sin6_port);
+		} else {
+			const struct sockaddr_in *s4 = (const struct sockaddr_in *)a[i];
+			inet_ntop(AF_INET, &s4->sin_addr, txt[i], sizeof(ci.src));
+			*port[i] = ntohs(s4->sin_port);
+		}
+	}
+	s->state = NULL;
+	if (r->hooks.open && r->hooks.open(r->hooks.arg, &ci, &s->state, &e) < 0)
+		return -1;
+	s->opened = 1;
+	sess_cfg(s);
+	return 0;
 }
 
 static void sess_cb(struct umpa_loop *loop, int fd, unsigned what, void *arg)
@@ -148,6 +281,10 @@ static struct udp_sess *sess_find(struct umpa_udprelay *r, const struct sockaddr
 	free_s->plen = al;
 	r->st.sessions++;
 	r->st.active++;
+	if (sess_open(free_s) < 0) {
+		sess_end(free_s);
+		return NULL;
+	}
 	return free_s;
 }
 
@@ -215,6 +352,16 @@ struct umpa_udprelay *umpa_udprelay_new(struct umpa_loop *loop, const struct ump
 		return umpa_udprelay_free(r);
 	}
 	{
+		socklen_t bl = sizeof(r->bound);
+		if (getsockname(r->lfd, (struct sockaddr *)&r->bound, &bl) < 0)
+			r->bound = la;
+	}
+	if (o->hooks && o->hooks->data) {
+		r->hooks = *o->hooks;
+		r->has_hooks = 1;
+	}
+	r->o.hooks = NULL; /* copied */
+	{
 		int sz = 4 << 20;
 		setsockopt(r->lfd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	}
@@ -262,6 +409,23 @@ void umpa_udprelay_stats(const struct umpa_udprelay *r, struct umpa_udprelay_sta
 const struct umpa_impair_stats *umpa_udprelay_impair_stats(const struct umpa_udprelay *r, int dir)
 {
 	return umpa_impair_stats(r->imp[dir ? 1 : 0]);
+}
+
+void umpa_udprelay_impair_total(const struct umpa_udprelay *r, int dir, struct umpa_impair_stats *st)
+{
+	dir = dir ? 1 : 0;
+	*st = r->gone[dir];
+	stats_add(st, umpa_impair_stats(r->imp[dir]));
+	for (unsigned i = 0; i < r->o.max_sessions; i++)
+		if (r->sess[i].fd >= 0 && r->sess[i].own[dir])
+			stats_add(st, umpa_impair_stats(r->sess[i].own[dir]));
+}
+
+void umpa_udprelay_refresh(struct umpa_udprelay *r)
+{
+	for (unsigned i = 0; i < r->o.max_sessions; i++)
+		if (r->sess[i].fd >= 0)
+			sess_cfg(&r->sess[i]);
 }
 
 struct umpa_udprelay *umpa_udprelay_free(struct umpa_udprelay *r)

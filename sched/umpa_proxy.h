@@ -1,8 +1,9 @@
 /* umpa_proxy.h - a TCP relay on libevent bufferevents (`umpa proxy`).
  *
  * A proxy listens on one or more ADDR:PORT, and for each accepted client
- * opens a connection to one target HOST:PORT (optionally from a source
- * address), then relays bytes both ways on the caller's live loop
+ * opens a connection to one target HOST:PORT, to the connection's original
+ * destination (transparent), or to what the client asks for (SOCKS5),
+ * optionally from a source address, then relays bytes both ways on the caller's live loop
  * (umpa_loop_event_base).  Per connection and direction:
  * - backpressure: at most `hiwat` bytes wait in the receiving side's input
  *   (a read watermark) and reading stops while the other side's output
@@ -69,6 +70,9 @@ struct umpa_proxy_out {
 	uint64_t hold_token; /**< UMPA_PROXY_HOLD: what umpa_proxy_release must name */
 };
 
+/** Most pieces one hook answer may have (umpa_proxy_hooks.parts). */
+#define UMPA_PROXY_MAX_PARTS 64
+
 /** Who a connection is between (addresses as text). */
 struct umpa_proxy_conn_info {
 	uint64_t id;       /**< channel number, from 1 in order of acceptance */
@@ -79,6 +83,7 @@ struct umpa_proxy_conn_info {
 	uint16_t dport;    /**< target port */
 	char local[64];    /**< the proxy's listening address */
 	uint16_t lport;    /**< the proxy's listening port */
+	char host[256];    /**< the name the client asked for (a SOCKS5 domain name; "" when none) */
 };
 
 /** Hooks over the relayed bytes (all optional but data). */
@@ -101,6 +106,20 @@ struct umpa_proxy_hooks {
 	int (*pass)(void *arg, void *state, enum umpa_proxy_dir dir);
 	/** Optional: @p n bytes of direction @p dir moved unhooked (pass) at once: counters only. */
 	void (*tally)(void *arg, void *state, enum umpa_proxy_dir dir, size_t n);
+	/** Optional, right after open: 1 with "HOST:PORT" ("[v6]:PORT"; a name is resolved on the loop) in
+	 * @p hostport (@p n bytes) to send this connection there instead (module redirect), 0 to keep its
+	 * destination. */
+	int (*target)(void *arg, void *state, char *hostport, size_t n);
+	/** Optional: direction @p dir ended and all its bytes went through data: what the hook still holds
+	 * (a partial message of a framing helper) into @p out (out->len 0: nothing); it is written before the
+	 * end of stream is passed on.  Negative: the connection closes (counted in errors). */
+	int (*flush)(void *arg, void *state, enum umpa_proxy_dir dir, struct umpa_proxy_out *out, struct umpa_err *e);
+
+	/** Optional: the pieces of the answer data just gave (a Lua module's table of strings): their
+	 * number (0 or 1: one piece), *lens their lengths, summing to out.len, valid until the next data
+	 * call.  A UDP relay sends each piece as a datagram of its own; the TCP proxy does not ask (the
+	 * bytes go out in a row). */
+	unsigned (*parts)(void *arg, void *state, const size_t **lens);
 };
 
 /** Log levels of opts.log. */
@@ -178,6 +197,19 @@ struct umpa_proxy_tap {
 	void (*close)(void *arg, void *state, int orderly);
 };
 
+/** Where a proxy's connections go (opts.dest). */
+enum umpa_proxy_dest {
+	UMPA_PROXY_DEST_TARGET = 0, /**< to opts.target */
+	/** transparent: to each connection's original destination, from conntrack (SO_ORIGINAL_DST,
+	 * IP6T_SO_ORIGINAL_DST: iptables/nft REDIRECT), or with opts.tproxy the accepted socket's own address
+	 * (TPROXY).  A connection made to the proxy itself is refused (counted in rejected). */
+	UMPA_PROXY_DEST_ORIGINAL = 1,
+	/** SOCKS5 (RFC 1928): each client names its destination (IPv4, IPv6, a name resolved on the loop) in
+	 * a CONNECT request; the reply carries the connect's outcome (refused, unreachable ...).  A malformed
+	 * request gets its error reply and ends only its connection (counted in rejected). */
+	UMPA_PROXY_DEST_SOCKS5 = 2,
+};
+
 /** How a proxy runs.  Fill with umpa_proxy_opts_init(). */
 struct umpa_proxy_opts {
 	const char *listen[UMPA_PROXY_MAX_LISTEN]; /**< "ADDR:PORT" ("[v6]:PORT"; port 0: any free port) */
@@ -192,6 +224,11 @@ struct umpa_proxy_opts {
 	int verbose;                /**< log every connection's open and close */
 	const struct umpa_proxy_mitm *mitm; /**< TLS man-in-the-middle (NULL: plain relay) */
 	const struct umpa_proxy_tap *tap;   /**< wire tap of both legs (NULL: none) */
+	enum umpa_proxy_dest dest;          /**< where connections go (default: target) */
+	int tproxy;                         /**< dest ORIGINAL: listeners are IP_TRANSPARENT (TPROXY rules) */
+	const char *socks_user;             /**< dest SOCKS5: demand RFC 1929 username/password (NULL: none) */
+	const char *socks_pass;             /**< its password */
+	int64_t socks_timeout_ns;           /**< dest SOCKS5: a client this slow to negotiate fails (10 s) */
 	/** Receives notes and per-connection failures (NULL: dropped). */
 	void (*log)(void *arg, enum umpa_proxy_level lvl, uint64_t id, const char *msg);
 	void *log_arg;
@@ -211,6 +248,7 @@ struct umpa_proxy_stats {
 	uint64_t tls_failed;   /**< of those, ended by a failed handshake (either leg) */
 	uint64_t passthrough;  /**< TLS connections relayed without interception (mitm.passthrough) */
 	uint64_t starttls;     /**< plaintext connections upgraded to TLS (UMPA_PROXY_STARTTLS) */
+	uint64_t rejected;     /**< ended before relaying: a bad SOCKS5 negotiation, no original destination */
 	uint64_t bytes_in[2];  /**< [dir] bytes read from the sender */
 	uint64_t bytes_out[2]; /**< [dir] bytes handed to the receiver */
 };

@@ -102,6 +102,7 @@ struct umpa_replay_pkt {
 	uint8_t role;       /**< enum umpa_replay_role */
 	uint8_t ifidx;      /**< interface it goes out of (SEND) or is expected on (EXPECT): 0 or 1 */
 	uint8_t unsendable; /**< 1: cannot be sent on the interface (link type, size); counted, skipped */
+	uint8_t partial;    /**< 1: a layer carries the partial checksum of offload (finished by the rewriter) */
 };
 
 /** One flow: the packets that share a flow key, both directions. */
@@ -168,6 +169,15 @@ struct umpa_replay_cap {
 	int64_t first_ts_ns, last_ts_ns;
 	void *priv; /**< umpa's own (the flow table): not for users */
 };
+
+/**
+ * The BPF filter of a live capture that keeps only what can answer the
+ * frames @p cap sends (sched/replay_filter.c): frames to one of their
+ * senders' MAC addresses, or to a group address.  Appends
+ * "ether multicast or ether dst 02:... or ..." to @p out and returns 1, or
+ * returns 0 (no filter: not Ethernet, more than 16 senders, out of memory).
+ */
+int umpa_replay_answer_filter(const struct umpa_replay_cap *cap, struct umpa_sbuf *out);
 
 /** Options of umpa_replay_cap_load. */
 struct umpa_replay_load_opts {
@@ -560,6 +570,47 @@ void umpa_replay_run_rate(const struct umpa_replay_run *run, struct umpa_rate_st
 
 /** Free @p run (NULL is fine). Returns NULL. */
 struct umpa_replay_run *umpa_replay_run_free(struct umpa_replay_run *run);
+
+/* ---- live controls (umpa replay --http) ---- */
+
+/**
+ * Change the speed factor of original timing (recorded gaps divided by
+ * @p mult) while the run goes: the recorded time reached so far stays,
+ * what follows runs at the new speed.  Before umpa_replay_run_go it
+ * replaces the timing's multiplier.  Returns 0 or -UMPA_EINVAL (not a
+ * factor in (0, 1e6]; a paced run: --pps, --mbps, --topspeed).
+ */
+int umpa_replay_set_multiplier(struct umpa_replay_run *run, double mult, struct umpa_err *e);
+
+/** True when @p run is paced (--pps, --mbps, --topspeed): no multiplier, no pause. */
+int umpa_replay_run_paced(const struct umpa_replay_run *run);
+
+/** The speed factor in use. */
+double umpa_replay_multiplier(const struct umpa_replay_run *run);
+
+/**
+ * Pause (@p on 1) or resume (0) sending on original timing: nothing is
+ * sent while paused (answers are still taken and exchanges still time
+ * out); on resuming, the schedule moves on by the time paused.  Returns 0
+ * or -UMPA_EINVAL (a paced run, or one not started).
+ */
+int umpa_replay_pause(struct umpa_replay_run *run, int on, struct umpa_err *e);
+
+/** True while paused. */
+int umpa_replay_paused(const struct umpa_replay_run *run);
+
+/**
+ * Change the rate of a replay paced by --pps (@p pps > 0, @p mbps 0) or
+ * --mbps (@p mbps > 0, @p pps 0) while it runs (umpa_source_set_rate).
+ * Returns 0 or -UMPA_EINVAL (out of range, the other mode, or not such a run).
+ */
+int umpa_replay_set_rate(struct umpa_replay_run *run, double pps, double mbps, struct umpa_err *e);
+
+/** The requested rate now: packets per second and megabits per second (0: not that mode). */
+void umpa_replay_rate_now(const struct umpa_replay_run *run, double *pps, double *mbps);
+
+/** Flow @p fi's exchanges reported so far in @p rep, and of those the failed ones (0 past the end). */
+void umpa_replay_report_flow(const struct umpa_replay_report *rep, uint32_t fi, uint32_t *exch, uint32_t *failed);
 
 /* ---- hooks for drivers ---- */
 

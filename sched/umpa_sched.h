@@ -378,6 +378,14 @@ int umpa_source_done(const struct umpa_source *s);
 void umpa_source_stats(const struct umpa_source *s, struct umpa_rate_stats *st);
 
 /**
+ * Change a paced source's rate while it runs (a control plane): @p pps and
+ * @p bps as struct umpa_rate has them, one of them > 0.  The frames after
+ * the next follow the new gaps; the next is due no later than one new gap
+ * from now.  Returns 0 or -UMPA_EINVAL (out of range; an unpaced source).
+ */
+int umpa_source_set_rate(struct umpa_source *s, double pps, double bps, struct umpa_err *e);
+
+/**
  * Stop @p s if running and free it.  Not from inside @p s's own source or
  * sink callback (use umpa_source_stop there).  NULL is accepted.  Returns NULL.
  */

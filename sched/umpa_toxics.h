@@ -25,12 +25,22 @@
  *                probability loss_rate, plus correlation after a drop (Toxiproxy #739)
  *   duplicate    probability, correlation   UDP only: a datagram is sent twice
  *   reorder      probability, gap           UDP only: netem's reorder (with a latency toxic)
- *   lua          chain (text)               TCP only: hooks of their own (a Lua module chain, made
- *                by the caller) see and change each new chunk first; a chunk they changed is
- *                not cut by bandwidth or slicer afterwards (their delays still add)
+ *   lua          chain (text)               hooks of their own (a Lua module chain, made by the
+ *                caller) see and change each new chunk (TCP) or datagram (UDP) first; a chunk
+ *                they changed is not cut by bandwidth or slicer afterwards (their delays still add)
  * On a UDP proxy the toxics of a stream add up into one netem-like
  * impairment (umpa_impair.h): latency to delay and jitter, packet_loss to
- * loss (toxicity scales the probability), bandwidth to a rate.
+ * loss (toxicity scales the probability), bandwidth to a rate.  A UDP
+ * session (one client address and port) is a connection: a toxic with a
+ * client match goes into the impairments of the sessions it matches only
+ * (they get impairments of their own: umpa_toxics_session_cfg), the others
+ * share one.  SNI and Host matches are for TCP (a datagram carries no
+ * ClientHello or HTTP request; DTLS and QUIC are not parsed).  Lua toxics
+ * on UDP (umpa_toxics_udp_hooks) run per datagram before the impairment:
+ * the module's bytes are the datagram, "" drops it, a table of strings
+ * sends each as a datagram of its own ({data, data} duplicates it); a delay
+ * or "reset" from a module means nothing to a datagram (reset drops it).
+ * Toxicity of a lua toxic is drawn once per session.
  *
  * Library code: nothing prints.  Single-threaded, on the loop's thread.
  */
@@ -163,10 +173,26 @@ const struct umpa_toxic_def *umpa_toxics_find(const struct umpa_toxics *t, const
 int umpa_toxics_scheduled(const struct umpa_toxics *t);
 
 /**
- * The UDP impairment of direction @p dir now: the active toxics of that
- * stream added up into @p cfg (from umpa_impair_cfg_init).
+ * The shared UDP impairment of direction @p dir now: the active toxics of
+ * that stream without a client match added up into @p cfg (from
+ * umpa_impair_cfg_init).
  */
 void umpa_toxics_impair_cfg(struct umpa_toxics *t, enum umpa_proxy_dir dir, struct umpa_impair_cfg *cfg);
+
+/**
+ * The hooks to give a UDP relay (umpa_udprelay_opts.hooks; their arg is
+ * @p t): a session per client address, the lua toxics run on each datagram.
+ */
+void umpa_toxics_udp_hooks(struct umpa_toxics *t, struct umpa_proxy_hooks *h);
+
+/**
+ * A UDP session's own impairment (umpa_udprelay_opts.session_cfg): @p arg
+ * the set, @p state what the udp hooks' open made.  When toxics of
+ * direction @p dir (0 client to server, 1 back) with a client match hold for
+ * the session: 1, @p cfg the toxics on now without a match plus those.  0
+ * when none does (the session uses the shared impairment).
+ */
+int umpa_toxics_session_cfg(void *arg, void *state, int dir, struct umpa_impair_cfg *cfg);
 
 /** Free @p t (after the proxy that used its hooks).  NULL is fine.  Returns NULL. */
 struct umpa_toxics *umpa_toxics_free(struct umpa_toxics *t);

@@ -19,26 +19,46 @@
 
 #include "umpa_error.h"
 #include "umpa_impair.h"
+#include "umpa_proxy.h"
 #include "umpa_sched.h"
 
-/** How a relay runs.  Fill with umpa_udprelay_opts_init(). */
+/**
+ * How a relay runs.  Fill with umpa_udprelay_opts_init().
+ *
+ * Hooks (optional) make sessions connections as the TCP proxy has them:
+ * open when a session starts (its umpa_proxy_conn_info: client, target,
+ * listening address; a negative return refuses the client's datagram,
+ * counted in refused), data on every datagram before the impairment
+ * (out->len 0 or UMPA_PROXY_RESET drops it, counted in hook_dropped;
+ * the pieces hooks->parts names become that many datagrams; a delay is ignored; a
+ * negative return drops it, counted in hook_errors), close when it ends.
+ * With session_cfg (arg: hooks->arg, state: what open set) a session may
+ * have an impairment of its own per direction instead of the shared one:
+ * asked when the session starts and at each umpa_udprelay_refresh.
+ */
 struct umpa_udprelay_opts {
-	const char *listen;    /**< "ADDR:PORT" ("[v6]:PORT"; port 0: any free port) */
-	const char *target;    /**< "HOST:PORT" (resolved once) */
-	int64_t idle_ns;       /**< a session ends after this long without a datagram (default 60 s) */
-	unsigned max_sessions; /**< client addresses at once (default 1024) */
+	const char *listen;                   /**< "ADDR:PORT" ("[v6]:PORT"; port 0: any free port) */
+	const char *target;                   /**< "HOST:PORT" (resolved once) */
+	int64_t idle_ns;                      /**< a session ends after this long without a datagram (default 60 s) */
+	unsigned max_sessions;                /**< client addresses at once (default 1024) */
+	const struct umpa_proxy_hooks *hooks; /**< per session and datagram (copied), or NULL */
+	/** 1 with @p c set: direction @p dir of that session has an impairment of its own; 0: the shared one. */
+	int (*session_cfg)(void *arg, void *state, int dir, struct umpa_impair_cfg *c);
 };
 
 /** Counters of a relay ([0] client to server, [1] server to client). */
 struct umpa_udprelay_stats {
-	uint64_t sessions;       /**< sessions made */
-	uint64_t active;         /**< sessions now */
-	uint64_t refused;        /**< datagrams of clients beyond max_sessions */
-	uint64_t dgrams_in[2];   /**< datagrams received */
-	uint64_t bytes_in[2];    /**< their bytes */
-	uint64_t dgrams_out[2];  /**< datagrams sent (duplicates included) */
-	uint64_t bytes_out[2];   /**< their bytes */
-	uint64_t send_errors[2]; /**< sends the kernel refused */
+	uint64_t sessions;        /**< sessions made */
+	uint64_t active;          /**< sessions now */
+	uint64_t refused;         /**< datagrams of clients beyond max_sessions */
+	uint64_t dgrams_in[2];    /**< datagrams received */
+	uint64_t bytes_in[2];     /**< their bytes */
+	uint64_t dgrams_out[2];   /**< datagrams sent (duplicates included) */
+	uint64_t bytes_out[2];    /**< their bytes */
+	uint64_t send_errors[2];  /**< sends the kernel refused */
+	uint64_t hook_dropped[2]; /**< datagrams the hooks dropped */
+	uint64_t hook_errors[2];  /**< datagrams whose hook failed (dropped) */
+	uint64_t own;             /**< sessions with an impairment of their own now */
 };
 
 struct umpa_udprelay;
@@ -60,6 +80,15 @@ void umpa_udprelay_stats(const struct umpa_udprelay *r, struct umpa_udprelay_sta
 
 /** The impairment counters of direction @p dir. */
 const struct umpa_impair_stats *umpa_udprelay_impair_stats(const struct umpa_udprelay *r, int dir);
+
+/**
+ * The impairment counters of direction @p dir over the shared impairment
+ * and every session's own (those of ended sessions included) into @p st.
+ */
+void umpa_udprelay_impair_total(const struct umpa_udprelay *r, int dir, struct umpa_impair_stats *st);
+
+/** Ask session_cfg again for every session (the toxics changed or time passed). */
+void umpa_udprelay_refresh(struct umpa_udprelay *r);
 
 /** Close every session and the listener.  NULL is fine.  Returns NULL. */
 struct umpa_udprelay *umpa_udprelay_free(struct umpa_udprelay *r);

@@ -53,6 +53,9 @@ struct pm_conn {
 	int64_t hold_ns;                /* proxy.inspect: the hold asked for this chunk */
 	uint64_t hold_token;
 	int hold;
+	size_t parts[UMPA_PROXY_MAX_PARTS]; /* its pieces' lengths, when execute returned a table */
+	unsigned nparts;                    /* their number (0: one piece) */
+	char redirect[300];                 /* "HOST:PORT" a module asked for (conn:redirect), "" for none */
 };
 
 const char *umpa_proxy_mod_builtin(const char *name)
@@ -562,6 +565,10 @@ static int pm_open(void *arg, const struct umpa_proxy_conn_info *ci, void **stat
 	lua_setfield(m->L, -2, "dst");
 	lua_pushinteger(m->L, ci->dport);
 	lua_setfield(m->L, -2, "dstport");
+	if (ci->host[0]) { /* the name a SOCKS5 client asked for */
+		lua_pushstring(m->L, ci->host);
+		lua_setfield(m->L, -2, "hostname");
+	}
 	/* the rules it matches: {rule = i, c2s, s2c, specs} in order */
 	lua_createtable(m->L, (int)nmatch, 0);
 	if (nmatch) {
@@ -593,6 +600,10 @@ static int pm_open(void *arg, const struct umpa_proxy_conn_info *ci, void **stat
 	}
 	pc->any[0] = lua_toboolean(m->L, -2);
 	pc->any[1] = lua_toboolean(m->L, -1);
+	lua_getfield(m->L, -3, "conn"); /* a module's conn:redirect(host, port) in set_connection */
+	if (lua_getfield(m->L, -1, "__redirect") == LUA_TSTRING)
+		snprintf(pc->redirect, sizeof(pc->redirect), "%s", lua_tostring(m->L, -1));
+	lua_pop(m->L, 2);
 	lua_pop(m->L, 2);
 	pc->ref = luaL_ref(m->L, LUA_REGISTRYINDEX);
 	pc->next = m->conns;
@@ -603,6 +614,93 @@ static int pm_open(void *arg, const struct umpa_proxy_conn_info *ci, void **stat
 	return 0;
 }
 
+static int pm_target(void *arg, void *state, char *hostport, size_t n)
+{
+	struct pm_conn *pc = state;
+	(void)arg;
+	if (!pc || !pc->redirect[0])
+		return 0;
+	snprintf(hostport, n, "%s", pc->redirect);
+	return 1;
+}
+
+/* Room for @p need bytes in pc->buf.  0 or -UMPA_ENOMEM. */
+static int pm_room(struct pm_conn *pc, size_t need, struct umpa_err *e)
+{
+	if (need > pc->cap) {
+		size_t cap = need < 4096 ? 4096 : need;
+		char *nb = realloc(pc->buf, cap);
+		if (!nb)
+			return umpa_err_set(e, UMPA_ENOMEM, "modules: out of memory");
+		pc->buf = nb;
+		pc->cap = cap;
+	}
+	return 0;
+}
+
+/* Keep @p r (@p rl bytes) as the connection's output buffer content (hooks own their output). */
+static int pm_keep(struct pm_conn *pc, const char *r, size_t rl, struct umpa_err *e)
+{
+	if (pm_room(pc, rl, e) < 0)
+		return -UMPA_ENOMEM;
+	if (rl)
+		memcpy(pc->buf, r, rl);
+	return 0;
+}
+
+/* __proxy_data returned a table of pieces (strings, none empty) at -2 and its delay at -1: join them. */
+static int pm_pieces(struct umpa_proxy_mods *m, struct pm_conn *pc, struct umpa_proxy_out *out, struct umpa_err *e)
+{
+	lua_Integer n = luaL_len(m->L, -2);
+	size_t total = 0, off = 0;
+	if (n > UMPA_PROXY_MAX_PARTS) {
+		lua_pop(m->L, 2);
+		return umpa_err_set(e, UMPA_ERANGE, "proxy module: execute returned %lld pieces (at most %d)",
+				    (long long)n, UMPA_PROXY_MAX_PARTS);
+	}
+	for (lua_Integer i = 1; i <= n; i++) {
+		size_t l;
+		lua_rawgeti(m->L, -2, i);
+		lua_tolstring(m->L, -1, &l);
+		total += l;
+		lua_pop(m->L, 1);
+	}
+	if (pm_room(pc, total, e) < 0) {
+		lua_pop(m->L, 2);
+		return -UMPA_ENOMEM;
+	}
+	for (lua_Integer i = 1; i <= n; i++) {
+		size_t l;
+		const char *s;
+		lua_rawgeti(m->L, -2, i);
+		s = lua_tolstring(m->L, -1, &l);
+		memcpy(pc->buf + off, s, l);
+		pc->parts[i - 1] = l;
+		off += l;
+		lua_pop(m->L, 1);
+	}
+	if (lua_isnumber(m->L, -1)) {
+		double s = lua_tonumber(m->L, -1);
+		out->delay_ns = s > 0 && s <= 3600 ? (int64_t)(s * 1e9) : 0;
+	}
+	out->data = pc->buf;
+	out->len = total;
+	pc->nparts = (unsigned)n;
+	lua_pop(m->L, 2);
+	return 0;
+}
+
+/* The pieces of the last answer (pm_pieces), for a UDP relay. */
+static unsigned pm_parts(void *arg, void *state, const size_t **lens)
+{
+	struct pm_conn *pc = state;
+	(void)arg;
+	if (!pc)
+		return 0;
+	*lens = pc->parts;
+	return pc->nparts;
+}
+
 static int pm_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_t *in, size_t n,
 		   struct umpa_proxy_out *out, struct umpa_err *e)
 {
@@ -611,6 +709,8 @@ static int pm_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_
 	const char *r;
 	size_t rl;
 	int rc;
+	if (pc)
+		pc->nparts = 0; /* one piece unless execute returns a table */
 	if (!pc)
 		return 0; /* out already holds the input: forward as is */
 	pc->bytes += n;
@@ -627,6 +727,8 @@ static int pm_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_
 	m->cur = NULL;
 	if (rc < 0)
 		return -UMPA_EINVAL;
+	if (lua_type(m->L, -2) == LUA_TTABLE) /* pieces: each a datagram on UDP */
+		return pm_pieces(m, pc, out, e);
 	r = lua_tolstring(m->L, -2, &rl);
 	if (lua_type(m->L, -1) == LUA_TSTRING && !strcmp(lua_tostring(m->L, -1), "starttls")) {
 		out->action = UMPA_PROXY_STARTTLS; /* forward, then both legs become TLS */
@@ -643,18 +745,10 @@ static int pm_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_
 		double s = lua_tonumber(m->L, -1);
 		out->delay_ns = s > 0 && s <= 3600 ? (int64_t)(s * 1e9) : 0;
 	}
-	if (rl > pc->cap) {
-		size_t cap = rl < 4096 ? 4096 : rl;
-		char *nb = realloc(pc->buf, cap);
-		if (!nb) {
-			lua_pop(m->L, 2);
-			return umpa_err_set(e, UMPA_ENOMEM, "modules: out of memory");
-		}
-		pc->buf = nb;
-		pc->cap = cap;
+	if (pm_keep(pc, r, rl, e) < 0) {
+		lua_pop(m->L, 2);
+		return -UMPA_ENOMEM;
 	}
-	if (rl)
-		memcpy(pc->buf, r, rl);
 	out->data = pc->buf;
 	out->len = rl;
 	lua_pop(m->L, 2);
@@ -679,6 +773,30 @@ static void pm_tally(void *arg, void *state, enum umpa_proxy_dir dir, size_t n)
 		pc->bytes += n;
 		pc->packets++;
 	}
+}
+
+/* The end of @p dir: what the modules still hold (a framing helper's partial message) goes out. */
+static int pm_flush(void *arg, void *state, enum umpa_proxy_dir dir, struct umpa_proxy_out *out, struct umpa_err *e)
+{
+	struct umpa_proxy_mods *m = arg;
+	struct pm_conn *pc = state;
+	const char *r;
+	size_t rl = 0;
+	int rc;
+	if (!pc || !pc->any[dir])
+		return 0;
+	lua_rawgeti(m->L, LUA_REGISTRYINDEX, pc->ref);
+	lua_pushinteger(m->L, dir);
+	if (call_global(m, "__proxy_flush", 2, 1, e) < 0)
+		return -UMPA_EINVAL;
+	r = lua_tolstring(m->L, -1, &rl);
+	rc = r ? pm_keep(pc, r, rl, e) : 0;
+	lua_pop(m->L, 1);
+	if (rc < 0)
+		return rc;
+	out->data = pc->buf;
+	out->len = r ? rl : 0;
+	return 0;
 }
 
 static void pm_eof(void *arg, void *state, enum umpa_proxy_dir dir)
@@ -761,6 +879,9 @@ void umpa_proxy_mods_hooks(struct umpa_proxy_mods *m, struct umpa_proxy_hooks *h
 	h->close = pm_close;
 	h->pass = pm_pass;
 	h->tally = pm_tally;
+	h->parts = pm_parts;
+	h->target = pm_target;
+	h->flush = pm_flush;
 }
 
 int umpa_proxy_mods_list(struct umpa_proxy_mods *m, void (*cb)(void *arg, const char *name, const char *help),

@@ -21,14 +21,25 @@
  * connection object: channel, hash (8 hex digits of the conversation
  * without the client's port), src, srcport, dst, dstport, hostname (set
  * by a peek; with --tls-mitm the ClientHello's SNI, tag "tls"), tags; conn:to_table(data, incoming) and
- * conn:to_json(...) (the data in base64), conn:add_tag(t).  execute returns the bytes to forward ("" or nil drops them)
- * and optionally an action: "reset" (RST both ways) or a number (seconds to wait before forwarding).  peek sees the
- * first chunk of its direction before execute; the fields of the table it returns are set on the connection.  Modules
- * work per chunk as the socket delivered it: a text that straddles two chunks is not seen whole.
+ * conn:to_json(...) (the data in base64), conn:add_tag(t).  execute returns the bytes to forward ("" or nil drops
+ * them), or a table of strings: pieces (at most UMPA_PROXY_MAX_PARTS; on a UDP relay each is a datagram of its own, on
+ * TCP they go out in a row; the modules after it see each piece), and
+ * optionally an action: "reset" (RST both ways) or a number (seconds to
+ * wait before forwarding).  peek sees
+ * the first chunk of its direction before execute; the fields of the table
+ * it returns are set on the connection.  Modules work per chunk as the
+ * socket delivered it, unless they use a framing helper: proxy.lines(fn),
+ * proxy.length_prefixed(fn, opts), proxy.http(fn) and the engine
+ * proxy.framer(split, emit, tail) return an instance that buffers and hands
+ * fn whole messages; an instance's optional flush() returns what it still
+ * holds when its direction ends (the flush hook), forwarded before the end
+ * of stream.  conn:redirect(host, port) in set_connection sends the
+ * connection elsewhere (the target hook; module redirect).
  *
  * Helpers in the sandbox: proxy.log(text) (to the host's log callback),
  * proxy.hexdump(data[, width]), proxy.base64(data), proxy.json(value),
- * proxy.replace(s, plain, by); for the redis control API (umpa_proxy_bus):
+ * proxy.replace(s, plain, by), the framing helpers above; for the redis
+ * control API (umpa_proxy_bus):
  * proxy.publish(channel, text), proxy.debugging(), proxy.inspect(channel,
  * text, seq, timeout) (true: execute then returns data, "hold": the chunk
  * waits for the bus, at most timeout seconds, and the chain ends there for

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "http_cli.h"
 #include "http_ctl.h"
 #include "toxi_api.h"
 #include "proxy_http.h"
@@ -23,14 +24,22 @@
 
 static const char proxy_usage[] =
     "usage: umpa proxy -l ADDR:PORT [-l ...] -t HOST:PORT [options]\n"
+    "       umpa proxy -l ADDR:PORT [-l ...] [--tproxy] [options]   (transparent: no -t)\n"
+    "       umpa proxy -l ADDR:PORT [-l ...] --socks5 [options]\n"
     "       umpa proxy --api ADDR:PORT [--config FILE] [options]\n"
     "\n"
     "Relay TCP connections from each listening address to the target, through\n"
     "Lua modules that see (and may change, drop, delay or reset) the bytes.\n"
     "\n"
     "  -l, --listen ADDR:PORT   listen here (repeatable, up to 16; [v6]:PORT; port 0: any free)\n"
-    "  -t, --target HOST:PORT   connect each client to this address\n"
-    "  -s, --source ADDR        connect to the target from this address\n"
+    "  -t, --target HOST:PORT   connect each client to this address; without -t (and --socks5) the\n"
+    "                           proxy is transparent: each connection goes where the client sent it\n"
+    "                           (its original destination from iptables/nft REDIRECT: SO_ORIGINAL_DST)\n"
+    "      --tproxy             transparent with TPROXY rules: listeners are IP_TRANSPARENT\n"
+    "      --socks5             a SOCKS5 server (RFC 1928 CONNECT; IPv4, IPv6, names): each client\n"
+    "                           names its destination\n"
+    "      --socks5-auth USER:PASS  demand this username/password (RFC 1929)\n"
+    "  -s, --source ADDR        connect upstream from this address\n"
     "  -m, --modules CHAIN      modules for both directions: 'mod:key=value:key=value,mod2'\n"
     "      --c2s CHAIN          modules for client-to-server bytes only (after -m's)\n"
     "      --s2c CHAIN          modules for server-to-client bytes only (after -m's)\n"
@@ -61,7 +70,7 @@ static const char proxy_usage[] =
     "      --api ADDR:PORT      serve the Toxiproxy-compatible API here (loopback; port 0: any free);\n"
     "                           with --api, -l and -t are optional: proxies are made over the API\n"
     "      --config FILE        with --api: make the proxies of FILE (Toxiproxy's JSON config) at start\n"
-    "      --udp                relay UDP datagrams from -l to -t (one -l; no modules)\n"
+    "      --udp                relay UDP datagrams from -l to -t (one -l; modules see each datagram)\n"
     "      --http ADDR:PORT     serve the counters and the live page (GET /, /stats, /events)\n"
     "      --http-allow CIDR    also serve clients from CIDR (repeatable; default loopback only)\n"
     "      --http-token TOKEN   changes over --http need 'Authorization: Bearer TOKEN'\n"
@@ -100,11 +109,11 @@ enum {
 	O_API,
 	O_CONFIG,
 	O_UDP,
-	O_HTTP,
-	O_HTTP_ALLOW,
-	O_HTTP_TOKEN,
 	O_RULES,
-	O_REDIS
+	O_REDIS,
+	O_SOCKS5,
+	O_SOCKS5_AUTH,
+	O_TPROXY
 };
 
 static const struct option lopts[] = {
@@ -135,9 +144,10 @@ static const struct option lopts[] = {
     {"api", required_argument, NULL, O_API},
     {"config", required_argument, NULL, O_CONFIG},
     {"udp", no_argument, NULL, O_UDP},
-    {"http", required_argument, NULL, O_HTTP},
-    {"http-allow", required_argument, NULL, O_HTTP_ALLOW},
-    {"http-token", required_argument, NULL, O_HTTP_TOKEN},
+    HTTP_CLI_LOPTS,
+    {"socks5", no_argument, NULL, O_SOCKS5},
+    {"socks5-auth", required_argument, NULL, O_SOCKS5_AUTH},
+    {"tproxy", no_argument, NULL, O_TPROXY},
     {"rules", required_argument, NULL, O_RULES},
     {"redis", required_argument, NULL, O_REDIS},
     {"verbose", no_argument, NULL, 'v'},
@@ -289,8 +299,7 @@ int cmd_proxy(int argc, char **argv)
 	const char **modfiles = calloc((size_t)argc + 1, sizeof(*modfiles));
 	size_t nmodfiles = 0;
 
-	const char **hallow = calloc((size_t)argc + 1, sizeof(char *));
-	struct http_ctl_opts hopts = {.allow = hallow, .title = "proxy"};
+	struct http_cli hc = {0};
 	struct http_ctl *http = NULL;
 	struct proxy_http_src hsrc = {0};
 	const char *rules_file = NULL, *redis_url = NULL;
@@ -298,7 +307,7 @@ int cmd_proxy(int argc, char **argv)
 
 	umpa_tls_conf_init(&upc, &e);
 	umpa_tls_conf_init(&clc, &e);
-	if (!chains || !statics || !passes || !owned || !modfiles || !hallow) {
+	if (!chains || !statics || !passes || !owned || !modfiles) {
 		tool_err("proxy: out of memory");
 		rc = UMPA_EXIT_ERROR;
 		goto out;
@@ -413,14 +422,25 @@ int cmd_proxy(int argc, char **argv)
 		case O_UDP:
 			udp = 1;
 			break;
-		case O_HTTP:
-			hopts.listen = optarg;
+		case O_SOCKS5:
+			o.dest = UMPA_PROXY_DEST_SOCKS5;
 			break;
-		case O_HTTP_ALLOW:
-			hallow[hopts.nallow++] = optarg;
+		case O_SOCKS5_AUTH: {
+			char *v = strdup(optarg), *colon = v ? strchr(v, ':') : NULL;
+			if (v)
+				owned[nowned++] = v;
+			if (!colon || colon == v || strlen(v) > 510 || colon - v > 255 || strlen(colon + 1) > 255) {
+				tool_err("proxy: --socks5-auth: '%s' is not USER:PASS (1 to 255 bytes each)", optarg);
+				rc = UMPA_EXIT_USAGE;
+				goto out;
+			}
+			*colon = 0;
+			o.socks_user = v;
+			o.socks_pass = colon + 1;
 			break;
-		case O_HTTP_TOKEN:
-			hopts.token = optarg;
+		}
+		case O_TPROXY:
+			o.tproxy = 1;
 			break;
 		case O_RULES:
 			rules_file = optarg;
@@ -439,6 +459,8 @@ int cmd_proxy(int argc, char **argv)
 			rc = UMPA_EXIT_USAGE;
 			goto out;
 		default:
+			if (http_cli_opt(&hc, c, optarg))
+				break;
 			tool_err("proxy: unknown option '%s' (try 'umpa proxy --help')", argv[optind - 1]);
 			rc = UMPA_EXIT_USAGE;
 			goto out;
@@ -520,25 +542,44 @@ int cmd_proxy(int argc, char **argv)
 		rc = UMPA_EXIT_USAGE;
 		goto out;
 	}
-	if (udp && (o.nlisten != 1 || nchains || mitm_on)) {
-		tool_err("proxy: --udp takes one -l and no modules or TLS options");
+	if (udp && (o.nlisten != 1 || mitm_on)) {
+		tool_err("proxy: --udp takes one -l and no TLS options");
+		rc = UMPA_EXIT_USAGE;
+		goto out;
+	}
+	if (o.dest == UMPA_PROXY_DEST_SOCKS5 && (o.target || o.tproxy || udp)) {
+		tool_err("proxy: --socks5 takes no %s (each client names its destination)", o.target   ? "-t"
+											    : o.tproxy ? "--tproxy"
+												       : "--udp");
+		rc = UMPA_EXIT_USAGE;
+		goto out;
+	}
+	if (o.socks_user && o.dest != UMPA_PROXY_DEST_SOCKS5) {
+		tool_err("proxy: --socks5-auth needs --socks5");
+		rc = UMPA_EXIT_USAGE;
+		goto out;
+	}
+	if (o.tproxy && o.target) {
+		tool_err("proxy: --tproxy is transparent: it takes no -t");
 		rc = UMPA_EXIT_USAGE;
 		goto out;
 	}
 	if (api && !o.nlisten && !o.target) {
 		/* the proxies come over the API */
-	} else if (!o.nlisten || !o.target) {
+	} else if (!o.nlisten || (!o.target && udp)) {
 		tool_err("proxy: %s is required (try 'umpa proxy --help')",
 			 !o.nlisten ? "-l ADDR:PORT" : "-t HOST:PORT");
 		rc = UMPA_EXIT_USAGE;
 		goto out;
+	} else if (!o.target && o.dest == UMPA_PROXY_DEST_TARGET) {
+		o.dest = UMPA_PROXY_DEST_ORIGINAL; /* transparent */
 	}
-	if (hopts.listen && api) {
+	if (hc.listen && api) {
 		tool_err("proxy: --http with --api: the --api port serves the page, /stats and /events itself");
 		rc = UMPA_EXIT_USAGE;
 		goto out;
 	}
-	if (!hopts.listen && !api && (hopts.nallow || hopts.token)) {
+	if (!hc.listen && !api && (hc.nallow || hc.token)) {
 		tool_err("proxy: --http-allow and --http-token go with --http or --api ADDR:PORT");
 		rc = UMPA_EXIT_USAGE;
 		goto out;
@@ -630,9 +671,9 @@ int cmd_proxy(int argc, char **argv)
 		o.mitm = &mitm;
 	}
 	if (api) {
-		struct http_ctl_opts ho = {
-		    .listen = api, .allow = hallow, .nallow = hopts.nallow, .token = hopts.token, .title = "proxy"};
+		struct http_ctl_opts ho = http_cli_opts(&hc, "proxy");
 		struct http_ctl_source hs = {&tapi, api_stats, NULL, NULL, NULL};
+		ho.listen = api; /* the --api port serves the page too */
 		if (!(ctl = http_ctl_new(umpa_loop_event_base(loop), &ho, &hs, &e)) ||
 		    !(tapi = toxi_api_new(loop, ctl, &e))) {
 			tool_err("proxy: --api %s", !strncmp(e.msg, "--http ", 7) ? e.msg + 7 : e.msg);
@@ -660,6 +701,9 @@ int cmd_proxy(int argc, char **argv)
 		umpa_udprelay_opts_init(&uo);
 		uo.listen = o.listen[0];
 		uo.target = o.target;
+		umpa_proxy_mods_hooks(mods, &hooks); /* modules per datagram (a session is a connection) */
+		if (umpa_proxy_mods_count(mods, 0) || umpa_proxy_mods_count(mods, 1))
+			uo.hooks = &hooks;
 		if (!(relay = umpa_udprelay_new(loop, &uo, &e))) {
 			tool_err("proxy: %s", e.msg);
 			rc = e.code == UMPA_EINVAL ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
@@ -671,7 +715,7 @@ int cmd_proxy(int argc, char **argv)
 	if (o.nlisten && !udp &&
 	    !(p = umpa_proxy_new(loop, &o,
 				 umpa_proxy_mods_count(mods, 0) || umpa_proxy_mods_count(mods, 1) || rules_file ||
-					 redis || hopts.listen /* PUT /rules */
+					 redis || hc.listen /* PUT /rules */
 				     ? &hooks
 				     : NULL,
 				 &e))) {
@@ -683,11 +727,15 @@ int cmd_proxy(int argc, char **argv)
 		umpa_proxy_redis_set_proxy(redis, p);
 	for (i = 0; p && i < o.nlisten; i++) {
 		char b[96];
-		tool_note("proxy: listening on %s -> %s", umpa_proxy_bound(p, i, b, sizeof(b)), o.target);
+		tool_note("proxy: listening on %s -> %s", umpa_proxy_bound(p, i, b, sizeof(b)),
+			  o.target                           ? o.target
+			  : o.dest == UMPA_PROXY_DEST_SOCKS5 ? "(SOCKS5: the client's choice)"
+							     : "(transparent: the original destination)");
 	}
-	if (hopts.listen) {
-		hsrc = (struct proxy_http_src){p, loop, mods};
-		if (!(http = proxy_http_open(&hsrc, &hopts, &e))) {
+	if (hc.listen) {
+		struct http_ctl_opts ho = http_cli_opts(&hc, "proxy");
+		hsrc = (struct proxy_http_src){p, loop, relay, mods};
+		if (!(http = proxy_http_open(&hsrc, &ho, &e))) {
 			tool_err("proxy: %s", e.msg);
 			rc = e.code == UMPA_EINVAL || e.code == UMPA_ERANGE ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
 			goto out;
@@ -708,13 +756,18 @@ int cmd_proxy(int argc, char **argv)
 			  (unsigned long long)st.sessions, (unsigned long long)st.dgrams_in[0],
 			  (unsigned long long)st.dgrams_out[0], (unsigned long long)st.dgrams_in[1],
 			  (unsigned long long)st.dgrams_out[1]);
+		if (st.hook_dropped[0] + st.hook_dropped[1] + st.hook_errors[0] + st.hook_errors[1])
+			tool_note("proxy: udp modules dropped c2s %llu, s2c %llu; failed c2s %llu, s2c %llu",
+				  (unsigned long long)st.hook_dropped[0], (unsigned long long)st.hook_dropped[1],
+				  (unsigned long long)st.hook_errors[0], (unsigned long long)st.hook_errors[1]);
 	}
 	if (p) {
 		struct umpa_proxy_stats st;
 		umpa_proxy_stats(p, &st);
 		tool_note("proxy: %llu connections: %llu done, %llu aborted, %llu refused, %llu reset, %llu errors, "
 			  "%llu over limit, %llu open at stop; bytes c2s %llu in %llu out, s2c %llu in %llu out; "
-			  "tls %llu (%llu failed, %lu certificates made, %llu passed through, %llu by STARTTLS)",
+			  "tls %llu (%llu failed, %lu certificates made, %llu passed through, %llu by STARTTLS); %llu "
+			  "rejected",
 			  (unsigned long long)st.accepted, (unsigned long long)st.completed,
 			  (unsigned long long)st.aborted, (unsigned long long)st.refused, (unsigned long long)st.resets,
 			  (unsigned long long)st.errors, (unsigned long long)st.over_limit,
@@ -722,7 +775,8 @@ int cmd_proxy(int argc, char **argv)
 			  (unsigned long long)st.bytes_out[0], (unsigned long long)st.bytes_in[1],
 			  (unsigned long long)st.bytes_out[1], (unsigned long long)st.tls,
 			  (unsigned long long)st.tls_failed, mitm.ca ? umpa_proxy_ca_made(mitm.ca) : 0UL,
-			  (unsigned long long)st.passthrough, (unsigned long long)st.starttls);
+			  (unsigned long long)st.passthrough, (unsigned long long)st.starttls,
+			  (unsigned long long)st.rejected);
 	}
 out:
 	toxi_api_free(tapi);
@@ -754,6 +808,5 @@ out:
 	umpa_tls_conf_free(&upc);
 	umpa_tls_conf_free(&clc);
 	free(modfiles);
-	free(hallow);
 	return rc;
 }

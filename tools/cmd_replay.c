@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "replay_guard.h"
+#include "replay_http.h"
 #include "replay_modes.h"
 #include "umpa_capfile.h"
 #include "umpa_cursor.h"
@@ -87,6 +88,11 @@ static const char replay_usage[] =
     "  --json               one JSON object per exchange, then a summary object (last line)\n"
     "  --junit FILE         JUnit XML, one test case per flow\n"
     "  --progress           a progress line every second (default when stderr is a terminal)\n"
+    "Live page and control (a live replay):\n"
+    "  --http ADDR:PORT     serve GET / (the live page), /stats, /events, /conns (the flows)\n"
+    "                       and PATCH /params (multiplier, paused; pps or mbps with --pps, --mbps)\n"
+    "  --http-allow CIDR    also serve clients from CIDR (repeatable; default loopback only)\n"
+    "  --http-token TOKEN   changes need 'Authorization: Bearer TOKEN'\n"
     "Exit status: 0 every exchange matched, 1 an exchange differed, was missing or\n"
     "unexpected, or the work failed, 2 usage.\n";
 
@@ -332,6 +338,7 @@ int cmd_replay(int argc, char **argv)
 	    {"template", required_argument, NULL, 'E'},
 	    {"both-sides", no_argument, NULL, 'b'},
 	    {"set", required_argument, NULL, 'Z'},
+	    HTTP_CLI_LOPTS,
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -355,6 +362,9 @@ int cmd_replay(int argc, char **argv)
 	size_t nsets = 0;
 	struct umpa_replay_tmpl *dev = NULL;
 	struct replay_guard *guard = NULL;
+	struct umpa_sbuf ans_filter = {0}; /* the capture's filter (sched/replay_filter.c) */
+	struct http_cli hc = {0};          /* --http: tools/replay_http.c */
+	struct replay_http *rh = NULL;
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "i:x:vh", opts, NULL)) != -1) {
@@ -503,6 +513,8 @@ int cmd_replay(int argc, char **argv)
 			fputs(replay_usage, stdout);
 			return UMPA_EXIT_OK;
 		default:
+			if (http_cli_opt(&hc, ch, optarg))
+				break;
 			tool_err("replay: unknown or incomplete option '%s' (try 'umpa replay --help')",
 				 argv[optind - 1]);
 			return UMPA_EXIT_USAGE;
@@ -533,6 +545,13 @@ int cmd_replay(int argc, char **argv)
 	}
 	if (nsets && !tmpl) {
 		tool_err("replay: --set is a parameter of --template T");
+		return UMPA_EXIT_USAGE;
+	}
+	if (http_cli_check(&hc, "replay") < 0)
+		return UMPA_EXIT_USAGE;
+	if (hc.listen && (audit || tmpl)) {
+		tool_err("replay: --http serves a live replay (-i); --%s is over before a client could ask",
+			 audit ? "audit" : "template");
 		return UMPA_EXIT_USAGE;
 	}
 	if (audit || tmpl) {
@@ -651,6 +670,10 @@ int cmd_replay(int argc, char **argv)
 		goto fail;
 	if (!tm.no_check && !tmpl && !lo.sides.both)
 		guard = replay_tcp_guard(c.cap, (uint64_t)learn + (tm.loops ? tm.loops : 1));
+	/* one interface: its capture keeps only what can answer (two: what comes out of the device is
+	 * addressed as the device forwards it, so nothing is filtered) */
+	if (!tm.no_check && !tmpl && !lo.sides.both && umpa_replay_answer_filter(c.cap, &ans_filter) == 0)
+		umpa_sbuf_reset(&ans_filter);
 	for (unsigned i = 0; i < c.nifs; i++) {
 		struct rp_if *ifc = &c.ifs[i];
 		if (!(ifc->inj = umpa_inj_open(ifc->name, 2, &e)))
@@ -663,7 +686,8 @@ int cmd_replay(int argc, char **argv)
 			co.bufsize = 32 << 20;
 			co.snaplen = 65535;
 			co.dir = UMPA_DIR_IN; /* answers only: what umpa sends is not heard back */
-			co.immediate = 0;     /* TPACKET_V3 blocks, handed over every millisecond (as sr) */
+			co.filter = ans_filter.len ? ans_filter.s : NULL; /* and only what can answer */
+			co.immediate = 0; /* TPACKET_V3 blocks, handed over every millisecond (as sr) */
 			co.timeout_ms = 1;
 			if (!(ifc->cap = umpa_cap_open(ifc->name, &co, &e)))
 				goto fail;
@@ -675,6 +699,16 @@ int cmd_replay(int argc, char **argv)
 	c.progress_tty = isatty(2) && !progress ? 1 : 0;
 	if (!progress && !c.progress_tty)
 		c.progress_tty = -1; /* no progress line */
+	if (hc.listen) {
+		char title[300];
+		snprintf(title, sizeof title, "replay %s", file);
+		if (!(rh = replay_http_new(c.loop, &hc, title, c.cap,
+					   (uint64_t)c.cap->nexch * (tm.loops ? tm.loops : 1), &e))) {
+			tool_err("replay: %s", e.msg);
+			rc = e.code == UMPA_EINVAL ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
+			goto out;
+		}
+	}
 
 	{
 		struct umpa_replay_io io =
@@ -696,8 +730,10 @@ int cmd_replay(int argc, char **argv)
 				goto fail;
 			if (dev)
 				umpa_replay_tmpl_attach(dev, c.run);
+			replay_http_attach(rh, c.run);
 			if (umpa_replay_run_go(c.run, &e) < 0)
 				goto fail;
+			replay_http_attach(rh, NULL);
 			c.run = umpa_replay_run_free(c.run);
 			if (umpa_loop_signalled(c.loop))
 				goto out;
@@ -718,6 +754,7 @@ int cmd_replay(int argc, char **argv)
 			goto fail;
 		if (dev)
 			umpa_replay_tmpl_attach(dev, c.run);
+		replay_http_attach(rh, c.run);
 		umpa_replay_on_result(c.run, rp_result, &c);
 		if (c.progress_tty >= 0)
 			umpa_replay_on_progress(c.run, UMPA_NS_PER_SEC, rp_progress, &c);
@@ -769,6 +806,7 @@ fail:
 	tool_err("replay: %s", e.msg);
 	rc = UMPA_EXIT_ERROR;
 out:
+	rh = replay_http_free(rh); /* before the run and the loop */
 	umpa_replay_run_free(c.run);
 	replay_guard_off(guard);
 	if (dev) {
@@ -786,5 +824,6 @@ out:
 	umpa_replay_cap_free(c.cap);
 	umpa_capr_close(r);
 	umpa_sbuf_free(&c.line);
+	umpa_sbuf_free(&ans_filter);
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http_cli.h"
 #include "http_ctl.h"
 #include "umpa_run.h"
 #include "umpa_sched.h"
@@ -212,29 +213,13 @@ static void print_params(struct umpa_run *r, const char *tmpl)
 
 int cmd_run(int argc, char **argv)
 {
-	enum {
-		O_OFFLINE = 256,
-		O_SET,
-		O_DURATION,
-		O_STRICT,
-		O_JSON,
-		O_HTTP,
-		O_HTTP_ALLOW,
-		O_HTTP_TOKEN,
-		O_AREAD,
-		O_AWRITE,
-		O_LIST,
-		O_HELP,
-		O_KEYLOG
-	};
+	enum { O_OFFLINE = 256, O_SET, O_DURATION, O_STRICT, O_JSON, O_AREAD, O_AWRITE, O_LIST, O_HELP, O_KEYLOG };
 	static const struct option lopts[] = {{"offline", required_argument, NULL, O_OFFLINE},
 					      {"set", required_argument, NULL, O_SET},
 					      {"duration", required_argument, NULL, O_DURATION},
 					      {"strict", no_argument, NULL, O_STRICT},
 					      {"json", no_argument, NULL, O_JSON},
-					      {"http", required_argument, NULL, O_HTTP},
-					      {"http-allow", required_argument, NULL, O_HTTP_ALLOW},
-					      {"http-token", required_argument, NULL, O_HTTP_TOKEN},
+					      HTTP_CLI_LOPTS,
 					      {"allow-read", required_argument, NULL, O_AREAD},
 					      {"allow-write", required_argument, NULL, O_AWRITE},
 					      {"list", no_argument, NULL, O_LIST},
@@ -245,17 +230,15 @@ int cmd_run(int argc, char **argv)
 	const char **sets = calloc((size_t)argc + 1, sizeof(char *));
 	const char **aread = calloc((size_t)argc + 1, sizeof(char *));
 	const char **awrite = calloc((size_t)argc + 1, sizeof(char *));
-	const char **hallow = calloc((size_t)argc + 1, sizeof(char *));
-	struct http_ctl_opts hopts = {.allow = hallow};
+	struct http_cli hc = {0};
 	struct umpa_run_opts o = {0};
 	struct run_tool t = {0};
 	struct umpa_err e = {0};
-	const char *http = NULL;
 	int64_t duration = 0;
 	int list = 0, help = 0, c, rc = UMPA_EXIT_OK;
 	char path[4096];
 
-	if (!ifaces || !sets || !aread || !awrite || !hallow) {
+	if (!ifaces || !sets || !aread || !awrite) {
 		tool_err("run: out of memory");
 		rc = UMPA_EXIT_ERROR;
 		goto out;
@@ -290,15 +273,6 @@ int cmd_run(int argc, char **argv)
 		case O_JSON:
 			t.json = 1;
 			break;
-		case O_HTTP:
-			http = optarg;
-			break;
-		case O_HTTP_ALLOW:
-			hallow[hopts.nallow++] = optarg;
-			break;
-		case O_HTTP_TOKEN:
-			hopts.token = optarg;
-			break;
 		case O_AREAD:
 			aread[o.nallow_read++] = optarg;
 			break;
@@ -320,6 +294,8 @@ int cmd_run(int argc, char **argv)
 			rc = UMPA_EXIT_USAGE;
 			goto out;
 		default:
+			if (http_cli_opt(&hc, c, optarg))
+				break;
 			tool_err("run: unknown option '%s' (try 'umpa run --help')", argv[optind - 1]);
 			rc = UMPA_EXIT_USAGE;
 			goto out;
@@ -375,13 +351,12 @@ int cmd_run(int argc, char **argv)
 		rc = UMPA_EXIT_USAGE;
 		goto out;
 	}
-	if (http && o.offline) {
+	if (hc.listen && o.offline) {
 		tool_err("run: --http serves a live run (-i); an offline run is over before a client could ask");
 		rc = UMPA_EXIT_USAGE;
 		goto out;
 	}
-	if (!http && (hopts.nallow || hopts.token)) {
-		tool_err("run: --http-allow and --http-token go with --http ADDR:PORT");
+	if (http_cli_check(&hc, "run") < 0) {
 		rc = UMPA_EXIT_USAGE;
 		goto out;
 	}
@@ -391,20 +366,17 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	umpa_run_add_log(t.r, log_line, NULL, NULL);
-	if (http) { /* the control API: evhttp on the run's own loop */
+	if (hc.listen) { /* the control API: evhttp on the run's own loop */
 		const struct http_ctl_source src = {t.r, src_stats, src_params, src_check, src_set};
 		char title[256];
 		snprintf(title, sizeof(title), "run %s", o.tmpl);
-		hopts.title = title;
-		hopts.listen = http;
-		if (!(t.http = http_ctl_new(umpa_loop_event_base(umpa_run_loop(t.r)), &hopts, &src, &e)) ||
+		if (!(t.http = http_cli_start(&hc, umpa_loop_event_base(umpa_run_loop(t.r)), title, &src, &e)) ||
 		    umpa_run_add_log(t.r, http_log, &t, &e) < 0) {
 			tool_err("run: %s", e.msg);
 			rc = e.code == UMPA_EINVAL ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
 			goto out;
 		}
 		umpa_run_on_param(t.r, http_param, &t);
-		tool_err("http: listening on %s", http_ctl_bound(t.http));
 	}
 	if (!o.offline) {
 		struct umpa_loop *loop = umpa_run_loop(t.r);
@@ -428,6 +400,5 @@ out:
 	free(sets);
 	free(aread);
 	free(awrite);
-	free(hallow);
 	return rc;
 }

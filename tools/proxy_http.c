@@ -7,12 +7,40 @@
 #include "umpa_proxy.h"
 #include "umpa_proxy_lua.h"
 #include "umpa_sched.h"
+#include "umpa_udprelay.h"
+
+/* proxy --udp: the relay's counters, with the tiles' names (bytes per direction, dropped, duplicated, delayed) */
+static int udp_stats_json(const struct umpa_udprelay *u, struct umpa_sbuf *b)
+{
+	struct umpa_udprelay_stats st;
+	struct umpa_impair_stats im[2];
+
+	umpa_udprelay_stats(u, &st);
+	umpa_udprelay_impair_total(u, 0, &im[0]);
+	umpa_udprelay_impair_total(u, 1, &im[1]);
+	umpa_sbuf_printf(
+	    b,
+	    "{\"sessions.made\":%llu,\"sessions.active\":%llu,\"sessions.refused\":%llu,"
+	    "\"c2s.dgrams_in\":%llu,\"c2s.dgrams_out\":%llu,\"s2c.dgrams_in\":%llu,\"s2c.dgrams_out\":%llu,"
+	    "\"c2s.bytes_in\":%llu,\"c2s.bytes_out\":%llu,\"s2c.bytes_in\":%llu,\"s2c.bytes_out\":%llu,"
+	    "\"c2s.dropped\":%llu,\"s2c.dropped\":%llu,\"c2s.modules_dropped\":%llu,"
+	    "\"s2c.modules_dropped\":%llu}",
+	    (unsigned long long)st.sessions, (unsigned long long)st.active, (unsigned long long)st.refused,
+	    (unsigned long long)st.dgrams_in[0], (unsigned long long)st.dgrams_out[0],
+	    (unsigned long long)st.dgrams_in[1], (unsigned long long)st.dgrams_out[1],
+	    (unsigned long long)st.bytes_in[0], (unsigned long long)st.bytes_out[0], (unsigned long long)st.bytes_in[1],
+	    (unsigned long long)st.bytes_out[1], (unsigned long long)im[0].dropped, (unsigned long long)im[1].dropped,
+	    (unsigned long long)st.hook_dropped[0], (unsigned long long)st.hook_dropped[1]);
+	return b->oom ? -UMPA_ENOMEM : 0;
+}
 
 static int proxy_stats_json(void *arg, struct umpa_sbuf *b)
 {
 	struct proxy_http_src *ps = arg;
 	struct umpa_proxy_stats st;
 
+	if (!ps->p)
+		return ps->u ? udp_stats_json(ps->u, b) : (umpa_sbuf_puts(b, "{}"), 0);
 	umpa_proxy_stats(ps->p, &st);
 	umpa_sbuf_printf(
 	    b,
@@ -71,7 +99,8 @@ static int proxy_conns_json(void *arg, struct umpa_sbuf *b)
 	struct conns_ctx x = {b, umpa_loop_wall_ns(ps->loop), 0};
 
 	umpa_sbuf_puts(b, "{\"list\":[");
-	umpa_proxy_conns(ps->p, conn_json, &x);
+	if (ps->p)
+		umpa_proxy_conns(ps->p, conn_json, &x);
 	umpa_sbuf_printf(b, "],\"total\":%zu}", x.n);
 	return b->oom ? -UMPA_ENOMEM : 0;
 }

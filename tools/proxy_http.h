@@ -7,11 +7,14 @@
 struct umpa_loop;
 struct umpa_proxy;
 struct umpa_proxy_mods;
+struct umpa_udprelay;
 
 /** What the control plane reads (the caller's storage, alive as long as the control plane). */
 struct proxy_http_src {
-	struct umpa_proxy *p;   /**< the proxy */
-	struct umpa_loop *loop; /**< its loop (the event_base, the clock of connection ages) */
+	struct umpa_proxy *p;    /**< the proxy (NULL: --udp) */
+	struct umpa_loop *loop;  /**< its loop (the event_base, the clock of connection ages) */
+	struct umpa_udprelay *u; /**< --udp: the relay, whose counters are served instead (sessions.*, c2s.dgrams_in,
+				    c2s.bytes_in ... s2c.bytes_out, c2s.dropped, s2c.dropped, *.modules_dropped) */
 
 	struct umpa_proxy_mods *mods; /**< its module host: GET and PUT /rules (NULL: no /rules) */
 };

@@ -132,6 +132,7 @@ static void udp_apply(struct tproxy *t)
 		umpa_toxics_impair_cfg(t->tx, (enum umpa_proxy_dir)d, &c);
 		umpa_udprelay_set(t->u, d, &c, &e);
 	}
+	umpa_udprelay_refresh(t->u); /* the sessions a client match picks */
 }
 
 static void udp_tick(struct umpa_loop *loop, void *arg)
@@ -208,9 +209,13 @@ static int proxy_start(struct tproxy *t, struct umpa_err *e)
 	char b[160];
 	if (t->udp) {
 		struct umpa_udprelay_opts o;
+		struct umpa_proxy_hooks h;
 		umpa_udprelay_opts_init(&o);
 		o.listen = t->listen;
 		o.target = t->upstream;
+		umpa_toxics_udp_hooks(t->tx, &h); /* client matches and lua toxics, per session and datagram */
+		o.hooks = &h;
+		o.session_cfg = umpa_toxics_session_cfg;
 		if (!(t->u = umpa_udprelay_new(t->a->loop, &o, e)))
 			return -e->code;
 		snprintf(t->listen, sizeof(t->listen), "%s", umpa_udprelay_bound(t->u, b, sizeof(b)));
@@ -716,8 +721,11 @@ static int toxic_fields(const struct tproxy *t, json_t *o, struct umpa_toxic_def
 			}
 			snprintf(dst, dn, "%s", json_string_value(x));
 		}
-		if (t->udp && (d->match_client[0] || d->match_sni[0] || d->match_host[0])) {
-			snprintf(err, en, "match: not available on UDP proxies");
+		if (t->udp && (d->match_sni[0] || d->match_host[0])) {
+			snprintf(err, en,
+				 "match: '%s' is for TCP proxies (a UDP datagram has no TLS ClientHello or HTTP "
+				 "request: DTLS and QUIC are not parsed); match UDP clients by 'client' (ADDR or CIDR)",
+				 d->match_sni[0] ? "sni" : "host");
 			return -1;
 		}
 	}
@@ -1052,14 +1060,17 @@ int toxi_api_stats_json(struct toxi_api *a, struct umpa_sbuf *b)
 			json_object_set_new(p, "active", json_integer((json_int_t)st.active));
 		} else if (t->u) {
 			struct umpa_udprelay_stats st;
-			const struct umpa_impair_stats *im = umpa_udprelay_impair_stats(t->u, 0);
-			const struct umpa_impair_stats *im2 = umpa_udprelay_impair_stats(t->u, 1);
+			struct umpa_impair_stats im, im2;
+			umpa_udprelay_impair_total(t->u, 0, &im);
+			umpa_udprelay_impair_total(t->u, 1, &im2);
 			umpa_udprelay_stats(t->u, &st);
 			json_object_set_new(p, "sessions", json_integer((json_int_t)st.active));
-			json_object_set_new(p, "dropped", json_integer((json_int_t)(im->dropped + im2->dropped)));
+			json_object_set_new(p, "dropped", json_integer((json_int_t)(im.dropped + im2.dropped)));
 			json_object_set_new(p, "duplicated",
-					    json_integer((json_int_t)(im->duplicated + im2->duplicated)));
-			json_object_set_new(p, "delayed", json_integer((json_int_t)(im->delayed + im2->delayed)));
+					    json_integer((json_int_t)(im.duplicated + im2.duplicated)));
+			json_object_set_new(p, "delayed", json_integer((json_int_t)(im.delayed + im2.delayed)));
+			json_object_set_new(p, "lua_dropped",
+					    json_integer((json_int_t)(st.hook_dropped[0] + st.hook_dropped[1])));
 		}
 		json_object_set_new(o, t->name, p);
 	}

@@ -12,9 +12,13 @@
 #     nothing passes).
 #  3. beyond Toxiproxy: a UDP proxy's packet_loss 0.3 over 1,000 datagrams (0.3 +- 0.06), its
 #     duplicate and latency; a scheduled toxic off, on, off at its times, a flapping one in runs;
-#     a matched toxic (client 127.0.0.2/32) hurts that client and not 127.0.0.1; a Lua module as
+#     a matched toxic (client 127.0.0.2/32) hurts that client and not 127.0.0.1 (TCP latency; UDP
+#     packet_loss 0.5 over 400 datagrams per client; a lua drop);
+#     Lua toxics on UDP per datagram (replace changes each, dup sends each twice); a Lua module as
 #     a toxic (http503:every=3 before python3's http.server: 200 200 503 ...); a match on Host
 #     and one on a ClientHello's SNI.
+#     `umpa proxy --udp` with modules (--c2s replace changes each datagram, --s2c dup doubles it) and
+#     --http (the relay's counters in /stats).
 #  4. bad input: malformed JSON, unknown type, unknown attribute, out-of-range values, bad stream,
 #     duplicate names, unknown proxy or toxic: 4xx with {"error", "status"}, the proxy runs on.
 # Loopback only; every wait is bounded.
@@ -190,6 +194,34 @@ r=$($PEER udp "$U1" 500)
 	ok "UDP duplicate 0.5 + latency 100: $r" || bad "UDP duplicate + latency: $r"
 api POST /proxies/u1/toxics '{"type":"slicer"}'
 [ "$CODE" = 400 ] && ok "slicer on a UDP proxy: 400 $BODY" || bad "slicer on UDP: $CODE $BODY"
+api DELETE /proxies/u1/toxics/latency_downstream
+api DELETE /proxies/u1/toxics/duplicate_downstream
+# a matched UDP toxic: sessions of 127.0.0.2 get an impairment of their own, 127.0.0.1 keeps the shared one
+api POST /proxies/u1/toxics '{"name":"mloss","type":"packet_loss","stream":"upstream","attributes":{"loss_rate":0.5},"match":{"client":"127.0.0.2/32"}}'
+[ "$CODE" = 200 ] && [ "$(jget '.match.client')" = 127.0.0.2/32 ] || bad "matched UDP toxic: $CODE $BODY"
+r2=$($PEER udp "$U1" 400 200 127.0.0.2)
+r1=$($PEER udp "$U1" 400 200 127.0.0.1)
+loss=$(awk -v u="$(kv uniq "$r2")" 'BEGIN { printf "%.3f", 1 - u / 400 }')
+within "$loss" 0.4 0.6 && [ "$(kv uniq "$r1")" = 400 ] &&
+	ok "UDP packet_loss 0.5 matched to 127.0.0.2/32: $loss lost from .2, $(kv uniq "$r1")/400 back to .1" ||
+	bad "matched UDP loss: .2 $r2; .1 $r1"
+api DELETE /proxies/u1/toxics/mloss
+api POST /proxies/u1/toxics '{"type":"latency","attributes":{"latency":100},"match":{"sni":"a.test"}}'
+[ "$CODE" = 400 ] && [[ $BODY == *"for TCP proxies"* ]] && ok "match sni on UDP: 400 $BODY" || bad "sni on UDP: $CODE $BODY"
+# Lua toxics on UDP, per datagram: replace changes each one, dup sends each twice (a table of two strings)
+api POST /proxies/u1/toxics '{"name":"lu","type":"lua","stream":"upstream","attributes":{"chain":"replace:search=uu:replace=X,dup"}}'
+[ "$CODE" = 200 ] || bad "lua toxic on UDP: $CODE $BODY"
+r=$($PEER udp "$U1" 200)
+[ "$(kv uniq "$r")" = 200 ] && [ "$(kv got "$r")" = 400 ] && [ "$(kv changed "$r")" = 400 ] &&
+	ok "lua UDP toxic replace,dup: $r" || bad "lua UDP toxic: $r"
+api POST /proxies/u1/toxics '{"name":"ld","type":"lua","stream":"downstream","attributes":{"chain":"drop"},"match":{"client":"127.0.0.2"}}'
+r2=$($PEER udp "$U1" 100 200 127.0.0.2)
+r1=$($PEER udp "$U1" 100 200 127.0.0.1)
+[ "$(kv got "$r2")" = 0 ] && [ "$(kv got "$r1")" = 200 ] && ok "lua UDP toxic drop matched to 127.0.0.2: .2 got $(kv got "$r2"), .1 got $(kv got "$r1")" ||
+	bad "lua UDP drop matched: .2 $r2; .1 $r1"
+api GET /proxies/u1/toxics
+api DELETE /proxies/u1/toxics/lu
+api DELETE /proxies/u1/toxics/ld
 
 # the probe makes the toxic itself and counts its times from the answer
 read -r r1 r2 r3 < <($PEER probe-after "http://$API/proxies/p1/toxics" \
@@ -278,6 +310,22 @@ r=$($PEER udp "${UP:-1}" 200)
 kill -TERM $UPID
 wait $UPID
 grep -q 'datagrams c2s 200 in 200 out, s2c 200 in 200 out' "$T/udp.err" && ok "--udp summary: $(grep datagrams "$T/udp.err")" || bad "--udp summary: $(cat "$T/udp.err")"
+# modules on --udp see each datagram: c2s changed, s2c each sent twice (a table of two strings)
+"$UMPA" proxy --udp -l 127.0.0.1:0 -t 127.0.0.1:$UPORT --c2s replace:search=uu:replace=Z --s2c dup --duration 120 \
+	--http 127.0.0.1:0 2>"$T/udpm.err" &
+UPID=$!
+PIDS+=($UPID)
+for ((i = 0; i < 100; i++)); do grep -q 'relaying UDP on' "$T/udpm.err" 2>/dev/null && break; sleep 0.1; done
+UP=$(sed -n 's/.*relaying UDP on 127.0.0.1:\([0-9]*\) .*/\1/p' "$T/udpm.err")
+r=$($PEER udp "${UP:-1}" 100)
+[ "$(kv uniq "$r")" = 100 ] && [ "$(kv got "$r")" = 200 ] && [ "$(kv changed "$r")" = 200 ] &&
+	ok "umpa proxy --udp --c2s replace --s2c dup: $r" || bad "--udp with modules: $r $(cat "$T/udpm.err")"
+HA=$(sed -n 's/.*http: listening on \(.*\)$/\1/p' "$T/udpm.err")
+st=$(curl -s --max-time 5 "http://$HA/stats")
+[ "$(jq '."c2s.dgrams_in"' <<<"$st")" = 100 ] && [ "$(jq '."s2c.dgrams_out"' <<<"$st")" = 200 ] &&
+	[ "$(jq '."sessions.made"' <<<"$st")" = 1 ] && ok "proxy --udp --http: the relay's counters ($st)" || bad "proxy --udp --http /stats: $st"
+kill -TERM $UPID
+wait $UPID
 usage() { # WHAT ARGS...: exit 2, one line on stderr
 	local what=$1 rc
 	shift

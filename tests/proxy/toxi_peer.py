@@ -13,8 +13,9 @@
   hello PORT NAME            send a TLS ClientHello naming NAME (SNI) to the echo server; print the ms
                              until it is back
   talk PORT                  send a line to the echo server, read until the end: "bytes=B end=E secs=S"
-  udp PORT N [GAP_US]        N numbered datagrams; print "sent=N got=G uniq=U rtt_ms=M" (echoes counted
-                             for 0.5 s after the last one)
+  udp PORT N [GAP_US] [SRC]  N numbered datagrams (from address SRC); print "sent=N got=G uniq=U rtt_ms=M
+                             changed=C" (echoes counted for 0.5 s after the last one; C: echoes that
+                             differ from what was sent)
 """
 import os
 import socket
@@ -194,18 +195,21 @@ def talk(port):
     print("bytes=%d end=%s secs=%.3f" % (got, end, time.monotonic() - t0))
 
 
-def udp(port, n, gap_us=200):
+def udp(port, n, gap_us=200, src=None):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+    if src:
+        s.bind((src, 0))
     s.connect(("127.0.0.1", port))
     s.setblocking(False)
     seen = {}
     got = 0
+    changed = 0
     rtts = []
     sent_at = {}
 
     def drain():
-        nonlocal got
+        nonlocal got, changed
         while True:
             try:
                 d = s.recv(2048)
@@ -213,6 +217,8 @@ def udp(port, n, gap_us=200):
                 return
             got += 1
             k = int(d.split(b" ")[0])
+            if d != b"%d %s" % (k, b"u" * 64):
+                changed += 1
             if k not in seen:
                 seen[k] = 1
                 rtts.append((time.monotonic() - sent_at[k]) * 1000)
@@ -226,7 +232,7 @@ def udp(port, n, gap_us=200):
     while time.monotonic() < end:
         drain()
         time.sleep(0.005)
-    print("sent=%d got=%d uniq=%d rtt_ms=%.1f" % (n, got, len(seen), statistics.median(rtts) if rtts else -1))
+    print("sent=%d got=%d uniq=%d rtt_ms=%.1f changed=%d" % (n, got, len(seen), statistics.median(rtts) if rtts else -1, changed))
 
 
 def main():
@@ -246,7 +252,7 @@ def main():
     elif a[0] == "talk":
         talk(int(a[1]))
     elif a[0] == "udp":
-        udp(int(a[1]), int(a[2]), int(a[3]) if len(a) > 3 else 200)
+        udp(int(a[1]), int(a[2]), int(a[3]) if len(a) > 3 else 200, a[4] if len(a) > 4 else None)
     else:
         raise SystemExit(__doc__)
 

@@ -1,7 +1,8 @@
 /* test_toxics.c - the toxics of sched/toxics.c through their proxy hooks, with no sockets:
  * each toxic's answer for chunks (delay, cut, drop, close, reset), toxicity, a match on the
  * client address and on the Host header, a schedule, attribute checks, and the UDP
- * impairment the toxics of a stream add up to. */
+ * impairment the toxics of a stream add up to; UDP sessions: a matched toxic in a session's own
+ * impairment only, hooks (lua toxics) per datagram splitting and dropping pieces. */
 #include <math.h>
 
 #include "umpa_toxics.h"
@@ -53,7 +54,8 @@ static void add(struct fix *f, const char *type, const char *name, enum umpa_pro
 /* One chunk of @n bytes in direction @dir, arrived now. */
 static struct umpa_proxy_out chunk(struct fix *f, enum umpa_proxy_dir dir, const uint8_t *in, size_t n)
 {
-	struct umpa_proxy_out o = {in, n, UMPA_PROXY_FORWARD, 0, 0, umpa_loop_now_ns(f->loop), 0};
+	struct umpa_proxy_out o = {
+	    .data = in, .len = n, .action = UMPA_PROXY_FORWARD, .arrived_ns = umpa_loop_now_ns(f->loop)};
 	struct umpa_err e = {0, ""};
 	assert_int_equal(f->h.data(f->h.arg, f->st, dir, in, n, &o, &e), 0);
 	return o;
@@ -221,6 +223,95 @@ static void udp_impairment(void **s)
 	fix_close(&f);
 }
 
+/* Two C hooks as lua toxics would be: split a datagram in two pieces, drop a piece "c". */
+static int split_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_t *in, size_t n,
+		      struct umpa_proxy_out *out, struct umpa_err *e)
+{
+	(void)arg, (void)state, (void)dir, (void)in, (void)n, (void)e;
+	out->data = "abc";
+	out->len = 3;
+	return 0;
+}
+
+static unsigned split_parts(void *arg, void *state, const size_t **lens)
+{
+	static const size_t parts[2] = {2, 1};
+	(void)arg, (void)state;
+	*lens = parts;
+	return 2;
+}
+
+static int drop_c(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_t *in, size_t n,
+		  struct umpa_proxy_out *out, struct umpa_err *e)
+{
+	(void)arg, (void)state, (void)dir, (void)e;
+	out->len = n == 1 && in[0] == 'c' ? 0 : n;
+	return 0;
+}
+
+static void udp_sessions(void **s)
+{
+	struct umpa_err e = {0, ""};
+	struct umpa_loop *loop = umpa_loop_new(UMPA_CLOCK_LIVE, &e);
+	struct umpa_toxics *t = umpa_toxics_new(loop, 7, &e);
+	struct umpa_proxy_hooks h, hs = {0}, hd = {0};
+	struct umpa_proxy_conn_info a = {.id = 1, .src = "10.0.3.4"}, b = {.id = 2, .src = "10.1.3.4"};
+	struct umpa_proxy_out o = {0};
+	const size_t *lens = NULL;
+	struct umpa_toxic_def d;
+	struct umpa_impair_cfg c;
+	void *sa, *sb;
+	(void)s;
+	umpa_toxics_udp_hooks(t, &h);
+	assert_int_equal(h.open(h.arg, &a, &sa, &e), 0);
+	assert_int_equal(h.open(h.arg, &b, &sb, &e), 0);
+	umpa_toxic_def_init(&d, UMPA_TOXIC_PACKET_LOSS);
+	snprintf(d.name, sizeof(d.name), "all");
+	d.dir = UMPA_PROXY_C2S;
+	d.attr[0] = 0.4;
+	assert_int_equal(umpa_toxics_add(t, &d, &e), 0);
+	snprintf(d.name, sizeof(d.name), "some");
+	snprintf(d.match_client, sizeof(d.match_client), "10.0.0.0/16");
+	d.attr[0] = 0.5;
+	assert_int_equal(umpa_toxics_add(t, &d, &e), 0);
+	umpa_toxics_impair_cfg(t, UMPA_PROXY_C2S, &c); /* shared: the unmatched toxic only */
+	assert_true(fabs(c.loss - 0.4) < 1e-9);
+	assert_int_equal(umpa_toxics_session_cfg(t, sa, 0, &c), 1);
+	assert_true(fabs(c.loss - 0.7) < 1e-9); /* 1 - 0.6 * 0.5 */
+	assert_int_equal(umpa_toxics_session_cfg(t, sb, 0, &c), 0);
+	assert_int_equal(umpa_toxics_session_cfg(t, sa, 1, &c), 0);
+	/* hooks per datagram: split, then the piece "c" dropped, for the matched session only */
+	hs.data = split_data;
+	hs.parts = split_parts;
+	hd.data = drop_c;
+	umpa_toxic_def_init(&d, UMPA_TOXIC_HOOKS);
+	d.dir = UMPA_PROXY_C2S;
+	snprintf(d.name, sizeof(d.name), "split");
+	snprintf(d.match_client, sizeof(d.match_client), "10.0.3.4");
+	assert_int_equal(umpa_toxics_add_hooks(t, &d, &hs, &e), 0);
+	snprintf(d.name, sizeof(d.name), "dropc");
+	assert_int_equal(umpa_toxics_add_hooks(t, &d, &hd, &e), 0);
+	assert_int_equal(h.data(h.arg, sa, UMPA_PROXY_C2S, (const uint8_t *)"xyz", 3, &o, &e), 0);
+	assert_int_equal(h.parts(h.arg, sa, &lens), 1);
+	assert_int_equal(o.len, 2);
+	assert_memory_equal(o.data, "ab", 2);
+	assert_int_equal(umpa_toxics_remove(t, "dropc"), 0);
+	assert_int_equal(h.data(h.arg, sa, UMPA_PROXY_C2S, (const uint8_t *)"xyz", 3, &o, &e), 0);
+	assert_int_equal(h.parts(h.arg, sa, &lens), 2); /* split, nothing dropped: two datagrams */
+	assert_int_equal(lens[0], 2);
+	assert_int_equal(lens[1], 1);
+	assert_memory_equal(o.data, "abc", 3);
+	assert_int_equal(h.data(h.arg, sb, UMPA_PROXY_C2S, (const uint8_t *)"xyz", 3, &o, &e), 0);
+	assert_int_equal(o.len, 3); /* not matched: as it came */
+	assert_int_equal(h.parts(h.arg, sb, &lens), 0);
+	assert_int_equal(h.data(h.arg, sa, UMPA_PROXY_S2C, (const uint8_t *)"xyz", 3, &o, &e), 0);
+	assert_int_equal(o.len, 3); /* the other stream */
+	h.close(h.arg, sa);
+	h.close(h.arg, sb);
+	umpa_toxics_free(t);
+	umpa_loop_free(loop);
+}
+
 static void bad_definitions(void **s)
 {
 	struct umpa_toxic_def d;
@@ -249,6 +340,7 @@ int main(void)
 	    cmocka_unit_test(latency_and_toxicity), cmocka_unit_test(bandwidth_slicer_limit),
 	    cmocka_unit_test(drops_and_resets),     cmocka_unit_test(match_and_schedule),
 	    cmocka_unit_test(udp_impairment),       cmocka_unit_test(bad_definitions),
+	    cmocka_unit_test(udp_sessions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
