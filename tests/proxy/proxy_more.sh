@@ -131,6 +131,11 @@ got=$(sed -n 2p "$T/sc.txt")
 python3 -c "import socket; socket.create_connection(('127.0.0.1', $LPORT), 5).close()"
 got=$(timeout 20 curl -s --socks5 127.0.0.1:$LPORT "http://127.0.0.1:$PB/a.txt")
 [ "$got" = "server B" ] && ok "SOCKS5: curl --socks5 works after the bad requests" || bad "SOCKS5 after bad: '$got'"
+# the proxy closes its legs once it has read both ends: wait for that (bounded) before the stop
+for i in $(seq 1 60); do
+	[ -z "$(ss -Htn state established state close-wait state fin-wait-1 "( dport = :$PB or sport = :$LPORT )" 2>/dev/null)" ] && break
+	sleep 0.05
+done
 stop_proxy socks
 echo "$SUMMARY" | grep -q '4 connections: 1 done.*; 3 rejected' && ok "SOCKS5 summary: 1 done, 3 rejected" || bad "$SUMMARY"
 
