@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "umpa_cursor.h"
@@ -31,6 +32,11 @@
 
 /* Largest chunk handed to a hook at once. */
 #define CHUNK_MAX 65536
+
+/* Most bytes one read(2) of a plain socket takes: libevent 2.1's evbuffer_read takes at most 4 KiB per call
+ * (and asks FIONREAD first), so plain sides read for themselves (plain_read_cb).  Just under 128 KiB with
+ * libevent's chain header: one heap chunk below glibc's mmap threshold. */
+#define READ_MAX (131072 - 512)
 
 struct proxy_conn;
 
@@ -45,6 +51,7 @@ struct proxy_half {
 	struct evbuffer *held; /* bytes waiting for the delay */
 	int eof_waited;        /* the eof_delay hook's wait is over (or none was asked) */
 	int64_t first_ns;      /* when the oldest byte now in the input was read (0: none there) */
+	struct event *rd;      /* a plain sender's read event (plain_read_cb); NULL: its bufferevent reads (TLS) */
 	uint64_t in, out;      /* bytes read from the sender, handed to the receiver (umpa_proxy_conns) */
 };
 
@@ -330,6 +337,8 @@ static void conn_free(struct proxy_conn *c, enum conn_end how)
 	plog(p, UMPA_PROXY_NOTE, c->ci.id, "closed (%s)",
 	     (const char *[]){"done", "aborted", "refused", "reset", "error"}[how]);
 	for (i = 0; i < 2; i++) {
+		if (c->half[i].rd)
+			event_free(c->half[i].rd);
 		if (c->side[i]) {
 			if (how == END_RESET) {
 				struct linger lg = {1, 0};
@@ -409,34 +418,96 @@ static int half_finish(struct proxy_half *h)
 static void pump(struct proxy_half *h);
 static void starttls_begin(struct proxy_conn *c);
 
+/* Reading of side @p s on (@p on nonzero) or off: its own read event for a plain socket, else its bufferevent's. */
+static void side_read(struct proxy_conn *c, int s, int on)
+{
+	struct event *rd = c->half[s].rd;
+	if (rd) {
+		if (on)
+			event_add(rd, NULL);
+		else
+			event_del(rd);
+	} else if (c->side[s]) {
+		if (on)
+			bufferevent_enable(c->side[s], EV_READ);
+		else
+			bufferevent_disable(c->side[s], EV_READ);
+	}
+}
+
+/* Side @p s may be written at once: a plain, connected socket whose output holds nothing. */
+static int side_direct(const struct proxy_conn *c, int s)
+{
+	return c->half[s].rd && (s == 0 || c->connected) && !evbuffer_get_length(bufferevent_get_output(c->side[s]));
+}
+
+/* All of @p b's bytes to side @p s.  A plain socket with an empty output is written at once (as haproxy and
+ * socat do): only what the kernel did not take waits in the output for its write event, which saves arming
+ * that event and a turn of the loop per chunk.  A failed write leaves the bytes to the bufferevent, which
+ * meets the error itself and reports it to event_cb. */
+static void send_buf(struct proxy_conn *c, int s, struct evbuffer *b)
+{
+	if (side_direct(c, s))
+		evbuffer_write(b, bufferevent_getfd(c->side[s]));
+	if (evbuffer_get_length(b))
+		bufferevent_write_buffer(c->side[s], b);
+}
+
+/* @p n bytes at @p d to side @p s, as send_buf. */
+static void send_data(struct proxy_conn *c, int s, const void *d, size_t n)
+{
+	if (n && side_direct(c, s)) {
+		ssize_t w = send(bufferevent_getfd(c->side[s]), d, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w > 0) {
+			d = (const unsigned char *)d + w;
+			n -= (size_t)w;
+		}
+	}
+	if (n)
+		bufferevent_write(c->side[s], d, n);
+}
+
+enum acct { ACCT_IN = 0, ACCT_OUT = 1 };
+
+/* The one bookkeeping of direction @p h's bytes, on every path (unhooked, hooked, delayed, STARTTLS): @p n bytes
+ * read from the sender (ACCT_IN: seen on leg h->dir) or handed to the receiver (ACCT_OUT: leg !h->dir) go to the
+ * capture tap, the proxy's counters and the connection's.  The bytes are @p d, or with @p d NULL the first @p n
+ * of @p b. */
+static void account(struct proxy_half *h, enum acct how, struct evbuffer *b, const void *d, size_t n)
+{
+	struct proxy_conn *c = h->c;
+	tap_plain(c, how == ACCT_OUT ? !h->dir : h->dir, h->dir, b, d, n);
+	if (how == ACCT_OUT) {
+		c->p->st.bytes_out[h->dir] += n;
+		h->out += n;
+	} else {
+		c->p->st.bytes_in[h->dir] += n;
+		h->in += n;
+	}
+}
+
 static void delay_done(evutil_socket_t fd, short what, void *arg)
 {
 	struct proxy_half *h = arg;
 	struct proxy_conn *c = h->c;
-	struct bufferevent *dst = c->side[!h->dir];
 	(void)fd;
 	(void)what;
 	event_free(h->delay);
 	h->delay = NULL;
-	c->p->st.bytes_out[h->dir] += evbuffer_get_length(h->held);
-	tap_plain(c, !h->dir, h->dir, h->held, NULL, SIZE_MAX);
-	h->out += evbuffer_get_length(h->held);
-	bufferevent_write_buffer(dst, h->held);
+	account(h, ACCT_OUT, h->held, NULL, evbuffer_get_length(h->held));
+	send_buf(c, !h->dir, h->held);
 	pump(h); /* what arrived meanwhile; re-enables reading */
 }
 
 /* Write @p n bytes to the receiver (or hold them behind a delay). */
 static void forward(struct proxy_half *h, const void *data, size_t n)
 {
-	struct proxy_conn *c = h->c;
 	if (h->delay) {
 		evbuffer_add(h->held, data, n);
 		return;
 	}
-	c->p->st.bytes_out[h->dir] += n;
-	tap_plain(c, !h->dir, h->dir, NULL, data, n);
-	h->out += n;
-	bufferevent_write(c->side[!h->dir], data, n);
+	account(h, ACCT_OUT, NULL, data, n);
+	send_data(h->c, !h->dir, data, n);
 }
 
 /* End @p c in order (UMPA_PROXY_CLOSE): no more reading either way, unread input dropped, what is
@@ -449,7 +520,7 @@ static int conn_close_soon(struct proxy_conn *c)
 		h->eof = 1;
 		if (c->side[i]) {
 			struct evbuffer *in = bufferevent_get_input(c->side[i]);
-			bufferevent_disable(c->side[i], EV_READ);
+			side_read(c, i, 0);
 			evbuffer_drain(in, evbuffer_get_length(in));
 		}
 	}
@@ -477,6 +548,50 @@ int umpa_proxy_kill(struct umpa_proxy *p, uint64_t id, int reset)
 	return 0;
 }
 
+/* Do a hook's answer @p out for the @p n bytes at @p d, the head of @p in: account and drain the bytes it used,
+ * forward its data (or hold them behind its delay), then its action.  Returns 1 when pump must stop: the
+ * connection was freed, is closing or is being upgraded. */
+static int hook_answer(struct proxy_half *h, struct evbuffer *in, const unsigned char *d, size_t n,
+		       const struct umpa_proxy_out *out)
+{
+	struct proxy_conn *c = h->c;
+	struct umpa_proxy *p = c->p;
+	int starttls = out->action == UMPA_PROXY_STARTTLS && p->o.mitm && !c->starttls && !c->is_tls;
+	if (out->action == UMPA_PROXY_RESET) {
+		plog(p, UMPA_PROXY_NOTE, c->ci.id, "reset by a module");
+		conn_free(c, END_RESET);
+		return 1;
+	}
+	if (!starttls && out->delay_ns > 0) {
+		struct timeval tv = {(time_t)(out->delay_ns / 1000000000),
+				     (suseconds_t)(out->delay_ns % 1000000000 / 1000)};
+		if (!h->held)
+			h->held = evbuffer_new();
+		h->delay = evtimer_new(p->base, delay_done, h);
+		if (!h->held || !h->delay || evtimer_add(h->delay, &tv) < 0) {
+			plog(p, UMPA_PROXY_WARN, c->ci.id, "no memory for a delay");
+			conn_free(c, END_ERROR);
+			return 1;
+		}
+	}
+	if (!starttls && out->consumed && out->consumed < n)
+		n = out->consumed;
+	account(h, ACCT_IN, NULL, d, n); /* what this leg read, once: a hook may take less */
+	if (out->len)
+		forward(h, out->data, out->len);
+	evbuffer_drain(in, n);
+	if (starttls) {
+		starttls_begin(c);
+		return 1;
+	}
+	if (out->action == UMPA_PROXY_CLOSE) {
+		plog(p, UMPA_PROXY_NOTE, c->ci.id, "closed by a module");
+		conn_close_soon(c);
+		return 1;
+	}
+	return 0;
+}
+
 /* Move what side[dir] received to side[!dir], through the hooks; stop at the buffer bound or a delay. */
 static void pump(struct proxy_half *h)
 {
@@ -492,13 +607,9 @@ static void pump(struct proxy_half *h)
 		if (evbuffer_get_length(bufferevent_get_output(dst)) >= p->o.hiwat)
 			break;
 		if (!p->hooked || (p->h.pass && p->h.pass(p->h.arg, c->state, (enum umpa_proxy_dir)h->dir))) {
-			tap_plain(c, h->dir, h->dir, in, NULL, len);
-			tap_plain(c, !h->dir, h->dir, in, NULL, len);
-			p->st.bytes_in[h->dir] += len;
-			p->st.bytes_out[h->dir] += len;
-			h->in += len;
-			h->out += len;
-			bufferevent_write_buffer(dst, in);
+			account(h, ACCT_IN, in, NULL, len);
+			account(h, ACCT_OUT, in, NULL, len);
+			send_buf(c, !h->dir, in);
 			break;
 		}
 		{
@@ -511,45 +622,8 @@ static void pump(struct proxy_half *h)
 				conn_free(c, END_ERROR);
 				return;
 			}
-			if (out.action == UMPA_PROXY_RESET) {
-				plog(p, UMPA_PROXY_NOTE, c->ci.id, "reset by a module");
-				conn_free(c, END_RESET);
+			if (hook_answer(h, in, d, n, &out))
 				return;
-			}
-			if (out.action == UMPA_PROXY_STARTTLS && p->o.mitm && !c->starttls && !c->is_tls) {
-				p->st.bytes_in[h->dir] += n;
-				tap_plain(c, h->dir, h->dir, NULL, d, n);
-				if (out.len)
-					forward(h, out.data, out.len);
-				evbuffer_drain(in, n);
-				starttls_begin(c);
-				return;
-			}
-			if (out.delay_ns > 0) {
-				struct timeval tv = {(time_t)(out.delay_ns / 1000000000),
-						     (suseconds_t)(out.delay_ns % 1000000000 / 1000)};
-				if (!h->held)
-					h->held = evbuffer_new();
-				h->delay = evtimer_new(p->base, delay_done, h);
-				if (!h->held || !h->delay || evtimer_add(h->delay, &tv) < 0) {
-					plog(p, UMPA_PROXY_WARN, c->ci.id, "no memory for a delay");
-					conn_free(c, END_ERROR);
-					return;
-				}
-			}
-			if (out.consumed && out.consumed < n)
-				n = out.consumed;
-			p->st.bytes_in[h->dir] += n;
-			tap_plain(c, h->dir, h->dir, NULL, d, n); /* what this leg read, once: a hook may take less */
-			h->in += n;
-			if (out.len)
-				forward(h, out.data, out.len);
-			evbuffer_drain(in, n);
-			if (out.action == UMPA_PROXY_CLOSE) {
-				plog(p, UMPA_PROXY_NOTE, c->ci.id, "closed by a module");
-				conn_close_soon(c);
-				return;
-			}
 		}
 	}
 	if (!evbuffer_get_length(in))
@@ -557,11 +631,11 @@ static void pump(struct proxy_half *h)
 	/* during a delay reading goes on (up to the input's bound), so bytes keep their arrival times */
 	if (evbuffer_get_length(bufferevent_get_output(dst)) >= p->o.hiwat) {
 		h->paused = 1;
-		bufferevent_disable(src, EV_READ);
+		side_read(c, h->dir, 0);
 	} else if (h->paused || !h->eof) {
 		h->paused = 0;
 		if (!h->eof && c->connected)
-			bufferevent_enable(src, EV_READ);
+			side_read(c, h->dir, 1);
 	}
 	if (h->eof)
 		half_finish(h);
@@ -574,6 +648,75 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	if (!h->first_ns)
 		h->first_ns = umpa_loop_now_ns(c->p->loop);
 	pump(h);
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg);
+
+/* A plain side's read event: up to READ_MAX bytes (no more than the input's bound) in one readv, straight into
+ * its bufferevent's input, then on as read_cb.  An end of stream or an error goes to event_cb as the
+ * bufferevent would report it. */
+static void plain_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy_half *h = arg;
+	struct proxy_conn *c = h->c;
+	struct bufferevent *bev = c->side[h->dir];
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer_iovec v[2];
+	struct iovec iov[2];
+	size_t have = evbuffer_get_length(in), want = READ_MAX, left;
+	ssize_t n;
+	int nv, used = 0, err;
+	(void)what;
+	if (have >= c->p->o.hiwat) {
+		event_del(h->rd); /* full: pump enables reading again once the input went out */
+		return;
+	}
+	if (want > c->p->o.hiwat - have)
+		want = c->p->o.hiwat - have;
+	evbuffer_unfreeze(in, 0); /* libevent freezes a socket bufferevent's input at its end but while it reads */
+	nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
+	if (nv <= 0) {
+		evbuffer_freeze(in, 0);
+		event_del(h->rd);
+		errno = ENOMEM;
+		event_cb(bev, BEV_EVENT_READING | BEV_EVENT_ERROR, c);
+		return;
+	}
+	for (int i = 0; i < nv; i++) {
+		iov[i].iov_base = v[i].iov_base;
+		iov[i].iov_len = v[i].iov_len;
+	}
+	n = readv(fd, iov, nv);
+	if (n <= 0) {
+		err = errno;
+		evbuffer_commit_space(in, v, 0);
+		evbuffer_freeze(in, 0);
+		if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK || err == EINTR))
+			return;
+		event_del(h->rd);
+		errno = err;
+		event_cb(bev, BEV_EVENT_READING | (n ? BEV_EVENT_ERROR : BEV_EVENT_EOF), c);
+		return;
+	}
+	for (left = (size_t)n; used < nv && left; used++) {
+		if (v[used].iov_len > left)
+			v[used].iov_len = left;
+		left -= v[used].iov_len;
+	}
+	evbuffer_commit_space(in, v, used);
+	evbuffer_freeze(in, 0);
+	read_cb(bev, c);
+}
+
+/* Side @p s is a plain socket's bufferevent: it reads through a read event of its own (plain_read_cb; off until
+ * side_read) and writes with no 16 KiB cap per call.  -1 when out of memory. */
+static int plain_side(struct proxy_conn *c, int s)
+{
+	struct proxy_half *h = &c->half[s];
+	if (!(h->rd = event_new(c->p->base, bufferevent_getfd(c->side[s]), EV_READ | EV_PERSIST, plain_read_cb, h)))
+		return -1;
+	bufferevent_set_max_single_write(c->side[s], c->p->o.hiwat);
+	return 0;
 }
 
 /* The output of side s drained below its low watermark: the direction writing into it may go on. */
@@ -601,7 +744,6 @@ static void bev_error(struct bufferevent *bev, char *buf, size_t n)
 }
 
 static int client_side(struct proxy_conn *c, evutil_socket_t fd, SSL *ssl);
-static void event_cb(struct bufferevent *bev, short what, void *arg);
 
 /* STARTTLS: take side @p s's socket from its plain bufferevent (its output written out first).  The socket, or
  * -1 when bytes for the peer could not be written at once. */
@@ -615,6 +757,10 @@ static evutil_socket_t starttls_detach(struct proxy_conn *c, int s)
 			break;
 	if (evbuffer_get_length(out))
 		return -1;
+	if (c->half[s].rd) {
+		event_free(c->half[s].rd);
+		c->half[s].rd = NULL;
+	}
 	bufferevent_disable(b, EV_READ | EV_WRITE);
 	bufferevent_setfd(b, -1); /* freed without closing the socket */
 	bufferevent_free(b);
@@ -637,7 +783,7 @@ static void starttls_begin(struct proxy_conn *c)
 	plog(p, UMPA_PROXY_NOTE, c->ci.id, "STARTTLS: upgrading both legs");
 	if (p->hooked && p->h.tls)
 		p->h.tls(p->h.arg, c->state, "");
-	bufferevent_disable(c->side[0], EV_READ);
+	side_read(c, 0, 0);
 	if ((ufd = starttls_detach(c, 1)) < 0 || !(up = SSL_new(p->ctx_up))) {
 		plog(p, UMPA_PROXY_WARN, c->ci.id, "STARTTLS: cannot upgrade the upstream leg");
 		p->st.tls_failed++;
@@ -720,8 +866,10 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 				return;
 			c->cfd = -1;
 		}
-		bufferevent_enable(c->side[0], EV_READ | EV_WRITE);
-		bufferevent_enable(c->side[1], EV_READ | EV_WRITE);
+		for (int i = 0; i < 2; i++) {
+			bufferevent_enable(c->side[i], EV_WRITE);
+			side_read(c, i, 1);
+		}
 		pump(&c->half[UMPA_PROXY_C2S]);
 		return;
 	}
@@ -780,6 +928,10 @@ static int client_side(struct proxy_conn *c, evutil_socket_t fd, SSL *ssl)
 	bufferevent_setcb(c->side[0], read_cb, write_cb, event_cb, c);
 	bufferevent_setwatermark(c->side[0], EV_READ, 0, p->o.hiwat);
 	bufferevent_setwatermark(c->side[0], EV_WRITE, p->o.hiwat / 2, 0);
+	if (!ssl && plain_side(c, 0) < 0) {
+		conn_free(c, END_ERROR);
+		return -1;
+	}
 	return 0;
 }
 
@@ -818,8 +970,12 @@ static void upstream_connect(struct proxy_conn *c, SSL *ssl)
 	bufferevent_setcb(c->side[1], read_cb, write_cb, event_cb, c);
 	bufferevent_setwatermark(c->side[1], EV_READ, 0, p->o.hiwat);
 	bufferevent_setwatermark(c->side[1], EV_WRITE, p->o.hiwat / 2, 0);
+	if (!ssl && plain_side(c, 1) < 0) {
+		conn_free(c, END_ERROR);
+		return;
+	}
 	if (c->side[0])
-		bufferevent_disable(c->side[0], EV_READ); /* until the upstream is connected */
+		side_read(c, 0, 0); /* until the upstream is connected */
 	bufferevent_set_timeouts(c->side[1], NULL, &tv);
 	if (bufferevent_socket_connect(c->side[1], (struct sockaddr *)&p->target, (int)p->tlen) < 0) {
 		plog(p, UMPA_PROXY_WARN, c->ci.id, "upstream %s:%u: %s", c->ci.dst, c->ci.dport, strerror(errno));
