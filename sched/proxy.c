@@ -30,6 +30,9 @@
 #include "umpa_tls.h"
 #include "umpa_wiretap.h"
 
+/* mitm: most server names whose upstream TLS session is kept for resumption. */
+#define UP_SESSIONS 64
+
 /* Largest chunk handed to a hook at once. */
 #define CHUNK_MAX 65536
 
@@ -106,7 +109,12 @@ struct umpa_proxy {
 	struct umpa_proxy_stats st;
 	uint64_t next_id;
 	SSL_CTX *ctx_up, *ctx_cl; /* mitm: the upstream leg's (client) and the client leg's (server) */
-	struct proxy_static {     /* mitm.statics, loaded */
+	struct up_session {       /* mitm: the upstream leg's TLS sessions by server name (up_session_cb) */
+		char sni[256];
+		SSL_SESSION *s;
+	} ups[UP_SESSIONS];
+	unsigned upnext;      /* the entry a new name takes next (round robin) */
+	struct proxy_static { /* mitm.statics, loaded */
 		X509 *cert;
 		STACK_OF(X509) * chain;
 		EVP_PKEY *key;
@@ -231,6 +239,46 @@ const char *umpa_proxy_bound(const struct umpa_proxy *p, unsigned i, char *buf, 
 void umpa_proxy_stats(const struct umpa_proxy *p, struct umpa_proxy_stats *st)
 {
 	*st = p->st;
+}
+
+/* ---- mitm: upstream TLS sessions ---- */
+
+static struct up_session *up_session_find(struct umpa_proxy *p, const char *sni)
+{
+	for (unsigned i = 0; i < UP_SESSIONS; i++)
+		if (p->ups[i].s && !strcmp(p->ups[i].sni, sni))
+			return &p->ups[i];
+	return NULL;
+}
+
+/* mitm: a new session of the upstream leg (TLS 1.2: at the handshake's end; 1.3: a ticket).  Kept under its
+ * server name, so the next connection to that name resumes it (up_resume): an abbreviated handshake on that
+ * leg, as SSLsplit does, with the server's certificate and verification result kept in the session.  Returns 1:
+ * the reference is ours. */
+static int up_session_cb(SSL *ssl, SSL_SESSION *sess)
+{
+	struct umpa_proxy *p = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	struct up_session *u;
+	if (!sni)
+		sni = "";
+	if (!(u = up_session_find(p, sni))) {
+		u = &p->ups[p->upnext];
+		p->upnext = (p->upnext + 1) % UP_SESSIONS;
+		snprintf(u->sni, sizeof(u->sni), "%s", sni);
+	}
+	if (u->s)
+		SSL_SESSION_free(u->s);
+	u->s = sess;
+	return 1;
+}
+
+/* mitm: offer the kept session of server name @p sni (if any) on the upstream leg @p up. */
+static void up_resume(struct umpa_proxy *p, SSL *up, const char *sni)
+{
+	struct up_session *u = up_session_find(p, sni);
+	if (u && SSL_SESSION_is_resumable(u->s))
+		SSL_set_session(up, u->s);
 }
 
 /* ---- the wire tap (opts.tap) ---- */
@@ -792,6 +840,7 @@ static void starttls_begin(struct proxy_conn *c)
 	}
 	if (p->o.mitm->verify)
 		SSL_set1_host(up, c->ci.dst);
+	up_resume(p, up, "");
 	c->ufd = ufd;
 	tap_tls(c, 1, ufd, up);
 	c->side[1] =
@@ -824,7 +873,8 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		c->connected = 1;
 		tap_leg(c, 1, c->ufd);
 		bufferevent_set_timeouts(c->side[1], NULL, NULL);
-		plog(p, UMPA_PROXY_NOTE, c->ci.id, "connected to %s:%u", c->ci.dst, c->ci.dport);
+		plog(p, UMPA_PROXY_NOTE, c->ci.id, "connected to %s:%u%s", c->ci.dst, c->ci.dport,
+		     c->is_tls && SSL_session_reused(bufferevent_openssl_get_ssl(bev)) ? " (TLS session resumed)" : "");
 		if (c->is_tls) {
 			/* the server's certificate is known: impersonate it towards the client */
 			SSL *up = bufferevent_openssl_get_ssl(c->side[1]), *cl;
@@ -1111,6 +1161,7 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
 		SSL_set_tlsext_host_name(up, c->sni);
 	if (p->o.mitm->verify)
 		SSL_set1_host(up, c->sni[0] ? c->sni : c->ci.dst);
+	up_resume(p, up, c->sni);
 	upstream_connect(c, up);
 }
 
@@ -1257,6 +1308,8 @@ static int mitm_init(struct umpa_proxy *p, struct umpa_err *e)
 	SSL_CTX_set_options(p->ctx_up, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_options(p->ctx_cl, SSL_OP_IGNORE_UNEXPECTED_EOF);
 #endif
+	SSL_CTX_set_session_cache_mode(p->ctx_up, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(p->ctx_up, up_session_cb);
 	SSL_CTX_set_keylog_callback(p->ctx_up, keylog_cb);
 	SSL_CTX_set_keylog_callback(p->ctx_cl, keylog_cb);
 	if (m->verify) {
@@ -1368,6 +1421,8 @@ struct umpa_proxy *umpa_proxy_free(struct umpa_proxy *p)
 		evconnlistener_free(p->lis[i].l);
 	while (p->conns)
 		conn_free(p->conns, END_ABORT);
+	for (i = 0; i < UP_SESSIONS; i++)
+		SSL_SESSION_free(p->ups[i].s);
 	SSL_CTX_free(p->ctx_up);
 	SSL_CTX_free(p->ctx_cl);
 	for (unsigned k = 0; p->statics && k < p->o.mitm->nstatics; k++) {
