@@ -454,7 +454,9 @@ static int half_finish(struct proxy_half *h)
 			ERR_clear_error();
 		}
 	}
-	shutdown(bufferevent_getfd(dst), SHUT_WR);
+	if (!c->half[!h->dir].shut)
+		shutdown(bufferevent_getfd(dst), SHUT_WR);
+	/* else the connection is freed below: its close sends the FIN */
 	tap_fin(c, !h->dir, h->dir);
 	if (c->half[!h->dir].shut) {
 		conn_free(c, END_DONE);
@@ -917,7 +919,10 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 			c->cfd = -1;
 		}
 		for (int i = 0; i < 2; i++) {
-			bufferevent_enable(c->side[i], EV_WRITE);
+			/* a plain socket's bufferevent is born writing (and its connect keeps it so): enabling it again
+			 * would arm its write event for an empty output, a wasted wake-up */
+			if (!c->half[i].rd || !(bufferevent_get_enabled(c->side[i]) & EV_WRITE))
+				bufferevent_enable(c->side[i], EV_WRITE);
 			side_read(c, i, 1);
 		}
 		pump(&c->half[UMPA_PROXY_C2S]);
