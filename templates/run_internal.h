@@ -133,8 +133,10 @@ struct umpa_run {
 	struct umpa_capr *rd;
 	int linktype;
 	int64_t start_ns;
-	void (*driven_out)(void *arg, const struct umpa_pkt *p); /* driven mode: where sent packets go */
+	void (*driven_out)(void *arg, unsigned ifidx,
+			   const struct umpa_pkt *p); /* driven mode: where sent packets go */
 	void *driven_arg;
+	unsigned driven_nifs; /* driven mode: virtual interfaces */
 	int stopped;
 
 	struct rt_iface ifs[RUN_MAX_IFACES];

@@ -131,6 +131,7 @@ TABLE=$(
 --snaplen|sniff -i $NOIF --snaplen @|
 --buffer-size|sniff -i $NOIF --buffer-size @|
 --timeout|sniff -i $NOIF --timeout @|
+--keylog-wait|sniff -i $NOIF --keylog $T/none.log --keylog-wait @|
 --timeout|sr $PKT -i $NOIF --timeout @|
 --retry|sr $PKT -i $NOIF --retry @|
 --rate|sr $PKT -i $NOIF --rate @|
@@ -158,6 +159,7 @@ TABLE=$(
 --duration|replay $T/none.pcap -i $NOIF --duration @|
 --timeout|replay $T/none.pcap -i $NOIF --timeout @|
 --learn-noise|replay $T/none.pcap -i $NOIF --learn-noise @|
+--retries|replay $T/none.pcap -i $NOIF --retries @|
 --vlan|replay $T/none.pcap -i $NOIF --vlan @|
 --ttl|replay $T/none.pcap -i $NOIF --ttl @|
 EOF
