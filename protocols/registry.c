@@ -2,6 +2,7 @@
  *
  * Adding a protocol: its file, one line in `protos`, and its bindings below.
  */
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 
@@ -122,16 +123,49 @@ const char *umpa_proto_near(const char *name, char *buf, size_t size)
 	return umpa_near_best(&n, buf, size);
 }
 
+/*
+ * The bindings' index: an open-addressing table over (kind, value), built
+ * once (pthread_once) from binds[], first binding first so that it wins as
+ * in a scan of binds[].  Every dissected layer looks its next protocol up
+ * here (a UDP datagram twice: its ports), so a scan of the 64 bindings was
+ * a fifth of umpa replay's load time.
+ */
+#define BIND_IX_SIZE 256 /* a power of two, several times the number of bindings */
+static struct {
+	uint64_t key;
+	const struct umpa_proto *proto; /* NULL: empty */
+} bind_ix[BIND_IX_SIZE];
+static pthread_once_t bind_ix_once = PTHREAD_ONCE_INIT;
+_Static_assert(sizeof(binds) / sizeof(binds[0]) <= BIND_IX_SIZE / 2, "binds[] outgrew its index: double BIND_IX_SIZE");
+
+static size_t bind_slot(uint64_t key)
+{
+	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 56) & (BIND_IX_SIZE - 1);
+}
+
+static void bind_ix_build(void)
+{
+	for (size_t i = 0; i < sizeof(binds) / sizeof(binds[0]); i++) {
+		uint64_t key = (uint64_t)binds[i].kind << 32 | binds[i].val;
+		size_t s = bind_slot(key);
+		while (bind_ix[s].proto && bind_ix[s].key != key)
+			s = (s + 1) & (BIND_IX_SIZE - 1);
+		if (!bind_ix[s].proto) {
+			bind_ix[s].key = key;
+			bind_ix[s].proto = binds[i].proto;
+		}
+	}
+}
+
 const struct umpa_proto *umpa_proto_bound(enum umpa_bind_kind kind, uint32_t val)
 {
-	/* binds[] is grouped by kind: skip to the group, stop at its end */
-	size_t i = 0, n = sizeof(binds) / sizeof(binds[0]);
+	uint64_t key = (uint64_t)kind << 32 | val;
+	size_t s;
 
-	while (i < n && binds[i].kind != kind)
-		i++;
-	for (; i < n && binds[i].kind == kind; i++)
-		if (binds[i].val == val)
-			return binds[i].proto;
+	pthread_once(&bind_ix_once, bind_ix_build);
+	for (s = bind_slot(key); bind_ix[s].proto; s = (s + 1) & (BIND_IX_SIZE - 1))
+		if (bind_ix[s].key == key)
+			return bind_ix[s].proto;
 	return NULL;
 }
 

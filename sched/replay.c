@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <math.h>
 #include <pcap/pcap.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,14 +192,19 @@ static int flow_key(const struct umpa_pkt *p, unsigned from, struct fkey *k, int
 	return 0;
 }
 
+/* five 64-bit words mixed (multiply, fold): the flow table is probed once per packet loaded and per answer */
 static uint32_t fkey_hash(const struct fkey *k)
 {
-	const uint8_t *b = (const uint8_t *)k;
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < sizeof *k; i++)
-		h = (h ^ b[i]) * 16777619u;
-	return h ^ (h >> 15);
+	uint64_t w[sizeof *k / 8], h = 0x9e3779b97f4a7c15ull;
+	memcpy(w, k, sizeof w);
+	for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
+		h ^= w[i];
+		h *= 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	return (uint32_t)(h ^ (h >> 29));
 }
+_Static_assert(sizeof(struct fkey) % 8 == 0, "fkey_hash reads the key as 64-bit words");
 
 /* the capture's private part: the flow table and keys */
 struct cap_priv {
@@ -694,6 +700,8 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 	int inlt, rc, made, ok = 0;
 	uint32_t nmade = 0;
 	uint64_t maxp;
+	struct fkey last_k; /* the previous packet's flow (a stream's packets skip the table) */
+	long last_fi = -1;
 
 	umpa_pkt_init(&p);
 	umpa_pkt_init(&q);
@@ -766,6 +774,9 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 			goto fail;
 		rp = &cap->pkts[cap->npkts];
 		memset(rp, 0, sizeof *rp);
+		for (unsigned li = 0; li < p.nlayers; li++)
+			if ((p.l[li].flags & (UMPA_L_CSUM_PARTIAL | UMPA_L_QUOTED)) == UMPA_L_CSUM_PARTIAL)
+				rp->partial = 1;
 		rp->ts_ns = p.ts_sec * UMPA_NS_PER_SEC + p.ts_nsec;
 		rp->frame = umpa_capr_number(r);
 		rp->exch = UMPA_REPLAY_NONE;
@@ -814,7 +825,7 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 		flow_key(&p, 0, &k, &dir, 0);
 		if (cap->nflows * 2 >= cp->tabsize && tab_rehash(cp, cap->nflows, e) < 0)
 			goto fail;
-		fi = flow_find(cp, &k);
+		fi = last_fi >= 0 && !memcmp(&k, &last_k, sizeof k) ? last_fi : flow_find(cp, &k);
 		if (fi < 0) {
 			struct umpa_replay_flow *f;
 			size_t i;
@@ -854,6 +865,8 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 				i = (i + 1) & (cp->tabsize - 1);
 			cp->tab[i] = (uint32_t)fi + 1;
 		}
+		last_k = k;
+		last_fi = fi;
 		rp->flow = (uint32_t)fi;
 		rp->side = (uint8_t)(dir == cp->client_dir[fi] ? UMPA_SIDE_CLIENT : UMPA_SIDE_SERVER);
 		cap->flows[fi].last = cap->npkts;
@@ -1331,8 +1344,8 @@ long umpa_replay_rewrite_apply(const struct umpa_replay_rewrite *rw, struct umpa
 	umpa_pkt_init(&p);
 	for (uint32_t i = 0; i < cap->npkts; i++) {
 		int r;
-		if (!rules && cap->pkts[i].role != UMPA_ROLE_SEND)
-			continue; /* only the partial sums of sent packets to finish */
+		if (!rules && (cap->pkts[i].role != UMPA_ROLE_SEND || !cap->pkts[i].partial))
+			continue; /* only the partial sums of sent packets to finish (marked at load) */
 		umpa_replay_cap_pkt(cap, i, &p);
 		r = rewrite_pkt(rw, &p, cap->pkts[i].role == UMPA_ROLE_SEND, keep_csums, e);
 		if (r < 0) {
@@ -1350,6 +1363,8 @@ long umpa_replay_rewrite_apply(const struct umpa_replay_rewrite *rw, struct umpa
 /* The checker                                                        */
 /* ================================================================== */
 
+#define CK_MASK_MAX 64
+
 /* per protocol: ignored fields (bit i: field i), learned ones, the whole layer, where its variable part starts */
 struct ck_proto {
 	const struct umpa_proto *pr;
@@ -1357,6 +1372,11 @@ struct ck_proto {
 	uint8_t all, all_learned;
 	uint16_t fixed_end; /* bytes of the fixed header (after it: VAR fields) */
 	int var_field;      /* index of its first VAR field, or -1 */
+	/* compare_layer's fast path: the header bytes the compared fields cover, for the ignored set mask_ign */
+	uint8_t fmask[CK_MASK_MAX];
+	uint16_t mask_len;
+	int8_t mask_ok; /* 1 built for mask_ign, 0 to build, -1 never (located or unbounded fields) */
+	uint64_t mask_ign;
 };
 
 struct umpa_replay_checker {
@@ -1630,6 +1650,68 @@ static uint32_t tcp_opts_masked(const uint8_t *o, uint32_t n, uint8_t *out)
 	return n;
 }
 
+/*
+ * (Re)build @p cp's byte mask: every byte of the fixed header that a field
+ * compared (not VAR, not ignored) covers, whole bytes (a byte shared with an
+ * ignored field is compared too: that only sends the layer to the
+ * field-by-field loop, which decides).  Not for protocols whose fields move
+ * (locate) or reach past CK_MASK_MAX bytes.
+ */
+static void ck_mask_build(struct ck_proto *cp)
+{
+	const struct umpa_proto *pr = cp->pr;
+	unsigned len = 0;
+
+	memset(cp->fmask, 0, sizeof cp->fmask);
+	cp->mask_ign = cp->ign;
+	cp->mask_ok = -1;
+	if (pr->locate)
+		return;
+	for (unsigned f = 0; f < pr->nfields; f++) {
+		const struct umpa_field *fd = &pr->fields[f];
+		unsigned from, to;
+		if (fd->type == UMPA_FT_VAR || ((cp->ign >> f) & 1))
+			continue;
+		from = (unsigned)fd->bitoff / 8;
+		to = (unsigned)(fd->bitoff + fd->bits + 7) / 8;
+		if (fd->bits == 0 || to > CK_MASK_MAX)
+			return;
+		memset(cp->fmask + from, 0xff, to - from);
+		if (to > len)
+			len = to;
+	}
+	cp->mask_len = (uint16_t)len;
+	cp->mask_ok = 1;
+}
+
+/*
+ * 1 when no compared fixed field of the two layers can differ: same header
+ * length and the same bytes under the mask (a fast path for the answers
+ * that match, which are most: no field is read one by one).  0: the
+ * field-by-field loop decides.
+ */
+static int fixed_same(struct ck_proto *cp, const struct umpa_pkt *rp, unsigned ri, const struct umpa_pkt *lp,
+		      unsigned li)
+{
+	uint32_t hr = rp->l[ri].hlen, n;
+	struct umpa_cur rc, lc;
+	const uint8_t *a, *b;
+	uint8_t acc = 0;
+
+	if (cp->mask_ok == 0 || (cp->mask_ok == 1 && cp->mask_ign != cp->ign))
+		ck_mask_build(cp);
+	if (cp->mask_ok != 1 || hr != lp->l[li].hlen)
+		return 0;
+	n = hr < cp->mask_len ? hr : cp->mask_len;
+	umpa_layer_cur(rp, ri, &rc);
+	umpa_layer_cur(lp, li, &lc);
+	if (umpa_cur_ptr_at(&rc, 0, n, &a) < 0 || umpa_cur_ptr_at(&lc, 0, n, &b) < 0)
+		return 0;
+	for (uint32_t i = 0; i < n; i++)
+		acc |= (uint8_t)((a[i] ^ b[i]) & cp->fmask[i]);
+	return acc == 0;
+}
+
 static unsigned compare_layer(struct umpa_replay_checker *ck, const struct umpa_pkt *rp, unsigned ri,
 			      const struct umpa_pkt *lp, unsigned li, struct umpa_replay_result *res, int learn)
 {
@@ -1660,7 +1742,7 @@ static unsigned compare_layer(struct umpa_replay_checker *ck, const struct umpa_
 		}
 		return nd;
 	}
-	for (unsigned f = 0; f < pr->nfields; f++) {
+	for (unsigned f = fixed_same(cp, rp, ri, lp, li) ? pr->nfields : 0; f < pr->nfields; f++) {
 		const struct umpa_field *fd = &pr->fields[f];
 		long ro, lo;
 		int diff = 0;
@@ -1881,6 +1963,18 @@ static uint64_t res_frame(const struct umpa_replay_cap *cap, const struct umpa_r
 	return res->exch < cap->nexch ? cap->pkts[cap->exch[res->exch].req].frame : 0;
 }
 
+/* @p ns (>= 0) as microseconds with three decimals: what "%.3f" of ns / 1e3 prints, without printf */
+static void put_us3(struct umpa_sbuf *out, int64_t ns)
+{
+	char frac[5] = {'.', 0, 0, 0, 0};
+	uint64_t v = (uint64_t)ns;
+	umpa_sbuf_put_u64(out, v / 1000);
+	frac[1] = (char)('0' + v / 100 % 10);
+	frac[2] = (char)('0' + v / 10 % 10);
+	frac[3] = (char)('0' + v % 10);
+	umpa_sbuf_put(out, frac, 4);
+}
+
 void umpa_replay_format_result(const struct umpa_replay_cap *cap, const struct umpa_replay_result *res,
 			       enum umpa_replay_fmt fmt, int verbose, struct umpa_sbuf *out)
 {
@@ -1888,16 +1982,27 @@ void umpa_replay_format_result(const struct umpa_replay_cap *cap, const struct u
 	uint64_t frame = res_frame(cap, res);
 
 	if (fmt == UMPA_REPLAY_JSON) {
-		umpa_sbuf_printf(out, "{\"exchange\":%u,\"iteration\":%u,\"frame\":%llu,\"flow\":",
-				 res->exch == UMPA_REPLAY_NONE ? 0 : res->exch + 1, res->iter + 1,
-				 (unsigned long long)frame);
+		/* one line per exchange, so no printf: integers by hand (the same text) */
+		umpa_sbuf_puts(out, "{\"exchange\":");
+		umpa_sbuf_put_u64(out, res->exch == UMPA_REPLAY_NONE ? 0 : (uint64_t)res->exch + 1);
+		umpa_sbuf_puts(out, ",\"iteration\":");
+		umpa_sbuf_put_u64(out, (uint64_t)res->iter + 1);
+		umpa_sbuf_puts(out, ",\"frame\":");
+		umpa_sbuf_put_u64(out, frame);
+		umpa_sbuf_puts(out, ",\"flow\":");
 		umpa_sbuf_put_json_str(out, flow, strlen(flow));
-		umpa_sbuf_printf(out, ",\"verdict\":\"%s\",\"answers\":%u", umpa_replay_verdict_name(res->verdict),
-				 res->answers);
-		if (res->rec_rtt_ns >= 0)
-			umpa_sbuf_printf(out, ",\"recorded_rtt_us\":%.3f", (double)res->rec_rtt_ns / 1e3);
-		if (res->live_rtt_ns >= 0)
-			umpa_sbuf_printf(out, ",\"live_rtt_us\":%.3f", (double)res->live_rtt_ns / 1e3);
+		umpa_sbuf_puts(out, ",\"verdict\":\"");
+		umpa_sbuf_puts(out, umpa_replay_verdict_name(res->verdict));
+		umpa_sbuf_puts(out, "\",\"answers\":");
+		umpa_sbuf_put_u64(out, res->answers);
+		if (res->rec_rtt_ns >= 0) {
+			umpa_sbuf_puts(out, ",\"recorded_rtt_us\":");
+			put_us3(out, res->rec_rtt_ns);
+		}
+		if (res->live_rtt_ns >= 0) {
+			umpa_sbuf_puts(out, ",\"live_rtt_us\":");
+			put_us3(out, res->live_rtt_ns);
+		}
 		umpa_sbuf_puts(out, ",\"differences\":[");
 		for (unsigned i = 0; i < res->ndiffs; i++) {
 			const struct umpa_replay_diff *d = &res->diffs[i];
@@ -2079,6 +2184,7 @@ struct umpa_replay_run {
 	unsigned ndrv;
 	const struct umpa_replay_driver **fdrv; /* per flow, NULL: stateless */
 	void **fst;
+	uint32_t nclaimed; /* flows a driver claimed (0: answers need no flow lookup) */
 	/* the schedule: position = iteration * nexch + exchange */
 	uint64_t next, total, reg_next;
 	int64_t t0, span_ns, base_ts;
@@ -2201,7 +2307,9 @@ int umpa_replay_report_exch(struct umpa_replay_run *run, const struct umpa_repla
 static void result_init(const struct umpa_replay_run *run, uint64_t pos, struct umpa_replay_result *r)
 {
 	uint32_t k = (uint32_t)(pos % run->cap->nexch);
-	memset(r, 0, sizeof *r);
+	/* not the differences' 1.4 KB: only diffs[0..ndiffs) and the note's text are read */
+	memset(r, 0, offsetof(struct umpa_replay_result, diffs));
+	r->note[0] = '\0';
 	r->exch = k;
 	r->iter = (uint32_t)(pos / run->cap->nexch);
 	r->flow = run->cap->exch[k].flow;
@@ -2666,6 +2774,7 @@ int umpa_replay_run_go(struct umpa_replay_run *run, struct umpa_err *e)
 						run->fdrv[f] = NULL;
 						return -e->code;
 					}
+					run->nclaimed++;
 					break;
 				}
 	}
@@ -2728,7 +2837,7 @@ int umpa_replay_run_input(struct umpa_replay_run *run, struct umpa_pkt *p, unsig
 		umpa_dissect(p);
 		umpa_pkt_csum_policy(p, UMPA_CSUM_LIVE);
 	}
-	if (run->fdrv) {
+	if (run->fdrv && run->nclaimed) {
 		long f = run_flow_of(run, p);
 		if (f >= 0 && run->fdrv[f] && run->fdrv[f]->input(run->fst[f], p, (int)ifidx)) {
 			run->received++;

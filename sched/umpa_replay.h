@@ -102,6 +102,7 @@ struct umpa_replay_pkt {
 	uint8_t role;       /**< enum umpa_replay_role */
 	uint8_t ifidx;      /**< interface it goes out of (SEND) or is expected on (EXPECT): 0 or 1 */
 	uint8_t unsendable; /**< 1: cannot be sent on the interface (link type, size); counted, skipped */
+	uint8_t partial;    /**< 1: a layer carries the partial checksum of offload (finished by the rewriter) */
 };
 
 /** One flow: the packets that share a flow key, both directions. */
@@ -168,6 +169,15 @@ struct umpa_replay_cap {
 	int64_t first_ts_ns, last_ts_ns;
 	void *priv; /**< umpa's own (the flow table): not for users */
 };
+
+/**
+ * The BPF filter of a live capture that keeps only what can answer the
+ * frames @p cap sends (sched/replay_filter.c): frames to one of their
+ * senders' MAC addresses, or to a group address.  Appends
+ * "ether multicast or ether dst 02:... or ..." to @p out and returns 1, or
+ * returns 0 (no filter: not Ethernet, more than 16 senders, out of memory).
+ */
+int umpa_replay_answer_filter(const struct umpa_replay_cap *cap, struct umpa_sbuf *out);
 
 /** Options of umpa_replay_cap_load. */
 struct umpa_replay_load_opts {

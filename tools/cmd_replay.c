@@ -355,6 +355,7 @@ int cmd_replay(int argc, char **argv)
 	size_t nsets = 0;
 	struct umpa_replay_tmpl *dev = NULL;
 	struct replay_guard *guard = NULL;
+	struct umpa_sbuf ans_filter = {0}; /* the capture's filter (sched/replay_filter.c) */
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "i:x:vh", opts, NULL)) != -1) {
@@ -651,6 +652,10 @@ int cmd_replay(int argc, char **argv)
 		goto fail;
 	if (!tm.no_check && !tmpl && !lo.sides.both)
 		guard = replay_tcp_guard(c.cap, (uint64_t)learn + (tm.loops ? tm.loops : 1));
+	/* one interface: its capture keeps only what can answer (two: what comes out of the device is
+	 * addressed as the device forwards it, so nothing is filtered) */
+	if (!tm.no_check && !tmpl && !lo.sides.both && umpa_replay_answer_filter(c.cap, &ans_filter) == 0)
+		umpa_sbuf_reset(&ans_filter);
 	for (unsigned i = 0; i < c.nifs; i++) {
 		struct rp_if *ifc = &c.ifs[i];
 		if (!(ifc->inj = umpa_inj_open(ifc->name, 2, &e)))
@@ -663,7 +668,8 @@ int cmd_replay(int argc, char **argv)
 			co.bufsize = 32 << 20;
 			co.snaplen = 65535;
 			co.dir = UMPA_DIR_IN; /* answers only: what umpa sends is not heard back */
-			co.immediate = 0;     /* TPACKET_V3 blocks, handed over every millisecond (as sr) */
+			co.filter = ans_filter.len ? ans_filter.s : NULL; /* and only what can answer */
+			co.immediate = 0; /* TPACKET_V3 blocks, handed over every millisecond (as sr) */
 			co.timeout_ms = 1;
 			if (!(ifc->cap = umpa_cap_open(ifc->name, &co, &e)))
 				goto fail;
@@ -786,5 +792,6 @@ out:
 	umpa_replay_cap_free(c.cap);
 	umpa_capr_close(r);
 	umpa_sbuf_free(&c.line);
+	umpa_sbuf_free(&ans_filter);
 	return rc;
 }

@@ -71,7 +71,7 @@ serve() {
 }
 
 # record FILE NFLOWS [V6]: tcpdump in A while NFLOWS clients talk at once (and one ping; V6: one IPv6 client too)
-record() {
+record_once() {
 	local f=$1 n=$2 v6=${3:-} i
 	# not through in_a (a function: $! would be a subshell that passes no signal on)
 	ip netns exec "$NS_A" timeout 30 tcpdump --immediate-mode -i "$IF_A" -U -w "$f" "tcp port $PORT or tcp port $PORT6 or icmp" 2>"$T/tcpdump.err" &
@@ -100,6 +100,25 @@ record() {
 	done
 	[ -z "$v6" ] || grep -q "^client6\$" "$T/cli6x.out" || { echo "    (IPv6 client: $(head -c 200 "$T/cli6x.out"))"; return 1; }
 	[ -s "$f" ]
+}
+
+# record FILE NFLOWS [V6]: record_once until the capture is whole: one SYN per client, no
+# retransmission, nothing dropped (a loaded machine can delay a SYN past its 1 s timer or
+# drop frames in tcpdump's buffer; the recording is the test's input, not what is tested)
+record() {
+	local want=$2 try syns rex
+	[ -z "${3:-}" ] || want=$((want + 1))
+	for try in 1 2 3; do
+		syns=- rex=-
+		if record_once "$@"; then
+			syns=$(tshark -r "$1" -Y 'tcp.flags.syn==1 && tcp.flags.ack==0' 2>/dev/null | wc -l)
+			rex=$(tshark -r "$1" -Y 'tcp.analysis.retransmission || tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment' 2>/dev/null | wc -l)
+			[ "$syns" -eq "$want" ] && [ "$rex" -eq 0 ] && ! grep -q '[1-9][0-9]* packets* dropped by kernel' "$T/tcpdump.err" && return 0
+		fi
+		echo "    (recording $try: $syns SYNs for $want clients, $rex retransmitted or lost segments; recording again)"
+		fresh && serve || return 1
+	done
+	return 1
 }
 
 # expect_exit WANT CMD...: run CMD, keep its output in $OUT, its status must be WANT

@@ -141,6 +141,13 @@ static void test_model(void **state)
 	assert_int_equal(cap->pkts[7].flow, cap->pkts[6].flow); /* the error goes with what it quotes */
 	assert_int_equal(cap->exch[4].nans, 1);
 	assert_int_equal(cap->nanswers, 4);
+	/* the live capture's filter: frames to A (the only sender) or to a group */
+	{
+		struct umpa_sbuf f = {0};
+		assert_int_equal(umpa_replay_answer_filter(cap, &f), 1);
+		assert_string_equal(f.s, "ether multicast or ether dst " MA);
+		umpa_sbuf_free(&f);
+	}
 	assert_int_equal(cap->norphans, 1); /* B's report */
 	umpa_replay_cap_free(cap);
 
@@ -302,6 +309,29 @@ static void test_compare(void **state)
 	memset(&res, 0, sizeof res);
 	assert_int_equal(umpa_replay_compare(ck, &rec, &live, &res, 0), 1);
 	assert_string_equal(res.diffs[0].field, "ip.id");
+	/* the masked-bytes fast path: the same answer, and answers that differ in one bit of a byte it shares
+	 * with a field ignored (ip.flags DF beside the fragment offset), in an ignored field only (ip.id), and
+	 * in the data */
+	assert_int_equal(umpa_replay_compare(ck, &rec, &rec, NULL, 0), 0);
+	umpa_replay_checker_free(ck);
+	ck = umpa_replay_checker_new(&e);
+	assert_int_equal(umpa_replay_checker_set(ck, "ip.frag_offset", 1, &e), 0);
+	{
+		struct umpa_pkt df, other_id;
+		pkt("ether{src=\"" MB "\", dst=\"" MA "\"}/ip{src=\"" B "\", dst=\"" A
+		    "\", id=5, flags=2}/icmp{type=0, id=7, seq=1}/\"ping\"",
+		    &df);
+		pkt("ether{src=\"" MB "\", dst=\"" MA "\"}/ip{src=\"" B "\", dst=\"" A
+		    "\", id=9}/icmp{type=0, id=7, seq=1}/\"ping\"",
+		    &other_id);
+		memset(&res, 0, sizeof res);
+		assert_int_equal(umpa_replay_compare(ck, &rec, &df, &res, 0), 2); /* ip.flags and its df view */
+		assert_string_equal(res.diffs[0].field, "ip.flags");
+		assert_int_equal(umpa_replay_compare(ck, &rec, &other_id, NULL, 0), 0);
+		assert_int_equal(umpa_replay_compare(ck, &df, &df, NULL, 0), 0);
+		umpa_pkt_release(&df);
+		umpa_pkt_release(&other_id);
+	}
 	/* a whole protocol; unknown names */
 	assert_int_equal(umpa_replay_checker_set(ck, "ip", 1, &e), 0);
 	assert_int_equal(umpa_replay_compare(ck, &rec, &live, NULL, 0), 0);
@@ -342,6 +372,35 @@ static void test_compare(void **state)
 	umpa_pkt_release(&rec);
 	umpa_pkt_release(&live);
 	umpa_replay_checker_free(ck);
+}
+
+/* one JSON line per exchange is formatted without printf: the same text as "%.3f" of the RTT in microseconds */
+static void test_json_line(void **state)
+{
+	struct umpa_replay_cap cap0;
+	struct umpa_replay_result r;
+	struct umpa_sbuf b = {0};
+	char want[64];
+	const int64_t ns[] = {0, 5, 999, 1000, 1234567, 9999999999LL};
+	(void)state;
+	memset(&cap0, 0, sizeof cap0);
+	memset(&r, 0, sizeof r);
+	r.exch = UMPA_REPLAY_NONE;
+	r.live_rtt_ns = -1;
+	for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+		r.rec_rtt_ns = ns[i];
+		umpa_sbuf_reset(&b);
+		umpa_replay_format_result(&cap0, &r, UMPA_REPLAY_JSON, 0, &b);
+		snprintf(want, sizeof want, "\"recorded_rtt_us\":%.3f,\"differences\"", (double)ns[i] / 1e3);
+		unit_assert_contains(b.s, want);
+	}
+	r.live_rtt_ns = 2000;
+	umpa_sbuf_reset(&b);
+	umpa_replay_format_result(&cap0, &r, UMPA_REPLAY_JSON, 0, &b);
+	assert_string_equal(b.s, "{\"exchange\":0,\"iteration\":1,\"frame\":0,\"flow\":\"(no flow)\",\"verdict\":"
+				 "\"matched\",\"answers\":0,\"recorded_rtt_us\":9999999.999,\"live_rtt_us\":2.000,"
+				 "\"differences\":[]}\n");
+	umpa_sbuf_free(&b);
 }
 
 /* ---- a run on the virtual clock against a fake device ---- */
@@ -592,8 +651,9 @@ static void test_through_link(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_model),   cmocka_unit_test(test_reframe), cmocka_unit_test(test_rewrite),
-	    cmocka_unit_test(test_compare), cmocka_unit_test(test_run),     cmocka_unit_test(test_through_link),
+	    cmocka_unit_test(test_model),     cmocka_unit_test(test_reframe), cmocka_unit_test(test_rewrite),
+	    cmocka_unit_test(test_compare),   cmocka_unit_test(test_run),     cmocka_unit_test(test_through_link),
+	    cmocka_unit_test(test_json_line),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
