@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "proxy_internal.h"
@@ -31,8 +32,16 @@
 #include "umpa_tls.h"
 #include "umpa_wiretap.h"
 
+/* mitm: most server names whose upstream TLS session is kept for resumption. */
+#define UP_SESSIONS 64
+
 /* Largest chunk handed to a hook at once. */
 #define CHUNK_MAX 65536
+
+/* Most bytes one read(2) of a plain socket takes: libevent 2.1's evbuffer_read takes at most 4 KiB per call
+ * (and asks FIONREAD first), so plain sides read for themselves (plain_read_cb).  Just under 128 KiB with
+ * libevent's chain header: one heap chunk below glibc's mmap threshold. */
+#define READ_MAX (131072 - 512)
 
 struct proxy_conn;
 
@@ -47,6 +56,7 @@ struct proxy_half {
 	struct evbuffer *held; /* bytes waiting for the delay */
 	int eof_waited;        /* the eof_delay hook's wait is over (or none was asked) */
 	int64_t first_ns;      /* when the oldest byte now in the input was read (0: none there) */
+	struct event *rd;      /* a plain sender's read event (plain_read_cb); NULL: its bufferevent reads (TLS) */
 	int flushed;           /* the flush hook ran (at the end of stream) */
 	uint64_t in, out;      /* bytes read from the sender, handed to the receiver (umpa_proxy_conns) */
 
@@ -111,7 +121,12 @@ struct umpa_proxy {
 	struct umpa_proxy_stats st;
 	uint64_t next_id;
 	SSL_CTX *ctx_up, *ctx_cl; /* mitm: the upstream leg's (client) and the client leg's (server) */
-	struct proxy_static {     /* mitm.statics, loaded */
+	struct up_session {       /* mitm: the upstream leg's TLS sessions by server name (up_session_cb) */
+		char sni[256];
+		SSL_SESSION *s;
+	} ups[UP_SESSIONS];
+	unsigned upnext;      /* the entry a new name takes next (round robin) */
+	struct proxy_static { /* mitm.statics, loaded */
 		X509 *cert;
 		STACK_OF(X509) * chain;
 		EVP_PKEY *key;
@@ -242,6 +257,46 @@ void umpa_proxy_stats(const struct umpa_proxy *p, struct umpa_proxy_stats *st)
 	*st = p->st;
 }
 
+/* ---- mitm: upstream TLS sessions ---- */
+
+static struct up_session *up_session_find(struct umpa_proxy *p, const char *sni)
+{
+	for (unsigned i = 0; i < UP_SESSIONS; i++)
+		if (p->ups[i].s && !strcmp(p->ups[i].sni, sni))
+			return &p->ups[i];
+	return NULL;
+}
+
+/* mitm: a new session of the upstream leg (TLS 1.2: at the handshake's end; 1.3: a ticket).  Kept under its
+ * server name, so the next connection to that name resumes it (up_resume): an abbreviated handshake on that
+ * leg, as SSLsplit does, with the server's certificate and verification result kept in the session.  Returns 1:
+ * the reference is ours. */
+static int up_session_cb(SSL *ssl, SSL_SESSION *sess)
+{
+	struct umpa_proxy *p = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	struct up_session *u;
+	if (!sni)
+		sni = "";
+	if (!(u = up_session_find(p, sni))) {
+		u = &p->ups[p->upnext];
+		p->upnext = (p->upnext + 1) % UP_SESSIONS;
+		snprintf(u->sni, sizeof(u->sni), "%s", sni);
+	}
+	if (u->s)
+		SSL_SESSION_free(u->s);
+	u->s = sess;
+	return 1;
+}
+
+/* mitm: offer the kept session of server name @p sni (if any) on the upstream leg @p up. */
+static void up_resume(struct umpa_proxy *p, SSL *up, const char *sni)
+{
+	struct up_session *u = up_session_find(p, sni);
+	if (u && SSL_SESSION_is_resumable(u->s))
+		SSL_set_session(up, u->s);
+}
+
 /* ---- the wire tap (opts.tap) ---- */
 
 /* Leg @p leg is up on socket @p fd: tell the tap its addresses (once). */
@@ -351,6 +406,8 @@ static void conn_free(struct proxy_conn *c, enum conn_end how)
 	proxy_socks_free_(c->socks);
 	proxy_resolve_cancel_(c->dns);
 	for (i = 0; i < 2; i++) {
+		if (c->half[i].rd)
+			event_free(c->half[i].rd);
 		if (c->side[i]) {
 			if (how == END_RESET) {
 				struct linger lg = {1, 0};
@@ -432,7 +489,9 @@ static int half_finish(struct proxy_half *h)
 			ERR_clear_error();
 		}
 	}
-	shutdown(bufferevent_getfd(dst), SHUT_WR);
+	if (!c->half[!h->dir].shut)
+		shutdown(bufferevent_getfd(dst), SHUT_WR);
+	/* else the connection is freed below: its close sends the FIN */
 	tap_fin(c, !h->dir, h->dir);
 	if (c->half[!h->dir].shut) {
 		conn_free(c, END_DONE);
@@ -444,35 +503,97 @@ static int half_finish(struct proxy_half *h)
 static void pump(struct proxy_half *h);
 static void starttls_begin(struct proxy_conn *c);
 
+/* Reading of side @p s on (@p on nonzero) or off: its own read event for a plain socket, else its bufferevent's. */
+static void side_read(struct proxy_conn *c, int s, int on)
+{
+	struct event *rd = c->half[s].rd;
+	if (rd) {
+		if (on)
+			event_add(rd, NULL);
+		else
+			event_del(rd);
+	} else if (c->side[s]) {
+		if (on)
+			bufferevent_enable(c->side[s], EV_READ);
+		else
+			bufferevent_disable(c->side[s], EV_READ);
+	}
+}
+
+/* Side @p s may be written at once: a plain, connected socket whose output holds nothing. */
+static int side_direct(const struct proxy_conn *c, int s)
+{
+	return c->half[s].rd && (s == 0 || c->connected) && !evbuffer_get_length(bufferevent_get_output(c->side[s]));
+}
+
+/* All of @p b's bytes to side @p s.  A plain socket with an empty output is written at once (as haproxy and
+ * socat do): only what the kernel did not take waits in the output for its write event, which saves arming
+ * that event and a turn of the loop per chunk.  A failed write leaves the bytes to the bufferevent, which
+ * meets the error itself and reports it to event_cb. */
+static void send_buf(struct proxy_conn *c, int s, struct evbuffer *b)
+{
+	if (side_direct(c, s))
+		evbuffer_write(b, bufferevent_getfd(c->side[s]));
+	if (evbuffer_get_length(b))
+		bufferevent_write_buffer(c->side[s], b);
+}
+
+/* @p n bytes at @p d to side @p s, as send_buf. */
+static void send_data(struct proxy_conn *c, int s, const void *d, size_t n)
+{
+	if (n && side_direct(c, s)) {
+		ssize_t w = send(bufferevent_getfd(c->side[s]), d, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w > 0) {
+			d = (const unsigned char *)d + w;
+			n -= (size_t)w;
+		}
+	}
+	if (n)
+		bufferevent_write(c->side[s], d, n);
+}
+
+enum acct { ACCT_IN = 0, ACCT_OUT = 1 };
+
+/* The one bookkeeping of direction @p h's bytes, on every path (unhooked, hooked, delayed, STARTTLS): @p n bytes
+ * read from the sender (ACCT_IN: seen on leg h->dir) or handed to the receiver (ACCT_OUT: leg !h->dir) go to the
+ * capture tap, the proxy's counters and the connection's.  The bytes are @p d, or with @p d NULL the first @p n
+ * of @p b. */
+static void account(struct proxy_half *h, enum acct how, struct evbuffer *b, const void *d, size_t n)
+{
+	struct proxy_conn *c = h->c;
+	tap_plain(c, how == ACCT_OUT ? !h->dir : h->dir, h->dir, b, d, n);
+	if (how == ACCT_OUT) {
+		c->p->st.bytes_out[h->dir] += n;
+		h->out += n;
+	} else {
+		c->p->st.bytes_in[h->dir] += n;
+		h->in += n;
+	}
+}
+
 static void delay_done(evutil_socket_t fd, short what, void *arg)
 {
 	struct proxy_half *h = arg;
 	struct proxy_conn *c = h->c;
-	struct bufferevent *dst = c->side[!h->dir];
 	(void)fd;
 	(void)what;
 	event_free(h->delay);
 	h->delay = NULL;
 	h->holding = 0;
-	c->p->st.bytes_out[h->dir] += evbuffer_get_length(h->held);
-	tap_plain(c, !h->dir, h->dir, h->held, NULL, SIZE_MAX);
-	h->out += evbuffer_get_length(h->held);
-	bufferevent_write_buffer(dst, h->held);
+	account(h, ACCT_OUT, h->held, NULL, evbuffer_get_length(h->held));
+	send_buf(c, !h->dir, h->held);
 	pump(h); /* what arrived meanwhile; re-enables reading */
 }
 
 /* Write @p n bytes to the receiver (or hold them behind a delay). */
 static void forward(struct proxy_half *h, const void *data, size_t n)
 {
-	struct proxy_conn *c = h->c;
 	if (h->delay) {
 		evbuffer_add(h->held, data, n);
 		return;
 	}
-	c->p->st.bytes_out[h->dir] += n;
-	tap_plain(c, !h->dir, h->dir, NULL, data, n);
-	h->out += n;
-	bufferevent_write(c->side[!h->dir], data, n);
+	account(h, ACCT_OUT, NULL, data, n);
+	send_data(h->c, !h->dir, data, n);
 }
 
 /* End @p c in order (UMPA_PROXY_CLOSE): no more reading either way, unread input dropped, what is
@@ -485,7 +606,7 @@ static int conn_close_soon(struct proxy_conn *c)
 		h->eof = 1;
 		if (c->side[i]) {
 			struct evbuffer *in = bufferevent_get_input(c->side[i]);
-			bufferevent_disable(c->side[i], EV_READ);
+			side_read(c, i, 0);
 			evbuffer_drain(in, evbuffer_get_length(in));
 		}
 	}
@@ -534,6 +655,56 @@ int umpa_proxy_release(struct umpa_proxy *p, uint64_t id, enum umpa_proxy_dir di
 	return 0;
 }
 
+/* Do a hook's answer @p out for the @p n bytes at @p d, the head of @p in: account and drain the bytes it used,
+ * forward its data (or hold them behind its delay), then its action.  Returns 1 when pump must stop: the
+ * connection was freed, is closing or is being upgraded. */
+static int hook_answer(struct proxy_half *h, struct evbuffer *in, const unsigned char *d, size_t n,
+		       const struct umpa_proxy_out *out)
+{
+	struct proxy_conn *c = h->c;
+	struct umpa_proxy *p = c->p;
+	int starttls = out->action == UMPA_PROXY_STARTTLS && p->o.mitm && !c->starttls && !c->is_tls;
+	int64_t delay_ns = out->delay_ns;
+	if (out->action == UMPA_PROXY_RESET) {
+		plog(p, UMPA_PROXY_NOTE, c->ci.id, "reset by a module");
+		conn_free(c, END_RESET);
+		return 1;
+	}
+	if (!starttls && out->action == UMPA_PROXY_HOLD) { /* released by umpa_proxy_release or at the delay */
+		if (delay_ns <= 0)
+			delay_ns = 10000000000LL;
+		h->holding = 1;
+		h->hold_token = out->hold_token;
+	}
+	if (!starttls && delay_ns > 0) {
+		struct timeval tv = {(time_t)(delay_ns / 1000000000), (suseconds_t)(delay_ns % 1000000000 / 1000)};
+		if (!h->held)
+			h->held = evbuffer_new();
+		h->delay = evtimer_new(p->base, delay_done, h);
+		if (!h->held || !h->delay || evtimer_add(h->delay, &tv) < 0) {
+			plog(p, UMPA_PROXY_WARN, c->ci.id, "no memory for a delay");
+			conn_free(c, END_ERROR);
+			return 1;
+		}
+	}
+	if (!starttls && out->consumed && out->consumed < n)
+		n = out->consumed;
+	account(h, ACCT_IN, NULL, d, n); /* what this leg read, once: a hook may take less */
+	if (out->len)
+		forward(h, out->data, out->len);
+	evbuffer_drain(in, n);
+	if (starttls) {
+		starttls_begin(c);
+		return 1;
+	}
+	if (out->action == UMPA_PROXY_CLOSE) {
+		plog(p, UMPA_PROXY_NOTE, c->ci.id, "closed by a module");
+		conn_close_soon(c);
+		return 1;
+	}
+	return 0;
+}
+
 /* Move what side[dir] received to side[!dir], through the hooks; stop at the buffer bound or a delay. */
 static void pump(struct proxy_half *h)
 {
@@ -549,15 +720,11 @@ static void pump(struct proxy_half *h)
 		if (evbuffer_get_length(bufferevent_get_output(dst)) >= p->o.hiwat)
 			break;
 		if (!p->hooked || (p->h.pass && p->h.pass(p->h.arg, c->state, (enum umpa_proxy_dir)h->dir))) {
-			tap_plain(c, h->dir, h->dir, in, NULL, len);
-			tap_plain(c, !h->dir, h->dir, in, NULL, len);
-			p->st.bytes_in[h->dir] += len;
-			p->st.bytes_out[h->dir] += len;
-			h->in += len;
-			h->out += len;
-			if (p->hooked && p->h.tally)
+			account(h, ACCT_IN, in, NULL, len);
+			account(h, ACCT_OUT, in, NULL, len);
+			send_buf(c, !h->dir, in);
+			if (p->hooked && p->h.tally) /* moved unhooked: the hook counts it all the same */
 				p->h.tally(p->h.arg, c->state, (enum umpa_proxy_dir)h->dir, len);
-			bufferevent_write_buffer(dst, in);
 			break;
 		}
 		{
@@ -571,51 +738,8 @@ static void pump(struct proxy_half *h)
 				conn_free(c, END_ERROR);
 				return;
 			}
-			if (out.action == UMPA_PROXY_RESET) {
-				plog(p, UMPA_PROXY_NOTE, c->ci.id, "reset by a module");
-				conn_free(c, END_RESET);
+			if (hook_answer(h, in, d, n, &out))
 				return;
-			}
-			if (out.action == UMPA_PROXY_STARTTLS && p->o.mitm && !c->starttls && !c->is_tls) {
-				p->st.bytes_in[h->dir] += n;
-				tap_plain(c, h->dir, h->dir, NULL, d, n);
-				if (out.len)
-					forward(h, out.data, out.len);
-				evbuffer_drain(in, n);
-				starttls_begin(c);
-				return;
-			}
-			if (out.action == UMPA_PROXY_HOLD) {
-				if (out.delay_ns <= 0)
-					out.delay_ns = 10000000000LL;
-				h->holding = 1;
-				h->hold_token = out.hold_token;
-			}
-			if (out.delay_ns > 0) {
-				struct timeval tv = {(time_t)(out.delay_ns / 1000000000),
-						     (suseconds_t)(out.delay_ns % 1000000000 / 1000)};
-				if (!h->held)
-					h->held = evbuffer_new();
-				h->delay = evtimer_new(p->base, delay_done, h);
-				if (!h->held || !h->delay || evtimer_add(h->delay, &tv) < 0) {
-					plog(p, UMPA_PROXY_WARN, c->ci.id, "no memory for a delay");
-					conn_free(c, END_ERROR);
-					return;
-				}
-			}
-			if (out.consumed && out.consumed < n)
-				n = out.consumed;
-			p->st.bytes_in[h->dir] += n;
-			tap_plain(c, h->dir, h->dir, NULL, d, n); /* what this leg read, once: a hook may take less */
-			h->in += n;
-			if (out.len)
-				forward(h, out.data, out.len);
-			evbuffer_drain(in, n);
-			if (out.action == UMPA_PROXY_CLOSE) {
-				plog(p, UMPA_PROXY_NOTE, c->ci.id, "closed by a module");
-				conn_close_soon(c);
-				return;
-			}
 		}
 	}
 	if (!evbuffer_get_length(in))
@@ -623,11 +747,11 @@ static void pump(struct proxy_half *h)
 	/* during a delay reading goes on (up to the input's bound), so bytes keep their arrival times */
 	if (evbuffer_get_length(bufferevent_get_output(dst)) >= p->o.hiwat) {
 		h->paused = 1;
-		bufferevent_disable(src, EV_READ);
+		side_read(c, h->dir, 0);
 	} else if (h->paused || !h->eof) {
 		h->paused = 0;
 		if (!h->eof && c->connected)
-			bufferevent_enable(src, EV_READ);
+			side_read(c, h->dir, 1);
 	}
 	if (h->eof)
 		half_finish(h);
@@ -640,6 +764,75 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	if (!h->first_ns)
 		h->first_ns = umpa_loop_now_ns(c->p->loop);
 	pump(h);
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg);
+
+/* A plain side's read event: up to READ_MAX bytes (no more than the input's bound) in one readv, straight into
+ * its bufferevent's input, then on as read_cb.  An end of stream or an error goes to event_cb as the
+ * bufferevent would report it. */
+static void plain_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy_half *h = arg;
+	struct proxy_conn *c = h->c;
+	struct bufferevent *bev = c->side[h->dir];
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer_iovec v[2];
+	struct iovec iov[2];
+	size_t have = evbuffer_get_length(in), want = READ_MAX, left;
+	ssize_t n;
+	int nv, used = 0, err;
+	(void)what;
+	if (have >= c->p->o.hiwat) {
+		event_del(h->rd); /* full: pump enables reading again once the input went out */
+		return;
+	}
+	if (want > c->p->o.hiwat - have)
+		want = c->p->o.hiwat - have;
+	evbuffer_unfreeze(in, 0); /* libevent freezes a socket bufferevent's input at its end but while it reads */
+	nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
+	if (nv <= 0) {
+		evbuffer_freeze(in, 0);
+		event_del(h->rd);
+		errno = ENOMEM;
+		event_cb(bev, BEV_EVENT_READING | BEV_EVENT_ERROR, c);
+		return;
+	}
+	for (int i = 0; i < nv; i++) {
+		iov[i].iov_base = v[i].iov_base;
+		iov[i].iov_len = v[i].iov_len;
+	}
+	n = readv(fd, iov, nv);
+	if (n <= 0) {
+		err = errno;
+		evbuffer_commit_space(in, v, 0);
+		evbuffer_freeze(in, 0);
+		if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK || err == EINTR))
+			return;
+		event_del(h->rd);
+		errno = err;
+		event_cb(bev, BEV_EVENT_READING | (n ? BEV_EVENT_ERROR : BEV_EVENT_EOF), c);
+		return;
+	}
+	for (left = (size_t)n; used < nv && left; used++) {
+		if (v[used].iov_len > left)
+			v[used].iov_len = left;
+		left -= v[used].iov_len;
+	}
+	evbuffer_commit_space(in, v, used);
+	evbuffer_freeze(in, 0);
+	read_cb(bev, c);
+}
+
+/* Side @p s is a plain socket's bufferevent: it reads through a read event of its own (plain_read_cb; off until
+ * side_read) and writes with no 16 KiB cap per call.  -1 when out of memory. */
+static int plain_side(struct proxy_conn *c, int s)
+{
+	struct proxy_half *h = &c->half[s];
+	if (!(h->rd = event_new(c->p->base, bufferevent_getfd(c->side[s]), EV_READ | EV_PERSIST, plain_read_cb, h)))
+		return -1;
+	bufferevent_set_max_single_write(c->side[s], c->p->o.hiwat);
+	return 0;
 }
 
 /* The output of side s drained below its low watermark: the direction writing into it may go on. */
@@ -667,7 +860,6 @@ static void bev_error(struct bufferevent *bev, char *buf, size_t n)
 }
 
 static int client_side(struct proxy_conn *c, evutil_socket_t fd, SSL *ssl);
-static void event_cb(struct bufferevent *bev, short what, void *arg);
 
 /* The upstream connect failed with errno @p err (0: it timed out): a SOCKS5 client hears why; the end. */
 static void upstream_failed(struct proxy_conn *c, int err)
@@ -689,6 +881,10 @@ static evutil_socket_t starttls_detach(struct proxy_conn *c, int s)
 			break;
 	if (evbuffer_get_length(out))
 		return -1;
+	if (c->half[s].rd) {
+		event_free(c->half[s].rd);
+		c->half[s].rd = NULL;
+	}
 	bufferevent_disable(b, EV_READ | EV_WRITE);
 	bufferevent_setfd(b, -1); /* freed without closing the socket */
 	bufferevent_free(b);
@@ -742,18 +938,25 @@ static void starttls_begin(struct proxy_conn *c)
 	plog(p, UMPA_PROXY_NOTE, c->ci.id, "STARTTLS: upgrading both legs");
 	if (p->hooked && p->h.tls)
 		p->h.tls(p->h.arg, c->state, "");
-	bufferevent_disable(c->side[0], EV_READ);
+	side_read(c, 0, 0);
 	up = SSL_new(p->ctx_up);
 	if (up && p->o.mitm->verify)
 		SSL_set1_host(up, c->ci.dst);
+	if (up)
+		up_resume(p, up, "");
 	upstream_upgrade(c, up, "STARTTLS");
 }
 
 /* Both legs are up: relay. */
 static void relay_start(struct proxy_conn *c)
 {
-	bufferevent_enable(c->side[0], EV_READ | EV_WRITE);
-	bufferevent_enable(c->side[1], EV_READ | EV_WRITE);
+	for (int i = 0; i < 2; i++) {
+		/* a plain socket's bufferevent is born writing (and its connect keeps it so): enabling it again
+		 * would arm its write event for an empty output, a wasted wake-up */
+		if (!c->half[i].rd || !(bufferevent_get_enabled(c->side[i]) & EV_WRITE))
+			bufferevent_enable(c->side[i], EV_WRITE);
+		side_read(c, i, 1);
+	}
 	pump(&c->half[UMPA_PROXY_C2S]);
 }
 
@@ -807,7 +1010,8 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		c->connected = 1;
 		tap_leg(c, 1, c->ufd);
 		bufferevent_set_timeouts(c->side[1], NULL, NULL);
-		plog(p, UMPA_PROXY_NOTE, c->ci.id, "connected to %s:%u", c->ci.dst, c->ci.dport);
+		plog(p, UMPA_PROXY_NOTE, c->ci.id, "connected to %s:%u%s", c->ci.dst, c->ci.dport,
+		     c->is_tls && SSL_session_reused(bufferevent_openssl_get_ssl(bev)) ? " (TLS session resumed)" : "");
 		if (c->socks) { /* SOCKS5: the client hears of it, then speaks */
 			socks_connected(c);
 			return;
@@ -853,9 +1057,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 				return;
 			c->cfd = -1;
 		}
-		bufferevent_enable(c->side[0], EV_READ | EV_WRITE);
-		bufferevent_enable(c->side[1], EV_READ | EV_WRITE);
-		pump(&c->half[UMPA_PROXY_C2S]);
+		relay_start(c);
 		return;
 	}
 	if (s == 1 && !c->connected) {
@@ -914,6 +1116,10 @@ static int client_side(struct proxy_conn *c, evutil_socket_t fd, SSL *ssl)
 	bufferevent_setcb(c->side[0], read_cb, write_cb, event_cb, c);
 	bufferevent_setwatermark(c->side[0], EV_READ, 0, p->o.hiwat);
 	bufferevent_setwatermark(c->side[0], EV_WRITE, p->o.hiwat / 2, 0);
+	if (!ssl && plain_side(c, 0) < 0) {
+		conn_free(c, END_ERROR);
+		return -1;
+	}
 	return 0;
 }
 
@@ -961,8 +1167,12 @@ static void upstream_connect(struct proxy_conn *c, SSL *ssl)
 	bufferevent_setcb(c->side[1], read_cb, write_cb, event_cb, c);
 	bufferevent_setwatermark(c->side[1], EV_READ, 0, p->o.hiwat);
 	bufferevent_setwatermark(c->side[1], EV_WRITE, p->o.hiwat / 2, 0);
+	if (!ssl && plain_side(c, 1) < 0) {
+		conn_free(c, END_ERROR);
+		return;
+	}
 	if (c->side[0])
-		bufferevent_disable(c->side[0], EV_READ); /* until the upstream is connected */
+		side_read(c, 0, 0); /* until the upstream is connected */
 	bufferevent_set_timeouts(c->side[1], NULL, &tv);
 	if (bufferevent_socket_connect(c->side[1], (struct sockaddr *)&c->dst, (int)c->dlen) < 0) {
 		int err = errno;
@@ -1096,6 +1306,7 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
 		SSL_set_tlsext_host_name(up, c->sni);
 	if (p->o.mitm->verify)
 		SSL_set1_host(up, c->sni[0] ? c->sni : c->ci.host[0] ? c->ci.host : c->ci.dst);
+	up_resume(p, up, c->sni);
 	if (c->connected) /* SOCKS5: the upstream was connected for the reply */
 		upstream_upgrade(c, up, "TLS");
 	else
@@ -1386,6 +1597,8 @@ static int mitm_init(struct umpa_proxy *p, struct umpa_err *e)
 	SSL_CTX_set_options(p->ctx_up, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_options(p->ctx_cl, SSL_OP_IGNORE_UNEXPECTED_EOF);
 #endif
+	SSL_CTX_set_session_cache_mode(p->ctx_up, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(p->ctx_up, up_session_cb);
 	SSL_CTX_set_keylog_callback(p->ctx_up, keylog_cb);
 	SSL_CTX_set_keylog_callback(p->ctx_cl, keylog_cb);
 	if (m->verify) {
@@ -1501,6 +1714,8 @@ struct umpa_proxy *umpa_proxy_free(struct umpa_proxy *p)
 		evconnlistener_free(p->lis[i].l);
 	while (p->conns)
 		conn_free(p->conns, END_ABORT);
+	for (i = 0; i < UP_SESSIONS; i++)
+		SSL_SESSION_free(p->ups[i].s);
 	if (p->dns)
 		evdns_base_free(p->dns, 0);
 	SSL_CTX_free(p->ctx_up);

@@ -1058,6 +1058,7 @@ int toxi_api_stats_json(struct toxi_api *a, struct umpa_sbuf *b)
 			umpa_proxy_stats(t->p, &st);
 			json_object_set_new(p, "connections", json_integer((json_int_t)st.accepted));
 			json_object_set_new(p, "active", json_integer((json_int_t)st.active));
+			json_object_set_new(p, "refused", json_integer((json_int_t)st.refused));
 		} else if (t->u) {
 			struct umpa_udprelay_stats st;
 			struct umpa_impair_stats im, im2;

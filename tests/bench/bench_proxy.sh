@@ -9,16 +9,9 @@ set -uo pipefail
 UMPA=${1:-./umpa}
 S=${2:-3}
 here=$(cd "$(dirname "$0")" && pwd)
-for t in iperf3 socat haproxy python3; do
-	command -v $t >/dev/null || { echo "bench_proxy: $t is missing"; exit 77; }
-done
-T=$(mktemp -d) || exit 1
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"' EXIT
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-IPORT=$(freeport)
-iperf3 -s -B 127.0.0.1 -p $IPORT >/dev/null 2>&1 &
-PIDS+=($!)
+. "$here/bench_lib.sh"
+bench_init bench_proxy iperf3 socat haproxy python3
+start_iperf
 python3 "$here/../proxy/peer.py" echo "$T/echo.port" 3600 &
 PIDS+=($!)
 for ((i = 0; i < 100; i++)); do [ -s "$T/echo.port" ] && break; sleep 0.1; done
@@ -39,31 +32,14 @@ async def main():
     print(round(n[0] / secs))
 asyncio.run(main())
 PY
-# relay NAME TARGETPORT -> LISTEN port in $LP
-relay() {
-	local name=$1 tp=$2
-	LP=$(freeport)
-	case $name in
-	umpa) "$UMPA" proxy -l 127.0.0.1:$LP -t 127.0.0.1:$tp 2>/dev/null & ;;
-	socat) socat TCP-LISTEN:$LP,bind=127.0.0.1,fork,reuseaddr,backlog=1024 TCP:127.0.0.1:$tp & ;;
-	haproxy)
-		printf 'global\n  maxconn 4000\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\nlisten b\n  bind 127.0.0.1:%s\n  server s 127.0.0.1:%s\n' $LP $tp >"$T/h.cfg"
-		haproxy -f "$T/h.cfg" -db 2>/dev/null & ;;
-	esac
-	RP=$!
-	for ((i = 0; i < 100; i++)); do
-		[ -n "$(ss -Hltn "sport = :$LP")" ] && break
-		sleep 0.1
-	done
-}
 declare -A GB CPS
 for name in umpa socat haproxy; do
 	relay $name $IPORT
-	GB[$name]=$(iperf3 -c 127.0.0.1 -p $LP -t $S -J 2>/dev/null | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9, 2))')
-	kill $RP; wait $RP 2>/dev/null
+	GB[$name]=$(iperf_gbit $LP $S)
+	unrelay $IPORT
 	relay $name $EPORT
 	CPS[$name]=$(python3 "$T/cps.py" $LP $S)
-	kill $RP; wait $RP 2>/dev/null
+	unrelay $EPORT
 	printf '%-8s throughput %6s Gbit/s   connections %6s /s\n' $name "${GB[$name]}" "${CPS[$name]}"
 done
 python3 - "${GB[umpa]}" "${GB[socat]}" "${GB[haproxy]}" "${CPS[umpa]}" "${CPS[socat]}" "${CPS[haproxy]}" <<'PY'

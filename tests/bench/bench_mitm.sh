@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# bench_mitm.sh - TLS man-in-the-middle: `umpa proxy --tls-mitm` against mitmproxy (mitmdump, reverse
+# mode to an https upstream) and sslsplit (ssl proxyspec to a static target), same run, same machine,
+# loopback.  The upstreams have a P-256 certificate; every proxy forges its leaves
+# with a P-256 key from a P-256 CA (umpa's own; the same kind of CA and leaf key given to the others),
+# and the client speaks TLS 1.2 (sslsplit 0.5 has no TLS 1.3), so all do the same public-key work:
+#   handshakes/s: P concurrent `openssl s_time -new -tls1_2` for SECONDS, each connection a new full
+#   handshake on the client's leg; the sum of connections over real time.  Upstream: haproxy
+#   terminating TLS (`openssl s_server` handles one connection at a time: too slow a ceiling)
+#   throughput: `curl -k` downloads a MB-MiB file from `openssl s_server -WWW` through each, Mbit/s
+#   (mitmproxy with stream_large_bodies=1m, as its documentation advises for big bodies: by default
+#   it holds a whole body before passing it on)
+# "direct" is the same client against the upstream itself: the ceiling the upstream allows.
+# Prints each figure and umpa's ratios.  Not a test: nothing fails for being slow.
+# Usage: tests/bench/bench_mitm.sh [UMPA] [SECONDS] [P] [MB]
+set -uo pipefail
+UMPA=${1:-./umpa}
+S=${2:-5}
+P=${3:-4}
+MB=${4:-256}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/bench_lib.sh"
+bench_init bench_mitm openssl mitmdump sslsplit haproxy curl python3
+
+# the upstream, its certificate, and the CA and leaf key the other proxies get
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/srv.key" -out "$T/srv.crt" \
+	-subj /CN=www.example.test -addext subjectAltName=DNS:www.example.test -days 3 >/dev/null 2>&1
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/ca.key" -out "$T/ca.crt" \
+	-subj /CN=bench-ca -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+	-days 3 >/dev/null 2>&1
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/leaf.key" 2>/dev/null
+mkdir -p "$T/www" "$T/mitm"
+head -c $((MB << 20)) /dev/urandom >"$T/www/big.bin"
+cat "$T/ca.key" "$T/ca.crt" >"$T/mitm/mitmproxy-ca.pem"
+cat "$T/srv.crt" "$T/srv.key" >"$T/srv.pem"
+HP=$(freeport)
+printf 'global\n  maxconn 4000\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\nfrontend f\n  bind 127.0.0.1:%s ssl crt %s\n  http-request return status 200 content-type text/plain string ok\n' \
+	$HP "$T/srv.pem" >"$T/hs.cfg"
+haproxy -f "$T/hs.cfg" -db >/dev/null 2>&1 &
+PIDS+=($!)
+SP=$(freeport)
+(cd "$T/www" && exec openssl s_server -accept 127.0.0.1:$SP -cert "$T/srv.crt" -key "$T/srv.key" -WWW -quiet \
+	>/dev/null 2>&1) &
+PIDS+=($!)
+wait_port $SP && wait_port $HP || {
+	echo "bench_mitm: openssl s_server or haproxy did not start"
+	exit 1
+}
+
+# mitm NAME TARGETPORT: start it from 127.0.0.1:$LP to 127.0.0.1:TARGETPORT; $RP its process (empty: direct)
+mitm() {
+	local tp=$2
+	LP=$(freeport)
+	RP=
+	case $1 in
+	direct)
+		LP=$tp
+		return ;;
+	umpa) "$UMPA" proxy -l 127.0.0.1:$LP -t 127.0.0.1:$tp --tls-mitm --ca-dir "$T/umpa-ca" 2>/dev/null & ;;
+	mitmproxy) mitmdump -q --mode reverse:https://127.0.0.1:$tp --listen-host 127.0.0.1 --listen-port $LP \
+		--ssl-insecure --set confdir="$T/mitm" --set stream_large_bodies=1m >/dev/null 2>&1 & ;;
+	sslsplit) sslsplit -k "$T/ca.key" -c "$T/ca.crt" -K "$T/leaf.key" ssl 127.0.0.1 $LP 127.0.0.1 $tp \
+		>/dev/null 2>&1 & ;;
+	esac
+	RP=$!
+	wait_port $LP || echo "bench_mitm: $1 did not start" >&2
+}
+unmitm() {
+	[ -n "$RP" ] || return 0
+	kill $RP
+	wait $RP 2>/dev/null
+}
+handshakes() {
+	local i st=()
+	for ((i = 0; i < P; i++)); do
+		openssl s_time -connect 127.0.0.1:$LP -new -tls1_2 -time $S >"$T/st.$i" 2>&1 &
+		st+=($!)
+	done
+	wait "${st[@]}"
+	cat "$T"/st.* | awk '/connections in .* real seconds/ { n += $1; t = $4 > t ? $4 : t }
+		END { if (t > 0) printf "%.0f", n / t; else print 0 }'
+	rm -f "$T"/st.*
+}
+mbits() {
+	curl -k -s -o /dev/null -w '%{speed_download}' --max-time 120 "https://127.0.0.1:$LP/big.bin" |
+		awk '{ printf "%.0f", $1 * 8 / 1e6 }'
+}
+declare -A HS MB_S
+for name in direct umpa mitmproxy sslsplit; do
+	mitm $name $HP
+	curl -k -s -o /dev/null --max-time 20 "https://127.0.0.1:$LP/" # warm: the leaf is made once
+	HS[$name]=$(handshakes)
+	unmitm
+	mitm $name $SP
+	MB_S[$name]=$(mbits)
+	unmitm
+	printf '%-10s handshakes %6s /s   throughput %7s Mbit/s\n' $name "${HS[$name]}" "${MB_S[$name]}"
+done
+awk -v hu="${HS[umpa]}" -v hm="${HS[mitmproxy]}" -v hs="${HS[sslsplit]}" -v tu="${MB_S[umpa]}" \
+	-v tm="${MB_S[mitmproxy]}" -v ts="${MB_S[sslsplit]}" 'BEGIN {
+	printf "umpa/mitmproxy: handshakes %.2f, throughput %.2f (goal >= 10)\n", hm ? hu / hm : 0, tm ? tu / tm : 0
+	printf "umpa/sslsplit: handshakes %.2f, throughput %.2f (goal >= 1)\n", hs ? hu / hs : 0, ts ? tu / ts : 0 }'
