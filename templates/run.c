@@ -199,17 +199,26 @@ int umpa_run_counters_json(const struct umpa_run *r, struct umpa_sbuf *b)
 static void count_host(struct umpa_run *r, const struct umpa_pkt *p, int tx)
 {
 	char a[INET6_ADDRSTRLEN], name[INET6_ADDRSTRLEN + 16];
-	int li;
+	const uint8_t *addr;
+	struct rt_hostc *hc;
+	int li, fam;
 	size_t i;
 
 	if ((li = umpa_pkt_find(p, &umpa_proto_ip, 0)) >= 0 && p->l[li].off + 20 <= p->len)
-		inet_ntop(AF_INET, p->data + p->l[li].off + (tx ? 12 : 16), a, sizeof(a));
+		addr = p->data + p->l[li].off + (tx ? 12 : 16), fam = AF_INET;
 	else if ((li = umpa_pkt_find(p, &umpa_proto_ipv6, 0)) >= 0 && p->l[li].off + 40 <= p->len)
-		inet_ntop(AF_INET6, p->data + p->l[li].off + (tx ? 8 : 24), a, sizeof(a));
+		addr = p->data + p->l[li].off + (tx ? 8 : 24), fam = AF_INET6;
 	else if ((li = umpa_pkt_find(p, &umpa_proto_arp, 0)) >= 0 && p->l[li].off + 28 <= p->len)
-		inet_ntop(AF_INET, p->data + p->l[li].off + (tx ? 14 : 24), a, sizeof(a));
+		addr = p->data + p->l[li].off + (tx ? 14 : 24), fam = AF_INET;
 	else
 		return;
+	/* a host's counters, once they exist, are found again without formatting its name */
+	hc = &r->hostc[(hash_bytes(addr, fam == AF_INET ? 4 : 16) * 2 + (unsigned)tx) % RUN_HOSTC];
+	if (hc->fam == fam && memcmp(hc->addr, addr, fam == AF_INET ? 4 : 16) == 0 && hc->tx == tx) {
+		ctr_add(r, hc->idx, 1);
+		return;
+	}
+	inet_ntop(fam, addr, a, sizeof(a));
 	snprintf(name, sizeof(name), "host.%s.tx", a);
 	if (!tx) {
 		if (ctr_find(r, name, 0) == (size_t)-1)
@@ -223,6 +232,12 @@ static void count_host(struct umpa_run *r, const struct umpa_pkt *p, int tx)
 	}
 	i = ctr_find(r, name, 1);
 	ctr_add(r, i, 1);
+	if (i != (size_t)-1) {
+		hc->fam = fam;
+		hc->tx = tx;
+		hc->idx = i;
+		memcpy(hc->addr, addr, fam == AF_INET ? 4 : 16);
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -377,7 +392,11 @@ static int xmit(struct umpa_run *r, struct umpa_pkt *p, size_t ifidx, struct ump
 	if (!p->nlayers)
 		umpa_dissect(p);
 	count_host(r, p, 1);
-	if (r->cur_exch) {
+	if (r->cur_exch && !r->w) {
+		r->cur_exch->tries++;
+	} else if (!r->w) {
+		/* no output file: no comment to write */
+	} else if (r->cur_exch) {
 		struct rt_exch *x = r->cur_exch;
 		if (x->tries++ == 0) {
 			snprintf(cmt, sizeof(cmt), "exchange %llu: request", (unsigned long long)x->no);
@@ -930,8 +949,6 @@ static void rule_cb(void *arg, const struct umpa_pkt *p)
 	struct rt_rule *ru = arg;
 	struct umpa_run *r = ru->r;
 	struct umpa_err e = {0};
-	char what[32];
-
 	if (r->stopped)
 		return;
 	ctr_add(r, ru->in, 1);
@@ -947,9 +964,8 @@ static void rule_cb(void *arg, const struct umpa_pkt *p)
 		lua_pushstring(r->L, r->cur_if->name);
 	else
 		lua_pushnil(r->L);
-	snprintf(what, sizeof(what), "rule %d", ru->id);
 	r->cur_rule = ru;
-	call_cb(r, 2, what);
+	call_cb(r, 2, ru->what);
 	r->cur_rule = NULL;
 }
 
@@ -1057,6 +1073,7 @@ static int l_on(lua_State *L)
 		return luaL_error(L, "on: out of memory");
 	ru->r = r;
 	ru->id = (int)r->nrules + 1;
+	snprintf(ru->what, sizeof(ru->what), "rule %d", ru->id);
 	lua_pushvalue(L, n);
 	ru->ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	r->rules[r->nrules++] = ru;
