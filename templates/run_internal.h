@@ -148,6 +148,7 @@ struct umpa_run {
 	void (*driven_out)(void *arg, const struct umpa_pkt *p); /* driven mode: where sent packets go */
 	void *driven_arg;
 	int stopped;
+	int64_t busy_ns; /* busy-poll the captures this long after a packet (0: sleep at once) */
 
 	struct rt_iface ifs[RUN_MAX_IFACES];
 	size_t nifs;

@@ -118,6 +118,13 @@ struct umpa_run_opts {
 	void *driven_arg;        /**< for driven_out */
 	int64_t driven_start_ns; /**< the clock's start (a capture's first time stamp) */
 	int driven_linktype;     /**< link type of what is fed and sent (0: Ethernet) */
+	/**
+	 * Live: after a packet, keep looking at the captures (busy-poll) for
+	 * this many microseconds of quiet before sleeping, so that a packet
+	 * following soon is handled without a wakeup (0: the default, 200;
+	 * negative: never, sleep at once).
+	 */
+	long busy_poll_us;
 };
 
 /**

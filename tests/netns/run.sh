@@ -192,7 +192,8 @@ on("icmp", {["icmp.type"] = "echo-reply"}, function(p, iface)
 end)
 after(1.5, stop)
 EOF
-ip netns exec "$NS_A" timeout 20 "$UMPA" run "$T/probe.lua" -i "$IF_A" --set src=$IP_A --set dst=$IP_B \
+# (with --busy-poll 0: the run sleeps as soon as no packet waits; the icmp-host run above busy-polls)
+ip netns exec "$NS_A" timeout 20 "$UMPA" run "$T/probe.lua" -i "$IF_A" --busy-poll 0 --set src=$IP_A --set dst=$IP_B \
 	--set silent=10.77.0.99 --set smac=$MAC_A --set dmac=$MAC_B --set iface=$IF_A -w "$T/probe.pcapng" --json \
 	>"$T/probe.json" 2>"$T/probe.err"
 rc=$?
