@@ -75,6 +75,30 @@ static const char linux_fp[] = "Fingerprint linux\n"
 			       "IE(DFI=N%T=40%CD=S)\n"
 			       "UMPA(SW=FAF0%SO=M5B4ST11NW7%W=1F6)\n";
 
+/* linux6: what a current kernel sends (Linux 6.x with tcp_rmem[2] = 32 MiB,
+ * as the kernels of the test machines, 6.18: window scale 10): nmap's "Linux
+ * 4.15 - 5.6" with that scale.  The SYN/ACK window is 65535 rounded down to
+ * a multiple of the MSS less 12 for timestamps (65160 with MSS 1460, 64260
+ * with 1440 on IPv6, 64240 without timestamps: UMPA's WR) and later segments
+ * announce it rounded up to the scale (64 and 63), IP ID zero on TCP: a
+ * recorded conversation with such a kernel replays against it unchanged.
+ * p0f (its database ends at Linux 3.x) names none of this: for p0f's "Linux"
+ * use linux. */
+static const char linux6_fp[] = "Fingerprint linux6\n"
+				"SEQ(TI=Z%CI=Z%II=I%TS=A)\n"
+				"OPS(O1=M5B4ST11NWA%O2=M5B4ST11NWA%O3=M5B4NNT11NWA%O4=M5B4ST11NWA%O5=M5B4ST11NWA%O6="
+				"M5B4ST11)\n"
+				"WIN(W1=FE88%W2=FE88%W3=FE88%W4=FE88%W5=FE88%W6=FE88)\n"
+				"ECN(R=Y%DF=Y%T=40%W=FAF0%O=M5B4NNSNWA%CC=N%Q=)\n"
+				"T1(R=Y%DF=Y%T=40%S=O%A=S+%F=AS%RD=0%Q=)\n"
+				"T4(R=Y%DF=Y%T=40%W=0%S=A%A=Z%F=R%O=%RD=0%Q=)\n"
+				"T5(R=Y%DF=Y%T=40%W=0%S=Z%A=S+%F=AR%O=%RD=0%Q=)\n"
+				"T6(R=Y%DF=Y%T=40%W=0%S=A%A=Z%F=R%O=%RD=0%Q=)\n"
+				"T7(R=Y%DF=Y%T=40%W=0%S=Z%A=S+%F=AR%O=%RD=0%Q=)\n"
+				"U1(DF=N%T=40%IPL=164%UN=0%RIPL=G%RID=G%RIPCK=G%RUCK=G%RUD=G)\n"
+				"IE(DFI=N%T=40%CD=S)\n"
+				"UMPA(SW=FAF0%SO=M5B4ST11NWA%W=40%WR=FFFF)\n";
+
 /* windows: nmap's "Microsoft Windows 7 SP1" without timestamps (Windows
  * does not answer them unless configured): TTL 128, DF, incrementing IP
  * IDs, SYN/ACK window 8192 with MSS,NOP,WS8,NOP,NOP,SACKOK (p0f's "Windows
@@ -128,10 +152,8 @@ static const char embedded_fp[] = "Fingerprint embedded\n"
 				  "UMPA(SW=800%SO=M5B4%W=800)\n";
 
 static const struct builtin builtins[] = {
-    {"linux", linux_fp},
-    {"windows", windows_fp},
-    {"freebsd", freebsd_fp},
-    {"embedded", embedded_fp},
+    {"linux", linux_fp},     {"linux6", linux6_fp},     {"windows", windows_fp},
+    {"freebsd", freebsd_fp}, {"embedded", embedded_fp},
 };
 
 /* ------------------------------------------------------------------ */
@@ -519,6 +541,10 @@ static int parse_test(struct pctx *c, struct span l, struct umpa_persona *p)
 				c->have_syn |= span_is(k, "SW");
 			} else if (span_is(k, "SO") && opt_value(c, k, v, p->opts_syn) < 0) {
 				return -UMPA_EFORMAT;
+			} else if (span_is(k, "WR")) {
+				if (hexnum(v, 0xffff, &x) < 0 || x == 0)
+					return bad(c, "not a window (hex, not 0)", k, v);
+				p->win_round = (uint16_t)x;
 			}
 		} else if (span_is(test, "T1") || rst || span_is(test, "U1") || span_is(test, "IE") ||
 			   span_is(test, "T4")) {
@@ -773,8 +799,8 @@ int umpa_persona_get(const char *spec, const char *db, struct umpa_persona *out,
 	for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
 		if (!strcmp(spec, builtins[i].name))
 			return parse_db(builtins[i].text, strlen(builtins[i].text), builtins[i].name, NULL, out, e);
-	return umpa_err_set(e, UMPA_ENOENT, "unknown personality '%s' (linux, windows, freebsd, embedded, nmap:NAME)",
-			    spec);
+	return umpa_err_set(e, UMPA_ENOENT,
+			    "unknown personality '%s' (linux, linux6, windows, freebsd, embedded, nmap:NAME)", spec);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1169,6 +1195,16 @@ static uint32_t tsval(const struct binding *b, const struct umpa_persona *p, int
 }
 
 /* What a TCP layer's options say. */
+/* Window @win rounded down to a multiple of the MSS, less 12 bytes when
+ * timestamps are on (Linux's tcp_select_initial_window with the space of
+ * its own MSS: 65535 -> 65160 for MSS 1460, 64260 for 1440). */
+static uint32_t persona_round_win(uint16_t win, uint16_t mss, int ts)
+{
+	uint32_t m = ts && mss > 12 ? mss - 12u : mss;
+
+	return m && win > m ? win / m * m : win;
+}
+
 struct tcpopts {
 	int present; /* a TCP layer was read */
 	uint8_t first_kind;
@@ -1495,6 +1531,13 @@ int umpa_persona_shape(struct umpa_persona_set *s, struct umpa_pkt *p, const str
 					return -UMPA_EINVAL;
 			}
 		}
+		if (syn && ack && !rst && P->win_round && !umpa_field_is_set(p, (unsigned)ti, F->tcp_win)) {
+			struct tcpopts mine;
+			read_tcp(p, ti, &mine);
+			if (mine.mss)
+				umpa_field_auto_u64(p, (unsigned)ti, F->tcp_win,
+						    persona_round_win(P->win_round, mine.mss_val, mine.ts));
+		}
 	}
 	if (umpa_pkt_finish(p, e) < 0)
 		return -UMPA_EINVAL;
@@ -1654,6 +1697,12 @@ void umpa_persona_tcpe_opts(const struct umpa_persona *p, struct umpa_tcpe_opts 
 		o->mss = (uint16_t)(o->ipv6 && mss > 20 ? mss - 20 : mss);
 	o->wscale = ws;
 	o->rwnd = ws > 0 ? (uint32_t)p->win << ws : p->win;
+	if (p->win_round) {
+		/* Linux: the SYN/ACK's window rounded up to the scale: what its later segments announce */
+		uint32_t w = persona_round_win(p->win_round, o->mss ? o->mss : o->ipv6 ? 1440 : 1460, o->timestamps);
+		uint32_t unit = ws > 0 ? 1u << ws : 1u;
+		o->rwnd = (w + unit - 1) / unit * unit;
+	}
 	if (!o->rwnd)
 		o->rwnd = 65535;
 }

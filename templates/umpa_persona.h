@@ -84,14 +84,17 @@ struct umpa_persona {
 	uint16_t win_syn;                       /**< window of a SYN the host sends */
 	char opts_syn[UMPA_PERSONA_OPTS];       /**< its options */
 	uint16_t win;                           /**< window of every other segment (wire value) */
-	struct umpa_persona_rst rst_syn;        /**< answer to a SYN at a closed port (T5) */
-	struct umpa_persona_rst rst_ack;        /**< to a segment with ACK at a closed port (T6) */
-	struct umpa_persona_rst rst_other;      /**< to anything else (FIN/PSH/URG, null: T7) */
-	uint8_t udp_unreach;                    /**< closed UDP port: 1 ICMP port unreachable, 0 silence (U1) */
-	uint8_t unreach_df;                     /**< its DF */
-	uint8_t unreach_ttl;                    /**< its TTL */
-	uint16_t unreach_ipl;                   /**< its whole IP length at most (U1 IPL): quotes IPL - 28 bytes */
-	uint32_t unreach_un;                    /**< its unused field (U1 UN) */
+	uint16_t win_round; /**< not 0: SYN/ACK windows are this rounded down to a multiple of its MSS (less 12
+			     *   with timestamps) and later segments announce that rounded up to the scale
+			     *   (Linux's; UMPA(WR=hex)) */
+	struct umpa_persona_rst rst_syn;   /**< answer to a SYN at a closed port (T5) */
+	struct umpa_persona_rst rst_ack;   /**< to a segment with ACK at a closed port (T6) */
+	struct umpa_persona_rst rst_other; /**< to anything else (FIN/PSH/URG, null: T7) */
+	uint8_t udp_unreach;               /**< closed UDP port: 1 ICMP port unreachable, 0 silence (U1) */
+	uint8_t unreach_df;                /**< its DF */
+	uint8_t unreach_ttl;               /**< its TTL */
+	uint16_t unreach_ipl;              /**< its whole IP length at most (U1 IPL): quotes IPL - 28 bytes */
+	uint32_t unreach_un;               /**< its unused field (U1 UN) */
 };
 
 /**
@@ -100,7 +103,7 @@ struct umpa_persona {
  * (@p db, NULL: $UMPA_NMAP_OS_DB, then UMPA_NMAP_OS_DB) by exact name
  * (case-insensitive; the first of equal names) or a substring naming one
  * entry.  Returns 0, or a negative error with one line in @p e ("unknown
- * personality 'x' (linux, windows, freebsd, embedded, nmap:NAME)",
+ * personality 'x' (linux, linux6, windows, freebsd, embedded, nmap:NAME)",
  * "nmap-os-db: 'Linux' matches 412 entries (Linux 2.6.32, ...)", "FILE:LINE:
  * ...").
  */
