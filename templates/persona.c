@@ -67,6 +67,8 @@ static const char linux_fp[] = "Fingerprint linux\n"
 			       "WIN(W1=3890%W2=3890%W3=3890%W4=3890%W5=3890%W6=3890)\n"
 			       "ECN(R=Y%DF=Y%T=40%W=3908%O=M5B4NNSNW7%CC=N%Q=)\n"
 			       "T1(R=Y%DF=Y%T=40%S=O%A=S+%F=AS%RD=0%Q=)\n"
+			       "T2(R=N)\n"
+			       "T3(R=N)\n"
 			       "T4(R=Y%DF=Y%T=40%W=0%S=A%A=Z%F=R%O=%RD=0%Q=)\n"
 			       "T5(R=Y%DF=Y%T=40%W=0%S=Z%A=S+%F=AR%O=%RD=0%Q=)\n"
 			       "T6(R=Y%DF=Y%T=40%W=0%S=A%A=Z%F=R%O=%RD=0%Q=)\n"
@@ -91,6 +93,8 @@ static const char linux6_fp[] = "Fingerprint linux6\n"
 				"WIN(W1=FE88%W2=FE88%W3=FE88%W4=FE88%W5=FE88%W6=FE88)\n"
 				"ECN(R=Y%DF=Y%T=40%W=FAF0%O=M5B4NNSNWA%CC=N%Q=)\n"
 				"T1(R=Y%DF=Y%T=40%S=O%A=S+%F=AS%RD=0%Q=)\n"
+				"T2(R=N)\n"
+				"T3(R=N)\n"
 				"T4(R=Y%DF=Y%T=40%W=0%S=A%A=Z%F=R%O=%RD=0%Q=)\n"
 				"T5(R=Y%DF=Y%T=40%W=0%S=Z%A=S+%F=AR%O=%RD=0%Q=)\n"
 				"T6(R=Y%DF=Y%T=40%W=0%S=A%A=Z%F=R%O=%RD=0%Q=)\n"
@@ -109,6 +113,8 @@ static const char windows_fp[] = "Fingerprint windows\n"
 				 "WIN(W1=2000%W2=2000%W3=2000%W4=2000%W5=2000%W6=2000)\n"
 				 "ECN(R=Y%DF=Y%T=80%W=2000%O=M5B4NW8NNS%CC=N%Q=)\n"
 				 "T1(R=Y%DF=Y%T=80%S=O%A=S+%F=AS%RD=0%Q=)\n"
+				 "T2(R=N)\n"
+				 "T3(R=N)\n"
 				 "T4(R=Y%DF=Y%T=80%W=0%S=A%A=O%F=R%O=%RD=0%Q=)\n"
 				 "T5(R=Y%DF=Y%T=80%W=0%S=Z%A=S+%F=AR%O=%RD=0%Q=)\n"
 				 "T6(R=Y%DF=Y%T=80%W=0%S=A%A=O%F=R%O=%RD=0%Q=)\n"
@@ -127,6 +133,8 @@ static const char freebsd_fp[] = "Fingerprint freebsd\n"
 				 "WIN(W1=FFFF%W2=FFFF%W3=FFFF%W4=FFFF%W5=FFFF%W6=FFFF)\n"
 				 "ECN(R=Y%DF=Y%T=40%W=FFFF%O=M5B4NW6SLL%CC=N)\n"
 				 "T1(R=Y%DF=Y%T=40%S=O%A=S+%F=AS%RD=0)\n"
+				 "T2(R=N)\n"
+				 "T3(R=N)\n"
 				 "T4(R=Y%DF=Y%T=40%W=0%S=A%A=Z%F=R%RD=0)\n"
 				 "T5(R=Y%DF=Y%T=40%W=0%S=Z%A=S+%F=AR%RD=0)\n"
 				 "T6(R=Y%DF=Y%T=40%W=0%S=A%A=Z%F=R%RD=0)\n"
@@ -143,6 +151,8 @@ static const char embedded_fp[] = "Fingerprint embedded\n"
 				  "WIN(W1=800%W2=800%W3=800%W4=800%W5=800%W6=800)\n"
 				  "ECN(R=Y%DF=N%T=FF%W=800%O=M5B4%CC=N%Q=)\n"
 				  "T1(R=Y%DF=N%T=FF%S=O%A=S+%F=AS%RD=0%Q=)\n"
+				  "T2(R=N)\n"
+				  "T3(R=Y%DF=N%T=FF%W=800%S=O%A=S+%F=AS%O=M5B4%RD=0%Q=)\n"
 				  "T4(R=Y%DF=N%T=FF%W=800%S=A%A=S%F=AR%O=%RD=0%Q=)\n"
 				  "T5(R=Y%DF=N%T=FF%W=800%S=A%A=S+%F=AR%O=%RD=0%Q=)\n"
 				  "T6(R=Y%DF=N%T=FF%W=800%S=A%A=S%F=AR%O=%RD=0%Q=)\n"
@@ -361,6 +371,9 @@ static void persona_defaults(struct umpa_persona *p)
 	p->rst_syn = (struct umpa_persona_rst){1, 1, 64, 'Z', 'T', TF_RST | TF_ACK, 0};
 	p->rst_ack = (struct umpa_persona_rst){1, 1, 64, 'A', 'Z', TF_RST, 0};
 	p->rst_other = (struct umpa_persona_rst){1, 1, 64, 'Z', 'T', TF_RST | TF_ACK, 0};
+	/* open ports: no answer to nmap's T2 and T3 (what Linux, Windows and FreeBSD do) */
+	p->open_null = p->open_synfin = (struct umpa_persona_rst){0, 1, 64, 'Z', 'Z', 0, 0};
+	p->open_ack = p->rst_ack;
 	p->udp_unreach = 1;
 	p->unreach_ipl = 576;
 }
@@ -369,7 +382,7 @@ struct pctx {
 	const char *file;
 	unsigned no;
 	struct umpa_err *e;
-	int have_ttl, have_win, have_syn, have_icmp_ttl, have_unreach_ttl, have_win_nots;
+	int have_ttl, have_win, have_syn, have_icmp_ttl, have_unreach_ttl, have_win_nots, have_t4;
 	uint8_t some_ttl; /* any TTL seen, for lines without one */
 };
 
@@ -485,8 +498,12 @@ static int parse_test(struct pctx *c, struct span l, struct umpa_persona *p)
 	while (is_alnum(l.s[i]))
 		i++;
 	test = (struct span){l.s, i};
-	if (span_is(test, "T4"))
-		rst = NULL; /* an ACK to an open port: the same rule as T6 (nmap sees both) */
+	if (span_is(test, "T2"))
+		rst = &p->open_null;
+	else if (span_is(test, "T3"))
+		rst = &p->open_synfin;
+	else if (span_is(test, "T4"))
+		rst = &p->open_ack, c->have_t4 = 1;
 	else if (span_is(test, "T5"))
 		rst = &p->rst_syn;
 	else if (span_is(test, "T6"))
@@ -546,8 +563,7 @@ static int parse_test(struct pctx *c, struct span l, struct umpa_persona *p)
 					return bad(c, "not a window (hex, not 0)", k, v);
 				p->win_round = (uint16_t)x;
 			}
-		} else if (span_is(test, "T1") || rst || span_is(test, "U1") || span_is(test, "IE") ||
-			   span_is(test, "T4")) {
+		} else if (span_is(test, "T1") || rst || span_is(test, "U1") || span_is(test, "IE")) {
 			int u1 = span_is(test, "U1"), ie = span_is(test, "IE");
 			struct span fv = first_alt(v);
 			if (span_is(k, "R")) {
@@ -646,6 +662,8 @@ static void persona_complete(struct pctx *c, struct umpa_persona *p)
 	}
 	if (!c->have_syn && p->win == 65535 && c->have_win)
 		p->win = p->win_synack[0];
+	if (!c->have_t4) /* an ACK to an open port: as to a closed one (nmap sees both) */
+		p->open_ack = p->rst_ack;
 }
 
 /* Parse @text: check every line; pick the entry @want (NULL: the first);
@@ -1577,6 +1595,83 @@ static int answer_head(const struct umpa_persona_set *s, const struct umpa_pkt *
 	return li;
 }
 
+/*
+ * The TCP answer rule @R makes to segment @q (read from @req, network layer
+ * @qli of family @af) into @out: seq and ack as nmap's S and A say, flags,
+ * DF, TTL, window (a SYN/ACK's options the shaping gives, as to any
+ * SYN/ACK).  Returns 0 or -1.
+ */
+static int tcp_answer(const struct umpa_persona_set *s, const struct umpa_persona_rst *R, const struct umpa_pkt *req,
+		      int qli, int af, const struct tcpopts *q, struct umpa_pkt *out, struct umpa_err *e)
+{
+	const struct fields *F = &s->f;
+	uint32_t seglen = q->paylen + ((q->flags & TF_SYN) ? 1 : 0) + ((q->flags & TF_FIN) ? 1 : 0), seq, ack;
+	int li, ti;
+
+	if (R->flags & TF_SYN)
+		seglen = 1; /* a SYN/ACK acknowledges the SYN (nmap's S+: the probe's seq + 1) */
+	seq = R->seq == 'A' ? q->ack : R->seq == 'B' ? q->ack + 1 : R->seq == 'O' ? q->ack ^ 0x5a5a1234u : 0;
+	ack = R->ack == 'S' ? q->seq : R->ack == 'T' ? q->seq + seglen : R->ack == 'O' ? q->seq ^ 0x2b2b4321u : 0;
+	if ((li = answer_head(s, req, qli, af, out, e)) < 0)
+		return -1;
+	if (af == AF_INET) {
+		if (umpa_field_set_u64(out, (unsigned)li, F->ip_df, R->df, e) < 0 ||
+		    umpa_field_set_u64(out, (unsigned)li, F->ip_ttl, R->ttl, e) < 0)
+			return -1;
+	} else if (umpa_field_set_u64(out, (unsigned)li, F->ip6_hlim, R->ttl, e) < 0) {
+		return -1;
+	}
+	if ((ti = umpa_pkt_push(out, &umpa_proto_tcp, e)) < 0 ||
+	    umpa_field_set_u64(out, (unsigned)ti, F->tcp_sport, q->dport, e) < 0 ||
+	    umpa_field_set_u64(out, (unsigned)ti, F->tcp_dport, q->sport, e) < 0 ||
+	    umpa_field_set_u64(out, (unsigned)ti, F->tcp_seq, seq, e) < 0 ||
+	    umpa_field_set_u64(out, (unsigned)ti, F->tcp_ack, ack, e) < 0 ||
+	    umpa_field_set_u64(out, (unsigned)ti, F->tcp_flags, R->flags, e) < 0)
+		return -1;
+	if (umpa_field_set_u64(out, (unsigned)ti, F->tcp_win, R->win, e) < 0)
+		return -1;
+	return 0;
+}
+
+int umpa_persona_open_probe(struct umpa_persona_set *s, const struct umpa_pkt *req, struct umpa_pkt *out,
+			    struct umpa_err *e)
+{
+	const struct fields *F = &s->f;
+	const struct umpa_persona *P;
+	const struct umpa_persona_rst *R;
+	const uint8_t *dst;
+	struct tcpopts q;
+	uint32_t n;
+	int af = 0, qli, qti;
+
+	umpa_pkt_release(out);
+	if ((qli = net_layer(req, &af)) < 0 || (qti = transport_layer(req, qli)) < 0 ||
+	    req->l[qti].proto != &umpa_proto_tcp)
+		return -1;
+	if (umpa_field_get_bytes(req, (unsigned)qli, af == AF_INET ? F->ip_dst : F->ip6_dst, &dst, &n) < 0 ||
+	    !(P = umpa_persona_find(s, af, dst)))
+		return -1;
+	read_tcp(req, qti, &q);
+	if (!q.present)
+		return -1;
+	if (!(q.flags & (TF_SYN | TF_ACK | TF_RST | TF_FIN | TF_PSH | TF_URG)))
+		R = &P->open_null;
+	else if ((q.flags & (TF_SYN | TF_FIN | TF_RST | TF_ACK)) == (TF_SYN | TF_FIN))
+		R = &P->open_synfin;
+	else if ((q.flags & (TF_SYN | TF_FIN | TF_RST | TF_ACK)) == TF_ACK)
+		R = &P->open_ack;
+	else
+		return -1;
+	if (!R->send)
+		return 0;
+	if (tcp_answer(s, R, req, qli, af, &q, out, e) < 0)
+		return -UMPA_EINVAL;
+	out->linktype = req->linktype;
+	if (umpa_pkt_finish(out, e) < 0)
+		return -UMPA_EINVAL;
+	return 1;
+}
+
 int umpa_persona_closed(struct umpa_persona_set *s, const struct umpa_pkt *req, struct umpa_pkt *out,
 			struct umpa_err *e)
 {
@@ -1599,32 +1694,13 @@ int umpa_persona_closed(struct umpa_persona_set *s, const struct umpa_pkt *req, 
 	if (req->l[qti].proto == &umpa_proto_tcp) {
 		struct tcpopts q;
 		const struct umpa_persona_rst *R;
-		uint32_t seq, ack, seglen;
 		read_tcp(req, qti, &q);
 		if (!q.present || (q.flags & TF_RST))
 			return 0; /* a RST is never answered (RFC 9293 3.10.7.1) */
 		R = (q.flags & TF_ACK) ? &P->rst_ack : (q.flags & TF_SYN) ? &P->rst_syn : &P->rst_other;
 		if (!R->send)
 			return 0;
-		seglen = q.paylen + ((q.flags & TF_SYN) ? 1 : 0) + ((q.flags & TF_FIN) ? 1 : 0);
-		seq = R->seq == 'A' ? q.ack : R->seq == 'B' ? q.ack + 1 : R->seq == 'O' ? q.ack ^ 0x5a5a1234u : 0;
-		ack = R->ack == 'S' ? q.seq : R->ack == 'T' ? q.seq + seglen : R->ack == 'O' ? q.seq ^ 0x2b2b4321u : 0;
-		if ((li = answer_head(s, req, qli, af, out, e)) < 0)
-			return -UMPA_EINVAL;
-		if (af == AF_INET) {
-			if (umpa_field_set_u64(out, (unsigned)li, F->ip_df, R->df, e) < 0 ||
-			    umpa_field_set_u64(out, (unsigned)li, F->ip_ttl, R->ttl, e) < 0)
-				return -UMPA_EINVAL;
-		} else if (umpa_field_set_u64(out, (unsigned)li, F->ip6_hlim, R->ttl, e) < 0) {
-			return -UMPA_EINVAL;
-		}
-		if ((ti = umpa_pkt_push(out, &umpa_proto_tcp, e)) < 0 ||
-		    umpa_field_set_u64(out, (unsigned)ti, F->tcp_sport, q.dport, e) < 0 ||
-		    umpa_field_set_u64(out, (unsigned)ti, F->tcp_dport, q.sport, e) < 0 ||
-		    umpa_field_set_u64(out, (unsigned)ti, F->tcp_seq, seq, e) < 0 ||
-		    umpa_field_set_u64(out, (unsigned)ti, F->tcp_ack, ack, e) < 0 ||
-		    umpa_field_set_u64(out, (unsigned)ti, F->tcp_flags, R->flags, e) < 0 ||
-		    umpa_field_set_u64(out, (unsigned)ti, F->tcp_win, R->win, e) < 0)
+		if (tcp_answer(s, R, req, qli, af, &q, out, e) < 0)
 			return -UMPA_EINVAL;
 	} else if (req->l[qti].proto == &umpa_proto_udp) {
 		const uint8_t *quote = NULL;

@@ -724,6 +724,37 @@ static int evict_(struct umpa_run *r)
 	return 0;
 }
 
+/*
+ * A segment to listener @p ls's port that belongs to no connection and is
+ * one of nmap's open-port probes (no flags, SYN+FIN, a bare ACK): when its
+ * address has a personality, that answers it (or stays silent) as its
+ * stack does; then 1.  0: no personality, or another segment (the
+ * endpoint handles it).
+ */
+static int open_probe_(struct umpa_run *r, const struct rt_listener *ls, const struct umpa_pkt *p, size_t ifidx)
+{
+	struct umpa_persona_set *s = umpa_run_personas(r);
+	struct umpa_err e = {0};
+	struct umpa_pkt q;
+	int rc;
+
+	if (!s || !umpa_persona_count(s))
+		return 0;
+	umpa_pkt_init(&q);
+	rc = umpa_persona_open_probe(s, p, &q, &e);
+	if (rc == 1) {
+		umpa_run_count_(r, "tcp.probes", 1);
+		if ((ls->ttl && conn_ttl_(&q, ls->ttl, &e) < 0) || umpa_run_xmit_(r, &q, ifidx, &e) < 0)
+			umpa_run_cb_failed_(r, &e);
+	} else if (rc == 0) {
+		umpa_run_count_(r, "tcp.probes", 1);
+	} else if (rc < -1) {
+		umpa_run_cb_failed_(r, &e);
+	}
+	umpa_pkt_release(&q);
+	return rc >= 0;
+}
+
 void umpa_run_tcp_input_(struct umpa_run *r, const struct umpa_pkt *p, size_t ifidx)
 {
 	struct rt_tcp *T = r->tcp;
@@ -762,6 +793,8 @@ void umpa_run_tcp_input_(struct umpa_run *r, const struct umpa_pkt *p, size_t if
 	}
 	if (!(ls = ls_find_(T, v6, dst, dport)) || (fl & 0x04))
 		return; /* not ours, or a RST: nothing to answer */
+	if (open_probe_(r, ls, p, ifidx))
+		return; /* nmap's T2/T3/T4: what the address's personality answers (or not) */
 	if (p->nlayers && p->l[0].proto == &umpa_proto_eth) {
 		umpa_layer_cur(p, 0, &cu);
 		if (umpa_cur_ptr_at(&cu, 0, 6, &emac) < 0)

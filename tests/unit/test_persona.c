@@ -772,6 +772,63 @@ static void test_linux6(void **state)
 	assert_int_equal(o.rwnd, 63u << 10);
 }
 
+/* nmap's open-port probes T2 (no flags), T3 (SYN+FIN+PSH+URG), T4 (ACK): the personality's T lines */
+static void test_open_probe(void **state)
+{
+	struct umpa_persona_set *s = set_with("embedded", "10.9.0.1", 32, 0);
+	struct umpa_persona_set *f = set_with("freebsd", "10.9.0.1", 32, 0);
+	struct umpa_pkt req, ans, d;
+	struct umpa_err e = {0};
+
+	(void)state;
+	umpa_pkt_init(&ans);
+	/* T3 to embedded (lwIP-like): a SYN/ACK, ack = seq + 1, window 2048, TTL 255, no DF */
+	build(&req, "ether{}/ip{src='10.9.0.2', dst='10.9.0.1'}/tcp{sport=40000, dport=80, flags='SFPU', seq=77, "
+		    "window=256, options='wscale=10,nop,mss=265,ts=1:0,sackok'}");
+	umpa_dissect(&req);
+	assert_int_equal(umpa_persona_open_probe(s, &req, &ans, &e), 1);
+	redissect(&ans, &d);
+	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "flags"), 0x12);
+	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "ack"), 78);
+	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "window"), 2048);
+	assert_int_equal(unit_get(&d, &umpa_proto_ip, "ttl"), 255);
+	assert_int_equal(unit_get(&d, &umpa_proto_ip, "flags.df"), 0);
+	umpa_pkt_release(&d);
+	/* to freebsd: silence */
+	assert_int_equal(umpa_persona_open_probe(f, &req, &ans, &e), 0);
+	umpa_pkt_release(&req);
+	/* T2 (no flags): silence from both */
+	build(&req, "ether{}/ip{src='10.9.0.2', dst='10.9.0.1'}/tcp{sport=40000, dport=80, flags='', seq=77}");
+	umpa_dissect(&req);
+	assert_int_equal(umpa_persona_open_probe(s, &req, &ans, &e), 0);
+	assert_int_equal(umpa_persona_open_probe(f, &req, &ans, &e), 0);
+	umpa_pkt_release(&req);
+	/* T4 (ACK): embedded's RST+ACK, seq = the ACK's ack, ack = its seq, window 2048 */
+	build(&req, "ether{}/ip{src='10.9.0.2', dst='10.9.0.1'}/tcp{sport=40000, dport=80, flags='A', seq=77, "
+		    "ack=9000}");
+	umpa_dissect(&req);
+	assert_int_equal(umpa_persona_open_probe(s, &req, &ans, &e), 1);
+	redissect(&ans, &d);
+	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "flags"), 0x14);
+	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "seq"), 9000);
+	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "ack"), 77);
+	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "window"), 2048);
+	umpa_pkt_release(&d);
+	umpa_pkt_release(&req);
+	/* a SYN is the endpoint's, and an address without a personality too */
+	build(&req, syn_full);
+	umpa_dissect(&req);
+	assert_int_equal(umpa_persona_open_probe(s, &req, &ans, &e), -1);
+	umpa_pkt_release(&req);
+	build(&req, "ether{}/ip{src='10.9.0.2', dst='10.9.0.7'}/tcp{sport=40000, dport=80, flags='', seq=77}");
+	umpa_dissect(&req);
+	assert_int_equal(umpa_persona_open_probe(s, &req, &ans, &e), -1);
+	umpa_pkt_release(&req);
+	umpa_pkt_release(&ans);
+	umpa_persona_set_free(s);
+	umpa_persona_set_free(f);
+}
+
 /* 65,536 hosts bound one by one (as a template claiming a /16 might): quick, and each is found. */
 static void test_many_hosts(void **state)
 {
@@ -1109,6 +1166,7 @@ int main(void)
 	    cmocka_unit_test(test_closed),
 	    cmocka_unit_test(test_endpoint),
 	    cmocka_unit_test(test_linux6),
+	    cmocka_unit_test(test_open_probe),
 	    cmocka_unit_test(test_many_hosts),
 	    cmocka_unit_test(test_timestamps),
 	    cmocka_unit_test(test_lua_api),
