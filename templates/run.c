@@ -504,16 +504,16 @@ static int64_t mono_ns(void)
  * once.  A packet that follows within that time (the next ping of a flood,
  * a TCP peer's next segment) is then handled without the wakeup of a
  * sleeping process (on a virtual machine, of a halted virtual CPU: tens of
- * microseconds).  Bounded: at most RUN_BUSY_SLICE_NS per call, after which
- * the loop's timers and other sources get their turn (and the loop calls
- * back at once if packets are waiting); the CPU is yielded between empty
- * looks, so a task waiting for it runs.
+ * microseconds).  Bounded: at most RUN_BUSY_SLICE_NS per call, and never
+ * past the loop's next timer, after which the timers and other sources get
+ * their turn (the loop calls back at once if packets are waiting); the CPU
+ * is yielded between empty looks, so a task waiting for it runs.
  */
 static void busy_poll(struct umpa_run *r, struct umpa_loop *loop)
 {
 	int64_t now = mono_ns(), idle_end = now + r->busy_ns, slice_end = now + RUN_BUSY_SLICE_NS;
 
-	while (now < idle_end && now < slice_end && !r->stopped) {
+	while (now < idle_end && now < slice_end && now < umpa_loop_next_due_ns(loop) && !r->stopped) {
 		int got = 0;
 		for (size_t i = 0; i < r->nifs; i++) {
 			struct umpa_err e = {0};
@@ -1276,13 +1276,22 @@ struct send_ctx {
 static int send_one(void *arg, struct umpa_pkt *p, struct umpa_err *e)
 {
 	struct send_ctx *c = arg;
-	struct umpa_pkt q;
+	struct umpa_run *r = c->r;
+	struct umpa_pkt q, *t = &q;
 	int rc;
 
-	umpa_pkt_init(&q);
-	if ((rc = umpa_pkt_dup(&q, p, e)) == 0)
-		rc = xmit(c->r, &q, c->ifidx, e);
-	umpa_pkt_release(&q);
+	/* the run's transmit copy, its buffer kept from packet to packet (no allocation per packet);
+	 * a send from inside a send (a driven run's output fed back) gets one of its own */
+	if (!r->txq_busy)
+		t = &r->txq;
+	else
+		umpa_pkt_init(&q);
+	r->txq_busy++;
+	if ((rc = umpa_pkt_dup(t, p, e)) == 0)
+		rc = xmit(r, t, c->ifidx, e);
+	r->txq_busy--;
+	if (t == &q)
+		umpa_pkt_release(&q);
 	c->n++;
 	return rc < 0 ? rc : 0;
 }
@@ -2482,6 +2491,7 @@ struct umpa_run *umpa_run_new(const struct umpa_run_opts *o, struct umpa_err *e)
 	}
 	r->linktype = -1;
 	umpa_pkt_init(&r->fix);
+	umpa_pkt_init(&r->txq);
 	r->strict = o->strict;
 	r->params_only = o->params_only;
 	r->offline = o->offline != NULL || o->driven_out != NULL;
@@ -2774,6 +2784,7 @@ struct umpa_run *umpa_run_free(struct umpa_run *r)
 	r->L = NULL;
 	bridges_free(r);
 	umpa_pkt_release(&r->fix);
+	umpa_pkt_release(&r->txq);
 	free(r->seg);
 	r->persona = umpa_persona_set_free(r->persona);
 	for (size_t i = 0; i < r->nifs; i++) {

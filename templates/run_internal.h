@@ -154,6 +154,8 @@ struct umpa_run {
 	size_t nifs;
 	struct rt_bridge *bridges; /* bridge() objects, freed with the run */
 	struct umpa_pkt fix;       /* a bridged frame being repaired (its buffer reused) */
+	struct umpa_pkt txq;       /* what send() transmits (its buffer reused; see send_one) */
+	int txq_busy;              /* txq in use (a send inside a send takes its own) */
 	uint8_t *seg;              /* one segment being cut */
 	size_t seg_cap;
 
