@@ -52,7 +52,7 @@ if (cd build-ci && ../configure -q --enable-werror && make -j"$JOBS" >/dev/null)
   (cd build-ci && make -j"$JOBS" check >/dev/null 2>&1)
   count_log check build-ci
   for t in build-ci/tests/*/*.log; do
-    grep -qE '^(FAIL|ERROR)' "${t%.log}.trs" 2>/dev/null && { echo "--- $t"; tail -n 30 "$t"; }
+    grep -qE '^:test-result: (FAIL|ERROR|XPASS)' "${t%.log}.trs" 2>/dev/null && { echo "--- $t"; grep -E "^(FAIL|not ok|  *\\()" "$t" | head -n 20; tail -n 40 "$t"; }
   done
 else
   FAIL=$((FAIL + 1)); FAILED+=("build -Werror")
@@ -68,7 +68,7 @@ if (cd build-asan && CC=gcc ../configure -q --enable-werror --enable-sanitizers 
      make -j"$JOBS" check TESTS="$units tests/corpus/corpus.sh tests/sandbox/hostile.sh tests/cli/numbers.sh tests/cli/soak.sh" >/dev/null 2>&1)
   count_log asan build-asan
   for t in build-asan/tests/*/*.log; do
-    grep -qE '^(FAIL|ERROR)' "${t%.log}.trs" 2>/dev/null && { echo "--- $t"; tail -n 30 "$t"; }
+    grep -qE '^:test-result: (FAIL|ERROR|XPASS)' "${t%.log}.trs" 2>/dev/null && { echo "--- $t"; grep -E "^(FAIL|not ok|  *\\()" "$t" | head -n 20; tail -n 40 "$t"; }
   done
 else
   FAIL=$((FAIL + 1)); FAILED+=("sanitizer build")

@@ -127,7 +127,7 @@ check "recorded one IPv4 and one IPv6 conversation and a ping" record "$T/one.pc
 
 fresh && serve
 check "replayed against a fresh peer: every exchange matches, exit 0" \
-	expect_exit 0 in_a timeout 60 "$UMPA" replay "$T/one.pcap" -i "$IF_A" --timeout 2
+	expect_exit 0 in_a timeout 60 "$UMPA" replay "$T/one.pcap" -i "$IF_A" --timeout 4
 check "the output says how the kernel's RSTs were kept off (nftables), for both flows" \
 	grep -q "RSTs on 2 replayed flow(s) .* nftables table inet umpa_replay_" <<<"$OUT"
 check "the nftables table is gone after the replay" no_guard_left
@@ -142,7 +142,7 @@ verdicts <<<"$OUT" >"$T/live-closed.v"
 # B's kernel answers with TTL 33: the ping's and the SYN's answers differ in ip.ttl, nothing else
 fresh && serve
 in_b sysctl -qw net.ipv4.ip_default_ttl=33
-check "TTL 33: exit 1" expect_exit 1 in_a timeout 60 "$UMPA" replay "$T/one.pcap" -i "$IF_A" --timeout 1 -v
+check "TTL 33: exit 1" expect_exit 1 in_a timeout 60 "$UMPA" replay "$T/one.pcap" -i "$IF_A" --timeout 4 -v
 check "TTL 33: the report names ip.ttl 64 -> 33" grep -q "ip.ttl 64 -> 33" <<<"$OUT"
 verdicts <<<"$OUT" >"$T/live-ttl.v"
 check "TTL 33: exactly the ping's and the SYN's answers differ" \
@@ -155,7 +155,7 @@ check "the ten flows interleave in the capture" \
 	test "$(tshark -r "$T/ten.pcap" -Y 'tcp.flags.syn==1 && tcp.flags.ack==0' 2>/dev/null | wc -l)" -eq 10
 fresh && serve
 check "ten flows replayed at once against a fresh peer: all match, exit 0" \
-	expect_exit 0 in_a timeout 60 "$UMPA" replay "$T/ten.pcap" -i "$IF_A" --timeout 2 --json
+	expect_exit 0 in_a timeout 60 "$UMPA" replay "$T/ten.pcap" -i "$IF_A" --timeout 4 --json
 check "JSON summary: no exchange differing or missing" \
 	grep -Eq '"summary".*"differing":0,"missing":0' <<<"$OUT"
 
