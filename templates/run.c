@@ -79,6 +79,9 @@
 /* Longest busy-poll in one go (busy_poll), and the default idle time it waits for a packet. */
 #define RUN_BUSY_SLICE_NS 2000000
 #define RUN_BUSY_DEFAULT_US 200
+/* A sched_yield longer than this: the CPU is contended; busy-poll then rests this long. */
+#define RUN_BUSY_CONTENDED_NS 20000
+#define RUN_BUSY_BACKOFF_NS 10000000
 
 /* Metatable of expect's request packet while it is built. */
 #define MT_REQ "umpa.run.request"
@@ -507,12 +510,19 @@ static int64_t mono_ns(void)
  * microseconds).  Bounded: at most RUN_BUSY_SLICE_NS per call, and never
  * past the loop's next timer, after which the timers and other sources get
  * their turn (the loop calls back at once if packets are waiting); the CPU
- * is yielded between empty looks, so a task waiting for it runs.
+ * is yielded between empty looks, so a task waiting for it runs, and when
+ * one did and no packet followed (the yield took long: a loaded machine,
+ * where a spinning process waits behind the others and a sleeping one is
+ * woken ahead of them) the run sleeps between packets for
+ * RUN_BUSY_BACKOFF_NS.
  */
 static void busy_poll(struct umpa_run *r, struct umpa_loop *loop)
 {
 	int64_t now = mono_ns(), idle_end = now + r->busy_ns, slice_end = now + RUN_BUSY_SLICE_NS;
+	int waited = 0;
 
+	if (now < r->busy_off_until)
+		return;
 	while (now < idle_end && now < slice_end && now < umpa_loop_next_due_ns(loop) && !r->stopped) {
 		int got = 0;
 		for (size_t i = 0; i < r->nifs; i++) {
@@ -526,10 +536,21 @@ static void busy_poll(struct umpa_run *r, struct umpa_loop *loop)
 			got += n;
 		}
 		now = mono_ns();
-		if (got)
+		if (got) {
 			idle_end = now + r->busy_ns;
-		else
+			waited = 0;
+		} else if (waited) {
+			/* another task had the CPU and brought us nothing: spinning only waits
+			 * behind the others (a woken task is scheduled sooner than one that used
+			 * its share), so sleep between packets for a while */
+			r->busy_off_until = now + RUN_BUSY_BACKOFF_NS;
+			return;
+		} else {
+			int64_t t = now;
 			sched_yield();
+			now = mono_ns();
+			waited = now - t > RUN_BUSY_CONTENDED_NS; /* (the peer itself, when a packet follows) */
+		}
 	}
 }
 

@@ -148,7 +148,8 @@ struct umpa_run {
 	void (*driven_out)(void *arg, const struct umpa_pkt *p); /* driven mode: where sent packets go */
 	void *driven_arg;
 	int stopped;
-	int64_t busy_ns; /* busy-poll the captures this long after a packet (0: sleep at once) */
+	int64_t busy_ns;        /* busy-poll the captures this long after a packet (0: sleep at once) */
+	int64_t busy_off_until; /* the CPU was contended: no busy-poll before this (monotonic ns) */
 
 	struct rt_iface ifs[RUN_MAX_IFACES];
 	size_t nifs;
