@@ -6,9 +6,10 @@
  * parser of nmap's fingerprint syntax (nmap's "TCP/IP Fingerprinting" chapter,
  * https://nmap.org/book/osdetect-methods.html): SEQ (TI/CI/II: IP ID classes,
  * TS: timestamp rate), OPS (O1-O6: SYN/ACK option layouts), WIN (W1-W6), ECN
- * (the SYN/ACK to a SYN without timestamps), T1 (TTL, DF), T2-T4 (the open port's answers to a NULL, a SYN+FIN+PSH+URG
- * and an ACK), T5-T7 (RSTs), U1 (the port unreachable: DF, TTL, IPL, UN), IE (echo replies: DFI, T, CD). A value with
- * alternatives ("I|RD") takes the first; a TTL range
+ * (the SYN/ACK to a SYN without timestamps), T1 (TTL, DF), T2-T4 (an open
+ * port's answers to a NULL, a SYN+FIN+PSH+URG and an ACK), T5-T7 (RSTs),
+ * U1 (the port unreachable: DF, TTL, IPL, UN), IE (echo replies: DFI, T, CD).
+ * A value with alternatives ("I|RD") takes the first; a TTL range
  * ("3B-45") without TG takes the initial TTL above it.  One line of umpa's
  * own, UMPA(SW=..%SO=..%W=..), gives what nmap does not see: the window
  * and options of a SYN the host opens with, and the window of other
