@@ -523,7 +523,7 @@ static void busy_poll(struct umpa_run *r, struct umpa_loop *loop)
 
 	if (now < r->busy_off_until)
 		return;
-	while (now < idle_end && now < slice_end && now < umpa_loop_next_due_ns(loop) && !r->stopped) {
+	while (now < idle_end && now < slice_end && now < umpa_loop_next_due_ns(loop) && !r->stopped && !r->failed) {
 		int got = 0;
 		for (size_t i = 0; i < r->nifs; i++) {
 			struct umpa_err e = {0};
