@@ -40,6 +40,7 @@
 #include "umpa_expect.h"
 #include "umpa_replay_tcp.h"
 #include "umpa_replay_audit.h"
+#include "umpa_replay_fwd.h"
 #include "umpa_impair.h"
 #include "umpa_resolve.h"
 #include "umpa_sched.h"

@@ -691,7 +691,7 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 	uint8_t *fbuf = NULL;
 	struct load_tmp t = {0};
 	struct host_vote *votes = NULL;
-	int inlt, rc, made;
+	int inlt, rc, made, ok = 0;
 	uint32_t nmade = 0;
 	uint64_t maxp;
 
@@ -997,18 +997,7 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 			umpa_err_set(e, UMPA_EINVAL, "no packet of the capture is on the side to send");
 		goto fail;
 	}
-	free(cidrs);
-	free(votes);
-	if (have_bpf)
-		pcap_freecode(&bpf);
-	free(fbuf);
-	free(t.prev_send);
-	free(t.last_send);
-	free(t.hfull);
-	free(t.hl4);
-	umpa_pkt_release(&p);
-	umpa_pkt_release(&q);
-	return cap;
+	ok = 1;
 fail:
 	free(cidrs);
 	free(votes);
@@ -1021,7 +1010,9 @@ fail:
 	free(t.hl4);
 	umpa_pkt_release(&p);
 	umpa_pkt_release(&q);
-	if (cap && !cap->priv)
+	if (ok)
+		return cap;
+	if (!cap || !cap->priv) /* not handed over yet */
 		cap_priv_free(cp);
 	umpa_replay_cap_free(cap);
 	return NULL;
@@ -2105,6 +2096,14 @@ struct umpa_replay_run {
 	int64_t first_ns, last_ns, prev_ns, max_late, end_ns;
 	double gap_n, gap_mean, gap_m2;
 	struct pend_ans *pend;
+	/* live flow keys the drivers added (umpa_replay_run_alias): open addressing, flow index + 1 */
+	struct run_alias *alias;
+	size_t nalias, calias;
+};
+
+struct run_alias {
+	struct fkey k;
+	uint32_t fi1; /* flow index + 1; 0: free */
 };
 
 struct umpa_loop *umpa_replay_loop(struct umpa_replay_run *run)
@@ -2115,6 +2114,62 @@ struct umpa_loop *umpa_replay_loop(struct umpa_replay_run *run)
 const struct umpa_replay_cap *umpa_replay_capture(struct umpa_replay_run *run)
 {
 	return run->cap;
+}
+
+const struct umpa_replay_timing *umpa_replay_run_timing(const struct umpa_replay_run *run)
+{
+	return &run->t;
+}
+
+int umpa_replay_run_alias(struct umpa_replay_run *run, const struct umpa_pkt *p, uint32_t fi, struct umpa_err *e)
+{
+	struct fkey k;
+	int dir;
+	size_t i;
+
+	if ((run->nalias + 1) * 2 > run->calias) {
+		size_t nc = run->calias ? run->calias * 2 : 64;
+		struct run_alias *na = calloc(nc, sizeof *na);
+		if (!na)
+			return umpa_err_set(e, UMPA_ENOMEM, "out of memory");
+		for (size_t j = 0; j < run->calias; j++) {
+			if (!run->alias[j].fi1)
+				continue;
+			for (i = fkey_hash(&run->alias[j].k) & (nc - 1); na[i].fi1; i = (i + 1) & (nc - 1))
+				;
+			na[i] = run->alias[j];
+		}
+		free(run->alias);
+		run->alias = na;
+		run->calias = nc;
+	}
+	flow_key(p, 0, &k, &dir, 0);
+	for (i = fkey_hash(&k) & (run->calias - 1); run->alias[i].fi1; i = (i + 1) & (run->calias - 1))
+		if (!memcmp(&run->alias[i].k, &k, sizeof k)) {
+			run->alias[i].fi1 = fi + 1;
+			return 0;
+		}
+	run->alias[i].k = k;
+	run->alias[i].fi1 = fi + 1;
+	run->nalias++;
+	return 0;
+}
+
+/* the flow of live packet @p p: the capture's, else one a driver aliased; -1 for none */
+static long run_flow_of(const struct umpa_replay_run *run, const struct umpa_pkt *p)
+{
+	struct fkey k;
+	int dir;
+	long f;
+
+	flow_key(p, 0, &k, &dir, 0);
+	f = flow_find(run->cap->priv, &k);
+	if (f >= 0 || !run->nalias)
+		return f;
+	for (size_t i = fkey_hash(&k) & (run->calias - 1); run->alias[i].fi1; i = (i + 1) & (run->calias - 1))
+		if (!memcmp(&run->alias[i].k, &k, sizeof k))
+			return (long)run->alias[i].fi1 - 1;
+	return -1;
 }
 
 struct umpa_replay_checker *umpa_replay_run_checker(struct umpa_replay_run *run)
@@ -2298,8 +2353,8 @@ static int take_pos(struct umpa_replay_run *run, uint64_t pos, struct umpa_err *
 	const struct umpa_replay_pkt *rp = &run->cap->pkts[xc->req];
 
 	if (run->fdrv && run->fdrv[xc->flow]) {
-		int r = run->fdrv[xc->flow]->due(run->fst[xc->flow], xc->req, e);
-		return r < 0 ? r : 0;
+		int r = run->fdrv[xc->flow]->due(run->fst[xc->flow], xc->req, (uint32_t)(pos / run->cap->nexch), e);
+		return r < 0 ? r : r == 1 && !rp->unsendable; /* 1: the driver leaves the sending to the schedule */
 	}
 	if (rp->unsendable) {
 		report_unsent(run, pos, "cannot be sent on this interface (link type or size)");
@@ -2340,7 +2395,8 @@ static int send_positions(struct umpa_replay_run *run, const uint64_t *pos, unsi
 		if (pos[i] < run->reg_next)
 			continue;
 		run->reg_next = pos[i] + 1;
-		if (!run->t.no_check) {
+		/* a driver's packet is the driver's to check */
+		if (!run->t.no_check && !(run->fdrv && run->fdrv[run->cap->exch[pos[i] % run->cap->nexch].flow])) {
 			int r = register_req(run, pos[i], e);
 			if (r < 0)
 				return r;
@@ -2673,7 +2729,7 @@ int umpa_replay_run_input(struct umpa_replay_run *run, struct umpa_pkt *p, unsig
 		umpa_pkt_csum_policy(p, UMPA_CSUM_LIVE);
 	}
 	if (run->fdrv) {
-		long f = umpa_replay_flow_of(run->cap, p);
+		long f = run_flow_of(run, p);
 		if (f >= 0 && run->fdrv[f] && run->fdrv[f]->input(run->fst[f], p, (int)ifidx)) {
 			run->received++;
 			return 1;
@@ -2747,6 +2803,7 @@ struct umpa_replay_run *umpa_replay_run_free(struct umpa_replay_run *run)
 	free(run->pend);
 	free(run->fdrv);
 	free(run->fst);
+	free(run->alias);
 	free(run);
 	return NULL;
 }

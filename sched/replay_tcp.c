@@ -55,7 +55,9 @@ struct rchk_ {
 struct rflow_ {
 	int ipv6;
 	uint8_t addr[2][16]; /* [0] ours, [1] the peer's */
-	uint16_t port[2];
+	uint16_t port[2];    /* [0] ours as sent (umpa_rtcp_renew), [1] the peer's */
+	uint16_t rec_port;   /* ours as recorded */
+	uint32_t isn_add;    /* added to our sequence numbers as sent (umpa_rtcp_renew) */
 	char name[112];
 	struct rseg_ *seg;
 	size_t nseg, capseg;
@@ -345,6 +347,7 @@ int umpa_rtcp_add(struct umpa_rtcp *rt, const struct umpa_pkt *p, uint64_t frame
 		memcpy(f->addr[1], ours ? t.dst : t.src, n);
 		f->port[0] = ours ? t.sport : t.dport;
 		f->port[1] = ours ? t.dport : t.sport;
+		f->rec_port = f->port[0];
 		name_(f);
 		rt->fl[rt->nfl] = f;
 		if (ht_put_(rt, rt->nfl, e) < 0) {
@@ -416,6 +419,32 @@ int umpa_rtcp_add(struct umpa_rtcp *rt, const struct umpa_pkt *p, uint64_t frame
 	return 1;
 }
 
+int umpa_rtcp_renew(struct umpa_rtcp *rt, size_t i, uint16_t our_port, uint32_t isn_add, struct umpa_err *e)
+{
+	size_t *nh;
+
+	if (i >= rt->nfl)
+		return umpa_err_set(e, UMPA_ERANGE, "no TCP flow %zu to renew", i);
+	if (rt->started)
+		return umpa_err_set(e, UMPA_EINVAL, "flows are renewed before the start");
+	rt->fl[i]->port[0] = our_port;
+	rt->fl[i]->isn_add = isn_add;
+	/* the flow's key changed: the table again, same size */
+	if (!(nh = calloc(rt->htcap, sizeof(*nh))))
+		return umpa_err_set(e, UMPA_ENOMEM, "out of memory");
+	for (size_t k = 0; k < rt->nfl; k++) {
+		const struct rflow_ *f = rt->fl[k];
+		size_t j;
+		for (j = hash_(f->ipv6, f->addr[0], f->port[0], f->addr[1], f->port[1]) & (rt->htcap - 1); nh[j];
+		     j = (j + 1) & (rt->htcap - 1))
+			;
+		nh[j] = k + 1;
+	}
+	free(rt->ht);
+	rt->ht = nh;
+	return 0;
+}
+
 int umpa_rtcp_flow_info(const struct umpa_rtcp *rt, size_t i, struct umpa_rtcp_flow *out)
 {
 	const struct rflow_ *f;
@@ -471,6 +500,17 @@ static int send_seg_(struct rflow_ *f, struct rseg_ *s, struct umpa_err *e)
 	if (umpa_cur_u8_at(&c, 12, &off_b) < 0)
 		return umpa_err_set(e, UMPA_EFORMAT, "frame %llu: TCP header truncated", (unsigned long long)s->frame);
 	hlen = (uint32_t)(off_b >> 4) * 4u;
+	if (f->port[0] != f->rec_port) { /* a later connection: its own port */
+		th[0] = (uint8_t)(f->port[0] >> 8);
+		th[1] = (uint8_t)f->port[0];
+	}
+	if (f->isn_add) { /* ... and its own ISN */
+		uint32_t q = s->seq + f->isn_add;
+		th[4] = (uint8_t)(q >> 24);
+		th[5] = (uint8_t)(q >> 16);
+		th[6] = (uint8_t)(q >> 8);
+		th[7] = (uint8_t)q;
+	}
 	if ((s->flags & UMPA_TH_ACK_) && f->live_isn_ok) {
 		uint32_t a = s->ack + delta;
 		th[8] = (uint8_t)(a >> 24);
@@ -547,7 +587,8 @@ static void settle_(struct rflow_ *f, struct rchk_ *c, enum umpa_rtcp_verdict v,
 				c->live_rtt = umpa_loop_now_ns(rt->loop) - f->seg[k].sent_ns;
 				break;
 			}
-	/* headers of the handshake or a reset (a FIN may come with data live): the caller compares them field by field */
+	/* headers of the handshake or a reset (a FIN may come with data live): the caller compares them field by field
+	 */
 	if (v != UMPA_RTCP_MISSING && rt->cur && rt->o.compare && !f->seg[c->seg].n &&
 	    (f->seg[c->seg].flags & (UMPA_TH_SYN_ | UMPA_TH_RST_)))
 		rt->o.compare(rt->o.compare_arg, f->idx, (size_t)(c - f->chk), f->seg[c->seg].frame, rt->cur);
@@ -753,7 +794,7 @@ static int input_(struct umpa_rtcp *rt, struct rflow_ *f, const struct umpa_pkt 
 		return 1;
 	}
 	if (g.flags & UMPA_TH_ACK_) {
-		uint64_t a = (uint32_t)(g.ack - f->our_isn);
+		uint64_t a = (uint32_t)(g.ack - f->our_isn - f->isn_add);
 		if (a > f->peer_acked && a < (1ull << 31))
 			f->peer_acked = a;
 	}

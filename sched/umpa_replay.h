@@ -377,11 +377,14 @@ struct umpa_replay_driver {
 	/** Per-flow state for @p fi (NULL with @p e set on failure; may return a shared pointer). */
 	void *(*open)(struct umpa_replay_run *run, uint32_t fi, struct umpa_err *e);
 	/**
-	 * Packet @p pi (SEND, of the flow) is due by the schedule.  Send it now
-	 * (umpa_replay_transmit) or later (the driver's own timers on
-	 * umpa_replay_loop).  Returns 0, or a negative error (stops the run).
+	 * Packet @p pi (SEND, of the flow) is due by the schedule in round
+	 * @p iter of --loop (0-based).  Send it now (umpa_replay_transmit) or
+	 * later (the driver's own timers on umpa_replay_loop).  Returns 0, 1 to
+	 * have the run send it now with its stateless packets (paced, batched;
+	 * nothing registered with the expect engine: its answers are the
+	 * driver's), or a negative error (stops the run).
 	 */
-	int (*due)(void *st, uint32_t pi, struct umpa_err *e);
+	int (*due)(void *st, uint32_t pi, uint32_t iter, struct umpa_err *e);
 	/** A received packet @p p (dissected) of the flow. Returns 1 when it consumed it, else 0. */
 	int (*input)(void *st, struct umpa_pkt *p, int ifidx);
 	/** True while the flow still has work (keeps the run from ending). */
@@ -405,6 +408,11 @@ struct umpa_replay_timing {
 	int no_check;        /**< send only: no exchange is registered, nothing reported per exchange */
 	int learn; /**< --learn-noise round: 1 the first (its answers kept in the checker as the reference), 2 a later
 		      one (fields that differ from the reference become ignored); nothing is reported */
+	unsigned retries;   /**< TCP: retransmissions before a flow gives up, each after timeout_ns (0: 3; UINT32_MAX:
+			       none) */
+	uint32_t conn_base; /**< TCP: connections each flow's client made before this run (--learn-noise rounds):
+			       round i of this run is connection conn_base + i, from its own port
+			       (umpa_replay_tcp_port) */
 };
 
 /** The three report formats. */
@@ -560,6 +568,19 @@ struct umpa_loop *umpa_replay_loop(struct umpa_replay_run *run);
 
 /** The run's capture model. */
 const struct umpa_replay_cap *umpa_replay_capture(struct umpa_replay_run *run);
+
+/** The run's timing (timeout_ns filled in with its default): drivers time their waits with it. */
+const struct umpa_replay_timing *umpa_replay_run_timing(const struct umpa_replay_run *run);
+
+/**
+ * Live packets with the flow key of @p p belong to flow @p fi from now on:
+ * a driver that plays a flow under another 4-tuple than the recorded one
+ * (a TCP flow's later connections, from another port) says so with the
+ * first frame it sends, so that the answers reach it (umpa_replay_run_input
+ * looks these up when the capture has no such flow).  Returns 0 or
+ * -UMPA_ENOMEM.
+ */
+int umpa_replay_run_alias(struct umpa_replay_run *run, const struct umpa_pkt *p, uint32_t fi, struct umpa_err *e);
 
 /** The run's checker (drivers compare their answers with umpa_replay_compare). */
 struct umpa_replay_checker *umpa_replay_run_checker(struct umpa_replay_run *run);

@@ -120,6 +120,17 @@ struct umpa_rtcp *umpa_rtcp_free(struct umpa_rtcp *rt);
  */
 int umpa_rtcp_add(struct umpa_rtcp *rt, const struct umpa_pkt *p, uint64_t frame, int ours, struct umpa_err *e);
 
+/**
+ * Play flow @p i as a later connection of its client (after the last
+ * umpa_rtcp_add, before umpa_rtcp_start): our segments leave from port
+ * @p our_port with @p isn_add added to their sequence numbers, and the
+ * peer's packets to that port are the flow's.  A real client's next
+ * connection does the same: a new 4-tuple is not held by the peer's
+ * TIME-WAIT of the last one.  Returns 0, or a negative error (no such flow,
+ * started already, no memory).
+ */
+int umpa_rtcp_renew(struct umpa_rtcp *rt, size_t i, uint16_t our_port, uint32_t isn_add, struct umpa_err *e);
+
 /** Number of flows filed. */
 size_t umpa_rtcp_nflows(const struct umpa_rtcp *rt);
 
@@ -156,6 +167,7 @@ size_t umpa_rtcp_results(const struct umpa_rtcp *rt, umpa_rtcp_check_cb cb, void
 int umpa_rtcp_was_sent(const struct umpa_rtcp *rt, uint64_t frame);
 
 struct umpa_replay_driver;
+struct umpa_replay_cap;
 
 /**
  * The TCP driver of `umpa replay` (sched/umpa_replay.h): claims every TCP
@@ -171,6 +183,16 @@ struct umpa_replay_driver;
  * flow ended before it.
  */
 extern const struct umpa_replay_driver umpa_replay_driver_tcp;
+
+/**
+ * The port the client of TCP flow @p fi of @p cap (recorded port @p port)
+ * uses for its connection number @p conn (0: the recorded one, unchanged):
+ * from 1 on, 1024 + ((conn - 1) * cap->nflows + fi) mod 31744, below the
+ * ephemeral ranges systems draw from (Linux 32768-60999, others 49152 up),
+ * so no two connections of one replay share a 4-tuple (until the range wraps)
+ * and none takes a recorded one.  A recorded port under 1024 is kept.
+ */
+uint16_t umpa_replay_tcp_port(const struct umpa_replay_cap *cap, uint32_t fi, uint16_t port, uint64_t conn);
 
 /** Name of verdict @p v ("match", "differ", "missing", "unexpected"). */
 const char *umpa_rtcp_verdict_name(enum umpa_rtcp_verdict v);

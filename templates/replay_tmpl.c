@@ -17,6 +17,7 @@ struct umpa_replay_tmpl {
 	struct umpa_run *r;
 	struct umpa_replay_run *run;
 	int linktype;
+	unsigned nifs;
 	struct flight_ *inflight; /* not yet delivered: freed with the device */
 };
 
@@ -25,6 +26,7 @@ struct flight_ {
 	struct umpa_timer *tm;
 	struct flight_ *prev, *next;
 	int to_device;
+	unsigned ifidx; /* the virtual interface it crosses */
 	uint32_t n;
 	uint8_t b[];
 };
@@ -54,15 +56,16 @@ static void arrive_(struct umpa_loop *loop, void *arg)
 		int64_t now = umpa_loop_wall_ns(loop);
 		p.ts_sec = now / 1000000000;
 		p.ts_nsec = (uint32_t)(now % 1000000000);
-		if (umpa_run_feed(t->r, &p, &e) < 0)
+		if (umpa_run_feed(t->r, f->ifidx, &p, &e) < 0)
 			umpa_loop_fail(loop, &e);
 	} else if (t->run) {
-		umpa_replay_run_input(t->run, &p, 0);
+		umpa_replay_run_input(t->run, &p, f->ifidx);
 	}
 	free(f);
 }
 
-static int cross_(struct umpa_replay_tmpl *t, const struct umpa_pkt *p, int to_device, struct umpa_err *e)
+static int cross_(struct umpa_replay_tmpl *t, const struct umpa_pkt *p, int to_device, unsigned ifidx,
+		  struct umpa_err *e)
 {
 	struct flight_ *f = malloc(sizeof(*f) + p->len);
 
@@ -70,6 +73,7 @@ static int cross_(struct umpa_replay_tmpl *t, const struct umpa_pkt *p, int to_d
 		return umpa_err_set(e, UMPA_ENOMEM, "out of memory");
 	f->t = t;
 	f->to_device = to_device;
+	f->ifidx = ifidx;
 	f->n = p->len;
 	memcpy(f->b, p->data, p->len);
 	if (!(f->tm = umpa_after(umpa_run_loop(t->r), UMPA_REPLAY_TMPL_DELAY_NS, arrive_, f, e))) {
@@ -85,12 +89,12 @@ static int cross_(struct umpa_replay_tmpl *t, const struct umpa_pkt *p, int to_d
 }
 
 /* What the template sends goes back to the replay. */
-static void out_(void *arg, const struct umpa_pkt *p)
+static void out_(void *arg, unsigned ifidx, const struct umpa_pkt *p)
 {
 	struct umpa_replay_tmpl *t = arg;
 	struct umpa_err e = {0};
 
-	if (cross_(t, p, 0, &e) < 0)
+	if (cross_(t, p, 0, ifidx, &e) < 0)
 		umpa_loop_fail(umpa_run_loop(t->r), &e);
 }
 
@@ -99,15 +103,14 @@ static int send_(void *arg, unsigned ifidx, struct umpa_pkt *const *pkts, unsign
 {
 	struct umpa_replay_tmpl *t = arg;
 
-	(void)ifidx;
 	for (unsigned i = 0; i < n; i++)
-		if (cross_(t, pkts[i], 1, e) < 0)
+		if (cross_(t, pkts[i], 1, ifidx < t->nifs ? ifidx : 0, e) < 0)
 			return i ? (int)i : -UMPA_ENOMEM;
 	return (int)n;
 }
 
 struct umpa_replay_tmpl *umpa_replay_tmpl_new(const struct umpa_run_opts *o, int64_t start_ns, int linktype,
-					      struct umpa_replay_io *io, struct umpa_err *e)
+					      unsigned nifs, struct umpa_replay_io *io, struct umpa_err *e)
 {
 	struct umpa_replay_tmpl *t = calloc(1, sizeof(*t));
 	struct umpa_run_opts ro = *o;
@@ -117,6 +120,7 @@ struct umpa_replay_tmpl *umpa_replay_tmpl_new(const struct umpa_run_opts *o, int
 		return NULL;
 	}
 	t->linktype = linktype ? linktype : UMPA_LINKTYPE_ETHERNET;
+	t->nifs = nifs == 2 ? 2 : 1;
 	ro.ifaces = NULL;
 	ro.nifaces = 0;
 	ro.offline = NULL;
@@ -124,6 +128,7 @@ struct umpa_replay_tmpl *umpa_replay_tmpl_new(const struct umpa_run_opts *o, int
 	ro.driven_arg = t;
 	ro.driven_start_ns = start_ns;
 	ro.driven_linktype = t->linktype;
+	ro.driven_nifs = t->nifs;
 	if (!(t->r = umpa_run_new(&ro, e))) {
 		free(t);
 		return NULL;
@@ -131,7 +136,7 @@ struct umpa_replay_tmpl *umpa_replay_tmpl_new(const struct umpa_run_opts *o, int
 	memset(io, 0, sizeof(*io));
 	io->send = send_;
 	io->arg = t;
-	io->nifs = 1;
+	io->nifs = t->nifs;
 	return t;
 }
 

@@ -427,7 +427,7 @@ static int xmit(struct umpa_run *r, struct umpa_pkt *p, size_t ifidx, struct ump
 	if (r->cur_exch && r->cur_exch->tries == 1)
 		r->cur_exch->req_frame = r->frames;
 	if (r->driven_out)
-		r->driven_out(r->driven_arg, p);
+		r->driven_out(r->driven_arg, (unsigned)ifidx, p);
 	return 0;
 }
 
@@ -1324,8 +1324,9 @@ static size_t iface_arg(lua_State *L, struct umpa_run *r, int idx, const char *f
 		return 0;
 	if (lua_type(L, idx) == LUA_TNUMBER) {
 		lua_Integer i = luaL_checkinteger(L, idx);
-		if (i < 1 || (size_t)i > (r->nifs ? r->nifs : 1))
-			luaL_error(L, "%s: interface %d: the run has %d", fn, (int)i, (int)r->nifs);
+		size_t have = r->nifs ? r->nifs : r->driven_nifs ? r->driven_nifs : 1;
+		if (i < 1 || (size_t)i > have)
+			luaL_error(L, "%s: interface %d: the run has %d", fn, (int)i, (int)have);
 		return (size_t)(i - 1);
 	}
 	{
@@ -1745,6 +1746,8 @@ static int bridge_out(void *arg, const uint8_t *frame, size_t len, struct umpa_e
 		stamp(r, &q);
 		rc = out_write(r, &q, bdir_name[d->dir], e);
 	}
+	if (rc >= 0 && r->driven_out) /* driven: out of the other virtual interface, to the driver */
+		r->driven_out(r->driven_arg, (unsigned)d->b->ifx[d->dir == 0 ? 1 : 0], &q);
 	return rc;
 }
 
@@ -2038,6 +2041,18 @@ static int l_bridge(lua_State *L)
 			return luaL_error(L, "bridge: interface %s with itself", r->ifs[ia].name);
 		if (r->ifs[ia].br || r->ifs[ib].br)
 			return luaL_error(L, "bridge: %s is already bridged", r->ifs[r->ifs[ia].br ? ia : ib].name);
+	} else if (r->driven_out) {
+		if (r->driven_nifs < 2)
+			return luaL_error(L,
+					  "bridge: a link needs two interfaces, the driven run has %d (umpa replay: "
+					  "--both-sides)",
+					  (int)(r->driven_nifs ? r->driven_nifs : 1));
+		if (r->bridges)
+			return luaL_error(L, "bridge: driven, one bridge only");
+		ia = iface_arg(L, r, 1, "bridge");
+		ib = iface_arg(L, r, 2, "bridge");
+		if (ia == ib)
+			return luaL_error(L, "bridge: interface %d with itself", (int)ia + 1);
 	} else if (r->offline && r->bridges) {
 		return luaL_error(L, "bridge: offline, one bridge only (the input goes a -> b)");
 	}
@@ -2520,6 +2535,7 @@ struct umpa_run *umpa_run_new(const struct umpa_run_opts *o, struct umpa_err *e)
 	r->driven_arg = o->driven_arg;
 	r->busy_ns =
 	    o->busy_poll_us < 0 ? 0 : (int64_t)(o->busy_poll_us ? o->busy_poll_us : RUN_BUSY_DEFAULT_US) * 1000;
+	r->driven_nifs = o->driven_out ? (o->driven_nifs ? o->driven_nifs : 1) : 0;
 	if ((o->offline || o->driven_out) && o->nifaces) {
 		umpa_err_set(e, UMPA_EINVAL, "give -i or --offline, not both");
 		goto fail;
@@ -2750,17 +2766,23 @@ static int run_loop(struct umpa_run *r, int64_t duration_ns, struct umpa_err *e)
 	return 0;
 }
 
-int umpa_run_feed(struct umpa_run *r, struct umpa_pkt *p, struct umpa_err *e)
+int umpa_run_feed(struct umpa_run *r, unsigned ifidx, struct umpa_pkt *p, struct umpa_err *e)
 {
 	if (!r->driven_out)
 		return umpa_err_set(e, UMPA_EINVAL, "umpa_run_feed: the run is not driven");
+	if (ifidx >= r->driven_nifs)
+		return umpa_err_set(e, UMPA_EINVAL, "umpa_run_feed: no interface %u (the run has %u)", ifidx + 1,
+				    r->driven_nifs);
 	if (!r->stopped) {
 		if (p->ts_sec == 0 && p->ts_nsec == 0) {
 			int64_t now = umpa_loop_wall_ns(r->loop);
 			p->ts_sec = now / UMPA_NS_PER_SEC;
 			p->ts_nsec = (uint32_t)(now % UMPA_NS_PER_SEC);
 		}
-		rx(r, p, NULL);
+		if (r->bridges && (ifidx == r->bridges->ifx[0] || ifidx == r->bridges->ifx[1]))
+			bridge_rx(r, p, &r->bridges->dir[ifidx == r->bridges->ifx[0] ? 0 : 1]);
+		else
+			rx(r, p, NULL);
 	}
 	return 0;
 }

@@ -145,8 +145,10 @@ struct umpa_run {
 	struct umpa_capr *rd;
 	int linktype;
 	int64_t start_ns;
-	void (*driven_out)(void *arg, const struct umpa_pkt *p); /* driven mode: where sent packets go */
+	void (*driven_out)(void *arg, unsigned ifidx,
+			   const struct umpa_pkt *p); /* driven mode: where sent packets go */
 	void *driven_arg;
+	unsigned driven_nifs; /* driven mode: virtual interfaces */
 	int stopped;
 	int64_t busy_ns;        /* busy-poll the captures this long after a packet (0: sleep at once) */
 	int64_t busy_off_until; /* the CPU was contended: no busy-poll before this (monotonic ns) */

@@ -28,13 +28,15 @@ struct umpa_replay_tmpl;
 /**
  * Load the template of @p o (its tmpl, search, sets, limits; interfaces,
  * offline input and the driven fields are set here) as a driven run whose
- * clock starts at @p start_ns, exchanging frames of link type @p linktype.
- * Fill @p io with the I/O a umpa_replay_run uses to reach it (one
- * interface).  Returns the device or NULL with @p e set (the template's
- * errors: file:line, an unknown --set name).
+ * clock starts at @p start_ns, exchanging frames of link type @p linktype
+ * over @p nifs virtual interfaces (1, or 2: the replay's two sides, which
+ * a template's bridge() joins: flaky-link as the link between them).
+ * Fill @p io with the I/O a umpa_replay_run uses to reach it.  Returns the
+ * device or NULL with @p e set (the template's errors: file:line, an
+ * unknown --set name).
  */
 struct umpa_replay_tmpl *umpa_replay_tmpl_new(const struct umpa_run_opts *o, int64_t start_ns, int linktype,
-					      struct umpa_replay_io *io, struct umpa_err *e);
+					      unsigned nifs, struct umpa_replay_io *io, struct umpa_err *e);
 
 /** The virtual loop to give umpa_replay_run_new. */
 struct umpa_loop *umpa_replay_tmpl_loop(struct umpa_replay_tmpl *t);

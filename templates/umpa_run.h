@@ -112,10 +112,14 @@ struct umpa_run_opts {
 	 * Driven offline mode (`umpa replay --template`): no interface and no
 	 * input file; the virtual clock starts at @c driven_start_ns, packets
 	 * come in through umpa_run_feed and every packet the template sends
-	 * goes to @c driven_out (after -w, if any).  The caller runs the loop.
+	 * goes to @c driven_out with the virtual interface it leaves by (after
+	 * -w, if any).  The caller runs the loop.  With @c driven_nifs 2,
+	 * bridge(1, 2) joins the two virtual interfaces: what is fed on one
+	 * leaves the other through the impairment (flaky-link as the device).
 	 */
-	void (*driven_out)(void *arg, const struct umpa_pkt *p);
+	void (*driven_out)(void *arg, unsigned ifidx, const struct umpa_pkt *p);
 	void *driven_arg;        /**< for driven_out */
+	unsigned driven_nifs;    /**< virtual interfaces of a driven run (0: 1) */
 	int64_t driven_start_ns; /**< the clock's start (a capture's first time stamp) */
 	int driven_linktype;     /**< link type of what is fed and sent (0: Ethernet) */
 	/**
@@ -170,11 +174,13 @@ int umpa_run_run(struct umpa_run *r, int64_t duration_ns, struct umpa_err *e);
 
 /**
  * Driven mode (umpa_run_opts.driven_out): packet @p p (dissected here if
- * it has no layers) arrives now, at the loop's time: the template's rules,
- * exchanges and TCP services see it as a received packet.  Returns 0, or
- * -UMPA_EINVAL when the run is not driven.
+ * it has no layers) arrives now, at the loop's time, on virtual interface
+ * @p ifidx (0-based): the template's rules, exchanges and TCP services see
+ * it as a received packet, or its bridge() takes it when that interface is
+ * bridged.  Returns 0, or -UMPA_EINVAL when the run is not driven or has
+ * no such interface.
  */
-int umpa_run_feed(struct umpa_run *r, struct umpa_pkt *p, struct umpa_err *e);
+int umpa_run_feed(struct umpa_run *r, unsigned ifidx, struct umpa_pkt *p, struct umpa_err *e);
 
 /** Stop the run after the current callback (from a callback or signal hook). */
 void umpa_run_stop(struct umpa_run *r);

@@ -24,6 +24,7 @@
 #include "umpa_live.h"
 #include "umpa_protos.h"
 #include "umpa_replay.h"
+#include "umpa_replay_fwd.h"
 #include "umpa_replay_tcp.h"
 #include "umpa_replay_tmpl.h"
 #include "umpa_resolve.h"
@@ -44,14 +45,19 @@ static const char replay_usage[] =
     "  --topspeed           as fast as the interface takes them\n"
     "  --loop N             replay the file N times\n"
     "  --duration S         stop sending after S seconds\n"
-    "  --timeout S          wait S seconds for each answer (default 1)\n"
+    "  --timeout S          wait S seconds for each answer (default 1); a TCP flow\n"
+    "                       waiting this long retransmits\n"
+    "  --retries N          TCP retransmissions before a flow gives up (default 3)\n"
     "Which packets are sent (the rest is what is expected back):\n"
     "  (default)            the side that opened each flow (SYN, first packet)\n"
     "  --side CIDR[,CIDR]   packets whose source address is in one of these\n"
     "  --side-bpf EXPR      packets that pass this BPF filter\n"
     "  --server-side        the other side of each flow\n"
-    "  -i A -i B            two interfaces: every packet is sent, the client side of\n"
-    "                       each flow on A, the server side on B (nothing is checked)\n"
+    "  -i A -i B            two interfaces, a device between them: every packet is\n"
+    "                       sent, the client side of each flow on A, the server side\n"
+    "                       on B, and checked where it comes out of the other one\n"
+    "                       (field by field, the link layer aside: --check eth)\n"
+    "  --both-sides         the same with --template T as the device (flaky-link)\n"
     "Rewriting (applied to the sent packets and the expected answers alike):\n"
     "  --rewrite-mac OLD=NEW, --rewrite-ip OLD[/N]=NEW[/N] (IPv4 or IPv6 prefix map),\n"
     "  --rewrite-port OLD=NEW, --ttl N (sent packets), --vlan ID|none\n"
@@ -292,6 +298,7 @@ static const struct umpa_num_spec rp_mbps = {"megabits per second", 1e-6, 1e6, 0
 static const struct umpa_num_spec rp_vlan = {"VLAN id", 0, 4095, UMPA_NUM_INT};
 static const struct umpa_num_spec rp_rounds = {"rounds", 2, 1000, UMPA_NUM_INT};
 static const struct umpa_num_spec rp_ttl = {"TTL", 0, 255, UMPA_NUM_INT};
+static const struct umpa_num_spec rp_retries = {"retransmissions", 0, 100, UMPA_NUM_INT};
 
 int cmd_replay(int argc, char **argv)
 {
@@ -303,6 +310,7 @@ int cmd_replay(int argc, char **argv)
 	    {"loop", required_argument, NULL, 'L'},
 	    {"duration", required_argument, NULL, 'D'},
 	    {"timeout", required_argument, NULL, 'W'},
+	    {"retries", required_argument, NULL, 'R'},
 	    {"side", required_argument, NULL, 's'},
 	    {"side-bpf", required_argument, NULL, 'B'},
 	    {"server-side", no_argument, NULL, 'S'},
@@ -322,6 +330,7 @@ int cmd_replay(int argc, char **argv)
 	    {"progress", no_argument, NULL, 'G'},
 	    {"audit", no_argument, NULL, 'U'},
 	    {"template", required_argument, NULL, 'E'},
+	    {"both-sides", no_argument, NULL, 'b'},
 	    {"set", required_argument, NULL, 'Z'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -385,6 +394,11 @@ int cmd_replay(int argc, char **argv)
 			break;
 		case 'W':
 			tm.timeout_ns = tool_ns(&umpa_num_seconds, "--timeout", optarg);
+			break;
+		case 'R':
+			tm.retries = (unsigned)tool_u64(&rp_retries, "--retries", optarg);
+			if (tm.retries == 0)
+				tm.retries = UINT32_MAX; /* the engine's "none" */
 			break;
 		case 's':
 			lo.sides.cidrs = optarg;
@@ -475,6 +489,9 @@ int cmd_replay(int argc, char **argv)
 		case 'E':
 			tmpl = optarg;
 			break;
+		case 'b':
+			lo.sides.both = 1;
+			break;
 		case 'Z':
 			if (nsets == sizeof sets / sizeof sets[0]) {
 				tool_err("replay: at most 64 --set");
@@ -528,12 +545,18 @@ int cmd_replay(int argc, char **argv)
 		tool_err("replay: on which interface? give -i IFACE (try 'umpa replay --help')");
 		return UMPA_EXIT_USAGE;
 	}
-	if (c.nifs == 2) {
+	if (lo.sides.both && !tmpl && c.nifs != 2) {
+		tool_err("replay: --both-sides: the sides go out of two interfaces (-i A -i B) or into --template T");
+		return UMPA_EXIT_USAGE;
+	}
+	if (c.nifs == 2)
 		lo.sides.both = 1;
-		tm.no_check = 1;
+	if (lo.sides.both && (lo.sides.cidrs || lo.sides.bpf || lo.sides.server_side)) {
+		tool_err("replay: both sides are sent (two interfaces): drop --side, --side-bpf and --server-side");
+		return UMPA_EXIT_USAGE;
 	}
 	if (tm.no_check && learn) {
-		tool_err("replay: --learn-noise needs the checks: drop --no-check (two interfaces check nothing)");
+		tool_err("replay: --learn-noise needs the checks: drop --no-check");
 		return UMPA_EXIT_USAGE;
 	}
 
@@ -564,7 +587,7 @@ int cmd_replay(int argc, char **argv)
 		goto fail;
 	}
 	r = umpa_capr_close(r);
-	if (!tm.no_check && c.cap->nanswers == 0) {
+	if (!tm.no_check && !lo.sides.both && c.cap->nanswers == 0) {
 		umpa_err_set(&e, UMPA_EINVAL,
 			     "%s: no recorded answer to check (%u packets to send, none answered in the file): "
 			     "choose the side with --side, or replay without checks with --no-check",
@@ -584,7 +607,7 @@ int cmd_replay(int argc, char **argv)
 			rc = UMPA_EXIT_USAGE;
 			goto out;
 		}
-	if (c.nifs && !no_auto && !tm.no_check && c.cap->linktype == UMPA_LINKTYPE_ETHERNET &&
+	if (c.nifs && !no_auto && !tm.no_check && !lo.sides.both && c.cap->linktype == UMPA_LINKTYPE_ETHERNET &&
 	    auto_macs(&c, rw, user, nuser) < 0)
 		goto out;
 	if (umpa_replay_rewrite_apply(rw, c.cap, keep, &e) < 0)
@@ -592,6 +615,9 @@ int cmd_replay(int argc, char **argv)
 
 	/* the checker */
 	if (!(ck = umpa_replay_checker_new(&e)))
+		goto fail;
+	/* through a device, the link layer is the device's (a router's MACs): --check eth to compare it */
+	if (lo.sides.both && umpa_replay_checker_set(ck, "eth", 1, &e) < 0)
 		goto fail;
 	for (size_t i = 0; i < nignore; i++)
 		if (umpa_replay_checker_set(ck, ignore[i], 1, &e) < 0) {
@@ -614,7 +640,8 @@ int cmd_replay(int argc, char **argv)
 		/* the template plays the device on the virtual clock */
 		struct umpa_replay_io tio;
 		struct umpa_run_opts ro = {.tmpl = tmpl, .sets = sets, .nsets = nsets};
-		if (!(dev = umpa_replay_tmpl_new(&ro, c.cap->first_ts_ns, c.cap->linktype, &tio, &e)))
+		if (!(dev = umpa_replay_tmpl_new(&ro, c.cap->first_ts_ns, c.cap->linktype, lo.sides.both ? 2 : 1, &tio,
+						 &e)))
 			goto fail;
 		c.loop = umpa_replay_tmpl_loop(dev);
 		c.tio = tio;
@@ -622,8 +649,8 @@ int cmd_replay(int argc, char **argv)
 		   umpa_loop_break_on_signal(c.loop, SIGINT, &e) < 0 ||
 		   umpa_loop_break_on_signal(c.loop, SIGTERM, &e) < 0)
 		goto fail;
-	if (!tm.no_check && !tmpl)
-		guard = replay_tcp_guard(c.cap);
+	if (!tm.no_check && !tmpl && !lo.sides.both)
+		guard = replay_tcp_guard(c.cap, (uint64_t)learn + (tm.loops ? tm.loops : 1));
 	for (unsigned i = 0; i < c.nifs; i++) {
 		struct rp_if *ifc = &c.ifs[i];
 		if (!(ifc->inj = umpa_inj_open(ifc->name, 2, &e)))
@@ -654,15 +681,22 @@ int cmd_replay(int argc, char **argv)
 		    tmpl ? c.tio : (struct umpa_replay_io){.send = rp_send, .arg = &c, .nifs = c.nifs};
 		struct umpa_replay_summary sum;
 		struct umpa_rate_stats st;
+		const struct umpa_replay_driver *drv =
+		    lo.sides.both ? &umpa_replay_driver_fwd : &umpa_replay_driver_tcp;
 		int failed, sig;
 
 		/* --learn-noise: rounds whose differences become ignored fields */
 		for (unsigned long k = 0; k < learn; k++) {
 			struct umpa_replay_timing lt = tm;
 			lt.learn = k == 0 ? 1 : 2;
+			lt.loops = 1;
+			lt.conn_base = (uint32_t)k; /* each round's TCP connections from new ports: no TIME-WAIT */
 			if (!(c.run = umpa_replay_run_new(c.loop, c.cap, ck, &lt, &io, &e)) ||
-			    umpa_replay_add_driver(c.run, &umpa_replay_driver_tcp, &e) < 0 ||
-			    umpa_replay_run_go(c.run, &e) < 0)
+			    umpa_replay_add_driver(c.run, drv, &e) < 0)
+				goto fail;
+			if (dev)
+				umpa_replay_tmpl_attach(dev, c.run);
+			if (umpa_replay_run_go(c.run, &e) < 0)
 				goto fail;
 			c.run = umpa_replay_run_free(c.run);
 			if (umpa_loop_signalled(c.loop))
@@ -675,10 +709,12 @@ int cmd_replay(int argc, char **argv)
 				  b.len ? b.s : "nothing (every answer was the same)");
 			umpa_sbuf_free(&b);
 		}
+		tm.conn_base = (uint32_t)learn;
 		if (!(c.run = umpa_replay_run_new(c.loop, c.cap, ck, &tm, &io, &e)))
 			goto fail;
-		/* TCP flows statefully (sched/replay_tcp_drv.c), unless only sending */
-		if (!tm.no_check && umpa_replay_add_driver(c.run, &umpa_replay_driver_tcp, &e) < 0)
+		/* TCP flows statefully (sched/replay_tcp_drv.c), or with both sides every flow through the device
+		 * (sched/replay_fwd.c), unless only sending */
+		if (!tm.no_check && umpa_replay_add_driver(c.run, drv, &e) < 0)
 			goto fail;
 		if (dev)
 			umpa_replay_tmpl_attach(dev, c.run);
@@ -722,18 +758,9 @@ int cmd_replay(int argc, char **argv)
 		}
 		if (!tm.no_check || c.fmt == UMPA_REPLAY_JSON)
 			fwrite(c.line.s, 1, c.line.len, stdout);
-		if (junit) {
-			struct umpa_sbuf x = {0};
-			FILE *f;
-			umpa_replay_report_junit(umpa_replay_run_report(c.run), file, &x);
-			if (x.oom || !(f = fopen(junit, "w")) || fwrite(x.s, 1, x.len, f) != x.len || fclose(f) != 0) {
-				umpa_sbuf_free(&x);
-				umpa_err_set(&e, UMPA_EIO, "--junit %s: cannot write it", junit);
-				goto fail;
-			}
-			umpa_sbuf_free(&x);
-		}
-		failed = sum.exchanges != sum.verdicts[UMPA_RV_MATCHED] + sum.verdicts[UMPA_RV_SENT];
+		if (junit && replay_write_junit(umpa_replay_run_report(c.run), file, junit, &e) < 0)
+			goto fail;
+		failed = replay_exit_status(&sum) != UMPA_EXIT_OK;
 		/* nothing at all could be sent: the work failed, even without checks */
 		rc = failed || sig || (sum.sent == 0 && c.cap->nsend > 0) ? UMPA_EXIT_ERROR : UMPA_EXIT_OK;
 	}

@@ -8,11 +8,17 @@
 #include "umpa_cursor.h"
 #include "umpa_protos.h"
 #include "umpa_replay_audit.h"
+#include "umpa_replay_tcp.h"
 #include "umpa_tool.h"
 
-struct replay_guard *replay_tcp_guard(const struct umpa_replay_cap *cap)
+/** Most tuples the guard lists (flows times connections): past it, later connections may be reset. */
+#define GUARD_MAX_TUPLES 200000
+
+struct replay_guard *replay_tcp_guard(const struct umpa_replay_cap *cap, uint64_t nconn)
 {
-	struct replay_guard_flow *fl = calloc(cap->nflows ? cap->nflows : 1, sizeof(*fl));
+	uint64_t want = (uint64_t)cap->nflows * (nconn ? nconn : 1);
+	size_t cap_n = (size_t)(want < GUARD_MAX_TUPLES ? want : GUARD_MAX_TUPLES);
+	struct replay_guard_flow *fl = calloc(cap_n ? cap_n : 1, sizeof(*fl));
 	struct replay_guard *g = NULL;
 	struct umpa_pkt p;
 	struct umpa_err e = {0};
@@ -25,9 +31,11 @@ struct replay_guard *replay_tcp_guard(const struct umpa_replay_cap *cap)
 	/* each TCP flow's first packet we send, as rewritten: its source is our end */
 	for (uint32_t f = 0; f < cap->nflows; f++) {
 		const struct umpa_replay_flow *rf = &cap->flows[f];
+		int opener; /* our first packet opens the flow: later connections renew its port */
 		if (rf->kind != UMPA_FLOW_TCP)
 			continue;
-		for (uint32_t i = rf->first; i <= rf->last && i < cap->npkts; i++) {
+		opener = cap->pkts[rf->first].role == UMPA_ROLE_SEND && cap->pkts[rf->first].side == UMPA_SIDE_CLIENT;
+		for (uint32_t i = rf->first; i <= rf->last && i < cap->npkts && n < cap_n; i++) {
 			const struct umpa_replay_pkt *rp = &cap->pkts[i];
 			int l3, l4;
 			struct umpa_cur c;
@@ -57,6 +65,15 @@ struct replay_guard *replay_tcp_guard(const struct umpa_replay_cap *cap)
 			fl[n].lport = sp;
 			fl[n].rport = dp;
 			n++;
+			/* the later connections of a flow we open come from their own ports (sched/replay_tcp_drv.c) */
+			for (uint64_t k = 1; opener && k < nconn && n < cap_n; k++) {
+				uint16_t lp = umpa_replay_tcp_port(cap, f, sp, k);
+				if (lp == sp)
+					break;
+				fl[n] = fl[n - 1];
+				fl[n].lport = lp;
+				n++;
+			}
 			break;
 		}
 	}
@@ -114,19 +131,9 @@ int replay_audit_cmd(const struct umpa_replay_cap *cap, int64_t timeout_ns, enum
 		printf("audited %u packets of %s: %u requests, answers timed against %.6g s\n", cap->npkts, file,
 		       cap->nsend, (double)(timeout_ns > 0 ? timeout_ns : 1000000000) / 1e9);
 	fwrite(o.line.s ? o.line.s : "", 1, o.line.len, stdout);
-	if (junit) {
-		struct umpa_sbuf x = {0};
-		FILE *f;
-		umpa_replay_report_junit(o.rep, file, &x);
-		if (x.oom || !(f = fopen(junit, "w")) || fwrite(x.s, 1, x.len, f) != x.len || fclose(f) != 0) {
-			umpa_sbuf_free(&x);
-			umpa_err_set(&e, UMPA_EIO, "--junit %s: cannot write it", junit);
-			goto fail;
-		}
-		umpa_sbuf_free(&x);
-	}
-	rc = sum.exchanges != sum.verdicts[UMPA_RV_MATCHED] + sum.verdicts[UMPA_RV_SENT] ? UMPA_EXIT_ERROR
-											 : UMPA_EXIT_OK;
+	if (junit && replay_write_junit(o.rep, file, junit, &e) < 0)
+		goto fail;
+	rc = replay_exit_status(&sum);
 	goto out;
 fail:
 	tool_err("replay: --audit %s: %s", file, e.msg);
@@ -134,4 +141,28 @@ out:
 	umpa_replay_report_free(o.rep);
 	umpa_sbuf_free(&o.line);
 	return rc;
+}
+
+int replay_write_junit(const struct umpa_replay_report *rep, const char *suite, const char *path, struct umpa_err *e)
+{
+	struct umpa_sbuf x = {0};
+	FILE *f = NULL;
+	int ok;
+
+	umpa_replay_report_junit(rep, suite, &x);
+	ok = !x.oom && x.s && (f = fopen(path, "w")) != NULL && fwrite(x.s, 1, x.len, f) == x.len;
+	if (f && fclose(f) != 0)
+		ok = 0;
+	umpa_sbuf_free(&x);
+	if (!ok) {
+		umpa_err_set(e, UMPA_EIO, "--junit %s: cannot write it", path);
+		return -1;
+	}
+	return 0;
+}
+
+int replay_exit_status(const struct umpa_replay_summary *sum)
+{
+	return sum->exchanges != sum->verdicts[UMPA_RV_MATCHED] + sum->verdicts[UMPA_RV_SENT] ? UMPA_EXIT_ERROR
+											      : UMPA_EXIT_OK;
 }

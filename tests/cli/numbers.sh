@@ -158,6 +158,7 @@ TABLE=$(
 --duration|replay $T/none.pcap -i $NOIF --duration @|
 --timeout|replay $T/none.pcap -i $NOIF --timeout @|
 --learn-noise|replay $T/none.pcap -i $NOIF --learn-noise @|
+--retries|replay $T/none.pcap -i $NOIF --retries @|
 --vlan|replay $T/none.pcap -i $NOIF --vlan @|
 --ttl|replay $T/none.pcap -i $NOIF --ttl @|
 EOF

@@ -13,6 +13,9 @@
 #include "umpa_capfile.h"
 #include "umpa_lua.h"
 #include "umpa_replay.h"
+#include "umpa_replay_fwd.h"
+#include "umpa_replay_tmpl.h"
+#include "umpa_run.h"
 #include "umpa_sched.h"
 
 #define MA "02:aa:00:00:00:01"
@@ -485,11 +488,112 @@ static void test_run(void **state)
 	umpa_sbuf_free(&junit);
 }
 
+/* ---- both sides through a device: flaky-link as the template between the two (umpa replay --both-sides) ---- */
+
+static const char *const two_sided[] = {
+    "ether{src=\"" MA "\", dst=\"" MB "\"}/ip{src=\"" A "\", dst=\"" B "\", id=1}/udp{sport=1000, dport=53}/\"q1\"",
+    "ether{src=\"" MB "\", dst=\"" MA "\"}/ip{src=\"" B "\", dst=\"" A "\", id=2}/udp{sport=53, dport=1000}/\"a1\"",
+    "ether{src=\"" MA "\", dst=\"" MB "\"}/ip{src=\"" A "\", dst=\"" B "\", id=3}/icmp{id=9, seq=1}/\"ping\"",
+    "ether{src=\"" MB "\", dst=\"" MA "\"}/ip{src=\"" B "\", dst=\"" A "\", id=4}/icmp{type=0, id=9, seq=1}/\"ping\"",
+};
+
+struct fwdobs {
+	unsigned v[UMPA_RV_COUNT];
+	int64_t rtt_min, rtt_max;
+	char diff[256];
+};
+
+static void fwd_res(void *arg, const struct umpa_replay_result *res)
+{
+	struct fwdobs *o = arg;
+	o->v[res->verdict]++;
+	if (res->live_rtt_ns >= 0 && (o->rtt_min < 0 || res->live_rtt_ns < o->rtt_min))
+		o->rtt_min = res->live_rtt_ns;
+	if (res->live_rtt_ns > o->rtt_max)
+		o->rtt_max = res->live_rtt_ns;
+	if (res->ndiffs && !o->diff[0])
+		snprintf(o->diff, sizeof o->diff, "%s %s -> %s", res->diffs[0].field, res->diffs[0].recorded,
+			 res->diffs[0].live);
+}
+
+/* Replay both sides of the capture at @p file, @p loops times, through flaky-link with @p sets; checker @p ignore. */
+static void run_link(const char *file, const char *const *sets, size_t nsets, uint64_t loops, const char *ignore,
+		     struct fwdobs *o)
+{
+	struct umpa_err e = {0};
+	struct umpa_replay_load_opts lo = {.vlan = -1, .sides = {.both = 1}};
+	struct umpa_replay_cap *cap = load(file, &lo, &e);
+	struct umpa_replay_checker *ck = umpa_replay_checker_new(&e);
+	struct umpa_replay_timing t = {.timeout_ns = 100000000, .loops = loops};
+	struct umpa_run_opts ro = {.tmpl = "flaky-link", .sets = sets, .nsets = nsets};
+	struct umpa_replay_io io;
+	struct umpa_replay_tmpl *dev;
+	struct umpa_replay_run *run;
+	const char *src = getenv("top_srcdir");
+	char search[1024];
+
+	memset(o, 0, sizeof *o);
+	o->rtt_min = -1;
+	snprintf(search, sizeof search, "%s/templates", src ? src : "..");
+	ro.search = search;
+	assert_non_null(cap);
+	assert_non_null(ck);
+	assert_int_equal(umpa_replay_checker_set(ck, "eth", 1, &e), 0);
+	if (ignore)
+		assert_int_equal(umpa_replay_checker_set(ck, ignore, 1, &e), 0);
+	dev = umpa_replay_tmpl_new(&ro, cap->first_ts_ns, cap->linktype, 2, &io, &e);
+	if (!dev)
+		fail_msg("flaky-link: %s", e.msg);
+	assert_int_equal(io.nifs, 2);
+	assert_non_null(run = umpa_replay_run_new(umpa_replay_tmpl_loop(dev), cap, ck, &t, &io, &e));
+	assert_int_equal(umpa_replay_add_driver(run, &umpa_replay_driver_fwd, &e), 0);
+	umpa_replay_tmpl_attach(dev, run);
+	umpa_replay_on_result(run, fwd_res, o);
+	if (umpa_replay_run_go(run, &e) < 0)
+		fail_msg("run: %s", e.msg);
+	umpa_replay_run_free(run);
+	umpa_replay_tmpl_free(dev);
+	umpa_replay_checker_free(ck);
+	umpa_replay_cap_free(cap);
+}
+
+/* Through flaky-link without loss every packet comes out of the other side as sent (each after the two virtual
+ * hops and the link's delay); with loss the dropped ones are missing, the rest matched; a corrupting link's
+ * frames differ, field by field. */
+static void test_through_link(void **state)
+{
+	char file[512];
+	struct fwdobs o;
+	const char *delay[] = {"delay=0.002", "seed=1"};
+	const char *lossy[] = {"loss=0.5", "seed=7"};
+	const char *corrupt[] = {"corrupt=1", "seed=3", "repair=false"};
+	(void)state;
+
+	snprintf(file, sizeof file, "%s/replay_two.pcap", unit_tmpdir());
+	write_cap(file, UMPA_LINKTYPE_ETHERNET, two_sided, 4);
+	run_link(file, delay, 2, 5, NULL, &o);
+	assert_int_equal(o.v[UMPA_RV_MATCHED], 20);
+	assert_int_equal(o.v[UMPA_RV_MISSING] + o.v[UMPA_RV_DIFFERING] + o.v[UMPA_RV_UNEXPECTED], 0);
+	/* 100 us to the template, 2 ms in it, 100 us back */
+	assert_int_equal(o.rtt_min, 2200000);
+	assert_int_equal(o.rtt_max, 2200000);
+	run_link(file, lossy, 2, 5, NULL, &o);
+	assert_true(o.v[UMPA_RV_MISSING] >= 3 && o.v[UMPA_RV_MISSING] <= 17);
+	assert_int_equal(o.v[UMPA_RV_MATCHED] + o.v[UMPA_RV_MISSING], 20);
+	assert_int_equal(o.v[UMPA_RV_DIFFERING] + o.v[UMPA_RV_UNEXPECTED], 0);
+	/* a bit flipped in every frame: what still reaches its flow differs, named */
+	run_link(file, corrupt, 3, 5, NULL, &o);
+	if (o.v[UMPA_RV_DIFFERING] < 5 || !o.diff[0])
+		fail_msg("%u differing (%s), %u matched, %u missing", o.v[UMPA_RV_DIFFERING], o.diff,
+			 o.v[UMPA_RV_MATCHED], o.v[UMPA_RV_MISSING]);
+	unit_discard(file);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_model),   cmocka_unit_test(test_reframe), cmocka_unit_test(test_rewrite),
-	    cmocka_unit_test(test_compare), cmocka_unit_test(test_run),
+	    cmocka_unit_test(test_compare), cmocka_unit_test(test_run),     cmocka_unit_test(test_through_link),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

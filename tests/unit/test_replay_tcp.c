@@ -10,6 +10,7 @@
 #include "umpa_replay.h"
 #include "umpa_replay_audit.h"
 #include "umpa_replay_tcp.h"
+#include "umpa_replay_tmpl.h"
 #include "umpa_run.h"
 #include "umpa_sched.h"
 #include "umpa_tcpend.h"
@@ -97,7 +98,7 @@ static void arrive(struct umpa_loop *l, void *arg)
 		int64_t now = umpa_loop_wall_ns(nt->loop);
 		p.ts_sec = now / 1000000000;
 		p.ts_nsec = (uint32_t)(now % 1000000000);
-		assert_int_equal(umpa_run_feed(nt->tmpl, &p, &e), 0);
+		assert_int_equal(umpa_run_feed(nt->tmpl, 0, &p, &e), 0);
 	} else if (f->to_server) {
 		if (!nt->silent)
 			for (size_t i = 0; i < nt->nf; i++)
@@ -323,13 +324,39 @@ static void tally_cb(void *arg, const struct umpa_rtcp_check *c)
 	}
 }
 
+/* File @p r's frames into a new engine on @p nt (the client side ours), play every flow to its end (10 s at most),
+ * tally the checks into @p t and describe flow 0 in @p fl0. */
+static void play(struct net *nt, const struct rec *r, size_t nf, struct tally *t, struct umpa_rtcp_flow *fl0)
+{
+	struct umpa_rtcp_opts ro = {.timeout_ns = 50000000, .retries = 3};
+	struct umpa_err e = {0};
+
+	assert_non_null(nt->rt = umpa_rtcp_new(nt->loop, &ro, rt_send, nt, &e));
+	for (size_t i = 0; i < r->count; i++) {
+		struct umpa_pkt p;
+		unit_dissect(&p, UMPA_LINKTYPE_ETHERNET, r->b[i], r->n[i]);
+		p.ts_sec = r->ts[i] / 1000000000;
+		p.ts_nsec = (uint32_t)(r->ts[i] % 1000000000);
+		assert_int_equal(umpa_rtcp_add(nt->rt, &p, i + 1, r->from_client[i], &e), 1);
+		umpa_pkt_release(&p);
+	}
+	assert_int_equal(umpa_rtcp_nflows(nt->rt), nf);
+	assert_int_equal(umpa_rtcp_start(nt->rt, &e), 0);
+	assert_true(umpa_loop_run_until(nt->loop, (int (*)(void *))umpa_rtcp_done, nt->rt,
+					umpa_loop_now_ns(nt->loop) + 10000000000ll, &e) >= 0);
+	assert_true(umpa_rtcp_done(nt->rt));
+	memset(t, 0, sizeof(*t));
+	umpa_rtcp_results(nt->rt, tally_cb, t);
+	assert_int_equal(umpa_rtcp_flow_info(nt->rt, 0, fl0), 0);
+	fl0->flow_name = NULL;
+	fl0->gave_up = fl0->gave_up ? "yes" : NULL;
+}
+
 /* Replay @p r's client side with servers as configured by @p setup; tally the checks. */
 static void replay(const struct rec *r, size_t nf, struct tally *t, void (*setup)(struct net *), int64_t *took_ns,
 		   struct umpa_rtcp_flow *fl0)
 {
 	struct net nt = {0};
-	struct umpa_rtcp_opts ro = {.timeout_ns = 50000000, .retries = 3};
-	struct umpa_err e = {0};
 	int64_t t0;
 
 	assert_non_null(nt.loop = umpa_loop_new(UMPA_CLOCK_VIRTUAL, NULL));
@@ -338,25 +365,8 @@ static void replay(const struct rec *r, size_t nf, struct tally *t, void (*setup
 	servers(&nt, nf, 900, 0);
 	if (setup)
 		setup(&nt);
-	assert_non_null(nt.rt = umpa_rtcp_new(nt.loop, &ro, rt_send, &nt, &e));
-	for (size_t i = 0; i < r->count; i++) {
-		struct umpa_pkt p;
-		unit_dissect(&p, UMPA_LINKTYPE_ETHERNET, r->b[i], r->n[i]);
-		p.ts_sec = r->ts[i] / 1000000000;
-		p.ts_nsec = (uint32_t)(r->ts[i] % 1000000000);
-		assert_int_equal(umpa_rtcp_add(nt.rt, &p, i + 1, r->from_client[i], &e), 1);
-		umpa_pkt_release(&p);
-	}
-	assert_int_equal(umpa_rtcp_nflows(nt.rt), nf);
-	assert_int_equal(umpa_rtcp_start(nt.rt, &e), 0);
-	assert_true(umpa_loop_run_until(nt.loop, (int (*)(void *))umpa_rtcp_done, nt.rt, t0 + 10000000000ll, &e) >= 0);
-	assert_true(umpa_rtcp_done(nt.rt));
+	play(&nt, r, nf, t, fl0);
 	*took_ns = umpa_loop_now_ns(nt.loop) - t0;
-	memset(t, 0, sizeof(*t));
-	umpa_rtcp_results(nt.rt, tally_cb, t);
-	assert_int_equal(umpa_rtcp_flow_info(nt.rt, 0, fl0), 0);
-	fl0->flow_name = NULL;
-	fl0->gave_up = fl0->gave_up ? "yes" : NULL;
 	net_free(&nt);
 }
 
@@ -404,18 +414,22 @@ static void test_payload_differs(void **st)
 	rec_free(&r);
 }
 
+/* Server @p i closed: it answers everything with a RST, as a kernel does for a closed port. */
+static void closed_srv(struct net *nt, size_t i)
+{
+	struct umpa_tcpe_opts o;
+	struct umpa_tcpe_cbs cb = {.emit = srv_emit, .arg = &nt->s[i]};
+
+	nt->s[i].ep = umpa_tcpe_free(nt->s[i].ep);
+	opts(&o, i, 1, 5);
+	o.port[1] = (uint16_t)(40000 + i);
+	memcpy(o.addr[1], (uint8_t[4]){10, 0, 0, 1}, 4);
+	assert_non_null(nt->s[i].ep = umpa_tcpe_new(nt->loop, &o, &cb, NULL));
+}
+
 static void close_port(struct net *nt)
 {
-	/* a closed endpoint answers everything with a RST, as a kernel does for a closed port */
-	nt->s[0].ep = umpa_tcpe_free(nt->s[0].ep);
-	{
-		struct umpa_tcpe_opts o;
-		struct umpa_tcpe_cbs cb = {.emit = srv_emit, .arg = &nt->s[0]};
-		opts(&o, 0, 1, 5);
-		o.port[1] = 40000;
-		memcpy(o.addr[1], (uint8_t[4]){10, 0, 0, 1}, 4);
-		assert_non_null(nt->s[0].ep = umpa_tcpe_new(nt->loop, &o, &cb, NULL));
-	}
+	closed_srv(nt, 0);
 }
 
 /* The port is closed: the SYN's answer is a RST (named), the rest is missing, the flow gave up. */
@@ -486,15 +500,7 @@ static void test_give_up(void **st)
 
 static void one_closed(struct net *nt)
 {
-	nt->s[3].ep = umpa_tcpe_free(nt->s[3].ep);
-	{
-		struct umpa_tcpe_opts o;
-		struct umpa_tcpe_cbs cb = {.emit = srv_emit, .arg = &nt->s[3]};
-		opts(&o, 3, 1, 5);
-		o.port[1] = 40003;
-		memcpy(o.addr[1], (uint8_t[4]){10, 0, 0, 1}, 4);
-		assert_non_null(nt->s[3].ep = umpa_tcpe_new(nt->loop, &o, &cb, NULL));
-	}
+	closed_srv(nt, 3);
 }
 
 /* Ten interleaved flows at once: all match; with one port closed, only that flow fails and the others match. */
@@ -522,8 +528,9 @@ static void test_ten_flows(void **st)
 	rec_free(&r);
 }
 
-static void tmpl_out(void *arg, const struct umpa_pkt *p)
+static void tmpl_out(void *arg, unsigned ifidx, const struct umpa_pkt *p)
 {
+	(void)ifidx;
 	wire(arg, 0, p);
 }
 
@@ -531,7 +538,6 @@ static void tmpl_out(void *arg, const struct umpa_pkt *p)
 static void replay_tmpl(const struct rec *r, const char *tcp_set, struct tally *t, struct umpa_rtcp_flow *fl)
 {
 	struct net nt = {0};
-	struct umpa_rtcp_opts ro = {.timeout_ns = 50000000, .retries = 3};
 	struct umpa_run_opts o = {0};
 	struct umpa_err e = {0};
 	const char *src = getenv("top_srcdir");
@@ -550,22 +556,7 @@ static void replay_tmpl(const struct rec *r, const char *tcp_set, struct tally *
 	if (!nt.tmpl)
 		fail_msg("host template: %s", e.msg);
 	nt.loop = umpa_run_loop(nt.tmpl);
-	assert_non_null(nt.rt = umpa_rtcp_new(nt.loop, &ro, rt_send, &nt, &e));
-	for (size_t i = 0; i < r->count; i++) {
-		struct umpa_pkt p;
-		unit_dissect(&p, UMPA_LINKTYPE_ETHERNET, r->b[i], r->n[i]);
-		assert_int_equal(umpa_rtcp_add(nt.rt, &p, i + 1, r->from_client[i], &e), 1);
-		umpa_pkt_release(&p);
-	}
-	assert_int_equal(umpa_rtcp_start(nt.rt, &e), 0);
-	assert_true(umpa_loop_run_until(nt.loop, (int (*)(void *))umpa_rtcp_done, nt.rt,
-					o.driven_start_ns + 10000000000ll, &e) >= 0);
-	assert_true(umpa_rtcp_done(nt.rt));
-	memset(t, 0, sizeof(*t));
-	umpa_rtcp_results(nt.rt, tally_cb, t);
-	assert_int_equal(umpa_rtcp_flow_info(nt.rt, 0, fl), 0);
-	fl->flow_name = NULL;
-	fl->gave_up = fl->gave_up ? "yes" : NULL;
+	play(&nt, r, 1, t, fl);
 	nt.rt = umpa_rtcp_free(nt.rt);
 	nt.loop = NULL;
 	umpa_run_free(nt.tmpl);
@@ -679,13 +670,164 @@ static void test_audit(void **st)
 	rec_free(&r);
 }
 
+/* ---- the whole run (sched/umpa_replay.h) with the TCP driver, against the host template ---- */
+
+struct runobs {
+	struct umpa_replay_io dev; /* the template's own I/O */
+	uint16_t syn_port[16];     /* source ports of the SYNs sent */
+	unsigned nsyn;
+	unsigned v[4][UMPA_RV_COUNT]; /* verdicts per round */
+	char note[160];               /* the first gave-up note */
+};
+
+static int obs_send(void *arg, unsigned ifidx, struct umpa_pkt *const *pkts, unsigned n, struct umpa_err *e)
+{
+	struct runobs *o = arg;
+
+	for (unsigned i = 0; i < n; i++) {
+		const uint8_t *b = pkts[i]->data;
+		/* Ethernet, IPv4 without options, TCP: a SYN without ACK */
+		if (pkts[i]->len >= 54 && b[23] == 6 && (b[47] & 0x12) == 0x02 && o->nsyn < 16)
+			o->syn_port[o->nsyn++] = (uint16_t)(b[34] << 8 | b[35]);
+	}
+	return o->dev.send(o->dev.arg, ifidx, pkts, n, e);
+}
+
+static void obs_result(void *arg, const struct umpa_replay_result *res)
+{
+	struct runobs *o = arg;
+
+	if (res->iter < 4)
+		o->v[res->iter][res->verdict]++;
+	if (res->verdict == UMPA_RV_GAVEUP && !o->note[0])
+		snprintf(o->note, sizeof(o->note), "%s", res->note);
+}
+
+/*
+ * Replay the pcap at @p path (the client side) with timing @p t against the
+ * host template (@p tcp_set, 10.0.0.2, its MAC) on the virtual clock, the way
+ * `umpa replay --template host` does; observe into @p o.  Returns the run's
+ * length in virtual ns.
+ */
+static int64_t run_host(const char *path, const char *tcp_set, const struct umpa_replay_timing *t, struct runobs *o)
+{
+	struct umpa_capr *rd = umpa_capr_open(path, NULL);
+	struct umpa_replay_load_opts lo = {.vlan = -1};
+	struct umpa_replay_cap *cap;
+	struct umpa_replay_checker *ck;
+	struct umpa_replay_tmpl *dev;
+	struct umpa_replay_run *run;
+	struct umpa_replay_io io;
+	struct umpa_replay_summary sum;
+	struct umpa_run_opts ro = {0};
+	struct umpa_err e = {0};
+	const char *src = getenv("top_srcdir");
+	const char *sets[3] = {tcp_set, "ip=10.0.0.2", "mac=02:00:00:00:00:02"};
+	char search[1024];
+
+	memset(o, 0, sizeof(*o));
+	snprintf(search, sizeof(search), "%s/templates", src ? src : "..");
+	assert_non_null(rd);
+	assert_non_null(cap = umpa_replay_cap_load(rd, &lo, &e));
+	umpa_capr_close(rd);
+	assert_non_null(ck = umpa_replay_checker_new(&e));
+	/* the template's TCP is not the recorded endpoint's: other window and options in its SYN+ACK */
+	assert_int_equal(umpa_replay_checker_set(ck, "tcp.window_size_value,tcp.options", 1, &e), 0);
+	ro.tmpl = "host";
+	ro.search = search;
+	ro.sets = sets;
+	ro.nsets = 3;
+	dev = umpa_replay_tmpl_new(&ro, cap->first_ts_ns, cap->linktype, 1, &o->dev, &e);
+	if (!dev)
+		fail_msg("host template: %s", e.msg);
+	io = o->dev;
+	io.send = obs_send;
+	io.arg = o;
+	assert_non_null(run = umpa_replay_run_new(umpa_replay_tmpl_loop(dev), cap, ck, t, &io, &e));
+	assert_int_equal(umpa_replay_add_driver(run, &umpa_replay_driver_tcp, &e), 0);
+	umpa_replay_tmpl_attach(dev, run);
+	umpa_replay_on_result(run, obs_result, o);
+	if (umpa_replay_run_go(run, &e) < 0)
+		fail_msg("run: %s", e.msg);
+	umpa_replay_run_summary(run, &sum);
+	umpa_replay_run_free(run);
+	umpa_replay_tmpl_free(dev);
+	umpa_replay_checker_free(ck);
+	umpa_replay_cap_free(cap);
+	return sum.run_ns;
+}
+
+/* --loop 3 replays the TCP flow three times: three connections, from the recorded port and then two new ones (as
+ * umpa_replay_tcp_port says), each one's exchanges checked and reported with its round. */
+static void test_loop_connections(void **st)
+{
+	static struct rec r;
+	struct runobs o;
+	struct umpa_replay_timing t = {.loops = 3, .timeout_ns = 50000000};
+	char path[512];
+
+	(void)st;
+	record_mode(&r, 1, 1);
+	snprintf(path, sizeof(path), "%s/test_replay_tcp_loop.pcap", unit_tmpdir());
+	rec_write(&r, path, 0);
+	run_host(path, "tcp=8000:echo", &t, &o);
+	assert_int_equal(o.nsyn, 3);
+	assert_int_equal(o.syn_port[0], 40000);
+	assert_true(o.syn_port[1] != 40000 && o.syn_port[2] != 40000 && o.syn_port[1] != o.syn_port[2]);
+	assert_true(o.syn_port[1] >= 1024 && o.syn_port[1] < 32768);
+	for (unsigned i = 0; i < 3; i++) {
+		unsigned bad = o.v[i][UMPA_RV_DIFFERING] + o.v[i][UMPA_RV_MISSING] + o.v[i][UMPA_RV_UNEXPECTED] +
+			       o.v[i][UMPA_RV_GAVEUP];
+		if (bad || o.v[i][UMPA_RV_MATCHED] < 3)
+			fail_msg("round %u: %u matched, %u failed (%s)", i, o.v[i][UMPA_RV_MATCHED], bad, o.note);
+	}
+	assert_int_equal(o.v[3][UMPA_RV_MATCHED], 0);
+	/* the template is closed: every round's SYN is answered with a RST, three flows fail */
+	run_host(path, "tcp=8000:closed", &t, &o);
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(o.v[i][UMPA_RV_DIFFERING], 1);
+	unit_discard(path);
+	rec_free(&r);
+}
+
+/* The TCP driver waits --timeout and retransmits --retries times: a silent peer (the port filtered) gets the SYN
+ * 1 + 2 times, 100 ms apart, and the flow gives up after 0.3 s, saying so (the default: 4 s). */
+static void test_timeout_retries(void **st)
+{
+	static struct rec r;
+	struct runobs o;
+	struct umpa_replay_timing t = {.timeout_ns = 100000000, .retries = 2};
+	char path[512];
+	int64_t took;
+
+	(void)st;
+	record_mode(&r, 1, 1);
+	snprintf(path, sizeof(path), "%s/test_replay_tcp_timeout.pcap", unit_tmpdir());
+	rec_write(&r, path, 0);
+	took = run_host(path, "tcp=8000:filtered", &t, &o);
+	assert_int_equal(o.nsyn, 3);
+	assert_int_equal(o.v[0][UMPA_RV_MATCHED], 0);
+	assert_true(o.v[0][UMPA_RV_GAVEUP] >= 1);
+	if (!strstr(o.note, "gave up after 0.3 s"))
+		fail_msg("note: %s", o.note);
+	assert_true(took >= 300000000 && took < 400000000);
+	unit_discard(path);
+	rec_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_match),       cmocka_unit_test(test_payload_differs),
-	    cmocka_unit_test(test_closed_port), cmocka_unit_test(test_retransmit),
-	    cmocka_unit_test(test_give_up),     cmocka_unit_test(test_ten_flows),
-	    cmocka_unit_test(test_template),    cmocka_unit_test(test_audit),
+	    cmocka_unit_test(test_match),
+	    cmocka_unit_test(test_payload_differs),
+	    cmocka_unit_test(test_closed_port),
+	    cmocka_unit_test(test_retransmit),
+	    cmocka_unit_test(test_give_up),
+	    cmocka_unit_test(test_ten_flows),
+	    cmocka_unit_test(test_template),
+	    cmocka_unit_test(test_audit),
+	    cmocka_unit_test(test_loop_connections),
+	    cmocka_unit_test(test_timeout_retries),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
