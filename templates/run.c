@@ -78,7 +78,6 @@
 #define RUN_MAX_HOSTS 4096
 /* Longest busy-poll in one go (busy_poll), and the default idle time it waits for a packet. */
 #define RUN_BUSY_SLICE_NS 2000000
-#define RUN_BUSY_DEFAULT_US 200
 /* A sched_yield longer than this: the CPU is contended; busy-poll then rests this long. */
 #define RUN_BUSY_CONTENDED_NS 20000
 #define RUN_BUSY_BACKOFF_NS 10000000
@@ -2533,8 +2532,7 @@ struct umpa_run *umpa_run_new(const struct umpa_run_opts *o, struct umpa_err *e)
 	r->offline = o->offline != NULL || o->driven_out != NULL;
 	r->driven_out = o->driven_out;
 	r->driven_arg = o->driven_arg;
-	r->busy_ns =
-	    o->busy_poll_us < 0 ? 0 : (int64_t)(o->busy_poll_us ? o->busy_poll_us : RUN_BUSY_DEFAULT_US) * 1000;
+	r->busy_ns = o->busy_poll_us > 0 ? (int64_t)o->busy_poll_us * 1000 : 0;
 	r->driven_nifs = o->driven_out ? (o->driven_nifs ? o->driven_nifs : 1) : 0;
 	if ((o->offline || o->driven_out) && o->nifaces) {
 		umpa_err_set(e, UMPA_EINVAL, "give -i or --offline, not both");

@@ -125,8 +125,10 @@ struct umpa_run_opts {
 	/**
 	 * Live: after a packet, keep looking at the captures (busy-poll) for
 	 * this many microseconds of quiet before sleeping, so that a packet
-	 * following soon is handled without a wakeup (0: the default, 200;
-	 * negative: never, sleep at once).
+	 * following soon is handled without a wakeup (0 or negative: never,
+	 * sleep at once: the default; 200 suits a ping flood).  Off by
+	 * default: two runs spinning on a loaded 2-CPU machine delayed ARP
+	 * answers by seconds (tests/netns/hosts.sh run twice at once).
 	 */
 	long busy_poll_us;
 };

@@ -47,7 +47,8 @@ static const char run_usage[] = "usage: umpa run TEMPLATE [-i IF ...] [--offline
 				"  --keylog FILE    append the TLS secrets of tls.serve sessions (SSLKEYLOGFILE);\n"
 				"                   -w files carry them anyway (a Decryption Secrets Block)\n"
 				"  --busy-poll US   live: after a packet keep polling the captures for US\n"
-				"                   microseconds of quiet before sleeping (default 200; 0: never);\n"
+				"                   microseconds of quiet before sleeping (default 0: never; 200\n"
+				"                   answers a ping flood without wakeups);\n"
 				"                   lower latency for a CPU kept busy while packets flow\n"
 				"Counters go to standard output on exit and on SIGUSR1; log lines to standard\n"
 				"error.  SIGINT/SIGTERM stop a live run.\n"
@@ -324,7 +325,7 @@ int cmd_run(int argc, char **argv)
 				rc = UMPA_EXIT_USAGE;
 				goto out;
 			}
-			o.busy_poll_us = us ? us : -1;
+			o.busy_poll_us = us;
 			break;
 		}
 		case 'h':

@@ -37,7 +37,7 @@ median() { # ADDR
 }
 
 # umpa run icmp-host
-ip netns exec "$NS_A" timeout 300 "$UMPA" run icmp-host -i "$IF_A" --set ip=10.77.0.50 >/dev/null 2>&1 &
+ip netns exec "$NS_A" timeout 300 "$UMPA" run icmp-host -i "$IF_A" --set ip=10.77.0.50 --busy-poll 200 >/dev/null 2>&1 &
 UP=$!
 sleep 1
 in_b ping -n -c 2 -W 1 10.77.0.50 >/dev/null
