@@ -51,6 +51,7 @@
 #include "umpa_tls_opts.h"
 #include "umpa_proxy.h"
 #include "umpa_toxics.h"
+#include "umpa_socks.h"
 #include "umpa_udprelay.h"
 #include "umpa_proxy_ca.h"
 #include "umpa_wiretap.h"

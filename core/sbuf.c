@@ -24,6 +24,27 @@ int umpa_sbuf_grow(struct umpa_sbuf *b, size_t n)
 	return 0;
 }
 
+int umpa_array_grow(void *arrp, size_t *cap, size_t need, size_t elem, struct umpa_err *e)
+{
+	void **arr = arrp;
+	size_t nc = *cap ? *cap : 64;
+	void *na;
+
+	if (need <= *cap)
+		return 0;
+	while (nc < need) {
+		if (nc > SIZE_MAX / 2 / (elem ? elem : 1))
+			return umpa_err_set(e, UMPA_ENOMEM, "out of memory (%zu elements of %zu bytes)", need, elem);
+		nc *= 2;
+	}
+	na = realloc(*arr, nc * elem);
+	if (!na)
+		return umpa_err_set(e, UMPA_ENOMEM, "out of memory (%zu elements of %zu bytes)", need, elem);
+	*arr = na;
+	*cap = nc;
+	return 0;
+}
+
 void umpa_sbuf_free(struct umpa_sbuf *b)
 {
 	free(b->s);

@@ -1,8 +1,9 @@
-/* umpa_sbuf.h - a growable text buffer for rendering packets.
+/* umpa_sbuf.h - a growable text buffer for rendering packets, and growing arrays.
  *
  * Renderers append into an sbuf that the caller keeps and reuses, so printing
  * a million packets allocates only when a line is longer than any before it.
  * After an allocation failure the buffer stays valid and `oom` is set.
+ * umpa_array_grow is the one way arrays kept across calls grow (by doubling).
  */
 #ifndef UMPA_SBUF_H
 #define UMPA_SBUF_H
@@ -10,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "umpa_error.h"
 
 /** A growable, NUL-terminated text buffer. */
 struct umpa_sbuf {
@@ -21,6 +24,15 @@ struct umpa_sbuf {
 
 /** Make room for @p n more bytes. Returns 0, or -1 on allocation failure. */
 int umpa_sbuf_grow(struct umpa_sbuf *b, size_t n);
+
+/**
+ * Make room for @p need elements of @p elem bytes in the array whose pointer
+ * is at @p arrp (a `T **`, passed as void *), of capacity *@p cap elements:
+ * the capacity doubles from 64 until it holds @p need, and the array is
+ * reallocated (it may move; on failure it stays as it was).  Returns 0, or
+ * -UMPA_ENOMEM with @p e set ("out of memory").
+ */
+int umpa_array_grow(void *arrp, size_t *cap, size_t need, size_t elem, struct umpa_err *e);
 
 /** Release the buffer's memory; it may be reused afterwards. */
 void umpa_sbuf_free(struct umpa_sbuf *b);

@@ -510,13 +510,7 @@ static const struct umpa_proto *dhcp_dissect(struct umpa_pkt *p, unsigned li)
 /* Emit the text of @n bytes at @at of @c up to its first NUL (at most 255 bytes shown). */
 static void emit_text(struct umpa_emit *em, const char *key, struct umpa_cur *c, size_t at, size_t n)
 {
-	char buf[256];
-	size_t k = n < sizeof buf - 1 ? n : sizeof buf - 1;
-
-	if (umpa_cur_copy_at(c, at, k, buf) < 0)
-		return;
-	buf[k] = 0;
-	umpa_emit_str(em, key, buf); /* stops at the first NUL */
+	umpa_emit_text_(em, key, c, at, n, 255);
 }
 
 /* Emit the value of option @d (@len bytes at @at of @c) under its Wireshark name. */

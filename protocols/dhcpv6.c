@@ -219,18 +219,6 @@ static int dhcpv6_place(struct umpa_pkt *p, unsigned li, const struct umpa_field
 
 /* ---------------------------------------------------------------- building */
 
-static void put16(uint8_t *b, uint32_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *b, uint32_t v)
-{
-	put16(b, v >> 16);
-	put16(b + 2, v);
-}
-
 /* Split @v at "/" into at most @max parts; returns the count. */
 static size_t slash_parts(struct umpa_span v, struct umpa_span *parts, size_t max)
 {
@@ -265,7 +253,7 @@ static long opt_value(unsigned code, struct umpa_span v, uint8_t *b, size_t max)
 	case O_ELAPSED:
 		if (umpa_spec_num(v, 655350, &x) < 0 || x % 10 || max < 2)
 			return -1;
-		put16(b, (uint32_t)(x / 10));
+		umpa_put_be16_(b, (uint32_t)(x / 10));
 		return 2;
 	case O_PREFERENCE:
 		return umpa_spec_num(v, 255, &x) < 0 || max < 1 ? -1 : (b[0] = (uint8_t)x, 1);
@@ -273,7 +261,7 @@ static long opt_value(unsigned code, struct umpa_span v, uint8_t *b, size_t max)
 		while (umpa_spec_part(&v, &part)) {
 			if (len + 2 > max || umpa_spec_num(part, 0xffff, &x) < 0)
 				return -1;
-			put16(b + len, (uint32_t)x);
+			umpa_put_be16_(b + len, (uint32_t)x);
 			len += 2;
 		}
 		return (long)len;
@@ -282,13 +270,13 @@ static long opt_value(unsigned code, struct umpa_span v, uint8_t *b, size_t max)
 		for (int i = 0; i < 3; i++) {
 			if (!umpa_spec_part(&v, &part) || umpa_spec_num(part, 0xffffffffu, &x) < 0 || max < 12)
 				return -1;
-			put32(b + 4 * i, (uint32_t)x);
+			umpa_put_be32_(b + 4 * i, (uint32_t)x);
 		}
 		return umpa_spec_part(&v, &part) ? -1 : 12;
 	case O_IA_TA:
 		if (umpa_spec_num(v, 0xffffffffu, &x) < 0 || max < 4)
 			return -1;
-		put32(b, (uint32_t)x);
+		umpa_put_be32_(b, (uint32_t)x);
 		return 4;
 	case O_IAADDR:
 		n = slash_parts(v, parts, 3);
@@ -297,7 +285,7 @@ static long opt_value(unsigned code, struct umpa_span v, uint8_t *b, size_t max)
 		for (int i = 0; i < 2; i++) {
 			if (umpa_spec_num(parts[1 + i], 0xffffffffu, &x) < 0)
 				return -1;
-			put32(b + 16 + 4 * i, (uint32_t)x);
+			umpa_put_be32_(b + 16 + 4 * i, (uint32_t)x);
 		}
 		return 24;
 	case O_IAPREFIX: /* preferred, valid, prefix length, prefix */
@@ -308,7 +296,7 @@ static long opt_value(unsigned code, struct umpa_span v, uint8_t *b, size_t max)
 		for (int i = 0; i < 2; i++) {
 			if (umpa_spec_num(parts[2 + i], 0xffffffffu, &x) < 0)
 				return -1;
-			put32(b + 4 * i, (uint32_t)x);
+			umpa_put_be32_(b + 4 * i, (uint32_t)x);
 		}
 		return 25;
 	case O_UNICAST:
@@ -344,7 +332,7 @@ static long opt_value(unsigned code, struct umpa_span v, uint8_t *b, size_t max)
 		int more = umpa_span_cut(v, "/", &code_s, &text);
 		if (umpa_spec_num(code_s, 0xffff, &x) < 0 || max < 2 + text.n)
 			return -1;
-		put16(b, (uint32_t)x);
+		umpa_put_be16_(b, (uint32_t)x);
 		if (more)
 			memcpy(b + 2, text.s, text.n);
 		return 2 + (long)(more ? text.n : 0);
@@ -392,12 +380,12 @@ static int dhcpv6_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_fie
 		if (vl < 0)
 			return umpa_err_set(e, UMPA_EINVAL, "dhcpv6.option: bad value '%.*s' for %.*s", (int)vs.n, vs.s,
 					    (int)ks.n, ks.s);
-		put16(b + n, (uint32_t)code);
-		put16(b + n + 2, (uint32_t)vl);
+		umpa_put_be16_(b + n, (uint32_t)code);
+		umpa_put_be16_(b + n + 2, (uint32_t)vl);
 		if ((code == O_IAADDR || code == O_IAPREFIX) && ia != (size_t)-1) {
 			/* inside the IA option before it: that option grows */
 			uint32_t l = (uint32_t)b[ia + 2] << 8 | b[ia + 3];
-			put16(b + ia + 2, l + 4u + (uint32_t)vl);
+			umpa_put_be16_(b + ia + 2, l + 4u + (uint32_t)vl);
 		} else {
 			ia = (code == O_IA_NA || code == O_IA_TA || code == O_IA_PD) ? n : (size_t)-1;
 		}
@@ -416,6 +404,16 @@ static int dhcpv6_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 
 /* ---------------------------------------------------------------- dissecting */
 
+/* The option at @at of @c within [.., @end): its code and the length of its value (after the 4-byte header)
+ * into *@code and *@len.  Returns 0, or -1 when the header or the value runs past @end. */
+static int opt_at(struct umpa_cur *c, size_t at, size_t end, uint16_t *code, uint16_t *len)
+{
+	return at + 4 <= end && umpa_cur_be16_at(c, at, code) == 0 && umpa_cur_be16_at(c, at + 2, len) == 0 &&
+		       at + 4u + *len <= end
+		   ? 0
+		   : -1;
+}
+
 static const struct umpa_proto *dhcpv6_dissect(struct umpa_pkt *p, unsigned li)
 {
 	struct umpa_layer *l = &p->l[li];
@@ -431,8 +429,7 @@ static const struct umpa_proto *dhcpv6_dissect(struct umpa_pkt *p, unsigned li)
 	}
 	while (at < l->len) {
 		uint16_t code, len;
-		if (umpa_cur_be16_at(&c, at, &code) < 0 || umpa_cur_be16_at(&c, at + 2, &len) < 0 ||
-		    !umpa_cur_has(&c, at + 4, len)) {
+		if (opt_at(&c, at, l->len, &code, &len) < 0) {
 			l->hlen = l->len;
 			umpa_layer_short(p, li, "option past the end");
 			return NULL;
@@ -474,45 +471,47 @@ static long read_name(struct umpa_cur *c, size_t at, size_t end, char *out, size
 
 static void emit_options(struct umpa_emit *em, struct umpa_cur *c, size_t at, size_t end, int depth);
 
+/* The DUID types with a number after the type and link-layer address or identifier bytes after it (RFC 8415
+ * s11.2-11.4): their minimum length (where the bytes start), the number's width and Wireshark's names. */
+static const struct duid_kind {
+	uint16_t type;
+	uint8_t minlen, numlen;
+	const char *num, *rest;
+} duid_kinds[] = {
+    {1, 8, 2, "dhcpv6.duidllt.hwtype", "dhcpv6.duidllt.link_layer_addr"},
+    {2, 6, 4, "dhcpv6.duiden.enterprise", "dhcpv6.duiden.identifier"},
+    {3, 4, 2, "dhcpv6.duidll.hwtype", "dhcpv6.duidll.link_layer_addr"},
+};
+
 static void emit_duid(struct umpa_emit *em, struct umpa_cur *c, size_t at, unsigned len)
 {
 	const uint8_t *d;
-	uint16_t type = 0, hw = 0;
-	uint32_t v = 0;
+	uint16_t type = 0, v16 = 0;
+	uint32_t v32 = 0;
 
 	if (len < 2 || umpa_cur_ptr_at(c, at, len, &d) < 0)
 		return;
 	umpa_emit_bytes(em, "dhcpv6.duid.bytes", d, len);
 	umpa_cur_be16_at(c, at, &type);
 	umpa_emit_u64(em, "dhcpv6.duid.type", type, NULL);
-	switch (type) {
-	case 1:
-		if (len < 8)
-			return;
-		umpa_cur_be16_at(c, at + 2, &hw);
-		umpa_emit_u64(em, "dhcpv6.duidllt.hwtype", hw, NULL);
-		if (len > 8)
-			umpa_emit_bytes(em, "dhcpv6.duidllt.link_layer_addr", d + 8, len - 8u);
-		return;
-	case 2:
-		if (len < 6)
-			return;
-		umpa_cur_be32_at(c, at + 2, &v);
-		umpa_emit_u64(em, "dhcpv6.duiden.enterprise", v, NULL);
-		if (len > 6)
-			umpa_emit_bytes(em, "dhcpv6.duiden.identifier", d + 6, len - 6u);
-		return;
-	case 3:
-		if (len < 4)
-			return;
-		umpa_cur_be16_at(c, at + 2, &hw);
-		umpa_emit_u64(em, "dhcpv6.duidll.hwtype", hw, NULL);
-		if (len > 4)
-			umpa_emit_bytes(em, "dhcpv6.duidll.link_layer_addr", d + 4, len - 4u);
-		return;
-	case 4:
+	if (type == 4) {
 		if (len == 18)
 			umpa_emit_bytes(em, "dhcpv6.duiduuid.bytes", d + 2, 16);
+		return;
+	}
+	for (size_t i = 0; i < sizeof duid_kinds / sizeof duid_kinds[0]; i++) {
+		const struct duid_kind *k = &duid_kinds[i];
+		if (k->type != type)
+			continue;
+		if (len < k->minlen)
+			return;
+		if (k->numlen == 2)
+			umpa_cur_be16_at(c, at + 2, &v16);
+		else
+			umpa_cur_be32_at(c, at + 2, &v32);
+		umpa_emit_u64(em, k->num, k->numlen == 2 ? v16 : v32, NULL);
+		if (len > k->minlen)
+			umpa_emit_bytes(em, k->rest, d + k->minlen, len - k->minlen);
 		return;
 	}
 }
@@ -593,13 +592,8 @@ static void emit_value(struct umpa_emit *em, struct umpa_cur *c, unsigned code, 
 		if (len < 2 || umpa_cur_be16_at(c, at, &v16) < 0)
 			return;
 		umpa_emit_u64(em, "dhcpv6.status_code", v16, NULL);
-		if (len > 2) {
-			size_t k = len - 2u < sizeof buf - 1 ? len - 2u : sizeof buf - 1;
-			if (umpa_cur_copy_at(c, at + 2, k, buf) == 0) {
-				buf[k] = 0;
-				umpa_emit_str(em, "dhcpv6.status_msg", buf);
-			}
-		}
+		if (len > 2)
+			umpa_emit_text_(em, "dhcpv6.status_msg", c, at + 2, len - 2u, sizeof buf - 1);
 		return;
 	case O_IFACE_ID:
 		if (len && umpa_cur_ptr_at(c, at, len, &d) == 0)
@@ -626,10 +620,9 @@ static void emit_options(struct umpa_emit *em, struct umpa_cur *c, size_t at, si
 {
 	if (depth > 4)
 		return;
-	while (at + 4 <= end) {
-		uint16_t code, len;
-		if (umpa_cur_be16_at(c, at, &code) < 0 || umpa_cur_be16_at(c, at + 2, &len) < 0 || at + 4u + len > end)
-			return;
+	uint16_t code, len;
+
+	while (opt_at(c, at, end, &code, &len) == 0) {
 		umpa_emit_open(em, "dhcpv6.option", umpa_vname_find(opt_names, code));
 		umpa_emit_u64(em, "dhcpv6.option.type", code, umpa_vname_find(opt_names, code));
 		umpa_emit_u64(em, "dhcpv6.option.length", len, NULL);
@@ -649,8 +642,8 @@ static void dhcpv6_details(const struct umpa_pkt *p, unsigned li, struct umpa_em
 	umpa_layer_cur(p, li, &c);
 	emit_options(em, &c, at, l->hlen, 0);
 	/* the Relay Message option whose value is the next layer: its header ends this one */
-	if (l->hlen < l->len && l->hlen >= at + 4 && umpa_cur_be16_at(&c, l->hlen - 4, &code) == 0 &&
-	    umpa_cur_be16_at(&c, l->hlen - 2, &len) == 0 && code == O_RELAY_MSG) {
+	if (l->hlen < l->len && l->hlen >= at + 4 && opt_at(&c, l->hlen - 4, l->len, &code, &len) == 0 &&
+	    code == O_RELAY_MSG) {
 		umpa_emit_open(em, "dhcpv6.option", "relay_msg");
 		umpa_emit_u64(em, "dhcpv6.option.type", code, "relay_msg");
 		umpa_emit_u64(em, "dhcpv6.option.length", len, NULL);

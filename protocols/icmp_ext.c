@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 
 #include "icmp_ext.h"
+#include "proto_common.h"
 #include "umpa_packet.h"
 #include "umpa_spec.h"
 
@@ -41,7 +42,6 @@ static void emit_int_info(struct umpa_emit *em, struct umpa_cur *c, uint8_t ct, 
 	uint16_t afi = 0;
 	uint8_t n = 0;
 	const uint8_t *d;
-	char name[64];
 
 	umpa_emit_u64(em, "icmp.int_info.role", ct >> 6, NULL);
 	umpa_emit_u64(em, "icmp.int_info.reserved", (ct >> 4) & 3, NULL);
@@ -78,13 +78,8 @@ static void emit_int_info(struct umpa_emit *em, struct umpa_cur *c, uint8_t ct, 
 			return;
 		umpa_emit_open(em, "icmp.int_info.name_obj", "Interface Name Sub-Object");
 		umpa_emit_u64(em, "icmp.int_info.name_length", n, NULL);
-		if (n > 1) {
-			size_t k = n - 1u < sizeof name - 1 ? n - 1u : sizeof name - 1;
-			if (umpa_cur_copy_at(c, at + 1, k, name) == 0) {
-				name[k] = 0;
-				umpa_emit_str(em, "icmp.int_info.name", name);
-			}
-		}
+		if (n > 1)
+			umpa_emit_text_(em, "icmp.int_info.name", c, at + 1, n - 1u, 63);
 		umpa_emit_close(em);
 		at += n;
 	}
@@ -139,12 +134,6 @@ void umpa_icmp_ext_emit_(struct umpa_emit *em, struct umpa_cur *c, uint32_t at, 
 	umpa_emit_close(em);
 }
 
-static void put16(uint8_t *b, uint32_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
 /* ifinfo=ROLE/IFINDEX/ADDR/NAME/MTU into @b (room @max) after its 4-byte object header; the C-type in *@ct.
  * Returns the payload length or -1. */
 static long ifinfo_payload(struct umpa_span v, uint8_t *b, size_t max, uint8_t *ct)
@@ -166,8 +155,8 @@ static long ifinfo_payload(struct umpa_span v, uint8_t *b, size_t max, uint8_t *
 	if (part[1].n) {
 		if (umpa_spec_num(part[1], 0xffffffffu, &x) < 0 || max < n + 4)
 			return -1;
-		put16(b + n, (uint32_t)(x >> 16));
-		put16(b + n + 2, (uint32_t)x);
+		umpa_put_be16_(b + n, (uint32_t)(x >> 16));
+		umpa_put_be16_(b + n + 2, (uint32_t)x);
 		n += 4;
 		*ct |= 8;
 	}
@@ -176,10 +165,10 @@ static long ifinfo_payload(struct umpa_span v, uint8_t *b, size_t max, uint8_t *
 			return -1;
 		memset(b + n, 0, 4);
 		if (inet_pton(AF_INET, tmp, b + n + 4) == 1) {
-			put16(b + n, 1);
+			umpa_put_be16_(b + n, 1);
 			n += 8;
 		} else if (inet_pton(AF_INET6, tmp, b + n + 4) == 1) {
-			put16(b + n, 2);
+			umpa_put_be16_(b + n, 2);
 			n += 20;
 		} else {
 			return -1;
@@ -199,8 +188,8 @@ static long ifinfo_payload(struct umpa_span v, uint8_t *b, size_t max, uint8_t *
 	if (part[4].n) {
 		if (umpa_spec_num(part[4], 0xffffffffu, &x) < 0 || max < n + 4)
 			return -1;
-		put16(b + n, (uint32_t)(x >> 16));
-		put16(b + n + 2, (uint32_t)x);
+		umpa_put_be16_(b + n, (uint32_t)(x >> 16));
+		umpa_put_be16_(b + n + 2, (uint32_t)x);
 		n += 4;
 		*ct |= 1;
 	}
@@ -236,8 +225,8 @@ long umpa_icmp_ext_build_(const char *spec, uint8_t *b, size_t max, struct umpa_
 					uint32_t v = (uint32_t)(f[0] << 12 | f[1] << 9 | f[2] << 8 | f[3]);
 					if (max - n - 4 < (size_t)pl + 4)
 						goto bad;
-					put16(b + n + 4 + pl, v >> 16);
-					put16(b + n + 6 + pl, v);
+					umpa_put_be16_(b + n + 4 + pl, v >> 16);
+					umpa_put_be16_(b + n + 6 + pl, v);
 					pl += 4;
 					k = 0;
 				}
@@ -260,7 +249,7 @@ long umpa_icmp_ext_build_(const char *spec, uint8_t *b, size_t max, struct umpa_
 					    "ifinfo=ROLE/IFINDEX/ADDR/NAME/MTU, CLASS.CTYPE=HEX)",
 					    (int)ks.n, ks.s);
 		}
-		put16(b + n, 4u + (uint32_t)pl);
+		umpa_put_be16_(b + n, 4u + (uint32_t)pl);
 		b[n + 2] = cls;
 		b[n + 3] = ct;
 		n += 4 + (size_t)pl;
@@ -271,6 +260,6 @@ long umpa_icmp_ext_build_(const char *spec, uint8_t *b, size_t max, struct umpa_
 	}
 	b[0] = 0x20, b[1] = 0, b[2] = 0, b[3] = 0;
 	sum = umpa_csum_fold(umpa_csum_add(0, b, (uint32_t)n));
-	put16(b + 2, sum);
+	umpa_put_be16_(b + 2, sum);
 	return (long)n;
 }

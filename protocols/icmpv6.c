@@ -710,14 +710,6 @@ static int put_opt(uint8_t *b, size_t *n, uint8_t t, const uint8_t *d, size_t dn
 	return 0;
 }
 
-static void put32(uint8_t *d, uint32_t v)
-{
-	d[0] = (uint8_t)(v >> 24);
-	d[1] = (uint8_t)(v >> 16);
-	d[2] = (uint8_t)(v >> 8);
-	d[3] = (uint8_t)v;
-}
-
 /* prefix=ADDR/LEN[:FLAGS:VALID:PREFERRED] into the 30 data bytes of option 3. */
 static int parse_prefix(const char *val, uint8_t d[30])
 {
@@ -738,8 +730,8 @@ static int parse_prefix(const char *val, uint8_t d[30])
 			return -1; /* more parts than four, or not a number */
 	d[0] = (uint8_t)v[0];
 	d[1] = (uint8_t)v[1];
-	put32(d + 2, (uint32_t)v[2]);
-	put32(d + 6, (uint32_t)v[3]);
+	umpa_put_be32_(d + 2, (uint32_t)v[2]);
+	umpa_put_be32_(d + 6, (uint32_t)v[3]);
 	return 0;
 }
 
@@ -939,7 +931,7 @@ static int nd_set_var(struct umpa_pkt *p, unsigned li, const struct umpa_field *
 				return umpa_err_set(e, UMPA_EINVAL, "icmpv6.opt: mtu=%s: want 0..4294967295",
 						    val ? val : "");
 			memset(d, 0, 2);
-			put32(d + 2, (uint32_t)v);
+			umpa_put_be32_(d + 2, (uint32_t)v);
 			rc = put_opt(b, &n, OPT_MTU, d, 6);
 		} else if (!strcmp(item, "prefix")) {
 			if (!val || parse_prefix(val, d) < 0)

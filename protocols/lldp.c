@@ -89,12 +89,6 @@ static const char *const cap_bits[8] = {
 
 /* ---------------------------------------------------------------- building */
 
-static void put16(uint8_t *b, uint32_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
 static int span_mac(struct umpa_span v, uint8_t *out)
 {
 	return umpa_spec_hex(v, out, 6) == 6 ? 0 : -1;
@@ -128,7 +122,7 @@ static long tlv_value(struct umpa_span key, struct umpa_span v, uint8_t *b, size
 		*type = T_TTL;
 		if (umpa_spec_num(v, 0xffff, &x) < 0)
 			return -1;
-		put16(b, (uint32_t)x);
+		umpa_put_be16_(b, (uint32_t)x);
 		return 2;
 	}
 	if (umpa_span_is(key, "port_desc") || umpa_span_is(key, "system_name") || umpa_span_is(key, "system_desc")) {
@@ -145,8 +139,8 @@ static long tlv_value(struct umpa_span key, struct umpa_span v, uint8_t *b, size
 		if (!umpa_span_cut(v, "/", &a, &r) || umpa_spec_num(a, 0xffff, &x) < 0 ||
 		    umpa_spec_num(r, 0xffff, &y) < 0)
 			return -1;
-		put16(b, (uint32_t)x);
-		put16(b + 2, (uint32_t)y);
+		umpa_put_be16_(b, (uint32_t)x);
+		umpa_put_be16_(b + 2, (uint32_t)y);
 		return 4;
 	}
 	if (umpa_span_is(key, "mgmt_ipv4") || umpa_span_is(key, "mgmt_ipv6")) {
@@ -175,7 +169,7 @@ static long tlv_value(struct umpa_span key, struct umpa_span v, uint8_t *b, size
 			return -1;
 		b[0] = 0x00, b[1] = vlan ? 0x80 : 0x12, b[2] = vlan ? 0xc2 : 0x0f;
 		b[3] = vlan ? 1 : 4;
-		put16(b + 4, (uint32_t)x);
+		umpa_put_be16_(b + 4, (uint32_t)x);
 		return 6;
 	}
 	if (umpa_span_is(key, "org")) {
@@ -281,15 +275,10 @@ static const struct umpa_proto *lldp_dissect(struct umpa_pkt *p, unsigned li)
 	return NULL;
 }
 
+/* Emit the text of @n bytes at @at of @c up to its first NUL (at most 511 bytes shown). */
 static void emit_text(struct umpa_emit *em, const char *key, struct umpa_cur *c, size_t at, size_t n)
 {
-	char buf[512];
-	size_t k = n < sizeof buf - 1 ? n : sizeof buf - 1;
-
-	if (umpa_cur_copy_at(c, at, k, buf) < 0)
-		return;
-	buf[k] = 0;
-	umpa_emit_str(em, key, buf);
+	umpa_emit_text_(em, key, c, at, n, 511);
 }
 
 static void emit_caps(struct umpa_emit *em, const char *key, uint16_t v)

@@ -2,7 +2,9 @@
  *
  * Not installed.  Everything here is static inline, and names end with an
  * underscore: they are library-internal.
- *   - matching: the reason a layer does not answer, a 32-bit hash finaliser;
+ *   - building: big-endian stores; details: text from the bytes;
+ *   - matching: the reason a layer does not answer, a 32-bit hash finaliser,
+ *     hashret and answers of the transports with a port pair (UDP, TCP, SCTP);
  *   - link-layer summaries (eth, sll, sll2, null): tcpdump's "ethertype NAME
  *     (0x....)" and ", length N" pieces;
  *   - the Linux cooked capture headers v1 and v2 (sll.c, sll2.c): the value
@@ -38,6 +40,98 @@ static inline uint32_t umpa_mix32_(uint32_t h)
 	h *= 0xc2b2ae35U;
 	h ^= h >> 16;
 	return h;
+}
+
+/* ---- building ---- */
+
+/** Store @p v big-endian in the 2 bytes at @p b. */
+static inline void umpa_put_be16_(uint8_t *b, uint32_t v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+/** Store @p v big-endian in the 4 bytes at @p b. */
+static inline void umpa_put_be32_(uint8_t *b, uint32_t v)
+{
+	umpa_put_be16_(b, v >> 16);
+	umpa_put_be16_(b + 2, v);
+}
+
+/* ---- details ---- */
+
+/**
+ * Emit the @p n bytes at @p at of @p c as the text @p key, up to its first
+ * NUL and at most @p max bytes of it (511 at the most); nothing when the
+ * bytes are not there.
+ */
+static inline void umpa_emit_text_(struct umpa_emit *em, const char *key, struct umpa_cur *c, size_t at, size_t n,
+				   size_t max)
+{
+	char buf[512];
+	size_t k = n < max ? n : max;
+
+	if (k > sizeof buf - 1)
+		k = sizeof buf - 1;
+	if (umpa_cur_copy_at(c, at, k, buf) < 0)
+		return;
+	buf[k] = 0;
+	umpa_emit_str(em, key, buf); /* stops at the first NUL */
+}
+
+/* ---- transports with a port pair (UDP, TCP, SCTP: source port at byte 0, destination at byte 2) ---- */
+
+/** The ports of layer @p li into *@p sport and *@p dport.  Returns 0, or -1 when the layer is cut before them. */
+static inline int umpa_ports_get_(const struct umpa_pkt *p, unsigned li, uint16_t *sport, uint16_t *dport)
+{
+	struct umpa_cur c;
+
+	umpa_layer_cur(p, li, &c);
+	return umpa_cur_be16_at(&c, 0, sport) < 0 || umpa_cur_be16_at(&c, 2, dport) < 0 ? -1 : 0;
+}
+
+/** A port-pair transport's hashret hook: the xor of the two ports, the same both ways (0 when cut). */
+static inline uint32_t umpa_ports_hashret_(const struct umpa_pkt *p, unsigned li)
+{
+	uint16_t sport, dport;
+
+	return umpa_ports_get_(p, li, &sport, &dport) < 0 ? 0 : (uint32_t)(sport ^ dport);
+}
+
+/**
+ * Reply ports @p rs > @p rd against request ports @p qs > @p qd: 1 when the
+ * reply comes from the port the request went to, to the port it came from;
+ * else 0 with "NAME ports not swapped (rs>rd vs qs>qd)" in @p why.
+ */
+static inline int umpa_ports_swapped_(const char *name, uint16_t rs, uint16_t rd, uint16_t qs, uint16_t qd, char *why,
+				      size_t whylen)
+{
+	if (rs == qd && rd == qs)
+		return 1;
+	if (why && whylen)
+		snprintf(why, whylen, "%s ports not swapped (%u>%u vs %u>%u)", name, rs, rd, qs, qd);
+	return 0;
+}
+
+/**
+ * A port-pair transport's answers hook (UDP, SCTP; TCP checks the ports
+ * with umpa_ports_swapped_ among its other rules): the ports swapped.  Scapy
+ * checks only UDP's destination port; both are checked so that hashret, the
+ * xor of both, stays equal for every pair this accepts.  The reason names
+ * the layer's protocol.
+ */
+static inline int umpa_ports_answers_(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req,
+				      unsigned qli, char *why, size_t whylen)
+{
+	const char *name = resp->l[rli].proto->name;
+	uint16_t rs, rd, qs, qd;
+
+	if (umpa_ports_get_(resp, rli, &rs, &rd) < 0 || umpa_ports_get_(req, qli, &qs, &qd) < 0) {
+		if (why && whylen)
+			snprintf(why, whylen, "%s header missing", name);
+		return 0;
+	}
+	return umpa_ports_swapped_(name, rs, rd, qs, qd, why, whylen);
 }
 
 /* ---- link-layer summaries ---- */

@@ -32,6 +32,9 @@
  * Summary (tcpdump -nn): "sctp (1) [DATA] (B)(E) [TSN: 5] [SID: 1] [SSEQ 2]
  * [PPID 0x0] , (2) [SACK] ..." (SACK's gap blocks stay on the one line).
  *
+ * Matching (Scapy's SCTP.answers): the ports swapped; hashret is their xor
+ * (proto_common.h's port-pair hooks, as UDP's).
+ *
  * Names: Wireshark's sctp.* (sctp.data_tsn_raw and
  * sctp.sack_cumulative_tsn_ack_raw: umpa shows absolute numbers, which
  * Wireshark's relative sctp.data_tsn is not).  Each chunk is one "sctp.chunk"
@@ -206,18 +209,6 @@ static int put_hex(struct umpa_span v, uint8_t *b, size_t *n, size_t max)
 	return 0;
 }
 
-static void put16(uint8_t *b, uint32_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *b, uint32_t v)
-{
-	put16(b, v >> 16);
-	put16(b + 2, v);
-}
-
 /* The next part of @list as a number up to @max into @v: 0, or -1 when it is missing or bad. */
 static int part_num(struct umpa_span *list, uint64_t max, uint64_t *v)
 {
@@ -225,6 +216,30 @@ static int part_num(struct umpa_span *list, uint64_t max, uint64_t *v)
 
 	return umpa_spec_part(list, &part) && umpa_spec_num(part, max, v) == 0 ? 0 : -1;
 }
+
+/* The numbers of @v's next @n parts at @b + *@k, each @w[i] bytes wide (2 or 4), big-endian.  Returns 0, or -1
+ * when one is missing or does not fit its width. */
+static int put_nums(struct umpa_span *v, const unsigned *w, size_t n, uint8_t *b, size_t *k)
+{
+	uint64_t x;
+
+	for (size_t i = 0; i < n; i++) {
+		if (part_num(v, w[i] == 2 ? 0xffff : 0xffffffffu, &x) < 0)
+			return -1;
+		if (w[i] == 2)
+			umpa_put_be16_(b + *k, (uint32_t)x);
+		else
+			umpa_put_be32_(b + *k, (uint32_t)x);
+		*k += w[i];
+	}
+	return 0;
+}
+
+/* The fixed fields of the chunks built from numbers, by width (RFC 9260 s3.3): DATA's TSN, stream id, stream
+ * sequence number, payload protocol; INIT's and INIT ACK's tag, window, outbound and inbound streams, initial
+ * TSN; SACK's cumulative TSN ack and window; SHUTDOWN's cumulative TSN ack. */
+static const unsigned data_w[] = {4, 2, 2, 4}, init_w[] = {4, 4, 2, 2, 4}, sack_w[] = {4, 4}, shutdown_w[] = {4};
+#define NUMS(w_) w_, sizeof w_ / sizeof w_[0]
 
 /* The chunk named @name ("data", "init_ack", a number): its type, or -1. */
 static int chunk_type_of(struct umpa_span name, uint64_t *type)
@@ -252,43 +267,20 @@ static int build_chunk(unsigned type, int flags, struct umpa_span v, int hasval,
 		return umpa_err_set(e, UMPA_ERANGE, "sctp.chunk: more than %d bytes of chunks", SCTP_CHUNKS_MAX);
 	switch (type) {
 	case CH_DATA:
-		for (int i = 0; i < 4; i++) {
-			static const uint64_t lim[4] = {0xffffffffu, 0xffff, 0xffff, 0xffffffffu};
-			if (part_num(&v, lim[i], &x) < 0)
-				goto bad;
-			if (i == 1 || i == 2)
-				put16(b + k, (uint32_t)x), k += 2;
-			else
-				put32(b + k, (uint32_t)x), k += 4;
-		}
-		if (umpa_spec_part(&v, &part) && put_hex(part, b, &k, max - 4) < 0)
-			goto bad;
-		if (flags < 0)
-			flags = 0x03;
-		break;
 	case CH_INIT:
 	case CH_INIT_ACK:
-		for (int i = 0; i < 5; i++) {
-			static const uint64_t lim[5] = {0xffffffffu, 0xffffffffu, 0xffff, 0xffff, 0xffffffffu};
-			if (part_num(&v, lim[i], &x) < 0)
-				goto bad;
-			if (i == 2 || i == 3)
-				put16(b + k, (uint32_t)x), k += 2;
-			else
-				put32(b + k, (uint32_t)x), k += 4;
-		}
-		if (umpa_spec_part(&v, &part) && put_hex(part, b, &k, max - 4) < 0)
+		if ((type == CH_DATA ? put_nums(&v, NUMS(data_w), b, &k) : put_nums(&v, NUMS(init_w), b, &k)) < 0 ||
+		    (umpa_spec_part(&v, &part) && put_hex(part, b, &k, max - 4) < 0))
 			goto bad;
+		if (type == CH_DATA && flags < 0)
+			flags = 0x03;
 		break;
 	case CH_SACK: {
 		unsigned ngap = 0, ndup = 0;
 		size_t gaps;
 		uint32_t dups[64];
-		for (int i = 0; i < 2; i++) {
-			if (part_num(&v, 0xffffffffu, &x) < 0)
-				goto bad;
-			put32(b + k, (uint32_t)x), k += 4;
-		}
+		if (put_nums(&v, NUMS(sack_w), b, &k) < 0)
+			goto bad;
 		gaps = k + 4;
 		k = gaps;
 		while (umpa_spec_part(&v, &part)) {
@@ -298,7 +290,7 @@ static int build_chunk(unsigned type, int flags, struct umpa_span v, int hasval,
 				if (ndup || umpa_spec_num(s, 0xffff, &x) < 0 || umpa_spec_num(t, 0xffff, &y) < 0 ||
 				    max - k < 8)
 					goto bad;
-				put16(b + k, (uint32_t)x), put16(b + k + 2, (uint32_t)y), k += 4;
+				umpa_put_be16_(b + k, (uint32_t)x), umpa_put_be16_(b + k + 2, (uint32_t)y), k += 4;
 				ngap++;
 			} else {
 				if (umpa_spec_num(part, 0xffffffffu, &x) < 0 || ndup >= 64)
@@ -309,9 +301,9 @@ static int build_chunk(unsigned type, int flags, struct umpa_span v, int hasval,
 		if (max - k < 4u * ndup + 4)
 			goto bad;
 		for (unsigned i = 0; i < ndup; i++)
-			put32(b + k, dups[i]), k += 4;
-		put16(b + gaps - 4, ngap);
-		put16(b + gaps - 2, ndup);
+			umpa_put_be32_(b + k, dups[i]), k += 4;
+		umpa_put_be16_(b + gaps - 4, ngap);
+		umpa_put_be16_(b + gaps - 2, ndup);
 		break;
 	}
 	case CH_HB:
@@ -320,14 +312,13 @@ static int build_chunk(unsigned type, int flags, struct umpa_span v, int hasval,
 		k += 4;
 		if (hasval && put_hex(v, b, &k, max - 4) < 0)
 			goto bad;
-		put16(b + p, 1);
-		put16(b + p + 2, (uint32_t)(k - p)); /* its padding is the chunk's (RFC 9260 s3.2.1) */
+		umpa_put_be16_(b + p, 1);
+		umpa_put_be16_(b + p + 2, (uint32_t)(k - p)); /* its padding is the chunk's (RFC 9260 s3.2.1) */
 		break;
 	}
 	case CH_SHUTDOWN:
-		if (part_num(&v, 0xffffffffu, &x) < 0)
+		if (put_nums(&v, NUMS(shutdown_w), b, &k) < 0)
 			goto bad;
-		put32(b + k, (uint32_t)x), k += 4;
 		break;
 	default:
 		if (hasval && put_hex(v, b, &k, max - 4) < 0)
@@ -335,7 +326,7 @@ static int build_chunk(unsigned type, int flags, struct umpa_span v, int hasval,
 	}
 	b[at] = (uint8_t)type;
 	b[at + 1] = (uint8_t)(flags < 0 ? 0 : flags);
-	put16(b + at + 2, (uint32_t)(k - at));
+	umpa_put_be16_(b + at + 2, (uint32_t)(k - at));
 	while ((k - at) % 4) {
 		if (k >= max)
 			return umpa_err_set(e, UMPA_ERANGE, "sctp.chunk: more than %d bytes of chunks",
@@ -435,85 +426,101 @@ static const struct umpa_proto *sctp_dissect(struct umpa_pkt *p, unsigned li)
 	return NULL;
 }
 
-/* Emit the parameters (INIT, INIT ACK, HEARTBEAT) in [@at, @end) of @c. */
-static void emit_params(struct umpa_emit *em, struct umpa_cur *c, size_t at, size_t end)
+/* The TLV (chunk, parameter or error cause) at @at of @c within [.., @end): its length, at byte 2, counting its
+ * 4-byte header and its value but not the padding, into *@len.  Returns 0, or -1 when its header is not
+ * there, the length is below 4, or the TLV runs past @end. */
+static int tlv_at(struct umpa_cur *c, size_t at, size_t end, uint16_t *len)
 {
-	while (at + 4 <= end) {
-		uint16_t type, len;
-		const uint8_t *d;
-		size_t vlen, pad;
-		if (umpa_cur_be16_at(c, at, &type) < 0 || umpa_cur_be16_at(c, at + 2, &len) < 0 || len < 4 ||
-		    at + len > end || umpa_cur_ptr_at(c, at + 4, len - 4u, &d) < 0)
-			return;
-		vlen = len - 4u;
-		umpa_emit_open(em, "sctp.parameter", umpa_vname_find(param_names, type));
-		umpa_emit_hex(em, "sctp.parameter_type", type, 4);
-		umpa_emit_bool(em, "sctp.parameter_bit_1", (type & 0x8000) != 0);
-		umpa_emit_bool(em, "sctp.parameter_bit_2", (type & 0x4000) != 0);
-		umpa_emit_u64(em, "sctp.parameter_length", len, NULL);
-		switch (type) {
-		case 1:
-			if (vlen)
-				umpa_emit_bytes(em, "sctp.parameter_heartbeat_information", d, vlen);
-			break;
-		case 5:
-			if (vlen == 4)
-				umpa_emit_ipv4(em, "sctp.parameter_ipv4_address", d);
-			break;
-		case 6:
-			if (vlen == 16)
-				umpa_emit_ipv6(em, "sctp.parameter_ipv6_address", d);
-			break;
-		case 7:
-			if (vlen)
-				umpa_emit_bytes(em, "sctp.parameter_state_cookie", d, vlen);
-			break;
-		case 9: {
-			uint32_t v = 0;
-			if (vlen == 4 && umpa_cur_be32_at(c, at + 4, &v) == 0)
-				umpa_emit_u64(em, "sctp.parameter_cookie_preservative_incr", v, NULL);
-			break;
-		}
-		case 12: {
-			uint16_t v = 0;
-			for (size_t i = 0; i + 2 <= vlen && umpa_cur_be16_at(c, at + 4 + i, &v) == 0; i += 2)
-				umpa_emit_u64(em, "sctp.parameter_supported_address_type", v, NULL);
-			break;
-		}
-		default:
-			if (vlen)
-				umpa_emit_bytes(em, "sctp.parameter_value", d, vlen);
-		}
-		pad = ((len + 3u) & ~3u) - len;
-		if (pad && at + len + pad <= end && umpa_cur_ptr_at(c, at + len, pad, &d) == 0)
-			umpa_emit_bytes(em, "sctp.parameter_padding", d, pad);
-		umpa_emit_close(em);
-		at += len + pad;
+	return at + 4 <= end && umpa_cur_be16_at(c, at + 2, len) == 0 && *len >= 4 && at + *len <= end ? 0 : -1;
+}
+
+/* Emit the zeros that pad a TLV of length @len ending at @at as @key (those before @end).  Returns where the
+ * next TLV starts. */
+static size_t emit_pad(struct umpa_emit *em, struct umpa_cur *c, size_t at, uint16_t len, size_t end, const char *key)
+{
+	size_t pad = ((len + 3u) & ~3u) - len;
+	const uint8_t *d;
+
+	if (pad && at + pad <= end && umpa_cur_ptr_at(c, at, pad, &d) == 0)
+		umpa_emit_bytes(em, key, d, pad);
+	return at + pad;
+}
+
+/* The value of parameter @type: @vlen bytes at @at of @c (@d). */
+static void emit_param_value(struct umpa_emit *em, struct umpa_cur *c, uint16_t type, size_t at, size_t vlen,
+			     const uint8_t *d)
+{
+	uint32_t v32 = 0;
+	uint16_t v16 = 0;
+
+	switch (type) {
+	case 1:
+		if (vlen)
+			umpa_emit_bytes(em, "sctp.parameter_heartbeat_information", d, vlen);
+		break;
+	case 5:
+		if (vlen == 4)
+			umpa_emit_ipv4(em, "sctp.parameter_ipv4_address", d);
+		break;
+	case 6:
+		if (vlen == 16)
+			umpa_emit_ipv6(em, "sctp.parameter_ipv6_address", d);
+		break;
+	case 7:
+		if (vlen)
+			umpa_emit_bytes(em, "sctp.parameter_state_cookie", d, vlen);
+		break;
+	case 9:
+		if (vlen == 4 && umpa_cur_be32_at(c, at, &v32) == 0)
+			umpa_emit_u64(em, "sctp.parameter_cookie_preservative_incr", v32, NULL);
+		break;
+	case 12:
+		for (size_t i = 0; i + 2 <= vlen && umpa_cur_be16_at(c, at + i, &v16) == 0; i += 2)
+			umpa_emit_u64(em, "sctp.parameter_supported_address_type", v16, NULL);
+		break;
+	default:
+		if (vlen)
+			umpa_emit_bytes(em, "sctp.parameter_value", d, vlen);
 	}
 }
 
-/* Emit the error causes (ABORT, ERROR) in [@at, @end) of @c. */
-static void emit_causes(struct umpa_emit *em, struct umpa_cur *c, size_t at, size_t end)
+/* Emit the TLVs in [@at, @end) of @c, each one group: parameters (INIT, INIT ACK, HEARTBEAT), or error causes
+ * (ABORT, ERROR) when @causes. */
+static void emit_tlvs(struct umpa_emit *em, struct umpa_cur *c, size_t at, size_t end, int causes)
 {
-	while (at + 4 <= end) {
-		uint16_t code, len;
-		const uint8_t *d;
-		size_t pad;
-		if (umpa_cur_be16_at(c, at, &code) < 0 || umpa_cur_be16_at(c, at + 2, &len) < 0 || len < 4 ||
-		    at + len > end || umpa_cur_ptr_at(c, at + 4, len - 4u, &d) < 0)
-			return;
-		umpa_emit_open(em, "sctp.cause", NULL);
-		umpa_emit_u64(em, "sctp.cause_code", code, NULL);
-		umpa_emit_u64(em, "sctp.cause_length", len, NULL);
-		if (len > 4)
-			umpa_emit_bytes(em, "sctp.cause_information", d, len - 4u);
-		pad = ((len + 3u) & ~3u) - len;
-		if (pad && at + len + pad <= end && umpa_cur_ptr_at(c, at + len, pad, &d) == 0)
-			umpa_emit_bytes(em, "sctp.cause_padding", d, pad);
+	uint16_t type, len;
+	const uint8_t *d;
+
+	while (tlv_at(c, at, end, &len) == 0 && umpa_cur_be16_at(c, at, &type) == 0 &&
+	       umpa_cur_ptr_at(c, at + 4, len - 4u, &d) == 0) {
+		if (causes) {
+			umpa_emit_open(em, "sctp.cause", NULL);
+			umpa_emit_u64(em, "sctp.cause_code", type, NULL);
+			umpa_emit_u64(em, "sctp.cause_length", len, NULL);
+			if (len > 4)
+				umpa_emit_bytes(em, "sctp.cause_information", d, len - 4u);
+		} else {
+			umpa_emit_open(em, "sctp.parameter", umpa_vname_find(param_names, type));
+			umpa_emit_hex(em, "sctp.parameter_type", type, 4);
+			umpa_emit_bool(em, "sctp.parameter_bit_1", (type & 0x8000) != 0);
+			umpa_emit_bool(em, "sctp.parameter_bit_2", (type & 0x4000) != 0);
+			umpa_emit_u64(em, "sctp.parameter_length", len, NULL);
+			emit_param_value(em, c, type, at + 4, len - 4u, d);
+		}
+		at = emit_pad(em, c, at + len, len, end, causes ? "sctp.cause_padding" : "sctp.parameter_padding");
 		umpa_emit_close(em);
-		at += len + pad;
 	}
 }
+
+/* The fixed fields of INIT and INIT ACK: offset in the chunk, width, Wireshark's name after "sctp.init_" or
+ * "sctp.initack_" (in that order). */
+static const struct init_field {
+	uint8_t off, width;
+	const char *name;
+} init_fields[] = {
+    {4, 4, "initiate_tag"},   {8, 4, "credit"},       {12, 2, "nr_out_streams"},
+    {14, 2, "nr_in_streams"}, {16, 4, "initial_tsn"},
+};
 
 static void sctp_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit *em)
 {
@@ -528,10 +535,10 @@ static void sctp_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit
 		uint32_t v32 = 0;
 		uint16_t v16 = 0;
 		const uint8_t *d;
-		size_t end, pad;
+		size_t end;
 
-		if (umpa_cur_u8_at(&c, at, &type) < 0 || umpa_cur_u8_at(&c, at + 1, &flags) < 0 ||
-		    umpa_cur_be16_at(&c, at + 2, &clen) < 0 || clen < 4 || at + clen > l->hlen)
+		if (tlv_at(&c, at, l->hlen, &clen) < 0 || umpa_cur_u8_at(&c, at, &type) < 0 ||
+		    umpa_cur_u8_at(&c, at + 1, &flags) < 0)
 			break;
 		end = at + clen;
 		umpa_emit_open(em, "sctp.chunk", umpa_vname_find(chunk_names, type));
@@ -578,23 +585,23 @@ static void sctp_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit
 			char key[48];
 			if (clen < 20)
 				break;
-			umpa_cur_be32_at(&c, at + 4, &v32);
-			snprintf(key, sizeof key, "%sinitiate_tag", pre);
-			umpa_emit_hex(em, key, v32, 8);
-			umpa_emit_hex(em, "sctp.initiate_tag", v32, 8);
-			umpa_cur_be32_at(&c, at + 8, &v32);
-			snprintf(key, sizeof key, "%scredit", pre);
-			umpa_emit_u64(em, key, v32, NULL);
-			umpa_cur_be16_at(&c, at + 12, &v16);
-			snprintf(key, sizeof key, "%snr_out_streams", pre);
-			umpa_emit_u64(em, key, v16, NULL);
-			umpa_cur_be16_at(&c, at + 14, &v16);
-			snprintf(key, sizeof key, "%snr_in_streams", pre);
-			umpa_emit_u64(em, key, v16, NULL);
-			umpa_cur_be32_at(&c, at + 16, &v32);
-			snprintf(key, sizeof key, "%sinitial_tsn", pre);
-			umpa_emit_u64(em, key, v32, NULL);
-			emit_params(em, &c, at + 20, end);
+			for (size_t i = 0; i < sizeof init_fields / sizeof init_fields[0]; i++) {
+				const struct init_field *f = &init_fields[i];
+				v16 = 0;
+				v32 = 0;
+				if (f->width == 4)
+					umpa_cur_be32_at(&c, at + f->off, &v32);
+				else if (umpa_cur_be16_at(&c, at + f->off, &v16) == 0)
+					v32 = v16;
+				snprintf(key, sizeof key, "%s%s", pre, f->name);
+				if (f->off == 4) { /* the tag also under the name both chunks share */
+					umpa_emit_hex(em, key, v32, 8);
+					umpa_emit_hex(em, "sctp.initiate_tag", v32, 8);
+				} else {
+					umpa_emit_u64(em, key, v32, NULL);
+				}
+			}
+			emit_tlvs(em, &c, at + 20, end, 0);
 			break;
 		}
 		case CH_SACK: {
@@ -633,11 +640,11 @@ static void sctp_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit
 		}
 		case CH_HB:
 		case CH_HB_ACK:
-			emit_params(em, &c, at + 4, end);
+			emit_tlvs(em, &c, at + 4, end, 0);
 			break;
 		case CH_ABORT:
 		case CH_ERROR:
-			emit_causes(em, &c, at + 4, end);
+			emit_tlvs(em, &c, at + 4, end, 1);
 			break;
 		case CH_SHUTDOWN:
 			if (clen >= 8 && umpa_cur_be32_at(&c, at + 4, &v32) == 0)
@@ -655,11 +662,8 @@ static void sctp_details(const struct umpa_pkt *p, unsigned li, struct umpa_emit
 			if (clen > 4 && umpa_cur_ptr_at(&c, at + 4, clen - 4u, &d) == 0)
 				umpa_emit_bytes(em, "sctp.chunk_value", d, clen - 4u);
 		}
-		pad = ((clen + 3u) & ~3u) - clen;
-		if (pad && end + pad <= l->hlen && umpa_cur_ptr_at(&c, end, pad, &d) == 0)
-			umpa_emit_bytes(em, "sctp.chunk_padding", d, pad);
+		at = emit_pad(em, &c, end, clen, l->hlen, "sctp.chunk_padding");
 		umpa_emit_close(em);
-		at = end + pad;
 	}
 }
 
@@ -674,6 +678,31 @@ static const struct umpa_vname ppid_names[] = {
     {38, "SUCCESS"},   {39, "DOT"},   {40, "MIAP"},      {41, "NNAR"},      {42, "DTLS"},      {0, NULL},
 };
 
+/* tcpdump's "[LABEL VALUE] " items of a chunk's fixed fields: offset in the chunk, width (2 or 4), label. */
+struct sum_item {
+	uint8_t off, width;
+	const char *label;
+};
+static const struct sum_item data_sum[] = {{4, 4, "TSN: "}, {8, 2, "SID: "}, {10, 2, "SSEQ "}, {0, 0, NULL}};
+static const struct sum_item init_sum[] = {{4, 4, "init tag: "}, {8, 4, "rwnd: "},      {12, 2, "OS: "},
+					   {14, 2, "MIS: "},     {16, 4, "init TSN: "}, {0, 0, NULL}};
+static const struct sum_item sack_sum[] = {
+    {4, 4, "cum ack "}, {8, 4, "a_rwnd "}, {12, 2, "#gap acks "}, {14, 2, "#dup tsns "}, {0, 0, NULL}};
+
+/* Append the items @it of the chunk at @at of @c to @out. */
+static void put_sum(struct umpa_sbuf *out, struct umpa_cur *c, size_t at, const struct sum_item *it)
+{
+	for (; it->label; it++) {
+		uint32_t v32 = 0;
+		uint16_t v16 = 0;
+		if (it->width == 2)
+			umpa_cur_be16_at(c, at + it->off, &v16);
+		else
+			umpa_cur_be32_at(c, at + it->off, &v32);
+		umpa_sbuf_printf(out, "[%s%u] ", it->label, it->width == 2 ? (unsigned)v16 : (unsigned)v32);
+	}
+}
+
 static void sctp_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf *out)
 {
 	const struct umpa_layer *l = &p->l[li];
@@ -685,12 +714,12 @@ static void sctp_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf
 	umpa_sbuf_puts(out, "sctp");
 	while (at + 4 <= l->hlen) {
 		uint8_t type, flags;
-		uint16_t clen, v16 = 0;
+		uint16_t clen;
 		uint32_t v32 = 0;
 		const char *name;
 
-		if (umpa_cur_u8_at(&c, at, &type) < 0 || umpa_cur_u8_at(&c, at + 1, &flags) < 0 ||
-		    umpa_cur_be16_at(&c, at + 2, &clen) < 0 || clen < 4 || at + clen > l->hlen)
+		if (tlv_at(&c, at, l->hlen, &clen) < 0 || umpa_cur_u8_at(&c, at, &type) < 0 ||
+		    umpa_cur_u8_at(&c, at + 1, &flags) < 0)
 			break;
 		umpa_sbuf_printf(out, "%s%u) ", n ? ", (" : " (", n + 1);
 		n++;
@@ -708,68 +737,19 @@ static void sctp_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf
 				umpa_sbuf_puts(out, "(E)");
 			if (flags & 0x07)
 				umpa_sbuf_putc(out, ' ');
-			umpa_cur_be32_at(&c, at + 4, &v32);
-			umpa_sbuf_printf(out, "[TSN: %u] ", v32);
-			umpa_cur_be16_at(&c, at + 8, &v16);
-			umpa_sbuf_printf(out, "[SID: %u] ", v16);
-			umpa_cur_be16_at(&c, at + 10, &v16);
-			umpa_sbuf_printf(out, "[SSEQ %u] ", v16);
+			put_sum(out, &c, at, data_sum);
 			umpa_cur_be32_at(&c, at + 12, &v32);
 			if ((name = umpa_vname_find(ppid_names, v32)))
 				umpa_sbuf_printf(out, "[PPID %s] ", name);
 			else
 				umpa_sbuf_printf(out, "[PPID 0x%x] ", v32);
 		} else if ((type == CH_INIT || type == CH_INIT_ACK) && clen >= 20) {
-			umpa_cur_be32_at(&c, at + 4, &v32);
-			umpa_sbuf_printf(out, "[init tag: %u] ", v32);
-			umpa_cur_be32_at(&c, at + 8, &v32);
-			umpa_sbuf_printf(out, "[rwnd: %u] ", v32);
-			umpa_cur_be16_at(&c, at + 12, &v16);
-			umpa_sbuf_printf(out, "[OS: %u] ", v16);
-			umpa_cur_be16_at(&c, at + 14, &v16);
-			umpa_sbuf_printf(out, "[MIS: %u] ", v16);
-			umpa_cur_be32_at(&c, at + 16, &v32);
-			umpa_sbuf_printf(out, "[init TSN: %u] ", v32);
+			put_sum(out, &c, at, init_sum);
 		} else if (type == CH_SACK && clen >= 16) {
-			umpa_cur_be32_at(&c, at + 4, &v32);
-			umpa_sbuf_printf(out, "[cum ack %u] ", v32);
-			umpa_cur_be32_at(&c, at + 8, &v32);
-			umpa_sbuf_printf(out, "[a_rwnd %u] ", v32);
-			umpa_cur_be16_at(&c, at + 12, &v16);
-			umpa_sbuf_printf(out, "[#gap acks %u] ", v16);
-			umpa_cur_be16_at(&c, at + 14, &v16);
-			umpa_sbuf_printf(out, "[#dup tsns %u] ", v16);
+			put_sum(out, &c, at, sack_sum);
 		}
 		at += (clen + 3u) & ~3u;
 	}
-}
-
-static uint32_t sctp_hashret(const struct umpa_pkt *p, unsigned li)
-{
-	struct umpa_cur c;
-	uint16_t sport, dport;
-
-	umpa_layer_cur(p, li, &c);
-	if (umpa_cur_be16_at(&c, 0, &sport) < 0 || umpa_cur_be16_at(&c, 2, &dport) < 0)
-		return 0;
-	return (uint32_t)(sport ^ dport);
-}
-
-/* A reply comes from the port the request went to, to the port it came from (Scapy's SCTP.answers). */
-static int sctp_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli, char *why,
-			size_t whylen)
-{
-	struct umpa_cur rc, qc;
-	uint16_t rs, rd, qs, qd;
-
-	umpa_layer_cur(resp, rli, &rc);
-	umpa_layer_cur(req, qli, &qc);
-	if (umpa_cur_be16_at(&rc, 0, &rs) < 0 || umpa_cur_be16_at(&rc, 2, &rd) < 0 ||
-	    umpa_cur_be16_at(&qc, 0, &qs) < 0 || umpa_cur_be16_at(&qc, 2, &qd) < 0)
-		return umpa_why_(why, whylen, "sctp header missing");
-	if (rs != qd || rd != qs)
-		return umpa_why_(why, whylen, "sctp ports not swapped");
-	return 1;
 }
 
 const struct umpa_proto umpa_proto_sctp = {
@@ -785,6 +765,6 @@ const struct umpa_proto umpa_proto_sctp = {
     .set_var = sctp_set_var,
     .details = sctp_details,
     .summary = sctp_summary,
-    .hashret = sctp_hashret,
-    .answers = sctp_answers,
+    .hashret = umpa_ports_hashret_,
+    .answers = umpa_ports_answers_,
 };

@@ -487,20 +487,6 @@ static int tcp_finish(struct umpa_pkt *p, unsigned li, struct umpa_err *e)
 	return 0; /* no IP below: leave the checksum as it is, as Scapy does */
 }
 
-static void put16(uint8_t *d, uint32_t v)
-{
-	d[0] = (uint8_t)(v >> 8);
-	d[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *d, uint32_t v)
-{
-	d[0] = (uint8_t)(v >> 24);
-	d[1] = (uint8_t)(v >> 16);
-	d[2] = (uint8_t)(v >> 8);
-	d[3] = (uint8_t)v;
-}
-
 #define OPT_SYNTAX "mss=N, wscale=N, sackok, sack=L-R:L-R, ts=VAL:ECR, nop, eol or KIND=hex"
 /* the option names of the spec, for "did you mean" */
 #define OPT_NAMES "mss,wscale,ws,sackok,sack_perm,sack,ts,timestamp,nop,eol"
@@ -527,7 +513,7 @@ static int opt_encode(struct umpa_span name, struct umpa_span val, int hasval, u
 			goto bad;
 		o[k++] = OPT_MSS;
 		o[k++] = 4;
-		put16(o + k, (uint32_t)v);
+		umpa_put_be16_(o + k, (uint32_t)v);
 		k += 2;
 	} else if ((umpa_span_is(name, "wscale") || umpa_span_is(name, "ws")) && hasval) {
 		if (umpa_spec_num(val, 0xff, &v) < 0)
@@ -545,8 +531,8 @@ static int opt_encode(struct umpa_span name, struct umpa_span val, int hasval, u
 			goto bad;
 		o[k++] = OPT_TS;
 		o[k++] = 10;
-		put32(o + k, (uint32_t)v);
-		put32(o + k + 4, (uint32_t)w);
+		umpa_put_be32_(o + k, (uint32_t)v);
+		umpa_put_be32_(o + k + 4, (uint32_t)w);
 		k += 8;
 	} else if (umpa_span_is(name, "sack") && hasval) {
 		o[k++] = OPT_SACK;
@@ -561,8 +547,8 @@ static int opt_encode(struct umpa_span name, struct umpa_span val, int hasval, u
 				goto bad;
 			if (k + 8 > TCP_MAXOPT)
 				return umpa_err_set(e, UMPA_ERANGE, "tcp options: too many SACK blocks (at most 4)");
-			put32(o + k, (uint32_t)v);
-			put32(o + k + 4, (uint32_t)w);
+			umpa_put_be32_(o + k, (uint32_t)v);
+			umpa_put_be32_(o + k + 4, (uint32_t)w);
 			k += 8;
 		}
 		o[1] = (uint8_t)k;
@@ -1003,17 +989,6 @@ static void tcp_summary_(const struct umpa_pkt *p, unsigned li, void *relseq, st
 
 /* ---- matching ---- */
 
-static uint32_t tcp_hashret(const struct umpa_pkt *p, unsigned li)
-{
-	struct umpa_cur c;
-	uint16_t sport, dport;
-
-	umpa_layer_cur(p, li, &c);
-	if (umpa_cur_be16_at(&c, 0, &sport) < 0 || umpa_cur_be16_at(&c, 2, &dport) < 0)
-		return 0;
-	return (uint32_t)(sport ^ dport);
-}
-
 /** The fixed fields answers() compares. */
 struct tcp_hdr {
 	uint16_t sport, dport, flags;
@@ -1059,8 +1034,8 @@ static int tcp_answers(const struct umpa_pkt *resp, unsigned rli, const struct u
 		WHY("tcp SYN without ACK answers nothing");
 	if ((r.flags & TH_SYN) && !(q.flags & TH_SYN))
 		WHY("tcp SYN+ACK answers only a SYN");
-	if (r.sport != q.dport || r.dport != q.sport)
-		WHY("tcp ports not swapped (%u>%u vs %u>%u)", r.sport, r.dport, q.sport, q.dport);
+	if (!umpa_ports_swapped_("tcp", r.sport, r.dport, q.sport, q.dport, why, whylen))
+		return 0;
 	if (!((q.flags & TH_SYN) && !(q.flags & TH_ACK))) {
 		d = (int32_t)(r.seq - q.ack);
 		if (d > 2 || d < -2)
@@ -1090,6 +1065,6 @@ const struct umpa_proto umpa_proto_tcp = {
     .details = tcp_details,
     .summary = tcp_summary,
     .summary_ctx = tcp_summary_ctx,
-    .hashret = tcp_hashret,
+    .hashret = umpa_ports_hashret_,
     .answers = tcp_answers,
 };

@@ -951,6 +951,60 @@ const struct umpa_pkt *umpa_reasm_feed(struct umpa_reasm *r, struct umpa_pkt *p,
 	return &r->rp;
 }
 
+/* A number for the connection of @p s, the same both ways (FNV-1a over the lower endpoint first); never 0. */
+static uint64_t conn_id(const struct seg *s)
+{
+	unsigned al = s->af == 4 ? 4 : 16;
+	int c = memcmp(s->addr, s->addr + al, al);
+	int fwd = c < 0 || (c == 0 && s->sport <= s->dport);
+	uint8_t k[2 * (16 + 2) + 1];
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t n = 0;
+
+	k[n++] = s->af;
+	for (int i = 0; i < 2; i++) {
+		int lo = (i == 0) == fwd; /* first the source when forward */
+		uint16_t port = lo ? s->sport : s->dport;
+		memcpy(k + n, s->addr + (lo ? 0 : al), al);
+		n += al;
+		k[n++] = (uint8_t)(port >> 8);
+		k[n++] = (uint8_t)port;
+	}
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ k[i]) * 0x100000001b3ULL;
+	return h ? h : 1;
+}
+
+int umpa_reasm_keys_missing(struct umpa_reasm *r, const struct umpa_pkt *p, uint64_t *conn)
+{
+	struct seg s, rs;
+	struct flow *f, *g;
+	unsigned al;
+	int m;
+
+	*conn = 0;
+	if (!r || seg_of(p, &s) < 0)
+		return 0;
+	*conn = conn_id(&s);
+	al = s.af == 4 ? 4 : 16;
+	rs = s;
+	memcpy(rs.addr, s.addr + al, al);
+	memcpy(rs.addr + al, s.addr, al);
+	rs.sport = s.dport;
+	rs.dport = s.sport;
+	f = flow_find(r, &s);
+	g = flow_find(r, &rs);
+	if (!(f && f->pdu == &umpa_proto_tls) && !(g && g->pdu == &umpa_proto_tls) &&
+	    !(s.t + 1 < p->nlayers && p->l[s.t + 1].proto == &umpa_proto_tls))
+		return 0;
+	m = umpa_tls_keys_missing_(r->kl, f ? &f->dec : NULL, g ? &g->dec : NULL);
+	if (m >= 0)
+		return m;
+	/* no ClientHello seen yet: with an empty key log it is this frame's or a coming one, and must wait;
+	 * after records went by without it, no secret can ever match */
+	return umpa_tls_keylog_count_(r->kl) == 0 && (!f || f->nrec == 0) && (!g || g->nrec == 0);
+}
+
 /* ---- rendering ---- */
 
 static void put_frames(const struct umpa_reasm *r, struct umpa_sbuf *out, int json)

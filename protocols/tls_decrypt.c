@@ -213,6 +213,27 @@ static const struct secret *keylog_find(const struct umpa_tls_keylog_ *k, int la
 	return NULL;
 }
 
+int umpa_tls_keys_missing_(const struct umpa_tls_keylog_ *k, const struct umpa_tls_dir_ *a,
+			   const struct umpa_tls_dir_ *b)
+{
+	const struct umpa_tls_dir_ *cr = a && a->have_cr ? a : b && b->have_cr ? b : NULL;
+	const struct umpa_tls_dir_ *sh = a && a->have_sh ? a : b && b->have_sh ? b : NULL;
+	int early = (a && a->early_offered) || (b && b->early_offered);
+	int has13, has12;
+
+	if (!cr)
+		return -1;
+	has13 = keylog_find(k, L_CHTS, cr->crandom) && keylog_find(k, L_SHTS, cr->crandom) &&
+		keylog_find(k, L_CATS, cr->crandom) && keylog_find(k, L_SATS, cr->crandom) &&
+		(!early || keylog_find(k, L_CETS, cr->crandom));
+	has12 = keylog_find(k, L_MASTER, cr->crandom) != NULL;
+	if (!sh)
+		return !(has13 || has12);
+	if (sh->tls13)
+		return !has13;
+	return sh->version == 0x0303 ? !has12 : 0;
+}
+
 /* ---- cipher suites ---- */
 
 enum kind { K_NONE, K_GCM, K_CHACHA, K_CBC };

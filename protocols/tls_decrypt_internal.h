@@ -93,6 +93,16 @@ enum umpa_tls_rec_ umpa_tls_dir_record_(const struct umpa_tls_keylog_ *k, struct
 					struct umpa_tls_dir_ *peer, struct umpa_cur *rec, uint8_t *out, size_t *outlen,
 					uint8_t *ct, const char **why);
 
+/**
+ * Whether the key log @p k (NULL: none yet) still lacks secrets that a connection needs, from what its two
+ * directions @p a and @p b (either may be NULL) saw: TLS 1.3 the client and server handshake and traffic
+ * secrets (and the early traffic secret when 0-RTT was offered), TLS 1.2 the master secret (CLIENT_RANDOM),
+ * either set while the ServerHello is not known.  Returns 1 (missing), 0 (all there, or a connection that
+ * cannot be decrypted anyway: older than TLS 1.2), or -1 when no ClientHello was seen (no client random).
+ */
+int umpa_tls_keys_missing_(const struct umpa_tls_keylog_ *k, const struct umpa_tls_dir_ *a,
+			   const struct umpa_tls_dir_ *b);
+
 /** The IANA name of cipher suite @p v ("TLS_AES_128_GCM_SHA256"), or NULL (protocols/tls.c). */
 const char *umpa_tls_suite_name_(uint16_t v);
 

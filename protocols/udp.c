@@ -17,10 +17,12 @@
  * and the result recorded as UMPA_L_BADSUM (informational).
  *
  * Matching: hashret is the xor of the ports (the same in both directions);
- * a datagram answers another when its ports are the other's, swapped.
+ * a datagram answers another when its ports are the other's, swapped
+ * (proto_common.h's port-pair hooks, shared with SCTP and TCP).
  */
 #include <stdio.h>
 
+#include "proto_common.h"
 #include "umpa_inet.h"
 #include "umpa_protos.h"
 
@@ -172,42 +174,6 @@ static void udp_summary(const struct umpa_pkt *p, unsigned li, struct umpa_sbuf 
 	umpa_sbuf_put_u64(out, ulen ? (uint64_t)ulen - UDP_HLEN : (uint64_t)p->l[li].len - UDP_HLEN);
 }
 
-static uint32_t udp_hashret(const struct umpa_pkt *p, unsigned li)
-{
-	struct umpa_cur c;
-	uint16_t sport, dport;
-
-	umpa_layer_cur(p, li, &c);
-	if (umpa_cur_be16_at(&c, 0, &sport) < 0 || umpa_cur_be16_at(&c, 2, &dport) < 0)
-		return 0;
-	return (uint32_t)(sport ^ dport);
-}
-
-/* A reply comes from the port the request went to, to the port it came from.
- * (Scapy checks only the destination port; we check both so that hashret,
- * the xor of both, stays equal for every pair answers() accepts.) */
-static int udp_answers(const struct umpa_pkt *resp, unsigned rli, const struct umpa_pkt *req, unsigned qli, char *why,
-		       size_t whylen)
-{
-	struct umpa_cur rc, qc;
-	uint16_t rs, rd, qs, qd;
-
-	umpa_layer_cur(resp, rli, &rc);
-	umpa_layer_cur(req, qli, &qc);
-	if (umpa_cur_be16_at(&rc, 0, &rs) < 0 || umpa_cur_be16_at(&rc, 2, &rd) < 0 ||
-	    umpa_cur_be16_at(&qc, 0, &qs) < 0 || umpa_cur_be16_at(&qc, 2, &qd) < 0) {
-		if (why && whylen)
-			snprintf(why, whylen, "udp header missing");
-		return 0;
-	}
-	if (rs != qd || rd != qs) {
-		if (why && whylen)
-			snprintf(why, whylen, "udp ports not swapped (%u>%u vs %u>%u)", rs, rd, qs, qd);
-		return 0;
-	}
-	return 1;
-}
-
 const struct umpa_proto umpa_proto_udp = {
     .name = "udp",
     .aliases = "UDP",
@@ -219,6 +185,6 @@ const struct umpa_proto umpa_proto_udp = {
     .dissect = udp_dissect,
     .finish = udp_finish,
     .summary = udp_summary,
-    .hashret = udp_hashret,
-    .answers = udp_answers,
+    .hashret = umpa_ports_hashret_,
+    .answers = umpa_ports_answers_,
 };

@@ -98,6 +98,21 @@ void umpa_reasm_show(struct umpa_reasm *r, struct umpa_pkt *p, uint64_t frame, e
  */
 int umpa_reasm_keylog(struct umpa_reasm *r, const char *text, size_t n, struct umpa_err *e);
 
+/**
+ * For a live capture that waits for a key log as it grows (`umpa sniff
+ * --keylog`): whether dissected frame @p p, not yet fed, belongs to a TLS
+ * connection whose secrets are not all in the key log yet, so that showing
+ * it now would leave its records undecrypted.  True for the records of a
+ * followed TLS connection (or a frame whose data dissects as TLS) once its
+ * ClientHello was seen and until its secrets came; before any secret is
+ * known also for its ClientHello (the handshake is followed only once the
+ * key log has secrets).  *@p conn gets a number for the frame's TCP
+ * connection, the same both ways (0 when @p p is not TCP), so that the
+ * caller can keep a connection's frames in order.  Returns 1 or 0; 0 for
+ * NULL @p r.
+ */
+int umpa_reasm_keys_missing(struct umpa_reasm *r, const struct umpa_pkt *p, uint64_t *conn);
+
 /** Copy the counters of @p r into @p st. */
 void umpa_reasm_get_stats(const struct umpa_reasm *r, struct umpa_reasm_stats *st);
 

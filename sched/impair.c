@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "umpa_impair.h"
+#include "umpa_sbuf.h"
 
 /* One waiting frame. */
 struct imp_ent {
@@ -310,14 +311,8 @@ static int enqueue(struct umpa_impair *m, const uint8_t *frame, size_t len, int6
 {
 	struct imp_ent x = {.due = due, .seq = m->seq++, .len = len};
 
-	if (m->n == m->cap) {
-		size_t nc = m->cap ? m->cap * 2 : 64;
-		struct imp_ent *h = realloc(m->heap, nc * sizeof(*h));
-		if (!h)
-			return umpa_err_set(e, UMPA_ENOMEM, "out of memory for the link's queue");
-		m->heap = h;
-		m->cap = nc;
-	}
+	if (umpa_array_grow(&m->heap, &m->cap, m->n + 1, sizeof(*m->heap), e) < 0)
+		return umpa_err_prefix(e, "the link's queue: ");
 	if (m->nfree) {
 		m->nfree--;
 		x.buf = m->free[m->nfree].buf;

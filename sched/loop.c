@@ -282,6 +282,42 @@ struct umpa_loop *umpa_loop_new(enum umpa_clock clock, struct umpa_err *e)
 	return l;
 }
 
+static void break_sig_(struct umpa_loop *l, int signum, void *arg);
+
+/*
+ * Free signal hook @p h.  Freeing a libevent signal event puts back the
+ * action the signal had before (for SIGINT and SIGTERM: death).  When a
+ * signal has already broken @p l through umpa_loop_break_on_signal, the
+ * program is shutting down: it still writes its files and counts, and
+ * atexit handlers run after that.  A second SIGTERM then (timeout(1) sends
+ * one to the command and one to its process group; a second Ctrl-C) must
+ * not kill it half-way with status 143, so the signals of break hooks stay
+ * ignored from here on.  The signal is blocked while the action changes
+ * hands, so none arrives in between.
+ */
+static void sighook_free_(struct umpa_loop *l, struct sighook_ *h)
+{
+	int signum = (int)event_get_signal(h->ev);
+	int keep = l->signalled && h->cb == break_sig_;
+	sigset_t one, old;
+
+	if (keep) {
+		sigemptyset(&one);
+		sigaddset(&one, signum);
+		keep = sigprocmask(SIG_BLOCK, &one, &old) == 0;
+	}
+	event_free(h->ev);
+	if (keep) {
+		struct sigaction ign;
+		memset(&ign, 0, sizeof(ign));
+		ign.sa_handler = SIG_IGN;
+		sigemptyset(&ign.sa_mask);
+		(void)sigaction(signum, &ign, NULL);
+		(void)sigprocmask(SIG_SETMASK, &old, NULL); /* one that came meanwhile is discarded */
+	}
+	free(h);
+}
+
 struct umpa_loop *umpa_loop_free(struct umpa_loop *l)
 {
 	if (!l)
@@ -294,8 +330,7 @@ struct umpa_loop *umpa_loop_free(struct umpa_loop *l)
 	while (l->sigs) {
 		struct sighook_ *s = l->sigs;
 		l->sigs = s->next;
-		event_free(s->ev);
-		free(s);
+		sighook_free_(l, s);
 	}
 	if (l->wake)
 		event_free(l->wake);

@@ -7,6 +7,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/dns.h>
 #include <event2/listener.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -24,6 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "proxy_internal.h"
 #include "umpa_cursor.h"
 #include "umpa_proxy_ca.h"
 #include "umpa_tls.h"
@@ -45,6 +47,7 @@ struct proxy_half {
 	struct evbuffer *held; /* bytes waiting for the delay */
 	int eof_waited;        /* the eof_delay hook's wait is over (or none was asked) */
 	int64_t first_ns;      /* when the oldest byte now in the input was read (0: none there) */
+	int flushed;           /* the flush hook ran (at the end of stream) */
 	uint64_t in, out;      /* bytes read from the sender, handed to the receiver (umpa_proxy_conns) */
 };
 
@@ -73,6 +76,11 @@ struct proxy_conn {
 		int leg;
 	} tref[2];
 	int64_t started_ns; /* wall clock at accept */
+	/* where the upstream leg goes (the target, the original destination, the SOCKS5 request, a redirect) */
+	struct sockaddr_storage dst;
+	socklen_t dlen;
+	struct proxy_socks_ *socks; /* SOCKS5: negotiating, or the reply waits for the upstream connect */
+	struct proxy_resolve_ *dns; /* a name being resolved */
 };
 
 struct proxy_listener {
@@ -95,6 +103,7 @@ struct umpa_proxy {
 	socklen_t tlen;
 	struct sockaddr_storage source;
 	socklen_t slen;
+	struct evdns_base *dns; /* names of SOCKS5 requests and redirects (made on first use) */
 	struct proxy_conn *conns;
 	struct umpa_proxy_stats st;
 	uint64_t next_id;
@@ -113,6 +122,7 @@ void umpa_proxy_opts_init(struct umpa_proxy_opts *o)
 	o->connect_timeout_ns = 10000000000LL;
 	o->max_conns = 10000;
 	o->peek_timeout_ns = 300000000;
+	o->socks_timeout_ns = 10000000000LL;
 }
 
 static void plog(struct umpa_proxy *p, enum umpa_proxy_level lvl, uint64_t id, const char *fmt, ...)
@@ -179,7 +189,10 @@ static int resolve(const char *s, const char *what, int passive, struct sockaddr
 	if (rc || !res) {
 		if (res)
 			freeaddrinfo(res);
-		return umpa_err_set(e, UMPA_EINVAL, "%s: '%s': %s", what, host, rc ? gai_strerror(rc) : "no address");
+		return umpa_err_set(e, UMPA_EINVAL, "%s: '%s': %s", what, host,
+				    passive && rc == EAI_NONAME ? "not a numeric address"
+				    : rc                        ? gai_strerror(rc)
+								: "no address");
 	}
 	memcpy(ss, res->ai_addr, res->ai_addrlen);
 	*len = res->ai_addrlen;
@@ -304,7 +317,7 @@ static void tap_fin(struct proxy_conn *c, int leg, int sender)
 
 /* ---- connections ---- */
 
-enum conn_end { END_DONE, END_ABORT, END_REFUSED, END_RESET, END_ERROR };
+enum conn_end { END_DONE, END_ABORT, END_REFUSED, END_RESET, END_ERROR, END_REJECTED };
 
 static void conn_free(struct proxy_conn *c, enum conn_end how)
 {
@@ -326,9 +339,14 @@ static void conn_free(struct proxy_conn *c, enum conn_end how)
 	case END_ERROR:
 		p->st.errors++;
 		break;
+	case END_REJECTED:
+		p->st.rejected++;
+		break;
 	}
 	plog(p, UMPA_PROXY_NOTE, c->ci.id, "closed (%s)",
-	     (const char *[]){"done", "aborted", "refused", "reset", "error"}[how]);
+	     (const char *[]){"done", "aborted", "refused", "reset", "error", "rejected"}[how]);
+	proxy_socks_free_(c->socks);
+	proxy_resolve_cancel_(c->dns);
 	for (i = 0; i < 2; i++) {
 		if (c->side[i]) {
 			if (how == END_RESET) {
@@ -366,6 +384,8 @@ static void conn_free(struct proxy_conn *c, enum conn_end how)
 
 static void delay_done(evutil_socket_t fd, short what, void *arg);
 
+static void forward(struct proxy_half *h, const void *data, size_t n);
+
 /* Pass the end of stream of direction d on, once its receiver's output is empty.  Returns 1 when the
  * connection was freed. */
 static int half_finish(struct proxy_half *h)
@@ -374,7 +394,19 @@ static int half_finish(struct proxy_half *h)
 	struct bufferevent *dst = c->side[!h->dir];
 	if (!h->eof || h->shut || h->delay || (h->held && evbuffer_get_length(h->held)) ||
 	    evbuffer_get_length(bufferevent_get_input(c->side[h->dir])))
-		return 0; /* bytes still to forward: pump comes back here */
+		return 0;                                   /* bytes still to forward: pump comes back here */
+	if (!h->flushed && c->p->hooked && c->p->h.flush) { /* what a hook still holds goes before the end */
+		struct umpa_proxy_out out = {NULL, 0, UMPA_PROXY_FORWARD, 0, 0, 0};
+		struct umpa_err e = {0, ""};
+		h->flushed = 1;
+		if (c->p->h.flush(c->p->h.arg, c->state, (enum umpa_proxy_dir)h->dir, &out, &e) < 0) {
+			plog(c->p, UMPA_PROXY_WARN, c->ci.id, "%s", e.msg[0] ? e.msg : "module failed");
+			conn_free(c, END_ERROR);
+			return 1;
+		}
+		if (out.len)
+			forward(h, out.data, out.len);
+	}
 	if (evbuffer_get_length(bufferevent_get_output(dst))) {
 		bufferevent_setwatermark(dst, EV_WRITE, 0, 0); /* the write callback when it is empty */
 		return 0;
@@ -603,6 +635,14 @@ static void bev_error(struct bufferevent *bev, char *buf, size_t n)
 static int client_side(struct proxy_conn *c, evutil_socket_t fd, SSL *ssl);
 static void event_cb(struct bufferevent *bev, short what, void *arg);
 
+/* The upstream connect failed with errno @p err (0: it timed out): a SOCKS5 client hears why; the end. */
+static void upstream_failed(struct proxy_conn *c, int err)
+{
+	if (c->socks)
+		proxy_socks_reply_(c->socks, err ? umpa_socks5_rep_for_errno(err) : UMPA_SOCKS5_TTL_EXPIRED, NULL);
+	conn_free(c, END_REFUSED);
+}
+
 /* STARTTLS: take side @p s's socket from its plain bufferevent (its output written out first).  The socket, or
  * -1 when bytes for the peer could not be written at once. */
 static evutil_socket_t starttls_detach(struct proxy_conn *c, int s)
@@ -622,30 +662,22 @@ static evutil_socket_t starttls_detach(struct proxy_conn *c, int s)
 	return fd;
 }
 
-/* STARTTLS was accepted (its answer is queued for the client): upgrade the upstream leg now, the client's once
- * the upstream handshake is done (event_cb, as for a TLS connection). */
-static void starttls_begin(struct proxy_conn *c)
+/* The connected upstream leg becomes TLS through @p up (a TLS client on the same socket); the client's leg
+ * follows once that handshake is done (event_cb, as for a TLS connection).  STARTTLS, and a SOCKS5
+ * connection whose client turned out to speak TLS. */
+static void upstream_upgrade(struct proxy_conn *c, SSL *up, const char *what)
 {
 	struct umpa_proxy *p = c->p;
 	evutil_socket_t ufd;
-	SSL *up;
-	c->starttls = 1;
-	c->is_tls = 1;
 	c->connected = 0;
-	p->st.tls++;
-	p->st.starttls++;
-	plog(p, UMPA_PROXY_NOTE, c->ci.id, "STARTTLS: upgrading both legs");
-	if (p->hooked && p->h.tls)
-		p->h.tls(p->h.arg, c->state, "");
-	bufferevent_disable(c->side[0], EV_READ);
-	if ((ufd = starttls_detach(c, 1)) < 0 || !(up = SSL_new(p->ctx_up))) {
-		plog(p, UMPA_PROXY_WARN, c->ci.id, "STARTTLS: cannot upgrade the upstream leg");
+	if (!up || (ufd = starttls_detach(c, 1)) < 0) {
+		plog(p, UMPA_PROXY_WARN, c->ci.id, "%s: cannot upgrade the upstream leg", what);
+		if (up)
+			SSL_free(up);
 		p->st.tls_failed++;
 		conn_free(c, END_ERROR);
 		return;
 	}
-	if (p->o.mitm->verify)
-		SSL_set1_host(up, c->ci.dst);
 	c->ufd = ufd;
 	tap_tls(c, 1, ufd, up);
 	c->side[1] =
@@ -661,6 +693,69 @@ static void starttls_begin(struct proxy_conn *c)
 	bufferevent_setwatermark(c->side[1], EV_READ, 0, p->o.hiwat);
 	bufferevent_setwatermark(c->side[1], EV_WRITE, p->o.hiwat / 2, 0);
 	bufferevent_enable(c->side[1], EV_READ | EV_WRITE);
+}
+
+/* STARTTLS was accepted (its answer is queued for the client): upgrade the upstream leg now, the client's once
+ * the upstream handshake is done. */
+static void starttls_begin(struct proxy_conn *c)
+{
+	struct umpa_proxy *p = c->p;
+	SSL *up;
+	c->starttls = 1;
+	c->is_tls = 1;
+	p->st.tls++;
+	p->st.starttls++;
+	plog(p, UMPA_PROXY_NOTE, c->ci.id, "STARTTLS: upgrading both legs");
+	if (p->hooked && p->h.tls)
+		p->h.tls(p->h.arg, c->state, "");
+	bufferevent_disable(c->side[0], EV_READ);
+	up = SSL_new(p->ctx_up);
+	if (up && p->o.mitm->verify)
+		SSL_set1_host(up, c->ci.dst);
+	upstream_upgrade(c, up, "STARTTLS");
+}
+
+/* Both legs are up: relay. */
+static void relay_start(struct proxy_conn *c)
+{
+	bufferevent_enable(c->side[0], EV_READ | EV_WRITE);
+	bufferevent_enable(c->side[1], EV_READ | EV_WRITE);
+	pump(&c->half[UMPA_PROXY_C2S]);
+}
+
+static void peek_start(struct proxy_conn *c);
+static void upstream_connect(struct proxy_conn *c, SSL *ssl);
+
+/* The client's leg on @p fd is plain: relay once the upstream is (or when it already is) connected. */
+static void plain_go(struct proxy_conn *c, evutil_socket_t fd)
+{
+	if (client_side(c, fd, NULL) < 0)
+		return;
+	if (c->connected)
+		relay_start(c);
+	else
+		upstream_connect(c, NULL);
+}
+
+/* SOCKS5: the upstream is connected: the success reply (with the upstream socket's local address), then the
+ * client's leg as for any connection (peeked first with mitm: it may turn out to be TLS). */
+static void socks_connected(struct proxy_conn *c)
+{
+	struct sockaddr_storage ls;
+	socklen_t ll = sizeof(ls);
+	if (getsockname(c->ufd, (struct sockaddr *)&ls, &ll) < 0)
+		ls.ss_family = AF_UNSPEC;
+	if (proxy_socks_reply_(c->socks, UMPA_SOCKS5_OK, (struct sockaddr *)&ls) < 0) {
+		plog(c->p, UMPA_PROXY_WARN, c->ci.id, "SOCKS5: cannot send the reply to the client");
+		conn_free(c, END_ABORT);
+		return;
+	}
+	proxy_socks_free_(c->socks);
+	c->socks = NULL;
+	if (c->p->o.mitm)
+		peek_start(c);
+	else
+		plain_go(c, c->cfd);
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
@@ -679,6 +774,10 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		tap_leg(c, 1, c->ufd);
 		bufferevent_set_timeouts(c->side[1], NULL, NULL);
 		plog(p, UMPA_PROXY_NOTE, c->ci.id, "connected to %s:%u", c->ci.dst, c->ci.dport);
+		if (c->socks) { /* SOCKS5: the client hears of it, then speaks */
+			socks_connected(c);
+			return;
+		}
 		if (c->is_tls) {
 			/* the server's certificate is known: impersonate it towards the client */
 			SSL *up = bufferevent_openssl_get_ssl(c->side[1]), *cl;
@@ -726,6 +825,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (s == 1 && !c->connected) {
+		int err = what & BEV_EVENT_TIMEOUT ? 0 : EVUTIL_SOCKET_ERROR();
 		if (what & BEV_EVENT_TIMEOUT)
 			snprintf(why, sizeof(why), "connect timed out");
 		else
@@ -733,7 +833,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		plog(p, UMPA_PROXY_WARN, c->ci.id, "upstream %s:%u: %s", c->ci.dst, c->ci.dport, why);
 		if (c->is_tls)
 			p->st.tls_failed++;
-		conn_free(c, END_REFUSED);
+		upstream_failed(c, err);
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
@@ -791,14 +891,23 @@ static void upstream_connect(struct proxy_conn *c, SSL *ssl)
 	int one = 1;
 	struct timeval tv = {(time_t)(p->o.connect_timeout_ns / 1000000000),
 			     (suseconds_t)(p->o.connect_timeout_ns % 1000000000 / 1000)};
-	ufd = socket(p->target.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (p->slen && p->source.ss_family != c->dst.ss_family) {
+		plog(p, UMPA_PROXY_WARN, c->ci.id, "upstream %s:%u: the source address (-s) is of the other family",
+		     c->ci.dst, c->ci.dport);
+		if (ssl)
+			SSL_free(ssl);
+		upstream_failed(c, EAFNOSUPPORT);
+		return;
+	}
+	ufd = socket(c->dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (ufd < 0 || (p->slen && bind(ufd, (struct sockaddr *)&p->source, p->slen) < 0)) {
-		plog(p, UMPA_PROXY_WARN, c->ci.id, "upstream socket: %s", strerror(errno));
+		int err = errno;
+		plog(p, UMPA_PROXY_WARN, c->ci.id, "upstream socket: %s", strerror(err));
 		if (ufd >= 0)
 			close(ufd);
 		if (ssl)
 			SSL_free(ssl);
-		conn_free(c, END_REFUSED);
+		upstream_failed(c, err);
 		return;
 	}
 	setsockopt(ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -821,9 +930,10 @@ static void upstream_connect(struct proxy_conn *c, SSL *ssl)
 	if (c->side[0])
 		bufferevent_disable(c->side[0], EV_READ); /* until the upstream is connected */
 	bufferevent_set_timeouts(c->side[1], NULL, &tv);
-	if (bufferevent_socket_connect(c->side[1], (struct sockaddr *)&p->target, (int)p->tlen) < 0) {
-		plog(p, UMPA_PROXY_WARN, c->ci.id, "upstream %s:%u: %s", c->ci.dst, c->ci.dport, strerror(errno));
-		conn_free(c, END_REFUSED);
+	if (bufferevent_socket_connect(c->side[1], (struct sockaddr *)&c->dst, (int)c->dlen) < 0) {
+		int err = errno;
+		plog(p, UMPA_PROXY_WARN, c->ci.id, "upstream %s:%u: %s", c->ci.dst, c->ci.dport, strerror(err));
+		upstream_failed(c, err);
 		return;
 	}
 	if (ssl) /* after the connect, which gave the SSL a socket BIO of libevent's: the tap's replaces it */
@@ -895,8 +1005,7 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
 		plog(p, UMPA_PROXY_NOTE, c->ci.id, "client silent: plaintext, the server speaks first");
 		event_free(c->peek);
 		c->peek = NULL;
-		if (client_side(c, fd, NULL) == 0)
-			upstream_connect(c, NULL);
+		plain_go(c, fd);
 		return;
 	}
 	n = recv(fd, buf, sizeof(buf), MSG_PEEK);
@@ -929,8 +1038,7 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
 	event_free(c->peek);
 	c->peek = NULL;
 	if (type != 22) { /* not TLS: relay as is */
-		if (client_side(c, fd, NULL) == 0)
-			upstream_connect(c, NULL);
+		plain_go(c, fd);
 		return;
 	}
 	umpa_proxy_clienthello_sni(buf, (size_t)n, c->sni, sizeof(c->sni));
@@ -938,8 +1046,7 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
 		if (umpa_proxy_host_match(p->o.mitm->passthrough[i], c->sni)) { /* relayed as it is */
 			p->st.passthrough++;
 			plog(p, UMPA_PROXY_NOTE, c->ci.id, "TLS ClientHello, SNI '%s': passed through", c->sni);
-			if (client_side(c, fd, NULL) == 0)
-				upstream_connect(c, NULL);
+			plain_go(c, fd);
 			return;
 		}
 	c->is_tls = 1;
@@ -954,9 +1061,134 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
 	if (c->sni[0])
 		SSL_set_tlsext_host_name(up, c->sni);
 	if (p->o.mitm->verify)
-		SSL_set1_host(up, c->sni[0] ? c->sni : c->ci.dst);
-	upstream_connect(c, up);
+		SSL_set1_host(up, c->sni[0] ? c->sni : c->ci.host[0] ? c->ci.host : c->ci.dst);
+	if (c->connected) /* SOCKS5: the upstream was connected for the reply */
+		upstream_upgrade(c, up, "TLS");
+	else
+		upstream_connect(c, up);
 }
+
+/* mitm: wait for the client's first bytes (peek_cb), at most opts.peek_timeout_ns. */
+static void peek_start(struct proxy_conn *c)
+{
+	struct umpa_proxy *p = c->p;
+	struct timeval tv = {(time_t)(p->o.peek_timeout_ns / 1000000000),
+			     (suseconds_t)(p->o.peek_timeout_ns % 1000000000 / 1000)};
+	if (!(c->peek = event_new(p->base, c->cfd, EV_READ | EV_PERSIST, peek_cb, c)) || event_add(c->peek, &tv) < 0)
+		conn_free(c, END_ERROR);
+}
+
+/* The destination is known (and the hooks agreed): the client's leg, the upstream's. */
+static void conn_go(struct proxy_conn *c)
+{
+	tap_leg(c, 0, c->cfd);
+	if (c->socks) /* the SOCKS5 reply waits for the upstream connect */
+		upstream_connect(c, NULL);
+	else if (c->p->o.mitm)
+		peek_start(c);
+	else
+		plain_go(c, c->cfd);
+}
+
+static void conn_set_dst(struct proxy_conn *c, const struct sockaddr *sa, socklen_t len)
+{
+	memcpy(&c->dst, sa, len);
+	c->dlen = len;
+	addr_text(sa, c->ci.dst, sizeof(c->ci.dst), &c->ci.dport);
+}
+
+/* A redirect's name resolved (or not). */
+static void redirect_resolved(void *arg, const struct sockaddr *sa, socklen_t len, const char *why)
+{
+	struct proxy_conn *c = arg;
+	c->dns = NULL;
+	if (!sa) {
+		plog(c->p, UMPA_PROXY_WARN, c->ci.id, "redirect: %s", why);
+		upstream_failed(c, EHOSTUNREACH);
+		return;
+	}
+	conn_set_dst(c, sa, len);
+	plog(c->p, UMPA_PROXY_NOTE, c->ci.id, "redirected to %s:%u", c->ci.dst, c->ci.dport);
+	conn_go(c);
+}
+
+/* Destination @p sa: the hooks' open (they may refuse it, or send it elsewhere: the target hook), then on. */
+static void conn_begin(struct proxy_conn *c, const struct sockaddr *sa, socklen_t len)
+{
+	struct umpa_proxy *p = c->p;
+	struct umpa_err e = {0, ""};
+	char hp[300], host[256];
+	uint16_t port;
+	conn_set_dst(c, sa, len);
+	if (p->hooked && p->h.open && p->h.open(p->h.arg, &c->ci, &c->state, &e) < 0) {
+		plog(p, UMPA_PROXY_WARN, c->ci.id, "%s", e.msg);
+		if (c->socks)
+			proxy_socks_reply_(c->socks, UMPA_SOCKS5_NOT_ALLOWED, NULL);
+		conn_free(c, END_ERROR);
+		return;
+	}
+	if (p->hooked && p->h.target && p->h.target(p->h.arg, c->state, hp, sizeof(hp)) > 0) {
+		if (umpa_proxy_split_hostport(hp, "redirect", host, sizeof(host), &port, &e) < 0 ||
+		    !(c->dns = proxy_resolve_(p->base, &p->dns, host, port, p->slen ? p->source.ss_family : AF_UNSPEC,
+					      redirect_resolved, c, &e))) {
+			plog(p, UMPA_PROXY_WARN, c->ci.id, "%s", e.msg);
+			upstream_failed(c, EHOSTUNREACH);
+		}
+		return;
+	}
+	conn_go(c);
+}
+
+/* ---- SOCKS5 (proxy_socks.c negotiates) ---- */
+
+static void socks_resolved(void *arg, const struct sockaddr *sa, socklen_t len, const char *why)
+{
+	struct proxy_conn *c = arg;
+	c->dns = NULL;
+	if (!sa) {
+		plog(c->p, UMPA_PROXY_WARN, c->ci.id, "SOCKS5: '%s': %s", c->ci.host, why);
+		proxy_socks_reply_(c->socks, UMPA_SOCKS5_HOST_UNREACH, NULL);
+		conn_free(c, END_REFUSED);
+		return;
+	}
+	conn_begin(c, sa, len);
+}
+
+static void socks_request(void *arg, const struct umpa_socks5_req *r)
+{
+	struct proxy_conn *c = arg;
+	struct umpa_proxy *p = c->p;
+	struct umpa_err e = {0, ""};
+	plog(p, UMPA_PROXY_NOTE, c->ci.id, "SOCKS5 CONNECT %s%s%s:%u", r->atyp == 4 ? "[" : "", r->host,
+	     r->atyp == 4 ? "]" : "", r->port);
+	if (r->alen) {
+		conn_begin(c, (const struct sockaddr *)&r->addr, r->alen);
+		return;
+	}
+	snprintf(c->ci.host, sizeof(c->ci.host), "%s", r->host);
+	if (!(c->dns = proxy_resolve_(p->base, &p->dns, r->host, r->port, p->slen ? p->source.ss_family : AF_UNSPEC,
+				      socks_resolved, c, &e))) {
+		plog(p, UMPA_PROXY_WARN, c->ci.id, "SOCKS5: %s", e.msg);
+		proxy_socks_reply_(c->socks, UMPA_SOCKS5_FAIL, NULL);
+		conn_free(c, END_ERROR);
+	}
+}
+
+static void socks_fail(void *arg, const char *why)
+{
+	struct proxy_conn *c = arg;
+	plog(c->p, UMPA_PROXY_WARN, c->ci.id, "%s", why);
+	conn_free(c, END_REJECTED);
+}
+
+static void socks_wire(void *arg, int sender, const void *d, size_t n)
+{
+	struct proxy_conn *c = arg;
+	if (c->p->o.tap && !c->biotap[0])
+		tap_bytes(c, 0, sender, d, n);
+}
+
+static const struct proxy_socks_ops_ socks_ops = {socks_request, socks_fail, socks_wire};
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
@@ -984,7 +1216,6 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	c->started_ns = umpa_loop_wall_ns(p->loop);
 	c->ci.listener = pl->index;
 	addr_text(sa, c->ci.src, sizeof(c->ci.src), &c->ci.sport);
-	addr_text((struct sockaddr *)&p->target, c->ci.dst, sizeof(c->ci.dst), &c->ci.dport);
 	{
 		struct sockaddr_storage ls;
 		socklen_t ll = sizeof(ls);
@@ -1003,22 +1234,27 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	plog(p, UMPA_PROXY_NOTE, c->ci.id, "from %s:%u", c->ci.src, c->ci.sport);
-	if (p->hooked && p->h.open && p->h.open(p->h.arg, &c->ci, &c->state, &e) < 0) {
-		plog(p, UMPA_PROXY_WARN, c->ci.id, "%s", e.msg);
-		conn_free(c, END_ERROR);
+	switch (p->o.dest) {
+	case UMPA_PROXY_DEST_TARGET:
+		conn_begin(c, (struct sockaddr *)&p->target, p->tlen);
+		return;
+	case UMPA_PROXY_DEST_ORIGINAL: {
+		struct sockaddr_storage od;
+		socklen_t ol;
+		if (proxy_original_dst_(fd, p->o.tproxy, &od, &ol, &e) < 0) {
+			plog(p, UMPA_PROXY_WARN, c->ci.id, "%s", e.msg);
+			conn_free(c, END_REJECTED);
+			return;
+		}
+		conn_begin(c, (struct sockaddr *)&od, ol);
 		return;
 	}
-	tap_leg(c, 0, fd);
-	if (p->o.mitm) {
-		struct timeval tv = {(time_t)(p->o.peek_timeout_ns / 1000000000),
-				     (suseconds_t)(p->o.peek_timeout_ns % 1000000000 / 1000)};
-		if (!(c->peek = event_new(p->base, fd, EV_READ | EV_PERSIST, peek_cb, c)) ||
-		    event_add(c->peek, &tv) < 0)
+	case UMPA_PROXY_DEST_SOCKS5:
+		if (!(c->socks = proxy_socks_new_(p->base, fd, p->o.socks_user, p->o.socks_pass, p->o.socks_timeout_ns,
+						  &socks_ops, c)))
 			conn_free(c, END_ERROR);
 		return;
 	}
-	if (client_side(c, fd, NULL) == 0)
-		upstream_connect(c, NULL);
 }
 
 static void accept_err_cb(struct evconnlistener *l, void *arg)
@@ -1080,6 +1316,21 @@ static int static_load(struct proxy_static *ps, const struct umpa_proxy_static *
 		return umpa_err_set(e, UMPA_EINVAL, "static-cert: the key in %s does not match %s", kf, s->cert_file);
 	}
 	return 0;
+}
+
+/* A listener for TPROXY rules (proxy_transparent_socket_).  NULL with @p e set. */
+static struct evconnlistener *tproxy_listener(struct umpa_proxy *p, struct proxy_listener *pl, struct umpa_err *e)
+{
+	struct evconnlistener *l;
+	int fd = proxy_transparent_socket_((struct sockaddr *)&pl->addr, pl->alen, p->o.listen[pl->index], e);
+	if (fd < 0)
+		return NULL;
+	if (!(l = evconnlistener_new(p->base, accept_cb, pl, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 1024,
+				     fd))) {
+		umpa_err_set(e, UMPA_EIO, "listen %s: %s", p->o.listen[pl->index], strerror(errno));
+		close(fd);
+	}
+	return l;
 }
 
 static int mitm_init(struct umpa_proxy *p, struct umpa_err *e)
@@ -1145,7 +1396,7 @@ struct umpa_proxy *umpa_proxy_new(struct umpa_loop *loop, const struct umpa_prox
 		umpa_err_set(e, UMPA_EINVAL, "listen: give 1 to %d addresses", UMPA_PROXY_MAX_LISTEN);
 		return NULL;
 	}
-	if (!o->target) {
+	if (!o->target && o->dest == UMPA_PROXY_DEST_TARGET) {
 		umpa_err_set(e, UMPA_EINVAL, "target: missing (HOST:PORT)");
 		return NULL;
 	}
@@ -1165,14 +1416,14 @@ struct umpa_proxy *umpa_proxy_new(struct umpa_loop *loop, const struct umpa_prox
 		p->h = *hooks;
 		p->hooked = 1;
 	}
-	if (resolve(o->target, "target", 0, &p->target, &p->tlen, e) < 0)
+	if (o->dest == UMPA_PROXY_DEST_TARGET && resolve(o->target, "target", 0, &p->target, &p->tlen, e) < 0)
 		goto fail;
 	if (o->source) {
 		char buf[300];
 		snprintf(buf, sizeof(buf), strchr(o->source, ':') ? "[%s]:0" : "%s:0", o->source);
 		if (resolve(buf, "source", 1, &p->source, &p->slen, e) < 0)
 			goto fail;
-		if (p->source.ss_family != p->target.ss_family) {
+		if (o->dest == UMPA_PROXY_DEST_TARGET && p->source.ss_family != p->target.ss_family) {
 			umpa_err_set(e, UMPA_EINVAL, "source: '%s' is not of the target's address family", o->source);
 			goto fail;
 		}
@@ -1187,9 +1438,13 @@ struct umpa_proxy *umpa_proxy_new(struct umpa_loop *loop, const struct umpa_prox
 		pl->index = i;
 		if (resolve(o->listen[i], "listen", 1, &pl->addr, &pl->alen, e) < 0)
 			goto fail;
-		pl->l = evconnlistener_new_bind(base, accept_cb, pl,
-						LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 1024,
-						(struct sockaddr *)&pl->addr, (int)pl->alen);
+		pl->l = o->tproxy
+			    ? tproxy_listener(p, pl, e)
+			    : evconnlistener_new_bind(base, accept_cb, pl,
+						      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+						      1024, (struct sockaddr *)&pl->addr, (int)pl->alen);
+		if (!pl->l && o->tproxy)
+			goto fail;
 		if (!pl->l) {
 			umpa_err_set(e, UMPA_EIO, "listen %s: %s", o->listen[i], strerror(errno));
 			goto fail;
@@ -1212,6 +1467,8 @@ struct umpa_proxy *umpa_proxy_free(struct umpa_proxy *p)
 		evconnlistener_free(p->lis[i].l);
 	while (p->conns)
 		conn_free(p->conns, END_ABORT);
+	if (p->dns)
+		evdns_base_free(p->dns, 0);
 	SSL_CTX_free(p->ctx_up);
 	SSL_CTX_free(p->ctx_cl);
 	for (unsigned k = 0; p->statics && k < p->o.mitm->nstatics; k++) {

@@ -23,20 +23,7 @@ uint64_t umpa_tcp_rng_next_(uint64_t *s)
 
 int umpa_tcp_grow_(void *buf, size_t *cap, size_t need, size_t size, struct umpa_err *e)
 {
-	void **b = buf;
-	size_t ncap = *cap ? *cap : 64;
-	void *nb;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	nb = realloc(*b, ncap * size);
-	if (!nb)
-		return umpa_err_set(e, UMPA_ENOMEM, "tcp: out of memory");
-	*b = nb;
-	*cap = ncap;
-	return 0;
+	return umpa_array_grow(buf, cap, need, size, e) < 0 ? umpa_err_prefix(e, "tcp: ") : 0;
 }
 
 uint32_t umpa_tcp_win_field_(uint32_t rwnd, int scaled, int shift, int syn)

@@ -1,8 +1,9 @@
 /* umpa_proxy.h - a TCP relay on libevent bufferevents (`umpa proxy`).
  *
  * A proxy listens on one or more ADDR:PORT, and for each accepted client
- * opens a connection to one target HOST:PORT (optionally from a source
- * address), then relays bytes both ways on the caller's live loop
+ * opens a connection to one target HOST:PORT, to the connection's original
+ * destination (transparent), or to what the client asks for (SOCKS5),
+ * optionally from a source address, then relays bytes both ways on the caller's live loop
  * (umpa_loop_event_base).  Per connection and direction:
  * - backpressure: at most `hiwat` bytes wait in the receiving side's input
  *   (a read watermark) and reading stops while the other side's output
@@ -73,6 +74,7 @@ struct umpa_proxy_conn_info {
 	uint16_t dport;    /**< target port */
 	char local[64];    /**< the proxy's listening address */
 	uint16_t lport;    /**< the proxy's listening port */
+	char host[256];    /**< the name the client asked for (a SOCKS5 domain name; "" when none) */
 };
 
 /** Hooks over the relayed bytes (all optional but data). */
@@ -93,6 +95,14 @@ struct umpa_proxy_hooks {
 	int64_t (*eof_delay)(void *arg, void *state, enum umpa_proxy_dir dir);
 	/** Optional: nonzero when direction @p dir needs no look now: what is buffered moves unhooked. */
 	int (*pass)(void *arg, void *state, enum umpa_proxy_dir dir);
+	/** Optional, right after open: 1 with "HOST:PORT" ("[v6]:PORT"; a name is resolved on the loop) in
+	 * @p hostport (@p n bytes) to send this connection there instead (module redirect), 0 to keep its
+	 * destination. */
+	int (*target)(void *arg, void *state, char *hostport, size_t n);
+	/** Optional: direction @p dir ended and all its bytes went through data: what the hook still holds
+	 * (a partial message of a framing helper) into @p out (out->len 0: nothing); it is written before the
+	 * end of stream is passed on.  Negative: the connection closes (counted in errors). */
+	int (*flush)(void *arg, void *state, enum umpa_proxy_dir dir, struct umpa_proxy_out *out, struct umpa_err *e);
 };
 
 /** Log levels of opts.log. */
@@ -170,6 +180,19 @@ struct umpa_proxy_tap {
 	void (*close)(void *arg, void *state, int orderly);
 };
 
+/** Where a proxy's connections go (opts.dest). */
+enum umpa_proxy_dest {
+	UMPA_PROXY_DEST_TARGET = 0, /**< to opts.target */
+	/** transparent: to each connection's original destination, from conntrack (SO_ORIGINAL_DST,
+	 * IP6T_SO_ORIGINAL_DST: iptables/nft REDIRECT), or with opts.tproxy the accepted socket's own address
+	 * (TPROXY).  A connection made to the proxy itself is refused (counted in rejected). */
+	UMPA_PROXY_DEST_ORIGINAL = 1,
+	/** SOCKS5 (RFC 1928): each client names its destination (IPv4, IPv6, a name resolved on the loop) in
+	 * a CONNECT request; the reply carries the connect's outcome (refused, unreachable ...).  A malformed
+	 * request gets its error reply and ends only its connection (counted in rejected). */
+	UMPA_PROXY_DEST_SOCKS5 = 2,
+};
+
 /** How a proxy runs.  Fill with umpa_proxy_opts_init(). */
 struct umpa_proxy_opts {
 	const char *listen[UMPA_PROXY_MAX_LISTEN]; /**< "ADDR:PORT" ("[v6]:PORT"; port 0: any free port) */
@@ -184,6 +207,11 @@ struct umpa_proxy_opts {
 	int verbose;                /**< log every connection's open and close */
 	const struct umpa_proxy_mitm *mitm; /**< TLS man-in-the-middle (NULL: plain relay) */
 	const struct umpa_proxy_tap *tap;   /**< wire tap of both legs (NULL: none) */
+	enum umpa_proxy_dest dest;          /**< where connections go (default: target) */
+	int tproxy;                         /**< dest ORIGINAL: listeners are IP_TRANSPARENT (TPROXY rules) */
+	const char *socks_user;             /**< dest SOCKS5: demand RFC 1929 username/password (NULL: none) */
+	const char *socks_pass;             /**< its password */
+	int64_t socks_timeout_ns;           /**< dest SOCKS5: a client this slow to negotiate fails (10 s) */
 	/** Receives notes and per-connection failures (NULL: dropped). */
 	void (*log)(void *arg, enum umpa_proxy_level lvl, uint64_t id, const char *msg);
 	void *log_arg;
@@ -203,6 +231,7 @@ struct umpa_proxy_stats {
 	uint64_t tls_failed;   /**< of those, ended by a failed handshake (either leg) */
 	uint64_t passthrough;  /**< TLS connections relayed without interception (mitm.passthrough) */
 	uint64_t starttls;     /**< plaintext connections upgraded to TLS (UMPA_PROXY_STARTTLS) */
+	uint64_t rejected;     /**< ended before relaying: a bad SOCKS5 negotiation, no original destination */
 	uint64_t bytes_in[2];  /**< [dir] bytes read from the sender */
 	uint64_t bytes_out[2]; /**< [dir] bytes handed to the receiver */
 };

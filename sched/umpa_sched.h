@@ -249,8 +249,11 @@ int umpa_loop_on_signal(struct umpa_loop *loop, int signum, umpa_signal_cb cb, v
 
 /**
  * Live clock: break the loop when @p signum arrives (SIGINT for Ctrl-C).
- * umpa_loop_signalled() tells afterwards which signal it was.  Returns 0 or
- * a negative error.
+ * umpa_loop_signalled() tells afterwards which signal it was.  Once such a
+ * signal has broken the loop, umpa_loop_free leaves the break signals
+ * ignored (rather than back at their default action), so that a repeated
+ * signal during shutdown (timeout(1) sends two) cannot kill the program
+ * while it writes its files.  Returns 0 or a negative error.
  */
 int umpa_loop_break_on_signal(struct umpa_loop *loop, int signum, struct umpa_err *e);
 

@@ -18,10 +18,7 @@ params{
 
 local prefix = param.ip:find("/") ~= nil
 
-local function mac_of(addr)
-  local a, b, c, d = addr:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
-  return string.format("02:00:%02x:%02x:%02x:%02x", a, b, c, d)
-end
+local mac_of = include("lib/targets").mac_of
 
 -- per simulated host: its MAC, made on first contact
 local hosts = {}

@@ -32,6 +32,7 @@ struct pm_conn {
 	int ref;   /* registry ref of the connection's state table */
 	char *buf; /* the last forwarded chunk (hooks own their output) */
 	size_t cap;
+	char redirect[300]; /* "HOST:PORT" a module asked for (conn:redirect), "" for none */
 };
 
 const char *umpa_proxy_mod_builtin(const char *name)
@@ -312,12 +313,46 @@ static int pm_open(void *arg, const struct umpa_proxy_conn_info *ci, void **stat
 	lua_setfield(m->L, -2, "dst");
 	lua_pushinteger(m->L, ci->dport);
 	lua_setfield(m->L, -2, "dstport");
+	if (ci->host[0]) { /* the name a SOCKS5 client asked for */
+		lua_pushstring(m->L, ci->host);
+		lua_setfield(m->L, -2, "hostname");
+	}
 	if (call_global(m, "__proxy_open", 2, 1, e) < 0) {
 		free(pc);
 		return -UMPA_EINVAL;
 	}
+	lua_getfield(m->L, -1, "conn"); /* a module's conn:redirect(host, port) in set_connection */
+	if (lua_getfield(m->L, -1, "__redirect") == LUA_TSTRING)
+		snprintf(pc->redirect, sizeof(pc->redirect), "%s", lua_tostring(m->L, -1));
+	lua_pop(m->L, 2);
 	pc->ref = luaL_ref(m->L, LUA_REGISTRYINDEX);
 	*state = pc;
+	return 0;
+}
+
+static int pm_target(void *arg, void *state, char *hostport, size_t n)
+{
+	struct pm_conn *pc = state;
+	(void)arg;
+	if (!pc || !pc->redirect[0])
+		return 0;
+	snprintf(hostport, n, "%s", pc->redirect);
+	return 1;
+}
+
+/* Keep @p r (@p rl bytes) as the connection's output buffer content (hooks own their output). */
+static int pm_keep(struct pm_conn *pc, const char *r, size_t rl, struct umpa_err *e)
+{
+	if (rl > pc->cap) {
+		size_t cap = rl < 4096 ? 4096 : rl;
+		char *nb = realloc(pc->buf, cap);
+		if (!nb)
+			return umpa_err_set(e, UMPA_ENOMEM, "modules: out of memory");
+		pc->buf = nb;
+		pc->cap = cap;
+	}
+	if (rl)
+		memcpy(pc->buf, r, rl);
 	return 0;
 }
 
@@ -345,21 +380,37 @@ static int pm_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_
 		double s = lua_tonumber(m->L, -1);
 		out->delay_ns = s > 0 && s <= 3600 ? (int64_t)(s * 1e9) : 0;
 	}
-	if (rl > pc->cap) {
-		size_t cap = rl < 4096 ? 4096 : rl;
-		char *nb = realloc(pc->buf, cap);
-		if (!nb) {
-			lua_pop(m->L, 2);
-			return umpa_err_set(e, UMPA_ENOMEM, "modules: out of memory");
-		}
-		pc->buf = nb;
-		pc->cap = cap;
+	if (pm_keep(pc, r, rl, e) < 0) {
+		lua_pop(m->L, 2);
+		return -UMPA_ENOMEM;
 	}
-	if (rl)
-		memcpy(pc->buf, r, rl);
 	out->data = pc->buf;
 	out->len = rl;
 	lua_pop(m->L, 2);
+	return 0;
+}
+
+/* The end of @p dir: what the modules still hold (a framing helper's partial message) goes out. */
+static int pm_flush(void *arg, void *state, enum umpa_proxy_dir dir, struct umpa_proxy_out *out, struct umpa_err *e)
+{
+	struct umpa_proxy_mods *m = arg;
+	struct pm_conn *pc = state;
+	const char *r;
+	size_t rl = 0;
+	int rc;
+	if (!pc || !m->n[dir])
+		return 0;
+	lua_rawgeti(m->L, LUA_REGISTRYINDEX, pc->ref);
+	lua_pushinteger(m->L, dir);
+	if (call_global(m, "__proxy_flush", 2, 1, e) < 0)
+		return -UMPA_EINVAL;
+	r = lua_tolstring(m->L, -1, &rl);
+	rc = r ? pm_keep(pc, r, rl, e) : 0;
+	lua_pop(m->L, 1);
+	if (rc < 0)
+		return rc;
+	out->data = pc->buf;
+	out->len = r ? rl : 0;
 	return 0;
 }
 
@@ -408,6 +459,8 @@ void umpa_proxy_mods_hooks(struct umpa_proxy_mods *m, struct umpa_proxy_hooks *h
 	h->eof = pm_eof;
 	h->tls = pm_tls;
 	h->close = pm_close;
+	h->target = pm_target;
+	h->flush = pm_flush;
 }
 
 int umpa_proxy_mods_list(struct umpa_proxy_mods *m, void (*cb)(void *arg, const char *name, const char *help),

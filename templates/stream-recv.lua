@@ -39,10 +39,7 @@ params{
   linger = {type = "number", default = 2, help = "seconds of silence after the transfer before exiting (0: run on)"},
 }
 
-local function mac_of(ip)
-  local a, b, c, d = ip:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
-  return string.format("02:00:%02x:%02x:%02x:%02x", a, b, c, d)
-end
+local mac_of = include("lib/targets").mac_of
 
 local mac = param.mac or mac_of(param.ip)
 if param.port < 1 or param.port > 65535 then error("port must be 1 to 65535", 0) end

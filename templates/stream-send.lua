@@ -13,7 +13,14 @@
 -- (Karn; the ack names the segment it answers, so a sample is that
 -- segment's own round trip even when it filled a hole), RTO = SRTT + max(G, 4 RTTVAR) bounded by rto_min and rto_max,
 -- doubled at each expiry, which sends again every segment not SACKed from the
--- oldest unacknowledged one on (as TCP does after a timeout).
+-- oldest unacknowledged one on (as TCP does after a timeout).  The timer runs
+-- from the later of the oldest unacknowledged segment's transmission and the
+-- last acknowledgement that moved the cumulative point (RFC 6298 5.3:
+-- restarted by each one), so a receiver that drains a full window slowly (a
+-- loaded machine) does not time out segments that are merely queued.  A tick
+-- that comes late (this process did not run for a while: CPU starvation)
+-- expires nothing, once: the acknowledgements that arrived meanwhile are read
+-- first, and the next tick decides.
 -- A zero window is probed once per RTO.  There is no congestion control:
 -- the windows are the only limits (a tool for test links, not the Internet).
 --
@@ -26,7 +33,8 @@
 -- segments), rto_init (1 s), rto_min (0.2 s), rto_max (4 s), timeout (30 s).
 -- Counters: segments.sent (first transmissions), segments.retransmitted
 -- (fast.retransmits + rto.expired + tail.probes + window.probes), acks.received,
--- acks.duplicated (no progress), bytes.acked; rtt.srtt_us and rtt.rto_us
+-- acks.duplicated (no progress), bytes.acked, ticks.late (timer decisions put
+-- off after a stall); rtt.srtt_us and rtt.rto_us
 -- at the end.
 --   umpa run stream-send -i veth0 --set ip=10.78.0.10 --set target=10.78.0.20 --set port=9000 --set file=/tmp/out/f --allow-read /tmp/out
 
@@ -45,10 +53,7 @@ params{
   timeout = {type = "number", default = 30, help = "give up after this many seconds without progress"},
 }
 
-local function mac_of(ip)
-  local a, b, c, d = ip:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
-  return string.format("02:00:%02x:%02x:%02x:%02x", a, b, c, d)
-end
+local mac_of = include("lib/targets").mac_of
 
 if mode() == "load" then return end -- umpa run stream-send --help: the parameters only
 
@@ -81,6 +86,9 @@ local started, finished
 local rack = 0                        -- send time of the latest-sent segment known delivered
 local rack_seen = 0                   -- rack when the last loss scan ran
 local probed = false                  -- a tail loss probe went out since the last progress
+local last_tick                       -- when tick last ran
+local deferred = false                -- the last tick was late and expired nothing
+local cum_at                          -- when cum last moved (the RTO timer's restart)
 
 local function send_seg(i)
   local off = i * param.seg
@@ -146,6 +154,7 @@ local function on_ack(pl)
     end
     count("bytes.acked", math.min(#data, c * param.seg) - math.min(#data, cum * param.seg))
     cum = c
+    cum_at = t
     progress = true
   end
   local off = 19
@@ -223,6 +232,9 @@ local last_arp = 0
 local function tick()
   if finished then return end
   local t = now()
+  local late = last_tick and t - last_tick > 4 * G and not deferred -- input may be waiting
+  last_tick, deferred = t, late
+  if late then count("ticks.late") end
   if t - last_progress > param.timeout then
     fail(string.format("stream-send: no progress for %g s (%d of %d segments acknowledged)",
       param.timeout, cum, nseg or 0))
@@ -235,7 +247,7 @@ local function tick()
     end
     return
   end
-  if nxt > cum then
+  if nxt > cum and not late then
     if not probed and srtt and t - last_progress >= 2 * srtt + G then
       -- tail loss probe (RFC 8985's TLP): nothing delivered for 2 SRTT while
       -- segments are out (the last of a flight lost, or the window full):
@@ -250,7 +262,7 @@ local function tick()
         end
       end
     end
-    if sent_at[cum] and t - sent_at[cum] >= rto then -- RFC 6298 5.4-5.6
+    if sent_at[cum] and t - math.max(sent_at[cum], cum_at or 0) >= rto then -- RFC 6298 5.3-5.6
       -- as TCP after a timeout: everything not SACKed is presumed lost and
       -- sent again from cum on, as the windows allow
       count("rto.expired")
@@ -259,7 +271,7 @@ local function tick()
       pump()
       if nxt == cum then send_seg(cum) end -- a closed window: cum alone
     end
-  elseif nxt < nseg and rwnd == 0 and t - (sent_at[nxt - 1] or 0) >= rto then
+  elseif not late and nxt < nseg and rwnd == 0 and t - (sent_at[nxt - 1] or 0) >= rto then
     count("window.probes") -- zero window: one new segment per RTO
     send_seg(nxt)
     nxt = nxt + 1

@@ -26,11 +26,17 @@
  * both ways) or a number (seconds to wait before forwarding).  peek sees
  * the first chunk of its direction before execute; the fields of the table
  * it returns are set on the connection.  Modules work per chunk as the
- * socket delivered it: a text that straddles two chunks is not seen whole.
+ * socket delivered it, unless they use a framing helper: proxy.lines(fn),
+ * proxy.length_prefixed(fn, opts), proxy.http(fn) and the engine
+ * proxy.framer(split, emit, tail) return an instance that buffers and hands
+ * fn whole messages; an instance's optional flush() returns what it still
+ * holds when its direction ends (the flush hook), forwarded before the end
+ * of stream.  conn:redirect(host, port) in set_connection sends the
+ * connection elsewhere (the target hook; module redirect).
  *
  * Helpers in the sandbox: proxy.log(text) (to the host's log callback),
  * proxy.hexdump(data[, width]), proxy.base64(data), proxy.json(value),
- * proxy.replace(s, plain, by).
+ * proxy.replace(s, plain, by), the framing helpers above.
  *
  * A module that raises an error (or exceeds the sandbox's limits: 1 s CPU,
  * 2 s wall clock per chunk) fails its connection: umpa_proxy closes that

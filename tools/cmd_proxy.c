@@ -22,14 +22,22 @@
 
 static const char proxy_usage[] =
     "usage: umpa proxy -l ADDR:PORT [-l ...] -t HOST:PORT [options]\n"
+    "       umpa proxy -l ADDR:PORT [-l ...] [--tproxy] [options]   (transparent: no -t)\n"
+    "       umpa proxy -l ADDR:PORT [-l ...] --socks5 [options]\n"
     "       umpa proxy --api ADDR:PORT [--config FILE] [options]\n"
     "\n"
     "Relay TCP connections from each listening address to the target, through\n"
     "Lua modules that see (and may change, drop, delay or reset) the bytes.\n"
     "\n"
     "  -l, --listen ADDR:PORT   listen here (repeatable, up to 16; [v6]:PORT; port 0: any free)\n"
-    "  -t, --target HOST:PORT   connect each client to this address\n"
-    "  -s, --source ADDR        connect to the target from this address\n"
+    "  -t, --target HOST:PORT   connect each client to this address; without -t (and --socks5) the\n"
+    "                           proxy is transparent: each connection goes where the client sent it\n"
+    "                           (its original destination from iptables/nft REDIRECT: SO_ORIGINAL_DST)\n"
+    "      --tproxy             transparent with TPROXY rules: listeners are IP_TRANSPARENT\n"
+    "      --socks5             a SOCKS5 server (RFC 1928 CONNECT; IPv4, IPv6, names): each client\n"
+    "                           names its destination\n"
+    "      --socks5-auth USER:PASS  demand this username/password (RFC 1929)\n"
+    "  -s, --source ADDR        connect upstream from this address\n"
     "  -m, --modules CHAIN      modules for both directions: 'mod:key=value:key=value,mod2'\n"
     "      --c2s CHAIN          modules for client-to-server bytes only (after -m's)\n"
     "      --s2c CHAIN          modules for server-to-client bytes only (after -m's)\n"
@@ -96,7 +104,10 @@ enum {
 	O_UDP,
 	O_HTTP,
 	O_HTTP_ALLOW,
-	O_HTTP_TOKEN
+	O_HTTP_TOKEN,
+	O_SOCKS5,
+	O_SOCKS5_AUTH,
+	O_TPROXY
 };
 
 static const struct option lopts[] = {
@@ -130,6 +141,9 @@ static const struct option lopts[] = {
     {"http", required_argument, NULL, O_HTTP},
     {"http-allow", required_argument, NULL, O_HTTP_ALLOW},
     {"http-token", required_argument, NULL, O_HTTP_TOKEN},
+    {"socks5", no_argument, NULL, O_SOCKS5},
+    {"socks5-auth", required_argument, NULL, O_SOCKS5_AUTH},
+    {"tproxy", no_argument, NULL, O_TPROXY},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -403,6 +417,26 @@ int cmd_proxy(int argc, char **argv)
 		case O_HTTP_TOKEN:
 			hopts.token = optarg;
 			break;
+		case O_SOCKS5:
+			o.dest = UMPA_PROXY_DEST_SOCKS5;
+			break;
+		case O_SOCKS5_AUTH: {
+			char *v = strdup(optarg), *colon = v ? strchr(v, ':') : NULL;
+			if (v)
+				owned[nowned++] = v;
+			if (!colon || colon == v || strlen(v) > 510 || colon - v > 255 || strlen(colon + 1) > 255) {
+				tool_err("proxy: --socks5-auth: '%s' is not USER:PASS (1 to 255 bytes each)", optarg);
+				rc = UMPA_EXIT_USAGE;
+				goto out;
+			}
+			*colon = 0;
+			o.socks_user = v;
+			o.socks_pass = colon + 1;
+			break;
+		}
+		case O_TPROXY:
+			o.tproxy = 1;
+			break;
 		case 'v':
 			o.verbose = 1;
 			break;
@@ -480,13 +514,32 @@ int cmd_proxy(int argc, char **argv)
 		rc = UMPA_EXIT_USAGE;
 		goto out;
 	}
+	if (o.dest == UMPA_PROXY_DEST_SOCKS5 && (o.target || o.tproxy || udp)) {
+		tool_err("proxy: --socks5 takes no %s (each client names its destination)", o.target   ? "-t"
+											    : o.tproxy ? "--tproxy"
+												       : "--udp");
+		rc = UMPA_EXIT_USAGE;
+		goto out;
+	}
+	if (o.socks_user && o.dest != UMPA_PROXY_DEST_SOCKS5) {
+		tool_err("proxy: --socks5-auth needs --socks5");
+		rc = UMPA_EXIT_USAGE;
+		goto out;
+	}
+	if (o.tproxy && o.target) {
+		tool_err("proxy: --tproxy is transparent: it takes no -t");
+		rc = UMPA_EXIT_USAGE;
+		goto out;
+	}
 	if (api && !o.nlisten && !o.target) {
 		/* the proxies come over the API */
-	} else if (!o.nlisten || !o.target) {
+	} else if (!o.nlisten || (!o.target && udp)) {
 		tool_err("proxy: %s is required (try 'umpa proxy --help')",
 			 !o.nlisten ? "-l ADDR:PORT" : "-t HOST:PORT");
 		rc = UMPA_EXIT_USAGE;
 		goto out;
+	} else if (!o.target && o.dest == UMPA_PROXY_DEST_TARGET) {
+		o.dest = UMPA_PROXY_DEST_ORIGINAL; /* transparent */
 	}
 	if (hopts.listen && api) {
 		tool_err("proxy: --http with --api: the --api port serves the page, /stats and /events itself");
@@ -610,7 +663,10 @@ int cmd_proxy(int argc, char **argv)
 	}
 	for (i = 0; p && i < o.nlisten; i++) {
 		char b[96];
-		tool_note("proxy: listening on %s -> %s", umpa_proxy_bound(p, i, b, sizeof(b)), o.target);
+		tool_note("proxy: listening on %s -> %s", umpa_proxy_bound(p, i, b, sizeof(b)),
+			  o.target                           ? o.target
+			  : o.dest == UMPA_PROXY_DEST_SOCKS5 ? "(SOCKS5: the client's choice)"
+							     : "(transparent: the original destination)");
 	}
 	if (hopts.listen) {
 		hsrc = (struct proxy_http_src){p, loop};
@@ -641,7 +697,8 @@ int cmd_proxy(int argc, char **argv)
 		umpa_proxy_stats(p, &st);
 		tool_note("proxy: %llu connections: %llu done, %llu aborted, %llu refused, %llu reset, %llu errors, "
 			  "%llu over limit, %llu open at stop; bytes c2s %llu in %llu out, s2c %llu in %llu out; "
-			  "tls %llu (%llu failed, %lu certificates made, %llu passed through, %llu by STARTTLS)",
+			  "tls %llu (%llu failed, %lu certificates made, %llu passed through, %llu by STARTTLS); %llu "
+			  "rejected",
 			  (unsigned long long)st.accepted, (unsigned long long)st.completed,
 			  (unsigned long long)st.aborted, (unsigned long long)st.refused, (unsigned long long)st.resets,
 			  (unsigned long long)st.errors, (unsigned long long)st.over_limit,
@@ -649,7 +706,8 @@ int cmd_proxy(int argc, char **argv)
 			  (unsigned long long)st.bytes_out[0], (unsigned long long)st.bytes_in[1],
 			  (unsigned long long)st.bytes_out[1], (unsigned long long)st.tls,
 			  (unsigned long long)st.tls_failed, mitm.ca ? umpa_proxy_ca_made(mitm.ca) : 0UL,
-			  (unsigned long long)st.passthrough, (unsigned long long)st.starttls);
+			  (unsigned long long)st.passthrough, (unsigned long long)st.starttls,
+			  (unsigned long long)st.rejected);
 	}
 out:
 	toxi_api_free(tapi);

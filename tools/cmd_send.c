@@ -189,20 +189,10 @@ static void wire_bytes(const struct send_ctx *s, const struct umpa_pkt *p, const
 	*n = p->len - off;
 }
 
-static int grow(void **ptr, size_t *cap, size_t need, size_t elem, struct umpa_err *e)
+/* Room for @p need elements of @p elem bytes in the array at @p arrp (umpa_array_grow, with what for). */
+static int grow(void *arrp, size_t *cap, size_t need, size_t elem, struct umpa_err *e)
 {
-	if (need > *cap) {
-		size_t nc = *cap ? *cap : 64;
-		void *np;
-		while (nc < need)
-			nc *= 2;
-		np = realloc(*ptr, nc * elem);
-		if (!np)
-			return umpa_err_set(e, UMPA_ENOMEM, "out of memory keeping the packets to send");
-		*ptr = np;
-		*cap = nc;
-	}
-	return 0;
+	return umpa_array_grow(arrp, cap, need, elem, e) < 0 ? umpa_err_prefix(e, "keeping the packets to send: ") : 0;
 }
 
 /* Move @p t's frame to field value @p v: incrementally when verified, else by finish. */
@@ -322,7 +312,7 @@ static int keep(struct send_ctx *s, struct umpa_pkt *p, struct umpa_err *e)
 			/* grown as needed: all SEND_INC_MAX slots at once would be ~7 MB
 			 * to clear before the first packet */
 			size_t old = s->tcap;
-			if (grow((void **)&s->tpl, &s->tcap, s->n + 1, sizeof(*s->tpl), e) < 0)
+			if (grow(&s->tpl, &s->tcap, s->n + 1, sizeof(*s->tpl), e) < 0)
 				return -e->code;
 			for (size_t i = old; i < s->tcap; i++)
 				umpa_pkt_init(&s->tpl[i].p);
@@ -338,11 +328,11 @@ static int keep(struct send_ctx *s, struct umpa_pkt *p, struct umpa_err *e)
 			return umpa_err_set(e, UMPA_ERANGE, "--inc: packet %zu is larger than %d bytes", s->n + 1,
 					    UMPA_FRAME_CAP);
 	} else {
-		if (grow((void **)&s->arena, &s->acap, s->alen + n, 1, e) < 0)
+		if (grow(&s->arena, &s->acap, s->alen + n, 1, e) < 0)
 			return -e->code;
 		memcpy(s->arena + s->alen, b, n);
 	}
-	if (grow((void **)&s->idx, &s->ncap, s->n + 1, sizeof(*s->idx), e) < 0)
+	if (grow(&s->idx, &s->ncap, s->n + 1, sizeof(*s->idx), e) < 0)
 		return -e->code;
 	s->idx[s->n][0] = (uint32_t)s->alen;
 	s->idx[s->n][1] = n;

@@ -13,10 +13,13 @@
  * is followed as it grows (curl and browsers append to SSLKEYLOGFILE while the
  * capture runs).  A client logs the server's handshake secret only after the
  * ServerHello flight reached it, which is when the capture sees that flight
- * too; so with --keylog each printed packet waits KEYLOG_HOLD_MS in a hold
- * buffer (one growing byte buffer, no allocation per packet) and the file is
- * read again just before the packets are dissected.  The file written with -w
- * gets every packet at once, as before.
+ * too; so with --keylog a packet of a TLS connection whose secrets are not
+ * in the file yet (umpa_reasm_keys_missing) waits in a hold buffer (one
+ * growing byte buffer, no allocation per packet) until they are, or
+ * --keylog-wait (0.3 s) at most, and the file is read again before held packets
+ * are dissected.  So do the later packets of a connection with packets
+ * held, to keep its order.  Every other packet is printed at once.  The file
+ * written with -w gets every packet at once, as before.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -66,7 +69,10 @@ static const char sniff_usage[] =
     "  --keylog FILE       decrypt TLS 1.2 and 1.3 records with the secrets of FILE\n"
     "                      (SSLKEYLOGFILE format), as 'umpa show --keylog' does;\n"
     "                      FILE is followed as it grows and may not exist yet.\n"
-    "                      Printed packets then wait 0.3 s for their secrets\n"
+    "                      Packets of TLS connections whose secrets are not in\n"
+    "                      FILE yet wait for them (--keylog-wait); others are\n"
+    "                      printed at once\n"
+    "  --keylog-wait S     how long a packet waits for its secrets (default 0.3)\n"
     "  --no-reassembly     print each TCP segment alone (TLS records and HTTP\n"
     "                      messages split across segments are otherwise shown\n"
     "                      reassembled, in the frame that completes them)\n"
@@ -98,12 +104,18 @@ struct sniff_ {
 	size_t kcap;
 	uint8_t *hold; /* struct held_ then the bytes (padded to 8), one after another, from hhead to hlen */
 	size_t hhead, hlen, hcap;
+	struct {
+		uint64_t conn;
+		uint32_t n;
+	} hconn[64];     /* the connections with packets held, and how many */
+	unsigned hall;   /* packets held when hconn was full: every packet waits until they are shown */
+	int64_t hold_ms; /* --keylog-wait */
 	int linktype;
 	struct umpa_pkt hp; /* a held packet, being shown */
 };
 
 enum {
-	KEYLOG_HOLD_MS = 300,       /* how long a printed packet waits for its secrets */
+	KEYLOG_HOLD_MS = 300,       /* how long a packet waits for its secrets (--keylog-wait's default) */
 	KEYLOG_READ_MAX = 16 << 20, /* key log bytes read at once */
 	HOLD_MAX = 64 << 20,        /* held bytes at most: beyond, the oldest are shown at once */
 };
@@ -112,8 +124,10 @@ enum {
 struct held_ {
 	int64_t due_ms; /* monotonic time it is shown at */
 	int64_t ts_sec;
-	uint32_t ts_nsec, caplen, wirelen, pad_;
+	uint32_t ts_nsec, caplen, wirelen;
+	uint32_t wild; /* counted in sniff_.hall rather than under its connection */
 	uint64_t number;
+	uint64_t conn; /* umpa_reasm_keys_missing's connection number, 0 for none */
 };
 
 static int64_t sniff_now_ms_(void);
@@ -167,7 +181,36 @@ static void sniff_keylog_follow_(struct sniff_ *s)
 	s->koff += (off_t)m;
 }
 
-/* Show the held packets that are due (all of them when @p all), the key log read again first. */
+/* The slot of connection @p conn in s->hconn, or (@p add) a free one for it; NULL when there is none. */
+static unsigned *sniff_hconn_(struct sniff_ *s, uint64_t conn, int add)
+{
+	size_t n = sizeof s->hconn / sizeof s->hconn[0], i, k = n;
+
+	for (i = 0; i < n; i++) {
+		if (s->hconn[i].n && s->hconn[i].conn == conn)
+			return (unsigned *)&s->hconn[i].n;
+		if (!s->hconn[i].n && k == n)
+			k = i;
+	}
+	if (!add || k == n)
+		return NULL;
+	s->hconn[k].conn = conn;
+	return (unsigned *)&s->hconn[k].n;
+}
+
+/* Whether dissected packet @p p must wait in the hold buffer (its connection's number in *@p conn): it
+ * belongs to a TLS connection whose secrets are not logged yet, or to one with packets held already, or
+ * packets are held that no connection counts. */
+static int sniff_must_hold_(struct sniff_ *s, const struct umpa_pkt *p, uint64_t *conn)
+{
+	if (!umpa_reasm_keys_missing(s->reasm, p, conn))
+		return s->hall > 0 || (*conn && sniff_hconn_(s, *conn, 0));
+	sniff_keylog_follow_(s); /* perhaps they are in the file by now */
+	return umpa_reasm_keys_missing(s->reasm, p, conn) || s->hall > 0 || (*conn && sniff_hconn_(s, *conn, 0));
+}
+
+/* Show the held packets that are due, or whose secrets came (all of them when @p all), in the order they
+ * came, the key log read again first. */
 static void sniff_release_(struct sniff_ *s, int all)
 {
 	int64_t now;
@@ -178,12 +221,21 @@ static void sniff_release_(struct sniff_ *s, int all)
 	now = sniff_now_ms_();
 	while (s->hhead < s->hlen) {
 		struct held_ h;
+		uint64_t conn;
+		unsigned *cnt;
 		memcpy(&h, s->hold + s->hhead, sizeof(h));
-		if (!all && h.due_ms > now)
-			break;
 		umpa_pkt_attach(&s->hp, s->hold + s->hhead + sizeof(h), h.caplen, h.wirelen, s->linktype);
 		s->hp.ts_sec = h.ts_sec;
 		s->hp.ts_nsec = h.ts_nsec;
+		if (!all && h.due_ms > now) {
+			umpa_dissect(&s->hp);
+			if (umpa_reasm_keys_missing(s->reasm, &s->hp, &conn))
+				break;
+		}
+		if (h.wild)
+			s->hall--;
+		else if (h.conn && (cnt = sniff_hconn_(s, h.conn, 0)))
+			(*cnt)--;
 		sniff_show_(s, &s->hp, h.number);
 		s->hhead += sizeof(h) + ((h.caplen + 7u) & ~7u);
 	}
@@ -191,17 +243,19 @@ static void sniff_release_(struct sniff_ *s, int all)
 		s->hhead = s->hlen = 0;
 }
 
-/* Copy @p p into the hold buffer, due KEYLOG_HOLD_MS from now.  When the buffer cannot grow, the oldest held
- * packets are shown now to make room; when even that fails, @p p is shown at once. */
-static void sniff_hold_(struct sniff_ *s, struct umpa_pkt *p, uint64_t number)
+/* Copy @p p, of connection @p conn, into the hold buffer, due s->hold_ms from now.  When the buffer cannot
+ * grow, the oldest held packets are shown now to make room; when even that fails, @p p is shown at once. */
+static void sniff_hold_(struct sniff_ *s, struct umpa_pkt *p, uint64_t number, uint64_t conn)
 {
-	struct held_ h = {.due_ms = sniff_now_ms_() + KEYLOG_HOLD_MS,
+	struct held_ h = {.due_ms = sniff_now_ms_() + s->hold_ms,
 			  .ts_sec = p->ts_sec,
 			  .ts_nsec = p->ts_nsec,
 			  .caplen = p->len,
 			  .wirelen = p->wirelen,
-			  .number = number};
+			  .number = number,
+			  .conn = conn};
 	size_t need = sizeof(h) + ((p->len + 7u) & ~7u);
+	unsigned *cnt;
 
 	if (s->hlen + need > s->hcap && s->hhead > 0) { /* compact */
 		memmove(s->hold, s->hold + s->hhead, s->hlen - s->hhead);
@@ -234,6 +288,12 @@ static void sniff_hold_(struct sniff_ *s, struct umpa_pkt *p, uint64_t number)
 			s->hhead = 0;
 		}
 	}
+	if (!conn || !(cnt = sniff_hconn_(s, conn, 1))) {
+		h.wild = 1; /* no connection, or too many held: everything waits behind it */
+		s->hall++;
+	} else {
+		(*cnt)++;
+	}
 	memcpy(s->hold + s->hlen, &h, sizeof(h));
 	memcpy(s->hold + s->hlen + sizeof(h), p->data, p->len);
 	s->hlen += need;
@@ -253,8 +313,14 @@ static void sniff_pkt_(struct umpa_pkt *p, void *arg)
 		return;
 	}
 	if (s->print) {
-		if (s->keylog)
-			sniff_hold_(s, p, s->n);
+		uint64_t conn = 0;
+		int hold = 0;
+		if (s->keylog) {
+			umpa_dissect(p);
+			hold = sniff_must_hold_(s, p, &conn);
+		}
+		if (hold)
+			sniff_hold_(s, p, s->n, conn);
 		else
 			sniff_show_(s, p, s->n);
 	}
@@ -371,6 +437,7 @@ int cmd_sniff(int argc, char **argv)
 		OPT_IMMEDIATE,
 		OPT_VERIFY,
 		OPT_KEYLOG,
+		OPT_KEYLOG_WAIT,
 		OPT_NOREASM,
 	};
 	static const struct option opts[] = {
@@ -386,6 +453,7 @@ int cmd_sniff(int argc, char **argv)
 	    {"immediate", no_argument, NULL, OPT_IMMEDIATE},
 	    {"verify-checksums", no_argument, NULL, OPT_VERIFY},
 	    {"keylog", required_argument, NULL, OPT_KEYLOG},
+	    {"keylog-wait", required_argument, NULL, OPT_KEYLOG_WAIT},
 	    {"no-reassembly", no_argument, NULL, OPT_NOREASM},
 	    {"selftest-setuid", no_argument, NULL, OPT_SELFTEST}, /* hidden: proves -Z in tests */
 	    {"help", no_argument, NULL, 'h'},
@@ -402,6 +470,7 @@ int cmd_sniff(int argc, char **argv)
 	char *bpfbuf = NULL;
 
 	memset(&s, 0, sizeof s);
+	s.hold_ms = -1;
 	s.fmt = TOOL_FMT_LINE;
 	s.ro.scratch = s.scratch;
 	s.ro.json_scratch = &s.jscratch;
@@ -474,6 +543,9 @@ int cmd_sniff(int argc, char **argv)
 		case OPT_TIMEOUT:
 			timeout_ns = tool_ns(&umpa_num_seconds, "--timeout", optarg);
 			break;
+		case OPT_KEYLOG_WAIT:
+			s.hold_ms = tool_ns(&umpa_num_seconds, "--keylog-wait", optarg) / 1000000;
+			break;
 		case OPT_SELFTEST:
 			selftest = 1;
 			break;
@@ -510,6 +582,13 @@ int cmd_sniff(int argc, char **argv)
 		free(bpfbuf);
 		return UMPA_EXIT_USAGE;
 	}
+	if (s.hold_ms >= 0 && !s.keylog) {
+		tool_err("sniff: --keylog-wait goes with --keylog");
+		free(bpfbuf);
+		return UMPA_EXIT_USAGE;
+	}
+	if (s.hold_ms < 0)
+		s.hold_ms = KEYLOG_HOLD_MS;
 	s.print = !wpath || force_print;
 	if (wpath && !strcmp(wpath, "-") && s.print) {
 		tool_err("sniff: -w - writes the capture to standard output: --print cannot share it");

@@ -108,14 +108,8 @@ static int keep_pkt(void *arg, struct umpa_pkt *p, struct umpa_err *e)
 {
 	struct sr *s = arg;
 
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 256;
-		struct umpa_pkt *k = realloc(s->pkts, cap * sizeof(*k));
-		if (!k)
-			return umpa_err_set(e, UMPA_ENOMEM, "out of memory");
-		s->pkts = k;
-		s->cap = cap;
-	}
+	if (umpa_array_grow(&s->pkts, &s->cap, s->n + 1, sizeof(*s->pkts), e) < 0)
+		return -UMPA_ENOMEM;
 	umpa_pkt_init(&s->pkts[s->n]);
 	if (umpa_pkt_dup(&s->pkts[s->n], p, e) < 0)
 		return -e->code;

@@ -131,6 +131,7 @@ TABLE=$(
 --snaplen|sniff -i $NOIF --snaplen @|
 --buffer-size|sniff -i $NOIF --buffer-size @|
 --timeout|sniff -i $NOIF --timeout @|
+--keylog-wait|sniff -i $NOIF --keylog $T/none.log --keylog-wait @|
 --timeout|sr $PKT -i $NOIF --timeout @|
 --retry|sr $PKT -i $NOIF --retry @|
 --rate|sr $PKT -i $NOIF --rate @|

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # install.sh - the installed library as a user meets it: headers, exports, pkg-config.
 #
-# Runs `make install DESTDIR=$T/root` from the build tree, then checks
+# Installs the build tree into DESTDIR=$T/root (make's install rules alone: the build tree's
+# libumpa.so is never relinked under the other tests' feet; checked), then checks
 #   1. the headers are in $includedir/umpa/, and the umbrella umpa.h includes every
 #      other installed header;
 #   2. no installed header declares a name that ends with an underscore (those are
@@ -36,13 +37,39 @@ FAIL=0
 ok() { PASS=$((PASS + 1)); echo "ok: $1"; }
 failed() { FAIL=$((FAIL + 1)); echo "FAILED: $1"; [ $# -gt 1 ] && printf '    %s\n' "${@:2}"; }
 
-# The test runs inside `make check`: a nested make must not inherit its job server.
-if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$top_builddir" install DESTDIR="$T/root" >"$T/install.log" 2>&1; then
+# The test runs inside `make check`, while other tests run the build tree's umpa and libumpa.so.
+# `make install` first makes `all`: whenever make thinks anything is out of date, it relinks
+# libumpa.la, and libtool removes .libs/libumpa.so* before it links: a test starting then fails to
+# load the library.  So the install runs install-am's two halves alone, with the built files
+# declared up to date (-o: never remade, nothing remade because of them): it copies what `make
+# check` built and builds nothing.  A nested make must not inherit the job server either.
+lso=$(readlink -f "$top_builddir/.libs/libumpa.so" 2>/dev/null)
+if [ ! -f "$top_builddir/libumpa.la" ] || [ -z "$lso" ] || [ ! -f "$lso" ]; then
+	failed "the build tree holds libumpa.la and .libs/libumpa.so (run make first)"
+	echo "$PASS passed, $FAIL failed"
+	exit 1
+fi
+inst=(install-exec-am install-data-am DESTDIR="$T/root" -o libumpa.la -o umpa -o umpa.pc)
+nmake() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$top_builddir" "$@"; }
+before=$(stat -c '%i %Y' "$lso" "$top_builddir/.libs/umpa" 2>/dev/null)
+nmake -n "${inst[@]}" >"$T/plan.log" 2>&1
+if grep -Eq -- '--mode=(link|compile)|\b(gcc|cc|clang) ' "$T/plan.log"; then
+	failed "the install plan (make -n) copies and builds nothing" "$(grep -E -- '--mode=(link|compile)|\b(gcc|cc|clang) ' "$T/plan.log" | head -n 3 | cut -c1-160)"
+else
+	ok "the install plan (make -n) copies and builds nothing: the build tree's libumpa.so stays in place"
+fi
+if ! nmake "${inst[@]}" >"$T/install.log" 2>&1; then
 	failed "make install DESTDIR=$T/root" "$(tail -n 20 "$T/install.log")"
 	echo "$PASS passed, $FAIL failed"
 	exit 1
 fi
 ok "make install DESTDIR=..."
+after=$(stat -c '%i %Y' "$lso" "$top_builddir/.libs/umpa" 2>/dev/null)
+if [ -n "$before" ] && [ "$before" = "$after" ]; then
+	ok "the build tree's libumpa.so and umpa are the same files after the install (inode, time)"
+else
+	failed "the build tree's libumpa.so and umpa are untouched by the install" "before: $before" "after: $after"
+fi
 
 pc=$(find "$T/root" -name umpa.pc -path '*/pkgconfig/*' | head -n 1)
 lib=$(find "$T/root" -name 'libumpa.so' | head -n 1)

@@ -20,13 +20,8 @@
 # Needs root; skips (77) otherwise.  Bounded: every command has a timeout.
 set -uo pipefail
 
-top_srcdir=${top_srcdir:-.}
-top_builddir=${top_builddir:-.}
-UMPA=${UMPA:-$top_builddir/umpa}
-case $UMPA in /*) ;; *) UMPA=$(pwd)/$UMPA ;; esac
-case $top_srcdir in /*) ;; *) top_srcdir=$(pwd)/$top_srcdir ;; esac
-export UMPA_TEMPLATE_PATH=$top_srcdir/templates
-. "$top_srcdir/tests/netns/lib.sh"
+. "${top_srcdir:-.}/tests/netns/lib.sh"
+netns_paths
 netns_require_root
 netns_need_tools ping curl python3 timeout iperf3 ethtool ss
 

@@ -17,6 +17,19 @@ NS_PASS=0
 NS_FAIL=0
 NS_CREATED=()
 
+# netns_paths: what a test needs from make check's environment: top_srcdir and top_builddir (default .)
+# and UMPA (default the build tree's umpa), made absolute, and the source tree's templates for umpa run.
+#   . "${top_srcdir:-.}/tests/netns/lib.sh"
+#   netns_paths
+netns_paths() {
+	top_srcdir=${top_srcdir:-.}
+	top_builddir=${top_builddir:-.}
+	UMPA=${UMPA:-$top_builddir/umpa}
+	case $UMPA in /*) ;; *) UMPA=$(pwd)/$UMPA ;; esac
+	case $top_srcdir in /*) ;; *) top_srcdir=$(pwd)/$top_srcdir ;; esac
+	export UMPA_TEMPLATE_PATH=$top_srcdir/templates
+}
+
 netns_need_tools() { # netns_need_tools CMD...: skip (exit 77) naming the first command missing
 	local t
 	for t in "$@"; do

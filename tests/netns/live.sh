@@ -7,7 +7,7 @@
 # files back.  Checks: ifaces against `ip link`/`ip addr`, sniff lines with the
 # right ICMP ids and sequence numbers, -w file read back identically by tshark
 # and by `umpa show` (nanosecond timestamps), -c, BPF, --direction, counters
-# on stderr, SIGINT/SIGTERM mid-capture, -Z (root cannot be regained), and the
+# on stderr, SIGINT/SIGTERM mid-capture (and SIGTERM repeated during shutdown), -Z (root cannot be regained), and the
 # bad-input errors (one line, exit 1; usage: exit 2).
 # Needs root; skips (77) otherwise.  Bounded: every wait has a timeout.
 set -uo pipefail
@@ -207,15 +207,22 @@ chk "-c 2 stops after 2 packets while ping goes on (exit 0, 2 JSON lines)" \
 wait_pid $PP 5 >/dev/null
 
 # ---------------------------------------------------------------- SIGINT / SIGTERM mid-capture
-# SIGINT: pcap; SIGTERM: pcapng with --snaplen 60 (ICMP frames of 98 bytes kept as 60)
-for sig in INT TERM; do
+# SIGINT: pcap; SIGTERM: pcapng with --snaplen 60 (ICMP frames of 98 bytes kept as 60); TERMS: SIGTERM
+# again and again until umpa is gone (timeout(1) sends two): the repeats during shutdown (files being
+# closed, exit handlers) are ignored, the status stays 0 and the file complete
+for sig in INT TERM TERMS; do
 	extra=()
 	[ $sig = TERM ] && extra=(--pcapng --snaplen 60)
 	ip netns exec "$NS_A" "$UMPA" sniff -i "$IF_A" -w "$T/sig.cap" "${extra[@]}" >"$T/sig.out" 2>"$T/sig.err" &
 	P1=$!
 	wait_for "$T/sig.err" "sniffing on"
 	in_a ping -e $ID -c 5 -i 0.05 -W 1 "$IP_B" >/dev/null 2>&1
-	kill -$sig $P1
+	kill -${sig%S} $P1
+	if [ $sig = TERMS ]; then
+		for _ in $(seq 1 3000); do
+			kill -TERM $P1 2>/dev/null || break
+		done
+	fi
 	wait_pid $P1 5
 	RC=$?
 	n=$(sed -nE 's/^(interrupted|terminated): ([0-9]+) packets captured.*/\2/p' "$T/sig.err")

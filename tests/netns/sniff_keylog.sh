@@ -8,7 +8,9 @@
 #   - frame by frame, the HTTP fields umpa printed live (decrypted) are tshark's, and no record is left
 #     undecrypted (tests/oracle/tls_decrypt.py);
 #   - --keylog with -w and no --print, or with --no-reassembly, is a usage error (exit 2), and so is a
-#     key log path that is a directory.
+#     key log path that is a directory, and --keylog-wait without --keylog;
+#   - only packets of TLS connections whose secrets are missing wait: a UDP datagram sent right after a
+#     TLS record whose secret never comes is printed at once, the record when the capture stops.
 # Needs root, tshark, curl, openssl; skips (77) otherwise.  Every wait is bounded.
 set -uo pipefail
 
@@ -39,6 +41,39 @@ in_a "$UMPA" sniff -i veth-a --keylog "$T/k.log" --no-reassembly >/dev/null 2>"$
 check "--keylog with --no-reassembly: usage error" [ $? -eq 2 ]
 in_a "$UMPA" sniff -i veth-a --keylog "$T" >/dev/null 2>"$T/e3"
 check "--keylog DIRECTORY: usage error naming it" [ $? -eq 2 ] && grep -q "not a readable file" "$T/e3"
+
+# Only packets of TLS connections whose secrets are missing wait.  B sends, back to back, a TLS record of a
+# connection to port 443 that no key log line will ever name (the key log does not exist) and a UDP datagram;
+# with --keylog-wait 30 the record waits longer than this test does, the datagram is printed at once; the
+# record is printed when the capture stops, after it.  (Without the per-connection hold, the record came
+# first: every packet waited.)
+ip netns exec "$NS_A" "$UMPA" sniff -i veth-a --immediate --keylog "$T/none.log" --keylog-wait 30 --timeout 20 \
+	tcp port 443 or udp port 9999 >"$T/order.txt" 2>"$T/order.err" &
+ord=$!
+for _ in $(seq 1 100); do
+	grep -q "sniffing on" "$T/order.err" 2>/dev/null && break
+	sleep 0.05
+done
+in_b "$UMPA" send -i veth-b "ether{dst=\"$MAC_A\"}/ip{src=\"10.77.0.2\", dst=\"10.77.0.1\"}/tcp{sport=40000, dport=443, flags=\"PA\"}/\"\\x17\\x03\\x03\\x00\\x05hello\"" \
+	"ether{dst=\"$MAC_A\"}/ip{src=\"10.77.0.2\", dst=\"10.77.0.1\"}/udp{sport=9999, dport=9999}/\"plain\"" >/dev/null 2>"$T/send.err"
+for _ in $(seq 1 100); do
+	grep -q '\.9999: ' "$T/order.txt" && break
+	sleep 0.1
+done
+udp_first() { grep -q '\.9999: ' "$T/order.txt" && ! grep -q '\.443: ' "$T/order.txt"; }
+check "a UDP datagram is printed at once while the TLS record sent before it waits for its secret ($(head -c 200 "$T/order.txt"))" udp_first
+kill -INT $ord 2>/dev/null
+wait $ord
+src=$?
+# (A's kernel answers the record with a RST: of the same connection, it waits behind the record)
+order_ok() {
+	[ $src -eq 0 ] && sed -n 1p "$T/order.txt" | grep -q '\.9999: ' &&
+		sed -n 2p "$T/order.txt" | grep -q '40000 > 10\.77\.0\.1\.443: .*Application Data' &&
+		! sed -n '3,$p' "$T/order.txt" | grep -vq '10\.77\.0\.1\.443 > 10\.77\.0\.2\.40000: Flags \[R'
+}
+check "the waiting record is printed when the capture stops, after the datagram, the RST answering it after it (exit $src)" order_ok
+in_a "$UMPA" sniff -i veth-a --keylog-wait 1 >/dev/null 2>"$T/e4"
+check "--keylog-wait without --keylog: usage error" [ $? -eq 2 ]
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" \
 	-days 2 -subj /CN=localhost 2>/dev/null

@@ -17,13 +17,8 @@
 # Needs root; skips (77) otherwise.  Bounded: every command has a timeout.
 set -uo pipefail
 
-top_srcdir=${top_srcdir:-.}
-top_builddir=${top_builddir:-.}
-UMPA=${UMPA:-$top_builddir/umpa}
-case $UMPA in /*) ;; *) UMPA=$(pwd)/$UMPA ;; esac
-case $top_srcdir in /*) ;; *) top_srcdir=$(pwd)/$top_srcdir ;; esac
-export UMPA_TEMPLATE_PATH=$top_srcdir/templates
-. "$top_srcdir/tests/netns/lib.sh"
+. "${top_srcdir:-.}/tests/netns/lib.sh"
+netns_paths
 netns_require_root
 for t in timeout sha256sum; do
 	if ! command -v $t >/dev/null; then
@@ -96,9 +91,11 @@ check "the receiver delivered 3572 segments in order" [ "$(ctr "$T/f.recv.json" 
 check "the receiver saw duplicates (lost acks)" [ "$(ctr "$T/f.recv.json" segments.duplicated)" -gt 0 ]
 check "the transfer took under 20 s" [ $MS -lt 20000 ]
 
-# slow receiver: 2 ms per segment, a window of 16: the window closes and reopens
+# slow receiver: 2 ms per segment, a window of 16: the window closes and reopens.  It lingers 1.5 s: when
+# the last acknowledgements are lost, the sender's probe and timeouts (0.2 s, then 0.4 s) must still find it
+# (with 0.5 s the sender once waited for a receiver already gone, until its 30 s timeout)
 head -c 300000 /dev/urandom >"$T/in/slow"
-transfer slow --set delay=0.002 --set window=16 --set linger=0.5 --
+transfer slow --set delay=0.002 --set window=16 --set linger=1.5 --
 echo "  300 kB to a slow receiver (2 ms per segment, window 16): $MS ms"
 echo "  receiver: $(grep -o '"segments[^}]*' "$T/slow.recv.json")"
 both_ok() { [ $SRC -eq 0 ] && [ $RRC -eq 0 ]; }

@@ -182,7 +182,7 @@ check_usage "module 'nope' does not exist" -l 127.0.0.1:0 -t 127.0.0.1:1 -m nope
 check_usage "module 'replace': unknown option 'x'" -l 127.0.0.1:0 -t 127.0.0.1:1 -m replace:x=1
 check_usage "module 'delay': seconds" -l 127.0.0.1:0 -t 127.0.0.1:1 -m delay:seconds=-1
 check_usage "bad port" -l 127.0.0.1:70000 -t 127.0.0.1:1
-check_usage "-t HOST:PORT is required" -l 127.0.0.1:0
+check_usage "-t HOST:PORT is required" --udp -l 127.0.0.1:0
 check_usage "module 'x' does not exist" --help-module x
 
 # ---- 9: TLS man-in-the-middle ----

@@ -342,6 +342,35 @@ static void test_err_cut_between_words(void **state)
 	assert_string_equal(e.msg, "short one");
 }
 
+/* umpa_array_grow: capacity doubles from 64 to hold what is asked, the contents stay, nothing happens when
+ * there is room, and a size that cannot be allocated is an error with a message, the array untouched. */
+static void test_array_grow(void **state)
+{
+	struct umpa_err e = {0};
+	uint32_t *v = NULL, *before;
+	size_t cap = 0;
+
+	(void)state;
+	assert_int_equal(umpa_array_grow(&v, &cap, 1, sizeof(*v), &e), 0);
+	assert_non_null(v);
+	assert_int_equal(cap, 64);
+	for (uint32_t i = 0; i < 64; i++)
+		v[i] = i * 7;
+	before = v;
+	assert_int_equal(umpa_array_grow(&v, &cap, 64, sizeof(*v), &e), 0);
+	assert_ptr_equal(v, before);
+	assert_int_equal(umpa_array_grow(&v, &cap, 300, sizeof(*v), &e), 0);
+	assert_int_equal(cap, 512);
+	for (uint32_t i = 0; i < 64; i++)
+		assert_int_equal(v[i], i * 7);
+	before = v;
+	assert_int_equal(umpa_array_grow(&v, &cap, SIZE_MAX / 2, sizeof(*v), &e), -UMPA_ENOMEM);
+	assert_ptr_equal(v, before);
+	assert_int_equal(cap, 512);
+	assert_non_null(strstr(e.msg, "out of memory"));
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +382,7 @@ int main(void)
 	    cmocka_unit_test(test_checksum),
 	    cmocka_unit_test(test_checksum_incremental),
 	    cmocka_unit_test(test_err_cut_between_words),
+	    cmocka_unit_test(test_array_grow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -625,6 +625,67 @@ static void pipe_read(struct umpa_loop *l, int fd, unsigned what, void *arg)
 	p->src = umpa_loop_remove_fd(p->src); /* from inside its own callback */
 }
 
+static void raise_term(struct umpa_loop *l, void *arg)
+{
+	(void)l;
+	(void)arg;
+	raise(SIGTERM);
+}
+
+static void stop_cb(struct umpa_loop *l, void *arg)
+{
+	(void)arg;
+	umpa_loop_break(l);
+}
+
+/* The disposition of @p sig now: SIG_DFL, SIG_IGN or a handler. */
+static void (*disposition(int sig))(int)
+{
+	struct sigaction sa;
+
+	assert_int_equal(sigaction(sig, NULL, &sa), 0);
+	return sa.sa_handler;
+}
+
+/* A second SIGTERM during shutdown (after the loop a first one broke was freed: files being written, atexit
+ * handlers) must not kill the program: the break signals stay ignored.  Without a signal, freeing the loop
+ * puts the default action back. */
+static void live_signal_twice(void **state)
+{
+	struct umpa_err e;
+	struct umpa_loop *l;
+
+	(void)state;
+	assert_true(disposition(SIGTERM) == SIG_DFL);
+	/* ended by --duration: SIGTERM kills again afterwards, as before the loop */
+	l = umpa_loop_new(UMPA_CLOCK_LIVE, &e);
+	assert_non_null(l);
+	assert_int_equal(umpa_loop_break_on_signal(l, SIGTERM, &e), 0);
+	assert_true(disposition(SIGTERM) != SIG_DFL); /* libevent's handler */
+	assert_non_null(umpa_after(l, 1 * MS, stop_cb, NULL, &e));
+	assert_int_equal(umpa_loop_run(l, &e), 0);
+	assert_int_equal(umpa_loop_signalled(l), 0);
+	umpa_loop_free(l);
+	assert_true(disposition(SIGTERM) == SIG_DFL);
+
+	/* ended by SIGTERM: a second one after the free is ignored (without the fix it kills this test) */
+	l = umpa_loop_new(UMPA_CLOCK_LIVE, &e);
+	assert_non_null(l);
+	assert_int_equal(umpa_loop_break_on_signal(l, SIGTERM, &e), 0);
+	assert_int_equal(umpa_loop_break_on_signal(l, SIGINT, &e), 0);
+	assert_non_null(umpa_after(l, 5 * UMPA_NS_PER_SEC, stop_cb, NULL, &e)); /* keeps the loop running */
+	assert_non_null(umpa_after(l, 1 * MS, raise_term, NULL, &e));
+	assert_int_equal(umpa_loop_run(l, &e), 0);
+	assert_int_equal(umpa_loop_signalled(l), SIGTERM);
+	umpa_loop_free(l);
+	assert_true(disposition(SIGTERM) == SIG_IGN);
+	assert_true(disposition(SIGINT) == SIG_IGN);
+	assert_int_equal(raise(SIGTERM), 0);
+	assert_int_equal(raise(SIGINT), 0);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+}
+
 static void raise_usr1(struct umpa_loop *l, void *arg)
 {
 	(void)l;
@@ -740,13 +801,13 @@ static void live_rate(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(virtual_order), cmocka_unit_test(every_and_cancel),
-	    cmocka_unit_test(virtual_week),  cmocka_unit_test(virtual_advance),
-	    cmocka_unit_test(fail_stops),    cmocka_unit_test(source_virtual_exact),
-	    cmocka_unit_test(source_jitter), cmocka_unit_test(source_batches),
-	    cmocka_unit_test(source_error),  cmocka_unit_test(source_stop_inside),
-	    cmocka_unit_test(live_timers),   cmocka_unit_test(live_fd_and_signal),
-	    cmocka_unit_test(live_rate),
+	    cmocka_unit_test(virtual_order),     cmocka_unit_test(every_and_cancel),
+	    cmocka_unit_test(virtual_week),      cmocka_unit_test(virtual_advance),
+	    cmocka_unit_test(fail_stops),        cmocka_unit_test(source_virtual_exact),
+	    cmocka_unit_test(source_jitter),     cmocka_unit_test(source_batches),
+	    cmocka_unit_test(source_error),      cmocka_unit_test(source_stop_inside),
+	    cmocka_unit_test(live_timers),       cmocka_unit_test(live_fd_and_signal),
+	    cmocka_unit_test(live_signal_twice), cmocka_unit_test(live_rate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

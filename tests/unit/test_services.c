@@ -135,6 +135,42 @@ static void test_sctp_specs(void **state)
 	}
 }
 
+/* SCTP matching (proto_common.h's port-pair hooks, shared with UDP and TCP): hashret is the same both ways; a
+ * packet answers when its ports are the request's swapped; the reason names sctp; a cut header answers
+ * nothing. */
+static void test_sctp_answers(void **state)
+{
+	struct umpa_pkt q, r, cut;
+	char why[96] = "";
+
+	(void)state;
+	sctp_build(&q, "init=1:2:3:4:5");
+	unit_build_ip(&r, &umpa_proto_ip, "10.0.0.2", "10.0.0.1", &umpa_proto_sctp);
+	unit_set(&r, 1, "sport", "40001");
+	unit_set(&r, 1, "dport", "40000");
+	unit_set(&r, 1, "chunks", "init_ack=9:2:3:4:5");
+	unit_finish(&r);
+	assert_int_equal(umpa_proto_sctp.hashret(&q, 1), 40000 ^ 40001);
+	assert_int_equal(umpa_proto_sctp.hashret(&r, 1), umpa_proto_sctp.hashret(&q, 1));
+	assert_int_equal(umpa_proto_sctp.answers(&r, 1, &q, 1, why, sizeof why), 1);
+	assert_int_equal(umpa_proto_sctp.answers(&q, 1, &q, 1, why, sizeof why), 0);
+	assert_string_equal(why, "sctp ports not swapped (40000>40001 vs 40000>40001)");
+	unit_set(&r, 1, "sport", "40002");
+	assert_int_equal(umpa_proto_sctp.answers(&r, 1, &q, 1, why, sizeof why), 0);
+	assert_string_equal(why, "sctp ports not swapped (40002>40000 vs 40000>40001)");
+	/* 3 bytes of SCTP: no destination port */
+	unit_dissect_hex(&cut, UMPA_LINKTYPE_RAW,
+			 "4500001700010000408400000a0000020a000001"
+			 "9c419c");
+	assert_ptr_equal(cut.l[1].proto, &umpa_proto_sctp);
+	assert_int_equal(umpa_proto_sctp.hashret(&cut, 1), 0);
+	assert_int_equal(umpa_proto_sctp.answers(&cut, 1, &q, 1, why, sizeof why), 0);
+	assert_string_equal(why, "sctp header missing");
+	umpa_pkt_release(&cut);
+	umpa_pkt_release(&r);
+	umpa_pkt_release(&q);
+}
+
 /* Scapy: DHCP6_Solicit(trid=0x123456)/DHCP6OptClientId(duid=DUID_LLT(lladdr='02:00:00:00:00:01',timeval=0x2a))/
  *        DHCP6OptElapsedTime(elapsedtime=5)/DHCP6OptOptReq(reqopts=[23,24])/DHCP6OptIA_NA(iaid=1,T1=3600,T2=5400) */
 static const char *d6_solicit_hex =
@@ -496,11 +532,11 @@ static void test_icmp_ext(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sctp_build),     cmocka_unit_test(test_sctp_dissect),
-	    cmocka_unit_test(test_sctp_specs),     cmocka_unit_test(test_dhcpv6_build),
-	    cmocka_unit_test(test_dhcpv6_dissect), cmocka_unit_test(test_ntp),
-	    cmocka_unit_test(test_lldp),           cmocka_unit_test(test_mld2),
-	    cmocka_unit_test(test_icmp_ext),
+	    cmocka_unit_test(test_sctp_build),   cmocka_unit_test(test_sctp_dissect),
+	    cmocka_unit_test(test_sctp_specs),   cmocka_unit_test(test_sctp_answers),
+	    cmocka_unit_test(test_dhcpv6_build), cmocka_unit_test(test_dhcpv6_dissect),
+	    cmocka_unit_test(test_ntp),          cmocka_unit_test(test_lldp),
+	    cmocka_unit_test(test_mld2),         cmocka_unit_test(test_icmp_ext),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

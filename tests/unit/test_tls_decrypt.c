@@ -40,6 +40,19 @@ static void release(void)
 	memset(&g, 0, sizeof(g));
 }
 
+/* The key log lines of @p k that contain @p label (@p with 1) or that do not (@p with 0) into @p out; all of
+ * them when @p label is NULL. */
+static void keylog_lines(const char *k, size_t klen, const char *label, int with, struct umpa_sbuf *out)
+{
+	for (const char *l = k; l < k + klen;) {
+		const char *nl = memchr(l, '\n', (size_t)(k + klen - l));
+		size_t ll = nl ? (size_t)(nl - l) + 1 : (size_t)(k + klen - l);
+		if (!label || (memmem(l, ll, label, strlen(label)) != NULL) == with)
+			umpa_sbuf_put(out, l, ll);
+		l += ll;
+	}
+}
+
 /* Run @p o, then show every packet as `umpa show` does with the run's key log, less the lines that contain
  * @p drop (NULL: none), into @p out.  Returns the number of conversations. */
 static int show_run(struct umpa_tls_opts *o, const char *drop, struct umpa_sbuf *out)
@@ -60,13 +73,7 @@ static int show_run(struct umpa_tls_opts *o, const char *drop, struct umpa_sbuf 
 		fail_msg("umpa_tls_run: %s", e.msg);
 	k = umpa_tls_keylog(t, &klen);
 	assert_non_null(k);
-	for (const char *l = k; l < k + klen;) { /* the key log less the lines naming @p drop */
-		const char *nl = memchr(l, '\n', (size_t)(k + klen - l));
-		size_t ll = nl ? (size_t)(nl - l) + 1 : (size_t)(k + klen - l);
-		if (!drop || !memmem(l, ll, drop, strlen(drop)))
-			umpa_sbuf_put(&kl, l, ll);
-		l += ll;
-	}
+	keylog_lines(k, klen, drop, 0, &kl); /* the key log less the lines naming @p drop */
 	r = umpa_reasm_open(NULL, &e);
 	assert_non_null(r);
 	assert_true(umpa_reasm_keylog(r, kl.s, kl.len, &e) > 0);
@@ -172,12 +179,86 @@ static void test_split_handshake(void **state)
 	umpa_sbuf_free(&out);
 }
 
+static int has_tls(const struct umpa_pkt *p)
+{
+	for (unsigned i = 0; i < p->nlayers; i++)
+		if (p->l[i].proto == &umpa_proto_tls)
+			return 1;
+	return 0;
+}
+
+/* umpa_reasm_keys_missing, as `umpa sniff --keylog` asks it of each packet before showing it: a TCP packet
+ * without TLS needs nothing; with the key log still empty the ClientHello waits; once a secret is known it
+ * goes at once (it teaches the client random); the server's flight waits until the traffic secrets are
+ * there too.  Both directions get the same connection number; a UDP datagram gets none. */
+static void test_keys_missing(void **state)
+{
+	struct umpa_tls_opts o;
+	struct umpa_err e = {0};
+	struct umpa_tls *t;
+	struct umpa_reasm *r;
+	struct umpa_sbuf kl = {0};
+	struct umpa_pkt u;
+	const char *k;
+	size_t klen = 0, ch = 0, sh = 0;
+	uint64_t conn0 = 0, conn = 0;
+
+	(void)state;
+	opts(&o, "ec:P-256");
+	t = umpa_tls_new(&o, &e);
+	assert_non_null(t);
+	assert_int_equal(umpa_tls_run(t, collect, NULL, NULL, 0, &e), 1);
+	k = umpa_tls_keylog(t, &klen);
+	assert_non_null(k);
+	for (size_t i = 0; i < g.n; i++)
+		umpa_dissect(&g.pk[i]);
+	while (ch < g.n && !has_tls(&g.pk[ch]))
+		ch++;
+	for (sh = ch + 1; sh < g.n && !has_tls(&g.pk[sh]); sh++)
+		;
+	assert_true(ch > 0 && sh < g.n);
+	r = umpa_reasm_open(NULL, &e);
+	assert_non_null(r);
+	assert_int_equal(umpa_reasm_keylog(r, "", 0, &e), 0); /* the file exists, empty */
+
+	assert_int_equal(umpa_reasm_keys_missing(r, &g.pk[0], &conn0), 0); /* the SYN */
+	assert_true(conn0 != 0);
+	assert_int_equal(umpa_reasm_keys_missing(r, &g.pk[ch], &conn), 1);
+	assert_true(conn == conn0);
+
+	keylog_lines(k, klen, "HANDSHAKE_TRAFFIC_SECRET", 1, &kl);
+	assert_int_equal(umpa_reasm_keylog(r, kl.s, kl.len, &e), 2);
+	assert_int_equal(umpa_reasm_keys_missing(r, &g.pk[ch], &conn), 0);
+	for (size_t i = 0; i <= ch; i++)
+		umpa_reasm_feed(r, &g.pk[i], i + 1);
+	assert_int_equal(umpa_reasm_keys_missing(r, &g.pk[sh], &conn), 1); /* no traffic secrets yet */
+	assert_true(conn == conn0);                                        /* the other direction */
+
+	umpa_sbuf_reset(&kl);
+	keylog_lines(k, klen, NULL, 1, &kl);
+	assert_true(umpa_reasm_keylog(r, kl.s, kl.len, &e) > 0);
+	assert_int_equal(umpa_reasm_keys_missing(r, &g.pk[sh], &conn), 0);
+
+	unit_build_ip(&u, &umpa_proto_ip, "10.0.0.1", "10.0.0.2", &umpa_proto_udp);
+	unit_finish(&u);
+	umpa_dissect(&u);
+	assert_int_equal(umpa_reasm_keys_missing(r, &u, &conn), 0);
+	assert_true(conn == 0);
+	assert_int_equal(umpa_reasm_keys_missing(NULL, &g.pk[sh], &conn), 0);
+	umpa_pkt_release(&u);
+	umpa_reasm_close(r);
+	umpa_tls_free(t);
+	umpa_sbuf_free(&kl);
+	release();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_early_data),
 	    cmocka_unit_test(test_early_data_no_secret),
 	    cmocka_unit_test(test_split_handshake),
+	    cmocka_unit_test(test_keys_missing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
