@@ -31,6 +31,7 @@
 
 #ifdef __linux__
 #include <linux/filter.h>
+#include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/virtio_net.h>
 #include <sys/mman.h>
@@ -62,6 +63,9 @@ struct umpa_inj {
 	int ring_tried, ring_broken;
 	int bypass;    /* PACKET_QDISC_BYPASS is on for the ring */
 	unsigned vnet; /* bytes of virtio-net header before each frame in a slot (0: none) */
+#ifdef LIVE_HAVE_RING_
+	struct sockaddr_ll sll; /* where single frames go (libnet's socket), its index looked up once */
+#endif
 };
 
 #ifdef LIVE_HAVE_RING_
@@ -114,6 +118,33 @@ static void live_ignore_outgoing_(int fd)
 
 #ifdef LIVE_HAVE_RING_
 static int live_ring_setup_(struct umpa_inj *j);
+
+/* The link address single frames are sent to (what libnet_write_link fills
+ * in, less its SIOCGIFINDEX per frame). */
+static void live_sll_(struct umpa_inj *j)
+{
+	memset(&j->sll, 0, sizeof j->sll);
+	j->sll.sll_family = AF_PACKET;
+	j->sll.sll_protocol = htons(ETH_P_ALL);
+	j->sll.sll_ifindex = (int)if_nametoindex(j->ifname);
+}
+
+/* Send one frame through libnet's link socket to the cached link address;
+ * the index is looked up again once when the kernel no longer knows it (the
+ * link was re-created).  Returns what write() does. */
+static ssize_t live_send_link_(struct umpa_inj *j, const uint8_t *d, uint32_t n)
+{
+	ssize_t w;
+
+	if (!j->sll.sll_ifindex)
+		live_sll_(j);
+	for (int tries = 0;; tries++) {
+		w = sendto(libnet_getfd(j->ln), d, n, 0, (const struct sockaddr *)&j->sll, sizeof j->sll);
+		if (w >= 0 || tries || (errno != ENXIO && errno != ENODEV && errno != EINVAL))
+			return w;
+		live_sll_(j);
+	}
+}
 #endif
 
 /* libnet's messages end with a newline or "." sometimes: trim it. */
@@ -174,6 +205,7 @@ struct umpa_inj *umpa_inj_open(const char *ifname, int layer, struct umpa_err *e
 		live_drop_rx_(libnet_getfd(j->ln)); /* first: nothing queued meanwhile */
 		live_untap_(libnet_getfd(j->ln), j->ifname);
 		live_ignore_outgoing_(libnet_getfd(j->ln));
+		live_sll_(j);
 		/* now, while privileged: -Z may drop CAP_NET_RAW right after open */
 		live_ring_setup_(j);
 #endif
@@ -276,6 +308,13 @@ int umpa_inj_send(struct umpa_inj *j, const struct umpa_pkt *p, struct umpa_err 
 		r = umpa_err_set(e, UMPA_EINVAL, "%s: frame of %u bytes is shorter than an Ethernet header", j->ifname,
 				 p->len);
 	else {
+#ifdef LIVE_HAVE_RING_
+		ssize_t w = live_send_link_(j, p->data, p->len);
+		r = 0;
+		if (w < 0 || (uint32_t)w != p->len)
+			r = umpa_err_set(e, UMPA_EIO, "%s: send failed: %s", j->ifname,
+					 w < 0 ? strerror(errno) : "short write");
+#else
 		int w = libnet_adv_write_link(j->ln, p->data, p->len);
 		r = 0;
 		if (w < 0 || (uint32_t)w != p->len) {
@@ -283,6 +322,7 @@ int umpa_inj_send(struct umpa_inj *j, const struct umpa_pkt *p, struct umpa_err 
 			snprintf(msg, sizeof msg, "%s", libnet_geterror(j->ln));
 			r = umpa_err_set(e, UMPA_EIO, "%s: send failed: %s", j->ifname, live_trim_(msg));
 		}
+#endif
 	}
 	if (r < 0) {
 		j->st.errors++;

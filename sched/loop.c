@@ -356,6 +356,11 @@ int64_t umpa_loop_now_ns(struct umpa_loop *l)
 	return l->clock == UMPA_CLOCK_VIRTUAL ? l->vnow : mono_ns_();
 }
 
+int64_t umpa_loop_next_due_ns(const struct umpa_loop *l)
+{
+	return l->nheap ? l->heap[0]->due : INT64_MAX;
+}
+
 int64_t umpa_loop_wall_ns(struct umpa_loop *l)
 {
 	struct timespec ts;

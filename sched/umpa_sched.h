@@ -81,6 +81,14 @@ enum umpa_clock umpa_loop_clock(const struct umpa_loop *loop);
 int64_t umpa_loop_now_ns(struct umpa_loop *loop);
 
 /**
+ * When the earliest timer of @p loop is due, on the loop's clock
+ * (umpa_loop_now_ns); INT64_MAX when none is set.  For a callback that
+ * polls on its own for a while (busy-polling a capture) and must give the
+ * loop back before a timer is late.
+ */
+int64_t umpa_loop_next_due_ns(const struct umpa_loop *loop);
+
+/**
  * Wall-clock time in nanoseconds since the epoch, for timestamps: the
  * real-time clock on a live loop, the virtual time on a virtual loop (which
  * the offline driver keeps equal to capture timestamps).

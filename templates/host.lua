@@ -18,10 +18,12 @@
 --   udp=PORT:ACTION,...   dns, echo, open (read, no answer), closed (ICMP port unreachable:
 --                         also every unlisted port), filtered (no answer)
 -- Parameters: ip (an address, or a prefix: every address in it a host of its own, as
---   icmp-host), ip6, mac (default 02:00 + the IPv4 address), ttl (icmp-host's);
+--   icmp-host), ip6, mac (default 02:00 + the IPv4 address), ttl (icmp-host's: given, the
+--   TTL / hop limit of everything the host sends, its TCP services' segments too; else 64,
+--   or the personality's);
 --   tcp, udp (above); name (the host's DNS name and certificate name); dns (more records,
 --   "NAME TYPE VALUE; ...", as dns-server's); cert, key (PEM files under --allow-read);
---   personality (linux, windows, freebsd, embedded, or an nmap OS name) and uptime (seconds).
+--   personality (linux, linux6, windows, freebsd, embedded, or an nmap OS name) and uptime (seconds).
 -- Counters: tcp.rst, icmp.unreachable, http.requests, dns.answers, udp.echo, tls.handshakes, ...
 --   umpa run host -i IF --set ip=10.99.0.50 --set ip6=fd99::50 \
 --     --set tcp=22:open,23:closed,25:filtered,80:http,443:https --set udp=53:dns,7:echo -w out.pcapng
@@ -33,7 +35,7 @@ params{
   dns = {type = "string", default = "", help = "more DNS records: NAME TYPE VALUE; ... (A AAAA PTR CNAME TXT)"},
   cert = {type = "string", default = "", help = "PEM certificate for https (under --allow-read; empty: generated)"},
   key = {type = "string", default = "", help = "PEM private key for https (empty: in cert)"},
-  personality = {type = "string", default = "", help = "OS personality of every packet sent (linux, windows, freebsd, embedded, nmap OS name)"},
+  personality = {type = "string", default = "", help = "OS personality of every packet sent (linux, linux6, windows, freebsd, embedded, nmap OS name)"},
   uptime = {type = "number", default = 0, help = "seconds the host has been up (TCP timestamps tick from it; 0: the personality's default)"},
 }
 
@@ -100,12 +102,21 @@ local function l3(p)
   return ipv6{hlim = param.ttl}
 end
 
+-- what the personality answers at a closed port (or nil: silence), with the ttl parameter's TTL when given
+local function closed_answer(p)
+  local q = personality_closed(p)
+  if q and param.ttl then
+    if q.ip then q.ip.ttl = param.ttl else q.ipv6.hlim = param.ttl end
+  end
+  return q
+end
+
 -- RST for a segment to a closed port (RFC 9293 3.10.7.1; reply() puts seq = its ack, ack = its seq + len)
 local function rst(p)
   local f = p.tcp.flags
   if f & 4 ~= 0 then return end
   if persona then -- the personality says how its closed ports answer (or stay silent)
-    local q = personality_closed(p)
+    local q = closed_answer(p)
     if q then send(q); count("tcp.rst") end
     return
   end
@@ -120,7 +131,7 @@ end
 -- ICMP / ICMPv6 port unreachable quoting the datagram (as much as fits 576 / 1280 bytes)
 local function unreachable(p)
   if persona then
-    local q = personality_closed(p)
+    local q = closed_answer(p)
     if q then send(q); count("icmp.unreachable") end
     return
   end
@@ -202,10 +213,10 @@ for port, t in pairs(tcp_ports) do
   local a = t.action
   if a == "banner" then
     local text = t.arg .. "\r\n"
-    tcp.listen(port, function(c) c:write(text) end, {addr = addrs, mac = not prefix and mac or nil})
+    tcp.listen(port, function(c) c:write(text) end, {addr = addrs, mac = not prefix and mac or nil, ttl = param.ttl})
   elseif SERVICES[a] then
     tcp.listen(port, SERVICES[a], {addr = addrs, mac = not prefix and mac or nil, rwnd = a == "tarpit" and 10 or nil,
-      wscale = a == "tarpit" and -1 or nil})
+      wscale = a == "tarpit" and -1 or nil, ttl = param.ttl})
   end
 end
 

@@ -34,30 +34,47 @@ end
 local prefix = param.ip and param.ip:find("/") ~= nil
 local mac = param.mac or mac_of(param.ip) -- one address (and IPv6)
 
--- per simulated host: its MAC, made on first contact
+-- per simulated host: its MAC and the layers its answers carry, made on
+-- first contact (built once, not per packet: reply() copies what it is given)
 local hosts = {}
 local function host(addr)
   local h = hosts[addr]
   if not h then
-    h = {mac = prefix and not param.mac and mac_of(addr) or mac}
+    local m = prefix and not param.mac and mac_of(addr) or mac
+    h = {mac = m, arp = arp{hwsrc = m}, ether = ether{src = m}}
     hosts[addr] = h
     count("hosts")
   end
   return h
 end
+-- the TTL layers follow param.ttl (changeable while running: PATCH /params)
+local ttl_now, ip_ttl, ipv6_hlim
+local function ttl_layers()
+  if not ip_ttl or param.ttl ~= ttl_now then
+    ttl_now, ip_ttl, ipv6_hlim = param.ttl, ip{ttl = param.ttl}, ipv6{hlim = param.ttl}
+  end
+end
+local echo_reply = icmp{type = "echo-reply"}
 
 if param.ip then
+  -- one address: its host needs no lookup by the packet's address
+  local function host_of(p, field)
+    if prefix then return host(p[field][field == "arp" and "pdst" or "dst"]) end
+    return host(param.ip)
+  end
   on("arp", {["arp.opcode"] = "request", ["arp.dst.proto_ipv4"] = param.ip}, function(p)
-    send(reply(p, arp{hwsrc = host(p.arp.pdst).mac}))
+    send(reply(p, host_of(p, "arp").arp))
     count("arp.replies")
   end)
   on("icmp", {["ip.dst"] = param.ip, ["icmp.type"] = "echo-request"}, function(p)
-    send(reply(p, ether{src = host(p.ip.dst).mac}, ip{ttl = param.ttl}, icmp{type = "echo-reply"}))
+    ttl_layers()
+    send(reply(p, host_of(p, "ip").ether, ip_ttl, echo_reply))
     count("echo.replies")
   end)
 end
 
 if param.ip6 then
+  local ether6, echo6_reply = ether{src = mac}, icmpv6{type = "echo-reply"}
   -- neighbour solicitation for our address (to its solicited-node group or to us)
   on("icmp6", {["icmpv6.type"] = "ns", ["icmpv6.nd.ns.target_address"] = param.ip6}, function(p)
     local dst = p.ipv6.src
@@ -68,7 +85,8 @@ if param.ip6 then
     count("nd.adverts")
   end)
   on("icmp6", {["ipv6.dst"] = param.ip6, ["icmpv6.type"] = "echo-request"}, function(p)
-    send(reply(p, ether{src = mac}, ipv6{hlim = param.ttl}, icmpv6{type = "echo-reply"}))
+    ttl_layers()
+    send(reply(p, ether6, ipv6_hlim, echo6_reply))
     count("echo6.replies")
   end)
 end

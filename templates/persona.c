@@ -6,7 +6,8 @@
  * parser of nmap's fingerprint syntax (nmap's "TCP/IP Fingerprinting" chapter,
  * https://nmap.org/book/osdetect-methods.html): SEQ (TI/CI/II: IP ID classes,
  * TS: timestamp rate), OPS (O1-O6: SYN/ACK option layouts), WIN (W1-W6), ECN
- * (the SYN/ACK to a SYN without timestamps), T1 (TTL, DF), T4-T7 (RSTs),
+ * (the SYN/ACK to a SYN without timestamps), T1 (TTL, DF), T2-T4 (an open
+ * port's answers to a NULL, a SYN+FIN+PSH+URG and an ACK), T5-T7 (RSTs),
  * U1 (the port unreachable: DF, TTL, IPL, UN), IE (echo replies: DFI, T, CD).
  * A value with alternatives ("I|RD") takes the first; a TTL range
  * ("3B-45") without TG takes the initial TTL above it.  One line of umpa's
@@ -67,6 +68,8 @@ static const char linux_fp[] = "Fingerprint linux\n"
 			       "WIN(W1=3890%W2=3890%W3=3890%W4=3890%W5=3890%W6=3890)\n"
 			       "ECN(R=Y%DF=Y%T=40%W=3908%O=M5B4NNSNW7%CC=N%Q=)\n"
 			       "T1(R=Y%DF=Y%T=40%S=O%A=S+%F=AS%RD=0%Q=)\n"
+			       "T2(R=N)\n"
+			       "T3(R=N)\n"
 			       "T4(R=Y%DF=Y%T=40%W=0%S=A%A=Z%F=R%O=%RD=0%Q=)\n"
 			       "T5(R=Y%DF=Y%T=40%W=0%S=Z%A=S+%F=AR%O=%RD=0%Q=)\n"
 			       "T6(R=Y%DF=Y%T=40%W=0%S=A%A=Z%F=R%O=%RD=0%Q=)\n"
@@ -74,6 +77,32 @@ static const char linux_fp[] = "Fingerprint linux\n"
 			       "U1(DF=N%T=40%IPL=164%UN=0%RIPL=G%RID=G%RIPCK=G%RUCK=G%RUD=G)\n"
 			       "IE(DFI=N%T=40%CD=S)\n"
 			       "UMPA(SW=FAF0%SO=M5B4ST11NW7%W=1F6)\n";
+
+/* linux6: what a current kernel sends (Linux 6.x with tcp_rmem[2] = 32 MiB,
+ * as the kernels of the test machines, 6.18: window scale 10): nmap's "Linux
+ * 4.15 - 5.6" with that scale.  The SYN/ACK window is 65535 rounded down to
+ * a multiple of the MSS less 12 for timestamps (65160 with MSS 1460, 64260
+ * with 1440 on IPv6, 64240 without timestamps: UMPA's WR) and later segments
+ * announce it rounded up to the scale (64 and 63), IP ID zero on TCP: a
+ * recorded conversation with such a kernel replays against it unchanged.
+ * p0f (its database ends at Linux 3.x) names none of this: for p0f's "Linux"
+ * use linux. */
+static const char linux6_fp[] = "Fingerprint linux6\n"
+				"SEQ(TI=Z%CI=Z%II=I%TS=A)\n"
+				"OPS(O1=M5B4ST11NWA%O2=M5B4ST11NWA%O3=M5B4NNT11NWA%O4=M5B4ST11NWA%O5=M5B4ST11NWA%O6="
+				"M5B4ST11)\n"
+				"WIN(W1=FE88%W2=FE88%W3=FE88%W4=FE88%W5=FE88%W6=FE88)\n"
+				"ECN(R=Y%DF=Y%T=40%W=FAF0%O=M5B4NNSNWA%CC=N%Q=)\n"
+				"T1(R=Y%DF=Y%T=40%S=O%A=S+%F=AS%RD=0%Q=)\n"
+				"T2(R=N)\n"
+				"T3(R=N)\n"
+				"T4(R=Y%DF=Y%T=40%W=0%S=A%A=Z%F=R%O=%RD=0%Q=)\n"
+				"T5(R=Y%DF=Y%T=40%W=0%S=Z%A=S+%F=AR%O=%RD=0%Q=)\n"
+				"T6(R=Y%DF=Y%T=40%W=0%S=A%A=Z%F=R%O=%RD=0%Q=)\n"
+				"T7(R=Y%DF=Y%T=40%W=0%S=Z%A=S+%F=AR%O=%RD=0%Q=)\n"
+				"U1(DF=N%T=40%IPL=164%UN=0%RIPL=G%RID=G%RIPCK=G%RUCK=G%RUD=G)\n"
+				"IE(DFI=N%T=40%CD=S)\n"
+				"UMPA(SW=FAF0%SO=M5B4ST11NWA%W=40%WR=FFFF)\n";
 
 /* windows: nmap's "Microsoft Windows 7 SP1" without timestamps (Windows
  * does not answer them unless configured): TTL 128, DF, incrementing IP
@@ -85,6 +114,8 @@ static const char windows_fp[] = "Fingerprint windows\n"
 				 "WIN(W1=2000%W2=2000%W3=2000%W4=2000%W5=2000%W6=2000)\n"
 				 "ECN(R=Y%DF=Y%T=80%W=2000%O=M5B4NW8NNS%CC=N%Q=)\n"
 				 "T1(R=Y%DF=Y%T=80%S=O%A=S+%F=AS%RD=0%Q=)\n"
+				 "T2(R=N)\n"
+				 "T3(R=N)\n"
 				 "T4(R=Y%DF=Y%T=80%W=0%S=A%A=O%F=R%O=%RD=0%Q=)\n"
 				 "T5(R=Y%DF=Y%T=80%W=0%S=Z%A=S+%F=AR%O=%RD=0%Q=)\n"
 				 "T6(R=Y%DF=Y%T=80%W=0%S=A%A=O%F=R%O=%RD=0%Q=)\n"
@@ -103,6 +134,8 @@ static const char freebsd_fp[] = "Fingerprint freebsd\n"
 				 "WIN(W1=FFFF%W2=FFFF%W3=FFFF%W4=FFFF%W5=FFFF%W6=FFFF)\n"
 				 "ECN(R=Y%DF=Y%T=40%W=FFFF%O=M5B4NW6SLL%CC=N)\n"
 				 "T1(R=Y%DF=Y%T=40%S=O%A=S+%F=AS%RD=0)\n"
+				 "T2(R=N)\n"
+				 "T3(R=N)\n"
 				 "T4(R=Y%DF=Y%T=40%W=0%S=A%A=Z%F=R%RD=0)\n"
 				 "T5(R=Y%DF=Y%T=40%W=0%S=Z%A=S+%F=AR%RD=0)\n"
 				 "T6(R=Y%DF=Y%T=40%W=0%S=A%A=Z%F=R%RD=0)\n"
@@ -119,6 +152,8 @@ static const char embedded_fp[] = "Fingerprint embedded\n"
 				  "WIN(W1=800%W2=800%W3=800%W4=800%W5=800%W6=800)\n"
 				  "ECN(R=Y%DF=N%T=FF%W=800%O=M5B4%CC=N%Q=)\n"
 				  "T1(R=Y%DF=N%T=FF%S=O%A=S+%F=AS%RD=0%Q=)\n"
+				  "T2(R=N)\n"
+				  "T3(R=Y%DF=N%T=FF%W=800%S=O%A=S+%F=AS%O=M5B4%RD=0%Q=)\n"
 				  "T4(R=Y%DF=N%T=FF%W=800%S=A%A=S%F=AR%O=%RD=0%Q=)\n"
 				  "T5(R=Y%DF=N%T=FF%W=800%S=A%A=S+%F=AR%O=%RD=0%Q=)\n"
 				  "T6(R=Y%DF=N%T=FF%W=800%S=A%A=S%F=AR%O=%RD=0%Q=)\n"
@@ -128,10 +163,8 @@ static const char embedded_fp[] = "Fingerprint embedded\n"
 				  "UMPA(SW=800%SO=M5B4%W=800)\n";
 
 static const struct builtin builtins[] = {
-    {"linux", linux_fp},
-    {"windows", windows_fp},
-    {"freebsd", freebsd_fp},
-    {"embedded", embedded_fp},
+    {"linux", linux_fp},     {"linux6", linux6_fp},     {"windows", windows_fp},
+    {"freebsd", freebsd_fp}, {"embedded", embedded_fp},
 };
 
 /* ------------------------------------------------------------------ */
@@ -339,6 +372,9 @@ static void persona_defaults(struct umpa_persona *p)
 	p->rst_syn = (struct umpa_persona_rst){1, 1, 64, 'Z', 'T', TF_RST | TF_ACK, 0};
 	p->rst_ack = (struct umpa_persona_rst){1, 1, 64, 'A', 'Z', TF_RST, 0};
 	p->rst_other = (struct umpa_persona_rst){1, 1, 64, 'Z', 'T', TF_RST | TF_ACK, 0};
+	/* open ports: no answer to nmap's T2 and T3 (what Linux, Windows and FreeBSD do) */
+	p->open_null = p->open_synfin = (struct umpa_persona_rst){0, 1, 64, 'Z', 'Z', 0, 0};
+	p->open_ack = p->rst_ack;
 	p->udp_unreach = 1;
 	p->unreach_ipl = 576;
 }
@@ -347,7 +383,7 @@ struct pctx {
 	const char *file;
 	unsigned no;
 	struct umpa_err *e;
-	int have_ttl, have_win, have_syn, have_icmp_ttl, have_unreach_ttl, have_win_nots;
+	int have_ttl, have_win, have_syn, have_icmp_ttl, have_unreach_ttl, have_win_nots, have_t4;
 	uint8_t some_ttl; /* any TTL seen, for lines without one */
 };
 
@@ -463,8 +499,12 @@ static int parse_test(struct pctx *c, struct span l, struct umpa_persona *p)
 	while (is_alnum(l.s[i]))
 		i++;
 	test = (struct span){l.s, i};
-	if (span_is(test, "T4"))
-		rst = NULL; /* an ACK to an open port: the same rule as T6 (nmap sees both) */
+	if (span_is(test, "T2"))
+		rst = &p->open_null;
+	else if (span_is(test, "T3"))
+		rst = &p->open_synfin;
+	else if (span_is(test, "T4"))
+		rst = &p->open_ack, c->have_t4 = 1;
 	else if (span_is(test, "T5"))
 		rst = &p->rst_syn;
 	else if (span_is(test, "T6"))
@@ -519,9 +559,12 @@ static int parse_test(struct pctx *c, struct span l, struct umpa_persona *p)
 				c->have_syn |= span_is(k, "SW");
 			} else if (span_is(k, "SO") && opt_value(c, k, v, p->opts_syn) < 0) {
 				return -UMPA_EFORMAT;
+			} else if (span_is(k, "WR")) {
+				if (hexnum(v, 0xffff, &x) < 0 || x == 0)
+					return bad(c, "not a window (hex, not 0)", k, v);
+				p->win_round = (uint16_t)x;
 			}
-		} else if (span_is(test, "T1") || rst || span_is(test, "U1") || span_is(test, "IE") ||
-			   span_is(test, "T4")) {
+		} else if (span_is(test, "T1") || rst || span_is(test, "U1") || span_is(test, "IE")) {
 			int u1 = span_is(test, "U1"), ie = span_is(test, "IE");
 			struct span fv = first_alt(v);
 			if (span_is(k, "R")) {
@@ -620,6 +663,8 @@ static void persona_complete(struct pctx *c, struct umpa_persona *p)
 	}
 	if (!c->have_syn && p->win == 65535 && c->have_win)
 		p->win = p->win_synack[0];
+	if (!c->have_t4) /* an ACK to an open port: as to a closed one (nmap sees both) */
+		p->open_ack = p->rst_ack;
 }
 
 /* Parse @text: check every line; pick the entry @want (NULL: the first);
@@ -773,8 +818,8 @@ int umpa_persona_get(const char *spec, const char *db, struct umpa_persona *out,
 	for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
 		if (!strcmp(spec, builtins[i].name))
 			return parse_db(builtins[i].text, strlen(builtins[i].text), builtins[i].name, NULL, out, e);
-	return umpa_err_set(e, UMPA_ENOENT, "unknown personality '%s' (linux, windows, freebsd, embedded, nmap:NAME)",
-			    spec);
+	return umpa_err_set(e, UMPA_ENOENT,
+			    "unknown personality '%s' (linux, linux6, windows, freebsd, embedded, nmap:NAME)", spec);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1169,6 +1214,16 @@ static uint32_t tsval(const struct binding *b, const struct umpa_persona *p, int
 }
 
 /* What a TCP layer's options say. */
+/* Window @win rounded down to a multiple of the MSS, less 12 bytes when
+ * timestamps are on (Linux's tcp_select_initial_window with the space of
+ * its own MSS: 65535 -> 65160 for MSS 1460, 64260 for 1440). */
+static uint32_t persona_round_win(uint16_t win, uint16_t mss, int ts)
+{
+	uint32_t m = ts && mss > 12 ? mss - 12u : mss;
+
+	return m && win > m ? win / m * m : win;
+}
+
 struct tcpopts {
 	int present; /* a TCP layer was read */
 	uint8_t first_kind;
@@ -1495,6 +1550,13 @@ int umpa_persona_shape(struct umpa_persona_set *s, struct umpa_pkt *p, const str
 					return -UMPA_EINVAL;
 			}
 		}
+		if (syn && ack && !rst && P->win_round && !umpa_field_is_set(p, (unsigned)ti, F->tcp_win)) {
+			struct tcpopts mine;
+			read_tcp(p, ti, &mine);
+			if (mine.mss)
+				umpa_field_auto_u64(p, (unsigned)ti, F->tcp_win,
+						    persona_round_win(P->win_round, mine.mss_val, mine.ts));
+		}
 	}
 	if (umpa_pkt_finish(p, e) < 0)
 		return -UMPA_EINVAL;
@@ -1534,6 +1596,83 @@ static int answer_head(const struct umpa_persona_set *s, const struct umpa_pkt *
 	return li;
 }
 
+/*
+ * The TCP answer rule @R makes to segment @q (read from @req, network layer
+ * @qli of family @af) into @out: seq and ack as nmap's S and A say, flags,
+ * DF, TTL, window (a SYN/ACK's options the shaping gives, as to any
+ * SYN/ACK).  Returns 0 or -1.
+ */
+static int tcp_answer(const struct umpa_persona_set *s, const struct umpa_persona_rst *R, const struct umpa_pkt *req,
+		      int qli, int af, const struct tcpopts *q, struct umpa_pkt *out, struct umpa_err *e)
+{
+	const struct fields *F = &s->f;
+	uint32_t seglen = q->paylen + ((q->flags & TF_SYN) ? 1 : 0) + ((q->flags & TF_FIN) ? 1 : 0), seq, ack;
+	int li, ti;
+
+	if (R->flags & TF_SYN)
+		seglen = 1; /* a SYN/ACK acknowledges the SYN (nmap's S+: the probe's seq + 1) */
+	seq = R->seq == 'A' ? q->ack : R->seq == 'B' ? q->ack + 1 : R->seq == 'O' ? q->ack ^ 0x5a5a1234u : 0;
+	ack = R->ack == 'S' ? q->seq : R->ack == 'T' ? q->seq + seglen : R->ack == 'O' ? q->seq ^ 0x2b2b4321u : 0;
+	if ((li = answer_head(s, req, qli, af, out, e)) < 0)
+		return -1;
+	if (af == AF_INET) {
+		if (umpa_field_set_u64(out, (unsigned)li, F->ip_df, R->df, e) < 0 ||
+		    umpa_field_set_u64(out, (unsigned)li, F->ip_ttl, R->ttl, e) < 0)
+			return -1;
+	} else if (umpa_field_set_u64(out, (unsigned)li, F->ip6_hlim, R->ttl, e) < 0) {
+		return -1;
+	}
+	if ((ti = umpa_pkt_push(out, &umpa_proto_tcp, e)) < 0 ||
+	    umpa_field_set_u64(out, (unsigned)ti, F->tcp_sport, q->dport, e) < 0 ||
+	    umpa_field_set_u64(out, (unsigned)ti, F->tcp_dport, q->sport, e) < 0 ||
+	    umpa_field_set_u64(out, (unsigned)ti, F->tcp_seq, seq, e) < 0 ||
+	    umpa_field_set_u64(out, (unsigned)ti, F->tcp_ack, ack, e) < 0 ||
+	    umpa_field_set_u64(out, (unsigned)ti, F->tcp_flags, R->flags, e) < 0)
+		return -1;
+	if (umpa_field_set_u64(out, (unsigned)ti, F->tcp_win, R->win, e) < 0)
+		return -1;
+	return 0;
+}
+
+int umpa_persona_open_probe(struct umpa_persona_set *s, const struct umpa_pkt *req, struct umpa_pkt *out,
+			    struct umpa_err *e)
+{
+	const struct fields *F = &s->f;
+	const struct umpa_persona *P;
+	const struct umpa_persona_rst *R;
+	const uint8_t *dst;
+	struct tcpopts q;
+	uint32_t n;
+	int af = 0, qli, qti;
+
+	umpa_pkt_release(out);
+	if ((qli = net_layer(req, &af)) < 0 || (qti = transport_layer(req, qli)) < 0 ||
+	    req->l[qti].proto != &umpa_proto_tcp)
+		return -1;
+	if (umpa_field_get_bytes(req, (unsigned)qli, af == AF_INET ? F->ip_dst : F->ip6_dst, &dst, &n) < 0 ||
+	    !(P = umpa_persona_find(s, af, dst)))
+		return -1;
+	read_tcp(req, qti, &q);
+	if (!q.present)
+		return -1;
+	if (!(q.flags & (TF_SYN | TF_ACK | TF_RST | TF_FIN | TF_PSH | TF_URG)))
+		R = &P->open_null;
+	else if ((q.flags & (TF_SYN | TF_FIN | TF_RST | TF_ACK)) == (TF_SYN | TF_FIN))
+		R = &P->open_synfin;
+	else if ((q.flags & (TF_SYN | TF_FIN | TF_RST | TF_ACK)) == TF_ACK)
+		R = &P->open_ack;
+	else
+		return -1;
+	if (!R->send)
+		return 0;
+	if (tcp_answer(s, R, req, qli, af, &q, out, e) < 0)
+		return -UMPA_EINVAL;
+	out->linktype = req->linktype;
+	if (umpa_pkt_finish(out, e) < 0)
+		return -UMPA_EINVAL;
+	return 1;
+}
+
 int umpa_persona_closed(struct umpa_persona_set *s, const struct umpa_pkt *req, struct umpa_pkt *out,
 			struct umpa_err *e)
 {
@@ -1556,32 +1695,13 @@ int umpa_persona_closed(struct umpa_persona_set *s, const struct umpa_pkt *req, 
 	if (req->l[qti].proto == &umpa_proto_tcp) {
 		struct tcpopts q;
 		const struct umpa_persona_rst *R;
-		uint32_t seq, ack, seglen;
 		read_tcp(req, qti, &q);
 		if (!q.present || (q.flags & TF_RST))
 			return 0; /* a RST is never answered (RFC 9293 3.10.7.1) */
 		R = (q.flags & TF_ACK) ? &P->rst_ack : (q.flags & TF_SYN) ? &P->rst_syn : &P->rst_other;
 		if (!R->send)
 			return 0;
-		seglen = q.paylen + ((q.flags & TF_SYN) ? 1 : 0) + ((q.flags & TF_FIN) ? 1 : 0);
-		seq = R->seq == 'A' ? q.ack : R->seq == 'B' ? q.ack + 1 : R->seq == 'O' ? q.ack ^ 0x5a5a1234u : 0;
-		ack = R->ack == 'S' ? q.seq : R->ack == 'T' ? q.seq + seglen : R->ack == 'O' ? q.seq ^ 0x2b2b4321u : 0;
-		if ((li = answer_head(s, req, qli, af, out, e)) < 0)
-			return -UMPA_EINVAL;
-		if (af == AF_INET) {
-			if (umpa_field_set_u64(out, (unsigned)li, F->ip_df, R->df, e) < 0 ||
-			    umpa_field_set_u64(out, (unsigned)li, F->ip_ttl, R->ttl, e) < 0)
-				return -UMPA_EINVAL;
-		} else if (umpa_field_set_u64(out, (unsigned)li, F->ip6_hlim, R->ttl, e) < 0) {
-			return -UMPA_EINVAL;
-		}
-		if ((ti = umpa_pkt_push(out, &umpa_proto_tcp, e)) < 0 ||
-		    umpa_field_set_u64(out, (unsigned)ti, F->tcp_sport, q.dport, e) < 0 ||
-		    umpa_field_set_u64(out, (unsigned)ti, F->tcp_dport, q.sport, e) < 0 ||
-		    umpa_field_set_u64(out, (unsigned)ti, F->tcp_seq, seq, e) < 0 ||
-		    umpa_field_set_u64(out, (unsigned)ti, F->tcp_ack, ack, e) < 0 ||
-		    umpa_field_set_u64(out, (unsigned)ti, F->tcp_flags, R->flags, e) < 0 ||
-		    umpa_field_set_u64(out, (unsigned)ti, F->tcp_win, R->win, e) < 0)
+		if (tcp_answer(s, R, req, qli, af, &q, out, e) < 0)
 			return -UMPA_EINVAL;
 	} else if (req->l[qti].proto == &umpa_proto_udp) {
 		const uint8_t *quote = NULL;
@@ -1654,6 +1774,12 @@ void umpa_persona_tcpe_opts(const struct umpa_persona *p, struct umpa_tcpe_opts 
 		o->mss = (uint16_t)(o->ipv6 && mss > 20 ? mss - 20 : mss);
 	o->wscale = ws;
 	o->rwnd = ws > 0 ? (uint32_t)p->win << ws : p->win;
+	if (p->win_round) {
+		/* Linux: the SYN/ACK's window rounded up to the scale: what its later segments announce */
+		uint32_t w = persona_round_win(p->win_round, o->mss ? o->mss : o->ipv6 ? 1440 : 1460, o->timestamps);
+		uint32_t unit = ws > 0 ? 1u << ws : 1u;
+		o->rwnd = (w + unit - 1) / unit * unit;
+	}
 	if (!o->rwnd)
 		o->rwnd = 65535;
 }

@@ -4,7 +4,7 @@
  *       binds a personality to a source address or prefix ("10.0.0.5",
  *       "10.0.0.0/24", "fd00::5", "fd00::/64"): every packet the template
  *       sends from there is shaped (templates/umpa_persona.h).  The name is
- *       linux, windows, freebsd, embedded or nmap:NAME; a table starts from
+ *       linux, linux6, windows, freebsd, embedded or nmap:NAME; a table starts from
  *       `base` (default linux) and changes what it names.  nil or "" as the
  *       personality removes the binding.  uptime (default one day) is where
  *       the timestamp clock starts.
@@ -216,7 +216,7 @@ static int l_personality(lua_State *L)
 	} else if (lua_type(L, 2) == LUA_TTABLE) {
 		from_table(L, 2, &p);
 	} else {
-		return luaL_error(L, "personality: argument 2 is a name (linux, windows, freebsd, embedded, "
+		return luaL_error(L, "personality: argument 2 is a name (linux, linux6, windows, freebsd, embedded, "
 				     "nmap:NAME) or a table");
 	}
 	if (!lua_isnoneornil(L, 3)) {

@@ -38,7 +38,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -74,6 +76,11 @@
  * packets the others send are counted together in hosts.untracked.tx, so a
  * template that answers for a /8 keeps a bounded table. */
 #define RUN_MAX_HOSTS 4096
+/* Longest busy-poll in one go (busy_poll), and the default idle time it waits for a packet. */
+#define RUN_BUSY_SLICE_NS 2000000
+/* A sched_yield longer than this: the CPU is contended; busy-poll then rests this long. */
+#define RUN_BUSY_CONTENDED_NS 20000
+#define RUN_BUSY_BACKOFF_NS 10000000
 
 /* Metatable of expect's request packet while it is built. */
 #define MT_REQ "umpa.run.request"
@@ -199,17 +206,26 @@ int umpa_run_counters_json(const struct umpa_run *r, struct umpa_sbuf *b)
 static void count_host(struct umpa_run *r, const struct umpa_pkt *p, int tx)
 {
 	char a[INET6_ADDRSTRLEN], name[INET6_ADDRSTRLEN + 16];
-	int li;
+	const uint8_t *addr;
+	struct rt_hostc *hc;
+	int li, fam;
 	size_t i;
 
 	if ((li = umpa_pkt_find(p, &umpa_proto_ip, 0)) >= 0 && p->l[li].off + 20 <= p->len)
-		inet_ntop(AF_INET, p->data + p->l[li].off + (tx ? 12 : 16), a, sizeof(a));
+		addr = p->data + p->l[li].off + (tx ? 12 : 16), fam = AF_INET;
 	else if ((li = umpa_pkt_find(p, &umpa_proto_ipv6, 0)) >= 0 && p->l[li].off + 40 <= p->len)
-		inet_ntop(AF_INET6, p->data + p->l[li].off + (tx ? 8 : 24), a, sizeof(a));
+		addr = p->data + p->l[li].off + (tx ? 8 : 24), fam = AF_INET6;
 	else if ((li = umpa_pkt_find(p, &umpa_proto_arp, 0)) >= 0 && p->l[li].off + 28 <= p->len)
-		inet_ntop(AF_INET, p->data + p->l[li].off + (tx ? 14 : 24), a, sizeof(a));
+		addr = p->data + p->l[li].off + (tx ? 14 : 24), fam = AF_INET;
 	else
 		return;
+	/* a host's counters, once they exist, are found again without formatting its name */
+	hc = &r->hostc[(hash_bytes(addr, fam == AF_INET ? 4 : 16) * 2 + (unsigned)tx) % RUN_HOSTC];
+	if (hc->fam == fam && memcmp(hc->addr, addr, fam == AF_INET ? 4 : 16) == 0 && hc->tx == tx) {
+		ctr_add(r, hc->idx, 1);
+		return;
+	}
+	inet_ntop(fam, addr, a, sizeof(a));
 	snprintf(name, sizeof(name), "host.%s.tx", a);
 	if (!tx) {
 		if (ctr_find(r, name, 0) == (size_t)-1)
@@ -223,6 +239,12 @@ static void count_host(struct umpa_run *r, const struct umpa_pkt *p, int tx)
 	}
 	i = ctr_find(r, name, 1);
 	ctr_add(r, i, 1);
+	if (i != (size_t)-1) {
+		hc->fam = fam;
+		hc->tx = tx;
+		hc->idx = i;
+		memcpy(hc->addr, addr, fam == AF_INET ? 4 : 16);
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -377,7 +399,11 @@ static int xmit(struct umpa_run *r, struct umpa_pkt *p, size_t ifidx, struct ump
 	if (!p->nlayers)
 		umpa_dissect(p);
 	count_host(r, p, 1);
-	if (r->cur_exch) {
+	if (r->cur_exch && !r->w) {
+		r->cur_exch->tries++;
+	} else if (!r->w) {
+		/* no output file: no comment to write */
+	} else if (r->cur_exch) {
 		struct rt_exch *x = r->cur_exch;
 		if (x->tries++ == 0) {
 			snprintf(cmt, sizeof(cmt), "exchange %llu: request", (unsigned long long)x->no);
@@ -466,6 +492,67 @@ static void cap_pkt(struct umpa_pkt *p, void *arg)
 		rx(f->r, p, f);
 }
 
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * UMPA_NS_PER_SEC + ts.tv_nsec;
+}
+
+/*
+ * Busy-poll: after a packet, look at every capture again (non-blocking)
+ * until none has brought one for busy_ns, instead of going back to sleep at
+ * once.  A packet that follows within that time (the next ping of a flood,
+ * a TCP peer's next segment) is then handled without the wakeup of a
+ * sleeping process (on a virtual machine, of a halted virtual CPU: tens of
+ * microseconds).  Bounded: at most RUN_BUSY_SLICE_NS per call, and never
+ * past the loop's next timer, after which the timers and other sources get
+ * their turn (the loop calls back at once if packets are waiting); the CPU
+ * is yielded between empty looks, so a task waiting for it runs, and when
+ * one did and no packet followed (the yield took long: a loaded machine,
+ * where a spinning process waits behind the others and a sleeping one is
+ * woken ahead of them) the run sleeps between packets for
+ * RUN_BUSY_BACKOFF_NS.
+ */
+static void busy_poll(struct umpa_run *r, struct umpa_loop *loop)
+{
+	int64_t now = mono_ns(), idle_end = now + r->busy_ns, slice_end = now + RUN_BUSY_SLICE_NS;
+	int waited = 0;
+
+	if (now < r->busy_off_until)
+		return;
+	while (now < idle_end && now < slice_end && now < umpa_loop_next_due_ns(loop) && !r->stopped && !r->failed) {
+		int got = 0;
+		for (size_t i = 0; i < r->nifs; i++) {
+			struct umpa_err e = {0};
+			int n = umpa_cap_dispatch(r->ifs[i].cap, 64, cap_pkt, &r->ifs[i], &e);
+			if (n < 0) {
+				umpa_err_prefix(&e, "%s: ", r->ifs[i].name);
+				umpa_loop_fail(loop, &e);
+				return;
+			}
+			got += n;
+		}
+		now = mono_ns();
+		if (got) {
+			idle_end = now + r->busy_ns;
+			waited = 0;
+		} else if (waited) {
+			/* another task had the CPU and brought us nothing: spinning only waits
+			 * behind the others (a woken task is scheduled sooner than one that used
+			 * its share), so sleep between packets for a while */
+			r->busy_off_until = now + RUN_BUSY_BACKOFF_NS;
+			return;
+		} else {
+			int64_t t = now;
+			sched_yield();
+			now = mono_ns();
+			waited = now - t > RUN_BUSY_CONTENDED_NS; /* (the peer itself, when a packet follows) */
+		}
+	}
+}
+
 static void cap_ready(struct umpa_loop *loop, int fd, unsigned what, void *arg)
 {
 	struct rt_iface *f = arg;
@@ -473,10 +560,14 @@ static void cap_ready(struct umpa_loop *loop, int fd, unsigned what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (umpa_cap_dispatch(f->cap, 64, cap_pkt, f, &e) < 0) {
+	int n = umpa_cap_dispatch(f->cap, 64, cap_pkt, f, &e);
+	if (n < 0) {
 		umpa_err_prefix(&e, "%s: ", f->name);
 		umpa_loop_fail(loop, &e);
+		return;
 	}
+	if (n > 0 && f->r->busy_ns > 0)
+		busy_poll(f->r, loop);
 }
 
 /* ------------------------------------------------------------------ */
@@ -930,8 +1021,6 @@ static void rule_cb(void *arg, const struct umpa_pkt *p)
 	struct rt_rule *ru = arg;
 	struct umpa_run *r = ru->r;
 	struct umpa_err e = {0};
-	char what[32];
-
 	if (r->stopped)
 		return;
 	ctr_add(r, ru->in, 1);
@@ -947,9 +1036,8 @@ static void rule_cb(void *arg, const struct umpa_pkt *p)
 		lua_pushstring(r->L, r->cur_if->name);
 	else
 		lua_pushnil(r->L);
-	snprintf(what, sizeof(what), "rule %d", ru->id);
 	r->cur_rule = ru;
-	call_cb(r, 2, what);
+	call_cb(r, 2, ru->what);
 	r->cur_rule = NULL;
 }
 
@@ -1057,6 +1145,7 @@ static int l_on(lua_State *L)
 		return luaL_error(L, "on: out of memory");
 	ru->r = r;
 	ru->id = (int)r->nrules + 1;
+	snprintf(ru->what, sizeof(ru->what), "rule %d", ru->id);
 	lua_pushvalue(L, n);
 	ru->ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	r->rules[r->nrules++] = ru;
@@ -1207,13 +1296,22 @@ struct send_ctx {
 static int send_one(void *arg, struct umpa_pkt *p, struct umpa_err *e)
 {
 	struct send_ctx *c = arg;
-	struct umpa_pkt q;
+	struct umpa_run *r = c->r;
+	struct umpa_pkt q, *t = &q;
 	int rc;
 
-	umpa_pkt_init(&q);
-	if ((rc = umpa_pkt_dup(&q, p, e)) == 0)
-		rc = xmit(c->r, &q, c->ifidx, e);
-	umpa_pkt_release(&q);
+	/* the run's transmit copy, its buffer kept from packet to packet (no allocation per packet);
+	 * a send from inside a send (a driven run's output fed back) gets one of its own */
+	if (!r->txq_busy)
+		t = &r->txq;
+	else
+		umpa_pkt_init(&q);
+	r->txq_busy++;
+	if ((rc = umpa_pkt_dup(t, p, e)) == 0)
+		rc = xmit(r, t, c->ifidx, e);
+	r->txq_busy--;
+	if (t == &q)
+		umpa_pkt_release(&q);
 	c->n++;
 	return rc < 0 ? rc : 0;
 }
@@ -2428,11 +2526,13 @@ struct umpa_run *umpa_run_new(const struct umpa_run_opts *o, struct umpa_err *e)
 	}
 	r->linktype = -1;
 	umpa_pkt_init(&r->fix);
+	umpa_pkt_init(&r->txq);
 	r->strict = o->strict;
 	r->params_only = o->params_only;
 	r->offline = o->offline != NULL || o->driven_out != NULL;
 	r->driven_out = o->driven_out;
 	r->driven_arg = o->driven_arg;
+	r->busy_ns = o->busy_poll_us > 0 ? (int64_t)o->busy_poll_us * 1000 : 0;
 	r->driven_nifs = o->driven_out ? (o->driven_nifs ? o->driven_nifs : 1) : 0;
 	if ((o->offline || o->driven_out) && o->nifaces) {
 		umpa_err_set(e, UMPA_EINVAL, "give -i or --offline, not both");
@@ -2725,6 +2825,7 @@ struct umpa_run *umpa_run_free(struct umpa_run *r)
 	r->L = NULL;
 	bridges_free(r);
 	umpa_pkt_release(&r->fix);
+	umpa_pkt_release(&r->txq);
 	free(r->seg);
 	r->persona = umpa_persona_set_free(r->persona);
 	for (size_t i = 0; i < r->nifs; i++) {

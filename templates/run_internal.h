@@ -79,9 +79,10 @@ struct rt_param {
 
 struct rt_rule {
 	struct umpa_run *r;
-	int id;    /* 1-based, as the template sees it */
-	int ref;   /* the Lua function */
-	size_t in; /* counter indices */
+	int id;        /* 1-based, as the template sees it */
+	char what[24]; /* "rule ID", for its callback's errors */
+	int ref;       /* the Lua function */
+	size_t in;     /* counter indices */
 	size_t out;
 	size_t in_bytes, out_bytes; /* rule.N.in_bytes, rule.N.out_bytes (frame bytes) */
 };
@@ -107,6 +108,17 @@ struct rt_exch {
 	uint64_t rhash; /* the request's bytes, to know its retransmissions */
 	uint32_t rlen;
 	struct rt_exch *next, *prev; /* pending list (freed with the run) */
+};
+
+/** Slots of the cache from a host's address to its counter (count_host). */
+#define RUN_HOSTC 64
+
+/* One slot: the counter index of host @addr's rx or tx counter. */
+struct rt_hostc {
+	int fam; /* AF_INET, AF_INET6; 0: empty */
+	int tx;
+	size_t idx;
+	uint8_t addr[16];
 };
 
 struct rt_sink {
@@ -138,11 +150,15 @@ struct umpa_run {
 	void *driven_arg;
 	unsigned driven_nifs; /* driven mode: virtual interfaces */
 	int stopped;
+	int64_t busy_ns;        /* busy-poll the captures this long after a packet (0: sleep at once) */
+	int64_t busy_off_until; /* the CPU was contended: no busy-poll before this (monotonic ns) */
 
 	struct rt_iface ifs[RUN_MAX_IFACES];
 	size_t nifs;
 	struct rt_bridge *bridges; /* bridge() objects, freed with the run */
 	struct umpa_pkt fix;       /* a bridged frame being repaired (its buffer reused) */
+	struct umpa_pkt txq;       /* what send() transmits (its buffer reused; see send_one) */
+	int txq_busy;              /* txq in use (a send inside a send takes its own) */
 	uint8_t *seg;              /* one segment being cut */
 	size_t seg_cap;
 
@@ -153,6 +169,7 @@ struct umpa_run {
 	size_t c_rx, c_tx, c_match, c_timeout, c_err; /* fixed counters */
 	size_t c_rx_bytes, c_tx_bytes;                /* rx.bytes, tx.bytes: frame bytes in and out */
 	size_t nhosts;                                /* hosts with host.ADDR counters */
+	struct rt_hostc hostc[RUN_HOSTC];             /* recent hosts' counters (count_host) */
 
 	struct rt_param *par;
 	size_t npar, cappar;

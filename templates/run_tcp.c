@@ -75,6 +75,7 @@ struct rt_listener {
 	struct umpa_tcpe_opts o;
 	unsigned given; /* GIVEN_* the template set: a personality does not change them */
 	int has_mac;
+	uint8_t ttl; /* TTL / hop limit of its connections' segments (0: the stack's, or the personality's) */
 	struct rt_listener *next;
 };
 
@@ -91,6 +92,7 @@ struct rt_conn {
 	int accepted, dead, in_input, want_close, want_reset, shut, fin_after_pend, told_close;
 	int outgoing; /* made by tcp.connect: owns ls_ref, tells on_close also when it never connected */
 	int persona;  /* the local address had a personality when made: its segments are shaped */
+	uint8_t ttl;  /* TTL / hop limit the template gave (0: the stack's, or the personality's) */
 	const char *why;
 	uint8_t *pend; /* written beyond the endpoint's send buffer */
 	size_t npend;
@@ -350,6 +352,20 @@ static int persona_opts_(struct umpa_run *r, struct umpa_tcpe_opts *o, unsigned 
 
 /* ---- the endpoint's callbacks ---- */
 
+/* Give segment @p p the TTL (IPv4) or hop limit (IPv6) @p ttl, marked as set. */
+static int conn_ttl_(struct umpa_pkt *p, uint8_t ttl, struct umpa_err *e)
+{
+	for (unsigned i = 0; i < p->nlayers; i++) {
+		const struct umpa_proto *pr = p->l[i].proto;
+		if (pr != &umpa_proto_ip && pr != &umpa_proto_ipv6)
+			continue;
+		if (umpa_field_set_u64(p, i, umpa_proto_field(pr, pr == &umpa_proto_ip ? "ttl" : "hlim"), ttl, e) < 0)
+			return -1;
+		return umpa_pkt_finish(p, e);
+	}
+	return 0;
+}
+
 static int conn_emit_(void *arg, const struct umpa_pkt *p, struct umpa_err *e)
 {
 	struct rt_conn *c = arg;
@@ -362,7 +378,10 @@ static int conn_emit_(void *arg, const struct umpa_pkt *p, struct umpa_err *e)
 		if (c->persona && s)
 			umpa_persona_unset_shaped(
 			    s, &q); /* TTL, ID, DF, option layout, a SYN's window: xmit shapes them */
-		rc = umpa_run_xmit_(c->r, &q, c->ifidx, e);
+		if (c->ttl)
+			rc = conn_ttl_(&q, c->ttl, e); /* set: a personality leaves it */
+		if (rc == 0)
+			rc = umpa_run_xmit_(c->r, &q, c->ifidx, e);
 	}
 	umpa_pkt_release(&q);
 	return rc;
@@ -705,6 +724,37 @@ static int evict_(struct umpa_run *r)
 	return 0;
 }
 
+/*
+ * A segment to listener @p ls's port that belongs to no connection and is
+ * one of nmap's open-port probes (no flags, SYN+FIN, a bare ACK): when its
+ * address has a personality, that answers it (or stays silent) as its
+ * stack does; then 1.  0: no personality, or another segment (the
+ * endpoint handles it).
+ */
+static int open_probe_(struct umpa_run *r, const struct rt_listener *ls, const struct umpa_pkt *p, size_t ifidx)
+{
+	struct umpa_persona_set *s = umpa_run_personas(r);
+	struct umpa_err e = {0};
+	struct umpa_pkt q;
+	int rc;
+
+	if (!s || !umpa_persona_count(s))
+		return 0;
+	umpa_pkt_init(&q);
+	rc = umpa_persona_open_probe(s, p, &q, &e);
+	if (rc == 1) {
+		umpa_run_count_(r, "tcp.probes", 1);
+		if ((ls->ttl && conn_ttl_(&q, ls->ttl, &e) < 0) || umpa_run_xmit_(r, &q, ifidx, &e) < 0)
+			umpa_run_cb_failed_(r, &e);
+	} else if (rc == 0) {
+		umpa_run_count_(r, "tcp.probes", 1);
+	} else if (rc < -1) {
+		umpa_run_cb_failed_(r, &e);
+	}
+	umpa_pkt_release(&q);
+	return rc >= 0;
+}
+
 void umpa_run_tcp_input_(struct umpa_run *r, const struct umpa_pkt *p, size_t ifidx)
 {
 	struct rt_tcp *T = r->tcp;
@@ -743,6 +793,8 @@ void umpa_run_tcp_input_(struct umpa_run *r, const struct umpa_pkt *p, size_t if
 	}
 	if (!(ls = ls_find_(T, v6, dst, dport)) || (fl & 0x04))
 		return; /* not ours, or a RST: nothing to answer */
+	if (open_probe_(r, ls, p, ifidx))
+		return; /* nmap's T2/T3/T4: what the address's personality answers (or not) */
 	if (p->nlayers && p->l[0].proto == &umpa_proto_eth) {
 		umpa_layer_cur(p, 0, &cu);
 		if (umpa_cur_ptr_at(&cu, 0, 6, &emac) < 0)
@@ -779,6 +831,7 @@ void umpa_run_tcp_input_(struct umpa_run *r, const struct umpa_pkt *p, size_t if
 		/* the ISN, IP ids and timestamp base from the SYN itself: offline replays meet the live numbers */
 		o.seed = key_hash_(v6, dst, dport, src, sport) ^ ((uint64_t)seq * 0x9e3779b97f4a7c15ull);
 		c->persona = persona_opts_(r, &o, ls->given);
+		c->ttl = ls->ttl;
 		cb.arg = c;
 		if (!(c->ep = umpa_tcpe_new(r->loop, &o, &cb, &e))) {
 			free(c);
@@ -1075,8 +1128,9 @@ static int l_listen(lua_State *L)
 	if (lua_istable(L, 3)) {
 		lua_pushnil(L);
 		while (lua_next(L, 3)) {
-			static const char *const ok[] = {"addr",       "mac",  "mss",      "wscale",      "sackok",
-							 "timestamps", "rwnd", "timewait", "max_retries", NULL};
+			static const char *const ok[] = {"addr",        "mac",        "mss",  "wscale",
+							 "sackok",      "timestamps", "rwnd", "timewait",
+							 "max_retries", "ttl",        NULL};
 			const char *k = lua_tostring(L, -2);
 			int i;
 			for (i = 0; ok[i] && (!k || strcmp(k, ok[i])); i++)
@@ -1084,7 +1138,7 @@ static int l_listen(lua_State *L)
 			if (!ok[i])
 				return luaL_error(L,
 						  "tcp.listen: unknown option '%s' (options: addr, mac, mss, wscale, "
-						  "sackok, timestamps, rwnd, timewait, max_retries)",
+						  "sackok, timestamps, rwnd, timewait, max_retries, ttl)",
 						  k ? k : "?");
 			lua_pop(L, 1);
 		}
@@ -1128,6 +1182,9 @@ static int l_listen(lua_State *L)
 		v = l->o.max_retries;
 		opt_uint_(L, "tcp.listen", 3, "max_retries", 1, 100, &v);
 		l->o.max_retries = (uint32_t)v;
+		v = 0;
+		opt_uint_(L, "tcp.listen", 3, "ttl", 1, 255, &v);
+		l->ttl = (uint8_t)v;
 		if (lua_getfield(L, 3, "sackok") != LUA_TNIL)
 			l->o.sackok = lua_toboolean(L, -1);
 		if (lua_getfield(L, 3, "timestamps") != LUA_TNIL)
@@ -1198,7 +1255,7 @@ static int l_connect(lua_State *L)
 	struct umpa_tcpe_cbs cb = {conn_emit_, conn_data_, conn_event_, NULL};
 	struct umpa_err e = {0};
 	struct rt_conn *c;
-	lua_Integer v, port = 0, sport = 0, ifn = 1;
+	lua_Integer v, port = 0, sport = 0, ifn = 1, ttl = 0;
 	int v6 = 0, v6s = -1;
 
 	luaL_checktype(L, 1, LUA_TTABLE);
@@ -1210,9 +1267,9 @@ static int l_connect(lua_State *L)
 		return luaL_error(L, "tcp.connect: the template was only loaded (no -i or --offline)");
 	lua_pushnil(L);
 	while (lua_next(L, 1)) {
-		static const char *const ok[] = {"addr",       "port",  "src",      "sport",       "mac",
-						 "dmac",       "iface", "mss",      "wscale",      "sackok",
-						 "timestamps", "rwnd",  "timewait", "max_retries", NULL};
+		static const char *const ok[] = {"addr",     "port",        "src",    "sport",  "mac",        "dmac",
+						 "iface",    "mss",         "wscale", "sackok", "timestamps", "rwnd",
+						 "timewait", "max_retries", "ttl",    NULL};
 		const char *k = lua_tostring(L, -2);
 		int i;
 		for (i = 0; ok[i] && (!k || strcmp(k, ok[i])); i++)
@@ -1221,7 +1278,7 @@ static int l_connect(lua_State *L)
 			return luaL_error(
 			    L,
 			    "tcp.connect: unknown option '%s' (options: addr, port, src, sport, mac, dmac, "
-			    "iface, mss, wscale, sackok, timestamps, rwnd, timewait, max_retries)",
+			    "iface, mss, wscale, sackok, timestamps, rwnd, timewait, max_retries, ttl)",
 			    k ? k : "?");
 		lua_pop(L, 1);
 	}
@@ -1254,6 +1311,7 @@ static int l_connect(lua_State *L)
 	v = o.max_retries;
 	opt_uint_(L, "tcp.connect", 1, "max_retries", 1, 100, &v);
 	o.max_retries = (uint32_t)v;
+	opt_uint_(L, "tcp.connect", 1, "ttl", 1, 255, &ttl);
 	if (lua_getfield(L, 1, "sackok") != LUA_TNIL)
 		o.sackok = lua_toboolean(L, -1);
 	if (lua_getfield(L, 1, "timestamps") != LUA_TNIL)
@@ -1284,6 +1342,7 @@ static int l_connect(lua_State *L)
 	c->ud_ref = c->ref_data = c->ref_eof = c->ref_close = c->ref_tls = c->pump_ref = LUA_NOREF;
 	c->ls_ref = LUA_NOREF;
 	c->persona = persona_opts_(r, &o, given_(L, 1));
+	c->ttl = (uint8_t)ttl;
 	cb.arg = c;
 	if (!(c->ep = umpa_tcpe_new(r->loop, &o, &cb, &e))) {
 		free(c);

@@ -84,14 +84,21 @@ struct umpa_persona {
 	uint16_t win_syn;                       /**< window of a SYN the host sends */
 	char opts_syn[UMPA_PERSONA_OPTS];       /**< its options */
 	uint16_t win;                           /**< window of every other segment (wire value) */
-	struct umpa_persona_rst rst_syn;        /**< answer to a SYN at a closed port (T5) */
-	struct umpa_persona_rst rst_ack;        /**< to a segment with ACK at a closed port (T6) */
-	struct umpa_persona_rst rst_other;      /**< to anything else (FIN/PSH/URG, null: T7) */
-	uint8_t udp_unreach;                    /**< closed UDP port: 1 ICMP port unreachable, 0 silence (U1) */
-	uint8_t unreach_df;                     /**< its DF */
-	uint8_t unreach_ttl;                    /**< its TTL */
-	uint16_t unreach_ipl;                   /**< its whole IP length at most (U1 IPL): quotes IPL - 28 bytes */
-	uint32_t unreach_un;                    /**< its unused field (U1 UN) */
+	uint16_t win_round; /**< not 0: SYN/ACK windows are this rounded down to a multiple of its MSS (less 12
+			     *   with timestamps) and later segments announce that rounded up to the scale
+			     *   (Linux's; UMPA(WR=hex)) */
+	struct umpa_persona_rst rst_syn;     /**< answer to a SYN at a closed port (T5) */
+	struct umpa_persona_rst rst_ack;     /**< to a segment with ACK at a closed port (T6) */
+	struct umpa_persona_rst rst_other;   /**< to anything else (FIN/PSH/URG, null: T7) */
+	struct umpa_persona_rst open_null;   /**< to a segment without flags at an open port (nmap T2) */
+	struct umpa_persona_rst open_synfin; /**< to SYN+FIN (with PSH, URG) at an open port (T3; flags with SYN:
+					      *   a SYN/ACK, its options the SYN/ACKs') */
+	struct umpa_persona_rst open_ack;    /**< to an ACK of no connection at an open port (T4; default T6's) */
+	uint8_t udp_unreach;                 /**< closed UDP port: 1 ICMP port unreachable, 0 silence (U1) */
+	uint8_t unreach_df;                  /**< its DF */
+	uint8_t unreach_ttl;                 /**< its TTL */
+	uint16_t unreach_ipl;                /**< its whole IP length at most (U1 IPL): quotes IPL - 28 bytes */
+	uint32_t unreach_un;                 /**< its unused field (U1 UN) */
 };
 
 /**
@@ -100,7 +107,7 @@ struct umpa_persona {
  * (@p db, NULL: $UMPA_NMAP_OS_DB, then UMPA_NMAP_OS_DB) by exact name
  * (case-insensitive; the first of equal names) or a substring naming one
  * entry.  Returns 0, or a negative error with one line in @p e ("unknown
- * personality 'x' (linux, windows, freebsd, embedded, nmap:NAME)",
+ * personality 'x' (linux, linux6, windows, freebsd, embedded, nmap:NAME)",
  * "nmap-os-db: 'Linux' matches 412 entries (Linux 2.6.32, ...)", "FILE:LINE:
  * ...").
  */
@@ -206,6 +213,20 @@ void umpa_persona_unset_shaped(const struct umpa_persona_set *s, struct umpa_pkt
  * built, 0 silence (the personality drops it, a RST is never answered,
  * another protocol), negative on error.
  */
+/**
+ * What the host that received @p req (a dissected TCP segment to an open
+ * port that belongs to no connection) answers when it is one of nmap's
+ * open-port probes: no flags (T2), SYN with FIN (T3), an ACK (T4).  Builds
+ * the answer into @p out as umpa_persona_closed does, with the
+ * personality's T2/T3/T4 rule (a SYN/ACK when the rule says so, its window
+ * and options left to the shaping).  Returns 1 built, 0 silence (the
+ * personality does not answer it), -1 when @p req is none of these or its
+ * address has no personality (the caller's stack handles it), or another
+ * negative error.
+ */
+int umpa_persona_open_probe(struct umpa_persona_set *s, const struct umpa_pkt *req, struct umpa_pkt *out,
+			    struct umpa_err *e);
+
 int umpa_persona_closed(struct umpa_persona_set *s, const struct umpa_pkt *req, struct umpa_pkt *out,
 			struct umpa_err *e);
 

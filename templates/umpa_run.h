@@ -122,6 +122,15 @@ struct umpa_run_opts {
 	unsigned driven_nifs;    /**< virtual interfaces of a driven run (0: 1) */
 	int64_t driven_start_ns; /**< the clock's start (a capture's first time stamp) */
 	int driven_linktype;     /**< link type of what is fed and sent (0: Ethernet) */
+	/**
+	 * Live: after a packet, keep looking at the captures (busy-poll) for
+	 * this many microseconds of quiet before sleeping, so that a packet
+	 * following soon is handled without a wakeup (0 or negative: never,
+	 * sleep at once: the default; 200 suits a ping flood).  Off by
+	 * default: two runs spinning on a loaded 2-CPU machine delayed ARP
+	 * answers by seconds (tests/netns/hosts.sh run twice at once).
+	 */
+	long busy_poll_us;
 };
 
 /**

@@ -47,6 +47,10 @@ static const char run_usage[] = "usage: umpa run TEMPLATE [-i IF ...] [--offline
 				"                   directories the template's file.read / file.write may use\n"
 				"  --keylog FILE    append the TLS secrets of tls.serve sessions (SSLKEYLOGFILE);\n"
 				"                   -w files carry them anyway (a Decryption Secrets Block)\n"
+				"  --busy-poll US   live: after a packet keep polling the captures for US\n"
+				"                   microseconds of quiet before sleeping (default 0: never; 200\n"
+				"                   answers a ping flood without wakeups);\n"
+				"                   lower latency for a CPU kept busy while packets flow\n"
 				"Counters go to standard output on exit and on SIGUSR1; log lines to standard\n"
 				"error.  SIGINT/SIGTERM stop a live run.\n"
 				"Exit status: 0 ok, 1 the template or I/O failed, 2 usage (unknown option,\n"
@@ -213,7 +217,19 @@ static void print_params(struct umpa_run *r, const char *tmpl)
 
 int cmd_run(int argc, char **argv)
 {
-	enum { O_OFFLINE = 256, O_SET, O_DURATION, O_STRICT, O_JSON, O_AREAD, O_AWRITE, O_LIST, O_HELP, O_KEYLOG };
+	enum {
+		O_OFFLINE = 256,
+		O_SET,
+		O_DURATION,
+		O_STRICT,
+		O_JSON,
+		O_AREAD,
+		O_AWRITE,
+		O_LIST,
+		O_HELP,
+		O_KEYLOG,
+		O_BUSY
+	};
 	static const struct option lopts[] = {{"offline", required_argument, NULL, O_OFFLINE},
 					      {"set", required_argument, NULL, O_SET},
 					      {"duration", required_argument, NULL, O_DURATION},
@@ -225,6 +241,7 @@ int cmd_run(int argc, char **argv)
 					      {"list", no_argument, NULL, O_LIST},
 					      {"help", no_argument, NULL, O_HELP},
 					      {"keylog", required_argument, NULL, O_KEYLOG},
+					      {"busy-poll", required_argument, NULL, O_BUSY},
 					      {NULL, 0, NULL, 0}};
 	const char **ifaces = calloc((size_t)argc + 1, sizeof(char *));
 	const char **sets = calloc((size_t)argc + 1, sizeof(char *));
@@ -285,6 +302,17 @@ int cmd_run(int argc, char **argv)
 		case O_KEYLOG:
 			o.keylog = optarg;
 			break;
+		case O_BUSY: {
+			char *end;
+			long us = strtol(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end || us > 1000000) {
+				tool_err("run: --busy-poll '%s': microseconds, 0 to 1000000", optarg);
+				rc = UMPA_EXIT_USAGE;
+				goto out;
+			}
+			o.busy_poll_us = us;
+			break;
+		}
 		case 'h':
 		case O_HELP:
 			help = 1;

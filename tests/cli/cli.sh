@@ -388,6 +388,10 @@ run run icmp-host --bogus
 expect "run --bogus: exit 2, one line" 2 oneline "err:unknown option '--bogus'"
 run run icmp-host --offline x.pcap --duration soon
 expect "run --duration soon: exit 2, one line" 2 oneline "err:--duration"
+run run icmp-host --offline x.pcap --busy-poll soon
+expect "run --busy-poll soon: exit 2, one line" 2 oneline "err:--busy-poll 'soon': microseconds"
+run run icmp-host --offline x.pcap --busy-poll 2000000
+expect "run --busy-poll 2000000: exit 2, one line" 2 oneline "err:--busy-poll '2000000': microseconds"
 printf -- '-- broken\nparams{ip={type="ipv4", default="10.0.0.1"}\n' >"$T/broken.lua"
 run run "$T/broken.lua" --help
 expect "run BROKEN --help: the syntax error, file:line, exit 1" 1 oneline "err:broken.lua:"

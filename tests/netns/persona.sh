@@ -11,7 +11,10 @@
 # kinds and order, TSval from the uptime, the RST's seq/ack/flags, the port
 # unreachable's quote.  p0f -r reads what freebsd answers offline.  nmap -O runs once (linux) and its verdict is printed,
 # not checked (honeyd-style answers to its probes are in the engine, but its
-# guess depends on more than this small template answers).
+# guess depends on more than this small template answers).  Then nmap -O
+# against the host template (tcp.listen) with freebsd and embedded: its
+# fingerprint's T2/T3/T4 lines are the personality's, its guesses name
+# FreeBSD and lwIP.
 # Needs root; skips (77) otherwise.  Every wait is bounded.
 set -uo pipefail
 
@@ -251,5 +254,40 @@ check "host windows: SYN/ACK options MSS,NOP,WS,NOP,NOP,SACKOK (kinds 2,1,3,1,1,
 
 # ---- nmap -O, once, reported (its probes get the SYN/ACKs of nmap's W1-W6/O1-O6 and ECN lines) ----
 run_one nmap
+
+# ---- nmap -O against host (tcp.listen): the open port's answers to T2 (no flags), T3 (SYN+FIN+PSH+URG)
+# and T4 (ACK) are the personality's: freebsd is silent to T2/T3, embedded (lwIP-like) answers T3 with a
+# SYN/ACK and T4 with RST+ACK window 2048; nmap's fingerprint shows those lines, its guesses name the family
+nmap_host() { # NAME
+	local n=$1 s
+	ip netns exec "$NS_A" timeout 60 "$UMPA" run host -i "$IF_A" --set ip=$H --set tcp=80:http \
+		--set personality=$n --json >"$T/nmap-$n.json" 2>"$T/nmap-$n.err" &
+	UP=$!
+	for _ in $(seq 50); do # the host answers (10 s at most)
+		in_b ping -n -c 1 -W 0.2 $H >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	s=$(date +%s%N)
+	in_b timeout 60 nmap -n -Pn -O --osscan-guess --max-os-tries 1 -p 80,81 $H >"$T/nmap-$n.txt" 2>&1
+	echo "nmap -O against host $n ($((($(date +%s%N) - s) / 1000000)) ms): $(grep -m1 -E 'OS details|Aggressive' "$T/nmap-$n.txt" | cut -c1-200)"
+	kill -INT $UP 2>/dev/null
+	wait $UP
+	grep '^OS:' "$T/nmap-$n.txt" | sed 's/^OS://' | tr -d '\n' | tr ')' '\n' >"$T/nmap-$n.fp"
+	check "host $n: umpa run host exits 0, no errors counted" grep -q '"errors":0' "$T/nmap-$n.json"
+}
+if command -v nmap >/dev/null; then
+	nmap_host freebsd
+	check "host freebsd: nmap's fingerprint: no answer to T2 and T3" \
+		sh -c "grep -qx 'T2(R=N' '$T/nmap-freebsd.fp' && grep -qx 'T3(R=N' '$T/nmap-freebsd.fp'"
+	check "host freebsd: nmap's fingerprint: T4 a RST, seq = the ACK's ack, window 0" \
+		grep -q '^T4(R=Y%DF=Y%T=40%W=0%S=A%A=Z%F=R%' "$T/nmap-freebsd.fp"
+	check "host freebsd: nmap's guesses name FreeBSD" grep -q 'Aggressive OS guesses: FreeBSD' "$T/nmap-freebsd.txt"
+	nmap_host embedded
+	check "host embedded: nmap's fingerprint: T3 answered with a SYN/ACK (window 2048, MSS only)" \
+		grep -q '^T3(R=Y%DF=N%T=FF%W=800%S=O%A=S+%F=AS%O=M5B4%' "$T/nmap-embedded.fp"
+	check "host embedded: nmap's fingerprint: T2 unanswered, T4 a RST+ACK with window 2048" \
+		sh -c "grep -qx 'T2(R=N' '$T/nmap-embedded.fp' && grep -q '^T4(R=Y%DF=N%T=FF%W=800%S=A%A=S%F=AR%' '$T/nmap-embedded.fp'"
+	check "host embedded: nmap's guesses include lwIP" grep -q 'Aggressive OS guesses: .*lwIP' "$T/nmap-embedded.txt"
+fi
 
 finish

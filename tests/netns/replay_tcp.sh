@@ -16,11 +16,11 @@
 #     removed, the echo reply removed, delayed by 2 s or changed (editcap,
 #     mergecap): exactly those reported;
 #  5. offline against the host template (tcp=PORT:echo, the recorded
-#     peer's address and MAC; its own TCP stack's SYN+ACK window and
-#     options ignored): matches; with the port closed it gives the same
-#     verdicts as the live kernel did; with ttl=33 the ping's answer
-#     differs as live (host's TCP services keep TTL 64); twice the same
-#     report.
+#     peer's address and MAC, personality linux6: a current kernel's
+#     SYN+ACK): matches; with the port closed it gives the same
+#     verdicts as the live kernel did; with ttl=33 the ping's and the
+#     SYNs' answers differ (its TCP services take the ttl too); twice the
+#     same report.
 # Needs root; skips (77) otherwise.  Every wait is bounded.
 set -uo pipefail
 
@@ -220,22 +220,25 @@ check "--audit, the changed reply: only the ping (unanswered) and frame 2 (answe
 	test "$(fails | wc -l)" -eq 2 -a "$(fails | grep -c '#1 frame 1 \|frame 2 answers no request')" -eq 2
 
 # 5. the same capture offline against the host template: the same verdicts as live
-HOST=(--template host --set ip=$IP_B --set ip6=$IP6_B --set mac=$MACB --set tcp=$PORT:echo,$PORT6:echo)
-# the template's TCP is not Linux's: its SYN+ACK has another window and window scale
-STACK=(--ignore tcp.window_size_value,tcp.options)
+HOST=(--template host --set ip=$IP_B --set ip6=$IP6_B --set mac=$MACB --set tcp=$PORT:echo,$PORT6:echo
+	--set personality=linux6)
 check "offline, host template as the peer was: every exchange matches, exit 0" \
-	expect_exit 0 "$UMPA" replay "$T/one.pcap" "${HOST[@]}" "${STACK[@]}"
+	expect_exit 0 "$UMPA" replay "$T/one.pcap" "${HOST[@]}"
 check "offline, host template with the port closed: exit 1" \
-	expect_exit 1 "$UMPA" replay "$T/one.pcap" "${HOST[@]}" --set tcp=$PORT:closed,$PORT6:closed "${STACK[@]}" -v
+	expect_exit 1 "$UMPA" replay "$T/one.pcap" "${HOST[@]}" --set tcp=$PORT:closed,$PORT6:closed -v
 verdicts <<<"$OUT" >"$T/tmpl-closed.v"
 check "offline, port closed: the same verdicts as live" diff "$T/live-closed.v" "$T/tmpl-closed.v"
-# host's ttl shapes its ICMP answers and closed-port RSTs; its TCP services (tcp.listen) keep 64
+# host's ttl shapes everything it sends, its TCP services' segments too (and IPv6's hop limit,
+# which the live kernel's ip_default_ttl left at 64)
 check "offline, host template with TTL 33: exit 1" \
-	expect_exit 1 "$UMPA" replay "$T/one.pcap" "${HOST[@]}" --set ttl=33 "${STACK[@]}" -v
+	expect_exit 1 "$UMPA" replay "$T/one.pcap" "${HOST[@]}" --set ttl=33 -v
 check "offline, TTL 33: the ping's answer differs as live, ip.ttl 64 -> 33" \
 	grep -q "^differing *#1 frame 1 .*ip.ttl 64 -> 33" <<<"$OUT"
+check "offline, TTL 33: the SYNs' answers differ in ip.ttl / ipv6.hlim only, nothing else differs" \
+	test "$(grep -c '^differing .*: ip.ttl 64 -> 33$' <<<"$OUT")" -eq 2 -a \
+	"$(grep -c '^differing .*: ipv6.hlim 64 -> 33$' <<<"$OUT")" -eq 1 -a "$(grep -c '^differing' <<<"$OUT")" -eq 3
 check "offline, deterministic: the same report twice" \
-	test "$("$UMPA" replay "$T/one.pcap" "${HOST[@]}" --set ttl=33 "${STACK[@]}" --json 2>/dev/null | md5sum)" = \
-	"$("$UMPA" replay "$T/one.pcap" "${HOST[@]}" --set ttl=33 "${STACK[@]}" --json 2>/dev/null | md5sum)"
+	test "$("$UMPA" replay "$T/one.pcap" "${HOST[@]}" --set ttl=33 --json 2>/dev/null | md5sum)" = \
+	"$("$UMPA" replay "$T/one.pcap" "${HOST[@]}" --set ttl=33 --json 2>/dev/null | md5sum)"
 
 finish

@@ -112,8 +112,9 @@ trap cleanup EXIT
 
 ip netns exec "$NS_B" timeout 30 tcpdump -i "$IF_B" -U -w "$T/rec.pcap" -s 0 'icmp or icmp6 or arp' >/dev/null 2>"$T/tcpdump.err" &
 TD=$!
+# (--busy-poll 200: the run keeps polling after each packet; the probe run below sleeps at once)
 ip netns exec "$NS_A" timeout 30 "$UMPA" run icmp-host -i "$IF_A" --set ip=10.77.0.50 --set ip6=fd00:77::50 \
-	-w "$T/out.pcapng" --json >"$T/live.json" 2>"$T/live.err" &
+	--busy-poll 200 -w "$T/out.pcapng" --json >"$T/live.json" 2>"$T/live.err" &
 UP=$!
 for _ in $(seq 50); do # both listening (bounded: 5 s)
 	grep -q listening "$T/tcpdump.err" 2>/dev/null && break

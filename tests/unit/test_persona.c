@@ -151,7 +151,8 @@ static void test_builtins(void **state)
 	assert_int_equal(p.ts_hz, 0);
 
 	assert_int_equal(umpa_persona_get("solaris", NULL, &p, &e), -UMPA_ENOENT);
-	assert_non_null(strstr(e.msg, "unknown personality 'solaris' (linux, windows, freebsd, embedded, nmap:NAME)"));
+	assert_non_null(
+	    strstr(e.msg, "unknown personality 'solaris' (linux, linux6, windows, freebsd, embedded, nmap:NAME)"));
 }
 
 /* ---- the nmap-os-db parser ---- */
@@ -721,6 +722,113 @@ static void test_endpoint(void **state)
 	assert_int_equal(o.rwnd, 2048);
 }
 
+/* linux6: a current kernel's SYN/ACK: 65535 rounded down to the MSS less 12 (timestamps) or the MSS,
+ * window scale 10; its endpoint announces that rounded up to the scale afterwards (what a 6.x kernel sent) */
+static void test_linux6(void **state)
+{
+	struct umpa_persona_set *s = set_with("linux6", "10.9.0.0", 24, 100);
+	struct umpa_persona p;
+	struct umpa_tcpe_opts o;
+	struct umpa_pkt req, ans, d;
+	struct umpa_err e = {0};
+	char hex[128], want[128];
+
+	(void)state;
+	build(&req, syn_full);
+	umpa_dissect(&req);
+	build(&ans, synack);
+	assert_int_equal(umpa_persona_shape(s, &ans, &req, T0, &e), 1);
+	redissect(&ans, &d);
+	assert_int_equal(unit_get(&d, &umpa_proto_ip, "id"), 0);
+	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "window"), 65160); /* 45 x 1448 */
+	snprintf(want, sizeof(want), "020405b40402080a%08x%08x0103030a", 100000u, 4242u);
+	tcp_opts_hex(&d, hex, sizeof(hex));
+	assert_string_equal(hex, want);
+	umpa_pkt_release(&d);
+	umpa_pkt_release(&ans);
+	umpa_pkt_release(&req);
+	/* no timestamps offered: 44 x 1460 */
+	build(&req, "ether{}/ip{src='10.9.0.2', dst='10.9.0.1'}/tcp{sport=40000, dport=80, flags='S', seq=1000, "
+		    "options='mss=1460,sackok,nop,wscale=7'}");
+	umpa_dissect(&req);
+	build(&ans, synack);
+	assert_int_equal(umpa_persona_shape(s, &ans, &req, T0, &e), 1);
+	redissect(&ans, &d);
+	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "window"), 64240);
+	umpa_pkt_release(&d);
+	umpa_pkt_release(&ans);
+	umpa_pkt_release(&req);
+	umpa_persona_set_free(s);
+	/* the endpoint: MSS 1460 (1440 on IPv6), scale 10, 65160 (64260) rounded up to 1024 */
+	assert_int_equal(umpa_persona_get("linux6", NULL, &p, &e), 0);
+	umpa_tcpe_opts_init(&o);
+	umpa_persona_tcpe_opts(&p, &o);
+	assert_int_equal(o.wscale, 10);
+	assert_int_equal(o.rwnd, 64u << 10);
+	umpa_tcpe_opts_init(&o);
+	o.ipv6 = 1;
+	umpa_persona_tcpe_opts(&p, &o);
+	assert_int_equal(o.mss, 1440);
+	assert_int_equal(o.rwnd, 63u << 10);
+}
+
+/* nmap's open-port probes T2 (no flags), T3 (SYN+FIN+PSH+URG), T4 (ACK): the personality's T lines */
+static void test_open_probe(void **state)
+{
+	struct umpa_persona_set *s = set_with("embedded", "10.9.0.1", 32, 0);
+	struct umpa_persona_set *f = set_with("freebsd", "10.9.0.1", 32, 0);
+	struct umpa_pkt req, ans, d;
+	struct umpa_err e = {0};
+
+	(void)state;
+	umpa_pkt_init(&ans);
+	/* T3 to embedded (lwIP-like): a SYN/ACK, ack = seq + 1, window 2048, TTL 255, no DF */
+	build(&req, "ether{}/ip{src='10.9.0.2', dst='10.9.0.1'}/tcp{sport=40000, dport=80, flags='SFPU', seq=77, "
+		    "window=256, options='wscale=10,nop,mss=265,ts=1:0,sackok'}");
+	umpa_dissect(&req);
+	assert_int_equal(umpa_persona_open_probe(s, &req, &ans, &e), 1);
+	redissect(&ans, &d);
+	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "flags"), 0x12);
+	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "ack"), 78);
+	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "window"), 2048);
+	assert_int_equal(unit_get(&d, &umpa_proto_ip, "ttl"), 255);
+	assert_int_equal(unit_get(&d, &umpa_proto_ip, "flags.df"), 0);
+	umpa_pkt_release(&d);
+	/* to freebsd: silence */
+	assert_int_equal(umpa_persona_open_probe(f, &req, &ans, &e), 0);
+	umpa_pkt_release(&req);
+	/* T2 (no flags): silence from both */
+	build(&req, "ether{}/ip{src='10.9.0.2', dst='10.9.0.1'}/tcp{sport=40000, dport=80, flags='', seq=77}");
+	umpa_dissect(&req);
+	assert_int_equal(umpa_persona_open_probe(s, &req, &ans, &e), 0);
+	assert_int_equal(umpa_persona_open_probe(f, &req, &ans, &e), 0);
+	umpa_pkt_release(&req);
+	/* T4 (ACK): embedded's RST+ACK, seq = the ACK's ack, ack = its seq, window 2048 */
+	build(&req, "ether{}/ip{src='10.9.0.2', dst='10.9.0.1'}/tcp{sport=40000, dport=80, flags='A', seq=77, "
+		    "ack=9000}");
+	umpa_dissect(&req);
+	assert_int_equal(umpa_persona_open_probe(s, &req, &ans, &e), 1);
+	redissect(&ans, &d);
+	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "flags"), 0x14);
+	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "seq"), 9000);
+	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "ack"), 77);
+	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "window"), 2048);
+	umpa_pkt_release(&d);
+	umpa_pkt_release(&req);
+	/* a SYN is the endpoint's, and an address without a personality too */
+	build(&req, syn_full);
+	umpa_dissect(&req);
+	assert_int_equal(umpa_persona_open_probe(s, &req, &ans, &e), -1);
+	umpa_pkt_release(&req);
+	build(&req, "ether{}/ip{src='10.9.0.2', dst='10.9.0.7'}/tcp{sport=40000, dport=80, flags='', seq=77}");
+	umpa_dissect(&req);
+	assert_int_equal(umpa_persona_open_probe(s, &req, &ans, &e), -1);
+	umpa_pkt_release(&req);
+	umpa_pkt_release(&ans);
+	umpa_persona_set_free(s);
+	umpa_persona_set_free(f);
+}
+
 /* 65,536 hosts bound one by one (as a template claiming a /16 might): quick, and each is found. */
 static void test_many_hosts(void **state)
 {
@@ -1057,6 +1165,8 @@ int main(void)
 	    cmocka_unit_test(test_shape_ipv6_icmp),
 	    cmocka_unit_test(test_closed),
 	    cmocka_unit_test(test_endpoint),
+	    cmocka_unit_test(test_linux6),
+	    cmocka_unit_test(test_open_probe),
 	    cmocka_unit_test(test_many_hosts),
 	    cmocka_unit_test(test_timestamps),
 	    cmocka_unit_test(test_lua_api),
