@@ -4,6 +4,11 @@
 #                                 fail=0, ok MESSAGE, bad MESSAGE (sets fail=1)
 #   freeport                      a free TCP port on 127.0.0.1
 #   wait_file FILE [TENTHS]       until FILE exists and is not empty (default 300: 30 s)
+#   proxy_start NAME ARGS...      $UMPA proxy ARGS in the background (output in $T/NAME.out and
+#                                 .err) until it listens: PPID_ its pid, LPORT its ports on
+#                                 127.0.0.1 (an array; $LPORT is the first), HPORT its --http port
+#   proxy_stop NAME               SIGTERM and wait: an exit status other than 0 is a failure;
+#                                 SUMMARY its "connections:" line
 # Needs top_srcdir set.
 
 proxy_test_init() {
@@ -40,4 +45,29 @@ wait_file() {
 		sleep 0.1
 	done
 	return 1
+}
+proxy_start() {
+	local name=$1 i
+	shift
+	"$UMPA" proxy "$@" >"$T/$name.out" 2>"$T/$name.err" &
+	PPID_=$!
+	PIDS+=($PPID_)
+	for ((i = 0; i < 100; i++)); do
+		grep -q 'listening on' "$T/$name.err" 2>/dev/null && break
+		kill -0 $PPID_ 2>/dev/null || break
+		sleep 0.1
+	done
+	mapfile -t LPORT < <(sed -n 's/.*proxy: listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$T/$name.err")
+	HPORT=$(sed -n 's/.*http: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/$name.err" | head -1)
+	[ ${#LPORT[@]} -gt 0 ] || {
+		bad "$name: did not start: $(cat "$T/$name.err")"
+		return 1
+	}
+}
+proxy_stop() {
+	kill -TERM $PPID_ 2>/dev/null
+	wait $PPID_
+	local rc=$?
+	[ $rc = 0 ] || bad "$1: exit status $rc after SIGTERM: $(cat "$T/$1.err")"
+	SUMMARY=$(grep 'connections:' "$T/$1.err")
 }

@@ -27,31 +27,9 @@ PEER="python3 $top_srcdir/tests/proxy/peer.py"
 . "$top_srcdir/tests/proxy/lib.sh"
 proxy_test_init proxy curl python3 sha256sum timeout
 
-# start_proxy NAME ARGS...: umpa proxy in the background; LPORT[0..] its listening ports
-start_proxy() {
-	local name=$1 i
-	shift
-	"$UMPA" proxy "$@" >"$T/$name.out" 2>"$T/$name.err" &
-	PPID_=$!
-	PIDS+=($PPID_)
-	for ((i = 0; i < 100; i++)); do
-		grep -q 'listening on' "$T/$name.err" 2>/dev/null && break
-		kill -0 $PPID_ 2>/dev/null || break
-		sleep 0.1
-	done
-	mapfile -t LPORT < <(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$T/$name.err")
-	[ ${#LPORT[@]} -gt 0 ] || {
-		bad "$name: did not start: $(cat "$T/$name.err")"
-		return 1
-	}
-}
 # stop_proxy NAME: SIGTERM, exit status 0, the summary line
-stop_proxy() {
-	kill -TERM $PPID_ 2>/dev/null
-	wait $PPID_
-	local rc=$?
-	[ $rc = 0 ] || bad "$1: exit status $rc after SIGTERM"
-	SUMMARY=$(grep 'connections:' "$T/$1.err")
+stop_proxy() { # NAME: proxy_stop, and the summary line must be there
+	proxy_stop "$1"
 	[ -n "$SUMMARY" ] || bad "$1: no summary: $(cat "$T/$1.err")"
 }
 
@@ -72,7 +50,7 @@ wait_file "$T/echo.port" || bad "echo server did not start"
 EPORT=$(cat "$T/echo.port")
 
 # ---- 1, 2: curl, two listeners, peek_httphost + log, replace ----
-start_proxy http -l 127.0.0.1:0 -l 127.0.0.1:0 -t 127.0.0.1:$WPORT --c2s peek_httphost,log \
+proxy_start http -l 127.0.0.1:0 -l 127.0.0.1:0 -t 127.0.0.1:$WPORT --c2s peek_httphost,log \
 	--s2c 'replace:search=world:replace=W\x4fRLD' || exit 1
 want=$(sha256sum <"$T/www/big.bin")
 for p in "${LPORT[@]}"; do
@@ -104,7 +82,7 @@ return {
 	end,
 }
 LUA
-start_proxy load -l 127.0.0.1:0 -t 127.0.0.1:$EPORT --module-file "$T/boom.lua" -m 'boom,stats' || exit 1
+proxy_start load -l 127.0.0.1:0 -t 127.0.0.1:$EPORT --module-file "$T/boom.lua" -m 'boom,stats' || exit 1
 $PEER load ${LPORT[0]} 100 262144 >"$T/load.txt" 2>&1 &
 LOADPID=$!
 printf 'xxBOOMxx' | timeout 10 python3 -c '
@@ -127,7 +105,7 @@ n=$(grep -c 's2c 1 chunks\|s2c [0-9]* chunks, 262144 bytes' "$T/load.out")
 
 # ---- 5: refused upstream ----
 CPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-start_proxy refused -l 127.0.0.1:0 -t 127.0.0.1:$CPORT || exit 1
+proxy_start refused -l 127.0.0.1:0 -t 127.0.0.1:$CPORT || exit 1
 timeout 10 curl -s "http://127.0.0.1:${LPORT[0]}/" >/dev/null && bad "curl succeeded against a closed upstream"
 timeout 10 curl -s "http://127.0.0.1:${LPORT[0]}/" >/dev/null
 stop_proxy refused
@@ -138,7 +116,7 @@ grep -q "upstream 127.0.0.1:$CPORT: Connection refused" "$T/refused.err" && ok "
 $PEER push "$T/push.port" 60 32 &
 PIDS+=($!)
 wait_file "$T/push.port" || bad "push server did not start"
-start_proxy bp -l 127.0.0.1:0 -t 127.0.0.1:$(cat "$T/push.port") || exit 1
+proxy_start bp -l 127.0.0.1:0 -t 127.0.0.1:$(cat "$T/push.port") || exit 1
 $PEER stall ${LPORT[0]} 1.5 >"$T/stall.txt" &
 STALL=$!
 sleep 1
@@ -149,7 +127,7 @@ wait $STALL
 stop_proxy bp
 
 # ---- 7: reset ----
-start_proxy reset -l 127.0.0.1:0 -t 127.0.0.1:$WPORT --c2s reset:match=GET || exit 1
+proxy_start reset -l 127.0.0.1:0 -t 127.0.0.1:$WPORT --c2s reset:match=GET || exit 1
 timeout 10 curl -s "http://127.0.0.1:${LPORT[0]}/a.txt" >/dev/null
 rc=$?
 [ $rc = 56 ] && ok "reset module: curl saw the reset (exit 56)" || bad "reset module: curl exit $rc"
@@ -157,7 +135,7 @@ stop_proxy reset
 echo "$SUMMARY" | grep -q '1 reset' && ok "summary counts the reset" || bad "$SUMMARY"
 
 # ---- delay: the request waits 0.4 s, the answer is intact ----
-start_proxy delay -l 127.0.0.1:0 -t 127.0.0.1:$WPORT --c2s delay:seconds=0.4 || exit 1
+proxy_start delay -l 127.0.0.1:0 -t 127.0.0.1:$WPORT --c2s delay:seconds=0.4 || exit 1
 t=$(timeout 10 curl -s -o "$T/delayed.txt" -w '%{time_total}' "http://127.0.0.1:${LPORT[0]}/a.txt")
 if python3 -c "import sys; sys.exit(0 if float('$t') >= 0.4 else 1)" && cmp -s "$T/delayed.txt" "$T/www/a.txt"; then
 	ok "delay module: curl took $t s, the answer intact"
@@ -196,7 +174,7 @@ if command -v openssl >/dev/null; then
 		timeout 5 openssl s_client -connect 127.0.0.1:$SPORT </dev/null >/dev/null 2>&1 && break
 		sleep 0.1
 	done
-	start_proxy mitm -l 127.0.0.1:0 -t 127.0.0.1:$SPORT --tls-mitm --ca-dir "$T/ca" --keylog "$T/keys.txt" \
+	proxy_start mitm -l 127.0.0.1:0 -t 127.0.0.1:$SPORT --tls-mitm --ca-dir "$T/ca" --keylog "$T/keys.txt" \
 		--s2c 'replace:search=Ciphers supported:replace=CIPHERS VIA UMPA' --c2s log || exit 1
 	for v in "--tlsv1.3" "--tlsv1.2 --tls-max 1.2"; do
 		got=$(timeout 20 curl -sS $v --cacert "$T/ca/ca.crt" --resolve alt.example.test:${LPORT[0]}:127.0.0.1 \
@@ -226,7 +204,7 @@ assert base64.b64decode(d["data"]).startswith(b"GET / HTTP/1.1\r\n")'; then
 	echo "$SUMMARY" | grep -q 'tls 2 (0 failed, 1 certificates made,' && ok "MITM summary: $SUMMARY" || bad "$SUMMARY"
 	cp "$T/ca/ca.crt" "$T/ca1.crt"
 	# kept CA; upstream verification with the wrong trust fails that handshake only
-	start_proxy mitm2 -l 127.0.0.1:0 -t 127.0.0.1:$SPORT --tls-mitm --ca-dir "$T/ca" --upstream-verify \
+	proxy_start mitm2 -l 127.0.0.1:0 -t 127.0.0.1:$SPORT --tls-mitm --ca-dir "$T/ca" --upstream-verify \
 		--upstream-ca "$T/ca1.crt" || exit 1
 	cmp -s "$T/ca/ca.crt" "$T/ca1.crt" && grep -q 'ca.crt loaded' "$T/mitm2.err" && ok "the CA was kept" || bad "CA not kept"
 	timeout 20 curl -s --cacert "$T/ca/ca.crt" --resolve alt.example.test:${LPORT[0]}:127.0.0.1 \

@@ -25,30 +25,6 @@ UMPA=${UMPA:-./umpa}
 proxy_test_init proxymore curl python3 timeout
 SRC=$(cd "$top_srcdir" && pwd)
 
-start_proxy() { # NAME ARGS...: umpa proxy in the background; LPORT its first listening port
-	local name=$1 i
-	shift
-	"$UMPA" proxy "$@" >"$T/$name.out" 2>"$T/$name.err" &
-	PPID_=$!
-	PIDS+=($PPID_)
-	for ((i = 0; i < 100; i++)); do
-		grep -q 'listening on' "$T/$name.err" 2>/dev/null && break
-		kill -0 $PPID_ 2>/dev/null || break
-		sleep 0.1
-	done
-	LPORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$T/$name.err" | head -1)
-	[ -n "$LPORT" ] || {
-		bad "$name: did not start: $(cat "$T/$name.err")"
-		return 1
-	}
-}
-stop_proxy() {
-	kill -TERM $PPID_ 2>/dev/null
-	wait $PPID_
-	local rc=$?
-	[ $rc = 0 ] || bad "$1: exit status $rc after SIGTERM"
-	SUMMARY=$(grep 'connections:' "$T/$1.err")
-}
 
 # ---- servers: A and B (python3's http.server), an echo server ----
 for s in A B; do
@@ -69,16 +45,16 @@ wait_file "$T/echo.port" || bad "echo server did not start"
 EPORT=$(cat "$T/echo.port")
 
 # ---- 1: redirect ----
-start_proxy redir -l 127.0.0.1:0 -t 127.0.0.1:$PA -m "redirect:host=localhost:port=$PB,log" -v || exit 1
+proxy_start redir -l 127.0.0.1:0 -t 127.0.0.1:$PA -m "redirect:host=localhost:port=$PB,log" -v || exit 1
 got=$(timeout 20 curl -s "http://127.0.0.1:$LPORT/a.txt")
 [ "$got" = "server B" ] && ok "redirect: curl to the proxy of A got B's page" || bad "redirect: curl got '$got'"
-stop_proxy redir
+proxy_stop redir
 grep -q "redirected to 127.0.0.1:$PB" "$T/redir.err" && grep -q "\"dstport\":$PB,.*\"tags\":\[\"redirected\"\]" "$T/redir.out" &&
 	ok "redirect: logged, the connection tagged redirected with B's port" || bad "redirect: $(cat "$T/redir.err")"
 CLOSED=$(freeport)
-start_proxy redir2 -l 127.0.0.1:0 -t 127.0.0.1:$PA -m "redirect:port=$CLOSED" || exit 1
+proxy_start redir2 -l 127.0.0.1:0 -t 127.0.0.1:$PA -m "redirect:port=$CLOSED" || exit 1
 timeout 20 curl -s "http://127.0.0.1:$LPORT/a.txt" >/dev/null && bad "redirect to a closed port: curl succeeded"
-stop_proxy redir2
+proxy_stop redir2
 echo "$SUMMARY" | grep -q '1 connections: 0 done, 0 aborted, 1 refused' && grep -q "upstream 127.0.0.1:$CLOSED: Connection refused" "$T/redir2.err" &&
 	ok "redirect to a closed port: refused, counted" || bad "redirect to a closed port: $SUMMARY"
 
@@ -100,9 +76,9 @@ LUA
 frame() { # MODE INPUT(printf) WANT(printf)
 	printf "$2" >"$T/in.bin"
 	printf "$3" >"$T/want.bin"
-	start_proxy "f$1" -l 127.0.0.1:0 -t 127.0.0.1:$EPORT --module-file "$T/frames.lua" --c2s "stats,frames:mode=$1" || return
+	proxy_start "f$1" -l 127.0.0.1:0 -t 127.0.0.1:$EPORT --module-file "$T/frames.lua" --c2s "stats,frames:mode=$1" || return
 	timeout 30 python3 "$SRC/tests/proxy/frame_client.py" $LPORT "$T/in.bin" "$T/got.bin" 0.004
-	stop_proxy "f$1"
+	proxy_stop "f$1"
 	chunks=$(sed -n 's/.*c2s \([0-9]*\) chunks.*/\1/p' "$T/f$1.out" | head -1)
 	if cmp -s "$T/got.bin" "$T/want.bin" && [ "${chunks:-0}" -ge 4 ]; then
 		ok "framing $1: $(wc -c <"$T/in.bin") bytes in $chunks chunks, whole messages transformed"
@@ -114,14 +90,14 @@ frame lines 'hello\r\nworld\nno end' 'olleh\r\ndlrow\ndne on'
 frame len '\0\4ping\0\5hello' '\0\6PONG!!\0\5hello'
 frame http 'POST /x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n' \
 	'POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nABCDE'
-start_proxy fhttp -l 127.0.0.1:0 -t 127.0.0.1:$PA --module-file "$T/frames.lua" --s2c "frames:mode=http" || exit 1
+proxy_start fhttp -l 127.0.0.1:0 -t 127.0.0.1:$PA --module-file "$T/frames.lua" --s2c "frames:mode=http" || exit 1
 got=$(timeout 20 curl -sS "http://127.0.0.1:$LPORT/a.txt" 2>&1)
 [ "$got" = "SERVER A
 !" ] && ok "proxy.http on s2c: curl got the changed body, its Content-Length right" || bad "proxy.http s2c: '$got'"
-stop_proxy fhttp
+proxy_stop fhttp
 
 # ---- 3: SOCKS5 bad requests on loopback ----
-start_proxy socks -l 127.0.0.1:0 --socks5 || exit 1
+proxy_start socks -l 127.0.0.1:0 --socks5 || exit 1
 printf 'raw 050100 05020001000000000000\nraw 050100 ffffffffffffffffffff\n' |
 	timeout 30 python3 "$SRC/tests/proxy/socks_client.py" 127.0.0.1 $LPORT batch >"$T/sc.txt" 2>&1
 got=$(sed -n 1p "$T/sc.txt")
@@ -136,7 +112,7 @@ for i in $(seq 1 60); do
 	[ -z "$(ss -Htn state established state close-wait state fin-wait-1 "( dport = :$PB or sport = :$LPORT )" 2>/dev/null)" ] && break
 	sleep 0.05
 done
-stop_proxy socks
+proxy_stop socks
 echo "$SUMMARY" | grep -q '4 connections: 1 done.*; 3 rejected' && ok "SOCKS5 summary: 1 done, 3 rejected" || bad "$SUMMARY"
 
 # ---- 4: bad input ----

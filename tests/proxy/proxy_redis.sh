@@ -29,25 +29,6 @@ $PY -c 'import redis' 2>/dev/null || {
 	exit 77
 }
 
-# start_proxy NAME ARGS...: umpa proxy in the background; LPORT its listening port
-start_proxy() {
-	local name=$1 i
-	shift
-	"$UMPA" proxy "$@" >"$T/$name.out" 2>"$T/$name.err" &
-	PPID_=$!
-	PIDS+=($PPID_)
-	for ((i = 0; i < 100; i++)); do
-		grep -q 'listening on' "$T/$name.err" 2>/dev/null && break
-		kill -0 $PPID_ 2>/dev/null || break
-		sleep 0.1
-	done
-	LPORT=$(sed -n 's/.*proxy: listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$T/$name.err" | head -1)
-	HPORT=$(sed -n 's/.*http: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/$name.err" | head -1)
-	[ -n "$LPORT" ] || {
-		bad "$name: did not start: $(cat "$T/$name.err")"
-		return 1
-	}
-}
 stop_proxy() {
 	kill -TERM $PPID_ 2>/dev/null
 	wait $PPID_ 2>/dev/null
@@ -84,7 +65,7 @@ rcli 'r.ping()' >/dev/null 2>&1 || {
 }
 
 # ---- 1. stats hashes and the debug feed ----
-start_proxy dbg -l 127.0.0.1:0 -t 127.0.0.1:$WPORT --redis "redis://127.0.0.1:$RPORT" -m debug || exit 1
+proxy_start dbg -l 127.0.0.1:0 -t 127.0.0.1:$WPORT --redis "redis://127.0.0.1:$RPORT" -m debug || exit 1
 wait_log dbg "redis 127.0.0.1:$RPORT: connected" || bad "dbg: no 'connected' line"
 timeout 15 $PY - "$RPORT" >"$T/feed.json" 2>"$T/feed.err" <<'PY' &
 import base64, json, redis, sys, time
@@ -142,7 +123,7 @@ stop_proxy
 
 # batched: 4 MiB through a proxy with --redis (no module): many chunks, a few HINCRBY
 head -c 4194304 /dev/urandom >"$T/www/big.bin"
-start_proxy batch -l 127.0.0.1:0 -t 127.0.0.1:$WPORT --redis "redis://127.0.0.1:$RPORT" || exit 1
+proxy_start batch -l 127.0.0.1:0 -t 127.0.0.1:$WPORT --redis "redis://127.0.0.1:$RPORT" || exit 1
 wait_log batch "connected" || bad "batch: not connected"
 rcli 'r.delete("stats:connections:bytes", "stats:connections:packets", "stats:connections:status") + r.config_resetstat()' >/dev/null
 timeout 20 curl -s -o "$T/big.got" "http://127.0.0.1:$LPORT/big.bin"
@@ -164,7 +145,7 @@ PY
 stop_proxy
 
 # ---- 2. inspect: edit a held response; a hold that times out ----
-start_proxy insp -l 127.0.0.1:0 -t 127.0.0.1:$WPORT --redis "redis://127.0.0.1:$RPORT" -m 'inspect:timeout=0.4' ||
+proxy_start insp -l 127.0.0.1:0 -t 127.0.0.1:$WPORT --redis "redis://127.0.0.1:$RPORT" -m 'inspect:timeout=0.4' ||
 	exit 1
 wait_log insp "connected" || bad "insp: not connected"
 # a client as tcpproxy's usage example: psubscribe inspect:*, debugging 1, publish each packet back on inspected:*
@@ -219,7 +200,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T
 SPORT=$(freeport)
 timeout 60 openssl s_server -accept "$SPORT" -4 -cert "$T/srv.crt" -key "$T/srv.key" -www -quiet >/dev/null 2>&1 &
 PIDS+=($!)
-start_proxy mitm -l 127.0.0.1:0 -t 127.0.0.1:$SPORT --tls-mitm --redis "redis://127.0.0.1:$RPORT" || exit 1
+proxy_start mitm -l 127.0.0.1:0 -t 127.0.0.1:$SPORT --tls-mitm --redis "redis://127.0.0.1:$RPORT" || exit 1
 grep -q 'CA stored in ca:cert' "$T/mitm.err" && ok "a new CA stored in redis" || bad "mitm: $(cat "$T/mitm.err")"
 rcli 'r.get("ca:cert").decode()' >"$T/ca.pem"
 for ((i = 0; i < 50; i++)); do
@@ -240,7 +221,7 @@ openssl verify -CAfile "$T/ca.pem" "$T/leaf.pem" >/dev/null 2>&1 &&
 	bad "leaf in redis: $(cat "$T/leaf.pem")"
 stop_proxy
 # a second run takes the CA from redis
-start_proxy mitm2 -l 127.0.0.1:0 -t 127.0.0.1:$SPORT --tls-mitm --redis "redis://127.0.0.1:$RPORT" || exit 1
+proxy_start mitm2 -l 127.0.0.1:0 -t 127.0.0.1:$SPORT --tls-mitm --redis "redis://127.0.0.1:$RPORT" || exit 1
 grep -q 'the CA from ca:cert' "$T/mitm2.err" && timeout 10 curl -s -o /dev/null --cacert "$T/ca.pem" \
 	--resolve "www.example.test:$LPORT:127.0.0.1" "https://www.example.test:$LPORT/" &&
 	ok "the next run loads the CA from redis" || bad "mitm2: $(cat "$T/mitm2.err")"
@@ -251,7 +232,7 @@ cat >"$T/rules.json" <<EOF
 [{"dstport": "1-2,$WPORT", "s2c": true, "c2s": false, "rules": ["replace:search=world:replace=PORTS"]},
  {"dstport": "1-10", "rules": ["reset"]}]
 EOF
-start_proxy rules -l 127.0.0.1:0 -t 127.0.0.1:$WPORT --rules "$T/rules.json" --http 127.0.0.1:0 || exit 1
+proxy_start rules -l 127.0.0.1:0 -t 127.0.0.1:$WPORT --rules "$T/rules.json" --http 127.0.0.1:0 || exit 1
 got=$(timeout 10 curl -s "http://127.0.0.1:$LPORT/a.txt")
 [ "$got" = "hello PORTS from the server" ] && ok "rules file: by dstport: $got" || bad "rules by dstport: '$got'"
 cat >"$T/rules2.json" <<'EOF'
@@ -277,7 +258,7 @@ code=$(curl -s -o "$T/put.json" -w '%{http_code}' -X PUT -H 'Content-Type: appli
 [ "$code" = 400 ] && grep -q "PUT /rules: rule 1: module 'nosuchmod' does not exist" "$T/put.json" &&
 	ok "PUT /rules with an unknown module: 400 $(cat "$T/put.json")" || bad "bad PUT: $code $(cat "$T/put.json")"
 stop_proxy
-start_proxy rk -l 127.0.0.1:0 -t 127.0.0.1:$WPORT --redis "redis://127.0.0.1:$RPORT" || exit 1
+proxy_start rk -l 127.0.0.1:0 -t 127.0.0.1:$WPORT --redis "redis://127.0.0.1:$RPORT" || exit 1
 rcli "r.set('rules', '[{\"dstport\": \"$WPORT\", \"rules\": [\"replace:search=world:replace=REDIS\"]}]')" >/dev/null
 wait_log rk "1 rules from key 'rules'" || bad "rk: rules key not seen: $(cat "$T/rk.err")"
 got=$(timeout 10 curl -s "http://127.0.0.1:$LPORT/a.txt")
@@ -311,7 +292,7 @@ rc=$?
 [ $rc = 2 ] && [ "$(wc -l <"$T/bad.err")" = 1 ] && ok "bad --redis URL: exit 2, $(cat "$T/bad.err")" ||
 	bad "bad url: $rc $(cat "$T/bad.err")"
 DEAD=$(freeport)
-start_proxy dead -l 127.0.0.1:0 -t 127.0.0.1:$WPORT --redis "redis://127.0.0.1:$DEAD" -m debug || exit 1
+proxy_start dead -l 127.0.0.1:0 -t 127.0.0.1:$WPORT --redis "redis://127.0.0.1:$DEAD" -m debug || exit 1
 wait_log dead "redis 127.0.0.1:$DEAD: .*going on without it" || bad "dead: no line: $(cat "$T/dead.err")"
 got=$(timeout 10 curl -s "http://127.0.0.1:$LPORT/a.txt")
 sleep 0.6 # two retries more: still one line

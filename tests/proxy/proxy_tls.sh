@@ -26,24 +26,6 @@ top_srcdir=${top_srcdir:-.}
 UMPA=${UMPA:-./umpa}
 . "$top_srcdir/tests/proxy/lib.sh"
 proxy_test_init proxytls curl python3 openssl tshark timeout
-# start_proxy NAME ARGS...: umpa proxy in the background; LPORT its (first) listening port
-start_proxy() {
-	local name=$1 i
-	shift
-	"$UMPA" proxy "$@" >"$T/$name.out" 2>"$T/$name.err" &
-	PPID_=$!
-	PIDS+=($PPID_)
-	for ((i = 0; i < 100; i++)); do
-		grep -q 'listening on' "$T/$name.err" 2>/dev/null && break
-		kill -0 $PPID_ 2>/dev/null || break
-		sleep 0.1
-	done
-	LPORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$T/$name.err" | head -1)
-	[ -n "$LPORT" ] || {
-		bad "$name: did not start: $(cat "$T/$name.err")"
-		return 1
-	}
-}
 # wait_closed NAME N: until proxy NAME (run with -v) logged N connections closed
 wait_closed() {
 	local i
@@ -52,12 +34,6 @@ wait_closed() {
 		sleep 0.1
 	done
 	bad "$1: $2 connections did not close: $(tail -3 "$T/$1.err")"
-}
-stop_proxy() {
-	kill -TERM $PPID_ 2>/dev/null
-	wait $PPID_
-	local rc=$?
-	[ $rc = 0 ] || bad "$1: exit status $rc after SIGTERM: $(cat "$T/$1.err")"
 }
 # wait_port PORT: until something accepts on 127.0.0.1:PORT
 wait_port() {
@@ -83,11 +59,11 @@ WPORT=$(freeport)
 (cd "$T/www" && exec timeout 60 python3 -m http.server "$WPORT" --bind 127.0.0.1) >/dev/null 2>&1 &
 PIDS+=($!)
 wait_port "$WPORT" || bad "http.server did not start"
-start_proxy plain -l 127.0.0.1:0 -t 127.0.0.1:$WPORT -w "$T/plain.pcapng" -v || exit 1
+proxy_start plain -l 127.0.0.1:0 -t 127.0.0.1:$WPORT -w "$T/plain.pcapng" -v || exit 1
 got=$(timeout 20 curl -s "http://127.0.0.1:$LPORT/a.txt")
 [ "$got" = "hello from the plain server" ] && ok "plain: curl through the proxy" || bad "plain: curl got '$got'"
 wait_closed plain 1
-stop_proxy plain
+proxy_stop plain
 grep -q 'packets written to' "$T/plain.err" && ok "plain: $(grep -o '[0-9]* packets written' "$T/plain.err")" ||
 	bad "plain: no packet count: $(cat "$T/plain.err")"
 # one tshark pass: stream, ports, FIN, request, answer
@@ -115,14 +91,14 @@ SPORT=$(freeport)
 timeout 60 openssl s_server -accept 127.0.0.1:$SPORT -cert "$T/srv.crt" -key "$T/srv.key" -www -quiet >/dev/null 2>&1 &
 PIDS+=($!)
 wait_port "$SPORT" || bad "s_server did not start"
-start_proxy mitm -l 127.0.0.1:0 -t 127.0.0.1:$SPORT --tls-mitm --ca-dir "$T/ca" -w "$T/mitm.pcapng" -v || exit 1
+proxy_start mitm -l 127.0.0.1:0 -t 127.0.0.1:$SPORT --tls-mitm --ca-dir "$T/ca" -w "$T/mitm.pcapng" -v || exit 1
 for v in 1.3 1.2; do
 	got=$(timeout 20 curl -s --tlsv$v --tls-max $v --cacert "$T/ca/ca.crt" --resolve alt.example.test:$LPORT:127.0.0.1 \
 		"https://alt.example.test:$LPORT/" | head -1)
 	[ -n "$got" ] && ok "mitm TLS $v: curl got the page" || bad "mitm TLS $v: curl failed"
 done
 wait_closed mitm 2
-stop_proxy mitm
+proxy_stop mitm
 convs=$(tshark -r "$T/mitm.pcapng" -q -z conv,tcp 2>/dev/null | grep -c '<->')
 [ "$convs" = 4 ] && ok "mitm: 4 TCP conversations" || bad "mitm: $convs conversations"
 vers=$(tshark -r "$T/mitm.pcapng" -d tcp.port==$LPORT,tls -d tcp.port==$SPORT,tls -Y 'tls.handshake.type == 2' \
@@ -149,7 +125,7 @@ timeout 60 openssl s_server -accept 127.0.0.1:$APORT -cert "$T/srv.crt" -key "$T
 	-CAfile "$T/cli.crt" >/dev/null 2>&1 &
 PIDS+=($!)
 wait_port "$APORT" || bad "s_server with client auth did not start"
-start_proxy legs -l 127.0.0.1:0 -t 127.0.0.1:$APORT --tls-mitm --ca-dir "$T/ca" -w "$T/legs.pcapng" -v \
+proxy_start legs -l 127.0.0.1:0 -t 127.0.0.1:$APORT --tls-mitm --ca-dir "$T/ca" -w "$T/legs.pcapng" -v \
 	--upstream-tls version=1.2 --upstream-tls client_cert="$T/cli.crt" --upstream-tls client_key="$T/cli.key" \
 	--client-tls version=1.3 --static-cert "www.example.test=$T/srv.crt:$T/srv.key" --passthrough '*.pass.test' || exit 1
 got=$(timeout 20 curl -s --cacert "$T/ca/ca.crt" --resolve alt.example.test:$LPORT:127.0.0.1 \
@@ -168,7 +144,7 @@ issuer=$(timeout 20 curl -s -k --cert "$T/cli.crt" --key "$T/cli.key" --resolve 
 [ "$issuer" = "CN = www.example.test" ] || [ "$issuer" = "CN=www.example.test" ] &&
 	ok "legs: --passthrough: curl got the real server's certificate through" || bad "legs: passthrough: issuer '$issuer'"
 wait_closed legs 4
-stop_proxy legs
+proxy_stop legs
 grep -q '1 passed through' "$T/legs.err" && grep -q "SNI 'x.pass.test': passed through" "$T/legs.err" &&
 	ok "legs: the summary counts the connection passed through" || bad "legs: $(tail -2 "$T/legs.err")"
 up=$(tshark -r "$T/legs.pcapng" -Y "tls.handshake.type == 2 && tcp.srcport == $APORT" -T fields \
@@ -196,7 +172,7 @@ python3 "$top_srcdir/tests/proxy/peer.py" smtp "$T/smtp.port" 30 "$T/srv.crt" "$
 PIDS+=($!)
 for ((i = 0; i < 100; i++)); do [ -s "$T/smtp.port" ] && break; sleep 0.1; done
 MPORT=$(cat "$T/smtp.port" 2>/dev/null)
-start_proxy smtp -l 127.0.0.1:0 -t 127.0.0.1:$MPORT --tls-mitm --ca-dir "$T/ca" -m sslupgrade -w "$T/smtp.pcapng" -v ||
+proxy_start smtp -l 127.0.0.1:0 -t 127.0.0.1:$MPORT --tls-mitm --ca-dir "$T/ca" -m sslupgrade -w "$T/smtp.pcapng" -v ||
 	exit 1
 got=$(printf 'EHLO me\r\nQUIT\r\n' | timeout 20 openssl s_client -starttls smtp -connect 127.0.0.1:$LPORT \
 	-CAfile "$T/ca/ca.crt" -verify_return_error -verify_hostname www.example.test -quiet 2>/dev/null)
@@ -204,7 +180,7 @@ echo "$got" | grep -q '^250 secure hello EHLO me' && echo "$got" | grep -q '^221
 	ok "STARTTLS: s_client verified the proxy's leaf and talked to the server inside TLS" ||
 	bad "STARTTLS: s_client got '$got'"
 wait_closed smtp 1
-stop_proxy smtp
+proxy_stop smtp
 grep -q 'tls 1 (0 failed, .* 1 by STARTTLS)' "$T/smtp.err" && ok "STARTTLS: counted in the summary" ||
 	bad "STARTTLS summary: $(tail -2 "$T/smtp.err")"
 n=0
@@ -220,9 +196,9 @@ plain=$(tshark -r "$T/smtp.pcapng" -Y "tcp.srcport == $MPORT" -T fields -e tcp.p
 	ok "STARTTLS: the plaintext greeting is in the capture" || bad "STARTTLS: greeting '$plain'"
 
 # ---- 6: peek_ssl on a plain relay ----
-start_proxy peek -l 127.0.0.1:0 -t 127.0.0.1:$SPORT -m peek_ssl,log || exit 1
+proxy_start peek -l 127.0.0.1:0 -t 127.0.0.1:$SPORT -m peek_ssl,log || exit 1
 timeout 20 curl -s -k --tlsv1.2 --tls-max 1.2 "https://127.0.0.1:$LPORT/" >/dev/null
-stop_proxy peek
+proxy_stop peek
 grep -q '"tags":\["ssl"\]' "$T/peek.out" && ok "peek_ssl: the connection is tagged ssl" ||
 	bad "peek_ssl: $(head -c 300 "$T/peek.out")"
 
