@@ -27,6 +27,7 @@ netns_paths() {
 	UMPA=${UMPA:-$top_builddir/umpa}
 	case $UMPA in /*) ;; *) UMPA=$(pwd)/$UMPA ;; esac
 	case $top_srcdir in /*) ;; *) top_srcdir=$(pwd)/$top_srcdir ;; esac
+	case $top_builddir in /*) ;; *) top_builddir=$(pwd)/$top_builddir ;; esac
 	export UMPA_TEMPLATE_PATH=$top_srcdir/templates
 }
 
@@ -149,3 +150,79 @@ netns_link3() {
 
 in_m() { ip netns exec "$NS_M" "$@"; }
 in_c() { ip netns exec "$NS_C" "$@"; }
+
+# netns_http_addr FILE: waits (bounded: 10 s) for umpa's "http: listening on ADDR" line in FILE (its
+# stderr); sets ADDR; fails when the line never came.
+netns_http_addr() {
+	local i
+	ADDR=
+	for i in $(seq 200); do
+		ADDR=$(sed -n 's/.*http: listening on \(.*\)$/\1/p' "$1")
+		[ -n "$ADDR" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# netns_record_pings FILE N: tcpdump in A records ICMP into FILE (its stderr in FILE.err) while A's
+# kernel pings B's N times, 20 ms apart: the input of the replay tests.
+netns_record_pings() {
+	local tp i
+	ip netns exec "$NS_A" timeout 20 tcpdump -Z root --immediate-mode -i "$IF_A" -w "$1" -U icmp >/dev/null \
+		2>"$1.err" &
+	tp=$!
+	for i in $(seq 100); do
+		grep -q listening "$1.err" && break
+		sleep 0.05
+	done
+	in_a ping -n -c "$2" -i 0.02 "$IP_B" >/dev/null
+	sleep 0.2
+	kill "$tp"
+	wait "$tp" 2>/dev/null
+}
+
+# The page tests in headless Chromium (tests/netns/*_browser.py on browser.py).  Chromium starts
+# before what the page is to watch: on a loaded machine its start alone has taken 37 s.
+#   netns_browser_need NAME        # skip (77) without chromium, chromedriver, python3-selenium;
+#                                  # sets PY and OUT ($top_builddir/test-output/NAME, emptied)
+#   netns_browser_start NS SCRIPT ARGS...   # SCRIPT GOFILE ARGS... in NS, in the background, output
+#                                  # in $T/browser.txt; returns once Chromium is up (bounded: 120 s)
+#   ... start what the page watches ...
+#   netns_browser_go [TEXT]        # the page goes on (SCRIPT reads TEXT: a URL, say)
+#   netns_browser_wait             # prints SCRIPT's lines indented; BR: its exit status (failed checks)
+netns_browser_need() {
+	netns_need_tools chromium chromedriver
+	PY=/usr/bin/python3 # Debian's, with python3-selenium
+	if ! "$PY" -c 'import selenium' 2>/dev/null; then
+		echo "SKIP: python3-selenium is missing (tests/deps.sh installs it)"
+		exit 77
+	fi
+	OUT=$top_builddir/test-output/$1
+	rm -rf "$OUT"
+	mkdir -p "$OUT"
+}
+
+netns_browser_start() {
+	local ns=$1 script=$2 i
+	shift 2
+	rm -f "$T/browser.go"
+	ip netns exec "$ns" env HOME="$T" timeout 240 "$PY" "$script" "$T/browser.go" "$@" >"$T/browser.txt" 2>&1 &
+	BROWSER=$!
+	for i in $(seq 1200); do
+		grep -q "Chromium up after" "$T/browser.txt" && return 0
+		kill -0 "$BROWSER" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "  Chromium did not come up: $(tail -1 "$T/browser.txt")"
+	return 1
+}
+
+netns_browser_go() {
+	printf '%s\n' "${1:-go}" >"$T/browser.go.tmp" && mv "$T/browser.go.tmp" "$T/browser.go"
+}
+
+netns_browser_wait() {
+	wait "$BROWSER"
+	BR=$?
+	sed 's/^/  /' "$T/browser.txt"
+}

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """page_browser.py - headless Chromium drives umpa's live page (tests/netns/page_browser.sh).
 
-usage: page_browser.py URL SENDER LINK RECEIVER PROXY TOKEN OUTDIR
+usage: page_browser.py GOFILE URL SENDER LINK RECEIVER PROXY TOKEN OUTDIR
+
+Chromium starts first (browser.py); the page is loaded once the test writes GOFILE.
 
 URL is the page (served by one umpa process) following the base URLs
 SENDER, LINK and RECEIVER, and PROXY: an umpa proxy --http that relays the
@@ -20,47 +22,15 @@ import sys
 import time
 import urllib.request
 
-from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-url, snd, link, rcv, proxy, token, outdir = sys.argv[1:8]
-fails = 0
-t_start = time.monotonic()
+import browser
 
-
-def check(what, ok):
-    global fails
-    print(("ok: " if ok else "FAIL: ") + what + " [%.1f s]" % (time.monotonic() - t_start), flush=True)
-    if not ok:
-        fails += 1
-    return ok
-
-
-def wait(cond, timeout):
-    """cond() until true or timeout seconds; returns its last value."""
-    end = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v or time.monotonic() > end:
-            return v
-        time.sleep(0.1)
-
-
-opts = Options()
-for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-          "--no-first-run", "--disable-extensions", "--window-size=1500,1900",
-          # nothing in the background: the namespace has no Internet, and a start is quicker without
-          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-          "--disable-default-apps", "--no-default-browser-check", "--mute-audio",
-          "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication"):
-    opts.add_argument(a)
-opts.binary_location = "/usr/bin/chromium"
-opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-drv = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-drv.set_page_load_timeout(20)
+gofile, url, snd, link, rcv, proxy, token, outdir = sys.argv[1:9]
+br = browser.Browser("1500,1900", outdir, "page")
+drv, check, wait = br.drv, br.check, br.wait
+br.go(gofile)  # the test starts the scenario once Chromium is up
 
 
 def section(ep):
@@ -92,9 +62,9 @@ def state(ep):
         return None
 
 
-try:
+with br:
     drv.get(url)
-    print("  Chromium up and the page loaded after %.1f s" % (time.monotonic() - t_start), flush=True)
+    print("  the page loaded after %.1f s" % br.elapsed(), flush=True)
     live = wait(lambda: all(state(e) == "live" for e in (snd, link, rcv, proxy)), 15)
     check("the page follows the sender, the link, the receiver and the proxy (all 'live')", live)
     check("Chart.js loaded from umpa (window.Chart)", drv.execute_script("return typeof window.Chart") == "function")
@@ -162,7 +132,7 @@ try:
     check("the sender's retransmissions rise with the loss: %s before the slider, %s at the first drop, "
           "%s %.1f s after the slider" % (r0, rb, r1 if r1 else tile(snd, "retransmitted"), time.monotonic() - t0),
           r1 is not None)
-    drv.save_screenshot(outdir + "/page.png")
+    br.shot("page.png")
     drv.set_window_size(412, 915)
     time.sleep(0.3)
     wide = drv.execute_script("return document.documentElement.scrollWidth")
@@ -173,7 +143,7 @@ try:
         e.getBoundingClientRect().right > document.documentElement.clientWidth + 1).slice(0, 4).map(e =>
         e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""")
     check("phone-sized window (412 px): no sideways scrolling (%s px; %s)" % (wide, over), wide <= 412)
-    drv.save_screenshot(outdir + "/page-phone.png")
+    br.shot("page-phone.png")
     drv.set_window_size(1500, 1900)
 
     # the link's delay (a slider with a number box): 0, the transfer runs free
@@ -194,17 +164,7 @@ try:
           % (msg(link), p["loss"], p["delay"], p["seed"]), reset and (p["loss"], p["delay"], p["seed"]) == ("0", "0", "0"))
     gone = wait(lambda: state(snd) in ("reconnecting", "gone"), 20)
     check("the sender's panel shows it ended (%s)" % state(snd), gone)
-    errs = [m["message"] for m in drv.get_log("browser") if m["level"] == "SEVERE"
-            and "/events" not in m["message"]  # a process that ends closes its stream
-            and "401 (Unauthorized)" not in m["message"]]  # the change refused on purpose
+    # a process that ends closes its stream; the change refused on purpose
+    errs = br.severe("/events", "401 (Unauthorized)")
     check("no JavaScript errors in the console %s" % errs[:3], not errs)
-except Exception as ex:  # a missing element or a dead browser: one failure, the reason
-    check("the browser run: %s: %s" % (type(ex).__name__, str(ex).splitlines()[0] if str(ex) else ""), False)
-    try:
-        drv.save_screenshot(outdir + "/page-failed.png")
-    except Exception:
-        pass
-finally:
-    drv.quit()
-print("  browser part took %.1f s" % (time.monotonic() - t_start))
-sys.exit(fails)
+br.done()

@@ -8,7 +8,8 @@
 # the transfer lasts while the page is watched; --http-token), A stream-send (--set window=16) with a
 # 2 MB file; each with --http 10.79.X.1:8080 --http-allow 10.79.0.0/16.
 # In W, Chromium (headless, chromium-driver, python3-selenium;
-# page_browser.py) loads the page from the link's process following all
+# page_browser.py on browser.py; started before the sender, lib.sh
+# netns_browser_start) loads the page from the link's process following all
 # three (?self=0&ep=...): the counters rise; the loss slider, moved to 20 %
 # with the token typed into the page, makes the sender's retransmission count
 # rise within seconds; the delay set to 0 in its box, the transfer ends and the file
@@ -18,29 +19,16 @@
 # Needs root; skips (77) otherwise.  Bounded: every command has a timeout.
 set -uo pipefail
 
-top_srcdir=${top_srcdir:-.}
-top_builddir=${top_builddir:-.}
-UMPA=${UMPA:-$top_builddir/umpa}
-case $UMPA in /*) ;; *) UMPA=$(pwd)/$UMPA ;; esac
-case $top_srcdir in /*) ;; *) top_srcdir=$(pwd)/$top_srcdir ;; esac
-case $top_builddir in /*) ;; *) top_builddir=$(pwd)/$top_builddir ;; esac
-export UMPA_TEMPLATE_PATH=$top_srcdir/templates
+. "${top_srcdir:-.}/tests/netns/lib.sh"
+netns_paths
 export UMPA_PAGE_DIR=$top_srcdir/tools/page
-. "$top_srcdir/tests/netns/lib.sh"
 netns_require_root
-netns_need_tools timeout sha256sum curl chromium chromedriver
-PY=/usr/bin/python3 # Debian's, with python3-selenium
-if ! "$PY" -c 'import selenium' 2>/dev/null; then
-	echo "SKIP: python3-selenium is missing (tests/deps.sh installs it)"
-	exit 77
-fi
+netns_need_tools timeout sha256sum curl
+netns_browser_need page_browser
 
 . "$top_srcdir/tests/tmpdir.sh"
 T=$(umpa_tmpdir page-browser) || exit 1
 chmod 755 "$T"
-OUT=$top_builddir/test-output/page_browser
-rm -rf "$OUT"
-mkdir -p "$OUT"
 cleanup() {
 	netns_cleanup
 	umpa_tmpdir_done "$T"
@@ -54,6 +42,9 @@ netns_link3 page || {
 trap cleanup EXIT
 NS_W="umpa-page-$$-w"
 ip netns add "$NS_W" && NS_CREATED+=("$NS_W") || exit 1
+# IPv4 only: no IPv6 address arriving after Chromium starts (it would abort the page's requests
+# with ERR_NETWORK_CHANGED)
+ip netns exec "$NS_W" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 ip -n "$NS_W" link set lo up
 i=1
 for ns in "$NS_A" "$NS_M" "$NS_C"; do
@@ -69,6 +60,10 @@ SND=http://10.79.1.1:8080 LINK=http://10.79.2.1:8080 RCV=http://10.79.3.1:8080
 # the operator's own umpa proxy in W, in front of the link's control API: the page reaches the
 # link through it (127.0.0.1:8091) and follows the proxy too (127.0.0.1:8090)
 LINK_VIA=http://127.0.0.1:8091 PROXY=http://127.0.0.1:8090
+# Chromium first: the transfer must still run when the page is up
+URL="$LINK_VIA/?self=0&ep=10.79.1.1:8080&ep=127.0.0.1:8091&ep=10.79.3.1:8080&ep=127.0.0.1:8090"
+netns_browser_start "$NS_W" "$top_srcdir/tests/netns/page_browser.py" \
+	"$URL" "$SND" "$LINK_VIA" "$RCV" "$PROXY" s3cret "$OUT"
 
 mkdir -p "$T/in" "$T/out"
 head -c 2000000 /dev/urandom >"$T/in/f"
@@ -100,11 +95,8 @@ ip netns exec "$NS_A" timeout 60 "$UMPA" run stream-send -i veth-a --set ip=10.7
 	--http 10.79.1.1:8080 "${HTTP[@]}" --json >"$T/send.out" 2>"$T/send.err" &
 SV=$!
 
-URL="$LINK_VIA/?self=0&ep=10.79.1.1:8080&ep=127.0.0.1:8091&ep=10.79.3.1:8080&ep=127.0.0.1:8090"
-ip netns exec "$NS_W" env HOME="$T" timeout 60 "$PY" "$top_srcdir/tests/netns/page_browser.py" \
-	"$URL" "$SND" "$LINK_VIA" "$RCV" "$PROXY" s3cret "$OUT" >"$T/browser.txt" 2>&1
-BR=$?
-sed 's/^/  /' "$T/browser.txt"
+netns_browser_go
+netns_browser_wait
 check "the page in Chromium: every check passed ($(grep -c '^ok:' "$T/browser.txt") ok)" \
 	eval '[ $BR -eq 0 ] && grep -q "^ok: no JavaScript errors" "$T/browser.txt"'
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """replay_browser.py - headless Chromium on the live page of `umpa replay --http` (tests/netns/replay_browser.sh).
 
-usage: replay_browser.py BASE OUTDIR
+usage: replay_browser.py GOFILE OUTDIR
 
-BASE is the replay's control plane (http://127.0.0.1:PORT); the page is BASE/.
+Chromium starts first (browser.py); then the test starts the replay and writes its control
+plane's BASE (http://127.0.0.1:PORT) into GOFILE; the page is BASE/.
 Checks, each printed "ok: ..." or "FAIL: ...": the page follows the replay
 (its title), the "out" tile (packets sent) rises, the flows are listed as its
 connections, its parameters are a multiplier slider and a paused checkbox;
@@ -16,49 +17,20 @@ import sys
 import time
 import urllib.request
 
-from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-base, outdir = sys.argv[1:3]
-fails = 0
-t_start = time.monotonic()
+import browser
 
-
-def check(what, ok):
-    global fails
-    print(("ok: " if ok else "FAIL: ") + what + " [%.1f s]" % (time.monotonic() - t_start), flush=True)
-    if not ok:
-        fails += 1
-    return ok
-
-
-def wait(cond, timeout):
-    end = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v or time.monotonic() > end:
-            return v
-        time.sleep(0.1)
+gofile, outdir = sys.argv[1:3]
+br = browser.Browser("1200,1400", outdir, "replay")
+drv, check, wait = br.drv, br.check, br.wait
+base = br.go(gofile)  # the test starts the replay once Chromium is up and writes its base URL
 
 
 def get(path):
     with urllib.request.urlopen(base + path, timeout=5) as r:
         return json.load(r)
-
-
-opts = Options()
-for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-          "--disable-extensions", "--window-size=1200,1400", "--disable-background-networking",
-          "--disable-component-update", "--disable-sync", "--disable-default-apps", "--no-default-browser-check",
-          "--mute-audio", "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication"):
-    opts.add_argument(a)
-opts.binary_location = "/usr/bin/chromium"
-opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-drv = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-drv.set_page_load_timeout(20)
 
 
 def sec():
@@ -76,7 +48,7 @@ def msg():
     return sec().find_element(By.CSS_SELECTOR, ".ep-msg").text
 
 
-try:
+with br:
     drv.get(base + "/")
     live = wait(lambda: sec().find_element(By.CSS_SELECTOR, ".ep-state").get_attribute("data-state") == "live", 15)
     title = sec().find_element(By.CSS_SELECTOR, ".ep-title").text
@@ -100,8 +72,8 @@ try:
     boxes[0].click()
     s3 = wait(lambda: (lambda x: x if x > s2 else None)(get("/stats")["tx"]), 5)
     check("unticking resumes it (tx %s -> %s)" % (s2, s3), s3 is not None and get("/params")["paused"]["value"] == "false")
-    drv.save_screenshot(outdir + "/replay.png")
-    errs = [m["message"] for m in drv.get_log("browser") if m["level"] == "SEVERE" and "/events" not in m["message"]]
+    br.shot("replay.png")
+    errs = br.severe("/events")
     check("no JavaScript errors in the console %s" % errs[:3], not errs)
     box = sec().find_element(By.CSS_SELECTOR, '.param[data-param="multiplier"] input[type=number]')
     drv.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
@@ -109,13 +81,4 @@ try:
     box.send_keys("50", Keys.TAB)
     ok = wait(lambda: msg() == "set multiplier = 50", 5)
     check("typing 50 into the multiplier box is taken at once (%s)" % msg(), ok)
-except Exception as ex:
-    check("the browser run: %s: %s" % (type(ex).__name__, str(ex).splitlines()[0] if str(ex) else ""), False)
-    try:
-        drv.save_screenshot(outdir + "/replay-failed.png")
-    except Exception:
-        pass
-finally:
-    drv.quit()
-print("  browser part took %.1f s" % (time.monotonic() - t_start))
-sys.exit(fails)
+br.done()

@@ -3,7 +3,7 @@
 #
 # 50 pings (1 s) recorded in namespace A against the kernel in B are replayed at a tenth of the
 # speed (-x 0.1: 10 s) with --http 127.0.0.1:0; Chromium in A (chromium-driver,
-# python3-selenium; replay_browser.py) loads the page: it follows the replay, the packets sent
+# python3-selenium; replay_browser.py on browser.py; started before the replay) loads the page: it follows the replay, the packets sent
 # rise, the flows are listed, the paused checkbox stops and resumes the sending, 50 typed into
 # the multiplier box ends the rest at once.  The shell checks that the replay then exits 0
 # with every exchange matched, well before its slow schedule.  Screenshot:
@@ -11,55 +11,31 @@
 # Needs root; skips (77) otherwise.  Bounded: every command has a timeout.
 set -uo pipefail
 
-top_srcdir=${top_srcdir:-.}
-top_builddir=${top_builddir:-.}
-UMPA=${UMPA:-$top_builddir/umpa}
-case $UMPA in /*) ;; *) UMPA=$(pwd)/$UMPA ;; esac
-case $top_srcdir in /*) ;; *) top_srcdir=$(pwd)/$top_srcdir ;; esac
-case $top_builddir in /*) ;; *) top_builddir=$(pwd)/$top_builddir ;; esac
+. "${top_srcdir:-.}/tests/netns/lib.sh"
+netns_paths
 export UMPA_PAGE_DIR=$top_srcdir/tools/page
-. "$top_srcdir/tests/netns/lib.sh"
 netns_require_root
-netns_need_tools timeout tcpdump ping jq chromium chromedriver
-PY=/usr/bin/python3 # Debian's, with python3-selenium
-if ! "$PY" -c 'import selenium' 2>/dev/null; then
-	echo "SKIP: python3-selenium is missing (tests/deps.sh installs it)"
-	exit 77
-fi
+netns_need_tools timeout tcpdump ping jq
+netns_browser_need replay_browser
 . "$top_srcdir/tests/tmpdir.sh"
 T=$(umpa_tmpdir replay-browser) || exit 1
 chmod 755 "$T"
-OUT=$top_builddir/test-output/replay_browser
-rm -rf "$OUT"
-mkdir -p "$OUT"
 trap 'netns_cleanup; umpa_tmpdir_done "$T"' EXIT
 
 netns_pair rpbrowser || {
 	echo "FAIL: cannot create the namespaces"
 	exit 1
 }
-ip netns exec "$NS_A" timeout 20 tcpdump -Z root --immediate-mode -i "$IF_A" -w "$T/rec.pcap" -U icmp >/dev/null \
-	2>"$T/tcpdump.err" &
-TP=$!
-for _ in $(seq 100); do grep -q listening "$T/tcpdump.err" && break; sleep 0.05; done
-in_a ping -n -c 50 -i 0.02 "$IP_B" >/dev/null
-sleep 0.2
-kill "$TP"
-wait "$TP" 2>/dev/null
+netns_record_pings "$T/rec.pcap" 50
 
+# Chromium first: the replay (10 s) must still run when the page is up
+netns_browser_start "$NS_A" "$top_srcdir/tests/netns/replay_browser.py" "$OUT"
 ip netns exec "$NS_A" timeout 60 "$UMPA" replay "$T/rec.pcap" -i "$IF_A" -x 0.1 --timeout 0.5 --json \
 	--http 127.0.0.1:0 >"$T/rp.out" 2>"$T/rp.err" &
 RP=$!
-ADDR=
-for _ in $(seq 100); do
-	ADDR=$(sed -n 's/.*http: listening on \(.*\)$/\1/p' "$T/rp.err")
-	[ -n "$ADDR" ] && break
-	sleep 0.05
-done
-ip netns exec "$NS_A" env HOME="$T" timeout 60 "$PY" "$top_srcdir/tests/netns/replay_browser.py" \
-	"http://$ADDR" "$OUT" >"$T/browser.txt" 2>&1
-BR=$?
-sed 's/^/  /' "$T/browser.txt"
+netns_http_addr "$T/rp.err"
+netns_browser_go "http://$ADDR"
+netns_browser_wait
 t0=$(date +%s%N)
 check "the page in Chromium: every check passed ($(grep -c '^ok:' "$T/browser.txt") ok)" \
 	eval '[ $BR -eq 0 ] && grep -q "^ok: typing 50" "$T/browser.txt"'

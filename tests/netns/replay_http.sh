@@ -26,25 +26,13 @@ netns_pair rphttp || {
 	exit 1
 }
 # ---- record ----
-ip netns exec "$NS_A" timeout 20 tcpdump -Z root --immediate-mode -i "$IF_A" -w "$T/rec.pcap" -U icmp >/dev/null \
-	2>"$T/tcpdump.err" &
-TP=$!
-for _ in $(seq 100); do grep -q listening "$T/tcpdump.err" && break; sleep 0.05; done
-in_a ping -n -c 100 -i 0.02 "$IP_B" >/dev/null
-sleep 0.2
-kill "$TP"
-wait "$TP" 2>/dev/null
+netns_record_pings "$T/rec.pcap" 100
 
 # ---- replay with --http ----
 ip netns exec "$NS_A" timeout 30 "$UMPA" replay "$T/rec.pcap" -i "$IF_A" -x 0.5 --timeout 0.5 --json \
 	--http 127.0.0.1:0 --http-token s3cret >"$T/rp.out" 2>"$T/rp.err" &
 RP=$!
-ADDR=
-for _ in $(seq 100); do
-	ADDR=$(sed -n 's/.*http: listening on \(.*\)$/\1/p' "$T/rp.err")
-	[ -n "$ADDR" ] && break
-	sleep 0.05
-done
+netns_http_addr "$T/rp.err"
 check "replay --http: listening ($ADDR)" test -n "$ADDR"
 get() { in_a curl -s --max-time 5 "http://$ADDR$1"; }
 # patch BODY [curl args]: the status; the body in $T/patch
@@ -102,12 +90,7 @@ check "the replay: exit 0, 100 exchanges matched (rc $rc)" \
 ip netns exec "$NS_A" timeout 30 "$UMPA" replay "$T/rec.pcap" -i "$IF_A" --pps 20 --timeout 0.5 --json \
 	--http 127.0.0.1:0 >"$T/rp2.out" 2>"$T/rp2.err" &
 RP=$!
-ADDR=
-for _ in $(seq 100); do
-	ADDR=$(sed -n 's/.*http: listening on \(.*\)$/\1/p' "$T/rp2.err")
-	[ -n "$ADDR" ] && break
-	sleep 0.05
-done
+netns_http_addr "$T/rp2.err"
 for _ in $(seq 100); do [ "$(stat tx)" -ge 3 ] 2>/dev/null && break; sleep 0.05; done
 get /params >"$T/params"
 c1=$(patch '{"multiplier": 2}')
