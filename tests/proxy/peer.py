@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""peer.py - loopback peers for tests/proxy/proxy.sh (every wait bounded).
+"""peer.py - loopback peers for tests/proxy/*.sh (every wait bounded).
 
   peer.py echo PORTFILE SECONDS          echo server on 127.0.0.1:0 (port written to PORTFILE), stops after SECONDS
   peer.py load PORT N BYTES              N concurrent clients: each sends BYTES random bytes, half-closes,
@@ -7,11 +7,25 @@
   peer.py vanish PORT                    connect, send, read a little, then reset (SO_LINGER 0)
   peer.py push PORTFILE SECONDS MB       server: writes MB MiB to each client as fast as the client takes them
   peer.py stall PORT SECONDS             client: connects and reads nothing for SECONDS, then reads all, prints bytes
+  peer.py smtp|imap|pop3|ftp PORTFILE SECONDS CERT KEY
+                                         a server with STARTTLS: its protocol's plaintext greeting and upgrade,
+                                         as `openssl s_client -starttls PROTO` expects it, then every line inside
+                                         TLS answered "<prefix> secure <line>" until QUIT/LOGOUT ("<prefix> bye"),
+                                         one client after the other, for SECONDS:
+  SMTP (RFC 3207): "220" greeting; EHLO -> "250-umpa.test" "250 STARTTLS"; "STARTTLS" -> "220 2.0.0 Ready to
+        start TLS" (anything else: "502 no", hung up); inside TLS "250 secure hello CMD", QUIT -> "221 bye".
+  IMAP (RFC 3501 / 9051): "* OK" greeting; "TAG CAPABILITY" -> "* CAPABILITY IMAP4rev1 STARTTLS" + "TAG OK";
+        "TAG STARTTLS" -> "TAG OK Begin TLS negotiation now"; inside TLS "TAG CMD" -> "TAG OK secure CMD".
+  POP3 (RFC 2595): "+OK" greeting; "CAPA" -> "+OK" + "STLS" + "."; "STLS" -> "+OK Begin TLS"; inside TLS
+        "+OK secure CMD".
+  FTP (RFC 4217): "220" greeting; "FEAT" -> "211-Features" " AUTH TLS" "211 End"; "AUTH TLS" -> "234 AUTH TLS
+        OK"; inside TLS "200 secure CMD".
 """
 import asyncio
 import hashlib
 import os
 import socket
+import ssl
 import struct
 import sys
 import time
@@ -123,11 +137,74 @@ def stall(port, seconds):
     print(n)
 
 
-def smtp_server(portfile, seconds, cert, key):
-    """An SMTP server with STARTTLS (RFC 3207): greeting, EHLO, STARTTLS, TLS, then EHLO and QUIT
-    answered inside TLS ("250 secure hello ..."), one client after the other, for SECONDS."""
-    import ssl
+# ---- servers with STARTTLS (openssl s_server speaks none of them): one dialog a protocol ----
 
+def line(s):
+    b = b""
+    while not b.endswith(b"\n"):
+        c = s.recv(1)
+        if not c:
+            raise EOFError
+        b += c
+    return b
+
+
+def imap(c):
+    c.sendall(b"* OK umpa.test IMAP4rev1 ready\r\n")
+    while True:
+        tag, _, cmd = line(c).strip().partition(b" ")
+        if cmd.upper() == b"CAPABILITY":
+            c.sendall(b"* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED\r\n" + tag + b" OK CAPABILITY done\r\n")
+        elif cmd.upper() == b"STARTTLS":
+            c.sendall(tag + b" OK Begin TLS negotiation now\r\n")
+            return lambda l: (l.partition(b" ")[0] + b" " + (b"OK bye" if b"LOGOUT" in l.upper() else b"OK secure "
+                                                                 + l.partition(b" ")[2]), b"LOGOUT" in l.upper())
+        else:
+            c.sendall(tag + b" BAD first STARTTLS\r\n")
+
+
+def pop3(c):
+    c.sendall(b"+OK umpa.test POP3 ready\r\n")
+    while True:
+        cmd = line(c).strip().upper()
+        if cmd == b"CAPA":
+            c.sendall(b"+OK Capability list follows\r\nUSER\r\nSTLS\r\n.\r\n")
+        elif cmd == b"STLS":
+            c.sendall(b"+OK Begin TLS negotiation\r\n")
+            return lambda l: ((b"+OK bye" if l.upper() == b"QUIT" else b"+OK secure " + l), l.upper() == b"QUIT")
+        else:
+            c.sendall(b"-ERR first STLS\r\n")
+
+
+def ftp(c):
+    c.sendall(b"220 umpa.test FTP ready\r\n")
+    while True:
+        cmd = line(c).strip().upper()
+        if cmd == b"FEAT":
+            c.sendall(b"211-Features:\r\n AUTH TLS\r\n211 End\r\n")
+        elif cmd in (b"AUTH TLS", b"AUTH SSL"):
+            c.sendall(b"234 AUTH TLS OK\r\n")
+            return lambda l: ((b"221 bye" if l.upper() == b"QUIT" else b"200 secure " + l), l.upper() == b"QUIT")
+        else:
+            c.sendall(b"530 first AUTH TLS\r\n")
+
+
+def smtp(c):
+    c.sendall(b"220 umpa.test ESMTP\r\n")
+    line(c)
+    c.sendall(b"250-umpa.test\r\n250 STARTTLS\r\n")
+    if line(c).strip().upper() != b"STARTTLS":
+        c.sendall(b"502 no\r\n")
+        return None
+    c.sendall(b"220 2.0.0 Ready to start TLS\r\n")
+    return lambda l: ((b"221 bye" if l.upper().startswith(b"QUIT") else b"250 secure hello " + l),
+                      l.upper().startswith(b"QUIT"))
+
+
+def starttls_server(proto, portfile, seconds, cert, key):
+    """PROTO's plaintext greeting and upgrade (a dialog above: it returns how to answer a line inside
+    TLS, or None to hang up), then TLS, one client after the other, for SECONDS."""
+    plain = {"smtp": smtp, "imap": imap, "pop3": pop3, "ftp": ftp}[proto]
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     srv = socket.socket()
@@ -137,16 +214,6 @@ def smtp_server(portfile, seconds, cert, key):
         f.write(str(srv.getsockname()[1]))
     os.rename(portfile + ".tmp", portfile)
     end = time.time() + seconds
-
-    def line(s):
-        b = b""
-        while not b.endswith(b"\n"):
-            c = s.recv(1)
-            if not c:
-                raise EOFError
-            b += c
-        return b
-
     while time.time() < end:
         srv.settimeout(max(0.1, end - time.time()))
         try:
@@ -155,20 +222,15 @@ def smtp_server(portfile, seconds, cert, key):
             break
         c.settimeout(10)
         try:
-            c.sendall(b"220 umpa.test ESMTP\r\n")
-            line(c)
-            c.sendall(b"250-umpa.test\r\n250 STARTTLS\r\n")
-            if line(c).strip().upper() != b"STARTTLS":
-                c.sendall(b"502 no\r\n")
+            answer = plain(c)
+            if answer is None:
                 continue
-            c.sendall(b"220 2.0.0 Ready to start TLS\r\n")
             t = ctx.wrap_socket(c, server_side=True)
             while True:
-                cmd = line(t).strip()
-                if cmd.upper().startswith(b"QUIT"):
-                    t.sendall(b"221 bye\r\n")
+                text, last = answer(line(t).strip())
+                t.sendall(text + b"\r\n")
+                if last:
                     break
-                t.sendall(b"250 secure hello " + cmd + b"\r\n")
             t.close()
         except (EOFError, OSError, ssl.SSLError):
             pass
@@ -188,8 +250,8 @@ def main():
         asyncio.run(push_server(a[1], float(a[2]), int(a[3])))
     elif a[0] == "stall":
         stall(int(a[1]), float(a[2]))
-    elif a[0] == "smtp":
-        smtp_server(a[1], float(a[2]), a[3], a[4])
+    elif a[0] in ("smtp", "imap", "pop3", "ftp"):
+        starttls_server(a[0], a[1], float(a[2]), a[3], a[4])
     else:
         sys.exit("usage: see the docstring")
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # starttls.sh - `umpa proxy --tls-mitm -m sslupgrade` upgrading IMAP, POP3 and FTP connections (STARTTLS, STLS,
-# AUTH TLS) on loopback; tests/proxy/proxy_tls.sh does SMTP.  The servers are tests/proxy/starttls_peer.py
+# AUTH TLS) on loopback; tests/proxy/proxy_tls.sh does SMTP.  The servers are tests/proxy/peer.py
 # (python3's ssl: the plaintext greeting and upgrade, then answers inside TLS); the client is
 # `openssl s_client -starttls imap|pop3|ftp`, which verifies the proxy's leaf with the proxy's CA.  For each
 # protocol:
@@ -29,7 +29,7 @@ cases=(
 )
 for c in "${cases[@]}"; do
 	IFS='|' read -r proto sname send want1 want2 greet <<<"$c"
-	python3 "$SRC/tests/proxy/starttls_peer.py" $proto "$T/$proto.port" 30 "$T/srv.crt" "$T/srv.key" &
+	python3 "$SRC/tests/proxy/peer.py" $proto "$T/$proto.port" 30 "$T/srv.crt" "$T/srv.key" &
 	PIDS+=($!)
 	wait_file "$T/$proto.port" 100 || {
 		bad "$proto: server did not start"
