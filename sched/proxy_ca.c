@@ -65,10 +65,46 @@ static int write_pem(const char *path, int mode, X509 *x, EVP_PKEY *k, struct um
 	return 0;
 }
 
+/* The CA's certificate from @cb and key from @kb (NULL: not opened), which must match.  The one path of
+ * a CA directory and of PEM text (redis): a read failure names @cwhat or @kwhat, a mismatch "@cname does
+ * not match @kname".  Returns 0 or a negative error with @e set. */
+static int ca_read(struct umpa_proxy_ca *ca, BIO *cb, const char *cwhat, BIO *kb, const char *kwhat, const char *cname,
+		   const char *kname, struct umpa_err *e)
+{
+	if (!cb || !(ca->cert = PEM_read_bio_X509(cb, NULL, NULL, NULL)))
+		return ossl_fail(e, UMPA_EINVAL, cwhat);
+	if (!kb || !(ca->key = PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL)))
+		return ossl_fail(e, UMPA_EINVAL, kwhat);
+	if (X509_check_private_key(ca->cert, ca->key) != 1) {
+		ERR_clear_error();
+		return umpa_err_set(e, UMPA_EINVAL, "%s does not match %s", cname, kname);
+	}
+	return 0;
+}
+
+/* A new CA: a P-256 key and a self-signed certificate.  Returns 0 or a negative error with @e set. */
+static int ca_make(struct umpa_proxy_ca *ca, struct umpa_err *e)
+{
+	if (!(ca->key = umpa_tls_keygen_("ec:P-256", e)))
+		return ossl_fail(e, UMPA_ENOMEM, "ca: key");
+	if (!(ca->cert = umpa_tls_cert_make_(ca->key, "umpa proxy CA", UMPA_TLS_CERT_CA_, NULL, NULL, e)))
+		return -UMPA_EINVAL;
+	return 0;
+}
+
+/* The CA made or read: its leaves' one key pair.  Returns @ca, or NULL (@ca freed) with @e set. */
+static struct umpa_proxy_ca *ca_ready(struct umpa_proxy_ca *ca, struct umpa_err *e)
+{
+	if (!(ca->leafkey = umpa_tls_keygen_("ec:P-256", e))) {
+		ossl_fail(e, UMPA_ENOMEM, "ca: leaf key");
+		return umpa_proxy_ca_free(ca);
+	}
+	return ca;
+}
+
 struct umpa_proxy_ca *umpa_proxy_ca_open(const char *dir, int *created, struct umpa_err *e)
 {
 	struct umpa_proxy_ca *ca = calloc(1, sizeof(*ca));
-	FILE *f;
 	int have_crt, have_key;
 	if (created)
 		*created = 0;
@@ -95,83 +131,47 @@ struct umpa_proxy_ca *umpa_proxy_ca_open(const char *dir, int *created, struct u
 		return umpa_proxy_ca_free(ca);
 	}
 	if (have_crt) {
-		if (!(f = fopen(ca->crt, "r")) || !(ca->cert = PEM_read_X509(f, NULL, NULL, NULL))) {
-			if (f)
-				fclose(f);
-			ossl_fail(e, UMPA_EINVAL, ca->crt);
+		FILE *cf = fopen(ca->crt, "r"), *kf = fopen(ca->keyp, "r");
+		BIO *cb = cf ? BIO_new_fp(cf, BIO_CLOSE) : NULL, *kb = kf ? BIO_new_fp(kf, BIO_CLOSE) : NULL;
+		int rc;
+		if (cf && !cb)
+			fclose(cf);
+		if (kf && !kb)
+			fclose(kf);
+		rc = ca_read(ca, cb, ca->crt, kb, ca->keyp, ca->crt, ca->keyp, e);
+		BIO_free(cb);
+		BIO_free(kb);
+		if (rc < 0)
 			return umpa_proxy_ca_free(ca);
-		}
-		fclose(f);
-		if (!(f = fopen(ca->keyp, "r")) || !(ca->key = PEM_read_PrivateKey(f, NULL, NULL, NULL))) {
-			if (f)
-				fclose(f);
-			ossl_fail(e, UMPA_EINVAL, ca->keyp);
-			return umpa_proxy_ca_free(ca);
-		}
-		fclose(f);
-		if (X509_check_private_key(ca->cert, ca->key) != 1) {
-			ERR_clear_error();
-			umpa_err_set(e, UMPA_EINVAL, "%s does not match %s", ca->crt, ca->keyp);
-			return umpa_proxy_ca_free(ca);
-		}
 	} else {
-		if (!(ca->key = umpa_tls_keygen_("ec:P-256", e))) {
-			ossl_fail(e, UMPA_ENOMEM, "ca: key");
-			return umpa_proxy_ca_free(ca);
-		}
-		if (!(ca->cert = umpa_tls_cert_make_(ca->key, "umpa proxy CA", UMPA_TLS_CERT_CA_, NULL, NULL, e)))
-			return umpa_proxy_ca_free(ca);
-		if (write_pem(ca->keyp, 0600, NULL, ca->key, e) < 0 || write_pem(ca->crt, 0644, ca->cert, NULL, e) < 0)
+		if (ca_make(ca, e) < 0 || write_pem(ca->keyp, 0600, NULL, ca->key, e) < 0 ||
+		    write_pem(ca->crt, 0644, ca->cert, NULL, e) < 0)
 			return umpa_proxy_ca_free(ca);
 		if (created)
 			*created = 1;
 	}
-	if (!(ca->leafkey = umpa_tls_keygen_("ec:P-256", e))) {
-		ossl_fail(e, UMPA_ENOMEM, "ca: leaf key");
-		return umpa_proxy_ca_free(ca);
-	}
-	return ca;
+	return ca_ready(ca, e);
 }
 
 struct umpa_proxy_ca *umpa_proxy_ca_from_pem(const char *cert_pem, const char *key_pem, struct umpa_err *e)
 {
 	struct umpa_proxy_ca *ca = calloc(1, sizeof(*ca));
-	BIO *b;
 	if (!ca) {
 		umpa_err_set(e, UMPA_ENOMEM, "ca: out of memory");
 		return NULL;
 	}
 	if (cert_pem && key_pem) {
-		if (!(b = BIO_new_mem_buf(cert_pem, -1)) || !(ca->cert = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
-			BIO_free(b);
-			ossl_fail(e, UMPA_EINVAL, "ca:cert: no PEM certificate");
+		BIO *cb = BIO_new_mem_buf(cert_pem, -1), *kb = BIO_new_mem_buf(key_pem, -1);
+		int rc = ca_read(ca, cb, "ca:cert: no PEM certificate", kb, "ca:key: no PEM private key", "ca:cert",
+				 "ca:key", e);
+		BIO_free(cb);
+		BIO_free(kb);
+		if (rc < 0)
 			return umpa_proxy_ca_free(ca);
-		}
-		BIO_free(b);
-		if (!(b = BIO_new_mem_buf(key_pem, -1)) || !(ca->key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL))) {
-			BIO_free(b);
-			ossl_fail(e, UMPA_EINVAL, "ca:key: no PEM private key");
-			return umpa_proxy_ca_free(ca);
-		}
-		BIO_free(b);
-		if (X509_check_private_key(ca->cert, ca->key) != 1) {
-			ERR_clear_error();
-			umpa_err_set(e, UMPA_EINVAL, "ca:cert does not match ca:key");
-			return umpa_proxy_ca_free(ca);
-		}
-	} else {
-		if (!(ca->key = umpa_tls_keygen_("ec:P-256", e))) {
-			ossl_fail(e, UMPA_ENOMEM, "ca: key");
-			return umpa_proxy_ca_free(ca);
-		}
-		if (!(ca->cert = umpa_tls_cert_make_(ca->key, "umpa proxy CA", UMPA_TLS_CERT_CA_, NULL, NULL, e)))
-			return umpa_proxy_ca_free(ca);
-	}
-	if (!(ca->leafkey = umpa_tls_keygen_("ec:P-256", e))) {
-		ossl_fail(e, UMPA_ENOMEM, "ca: leaf key");
+	} else if (ca_make(ca, e) < 0) {
 		return umpa_proxy_ca_free(ca);
 	}
-	return ca;
+	return ca_ready(ca, e);
 }
 
 /* @p x or @p k as PEM, malloc'ed; NULL without memory. */
