@@ -131,11 +131,21 @@ check "--pps 1000: 200 packets sent, achieved rate within 20% (a loaded machine)
 in_a timeout 30 "$UMPA" replay "$T/udp200.pcap" -i "$IF_A" --no-check --topspeed --loop 3 >"$T/top.txt" 2>&1
 rc=$?
 check "--topspeed --loop 3: 600 packets (rc $rc)" sh -c "[ $rc -eq 0 ] && grep -q '^sent 600 packets' '$T/top.txt'"
-# the recorded timing, drift-free: 3 pings 50 ms apart take ~100 ms; --multiplier 2 half of it
-in_a timeout 30 "$UMPA" replay "$T/rec.pcap" -i "$IF_A" --no-check --side-bpf 'icmp[0] == 8' -x 2 >"$T/mult.txt" 2>&1
-rc=$?
-check "--side-bpf and --multiplier 2: 3 echo requests in about 50 ms (rc $rc: $(head -1 "$T/mult.txt"))" \
-	sh -c "[ $rc -eq 0 ] && awk '/^sent 3 packets/ { exit !(\$7 > 0.040 && \$7 < 0.080) } END { if (NR == 0) exit 1 }' '$T/mult.txt'"
+# the recorded timing, drift-free: --multiplier 2 replays the 3 echo requests in half their recorded span
+# (ping -i 0.05: 100 ms, more when ping itself was late on a loaded machine: the span is read from the
+# capture), within -10/+30 ms.  A late wakeup at replay time is the scheduler's: up to 3 tries, one must hold.
+span=$(tcpdump -r "$T/rec.pcap" -tt -n 'icmp[0] == 8' 2>/dev/null | awk 'NR == 1 { a = $1 } { b = $1 } END { printf "%.6f", b - a }')
+mult_ok() {
+	[ "$rc" -eq 0 ] && awk -v t="${took:-x}" -v s="$span" 'BEGIN { exit !(t + 0 > s / 2 - 0.010 && t + 0 < s / 2 + 0.030) }'
+}
+for try in 1 2 3; do
+	in_a timeout 30 "$UMPA" replay "$T/rec.pcap" -i "$IF_A" --no-check --side-bpf 'icmp[0] == 8' -x 2 >"$T/mult.txt" 2>&1
+	rc=$?
+	took=$(awk '/^sent 3 packets/ { print $7 }' "$T/mult.txt")
+	echo "  -x 2, try $try: rc $rc, ${took:-?} s for a recorded span of $span s ($(sed -n 's/^gaps: .*, max/max/p' "$T/mult.txt"))"
+	mult_ok && break
+done
+check "--side-bpf and --multiplier 2: 3 echo requests in half their recorded span (rc $rc: $(head -1 "$T/mult.txt"))" mult_ok
 
 # ---- bad input: one line each ----
 one_line() { # one_line WHAT RC-EXPECTED PATTERN CMD...
