@@ -96,6 +96,50 @@ static const char syn_full[] = "ether{}/ip{src='10.9.0.2', dst='10.9.0.1'}/tcp{s
 static const char synack[] = "ether{}/ip{src='10.9.0.1', dst='10.9.0.2'}/tcp{sport=80, dport=40000, flags='SA', "
 			     "seq=5000, ack=1001}";
 
+/* Shape the packet @ans (an expression) from @s at @t as the answer to @req (an expression; NULL: no
+ * request known), as a TCP endpoint's segment when @endpoint (umpa_persona_unset_shaped first): it must
+ * be shaped.  @d gets the result re-dissected (release it); the packets built here are released. */
+static void shaped(struct umpa_persona_set *s, const char *req, const char *ans, int64_t t, int endpoint,
+		   struct umpa_pkt *d)
+{
+	struct umpa_pkt q, a;
+	struct umpa_err e = {0};
+
+	if (req) {
+		build(&q, req);
+		umpa_dissect(&q);
+	}
+	build(&a, ans);
+	if (endpoint)
+		umpa_persona_unset_shaped(s, &a);
+	if (umpa_persona_shape(s, &a, req ? &q : NULL, t, &e) != 1)
+		fail_msg("%s: not shaped (%s)", ans, e.msg);
+	redissect(&a, d);
+	umpa_pkt_release(&a);
+	if (req)
+		umpa_pkt_release(&q);
+}
+
+/* @s's answer to the open-port probe @req (an expression): umpa_persona_open_probe must return @want;
+ * when it answers (1), @d gets the answer re-dissected (release it). */
+static void open_probe(struct umpa_persona_set *s, const char *req, int want, struct umpa_pkt *d)
+{
+	struct umpa_pkt q, a;
+	struct umpa_err e = {0};
+	int rc;
+
+	build(&q, req);
+	umpa_dissect(&q);
+	umpa_pkt_init(&a);
+	rc = umpa_persona_open_probe(s, &q, &a, &e);
+	if (rc != want)
+		fail_msg("%s: %d, want %d (%s)", req, rc, want, e.msg);
+	if (rc == 1)
+		redissect(&a, d);
+	umpa_pkt_release(&a);
+	umpa_pkt_release(&q);
+}
+
 /* ---- the shipped personalities ---- */
 
 static void test_builtins(void **state)
@@ -353,16 +397,11 @@ static void test_nmap_db(void **state)
 static void test_shape_synack(void **state)
 {
 	struct umpa_persona_set *s = set_with("linux", "10.9.0.0", 24, 100);
-	struct umpa_pkt req, ans, d;
-	struct umpa_err e = {0};
+	struct umpa_pkt d;
 	char hex[128], want[128];
 
 	(void)state;
-	build(&req, syn_full);
-	umpa_dissect(&req);
-	build(&ans, synack);
-	assert_int_equal(umpa_persona_shape(s, &ans, &req, T0 + 2500000000LL, &e), 1);
-	redissect(&ans, &d);
+	shaped(s, syn_full, synack, T0 + 2500000000LL, 0, &d);
 	assert_int_equal(unit_get(&d, &umpa_proto_ip, "ttl"), 64);
 	assert_int_equal(unit_get(&d, &umpa_proto_ip, "flags.df"), 1);
 	assert_int_equal(unit_get(&d, &umpa_proto_ip, "id"), 0);
@@ -375,66 +414,50 @@ static void test_shape_synack(void **state)
 	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "seq"), 5000);
 	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "ack"), 1001);
 	umpa_pkt_release(&d);
-	umpa_pkt_release(&ans);
 
 	/* a SYN offering nothing: no SACK, TS or WS back (the ECN line's window, no TS) */
-	umpa_pkt_release(&req);
-	build(&req, "ether{}/ip{src='10.9.0.2', dst='10.9.0.1'}/tcp{sport=40000, dport=80, flags='S', seq=1000, "
-		    "options='mss=1460'}");
-	umpa_dissect(&req);
-	build(&ans, synack);
-	assert_int_equal(umpa_persona_shape(s, &ans, &req, T0, &e), 1);
-	redissect(&ans, &d);
+	shaped(s,
+	       "ether{}/ip{src='10.9.0.2', dst='10.9.0.1'}/tcp{sport=40000, dport=80, flags='S', seq=1000, "
+	       "options='mss=1460'}",
+	       synack, T0, 0, &d);
 	tcp_opts_hex(&d, hex, sizeof(hex));
 	assert_string_equal(hex, "020405b4");
 	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "window"), 0x3908);
 	umpa_pkt_release(&d);
-	umpa_pkt_release(&ans);
 
 	/* a segment after the handshake: NOP, NOP, TS echoing the request's TSval; the window is UMPA's W */
-	umpa_pkt_release(&req);
-	build(&req, "ether{}/ip{src='10.9.0.2', dst='10.9.0.1'}/tcp{sport=40000, dport=80, flags='PA', seq=1001, "
-		    "ack=5001, options='nop,nop,ts=4300:102500'}/'GET /'");
-	umpa_dissect(&req);
-	build(&ans, "ether{}/ip{src='10.9.0.1', dst='10.9.0.2'}/tcp{sport=80, dport=40000, flags='A', seq=5001, "
-		    "ack=1006}");
-	assert_int_equal(umpa_persona_shape(s, &ans, &req, T0 + 3000000000LL, &e), 1);
-	redissect(&ans, &d);
+	shaped(s,
+	       "ether{}/ip{src='10.9.0.2', dst='10.9.0.1'}/tcp{sport=40000, dport=80, flags='PA', seq=1001, "
+	       "ack=5001, options='nop,nop,ts=4300:102500'}/'GET /'",
+	       "ether{}/ip{src='10.9.0.1', dst='10.9.0.2'}/tcp{sport=80, dport=40000, flags='A', seq=5001, ack=1006}",
+	       T0 + 3000000000LL, 0, &d);
 	tcp_opts_hex(&d, hex, sizeof(hex));
 	snprintf(want, sizeof(want), "0101080a%08x%08x", 103000u, 4300u);
 	assert_string_equal(hex, want);
 	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "window"), 0x1f6);
 	umpa_pkt_release(&d);
-	umpa_pkt_release(&ans);
 
 	/* no request known (a timer sent it): the whole O1 layout */
-	build(&ans, synack);
-	assert_int_equal(umpa_persona_shape(s, &ans, NULL, T0, &e), 1);
-	redissect(&ans, &d);
+	shaped(s, NULL, synack, T0, 0, &d);
 	tcp_opts_hex(&d, hex, sizeof(hex));
 	snprintf(want, sizeof(want), "020405b40402080a%08x%08x01030307", 100000u, 0u);
 	assert_string_equal(hex, want);
 	umpa_pkt_release(&d);
-	umpa_pkt_release(&ans);
-	umpa_pkt_release(&req);
 	umpa_persona_set_free(s);
 }
 
 static void test_shape_nmap_probe(void **state)
 {
 	struct umpa_persona_set *s = set_with("freebsd", "10.9.0.1", 32, 0);
-	struct umpa_pkt req, ans, d;
-	struct umpa_err e = {0};
+	struct umpa_pkt d;
 	char hex[128];
 
 	(void)state;
 	/* nmap's second probe: window 63, MSS 1400, WS 0, SACK, TS 0xFFFFFFFF, EOL */
-	build(&req, "ether{}/ip{src='10.9.0.2', dst='10.9.0.1'}/tcp{sport=40000, dport=80, flags='S', seq=1, "
-		    "window=63, options='mss=1400,wscale=0,sackok,ts=0xffffffff:0,eol'}");
-	umpa_dissect(&req);
-	build(&ans, synack);
-	assert_int_equal(umpa_persona_shape(s, &ans, &req, T0 + 1000000000LL, &e), 1);
-	redissect(&ans, &d);
+	shaped(s,
+	       "ether{}/ip{src='10.9.0.2', dst='10.9.0.1'}/tcp{sport=40000, dport=80, flags='S', seq=1, "
+	       "window=63, options='mss=1400,wscale=0,sackok,ts=0xffffffff:0,eol'}",
+	       synack, T0 + 1000000000LL, 0, &d);
 	tcp_opts_hex(&d, hex, sizeof(hex));
 	/* O2=M578NW6ST11: MSS 1400, NOP, WS 6, SACK, TS (its value below) echoing 0xffffffff */
 	assert_int_equal(strlen(hex), 40);
@@ -444,8 +467,6 @@ static void test_shape_nmap_probe(void **state)
 	assert_int_equal(unit_get(&d, &umpa_proto_ip, "ttl"), 64);
 	assert_int_not_equal(unit_get(&d, &umpa_proto_ip, "id"), 0); /* TI=I */
 	umpa_pkt_release(&d);
-	umpa_pkt_release(&ans);
-	umpa_pkt_release(&req);
 	umpa_persona_set_free(s);
 }
 
@@ -602,7 +623,7 @@ static void test_shape_ipv6_icmp(void **state)
 	struct umpa_persona_set *s = umpa_persona_set_new();
 	struct umpa_persona p;
 	struct umpa_err e = {0};
-	struct umpa_pkt req, ans, d;
+	struct umpa_pkt ans, d;
 	uint8_t a[16];
 	char hex[128];
 
@@ -610,17 +631,14 @@ static void test_shape_ipv6_icmp(void **state)
 	assert_int_equal(umpa_persona_get("windows", NULL, &p, &e), 0);
 	assert_int_equal(inet_pton(AF_INET6, "fd00:9::", a), 1);
 	assert_int_equal(umpa_persona_bind(s, AF_INET6, a, 64, &p, 0, T0, &e), 0);
-	build(&req, "ether{}/ipv6{src='fd00:9::2', dst='fd00:9::1'}/tcp{sport=4, dport=80, flags='S', "
-		    "options='mss=1440,wscale=7,sackok'}");
-	umpa_dissect(&req);
-	build(&ans, "ether{}/ipv6{src='fd00:9::1', dst='fd00:9::2'}/tcp{sport=80, dport=4, flags='SA'}");
-	assert_int_equal(umpa_persona_shape(s, &ans, &req, T0, &e), 1);
-	redissect(&ans, &d);
+	shaped(s,
+	       "ether{}/ipv6{src='fd00:9::2', dst='fd00:9::1'}/tcp{sport=4, dport=80, flags='S', "
+	       "options='mss=1440,wscale=7,sackok'}",
+	       "ether{}/ipv6{src='fd00:9::1', dst='fd00:9::2'}/tcp{sport=80, dport=4, flags='SA'}", T0, 0, &d);
 	assert_int_equal(unit_get(&d, &umpa_proto_ipv6, "hlim"), 128);
 	tcp_opts_hex(&d, hex, sizeof(hex));
 	assert_int_equal(strncmp(hex, "020405a00103030801010402", 24), 0); /* MSS 1440, NOP, WS 8, NOP, NOP, SACK */
 	umpa_pkt_release(&d);
-	umpa_pkt_release(&ans);
 	/* neighbour discovery keeps the hop limit it was built with (RFC 4861 wants 255); echo requests take IE's */
 	build(&ans, "ether{}/ipv6{src='fd00:9::1', dst='fd00:9::2'}/icmpv6{type='na'}");
 	assert_int_equal(umpa_persona_shape(s, &ans, NULL, T0, &e), 1);
@@ -630,7 +648,6 @@ static void test_shape_ipv6_icmp(void **state)
 	assert_int_equal(umpa_persona_shape(s, &ans, NULL, T0, &e), 1);
 	assert_int_equal(unit_get(&ans, &umpa_proto_ipv6, "hlim"), 128);
 	umpa_pkt_release(&ans);
-	umpa_pkt_release(&req);
 	umpa_persona_set_free(s);
 
 	/* echo replies: DF as the request's (DFI=S in the test database), code as nmap's CD */
@@ -638,17 +655,12 @@ static void test_shape_ipv6_icmp(void **state)
 	assert_int_equal(umpa_persona_nmap_parse(db, sizeof(db) - 1, "db", "acme os 1.0", &p, &e), 0);
 	addr4("10.9.0.1", a);
 	assert_int_equal(umpa_persona_bind(s, AF_INET, a, 32, &p, 0, T0, &e), 0);
-	build(&req, "ether{}/ip{src='10.9.0.2', dst='10.9.0.1', flags='DF'}/icmp{type='echo-request', code=9}");
-	umpa_dissect(&req);
-	build(&ans, "ether{}/ip{src='10.9.0.1', dst='10.9.0.2'}/icmp{type='echo-reply'}");
-	assert_int_equal(umpa_persona_shape(s, &ans, &req, T0, &e), 1);
-	redissect(&ans, &d);
+	shaped(s, "ether{}/ip{src='10.9.0.2', dst='10.9.0.1', flags='DF'}/icmp{type='echo-request', code=9}",
+	       "ether{}/ip{src='10.9.0.1', dst='10.9.0.2'}/icmp{type='echo-reply'}", T0, 0, &d);
 	assert_int_equal(unit_get(&d, &umpa_proto_ip, "flags.df"), 1);
 	assert_int_equal(unit_get(&d, &umpa_proto_ip, "ttl"), 255);
 	assert_int_equal(unit_get(&d, &umpa_proto_icmp, "code"), 0); /* CD=Z */
 	umpa_pkt_release(&d);
-	umpa_pkt_release(&ans);
-	umpa_pkt_release(&req);
 	umpa_persona_set_free(s);
 }
 
@@ -658,51 +670,42 @@ static void test_endpoint(void **state)
 	struct umpa_persona_set *s = set_with("freebsd", "10.9.0.1", 32, 0);
 	struct umpa_persona p;
 	struct umpa_tcpe_opts o;
-	struct umpa_pkt req, ans, d;
+	struct umpa_pkt d;
 	struct umpa_err e = {0};
 	char hex[128];
 	uint8_t a[16];
 
 	(void)state;
-	build(&req, syn_full);
-	umpa_dissect(&req);
-	build(&ans, "ether{}/ip{src='10.9.0.1', dst='10.9.0.2', ttl=64, id=7, flags='DF'}/tcp{sport=80, dport=40000, "
-		    "flags='SA', window=65535, options='mss=1400,sackok,ts=777:888,nop,wscale=5'}");
-	umpa_persona_unset_shaped(s, &ans);
-	assert_int_equal(umpa_persona_shape(s, &ans, &req, T0, &e), 1);
-	redissect(&ans, &d);
+	shaped(s, syn_full,
+	       "ether{}/ip{src='10.9.0.1', dst='10.9.0.2', ttl=64, id=7, flags='DF'}/tcp{sport=80, dport=40000, "
+	       "flags='SA', window=65535, options='mss=1400,sackok,ts=777:888,nop,wscale=5'}",
+	       T0, 1, &d);
 	tcp_opts_hex(&d, hex, sizeof(hex)); /* O1=M5B4NW6ST11 in order, the endpoint's values */
 	assert_string_equal(hex, "02040578010303050402080a0000030900000378");
 	assert_int_not_equal(unit_get(&d, &umpa_proto_ip, "id"), 7); /* TI=I: the host's counter */
 	umpa_pkt_release(&d);
-	umpa_pkt_release(&ans);
 	/* windows: no timestamps in its layout: dropped */
 	assert_int_equal(umpa_persona_get("windows", NULL, &p, &e), 0);
 	addr4("10.9.0.1", a);
 	assert_int_equal(umpa_persona_bind(s, AF_INET, a, 32, &p, 0, T0, &e), 0);
-	build(&ans, "ether{}/ip{src='10.9.0.1', dst='10.9.0.2'}/tcp{sport=80, dport=40000, flags='SA', "
-		    "options='mss=1400,sackok,ts=777:888,nop,wscale=5'}");
-	umpa_persona_unset_shaped(s, &ans);
-	assert_int_equal(umpa_persona_shape(s, &ans, &req, T0, &e), 1);
-	redissect(&ans, &d);
+	shaped(s, syn_full,
+	       "ether{}/ip{src='10.9.0.1', dst='10.9.0.2'}/tcp{sport=80, dport=40000, flags='SA', "
+	       "options='mss=1400,sackok,ts=777:888,nop,wscale=5'}",
+	       T0, 1, &d);
 	tcp_opts_hex(&d, hex, sizeof(hex));
 	assert_string_equal(hex, "020405780103030501010402");
 	assert_int_equal(unit_get(&d, &umpa_proto_ip, "ttl"), 128);
 	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "window"), 8192); /* a SYN's window is the personality's */
 	umpa_pkt_release(&d);
-	umpa_pkt_release(&ans);
 	/* a data segment keeps its own options (timestamps, SACK blocks) and window */
-	build(&ans, "ether{}/ip{src='10.9.0.1', dst='10.9.0.2'}/tcp{sport=80, dport=40000, flags='A', window=300, "
-		    "options='nop,nop,ts=5:6,nop,nop,sack=10-20'}");
-	umpa_persona_unset_shaped(s, &ans);
-	assert_int_equal(umpa_persona_shape(s, &ans, NULL, T0, &e), 1);
-	redissect(&ans, &d);
+	shaped(s, NULL,
+	       "ether{}/ip{src='10.9.0.1', dst='10.9.0.2'}/tcp{sport=80, dport=40000, flags='A', window=300, "
+	       "options='nop,nop,ts=5:6,nop,nop,sack=10-20'}",
+	       T0, 1, &d);
 	tcp_opts_hex(&d, hex, sizeof(hex));
 	assert_string_equal(hex, "0101080a00000005000000060101050a0000000a00000014");
 	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "window"), 300);
 	umpa_pkt_release(&d);
-	umpa_pkt_release(&ans);
-	umpa_pkt_release(&req);
 	umpa_persona_set_free(s);
 
 	/* the endpoint's settings from a personality */
@@ -729,35 +732,25 @@ static void test_linux6(void **state)
 	struct umpa_persona_set *s = set_with("linux6", "10.9.0.0", 24, 100);
 	struct umpa_persona p;
 	struct umpa_tcpe_opts o;
-	struct umpa_pkt req, ans, d;
+	struct umpa_pkt d;
 	struct umpa_err e = {0};
 	char hex[128], want[128];
 
 	(void)state;
-	build(&req, syn_full);
-	umpa_dissect(&req);
-	build(&ans, synack);
-	assert_int_equal(umpa_persona_shape(s, &ans, &req, T0, &e), 1);
-	redissect(&ans, &d);
+	shaped(s, syn_full, synack, T0, 0, &d);
 	assert_int_equal(unit_get(&d, &umpa_proto_ip, "id"), 0);
 	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "window"), 65160); /* 45 x 1448 */
 	snprintf(want, sizeof(want), "020405b40402080a%08x%08x0103030a", 100000u, 4242u);
 	tcp_opts_hex(&d, hex, sizeof(hex));
 	assert_string_equal(hex, want);
 	umpa_pkt_release(&d);
-	umpa_pkt_release(&ans);
-	umpa_pkt_release(&req);
 	/* no timestamps offered: 44 x 1460 */
-	build(&req, "ether{}/ip{src='10.9.0.2', dst='10.9.0.1'}/tcp{sport=40000, dport=80, flags='S', seq=1000, "
-		    "options='mss=1460,sackok,nop,wscale=7'}");
-	umpa_dissect(&req);
-	build(&ans, synack);
-	assert_int_equal(umpa_persona_shape(s, &ans, &req, T0, &e), 1);
-	redissect(&ans, &d);
+	shaped(s,
+	       "ether{}/ip{src='10.9.0.2', dst='10.9.0.1'}/tcp{sport=40000, dport=80, flags='S', seq=1000, "
+	       "options='mss=1460,sackok,nop,wscale=7'}",
+	       synack, T0, 0, &d);
 	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "window"), 64240);
 	umpa_pkt_release(&d);
-	umpa_pkt_release(&ans);
-	umpa_pkt_release(&req);
 	umpa_persona_set_free(s);
 	/* the endpoint: MSS 1460 (1440 on IPv6), scale 10, 65160 (64260) rounded up to 1024 */
 	assert_int_equal(umpa_persona_get("linux6", NULL, &p, &e), 0);
@@ -777,17 +770,15 @@ static void test_open_probe(void **state)
 {
 	struct umpa_persona_set *s = set_with("embedded", "10.9.0.1", 32, 0);
 	struct umpa_persona_set *f = set_with("freebsd", "10.9.0.1", 32, 0);
-	struct umpa_pkt req, ans, d;
-	struct umpa_err e = {0};
+	static const char t2[] =
+	    "ether{}/ip{src='10.9.0.2', dst='10.9.0.1'}/tcp{sport=40000, dport=80, flags='', seq=77}";
+	static const char t3[] = "ether{}/ip{src='10.9.0.2', dst='10.9.0.1'}/tcp{sport=40000, dport=80, flags='SFPU', "
+				 "seq=77, window=256, options='wscale=10,nop,mss=265,ts=1:0,sackok'}";
+	struct umpa_pkt d;
 
 	(void)state;
-	umpa_pkt_init(&ans);
 	/* T3 to embedded (lwIP-like): a SYN/ACK, ack = seq + 1, window 2048, TTL 255, no DF */
-	build(&req, "ether{}/ip{src='10.9.0.2', dst='10.9.0.1'}/tcp{sport=40000, dport=80, flags='SFPU', seq=77, "
-		    "window=256, options='wscale=10,nop,mss=265,ts=1:0,sackok'}");
-	umpa_dissect(&req);
-	assert_int_equal(umpa_persona_open_probe(s, &req, &ans, &e), 1);
-	redissect(&ans, &d);
+	open_probe(s, t3, 1, &d);
 	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "flags"), 0x12);
 	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "ack"), 78);
 	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "window"), 2048);
@@ -795,36 +786,24 @@ static void test_open_probe(void **state)
 	assert_int_equal(unit_get(&d, &umpa_proto_ip, "flags.df"), 0);
 	umpa_pkt_release(&d);
 	/* to freebsd: silence */
-	assert_int_equal(umpa_persona_open_probe(f, &req, &ans, &e), 0);
-	umpa_pkt_release(&req);
+	open_probe(f, t3, 0, &d);
 	/* T2 (no flags): silence from both */
-	build(&req, "ether{}/ip{src='10.9.0.2', dst='10.9.0.1'}/tcp{sport=40000, dport=80, flags='', seq=77}");
-	umpa_dissect(&req);
-	assert_int_equal(umpa_persona_open_probe(s, &req, &ans, &e), 0);
-	assert_int_equal(umpa_persona_open_probe(f, &req, &ans, &e), 0);
-	umpa_pkt_release(&req);
+	open_probe(s, t2, 0, &d);
+	open_probe(f, t2, 0, &d);
 	/* T4 (ACK): embedded's RST+ACK, seq = the ACK's ack, ack = its seq, window 2048 */
-	build(&req, "ether{}/ip{src='10.9.0.2', dst='10.9.0.1'}/tcp{sport=40000, dport=80, flags='A', seq=77, "
-		    "ack=9000}");
-	umpa_dissect(&req);
-	assert_int_equal(umpa_persona_open_probe(s, &req, &ans, &e), 1);
-	redissect(&ans, &d);
+	open_probe(s,
+		   "ether{}/ip{src='10.9.0.2', dst='10.9.0.1'}/tcp{sport=40000, dport=80, flags='A', seq=77, "
+		   "ack=9000}",
+		   1, &d);
 	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "flags"), 0x14);
 	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "seq"), 9000);
 	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "ack"), 77);
 	assert_int_equal(unit_get(&d, &umpa_proto_tcp, "window"), 2048);
 	umpa_pkt_release(&d);
-	umpa_pkt_release(&req);
 	/* a SYN is the endpoint's, and an address without a personality too */
-	build(&req, syn_full);
-	umpa_dissect(&req);
-	assert_int_equal(umpa_persona_open_probe(s, &req, &ans, &e), -1);
-	umpa_pkt_release(&req);
-	build(&req, "ether{}/ip{src='10.9.0.2', dst='10.9.0.7'}/tcp{sport=40000, dport=80, flags='', seq=77}");
-	umpa_dissect(&req);
-	assert_int_equal(umpa_persona_open_probe(s, &req, &ans, &e), -1);
-	umpa_pkt_release(&req);
-	umpa_pkt_release(&ans);
+	open_probe(s, syn_full, -1, &d);
+	open_probe(s, "ether{}/ip{src='10.9.0.2', dst='10.9.0.7'}/tcp{sport=40000, dport=80, flags='', seq=77}", -1,
+		   &d);
 	umpa_persona_set_free(s);
 	umpa_persona_set_free(f);
 }
