@@ -57,26 +57,30 @@ struct builtin {
 	const char *text;
 };
 
+/* What Linux answers nmap's T1-T7, U1 and IE probes, the same from 3.x to 6.x (nmap's "Linux 3.0 -
+ * 3.1" and "Linux 4.15 - 5.6" have these lines alike): both linux personalities. */
+#define LINUX_TESTS                                                                                                    \
+	"T1(R=Y%DF=Y%T=40%S=O%A=S+%F=AS%RD=0%Q=)\n"                                                                    \
+	"T2(R=N)\n"                                                                                                    \
+	"T3(R=N)\n"                                                                                                    \
+	"T4(R=Y%DF=Y%T=40%W=0%S=A%A=Z%F=R%O=%RD=0%Q=)\n"                                                               \
+	"T5(R=Y%DF=Y%T=40%W=0%S=Z%A=S+%F=AR%O=%RD=0%Q=)\n"                                                             \
+	"T6(R=Y%DF=Y%T=40%W=0%S=A%A=Z%F=R%O=%RD=0%Q=)\n"                                                               \
+	"T7(R=Y%DF=Y%T=40%W=0%S=Z%A=S+%F=AR%O=%RD=0%Q=)\n"                                                             \
+	"U1(DF=N%T=40%IPL=164%UN=0%RIPL=G%RID=G%RIPCK=G%RUCK=G%RUD=G)\n"                                               \
+	"IE(DFI=N%T=40%CD=S)\n"
+
 /* linux: nmap's "Linux 3.0 - 3.1" (TTL 64, DF, IP ID zero on TCP, 1000 Hz
  * timestamps, SYN/ACK window 10 x (MSS - 12) = 14480 and MSS,SACKOK,TS,NOP,
  * WS7: p0f's "Linux 3.x" response signature); its own SYNs as a current
  * kernel's (64240, the same options). */
-static const char linux_fp[] = "Fingerprint linux\n"
-			       "SEQ(TI=Z%CI=Z%II=I%TS=A)\n"
-			       "OPS(O1=M5B4ST11NW7%O2=M5B4ST11NW7%O3=M5B4NNT11NW7%O4=M5B4ST11NW7%O5=M5B4ST11NW7%O6="
-			       "M5B4ST11)\n"
-			       "WIN(W1=3890%W2=3890%W3=3890%W4=3890%W5=3890%W6=3890)\n"
-			       "ECN(R=Y%DF=Y%T=40%W=3908%O=M5B4NNSNW7%CC=N%Q=)\n"
-			       "T1(R=Y%DF=Y%T=40%S=O%A=S+%F=AS%RD=0%Q=)\n"
-			       "T2(R=N)\n"
-			       "T3(R=N)\n"
-			       "T4(R=Y%DF=Y%T=40%W=0%S=A%A=Z%F=R%O=%RD=0%Q=)\n"
-			       "T5(R=Y%DF=Y%T=40%W=0%S=Z%A=S+%F=AR%O=%RD=0%Q=)\n"
-			       "T6(R=Y%DF=Y%T=40%W=0%S=A%A=Z%F=R%O=%RD=0%Q=)\n"
-			       "T7(R=Y%DF=Y%T=40%W=0%S=Z%A=S+%F=AR%O=%RD=0%Q=)\n"
-			       "U1(DF=N%T=40%IPL=164%UN=0%RIPL=G%RID=G%RIPCK=G%RUCK=G%RUD=G)\n"
-			       "IE(DFI=N%T=40%CD=S)\n"
-			       "UMPA(SW=FAF0%SO=M5B4ST11NW7%W=1F6)\n";
+static const char linux_fp[] =
+    "Fingerprint linux\n"
+    "SEQ(TI=Z%CI=Z%II=I%TS=A)\n"
+    "OPS(O1=M5B4ST11NW7%O2=M5B4ST11NW7%O3=M5B4NNT11NW7%O4=M5B4ST11NW7%O5=M5B4ST11NW7%O6="
+    "M5B4ST11)\n"
+    "WIN(W1=3890%W2=3890%W3=3890%W4=3890%W5=3890%W6=3890)\n"
+    "ECN(R=Y%DF=Y%T=40%W=3908%O=M5B4NNSNW7%CC=N%Q=)\n" LINUX_TESTS "UMPA(SW=FAF0%SO=M5B4ST11NW7%W=1F6)\n";
 
 /* linux6: what a current kernel sends (Linux 6.x with tcp_rmem[2] = 32 MiB,
  * as the kernels of the test machines, 6.18: window scale 10): nmap's "Linux
@@ -87,22 +91,13 @@ static const char linux_fp[] = "Fingerprint linux\n"
  * recorded conversation with such a kernel replays against it unchanged.
  * p0f (its database ends at Linux 3.x) names none of this: for p0f's "Linux"
  * use linux. */
-static const char linux6_fp[] = "Fingerprint linux6\n"
-				"SEQ(TI=Z%CI=Z%II=I%TS=A)\n"
-				"OPS(O1=M5B4ST11NWA%O2=M5B4ST11NWA%O3=M5B4NNT11NWA%O4=M5B4ST11NWA%O5=M5B4ST11NWA%O6="
-				"M5B4ST11)\n"
-				"WIN(W1=FE88%W2=FE88%W3=FE88%W4=FE88%W5=FE88%W6=FE88)\n"
-				"ECN(R=Y%DF=Y%T=40%W=FAF0%O=M5B4NNSNWA%CC=N%Q=)\n"
-				"T1(R=Y%DF=Y%T=40%S=O%A=S+%F=AS%RD=0%Q=)\n"
-				"T2(R=N)\n"
-				"T3(R=N)\n"
-				"T4(R=Y%DF=Y%T=40%W=0%S=A%A=Z%F=R%O=%RD=0%Q=)\n"
-				"T5(R=Y%DF=Y%T=40%W=0%S=Z%A=S+%F=AR%O=%RD=0%Q=)\n"
-				"T6(R=Y%DF=Y%T=40%W=0%S=A%A=Z%F=R%O=%RD=0%Q=)\n"
-				"T7(R=Y%DF=Y%T=40%W=0%S=Z%A=S+%F=AR%O=%RD=0%Q=)\n"
-				"U1(DF=N%T=40%IPL=164%UN=0%RIPL=G%RID=G%RIPCK=G%RUCK=G%RUD=G)\n"
-				"IE(DFI=N%T=40%CD=S)\n"
-				"UMPA(SW=FAF0%SO=M5B4ST11NWA%W=40%WR=FFFF)\n";
+static const char linux6_fp[] =
+    "Fingerprint linux6\n"
+    "SEQ(TI=Z%CI=Z%II=I%TS=A)\n"
+    "OPS(O1=M5B4ST11NWA%O2=M5B4ST11NWA%O3=M5B4NNT11NWA%O4=M5B4ST11NWA%O5=M5B4ST11NWA%O6="
+    "M5B4ST11)\n"
+    "WIN(W1=FE88%W2=FE88%W3=FE88%W4=FE88%W5=FE88%W6=FE88)\n"
+    "ECN(R=Y%DF=Y%T=40%W=FAF0%O=M5B4NNSNWA%CC=N%Q=)\n" LINUX_TESTS "UMPA(SW=FAF0%SO=M5B4ST11NWA%W=40%WR=FFFF)\n";
 
 /* windows: nmap's "Microsoft Windows 7 SP1" without timestamps (Windows
  * does not answer them unless configured): TTL 128, DF, incrementing IP
