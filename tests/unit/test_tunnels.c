@@ -6,6 +6,30 @@
  */
 #include "unit.h"
 
+/* An Ethernet header 02:00:00:00:00:01 > 02:00:00:00:00:02 on @p. */
+static void push_eth(struct umpa_pkt *p)
+{
+	unsigned li = unit_push(p, &umpa_proto_eth);
+
+	unit_set(p, li, "src", "02:00:00:00:00:01");
+	unit_set(p, li, "dst", "02:00:00:00:00:02");
+}
+
+/* The packet every tunnel here carries, Scapy's [Ether()/]IP(src='10.1.0.1',dst='10.1.0.2')/ICMP() (the
+ * Ethernet header when @eth), pushed on @p; then @p finished. */
+static void push_inner(struct umpa_pkt *p, int eth)
+{
+	unsigned li;
+
+	if (eth)
+		push_eth(p);
+	li = unit_push(p, &umpa_proto_ip);
+	unit_set(p, li, "src", "10.1.0.1");
+	unit_set(p, li, "dst", "10.1.0.2");
+	unit_push(p, &umpa_proto_icmp);
+	unit_finish(p);
+}
+
 /* Scapy: IP(src='10.0.0.1',dst='10.0.0.2')/UDP(sport=40000,dport=4789)/VXLAN(vni=42,flags=0x08,NextProtocol=0)
  *        /Ether(src='02:00:00:00:00:01',dst='02:00:00:00:00:02')/IP(src='10.1.0.1',dst='10.1.0.2')/ICMP()
  * (flags/NextProtocol given: Scapy's Ether binding otherwise sets the VXLAN-GPE P bit and next protocol 3) */
@@ -25,14 +49,7 @@ static void test_vxlan_build(void **state)
 	unit_set(&p, 1, "dport", "4789");
 	li = unit_push(&p, &umpa_proto_vxlan);
 	unit_set(&p, li, "vni", "42");
-	li = unit_push(&p, &umpa_proto_eth);
-	unit_set(&p, li, "src", "02:00:00:00:00:01");
-	unit_set(&p, li, "dst", "02:00:00:00:00:02");
-	li = unit_push(&p, &umpa_proto_ip);
-	unit_set(&p, li, "src", "10.1.0.1");
-	unit_set(&p, li, "dst", "10.1.0.2");
-	unit_push(&p, &umpa_proto_icmp);
-	unit_finish(&p);
+	push_inner(&p, 1);
 	unit_assert_bytes(&p, vxlan_hex);
 	umpa_pkt_release(&p);
 }
@@ -81,7 +98,6 @@ static const char *gre_hex = "4500004000010000402f668c0a0000010a000002"
 static void test_gre_build(void **state)
 {
 	struct umpa_pkt p;
-	unsigned li;
 
 	(void)state;
 	unit_build_ip(&p, &umpa_proto_ip, "10.0.0.1", "10.0.0.2", &umpa_proto_gre);
@@ -90,11 +106,7 @@ static void test_gre_build(void **state)
 	unit_set(&p, 1, "offset", "0"); /* checksum and offset present */
 	umpa_field_unset(&p, 1, umpa_proto_field(&umpa_proto_gre, "offset"));
 	assert_int_equal(p.l[1].hlen, 16);
-	li = unit_push(&p, &umpa_proto_ip);
-	unit_set(&p, li, "src", "10.1.0.1");
-	unit_set(&p, li, "dst", "10.1.0.2");
-	unit_push(&p, &umpa_proto_icmp);
-	unit_finish(&p);
+	push_inner(&p, 0);
 	unit_assert_bytes(&p, gre_hex);
 	umpa_pkt_release(&p);
 }
@@ -203,14 +215,7 @@ static void test_erspan_build(void **state)
 			unit_set(&p, li, "session_id", "666");
 			unit_set(&p, li, "index", "32760");
 		}
-		li = unit_push(&p, &umpa_proto_eth);
-		unit_set(&p, li, "src", "02:00:00:00:00:01");
-		unit_set(&p, li, "dst", "02:00:00:00:00:02");
-		li = unit_push(&p, &umpa_proto_ip);
-		unit_set(&p, li, "src", "10.1.0.1");
-		unit_set(&p, li, "dst", "10.1.0.2");
-		unit_push(&p, &umpa_proto_icmp);
-		unit_finish(&p);
+		push_inner(&p, 1);
 		unit_assert_bytes(&p, type3 ? erspan3_hex : erspan2_hex);
 		umpa_pkt_release(&p);
 	}
@@ -265,20 +270,14 @@ static void test_mpls(void **state)
 
 	(void)state;
 	umpa_pkt_init(&p);
-	li = unit_push(&p, &umpa_proto_eth);
-	unit_set(&p, li, "src", "02:00:00:00:00:01");
-	unit_set(&p, li, "dst", "02:00:00:00:00:02");
+	push_eth(&p);
 	li = unit_push(&p, &umpa_proto_mpls);
 	unit_set(&p, li, "label", "16");
 	unit_set(&p, li, "ttl", "64");
 	li = unit_push(&p, &umpa_proto_mpls);
 	unit_set(&p, li, "label", "17");
 	unit_set(&p, li, "ttl", "63");
-	li = unit_push(&p, &umpa_proto_ip);
-	unit_set(&p, li, "src", "10.1.0.1");
-	unit_set(&p, li, "dst", "10.1.0.2");
-	unit_push(&p, &umpa_proto_icmp);
-	unit_finish(&p);
+	push_inner(&p, 0);
 	unit_assert_bytes(&p, mpls_hex); /* bottom of stack on the second entry only; eth.type 0x8847 */
 	umpa_pkt_release(&p);
 
@@ -315,14 +314,7 @@ static void test_geneve(void **state)
 	unit_set(&p, li, "vni", "10");
 	unit_set(&p, li, "critical", "1");
 	unit_set(&p, li, "options", "0x0000.0x80=0000000c");
-	li = unit_push(&p, &umpa_proto_eth);
-	unit_set(&p, li, "src", "02:00:00:00:00:01");
-	unit_set(&p, li, "dst", "02:00:00:00:00:02");
-	li = unit_push(&p, &umpa_proto_ip);
-	unit_set(&p, li, "src", "10.1.0.1");
-	unit_set(&p, li, "dst", "10.1.0.2");
-	unit_push(&p, &umpa_proto_icmp);
-	unit_finish(&p);
+	push_inner(&p, 1);
 	unit_assert_bytes(&p, geneve_hex);
 	umpa_pkt_release(&p);
 
@@ -357,19 +349,13 @@ static void test_qinq(void **state)
 
 	(void)state;
 	umpa_pkt_init(&p);
-	li = unit_push(&p, &umpa_proto_eth);
-	unit_set(&p, li, "src", "02:00:00:00:00:01");
-	unit_set(&p, li, "dst", "02:00:00:00:00:02");
+	push_eth(&p);
 	li = unit_push(&p, &umpa_proto_ieee8021ad);
 	unit_set(&p, li, "id", "100");
 	unit_set(&p, li, "priority", "3");
 	li = unit_push(&p, &umpa_proto_vlan);
 	unit_set(&p, li, "id", "200");
-	li = unit_push(&p, &umpa_proto_ip);
-	unit_set(&p, li, "src", "10.1.0.1");
-	unit_set(&p, li, "dst", "10.1.0.2");
-	unit_push(&p, &umpa_proto_icmp);
-	unit_finish(&p);
+	push_inner(&p, 0);
 	unit_assert_bytes(&p, qinq_hex);
 	umpa_pkt_release(&p);
 
@@ -476,8 +462,7 @@ static void test_dhcp(void **state)
 	unit_assert_json_has(&p, "\"dhcp.hw.mac_addr\":\"02:00:00:00:00:33\"");
 	unit_assert_json_has(&p, "\"dhcp.option.dhcp\":2,\"dhcp.option.dhcp_name\":\"offer\"");
 	unit_assert_json_has(&p, "\"dhcp.option.ip_address_lease_time\":3600");
-	unit_assert_json_has(
-	    &p, "\"dhcp.option.domain_name_server\":[\"10.0.0.1\",\"10.0.0.2\"]");
+	unit_assert_json_has(&p, "\"dhcp.option.domain_name_server\":[\"10.0.0.1\",\"10.0.0.2\"]");
 	unit_assert_json_has(&p, "\"dhcp.option.end\":255");
 	unit_assert_json_lacks(&p, "dhcp.hw.addr\"");
 	unit_assert_line_has(&p, "IP 10.0.0.1.67 > 10.0.0.50.68: BOOTP/DHCP, Reply, length 278");
