@@ -814,7 +814,8 @@ static void test_options_roundtrip(void **state)
 		    "ra=-1",
 		    "0x=1",
 		    ("255="
-		     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff0011223344"), /* one item, too long */
+		     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff0011223344"), /* one item, too
+												       long */
 		    "rr=0",
 		    "ssrr=255.255.255.255",
 		    "ts=4294967296",
@@ -993,8 +994,7 @@ static void test_tshark_clean(void **state)
 {
 	struct umpa_pkt pk[10];
 	unsigned n = 0;
-	char path[] = "/tmp/umpa-ip-XXXXXX";
-	int fd, quoted_udp;
+	int quoted_udp;
 
 	(void)state;
 	if (!unit_have_tshark())
@@ -1042,15 +1042,8 @@ static void test_tshark_clean(void **state)
 	unit_set(&pk[n], 0, "ttl", "255");
 	unit_finish(&pk[n++]);
 
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	close(fd);
-	unit_write_pcap(path, UMPA_LINKTYPE_RAW, pk, n);
-	for (unsigned i = 0; i < n; i++)
-		umpa_pkt_release(&pk[i]);
-	quoted_udp = unit_tshark_check(path, "-o ip.check_checksum:TRUE -o udp.check_checksum:TRUE", (int)n,
-				       "User Datagram Protocol, Src Port: 53, Dst Port: 53");
-	unlink(path);
+	quoted_udp = unit_tshark_pkts(UMPA_LINKTYPE_RAW, pk, n, "-o ip.check_checksum:TRUE -o udp.check_checksum:TRUE",
+				      "User Datagram Protocol, Src Port: 53, Dst Port: 53");
 	assert_int_equal(quoted_udp, 1);
 }
 

@@ -929,8 +929,6 @@ static void test_tshark_clean(void **state)
 {
 	struct umpa_pkt pk[8];
 	unsigned n = 0;
-	char path[] = "/tmp/umpa-transport-XXXXXX";
-	int fd;
 
 	(void)state;
 	if (!unit_have_tshark())
@@ -968,17 +966,10 @@ static void test_tshark_clean(void **state)
 	unit_push_payload(&pk[n], "data!", 5);
 	unit_finish(&pk[n++]);
 
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	close(fd);
-	unit_write_pcap(path, UMPA_LINKTYPE_RAW, pk, n);
-	for (unsigned i = 0; i < n; i++)
-		umpa_pkt_release(&pk[i]);
-	unit_tshark_check(path,
-			  "-o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE "
-			  "-o tcp.analyze_sequence_numbers:FALSE -o tcp.relative_sequence_numbers:FALSE",
-			  (int)n, NULL);
-	unlink(path);
+	unit_tshark_pkts(UMPA_LINKTYPE_RAW, pk, n,
+			 "-o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE "
+			 "-o tcp.analyze_sequence_numbers:FALSE -o tcp.relative_sequence_numbers:FALSE",
+			 NULL);
 }
 
 int main(void)

@@ -427,4 +427,26 @@ static inline void unit_discard(const char *path)
 		unlink(path);
 }
 
+/**
+ * Write the @p n packets @p pk to a temporary pcap of @p linktype, release them, and check the file with
+ * unit_tshark_check (@p opts, @p needle; one frame a packet); the file is then discarded (unit_discard).
+ * Returns unit_tshark_check's count of @p needle.
+ */
+static inline int unit_tshark_pkts(int linktype, struct umpa_pkt *pk, unsigned n, const char *opts, const char *needle)
+{
+	char path[256];
+	int fd, hits;
+
+	snprintf(path, sizeof(path), "%s/umpa-tshark-XXXXXX", unit_tmpdir());
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	unit_write_pcap(path, linktype, pk, n);
+	for (unsigned i = 0; i < n; i++)
+		umpa_pkt_release(&pk[i]);
+	hits = unit_tshark_check(path, opts, (int)n, needle);
+	unit_discard(path);
+	return hits;
+}
+
 #endif
