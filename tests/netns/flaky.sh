@@ -69,12 +69,7 @@ in_c ip neigh replace "$IP_A" lladdr "$MAC_A" dev veth-c nud permanent
 ip netns exec "$NS_M" timeout 120 "$UMPA" run flaky-link -i veth-ma -i veth-mc --set ab.loss=0.1 --set seed=7 \
 	--http 127.0.0.1:0 --json >"$T/fl.out" 2>"$T/fl.err" &
 FL=$!
-ADDR=
-for i in $(seq 100); do
-	ADDR=$(sed -n 's/.*http: listening on \(.*\)$/\1/p' "$T/fl.err")
-	[ -n "$ADDR" ] && break
-	sleep 0.1
-done
+netns_http_addr "$T/fl.err"
 check "flaky-link -i veth-ma -i veth-mc --http: serves the control API" [ -n "$ADDR" ]
 [ -n "$ADDR" ] || {
 	cat "$T/fl.err"

@@ -59,17 +59,11 @@ netns_pair page || {
 
 # start_umpa NAME ARGS...: umpa run in A in the background; waits for "http: listening on"; sets PID ADDR
 start_umpa() {
-	local name=$1 i
+	local name=$1
 	shift
 	ip netns exec "$NS_A" timeout --foreground 30 "$UMPA" run "$T/ticker.lua" -i "$IF_A" "$@" >"$T/$name.out" 2>"$T/$name.err" &
 	PID=$!
-	ADDR=
-	for i in $(seq 100); do
-		ADDR=$(sed -n 's/.*http: listening on \(.*\)$/\1/p' "$T/$name.err")
-		[ -n "$ADDR" ] && break
-		sleep 0.1
-	done
-	[ -n "$ADDR" ]
+	netns_http_addr "$T/$name.err"
 }
 
 # req NS METHOD PATH [curl args]: prints the status; headers in $T/head, body in $T/body

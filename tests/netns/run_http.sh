@@ -60,17 +60,11 @@ netns_pair http || {
 # start_umpa NAME ARGS...: run umpa in A in the background (stderr to
 # $T/NAME.err), wait for its "http: listening on" line; sets PID and ADDR.
 start_umpa() {
-	local name=$1 i
+	local name=$1
 	shift
 	ip netns exec "$NS_A" timeout 300 "$UMPA" run "$T/ticker.lua" -i "$IF_A" "$@" >"$T/$name.out" 2>"$T/$name.err" &
 	PID=$!
-	ADDR=
-	for i in $(seq 50); do
-		ADDR=$(sed -n 's/.*http: listening on \(.*\)$/\1/p' "$T/$name.err")
-		[ -n "$ADDR" ] && break
-		sleep 0.1
-	done
-	[ -n "$ADDR" ]
+	netns_http_addr "$T/$name.err"
 }
 
 # req NS METHOD PATH [curl args...]: prints "STATUS" then the body to $T/body
