@@ -239,26 +239,26 @@ static const char *csum_why(const struct umpa_layer *l)
 						: "live capture (checksum offload; --verify-checksums checks)";
 }
 
+/* " [WHAT layer: why]" */
+static void put_mark(const struct umpa_layer *l, const char *what, struct umpa_sbuf *b)
+{
+	umpa_sbuf_puts(b, " [");
+	umpa_sbuf_puts(b, what);
+	umpa_sbuf_putc(b, ' ');
+	umpa_sbuf_puts(b, l->proto->name);
+	if (l->why) {
+		umpa_sbuf_puts(b, ": ");
+		umpa_sbuf_puts(b, l->why);
+	}
+	umpa_sbuf_putc(b, ']');
+}
+
 static void put_marks(const struct umpa_layer *l, struct umpa_sbuf *b)
 {
-	if (l->flags & UMPA_L_TRUNCATED) {
-		umpa_sbuf_puts(b, " [truncated ");
-		umpa_sbuf_puts(b, l->proto->name);
-		if (l->why) {
-			umpa_sbuf_puts(b, ": ");
-			umpa_sbuf_puts(b, l->why);
-		}
-		umpa_sbuf_putc(b, ']');
-	}
-	if (l->flags & UMPA_L_INVALID) {
-		umpa_sbuf_puts(b, " [invalid ");
-		umpa_sbuf_puts(b, l->proto->name);
-		if (l->why) {
-			umpa_sbuf_puts(b, ": ");
-			umpa_sbuf_puts(b, l->why);
-		}
-		umpa_sbuf_putc(b, ']');
-	}
+	if (l->flags & UMPA_L_TRUNCATED)
+		put_mark(l, "truncated", b);
+	if (l->flags & UMPA_L_INVALID)
+		put_mark(l, "invalid", b);
 	if (l->flags & UMPA_L_BADSUM) {
 		umpa_sbuf_puts(b, " [bad ");
 		umpa_sbuf_puts(b, l->proto->name);
