@@ -194,12 +194,9 @@ void umpa_reasm_get_stats(const struct umpa_reasm *r, struct umpa_reasm_stats *s
 		memset(st, 0, sizeof(*st));
 }
 
-/* Forget a flow's data but keep its memory for reuse. */
-static void flow_reset(struct umpa_reasm *r, struct flow *f)
+/* Empty a flow's stream: no bytes, records or handshake held, the decryption state reset. */
+static void flow_empty(struct flow *f)
 {
-	r->st.dropped += f->plen;
-	f->used = 0;
-	f->synced = 0;
 	f->tls13 = 0;
 	f->len = 0;
 	f->plen = 0;
@@ -210,6 +207,15 @@ static void flow_reset(struct umpa_reasm *r, struct flow *f)
 	f->hslen = 0;
 	f->applen = 0;
 	umpa_tls_dir_reset_(&f->dec);
+}
+
+/* Forget a flow's data but keep its memory for reuse. */
+static void flow_reset(struct umpa_reasm *r, struct flow *f)
+{
+	r->st.dropped += f->plen;
+	f->used = 0;
+	f->synced = 0;
+	flow_empty(f);
 }
 
 /* Grow *b (capacity *cap) to hold n bytes, at most max.  Returns 0 or -1. */
@@ -333,22 +339,13 @@ static struct flow *flow_new(struct umpa_reasm *r, const struct seg *s, uint64_t
 	f->used = 1;
 	f->pdu = pdu;
 	f->synced = 1;
-	f->tls13 = 0;
 	f->af = s->af;
 	memcpy(f->addr, s->addr, sizeof(f->addr));
 	f->sport = s->sport;
 	f->dport = s->dport;
 	f->nxt = s->seq;
 	f->last = frame;
-	f->len = 0;
-	f->plen = 0;
-	f->nheld = 0;
-	f->nents = 0;
-	f->ents_lost = 0;
-	f->nrec = 0;
-	f->hslen = 0;
-	f->applen = 0;
-	umpa_tls_dir_reset_(&f->dec);
+	flow_empty(f);
 	r->st.flows++;
 	return f;
 }
