@@ -31,6 +31,13 @@ import sys
 import time
 
 
+def publish(portfile, port):
+    """Write the port a server listens on to PORTFILE, whole at once (the test polls for the file)."""
+    with open(portfile + ".tmp", "w") as f:
+        f.write(str(port))
+    os.rename(portfile + ".tmp", portfile)
+
+
 async def echo_server(portfile, seconds):
     async def handle(r, w):
         try:
@@ -48,9 +55,7 @@ async def echo_server(portfile, seconds):
             w.close()
 
     srv = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
-    with open(portfile + ".tmp", "w") as f:
-        f.write(str(srv.sockets[0].getsockname()[1]))
-    os.rename(portfile + ".tmp", portfile)
+    publish(portfile, srv.sockets[0].getsockname()[1])
     await asyncio.sleep(seconds)
     srv.close()
 
@@ -117,9 +122,7 @@ async def push_server(portfile, seconds, mb):
             w.close()
 
     srv = await asyncio.start_server(handle, "127.0.0.1", 0)
-    with open(portfile + ".tmp", "w") as f:
-        f.write(str(srv.sockets[0].getsockname()[1]))
-    os.rename(portfile + ".tmp", portfile)
+    publish(portfile, srv.sockets[0].getsockname()[1])
     await asyncio.sleep(seconds)
     srv.close()
 
@@ -210,9 +213,7 @@ def starttls_server(proto, portfile, seconds, cert, key):
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(8)
-    with open(portfile + ".tmp", "w") as f:
-        f.write(str(srv.getsockname()[1]))
-    os.rename(portfile + ".tmp", portfile)
+    publish(portfile, srv.getsockname()[1])
     end = time.time() + seconds
     while time.time() < end:
         srv.settimeout(max(0.1, end - time.time()))
