@@ -12,11 +12,8 @@
 # Needs root; skips (77) otherwise.  Bounded: every wait has a timeout.
 set -uo pipefail
 
-top_srcdir=${top_srcdir:-.}
-top_builddir=${top_builddir:-.}
-UMPA=${UMPA:-$top_builddir/umpa}
-case $UMPA in /*) ;; *) UMPA=$(pwd)/$UMPA ;; esac
-. "$top_srcdir/tests/netns/lib.sh"
+. "${top_srcdir:-.}/tests/netns/lib.sh"
+netns_paths
 netns_require_root
 netns_need_tools tshark tcpdump ping setpriv
 

@@ -24,13 +24,9 @@
 # Needs root; skips (77) otherwise.  Bounded: every command has a timeout.
 set -uo pipefail
 
-top_srcdir=${top_srcdir:-.}
-top_builddir=${top_builddir:-.}
-UMPA=${UMPA:-$top_builddir/umpa}
-case $UMPA in /*) ;; *) UMPA=$(pwd)/$UMPA ;; esac
-case $top_srcdir in /*) ;; *) top_srcdir=$(pwd)/$top_srcdir ;; esac
+. "${top_srcdir:-.}/tests/netns/lib.sh"
+netns_paths
 export UMPA_PAGE_DIR=$top_srcdir/tools/page
-. "$top_srcdir/tests/netns/lib.sh"
 netns_require_root
 netns_need_tools curl python3 timeout
 

@@ -18,12 +18,8 @@
 # Needs root; skips (77) otherwise.  Every wait is bounded.
 set -uo pipefail
 
-top_srcdir=${top_srcdir:-.}
-top_builddir=${top_builddir:-.}
-UMPA=${UMPA:-$top_builddir/umpa}
-case $UMPA in /*) ;; *) UMPA=$(pwd)/$UMPA ;; esac
-case $top_srcdir in /*) ;; *) top_srcdir=$(pwd)/$top_srcdir ;; esac
-. "$top_srcdir/tests/netns/lib.sh"
+. "${top_srcdir:-.}/tests/netns/lib.sh"
+netns_paths
 netns_require_root
 netns_need_tools tshark p0f curl ping timeout
 

@@ -20,12 +20,8 @@
 # command has a timeout.
 set -uo pipefail
 
-top_srcdir=${top_srcdir:-.}
-top_builddir=${top_builddir:-.}
-UMPA=${UMPA:-$top_builddir/umpa}
-case $UMPA in /*) ;; *) UMPA=$(pwd)/$UMPA ;; esac
-case $top_srcdir in /*) ;; *) top_srcdir=$(pwd)/$top_srcdir ;; esac
-. "$top_srcdir/tests/netns/lib.sh"
+. "${top_srcdir:-.}/tests/netns/lib.sh"
+netns_paths
 netns_require_root
 netns_need_tools curl python3 timeout
 

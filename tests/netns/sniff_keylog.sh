@@ -14,12 +14,9 @@
 # Needs root, tshark, curl, openssl; skips (77) otherwise.  Every wait is bounded.
 set -uo pipefail
 
-top_srcdir=${top_srcdir:-.}
-top_builddir=${top_builddir:-.}
-UMPA=${UMPA:-$top_builddir/umpa}
-case $UMPA in /*) ;; *) UMPA=$(pwd)/$UMPA ;; esac
+. "${top_srcdir:-.}/tests/netns/lib.sh"
+netns_paths
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$top_srcdir/tests/netns/lib.sh"
 netns_require_root
 netns_need_tools tshark curl openssl python3
 . "$HERE/../tmpdir.sh"
