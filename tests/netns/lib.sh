@@ -206,7 +206,7 @@ netns_browser_start() {
 	local ns=$1 script=$2 i
 	shift 2
 	rm -f "$T/browser.go"
-	ip netns exec "$ns" env HOME="$T" timeout 240 "$PY" "$script" "$T/browser.go" "$@" >"$T/browser.txt" 2>&1 &
+	ip netns exec "$ns" env HOME="$T" PYTHONDONTWRITEBYTECODE=1 timeout 240 "$PY" "$script" "$T/browser.go" "$@" >"$T/browser.txt" 2>&1 &
 	BROWSER=$!
 	for i in $(seq 1200); do
 		grep -q "Chromium up after" "$T/browser.txt" && return 0
