@@ -276,6 +276,20 @@ static int rec_sink(void *arg, const struct umpa_frame *f, unsigned n, struct um
 	return (int)k;
 }
 
+/* A source of @g at @rate into @r (emptied first) on @l, the loop run until it ends; returns the source. */
+static struct umpa_source *run_rec(struct umpa_loop *l, struct gen *g, struct umpa_rate *rate, struct sinkrec *r)
+{
+	struct umpa_err e;
+	struct umpa_source *s;
+
+	memset(r, 0, sizeof(*r));
+	r->loop = l;
+	s = umpa_loop_source(l, gen_src, g, rate, rec_sink, r, &e);
+	assert_non_null(s);
+	assert_int_equal(umpa_loop_run(l, &e), 0);
+	return s;
+}
+
 static void source_virtual_exact(void **state)
 {
 	struct umpa_err e;
@@ -286,11 +300,7 @@ static void source_virtual_exact(void **state)
 	struct umpa_rate_stats st;
 
 	(void)state;
-	memset(&r, 0, sizeof(r));
-	r.loop = l;
-	struct umpa_source *s = umpa_loop_source(l, gen_src, &g, &rate, rec_sink, &r, &e);
-	assert_non_null(s);
-	assert_int_equal(umpa_loop_run(l, &e), 0);
+	struct umpa_source *s = run_rec(l, &g, &rate, &r);
 	assert_true(umpa_source_done(s));
 	assert_int_equal(r.n, 100);
 	for (uint32_t i = 0; i < 100; i++) {
@@ -313,11 +323,7 @@ static void source_virtual_exact(void **state)
 	struct umpa_loop *l2 = umpa_loop_new(UMPA_CLOCK_VIRTUAL, &e);
 	struct gen g2 = {.count = 20, .len = 125};
 	struct umpa_rate rb = {.bps = 1e6, .pps = 2000};
-	memset(&r, 0, sizeof(r));
-	r.loop = l2;
-	s = umpa_loop_source(l2, gen_src, &g2, &rb, rec_sink, &r, &e);
-	assert_non_null(s);
-	assert_int_equal(umpa_loop_run(l2, &e), 0);
+	s = run_rec(l2, &g2, &rb, &r);
 	assert_int_equal(r.n, 20);
 	for (uint32_t i = 0; i < 20; i++)
 		assert_int_equal(r.at[i], (int64_t)i * MS);
@@ -779,11 +785,7 @@ static void live_rate(void **state)
 	struct umpa_rate_stats st;
 
 	(void)state;
-	memset(&r, 0, sizeof(r));
-	r.loop = l;
-	struct umpa_source *s = umpa_loop_source(l, gen_src, &g, &rate, rec_sink, &r, &e);
-	assert_non_null(s);
-	assert_int_equal(umpa_loop_run(l, &e), 0);
+	struct umpa_source *s = run_rec(l, &g, &rate, &r);
 	umpa_source_stats(s, &st);
 	print_message("live 200 pps x 100: %.2f pps achieved over %.1f ms, gap mean %.0f ns stddev %.0f ns, max late "
 		      "%lld ns\n",
