@@ -166,30 +166,29 @@ def imap(c):
             c.sendall(tag + b" BAD first STARTTLS\r\n")
 
 
-def pop3(c):
-    c.sendall(b"+OK umpa.test POP3 ready\r\n")
-    while True:
-        cmd = line(c).strip().upper()
-        if cmd == b"CAPA":
-            c.sendall(b"+OK Capability list follows\r\nUSER\r\nSTLS\r\n.\r\n")
-        elif cmd == b"STLS":
-            c.sendall(b"+OK Begin TLS negotiation\r\n")
-            return lambda l: ((b"+OK bye" if l.upper() == b"QUIT" else b"+OK secure " + l), l.upper() == b"QUIT")
-        else:
-            c.sendall(b"-ERR first STLS\r\n")
+def untagged(greeting, capa, caps, upgrade, ready, refuse, ok, bye):
+    """The dialog of a protocol without tags (POP3, FTP): GREETING; CAPA -> CAPS; a command of UPGRADE ->
+    READY, then inside TLS QUIT -> BYE and any other line -> OK + " secure " + the line; else REFUSE."""
+
+    def dialog(c):
+        c.sendall(greeting)
+        while True:
+            cmd = line(c).strip().upper()
+            if cmd == capa:
+                c.sendall(caps)
+            elif cmd in upgrade:
+                c.sendall(ready)
+                return lambda l: ((bye if l.upper() == b"QUIT" else ok + b" secure " + l), l.upper() == b"QUIT")
+            else:
+                c.sendall(refuse)
+
+    return dialog
 
 
-def ftp(c):
-    c.sendall(b"220 umpa.test FTP ready\r\n")
-    while True:
-        cmd = line(c).strip().upper()
-        if cmd == b"FEAT":
-            c.sendall(b"211-Features:\r\n AUTH TLS\r\n211 End\r\n")
-        elif cmd in (b"AUTH TLS", b"AUTH SSL"):
-            c.sendall(b"234 AUTH TLS OK\r\n")
-            return lambda l: ((b"221 bye" if l.upper() == b"QUIT" else b"200 secure " + l), l.upper() == b"QUIT")
-        else:
-            c.sendall(b"530 first AUTH TLS\r\n")
+pop3 = untagged(b"+OK umpa.test POP3 ready\r\n", b"CAPA", b"+OK Capability list follows\r\nUSER\r\nSTLS\r\n.\r\n",
+                (b"STLS",), b"+OK Begin TLS negotiation\r\n", b"-ERR first STLS\r\n", b"+OK", b"+OK bye")
+ftp = untagged(b"220 umpa.test FTP ready\r\n", b"FEAT", b"211-Features:\r\n AUTH TLS\r\n211 End\r\n",
+               (b"AUTH TLS", b"AUTH SSL"), b"234 AUTH TLS OK\r\n", b"530 first AUTH TLS\r\n", b"200", b"221 bye")
 
 
 def smtp(c):
