@@ -94,6 +94,7 @@ struct proxy_conn {
 	socklen_t dlen;
 	struct proxy_socks_ *socks; /* SOCKS5: negotiating, or the reply waits for the upstream connect */
 	struct proxy_resolve_ *dns; /* a name being resolved */
+	int gated;                  /* opts.gate said wait: umpa_proxy_proceed opens it */
 };
 
 struct proxy_listener {
@@ -1357,14 +1358,13 @@ static void redirect_resolved(void *arg, const struct sockaddr *sa, socklen_t le
 	conn_go(c);
 }
 
-/* Destination @p sa: the hooks' open (they may refuse it, or send it elsewhere: the target hook), then on. */
-static void conn_begin(struct proxy_conn *c, const struct sockaddr *sa, socklen_t len)
+/* The hooks' open (they may refuse it, or send it elsewhere: the target hook), then on. */
+static void conn_open(struct proxy_conn *c)
 {
 	struct umpa_proxy *p = c->p;
 	struct umpa_err e = {0, ""};
 	char hp[300], host[256];
 	uint16_t port;
-	conn_set_dst(c, sa, len);
 	if (p->hooked && p->h.open && p->h.open(p->h.arg, &c->ci, &c->state, &e) < 0) {
 		plog(p, UMPA_PROXY_WARN, c->ci.id, "%s", e.msg);
 		if (c->socks)
@@ -1382,6 +1382,31 @@ static void conn_begin(struct proxy_conn *c, const struct sockaddr *sa, socklen_
 		return;
 	}
 	conn_go(c);
+}
+
+/* Destination @p sa: opts.gate may make the connection wait (umpa_proxy_proceed), then conn_open. */
+static void conn_begin(struct proxy_conn *c, const struct sockaddr *sa, socklen_t len)
+{
+	struct umpa_proxy *p = c->p;
+	conn_set_dst(c, sa, len);
+	if (p->o.gate && p->o.gate(p->o.gate_arg, c->ci.id) > 0) {
+		c->gated = 1;
+		return;
+	}
+	conn_open(c);
+}
+
+int umpa_proxy_proceed(struct umpa_proxy *p, uint64_t id)
+{
+	struct proxy_conn *c;
+	for (c = p->conns; c; c = c->next)
+		if (c->ci.id == id)
+			break;
+	if (!c || !c->gated)
+		return -UMPA_ENOENT;
+	c->gated = 0;
+	conn_open(c);
+	return 0;
 }
 
 /* ---- SOCKS5 (proxy_socks.c negotiates) ---- */

@@ -229,6 +229,11 @@ struct umpa_proxy_opts {
 	const char *socks_user;             /**< dest SOCKS5: demand RFC 1929 username/password (NULL: none) */
 	const char *socks_pass;             /**< its password */
 	int64_t socks_timeout_ns;           /**< dest SOCKS5: a client this slow to negotiate fails (10 s) */
+	/** Optional: asked for each new connection once its destination is known, before the hooks' open:
+	 * a return of 1 makes it wait (its client's bytes stay in the socket) until umpa_proxy_proceed names
+	 * @p id (the redis control API fetching the rules in force, umpa_proxy_redis_gate); 0: on at once. */
+	int (*gate)(void *arg, uint64_t id);
+	void *gate_arg;
 	/** Receives notes and per-connection failures (NULL: dropped). */
 	void (*log)(void *arg, enum umpa_proxy_level lvl, uint64_t id, const char *msg);
 	void *log_arg;
@@ -278,6 +283,13 @@ const char *umpa_proxy_bound(const struct umpa_proxy *p, unsigned i, char *buf, 
  * open.
  */
 int umpa_proxy_kill(struct umpa_proxy *p, uint64_t id, int reset);
+
+/**
+ * Let connection @p id, held by opts.gate, go on: the hooks' open, the
+ * upstream connect.  Returns 0, or -UMPA_ENOENT when no such connection
+ * waits (it ended meanwhile).
+ */
+int umpa_proxy_proceed(struct umpa_proxy *p, uint64_t id);
 
 /**
  * End the hold (UMPA_PROXY_HOLD, token @p token) of direction @p dir of

@@ -21,7 +21,9 @@
 #define FLUSH_TICKS 4       /* counts every 4 polls: once a second */
 #define BACKOFF_MIN_NS 250000000LL
 #define BACKOFF_MAX_NS 30000000000LL
-#define PEND_MAX 1024 /* chunks held for inspection at once; more go on at once */
+#define PEND_MAX 1024       /* chunks held for inspection at once; more go on at once */
+#define GATE_MAX 4096       /* connections waiting for their rules at once; more go on with the rules in force */
+#define GATE_NS 200000000LL /* a connection waits this long for its rules, then goes on with those in force */
 
 struct umpa_proxy_redis;
 
@@ -62,6 +64,14 @@ struct umpa_proxy_redis {
 	void *log_arg;
 	struct pend pend[PEND_MAX];
 	unsigned npend;
+	/* new connections waiting for their MGET rules debugging (umpa_proxy_redis_gate), in the order the
+	 * commands went out (redis answers in order); id 0: it timed out and went on, its answer still due */
+	struct gatew {
+		uint64_t id;
+		int64_t deadline_ns;
+	} gq[GATE_MAX];
+	unsigned ghead, gn;
+	struct umpa_timer *gtimer;
 };
 
 static void rlog(struct umpa_proxy_redis *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -427,6 +437,69 @@ static void poll_reply(redisAsyncContext *ac, void *reply, void *priv)
 		rlog(r, "redis: %u rules from key 'rules'", umpa_proxy_rules_count(umpa_proxy_mods_rules(r->m)));
 }
 
+static void gate_timer(struct umpa_loop *loop, void *arg);
+
+/* Arm the gate's timer for the oldest connection still waiting. */
+static void gate_arm(struct umpa_proxy_redis *r)
+{
+	struct umpa_err e = {0, ""};
+	for (unsigned k = 0; k < r->gn; k++) {
+		struct gatew *w = &r->gq[(r->ghead + k) % GATE_MAX];
+		if (w->id) {
+			r->gtimer = umpa_at(r->loop, w->deadline_ns, gate_timer, r, &e);
+			return;
+		}
+	}
+}
+
+/* Connections that waited GATE_NS for their rules go on with the rules in force. */
+static void gate_timer(struct umpa_loop *loop, void *arg)
+{
+	struct umpa_proxy_redis *r = arg;
+	int64_t now = umpa_loop_now_ns(loop);
+	r->gtimer = NULL;
+	for (unsigned k = 0; k < r->gn; k++) {
+		struct gatew *w = &r->gq[(r->ghead + k) % GATE_MAX];
+		if (w->id && w->deadline_ns <= now) {
+			uint64_t id = w->id;
+			w->id = 0;
+			if (r->p)
+				umpa_proxy_proceed(r->p, id);
+		}
+	}
+	gate_arm(r);
+}
+
+/* The rules a waiting connection asked for: in force (poll_reply), then it goes on. */
+static void gate_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct umpa_proxy_redis *r = priv;
+	uint64_t id;
+	poll_reply(ac, reply, priv);
+	if (!r->gn)
+		return;
+	id = r->gq[r->ghead].id;
+	r->ghead = (r->ghead + 1) % GATE_MAX;
+	r->gn--;
+	if (id && r->p)
+		umpa_proxy_proceed(r->p, id);
+}
+
+int umpa_proxy_redis_gate(void *arg, uint64_t id)
+{
+	struct umpa_proxy_redis *r = arg;
+	struct gatew *w;
+	if (!r->p || !r->cmd.up || r->gn == GATE_MAX ||
+	    redisAsyncCommand(r->cmd.ac, gate_reply, r, "MGET rules debugging") != REDIS_OK)
+		return 0; /* on with the rules in force */
+	w = &r->gq[(r->ghead + r->gn++) % GATE_MAX];
+	w->id = id;
+	w->deadline_ns = umpa_loop_now_ns(r->loop) + GATE_NS;
+	if (!r->gtimer)
+		gate_arm(r);
+	return 1;
+}
+
 static void poll_cb(struct umpa_loop *loop, void *arg)
 {
 	struct umpa_proxy_redis *r = arg;
@@ -490,14 +563,56 @@ void umpa_proxy_redis_set_proxy(struct umpa_proxy_redis *r, struct umpa_proxy *p
 	r->p = p;
 }
 
-/* A leaf made for @p host: HOST:cert and HOST:key, unless the UI set them (NX). */
+/* A leaf made for @p host: HOST:cert and HOST:key.  Plain SET: a leaf is made only when none usable was there
+ * (one the UI set and that loads was read at start, umpa_proxy_redis_ca), so what it replaces is one of
+ * another CA, expired or broken. */
 static void leaf_made(void *arg, const char *host, const char *cert_pem, const char *key_pem)
 {
 	struct umpa_proxy_redis *r = arg;
 	if (!r->cmd.up)
 		return;
-	redisAsyncCommand(r->cmd.ac, ignore_cb, NULL, "SET %s:cert %s NX", host, cert_pem);
-	redisAsyncCommand(r->cmd.ac, ignore_cb, NULL, "SET %s:key %s NX", host, key_pem);
+	redisAsyncCommand(r->cmd.ac, ignore_cb, NULL, "MSET %s:key %s %s:cert %s", host, key_pem, host, cert_pem);
+}
+
+/* Most SCAN rounds when reading the stored leaves at start (each asks for 1000 keys). */
+#define LEAF_SCAN_ROUNDS 1000
+
+/* The leaves stored in HOST:cert / HOST:key into @p ca's cache, over @p c (blocking, at start): SCAN MATCH
+ * *:cert, then MGET of each pair.  Returns how many loaded; *@p bad gets how many did not (another CA ...). */
+static unsigned leaves_load(redisContext *c, struct umpa_proxy_ca *ca, unsigned *bad)
+{
+	char cursor[32] = "0";
+	unsigned n = 0, rounds = 0;
+	*bad = 0;
+	do {
+		redisReply *sr = redisCommand(c, "SCAN %s MATCH *:cert COUNT 1000", cursor);
+		if (!sr || sr->type != REDIS_REPLY_ARRAY || sr->elements != 2 ||
+		    sr->element[0]->type != REDIS_REPLY_STRING || sr->element[1]->type != REDIS_REPLY_ARRAY) {
+			freeReplyObject(sr);
+			break;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", sr->element[0]->str);
+		for (size_t i = 0; i < sr->element[1]->elements && n < UMPA_PROXY_CA_CACHE; i++) {
+			redisReply *k = sr->element[1]->element[i], *mr;
+			char host[256];
+			struct umpa_err e = {0, ""};
+			if (k->type != REDIS_REPLY_STRING || k->len < 6 || k->len - 5 >= sizeof(host) ||
+			    !strcmp(k->str, "ca:cert"))
+				continue;
+			memcpy(host, k->str, k->len - 5);
+			host[k->len - 5] = 0;
+			mr = redisCommand(c, "MGET %s:cert %s:key", host, host);
+			if (mr && mr->type == REDIS_REPLY_ARRAY && mr->elements == 2 &&
+			    mr->element[0]->type == REDIS_REPLY_STRING && mr->element[1]->type == REDIS_REPLY_STRING &&
+			    umpa_proxy_ca_add_leaf(ca, host, mr->element[0]->str, mr->element[1]->str, &e) == 0)
+				n++;
+			else
+				(*bad)++;
+			freeReplyObject(mr);
+		}
+		freeReplyObject(sr);
+	} while (strcmp(cursor, "0") && ++rounds < LEAF_SCAN_ROUNDS && n < UMPA_PROXY_CA_CACHE);
+	return n;
 }
 
 struct umpa_proxy_ca *umpa_proxy_redis_ca(struct umpa_proxy_redis *r, struct umpa_proxy_ca *fallback, int *from_redis,
@@ -545,6 +660,13 @@ struct umpa_proxy_ca *umpa_proxy_redis_ca(struct umpa_proxy_redis *r, struct ump
 			}
 		}
 	}
+	if (ca && c && !c->err && rc && rc->type != REDIS_REPLY_ERROR) {
+		unsigned bad, n = leaves_load(c, ca, &bad);
+		size_t l = strlen(note);
+		if ((n || bad) && l < nn)
+			snprintf(note + l, nn - l, "; %u leaf certificate%s from HOST:cert%s", n, n == 1 ? "" : "s",
+				 bad ? " (others are not this CA's or do not load: made again)" : "");
+	}
 	freeReplyObject(rc);
 	freeReplyObject(rk);
 	if (c)
@@ -560,6 +682,10 @@ struct umpa_proxy_redis *umpa_proxy_redis_free(struct umpa_proxy_redis *r)
 		return NULL;
 	umpa_proxy_mods_set_bus(r->m, NULL);
 	umpa_timer_cancel(r->poll);
+	if (r->gtimer)
+		umpa_timer_cancel(r->gtimer);
+	r->p = NULL; /* the answers hiredis still calls back with NULL proceed nobody */
+	r->gn = 0;
 	for (int i = 0; i < 2; i++) {
 		struct rconn *c = i ? &r->sub : &r->cmd;
 		if (c->retry)

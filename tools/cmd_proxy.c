@@ -712,6 +712,10 @@ int cmd_proxy(int argc, char **argv)
 		tool_note("proxy: relaying UDP on %s -> %s", umpa_udprelay_bound(relay, b, sizeof(b)), o.target);
 	}
 	umpa_proxy_mods_hooks(mods, &hooks);
+	if (redis) { /* each new connection waits for the rules redis holds (umpa_proxy_redis_gate) */
+		o.gate = umpa_proxy_redis_gate;
+		o.gate_arg = redis;
+	}
 	if (o.nlisten && !udp &&
 	    !(p = umpa_proxy_new(loop, &o,
 				 umpa_proxy_mods_count(mods, 0) || umpa_proxy_mods_count(mods, 1) || rules_file ||
