@@ -92,9 +92,11 @@ struct proxy_conn {
 	/* where the upstream leg goes (the target, the original destination, the SOCKS5 request, a redirect) */
 	struct sockaddr_storage dst;
 	socklen_t dlen;
-	struct proxy_socks_ *socks; /* SOCKS5: negotiating, or the reply waits for the upstream connect */
-	struct proxy_resolve_ *dns; /* a name being resolved */
-	int gated;                  /* opts.gate said wait: umpa_proxy_proceed opens it */
+	struct proxy_socks_ *socks;  /* SOCKS5: negotiating, or the reply waits for the upstream connect */
+	struct proxy_resolve_ *dns;  /* a name being resolved */
+	int gated;                   /* opts.gate said wait: umpa_proxy_proceed opens it */
+	struct sockaddr_storage csa; /* the client's address (opts.spoof_source) */
+	socklen_t clen;
 };
 
 struct proxy_listener {
@@ -1141,6 +1143,19 @@ static void upstream_connect(struct proxy_conn *c, SSL *ssl)
 		return;
 	}
 	ufd = socket(c->dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (ufd >= 0 && p->o.spoof_source) {
+		struct umpa_err e = {0, ""};
+		if (c->csa.ss_family != c->dst.ss_family ||
+		    proxy_spoof_bind_(ufd, (struct sockaddr *)&c->csa, c->clen, &e) < 0) {
+			plog(p, UMPA_PROXY_WARN, c->ci.id, "upstream %s:%u: %s", c->ci.dst, c->ci.dport,
+			     e.msg[0] ? e.msg : "--spoof-source: the client's address is of the other family");
+			close(ufd);
+			if (ssl)
+				SSL_free(ssl);
+			upstream_failed(c, e.msg[0] ? EPERM : EAFNOSUPPORT);
+			return;
+		}
+	}
 	if (ufd < 0 || (p->slen && bind(ufd, (struct sockaddr *)&p->source, p->slen) < 0)) {
 		int err = errno;
 		plog(p, UMPA_PROXY_WARN, c->ci.id, "upstream socket: %s", strerror(err));
@@ -1468,7 +1483,6 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	struct umpa_err e = {0, ""};
 	int i, one = 1;
 	(void)l;
-	(void)salen;
 	if (p->st.active >= p->o.max_conns) {
 		p->st.over_limit++;
 		evutil_closesocket(fd);
@@ -1486,6 +1500,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	c->started_ns = umpa_loop_wall_ns(p->loop);
 	c->ci.listener = pl->index;
 	addr_text(sa, c->ci.src, sizeof(c->ci.src), &c->ci.sport);
+	if (salen > 0 && (size_t)salen <= sizeof(c->csa)) {
+		memcpy(&c->csa, sa, (size_t)salen);
+		c->clen = (socklen_t)salen;
+	}
 	{
 		struct sockaddr_storage ls;
 		socklen_t ll = sizeof(ls);

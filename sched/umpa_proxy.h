@@ -226,9 +226,14 @@ struct umpa_proxy_opts {
 	const struct umpa_proxy_tap *tap;   /**< wire tap of both legs (NULL: none) */
 	enum umpa_proxy_dest dest;          /**< where connections go (default: target) */
 	int tproxy;                         /**< dest ORIGINAL: listeners are IP_TRANSPARENT (TPROXY rules) */
-	const char *socks_user;             /**< dest SOCKS5: demand RFC 1929 username/password (NULL: none) */
-	const char *socks_pass;             /**< its password */
-	int64_t socks_timeout_ns;           /**< dest SOCKS5: a client this slow to negotiate fails (10 s) */
+	/** each upstream socket is IP_TRANSPARENT and bound to its client's address (port: the kernel's), so
+	 * the server sees the client (mitmproxy's spoof_source_address).  Needs CAP_NET_ADMIN and the server's
+	 * answers routed to this host (TPROXY's policy routing: a socket match marks them, an ip rule delivers
+	 * them locally).  Not with source. */
+	int spoof_source;
+	const char *socks_user;   /**< dest SOCKS5: demand RFC 1929 username/password (NULL: none) */
+	const char *socks_pass;   /**< its password */
+	int64_t socks_timeout_ns; /**< dest SOCKS5: a client this slow to negotiate fails (10 s) */
 	/** Optional: asked for each new connection once its destination is known, before the hooks' open:
 	 * a return of 1 makes it wait (its client's bytes stay in the socket) until umpa_proxy_proceed names
 	 * @p id (the redis control API fetching the rules in force, umpa_proxy_redis_gate); 0: on at once. */

@@ -36,6 +36,8 @@ static const char proxy_usage[] =
     "                           proxy is transparent: each connection goes where the client sent it\n"
     "                           (its original destination from iptables/nft REDIRECT: SO_ORIGINAL_DST)\n"
     "      --tproxy             transparent with TPROXY rules: listeners are IP_TRANSPARENT\n"
+    "      --spoof-source       connect upstream from the client's own address (IP_TRANSPARENT;\n"
+    "                           CAP_NET_ADMIN; the answers routed back here as for TPROXY)\n"
     "      --socks5             a SOCKS5 server (RFC 1928 CONNECT; IPv4, IPv6, names): each client\n"
     "                           names its destination\n"
     "      --socks5-auth USER:PASS  demand this username/password (RFC 1929)\n"
@@ -113,7 +115,8 @@ enum {
 	O_REDIS,
 	O_SOCKS5,
 	O_SOCKS5_AUTH,
-	O_TPROXY
+	O_TPROXY,
+	O_SPOOF
 };
 
 static const struct option lopts[] = {
@@ -148,6 +151,7 @@ static const struct option lopts[] = {
     {"socks5", no_argument, NULL, O_SOCKS5},
     {"socks5-auth", required_argument, NULL, O_SOCKS5_AUTH},
     {"tproxy", no_argument, NULL, O_TPROXY},
+    {"spoof-source", no_argument, NULL, O_SPOOF},
     {"rules", required_argument, NULL, O_RULES},
     {"redis", required_argument, NULL, O_REDIS},
     {"verbose", no_argument, NULL, 'v'},
@@ -442,6 +446,9 @@ int cmd_proxy(int argc, char **argv)
 		case O_TPROXY:
 			o.tproxy = 1;
 			break;
+		case O_SPOOF:
+			o.spoof_source = 1;
+			break;
 		case O_RULES:
 			rules_file = optarg;
 			break;
@@ -556,6 +563,11 @@ int cmd_proxy(int argc, char **argv)
 	}
 	if (o.socks_user && o.dest != UMPA_PROXY_DEST_SOCKS5) {
 		tool_err("proxy: --socks5-auth needs --socks5");
+		rc = UMPA_EXIT_USAGE;
+		goto out;
+	}
+	if (o.spoof_source && (o.source || udp)) {
+		tool_err("proxy: --spoof-source takes no %s", udp ? "--udp" : "-s (the source is the client's)");
 		rc = UMPA_EXIT_USAGE;
 		goto out;
 	}
