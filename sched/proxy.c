@@ -446,7 +446,6 @@ static void conn_free(struct proxy_conn *c, enum conn_end how)
 }
 
 static void delay_done(evutil_socket_t fd, short what, void *arg);
-
 static void forward(struct proxy_half *h, const void *data, size_t n);
 
 /* Pass the end of stream of direction d on, once its receiver's output is empty.  Returns 1 when the
@@ -620,6 +619,21 @@ static int conn_close_soon(struct proxy_conn *c)
 	if (half_finish(&c->half[0]))
 		return 1;
 	return half_finish(&c->half[1]);
+}
+
+size_t umpa_proxy_closing(const struct umpa_proxy *p)
+{
+	size_t n = 0;
+	for (const struct proxy_conn *c = p->conns; c; c = c->next)
+		n += c->half[0].eof || c->half[1].eof;
+	return n;
+}
+
+void umpa_proxy_stop_accepting(struct umpa_proxy *p)
+{
+	for (unsigned i = 0; i < p->nlis; i++)
+		if (p->lis[i].l)
+			evconnlistener_disable(p->lis[i].l);
 }
 
 int umpa_proxy_kill(struct umpa_proxy *p, uint64_t id, int reset)
@@ -1444,7 +1458,7 @@ static void socks_request(void *arg, const struct umpa_socks5_req *r)
 	struct proxy_conn *c = arg;
 	struct umpa_proxy *p = c->p;
 	struct umpa_err e = {0, ""};
-	plog(p, UMPA_PROXY_NOTE, c->ci.id, "SOCKS5 CONNECT %s%s%s:%u", r->atyp == 4 ? "[" : "", r->host,
+	plog(p, UMPA_PROXY_NOTE, c->ci.id, "SOCKS%u CONNECT %s%s%s:%u", r->ver, r->atyp == 4 ? "[" : "", r->host,
 	     r->atyp == 4 ? "]" : "", r->port);
 	if (r->alen) {
 		conn_begin(c, (const struct sockaddr *)&r->addr, r->alen);

@@ -312,6 +312,18 @@ int umpa_proxy_release(struct umpa_proxy *p, uint64_t id, enum umpa_proxy_dir di
  */
 void umpa_proxy_clienthello_sni(const uint8_t *b, size_t n, char *out, size_t outn);
 
+/**
+ * Open connections that are closing: one direction has ended (its sender's
+ * end of stream was read), the other not yet.  A stop lets them finish for
+ * a moment (umpa_proxy_stop_accepting, then the loop until none is left or
+ * a grace time passed), so one whose client just went is counted as done,
+ * not as open at stop.
+ */
+size_t umpa_proxy_closing(const struct umpa_proxy *p);
+
+/** Stop accepting new connections (the listeners stay bound); the open ones go on. */
+void umpa_proxy_stop_accepting(struct umpa_proxy *p);
+
 /** The counters so far. */
 void umpa_proxy_stats(const struct umpa_proxy *p, struct umpa_proxy_stats *st);
 

@@ -38,8 +38,9 @@ static const char proxy_usage[] =
     "      --tproxy             transparent with TPROXY rules: listeners are IP_TRANSPARENT\n"
     "      --spoof-source       connect upstream from the client's own address (IP_TRANSPARENT;\n"
     "                           CAP_NET_ADMIN; the answers routed back here as for TPROXY)\n"
-    "      --socks5             a SOCKS5 server (RFC 1928 CONNECT; IPv4, IPv6, names): each client\n"
-    "                           names its destination\n"
+    "      --socks5             a SOCKS server (SOCKS5, RFC 1928 CONNECT: IPv4, IPv6, names; and\n"
+    "                           SOCKS4 / SOCKS4a, told by the version byte): each client names its\n"
+    "                           destination (--socks: the same)\n"
     "      --socks5-auth USER:PASS  demand this username/password (RFC 1929)\n"
     "  -s, --source ADDR        connect upstream from this address\n"
     "  -m, --modules CHAIN      modules for both directions: 'mod:key=value:key=value,mod2'\n"
@@ -149,6 +150,7 @@ static const struct option lopts[] = {
     {"udp", no_argument, NULL, O_UDP},
     HTTP_CLI_LOPTS,
     {"socks5", no_argument, NULL, O_SOCKS5},
+    {"socks", no_argument, NULL, O_SOCKS5},
     {"socks5-auth", required_argument, NULL, O_SOCKS5_AUTH},
     {"tproxy", no_argument, NULL, O_TPROXY},
     {"spoof-source", no_argument, NULL, O_SPOOF},
@@ -207,6 +209,14 @@ static void list_cb(void *arg, const char *name, const char *help)
 {
 	(void)arg;
 	printf("%-14s %s\n", name, help);
+}
+
+/* At a stop, connections that are closing get this long to finish (umpa_proxy_closing). */
+#define STOP_GRACE_NS 1000000000LL
+
+static int drain_done(void *arg)
+{
+	return umpa_proxy_closing(arg) == 0;
 }
 
 static void stop_cb(struct umpa_loop *loop, void *arg)
@@ -776,6 +786,12 @@ int cmd_proxy(int argc, char **argv)
 			tool_note("proxy: udp modules dropped c2s %llu, s2c %llu; failed c2s %llu, s2c %llu",
 				  (unsigned long long)st.hook_dropped[0], (unsigned long long)st.hook_dropped[1],
 				  (unsigned long long)st.hook_errors[0], (unsigned long long)st.hook_errors[1]);
+	}
+	if (p && umpa_proxy_closing(p)) {
+		/* connections in their closing exchange (one direction ended) finish, for a second at most: a
+		 * client that went just before the stop is counted done, not open */
+		umpa_proxy_stop_accepting(p);
+		umpa_loop_run_until(loop, drain_done, p, umpa_loop_now_ns(loop) + STOP_GRACE_NS, &e);
 	}
 	if (p) {
 		struct umpa_proxy_stats st;
