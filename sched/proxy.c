@@ -458,7 +458,7 @@ static int half_finish(struct proxy_half *h)
 	    evbuffer_get_length(bufferevent_get_input(c->side[h->dir])))
 		return 0;                                   /* bytes still to forward: pump comes back here */
 	if (!h->flushed && c->p->hooked && c->p->h.flush) { /* what a hook still holds goes before the end */
-		struct umpa_proxy_out out = {.action = UMPA_PROXY_FORWARD};
+		struct umpa_proxy_out out = umpa_proxy_out_forward(NULL, 0, 0);
 		struct umpa_err e = {0, ""};
 		h->flushed = 1;
 		if (c->p->h.flush(c->p->h.arg, c->state, (enum umpa_proxy_dir)h->dir, &out, &e) < 0) {
@@ -747,8 +747,7 @@ static void pump(struct proxy_half *h)
 		{
 			size_t n = len < CHUNK_MAX ? len : CHUNK_MAX;
 			unsigned char *d = evbuffer_pullup(in, (ssize_t)n);
-			struct umpa_proxy_out out = {
-			    .data = d, .len = n, .action = UMPA_PROXY_FORWARD, .arrived_ns = h->first_ns};
+			struct umpa_proxy_out out = umpa_proxy_out_forward(d, n, h->first_ns);
 			struct umpa_err e = {0, ""};
 			if (p->h.data(p->h.arg, c->state, (enum umpa_proxy_dir)h->dir, d, n, &out, &e) < 0) {
 				plog(p, UMPA_PROXY_WARN, c->ci.id, "%s", e.msg[0] ? e.msg : "module failed");

@@ -516,15 +516,12 @@ static int hk_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_
 			umpa_proxy_clienthello_sni(in, n, c->sni, sizeof(c->sni));
 		http_host(in, n, c->host, sizeof(c->host));
 	}
-	out->data = in;
-	out->delay_ns = 0;
-	out->action = UMPA_PROXY_FORWARD;
+	*out = umpa_proxy_out_forward(in, n, out->arrived_ns);
 	for (size_t i = 0; i < t->n && fresh && !c->pending[dir]; i++) {
 		/* hooks (Lua chains) first, on whole new chunks: what they return is what the others see */
 		struct tx_toxic *x = &t->tox[i];
 		struct tx_slot *s;
-		struct umpa_proxy_out o2 = {
-		    .data = out->data, .len = len, .action = UMPA_PROXY_FORWARD, .arrived_ns = out->arrived_ns};
+		struct umpa_proxy_out o2 = umpa_proxy_out_forward(out->data, len, out->arrived_ns);
 		if (x->d.type != UMPA_TOXIC_HOOKS || x->d.dir != dir || !active(t, x, c, now))
 			continue;
 		s = slot_of(c, x);
@@ -716,10 +713,7 @@ static int hk_udp_data(void *arg, void *state, enum umpa_proxy_dir dir, const ui
 	struct tx_conn *c = state;
 	int64_t now = umpa_loop_now_ns(t->loop);
 	int turn = 0;
-	out->data = in;
-	out->len = n;
-	out->action = UMPA_PROXY_FORWARD;
-	out->delay_ns = 0;
+	*out = umpa_proxy_out_forward(in, n, out->arrived_ns);
 	t->unparts = 0;
 	for (size_t i = 0; i < t->n && out->len; i++) {
 		struct tx_toxic *x = &t->tox[i];
@@ -735,7 +729,7 @@ static int hk_udp_data(void *arg, void *state, enum umpa_proxy_dir dir, const ui
 		if (slot_open(x, s, c, e) < 0)
 			return -1;
 		for (size_t p = 0; p < np; off += lens[p++]) {
-			struct umpa_proxy_out o = {.data = src + off, .len = lens[p], .action = UMPA_PROXY_FORWARD};
+			struct umpa_proxy_out o = umpa_proxy_out_forward(src + off, lens[p], 0);
 			const size_t *ol = NULL;
 			unsigned on = 0;
 			if (x->h.data(x->h.arg, s->state, dir, src + off, lens[p], &o, e) < 0)

@@ -147,8 +147,7 @@ static void input(struct umpa_udprelay *r, int dir, struct udp_sess *s, size_t n
 	r->st.bytes_in[dir] += n;
 	s->last_ns = umpa_loop_now_ns(r->loop);
 	if (r->has_hooks && s->opened) {
-		struct umpa_proxy_out o = {
-		    .data = r->buf + 8, .len = n, .action = UMPA_PROXY_FORWARD, .arrived_ns = s->last_ns};
+		struct umpa_proxy_out o = umpa_proxy_out_forward(r->buf + 8, n, s->last_ns);
 		size_t one, off = 0;
 		const size_t *lens = NULL;
 		unsigned np = 0;

@@ -70,6 +70,17 @@ struct umpa_proxy_out {
 	uint64_t hold_token; /**< UMPA_PROXY_HOLD: what umpa_proxy_release must name */
 };
 
+/**
+ * The answer every caller of umpa_proxy_hooks.data fills in before the call: forward @p len bytes at
+ * @p data as they are (no delay, all consumed, no hold); @p arrived_ns when the oldest of them was read (loop
+ * clock; 0: unknown).  A hook changes only what it decides.
+ */
+static inline struct umpa_proxy_out umpa_proxy_out_forward(const void *data, size_t len, int64_t arrived_ns)
+{
+	struct umpa_proxy_out o = {.data = data, .len = len, .action = UMPA_PROXY_FORWARD, .arrived_ns = arrived_ns};
+	return o;
+}
+
 /** Most pieces one hook answer may have (umpa_proxy_hooks.parts). */
 #define UMPA_PROXY_MAX_PARTS 64
 

@@ -53,7 +53,7 @@ static void fx_open(struct fx *f, const char *src, const char *chain, int dir)
 static int fx_bytes(struct fx *f, int dir, const char *s, size_t len, struct umpa_err *e)
 {
 	for (size_t i = 0; i < len; i++) {
-		struct umpa_proxy_out o = {.data = s + i, .len = 1, .action = UMPA_PROXY_FORWARD};
+		struct umpa_proxy_out o = umpa_proxy_out_forward(s + i, 1, 0);
 		int rc = f->h.data(f->h.arg, f->state, (enum umpa_proxy_dir)dir, (const uint8_t *)s + i, 1, &o, e);
 		if (rc < 0)
 			return rc;
@@ -69,7 +69,7 @@ static int fx_bytes(struct fx *f, int dir, const char *s, size_t len, struct ump
 static void fx_end(struct fx *f, int dir)
 {
 	struct umpa_err e = {0, ""};
-	struct umpa_proxy_out o = {.action = UMPA_PROXY_FORWARD};
+	struct umpa_proxy_out o = umpa_proxy_out_forward(NULL, 0, 0);
 	assert_int_equal(f->h.flush(f->h.arg, f->state, (enum umpa_proxy_dir)dir, &o, &e), 0);
 	if (o.len)
 		memcpy(f->out + f->n, o.data, o.len);
