@@ -646,7 +646,9 @@ int cmd_proxy(int argc, char **argv)
 		}
 		if (cadir && !(mitm.ca = umpa_proxy_ca_open(cadir, &created, &e))) {
 			tool_err("proxy: --ca-dir: %s", e.msg);
-			rc = UMPA_EXIT_ERROR;
+			/* a ca.crt / ca.key that does not load is bad input (2), as every certificate file named on
+			 * the command line; a directory that cannot be made or written is failed work (1) */
+			rc = e.code == UMPA_EINVAL ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
 			goto out;
 		}
 		if (cadir)

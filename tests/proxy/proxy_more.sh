@@ -15,7 +15,8 @@
 #  4. bad input: bad -l values, unknown modules for --c2s/--s2c, a redirect with a bad port, certificates
 #     that do not load (CA, static certificate, upstream CA, client certificate), --socks5 with -t,
 #     --socks5-auth without --socks5 or without a colon, --tproxy with -t, --tproxy without CAP_NET_ADMIN:
-#     one line each, exit 2 (usage) or 1 (a file that does not load, a missing privilege), never a crash.
+#     one line each, exit 2 (usage, and every certificate file named on the command line that does not load)
+#     or 1 (a missing privilege), never a crash.
 # Loopback only; every wait is bounded.
 set -uo pipefail
 
@@ -163,12 +164,12 @@ mkdir -p "$T/badca"
 echo "not a certificate" >"$T/badca/ca.crt"
 echo "not a key" >"$T/badca/ca.key"
 echo "not a certificate" >"$T/junk.pem"
-check_bad 1 "--ca-dir: $T/badca/ca.crt" -l 127.0.0.1:0 -t 127.0.0.1:1 --tls-mitm --ca-dir "$T/badca"
+check_bad 2 "--ca-dir: $T/badca/ca.crt" -l 127.0.0.1:0 -t 127.0.0.1:1 --tls-mitm --ca-dir "$T/badca"
 check_bad 2 "static-cert: $T/junk.pem: no PEM certificate in it" -l 127.0.0.1:0 -t 127.0.0.1:1 --tls-mitm \
 	--ca-dir "$T/ca" --static-cert "x.test=$T/junk.pem"
 check_bad 2 "upstream-ca: '$T/junk.pem': cannot load the certificates" -l 127.0.0.1:0 -t 127.0.0.1:1 --tls-mitm \
 	--ca-dir "$T/ca" --upstream-verify --upstream-ca "$T/junk.pem"
-check_bad 1 "client_cert: cannot read certificate '$T/junk.pem'" -l 127.0.0.1:0 -t 127.0.0.1:1 --tls-mitm \
+check_bad 2 "client_cert: cannot read certificate '$T/junk.pem'" -l 127.0.0.1:0 -t 127.0.0.1:1 --tls-mitm \
 	--ca-dir "$T/ca" --upstream-tls client_cert="$T/junk.pem" --upstream-tls client_key="$T/junk.pem"
 if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null && runuser -u nobody -- test -x "$UMPA"; then # --tproxy, no CAP_NET_ADMIN
 	out=$(runuser -u nobody -- "$UMPA" proxy -l 127.0.0.1:0 --tproxy --duration 1 2>&1)
