@@ -94,7 +94,8 @@ struct proxy_conn {
 	socklen_t dlen;
 	struct proxy_socks_ *socks;  /* SOCKS5: negotiating, or the reply waits for the upstream connect */
 	struct proxy_resolve_ *dns;  /* a name being resolved */
-	int gated;                   /* opts.gate said wait: umpa_proxy_proceed opens it */
+	int gated;                   /* opts.gate or mitm.sni_seen said wait: umpa_proxy_proceed goes on */
+	SSL *gate_up;                /* mitm.sni_seen's wait: the upstream's TLS, to connect then */
 	struct sockaddr_storage csa; /* the client's address (opts.spoof_source) */
 	socklen_t clen;
 };
@@ -427,6 +428,8 @@ static void conn_free(struct proxy_conn *c, enum conn_end how)
 	}
 	if (c->peek)
 		event_free(c->peek);
+	if (c->gate_up)
+		SSL_free(c->gate_up);
 	if (c->retry)
 		event_free(c->retry);
 	if (c->cfd >= 0)
@@ -1336,6 +1339,11 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
 	if (p->o.mitm->verify)
 		SSL_set1_host(up, c->sni[0] ? c->sni : c->ci.host[0] ? c->ci.host : c->ci.dst);
 	up_resume(p, up, c->sni);
+	if (p->o.mitm->sni_seen && c->sni[0] && p->o.mitm->sni_seen(p->o.mitm->sni_arg, c->sni, c->ci.id) > 0) {
+		c->gated = 1; /* a leaf kept elsewhere is looked up first: umpa_proxy_proceed goes on */
+		c->gate_up = up;
+		return;
+	}
 	if (c->connected) /* SOCKS5: the upstream was connected for the reply */
 		upstream_upgrade(c, up, "TLS");
 	else
@@ -1433,6 +1441,15 @@ int umpa_proxy_proceed(struct umpa_proxy *p, uint64_t id)
 	if (!c || !c->gated)
 		return -UMPA_ENOENT;
 	c->gated = 0;
+	if (c->gate_up) { /* the leaf lookup is over: the upstream's TLS */
+		SSL *up = c->gate_up;
+		c->gate_up = NULL;
+		if (c->connected)
+			upstream_upgrade(c, up, "TLS");
+		else
+			upstream_connect(c, up);
+		return 0;
+	}
 	conn_open(c);
 	return 0;
 }

@@ -340,6 +340,14 @@ int umpa_proxy_ca_add_leaf(struct umpa_proxy_ca *ca, const char *host, const cha
 	return rc < 0 ? rc : 0;
 }
 
+int umpa_proxy_ca_has_leaf(const struct umpa_proxy_ca *ca, const char *host)
+{
+	for (unsigned i = 0; i < ca->nleaves; i++)
+		if (!strcmp(ca->leaves[i].host, host))
+			return 1;
+	return 0;
+}
+
 void umpa_proxy_ca_on_leaf(struct umpa_proxy_ca *ca, umpa_proxy_ca_leaf_fn fn, void *arg)
 {
 	ca->on_leaf = fn;

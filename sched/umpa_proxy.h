@@ -178,6 +178,12 @@ struct umpa_proxy_mitm {
 	unsigned nstatics;
 	const char *const *passthrough; /**< SNI patterns (as statics') relayed as they are: no interception */
 	unsigned npassthrough;
+	/** Optional: told each intercepted ClientHello's server name before the upstream connects, so a leaf
+	 * kept elsewhere can be put in the CA's cache (umpa_proxy_ca_add_leaf) before it is needed (the redis
+	 * control API: umpa_proxy_redis_sni).  A return of 1 makes connection @p id wait until
+	 * umpa_proxy_proceed names it; 0: on at once. */
+	int (*sni_seen)(void *arg, const char *sni, uint64_t id);
+	void *sni_arg;
 };
 
 /**
@@ -301,8 +307,8 @@ const char *umpa_proxy_bound(const struct umpa_proxy *p, unsigned i, char *buf, 
 int umpa_proxy_kill(struct umpa_proxy *p, uint64_t id, int reset);
 
 /**
- * Let connection @p id, held by opts.gate, go on: the hooks' open, the
- * upstream connect.  Returns 0, or -UMPA_ENOENT when no such connection
+ * Let connection @p id, held by opts.gate or mitm.sni_seen, go on: the
+ * hooks' open and the upstream connect, or the upstream's TLS.  Returns 0, or -UMPA_ENOENT when no such connection
  * waits (it ended meanwhile).
  */
 int umpa_proxy_proceed(struct umpa_proxy *p, uint64_t id);

@@ -71,6 +71,9 @@ struct x509_st *umpa_proxy_ca_leaf(struct umpa_proxy_ca *ca, const char *host, s
 int umpa_proxy_ca_add_leaf(struct umpa_proxy_ca *ca, const char *host, const char *cert_pem, const char *key_pem,
 			   struct umpa_err *e);
 
+/** Does the cache hold a leaf for @p host? */
+int umpa_proxy_ca_has_leaf(const struct umpa_proxy_ca *ca, const char *host);
+
 /** Told each leaf certificate made (a cache miss): its host name, the certificate and the leaf key as PEM. */
 typedef void (*umpa_proxy_ca_leaf_fn)(void *arg, const char *host, const char *cert_pem, const char *key_pem);
 

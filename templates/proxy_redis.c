@@ -59,7 +59,8 @@ struct umpa_proxy_redis {
 	char *rules_seen; /* the last value of the key rules */
 	int down;         /* told that redis cannot be reached (once until it is back) */
 	int ever_up;
-	char *ca_cert, *ca_key; /* to store with SET NX once connected */
+	char *ca_cert, *ca_key;   /* to store with SET NX once connected */
+	struct umpa_proxy_ca *ca; /* the man-in-the-middle CA (umpa_proxy_redis_ca): leaves go in its cache */
 	umpa_proxy_redis_log_fn log;
 	void *log_arg;
 	struct pend pend[PEND_MAX];
@@ -471,11 +472,11 @@ static void gate_timer(struct umpa_loop *loop, void *arg)
 }
 
 /* The rules a waiting connection asked for: in force (poll_reply), then it goes on. */
-static void gate_reply(redisAsyncContext *ac, void *reply, void *priv)
+/* An answer to a command sent by gate_push came (or the connection went): the oldest waiting connection goes
+ * on (redis answers in order; one that timed out has id 0). */
+static void gate_pop(struct umpa_proxy_redis *r)
 {
-	struct umpa_proxy_redis *r = priv;
 	uint64_t id;
-	poll_reply(ac, reply, priv);
 	if (!r->gn)
 		return;
 	id = r->gq[r->ghead].id;
@@ -485,19 +486,33 @@ static void gate_reply(redisAsyncContext *ac, void *reply, void *priv)
 		umpa_proxy_proceed(r->p, id);
 }
 
-int umpa_proxy_redis_gate(void *arg, uint64_t id)
+static void gate_reply(redisAsyncContext *ac, void *reply, void *priv)
 {
-	struct umpa_proxy_redis *r = arg;
+	struct umpa_proxy_redis *r = priv;
+	poll_reply(ac, reply, priv);
+	gate_pop(r);
+}
+
+/* Send command @p fmt (@p fn, @p priv: its callback, which ends with gate_pop) and make connection @p id wait
+ * for its answer, GATE_NS at most.  Returns 1 (waits), or 0 when it cannot be sent (redis down, too many
+ * waiting). */
+static int gate_push(struct umpa_proxy_redis *r, uint64_t id, redisCallbackFn *fn, void *priv, const char *fmt,
+		     const char *a1, const char *a2)
+{
 	struct gatew *w;
-	if (!r->p || !r->cmd.up || r->gn == GATE_MAX ||
-	    redisAsyncCommand(r->cmd.ac, gate_reply, r, "MGET rules debugging") != REDIS_OK)
-		return 0; /* on with the rules in force */
+	if (!r->p || !r->cmd.up || r->gn == GATE_MAX || redisAsyncCommand(r->cmd.ac, fn, priv, fmt, a1, a2) != REDIS_OK)
+		return 0;
 	w = &r->gq[(r->ghead + r->gn++) % GATE_MAX];
 	w->id = id;
 	w->deadline_ns = umpa_loop_now_ns(r->loop) + GATE_NS;
 	if (!r->gtimer)
 		gate_arm(r);
 	return 1;
+}
+
+int umpa_proxy_redis_gate(void *arg, uint64_t id)
+{
+	return gate_push(arg, id, gate_reply, arg, "MGET rules debugging", NULL, NULL); /* 0: the rules in force */
 }
 
 static void poll_cb(struct umpa_loop *loop, void *arg)
@@ -563,15 +578,51 @@ void umpa_proxy_redis_set_proxy(struct umpa_proxy_redis *r, struct umpa_proxy *p
 	r->p = p;
 }
 
-/* A leaf made for @p host: HOST:cert and HOST:key.  Plain SET: a leaf is made only when none usable was there
- * (one the UI set and that loads was read at start, umpa_proxy_redis_ca), so what it replaces is one of
- * another CA, expired or broken. */
+/* A leaf made for @p host: HOST:cert and HOST:key, both or neither (MSETNX): one stored meanwhile (another
+ * proxy on the same redis made it first) stays, and this proxy's next start serves that one.  A stored leaf
+ * that does not load with the CA in force was deleted when it was found (leaves_load, leaf_reply). */
 static void leaf_made(void *arg, const char *host, const char *cert_pem, const char *key_pem)
 {
 	struct umpa_proxy_redis *r = arg;
 	if (!r->cmd.up)
 		return;
-	redisAsyncCommand(r->cmd.ac, ignore_cb, NULL, "MSET %s:key %s %s:cert %s", host, key_pem, host, cert_pem);
+	redisAsyncCommand(r->cmd.ac, ignore_cb, NULL, "MSETNX %s:key %s %s:cert %s", host, key_pem, host, cert_pem);
+}
+
+/* MGET HOST:cert HOST:key asked by umpa_proxy_redis_sni: a leaf stored there goes into the CA's cache; one
+ * that does not load with this CA is deleted (a leaf of this CA takes its place once made). */
+static void gate_pop(struct umpa_proxy_redis *r);
+
+static void leaf_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct umpa_proxy_redis *r = ac->data ? ((struct rconn *)ac->data)->r : NULL;
+	redisReply *rep = reply;
+	char *host = priv;
+	struct umpa_err e = {0, ""};
+	if (r && r->ca && rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+	    rep->element[0]->type == REDIS_REPLY_STRING && rep->element[1]->type == REDIS_REPLY_STRING &&
+	    umpa_proxy_ca_add_leaf(r->ca, host, rep->element[0]->str, rep->element[1]->str, &e) < 0) {
+		rlog(r, "redis: %s:cert: %s: deleted, made again", host, e.msg);
+		redisAsyncCommand(ac, ignore_cb, NULL, "DEL %s:cert %s:key", host, host);
+	}
+	free(host);
+	if (r)
+		gate_pop(r); /* its connection goes on, the leaf (if any) in the cache */
+}
+
+static int gate_push(struct umpa_proxy_redis *r, uint64_t id, redisCallbackFn *fn, void *priv, const char *fmt,
+		     const char *a1, const char *a2);
+
+int umpa_proxy_redis_sni(void *arg, const char *sni, uint64_t id)
+{
+	struct umpa_proxy_redis *r = arg;
+	char *host;
+	if (!r->ca || umpa_proxy_ca_has_leaf(r->ca, sni) || !(host = strdup(sni)))
+		return 0;
+	if (gate_push(r, id, leaf_reply, host, "MGET %s:cert %s:key", sni, sni))
+		return 1;
+	free(host);
+	return 0;
 }
 
 /* Most SCAN rounds when reading the stored leaves at start (each asks for 1000 keys). */
@@ -604,10 +655,12 @@ static unsigned leaves_load(redisContext *c, struct umpa_proxy_ca *ca, unsigned 
 			mr = redisCommand(c, "MGET %s:cert %s:key", host, host);
 			if (mr && mr->type == REDIS_REPLY_ARRAY && mr->elements == 2 &&
 			    mr->element[0]->type == REDIS_REPLY_STRING && mr->element[1]->type == REDIS_REPLY_STRING &&
-			    umpa_proxy_ca_add_leaf(ca, host, mr->element[0]->str, mr->element[1]->str, &e) == 0)
+			    umpa_proxy_ca_add_leaf(ca, host, mr->element[0]->str, mr->element[1]->str, &e) == 0) {
 				n++;
-			else
+			} else { /* another CA's, expired, broken: a leaf of this CA takes its place once made */
 				(*bad)++;
+				freeReplyObject(redisCommand(c, "DEL %s:cert %s:key", host, host));
+			}
 			freeReplyObject(mr);
 		}
 		freeReplyObject(sr);
@@ -673,6 +726,7 @@ struct umpa_proxy_ca *umpa_proxy_redis_ca(struct umpa_proxy_redis *r, struct ump
 		redisFree(c);
 	if (ca)
 		umpa_proxy_ca_on_leaf(ca, leaf_made, r);
+	r->ca = ca;
 	return ca;
 }
 

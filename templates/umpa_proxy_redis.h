@@ -82,11 +82,23 @@ int umpa_proxy_redis_gate(void *arg, uint64_t id);
  * leaves stored in HOST:cert and HOST:key (SCAN MATCH *:cert; by an
  * earlier run, another proxy sharing the redis, or a UI) are read into the
  * CA's cache when they are this CA's, valid now and carry a matching key:
- * they are served as they are, not made again.  Each leaf made from then
- * on goes to HOST:cert and HOST:key (replacing one that did not load).
+ * they are served as they are, not made again; those that are not are
+ * deleted.  Each leaf made from then on goes to HOST:cert and HOST:key
+ * (MSETNX: a leaf another proxy stored first stays).
  */
 struct umpa_proxy_ca *umpa_proxy_redis_ca(struct umpa_proxy_redis *r, struct umpa_proxy_ca *fallback, int *from_redis,
 					  char *note, size_t nn, struct umpa_err *e);
+
+/**
+ * The proxy's mitm.sni_seen (arg: @p r, after umpa_proxy_redis_ca): a
+ * server name with no leaf in the CA's cache is looked up in HOST:cert and
+ * HOST:key (one MGET) before connection @p id connects upstream (at most
+ * 0.2 s; once per name), so a leaf another proxy on the same redis made
+ * meanwhile is served rather than a new one made.  A stored leaf that does
+ * not load with this CA is deleted.  Returns 1 (the connection waits for
+ * umpa_proxy_proceed) or 0 (cached already, or redis down: on at once).
+ */
+int umpa_proxy_redis_sni(void *arg, const char *sni, uint64_t id);
 
 /** Stop (the last batch of counts is sent when connected) and free @p r.  NULL is fine.  Returns NULL. */
 struct umpa_proxy_redis *umpa_proxy_redis_free(struct umpa_proxy_redis *r);

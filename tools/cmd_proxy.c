@@ -666,6 +666,8 @@ int cmd_proxy(int argc, char **argv)
 			if (ca != mitm.ca)
 				umpa_proxy_ca_free(mitm.ca);
 			mitm.ca = ca;
+			mitm.sni_seen = umpa_proxy_redis_sni; /* leaves other proxies on the redis made meanwhile */
+			mitm.sni_arg = redis;
 			if (note[0])
 				tool_note("proxy: %s", note);
 		}

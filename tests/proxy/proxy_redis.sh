@@ -9,8 +9,9 @@
 #     and the original goes on.
 #  3. --tls-mitm --redis without --ca-dir: the CA is made and stored in ca:cert; curl trusts it
 #     (--cacert from redis) through the MITM to openssl s_server; the leaf goes to HOST:cert, and a
-#     restarted proxy and a second proxy on the same redis serve that very leaf (byte for byte); a stored
-#     leaf of another CA is made again and replaced.
+#     restarted proxy and a second proxy on the same redis serve that very leaf (byte for byte), and a leaf
+#     one of two running proxies makes is served by the other; a stored leaf of another CA is made again
+#     and replaced.
 #  4. rules: from a file (by dstport; by hostname found by peek_httphost), the file changed while the proxy
 #     runs (the next connection has the new rules), PUT /rules over --http (GET returns them; a bad PUT: 400),
 #     the redis key rules (a SET followed at once by a connection: that connection has them).
@@ -44,9 +45,10 @@ wait_log() {
 	done
 	return 1
 }
-# served_cert: the leaf the proxy on $LPORT serves for www.example.test (PEM); served_serial: its serial
+# served_cert [SNI [PORT]]: the leaf the proxy on PORT ($LPORT) serves for SNI (www.example.test), as PEM;
+# served_serial: its serial
 served_cert() {
-	timeout 10 openssl s_client -connect "127.0.0.1:$LPORT" -servername www.example.test </dev/null 2>/dev/null |
+	timeout 10 openssl s_client -connect "127.0.0.1:${2:-$LPORT}" -servername "${1:-www.example.test}" </dev/null 2>/dev/null |
 		openssl x509 2>/dev/null
 }
 served_serial() { served_cert | openssl x509 -noout -serial 2>/dev/null; }
@@ -245,6 +247,15 @@ served=$(served_cert)
 proxy_start mitm3 -l 127.0.0.1:0 -t 127.0.0.1:$SPORT --tls-mitm --redis "redis://127.0.0.1:$RPORT" || exit 1
 [ "$(served_cert)" = "$(cat "$T/leaf.pem")" ] && ok "a second proxy on the same redis serves the stored leaf" ||
 	bad "second proxy: served $(served_serial), stored $stored"
+# both run: a leaf the first makes for a new name is served by the second too (looked up as it connects)
+a=$(served_cert other.example.test "$M2PORT")
+for ((i = 0; i < 50; i++)); do
+	rcli 'r.get("other.example.test:cert").decode()' >"$T/other.pem" 2>/dev/null && break
+	sleep 0.1
+done
+[ -n "$a" ] && [ "$a" = "$(cat "$T/other.pem")" ] && [ "$(served_cert other.example.test)" = "$a" ] &&
+	ok "a leaf one running proxy made is served by the other running one" ||
+	bad "concurrent proxies: other.example.test leaves differ: $(cat "$T/mitm3.err")"
 stop_proxy
 PPID_=$M2PID
 stop_proxy
