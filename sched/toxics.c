@@ -713,6 +713,7 @@ static int hk_udp_data(void *arg, void *state, enum umpa_proxy_dir dir, const ui
 	struct tx_conn *c = state;
 	int64_t now = umpa_loop_now_ns(t->loop);
 	int turn = 0;
+	int64_t delay = 0; /* a lua toxic's delay: the longest of its pieces', added up over the toxics */
 	*out = umpa_proxy_out_forward(in, n, out->arrived_ns);
 	t->unparts = 0;
 	for (size_t i = 0; i < t->n && out->len; i++) {
@@ -723,6 +724,7 @@ static int hk_udp_data(void *arg, void *state, enum umpa_proxy_dir dir, const ui
 		size_t np = t->unparts ? t->unparts : 1;
 		const size_t *lens = t->unparts ? t->ulen[turn ^ 1] : &one;
 		unsigned k = 0;
+		int64_t most = 0;
 		if (x->d.type != UMPA_TOXIC_HOOKS || x->d.dir != dir || !active(t, x, c, now))
 			continue;
 		s = slot_of(c, x);
@@ -736,6 +738,8 @@ static int hk_udp_data(void *arg, void *state, enum umpa_proxy_dir dir, const ui
 				return -1;
 			if (o.action == UMPA_PROXY_RESET || !o.len)
 				continue; /* dropped (a reset has no meaning for a datagram) */
+			if (o.delay_ns > most)
+				most = o.delay_ns;
 			if (x->h.parts)
 				on = x->h.parts(x->h.arg, s->state, &ol);
 			if (ub_room(t, turn, total + o.len, e) < 0)
@@ -760,8 +764,10 @@ static int hk_udp_data(void *arg, void *state, enum umpa_proxy_dir dir, const ui
 		out->len = total;
 		t->unparts = k;
 		turn ^= 1;
+		delay += most;
 	}
-	t->uturn = turn ^ 1; /* where the last lengths are */
+	t->uturn = turn ^ 1;   /* where the last lengths are */
+	out->delay_ns = delay; /* the relay holds the datagrams that long (udprelay.c) */
 	return 0;
 }
 

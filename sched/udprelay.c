@@ -28,6 +28,17 @@ struct udp_sess {
 	struct umpa_impair *own[2]; /* its own impairment per direction (session_cfg), or NULL */
 };
 
+/* A datagram a module delayed (UMPA_PROXY_OUT delay_ns): it goes to its direction's impairment when the
+ * timer fires.  Only such datagrams allocate (a module asked for the wait). */
+struct udp_held {
+	struct udp_held *prev, *next;
+	struct umpa_udprelay *r;
+	struct umpa_timer *t;
+	int dir;
+	size_t len;
+	uint8_t d[]; /* [u32 session][u32 generation][datagram] */
+};
+
 struct umpa_udprelay {
 	struct umpa_loop *loop;
 	struct umpa_udprelay_opts o;
@@ -44,6 +55,7 @@ struct umpa_udprelay {
 	struct umpa_impair_stats gone[2]; /* counters of the own impairments freed */
 	uint64_t next_id;
 	struct sockaddr_storage bound;
+	struct udp_held *held;      /* datagrams a module delayed, waiting */
 	uint8_t buf[8 + DGRAM_MAX]; /* [u32 session][u32 generation][datagram] */
 };
 
@@ -136,6 +148,55 @@ static int out_s2c(void *arg, const uint8_t *f, size_t len, struct umpa_err *e)
 	return out_cb(arg, 1, f, len, e);
 }
 
+/* A delayed datagram's time came: into its direction's impairment (the session's own, or the shared one),
+ * unless its session ended meanwhile. */
+static void held_due(struct umpa_loop *loop, void *arg)
+{
+	struct udp_held *h = arg;
+	struct umpa_udprelay *r = h->r;
+	struct umpa_err e = {0, ""};
+	uint32_t idx, gen;
+	(void)loop;
+	memcpy(&idx, h->d, 4);
+	memcpy(&gen, h->d + 4, 4);
+	if (idx < r->o.max_sessions && r->sess[idx].fd >= 0 && r->sess[idx].gen == gen) {
+		struct udp_sess *s = &r->sess[idx];
+		umpa_impair_input(s->own[h->dir] ? s->own[h->dir] : r->imp[h->dir], h->d, h->len, &e);
+	}
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		r->held = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	free(h);
+}
+
+/* Hold datagram @p d (@p len bytes with its prefix) of direction @p dir for @p delay_ns.  Returns 0, or -1 when
+ * out of memory (the caller sends it at once). */
+static int held_add(struct umpa_udprelay *r, int dir, const uint8_t *d, size_t len, int64_t delay_ns)
+{
+	struct umpa_err e = {0, ""};
+	struct udp_held *h = malloc(sizeof(*h) + len);
+	if (!h)
+		return -1;
+	h->r = r;
+	h->dir = dir;
+	h->len = len;
+	memcpy(h->d, d, len);
+	if (!(h->t = umpa_after(r->loop, delay_ns, held_due, h, &e))) {
+		free(h);
+		return -1;
+	}
+	h->prev = NULL;
+	h->next = r->held;
+	if (r->held)
+		r->held->prev = h;
+	r->held = h;
+	r->st.hook_delayed[dir]++;
+	return 0;
+}
+
 static void input(struct umpa_udprelay *r, int dir, struct udp_sess *s, size_t n)
 {
 	uint32_t idx = (uint32_t)(s - r->sess);
@@ -171,7 +232,9 @@ static void input(struct umpa_udprelay *r, int dir, struct udp_sess *s, size_t n
 				continue;
 			if ((const uint8_t *)o.data + off != r->buf + 8)
 				memmove(r->buf + 8, (const uint8_t *)o.data + off, lens[i]);
-			umpa_impair_input(m, r->buf, lens[i] + 8, &e);
+			/* a module's delay holds the datagram (then the impairment: its own delay adds up) */
+			if (o.delay_ns <= 0 || held_add(r, dir, r->buf, lens[i] + 8, o.delay_ns) < 0)
+				umpa_impair_input(m, r->buf, lens[i] + 8, &e);
 		}
 		return;
 	}
@@ -435,6 +498,12 @@ struct umpa_udprelay *umpa_udprelay_free(struct umpa_udprelay *r)
 		if (r->sess[i].fd >= 0)
 			sess_end(&r->sess[i]);
 	umpa_timer_cancel(r->sweep);
+	while (r->held) { /* delayed datagrams not due yet: dropped with the relay */
+		struct udp_held *h = r->held;
+		r->held = h->next;
+		umpa_timer_cancel(h->t);
+		free(h);
+	}
 	umpa_loop_remove_fd(r->lsrc);
 	umpa_impair_free(r->imp[0]);
 	umpa_impair_free(r->imp[1]);

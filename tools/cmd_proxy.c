@@ -790,6 +790,9 @@ int cmd_proxy(int argc, char **argv)
 			tool_note("proxy: udp modules dropped c2s %llu, s2c %llu; failed c2s %llu, s2c %llu",
 				  (unsigned long long)st.hook_dropped[0], (unsigned long long)st.hook_dropped[1],
 				  (unsigned long long)st.hook_errors[0], (unsigned long long)st.hook_errors[1]);
+		if (st.hook_delayed[0] + st.hook_delayed[1])
+			tool_note("proxy: udp modules delayed c2s %llu, s2c %llu datagrams",
+				  (unsigned long long)st.hook_delayed[0], (unsigned long long)st.hook_delayed[1]);
 	}
 	if (p && umpa_proxy_closing(p)) {
 		/* connections in their closing exchange (one direction ended) finish, for a second at most: a
