@@ -26,6 +26,10 @@ struct udp_sess {
 	void *state;                /* the hooks' */
 	int opened;                 /* hooks->open succeeded */
 	struct umpa_impair *own[2]; /* its own impairment per direction (session_cfg), or NULL */
+	/* for umpa_udprelay_sessions: who, since when, how much per direction */
+	struct umpa_proxy_conn_info ci;
+	int64_t started_ns;
+	uint64_t bytes_in[2], bytes_out[2];
 };
 
 /* A datagram a module delayed (UMPA_PROXY_OUT delay_ns): it goes to its direction's impairment when the
@@ -135,6 +139,7 @@ static int out_cb(struct umpa_udprelay *r, int dir, const uint8_t *f, size_t len
 	}
 	r->st.dgrams_out[dir]++;
 	r->st.bytes_out[dir] += len - 8;
+	s->bytes_out[dir] += len - 8;
 	return 0;
 }
 
@@ -206,6 +211,7 @@ static void input(struct umpa_udprelay *r, int dir, struct udp_sess *s, size_t n
 	memcpy(r->buf + 4, &s->gen, 4);
 	r->st.dgrams_in[dir]++;
 	r->st.bytes_in[dir] += n;
+	s->bytes_in[dir] += n;
 	s->last_ns = umpa_loop_now_ns(r->loop);
 	if (r->has_hooks && s->opened) {
 		struct umpa_proxy_out o = umpa_proxy_out_forward(r->buf + 8, n, s->last_ns);
@@ -273,28 +279,31 @@ static void sess_cfg(struct udp_sess *s)
 static int sess_open(struct udp_sess *s)
 {
 	struct umpa_udprelay *r = s->r;
-	struct umpa_proxy_conn_info ci;
+	struct umpa_proxy_conn_info *ci = &s->ci;
 	struct umpa_err e = {0, ""};
 	const struct sockaddr_storage *a[3] = {&s->peer, &r->target, &r->bound};
-	char *txt[3] = {ci.src, ci.dst, ci.local};
-	uint16_t *port[3] = {&ci.sport, &ci.dport, &ci.lport};
-	if (!r->has_hooks)
-		return 0;
-	memset(&ci, 0, sizeof(ci));
-	ci.id = ++r->next_id;
+	char *txt[3] = {ci->src, ci->dst, ci->local};
+	uint16_t *port[3] = {&ci->sport, &ci->dport, &ci->lport};
+	memset(ci, 0, sizeof(*ci));
+	ci->id = ++r->next_id;
+	s->started_ns = umpa_loop_wall_ns(r->loop);
+	memset(s->bytes_in, 0, sizeof(s->bytes_in));
+	memset(s->bytes_out, 0, sizeof(s->bytes_out));
 	for (int i = 0; i < 3; i++) {
 		if (a[i]->ss_family == AF_INET6) {
 			const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)a[i];
-			inet_ntop(AF_INET6, &s6->sin6_addr, txt[i], sizeof(ci.src));
+			inet_ntop(AF_INET6, &s6->sin6_addr, txt[i], sizeof(ci->src));
 			*port[i] = ntohs(s6->sin6_port);
 		} else {
 			const struct sockaddr_in *s4 = (const struct sockaddr_in *)a[i];
-			inet_ntop(AF_INET, &s4->sin_addr, txt[i], sizeof(ci.src));
+			inet_ntop(AF_INET, &s4->sin_addr, txt[i], sizeof(ci->src));
 			*port[i] = ntohs(s4->sin_port);
 		}
 	}
 	s->state = NULL;
-	if (r->hooks.open && r->hooks.open(r->hooks.arg, &ci, &s->state, &e) < 0)
+	if (!r->has_hooks)
+		return 0;
+	if (r->hooks.open && r->hooks.open(r->hooks.arg, ci, &s->state, &e) < 0)
 		return -1;
 	s->opened = 1;
 	sess_cfg(s);
@@ -488,6 +497,29 @@ void umpa_udprelay_refresh(struct umpa_udprelay *r)
 	for (unsigned i = 0; i < r->o.max_sessions; i++)
 		if (r->sess[i].fd >= 0)
 			sess_cfg(&r->sess[i]);
+}
+
+size_t umpa_udprelay_sessions(const struct umpa_udprelay *r, umpa_proxy_conn_cb cb, void *arg)
+{
+	size_t n = 0;
+	for (unsigned i = 0; i < r->o.max_sessions; i++) {
+		const struct udp_sess *s = &r->sess[i];
+		struct umpa_proxy_conn_stats cs;
+		if (s->fd < 0)
+			continue;
+		n++;
+		if (!cb)
+			continue;
+		memset(&cs, 0, sizeof(cs));
+		cs.ci = &s->ci;
+		memcpy(cs.bytes_in, s->bytes_in, sizeof(cs.bytes_in));
+		memcpy(cs.bytes_out, s->bytes_out, sizeof(cs.bytes_out));
+		cs.started_ns = s->started_ns;
+		cs.connected = 1;
+		cs.sni = "";
+		cb(arg, &cs);
+	}
+	return n;
 }
 
 struct umpa_udprelay *umpa_udprelay_free(struct umpa_udprelay *r)

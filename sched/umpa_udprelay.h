@@ -93,6 +93,14 @@ void umpa_udprelay_impair_total(const struct umpa_udprelay *r, int dir, struct u
 /** Ask session_cfg again for every session (the toxics changed or time passed). */
 void umpa_udprelay_refresh(struct umpa_udprelay *r);
 
+/**
+ * Call @p cb for each session now (@p cb may be NULL), as umpa_proxy_conns
+ * does for connections: ci (id, client, target, listening address),
+ * bytes per direction (in: received, out: sent), started_ns (wall clock),
+ * connected 1, tls 0, sni "".  Returns their number.
+ */
+size_t umpa_udprelay_sessions(const struct umpa_udprelay *r, umpa_proxy_conn_cb cb, void *arg);
+
 /** Close every session and the listener.  NULL is fine.  Returns NULL. */
 struct umpa_udprelay *umpa_udprelay_free(struct umpa_udprelay *r);
 

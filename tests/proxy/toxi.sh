@@ -330,6 +330,12 @@ HA=$(sed -n 's/.*http: listening on \(.*\)$/\1/p' "$T/udpm.err")
 st=$(curl -s --max-time 5 "http://$HA/stats")
 [ "$(jq '."c2s.dgrams_in"' <<<"$st")" = 100 ] && [ "$(jq '."s2c.dgrams_out"' <<<"$st")" = 200 ] &&
 	[ "$(jq '."sessions.made"' <<<"$st")" = 1 ] && ok "proxy --udp --http: the relay's counters ($st)" || bad "proxy --udp --http /stats: $st"
+# the session is listed as a connection (GET /conns, the live page's connections panel)
+cs=$(curl -s --max-time 5 "http://$HA/conns")
+[ "$(jq '.total' <<<"$cs")" = 1 ] && [ "$(jq -r '.list[0].target' <<<"$cs")" = "127.0.0.1:$UPORT" ] &&
+	[ "$(jq -r '.list[0].client' <<<"$cs")" != "${UP:-x}" ] && [ "$(jq '.list[0]."c2s.bytes_in"' <<<"$cs")" = "$(jq '."c2s.bytes_in"' <<<"$st")" ] &&
+	[ "$(jq '.list[0]."s2c.bytes_out"' <<<"$cs")" = "$(jq '."s2c.bytes_out"' <<<"$st")" ] &&
+	ok "proxy --udp --http: GET /conns lists the session ($cs)" || bad "proxy --udp /conns: $cs"
 kill -TERM $UPID
 wait $UPID
 # a module's delay on --udp holds each datagram (0.1 s), the others go on meanwhile
