@@ -1161,14 +1161,13 @@ static void upstream_connect(struct proxy_conn *c, SSL *ssl)
 	ufd = socket(c->dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (ufd >= 0 && p->o.spoof_source) {
 		struct umpa_err e = {0, ""};
-		if (c->csa.ss_family != c->dst.ss_family ||
-		    proxy_spoof_bind_(ufd, (struct sockaddr *)&c->csa, c->clen, &e) < 0) {
-			plog(p, UMPA_PROXY_WARN, c->ci.id, "upstream %s:%u: %s", c->ci.dst, c->ci.dport,
-			     e.msg[0] ? e.msg : "--spoof-source: the client's address is of the other family");
+		int rc = proxy_spoof_bind_(ufd, c->dst.ss_family, (struct sockaddr *)&c->csa, c->clen, &e);
+		if (rc < 0) {
+			plog(p, UMPA_PROXY_WARN, c->ci.id, "upstream %s:%u: %s", c->ci.dst, c->ci.dport, e.msg);
 			close(ufd);
 			if (ssl)
 				SSL_free(ssl);
-			upstream_failed(c, e.msg[0] ? EPERM : EAFNOSUPPORT);
+			upstream_failed(c, rc == -UMPA_EINVAL ? EAFNOSUPPORT : EPERM);
 			return;
 		}
 	}

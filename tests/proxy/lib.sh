@@ -50,6 +50,10 @@ wait_file() {
 proxy_start() {
 	local name=$1 i
 	shift
+	# emptied first: a NAME used before must not show its old 'listening on' (and port) to the loop below
+	# before the new process has opened its files
+	: >"$T/$name.out"
+	: >"$T/$name.err"
 	${PROXY_NS:+ip netns exec "$PROXY_NS"} "$UMPA" proxy "$@" >"$T/$name.out" 2>"$T/$name.err" &
 	PPID_=$!
 	PIDS+=($PPID_)

@@ -160,6 +160,7 @@ check_bad 2 "--socks5 takes no -t" -l 127.0.0.1:0 -t 127.0.0.1:1 --socks5
 check_bad 2 "--socks5-auth needs --socks5" -l 127.0.0.1:0 -t 127.0.0.1:1 --socks5-auth a:b
 check_bad 2 "'nocolon' is not USER:PASS" -l 127.0.0.1:0 --socks5 --socks5-auth nocolon
 check_bad 2 "--tproxy is transparent: it takes no -t" -l 127.0.0.1:0 -t 127.0.0.1:1 --tproxy
+check_bad 2 "--spoof-source takes no -s" -l 127.0.0.1:0 -t 127.0.0.1:1 -s 127.0.0.1 --spoof-source
 mkdir -p "$T/badca"
 echo "not a certificate" >"$T/badca/ca.crt"
 echo "not a key" >"$T/badca/ca.key"
