@@ -23,7 +23,8 @@
 #define BACKOFF_MAX_NS 30000000000LL
 #define PEND_MAX 1024       /* chunks held for inspection at once; more go on at once */
 #define GATE_MAX 4096       /* connections waiting for their rules at once; more go on with the rules in force */
-#define GATE_NS 200000000LL /* a connection waits this long for its rules, then goes on with those in force */
+#define GATE_NS 500000000LL /* a connection waits this long for its rules (or leaf), then goes on with those in force  \
+			     */
 
 struct umpa_proxy_redis;
 

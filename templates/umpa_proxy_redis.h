@@ -63,7 +63,7 @@ void umpa_proxy_redis_set_proxy(struct umpa_proxy_redis *r, struct umpa_proxy *p
  * The proxy's opts.gate (arg: @p r, umpa_proxy_redis_set_proxy done): a new
  * connection waits for one MGET rules debugging sent after it arrived, so
  * a SET of `rules` answered before the client connected is in force for it
- * (redis answers in order), then goes on (umpa_proxy_proceed); after 0.2 s
+ * (redis answers in order), then goes on (umpa_proxy_proceed); after 0.5 s
  * without an answer, or at once while redis is down, it goes on with the
  * rules in force.  Returns 1 (wait) or 0 (go on now).
  */
@@ -93,7 +93,7 @@ struct umpa_proxy_ca *umpa_proxy_redis_ca(struct umpa_proxy_redis *r, struct ump
  * The proxy's mitm.sni_seen (arg: @p r, after umpa_proxy_redis_ca): a
  * server name with no leaf in the CA's cache is looked up in HOST:cert and
  * HOST:key (one MGET) before connection @p id connects upstream (at most
- * 0.2 s; once per name), so a leaf another proxy on the same redis made
+ * 0.5 s; once per name), so a leaf another proxy on the same redis made
  * meanwhile is served rather than a new one made.  A stored leaf that does
  * not load with this CA is deleted.  Returns 1 (the connection waits for
  * umpa_proxy_proceed) or 0 (cached already, or redis down: on at once).
