@@ -11,7 +11,9 @@
 #     one with a Content-Length and an upper-cased body.  The stats module ahead of each shows the bytes
 #     came in many chunks.  proxy.http on s2c: curl gets a changed body with a right Content-Length.
 #  3. SOCKS5 bad requests on loopback: a BIND gets reply 7, garbage after a good greeting gets reply 1, an
-#     empty connection ends; the proxy goes on serving curl --socks5.
+#     empty connection ends; the proxy goes on serving curl --socks5; stopped at once, it counts that
+#     connection done.  A stop while a connection closes (its server answers, then closes 0.3 s later;
+#     curl has gone): the connection finishes first and is counted done, not open at stop.
 #  4. bad input: bad -l values, unknown modules for --c2s/--s2c, a redirect with a bad port, certificates
 #     that do not load (CA, static certificate, upstream CA, client certificate), --socks5 with -t,
 #     --socks5-auth without --socks5 or without a colon, --tproxy with -t, --tproxy without CAP_NET_ADMIN:
