@@ -1142,6 +1142,15 @@ static int client_side(struct proxy_conn *c, evutil_socket_t fd, SSL *ssl)
 	return 0;
 }
 
+/* Does a static certificate (mitm.statics) serve @p sni?  Then no leaf is made or looked up for it. */
+static int static_for(const struct umpa_proxy *p, const char *sni)
+{
+	for (unsigned i = 0; i < p->o.mitm->nstatics; i++)
+		if (umpa_proxy_host_match(p->o.mitm->statics[i].pattern, sni))
+			return 1;
+	return 0;
+}
+
 /* Connect to the target (TLS with @p ssl, or plain). */
 static void upstream_connect(struct proxy_conn *c, SSL *ssl)
 {
@@ -1338,7 +1347,8 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
 	if (p->o.mitm->verify)
 		SSL_set1_host(up, c->sni[0] ? c->sni : c->ci.host[0] ? c->ci.host : c->ci.dst);
 	up_resume(p, up, c->sni);
-	if (p->o.mitm->sni_seen && c->sni[0] && p->o.mitm->sni_seen(p->o.mitm->sni_arg, c->sni, c->ci.id) > 0) {
+	if (p->o.mitm->sni_seen && c->sni[0] && !static_for(p, c->sni) &&
+	    p->o.mitm->sni_seen(p->o.mitm->sni_arg, c->sni, c->ci.id) > 0) {
 		c->gated = 1; /* a leaf kept elsewhere is looked up first: umpa_proxy_proceed goes on */
 		c->gate_up = up;
 		return;
