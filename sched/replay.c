@@ -35,22 +35,6 @@
 /* Small helpers                                                      */
 /* ================================================================== */
 
-static int grow(void **ptr, size_t *cap, size_t need, size_t elem, struct umpa_err *e)
-{
-	if (need > *cap) {
-		size_t nc = *cap ? *cap : 64;
-		void *np;
-		while (nc < need)
-			nc *= 2;
-		np = realloc(*ptr, nc * elem);
-		if (!np)
-			return umpa_err_set(e, UMPA_ENOMEM, "out of memory reading the capture");
-		*ptr = np;
-		*cap = nc;
-	}
-	return 0;
-}
-
 static int first_net_layer(const struct umpa_pkt *p, unsigned from)
 {
 	for (unsigned i = from; i < p->nlayers; i++) {
@@ -329,6 +313,9 @@ static void placeholder_mac(uint8_t mac[6], const uint8_t *addr, unsigned alen, 
  * shows for that address when it shows one.  Returns the new length, or 0
  * when it cannot be done.
  */
+/* the most bytes reframe() adds to a frame: an Ethernet header and one 802.1Q tag */
+#define REFRAME_MAX_MORE 18
+
 static uint32_t reframe(const struct umpa_pkt *p, int out, int vlan, uint8_t *buf, int *made)
 {
 	uint8_t sll_src[6] = {0};
@@ -694,9 +681,8 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 	size_t ncidr = 0;
 	struct bpf_program bpf = {0};
 	int have_bpf = 0;
-	uint8_t *fbuf = NULL;
 	struct load_tmp t = {0};
-	struct host_vote *votes = NULL;
+	struct host_vote *votes = NULL, *last_hv = NULL;
 	int inlt, rc, made, ok = 0;
 	uint32_t nmade = 0;
 	uint64_t maxp;
@@ -708,12 +694,12 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 	if (!o)
 		o = &defaults;
 	maxp = o->max_pkts ? o->max_pkts : 10000000;
-	if (!cap || !cp || !(fbuf = malloc(UMPA_MAX_PKT + 32))) {
+	if (!cap || !cp) {
 		umpa_err_set(e, UMPA_ENOMEM, "out of memory reading the capture");
 		goto fail;
 	}
 	cap->priv = cp;
-	if (grow((void **)&cap->arena, &acap, 65536, 1, e) < 0) /* never NULL, even for empty records */
+	if (umpa_array_grow(&cap->arena, &acap, 65536, 1, e) < 0) /* never NULL, even for empty records */
 		goto fail;
 	inlt = umpa_capr_linktype(r);
 	if (!umpa_proto_for_linktype(inlt)) {
@@ -728,7 +714,7 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 		while (*s) {
 			const char *end = strchr(s, ',');
 			size_t n = end ? (size_t)(end - s) : strlen(s);
-			if (grow((void **)&cidrs, &ccap, ncidr + 1, sizeof *cidrs, e) < 0)
+			if (umpa_array_grow(&cidrs, &ccap, ncidr + 1, sizeof *cidrs, e) < 0)
 				goto fail;
 			if (parse_cidr(s, n, &cidrs[ncidr], e) < 0) {
 				umpa_err_prefix(e, "side rule: ");
@@ -770,7 +756,7 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 			goto fail;
 		}
 		umpa_dissect(&p);
-		if (grow((void **)&cap->pkts, &pcap_, cap->npkts + 1, sizeof *cap->pkts, e) < 0)
+		if (umpa_array_grow(&cap->pkts, &pcap_, cap->npkts + 1, sizeof *cap->pkts, e) < 0)
 			goto fail;
 		rp = &cap->pkts[cap->npkts];
 		memset(rp, 0, sizeof *rp);
@@ -781,10 +767,14 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 		rp->frame = umpa_capr_number(r);
 		rp->exch = UMPA_REPLAY_NONE;
 		made = 0;
-		n = reframe(&p, cap->linktype, o->vlan, fbuf, &made);
+		/* re-framed straight into the arena: at most an Ethernet header and a tag longer */
+		if (umpa_array_grow(&cap->arena, &acap, cap->alen + p.len + REFRAME_MAX_MORE, 1, e) < 0)
+			goto fail;
+		n = reframe(&p, cap->linktype, o->vlan, cap->arena + cap->alen, &made);
 		if (n == 0) { /* cannot be re-framed: kept as it is, never sent */
 			rp->unsendable = 1;
-			memcpy(fbuf, p.data, p.len);
+			if (p.len)
+				memcpy(cap->arena + cap->alen, p.data, p.len);
 			n = p.len;
 			if (!cap->unsendable_why[0])
 				snprintf(cap->unsendable_why, sizeof cap->unsendable_why,
@@ -805,13 +795,9 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 					 "frame %llu was cut to %u of its %u bytes when captured",
 					 (unsigned long long)rp->frame, p.len, p.wirelen);
 		}
-		if (grow((void **)&cap->arena, &acap, cap->alen + n, 1, e) < 0)
-			goto fail;
 		nmade += made != 0;
 		rp->unsendable |= made ? 2 : 0; /* bit 1: header made here (cleared by cap_fix_dst) */
-		if (n)
-			memcpy(cap->arena + cap->alen, fbuf, n);
-		else
+		if (!n)
 			rp->unsendable = 1; /* an empty record: nothing to send */
 		rp->off = cap->alen;
 		rp->len = n;
@@ -829,9 +815,9 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 		if (fi < 0) {
 			struct umpa_replay_flow *f;
 			size_t i;
-			if (grow((void **)&cap->flows, &fcap, cap->nflows + 1, sizeof *cap->flows, e) < 0 ||
-			    grow((void **)&cp->keys, &kcap, cap->nflows + 1, sizeof *cp->keys, e) < 0 ||
-			    grow((void **)&cp->client_dir, &dcap, cap->nflows + 1, 1, e) < 0)
+			if (umpa_array_grow(&cap->flows, &fcap, cap->nflows + 1, sizeof *cap->flows, e) < 0 ||
+			    umpa_array_grow(&cp->keys, &kcap, cap->nflows + 1, sizeof *cp->keys, e) < 0 ||
+			    umpa_array_grow(&cp->client_dir, &dcap, cap->nflows + 1, 1, e) < 0)
 				goto fail;
 			fi = cap->nflows++;
 			cp->keys[fi] = k;
@@ -934,11 +920,11 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 		} else if (votes && rp->len >= 14) {
 			struct umpa_cur c;
 			uint8_t src[6] = {0};
-			struct host_vote *hv;
 			umpa_cur_init(&c, cap->arena + rp->off, rp->len);
 			umpa_cur_copy_at(&c, 6, 6, src);
-			hv = host_slot(votes, src);
-			send = (hv && hv->score > 0) != (o->sides.server_side != 0);
+			if (!last_hv || memcmp(src, last_hv->mac, 6)) /* a host's packets in a row: one look-up */
+				last_hv = host_slot(votes, src);
+			send = (last_hv && last_hv->score > 0) != (o->sides.server_side != 0);
 		} else
 			send = rp->side == (o->sides.server_side ? UMPA_SIDE_SERVER : UMPA_SIDE_CLIENT);
 		rp->role = (uint8_t)(send ? UMPA_ROLE_SEND : UMPA_ROLE_EXPECT);
@@ -950,7 +936,7 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 		t.prev_send[i] = UMPA_REPLAY_NONE;
 		if (send) {
 			struct umpa_replay_exch *x;
-			if (grow((void **)&cap->exch, &ecap, cap->nexch + 1, sizeof *cap->exch, e) < 0)
+			if (umpa_array_grow(&cap->exch, &ecap, cap->nexch + 1, sizeof *cap->exch, e) < 0)
 				goto fail;
 			x = &cap->exch[cap->nexch];
 			memset(x, 0, sizeof *x);
@@ -1016,7 +1002,6 @@ fail:
 	free(votes);
 	if (have_bpf)
 		pcap_freecode(&bpf);
-	free(fbuf);
 	free(t.prev_send);
 	free(t.last_send);
 	free(t.hfull);
@@ -1567,7 +1552,7 @@ int umpa_replay_checker_keep(struct umpa_replay_checker *ck, uint32_t k, uint32_
 	}
 	if (ck->roff[k])
 		return 0;
-	if (grow((void **)&ck->ref, &ck->rcap, ck->rlen + live->len, 1, e) < 0)
+	if (umpa_array_grow(&ck->ref, &ck->rcap, ck->rlen + live->len, 1, e) < 0)
 		return -e->code;
 	memcpy(ck->ref + ck->rlen, live->data, live->len);
 	ck->roff[k] = ck->rlen + 1;
@@ -1930,14 +1915,8 @@ int umpa_replay_report_add(struct umpa_replay_report *rep, const struct umpa_rep
 		rep->failed_dropped++;
 		return 0;
 	}
-	if (rep->nfailed == rep->cfailed) {
-		size_t nc = rep->cfailed ? rep->cfailed * 2 : 64;
-		void *np = realloc(rep->failed, nc * sizeof *rep->failed);
-		if (!np)
-			return -UMPA_ENOMEM;
-		rep->failed = np;
-		rep->cfailed = nc;
-	}
+	if (umpa_array_grow(&rep->failed, &rep->cfailed, rep->nfailed + 1, sizeof *rep->failed, NULL) < 0)
+		return -UMPA_ENOMEM;
 	rep->failed[rep->nfailed++] = *res;
 	return 0;
 }
