@@ -452,9 +452,19 @@ static void drv_close_(void *st)
 
 uint16_t umpa_replay_tcp_port(const struct umpa_replay_cap *cap, uint32_t fi, uint16_t port, uint64_t conn)
 {
-	if (conn == 0 || port < 1024)
+	uint64_t k;
+
+	if (conn == 0)
 		return port;
-	return (uint16_t)(1024 + ((conn - 1) * (uint64_t)cap->nflows + fi) % 31744);
+	k = (conn - 1) * (uint64_t)cap->nflows + fi;
+	if (port >= 1024)
+		return (uint16_t)(1024 + k % 31744);
+	/* a reserved port (rsh, NFS and the other services that want a privileged client port) stays
+	 * reserved: rresvport's 512-1023, never the recorded port itself */
+	if (port < 512)
+		return (uint16_t)(512 + k % 512);
+	k %= 511;
+	return (uint16_t)(512 + k + (512 + k >= port));
 }
 
 const struct umpa_replay_driver umpa_replay_driver_tcp = {

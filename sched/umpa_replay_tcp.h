@@ -190,7 +190,10 @@ extern const struct umpa_replay_driver umpa_replay_driver_tcp;
  * from 1 on, 1024 + ((conn - 1) * cap->nflows + fi) mod 31744, below the
  * ephemeral ranges systems draw from (Linux 32768-60999, others 49152 up),
  * so no two connections of one replay share a 4-tuple (until the range wraps)
- * and none takes a recorded one.  A recorded port under 1024 is kept.
+ * and none takes a recorded one.  A recorded port under 1024 (a client that
+ * needs a privileged port: rsh, NFS) gets another privileged one, from
+ * rresvport's 512-1023: 512 + ((conn - 1) * cap->nflows + fi) mod 511,
+ * stepping over the recorded port (mod 512 for a recorded port under 512).
  */
 uint16_t umpa_replay_tcp_port(const struct umpa_replay_cap *cap, uint32_t fi, uint16_t port, uint64_t conn);
 
