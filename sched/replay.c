@@ -2187,6 +2187,7 @@ struct umpa_replay_run {
 	/* live controls (umpa_replay_set_multiplier, umpa_replay_pause) */
 	int64_t start_ns, paused_ns; /* when the run began (--duration); when a pause began */
 	int started, paused;
+	struct umpa_timer *hold; /* while paused: keeps the loop running when nothing else would (--no-check) */
 };
 
 struct run_alias {
@@ -2795,6 +2796,8 @@ int umpa_replay_run_go(struct umpa_replay_run *run, struct umpa_err *e)
 	run->prog = NULL;
 	umpa_timer_cancel(run->tm);
 	run->tm = NULL;
+	umpa_timer_cancel(run->hold);
+	run->hold = NULL;
 	if (run->src)
 		umpa_source_stop(run->src);
 	run->last_ns = run->sent ? run->last_ns : run->start_ns;
@@ -2954,16 +2957,38 @@ int umpa_replay_set_multiplier(struct umpa_replay_run *run, double mult, struct 
 	return rearm(run, e);
 }
 
+static void hold_tick(struct umpa_loop *loop, void *arg)
+{
+	(void)loop;
+	(void)arg; /* a paused run waits: nothing to do, the loop just goes on */
+}
+
 int umpa_replay_pause(struct umpa_replay_run *run, int on, struct umpa_err *e)
 {
 	int64_t now;
-	if (umpa_replay_run_paced(run))
-		return umpa_err_set(e, UMPA_EINVAL, "paused: this replay is paced (--pps, --mbps, --topspeed)");
 	if (!run->started)
 		return umpa_err_set(e, UMPA_EINVAL, "paused: the replay has not started");
 	on = !!on;
 	if (on == run->paused)
 		return 0;
+	/* paused, with no timer and no capture (--no-check) the loop would think the run over */
+	if (on && !(run->hold = umpa_every(run->loop, UMPA_NS_PER_SEC / 10, hold_tick, run, e)))
+		return -e->code;
+	if (!on) {
+		umpa_timer_cancel(run->hold);
+		run->hold = NULL;
+	}
+	if (umpa_replay_run_paced(run)) { /* --pps, --mbps, --topspeed: the scheduler's source holds its frames */
+		if (!run->src || (run->done_sending && on))
+			umpa_err_set(e, UMPA_EINVAL, "paused: the replay has sent everything");
+		else if (umpa_source_pause(run->src, on, e) == 0) {
+			run->paused = on;
+			return 0;
+		}
+		umpa_timer_cancel(run->hold);
+		run->hold = NULL;
+		return -e->code;
+	}
 	now = umpa_loop_now_ns(run->loop);
 	if (on) {
 		run->paused = 1;

@@ -582,17 +582,19 @@ struct umpa_replay_run *umpa_replay_run_free(struct umpa_replay_run *run);
  */
 int umpa_replay_set_multiplier(struct umpa_replay_run *run, double mult, struct umpa_err *e);
 
-/** True when @p run is paced (--pps, --mbps, --topspeed): no multiplier, no pause. */
+/** True when @p run is paced (--pps, --mbps, --topspeed): no multiplier (a rate for --pps and --mbps instead). */
 int umpa_replay_run_paced(const struct umpa_replay_run *run);
 
 /** The speed factor in use. */
 double umpa_replay_multiplier(const struct umpa_replay_run *run);
 
 /**
- * Pause (@p on 1) or resume (0) sending on original timing: nothing is
- * sent while paused (answers are still taken and exchanges still time
- * out); on resuming, the schedule moves on by the time paused.  Returns 0
- * or -UMPA_EINVAL (a paced run, or one not started).
+ * Pause (@p on 1) or resume (0) sending: nothing is sent while paused
+ * (answers are still taken and exchanges still time out); on resuming, the
+ * schedule moves on by the time paused: the recorded timing where it
+ * stopped, a paced run (--pps, --mbps: umpa_source_pause) at its rate with
+ * no burst to catch up, --topspeed as fast as before.  Returns 0 or
+ * -UMPA_EINVAL (a run not started, or a paced one that sent everything).
  */
 int umpa_replay_pause(struct umpa_replay_run *run, int on, struct umpa_err *e);
 
