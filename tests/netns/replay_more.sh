@@ -20,7 +20,11 @@
 #  4. -i A -i B with a router namespace between the two: every packet sent
 #     on one side comes out of the other with ip.ttl 64 -> 63 (differing;
 #     --ignore ip.ttl: matched); the router dropping the server's UDP: those
-#     three missing; the same namespace as a bridge: unchanged, MACs too.
+#     three missing; the router numbering the IP ids it forwards from the
+#     client side (nft numgen): with --check ip.id those differ, and
+#     --learn-noise 2 learns ip.id (named) and matches, while the TTL it lowers
+#     alike each round is not learned; the same namespace as a bridge:
+#     unchanged, MACs too.
 #  5. the same through flaky-link offline (--template --both-sides): no loss
 #     matched; loss=0.5 the dropped ones missing.
 # Needs root; skips (77) otherwise.  Every wait is bounded.
@@ -215,6 +219,35 @@ check "router dropping the server's UDP: exactly its 3 answers missing, the 9 ot
 	sh -c "[ \$(grep -c '\"flow\":\"udp 10.78.1.1:4000 > 10.78.2.1:53\",\"verdict\":\"missing\"' '$T/out') -eq 3 ] &&
 	       grep -q '\"matched\":9,\"differing\":0,\"missing\":3,\"unexpected\":0}' '$T/out'"
 ip netns exec "$NS_R" nft delete table inet rmore
+# --learn-noise through the router: it gives random IP ids to what it forwards from the client side (a 32-bit
+# random number: nft 1.0.6 stores its upper 16 bits), a field that differs from round to round (checked again with
+# --check ip.id); the TTL it lowers the same way every time is not noise
+ip netns exec "$NS_R" nft -f - <<'EOF2'
+table ip rnoise {
+	chain forw {
+		type filter hook forward priority 0; policy accept;
+		iifname "veth-r1" ip id set numgen random mod 4294967295
+	}
+}
+EOF2
+check "router giving random ip.ids, --check ip.id: the client side's packets differ in ip.id, exit 1" \
+	expect_exit 1 in_u timeout 30 "$UMPA" replay "$T/two.pcap" -i veth-u1 -i veth-u2 --timeout 0.5 --ignore ip.ttl \
+	--check ip.id -v
+check "router giving random ip.ids: the 6 differing are the client side's, each in ip.id alone" \
+	sh -c "grep -q '^12 exchanges: 6 matched, 6 differing, 0 missing, 0 unexpected' '$T/out' &&
+	       [ \$(grep -c '^differing .*10.78.1.1.*: ip.id 0x[0-9a-f]* -> 0x[0-9a-f]*\$' '$T/out') -eq 6 ]"
+check "--learn-noise 2 with two interfaces: exit 0 (ip.id learned, ip.ttl still ignored by hand)" \
+	expect_exit 0 in_u timeout 30 "$UMPA" replay "$T/two.pcap" -i veth-u1 -i veth-u2 --timeout 0.5 --ignore ip.ttl \
+	--check ip.id --learn-noise 2
+check "--learn-noise 2 with two interfaces: it names ip.id alone, 12 matched ($(grep learned "$T/err"))" \
+	sh -c "grep -q 'learned over 2 rounds to ignore: ip.id\$' '$T/err' && grep -q '^12 exchanges: 12 matched' '$T/out'"
+check "--learn-noise 2 without --ignore ip.ttl: the router's TTL is no noise (the same each round): still differing, exit 1" \
+	expect_exit 1 in_u timeout 30 "$UMPA" replay "$T/two.pcap" -i veth-u1 -i veth-u2 --timeout 0.5 --check ip.id \
+	--learn-noise 2
+check "... and it learned ip.id alone: 12 differing in ip.ttl 64 -> 63" \
+	sh -c "grep -q 'learned over 2 rounds to ignore: ip.id\$' '$T/err' &&
+	       grep -q '^12 exchanges: 0 matched, 12 differing' '$T/out'"
+ip netns exec "$NS_R" nft delete table ip rnoise
 # the same link as a bridge: frames pass unchanged, link layer included
 ip -n "$NS_R" addr flush dev veth-r1
 ip -n "$NS_R" addr flush dev veth-r2
