@@ -756,7 +756,9 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 			goto fail;
 		}
 		umpa_dissect(&p);
-		if (umpa_array_grow(&cap->pkts, &pcap_, cap->npkts + 1, sizeof *cap->pkts, e) < 0)
+		/* per packet: the call only when full (a call per packet costs as much as the rest of this) */
+		if (cap->npkts + 1 > pcap_ &&
+		    umpa_array_grow(&cap->pkts, &pcap_, cap->npkts + 1, sizeof *cap->pkts, e) < 0)
 			goto fail;
 		rp = &cap->pkts[cap->npkts];
 		memset(rp, 0, sizeof *rp);
@@ -768,7 +770,8 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 		rp->exch = UMPA_REPLAY_NONE;
 		made = 0;
 		/* re-framed straight into the arena: at most an Ethernet header and a tag longer */
-		if (umpa_array_grow(&cap->arena, &acap, cap->alen + p.len + REFRAME_MAX_MORE, 1, e) < 0)
+		if (cap->alen + p.len + REFRAME_MAX_MORE > acap &&
+		    umpa_array_grow(&cap->arena, &acap, cap->alen + p.len + REFRAME_MAX_MORE, 1, e) < 0)
 			goto fail;
 		n = reframe(&p, cap->linktype, o->vlan, cap->arena + cap->alen, &made);
 		if (n == 0) { /* cannot be re-framed: kept as it is, never sent */
@@ -936,7 +939,8 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 		t.prev_send[i] = UMPA_REPLAY_NONE;
 		if (send) {
 			struct umpa_replay_exch *x;
-			if (umpa_array_grow(&cap->exch, &ecap, cap->nexch + 1, sizeof *cap->exch, e) < 0)
+			if (cap->nexch + 1 > ecap &&
+			    umpa_array_grow(&cap->exch, &ecap, cap->nexch + 1, sizeof *cap->exch, e) < 0)
 				goto fail;
 			x = &cap->exch[cap->nexch];
 			memset(x, 0, sizeof *x);
