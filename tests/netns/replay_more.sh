@@ -16,7 +16,9 @@
 #     answered and matches (the recorded answer stripped alike), as recorded
 #     it arrives tagged 7.
 #  3. --mbps 8 with 1000-byte frames and --pps 1000 --duration 0.3: the rate
-#     and the count measured in B (tcpdump, capinfos), within 20%.
+#     and the count measured in B (tcpdump, capinfos), within 20%;
+#     --topspeed --qdisc-bypass: every frame arrives, the report names the
+#     bypassed ring; with --audit it is a usage error.
 #  4. -i A -i B with a router namespace between the two: every packet sent
 #     on one side comes out of the other with ip.ttl 64 -> 63 (differing;
 #     --ignore ip.ttl: matched); the router dropping the server's UDP: those
@@ -171,6 +173,20 @@ SECS=$(awk '/^sent [0-9]* packets/ {print $7}' "$T/dur.txt")
 check "--pps 1000 --duration 0.3 (of 20 s of --loop): ${SENT:-?} sent in ${SECS:-?} s, $GOT arrived in B: about 300 (rc $rc)" \
 	awk -v s="${SENT:-0}" -v g="$GOT" -v t="${SECS:-9}" -v rc=$rc \
 	'BEGIN { exit !(rc == 0 && s >= 240 && s <= 330 && g >= s - 2 && g <= s + 5 && t <= 0.33) }'
+
+r0=$(rxp)
+in_a timeout 30 "$UMPA" replay "$T/u1000.pcap" -i "$IF_A" --no-check --topspeed --loop 5 --qdisc-bypass >"$T/byp.txt" 2>&1
+rc=$?
+sleep 0.1
+GOT=$(($(rxp) - r0))
+check "--topspeed --qdisc-bypass: 1000 sent on the bypassed TX ring, $GOT arrived in B (rc $rc: $(head -1 "$T/byp.txt"))" \
+	sh -c "[ $rc -eq 0 ] && [ $GOT -eq 1000 ] && grep -q '^sent 1000 packets.*(tx-ring, qdisc bypassed)' '$T/byp.txt'"
+one_line_early() { # the usage error of --qdisc-bypass without a live replay
+	"$UMPA" replay "$T/u1000.pcap" --audit --qdisc-bypass >/dev/null 2>"$T/usage.err"
+	local r=$?
+	[ $r -eq 2 ] && [ "$(wc -l <"$T/usage.err")" -eq 1 ] && grep -q 'qdisc-bypass is for a live replay' "$T/usage.err"
+}
+check "--qdisc-bypass with --audit: one line, exit 2" one_line_early
 
 # ---- 4. two interfaces, a device between them: what goes in on one side is checked where it comes out ----
 # U (umpa) holds both ends: veth-u1 (the client's MAC) and veth-u2 (the server's); R between them is first a
