@@ -2188,6 +2188,9 @@ struct umpa_replay_run {
 	/* live flow keys the drivers added (umpa_replay_run_alias): open addressing, flow index + 1 */
 	struct run_alias *alias;
 	size_t nalias, calias;
+	/* flows the peer opens from ports of its own (umpa_replay_run_adopter) */
+	uint32_t *adopt;
+	size_t nadopt, cadopt;
 	/* live controls (umpa_replay_set_multiplier, umpa_replay_pause) */
 	int64_t start_ns, paused_ns; /* when the run began (--duration); when a pause began */
 	int started, paused;
@@ -2246,6 +2249,26 @@ int umpa_replay_run_alias(struct umpa_replay_run *run, const struct umpa_pkt *p,
 	run->alias[i].fi1 = fi + 1;
 	run->nalias++;
 	return 0;
+}
+
+int umpa_replay_run_adopter(struct umpa_replay_run *run, uint32_t fi, struct umpa_err *e)
+{
+	if (umpa_array_grow(&run->adopt, &run->cadopt, run->nadopt + 1, sizeof *run->adopt, e) < 0)
+		return -UMPA_ENOMEM;
+	run->adopt[run->nadopt++] = fi;
+	return 0;
+}
+
+/* a TCP SYN without ACK (a connection being opened), read through the cursor */
+static int tcp_syn(const struct umpa_pkt *p)
+{
+	int l4 = umpa_pkt_find(p, &umpa_proto_tcp, 0);
+	struct umpa_cur c;
+	uint8_t fl = 0;
+	if (l4 < 0)
+		return 0;
+	umpa_layer_cur(p, (unsigned)l4, &c);
+	return umpa_cur_u8_at(&c, 13, &fl) == 0 && (fl & 0x12) == 0x02;
 }
 
 /* the flow of live packet @p p: the capture's, else one a driver aliased; -1 for none */
@@ -2833,6 +2856,16 @@ int umpa_replay_run_input(struct umpa_replay_run *run, struct umpa_pkt *p, unsig
 			run->received++;
 			return 1;
 		}
+		/* a connection the peer opens from a port of its own: the flows that take such ones are asked */
+		if (f < 0 && run->nadopt && tcp_syn(p))
+			for (size_t i = 0; i < run->nadopt; i++) {
+				uint32_t a = run->adopt[i];
+				if (run->fdrv[a] && run->fdrv[a]->adopt &&
+				    run->fdrv[a]->adopt(run->fst[a], p, (int)ifidx)) {
+					run->received++;
+					return 1;
+				}
+			}
 	}
 	return umpa_expect_input(run->ex, p);
 }
@@ -2903,6 +2936,7 @@ struct umpa_replay_run *umpa_replay_run_free(struct umpa_replay_run *run)
 	free(run->fdrv);
 	free(run->fst);
 	free(run->alias);
+	free(run->adopt);
 	free(run);
 	return NULL;
 }

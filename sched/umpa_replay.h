@@ -401,6 +401,14 @@ struct umpa_replay_driver {
 	int (*busy)(void *st);
 	/** The run ends: report every exchange not reported yet (missing / gave up), free @p st. */
 	void (*close)(void *st);
+	/**
+	 * Optional (NULL: never asked).  A TCP SYN @p p of no known flow, offered
+	 * to the flows registered with umpa_replay_run_adopter (the peer opens
+	 * them and chooses its port for each connection): take it as the opening
+	 * of a connection of this flow?  1 when taken (its 4-tuple is then the
+	 * flow's: umpa_replay_run_alias), else 0.
+	 */
+	int (*adopt)(void *st, struct umpa_pkt *p, int ifidx);
 };
 
 /* Flows no driver claims are the run's own, stateless: each SEND packet is an
@@ -634,6 +642,13 @@ const struct umpa_replay_timing *umpa_replay_run_timing(const struct umpa_replay
  * -UMPA_ENOMEM.
  */
 int umpa_replay_run_alias(struct umpa_replay_run *run, const struct umpa_pkt *p, uint32_t fi, struct umpa_err *e);
+
+/**
+ * Flow @p fi (claimed by a driver with an adopt hook) is opened by the peer
+ * from ports it chooses: a TCP SYN of no known flow is offered to the
+ * driver's adopt hook.  From a driver's open.  Returns 0 or -UMPA_ENOMEM.
+ */
+int umpa_replay_run_adopter(struct umpa_replay_run *run, uint32_t fi, struct umpa_err *e);
 
 /** The run's checker (drivers compare their answers with umpa_replay_compare). */
 struct umpa_replay_checker *umpa_replay_run_checker(struct umpa_replay_run *run);

@@ -131,6 +131,15 @@ int umpa_rtcp_add(struct umpa_rtcp *rt, const struct umpa_pkt *p, uint64_t frame
  */
 int umpa_rtcp_renew(struct umpa_rtcp *rt, size_t i, uint16_t our_port, uint32_t isn_add, struct umpa_err *e);
 
+/**
+ * Take flow @p i's peer at port @p peer_port from now on (before or after
+ * umpa_rtcp_start): the peer's packets from that port are the flow's and our
+ * segments go to it.  For a flow the peer opens (its SYN first), whose port
+ * the peer chooses for each connection: the run learns it from the SYN.
+ * Returns 0, or a negative error (no such flow, no memory).
+ */
+int umpa_rtcp_peer_port(struct umpa_rtcp *rt, size_t i, uint16_t peer_port, struct umpa_err *e);
+
 /** Number of flows filed. */
 size_t umpa_rtcp_nflows(const struct umpa_rtcp *rt);
 

@@ -8,7 +8,9 @@
 #     TIME-WAIT connections from three client ports (it saw three
 #     connections).  Then --learn-noise 2 (three connections in all): exit 0
 #     (the same 4-tuple again would meet the TIME-WAIT and get an ACK, not a
-#     SYN+ACK).
+#     SYN+ACK).  Then umpa plays the service (--server-side --loop 3) and
+#     the client in A opens each round from a port of its own: all three
+#     served as recorded.
 #  2. --vlan (this kernel has no 802.1Q sub-interfaces: B's kernel answers
 #     untagged frames only, tcpdump -e in B reads the tags): a recorded ping
 #     replayed with --vlan 42 arrives tagged 42 (and is not answered:
@@ -121,6 +123,27 @@ check "--learn-noise 2 with TCP (three connections, the peer's TIME-WAIT each ti
 	expect_exit 0 in_a timeout 60 "$UMPA" replay "$T/banner.pcap" -i "$IF_A" --learn-noise 2 --timeout 1
 check "--learn-noise 2: it learned nothing to ignore, the peer saw three connections ($(tw))" \
 	sh -c "grep -q 'learned over 2 rounds to ignore: nothing' '$T/err' && [ $(tw) -eq 3 ]"
+
+# --server-side: umpa in B plays the banner service (no socat there: B's kernel owns the address, the guard drops
+# its RSTs whatever the client's port) and A's kernel opens each round's connection from a port of its own; the SYN
+# of a 4-tuple the capture does not have is taken as the next round's connection (sched/replay_tcp_drv.c drv_adopt_)
+fresh
+tcpdump_on "$NS_B" "$IF_B" "$T/ss.pcap" "tcp port $PORT and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn"
+ip netns exec "$NS_B" timeout 60 "$UMPA" replay "$T/banner.pcap" -i "$IF_B" --server-side --loop 3 --timeout 1 \
+	>"$T/ss.out" 2>"$T/ss.err" &
+RP=$!
+for _ in $(seq 1 100); do grep -q "RSTs on" "$T/ss.err" 2>/dev/null && break; sleep 0.05; done
+: >"$T/ss.client"
+for i in 1 2 3; do in_a timeout 10 socat -u TCP4:$IP_B:$PORT - >>"$T/ss.client" 2>&1; done
+wait "$RP"
+rc=$?
+tcpdump_stop
+ports() { tcpdump -n -r "$T/ss.pcap" 2>/dev/null | awk '{print $3}' | sort -u | wc -l; }
+check "--server-side --loop 3: A's three connections each served as recorded (exit $rc: $(grep '^[0-9]* exchanges' "$T/ss.out"))" \
+	sh -c "[ $rc -eq 0 ] && [ \$(grep -c banner-line '$T/ss.client') -eq 3 ] &&
+	       grep -q '0 differing, 0 missing, 0 unexpected.*1 flow, 0 failed' '$T/ss.out'"
+check "--server-side --loop 3: from three ports of the client's choosing ($(ports)), the guard on any of them" \
+	sh -c "[ $(ports) -eq 3 ] && grep -q 'RSTs on 1 replayed flow' '$T/ss.err'"
 
 # ---- 2. --vlan: tags set, stripped and kept on the way out ----
 # (no 802.1Q sub-interfaces here: the kernel of B answers untagged frames only, tcpdump -e in B reads the tags)
