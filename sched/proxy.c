@@ -308,6 +308,17 @@ static void up_resume(struct umpa_proxy *p, SSL *up, const char *sni)
 		SSL_set_session(up, u->s);
 }
 
+/* mitm: the upstream leg @p up (NULL: none) is freed.  When its handshake was done:  Freeing an SSL that sent no
+ * close_notify makes OpenSSL mark its session not resumable (ssl_clear_bad_session), and the kept session is that same
+ * object: a client that resets its leg (openssl s_time does, browsers often do) would cost every later
+ * connection a full upstream handshake.  The upstream leg itself ended well, or its fatal alert already dropped
+ * the session (SSLfatal), so it is marked shut down and the session stays resumable, as after a close_notify. */
+static void up_keep_session(SSL *up)
+{
+	if (up && SSL_is_init_finished(up))
+		SSL_set_shutdown(up, SSL_get_shutdown(up) | SSL_SENT_SHUTDOWN);
+}
+
 /* ---- the wire tap (opts.tap) ---- */
 
 /* Leg @p leg is up on socket @p fd: tell the tap its addresses (once). */
@@ -419,6 +430,8 @@ static void conn_free(struct proxy_conn *c, enum conn_end how)
 	for (i = 0; i < 2; i++) {
 		if (c->half[i].rd)
 			event_free(c->half[i].rd);
+		if (i == 1 && c->side[1] && c->is_tls)
+			up_keep_session(bufferevent_openssl_get_ssl(c->side[1]));
 		if (c->side[i]) {
 			if (how == END_RESET) {
 				struct linger lg = {1, 0};
