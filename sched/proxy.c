@@ -886,8 +886,8 @@ static void plain_read_cb(evutil_socket_t fd, short what, void *arg)
 /* A TLS leg's read event, once its handshake is done (tls_own): SSL_read, from what OpenSSL read ahead, up to
  * READ_MAX bytes (no more than the input's bound) straight into its bufferevent's input, then on as read_cb.
  * libevent's own reading takes one record a wake-up and reads each with two read(2)s.  Its end (close_notify,
- * or a FIN: SSL_OP_IGNORE_UNEXPECTED_EOF) or an error goes to event_cb as the bufferevent would report it, after
- * the bytes before it were pumped. */
+ * a FIN or a reset) or an error goes to event_cb as the bufferevent would report it, after the bytes before it
+ * were pumped. */
 static void tls_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct proxy_half *h = arg;
@@ -895,7 +895,7 @@ static void tls_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct bufferevent *bev = c->side[h->dir];
 	struct evbuffer *in = bufferevent_get_input(bev);
 	size_t have = evbuffer_get_length(in), want = READ_MAX, got = 0;
-	int err = SSL_ERROR_NONE;
+	int err = SSL_ERROR_NONE, eof;
 	(void)fd;
 	(void)what;
 	if (have >= c->p->o.hiwat) {
@@ -908,8 +908,7 @@ static void tls_read_cb(evutil_socket_t fd, short what, void *arg)
 		struct evbuffer_iovec v;
 		int r;
 		if (evbuffer_reserve_space(in, (ev_ssize_t)(want - got), &v, 1) != 1) {
-			err = SSL_ERROR_SYSCALL;
-			errno = ENOMEM;
+			err = -1; /* no memory */
 			break;
 		}
 		if (v.iov_len > want - got)
@@ -936,10 +935,15 @@ static void tls_read_cb(evutil_socket_t fd, short what, void *arg)
 	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_NONE)
 		return; /* (a read that must write, a renegotiation, waits for the next bytes) */
 	event_del(h->rd);
-	if (err != SSL_ERROR_ZERO_RETURN && err != SSL_ERROR_SYSCALL)
-		errno = EPROTO; /* the OpenSSL error is in the key log's terms only: name the protocol */
+	/* an end without close_notify, a reset included, is an end of stream, as the bufferevent's own reading
+	 * reports it with allow_dirty_shutdown (every leg has it) */
+	eof = err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && !ERR_peek_error());
+	if (err == -1)
+		errno = ENOMEM;
+	else if (err != SSL_ERROR_SYSCALL)
+		errno = EPROTO; /* a TLS error: name the protocol (the socket's errno says nothing) */
 	ERR_clear_error();
-	event_cb(bev, BEV_EVENT_READING | (err == SSL_ERROR_ZERO_RETURN ? BEV_EVENT_EOF : BEV_EVENT_ERROR), c);
+	event_cb(bev, BEV_EVENT_READING | (eof ? BEV_EVENT_EOF : BEV_EVENT_ERROR), c);
 }
 
 /* Side @p s is a plain socket's bufferevent: it reads through a read event of its own (plain_read_cb; off until
