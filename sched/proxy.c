@@ -45,8 +45,8 @@
 #define READ_MAX (131072 - 512)
 
 /* mitm: the read buffer of each TLS leg's SSL.  Once the leg's handshake is done it reads ahead (tls_own): one
- * read(2) brings up to this many bytes, four full records, where OpenSSL alone reads each record's 5-byte header
- * and its body with two. */
+ * read(2) brings up to this many bytes (about four full records), where OpenSSL alone reads each record's 5-byte
+ * header and its body with two. */
 #define TLS_RBUF 65536
 
 /* The largest TLS record's payload: what one SSL_write of the direct path sends (tls_send). */
@@ -308,11 +308,12 @@ static void up_resume(struct umpa_proxy *p, SSL *up, const char *sni)
 		SSL_set_session(up, u->s);
 }
 
-/* mitm: the upstream leg @p up (NULL: none) is freed.  When its handshake was done:  Freeing an SSL that sent no
- * close_notify makes OpenSSL mark its session not resumable (ssl_clear_bad_session), and the kept session is that same
- * object: a client that resets its leg (openssl s_time does, browsers often do) would cost every later
- * connection a full upstream handshake.  The upstream leg itself ended well, or its fatal alert already dropped
- * the session (SSLfatal), so it is marked shut down and the session stays resumable, as after a close_notify. */
+/* mitm: the upstream leg @p up (NULL: none) is about to be freed.  OpenSSL marks the session of an SSL freed
+ * without a close_notify sent as not resumable (ssl_clear_bad_session), and the kept session (up_session_cb) is
+ * that same object: a connection aborted on the client's side (a client that does not trust the CA, a TLS error
+ * on that leg) would cost every later connection to that name a full upstream handshake.  A leg whose handshake
+ * was done either ended well or met a fatal alert, which already dropped its session (SSLfatal), so it is
+ * marked shut down: its session stays resumable, as after a close_notify. */
 static void up_keep_session(SSL *up)
 {
 	if (up && SSL_is_init_finished(up))

@@ -16,6 +16,9 @@
 # measured too (utime+stime from /proc/PID/stat of its process, all its threads, and its living descendants:
 # sslsplit runs a worker process of several threads under a privileged parent), and the work per CPU-second:
 # handshakes per proxy CPU-second, Mbit per proxy CPU-second.
+# umpa-up12 is umpa with its upstream leg held to TLS 1.2 (--upstream-tls version=1.2), as sslsplit 0.5's
+# is: a resumed TLS 1.2 leg needs no key exchange, a resumed TLS 1.3 one does (and OpenSSL 3.0 copies the
+# session for each ticket); the ratios are umpa's defaults.
 # Prints each figure and umpa's ratios by both measures.  Not a test: nothing fails for being slow.
 # Usage: tests/bench/bench_mitm.sh [UMPA] [SECONDS] [P] [MB]
 set -uo pipefail
@@ -62,6 +65,8 @@ mitm() {
 		LP=$tp
 		return ;;
 	umpa) "$UMPA" proxy -l 127.0.0.1:$LP -t 127.0.0.1:$tp --tls-mitm --ca-dir "$T/umpa-ca" 2>/dev/null & ;;
+	umpa-up12) "$UMPA" proxy -l 127.0.0.1:$LP -t 127.0.0.1:$tp --tls-mitm --ca-dir "$T/umpa-ca" \
+		--upstream-tls version=1.2 2>/dev/null & ;;
 	mitmproxy) mitmdump -q --mode reverse:https://127.0.0.1:$tp --listen-host 127.0.0.1 --listen-port $LP \
 		--ssl-insecure --set confdir="$T/mitm" --set stream_large_bodies=1m >/dev/null 2>&1 & ;;
 	sslsplit) sslsplit -k "$T/ca.key" -c "$T/ca.crt" -K "$T/leaf.key" ssl 127.0.0.1 $LP 127.0.0.1 $tp \
@@ -114,7 +119,7 @@ mbits() {
 		awk '{ printf "%.0f %.1f", $1 * 8 / 1e6, $2 * 8 / 1e6 }'
 }
 declare -A HS MB_S HS_CPU MB_CPU
-for name in direct umpa mitmproxy sslsplit; do
+for name in direct umpa umpa-up12 mitmproxy sslsplit; do
 	mitm $name $HP
 	curl -k -s -o /dev/null --max-time 20 "https://127.0.0.1:$LP/" # warm: the leaf is made once
 	cpu_begin
