@@ -14,6 +14,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -43,6 +44,14 @@
  * libevent's chain header: one heap chunk below glibc's mmap threshold. */
 #define READ_MAX (131072 - 512)
 
+/* mitm: the read buffer of each TLS leg's SSL.  Once the leg's handshake is done it reads ahead (tls_own): one
+ * read(2) brings up to this many bytes (about four full records), where OpenSSL alone reads each record's 5-byte
+ * header and its body with two. */
+#define TLS_RBUF 65536
+
+/* The largest TLS record's payload: what one SSL_write of the direct path sends (tls_send). */
+#define TLS_RECORD 16384
+
 struct proxy_conn;
 
 /* One direction: bytes read from side[dir], written to side[!dir]. */
@@ -56,7 +65,9 @@ struct proxy_half {
 	struct evbuffer *held; /* bytes waiting for the delay */
 	int eof_waited;        /* the eof_delay hook's wait is over (or none was asked) */
 	int64_t first_ns;      /* when the oldest byte now in the input was read (0: none there) */
-	struct event *rd;      /* a plain sender's read event (plain_read_cb); NULL: its bufferevent reads (TLS) */
+	struct event *rd;      /* the sender's own read event (plain_read_cb, tls_read_cb); NULL: its bufferevent
+				* reads (a TLS leg during its handshake) */
+	SSL *ssl;              /* side[dir] is a TLS leg whose handshake is done, read and written by us (tls_own) */
 	int flushed;           /* the flush hook ran (at the end of stream) */
 	uint64_t in, out;      /* bytes read from the sender, handed to the receiver (umpa_proxy_conns) */
 
@@ -92,8 +103,12 @@ struct proxy_conn {
 	/* where the upstream leg goes (the target, the original destination, the SOCKS5 request, a redirect) */
 	struct sockaddr_storage dst;
 	socklen_t dlen;
-	struct proxy_socks_ *socks; /* SOCKS5: negotiating, or the reply waits for the upstream connect */
-	struct proxy_resolve_ *dns; /* a name being resolved */
+	struct proxy_socks_ *socks;  /* SOCKS5: negotiating, or the reply waits for the upstream connect */
+	struct proxy_resolve_ *dns;  /* a name being resolved */
+	int gated;                   /* opts.gate or mitm.sni_seen said wait: umpa_proxy_proceed goes on */
+	SSL *gate_up;                /* mitm.sni_seen's wait: the upstream's TLS, to connect then */
+	struct sockaddr_storage csa; /* the client's address (opts.spoof_source) */
+	socklen_t clen;
 };
 
 struct proxy_listener {
@@ -297,6 +312,18 @@ static void up_resume(struct umpa_proxy *p, SSL *up, const char *sni)
 		SSL_set_session(up, u->s);
 }
 
+/* mitm: the upstream leg @p up (NULL: none) is about to be freed.  OpenSSL marks the session of an SSL freed
+ * without a close_notify sent as not resumable (ssl_clear_bad_session), and the kept session (up_session_cb) is
+ * that same object: a connection aborted on the client's side (a client that does not trust the CA, a TLS error
+ * on that leg) would cost every later connection to that name a full upstream handshake.  A leg whose handshake
+ * was done either ended well or met a fatal alert, which already dropped its session (SSLfatal), so it is
+ * marked shut down: its session stays resumable, as after a close_notify. */
+static void up_keep_session(SSL *up)
+{
+	if (up && SSL_is_init_finished(up))
+		SSL_set_shutdown(up, SSL_get_shutdown(up) | SSL_SENT_SHUTDOWN);
+}
+
 /* ---- the wire tap (opts.tap) ---- */
 
 /* Leg @p leg is up on socket @p fd: tell the tap its addresses (once). */
@@ -408,6 +435,8 @@ static void conn_free(struct proxy_conn *c, enum conn_end how)
 	for (i = 0; i < 2; i++) {
 		if (c->half[i].rd)
 			event_free(c->half[i].rd);
+		if (i == 1 && c->side[1] && c->is_tls)
+			up_keep_session(bufferevent_openssl_get_ssl(c->side[1]));
 		if (c->side[i]) {
 			if (how == END_RESET) {
 				struct linger lg = {1, 0};
@@ -424,6 +453,8 @@ static void conn_free(struct proxy_conn *c, enum conn_end how)
 	}
 	if (c->peek)
 		event_free(c->peek);
+	if (c->gate_up)
+		SSL_free(c->gate_up);
 	if (c->retry)
 		event_free(c->retry);
 	if (c->cfd >= 0)
@@ -443,7 +474,6 @@ static void conn_free(struct proxy_conn *c, enum conn_end how)
 }
 
 static void delay_done(evutil_socket_t fd, short what, void *arg);
-
 static void forward(struct proxy_half *h, const void *data, size_t n);
 
 /* Pass the end of stream of direction d on, once its receiver's output is empty.  Returns 1 when the
@@ -456,7 +486,7 @@ static int half_finish(struct proxy_half *h)
 	    evbuffer_get_length(bufferevent_get_input(c->side[h->dir])))
 		return 0;                                   /* bytes still to forward: pump comes back here */
 	if (!h->flushed && c->p->hooked && c->p->h.flush) { /* what a hook still holds goes before the end */
-		struct umpa_proxy_out out = {.action = UMPA_PROXY_FORWARD};
+		struct umpa_proxy_out out = umpa_proxy_out_forward(NULL, 0, 0);
 		struct umpa_err e = {0, ""};
 		h->flushed = 1;
 		if (c->p->h.flush(c->p->h.arg, c->state, (enum umpa_proxy_dir)h->dir, &out, &e) < 0) {
@@ -508,10 +538,10 @@ static void side_read(struct proxy_conn *c, int s, int on)
 {
 	struct event *rd = c->half[s].rd;
 	if (rd) {
-		if (on)
-			event_add(rd, NULL);
-		else
+		if (!on)
 			event_del(rd);
+		else if (event_add(rd, NULL) == 0 && c->half[s].ssl && SSL_has_pending(c->half[s].ssl))
+			event_active(rd, EV_READ, 1); /* bytes OpenSSL read ahead: the socket may say nothing more */
 	} else if (c->side[s]) {
 		if (on)
 			bufferevent_enable(c->side[s], EV_READ);
@@ -526,23 +556,58 @@ static int side_direct(const struct proxy_conn *c, int s)
 	return c->half[s].rd && (s == 0 || c->connected) && !evbuffer_get_length(bufferevent_get_output(c->side[s]));
 }
 
+/* A TLS leg's direct write: @p n bytes at @p d through @p ssl, a record at a time, until its socket is full.
+ * Returns how many went out.  Partial writes are on only here: libevent's own SSL_write (do_write) counts on
+ * all-or-nothing ones.  A record that met a full socket stays in OpenSSL, which sends it when the same bytes are
+ * written again: the caller puts the rest (those bytes first, at the head of one evbuffer chain, at least the
+ * record long) in the bufferevent's output, whose SSL_write retries with them (ACCEPT_MOVING_WRITE_BUFFER is
+ * libevent's).  Any error leaves the bytes to the bufferevent likewise, which meets it and reports it. */
+static size_t tls_send(SSL *ssl, const void *d, size_t n)
+{
+	size_t done = 0;
+	SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE);
+	while (done < n) {
+		int k = (int)(n - done < TLS_RECORD ? n - done : TLS_RECORD), r;
+		ERR_clear_error();
+		if ((r = SSL_write(ssl, (const unsigned char *)d + done, k)) <= 0)
+			break;
+		done += (size_t)r;
+	}
+	ERR_clear_error();
+	SSL_clear_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE);
+	return done;
+}
+
 /* All of @p b's bytes to side @p s.  A plain socket with an empty output is written at once (as haproxy and
  * socat do): only what the kernel did not take waits in the output for its write event, which saves arming
  * that event and a turn of the loop per chunk.  A failed write leaves the bytes to the bufferevent, which
  * meets the error itself and reports it to event_cb. */
 static void send_buf(struct proxy_conn *c, int s, struct evbuffer *b)
 {
-	if (side_direct(c, s))
-		evbuffer_write(b, bufferevent_getfd(c->side[s]));
+	if (side_direct(c, s)) {
+		if (c->half[s].ssl) {
+			struct evbuffer_iovec v;
+			size_t w;
+			while (evbuffer_peek(b, -1, NULL, &v, 1) == 1) {
+				w = tls_send(c->half[s].ssl, v.iov_base, v.iov_len);
+				evbuffer_drain(b, w);
+				if (w < v.iov_len)
+					break; /* the socket is full: the bufferevent goes on */
+			}
+		} else {
+			evbuffer_write(b, bufferevent_getfd(c->side[s]));
+		}
+	}
 	if (evbuffer_get_length(b))
-		bufferevent_write_buffer(c->side[s], b);
+		bufferevent_write_buffer(c->side[s], b); /* when not empty, the output takes b's chains as they are */
 }
 
 /* @p n bytes at @p d to side @p s, as send_buf. */
 static void send_data(struct proxy_conn *c, int s, const void *d, size_t n)
 {
 	if (n && side_direct(c, s)) {
-		ssize_t w = send(bufferevent_getfd(c->side[s]), d, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t w = c->half[s].ssl ? (ssize_t)tls_send(c->half[s].ssl, d, n)
+					   : send(bufferevent_getfd(c->side[s]), d, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w > 0) {
 			d = (const unsigned char *)d + w;
 			n -= (size_t)w;
@@ -617,6 +682,21 @@ static int conn_close_soon(struct proxy_conn *c)
 	if (half_finish(&c->half[0]))
 		return 1;
 	return half_finish(&c->half[1]);
+}
+
+size_t umpa_proxy_closing(const struct umpa_proxy *p)
+{
+	size_t n = 0;
+	for (const struct proxy_conn *c = p->conns; c; c = c->next)
+		n += c->half[0].eof || c->half[1].eof;
+	return n;
+}
+
+void umpa_proxy_stop_accepting(struct umpa_proxy *p)
+{
+	for (unsigned i = 0; i < p->nlis; i++)
+		if (p->lis[i].l)
+			evconnlistener_disable(p->lis[i].l);
 }
 
 int umpa_proxy_kill(struct umpa_proxy *p, uint64_t id, int reset)
@@ -730,8 +810,7 @@ static void pump(struct proxy_half *h)
 		{
 			size_t n = len < CHUNK_MAX ? len : CHUNK_MAX;
 			unsigned char *d = evbuffer_pullup(in, (ssize_t)n);
-			struct umpa_proxy_out out = {
-			    .data = d, .len = n, .action = UMPA_PROXY_FORWARD, .arrived_ns = h->first_ns};
+			struct umpa_proxy_out out = umpa_proxy_out_forward(d, n, h->first_ns);
 			struct umpa_err e = {0, ""};
 			if (p->h.data(p->h.arg, c->state, (enum umpa_proxy_dir)h->dir, d, n, &out, &e) < 0) {
 				plog(p, UMPA_PROXY_WARN, c->ci.id, "%s", e.msg[0] ? e.msg : "module failed");
@@ -824,6 +903,69 @@ static void plain_read_cb(evutil_socket_t fd, short what, void *arg)
 	read_cb(bev, c);
 }
 
+/* A TLS leg's read event, once its handshake is done (tls_own): SSL_read, from what OpenSSL read ahead, up to
+ * READ_MAX bytes (no more than the input's bound) straight into its bufferevent's input, then on as read_cb.
+ * libevent's own reading takes one record a wake-up and reads each with two read(2)s.  Its end (close_notify,
+ * a FIN or a reset) or an error goes to event_cb as the bufferevent would report it, after the bytes before it
+ * were pumped. */
+static void tls_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy_half *h = arg;
+	struct proxy_conn *c = h->c;
+	struct bufferevent *bev = c->side[h->dir];
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t have = evbuffer_get_length(in), want = READ_MAX, got = 0;
+	int err = SSL_ERROR_NONE, eof;
+	(void)fd;
+	(void)what;
+	if (have >= c->p->o.hiwat) {
+		event_del(h->rd); /* full: pump enables reading again once the input went out */
+		return;
+	}
+	if (want > c->p->o.hiwat - have)
+		want = c->p->o.hiwat - have;
+	while (got < want) {
+		struct evbuffer_iovec v;
+		int r;
+		if (evbuffer_reserve_space(in, (ev_ssize_t)(want - got), &v, 1) != 1) {
+			err = -1; /* no memory */
+			break;
+		}
+		if (v.iov_len > want - got)
+			v.iov_len = want - got;
+		ERR_clear_error();
+		r = SSL_read(h->ssl, v.iov_base, (int)(v.iov_len < INT_MAX ? v.iov_len : INT_MAX));
+		if (r <= 0) {
+			err = SSL_get_error(h->ssl, r);
+			evbuffer_commit_space(in, &v, 0);
+			break;
+		}
+		v.iov_len = (size_t)r;
+		evbuffer_commit_space(in, &v, 1);
+		got += (size_t)r;
+	}
+	if (got) {
+		/* an end or an error after bytes: those go first; the next turn of the loop meets it again (OpenSSL
+		 * keeps reporting it), as it does bytes read ahead beyond this turn's share */
+		if ((err != SSL_ERROR_NONE && err != SSL_ERROR_WANT_READ) || SSL_has_pending(h->ssl))
+			event_active(h->rd, EV_READ, 1);
+		read_cb(bev, c);
+		return;
+	}
+	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_NONE)
+		return; /* (a read that must write, a renegotiation, waits for the next bytes) */
+	event_del(h->rd);
+	/* an end without close_notify, a reset included, is an end of stream, as the bufferevent's own reading
+	 * reports it with allow_dirty_shutdown (every leg has it) */
+	eof = err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && !ERR_peek_error());
+	if (err == -1)
+		errno = ENOMEM;
+	else if (err != SSL_ERROR_SYSCALL)
+		errno = EPROTO; /* a TLS error: name the protocol (the socket's errno says nothing) */
+	ERR_clear_error();
+	event_cb(bev, BEV_EVENT_READING | (eof ? BEV_EVENT_EOF : BEV_EVENT_ERROR), c);
+}
+
 /* Side @p s is a plain socket's bufferevent: it reads through a read event of its own (plain_read_cb; off until
  * side_read) and writes with no 16 KiB cap per call.  -1 when out of memory. */
 static int plain_side(struct proxy_conn *c, int s)
@@ -832,6 +974,27 @@ static int plain_side(struct proxy_conn *c, int s)
 	if (!(h->rd = event_new(c->p->base, bufferevent_getfd(c->side[s]), EV_READ | EV_PERSIST, plain_read_cb, h)))
 		return -1;
 	bufferevent_set_max_single_write(c->side[s], c->p->o.hiwat);
+	return 0;
+}
+
+/* Side @p s is a TLS leg whose handshake is done: from now on it reads through a read event of its own
+ * (tls_read_cb, reading ahead) and is written directly while its output is empty (send_buf), as plain sides
+ * are; its bufferevent keeps the output that waits and the shutdown.  Reading resumes as it was.  -1 when out of
+ * memory. */
+static int tls_own(struct proxy_conn *c, int s)
+{
+	struct proxy_half *h = &c->half[s];
+	SSL *ssl = bufferevent_openssl_get_ssl(c->side[s]);
+	int reading = bufferevent_get_enabled(c->side[s]) & EV_READ;
+	if (h->rd || !ssl)
+		return 0;
+	if (!(h->rd = event_new(c->p->base, bufferevent_getfd(c->side[s]), EV_READ | EV_PERSIST, tls_read_cb, h)))
+		return -1;
+	h->ssl = ssl;
+	SSL_set_read_ahead(ssl, 1);
+	bufferevent_disable(c->side[s], EV_READ);
+	if (reading)
+		side_read(c, s, 1);
 	return 0;
 }
 
@@ -951,6 +1114,11 @@ static void starttls_begin(struct proxy_conn *c)
 static void relay_start(struct proxy_conn *c)
 {
 	for (int i = 0; i < 2; i++) {
+		SSL *ssl = bufferevent_openssl_get_ssl(c->side[i]);
+		if (ssl && SSL_is_init_finished(ssl) && tls_own(c, i) < 0) {
+			conn_free(c, END_ERROR);
+			return;
+		}
 		/* a plain socket's bufferevent is born writing (and its connect keeps it so): enabling it again
 		 * would arm its write event for an empty output, a wasted wake-up */
 		if (!c->half[i].rd || !(bufferevent_get_enabled(c->side[i]) & EV_WRITE))
@@ -1005,6 +1173,8 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		if (s == 0) { /* the client's TLS handshake is done */
 			plog(p, UMPA_PROXY_NOTE, c->ci.id, "client TLS handshake done (%s)",
 			     SSL_get_version(bufferevent_openssl_get_ssl(bev)));
+			if (tls_own(c, 0) < 0)
+				conn_free(c, END_ERROR);
 			return;
 		}
 		c->connected = 1;
@@ -1123,6 +1293,15 @@ static int client_side(struct proxy_conn *c, evutil_socket_t fd, SSL *ssl)
 	return 0;
 }
 
+/* Does a static certificate (mitm.statics) serve @p sni?  Then no leaf is made or looked up for it. */
+static int static_for(const struct umpa_proxy *p, const char *sni)
+{
+	for (unsigned i = 0; i < p->o.mitm->nstatics; i++)
+		if (umpa_proxy_host_match(p->o.mitm->statics[i].pattern, sni))
+			return 1;
+	return 0;
+}
+
 /* Connect to the target (TLS with @p ssl, or plain). */
 static void upstream_connect(struct proxy_conn *c, SSL *ssl)
 {
@@ -1140,6 +1319,18 @@ static void upstream_connect(struct proxy_conn *c, SSL *ssl)
 		return;
 	}
 	ufd = socket(c->dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (ufd >= 0 && p->o.spoof_source) {
+		struct umpa_err e = {0, ""};
+		int rc = proxy_spoof_bind_(ufd, c->dst.ss_family, (struct sockaddr *)&c->csa, c->clen, &e);
+		if (rc < 0) {
+			plog(p, UMPA_PROXY_WARN, c->ci.id, "upstream %s:%u: %s", c->ci.dst, c->ci.dport, e.msg);
+			close(ufd);
+			if (ssl)
+				SSL_free(ssl);
+			upstream_failed(c, rc == -UMPA_EINVAL ? EAFNOSUPPORT : EPERM);
+			return;
+		}
+	}
 	if (ufd < 0 || (p->slen && bind(ufd, (struct sockaddr *)&p->source, p->slen) < 0)) {
 		int err = errno;
 		plog(p, UMPA_PROXY_WARN, c->ci.id, "upstream socket: %s", strerror(err));
@@ -1307,6 +1498,12 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
 	if (p->o.mitm->verify)
 		SSL_set1_host(up, c->sni[0] ? c->sni : c->ci.host[0] ? c->ci.host : c->ci.dst);
 	up_resume(p, up, c->sni);
+	if (p->o.mitm->sni_seen && c->sni[0] && !static_for(p, c->sni) &&
+	    p->o.mitm->sni_seen(p->o.mitm->sni_arg, c->sni, c->ci.id) > 0) {
+		c->gated = 1; /* a leaf kept elsewhere is looked up first: umpa_proxy_proceed goes on */
+		c->gate_up = up;
+		return;
+	}
 	if (c->connected) /* SOCKS5: the upstream was connected for the reply */
 		upstream_upgrade(c, up, "TLS");
 	else
@@ -1357,14 +1554,13 @@ static void redirect_resolved(void *arg, const struct sockaddr *sa, socklen_t le
 	conn_go(c);
 }
 
-/* Destination @p sa: the hooks' open (they may refuse it, or send it elsewhere: the target hook), then on. */
-static void conn_begin(struct proxy_conn *c, const struct sockaddr *sa, socklen_t len)
+/* The hooks' open (they may refuse it, or send it elsewhere: the target hook), then on. */
+static void conn_open(struct proxy_conn *c)
 {
 	struct umpa_proxy *p = c->p;
 	struct umpa_err e = {0, ""};
 	char hp[300], host[256];
 	uint16_t port;
-	conn_set_dst(c, sa, len);
 	if (p->hooked && p->h.open && p->h.open(p->h.arg, &c->ci, &c->state, &e) < 0) {
 		plog(p, UMPA_PROXY_WARN, c->ci.id, "%s", e.msg);
 		if (c->socks)
@@ -1382,6 +1578,40 @@ static void conn_begin(struct proxy_conn *c, const struct sockaddr *sa, socklen_
 		return;
 	}
 	conn_go(c);
+}
+
+/* Destination @p sa: opts.gate may make the connection wait (umpa_proxy_proceed), then conn_open. */
+static void conn_begin(struct proxy_conn *c, const struct sockaddr *sa, socklen_t len)
+{
+	struct umpa_proxy *p = c->p;
+	conn_set_dst(c, sa, len);
+	if (p->o.gate && p->o.gate(p->o.gate_arg, c->ci.id) > 0) {
+		c->gated = 1;
+		return;
+	}
+	conn_open(c);
+}
+
+int umpa_proxy_proceed(struct umpa_proxy *p, uint64_t id)
+{
+	struct proxy_conn *c;
+	for (c = p->conns; c; c = c->next)
+		if (c->ci.id == id)
+			break;
+	if (!c || !c->gated)
+		return -UMPA_ENOENT;
+	c->gated = 0;
+	if (c->gate_up) { /* the leaf lookup is over: the upstream's TLS */
+		SSL *up = c->gate_up;
+		c->gate_up = NULL;
+		if (c->connected)
+			upstream_upgrade(c, up, "TLS");
+		else
+			upstream_connect(c, up);
+		return 0;
+	}
+	conn_open(c);
+	return 0;
 }
 
 /* ---- SOCKS5 (proxy_socks.c negotiates) ---- */
@@ -1404,7 +1634,7 @@ static void socks_request(void *arg, const struct umpa_socks5_req *r)
 	struct proxy_conn *c = arg;
 	struct umpa_proxy *p = c->p;
 	struct umpa_err e = {0, ""};
-	plog(p, UMPA_PROXY_NOTE, c->ci.id, "SOCKS5 CONNECT %s%s%s:%u", r->atyp == 4 ? "[" : "", r->host,
+	plog(p, UMPA_PROXY_NOTE, c->ci.id, "SOCKS%u CONNECT %s%s%s:%u", r->ver, r->atyp == 4 ? "[" : "", r->host,
 	     r->atyp == 4 ? "]" : "", r->port);
 	if (r->alen) {
 		conn_begin(c, (const struct sockaddr *)&r->addr, r->alen);
@@ -1443,7 +1673,6 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	struct umpa_err e = {0, ""};
 	int i, one = 1;
 	(void)l;
-	(void)salen;
 	if (p->st.active >= p->o.max_conns) {
 		p->st.over_limit++;
 		evutil_closesocket(fd);
@@ -1461,6 +1690,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	c->started_ns = umpa_loop_wall_ns(p->loop);
 	c->ci.listener = pl->index;
 	addr_text(sa, c->ci.src, sizeof(c->ci.src), &c->ci.sport);
+	if (salen > 0 && (size_t)salen <= sizeof(c->csa)) {
+		memcpy(&c->csa, sa, (size_t)salen);
+		c->clen = (socklen_t)salen;
+	}
 	{
 		struct sockaddr_storage ls;
 		socklen_t ll = sizeof(ls);
@@ -1599,6 +1832,8 @@ static int mitm_init(struct umpa_proxy *p, struct umpa_err *e)
 #endif
 	SSL_CTX_set_session_cache_mode(p->ctx_up, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
 	SSL_CTX_sess_set_new_cb(p->ctx_up, up_session_cb);
+	SSL_CTX_set_default_read_buffer_len(p->ctx_up, TLS_RBUF); /* read ahead once the handshake is done */
+	SSL_CTX_set_default_read_buffer_len(p->ctx_cl, TLS_RBUF);
 	SSL_CTX_set_keylog_callback(p->ctx_up, keylog_cb);
 	SSL_CTX_set_keylog_callback(p->ctx_cl, keylog_cb);
 	if (m->verify) {
