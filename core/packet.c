@@ -319,16 +319,34 @@ uint32_t umpa_crc32c_add(uint32_t crc, const uint8_t *d, uint32_t n)
 
 uint32_t umpa_csum_add(uint32_t sum, const uint8_t *d, uint32_t n)
 {
-	uint64_t s = sum;
-	uint32_t i = 0;
+	uint64_t s = 0;
+	uint32_t i = 0, w;
 
-	/* 32-bit big-endian words: 2^16 = 1 (mod 0xffff), so they sum like pairs of 16-bit words */
-	for (; i + 4 <= n; i += 4)
-		s += (uint32_t)d[i] << 24 | (uint32_t)d[i + 1] << 16 | (uint32_t)d[i + 2] << 8 | d[i + 3];
-	for (; i + 1 < n; i += 2)
-		s += (uint32_t)(d[i] << 8 | d[i + 1]);
-	if (i < n)
-		s += (uint32_t)d[i] << 8;
+	/* RFC 1071 2(B): the ones'-complement sum does not depend on byte order, so the bytes are
+	 * summed as native 32-bit words (2^16 = 1 mod 0xffff: they sum like pairs of 16-bit words),
+	 * eight bytes a step, and the folded result is put in network order once at the end */
+	for (; i + 8 <= n; i += 8) {
+		uint32_t a, b;
+		memcpy(&a, d + i, 4);
+		memcpy(&b, d + i + 4, 4);
+		s += (uint64_t)a + b;
+	}
+	for (; i + 4 <= n; i += 4) {
+		memcpy(&w, d + i, 4);
+		s += w;
+	}
+	if (i < n) { /* 1 to 3 bytes left: zero-padded to a word (an odd last byte is a high byte) */
+		uint8_t t[4] = {0, 0, 0, 0};
+		memcpy(t, d + i, n - i);
+		memcpy(&w, t, 4);
+		s += w;
+	}
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	s = (uint16_t)(s << 8 | s >> 8);
+#endif
+	s += sum;
 	while (s >> 32)
 		s = (s & 0xffffffffu) + (s >> 32);
 	return (uint32_t)s;

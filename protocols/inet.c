@@ -116,18 +116,20 @@ int umpa_inet_pseudo_sum(const struct umpa_pkt *p, unsigned li, uint8_t proto, u
 	umpa_layer_cur(p, (unsigned)l3, &c);
 	if (p->l[l3].proto == &umpa_proto_ip) {
 		const uint8_t *fin;
+		struct umpa_cur fc;
+		uint16_t w[4];
 		if (umpa_cur_ptr_at(&c, 12, 8, &a) < 0)
 			return -1;
 		/* with a source route the pseudo-header holds the final
 		 * destination, as Scapy's in4_chksum and Wireshark compute it */
 		fin = ipv4_final_dst(&c, p->l[l3].hlen);
-		s = umpa_csum_add(0, a, 4);
-		s = umpa_csum_add(s, fin ? fin : a + 4, 4);
-		tail[0] = 0;
-		tail[1] = proto;
-		tail[2] = (uint8_t)(len >> 8);
-		tail[3] = (uint8_t)len;
-		s = umpa_csum_add(s, tail, 4);
+		umpa_cur_init(&fc, fin ? fin : a + 4, 4);
+		/* the twelve bytes as six 16-bit words, summed here (it runs for every TCP and UDP
+		 * segment dissected): the same sum umpa_csum_add gives */
+		if (umpa_cur_be16_at(&c, 12, &w[0]) < 0 || umpa_cur_be16_at(&c, 14, &w[1]) < 0 ||
+		    umpa_cur_be16_at(&fc, 0, &w[2]) < 0 || umpa_cur_be16_at(&fc, 2, &w[3]) < 0)
+			return -1;
+		s = (uint32_t)w[0] + w[1] + w[2] + w[3] + proto + (len & 0xffff);
 	} else {
 		const uint8_t *fin = NULL;
 		if (umpa_cur_ptr_at(&c, 8, 32, &a) < 0)

@@ -48,6 +48,8 @@ struct umpa_source {
 	unsigned npend; /* produced, not yet taken: fr[0..npend) */
 	int src_ended;
 	int done;
+	int paused;        /* umpa_source_pause: no frame produced or handed over */
+	int64_t paused_ns; /* when the pause began */
 	struct umpa_timer *timer;
 	/* stats */
 	uint64_t packets, bytes;
@@ -223,6 +225,8 @@ static void source_tick_(struct umpa_loop *l, void *arg)
 	int64_t start = umpa_loop_now_ns(l), now = start;
 
 	s->timer = NULL; /* a one-shot timer: freed when we return */
+	if (s->paused)
+		return; /* umpa_source_pause(s, 0) arms it again */
 	for (unsigned round = 0; round < 16; round++) {
 		if (fill_(s, now) < 0)
 			return;
@@ -392,4 +396,35 @@ int umpa_source_set_rate(struct umpa_source *s, double pps, double bps, struct u
 		return rearm_(s, (int64_t)now) < 0 ? -UMPA_EIO : 0;
 	}
 	return 0;
+}
+
+int umpa_source_pause(struct umpa_source *s, int on, struct umpa_err *e)
+{
+	int64_t now, d;
+
+	if (s->done)
+		return umpa_err_set(e, UMPA_EINVAL, "source: it has ended (nothing to pause or resume)");
+	on = !!on;
+	if (on == s->paused)
+		return 0;
+	now = umpa_loop_now_ns(s->loop);
+	if (on) {
+		s->paused = 1;
+		s->paused_ns = now;
+		if (s->timer) {
+			umpa_timer_cancel(s->timer);
+			s->timer = NULL;
+		}
+		return 0;
+	}
+	s->paused = 0;
+	/* the schedule moves by the pause: the rate resumes, with no burst to catch up */
+	d = now - s->paused_ns;
+	if (s->paced) {
+		s->next_due += (double)d;
+		for (unsigned i = 0; i < s->npend; i++)
+			s->fr[i].due_ns += d;
+	}
+	s->timer = umpa_at(s->loop, now, source_tick_, s, e);
+	return s->timer ? 0 : -e->code;
 }

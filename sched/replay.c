@@ -35,22 +35,6 @@
 /* Small helpers                                                      */
 /* ================================================================== */
 
-static int grow(void **ptr, size_t *cap, size_t need, size_t elem, struct umpa_err *e)
-{
-	if (need > *cap) {
-		size_t nc = *cap ? *cap : 64;
-		void *np;
-		while (nc < need)
-			nc *= 2;
-		np = realloc(*ptr, nc * elem);
-		if (!np)
-			return umpa_err_set(e, UMPA_ENOMEM, "out of memory reading the capture");
-		*ptr = np;
-		*cap = nc;
-	}
-	return 0;
-}
-
 static int first_net_layer(const struct umpa_pkt *p, unsigned from)
 {
 	for (unsigned i = from; i < p->nlayers; i++) {
@@ -329,6 +313,9 @@ static void placeholder_mac(uint8_t mac[6], const uint8_t *addr, unsigned alen, 
  * shows for that address when it shows one.  Returns the new length, or 0
  * when it cannot be done.
  */
+/* the most bytes reframe() adds to a frame: an Ethernet header and one 802.1Q tag */
+#define REFRAME_MAX_MORE 18
+
 static uint32_t reframe(const struct umpa_pkt *p, int out, int vlan, uint8_t *buf, int *made)
 {
 	uint8_t sll_src[6] = {0};
@@ -694,9 +681,8 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 	size_t ncidr = 0;
 	struct bpf_program bpf = {0};
 	int have_bpf = 0;
-	uint8_t *fbuf = NULL;
 	struct load_tmp t = {0};
-	struct host_vote *votes = NULL;
+	struct host_vote *votes = NULL, *last_hv = NULL;
 	int inlt, rc, made, ok = 0;
 	uint32_t nmade = 0;
 	uint64_t maxp;
@@ -708,12 +694,12 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 	if (!o)
 		o = &defaults;
 	maxp = o->max_pkts ? o->max_pkts : 10000000;
-	if (!cap || !cp || !(fbuf = malloc(UMPA_MAX_PKT + 32))) {
+	if (!cap || !cp) {
 		umpa_err_set(e, UMPA_ENOMEM, "out of memory reading the capture");
 		goto fail;
 	}
 	cap->priv = cp;
-	if (grow((void **)&cap->arena, &acap, 65536, 1, e) < 0) /* never NULL, even for empty records */
+	if (umpa_array_grow(&cap->arena, &acap, 65536, 1, e) < 0) /* never NULL, even for empty records */
 		goto fail;
 	inlt = umpa_capr_linktype(r);
 	if (!umpa_proto_for_linktype(inlt)) {
@@ -728,7 +714,7 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 		while (*s) {
 			const char *end = strchr(s, ',');
 			size_t n = end ? (size_t)(end - s) : strlen(s);
-			if (grow((void **)&cidrs, &ccap, ncidr + 1, sizeof *cidrs, e) < 0)
+			if (umpa_array_grow(&cidrs, &ccap, ncidr + 1, sizeof *cidrs, e) < 0)
 				goto fail;
 			if (parse_cidr(s, n, &cidrs[ncidr], e) < 0) {
 				umpa_err_prefix(e, "side rule: ");
@@ -770,7 +756,9 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 			goto fail;
 		}
 		umpa_dissect(&p);
-		if (grow((void **)&cap->pkts, &pcap_, cap->npkts + 1, sizeof *cap->pkts, e) < 0)
+		/* per packet: the call only when full (a call per packet costs as much as the rest of this) */
+		if (cap->npkts + 1 > pcap_ &&
+		    umpa_array_grow(&cap->pkts, &pcap_, cap->npkts + 1, sizeof *cap->pkts, e) < 0)
 			goto fail;
 		rp = &cap->pkts[cap->npkts];
 		memset(rp, 0, sizeof *rp);
@@ -781,10 +769,15 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 		rp->frame = umpa_capr_number(r);
 		rp->exch = UMPA_REPLAY_NONE;
 		made = 0;
-		n = reframe(&p, cap->linktype, o->vlan, fbuf, &made);
+		/* re-framed straight into the arena: at most an Ethernet header and a tag longer */
+		if (cap->alen + p.len + REFRAME_MAX_MORE > acap &&
+		    umpa_array_grow(&cap->arena, &acap, cap->alen + p.len + REFRAME_MAX_MORE, 1, e) < 0)
+			goto fail;
+		n = reframe(&p, cap->linktype, o->vlan, cap->arena + cap->alen, &made);
 		if (n == 0) { /* cannot be re-framed: kept as it is, never sent */
 			rp->unsendable = 1;
-			memcpy(fbuf, p.data, p.len);
+			if (p.len)
+				memcpy(cap->arena + cap->alen, p.data, p.len);
 			n = p.len;
 			if (!cap->unsendable_why[0])
 				snprintf(cap->unsendable_why, sizeof cap->unsendable_why,
@@ -805,13 +798,9 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 					 "frame %llu was cut to %u of its %u bytes when captured",
 					 (unsigned long long)rp->frame, p.len, p.wirelen);
 		}
-		if (grow((void **)&cap->arena, &acap, cap->alen + n, 1, e) < 0)
-			goto fail;
 		nmade += made != 0;
 		rp->unsendable |= made ? 2 : 0; /* bit 1: header made here (cleared by cap_fix_dst) */
-		if (n)
-			memcpy(cap->arena + cap->alen, fbuf, n);
-		else
+		if (!n)
 			rp->unsendable = 1; /* an empty record: nothing to send */
 		rp->off = cap->alen;
 		rp->len = n;
@@ -829,9 +818,9 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 		if (fi < 0) {
 			struct umpa_replay_flow *f;
 			size_t i;
-			if (grow((void **)&cap->flows, &fcap, cap->nflows + 1, sizeof *cap->flows, e) < 0 ||
-			    grow((void **)&cp->keys, &kcap, cap->nflows + 1, sizeof *cp->keys, e) < 0 ||
-			    grow((void **)&cp->client_dir, &dcap, cap->nflows + 1, 1, e) < 0)
+			if (umpa_array_grow(&cap->flows, &fcap, cap->nflows + 1, sizeof *cap->flows, e) < 0 ||
+			    umpa_array_grow(&cp->keys, &kcap, cap->nflows + 1, sizeof *cp->keys, e) < 0 ||
+			    umpa_array_grow(&cp->client_dir, &dcap, cap->nflows + 1, 1, e) < 0)
 				goto fail;
 			fi = cap->nflows++;
 			cp->keys[fi] = k;
@@ -934,11 +923,11 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 		} else if (votes && rp->len >= 14) {
 			struct umpa_cur c;
 			uint8_t src[6] = {0};
-			struct host_vote *hv;
 			umpa_cur_init(&c, cap->arena + rp->off, rp->len);
 			umpa_cur_copy_at(&c, 6, 6, src);
-			hv = host_slot(votes, src);
-			send = (hv && hv->score > 0) != (o->sides.server_side != 0);
+			if (!last_hv || memcmp(src, last_hv->mac, 6)) /* a host's packets in a row: one look-up */
+				last_hv = host_slot(votes, src);
+			send = (last_hv && last_hv->score > 0) != (o->sides.server_side != 0);
 		} else
 			send = rp->side == (o->sides.server_side ? UMPA_SIDE_SERVER : UMPA_SIDE_CLIENT);
 		rp->role = (uint8_t)(send ? UMPA_ROLE_SEND : UMPA_ROLE_EXPECT);
@@ -950,7 +939,8 @@ struct umpa_replay_cap *umpa_replay_cap_load(struct umpa_capr *r, const struct u
 		t.prev_send[i] = UMPA_REPLAY_NONE;
 		if (send) {
 			struct umpa_replay_exch *x;
-			if (grow((void **)&cap->exch, &ecap, cap->nexch + 1, sizeof *cap->exch, e) < 0)
+			if (cap->nexch + 1 > ecap &&
+			    umpa_array_grow(&cap->exch, &ecap, cap->nexch + 1, sizeof *cap->exch, e) < 0)
 				goto fail;
 			x = &cap->exch[cap->nexch];
 			memset(x, 0, sizeof *x);
@@ -1016,7 +1006,6 @@ fail:
 	free(votes);
 	if (have_bpf)
 		pcap_freecode(&bpf);
-	free(fbuf);
 	free(t.prev_send);
 	free(t.last_send);
 	free(t.hfull);
@@ -1567,7 +1556,7 @@ int umpa_replay_checker_keep(struct umpa_replay_checker *ck, uint32_t k, uint32_
 	}
 	if (ck->roff[k])
 		return 0;
-	if (grow((void **)&ck->ref, &ck->rcap, ck->rlen + live->len, 1, e) < 0)
+	if (umpa_array_grow(&ck->ref, &ck->rcap, ck->rlen + live->len, 1, e) < 0)
 		return -e->code;
 	memcpy(ck->ref + ck->rlen, live->data, live->len);
 	ck->roff[k] = ck->rlen + 1;
@@ -1930,14 +1919,8 @@ int umpa_replay_report_add(struct umpa_replay_report *rep, const struct umpa_rep
 		rep->failed_dropped++;
 		return 0;
 	}
-	if (rep->nfailed == rep->cfailed) {
-		size_t nc = rep->cfailed ? rep->cfailed * 2 : 64;
-		void *np = realloc(rep->failed, nc * sizeof *rep->failed);
-		if (!np)
-			return -UMPA_ENOMEM;
-		rep->failed = np;
-		rep->cfailed = nc;
-	}
+	if (umpa_array_grow(&rep->failed, &rep->cfailed, rep->nfailed + 1, sizeof *rep->failed, NULL) < 0)
+		return -UMPA_ENOMEM;
 	rep->failed[rep->nfailed++] = *res;
 	return 0;
 }
@@ -2205,9 +2188,13 @@ struct umpa_replay_run {
 	/* live flow keys the drivers added (umpa_replay_run_alias): open addressing, flow index + 1 */
 	struct run_alias *alias;
 	size_t nalias, calias;
+	/* flows the peer opens from ports of its own (umpa_replay_run_adopter) */
+	uint32_t *adopt;
+	size_t nadopt, cadopt;
 	/* live controls (umpa_replay_set_multiplier, umpa_replay_pause) */
 	int64_t start_ns, paused_ns; /* when the run began (--duration); when a pause began */
 	int started, paused;
+	struct umpa_timer *hold; /* while paused: keeps the loop running when nothing else would (--no-check) */
 };
 
 struct run_alias {
@@ -2262,6 +2249,26 @@ int umpa_replay_run_alias(struct umpa_replay_run *run, const struct umpa_pkt *p,
 	run->alias[i].fi1 = fi + 1;
 	run->nalias++;
 	return 0;
+}
+
+int umpa_replay_run_adopter(struct umpa_replay_run *run, uint32_t fi, struct umpa_err *e)
+{
+	if (umpa_array_grow(&run->adopt, &run->cadopt, run->nadopt + 1, sizeof *run->adopt, e) < 0)
+		return -UMPA_ENOMEM;
+	run->adopt[run->nadopt++] = fi;
+	return 0;
+}
+
+/* a TCP SYN without ACK (a connection being opened), read through the cursor */
+static int tcp_syn(const struct umpa_pkt *p)
+{
+	int l4 = umpa_pkt_find(p, &umpa_proto_tcp, 0);
+	struct umpa_cur c;
+	uint8_t fl = 0;
+	if (l4 < 0)
+		return 0;
+	umpa_layer_cur(p, (unsigned)l4, &c);
+	return umpa_cur_u8_at(&c, 13, &fl) == 0 && (fl & 0x12) == 0x02;
 }
 
 /* the flow of live packet @p p: the capture's, else one a driver aliased; -1 for none */
@@ -2816,6 +2823,8 @@ int umpa_replay_run_go(struct umpa_replay_run *run, struct umpa_err *e)
 	run->prog = NULL;
 	umpa_timer_cancel(run->tm);
 	run->tm = NULL;
+	umpa_timer_cancel(run->hold);
+	run->hold = NULL;
 	if (run->src)
 		umpa_source_stop(run->src);
 	run->last_ns = run->sent ? run->last_ns : run->start_ns;
@@ -2847,6 +2856,16 @@ int umpa_replay_run_input(struct umpa_replay_run *run, struct umpa_pkt *p, unsig
 			run->received++;
 			return 1;
 		}
+		/* a connection the peer opens from a port of its own: the flows that take such ones are asked */
+		if (f < 0 && run->nadopt && tcp_syn(p))
+			for (size_t i = 0; i < run->nadopt; i++) {
+				uint32_t a = run->adopt[i];
+				if (run->fdrv[a] && run->fdrv[a]->adopt &&
+				    run->fdrv[a]->adopt(run->fst[a], p, (int)ifidx)) {
+					run->received++;
+					return 1;
+				}
+			}
 	}
 	return umpa_expect_input(run->ex, p);
 }
@@ -2917,6 +2936,7 @@ struct umpa_replay_run *umpa_replay_run_free(struct umpa_replay_run *run)
 	free(run->fdrv);
 	free(run->fst);
 	free(run->alias);
+	free(run->adopt);
 	free(run);
 	return NULL;
 }
@@ -2975,16 +2995,38 @@ int umpa_replay_set_multiplier(struct umpa_replay_run *run, double mult, struct 
 	return rearm(run, e);
 }
 
+static void hold_tick(struct umpa_loop *loop, void *arg)
+{
+	(void)loop;
+	(void)arg; /* a paused run waits: nothing to do, the loop just goes on */
+}
+
 int umpa_replay_pause(struct umpa_replay_run *run, int on, struct umpa_err *e)
 {
 	int64_t now;
-	if (umpa_replay_run_paced(run))
-		return umpa_err_set(e, UMPA_EINVAL, "paused: this replay is paced (--pps, --mbps, --topspeed)");
 	if (!run->started)
 		return umpa_err_set(e, UMPA_EINVAL, "paused: the replay has not started");
 	on = !!on;
 	if (on == run->paused)
 		return 0;
+	/* paused, with no timer and no capture (--no-check) the loop would think the run over */
+	if (on && !(run->hold = umpa_every(run->loop, UMPA_NS_PER_SEC / 10, hold_tick, run, e)))
+		return -e->code;
+	if (!on) {
+		umpa_timer_cancel(run->hold);
+		run->hold = NULL;
+	}
+	if (umpa_replay_run_paced(run)) { /* --pps, --mbps, --topspeed: the scheduler's source holds its frames */
+		if (!run->src || (run->done_sending && on))
+			umpa_err_set(e, UMPA_EINVAL, "paused: the replay has sent everything");
+		else if (umpa_source_pause(run->src, on, e) == 0) {
+			run->paused = on;
+			return 0;
+		}
+		umpa_timer_cancel(run->hold);
+		run->hold = NULL;
+		return -e->code;
+	}
 	now = umpa_loop_now_ns(run->loop);
 	if (on) {
 		run->paused = 1;

@@ -54,10 +54,11 @@ struct rchk_ {
 
 struct rflow_ {
 	int ipv6;
-	uint8_t addr[2][16]; /* [0] ours, [1] the peer's */
-	uint16_t port[2];    /* [0] ours as sent (umpa_rtcp_renew), [1] the peer's */
-	uint16_t rec_port;   /* ours as recorded */
-	uint32_t isn_add;    /* added to our sequence numbers as sent (umpa_rtcp_renew) */
+	uint8_t addr[2][16];    /* [0] ours, [1] the peer's */
+	uint16_t port[2];       /* [0] ours as sent (umpa_rtcp_renew), [1] the peer's */
+	uint16_t rec_port;      /* ours as recorded */
+	uint16_t peer_rec_port; /* the peer's as recorded (port[1] differs once umpa_rtcp_peer_port moved it) */
+	uint32_t isn_add;       /* added to our sequence numbers as sent (umpa_rtcp_renew) */
 	char name[112];
 	struct rseg_ *seg;
 	size_t nseg, capseg;
@@ -348,6 +349,7 @@ int umpa_rtcp_add(struct umpa_rtcp *rt, const struct umpa_pkt *p, uint64_t frame
 		f->port[0] = ours ? t.sport : t.dport;
 		f->port[1] = ours ? t.dport : t.sport;
 		f->rec_port = f->port[0];
+		f->peer_rec_port = f->port[1];
 		name_(f);
 		rt->fl[rt->nfl] = f;
 		if (ht_put_(rt, rt->nfl, e) < 0) {
@@ -419,17 +421,11 @@ int umpa_rtcp_add(struct umpa_rtcp *rt, const struct umpa_pkt *p, uint64_t frame
 	return 1;
 }
 
-int umpa_rtcp_renew(struct umpa_rtcp *rt, size_t i, uint16_t our_port, uint32_t isn_add, struct umpa_err *e)
+/* A flow's key changed: the table again, same size. */
+static int rehash_(struct umpa_rtcp *rt, struct umpa_err *e)
 {
 	size_t *nh;
 
-	if (i >= rt->nfl)
-		return umpa_err_set(e, UMPA_ERANGE, "no TCP flow %zu to renew", i);
-	if (rt->started)
-		return umpa_err_set(e, UMPA_EINVAL, "flows are renewed before the start");
-	rt->fl[i]->port[0] = our_port;
-	rt->fl[i]->isn_add = isn_add;
-	/* the flow's key changed: the table again, same size */
 	if (!(nh = calloc(rt->htcap, sizeof(*nh))))
 		return umpa_err_set(e, UMPA_ENOMEM, "out of memory");
 	for (size_t k = 0; k < rt->nfl; k++) {
@@ -443,6 +439,27 @@ int umpa_rtcp_renew(struct umpa_rtcp *rt, size_t i, uint16_t our_port, uint32_t 
 	free(rt->ht);
 	rt->ht = nh;
 	return 0;
+}
+
+int umpa_rtcp_renew(struct umpa_rtcp *rt, size_t i, uint16_t our_port, uint32_t isn_add, struct umpa_err *e)
+{
+	if (i >= rt->nfl)
+		return umpa_err_set(e, UMPA_ERANGE, "no TCP flow %zu to renew", i);
+	if (rt->started)
+		return umpa_err_set(e, UMPA_EINVAL, "flows are renewed before the start");
+	rt->fl[i]->port[0] = our_port;
+	rt->fl[i]->isn_add = isn_add;
+	return rehash_(rt, e);
+}
+
+int umpa_rtcp_peer_port(struct umpa_rtcp *rt, size_t i, uint16_t peer_port, struct umpa_err *e)
+{
+	if (i >= rt->nfl)
+		return umpa_err_set(e, UMPA_ERANGE, "no TCP flow %zu", i);
+	if (!rt->ht)
+		return umpa_err_set(e, UMPA_EINVAL, "no TCP flow filed");
+	rt->fl[i]->port[1] = peer_port;
+	return rehash_(rt, e);
 }
 
 int umpa_rtcp_flow_info(const struct umpa_rtcp *rt, size_t i, struct umpa_rtcp_flow *out)
@@ -503,6 +520,10 @@ static int send_seg_(struct rflow_ *f, struct rseg_ *s, struct umpa_err *e)
 	if (f->port[0] != f->rec_port) { /* a later connection: its own port */
 		th[0] = (uint8_t)(f->port[0] >> 8);
 		th[1] = (uint8_t)f->port[0];
+	}
+	if (f->port[1] != f->peer_rec_port) { /* a peer that opened from a port of its own (umpa_rtcp_peer_port) */
+		th[2] = (uint8_t)(f->port[1] >> 8);
+		th[3] = (uint8_t)f->port[1];
 	}
 	if (f->isn_add) { /* ... and its own ISN */
 		uint32_t q = s->seq + f->isn_add;

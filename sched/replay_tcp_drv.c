@@ -29,6 +29,8 @@ struct tcpconn_ {
 	int aliased;       /* its live 4-tuple told to the run (a renewed connection) */
 	uint16_t rec_port; /* our recorded port, and the one it uses live */
 	uint16_t live_port;
+	int peer_seen;      /* the peer's packets reached it (a flow the peer opens: its SYN did) */
+	uint16_t peer_port; /* the port the peer opened it from, learned from its SYN (0: as recorded) */
 	/* header differences of SYN+ACK / RST answers, allocated only when there are some */
 	struct drv_hdr_ {
 		size_t chk;
@@ -47,9 +49,11 @@ struct tcpdrv_ {
 	uint32_t *pk; /* the flow's packet indices, in file order */
 	size_t npk;
 	unsigned ifidx;
-	int opener;         /* we open the flow (our first packet is its client's): later connections renew it */
-	uint16_t rec_port;  /* our recorded port */
-	uint32_t next_iter; /* rounds started so far */
+	int opener;        /* we open the flow (our first packet is its client's): later connections renew it */
+	int peer_opens;    /* the peer opens it (its first packet is the client's): it chooses its port each time */
+	uint16_t rec_port; /* our recorded port */
+	uint16_t peer_rec_port;         /* the peer's recorded port (a flow the peer opens) */
+	uint32_t next_iter;             /* rounds started so far */
 	struct tcpconn_ *conns, **tail; /* started and not reported yet, in round order */
 	/* reporting: results being assembled */
 	struct umpa_replay_result *res;
@@ -89,13 +93,20 @@ static const struct umpa_pkt *drv_as_recorded_(const struct tcpconn_ *c, const s
 					       struct umpa_pkt *tmp)
 {
 	int l4 = umpa_pkt_find(live, &umpa_proto_tcp, 0);
+	int ours = c->live_port != c->rec_port, peers = c->peer_port && c->peer_port != c->d->peer_rec_port;
 	uint8_t *th;
 
-	if (c->live_port == c->rec_port || l4 < 0 || umpa_pkt_dup(tmp, live, NULL) < 0 || tmp->l[l4].off + 4 > tmp->len)
+	if ((!ours && !peers) || l4 < 0 || umpa_pkt_dup(tmp, live, NULL) < 0 || tmp->l[l4].off + 4 > tmp->len)
 		return live;
 	th = tmp->data + tmp->l[l4].off;
-	th[2] = (uint8_t)(c->rec_port >> 8);
-	th[3] = (uint8_t)c->rec_port;
+	if (ours) {
+		th[2] = (uint8_t)(c->rec_port >> 8);
+		th[3] = (uint8_t)c->rec_port;
+	}
+	if (peers) { /* the peer's own port for this connection (drv_adopt_) back to the recorded one */
+		th[0] = (uint8_t)(c->d->peer_rec_port >> 8);
+		th[1] = (uint8_t)c->d->peer_rec_port;
+	}
 	return tmp;
 }
 
@@ -160,10 +171,19 @@ static void *drv_open_(struct umpa_replay_run *run, uint32_t fi, struct umpa_err
 			/* the flow's first packet is ours and its client's: we open it */
 			d->opener = rp->side == UMPA_SIDE_CLIENT;
 			d->rec_port = fl->cport;
+		} else if (rp->role != UMPA_ROLE_SEND && !d->npk && rp->side == UMPA_SIDE_CLIENT) {
+			/* the peer's and its client's (its SYN): the peer opens every connection, from its own port */
+			d->peer_opens = 1;
+			d->peer_rec_port = fl->cport;
 		}
 		if (rp->role == UMPA_ROLE_SEND && d->ifidx == 0)
 			d->ifidx = rp->ifidx;
 		d->pk[d->npk++] = i;
+	}
+	if (d->peer_opens && umpa_replay_run_adopter(run, fi, e) < 0) {
+		free(d->pk);
+		free(d);
+		return NULL;
 	}
 	return d;
 }
@@ -259,9 +279,57 @@ static int drv_input_(void *st, struct umpa_pkt *p, int ifidx)
 		rc = umpa_rtcp_input(c->rt, p, &e);
 		if (rc < 0)
 			umpa_loop_fail(umpa_replay_loop(d->run), &e);
-		if (rc != 0)
+		if (rc != 0) {
+			c->peer_seen = 1;
 			return 1;
+		}
 	}
+	return 0;
+}
+
+/*
+ * A SYN of no known flow (umpa_replay_run_input offers it): the peer opens a
+ * connection of this flow from a port of its own, as a real client does for
+ * each connection (the recorded one may be in its TIME-WAIT).  The oldest
+ * connection still waiting for its peer takes that port (umpa_rtcp_peer_port)
+ * when the rest of the 4-tuple is the flow's, and the run learns the tuple.
+ */
+static int drv_adopt_(void *st, struct umpa_pkt *p, int ifidx)
+{
+	struct tcpdrv_ *d = st;
+	struct umpa_err e = {0};
+	int l4 = umpa_pkt_find(p, &umpa_proto_tcp, 0);
+	struct umpa_cur cur;
+	uint16_t sport;
+
+	(void)ifidx;
+	if (!d->peer_opens || l4 < 0)
+		return 0;
+	umpa_layer_cur(p, (unsigned)l4, &cur);
+	if (umpa_cur_be16_at(&cur, 0, &sport) < 0)
+		return 0;
+	for (struct tcpconn_ *c = d->conns; c; c = c->next) {
+		uint16_t was = c->peer_port ? c->peer_port : d->peer_rec_port;
+		int rc;
+		if (c->peer_seen || umpa_rtcp_done(c->rt))
+			continue;
+		if (umpa_rtcp_peer_port(c->rt, 0, sport, &e) < 0)
+			break;
+		c->peer_port = sport; /* before the input: its checks compare the SYN as recorded (drv_as_recorded_) */
+		rc = umpa_rtcp_input(c->rt, p, &e);
+		if (rc == 1) {
+			c->peer_seen = 1;
+			if (umpa_replay_run_alias(d->run, p, d->fi, &e) < 0)
+				break;
+			return 1;
+		}
+		/* not this flow's 4-tuple (another address or port): as it was */
+		c->peer_port = was == d->peer_rec_port ? 0 : was;
+		if (rc < 0 || umpa_rtcp_peer_port(c->rt, 0, was, &e) < 0)
+			break;
+	}
+	if (e.code)
+		umpa_loop_fail(umpa_replay_loop(d->run), &e);
 	return 0;
 }
 
@@ -452,9 +520,19 @@ static void drv_close_(void *st)
 
 uint16_t umpa_replay_tcp_port(const struct umpa_replay_cap *cap, uint32_t fi, uint16_t port, uint64_t conn)
 {
-	if (conn == 0 || port < 1024)
+	uint64_t k;
+
+	if (conn == 0)
 		return port;
-	return (uint16_t)(1024 + ((conn - 1) * (uint64_t)cap->nflows + fi) % 31744);
+	k = (conn - 1) * (uint64_t)cap->nflows + fi;
+	if (port >= 1024)
+		return (uint16_t)(1024 + k % 31744);
+	/* a reserved port (rsh, NFS and the other services that want a privileged client port) stays
+	 * reserved: rresvport's 512-1023, never the recorded port itself */
+	if (port < 512)
+		return (uint16_t)(512 + k % 512);
+	k %= 511;
+	return (uint16_t)(512 + k + (512 + k >= port));
 }
 
 const struct umpa_replay_driver umpa_replay_driver_tcp = {
@@ -465,4 +543,5 @@ const struct umpa_replay_driver umpa_replay_driver_tcp = {
     .input = drv_input_,
     .busy = drv_busy_,
     .close = drv_close_,
+    .adopt = drv_adopt_,
 };

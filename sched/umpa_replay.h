@@ -401,6 +401,14 @@ struct umpa_replay_driver {
 	int (*busy)(void *st);
 	/** The run ends: report every exchange not reported yet (missing / gave up), free @p st. */
 	void (*close)(void *st);
+	/**
+	 * Optional (NULL: never asked).  A TCP SYN @p p of no known flow, offered
+	 * to the flows registered with umpa_replay_run_adopter (the peer opens
+	 * them and chooses its port for each connection): take it as the opening
+	 * of a connection of this flow?  1 when taken (its 4-tuple is then the
+	 * flow's: umpa_replay_run_alias), else 0.
+	 */
+	int (*adopt)(void *st, struct umpa_pkt *p, int ifidx);
 };
 
 /* Flows no driver claims are the run's own, stateless: each SEND packet is an
@@ -582,17 +590,19 @@ struct umpa_replay_run *umpa_replay_run_free(struct umpa_replay_run *run);
  */
 int umpa_replay_set_multiplier(struct umpa_replay_run *run, double mult, struct umpa_err *e);
 
-/** True when @p run is paced (--pps, --mbps, --topspeed): no multiplier, no pause. */
+/** True when @p run is paced (--pps, --mbps, --topspeed): no multiplier (a rate for --pps and --mbps instead). */
 int umpa_replay_run_paced(const struct umpa_replay_run *run);
 
 /** The speed factor in use. */
 double umpa_replay_multiplier(const struct umpa_replay_run *run);
 
 /**
- * Pause (@p on 1) or resume (0) sending on original timing: nothing is
- * sent while paused (answers are still taken and exchanges still time
- * out); on resuming, the schedule moves on by the time paused.  Returns 0
- * or -UMPA_EINVAL (a paced run, or one not started).
+ * Pause (@p on 1) or resume (0) sending: nothing is sent while paused
+ * (answers are still taken and exchanges still time out); on resuming, the
+ * schedule moves on by the time paused: the recorded timing where it
+ * stopped, a paced run (--pps, --mbps: umpa_source_pause) at its rate with
+ * no burst to catch up, --topspeed as fast as before.  Returns 0 or
+ * -UMPA_EINVAL (a run not started, or a paced one that sent everything).
  */
 int umpa_replay_pause(struct umpa_replay_run *run, int on, struct umpa_err *e);
 
@@ -632,6 +642,13 @@ const struct umpa_replay_timing *umpa_replay_run_timing(const struct umpa_replay
  * -UMPA_ENOMEM.
  */
 int umpa_replay_run_alias(struct umpa_replay_run *run, const struct umpa_pkt *p, uint32_t fi, struct umpa_err *e);
+
+/**
+ * Flow @p fi (claimed by a driver with an adopt hook) is opened by the peer
+ * from ports it chooses: a TCP SYN of no known flow is offered to the
+ * driver's adopt hook.  From a driver's open.  Returns 0 or -UMPA_ENOMEM.
+ */
+int umpa_replay_run_adopter(struct umpa_replay_run *run, uint32_t fi, struct umpa_err *e);
 
 /** The run's checker (drivers compare their answers with umpa_replay_compare). */
 struct umpa_replay_checker *umpa_replay_run_checker(struct umpa_replay_run *run);

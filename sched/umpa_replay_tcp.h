@@ -131,6 +131,15 @@ int umpa_rtcp_add(struct umpa_rtcp *rt, const struct umpa_pkt *p, uint64_t frame
  */
 int umpa_rtcp_renew(struct umpa_rtcp *rt, size_t i, uint16_t our_port, uint32_t isn_add, struct umpa_err *e);
 
+/**
+ * Take flow @p i's peer at port @p peer_port from now on (before or after
+ * umpa_rtcp_start): the peer's packets from that port are the flow's and our
+ * segments go to it.  For a flow the peer opens (its SYN first), whose port
+ * the peer chooses for each connection: the run learns it from the SYN.
+ * Returns 0, or a negative error (no such flow, no memory).
+ */
+int umpa_rtcp_peer_port(struct umpa_rtcp *rt, size_t i, uint16_t peer_port, struct umpa_err *e);
+
 /** Number of flows filed. */
 size_t umpa_rtcp_nflows(const struct umpa_rtcp *rt);
 
@@ -190,7 +199,10 @@ extern const struct umpa_replay_driver umpa_replay_driver_tcp;
  * from 1 on, 1024 + ((conn - 1) * cap->nflows + fi) mod 31744, below the
  * ephemeral ranges systems draw from (Linux 32768-60999, others 49152 up),
  * so no two connections of one replay share a 4-tuple (until the range wraps)
- * and none takes a recorded one.  A recorded port under 1024 is kept.
+ * and none takes a recorded one.  A recorded port under 1024 (a client that
+ * needs a privileged port: rsh, NFS) gets another privileged one, from
+ * rresvport's 512-1023: 512 + ((conn - 1) * cap->nflows + fi) mod 511,
+ * stepping over the recorded port (mod 512 for a recorded port under 512).
  */
 uint16_t umpa_replay_tcp_port(const struct umpa_replay_cap *cap, uint32_t fi, uint16_t port, uint64_t conn);
 

@@ -394,6 +394,16 @@ void umpa_source_stats(const struct umpa_source *s, struct umpa_rate_stats *st);
 int umpa_source_set_rate(struct umpa_source *s, double pps, double bps, struct umpa_err *e);
 
 /**
+ * Pause (@p on 1) or resume (0) @p s while it runs (a control plane): while
+ * paused no frame is produced or handed to the sink (frames already
+ * produced wait); on resume a paced source's schedule moves by the time it
+ * was paused, so it goes on at its rate with no burst to catch up.  The rate
+ * report counts the pause as one long gap.  Returns 0 (also when it already
+ * was as asked) or -UMPA_EINVAL when @p s has ended.
+ */
+int umpa_source_pause(struct umpa_source *s, int on, struct umpa_err *e);
+
+/**
  * Stop @p s if running and free it.  Not from inside @p s's own source or
  * sink callback (use umpa_source_stop there).  NULL is accepted.  Returns NULL.
  */

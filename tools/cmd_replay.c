@@ -46,6 +46,8 @@ static const char replay_usage[] =
     "  --topspeed           as fast as the interface takes them\n"
     "  --loop N             replay the file N times\n"
     "  --duration S         stop sending after S seconds\n"
+    "  --qdisc-bypass       TX ring frames go straight to the driver (PACKET_QDISC_BYPASS:\n"
+    "                       no qdisc, no shaping, no taps of the qdisc layer; opt-in)\n"
     "  --timeout S          wait S seconds for each answer (default 1); a TCP flow\n"
     "                       waiting this long retransmits\n"
     "  --retries N          TCP retransmissions before a flow gives up (default 3)\n"
@@ -90,7 +92,8 @@ static const char replay_usage[] =
     "  --progress           a progress line every second (default when stderr is a terminal)\n"
     "Live page and control (a live replay):\n"
     "  --http ADDR:PORT     serve GET / (the live page), /stats, /events, /conns (the flows)\n"
-    "                       and PATCH /params (multiplier, paused; pps or mbps with --pps, --mbps)\n"
+    "                       and PATCH /params (multiplier, paused; pps or mbps with --pps, --mbps;\n"
+    "                       paused with --topspeed), POST /pause, POST /resume\n"
     "  --http-allow CIDR    also serve clients from CIDR (repeatable; default loopback only)\n"
     "  --http-token TOKEN   changes need 'Authorization: Bearer TOKEN'\n"
     "Exit status: 0 every exchange matched, 1 an exchange differed, was missing or\n"
@@ -338,6 +341,7 @@ int cmd_replay(int argc, char **argv)
 	    {"template", required_argument, NULL, 'E'},
 	    {"both-sides", no_argument, NULL, 'b'},
 	    {"set", required_argument, NULL, 'Z'},
+	    {"qdisc-bypass", no_argument, NULL, 'Q'},
 	    HTTP_CLI_LOPTS,
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -357,7 +361,7 @@ int cmd_replay(int argc, char **argv)
 	struct umpa_replay_checker *ck = NULL;
 	struct macmap user[REPLAY_MAX_RULES];
 	size_t nuser = 0;
-	int audit = 0;
+	int audit = 0, bypass = 0;
 	const char *tmpl = NULL, *sets[64];
 	size_t nsets = 0;
 	struct umpa_replay_tmpl *dev = NULL;
@@ -502,6 +506,9 @@ int cmd_replay(int argc, char **argv)
 		case 'b':
 			lo.sides.both = 1;
 			break;
+		case 'Q':
+			bypass = 1;
+			break;
 		case 'Z':
 			if (nsets == sizeof sets / sizeof sets[0]) {
 				tool_err("replay: at most 64 --set");
@@ -552,6 +559,10 @@ int cmd_replay(int argc, char **argv)
 	if (hc.listen && (audit || tmpl)) {
 		tool_err("replay: --http serves a live replay (-i); --%s is over before a client could ask",
 			 audit ? "audit" : "template");
+		return UMPA_EXIT_USAGE;
+	}
+	if (bypass && (audit || tmpl)) {
+		tool_err("replay: --qdisc-bypass is for a live replay (-i): drop --%s", audit ? "audit" : "template");
 		return UMPA_EXIT_USAGE;
 	}
 	if (audit || tmpl) {
@@ -679,6 +690,8 @@ int cmd_replay(int argc, char **argv)
 		if (!(ifc->inj = umpa_inj_open(ifc->name, 2, &e)))
 			goto fail;
 		if (umpa_inj_send_batch(ifc->inj, NULL, 0, &e) < 0) /* the TX ring, set up now */
+			goto fail;
+		if (bypass && umpa_inj_qdisc_bypass(ifc->inj, 1, &e) < 0)
 			goto fail;
 		if (!tm.no_check) {
 			struct umpa_cap_opts co;

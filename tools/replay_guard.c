@@ -108,8 +108,8 @@ int replay_guard_on(const struct replay_guard_flow *fl, size_t n, struct replay_
 		    struct umpa_err *e)
 {
 	struct ifaddrs *ifs = NULL;
-	struct umpa_sbuf s4, s6, sc;
-	size_t k4 = 0, k6 = 0;
+	struct umpa_sbuf s4, s6, sc, w4, w6; /* w4, w6: address . port . address (any peer port) */
+	size_t k4 = 0, k6 = 0, j4 = 0, j6 = 0;
 	char first[INET6_ADDRSTRLEN] = "";
 	struct replay_guard *g;
 	int rc = 0;
@@ -122,6 +122,8 @@ int replay_guard_on(const struct replay_guard_flow *fl, size_t n, struct replay_
 	memset(&s4, 0, sizeof(s4));
 	memset(&s6, 0, sizeof(s6));
 	memset(&sc, 0, sizeof(sc));
+	memset(&w4, 0, sizeof(w4));
+	memset(&w6, 0, sizeof(w6));
 	for (size_t i = 0; i < n; i++) {
 		char la[INET6_ADDRSTRLEN], ra[INET6_ADDRSTRLEN];
 		const struct replay_guard_flow *f = &fl[i];
@@ -132,6 +134,15 @@ int replay_guard_on(const struct replay_guard_flow *fl, size_t n, struct replay_
 		inet_ntop(af, f->raddr, ra, sizeof(ra));
 		if (!first[0])
 			snprintf(first, sizeof(first), "%s", la);
+		if (!f->rport) { /* any peer port */
+			umpa_sbuf_printf(f->ipv6 ? &w6 : &w4, "%s%s . %u . %s", (f->ipv6 ? j6 : j4) ? ", " : "", la,
+					 f->lport, ra);
+			if (f->ipv6)
+				j6++;
+			else
+				j4++;
+			continue;
+		}
 		umpa_sbuf_printf(f->ipv6 ? &s6 : &s4, "%s%s . %u . %s . %u", (f->ipv6 ? k6 : k4) ? ", " : "", la,
 				 f->lport, ra, f->rport);
 		if (f->ipv6)
@@ -140,7 +151,7 @@ int replay_guard_on(const struct replay_guard_flow *fl, size_t n, struct replay_
 			k4++;
 	}
 	freeifaddrs(ifs);
-	if (!k4 && !k6)
+	if (!k4 && !k6 && !j4 && !j6)
 		goto done;
 	if (!(g = calloc(1, sizeof(*g)))) {
 		rc = umpa_err_set(e, UMPA_ENOMEM, "out of memory");
@@ -156,6 +167,12 @@ int replay_guard_on(const struct replay_guard_flow *fl, size_t n, struct replay_
 		umpa_sbuf_printf(
 		    &sc, "  set v6 { type ipv6_addr . inet_service . ipv6_addr . inet_service; elements = { %s } }\n",
 		    (s6.s ? s6.s : ""));
+	if (j4)
+		umpa_sbuf_printf(&sc, "  set w4 { type ipv4_addr . inet_service . ipv4_addr; elements = { %s } }\n",
+				 (w4.s ? w4.s : ""));
+	if (j6)
+		umpa_sbuf_printf(&sc, "  set w6 { type ipv6_addr . inet_service . ipv6_addr; elements = { %s } }\n",
+				 (w6.s ? w6.s : ""));
 	umpa_sbuf_printf(&sc, "  chain out {\n    type filter hook output priority 0; policy accept;\n");
 	if (k4)
 		umpa_sbuf_printf(&sc,
@@ -163,6 +180,10 @@ int replay_guard_on(const struct replay_guard_flow *fl, size_t n, struct replay_
 	if (k6)
 		umpa_sbuf_printf(&sc,
 				 "    tcp flags & rst == rst ip6 saddr . tcp sport . ip6 daddr . tcp dport @v6 drop\n");
+	if (j4)
+		umpa_sbuf_printf(&sc, "    tcp flags & rst == rst ip saddr . tcp sport . ip daddr @w4 drop\n");
+	if (j6)
+		umpa_sbuf_printf(&sc, "    tcp flags & rst == rst ip6 saddr . tcp sport . ip6 daddr @w6 drop\n");
 	umpa_sbuf_printf(&sc, "  }\n}\n");
 	if (sc.oom || !sc.s) {
 		free(g);
@@ -179,7 +200,7 @@ int replay_guard_on(const struct replay_guard_flow *fl, size_t n, struct replay_
 						"kernel may reset the %zu replayed flow(s) from %s"
 					      : "kernel RST guard: nft refused the rule (root needed), so the local "
 						"kernel may reset the %zu replayed flow(s) from %s",
-					  k4 + k6, first);
+					  k4 + k6 + j4 + j6, first);
 			goto done;
 		}
 	}
@@ -191,12 +212,14 @@ int replay_guard_on(const struct replay_guard_flow *fl, size_t n, struct replay_
 	snprintf(how, howlen,
 		 "kernel RSTs on %zu replayed flow(s) from %s are dropped by nftables table inet %s until the replay "
 		 "ends",
-		 k4 + k6, first, g->table);
+		 k4 + k6 + j4 + j6, first, g->table);
 	*out = g;
 done:
 	umpa_sbuf_free(&s4);
 	umpa_sbuf_free(&s6);
 	umpa_sbuf_free(&sc);
+	umpa_sbuf_free(&w4);
+	umpa_sbuf_free(&w6);
 	return rc;
 }
 

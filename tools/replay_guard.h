@@ -11,7 +11,7 @@
 struct replay_guard_flow {
 	int ipv6;
 	uint8_t laddr[16], raddr[16]; /**< IPv4 in the first 4 bytes */
-	uint16_t lport, rport;
+	uint16_t lport, rport;        /**< rport 0: any (a flow the peer opens, from a port of its own each time) */
 };
 
 /** An installed guard (opaque). */

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/http.h>
+
 #include "umpa_replay.h"
 #include "umpa_sched.h"
 
@@ -77,9 +79,9 @@ static int conns_json(void *arg, struct umpa_sbuf *b)
 	return b->oom ? -UMPA_ENOMEM : 0;
 }
 
-/* What can change: "multiplier" and "paused" (original timing), "pps" or "mbps" (paced by them); none
- * (--topspeed, or no run). */
-enum rh_mode { RH_NONE, RH_TIMING, RH_PPS, RH_MBPS };
+/* What can change: "multiplier" and "paused" (original timing), "pps" or "mbps" and "paused" (paced by them),
+ * "paused" (--topspeed); none without a run. */
+enum rh_mode { RH_NONE, RH_TIMING, RH_PPS, RH_MBPS, RH_TOP };
 
 static enum rh_mode mode_of(const struct replay_http *h)
 {
@@ -89,8 +91,10 @@ static enum rh_mode mode_of(const struct replay_http *h)
 	if (!umpa_replay_run_paced(h->run))
 		return RH_TIMING;
 	umpa_replay_rate_now(h->run, &pps, &mbps);
-	return pps > 0 ? RH_PPS : mbps > 0 ? RH_MBPS : RH_NONE;
+	return pps > 0 ? RH_PPS : mbps > 0 ? RH_MBPS : RH_TOP;
 }
+
+#define RH_PAUSED_HELP "nothing is sent while paused; answers are still checked"
 
 static int params_json(void *arg, struct umpa_sbuf *b)
 {
@@ -105,14 +109,21 @@ static int params_json(void *arg, struct umpa_sbuf *b)
 		    "{\"multiplier\":{\"type\":\"number\",\"value\":\"%g\",\"default\":\"%g\","
 		    "\"min\":\"0.1\",\"max\":\"10\",\"help\":\"speed factor on the recorded gaps (2: twice "
 		    "as fast), at once\"},\"paused\":{\"type\":\"bool\",\"value\":\"%s\",\"default\":"
-		    "\"false\",\"help\":\"nothing is sent while paused; answers are still checked\"}}",
+		    "\"false\",\"help\":\"" RH_PAUSED_HELP "\"}}",
 		    umpa_replay_multiplier(h->run), h->mult0, umpa_replay_paused(h->run) ? "true" : "false");
 	else if (m == RH_PPS || m == RH_MBPS)
 		umpa_sbuf_printf(b,
 				 "{\"%s\":{\"type\":\"number\",\"value\":\"%g\",\"default\":\"%g\",\"min\":\"0\","
-				 "\"max\":\"%g\",\"help\":\"%s, at once\"}}",
+				 "\"max\":\"%g\",\"help\":\"%s, at once\"},\"paused\":{\"type\":\"bool\",\"value\":"
+				 "\"%s\",\"default\":\"false\",\"help\":\"" RH_PAUSED_HELP "\"}}",
 				 m == RH_PPS ? "pps" : "mbps", m == RH_PPS ? pps : mbps, h->rate0, h->rate0 * 10,
-				 m == RH_PPS ? "packets per second" : "megabits per second");
+				 m == RH_PPS ? "packets per second" : "megabits per second",
+				 umpa_replay_paused(h->run) ? "true" : "false");
+	else if (m == RH_TOP)
+		umpa_sbuf_printf(b,
+				 "{\"paused\":{\"type\":\"bool\",\"value\":\"%s\",\"default\":\"false\",\"help\":"
+				 "\"" RH_PAUSED_HELP "\"}}",
+				 umpa_replay_paused(h->run) ? "true" : "false");
 	else
 		umpa_sbuf_puts(b, "{}");
 	return b->oom ? -UMPA_ENOMEM : 0;
@@ -145,15 +156,16 @@ static int param_check(void *arg, const char *name, const char *value, struct um
 {
 	struct replay_http *h = arg;
 	enum rh_mode m = mode_of(h);
-	const char *names = m == RH_TIMING ? "multiplier, paused" : m == RH_PPS ? "pps" : m == RH_MBPS ? "mbps" : NULL;
+	const char *names = m == RH_TIMING ? "multiplier, paused"
+			    : m == RH_PPS  ? "pps, paused"
+			    : m == RH_MBPS ? "mbps, paused"
+			    : m == RH_TOP  ? "paused"
+					   : NULL;
 	double x;
 	int on;
 	if (!names)
-		return umpa_err_set(e, UMPA_ENOENT,
-				    h->run ? "unknown parameter '%s' (--topspeed has none)"
-					   : "unknown parameter '%s' (no replay is running)",
-				    name);
-	if (m == RH_TIMING && !strcmp(name, "paused")) {
+		return umpa_err_set(e, UMPA_ENOENT, "unknown parameter '%s' (no replay is running)", name);
+	if (!strcmp(name, "paused")) {
 		if (parse_bool(value, &on) < 0)
 			return umpa_err_set(e, UMPA_EINVAL, "parameter 'paused': '%s' is not true or false", value);
 		return 0;
@@ -212,6 +224,34 @@ static int param_set(void *arg, const char *name, const char *value, struct umpa
 	return 0;
 }
 
+/* POST /pause, POST /resume: the "paused" parameter as a verb (curl -X POST .../pause); answers {"paused": bool} */
+static void pause_route(void *arg, struct evhttp_request *req, const char *path, const char *body, size_t len)
+{
+	struct replay_http *h = arg;
+	struct umpa_err e = {0, ""};
+	int on = !strcmp(path, "/pause");
+	char out[32];
+
+	(void)body;
+	(void)len;
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+		http_ctl_error(req, 405, "%s: method not allowed (allowed: POST)", path);
+		return;
+	}
+	if (!h->run) {
+		http_ctl_error(req, 409, "%s: no replay is running", path);
+		return;
+	}
+	if (umpa_replay_pause(h->run, on, &e) < 0) {
+		http_ctl_error(req, 409, "%s: %s", path, e.msg);
+		return;
+	}
+	param_event(h, "paused", on ? "true" : "false");
+	snprintf(out, sizeof(out), "{\"paused\":%s}", on ? "true" : "false");
+	http_ctl_reply(req, 200, out, strlen(out));
+}
+
 struct replay_http *replay_http_new(struct umpa_loop *loop, const struct http_cli *hc, const char *title,
 				    const struct umpa_replay_cap *cap, uint64_t total, struct umpa_err *e)
 {
@@ -230,6 +270,11 @@ struct replay_http *replay_http_new(struct umpa_loop *loop, const struct http_cl
 		return NULL;
 	}
 	http_ctl_set_conns(h->ctl, conns_json, h);
+	if (http_ctl_route(h->ctl, "/pause", pause_route, h, e) < 0 ||
+	    http_ctl_route(h->ctl, "/resume", pause_route, h, e) < 0) {
+		replay_http_free(h);
+		return NULL;
+	}
 	return h;
 }
 
@@ -256,7 +301,7 @@ void replay_http_attach(struct replay_http *h, struct umpa_replay_run *run)
 		umpa_replay_rate_now(run, &pps, &mbps);
 		umpa_replay_set_rate(run, pps > 0 ? h->rate : 0, pps > 0 ? 0 : h->rate, &e);
 	}
-	if (mode_of(h) == RH_TIMING)
+	if (mode_of(h) != RH_NONE)
 		param_event(h, "paused", "false");
 }
 

@@ -11,9 +11,12 @@
  *     {"total": flows, "list": [{"id", "client": the flow's name, "target":
  *     "N exchanges, F failed", "age": 0, "exchanges", "failed"}]} (the first 200)
  *   GET/PATCH /params: "multiplier" (number: the recorded gaps divided by it,
- *     changed at once: umpa_replay_set_multiplier) and "paused" (bool:
- *     umpa_replay_pause), on original timing; a paced replay (--pps, --mbps,
- *     --topspeed) has none.  A change goes to every page as a "param" event.
+ *     changed at once: umpa_replay_set_multiplier) on original timing, "pps"
+ *     with --pps, "mbps" with --mbps (umpa_replay_set_rate), and "paused"
+ *     (bool: umpa_replay_pause) with every pace, --topspeed included.  A
+ *     change goes to every page as a "param" event.
+ *   POST /pause, POST /resume: "paused" as verbs ({"paused": bool}; 409 with
+ *     no run or a paced one that sent everything; 405 for another method).
  * The page (GET /) follows it as it follows umpa run.
  */
 #ifndef UMPA_REPLAY_HTTP_H

@@ -31,10 +31,13 @@ struct replay_guard *replay_tcp_guard(const struct umpa_replay_cap *cap, uint64_
 	/* each TCP flow's first packet we send, as rewritten: its source is our end */
 	for (uint32_t f = 0; f < cap->nflows; f++) {
 		const struct umpa_replay_flow *rf = &cap->flows[f];
-		int opener; /* our first packet opens the flow: later connections renew its port */
+		int opener;     /* our first packet opens the flow: later connections renew its port */
+		int peer_opens; /* the peer's SYN first: it opens each connection from a port it chooses */
 		if (rf->kind != UMPA_FLOW_TCP)
 			continue;
 		opener = cap->pkts[rf->first].role == UMPA_ROLE_SEND && cap->pkts[rf->first].side == UMPA_SIDE_CLIENT;
+		peer_opens =
+		    cap->pkts[rf->first].role != UMPA_ROLE_SEND && cap->pkts[rf->first].side == UMPA_SIDE_CLIENT;
 		for (uint32_t i = rf->first; i <= rf->last && i < cap->npkts && n < cap_n; i++) {
 			const struct umpa_replay_pkt *rp = &cap->pkts[i];
 			int l3, l4;
@@ -63,7 +66,7 @@ struct replay_guard *replay_tcp_guard(const struct umpa_replay_cap *cap, uint64_
 			memcpy(fl[n].laddr, s, alen);
 			memcpy(fl[n].raddr, d, alen);
 			fl[n].lport = sp;
-			fl[n].rport = dp;
+			fl[n].rport = peer_opens ? 0 : dp; /* 0: whatever port the peer opens from */
 			n++;
 			/* the later connections of a flow we open come from their own ports (sched/replay_tcp_drv.c) */
 			for (uint64_t k = 1; opener && k < nconn && n < cap_n; k++) {

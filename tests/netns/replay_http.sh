@@ -8,7 +8,10 @@
 # paused false); a PATCH without the token is refused (401); PATCH paused=true stops the sending
 # (tx still over 0.4 s), PATCH paused=false with multiplier 50 ends the rest at once (the process
 # exits well before the half-speed schedule would have, every exchange matched, exit 0).  The same
-# at --pps 20: the one parameter is pps (multiplier and pps 0 refused), PATCH pps 2000 ends it.  Usage
+# at --pps 20: the parameters are pps and paused (multiplier and pps 0 refused), POST /pause stops the
+# sending (tx still over 0.4 s), POST /resume starts it again (GET /pause: 405), PATCH pps 2000 ends it.
+# --topspeed --no-check of 1,000,000 frames: paused is its one parameter, POST /pause holds tx still
+# below the total, POST /resume sends the rest (exit 0).  Usage
 # errors: --http-token without --http, --http with --audit, a non-loopback --http address.
 # Needs root (skips with 77 otherwise).
 set -u
@@ -96,8 +99,24 @@ get /params >"$T/params"
 c1=$(patch '{"multiplier": 2}')
 c2=$(patch '{"pps": 0}')
 e2=$(jq -r .error "$T/patch")
-check "--pps 20: GET /params has pps 20 only; multiplier refused ($c1), pps 0 refused ($c2: $e2)" \
-	sh -c "jq -e '.pps.value == \"20\" and (keys | length) == 1' '$T/params' >/dev/null && [ $c1 -ge 400 ] && [ $c2 = 400 ]"
+check "--pps 20: GET /params has pps 20 and paused; multiplier refused ($c1), pps 0 refused ($c2: $e2)" \
+	sh -c "jq -e '.pps.value == \"20\" and .paused.value == \"false\" and (keys | length) == 2' '$T/params' >/dev/null &&
+	       [ $c1 -ge 400 ] && [ $c2 = 400 ]"
+# post PATH: the status of POST PATH; the body in $T/post
+post() { in_a curl -s -o "$T/post" -w '%{http_code}' --max-time 5 -X POST "http://$ADDR$1"; }
+code=$(post /pause)
+p1=$(stat tx)
+sleep 0.4
+p2=$(stat tx)
+pv=$(get /params | jq -r .paused.value)
+check "--pps: POST /pause ($code, $(cat "$T/post")): nothing sent while paused (tx $p1, then $p2), paused $pv" \
+	sh -c "[ $code = 200 ] && jq -e '.paused == true' '$T/post' >/dev/null && [ $p1 = $p2 ] && [ $pv = true ]"
+code=$(post /resume)
+for _ in $(seq 100); do [ "$(stat tx)" -gt "$p2" ] 2>/dev/null && break; sleep 0.05; done
+p3=$(stat tx)
+g=$(in_a curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://$ADDR/pause")
+check "--pps: POST /resume ($code): sending again at the rate (tx $p2 -> $p3); GET /pause: $g" \
+	test "$code" = 200 -a "$p3" -gt "$p2" -a "$g" = 405
 left=$((100 - $(stat tx)))
 t0=$(date +%s%N)
 code=$(patch '{"pps": 2000}')
@@ -108,6 +127,32 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 check "PATCH pps 2000 ($code): the $left packets left ($((left * 50)) ms at 20 pps) and the end in $ms ms, exit $rc, 100 matched" \
 	sh -c "[ $code = 200 ] && [ $left -ge 20 ] && [ $ms -lt $((left * 25)) ] && [ $rc -eq 0 ] &&
 	       tail -1 '$T/rp2.out' | jq -e '.matched == 100' >/dev/null"
+
+# ---- --topspeed: paused is its one parameter; POST /pause and /resume ----
+# 100 pings x 10000 rounds, only sent (to a MAC nobody has: B's kernel drops them at once)
+ip netns exec "$NS_A" timeout 60 "$UMPA" replay "$T/rec.pcap" -i "$IF_A" --topspeed --no-check --loop 10000 \
+	--rewrite-mac "$MAC_B=02:00:00:00:00:99" --http 127.0.0.1:0 >"$T/rp3.out" 2>"$T/rp3.err" &
+RP=$!
+ADDR=
+for _ in $(seq 100); do
+	ADDR=$(sed -n 's/.*http: listening on \(.*\)$/\1/p' "$T/rp3.err")
+	[ -n "$ADDR" ] && break
+	sleep 0.05
+done
+for _ in $(seq 200); do [ "$(stat tx)" -gt 0 ] 2>/dev/null && break; sleep 0.02; done
+code=$(post /pause)
+p1=$(stat tx)
+sleep 0.3
+p2=$(stat tx)
+get /params >"$T/params"
+check "--topspeed: POST /pause ($code): tx stays at $p1 ($p2) of 1000000; /params has paused only ($(jq -c . "$T/params"))" \
+	sh -c "[ $code = 200 ] && [ $p1 = $p2 ] && [ $p2 -lt 1000000 ] &&
+	       jq -e '.paused.value == \"true\" and (keys | length) == 1' '$T/params' >/dev/null"
+code=$(post /resume)
+wait "$RP"
+rc=$?
+check "--topspeed: POST /resume ($code): the rest sent, exit $rc ($(head -1 "$T/rp3.out"))" \
+	sh -c "[ $code = 200 ] && [ $rc -eq 0 ] && grep -q '^sent 1000000 packets' '$T/rp3.out'"
 
 # ---- usage errors: one line, exit 2 ----
 usage() { # WHAT ARGS...: exit 2 and one line on stderr

@@ -8,7 +8,9 @@
 #     TIME-WAIT connections from three client ports (it saw three
 #     connections).  Then --learn-noise 2 (three connections in all): exit 0
 #     (the same 4-tuple again would meet the TIME-WAIT and get an ACK, not a
-#     SYN+ACK).
+#     SYN+ACK).  Then umpa plays the service (--server-side --loop 3) and
+#     the client in A opens each round from a port of its own: all three
+#     served as recorded.
 #  2. --vlan (this kernel has no 802.1Q sub-interfaces: B's kernel answers
 #     untagged frames only, tcpdump -e in B reads the tags): a recorded ping
 #     replayed with --vlan 42 arrives tagged 42 (and is not answered:
@@ -16,11 +18,17 @@
 #     answered and matches (the recorded answer stripped alike), as recorded
 #     it arrives tagged 7.
 #  3. --mbps 8 with 1000-byte frames and --pps 1000 --duration 0.3: the rate
-#     and the count measured in B (tcpdump, capinfos), within 20%.
+#     and the count measured in B (tcpdump, capinfos), within 20%;
+#     --topspeed --qdisc-bypass: every frame arrives, the report names the
+#     bypassed ring; with --audit it is a usage error.
 #  4. -i A -i B with a router namespace between the two: every packet sent
 #     on one side comes out of the other with ip.ttl 64 -> 63 (differing;
 #     --ignore ip.ttl: matched); the router dropping the server's UDP: those
-#     three missing; the same namespace as a bridge: unchanged, MACs too.
+#     three missing; the router numbering the IP ids it forwards from the
+#     client side (nft numgen): with --check ip.id those differ, and
+#     --learn-noise 2 learns ip.id (named) and matches, while the TTL it lowers
+#     alike each round is not learned; the same namespace as a bridge:
+#     unchanged, MACs too.
 #  5. the same through flaky-link offline (--template --both-sides): no loss
 #     matched; loss=0.5 the dropped ones missing.
 # Needs root; skips (77) otherwise.  Every wait is bounded.
@@ -116,6 +124,27 @@ check "--learn-noise 2 with TCP (three connections, the peer's TIME-WAIT each ti
 check "--learn-noise 2: it learned nothing to ignore, the peer saw three connections ($(tw))" \
 	sh -c "grep -q 'learned over 2 rounds to ignore: nothing' '$T/err' && [ $(tw) -eq 3 ]"
 
+# --server-side: umpa in B plays the banner service (no socat there: B's kernel owns the address, the guard drops
+# its RSTs whatever the client's port) and A's kernel opens each round's connection from a port of its own; the SYN
+# of a 4-tuple the capture does not have is taken as the next round's connection (sched/replay_tcp_drv.c drv_adopt_)
+fresh
+tcpdump_on "$NS_B" "$IF_B" "$T/ss.pcap" "tcp port $PORT and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn"
+ip netns exec "$NS_B" timeout 60 "$UMPA" replay "$T/banner.pcap" -i "$IF_B" --server-side --loop 3 --timeout 1 \
+	>"$T/ss.out" 2>"$T/ss.err" &
+RP=$!
+for _ in $(seq 1 100); do grep -q "RSTs on" "$T/ss.err" 2>/dev/null && break; sleep 0.05; done
+: >"$T/ss.client"
+for i in 1 2 3; do in_a timeout 10 socat -u TCP4:$IP_B:$PORT - >>"$T/ss.client" 2>&1; done
+wait "$RP"
+rc=$?
+tcpdump_stop
+ports() { tcpdump -n -r "$T/ss.pcap" 2>/dev/null | awk '{print $3}' | sort -u | wc -l; }
+check "--server-side --loop 3: A's three connections each served as recorded (exit $rc: $(grep '^[0-9]* exchanges' "$T/ss.out"))" \
+	sh -c "[ $rc -eq 0 ] && [ \$(grep -c banner-line '$T/ss.client') -eq 3 ] &&
+	       grep -q '0 differing, 0 missing, 0 unexpected.*1 flow, 0 failed' '$T/ss.out'"
+check "--server-side --loop 3: from three ports of the client's choosing ($(ports)), the guard on any of them" \
+	sh -c "[ $(ports) -eq 3 ] && grep -q 'RSTs on 1 replayed flow' '$T/ss.err'"
+
 # ---- 2. --vlan: tags set, stripped and kept on the way out ----
 # (no 802.1Q sub-interfaces here: the kernel of B answers untagged frames only, tcpdump -e in B reads the tags)
 fresh
@@ -168,6 +197,20 @@ check "--pps 1000 --duration 0.3 (of 20 s of --loop): ${SENT:-?} sent in ${SECS:
 	awk -v s="${SENT:-0}" -v g="$GOT" -v t="${SECS:-9}" -v rc=$rc \
 	'BEGIN { exit !(rc == 0 && s >= 240 && s <= 330 && g >= s - 2 && g <= s + 5 && t <= 0.33) }'
 
+r0=$(rxp)
+in_a timeout 30 "$UMPA" replay "$T/u1000.pcap" -i "$IF_A" --no-check --topspeed --loop 5 --qdisc-bypass >"$T/byp.txt" 2>&1
+rc=$?
+sleep 0.1
+GOT=$(($(rxp) - r0))
+check "--topspeed --qdisc-bypass: 1000 sent on the bypassed TX ring, $GOT arrived in B (rc $rc: $(head -1 "$T/byp.txt"))" \
+	sh -c "[ $rc -eq 0 ] && [ $GOT -eq 1000 ] && grep -q '^sent 1000 packets.*(tx-ring, qdisc bypassed)' '$T/byp.txt'"
+one_line_early() { # the usage error of --qdisc-bypass without a live replay
+	"$UMPA" replay "$T/u1000.pcap" --audit --qdisc-bypass >/dev/null 2>"$T/usage.err"
+	local r=$?
+	[ $r -eq 2 ] && [ "$(wc -l <"$T/usage.err")" -eq 1 ] && grep -q 'qdisc-bypass is for a live replay' "$T/usage.err"
+}
+check "--qdisc-bypass with --audit: one line, exit 2" one_line_early
+
 # ---- 4. two interfaces, a device between them: what goes in on one side is checked where it comes out ----
 # U (umpa) holds both ends: veth-u1 (the client's MAC) and veth-u2 (the server's); R between them is first a
 # router (10.78.1.0/24 | 10.78.2.0/24), then a bridge.
@@ -215,6 +258,35 @@ check "router dropping the server's UDP: exactly its 3 answers missing, the 9 ot
 	sh -c "[ \$(grep -c '\"flow\":\"udp 10.78.1.1:4000 > 10.78.2.1:53\",\"verdict\":\"missing\"' '$T/out') -eq 3 ] &&
 	       grep -q '\"matched\":9,\"differing\":0,\"missing\":3,\"unexpected\":0}' '$T/out'"
 ip netns exec "$NS_R" nft delete table inet rmore
+# --learn-noise through the router: it gives random IP ids to what it forwards from the client side (a 32-bit
+# random number: nft 1.0.6 stores its upper 16 bits), a field that differs from round to round (checked again with
+# --check ip.id); the TTL it lowers the same way every time is not noise
+ip netns exec "$NS_R" nft -f - <<'EOF2'
+table ip rnoise {
+	chain forw {
+		type filter hook forward priority 0; policy accept;
+		iifname "veth-r1" ip id set numgen random mod 4294967295
+	}
+}
+EOF2
+check "router giving random ip.ids, --check ip.id: the client side's packets differ in ip.id, exit 1" \
+	expect_exit 1 in_u timeout 30 "$UMPA" replay "$T/two.pcap" -i veth-u1 -i veth-u2 --timeout 0.5 --ignore ip.ttl \
+	--check ip.id -v
+check "router giving random ip.ids: the 6 differing are the client side's, each in ip.id alone" \
+	sh -c "grep -q '^12 exchanges: 6 matched, 6 differing, 0 missing, 0 unexpected' '$T/out' &&
+	       [ \$(grep -c '^differing .*10.78.1.1.*: ip.id 0x[0-9a-f]* -> 0x[0-9a-f]*\$' '$T/out') -eq 6 ]"
+check "--learn-noise 2 with two interfaces: exit 0 (ip.id learned, ip.ttl still ignored by hand)" \
+	expect_exit 0 in_u timeout 30 "$UMPA" replay "$T/two.pcap" -i veth-u1 -i veth-u2 --timeout 0.5 --ignore ip.ttl \
+	--check ip.id --learn-noise 2
+check "--learn-noise 2 with two interfaces: it names ip.id alone, 12 matched ($(grep learned "$T/err"))" \
+	sh -c "grep -q 'learned over 2 rounds to ignore: ip.id\$' '$T/err' && grep -q '^12 exchanges: 12 matched' '$T/out'"
+check "--learn-noise 2 without --ignore ip.ttl: the router's TTL is no noise (the same each round): still differing, exit 1" \
+	expect_exit 1 in_u timeout 30 "$UMPA" replay "$T/two.pcap" -i veth-u1 -i veth-u2 --timeout 0.5 --check ip.id \
+	--learn-noise 2
+check "... and it learned ip.id alone: 12 differing in ip.ttl 64 -> 63" \
+	sh -c "grep -q 'learned over 2 rounds to ignore: ip.id\$' '$T/err' &&
+	       grep -q '^12 exchanges: 0 matched, 12 differing' '$T/out'"
+ip netns exec "$NS_R" nft delete table ip rnoise
 # the same link as a bridge: frames pass unchanged, link layer included
 ip -n "$NS_R" addr flush dev veth-r1
 ip -n "$NS_R" addr flush dev veth-r2

@@ -261,8 +261,9 @@ static void net_free(struct net *nt)
 	nt->loop = umpa_loop_free(nt->loop);
 }
 
-/* Record @p nf interleaved connections (with echo servers when @p echo). */
-static void record_mode(struct rec *r, size_t nf, int echo)
+/* Record @p nf interleaved connections (with echo servers when @p echo), clients from ports @p cport, @p cport + 1...
+ */
+static void record_mode(struct rec *r, size_t nf, int echo, uint16_t cport)
 {
 	struct net nt = {0};
 	struct umpa_tcpe_opts o;
@@ -278,6 +279,7 @@ static void record_mode(struct rec *r, size_t nf, int echo)
 		struct umpa_tcpe_cbs cb = {.emit = cli_emit, .data = cli_data, .arg = &nt.c[i]};
 		nt.c[i].nt = &nt;
 		opts(&o, i, 0, 200 + i);
+		o.port[0] = (uint16_t)(cport + i);
 		assert_non_null(nt.c[i].ep = umpa_tcpe_new(nt.loop, &o, &cb, NULL));
 		for (size_t k = 0; k < REQ_LEN; k++)
 			b[k] = req_byte(k);
@@ -294,7 +296,7 @@ static void record_mode(struct rec *r, size_t nf, int echo)
 
 static void record(struct rec *r, size_t nf)
 {
-	record_mode(r, nf, 0);
+	record_mode(r, nf, 0, 40000);
 }
 
 static void rec_free(struct rec *r)
@@ -370,17 +372,31 @@ static void replay(const struct rec *r, size_t nf, struct tally *t, void (*setup
 	net_free(&nt);
 }
 
+/*
+ * One case: record @p nf connections, replay their client side against fresh
+ * servers set up by @p setup (NULL: as recorded), tally the checks into @p t
+ * and flow 0 into @p fl.  Returns the virtual time the replay took.
+ */
+static int64_t rec_replay(size_t nf, void (*setup)(struct net *), struct tally *t, struct umpa_rtcp_flow *fl)
+{
+	static struct rec r;
+	int64_t took;
+
+	record(&r, nf);
+	replay(&r, nf, t, setup, &took, fl);
+	rec_free(&r);
+	return took;
+}
+
 /* One connection, data both ways: replayed against a fresh server (other ISN) everything matches. */
 static void test_match(void **st)
 {
-	static struct rec r;
 	struct tally t;
 	struct umpa_rtcp_flow fl;
 	int64_t took;
 
 	(void)st;
-	record(&r, 1);
-	replay(&r, 1, &t, NULL, &took, &fl);
+	took = rec_replay(1, NULL, &t, &fl);
 	if (t.v[UMPA_RTCP_DIFFER] || t.v[UMPA_RTCP_MISSING] || t.v[UMPA_RTCP_UNEXPECTED])
 		fail_msg("differ %u missing %u unexpected %u: %s | %s | %s", t.v[1], t.v[2], t.v[3], t.first_diff[1],
 			 t.first_diff[2], t.first_diff[3]);
@@ -389,7 +405,6 @@ static void test_match(void **st)
 	assert_null(fl.gave_up);
 	assert_int_equal(fl.retransmits, 0);
 	assert_true(took < 1000000000ll);
-	rec_free(&r);
 }
 
 static void flip(struct net *nt)
@@ -400,18 +415,14 @@ static void flip(struct net *nt)
 /* The server answers with one byte changed: exactly one data exchange differs, naming the byte. */
 static void test_payload_differs(void **st)
 {
-	static struct rec r;
 	struct tally t;
 	struct umpa_rtcp_flow fl;
-	int64_t took;
 
 	(void)st;
-	record(&r, 1);
-	replay(&r, 1, &t, flip, &took, &fl);
+	rec_replay(1, flip, &t, &fl);
 	assert_int_equal(t.v[UMPA_RTCP_DIFFER], 1);
 	assert_int_equal(t.v[UMPA_RTCP_MISSING], 0);
 	assert_non_null(strstr(t.first_diff[UMPA_RTCP_DIFFER], "tcp.payload[1235] 0x47 -> 0x67"));
-	rec_free(&r);
 }
 
 /* Server @p i closed: it answers everything with a RST, as a kernel does for a closed port. */
@@ -435,20 +446,16 @@ static void close_port(struct net *nt)
 /* The port is closed: the SYN's answer is a RST (named), the rest is missing, the flow gave up. */
 static void test_closed_port(void **st)
 {
-	static struct rec r;
 	struct tally t;
 	struct umpa_rtcp_flow fl;
-	int64_t took;
 
 	(void)st;
-	record(&r, 1);
-	replay(&r, 1, &t, close_port, &took, &fl);
+	rec_replay(1, close_port, &t, &fl);
 	assert_int_equal(t.v[UMPA_RTCP_DIFFER], 1);
 	assert_int_equal(t.v[UMPA_RTCP_MATCH], 0);
 	assert_true(t.v[UMPA_RTCP_MISSING] >= 2);
 	assert_non_null(strstr(t.first_diff[UMPA_RTCP_DIFFER], "SA -> RA: tcp.flags SA -> RA"));
 	assert_non_null(fl.gave_up);
-	rec_free(&r);
 }
 
 static void lossy(struct net *nt)
@@ -459,18 +466,14 @@ static void lossy(struct net *nt)
 /* A lost answer: the engine retransmits on its own timeout and the flow still matches. */
 static void test_retransmit(void **st)
 {
-	static struct rec r;
 	struct tally t;
 	struct umpa_rtcp_flow fl;
-	int64_t took;
 
 	(void)st;
-	record(&r, 1);
-	replay(&r, 1, &t, lossy, &took, &fl);
+	rec_replay(1, lossy, &t, &fl);
 	assert_int_equal(t.v[UMPA_RTCP_DIFFER] + t.v[UMPA_RTCP_MISSING], 0);
 	assert_true(fl.retransmits >= 1);
 	assert_null(fl.gave_up);
-	rec_free(&r);
 }
 
 static void silent(struct net *nt)
@@ -481,21 +484,18 @@ static void silent(struct net *nt)
 /* A silent peer: the SYN is sent 1 + retries times, then the flow gives up and the run ends. */
 static void test_give_up(void **st)
 {
-	static struct rec r;
 	struct tally t;
 	struct umpa_rtcp_flow fl;
 	int64_t took;
 
 	(void)st;
-	record(&r, 1);
-	replay(&r, 1, &t, silent, &took, &fl);
+	took = rec_replay(1, silent, &t, &fl);
 	assert_int_equal(t.v[UMPA_RTCP_MATCH], 0);
 	assert_int_equal(t.v[UMPA_RTCP_MISSING], t.n);
 	assert_int_equal(fl.retransmits, 3);
 	assert_non_null(fl.gave_up);
 	/* 4 waits of 50 ms */
 	assert_true(took >= 200000000ll && took < 300000000ll);
-	rec_free(&r);
 }
 
 static void one_closed(struct net *nt)
@@ -506,26 +506,22 @@ static void one_closed(struct net *nt)
 /* Ten interleaved flows at once: all match; with one port closed, only that flow fails and the others match. */
 static void test_ten_flows(void **st)
 {
-	static struct rec r;
 	struct tally t;
 	struct umpa_rtcp_flow fl;
-	int64_t took;
 
 	(void)st;
-	record(&r, 10);
-	replay(&r, 10, &t, NULL, &took, &fl);
+	rec_replay(10, NULL, &t, &fl);
 	if (t.v[UMPA_RTCP_DIFFER] || t.v[UMPA_RTCP_MISSING] || t.v[UMPA_RTCP_UNEXPECTED])
 		fail_msg("differ %u missing %u: %s | %s", t.v[1], t.v[2], t.first_diff[1], t.first_diff[2]);
 	assert_true(t.v[UMPA_RTCP_MATCH] >= 30);
 	{
 		unsigned all = t.v[UMPA_RTCP_MATCH];
-		replay(&r, 10, &t, one_closed, &took, &fl);
+		rec_replay(10, one_closed, &t, &fl);
 		assert_int_equal(t.v[UMPA_RTCP_DIFFER], 1);
 		assert_non_null(strstr(t.first_diff[UMPA_RTCP_DIFFER], ":40003 > 10.0.0.2:8003"));
 		assert_int_equal(t.v[UMPA_RTCP_MATCH] + t.v[UMPA_RTCP_MISSING] + 1, all);
 		assert_true(t.v[UMPA_RTCP_MATCH] >= all * 8 / 10);
 	}
-	rec_free(&r);
 }
 
 static void tmpl_out(void *arg, unsigned ifidx, const struct umpa_pkt *p)
@@ -571,7 +567,7 @@ static void test_template(void **st)
 	struct umpa_rtcp_flow fl;
 
 	(void)st;
-	record_mode(&r, 1, 1);
+	record_mode(&r, 1, 1, 40000);
 	replay_tmpl(&r, "tcp=8000:echo", &t, &fl);
 	if (t.v[UMPA_RTCP_DIFFER] || t.v[UMPA_RTCP_MISSING] || t.v[UMPA_RTCP_UNEXPECTED])
 		fail_msg("differ %u missing %u unexpected %u: %s | %s | %s", t.v[1], t.v[2], t.v[3], t.first_diff[1],
@@ -672,6 +668,18 @@ static void test_audit(void **st)
 
 /* ---- the whole run (sched/umpa_replay.h) with the TCP driver, against the host template ---- */
 
+/* One echo connection from client port @p cport recorded into the pcap @p name in the test directory (its path in
+ * @p path). */
+static void rec_pcap(const char *name, uint16_t cport, char *path, size_t n)
+{
+	static struct rec r;
+
+	record_mode(&r, 1, 1, cport);
+	snprintf(path, n, "%s/%s", unit_tmpdir(), name);
+	rec_write(&r, path, 0);
+	rec_free(&r);
+}
+
 struct runobs {
 	struct umpa_replay_io dev; /* the template's own I/O */
 	uint16_t syn_port[16];     /* source ports of the SYNs sent */
@@ -761,15 +769,12 @@ static int64_t run_host(const char *path, const char *tcp_set, const struct umpa
  * umpa_replay_tcp_port says), each one's exchanges checked and reported with its round. */
 static void test_loop_connections(void **st)
 {
-	static struct rec r;
 	struct runobs o;
 	struct umpa_replay_timing t = {.loops = 3, .timeout_ns = 50000000};
 	char path[512];
 
 	(void)st;
-	record_mode(&r, 1, 1);
-	snprintf(path, sizeof(path), "%s/test_replay_tcp_loop.pcap", unit_tmpdir());
-	rec_write(&r, path, 0);
+	rec_pcap("test_replay_tcp_loop.pcap", 40000, path, sizeof(path));
 	run_host(path, "tcp=8000:echo", &t, &o);
 	assert_int_equal(o.nsyn, 3);
 	assert_int_equal(o.syn_port[0], 40000);
@@ -787,23 +792,46 @@ static void test_loop_connections(void **st)
 	for (unsigned i = 0; i < 3; i++)
 		assert_int_equal(o.v[i][UMPA_RV_DIFFERING], 1);
 	unit_discard(path);
-	rec_free(&r);
+}
+
+/* A client on a privileged port (under 1024, as rsh's) gets a new privileged port for each later round, never the
+ * recorded one (whose TIME-WAIT the peer may still hold): every round a connection of its own, all matched. */
+static void test_loop_reserved_port(void **st)
+{
+	struct runobs o;
+	struct umpa_replay_timing t = {.loops = 3, .timeout_ns = 50000000};
+	char path[512];
+
+	(void)st;
+	rec_pcap("test_replay_tcp_resv.pcap", 1022, path, sizeof(path));
+	run_host(path, "tcp=8000:echo", &t, &o);
+	assert_int_equal(o.nsyn, 3);
+	assert_int_equal(o.syn_port[0], 1022);
+	for (unsigned i = 1; i < 3; i++) {
+		assert_true(o.syn_port[i] >= 512 && o.syn_port[i] < 1024);
+		assert_true(o.syn_port[i] != 1022);
+	}
+	assert_true(o.syn_port[1] != o.syn_port[2]);
+	for (unsigned i = 0; i < 3; i++) {
+		unsigned bad = o.v[i][UMPA_RV_DIFFERING] + o.v[i][UMPA_RV_MISSING] + o.v[i][UMPA_RV_UNEXPECTED] +
+			       o.v[i][UMPA_RV_GAVEUP];
+		if (bad || o.v[i][UMPA_RV_MATCHED] < 3)
+			fail_msg("round %u: %u matched, %u failed (%s)", i, o.v[i][UMPA_RV_MATCHED], bad, o.note);
+	}
+	unit_discard(path);
 }
 
 /* The TCP driver waits --timeout and retransmits --retries times: a silent peer (the port filtered) gets the SYN
  * 1 + 2 times, 100 ms apart, and the flow gives up after 0.3 s, saying so (the default: 4 s). */
 static void test_timeout_retries(void **st)
 {
-	static struct rec r;
 	struct runobs o;
 	struct umpa_replay_timing t = {.timeout_ns = 100000000, .retries = 2};
 	char path[512];
 	int64_t took;
 
 	(void)st;
-	record_mode(&r, 1, 1);
-	snprintf(path, sizeof(path), "%s/test_replay_tcp_timeout.pcap", unit_tmpdir());
-	rec_write(&r, path, 0);
+	rec_pcap("test_replay_tcp_timeout.pcap", 40000, path, sizeof(path));
 	took = run_host(path, "tcp=8000:filtered", &t, &o);
 	assert_int_equal(o.nsyn, 3);
 	assert_int_equal(o.v[0][UMPA_RV_MATCHED], 0);
@@ -812,7 +840,6 @@ static void test_timeout_retries(void **st)
 		fail_msg("note: %s", o.note);
 	assert_true(took >= 300000000 && took < 400000000);
 	unit_discard(path);
-	rec_free(&r);
 }
 
 int main(void)
@@ -827,6 +854,7 @@ int main(void)
 	    cmocka_unit_test(test_template),
 	    cmocka_unit_test(test_audit),
 	    cmocka_unit_test(test_loop_connections),
+	    cmocka_unit_test(test_loop_reserved_port),
 	    cmocka_unit_test(test_timeout_retries),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
