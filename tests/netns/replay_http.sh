@@ -133,12 +133,7 @@ check "PATCH pps 2000 ($code): the $left packets left ($((left * 50)) ms at 20 p
 ip netns exec "$NS_A" timeout 60 "$UMPA" replay "$T/rec.pcap" -i "$IF_A" --topspeed --no-check --loop 10000 \
 	--rewrite-mac "$MAC_B=02:00:00:00:00:99" --http 127.0.0.1:0 >"$T/rp3.out" 2>"$T/rp3.err" &
 RP=$!
-ADDR=
-for _ in $(seq 100); do
-	ADDR=$(sed -n 's/.*http: listening on \(.*\)$/\1/p' "$T/rp3.err")
-	[ -n "$ADDR" ] && break
-	sleep 0.05
-done
+netns_http_addr "$T/rp3.err"
 for _ in $(seq 200); do [ "$(stat tx)" -gt 0 ] 2>/dev/null && break; sleep 0.02; done
 code=$(post /pause)
 p1=$(stat tx)
