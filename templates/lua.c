@@ -158,6 +158,8 @@
 #define RPLAN_SLOTS 4
 /** Stack positions of reply()'s work the recorder maps to answer layers. */
 #define RREC_POS 64
+/** Keys met once that reply() remembers (a key met again within these is compiled). */
+#define RMISS 8
 
 enum { RH_COPY, RH_TCPACK };
 
@@ -244,12 +246,14 @@ struct umpa_lua {
 		const struct umpa_field *f;
 	} rfields[48];
 	unsigned nrfields;
-	uint64_t wgen;                 /* the last spec stamp handed out (lspec.stamp) */
-	struct rrec rrec;              /* reply()'s recorder */
-	struct rplan *rp[RPLAN_SLOTS]; /* the compiled replies (held by the registry's cache) */
-	unsigned rp_next;              /* the slot the next compiled reply takes */
-	uint64_t rmiss;                /* hash of the last reply key met and not compiled */
-	unsigned long npending;        /* lazy reply stacks made since the last flush */
+	uint64_t wgen;                   /* the last spec stamp handed out (lspec.stamp) */
+	struct rrec rrec;                /* reply()'s recorder */
+	struct rplan *rp[RPLAN_SLOTS];   /* the compiled replies (held by the registry's cache) */
+	unsigned rp_next;                /* the slot the next compiled reply takes */
+	uint64_t rmiss[RMISS];           /* hashes of the last reply keys met and not compiled */
+	unsigned rmiss_next;             /* the entry the next miss takes */
+	unsigned long npending;          /* lazy reply stacks made since the last flush */
+	unsigned long rcompiled, rbuilt; /* replies compiled, answers built from them (umpa_lua_reply_stats_) */
 };
 
 /* A layer spec: a protocol; its uservalue 1 is the field table (index+1 -> value). */
@@ -3340,6 +3344,7 @@ static int reply_compile(lua_State *L)
 	lua_rawseti(L, -2, (lua_Integer)U->rp_next + 1);
 	U->rp[U->rp_next] = rp;
 	U->rp_next = (U->rp_next + 1) % RPLAN_SLOTS;
+	U->rcompiled++;
 	return 0;
 }
 
@@ -3395,8 +3400,15 @@ static int reply_build(lua_State *L, struct bctx *c, int idx)
 	if (umpa_pkt_finish(out, &e) < 0)
 		return 0;
 	plan_account(L, c->plan);
+	get_U(L)->rbuilt++;
 	emit(L, c, out);
 	return 1;
+}
+
+void umpa_lua_reply_stats_(lua_State *L, unsigned long *compiled, unsigned long *built)
+{
+	*compiled = get_U(L)->rcompiled;
+	*built = get_U(L)->rbuilt;
 }
 
 static void stack_ready(lua_State *L, int idx)
@@ -3468,11 +3480,12 @@ static int l_reply(lua_State *L)
 	struct rkey k;
 	uint64_t h;
 	int nargs = lua_gettop(L);
+	unsigned i;
 
 	U->rrec.on = 0;
 	if (!lp || U->closing || !reply_key(L, pkt_ready(L, lp), &k))
 		return reply_slow(L);
-	for (unsigned i = 0; i < RPLAN_SLOTS; i++) {
+	for (i = 0; i < RPLAN_SLOTS; i++) {
 		struct lstack *st;
 		if (!U->rp[i] || !rkey_eq(&U->rp[i]->k, &k))
 			continue;
@@ -3497,10 +3510,15 @@ static int l_reply(lua_State *L)
 		U->npending++;
 		return 1;
 	}
-	if ((h = rkey_hash(&k)) != U->rmiss) { /* once: a spec made per call never compiles */
-		U->rmiss = h;
+	h = rkey_hash(&k);
+	for (i = 0; i < RMISS && U->rmiss[i] != h; i++)
+		;
+	if (i == RMISS) { /* met once: a spec made per call never compiles */
+		U->rmiss[U->rmiss_next] = h;
+		U->rmiss_next = (U->rmiss_next + 1) % RMISS;
 		return reply_slow(L);
 	}
+	U->rmiss[i] = 0;
 	lua_createtable(L, nargs - 1, 0); /* the specs, kept by the compiled reply */
 	for (int a = 2; a <= nargs; a++) {
 		lua_pushvalue(L, a);
