@@ -253,6 +253,7 @@ struct umpa_lua {
 	uint64_t rmiss[RMISS];           /* hashes of the last reply keys met and not compiled */
 	unsigned rmiss_next;             /* the entry the next miss takes */
 	unsigned long npending;          /* lazy reply stacks made since the last flush */
+	const void *mts[10];             /* the metatable of each enum utype (utype compares addresses) */
 	unsigned long rcompiled, rbuilt; /* replies compiled, answers built from them (umpa_lua_reply_stats_) */
 };
 
@@ -380,7 +381,8 @@ static const char rcache_key, pending_key;
 #define CHUNK_CACHE 256
 
 /* What one of our objects is (by its metatable). */
-enum utype { T_NONE, T_SPEC, T_STACK, T_RANGE, T_ALT, T_PKT, T_LAYER, T_PLAN, T_NET };
+enum utype { T_NONE, T_SPEC, T_STACK, T_RANGE, T_ALT, T_PKT, T_LAYER, T_PLAN, T_NET, T_NTYPES };
+_Static_assert(T_NTYPES <= 10, "struct umpa_lua.mts holds every type");
 
 static struct umpa_lua *get_U(lua_State *L)
 {
@@ -393,10 +395,19 @@ static struct umpa_lua *get_U(lua_State *L)
 /* The type of our object at @idx, or T_NONE: one lookup of its metatable. */
 static enum utype utype(lua_State *L, int idx)
 {
+	struct umpa_lua *U;
+	const void *mt;
 	lua_Integer t;
 
 	if (!lua_getmetatable(L, idx))
 		return T_NONE;
+	U = get_U(L);
+	mt = lua_topointer(L, -1);
+	for (unsigned i = 0; i < T_NTYPES; i++)
+		if (U->mts[i] == mt) { /* the metatables live as long as the state: their addresses do */
+			lua_pop(L, 1);
+			return (enum utype)i;
+		}
 	lua_rawgetp(L, LUA_REGISTRYINDEX, &types_key);
 	lua_insert(L, -2);
 	lua_rawget(L, -2);
@@ -481,6 +492,11 @@ static int charge_fits(lua_State *L, struct umpa_lua *U, size_t n)
 		return 0;
 	if (mem_fits(U, n + MEM_RESERVE(U)))
 		return 1;
+	lua_gc(L, LUA_GCCOLLECT);
+	if (mem_fits(U, n + MEM_RESERVE(U) + MEM_SLACK(U)))
+		return 1;
+	/* a packet keeps its bytes in its own object, which has a finalizer: the collection
+	 * that finalizes it frees it only in the next one */
 	lua_gc(L, LUA_GCCOLLECT);
 	return mem_fits(U, n + MEM_RESERVE(U) + MEM_SLACK(U));
 }
@@ -2035,22 +2051,41 @@ static void pkt_account(lua_State *L, struct lpkt *lp)
 	mem_error(L, U);
 }
 
-/* Push a new packet object holding a copy of @src, its timestamp and its comment. */
+/*
+ * Push a new packet object holding a copy of @src, its timestamp and its
+ * comment.  The bytes are kept in the object itself, after its struct (one
+ * allocation of Lua's, counted by its allocator, for every packet a rule is
+ * handed): not owned in umpa_pkt's sense, so a write that makes the packet
+ * grow moves them to an owned buffer (core's reserve), which __gc frees and
+ * pkt_account charges.  Only the layers in use are copied.
+ */
 static struct lpkt *push_pkt_copy(lua_State *L, const struct umpa_pkt *src)
 {
-	/* uservalues: 1 its layer views, 2 its comment (a Lua string: the packet owns it, p.comment points in it) */
-	struct lpkt *lp = lua_newuserdatauv(L, sizeof(*lp), 2);
-	struct umpa_err e = {0};
+	struct umpa_lua *U = get_U(L);
+	struct lpkt *lp;
+	struct umpa_pkt *p;
 
-	umpa_pkt_init(&lp->p);
+	/* the cap's error here, naming the script's line (Lua's allocator would refuse it without),
+	 * and none while the state closes, as for every object that needs a finalizer */
+	if (!charge_fits(L, U, sizeof(*lp) + src->len))
+		mem_error(L, U);
+	/* uservalues: 1 its layer views, 2 its comment (a Lua string: the packet owns it, p.comment points in it) */
+	lp = lua_newuserdatauv(L, sizeof(*lp) + src->len, 2);
+	p = &lp->p;
+	memset(p, 0, offsetof(struct umpa_pkt, l));
 	lp->dirty = 0;
 	lp->charged = 0;
-	luaL_setmetatable(L, MT_PKT);                     /* __gc frees what dup allocates and gives back its charge */
-	umpa_lua_mem_account_(L, &lp->charged, src->len); /* before allocating: may raise */
-	if (umpa_pkt_dup(&lp->p, src, &e) < 0)
-		luaL_error(L, "%s", e.msg);
-	pkt_account(L, lp);
-	lp->p.comment = NULL; /* borrowed from whoever made @src: it would dangle; the copy owns its own */
+	luaL_setmetatable(L, MT_PKT); /* __gc frees what a write may allocate and gives back its charge */
+	p->data = (uint8_t *)(lp + 1);
+	if (src->len)
+		memcpy(p->data, src->data, src->len);
+	p->len = src->len;
+	p->wirelen = src->wirelen;
+	p->linktype = src->linktype;
+	p->ts_sec = src->ts_sec;
+	p->ts_nsec = src->ts_nsec;
+	p->nlayers = src->nlayers <= UMPA_MAX_LAYERS ? src->nlayers : UMPA_MAX_LAYERS;
+	memcpy(p->l, src->l, sizeof(p->l[0]) * p->nlayers);
 	if (src->comment) {
 		lua_pushstring(L, src->comment);
 		lp->p.comment = lua_tostring(L, -1);
@@ -2077,7 +2112,9 @@ static int pkt_gc(lua_State *L)
 {
 	struct lpkt *lp = lua_touserdata(L, 1);
 
-	umpa_pkt_release(&lp->p);
+	if (lp->p.owned)
+		free(lp->p.data);
+	memset(&lp->p, 0, offsetof(struct umpa_pkt, l)); /* no layers: its views see it freed */
 	umpa_lua_mem_release_(L, lp->charged);
 	lp->charged = 0;
 	return 0;
@@ -3905,6 +3942,7 @@ static int open_state(lua_State *L)
 		static const enum utype types[] = {T_SPEC, T_STACK, T_RANGE, T_LAYER, T_PLAN, T_ALT, T_PKT, T_NET};
 		for (int i = 0; i < 8; i++) {
 			lua_pushvalue(L, -9 + i);
+			get_U(L)->mts[types[i]] = lua_topointer(L, -1);
 			lua_pushinteger(L, types[i]);
 			lua_rawset(L, -3);
 		}

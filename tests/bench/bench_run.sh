@@ -3,6 +3,7 @@
 # next to a Scapy sniff-and-send responder doing the same work and the peer
 # kernel answering for itself (the limit).  Root; namespaces of its own.
 #   sudo bash tests/bench/bench_run.sh [COUNT]     (default 20000 pings each)
+#   sudo RUN_OPTS= bash tests/bench/bench_run.sh    (umpa without --busy-poll)
 # Prints, per responder: replies per second (ping's own time), loss, RTT
 # min/avg/max; umpa's rate over Scapy's (the issue's goal: >= 30x); then for
 # umpa and the kernel the median RTT of 4,000 pings sent every 0.5 ms (ping -f
@@ -12,6 +13,8 @@ set -uo pipefail
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 UMPA=${UMPA:-$top_srcdir/build/umpa}
 N=${1:-20000}
+# umpa's options (RUN_OPTS= for the default, epoll-only path)
+RUN_OPTS=${RUN_OPTS---busy-poll 200}
 export UMPA_TEMPLATE_PATH=$top_srcdir/templates
 . "$top_srcdir/tests/netns/lib.sh"
 netns_require_root
@@ -37,7 +40,7 @@ median() { # ADDR
 }
 
 # umpa run icmp-host
-ip netns exec "$NS_A" timeout 300 "$UMPA" run icmp-host -i "$IF_A" --set ip=10.77.0.50 --busy-poll 200 >/dev/null 2>&1 &
+ip netns exec "$NS_A" timeout 300 "$UMPA" run icmp-host -i "$IF_A" --set ip=10.77.0.50 $RUN_OPTS >/dev/null 2>&1 &
 UP=$!
 sleep 1
 in_b ping -n -c 2 -W 1 10.77.0.50 >/dev/null
