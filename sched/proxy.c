@@ -92,8 +92,12 @@ struct proxy_conn {
 	/* where the upstream leg goes (the target, the original destination, the SOCKS5 request, a redirect) */
 	struct sockaddr_storage dst;
 	socklen_t dlen;
-	struct proxy_socks_ *socks; /* SOCKS5: negotiating, or the reply waits for the upstream connect */
-	struct proxy_resolve_ *dns; /* a name being resolved */
+	struct proxy_socks_ *socks;  /* SOCKS5: negotiating, or the reply waits for the upstream connect */
+	struct proxy_resolve_ *dns;  /* a name being resolved */
+	int gated;                   /* opts.gate or mitm.sni_seen said wait: umpa_proxy_proceed goes on */
+	SSL *gate_up;                /* mitm.sni_seen's wait: the upstream's TLS, to connect then */
+	struct sockaddr_storage csa; /* the client's address (opts.spoof_source) */
+	socklen_t clen;
 };
 
 struct proxy_listener {
@@ -424,6 +428,8 @@ static void conn_free(struct proxy_conn *c, enum conn_end how)
 	}
 	if (c->peek)
 		event_free(c->peek);
+	if (c->gate_up)
+		SSL_free(c->gate_up);
 	if (c->retry)
 		event_free(c->retry);
 	if (c->cfd >= 0)
@@ -443,7 +449,6 @@ static void conn_free(struct proxy_conn *c, enum conn_end how)
 }
 
 static void delay_done(evutil_socket_t fd, short what, void *arg);
-
 static void forward(struct proxy_half *h, const void *data, size_t n);
 
 /* Pass the end of stream of direction d on, once its receiver's output is empty.  Returns 1 when the
@@ -456,7 +461,7 @@ static int half_finish(struct proxy_half *h)
 	    evbuffer_get_length(bufferevent_get_input(c->side[h->dir])))
 		return 0;                                   /* bytes still to forward: pump comes back here */
 	if (!h->flushed && c->p->hooked && c->p->h.flush) { /* what a hook still holds goes before the end */
-		struct umpa_proxy_out out = {.action = UMPA_PROXY_FORWARD};
+		struct umpa_proxy_out out = umpa_proxy_out_forward(NULL, 0, 0);
 		struct umpa_err e = {0, ""};
 		h->flushed = 1;
 		if (c->p->h.flush(c->p->h.arg, c->state, (enum umpa_proxy_dir)h->dir, &out, &e) < 0) {
@@ -619,6 +624,21 @@ static int conn_close_soon(struct proxy_conn *c)
 	return half_finish(&c->half[1]);
 }
 
+size_t umpa_proxy_closing(const struct umpa_proxy *p)
+{
+	size_t n = 0;
+	for (const struct proxy_conn *c = p->conns; c; c = c->next)
+		n += c->half[0].eof || c->half[1].eof;
+	return n;
+}
+
+void umpa_proxy_stop_accepting(struct umpa_proxy *p)
+{
+	for (unsigned i = 0; i < p->nlis; i++)
+		if (p->lis[i].l)
+			evconnlistener_disable(p->lis[i].l);
+}
+
 int umpa_proxy_kill(struct umpa_proxy *p, uint64_t id, int reset)
 {
 	struct proxy_conn *c;
@@ -730,8 +750,7 @@ static void pump(struct proxy_half *h)
 		{
 			size_t n = len < CHUNK_MAX ? len : CHUNK_MAX;
 			unsigned char *d = evbuffer_pullup(in, (ssize_t)n);
-			struct umpa_proxy_out out = {
-			    .data = d, .len = n, .action = UMPA_PROXY_FORWARD, .arrived_ns = h->first_ns};
+			struct umpa_proxy_out out = umpa_proxy_out_forward(d, n, h->first_ns);
 			struct umpa_err e = {0, ""};
 			if (p->h.data(p->h.arg, c->state, (enum umpa_proxy_dir)h->dir, d, n, &out, &e) < 0) {
 				plog(p, UMPA_PROXY_WARN, c->ci.id, "%s", e.msg[0] ? e.msg : "module failed");
@@ -1123,6 +1142,15 @@ static int client_side(struct proxy_conn *c, evutil_socket_t fd, SSL *ssl)
 	return 0;
 }
 
+/* Does a static certificate (mitm.statics) serve @p sni?  Then no leaf is made or looked up for it. */
+static int static_for(const struct umpa_proxy *p, const char *sni)
+{
+	for (unsigned i = 0; i < p->o.mitm->nstatics; i++)
+		if (umpa_proxy_host_match(p->o.mitm->statics[i].pattern, sni))
+			return 1;
+	return 0;
+}
+
 /* Connect to the target (TLS with @p ssl, or plain). */
 static void upstream_connect(struct proxy_conn *c, SSL *ssl)
 {
@@ -1140,6 +1168,18 @@ static void upstream_connect(struct proxy_conn *c, SSL *ssl)
 		return;
 	}
 	ufd = socket(c->dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (ufd >= 0 && p->o.spoof_source) {
+		struct umpa_err e = {0, ""};
+		int rc = proxy_spoof_bind_(ufd, c->dst.ss_family, (struct sockaddr *)&c->csa, c->clen, &e);
+		if (rc < 0) {
+			plog(p, UMPA_PROXY_WARN, c->ci.id, "upstream %s:%u: %s", c->ci.dst, c->ci.dport, e.msg);
+			close(ufd);
+			if (ssl)
+				SSL_free(ssl);
+			upstream_failed(c, rc == -UMPA_EINVAL ? EAFNOSUPPORT : EPERM);
+			return;
+		}
+	}
 	if (ufd < 0 || (p->slen && bind(ufd, (struct sockaddr *)&p->source, p->slen) < 0)) {
 		int err = errno;
 		plog(p, UMPA_PROXY_WARN, c->ci.id, "upstream socket: %s", strerror(err));
@@ -1307,6 +1347,12 @@ static void peek_cb(evutil_socket_t fd, short what, void *arg)
 	if (p->o.mitm->verify)
 		SSL_set1_host(up, c->sni[0] ? c->sni : c->ci.host[0] ? c->ci.host : c->ci.dst);
 	up_resume(p, up, c->sni);
+	if (p->o.mitm->sni_seen && c->sni[0] && !static_for(p, c->sni) &&
+	    p->o.mitm->sni_seen(p->o.mitm->sni_arg, c->sni, c->ci.id) > 0) {
+		c->gated = 1; /* a leaf kept elsewhere is looked up first: umpa_proxy_proceed goes on */
+		c->gate_up = up;
+		return;
+	}
 	if (c->connected) /* SOCKS5: the upstream was connected for the reply */
 		upstream_upgrade(c, up, "TLS");
 	else
@@ -1357,14 +1403,13 @@ static void redirect_resolved(void *arg, const struct sockaddr *sa, socklen_t le
 	conn_go(c);
 }
 
-/* Destination @p sa: the hooks' open (they may refuse it, or send it elsewhere: the target hook), then on. */
-static void conn_begin(struct proxy_conn *c, const struct sockaddr *sa, socklen_t len)
+/* The hooks' open (they may refuse it, or send it elsewhere: the target hook), then on. */
+static void conn_open(struct proxy_conn *c)
 {
 	struct umpa_proxy *p = c->p;
 	struct umpa_err e = {0, ""};
 	char hp[300], host[256];
 	uint16_t port;
-	conn_set_dst(c, sa, len);
 	if (p->hooked && p->h.open && p->h.open(p->h.arg, &c->ci, &c->state, &e) < 0) {
 		plog(p, UMPA_PROXY_WARN, c->ci.id, "%s", e.msg);
 		if (c->socks)
@@ -1382,6 +1427,40 @@ static void conn_begin(struct proxy_conn *c, const struct sockaddr *sa, socklen_
 		return;
 	}
 	conn_go(c);
+}
+
+/* Destination @p sa: opts.gate may make the connection wait (umpa_proxy_proceed), then conn_open. */
+static void conn_begin(struct proxy_conn *c, const struct sockaddr *sa, socklen_t len)
+{
+	struct umpa_proxy *p = c->p;
+	conn_set_dst(c, sa, len);
+	if (p->o.gate && p->o.gate(p->o.gate_arg, c->ci.id) > 0) {
+		c->gated = 1;
+		return;
+	}
+	conn_open(c);
+}
+
+int umpa_proxy_proceed(struct umpa_proxy *p, uint64_t id)
+{
+	struct proxy_conn *c;
+	for (c = p->conns; c; c = c->next)
+		if (c->ci.id == id)
+			break;
+	if (!c || !c->gated)
+		return -UMPA_ENOENT;
+	c->gated = 0;
+	if (c->gate_up) { /* the leaf lookup is over: the upstream's TLS */
+		SSL *up = c->gate_up;
+		c->gate_up = NULL;
+		if (c->connected)
+			upstream_upgrade(c, up, "TLS");
+		else
+			upstream_connect(c, up);
+		return 0;
+	}
+	conn_open(c);
+	return 0;
 }
 
 /* ---- SOCKS5 (proxy_socks.c negotiates) ---- */
@@ -1404,7 +1483,7 @@ static void socks_request(void *arg, const struct umpa_socks5_req *r)
 	struct proxy_conn *c = arg;
 	struct umpa_proxy *p = c->p;
 	struct umpa_err e = {0, ""};
-	plog(p, UMPA_PROXY_NOTE, c->ci.id, "SOCKS5 CONNECT %s%s%s:%u", r->atyp == 4 ? "[" : "", r->host,
+	plog(p, UMPA_PROXY_NOTE, c->ci.id, "SOCKS%u CONNECT %s%s%s:%u", r->ver, r->atyp == 4 ? "[" : "", r->host,
 	     r->atyp == 4 ? "]" : "", r->port);
 	if (r->alen) {
 		conn_begin(c, (const struct sockaddr *)&r->addr, r->alen);
@@ -1443,7 +1522,6 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	struct umpa_err e = {0, ""};
 	int i, one = 1;
 	(void)l;
-	(void)salen;
 	if (p->st.active >= p->o.max_conns) {
 		p->st.over_limit++;
 		evutil_closesocket(fd);
@@ -1461,6 +1539,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	c->started_ns = umpa_loop_wall_ns(p->loop);
 	c->ci.listener = pl->index;
 	addr_text(sa, c->ci.src, sizeof(c->ci.src), &c->ci.sport);
+	if (salen > 0 && (size_t)salen <= sizeof(c->csa)) {
+		memcpy(&c->csa, sa, (size_t)salen);
+		c->clen = (socklen_t)salen;
+	}
 	{
 		struct sockaddr_storage ls;
 		socklen_t ll = sizeof(ls);

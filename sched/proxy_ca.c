@@ -19,6 +19,7 @@
 struct leaf_ {
 	char *host;
 	X509 *x;
+	EVP_PKEY *key; /* its key: a reference to leafkey, or a stored leaf's own (umpa_proxy_ca_add_leaf) */
 };
 
 struct umpa_proxy_ca {
@@ -218,6 +219,32 @@ unsigned long umpa_proxy_ca_made(const struct umpa_proxy_ca *ca)
 	return ca->made;
 }
 
+/* Put leaf @p x (taken) with @p key (a reference is taken) for @p name into the cache: a ring once full, the
+ * oldest goes.  Returns 0, or a negative code with @p e set (@p x not taken). */
+static int cache_put(struct umpa_proxy_ca *ca, const char *name, X509 *x, EVP_PKEY *key, struct umpa_err *e)
+{
+	unsigned i;
+	char *h;
+	if (!ca->leaves && !(ca->leaves = calloc(UMPA_PROXY_CA_CACHE, sizeof(*ca->leaves))))
+		return umpa_err_set(e, UMPA_ENOMEM, "ca: out of memory");
+	if (!(h = strdup(name)))
+		return umpa_err_set(e, UMPA_ENOMEM, "ca: out of memory");
+	if (ca->nleaves < UMPA_PROXY_CA_CACHE) {
+		i = ca->nleaves++;
+	} else {
+		i = ca->next;
+		ca->next = (ca->next + 1) % UMPA_PROXY_CA_CACHE;
+		X509_free(ca->leaves[i].x);
+		EVP_PKEY_free(ca->leaves[i].key);
+		free(ca->leaves[i].host);
+	}
+	EVP_PKEY_up_ref(key);
+	ca->leaves[i].host = h;
+	ca->leaves[i].x = x;
+	ca->leaves[i].key = key;
+	return 0;
+}
+
 /* Make @p x carry @p real's subjectAltName instead of its own, and sign it again. */
 static int copy_san(X509 *x, X509 *real, EVP_PKEY *cakey)
 {
@@ -248,7 +275,7 @@ struct x509_st *umpa_proxy_ca_leaf(struct umpa_proxy_ca *ca, const char *host, s
 	}
 	for (i = 0; i < ca->nleaves; i++)
 		if (!strcmp(ca->leaves[i].host, name)) {
-			*key = ca->leafkey;
+			*key = ca->leaves[i].key;
 			return ca->leaves[i].x;
 		}
 	if (!(x = umpa_tls_cert_make_(ca->leafkey, cn[0] ? cn : name, UMPA_TLS_CERT_SERVER_, ca->cert, ca->key, e)))
@@ -258,26 +285,8 @@ struct x509_st *umpa_proxy_ca_leaf(struct umpa_proxy_ca *ca, const char *host, s
 		ossl_fail(e, UMPA_ENOMEM, "ca: copying the server's names");
 		return NULL;
 	}
-	if (!ca->leaves && !(ca->leaves = calloc(UMPA_PROXY_CA_CACHE, sizeof(*ca->leaves)))) {
+	if (cache_put(ca, name, x, ca->leafkey, e) < 0) {
 		X509_free(x);
-		umpa_err_set(e, UMPA_ENOMEM, "ca: out of memory");
-		return NULL;
-	}
-	if (ca->nleaves < UMPA_PROXY_CA_CACHE) {
-		i = ca->nleaves++;
-	} else {
-		i = ca->next;
-		ca->next = (ca->next + 1) % UMPA_PROXY_CA_CACHE;
-		X509_free(ca->leaves[i].x);
-		free(ca->leaves[i].host);
-	}
-	ca->leaves[i].host = strdup(name);
-	ca->leaves[i].x = x;
-	if (!ca->leaves[i].host) {
-		X509_free(x);
-		ca->leaves[i].x = NULL;
-		ca->nleaves--;
-		umpa_err_set(e, UMPA_ENOMEM, "ca: out of memory");
 		return NULL;
 	}
 	ca->made++;
@@ -290,6 +299,53 @@ struct x509_st *umpa_proxy_ca_leaf(struct umpa_proxy_ca *ca, const char *host, s
 		free(kp);
 	}
 	return x;
+}
+
+int umpa_proxy_ca_add_leaf(struct umpa_proxy_ca *ca, const char *host, const char *cert_pem, const char *key_pem,
+			   struct umpa_err *e)
+{
+	BIO *b;
+	X509 *x = NULL;
+	EVP_PKEY *k = NULL, *capub = X509_get0_pubkey(ca->cert);
+	unsigned i;
+	int rc;
+	if (!host || !*host)
+		return umpa_err_set(e, UMPA_EINVAL, "leaf: no host name");
+	for (i = 0; i < ca->nleaves; i++)
+		if (!strcmp(ca->leaves[i].host, host))
+			return 0; /* already there: the first wins */
+	if ((b = BIO_new_mem_buf(cert_pem, -1)))
+		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if (x && (b = BIO_new_mem_buf(key_pem, -1))) {
+		k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+		BIO_free(b);
+	}
+	if (!x)
+		rc = ossl_fail(e, UMPA_EINVAL, "leaf: no PEM certificate");
+	else if (!k)
+		rc = ossl_fail(e, UMPA_EINVAL, "leaf: no PEM private key");
+	else if (X509_check_private_key(x, k) != 1)
+		rc = umpa_err_set(e, UMPA_EINVAL, "leaf: the key does not match the certificate");
+	else if (!capub || X509_verify(x, capub) != 1)
+		rc = umpa_err_set(e, UMPA_EINVAL, "leaf: not signed by this CA");
+	else if (X509_cmp_current_time(X509_get0_notAfter(x)) <= 0 || X509_cmp_current_time(X509_get0_notBefore(x)) > 0)
+		rc = umpa_err_set(e, UMPA_EINVAL, "leaf: not valid now");
+	else
+		rc = cache_put(ca, host, x, k, e);
+	ERR_clear_error();
+	EVP_PKEY_free(k); /* the cache took its own reference */
+	if (rc < 0)
+		X509_free(x);
+	return rc < 0 ? rc : 0;
+}
+
+int umpa_proxy_ca_has_leaf(const struct umpa_proxy_ca *ca, const char *host)
+{
+	for (unsigned i = 0; i < ca->nleaves; i++)
+		if (!strcmp(ca->leaves[i].host, host))
+			return 1;
+	return 0;
 }
 
 void umpa_proxy_ca_on_leaf(struct umpa_proxy_ca *ca, umpa_proxy_ca_leaf_fn fn, void *arg)
@@ -305,6 +361,7 @@ struct umpa_proxy_ca *umpa_proxy_ca_free(struct umpa_proxy_ca *ca)
 		return NULL;
 	for (i = 0; i < ca->nleaves; i++) {
 		X509_free(ca->leaves[i].x);
+		EVP_PKEY_free(ca->leaves[i].key);
 		free(ca->leaves[i].host);
 	}
 	free(ca->leaves);

@@ -77,6 +77,37 @@ int proxy_transparent_socket_(const struct sockaddr *sa, socklen_t len, const ch
 	return -1;
 }
 
+int proxy_spoof_bind_(int fd, int family, const struct sockaddr *client, socklen_t len, struct umpa_err *e)
+{
+	int one = 1, v6 = client->sa_family == AF_INET6, err;
+	struct sockaddr_storage ss;
+	if (len > sizeof(ss))
+		return umpa_err_set(e, UMPA_EINVAL, "--spoof-source: bad client address");
+	memcpy(&ss, client, len);
+	if (v6 && family == AF_INET && IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&ss)->sin6_addr)) {
+		/* a dual-stack listener's IPv4 client (::ffff:a.b.c.d) to an IPv4 destination */
+		struct sockaddr_in s4;
+		memset(&s4, 0, sizeof(s4));
+		s4.sin_family = AF_INET;
+		memcpy(&s4.sin_addr, ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr + 12, 4);
+		memcpy(&ss, &s4, sizeof(s4));
+		len = sizeof(s4);
+		v6 = 0;
+	}
+	if (ss.ss_family != family)
+		return umpa_err_set(e, UMPA_EINVAL, "--spoof-source: the client's address is of the other family");
+	if (v6)
+		((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+	else
+		((struct sockaddr_in *)&ss)->sin_port = 0;
+	if (setsockopt(fd, v6 ? SOL_IPV6 : SOL_IP, v6 ? IPV6_TRANSPARENT : IP_TRANSPARENT, &one, sizeof(one)) == 0 &&
+	    bind(fd, (struct sockaddr *)&ss, len) == 0)
+		return 0;
+	err = errno;
+	return umpa_err_set(e, UMPA_EIO, "--spoof-source: %s%s", strerror(err),
+			    err == EPERM ? " (needs CAP_NET_ADMIN)" : "");
+}
+
 /* ---- names resolved on the loop ---- */
 
 struct proxy_resolve_ {

@@ -31,6 +31,15 @@ int proxy_original_dst_(int fd, int tproxy, struct sockaddr_storage *ss, socklen
  */
 int proxy_transparent_socket_(const struct sockaddr *sa, socklen_t len, const char *what, struct umpa_err *e);
 
+/**
+ * Bind upstream socket @p fd (of @p family, not connected yet) to the client's address @p client (port 0:
+ * the kernel picks one; an IPv4-mapped IPv6 address serves an AF_INET socket), IP_TRANSPARENT /
+ * IPV6_TRANSPARENT first so the address need not be local (opts.spoof_source; CAP_NET_ADMIN, and the
+ * server's answers routed back to this host: TPROXY's policy routing).  Returns 0, or a negative code with
+ * @p e set ("--spoof-source: Operation not permitted (needs CAP_NET_ADMIN)", "... of the other family").
+ */
+int proxy_spoof_bind_(int fd, int family, const struct sockaddr *client, socklen_t len, struct umpa_err *e);
+
 /** A name being resolved on the loop (proxy_resolve_). */
 struct proxy_resolve_;
 

@@ -1,5 +1,5 @@
-/* proxy_socks.c - SOCKS5 (RFC 1928, RFC 1929 username/password): the codec of umpa_socks.h and the
- * negotiation on a client socket for umpa proxy --socks5 (proxy_internal.h). */
+/* proxy_socks.c - SOCKS5 (RFC 1928, RFC 1929 username/password) and SOCKS4/4a: the codec of umpa_socks.h and
+ * the negotiation on a client socket for umpa proxy --socks5 (proxy_internal.h); the first byte decides. */
 #include "umpa_socks.h"
 
 #include <arpa/inet.h>
@@ -74,6 +74,7 @@ long umpa_socks5_request(const uint8_t *b, size_t n, struct umpa_socks5_req *r, 
 		return 0;
 	if (ver != 5)
 		return -1;
+	r->ver = 5;
 	if (umpa_cur_u8_at(&c, 1, &r->cmd) < 0 || umpa_cur_u8_at(&c, 3, &atyp) < 0)
 		return 0;
 	r->atyp = atyp;
@@ -148,6 +149,79 @@ size_t umpa_socks5_reply(uint8_t *out, uint8_t rep, const struct sockaddr *bnd)
 	return k + 2;
 }
 
+/* A NUL-terminated string at @p off (at most 255 bytes before the NUL) into @p out (256 bytes).  Its end
+ * offset (after the NUL), 0 when more bytes are needed, -1 when it is too long. */
+static long zstring(struct umpa_cur *c, size_t off, char *out)
+{
+	uint8_t ch;
+	for (size_t i = 0; i < 256; i++) {
+		if (umpa_cur_u8_at(c, off + i, &ch) < 0)
+			return 0;
+		out[i] = (char)ch;
+		if (!ch)
+			return (long)(off + i + 1);
+	}
+	return -1;
+}
+
+long umpa_socks4_request(const uint8_t *b, size_t n, struct umpa_socks5_req *r)
+{
+	struct umpa_cur c;
+	uint8_t ver;
+	uint16_t port;
+	const uint8_t *a;
+	char user[256];
+	long end;
+	umpa_cur_init(&c, b, n);
+	memset(r, 0, sizeof(*r));
+	r->ver = 4;
+	if (umpa_cur_u8_at(&c, 0, &ver) < 0)
+		return 0;
+	if (ver != 4)
+		return -1;
+	if (umpa_cur_u8_at(&c, 1, &r->cmd) < 0 || umpa_cur_be16_at(&c, 2, &port) < 0 ||
+	    umpa_cur_ptr_at(&c, 4, 4, &a) < 0)
+		return 0;
+	if ((end = zstring(&c, 8, user)) <= 0)
+		return end;
+	r->port = port;
+	if (a[0] == 0 && a[1] == 0 && a[2] == 0 && a[3] != 0) { /* 4a: the name follows */
+		long hend = zstring(&c, (size_t)end, r->host);
+		if (hend <= 0)
+			return hend;
+		if (!r->host[0])
+			return -1;
+		for (size_t i = 0; r->host[i]; i++)
+			if ((uint8_t)r->host[i] <= ' ' || (uint8_t)r->host[i] > '~')
+				return -1;
+		r->atyp = 3;
+		return hend;
+	}
+	{
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&r->addr;
+		s4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, a, 4);
+		s4->sin_port = htons(port);
+		r->alen = sizeof(*s4);
+		r->atyp = 1;
+		inet_ntop(AF_INET, a, r->host, sizeof(r->host));
+	}
+	return end;
+}
+
+size_t umpa_socks4_reply(uint8_t *out, uint8_t rep, const struct sockaddr *bnd)
+{
+	out[0] = 0;
+	out[1] = rep == UMPA_SOCKS5_OK ? UMPA_SOCKS4_GRANTED : UMPA_SOCKS4_REJECTED;
+	memset(out + 2, 0, 6);
+	if (bnd && bnd->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)bnd;
+		memcpy(out + 2, &s4->sin_port, 2);
+		memcpy(out + 4, &s4->sin_addr, 4);
+	}
+	return 8;
+}
+
 uint8_t umpa_socks5_rep_for_errno(int err)
 {
 	switch (err) {
@@ -191,6 +265,7 @@ struct proxy_socks_ {
 	int fd;
 	struct event *ev;
 	enum socks_stage stage;
+	int v4; /* the client speaks SOCKS4 or 4a */
 	const char *user, *pass;
 	const struct proxy_socks_ops_ *ops;
 	void *arg;
@@ -237,7 +312,7 @@ static void socks_fail_reply(struct proxy_socks_ *s, uint8_t rep, const char *fm
 {
 	uint8_t out[32];
 	char why[320];
-	size_t n = umpa_socks5_reply(out, rep, NULL);
+	size_t n = s->v4 ? umpa_socks4_reply(out, rep, NULL) : umpa_socks5_reply(out, rep, NULL);
 	snprintf(why, sizeof(why), fmt, detail);
 	if (socks_send(s, out, n) == 0)
 		socks_shut(s);
@@ -264,15 +339,42 @@ static void socks_read(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	while (n > 0 && s->stage != ST_DONE) {
-		if (s->stage == ST_GREETING) {
+		if (s->stage == ST_GREETING && b[0] == 4) { /* SOCKS4 / 4a: the request is all */
+			struct umpa_socks5_req r;
+			s->v4 = 1;
+			if ((used = umpa_socks4_request(b, (size_t)n, &r)) == 0)
+				return;
+			if (used < 0) {
+				socks_fail_reply(s, UMPA_SOCKS5_FAIL, "SOCKS4: bad request (%s)",
+						 "a user id or name too long, or an unprintable name");
+				return;
+			}
+			socks_take(s, b, (size_t)used);
+			if (s->user) {
+				socks_fail_reply(s, UMPA_SOCKS5_NOT_ALLOWED, "SOCKS4: refused (%s)",
+						 "--socks5-auth demands a password, which SOCKS4 cannot carry");
+				return;
+			}
+			if (r.cmd != 1) {
+				socks_fail_reply(s, UMPA_SOCKS5_CMD_UNSUPP,
+						 "SOCKS4: command %s not supported (only CONNECT)",
+						 r.cmd == 2 ? "BIND" : "(unknown)");
+				return;
+			}
+			s->stage = ST_DONE;
+			event_del(s->ev);
+			s->ops->request(s->arg, &r);
+			return;
+		} else if (s->stage == ST_GREETING) {
 			unsigned methods;
 			uint8_t want = s->user ? UMPA_SOCKS5_M_USERPASS : UMPA_SOCKS5_M_NONE, ans[2] = {5, 0};
 			char why[96];
 			if ((used = umpa_socks5_greeting(b, (size_t)n, &methods)) == 0)
 				return;
 			if (used < 0) {
-				snprintf(why, sizeof(why), "SOCKS5: not a SOCKS5 greeting (version byte %u%s)", methods,
-					 methods == 4 ? ": SOCKS4, only version 5 is served" : "");
+				snprintf(why, sizeof(why),
+					 "SOCKS: not a SOCKS5 greeting nor a SOCKS4 request (version byte %u)",
+					 methods);
 				socks_shut(s);
 				socks_fail(s, why);
 				return;
@@ -359,7 +461,7 @@ struct proxy_socks_ *proxy_socks_new_(struct event_base *base, int fd, const cha
 int proxy_socks_reply_(struct proxy_socks_ *s, uint8_t rep, const struct sockaddr *bnd)
 {
 	uint8_t out[32];
-	size_t n = umpa_socks5_reply(out, rep, bnd);
+	size_t n = s->v4 ? umpa_socks4_reply(out, rep, bnd) : umpa_socks5_reply(out, rep, bnd);
 	if (socks_send(s, out, n) < 0)
 		return -1;
 	if (rep != UMPA_SOCKS5_OK)

@@ -316,7 +316,8 @@ static int use_pem_ctx_(SSL_CTX *ctx, const struct umpa_tls_side *sd, const char
 	ERR_clear_error();
 	if (SSL_CTX_use_certificate_chain_file(ctx, sd->cert_file) != 1) {
 		ssl_errors_(why, sizeof(why));
-		return umpa_err_set(e, UMPA_EIO, "%s: cannot read certificate '%s': %s", copt, sd->cert_file, why);
+		/* a file named in the options that does not load is bad input (EINVAL: exit 2), as --static-cert */
+		return umpa_err_set(e, UMPA_EINVAL, "%s: cannot read certificate '%s': %s", copt, sd->cert_file, why);
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, kf, SSL_FILETYPE_PEM) != 1) {
 		if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
@@ -325,7 +326,7 @@ static int use_pem_ctx_(SSL_CTX *ctx, const struct umpa_tls_side *sd, const char
 					    kopt, kf, sd->cert_file);
 		}
 		ssl_errors_(why, sizeof(why));
-		return umpa_err_set(e, UMPA_EIO, "%s: cannot read private key '%s': %s", kopt, kf, why);
+		return umpa_err_set(e, UMPA_EINVAL, "%s: cannot read private key '%s': %s", kopt, kf, why);
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
 		ssl_errors_(why, sizeof(why));

@@ -516,15 +516,12 @@ static int hk_data(void *arg, void *state, enum umpa_proxy_dir dir, const uint8_
 			umpa_proxy_clienthello_sni(in, n, c->sni, sizeof(c->sni));
 		http_host(in, n, c->host, sizeof(c->host));
 	}
-	out->data = in;
-	out->delay_ns = 0;
-	out->action = UMPA_PROXY_FORWARD;
+	*out = umpa_proxy_out_forward(in, n, out->arrived_ns);
 	for (size_t i = 0; i < t->n && fresh && !c->pending[dir]; i++) {
 		/* hooks (Lua chains) first, on whole new chunks: what they return is what the others see */
 		struct tx_toxic *x = &t->tox[i];
 		struct tx_slot *s;
-		struct umpa_proxy_out o2 = {
-		    .data = out->data, .len = len, .action = UMPA_PROXY_FORWARD, .arrived_ns = out->arrived_ns};
+		struct umpa_proxy_out o2 = umpa_proxy_out_forward(out->data, len, out->arrived_ns);
 		if (x->d.type != UMPA_TOXIC_HOOKS || x->d.dir != dir || !active(t, x, c, now))
 			continue;
 		s = slot_of(c, x);
@@ -716,10 +713,8 @@ static int hk_udp_data(void *arg, void *state, enum umpa_proxy_dir dir, const ui
 	struct tx_conn *c = state;
 	int64_t now = umpa_loop_now_ns(t->loop);
 	int turn = 0;
-	out->data = in;
-	out->len = n;
-	out->action = UMPA_PROXY_FORWARD;
-	out->delay_ns = 0;
+	int64_t delay = 0; /* a lua toxic's delay: the longest of its pieces', added up over the toxics */
+	*out = umpa_proxy_out_forward(in, n, out->arrived_ns);
 	t->unparts = 0;
 	for (size_t i = 0; i < t->n && out->len; i++) {
 		struct tx_toxic *x = &t->tox[i];
@@ -729,19 +724,22 @@ static int hk_udp_data(void *arg, void *state, enum umpa_proxy_dir dir, const ui
 		size_t np = t->unparts ? t->unparts : 1;
 		const size_t *lens = t->unparts ? t->ulen[turn ^ 1] : &one;
 		unsigned k = 0;
+		int64_t most = 0;
 		if (x->d.type != UMPA_TOXIC_HOOKS || x->d.dir != dir || !active(t, x, c, now))
 			continue;
 		s = slot_of(c, x);
 		if (slot_open(x, s, c, e) < 0)
 			return -1;
 		for (size_t p = 0; p < np; off += lens[p++]) {
-			struct umpa_proxy_out o = {.data = src + off, .len = lens[p], .action = UMPA_PROXY_FORWARD};
+			struct umpa_proxy_out o = umpa_proxy_out_forward(src + off, lens[p], 0);
 			const size_t *ol = NULL;
 			unsigned on = 0;
 			if (x->h.data(x->h.arg, s->state, dir, src + off, lens[p], &o, e) < 0)
 				return -1;
 			if (o.action == UMPA_PROXY_RESET || !o.len)
 				continue; /* dropped (a reset has no meaning for a datagram) */
+			if (o.delay_ns > most)
+				most = o.delay_ns;
 			if (x->h.parts)
 				on = x->h.parts(x->h.arg, s->state, &ol);
 			if (ub_room(t, turn, total + o.len, e) < 0)
@@ -766,8 +764,10 @@ static int hk_udp_data(void *arg, void *state, enum umpa_proxy_dir dir, const ui
 		out->len = total;
 		t->unparts = k;
 		turn ^= 1;
+		delay += most;
 	}
-	t->uturn = turn ^ 1; /* where the last lengths are */
+	t->uturn = turn ^ 1;   /* where the last lengths are */
+	out->delay_ns = delay; /* the relay holds the datagrams that long (udprelay.c) */
 	return 0;
 }
 

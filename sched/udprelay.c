@@ -26,6 +26,21 @@ struct udp_sess {
 	void *state;                /* the hooks' */
 	int opened;                 /* hooks->open succeeded */
 	struct umpa_impair *own[2]; /* its own impairment per direction (session_cfg), or NULL */
+	/* for umpa_udprelay_sessions: who, since when, how much per direction */
+	struct umpa_proxy_conn_info ci;
+	int64_t started_ns;
+	uint64_t bytes_in[2], bytes_out[2];
+};
+
+/* A datagram a module delayed (UMPA_PROXY_OUT delay_ns): it goes to its direction's impairment when the
+ * timer fires.  Only such datagrams allocate (a module asked for the wait). */
+struct udp_held {
+	struct udp_held *prev, *next;
+	struct umpa_udprelay *r;
+	struct umpa_timer *t;
+	int dir;
+	size_t len;
+	uint8_t d[]; /* [u32 session][u32 generation][datagram] */
 };
 
 struct umpa_udprelay {
@@ -44,6 +59,7 @@ struct umpa_udprelay {
 	struct umpa_impair_stats gone[2]; /* counters of the own impairments freed */
 	uint64_t next_id;
 	struct sockaddr_storage bound;
+	struct udp_held *held;      /* datagrams a module delayed, waiting */
 	uint8_t buf[8 + DGRAM_MAX]; /* [u32 session][u32 generation][datagram] */
 };
 
@@ -123,6 +139,7 @@ static int out_cb(struct umpa_udprelay *r, int dir, const uint8_t *f, size_t len
 	}
 	r->st.dgrams_out[dir]++;
 	r->st.bytes_out[dir] += len - 8;
+	s->bytes_out[dir] += len - 8;
 	return 0;
 }
 
@@ -136,6 +153,55 @@ static int out_s2c(void *arg, const uint8_t *f, size_t len, struct umpa_err *e)
 	return out_cb(arg, 1, f, len, e);
 }
 
+/* A delayed datagram's time came: into its direction's impairment (the session's own, or the shared one),
+ * unless its session ended meanwhile. */
+static void held_due(struct umpa_loop *loop, void *arg)
+{
+	struct udp_held *h = arg;
+	struct umpa_udprelay *r = h->r;
+	struct umpa_err e = {0, ""};
+	uint32_t idx, gen;
+	(void)loop;
+	memcpy(&idx, h->d, 4);
+	memcpy(&gen, h->d + 4, 4);
+	if (idx < r->o.max_sessions && r->sess[idx].fd >= 0 && r->sess[idx].gen == gen) {
+		struct udp_sess *s = &r->sess[idx];
+		umpa_impair_input(s->own[h->dir] ? s->own[h->dir] : r->imp[h->dir], h->d, h->len, &e);
+	}
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		r->held = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	free(h);
+}
+
+/* Hold datagram @p d (@p len bytes with its prefix) of direction @p dir for @p delay_ns.  Returns 0, or -1 when
+ * out of memory (the caller sends it at once). */
+static int held_add(struct umpa_udprelay *r, int dir, const uint8_t *d, size_t len, int64_t delay_ns)
+{
+	struct umpa_err e = {0, ""};
+	struct udp_held *h = malloc(sizeof(*h) + len);
+	if (!h)
+		return -1;
+	h->r = r;
+	h->dir = dir;
+	h->len = len;
+	memcpy(h->d, d, len);
+	if (!(h->t = umpa_after(r->loop, delay_ns, held_due, h, &e))) {
+		free(h);
+		return -1;
+	}
+	h->prev = NULL;
+	h->next = r->held;
+	if (r->held)
+		r->held->prev = h;
+	r->held = h;
+	r->st.hook_delayed[dir]++;
+	return 0;
+}
+
 static void input(struct umpa_udprelay *r, int dir, struct udp_sess *s, size_t n)
 {
 	uint32_t idx = (uint32_t)(s - r->sess);
@@ -145,10 +211,10 @@ static void input(struct umpa_udprelay *r, int dir, struct udp_sess *s, size_t n
 	memcpy(r->buf + 4, &s->gen, 4);
 	r->st.dgrams_in[dir]++;
 	r->st.bytes_in[dir] += n;
+	s->bytes_in[dir] += n;
 	s->last_ns = umpa_loop_now_ns(r->loop);
 	if (r->has_hooks && s->opened) {
-		struct umpa_proxy_out o = {
-		    .data = r->buf + 8, .len = n, .action = UMPA_PROXY_FORWARD, .arrived_ns = s->last_ns};
+		struct umpa_proxy_out o = umpa_proxy_out_forward(r->buf + 8, n, s->last_ns);
 		size_t one, off = 0;
 		const size_t *lens = NULL;
 		unsigned np = 0;
@@ -172,7 +238,9 @@ static void input(struct umpa_udprelay *r, int dir, struct udp_sess *s, size_t n
 				continue;
 			if ((const uint8_t *)o.data + off != r->buf + 8)
 				memmove(r->buf + 8, (const uint8_t *)o.data + off, lens[i]);
-			umpa_impair_input(m, r->buf, lens[i] + 8, &e);
+			/* a module's delay holds the datagram (then the impairment: its own delay adds up) */
+			if (o.delay_ns <= 0 || held_add(r, dir, r->buf, lens[i] + 8, o.delay_ns) < 0)
+				umpa_impair_input(m, r->buf, lens[i] + 8, &e);
 		}
 		return;
 	}
@@ -211,28 +279,31 @@ static void sess_cfg(struct udp_sess *s)
 static int sess_open(struct udp_sess *s)
 {
 	struct umpa_udprelay *r = s->r;
-	struct umpa_proxy_conn_info ci;
+	struct umpa_proxy_conn_info *ci = &s->ci;
 	struct umpa_err e = {0, ""};
 	const struct sockaddr_storage *a[3] = {&s->peer, &r->target, &r->bound};
-	char *txt[3] = {ci.src, ci.dst, ci.local};
-	uint16_t *port[3] = {&ci.sport, &ci.dport, &ci.lport};
-	if (!r->has_hooks)
-		return 0;
-	memset(&ci, 0, sizeof(ci));
-	ci.id = ++r->next_id;
+	char *txt[3] = {ci->src, ci->dst, ci->local};
+	uint16_t *port[3] = {&ci->sport, &ci->dport, &ci->lport};
+	memset(ci, 0, sizeof(*ci));
+	ci->id = ++r->next_id;
+	s->started_ns = umpa_loop_wall_ns(r->loop);
+	memset(s->bytes_in, 0, sizeof(s->bytes_in));
+	memset(s->bytes_out, 0, sizeof(s->bytes_out));
 	for (int i = 0; i < 3; i++) {
 		if (a[i]->ss_family == AF_INET6) {
 			const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)a[i];
-			inet_ntop(AF_INET6, &s6->sin6_addr, txt[i], sizeof(ci.src));
+			inet_ntop(AF_INET6, &s6->sin6_addr, txt[i], sizeof(ci->src));
 			*port[i] = ntohs(s6->sin6_port);
 		} else {
 			const struct sockaddr_in *s4 = (const struct sockaddr_in *)a[i];
-			inet_ntop(AF_INET, &s4->sin_addr, txt[i], sizeof(ci.src));
+			inet_ntop(AF_INET, &s4->sin_addr, txt[i], sizeof(ci->src));
 			*port[i] = ntohs(s4->sin_port);
 		}
 	}
 	s->state = NULL;
-	if (r->hooks.open && r->hooks.open(r->hooks.arg, &ci, &s->state, &e) < 0)
+	if (!r->has_hooks)
+		return 0;
+	if (r->hooks.open && r->hooks.open(r->hooks.arg, ci, &s->state, &e) < 0)
 		return -1;
 	s->opened = 1;
 	sess_cfg(s);
@@ -428,6 +499,29 @@ void umpa_udprelay_refresh(struct umpa_udprelay *r)
 			sess_cfg(&r->sess[i]);
 }
 
+size_t umpa_udprelay_sessions(const struct umpa_udprelay *r, umpa_proxy_conn_cb cb, void *arg)
+{
+	size_t n = 0;
+	for (unsigned i = 0; i < r->o.max_sessions; i++) {
+		const struct udp_sess *s = &r->sess[i];
+		struct umpa_proxy_conn_stats cs;
+		if (s->fd < 0)
+			continue;
+		n++;
+		if (!cb)
+			continue;
+		memset(&cs, 0, sizeof(cs));
+		cs.ci = &s->ci;
+		memcpy(cs.bytes_in, s->bytes_in, sizeof(cs.bytes_in));
+		memcpy(cs.bytes_out, s->bytes_out, sizeof(cs.bytes_out));
+		cs.started_ns = s->started_ns;
+		cs.connected = 1;
+		cs.sni = "";
+		cb(arg, &cs);
+	}
+	return n;
+}
+
 struct umpa_udprelay *umpa_udprelay_free(struct umpa_udprelay *r)
 {
 	if (!r)
@@ -436,6 +530,12 @@ struct umpa_udprelay *umpa_udprelay_free(struct umpa_udprelay *r)
 		if (r->sess[i].fd >= 0)
 			sess_end(&r->sess[i]);
 	umpa_timer_cancel(r->sweep);
+	while (r->held) { /* delayed datagrams not due yet: dropped with the relay */
+		struct udp_held *h = r->held;
+		r->held = h->next;
+		umpa_timer_cancel(h->t);
+		free(h);
+	}
 	umpa_loop_remove_fd(r->lsrc);
 	umpa_impair_free(r->imp[0]);
 	umpa_impair_free(r->imp[1]);

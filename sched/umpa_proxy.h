@@ -70,6 +70,17 @@ struct umpa_proxy_out {
 	uint64_t hold_token; /**< UMPA_PROXY_HOLD: what umpa_proxy_release must name */
 };
 
+/**
+ * The answer every caller of umpa_proxy_hooks.data fills in before the call: forward @p len bytes at
+ * @p data as they are (no delay, all consumed, no hold); @p arrived_ns when the oldest of them was read (loop
+ * clock; 0: unknown).  A hook changes only what it decides.
+ */
+static inline struct umpa_proxy_out umpa_proxy_out_forward(const void *data, size_t len, int64_t arrived_ns)
+{
+	struct umpa_proxy_out o = {.data = data, .len = len, .action = UMPA_PROXY_FORWARD, .arrived_ns = arrived_ns};
+	return o;
+}
+
 /** Most pieces one hook answer may have (umpa_proxy_hooks.parts). */
 #define UMPA_PROXY_MAX_PARTS 64
 
@@ -167,6 +178,12 @@ struct umpa_proxy_mitm {
 	unsigned nstatics;
 	const char *const *passthrough; /**< SNI patterns (as statics') relayed as they are: no interception */
 	unsigned npassthrough;
+	/** Optional: told each intercepted ClientHello's server name before the upstream connects, so a leaf
+	 * kept elsewhere can be put in the CA's cache (umpa_proxy_ca_add_leaf) before it is needed (the redis
+	 * control API: umpa_proxy_redis_sni).  A return of 1 makes connection @p id wait until
+	 * umpa_proxy_proceed names it; 0: on at once. */
+	int (*sni_seen)(void *arg, const char *sni, uint64_t id);
+	void *sni_arg;
 };
 
 /**
@@ -226,9 +243,19 @@ struct umpa_proxy_opts {
 	const struct umpa_proxy_tap *tap;   /**< wire tap of both legs (NULL: none) */
 	enum umpa_proxy_dest dest;          /**< where connections go (default: target) */
 	int tproxy;                         /**< dest ORIGINAL: listeners are IP_TRANSPARENT (TPROXY rules) */
-	const char *socks_user;             /**< dest SOCKS5: demand RFC 1929 username/password (NULL: none) */
-	const char *socks_pass;             /**< its password */
-	int64_t socks_timeout_ns;           /**< dest SOCKS5: a client this slow to negotiate fails (10 s) */
+	/** each upstream socket is IP_TRANSPARENT and bound to its client's address (port: the kernel's), so
+	 * the server sees the client (mitmproxy's spoof_source_address).  Needs CAP_NET_ADMIN and the server's
+	 * answers routed to this host (TPROXY's policy routing: a socket match marks them, an ip rule delivers
+	 * them locally).  Not with source. */
+	int spoof_source;
+	const char *socks_user;   /**< dest SOCKS5: demand RFC 1929 username/password (NULL: none) */
+	const char *socks_pass;   /**< its password */
+	int64_t socks_timeout_ns; /**< dest SOCKS5: a client this slow to negotiate fails (10 s) */
+	/** Optional: asked for each new connection once its destination is known, before the hooks' open:
+	 * a return of 1 makes it wait (its client's bytes stay in the socket) until umpa_proxy_proceed names
+	 * @p id (the redis control API fetching the rules in force, umpa_proxy_redis_gate); 0: on at once. */
+	int (*gate)(void *arg, uint64_t id);
+	void *gate_arg;
 	/** Receives notes and per-connection failures (NULL: dropped). */
 	void (*log)(void *arg, enum umpa_proxy_level lvl, uint64_t id, const char *msg);
 	void *log_arg;
@@ -280,6 +307,13 @@ const char *umpa_proxy_bound(const struct umpa_proxy *p, unsigned i, char *buf, 
 int umpa_proxy_kill(struct umpa_proxy *p, uint64_t id, int reset);
 
 /**
+ * Let connection @p id, held by opts.gate or mitm.sni_seen, go on: the
+ * hooks' open and the upstream connect, or the upstream's TLS.  Returns 0, or -UMPA_ENOENT when no such connection
+ * waits (it ended meanwhile).
+ */
+int umpa_proxy_proceed(struct umpa_proxy *p, uint64_t id);
+
+/**
  * End the hold (UMPA_PROXY_HOLD, token @p token) of direction @p dir of
  * connection @p id: forward @p data (@p n bytes, copied; 0: nothing) instead
  * of the held chunk, now.  Returns 0, or -UMPA_ENOENT when that connection
@@ -294,6 +328,18 @@ int umpa_proxy_release(struct umpa_proxy *p, uint64_t id, enum umpa_proxy_dir di
  * is none or the bytes are not a ClientHello.
  */
 void umpa_proxy_clienthello_sni(const uint8_t *b, size_t n, char *out, size_t outn);
+
+/**
+ * Open connections that are closing: one direction has ended (its sender's
+ * end of stream was read), the other not yet.  A stop lets them finish for
+ * a moment (umpa_proxy_stop_accepting, then the loop until none is left or
+ * a grace time passed), so one whose client just went is counted as done,
+ * not as open at stop.
+ */
+size_t umpa_proxy_closing(const struct umpa_proxy *p);
+
+/** Stop accepting new connections (the listeners stay bound); the open ones go on. */
+void umpa_proxy_stop_accepting(struct umpa_proxy *p);
 
 /** The counters so far. */
 void umpa_proxy_stats(const struct umpa_proxy *p, struct umpa_proxy_stats *st);

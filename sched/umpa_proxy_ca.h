@@ -62,6 +62,18 @@ struct x509_st *umpa_proxy_ca_cert(const struct umpa_proxy_ca *ca);
 struct x509_st *umpa_proxy_ca_leaf(struct umpa_proxy_ca *ca, const char *host, struct x509_st *real,
 				   struct evp_pkey_st **key, struct umpa_err *e);
 
+/**
+ * Put a leaf kept elsewhere (the redis keys HOST:cert and HOST:key, PEM) into the cache for @p host, so it
+ * is served instead of a new one being made: it must carry a key that matches it, be signed by this CA and
+ * be valid now.  A host already cached keeps its leaf.  Not told to umpa_proxy_ca_on_leaf.  Returns 0, or
+ * -UMPA_EINVAL with @p e set ("leaf: not signed by this CA") or -UMPA_ENOMEM.
+ */
+int umpa_proxy_ca_add_leaf(struct umpa_proxy_ca *ca, const char *host, const char *cert_pem, const char *key_pem,
+			   struct umpa_err *e);
+
+/** Does the cache hold a leaf for @p host? */
+int umpa_proxy_ca_has_leaf(const struct umpa_proxy_ca *ca, const char *host);
+
 /** Told each leaf certificate made (a cache miss): its host name, the certificate and the leaf key as PEM. */
 typedef void (*umpa_proxy_ca_leaf_fn)(void *arg, const char *host, const char *cert_pem, const char *key_pem);
 

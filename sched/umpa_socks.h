@@ -1,4 +1,5 @@
-/* umpa_socks.h - the server side of SOCKS version 5 (RFC 1928) with username/password (RFC 1929).
+/* umpa_socks.h - the server side of SOCKS version 5 (RFC 1928) with username/password (RFC 1929), and of
+ * SOCKS4 and its 4a extension (a name instead of an address; OpenSSH's and curl's clients).
  *
  * The codec is pure: each parser reads the bytes a client sent so far (through
  * the bounds-checked cursor) and says whether a whole message is there, how
@@ -6,7 +7,9 @@
  * drives it on a socket: greeting -> method choice -> (RFC 1929 sub-negotiation)
  * -> CONNECT request -> the reply once the upstream connect succeeded or failed.
  * Only CONNECT is served; BIND and UDP ASSOCIATE get reply 7 (command not
- * supported).
+ * supported).  A client whose first byte is 4 speaks SOCKS4: one request
+ * (VN CD DSTPORT DSTIP USERID NUL [HOST NUL]), one reply (granted 90 or
+ * rejected 91).
  */
 #ifndef UMPA_SOCKS_H
 #define UMPA_SOCKS_H
@@ -41,7 +44,29 @@ struct umpa_socks5_req {
 	uint16_t port;                /**< destination port */
 	struct sockaddr_storage addr; /**< atyp 1 and 4: the address and port */
 	socklen_t alen;               /**< its length (0 for a name) */
+	uint8_t ver;                  /**< 5, or 4 (SOCKS4 and 4a: umpa_socks4_request) */
 };
+
+/** SOCKS4 reply codes. */
+#define UMPA_SOCKS4_GRANTED 90  /**< request granted */
+#define UMPA_SOCKS4_REJECTED 91 /**< request rejected or failed */
+
+/**
+ * A SOCKS4 request (VN=4 CD DSTPORT DSTIP USERID NUL) or a SOCKS4a one
+ * (DSTIP 0.0.0.x with x nonzero, then HOST NUL) into @p r (ver 4; atyp 1
+ * with the address, or 3 with the name; the user id is read and dropped).
+ * Returns its length, 0 when more bytes are needed, -1 when it is not
+ * version 4 or malformed (a user id or name over 255 bytes, an empty or
+ * unprintable name).  The command (1 CONNECT, 2 BIND) is not judged here.
+ */
+long umpa_socks4_request(const uint8_t *b, size_t n, struct umpa_socks5_req *r);
+
+/**
+ * The SOCKS4 reply (VN=0 CD DSTPORT DSTIP) for SOCKS5 code @p rep (OK: 90,
+ * anything else: 91) with @p bnd's IPv4 address and port (NULL or IPv6:
+ * zeros) into @p out (8 bytes).  Returns 8.
+ */
+size_t umpa_socks4_reply(uint8_t *out, uint8_t rep, const struct sockaddr *bnd);
 
 /**
  * The greeting (VER NMETHODS METHODS) in the first @p n bytes of @p b.

@@ -30,8 +30,10 @@
  * listening address; a negative return refuses the client's datagram,
  * counted in refused), data on every datagram before the impairment
  * (out->len 0 or UMPA_PROXY_RESET drops it, counted in hook_dropped;
- * the pieces hooks->parts names become that many datagrams; a delay is ignored; a
- * negative return drops it, counted in hook_errors), close when it ends.
+ * the pieces hooks->parts names become that many datagrams; out->delay_ns
+ * holds each of them that long before the impairment, counted in
+ * hook_delayed, while the datagrams after it go on; a negative return drops
+ * it, counted in hook_errors), close when it ends.
  * With session_cfg (arg: hooks->arg, state: what open set) a session may
  * have an impairment of its own per direction instead of the shared one:
  * asked when the session starts and at each umpa_udprelay_refresh.
@@ -58,6 +60,7 @@ struct umpa_udprelay_stats {
 	uint64_t send_errors[2];  /**< sends the kernel refused */
 	uint64_t hook_dropped[2]; /**< datagrams the hooks dropped */
 	uint64_t hook_errors[2];  /**< datagrams whose hook failed (dropped) */
+	uint64_t hook_delayed[2]; /**< datagrams a hook delayed (each held for its delay, then on) */
 	uint64_t own;             /**< sessions with an impairment of their own now */
 };
 
@@ -89,6 +92,14 @@ void umpa_udprelay_impair_total(const struct umpa_udprelay *r, int dir, struct u
 
 /** Ask session_cfg again for every session (the toxics changed or time passed). */
 void umpa_udprelay_refresh(struct umpa_udprelay *r);
+
+/**
+ * Call @p cb for each session now (@p cb may be NULL), as umpa_proxy_conns
+ * does for connections: ci (id, client, target, listening address),
+ * bytes per direction (in: received, out: sent), started_ns (wall clock),
+ * connected 1, tls 0, sni "".  Returns their number.
+ */
+size_t umpa_udprelay_sessions(const struct umpa_udprelay *r, umpa_proxy_conn_cb cb, void *arg);
 
 /** Close every session and the listener.  NULL is fine.  Returns NULL. */
 struct umpa_udprelay *umpa_udprelay_free(struct umpa_udprelay *r);

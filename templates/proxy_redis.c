@@ -21,7 +21,10 @@
 #define FLUSH_TICKS 4       /* counts every 4 polls: once a second */
 #define BACKOFF_MIN_NS 250000000LL
 #define BACKOFF_MAX_NS 30000000000LL
-#define PEND_MAX 1024 /* chunks held for inspection at once; more go on at once */
+#define PEND_MAX 1024       /* chunks held for inspection at once; more go on at once */
+#define GATE_MAX 4096       /* connections waiting for their rules at once; more go on with the rules in force */
+#define GATE_NS 500000000LL /* a connection waits this long for its rules (or leaf), then goes on with those in force  \
+			     */
 
 struct umpa_proxy_redis;
 
@@ -57,11 +60,20 @@ struct umpa_proxy_redis {
 	char *rules_seen; /* the last value of the key rules */
 	int down;         /* told that redis cannot be reached (once until it is back) */
 	int ever_up;
-	char *ca_cert, *ca_key; /* to store with SET NX once connected */
+	char *ca_cert, *ca_key;   /* to store with SET NX once connected */
+	struct umpa_proxy_ca *ca; /* the man-in-the-middle CA (umpa_proxy_redis_ca): leaves go in its cache */
 	umpa_proxy_redis_log_fn log;
 	void *log_arg;
 	struct pend pend[PEND_MAX];
 	unsigned npend;
+	/* new connections waiting for their MGET rules debugging (umpa_proxy_redis_gate), in the order the
+	 * commands went out (redis answers in order); id 0: it timed out and went on, its answer still due */
+	struct gatew {
+		uint64_t id;
+		int64_t deadline_ns;
+	} gq[GATE_MAX];
+	unsigned ghead, gn;
+	struct umpa_timer *gtimer;
 };
 
 static void rlog(struct umpa_proxy_redis *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -427,6 +439,83 @@ static void poll_reply(redisAsyncContext *ac, void *reply, void *priv)
 		rlog(r, "redis: %u rules from key 'rules'", umpa_proxy_rules_count(umpa_proxy_mods_rules(r->m)));
 }
 
+static void gate_timer(struct umpa_loop *loop, void *arg);
+
+/* Arm the gate's timer for the oldest connection still waiting. */
+static void gate_arm(struct umpa_proxy_redis *r)
+{
+	struct umpa_err e = {0, ""};
+	for (unsigned k = 0; k < r->gn; k++) {
+		struct gatew *w = &r->gq[(r->ghead + k) % GATE_MAX];
+		if (w->id) {
+			r->gtimer = umpa_at(r->loop, w->deadline_ns, gate_timer, r, &e);
+			return;
+		}
+	}
+}
+
+/* Connections that waited GATE_NS for their rules go on with the rules in force. */
+static void gate_timer(struct umpa_loop *loop, void *arg)
+{
+	struct umpa_proxy_redis *r = arg;
+	int64_t now = umpa_loop_now_ns(loop);
+	r->gtimer = NULL;
+	for (unsigned k = 0; k < r->gn; k++) {
+		struct gatew *w = &r->gq[(r->ghead + k) % GATE_MAX];
+		if (w->id && w->deadline_ns <= now) {
+			uint64_t id = w->id;
+			w->id = 0;
+			if (r->p)
+				umpa_proxy_proceed(r->p, id);
+		}
+	}
+	gate_arm(r);
+}
+
+/* The rules a waiting connection asked for: in force (poll_reply), then it goes on. */
+/* An answer to a command sent by gate_push came (or the connection went): the oldest waiting connection goes
+ * on (redis answers in order; one that timed out has id 0). */
+static void gate_pop(struct umpa_proxy_redis *r)
+{
+	uint64_t id;
+	if (!r->gn)
+		return;
+	id = r->gq[r->ghead].id;
+	r->ghead = (r->ghead + 1) % GATE_MAX;
+	r->gn--;
+	if (id && r->p)
+		umpa_proxy_proceed(r->p, id);
+}
+
+static void gate_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct umpa_proxy_redis *r = priv;
+	poll_reply(ac, reply, priv);
+	gate_pop(r);
+}
+
+/* Send command @p fmt (@p fn, @p priv: its callback, which ends with gate_pop) and make connection @p id wait
+ * for its answer, GATE_NS at most.  Returns 1 (waits), or 0 when it cannot be sent (redis down, too many
+ * waiting). */
+static int gate_push(struct umpa_proxy_redis *r, uint64_t id, redisCallbackFn *fn, void *priv, const char *fmt,
+		     const char *a1, const char *a2)
+{
+	struct gatew *w;
+	if (!r->p || !r->cmd.up || r->gn == GATE_MAX || redisAsyncCommand(r->cmd.ac, fn, priv, fmt, a1, a2) != REDIS_OK)
+		return 0;
+	w = &r->gq[(r->ghead + r->gn++) % GATE_MAX];
+	w->id = id;
+	w->deadline_ns = umpa_loop_now_ns(r->loop) + GATE_NS;
+	if (!r->gtimer)
+		gate_arm(r);
+	return 1;
+}
+
+int umpa_proxy_redis_gate(void *arg, uint64_t id)
+{
+	return gate_push(arg, id, gate_reply, arg, "MGET rules debugging", NULL, NULL); /* 0: the rules in force */
+}
+
 static void poll_cb(struct umpa_loop *loop, void *arg)
 {
 	struct umpa_proxy_redis *r = arg;
@@ -490,14 +579,94 @@ void umpa_proxy_redis_set_proxy(struct umpa_proxy_redis *r, struct umpa_proxy *p
 	r->p = p;
 }
 
-/* A leaf made for @p host: HOST:cert and HOST:key, unless the UI set them (NX). */
+/* A leaf made for @p host: HOST:cert and HOST:key, both or neither (MSETNX): one stored meanwhile (another
+ * proxy on the same redis made it first) stays, and this proxy's next start serves that one.  A stored leaf
+ * that does not load with the CA in force was deleted when it was found (leaves_load, leaf_reply). */
 static void leaf_made(void *arg, const char *host, const char *cert_pem, const char *key_pem)
 {
 	struct umpa_proxy_redis *r = arg;
 	if (!r->cmd.up)
 		return;
-	redisAsyncCommand(r->cmd.ac, ignore_cb, NULL, "SET %s:cert %s NX", host, cert_pem);
-	redisAsyncCommand(r->cmd.ac, ignore_cb, NULL, "SET %s:key %s NX", host, key_pem);
+	redisAsyncCommand(r->cmd.ac, ignore_cb, NULL, "MSETNX %s:key %s %s:cert %s", host, key_pem, host, cert_pem);
+}
+
+/* MGET HOST:cert HOST:key asked by umpa_proxy_redis_sni: a leaf stored there goes into the CA's cache; one
+ * that does not load with this CA is deleted (a leaf of this CA takes its place once made). */
+static void gate_pop(struct umpa_proxy_redis *r);
+
+static void leaf_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct umpa_proxy_redis *r = ac->data ? ((struct rconn *)ac->data)->r : NULL;
+	redisReply *rep = reply;
+	char *host = priv;
+	struct umpa_err e = {0, ""};
+	if (r && r->ca && rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+	    rep->element[0]->type == REDIS_REPLY_STRING && rep->element[1]->type == REDIS_REPLY_STRING &&
+	    umpa_proxy_ca_add_leaf(r->ca, host, rep->element[0]->str, rep->element[1]->str, &e) < 0) {
+		rlog(r, "redis: %s:cert: %s: deleted, made again", host, e.msg);
+		redisAsyncCommand(ac, ignore_cb, NULL, "DEL %s:cert %s:key", host, host);
+	}
+	free(host);
+	if (r)
+		gate_pop(r); /* its connection goes on, the leaf (if any) in the cache */
+}
+
+static int gate_push(struct umpa_proxy_redis *r, uint64_t id, redisCallbackFn *fn, void *priv, const char *fmt,
+		     const char *a1, const char *a2);
+
+int umpa_proxy_redis_sni(void *arg, const char *sni, uint64_t id)
+{
+	struct umpa_proxy_redis *r = arg;
+	char *host;
+	if (!r->ca || umpa_proxy_ca_has_leaf(r->ca, sni) || !(host = strdup(sni)))
+		return 0;
+	if (gate_push(r, id, leaf_reply, host, "MGET %s:cert %s:key", sni, sni))
+		return 1;
+	free(host);
+	return 0;
+}
+
+/* Most SCAN rounds when reading the stored leaves at start (each asks for 1000 keys). */
+#define LEAF_SCAN_ROUNDS 1000
+
+/* The leaves stored in HOST:cert / HOST:key into @p ca's cache, over @p c (blocking, at start): SCAN MATCH
+ * *:cert, then MGET of each pair.  Returns how many loaded; *@p bad gets how many did not (another CA ...). */
+static unsigned leaves_load(redisContext *c, struct umpa_proxy_ca *ca, unsigned *bad)
+{
+	char cursor[32] = "0";
+	unsigned n = 0, rounds = 0;
+	*bad = 0;
+	do {
+		redisReply *sr = redisCommand(c, "SCAN %s MATCH *:cert COUNT 1000", cursor);
+		if (!sr || sr->type != REDIS_REPLY_ARRAY || sr->elements != 2 ||
+		    sr->element[0]->type != REDIS_REPLY_STRING || sr->element[1]->type != REDIS_REPLY_ARRAY) {
+			freeReplyObject(sr);
+			break;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", sr->element[0]->str);
+		for (size_t i = 0; i < sr->element[1]->elements && n < UMPA_PROXY_CA_CACHE; i++) {
+			redisReply *k = sr->element[1]->element[i], *mr;
+			char host[256];
+			struct umpa_err e = {0, ""};
+			if (k->type != REDIS_REPLY_STRING || k->len < 6 || k->len - 5 >= sizeof(host) ||
+			    !strcmp(k->str, "ca:cert"))
+				continue;
+			memcpy(host, k->str, k->len - 5);
+			host[k->len - 5] = 0;
+			mr = redisCommand(c, "MGET %s:cert %s:key", host, host);
+			if (mr && mr->type == REDIS_REPLY_ARRAY && mr->elements == 2 &&
+			    mr->element[0]->type == REDIS_REPLY_STRING && mr->element[1]->type == REDIS_REPLY_STRING &&
+			    umpa_proxy_ca_add_leaf(ca, host, mr->element[0]->str, mr->element[1]->str, &e) == 0) {
+				n++;
+			} else { /* another CA's, expired, broken: a leaf of this CA takes its place once made */
+				(*bad)++;
+				freeReplyObject(redisCommand(c, "DEL %s:cert %s:key", host, host));
+			}
+			freeReplyObject(mr);
+		}
+		freeReplyObject(sr);
+	} while (strcmp(cursor, "0") && ++rounds < LEAF_SCAN_ROUNDS && n < UMPA_PROXY_CA_CACHE);
+	return n;
 }
 
 struct umpa_proxy_ca *umpa_proxy_redis_ca(struct umpa_proxy_redis *r, struct umpa_proxy_ca *fallback, int *from_redis,
@@ -545,12 +714,20 @@ struct umpa_proxy_ca *umpa_proxy_redis_ca(struct umpa_proxy_redis *r, struct ump
 			}
 		}
 	}
+	if (ca && c && !c->err && rc && rc->type != REDIS_REPLY_ERROR) {
+		unsigned bad, n = leaves_load(c, ca, &bad);
+		size_t l = strlen(note);
+		if ((n || bad) && l < nn)
+			snprintf(note + l, nn - l, "; %u leaf certificate%s from HOST:cert%s", n, n == 1 ? "" : "s",
+				 bad ? " (others are not this CA's or do not load: made again)" : "");
+	}
 	freeReplyObject(rc);
 	freeReplyObject(rk);
 	if (c)
 		redisFree(c);
 	if (ca)
 		umpa_proxy_ca_on_leaf(ca, leaf_made, r);
+	r->ca = ca;
 	return ca;
 }
 
@@ -560,6 +737,10 @@ struct umpa_proxy_redis *umpa_proxy_redis_free(struct umpa_proxy_redis *r)
 		return NULL;
 	umpa_proxy_mods_set_bus(r->m, NULL);
 	umpa_timer_cancel(r->poll);
+	if (r->gtimer)
+		umpa_timer_cancel(r->gtimer);
+	r->p = NULL; /* the answers hiredis still calls back with NULL proceed nobody */
+	r->gn = 0;
 	for (int i = 0; i < 2; i++) {
 		struct rconn *c = i ? &r->sub : &r->cmd;
 		if (c->retry)

@@ -36,8 +36,11 @@ static const char proxy_usage[] =
     "                           proxy is transparent: each connection goes where the client sent it\n"
     "                           (its original destination from iptables/nft REDIRECT: SO_ORIGINAL_DST)\n"
     "      --tproxy             transparent with TPROXY rules: listeners are IP_TRANSPARENT\n"
-    "      --socks5             a SOCKS5 server (RFC 1928 CONNECT; IPv4, IPv6, names): each client\n"
-    "                           names its destination\n"
+    "      --spoof-source       connect upstream from the client's own address (IP_TRANSPARENT;\n"
+    "                           CAP_NET_ADMIN; the answers routed back here as for TPROXY)\n"
+    "      --socks5             a SOCKS server (SOCKS5, RFC 1928 CONNECT: IPv4, IPv6, names; and\n"
+    "                           SOCKS4 / SOCKS4a, told by the version byte): each client names its\n"
+    "                           destination (--socks: the same)\n"
     "      --socks5-auth USER:PASS  demand this username/password (RFC 1929)\n"
     "  -s, --source ADDR        connect upstream from this address\n"
     "  -m, --modules CHAIN      modules for both directions: 'mod:key=value:key=value,mod2'\n"
@@ -113,7 +116,8 @@ enum {
 	O_REDIS,
 	O_SOCKS5,
 	O_SOCKS5_AUTH,
-	O_TPROXY
+	O_TPROXY,
+	O_SPOOF
 };
 
 static const struct option lopts[] = {
@@ -146,8 +150,10 @@ static const struct option lopts[] = {
     {"udp", no_argument, NULL, O_UDP},
     HTTP_CLI_LOPTS,
     {"socks5", no_argument, NULL, O_SOCKS5},
+    {"socks", no_argument, NULL, O_SOCKS5},
     {"socks5-auth", required_argument, NULL, O_SOCKS5_AUTH},
     {"tproxy", no_argument, NULL, O_TPROXY},
+    {"spoof-source", no_argument, NULL, O_SPOOF},
     {"rules", required_argument, NULL, O_RULES},
     {"redis", required_argument, NULL, O_REDIS},
     {"verbose", no_argument, NULL, 'v'},
@@ -203,6 +209,14 @@ static void list_cb(void *arg, const char *name, const char *help)
 {
 	(void)arg;
 	printf("%-14s %s\n", name, help);
+}
+
+/* At a stop, connections that are closing get this long to finish (umpa_proxy_closing). */
+#define STOP_GRACE_NS 1000000000LL
+
+static int drain_done(void *arg)
+{
+	return umpa_proxy_closing(arg) == 0;
 }
 
 static void stop_cb(struct umpa_loop *loop, void *arg)
@@ -442,6 +456,9 @@ int cmd_proxy(int argc, char **argv)
 		case O_TPROXY:
 			o.tproxy = 1;
 			break;
+		case O_SPOOF:
+			o.spoof_source = 1;
+			break;
 		case O_RULES:
 			rules_file = optarg;
 			break;
@@ -559,6 +576,11 @@ int cmd_proxy(int argc, char **argv)
 		rc = UMPA_EXIT_USAGE;
 		goto out;
 	}
+	if (o.spoof_source && (o.source || udp)) {
+		tool_err("proxy: --spoof-source takes no %s", udp ? "--udp" : "-s (the source is the client's)");
+		rc = UMPA_EXIT_USAGE;
+		goto out;
+	}
 	if (o.tproxy && o.target) {
 		tool_err("proxy: --tproxy is transparent: it takes no -t");
 		rc = UMPA_EXIT_USAGE;
@@ -624,7 +646,9 @@ int cmd_proxy(int argc, char **argv)
 		}
 		if (cadir && !(mitm.ca = umpa_proxy_ca_open(cadir, &created, &e))) {
 			tool_err("proxy: --ca-dir: %s", e.msg);
-			rc = UMPA_EXIT_ERROR;
+			/* a ca.crt / ca.key that does not load is bad input (2), as every certificate file named on
+			 * the command line; a directory that cannot be made or written is failed work (1) */
+			rc = e.code == UMPA_EINVAL ? UMPA_EXIT_USAGE : UMPA_EXIT_ERROR;
 			goto out;
 		}
 		if (cadir)
@@ -642,6 +666,8 @@ int cmd_proxy(int argc, char **argv)
 			if (ca != mitm.ca)
 				umpa_proxy_ca_free(mitm.ca);
 			mitm.ca = ca;
+			mitm.sni_seen = umpa_proxy_redis_sni; /* leaves other proxies on the redis made meanwhile */
+			mitm.sni_arg = redis;
 			if (note[0])
 				tool_note("proxy: %s", note);
 		}
@@ -712,6 +738,10 @@ int cmd_proxy(int argc, char **argv)
 		tool_note("proxy: relaying UDP on %s -> %s", umpa_udprelay_bound(relay, b, sizeof(b)), o.target);
 	}
 	umpa_proxy_mods_hooks(mods, &hooks);
+	if (redis) { /* each new connection waits for the rules redis holds (umpa_proxy_redis_gate) */
+		o.gate = umpa_proxy_redis_gate;
+		o.gate_arg = redis;
+	}
 	if (o.nlisten && !udp &&
 	    !(p = umpa_proxy_new(loop, &o,
 				 umpa_proxy_mods_count(mods, 0) || umpa_proxy_mods_count(mods, 1) || rules_file ||
@@ -760,6 +790,15 @@ int cmd_proxy(int argc, char **argv)
 			tool_note("proxy: udp modules dropped c2s %llu, s2c %llu; failed c2s %llu, s2c %llu",
 				  (unsigned long long)st.hook_dropped[0], (unsigned long long)st.hook_dropped[1],
 				  (unsigned long long)st.hook_errors[0], (unsigned long long)st.hook_errors[1]);
+		if (st.hook_delayed[0] + st.hook_delayed[1])
+			tool_note("proxy: udp modules delayed c2s %llu, s2c %llu datagrams",
+				  (unsigned long long)st.hook_delayed[0], (unsigned long long)st.hook_delayed[1]);
+	}
+	if (p && umpa_proxy_closing(p)) {
+		/* connections in their closing exchange (one direction ended) finish, for a second at most: a
+		 * client that went just before the stop is counted done, not open */
+		umpa_proxy_stop_accepting(p);
+		umpa_loop_run_until(loop, drain_done, p, umpa_loop_now_ns(loop) + STOP_GRACE_NS, &e);
 	}
 	if (p) {
 		struct umpa_proxy_stats st;

@@ -101,6 +101,8 @@ static int proxy_conns_json(void *arg, struct umpa_sbuf *b)
 	umpa_sbuf_puts(b, "{\"list\":[");
 	if (ps->p)
 		umpa_proxy_conns(ps->p, conn_json, &x);
+	else if (ps->u) /* proxy --udp: a session (client address and port) is the connection */
+		umpa_udprelay_sessions(ps->u, conn_json, &x);
 	umpa_sbuf_printf(b, "],\"total\":%zu}", x.n);
 	return b->oom ? -UMPA_ENOMEM : 0;
 }

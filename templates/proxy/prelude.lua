@@ -190,32 +190,43 @@ local function piece_list(inst, r)
 	return out
 end
 
-local function pieces(st, chain, from, list, delay)
-	for i = from, #chain do
-		local inst, out = chain[i], {}
-		for _, p in ipairs(active(st, inst) and list or {}) do
-			local ok, r, act = pcall(inst.execute, p)
-			if not ok then error("module '" .. inst.__name .. "': " .. tostring(r), 0) end
-			if act == "reset" then return "", "reset" end
-			if type(act) == "number" and act > 0 then delay = delay + act end
-			if type(r) == "string" then
-				if r ~= "" then out[#out + 1] = r end
-			elseif type(r) == "table" then
-				for _, q in ipairs(piece_list(inst, r)) do out[#out + 1] = q end
-			elseif r ~= nil then
-				error("module '" .. inst.__name .. "': execute returned a " .. type(r) .. ", not a string", 0)
+-- Run chain (a direction's instances) over list (the pieces so far: one, the chunk, to begin with): each
+-- active instance's execute sees each piece, and what it returns is what the next one sees.
+-- Returns data (a string, or a table of strings: pieces), action (nil, "reset", "starttls", "hold", or seconds
+-- of delay).
+local function run_chain(st, chain, list)
+	local delay, upgrade = 0, false
+	for _, inst in ipairs(chain) do
+		if active(st, inst) then
+			local out = {}
+			for _, p in ipairs(list) do
+				local ok, r, act = pcall(inst.execute, p)
+				if not ok then error("module '" .. inst.__name .. "': " .. tostring(r), 0) end
+				if act == "reset" then return "", "reset" end
+				if act == "starttls" then upgrade = true end
+				if type(act) == "number" and act > 0 then delay = delay + act end
+				if type(r) == "string" then
+					if r ~= "" then out[#out + 1] = r end
+				elseif type(r) == "table" then
+					for _, q in ipairs(piece_list(inst, r)) do out[#out + 1] = q end
+				elseif r ~= nil then
+					error("module '" .. inst.__name .. "': execute returned a " .. type(r) .. ", not a string", 0)
+				end
+				-- inspect holds a chunk: the chain ends here for it
+				if act == "hold" and #list == 1 and type(r) == "string" then return r, "hold" end
 			end
+			list = out
+			if #list == 0 then return "", delay end
 		end
-		if active(st, inst) then list = out end
-		if #list == 0 then return "", delay end
 	end
-	if #list == 1 then return list[1], delay end
-	return list, delay
+	local data = #list == 1 and list[1] or list
+	if upgrade then return data, "starttls" end
+	return data, delay
 end
 
 -- Returns data (string, or a table of strings: pieces), action (nil, "reset", "starttls", "hold", or seconds of delay).
 function __proxy_data(st, d, data)
-	local chain, delay, upgrade = st[d], 0, false
+	local chain = st[d]
 	if st.first[d] then
 		st.first[d] = false
 		for _, inst in ipairs(chain) do
@@ -226,29 +237,7 @@ function __proxy_data(st, d, data)
 			end
 		end
 	end
-	for i, inst in ipairs(chain) do
-		if active(st, inst) then
-			local ok, r, act = pcall(inst.execute, data)
-			if not ok then error("module '" .. inst.__name .. "': " .. tostring(r), 0) end
-			if act == "reset" then return "", "reset" end
-			if act == "starttls" then upgrade = true end
-			if type(act) == "number" and act > 0 then delay = delay + act end
-			if r == nil then return "", delay end
-			if type(r) == "table" then
-				local list = piece_list(inst, r)
-				if #list == 0 then return "", delay end
-				return pieces(st, chain, i + 1, list, delay)
-			end
-			if type(r) ~= "string" then
-				error("module '" .. inst.__name .. "': execute returned a " .. type(r) .. ", not a string", 0)
-			end
-			data = r
-			if act == "hold" then return data, "hold" end -- inspect: the chain ends here for this chunk
-			if data == "" then break end
-		end
-	end
-	if upgrade then return data, "starttls" end
-	return data, delay
+	return run_chain(st, chain, {data})
 end
 
 -- The redis keys of a connection (tcpproxy's ConnData.get_channel and get_short_hash).

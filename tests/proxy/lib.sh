@@ -6,7 +6,8 @@
 #   wait_file FILE [TENTHS]       until FILE exists and is not empty (default 300: 30 s)
 #   proxy_start NAME ARGS...      $UMPA proxy ARGS in the background (output in $T/NAME.out and
 #                                 .err) until it listens: PPID_ its pid, LPORT its ports on
-#                                 127.0.0.1 (an array; $LPORT is the first), HPORT its --http port
+#                                 127.0.0.1 (an array; $LPORT is the first), HPORT its --http port;
+#                                 in network namespace $PROXY_NS when that is set (tests/netns/lib.sh)
 #   proxy_stop NAME               SIGTERM and wait: an exit status other than 0 is a failure;
 #                                 SUMMARY its "connections:" line
 # Needs top_srcdir set.
@@ -49,7 +50,11 @@ wait_file() {
 proxy_start() {
 	local name=$1 i
 	shift
-	"$UMPA" proxy "$@" >"$T/$name.out" 2>"$T/$name.err" &
+	# emptied first: a NAME used before must not show its old 'listening on' (and port) to the loop below
+	# before the new process has opened its files
+	: >"$T/$name.out"
+	: >"$T/$name.err"
+	${PROXY_NS:+ip netns exec "$PROXY_NS"} "$UMPA" proxy "$@" >"$T/$name.out" 2>"$T/$name.err" &
 	PPID_=$!
 	PIDS+=($PPID_)
 	for ((i = 0; i < 100; i++)); do
@@ -59,7 +64,7 @@ proxy_start() {
 	done
 	mapfile -t LPORT < <(sed -n 's/.*proxy: listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$T/$name.err")
 	HPORT=$(sed -n 's/.*http: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/$name.err" | head -1)
-	[ ${#LPORT[@]} -gt 0 ] || {
+	grep -q 'listening on' "$T/$name.err" || {
 		bad "$name: did not start: $(cat "$T/$name.err")"
 		return 1
 	}

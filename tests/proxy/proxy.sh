@@ -15,7 +15,7 @@
 #  9. TLS man-in-the-middle to `openssl s_server -www` (a certificate for www.example.test and
 #     alt.example.test): curl --cacert with the proxy's CA and SNI alt.example.test, TLS 1.3 and
 #     1.2, both verify; the CA key is mode 0600 and kept across runs; the module sees plaintext
-#     (replace changes the page curl gets); the key log (0600) holds the secrets of both legs
+#     (a module replacing within whole lines, proxy.lines, changes the page curl gets); the key log (0600) holds the secrets of both legs
 #     (a client random per leg); --upstream-verify with the wrong CA fails the handshake
 #     and only that connection.
 # Loopback only; every wait is bounded.
@@ -174,8 +174,15 @@ if command -v openssl >/dev/null; then
 		timeout 5 openssl s_client -connect 127.0.0.1:$SPORT </dev/null >/dev/null 2>&1 && break
 		sleep 0.1
 	done
+	# the page's text may come in any cut of TLS records and reads: the module sees whole lines (proxy.lines)
+	cat >"$T/linereplace.lua" <<'EOF'
+return {help = "replace a text within whole lines", options = {},
+	new = function()
+		return proxy.lines(function(line) return proxy.replace(line, "Ciphers supported", "CIPHERS VIA UMPA") end)
+	end}
+EOF
 	proxy_start mitm -l 127.0.0.1:0 -t 127.0.0.1:$SPORT --tls-mitm --ca-dir "$T/ca" --keylog "$T/keys.txt" \
-		--s2c 'replace:search=Ciphers supported:replace=CIPHERS VIA UMPA' --c2s log || exit 1
+		--module-file "$T/linereplace.lua" --s2c linereplace --c2s log || exit 1
 	for v in "--tlsv1.3" "--tlsv1.2 --tls-max 1.2"; do
 		got=$(timeout 20 curl -sS $v --cacert "$T/ca/ca.crt" --resolve alt.example.test:${LPORT[0]}:127.0.0.1 \
 			"https://alt.example.test:${LPORT[0]}/" 2>&1)

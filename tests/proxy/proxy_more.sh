@@ -11,11 +11,14 @@
 #     one with a Content-Length and an upper-cased body.  The stats module ahead of each shows the bytes
 #     came in many chunks.  proxy.http on s2c: curl gets a changed body with a right Content-Length.
 #  3. SOCKS5 bad requests on loopback: a BIND gets reply 7, garbage after a good greeting gets reply 1, an
-#     empty connection ends; the proxy goes on serving curl --socks5.
+#     empty connection ends; the proxy goes on serving curl --socks5; stopped at once, it counts that
+#     connection done.  A stop while a connection closes (its server answers, then closes 0.3 s later;
+#     curl has gone): the connection finishes first and is counted done, not open at stop.
 #  4. bad input: bad -l values, unknown modules for --c2s/--s2c, a redirect with a bad port, certificates
 #     that do not load (CA, static certificate, upstream CA, client certificate), --socks5 with -t,
 #     --socks5-auth without --socks5 or without a colon, --tproxy with -t, --tproxy without CAP_NET_ADMIN:
-#     one line each, exit 2 (usage) or 1 (a file that does not load, a missing privilege), never a crash.
+#     one line each, exit 2 (usage, and every certificate file named on the command line that does not load)
+#     or 1 (a missing privilege), never a crash.
 # Loopback only; every wait is bounded.
 set -uo pipefail
 
@@ -107,13 +110,32 @@ got=$(sed -n 2p "$T/sc.txt")
 python3 -c "import socket; socket.create_connection(('127.0.0.1', $LPORT), 5).close()"
 got=$(timeout 20 curl -s --socks5 127.0.0.1:$LPORT "http://127.0.0.1:$PB/a.txt")
 [ "$got" = "server B" ] && ok "SOCKS5: curl --socks5 works after the bad requests" || bad "SOCKS5 after bad: '$got'"
-# the proxy closes its legs once it has read both ends: wait for that (bounded) before the stop
-for i in $(seq 1 60); do
-	[ -z "$(ss -Htn state established state close-wait state fin-wait-1 "( dport = :$PB or sport = :$LPORT )" 2>/dev/null)" ] && break
-	sleep 0.05
-done
+# stopped at once: the client's end of stream that arrived just before the stop counts the connection done
 proxy_stop socks
 echo "$SUMMARY" | grep -q '4 connections: 1 done.*; 3 rejected' && ok "SOCKS5 summary: 1 done, 3 rejected" || bad "$SUMMARY"
+# a server that answers, then closes 0.3 s later; curl has its bytes (Content-Length) and goes; the proxy is
+# stopped at once: the connection, closing (the client's end read, the server's due), finishes and is done
+SLOW=$(freeport)
+timeout 20 python3 - "$SLOW" "$T/slow.ready" <<'PY' &
+import socket, sys, time
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.0.1", int(sys.argv[1])))
+l.listen(1)
+open(sys.argv[2], "w").write("1")
+c, _ = l.accept()
+c.recv(4096)
+c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nslow\n")
+time.sleep(0.3)
+c.close()
+PY
+PIDS+=($!)
+wait_file "$T/slow.ready" || bad "the slow server did not start"
+proxy_start slow -l 127.0.0.1:0 -t 127.0.0.1:$SLOW || exit 1
+got=$(timeout 20 curl -s "http://127.0.0.1:$LPORT/")
+proxy_stop slow
+[ "$got" = slow ] && echo "$SUMMARY" | grep -q '1 connections: 1 done.*, 0 open at stop' &&
+	ok "stop while a connection closes: it finishes first ($SUMMARY)" || bad "stop while closing: '$got' $SUMMARY"
 
 # ---- 4: bad input ----
 check_bad() { # RC WANT-TEXT ARGS...: exit RC, one line (the CA note aside) containing WANT-TEXT
@@ -140,16 +162,17 @@ check_bad 2 "--socks5 takes no -t" -l 127.0.0.1:0 -t 127.0.0.1:1 --socks5
 check_bad 2 "--socks5-auth needs --socks5" -l 127.0.0.1:0 -t 127.0.0.1:1 --socks5-auth a:b
 check_bad 2 "'nocolon' is not USER:PASS" -l 127.0.0.1:0 --socks5 --socks5-auth nocolon
 check_bad 2 "--tproxy is transparent: it takes no -t" -l 127.0.0.1:0 -t 127.0.0.1:1 --tproxy
+check_bad 2 "--spoof-source takes no -s" -l 127.0.0.1:0 -t 127.0.0.1:1 -s 127.0.0.1 --spoof-source
 mkdir -p "$T/badca"
 echo "not a certificate" >"$T/badca/ca.crt"
 echo "not a key" >"$T/badca/ca.key"
 echo "not a certificate" >"$T/junk.pem"
-check_bad 1 "--ca-dir: $T/badca/ca.crt" -l 127.0.0.1:0 -t 127.0.0.1:1 --tls-mitm --ca-dir "$T/badca"
+check_bad 2 "--ca-dir: $T/badca/ca.crt" -l 127.0.0.1:0 -t 127.0.0.1:1 --tls-mitm --ca-dir "$T/badca"
 check_bad 2 "static-cert: $T/junk.pem: no PEM certificate in it" -l 127.0.0.1:0 -t 127.0.0.1:1 --tls-mitm \
 	--ca-dir "$T/ca" --static-cert "x.test=$T/junk.pem"
 check_bad 2 "upstream-ca: '$T/junk.pem': cannot load the certificates" -l 127.0.0.1:0 -t 127.0.0.1:1 --tls-mitm \
 	--ca-dir "$T/ca" --upstream-verify --upstream-ca "$T/junk.pem"
-check_bad 1 "client_cert: cannot read certificate '$T/junk.pem'" -l 127.0.0.1:0 -t 127.0.0.1:1 --tls-mitm \
+check_bad 2 "client_cert: cannot read certificate '$T/junk.pem'" -l 127.0.0.1:0 -t 127.0.0.1:1 --tls-mitm \
 	--ca-dir "$T/ca" --upstream-tls client_cert="$T/junk.pem" --upstream-tls client_key="$T/junk.pem"
 if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null && runuser -u nobody -- test -x "$UMPA"; then # --tproxy, no CAP_NET_ADMIN
 	out=$(runuser -u nobody -- "$UMPA" proxy -l 127.0.0.1:0 --tproxy --duration 1 2>&1)

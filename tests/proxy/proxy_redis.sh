@@ -8,10 +8,13 @@
 #     them on inspected:* (the request on tcpproxy_cli.py's short channel): curl gets the edited bytes.  With no client answering, the hold times out (0.4 s)
 #     and the original goes on.
 #  3. --tls-mitm --redis without --ca-dir: the CA is made and stored in ca:cert; curl trusts it
-#     (--cacert from redis) through the MITM to openssl s_server.
+#     (--cacert from redis) through the MITM to openssl s_server; the leaf goes to HOST:cert, and a
+#     restarted proxy and a second proxy on the same redis serve that very leaf (byte for byte), and a leaf
+#     one of two running proxies makes is served by the other; a stored leaf of another CA is made again
+#     and replaced.
 #  4. rules: from a file (by dstport; by hostname found by peek_httphost), the file changed while the proxy
 #     runs (the next connection has the new rules), PUT /rules over --http (GET returns them; a bad PUT: 400),
-#     the redis key rules.
+#     the redis key rules (a SET followed at once by a connection: that connection has them).
 #  5. bad input: a bad rule file, an unknown module in a rule: one line, exit 2; an unreachable redis: the
 #     proxy says so in one line and relays on.
 # Loopback only; every wait is bounded.
@@ -42,6 +45,13 @@ wait_log() {
 	done
 	return 1
 }
+# served_cert [SNI [PORT]]: the leaf the proxy on PORT ($LPORT) serves for SNI (www.example.test), as PEM;
+# served_serial: its serial
+served_cert() {
+	timeout 10 openssl s_client -connect "127.0.0.1:${2:-$LPORT}" -servername "${1:-www.example.test}" </dev/null 2>/dev/null |
+		openssl x509 2>/dev/null
+}
+served_serial() { served_cert | openssl x509 -noout -serial 2>/dev/null; }
 rcli() { $PY -c 'import redis,sys; r=redis.Redis(port=int(sys.argv[1])); print(eval(sys.argv[2]))' "$RPORT" "$1"; }
 
 # ---- peers: redis-server, an HTTP server ----
@@ -219,12 +229,49 @@ openssl verify -CAfile "$T/ca.pem" "$T/leaf.pem" >/dev/null 2>&1 &&
 	[ -n "$(rcli 'r.get("www.example.test:key")')" ] &&
 	ok "the leaf is in www.example.test:cert (signed by ca:cert, SAN copied) and :key" ||
 	bad "leaf in redis: $(cat "$T/leaf.pem")"
+stored=$(openssl x509 -in "$T/leaf.pem" -noout -serial 2>/dev/null)
+[ -n "$stored" ] && [ "$(served_serial)" = "$stored" ] && ok "the served leaf is the stored one ($stored)" ||
+	bad "served leaf $(served_serial) != stored $stored"
 stop_proxy
-# a second run takes the CA from redis
+# a second run takes the CA and the leaf from redis: the served leaf is byte for byte the stored one
 proxy_start mitm2 -l 127.0.0.1:0 -t 127.0.0.1:$SPORT --tls-mitm --redis "redis://127.0.0.1:$RPORT" || exit 1
-grep -q 'the CA from ca:cert' "$T/mitm2.err" && timeout 10 curl -s -o /dev/null --cacert "$T/ca.pem" \
+grep -q 'the CA from ca:cert.*; 1 leaf certificate from HOST:cert' "$T/mitm2.err" &&
+	timeout 10 curl -s -o /dev/null --cacert "$T/ca.pem" \
 	--resolve "www.example.test:$LPORT:127.0.0.1" "https://www.example.test:$LPORT/" &&
-	ok "the next run loads the CA from redis" || bad "mitm2: $(cat "$T/mitm2.err")"
+	ok "the next run loads the CA and the leaf from redis" || bad "mitm2: $(cat "$T/mitm2.err")"
+M2PID=$PPID_ M2PORT=$LPORT
+served=$(served_cert)
+[ -n "$served" ] && [ "$served" = "$(cat "$T/leaf.pem")" ] && ok "after a restart the served leaf is the stored one, byte for byte ($(served_serial))" ||
+	bad "restart: served $(served_serial), stored $stored"
+# a second proxy sharing the redis (the first still runs) serves the same leaf
+proxy_start mitm3 -l 127.0.0.1:0 -t 127.0.0.1:$SPORT --tls-mitm --redis "redis://127.0.0.1:$RPORT" || exit 1
+[ "$(served_cert)" = "$(cat "$T/leaf.pem")" ] && ok "a second proxy on the same redis serves the stored leaf" ||
+	bad "second proxy: served $(served_serial), stored $stored"
+# both run: a leaf the first makes for a new name is served by the second too (looked up as it connects)
+a=$(served_cert other.example.test "$M2PORT")
+for ((i = 0; i < 50; i++)); do
+	rcli 'r.get("other.example.test:cert").decode()' >"$T/other.pem" 2>/dev/null && break
+	sleep 0.1
+done
+[ -n "$a" ] && [ "$a" = "$(cat "$T/other.pem")" ] && [ "$(served_cert other.example.test)" = "$a" ] &&
+	ok "a leaf one running proxy made is served by the other running one" ||
+	bad "concurrent proxies: other.example.test leaves differ: $(cat "$T/mitm3.err")"
+stop_proxy
+PPID_=$M2PID
+stop_proxy
+# a stored leaf of another CA is not served: made again and replaced
+rcli "r.set('www.example.test:cert', open('$T/srv.crt').read()) and r.set('www.example.test:key', open('$T/srv.key').read())" >/dev/null
+proxy_start mitm4 -l 127.0.0.1:0 -t 127.0.0.1:$SPORT --tls-mitm --redis "redis://127.0.0.1:$RPORT" || exit 1
+grep -q 'not this CA' "$T/mitm4.err" && timeout 10 curl -s -o /dev/null --cacert "$T/ca.pem" \
+	--resolve "www.example.test:$LPORT:127.0.0.1" "https://www.example.test:$LPORT/" &&
+	ok "a stored leaf of another CA is made again ($(grep -o '[0-9]* leaf.*' "$T/mitm4.err"))" ||
+	bad "mitm4: $(cat "$T/mitm4.err")"
+for ((i = 0; i < 50; i++)); do
+	rcli 'r.get("www.example.test:cert").decode()' >"$T/leaf4.pem" 2>/dev/null
+	openssl verify -CAfile "$T/ca.pem" "$T/leaf4.pem" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+[ "$(served_cert)" = "$(cat "$T/leaf4.pem")" ] && ok "... and stored in its place" || bad "mitm4: not replaced"
 stop_proxy
 
 # ---- 4. rules: file, file changed, PUT /rules, the redis key ----
@@ -268,6 +315,18 @@ wait_log rk "redis key 'rules': rule 1: module 'nosuchmod' does not exist" && ok
 	bad "bad redis rules: $(cat "$T/rk.err")"
 got=$(timeout 10 curl -s "http://127.0.0.1:$LPORT/a.txt")
 [ "$got" = "hello REDIS from the server" ] && ok "the rules in force stay" || bad "after a bad key: '$got'"
+# a SET followed at once by a connection: that connection has the new rules (no polling window); 5 times
+$PY - "$RPORT" "$LPORT" "$WPORT" >"$T/setget.txt" 2>&1 <<'PY'
+import json, redis, sys, urllib.request
+r = redis.Redis(port=int(sys.argv[1]))
+for w in ["ALPHA", "BRAVO", "DELTA", "GAMMA", "OMEGA"]:  # as long as "world" (Content-Length)
+    r.set("rules", json.dumps([{"dstport": sys.argv[3], "rules": ["replace:search=world:replace=" + w]}]))
+    body = urllib.request.urlopen("http://127.0.0.1:%s/a.txt" % sys.argv[2], timeout=10).read().decode()
+    print(w, body.strip())
+PY
+n=$(grep -c '^\([A-Z]*\) hello \1 from the server$' "$T/setget.txt")
+[ "$n" = 5 ] && ok "SET rules then connect at once: the connection has the new rules (5 of 5)" ||
+	bad "SET then connect: $n of 5: $(cat "$T/setget.txt")"
 rcli 'r.delete("rules")' >/dev/null
 stop_proxy
 

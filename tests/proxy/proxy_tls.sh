@@ -105,15 +105,19 @@ vers=$(tshark -r "$T/mitm.pcapng" -d tcp.port==$LPORT,tls -d tcp.port==$SPORT,tl
 	-T fields -e tls.handshake.extensions.supported_version 2>/dev/null | sort | tr '\n' ' ')
 [ "$vers" = " 0x0304 0x0304 0x0304 " ] && ok "mitm: three TLS 1.3 legs and the TLS 1.2 client leg (the upstream leg negotiates its own)" ||
 	bad "mitm: ServerHello versions '$vers'"
-n=0
+n=0 miss=""
 for s in 0 1 2 3; do
 	txt=$(tls_follow "$T/mitm.pcapng" $s $LPORT $SPORT)
 	if echo "$txt" | grep -q '^GET / HTTP/1.1' && echo "$txt" | grep -q '^HTTP/1.0 200 ok'; then
 		n=$((n + 1))
+	else # what that leg holds, for the record: its packets and TLS records as tshark sees them
+		miss+=" [stream $s: $(tshark -r "$T/mitm.pcapng" -d tcp.port==$LPORT,tls -d tcp.port==$SPORT,tls \
+			-Y "tcp.stream == $s" -T fields -e frame.number -e tcp.srcport -e tcp.len -e tls.record.content_type \
+			2>/dev/null | tr '\n\t' '; ' | head -c 600)]"
 	fi
 done
 [ $n = 4 ] && ok "mitm: tshark decrypts request and answer on all 4 legs from the pcapng alone" ||
-	bad "mitm: decrypted $n of 4 legs"
+	bad "mitm: decrypted $n of 4 legs;$miss; $(grep -c . "$T/mitm.err") log lines: $(grep -i 'warn\|fail\|closed' "$T/mitm.err" | head -5)"
 probs=$(tshark -r "$T/mitm.pcapng" -Y 'tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment || tcp.analysis.out_of_order || _ws.malformed' 2>/dev/null | wc -l)
 [ "$probs" = 0 ] && ok "mitm: tshark finds no TCP analysis problem" || bad "mitm: $probs frames with TCP analysis problems"
 

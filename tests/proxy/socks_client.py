@@ -7,6 +7,8 @@ what came back, so the proxy's reply codes (RFC 1928 section 6) are checked byte
                                                       sends the greeting, reads the method answer, sends
                                                       the request; prints "method M", then "rep N" or
                                                       "closed" (the proxy closed without a reply)
+  socks_client.py HOST PORT socks4 HEX-REQUEST        sends a SOCKS4 request; prints "socks4 CD" (90
+                                                      granted, 91 rejected) or "closed"
   socks_client.py HOST PORT batch                     one of the above per stdin line (its words after
                                                       PORT), one connection each; the answers of each
                                                       on one line
@@ -64,6 +66,11 @@ def talk(host, port, greeting, req):
 def one(host, port, a):
     if a[0] == "connect":
         talk(host, port, b"\x05\x01\x00", request(int(a[1]), a[2], int(a[3])))
+    elif a[0] == "socks4":
+        s = socket.create_connection((host, port), timeout=10)
+        s.sendall(bytes.fromhex(a[1]))
+        r = recv_exact(s, 8)
+        print("socks4 %d" % r[1] if len(r) == 8 and r[0] == 0 else "closed")
     elif a[0] == "raw":
         talk(host, port, bytes.fromhex(a[1]), bytes.fromhex(a[2]))
     else:

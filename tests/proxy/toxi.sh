@@ -222,6 +222,12 @@ r1=$($PEER udp "$U1" 100 200 127.0.0.1)
 api GET /proxies/u1/toxics
 api DELETE /proxies/u1/toxics/lu
 api DELETE /proxies/u1/toxics/ld
+# a lua toxic's delay on UDP holds each datagram
+api POST /proxies/u1/toxics '{"name":"lw","type":"lua","stream":"upstream","attributes":{"chain":"delay:seconds=0.1"}}'
+r=$($PEER udp "$U1" 20 5000)
+[ "$(kv uniq "$r")" = 20 ] && within "$(kv rtt_ms "$r")" 100 400 && ok "lua UDP toxic delay 0.1 s: each datagram held ($r)" ||
+	bad "lua UDP toxic delay: $r"
+api DELETE /proxies/u1/toxics/lw
 
 # the probe makes the toxic itself and counts its times from the answer
 read -r r1 r2 r3 < <($PEER probe-after "http://$API/proxies/p1/toxics" \
@@ -324,8 +330,26 @@ HA=$(sed -n 's/.*http: listening on \(.*\)$/\1/p' "$T/udpm.err")
 st=$(curl -s --max-time 5 "http://$HA/stats")
 [ "$(jq '."c2s.dgrams_in"' <<<"$st")" = 100 ] && [ "$(jq '."s2c.dgrams_out"' <<<"$st")" = 200 ] &&
 	[ "$(jq '."sessions.made"' <<<"$st")" = 1 ] && ok "proxy --udp --http: the relay's counters ($st)" || bad "proxy --udp --http /stats: $st"
+# the session is listed as a connection (GET /conns, the live page's connections panel)
+cs=$(curl -s --max-time 5 "http://$HA/conns")
+[ "$(jq '.total' <<<"$cs")" = 1 ] && [ "$(jq -r '.list[0].target' <<<"$cs")" = "127.0.0.1:$UPORT" ] &&
+	[ "$(jq -r '.list[0].client' <<<"$cs")" != "${UP:-x}" ] && [ "$(jq '.list[0]."c2s.bytes_in"' <<<"$cs")" = "$(jq '."c2s.bytes_in"' <<<"$st")" ] &&
+	[ "$(jq '.list[0]."s2c.bytes_out"' <<<"$cs")" = "$(jq '."s2c.bytes_out"' <<<"$st")" ] &&
+	ok "proxy --udp --http: GET /conns lists the session ($cs)" || bad "proxy --udp /conns: $cs"
 kill -TERM $UPID
 wait $UPID
+# a module's delay on --udp holds each datagram (0.1 s), the others go on meanwhile
+"$UMPA" proxy --udp -l 127.0.0.1:0 -t 127.0.0.1:$UPORT --c2s delay:seconds=0.1 --duration 120 2>"$T/udpd.err" &
+UPID=$!
+PIDS+=($UPID)
+for ((i = 0; i < 100; i++)); do grep -q 'relaying UDP on' "$T/udpd.err" 2>/dev/null && break; sleep 0.1; done
+UP=$(sed -n 's/.*relaying UDP on 127.0.0.1:\([0-9]*\) .*/\1/p' "$T/udpd.err")
+r=$($PEER udp "${UP:-1}" 20 5000)
+kill -TERM $UPID
+wait $UPID
+[ "$(kv uniq "$r")" = 20 ] && within "$(kv rtt_ms "$r")" 100 400 &&
+	grep -q 'udp modules delayed c2s 20, s2c 0 datagrams' "$T/udpd.err" &&
+	ok "umpa proxy --udp --c2s delay:seconds=0.1: each datagram held ($r)" || bad "--udp delay: $r $(cat "$T/udpd.err")"
 usage() { # WHAT ARGS...: exit 2, one line on stderr
 	local what=$1 rc
 	shift

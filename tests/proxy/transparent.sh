@@ -12,6 +12,9 @@
 #     bytes equal, the server saw the proxy (10.77.0.2, fd00:77::2) as its client, the summary counts 2.
 #  3. TPROXY: an nft tproxy rule in B's PREROUTING and --tproxy (IP_TRANSPARENT listener): the same fetch
 #     through it; the original destination is the accepted socket's own address.
+#  4. B as a router to a third namespace C (the server on 10.79.0.2), TPROXY with the policy routing it needs
+#     (socket transparent -> mark 1 -> table 100 local): without --spoof-source the server sees the router
+#     (10.79.0.1); with it, A's own address 10.77.0.1 (the upstream socket IP_TRANSPARENT, bound to it).
 # Needs root (namespaces, nft); skips (77) otherwise.  Nothing leaves the namespaces; every wait is bounded.
 set -uo pipefail
 
@@ -37,11 +40,7 @@ netns_pair transp || {
 }
 trap cleanup EXIT
 fail=0
-ok() { echo "ok: $*"; }
-bad() {
-	echo "FAIL: $*"
-	fail=1
-}
+. "$top_srcdir/tests/proxy/lib.sh" # ok, bad, proxy_start, proxy_stop (PROXY_NS: in that namespace)
 in_a ip addr add 10.77.0.11/24 dev "$IF_A"
 
 # ---- the servers in B ----
@@ -60,29 +59,6 @@ for ((i = 0; i < 100; i++)); do
 done
 : >"$T/www.log"
 
-# start_proxy NAME NS ARGS...: umpa proxy in namespace NS, in the background, until it listens
-start_proxy() {
-	local name=$1 ns=$2 i
-	shift 2
-	ip netns exec "$ns" "$UMPA" proxy "$@" >"$T/$name.out" 2>"$T/$name.err" &
-	PPID_=$!
-	PIDS+=($PPID_)
-	for ((i = 0; i < 100; i++)); do
-		grep -q 'listening on' "$T/$name.err" 2>/dev/null && return 0
-		kill -0 $PPID_ 2>/dev/null || break
-		sleep 0.1
-	done
-	bad "$name: did not start: $(cat "$T/$name.err")"
-	return 1
-}
-stop_proxy() {
-	kill -TERM $PPID_ 2>/dev/null
-	wait $PPID_
-	local rc=$?
-	[ $rc = 0 ] || bad "$1: exit status $rc after SIGTERM"
-	SUMMARY=$(grep 'connections:' "$T/$1.err")
-}
-
 # ---- 1: REDIRECT in the client's namespace, -s ----
 PPORT=3128
 in_a nft -f - <<EOF || bad "nft in A"
@@ -93,7 +69,7 @@ table ip umpa_t {
 	}
 }
 EOF
-start_proxy out "$NS_A" -l 127.0.0.1:$PPORT -s 10.77.0.11 --c2s log -v || exit 1
+PROXY_NS=$NS_A proxy_start out -l 127.0.0.1:$PPORT -s 10.77.0.11 --c2s log -v || exit 1
 got=$(in_a timeout 20 curl -s "http://$IP_B:$WPORT/big.bin" | sha256sum)
 [ "$got" = "$WANT" ] && ok "OUTPUT REDIRECT: 1 MB through the transparent proxy, SHA-256 equal" ||
 	bad "OUTPUT REDIRECT: SHA-256 differs"
@@ -105,7 +81,7 @@ grep -q "^10\.77\.0\.11 .*GET /big.bin" "$T/www.log" && ok "the server saw the s
 in_a timeout 10 curl -s "http://127.0.0.1:$PPORT/big.bin" >/dev/null && bad "a direct connection was relayed"
 got=$(in_a timeout 20 curl -s "http://$IP_B:$WPORT/big.bin" | sha256sum)
 [ "$got" = "$WANT" ] && ok "after the direct connection the proxy still relays" || bad "second fetch differs"
-stop_proxy out
+proxy_stop out
 grep -q 'not redirected' "$T/out.err" && ok "direct connection: $(grep -o 'transparent: not redirected[^(]*' "$T/out.err")" ||
 	bad "no 'not redirected' line: $(cat "$T/out.err")"
 echo "$SUMMARY" | grep -q '3 connections: 2 done.*; 1 rejected' && ok "summary: 2 done, 1 rejected" || bad "summary: $SUMMARY"
@@ -122,12 +98,12 @@ table inet umpa_t {
 }
 EOF
 : >"$T/www.log"
-start_proxy pre "$NS_B" -l $IP_B:$QPORT -l "[$IP6_B]:$QPORT" -v || exit 1
+PROXY_NS=$NS_B proxy_start pre -l $IP_B:$QPORT -l "[$IP6_B]:$QPORT" -v || exit 1
 for u in "$IP_B" "[$IP6_B]"; do
 	got=$(in_a timeout 20 curl -s "http://$u:$WPORT/big.bin" | sha256sum)
 	[ "$got" = "$WANT" ] && ok "PREROUTING REDIRECT to $u:$WPORT: SHA-256 equal" || bad "PREROUTING $u: SHA-256 differs"
 done
-stop_proxy pre
+proxy_stop pre
 echo "$SUMMARY" | grep -q '2 connections: 2 done' && ok "summary: $SUMMARY" || bad "summary: $SUMMARY"
 grep -q "connected to $IP6_B:$WPORT" "$T/pre.err" && grep -q "connected to $IP_B:$WPORT" "$T/pre.err" &&
 	ok "the proxy connected to both original destinations" || bad "$(cat "$T/pre.err")"
@@ -146,11 +122,54 @@ table ip umpa_tp {
 	}
 }
 EOF
-start_proxy tproxy "$NS_B" -l 0.0.0.0:$RPORT --tproxy -v || exit 1
+PROXY_NS=$NS_B proxy_start tproxy -l 0.0.0.0:$RPORT --tproxy -v || exit 1
 got=$(in_a timeout 20 curl -s "http://$IP_B:$WPORT/big.bin" | sha256sum)
 [ "$got" = "$WANT" ] && ok "TPROXY: SHA-256 equal" || bad "TPROXY: SHA-256 differs: $(tail -3 "$T/tproxy.err")"
-stop_proxy tproxy
+proxy_stop tproxy
 echo "$SUMMARY" | grep -q '1 connections: 1 done' && grep -q "connected to $IP_B:$WPORT" "$T/tproxy.err" &&
 	ok "TPROXY: the proxy relayed it to the original destination" || bad "TPROXY: $(cat "$T/tproxy.err")"
+
+# ---- 4: TPROXY on a router with --spoof-source: the server sees the client's address ----
+# A (10.77.0.1) -- B (router, the proxy) -- C (10.79.0.2, the server); B marks what TPROXY takes and the
+# server's answers to a spoofed socket (socket transparent), and delivers marked packets locally (table 100)
+NS_C="umpa-transp-$$-c"
+ip netns add "$NS_C" && NS_CREATED+=("$NS_C")
+ip -n "$NS_B" link add veth-bc type veth peer name veth-c netns "$NS_C"
+ip -n "$NS_C" link set lo up
+ip -n "$NS_B" addr add 10.79.0.1/24 dev veth-bc
+ip -n "$NS_C" addr add 10.79.0.2/24 dev veth-c
+ip -n "$NS_B" link set veth-bc up
+ip -n "$NS_C" link set veth-c up
+ip -n "$NS_C" route add default via 10.79.0.1
+in_a ip route add 10.79.0.0/24 via $IP_B
+in_b sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+in_b ip rule add fwmark 1 lookup 100
+in_b ip route add local 0.0.0.0/0 dev lo table 100
+(cd "$T/www" && exec ip netns exec "$NS_C" timeout 60 python3 -m http.server $WPORT --bind 10.79.0.2) \
+	>/dev/null 2>>"$T/wwwc.log" &
+PIDS+=($!)
+for ((i = 0; i < 100; i++)); do
+	in_b curl -s -o /dev/null "http://10.79.0.2:$WPORT/big.bin" && break
+	sleep 0.1
+done
+in_b nft -f - <<EOF || bad "nft tproxy (router) in B"
+table ip umpa_sp {
+	chain pre {
+		type filter hook prerouting priority mangle;
+		meta l4proto tcp socket transparent 1 meta mark set 1 accept
+		ip saddr $IP_A ip daddr 10.79.0.2 tcp dport $WPORT tproxy to :$RPORT meta mark set 1 accept
+	}
+}
+EOF
+for spoof in "" --spoof-source; do
+	: >"$T/wwwc.log"
+	PROXY_NS=$NS_B proxy_start spoof$spoof -l 0.0.0.0:$RPORT --tproxy $spoof -v || exit 1
+	got=$(in_a timeout 20 curl -s "http://10.79.0.2:$WPORT/big.bin" | sha256sum)
+	proxy_stop spoof$spoof
+	want_src=$([ -n "$spoof" ] && echo "$IP_A" || echo 10.79.0.1)
+	[ "$got" = "$WANT" ] && grep -q "^$want_src .*GET /big.bin" "$T/wwwc.log" &&
+		ok "TPROXY router ${spoof:-without --spoof-source}: SHA-256 equal, the server saw $want_src" ||
+		bad "TPROXY router ${spoof:-plain}: $(cat "$T/wwwc.log") $(tail -3 "$T/spoof$spoof.err")"
+done
 
 exit $fail

@@ -53,7 +53,7 @@ static void fx_open(struct fx *f, const char *src, const char *chain, int dir)
 static int fx_bytes(struct fx *f, int dir, const char *s, size_t len, struct umpa_err *e)
 {
 	for (size_t i = 0; i < len; i++) {
-		struct umpa_proxy_out o = {.data = s + i, .len = 1, .action = UMPA_PROXY_FORWARD};
+		struct umpa_proxy_out o = umpa_proxy_out_forward(s + i, 1, 0);
 		int rc = f->h.data(f->h.arg, f->state, (enum umpa_proxy_dir)dir, (const uint8_t *)s + i, 1, &o, e);
 		if (rc < 0)
 			return rc;
@@ -69,7 +69,7 @@ static int fx_bytes(struct fx *f, int dir, const char *s, size_t len, struct ump
 static void fx_end(struct fx *f, int dir)
 {
 	struct umpa_err e = {0, ""};
-	struct umpa_proxy_out o = {.action = UMPA_PROXY_FORWARD};
+	struct umpa_proxy_out o = umpa_proxy_out_forward(NULL, 0, 0);
 	assert_int_equal(f->h.flush(f->h.arg, f->state, (enum umpa_proxy_dir)dir, &o, &e), 0);
 	if (o.len)
 		memcpy(f->out + f->n, o.data, o.len);
@@ -242,6 +242,51 @@ static void test_redirect_target(void **st)
 	}
 }
 
+/* SOCKS4 and 4a: the request (partial, an address, a name, too long, unprintable), the reply. */
+static void test_socks4_codec(void **st)
+{
+	struct umpa_socks5_req r;
+	uint8_t out[8], big[600];
+	struct sockaddr_in s4;
+	(void)st;
+	assert_int_equal(umpa_socks4_request((const uint8_t *)"\x04\x01\x00\x50\x0a\x00", 6, &r), 0);
+	assert_int_equal(umpa_socks4_request((const uint8_t *)"\x04\x01\x00\x50\x0a\x00\x00\x02us", 10, &r), 0);
+	assert_int_equal(umpa_socks4_request((const uint8_t *)"\x04\x01\x00\x50\x0a\x00\x00\x02us\x00xx", 13, &r), 11);
+	assert_int_equal(r.ver, 4);
+	assert_int_equal(r.cmd, 1);
+	assert_int_equal(r.atyp, 1);
+	assert_string_equal(r.host, "10.0.0.2");
+	assert_int_equal(r.port, 80);
+	assert_int_equal(ntohs(((struct sockaddr_in *)&r.addr)->sin_port), 80);
+	/* 4a: 0.0.0.1 and a name after the user id */
+	assert_int_equal(umpa_socks4_request((const uint8_t *)"\x04\x01\x01\xbb\x00\x00\x00\x01\x00hos", 12, &r), 0);
+	assert_int_equal(umpa_socks4_request((const uint8_t *)"\x04\x01\x01\xbb\x00\x00\x00\x01\x00host\x00", 14, &r),
+			 14);
+	assert_int_equal(r.atyp, 3);
+	assert_string_equal(r.host, "host");
+	assert_int_equal(r.port, 443);
+	assert_int_equal(r.alen, 0);
+	assert_int_equal(umpa_socks4_request((const uint8_t *)"\x04\x01\x01\xbb\x00\x00\x00\x01\x00\x00", 10, &r), -1);
+	assert_int_equal(umpa_socks4_request((const uint8_t *)"\x04\x01\x01\xbb\x00\x00\x00\x01\x00h st\x00", 14, &r),
+			 -1);
+	assert_int_equal(umpa_socks4_request((const uint8_t *)"\x05\x01", 2, &r), -1);
+	/* a user id of 256 bytes and more: malformed */
+	memset(big, 'u', sizeof(big));
+	memcpy(big, "\x04\x01\x00\x50\x0a\x00\x00\x02", 8);
+	assert_int_equal(umpa_socks4_request(big, sizeof(big), &r), -1);
+	big[8 + 255] = 0;
+	assert_int_equal(umpa_socks4_request(big, sizeof(big), &r), 8 + 256);
+	/* replies: granted with the bound address, rejected with zeros */
+	memset(&s4, 0, sizeof(s4));
+	s4.sin_family = AF_INET;
+	s4.sin_port = htons(1080);
+	inet_pton(AF_INET, "10.0.0.1", &s4.sin_addr);
+	assert_int_equal(umpa_socks4_reply(out, UMPA_SOCKS5_OK, (struct sockaddr *)&s4), 8);
+	assert_memory_equal(out, "\x00\x5a\x04\x38\x0a\x00\x00\x01", 8);
+	assert_int_equal(umpa_socks4_reply(out, UMPA_SOCKS5_REFUSED, NULL), 8);
+	assert_memory_equal(out, "\x00\x5b\x00\x00\x00\x00\x00\x00", 8);
+}
+
 static void test_socks5_codec(void **st)
 {
 	unsigned methods;
@@ -310,9 +355,13 @@ static void test_socks5_codec(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_lines),        cmocka_unit_test(test_length_prefixed),
-	    cmocka_unit_test(test_http),         cmocka_unit_test(test_redirect_target),
-	    cmocka_unit_test(test_socks5_codec), cmocka_unit_test(test_sslupgrade_split),
+	    cmocka_unit_test(test_lines),
+	    cmocka_unit_test(test_length_prefixed),
+	    cmocka_unit_test(test_http),
+	    cmocka_unit_test(test_redirect_target),
+	    cmocka_unit_test(test_socks5_codec),
+	    cmocka_unit_test(test_socks4_codec),
+	    cmocka_unit_test(test_sslupgrade_split),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -137,10 +137,10 @@ static void run(struct umpa_proxy_mods *m, uint16_t dport, int dir, const char *
 	umpa_proxy_mods_hooks(m, &h);
 	assert_int_equal(h.open(h.arg, &ci, &st, &e), 0);
 	if (first) { /* the client's request: peek_httphost finds the hostname */
-		o = (struct umpa_proxy_out){first, strlen(first), UMPA_PROXY_FORWARD, 0, 0, 0, 0};
+		o = umpa_proxy_out_forward(first, strlen(first), 0);
 		assert_int_equal(h.data(h.arg, st, UMPA_PROXY_C2S, (const uint8_t *)first, strlen(first), &o, &e), 0);
 	}
-	o = (struct umpa_proxy_out){in, strlen(in), UMPA_PROXY_FORWARD, 0, 0, 0, 0};
+	o = umpa_proxy_out_forward(in, strlen(in), 0);
 	assert_int_equal(h.data(h.arg, st, (enum umpa_proxy_dir)dir, (const uint8_t *)in, strlen(in), &o, &e), 0);
 	snprintf(out, n, "%.*s", (int)o.len, (const char *)o.data);
 	h.close(h.arg, st);

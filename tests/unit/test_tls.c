@@ -669,7 +669,7 @@ static void test_bad_options(void **state)
 			o.side[S].max_record = 100;
 		assert_null(umpa_tls_new(&o, &e));
 		fprintf(stderr, "%s: %s\n", w, e.msg);
-		assert_int_equal(e.code, !strcmp(w, "cert") ? UMPA_EIO : UMPA_EINVAL);
+		assert_int_equal(e.code, UMPA_EINVAL); /* a certificate file that does not load too: bad input */
 		assert_true(!strncmp(e.msg, m[i].msg, strlen(m[i].msg)));
 	}
 }

@@ -54,8 +54,7 @@ static void add(struct fix *f, const char *type, const char *name, enum umpa_pro
 /* One chunk of @n bytes in direction @dir, arrived now. */
 static struct umpa_proxy_out chunk(struct fix *f, enum umpa_proxy_dir dir, const uint8_t *in, size_t n)
 {
-	struct umpa_proxy_out o = {
-	    .data = in, .len = n, .action = UMPA_PROXY_FORWARD, .arrived_ns = umpa_loop_now_ns(f->loop)};
+	struct umpa_proxy_out o = umpa_proxy_out_forward(in, n, umpa_loop_now_ns(f->loop));
 	struct umpa_err e = {0, ""};
 	assert_int_equal(f->h.data(f->h.arg, f->st, dir, in, n, &o, &e), 0);
 	return o;
