@@ -14,6 +14,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -43,6 +44,14 @@
  * libevent's chain header: one heap chunk below glibc's mmap threshold. */
 #define READ_MAX (131072 - 512)
 
+/* mitm: the read buffer of each TLS leg's SSL.  Once the leg's handshake is done it reads ahead (tls_own): one
+ * read(2) brings up to this many bytes (about four full records), where OpenSSL alone reads each record's 5-byte
+ * header and its body with two. */
+#define TLS_RBUF 65536
+
+/* The largest TLS record's payload: what one SSL_write of the direct path sends (tls_send). */
+#define TLS_RECORD 16384
+
 struct proxy_conn;
 
 /* One direction: bytes read from side[dir], written to side[!dir]. */
@@ -56,7 +65,9 @@ struct proxy_half {
 	struct evbuffer *held; /* bytes waiting for the delay */
 	int eof_waited;        /* the eof_delay hook's wait is over (or none was asked) */
 	int64_t first_ns;      /* when the oldest byte now in the input was read (0: none there) */
-	struct event *rd;      /* a plain sender's read event (plain_read_cb); NULL: its bufferevent reads (TLS) */
+	struct event *rd;      /* the sender's own read event (plain_read_cb, tls_read_cb); NULL: its bufferevent
+				* reads (a TLS leg during its handshake) */
+	SSL *ssl;              /* side[dir] is a TLS leg whose handshake is done, read and written by us (tls_own) */
 	int flushed;           /* the flush hook ran (at the end of stream) */
 	uint64_t in, out;      /* bytes read from the sender, handed to the receiver (umpa_proxy_conns) */
 
@@ -301,6 +312,18 @@ static void up_resume(struct umpa_proxy *p, SSL *up, const char *sni)
 		SSL_set_session(up, u->s);
 }
 
+/* mitm: the upstream leg @p up (NULL: none) is about to be freed.  OpenSSL marks the session of an SSL freed
+ * without a close_notify sent as not resumable (ssl_clear_bad_session), and the kept session (up_session_cb) is
+ * that same object: a connection aborted on the client's side (a client that does not trust the CA, a TLS error
+ * on that leg) would cost every later connection to that name a full upstream handshake.  A leg whose handshake
+ * was done either ended well or met a fatal alert, which already dropped its session (SSLfatal), so it is
+ * marked shut down: its session stays resumable, as after a close_notify. */
+static void up_keep_session(SSL *up)
+{
+	if (up && SSL_is_init_finished(up))
+		SSL_set_shutdown(up, SSL_get_shutdown(up) | SSL_SENT_SHUTDOWN);
+}
+
 /* ---- the wire tap (opts.tap) ---- */
 
 /* Leg @p leg is up on socket @p fd: tell the tap its addresses (once). */
@@ -412,6 +435,8 @@ static void conn_free(struct proxy_conn *c, enum conn_end how)
 	for (i = 0; i < 2; i++) {
 		if (c->half[i].rd)
 			event_free(c->half[i].rd);
+		if (i == 1 && c->side[1] && c->is_tls)
+			up_keep_session(bufferevent_openssl_get_ssl(c->side[1]));
 		if (c->side[i]) {
 			if (how == END_RESET) {
 				struct linger lg = {1, 0};
@@ -513,10 +538,10 @@ static void side_read(struct proxy_conn *c, int s, int on)
 {
 	struct event *rd = c->half[s].rd;
 	if (rd) {
-		if (on)
-			event_add(rd, NULL);
-		else
+		if (!on)
 			event_del(rd);
+		else if (event_add(rd, NULL) == 0 && c->half[s].ssl && SSL_has_pending(c->half[s].ssl))
+			event_active(rd, EV_READ, 1); /* bytes OpenSSL read ahead: the socket may say nothing more */
 	} else if (c->side[s]) {
 		if (on)
 			bufferevent_enable(c->side[s], EV_READ);
@@ -531,23 +556,58 @@ static int side_direct(const struct proxy_conn *c, int s)
 	return c->half[s].rd && (s == 0 || c->connected) && !evbuffer_get_length(bufferevent_get_output(c->side[s]));
 }
 
+/* A TLS leg's direct write: @p n bytes at @p d through @p ssl, a record at a time, until its socket is full.
+ * Returns how many went out.  Partial writes are on only here: libevent's own SSL_write (do_write) counts on
+ * all-or-nothing ones.  A record that met a full socket stays in OpenSSL, which sends it when the same bytes are
+ * written again: the caller puts the rest (those bytes first, at the head of one evbuffer chain, at least the
+ * record long) in the bufferevent's output, whose SSL_write retries with them (ACCEPT_MOVING_WRITE_BUFFER is
+ * libevent's).  Any error leaves the bytes to the bufferevent likewise, which meets it and reports it. */
+static size_t tls_send(SSL *ssl, const void *d, size_t n)
+{
+	size_t done = 0;
+	SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE);
+	while (done < n) {
+		int k = (int)(n - done < TLS_RECORD ? n - done : TLS_RECORD), r;
+		ERR_clear_error();
+		if ((r = SSL_write(ssl, (const unsigned char *)d + done, k)) <= 0)
+			break;
+		done += (size_t)r;
+	}
+	ERR_clear_error();
+	SSL_clear_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE);
+	return done;
+}
+
 /* All of @p b's bytes to side @p s.  A plain socket with an empty output is written at once (as haproxy and
  * socat do): only what the kernel did not take waits in the output for its write event, which saves arming
  * that event and a turn of the loop per chunk.  A failed write leaves the bytes to the bufferevent, which
  * meets the error itself and reports it to event_cb. */
 static void send_buf(struct proxy_conn *c, int s, struct evbuffer *b)
 {
-	if (side_direct(c, s))
-		evbuffer_write(b, bufferevent_getfd(c->side[s]));
+	if (side_direct(c, s)) {
+		if (c->half[s].ssl) {
+			struct evbuffer_iovec v;
+			size_t w;
+			while (evbuffer_peek(b, -1, NULL, &v, 1) == 1) {
+				w = tls_send(c->half[s].ssl, v.iov_base, v.iov_len);
+				evbuffer_drain(b, w);
+				if (w < v.iov_len)
+					break; /* the socket is full: the bufferevent goes on */
+			}
+		} else {
+			evbuffer_write(b, bufferevent_getfd(c->side[s]));
+		}
+	}
 	if (evbuffer_get_length(b))
-		bufferevent_write_buffer(c->side[s], b);
+		bufferevent_write_buffer(c->side[s], b); /* when not empty, the output takes b's chains as they are */
 }
 
 /* @p n bytes at @p d to side @p s, as send_buf. */
 static void send_data(struct proxy_conn *c, int s, const void *d, size_t n)
 {
 	if (n && side_direct(c, s)) {
-		ssize_t w = send(bufferevent_getfd(c->side[s]), d, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t w = c->half[s].ssl ? (ssize_t)tls_send(c->half[s].ssl, d, n)
+					   : send(bufferevent_getfd(c->side[s]), d, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w > 0) {
 			d = (const unsigned char *)d + w;
 			n -= (size_t)w;
@@ -843,6 +903,69 @@ static void plain_read_cb(evutil_socket_t fd, short what, void *arg)
 	read_cb(bev, c);
 }
 
+/* A TLS leg's read event, once its handshake is done (tls_own): SSL_read, from what OpenSSL read ahead, up to
+ * READ_MAX bytes (no more than the input's bound) straight into its bufferevent's input, then on as read_cb.
+ * libevent's own reading takes one record a wake-up and reads each with two read(2)s.  Its end (close_notify,
+ * a FIN or a reset) or an error goes to event_cb as the bufferevent would report it, after the bytes before it
+ * were pumped. */
+static void tls_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy_half *h = arg;
+	struct proxy_conn *c = h->c;
+	struct bufferevent *bev = c->side[h->dir];
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t have = evbuffer_get_length(in), want = READ_MAX, got = 0;
+	int err = SSL_ERROR_NONE, eof;
+	(void)fd;
+	(void)what;
+	if (have >= c->p->o.hiwat) {
+		event_del(h->rd); /* full: pump enables reading again once the input went out */
+		return;
+	}
+	if (want > c->p->o.hiwat - have)
+		want = c->p->o.hiwat - have;
+	while (got < want) {
+		struct evbuffer_iovec v;
+		int r;
+		if (evbuffer_reserve_space(in, (ev_ssize_t)(want - got), &v, 1) != 1) {
+			err = -1; /* no memory */
+			break;
+		}
+		if (v.iov_len > want - got)
+			v.iov_len = want - got;
+		ERR_clear_error();
+		r = SSL_read(h->ssl, v.iov_base, (int)(v.iov_len < INT_MAX ? v.iov_len : INT_MAX));
+		if (r <= 0) {
+			err = SSL_get_error(h->ssl, r);
+			evbuffer_commit_space(in, &v, 0);
+			break;
+		}
+		v.iov_len = (size_t)r;
+		evbuffer_commit_space(in, &v, 1);
+		got += (size_t)r;
+	}
+	if (got) {
+		/* an end or an error after bytes: those go first; the next turn of the loop meets it again (OpenSSL
+		 * keeps reporting it), as it does bytes read ahead beyond this turn's share */
+		if ((err != SSL_ERROR_NONE && err != SSL_ERROR_WANT_READ) || SSL_has_pending(h->ssl))
+			event_active(h->rd, EV_READ, 1);
+		read_cb(bev, c);
+		return;
+	}
+	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_NONE)
+		return; /* (a read that must write, a renegotiation, waits for the next bytes) */
+	event_del(h->rd);
+	/* an end without close_notify, a reset included, is an end of stream, as the bufferevent's own reading
+	 * reports it with allow_dirty_shutdown (every leg has it) */
+	eof = err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && !ERR_peek_error());
+	if (err == -1)
+		errno = ENOMEM;
+	else if (err != SSL_ERROR_SYSCALL)
+		errno = EPROTO; /* a TLS error: name the protocol (the socket's errno says nothing) */
+	ERR_clear_error();
+	event_cb(bev, BEV_EVENT_READING | (eof ? BEV_EVENT_EOF : BEV_EVENT_ERROR), c);
+}
+
 /* Side @p s is a plain socket's bufferevent: it reads through a read event of its own (plain_read_cb; off until
  * side_read) and writes with no 16 KiB cap per call.  -1 when out of memory. */
 static int plain_side(struct proxy_conn *c, int s)
@@ -851,6 +974,27 @@ static int plain_side(struct proxy_conn *c, int s)
 	if (!(h->rd = event_new(c->p->base, bufferevent_getfd(c->side[s]), EV_READ | EV_PERSIST, plain_read_cb, h)))
 		return -1;
 	bufferevent_set_max_single_write(c->side[s], c->p->o.hiwat);
+	return 0;
+}
+
+/* Side @p s is a TLS leg whose handshake is done: from now on it reads through a read event of its own
+ * (tls_read_cb, reading ahead) and is written directly while its output is empty (send_buf), as plain sides
+ * are; its bufferevent keeps the output that waits and the shutdown.  Reading resumes as it was.  -1 when out of
+ * memory. */
+static int tls_own(struct proxy_conn *c, int s)
+{
+	struct proxy_half *h = &c->half[s];
+	SSL *ssl = bufferevent_openssl_get_ssl(c->side[s]);
+	int reading = bufferevent_get_enabled(c->side[s]) & EV_READ;
+	if (h->rd || !ssl)
+		return 0;
+	if (!(h->rd = event_new(c->p->base, bufferevent_getfd(c->side[s]), EV_READ | EV_PERSIST, tls_read_cb, h)))
+		return -1;
+	h->ssl = ssl;
+	SSL_set_read_ahead(ssl, 1);
+	bufferevent_disable(c->side[s], EV_READ);
+	if (reading)
+		side_read(c, s, 1);
 	return 0;
 }
 
@@ -970,6 +1114,11 @@ static void starttls_begin(struct proxy_conn *c)
 static void relay_start(struct proxy_conn *c)
 {
 	for (int i = 0; i < 2; i++) {
+		SSL *ssl = bufferevent_openssl_get_ssl(c->side[i]);
+		if (ssl && SSL_is_init_finished(ssl) && tls_own(c, i) < 0) {
+			conn_free(c, END_ERROR);
+			return;
+		}
 		/* a plain socket's bufferevent is born writing (and its connect keeps it so): enabling it again
 		 * would arm its write event for an empty output, a wasted wake-up */
 		if (!c->half[i].rd || !(bufferevent_get_enabled(c->side[i]) & EV_WRITE))
@@ -1024,6 +1173,8 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		if (s == 0) { /* the client's TLS handshake is done */
 			plog(p, UMPA_PROXY_NOTE, c->ci.id, "client TLS handshake done (%s)",
 			     SSL_get_version(bufferevent_openssl_get_ssl(bev)));
+			if (tls_own(c, 0) < 0)
+				conn_free(c, END_ERROR);
 			return;
 		}
 		c->connected = 1;
@@ -1681,6 +1832,8 @@ static int mitm_init(struct umpa_proxy *p, struct umpa_err *e)
 #endif
 	SSL_CTX_set_session_cache_mode(p->ctx_up, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
 	SSL_CTX_sess_set_new_cb(p->ctx_up, up_session_cb);
+	SSL_CTX_set_default_read_buffer_len(p->ctx_up, TLS_RBUF); /* read ahead once the handshake is done */
+	SSL_CTX_set_default_read_buffer_len(p->ctx_cl, TLS_RBUF);
 	SSL_CTX_set_keylog_callback(p->ctx_up, keylog_cb);
 	SSL_CTX_set_keylog_callback(p->ctx_cl, keylog_cb);
 	if (m->verify) {

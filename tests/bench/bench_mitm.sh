@@ -11,7 +11,15 @@
 #   (mitmproxy with stream_large_bodies=1m, as its documentation advises for big bodies: by default
 #   it holds a whole body before passing it on)
 # "direct" is the same client against the upstream itself: the ceiling the upstream allows.
-# Prints each figure and umpa's ratios.  Not a test: nothing fails for being slow.
+# The clients, the upstream and the proxy share the machine's cores, so wall-clock rates are capped by the
+# clients and the upstream (a proxy can never pass "direct").  So each proxy's own CPU time in each phase is
+# measured too (utime+stime from /proc/PID/stat of its process, all its threads, and its living descendants:
+# sslsplit runs a worker process of several threads under a privileged parent), and the work per CPU-second:
+# handshakes per proxy CPU-second, Mbit per proxy CPU-second.
+# umpa-up12 is umpa with its upstream leg held to TLS 1.2 (--upstream-tls version=1.2), as sslsplit 0.5's
+# is: a resumed TLS 1.2 leg needs no key exchange, a resumed TLS 1.3 one does (and OpenSSL 3.0 copies the
+# session for each ticket); the ratios are umpa's defaults.
+# Prints each figure and umpa's ratios by both measures.  Not a test: nothing fails for being slow.
 # Usage: tests/bench/bench_mitm.sh [UMPA] [SECONDS] [P] [MB]
 set -uo pipefail
 UMPA=${1:-./umpa}
@@ -57,6 +65,8 @@ mitm() {
 		LP=$tp
 		return ;;
 	umpa) "$UMPA" proxy -l 127.0.0.1:$LP -t 127.0.0.1:$tp --tls-mitm --ca-dir "$T/umpa-ca" 2>/dev/null & ;;
+	umpa-up12) "$UMPA" proxy -l 127.0.0.1:$LP -t 127.0.0.1:$tp --tls-mitm --ca-dir "$T/umpa-ca" \
+		--upstream-tls version=1.2 2>/dev/null & ;;
 	mitmproxy) mitmdump -q --mode reverse:https://127.0.0.1:$tp --listen-host 127.0.0.1 --listen-port $LP \
 		--ssl-insecure --set confdir="$T/mitm" --set stream_large_bodies=1m >/dev/null 2>&1 & ;;
 	sslsplit) sslsplit -k "$T/ca.key" -c "$T/ca.crt" -K "$T/leaf.key" ssl 127.0.0.1 $LP 127.0.0.1 $tp \
@@ -65,6 +75,28 @@ mitm() {
 	RP=$!
 	wait_port $LP || echo "bench_mitm: $1 did not start" >&2
 }
+# cpu_ticks PID: the clock ticks (utime+stime) PID, its threads and its living descendants have used
+cpu_ticks() {
+	local p t=0 todo=("$1")
+	while ((${#todo[@]})); do
+		p=${todo[0]}
+		todo=("${todo[@]:1}")
+		# fields 14 and 15, counted after the ") " that ends the command name (which may hold spaces)
+		[ -r /proc/$p/stat ] && t=$((t + $(sed 's/.*) //' /proc/$p/stat 2>/dev/null | awk '{ print $12 + $13 + 0 }')))
+		todo+=($(pgrep -P "$p"))
+	done
+	echo $t
+}
+# cpu_begin / cpu_end: the proxy's ($RP) CPU seconds between the two into $T/cpu ("-" for direct)
+cpu_begin() { [ -z "$RP" ] || CPU0=$(cpu_ticks $RP); }
+cpu_end() {
+	if [ -z "$RP" ]; then
+		echo - >"$T/cpu"
+	else
+		awk -v a="$CPU0" -v b="$(cpu_ticks $RP)" -v hz="$HZ" 'BEGIN { printf "%.2f", (b - a) / hz }' >"$T/cpu"
+	fi
+}
+HZ=$(getconf CLK_TCK)
 unmitm() {
 	[ -n "$RP" ] || return 0
 	kill $RP
@@ -78,25 +110,38 @@ handshakes() {
 	done
 	wait "${st[@]}"
 	cat "$T"/st.* | awk '/connections in .* real seconds/ { n += $1; t = $4 > t ? $4 : t }
-		END { if (t > 0) printf "%.0f", n / t; else print 0 }'
+		END { if (t > 0) printf "%.0f %d", n / t, n; else print 0 0 }'
 	rm -f "$T"/st.*
 }
+# Mbit/s and Mbit received
 mbits() {
-	curl -k -s -o /dev/null -w '%{speed_download}' --max-time 120 "https://127.0.0.1:$LP/big.bin" |
-		awk '{ printf "%.0f", $1 * 8 / 1e6 }'
+	curl -k -s -o /dev/null -w '%{speed_download} %{size_download}' --max-time 120 "https://127.0.0.1:$LP/big.bin" |
+		awk '{ printf "%.0f %.1f", $1 * 8 / 1e6, $2 * 8 / 1e6 }'
 }
-declare -A HS MB_S
-for name in direct umpa mitmproxy sslsplit; do
+declare -A HS MB_S HS_CPU MB_CPU
+for name in direct umpa umpa-up12 mitmproxy sslsplit; do
 	mitm $name $HP
 	curl -k -s -o /dev/null --max-time 20 "https://127.0.0.1:$LP/" # warm: the leaf is made once
-	HS[$name]=$(handshakes)
+	cpu_begin
+	read -r HS[$name] n < <(handshakes)
+	cpu_end
+	hc=$(cat "$T/cpu")
 	unmitm
 	mitm $name $SP
-	MB_S[$name]=$(mbits)
+	cpu_begin
+	read -r MB_S[$name] mbit < <(mbits)
+	cpu_end
+	mc=$(cat "$T/cpu")
 	unmitm
-	printf '%-10s handshakes %6s /s   throughput %7s Mbit/s\n' $name "${HS[$name]}" "${MB_S[$name]}"
+	HS_CPU[$name]=$(awk -v n="$n" -v c="$hc" 'BEGIN { if (c == "-" || c <= 0) print "-"; else printf "%.0f", n / c }')
+	MB_CPU[$name]=$(awk -v m="$mbit" -v c="$mc" 'BEGIN { if (c == "-" || c <= 0) print "-"; else printf "%.0f", m / c }')
+	printf '%-10s handshakes %6s /s   throughput %7s Mbit/s   proxy CPU: %5s s for %6s handshakes = %6s /CPU-s, %5s s for %7s Mbit = %6s Mbit/CPU-s\n' \
+		$name "${HS[$name]}" "${MB_S[$name]}" "$hc" "$n" "${HS_CPU[$name]}" "$mc" "$mbit" "${MB_CPU[$name]}"
 done
-awk -v hu="${HS[umpa]}" -v hm="${HS[mitmproxy]}" -v hs="${HS[sslsplit]}" -v tu="${MB_S[umpa]}" \
-	-v tm="${MB_S[mitmproxy]}" -v ts="${MB_S[sslsplit]}" 'BEGIN {
-	printf "umpa/mitmproxy: handshakes %.2f, throughput %.2f (goal >= 10)\n", hm ? hu / hm : 0, tm ? tu / tm : 0
-	printf "umpa/sslsplit: handshakes %.2f, throughput %.2f (goal >= 1)\n", hs ? hu / hs : 0, ts ? tu / ts : 0 }'
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b <= 0) print "-"; else printf "%.2f", a / b }'; }
+for peer in mitmproxy sslsplit; do
+	[ $peer = mitmproxy ] && goal=10 || goal=1
+	printf 'umpa/%s: wall: handshakes %s, throughput %s; per proxy CPU-second: handshakes %s, throughput %s (goal >= %s)\n' \
+		$peer "$(ratio "${HS[umpa]}" "${HS[$peer]}")" "$(ratio "${MB_S[umpa]}" "${MB_S[$peer]}")" \
+		"$(ratio "${HS_CPU[umpa]}" "${HS_CPU[$peer]}")" "$(ratio "${MB_CPU[umpa]}" "${MB_CPU[$peer]}")" $goal
+done

@@ -5,7 +5,8 @@
 # connections with SNI a.example.test (TLS 1.2 and 1.3 on the client leg; the upstream leg is TLS 1.2
 # by --upstream-tls): the first upstream handshake is new, the next ones reuse it; a connection with
 # another name (b.example.test) starts a session of its own; the client leg is a full handshake with
-# the proxy's leaf every time (curl verifies it with the proxy's CA).
+# the proxy's leaf every time (curl verifies it with the proxy's CA).  A client that aborts its leg (it does
+# not trust the proxy's CA) does not spoil the kept session: the next connection still resumes it.
 # Loopback only; every wait is bounded.
 set -uo pipefail
 
@@ -41,6 +42,35 @@ got="$(get a.example.test 1.2) $(get a.example.test 1.2) $(get a.example.test 1.
 	bad "upstream handshakes: '$got' (want New Reused Reused New Reused)"
 n=$(grep -c 'connected to .*(TLS session resumed)' "$T/proxy.err")
 [ "$n" = 3 ] && ok "the proxy logged 3 resumed upstream sessions" || bad "$n resumed in the log"
+kill -TERM $UPID
+wait $UPID
+
+# A client that does not trust the proxy's CA ends its handshake with an alert, and the connection is aborted
+# with its upstream leg (already connected) freed unshut: OpenSSL then marks that leg's session not
+# resumable, and the kept session is that same object.  It must stay resumable.  Upstream TLS 1.3:
+# a, untrusting client, a, untrusting client, a.
+LPORT=$(freeport)
+"$UMPA" proxy -v -l 127.0.0.1:$LPORT -t 127.0.0.1:$SPORT --tls-mitm --ca-dir "$T/ca" 2>"$T/proxy13.err" &
+UPID=$!
+PIDS+=($UPID)
+for ((i = 0; i < 100; i++)); do grep -q 'listening on' "$T/proxy13.err" && break; sleep 0.1; done
+get13() {
+	timeout 20 curl -s --cacert "$T/ca/ca.crt" --resolve a.example.test:$LPORT:127.0.0.1 "https://a.example.test:$LPORT/" |
+		sed -n 's/^\(New\|Reused\), TLSv1.3, .*/\1/p'
+}
+untrusting() {
+	timeout 20 curl -s -o /dev/null --resolve a.example.test:$LPORT:127.0.0.1 "https://a.example.test:$LPORT/" &&
+		bad "curl trusted the proxy's leaf without its CA"
+	for ((i = 0; i < 100; i++)); do [ "$(grep -c 'closed (aborted)' "$T/proxy13.err")" = $1 ] && break; sleep 0.1; done
+}
+got=$(get13)
+untrusting 1
+got="$got $(get13)"
+untrusting 2
+got="$got $(get13)"
+[ "$got" = "New Reused Reused" ] &&
+	ok "upstream TLS 1.3 (a, untrusting, a, untrusting, a): $got: an aborted client leg does not spoil the kept session" ||
+	bad "upstream TLS 1.3 (a, untrusting, a, untrusting, a): '$got' (want New Reused Reused); $(grep -c 'closed (aborted)' "$T/proxy13.err") aborted"
 kill -TERM $UPID
 wait $UPID
 exit $fail
