@@ -12,6 +12,10 @@
 #include <errno.h>
 #include <net/if.h>
 #include <pcap/pcap.h>
+#ifdef __linux__
+#include <linux/if_packet.h>
+#include <sys/socket.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +131,14 @@ struct umpa_cap *umpa_cap_open(const char *ifname, const struct umpa_cap_opts *o
 		}
 	}
 	c->fd = pcap_get_selectable_fd(c->pc);
+#ifdef PACKET_IGNORE_OUTGOING
+	/* inbound only: the kernel need not copy every frame sent on the link (ours
+	 * first: a responder's every answer) into the ring for libpcap to skip it,
+	 * nor wake us for it.  Linux 4.20; without it libpcap's filter does the same. */
+	if (o->dir == UMPA_DIR_IN && c->fd >= 0 && pcap_datalink(c->pc) != DLT_LINUX_SLL &&
+	    pcap_datalink(c->pc) != DLT_LINUX_SLL2)
+		(void)setsockopt(c->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &(int){1}, sizeof(int));
+#endif
 	c->linktype = pcap_datalink(c->pc);
 	c->nsec = pcap_get_tstamp_precision(c->pc) == PCAP_TSTAMP_PRECISION_NANO;
 	/* pcap_datalink gives DLT_ values; map to LINKTYPE_ (identical for the common ones). */

@@ -156,8 +156,8 @@ int umpa_pkt_prepend(struct umpa_pkt *p, const struct umpa_proto *proto, struct 
 
 	if (p->nlayers >= UMPA_MAX_LAYERS)
 		return umpa_err_set(e, UMPA_ERANGE, "too many layers (at most %d)", UMPA_MAX_LAYERS);
-	if (p->ro || (!p->owned && p->len))
-		return umpa_err_set(e, UMPA_EINVAL, "packet is not writable");
+	if (p->ro)
+		return umpa_err_set(e, UMPA_EINVAL, "packet is read-only"); /* (bytes not owned: reserve copies them) */
 	if (p->len + n > UMPA_MAX_PKT)
 		return umpa_err_set(e, UMPA_ERANGE, "packet would exceed %u bytes", UMPA_MAX_PKT);
 	if ((rc = reserve(p, p->len + n, e)) < 0)

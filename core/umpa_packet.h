@@ -112,7 +112,7 @@ int umpa_pkt_dup(struct umpa_pkt *dst, const struct umpa_pkt *src, struct umpa_e
  * layer (an Ethernet header before an IP packet, say).  The bytes, fields
  * and set masks of the existing layers are kept; their offsets move.  The
  * new layer's automatic fields are filled by the next umpa_pkt_finish().
- * @p p must be owned (built or copied).  The caller sets p->linktype (core
+ * @p p must not be read-only (bytes it does not own are copied first).  The caller sets p->linktype (core
  * knows no protocol by name).  Returns 0 or a negative error.
  */
 int umpa_pkt_prepend(struct umpa_pkt *p, const struct umpa_proto *proto, struct umpa_err *e);

@@ -17,6 +17,14 @@
  * A live loop sets the calling thread's timer slack to 1 us (Linux
  * PR_SET_TIMERSLACK; the default 50 us would make every wake-up late).
  *
+ * With UMPA_LOOP_OWN_TIMER (umpa_loop_new_flags; umpa run uses it) the base
+ * is made without the precise timer, whose timerfd libevent re-arms before
+ * every epoll_wait (a system call per wake-up: per packet for a responder),
+ * and the loop keeps a timerfd of its own, armed at the earliest due time
+ * (absolute, CLOCK_MONOTONIC) only when that changes; a wake-up for a packet
+ * is then one epoll_wait.  libevent's own timers (evhttp's) tick in
+ * milliseconds there; the loop's timers keep their microseconds.
+ *
  * The virtual clock never waits: it pops the earliest timer, sets the time
  * to its due time and runs it.
  */
@@ -28,8 +36,10 @@
 #include <time.h>
 
 #include <event2/event.h>
+#include <unistd.h>
 #ifdef __linux__
 #include <sys/prctl.h>
+#include <sys/timerfd.h>
 #endif
 
 #include "sched_internal.h"
@@ -92,6 +102,9 @@ struct umpa_loop {
 	/* live */
 	struct event_base *base;
 	struct event *wake;
+	int tfd;              /* UMPA_LOOP_OWN_TIMER: the loop's timerfd, or -1 */
+	struct event *tfd_ev; /* its read event */
+	int64_t tfd_due;      /* what it is armed for (absolute ns), 0: nothing pending */
 	struct umpa_fdsrc *fds;
 	size_t nfds;
 	struct sighook_ *sigs;
@@ -245,7 +258,25 @@ static void wake_cb_(evutil_socket_t fd, short what, void *arg)
 	(void)arg;
 }
 
+#ifdef __linux__
+static void tfd_cb_(evutil_socket_t fd, short what, void *arg)
+{
+	struct umpa_loop *l = arg;
+	uint64_t n;
+
+	(void)what;
+	if (read(fd, &n, sizeof(n)) < 0) { /* EAGAIN: nothing expired (re-armed meanwhile) */
+	}
+	l->tfd_due = 0; /* fired: the next due time arms it again */
+}
+#endif
+
 struct umpa_loop *umpa_loop_new(enum umpa_clock clock, struct umpa_err *e)
+{
+	return umpa_loop_new_flags(clock, 0, e);
+}
+
+struct umpa_loop *umpa_loop_new_flags(enum umpa_clock clock, unsigned flags, struct umpa_err *e)
 {
 	struct umpa_loop *l;
 
@@ -259,16 +290,30 @@ struct umpa_loop *umpa_loop_new(enum umpa_clock clock, struct umpa_err *e)
 		return NULL;
 	}
 	l->clock = clock;
+	l->tfd = -1;
 	if (clock == UMPA_CLOCK_LIVE) {
 		struct event_config *cfg = event_config_new();
+#ifdef __linux__
+		if (flags & UMPA_LOOP_OWN_TIMER)
+			l->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+#endif
 		if (cfg) {
-			event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+			if (l->tfd < 0) /* (no timerfd of our own: libevent's precise one) */
+				event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
 			event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
 			l->base = event_base_new_with_config(cfg);
 			event_config_free(cfg);
 		}
 		if (l->base)
 			l->wake = evtimer_new(l->base, wake_cb_, l);
+#ifdef __linux__
+		if (l->wake && l->tfd >= 0 &&
+		    (!(l->tfd_ev = event_new(l->base, l->tfd, EV_READ | EV_PERSIST, tfd_cb_, l)) ||
+		     event_add(l->tfd_ev, NULL) < 0)) {
+			umpa_err_set(e, UMPA_EIO, "loop: libevent could not watch the loop's timerfd");
+			return umpa_loop_free(l);
+		}
+#endif
 		if (!l->wake) {
 			umpa_err_set(e, UMPA_EIO, "loop: libevent could not create an event base");
 			return umpa_loop_free(l);
@@ -334,6 +379,10 @@ struct umpa_loop *umpa_loop_free(struct umpa_loop *l)
 	}
 	if (l->wake)
 		event_free(l->wake);
+	if (l->tfd_ev)
+		event_free(l->tfd_ev);
+	if (l->tfd >= 0)
+		close(l->tfd);
 	if (l->base)
 		event_base_free(l->base);
 	while (l->chunks) {
@@ -462,6 +511,24 @@ static int run_virtual_(struct umpa_loop *l, int64_t deadline)
 	return 0;
 }
 
+/* Arm the loop's timerfd for @due (absolute CLOCK_MONOTONIC ns) unless it already is. */
+static void arm_tfd_(struct umpa_loop *l, int64_t due)
+{
+#ifdef __linux__
+	struct itimerspec its = {{0, 0}, {0, 0}};
+
+	if (due == l->tfd_due)
+		return;
+	its.it_value.tv_sec = (time_t)(due / 1000000000);
+	its.it_value.tv_nsec = (long)(due % 1000000000);
+	if (timerfd_settime(l->tfd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+		l->tfd_due = due;
+#else
+	(void)l;
+	(void)due;
+#endif
+}
+
 static int run_live_(struct umpa_loop *l, int64_t deadline, struct umpa_err *e)
 {
 	while (!stopping_(l)) {
@@ -486,7 +553,9 @@ static int run_live_(struct umpa_loop *l, int64_t deadline, struct umpa_err *e)
 			wait = l->heap[0]->due > now ? l->heap[0]->due - now : 0;
 		if (deadline != UMPA_NEVER && (wait < 0 || deadline - now < wait))
 			wait = deadline - now;
-		if (wait > 0) {
+		if (wait > 0 && l->tfd >= 0) {
+			arm_tfd_(l, now + wait);
+		} else if (wait > 0) {
 			struct timeval tv;
 			int64_t us = (wait + 999) / 1000; /* never wake early */
 			tv.tv_sec = (time_t)(us / 1000000);
@@ -495,7 +564,8 @@ static int run_live_(struct umpa_loop *l, int64_t deadline, struct umpa_err *e)
 		}
 		if (event_base_loop(l->base, wait == 0 ? EVLOOP_NONBLOCK : EVLOOP_ONCE) < 0)
 			return umpa_err_set(e, UMPA_EIO, "loop: libevent failed");
-		evtimer_del(l->wake);
+		if (l->tfd < 0)
+			evtimer_del(l->wake);
 		check_done_(l);
 	}
 	return 0;

@@ -64,6 +64,17 @@ typedef void (*umpa_timer_cb)(struct umpa_loop *loop, void *arg);
  */
 struct umpa_loop *umpa_loop_new(enum umpa_clock clock, struct umpa_err *e);
 
+/** umpa_loop_new_flags: the loop's timers wake it through a timerfd of its own, re-armed only when
+ * the earliest due time changes (no system call per wake-up for libevent's); libevent's own timers
+ * on umpa_loop_event_base are then precise to the millisecond only.  Linux; elsewhere ignored. */
+#define UMPA_LOOP_OWN_TIMER 1u
+
+/**
+ * Create a loop on @p clock as umpa_loop_new does, with @p flags
+ * (UMPA_LOOP_OWN_TIMER or 0).  Returns the loop, or NULL with @p e set.
+ */
+struct umpa_loop *umpa_loop_new_flags(enum umpa_clock clock, unsigned flags, struct umpa_err *e);
+
 /**
  * Free @p loop and everything it owns: pending timers (their callbacks do
  * not run), fd sources (the fds are not closed), signal hooks, packet

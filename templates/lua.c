@@ -148,6 +148,64 @@
 #define MT_PLAN "umpa.plan"
 #define MT_NET "umpa.net"
 
+/* ---- reply()'s compiled answers (see "reply: the fast path" below) ---- */
+
+/** Arguments after p a compiled reply takes (layer specs). */
+#define RPLAN_ARGS 6
+/** Fields of an answer taken from the packet answered. */
+#define RPLAN_HOLES 12
+/** Compiled replies kept per state (an ARP and an echo answer, v4 and v6...). */
+#define RPLAN_SLOTS 4
+/** Stack positions of reply()'s work the recorder maps to answer layers. */
+#define RREC_POS 64
+/** Keys met once that reply() remembers (a key met again within these is compiled). */
+#define RMISS 8
+
+enum { RH_COPY, RH_TCPACK };
+
+/* One field of the answer filled from the packet answered: layer @li's field
+ * @f from p's layer @pli field @g (RH_COPY), or TCP's ack from p's layer
+ * @pli (seq + payload + SYN + FIN, RH_TCPACK). */
+struct rhole {
+	uint8_t kind;
+	uint8_t li, pli;
+	const struct umpa_field *f, *g;
+};
+
+/* What decides reply()'s answer apart from the packet's field values: the
+ * packet's layers, which echo request is echoed (layer + 1, 0: none) and
+ * whether it carries data, and the specs given (by identity and stamp). */
+struct rkey {
+	unsigned nl;
+	const struct umpa_proto *pl[UMPA_MAX_LAYERS];
+	int echo, paynz, nargs;
+	const void *arg[RPLAN_ARGS];
+	uint64_t stamp[RPLAN_ARGS];
+};
+
+/* What reply() did on its slow path, recorded to compile it. */
+struct rrec {
+	int on, bad;
+	unsigned n;
+	struct rhole h[RPLAN_HOLES];
+	int sidx[RPLAN_HOLES]; /* the stack index of the spec each hole was written into */
+	int pos[RREC_POS];     /* stack index -> layer of the answer, or -1 */
+	int echo_li;           /* p's layer whose payload ends the answer, or -1 */
+};
+
+struct plan;
+
+/* A compiled reply (a userdata: uservalue 1 the plan holding its base,
+ * uservalue 2 the array of the specs of its key, kept alive so no other
+ * spec can take their addresses). */
+struct rplan {
+	struct rkey k;
+	struct plan *P; /* P->base: the answer's layers and constant fields */
+	struct rhole h[RPLAN_HOLES];
+	unsigned nh;
+	int echo_li;
+};
+
 struct umpa_lua {
 	lua_State *L;
 	size_t mem;                          /* bytes Lua holds, and bytes held outside it for the script */
@@ -188,6 +246,15 @@ struct umpa_lua {
 		const struct umpa_field *f;
 	} rfields[48];
 	unsigned nrfields;
+	uint64_t wgen;                   /* the last spec stamp handed out (lspec.stamp) */
+	struct rrec rrec;                /* reply()'s recorder */
+	struct rplan *rp[RPLAN_SLOTS];   /* the compiled replies (held by the registry's cache) */
+	unsigned rp_next;                /* the slot the next compiled reply takes */
+	uint64_t rmiss[RMISS];           /* hashes of the last reply keys met and not compiled */
+	unsigned rmiss_next;             /* the entry the next miss takes */
+	unsigned long npending;          /* lazy reply stacks made since the last flush */
+	const void *mts[10];             /* the metatable of each enum utype (utype compares addresses) */
+	unsigned long rcompiled, rbuilt; /* replies compiled, answers built from them (umpa_lua_reply_stats_) */
 };
 
 /* A layer spec: a protocol; its uservalue 1 is the field table (index+1 -> value). */
@@ -195,14 +262,25 @@ struct lspec {
 	const struct umpa_proto *proto;
 	uint64_t set;    /* bit i: field i has a value */
 	uint64_t varies; /* bit i: that value is a list or a range */
+	uint64_t stamp;  /* changes with every write (a compiled reply keyed on it is stale then) */
 };
 
 /* Record in the masks what was stored for field @fi (the value at @idx). */
 static void spec_mark(lua_State *L, struct lspec *s, unsigned fi, int idx);
+/* Make the layers of the stack at @idx when it is a lazy one (reply()'s fast path). */
+static void stack_ready(lua_State *L, int idx);
+/* Before a spec or a packet is written: make the layers of every lazy stack
+ * made since the last flush, while what they answer is as it was. */
+static void reply_flush(lua_State *L);
 
-/* A stack: its uservalue 1 is the array of layer specs and payload strings. */
+/* A stack: its uservalue 1 is the array of layer specs and payload strings.
+ * A lazy one (made by reply()'s fast path) has none yet: uservalue 2 is its
+ * compiled reply, 3.. reply()'s arguments (p first); stack_ready makes the
+ * layers when something other than a build looks at it. */
 struct lstack {
-	int unused;
+	int lazy;
+	int nargs;        /* lazy: the arguments in uservalues 3.. */
+	struct rplan *rp; /* lazy: its compiled reply */
 };
 
 /* range(a, b, step): n values a, a+step, ... */
@@ -296,11 +374,15 @@ static const char protos_key;
 static const char types_key;
 /* Registry keys of the shared build plan and of the compiled-expression cache. */
 static const char plan_key, chunks_key;
+/* Registry keys of reply()'s compiled answers (an array of RPLAN_SLOTS) and of
+ * the lazy stacks made since the last flush (a weak-keyed set). */
+static const char rcache_key, pending_key;
 /** Expressions whose compiled chunk is kept (then the cache starts over). */
 #define CHUNK_CACHE 256
 
 /* What one of our objects is (by its metatable). */
-enum utype { T_NONE, T_SPEC, T_STACK, T_RANGE, T_ALT, T_PKT, T_LAYER, T_PLAN, T_NET };
+enum utype { T_NONE, T_SPEC, T_STACK, T_RANGE, T_ALT, T_PKT, T_LAYER, T_PLAN, T_NET, T_NTYPES };
+_Static_assert(T_NTYPES <= 10, "struct umpa_lua.mts holds every type");
 
 static struct umpa_lua *get_U(lua_State *L)
 {
@@ -313,10 +395,19 @@ static struct umpa_lua *get_U(lua_State *L)
 /* The type of our object at @idx, or T_NONE: one lookup of its metatable. */
 static enum utype utype(lua_State *L, int idx)
 {
+	struct umpa_lua *U;
+	const void *mt;
 	lua_Integer t;
 
 	if (!lua_getmetatable(L, idx))
 		return T_NONE;
+	U = get_U(L);
+	mt = lua_topointer(L, -1);
+	for (unsigned i = 0; i < T_NTYPES; i++)
+		if (U->mts[i] == mt) { /* the metatables live as long as the state: their addresses do */
+			lua_pop(L, 1);
+			return (enum utype)i;
+		}
 	lua_rawgetp(L, LUA_REGISTRYINDEX, &types_key);
 	lua_insert(L, -2);
 	lua_rawget(L, -2);
@@ -401,6 +492,11 @@ static int charge_fits(lua_State *L, struct umpa_lua *U, size_t n)
 		return 0;
 	if (mem_fits(U, n + MEM_RESERVE(U)))
 		return 1;
+	lua_gc(L, LUA_GCCOLLECT);
+	if (mem_fits(U, n + MEM_RESERVE(U) + MEM_SLACK(U)))
+		return 1;
+	/* a packet keeps its bytes in its own object, which has a finalizer: the collection
+	 * that finalizes it frees it only in the next one */
 	lua_gc(L, LUA_GCCOLLECT);
 	return mem_fits(U, n + MEM_RESERVE(U) + MEM_SLACK(U));
 }
@@ -1627,6 +1723,7 @@ static void spec_mark(lua_State *L, struct lspec *s, unsigned fi, int idx)
 {
 	uint64_t bit = (uint64_t)1 << fi;
 
+	s->stamp = ++get_U(L)->wgen;
 	s->set &= ~bit;
 	s->varies &= ~bit;
 	if (lua_isnil(L, idx))
@@ -1643,6 +1740,7 @@ static struct lspec *new_spec(lua_State *L, const struct umpa_proto *pr)
 
 	s->proto = pr;
 	s->set = s->varies = 0;
+	s->stamp = ++get_U(L)->wgen;
 	lua_newtable(L);
 	lua_setiuservalue(L, -2, 1);
 	luaL_setmetatable(L, MT_SPEC);
@@ -1712,6 +1810,7 @@ static int spec_newindex(lua_State *L)
 	struct lspec *s = lua_touserdata(L, 1);
 	const struct umpa_field *f = check_field(L, s->proto, 2);
 
+	reply_flush(L);
 	lua_getiuservalue(L, 1, 1);
 	if (lua_isnil(L, 3))
 		lua_pushnil(L);
@@ -1820,6 +1919,7 @@ static void stack_append(lua_State *L, int idx, int out)
 		lua_rawseti(L, out, ++n);
 	} else if (uget(L, idx, T_STACK)) {
 		lua_Integer k;
+		stack_ready(L, idx);
 		lua_getiuservalue(L, idx, 1);
 		k = (lua_Integer)lua_rawlen(L, -1);
 		for (lua_Integer i = 1; i <= k; i++) {
@@ -1844,7 +1944,9 @@ static void stack_append(lua_State *L, int idx, int out)
 /* a / b: a new stack with a's layers then b's. */
 static int l_div(lua_State *L)
 {
-	lua_newuserdatauv(L, sizeof(struct lstack), 1);
+	struct lstack *st = lua_newuserdatauv(L, sizeof(struct lstack), 1);
+
+	st->lazy = 0;
 	lua_newtable(L);
 	stack_append(L, 1, lua_gettop(L));
 	stack_append(L, 2, lua_gettop(L));
@@ -1858,6 +1960,7 @@ static int stack_index(lua_State *L)
 	lua_Integer n;
 
 	luaL_checkudata(L, 1, MT_STACK);
+	stack_ready(L, 1);
 	lua_getiuservalue(L, 1, 1);
 	n = (lua_Integer)lua_rawlen(L, -1);
 	if (lua_type(L, 2) == LUA_TNUMBER) {
@@ -1891,6 +1994,7 @@ static int stack_index(lua_State *L)
 static int stack_len(lua_State *L)
 {
 	luaL_checkudata(L, 1, MT_STACK);
+	stack_ready(L, 1);
 	lua_getiuservalue(L, 1, 1);
 	lua_pushinteger(L, (lua_Integer)lua_rawlen(L, -1));
 	return 1;
@@ -1902,6 +2006,7 @@ static int stack_tostring(lua_State *L)
 	lua_Integer n;
 
 	luaL_checkudata(L, 1, MT_STACK);
+	stack_ready(L, 1);
 	lua_getiuservalue(L, 1, 1);
 	n = (lua_Integer)lua_rawlen(L, -1);
 	luaL_buffinit(L, &b);
@@ -1946,22 +2051,41 @@ static void pkt_account(lua_State *L, struct lpkt *lp)
 	mem_error(L, U);
 }
 
-/* Push a new packet object holding a copy of @src, its timestamp and its comment. */
+/*
+ * Push a new packet object holding a copy of @src, its timestamp and its
+ * comment.  The bytes are kept in the object itself, after its struct (one
+ * allocation of Lua's, counted by its allocator, for every packet a rule is
+ * handed): not owned in umpa_pkt's sense, so a write that makes the packet
+ * grow moves them to an owned buffer (core's reserve), which __gc frees and
+ * pkt_account charges.  Only the layers in use are copied.
+ */
 static struct lpkt *push_pkt_copy(lua_State *L, const struct umpa_pkt *src)
 {
-	/* uservalues: 1 its layer views, 2 its comment (a Lua string: the packet owns it, p.comment points in it) */
-	struct lpkt *lp = lua_newuserdatauv(L, sizeof(*lp), 2);
-	struct umpa_err e = {0};
+	struct umpa_lua *U = get_U(L);
+	struct lpkt *lp;
+	struct umpa_pkt *p;
 
-	umpa_pkt_init(&lp->p);
+	/* the cap's error here, naming the script's line (Lua's allocator would refuse it without),
+	 * and none while the state closes, as for every object that needs a finalizer */
+	if (!charge_fits(L, U, sizeof(*lp) + src->len))
+		mem_error(L, U);
+	/* uservalues: 1 its layer views, 2 its comment (a Lua string: the packet owns it, p.comment points in it) */
+	lp = lua_newuserdatauv(L, sizeof(*lp) + src->len, 2);
+	p = &lp->p;
+	memset(p, 0, offsetof(struct umpa_pkt, l));
 	lp->dirty = 0;
 	lp->charged = 0;
-	luaL_setmetatable(L, MT_PKT);                     /* __gc frees what dup allocates and gives back its charge */
-	umpa_lua_mem_account_(L, &lp->charged, src->len); /* before allocating: may raise */
-	if (umpa_pkt_dup(&lp->p, src, &e) < 0)
-		luaL_error(L, "%s", e.msg);
-	pkt_account(L, lp);
-	lp->p.comment = NULL; /* borrowed from whoever made @src: it would dangle; the copy owns its own */
+	luaL_setmetatable(L, MT_PKT); /* __gc frees what a write may allocate and gives back its charge */
+	p->data = (uint8_t *)(lp + 1);
+	if (src->len)
+		memcpy(p->data, src->data, src->len);
+	p->len = src->len;
+	p->wirelen = src->wirelen;
+	p->linktype = src->linktype;
+	p->ts_sec = src->ts_sec;
+	p->ts_nsec = src->ts_nsec;
+	p->nlayers = src->nlayers <= UMPA_MAX_LAYERS ? src->nlayers : UMPA_MAX_LAYERS;
+	memcpy(p->l, src->l, sizeof(p->l[0]) * p->nlayers);
 	if (src->comment) {
 		lua_pushstring(L, src->comment);
 		lp->p.comment = lua_tostring(L, -1);
@@ -1988,7 +2112,9 @@ static int pkt_gc(lua_State *L)
 {
 	struct lpkt *lp = lua_touserdata(L, 1);
 
-	umpa_pkt_release(&lp->p);
+	if (lp->p.owned)
+		free(lp->p.data);
+	memset(&lp->p, 0, offsetof(struct umpa_pkt, l)); /* no layers: its views see it freed */
 	umpa_lua_mem_release_(L, lp->charged);
 	lp->charged = 0;
 	return 0;
@@ -2241,6 +2367,7 @@ static int layer_newindex(lua_State *L)
 	struct umpa_err e = {0};
 	int rc;
 
+	reply_flush(L);
 	if (lua_isnil(L, 3)) {
 		rc = layer_unset(&lp->p, li, f, &e);
 	} else {
@@ -2312,6 +2439,22 @@ static void reply_put(lua_State *L, int sidx, int ft, const struct umpa_field *f
 	lua_pop(L, 1);
 }
 
+/* The recorder (while it is on): field @f of the spec at @sidx was set from
+ * p's layer @li (field @g), as @kind says. */
+static void reply_rec(lua_State *L, int sidx, const struct umpa_field *f, int li, const struct umpa_field *g, int kind)
+{
+	struct rrec *r = &get_U(L)->rrec;
+
+	if (!r->on)
+		return;
+	if (r->n >= RPLAN_HOLES || li < 0 || li > 255 || sidx < 0 || sidx >= RREC_POS) {
+		r->bad = 1;
+		return;
+	}
+	r->h[r->n] = (struct rhole){.kind = (uint8_t)kind, .pli = (uint8_t)li, .f = f, .g = g};
+	r->sidx[r->n++] = sidx;
+}
+
 /* The spec at @sidx: when its field @name is unset, set it to field @from of
  * layer @li of @p (when that can be read). */
 static void reply_from(lua_State *L, int sidx, const char *name, const struct umpa_pkt *p, int li, const char *from)
@@ -2325,19 +2468,21 @@ static void reply_from(lua_State *L, int sidx, const char *name, const struct um
 		if (f->type == g->type && f->bits == g->bits) { /* read from a field of its own kind: valid as it is */
 			spec_mark(L, s, umpa_field_index(s->proto, f), -1);
 			lua_rawseti(L, -2, (lua_Integer)umpa_field_index(s->proto, f) + 1);
+			reply_rec(L, sidx, f, li, g, RH_COPY);
 		} else {
 			reply_put(L, sidx, lua_gettop(L) - 1, f);
+			get_U(L)->rrec.bad = 1; /* converted: not compiled */
 		}
 	}
 	lua_pop(L, 1);
 }
 
 /* The spec at @sidx: when its field @name is unset, set it to the integer @v
- * (or to the value name @text when not NULL). */
-static void reply_int(lua_State *L, int sidx, const char *name, lua_Integer v, const char *text)
+ * (or to the value name @text when not NULL).  Returns the field when it was set, else NULL. */
+static const struct umpa_field *reply_int(lua_State *L, int sidx, const char *name, lua_Integer v, const char *text)
 {
 	struct lspec *s = lua_touserdata(L, sidx);
-	const struct umpa_field *f = reply_field(L, s->proto, name);
+	const struct umpa_field *f = reply_field(L, s->proto, name), *done = NULL;
 
 	lua_getiuservalue(L, sidx, 1);
 	if (f && reply_unset(L, lua_gettop(L), f, s->proto)) {
@@ -2346,8 +2491,10 @@ static void reply_int(lua_State *L, int sidx, const char *name, lua_Integer v, c
 		else
 			lua_pushinteger(L, v);
 		reply_put(L, sidx, lua_gettop(L) - 1, f);
+		done = f;
 	}
 	lua_pop(L, 1);
+	return done;
 }
 
 /* Field @name of the spec at @sidx pushed (nil when unset). */
@@ -2391,15 +2538,19 @@ static lua_Integer reply_pkt_int(lua_State *L, const struct umpa_pkt *p, int li,
  * same protocol (a field they set stays as set); payload strings go on top.
  * Written in C on the spec objects: it runs for every answer a responder
  * sends, and in Lua it cost more than everything else of a ping answer.
+ * This is the slow path, which makes the specs; l_reply (below) skips it for
+ * an answer it has compiled, and while the recorder is on, this notes which
+ * fields came from p, for the compiler.
  */
-static int l_reply(lua_State *L)
+static int reply_slow(lua_State *L)
 {
 	static const struct umpa_proto *const lower[] = {&umpa_proto_eth, &umpa_proto_arp, &umpa_proto_ip,
 							 &umpa_proto_ipv6};
 	struct lpkt *lp = uget(L, 1, T_PKT);
 	const struct umpa_pkt *p;
 	int nargs = lua_gettop(L), given[4] = {0, 0, 0, 0}, out, n = 0, payload = 0, echoed = 0, a = 0;
-	int li_eth, li_arp, li_ip, li_ip6;
+	int li_eth, li_arp, li_ip, li_ip6, src_from_p = 0;
+	struct rrec *rec = &get_U(L)->rrec;
 
 	if (!lp)
 		return luaL_error(L, "reply: the first argument is the packet to answer (a rule's p)");
@@ -2422,11 +2573,17 @@ static int l_reply(lua_State *L)
 	li_arp = umpa_pkt_find(p, &umpa_proto_arp, 0);
 	li_ip = umpa_pkt_find(p, &umpa_proto_ip, 0);
 	li_ip6 = li_ip < 0 ? umpa_pkt_find(p, &umpa_proto_ipv6, 0) : -1;
-	lua_newuserdatauv(L, sizeof(struct lstack), 1);
+	((struct lstack *)lua_newuserdatauv(L, sizeof(struct lstack), 1))->lazy = 0;
 	lua_newtable(L);
 	out = lua_gettop(L);
+	for (int i = 0; i < RREC_POS; i++)
+		rec->pos[i] = -1;
 #define REPLY_PUSH(idx, mine)                                                                                          \
 	do {                                                                                                           \
+		if ((idx) < RREC_POS)                                                                                  \
+			rec->pos[idx] = n;                                                                             \
+		else                                                                                                   \
+			rec->bad = 1;                                                                                  \
 		if (mine) {                                                                                            \
 			lua_pushvalue(L, idx);                                                                         \
 			lua_rawseti(L, out, (lua_Integer)lua_rawlen(L, out) + 1);                                      \
@@ -2458,11 +2615,16 @@ static int l_reply(lua_State *L)
 				lua_pop(L, 1);
 				if (!push_pkt_field(L, p, (unsigned)li_eth, reply_field(L, &umpa_proto_eth, "dst")))
 					lua_pushnil(L);
+				else
+					src_from_p = 1;
 			}
-			if (lua_isnil(L, -1))
+			if (lua_isnil(L, -1)) {
 				lua_pop(L, 1);
-			else
+			} else {
 				reply_put(L, e, ft, src);
+				if (src_from_p)
+					reply_rec(L, e, src, li_eth, reply_field(L, &umpa_proto_eth, "dst"), RH_COPY);
+			}
 		}
 		lua_pop(L, 1);
 		reply_from(L, e, "dst", p, li_eth, "src");
@@ -2478,6 +2640,9 @@ static int l_reply(lua_State *L)
 					lua_insert(L, -2);
 					reply_put(L, a, lua_gettop(L) - 1, reply_field(L, &umpa_proto_arp, "hwsrc"));
 					lua_pop(L, 1);
+					if (src_from_p)
+						reply_rec(L, a, reply_field(L, &umpa_proto_arp, "hwsrc"), li_eth,
+							  reply_field(L, &umpa_proto_eth, "dst"), RH_COPY);
 				}
 			} else {
 				lua_pop(L, 1);
@@ -2510,12 +2675,15 @@ static int l_reply(lua_State *L)
 					lua_Integer fl = reply_pkt_int(L, p, li, "flags", 0);
 					size_t len;
 					(void)layer_payload(p, (unsigned)li, &len);
+					const struct umpa_field *ack;
 					reply_from(L, i, "seq", p, li, "ack");
-					reply_int(L, i, "ack",
-						  (reply_pkt_int(L, p, li, "seq", 0) + (lua_Integer)len +
-						   ((fl & 2) ? 1 : 0) + ((fl & 1) ? 1 : 0)) %
-						      4294967296,
-						  NULL);
+					ack = reply_int(L, i, "ack",
+							(reply_pkt_int(L, p, li, "seq", 0) + (lua_Integer)len +
+							 ((fl & 2) ? 1 : 0) + ((fl & 1) ? 1 : 0)) %
+							    4294967296,
+							NULL);
+					if (ack)
+						reply_rec(L, i, ack, li, NULL, RH_TCPACK);
 				}
 			} else if ((u->proto == &umpa_proto_icmp || u->proto == &umpa_proto_icmpv6) &&
 				   (li = umpa_pkt_find(p, u->proto, 0)) >= 0 &&
@@ -2534,6 +2702,7 @@ static int l_reply(lua_State *L)
 			lua_pushlstring(L, (const char *)d, len);
 			REPLY_PUSH(lua_gettop(L), 1);
 			lua_pop(L, 1);
+			rec->echo_li = echoed - 1;
 		}
 	}
 #undef REPLY_PUSH
@@ -2549,6 +2718,8 @@ static int l_reply(lua_State *L)
 	luaL_setmetatable(L, MT_STACK);
 	return 1;
 }
+
+static int l_reply(lua_State *L);
 
 void umpa_lua_push_reply_(lua_State *L)
 {
@@ -2915,6 +3086,8 @@ static uint64_t count_value(lua_State *L, struct bctx *c, int idx, int depth)
 		case T_STACK: {
 			int one = utype(L, idx) == T_SPEC;
 			lua_Integer n;
+			if (!one && ((struct lstack *)lua_touserdata(L, idx))->lazy)
+				return 1; /* reply()'s answer: one packet, its specs hold no lists */
 			total = 1;
 			if (one) {
 				lua_createtable(L, 1, 0);
@@ -2957,6 +3130,9 @@ static uint64_t count_value(lua_State *L, struct bctx *c, int idx, int depth)
 	       (uint64_t)0;
 }
 
+/* Build reply()'s lazy stack at @idx (the fast path, below). */
+static int reply_build(lua_State *L, struct bctx *c, int idx);
+
 /* Build the value at @idx (counted and checked beforehand). */
 static void build_value(lua_State *L, struct bctx *c, int idx, int depth)
 {
@@ -2990,6 +3166,9 @@ static void build_value(lua_State *L, struct bctx *c, int idx, int depth)
 		build_layers(L, c, lua_gettop(L), lua_touserdata(L, idx));
 		lua_pop(L, 1);
 	} else {
+		if (((struct lstack *)lua_touserdata(L, idx))->lazy && reply_build(L, c, idx))
+			return;
+		stack_ready(L, idx);
 		lua_getiuservalue(L, idx, 1);
 		build_layers(L, c, lua_gettop(L), lua_touserdata(L, idx));
 		lua_pop(L, 1);
@@ -3034,6 +3213,372 @@ static void build_values(lua_State *L, struct bctx *c, int first, int last)
 	if (shared)
 		c->U->plan_busy = 0; /* (after an error it stays busy until the outermost entry returns) */
 	lua_pop(L, 1);
+}
+
+/* ---- reply: the fast path ----
+ *
+ * A responder answers every packet with the same specs (icmp-host's
+ * ether{src = mac}, ip{ttl = 64}, icmp{type = "echo-reply"}, made once), and
+ * its answers differ only in the fields reply() copies from the packet.  So
+ * the second time reply() meets the same key (struct rkey: the packet's
+ * layers, the same specs unchanged, the same echo decision) it compiles what
+ * its slow path made: the answer's layers with their constant fields into a
+ * base packet, and the fields the recorder saw taken from p as holes.  From
+ * then on reply() makes no spec: it returns a lazy stack holding its
+ * arguments, and building that stack (send, expect) copies the base, fills
+ * the holes from p's bytes, appends the echoed data and finishes: the same
+ * bytes and set-marks as building the slow path's stack.
+ *
+ * A lazy stack is an ordinary stack to the script: anything but a build
+ * (indexing it, #, tostring, /, another reply) makes its layers first
+ * (stack_ready: the slow path on the same arguments).  The arguments are
+ * unchanged then: a write to any spec or packet first makes the layers of
+ * every lazy stack made since the last write (reply_flush), so a stack keeps
+ * what p and the specs were when reply() was called, as the slow path's
+ * copies do.
+ */
+
+/* Does reply(p, ...) with the arguments on the stack have a key (only specs
+ * holding no lists after p, at most RPLAN_ARGS)?  Fills @k. */
+static int reply_key(lua_State *L, const struct umpa_pkt *p, struct rkey *k)
+{
+	int nargs = lua_gettop(L);
+
+	if (nargs - 1 > RPLAN_ARGS)
+		return 0;
+	k->nargs = nargs - 1;
+	k->echo = k->paynz = 0;
+	for (int i = 2; i <= nargs; i++) {
+		struct lspec *sp = lua_type(L, i) == LUA_TUSERDATA ? uget(L, i, T_SPEC) : NULL;
+		int li;
+		if (!sp || sp->varies)
+			return 0;
+		k->arg[i - 2] = sp;
+		k->stamp[i - 2] = sp->stamp;
+		/* the slow path's echo decision: the last echo layer given whose request p is */
+		if ((sp->proto == &umpa_proto_icmp || sp->proto == &umpa_proto_icmpv6) &&
+		    (li = umpa_pkt_find(p, sp->proto, 0)) >= 0 &&
+		    reply_pkt_int(L, p, li, "type", -1) == (sp->proto == &umpa_proto_icmp ? 8 : 128))
+			k->echo = li + 1;
+	}
+	if (k->echo) {
+		size_t len;
+		(void)layer_payload(p, (unsigned)(k->echo - 1), &len);
+		k->paynz = len > 0;
+	}
+	k->nl = p->nlayers;
+	for (unsigned i = 0; i < p->nlayers; i++)
+		k->pl[i] = p->l[i].proto;
+	return 1;
+}
+
+static int rkey_eq(const struct rkey *a, const struct rkey *b)
+{
+	if (a->nl != b->nl || a->nargs != b->nargs || a->echo != b->echo || a->paynz != b->paynz)
+		return 0;
+	for (int i = 0; i < a->nargs; i++)
+		if (a->arg[i] != b->arg[i] || a->stamp[i] != b->stamp[i])
+			return 0;
+	for (unsigned i = 0; i < a->nl; i++)
+		if (a->pl[i] != b->pl[i])
+			return 0;
+	return 1;
+}
+
+static uint64_t rkey_hash(const struct rkey *k)
+{
+	uint64_t h = 1469598103934665603ull;
+#define RK_MIX(v)                                                                                                      \
+	do {                                                                                                           \
+		h ^= (uint64_t)(v);                                                                                    \
+		h *= 1099511628211ull;                                                                                 \
+	} while (0)
+	RK_MIX(k->nl);
+	RK_MIX(k->nargs);
+	RK_MIX(k->echo);
+	RK_MIX(k->paynz);
+	for (int i = 0; i < k->nargs; i++) {
+		RK_MIX((uintptr_t)k->arg[i]);
+		RK_MIX(k->stamp[i]);
+	}
+	for (unsigned i = 0; i < k->nl; i++)
+		RK_MIX((uintptr_t)k->pl[i]);
+#undef RK_MIX
+	return h ? h : 1;
+}
+
+/* Do bits [a, a + n) and [b, b + m) meet? */
+static int bits_meet(unsigned a, unsigned n, unsigned b, unsigned m)
+{
+	return a < b + m && b < a + n;
+}
+
+/* Compile what the recorder saw (protected: lua_pcall; nothing is kept on
+ * an error).  1: the key (light userdata), 2: the array of reply()'s specs,
+ * 3: the slow path's stack. */
+static int reply_compile(lua_State *L)
+{
+	struct umpa_lua *U = get_U(L);
+	const struct rkey *k = lua_touserdata(L, 1);
+	const struct rrec *r = &U->rrec;
+	struct bctx c = {.U = U, .max = 1, .prefix = ""};
+	struct rplan *rp;
+	struct umpa_pkt *b;
+	lua_Integer n;
+	int items, rpi;
+
+	lua_getiuservalue(L, 3, 1);
+	items = lua_gettop(L);
+	n = (lua_Integer)lua_rawlen(L, items);
+	if (r->echo_li >= 0) { /* the echoed data: appended per answer, not part of the base */
+		lua_createtable(L, (int)n, 0);
+		for (lua_Integer i = 1; i < n; i++) {
+			lua_rawgeti(L, items, i);
+			lua_rawseti(L, -2, i);
+		}
+		items = lua_gettop(L);
+		n--;
+	}
+	rp = lua_newuserdatauv(L, sizeof(*rp), 2);
+	memset(rp, 0, sizeof(*rp));
+	rpi = lua_gettop(L);
+	c.plan = new_plan(L);
+	lua_setiuservalue(L, rpi, 1);
+	compile_layers(L, &c, items);
+	b = &c.plan->base;
+	if (c.plan->nvars || c.plan->total != 1 || b->nlayers != (unsigned)n)
+		return 0;
+	for (unsigned i = 0; i < r->n; i++) {
+		struct rhole h = r->h[i];
+		int li = r->sidx[i] < RREC_POS ? r->pos[r->sidx[i]] : -1;
+		const struct umpa_proto *pr;
+		if (li < 0 || (unsigned)li >= b->nlayers || !umpa_field_is_set(b, (unsigned)li, h.f))
+			return 0;
+		h.li = (uint8_t)li;
+		pr = b->l[li].proto;
+		/* the slow path sets a layer's fields in table order: a hole written after
+		 * the others must not share bits with another field set */
+		for (unsigned fi = 0; fi < pr->nfields; fi++) {
+			const struct umpa_field *o = &pr->fields[fi];
+			int hole = 0;
+			if (o == h.f || !((b->l[li].set >> fi) & 1))
+				continue;
+			for (unsigned j = 0; j < r->n; j++)
+				hole |= r->h[j].f == o && r->pos[r->sidx[j]] == li;
+			if (!hole && bits_meet(o->bitoff, o->bits ? o->bits : 1u << 15, h.f->bitoff,
+					       h.f->bits ? h.f->bits : 1u << 15))
+				return 0;
+		}
+		rp->h[rp->nh++] = h;
+	}
+	rp->k = *k;
+	rp->P = c.plan;
+	rp->echo_li = r->echo_li;
+	lua_pushvalue(L, 2);
+	lua_setiuservalue(L, rpi, 2);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &rcache_key);
+	lua_pushvalue(L, rpi);
+	lua_rawseti(L, -2, (lua_Integer)U->rp_next + 1);
+	U->rp[U->rp_next] = rp;
+	U->rp_next = (U->rp_next + 1) % RPLAN_SLOTS;
+	U->rcompiled++;
+	return 0;
+}
+
+/* Build the lazy stack at @idx into the build's packet and hand it over;
+ * 0 when a field cannot be read from p (the slow path then decides). */
+static int reply_build(lua_State *L, struct bctx *c, int idx)
+{
+	struct lstack *st = lua_touserdata(L, idx);
+	const struct rplan *rp = st->rp;
+	struct umpa_pkt *out = &c->plan->pkt;
+	const struct umpa_pkt *p;
+	struct umpa_err e = {0};
+
+	lua_getiuservalue(L, idx, 3); /* p: the stack at @idx keeps it */
+	p = &((struct lpkt *)lua_touserdata(L, -1))->p;
+	lua_pop(L, 1);
+	if (umpa_pkt_dup(out, &rp->P->base, &e) < 0)
+		return 0;
+	if (rp->echo_li >= 0) {
+		size_t len;
+		const uint8_t *d = layer_payload(p, (unsigned)rp->echo_li, &len);
+		if (!len || umpa_pkt_push_bytes(out, &umpa_proto_raw, d, (uint32_t)len, &e) < 0)
+			return 0;
+	}
+	for (unsigned i = 0; i < rp->nh; i++) {
+		const struct rhole *h = &rp->h[i];
+		uint64_t v;
+		if (h->kind == RH_TCPACK) {
+			lua_Integer fl = reply_pkt_int(L, p, h->pli, "flags", 0);
+			size_t len;
+			(void)layer_payload(p, h->pli, &len);
+			v = (uint64_t)(reply_pkt_int(L, p, h->pli, "seq", 0) + (lua_Integer)len + ((fl & 2) ? 1 : 0) +
+				       ((fl & 1) ? 1 : 0)) %
+			    4294967296u;
+			if (umpa_field_set_u64(out, h->li, h->f, v, &e) < 0)
+				return 0;
+		} else if (h->f->type == UMPA_FT_UINT || h->f->type == UMPA_FT_ENUM || h->f->type == UMPA_FT_FLAGS ||
+			   h->f->type == UMPA_FT_BOOL) {
+			if (umpa_field_get_u64(p, h->pli, h->g, &v) < 0)
+				return 0;
+			if (h->f->type == UMPA_FT_BOOL)
+				v = v != 0;
+			if (umpa_field_set_u64(out, h->li, h->f, v, &e) < 0)
+				return 0;
+		} else {
+			const uint8_t *bytes;
+			uint32_t n;
+			if (h->f->type == UMPA_FT_VAR || umpa_field_get_bytes(p, h->pli, h->g, &bytes, &n) < 0 ||
+			    umpa_field_set_bytes(out, h->li, h->f, bytes, n, &e) < 0)
+				return 0;
+		}
+	}
+	if (umpa_pkt_finish(out, &e) < 0)
+		return 0;
+	plan_account(L, c->plan);
+	get_U(L)->rbuilt++;
+	emit(L, c, out);
+	return 1;
+}
+
+void umpa_lua_reply_stats_(lua_State *L, unsigned long *compiled, unsigned long *built)
+{
+	*compiled = get_U(L)->rcompiled;
+	*built = get_U(L)->rbuilt;
+}
+
+static void stack_ready(lua_State *L, int idx)
+{
+	struct lstack *st = lua_touserdata(L, idx);
+
+	if (!st->lazy)
+		return;
+	idx = lua_absindex(L, idx);
+	get_U(L)->rrec.on = 0;
+	lua_pushcfunction(L, reply_slow);
+	for (int i = 1; i <= st->nargs; i++)
+		lua_getiuservalue(L, idx, 2 + i);
+	lua_call(L, st->nargs, 1);
+	if (uget(L, -1, T_STACK)) {
+		lua_getiuservalue(L, -1, 1);
+	} else { /* one layer (not compiled so, but the stack holds it all the same) */
+		lua_createtable(L, 1, 0);
+		lua_pushvalue(L, -2);
+		lua_rawseti(L, -2, 1);
+	}
+	lua_setiuservalue(L, idx, 1);
+	lua_pop(L, 1);
+	st->lazy = 0;
+	for (int i = 0; i <= st->nargs; i++) { /* what it answered need not be kept any more */
+		lua_pushnil(L);
+		lua_setiuservalue(L, idx, 2 + i);
+	}
+}
+
+/* Push a new, empty set of lazy stacks (weak keys) and make it the registry's. */
+static void new_pending(lua_State *L)
+{
+	lua_newtable(L);
+	lua_createtable(L, 0, 1);
+	lua_pushliteral(L, "k");
+	lua_setfield(L, -2, "__mode");
+	lua_setmetatable(L, -2);
+	lua_pushvalue(L, -1);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &pending_key);
+}
+
+static void reply_flush(lua_State *L)
+{
+	struct umpa_lua *U = get_U(L);
+	int t;
+
+	if (!U->npending)
+		return;
+	U->npending = 0;
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &pending_key);
+	t = lua_gettop(L);
+	new_pending(L);
+	lua_pop(L, 1);
+	lua_pushnil(L);
+	while (lua_next(L, t)) {
+		lua_pop(L, 1);
+		stack_ready(L, -1);
+	}
+	lua_pop(L, 1);
+}
+
+/* reply(p, layer...): the compiled answer when there is one, else the slow path (which compiles it
+ * the second time it meets the same key). */
+static int l_reply(lua_State *L)
+{
+	struct umpa_lua *U = get_U(L);
+	struct lpkt *lp = lua_type(L, 1) == LUA_TUSERDATA ? uget(L, 1, T_PKT) : NULL;
+	struct rkey k;
+	uint64_t h;
+	int nargs = lua_gettop(L);
+	unsigned i;
+
+	U->rrec.on = 0;
+	if (!lp || U->closing || !reply_key(L, pkt_ready(L, lp), &k))
+		return reply_slow(L);
+	for (i = 0; i < RPLAN_SLOTS; i++) {
+		struct lstack *st;
+		if (!U->rp[i] || !rkey_eq(&U->rp[i]->k, &k))
+			continue;
+		st = lua_newuserdatauv(L, sizeof(*st), 2 + nargs);
+		st->lazy = 1;
+		st->nargs = nargs;
+		st->rp = U->rp[i];
+		lua_rawgetp(L, LUA_REGISTRYINDEX, &rcache_key);
+		lua_rawgeti(L, -1, (lua_Integer)i + 1);
+		lua_setiuservalue(L, -3, 2);
+		lua_pop(L, 1);
+		for (int a = 1; a <= nargs; a++) {
+			lua_pushvalue(L, a);
+			lua_setiuservalue(L, -2, 2 + a);
+		}
+		luaL_setmetatable(L, MT_STACK);
+		lua_rawgetp(L, LUA_REGISTRYINDEX, &pending_key);
+		lua_pushvalue(L, -2);
+		lua_pushboolean(L, 1);
+		lua_rawset(L, -3);
+		lua_pop(L, 1);
+		U->npending++;
+		return 1;
+	}
+	h = rkey_hash(&k);
+	for (i = 0; i < RMISS && U->rmiss[i] != h; i++)
+		;
+	if (i == RMISS) { /* met once: a spec made per call never compiles */
+		U->rmiss[U->rmiss_next] = h;
+		U->rmiss_next = (U->rmiss_next + 1) % RMISS;
+		return reply_slow(L);
+	}
+	U->rmiss[i] = 0;
+	lua_createtable(L, nargs - 1, 0); /* the specs, kept by the compiled reply */
+	for (int a = 2; a <= nargs; a++) {
+		lua_pushvalue(L, a);
+		lua_rawseti(L, -2, a - 1);
+	}
+	lua_pushcfunction(L, reply_slow);
+	for (int a = 1; a <= nargs; a++)
+		lua_pushvalue(L, a);
+	U->rrec.on = 1;
+	U->rrec.bad = 0;
+	U->rrec.n = 0;
+	U->rrec.echo_li = -1;
+	lua_call(L, nargs, 1);
+	U->rrec.on = 0;
+	if (!U->rrec.bad && uget(L, -1, T_STACK)) {
+		lua_pushcfunction(L, reply_compile);
+		lua_pushlightuserdata(L, &k);
+		lua_pushvalue(L, -4);
+		lua_pushvalue(L, -4);
+		if (lua_pcall(L, 3, 0, 0) != LUA_OK)
+			lua_pop(L, 1); /* not compiled: the slow path stays */
+	}
+	return 1;
 }
 
 /* Collects packets into the Lua array at the top of the stack. */
@@ -3397,6 +3942,7 @@ static int open_state(lua_State *L)
 		static const enum utype types[] = {T_SPEC, T_STACK, T_RANGE, T_LAYER, T_PLAN, T_ALT, T_PKT, T_NET};
 		for (int i = 0; i < 8; i++) {
 			lua_pushvalue(L, -9 + i);
+			get_U(L)->mts[types[i]] = lua_topointer(L, -1);
 			lua_pushinteger(L, types[i]);
 			lua_rawset(L, -3);
 		}
@@ -3407,6 +3953,10 @@ static int open_state(lua_State *L)
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &plan_key);
 	lua_newtable(L);
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &chunks_key);
+	lua_createtable(L, RPLAN_SLOTS, 0);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &rcache_key);
+	new_pending(L);
+	lua_pop(L, 1);
 
 	lua_register(L, "range", l_range);
 	lua_register(L, "alt", l_alt);

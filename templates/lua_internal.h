@@ -127,6 +127,12 @@ void umpa_lua_option_item_(struct lua_State *L, int idx);
 void umpa_lua_push_reply_(struct lua_State *L);
 
 /**
+ * For tests: how many answers reply() has compiled in the state of @p L, and
+ * how many packets were built from compiled answers (its fast path).
+ */
+void umpa_lua_reply_stats_(struct lua_State *L, unsigned long *compiled, unsigned long *built);
+
+/**
  * Make the metatable @p name (luaL_newmetatable) with the functions @p fns
  * (may be NULL) and __metatable set to its name, so a script can neither
  * read nor replace it; leaves it on the stack.  Every object type of the

@@ -2588,7 +2588,7 @@ struct umpa_run *umpa_run_new(const struct umpa_run_opts *o, struct umpa_err *e)
 		umpa_err_set(e, UMPA_ENOMEM, "out of memory");
 		goto fail;
 	}
-	if (!(r->loop = umpa_loop_new(r->offline ? UMPA_CLOCK_VIRTUAL : UMPA_CLOCK_LIVE, e)))
+	if (!(r->loop = umpa_loop_new_flags(r->offline ? UMPA_CLOCK_VIRTUAL : UMPA_CLOCK_LIVE, UMPA_LOOP_OWN_TIMER, e)))
 		goto fail;
 	if (!(r->ex = umpa_expect_new(r->loop, ex_send, r, e)))
 		goto fail;

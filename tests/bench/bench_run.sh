@@ -3,6 +3,8 @@
 # next to a Scapy sniff-and-send responder doing the same work and the peer
 # kernel answering for itself (the limit).  Root; namespaces of its own.
 #   sudo bash tests/bench/bench_run.sh [COUNT]     (default 20000 pings each)
+#   sudo RUN_OPTS= bash tests/bench/bench_run.sh    (umpa without --busy-poll)
+#   sudo PIN=0 bash tests/bench/bench_run.sh        (responders and ping on CPU 0)
 # Prints, per responder: replies per second (ping's own time), loss, RTT
 # min/avg/max; umpa's rate over Scapy's (the issue's goal: >= 30x); then for
 # umpa and the kernel the median RTT of 4,000 pings sent every 0.5 ms (ping -f
@@ -12,6 +14,15 @@ set -uo pipefail
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 UMPA=${UMPA:-$top_srcdir/build/umpa}
 N=${1:-20000}
+# umpa's options (RUN_OPTS= for the default, epoll-only path)
+RUN_OPTS=${RUN_OPTS---busy-poll 200}
+# PIN=CPU: every responder (umpa, Scapy) and ping on that one CPU.  A responder
+# in user space answers ping -f fastest beside it: on another CPU each request
+# and each reply wakes a sleeping CPU (on a virtual machine tens of
+# microseconds), which the kernel, answering inside ping's own send, never does.
+PIN=${PIN:-}
+PINCMD=()
+[ -n "$PIN" ] && PINCMD=(taskset -c "$PIN")
 export UMPA_TEMPLATE_PATH=$top_srcdir/templates
 . "$top_srcdir/tests/netns/lib.sh"
 netns_require_root
@@ -19,7 +30,7 @@ netns_pair brun || exit 1
 
 flood() { # NAME ADDR [COUNT]
 	local out
-	out=$(in_b timeout 120 ping -n -f -q -c "${3:-$N}" "$2" 2>&1)
+	out=$(in_b "${PINCMD[@]}" timeout 120 ping -n -f -q -c "${3:-$N}" "$2" 2>&1)
 	local sent recv ms rtt
 	sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' <<<"$out")
 	recv=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' <<<"$out")
@@ -32,12 +43,12 @@ flood() { # NAME ADDR [COUNT]
 
 # median [p10 p90] of ping's single RTTs (ms)
 median() { # ADDR
-	in_b timeout 60 ping -n -i 0.0005 -c 4000 -W 1 "$1" 2>&1 | sed -n 's/.*time=\([0-9.]*\) ms/\1/p' | sort -n |
+	in_b "${PINCMD[@]}" timeout 60 ping -n -i 0.0005 -c 4000 -W 1 "$1" 2>&1 | sed -n 's/.*time=\([0-9.]*\) ms/\1/p' | sort -n |
 		awk '{ a[NR] = $1 } END { if (NR) printf "%s %s %s\n", a[int((NR + 1) / 2)], a[int(NR * 0.1) + 1], a[int(NR * 0.9)] }'
 }
 
 # umpa run icmp-host
-ip netns exec "$NS_A" timeout 300 "$UMPA" run icmp-host -i "$IF_A" --set ip=10.77.0.50 --busy-poll 200 >/dev/null 2>&1 &
+ip netns exec "$NS_A" "${PINCMD[@]}" timeout 300 "$UMPA" run icmp-host -i "$IF_A" --set ip=10.77.0.50 $RUN_OPTS >/dev/null 2>&1 &
 UP=$!
 sleep 1
 in_b ping -n -c 2 -W 1 10.77.0.50 >/dev/null
@@ -50,7 +61,7 @@ wait $UP
 # Scapy: sniff, answer echo requests and ARP for 10.77.0.51
 PY=${PYTHON:-/usr/bin/python3} # Debian's python3-scapy lives in the system Python
 if "$PY" -c 'import scapy' 2>/dev/null; then
-	ip netns exec "$NS_A" timeout 300 "$PY" - "$IF_A" <<'PY' >/dev/null 2>&1 &
+	ip netns exec "$NS_A" "${PINCMD[@]}" timeout 300 "$PY" - "$IF_A" <<'PY' >/dev/null 2>&1 &
 import sys
 from scapy.all import sniff, sendp, Ether, ARP, IP, ICMP, conf
 conf.verb = 0

@@ -424,6 +424,95 @@ static void test_fragment_dissect(void **state)
 	umpa_lua_close(L);
 }
 
+/* reply()'s compiled answers: for packets of every shape reply() knows
+ * (ICMP echo with and without data, ARP, ICMPv6 echo, TCP, UDP, IP without
+ * Ethernet), the answer built from specs kept and passed again (compiled
+ * the second time, then built from p's bytes) is byte for byte the one
+ * built from new specs (never compiled: the slow path); a lazy answer is a
+ * stack like any other (tostring, #, fields, /), and a spec or packet
+ * written after reply() does not change an answer already made. */
+static void test_reply_compiled(void **state)
+{
+	struct umpa_lua *L = open_state();
+	lua_State *S = umpa_lua_state(L);
+	unsigned long compiled, built;
+
+	(void)state;
+	umpa_lua_push_reply_(S);
+	lua_setglobal(S, "reply");
+	run_ok(
+	    L,
+	    "local A, B = '02:00:00:00:00:0a', '02:00:00:00:00:01'\n"
+	    "local function frame(kind, k)\n"
+	    "  local e, i = ether{src = A, dst = B}, ip{src = '10.0.0.' .. (10 + k), dst = '10.0.0.1', ttl = 9, id = "
+	    "k}\n"
+	    "  if kind == 'echo' then return e/i/icmp{type = 'echo-request', id = 70 + k, seq = k}/('data' .. k) end\n"
+	    "  if kind == 'echo0' then return e/i/icmp{type = 'echo-request', id = 70 + k, seq = k} end\n"
+	    "  if kind == 'arp' then return e/arp{op = 'request', hwsrc = A, psrc = '10.0.0.' .. (10 + k), pdst = "
+	    "'10.0.0.1'} end\n"
+	    "  if kind == 'v6' then return e/ipv6{src = 'fd00::' .. k, dst = 'fd00::1'}/icmpv6{type = "
+	    "'echo-request', id = k, seq = 2 * k}/('six' .. k) end\n"
+	    "  if kind == 'tcp' then return e/i/tcp{sport = 4000 + k, dport = 80, flags = 'S', seq = 1000 * k}/'syn' "
+	    "end\n"
+	    "  if kind == 'udp' then return e/i/udp{sport = 1000 + k, dport = 53}/'q' end\n"
+	    "  return ip{src = '10.0.0.' .. (10 + k), dst = '10.0.0.1'}/icmp{type = 'echo-request', id = k, seq = "
+	    "k}/'raw'\n"
+	    "end\n"
+	    "local cases = {\n"
+	    "  {'echo', function() return ether{src = B}, ip{ttl = 33}, icmp{type = 'echo-reply'} end},\n"
+	    "  {'echo', function() return icmp{type = 'echo-reply'} end},\n"
+	    "  {'echo0', function() return ether{src = B}, icmp{type = 'echo-reply'} end},\n"
+	    "  {'arp', function() return arp{hwsrc = B} end},\n"
+	    "  {'arp', function() return ether{src = B} end},\n"
+	    "  {'arp', function() return arp{} end},\n"
+	    "  {'v6', function() return ether{src = B}, ipv6{hlim = 7}, icmpv6{type = 'echo-reply'} end},\n"
+	    "  {'tcp', function() return ether{src = B}, tcp{flags = 'SA', seq = 9} end},\n"
+	    "  {'tcp', function() return tcp{flags = 'RA', seq = 0, window = 0} end},\n"
+	    "  {'udp', function() return ether{src = B}, udp{} end},\n"
+	    "  {'raw', function() return ip{ttl = 64}, icmp{type = 'echo-reply'} end},\n"
+	    "}\n"
+	    "for n, c in ipairs(cases) do\n"
+	    "  local kept = {c[2]()}\n"
+	    "  for k = 1, 5 do\n"
+	    "    local p = dissect(packets(frame(c[1], k))[1]:bytes(), c[1] == 'raw' and 'IP' or nil)\n"
+	    "    local fast = packets(reply(p, table.unpack(kept)))[1]:bytes()\n"
+	    "    local slow = packets(reply(p, c[2]()))[1]:bytes()\n"
+	    "    assert(fast == slow, 'case ' .. n .. ' packet ' .. k .. ' differs')\n"
+	    "  end\n"
+	    "end\n");
+	umpa_lua_reply_stats_(S, &compiled, &built);
+	if (compiled < 11 || built < 11 * 3)
+		fail_msg("compiled %lu, built %lu: the fast path did not run", compiled, built);
+	run_ok(L, "local E, I, C = ether{src = '02:00:00:00:00:01'}, ip{ttl = 33}, icmp{type = 'echo-reply'}\n"
+		  "local p = dissect(packets(ether{src = '02:00:00:00:00:0a', dst = '02:00:00:00:00:01'}/ip{src = "
+		  "'10.0.0.10', dst = '10.0.0.1'}/icmp{type = 'echo-request', id = 5, seq = 6}/'hello')[1]:bytes())\n"
+		  "local function slow() return reply(p, ether{src = '02:00:00:00:00:01'}, ip{ttl = 33}, icmp{type = "
+		  "'echo-reply'}) end\n"
+		  "local function warm() for i = 1, 3 do packets(reply(p, E, I, C)) end end\n"
+		  "warm()\n"
+		  "local r = reply(p, E, I, C)\n"
+		  "assert(tostring(r) == tostring(slow()), tostring(r))\n"
+		  "assert(#r == 4 and r.ip.dst == '10.0.0.10' and r.icmp.id == 5 and r[4] == 'hello')\n"
+		  "assert(#(reply(p, E, I, C) / 'more') == 5)\n"
+		  "local want = packets(slow())[1]:bytes()\n"
+		  "local r2 = reply(p, E, I, C)\n"
+		  "E.src = '02:00:00:00:00:99'\n"
+		  "assert(packets(r2)[1]:bytes() == want, 'a spec written after reply() changed its answer')\n"
+		  "warm()\n"
+		  "local shown = tostring(reply(p, E, I, C))\n"
+		  "local r4 = reply(p, E, I, C)\n"
+		  "E.src = '02:00:00:00:00:98'\n"
+		  "assert(tostring(r4) == shown, 'a spec written after reply() changed its layers')\n"
+		  "assert(packets(reply(p, E, I, C))[1]:bytes() ~= want, 'the spec written is not used')\n"
+		  "E.src = '02:00:00:00:00:01'\n"
+		  "warm()\n"
+		  "local r3 = reply(p, E, I, C)\n"
+		  "p.ip.src = '10.9.9.9'\n"
+		  "assert(packets(r3)[1]:bytes() == want, 'a packet written after reply() changed its answer')\n"
+		  "assert(packets(reply(p, E, I, C))[1].ip.dst == '10.9.9.9')\n");
+	umpa_lua_close(L);
+}
+
 /* umpa_lua_eval: an interactive entry's values, statements, unfinished statements */
 static void test_eval(void **state)
 {
@@ -1125,6 +1214,7 @@ int main(void)
 	    cmocka_unit_test(test_example_lua),
 	    cmocka_unit_test(test_scapy_spelling),
 	    cmocka_unit_test(test_fragment_dissect),
+	    cmocka_unit_test(test_reply_compiled),
 	    cmocka_unit_test(test_eval),
 	};
 

@@ -538,13 +538,36 @@ static int64_t run_wait_ns(void)
 	return n == 2 ? (int64_t)wait : -1;
 }
 
+/* The live loops below: libevent's precise timer (0), or the loop's own timerfd
+ * (UMPA_LOOP_OWN_TIMER, as umpa run has it): the same checks hold for both. */
+static unsigned live_flags;
+
+static struct umpa_loop *live_new(struct umpa_err *e)
+{
+	return umpa_loop_new_flags(UMPA_CLOCK_LIVE, live_flags, e);
+}
+
+static int own_timer(void **state)
+{
+	(void)state;
+	live_flags = UMPA_LOOP_OWN_TIMER;
+	return 0;
+}
+
+static int precise_timer(void **state)
+{
+	(void)state;
+	live_flags = 0;
+	return 0;
+}
+
 /* One run of the timers below; returns how long the thread waited for a CPU
  * meanwhile (ns; INT64_MAX when unknown).  Checks what holds however late the
  * loop ran: each fires as often as it should, none early, a cancelled one never. */
 static int64_t timers_once(struct log *log, int64_t *t0)
 {
 	struct umpa_err e;
-	struct umpa_loop *l = umpa_loop_new(UMPA_CLOCK_LIVE, &e);
+	struct umpa_loop *l = live_new(&e);
 	struct tag a = {.log = log, .id = 1}, b = {.log = log, .id = 2}, c = {.log = log, .id = 3};
 	struct tag ev = {.log = log, .id = 4, .times = 3};
 	int64_t w0 = run_wait_ns(), w1;
@@ -664,7 +687,7 @@ static void live_signal_twice(void **state)
 	(void)state;
 	assert_true(disposition(SIGTERM) == SIG_DFL);
 	/* ended by --duration: SIGTERM kills again afterwards, as before the loop */
-	l = umpa_loop_new(UMPA_CLOCK_LIVE, &e);
+	l = live_new(&e);
 	assert_non_null(l);
 	assert_int_equal(umpa_loop_break_on_signal(l, SIGTERM, &e), 0);
 	assert_true(disposition(SIGTERM) != SIG_DFL); /* libevent's handler */
@@ -675,7 +698,7 @@ static void live_signal_twice(void **state)
 	assert_true(disposition(SIGTERM) == SIG_DFL);
 
 	/* ended by SIGTERM: a second one after the free is ignored (without the fix it kills this test) */
-	l = umpa_loop_new(UMPA_CLOCK_LIVE, &e);
+	l = live_new(&e);
 	assert_non_null(l);
 	assert_int_equal(umpa_loop_break_on_signal(l, SIGTERM, &e), 0);
 	assert_int_equal(umpa_loop_break_on_signal(l, SIGINT, &e), 0);
@@ -728,7 +751,7 @@ static void idle_fd(struct umpa_loop *l, int fd, unsigned what, void *arg)
 static void live_fd_and_signal(void **state)
 {
 	struct umpa_err e;
-	struct umpa_loop *l = umpa_loop_new(UMPA_CLOCK_LIVE, &e);
+	struct umpa_loop *l = live_new(&e);
 	struct pipe_ctx p = {0};
 
 	(void)state;
@@ -778,7 +801,7 @@ static void live_fd_and_signal(void **state)
 static void live_rate(void **state)
 {
 	struct umpa_err e;
-	struct umpa_loop *l = umpa_loop_new(UMPA_CLOCK_LIVE, &e);
+	struct umpa_loop *l = live_new(&e);
 	struct gen g = {.count = 100, .len = 60};
 	static struct sinkrec r;
 	struct umpa_rate rate = {.pps = 200};
@@ -803,13 +826,23 @@ static void live_rate(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(virtual_order),     cmocka_unit_test(every_and_cancel),
-	    cmocka_unit_test(virtual_week),      cmocka_unit_test(virtual_advance),
-	    cmocka_unit_test(fail_stops),        cmocka_unit_test(source_virtual_exact),
-	    cmocka_unit_test(source_jitter),     cmocka_unit_test(source_batches),
-	    cmocka_unit_test(source_error),      cmocka_unit_test(source_stop_inside),
-	    cmocka_unit_test(live_timers),       cmocka_unit_test(live_fd_and_signal),
-	    cmocka_unit_test(live_signal_twice), cmocka_unit_test(live_rate),
+	    cmocka_unit_test(virtual_order),
+	    cmocka_unit_test(every_and_cancel),
+	    cmocka_unit_test(virtual_week),
+	    cmocka_unit_test(virtual_advance),
+	    cmocka_unit_test(fail_stops),
+	    cmocka_unit_test(source_virtual_exact),
+	    cmocka_unit_test(source_jitter),
+	    cmocka_unit_test(source_batches),
+	    cmocka_unit_test(source_error),
+	    cmocka_unit_test(source_stop_inside),
+	    cmocka_unit_test(live_timers),
+	    cmocka_unit_test(live_fd_and_signal),
+	    cmocka_unit_test(live_signal_twice),
+	    cmocka_unit_test(live_rate),
+	    cmocka_unit_test_setup_teardown(live_timers, own_timer, precise_timer),
+	    cmocka_unit_test_setup_teardown(live_fd_and_signal, own_timer, precise_timer),
+	    cmocka_unit_test_setup_teardown(live_rate, own_timer, precise_timer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
