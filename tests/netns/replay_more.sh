@@ -202,8 +202,10 @@ in_a timeout 30 "$UMPA" replay "$T/u1000.pcap" -i "$IF_A" --no-check --topspeed 
 rc=$?
 sleep 0.1
 GOT=$(($(rxp) - r0))
+# B's rx counter also counts what A's kernel sends by itself meanwhile (IPv6 router solicitations, MLD):
+# a few more than 1000, as the --duration check above allows
 check "--topspeed --qdisc-bypass: 1000 sent on the bypassed TX ring, $GOT arrived in B (rc $rc: $(head -1 "$T/byp.txt"))" \
-	sh -c "[ $rc -eq 0 ] && [ $GOT -eq 1000 ] && grep -q '^sent 1000 packets.*(tx-ring, qdisc bypassed)' '$T/byp.txt'"
+	sh -c "[ $rc -eq 0 ] && [ $GOT -ge 1000 ] && [ $GOT -le 1005 ] && grep -q '^sent 1000 packets.*(tx-ring, qdisc bypassed)' '$T/byp.txt'"
 one_line_early() { # the usage error of --qdisc-bypass without a live replay
 	"$UMPA" replay "$T/u1000.pcap" --audit --qdisc-bypass >/dev/null 2>"$T/usage.err"
 	local r=$?
