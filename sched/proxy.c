@@ -847,6 +847,19 @@ static void read_cb(struct bufferevent *bev, void *arg)
 
 static void event_cb(struct bufferevent *bev, short what, void *arg);
 
+/* How many bytes half @p h may read into @p in now: up to READ_MAX, no more than the input's bound; 0 when the
+ * input is full, and then its read event is off (pump enables reading again once the input went out). */
+static size_t read_room(struct proxy_half *h, struct evbuffer *in)
+{
+	size_t have = evbuffer_get_length(in), hiwat = h->c->p->o.hiwat;
+
+	if (have >= hiwat) {
+		event_del(h->rd);
+		return 0;
+	}
+	return hiwat - have < READ_MAX ? hiwat - have : READ_MAX;
+}
+
 /* A plain side's read event: up to READ_MAX bytes (no more than the input's bound) in one readv, straight into
  * its bufferevent's input, then on as read_cb.  An end of stream or an error goes to event_cb as the
  * bufferevent would report it. */
@@ -858,16 +871,12 @@ static void plain_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct evbuffer_iovec v[2];
 	struct iovec iov[2];
-	size_t have = evbuffer_get_length(in), want = READ_MAX, left;
+	size_t want = read_room(h, in), left;
 	ssize_t n;
 	int nv, used = 0, err;
 	(void)what;
-	if (have >= c->p->o.hiwat) {
-		event_del(h->rd); /* full: pump enables reading again once the input went out */
+	if (!want)
 		return;
-	}
-	if (want > c->p->o.hiwat - have)
-		want = c->p->o.hiwat - have;
 	evbuffer_unfreeze(in, 0); /* libevent freezes a socket bufferevent's input at its end but while it reads */
 	nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
 	if (nv <= 0) {
@@ -914,16 +923,12 @@ static void tls_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct proxy_conn *c = h->c;
 	struct bufferevent *bev = c->side[h->dir];
 	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t have = evbuffer_get_length(in), want = READ_MAX, got = 0;
+	size_t want = read_room(h, in), got = 0;
 	int err = SSL_ERROR_NONE, eof;
 	(void)fd;
 	(void)what;
-	if (have >= c->p->o.hiwat) {
-		event_del(h->rd); /* full: pump enables reading again once the input went out */
+	if (!want)
 		return;
-	}
-	if (want > c->p->o.hiwat - have)
-		want = c->p->o.hiwat - have;
 	while (got < want) {
 		struct evbuffer_iovec v;
 		int r;
